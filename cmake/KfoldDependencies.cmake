@@ -1,0 +1,100 @@
+# Third-party dependencies: Debian packages (scripts/deps/apt.txt) and libtorch from the
+# project virtualenv's torch wheel (scripts/deps/requirements.txt). scripts/setup installs both.
+find_package(Threads REQUIRED)
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+find_package(ZLIB REQUIRED)
+find_package(fmt REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(HDF5 REQUIRED COMPONENTS C)
+
+# gemmi (PDB/mmCIF) is header-only in Debian's gemmi-dev.
+find_path(GEMMI_INCLUDE_DIR gemmi/model.hpp REQUIRED)
+add_library(kfold_gemmi INTERFACE)
+target_include_directories(kfold_gemmi SYSTEM INTERFACE ${GEMMI_INCLUDE_DIR})
+
+# libtorch: the venv's torch wheel tells where its CMake config lives.
+set(KFOLD_PYTHON_EXECUTABLE "${CMAKE_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH
+    "Python of the project virtualenv (holds the torch wheel)")
+if(NOT EXISTS "${KFOLD_PYTHON_EXECUTABLE}")
+  message(FATAL_ERROR "${KFOLD_PYTHON_EXECUTABLE} not found: run scripts/setup first "
+                      "(or pass -DKFOLD_PYTHON_EXECUTABLE=/path/to/python with torch installed)")
+endif()
+execute_process(
+  COMMAND "${KFOLD_PYTHON_EXECUTABLE}" -c
+          "import torch,torch.utils; print(torch.utils.cmake_prefix_path); print(torch.version.cuda or '')"
+  OUTPUT_VARIABLE _torch_info OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _torch_rc)
+if(NOT _torch_rc EQUAL 0)
+  message(FATAL_ERROR "torch is not importable from ${KFOLD_PYTHON_EXECUTABLE}: run scripts/setup")
+endif()
+string(REPLACE "\n" ";" _torch_info "${_torch_info}")
+list(GET _torch_info 0 _torch_prefix)
+list(LENGTH _torch_info _n)
+set(KFOLD_TORCH_CUDA_VERSION "")
+if(_n GREATER 1)
+  list(GET _torch_info 1 KFOLD_TORCH_CUDA_VERSION)
+endif()
+list(APPEND CMAKE_PREFIX_PATH "${_torch_prefix}")
+
+# CUDA: AUTO turns it on when nvcc exists and the torch wheel was built with CUDA.
+include(CheckLanguage)
+set(_want_cuda OFF)
+if(KFOLD_CUDA STREQUAL "ON")
+  set(_want_cuda ON)
+elseif(KFOLD_CUDA STREQUAL "AUTO" AND KFOLD_TORCH_CUDA_VERSION)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    set(_want_cuda ON)
+  endif()
+endif()
+if(_want_cuda)
+  if(NOT CMAKE_CUDA_ARCHITECTURES)
+    set(CMAKE_CUDA_ARCHITECTURES ${KFOLD_CUDA_ARCHITECTURES})
+  endif()
+  enable_language(CUDA)
+  # CUDA uses the same C++ standard as the host code. CMake 3.25 predates nvcc's C++20 flag
+  # table, so name the flag here (nvcc >= 12 accepts -std=c++20).
+  if(NOT DEFINED CMAKE_CUDA20_STANDARD_COMPILE_OPTION OR CMAKE_CUDA20_STANDARD_COMPILE_OPTION STREQUAL "")
+    set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+    set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+    list(APPEND CMAKE_CUDA_COMPILE_FEATURES cuda_std_20)
+  endif()
+  set(CMAKE_CUDA_STANDARD 20)
+  set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+  set(CMAKE_CUDA_EXTENSIONS OFF)
+  find_package(CUDAToolkit REQUIRED)
+  set(KFOLD_CUDA ON)
+else()
+  set(KFOLD_CUDA OFF)
+endif()
+
+# Torch's config probes CUDA itself; keep its noise (and its old FindCUDA policy) out of our way.
+if(POLICY CMP0146)
+  cmake_policy(SET CMP0146 OLD)
+endif()
+# Name the architectures so torch's config does not try to run a GPU probe at configure time.
+if(KFOLD_CUDA AND NOT DEFINED TORCH_CUDA_ARCH_LIST)
+  set(TORCH_CUDA_ARCH_LIST "")
+  foreach(_arch IN LISTS KFOLD_CUDA_ARCHITECTURES)
+    math(EXPR _major "${_arch} / 10")
+    math(EXPR _minor "${_arch} % 10")
+    list(APPEND TORCH_CUDA_ARCH_LIST "${_major}.${_minor}")
+  endforeach()
+endif()
+find_package(Torch REQUIRED)
+# TORCH_LIBRARIES carries torch_cuda when the wheel has CUDA; TORCH_CXX_FLAGS sets the ABI.
+add_library(kfold_torch INTERFACE)
+target_link_libraries(kfold_torch INTERFACE ${TORCH_LIBRARIES})
+target_include_directories(kfold_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+separate_arguments(_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
+target_compile_options(kfold_torch INTERFACE $<$<COMPILE_LANGUAGE:CXX>:${_torch_flags}>)
+# libtorch's include dir carries its own fmt (a newer major version, not exported by libtorch):
+# code that sees torch headers uses that fmt header-only; the rest links Debian's libfmt.
+target_compile_definitions(kfold_torch INTERFACE FMT_HEADER_ONLY=1)
+# The CUDA wheel's libraries (cuDNN, NCCL, cuBLAS...) live in site-packages/nvidia/*/lib;
+# point the linker there so libtorch_cuda's dependencies resolve to the versions it was built with.
+file(GLOB _nvidia_lib_dirs LIST_DIRECTORIES true "${_torch_prefix}/../../../nvidia/*/lib"
+     "${_torch_prefix}/../../../nvidia/cu*/lib")
+foreach(_dir IN LISTS _nvidia_lib_dirs)
+  target_link_options(kfold_torch INTERFACE "LINKER:-rpath-link,${_dir}")
+endforeach()

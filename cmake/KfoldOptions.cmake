@@ -1,0 +1,33 @@
+# Build options (all prefixed KFOLD_) and the compiler flags they imply.
+option(KFOLD_BUILD_TESTS "Build the doctest suites and register them with CTest" ON)
+option(KFOLD_PYTHON "Build the Python module (pybind11)" OFF)
+option(KFOLD_WERROR "Treat compiler warnings as errors" OFF)
+set(KFOLD_CUDA "AUTO" CACHE STRING "Build CUDA kernels: AUTO (when nvcc and a CUDA libtorch exist), ON, OFF")
+set_property(CACHE KFOLD_CUDA PROPERTY STRINGS AUTO ON OFF)
+set(KFOLD_SANITIZE "" CACHE STRING "Comma-separated sanitizers, e.g. address,undefined or thread")
+set(KFOLD_CUDA_ARCHITECTURES "80;90" CACHE STRING "CUDA architectures to build for (sm_80, sm_90 by default)")
+
+# Warnings for kfold's own targets (not third-party code).
+add_library(kfold_warnings INTERFACE)
+target_compile_options(kfold_warnings INTERFACE
+  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor
+                            $<$<BOOL:${KFOLD_WERROR}>:-Werror>>)
+
+if(KFOLD_SANITIZE)
+  string(REPLACE "," ";" _sanitizers "${KFOLD_SANITIZE}")
+  foreach(_s IN LISTS _sanitizers)
+    add_compile_options($<$<COMPILE_LANGUAGE:CXX,C>:-fsanitize=${_s}>)
+    add_link_options(-fsanitize=${_s})
+  endforeach()
+  add_compile_options($<$<COMPILE_LANGUAGE:CXX,C>:-fno-omit-frame-pointer>)
+  if("undefined" IN_LIST _sanitizers)
+    add_compile_options($<$<COMPILE_LANGUAGE:CXX,C>:-fno-sanitize-recover=undefined>)
+  endif()
+endif()
+
+find_program(KFOLD_CCACHE ccache)
+if(KFOLD_CCACHE)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${KFOLD_CCACHE})
+  set(CMAKE_C_COMPILER_LAUNCHER ${KFOLD_CCACHE})
+  set(CMAKE_CUDA_COMPILER_LAUNCHER ${KFOLD_CCACHE})
+endif()

@@ -1,0 +1,16 @@
+# Test helpers: each doctest suite becomes CTest tests (one per TEST_CASE) with a label.
+if(KFOLD_BUILD_TESTS)
+  enable_testing()
+  find_package(doctest REQUIRED)
+  include(doctest)
+endif()
+
+# kfold_add_test_suite(NAME LABEL label SOURCES ... LIBS ...)
+function(kfold_add_test_suite name)
+  cmake_parse_arguments(arg "" "LABEL" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${arg_SOURCES} ${CMAKE_SOURCE_DIR}/tests/doctest_main.cpp)
+  target_link_libraries(${name} PRIVATE doctest::doctest kfold_warnings ${arg_LIBS})
+  target_compile_definitions(${name} PRIVATE
+    KFOLD_SOURCE_DIR="${CMAKE_SOURCE_DIR}" KFOLD_BINARY_DIR="${CMAKE_BINARY_DIR}")
+  doctest_discover_tests(${name} TEST_PREFIX "${name}:" PROPERTIES LABELS "${arg_LABEL}")
+endfunction()

@@ -1,0 +1,88 @@
+// AtomicOutput: temp file in the target's directory (same file system), fsync, rename.
+#include "data/atomic_output.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "data/error.hpp"
+
+namespace kfold::data {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path directory_of(const fs::path& target) {
+  const fs::path parent = target.parent_path();
+  return parent.empty() ? fs::path(".") : parent;
+}
+
+void fsync_path(const fs::path& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+void ensure_directory(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) return;
+  if (fs::exists(dir, ec)) fail_input("{}: exists and is not a directory", dir.string());
+  fs::create_directories(dir, ec);
+  if (ec) fail_input("{}: cannot create output directory: {}", dir.string(), ec.message());
+}
+
+AtomicOutput::AtomicOutput(fs::path target) : target_(std::move(target)) {
+  const fs::path dir = directory_of(target_);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) fail_input("{}: output directory {} does not exist", target_.string(), dir.string());
+  if (::access(dir.c_str(), W_OK) != 0)
+    fail_input("{}: output directory {} is not writable", target_.string(), dir.string());
+  if (fs::is_directory(target_, ec)) fail_input("{}: is a directory, expected a file name", target_.string());
+  static std::atomic<unsigned> counter{0};
+  temp_ = dir / fmt::format(".{}.tmp.{}.{}", target_.filename().string(), ::getpid(), counter++);
+}
+
+AtomicOutput::~AtomicOutput() {
+  if (!committed_) {
+    std::error_code ec;
+    fs::remove(temp_, ec);
+  }
+}
+
+void AtomicOutput::commit() {
+  fsync_path(temp_, false);
+  std::error_code ec;
+  fs::rename(temp_, target_, ec);
+  if (ec) fail_runtime("{}: cannot move finished file into place: {}", target_.string(), ec.message());
+  committed_ = true;
+  fsync_path(directory_of(target_), true);
+}
+
+void write_file_atomic(const fs::path& path, std::string_view content) {
+  AtomicOutput out(path);
+  const int fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail_runtime("{}: cannot create: {}", path.string(), std::strerror(errno));
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      fail_runtime("{}: write failed: {}", path.string(), std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) fail_runtime("{}: write failed: {}", path.string(), std::strerror(errno));
+  out.commit();
+}
+
+}  // namespace kfold::data

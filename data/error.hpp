@@ -1,0 +1,44 @@
+// Error types shared by every layer. Library code throws; only main() and the Python
+// boundary turn them into exit codes (InputError: 2, RuntimeError: 1) or exceptions.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace kfold {
+
+// Base of every kfold error; exit_code() is what the CLI returns for it.
+class Error : public std::runtime_error {
+ public:
+  Error(const std::string& message, int exit_code) : std::runtime_error(message), exit_code_(exit_code) {}
+  int exit_code() const noexcept { return exit_code_; }
+
+ private:
+  int exit_code_;
+};
+
+// Bad usage or bad input: the message names the file, line or field and the fix. Exit code 2.
+class InputError : public Error {
+ public:
+  explicit InputError(const std::string& message) : Error(message, 2) {}
+};
+
+// A failure while doing valid work (I/O error, out of memory, numerical failure). Exit code 1.
+class RuntimeError : public Error {
+ public:
+  explicit RuntimeError(const std::string& message) : Error(message, 1) {}
+};
+
+template <typename... Args>
+[[noreturn]] void fail_input(fmt::format_string<Args...> format, Args&&... args) {
+  throw InputError(fmt::format(format, std::forward<Args>(args)...));
+}
+
+template <typename... Args>
+[[noreturn]] void fail_runtime(fmt::format_string<Args...> format, Args&&... args) {
+  throw RuntimeError(fmt::format(format, std::forward<Args>(args)...));
+}
+
+}  // namespace kfold

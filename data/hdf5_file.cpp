@@ -1,0 +1,407 @@
+// H5Writer / H5Reader over the HDF5 C API. HDF5's own error printing is silenced; every
+// failure becomes an InputError or RuntimeError naming the file and dataset. The serial
+// HDF5 library is not thread-safe, so every call here holds one process-wide lock.
+#include "data/hdf5_file.hpp"
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+
+#include "data/error.hpp"
+
+namespace kfold::data {
+
+namespace fs = std::filesystem;
+
+struct HdfHandle {
+  hid_t id = H5I_INVALID_HID;
+  herr_t (*close)(hid_t) = nullptr;
+  HdfHandle(hid_t i, herr_t (*c)(hid_t)) : id(i), close(c) {}
+  ~HdfHandle() {
+    if (id >= 0 && close) close(id);
+  }
+  HdfHandle(const HdfHandle&) = delete;
+  HdfHandle& operator=(const HdfHandle&) = delete;
+};
+
+namespace {
+
+std::recursive_mutex& hdf5_mutex() {
+  static std::recursive_mutex mutex;
+  return mutex;
+}
+
+void silence_hdf5_errors() {
+  static std::once_flag once;
+  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+}
+
+// Scoped hid_t.
+class Id {
+ public:
+  Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  ~Id() {
+    if (id_ >= 0) close_(id_);
+  }
+  Id(const Id&) = delete;
+  Id& operator=(const Id&) = delete;
+  hid_t get() const { return id_; }
+  bool ok() const { return id_ >= 0; }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+hid_t native_type(DType dtype) {
+  switch (dtype) {
+    case DType::float32: return H5T_NATIVE_FLOAT;
+    case DType::float64: return H5T_NATIVE_DOUBLE;
+    case DType::int8: return H5T_NATIVE_INT8;
+    case DType::uint8: return H5T_NATIVE_UINT8;
+    case DType::int16: return H5T_NATIVE_INT16;
+    case DType::int32: return H5T_NATIVE_INT32;
+    case DType::int64: return H5T_NATIVE_INT64;
+    case DType::uint32: return H5T_NATIVE_UINT32;
+    case DType::uint64: return H5T_NATIVE_UINT64;
+    default: break;
+  }
+  fail_runtime("internal error: no HDF5 type for {}", dtype_name(dtype));
+}
+
+DType dtype_of_h5(hid_t type) {
+  const H5T_class_t cls = H5Tget_class(type);
+  const size_t size = H5Tget_size(type);
+  if (cls == H5T_FLOAT) return size == 4 ? DType::float32 : size == 8 ? DType::float64 : DType::other;
+  if (cls == H5T_STRING) return DType::string;
+  if (cls == H5T_INTEGER) {
+    const bool is_signed = H5Tget_sign(type) == H5T_SGN_2;
+    switch (size) {
+      case 1: return is_signed ? DType::int8 : DType::uint8;
+      case 2: return is_signed ? DType::int16 : DType::other;
+      case 4: return is_signed ? DType::int32 : DType::uint32;
+      case 8: return is_signed ? DType::int64 : DType::uint64;
+      default: return DType::other;
+    }
+  }
+  return DType::other;
+}
+
+bool is_float(DType d) { return d == DType::float32 || d == DType::float64; }
+bool is_integer(DType d) {
+  return d == DType::int8 || d == DType::uint8 || d == DType::int16 || d == DType::int32 || d == DType::int64 ||
+         d == DType::uint32 || d == DType::uint64;
+}
+
+std::string trim_slash(std::string_view name) {
+  while (!name.empty() && name.front() == '/') name.remove_prefix(1);
+  return std::string(name);
+}
+
+}  // namespace
+
+std::string_view dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::float32: return "float32";
+    case DType::float64: return "float64";
+    case DType::int8: return "int8";
+    case DType::uint8: return "uint8";
+    case DType::int16: return "int16";
+    case DType::int32: return "int32";
+    case DType::int64: return "int64";
+    case DType::uint32: return "uint32";
+    case DType::uint64: return "uint64";
+    case DType::string: return "string";
+    case DType::other: break;
+  }
+  return "other";
+}
+
+int64_t DatasetInfo::numel() const {
+  int64_t n = 1;
+  for (const int64_t s : shape) n *= s;
+  return n;
+}
+
+std::string shape_string(std::span<const int64_t> shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
+bool is_hdf5_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::array<char, 8> magic{};
+  in.read(magic.data(), magic.size());
+  return in.gcount() == 8 && std::memcmp(magic.data(), "\x89HDF\r\n\x1a\n", 8) == 0;
+}
+
+// ---------------------------------------------------------------- writer
+
+H5Writer::H5Writer(const fs::path& path) : path_(path), output_(path) {
+  std::lock_guard lock(hdf5_mutex());
+  silence_hdf5_errors();
+  const hid_t id = H5Fcreate(output_.temp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (id < 0) fail_runtime("{}: cannot create HDF5 file", path_.string());
+  file_ = std::make_unique<HdfHandle>(id, H5Fclose);
+}
+
+H5Writer::~H5Writer() {
+  std::lock_guard lock(hdf5_mutex());
+  file_.reset();
+}
+
+void H5Writer::write_raw(std::string_view name, DType dtype, const void* data, std::span<const int64_t> shape) {
+  std::lock_guard lock(hdf5_mutex());
+  if (!file_) fail_runtime("{}: write after commit", path_.string());
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  Id space(shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+           H5Sclose);
+  Id lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  const std::string key = trim_slash(name);
+  Id dset(H5Dcreate2(file_->id, key.c_str(), native_type(dtype), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+          H5Dclose);
+  if (!dset.ok()) fail_runtime("{}: cannot create dataset '{}' (duplicate name?)", path_.string(), key);
+  if (H5Dwrite(dset.get(), native_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    fail_runtime("{}: writing dataset '{}' failed (disk full?)", path_.string(), key);
+}
+
+template <typename T>
+void H5Writer::write(std::string_view name, std::span<const T> values, std::span<const int64_t> shape) {
+  int64_t n = 1;
+  for (const int64_t s : shape) n *= s;
+  if (n != static_cast<int64_t>(values.size()))
+    fail_runtime("internal error: dataset '{}' has {} values for shape {}", name, values.size(), shape_string(shape));
+  write_raw(name, dtype_of<T>(), values.data(), shape);
+}
+
+void H5Writer::write_strings(std::string_view name, const std::vector<std::string>& values, bool scalar) {
+  std::lock_guard lock(hdf5_mutex());
+  if (!file_) fail_runtime("{}: write after commit", path_.string());
+  if (scalar && values.size() != 1) fail_runtime("internal error: scalar string '{}' needs one value", name);
+  const hsize_t n = values.size();
+  Id space(scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr), H5Sclose);
+  Id type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  Id lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  const std::string key = trim_slash(name);
+  Id dset(H5Dcreate2(file_->id, key.c_str(), type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+  if (!dset.ok()) fail_runtime("{}: cannot create dataset '{}' (duplicate name?)", path_.string(), key);
+  std::vector<const char*> ptrs;
+  ptrs.reserve(values.size());
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  if (H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
+    fail_runtime("{}: writing dataset '{}' failed (disk full?)", path_.string(), key);
+}
+
+void H5Writer::set_attribute(std::string_view key, const std::string& value) {
+  std::lock_guard lock(hdf5_mutex());
+  if (!file_) fail_runtime("{}: write after commit", path_.string());
+  Id space(H5Screate(H5S_SCALAR), H5Sclose);
+  Id type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  const std::string k(key);
+  if (H5Aexists(file_->id, k.c_str()) > 0) H5Adelete(file_->id, k.c_str());
+  Id attr(H5Acreate2(file_->id, k.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  const char* ptr = value.c_str();
+  if (!attr.ok() || H5Awrite(attr.get(), type.get(), &ptr) < 0)
+    fail_runtime("{}: cannot write attribute '{}'", path_.string(), k);
+}
+
+void H5Writer::commit() {
+  {
+    std::lock_guard lock(hdf5_mutex());
+    if (!file_) fail_runtime("{}: committed twice", path_.string());
+    if (H5Fflush(file_->id, H5F_SCOPE_GLOBAL) < 0) fail_runtime("{}: flushing HDF5 file failed (disk full?)", path_.string());
+    const hid_t id = file_->id;
+    file_->id = H5I_INVALID_HID;
+    file_.reset();
+    if (H5Fclose(id) < 0) fail_runtime("{}: closing HDF5 file failed (disk full?)", path_.string());
+  }
+  output_.commit();
+}
+
+// ---------------------------------------------------------------- reader
+
+H5Reader::H5Reader(const fs::path& path) : path_(path) {
+  std::lock_guard lock(hdf5_mutex());
+  silence_hdf5_errors();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) fail_input("{}: file not found; check the path", path.string());
+  if (fs::is_directory(path, ec)) fail_input("{}: is a directory, expected an HDF5 file", path.string());
+  if (!is_hdf5_file(path)) fail_input("{}: not an HDF5 file (no HDF5 signature)", path.string());
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0) fail_input("{}: cannot open HDF5 file (truncated or corrupt?)", path.string());
+  file_ = std::make_unique<HdfHandle>(id, H5Fclose);
+}
+
+H5Reader::~H5Reader() {
+  std::lock_guard lock(hdf5_mutex());
+  file_.reset();
+}
+
+bool H5Reader::contains(std::string_view name) const {
+  std::lock_guard lock(hdf5_mutex());
+  const std::string key = trim_slash(name);
+  // Check each path component so a missing group does not count as an error.
+  size_t pos = 0;
+  while (true) {
+    pos = key.find('/', pos);
+    const std::string prefix = key.substr(0, pos);
+    if (H5Lexists(file_->id, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+    if (pos == std::string::npos) break;
+    ++pos;
+  }
+  Id obj(H5Oopen(file_->id, key.c_str(), H5P_DEFAULT), H5Oclose);
+  return obj.ok() && H5Iget_type(obj.get()) == H5I_DATASET;
+}
+
+DatasetInfo H5Reader::info(std::string_view name) const {
+  std::lock_guard lock(hdf5_mutex());
+  const std::string key = trim_slash(name);
+  if (!contains(key)) fail_input("{}: dataset '{}' is missing", path_.string(), key);
+  Id dset(H5Dopen2(file_->id, key.c_str(), H5P_DEFAULT), H5Dclose);
+  Id space(H5Dget_space(dset.get()), H5Sclose);
+  Id type(H5Dget_type(dset.get()), H5Tclose);
+  DatasetInfo info;
+  info.name = key;
+  info.dtype = dtype_of_h5(type.get());
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0) fail_input("{}: dataset '{}' has an unreadable shape", path_.string(), key);
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  info.shape.assign(dims.begin(), dims.end());
+  return info;
+}
+
+std::vector<DatasetInfo> H5Reader::list() const {
+  std::lock_guard lock(hdf5_mutex());
+  std::vector<std::string> names;
+  auto visit = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+    static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+    return 0;
+  };
+  H5Lvisit(file_->id, H5_INDEX_NAME, H5_ITER_INC, visit, &names);
+  std::vector<DatasetInfo> out;
+  for (const auto& n : names) {
+    Id obj(H5Oopen(file_->id, n.c_str(), H5P_DEFAULT), H5Oclose);
+    if (obj.ok() && H5Iget_type(obj.get()) == H5I_DATASET) out.push_back(info(n));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+void H5Reader::read_raw(std::string_view name, DType dtype, void* out) const {
+  const std::string key = trim_slash(name);
+  Id dset(H5Dopen2(file_->id, key.c_str(), H5P_DEFAULT), H5Dclose);
+  if (H5Dread(dset.get(), native_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+    fail_input("{}: dataset '{}' could not be read (truncated or corrupt file?)", path_.string(), key);
+}
+
+template <typename T>
+Array<T> H5Reader::read(std::string_view name, std::vector<int64_t> expected_shape) const {
+  std::lock_guard lock(hdf5_mutex());
+  const DatasetInfo di = info(name);
+  const DType want = dtype_of<T>();
+  const bool kind_ok = (is_float(want) && is_float(di.dtype)) || (is_integer(want) && is_integer(di.dtype));
+  if (!kind_ok)
+    fail_input("{}: dataset '{}' has dtype {}, expected {}", path_.string(), di.name, dtype_name(di.dtype),
+               dtype_name(want));
+  if (!expected_shape.empty()) {
+    bool match = expected_shape.size() == di.shape.size();
+    for (size_t i = 0; match && i < di.shape.size(); ++i)
+      match = expected_shape[i] < 0 || expected_shape[i] == di.shape[i];
+    if (!match)
+      fail_input("{}: dataset '{}' has shape {}, expected {} (-1: any size)", path_.string(), di.name,
+                 shape_string(di.shape), shape_string(expected_shape));
+  }
+  Array<T> out;
+  out.shape = di.shape;
+  out.values.resize(static_cast<size_t>(di.numel()));
+  if (!out.values.empty()) read_raw(di.name, want, out.values.data());
+  return out;
+}
+
+template <typename T>
+T H5Reader::read_scalar(std::string_view name) const {
+  Array<T> a = read<T>(name);
+  if (a.values.size() != 1)
+    fail_input("{}: dataset '{}' has shape {}, expected a single value", path_.string(), trim_slash(name),
+               shape_string(a.shape));
+  return a.values[0];
+}
+
+std::vector<std::string> H5Reader::read_strings(std::string_view name) const {
+  std::lock_guard lock(hdf5_mutex());
+  const DatasetInfo di = info(name);
+  if (di.dtype != DType::string)
+    fail_input("{}: dataset '{}' has dtype {}, expected string", path_.string(), di.name, dtype_name(di.dtype));
+  Id dset(H5Dopen2(file_->id, di.name.c_str(), H5P_DEFAULT), H5Dclose);
+  Id ftype(H5Dget_type(dset.get()), H5Tclose);
+  const size_t n = static_cast<size_t>(di.numel());
+  std::vector<std::string> out;
+  if (H5Tis_variable_str(ftype.get()) > 0) {
+    Id mtype(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(mtype.get(), H5T_VARIABLE);
+    std::vector<char*> ptrs(n, nullptr);
+    if (H5Dread(dset.get(), mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
+      fail_input("{}: dataset '{}' could not be read", path_.string(), di.name);
+    for (char* p : ptrs) out.emplace_back(p ? p : "");
+    Id space(H5Dget_space(dset.get()), H5Sclose);
+    H5Dvlen_reclaim(mtype.get(), space.get(), H5P_DEFAULT, ptrs.data());
+  } else {
+    // Fixed-length strings (numpy 'S' arrays written by h5py): NUL-padded.
+    const size_t width = H5Tget_size(ftype.get());
+    std::vector<char> buf(n * width);
+    if (H5Dread(dset.get(), ftype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
+      fail_input("{}: dataset '{}' could not be read", path_.string(), di.name);
+    for (size_t i = 0; i < n; ++i) out.emplace_back(buf.data() + i * width, strnlen(buf.data() + i * width, width));
+  }
+  return out;
+}
+
+std::string H5Reader::read_string(std::string_view name) const {
+  auto values = read_strings(name);
+  if (values.size() != 1) fail_input("{}: dataset '{}' holds {} strings, expected one", path_.string(), name, values.size());
+  return values[0];
+}
+
+std::string H5Reader::attribute(std::string_view key) const {
+  std::lock_guard lock(hdf5_mutex());
+  const std::string k(key);
+  if (H5Aexists(file_->id, k.c_str()) <= 0) return "";
+  Id attr(H5Aopen(file_->id, k.c_str(), H5P_DEFAULT), H5Aclose);
+  Id ftype(H5Aget_type(attr.get()), H5Tclose);
+  if (H5Tget_class(ftype.get()) != H5T_STRING) return "";
+  if (H5Tis_variable_str(ftype.get()) > 0) {
+    char* ptr = nullptr;
+    Id mtype(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(mtype.get(), H5T_VARIABLE);
+    if (H5Aread(attr.get(), mtype.get(), &ptr) < 0 || !ptr) return "";
+    std::string value(ptr);
+    H5free_memory(ptr);
+    return value;
+  }
+  std::vector<char> buf(H5Tget_size(ftype.get()));
+  if (H5Aread(attr.get(), ftype.get(), buf.data()) < 0) return "";
+  return std::string(buf.data(), strnlen(buf.data(), buf.size()));
+}
+
+// Explicit instantiations for the element types kfold stores.
+#define KFOLD_H5_INSTANTIATE(T)                                                                          \
+  template void H5Writer::write<T>(std::string_view, std::span<const T>, std::span<const int64_t>);    \
+  template Array<T> H5Reader::read<T>(std::string_view, std::vector<int64_t>) const;                   \
+  template T H5Reader::read_scalar<T>(std::string_view) const;
+KFOLD_H5_INSTANTIATE(float)
+KFOLD_H5_INSTANTIATE(double)
+KFOLD_H5_INSTANTIATE(int8_t)
+KFOLD_H5_INSTANTIATE(uint8_t)
+KFOLD_H5_INSTANTIATE(int32_t)
+KFOLD_H5_INSTANTIATE(int64_t)
+#undef KFOLD_H5_INSTANTIATE
+
+}  // namespace kfold::data

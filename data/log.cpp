@@ -1,0 +1,51 @@
+// Levelled logger: one global level and sink guarded by a mutex.
+#include "data/log.hpp"
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+
+namespace kfold {
+namespace {
+
+std::atomic<LogLevel> g_level{LogLevel::info};
+std::mutex g_mutex;
+LogSink g_sink;
+
+const char* level_tag(LogLevel level) {
+  switch (level) {
+    case LogLevel::debug: return "debug";
+    case LogLevel::info: return "info";
+    case LogLevel::warn: return "warning";
+    case LogLevel::error: return "error";
+    case LogLevel::quiet: break;
+  }
+  return "";
+}
+
+}  // namespace
+
+void set_log_level(LogLevel level) { g_level.store(level); }
+LogLevel log_level() { return g_level.load(); }
+
+void set_log_sink(LogSink sink) {
+  std::lock_guard lock(g_mutex);
+  g_sink = std::move(sink);
+}
+
+void log_message(LogLevel level, std::string_view message) {
+  std::lock_guard lock(g_mutex);
+  if (g_sink) {
+    g_sink(level, message);
+    return;
+  }
+  // info lines are plain; other levels carry their tag so they stand out in a batch log.
+  if (level == LogLevel::info) {
+    fmt::print(stderr, "{}\n", message);
+  } else {
+    fmt::print(stderr, "[{}] {}\n", level_tag(level), message);
+  }
+  std::fflush(stderr);
+}
+
+}  // namespace kfold

@@ -1,0 +1,43 @@
+// Levelled logger (fmt-formatted, to stderr by default, thread-safe). Library code logs
+// here and never prints to stdout; the Python module installs its own sink.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <string_view>
+
+namespace kfold {
+
+enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3, quiet = 4 };
+
+// Messages below this level are dropped. Default: info (CLI: -q → warn, -v → debug).
+void set_log_level(LogLevel level);
+LogLevel log_level();
+inline bool log_enabled(LogLevel level) { return level >= log_level() && level != LogLevel::quiet; }
+
+// Replaces the destination of log lines (nullptr restores stderr). The sink gets whole lines
+// without a trailing newline and is called under the logger's lock.
+using LogSink = std::function<void(LogLevel, std::string_view)>;
+void set_log_sink(LogSink sink);
+
+void log_message(LogLevel level, std::string_view message);
+
+template <typename... Args>
+void log_debug(fmt::format_string<Args...> f, Args&&... args) {
+  if (log_enabled(LogLevel::debug)) log_message(LogLevel::debug, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void log_info(fmt::format_string<Args...> f, Args&&... args) {
+  if (log_enabled(LogLevel::info)) log_message(LogLevel::info, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void log_warn(fmt::format_string<Args...> f, Args&&... args) {
+  if (log_enabled(LogLevel::warn)) log_message(LogLevel::warn, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void log_error(fmt::format_string<Args...> f, Args&&... args) {
+  if (log_enabled(LogLevel::error)) log_message(LogLevel::error, fmt::format(f, std::forward<Args>(args)...));
+}
+
+}  // namespace kfold

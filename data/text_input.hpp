@@ -1,0 +1,54 @@
+// Line-by-line reading of text inputs (plain or gzip-compressed) with line numbers, CRLF
+// handling and a clear error for missing, binary or unreadable files. Used by every parser.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace kfold::data {
+
+// Throws InputError naming `path` when it does not exist, is a directory or cannot be read.
+void check_input_file(const std::filesystem::path& path);
+
+class LineReader {
+ public:
+  // Opens a file; gzip is detected from the content, not the name.
+  explicit LineReader(const std::filesystem::path& path);
+  // Reads from memory; `source_name` stands in for the file name in messages.
+  static LineReader from_string(std::string text, std::string source_name);
+  ~LineReader();
+  LineReader(LineReader&&) noexcept;
+  LineReader& operator=(LineReader&&) noexcept;
+
+  // Next line without its "\n" / "\r\n". The view stays valid until the next call.
+  // Returns false at end of input. Throws InputError on binary content (NUL or control bytes).
+  bool next(std::string_view& line);
+
+  // 1-based number of the line last returned by next() (0 before the first call).
+  int64_t line_number() const { return line_number_; }
+  const std::string& source() const { return source_; }
+
+  // Throws InputError "<source>:<line>: <message>".
+  [[noreturn]] void fail(std::string_view message) const;
+
+ private:
+  LineReader() = default;
+  bool fill();
+
+  struct Gz;
+  std::unique_ptr<Gz> gz_;   // null when reading from memory
+  std::string source_;
+  std::string buffer_;       // unread bytes
+  size_t pos_ = 0;           // read position in buffer_
+  bool eof_ = false;
+  std::string line_;         // current line
+  int64_t line_number_ = 0;
+};
+
+// Whole content of a (possibly gzip) text file, with the same checks as LineReader.
+std::string read_text_file(const std::filesystem::path& path);
+
+}  // namespace kfold::data

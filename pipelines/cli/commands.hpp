@@ -1,0 +1,20 @@
+// The `kfold` subcommands: each registers its options on the app and returns the action to
+// run after parsing. Actions throw kfold::Error; main() turns errors into exit codes.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace kfold::cli {
+
+using Action = std::function<void()>;
+
+// Adds a subcommand; `set_action` records what to run when it was chosen.
+void add_inspect_command(CLI::App& app, Action& action);
+
+// Text of `kfold --version`: version, git revision, torch, CUDA and OpenMP availability.
+std::string version_text();
+
+}  // namespace kfold::cli

@@ -1,0 +1,71 @@
+// `kfold` entry point: parses the command line, runs the chosen command, and maps errors to
+// exit codes (0 success, 1 runtime failure, 2 bad usage or input). Never lets an exception out.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <csignal>
+#include <exception>
+#include <new>
+
+#include "data/error.hpp"
+#include "data/log.hpp"
+#include "pipelines/cli/commands.hpp"
+
+namespace {
+
+constexpr const char* kFooter = R"(Examples:
+  kfold inspect out/features.h5
+
+Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input.
+Run 'kfold COMMAND --help' for a command's options.)";
+
+int run(int argc, char** argv) {
+  CLI::App app{"kfold: protein structure prediction (MSA search, AlphaFold2-class model, agent loop)", "kfold"};
+  app.set_version_flag("--version", [] { return kfold::cli::version_text(); });
+  app.require_subcommand(1);
+  app.footer(kFooter);
+  bool quiet = false;
+  bool verbose = false;
+  app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr");
+  app.add_flag("-v,--verbose", verbose, "Debug output on stderr");
+
+  kfold::cli::Action action;
+  kfold::cli::add_inspect_command(app, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "kfold: error: {}\nRun 'kfold --help' for usage.\n", e.what());
+    return 2;
+  }
+  kfold::set_log_level(quiet ? kfold::LogLevel::warn : verbose ? kfold::LogLevel::debug : kfold::LogLevel::info);
+  if (action) action();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A full disk or a file-size limit must surface as a write error, not kill the process.
+  std::signal(SIGXFSZ, SIG_IGN);
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    return run(argc, argv);
+  } catch (const kfold::Error& e) {
+    fmt::print(stderr, "kfold: error: {}\n", e.what());
+    return e.exit_code();
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "kfold: error: out of memory; try a smaller input or --chunk-size\n");
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "kfold: internal error: {}\nPlease report this with the command line that caused it.\n",
+               e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,27 @@
+// `kfold --version`: what this build is and what the machine offers it.
+#include <fmt/format.h>
+
+#include "kernels/runtime_info.hpp"
+#include "pipelines/cli/commands.hpp"
+#include "pipelines/version.hpp"
+
+namespace kfold::cli {
+
+std::string version_text() {
+  const auto info = kernels::runtime_info();
+  std::string text = fmt::format("kfold {} (git {})\n", pipelines::kVersion, pipelines::kGitRevision);
+  text += fmt::format("torch {} ({} intra-op threads)\n", info.torch_version, info.torch_threads);
+  if (!info.cuda_compiled) {
+    text += "CUDA: not compiled in\n";
+  } else {
+    text += fmt::format("CUDA: compiled (runtime {}), driver {}, {} device(s)\n", info.cuda_runtime,
+                        info.cuda_driver.empty() ? "none" : info.cuda_driver, info.cuda_devices.size());
+    for (const auto& d : info.cuda_devices)
+      text += fmt::format("  cuda:{} {} ({:.1f} GiB, sm_{}{})\n", d.index, d.name,
+                          static_cast<double>(d.memory_bytes) / (1 << 30), d.compute_major, d.compute_minor);
+  }
+  text += info.openmp ? fmt::format("OpenMP: yes ({} threads)", info.openmp_max_threads) : std::string("OpenMP: no");
+  return text;
+}
+
+}  // namespace kfold::cli

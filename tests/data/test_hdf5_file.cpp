@@ -1,0 +1,90 @@
+// Tests for the typed HDF5 layer: round trips, shape/dtype checks, strings, bad files.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "data/error.hpp"
+#include "data/hdf5_file.hpp"
+#include "test_support.hpp"
+
+using kfold::InputError;
+using kfold::data::H5Reader;
+using kfold::data::H5Writer;
+
+TEST_CASE("HDF5: arrays, scalars and strings round-trip exactly") {
+  kfold::test::ScratchDir dir("hdf5_roundtrip");
+  const auto path = dir / "features.h5";
+  std::vector<float> logits(2 * 3 * 4);
+  for (size_t i = 0; i < logits.size(); ++i) logits[i] = 0.5f * static_cast<float>(i) - 3.25f;
+  std::vector<int32_t> aatype{0, 19, 20, 7};
+  {
+    H5Writer w(path);
+    w.write("distogram/logits", logits, {2, 3, 4});
+    w.write("aatype", aatype, {4});
+    w.write_scalar<int64_t>("seq_length", 4);
+    w.write_string("sequence", "ARNX");
+    w.write_strings("descriptions", {"query", "hit one", ""});
+    w.set_attribute("kfold_note", "random weights: not a prediction");
+    w.commit();
+  }
+  H5Reader r(path);
+  const auto a = r.read<float>("distogram/logits", {2, -1, 4});
+  CHECK(a.shape == std::vector<int64_t>{2, 3, 4});
+  CHECK(a.values == logits);
+  CHECK(r.read<int64_t>("aatype").values == std::vector<int64_t>{0, 19, 20, 7});  // int32 widens to int64
+  CHECK(r.read_scalar<int32_t>("seq_length") == 4);
+  CHECK(r.read_string("sequence") == "ARNX");
+  CHECK(r.read_strings("descriptions") == std::vector<std::string>{"query", "hit one", ""});
+  CHECK(r.attribute("kfold_note") == "random weights: not a prediction");
+  CHECK(r.attribute("absent").empty());
+  const auto listing = r.list();
+  REQUIRE(listing.size() == 5);
+  CHECK(listing[0].name == "aatype");
+  CHECK(listing[2].name == "distogram/logits");
+  CHECK(listing[2].dtype == kfold::data::DType::float32);
+}
+
+TEST_CASE("HDF5: missing datasets, wrong shapes and wrong dtypes name the dataset") {
+  kfold::test::ScratchDir dir("hdf5_errors");
+  const auto path = dir / "f.h5";
+  {
+    H5Writer w(path);
+    w.write<float>("plddt", std::vector<float>(5, 1.0f), {5});
+    w.commit();
+  }
+  H5Reader r(path);
+  CHECK_FALSE(r.contains("msa"));
+  CHECK_FALSE(r.contains("group/missing"));
+  CHECK_THROWS_WITH_AS(r.read<int32_t>("msa"), doctest::Contains("dataset 'msa' is missing"), InputError);
+  CHECK_THROWS_WITH_AS(r.read<float>("plddt", {7}), doctest::Contains("'plddt' has shape [5], expected [7]"),
+                       InputError);
+  CHECK_THROWS_WITH_AS(r.read<int32_t>("plddt"), doctest::Contains("dtype float32, expected int32"), InputError);
+}
+
+TEST_CASE("HDF5: non-HDF5, truncated and missing files are InputErrors; uncommitted writes vanish") {
+  kfold::test::ScratchDir dir("hdf5_badfiles");
+  std::ofstream(dir / "text.h5") << "not hdf5\n";
+  CHECK_THROWS_WITH_AS(H5Reader(dir / "text.h5"), doctest::Contains("not an HDF5 file"), InputError);
+  CHECK_THROWS_WITH_AS(H5Reader(dir / "none.h5"), doctest::Contains("file not found"), InputError);
+  {
+    H5Writer w(dir / "good.h5");
+    w.write<float>("x", std::vector<float>(1000, 2.0f), {1000});
+    w.commit();
+  }
+  // Keep only the first 600 bytes: signature intact, content cut.
+  std::ifstream in(dir / "good.h5", std::ios::binary);
+  std::string head(600, '\0');
+  in.read(head.data(), 600);
+  std::ofstream(dir / "cut.h5", std::ios::binary) << head;
+  CHECK_THROWS_AS(
+      {
+        H5Reader r(dir / "cut.h5");
+        r.read<float>("x");
+      },
+      InputError);
+  {
+    H5Writer w(dir / "never.h5");
+    w.write<float>("x", std::vector<float>(3, 1.0f), {3});
+  }
+  CHECK_FALSE(std::filesystem::exists(dir / "never.h5"));
+}

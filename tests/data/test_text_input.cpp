@@ -1,0 +1,104 @@
+// Tests for LineReader (plain, gzip, CRLF, long lines, binary input) and atomic output files.
+#include <doctest/doctest.h>
+#include <zlib.h>
+
+#include <fstream>
+
+#include "data/atomic_output.hpp"
+#include "data/error.hpp"
+#include "data/text_input.hpp"
+#include "test_support.hpp"
+
+using kfold::InputError;
+using kfold::data::LineReader;
+
+namespace {
+
+std::vector<std::string> all_lines(LineReader& reader) {
+  std::vector<std::string> lines;
+  std::string_view line;
+  while (reader.next(line)) lines.emplace_back(line);
+  return lines;
+}
+
+void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+}  // namespace
+
+TEST_CASE("LineReader: strips LF and CRLF, keeps empty lines, counts lines") {
+  auto reader = LineReader::from_string("a\r\nb\n\nlast-no-newline", "mem");
+  CHECK(all_lines(reader) == std::vector<std::string>{"a", "b", "", "last-no-newline"});
+  CHECK(reader.line_number() == 4);
+}
+
+TEST_CASE("LineReader: reads plain and gzip files identically") {
+  kfold::test::ScratchDir dir("text_input_gzip");
+  std::string text;
+  for (int i = 0; i < 50000; ++i) text += "line " + std::to_string(i) + "\n";
+  write_bytes(dir / "plain.txt", text);
+  gzFile gz = gzopen((dir / "packed.txt.gz").c_str(), "wb");
+  REQUIRE(gz);
+  gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(gz);
+  LineReader plain(dir / "plain.txt");
+  LineReader packed(dir / "packed.txt.gz");
+  const auto a = all_lines(plain);
+  CHECK(a.size() == 50000);
+  CHECK(a == all_lines(packed));
+}
+
+TEST_CASE("LineReader: a line longer than the read buffer arrives whole") {
+  kfold::test::ScratchDir dir("text_input_long");
+  const std::string line(3'000'000, 'A');
+  write_bytes(dir / "long.txt", "x\n" + line + "\ny\n");
+  LineReader reader(dir / "long.txt");
+  const auto lines = all_lines(reader);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[1] == line);
+}
+
+TEST_CASE("LineReader: missing file, directory and binary input are clear InputErrors") {
+  kfold::test::ScratchDir dir("text_input_errors");
+  CHECK_THROWS_WITH_AS(LineReader(dir / "nope.fasta"), doctest::Contains("nope.fasta: file not found"), InputError);
+  CHECK_THROWS_WITH_AS(LineReader(dir.path()), doctest::Contains("is a directory"), InputError);
+  write_bytes(dir / "binary.bin", std::string("ok\n\x7f" "ELF\x02\x01\x01\0\0\0", 14));
+  LineReader reader(dir / "binary.bin");
+  std::string_view line;
+  CHECK(reader.next(line));
+  CHECK_THROWS_WITH_AS(reader.next(line), doctest::Contains("binary.bin:2: binary data"), InputError);
+}
+
+TEST_CASE("LineReader: a corrupt gzip stream is an InputError, not a crash") {
+  kfold::test::ScratchDir dir("text_input_corrupt_gz");
+  // gzip magic followed by garbage.
+  write_bytes(dir / "bad.gz", std::string("\x1f\x8b\x08\x00garbage-garbage-garbage", 27));
+  LineReader reader(dir / "bad.gz");
+  std::string_view line;
+  CHECK_THROWS_AS(while (reader.next(line)) {}, InputError);
+}
+
+TEST_CASE("write_file_atomic: writes whole files and leaves no temporary behind") {
+  kfold::test::ScratchDir dir("atomic_output");
+  kfold::data::write_file_atomic(dir / "out.txt", "hello\n");
+  CHECK(kfold::data::read_text_file(dir / "out.txt") == "hello\n");
+  kfold::data::write_file_atomic(dir / "out.txt", "replaced\n");
+  CHECK(kfold::data::read_text_file(dir / "out.txt") == "replaced\n");
+  int64_t entries = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++entries;
+  CHECK(entries == 1);
+}
+
+TEST_CASE("AtomicOutput: uncommitted output never appears; bad directories are InputErrors") {
+  kfold::test::ScratchDir dir("atomic_uncommitted");
+  {
+    kfold::data::AtomicOutput out(dir / "partial.txt");
+    std::ofstream(out.temp_path()) << "half";
+    CHECK(std::filesystem::exists(out.temp_path()));
+  }  // destroyed without commit: simulates an error mid-write
+  CHECK(std::filesystem::is_empty(dir.path()));
+  CHECK_THROWS_WITH_AS(kfold::data::AtomicOutput(dir / "missing" / "x.txt"), doctest::Contains("does not exist"),
+                       InputError);
+  CHECK_THROWS_WITH_AS(kfold::data::AtomicOutput(dir.path()), doctest::Contains("is a directory"), InputError);
+}
