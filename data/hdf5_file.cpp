@@ -347,6 +347,7 @@ std::vector<std::string> H5Reader::read_strings(std::string_view name) const {
   if (H5Tis_variable_str(ftype.get()) > 0) {
     Id mtype(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mtype.get(), H5T_VARIABLE);
+    H5Tset_cset(mtype.get(), H5Tget_cset(ftype.get()));  // HDF5 does not convert between charsets
     std::vector<char*> ptrs(n, nullptr);
     if (H5Dread(dset.get(), mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
       fail_input("{}: dataset '{}' could not be read", path_.string(), di.name);
@@ -381,6 +382,7 @@ std::string H5Reader::attribute(std::string_view key) const {
     char* ptr = nullptr;
     Id mtype(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mtype.get(), H5T_VARIABLE);
+    H5Tset_cset(mtype.get(), H5Tget_cset(ftype.get()));
     if (H5Aread(attr.get(), mtype.get(), &ptr) < 0 || !ptr) return "";
     std::string value(ptr);
     H5free_memory(ptr);

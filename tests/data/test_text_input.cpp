@@ -3,6 +3,8 @@
 #include <zlib.h>
 
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"

@@ -1,0 +1,207 @@
+// A3M parsing (AlphaFold's parse_a3m plus checks) and writing; rules in data/a3m.hpp.
+#include "data/a3m.hpp"
+
+#include <numeric>
+#include <string_view>
+#include <utility>
+
+#include "data/atomic_output.hpp"
+#include "data/error.hpp"
+#include "data/log.hpp"
+#include "data/sequence.hpp"
+
+namespace kfold::data {
+
+namespace {
+
+std::string_view trim_end(std::string_view text) {
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  return text;
+}
+
+bool is_blank(std::string_view line) {
+  for (const char c : line)
+    if (!is_space(c)) return false;
+  return true;
+}
+
+// How errors name a row: the first token of its header, else its 1-based position.
+std::string row_name(std::string_view description, int64_t index) {
+  size_t end = 0;
+  while (end < description.size() && !is_space(description[end])) ++end;
+  if (end == 0) return fmt::format("#{}", index + 1);
+  return std::string(description.substr(0, end));
+}
+
+class A3mParser {
+ public:
+  explicit A3mParser(LineReader& reader) : reader_(reader) {}
+
+  Msa parse() {
+    std::string_view line;
+    while (reader_.next(line)) {
+      if (is_blank(line) || line.front() == '#') continue;
+      if (line.front() == '>') {
+        if (in_row_) finish_row();
+        start_row(line.substr(1));
+      } else if (in_row_) {
+        add_line(line);
+      } else {
+        reader_.fail("missing A3M header: expected a line starting with '>' before the residues");
+      }
+    }
+    if (in_row_) finish_row();
+    if (msa_.sequences.empty())
+      fail_input("{}: no A3M records found (expected '>' header lines followed by aligned residues)",
+                 reader_.source());
+    return std::move(msa_);
+  }
+
+ private:
+  bool is_query() const { return msa_.sequences.empty(); }
+
+  void start_row(std::string_view header) {
+    in_row_ = true;
+    header_line_ = reader_.line_number();
+    description_.assign(trim_end(header));
+    aligned_.clear();
+    deletions_.clear();
+    inserted_.clear();
+    pending_ = 0;
+  }
+
+  void add_line(std::string_view line) {
+    for (size_t i = 0; i < line.size(); ++i) {
+      const char c = line[i];
+      if (is_space(c) || c == '.') continue;
+      if (is_ascii_lower(c)) {
+        if (is_query()) fail_at(i, fmt::format("the query (first record) has an insertion {}; its residues must "
+                                               "all be match columns (uppercase)", char_for_message(c)));
+        ++pending_;
+        inserted_.push_back(c);
+      } else if (is_ascii_upper(c) || c == '-') {
+        aligned_.push_back(c);
+        deletions_.push_back(pending_);
+        pending_ = 0;
+      } else {
+        fail_at(i, fmt::format("invalid character {} in A3M row '{}'; expected letters, '-' or '.'",
+                               char_for_message(c), row_name(description_, msa_.depth())));
+      }
+    }
+  }
+
+  [[noreturn]] void fail_at(size_t index, const std::string& message) const {
+    fail_input("{}:{}:{}: {}", reader_.source(), reader_.line_number(), index + 1, message);
+  }
+
+  void finish_row() {
+    const std::string name = row_name(description_, msa_.depth());
+    if (is_query() && aligned_.empty())
+      fail_input("{}:{}: the query (first record '{}') has no residues", reader_.source(), header_line_, name);
+    if (!is_query() && aligned_.size() != msa_.sequences.front().size())
+      fail_input("{}:{}: A3M row '{}' has {} match columns (uppercase letters and '-'), the query has {}",
+                 reader_.source(), header_line_, name, aligned_.size(), msa_.sequences.front().size());
+    msa_.sequences.push_back(std::move(aligned_));
+    msa_.deletion_matrix.push_back(std::move(deletions_));
+    msa_.descriptions.push_back(std::move(description_));
+    msa_.insertions.push_back(std::move(inserted_));
+    in_row_ = false;
+  }
+
+  LineReader& reader_;
+  Msa msa_;
+  bool in_row_ = false;
+  int64_t header_line_ = 0;
+  std::string description_;         // of the row being read
+  std::string aligned_;             // its match columns so far
+  std::vector<int32_t> deletions_;  // deletion count before each match column
+  std::string inserted_;            // its lowercase letters
+  int32_t pending_ = 0;             // lowercase letters since the last match column
+};
+
+// Throws InputError unless `msa` has the shape and alphabet an A3M file can hold.
+void check_writable(const Msa& msa) {
+  const int64_t depth = msa.depth();
+  const int64_t length = msa.length();
+  if (depth == 0 || length == 0) fail_input("A3M output: the MSA is empty (no rows or no columns)");
+  if (std::ssize(msa.deletion_matrix) != depth || std::ssize(msa.descriptions) != depth)
+    fail_input("A3M output: the MSA has {} rows but {} deletion-matrix rows and {} descriptions", depth,
+               msa.deletion_matrix.size(), msa.descriptions.size());
+  for (int64_t i = 0; i < depth; ++i) {
+    const std::string name = row_name(msa.descriptions[i], i);
+    if (std::ssize(msa.sequences[i]) != length || std::ssize(msa.deletion_matrix[i]) != length)
+      fail_input("A3M output: row '{}' has {} columns and {} deletion counts, the query has {} columns", name,
+                 msa.sequences[i].size(), msa.deletion_matrix[i].size(), length);
+    for (const char c : msa.sequences[i])
+      if (!is_ascii_upper(c) && c != '-')
+        fail_input("A3M output: row '{}' contains {}; expected uppercase letters and '-'", name,
+                   char_for_message(c));
+    for (const int32_t count : msa.deletion_matrix[i]) {
+      if (count < 0) fail_input("A3M output: row '{}' has a negative deletion count", name);
+      if (count > 0 && i == 0) fail_input("A3M output: the query row '{}' has deletions", name);
+    }
+    if (msa.descriptions[i].find_first_of("\r\n") != std::string::npos)
+      fail_input("A3M output: description of row '{}' contains a line break", name);
+  }
+}
+
+// The inserted letters of row i when Msa::insertions can supply every counted deletion, else null
+// (always null for the query, which has none).
+const std::string* usable_insertions(const Msa& msa, int64_t i) {
+  if (i == 0 || std::ssize(msa.insertions) != msa.depth()) return nullptr;
+  const std::string& inserted = msa.insertions[i];
+  const auto& counts = msa.deletion_matrix[i];
+  const int64_t needed = std::accumulate(counts.begin(), counts.end(), int64_t{0});
+  if (std::ssize(inserted) < needed) return nullptr;
+  for (const char c : inserted)
+    if (!is_ascii_letter(c)) return nullptr;
+  return &inserted;
+}
+
+// Appends row i with its insertions as lowercase letters (or 'x' when they are not known).
+void append_row(std::string& text, const Msa& msa, int64_t i) {
+  const std::string* inserted = usable_insertions(msa, i);
+  const std::string& aligned = msa.sequences[i];
+  size_t next = 0;  // next letter of *inserted
+  for (size_t j = 0; j < aligned.size(); ++j) {
+    for (int32_t k = 0; k < msa.deletion_matrix[i][j]; ++k)
+      text += inserted ? to_ascii_lower((*inserted)[next++]) : 'x';
+    text += aligned[j];
+  }
+  if (inserted)
+    for (; next < inserted->size(); ++next) text += to_ascii_lower((*inserted)[next]);
+}
+
+}  // namespace
+
+Msa parse_a3m(LineReader& reader) { return A3mParser(reader).parse(); }
+
+Msa read_a3m(const std::filesystem::path& path) {
+  LineReader reader(path);
+  return parse_a3m(reader);
+}
+
+Msa parse_a3m_string(std::string text, std::string source_name) {
+  LineReader reader = LineReader::from_string(std::move(text), std::move(source_name));
+  return parse_a3m(reader);
+}
+
+std::string to_a3m(const Msa& msa) {
+  check_writable(msa);
+  if (!msa.insertions.empty() && std::ssize(msa.insertions) != msa.depth())
+    log_warn("A3M output: the MSA has {} rows but {} insertion strings; writing 'x' for inserted residues",
+             msa.depth(), msa.insertions.size());
+  std::string text;
+  for (int64_t i = 0; i < msa.depth(); ++i) {
+    text += '>';
+    text += msa.descriptions[i];
+    text += '\n';
+    append_row(text, msa, i);
+    text += '\n';
+  }
+  return text;
+}
+
+void write_a3m(const std::filesystem::path& path, const Msa& msa) { write_file_atomic(path, to_a3m(msa)); }
+
+}  // namespace kfold::data

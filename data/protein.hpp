@@ -1,0 +1,30 @@
+// A protein structure in AlphaFold's atom37 layout (AlphaFold's protein.Protein), the unit
+// that predictions produce and that PDB/mmCIF output writes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kfold::data {
+
+struct Protein {
+  std::vector<int64_t> aatype;         // [n_res] residue type index (rc::restypes order, 20 = UNK)
+  std::vector<float> atom_positions;   // [n_res, 37, 3] Å, atom37 order (rc::atom_types)
+  std::vector<float> atom_mask;        // [n_res, 37] 1 where the atom exists
+  std::vector<int64_t> residue_index;  // [n_res] residue numbers as written to the file (1-based)
+  std::vector<int64_t> chain_index;    // [n_res] 0 → chain A, 1 → B, ...
+  std::vector<float> b_factors;        // [n_res, 37] written as B-factors (kfold: per-residue pLDDT)
+
+  int64_t n_res() const { return static_cast<int64_t>(aatype.size()); }
+  // Throws InputError when the array sizes disagree with n_res().
+  void check_shapes() const;
+};
+
+// Text lines carried into the file header: PDB REMARK 250-style lines and mmCIF comments.
+struct StructureHeader {
+  std::string title;                  // e.g. "kfold prediction: model_1_ptm"
+  std::vector<std::string> remarks;   // e.g. "WARNING: random weights, not a prediction"
+};
+
+}  // namespace kfold::data

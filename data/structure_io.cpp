@@ -1,0 +1,168 @@
+// Protein ↔ gemmi::Structure, then gemmi's PDB/mmCIF writers and readers.
+#define GEMMI_WRITE_IMPLEMENTATION
+#include "data/structure_io.hpp"
+
+#include <gemmi/gz.hpp>
+#include <gemmi/mmread.hpp>
+#include <gemmi/model.hpp>
+#include <gemmi/polyheur.hpp>
+#include <gemmi/align.hpp>
+#include <gemmi/to_cif.hpp>
+#include <gemmi/to_mmcif.hpp>
+#include <gemmi/to_pdb.hpp>
+
+#include <sstream>
+
+#include "data/atomic_output.hpp"
+#include "data/error.hpp"
+#include "data/residue_constants.hpp"
+#include "data/text_input.hpp"
+
+namespace kfold::data {
+
+namespace {
+
+std::string chain_name(int64_t index) {
+  constexpr std::string_view kNames = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  if (index < 0 || index >= static_cast<int64_t>(kNames.size()))
+    fail_input("chain_index {} out of range: PDB output supports {} chains", index, kNames.size());
+  return std::string(1, kNames[static_cast<size_t>(index)]);
+}
+
+gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
+  p.check_shapes();
+  gemmi::Structure st;
+  st.name = "kfold";
+  st.info["_struct.title"] = header.title.empty() ? "kfold structure" : header.title;
+  for (const auto& r : header.remarks) st.raw_remarks.push_back(fmt::format("REMARK 250 {:<69}\n", r));
+  st.models.emplace_back("1");
+  gemmi::Model& model = st.models.back();
+  for (int64_t i = 0; i < p.n_res(); ++i) {
+    const std::string chain = chain_name(p.chain_index[static_cast<size_t>(i)]);
+    if (model.chains.empty() || model.chains.back().name != chain) model.chains.emplace_back(chain);
+    gemmi::Residue res;
+    const int64_t aa = p.aatype[static_cast<size_t>(i)];
+    if (aa < 0 || aa > rc::restype_num) fail_input("aatype {} at residue {} is out of range [0, 20]", aa, i);
+    res.name = std::string(rc::resnames[static_cast<size_t>(aa)]);
+    res.seqid = gemmi::SeqId(static_cast<int>(p.residue_index[static_cast<size_t>(i)]), ' ');
+    res.entity_type = gemmi::EntityType::Polymer;
+    res.het_flag = 'A';
+    for (int64_t a = 0; a < rc::atom_type_num; ++a) {
+      const size_t k = static_cast<size_t>(i * rc::atom_type_num + a);
+      if (p.atom_mask[k] < 0.5f) continue;
+      gemmi::Atom atom;
+      atom.name = std::string(rc::atom_types[static_cast<size_t>(a)]);
+      atom.element = gemmi::Element(atom.name.substr(0, 1));
+      atom.pos = gemmi::Position(p.atom_positions[3 * k], p.atom_positions[3 * k + 1], p.atom_positions[3 * k + 2]);
+      atom.occ = 1.0f;
+      atom.b_iso = p.b_factors[k];
+      res.atoms.push_back(atom);
+    }
+    model.chains.back().residues.push_back(std::move(res));
+  }
+  gemmi::setup_entities(st);
+  for (gemmi::Entity& ent : st.entities) {
+    if (ent.entity_type != gemmi::EntityType::Polymer) continue;
+    ent.polymer_type = gemmi::PolymerType::PeptideL;
+    for (const gemmi::Chain& ch : model.chains)
+      if (std::find(ent.subchains.begin(), ent.subchains.end(), ch.residues.front().subchain) != ent.subchains.end()) {
+        ent.full_sequence.clear();
+        for (const auto& r : ch.residues) ent.full_sequence.push_back(r.name);
+        break;
+      }
+  }
+  gemmi::assign_label_seq_id(st, true);
+  st.setup_cell_images();
+  return st;
+}
+
+void write_text(const std::filesystem::path& path, const std::string& text) { write_file_atomic(path, text); }
+
+}  // namespace
+
+void Protein::check_shapes() const {
+  const auto n = static_cast<size_t>(n_res());
+  const auto n37 = n * static_cast<size_t>(rc::atom_type_num);
+  auto check = [](size_t have, size_t want, const char* name) {
+    if (have != want) fail_input("Protein.{} has {} values, expected {}", name, have, want);
+  };
+  check(atom_positions.size(), 3 * n37, "atom_positions");
+  check(atom_mask.size(), n37, "atom_mask");
+  check(residue_index.size(), n, "residue_index");
+  check(chain_index.size(), n, "chain_index");
+  check(b_factors.size(), n37, "b_factors");
+}
+
+std::string to_pdb(const Protein& protein, const StructureHeader& header) {
+  const gemmi::Structure st = to_gemmi(protein, header);
+  std::ostringstream os;
+  gemmi::PdbWriteOptions options;
+  options.cryst1_record = false;
+  gemmi::write_pdb(st, os, options);
+  return os.str();
+}
+
+std::string to_mmcif(const Protein& protein, const StructureHeader& header) {
+  const gemmi::Structure st = to_gemmi(protein, header);
+  gemmi::MmcifOutputGroups groups(true);
+  groups.group_pdb = true;   // _atom_site.group_PDB (ATOM/HETATM), expected by most readers
+  groups.entity_poly = true;
+  groups.cell = false;       // predictions have no unit cell
+  groups.symmetry = false;
+  gemmi::cif::Document doc = gemmi::make_mmcif_document(st, groups);
+  std::ostringstream os;
+  for (const auto& r : header.remarks) os << "# " << r << '\n';
+  gemmi::cif::write_cif_to_stream(os, doc);
+  return os.str();
+}
+
+void write_pdb(const std::filesystem::path& path, const Protein& protein, const StructureHeader& header) {
+  write_text(path, to_pdb(protein, header));
+}
+
+void write_mmcif(const std::filesystem::path& path, const Protein& protein, const StructureHeader& header) {
+  write_text(path, to_mmcif(protein, header));
+}
+
+Protein read_structure(const std::filesystem::path& path) {
+  check_input_file(path);
+  gemmi::Structure st;
+  try {
+    st = gemmi::read_structure(gemmi::MaybeGzipped(path.string()));
+  } catch (const std::exception& e) {
+    fail_input("{}: not a readable PDB/mmCIF file: {}", path.string(), e.what());
+  }
+  if (st.models.empty()) fail_input("{}: no models in the structure file", path.string());
+  Protein p;
+  int64_t chain_number = 0;
+  for (const gemmi::Chain& chain : st.models.front().chains) {
+    bool any = false;
+    for (const gemmi::Residue& res : chain.residues) {
+      if (res.het_flag == 'H' || res.is_water()) continue;
+      any = true;
+      const int64_t aa = rc::find_resname(res.name);
+      p.aatype.push_back(aa < 0 ? rc::unk_restype_index : aa);
+      p.residue_index.push_back(res.seqid.num.value);
+      p.chain_index.push_back(chain_number);
+      const size_t base = p.atom_mask.size();
+      p.atom_mask.resize(base + rc::atom_type_num, 0.0f);
+      p.b_factors.resize(base + rc::atom_type_num, 0.0f);
+      p.atom_positions.resize(3 * (base + rc::atom_type_num), 0.0f);
+      for (const gemmi::Atom& atom : res.atoms) {
+        const int64_t a = rc::find_atom_type(atom.name);
+        if (a < 0 || (atom.altloc != '\0' && atom.altloc != 'A')) continue;
+        const size_t k = base + static_cast<size_t>(a);
+        p.atom_mask[k] = 1.0f;
+        p.b_factors[k] = atom.b_iso;
+        p.atom_positions[3 * k] = static_cast<float>(atom.pos.x);
+        p.atom_positions[3 * k + 1] = static_cast<float>(atom.pos.y);
+        p.atom_positions[3 * k + 2] = static_cast<float>(atom.pos.z);
+      }
+    }
+    if (any) ++chain_number;
+  }
+  if (p.n_res() == 0) fail_input("{}: no protein residues found", path.string());
+  return p;
+}
+
+}  // namespace kfold::data

@@ -1,0 +1,168 @@
+// Tests for data/a3m: AlphaFold's deletion matrix on a hand-worked example, checks, writing and round trips.
+#include <doctest/doctest.h>
+#include <zlib.h>
+
+#include <string>
+#include <vector>
+
+#include "data/a3m.hpp"
+#include "data/error.hpp"
+#include "data/fasta.hpp"
+#include "test_support.hpp"
+
+using kfold::InputError;
+using kfold::data::Msa;
+using kfold::data::parse_a3m_string;
+using kfold::data::to_a3m;
+using Matrix = std::vector<std::vector<int32_t>>;
+
+namespace {
+
+// Hand-worked example. Row hit1 "Mkk-V.LaEw": M is column 0; 'kk' (2 insertions) precede the gap in
+// column 1; V, L are columns 2, 3 ('.' is ignored); 'a' precedes E in column 4; the trailing 'w' follows
+// the last column, so AlphaFold does not count it. Row hit3 "aaaMK" + "VLE": 3 insertions before column 0.
+const char* const kExample =
+    "#5\t1\n"
+    ">query some description\n"
+    "MKVLE\n"
+    "\n"
+    ">hit1 first hit\n"
+    "Mkk-V.LaEw\n"
+    ">hit2\n"
+    "--VLE\n"
+    ">hit3 split over two lines\n"
+    "aaaMK\n"
+    "VLE\n";
+
+const Matrix kExampleDeletions = {
+    {0, 0, 0, 0, 0},  // query
+    {0, 2, 0, 0, 1},  // hit1
+    {0, 0, 0, 0, 0},  // hit2
+    {3, 0, 0, 0, 0},  // hit3
+};
+
+void check_same_msa(const Msa& a, const Msa& b) {
+  CHECK(a.sequences == b.sequences);
+  CHECK(a.deletion_matrix == b.deletion_matrix);
+  CHECK(a.descriptions == b.descriptions);
+}
+
+}  // namespace
+
+TEST_CASE("a3m: deletion matrix on a hand-worked example") {
+  const Msa msa = parse_a3m_string(kExample, "example.a3m");
+  CHECK(msa.depth() == 4);
+  CHECK(msa.length() == 5);
+  CHECK(msa.sequences == std::vector<std::string>{"MKVLE", "M-VLE", "--VLE", "MKVLE"});
+  CHECK(msa.deletion_matrix == kExampleDeletions);
+  CHECK(msa.descriptions ==
+        std::vector<std::string>{"query some description", "hit1 first hit", "hit2", "hit3 split over two lines"});
+  CHECK(msa.insertions == std::vector<std::string>{"", "kkaw", "", "aaa"});
+}
+
+TEST_CASE("a3m: CRLF, blank lines and '#' lines") {
+  const Msa msa = parse_a3m_string("#A3M#\r\n\r\n>q\r\nMK\r\nV\r\n#comment\r\n>h\r\nmM-V\r\n\r\n", "crlf.a3m");
+  CHECK(msa.sequences == std::vector<std::string>{"MKV", "M-V"});
+  CHECK(msa.deletion_matrix == Matrix{{0, 0, 0}, {1, 0, 0}});
+  CHECK(msa.descriptions == std::vector<std::string>{"q", "h"});
+}
+
+TEST_CASE("a3m: write then read gives the same MSA, with the inserted residues kept") {
+  const Msa msa = parse_a3m_string(kExample, "example.a3m");
+  const std::string text = to_a3m(msa);
+  CHECK(text ==
+        ">query some description\nMKVLE\n>hit1 first hit\nMkk-VLaEw\n>hit2\n--VLE\n"
+        ">hit3 split over two lines\naaaMKVLE\n");
+  const Msa back = parse_a3m_string(text, "written.a3m");
+  check_same_msa(back, msa);
+  CHECK(back.insertions == msa.insertions);
+
+  kfold::test::ScratchDir dir("a3m_write");
+  kfold::data::write_a3m(dir / "out.a3m", msa);
+  check_same_msa(kfold::data::read_a3m(dir / "out.a3m"), msa);
+}
+
+TEST_CASE("a3m: without known insertions the writer emits 'x' per deletion") {
+  Msa msa;
+  msa.sequences = {"MKV", "A-V", "--W"};
+  msa.deletion_matrix = {{0, 0, 0}, {2, 0, 1}, {0, 3, 0}};
+  msa.descriptions = {"q", "h1 desc", ""};
+  const std::string text = to_a3m(msa);
+  CHECK(text == ">q\nMKV\n>h1 desc\nxxA-xV\n>\n-xxx-W\n");
+  check_same_msa(parse_a3m_string(text, "x.a3m"), msa);
+
+  msa.insertions = {"", "ABc", "c"};  // row 1: letters written lowercase; row 2: too few, so 'x'
+  CHECK(to_a3m(msa) == ">q\nMKV\n>h1 desc\nabA-cV\n>\n-xxx-W\n");
+}
+
+TEST_CASE("a3m: the writer rejects inconsistent MSAs") {
+  Msa msa;
+  CHECK_THROWS_WITH_AS(to_a3m(msa), doctest::Contains("the MSA is empty"), InputError);
+  msa.sequences = {"MKV", "MK"};
+  msa.deletion_matrix = {{0, 0, 0}, {0, 0}};
+  msa.descriptions = {"q", "short"};
+  CHECK_THROWS_WITH_AS(to_a3m(msa), doctest::Contains("row 'short' has 2 columns"), InputError);
+  msa.sequences[1] = "MkV";
+  msa.deletion_matrix[1] = {0, 0, 0};
+  CHECK_THROWS_WITH_AS(to_a3m(msa), doctest::Contains("row 'short' contains 'k'"), InputError);
+  msa.descriptions.pop_back();
+  CHECK_THROWS_WITH_AS(to_a3m(msa), doctest::Contains("2 rows but 2 deletion-matrix rows and 1 descriptions"),
+                       InputError);
+}
+
+TEST_CASE("a3m: a row with the wrong number of match columns names file, line and record") {
+  CHECK_THROWS_WITH_AS(parse_a3m_string(">q\nMKVLE\n>good\nMKaVLE\n>bad hit\nMKVL\n", "rows.a3m"),
+                       doctest::Contains("rows.a3m:5: A3M row 'bad' has 4 match columns (uppercase letters "
+                                         "and '-'), the query has 5"),
+                       InputError);
+  CHECK_THROWS_WITH_AS(parse_a3m_string(">q\nMKV\n>long\nMKVA\n", "rows.a3m"),
+                       doctest::Contains("rows.a3m:3: A3M row 'long' has 4 match columns"), InputError);
+  CHECK_THROWS_WITH_AS(parse_a3m_string(">q\nMKV\n>empty\n>next\nMKV\n", "rows.a3m"),
+                       doctest::Contains("rows.a3m:3: A3M row 'empty' has 0 match columns"), InputError);
+}
+
+TEST_CASE("a3m: malformed input errors") {
+  CHECK_THROWS_WITH_AS(parse_a3m_string("", "empty.a3m"), doctest::Contains("empty.a3m: no A3M records"),
+                       InputError);
+  CHECK_THROWS_WITH_AS(parse_a3m_string("#12\t1\n\n", "hdr.a3m"), doctest::Contains("no A3M records"),
+                       InputError);
+  CHECK_THROWS_WITH_AS(parse_a3m_string("MKV\n>q\nMKV\n", "nohdr.a3m"),
+                       doctest::Contains("nohdr.a3m:1: missing A3M header"), InputError);
+  CHECK_THROWS_WITH_AS(parse_a3m_string(">q\nMkV\n", "q.a3m"),
+                       doctest::Contains("q.a3m:2:2: the query (first record) has an insertion 'k'"), InputError);
+  CHECK_THROWS_WITH_AS(parse_a3m_string(">q\n\n>h\nMKV\n", "q.a3m"),
+                       doctest::Contains("q.a3m:1: the query (first record 'q') has no residues"), InputError);
+  CHECK_THROWS_WITH_AS(parse_a3m_string(">q\nMKV\n>h\nM*V\n", "bad.a3m"),
+                       doctest::Contains("bad.a3m:4:2: invalid character '*' in A3M row 'h'"), InputError);
+}
+
+TEST_CASE("a3m: gzip input") {
+  kfold::test::ScratchDir dir("a3m_gzip");
+  const auto path = dir / "msa.a3m.gz";
+  const std::string text = kExample;
+  gzFile file = gzopen(path.c_str(), "wb");
+  REQUIRE(file != nullptr);
+  REQUIRE(gzwrite(file, text.data(), static_cast<unsigned>(text.size())) == static_cast<int>(text.size()));
+  REQUIRE(gzclose(file) == Z_OK);
+  const Msa msa = kfold::data::read_a3m(path);
+  CHECK(msa.deletion_matrix == kExampleDeletions);
+}
+
+TEST_CASE("a3m: the ubiquitin example matches the ubiquitin FASTA query") {
+  const auto examples = kfold::test::source_dir() / "data/examples";
+  const Msa msa = kfold::data::read_a3m(examples / "ubiquitin.a3m");
+  const auto query = kfold::data::read_fasta(examples / "ubiquitin.fasta");
+  CHECK(msa.depth() == 9);
+  CHECK(msa.length() == 76);
+  CHECK(msa.sequences[0] == query[0].residues);
+  CHECK(msa.descriptions[1].starts_with("synthetic_homolog_1 "));
+  CHECK(msa.deletion_matrix[3][10] == 2);  // "gs" before column 10
+  CHECK(msa.deletion_matrix[3][52] == 1);  // "k" before column 52
+  CHECK(msa.deletion_matrix[6][60] == 3);  // "eqd" before column 60
+  CHECK(msa.deletion_matrix[8][7] == 4);   // "nptq" before column 7
+  int64_t total = 0;
+  for (const auto& row : msa.deletion_matrix)
+    for (const int32_t count : row) total += count;
+  CHECK(total == 10);
+  CHECK(msa.sequences[4].starts_with("-----KTLTG"));
+}

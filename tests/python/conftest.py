@@ -1,0 +1,35 @@
+"""Shared pytest fixtures: locations of the build tree and a runner for the kfold CLI."""
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+SOURCE_DIR = pathlib.Path(os.environ.get("KFOLD_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[2]))
+BUILD_DIR = pathlib.Path(os.environ.get("KFOLD_BUILD_DIR", SOURCE_DIR / "build"))
+
+
+@pytest.fixture(scope="session")
+def build_dir() -> pathlib.Path:
+    if not (BUILD_DIR / "bin" / "kfold").exists():
+        pytest.fail(f"kfold is not built in {BUILD_DIR}: run scripts/test (or set KFOLD_BUILD_DIR)")
+    return BUILD_DIR
+
+
+@pytest.fixture(scope="session")
+def kfold(build_dir):
+    """Runs `kfold ARGS...` and returns the CompletedProcess (text mode, never raises)."""
+
+    def run(*args, cwd=None):
+        return subprocess.run([str(build_dir / "bin" / "kfold"), *map(str, args)], capture_output=True,
+                              text=True, cwd=cwd, timeout=600)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def examples(build_dir, tmp_path_factory) -> pathlib.Path:
+    """Directory with example.{pdb,cif,json,h5} written by tests/tools/write_examples."""
+    out = tmp_path_factory.mktemp("examples")
+    subprocess.run([str(build_dir / "tests" / "write_examples"), str(out)], check=True)
+    return out

@@ -1,0 +1,61 @@
+"""CLI behaviour every command shares: help, version, exit codes, and `kfold inspect` on HDF5
+files written by kfold and by h5py."""
+import h5py
+import numpy as np
+
+
+def test_help_lists_commands_and_exit_codes(kfold):
+    r = kfold("--help")
+    assert r.returncode == 0
+    assert "inspect" in r.stdout and "Exit codes" in r.stdout and "Example" in r.stdout
+
+
+def test_version_names_torch_cuda_openmp(kfold):
+    r = kfold("--version")
+    assert r.returncode == 0
+    for word in ("kfold 0.", "torch 2.", "CUDA", "OpenMP"):
+        assert word in r.stdout
+
+
+def test_bad_usage_is_exit_2(kfold):
+    assert kfold().returncode == 2
+    r = kfold("no-such-command")
+    assert r.returncode == 2 and "error" in r.stderr
+
+
+def test_inspect_lists_h5py_file(kfold, tmp_path):
+    path = tmp_path / "features.h5"
+    with h5py.File(path, "w") as f:
+        f["aatype"] = np.zeros((5, 21), np.int32)
+        f["msa"] = np.zeros((3, 5), np.int32)
+        f["distogram/logits"] = np.zeros((5, 5, 64), np.float32)
+        f["domain_name"] = np.array([b"query"])
+    r = kfold("inspect", path)
+    assert r.returncode == 0, r.stderr
+    assert "4 datasets" in r.stdout
+    assert "distogram/logits" in r.stdout and "[5, 5, 64]" in r.stdout and "float32" in r.stdout
+    assert "aatype" in r.stdout and "int32" in r.stdout and "[5, 21]" in r.stdout
+
+
+def test_h5py_reads_kfold_h5(examples, kfold):
+    with h5py.File(examples / "example.h5", "r") as f:
+        assert f["final_atom_positions"].shape == (12, 37, 3)
+        assert f["final_atom_positions"].dtype == np.float32
+        assert f["aatype"][:].tolist()[:3] == [12, 11, 16]  # M K T in AlphaFold's restype order
+        assert float(f["ptm"][()]) == np.float32(0.75)
+        assert f["sequence"][()].decode() == "MKTAYIAKQRWG"
+        assert f.attrs["kfold_warning"] == "random weights, not a prediction"
+    r = kfold("inspect", examples / "example.h5")
+    assert r.returncode == 0 and "final_atom_positions" in r.stdout
+
+
+def test_inspect_bad_inputs_exit_2_with_the_file_named(kfold, tmp_path):
+    (tmp_path / "notes.txt").write_text("hello\n")
+    (tmp_path / "cut.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 40)
+    for path, words in [(tmp_path / "missing.h5", "file not found"), (tmp_path, "is a directory"),
+                        (tmp_path / "notes.txt", "not a file kfold can inspect"),
+                        (tmp_path / "cut.h5", "cannot open HDF5 file")]:
+        r = kfold("inspect", path)
+        assert r.returncode == 2, (path, r.stderr)
+        assert str(path) in r.stderr and words in r.stderr
+        assert "Traceback" not in r.stderr and "terminate" not in r.stderr
