@@ -11,7 +11,8 @@ namespace kfold::cli {
 
 using Action = std::function<void()>;
 
-// Adds a subcommand; `set_action` records what to run when it was chosen.
+// Each adds a subcommand whose callback stores in `action` what to run once parsing succeeded.
+void add_features_command(CLI::App& app, Action& action);
 void add_inspect_command(CLI::App& app, Action& action);
 
 // Text of `kfold --version`: version, git revision, torch, CUDA and OpenMP availability.

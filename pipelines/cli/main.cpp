@@ -14,6 +14,7 @@
 namespace {
 
 constexpr const char* kFooter = R"(Examples:
+  kfold features data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m -o out/features.h5
   kfold inspect out/features.h5
 
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input.
@@ -30,6 +31,7 @@ int run(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "Debug output on stderr");
 
   kfold::cli::Action action;
+  kfold::cli::add_features_command(app, action);
   kfold::cli::add_inspect_command(app, action);
 
   try {

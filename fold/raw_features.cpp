@@ -1,0 +1,142 @@
+// make_raw_features: AlphaFold's sequence + MSA feature construction, and features.h5 I/O.
+#include "fold/raw_features.hpp"
+
+#include <regex>
+#include <unordered_set>
+
+#include "data/error.hpp"
+#include "data/hdf5_file.hpp"
+#include "data/residue_constants.hpp"
+
+namespace kfold::fold {
+
+namespace rc = data::rc;
+
+std::string species_identifier(const std::string& description) {
+  // First whitespace-separated word, up to the first '/' (AlphaFold's _extract_sequence_identifier).
+  const size_t begin = description.find_first_not_of(" \t\r\n\f\v");
+  if (begin == std::string::npos) return "";
+  const size_t end = description.find_first_of(" \t\r\n\f\v", begin);
+  std::string id = description.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+  id = id.substr(0, id.find('/'));
+  // AlphaFold's _UNIPROT_PATTERN: tr|ACCESSION[_d]|NAME_SPECIES[_digits]
+  static const std::regex kUniprot(
+      R"(^(?:tr|sp)\|[A-Za-z0-9]{6,10}(?:_\d)?\|(?:[A-Za-z0-9]+)_([A-Za-z0-9]{1,5})(?:_\d+)?$)");
+  std::smatch match;
+  return std::regex_search(id, match, kUniprot) ? match[1].str() : std::string();
+}
+
+namespace {
+
+std::string to_upper(std::string s) {
+  for (char& c : s)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  return s;
+}
+
+void check_msa_matches_query(const data::Msa& msa, const std::string& query, const std::string& source) {
+  if (msa.depth() == 0) fail_input("{}: MSA has no sequences; the first row must be the query", source);
+  if (msa.length() != static_cast<int64_t>(query.size()))
+    fail_input("{}: MSA has {} columns but the query has {} residues; was it made for another sequence?", source,
+               msa.length(), query.size());
+  if (to_upper(msa.sequences.front()) != query)
+    fail_input("{}: the MSA's first row ('{}') differs from the query sequence; an MSA must start with its query",
+               source, msa.descriptions.empty() ? std::string("?") : msa.descriptions.front());
+}
+
+}  // namespace
+
+RawFeatures make_raw_features(const data::Sequence& query, const std::vector<data::Msa>& msas,
+                              const std::vector<std::string>& msa_sources) {
+  RawFeatures f;
+  f.sequence = to_upper(query.residues);
+  f.n_res = static_cast<int64_t>(f.sequence.size());
+  if (f.n_res == 0) fail_input("query '{}' has no residues", query.id);
+  f.domain_name = query.id;
+
+  f.aatype.assign(static_cast<size_t>(f.n_res * rc::restype_num_with_x), 0);
+  for (int64_t i = 0; i < f.n_res; ++i) {
+    const int64_t aa = rc::aatype_from_letter(f.sequence[static_cast<size_t>(i)]);
+    f.aatype[static_cast<size_t>(i * rc::restype_num_with_x + aa)] = 1;
+  }
+  f.between_segment_residues.assign(static_cast<size_t>(f.n_res), 0);
+  f.residue_index.resize(static_cast<size_t>(f.n_res));
+  for (int64_t i = 0; i < f.n_res; ++i) f.residue_index[static_cast<size_t>(i)] = static_cast<int32_t>(i);
+  f.seq_length.assign(static_cast<size_t>(f.n_res), static_cast<int32_t>(f.n_res));
+
+  std::vector<data::Msa> single;
+  const std::vector<data::Msa>* sources = &msas;
+  if (msas.empty()) {
+    data::Msa msa;
+    msa.sequences.push_back(f.sequence);
+    msa.deletion_matrix.emplace_back(static_cast<size_t>(f.n_res), 0);
+    msa.descriptions.push_back(query.id);
+    single.push_back(std::move(msa));
+    sources = &single;
+  }
+  std::unordered_set<std::string> seen;
+  for (size_t m = 0; m < sources->size(); ++m) {
+    const data::Msa& msa = (*sources)[m];
+    const std::string source = m < msa_sources.size() ? msa_sources[m] : fmt::format("MSA {}", m + 1);
+    check_msa_matches_query(msa, f.sequence, source);
+    for (int64_t r = 0; r < msa.depth(); ++r) {
+      const std::string& row = msa.sequences[static_cast<size_t>(r)];
+      if (!seen.insert(row).second) continue;  // DeepMind AlphaFold: drop rows seen before
+      for (const char c : row) {
+        const int64_t id = rc::hhblits_aa_to_id(c);
+        if (id < 0) fail_input("{}: row {} has letter '{}' outside the MSA alphabet", source, r + 1, c);
+        f.msa.push_back(static_cast<int32_t>(id));
+      }
+      const auto& deletions = msa.deletion_matrix[static_cast<size_t>(r)];
+      f.deletion_matrix_int.insert(f.deletion_matrix_int.end(), deletions.begin(), deletions.end());
+      f.msa_species_identifiers.push_back(
+          species_identifier(r < static_cast<int64_t>(msa.descriptions.size()) ? msa.descriptions[static_cast<size_t>(r)]
+                                                                                : std::string()));
+      ++f.n_seq;
+    }
+  }
+  f.num_alignments.assign(static_cast<size_t>(f.n_res), static_cast<int32_t>(f.n_seq));
+  return f;
+}
+
+void write_raw_features(const std::filesystem::path& path, const RawFeatures& f) {
+  data::H5Writer h5(path);
+  h5.write("aatype", f.aatype, {f.n_res, rc::restype_num_with_x});
+  h5.write("between_segment_residues", f.between_segment_residues, {f.n_res});
+  h5.write_strings("domain_name", {f.domain_name});
+  h5.write("residue_index", f.residue_index, {f.n_res});
+  h5.write("seq_length", f.seq_length, {f.n_res});
+  h5.write_strings("sequence", {f.sequence});
+  h5.write("msa", f.msa, {f.n_seq, f.n_res});
+  h5.write("deletion_matrix_int", f.deletion_matrix_int, {f.n_seq, f.n_res});
+  h5.write("num_alignments", f.num_alignments, {f.n_res});
+  h5.write_strings("msa_species_identifiers", f.msa_species_identifiers);
+  h5.set_attribute("kfold_format", "raw_features v1 (AlphaFold pipeline.make_sequence_features + make_msa_features)");
+  h5.commit();
+}
+
+RawFeatures read_raw_features(const std::filesystem::path& path) {
+  const data::H5Reader h5(path);
+  RawFeatures f;
+  const auto aatype = h5.read<int32_t>("aatype", {-1, rc::restype_num_with_x});
+  f.n_res = aatype.shape[0];
+  f.aatype = aatype.values;
+  f.between_segment_residues = h5.read<int32_t>("between_segment_residues", {f.n_res}).values;
+  f.domain_name = h5.read_string("domain_name");
+  f.residue_index = h5.read<int32_t>("residue_index", {f.n_res}).values;
+  f.seq_length = h5.read<int32_t>("seq_length", {f.n_res}).values;
+  f.sequence = h5.read_string("sequence");
+  const auto msa = h5.read<int32_t>("msa", {-1, f.n_res});
+  f.n_seq = msa.shape[0];
+  f.msa = msa.values;
+  f.deletion_matrix_int = h5.read<int32_t>("deletion_matrix_int", {f.n_seq, f.n_res}).values;
+  f.num_alignments = h5.read<int32_t>("num_alignments", {f.n_res}).values;
+  if (h5.contains("msa_species_identifiers")) f.msa_species_identifiers = h5.read_strings("msa_species_identifiers");
+  for (const int32_t v : f.msa)
+    if (v < 0 || v > 21) fail_input("{}: dataset 'msa' has value {} outside [0, 21] (HHblits ids)", path.string(), v);
+  if (static_cast<int64_t>(f.sequence.size()) != f.n_res)
+    fail_input("{}: 'sequence' has {} letters but 'aatype' has {} rows", path.string(), f.sequence.size(), f.n_res);
+  return f;
+}
+
+}  // namespace kfold::fold

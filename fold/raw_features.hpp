@@ -1,0 +1,47 @@
+// AlphaFold's raw feature dict for one chain (alphafold/data/pipeline.py: make_sequence_features
+// and make_msa_features), built from a query sequence and its MSAs, and its features.h5 file form.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "data/msa.hpp"
+#include "data/sequence.hpp"
+
+namespace kfold::fold {
+
+struct RawFeatures {
+  int64_t n_res = 0;
+  int64_t n_seq = 0;
+  // Sequence features.
+  std::vector<int32_t> aatype;                    // [n_res, 21] one-hot, restypes + X (unknown letters → X)
+  std::vector<int32_t> between_segment_residues;  // [n_res] zeros
+  std::string domain_name;                        // first word of the FASTA header
+  std::vector<int32_t> residue_index;             // [n_res] 0, 1, ..., n_res-1
+  std::vector<int32_t> seq_length;                // [n_res] n_res repeated
+  std::string sequence;                           // query letters as given (upper case)
+  // MSA features (row 0 is the query).
+  std::vector<int32_t> msa;                       // [n_seq, n_res] HHblits ids (gap = 21)
+  std::vector<int32_t> deletion_matrix_int;       // [n_seq, n_res]
+  std::vector<int32_t> num_alignments;            // [n_res] n_seq repeated
+  std::vector<std::string> msa_species_identifiers;  // [n_seq] UniProt species code or ""
+};
+
+// Species mnemonic of an MSA row description, as AlphaFold's msa_identifiers.get_identifiers:
+// "tr|A0A146SKV9|A0A146SKV9_FUNHE/1-76 ..." → "FUNHE"; "" when the header is not UniProt-style.
+std::string species_identifier(const std::string& description);
+
+// Builds the raw features. `msas` are used in order; a row whose aligned sequence was already seen
+// (in any earlier MSA) is dropped, as DeepMind's AlphaFold does. Each MSA's first row must equal the
+// query (case-insensitive); `msa_sources` names each MSA in error messages. With no MSA the query
+// alone forms the MSA (single-sequence mode).
+RawFeatures make_raw_features(const data::Sequence& query, const std::vector<data::Msa>& msas,
+                              const std::vector<std::string>& msa_sources);
+
+// features.h5 with AlphaFold's key names (atomic write) and its reader (shapes and dtypes checked).
+void write_raw_features(const std::filesystem::path& path, const RawFeatures& features);
+RawFeatures read_raw_features(const std::filesystem::path& path);
+
+}  // namespace kfold::fold

@@ -1,0 +1,60 @@
+// `kfold features QUERY.fasta --msa A.a3m [--msa B.sto] -o features.h5`: AlphaFold's raw
+// feature dict (sequence + MSA features) for one query.
+#include <fmt/format.h>
+
+#include "data/a3m.hpp"
+#include "data/error.hpp"
+#include "data/fasta.hpp"
+#include "data/log.hpp"
+#include "data/stockholm.hpp"
+#include "data/text_input.hpp"
+#include "fold/raw_features.hpp"
+#include "pipelines/cli/commands.hpp"
+
+namespace kfold::cli {
+namespace {
+
+struct FeaturesOptions {
+  std::string query;
+  std::vector<std::string> msas;
+  std::string output;
+};
+
+// Stockholm when the file says so in its first line, A3M otherwise.
+data::Msa read_msa(const std::string& path) {
+  data::LineReader probe(path);
+  std::string_view first;
+  if (probe.next(first) && first.rfind("# STOCKHOLM", 0) == 0) return data::read_stockholm(path);
+  return data::read_a3m(path);
+}
+
+void run_features(const FeaturesOptions& opt) {
+  const auto queries = data::read_fasta(opt.query);
+  if (queries.size() != 1)
+    fail_input("{}: holds {} sequences; kfold features takes exactly one query (split the file)", opt.query,
+               queries.size());
+  std::vector<data::Msa> msas;
+  for (const auto& path : opt.msas) msas.push_back(read_msa(path));
+  if (msas.empty()) log_warn("no --msa given: single-sequence features (predictions will be much less accurate)");
+  const fold::RawFeatures features = fold::make_raw_features(queries.front(), msas, opt.msas);
+  fold::write_raw_features(opt.output, features);
+  log_info("{}: {} residues, {} MSA rows (after de-duplication) -> {}", queries.front().id, features.n_res,
+           features.n_seq, opt.output);
+}
+
+}  // namespace
+
+void add_features_command(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("features", "Build AlphaFold's raw feature dict (features.h5) from a query and MSAs");
+  auto opt = std::make_shared<FeaturesOptions>();
+  cmd->add_option("QUERY", opt->query, "FASTA file with one query sequence (plain or gzip)")->required();
+  cmd->add_option("--msa", opt->msas,
+                  "MSA of the query, A3M or Stockholm (repeatable; rows seen in an earlier MSA are dropped)");
+  cmd->add_option("-o,--output", opt->output, "Output HDF5 file")->required();
+  cmd->footer(
+      "Example:\n  kfold features data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m -o out/features.h5\n"
+      "Each MSA's first row must be the query. Without --msa the query alone is the MSA.");
+  cmd->callback([&action, opt] { action = [opt] { run_features(*opt); }; });
+}
+
+}  // namespace kfold::cli

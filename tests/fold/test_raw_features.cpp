@@ -1,0 +1,72 @@
+// Tests for AlphaFold's raw feature construction: species identifiers, de-duplication, query
+// checks. The full comparison against the AlphaFold reference pipeline is in
+// tests/python/test_features.py (fixture from scripts/make_fixture_raw_features.py).
+#include <doctest/doctest.h>
+
+#include "data/a3m.hpp"
+#include "data/error.hpp"
+#include "fold/raw_features.hpp"
+#include "test_support.hpp"
+
+using kfold::fold::make_raw_features;
+using kfold::fold::species_identifier;
+
+TEST_CASE("species_identifier follows AlphaFold's UniProt pattern") {
+  CHECK(species_identifier("tr|A0A146SKV9|A0A146SKV9_FUNHE/1-76 Polyubiquitin") == "FUNHE");
+  CHECK(species_identifier("sp|P62987|RL40_HUMAN Ubiquitin") == "HUMAN");
+  CHECK(species_identifier("sp|Q9XYZ1_1|UBQ_YEAST/3-70") == "YEAST");  // isoform suffix ignored
+  CHECK(species_identifier("tr|A0A1|SHORT_ABC") == "");                 // accession too short
+  CHECK(species_identifier("UniRef100_Q5XYZ0 n=1") == "");
+  CHECK(species_identifier("tr|B2RZZ9|B2RZZ9_TOOLONG") == "");          // species code > 5 chars
+  CHECK(species_identifier("") == "");
+}
+
+TEST_CASE("make_raw_features: one-hot aatype, HHblits msa ids, de-duplication across MSAs") {
+  const kfold::data::Sequence query{"q", "", "ACXB"};
+  const auto a = kfold::data::parse_a3m_string(">q\nACXB\n>h1\nA-DE\n>h2\nAkkCXD\n", "a.a3m");
+  const auto b = kfold::data::parse_a3m_string(">q\nACXB\n>dup of h1\nA-DE\n>h3\nCCCC\n", "b.a3m");
+  const auto f = make_raw_features(query, {a, b}, {"a.a3m", "b.a3m"});
+  CHECK(f.n_res == 4);
+  CHECK(f.n_seq == 4);  // q, h1, h2 from a; h3 from b (q and h1 repeated)
+  // aatype: A=0, C=4, X and B → 20 (unknown) for the query.
+  const std::vector<int> hot{0, 4, 20, 20};
+  for (int i = 0; i < 4; ++i)
+    for (int k = 0; k < 21; ++k) CHECK(f.aatype[i * 21 + k] == (k == hot[i] ? 1 : 0));
+  // HHblits ids: A=0 C=1 D=2 E=3 X=20 gap=21; B→D(2) in MSA rows.
+  CHECK(std::vector<int32_t>(f.msa.begin(), f.msa.begin() + 8) == std::vector<int32_t>{0, 1, 20, 2, 0, 21, 2, 3});
+  CHECK(f.deletion_matrix_int[2 * 4 + 1] == 2);  // h2: "kk" before column 1
+  CHECK(f.num_alignments == std::vector<int32_t>(4, 4));
+  CHECK(f.seq_length == std::vector<int32_t>(4, 4));
+  CHECK(f.residue_index == std::vector<int32_t>{0, 1, 2, 3});
+}
+
+TEST_CASE("make_raw_features: single-sequence mode and query mismatches") {
+  const kfold::data::Sequence query{"q", "", "MKV"};
+  const auto single = make_raw_features(query, {}, {});
+  CHECK(single.n_seq == 1);
+  CHECK(single.msa == std::vector<int32_t>{10, 8, 17});  // M K V in HHblits order
+  const auto other = kfold::data::parse_a3m_string(">x\nMKI\n", "other.a3m");
+  CHECK_THROWS_WITH_AS(make_raw_features(query, {other}, {"other.a3m"}),
+                       doctest::Contains("other.a3m: the MSA's first row ('x') differs from the query"),
+                       kfold::InputError);
+  const auto longer = kfold::data::parse_a3m_string(">x\nMKVL\n", "long.a3m");
+  CHECK_THROWS_WITH_AS(make_raw_features(query, {longer}, {"long.a3m"}),
+                       doctest::Contains("long.a3m: MSA has 4 columns but the query has 3 residues"),
+                       kfold::InputError);
+}
+
+TEST_CASE("raw features survive features.h5 round trip") {
+  kfold::test::ScratchDir dir("raw_features_h5");
+  const auto a = kfold::data::parse_a3m_string(">q desc\nMKV\n>sp|P62987|RL40_HUMAN x\nM-I\n", "a.a3m");
+  const auto f = make_raw_features({"q", "desc", "MKV"}, {a}, {"a.a3m"});
+  kfold::fold::write_raw_features(dir / "f.h5", f);
+  const auto g = kfold::fold::read_raw_features(dir / "f.h5");
+  CHECK(g.n_res == 3);
+  CHECK(g.n_seq == 2);
+  CHECK(g.aatype == f.aatype);
+  CHECK(g.msa == f.msa);
+  CHECK(g.deletion_matrix_int == f.deletion_matrix_int);
+  CHECK(g.msa_species_identifiers == std::vector<std::string>{"", "HUMAN"});
+  CHECK(g.sequence == "MKV");
+  CHECK(g.domain_name == "q");
+}

@@ -1,0 +1,55 @@
+"""`kfold features` against the AlphaFold reference pipeline: every array equal to the golden
+fixture made by scripts/make_fixture_raw_features.py (exact: these are integers and strings)."""
+import h5py
+import numpy as np
+
+from conftest import SOURCE_DIR
+
+FIXTURE = SOURCE_DIR / "tests/fixtures/raw_features_ubiquitin.npz"
+FASTA = SOURCE_DIR / "data/examples/ubiquitin.fasta"
+MSAS = [SOURCE_DIR / "data/examples/ubiquitin.a3m", SOURCE_DIR / "tests/fixtures/ubiquitin_uniprot.a3m"]
+
+
+def as_text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def test_features_match_alphafold_reference(kfold, tmp_path):
+    out = tmp_path / "features.h5"
+    r = kfold("features", FASTA, "--msa", MSAS[0], "--msa", MSAS[1], "-o", out)
+    assert r.returncode == 0, r.stderr
+    reference = np.load(FIXTURE)
+    with h5py.File(out, "r") as f:
+        assert sorted(f.keys()) == sorted(reference.files)
+        for key in reference.files:
+            want, got = reference[key], f[key][()]
+            if want.dtype.kind == "S":
+                assert [as_text(v) for v in np.atleast_1d(got)] == [v.decode() for v in want], key
+            else:
+                assert got.dtype == want.dtype, key
+                np.testing.assert_array_equal(got, want, err_msg=key)
+
+
+def test_features_bad_inputs_exit_2_and_leave_nothing(kfold, tmp_path):
+    other = tmp_path / "other.a3m"
+    other.write_text(">x\nMKV\n")
+    two = tmp_path / "two.fasta"
+    two.write_text(">a\nMKV\n>b\nMKL\n")
+    cases = [
+        (["features", FASTA, "--msa", other], "other.a3m: MSA has 3 columns but the query has 76"),
+        (["features", two], "holds 2 sequences"),
+        (["features", tmp_path / "missing.fasta"], "missing.fasta: file not found"),
+        (["features", FASTA, "--msa", tmp_path], "is a directory"),
+    ]
+    for args, words in cases:
+        out = tmp_path / "out.h5"
+        r = kfold(*args, "-o", out)
+        assert r.returncode == 2, (args, r.stderr)
+        assert words in r.stderr, r.stderr
+        assert not out.exists()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["other.a3m", "two.fasta"]
+
+
+def test_features_to_missing_directory_is_exit_2(kfold, tmp_path):
+    r = kfold("features", FASTA, "-o", tmp_path / "no" / "such" / "dir" / "f.h5")
+    assert r.returncode == 2 and "does not exist" in r.stderr
