@@ -68,6 +68,8 @@ hid_t native_type(DType dtype) {
     case DType::int64: return H5T_NATIVE_INT64;
     case DType::uint32: return H5T_NATIVE_UINT32;
     case DType::uint64: return H5T_NATIVE_UINT64;
+    case DType::uint16: return H5T_NATIVE_UINT16;
+    case DType::bool_: return H5T_NATIVE_UINT8;
     default: break;
   }
   fail_runtime("internal error: no HDF5 type for {}", dtype_name(dtype));
@@ -76,13 +78,13 @@ hid_t native_type(DType dtype) {
 DType dtype_of_h5(hid_t type) {
   const H5T_class_t cls = H5Tget_class(type);
   const size_t size = H5Tget_size(type);
-  if (cls == H5T_FLOAT) return size == 4 ? DType::float32 : size == 8 ? DType::float64 : DType::other;
+  if (cls == H5T_FLOAT) return size == 2 ? DType::float16 : size == 4 ? DType::float32 : size == 8 ? DType::float64 : DType::other;
   if (cls == H5T_STRING) return DType::string;
   if (cls == H5T_INTEGER) {
     const bool is_signed = H5Tget_sign(type) == H5T_SGN_2;
     switch (size) {
       case 1: return is_signed ? DType::int8 : DType::uint8;
-      case 2: return is_signed ? DType::int16 : DType::other;
+      case 2: return is_signed ? DType::int16 : DType::uint16;
       case 4: return is_signed ? DType::int32 : DType::uint32;
       case 8: return is_signed ? DType::int64 : DType::uint64;
       default: return DType::other;
@@ -91,35 +93,12 @@ DType dtype_of_h5(hid_t type) {
   return DType::other;
 }
 
-bool is_float(DType d) { return d == DType::float32 || d == DType::float64; }
-bool is_integer(DType d) {
-  return d == DType::int8 || d == DType::uint8 || d == DType::int16 || d == DType::int32 || d == DType::int64 ||
-         d == DType::uint32 || d == DType::uint64;
-}
-
 std::string trim_slash(std::string_view name) {
   while (!name.empty() && name.front() == '/') name.remove_prefix(1);
   return std::string(name);
 }
 
 }  // namespace
-
-std::string_view dtype_name(DType dtype) {
-  switch (dtype) {
-    case DType::float32: return "float32";
-    case DType::float64: return "float64";
-    case DType::int8: return "int8";
-    case DType::uint8: return "uint8";
-    case DType::int16: return "int16";
-    case DType::int32: return "int32";
-    case DType::int64: return "int64";
-    case DType::uint32: return "uint32";
-    case DType::uint64: return "uint64";
-    case DType::string: return "string";
-    case DType::other: break;
-  }
-  return "other";
-}
 
 int64_t DatasetInfo::numel() const {
   int64_t n = 1;

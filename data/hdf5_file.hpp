@@ -11,21 +11,9 @@
 #include <vector>
 
 #include "data/atomic_output.hpp"
+#include "data/dtype.hpp"
 
 namespace kfold::data {
-
-enum class DType { float32, float64, int8, uint8, int16, int32, int64, uint32, uint64, string, other };
-std::string_view dtype_name(DType dtype);
-
-// Element type → DType, for the types kfold stores.
-template <typename T>
-constexpr DType dtype_of();
-template <> constexpr DType dtype_of<float>() { return DType::float32; }
-template <> constexpr DType dtype_of<double>() { return DType::float64; }
-template <> constexpr DType dtype_of<int8_t>() { return DType::int8; }
-template <> constexpr DType dtype_of<uint8_t>() { return DType::uint8; }
-template <> constexpr DType dtype_of<int32_t>() { return DType::int32; }
-template <> constexpr DType dtype_of<int64_t>() { return DType::int64; }
 
 struct DatasetInfo {
   std::string name;            // full path inside the file, without the leading '/'

@@ -59,3 +59,19 @@ def test_inspect_bad_inputs_exit_2_with_the_file_named(kfold, tmp_path):
         assert r.returncode == 2, (path, r.stderr)
         assert str(path) in r.stderr and words in r.stderr
         assert "Traceback" not in r.stderr and "terminate" not in r.stderr
+
+
+def test_inspect_lists_npz_like_numpy(kfold):
+    import numpy as np
+    from conftest import SOURCE_DIR
+    for name in ("stored.npz", "compressed.npz"):
+        path = SOURCE_DIR / "tests/fixtures/npz" / name
+        r = kfold("inspect", path)
+        assert r.returncode == 0, r.stderr
+        with np.load(path) as ref:
+            assert f"npz, {len(ref.files)} arrays" in r.stdout
+            for key in ref.files:
+                line = next(l for l in r.stdout.splitlines() if l.split()[:1] == [key])
+                shape = "[" + ", ".join(map(str, ref[key].shape)) + "]"
+                assert shape in line, line
+                assert ref[key].dtype.name in line.replace("float32", "float32"), line

@@ -1,0 +1,447 @@
+// NpzFile: zip directory (with ZIP64) → member offsets; .npy header parsing; stored members are
+// viewed in the mapping, deflated ones are inflated with zlib; CRC-32 checked on first use.
+#include "data/npz_file.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+
+#include "data/error.hpp"
+
+namespace kfold::data {
+
+namespace {
+
+constexpr uint32_t kLocalHeader = 0x04034b50;
+constexpr uint32_t kCentralHeader = 0x02014b50;
+constexpr uint32_t kEndOfDirectory = 0x06054b50;
+constexpr uint32_t kZip64Locator = 0x07064b50;
+constexpr uint32_t kZip64End = 0x06064b50;
+
+// Little-endian reads with bounds checks against the mapping.
+class Cursor {
+ public:
+  Cursor(const std::byte* base, int64_t size, const std::string& file) : base_(base), size_(size), file_(file) {}
+  template <typename T>
+  T at(int64_t offset) const {
+    if (offset < 0 || offset + static_cast<int64_t>(sizeof(T)) > size_) truncated();
+    T value{};
+    std::memcpy(&value, base_ + offset, sizeof(T));  // x86-64 and aarch64 are little-endian
+    return value;
+  }
+  std::string_view text(int64_t offset, int64_t n) const {
+    if (offset < 0 || n < 0 || offset + n > size_) truncated();
+    return {reinterpret_cast<const char*>(base_ + offset), static_cast<size_t>(n)};
+  }
+  [[noreturn]] void truncated() const {
+    fail_input("{}: truncated or corrupt zip archive (a record points past the end of the file)", file_);
+  }
+
+ private:
+  const std::byte* base_;
+  int64_t size_;
+  const std::string& file_;
+};
+
+struct NpyHeader {
+  DType dtype = DType::other;
+  bool big_endian = false;
+  bool fortran_order = false;
+  std::vector<int64_t> shape;
+  int64_t data_offset = 0;
+};
+
+// Value of `key` in the .npy header dict, e.g. 'descr': '<f4' → "'<f4'".
+std::string_view header_value(std::string_view dict, std::string_view key) {
+  const std::string quoted = "'" + std::string(key) + "'";
+  size_t p = dict.find(quoted);
+  if (p == std::string_view::npos) return {};
+  p = dict.find(':', p + quoted.size());
+  if (p == std::string_view::npos) return {};
+  ++p;
+  while (p < dict.size() && dict[p] == ' ') ++p;
+  size_t end = p;
+  if (end < dict.size() && dict[end] == '(') {
+    end = dict.find(')', end);
+    return end == std::string_view::npos ? std::string_view{} : dict.substr(p, end - p + 1);
+  }
+  if (end < dict.size() && dict[end] == '\'') {
+    end = dict.find('\'', end + 1);
+    return end == std::string_view::npos ? std::string_view{} : dict.substr(p, end - p + 1);
+  }
+  while (end < dict.size() && dict[end] != ',' && dict[end] != '}') ++end;
+  return dict.substr(p, end - p);
+}
+
+NpyHeader parse_npy_header(std::string_view bytes, const std::string& where) {
+  auto bad = [&](std::string_view why) { fail_input("{}: invalid .npy header: {}", where, why); };
+  if (bytes.size() < 10 || bytes.substr(0, 6) != "\x93NUMPY") bad("missing \\x93NUMPY magic");
+  const auto major = static_cast<unsigned char>(bytes[6]);
+  int64_t header_len = 0;
+  int64_t prefix = 0;
+  if (major == 1) {
+    header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+    prefix = 10;
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12) bad("too short");
+    uint32_t n = 0;
+    std::memcpy(&n, bytes.data() + 8, 4);
+    header_len = n;
+    prefix = 12;
+  } else {
+    bad(fmt::format("unsupported version {}", major));
+  }
+  if (prefix + header_len > static_cast<int64_t>(bytes.size())) bad("header longer than the member");
+  const std::string_view dict = bytes.substr(static_cast<size_t>(prefix), static_cast<size_t>(header_len));
+  NpyHeader h;
+  h.data_offset = prefix + header_len;
+  const std::string_view descr = header_value(dict, "descr");
+  if (descr.size() < 4 || descr.front() != '\'')
+    bad(fmt::format("dtype {} is not a plain numeric type (object or structured arrays are not supported)",
+                    descr.empty() ? "?" : descr));
+  const char order = descr[1];
+  const char kind = descr[2];
+  const int size = std::atoi(std::string(descr.substr(3, descr.size() - 4)).c_str());
+  h.big_endian = order == '>' && size > 1;
+  switch (kind) {
+    case 'f': h.dtype = size == 2 ? DType::float16 : size == 4 ? DType::float32 : size == 8 ? DType::float64 : DType::other; break;
+    case 'i': h.dtype = size == 1 ? DType::int8 : size == 2 ? DType::int16 : size == 4 ? DType::int32 : size == 8 ? DType::int64 : DType::other; break;
+    case 'u': h.dtype = size == 1 ? DType::uint8 : size == 2 ? DType::uint16 : size == 4 ? DType::uint32 : size == 8 ? DType::uint64 : DType::other; break;
+    case 'b': h.dtype = size == 1 ? DType::bool_ : DType::other; break;
+    default: break;
+  }
+  if (h.dtype == DType::other) bad(fmt::format("unsupported dtype {}", descr));
+  h.fortran_order = header_value(dict, "fortran_order") == "True";
+  std::string_view shape = header_value(dict, "shape");
+  if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')') bad("missing shape");
+  shape = shape.substr(1, shape.size() - 2);
+  size_t p = 0;
+  while (p < shape.size()) {
+    while (p < shape.size() && (shape[p] == ' ' || shape[p] == ',')) ++p;
+    if (p >= shape.size()) break;
+    size_t q = p;
+    while (q < shape.size() && shape[q] >= '0' && shape[q] <= '9') ++q;
+    if (q == p) bad(fmt::format("bad shape ({})", shape));
+    h.shape.push_back(std::stoll(std::string(shape.substr(p, q - p))));
+    p = q;
+  }
+  return h;
+}
+
+// Inflates a raw-deflate stream; stops after `limit` output bytes (-1: all).
+std::vector<std::byte> inflate_member(std::span<const std::byte> in, int64_t out_size, int64_t limit,
+                                      const std::string& where) {
+  const int64_t want = limit < 0 ? out_size : std::min(limit, out_size);
+  std::vector<std::byte> out(static_cast<size_t>(want));
+  z_stream zs{};
+  if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) fail_runtime("zlib: inflateInit2 failed");
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(in.data()));
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  int64_t in_left = static_cast<int64_t>(in.size());
+  int64_t out_left = want;
+  int rc = Z_OK;
+  while (out_left > 0 && rc == Z_OK) {
+    const auto in_chunk = static_cast<uInt>(std::min<int64_t>(in_left, 1 << 30));
+    const auto out_chunk = static_cast<uInt>(std::min<int64_t>(out_left, 1 << 30));
+    zs.avail_in = in_chunk;
+    zs.avail_out = out_chunk;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    in_left -= in_chunk - zs.avail_in;
+    out_left -= out_chunk - zs.avail_out;
+    if (rc == Z_OK && in_chunk == zs.avail_in && out_chunk == zs.avail_out) break;  // no progress
+  }
+  inflateEnd(&zs);
+  if (out_left != 0 || (rc != Z_OK && rc != Z_STREAM_END))
+    fail_input("{}: corrupt compressed data in the archive", where);
+  return out;
+}
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = (h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1f;
+  uint32_t mant = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: normalise
+      exp = 127 - 15 + 1;
+      while ((mant & 0x400u) == 0) {
+        mant <<= 1;
+        --exp;
+      }
+      bits = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// One element at `p` (of `dtype`, byte-swapped when `swap`) as T.
+template <typename T>
+T element(const std::byte* p, DType dtype, bool swap) {
+  std::array<std::byte, 8> buf{};
+  const auto n = static_cast<size_t>(dtype_size(dtype));
+  std::memcpy(buf.data(), p, n);
+  if (swap) std::reverse(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+  auto as = [&](auto v) {
+    std::memcpy(&v, buf.data(), sizeof(v));
+    return static_cast<T>(v);
+  };
+  switch (dtype) {
+    case DType::float16: { uint16_t v; std::memcpy(&v, buf.data(), 2); return static_cast<T>(half_to_float(v)); }
+    case DType::float32: return as(float{});
+    case DType::float64: return as(double{});
+    case DType::int8: return as(int8_t{});
+    case DType::uint8: return as(uint8_t{});
+    case DType::bool_: return static_cast<T>(buf[0] != std::byte{0});
+    case DType::int16: return as(int16_t{});
+    case DType::uint16: return as(uint16_t{});
+    case DType::int32: return as(int32_t{});
+    case DType::uint32: return as(uint32_t{});
+    case DType::int64: return as(int64_t{});
+    case DType::uint64: return as(uint64_t{});
+    default: break;
+  }
+  return T{};
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
+}  // namespace
+
+int64_t NpyArray::numel() const {
+  int64_t n = 1;
+  for (const int64_t s : shape) n *= s;
+  return n;
+}
+
+bool is_zip_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::array<char, 4> magic{};
+  in.read(magic.data(), 4);
+  return in.gcount() == 4 && std::memcmp(magic.data(), "PK\x03\x04", 4) == 0;
+}
+
+NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
+  const std::string file = path.string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) fail_input("{}: file not found; check the path", file);
+  if (std::filesystem::is_directory(path, ec)) fail_input("{}: is a directory, expected an .npz file", file);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail_input("{}: cannot open: {}", file, std::strerror(errno));
+  struct stat st {};
+  ::fstat(fd, &st);
+  size_ = st.st_size;
+  if (size_ < 22) {
+    ::close(fd);
+    fail_input("{}: not an .npz file (too small to be a zip archive)", file);
+  }
+  void* map = ::mmap(nullptr, static_cast<size_t>(size_), PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) fail_runtime("{}: cannot map file: {}", file, std::strerror(errno));
+  map_ = static_cast<const std::byte*>(map);
+  try {
+    const Cursor c(map_, size_, file);
+    // End of central directory: last 22..65557 bytes.
+    int64_t eocd = -1;
+    for (int64_t p = size_ - 22; p >= std::max<int64_t>(0, size_ - 22 - 65535); --p)
+      if (c.at<uint32_t>(p) == kEndOfDirectory) {
+        eocd = p;
+        break;
+      }
+    if (eocd < 0) fail_input("{}: not an .npz file (no zip end-of-directory record; truncated?)", file);
+    int64_t entries = c.at<uint16_t>(eocd + 10);
+    int64_t dir_offset = c.at<uint32_t>(eocd + 16);
+    if (eocd >= 20 && c.at<uint32_t>(eocd - 20) == kZip64Locator) {
+      const auto end64 = static_cast<int64_t>(c.at<uint64_t>(eocd - 20 + 8));
+      if (c.at<uint32_t>(end64) != kZip64End) c.truncated();
+      entries = static_cast<int64_t>(c.at<uint64_t>(end64 + 32));
+      dir_offset = static_cast<int64_t>(c.at<uint64_t>(end64 + 48));
+    }
+    int64_t p = dir_offset;
+    for (int64_t i = 0; i < entries; ++i) {
+      if (c.at<uint32_t>(p) != kCentralHeader) c.truncated();
+      const uint16_t flags = c.at<uint16_t>(p + 8);
+      const uint16_t method = c.at<uint16_t>(p + 10);
+      const uint32_t crc = c.at<uint32_t>(p + 16);
+      int64_t packed = c.at<uint32_t>(p + 20);
+      int64_t unpacked = c.at<uint32_t>(p + 24);
+      const uint16_t name_len = c.at<uint16_t>(p + 28);
+      const uint16_t extra_len = c.at<uint16_t>(p + 30);
+      const uint16_t comment_len = c.at<uint16_t>(p + 32);
+      int64_t local = c.at<uint32_t>(p + 42);
+      const std::string name(c.text(p + 46, name_len));
+      // ZIP64 extra field: 64-bit values for the fields that hold 0xFFFFFFFF, in this order.
+      for (int64_t e = p + 46 + name_len; e + 4 <= p + 46 + name_len + extra_len;) {
+        const uint16_t id = c.at<uint16_t>(e);
+        const uint16_t len = c.at<uint16_t>(e + 2);
+        if (id == 0x0001) {
+          int64_t q = e + 4;
+          if (unpacked == 0xFFFFFFFF) { unpacked = static_cast<int64_t>(c.at<uint64_t>(q)); q += 8; }
+          if (packed == 0xFFFFFFFF) { packed = static_cast<int64_t>(c.at<uint64_t>(q)); q += 8; }
+          if (local == 0xFFFFFFFF) local = static_cast<int64_t>(c.at<uint64_t>(q));
+        }
+        e += 4 + len;
+      }
+      p += 46 + name_len + extra_len + comment_len;
+      const std::string where = file + ": member '" + name + "'";
+      if (flags & 0x1) fail_input("{}: encrypted zip members are not supported", where);
+      if (method != 0 && method != 8) fail_input("{}: unsupported zip compression method {}", where, method);
+      if (name.size() < 4 || name.substr(name.size() - 4) != ".npy")
+        fail_input("{}: not a .npy array; an .npz holds only .npy members", where);
+      if (c.at<uint32_t>(local) != kLocalHeader) c.truncated();
+      NpyArray a;
+      a.name = name.substr(0, name.size() - 4);
+      a.compressed = method == 8;
+      a.crc32 = crc;
+      a.member_offset = local + 30 + c.at<uint16_t>(local + 26) + c.at<uint16_t>(local + 28);
+      a.member_size = packed;
+      if (a.member_offset + packed > size_) c.truncated();
+      // Header: first bytes of the member (inflate just enough when compressed).
+      const std::span<const std::byte> member(map_ + a.member_offset, static_cast<size_t>(packed));
+      std::vector<std::byte> head_buf;
+      std::string_view head;
+      if (a.compressed) {
+        head_buf = inflate_member(member, unpacked, 4096, where);
+        head = {reinterpret_cast<const char*>(head_buf.data()), head_buf.size()};
+      } else {
+        head = {reinterpret_cast<const char*>(member.data()), std::min<size_t>(member.size(), 65536)};
+      }
+      const NpyHeader h = parse_npy_header(head, where);
+      a.dtype = h.dtype;
+      a.big_endian = h.big_endian;
+      a.fortran_order = h.fortran_order;
+      a.shape = h.shape;
+      a.data_offset = h.data_offset;
+      if (h.data_offset + a.nbytes() != unpacked)
+        fail_input("{}: shape {} of {} needs {} bytes but the member holds {}", where, shape_text(a.shape),
+                   dtype_name(a.dtype), a.nbytes(), unpacked - h.data_offset);
+      index_.emplace(a.name, arrays_.size());
+      arrays_.push_back(std::move(a));
+    }
+  } catch (...) {
+    ::munmap(const_cast<std::byte*>(map_), static_cast<size_t>(size_));
+    map_ = nullptr;
+    throw;
+  }
+  crc_checked_ = std::make_unique<std::vector<bool>>(arrays_.size(), false);
+}
+
+NpzFile::~NpzFile() {
+  if (map_) ::munmap(const_cast<std::byte*>(map_), static_cast<size_t>(size_));
+}
+
+const NpyArray* NpzFile::find(std::string_view name) const {
+  const auto it = index_.find(std::string(name));
+  return it == index_.end() ? nullptr : &arrays_[it->second];
+}
+
+const NpyArray& NpzFile::get(std::string_view name) const {
+  const NpyArray* a = find(name);
+  if (!a) fail_input("{}: key '{}' is missing", path_.string(), name);
+  return *a;
+}
+
+void NpzFile::check_crc(const NpyArray& array, std::span<const std::byte> member) const {
+  static std::mutex mutex;
+  const auto i = static_cast<size_t>(&array - arrays_.data());
+  {
+    std::lock_guard lock(mutex);
+    if ((*crc_checked_)[i]) return;
+  }
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (size_t off = 0; off < member.size(); off += 1u << 30) {
+    const size_t n = std::min<size_t>(member.size() - off, 1u << 30);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(member.data() + off), static_cast<uInt>(n));
+  }
+  if (static_cast<uint32_t>(crc) != array.crc32)
+    fail_input("{}: key '{}' fails its CRC check (corrupt or truncated download?)", path_.string(), array.name);
+  std::lock_guard lock(mutex);
+  (*crc_checked_)[i] = true;
+}
+
+std::span<const std::byte> NpzFile::raw_bytes(const NpyArray& array) const {
+  if (array.compressed) return {};
+  const std::span<const std::byte> member(map_ + array.member_offset, static_cast<size_t>(array.member_size));
+  check_crc(array, member);
+  return member.subspan(static_cast<size_t>(array.data_offset));
+}
+
+bool NpzFile::zero_copy(const NpyArray& array) const {
+  return !array.compressed && !array.big_endian && (!array.fortran_order || array.shape.size() <= 1);
+}
+
+std::vector<std::byte> NpzFile::member_bytes(const NpyArray& array) const {
+  const std::span<const std::byte> member(map_ + array.member_offset, static_cast<size_t>(array.member_size));
+  if (!array.compressed) {
+    check_crc(array, member);
+    return {member.begin(), member.end()};
+  }
+  auto out = inflate_member(member, array.data_offset + array.nbytes(), -1, path_.string() + ": key '" + array.name + "'");
+  check_crc(array, out);
+  return out;
+}
+
+template <typename T>
+std::vector<T> NpzFile::read(std::string_view name, const std::vector<int64_t>& expected_shape) const {
+  const NpyArray& a = get(name);
+  const DType want = dtype_of<T>();
+  if (!((is_float(want) && is_float(a.dtype)) || (is_integer(want) && is_integer(a.dtype))))
+    fail_input("{}: key '{}' has dtype {}, expected {}", path_.string(), a.name, dtype_name(a.dtype), dtype_name(want));
+  if (!expected_shape.empty()) {
+    bool match = expected_shape.size() == a.shape.size();
+    for (size_t i = 0; match && i < a.shape.size(); ++i) match = expected_shape[i] < 0 || expected_shape[i] == a.shape[i];
+    if (!match)
+      fail_input("{}: key '{}' has shape {}, expected {}", path_.string(), a.name, shape_text(a.shape),
+                 shape_text(expected_shape));
+  }
+  std::vector<std::byte> owned;
+  std::span<const std::byte> bytes = raw_bytes(a);
+  if (bytes.empty() && a.nbytes() > 0) {
+    owned = member_bytes(a);
+    bytes = std::span<const std::byte>(owned).subspan(static_cast<size_t>(a.data_offset));
+  }
+  const int64_t n = a.numel();
+  const int64_t size = dtype_size(a.dtype);
+  std::vector<T> out(static_cast<size_t>(n));
+  if (!a.fortran_order || a.shape.size() <= 1) {
+    for (int64_t i = 0; i < n; ++i) out[static_cast<size_t>(i)] = element<T>(bytes.data() + i * size, a.dtype, a.big_endian);
+    return out;
+  }
+  // Fortran order: element (i0, i1, ...) sits at i0 + d0 * (i1 + d1 * (...)); walk C order.
+  const auto rank = a.shape.size();
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t c_pos = 0; c_pos < n; ++c_pos) {
+    int64_t f_pos = 0;
+    for (size_t d = rank; d-- > 0;) f_pos = f_pos * a.shape[d] + index[d];
+    out[static_cast<size_t>(c_pos)] = element<T>(bytes.data() + f_pos * size, a.dtype, a.big_endian);
+    for (size_t d = rank; d-- > 0;) {
+      if (++index[d] < a.shape[d]) break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+template std::vector<float> NpzFile::read<float>(std::string_view, const std::vector<int64_t>&) const;
+template std::vector<double> NpzFile::read<double>(std::string_view, const std::vector<int64_t>&) const;
+template std::vector<int32_t> NpzFile::read<int32_t>(std::string_view, const std::vector<int64_t>&) const;
+template std::vector<int64_t> NpzFile::read<int64_t>(std::string_view, const std::vector<int64_t>&) const;
+template std::vector<uint8_t> NpzFile::read<uint8_t>(std::string_view, const std::vector<int64_t>&) const;
+
+}  // namespace kfold::data
