@@ -52,8 +52,7 @@ class A3mParser {
     }
     if (in_row_) finish_row();
     if (msa_.sequences.empty())
-      fail_input("{}: no A3M records found (expected '>' header lines followed by aligned residues)",
-                 reader_.source());
+      fail_input("{}: no A3M records found (expected '>' header lines followed by aligned residues)", reader_.source());
     return std::move(msa_);
   }
 
@@ -75,8 +74,10 @@ class A3mParser {
       const char c = line[i];
       if (is_space(c) || c == '.') continue;
       if (is_ascii_lower(c)) {
-        if (is_query()) fail_at(i, fmt::format("the query (first record) has an insertion {}; its residues must "
-                                               "all be match columns (uppercase)", char_for_message(c)));
+        if (is_query())
+          fail_at(i, fmt::format("the query (first record) has an insertion {}; its residues must "
+                                 "all be match columns (uppercase)",
+                                 char_for_message(c)));
         ++pending_;
         inserted_.push_back(c);
       } else if (is_ascii_upper(c) || c == '-') {
@@ -134,8 +135,7 @@ void check_writable(const Msa& msa) {
                  msa.sequences[i].size(), msa.deletion_matrix[i].size(), length);
     for (const char c : msa.sequences[i])
       if (!is_ascii_upper(c) && c != '-')
-        fail_input("A3M output: row '{}' contains {}; expected uppercase letters and '-'", name,
-                   char_for_message(c));
+        fail_input("A3M output: row '{}' contains {}; expected uppercase letters and '-'", name, char_for_message(c));
     for (const int32_t count : msa.deletion_matrix[i]) {
       if (count < 0) fail_input("A3M output: row '{}' has a negative deletion count", name);
       if (count > 0 && i == 0) fail_input("A3M output: the query row '{}' has deletions", name);
@@ -189,8 +189,8 @@ Msa parse_a3m_string(std::string text, std::string source_name) {
 std::string to_a3m(const Msa& msa) {
   check_writable(msa);
   if (!msa.insertions.empty() && std::ssize(msa.insertions) != msa.depth())
-    log_warn("A3M output: the MSA has {} rows but {} insertion strings; writing 'x' for inserted residues",
-             msa.depth(), msa.insertions.size());
+    log_warn("A3M output: the MSA has {} rows but {} insertion strings; writing 'x' for inserted residues", msa.depth(),
+             msa.insertions.size());
   std::string text;
   for (int64_t i = 0; i < msa.depth(); ++i) {
     text += '>';

@@ -5,31 +5,59 @@ namespace kfold::data {
 
 std::string_view dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::float16: return "float16";
-    case DType::float32: return "float32";
-    case DType::float64: return "float64";
-    case DType::int8: return "int8";
-    case DType::uint8: return "uint8";
-    case DType::int16: return "int16";
-    case DType::int32: return "int32";
-    case DType::int64: return "int64";
-    case DType::uint16: return "uint16";
-    case DType::uint32: return "uint32";
-    case DType::uint64: return "uint64";
-    case DType::bool_: return "bool";
-    case DType::string: return "string";
-    case DType::other: break;
+    case DType::float16:
+      return "float16";
+    case DType::float32:
+      return "float32";
+    case DType::float64:
+      return "float64";
+    case DType::int8:
+      return "int8";
+    case DType::uint8:
+      return "uint8";
+    case DType::int16:
+      return "int16";
+    case DType::int32:
+      return "int32";
+    case DType::int64:
+      return "int64";
+    case DType::uint16:
+      return "uint16";
+    case DType::uint32:
+      return "uint32";
+    case DType::uint64:
+      return "uint64";
+    case DType::bool_:
+      return "bool";
+    case DType::string:
+      return "string";
+    case DType::other:
+      break;
   }
   return "other";
 }
 
 int64_t dtype_size(DType dtype) {
   switch (dtype) {
-    case DType::int8: case DType::uint8: case DType::bool_: return 1;
-    case DType::float16: case DType::int16: case DType::uint16: return 2;
-    case DType::float32: case DType::int32: case DType::uint32: return 4;
-    case DType::float64: case DType::int64: case DType::uint64: return 8;
-    case DType::string: case DType::other: break;
+    case DType::int8:
+    case DType::uint8:
+    case DType::bool_:
+      return 1;
+    case DType::float16:
+    case DType::int16:
+    case DType::uint16:
+      return 2;
+    case DType::float32:
+    case DType::int32:
+    case DType::uint32:
+      return 4;
+    case DType::float64:
+    case DType::int64:
+    case DType::uint64:
+      return 8;
+    case DType::string:
+    case DType::other:
+      break;
   }
   return 0;
 }
@@ -38,9 +66,18 @@ bool is_float(DType d) { return d == DType::float16 || d == DType::float32 || d 
 
 bool is_integer(DType d) {
   switch (d) {
-    case DType::int8: case DType::uint8: case DType::int16: case DType::uint16: case DType::int32:
-    case DType::uint32: case DType::int64: case DType::uint64: case DType::bool_: return true;
-    default: return false;
+    case DType::int8:
+    case DType::uint8:
+    case DType::int16:
+    case DType::uint16:
+    case DType::int32:
+    case DType::uint32:
+    case DType::int64:
+    case DType::uint64:
+    case DType::bool_:
+      return true;
+    default:
+      return false;
   }
 }
 

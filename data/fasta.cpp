@@ -53,8 +53,7 @@ void check_writable(const Sequence& sequence, int64_t index) {
     return false;
   };
   if (sequence.id.empty() || has_space(sequence.id))
-    fail_input("FASTA output: sequence {} has id '{}'; an id must be non-empty without whitespace", index,
-               sequence.id);
+    fail_input("FASTA output: sequence {} has id '{}'; an id must be non-empty without whitespace", index, sequence.id);
   if (sequence.description.find_first_of("\r\n") != std::string::npos)
     fail_input("FASTA output: description of '{}' contains a line break", sequence.id);
   if (sequence.residues.empty()) fail_input("FASTA output: sequence '{}' has no residues", sequence.id);
@@ -94,17 +93,18 @@ void FastaReader::append_residues(std::string_view line, Sequence& sequence) {
     if (is_space(c)) continue;
     const auto column = static_cast<int64_t>(i) + 1;
     if (stop_line_ > 0)
-      fail_input("{}:{}:{}: '*' (stop codon) in record '{}' is allowed only at the end of the sequence",
-                 source(), stop_line_, stop_column_, sequence.id);
+      fail_input("{}:{}:{}: '*' (stop codon) in record '{}' is allowed only at the end of the sequence", source(),
+                 stop_line_, stop_column_, sequence.id);
     if (c == '*') {
       stop_line_ = reader_.line_number();
       stop_column_ = column;
       continue;
     }
     if (!is_ascii_letter(c))
-      fail_input("{}:{}:{}: invalid character {} in sequence '{}'; expected amino-acid letters "
-                 "(the 20 standard ones, X, B, Z, U, O, J)",
-                 source(), reader_.line_number(), column, char_for_message(c), sequence.id);
+      fail_input(
+          "{}:{}:{}: invalid character {} in sequence '{}'; expected amino-acid letters "
+          "(the 20 standard ones, X, B, Z, U, O, J)",
+          source(), reader_.line_number(), column, char_for_message(c), sequence.id);
     sequence.residues.push_back(to_ascii_upper(c));
   }
 }

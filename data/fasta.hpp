@@ -39,7 +39,7 @@ class FastaReader {
   std::string pending_header_;  // header line read while finishing the previous record
   int64_t pending_line_ = 0;    // its line number; 0 when there is none
   int64_t record_line_ = 0;
-  int64_t stop_line_ = 0;       // position of a '*' seen in the current record (0: none)
+  int64_t stop_line_ = 0;  // position of a '*' seen in the current record (0: none)
   int64_t stop_column_ = 0;
 };
 
@@ -52,15 +52,13 @@ struct FastaReadOptions {
 std::vector<Sequence> read_fasta(const std::filesystem::path& path, const FastaReadOptions& options = {});
 
 // Parses in-memory FASTA text; `source_name` stands in for the file name in messages.
-std::vector<Sequence> parse_fasta(std::string text, std::string source_name,
-                                  const FastaReadOptions& options = {});
+std::vector<Sequence> parse_fasta(std::string text, std::string source_name, const FastaReadOptions& options = {});
 
 // FASTA text: ">id description" then the residues in lines of `line_width` letters (<= 0: one line).
 // Throws InputError for an empty id or an id or description that would not read back the same.
 std::string to_fasta(const std::vector<Sequence>& sequences, int64_t line_width = 80);
 
 // Writes to_fasta(...) atomically (temporary file, then rename).
-void write_fasta(const std::filesystem::path& path, const std::vector<Sequence>& sequences,
-                 int64_t line_width = 80);
+void write_fasta(const std::filesystem::path& path, const std::vector<Sequence>& sequences, int64_t line_width = 80);
 
 }  // namespace kfold::data

@@ -59,18 +59,30 @@ class Id {
 
 hid_t native_type(DType dtype) {
   switch (dtype) {
-    case DType::float32: return H5T_NATIVE_FLOAT;
-    case DType::float64: return H5T_NATIVE_DOUBLE;
-    case DType::int8: return H5T_NATIVE_INT8;
-    case DType::uint8: return H5T_NATIVE_UINT8;
-    case DType::int16: return H5T_NATIVE_INT16;
-    case DType::int32: return H5T_NATIVE_INT32;
-    case DType::int64: return H5T_NATIVE_INT64;
-    case DType::uint32: return H5T_NATIVE_UINT32;
-    case DType::uint64: return H5T_NATIVE_UINT64;
-    case DType::uint16: return H5T_NATIVE_UINT16;
-    case DType::bool_: return H5T_NATIVE_UINT8;
-    default: break;
+    case DType::float32:
+      return H5T_NATIVE_FLOAT;
+    case DType::float64:
+      return H5T_NATIVE_DOUBLE;
+    case DType::int8:
+      return H5T_NATIVE_INT8;
+    case DType::uint8:
+      return H5T_NATIVE_UINT8;
+    case DType::int16:
+      return H5T_NATIVE_INT16;
+    case DType::int32:
+      return H5T_NATIVE_INT32;
+    case DType::int64:
+      return H5T_NATIVE_INT64;
+    case DType::uint32:
+      return H5T_NATIVE_UINT32;
+    case DType::uint64:
+      return H5T_NATIVE_UINT64;
+    case DType::uint16:
+      return H5T_NATIVE_UINT16;
+    case DType::bool_:
+      return H5T_NATIVE_UINT8;
+    default:
+      break;
   }
   fail_runtime("internal error: no HDF5 type for {}", dtype_name(dtype));
 }
@@ -78,16 +90,22 @@ hid_t native_type(DType dtype) {
 DType dtype_of_h5(hid_t type) {
   const H5T_class_t cls = H5Tget_class(type);
   const size_t size = H5Tget_size(type);
-  if (cls == H5T_FLOAT) return size == 2 ? DType::float16 : size == 4 ? DType::float32 : size == 8 ? DType::float64 : DType::other;
+  if (cls == H5T_FLOAT)
+    return size == 2 ? DType::float16 : size == 4 ? DType::float32 : size == 8 ? DType::float64 : DType::other;
   if (cls == H5T_STRING) return DType::string;
   if (cls == H5T_INTEGER) {
     const bool is_signed = H5Tget_sign(type) == H5T_SGN_2;
     switch (size) {
-      case 1: return is_signed ? DType::int8 : DType::uint8;
-      case 2: return is_signed ? DType::int16 : DType::uint16;
-      case 4: return is_signed ? DType::int32 : DType::uint32;
-      case 8: return is_signed ? DType::int64 : DType::uint64;
-      default: return DType::other;
+      case 1:
+        return is_signed ? DType::int8 : DType::uint8;
+      case 2:
+        return is_signed ? DType::int16 : DType::uint16;
+      case 4:
+        return is_signed ? DType::int32 : DType::uint32;
+      case 8:
+        return is_signed ? DType::int64 : DType::uint64;
+      default:
+        return DType::other;
     }
   }
   return DType::other;
@@ -134,8 +152,9 @@ void H5Writer::write_raw(std::string_view name, DType dtype, const void* data, s
   std::lock_guard lock(hdf5_mutex());
   if (!file_) fail_runtime("{}: write after commit", path_.string());
   std::vector<hsize_t> dims(shape.begin(), shape.end());
-  Id space(shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-           H5Sclose);
+  Id space(
+      shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+      H5Sclose);
   Id lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(lcpl.get(), 1);
   const std::string key = trim_slash(name);
@@ -195,7 +214,8 @@ void H5Writer::commit() {
   {
     std::lock_guard lock(hdf5_mutex());
     if (!file_) fail_runtime("{}: committed twice", path_.string());
-    if (H5Fflush(file_->id, H5F_SCOPE_GLOBAL) < 0) fail_runtime("{}: flushing HDF5 file failed (disk full?)", path_.string());
+    if (H5Fflush(file_->id, H5F_SCOPE_GLOBAL) < 0)
+      fail_runtime("{}: flushing HDF5 file failed (disk full?)", path_.string());
     const hid_t id = file_->id;
     file_->id = H5I_INVALID_HID;
     file_.reset();
@@ -346,7 +366,8 @@ std::vector<std::string> H5Reader::read_strings(std::string_view name) const {
 
 std::string H5Reader::read_string(std::string_view name) const {
   auto values = read_strings(name);
-  if (values.size() != 1) fail_input("{}: dataset '{}' holds {} strings, expected one", path_.string(), name, values.size());
+  if (values.size() != 1)
+    fail_input("{}: dataset '{}' holds {} strings, expected one", path_.string(), name, values.size());
   return values[0];
 }
 
@@ -373,9 +394,9 @@ std::string H5Reader::attribute(std::string_view key) const {
 }
 
 // Explicit instantiations for the element types kfold stores.
-#define KFOLD_H5_INSTANTIATE(T)                                                                          \
-  template void H5Writer::write<T>(std::string_view, std::span<const T>, std::span<const int64_t>);    \
-  template Array<T> H5Reader::read<T>(std::string_view, std::vector<int64_t>) const;                   \
+#define KFOLD_H5_INSTANTIATE(T)                                                                     \
+  template void H5Writer::write<T>(std::string_view, std::span<const T>, std::span<const int64_t>); \
+  template Array<T> H5Reader::read<T>(std::string_view, std::vector<int64_t>) const;                \
   template T H5Reader::read_scalar<T>(std::string_view) const;
 KFOLD_H5_INSTANTIATE(float)
 KFOLD_H5_INSTANTIATE(double)

@@ -16,7 +16,7 @@
 namespace kfold::data {
 
 struct DatasetInfo {
-  std::string name;            // full path inside the file, without the leading '/'
+  std::string name;  // full path inside the file, without the leading '/'
   DType dtype = DType::other;
   std::vector<int64_t> shape;  // empty for a scalar
   int64_t numel() const;
@@ -78,8 +78,8 @@ class H5Reader {
 
   const std::filesystem::path& path() const { return path_; }
   bool contains(std::string_view name) const;
-  DatasetInfo info(std::string_view name) const;   // InputError when missing
-  std::vector<DatasetInfo> list() const;           // every dataset, recursively, sorted by name
+  DatasetInfo info(std::string_view name) const;  // InputError when missing
+  std::vector<DatasetInfo> list() const;          // every dataset, recursively, sorted by name
 
   // Reads a numeric dataset into T. Integer and float datasets convert only within their kind
   // (int32 → int64 or float32 → float64 are fine; float → int is an error). `expected_shape`

@@ -14,11 +14,16 @@ LogSink g_sink;
 
 const char* level_tag(LogLevel level) {
   switch (level) {
-    case LogLevel::debug: return "debug";
-    case LogLevel::info: return "info";
-    case LogLevel::warn: return "warning";
-    case LogLevel::error: return "error";
-    case LogLevel::quiet: break;
+    case LogLevel::debug:
+      return "debug";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::warn:
+      return "warning";
+    case LogLevel::error:
+      return "error";
+    case LogLevel::quiet:
+      break;
   }
   return "";
 }

@@ -113,11 +113,28 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& where) {
   const int size = std::atoi(std::string(descr.substr(3, descr.size() - 4)).c_str());
   h.big_endian = order == '>' && size > 1;
   switch (kind) {
-    case 'f': h.dtype = size == 2 ? DType::float16 : size == 4 ? DType::float32 : size == 8 ? DType::float64 : DType::other; break;
-    case 'i': h.dtype = size == 1 ? DType::int8 : size == 2 ? DType::int16 : size == 4 ? DType::int32 : size == 8 ? DType::int64 : DType::other; break;
-    case 'u': h.dtype = size == 1 ? DType::uint8 : size == 2 ? DType::uint16 : size == 4 ? DType::uint32 : size == 8 ? DType::uint64 : DType::other; break;
-    case 'b': h.dtype = size == 1 ? DType::bool_ : DType::other; break;
-    default: break;
+    case 'f':
+      h.dtype = size == 2 ? DType::float16 : size == 4 ? DType::float32 : size == 8 ? DType::float64 : DType::other;
+      break;
+    case 'i':
+      h.dtype = size == 1   ? DType::int8
+                : size == 2 ? DType::int16
+                : size == 4 ? DType::int32
+                : size == 8 ? DType::int64
+                            : DType::other;
+      break;
+    case 'u':
+      h.dtype = size == 1   ? DType::uint8
+                : size == 2 ? DType::uint16
+                : size == 4 ? DType::uint32
+                : size == 8 ? DType::uint64
+                            : DType::other;
+      break;
+    case 'b':
+      h.dtype = size == 1 ? DType::bool_ : DType::other;
+      break;
+    default:
+      break;
   }
   if (h.dtype == DType::other) bad(fmt::format("unsupported dtype {}", descr));
   h.fortran_order = header_value(dict, "fortran_order") == "True";
@@ -203,19 +220,35 @@ T element(const std::byte* p, DType dtype, bool swap) {
     return static_cast<T>(v);
   };
   switch (dtype) {
-    case DType::float16: { uint16_t v; std::memcpy(&v, buf.data(), 2); return static_cast<T>(half_to_float(v)); }
-    case DType::float32: return as(float{});
-    case DType::float64: return as(double{});
-    case DType::int8: return as(int8_t{});
-    case DType::uint8: return as(uint8_t{});
-    case DType::bool_: return static_cast<T>(buf[0] != std::byte{0});
-    case DType::int16: return as(int16_t{});
-    case DType::uint16: return as(uint16_t{});
-    case DType::int32: return as(int32_t{});
-    case DType::uint32: return as(uint32_t{});
-    case DType::int64: return as(int64_t{});
-    case DType::uint64: return as(uint64_t{});
-    default: break;
+    case DType::float16: {
+      uint16_t v;
+      std::memcpy(&v, buf.data(), 2);
+      return static_cast<T>(half_to_float(v));
+    }
+    case DType::float32:
+      return as(float{});
+    case DType::float64:
+      return as(double{});
+    case DType::int8:
+      return as(int8_t{});
+    case DType::uint8:
+      return as(uint8_t{});
+    case DType::bool_:
+      return static_cast<T>(buf[0] != std::byte{0});
+    case DType::int16:
+      return as(int16_t{});
+    case DType::uint16:
+      return as(uint16_t{});
+    case DType::int32:
+      return as(int32_t{});
+    case DType::uint32:
+      return as(uint32_t{});
+    case DType::int64:
+      return as(int64_t{});
+    case DType::uint64:
+      return as(uint64_t{});
+    default:
+      break;
   }
   return T{};
 }
@@ -292,8 +325,14 @@ NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
         const uint16_t len = c.at<uint16_t>(e + 2);
         if (id == 0x0001) {
           int64_t q = e + 4;
-          if (unpacked == 0xFFFFFFFF) { unpacked = static_cast<int64_t>(c.at<uint64_t>(q)); q += 8; }
-          if (packed == 0xFFFFFFFF) { packed = static_cast<int64_t>(c.at<uint64_t>(q)); q += 8; }
+          if (unpacked == 0xFFFFFFFF) {
+            unpacked = static_cast<int64_t>(c.at<uint64_t>(q));
+            q += 8;
+          }
+          if (packed == 0xFFFFFFFF) {
+            packed = static_cast<int64_t>(c.at<uint64_t>(q));
+            q += 8;
+          }
           if (local == 0xFFFFFFFF) local = static_cast<int64_t>(c.at<uint64_t>(q));
         }
         e += 4 + len;
@@ -392,7 +431,8 @@ std::vector<std::byte> NpzFile::member_bytes(const NpyArray& array) const {
     check_crc(array, member);
     return {member.begin(), member.end()};
   }
-  auto out = inflate_member(member, array.data_offset + array.nbytes(), -1, path_.string() + ": key '" + array.name + "'");
+  auto out =
+      inflate_member(member, array.data_offset + array.nbytes(), -1, path_.string() + ": key '" + array.name + "'");
   check_crc(array, out);
   return out;
 }
@@ -405,7 +445,8 @@ std::vector<T> NpzFile::read(std::string_view name, const std::vector<int64_t>& 
     fail_input("{}: key '{}' has dtype {}, expected {}", path_.string(), a.name, dtype_name(a.dtype), dtype_name(want));
   if (!expected_shape.empty()) {
     bool match = expected_shape.size() == a.shape.size();
-    for (size_t i = 0; match && i < a.shape.size(); ++i) match = expected_shape[i] < 0 || expected_shape[i] == a.shape[i];
+    for (size_t i = 0; match && i < a.shape.size(); ++i)
+      match = expected_shape[i] < 0 || expected_shape[i] == a.shape[i];
     if (!match)
       fail_input("{}: key '{}' has shape {}, expected {}", path_.string(), a.name, shape_text(a.shape),
                  shape_text(expected_shape));
@@ -420,7 +461,8 @@ std::vector<T> NpzFile::read(std::string_view name, const std::vector<int64_t>& 
   const int64_t size = dtype_size(a.dtype);
   std::vector<T> out(static_cast<size_t>(n));
   if (!a.fortran_order || a.shape.size() <= 1) {
-    for (int64_t i = 0; i < n; ++i) out[static_cast<size_t>(i)] = element<T>(bytes.data() + i * size, a.dtype, a.big_endian);
+    for (int64_t i = 0; i < n; ++i)
+      out[static_cast<size_t>(i)] = element<T>(bytes.data() + i * size, a.dtype, a.big_endian);
     return out;
   }
   // Fortran order: element (i0, i1, ...) sits at i0 + d0 * (i1 + d1 * (...)); walk C order.

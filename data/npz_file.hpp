@@ -17,7 +17,7 @@
 namespace kfold::data {
 
 struct NpyArray {
-  std::string name;            // zip member name without ".npy" (AlphaFold: "<scope>//<param>")
+  std::string name;  // zip member name without ".npy" (AlphaFold: "<scope>//<param>")
   DType dtype = DType::other;
   bool big_endian = false;
   bool fortran_order = false;
@@ -27,9 +27,9 @@ struct NpyArray {
   // Internal: where the array's bytes are.
   bool compressed = false;
   uint32_t crc32 = 0;
-  int64_t member_offset = 0;   // start of the zip member's (possibly compressed) data
-  int64_t member_size = 0;     // its size in the file
-  int64_t data_offset = 0;     // offset of the array data inside the uncompressed member
+  int64_t member_offset = 0;  // start of the zip member's (possibly compressed) data
+  int64_t member_size = 0;    // its size in the file
+  int64_t data_offset = 0;    // offset of the array data inside the uncompressed member
 };
 
 class NpzFile {
@@ -44,8 +44,8 @@ class NpzFile {
 
   const std::filesystem::path& path() const { return path_; }
   const std::vector<NpyArray>& arrays() const { return arrays_; }  // in archive order
-  const NpyArray* find(std::string_view name) const;                // nullptr when absent
-  const NpyArray& get(std::string_view name) const;                 // InputError naming the key
+  const NpyArray* find(std::string_view name) const;               // nullptr when absent
+  const NpyArray& get(std::string_view name) const;                // InputError naming the key
 
   // The raw bytes of a stored (uncompressed) array in the mapped file, without copying; empty
   // span for compressed members. The CRC is verified on first access.

@@ -23,8 +23,8 @@ struct Protein {
 
 // Text lines carried into the file header: PDB REMARK 250-style lines and mmCIF comments.
 struct StructureHeader {
-  std::string title;                  // e.g. "kfold prediction: model_1_ptm"
-  std::vector<std::string> remarks;   // e.g. "WARNING: random weights, not a prediction"
+  std::string title;                 // e.g. "kfold prediction: model_1_ptm"
+  std::vector<std::string> remarks;  // e.g. "WARNING: random weights, not a prediction"
 };
 
 }  // namespace kfold::data

@@ -9,16 +9,17 @@
 #include <string_view>
 #include <utility>
 
+// clang-format off: the tables below are aligned by hand to mirror AlphaFold's.
 namespace kfold::data::rc {
 
 // ---- Sizes ----------------------------------------------------------------------------------------
 
-inline constexpr int64_t restype_num = 20;                     // the 20 standard amino acids
-inline constexpr int64_t unk_restype_index = restype_num;      // 'X' / "UNK": catch-all index
+inline constexpr int64_t restype_num = 20;                      // the 20 standard amino acids
+inline constexpr int64_t unk_restype_index = restype_num;       // 'X' / "UNK": catch-all index
 inline constexpr int64_t restype_num_with_x = restype_num + 1;  // rows of every per-restype table
-inline constexpr int64_t atom_type_num = 37;                   // atom37 layout
-inline constexpr int64_t atom14_num = 14;                      // atom14 (dense) layout
-inline constexpr int64_t rigid_group_num = 8;  // backbone, pre-omega, phi, psi, chi1..chi4
+inline constexpr int64_t atom_type_num = 37;                    // atom37 layout
+inline constexpr int64_t atom14_num = 14;                       // atom14 (dense) layout
+inline constexpr int64_t rigid_group_num = 8;                   // backbone, pre-omega, phi, psi, chi1..chi4
 inline constexpr int64_t chi_num = 4;
 
 // Table<T, d0, d1, ...> is a nested std::array of shape [d0, d1, ...], contiguous in row-major order.
@@ -37,7 +38,7 @@ using Table = typename NestedArray<T, dims...>::type;
 
 // Standard order: alphabetical by three-letter code.
 inline constexpr std::array<char, restype_num> restypes = {'A', 'R', 'N', 'D', 'C', 'Q', 'E', 'G', 'H', 'I',
-                                                            'L', 'K', 'M', 'F', 'P', 'S', 'T', 'W', 'Y', 'V'};
+                                                           'L', 'K', 'M', 'F', 'P', 'S', 'T', 'W', 'Y', 'V'};
 inline constexpr std::array<char, restype_num_with_x> restypes_with_x = {
     'A', 'R', 'N', 'D', 'C', 'Q', 'E', 'G', 'H', 'I', 'L', 'K', 'M', 'F', 'P', 'S', 'T', 'W', 'Y', 'V', 'X'};
 inline constexpr std::string_view unk_restype = "UNK";
@@ -79,17 +80,16 @@ int64_t aatype_from_letter(char letter);
 
 // HHblits convention: B->D, J->X, O->X, U->C, Z->E; 'X' is 20, the gap '-' is 21.
 inline constexpr std::array<std::pair<char, int64_t>, 27> HHBLITS_AA_TO_ID = {{
-    {'A', 0},  {'B', 2},  {'C', 1},  {'D', 2},  {'E', 3},  {'F', 4},  {'G', 5},  {'H', 6},  {'I', 7},
-    {'J', 20}, {'K', 8},  {'L', 9},  {'M', 10}, {'N', 11}, {'O', 20}, {'P', 12}, {'Q', 13}, {'R', 14},
-    {'S', 15}, {'T', 16}, {'U', 1},  {'V', 17}, {'W', 18}, {'X', 20}, {'Y', 19}, {'Z', 3},  {'-', 21},
+    {'A', 0},  {'B', 2},  {'C', 1}, {'D', 2},  {'E', 3},  {'F', 4},  {'G', 5},  {'H', 6},  {'I', 7},
+    {'J', 20}, {'K', 8},  {'L', 9}, {'M', 10}, {'N', 11}, {'O', 20}, {'P', 12}, {'Q', 13}, {'R', 14},
+    {'S', 15}, {'T', 16}, {'U', 1}, {'V', 17}, {'W', 18}, {'X', 20}, {'Y', 19}, {'Z', 3},  {'-', 21},
 }};
 // Partial inverse of HHBLITS_AA_TO_ID: the canonical letter of each HHblits id.
 inline constexpr std::array<char, 22> ID_TO_HHBLITS_AA = {'A', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'K', 'L', 'M',
                                                           'N', 'P', 'Q', 'R', 'S', 'T', 'V', 'W', 'Y', 'X', '-'};
 // restypes + 'X' + '-': the alphabet of msa features after remapping.
-inline constexpr std::array<char, 22> restypes_with_x_and_gap = {'A', 'R', 'N', 'D', 'C', 'Q', 'E', 'G',
-                                                                 'H', 'I', 'L', 'K', 'M', 'F', 'P', 'S',
-                                                                 'T', 'W', 'Y', 'V', 'X', '-'};
+inline constexpr std::array<char, 22> restypes_with_x_and_gap = {'A', 'R', 'N', 'D', 'C', 'Q', 'E', 'G', 'H', 'I', 'L',
+                                                                 'K', 'M', 'F', 'P', 'S', 'T', 'W', 'Y', 'V', 'X', '-'};
 
 // HHblits id of an MSA letter (upper case or '-'), or -1 for a letter outside HHBLITS_AA_TO_ID.
 constexpr int64_t hhblits_aa_to_id(char letter) noexcept {
@@ -114,9 +114,9 @@ inline constexpr std::array<int64_t, 22> MAP_HHBLITS_AATYPE_TO_OUR_AATYPE = [] {
 
 // The atom37 layout: every heavy atom name of the 20 residues (plus OXT) in AlphaFold's fixed order.
 inline constexpr std::array<std::string_view, atom_type_num> atom_types = {
-    "N",   "CA",  "C",   "CB",  "O",   "CG",  "CG1", "CG2", "OG",  "OG1", "SG",  "CD",  "CD1",
-    "CD2", "ND1", "ND2", "OD1", "OD2", "SD",  "CE",  "CE1", "CE2", "CE3", "NE",  "NE1", "NE2",
-    "OE1", "OE2", "CH2", "NH1", "NH2", "OH",  "CZ",  "CZ2", "CZ3", "NZ",  "OXT"};
+    "N",   "CA",  "C",   "CB",  "O",   "CG", "CG1", "CG2", "OG",  "OG1", "SG", "CD",  "CD1",
+    "CD2", "ND1", "ND2", "OD1", "OD2", "SD", "CE",  "CE1", "CE2", "CE3", "NE", "NE1", "NE2",
+    "OE1", "OE2", "CH2", "NH1", "NH2", "OH", "CZ",  "CZ2", "CZ3", "NZ",  "OXT"};
 
 // Index of an atom name in atom_types, or -1.
 constexpr int64_t find_atom_type(std::string_view atom_name) noexcept {
@@ -130,27 +130,27 @@ int64_t atom_order(std::string_view atom_name);
 
 // The atom14 layout per residue type (rows in resnames order, UNK all empty); "" marks an unused slot.
 inline constexpr Table<std::string_view, restype_num_with_x, atom14_num> restype_name_to_atom14_names = {{
-    {"N", "CA", "C", "O", "CB", "", "", "", "", "", "", "", "", ""},                             // ALA
-    {"N", "CA", "C", "O", "CB", "CG", "CD", "NE", "CZ", "NH1", "NH2", "", "", ""},                // ARG
-    {"N", "CA", "C", "O", "CB", "CG", "OD1", "ND2", "", "", "", "", "", ""},                      // ASN
-    {"N", "CA", "C", "O", "CB", "CG", "OD1", "OD2", "", "", "", "", "", ""},                      // ASP
-    {"N", "CA", "C", "O", "CB", "SG", "", "", "", "", "", "", "", ""},                            // CYS
-    {"N", "CA", "C", "O", "CB", "CG", "CD", "OE1", "NE2", "", "", "", "", ""},                    // GLN
-    {"N", "CA", "C", "O", "CB", "CG", "CD", "OE1", "OE2", "", "", "", "", ""},                    // GLU
-    {"N", "CA", "C", "O", "", "", "", "", "", "", "", "", "", ""},                                // GLY
-    {"N", "CA", "C", "O", "CB", "CG", "ND1", "CD2", "CE1", "NE2", "", "", "", ""},                // HIS
-    {"N", "CA", "C", "O", "CB", "CG1", "CG2", "CD1", "", "", "", "", "", ""},                     // ILE
-    {"N", "CA", "C", "O", "CB", "CG", "CD1", "CD2", "", "", "", "", "", ""},                      // LEU
-    {"N", "CA", "C", "O", "CB", "CG", "CD", "CE", "NZ", "", "", "", "", ""},                      // LYS
-    {"N", "CA", "C", "O", "CB", "CG", "SD", "CE", "", "", "", "", "", ""},                        // MET
-    {"N", "CA", "C", "O", "CB", "CG", "CD1", "CD2", "CE1", "CE2", "CZ", "", "", ""},              // PHE
-    {"N", "CA", "C", "O", "CB", "CG", "CD", "", "", "", "", "", "", ""},                          // PRO
-    {"N", "CA", "C", "O", "CB", "OG", "", "", "", "", "", "", "", ""},                            // SER
-    {"N", "CA", "C", "O", "CB", "OG1", "CG2", "", "", "", "", "", "", ""},                        // THR
-    {"N", "CA", "C", "O", "CB", "CG", "CD1", "CD2", "NE1", "CE2", "CE3", "CZ2", "CZ3", "CH2"},    // TRP
-    {"N", "CA", "C", "O", "CB", "CG", "CD1", "CD2", "CE1", "CE2", "CZ", "OH", "", ""},            // TYR
-    {"N", "CA", "C", "O", "CB", "CG1", "CG2", "", "", "", "", "", "", ""},                        // VAL
-    {"", "", "", "", "", "", "", "", "", "", "", "", "", ""},                                     // UNK
+    {"N", "CA", "C", "O", "CB", "", "", "", "", "", "", "", "", ""},                            // ALA
+    {"N", "CA", "C", "O", "CB", "CG", "CD", "NE", "CZ", "NH1", "NH2", "", "", ""},              // ARG
+    {"N", "CA", "C", "O", "CB", "CG", "OD1", "ND2", "", "", "", "", "", ""},                    // ASN
+    {"N", "CA", "C", "O", "CB", "CG", "OD1", "OD2", "", "", "", "", "", ""},                    // ASP
+    {"N", "CA", "C", "O", "CB", "SG", "", "", "", "", "", "", "", ""},                          // CYS
+    {"N", "CA", "C", "O", "CB", "CG", "CD", "OE1", "NE2", "", "", "", "", ""},                  // GLN
+    {"N", "CA", "C", "O", "CB", "CG", "CD", "OE1", "OE2", "", "", "", "", ""},                  // GLU
+    {"N", "CA", "C", "O", "", "", "", "", "", "", "", "", "", ""},                              // GLY
+    {"N", "CA", "C", "O", "CB", "CG", "ND1", "CD2", "CE1", "NE2", "", "", "", ""},              // HIS
+    {"N", "CA", "C", "O", "CB", "CG1", "CG2", "CD1", "", "", "", "", "", ""},                   // ILE
+    {"N", "CA", "C", "O", "CB", "CG", "CD1", "CD2", "", "", "", "", "", ""},                    // LEU
+    {"N", "CA", "C", "O", "CB", "CG", "CD", "CE", "NZ", "", "", "", "", ""},                    // LYS
+    {"N", "CA", "C", "O", "CB", "CG", "SD", "CE", "", "", "", "", "", ""},                      // MET
+    {"N", "CA", "C", "O", "CB", "CG", "CD1", "CD2", "CE1", "CE2", "CZ", "", "", ""},            // PHE
+    {"N", "CA", "C", "O", "CB", "CG", "CD", "", "", "", "", "", "", ""},                        // PRO
+    {"N", "CA", "C", "O", "CB", "OG", "", "", "", "", "", "", "", ""},                          // SER
+    {"N", "CA", "C", "O", "CB", "OG1", "CG2", "", "", "", "", "", "", ""},                      // THR
+    {"N", "CA", "C", "O", "CB", "CG", "CD1", "CD2", "NE1", "CE2", "CE3", "CZ2", "CZ3", "CH2"},  // TRP
+    {"N", "CA", "C", "O", "CB", "CG", "CD1", "CD2", "CE1", "CE2", "CZ", "OH", "", ""},          // TYR
+    {"N", "CA", "C", "O", "CB", "CG1", "CG2", "", "", "", "", "", "", ""},                      // VAL
+    {"", "", "", "", "", "", "", "", "", "", "", "", "", ""},                                   // UNK
 }};
 
 // Atom14 slot of `atom_name` in residue type `restype`, or -1.
@@ -184,10 +184,10 @@ struct RigidGroupAtom {
 std::span<const RigidGroupAtom> rigid_group_atom_positions(int64_t restype);
 
 // Derived as _make_rigid_group_constants() does; the UNK row is all zeros.
-const Table<int64_t, restype_num_with_x, atom_type_num>& restype_atom37_to_rigid_group();       // [21, 37]
+const Table<int64_t, restype_num_with_x, atom_type_num>& restype_atom37_to_rigid_group();          // [21, 37]
 const Table<float, restype_num_with_x, atom_type_num, 3>& restype_atom37_rigid_group_positions();  // [21, 37, 3]
-const Table<int64_t, restype_num_with_x, atom14_num>& restype_atom14_to_rigid_group();           // [21, 14]
-const Table<float, restype_num_with_x, atom14_num, 3>& restype_atom14_rigid_group_positions();   // [21, 14, 3]
+const Table<int64_t, restype_num_with_x, atom14_num>& restype_atom14_to_rigid_group();             // [21, 14]
+const Table<float, restype_num_with_x, atom14_num, 3>& restype_atom14_rigid_group_positions();     // [21, 14, 3]
 // 4x4 transform of each rigid group into its parent: chi2..chi4 into the previous chi group, the
 // others into the backbone frame; [21, 8, 4, 4], row-major matrices.
 const Table<float, restype_num_with_x, rigid_group_num, 4, 4>& restype_rigid_group_default_frame();
@@ -241,3 +241,4 @@ const Table<float, restype_num_with_x, atom14_num>& restype_atom14_is_ambiguous(
 const Table<float, restype_num_with_x, atom14_num, atom14_num>& renaming_matrices();
 
 }  // namespace kfold::data::rc
+// clang-format on

@@ -123,8 +123,8 @@ Msa to_msa(const std::vector<RawRow>& rows, const std::string& source) {
   Msa msa;
   for (const RawRow& row : rows) {
     if (row.columns.size() != query.columns.size())
-      fail_input("{}:{}: Stockholm row '{}' has {} columns, the query '{}' has {}", source, row.first_line,
-                 row.name, row.columns.size(), query.name, query.columns.size());
+      fail_input("{}:{}: Stockholm row '{}' has {} columns, the query '{}' has {}", source, row.first_line, row.name,
+                 row.columns.size(), query.name, query.columns.size());
     add_aligned_row(msa, row, keep);
   }
   return msa;

@@ -2,11 +2,11 @@
 #define GEMMI_WRITE_IMPLEMENTATION
 #include "data/structure_io.hpp"
 
+#include <gemmi/align.hpp>
 #include <gemmi/gz.hpp>
 #include <gemmi/mmread.hpp>
 #include <gemmi/model.hpp>
 #include <gemmi/polyheur.hpp>
-#include <gemmi/align.hpp>
 #include <gemmi/to_cif.hpp>
 #include <gemmi/to_mmcif.hpp>
 #include <gemmi/to_pdb.hpp>
@@ -105,9 +105,9 @@ std::string to_pdb(const Protein& protein, const StructureHeader& header) {
 std::string to_mmcif(const Protein& protein, const StructureHeader& header) {
   const gemmi::Structure st = to_gemmi(protein, header);
   gemmi::MmcifOutputGroups groups(true);
-  groups.group_pdb = true;   // _atom_site.group_PDB (ATOM/HETATM), expected by most readers
+  groups.group_pdb = true;  // _atom_site.group_PDB (ATOM/HETATM), expected by most readers
   groups.entity_poly = true;
-  groups.cell = false;       // predictions have no unit cell
+  groups.cell = false;  // predictions have no unit cell
   groups.symmetry = false;
   gemmi::cif::Document doc = gemmi::make_mmcif_document(st, groups);
   std::ostringstream os;

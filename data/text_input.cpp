@@ -48,9 +48,7 @@ LineReader::~LineReader() = default;
 LineReader::LineReader(LineReader&&) noexcept = default;
 LineReader& LineReader::operator=(LineReader&&) noexcept = default;
 
-void LineReader::fail(std::string_view message) const {
-  fail_input("{}:{}: {}", source_, line_number_, message);
-}
+void LineReader::fail(std::string_view message) const { fail_input("{}:{}: {}", source_, line_number_, message); }
 
 bool LineReader::fill() {
   if (eof_ || !gz_) return false;

@@ -39,12 +39,12 @@ class LineReader {
   bool fill();
 
   struct Gz;
-  std::unique_ptr<Gz> gz_;   // null when reading from memory
+  std::unique_ptr<Gz> gz_;  // null when reading from memory
   std::string source_;
-  std::string buffer_;       // unread bytes
-  size_t pos_ = 0;           // read position in buffer_
+  std::string buffer_;  // unread bytes
+  size_t pos_ = 0;      // read position in buffer_
   bool eof_ = false;
-  std::string line_;         // current line
+  std::string line_;  // current line
   int64_t line_number_ = 0;
 };
 

@@ -89,9 +89,9 @@ RawFeatures make_raw_features(const data::Sequence& query, const std::vector<dat
       }
       const auto& deletions = msa.deletion_matrix[static_cast<size_t>(r)];
       f.deletion_matrix_int.insert(f.deletion_matrix_int.end(), deletions.begin(), deletions.end());
-      f.msa_species_identifiers.push_back(
-          species_identifier(r < static_cast<int64_t>(msa.descriptions.size()) ? msa.descriptions[static_cast<size_t>(r)]
-                                                                                : std::string()));
+      f.msa_species_identifiers.push_back(species_identifier(r < static_cast<int64_t>(msa.descriptions.size())
+                                                                 ? msa.descriptions[static_cast<size_t>(r)]
+                                                                 : std::string()));
       ++f.n_seq;
     }
   }

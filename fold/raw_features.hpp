@@ -23,9 +23,9 @@ struct RawFeatures {
   std::vector<int32_t> seq_length;                // [n_res] n_res repeated
   std::string sequence;                           // query letters as given (upper case)
   // MSA features (row 0 is the query).
-  std::vector<int32_t> msa;                       // [n_seq, n_res] HHblits ids (gap = 21)
-  std::vector<int32_t> deletion_matrix_int;       // [n_seq, n_res]
-  std::vector<int32_t> num_alignments;            // [n_res] n_seq repeated
+  std::vector<int32_t> msa;                          // [n_seq, n_res] HHblits ids (gap = 21)
+  std::vector<int32_t> deletion_matrix_int;          // [n_seq, n_res]
+  std::vector<int32_t> num_alignments;               // [n_res] n_seq repeated
   std::vector<std::string> msa_species_identifiers;  // [n_seq] UniProt species code or ""
 };
 

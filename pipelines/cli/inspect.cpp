@@ -19,7 +19,8 @@ void inspect_npz(const std::string& path) {
     width = std::max(width, a.name.size());
     total += a.nbytes();
   }
-  fmt::print("{}: npz, {} arrays, {:.1f} MiB of data\n", path, npz.arrays().size(), static_cast<double>(total) / (1 << 20));
+  fmt::print("{}: npz, {} arrays, {:.1f} MiB of data\n", path, npz.arrays().size(),
+             static_cast<double>(total) / (1 << 20));
   for (const auto& a : npz.arrays())
     fmt::print("  {:<{}}  {:<8} {}{}\n", a.name, width, data::dtype_name(a.dtype), data::shape_string(a.shape),
                a.compressed ? " (compressed)" : "");
@@ -29,7 +30,9 @@ void inspect_file(const std::string& path) {
   data::check_input_file(path);
   if (data::is_zip_file(path)) return inspect_npz(path);
   if (!data::is_hdf5_file(path))
-    fail_input("{}: not a file kfold can inspect (expected HDF5 such as features.h5, or an .npz such as params_model_1.npz)", path);
+    fail_input(
+        "{}: not a file kfold can inspect (expected HDF5 such as features.h5, or an .npz such as params_model_1.npz)",
+        path);
   const data::H5Reader reader(path);
   const auto datasets = reader.list();
   size_t width = 4;

@@ -1,7 +1,7 @@
 // `kfold` entry point: parses the command line, runs the chosen command, and maps errors to
 // exit codes (0 success, 1 runtime failure, 2 bad usage or input). Never lets an exception out.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <exception>
@@ -14,6 +14,8 @@
 namespace {
 
 constexpr const char* kFooter = R"(Examples:
+  kfold db create uniref50.fasta.gz dbs/uniref50
+  kfold search query.fasta dbs/uniref50 -o msas
   kfold features data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m -o out/features.h5
   kfold inspect out/features.h5
 
@@ -33,6 +35,8 @@ int run(int argc, char** argv) {
   kfold::cli::Action action;
   kfold::cli::add_features_command(app, action);
   kfold::cli::add_inspect_command(app, action);
+  kfold::cli::add_db_command(app, action);
+  kfold::cli::add_search_command(app, action);
 
   try {
     app.parse(argc, argv);

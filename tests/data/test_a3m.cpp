@@ -122,10 +122,8 @@ TEST_CASE("a3m: a row with the wrong number of match columns names file, line an
 }
 
 TEST_CASE("a3m: malformed input errors") {
-  CHECK_THROWS_WITH_AS(parse_a3m_string("", "empty.a3m"), doctest::Contains("empty.a3m: no A3M records"),
-                       InputError);
-  CHECK_THROWS_WITH_AS(parse_a3m_string("#12\t1\n\n", "hdr.a3m"), doctest::Contains("no A3M records"),
-                       InputError);
+  CHECK_THROWS_WITH_AS(parse_a3m_string("", "empty.a3m"), doctest::Contains("empty.a3m: no A3M records"), InputError);
+  CHECK_THROWS_WITH_AS(parse_a3m_string("#12\t1\n\n", "hdr.a3m"), doctest::Contains("no A3M records"), InputError);
   CHECK_THROWS_WITH_AS(parse_a3m_string("MKV\n>q\nMKV\n", "nohdr.a3m"),
                        doctest::Contains("nohdr.a3m:1: missing A3M header"), InputError);
   CHECK_THROWS_WITH_AS(parse_a3m_string(">q\nMkV\n", "q.a3m"),

@@ -62,14 +62,13 @@ TEST_CASE("fasta: text before the first header is an error naming the line") {
 }
 
 TEST_CASE("fasta: empty header and empty records") {
-  CHECK_THROWS_WITH_AS(parse_fasta(">a\nMK\n>   \nMK\n", "e.fa"),
-                       doctest::Contains("e.fa:3: empty FASTA header"), InputError);
+  CHECK_THROWS_WITH_AS(parse_fasta(">a\nMK\n>   \nMK\n", "e.fa"), doctest::Contains("e.fa:3: empty FASTA header"),
+                       InputError);
   CHECK_THROWS_WITH_AS(parse_fasta(">a\nMK\n>b desc\n\n>c\nMK\n", "e.fa"),
                        doctest::Contains("e.fa:3: FASTA record 'b' has no residues"), InputError);
   CHECK_THROWS_WITH_AS(parse_fasta(">a\nMK\n>last\n", "e.fa"),
                        doctest::Contains("e.fa:3: FASTA record 'last' has no residues"), InputError);
-  CHECK_THROWS_WITH_AS(parse_fasta("", "empty.fa"), doctest::Contains("empty.fa: no FASTA records"),
-                       InputError);
+  CHECK_THROWS_WITH_AS(parse_fasta("", "empty.fa"), doctest::Contains("empty.fa: no FASTA records"), InputError);
   CHECK_THROWS_WITH_AS(parse_fasta("\n  \n", "blank.fa"), doctest::Contains("no FASTA records"), InputError);
 }
 
@@ -91,8 +90,7 @@ TEST_CASE("fasta: '*' is dropped at the end of a record and rejected elsewhere")
                        InputError);
   CHECK_THROWS_WITH_AS(parse_fasta(">a\nMK*\nV\n", "s.fa"), doctest::Contains("s.fa:2:3: '*'"), InputError);
   CHECK_THROWS_WITH_AS(parse_fasta(">a\nMK**\n", "s.fa"), doctest::Contains("s.fa:2:3: '*'"), InputError);
-  CHECK_THROWS_WITH_AS(parse_fasta(">a\n*\n", "s.fa"), doctest::Contains("record 'a' has no residues"),
-                       InputError);
+  CHECK_THROWS_WITH_AS(parse_fasta(">a\n*\n", "s.fa"), doctest::Contains("record 'a' has no residues"), InputError);
 }
 
 TEST_CASE("fasta: invalid characters name file, line, column and character") {

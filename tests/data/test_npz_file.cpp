@@ -96,5 +96,6 @@ TEST_CASE("NpzFile: truncated, corrupted and non-zip files are InputErrors") {
   flipped[pos] = static_cast<char>(flipped[pos] ^ 0x55);
   write_bytes(dir / "flipped.npz", flipped);
   const NpzFile npz(dir / "flipped.npz");
-  CHECK_THROWS_WITH_AS(npz.read<float>(npz.arrays().front().name), doctest::Contains("fails its CRC check"), InputError);
+  CHECK_THROWS_WITH_AS(npz.read<float>(npz.arrays().front().name), doctest::Contains("fails its CRC check"),
+                       InputError);
 }

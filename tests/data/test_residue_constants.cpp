@@ -354,9 +354,9 @@ TEST_CASE("stereo_chemistry: atom14 distance bounds match AlphaFold") {
   const json& expected = fixture().at("atom14_dists_bounds");
   const rc::Atom14DistsBounds bounds = rc::make_atom14_dists_bounds(
       expected.at("overlap_tolerance").get<double>(), expected.at("bond_length_tolerance_factor").get<double>());
-  for (const auto& [key, table] : {std::pair{"lower_bound", &bounds.lower_bound},
-                                   std::pair{"upper_bound", &bounds.upper_bound},
-                                   std::pair{"stddev", &bounds.stddev}}) {
+  for (const auto& [key, table] :
+       {std::pair{"lower_bound", &bounds.lower_bound}, std::pair{"upper_bound", &bounds.upper_bound},
+        std::pair{"stddev", &bounds.stddev}}) {
     Comparison comparison(key);
     comparison.compare(expected.at(key), *table, key);
     CHECK_MESSAGE(comparison.mismatches() == 0, comparison.report());

@@ -90,19 +90,16 @@ TEST_CASE("stockholm: CRLF and a file on disk") {
 TEST_CASE("stockholm: errors name the file, line and row") {
   CHECK_THROWS_WITH_AS(parse_stockholm_string(">q\nMKV\n", "fasta.sto"),
                        doctest::Contains("fasta.sto:1: missing '# STOCKHOLM 1.0' header"), InputError);
-  CHECK_THROWS_WITH_AS(parse_stockholm_string("", "empty.sto"), doctest::Contains("empty.sto: empty file"),
-                       InputError);
+  CHECK_THROWS_WITH_AS(parse_stockholm_string("", "empty.sto"), doctest::Contains("empty.sto: empty file"), InputError);
   CHECK_THROWS_WITH_AS(parse_stockholm_string("# STOCKHOLM 1.0\n#=GF ID x\n//\n", "none.sto"),
                        doctest::Contains("none.sto: no sequences"), InputError);
-  CHECK_THROWS_WITH_AS(parse_stockholm_string("# STOCKHOLM 1.0\nq MKV\nh1 MKV\nh2 MK\n\nq A\nh1 A\nh2 A\n//\n",
-                                              "len.sto"),
-                       doctest::Contains("len.sto:4: Stockholm row 'h2' has 3 columns, the query 'q' has 4"),
-                       InputError);
+  CHECK_THROWS_WITH_AS(
+      parse_stockholm_string("# STOCKHOLM 1.0\nq MKV\nh1 MKV\nh2 MK\n\nq A\nh1 A\nh2 A\n//\n", "len.sto"),
+      doctest::Contains("len.sto:4: Stockholm row 'h2' has 3 columns, the query 'q' has 4"), InputError);
   CHECK_THROWS_WITH_AS(parse_stockholm_string("# STOCKHOLM 1.0\nq MKV extra\n", "fields.sto"),
                        doctest::Contains("fields.sto:2: expected '<name> <aligned sequence>'"), InputError);
   CHECK_THROWS_WITH_AS(parse_stockholm_string("# STOCKHOLM 1.0\nq MKV\nh M1V\n", "char.sto"),
                        doctest::Contains("char.sto:3:4: invalid character '1' in Stockholm row 'h'"), InputError);
   CHECK_THROWS_WITH_AS(parse_stockholm_string("# STOCKHOLM 1.0\nq --.\nh MKV\n", "gaps.sto"),
-                       doctest::Contains("gaps.sto:2: the query (first sequence 'q') has no residues"),
-                       InputError);
+                       doctest::Contains("gaps.sto:2: the query (first sequence 'q') has no residues"), InputError);
 }

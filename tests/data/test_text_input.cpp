@@ -65,7 +65,9 @@ TEST_CASE("LineReader: missing file, directory and binary input are clear InputE
   kfold::test::ScratchDir dir("text_input_errors");
   CHECK_THROWS_WITH_AS(LineReader(dir / "nope.fasta"), doctest::Contains("nope.fasta: file not found"), InputError);
   CHECK_THROWS_WITH_AS(LineReader(dir.path()), doctest::Contains("is a directory"), InputError);
-  write_bytes(dir / "binary.bin", std::string("ok\n\x7f" "ELF\x02\x01\x01\0\0\0", 14));
+  write_bytes(dir / "binary.bin", std::string("ok\n\x7f"
+                                              "ELF\x02\x01\x01\0\0\0",
+                                              14));
   LineReader reader(dir / "binary.bin");
   std::string_view line;
   CHECK(reader.next(line));
@@ -78,7 +80,7 @@ TEST_CASE("LineReader: a corrupt gzip stream is an InputError, not a crash") {
   write_bytes(dir / "bad.gz", std::string("\x1f\x8b\x08\x00garbage-garbage-garbage", 27));
   LineReader reader(dir / "bad.gz");
   std::string_view line;
-  CHECK_THROWS_AS(while (reader.next(line)) {}, InputError);
+  CHECK_THROWS_AS(while (reader.next(line)){}, InputError);
 }
 
 TEST_CASE("write_file_atomic: writes whole files and leaves no temporary behind") {

@@ -15,9 +15,9 @@ TEST_CASE("species_identifier follows AlphaFold's UniProt pattern") {
   CHECK(species_identifier("tr|A0A146SKV9|A0A146SKV9_FUNHE/1-76 Polyubiquitin") == "FUNHE");
   CHECK(species_identifier("sp|P62987|RL40_HUMAN Ubiquitin") == "HUMAN");
   CHECK(species_identifier("sp|Q9XYZ1_1|UBQ_YEAST/3-70") == "YEAST");  // isoform suffix ignored
-  CHECK(species_identifier("tr|A0A1|SHORT_ABC") == "");                 // accession too short
+  CHECK(species_identifier("tr|A0A1|SHORT_ABC") == "");                // accession too short
   CHECK(species_identifier("UniRef100_Q5XYZ0 n=1") == "");
-  CHECK(species_identifier("tr|B2RZZ9|B2RZZ9_TOOLONG") == "");          // species code > 5 chars
+  CHECK(species_identifier("tr|B2RZZ9|B2RZZ9_TOOLONG") == "");  // species code > 5 chars
   CHECK(species_identifier("") == "");
 }
 

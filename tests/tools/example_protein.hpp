@@ -12,7 +12,7 @@ inline data::Protein example_protein() {
   const std::string sequence = "MKTAYIAKQRWG";  // chain A: first 8, chain B: last 4
   data::Protein p;
   const auto& positions = rc::restype_atom37_rigid_group_positions();  // [21, 37, 3], local frames
-  const auto& mask = rc::restype_atom37_mask();                          // [21, 37]
+  const auto& mask = rc::restype_atom37_mask();                        // [21, 37]
   for (int64_t i = 0; i < static_cast<int64_t>(sequence.size()); ++i) {
     const int64_t aa = rc::find_restype_with_x(sequence[static_cast<size_t>(i)]);
     p.aatype.push_back(aa);
