@@ -35,7 +35,17 @@ def test_features_bad_inputs_exit_2_and_leave_nothing(kfold, tmp_path):
     other.write_text(">x\nMKV\n")
     two = tmp_path / "two.fasta"
     two.write_text(">a\nMKV\n>b\nMKL\n")
+    binary = tmp_path / "binary.fasta"
+    binary.write_bytes(b">q\nMKV\n\x7fELF\x02\x01\x00\x00garbage")
+    empty = tmp_path / "empty.fasta"
+    empty.write_text("")
+    letters = tmp_path / "letters.fasta"
+    letters.write_text(">q\nMKV1L\n")
     cases = [
+        (["features", binary], "binary.fasta:3: binary data"),
+        (["features", empty], "empty.fasta"),
+        (["features", letters], "letters.fasta:2:4: invalid character '1'"),
+        (["features", FASTA, "--msa", binary], "binary.fasta"),
         (["features", FASTA, "--msa", other], "other.a3m: MSA has 3 columns but the query has 76"),
         (["features", two], "holds 2 sequences"),
         (["features", tmp_path / "missing.fasta"], "missing.fasta: file not found"),
@@ -47,9 +57,27 @@ def test_features_bad_inputs_exit_2_and_leave_nothing(kfold, tmp_path):
         assert r.returncode == 2, (args, r.stderr)
         assert words in r.stderr, r.stderr
         assert not out.exists()
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["other.a3m", "two.fasta"]
+        assert not any(p.name.startswith(".out.h5") for p in tmp_path.iterdir())
 
 
 def test_features_to_missing_directory_is_exit_2(kfold, tmp_path):
     r = kfold("features", FASTA, "-o", tmp_path / "no" / "such" / "dir" / "f.h5")
     assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_features_accept_crlf_gzip_and_stockholm(kfold, tmp_path):
+    import gzip
+    fasta = tmp_path / "q.fasta.gz"
+    fasta.write_bytes(gzip.compress(b">q test\r\nMKVL\r\n"))
+    a3m = tmp_path / "q.a3m"
+    a3m.write_bytes(b">q\r\nMKVL\r\n>h1\r\nMKkk-L\r\n")
+    sto = tmp_path / "q.sto"
+    sto.write_text("# STOCKHOLM 1.0\nq   MK.VL\nh2  MKAIL\n//\n")
+    out = tmp_path / "f.h5"
+    r = kfold("features", fasta, "--msa", a3m, "--msa", sto, "-o", out)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(out, "r") as f:
+        assert f["msa"].shape == (3, 4)  # q, h1 (a3m), h2 (sto); q from the sto is a duplicate
+        assert f["deletion_matrix_int"][1].tolist() == [0, 0, 2, 0]
+        assert f["deletion_matrix_int"][2].tolist() == [0, 0, 1, 0]  # 'A' in the query's gap column
+        assert f["msa"][2].tolist() == [10, 8, 7, 9]  # M K I L in HHblits order
