@@ -1,6 +1,9 @@
 // Names and sizes of DType values.
 #include "data/dtype.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 namespace kfold::data {
 
 std::string_view dtype_name(DType dtype) {
@@ -79,6 +82,16 @@ bool is_integer(DType d) {
     default:
       return false;
   }
+}
+
+std::string shape_string(std::span<const int64_t> shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
+bool shape_matches(std::span<const int64_t> shape, std::span<const int64_t> expected) {
+  if (expected.empty()) return true;
+  if (expected.size() != shape.size()) return false;
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (expected[i] >= 0 && expected[i] != shape[i]) return false;
+  return true;
 }
 
 }  // namespace kfold::data

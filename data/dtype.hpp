@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <string>
 #include <string_view>
 
 namespace kfold::data {
@@ -27,6 +29,11 @@ std::string_view dtype_name(DType dtype);
 int64_t dtype_size(DType dtype);  // bytes per element; 0 for string/other
 bool is_float(DType dtype);
 bool is_integer(DType dtype);  // bool counts as an integer kind
+
+// Shape as text, "[3, 37, 3]" (scalars: "[]").
+std::string shape_string(std::span<const int64_t> shape);
+// True when `shape` matches `expected` (-1 entries match any size); an empty `expected` matches all.
+bool shape_matches(std::span<const int64_t> shape, std::span<const int64_t> expected);
 
 template <typename T>
 constexpr DType dtype_of();

@@ -124,8 +124,6 @@ int64_t DatasetInfo::numel() const {
   return n;
 }
 
-std::string shape_string(std::span<const int64_t> shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
-
 bool is_hdf5_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::array<char, 8> magic{};
@@ -310,13 +308,9 @@ Array<T> H5Reader::read(std::string_view name, std::vector<int64_t> expected_sha
   if (!kind_ok)
     fail_input("{}: dataset '{}' has dtype {}, expected {}", path_.string(), di.name, dtype_name(di.dtype),
                dtype_name(want));
-  if (!expected_shape.empty()) {
-    bool match = expected_shape.size() == di.shape.size();
-    for (size_t i = 0; match && i < di.shape.size(); ++i)
-      match = expected_shape[i] < 0 || expected_shape[i] == di.shape[i];
-    if (!match)
-      fail_input("{}: dataset '{}' has shape {}, expected {} (-1: any size)", path_.string(), di.name,
-                 shape_string(di.shape), shape_string(expected_shape));
+  if (!shape_matches(di.shape, expected_shape)) {
+    fail_input("{}: dataset '{}' has shape {}, expected {} (-1: any size)", path_.string(), di.name,
+               shape_string(di.shape), shape_string(expected_shape));
   }
   Array<T> out;
   out.shape = di.shape;

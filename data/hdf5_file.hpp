@@ -22,9 +22,6 @@ struct DatasetInfo {
   int64_t numel() const;
 };
 
-// Shape as text, "[3, 37, 3]" (scalars: "[]").
-std::string shape_string(std::span<const int64_t> shape);
-
 // A dense array read from a file: values in row-major order.
 template <typename T>
 struct Array {

@@ -253,8 +253,6 @@ T element(const std::byte* p, DType dtype, bool swap) {
   return T{};
 }
 
-std::string shape_text(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
-
 }  // namespace
 
 int64_t NpyArray::numel() const {
@@ -368,7 +366,7 @@ NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
       a.shape = h.shape;
       a.data_offset = h.data_offset;
       if (h.data_offset + a.nbytes() != unpacked)
-        fail_input("{}: shape {} of {} needs {} bytes but the member holds {}", where, shape_text(a.shape),
+        fail_input("{}: shape {} of {} needs {} bytes but the member holds {}", where, shape_string(a.shape),
                    dtype_name(a.dtype), a.nbytes(), unpacked - h.data_offset);
       index_.emplace(a.name, arrays_.size());
       arrays_.push_back(std::move(a));
@@ -443,13 +441,9 @@ std::vector<T> NpzFile::read(std::string_view name, const std::vector<int64_t>& 
   const DType want = dtype_of<T>();
   if (!((is_float(want) && is_float(a.dtype)) || (is_integer(want) && is_integer(a.dtype))))
     fail_input("{}: key '{}' has dtype {}, expected {}", path_.string(), a.name, dtype_name(a.dtype), dtype_name(want));
-  if (!expected_shape.empty()) {
-    bool match = expected_shape.size() == a.shape.size();
-    for (size_t i = 0; match && i < a.shape.size(); ++i)
-      match = expected_shape[i] < 0 || expected_shape[i] == a.shape[i];
-    if (!match)
-      fail_input("{}: key '{}' has shape {}, expected {}", path_.string(), a.name, shape_text(a.shape),
-                 shape_text(expected_shape));
+  if (!shape_matches(a.shape, expected_shape)) {
+    fail_input("{}: key '{}' has shape {}, expected {}", path_.string(), a.name, shape_string(a.shape),
+               shape_string(expected_shape));
   }
   std::vector<std::byte> owned;
   std::span<const std::byte> bytes = raw_bytes(a);
