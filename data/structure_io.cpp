@@ -78,6 +78,31 @@ gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
 
 void write_text(const std::filesystem::path& path, const std::string& text) { write_file_atomic(path, text); }
 
+// gemmi 0.5 writes auth_comp_id/auth_atom_id only where they differ from the label_* values, but
+// most readers (biotite, PyMOL, ChimeraX) look for them: add both columns to _atom_site.
+void add_auth_columns(gemmi::cif::Block& block) {
+  auto item = std::find_if(block.items.begin(), block.items.end(), [](const gemmi::cif::Item& i) {
+    return i.type == gemmi::cif::ItemType::Loop && i.loop.has_tag("_atom_site.id");
+  });
+  if (item == block.items.end()) return;
+  gemmi::cif::Loop& loop = item->loop;
+  const int comp = loop.find_tag("_atom_site.label_comp_id");
+  const int atom = loop.find_tag("_atom_site.label_atom_id");
+  if (comp < 0 || atom < 0 || loop.has_tag("_atom_site.auth_comp_id")) return;
+  const size_t width = loop.width();
+  const size_t rows = loop.length();
+  std::vector<std::string> values;
+  values.reserve(rows * (width + 2));
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t c = 0; c < width; ++c) values.push_back(loop.val(r, c));
+    values.push_back(loop.val(r, static_cast<size_t>(comp)));
+    values.push_back(loop.val(r, static_cast<size_t>(atom)));
+  }
+  loop.tags.push_back("_atom_site.auth_comp_id");
+  loop.tags.push_back("_atom_site.auth_atom_id");
+  loop.values = std::move(values);
+}
+
 }  // namespace
 
 void Protein::check_shapes() const {
@@ -110,6 +135,7 @@ std::string to_mmcif(const Protein& protein, const StructureHeader& header) {
   groups.cell = false;  // predictions have no unit cell
   groups.symmetry = false;
   gemmi::cif::Document doc = gemmi::make_mmcif_document(st, groups);
+  add_auth_columns(doc.blocks.at(0));
   std::ostringstream os;
   for (const auto& r : header.remarks) os << "# " << r << '\n';
   gemmi::cif::write_cif_to_stream(os, doc);

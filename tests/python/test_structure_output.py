@@ -34,6 +34,7 @@ def test_biotite_reads_pdb(examples):
     check_atoms(biotite_atoms(array), expected_atoms(examples))
 
 
+@pytest.mark.filterwarnings("error")  # biotite warns when auth_* columns are missing
 def test_biotite_reads_mmcif(examples):
     cif = biotite_pdbx.CIFFile.read(str(examples / "example.cif"))
     array = biotite_pdbx.get_structure(cif, model=1, extra_fields=["b_factor"], use_author_fields=True)
