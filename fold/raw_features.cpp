@@ -1,7 +1,8 @@
 // make_raw_features: AlphaFold's sequence + MSA feature construction, and features.h5 I/O.
 #include "fold/raw_features.hpp"
 
-#include <regex>
+#include <algorithm>
+#include <string_view>
 #include <unordered_set>
 
 #include "data/error.hpp"
@@ -12,18 +13,47 @@ namespace kfold::fold {
 
 namespace rc = data::rc;
 
+namespace {
+
+bool is_alnum(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool all_of(std::string_view s, bool (*pred)(char)) { return !s.empty() && std::all_of(s.begin(), s.end(), pred); }
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  for (size_t p = s.find(sep); p != std::string_view::npos; p = s.find(sep, start)) {
+    parts.push_back(s.substr(start, p - start));
+    start = p + 1;
+  }
+  parts.push_back(s.substr(start));
+  return parts;
+}
+
+}  // namespace
+
 std::string species_identifier(const std::string& description) {
   // First whitespace-separated word, up to the first '/' (AlphaFold's _extract_sequence_identifier).
   const size_t begin = description.find_first_not_of(" \t\r\n\f\v");
   if (begin == std::string::npos) return "";
   const size_t end = description.find_first_of(" \t\r\n\f\v", begin);
-  std::string id = description.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+  std::string_view id(description);
+  id = id.substr(begin, end == std::string::npos ? std::string_view::npos : end - begin);
   id = id.substr(0, id.find('/'));
-  // AlphaFold's _UNIPROT_PATTERN: tr|ACCESSION[_d]|NAME_SPECIES[_digits]
-  static const std::regex kUniprot(
-      R"(^(?:tr|sp)\|[A-Za-z0-9]{6,10}(?:_\d)?\|(?:[A-Za-z0-9]+)_([A-Za-z0-9]{1,5})(?:_\d+)?$)");
-  std::smatch match;
-  return std::regex_search(id, match, kUniprot) ? match[1].str() : std::string();
+  // AlphaFold's _UNIPROT_PATTERN, ^(?:tr|sp)\|ACC(?:_\d)?\|NAME_SPECIES(?:_\d+)?$ with ACC = [A-Za-z0-9]{6,10},
+  // NAME = [A-Za-z0-9]+, SPECIES = [A-Za-z0-9]{1,5}. No '_' in NAME, so the fields split on '|' and '_'.
+  const auto fields = split(id, '|');
+  if (fields.size() != 3 || (fields[0] != "tr" && fields[0] != "sp")) return "";
+  const auto accession = split(fields[1], '_');
+  if (accession.size() > 2 || accession[0].size() < 6 || accession[0].size() > 10 || !all_of(accession[0], is_alnum))
+    return "";
+  if (accession.size() == 2 && (accession[1].size() != 1 || !is_digit(accession[1][0]))) return "";
+  const auto entry = split(fields[2], '_');
+  if (entry.size() < 2 || entry.size() > 3 || !all_of(entry[0], is_alnum) || !all_of(entry[1], is_alnum) ||
+      entry[1].size() > 5)
+    return "";
+  if (entry.size() == 3 && !all_of(entry[2], is_digit)) return "";
+  return std::string(entry[1]);
 }
 
 namespace {

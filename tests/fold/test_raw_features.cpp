@@ -17,7 +17,12 @@ TEST_CASE("species_identifier follows AlphaFold's UniProt pattern") {
   CHECK(species_identifier("sp|Q9XYZ1_1|UBQ_YEAST/3-70") == "YEAST");  // isoform suffix ignored
   CHECK(species_identifier("tr|A0A1|SHORT_ABC") == "");                // accession too short
   CHECK(species_identifier("UniRef100_Q5XYZ0 n=1") == "");
-  CHECK(species_identifier("tr|B2RZZ9|B2RZZ9_TOOLONG") == "");  // species code > 5 chars
+  CHECK(species_identifier("tr|B2RZZ9|B2RZZ9_TOOLONG") == "");                    // species code > 5 chars
+  CHECK(species_identifier("tr|A0A0B4J2F0|A0A0B4J2F0_9BILA_12 bfd") == "9BILA");  // BFD suffix ignored
+  CHECK(species_identifier("tr|A0A0B4J2F0|A0A0B4J2F0_9BILA_x") == "");
+  CHECK(species_identifier("sp|P62987_12|RL40_HUMAN") == "");  // isoform suffix is one digit
+  CHECK(species_identifier("xx|P62987|RL40_HUMAN") == "");
+  CHECK(species_identifier("sp|P62987|RL40_HUMAN|extra") == "");
   CHECK(species_identifier("") == "");
 }
 
