@@ -18,9 +18,9 @@ struct CudaDevice {
 
 struct RuntimeInfo {
   std::string torch_version;
-  bool cuda_compiled = false;      // kfold's CUDA kernels were built
-  std::string cuda_runtime;        // e.g. "13.0" (empty when not compiled)
-  std::string cuda_driver;         // driver's CUDA version (empty when no driver)
+  bool cuda_compiled = false;  // kfold's CUDA kernels were built
+  std::string cuda_runtime;    // e.g. "13.0" (empty when not compiled)
+  std::string cuda_driver;     // driver's CUDA version (empty when no driver)
   std::vector<CudaDevice> cuda_devices;
   bool openmp = false;
   int64_t openmp_max_threads = 0;

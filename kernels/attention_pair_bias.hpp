@@ -1,0 +1,55 @@
+// Attention with a pair bias, the shape AlphaFold2 uses in MSA row attention (supplement Alg. 7) and
+// triangle attention around the starting / ending node (Alg. 13, 14): the torch op
+// kfold::attention_pair_bias (fused CPU and CUDA kernels) and its plain libtorch reference.
+//
+// Semantics, for every batch b, row r, head h, query i and key j:
+//   s[b,r,h,i,j] = (q[b,r,i,h,:] / sqrt(D)) . k[b,r,j,h,:] + bias[b,h,i,j] + 1e9 * (mask[b,r,j] - 1)
+//   out[b,r,i,h,:] = sum_j softmax_j(s)[j] * v[b,r,j,h,:]          lse[b,r,h,i] = logsumexp_j s
+// - q, k, v: [B, R, S, H, D], any strides (the ending-node case passes transposed views, no copy).
+// - bias:    [B, H, S, S], shared by all R rows.            mask: [B, R, S] or absent (1 keep, 0 drop).
+// - The 1/sqrt(D) scale is applied inside the op (to q): callers pass unscaled projections.
+// - Logits are accumulated in fp32 (fp64 for double inputs); out has q's dtype, lse the accumulation
+//   dtype (fp32 for fp32/bf16/fp16 inputs, fp64 for double).
+// - Masked keys get AlphaFold's additive -1e9, not -inf. A fully masked query row therefore has every
+//   logit shifted by the same -1e9: in fp32 that offset swamps logits of magnitude < 32, so the row is
+//   the uniform average of v over all S keys (what AlphaFold computes); in fp64 the shift cancels and
+//   the row is the unmasked softmax. The fused kernels reproduce the reference in both cases.
+// - Gradients flow to q, k, v and bias (dbias is reduced over the R rows, deterministically); the
+//   mask gets none.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <optional>
+#include <tuple>
+
+namespace kfold::kernels {
+
+// The fused op through the dispatcher (autograd-aware): returns (out [B,R,S,H,D], lse [B,R,H,S]).
+std::tuple<at::Tensor, at::Tensor> attention_pair_bias(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                                       const at::Tensor& bias,
+                                                       const std::optional<at::Tensor>& mask = std::nullopt);
+
+// Plain libtorch reference (materialises the [B,R,H,S,S] logits; differentiable through autograd).
+std::tuple<at::Tensor, at::Tensor> attention_pair_bias_reference(const at::Tensor& q, const at::Tensor& k,
+                                                                 const at::Tensor& v, const at::Tensor& bias,
+                                                                 const std::optional<at::Tensor>& mask = std::nullopt);
+
+// Plain libtorch backward (materialises the logits): (dq, dk, dv, dbias) from the upstream gradients
+// of out and (optionally) lse. Used by the tests and as the CUDA backward until a fused one lands.
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_backward_reference(
+    const at::Tensor& grad_out, const std::optional<at::Tensor>& grad_lse, const at::Tensor& q, const at::Tensor& k,
+    const at::Tensor& v, const at::Tensor& bias, const std::optional<at::Tensor>& mask, const at::Tensor& out,
+    const at::Tensor& lse);
+
+// Checks shapes, dtypes and devices of the op's arguments (TORCH_CHECK: throws c10::Error).
+void check_attention_pair_bias_args(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                    const at::Tensor& bias, const std::optional<at::Tensor>& mask);
+
+// The additive mask term 1e9 * (mask - 1) in `dtype`, shaped [B, R, S] (mask may be bool or floating).
+at::Tensor attention_mask_bias(const at::Tensor& mask, at::ScalarType dtype);
+
+// Accumulation dtype of the op for an input dtype: kDouble for double, else kFloat.
+at::ScalarType attention_accumulate_type(at::ScalarType input);
+
+}  // namespace kfold::kernels

@@ -1,0 +1,78 @@
+// Autograd for kfold::attention_pair_bias: saves the inputs, out and lse, and calls the
+// kfold::attention_pair_bias_backward op (fused CPU kernel; reference on CUDA for now) in backward.
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/ops/zeros_like.h>
+#include <torch/csrc/autograd/custom_function.h>
+#include <torch/library.h>
+
+#include "kernels/attention_pair_bias.hpp"
+
+namespace kfold::kernels {
+
+int attention_pair_bias_autograd_linked() { return 1; }
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+std::tuple<at::Tensor, at::Tensor> call_forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                                const at::Tensor& bias, const std::optional<at::Tensor>& mask) {
+  static auto op =
+      c10::Dispatcher::singleton()
+          .findSchemaOrThrow("kfold::attention_pair_bias", "")
+          .typed<std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                                    const at::Tensor&, const std::optional<at::Tensor>&)>();
+  return op.call(q, k, v, bias, mask);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> call_backward(const at::Tensor& grad_out,
+                                                                         const std::optional<at::Tensor>& grad_lse,
+                                                                         const at::Tensor& q, const at::Tensor& k,
+                                                                         const at::Tensor& v, const at::Tensor& bias,
+                                                                         const std::optional<at::Tensor>& mask,
+                                                                         const at::Tensor& out, const at::Tensor& lse) {
+  static auto op = c10::Dispatcher::singleton()
+                       .findSchemaOrThrow("kfold::attention_pair_bias_backward", "")
+                       .typed<std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor>(
+                           const at::Tensor&, const std::optional<at::Tensor>&, const at::Tensor&, const at::Tensor&,
+                           const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, const at::Tensor&,
+                           const at::Tensor&)>();
+  return op.call(grad_out, grad_lse, q, k, v, bias, mask, out, lse);
+}
+
+class AttentionPairBiasFunction : public torch::autograd::Function<AttentionPairBiasFunction> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                               const at::Tensor& bias, const std::optional<at::Tensor>& mask) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    auto [out, lse] = call_forward(q, k, v, bias, mask);
+    ctx->save_for_backward({q, k, v, bias, out, lse});
+    ctx->saved_data["mask"] = mask;
+    return {out, lse};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& out = saved[4];
+    const auto mask = ctx->saved_data["mask"].toOptional<at::Tensor>();
+    const at::Tensor grad_out = grads[0].defined() ? grads[0] : at::zeros_like(out);
+    std::optional<at::Tensor> grad_lse;
+    if (grads[1].defined()) grad_lse = grads[1];
+    auto [grad_q, grad_k, grad_v, grad_bias] =
+        call_backward(grad_out, grad_lse, saved[0], saved[1], saved[2], saved[3], mask, out, saved[5]);
+    return {grad_q, grad_k, grad_v, grad_bias, at::Tensor()};
+  }
+};
+
+std::tuple<at::Tensor, at::Tensor> attention_pair_bias_autograd(const at::Tensor& q, const at::Tensor& k,
+                                                                const at::Tensor& v, const at::Tensor& bias,
+                                                                const std::optional<at::Tensor>& mask) {
+  auto outputs = AttentionPairBiasFunction::apply(q, k, v, bias, mask);
+  return {outputs[0], outputs[1]};
+}
+
+}  // namespace
+}  // namespace kfold::kernels
+
+TORCH_LIBRARY_IMPL(kfold, Autograd, m) { m.impl("attention_pair_bias", &kfold::kernels::attention_pair_bias_autograd); }

@@ -1,0 +1,455 @@
+// Fused CPU kernels of kfold::attention_pair_bias (forward and backward): cache-blocked online softmax,
+// at::parallel_for over fixed tasks with per-thread scratch, fp32 accumulation (fp64 for double inputs).
+// Every output element is computed by one task in a fixed order, so results do not depend on the
+// thread count; the hot loops are compiled for x86-64-v4/v3/baseline and picked at load time.
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
+#include <ATen/ops/zeros_like.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "kernels/attention_pair_bias.hpp"
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define KFOLD_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define KFOLD_CPU_CLONES
+#endif
+#define KFOLD_ALWAYS_INLINE inline __attribute__((always_inline))
+
+namespace kfold::kernels {
+
+int attention_pair_bias_cpu_linked() { return 1; }
+
+namespace {
+
+constexpr int64_t kBlockQ = 32;  // queries per task
+constexpr int64_t kBlockK = 64;  // keys per block (a [D, kBlockK] tile of k stays in L1)
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// exp for the softmax: Cephes-style polynomial (about 2 ulp), written so the compiler vectorises it;
+// exactly 0 below -87.34 (where expf underflows), which covers the -1e9 of masked keys.
+KFOLD_ALWAYS_INLINE float exp_acc(float x) {
+  const float xc = std::min(std::max(x, -87.33654f), 88.0f);
+  const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(x / ln 2)
+  float r = xc - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float y = 1.9875691500e-4f;
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * r * r + r + 1.0f;
+  const float two_n = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
+  return x < -87.33654f ? 0.0f : y * two_n;
+}
+KFOLD_ALWAYS_INLINE double exp_acc(double x) { return std::exp(x); }
+
+// A [B, R, S, H, D] tensor with arbitrary strides (in elements).
+template <typename T>
+struct Strided5 {
+  T* data;
+  int64_t sb, sr, ss, sh, sd;
+  explicit Strided5(const at::Tensor& t)
+      : data(static_cast<T*>(t.data_ptr())),
+        sb(t.stride(0)),
+        sr(t.stride(1)),
+        ss(t.stride(2)),
+        sh(t.stride(3)),
+        sd(t.stride(4)) {}
+  T* row(int64_t b, int64_t r, int64_t s, int64_t h) const { return data + b * sb + r * sr + s * ss + h * sh; }
+};
+
+struct Dims {
+  int64_t B, R, S, H, D;
+};
+
+// s[j] = sum_d x[d] * tile[d, j] for the kBlockK columns of a [D, kBlockK] tile.
+template <typename acc_t>
+KFOLD_ALWAYS_INLINE void row_times_tile(const acc_t* x, const acc_t* tile, int64_t D, acc_t* s) {
+  for (int64_t j = 0; j < kBlockK; ++j) s[j] = 0;
+  for (int64_t d = 0; d < D; ++d) {
+    const acc_t xd = x[d];
+    const acc_t* t = tile + d * kBlockK;
+#pragma omp simd
+    for (int64_t j = 0; j < kBlockK; ++j) s[j] += xd * t[j];
+  }
+}
+
+// Loads keys [k0, k0 + nk) of one (b, r, h): as a zero-padded [D, kBlockK] tile and/or [kBlockK, D] rows.
+template <typename scalar_t, typename acc_t>
+KFOLD_ALWAYS_INLINE void load_keys(const Strided5<const scalar_t>& x, int64_t b, int64_t r, int64_t h, int64_t k0,
+                                   int64_t nk, int64_t D, acc_t* tile, acc_t* rows) {
+  if (tile != nullptr && nk < kBlockK) std::fill(tile, tile + D * kBlockK, acc_t(0));
+  for (int64_t j = 0; j < nk; ++j) {
+    const scalar_t* src = x.row(b, r, k0 + j, h);
+    for (int64_t d = 0; d < D; ++d) {
+      const acc_t value = static_cast<acc_t>(src[d * x.sd]);
+      if (tile != nullptr) tile[d * kBlockK + j] = value;
+      if (rows != nullptr) rows[j * D + d] = value;
+    }
+  }
+}
+
+template <typename scalar_t, typename acc_t>
+KFOLD_ALWAYS_INLINE void load_row(const Strided5<const scalar_t>& x, int64_t b, int64_t r, int64_t s, int64_t h,
+                                  int64_t D, acc_t scale, acc_t* dst) {
+  const scalar_t* src = x.row(b, r, s, h);
+  for (int64_t d = 0; d < D; ++d) dst[d] = static_cast<acc_t>(src[d * x.sd]) * scale;
+}
+
+// Logits of one query against keys [k0, k0 + nk): s = q_scaled . k + bias + mask_bias (in this order,
+// like the reference).
+template <typename acc_t>
+KFOLD_ALWAYS_INLINE void logits_row(const acc_t* q_row, const acc_t* k_tile, const acc_t* bias_row,
+                                    const acc_t* mask_row, int64_t nk, int64_t D, acc_t* s) {
+  row_times_tile(q_row, k_tile, D, s);
+  for (int64_t j = 0; j < nk; ++j) s[j] += bias_row[j];
+  if (mask_row != nullptr) {
+    for (int64_t j = 0; j < nk; ++j) s[j] += mask_row[j];
+  }
+}
+
+template <typename scalar_t, typename acc_t>
+struct ForwardArgs {
+  Strided5<const scalar_t> q, k, v;
+  const acc_t* bias;       // [B, H, S, S] contiguous
+  const acc_t* mask_bias;  // [B, R, S] contiguous, or nullptr
+  scalar_t* out;           // [B, R, S, H, D] contiguous
+  acc_t* lse;              // [B, R, H, S] contiguous
+  Dims n;
+  acc_t scale;
+};
+
+// Tasks are (b, r, h, query block), query block fastest.
+template <typename scalar_t, typename acc_t>
+KFOLD_CPU_CLONES void forward_tasks(const ForwardArgs<scalar_t, acc_t>& a, int64_t begin, int64_t end) {
+  const auto [B, R, S, H, D] = a.n;
+  (void)B;
+  const int64_t n_qblk = ceil_div(S, kBlockQ);
+  std::vector<acc_t> q_blk(kBlockQ * D), k_tile(D * kBlockK), v_rows(kBlockK * D), s(kBlockK);
+  std::vector<acc_t> acc(kBlockQ * D), m(kBlockQ), l(kBlockQ);
+  for (int64_t task = begin; task < end; ++task) {
+    const int64_t qb = task % n_qblk, h = (task / n_qblk) % H, r = (task / (n_qblk * H)) % R,
+                  b = task / (n_qblk * H * R);
+    const int64_t q0 = qb * kBlockQ, nq = std::min(kBlockQ, S - q0);
+    for (int64_t i = 0; i < nq; ++i) load_row(a.q, b, r, q0 + i, h, D, a.scale, &q_blk[i * D]);
+    std::fill(acc.begin(), acc.end(), acc_t(0));
+    std::fill(m.begin(), m.end(), -std::numeric_limits<acc_t>::infinity());
+    std::fill(l.begin(), l.end(), acc_t(0));
+    const acc_t* mask_bh = a.mask_bias != nullptr ? a.mask_bias + (b * R + r) * S : nullptr;
+    for (int64_t k0 = 0; k0 < S; k0 += kBlockK) {
+      const int64_t nk = std::min(kBlockK, S - k0);
+      load_keys(a.k, b, r, h, k0, nk, D, k_tile.data(), static_cast<acc_t*>(nullptr));
+      load_keys(a.v, b, r, h, k0, nk, D, static_cast<acc_t*>(nullptr), v_rows.data());
+      for (int64_t i = 0; i < nq; ++i) {
+        acc_t* sp = s.data();
+        const acc_t* bias_row = a.bias + ((b * H + h) * S + q0 + i) * S + k0;
+        logits_row(&q_blk[i * D], k_tile.data(), bias_row, mask_bh != nullptr ? mask_bh + k0 : nullptr, nk, D, sp);
+        acc_t block_max = sp[0];
+        for (int64_t j = 1; j < nk; ++j) block_max = std::max(block_max, sp[j]);
+        const acc_t m_new = std::max(m[i], block_max);
+        const acc_t alpha = exp_acc(m[i] - m_new);  // 0 on the first block (m = -inf)
+        acc_t sum = 0;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t j = 0; j < nk; ++j) {
+          sp[j] = exp_acc(sp[j] - m_new);
+          sum += sp[j];
+        }
+        l[i] = l[i] * alpha + sum;
+        m[i] = m_new;
+        acc_t* o = &acc[i * D];
+        for (int64_t d = 0; d < D; ++d) o[d] *= alpha;
+        for (int64_t j = 0; j < nk; ++j) {
+          const acc_t p = sp[j];
+          const acc_t* vr = &v_rows[j * D];
+#pragma omp simd
+          for (int64_t d = 0; d < D; ++d) o[d] += p * vr[d];
+        }
+      }
+    }
+    for (int64_t i = 0; i < nq; ++i) {
+      const acc_t inv = acc_t(1) / l[i];
+      scalar_t* dst = a.out + (((b * R + r) * S + q0 + i) * H + h) * D;
+      for (int64_t d = 0; d < D; ++d) dst[d] = static_cast<scalar_t>(acc[i * D + d] * inv);
+      a.lse[((b * R + r) * H + h) * S + q0 + i] = m[i] + std::log(l[i]);
+    }
+  }
+}
+
+template <typename scalar_t, typename acc_t>
+struct BackwardArgs {
+  Strided5<const scalar_t> q, k, v, grad_out;
+  const acc_t* bias;         // [B, H, S, S] contiguous
+  const acc_t* mask_bias;    // [B, R, S] contiguous, or nullptr
+  const acc_t* row_max;      // [B, R, H, S]: lse, or the row max for fully masked rows
+  const acc_t* row_log_sum;  // [B, R, H, S]: 0, or log sum exp(s - row_max) for fully masked rows
+  const acc_t* delta;        // [B, R, H, S]: sum_d grad_out * out - grad_lse
+  scalar_t* grad_q;          // [B, R, S, H, D] contiguous
+  scalar_t* grad_k;
+  scalar_t* grad_v;
+  acc_t* grad_bias;  // [B, H, S, S] contiguous
+  Dims n;
+  acc_t scale;
+};
+
+// Pass 1: grad_k, grad_v and grad_bias. Tasks are (b, h, key block); each loops over every row r and
+// query i in a fixed order, so it owns its grad_bias columns and its grad_k / grad_v rows.
+template <typename scalar_t, typename acc_t>
+KFOLD_CPU_CLONES void backward_kv_tasks(const BackwardArgs<scalar_t, acc_t>& a, int64_t begin, int64_t end) {
+  const auto [B, R, S, H, D] = a.n;
+  (void)B;
+  const int64_t n_kblk = ceil_div(S, kBlockK);
+  std::vector<acc_t> k_tile(D * kBlockK), v_tile(D * kBlockK), q_row(D), go_row(D), s(kBlockK), dp(kBlockK);
+  std::vector<acc_t> grad_k(kBlockK * D), grad_v(kBlockK * D), grad_bias(S * kBlockK);
+  for (int64_t task = begin; task < end; ++task) {
+    const int64_t kb = task % n_kblk, h = (task / n_kblk) % H, b = task / (n_kblk * H);
+    const int64_t k0 = kb * kBlockK, nk = std::min(kBlockK, S - k0);
+    std::fill(grad_bias.begin(), grad_bias.end(), acc_t(0));
+    for (int64_t r = 0; r < R; ++r) {
+      load_keys(a.k, b, r, h, k0, nk, D, k_tile.data(), static_cast<acc_t*>(nullptr));
+      load_keys(a.v, b, r, h, k0, nk, D, v_tile.data(), static_cast<acc_t*>(nullptr));
+      std::fill(grad_k.begin(), grad_k.end(), acc_t(0));
+      std::fill(grad_v.begin(), grad_v.end(), acc_t(0));
+      const acc_t* mask_row = a.mask_bias != nullptr ? a.mask_bias + (b * R + r) * S + k0 : nullptr;
+      for (int64_t i = 0; i < S; ++i) {
+        load_row(a.q, b, r, i, h, D, a.scale, q_row.data());
+        load_row(a.grad_out, b, r, i, h, D, acc_t(1), go_row.data());
+        const int64_t row = ((b * R + r) * H + h) * S + i;
+        const acc_t row_max = a.row_max[row], row_log_sum = a.row_log_sum[row], delta = a.delta[row];
+        logits_row(q_row.data(), k_tile.data(), a.bias + ((b * H + h) * S + i) * S + k0, mask_row, nk, D, s.data());
+        row_times_tile(go_row.data(), v_tile.data(), D, dp.data());
+        acc_t* gb = &grad_bias[i * kBlockK];
+#pragma omp simd
+        for (int64_t j = 0; j < nk; ++j) {
+          const acc_t p = exp_acc((s[j] - row_max) - row_log_sum);
+          s[j] = p;
+          dp[j] = p * (dp[j] - delta);  // grad of the logit
+          gb[j] += dp[j];
+        }
+        for (int64_t j = 0; j < nk; ++j) {
+          const acc_t p = s[j], ds = dp[j];
+          acc_t* gv = &grad_v[j * D];
+          acc_t* gk = &grad_k[j * D];
+#pragma omp simd
+          for (int64_t d = 0; d < D; ++d) {
+            gv[d] += p * go_row[d];
+            gk[d] += ds * q_row[d];  // q_row is already scaled
+          }
+        }
+      }
+      for (int64_t j = 0; j < nk; ++j) {
+        const int64_t offset = (((b * R + r) * S + k0 + j) * H + h) * D;
+        for (int64_t d = 0; d < D; ++d) {
+          a.grad_k[offset + d] = static_cast<scalar_t>(grad_k[j * D + d]);
+          a.grad_v[offset + d] = static_cast<scalar_t>(grad_v[j * D + d]);
+        }
+      }
+    }
+    for (int64_t i = 0; i < S; ++i) {
+      acc_t* dst = a.grad_bias + ((b * H + h) * S + i) * S + k0;
+      for (int64_t j = 0; j < nk; ++j) dst[j] = grad_bias[i * kBlockK + j];
+    }
+  }
+}
+
+// Pass 2: grad_q. Tasks are (b, r, h, query block) like the forward; logits are recomputed.
+template <typename scalar_t, typename acc_t>
+KFOLD_CPU_CLONES void backward_q_tasks(const BackwardArgs<scalar_t, acc_t>& a, int64_t begin, int64_t end) {
+  const auto [B, R, S, H, D] = a.n;
+  (void)B;
+  const int64_t n_qblk = ceil_div(S, kBlockQ);
+  std::vector<acc_t> q_blk(kBlockQ * D), go_blk(kBlockQ * D), k_tile(D * kBlockK), k_rows(kBlockK * D),
+      v_tile(D * kBlockK), s(kBlockK), dp(kBlockK), grad_q(kBlockQ * D);
+  for (int64_t task = begin; task < end; ++task) {
+    const int64_t qb = task % n_qblk, h = (task / n_qblk) % H, r = (task / (n_qblk * H)) % R,
+                  b = task / (n_qblk * H * R);
+    const int64_t q0 = qb * kBlockQ, nq = std::min(kBlockQ, S - q0);
+    for (int64_t i = 0; i < nq; ++i) {
+      load_row(a.q, b, r, q0 + i, h, D, a.scale, &q_blk[i * D]);
+      load_row(a.grad_out, b, r, q0 + i, h, D, acc_t(1), &go_blk[i * D]);
+    }
+    std::fill(grad_q.begin(), grad_q.end(), acc_t(0));
+    const acc_t* mask_bh = a.mask_bias != nullptr ? a.mask_bias + (b * R + r) * S : nullptr;
+    for (int64_t k0 = 0; k0 < S; k0 += kBlockK) {
+      const int64_t nk = std::min(kBlockK, S - k0);
+      load_keys(a.k, b, r, h, k0, nk, D, k_tile.data(), k_rows.data());
+      load_keys(a.v, b, r, h, k0, nk, D, v_tile.data(), static_cast<acc_t*>(nullptr));
+      for (int64_t i = 0; i < nq; ++i) {
+        const int64_t row = ((b * R + r) * H + h) * S + q0 + i;
+        const acc_t row_max = a.row_max[row], row_log_sum = a.row_log_sum[row], delta = a.delta[row];
+        logits_row(&q_blk[i * D], k_tile.data(), a.bias + ((b * H + h) * S + q0 + i) * S + k0,
+                   mask_bh != nullptr ? mask_bh + k0 : nullptr, nk, D, s.data());
+        row_times_tile(&go_blk[i * D], v_tile.data(), D, dp.data());
+#pragma omp simd
+        for (int64_t j = 0; j < nk; ++j) dp[j] = exp_acc((s[j] - row_max) - row_log_sum) * (dp[j] - delta);
+        acc_t* gq = &grad_q[i * D];
+        for (int64_t j = 0; j < nk; ++j) {
+          const acc_t ds = dp[j];
+          const acc_t* kr = &k_rows[j * D];
+#pragma omp simd
+          for (int64_t d = 0; d < D; ++d) gq[d] += ds * kr[d];
+        }
+      }
+    }
+    for (int64_t i = 0; i < nq; ++i) {
+      scalar_t* dst = a.grad_q + (((b * R + r) * S + q0 + i) * H + h) * D;
+      for (int64_t d = 0; d < D; ++d) dst[d] = static_cast<scalar_t>(grad_q[i * D + d] * a.scale);
+    }
+  }
+}
+
+// delta[b, r, h, i] = sum_d grad_out * out - grad_lse, one row per task.
+template <typename scalar_t, typename acc_t>
+void compute_delta(const Strided5<const scalar_t>& grad_out, const Strided5<const scalar_t>& out, const acc_t* grad_lse,
+                   const Dims& n, acc_t* delta) {
+  const auto [B, R, S, H, D] = n;
+  at::parallel_for(0, B * R * H * S, 1024, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t i = row % S, h = (row / S) % H, r = (row / (S * H)) % R, b = row / (S * H * R);
+      const scalar_t* go = grad_out.row(b, r, i, h);
+      const scalar_t* o = out.row(b, r, i, h);
+      acc_t sum = 0;
+      for (int64_t d = 0; d < D; ++d) {
+        sum += static_cast<acc_t>(go[d * grad_out.sd]) * static_cast<acc_t>(o[d * out.sd]);
+      }
+      delta[row] = grad_lse != nullptr ? sum - grad_lse[row] : sum;
+    }
+  });
+}
+
+// A fully masked row has lse = -1e9 + log(sum): in fp32 the log-sum is lost to rounding (the ulp at 1e9
+// is 64), so exp(s - lse) would not be the softmax. For rows with lse below -1e8 (only rows whose keys
+// are all masked get there), recompute the row max and the log-sum over all keys; other rows keep
+// (lse, 0).
+template <typename scalar_t, typename acc_t>
+void masked_row_stats(const BackwardArgs<scalar_t, acc_t>& a, acc_t* row_max, acc_t* row_log_sum) {
+  const auto [B, R, S, H, D] = a.n;
+  at::parallel_for(0, B * R * H * S, 64, [&](int64_t begin, int64_t end) {
+    std::vector<acc_t> q_row(D), s(S);
+    for (int64_t row = begin; row < end; ++row) {
+      row_log_sum[row] = 0;
+      if (row_max[row] > acc_t(-1e8)) continue;
+      const int64_t i = row % S, h = (row / S) % H, r = (row / (S * H)) % R, b = row / (S * H * R);
+      load_row(a.q, b, r, i, h, D, a.scale, q_row.data());
+      acc_t m = -std::numeric_limits<acc_t>::infinity();
+      for (int64_t j = 0; j < S; ++j) {
+        const scalar_t* kr = a.k.row(b, r, j, h);
+        acc_t dot = 0;
+        for (int64_t d = 0; d < D; ++d) dot += q_row[d] * static_cast<acc_t>(kr[d * a.k.sd]);
+        s[j] = dot + a.bias[((b * H + h) * S + i) * S + j];
+        if (a.mask_bias != nullptr) s[j] += a.mask_bias[(b * R + r) * S + j];
+        m = std::max(m, s[j]);
+      }
+      acc_t sum = 0;
+      for (int64_t j = 0; j < S; ++j) sum += std::exp(s[j] - m);
+      row_max[row] = m;
+      row_log_sum[row] = std::log(sum);
+    }
+  });
+}
+
+Dims dims_of(const at::Tensor& q) { return {q.size(0), q.size(1), q.size(2), q.size(3), q.size(4)}; }
+
+template <typename acc_t>
+acc_t softmax_scale(int64_t D) {
+  return static_cast<acc_t>(1.0 / std::sqrt(static_cast<double>(D)));
+}
+
+std::tuple<at::Tensor, at::Tensor> attention_pair_bias_cpu(const at::Tensor& q, const at::Tensor& k,
+                                                           const at::Tensor& v, const at::Tensor& bias,
+                                                           const std::optional<at::Tensor>& mask) {
+  check_attention_pair_bias_args(q, k, v, bias, mask);
+  const auto acc_type = attention_accumulate_type(q.scalar_type());
+  const Dims n = dims_of(q);
+  auto out = at::empty({n.B, n.R, n.S, n.H, n.D}, q.options());             // [B, R, S, H, D]
+  auto lse = at::empty({n.B, n.R, n.H, n.S}, q.options().dtype(acc_type));  // [B, R, H, S]
+  if (out.numel() == 0) return {out, lse};
+  auto bias_acc = bias.to(acc_type).contiguous();  // [B, H, S, S]
+  at::Tensor mask_bias;
+  if (mask.has_value() && mask->defined()) mask_bias = attention_mask_bias(*mask, acc_type).contiguous();  // [B,R,S]
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, q.scalar_type(), "attention_pair_bias_cpu", [&] {
+    using acc_t = std::conditional_t<std::is_same_v<scalar_t, double>, double, float>;
+    const ForwardArgs<scalar_t, acc_t> args{Strided5<const scalar_t>(q),
+                                            Strided5<const scalar_t>(k),
+                                            Strided5<const scalar_t>(v),
+                                            bias_acc.data_ptr<acc_t>(),
+                                            mask_bias.defined() ? mask_bias.data_ptr<acc_t>() : nullptr,
+                                            out.data_ptr<scalar_t>(),
+                                            lse.data_ptr<acc_t>(),
+                                            n,
+                                            softmax_scale<acc_t>(n.D)};
+    const int64_t n_tasks = n.B * n.R * n.H * ceil_div(n.S, kBlockQ);
+    at::parallel_for(0, n_tasks, 1, [&](int64_t begin, int64_t end) { forward_tasks(args, begin, end); });
+  });
+  return {out, lse};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_backward_cpu(
+    const at::Tensor& grad_out, const std::optional<at::Tensor>& grad_lse, const at::Tensor& q, const at::Tensor& k,
+    const at::Tensor& v, const at::Tensor& bias, const std::optional<at::Tensor>& mask, const at::Tensor& out,
+    const at::Tensor& lse) {
+  check_attention_pair_bias_args(q, k, v, bias, mask);
+  TORCH_CHECK(grad_out.sizes() == q.sizes() && out.sizes() == q.sizes(),
+              "attention_pair_bias_backward: grad_out and out must be shaped like q");
+  const auto acc_type = attention_accumulate_type(q.scalar_type());
+  const Dims n = dims_of(q);
+  TORCH_CHECK(lse.sizes() == at::IntArrayRef({n.B, n.R, n.H, n.S}),
+              "attention_pair_bias_backward: lse must be [B,R,H,S]");
+  auto grad_q = at::empty({n.B, n.R, n.S, n.H, n.D}, q.options());
+  auto grad_k = at::empty({n.B, n.R, n.S, n.H, n.D}, k.options());
+  auto grad_v = at::empty({n.B, n.R, n.S, n.H, n.D}, v.options());
+  auto grad_bias_acc = at::empty({n.B, n.H, n.S, n.S}, bias.options().dtype(acc_type));
+  if (q.numel() == 0) return {grad_q, grad_k, grad_v, at::zeros_like(bias)};
+  auto bias_acc = bias.to(acc_type).contiguous();
+  at::Tensor mask_bias;
+  if (mask.has_value() && mask->defined()) mask_bias = attention_mask_bias(*mask, acc_type).contiguous();
+  auto row_max = lse.to(acc_type).contiguous().clone();  // [B, R, H, S]
+  auto row_log_sum = at::empty_like(row_max);
+  at::Tensor grad_lse_acc;
+  if (grad_lse.has_value() && grad_lse->defined()) grad_lse_acc = grad_lse->to(acc_type).contiguous();
+  auto delta = at::empty({n.B, n.R, n.H, n.S}, row_max.options());  // [B, R, H, S]
+  auto go = grad_out.to(q.scalar_type());
+  auto out_same = out.to(q.scalar_type());
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, q.scalar_type(), "attention_pair_bias_backward_cpu", [&] {
+    using acc_t = std::conditional_t<std::is_same_v<scalar_t, double>, double, float>;
+    compute_delta<scalar_t, acc_t>(Strided5<const scalar_t>(go), Strided5<const scalar_t>(out_same),
+                                   grad_lse_acc.defined() ? grad_lse_acc.data_ptr<acc_t>() : nullptr, n,
+                                   delta.data_ptr<acc_t>());
+    const BackwardArgs<scalar_t, acc_t> args{
+        Strided5<const scalar_t>(q),     Strided5<const scalar_t>(k),
+        Strided5<const scalar_t>(v),     Strided5<const scalar_t>(go),
+        bias_acc.data_ptr<acc_t>(),      mask_bias.defined() ? mask_bias.data_ptr<acc_t>() : nullptr,
+        row_max.data_ptr<acc_t>(),       row_log_sum.data_ptr<acc_t>(),
+        delta.data_ptr<acc_t>(),         grad_q.data_ptr<scalar_t>(),
+        grad_k.data_ptr<scalar_t>(),     grad_v.data_ptr<scalar_t>(),
+        grad_bias_acc.data_ptr<acc_t>(), n,
+        softmax_scale<acc_t>(n.D)};
+    masked_row_stats(args, row_max.data_ptr<acc_t>(), row_log_sum.data_ptr<acc_t>());
+    at::parallel_for(0, n.B * n.H * ceil_div(n.S, kBlockK), 1,
+                     [&](int64_t begin, int64_t end) { backward_kv_tasks(args, begin, end); });
+    at::parallel_for(0, n.B * n.R * n.H * ceil_div(n.S, kBlockQ), 1,
+                     [&](int64_t begin, int64_t end) { backward_q_tasks(args, begin, end); });
+  });
+  return {grad_q, grad_k, grad_v, grad_bias_acc.to(bias.scalar_type())};
+}
+
+}  // namespace
+}  // namespace kfold::kernels
+
+TORCH_LIBRARY_IMPL(kfold, CPU, m) {
+  m.impl("attention_pair_bias", &kfold::kernels::attention_pair_bias_cpu);
+  m.impl("attention_pair_bias_backward", &kfold::kernels::attention_pair_bias_backward_cpu);
+}

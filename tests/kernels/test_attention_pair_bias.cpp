@@ -1,0 +1,258 @@
+// kfold::attention_pair_bias on the CPU: the fused kernels against the libtorch reference (forward, lse,
+// gradients, fully masked rows, strided ending-node views), finite-difference gradients in fp64, and
+// results independent of the thread count.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <doctest/doctest.h>
+#include <torch/csrc/autograd/autograd.h>
+
+#include <vector>
+
+#include "kernels/attention_test_support.hpp"
+
+using kfold::test::AttentionInputs;
+using kfold::test::AttentionShape;
+using kfold::test::call_attention_op;
+using kfold::test::call_attention_reference;
+using kfold::test::check_close;
+using kfold::test::make_attention_inputs;
+
+namespace {
+
+// Tolerances: fp32 outputs are O(1) (averages of unit normals); the fused kernel sums in another order
+// than the reference's GEMMs and uses a ~2 ulp exp, so 1e-5 absolute (+1e-5 relative) holds with margin.
+constexpr double kAtolF32 = 1e-5, kRtolF32 = 1e-5;
+// Gradients sum S (and R for dbias) products: 1e-4 absolute, 1e-4 relative.
+constexpr double kAtolGradF32 = 1e-4, kRtolGradF32 = 1e-4;
+// bf16 / fp16 outputs are rounded to 8 / 11 significant bits: compare to the fp32 reference of the same
+// (rounded) inputs with half an ulp of 1 plus margin.
+constexpr double kAtolBf16 = 1e-2, kAtolF16 = 2e-3;
+
+const std::vector<AttentionShape> kShapes = {
+    {1, 2, 1, 1, 8}, {2, 3, 7, 2, 16}, {1, 4, 64, 4, 32}, {1, 3, 129, 2, 64}, {1, 2, 300, 2, 32}, {1, 2, 33, 3, 20},
+};
+
+at::TensorOptions f32() { return at::TensorOptions().dtype(at::kFloat); }
+at::TensorOptions f64() { return at::TensorOptions().dtype(at::kDouble); }
+
+void set_requires_grad(AttentionInputs& in) {
+  in.q.requires_grad_(true);
+  in.k.requires_grad_(true);
+  in.v.requires_grad_(true);
+  in.bias.requires_grad_(true);
+}
+
+// Gradients of sum(out * w_out) + sum(lse * w_lse) through `fn`, for q, k, v, bias.
+template <typename Fn>
+std::vector<at::Tensor> gradients(const AttentionInputs& in, const at::Tensor& w_out, const at::Tensor& w_lse, Fn fn) {
+  auto [out, lse] = fn(in);
+  auto loss = (out * w_out).sum() + (lse * w_lse).sum();
+  return torch::autograd::grad({loss}, {in.q, in.k, in.v, in.bias});
+}
+
+}  // namespace
+
+TEST_CASE("attention_pair_bias: CPU forward matches the reference (fp32, S = 1, 7, 64, 129, 300)") {
+  for (const auto& shape : kShapes) {
+    for (const bool with_mask : {false, true}) {
+      INFO(kfold::test::describe(shape) << " mask=" << with_mask);
+      const auto in = make_attention_inputs(shape, f32(), with_mask);
+      const auto [out, lse] = call_attention_op(in);
+      const auto [ref_out, ref_lse] = call_attention_reference(in);
+      CHECK(out.dtype() == at::kFloat);
+      CHECK(lse.dtype() == at::kFloat);
+      CHECK(lse.sizes() == at::IntArrayRef({shape.B, shape.R, shape.H, shape.S}));
+      check_close(out, ref_out, kAtolF32, kRtolF32, "out");
+      check_close(lse, ref_lse, kAtolF32, kRtolF32, "lse");
+    }
+  }
+}
+
+TEST_CASE("attention_pair_bias: fully masked rows average v uniformly, like AlphaFold's -1e9 bias") {
+  const AttentionShape shape{1, 3, 37, 2, 16};
+  const auto in = make_attention_inputs(shape, f32(), /*with_mask=*/true, /*fully_masked_row=*/true);
+  const auto [out, lse] = call_attention_op(in);
+  const auto [ref_out, ref_lse] = call_attention_reference(in);
+  check_close(out, ref_out, kAtolF32, kRtolF32, "out");
+  check_close(lse, ref_lse, 0.0, 1e-6, "lse");
+  // Row (b = 0, r = 0): every key masked, so every query sees the mean of v over all keys.
+  const auto row_out = out.select(0, 0).select(0, 0);                                   // [S, H, D]
+  const auto mean_v = in.v.select(0, 0).select(0, 0).mean(0, true).expand_as(row_out);  // [S, H, D]
+  check_close(row_out, mean_v, kAtolF32, kRtolF32, "fully masked row vs mean(v)");
+  CHECK(lse.select(0, 0).select(0, 0).max().item<double>() < -9e8);
+}
+
+TEST_CASE("attention_pair_bias: strided ending-node views (transposed q, k, v) need no copy") {
+  const AttentionShape shape{2, 5, 23, 2, 16};
+  const auto base = make_attention_inputs(shape, f32(), /*with_mask=*/true);
+  // Build [B, S, R, H, D] tensors and pass their transposes: strides of an ending-node view.
+  AttentionInputs in = base;
+  in.q = base.q.transpose(1, 2).contiguous().transpose(1, 2);
+  in.k = base.k.transpose(1, 2).contiguous().transpose(1, 2);
+  in.v = base.v.permute({0, 1, 2, 4, 3}).contiguous().permute({0, 1, 2, 4, 3});  // D not unit-stride
+  REQUIRE_FALSE(in.q.is_contiguous());
+  REQUIRE_FALSE(in.v.is_contiguous());
+  const auto [out, lse] = call_attention_op(in);
+  const auto [ref_out, ref_lse] = call_attention_reference(base);
+  check_close(out, ref_out, kAtolF32, kRtolF32, "out");
+  check_close(lse, ref_lse, kAtolF32, kRtolF32, "lse");
+}
+
+TEST_CASE("attention_pair_bias: bf16 and fp16 inputs on the CPU") {
+  const AttentionShape shape{1, 3, 45, 2, 32};
+  for (const auto dtype : {at::kBFloat16, at::kHalf}) {
+    INFO("dtype " << dtype);
+    const auto in = make_attention_inputs(shape, at::TensorOptions().dtype(dtype), /*with_mask=*/true);
+    const auto [out, lse] = call_attention_op(in);
+    CHECK(out.dtype() == dtype);
+    CHECK(lse.dtype() == at::kFloat);
+    AttentionInputs in32{in.q.to(at::kFloat), in.k.to(at::kFloat), in.v.to(at::kFloat), in.bias.to(at::kFloat),
+                         in.mask};
+    const auto [ref_out, ref_lse] = call_attention_reference(in32);
+    check_close(out, ref_out, dtype == at::kBFloat16 ? kAtolBf16 : kAtolF16, 0.0, "out");
+    check_close(lse, ref_lse, kAtolF32, kRtolF32, "lse");
+  }
+}
+
+TEST_CASE("attention_pair_bias: CPU results do not depend on the thread count (bitwise)") {
+  const AttentionShape shape{1, 6, 70, 2, 32};
+  auto in = make_attention_inputs(shape, f32(), /*with_mask=*/true);
+  set_requires_grad(in);
+  const auto w_out = at::randn({shape.B, shape.R, shape.S, shape.H, shape.D});
+  const auto w_lse = at::randn({shape.B, shape.R, shape.H, shape.S});
+  const int saved = at::get_num_threads();
+  std::vector<std::vector<at::Tensor>> runs;
+  for (const int threads : {1, 2, 3}) {
+    at::set_num_threads(threads);
+    auto [out, lse] = call_attention_op(in);
+    auto grads = gradients(in, w_out, w_lse, [](const AttentionInputs& x) { return call_attention_op(x); });
+    grads.push_back(out.detach());
+    grads.push_back(lse.detach());
+    runs.push_back(grads);
+  }
+  at::set_num_threads(saved);
+  for (size_t run = 1; run < runs.size(); ++run) {
+    for (size_t t = 0; t < runs[0].size(); ++t) {
+      INFO("run " << run << " tensor " << t);
+      CHECK(at::equal(runs[run][t], runs[0][t]));
+    }
+  }
+}
+
+TEST_CASE("attention_pair_bias: CPU gradients match autograd through the reference (fp32)") {
+  for (const auto& shape : kShapes) {
+    if (shape.S > 129) continue;  // the reference's [B,R,H,S,S] autograd graph: keep this test fast
+    for (const bool with_mask : {false, true}) {
+      INFO(kfold::test::describe(shape) << " mask=" << with_mask);
+      auto in = make_attention_inputs(shape, f32(), with_mask);
+      set_requires_grad(in);
+      const auto w_out = at::randn({shape.B, shape.R, shape.S, shape.H, shape.D});
+      const auto w_lse = at::randn({shape.B, shape.R, shape.H, shape.S});
+      const auto fused = gradients(in, w_out, w_lse, [](const AttentionInputs& x) { return call_attention_op(x); });
+      const auto ref =
+          gradients(in, w_out, w_lse, [](const AttentionInputs& x) { return call_attention_reference(x); });
+      const char* names[] = {"grad_q", "grad_k", "grad_v", "grad_bias"};
+      for (int t = 0; t < 4; ++t) check_close(fused[t], ref[t], kAtolGradF32, kRtolGradF32, names[t]);
+    }
+  }
+}
+
+TEST_CASE("attention_pair_bias: CPU backward on strided views, fully masked rows and out-only gradients") {
+  const AttentionShape shape{1, 4, 41, 2, 16};
+  auto base = make_attention_inputs(shape, f32(), /*with_mask=*/true, /*fully_masked_row=*/true);
+  AttentionInputs in = base;
+  in.q = base.q.transpose(1, 2).contiguous().transpose(1, 2);
+  in.k = base.k.transpose(1, 2).contiguous().transpose(1, 2);
+  set_requires_grad(in);
+  set_requires_grad(base);
+  const auto w_out = at::randn({shape.B, shape.R, shape.S, shape.H, shape.D});
+  const auto w_lse = at::zeros({shape.B, shape.R, shape.H, shape.S});
+  const auto fused = gradients(in, w_out, w_lse, [](const AttentionInputs& x) { return call_attention_op(x); });
+  const auto ref = gradients(base, w_out, w_lse, [](const AttentionInputs& x) { return call_attention_reference(x); });
+  const char* names[] = {"grad_q", "grad_k", "grad_v", "grad_bias"};
+  for (int t = 0; t < 4; ++t) check_close(fused[t], ref[t], kAtolGradF32, kRtolGradF32, names[t]);
+  // Only `out` used: the lse gradient arrives undefined and the backward must cope.
+  auto [out, lse] = call_attention_op(in);
+  (void)lse;
+  const auto only_out = torch::autograd::grad({(out * w_out).sum()}, {in.q, in.k, in.v, in.bias});
+  for (int t = 0; t < 4; ++t) check_close(only_out[t], ref[t], kAtolGradF32, kRtolGradF32, names[t]);
+}
+
+TEST_CASE("attention_pair_bias: fused backward op matches the reference backward") {
+  const AttentionShape shape{2, 3, 77, 2, 32};
+  const auto in = make_attention_inputs(shape, f32(), /*with_mask=*/true);
+  const auto [out, lse] = call_attention_op(in);
+  const auto grad_out = at::randn_like(out), grad_lse = at::randn_like(lse);
+  auto op = c10::Dispatcher::singleton()
+                .findSchemaOrThrow("kfold::attention_pair_bias_backward", "")
+                .typed<std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor>(
+                    const at::Tensor&, const std::optional<at::Tensor>&, const at::Tensor&, const at::Tensor&,
+                    const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, const at::Tensor&,
+                    const at::Tensor&)>();
+  const auto fused = op.call(grad_out, grad_lse, in.q, in.k, in.v, in.bias, in.mask, out, lse);
+  const auto ref = kfold::kernels::attention_pair_bias_backward_reference(grad_out, grad_lse, in.q, in.k, in.v, in.bias,
+                                                                          in.mask, out, lse);
+  check_close(std::get<0>(fused), std::get<0>(ref), kAtolGradF32, kRtolGradF32, "grad_q");
+  check_close(std::get<1>(fused), std::get<1>(ref), kAtolGradF32, kRtolGradF32, "grad_k");
+  check_close(std::get<2>(fused), std::get<2>(ref), kAtolGradF32, kRtolGradF32, "grad_v");
+  check_close(std::get<3>(fused), std::get<3>(ref), kAtolGradF32, kRtolGradF32, "grad_bias");
+}
+
+TEST_CASE("attention_pair_bias: fp64 gradients match central finite differences (gradcheck)") {
+  // Small sizes, every element: d/dx [sum(out * w_out) + sum(lse * w_lse)] by (f(x+e) - f(x-e)) / 2e.
+  for (const bool with_mask : {false, true}) {
+    INFO("mask=" << with_mask);
+    const AttentionShape shape{1, 2, 5, 2, 3};
+    auto in = make_attention_inputs(shape, f64(), with_mask, /*fully_masked_row=*/false, 11);
+    set_requires_grad(in);
+    const auto w_out = at::randn({shape.B, shape.R, shape.S, shape.H, shape.D}, f64());
+    const auto w_lse = at::randn({shape.B, shape.R, shape.H, shape.S}, f64());
+    const auto analytic = gradients(in, w_out, w_lse, [](const AttentionInputs& x) { return call_attention_op(x); });
+    const double eps = 1e-6;
+    at::NoGradGuard no_grad;
+    std::vector<at::Tensor> inputs = {in.q.detach().clone(), in.k.detach().clone(), in.v.detach().clone(),
+                                      in.bias.detach().clone()};
+    auto loss = [&] {
+      AttentionInputs x{inputs[0], inputs[1], inputs[2], inputs[3], in.mask};
+      auto [out, lse] = call_attention_op(x);
+      return ((out * w_out).sum() + (lse * w_lse).sum()).item<double>();
+    };
+    for (int t = 0; t < 4; ++t) {
+      auto flat = inputs[t].view({-1});
+      auto numeric = at::zeros_like(flat);
+      for (int64_t e = 0; e < flat.numel(); ++e) {
+        const double x0 = flat[e].item<double>();
+        flat[e].fill_(x0 + eps);
+        const double up = loss();
+        flat[e].fill_(x0 - eps);
+        const double down = loss();
+        flat[e].fill_(x0);
+        numeric[e].fill_((up - down) / (2 * eps));
+      }
+      INFO("input " << t);
+      check_close(analytic[t].reshape({-1}), numeric, 1e-6, 1e-6, "analytic vs numeric gradient");
+    }
+  }
+}
+
+TEST_CASE("attention_pair_bias: bad arguments are rejected") {
+  const auto in = make_attention_inputs({1, 2, 5, 2, 4}, f32(), /*with_mask=*/true);
+  AttentionInputs bad = in;
+  bad.bias = at::zeros({1, 2, 5, 4});
+  CHECK_THROWS_AS(call_attention_op(bad), c10::Error);
+  bad = in;
+  bad.mask = at::ones({1, 5, 2});
+  CHECK_THROWS_AS(call_attention_op(bad), c10::Error);
+  bad = in;
+  bad.k = in.k.to(at::kDouble);
+  CHECK_THROWS_AS(call_attention_op(bad), c10::Error);
+  bad = in;
+  bad.q = in.q.select(4, 0);
+  CHECK_THROWS_AS(call_attention_op(bad), c10::Error);
+  // The C++ entry point and a bool mask give the same result as a float mask.
+  const auto [out_bool, lse_bool] =
+      kfold::kernels::attention_pair_bias(in.q, in.k, in.v, in.bias, in.mask->to(at::kBool));
+  const auto [out, lse] = call_attention_op(in);
+  CHECK(at::equal(out_bool, out));
+  CHECK(at::equal(lse_bool, lse));
+}
