@@ -14,6 +14,8 @@ using Action = std::function<void()>;
 // Each adds a subcommand whose callback stores in `action` what to run once parsing succeeded.
 void add_features_command(CLI::App& app, Action& action);
 void add_inspect_command(CLI::App& app, Action& action);
+void add_db_command(CLI::App& app, Action& action);
+void add_search_command(CLI::App& app, Action& action);
 
 // Text of `kfold --version`: version, git revision, torch, CUDA and OpenMP availability.
 std::string version_text();

@@ -14,6 +14,8 @@
 namespace {
 
 constexpr const char* kFooter = R"(Examples:
+  kfold db create uniref50.fasta.gz dbs/uniref50
+  kfold search query.fasta dbs/uniref50 -o msas
   kfold features data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m -o out/features.h5
   kfold inspect out/features.h5
 
@@ -33,6 +35,8 @@ int run(int argc, char** argv) {
   kfold::cli::Action action;
   kfold::cli::add_features_command(app, action);
   kfold::cli::add_inspect_command(app, action);
+  kfold::cli::add_db_command(app, action);
+  kfold::cli::add_search_command(app, action);
 
   try {
     app.parse(argc, argv);

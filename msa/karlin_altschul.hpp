@@ -1,0 +1,42 @@
+// Karlin-Altschul statistics of gapped local alignment scores: E-values and bit scores with BLAST's
+// published parameters and its length (edge-effect) correction.
+#pragma once
+
+#include <cstdint>
+
+#include "msa/alphabet.hpp"
+
+namespace kfold::msa {
+
+// Gumbel parameters of a scoring system: E = K m' n' exp(-lambda S), with H the relative entropy
+// (nats per aligned pair) used for the expected alignment length.
+struct KarlinAltschulParams {
+  double lambda = 0.0;
+  double k = 0.0;
+  double h = 0.0;
+};
+
+// NCBI BLAST's table (blast_stat.c) for BLOSUM62 with gap open/extend:
+// 11/1: lambda 0.267, K 0.041, H 0.14. Also 10/1, 11/2, 12/1, 9/2, 10/2 and the ungapped
+// (32767/32767) row. Throws InputError for any other pair.
+KarlinAltschulParams blosum62_params(const GapPenalties& gaps);
+
+// Search space of one query against a database of `db_residues` residues in `db_sequences` sequences,
+// with the length correction of BLAST 2.0 (Altschul & Gish 1996): the expected HSP length
+// l = ln(K m' n') / H, solved by fixed-point iteration, is removed from the query length and from
+// every database sequence; m' and n' never drop below 1/K (m') or 1 (n').
+struct SearchSpace {
+  double length_correction = 0.0;  // l
+  double effective_query = 0.0;    // m' = m - l
+  double effective_db = 0.0;       // n' = N - n_seq * l
+  double size() const { return effective_query * effective_db; }
+};
+SearchSpace search_space(const KarlinAltschulParams& params, int64_t query_length, int64_t db_residues,
+                         int64_t db_sequences);
+
+// E = K * space * exp(-lambda * score).
+double evalue(const KarlinAltschulParams& params, const SearchSpace& space, double score);
+// Bit score (lambda * score - ln K) / ln 2.
+double bit_score(const KarlinAltschulParams& params, double score);
+
+}  // namespace kfold::msa

@@ -1,0 +1,32 @@
+// Position-specific scoring matrices from search hits, PSI-BLAST style: position-based sequence
+// weights (Henikoff & Henikoff 1994), BLOSUM62-derived pseudocounts (Altschul et al. 1997, with
+// beta = 10), scores in BLOSUM62's own units (lambda_ungapped = 0.3176) so that the gapped
+// Karlin-Altschul parameters of BLOSUM62 11/1 still apply approximately.
+// Known limitation: the gapped lambda of a PSSM with strong columns is lower than BLOSUM62's, so
+// E-values after the first round are optimistic (random sequences can reach E ~ 1e-3 on a small
+// database); PSI-BLAST corrects this with composition-based statistics, which kfold does not yet do.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "msa/score_profile.hpp"
+
+namespace kfold::msa {
+
+inline constexpr uint8_t kGapCode = 255;
+
+// Robinson & Robinson (1991) amino acid background frequencies in ARNDCQEGHILKMFPSTWYV order.
+const std::array<double, 20>& background_frequencies();
+
+struct PssmOptions {
+  double pseudocount_weight = 10.0;  // beta
+  int32_t max_abs_score = 15;        // scores are clamped to [-max, max]
+};
+
+// `rows` are aligned to the query, one code per query column (kGapCode for a gap); rows[0] is the
+// query. Returns the profile (codes = the query's) used by the next search round.
+ScoreProfile make_pssm(const std::vector<std::vector<uint8_t>>& rows, const PssmOptions& options = {});
+
+}  // namespace kfold::msa

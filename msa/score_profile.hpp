@@ -1,0 +1,27 @@
+// Position-specific scores of a query, [n_res][kAlphabetSize]: from a sequence and a substitution
+// matrix (the first search round) or, later, from a PSSM. Every scoring stage reads only this.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "msa/alphabet.hpp"
+
+namespace kfold::msa {
+
+struct ScoreProfile {
+  int64_t n_res = 0;
+  std::vector<int8_t> scores;  // [n_res][kAlphabetSize]
+  std::vector<uint8_t> codes;  // [n_res] the query's own residue codes
+  int32_t min_score = 0;       // smallest and largest entry of `scores`
+  int32_t max_score = 0;
+
+  int32_t score(int64_t i, uint8_t code) const { return scores[static_cast<size_t>(i * kAlphabetSize + code)]; }
+  const int8_t* row(int64_t i) const { return scores.data() + i * kAlphabetSize; }
+};
+
+// Row i holds matrix[code(residues[i])][*].
+ScoreProfile make_sequence_profile(std::string_view residues, const SubstitutionMatrix& matrix);
+
+}  // namespace kfold::msa

@@ -1,0 +1,278 @@
+// The search driver: query batches, prefilter tasks over (query, database chunk) pairs, then gapped
+// alignment and statistics per query, with OpenMP and per-thread buffers.
+#include "msa/search.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <exception>
+#include <mutex>
+
+#include "data/error.hpp"
+#include "data/log.hpp"
+#include "data/progress.hpp"
+#include "msa/karlin_altschul.hpp"
+#include "msa/pssm.hpp"
+#include "msa/score_profile.hpp"
+
+namespace kfold::msa {
+namespace {
+
+constexpr int64_t kQueryBatch = 256;
+
+// Collects the exception of the lowest task index, so that errors do not depend on thread timing.
+class FirstError {
+ public:
+  void record(int64_t task, std::exception_ptr error) {
+    const std::lock_guard lock(mutex_);
+    if (!error_ || task < task_) {
+      error_ = std::move(error);
+      task_ = task;
+    }
+  }
+  void rethrow() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::exception_ptr error_;
+  int64_t task_ = 0;
+};
+
+// Database chunks [bounds[c], bounds[c + 1]) of roughly `residues` residues each.
+std::vector<int64_t> chunk_bounds(const SequenceDb& db, int64_t residues) {
+  std::vector<int64_t> bounds{0};
+  int64_t filled = 0;
+  for (int64_t i = 0; i < db.size(); ++i) {
+    filled += static_cast<int64_t>(db.residues(i).size());
+    if (filled >= residues) {
+      bounds.push_back(i + 1);
+      filled = 0;
+    }
+  }
+  if (bounds.back() != db.size()) bounds.push_back(db.size());
+  return bounds;
+}
+
+bool better_hit(const Hit& a, const Hit& b) {
+  if (a.evalue != b.evalue) return a.evalue < b.evalue;
+  if (a.score != b.score) return a.score > b.score;
+  return a.target < b.target;
+}
+
+}  // namespace
+
+void check_queries(const std::vector<data::Sequence>& queries, const std::string& source) {
+  if (queries.empty()) fail_input("{}: no query sequences", source);
+  for (const auto& q : queries) {
+    const auto n = static_cast<int64_t>(q.residues.size());
+    if (n > kMaxQueryLength)
+      fail_input("{}: query '{}' has {} residues; the search supports at most {} (split it into domains)", source, q.id,
+                 n, kMaxQueryLength);
+    int64_t standard = 0;
+    int64_t nucleotide = 0;
+    for (const char c : q.residues) {
+      standard += residue_code(c) != kCodeX;
+      nucleotide += c == 'A' || c == 'C' || c == 'G' || c == 'T' || c == 'U' || c == 'N';
+    }
+    if (standard == 0) fail_input("{}: query '{}' has no standard amino acid", source, q.id);
+    if (n >= 20 && nucleotide * 10 >= n * 9)
+      fail_input(
+          "{}: query '{}' looks like a nucleotide sequence ({} of {} residues are A, C, G, T, U or N); "
+          "the search needs protein sequences",
+          source, q.id, nucleotide, n);
+  }
+}
+
+void check_search_options(const SearchOptions& options) {
+  if (!(options.evalue > 0.0)) fail_input("-e/--evalue must be > 0 (got {})", options.evalue);
+  if (options.max_seqs < 1) fail_input("--max-seqs must be >= 1 (got {})", options.max_seqs);
+  if (options.prefilter.max_candidates < 1)
+    fail_input("--max-prefilter must be >= 1 (got {})", options.prefilter.max_candidates);
+  if (!(options.min_coverage >= 0.0 && options.min_coverage <= 1.0))
+    fail_input("--min-cov must be between 0 and 1 (got {})", options.min_coverage);
+  if (options.threads < 1) fail_input("--threads must be >= 1 (got {})", options.threads);
+  if (options.iterations < 1 || options.iterations > 20)
+    fail_input("--iterations must be between 1 and 20 (got {})", options.iterations);
+  if (!(options.inclusion_evalue > 0.0))
+    fail_input("--inclusion-evalue must be > 0 (got {})", options.inclusion_evalue);
+  check_gap_penalties(options.gaps);
+  (void)blosum62_params(options.gaps);
+}
+
+namespace {
+
+// Rows of a query's MSA as codes in query coordinates (kGapCode for gaps): the query, then every hit
+// with E <= inclusion.
+std::vector<std::vector<uint8_t>> included_rows(const ScoreProfile& query, const QueryResult& result,
+                                                const SequenceDb& db, double inclusion) {
+  std::vector<std::vector<uint8_t>> rows{query.codes};
+  std::vector<uint8_t> target;
+  for (const Hit& hit : result.hits) {
+    if (hit.evalue > inclusion) continue;
+    encode_residues(db.residues(hit.target), target);
+    std::vector<uint8_t> row(static_cast<size_t>(query.n_res), kGapCode);
+    int64_t i = hit.alignment.q_start;
+    int64_t j = hit.alignment.t_start;
+    for (const char op : hit.alignment.ops) {
+      if (op == 'M')
+        row[static_cast<size_t>(i++)] = target[static_cast<size_t>(j++)];
+      else if (op == 'I')
+        ++j;
+      else
+        ++i;
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::vector<int64_t> included_targets(const QueryResult& result, double inclusion) {
+  std::vector<int64_t> targets;
+  for (const Hit& hit : result.hits)
+    if (hit.evalue <= inclusion) targets.push_back(hit.target);
+  std::sort(targets.begin(), targets.end());
+  return targets;
+}
+
+// Gapped alignment of one query's merged candidates: scores, E-values, tracebacks, filters.
+QueryResult align_candidates(const data::Sequence& query, const ScoreProfile& profile,
+                             std::vector<Candidate> candidates, const SequenceDb& db, const SearchOptions& options,
+                             const KarlinAltschulParams& params, std::vector<uint8_t>& target) {
+  QueryResult result;
+  keep_best_candidates(candidates, options.prefilter.max_candidates);
+  result.n_candidates = static_cast<int64_t>(candidates.size());
+  const SearchSpace space = search_space(params, profile.n_res, db.total_residues(), db.size());
+  StripedAligner aligner(profile, options.gaps, options.simd);
+  for (const Candidate& candidate : candidates) {
+    encode_residues(db.residues(candidate.target), target);
+    const int32_t score = aligner.score(target);
+    const double e = evalue(params, space, score);
+    if (e > options.evalue) continue;
+    ++result.n_aligned;
+    auto alignment = align_local(profile, target, options.gaps, options.max_traceback_cells);
+    if (!alignment) {
+      log_warn("{}: alignment with {} is too large to trace back; hit skipped", query.id, db.id(candidate.target));
+      continue;
+    }
+    const double coverage =
+        static_cast<double>(alignment->q_end - alignment->q_start + 1) / static_cast<double>(profile.n_res);
+    if (coverage < options.min_coverage) continue;
+    Hit hit;
+    hit.target = candidate.target;
+    hit.score = score;
+    hit.evalue = e;
+    hit.bits = bit_score(params, score);
+    hit.stats = alignment_stats(*alignment, profile.codes, target);
+    hit.alignment = std::move(*alignment);
+    result.hits.push_back(std::move(hit));
+  }
+  std::sort(result.hits.begin(), result.hits.end(), better_hit);
+  if (static_cast<int64_t>(result.hits.size()) > options.max_seqs)
+    result.hits.resize(static_cast<size_t>(options.max_seqs));
+  return result;
+}
+
+}  // namespace
+
+std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, const SequenceDb& db,
+                                const SearchOptions& options) {
+  check_search_options(options);
+  const KarlinAltschulParams params = blosum62_params(options.gaps);
+  const auto n_query = static_cast<int64_t>(queries.size());
+  const int threads = static_cast<int>(options.threads);
+  // Enough chunks to keep every thread busy on a single query; the merged top candidates do not
+  // depend on the chunking.
+  const int64_t chunk_residues = std::max<int64_t>(int64_t{1} << 20, db.total_residues() / (8 * options.threads) + 1);
+  const std::vector<int64_t> bounds = chunk_bounds(db, chunk_residues);
+  const auto n_chunk = static_cast<int64_t>(bounds.size()) - 1;
+  log_info("search: {} queries against {} sequences ({} residues) from {}, {} threads, {} kernel, {} iteration(s)",
+           n_query, db.size(), db.total_residues(), db.source(), threads, simd_level_name(options.simd),
+           options.iterations);
+
+  std::vector<QueryResult> results(static_cast<size_t>(n_query));
+  Progress progress("search", n_query * options.iterations);
+  FirstError error;
+  for (int64_t batch = 0; batch < n_query; batch += kQueryBatch) {
+    const int64_t n_batch = std::min(kQueryBatch, n_query - batch);
+    std::vector<ScoreProfile> profiles(static_cast<size_t>(n_batch));
+    std::vector<std::unique_ptr<WordTable>> words(static_cast<size_t>(n_batch));
+    std::vector<char> converged(static_cast<size_t>(n_batch), 0);
+    for (int64_t round = 1; round <= options.iterations; ++round) {
+      // Profiles: the query sequence in round 1, a PSSM of the included hits afterwards.
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+      for (int64_t b = 0; b < n_batch; ++b) {
+        try {
+          const auto bi = static_cast<size_t>(b);
+          if (round == 1) {
+            profiles[bi] = make_sequence_profile(queries[static_cast<size_t>(batch + b)].residues, blosum62());
+          } else if (!converged[bi]) {
+            profiles[bi] = make_pssm(
+                included_rows(profiles[bi], results[static_cast<size_t>(batch + b)], db, options.inclusion_evalue));
+          }
+          if (!converged[bi]) words[bi] = std::make_unique<WordTable>(profiles[bi], options.prefilter.word_threshold);
+        } catch (...) {
+          error.record(batch + b, std::current_exception());
+        }
+      }
+      error.rethrow();
+
+      // [query][chunk] candidates
+      std::vector<std::vector<std::vector<Candidate>>> found(
+          static_cast<size_t>(n_batch), std::vector<std::vector<Candidate>>(static_cast<size_t>(n_chunk)));
+#pragma omp parallel num_threads(threads)
+      {
+        PrefilterScanner scanner;  // per-thread buffers
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t task = 0; task < n_batch * n_chunk; ++task) {
+          const int64_t b = task / n_chunk;
+          const int64_t c = task % n_chunk;
+          if (converged[static_cast<size_t>(b)]) continue;
+          try {
+            scanner.scan(profiles[static_cast<size_t>(b)], *words[static_cast<size_t>(b)], db,
+                         bounds[static_cast<size_t>(c)], bounds[static_cast<size_t>(c) + 1], options.prefilter,
+                         found[static_cast<size_t>(b)][static_cast<size_t>(c)]);
+          } catch (...) {
+            error.record(batch + b, std::current_exception());
+          }
+        }
+      }
+      error.rethrow();
+
+#pragma omp parallel num_threads(threads)
+      {
+        std::vector<uint8_t> target;  // per-thread buffer
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < n_batch; ++b) {
+          const auto bi = static_cast<size_t>(b);
+          if (!converged[bi]) {
+            try {
+              const auto qi = static_cast<size_t>(batch + b);
+              std::vector<Candidate> candidates;
+              for (auto& chunk : found[bi]) candidates.insert(candidates.end(), chunk.begin(), chunk.end());
+              QueryResult next =
+                  align_candidates(queries[qi], profiles[bi], std::move(candidates), db, options, params, target);
+              // Converged when the included set did not change (PSI-BLAST's stopping rule).
+              if (round > 1 && included_targets(next, options.inclusion_evalue) ==
+                                   included_targets(results[qi], options.inclusion_evalue))
+                converged[bi] = 1;
+              if (round > 1)
+                log_info("{}: round {}: {} hits{}", queries[qi].id, round, next.hits.size(),
+                         converged[bi] ? " (converged)" : "");
+              results[qi] = std::move(next);
+            } catch (...) {
+              error.record(batch + b, std::current_exception());
+            }
+          }
+          progress.advance();
+        }
+      }
+      error.rethrow();
+    }
+  }
+  progress.finish();
+  return results;
+}
+
+}  // namespace kfold::msa

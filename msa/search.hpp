@@ -1,0 +1,63 @@
+// Homology search of query sequences against a sequence database: k-mer prefilter, striped
+// Smith-Waterman scores, Karlin-Altschul E-values, tracebacks for accepted hits, and optional
+// PSI-BLAST-style iterations with a PSSM of the included hits. Results are the same
+// for any thread count (every ordering is by score, then database index).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/sequence.hpp"
+#include "msa/alphabet.hpp"
+#include "msa/gotoh.hpp"
+#include "msa/prefilter.hpp"
+#include "msa/sequence_db.hpp"
+#include "msa/striped_sw.hpp"
+
+namespace kfold::msa {
+
+// Longest query accepted: traceback memory and the 16-bit kernel are sized for it.
+inline constexpr int64_t kMaxQueryLength = 16384;
+
+struct SearchOptions {
+  double evalue = 1e-3;        // report hits with E <= evalue
+  int64_t max_seqs = 10000;    // hits kept per query (best E-values), after the coverage filter
+  double min_coverage = 0.0;   // fraction of the query the aligned query span must cover
+  GapPenalties gaps;           // BLOSUM62 with BLAST's 11/1 by default
+  PrefilterOptions prefilter;  // prefilter.max_candidates is --max-prefilter
+  int64_t iterations = 1;      // search rounds; rounds after the first use a PSSM of the hits
+  // Hits with E <= this build the next round's PSSM. Stricter than jackhmmer's 1e-3 because PSSM
+  // E-values use BLOSUM62's gapped lambda and K and are optimistic (see msa/pssm.hpp).
+  double inclusion_evalue = 1e-5;
+  int64_t threads = 1;
+  SimdLevel simd = detect_simd_level();
+  int64_t max_traceback_cells = int64_t{1} << 28;  // per hit (1 byte each); larger hits are skipped
+};
+
+struct Hit {
+  int64_t target = 0;  // database index
+  int32_t score = 0;   // raw Smith-Waterman score
+  double evalue = 0.0;
+  double bits = 0.0;
+  Alignment alignment;
+  AlignmentStats stats;
+};
+
+struct QueryResult {
+  std::vector<Hit> hits;     // best first: E-value, then score, then database index
+  int64_t n_candidates = 0;  // targets that passed the prefilter
+  int64_t n_aligned = 0;     // candidates whose E-value passed (before coverage and max_seqs)
+};
+
+// Throws InputError (naming `source`) for an empty query list, a query longer than kMaxQueryLength or
+// one that has no standard amino acid at all (a nucleotide or all-X query is fine only if it has some).
+void check_queries(const std::vector<data::Sequence>& queries, const std::string& source);
+
+// Throws InputError for options out of range.
+void check_search_options(const SearchOptions& options);
+
+std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, const SequenceDb& db,
+                                const SearchOptions& options);
+
+}  // namespace kfold::msa

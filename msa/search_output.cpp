@@ -1,0 +1,104 @@
+// Building query-anchored MSAs from hits, BLAST tabular text, and the output directory.
+#include "msa/search_output.hpp"
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include "data/a3m.hpp"
+#include "data/atomic_output.hpp"
+#include "data/error.hpp"
+#include "data/log.hpp"
+#include "msa/msa_filter.hpp"
+
+namespace kfold::msa {
+
+std::vector<std::string> a3m_file_names(const std::vector<data::Sequence>& queries, const std::string& source) {
+  std::vector<std::string> names;
+  std::set<std::string> seen;
+  for (const auto& q : queries) {
+    std::string name = q.id;
+    for (char& c : name) {
+      const bool ok = data::is_ascii_letter(c) || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+      if (!ok) c = '_';
+    }
+    if (name.empty() || name == "." || name == ".." || name.size() > 200)
+      fail_input("{}: query id '{}' cannot name an output file", source, q.id);
+    name += ".a3m";
+    if (name == "hits.m8.a3m" || !seen.insert(name).second)
+      fail_input("{}: query id '{}' gives the output file name '{}' twice; make the ids unique", source, q.id, name);
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+data::Msa build_msa(const data::Sequence& query, const QueryResult& result, const SequenceDb& db) {
+  const auto n_res = static_cast<int64_t>(query.residues.size());
+  data::Msa msa;
+  msa.sequences.push_back(query.residues);
+  msa.deletion_matrix.emplace_back(static_cast<size_t>(n_res), 0);
+  msa.descriptions.push_back(query.description.empty() ? query.id : query.id + " " + query.description);
+  msa.insertions.emplace_back();
+  for (const Hit& hit : result.hits) {
+    const std::string_view target = db.residues(hit.target);
+    std::string row(static_cast<size_t>(n_res), '-');
+    std::vector<int32_t> deletions(static_cast<size_t>(n_res), 0);
+    std::string inserted;
+    int64_t i = hit.alignment.q_start;
+    int64_t j = hit.alignment.t_start;
+    for (const char op : hit.alignment.ops) {
+      if (op == 'M') {
+        row[static_cast<size_t>(i++)] = data::to_ascii_upper(target[static_cast<size_t>(j++)]);
+      } else if (op == 'I') {
+        ++deletions[static_cast<size_t>(i)];  // a local alignment never ends with an insertion
+        inserted.push_back(data::to_ascii_lower(target[static_cast<size_t>(j++)]));
+      } else {
+        ++i;
+      }
+    }
+    msa.sequences.push_back(std::move(row));
+    msa.deletion_matrix.push_back(std::move(deletions));
+    msa.descriptions.emplace_back(db.header(hit.target));
+    msa.insertions.push_back(std::move(inserted));
+  }
+  return msa;
+}
+
+std::string format_m8(const std::vector<data::Sequence>& queries, const std::vector<QueryResult>& results,
+                      const SequenceDb& db) {
+  std::string text;
+  for (size_t q = 0; q < queries.size(); ++q) {
+    for (const Hit& hit : results[q].hits) {
+      const auto& a = hit.alignment;
+      const double pident = hit.stats.length > 0 ? 100.0 * static_cast<double>(hit.stats.identical) /
+                                                       static_cast<double>(hit.stats.length)
+                                                 : 0.0;
+      fmt::format_to(std::back_inserter(text), "{}\t{}\t{:.3f}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.2e}\t{:.1f}\n",
+                     queries[q].id, db.id(hit.target), pident, hit.stats.length, hit.stats.mismatches,
+                     hit.stats.gap_opens, a.q_start + 1, a.q_end + 1, a.t_start + 1, a.t_end + 1, hit.evalue, hit.bits);
+    }
+  }
+  return text;
+}
+
+std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
+                                             const std::vector<data::Sequence>& queries,
+                                             const std::vector<QueryResult>& results, const SequenceDb& db,
+                                             const OutputOptions& options) {
+  const std::vector<std::string> names = a3m_file_names(queries, "queries");
+  data::ensure_directory(dir);
+  std::vector<MsaSummary> summaries;
+  for (size_t q = 0; q < queries.size(); ++q) {
+    data::Msa msa = build_msa(queries[q], results[q], db);
+    if (options.max_seq_id < 1.0) msa = select_rows(msa, filter_max_seq_id(msa, options.max_seq_id));
+    MsaSummary summary{msa.depth(), neff(msa, 0.8)};
+    log_info("{}: {} prefilter candidates, {} hits, MSA depth {}, Neff {:.1f} (80% identity)", queries[q].id,
+             results[q].n_candidates, results[q].hits.size(), summary.depth, summary.neff);
+    data::write_a3m(dir / names[q], msa);
+    summaries.push_back(summary);
+  }
+  data::write_file_atomic(dir / "hits.m8", format_m8(queries, results, db));
+  return summaries;
+}
+
+}  // namespace kfold::msa

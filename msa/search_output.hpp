@@ -1,0 +1,45 @@
+// Search results as files: one A3M per query (query first, hits in query coordinates, insertions
+// lowercase, optionally redundancy-filtered) and hits.m8 (BLAST tabular, 12 columns).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "data/msa.hpp"
+#include "data/sequence.hpp"
+#include "msa/search.hpp"
+#include "msa/sequence_db.hpp"
+
+namespace kfold::msa {
+
+// The A3M file name of each query: its id with characters other than letters, digits, '.', '_' and '-'
+// replaced by '_', plus ".a3m". Throws InputError (naming `source`) when two queries get the same
+// name or an id makes no usable name.
+std::vector<std::string> a3m_file_names(const std::vector<data::Sequence>& queries, const std::string& source);
+
+// The MSA of one query: the query row, then one row per hit in hit order, each with the target's header.
+data::Msa build_msa(const data::Sequence& query, const QueryResult& result, const SequenceDb& db);
+
+// BLAST tabular lines (query target pident alnlen mismatch gapopen qstart qend tstart tend evalue bits),
+// queries in input order, hits in result order; positions 1-based.
+std::string format_m8(const std::vector<data::Sequence>& queries, const std::vector<QueryResult>& results,
+                      const SequenceDb& db);
+
+struct OutputOptions {
+  double max_seq_id = 1.0;  // A3M rows more identical than this to a row kept before them are dropped
+};
+
+struct MsaSummary {
+  int64_t depth = 0;  // rows written, query included
+  double neff = 0.0;  // at 80% identity
+};
+
+// Writes DIR/<name>.a3m for every query, then DIR/hits.m8 (each file atomically; hits.m8 last).
+std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
+                                             const std::vector<data::Sequence>& queries,
+                                             const std::vector<QueryResult>& results, const SequenceDb& db,
+                                             const OutputOptions& options);
+
+}  // namespace kfold::msa

@@ -1,0 +1,236 @@
+// Packing FASTA into the kfold-db directory format, and opening it (mmap) or a FASTA file (memory).
+#include "msa/sequence_db.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+#include "data/atomic_output.hpp"
+#include "data/error.hpp"
+#include "data/fasta.hpp"
+#include "data/log.hpp"
+#include "data/progress.hpp"
+#include "data/text_input.hpp"
+#include "msa/mapped_file.hpp"
+
+namespace kfold::msa {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kManifest = "kfold_db.json";
+constexpr const char* kResidues = "residues.bin";
+constexpr const char* kOffsets = "offsets.bin";
+constexpr const char* kHeaders = "headers.txt";
+constexpr const char* kHeaderOffsets = "header_offsets.bin";
+
+std::string header_line(const data::Sequence& seq) {
+  return seq.description.empty() ? seq.id : seq.id + " " + seq.description;
+}
+
+// Removes a half-built directory unless released.
+class DirectoryGuard {
+ public:
+  explicit DirectoryGuard(fs::path path) : path_(std::move(path)) {}
+  ~DirectoryGuard() {
+    if (!path_.empty()) {
+      std::error_code ec;
+      fs::remove_all(path_, ec);
+    }
+  }
+  void release() { path_.clear(); }
+
+ private:
+  fs::path path_;
+};
+
+class BinaryWriter {
+ public:
+  explicit BinaryWriter(const fs::path& path) : path_(path), out_(path, std::ios::binary | std::ios::trunc) {
+    if (!out_) fail_runtime("{}: cannot create ({})", path.string(), std::strerror(errno));
+  }
+  void write(const void* data, size_t bytes) {
+    out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
+  }
+  void write_i64(int64_t value) { write(&value, sizeof value); }
+  void close() {
+    out_.flush();
+    out_.close();
+    if (!out_) fail_runtime("{}: write failed (disk full?)", path_.string());
+  }
+
+ private:
+  fs::path path_;
+  std::ofstream out_;
+};
+
+// Offsets must start at 0, never decrease and end at `end`.
+void check_offsets(const MappedFile& map, int64_t n, int64_t end, const fs::path& path) {
+  if (map.size() != (n + 1) * static_cast<int64_t>(sizeof(int64_t)))
+    fail_input("{}: size {} bytes does not match {} sequences; the database is damaged, create it again", path.string(),
+               map.size(), n);
+  const auto* offsets = reinterpret_cast<const int64_t*>(map.bytes().data());
+  if (offsets[0] != 0 || offsets[n] != end)
+    fail_input("{}: offsets do not cover the data file; the database is damaged, create it again", path.string());
+  for (int64_t i = 0; i < n; ++i)
+    if (offsets[i + 1] <= offsets[i])
+      fail_input("{}: offset {} is not increasing; the database is damaged, create it again", path.string(), i + 1);
+}
+
+}  // namespace
+
+struct SequenceDb::Storage {
+  MappedFile residues_map, offsets_map, headers_map, header_offsets_map;
+  std::vector<char> residues, headers;
+  std::vector<int64_t> offsets, header_offsets;
+};
+
+SequenceDb::SequenceDb() : storage_(std::make_unique<Storage>()) {}
+SequenceDb::SequenceDb(SequenceDb&&) noexcept = default;
+SequenceDb& SequenceDb::operator=(SequenceDb&&) noexcept = default;
+SequenceDb::~SequenceDb() = default;
+
+std::string_view SequenceDb::id(int64_t i) const {
+  const std::string_view h = header(i);
+  const size_t space = h.find(' ');
+  return space == std::string_view::npos ? h : h.substr(0, space);
+}
+
+void SequenceDb::finish_open() {
+  max_length_ = 0;
+  for (int64_t i = 0; i < n_seq_; ++i) max_length_ = std::max(max_length_, offsets_[i + 1] - offsets_[i]);
+}
+
+SequenceDb SequenceDb::open(const fs::path& path) {
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (!fs::exists(status))
+    fail_input("{}: database not found (expected a FASTA file or a directory made by 'kfold db create')",
+               path.string());
+  SequenceDb db;
+  db.source_ = path.string();
+  Storage& s = *db.storage_;
+  if (fs::is_directory(status)) {
+    const fs::path manifest_path = path / kManifest;
+    if (!fs::exists(manifest_path))
+      fail_input("{}: not a kfold database (no {}); create one with 'kfold db create DB.fasta {}'", path.string(),
+                 kManifest, path.string());
+    nlohmann::json manifest;
+    try {
+      manifest = nlohmann::json::parse(data::read_text_file(manifest_path));
+    } catch (const nlohmann::json::exception& e) {
+      fail_input("{}: not valid JSON ({})", manifest_path.string(), e.what());
+    }
+    if (manifest.value("format", "") != "kfold-db")
+      fail_input("{}: \"format\" is not \"kfold-db\"", manifest_path.string());
+    if (manifest.value("version", int64_t{-1}) != kDbFormatVersion)
+      fail_input("{}: database format version {} is not supported (this kfold reads version {}); create it again",
+                 manifest_path.string(), manifest.value("version", int64_t{-1}), kDbFormatVersion);
+    const auto n = manifest.value("sequences", int64_t{-1});
+    if (n <= 0) fail_input("{}: \"sequences\" must be a positive count", manifest_path.string());
+    s.residues_map = MappedFile(path / kResidues);
+    s.offsets_map = MappedFile(path / kOffsets);
+    s.headers_map = MappedFile(path / kHeaders);
+    s.header_offsets_map = MappedFile(path / kHeaderOffsets);
+    if (manifest.value("residues", int64_t{-1}) != s.residues_map.size())
+      fail_input("{}: {} has {} bytes but the manifest says {} residues; the database is damaged, create it again",
+                 path.string(), kResidues, s.residues_map.size(), manifest.value("residues", int64_t{-1}));
+    check_offsets(s.offsets_map, n, s.residues_map.size(), path / kOffsets);
+    check_offsets(s.header_offsets_map, n, s.headers_map.size(), path / kHeaderOffsets);
+    db.mapped_ = true;
+    db.n_seq_ = n;
+    db.n_residues_ = s.residues_map.size();
+    db.residues_ = reinterpret_cast<const char*>(s.residues_map.bytes().data());
+    db.offsets_ = reinterpret_cast<const int64_t*>(s.offsets_map.bytes().data());
+    db.headers_ = reinterpret_cast<const char*>(s.headers_map.bytes().data());
+    db.header_offsets_ = reinterpret_cast<const int64_t*>(s.header_offsets_map.bytes().data());
+  } else {
+    data::FastaReader reader(path);
+    data::Sequence seq;
+    s.offsets.push_back(0);
+    s.header_offsets.push_back(0);
+    while (reader.next(seq)) {
+      s.residues.insert(s.residues.end(), seq.residues.begin(), seq.residues.end());
+      s.offsets.push_back(static_cast<int64_t>(s.residues.size()));
+      const std::string h = header_line(seq);
+      s.headers.insert(s.headers.end(), h.begin(), h.end());
+      s.headers.push_back('\n');
+      s.header_offsets.push_back(static_cast<int64_t>(s.headers.size()));
+    }
+    if (s.offsets.size() == 1) fail_input("{}: no sequences in the database", path.string());
+    db.n_seq_ = static_cast<int64_t>(s.offsets.size()) - 1;
+    db.n_residues_ = static_cast<int64_t>(s.residues.size());
+    db.residues_ = s.residues.data();
+    db.offsets_ = s.offsets.data();
+    db.headers_ = s.headers.data();
+    db.header_offsets_ = s.header_offsets.data();
+  }
+  db.finish_open();
+  return db;
+}
+
+DbStats create_db(const fs::path& fasta, const fs::path& db_dir) {
+  data::check_input_file(fasta);
+  std::error_code ec;
+  if (fs::exists(db_dir, ec))
+    fail_input("{}: already exists; remove it or choose another name for the database", db_dir.string());
+  const fs::path parent = db_dir.has_parent_path() ? db_dir.parent_path() : fs::path(".");
+  if (!fs::is_directory(parent, ec)) fail_input("{}: directory does not exist", parent.string());
+  fs::path tmp = db_dir;
+  tmp += ".tmp";
+  if (fs::exists(tmp, ec)) {
+    log_warn("removing {} left by an interrupted 'kfold db create'", tmp.string());
+    fs::remove_all(tmp, ec);
+  }
+  if (!fs::create_directory(tmp, ec)) fail_input("{}: cannot create ({})", tmp.string(), ec.message());
+  DirectoryGuard guard(tmp);
+
+  BinaryWriter residues(tmp / kResidues);
+  BinaryWriter offsets(tmp / kOffsets);
+  BinaryWriter headers(tmp / kHeaders);
+  BinaryWriter header_offsets(tmp / kHeaderOffsets);
+  DbStats stats;
+  int64_t header_bytes = 0;
+  offsets.write_i64(0);
+  header_offsets.write_i64(0);
+  data::FastaReader reader(fasta);
+  data::Sequence seq;
+  Progress progress("db create", 0);
+  while (reader.next(seq)) {
+    residues.write(seq.residues.data(), seq.residues.size());
+    stats.residues += static_cast<int64_t>(seq.residues.size());
+    stats.max_length = std::max(stats.max_length, static_cast<int64_t>(seq.residues.size()));
+    offsets.write_i64(stats.residues);
+    const std::string h = header_line(seq) + "\n";
+    headers.write(h.data(), h.size());
+    header_bytes += static_cast<int64_t>(h.size());
+    header_offsets.write_i64(header_bytes);
+    ++stats.sequences;
+    if (stats.sequences % 10000 == 0) progress.advance(10000);
+  }
+  progress.advance(stats.sequences % 10000);
+  progress.finish();
+  if (stats.sequences == 0) fail_input("{}: no sequences; a database needs at least one FASTA record", fasta.string());
+  residues.close();
+  offsets.close();
+  headers.close();
+  header_offsets.close();
+
+  const nlohmann::json manifest = {{"format", "kfold-db"},
+                                   {"version", kDbFormatVersion},
+                                   {"sequences", stats.sequences},
+                                   {"residues", stats.residues},
+                                   {"max_length", stats.max_length},
+                                   {"byte_order", "little"},
+                                   {"source", fs::absolute(fasta).string()}};
+  data::write_file_atomic(tmp / kManifest, manifest.dump(2) + "\n");
+  fs::rename(tmp, db_dir, ec);
+  if (ec) fail_runtime("cannot rename {} to {}: {}", tmp.string(), db_dir.string(), ec.message());
+  guard.release();
+  return stats;
+}
+
+}  // namespace kfold::msa

@@ -1,0 +1,152 @@
+// Run-time ISA choice, striped profile layout and the 8 → 16 → 32-bit rescue chain.
+#include "msa/striped_sw.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "msa/gotoh.hpp"
+
+namespace kfold::msa {
+namespace {
+
+int64_t lanes_u8(SimdLevel level) { return level == SimdLevel::avx2 ? 32 : 16; }
+int64_t lanes_i16(SimdLevel level) { return level == SimdLevel::avx2 ? 16 : 8; }
+
+constexpr int16_t kPaddingI16 = -16384;  // score of the striped layout's cells past the query end
+
+}  // namespace
+
+bool simd_level_supported(SimdLevel level) {
+#if defined(__x86_64__) || defined(_M_X64)
+  switch (level) {
+    case SimdLevel::scalar:
+    case SimdLevel::sse2:
+      return true;
+    case SimdLevel::avx2:
+      return __builtin_cpu_supports("avx2");
+  }
+  return false;
+#else
+  return level == SimdLevel::scalar;
+#endif
+}
+
+SimdLevel detect_simd_level() {
+  SimdLevel best = SimdLevel::scalar;
+  if (simd_level_supported(SimdLevel::avx2)) {
+    best = SimdLevel::avx2;
+  } else if (simd_level_supported(SimdLevel::sse2)) {
+    best = SimdLevel::sse2;
+  }
+  if (const char* env = std::getenv("KFOLD_SIMD")) {
+    const std::string want(env);
+    if (want == "scalar") best = SimdLevel::scalar;
+    if (want == "sse2" && best == SimdLevel::avx2) best = SimdLevel::sse2;
+  }
+  return best;
+}
+
+std::string_view simd_level_name(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::scalar:
+      return "scalar";
+    case SimdLevel::sse2:
+      return "sse2";
+    case SimdLevel::avx2:
+      return "avx2";
+  }
+  return "?";
+}
+
+void StripedAligner::AlignedBytes::resize(size_t bytes) {
+  storage.assign(bytes + 32, 0);
+  const auto address = reinterpret_cast<uintptr_t>(storage.data());
+  data = storage.data() + ((32 - address % 32) % 32);
+}
+
+StripedAligner::StripedAligner(const ScoreProfile& query, const GapPenalties& gaps, SimdLevel level)
+    : query_(query), gaps_(gaps), level_(simd_level_supported(level) ? level : SimdLevel::scalar) {
+  if (level_ == SimdLevel::scalar || query.n_res == 0) return;
+  const int64_t n_res = query.n_res;
+  const int64_t lanes = lanes_u8(level_);
+  seg_u8_ = (n_res + lanes - 1) / lanes;
+  const int64_t lanes16 = lanes_i16(level_);
+  seg_i16_ = (n_res + lanes16 - 1) / lanes16;
+  bias_ = query.min_score < 0 ? -query.min_score : 0;
+  use_u8_ = query.max_score + bias_ <= 255 && gaps.open + gaps.extend <= 255;
+  if (use_u8_) {
+    profile_u8_.resize(static_cast<size_t>(kAlphabetSize * seg_u8_ * lanes));
+    for (int64_t code = 0; code < kAlphabetSize; ++code) {
+      uint8_t* out = profile_u8_.data + code * seg_u8_ * lanes;
+      for (int64_t i = 0; i < seg_u8_; ++i) {
+        for (int64_t k = 0; k < lanes; ++k) {
+          const int64_t q = k * seg_u8_ + i;
+          // Past the query end: 0, i.e. a score of -bias, which can never start or extend a best cell.
+          out[i * lanes + k] = q < n_res ? static_cast<uint8_t>(query.score(q, static_cast<uint8_t>(code)) + bias_) : 0;
+        }
+      }
+    }
+  }
+  work_.resize(static_cast<size_t>(3 * std::max(seg_u8_ * lanes, seg_i16_ * lanes16 * 2)));
+}
+
+int32_t StripedAligner::score(std::span<const uint8_t> target) {
+  if (target.empty() || query_.n_res == 0) {
+    last_precision_ = ScorePrecision::u8;
+    return 0;
+  }
+  if (level_ == SimdLevel::scalar) {
+    last_precision_ = ScorePrecision::i32;
+    return gotoh_local_score(query_, target, gaps_).score;
+  }
+  const bool avx2 = level_ == SimdLevel::avx2;
+  detail::StripedInput in;
+  in.target = target.data();
+  in.t_len = static_cast<int64_t>(target.size());
+  in.gap_open_extend = gaps_.open + gaps_.extend;
+  in.gap_extend = gaps_.extend;
+  in.work = work_.data;
+  bool overflow = true;
+  if (use_u8_) {
+    in.profile = profile_u8_.data;
+    in.seg = seg_u8_;
+    in.bias = bias_;
+    in.limit = 254 - bias_;  // a score >= 255 - bias may have been clipped at 255
+    const int32_t s = avx2 ? detail::striped_u8_avx2(in, overflow) : detail::striped_u8_sse2(in, overflow);
+    if (!overflow) {
+      last_precision_ = ScorePrecision::u8;
+      return s;
+    }
+  }
+  if (!built_i16_) {
+    const int64_t lanes = lanes_i16(level_);
+    profile_i16_.resize(static_cast<size_t>(kAlphabetSize * seg_i16_ * lanes) * sizeof(int16_t));
+    auto* out_all = reinterpret_cast<int16_t*>(profile_i16_.data);
+    for (int64_t code = 0; code < kAlphabetSize; ++code) {
+      int16_t* out = out_all + code * seg_i16_ * lanes;
+      for (int64_t i = 0; i < seg_i16_; ++i) {
+        for (int64_t k = 0; k < lanes; ++k) {
+          const int64_t q = k * seg_i16_ + i;
+          out[i * lanes + k] =
+              q < query_.n_res ? static_cast<int16_t>(query_.score(q, static_cast<uint8_t>(code))) : kPaddingI16;
+        }
+      }
+    }
+    built_i16_ = true;
+  }
+  in.profile = profile_i16_.data;
+  in.seg = seg_i16_;
+  in.bias = 0;
+  in.limit = 32767 - 129;  // adds_epi16 clips at 32767; keep a margin of one profile entry
+  const int32_t s = avx2 ? detail::striped_i16_avx2(in, overflow) : detail::striped_i16_sse2(in, overflow);
+  if (!overflow) {
+    last_precision_ = ScorePrecision::i16;
+    return s;
+  }
+  last_precision_ = ScorePrecision::i32;
+  return gotoh_local_score(query_, target, gaps_).score;
+}
+
+}  // namespace kfold::msa

@@ -1,0 +1,81 @@
+// Striped Smith-Waterman (Farrar 2007) local alignment scores with affine gaps: 8-bit saturating
+// lanes first, 16-bit when the score saturates, scalar 32-bit Gotoh when that saturates too.
+// AVX2 or SSE2 is chosen at run time; other CPUs use the scalar code.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "msa/alphabet.hpp"
+#include "msa/score_profile.hpp"
+
+namespace kfold::msa {
+
+enum class SimdLevel { scalar, sse2, avx2 };
+
+// The best level this CPU supports (__builtin_cpu_supports). KFOLD_SIMD=scalar|sse2|avx2 in the
+// environment lowers it (for tests and comparisons); asking for more than the CPU has is ignored.
+SimdLevel detect_simd_level();
+bool simd_level_supported(SimdLevel level);
+std::string_view simd_level_name(SimdLevel level);
+
+// Which kernel produced the last score.
+enum class ScorePrecision { u8, i16, i32 };
+
+// Holds a query's striped profiles and working buffers. Keeps a reference to `query`, which must
+// outlive it. Not thread-safe: one per thread (the buffers are reused across targets).
+class StripedAligner {
+ public:
+  StripedAligner(const ScoreProfile& query, const GapPenalties& gaps, SimdLevel level);
+
+  // Exact best local alignment score of the query against `target` (codes < kAlphabetSize).
+  int32_t score(std::span<const uint8_t> target);
+  ScorePrecision last_precision() const { return last_precision_; }
+  SimdLevel level() const { return level_; }
+
+ private:
+  // 32-byte aligned storage of `bytes` bytes.
+  struct AlignedBytes {
+    std::vector<uint8_t> storage;
+    uint8_t* data = nullptr;
+    void resize(size_t bytes);
+  };
+
+  const ScoreProfile& query_;
+  GapPenalties gaps_;
+  SimdLevel level_;
+  int64_t seg_u8_ = 0;  // vectors per column of the 8-bit profile (query length / lanes, rounded up)
+  int64_t seg_i16_ = 0;
+  int32_t bias_ = 0;          // added to every 8-bit profile entry so that it is unsigned
+  bool use_u8_ = false;       // false when the score range does not fit 8 bits
+  AlignedBytes profile_u8_;   // [kAlphabetSize][seg_u8][lanes] uint8
+  AlignedBytes profile_i16_;  // [kAlphabetSize][seg_i16][lanes] int16, built on first need
+  bool built_i16_ = false;
+  AlignedBytes work_;  // H (two columns) and E, 3 * seg vectors
+  ScorePrecision last_precision_ = ScorePrecision::u8;
+};
+
+namespace detail {
+
+// Arguments of one kernel call (the ISA-specific kernels live in striped_sw_<isa>.cpp).
+struct StripedInput {
+  const void* profile = nullptr;  // [kAlphabetSize][seg] vectors
+  int64_t seg = 0;
+  const uint8_t* target = nullptr;
+  int64_t t_len = 0;
+  int32_t gap_open_extend = 0;  // cost of the first gap position: open + extend
+  int32_t gap_extend = 0;
+  int32_t bias = 0;
+  int32_t limit = 0;  // a lane above this may have saturated
+  void* work = nullptr;
+};
+
+int32_t striped_u8_sse2(const StripedInput& in, bool& overflow);
+int32_t striped_i16_sse2(const StripedInput& in, bool& overflow);
+int32_t striped_u8_avx2(const StripedInput& in, bool& overflow);
+int32_t striped_i16_avx2(const StripedInput& in, bool& overflow);
+
+}  // namespace detail
+}  // namespace kfold::msa

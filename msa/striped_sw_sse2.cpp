@@ -1,0 +1,71 @@
+// SSE2 instantiation of the striped Smith-Waterman kernel (16 x 8-bit or 8 x 16-bit lanes).
+// SSE2 is part of x86-64, so this file needs no special flags.
+#include <algorithm>
+#include <cstdint>
+
+#include "msa/striped_sw.hpp"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <emmintrin.h>
+
+#include "msa/striped_sw_kernel.hpp"
+
+namespace kfold::msa::detail {
+namespace {
+
+struct Sse2U8 {
+  using V = __m128i;
+  static V zero() { return _mm_setzero_si128(); }
+  static V set1(int32_t x) { return _mm_set1_epi8(static_cast<char>(x)); }
+  static V subs(V a, V b) { return _mm_subs_epu8(a, b); }
+  static V max(V a, V b) { return _mm_max_epu8(a, b); }
+  static V add_score(V h, V p, V bias) { return _mm_subs_epu8(_mm_adds_epu8(h, p), bias); }
+  static V shift_in(V a) { return _mm_slli_si128(a, 1); }
+  static bool any_gt(V a, V b) {
+    return _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_subs_epu8(a, b), _mm_setzero_si128())) != 0xFFFF;
+  }
+  static int32_t hmax(V a) {
+    alignas(16) uint8_t lanes[16];
+    _mm_store_si128(reinterpret_cast<V*>(lanes), a);
+    return *std::max_element(lanes, lanes + 16);
+  }
+};
+
+struct Sse2I16 {
+  using V = __m128i;
+  static V zero() { return _mm_setzero_si128(); }
+  static V set1(int32_t x) { return _mm_set1_epi16(static_cast<int16_t>(x)); }
+  static V subs(V a, V b) { return _mm_subs_epu16(a, b); }  // values are in [0, 32767]
+  static V max(V a, V b) { return _mm_max_epi16(a, b); }
+  static V add_score(V h, V p, V) { return _mm_max_epi16(_mm_adds_epi16(h, p), _mm_setzero_si128()); }
+  static V shift_in(V a) { return _mm_slli_si128(a, 2); }
+  static bool any_gt(V a, V b) { return _mm_movemask_epi8(_mm_cmpgt_epi16(a, b)) != 0; }
+  static int32_t hmax(V a) {
+    alignas(16) int16_t lanes[8];
+    _mm_store_si128(reinterpret_cast<V*>(lanes), a);
+    return *std::max_element(lanes, lanes + 8);
+  }
+};
+
+}  // namespace
+
+int32_t striped_u8_sse2(const StripedInput& in, bool& overflow) { return striped_local_score<Sse2U8>(in, overflow); }
+int32_t striped_i16_sse2(const StripedInput& in, bool& overflow) { return striped_local_score<Sse2I16>(in, overflow); }
+
+}  // namespace kfold::msa::detail
+
+#else
+
+namespace kfold::msa::detail {
+// Not an x86-64 build: the dispatcher never selects these.
+int32_t striped_u8_sse2(const StripedInput&, bool& overflow) {
+  overflow = true;
+  return 0;
+}
+int32_t striped_i16_sse2(const StripedInput&, bool& overflow) {
+  overflow = true;
+  return 0;
+}
+}  // namespace kfold::msa::detail
+
+#endif

@@ -1,0 +1,97 @@
+// `kfold search QUERY.fasta DB -o DIR`: homology search writing DIR/<query_id>.a3m and DIR/hits.m8.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "data/error.hpp"
+#include "data/fasta.hpp"
+#include "msa/search.hpp"
+#include "msa/search_output.hpp"
+#include "msa/sequence_db.hpp"
+#include "pipelines/cli/commands.hpp"
+
+namespace kfold::cli {
+namespace {
+
+struct SearchCommandOptions {
+  std::string query;
+  std::string db;
+  std::string out_dir;
+  double max_seq_id = 1.0;
+  std::string simd = "auto";
+  msa::SearchOptions search;
+};
+
+void run_search(const SearchCommandOptions& o) {
+  namespace fs = std::filesystem;
+  if (!(o.max_seq_id > 0.0 && o.max_seq_id <= 1.0)) fail_input("--max-seq-id must be in (0, 1] (got {})", o.max_seq_id);
+  msa::SearchOptions options = o.search;
+  if (o.simd != "auto") {
+    const msa::SimdLevel level = o.simd == "avx2"   ? msa::SimdLevel::avx2
+                                 : o.simd == "sse2" ? msa::SimdLevel::sse2
+                                                    : msa::SimdLevel::scalar;
+    if (!msa::simd_level_supported(level)) fail_input("--simd {}: this CPU does not support it", o.simd);
+    options.simd = level;
+  }
+  msa::check_search_options(options);
+  // Everything that can be wrong with the inputs is checked before the output directory is touched.
+  const auto queries = data::read_fasta(o.query);
+  msa::check_queries(queries, o.query);
+  (void)msa::a3m_file_names(queries, o.query);
+  if (fs::exists(o.out_dir) && !fs::is_directory(o.out_dir)) fail_input("{}: exists and is not a directory", o.out_dir);
+  const msa::SequenceDb db = msa::SequenceDb::open(o.db);
+  const auto results = msa::search(queries, db, options);
+  msa::OutputOptions output;
+  output.max_seq_id = o.max_seq_id;
+  msa::write_search_outputs(o.out_dir, queries, results, db, output);
+}
+
+}  // namespace
+
+void add_search_command(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("search", "Homology search: query sequences against a database, MSAs out");
+  auto o = std::make_shared<SearchCommandOptions>();
+  cmd->add_option("QUERY", o->query, "Query sequences (FASTA, plain or gzip)")->required();
+  cmd->add_option("DB", o->db, "Database: a FASTA file or a directory made by 'kfold db create'")->required();
+  cmd->add_option("-o,--out", o->out_dir, "Output directory (DIR/<query_id>.a3m, DIR/hits.m8)")->required();
+  cmd->add_option("-e,--evalue", o->search.evalue, "Report hits with E-value <= this")->capture_default_str();
+  cmd->add_option("--max-seqs", o->search.max_seqs, "Hits kept per query (best E-values)")->capture_default_str();
+  cmd->add_option("--max-prefilter", o->search.prefilter.max_candidates,
+                  "Prefilter candidates per query passed to gapped alignment")
+      ->capture_default_str();
+  cmd->add_option("--min-ungapped-score", o->search.prefilter.min_ungapped_score,
+                  "Smallest best-diagonal (ungapped) score of a prefilter candidate")
+      ->capture_default_str();
+  cmd->add_option("--word-threshold", o->search.prefilter.word_threshold,
+                  "Neighbourhood word score T for 3-mers (lower: more sensitive, slower)")
+      ->capture_default_str();
+  cmd->add_option("--min-cov", o->search.min_coverage, "Least fraction of the query a hit must cover")
+      ->capture_default_str();
+  cmd->add_option("--max-seq-id", o->max_seq_id,
+                  "Drop A3M rows more identical than this to a row kept before them (1: keep all)")
+      ->capture_default_str();
+  cmd->add_option("--gap-open", o->search.gaps.open, "Gap open penalty (BLOSUM62)")->capture_default_str();
+  cmd->add_option("--gap-extend", o->search.gaps.extend, "Gap extension penalty")->capture_default_str();
+  cmd->add_option("--iterations", o->search.iterations,
+                  "Search rounds; rounds after the first search with a PSSM of the included hits (PSI-BLAST style)")
+      ->capture_default_str();
+  cmd->add_option("--inclusion-evalue", o->search.inclusion_evalue,
+                  "Hits with E-value <= this build the next round's PSSM")
+      ->capture_default_str();
+  cmd->add_option("--threads", o->search.threads, "OpenMP threads (output is identical for any count)")
+      ->capture_default_str();
+  cmd->add_option("--simd", o->simd, "Alignment kernel: auto, avx2, sse2 or scalar")
+      ->check(CLI::IsMember({"auto", "avx2", "sse2", "scalar"}))
+      ->capture_default_str();
+  cmd->footer(
+      "Scoring: BLOSUM62, gaps 11/1, Karlin-Altschul E-values (lambda 0.267, K 0.041) over the whole database.\n"
+      "Queries may have at most 16384 residues.\n\n"
+      "Example:\n  kfold db create uniref50.fasta.gz dbs/uniref50\n"
+      "  kfold search query.fasta dbs/uniref50 -o msas --threads 8 -e 1e-3 --max-seqs 5000\n"
+      "  kfold search query.fasta dbs/uniref50 -o msas --iterations 3 --max-seq-id 0.9 --min-cov 0.5");
+  cmd->callback([&action, o] { action = [o] { run_search(*o); }; });
+}
+
+}  // namespace kfold::cli

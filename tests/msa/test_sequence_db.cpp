@@ -1,0 +1,72 @@
+// kfold-db packing and opening: contents equal the FASTA, errors for bad inputs leave nothing behind.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "data/atomic_output.hpp"
+#include "data/error.hpp"
+#include "msa/sequence_db.hpp"
+#include "test_support.hpp"
+
+using namespace kfold;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kFasta = ">sp|P1|ONE first protein\nMKTAYIAKQR\nQISFVKSHFS\n>two\nacdefghik*\n>three  spaced  words \nW\n";
+
+void check_db(const msa::SequenceDb& db) {
+  REQUIRE(db.size() == 3);
+  CHECK(db.total_residues() == 30);
+  CHECK(db.max_length() == 20);
+  CHECK(db.residues(0) == "MKTAYIAKQRQISFVKSHFS");
+  CHECK(db.residues(1) == "ACDEFGHIK");
+  CHECK(db.residues(2) == "W");
+  CHECK(db.id(0) == "sp|P1|ONE");
+  CHECK(db.header(0) == "sp|P1|ONE first protein");
+  CHECK(db.header(1) == "two");
+  CHECK(db.id(1) == "two");
+  CHECK(db.header(2) == "three spaced  words");
+}
+
+}  // namespace
+
+TEST_CASE("SequenceDb: FASTA file and packed directory give the same view") {
+  test::ScratchDir dir("msa_db_roundtrip");
+  data::write_file_atomic(dir / "db.fasta", kFasta);
+  const auto from_fasta = msa::SequenceDb::open(dir / "db.fasta");
+  CHECK(!from_fasta.memory_mapped());
+  check_db(from_fasta);
+  const auto stats = msa::create_db(dir / "db.fasta", dir / "db");
+  CHECK(stats.sequences == 3);
+  CHECK(stats.residues == 30);
+  CHECK(!fs::exists(dir / "db.tmp"));
+  const auto packed = msa::SequenceDb::open(dir / "db");
+  CHECK(packed.memory_mapped());
+  check_db(packed);
+}
+
+TEST_CASE("SequenceDb: bad inputs are InputErrors naming the path, and leave no directory") {
+  test::ScratchDir dir("msa_db_errors");
+  data::write_file_atomic(dir / "db.fasta", kFasta);
+  data::write_file_atomic(dir / "empty.fasta", "");
+  data::write_file_atomic(dir / "binary.fasta", std::string("\x7f"
+                                                            "ELF\x02\x01\x01\0\0\0",
+                                                            10));
+  data::write_file_atomic(dir / "bad.fasta", ">a\nMK1T\n");
+  for (const char* name : {"empty.fasta", "binary.fasta", "bad.fasta", "missing.fasta"}) {
+    CAPTURE(name);
+    CHECK_THROWS_AS(msa::create_db(dir / name, dir / "out"), InputError);
+    CHECK(!fs::exists(dir / "out"));
+    CHECK(!fs::exists(dir / "out.tmp"));
+    CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / name), doctest::Contains(name), InputError);
+  }
+  msa::create_db(dir / "db.fasta", dir / "db");
+  CHECK_THROWS_WITH_AS(msa::create_db(dir / "db.fasta", dir / "db"), doctest::Contains("already exists"), InputError);
+  CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "nothing"), doctest::Contains("database not found"), InputError);
+  fs::create_directory(dir / "plain_dir");
+  CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "plain_dir"), doctest::Contains("not a kfold database"), InputError);
+  // A truncated offsets file is detected at open.
+  fs::resize_file(dir / "db" / "offsets.bin", 16);
+  CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "db"), doctest::Contains("damaged"), InputError);
+}

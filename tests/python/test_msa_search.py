@@ -1,0 +1,159 @@
+"""kfold db create + kfold search end to end on a synthetic database with planted homologs (mutated
+copies of the query at known identity) among shuffled and random decoys; bad inputs exit 2."""
+import gzip
+import random
+
+import pytest
+
+AA = "ARNDCQEGHILKMFPSTWYV"
+
+
+def mutate(rng, seq, identity):
+    """Copy of seq with round((1 - identity) * len) substitutions at distinct positions and one
+    3-residue insertion in the middle."""
+    out = list(seq)
+    for i in rng.sample(range(len(seq)), round((1 - identity) * len(seq))):
+        out[i] = rng.choice([a for a in AA if a != seq[i]])
+    mid = len(out) // 2
+    return "".join(out[:mid]) + "".join(rng.choice(AA) for _ in range(3)) + "".join(out[mid:])
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    rng = random.Random(7)
+    d = tmp_path_factory.mktemp("msa_search")
+    queries = {f"q{i}": "".join(rng.choice(AA) for _ in range(120 + 50 * i)) for i in range(2)}
+    records, homologs, decoys = [], {}, []
+    for qid, seq in queries.items():
+        for ident in (0.9, 0.7, 0.5, 0.4):
+            hid = f"{qid}_hom{int(ident * 100)}"
+            homologs[hid] = (qid, ident)
+            records.append((hid, "".join(rng.choice(AA) for _ in range(10)) + mutate(rng, seq, ident)))
+        shuffled = list(seq)
+        rng.shuffle(shuffled)
+        decoys.append(f"{qid}_shuffled")
+        records.append((decoys[-1], "".join(shuffled)))
+    for k in range(400):
+        decoys.append(f"decoy{k}")
+        records.append((decoys[-1], "".join(rng.choice(AA) for _ in range(rng.randint(50, 400)))))
+    rng.shuffle(records)
+    with gzip.open(d / "db.fasta.gz", "wt") as f:
+        for rid, seq in records:
+            f.write(f">{rid} synthetic\n{seq}\n")
+    (d / "query.fasta").write_text("".join(f">{qid}\n{seq}\n" for qid, seq in queries.items()))
+    return d, queries, homologs, decoys
+
+
+def read_m8(path):
+    return [line.split("\t") for line in path.read_text().splitlines()]
+
+
+def test_db_create_and_search_find_planted_homologs(kfold, planted):
+    d, queries, homologs, decoys = planted
+    r = kfold("db", "create", d / "db.fasta.gz", d / "db")
+    assert r.returncode == 0, r.stderr
+    assert (d / "db" / "kfold_db.json").exists() and not (d / "db.tmp").exists()
+    outs = {}
+    for threads in (1, 2):
+        out = d / f"out{threads}"
+        r = kfold("search", d / "query.fasta", d / "db", "-o", out, "--threads", threads)
+        assert r.returncode == 0, r.stderr
+        assert "Neff" in r.stderr and "MSA depth" in r.stderr
+        outs[threads] = out
+    # Byte-identical outputs for 1 and 2 threads.
+    for name in ["hits.m8"] + [f"{q}.a3m" for q in queries]:
+        assert (outs[1] / name).read_bytes() == (outs[2] / name).read_bytes(), name
+
+    rows = read_m8(outs[1] / "hits.m8")
+    assert rows and all(len(row) == 12 for row in rows)
+    found = {(row[0], row[1]): row for row in rows}
+    for hid, (qid, ident) in homologs.items():
+        if ident >= 0.5:  # 40% identity over 120-170 residues is usually but not always significant
+            assert (qid, hid) in found, hid
+    for (qid, tid), row in found.items():
+        assert tid in homologs and homologs[tid][0] == qid, f"decoy or wrong family reported: {row}"
+        evalue, bits = float(row[10]), float(row[11])
+        assert evalue <= 1e-3 and bits > 0
+        pident = float(row[2])
+        assert abs(pident / 100 - homologs[tid][1]) < 0.1, row  # the planted identity, within indel effects
+        qstart, qend = int(row[6]), int(row[7])
+        assert 1 <= qstart <= qend <= len(queries[qid])
+    # Stronger homologs have smaller E-values.
+    for qid in queries:
+        ev = {homologs[t][1]: float(r[10]) for (q, t), r in found.items() if q == qid}
+        idents = sorted(ev, reverse=True)
+        assert all(ev[a] <= ev[b] for a, b in zip(idents, idents[1:]))
+
+    # A3M: query first, every row in query coordinates (uppercase + '-' count = query length).
+    for qid, seq in queries.items():
+        lines = (outs[1] / f"{qid}.a3m").read_text().splitlines()
+        headers, seqs = lines[0::2], lines[1::2]
+        assert headers[0].startswith(f">{qid}") and seqs[0] == seq
+        assert len(seqs) == 1 + sum(1 for (q, _) in found if q == qid)
+        for s in seqs:
+            assert sum(1 for c in s if c.isupper() or c == "-") == len(seq)
+        # The 90% homolog carries the planted 3-residue insertion as lowercase letters.
+        hom90 = seqs[headers.index(f">{qid}_hom90 synthetic")]
+        assert sum(1 for c in hom90 if c.islower()) >= 3
+
+
+def test_search_accepts_fasta_database_with_same_results(kfold, planted):
+    d, queries, _, _ = planted
+    r = kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", d / "out_fasta")
+    assert r.returncode == 0, r.stderr
+    packed = d / "out_packed"
+    if not (d / "db").exists():
+        assert kfold("db", "create", d / "db.fasta.gz", d / "db").returncode == 0
+    assert kfold("search", d / "query.fasta", d / "db", "-o", packed).returncode == 0
+    assert (d / "out_fasta" / "hits.m8").read_text() == (packed / "hits.m8").read_text()
+
+
+def test_min_cov_and_max_seq_id_filters(kfold, planted):
+    d, queries, homologs, _ = planted
+    if not (d / "db").exists():
+        assert kfold("db", "create", d / "db.fasta.gz", d / "db").returncode == 0
+    r = kfold("search", d / "query.fasta", d / "db", "-o", d / "out_id", "--max-seq-id", "0.6")
+    assert r.returncode == 0, r.stderr
+    lines = (d / "out_id" / "q0.a3m").read_text().splitlines()
+    for h in lines[0::2]:
+        # rows >60% identical to the query (90%, 70%) are removed; the query stays
+        assert "hom90" not in h and "hom70" not in h
+
+
+def test_bad_inputs_exit_2_and_leave_no_output(kfold, tmp_path):
+    good = tmp_path / "q.fasta"
+    good.write_text(">q\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n")
+    db = tmp_path / "db.fasta"
+    db.write_text(">t\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n")
+    (tmp_path / "empty.fasta").write_text("")
+    (tmp_path / "binary.fasta").write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00" * 10)
+    (tmp_path / "dna.fasta").write_text(">d\nACGTACGTTAGCATCGATCGATCGATCGA\n")
+    (tmp_path / "long.fasta").write_text(">big\n" + "A" * 16385 + "\n")
+    (tmp_path / "norecord.fasta").write_text(">x\n\n>y\nMK\n")
+    cases = [
+        (("search", good, tmp_path / "missing_db", "-o", tmp_path / "o1"), "missing_db", "o1"),
+        (("search", tmp_path / "empty.fasta", db, "-o", tmp_path / "o2"), "empty.fasta", "o2"),
+        (("search", tmp_path / "binary.fasta", db, "-o", tmp_path / "o3"), "binary.fasta", "o3"),
+        (("search", tmp_path / "dna.fasta", db, "-o", tmp_path / "o4"), "dna.fasta", "o4"),
+        (("search", tmp_path / "long.fasta", db, "-o", tmp_path / "o5"), "long.fasta", "o5"),
+        (("search", good, tmp_path / "binary.fasta", "-o", tmp_path / "o6"), "binary.fasta", "o6"),
+        (("search", tmp_path / "norecord.fasta", db, "-o", tmp_path / "o7"), "norecord.fasta", "o7"),
+        (("db", "create", tmp_path / "binary.fasta", tmp_path / "o8"), "binary.fasta", "o8"),
+        (("db", "create", tmp_path / "empty.fasta", tmp_path / "o9"), "empty.fasta", "o9"),
+        (("db", "create", tmp_path / "nope.fasta", tmp_path / "o10"), "nope.fasta", "o10"),
+    ]
+    for args, named, out in cases:
+        r = kfold(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert named in r.stderr, (args, r.stderr)
+        assert "Traceback" not in r.stderr and "terminate" not in r.stderr
+        assert not (tmp_path / out).exists() and not (tmp_path / (out + ".tmp")).exists(), args
+    r = kfold("search", good, db, "-o", tmp_path / "o11", "--iterations", "0")
+    assert r.returncode == 2 and "--iterations" in r.stderr and not (tmp_path / "o11").exists()
+
+
+def test_help_texts_have_examples(kfold):
+    for cmd in (("search", "--help"), ("db", "create", "--help"), ("db", "--help")):
+        r = kfold(*cmd)
+        assert r.returncode == 0 and "Example" in r.stdout, cmd
+    assert "kfold search" in kfold("--help").stdout
