@@ -1,0 +1,397 @@
+// make_model_inputs: AlphaFold's non-ensembled and per-batch (ensemble × recycle) transforms,
+// make_msa_feat and make_fixed_size; processed-feature files (see input_pipeline.hpp).
+#include "fold/input_pipeline.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+#include <map>
+
+#include "data/error.hpp"
+#include "data/hdf5_file.hpp"
+#include "data/npz_file.hpp"
+#include "data/residue_constants.hpp"
+
+namespace kfold::fold {
+
+namespace rc = data::rc;
+
+namespace {
+
+size_t idx(int64_t i) { return static_cast<size_t>(i); }
+
+constexpr int64_t kTargetFeatChannels = 1 + rc::restype_num_with_x;  // 22
+
+int64_t msa_feat_channels(bool cluster_features) {
+  return cluster_features ? 2 * kMsaOneHotClasses + 3 : kMsaOneHotClasses + 2;  // 49 or 25
+}
+
+float clip01(float x) { return std::min(std::max(x, 0.0f), 1.0f); }
+
+void check_raw(const RawFeatures& raw) {
+  const auto n_res = idx(raw.n_res);
+  if (raw.n_res < 1) fail_input("raw features: no residues");
+  if (raw.aatype.size() != n_res * idx(rc::restype_num_with_x))
+    fail_input("raw features: aatype must be [{}, 21] (has {} values)", raw.n_res, raw.aatype.size());
+  if (raw.residue_index.size() != n_res || raw.between_segment_residues.size() != n_res || raw.seq_length.empty())
+    fail_input("raw features: residue_index, between_segment_residues and seq_length must have {} values", n_res);
+  if (raw.seq_length.front() != raw.n_res)
+    fail_input("raw features: seq_length is {} but aatype has {} residues", raw.seq_length.front(), raw.n_res);
+}
+
+// Writes one batch's MSA arrays (make_msa_feat, then zero padding by make_fixed_size) into slot b.
+void fill_batch(ProcessedFeatures& out, int64_t b, const EnsembleMsa& batch, bool cluster_features) {
+  const int64_t n_res = batch.msa.n_res, n_clust = batch.msa.n_seq;
+  const int64_t channels = out.msa_feat.size(3);
+  float* msa_feat = out.msa_feat[b].data_ptr<float>();  // [n_clust_pad, n_res, channels]
+  float* msa_mask = out.msa_mask[b].data_ptr<float>();
+  float* bert_mask = out.bert_mask[b].data_ptr<float>();
+  int32_t* true_msa = out.true_msa[b].data_ptr<int32_t>();
+  for (int64_t k = 0; k < n_clust * n_res; ++k) {
+    float* f = msa_feat + k * channels;
+    const float deletion = batch.msa.deletion_matrix[idx(k)];
+    f[batch.msa.msa[idx(k)]] = 1.0f;
+    f[kMsaOneHotClasses] = clip01(deletion);
+    f[kMsaOneHotClasses + 1] = deletion_value(deletion);
+    if (cluster_features) {
+      std::copy_n(batch.cluster_profile.begin() + k * kMsaOneHotClasses, kMsaOneHotClasses, f + kMsaOneHotClasses + 2);
+      f[2 * kMsaOneHotClasses + 2] = deletion_value(batch.cluster_deletion_mean[idx(k)]);
+    }
+    msa_mask[k] = batch.msa.msa_mask[idx(k)];
+    bert_mask[k] = batch.bert_mask[idx(k)];
+    true_msa[k] = batch.true_msa[idx(k)];
+  }
+  std::copy_n(batch.msa.msa_row_mask.begin(), n_clust, out.msa_row_mask[b].data_ptr<float>());
+
+  if (!out.extra_msa.defined()) return;
+  const int64_t n = batch.extra.n_seq * n_res;
+  std::copy_n(batch.extra.msa.begin(), n, out.extra_msa[b].data_ptr<int32_t>());
+  std::copy_n(batch.extra.msa_mask.begin(), n, out.extra_msa_mask[b].data_ptr<float>());
+  std::copy_n(batch.extra.msa_row_mask.begin(), batch.extra.n_seq, out.extra_msa_row_mask[b].data_ptr<float>());
+  float* has_deletion = out.extra_has_deletion[b].data_ptr<float>();
+  float* deletion_values = out.extra_deletion_value[b].data_ptr<float>();
+  for (int64_t k = 0; k < n; ++k) {
+    has_deletion[k] = clip01(batch.extra.deletion_matrix[idx(k)]);
+    deletion_values[k] = deletion_value(batch.extra.deletion_matrix[idx(k)]);
+  }
+}
+
+}  // namespace
+
+int64_t InputPipelineConfig::num_msa_clusters() const {
+  return reduce_msa_clusters_by_max_templates ? max_msa_clusters - max_templates : max_msa_clusters;
+}
+
+int64_t InputPipelineConfig::num_batches() const {
+  return num_ensemble * (resample_msa_in_recycling ? num_recycle + 1 : 1);
+}
+
+void InputPipelineConfig::validate() const {
+  if (num_msa_clusters() < 1)
+    fail_input("data.eval.max_msa_clusters ({}{}) must leave at least one cluster centre", max_msa_clusters,
+               reduce_msa_clusters_by_max_templates ? fmt::format(" - max_templates {}", max_templates) : "");
+  if (max_extra_msa < 0) fail_input("data.common.max_extra_msa must be >= 0 (is {})", max_extra_msa);
+  if (num_recycle < 0) fail_input("data.common.num_recycle must be >= 0 (is {})", num_recycle);
+  if (num_ensemble < 1) fail_input("data.eval.num_ensemble must be >= 1 (is {})", num_ensemble);
+  if (!(masked_msa_replace_fraction >= 0.0 && masked_msa_replace_fraction <= 1.0))
+    fail_input("data.eval.masked_msa_replace_fraction must be in [0, 1] (is {})", masked_msa_replace_fraction);
+  const double sum = masked_msa.uniform_prob + masked_msa.profile_prob + masked_msa.same_prob;
+  if (!(masked_msa.uniform_prob >= 0.0 && masked_msa.profile_prob >= 0.0 && masked_msa.same_prob >= 0.0) ||
+      1.0 - masked_msa.profile_prob - masked_msa.same_prob - masked_msa.uniform_prob < 0.0)
+    fail_input("data.common.masked_msa: uniform_prob, profile_prob, same_prob must be >= 0 with a sum <= 1 (sum {})",
+               sum);
+}
+
+std::vector<std::pair<std::string, at::Tensor>> ProcessedFeatures::named() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  const auto add = [&](const char* name, const at::Tensor& t) {
+    if (t.defined()) out.emplace_back(name, t);
+  };
+  add("aatype", aatype);
+  add("residue_index", residue_index);
+  add("seq_length", seq_length);
+  add("seq_mask", seq_mask);
+  add("is_distillation", is_distillation);
+  add("target_feat", target_feat);
+  add("msa_feat", msa_feat);
+  add("msa_mask", msa_mask);
+  add("msa_row_mask", msa_row_mask);
+  add("bert_mask", bert_mask);
+  add("true_msa", true_msa);
+  add("extra_msa", extra_msa);
+  add("extra_msa_mask", extra_msa_mask);
+  add("extra_msa_row_mask", extra_msa_row_mask);
+  add("extra_has_deletion", extra_has_deletion);
+  add("extra_deletion_value", extra_deletion_value);
+  add("atom14_atom_exists", atom14_atom_exists);
+  add("atom37_atom_exists", atom37_atom_exists);
+  add("residx_atom14_to_atom37", residx_atom14_to_atom37);
+  add("residx_atom37_to_atom14", residx_atom37_to_atom14);
+  add("random_crop_to_size_seed", random_crop_to_size_seed);
+  return out;
+}
+
+at::Tensor* ProcessedFeatures::field(std::string_view name) {
+  static const std::map<std::string_view, at::Tensor ProcessedFeatures::*, std::less<>> fields = {
+      {"aatype", &ProcessedFeatures::aatype},
+      {"residue_index", &ProcessedFeatures::residue_index},
+      {"seq_length", &ProcessedFeatures::seq_length},
+      {"seq_mask", &ProcessedFeatures::seq_mask},
+      {"is_distillation", &ProcessedFeatures::is_distillation},
+      {"target_feat", &ProcessedFeatures::target_feat},
+      {"msa_feat", &ProcessedFeatures::msa_feat},
+      {"msa_mask", &ProcessedFeatures::msa_mask},
+      {"msa_row_mask", &ProcessedFeatures::msa_row_mask},
+      {"bert_mask", &ProcessedFeatures::bert_mask},
+      {"true_msa", &ProcessedFeatures::true_msa},
+      {"extra_msa", &ProcessedFeatures::extra_msa},
+      {"extra_msa_mask", &ProcessedFeatures::extra_msa_mask},
+      {"extra_msa_row_mask", &ProcessedFeatures::extra_msa_row_mask},
+      {"extra_has_deletion", &ProcessedFeatures::extra_has_deletion},
+      {"extra_deletion_value", &ProcessedFeatures::extra_deletion_value},
+      {"atom14_atom_exists", &ProcessedFeatures::atom14_atom_exists},
+      {"atom37_atom_exists", &ProcessedFeatures::atom37_atom_exists},
+      {"residx_atom14_to_atom37", &ProcessedFeatures::residx_atom14_to_atom37},
+      {"residx_atom37_to_atom14", &ProcessedFeatures::residx_atom37_to_atom14},
+      {"random_crop_to_size_seed", &ProcessedFeatures::random_crop_to_size_seed},
+  };
+  const auto it = fields.find(name);
+  return it == fields.end() ? nullptr : &(this->*(it->second));
+}
+
+ProcessedFeatures make_model_inputs(const RawFeatures& raw, const InputPipelineConfig& config, int64_t seed) {
+  config.validate();
+  check_raw(raw);
+  const int64_t n_res = raw.n_res, n_batch = config.num_batches(), n_clust = config.num_msa_clusters();
+  const int64_t n_extra = config.max_extra_msa;
+  const auto i32 = at::TensorOptions().dtype(at::kInt), f32 = at::TensorOptions().dtype(at::kFloat);
+
+  // ---- Non-ensembled transforms (computed once, the same in every batch).
+  const MsaArrays full = make_msa_arrays(raw);                    // correct_msa_restypes, make_msa_mask
+  const std::vector<float> profile = make_hhblits_profile(full);  // [n_res, 22]
+  TfRandomGraph rng(seed);
+  rng.next_seeds();  // randomly_replace_msa_with_unknown(0.0) keeps its two uniform ops' op seeds
+  rng.next_seeds();
+  // make_random_crop_to_size_seed: explicit op seed 0 (a fresh process's utils.seed_maker).
+  const auto crop_seed =
+      tf_uniform_int(rng.next_seeds(0), 2, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max());
+
+  ProcessedFeatures out;
+  at::Tensor aatype = at::empty({n_res}, i32);  // squeeze_features: argmax of the one-hot
+  at::Tensor target_feat = at::zeros({n_res, kTargetFeatChannels}, f32);
+  for (int64_t r = 0; r < n_res; ++r) {
+    const auto row = raw.aatype.begin() + r * rc::restype_num_with_x;
+    const auto aa = static_cast<int32_t>(std::max_element(row, row + rc::restype_num_with_x) - row);
+    aatype.data_ptr<int32_t>()[r] = aa;
+    float* t = target_feat.data_ptr<float>() + r * kTargetFeatChannels;
+    t[0] = clip01(static_cast<float>(raw.between_segment_residues[idx(r)]));
+    t[1 + aa] = 1.0f;
+  }
+  at::Tensor atom14_exists = at::empty({n_res, rc::atom14_num}, f32);
+  at::Tensor atom37_exists = at::empty({n_res, rc::atom_type_num}, f32);
+  at::Tensor atom14_to_37 = at::empty({n_res, rc::atom14_num}, i32);
+  at::Tensor atom37_to_14 = at::empty({n_res, rc::atom_type_num}, i32);
+  for (int64_t r = 0; r < n_res; ++r) {  // make_atom14_masks
+    const auto aa = idx(aatype.data_ptr<int32_t>()[r]);
+    for (int64_t a = 0; a < rc::atom14_num; ++a) {
+      atom14_exists.data_ptr<float>()[r * rc::atom14_num + a] = rc::restype_atom14_mask()[aa][idx(a)];
+      atom14_to_37.data_ptr<int32_t>()[r * rc::atom14_num + a] =
+          static_cast<int32_t>(rc::restype_atom14_to_atom37()[aa][idx(a)]);
+    }
+    for (int64_t a = 0; a < rc::atom_type_num; ++a) {
+      atom37_exists.data_ptr<float>()[r * rc::atom_type_num + a] = rc::restype_atom37_mask()[aa][idx(a)];
+      atom37_to_14.data_ptr<int32_t>()[r * rc::atom_type_num + a] =
+          static_cast<int32_t>(rc::restype_atom37_to_atom14()[aa][idx(a)]);
+    }
+  }
+  const at::Tensor residue_index = at::from_blob(const_cast<int32_t*>(raw.residue_index.data()), {n_res}, i32);
+  const auto batched = [&](const at::Tensor& t) {  // [n_batch, ...] copies (never views of `t`)
+    std::vector<int64_t> shape{n_batch};
+    for (const int64_t s : t.sizes()) shape.push_back(s);
+    return at::empty(shape, t.options()).copy_(t.unsqueeze(0).expand(shape));
+  };
+  out.aatype = batched(aatype);
+  out.residue_index = batched(residue_index);
+  out.seq_length = at::full({n_batch}, static_cast<int32_t>(raw.seq_length.front()), i32);
+  out.seq_mask = at::ones({n_batch, n_res}, f32);
+  out.is_distillation = at::zeros({n_batch}, f32);
+  out.target_feat = batched(target_feat);
+  out.atom14_atom_exists = batched(atom14_exists);
+  out.atom37_atom_exists = batched(atom37_exists);
+  out.residx_atom14_to_atom37 = batched(atom14_to_37);
+  out.residx_atom37_to_atom14 = batched(atom37_to_14);
+  out.random_crop_to_size_seed = batched(at::from_blob(const_cast<int32_t*>(crop_seed.data()), {2}, i32));
+
+  // ---- Per-batch MSA arrays, zero-padded to the fixed sizes.
+  out.msa_feat = at::zeros({n_batch, n_clust, n_res, msa_feat_channels(config.msa_cluster_features)}, f32);
+  out.msa_mask = at::zeros({n_batch, n_clust, n_res}, f32);
+  out.msa_row_mask = at::zeros({n_batch, n_clust}, f32);
+  out.bert_mask = at::zeros({n_batch, n_clust, n_res}, f32);
+  out.true_msa = at::zeros({n_batch, n_clust, n_res}, i32);
+  if (n_extra > 0) {
+    out.extra_msa = at::zeros({n_batch, n_extra, n_res}, i32);
+    out.extra_msa_mask = at::zeros({n_batch, n_extra, n_res}, f32);
+    out.extra_msa_row_mask = at::zeros({n_batch, n_extra}, f32);
+    out.extra_has_deletion = at::zeros({n_batch, n_extra, n_res}, f32);
+    out.extra_deletion_value = at::zeros({n_batch, n_extra, n_res}, f32);
+  }
+  const auto run_batch = [&](int64_t b) {
+    EnsembleMsa batch = sample_msa(full, n_clust, rng);
+    make_masked_msa(batch, profile, config.masked_msa, config.masked_msa_replace_fraction, rng);
+    if (config.msa_cluster_features) {
+      nearest_neighbor_clusters(batch);
+      summarize_clusters(batch);
+    }
+    if (n_extra > 0) crop_extra_msa(batch, n_extra, rng);
+    fill_batch(out, b, batch, config.msa_cluster_features);
+  };
+  if (n_batch == 1) {
+    run_batch(0);  // op seeds continue after the non-ensembled ones
+  } else {
+    for (int64_t b = 0; b < n_batch; ++b) {  // tf.map_fn: the body's op seeds restart, its counter moves on
+      rng.start_map_fn_iteration(b);
+      run_batch(b);
+    }
+  }
+  return out;
+}
+
+// ---- Files --------------------------------------------------------------------------------------
+
+namespace {
+
+// Shape of each array: fixed sizes, or one of the symbols B (batches), R (residues), C (cluster
+// rows), E (extra rows), F (msa_feat channels), which must agree across arrays.
+struct ArraySpec {
+  std::string_view name;
+  bool is_int;
+  std::vector<int64_t> dims;  // symbols as negative codes below
+};
+constexpr int64_t B = -1, R = -2, C = -3, E = -4, F = -5;
+
+const std::vector<ArraySpec>& array_specs() {
+  static const std::vector<ArraySpec> specs = {
+      {"aatype", true, {B, R}},
+      {"residue_index", true, {B, R}},
+      {"seq_length", true, {B}},
+      {"seq_mask", false, {B, R}},
+      {"is_distillation", false, {B}},
+      {"target_feat", false, {B, R, kTargetFeatChannels}},
+      {"msa_feat", false, {B, C, R, F}},
+      {"msa_mask", false, {B, C, R}},
+      {"msa_row_mask", false, {B, C}},
+      {"bert_mask", false, {B, C, R}},
+      {"true_msa", true, {B, C, R}},
+      {"extra_msa", true, {B, E, R}},
+      {"extra_msa_mask", false, {B, E, R}},
+      {"extra_msa_row_mask", false, {B, E}},
+      {"extra_has_deletion", false, {B, E, R}},
+      {"extra_deletion_value", false, {B, E, R}},
+      {"atom14_atom_exists", false, {B, R, rc::atom14_num}},
+      {"atom37_atom_exists", false, {B, R, rc::atom_type_num}},
+      {"residx_atom14_to_atom37", true, {B, R, rc::atom14_num}},
+      {"residx_atom37_to_atom14", true, {B, R, rc::atom_type_num}},
+      {"random_crop_to_size_seed", true, {B, 2}},
+  };
+  return specs;
+}
+
+std::string_view symbol_name(int64_t code) {
+  static constexpr std::array<std::string_view, 5> names = {"n_batch", "n_res", "n_clust", "n_extra",
+                                                            "msa_feat channels"};
+  return names[idx(-code - 1)];
+}
+
+// Checks `shape` against the spec, binding symbols on first use.
+void check_shape(const std::filesystem::path& path, const ArraySpec& spec, const std::vector<int64_t>& shape,
+                 std::map<int64_t, std::pair<int64_t, std::string_view>>& bound) {
+  const auto fail = [&](const std::string& why) {
+    fail_input("{}: processed feature '{}' has shape {}: {}", path.string(), spec.name, data::shape_string(shape), why);
+  };
+  if (shape.size() != spec.dims.size()) fail(fmt::format("expected {} dimensions", spec.dims.size()));
+  for (size_t i = 0; i < shape.size(); ++i) {
+    const int64_t d = spec.dims[i];
+    if (d >= 0) {
+      if (shape[i] != d) fail(fmt::format("dimension {} must be {}", i, d));
+    } else if (const auto it = bound.find(d); it == bound.end()) {
+      bound[d] = {shape[i], spec.name};
+    } else if (it->second.first != shape[i]) {
+      fail(fmt::format("{} is {} here but {} in '{}'", symbol_name(d), shape[i], it->second.first, it->second.second));
+    }
+  }
+  if (spec.name == "msa_feat" && shape[3] != msa_feat_channels(true) && shape[3] != msa_feat_channels(false))
+    fail("msa_feat must have 49 (or 25) channels");
+}
+
+at::Tensor tensor_from(const std::vector<int64_t>& shape, const void* data, bool is_int) {
+  at::Tensor t = at::empty(shape, is_int ? at::kInt : at::kFloat);
+  std::memcpy(t.data_ptr(), data, static_cast<size_t>(t.numel()) * 4);
+  return t;
+}
+
+}  // namespace
+
+void write_processed_features(const std::filesystem::path& path, const ProcessedFeatures& features) {
+  data::H5Writer writer(path);
+  for (const auto& [name, tensor] : features.named()) {
+    const at::Tensor t = tensor.contiguous().cpu();
+    const std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
+    if (t.scalar_type() == at::kInt)
+      writer.write<int32_t>(name, std::span<const int32_t>(t.data_ptr<int32_t>(), idx(t.numel())), shape);
+    else if (t.scalar_type() == at::kFloat)
+      writer.write<float>(name, std::span<const float>(t.data_ptr<float>(), idx(t.numel())), shape);
+    else
+      fail_input("write_processed_features: '{}' must be int32 or float32", name);
+  }
+  writer.set_attribute("kfold_content", "AlphaFold processed features (leading batch axis: ensemble x recycle)");
+  writer.commit();
+}
+
+ProcessedFeatures read_processed_features(const std::filesystem::path& path) {
+  ProcessedFeatures out;
+  std::map<int64_t, std::pair<int64_t, std::string_view>> bound;
+  const bool npz = data::is_zip_file(path);
+  if (!npz && !data::is_hdf5_file(path))
+    fail_input("{}: processed features must be an HDF5 (.h5) or NumPy (.npz) file", path.string());
+  std::unique_ptr<data::NpzFile> npz_file;
+  std::unique_ptr<data::H5Reader> h5_file;
+  if (npz)
+    npz_file = std::make_unique<data::NpzFile>(path);
+  else
+    h5_file = std::make_unique<data::H5Reader>(path);
+  for (const ArraySpec& spec : array_specs()) {
+    std::vector<int64_t> shape;
+    if (npz) {
+      const data::NpyArray* a = npz_file->find(spec.name);
+      if (a == nullptr) continue;
+      shape = a->shape;
+      check_shape(path, spec, shape, bound);
+      if (spec.is_int) {
+        const auto v = npz_file->read<int32_t>(spec.name);
+        *out.field(spec.name) = tensor_from(shape, v.data(), true);
+      } else {
+        const auto v = npz_file->read<float>(spec.name);
+        *out.field(spec.name) = tensor_from(shape, v.data(), false);
+      }
+    } else {
+      if (!h5_file->contains(spec.name)) continue;
+      shape = h5_file->info(spec.name).shape;
+      check_shape(path, spec, shape, bound);
+      if (spec.is_int) {
+        const auto a = h5_file->read<int32_t>(spec.name);
+        *out.field(spec.name) = tensor_from(shape, a.values.data(), true);
+      } else {
+        const auto a = h5_file->read<float>(spec.name);
+        *out.field(spec.name) = tensor_from(shape, a.values.data(), false);
+      }
+    }
+  }
+  for (const char* required : {"aatype", "residue_index", "seq_mask", "target_feat", "msa_feat", "msa_mask"})
+    if (!out.field(required)->defined())
+      fail_input("{}: processed features lack '{}' (AlphaFold's features.np_example_to_features output has it)",
+                 path.string(), required);
+  return out;
+}
+
+}  // namespace kfold::fold

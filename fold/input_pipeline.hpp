@@ -1,0 +1,93 @@
+// AlphaFold's inference input pipeline (alphafold/model/features.py np_example_to_features with
+// model/tf/input_pipeline.py): raw features → the processed, batched model inputs, bit-exact to the
+// reference for a given seed (Suppl. 1.2.5-1.2.7: MSA clustering, BERT masking, extra MSA, msa_feat).
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fold/msa_transforms.hpp"
+#include "fold/raw_features.hpp"
+
+namespace kfold::fold {
+
+// The slice of AlphaFold's config.data that the monomer input pipeline reads, with its key names
+// (data.eval.* and data.common.*). Defaults are AlphaFold's base config (model_2 / model_5); model_1,
+// model_3 and model_4 use max_extra_msa 5120, model_1 and model_2 reduce_msa_clusters_by_max_templates.
+struct InputPipelineConfig {
+  int64_t max_msa_clusters = 512;                     // data.eval: cluster centres per batch
+  int64_t max_templates = 4;                          // data.eval: only subtracted from max_msa_clusters
+  int64_t num_ensemble = 1;                           // data.eval
+  double masked_msa_replace_fraction = 0.15;          // data.eval
+  int64_t max_extra_msa = 1024;                       // data.common; 0 drops the extra MSA
+  int64_t num_recycle = 3;                            // data.common
+  bool resample_msa_in_recycling = true;              // data.common
+  bool reduce_msa_clusters_by_max_templates = false;  // data.common
+  bool msa_cluster_features = true;                   // data.common; false: msa_feat has 25 channels
+  MaskedMsaProbs masked_msa{};                        // data.common.masked_msa
+
+  // Rows of msa_feat & co.: max_msa_clusters, less max_templates when reduced.
+  int64_t num_msa_clusters() const;
+  // Batches on the leading axis: num_ensemble, times num_recycle + 1 when resampling per recycle.
+  int64_t num_batches() const;
+  // InputError naming the field for values the reference would reject.
+  void validate() const;
+};
+
+// The processed features with AlphaFold's names, shapes and dtypes; every array has the leading
+// batch axis [n_batch] = num_batches() (one batch per recycle and ensemble member, in that order
+// of iteration: batch b is recycle b / num_ensemble, ensemble member b % num_ensemble).
+// n_clust = num_msa_clusters(), n_extra = max_extra_msa, rows past the real MSA are zero padding.
+struct ProcessedFeatures {
+  at::Tensor aatype;                    // int32 [n_batch, n_res]
+  at::Tensor residue_index;             // int32 [n_batch, n_res]
+  at::Tensor seq_length;                // int32 [n_batch]
+  at::Tensor seq_mask;                  // f32 [n_batch, n_res]
+  at::Tensor is_distillation;           // f32 [n_batch]
+  at::Tensor target_feat;               // f32 [n_batch, n_res, 22] between-segment break, aatype one-hot (21)
+  at::Tensor msa_feat;                  // f32 [n_batch, n_clust, n_res, 49] msa one-hot (23), has_deletion,
+                                        //   deletion_value, cluster_profile (23), cluster deletion_mean value
+  at::Tensor msa_mask;                  // f32 [n_batch, n_clust, n_res]
+  at::Tensor msa_row_mask;              // f32 [n_batch, n_clust]
+  at::Tensor bert_mask;                 // f32 [n_batch, n_clust, n_res]
+  at::Tensor true_msa;                  // int32 [n_batch, n_clust, n_res]
+  at::Tensor extra_msa;                 // int32 [n_batch, n_extra, n_res]    (undefined when n_extra = 0)
+  at::Tensor extra_msa_mask;            // f32 [n_batch, n_extra, n_res]      (likewise)
+  at::Tensor extra_msa_row_mask;        // f32 [n_batch, n_extra]             (likewise)
+  at::Tensor extra_has_deletion;        // f32 [n_batch, n_extra, n_res]      (likewise)
+  at::Tensor extra_deletion_value;      // f32 [n_batch, n_extra, n_res]      (likewise)
+  at::Tensor atom14_atom_exists;        // f32 [n_batch, n_res, 14]
+  at::Tensor atom37_atom_exists;        // f32 [n_batch, n_res, 37]
+  at::Tensor residx_atom14_to_atom37;   // int32 [n_batch, n_res, 14]
+  at::Tensor residx_atom37_to_atom14;   // int32 [n_batch, n_res, 37]
+  at::Tensor random_crop_to_size_seed;  // int32 [n_batch, 2] (unused by the model)
+
+  int64_t n_batch() const { return aatype.size(0); }
+  int64_t n_res() const { return aatype.size(1); }
+  // (AlphaFold name, tensor) for every defined array, in the order above.
+  std::vector<std::pair<std::string, at::Tensor>> named() const;
+  // The field of that name (nullptr for an unknown name).
+  at::Tensor* field(std::string_view name);
+};
+
+// Runs the pipeline. Seed semantics (those of the reference with tf.compat.v1.set_random_seed(seed)):
+// the seed (any int64, reduced modulo 2^31 - 1) is TF's graph seed; each random op (two unused
+// uniform draws, then per batch the cluster shuffle, BERT mask positions, BERT categorical and the
+// extra-MSA shuffle) takes the next op seed from a counter. With one batch the counter continues
+// (op seeds 2..5); with several (tf.map_fn) it restarts at 0 for every batch, which then differ only
+// through the Philox counter offset TF gives each re-execution. The same seed, config and raw
+// features always give the same arrays, independent of threads and machines.
+ProcessedFeatures make_model_inputs(const RawFeatures& raw, const InputPipelineConfig& config, int64_t seed);
+
+// Processed features as HDF5 datasets with AlphaFold's names (atomic write), and their reader for
+// .h5 or .npz files (e.g. saved from the reference with np.savez); shapes and dtypes are checked
+// against each other, errors name the file and the array. Arrays the model does not use may be absent.
+void write_processed_features(const std::filesystem::path& path, const ProcessedFeatures& features);
+ProcessedFeatures read_processed_features(const std::filesystem::path& path);
+
+}  // namespace kfold::fold

@@ -1,0 +1,268 @@
+// Tests for the input pipeline: every processed array against AlphaFold's reference
+// (features.np_example_to_features on tests/fixtures/raw_features_ubiquitin.npz, stored again as
+// input_pipeline/raw_ubiquitin.npz without its strings; fixtures from
+// scripts/make_fixture_input_pipeline.py), determinism, the transforms' invariants, and file I/O.
+#include <ATen/ATen.h>  // before doctest: c10 logging defines its own CHECK
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+#include "data/error.hpp"
+#include "data/npz_file.hpp"
+#include "fold/input_pipeline.hpp"
+#include "test_support.hpp"
+
+using namespace kfold::fold;
+using kfold::data::NpzFile;
+
+namespace {
+
+std::vector<int64_t> dims(const at::Tensor& t) { return {t.sizes().begin(), t.sizes().end()}; }
+
+const std::filesystem::path& fixture_dir() {
+  static const auto dir = kfold::test::source_dir() / "tests/fixtures/input_pipeline";
+  return dir;
+}
+
+// The numeric raw features stored in `npz` under `prefix` + AlphaFold's names.
+RawFeatures raw_features_from(const NpzFile& npz, const std::string& prefix) {
+  RawFeatures raw;
+  const auto& msa = npz.get(prefix + "msa");
+  raw.n_seq = msa.shape[0];
+  raw.n_res = msa.shape[1];
+  raw.aatype = npz.read<int32_t>(prefix + "aatype", {raw.n_res, 21});
+  raw.between_segment_residues = npz.read<int32_t>(prefix + "between_segment_residues", {raw.n_res});
+  raw.residue_index = npz.read<int32_t>(prefix + "residue_index", {raw.n_res});
+  raw.seq_length = npz.read<int32_t>(prefix + "seq_length", {raw.n_res});
+  raw.msa = npz.read<int32_t>(prefix + "msa", {raw.n_seq, raw.n_res});
+  raw.deletion_matrix_int = npz.read<int32_t>(prefix + "deletion_matrix_int", {raw.n_seq, raw.n_res});
+  raw.num_alignments = npz.read<int32_t>(prefix + "num_alignments", {raw.n_res});
+  return raw;
+}
+
+const RawFeatures& ubiquitin() {
+  static const RawFeatures raw = raw_features_from(NpzFile(fixture_dir() / "raw_ubiquitin.npz"), "");
+  return raw;
+}
+
+// The config and seed stored with a reference case.
+std::pair<InputPipelineConfig, int64_t> case_config(const NpzFile& npz) {
+  const auto i = [&](const char* key) { return npz.read<int64_t>(fmt::format("config.{}", key)).at(0); };
+  const auto d = [&](const char* key) { return npz.read<double>(fmt::format("config.{}", key)).at(0); };
+  InputPipelineConfig c;
+  c.max_msa_clusters = i("max_msa_clusters");
+  c.max_templates = i("max_templates");
+  c.num_ensemble = i("num_ensemble");
+  c.masked_msa_replace_fraction = d("masked_msa_replace_fraction");
+  c.max_extra_msa = i("max_extra_msa");
+  c.num_recycle = i("num_recycle");
+  c.resample_msa_in_recycling = i("resample_msa_in_recycling") != 0;
+  c.reduce_msa_clusters_by_max_templates = i("reduce_msa_clusters_by_max_templates") != 0;
+  c.msa_cluster_features = i("msa_cluster_features") != 0;
+  c.masked_msa = {d("uniform_prob"), d("profile_prob"), d("same_prob")};
+  return {c, i("seed")};
+}
+
+// Values that come out of atan (deletion_value channels, all in [0, 1)): kfold rounds atan correctly,
+// NumPy's SIMD float32 arctan (the reference, on AVX-512 machines) is 1 ulp off for a few percent
+// of inputs (at most 2 ulp seen). 1 ulp of [0.5, 1) is 6e-8; the tolerance is 4 ulp. All else is bit-exact.
+constexpr float kAtanTolerance = 2.4e-7f;
+
+bool is_atan_channel(const std::string& name, int64_t channel, int64_t channels) {
+  if (name == "extra_deletion_value") return true;
+  return name == "msa_feat" && (channel == 24 || (channels == 49 && channel == 48));
+}
+
+struct AtanDifferences {
+  float max_abs = 0.0f;
+  int64_t count = 0, total = 0;
+};
+
+// Compares one array with the reference: exactly, except the atan-derived values (kAtanTolerance).
+void check_against_reference(const NpzFile& npz, const std::string& name, const at::Tensor& got,
+                             AtanDifferences& atan) {
+  CAPTURE(name);
+  const auto& ref = npz.get(name);
+  REQUIRE(dims(got) == ref.shape);
+  if (got.scalar_type() == at::kInt) {
+    const auto expected = npz.read<int32_t>(name);
+    const int32_t* g = got.data_ptr<int32_t>();
+    int64_t mismatches = 0;
+    for (size_t k = 0; k < expected.size(); ++k) mismatches += g[k] != expected[k];
+    CHECK(mismatches == 0);
+    return;
+  }
+  REQUIRE((got.scalar_type() == at::kFloat));
+  const auto expected = npz.read<float>(name);
+  const float* g = got.data_ptr<float>();
+  const int64_t channels = ref.shape.back();
+  int64_t exact_mismatches = 0;
+  float atan_diff = 0.0f;
+  for (size_t k = 0; k < expected.size(); ++k) {
+    if (is_atan_channel(name, static_cast<int64_t>(k) % channels, channels)) {
+      atan_diff = std::max(atan_diff, std::abs(g[k] - expected[k]));
+      atan.count += g[k] != expected[k];
+      atan.total += expected[k] != 0.0f;
+    } else {
+      exact_mismatches += std::memcmp(&g[k], &expected[k], sizeof(float)) != 0;
+    }
+  }
+  CHECK(exact_mismatches == 0);
+  CHECK(atan_diff <= kAtanTolerance);
+  atan.max_abs = std::max(atan.max_abs, atan_diff);
+}
+
+std::vector<std::string> reference_cases() {
+  return {"small_seed7",   "all_clusters_seed0",      "templates_reduce_bigseed",
+          "seed0_recycle", "no_resample_no_clusters", "ensemble2",
+          "model_3_seed1", "synthetic_deep"};
+}
+
+}  // namespace
+
+TEST_CASE("make_model_inputs equals AlphaFold's np_example_to_features for every reference case") {
+  for (const std::string& name : reference_cases()) {
+    CAPTURE(name);
+    const NpzFile npz(fixture_dir() / (name + ".npz"));
+    const auto [config, seed] = case_config(npz);
+    // The synthetic case carries its raw input as raw.*; the others run on ubiquitin.
+    const RawFeatures raw = npz.find("raw.msa") ? raw_features_from(npz, "raw.") : ubiquitin();
+    const ProcessedFeatures features = make_model_inputs(raw, config, seed);
+    CHECK(features.n_batch() == config.num_batches());
+    // Every reference array is produced, and nothing else.
+    int64_t reference_arrays = 0;
+    for (const auto& a : npz.arrays()) reference_arrays += a.name.find('.') == std::string::npos;
+    const auto named = features.named();
+    CHECK(static_cast<int64_t>(named.size()) == reference_arrays);
+    AtanDifferences atan;
+    for (const auto& [key, tensor] : named) check_against_reference(npz, key, tensor, atan);
+    MESSAGE(name << ": atan-derived deletion values: " << atan.count << " of " << atan.total
+                 << " nonzero differ, max |difference| " << atan.max_abs);
+  }
+}
+
+TEST_CASE("make_model_inputs: shapes, padding and invariants at the real model_3 sizes") {
+  InputPipelineConfig config;  // model_3: 512 clusters, 5120 extra
+  config.max_extra_msa = 5120;
+  const auto f = make_model_inputs(ubiquitin(), config, 11);
+  const int64_t n_res = 76, n_seq = 13;
+  CHECK((dims(f.msa_feat) == std::vector<int64_t>{4, 512, n_res, 49}));
+  CHECK((dims(f.target_feat) == std::vector<int64_t>{4, n_res, 22}));
+  CHECK((dims(f.extra_msa) == std::vector<int64_t>{4, 5120, n_res}));
+  // All 13 rows are centres; rows past them are zero padding, masks included.
+  CHECK(f.msa_row_mask.sum().item<float>() == 4 * n_seq);
+  CHECK(f.msa_feat.slice(1, n_seq).abs().sum().item<float>() == 0.0f);
+  CHECK(f.extra_msa_row_mask.sum().item<float>() == 0.0f);
+  // Query first in every batch; one-hot (23) channels sum to 1 on real rows; profiles sum to ~1.
+  CHECK(at::equal(f.true_msa.select(1, 0), f.aatype));
+  const at::Tensor real = f.msa_feat.slice(1, 0, n_seq);
+  CHECK(at::allclose(real.slice(3, 0, 23).sum(3), at::ones({4, n_seq, n_res})));
+  CHECK(at::allclose(real.slice(3, 25, 48).sum(3), at::ones({4, n_seq, n_res}), 1e-5, 1e-5));
+  // BERT: corrupted positions are exactly where msa differs from true_msa or was kept by chance.
+  const at::Tensor msa = real.slice(3, 0, 23).argmax(3).to(at::kInt);
+  const at::Tensor differs = msa.ne(f.true_msa.slice(1, 0, n_seq));
+  CHECK(differs.logical_and(f.bert_mask.slice(1, 0, n_seq).eq(0)).sum().item<int64_t>() == 0);
+  const double masked = f.bert_mask.sum().item<double>() / (4.0 * n_seq * n_res);
+  CHECK(masked > 0.10);
+  CHECK(masked < 0.20);
+  // Resampling: batches differ.
+  CHECK_FALSE(at::equal(f.bert_mask[0], f.bert_mask[1]));
+}
+
+TEST_CASE("make_model_inputs is reproducible and seeded") {
+  InputPipelineConfig config;
+  config.max_msa_clusters = 5;
+  config.max_extra_msa = 6;
+  config.num_recycle = 1;
+  const auto a = make_model_inputs(ubiquitin(), config, 123);
+  const auto b = make_model_inputs(ubiquitin(), config, 123);
+  const auto c = make_model_inputs(ubiquitin(), config, 124);
+  for (const auto& [name, tensor] : a.named()) {
+    CAPTURE(name);
+    CHECK(at::equal(tensor, *const_cast<ProcessedFeatures&>(b).field(name)));
+  }
+  CHECK_FALSE(at::equal(a.msa_feat, c.msa_feat));
+  // Seeds congruent modulo 2^31 - 1 are the same graph seed (TF's rule).
+  const auto d = make_model_inputs(ubiquitin(), config, 123 + 2147483647LL);
+  CHECK(at::equal(a.msa_feat, d.msa_feat));
+}
+
+TEST_CASE("make_model_inputs: single sequence, no extra MSA, config errors") {
+  RawFeatures single = ubiquitin();
+  single.n_seq = 1;
+  single.msa.resize(static_cast<size_t>(single.n_res));
+  single.deletion_matrix_int.resize(static_cast<size_t>(single.n_res));
+  InputPipelineConfig config;
+  config.max_msa_clusters = 4;
+  config.max_extra_msa = 0;
+  config.num_recycle = 0;
+  const auto f = make_model_inputs(single, config, 5);
+  CHECK((dims(f.msa_feat) == std::vector<int64_t>{1, 4, 76, 49}));
+  CHECK_FALSE(f.extra_msa.defined());
+  CHECK(f.named().size() == 16);
+  CHECK(f.msa_row_mask.sum().item<float>() == 1.0f);
+
+  InputPipelineConfig bad = config;
+  bad.reduce_msa_clusters_by_max_templates = true;  // 4 - 4 templates = 0 centres
+  CHECK_THROWS_WITH_AS(make_model_inputs(single, bad, 0), doctest::Contains("max_msa_clusters"), kfold::InputError);
+  bad = config;
+  bad.masked_msa.same_prob = 0.9;
+  CHECK_THROWS_WITH_AS(make_model_inputs(single, bad, 0), doctest::Contains("masked_msa"), kfold::InputError);
+  RawFeatures broken = single;
+  broken.msa[3] = 30;
+  CHECK_THROWS_WITH_AS(make_model_inputs(broken, config, 0), doctest::Contains("HHblits id"), kfold::InputError);
+}
+
+TEST_CASE("processed features: HDF5 round trip, reading the reference .npz, shape errors") {
+  kfold::test::ScratchDir dir("input_pipeline_io");
+  InputPipelineConfig config;
+  config.max_msa_clusters = 4;
+  config.max_extra_msa = 8;
+  config.num_recycle = 1;
+  const auto f = make_model_inputs(ubiquitin(), config, 9);
+  write_processed_features(dir / "features.h5", f);
+  auto back = read_processed_features(dir / "features.h5");
+  CHECK(back.named().size() == f.named().size());
+  for (const auto& [name, tensor] : f.named()) {
+    CAPTURE(name);
+    REQUIRE(back.field(name)->defined());
+    CHECK(at::equal(tensor, *back.field(name)));
+  }
+  // The reference's own arrays load unchanged (its config.* entries are ignored).
+  const auto ref = read_processed_features(fixture_dir() / "small_seed7.npz");
+  CHECK((dims(ref.msa_feat) == std::vector<int64_t>{2, 4, 76, 49}));
+  CHECK((ref.extra_msa.scalar_type() == at::kInt));
+
+  ProcessedFeatures wrong = f;
+  wrong.msa_mask = wrong.msa_mask.slice(2, 0, 70).contiguous();
+  write_processed_features(dir / "wrong.h5", wrong);
+  CHECK_THROWS_WITH_AS(read_processed_features(dir / "wrong.h5"),
+                       doctest::Contains("'msa_mask' has shape [2, 4, 70]: n_res is 70 here but 76 in 'aatype'"),
+                       kfold::InputError);
+  std::ofstream(dir / "junk.h5") << "not a file";
+  CHECK_THROWS_AS(read_processed_features(dir / "junk.h5"), kfold::InputError);
+}
+
+TEST_CASE("reference sweep: every .npz in $KFOLD_INPUT_PIPELINE_SWEEP (skipped when unset)") {
+  // For wider checks than the committed fixtures: cases written like the fixture script's (config.*,
+  // raw.* arrays), e.g. many seeds on a deep MSA. Reports every case, checks as the fixture test does.
+  const char* dir = std::getenv("KFOLD_INPUT_PIPELINE_SWEEP");
+  if (dir == nullptr) return;
+  int64_t cases = 0;
+  AtanDifferences atan;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".npz") continue;
+    CAPTURE(entry.path().string());
+    const NpzFile npz(entry.path());
+    const auto [config, seed] = case_config(npz);
+    const RawFeatures raw = npz.find("raw.msa") ? raw_features_from(npz, "raw.") : ubiquitin();
+    for (const auto& [key, tensor] : make_model_inputs(raw, config, seed).named())
+      check_against_reference(npz, key, tensor, atan);
+    ++cases;
+  }
+  MESSAGE(cases << " sweep cases; atan-derived values: " << atan.count << " of " << atan.total
+                << " nonzero differ, max |difference| " << atan.max_abs);
+}
