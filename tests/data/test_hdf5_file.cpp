@@ -61,7 +61,7 @@ TEST_CASE("HDF5: missing datasets, wrong shapes and wrong dtypes name the datase
   CHECK_THROWS_WITH_AS(r.read<int32_t>("plddt"), doctest::Contains("dtype float32, expected int32"), InputError);
 }
 
-TEST_CASE("HDF5: non-HDF5, truncated and missing files are InputErrors; uncommitted writes vanish") {
+TEST_CASE("HDF5: non-HDF5, truncated and missing files are InputErrors, uncommitted writes vanish") {
   kfold::test::ScratchDir dir("hdf5_badfiles");
   std::ofstream(dir / "text.h5") << "not hdf5\n";
   CHECK_THROWS_WITH_AS(H5Reader(dir / "text.h5"), doctest::Contains("not an HDF5 file"), InputError);

@@ -25,7 +25,7 @@ struct CapturedLog {
 
 }  // namespace
 
-TEST_CASE("log: levels filter messages; the sink receives whole formatted lines") {
+TEST_CASE("log: levels filter messages, the sink receives whole formatted lines") {
   CapturedLog log;
   kfold::set_log_level(kfold::LogLevel::warn);
   kfold::log_info("hidden {}", 1);
@@ -52,7 +52,7 @@ TEST_CASE("Progress: without a terminal, one line per 10% and a final line with 
   CHECK(log.lines.back().second.rfind("aligning: 200/200 (100%), took", 0) == 0);
 }
 
-TEST_CASE("Progress: concurrent advances count exactly; a sink replaces rendering") {
+TEST_CASE("Progress: concurrent advances count exactly, a sink replaces rendering") {
   std::vector<int64_t> seen;
   int64_t last_total = 0;
   kfold::set_progress_sink([&](const std::string& label, int64_t done, int64_t total) {

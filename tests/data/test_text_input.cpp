@@ -94,7 +94,7 @@ TEST_CASE("write_file_atomic: writes whole files and leaves no temporary behind"
   CHECK(entries == 1);
 }
 
-TEST_CASE("AtomicOutput: uncommitted output never appears; bad directories are InputErrors") {
+TEST_CASE("AtomicOutput: uncommitted output never appears, bad directories are InputErrors") {
   kfold::test::ScratchDir dir("atomic_uncommitted");
   {
     kfold::data::AtomicOutput out(dir / "partial.txt");

@@ -79,7 +79,7 @@ TEST_CASE("TF samplers equal the reference for map_fn iterations 0, 1 and 3") {
   }
 }
 
-TEST_CASE("tf_random_shuffle is a permutation; tiny inputs need no draws") {
+TEST_CASE("tf_random_shuffle is a permutation, tiny inputs need no draws") {
   auto perm = tf_random_shuffle({1, 2}, 1000, 2);
   std::sort(perm.begin(), perm.end());
   std::vector<int64_t> identity(1000);

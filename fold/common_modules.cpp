@@ -1,0 +1,30 @@
+// Linear and LayerNorm as AlphaFold's common_modules.
+#include "fold/common_modules.hpp"
+
+#include <ATen/ops/addmm.h>
+#include <ATen/ops/layer_norm.h>
+#include <ATen/ops/mm.h>
+
+namespace kfold::fold {
+
+Linear::Linear(const ParameterScope& scope, int64_t c_in, int64_t c_out, bool use_bias)
+    : weights_(scope.get("weights", {c_in, c_out})), bias_(use_bias ? scope.get("bias", {c_out}) : at::Tensor()) {}
+
+at::Tensor Linear::forward(const at::Tensor& x) const {
+  auto shape = x.sizes().vec();
+  shape.back() = weights_.size(1);
+  const auto flat = x.reshape({-1, weights_.size(0)});                                         // [n, c_in]
+  const auto y = bias_.defined() ? at::addmm(bias_, flat, weights_) : at::mm(flat, weights_);  // [n, c_out]
+  return y.view(shape);                                                                        // [..., c_out]
+}
+
+LayerNorm::LayerNorm(const ParameterScope& scope, int64_t c)
+    : scale_(scope.get("scale", {c})), offset_(scope.get("offset", {c})) {}
+
+at::Tensor LayerNorm::forward(const at::Tensor& x) const {
+  return at::layer_norm(x, {scale_.size(0)}, scale_, offset_, 1e-5);  // [..., c]
+}
+
+at::Tensor mask_bias(const at::Tensor& mask) { return mask.sub(1.0).mul(1e9); }
+
+}  // namespace kfold::fold

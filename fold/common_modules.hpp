@@ -1,0 +1,46 @@
+// Linear and LayerNorm as AlphaFold's common_modules (weights [in, out], LayerNorm eps 1e-5 with
+// scale and offset), built from a parameter scope; shared by every model module.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+#include "fold/weights.hpp"
+
+namespace kfold::fold {
+
+// y = x @ weights + bias over the last axis. AlphaFold keys: "<scope>//weights" [c_in, c_out],
+// "<scope>//bias" [c_out].
+class Linear {
+ public:
+  Linear() = default;
+  Linear(const ParameterScope& scope, int64_t c_in, int64_t c_out, bool use_bias = true);
+  // Weights given directly (e.g. attention's [c, n_head, head_dim] reshaped to [c, n_head * head_dim]).
+  Linear(at::Tensor weights, at::Tensor bias) : weights_(std::move(weights)), bias_(std::move(bias)) {}
+
+  at::Tensor forward(const at::Tensor& x) const;  // [..., c_in] -> [..., c_out]
+  int64_t c_in() const { return weights_.size(0); }
+  int64_t c_out() const { return weights_.size(1); }
+
+ private:
+  at::Tensor weights_;  // [c_in, c_out]
+  at::Tensor bias_;     // [c_out] or undefined
+};
+
+// LayerNorm over the last axis. AlphaFold keys: "<scope>//scale", "<scope>//offset" [c].
+class LayerNorm {
+ public:
+  LayerNorm() = default;
+  LayerNorm(const ParameterScope& scope, int64_t c);
+  at::Tensor forward(const at::Tensor& x) const;  // [..., c] -> [..., c]
+
+ private:
+  at::Tensor scale_;   // [c]
+  at::Tensor offset_;  // [c]
+};
+
+// AlphaFold's additive mask bias, 1e9 * (mask - 1): 0 where kept, -1e9 where masked.
+at::Tensor mask_bias(const at::Tensor& mask);
+
+}  // namespace kfold::fold

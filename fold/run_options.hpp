@@ -1,0 +1,27 @@
+// Runtime choices for running the model (device, dtype, chunking, attention kernel): one object
+// passed to forward(), never flags threaded through every call (STYLE.md rule 6).
+#pragma once
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <cstdint>
+
+namespace kfold::fold {
+
+// Which implementation computes attention with a pair bias (fold/attention.hpp).
+enum class AttentionKernel {
+  reference,  // plain libtorch: materialises the [.., n_head, S, S] logits
+  fused,      // kfold::attention_pair_bias from kernels/ (not wired yet: falls back to reference)
+};
+
+struct RunOptions {
+  c10::Device device = c10::Device(c10::kCPU);
+  c10::ScalarType dtype = c10::kFloat;  // activations and weights; fp32 is the parity dtype
+  // Rows of the batch-like axis (MSA rows, pair rows) processed at a time by attention and
+  // transitions; 0 processes everything at once. Results do not depend on it.
+  int64_t chunk_size = 0;
+  AttentionKernel attention_kernel = AttentionKernel::reference;
+};
+
+}  // namespace kfold::fold

@@ -1,0 +1,88 @@
+// AlphaFold parameters (params_model_*.npz, keys "<scope>//<name>") as tensors: every lookup checks
+// presence, shape and dtype once, when a module is built; stacked layers are views; unused keys are
+// reported. Stored float32 arrays are used in place (memory-mapped), so the weights are not copied.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/TensorOptions.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace kfold::data {
+class NpzFile;
+}
+
+namespace kfold::fold {
+
+class ParameterScope;
+
+class ParameterStore {
+ public:
+  // Parameters are the archive's arrays whose names contain "//"; others (e.g. the inputs kept in a
+  // test fixture) are ignored. Tensors come back with `options` (device, dtype); CPU float32 ones are
+  // views of the mapped file (read-only: modules never write to their weights).
+  explicit ParameterStore(const std::filesystem::path& npz,
+                          c10::TensorOptions options = c10::TensorOptions().dtype(c10::kFloat));
+  explicit ParameterStore(std::shared_ptr<const data::NpzFile> npz,
+                          c10::TensorOptions options = c10::TensorOptions().dtype(c10::kFloat));
+  ~ParameterStore();
+  ParameterStore(const ParameterStore&) = delete;
+  ParameterStore& operator=(const ParameterStore&) = delete;
+
+  const std::filesystem::path& path() const;
+  const std::vector<std::string>& keys() const { return keys_; }  // archive order
+  bool contains(std::string_view key) const;
+
+  // The parameter `key` with exactly `shape`; InputError naming the key and both shapes when it is
+  // absent, not a floating-point array, or shaped otherwise.
+  at::Tensor get(std::string_view key, const std::vector<int64_t>& shape);
+
+  // Parameter keys no get() has asked for, in archive order.
+  std::vector<std::string> unused_keys() const;
+
+  ParameterScope root();
+  ParameterScope scope(std::string_view prefix);  // e.g. "alphafold/alphafold_iteration/evoformer"
+
+ private:
+  std::shared_ptr<const data::NpzFile> npz_;
+  c10::TensorOptions options_;
+  std::vector<std::string> keys_;
+  std::map<std::string, at::Tensor, std::less<>> fetched_;  // key -> full tensor (also marks it used)
+};
+
+// A module's view of the store: a haiku scope ("evoformer/evoformer_iteration/msa_transition") and,
+// inside layer stacks, the layer index into the stacked leading axes.
+class ParameterScope {
+ public:
+  ParameterScope(ParameterStore& store, std::string prefix) : store_(&store), prefix_(std::move(prefix)) {}
+
+  // Nested module scope: prefix + "/" + name.
+  ParameterScope operator/(std::string_view name) const;
+  // Layer `index` of a stack of `n_layer`: every parameter below has a leading [n_layer] axis
+  // (nested stacks add axes in order, outermost first).
+  ParameterScope layer(int64_t index, int64_t n_layer) const;
+
+  std::string key(std::string_view name) const { return prefix_ + "//" + std::string(name); }
+  const std::string& prefix() const { return prefix_; }
+  bool contains(std::string_view name) const { return store_->contains(key(name)); }
+
+  // The parameter `name` of this scope with `shape` (per layer), a view of the stacked array.
+  at::Tensor get(std::string_view name, const std::vector<int64_t>& shape) const;
+
+ private:
+  ParameterStore* store_;
+  std::string prefix_;
+  std::vector<std::pair<int64_t, int64_t>> layers_;  // (index, n_layer), outermost first
+};
+
+// "[2, 16, 4]"
+std::string shape_string(const std::vector<int64_t>& shape);
+
+}  // namespace kfold::fold

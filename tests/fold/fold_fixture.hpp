@@ -1,0 +1,52 @@
+// Test helpers for the model's parity tests: load a module fixture (tests/fixtures/fold/<name>.npz,
+// made by scripts/make_fixture_fold_modules.py) and compare tensors with a stated tolerance.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+
+#include "data/npz_file.hpp"
+#include "fold/weights.hpp"
+#include "test_support.hpp"
+
+namespace kfold::test {
+
+// One reference fixture: parameters (AlphaFold keys) in `params`, inputs and outputs by name.
+struct ModuleFixture {
+  std::shared_ptr<const data::NpzFile> npz;
+  std::unique_ptr<fold::ParameterStore> params;
+
+  explicit ModuleFixture(const std::string& name)
+      : npz(std::make_shared<const data::NpzFile>(source_dir() / "tests/fixtures/fold" / (name + ".npz"))),
+        params(std::make_unique<fold::ParameterStore>(npz)) {}
+
+  at::Tensor array(const std::string& key) const {
+    const auto& info = npz->get(key);
+    const auto values = npz->read<float>(key);
+    return at::tensor(at::ArrayRef<float>(values)).reshape(info.shape);
+  }
+  at::Tensor input(const std::string& name) const { return array("input/" + name); }
+  at::Tensor int_input(const std::string& name) const {
+    const auto& info = npz->get("input/" + name);
+    const auto values = npz->read<int64_t>("input/" + name);
+    return at::tensor(at::ArrayRef<int64_t>(values)).reshape(info.shape);
+  }
+  at::Tensor output(const std::string& name = "out") const { return array("output/" + name); }
+};
+
+// |actual - expected| <= atol + rtol * |expected| everywhere; reports the max abs error.
+inline double check_close(const at::Tensor& actual, const at::Tensor& expected, double atol, double rtol,
+                          const std::string& what) {
+  REQUIRE(actual.sizes() == expected.sizes());
+  const auto diff = (actual - expected).abs();
+  const double max_abs = diff.max().item<double>();
+  const bool ok = (diff <= atol + rtol * expected.abs()).all().item<bool>();
+  MESSAGE(what << ": max abs error " << max_abs << " (|expected| max " << expected.abs().max().item<double>() << ")");
+  CHECK_MESSAGE(ok, what << ": outside atol " << atol << " + rtol " << rtol);
+  return max_abs;
+}
+
+}  // namespace kfold::test

@@ -1,0 +1,151 @@
+// AlphaFold2 model configuration: presets against the AlphaFold reference's model_config(name)
+// (tests/fixtures/fold/model_config.json, scripts/make_fixture_fold_config.py) and JSON overrides.
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "data/error.hpp"
+#include "fold/config.hpp"
+#include "test_support.hpp"
+
+using kfold::fold::apply_config_json;
+using kfold::fold::model_config;
+using nlohmann::json;
+
+namespace {
+
+void flatten(const json& j, const std::string& path, std::map<std::string, json>& out) {
+  if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) flatten(value, path.empty() ? key : path + "." + key, out);
+  } else {
+    out[path] = j;
+  }
+}
+
+std::map<std::string, json> flat(const json& j) {
+  std::map<std::string, json> out;
+  flatten(j, "", out);
+  return out;
+}
+
+bool same_value(const json& a, const json& b) {
+  if (a.is_number() && b.is_number()) return a.get<double>() == b.get<double>();
+  return a == b;
+}
+
+// Keys of the reference that kfold does not model: alphafold-colabfold's additions (its fused-kernel and
+// half-precision switches, early stopping, ranking) and inference-irrelevant extras.
+const std::set<std::string> kNotModelled{
+    "model.global_config.compute_capability",
+    "model.global_config.fp8",
+    "model.global_config.half_dtype",
+    "model.global_config.kernel_backend",
+    "model.global_config.length_buckets",
+    "model.global_config.use_pallas",
+    "model.rank_by",
+    "model.recycle_early_stop_tolerance",
+    "model.stop_at_score",
+};
+
+}  // namespace
+
+TEST_CASE("model presets match AlphaFold's model_config for every monomer preset") {
+  std::ifstream in(kfold::test::source_dir() / "tests/fixtures/fold/model_config.json");
+  REQUIRE(in.good());
+  const json reference = json::parse(in);
+  REQUIRE(reference.size() == kfold::fold::model_presets().size());
+  for (const auto& preset : kfold::fold::model_presets()) {
+    CAPTURE(preset);
+    REQUIRE(reference.contains(preset));
+    const auto ours = flat(json::parse(kfold::fold::config_to_json(model_config(preset))));
+    const auto theirs = flat(reference[preset]);
+    int compared = 0;
+    for (const auto& [key, value] : ours) {
+      CAPTURE(key);
+      CHECK_MESSAGE(theirs.contains(key), "kfold has a key the reference lacks");
+      if (!theirs.contains(key)) continue;
+      CHECK_MESSAGE(same_value(value, theirs.at(key)),
+                    "kfold " << value.dump() << " vs reference " << theirs.at(key).dump());
+      ++compared;
+    }
+    for (const auto& [key, value] : theirs) {
+      CAPTURE(key);
+      // optional keys (key_dim/value_dim absent in the Evoformer's attention) are absent on both sides
+      CHECK_MESSAGE((ours.contains(key) || kNotModelled.contains(key)), "reference key not modelled by kfold");
+    }
+    CHECK(compared == 176);  // every kfold key (all but the not-modelled ones above)
+  }
+}
+
+TEST_CASE("model presets: AlphaFold2's numbers") {
+  const auto m1 = model_config("model_1");
+  const auto& e = m1.model.embeddings_and_evoformer;
+  CHECK(e.evoformer_num_block == 48);
+  CHECK(e.extra_msa_stack_num_block == 4);
+  CHECK(e.msa_channel == 256);
+  CHECK(e.pair_channel == 128);
+  CHECK(e.seq_channel == 384);
+  CHECK(e.extra_msa_channel == 64);
+  CHECK(e.evoformer.msa_row_attention_with_pair_bias.num_head == 8);
+  CHECK(e.evoformer.triangle_attention_starting_node.num_head == 4);
+  CHECK(e.template_.enabled);
+  CHECK(m1.data.common.max_extra_msa == 5120);
+  CHECK(model_config("model_2").data.common.max_extra_msa == 1024);
+  CHECK_FALSE(model_config("model_3").model.embeddings_and_evoformer.template_.enabled);
+  CHECK(model_config("model_5_ptm").model.heads.predicted_aligned_error.weight == 0.1);
+  CHECK(model_config("model_5").model.heads.predicted_aligned_error.weight == 0.0);
+  CHECK(m1.model.num_recycle == 3);
+  CHECK_THROWS_WITH_AS(model_config("model_6"), doctest::Contains("unknown model preset 'model_6'"), kfold::InputError);
+}
+
+TEST_CASE("config JSON overrides use AlphaFold's key names") {
+  auto c = model_config("model_3_ptm");
+  apply_config_json(c,
+                    R"({"model": {"embeddings_and_evoformer": {"evoformer_num_block": 2,
+                         "evoformer": {"msa_row_attention_with_pair_bias": {"num_head": 2}}},
+                         "num_recycle": 1}, "data": {"eval": {"max_msa_clusters": 16}}})",
+                    "small.json");
+  CHECK(c.model.embeddings_and_evoformer.evoformer_num_block == 2);
+  CHECK(c.model.embeddings_and_evoformer.evoformer.msa_row_attention_with_pair_bias.num_head == 2);
+  CHECK(c.model.num_recycle == 1);
+  CHECK(c.data.eval.max_msa_clusters == 16);
+  CHECK(c.model.embeddings_and_evoformer.msa_channel == 256);  // omitted keys keep the preset's value
+  CHECK(c.data.common.max_extra_msa == 5120);
+
+  auto before = kfold::fold::config_to_json(c);
+  CHECK_THROWS_WITH_AS(
+      apply_config_json(c, R"({"model": {"embeddings_and_evoformer": {"evoformer_num_blocks": 2}}})", "bad.json"),
+      doctest::Contains("bad.json: unknown config key "
+                        "'model.embeddings_and_evoformer.evoformer_num_blocks'"),
+      kfold::InputError);
+  CHECK_THROWS_WITH_AS(apply_config_json(c, R"({"model": {"num_recycle": "3"}})", "bad.json"),
+                       doctest::Contains("config key 'model.num_recycle': expected an integer, found a string"),
+                       kfold::InputError);
+  CHECK_THROWS_WITH_AS(
+      apply_config_json(c, R"({"model": {"num_recycle": 1, "global_config": {"zero_init": 1}}})", "bad.json"),
+      doctest::Contains("'model.global_config.zero_init': expected a boolean, found an integer"), kfold::InputError);
+  CHECK_THROWS_WITH_AS(apply_config_json(c, R"({"model": 3})", "bad.json"),
+                       doctest::Contains("config key 'model': expected an object"), kfold::InputError);
+  CHECK_THROWS_WITH_AS(apply_config_json(c, "{", "bad.json"), doctest::Contains("bad.json: invalid JSON"),
+                       kfold::InputError);
+  CHECK(kfold::fold::config_to_json(c) == before);  // a failed override changes nothing
+
+  apply_config_json(c, R"({"model": {"heads": {"distogram": {"first_break": 2}}}})", "ok.json");
+  CHECK(c.model.heads.distogram.first_break == 2.0);  // integers are numbers
+}
+
+TEST_CASE("resolve_config: a preset name or a JSON file over model_1_ptm") {
+  kfold::test::ScratchDir dir("fold_config");
+  {
+    std::ofstream out(dir / "small.json");
+    out << R"({"model": {"embeddings_and_evoformer": {"evoformer_num_block": 2}, "num_recycle": 1}})";
+  }
+  const auto c = kfold::fold::resolve_config((dir / "small.json").string());
+  CHECK(c.model.embeddings_and_evoformer.evoformer_num_block == 2);
+  CHECK(c.model.heads.predicted_aligned_error.weight == 0.1);  // on top of model_1_ptm
+  CHECK(kfold::fold::resolve_config("model_4").data.common.max_extra_msa == 5120);
+  CHECK_THROWS_AS(kfold::fold::resolve_config((dir / "missing.json").string()), kfold::InputError);
+}

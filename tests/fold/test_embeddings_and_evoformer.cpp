@@ -1,0 +1,64 @@
+// Parity of the trunk (input embedder, relative positions, recycling embedder, extra-MSA stack,
+// Evoformer stack, single projection) with the AlphaFold reference's EmbeddingsAndEvoformer, at a
+// small config (2 Evoformer blocks, 1 extra-MSA block, n_seq 5, n_extra 7, n_res 11 with a padded
+// residue and a chain break in residue_index). Fixture: scripts/make_fixture_fold_modules.py.
+// Tolerance as the module tests (fp32, atol 1e-4 + rtol 1e-4): see test_evoformer_modules.cpp.
+#include <ATen/ATen.h>
+#include <doctest/doctest.h>
+
+#include "data/error.hpp"
+#include "fold/config.hpp"
+#include "fold/embeddings_and_evoformer.hpp"
+#include "fold_fixture.hpp"
+
+using kfold::test::check_close;
+namespace fold = kfold::fold;
+
+TEST_CASE("EmbeddingsAndEvoformer matches the reference (2 blocks, extra-MSA stack, recycled inputs)") {
+  kfold::test::ModuleFixture f("embeddings_and_evoformer");
+  auto config = fold::model_config("model_3");  // no templates
+  fold::apply_config_json(config, R"({"model": {"embeddings_and_evoformer": {
+      "msa_channel": 16, "pair_channel": 8, "extra_msa_channel": 12, "seq_channel": 20,
+      "evoformer_num_block": 2, "extra_msa_stack_num_block": 1,
+      "evoformer": {"msa_row_attention_with_pair_bias": {"num_head": 4}, "msa_column_attention": {"num_head": 4},
+        "outer_product_mean": {"num_outer_channel": 4},
+        "triangle_attention_starting_node": {"num_head": 2}, "triangle_attention_ending_node": {"num_head": 2},
+        "triangle_multiplication_outgoing": {"num_intermediate_channel": 6},
+        "triangle_multiplication_incoming": {"num_intermediate_channel": 6}}}}})",
+                          "small model");
+  fold::EmbeddingsAndEvoformer trunk(f.params->scope("alphafold/alphafold_iteration/evoformer"),
+                                     config.model.embeddings_and_evoformer);
+  CHECK(f.params->unused_keys().empty());
+
+  fold::EvoformerInputs batch;
+  batch.target_feat = f.input("target_feat");
+  batch.msa_feat = f.input("msa_feat");
+  batch.seq_mask = f.input("seq_mask");
+  batch.msa_mask = f.input("msa_mask");
+  batch.aatype = f.int_input("aatype");
+  batch.residue_index = f.int_input("residue_index");
+  batch.extra_msa = f.int_input("extra_msa");
+  batch.extra_has_deletion = f.input("extra_has_deletion");
+  batch.extra_deletion_value = f.input("extra_deletion_value");
+  batch.extra_msa_mask = f.input("extra_msa_mask");
+  batch.prev_pos = f.input("prev_pos");
+  batch.prev_msa_first_row = f.input("prev_msa_first_row");
+  batch.prev_pair = f.input("prev_pair");
+
+  for (int64_t chunk : {0, 4}) {
+    CAPTURE(chunk);
+    fold::RunOptions options;
+    options.chunk_size = chunk;
+    const auto out = trunk.forward(batch, options);
+    check_close(out.single, f.output("single"), 1e-4, 1e-4, "single");
+    check_close(out.pair, f.output("pair"), 1e-4, 1e-4, "pair");
+    check_close(out.msa, f.output("msa"), 1e-4, 1e-4, "msa");
+    check_close(out.msa_first_row, f.output("msa_first_row"), 1e-4, 1e-4, "msa_first_row");
+  }
+
+  auto with_templates = config.model.embeddings_and_evoformer;
+  with_templates.template_.enabled = true;
+  CHECK_THROWS_WITH_AS(
+      fold::EmbeddingsAndEvoformer(f.params->scope("alphafold/alphafold_iteration/evoformer"), with_templates),
+      doctest::Contains("template embedding is not implemented yet"), kfold::InputError);
+}
