@@ -5,10 +5,12 @@
 #include <ATen/ops/cat.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/softmax.h>
+#include <ATen/ops/zeros.h>
 
 #include <cmath>
 
 #include "data/error.hpp"
+#include "kernels/attention_pair_bias.hpp"
 
 namespace kfold::fold {
 namespace {
@@ -26,21 +28,36 @@ at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const a
   return at::matmul(weights, vh).permute({0, 1, 3, 2, 4});                             // [B, R, S_q, H, D_v]
 }
 
+// kfold::attention_pair_bias computes self-attention with equal key and value head sizes.
+bool fused_applies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+  return q.size(2) == k.size(2) && k.size(2) == v.size(2) && q.size(-1) == v.size(-1);
+}
+
+at::Tensor attention_fused(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
+                           const at::Tensor& mask) {
+  const int64_t b = q.size(0), s = q.size(2), h = q.size(3);
+  // The op always takes a bias: attention without one (MSA column attention) gets zeros.
+  const auto pair_bias = bias.defined() ? bias.expand({b, h, s, s}) : at::zeros({b, h, s, s}, q.options());
+  const auto key_mask = mask.defined() ? std::optional<at::Tensor>(mask) : std::nullopt;
+  return std::get<0>(kernels::attention_pair_bias(q, k, v, pair_bias, key_mask));  // [B, R, S, H, D]
+}
+
 }  // namespace
 
 at::Tensor attention_with_pair_bias(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                     const at::Tensor& bias, const at::Tensor& mask, const RunOptions& options) {
   TORCH_CHECK(q.dim() == 5 && k.dim() == 5 && v.dim() == 5,
               "attention_with_pair_bias: q, k, v must be [B, R, S, H, D]");
-  // AttentionKernel::fused lands with kernels/attention_pair_bias; until then both run the reference.
+  const bool fused = options.attention_kernel == AttentionKernel::fused && fused_applies(q, k, v);
+  const auto attend = fused ? attention_fused : attention_reference;
   const int64_t n_row = q.size(1);
   const int64_t chunk = options.chunk_size > 0 ? options.chunk_size : n_row;
-  if (chunk >= n_row) return attention_reference(q, k, v, bias, mask);
+  if (chunk >= n_row) return attend(q, k, v, bias, mask);
   std::vector<at::Tensor> parts;
   for (int64_t r = 0; r < n_row; r += chunk) {
     const int64_t n = std::min(chunk, n_row - r);
-    parts.push_back(attention_reference(q.narrow(1, r, n), k.narrow(1, r, n), v.narrow(1, r, n), bias,
-                                        mask.defined() ? mask.narrow(1, r, n) : mask));
+    parts.push_back(attend(q.narrow(1, r, n), k.narrow(1, r, n), v.narrow(1, r, n), bias,
+                           mask.defined() ? mask.narrow(1, r, n) : mask));
   }
   return at::cat(parts, 1);  // [B, R, S_q, H, D_v]
 }

@@ -12,7 +12,8 @@ namespace kfold::fold {
 // Which implementation computes attention with a pair bias (fold/attention.hpp).
 enum class AttentionKernel {
   reference,  // plain libtorch: materialises the [.., n_head, S, S] logits
-  fused,      // kfold::attention_pair_bias from kernels/ (not wired yet: falls back to reference)
+  fused,      // kfold::attention_pair_bias from kernels/: never materialises the logits (self-attention
+              // with equal key/value head sizes; other shapes use the reference)
 };
 
 struct RunOptions {
@@ -21,7 +22,7 @@ struct RunOptions {
   // Rows of the batch-like axis (MSA rows, pair rows) processed at a time by attention and
   // transitions; 0 processes everything at once. Results do not depend on it.
   int64_t chunk_size = 0;
-  AttentionKernel attention_kernel = AttentionKernel::reference;
+  AttentionKernel attention_kernel = AttentionKernel::fused;
 };
 
 }  // namespace kfold::fold

@@ -58,6 +58,14 @@ fold::RunOptions chunked(int64_t chunk) {
   return o;
 }
 
+// The default options run attention through the fused kfold::attention_pair_bias op; this runs the
+// plain libtorch path, so every attention module is checked against the reference both ways.
+fold::RunOptions reference_kernel() {
+  fold::RunOptions o;
+  o.attention_kernel = fold::AttentionKernel::reference;
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("Attention matches the reference (gated, mask bias and shared bias)") {
@@ -68,6 +76,8 @@ TEST_CASE("Attention matches the reference (gated, mask bias and shared bias)") 
   const auto q = f.input("q_data"), mask = f.input("mask"), bias = f.input("nonbatched_bias");
   check_close(attention.forward(q, q, mask, bias, {}), f.output(), kAtol, kRtol, "Attention");
   check_close(attention.forward(q, q, mask, bias, chunked(2)), f.output(), kAtol, kRtol, "Attention chunk 2");
+  check_close(attention.forward(q, q, mask, bias, reference_kernel()), f.output(), kAtol, kRtol,
+              "Attention reference kernel");
 }
 
 TEST_CASE("MSARowAttentionWithPairBias matches the reference") {
@@ -79,6 +89,8 @@ TEST_CASE("MSARowAttentionWithPairBias matches the reference") {
   check_close(out, f.output(), kAtol, kRtol, "MSARowAttentionWithPairBias");
   check_close(module.forward(f.input("msa_act"), f.input("msa_mask"), f.input("pair_act"), chunked(3)), f.output(),
               kAtol, kRtol, "MSARowAttentionWithPairBias chunk 3");
+  check_close(module.forward(f.input("msa_act"), f.input("msa_mask"), f.input("pair_act"), reference_kernel()),
+              f.output(), kAtol, kRtol, "MSARowAttentionWithPairBias reference kernel");
 }
 
 TEST_CASE("MSAColumnAttention matches the reference") {
@@ -90,6 +102,8 @@ TEST_CASE("MSAColumnAttention matches the reference") {
               "MSAColumnAttention");
   check_close(module.forward(f.input("msa_act"), f.input("msa_mask"), chunked(4)), f.output(), kAtol, kRtol,
               "MSAColumnAttention chunk 4");
+  check_close(module.forward(f.input("msa_act"), f.input("msa_mask"), reference_kernel()), f.output(), kAtol, kRtol,
+              "MSAColumnAttention reference kernel");
 }
 
 TEST_CASE("MSAColumnGlobalAttention (GlobalAttention) matches the reference") {
@@ -157,6 +171,8 @@ TEST_CASE("TriangleAttention starting / ending node matches the reference") {
     check_close(module.forward(f.input("pair_act"), f.input("pair_mask"), {}), f.output(), kAtol, kRtol, name);
     check_close(module.forward(f.input("pair_act"), f.input("pair_mask"), chunked(3)), f.output(), kAtol, kRtol,
                 name + " chunk 3");
+    check_close(module.forward(f.input("pair_act"), f.input("pair_mask"), reference_kernel()), f.output(), kAtol, kRtol,
+                name + " reference kernel");
   }
 }
 

@@ -1,0 +1,36 @@
+"""Repository rules that keep the test suite honest and the code readable (STYLE.md):
+CTest can run every doctest case, every source file opens with a comment saying what it is, and
+no file grows past the size where it should be split."""
+import re
+
+from conftest import SOURCE_DIR
+
+SOURCE_GLOBS = ["data/*.[ch]pp", "msa/*.[ch]pp", "kernels/*.[ch]pp", "kernels/*.cu", "fold/*.[ch]pp",
+                "pipelines/**/*.[ch]pp", "tests/**/*.[ch]pp"]
+
+
+def sources():
+    for pattern in SOURCE_GLOBS:
+        yield from SOURCE_DIR.glob(pattern)
+
+
+def test_doctest_case_names_survive_ctest_discovery():
+    # doctest_discover_tests splits names on ';' and mangles '[' / ']': such a case would be
+    # registered under a name that matches no test and "pass" without running.
+    bad = []
+    for path in SOURCE_DIR.glob("tests/**/*.cpp"):
+        for name in re.findall(r'TEST_CASE\("((?:[^"\\]|\\.)*)"\)', path.read_text()):
+            if re.search(r"[;\[\]]", name):
+                bad.append(f"{path.relative_to(SOURCE_DIR)}: {name}")
+    assert not bad, "rename these test cases:\n" + "\n".join(bad)
+
+
+def test_every_source_file_opens_with_a_comment():
+    missing = [str(p.relative_to(SOURCE_DIR)) for p in sources() if not p.read_text().startswith("//")]
+    assert not missing, "add a 1-3 line header comment to:\n" + "\n".join(missing)
+
+
+def test_no_source_file_over_800_lines():
+    long = [f"{p.relative_to(SOURCE_DIR)}: {n}" for p in sources()
+            if (n := p.read_text().count("\n")) > 800]
+    assert not long, "split these files:\n" + "\n".join(long)
