@@ -1,6 +1,9 @@
 # Build options (all prefixed KFOLD_) and the compiler flags they imply.
 option(KFOLD_BUILD_TESTS "Build the doctest suites and register them with CTest" ON)
-option(KFOLD_PYTHON "Build the Python module (pybind11)" OFF)
+option(KFOLD_PYTHON "Build the Python module (pybind11; arrives with the Python issue)" OFF)
+if(KFOLD_PYTHON)
+  message(FATAL_ERROR "KFOLD_PYTHON=ON: the Python module is not part of kfold yet; configure without it")
+endif()
 option(KFOLD_WERROR "Treat compiler warnings as errors" OFF)
 set(KFOLD_CUDA "AUTO" CACHE STRING "Build CUDA kernels: AUTO (when nvcc and a CUDA libtorch exist), ON, OFF")
 set_property(CACHE KFOLD_CUDA PROPERTY STRINGS AUTO ON OFF)
