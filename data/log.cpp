@@ -46,11 +46,16 @@ void log_message(LogLevel level, std::string_view message) {
   }
   // info lines are plain; other levels carry their tag so they stand out in a batch log.
   if (level == LogLevel::info) {
-    fmt::print(stderr, "{}\n", message);
+    write_stderr(fmt::format("{}\n", message));
   } else {
-    fmt::print(stderr, "[{}] {}\n", level_tag(level), message);
+    write_stderr(fmt::format("[{}] {}\n", level_tag(level), message));
   }
+}
+
+void write_stderr(std::string_view text) noexcept {
+  std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);
+  std::clearerr(stderr);
 }
 
 }  // namespace kfold

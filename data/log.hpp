@@ -23,6 +23,10 @@ void set_log_sink(LogSink sink);
 
 void log_message(LogLevel level, std::string_view message);
 
+// Writes text to stderr and flushes, ignoring failures: a closed or full stderr (a pipe into
+// `head`, a full log disk) must never abort the work being logged.
+void write_stderr(std::string_view text) noexcept;
+
 template <typename... Args>
 void log_debug(fmt::format_string<Args...> f, Args&&... args) {
   if (log_enabled(LogLevel::debug)) log_message(LogLevel::debug, fmt::format(f, std::forward<Args>(args)...));

@@ -70,12 +70,11 @@ void Progress::report(int64_t done, bool final) {
     const std::string bar = std::string(static_cast<size_t>(std::min(filled, kWidth)), '#') +
                             std::string(static_cast<size_t>(kWidth - std::min(filled, kWidth)), ' ');
     if (total_ > 0)
-      fmt::print(stderr, "\r{} [{}] {}/{} ({:.0f}%) {} {}", label_, bar, done, total_, 100 * fraction,
-                 final ? "in" : "ETA", final ? format_seconds(elapsed) : eta);
+      write_stderr(fmt::format("\r{} [{}] {}/{} ({:.0f}%) {} {}", label_, bar, done, total_, 100 * fraction,
+                               final ? "in" : "ETA", final ? format_seconds(elapsed) : eta));
     else
-      fmt::print(stderr, "\r{} {} done ({})", label_, done, format_seconds(elapsed));
-    if (final) fmt::print(stderr, "\n");
-    std::fflush(stderr);
+      write_stderr(fmt::format("\r{} {} done ({})", label_, done, format_seconds(elapsed)));
+    if (final) write_stderr("\n");
     return;
   }
   const int64_t decile = total_ > 0 ? static_cast<int64_t>(fraction * 10) : -1;

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <csignal>
 #include <exception>
 #include <new>
+#include <system_error>
 
 #include "data/error.hpp"
 #include "data/log.hpp"
@@ -47,7 +49,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "kfold: error: {}\nRun 'kfold --help' for usage.\n", e.what());
+    kfold::write_stderr(fmt::format("kfold: error: {}\nRun 'kfold --help' for usage.\n", e.what()));
     return 2;
   }
   kfold::set_log_level(quiet ? kfold::LogLevel::warn : verbose ? kfold::LogLevel::debug : kfold::LogLevel::info);
@@ -64,14 +66,18 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const kfold::Error& e) {
-    fmt::print(stderr, "kfold: error: {}\n", e.what());
+    kfold::write_stderr(fmt::format("kfold: error: {}\n", e.what()));
     return e.exit_code();
   } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "kfold: error: out of memory; try a smaller input or --chunk-size\n");
+    kfold::write_stderr("kfold: error: out of memory; try a smaller input or --chunk-size\n");
+    return 1;
+  } catch (const std::system_error& e) {
+    if (e.code().value() == EPIPE) return 0;  // stdout closed early (e.g. `kfold inspect F | head`)
+    kfold::write_stderr(fmt::format("kfold: error: {}\n", e.what()));
     return 1;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "kfold: internal error: {}\nPlease report this with the command line that caused it.\n",
-               e.what());
+    kfold::write_stderr(
+        fmt::format("kfold: internal error: {}\nPlease report this with the command line that caused it.\n", e.what()));
     return 1;
   }
 }

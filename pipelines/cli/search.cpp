@@ -1,9 +1,11 @@
 // `kfold search QUERY.fasta DB -o DIR`: homology search writing DIR/<query_id>.a3m and DIR/hits.m8.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "data/error.hpp"
 #include "data/fasta.hpp"
@@ -28,6 +30,7 @@ void run_search(const SearchCommandOptions& o) {
   namespace fs = std::filesystem;
   if (!(o.max_seq_id > 0.0 && o.max_seq_id <= 1.0)) fail_input("--max-seq-id must be in (0, 1] (got {})", o.max_seq_id);
   msa::SearchOptions options = o.search;
+  if (options.threads == 0) options.threads = std::max(1u, std::thread::hardware_concurrency());
   if (o.simd != "auto") {
     const msa::SimdLevel level = o.simd == "avx2"   ? msa::SimdLevel::avx2
                                  : o.simd == "sse2" ? msa::SimdLevel::sse2
@@ -80,7 +83,8 @@ void add_search_command(CLI::App& app, Action& action) {
   cmd->add_option("--inclusion-evalue", o->search.inclusion_evalue,
                   "Hits with E-value <= this build the next round's PSSM")
       ->capture_default_str();
-  cmd->add_option("--threads", o->search.threads, "OpenMP threads (output is identical for any count)")
+  o->search.threads = 0;
+  cmd->add_option("--threads", o->search.threads, "OpenMP threads; 0 = all cores (output is identical for any count)")
       ->capture_default_str();
   cmd->add_option("--simd", o->simd, "Alignment kernel: auto, avx2, sse2 or scalar")
       ->check(CLI::IsMember({"auto", "avx2", "sse2", "scalar"}))

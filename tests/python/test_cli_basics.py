@@ -75,3 +75,21 @@ def test_inspect_lists_npz_like_numpy(kfold):
                 shape = "[" + ", ".join(map(str, ref[key].shape)) + "]"
                 assert shape in line, line
                 assert ref[key].dtype.name in line.replace("float32", "float32"), line
+
+
+def test_closed_stderr_or_stdout_does_not_abort_the_work(build_dir, tmp_path):
+    """Logging into a closed pipe (`kfold ... 2>&1 | head -1`) must not lose the job's outputs."""
+    import os
+    import subprocess
+    from conftest import SOURCE_DIR
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to write_end now fails with EPIPE
+    out = tmp_path / "features.h5"
+    r = subprocess.run([str(build_dir / "bin" / "kfold"), "features", str(SOURCE_DIR / "data/examples/ubiquitin.fasta"),
+                        "--msa", str(SOURCE_DIR / "data/examples/ubiquitin.a3m"), "-o", str(out)],
+                       stdout=write_end, stderr=write_end, timeout=120)
+    assert r.returncode == 0 and out.exists()
+    r = subprocess.run([str(build_dir / "bin" / "kfold"), "inspect", str(out)], stdout=write_end,
+                       stderr=subprocess.PIPE, timeout=120)
+    os.close(write_end)
+    assert r.returncode == 0, r.stderr
