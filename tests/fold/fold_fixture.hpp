@@ -9,6 +9,7 @@
 #include <string>
 
 #include "data/npz_file.hpp"
+#include "fold/config.hpp"
 #include "fold/weights.hpp"
 #include "test_support.hpp"
 
@@ -47,6 +48,22 @@ inline double check_close(const at::Tensor& actual, const at::Tensor& expected, 
   MESSAGE(what << ": max abs error " << max_abs << " (|expected| max " << expected.abs().max().item<double>() << ")");
   CHECK_MESSAGE(ok, what << ": outside atol " << atol << " + rtol " << rtol);
   return max_abs;
+}
+
+// The fixtures' small model (scripts/make_fixture_fold_modules.py): `preset` with these overrides,
+// applied through the JSON override path that users have.
+inline fold::ModelConfig small_model_config(const std::string& preset) {
+  auto config = fold::model_config(preset);
+  fold::apply_config_json(config, R"({"model": {"embeddings_and_evoformer": {
+      "msa_channel": 16, "pair_channel": 8, "extra_msa_channel": 12, "seq_channel": 20,
+      "evoformer_num_block": 2, "extra_msa_stack_num_block": 1,
+      "evoformer": {"msa_row_attention_with_pair_bias": {"num_head": 4}, "msa_column_attention": {"num_head": 4},
+        "outer_product_mean": {"num_outer_channel": 4},
+        "triangle_attention_starting_node": {"num_head": 2}, "triangle_attention_ending_node": {"num_head": 2},
+        "triangle_multiplication_outgoing": {"num_intermediate_channel": 6},
+        "triangle_multiplication_incoming": {"num_intermediate_channel": 6}}}}})",
+                          "small model");
+  return config;
 }
 
 }  // namespace kfold::test

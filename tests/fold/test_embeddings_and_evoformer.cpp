@@ -16,16 +16,7 @@ namespace fold = kfold::fold;
 
 TEST_CASE("EmbeddingsAndEvoformer matches the reference (2 blocks, extra-MSA stack, recycled inputs)") {
   kfold::test::ModuleFixture f("embeddings_and_evoformer");
-  auto config = fold::model_config("model_3");  // no templates
-  fold::apply_config_json(config, R"({"model": {"embeddings_and_evoformer": {
-      "msa_channel": 16, "pair_channel": 8, "extra_msa_channel": 12, "seq_channel": 20,
-      "evoformer_num_block": 2, "extra_msa_stack_num_block": 1,
-      "evoformer": {"msa_row_attention_with_pair_bias": {"num_head": 4}, "msa_column_attention": {"num_head": 4},
-        "outer_product_mean": {"num_outer_channel": 4},
-        "triangle_attention_starting_node": {"num_head": 2}, "triangle_attention_ending_node": {"num_head": 2},
-        "triangle_multiplication_outgoing": {"num_intermediate_channel": 6},
-        "triangle_multiplication_incoming": {"num_intermediate_channel": 6}}}}})",
-                          "small model");
+  const auto config = kfold::test::small_model_config("model_3");  // no templates
   fold::EmbeddingsAndEvoformer trunk(f.params->scope("alphafold/alphafold_iteration/evoformer"),
                                      config.model.embeddings_and_evoformer);
   CHECK(f.params->unused_keys().empty());

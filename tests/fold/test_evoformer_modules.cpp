@@ -34,19 +34,7 @@ const std::string kEvo = "alphafold/alphafold_iteration/evoformer";
 
 // The fixtures' small model: model_1 with the script's overrides, through the JSON override path.
 const fold::EmbeddingsAndEvoformerConfig& small_config() {
-  static const fold::ModelConfig config = [] {
-    auto c = fold::model_config("model_1");
-    fold::apply_config_json(c, R"({"model": {"embeddings_and_evoformer": {
-        "msa_channel": 16, "pair_channel": 8, "extra_msa_channel": 12, "seq_channel": 20,
-        "evoformer_num_block": 2, "extra_msa_stack_num_block": 1,
-        "evoformer": {"msa_row_attention_with_pair_bias": {"num_head": 4}, "msa_column_attention": {"num_head": 4},
-          "outer_product_mean": {"num_outer_channel": 4},
-          "triangle_attention_starting_node": {"num_head": 2}, "triangle_attention_ending_node": {"num_head": 2},
-          "triangle_multiplication_outgoing": {"num_intermediate_channel": 6},
-          "triangle_multiplication_incoming": {"num_intermediate_channel": 6}}}}})",
-                            "small model");
-    return c;
-  }();
+  static const fold::ModelConfig config = kfold::test::small_model_config("model_1");
   return config.model.embeddings_and_evoformer;
 }
 
