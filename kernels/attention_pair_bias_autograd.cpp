@@ -16,16 +16,6 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-std::tuple<at::Tensor, at::Tensor> call_forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                                const at::Tensor& bias, const std::optional<at::Tensor>& mask) {
-  static auto op =
-      c10::Dispatcher::singleton()
-          .findSchemaOrThrow("kfold::attention_pair_bias", "")
-          .typed<std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&, const at::Tensor&,
-                                                    const at::Tensor&, const std::optional<at::Tensor>&)>();
-  return op.call(q, k, v, bias, mask);
-}
-
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> call_backward(const at::Tensor& grad_out,
                                                                          const std::optional<at::Tensor>& grad_lse,
                                                                          const at::Tensor& q, const at::Tensor& k,
@@ -46,7 +36,7 @@ class AttentionPairBiasFunction : public torch::autograd::Function<AttentionPair
   static variable_list forward(AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                const at::Tensor& bias, const std::optional<at::Tensor>& mask) {
     at::AutoDispatchBelowADInplaceOrView guard;
-    auto [out, lse] = call_forward(q, k, v, bias, mask);
+    auto [out, lse] = attention_pair_bias(q, k, v, bias, mask);  // redispatches below autograd
     ctx->save_for_backward({q, k, v, bias, out, lse});
     ctx->saved_data["mask"] = mask;
     return {out, lse};
