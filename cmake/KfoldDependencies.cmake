@@ -13,6 +13,12 @@ find_path(GEMMI_INCLUDE_DIR gemmi/model.hpp REQUIRED)
 add_library(kfold_gemmi INTERFACE)
 target_include_directories(kfold_gemmi SYSTEM INTERFACE ${GEMMI_INCLUDE_DIR})
 
+# stb (PNG writing, a bitmap font for the plots) is header-only in Debian's libstb-dev; the one
+# implementation of stb_image_write lives in pipelines/predict/raster.cpp.
+find_path(STB_INCLUDE_DIR stb_image_write.h PATH_SUFFIXES stb REQUIRED)
+add_library(kfold_stb INTERFACE)
+target_include_directories(kfold_stb SYSTEM INTERFACE ${STB_INCLUDE_DIR})
+
 # libtorch: the venv's torch wheel tells where its CMake config lives.
 set(KFOLD_PYTHON_EXECUTABLE "${CMAKE_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH
     "Python of the project virtualenv (holds the torch wheel)")

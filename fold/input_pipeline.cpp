@@ -160,6 +160,23 @@ at::Tensor* ProcessedFeatures::field(std::string_view name) {
   return it == fields.end() ? nullptr : &(this->*(it->second));
 }
 
+InputPipelineConfig input_pipeline_config(const ModelConfig& config) {
+  const auto& common = config.data.common;
+  const auto& eval = config.data.eval;
+  InputPipelineConfig out;
+  out.max_msa_clusters = eval.max_msa_clusters;
+  out.max_templates = eval.max_templates;
+  out.num_ensemble = eval.num_ensemble;
+  out.masked_msa_replace_fraction = eval.masked_msa_replace_fraction;
+  out.max_extra_msa = common.max_extra_msa;
+  out.num_recycle = common.num_recycle;
+  out.resample_msa_in_recycling = common.resample_msa_in_recycling;
+  out.reduce_msa_clusters_by_max_templates = common.reduce_msa_clusters_by_max_templates;
+  out.msa_cluster_features = common.msa_cluster_features;
+  out.masked_msa = {common.masked_msa.uniform_prob, common.masked_msa.profile_prob, common.masked_msa.same_prob};
+  return out;
+}
+
 ProcessedFeatures make_model_inputs(const RawFeatures& raw, const InputPipelineConfig& config, int64_t seed) {
   config.validate();
   check_raw(raw);

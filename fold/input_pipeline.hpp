@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "fold/config.hpp"
 #include "fold/msa_transforms.hpp"
 #include "fold/raw_features.hpp"
 
@@ -38,6 +39,9 @@ struct InputPipelineConfig {
   // InputError naming the field for values the reference would reject.
   void validate() const;
 };
+
+// The pipeline's slice of a model config (config.data.common and config.data.eval).
+InputPipelineConfig input_pipeline_config(const ModelConfig& config);
 
 // The processed features with AlphaFold's names, shapes and dtypes; every array has the leading
 // batch axis [n_batch] = num_batches() (one batch per recycle and ensemble member, in that order

@@ -1,6 +1,7 @@
 // AlphaFold parameters (params_model_*.npz, keys "<scope>//<name>") as tensors: every lookup checks
 // presence, shape and dtype once, when a module is built; stacked layers are views; unused keys are
 // reported. Stored float32 arrays are used in place (memory-mapped), so the weights are not copied.
+// A store can also synthesise deterministic random weights of any config (demos, tests, benchmarks).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -32,26 +33,42 @@ class ParameterStore {
                           c10::TensorOptions options = c10::TensorOptions().dtype(c10::kFloat));
   explicit ParameterStore(std::shared_ptr<const data::NpzFile> npz,
                           c10::TensorOptions options = c10::TensorOptions().dtype(c10::kFloat));
+  // Random weights: every get() makes the parameter from (seed, salt, key), so a key has the same values
+  // whatever the order of lookups, the thread count or the machine. Weights (`weights`, `*_w`) are
+  // N(0, 1/fan_in), biases and offsets N(0, 0.02^2), LayerNorm scales 1 + N(0, 0.02^2). Such a model
+  // predicts nothing: callers must say so wherever its outputs go.
+  // `salt` (e.g. the model name) gives models of the same shapes different weights.
+  static std::unique_ptr<ParameterStore> random(uint64_t seed,
+                                                c10::TensorOptions options = c10::TensorOptions().dtype(c10::kFloat),
+                                                std::string_view salt = {});
   ~ParameterStore();
   ParameterStore(const ParameterStore&) = delete;
   ParameterStore& operator=(const ParameterStore&) = delete;
 
-  const std::filesystem::path& path() const;
+  const std::filesystem::path& path() const;  // empty for random weights
+  bool is_random() const { return npz_ == nullptr; }
   const std::vector<std::string>& keys() const { return keys_; }  // archive order
   bool contains(std::string_view key) const;
 
   // The parameter `key` with exactly `shape`; InputError naming the key and both shapes when it is
   // absent, not a floating-point array, or shaped otherwise.
-  at::Tensor get(std::string_view key, const std::vector<int64_t>& shape);
+  // `layer_axes` leading axes of `shape` are stacked layers (they do not count as fan-in).
+  at::Tensor get(std::string_view key, const std::vector<int64_t>& shape, int64_t layer_axes = 0);
 
   // Parameter keys no get() has asked for, in archive order.
   std::vector<std::string> unused_keys() const;
+  // Number of values (floats) in the parameters looked up so far: the model's size once it is built.
+  int64_t used_value_count() const;
 
   ParameterScope root();
   ParameterScope scope(std::string_view prefix);  // e.g. "alphafold/alphafold_iteration/evoformer"
 
  private:
-  std::shared_ptr<const data::NpzFile> npz_;
+  ParameterStore(uint64_t seed, c10::TensorOptions options);
+  at::Tensor synthesise(std::string_view key, const std::vector<int64_t>& shape, int64_t layer_axes) const;
+
+  std::shared_ptr<const data::NpzFile> npz_;  // null for random weights
+  uint64_t random_seed_ = 0;  // seed mixed with the salt
   c10::TensorOptions options_;
   std::vector<std::string> keys_;
   std::map<std::string, at::Tensor, std::less<>> fetched_;  // key -> full tensor (also marks it used)

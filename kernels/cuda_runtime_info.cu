@@ -30,4 +30,17 @@ void fill_cuda_info(RuntimeInfo& info) {
   }
 }
 
+int64_t cuda_free_memory_bytes(int64_t index) {
+  int previous = 0;
+  if (cudaGetDevice(&previous) != cudaSuccess || cudaSetDevice(static_cast<int>(index)) != cudaSuccess) {
+    cudaGetLastError();
+    return -1;
+  }
+  size_t free_bytes = 0, total_bytes = 0;
+  const bool ok = cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess;
+  cudaSetDevice(previous);
+  if (!ok) cudaGetLastError();
+  return ok ? static_cast<int64_t>(free_bytes) : -1;
+}
+
 }  // namespace kfold::kernels

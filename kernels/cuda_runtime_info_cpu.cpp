@@ -5,4 +5,6 @@ namespace kfold::kernels {
 
 void fill_cuda_info(RuntimeInfo& info) { info.cuda_compiled = false; }
 
+int64_t cuda_free_memory_bytes(int64_t) { return -1; }
+
 }  // namespace kfold::kernels

@@ -29,4 +29,7 @@ struct RuntimeInfo {
 
 RuntimeInfo runtime_info();
 
+// Free memory of CUDA device `index` as the driver reports it; -1 without CUDA or on any error.
+int64_t cuda_free_memory_bytes(int64_t index);
+
 }  // namespace kfold::kernels

@@ -1,9 +1,10 @@
-// Scalar Gotoh local alignment: score with end cell, anchored reverse pass, global traceback in the
-// rectangle between start and end.
+// Scalar Gotoh local alignment: score with end cell, and the traceback of accepted hits from a stored
+// H matrix.
 #include "msa/gotoh.hpp"
 
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
 #include <vector>
 
 namespace kfold::msa {
@@ -11,37 +12,10 @@ namespace {
 
 constexpr int32_t kNegInf = std::numeric_limits<int32_t>::min() / 4;
 
-// Reverse pass: the alignment must start (in reverse) by pairing q[q_end] with t[t_end]. Returns the
-// (q_start, t_start) of the first cell, target-major, whose anchored score equals `best`.
-std::pair<int64_t, int64_t> find_start(const ScoreProfile& query, std::span<const uint8_t> target,
-                                       const GapPenalties& gaps, int64_t q_end, int64_t t_end, int32_t best) {
-  const int32_t oe = gaps.open + gaps.extend;
-  const int32_t ext = gaps.extend;
-  const int64_t n = q_end + 1;  // reversed query length
-  std::vector<int32_t> h(static_cast<size_t>(n), kNegInf);
-  std::vector<int32_t> e(static_cast<size_t>(n), kNegInf);
-  for (int64_t b = 0; b <= t_end; ++b) {
-    const uint8_t tc = target[static_cast<size_t>(t_end - b)];
-    int32_t diag = b == 0 ? 0 : kNegInf;  // H[-1][b-1]: only the anchor cell may start
-    int32_t f = kNegInf;
-    for (int64_t a = 0; a < n; ++a) {
-      const int32_t h_left = h[static_cast<size_t>(a)];
-      const int32_t e_val = std::max(h_left - oe, e[static_cast<size_t>(a)] - ext);
-      e[static_cast<size_t>(a)] = e_val;
-      const int32_t m = diag == kNegInf ? kNegInf : diag + query.score(q_end - a, tc);
-      const int32_t h_val = std::max({m, e_val, f});
-      diag = h_left;
-      h[static_cast<size_t>(a)] = h_val;
-      f = std::max(h_val - oe, f - ext);
-      if (m == best) return {q_end - a, t_end - b};
-    }
-  }
-  return {0, 0};  // unreachable when `best` came from the forward pass
-}
-
 }  // namespace
 
-LocalScore gotoh_local_score(const ScoreProfile& query, std::span<const uint8_t> target, const GapPenalties& gaps) {
+LocalScore gotoh_local_score(const ScoreProfile& query, std::span<const uint8_t> target, const GapPenalties& gaps,
+                             int32_t known_score) {
   const int32_t oe = gaps.open + gaps.extend;
   const int32_t ext = gaps.extend;
   const int64_t n = query.n_res;
@@ -62,100 +36,90 @@ LocalScore gotoh_local_score(const ScoreProfile& query, std::span<const uint8_t>
       f = std::max(h_val - oe, f - ext);
       if (h_val > best.score) best = {h_val, i, j};
     }
+    if (known_score > 0 && best.score >= known_score) return best;  // the first cell with the best score
   }
   return best;
 }
 
 std::optional<Alignment> align_local(const ScoreProfile& query, std::span<const uint8_t> target,
-                                     const GapPenalties& gaps, int64_t max_cells) {
-  const LocalScore end = gotoh_local_score(query, target, gaps);
-  if (end.score <= 0) return std::nullopt;
-  const auto [q_start, t_start] = find_start(query, target, gaps, end.q_end, end.t_end, end.score);
-  const int64_t n = end.q_end - q_start + 1;
-  const int64_t m = end.t_end - t_start + 1;
-  if ((n + 1) * (m + 1) > max_cells) return std::nullopt;
-
-  // Global Gotoh on q[q_start..q_end] x t[t_start..t_end], rows i over the query, columns j over the
-  // target. Trace byte per cell: bits 0-1 where H came from (0 diagonal, 1 E, 2 F), bit 2 "E extends E",
-  // bit 3 "F extends F". E consumes target residues (insertions), F query residues (deletions).
+                                     const GapPenalties& gaps, int64_t max_cells, int32_t known_score) {
+  // Forward pass storing H column by column ([t_end + 1][n] int32), up to the first column that reaches
+  // the best score; then a walk back from the end cell that re-derives each step from H alone.
   const int32_t oe = gaps.open + gaps.extend;
   const int32_t ext = gaps.extend;
-  const auto width = static_cast<size_t>(m + 1);
-  std::vector<uint8_t> trace(static_cast<size_t>(n + 1) * width, 0);
-  std::vector<int32_t> h_row(width);           // H of the previous row, then of this row
-  std::vector<int32_t> f_col(width, kNegInf);  // F per column
-  h_row[0] = 0;
-  for (int64_t j = 1; j <= m; ++j) {
-    h_row[static_cast<size_t>(j)] = -(gaps.open + ext * static_cast<int32_t>(j));
-    trace[static_cast<size_t>(j)] = static_cast<uint8_t>(1 | (j > 1 ? 4 : 0));
-  }
-  for (int64_t i = 1; i <= n; ++i) {
-    const int8_t* row = query.row(q_start + i - 1);
-    uint8_t* tr = trace.data() + static_cast<size_t>(i) * width;
-    int32_t diag = h_row[0];
-    h_row[0] = -(gaps.open + ext * static_cast<int32_t>(i));
-    tr[0] = static_cast<uint8_t>(2 | (i > 1 ? 8 : 0));
-    int32_t h_left = h_row[0];
-    int32_t e = kNegInf;
-    for (int64_t j = 1; j <= m; ++j) {
-      const auto ju = static_cast<size_t>(j);
-      uint8_t bits = 0;
-      const int32_t e_open = h_left - oe;
-      const int32_t e_ext = e - ext;
-      if (e_ext > e_open) bits |= 4;
-      e = std::max(e_open, e_ext);
-      const int32_t f_open = h_row[ju] - oe;
-      const int32_t f_ext = f_col[ju] - ext;
-      if (f_ext > f_open) bits |= 8;
-      const int32_t f = std::max(f_open, f_ext);
-      f_col[ju] = f;
-      const int32_t match = diag + row[target[static_cast<size_t>(t_start + j - 1)]];
-      int32_t h = match;
-      if (e > h) {
-        h = e;
-        bits = static_cast<uint8_t>((bits & ~3) | 1);
-      }
-      if (f > h) {
-        h = f;
-        bits = static_cast<uint8_t>((bits & ~3) | 2);
-      }
-      tr[j] = bits;
-      diag = h_row[ju];
-      h_row[ju] = h;
-      h_left = h;
+  const int64_t n = query.n_res;
+  const auto m = static_cast<int64_t>(target.size());
+  if (n == 0 || m == 0) return std::nullopt;
+  std::vector<int32_t> hm;  // H, column-major: hm[j * n + i]
+  hm.reserve(static_cast<size_t>(std::min(n * m, std::max<int64_t>(max_cells, 0))));
+  std::vector<int32_t> e(static_cast<size_t>(n), kNegInf);
+  LocalScore end;
+  for (int64_t j = 0; j < m; ++j) {
+    if ((j + 1) * n > max_cells) return std::nullopt;
+    hm.resize(static_cast<size_t>((j + 1) * n));  // within the reserved size: no copy
+    int32_t* col = hm.data() + j * n;
+    const int32_t* prev = j > 0 ? hm.data() + (j - 1) * n : nullptr;
+    const uint8_t tc = target[static_cast<size_t>(j)];
+    int32_t diag = 0;
+    int32_t f = kNegInf;
+    for (int64_t i = 0; i < n; ++i) {
+      const int32_t h_left = prev ? prev[i] : 0;
+      const int32_t e_val = std::max(h_left - oe, e[static_cast<size_t>(i)] - ext);
+      e[static_cast<size_t>(i)] = e_val;
+      const int32_t h_val = std::max({0, diag + query.score(i, tc), e_val, f});
+      diag = h_left;
+      col[i] = h_val;
+      f = std::max(h_val - oe, f - ext);
+      if (h_val > end.score) end = {h_val, i, j};
     }
+    if (known_score > 0 && end.score >= known_score) break;
   }
+  if (end.score <= 0) return std::nullopt;
+  const auto h_at = [&](int64_t i, int64_t j) -> int32_t {
+    return i < 0 || j < 0 ? 0 : hm[static_cast<size_t>(j * n + i)];
+  };
 
   Alignment alignment;
   alignment.score = end.score;
-  alignment.q_start = q_start;
   alignment.q_end = end.q_end;
-  alignment.t_start = t_start;
   alignment.t_end = end.t_end;
-  int64_t i = n;
-  int64_t j = m;
-  int state = 0;  // 0 H, 1 E, 2 F
-  while (i > 0 || j > 0) {
-    const uint8_t bits = trace[static_cast<size_t>(i) * width + static_cast<size_t>(j)];
-    if (state == 0) {
-      state = bits & 3;
-      if (state == 0) {
-        alignment.ops.push_back('M');
-        --i;
-        --j;
-      }
+  int64_t i = end.q_end;
+  int64_t j = end.t_end;
+  while (true) {
+    const int32_t h = h_at(i, j);
+    // Preference on ties: match, then a horizontal gap (insertion), then a vertical gap (deletion),
+    // shortest gap first.
+    const int32_t diag = h_at(i - 1, j - 1);
+    if (h == diag + query.score(i, target[static_cast<size_t>(j)])) {
+      alignment.ops.push_back('M');
+      if (diag == 0) break;  // the local alignment starts at (i, j)
+      --i;
+      --j;
       continue;
     }
-    if (state == 1) {
-      alignment.ops.push_back('I');
-      --j;
-      if (!(bits & 4)) state = 0;
-    } else {
-      alignment.ops.push_back('D');
-      --i;
-      if (!(bits & 8)) state = 0;
+    bool moved = false;
+    for (int64_t k = 1; k <= j && !moved; ++k) {
+      const int32_t cost = gaps.open + static_cast<int32_t>(k) * ext;
+      if (cost > end.score - h) break;  // no H left of here is large enough
+      if (h_at(i, j - k) - cost == h) {
+        alignment.ops.append(static_cast<size_t>(k), 'I');
+        j -= k;
+        moved = true;
+      }
     }
+    for (int64_t k = 1; k <= i && !moved; ++k) {
+      const int32_t cost = gaps.open + static_cast<int32_t>(k) * ext;
+      if (cost > end.score - h) break;
+      if (h_at(i - k, j) - cost == h) {
+        alignment.ops.append(static_cast<size_t>(k), 'D');
+        i -= k;
+        moved = true;
+      }
+    }
+    if (!moved) throw std::logic_error("align_local: traceback found no predecessor");
   }
+  alignment.q_start = i;
+  alignment.t_start = j;
   std::reverse(alignment.ops.begin(), alignment.ops.end());
   return alignment;
 }

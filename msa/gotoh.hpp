@@ -18,8 +18,10 @@ struct LocalScore {
   int64_t t_end = -1;
 };
 
-// Best local score and the first cell (target-major order) where it is reached.
-LocalScore gotoh_local_score(const ScoreProfile& query, std::span<const uint8_t> target, const GapPenalties& gaps);
+// Best local score and the first cell (target-major order) where it is reached. A known_score > 0 (the
+// exact best score, e.g. from the SIMD kernels) ends the pass after the column where it is reached.
+LocalScore gotoh_local_score(const ScoreProfile& query, std::span<const uint8_t> target, const GapPenalties& gaps,
+                             int32_t known_score = 0);
 
 struct Alignment {
   int32_t score = 0;
@@ -30,11 +32,14 @@ struct Alignment {
   std::string ops;
 };
 
-// The optimal local alignment: a forward pass finds the end, a reverse pass anchored there finds the
-// start, then a global Gotoh traceback in that rectangle (1 byte per cell). Returns nullopt when the
-// rectangle has more than `max_cells` cells or the score is 0.
+// The optimal local alignment: one forward pass storing H (4 bytes per cell) up to the first column
+// that reaches the best score (known_score, the exact score if already known, lets it stop there
+// without a full pass), then a walk back from the end cell that re-derives every step from H alone
+// (ties: match, then insertion, then deletion, shortest gap first). Returns nullopt when that part of
+// the matrix has more than `max_cells` cells or the score is 0.
 std::optional<Alignment> align_local(const ScoreProfile& query, std::span<const uint8_t> target,
-                                     const GapPenalties& gaps, int64_t max_cells = int64_t{1} << 28);
+                                     const GapPenalties& gaps, int64_t max_cells = int64_t{1} << 28,
+                                     int32_t known_score = 0);
 
 struct AlignmentStats {
   int64_t length = 0;      // columns

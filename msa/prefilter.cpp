@@ -1,41 +1,111 @@
-// Neighbourhood-word tables, two-hit diagonal detection and ungapped diagonal scores.
+// Neighbourhood seed words, low-complexity masking, index lookups with two-hit diagonal detection and
+// ungapped diagonal scores.
 #include "msa/prefilter.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
 
+#include "data/error.hpp"
 #include "msa/alphabet.hpp"
 
 namespace kfold::msa {
+namespace {
 
-WordTable::WordTable(const ScoreProfile& query, int32_t threshold) {
-  constexpr int64_t kAa = 20;                        // neighbourhood words use the 20 amino acids only
-  std::vector<std::pair<int32_t, int32_t>> entries;  // (word, query position)
-  for (int64_t i = 0; i + kWordLength <= query.n_res; ++i) {
-    const int8_t* r0 = query.row(i);
-    const int8_t* r1 = query.row(i + 1);
-    const int8_t* r2 = query.row(i + 2);
-    const int32_t max1 = *std::max_element(r1, r1 + kAa);
-    const int32_t max2 = *std::max_element(r2, r2 + kAa);
-    for (int64_t a = 0; a < kAa; ++a) {
-      const int32_t s0 = r0[a];
-      if (s0 + max1 + max2 < threshold) continue;
-      for (int64_t b = 0; b < kAa; ++b) {
-        const int32_t s01 = s0 + r1[b];
-        if (s01 + max2 < threshold) continue;
-        for (int64_t c = 0; c < kAa; ++c) {
-          if (s01 + r2[c] >= threshold)
-            entries.emplace_back(static_cast<int32_t>((a * kAlphabetSize + b) * kAlphabetSize + c),
-                                 static_cast<int32_t>(i));
-        }
-      }
+constexpr int32_t kNoDiagonal = std::numeric_limits<int32_t>::min();
+constexpr int32_t kXdrop = 16;  // ungapped X-drop (raw BLOSUM62 units; BLAST's 7 bits)
+
+// Per integer level 1..7: T and max candidates (measured with scripts/bench_msa, see README).
+constexpr std::array<int32_t, 7> kLevelThreshold{17, 17, 16, 16, 15, 15, 14};
+constexpr std::array<int32_t, 7> kLevelCandidates{300, 500, 700, 1000, 1500, 2000, 4000};
+
+}  // namespace
+
+void check_sensitivity(double s) {
+  if (!(s >= kMinSensitivity && s <= kMaxSensitivity))
+    fail_input("-s/--sensitivity must be between {} and {} (got {})", kMinSensitivity, kMaxSensitivity, s);
+}
+
+PrefilterOptions prefilter_for_sensitivity(double s) {
+  check_sensitivity(s);
+  const double x = s - kMinSensitivity;
+  const auto lo = std::min<size_t>(static_cast<size_t>(x), kLevelThreshold.size() - 1);
+  const size_t hi = std::min(lo + 1, kLevelThreshold.size() - 1);
+  const double f = x - static_cast<double>(lo);
+  PrefilterOptions options;
+  options.word_threshold = static_cast<int32_t>(std::lround((1.0 - f) * kLevelThreshold[lo] + f * kLevelThreshold[hi]));
+  options.max_candidates =
+      static_cast<int64_t>(std::lround((1.0 - f) * kLevelCandidates[lo] + f * kLevelCandidates[hi]));
+  return options;
+}
+
+void check_prefilter_options(const PrefilterOptions& options) {
+  if (options.max_candidates < 1) fail_input("--max-prefilter must be >= 1 (got {})", options.max_candidates);
+  if (options.word_threshold < 1 || options.word_threshold > 60)
+    fail_input("--word-threshold must be between 1 and 60 (got {})", options.word_threshold);
+  if (options.min_ungapped_score < 0)
+    fail_input("--min-ungapped-score must be >= 0 (got {})", options.min_ungapped_score);
+  if (options.two_hit_window < 1) fail_input("the two-hit window must be >= 1 (got {})", options.two_hit_window);
+}
+
+std::vector<uint8_t> low_complexity_mask(std::span<const uint8_t> codes) {
+  constexpr int64_t kWindow = 12;
+  constexpr double kMaxEntropy = 2.2;  // bits; SEG's K1 for its 12-residue window
+  const auto n = static_cast<int64_t>(codes.size());
+  std::vector<uint8_t> mask(static_cast<size_t>(n), 0);
+  if (n < kWindow) return mask;
+  std::array<int32_t, kAlphabetSize> counts{};
+  for (int64_t i = 0; i < kWindow; ++i) ++counts[codes[static_cast<size_t>(i)]];
+  for (int64_t start = 0;; ++start) {
+    double entropy = 0.0;
+    for (const int32_t c : counts) {
+      if (c == 0) continue;
+      const double p = static_cast<double>(c) / kWindow;
+      entropy -= p * std::log2(p);
     }
+    if (entropy < kMaxEntropy) std::fill(mask.begin() + start, mask.begin() + start + kWindow, 1);
+    if (start + kWindow >= n) break;
+    --counts[codes[static_cast<size_t>(start)]];
+    ++counts[codes[static_cast<size_t>(start + kWindow)]];
   }
-  starts_.assign(static_cast<size_t>(kWordCount + 1), 0);
-  for (const auto& [word, pos] : entries) ++starts_[static_cast<size_t>(word) + 1];
-  for (int64_t w = 0; w < kWordCount; ++w) starts_[static_cast<size_t>(w + 1)] += starts_[static_cast<size_t>(w)];
-  positions_.resize(entries.size());
-  std::vector<int64_t> fill(starts_.begin(), starts_.end() - 1);
-  for (const auto& [word, pos] : entries) positions_[static_cast<size_t>(fill[static_cast<size_t>(word)]++)] = pos;
+  return mask;
+}
+
+NeighbourWords::NeighbourWords(const ScoreProfile& query, int32_t threshold, std::span<const uint8_t> mask) {
+  const int64_t n_pos = std::max<int64_t>(0, query.n_res - kSeedSpan + 1);
+  starts_.assign(static_cast<size_t>(n_pos + 1), 0);
+  std::array<const int8_t*, kSeedWeight> rows{};
+  std::array<int32_t, kSeedWeight + 1> suffix_max{};  // best score of the remaining seed residues
+  for (int64_t i = 0; i < n_pos; ++i) {
+    starts_[static_cast<size_t>(i)] = static_cast<int64_t>(words_.size());
+    bool masked = false;
+    for (int64_t j = 0; j < kSeedSpan && !mask.empty(); ++j) masked |= mask[static_cast<size_t>(i + j)] != 0;
+    if (masked) continue;
+    for (int64_t j = 0; j < kSeedWeight; ++j)
+      rows[static_cast<size_t>(j)] = query.row(i + kSeedOffsets[static_cast<size_t>(j)]);
+    suffix_max[kSeedWeight] = 0;
+    for (int64_t j = kSeedWeight - 1; j >= 0; --j) {
+      const int8_t* r = rows[static_cast<size_t>(j)];
+      suffix_max[static_cast<size_t>(j)] =
+          suffix_max[static_cast<size_t>(j + 1)] + *std::max_element(r, r + kSeedAlphabet);
+    }
+    // Depth-first over the seed residues, pruned when even the best completion misses T.
+    const auto visit = [&](const auto& self, int64_t depth, int32_t score, uint32_t word) -> void {
+      if (depth == kSeedWeight) {
+        words_.push_back(word);
+        return;
+      }
+      const int8_t* r = rows[static_cast<size_t>(depth)];
+      const int32_t rest = suffix_max[static_cast<size_t>(depth + 1)];
+      for (int64_t a = 0; a < kSeedAlphabet; ++a) {
+        const int32_t s = score + r[a];
+        if (s + rest >= threshold) self(self, depth + 1, s, word * kSeedAlphabet + static_cast<uint32_t>(a));
+      }
+    };
+    if (suffix_max[0] >= threshold) visit(visit, 0, 0, 0);
+  }
+  starts_[static_cast<size_t>(n_pos)] = static_cast<int64_t>(words_.size());
 }
 
 void keep_best_candidates(std::vector<Candidate>& candidates, int64_t max_count) {
@@ -49,57 +119,77 @@ void keep_best_candidates(std::vector<Candidate>& candidates, int64_t max_count)
   std::sort(candidates.begin(), candidates.end(), better);
 }
 
-int32_t PrefilterScanner::ungapped_diagonal_score(const ScoreProfile& query, int64_t offset) const {
-  // Target position = query position + offset.
-  const int64_t n = static_cast<int64_t>(target_.size());
-  const int64_t q_begin = std::max<int64_t>(0, -offset);
-  const int64_t q_end = std::min(query.n_res, n - offset);
+int32_t ungapped_diagonal_score(const ScoreProfile& query, std::span<const uint8_t> target, int64_t diagonal) {
+  const auto n = static_cast<int64_t>(target.size());
+  const int64_t q_begin = std::max<int64_t>(0, -diagonal);
+  const int64_t q_end = std::min(query.n_res, n - diagonal);
+  const int8_t* scores = query.scores.data();
+  const uint8_t* t = target.data() + diagonal;
   int32_t run = 0;
   int32_t best = 0;
   for (int64_t q = q_begin; q < q_end; ++q) {
-    run = std::max(0, run + query.score(q, target_[static_cast<size_t>(q + offset)]));
+    run = std::max(0, run + scores[q * kAlphabetSize + t[q]]);
     best = std::max(best, run);
   }
   return best;
 }
 
-void PrefilterScanner::scan(const ScoreProfile& query, const WordTable& words, const SequenceDb& db, int64_t begin,
-                            int64_t end, const PrefilterOptions& options, std::vector<Candidate>& out) {
-  const int64_t q_len = query.n_res;
-  for (int64_t t = begin; t < end; ++t) {
-    const std::string_view residues = db.residues(t);
-    const auto n = static_cast<int64_t>(residues.size());
-    if (n < kWordLength || q_len < kWordLength) continue;
-    encode_residues(residues, target_);
-    const auto n_diag = static_cast<size_t>(q_len + n + 1);
-    if (diagonals_.size() < n_diag) diagonals_.resize(n_diag);
-    if (++stamp_ == 0) {  // wrapped: forget every old stamp
-      std::fill(diagonals_.begin(), diagonals_.end(), DiagonalState{});
-      stamp_ = 1;
-    }
-    int32_t best = 0;
-    int64_t word = target_[0] * kAlphabetSize + target_[1];
-    for (int64_t pos = kWordLength - 1; pos < n; ++pos) {
-      word = (word % (kAlphabetSize * kAlphabetSize)) * kAlphabetSize + target_[static_cast<size_t>(pos)];
-      const auto start = static_cast<int32_t>(pos - (kWordLength - 1));
-      for (const int32_t q : words.positions(word)) {
-        DiagonalState& d = diagonals_[static_cast<size_t>(start - q + q_len)];
-        if (d.stamp != stamp_) {
-          d = {stamp_, start, false};
+int32_t ungapped_xdrop_score(const ScoreProfile& query, std::span<const uint8_t> target, int64_t diagonal,
+                             int64_t q_seed, int32_t xdrop) {
+  const auto n = static_cast<int64_t>(target.size());
+  const int64_t q_begin = std::max<int64_t>(0, -diagonal);
+  const int64_t q_end = std::min(query.n_res, n - diagonal);
+  const int8_t* scores = query.scores.data();
+  const uint8_t* t = target.data() + diagonal;
+  int32_t run = 0;
+  int32_t right = 0;  // best sum of [q_seed, q]
+  for (int64_t q = q_seed; q < q_end; ++q) {
+    run += scores[q * kAlphabetSize + t[q]];
+    if (run > right) right = run;
+    if (run < right - xdrop) break;
+  }
+  run = 0;
+  int32_t left = 0;  // best sum of [q, q_seed)
+  for (int64_t q = q_seed - 1; q >= q_begin; --q) {
+    run += scores[q * kAlphabetSize + t[q]];
+    if (run > left) left = run;
+    if (run < left - xdrop) break;
+  }
+  return left + right;
+}
+
+void PrefilterScanner::scan(const ScoreProfile& query, const NeighbourWords& words, const KmerIndex& index,
+                            const PrefilterOptions& options, std::vector<Candidate>& out) {
+  const int64_t n_local = index.end() - index.begin();
+  if (static_cast<int64_t>(states_.size()) < n_local) states_.resize(static_cast<size_t>(n_local));
+  touched_.clear();
+  const int32_t window = options.two_hit_window;
+  const int32_t min_distance = options.min_hit_distance;
+  for (int64_t i = 0; i < words.positions(); ++i) {
+    const auto q = static_cast<int32_t>(i);
+    for (const uint32_t word : words.at(i)) {
+      for (const KmerIndex::Entry& e : index.occurrences(word)) {
+        TargetState& s = states_[e.target];
+        const int32_t diag = static_cast<int32_t>(e.pos) - q;
+        if (s.last_q < 0) {
+          touched_.push_back(e.target);
+          s = {diag, q, kNoDiagonal, 0};
           continue;
         }
-        if (d.done) continue;
-        const int32_t distance = start - d.last_hit;
-        if (distance < kWordLength) continue;  // overlaps the previous hit
-        if (distance <= options.two_hit_window) {
-          d.done = true;
-          best = std::max(best, ungapped_diagonal_score(query, static_cast<int64_t>(start) - q));
-        } else {
-          d.last_hit = start;
+        if (s.last_diag == diag && q - s.last_q <= window && q - s.last_q >= min_distance && s.scored_diag != diag) {
+          s.scored_diag = diag;
+          s.best = std::max(s.best, ungapped_xdrop_score(query, index.codes(e.target), diag, s.last_q, kXdrop));
         }
+        s.last_diag = diag;
+        s.last_q = q;
       }
     }
-    if (best >= options.min_ungapped_score) out.push_back({t, best});
+  }
+  std::sort(touched_.begin(), touched_.end());
+  for (const uint32_t t : touched_) {
+    TargetState& s = states_[t];
+    if (s.best >= options.min_ungapped_score) out.push_back({index.begin() + t, s.best});
+    s = TargetState{};
   }
   keep_best_candidates(out, options.max_candidates);
 }

@@ -1,42 +1,60 @@
-// k-mer prefilter (BLAST-style): neighbourhood 3-mers of the query (words scoring >= T against the
-// query's profile) are looked up along each target; two non-overlapping hits on one diagonal within a
-// window trigger an ungapped score of that whole diagonal (its maximal segment); a target's prefilter
-// score is its best diagonal. Only the best candidates per query go on to gapped alignment.
+// k-mer prefilter in the manner of MMseqs2's: the query's neighbourhood seed words (words scoring >= T
+// against the query's profile, "similar k-mers") are looked up in a k-mer index of the database; two
+// hits on the same diagonal of one target (consecutive hits of that target, at most a window apart)
+// trigger an ungapped score of that whole diagonal (its maximal segment). A target's prefilter score
+// is its best diagonal; only the best candidates per query go on to gapped alignment.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
+#include "msa/kmer_index.hpp"
 #include "msa/score_profile.hpp"
-#include "msa/sequence_db.hpp"
 
 namespace kfold::msa {
 
 struct PrefilterOptions {
-  int32_t word_threshold = 11;      // T: neighbourhood word score (BLAST's blastp default for 3-mers)
-  int32_t two_hit_window = 40;      // A: largest distance between two hits on a diagonal
+  int32_t word_threshold = 16;      // T: neighbourhood score of a 4-mer seed word
+  int32_t two_hit_window = 40;      // largest query distance between two hits on one diagonal
+  int32_t min_hit_distance = 1;     // smallest query distance between them (kSeedSpan: no overlap)
   int32_t min_ungapped_score = 15;  // smallest best-diagonal score a candidate needs
-  int64_t max_candidates = 2000;    // candidates kept per query (best prefilter scores)
+  int64_t max_candidates = 1000;    // candidates kept per query (best prefilter scores)
+  bool mask_low_complexity = true;  // no seed words from low-complexity query regions (see below)
 };
 
-inline constexpr int64_t kWordLength = 3;
-inline constexpr int64_t kWordCount = kAlphabetSize * kAlphabetSize * kAlphabetSize;
+// -s/--sensitivity presets (the spirit of MMseqs2's -s): a lower seed threshold T and more candidates as
+// s grows. Between the integer levels the values are interpolated.
+inline constexpr double kMinSensitivity = 1.0;
+inline constexpr double kMaxSensitivity = 7.0;
+inline constexpr double kDefaultSensitivity = 4.0;
+// Throws InputError unless kMinSensitivity <= s <= kMaxSensitivity.
+void check_sensitivity(double s);
+PrefilterOptions prefilter_for_sensitivity(double s);
+// Throws InputError for options out of range (each message names its command-line option).
+void check_prefilter_options(const PrefilterOptions& options);
 
-// Neighbourhood words of one query: for each 3-mer code, the query positions where it scores >= T.
-// Words with X never match.
-class WordTable {
+// Low-complexity regions of a sequence (a SEG-like rule): windows of 12 residues whose Shannon entropy
+// is below 2.2 bits are masked. Returns one flag per residue (1: masked). Used only to pick seed
+// words; alignment scores always use the whole query.
+std::vector<uint8_t> low_complexity_mask(std::span<const uint8_t> codes);
+
+// Neighbourhood words of one query, per query position: the seed words (msa/kmer_index.hpp) whose
+// score against the profile at that position is >= T. Positions whose window touches a masked
+// residue get none.
+class NeighbourWords {
  public:
-  WordTable(const ScoreProfile& query, int32_t threshold);
-  std::span<const int32_t> positions(int64_t word) const {
-    return {positions_.data() + starts_[static_cast<size_t>(word)],
-            static_cast<size_t>(starts_[static_cast<size_t>(word) + 1] - starts_[static_cast<size_t>(word)])};
+  NeighbourWords(const ScoreProfile& query, int32_t threshold, std::span<const uint8_t> mask = {});
+  int64_t positions() const { return static_cast<int64_t>(starts_.size()) - 1; }
+  std::span<const uint32_t> at(int64_t pos) const {
+    return {words_.data() + starts_[static_cast<size_t>(pos)],
+            static_cast<size_t>(starts_[static_cast<size_t>(pos) + 1] - starts_[static_cast<size_t>(pos)])};
   }
-  int64_t entries() const { return static_cast<int64_t>(positions_.size()); }
+  int64_t entries() const { return static_cast<int64_t>(words_.size()); }
 
  private:
-  std::vector<int64_t> starts_;     // [kWordCount + 1]
-  std::vector<int32_t> positions_;  // query positions (< kMaxQueryLength, so int32 keeps the table small)
+  std::vector<int64_t> starts_;  // [positions + 1]
+  std::vector<uint32_t> words_;
 };
 
 struct Candidate {
@@ -47,25 +65,33 @@ struct Candidate {
 // Best first, ties by target index; keeps at most `max_count`.
 void keep_best_candidates(std::vector<Candidate>& candidates, int64_t max_count);
 
-// Scans database sequences with one query's word table. Holds per-thread buffers: one per thread.
+// Best ungapped segment score of the query against `target` on diagonal `diagonal` (target position
+// = query position + diagonal).
+int32_t ungapped_diagonal_score(const ScoreProfile& query, std::span<const uint8_t> target, int64_t diagonal);
+
+// Ungapped X-drop extension on `diagonal` from query position q_seed: the best segment that starts
+// at or before q_seed and ends at or after it (0 if none scores above 0), as BLAST's ungapped extension.
+int32_t ungapped_xdrop_score(const ScoreProfile& query, std::span<const uint8_t> target, int64_t diagonal,
+                             int64_t q_seed, int32_t xdrop);
+
+// Scans one index chunk with one query. Holds per-thread buffers: one per thread. The result depends
+// only on the query, the words and the index contents (not on chunking or threads).
 class PrefilterScanner {
  public:
-  // Appends the targets in [begin, end) whose best diagonal scores >= options.min_ungapped_score,
-  // then keeps the best options.max_candidates of what `out` holds.
-  void scan(const ScoreProfile& query, const WordTable& words, const SequenceDb& db, int64_t begin, int64_t end,
+  // Appends the targets of `index` whose best diagonal scores >= options.min_ungapped_score, then
+  // keeps the best options.max_candidates of what `out` holds.
+  void scan(const ScoreProfile& query, const NeighbourWords& words, const KmerIndex& index,
             const PrefilterOptions& options, std::vector<Candidate>& out);
 
  private:
-  struct DiagonalState {
-    uint32_t stamp = 0;
-    int32_t last_hit = 0;  // target position of the last word hit on this diagonal
-    bool done = false;     // diagonal already scored for this target
+  struct TargetState {
+    int32_t last_diag = 0;    // diagonal of this target's last hit
+    int32_t last_q = -1;      // query position of the last hit; -1: no hit yet
+    int32_t scored_diag = 0;  // last diagonal scored (skip rescoring it)
+    int32_t best = 0;         // best ungapped diagonal score so far
   };
-  int32_t ungapped_diagonal_score(const ScoreProfile& query, int64_t offset) const;
-
-  std::vector<uint8_t> target_;
-  std::vector<DiagonalState> diagonals_;
-  uint32_t stamp_ = 0;
+  std::vector<TargetState> states_;
+  std::vector<uint32_t> touched_;
 };
 
 }  // namespace kfold::msa

@@ -1,11 +1,12 @@
-// The search driver: query batches, prefilter tasks over (query, database chunk) pairs, then gapped
-// alignment and statistics per query, with OpenMP and per-thread buffers.
+// The search driver: query batches; per database index chunk, prefilter tasks per query; gapped scores
+// in tasks of candidate blocks; tracebacks and statistics per query; OpenMP with per-thread buffers.
 #include "msa/search.hpp"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <exception>
+#include <memory>
 #include <mutex>
 
 #include "data/error.hpp"
@@ -40,21 +41,6 @@ class FirstError {
   int64_t task_ = 0;
 };
 
-// Database chunks [bounds[c], bounds[c + 1]) of roughly `residues` residues each.
-std::vector<int64_t> chunk_bounds(const SequenceDb& db, int64_t residues) {
-  std::vector<int64_t> bounds{0};
-  int64_t filled = 0;
-  for (int64_t i = 0; i < db.size(); ++i) {
-    filled += static_cast<int64_t>(db.residues(i).size());
-    if (filled >= residues) {
-      bounds.push_back(i + 1);
-      filled = 0;
-    }
-  }
-  if (bounds.back() != db.size()) bounds.push_back(db.size());
-  return bounds;
-}
-
 bool better_hit(const Hit& a, const Hit& b) {
   if (a.evalue != b.evalue) return a.evalue < b.evalue;
   if (a.score != b.score) return a.score > b.score;
@@ -88,8 +74,7 @@ void check_queries(const std::vector<data::Sequence>& queries, const std::string
 void check_search_options(const SearchOptions& options) {
   if (!(options.evalue > 0.0)) fail_input("-e/--evalue must be > 0 (got {})", options.evalue);
   if (options.max_seqs < 1) fail_input("--max-seqs must be >= 1 (got {})", options.max_seqs);
-  if (options.prefilter.max_candidates < 1)
-    fail_input("--max-prefilter must be >= 1 (got {})", options.prefilter.max_candidates);
+  check_prefilter_options(options.prefilter);
   if (!(options.min_coverage >= 0.0 && options.min_coverage <= 1.0))
     fail_input("--min-cov must be between 0 and 1 (got {})", options.min_coverage);
   if (options.threads < 1) fail_input("--threads must be >= 1 (got {})", options.threads);
@@ -136,22 +121,25 @@ std::vector<int64_t> included_targets(const QueryResult& result, double inclusio
   return targets;
 }
 
-// Gapped alignment of one query's merged candidates: scores, E-values, tracebacks, filters.
-QueryResult align_candidates(const data::Sequence& query, const ScoreProfile& profile,
-                             std::vector<Candidate> candidates, const SequenceDb& db, const SearchOptions& options,
-                             const KarlinAltschulParams& params, std::vector<uint8_t>& target) {
+// Candidates scored per alignment task: small enough to balance a few queries over many threads.
+constexpr int64_t kAlignBlock = 32;
+
+// One query's gapped stage after its candidates have scores: E-values, tracebacks, filters.
+QueryResult finish_query(const data::Sequence& query, const ScoreProfile& profile,
+                         const std::vector<Candidate>& candidates, const std::vector<int32_t>& scores,
+                         const SequenceDb& db, const SearchOptions& options, const KarlinAltschulParams& params,
+                         std::vector<uint8_t>& target) {
   QueryResult result;
-  keep_best_candidates(candidates, options.prefilter.max_candidates);
   result.n_candidates = static_cast<int64_t>(candidates.size());
   const SearchSpace space = search_space(params, profile.n_res, db.total_residues(), db.size());
-  StripedAligner aligner(profile, options.gaps, options.simd);
-  for (const Candidate& candidate : candidates) {
-    encode_residues(db.residues(candidate.target), target);
-    const int32_t score = aligner.score(target);
+  for (size_t k = 0; k < candidates.size(); ++k) {
+    const int32_t score = scores[k];
     const double e = evalue(params, space, score);
     if (e > options.evalue) continue;
     ++result.n_aligned;
-    auto alignment = align_local(profile, target, options.gaps, options.max_traceback_cells);
+    const Candidate& candidate = candidates[k];
+    encode_residues(db.residues(candidate.target), target);
+    auto alignment = align_local(profile, target, options.gaps, options.max_traceback_cells, score);
     if (!alignment) {
       log_warn("{}: alignment with {} is too large to trace back; hit skipped", query.id, db.id(candidate.target));
       continue;
@@ -182,22 +170,24 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
   const KarlinAltschulParams params = blosum62_params(options.gaps);
   const auto n_query = static_cast<int64_t>(queries.size());
   const int threads = static_cast<int>(options.threads);
-  // Enough chunks to keep every thread busy on a single query; the merged top candidates do not
-  // depend on the chunking.
-  const int64_t chunk_residues = std::max<int64_t>(int64_t{1} << 20, db.total_residues() / (8 * options.threads) + 1);
-  const std::vector<int64_t> bounds = chunk_bounds(db, chunk_residues);
+  // Index chunks have a fixed size, so the candidates do not depend on the thread count.
+  const std::vector<int64_t> bounds = index_chunk_bounds(db);
   const auto n_chunk = static_cast<int64_t>(bounds.size()) - 1;
   log_info("search: {} queries against {} sequences ({} residues) from {}, {} threads, {} kernel, {} iteration(s)",
            n_query, db.size(), db.total_residues(), db.source(), threads, simd_level_name(options.simd),
            options.iterations);
+  log_debug("search: k-mer T {}, max {} candidates per query, {} index chunk(s)", options.prefilter.word_threshold,
+            options.prefilter.max_candidates, n_chunk);
 
   std::vector<QueryResult> results(static_cast<size_t>(n_query));
   Progress progress("search", n_query * options.iterations);
   FirstError error;
+  std::unique_ptr<KmerIndex> index;  // kept across batches and rounds when the database is one chunk
+  int64_t prefilter_hits = 0;
   for (int64_t batch = 0; batch < n_query; batch += kQueryBatch) {
     const int64_t n_batch = std::min(kQueryBatch, n_query - batch);
     std::vector<ScoreProfile> profiles(static_cast<size_t>(n_batch));
-    std::vector<std::unique_ptr<WordTable>> words(static_cast<size_t>(n_batch));
+    std::vector<std::unique_ptr<NeighbourWords>> words(static_cast<size_t>(n_batch));
     std::vector<char> converged(static_cast<size_t>(n_batch), 0);
     for (int64_t round = 1; round <= options.iterations; ++round) {
       // Profiles: the query sequence in round 1, a PSSM of the included hits afterwards.
@@ -211,28 +201,68 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
             profiles[bi] = make_pssm(
                 included_rows(profiles[bi], results[static_cast<size_t>(batch + b)], db, options.inclusion_evalue));
           }
-          if (!converged[bi]) words[bi] = std::make_unique<WordTable>(profiles[bi], options.prefilter.word_threshold);
+          if (!converged[bi]) {
+            const std::vector<uint8_t> mask = options.prefilter.mask_low_complexity
+                                                  ? low_complexity_mask(profiles[bi].codes)
+                                                  : std::vector<uint8_t>{};
+            words[bi] = std::make_unique<NeighbourWords>(profiles[bi], options.prefilter.word_threshold, mask);
+          }
         } catch (...) {
           error.record(batch + b, std::current_exception());
         }
       }
       error.rethrow();
 
-      // [query][chunk] candidates
-      std::vector<std::vector<std::vector<Candidate>>> found(
-          static_cast<size_t>(n_batch), std::vector<std::vector<Candidate>>(static_cast<size_t>(n_chunk)));
+      // Prefilter: every index chunk against every query of the batch; the best candidates are merged
+      // chunk by chunk (a total order, so the merge does not depend on the chunking either).
+      std::vector<std::vector<Candidate>> candidates(static_cast<size_t>(n_batch));
+      for (int64_t c = 0; c < n_chunk; ++c) {
+        if (!index || index->begin() != bounds[static_cast<size_t>(c)])
+          index = std::make_unique<KmerIndex>(db, bounds[static_cast<size_t>(c)], bounds[static_cast<size_t>(c) + 1]);
+#pragma omp parallel num_threads(threads)
+        {
+          PrefilterScanner scanner;  // per-thread buffers
+#pragma omp for schedule(dynamic, 1)
+          for (int64_t b = 0; b < n_batch; ++b) {
+            const auto bi = static_cast<size_t>(b);
+            if (converged[bi]) continue;
+            try {
+              scanner.scan(profiles[bi], *words[bi], *index, options.prefilter, candidates[bi]);
+            } catch (...) {
+              error.record(batch + b, std::current_exception());
+            }
+          }
+        }
+        error.rethrow();
+      }
+      for (int64_t b = 0; b < n_batch; ++b)
+        prefilter_hits += static_cast<int64_t>(candidates[static_cast<size_t>(b)].size());
+
+      // Gapped scores: tasks of kAlignBlock candidates of one query, so that a few long queries still
+      // use every thread.
+      std::vector<std::vector<int32_t>> scores(static_cast<size_t>(n_batch));
+      std::vector<std::pair<int64_t, int64_t>> tasks;  // (query in batch, first candidate)
+      for (int64_t b = 0; b < n_batch; ++b) {
+        const auto bi = static_cast<size_t>(b);
+        if (converged[bi]) continue;
+        const auto n_cand = static_cast<int64_t>(candidates[bi].size());
+        scores[bi].assign(static_cast<size_t>(n_cand), 0);
+        for (int64_t k = 0; k < n_cand; k += kAlignBlock) tasks.emplace_back(b, k);
+      }
 #pragma omp parallel num_threads(threads)
       {
-        PrefilterScanner scanner;  // per-thread buffers
+        std::vector<uint8_t> target;  // per-thread buffer
 #pragma omp for schedule(dynamic, 1)
-        for (int64_t task = 0; task < n_batch * n_chunk; ++task) {
-          const int64_t b = task / n_chunk;
-          const int64_t c = task % n_chunk;
-          if (converged[static_cast<size_t>(b)]) continue;
+        for (size_t task = 0; task < tasks.size(); ++task) {
+          const auto [b, first] = tasks[task];
+          const auto bi = static_cast<size_t>(b);
           try {
-            scanner.scan(profiles[static_cast<size_t>(b)], *words[static_cast<size_t>(b)], db,
-                         bounds[static_cast<size_t>(c)], bounds[static_cast<size_t>(c) + 1], options.prefilter,
-                         found[static_cast<size_t>(b)][static_cast<size_t>(c)]);
+            StripedAligner aligner(profiles[bi], options.gaps, options.simd);
+            const int64_t last = std::min<int64_t>(first + kAlignBlock, static_cast<int64_t>(candidates[bi].size()));
+            for (int64_t k = first; k < last; ++k) {
+              encode_residues(db.residues(candidates[bi][static_cast<size_t>(k)].target), target);
+              scores[bi][static_cast<size_t>(k)] = aligner.score(target);
+            }
           } catch (...) {
             error.record(batch + b, std::current_exception());
           }
@@ -249,10 +279,8 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
           if (!converged[bi]) {
             try {
               const auto qi = static_cast<size_t>(batch + b);
-              std::vector<Candidate> candidates;
-              for (auto& chunk : found[bi]) candidates.insert(candidates.end(), chunk.begin(), chunk.end());
               QueryResult next =
-                  align_candidates(queries[qi], profiles[bi], std::move(candidates), db, options, params, target);
+                  finish_query(queries[qi], profiles[bi], candidates[bi], scores[bi], db, options, params, target);
               // Converged when the included set did not change (PSI-BLAST's stopping rule).
               if (round > 1 && included_targets(next, options.inclusion_evalue) ==
                                    included_targets(results[qi], options.inclusion_evalue))
@@ -272,6 +300,7 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
     }
   }
   progress.finish();
+  log_debug("search: {} prefilter candidates in all", prefilter_hits);
   return results;
 }
 

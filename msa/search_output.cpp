@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <set>
+#include <system_error>
 
 #include "data/a3m.hpp"
 #include "data/atomic_output.hpp"
@@ -87,6 +88,9 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
                                              const OutputOptions& options) {
   const std::vector<std::string> names = a3m_file_names(queries, "queries");
   data::ensure_directory(dir);
+  // A marker from an earlier run must not vouch for files this run is about to replace.
+  std::error_code ignored;
+  std::filesystem::remove(dir / kDoneMarker, ignored);
   std::vector<MsaSummary> summaries;
   for (size_t q = 0; q < queries.size(); ++q) {
     data::Msa msa = build_msa(queries[q], results[q], db);
@@ -98,6 +102,7 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
     summaries.push_back(summary);
   }
   data::write_file_atomic(dir / "hits.m8", format_m8(queries, results, db));
+  data::write_file_atomic(dir / kDoneMarker, fmt::format("kfold search: {} queries\n", queries.size()));
   return summaries;
 }
 

@@ -36,7 +36,12 @@ struct MsaSummary {
   double neff = 0.0;  // at 80% identity
 };
 
-// Writes DIR/<name>.a3m for every query, then DIR/hits.m8 (each file atomically; hits.m8 last).
+// Written last into the output directory: its presence means every output file is complete (a pipeline
+// can skip a finished search, as MMseqs2's .done markers allow).
+inline constexpr const char* kDoneMarker = "done";
+
+// Removes DIR/done, writes DIR/<name>.a3m for every query, then DIR/hits.m8, then DIR/done (each file
+// atomically).
 std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
                                              const std::vector<data::Sequence>& queries,
                                              const std::vector<QueryResult>& results, const SequenceDb& db,

@@ -2,12 +2,10 @@
 // feature dict (sequence + MSA features) for one query.
 #include <fmt/format.h>
 
-#include "data/a3m.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
 #include "data/log.hpp"
-#include "data/stockholm.hpp"
-#include "data/text_input.hpp"
+#include "data/msa_file.hpp"
 #include "fold/raw_features.hpp"
 #include "pipelines/cli/commands.hpp"
 
@@ -20,21 +18,13 @@ struct FeaturesOptions {
   std::string output;
 };
 
-// Stockholm when the file says so in its first line, A3M otherwise.
-data::Msa read_msa(const std::string& path) {
-  data::LineReader probe(path);
-  std::string_view first;
-  if (probe.next(first) && first.rfind("# STOCKHOLM", 0) == 0) return data::read_stockholm(path);
-  return data::read_a3m(path);
-}
-
 void run_features(const FeaturesOptions& opt) {
   const auto queries = data::read_fasta(opt.query);
   if (queries.size() != 1)
     fail_input("{}: holds {} sequences; kfold features takes exactly one query (split the file)", opt.query,
                queries.size());
   std::vector<data::Msa> msas;
-  for (const auto& path : opt.msas) msas.push_back(read_msa(path));
+  for (const auto& path : opt.msas) msas.push_back(data::read_msa_file(path));
   if (msas.empty()) log_warn("no --msa given: single-sequence features (predictions will be much less accurate)");
   const fold::RawFeatures features = fold::make_raw_features(queries.front(), msas, opt.msas);
   fold::write_raw_features(opt.output, features);

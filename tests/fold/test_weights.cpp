@@ -105,3 +105,33 @@ TEST_CASE("ParameterStore: unused keys are reported in archive order") {
   CHECK(std::find(unused.begin(), unused.end(), kEvo + "/evoformer_iteration/msa_transition/transition1//weights") ==
         unused.end());
 }
+
+TEST_CASE("ParameterStore: random weights depend only on the seed and the key") {
+  auto store = ParameterStore::random(7);
+  CHECK(store->is_random());
+  CHECK(store->path().empty());
+  const auto block = store->scope(kEvo + "/evoformer_iteration/msa_transition");
+  const auto w1 = (block.layer(1, 4) / "transition1").get("weights", {256, 1024});  // [c_in, c_out]
+  const auto b1 = (block.layer(1, 4) / "transition1").get("bias", {1024});
+  const auto scale = (block.layer(0, 4) / "input_layer_norm").get("scale", {256});
+  // Layer views of one stacked tensor [4, 256, 1024], drawn once.
+  CHECK(store->contains(kEvo + "/evoformer_iteration/msa_transition/transition1//weights"));
+  // Scales: N(0, 1/fan_in) for weights (per layer: fan_in 256), 0.02 for biases, 1 + 0.02 for LayerNorm.
+  CHECK(w1.std().item<double>() == doctest::Approx(1.0 / 16.0).epsilon(0.02));
+  CHECK(b1.std().item<double>() == doctest::Approx(0.02).epsilon(0.1));
+  CHECK(scale.mean().item<double>() == doctest::Approx(1.0).epsilon(0.01));
+
+  // Another store with the same seed, asked in another order, gives the same values; another seed not.
+  auto again = ParameterStore::random(7);
+  const auto again_b1 = (again->scope(kEvo + "/evoformer_iteration/msa_transition").layer(1, 4) / "transition1")
+                            .get("bias", {1024});
+  CHECK(at::equal(again_b1, b1));
+  auto other = ParameterStore::random(8);
+  CHECK_FALSE(at::equal((other->scope(kEvo + "/evoformer_iteration/msa_transition").layer(1, 4) / "transition1")
+                            .get("bias", {1024}),
+                        b1));
+  // Asking again with another shape is a programming error that names the key.
+  CHECK_THROWS_WITH_AS((block.layer(1, 4) / "transition1").get("bias", {512}),
+                       doctest::Contains("transition1//bias"), kfold::InputError);
+  CHECK(store->unused_keys().empty());
+}

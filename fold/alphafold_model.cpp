@@ -1,0 +1,148 @@
+// AlphaFold2's monomer model with recycling (fold/alphafold_model.hpp).
+#include "fold/alphafold_model.hpp"
+
+#include <ATen/ATen.h>
+
+#include "data/error.hpp"
+#include "fold/confidence.hpp"
+
+namespace kfold::fold {
+
+namespace {
+const std::string kIteration = "alphafold/alphafold_iteration";
+}  // namespace
+
+AlphaFoldModel::AlphaFoldModel(const ParameterScope& root, const ModelConfig& config)
+    : config_(config),
+      evoformer_(root / kIteration / "evoformer", config.model.embeddings_and_evoformer),
+      structure_module_(root / kIteration / "structure_module", config.model.heads.structure_module,
+                        config.model.embeddings_and_evoformer.seq_channel,
+                        config.model.embeddings_and_evoformer.pair_channel) {
+  const auto& e = config.model.embeddings_and_evoformer;
+  const auto& heads = config.model.heads;
+  const auto scope = root / kIteration;
+  if (heads.distogram.weight != 0) distogram_.emplace(scope / "distogram_head", heads.distogram, e.pair_channel);
+  if (heads.masked_msa.weight != 0) masked_msa_.emplace(scope / "masked_msa_head", heads.masked_msa, e.msa_channel);
+  if (heads.experimentally_resolved.weight != 0)
+    experimentally_resolved_.emplace(scope / "experimentally_resolved_head", heads.experimentally_resolved,
+                                     e.seq_channel);
+  if (heads.predicted_lddt.weight != 0)
+    predicted_lddt_.emplace(scope / "predicted_lddt_head", heads.predicted_lddt, heads.structure_module.num_channel);
+  if (heads.predicted_aligned_error.weight != 0)
+    predicted_aligned_error_.emplace(scope / "predicted_aligned_error_head", heads.predicted_aligned_error,
+                                     e.pair_channel);
+}
+
+ModelOutputs AlphaFoldModel::iteration(const ProcessedFeatures& features, int64_t first_batch, const Previous& previous,
+                                       const RunOptions& options) const {
+  const auto float_options = at::TensorOptions().device(options.device).dtype(options.dtype);
+  const auto as_float = [&](const at::Tensor& t, int64_t b) { return t.defined() ? t[b].to(float_options) : t; };
+  const auto as_index = [&](const at::Tensor& t, int64_t b) {
+    return t.defined() ? t[b].to(at::TensorOptions().device(options.device).dtype(at::kLong)) : t;
+  };
+  const auto inputs = [&](int64_t b) {
+    EvoformerInputs in;
+    in.target_feat = as_float(features.target_feat, b);                // [n_res, 22]
+    in.msa_feat = as_float(features.msa_feat, b);                      // [n_seq, n_res, 49]
+    in.seq_mask = as_float(features.seq_mask, b);                      // [n_res]
+    in.msa_mask = as_float(features.msa_mask, b);                      // [n_seq, n_res]
+    in.aatype = as_index(features.aatype, b);                          // [n_res]
+    in.residue_index = as_index(features.residue_index, b);            // [n_res]
+    in.extra_msa = as_index(features.extra_msa, b);                    // [n_extra, n_res]
+    in.extra_has_deletion = as_float(features.extra_has_deletion, b);  // [n_extra, n_res]
+    in.extra_deletion_value = as_float(features.extra_deletion_value, b);
+    in.extra_msa_mask = as_float(features.extra_msa_mask, b);
+    // AlphaFold pads the MSA and the extra MSA to fixed sizes with rows whose mask is 0. Such rows
+    // change nothing for the others (attention keys are masked, the outer product mean weighs rows
+    // by the mask), so trailing fully masked rows are dropped before the trunk: a shallow MSA costs
+    // what it holds, not what the preset allows.
+    const auto trim = [](at::Tensor& mask, std::initializer_list<at::Tensor*> rows_of_mask) {
+      if (!mask.defined() || mask.size(0) == 0) return;
+      const auto used = mask.amax(-1).gt(0).nonzero();  // [n_used, 1]
+      const int64_t keep = used.numel() == 0 ? 1 : used.max().item<int64_t>() + 1;
+      if (keep == mask.size(0)) return;
+      mask = mask.slice(0, 0, keep);
+      for (auto* tensor : rows_of_mask)
+        if (tensor->defined()) *tensor = tensor->slice(0, 0, keep);
+    };
+    trim(in.msa_mask, {&in.msa_feat});
+    trim(in.extra_msa_mask, {&in.extra_msa, &in.extra_has_deletion, &in.extra_deletion_value});
+    in.prev_pos = previous.pos;
+    in.prev_msa_first_row = previous.msa_first_row;
+    in.prev_pair = previous.pair;
+    return in;
+  };
+
+  // Trunk, averaged over the ensemble (Alg. 2 lines 5-18); the MSA representation and the batch
+  // the heads see are those of the first member.
+  const int64_t num_ensemble = config_.data.eval.num_ensemble;
+  const auto batch0 = inputs(first_batch);
+  auto trunk = evoformer_.forward(batch0, options);
+  for (int64_t e = 1; e < num_ensemble; ++e) {
+    const auto member = evoformer_.forward(inputs(first_batch + e), options);
+    trunk.single = trunk.single + member.single;
+    trunk.pair = trunk.pair + member.pair;
+    trunk.msa_first_row = trunk.msa_first_row + member.msa_first_row;
+  }
+  if (num_ensemble > 1) {
+    trunk.single = trunk.single / static_cast<double>(num_ensemble);
+    trunk.pair = trunk.pair / static_cast<double>(num_ensemble);
+    trunk.msa_first_row = trunk.msa_first_row / static_cast<double>(num_ensemble);
+  }
+
+  ModelOutputs out;
+  out.single = trunk.single;                // [n_res, c_s]
+  out.pair = trunk.pair;                    // [n_res, n_res, c_z]
+  out.msa_first_row = trunk.msa_first_row;  // [n_res, c_m]
+  // Heads in AlphaFold's order: distogram, experimentally resolved, masked MSA, structure module,
+  // then the confidence heads that read the structure module's activations.
+  if (distogram_) out.distogram = distogram_->forward(trunk.pair);
+  if (experimentally_resolved_) out.experimentally_resolved_logits = experimentally_resolved_->forward(trunk.single);
+  if (masked_msa_) out.masked_msa_logits = masked_msa_->forward(trunk.msa);
+  out.structure = structure_module_.forward(trunk.single, trunk.pair, batch0.seq_mask, batch0.aatype);
+  if (predicted_lddt_) {
+    out.predicted_lddt_logits = predicted_lddt_->forward(out.structure.act);  // [n_res, 50]
+    out.plddt = compute_plddt(out.predicted_lddt_logits.to(at::kFloat));      // [n_res]
+    const auto mask = batch0.seq_mask.to(at::kFloat);
+    out.mean_plddt = (out.plddt * mask).sum().item<double>() / mask.sum().item<double>();
+  }
+  if (predicted_aligned_error_) {
+    out.aligned_error = predicted_aligned_error_->forward(trunk.pair);
+    const auto logits = out.aligned_error->logits.to(at::kFloat), breaks = out.aligned_error->breaks.to(at::kFloat);
+    const auto pae = compute_predicted_aligned_error(logits, breaks);
+    out.predicted_aligned_error = pae.predicted_aligned_error;  // [n_res, n_res]
+    out.max_predicted_aligned_error = pae.max_predicted_aligned_error;
+    out.ptm = predicted_tm_score(logits, breaks, batch0.seq_mask.to(at::kFloat));
+  }
+  return out;
+}
+
+ModelOutputs AlphaFoldModel::predict(const ProcessedFeatures& features, const RunOptions& options,
+                                     const IterationCallback& on_iteration) const {
+  const int64_t num_iterations = config_.model.num_recycle + 1;
+  const int64_t num_ensemble = config_.data.eval.num_ensemble;
+  const bool resample = config_.model.resample_msa_in_recycling;
+  const int64_t needed = (resample ? num_iterations : 1) * num_ensemble;
+  if (features.n_batch() < needed)
+    fail_input(
+        "features: {} batches on the leading axis, but {} recycles{} need {} "
+        "(make the features with the same num_recycle and num_ensemble as the model config)",
+        features.n_batch(), config_.model.num_recycle, num_ensemble > 1 ? " with ensembling" : "", needed);
+
+  const int64_t n_res = features.n_res();
+  const auto& e = config_.model.embeddings_and_evoformer;
+  const auto zeros = [&](at::IntArrayRef shape) {
+    return at::zeros(shape, at::TensorOptions().device(options.device).dtype(options.dtype));
+  };
+  Previous previous{zeros({n_res, 37, 3}), zeros({n_res, e.msa_channel}), zeros({n_res, n_res, e.pair_channel})};
+  ModelOutputs out;
+  for (int64_t r = 0; r < num_iterations; ++r) {
+    out = iteration(features, resample ? r * num_ensemble : 0, previous, options);
+    previous = {out.structure.final_atom_positions.to(options.dtype), out.msa_first_row, out.pair};
+    out.num_iterations = r + 1;
+    if (on_iteration) on_iteration(r, num_iterations, out);
+  }
+  return out;
+}
+
+}  // namespace kfold::fold

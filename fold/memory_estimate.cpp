@@ -1,0 +1,143 @@
+// Peak-memory estimate and the memory guard (fold/memory_estimate.hpp).
+#include "fold/memory_estimate.hpp"
+
+#include <c10/core/ScalarType.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "data/error.hpp"
+#include "kernels/runtime_info.hpp"
+
+namespace kfold::fold {
+
+namespace {
+
+// Parameters of the model at `config` (the big terms: Evoformer and extra-MSA blocks, structure module).
+int64_t parameter_count(const ModelConfig& config) {
+  const auto& e = config.model.embeddings_and_evoformer;
+  const auto& sm = config.model.heads.structure_module;
+  const int64_t c_m = e.msa_channel, c_z = e.pair_channel, c_e = e.extra_msa_channel;
+  const auto block = [&](int64_t c_msa) {
+    const int64_t tri = e.evoformer.triangle_multiplication_outgoing.num_intermediate_channel;
+    const int64_t opm = e.evoformer.outer_product_mean.num_outer_channel;
+    return 4 * c_msa * c_msa + 8 * c_msa * c_msa  // row and column attention, MSA transition
+           + 2 * c_msa * opm + opm * opm * c_z    // outer product mean
+           + 2 * (5 * c_z * tri + tri * c_z)      // triangle multiplications
+           + 2 * 4 * c_z * c_z + 8 * c_z * c_z;   // triangle attention, pair transition
+  };
+  const int64_t c = sm.num_channel;
+  return e.evoformer_num_block * block(c_m) + e.extra_msa_stack_num_block * block(c_e) +
+         12 * c * c + e.seq_channel * c + 2 * c_m * e.seq_channel;
+}
+
+// Peak bytes for a given chunk size.
+MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const RunOptions& options) {
+  const auto& e = config.model.embeddings_and_evoformer;
+  const auto& evo = e.evoformer;
+  const int64_t bytes = c10::elementSize(options.dtype);
+  const int64_t L = s.n_res, L2 = L * L;
+  const int64_t chunk_rows = options.chunk_size > 0 ? std::min(options.chunk_size, L) : L;
+  const bool fused = options.attention_kernel == AttentionKernel::fused;
+
+  MemoryEstimate out;
+  out.weight_bytes = parameter_count(config) * bytes;
+  // Resident: the pair (activations, residual, recycled copy, a normalised copy), the MSA and extra
+  // MSA (activations, residual, normalised copy), the distogram / aligned-error logits at the end.
+  const int64_t resident = (4 * L2 * e.pair_channel + 3 * s.n_seq * L * e.msa_channel +
+                            3 * s.n_extra * L * e.extra_msa_channel) * bytes;
+  // Transients of each stage (the chunked axis scales with chunk_rows / rows).
+  const int64_t tri = evo.triangle_multiplication_outgoing.num_intermediate_channel;
+  const int64_t opm = evo.outer_product_mean.num_outer_channel;
+  const int64_t heads_tri = evo.triangle_attention_starting_node.num_head;
+  const int64_t heads_row = evo.msa_row_attention_with_pair_bias.num_head;
+  const std::pair<const char*, int64_t> stages[] = {
+      {"triangle multiplication projections", L2 * (4 * tri + 2 * e.pair_channel)},
+      {"triangle attention logits", fused ? L2 * (4 * e.pair_channel) : heads_tri * chunk_rows * L2 * 2},
+      {"MSA row attention logits", fused ? s.n_seq * L * 4 * e.msa_channel
+                                         : heads_row * std::min(chunk_rows, s.n_seq) * L2 * 2},
+      {"outer product mean", chunk_rows * L * opm * opm * 2},
+      {"pair transition", chunk_rows * L * 4 * e.pair_channel * 2},
+      {"MSA transition", std::min(chunk_rows, std::max(s.n_seq, s.n_extra)) * L * 4 *
+                             std::max(e.msa_channel, e.extra_msa_channel) * 2},
+      {"distogram and aligned-error logits", L2 * 64 * 3},
+  };
+  for (const auto& [name, elements] : stages)
+    if (elements * bytes > out.largest_transient_bytes) {
+      out.largest_transient_bytes = elements * bytes;
+      out.largest_transient = name;
+    }
+  const double total = static_cast<double>(out.weight_bytes + resident + out.largest_transient_bytes) * 1.2;
+  out.total_bytes = static_cast<int64_t>(total) + (int64_t{256} << 20);  // + runtime baseline
+  return out;
+}
+
+int64_t read_number(const std::string& path) {
+  std::ifstream in(path);
+  int64_t value = -1;
+  if (!(in >> value)) return -1;
+  return value;
+}
+
+int64_t cpu_available_bytes() {
+  int64_t available = -1;
+  std::ifstream meminfo("/proc/meminfo");
+  std::string line;
+  while (std::getline(meminfo, line))
+    if (line.rfind("MemAvailable:", 0) == 0) {
+      std::istringstream fields(line.substr(13));
+      int64_t kib = 0;
+      if (fields >> kib) available = kib * 1024;
+    }
+  // cgroup v2 (a SLURM job's or a container's limit).
+  const int64_t limit = read_number("/sys/fs/cgroup/memory.max");
+  const int64_t usage = read_number("/sys/fs/cgroup/memory.current");
+  if (limit > 0 && usage >= 0) {
+    const int64_t left = std::max<int64_t>(limit - usage, 0);
+    available = available < 0 ? left : std::min(available, left);
+  }
+  return available;
+}
+
+std::string gib(int64_t bytes) { return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1 << 30)); }
+
+}  // namespace
+
+MemoryEstimate estimate_peak_memory(const ModelConfig& config, const ProblemSize& size, const RunOptions& options) {
+  return estimate(config, size, options);
+}
+
+int64_t available_memory_bytes(const c10::Device& device) {
+  if (device.is_cpu()) return cpu_available_bytes();
+  if (device.is_cuda()) return kernels::cuda_free_memory_bytes(device.index() < 0 ? 0 : device.index());
+  return -1;
+}
+
+int64_t suggest_chunk_size(const ModelConfig& config, const ProblemSize& size, const RunOptions& options,
+                           int64_t available_bytes) {
+  auto chunked = options;
+  for (int64_t chunk = 1024; chunk >= 1; chunk /= 2) {
+    chunked.chunk_size = chunk;
+    if (estimate(config, size, chunked).total_bytes <= available_bytes) return chunk;
+  }
+  return 0;
+}
+
+void check_memory(const ModelConfig& config, const ProblemSize& size, const RunOptions& options) {
+  const int64_t available = available_memory_bytes(options.device);
+  if (available < 0) return;  // unknown: nothing to compare with
+  const auto need = estimate(config, size, options);
+  if (need.total_bytes <= available) return;
+  const int64_t chunk = suggest_chunk_size(config, size, options, available);
+  const std::string fix =
+      chunk > 0 ? fmt::format("rerun with --chunk-size {}", chunk)
+                : std::string("no chunk size fits: use a device with more memory, a shorter sequence, or fewer "
+                              "MSA rows (max_msa_clusters, max_extra_msa in --config)");
+  fail_runtime("memory: n_res {} with {} MSA and {} extra rows needs about {} on {} (largest: {} {}), {} is "
+               "available; {}",
+               size.n_res, size.n_seq, size.n_extra, gib(need.total_bytes), options.device.str(),
+               need.largest_transient, gib(need.largest_transient_bytes), gib(available), fix);
+}
+
+}  // namespace kfold::fold

@@ -1,0 +1,46 @@
+// Peak-memory estimate of one model iteration from the problem size, chunking and attention kernel,
+// and the memory a device has free: the guard that refuses a run (with a suggested --chunk-size)
+// before the operating system or the CUDA allocator kills it.
+#pragma once
+
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <string>
+
+#include "fold/config.hpp"
+#include "fold/run_options.hpp"
+
+namespace kfold::fold {
+
+struct ProblemSize {
+  int64_t n_res = 0;
+  int64_t n_seq = 0;    // MSA cluster rows (msa_feat)
+  int64_t n_extra = 0;  // extra-MSA rows
+};
+
+struct MemoryEstimate {
+  int64_t total_bytes = 0;   // weights + resident activations + the largest transient
+  int64_t weight_bytes = 0;  // parameters at the run's dtype
+  int64_t largest_transient_bytes = 0;
+  std::string largest_transient;  // the module that needs it, e.g. "triangle attention logits"
+};
+
+// An upper-bound style estimate (it counts the tensors alive at each stage's peak, plus 20% for the
+// allocator); it is deliberately simple and documented in the README, not a profile.
+MemoryEstimate estimate_peak_memory(const ModelConfig& config, const ProblemSize& size, const RunOptions& options);
+
+// Bytes the run may use on `device`: on the CPU the smaller of MemAvailable (/proc/meminfo) and the
+// cgroup limit less usage; on CUDA the free memory the driver reports. -1 when unknown.
+int64_t available_memory_bytes(const c10::Device& device);
+
+// The largest chunk size (a power of two from 1024 down to 1) with which the estimate fits in
+// `available_bytes`; 0 when even chunk size 1 does not fit.
+int64_t suggest_chunk_size(const ModelConfig& config, const ProblemSize& size, const RunOptions& options,
+                           int64_t available_bytes);
+
+// Throws RuntimeError when the estimate exceeds the available memory: the message gives both numbers
+// in GiB and the --chunk-size that fits (or says that none does and what to reduce).
+void check_memory(const ModelConfig& config, const ProblemSize& size, const RunOptions& options);
+
+}  // namespace kfold::fold

@@ -1,0 +1,75 @@
+// In-memory k-mer index of a range of database sequences (the prefilter's target side, as MMseqs2's
+// prefilter indexes its target database): every position of every sequence under its seed word,
+// grouped by word, plus the sequences' residue codes for ungapped scoring.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "msa/alphabet.hpp"
+#include "msa/sequence_db.hpp"
+
+namespace kfold::msa {
+
+// A seed word: kSeedWeight residues at these offsets from the word start (contiguous 4-mers). Words
+// use the 20 amino acids only; a window with X (or B/Z/U... mapped to X) is not indexed.
+inline constexpr int64_t kSeedWeight = 4;
+inline constexpr std::array<int32_t, kSeedWeight> kSeedOffsets{0, 1, 2, 3};
+inline constexpr int64_t kSeedSpan = 4;  // last offset + 1
+inline constexpr int64_t kSeedAlphabet = 20;
+inline constexpr int64_t kSeedWords = kSeedAlphabet * kSeedAlphabet * kSeedAlphabet * kSeedAlphabet;
+
+// Residues per index chunk: a fixed size (not derived from the thread count, so that results do not
+// depend on it) that bounds the index memory to about 9 bytes per residue (~600 MiB per chunk).
+inline constexpr int64_t kIndexChunkResidues = int64_t{64} << 20;
+
+class KmerIndex {
+ public:
+  struct Entry {
+    uint32_t target;  // sequence index relative to begin()
+    uint32_t pos;     // word start in that sequence
+  };
+
+  // Indexes sequences [begin, end) of `db`. Sequences longer than 2^32 - 1 residues are rejected
+  // (InputError); none exist in practice.
+  KmerIndex(const SequenceDb& db, int64_t begin, int64_t end);
+
+  int64_t begin() const { return begin_; }
+  int64_t end() const { return end_; }
+  // Occurrences of `word`, ordered by target, then position.
+  std::span<const Entry> occurrences(uint32_t word) const {
+    return {entries_.data() + starts_[word], static_cast<size_t>(starts_[word + 1] - starts_[word])};
+  }
+  // Residue codes of sequence begin() + local.
+  std::span<const uint8_t> codes(int64_t local) const {
+    return {
+        codes_.data() + code_offsets_[static_cast<size_t>(local)],
+        static_cast<size_t>(code_offsets_[static_cast<size_t>(local) + 1] - code_offsets_[static_cast<size_t>(local)])};
+  }
+
+ private:
+  int64_t begin_ = 0;
+  int64_t end_ = 0;
+  std::vector<int64_t> starts_;        // [kSeedWords + 1]
+  std::vector<Entry> entries_;         // grouped by word
+  std::vector<uint8_t> codes_;         // concatenated residue codes
+  std::vector<int64_t> code_offsets_;  // [end - begin + 1]
+};
+
+// Seed word at `codes[pos]` (pos + kSeedSpan <= size), or -1 when a residue in it is X.
+inline int64_t seed_word(const uint8_t* codes) {
+  int64_t word = 0;
+  for (const int32_t off : kSeedOffsets) {
+    const uint8_t c = codes[off];
+    if (c >= kSeedAlphabet) return -1;
+    word = word * kSeedAlphabet + c;
+  }
+  return word;
+}
+
+// Index chunks [bounds[c], bounds[c + 1]) of about `residues` residues each.
+std::vector<int64_t> index_chunk_bounds(const SequenceDb& db, int64_t residues = kIndexChunkResidues);
+
+}  // namespace kfold::msa

@@ -1,0 +1,54 @@
+// The prediction's figures as AlphaFold's notebooks draw them: plddt.png (pLDDT per residue, one line
+// per model, over the AlphaFold DB confidence bands) and pae.png (heat map of one model's predicted
+// aligned error, 0..max colour scale with a colour bar), rasterised without a plotting library.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "pipelines/predict/raster.hpp"
+
+namespace kfold::pipelines {
+
+struct PixelBox {  // [x0, x1) x [y0, y1) in image pixels
+  int64_t x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+};
+
+struct PlddtSeries {
+  std::string model_name;
+  std::vector<float> plddt;  // [n_res] 0..100
+};
+
+// The pLDDT plot's data area (x: residue 1 at x0 .. n_res at x1 - 1; y: 100 at y0 .. 0 at y1 - 1).
+// The image is wider than x1 by the legend.
+PixelBox plddt_plot_area();
+// Line colour of the series at `index` (matplotlib's tab10 cycle).
+Rgb series_colour(size_t index);
+// AlphaFold DB's colour of a pLDDT band: >= 90 dark blue, 70..90 light blue, 50..70 yellow, < 50 orange.
+Rgb plddt_band_colour(double plddt);
+
+// Every series must have the same n_res >= 1; InputError otherwise (or when there is none).
+RgbImage plot_plddt(const std::vector<PlddtSeries>& series);
+void write_plddt_png(const std::filesystem::path& path, const std::vector<PlddtSeries>& series);
+
+// The PAE heat map's area (cell [i, j]: aligned residue i down, scored residue j across, as
+// matplotlib's imshow) and its colour bar's (max_pae at the top, 0 at the bottom).
+PixelBox pae_plot_area();
+PixelBox pae_colour_bar_area();
+// The colour of an expected error: matplotlib's Greens_r from dark green (0) to white (max_pae).
+Rgb pae_colour(double value, double max_pae);
+
+// pae [n_res, n_res] row-major; max_pae > 0 (the head's largest bin centre, 31.75 for AlphaFold).
+// When n_res exceeds the heat map's pixels, each pixel shows its nearest cell.
+RgbImage plot_pae(std::span<const float> pae, int64_t n_res, double max_pae, const std::string& model_name);
+void write_pae_png(const std::filesystem::path& path, std::span<const float> pae, int64_t n_res, double max_pae,
+                   const std::string& model_name);
+
+// "Nice" axis ticks (1, 2 or 5 times a power of ten) covering [lo, hi], at most about max_ticks of them.
+std::vector<double> nice_ticks(double lo, double hi, int64_t max_ticks);
+
+}  // namespace kfold::pipelines

@@ -1,0 +1,64 @@
+// One target, end to end (the library function behind `kfold predict`): MSAs (given or searched),
+// raw features, every selected model with recycling, ranking, and AlphaFold's output files.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fold/run_options.hpp"
+#include "pipelines/predict/ranking.hpp"
+
+namespace kfold::pipelines {
+
+struct PredictOptions {
+  // Input: a FASTA with one sequence plus MSAs (--msa) or a database to search (--db); or
+  // AlphaFold-processed features (--features, with the leading recycling axis) instead of all three.
+  std::filesystem::path query;
+  std::vector<std::filesystem::path> msas;
+  std::filesystem::path db;
+  std::filesystem::path features;
+  std::filesystem::path output_dir;  // files go to output_dir/<target id>/
+
+  // Model: presets to run; parameters from `params` (a directory of params_<model>.npz or one file),
+  // else $KFOLD_PARAMS, else ./data/params/; `random_weights` runs deterministic random weights
+  // instead (a demo: every output says it is not a prediction).
+  std::vector<std::string> models;
+  std::filesystem::path params;
+  bool random_weights = false;
+  std::filesystem::path config;      // JSON overrides applied to every preset
+  std::optional<int64_t> recycles;   // overrides model.num_recycle and data.common.num_recycle
+  int64_t seed = 0;                  // the input pipeline's seed (and the random weights')
+  RankBy rank_by = RankBy::plddt;
+  fold::RunOptions run;
+  bool check_memory = true;
+};
+
+struct ModelResult {
+  std::string model_name;
+  double mean_plddt = 0;
+  double ptm = -1;  // -1 without an aligned-error head
+  double seconds = 0;
+};
+
+struct PredictSummary {
+  std::string target_id;
+  std::filesystem::path target_dir;
+  int64_t n_res = 0;
+  int64_t msa_depth = 0;                // rows of the raw MSA (query included); 0 with --features
+  std::vector<ModelResult> models;      // in run order
+  std::vector<std::string> ranking;     // model names, best first
+};
+
+// The parameter file of `model` under `options` (see PredictOptions); InputError naming every place
+// looked at, with the fix, when there is none.
+std::filesystem::path find_params(const std::string& model, const PredictOptions& options);
+
+// Runs the target. The target directory gets a `done` marker last; every file is written atomically.
+// InputError for bad inputs (before any model runs), RuntimeError when memory is too small (with a
+// suggested --chunk-size) or a computation fails.
+PredictSummary predict_target(const PredictOptions& options);
+
+}  // namespace kfold::pipelines

@@ -1,0 +1,180 @@
+"""Golden whole-model fixtures: AlphaFold's monomer model (modules.AlphaFold) with recycling.
+
+Runs in the reference venv (scripts/setup-reference). For each case in CASES it builds the model at a
+reduced config, initialises random parameters (zero_init off) and perturbs them (+= 0.1 * N(0, 1)) so
+that no layer is trivial, makes processed features with the reference input pipeline from a crop of
+tests/fixtures/raw_features_ubiquitin.npz, runs every recycling iteration, and writes three files to
+tests/fixtures/alphafold_model/:
+  <case>_params.npz     the parameters under AlphaFold's keys (a params_model_*.npz of the small model)
+  <case>_features.npz   the processed features with AlphaFold's names and leading recycling axis, as
+                        `kfold predict --features` reads them
+  <case>_outputs.npz    the reference outputs of the last iteration, and prev_pos after each one
+  <case>_config.json    the small model as overrides of the preset in the format of `--config`
+and cases.json with each case's preset, crop and seed.
+
+Recycling is driven here as in DeepMind's AlphaFold (modules.AlphaFold.__call__ with num_recycle):
+iteration r uses batch r of the features and the previous iteration's final_atom_positions,
+msa_first_row and pair, kept in fp32. alphafold-colabfold calls one iteration per apply and casts
+the recycled tensors to float16 between iterations (colabfold/model.py RunModel.predict); that
+rounding is a colabfold choice, so this script keeps DeepMind's fp32 recycling. The other colabfold
+deviations (bfloat16 off, unfused triangle multiplication) are those of make_fixture_fold_modules.py.
+
+    .venv-reference/bin/python scripts/make_fixture_alphafold_model.py
+"""
+import json
+import pathlib
+
+import haiku as hk
+import jax
+import jax.numpy as jnp
+import numpy as np
+from alphafold.model import config as af_config
+from alphafold.model import features, modules
+from alphafold.model.tf import utils
+
+jax.config.update('jax_platform_name', 'cpu')
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+OUT = ROOT / 'tests/fixtures/alphafold_model'
+
+# Overrides in kfold's --config JSON format (AlphaFold's key names), applied to the preset on both
+# sides. Templates are off: kfold does not embed them yet.
+SMALL_MODEL = {
+    'embeddings_and_evoformer': {
+        'msa_channel': 16, 'pair_channel': 8, 'extra_msa_channel': 12, 'seq_channel': 20,
+        'evoformer_num_block': 2, 'extra_msa_stack_num_block': 1,
+        'template': {'enabled': False, 'embed_torsion_angles': False},
+        'evoformer': {
+            'msa_row_attention_with_pair_bias': {'num_head': 4}, 'msa_column_attention': {'num_head': 4},
+            'outer_product_mean': {'num_outer_channel': 4},
+            'triangle_attention_starting_node': {'num_head': 2}, 'triangle_attention_ending_node': {'num_head': 2},
+            'triangle_multiplication_outgoing': {'num_intermediate_channel': 6, 'fuse_projection_weights': False},
+            'triangle_multiplication_incoming': {'num_intermediate_channel': 6, 'fuse_projection_weights': False},
+        },
+    },
+    'heads': {
+        'structure_module': {'num_channel': 24, 'num_head': 4, 'num_layer': 3, 'num_layer_in_transition': 2,
+                             'num_scalar_qk': 4, 'num_scalar_v': 4, 'num_point_qk': 2, 'num_point_v': 3,
+                             'sidechain': {'num_channel': 16}},
+        'predicted_lddt': {'num_channels': 16},
+    },
+}
+
+# case: (preset, residues of the ubiquitin crop, data overrides, model overrides, seed)
+CASES = {
+    # pTM model with the extra-MSA stack and 3 iterations (2 recycles), MSA resampled per recycle.
+    'ptm_recycle': ('model_1_ptm', (0, 40), dict(max_msa_clusters=8, max_extra_msa=16, num_recycle=2),
+                    {'num_recycle': 2}, 11),
+    # Non-pTM model, odd length from the middle of the chain, few clusters, 1 recycle.
+    'uneven': ('model_3', (17, 54), dict(max_msa_clusters=5, max_extra_msa=3, num_recycle=1),
+               {'num_recycle': 1}, 5),
+}
+
+
+def merge(node, overrides):
+    for key, value in overrides.items():
+        if isinstance(value, dict):
+            merge(node[key], value)
+        else:
+            node[key] = value
+
+
+def make_config(preset, data_overrides, model_overrides):
+    cfg = af_config.model_config(preset)
+    merge(cfg.model, SMALL_MODEL)
+    merge(cfg.model, model_overrides)
+    gc = cfg.model.global_config
+    gc.bfloat16, gc.zero_init, gc.deterministic = False, False, True
+    gc.subbatch_size = 4
+    cfg.data.common.use_templates = False
+    for key, value in data_overrides.items():
+        (cfg.data.common if key in cfg.data.common else cfg.data.eval)[key] = value
+    return cfg
+
+
+def cropped_raw(start, end):
+    raw = dict(np.load(ROOT / 'tests/fixtures/raw_features_ubiquitin.npz', allow_pickle=True))
+    n = end - start
+    out = {
+        'aatype': raw['aatype'][start:end],
+        'between_segment_residues': raw['between_segment_residues'][start:end],
+        'residue_index': raw['residue_index'][start:end] - start,
+        'seq_length': np.full(n, n, np.int32),
+        'msa': raw['msa'][:, start:end],
+        'deletion_matrix_int': raw['deletion_matrix_int'][:, start:end],
+    }
+    out['num_alignments'] = np.full(n, out['msa'].shape[0], np.int32)
+    return out
+
+
+def perturb(params, key):
+    leaves, tree = jax.tree_util.tree_flatten(params)
+    keys = jax.random.split(key, len(leaves))
+    leaves = [x + 0.1 * jax.random.normal(k, x.shape, x.dtype) for x, k in zip(leaves, keys)]
+    return jax.tree_util.tree_unflatten(tree, leaves)
+
+
+def make_case(name, preset, crop, data_overrides, model_overrides, seed):
+    cfg = make_config(preset, data_overrides, model_overrides)
+    utils.seed_maker.next_seed = 0  # as in a fresh process (make_fixture_input_pipeline.py)
+    feats = {k: np.asarray(v) for k, v in features.np_example_to_features(cropped_raw(*crop), cfg, seed).items()}
+    e = cfg.model.embeddings_and_evoformer
+    n_res = feats['aatype'].shape[1]
+
+    def forward(batch):
+        return modules.AlphaFold(cfg.model)(batch, is_training=False, return_representations=True)
+
+    f = hk.transform(forward)
+    key = jax.random.PRNGKey(seed)
+    prev = {'prev_pos': jnp.zeros([n_res, 37, 3]), 'prev_msa_first_row': jnp.zeros([n_res, e.msa_channel]),
+            'prev_pair': jnp.zeros([n_res, n_res, e.pair_channel])}
+    batch = lambda r: {**{k: jnp.asarray(v[r:r + 1]) for k, v in feats.items()}, 'prev': dict(prev)}
+    params = perturb(f.init(key, batch(0)), jax.random.fold_in(key, 1))
+    apply = jax.jit(f.apply)
+    prev_pos = []
+    for r in range(feats['aatype'].shape[0]):
+        ret = apply(params, key, batch(r))
+        prev = ret['prev']
+        prev_pos.append(np.asarray(prev['prev_pos']))
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    flat = {f'{m}//{n}': np.asarray(v) for m, d in params.items() for n, v in d.items()}
+    np.savez(OUT / f'{name}_params.npz', **flat)
+    np.savez(OUT / f'{name}_features.npz', **feats)
+    sm, reps = ret['structure_module'], ret['representations']
+    outputs = {
+        'prev_pos': np.stack(prev_pos),  # [n_iter, n_res, 37, 3]
+        'final_atom_positions': sm['final_atom_positions'],
+        'final_atom_mask': sm['final_atom_mask'],
+        'msa_first_row': reps['msa_first_row'], 'pair': reps['pair'], 'single': reps['single'],
+        'structure_module': reps['structure_module'],
+        'plddt': ret['plddt'], 'mean_plddt': ret['mean_plddt'],
+        'predicted_lddt_logits': ret['predicted_lddt']['logits'],
+        # A slice keeps the fixture small: the first 8 rows of the distogram.
+        'distogram_logits_rows8': ret['distogram']['logits'][:8],
+        'masked_msa_logits_row0': ret['masked_msa']['logits'][0],
+        'experimentally_resolved_logits': ret['experimentally_resolved']['logits'],
+    }
+    if 'predicted_aligned_error' in ret:
+        outputs.update(predicted_aligned_error=ret['predicted_aligned_error'],
+                       max_predicted_aligned_error=ret['max_predicted_aligned_error'], ptm=ret['ptm'])
+    outputs = {k: np.asarray(v, np.float32) for k, v in outputs.items()}
+    np.savez(OUT / f'{name}_outputs.npz', **outputs)
+    config_json = {'model': {**json.loads(json.dumps(SMALL_MODEL)), **model_overrides},
+                   'data': {'common': {'use_templates': False}, 'eval': {}}}
+    for k, v in data_overrides.items():
+        config_json['data']['common' if k in cfg.data.common else 'eval'][k] = v
+    (OUT / f'{name}_config.json').write_text(json.dumps(config_json, indent=2, sort_keys=True) + '\n')
+    sizes = ', '.join(f'{p.name} {p.stat().st_size / 1024:.0f} KiB' for p in sorted(OUT.glob(f'{name}_*')))
+    print(f'{name}: n_res {n_res}, iterations {len(prev_pos)}, mean pLDDT {float(ret["mean_plddt"]):.3f}'
+          + (f', pTM {float(ret["ptm"]):.4f}' if 'ptm' in ret else '') + f'\n  {sizes}')
+
+
+def main():
+    for name, case in CASES.items():
+        make_case(name, *case)
+    cases = {name: {'preset': c[0], 'crop': list(c[1]), 'seed': c[4]} for name, c in CASES.items()}
+    (OUT / 'cases.json').write_text(json.dumps(cases, indent=2) + '\n')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,51 @@
+// The memory guard's estimate (fold/memory_estimate.hpp): it grows with the problem as the modules'
+// tensors do, the fused attention and chunking lower it, the suggested chunk size fits the given
+// memory, and the available-memory probe reads this machine.
+#include <doctest/doctest.h>
+
+#include "fold/config.hpp"
+#include "fold/memory_estimate.hpp"
+
+namespace fold = kfold::fold;
+
+TEST_CASE("Memory estimate scales with the problem and falls with chunking and the fused kernel") {
+  const auto config = fold::model_config("model_1_ptm");
+  fold::RunOptions reference;
+  reference.attention_kernel = fold::AttentionKernel::reference;
+  const auto small = fold::estimate_peak_memory(config, {256, 512, 1024}, reference);
+  const auto large = fold::estimate_peak_memory(config, {1024, 512, 1024}, reference);
+  // Unchunked reference triangle attention holds n_head * L^3 logits (twice): 4 * 1024^3 * 2 * 4 bytes.
+  CHECK(large.largest_transient == "triangle attention logits");
+  CHECK(large.largest_transient_bytes == int64_t{4} * 1024 * 1024 * 1024 * 2 * 4);
+  CHECK(large.total_bytes > 8 * small.total_bytes);
+  CHECK(small.weight_bytes == large.weight_bytes);
+  CHECK(small.weight_bytes > int64_t{300} << 20);  // ~93 M float32 parameters
+  CHECK(small.weight_bytes < int64_t{450} << 20);
+
+  fold::RunOptions fused;  // default: fused attention, no chunking
+  CHECK(fold::estimate_peak_memory(config, {1024, 512, 1024}, fused).total_bytes < large.total_bytes / 4);
+  auto chunked = reference;
+  chunked.chunk_size = 64;
+  CHECK(fold::estimate_peak_memory(config, {1024, 512, 1024}, chunked).total_bytes < large.total_bytes / 4);
+}
+
+TEST_CASE("Suggested chunk size fits the memory given, or is 0 when nothing fits") {
+  const auto config = fold::model_config("model_1_ptm");
+  fold::RunOptions reference;
+  reference.attention_kernel = fold::AttentionKernel::reference;
+  const fold::ProblemSize size{1024, 512, 1024};
+  const int64_t budget = int64_t{16} << 30;
+  const int64_t chunk = fold::suggest_chunk_size(config, size, reference, budget);
+  REQUIRE(chunk > 0);
+  auto with_chunk = reference;
+  with_chunk.chunk_size = chunk;
+  CHECK(fold::estimate_peak_memory(config, size, with_chunk).total_bytes <= budget);
+  with_chunk.chunk_size = chunk * 2;
+  CHECK(fold::estimate_peak_memory(config, size, with_chunk).total_bytes > budget);
+  CHECK(fold::suggest_chunk_size(config, size, reference, int64_t{100} << 20) == 0);
+}
+
+TEST_CASE("Available memory of the CPU is known on Linux") {
+  const int64_t bytes = fold::available_memory_bytes(c10::Device(c10::kCPU));
+  CHECK(bytes > 0);
+}

@@ -1,0 +1,155 @@
+// The k-mer index prefilter: planted homologs survive it, decoys mostly do not; chunking does not change
+// candidates; low-complexity masking, -s presets, option checks and the output directory's done marker.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "data/atomic_output.hpp"
+#include "data/error.hpp"
+#include "msa/prefilter.hpp"
+#include "msa/reference_alignment.hpp"
+#include "msa/search.hpp"
+#include "msa/search_output.hpp"
+#include "test_support.hpp"
+
+using namespace kfold;
+
+namespace {
+
+// A query, mutated copies of it (substitution rates 10-50%, a few indels) and random decoys.
+struct Family {
+  std::string query;
+  std::string fasta;
+  int64_t n_homologs = 0;
+};
+
+Family make_family(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Family f;
+  f.query = test::random_protein(rng, 220);
+  for (const double sub : {0.1, 0.2, 0.3, 0.4, 0.5}) {
+    f.fasta += ">hom" + std::to_string(f.n_homologs++) + "\n" + test::random_protein(rng, 20) +
+               test::mutate(rng, f.query, sub, 0.02) + test::random_protein(rng, 30) + "\n";
+  }
+  for (int d = 0; d < 400; ++d)
+    f.fasta += ">decoy" + std::to_string(d) + "\n" + test::random_protein(rng, 100 + d % 300) + "\n";
+  return f;
+}
+
+std::vector<msa::Candidate> scan_all(const msa::ScoreProfile& profile, const msa::SequenceDb& db,
+                                     const std::vector<int64_t>& bounds, const msa::PrefilterOptions& options) {
+  const msa::NeighbourWords words(profile, options.word_threshold, msa::low_complexity_mask(profile.codes));
+  msa::PrefilterScanner scanner;
+  std::vector<msa::Candidate> out;
+  for (size_t c = 0; c + 1 < bounds.size(); ++c) {
+    const msa::KmerIndex index(db, bounds[c], bounds[c + 1]);
+    scanner.scan(profile, words, index, options, out);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("prefilter: planted homologs pass, decoys rank below them, chunking changes nothing") {
+  const Family f = make_family(11);
+  test::ScratchDir dir("msa_prefilter");
+  data::write_file_atomic(dir / "db.fasta", f.fasta);
+  const auto db = msa::SequenceDb::open(dir / "db.fasta");
+  const auto profile = msa::make_sequence_profile(f.query, msa::blosum62());
+  msa::PrefilterOptions options;
+  options.max_candidates = 20;
+  const auto one_chunk = scan_all(profile, db, msa::index_chunk_bounds(db), options);
+  REQUIRE(one_chunk.size() >= static_cast<size_t>(f.n_homologs));
+  // Every homolog is a candidate, ahead of every decoy (the first f.n_homologs places).
+  for (int64_t k = 0; k < f.n_homologs; ++k) {
+    CAPTURE(k);
+    CHECK(db.id(one_chunk[static_cast<size_t>(k)].target).rfind("hom", 0) == 0);
+  }
+  // Many small chunks: the same candidates in the same order.
+  const auto bounds = msa::index_chunk_bounds(db, 5000);
+  CHECK(bounds.size() > 10);
+  const auto chunked = scan_all(profile, db, bounds, options);
+  REQUIRE(chunked.size() == one_chunk.size());
+  for (size_t k = 0; k < chunked.size(); ++k) {
+    CHECK(chunked[k].target == one_chunk[k].target);
+    CHECK(chunked[k].ungapped_score == one_chunk[k].ungapped_score);
+  }
+  // The fastest preset still finds the close homologs.
+  options = msa::prefilter_for_sensitivity(msa::kMinSensitivity);
+  const auto fast = scan_all(profile, db, msa::index_chunk_bounds(db), options);
+  for (int64_t k = 0; k < 3; ++k) CHECK(db.id(fast[static_cast<size_t>(k)].target).rfind("hom", 0) == 0);
+}
+
+TEST_CASE("k-mer index: every word occurrence is listed with its target and position") {
+  test::ScratchDir dir("msa_kmer_index");
+  data::write_file_atomic(dir / "db.fasta", ">a\nACDEFACDE\n>b\nXACDEWW\n>c\nAC\n");
+  const auto db = msa::SequenceDb::open(dir / "db.fasta");
+  const msa::KmerIndex index(db, 0, db.size());
+  std::vector<uint8_t> codes;
+  msa::encode_residues("ACDE", codes);
+  const auto occ = index.occurrences(static_cast<uint32_t>(msa::seed_word(codes.data())));
+  REQUIRE(occ.size() == 3);
+  CHECK((occ[0].target == 0 && occ[0].pos == 0));
+  CHECK((occ[1].target == 0 && occ[1].pos == 5));
+  CHECK((occ[2].target == 1 && occ[2].pos == 1));
+  msa::encode_residues("XACD", codes);
+  CHECK(msa::seed_word(codes.data()) == -1);  // words with X are not indexed
+  CHECK(index.codes(2).size() == 2);
+}
+
+TEST_CASE("low_complexity_mask: a poly-Q run is masked, a random protein is not") {
+  std::mt19937_64 rng(5);
+  const std::string left = test::random_protein(rng, 60);
+  const std::string right = test::random_protein(rng, 60);
+  std::vector<uint8_t> codes;
+  msa::encode_residues(left + std::string(30, 'Q') + right, codes);
+  const auto mask = msa::low_complexity_mask(codes);
+  for (size_t i = 60; i < 90; ++i) CHECK(mask[i] == 1);
+  int64_t masked_outside = 0;
+  for (size_t i = 0; i < 50; ++i) masked_outside += mask[i];
+  for (size_t i = 100; i < mask.size(); ++i) masked_outside += mask[i];
+  CHECK(masked_outside == 0);
+  // Masked positions get no seed words.
+  const auto profile = msa::make_sequence_profile(left + std::string(30, 'Q') + right, msa::blosum62());
+  const msa::NeighbourWords words(profile, 11, mask);
+  CHECK(words.at(70).empty());
+  CHECK(!words.at(10).empty());  // a self-word of a random 4-mer scores well above 11
+}
+
+TEST_CASE("sensitivity presets and prefilter options are validated with clear errors") {
+  const auto fast = msa::prefilter_for_sensitivity(msa::kMinSensitivity);
+  const auto deflt = msa::prefilter_for_sensitivity(msa::kDefaultSensitivity);
+  const auto slow = msa::prefilter_for_sensitivity(msa::kMaxSensitivity);
+  CHECK(fast.word_threshold >= deflt.word_threshold);
+  CHECK(deflt.word_threshold >= slow.word_threshold);
+  CHECK(fast.max_candidates < deflt.max_candidates);
+  CHECK(deflt.max_candidates < slow.max_candidates);
+  CHECK(deflt.word_threshold == msa::PrefilterOptions{}.word_threshold);
+  CHECK(deflt.max_candidates == msa::PrefilterOptions{}.max_candidates);
+  CHECK_THROWS_WITH_AS(msa::check_sensitivity(0.5), doctest::Contains("-s/--sensitivity must be between"), InputError);
+  CHECK_THROWS_AS(msa::prefilter_for_sensitivity(7.5), InputError);
+  msa::SearchOptions options;
+  options.prefilter.word_threshold = 0;
+  CHECK_THROWS_WITH_AS(msa::check_search_options(options), doctest::Contains("--word-threshold"), InputError);
+  options.prefilter.word_threshold = 16;
+  options.prefilter.max_candidates = 0;
+  CHECK_THROWS_WITH_AS(msa::check_search_options(options), doctest::Contains("--max-prefilter"), InputError);
+}
+
+TEST_CASE("search output: a done marker marks a complete output directory") {
+  const Family f = make_family(3);
+  test::ScratchDir dir("msa_done");
+  data::write_file_atomic(dir / "db.fasta", f.fasta);
+  const auto db = msa::SequenceDb::open(dir / "db.fasta");
+  const std::vector<data::Sequence> queries = {{"q", "", f.query}};
+  msa::SearchOptions options;
+  options.threads = 2;
+  const auto results = msa::search(queries, db, options);
+  CHECK(results[0].hits.size() >= 4);
+  msa::write_search_outputs(dir / "out", queries, results, db, {});
+  CHECK(std::filesystem::exists(dir / "out" / msa::kDoneMarker));
+  CHECK(std::filesystem::exists(dir / "out" / "q.a3m"));
+  // Bad query ids fail before the directory is touched: the earlier complete output keeps its marker.
+  CHECK_THROWS_AS(msa::write_search_outputs(dir / "out", {{"..", "", f.query}}, results, db, {}), InputError);
+  CHECK(std::filesystem::exists(dir / "out" / msa::kDoneMarker));
+}

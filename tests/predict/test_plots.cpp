@@ -1,0 +1,170 @@
+// plddt.png and pae.png: the raster primitives, the plots' pixels where the data puts them (series
+// colours at their pLDDT, heat-map cells in the colour of their PAE, the colour bar's ends), and the
+// PNG bytes decoded back by stb_image (an independent PNG decoder) to the same pixels.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "data/error.hpp"
+#include "pipelines/predict/plots.hpp"
+#include "pipelines/predict/raster.hpp"
+#include "test_support.hpp"
+
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_STATIC
+#define STBI_ONLY_PNG
+#include <stb_image.h>
+
+namespace kp = kfold::pipelines;
+
+namespace {
+
+// Decodes PNG bytes with stb_image and checks they hold exactly `image`'s pixels.
+void check_png_roundtrip(const std::string& png, const kp::RgbImage& image) {
+  REQUIRE(png.size() > 8);
+  CHECK(png.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0);
+  int w = 0, h = 0, channels = 0;
+  unsigned char* decoded = stbi_load_from_memory(reinterpret_cast<const unsigned char*>(png.data()),
+                                                 static_cast<int>(png.size()), &w, &h, &channels, 3);
+  REQUIRE(decoded != nullptr);
+  CHECK(w == image.width());
+  CHECK(h == image.height());
+  CHECK(channels == 3);
+  CHECK(std::equal(image.pixels().begin(), image.pixels().end(), decoded));
+  stbi_image_free(decoded);
+}
+
+int64_t count_colour(const kp::RgbImage& image, const kp::PixelBox& box, kp::Rgb colour) {
+  int64_t n = 0;
+  for (int64_t y = box.y0; y < box.y1; ++y)
+    for (int64_t x = box.x0; x < box.x1; ++x) n += image.at(x, y) == colour;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("RgbImage draws rectangles, lines and text and encodes PNG") {
+  kp::RgbImage image(40, 30, {10, 20, 30});
+  CHECK(image.at(39, 29) == kp::Rgb{10, 20, 30});
+  image.fill_rect(-5, -5, 3, 2, {255, 0, 0});  // clipped
+  CHECK(image.at(0, 0) == kp::Rgb{255, 0, 0});
+  CHECK(image.at(2, 1) == kp::Rgb{255, 0, 0});
+  CHECK(image.at(3, 1) == kp::Rgb{10, 20, 30});
+  image.draw_line(5, 20, 35, 20, {0, 255, 0}, 1);
+  for (int64_t x = 5; x <= 35; ++x) CHECK(image.at(x, 20) == kp::Rgb{0, 255, 0});
+  image.draw_line(5, 5, 25, 25, {0, 0, 255}, 2);  // diagonal: both ends and the middle are covered
+  CHECK(image.at(5, 5) == kp::Rgb{0, 0, 255});
+  CHECK(image.at(15, 15) == kp::Rgb{0, 0, 255});
+  CHECK(image.at(25, 25) == kp::Rgb{0, 0, 255});
+  CHECK_THROWS_AS(image.at(40, 0), kfold::InputError);
+  CHECK(kp::mix({0, 0, 0}, {255, 100, 10}, 0.5) == kp::Rgb{128, 50, 5});
+
+  // Text: "1" at scale 1 lies inside its measured box; scale 2 doubles the box.
+  CHECK(kp::text_width("10", 2) == 2 * kp::text_width("10", 1));
+  CHECK(kp::text_width("100") > kp::text_width("10"));
+  kp::RgbImage text(60, 20);
+  text.draw_text(5, 5, "10", {0, 0, 0}, 1);
+  const kp::PixelBox inside{5, 5, 5 + kp::text_width("10"), 5 + kp::text_height()};
+  const int64_t drawn = count_colour(text, inside, {0, 0, 0});
+  CHECK(drawn > 8);
+  CHECK(count_colour(text, {0, 0, 60, 20}, {0, 0, 0}) == drawn);  // nothing outside the box
+  kp::RgbImage vertical(20, 60);
+  vertical.draw_text(5, 50, "10", {0, 0, 0}, 1, kp::TextAnchor::left, /*vertical=*/true);
+  CHECK(count_colour(vertical, {5, 50 - kp::text_width("10"), 5 + kp::text_height(), 50}, {0, 0, 0}) == drawn);
+
+  check_png_roundtrip(kp::encode_png(image), image);
+  CHECK_THROWS_AS(kp::RgbImage(0, 10), kfold::InputError);
+}
+
+TEST_CASE("plot_plddt draws each model's pLDDT over the confidence bands") {
+  const int64_t n_res = 60;
+  std::vector<kp::PlddtSeries> series = {{"model_1_ptm", std::vector<float>(n_res, 95.0f)},
+                                         {"model_2_ptm", std::vector<float>(n_res, 30.0f)}};
+  const auto image = kp::plot_plddt(series);
+  const auto area = kp::plddt_plot_area();
+  const double h = static_cast<double>(area.y1 - area.y0 - 1);
+  const auto y_of = [&](double v) { return area.y0 + static_cast<int64_t>(std::lround((100.0 - v) / 100.0 * h)); };
+  const int64_t x_mid = (area.x0 + area.x1) / 2;
+  CHECK(image.at(x_mid, y_of(95)) == kp::series_colour(0));
+  CHECK(image.at(x_mid, y_of(30)) == kp::series_colour(1));
+  // Bands: light tints of AlphaFold DB's colours, away from lines and dashes.
+  const auto tint = [](double v) { return kp::mix({255, 255, 255}, kp::plddt_band_colour(v), 0.18); };
+  CHECK(image.at(x_mid, y_of(80)) == tint(80));
+  CHECK(image.at(x_mid, y_of(60)) == tint(60));
+  CHECK(image.at(x_mid, y_of(10)) == tint(10));
+  CHECK(kp::plddt_band_colour(90) == kp::Rgb{0, 83, 214});
+  CHECK(kp::plddt_band_colour(49.9) == kp::Rgb{255, 125, 69});
+  // The legend (right of the plot area) holds both series colours.
+  const kp::PixelBox legend{area.x1 + 1, area.y0, image.width(), area.y1};
+  CHECK(count_colour(image, legend, kp::series_colour(0)) > 30);
+  CHECK(count_colour(image, legend, kp::series_colour(1)) > 30);
+  // A sloped line: residue 1 at 0, residue n_res at 100, sampled at both ends.
+  std::vector<float> ramp(n_res);
+  for (int64_t i = 0; i < n_res; ++i) ramp[static_cast<size_t>(i)] = 100.0f * static_cast<float>(i) / (n_res - 1);
+  const auto ramp_image = kp::plot_plddt({{"m", ramp}});
+  CHECK(ramp_image.at(area.x0 + 1, y_of(0) - 1) == kp::series_colour(0));
+  CHECK(ramp_image.at(area.x1 - 2, y_of(100) + 1) == kp::series_colour(0));
+  CHECK_NOTHROW(kp::plot_plddt({{"single residue", {77.0f}}}));
+
+  CHECK_THROWS_AS(kp::plot_plddt({}), kfold::InputError);
+  CHECK_THROWS_AS(kp::plot_plddt({{"a", {1.0f, 2.0f}}, {"b", {1.0f}}}), kfold::InputError);
+  CHECK_THROWS_AS(kp::plot_plddt({{"a", {NAN}}}), kfold::RuntimeError);
+
+  kfold::test::ScratchDir dir("plots_plddt");
+  kp::write_plddt_png(dir / "plddt.png", series);
+  std::ifstream in(dir / "plddt.png", std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  check_png_roundtrip(bytes.str(), image);
+}
+
+TEST_CASE("plot_pae colours every cell by its expected error with a 0..max colour bar") {
+  const int64_t n_res = 20;
+  const double max_pae = 31.75;
+  std::vector<float> pae(n_res * n_res);
+  for (int64_t i = 0; i < n_res; ++i)
+    for (int64_t j = 0; j < n_res; ++j)
+      pae[static_cast<size_t>(i * n_res + j)] = static_cast<float>(std::abs(i - j) * 1.5 + 0.1 * i);
+  const auto image = kp::plot_pae(pae, n_res, max_pae, "model_1_ptm");
+  const auto area = kp::pae_plot_area();
+  const int64_t cell = (area.x1 - area.x0) / n_res;  // 25 pixels
+  for (const auto& [i, j] : std::vector<std::pair<int64_t, int64_t>>{{0, 0}, {0, 19}, {7, 3}, {19, 19}, {12, 18}})
+    CHECK(image.at(area.x0 + j * cell + cell / 2, area.y0 + i * cell + cell / 2) ==
+          kp::pae_colour(pae[static_cast<size_t>(i * n_res + j)], max_pae));
+  const auto bar = kp::pae_colour_bar_area();
+  CHECK(image.at((bar.x0 + bar.x1) / 2, bar.y0) == kp::pae_colour(max_pae, max_pae));
+  CHECK(image.at((bar.x0 + bar.x1) / 2, bar.y1 - 1) == kp::pae_colour(0.0, max_pae));
+  CHECK(kp::pae_colour(0.0, max_pae) == kp::Rgb{0, 68, 27});
+  CHECK(kp::pae_colour(max_pae, max_pae) == kp::Rgb{247, 252, 245});
+  CHECK(kp::pae_colour(100.0, max_pae) == kp::Rgb{247, 252, 245});  // clipped at max
+  // Darker (smaller sum of channels) as the error falls.
+  const auto sum = [](kp::Rgb c) { return c.r + c.g + c.b; };
+  for (double v = 1.0; v <= max_pae; v += 1.0)
+    CHECK(sum(kp::pae_colour(v, max_pae)) > sum(kp::pae_colour(v - 1.0, max_pae)));
+
+  // More residues than pixels: nearest cell per pixel.
+  const int64_t n_big = 700;
+  std::vector<float> big(n_big * n_big, 5.0f);
+  big[static_cast<size_t>(n_big * n_big - 1)] = 30.0f;
+  const auto big_image = kp::plot_pae(big, n_big, max_pae, "big");
+  CHECK(big_image.at(area.x0, area.y0) == kp::pae_colour(5.0, max_pae));
+  CHECK(big_image.at(area.x1 - 1, area.y1 - 1) == kp::pae_colour(30.0, max_pae));
+
+  CHECK_THROWS_AS(kp::plot_pae(pae, n_res - 1, max_pae, "m"), kfold::InputError);
+  CHECK_THROWS_AS(kp::plot_pae(pae, n_res, 0.0, "m"), kfold::InputError);
+  kfold::test::ScratchDir dir("plots_pae");
+  kp::write_pae_png(dir / "pae.png", pae, n_res, max_pae, "model_1_ptm");
+  std::ifstream in(dir / "pae.png", std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  check_png_roundtrip(bytes.str(), image);
+}
+
+TEST_CASE("nice_ticks picks 1, 2 or 5 times a power of ten") {
+  CHECK(kp::nice_ticks(0.0, 100.0, 11) == std::vector<double>{0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100});
+  CHECK(kp::nice_ticks(0.0, 31.75, 7) == std::vector<double>{0, 10, 20, 30});
+  CHECK(kp::nice_ticks(1.0, 76.0, 8) == std::vector<double>{20, 40, 60});
+  CHECK(kp::nice_ticks(1.0, 1.0, 8) == std::vector<double>{1});
+}

@@ -1,0 +1,132 @@
+"""`kfold predict` end to end, checked with independent readers (gemmi, h5py, json).
+
+- The shipped example with the small config and random weights: every file of DESIGN.md exists,
+  structures parse, B-factors equal the result's pLDDT, JSON files follow AlphaFold DB's schema,
+  ranking_debug.json's order follows the scores, the outputs say loudly that nothing was predicted.
+- Parity through the CLI: the reference's processed features and parameters (tests/fixtures/
+  alphafold_model, scripts/make_fixture_alphafold_model.py) give the reference's structure (1e-3 A),
+  pLDDT (1e-3), PAE (1e-3 A) and pTM (1e-4).
+- Bad input: exit code 2, one message naming the problem, no output left behind.
+"""
+import json
+
+import gemmi
+import h5py
+import numpy as np
+import pytest
+
+from conftest import SOURCE_DIR
+
+EXAMPLES = SOURCE_DIR / "data/examples"
+FIXTURES = SOURCE_DIR / "tests/fixtures/alphafold_model"
+SMALL = ["--config", EXAMPLES / "small_model.json"]
+
+
+@pytest.fixture(scope="module")
+def demo(kfold, tmp_path_factory):
+    out = tmp_path_factory.mktemp("predict")
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--msa", EXAMPLES / "ubiquitin.a3m", "--random-weights",
+                "--models", "model_1_ptm,model_3", *SMALL, "--threads", 2, "-o", out)
+    assert run.returncode == 0, run.stderr
+    return out / "ubiquitin", run
+
+
+def test_demo_writes_every_file(demo):
+    target, run = demo
+    assert "random weights, not a prediction" in run.stderr
+    expected = ["features.h5", "msas/ubiquitin.a3m", "ranking_debug.json", "timings.json", "plddt.png", "pae.png",
+                "done", "RANDOM_WEIGHTS.txt", "ranked_0.pdb", "ranked_1.cif", "pae_model_1_ptm.json"]
+    for model in ("model_1_ptm", "model_3"):
+        expected += [f"result_{model}.h5", f"unrelaxed_{model}.pdb", f"unrelaxed_{model}.cif",
+                     f"confidence_{model}.json"]
+    for name in expected:
+        assert (target / name).is_file(), name
+    assert not (target / "pae_model_3.json").exists()  # no aligned-error head without _ptm
+    assert not [p for p in target.rglob("*") if ".tmp" in p.name]
+    assert (target / "plddt.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_structures_carry_plddt_and_the_warning(demo):
+    target, _ = demo
+    for model in ("model_1_ptm", "model_3"):
+        with h5py.File(target / f"result_{model}.h5") as h5:
+            plddt = h5["plddt"][()]
+            positions = h5["final_atom_positions"][()]
+            mask = h5["final_atom_mask"][()]
+            assert "random weights" in h5.attrs["warning"]
+        assert positions.shape == (76, 37, 3) and np.isfinite(positions).all()
+        assert ((plddt >= 0) & (plddt <= 100)).all()
+        for suffix in ("pdb", "cif"):
+            structure = gemmi.read_structure(str(target / f"unrelaxed_{model}.{suffix}"))
+            residues = list(structure[0][0])
+            assert len(residues) == 76
+            for i, residue in enumerate(residues):
+                assert residue.seqid.num == i + 1
+                assert len(residue) == int(mask[i].sum())
+                for atom in residue:
+                    assert atom.b_iso == pytest.approx(plddt[i], abs=0.01)
+        assert "random weights, not a prediction" in (target / f"unrelaxed_{model}.pdb").read_text()
+        confidence = json.loads((target / f"confidence_{model}.json").read_text())
+        assert confidence["residueNumber"] == list(range(1, 77))
+        assert np.allclose(confidence["confidenceScore"], np.round(plddt, 2), atol=0.006)
+        assert set(confidence["confidenceCategory"]) <= {"D", "L", "M", "H"}
+
+
+def test_pae_json_and_ranking(demo):
+    target, _ = demo
+    (pae,) = json.loads((target / "pae_model_1_ptm.json").read_text())
+    with h5py.File(target / "result_model_1_ptm.h5") as h5:
+        assert np.allclose(pae["predicted_aligned_error"], h5["predicted_aligned_error"][()], atol=0.051)
+        assert pae["max_predicted_aligned_error"] == pytest.approx(h5["max_predicted_aligned_error"][()])
+        assert 0 <= h5["ptm"][()] <= 1
+    ranking = json.loads((target / "ranking_debug.json").read_text())
+    scores = ranking["plddts"]
+    assert sorted(scores, key=lambda m: -scores[m]) == ranking["order"]
+    for k, model in enumerate(ranking["order"]):
+        assert (target / f"ranked_{k}.pdb").read_text() == (target / f"unrelaxed_{model}.pdb").read_text()
+        with h5py.File(target / f"result_{model}.h5") as h5:
+            assert scores[model] == pytest.approx(h5["mean_plddt"][()], abs=1e-6)
+    timings = json.loads((target / "timings.json").read_text())
+    assert {"features", "predict_and_compile_model_3"} <= set(timings)
+
+
+def test_same_seed_same_files(kfold, demo, tmp_path):
+    target, _ = demo
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--msa", EXAMPLES / "ubiquitin.a3m", "--random-weights",
+                "--models", "model_1_ptm,model_3", *SMALL, "--threads", 1, "-o", tmp_path)
+    assert run.returncode == 0, run.stderr
+    for name in ("unrelaxed_model_1_ptm.pdb", "confidence_model_3.json", "pae_model_1_ptm.json", "ranking_debug.json"):
+        assert (tmp_path / "ubiquitin" / name).read_bytes() == (target / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("case", ["ptm_recycle", "uneven"])
+def test_reference_parity_through_the_cli(kfold, tmp_path, case):
+    preset = json.loads((FIXTURES / "cases.json").read_text())[case]["preset"]
+    run = kfold("predict", "--features", FIXTURES / f"{case}_features.npz", "--params", FIXTURES / f"{case}_params.npz",
+                "--models", preset, "--config", FIXTURES / f"{case}_config.json", "-o", tmp_path)
+    assert run.returncode == 0, run.stderr
+    expected = np.load(FIXTURES / f"{case}_outputs.npz")
+    with h5py.File(tmp_path / f"{case}_features" / f"result_{preset}.h5") as h5:
+        assert np.abs(h5["final_atom_positions"][()] - expected["final_atom_positions"]).max() <= 1e-3
+        assert np.abs(h5["plddt"][()] - expected["plddt"]).max() <= 1e-3
+        if "ptm" in expected:
+            assert np.abs(h5["predicted_aligned_error"][()] - expected["predicted_aligned_error"]).max() <= 1e-3
+            assert abs(h5["ptm"][()] - expected["ptm"]) <= 1e-4
+        else:
+            assert "ptm" not in h5
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--models", "model_3"], "no parameters for model_3"),
+    (["--random-weights", "--features", FIXTURES / "uneven_features.npz"], "not both"),
+    (["--random-weights", "--msa", "missing.a3m"], "missing.a3m"),
+    (["--random-weights", "--models", "model_9"], "model_9"),
+    (["--random-weights", "--rank", "ptm", "--models", "model_3"], "no aligned-error head"),
+    (["--random-weights", "--device", "tpu"], "--device"),
+])
+def test_bad_input_is_refused_before_any_output(kfold, tmp_path, args, message):
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", *args, *SMALL, "-o", tmp_path / "out",
+                cwd=tmp_path)
+    assert run.returncode == 2, run.stderr
+    assert message in run.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.pdb"))

@@ -1,0 +1,140 @@
+"""Files a prediction writes (pipelines/predict), read back independently: confidence_<model>.json and
+pae_<model>.json byte-identical to AlphaFold's confidence.confidence_json / pae_json (reimplemented
+below from DeepMind AlphaFold v2.3's alphafold/common/confidence.py), ranking_debug.json and timings.json
+as run_alphafold.py's json.dumps(..., indent=4), plddt.png / pae.png decoded by Pillow (PAE colours
+against matplotlib's Greens_r), unrelaxed structures with pLDDT B-factors (gemmi)."""
+import json
+import subprocess
+
+import gemmi
+import numpy as np
+import pytest
+from PIL import Image
+
+
+@pytest.fixture(scope="module")
+def prediction(build_dir, tmp_path_factory):
+    """Directory written by `tests/tools/write_examples --predict`."""
+    out = tmp_path_factory.mktemp("prediction")
+    subprocess.run([str(build_dir / "tests" / "write_examples"), "--predict", str(out)], check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def inputs(prediction):
+    return json.loads((prediction / "predict_inputs.json").read_text())
+
+
+# --- AlphaFold v2.3 (alphafold/common/confidence.py), for the expected bytes -----------------------
+def _confidence_category(score):
+    if 0 <= score < 50:
+        return "D"
+    if 50 <= score < 70:
+        return "L"
+    if 70 <= score < 90:
+        return "M"
+    if 90 <= score <= 100:
+        return "H"
+    raise ValueError(score)
+
+
+def alphafold_confidence_json(plddt):
+    confidence = {
+        "residueNumber": list(range(1, len(plddt) + 1)),
+        "confidenceScore": [round(float(s), 2) for s in plddt],
+        "confidenceCategory": [_confidence_category(s) for s in plddt],
+    }
+    return json.dumps(confidence, indent=None, separators=(",", ":"))
+
+
+def alphafold_pae_json(pae, max_pae):
+    rounded_errors = np.round(pae.astype(np.float64), decimals=1)
+    return json.dumps([{"predicted_aligned_error": rounded_errors.tolist(), "max_predicted_aligned_error": max_pae}],
+                      indent=None, separators=(",", ":"))
+
+
+def test_confidence_json_is_alphafolds(prediction, inputs):
+    for model, plddt in zip(inputs["models"], inputs["plddt"]):
+        plddt = np.array(plddt, np.float32)
+        text = (prediction / f"confidence_{model}.json").read_text()
+        assert text == alphafold_confidence_json(plddt)
+        parsed = json.loads(text)
+        assert parsed["residueNumber"] == list(range(1, len(plddt) + 1))
+        assert np.allclose(parsed["confidenceScore"], plddt, atol=0.005 + 1e-9)
+    categories = json.loads((prediction / f"confidence_{inputs['models'][0]}.json").read_text())["confidenceCategory"]
+    assert set(categories) == {"D", "L", "M", "H"}
+
+
+def test_pae_json_is_alphafolds(prediction, inputs):
+    n = inputs["n_res"]
+    for model, pae in zip(inputs["models"], inputs["pae"]):
+        pae = np.array(pae, np.float32).reshape(n, n)
+        text = (prediction / f"pae_{model}.json").read_text()
+        assert text == alphafold_pae_json(pae, inputs["max_pae"])
+        parsed = json.loads(text)
+        assert isinstance(parsed, list) and len(parsed) == 1
+        assert np.abs(np.array(parsed[0]["predicted_aligned_error"]) - pae).max() <= 0.05 + 1e-6
+        assert parsed[0]["max_predicted_aligned_error"] == 31.75
+
+
+def test_ranking_debug_and_timings_are_json_dumps(prediction, inputs):
+    plddts = dict(zip(inputs["models"], inputs["mean_plddt"]))
+    order = [name for name, _ in sorted(plddts.items(), key=lambda x: x[1], reverse=True)]
+    text = (prediction / "ranking_debug.json").read_text()
+    assert text == json.dumps({"plddts": plddts, "order": order}, indent=4)
+    assert order[0] == inputs["pae_model"]
+    timings = json.loads((prediction / "timings.json").read_text())
+    assert list(timings) == ["features"] + [f"predict_and_compile_{m}" for m in inputs["models"]]
+    assert (prediction / "timings.json").read_text() == json.dumps(timings, indent=4)
+
+
+def test_pae_png_shows_the_top_model(prediction, inputs):
+    from matplotlib import colormaps
+    image = Image.open(prediction / "pae.png")
+    image.load()
+    assert image.format == "PNG" and image.mode == "RGB"
+    pixels = np.asarray(image).astype(int)
+    x0, y0, x1, y1 = inputs["pae_plot_area"]
+    assert pixels.shape[0] >= y1 and pixels.shape[1] >= x1
+    n = inputs["n_res"]
+    pae = np.array(inputs["pae"][inputs["models"].index(inputs["pae_model"])], np.float32).reshape(n, n)
+    cmap = colormaps["Greens_r"]
+    cell = (x1 - x0) / n
+    for i in range(n):
+        for j in range(n):
+            got = pixels[y0 + int((i + 0.5) * cell), x0 + int((j + 0.5) * cell)]
+            want = np.array(cmap(pae[i, j] / inputs["max_pae"])[:3]) * 255
+            assert np.abs(got - want).max() <= 3, (i, j, got, want)  # matplotlib's 256-entry table
+    bx0, by0, bx1, by1 = inputs["pae_colour_bar_area"]
+    top, bottom = pixels[by0, (bx0 + bx1) // 2], pixels[by1 - 1, (bx0 + bx1) // 2]
+    assert np.abs(top - np.array(cmap(1.0)[:3]) * 255).max() <= 3
+    assert np.abs(bottom - np.array(cmap(0.0)[:3]) * 255).max() <= 3
+    assert (pixels[:y0 - 2] == 0).all(axis=-1).any()  # a title in black
+
+
+def test_plddt_png_has_one_line_per_model(prediction, inputs):
+    image = Image.open(prediction / "plddt.png")
+    image.load()
+    assert image.format == "PNG" and image.mode == "RGB"
+    pixels = np.asarray(image).astype(int)
+    x0, y0, x1, y1 = inputs["plddt_plot_area"]
+    n = inputs["n_res"]
+    tab10 = [(31, 119, 180), (255, 127, 14)]
+    for k, plddt in enumerate(inputs["plddt"]):
+        # The line passes through every residue's point (x: residue 1 .. n, y: 100 .. 0).
+        for i, value in enumerate(plddt):
+            x = round(x0 + i / (n - 1) * (x1 - x0 - 1))
+            y = round(y0 + (100 - value) / 100 * (y1 - y0 - 1))
+            window = pixels[max(y - 2, 0):y + 3, max(x - 2, 0):x + 3].reshape(-1, 3)
+            assert (window == tab10[k]).all(axis=-1).any(), (k, i, value)
+
+
+def test_unrelaxed_structure_has_plddt_b_factors(prediction, inputs):
+    model = inputs["models"][0]
+    for suffix in ("pdb", "cif"):
+        st = gemmi.read_structure(str(prediction / f"unrelaxed_{model}.{suffix}"))
+        residues = [res for ch in st[0] for res in ch]
+        assert len(residues) == inputs["n_res"]
+        for res, value in zip(residues, inputs["plddt"][0]):
+            assert all(abs(atom.b_iso - value) <= 0.006 for atom in res)
+        assert "random weights" in (prediction / f"unrelaxed_{model}.{suffix}").read_text()
