@@ -33,7 +33,7 @@ AlphaFoldModel::AlphaFoldModel(const ParameterScope& root, const ModelConfig& co
                                      e.pair_channel);
 }
 
-ModelOutputs AlphaFoldModel::iteration(const ProcessedFeatures& features, int64_t first_batch, const Previous& previous,
+ModelOutputs AlphaFoldModel::iteration(const ProcessedFeatures& features, int64_t first_batch, const Recycled& previous,
                                        const RunOptions& options) const {
   const auto float_options = at::TensorOptions().device(options.device).dtype(options.dtype);
   const auto as_float = [&](const at::Tensor& t, int64_t b) { return t.defined() ? t[b].to(float_options) : t; };
@@ -70,6 +70,17 @@ ModelOutputs AlphaFoldModel::iteration(const ProcessedFeatures& features, int64_
     in.prev_pos = previous.pos;
     in.prev_msa_first_row = previous.msa_first_row;
     in.prev_pair = previous.pair;
+    in.template_aatype = as_index(features.template_aatype, b);                  // [n_templ, n_res]
+    in.template_all_atom_masks = as_float(features.template_all_atom_masks, b);  // [n_templ, n_res, 37]
+    in.template_mask = as_float(features.template_mask, b);                      // [n_templ]
+    in.template_pseudo_beta_mask = as_float(features.template_pseudo_beta_mask, b);
+    // Template coordinates stay float32 (the template embedding measures distances up to ~50 A).
+    in.template_all_atom_positions = features.template_all_atom_positions.defined()
+                                         ? features.template_all_atom_positions[b].to(options.device, at::kFloat)
+                                         : at::Tensor();  // [n_templ, n_res, 37, 3]
+    in.template_pseudo_beta = features.template_pseudo_beta.defined()
+                                  ? features.template_pseudo_beta[b].to(options.device, at::kFloat)
+                                  : at::Tensor();  // [n_templ, n_res, 3]
     return in;
   };
 
@@ -117,6 +128,14 @@ ModelOutputs AlphaFoldModel::iteration(const ProcessedFeatures& features, int64_
   return out;
 }
 
+AlphaFoldModel::Recycled AlphaFoldModel::initial_state(int64_t n_res, const RunOptions& options) const {
+  const auto& e = config_.model.embeddings_and_evoformer;
+  const auto zeros = [&](at::IntArrayRef shape) {
+    return at::zeros(shape, at::TensorOptions().device(options.device).dtype(options.dtype));
+  };
+  return {zeros({n_res, 37, 3}), zeros({n_res, e.msa_channel}), zeros({n_res, n_res, e.pair_channel})};
+}
+
 ModelOutputs AlphaFoldModel::predict(const ProcessedFeatures& features, const RunOptions& options,
                                      const IterationCallback& on_iteration) const {
   const int64_t num_iterations = config_.model.num_recycle + 1;
@@ -129,12 +148,7 @@ ModelOutputs AlphaFoldModel::predict(const ProcessedFeatures& features, const Ru
         "(make the features with the same num_recycle and num_ensemble as the model config)",
         features.n_batch(), config_.model.num_recycle, num_ensemble > 1 ? " with ensembling" : "", needed);
 
-  const int64_t n_res = features.n_res();
-  const auto& e = config_.model.embeddings_and_evoformer;
-  const auto zeros = [&](at::IntArrayRef shape) {
-    return at::zeros(shape, at::TensorOptions().device(options.device).dtype(options.dtype));
-  };
-  Previous previous{zeros({n_res, 37, 3}), zeros({n_res, e.msa_channel}), zeros({n_res, n_res, e.pair_channel})};
+  Recycled previous = initial_state(features.n_res(), options);
   ModelOutputs out;
   for (int64_t r = 0; r < num_iterations; ++r) {
     out = iteration(features, resample ? r * num_ensemble : 0, previous, options);

@@ -57,18 +57,23 @@ class AlphaFoldModel {
   ModelOutputs predict(const ProcessedFeatures& features, const RunOptions& options,
                        const IterationCallback& on_iteration = {}) const;
 
-  const ModelConfig& config() const { return config_; }
-
- private:
-  // Recycled state between iterations (Alg. 2 lines 20-21).
-  struct Previous {
+  // Recycled state between iterations (Alg. 2 lines 20-21): the previous final atom positions, MSA
+  // first row and pair representation; zeros before the first iteration.
+  struct Recycled {
     at::Tensor pos;            // [n_res, 37, 3]
     at::Tensor msa_first_row;  // [n_res, c_m]
     at::Tensor pair;           // [n_res, n_res, c_z]
   };
-  ModelOutputs iteration(const ProcessedFeatures& features, int64_t first_batch, const Previous& previous,
+  Recycled initial_state(int64_t n_res, const RunOptions& options) const;
+
+  // One iteration (Alg. 2 lines 3-22) on batch `first_batch` of `features` (and the ensemble
+  // members after it) from `previous`: what predict() runs for each recycle.
+  ModelOutputs iteration(const ProcessedFeatures& features, int64_t first_batch, const Recycled& previous,
                          const RunOptions& options) const;
 
+  const ModelConfig& config() const { return config_; }
+
+ private:
   ModelConfig config_;
   EmbeddingsAndEvoformer evoformer_;
   StructureModule structure_module_;

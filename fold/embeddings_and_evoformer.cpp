@@ -1,14 +1,14 @@
-// The trunk (AlphaFold2 Suppl. Alg. 2 lines 5-18): embeddings, recycling, extra-MSA stack, Evoformer.
+// The trunk (AlphaFold2 Suppl. Alg. 2 lines 5-18): embeddings, recycling, templates, extra-MSA stack,
+// Evoformer.
 #include "fold/embeddings_and_evoformer.hpp"
 
 #include <ATen/ops/cat.h>
-#include <ATen/ops/full.h>
-#include <ATen/ops/linspace.h>
 #include <ATen/ops/one_hot.h>
-#include <ATen/ops/where.h>
 
+#include <utility>
+
+#include "data/dtype.hpp"
 #include "data/error.hpp"
-#include "data/residue_constants.hpp"
 
 namespace kfold::fold {
 namespace {
@@ -25,11 +25,10 @@ EmbeddingsAndEvoformer::EmbeddingsAndEvoformer(const ParameterScope& scope, cons
       right_single_(scope / "right_single", kTargetFeat, c.pair_channel),
       extra_msa_activations_(scope / "extra_msa_activations", kExtraMsaFeat, c.extra_msa_channel),
       single_activations_(scope / "single_activations", c.msa_channel, c.seq_channel) {
-  if (c.template_.enabled)
-    fail_input(
-        "{}: template embedding is not implemented yet; set model.embeddings_and_evoformer.template.enabled "
-        "to false (or use model_3..model_5)",
-        scope.prefix());
+  if (c.template_.enabled) {
+    template_embedding_.emplace(scope / "template_embedding", c.template_, c.pair_channel);
+    if (c.template_.embed_torsion_angles) template_torsion_embedding_.emplace(scope, c.msa_channel);
+  }
   if (c.recycle_pos) prev_pos_linear_ = Linear(scope / "prev_pos_linear", c.prev_pos.num_bins, c.pair_channel);
   if (c.recycle_features) {
     prev_msa_first_row_norm_ = LayerNorm(scope / "prev_msa_first_row_norm", c.msa_channel);
@@ -53,19 +52,34 @@ at::Tensor EmbeddingsAndEvoformer::relative_position_features(const at::Tensor& 
   return at::one_hot(offset, 2 * r + 1).to(at::kFloat);                               // [n_res, n_res, 2r+1]
 }
 
-// Suppl. Alg. 32 lines 1-2: distogram of the previous pseudo-beta positions (CA for glycine).
-at::Tensor EmbeddingsAndEvoformer::previous_position_features(const at::Tensor& aatype,
-                                                              const at::Tensor& prev_pos) const {
-  namespace rc = data::rc;
-  static const int64_t ca = rc::find_atom_type("CA"), cb = rc::find_atom_type("CB");
-  static const int64_t gly = rc::find_restype_with_x('G');
-  const auto is_gly = aatype.to(at::kLong).eq(gly).unsqueeze(-1);                       // [n_res, 1]
-  const auto beta = at::where(is_gly, prev_pos.select(1, ca), prev_pos.select(1, cb));  // [n_res, 3]
-  const auto& bins = config_.prev_pos;
-  const auto lower = at::linspace(bins.min_bin, bins.max_bin, bins.num_bins, prev_pos.options()).square();  // [n_bins]
-  const auto upper = at::cat({lower.slice(0, 1), at::full({1}, 1e8, lower.options())});                     // [n_bins]
-  const auto dist2 = beta.unsqueeze(1).sub(beta.unsqueeze(0)).square().sum(-1, true);  // [n_res, n_res, 1]
-  return dist2.gt(lower).logical_and(dist2.lt(upper)).to(prev_pos.scalar_type());      // [n_res, n_res, n_bins]
+// The batch's template arrays, checked against each other and the residue count.
+TemplateBatch EmbeddingsAndEvoformer::template_batch(const EvoformerInputs& b) const {
+  const std::pair<const char*, const at::Tensor*> required[] = {
+      {"template_aatype", &b.template_aatype},
+      {"template_all_atom_positions", &b.template_all_atom_positions},
+      {"template_all_atom_masks", &b.template_all_atom_masks},
+      {"template_mask", &b.template_mask}};
+  for (const auto& [name, tensor] : required)
+    if (!tensor->defined())
+      fail_input(
+          "model.embeddings_and_evoformer.template.enabled is true but the batch has no '{}' (AlphaFold's "
+          "processed features with templates hold it; kfold does not search templates: set template.enabled to "
+          "false or use model_3..model_5)",
+          name);
+  const int64_t n_res = b.target_feat.size(0), n_templ = b.template_aatype.size(0);
+  const auto check = [&](const char* name, const at::Tensor& t, std::vector<int64_t> shape) {
+    if (t.defined() && t.sizes() != at::IntArrayRef(shape))
+      fail_input("batch '{}' has shape {}, expected {} (n_templ {}, n_res {})", name,
+                 data::shape_string(t.sizes().vec()), data::shape_string(shape), n_templ, n_res);
+  };
+  check("template_aatype", b.template_aatype, {n_templ, n_res});
+  check("template_all_atom_positions", b.template_all_atom_positions, {n_templ, n_res, 37, 3});
+  check("template_all_atom_masks", b.template_all_atom_masks, {n_templ, n_res, 37});
+  check("template_mask", b.template_mask, {n_templ});
+  check("template_pseudo_beta", b.template_pseudo_beta, {n_templ, n_res, 3});
+  check("template_pseudo_beta_mask", b.template_pseudo_beta_mask, {n_templ, n_res});
+  return {b.template_aatype, b.template_all_atom_positions, b.template_all_atom_masks,
+          b.template_mask,   b.template_pseudo_beta,        b.template_pseudo_beta_mask};
 }
 
 EvoformerOutputs EmbeddingsAndEvoformer::forward(const EvoformerInputs& batch, const RunOptions& options) const {
@@ -78,8 +92,10 @@ EvoformerOutputs EmbeddingsAndEvoformer::forward(const EvoformerInputs& batch, c
   // msa [n_seq, n_res, c_m], pair [n_res, n_res, c_z]
 
   // Recycling embedder (Alg. 32).
-  if (c.recycle_pos)
-    pair = pair.add(prev_pos_linear_.forward(previous_position_features(batch.aatype, batch.prev_pos)));
+  if (c.recycle_pos) {  // Alg. 32 lines 1-2: distogram of the previous pseudo-beta positions (CA for glycine)
+    const auto prev_beta = pseudo_beta(batch.aatype, batch.prev_pos).positions;  // [n_res, 3]
+    pair = pair.add(prev_pos_linear_.forward(dgram_from_positions(prev_beta, c.prev_pos)));
+  }
   if (c.recycle_features) {
     const auto first_row = msa[0].add(prev_msa_first_row_norm_.forward(batch.prev_msa_first_row));  // [n_res, c_m]
     msa = at::cat({first_row.unsqueeze(0), msa.slice(0, 1)}, 0);  // [n_seq, n_res, c_m]
@@ -88,6 +104,12 @@ EvoformerOutputs EmbeddingsAndEvoformer::forward(const EvoformerInputs& batch, c
   // Relative position encoding (Alg. 4).
   if (c.max_relative_feature > 0)
     pair = pair.add(pair_activiations_.forward(relative_position_features(batch.residue_index)));
+  // Template embedding (Alg. 2 lines 9-13).
+  std::optional<TemplateBatch> templates;
+  if (template_embedding_) {
+    templates = template_batch(batch);
+    pair = pair.add(template_embedding_->forward(pair, *templates, mask_2d, options));  // [n_res, n_res, c_z]
+  }
 
   // Extra-MSA stack (Alg. 18).
   const auto extra_feat = at::cat({at::one_hot(batch.extra_msa.to(at::kLong), 23).to(msa.scalar_type()),
@@ -97,12 +119,22 @@ EvoformerOutputs EmbeddingsAndEvoformer::forward(const EvoformerInputs& batch, c
   for (const auto& block : extra_msa_stack_)
     extra = block.forward(std::move(extra), batch.extra_msa_mask, mask_2d, options);
 
+  // Template rows appended to the MSA (Alg. 2 lines 7-8), masked by their psi torsion mask.
+  const int64_t n_seq = msa.size(0);
+  auto msa_mask = batch.msa_mask;  // [n_seq (+ n_templ), n_res]
+  if (template_torsion_embedding_) {
+    const auto rows = template_torsion_embedding_->forward(templates->aatype, templates->all_atom_positions,
+                                                           templates->all_atom_masks, msa.scalar_type());
+    msa = at::cat({msa, rows.msa}, 0);                                        // [n_seq + n_templ, n_res, c_m]
+    msa_mask = at::cat({msa_mask, rows.mask.to(msa_mask.scalar_type())}, 0);  // [n_seq + n_templ, n_res]
+  }
+
   // Evoformer stack (Alg. 6).
   EvoformerActivations act{msa, extra.pair};
-  for (const auto& block : evoformer_) act = block.forward(std::move(act), batch.msa_mask, mask_2d, options);
+  for (const auto& block : evoformer_) act = block.forward(std::move(act), msa_mask, mask_2d, options);
 
   EvoformerOutputs out;
-  out.msa = act.msa;                                            // [n_seq, n_res, c_m]
+  out.msa = act.msa.narrow(0, 0, n_seq);                        // [n_seq, n_res, c_m] without the template rows
   out.pair = act.pair;                                          // [n_res, n_res, c_z]
   out.msa_first_row = act.msa[0];                               // [n_res, c_m]
   out.single = single_activations_.forward(out.msa_first_row);  // [n_res, c_s]

@@ -1,11 +1,14 @@
 // The trunk: input embedder (AlphaFold2 Suppl. Alg. 3), relative position encoding (Alg. 4, 5),
-// recycling embedder (Alg. 32), extra-MSA stack (Alg. 18), Evoformer stack (Alg. 6) and the single
-// representation projection: Suppl. Alg. 2 lines 5-18, modules.EmbeddingsAndEvoformer (monomer).
+// recycling embedder (Alg. 32), template embedding (Alg. 2 lines 7-13, fold/template_embedding.hpp),
+// extra-MSA stack (Alg. 18), Evoformer stack (Alg. 6) and the single representation projection:
+// Suppl. Alg. 2 lines 5-18, modules.EmbeddingsAndEvoformer (monomer).
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "fold/evoformer_iteration.hpp"
+#include "fold/template_embedding.hpp"
 
 namespace kfold::fold {
 
@@ -25,17 +28,27 @@ struct EvoformerInputs {
   at::Tensor prev_pos;              // [n_res, 37, 3] (atom37 positions; zeros at the first iteration)
   at::Tensor prev_msa_first_row;    // [n_res, c_m]
   at::Tensor prev_pair;             // [n_res, n_res, c_z]
+  // AlphaFold's template features; read only with template.enabled (then the first four are required,
+  // the pseudo-beta arrays are computed from the atoms when undefined). See TemplateBatch.
+  at::Tensor template_aatype;              // [n_templ, n_res] integer (0..21)
+  at::Tensor template_all_atom_positions;  // [n_templ, n_res, 37, 3] (float32 preferred: distances)
+  at::Tensor template_all_atom_masks;      // [n_templ, n_res, 37]
+  at::Tensor template_mask;                // [n_templ]
+  at::Tensor template_pseudo_beta;         // [n_templ, n_res, 3]
+  at::Tensor template_pseudo_beta_mask;    // [n_templ, n_res]
 };
 
 struct EvoformerOutputs {
   at::Tensor single;         // [n_res, c_s]
   at::Tensor pair;           // [n_res, n_res, c_z]
-  at::Tensor msa;            // [n_seq, n_res, c_m]
+  at::Tensor msa;            // [n_seq, n_res, c_m] (the template rows cropped away, as AlphaFold)
   at::Tensor msa_first_row;  // [n_res, c_m]
 };
 
-// Scope: "alphafold/alphafold_iteration/evoformer". Templates are not embedded yet: a config with
-// template.enabled throws (use a preset without templates, or set it false).
+// Scope: "alphafold/alphafold_iteration/evoformer". With template.enabled (model_1, model_2) the
+// template embedding is added to the pair activations and, with embed_torsion_angles, one row per
+// template is appended to the MSA for the Evoformer stack; forward() then needs the batch's template
+// arrays (InputError naming the first one missing).
 class EmbeddingsAndEvoformer {
  public:
   EmbeddingsAndEvoformer(const ParameterScope& scope, const EmbeddingsAndEvoformerConfig& config);
@@ -44,13 +57,15 @@ class EmbeddingsAndEvoformer {
 
  private:
   at::Tensor relative_position_features(const at::Tensor& residue_index) const;  // [n_res, n_res, 2r+1]
-  at::Tensor previous_position_features(const at::Tensor& aatype, const at::Tensor& prev_pos) const;
+  TemplateBatch template_batch(const EvoformerInputs& batch) const;              // checked
 
   EmbeddingsAndEvoformerConfig config_;
   Linear preprocess_1d_, preprocess_msa_, left_single_, right_single_;
   Linear prev_pos_linear_;
   LayerNorm prev_msa_first_row_norm_, prev_pair_norm_;
   Linear pair_activiations_;  // relative positions (AlphaFold's spelling)
+  std::optional<TemplateEmbedding> template_embedding_;
+  std::optional<TemplateTorsionEmbedding> template_torsion_embedding_;
   Linear extra_msa_activations_;
   std::vector<EvoformerIteration> extra_msa_stack_, evoformer_;
   Linear single_activations_;

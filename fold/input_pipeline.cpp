@@ -129,6 +129,13 @@ std::vector<std::pair<std::string, at::Tensor>> ProcessedFeatures::named() const
   add("residx_atom14_to_atom37", residx_atom14_to_atom37);
   add("residx_atom37_to_atom14", residx_atom37_to_atom14);
   add("random_crop_to_size_seed", random_crop_to_size_seed);
+  add("template_aatype", template_aatype);
+  add("template_all_atom_masks", template_all_atom_masks);
+  add("template_all_atom_positions", template_all_atom_positions);
+  add("template_mask", template_mask);
+  add("template_pseudo_beta", template_pseudo_beta);
+  add("template_pseudo_beta_mask", template_pseudo_beta_mask);
+  add("template_sum_probs", template_sum_probs);
   return out;
 }
 
@@ -155,6 +162,13 @@ at::Tensor* ProcessedFeatures::field(std::string_view name) {
       {"residx_atom14_to_atom37", &ProcessedFeatures::residx_atom14_to_atom37},
       {"residx_atom37_to_atom14", &ProcessedFeatures::residx_atom37_to_atom14},
       {"random_crop_to_size_seed", &ProcessedFeatures::random_crop_to_size_seed},
+      {"template_aatype", &ProcessedFeatures::template_aatype},
+      {"template_all_atom_masks", &ProcessedFeatures::template_all_atom_masks},
+      {"template_all_atom_positions", &ProcessedFeatures::template_all_atom_positions},
+      {"template_mask", &ProcessedFeatures::template_mask},
+      {"template_pseudo_beta", &ProcessedFeatures::template_pseudo_beta},
+      {"template_pseudo_beta_mask", &ProcessedFeatures::template_pseudo_beta_mask},
+      {"template_sum_probs", &ProcessedFeatures::template_sum_probs},
   };
   const auto it = fields.find(name);
   return it == fields.end() ? nullptr : &(this->*(it->second));
@@ -279,13 +293,13 @@ ProcessedFeatures make_model_inputs(const RawFeatures& raw, const InputPipelineC
 namespace {
 
 // Shape of each array: fixed sizes, or one of the symbols B (batches), R (residues), C (cluster
-// rows), E (extra rows), F (msa_feat channels), which must agree across arrays.
+// rows), E (extra rows), F (msa_feat channels), T (templates), which must agree across arrays.
 struct ArraySpec {
   std::string_view name;
   bool is_int;
   std::vector<int64_t> dims;  // symbols as negative codes below
 };
-constexpr int64_t B = -1, R = -2, C = -3, E = -4, F = -5;
+constexpr int64_t B = -1, R = -2, C = -3, E = -4, F = -5, T = -6;
 
 const std::vector<ArraySpec>& array_specs() {
   static const std::vector<ArraySpec> specs = {
@@ -310,13 +324,20 @@ const std::vector<ArraySpec>& array_specs() {
       {"residx_atom14_to_atom37", true, {B, R, rc::atom14_num}},
       {"residx_atom37_to_atom14", true, {B, R, rc::atom_type_num}},
       {"random_crop_to_size_seed", true, {B, 2}},
+      {"template_aatype", true, {B, T, R}},
+      {"template_all_atom_masks", false, {B, T, R, rc::atom_type_num}},
+      {"template_all_atom_positions", false, {B, T, R, rc::atom_type_num, 3}},
+      {"template_mask", false, {B, T}},
+      {"template_pseudo_beta", false, {B, T, R, 3}},
+      {"template_pseudo_beta_mask", false, {B, T, R}},
+      {"template_sum_probs", false, {B, T, 1}},
   };
   return specs;
 }
 
 std::string_view symbol_name(int64_t code) {
-  static constexpr std::array<std::string_view, 5> names = {"n_batch", "n_res", "n_clust", "n_extra",
-                                                            "msa_feat channels"};
+  static constexpr std::array<std::string_view, 6> names = {"n_batch",           "n_res",  "n_clust", "n_extra",
+                                                            "msa_feat channels", "n_templ"};
   return names[idx(-code - 1)];
 }
 
@@ -408,6 +429,17 @@ ProcessedFeatures read_processed_features(const std::filesystem::path& path) {
     if (!out.field(required)->defined())
       fail_input("{}: processed features lack '{}' (AlphaFold's features.np_example_to_features output has it)",
                  path.string(), required);
+  // Template arrays come as a set (AlphaFold's use_templates) or not at all.
+  const char* const template_arrays[] = {"template_aatype", "template_all_atom_positions", "template_all_atom_masks",
+                                         "template_mask"};
+  for (const char* name : template_arrays)
+    if (out.template_aatype.defined() || out.template_all_atom_positions.defined() ||
+        out.template_all_atom_masks.defined() || out.template_mask.defined())
+      if (!out.field(name)->defined())
+        fail_input(
+            "{}: processed features have template arrays but lack '{}' (AlphaFold's use_templates features "
+            "hold template_aatype, template_all_atom_positions, template_all_atom_masks and template_mask)",
+            path.string(), name);
   return out;
 }
 

@@ -70,6 +70,15 @@ struct ProcessedFeatures {
   at::Tensor residx_atom14_to_atom37;   // int32 [n_batch, n_res, 14]
   at::Tensor residx_atom37_to_atom14;   // int32 [n_batch, n_res, 37]
   at::Tensor random_crop_to_size_seed;  // int32 [n_batch, 2] (unused by the model)
+  // Template features (AlphaFold's use_templates; kfold's pipeline makes none: undefined unless read
+  // from a file). n_templ = data.eval.max_templates, padding templates have template_mask 0.
+  at::Tensor template_aatype;              // int32 [n_batch, n_templ, n_res] 0..21 (21: gap)
+  at::Tensor template_all_atom_masks;      // f32 [n_batch, n_templ, n_res, 37]
+  at::Tensor template_all_atom_positions;  // f32 [n_batch, n_templ, n_res, 37, 3]
+  at::Tensor template_mask;                // f32 [n_batch, n_templ]
+  at::Tensor template_pseudo_beta;         // f32 [n_batch, n_templ, n_res, 3]
+  at::Tensor template_pseudo_beta_mask;    // f32 [n_batch, n_templ, n_res]
+  at::Tensor template_sum_probs;           // f32 [n_batch, n_templ, 1] (unused by the model)
 
   int64_t n_batch() const { return aatype.size(0); }
   int64_t n_res() const { return aatype.size(1); }

@@ -22,10 +22,10 @@ int64_t parameter_count(const ModelConfig& config) {
   const auto block = [&](int64_t c_msa) {
     const int64_t tri = e.evoformer.triangle_multiplication_outgoing.num_intermediate_channel;
     const int64_t opm = e.evoformer.outer_product_mean.num_outer_channel;
-    return 4 * c_msa * c_msa + 8 * c_msa * c_msa  // row and column attention, MSA transition
-           + 2 * c_msa * opm + opm * opm * c_z    // outer product mean
-           + 2 * (5 * c_z * tri + tri * c_z)      // triangle multiplications
-           + 2 * 4 * c_z * c_z + 8 * c_z * c_z;   // triangle attention, pair transition
+    return 2 * 5 * c_msa * c_msa + 8 * c_msa * c_msa  // row and column attention (q, k, v, gate, out), transition
+           + 2 * c_msa * opm + opm * opm * c_z        // outer product mean
+           + 2 * (5 * c_z * tri + tri * c_z)          // triangle multiplications
+           + 2 * 5 * c_z * c_z + 8 * c_z * c_z;       // triangle attention, pair transition
   };
   const int64_t c = sm.num_channel;
   return e.evoformer_num_block * block(c_m) + e.extra_msa_stack_num_block * block(c_e) +

@@ -99,7 +99,4 @@ class ParameterScope {
   std::vector<std::pair<int64_t, int64_t>> layers_;  // (index, n_layer), outermost first
 };
 
-// "[2, 16, 4]"
-std::string shape_string(const std::vector<int64_t>& shape);
-
 }  // namespace kfold::fold

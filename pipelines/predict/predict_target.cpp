@@ -133,6 +133,17 @@ TargetInputs read_inputs(const PredictOptions& options) {
   return in;
 }
 
+// Templates: kfold does not search them; processed features may carry them (AlphaFold's own).
+void match_templates(fold::ModelConfig& config, const std::string& model, bool features_have_templates) {
+  auto& templates = config.model.embeddings_and_evoformer.template_;
+  if (!templates.enabled || features_have_templates) return;
+  // With no template found AlphaFold's template embedding adds nothing (its output is zeroed and
+  // the torsion rows are masked), so a template-free run is that case exactly.
+  log_info("{}: no template features (kfold does not search templates yet); the template embedding is off", model);
+  templates.enabled = false;
+  templates.embed_torsion_angles = false;
+}
+
 fold::ModelConfig model_config_for(const std::string& model, const PredictOptions& options) {
   auto config = fold::model_config(model);
   if (!options.config.empty()) fold::apply_config_file(config, options.config);
@@ -140,14 +151,6 @@ fold::ModelConfig model_config_for(const std::string& model, const PredictOption
     if (*options.recycles < 0) fail_input("--recycles {}: must be 0 or more", *options.recycles);
     config.model.num_recycle = *options.recycles;
     config.data.common.num_recycle = *options.recycles;
-  }
-  auto& templates = config.model.embeddings_and_evoformer.template_;
-  if (templates.enabled) {
-    // With no template found AlphaFold's template embedding adds nothing (its output is zeroed and
-    // the torsion rows are masked), so a template-free run is that case exactly.
-    log_info("{}: no templates (kfold does not search templates yet); the template embedding is off", model);
-    templates.enabled = false;
-    templates.embed_torsion_angles = false;
   }
   return config;
 }
@@ -221,7 +224,9 @@ PredictSummary predict_target(const PredictOptions& options) {
   std::vector<PlddtSeries> plddt_series;
   std::map<std::string, data::Protein> proteins;
   std::map<std::string, std::pair<std::vector<float>, double>> pae;  // model -> (PAE, max PAE)
-  for (const auto& [model, config] : configs) {
+  const bool features_have_templates = inputs.processed && inputs.processed->template_aatype.defined();
+  for (auto& [model, config] : configs) {
+    match_templates(config, model, features_have_templates);
     Timings::Scope process_time(timings, "process_features_" + model);
     const auto features = inputs.processed
                               ? *inputs.processed

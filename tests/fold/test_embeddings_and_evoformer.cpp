@@ -1,7 +1,8 @@
 // Parity of the trunk (input embedder, relative positions, recycling embedder, extra-MSA stack,
 // Evoformer stack, single projection) with the AlphaFold reference's EmbeddingsAndEvoformer, at a
 // small config (2 Evoformer blocks, 1 extra-MSA block, n_seq 5, n_extra 7, n_res 11 with a padded
-// residue and a chain break in residue_index). Fixture: scripts/make_fixture_fold_modules.py.
+// residue and a chain break in residue_index). Fixture: scripts/make_fixture_fold_modules.py. With
+// templates: test_template_embedding.cpp.
 // Tolerance as the module tests (fp32, atol 1e-4 + rtol 1e-4): see test_evoformer_modules.cpp.
 #include <ATen/ATen.h>
 #include <doctest/doctest.h>
@@ -47,9 +48,12 @@ TEST_CASE("EmbeddingsAndEvoformer matches the reference (2 blocks, extra-MSA sta
     check_close(out.msa_first_row, f.output("msa_first_row"), 1e-4, 1e-4, "msa_first_row");
   }
 
-  auto with_templates = config.model.embeddings_and_evoformer;
-  with_templates.template_.enabled = true;
-  CHECK_THROWS_WITH_AS(
-      fold::EmbeddingsAndEvoformer(f.params->scope("alphafold/alphafold_iteration/evoformer"), with_templates),
-      doctest::Contains("template embedding is not implemented yet"), kfold::InputError);
+  // With template.enabled (model_1's config; random weights of its shapes) the batch must carry the
+  // template arrays (parity with templates: test_template_embedding.cpp).
+  const auto with_templates = kfold::test::small_model_config("model_1").model.embeddings_and_evoformer;
+  REQUIRE(with_templates.template_.enabled);
+  const auto random = fold::ParameterStore::random(1);
+  const fold::EmbeddingsAndEvoformer templated(random->scope("alphafold/alphafold_iteration/evoformer"),
+                                               with_templates);
+  CHECK_THROWS_WITH_AS(templated.forward(batch, {}), doctest::Contains("has no 'template_aatype'"), kfold::InputError);
 }

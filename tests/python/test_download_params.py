@@ -1,0 +1,144 @@
+"""scripts/download-params offline: a small AlphaFold-like archive made here (tiny .npz files under the official
+member names) served through --url file://, checking extraction, SHA256SUMS, idempotence, resumption, pinning
+and the errors for a corrupt archive or a corrupt .npz. No network, no kfold build needed."""
+import hashlib
+import io
+import pathlib
+import subprocess
+import tarfile
+import zipfile
+
+import numpy as np
+import pytest
+
+from conftest import SOURCE_DIR
+
+SCRIPT = SOURCE_DIR / "scripts" / "download-params"
+MONOMER = [f"params_model_{i}{s}.npz" for i in range(1, 6) for s in ("", "_ptm")]
+MULTIMER = [f"params_model_{i}_multimer_v3.npz" for i in range(1, 6)]
+
+
+def npz_bytes(seed):
+    buf = io.BytesIO()
+    rng = np.random.default_rng(seed)
+    np.savez(buf, **{"alphafold/alphafold_iteration/evoformer/preprocess_1d//weights": rng.random((4, 3), "f4")})
+    return buf.getvalue()
+
+
+def make_archive(path, corrupt_member=None):
+    with tarfile.open(path, "w") as tar:
+        for i, name in enumerate(MONOMER + MULTIMER + ["LICENSE"]):
+            data = npz_bytes(i) if name.endswith(".npz") else b"CC BY 4.0\n"
+            if name == corrupt_member:  # flip a byte inside the stored array: its CRC no longer matches
+                data = bytearray(data)
+                data[len(data) // 3] ^= 0xFF
+                data = bytes(data)
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def run(*args):
+    return subprocess.run(["bash", str(SCRIPT), *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture()
+def archive(tmp_path):
+    return make_archive(tmp_path / "alphafold_params_2022-12-06.tar")
+
+
+def test_help():
+    r = run("--help")
+    assert r.returncode == 0
+    assert "--url" in r.stdout and "KFOLD_PARAMS" in r.stdout
+
+
+def test_bad_usage_exits_2(tmp_path):
+    assert run("--no-such-flag").returncode == 2
+    assert run("--expected-sha256", "xyz", "--dir", tmp_path).returncode == 2
+
+
+def test_download_extract_verify_and_skip(tmp_path, archive):
+    dest = tmp_path / "params"
+    r = run("--url", archive.as_uri(), "--dir", dest)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in dest.glob("*.npz")) == sorted(MONOMER)  # multimer models not extracted
+    assert (dest / "LICENSE").exists()
+    assert not (dest / ".download").exists()  # archive deleted after verification
+    sums = dict(reversed(line.split("  ")) for line in (dest / "SHA256SUMS").read_text().splitlines())
+    for name in MONOMER:
+        assert sums[name] == hashlib.sha256((dest / name).read_bytes()).hexdigest()
+        with zipfile.ZipFile(dest / name) as z:
+            assert z.testzip() is None
+    tar_sha = hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert tar_sha in r.stdout and (dest / "ARCHIVE_SHA256").read_text().startswith(tar_sha)
+
+    again = run("--url", archive.as_uri(), "--dir", dest)  # idempotent: complete, nothing downloaded
+    assert again.returncode == 0 and "complete" in again.stderr
+    assert run("--dir", dest, "--verify").returncode == 0
+    (dest / "params_model_3.npz").write_bytes(b"tampered")
+    bad = run("--dir", dest, "--verify")
+    assert bad.returncode == 1 and "params_model_3.npz" in bad.stdout + bad.stderr
+
+
+def test_multimer_and_keep_tar(tmp_path, archive):
+    dest = tmp_path / "params"
+    r = run("--url", archive.as_uri(), "--dir", dest, "--multimer", "--keep-tar")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in dest.glob("*.npz")) == sorted(MONOMER + MULTIMER)
+    assert (dest / ".download" / archive.name).read_bytes() == archive.read_bytes()
+
+
+def test_resumes_a_partial_download(tmp_path, archive):
+    dest = tmp_path / "params"
+    (dest / ".download").mkdir(parents=True)
+    data = archive.read_bytes()
+    (dest / ".download" / archive.name).write_bytes(data[: len(data) // 2])
+    r = run("--url", archive.as_uri(), "--dir", dest, "--keep-tar")
+    assert r.returncode == 0, r.stderr
+    assert "resuming at" in r.stderr
+    assert (dest / ".download" / archive.name).read_bytes() == data
+
+
+def test_pinned_size_and_sha(tmp_path, archive):
+    good = hashlib.sha256(archive.read_bytes()).hexdigest()
+    r = run("--url", archive.as_uri(), "--dir", tmp_path / "a", "--expected-sha256", good,
+            "--expected-size", archive.stat().st_size)
+    assert r.returncode == 0, r.stderr
+    r = run("--url", archive.as_uri(), "--dir", tmp_path / "b", "--expected-sha256", "0" * 64)
+    assert r.returncode == 1 and "sha256 mismatch" in r.stderr
+    assert not list((tmp_path / "b").glob("*.npz"))
+    r = run("--url", archive.as_uri(), "--dir", tmp_path / "c", "--expected-size", 12345)
+    assert r.returncode == 1 and "expected-size" in r.stderr
+
+
+def test_corrupt_npz_is_reported_and_not_installed(tmp_path):
+    archive = make_archive(tmp_path / "alphafold_params_2022-12-06.tar", corrupt_member="params_model_2_ptm.npz")
+    dest = tmp_path / "params"
+    r = run("--url", archive.as_uri(), "--dir", dest)
+    assert r.returncode == 1
+    assert "params_model_2_ptm.npz" in r.stderr and "corrupt" in r.stderr
+    assert not list(dest.glob("*.npz")) and not (dest / "SHA256SUMS").exists()
+
+
+def test_truncated_or_foreign_archive(tmp_path, archive):
+    truncated = tmp_path / "cut" / archive.name
+    truncated.parent.mkdir()
+    truncated.write_bytes(archive.read_bytes()[:5000])
+    r = run("--url", truncated.as_uri(), "--dir", tmp_path / "p1")
+    assert r.returncode == 1 and ("corrupt" in r.stderr or "lacks" in r.stderr)
+    foreign = tmp_path / "other.tar"
+    with tarfile.open(foreign, "w") as tar:
+        info = tarfile.TarInfo("readme.txt")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"hi"))
+    r = run("--url", foreign.as_uri(), "--dir", tmp_path / "p2")
+    assert r.returncode == 1 and "lacks params_model_1.npz" in r.stderr
+
+
+def test_dir_that_is_a_file(tmp_path):
+    f = tmp_path / "params_model_1.npz"
+    f.write_bytes(b"x")
+    r = run("--dir", f)
+    assert r.returncode == 1 and "not a directory" in r.stderr
