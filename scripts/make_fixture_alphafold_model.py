@@ -23,6 +23,7 @@ deviations (bfloat16 off, unfused triangle multiplication) are those of make_fix
 """
 import json
 import pathlib
+import sys
 
 import haiku as hk
 import jax
@@ -31,6 +32,9 @@ import numpy as np
 from alphafold.model import config as af_config
 from alphafold.model import features, modules
 from alphafold.model.tf import utils
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from make_fixture_fold_modules import perturb  # noqa: E402  (every parameter += 0.1 N(0, 1))
 
 jax.config.update('jax_platform_name', 'cpu')
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -104,13 +108,6 @@ def cropped_raw(start, end):
     }
     out['num_alignments'] = np.full(n, out['msa'].shape[0], np.int32)
     return out
-
-
-def perturb(params, key):
-    leaves, tree = jax.tree_util.tree_flatten(params)
-    keys = jax.random.split(key, len(leaves))
-    leaves = [x + 0.1 * jax.random.normal(k, x.shape, x.dtype) for x, k in zip(leaves, keys)]
-    return jax.tree_util.tree_unflatten(tree, leaves)
 
 
 def bin_margin(aatype, positions, bins):

@@ -25,6 +25,7 @@ The generator is deterministic: a rerun rewrites a byte-identical file.
     .venv-reference/bin/python scripts/make_fixture_confidence.py
 """
 import pathlib
+import sys
 
 import haiku as hk
 import jax
@@ -33,36 +34,15 @@ import numpy as np
 from alphafold.common import confidence
 from alphafold.model import config, modules
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from make_fixture_fold_modules import nested, perturb  # noqa: E402  (haiku scopes, perturbation)
+
 jax.config.update('jax_platform_name', 'cpu')
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 OUT = ROOT / 'tests/fixtures/fold/confidence.npz'
 SCOPE = ('alphafold', 'alphafold_iteration')
 
 N_RES, C_S, C_Z, N_CHANNEL = 11, 12, 8, 16
-
-
-class Scope(hk.Module):
-    """A named haiku scope: nests a module's parameters as in the full model."""
-
-    def __init__(self, name, fn):
-        super().__init__(name=name)
-        self.fn = fn
-
-    def __call__(self, *args):
-        return self.fn(*args)
-
-
-def nested(names, fn):
-    for name in reversed(names):
-        fn = (lambda inner, n: lambda *a: Scope(n, inner)(*a))(fn, name)
-    return fn
-
-
-def perturb(params, key):
-    leaves, tree = jax.tree_util.tree_flatten(params)
-    keys = jax.random.split(key, len(leaves))
-    leaves = [x + 0.1 * jax.random.normal(k, x.shape, x.dtype) for x, k in zip(leaves, keys)]
-    return jax.tree_util.tree_unflatten(tree, leaves)
 
 
 def main():

@@ -10,6 +10,7 @@
 
 #include "data/npz_file.hpp"
 #include "fold/config.hpp"
+#include "fold/embeddings_and_evoformer.hpp"
 #include "fold/weights.hpp"
 #include "test_support.hpp"
 
@@ -37,6 +38,25 @@ struct ModuleFixture {
   }
   at::Tensor output(const std::string& name = "out") const { return array("output/" + name); }
 };
+
+// The trunk's inputs stored in a fixture under AlphaFold's batch names (input/<name>), without templates.
+inline fold::EvoformerInputs trunk_inputs(const ModuleFixture& f) {
+  fold::EvoformerInputs batch;
+  batch.target_feat = f.input("target_feat");
+  batch.msa_feat = f.input("msa_feat");
+  batch.seq_mask = f.input("seq_mask");
+  batch.msa_mask = f.input("msa_mask");
+  batch.aatype = f.int_input("aatype");
+  batch.residue_index = f.int_input("residue_index");
+  batch.extra_msa = f.int_input("extra_msa");
+  batch.extra_has_deletion = f.input("extra_has_deletion");
+  batch.extra_deletion_value = f.input("extra_deletion_value");
+  batch.extra_msa_mask = f.input("extra_msa_mask");
+  batch.prev_pos = f.input("prev_pos");
+  batch.prev_msa_first_row = f.input("prev_msa_first_row");
+  batch.prev_pair = f.input("prev_pair");
+  return batch;
+}
 
 // |actual - expected| <= atol + rtol * |expected| everywhere; reports the max abs error.
 inline double check_close(const at::Tensor& actual, const at::Tensor& expected, double atol, double rtol,

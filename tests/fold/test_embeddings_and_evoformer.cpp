@@ -22,20 +22,7 @@ TEST_CASE("EmbeddingsAndEvoformer matches the reference (2 blocks, extra-MSA sta
                                      config.model.embeddings_and_evoformer);
   CHECK(f.params->unused_keys().empty());
 
-  fold::EvoformerInputs batch;
-  batch.target_feat = f.input("target_feat");
-  batch.msa_feat = f.input("msa_feat");
-  batch.seq_mask = f.input("seq_mask");
-  batch.msa_mask = f.input("msa_mask");
-  batch.aatype = f.int_input("aatype");
-  batch.residue_index = f.int_input("residue_index");
-  batch.extra_msa = f.int_input("extra_msa");
-  batch.extra_has_deletion = f.input("extra_has_deletion");
-  batch.extra_deletion_value = f.input("extra_deletion_value");
-  batch.extra_msa_mask = f.input("extra_msa_mask");
-  batch.prev_pos = f.input("prev_pos");
-  batch.prev_msa_first_row = f.input("prev_msa_first_row");
-  batch.prev_pair = f.input("prev_pair");
+  const auto batch = kfold::test::trunk_inputs(f);
 
   for (int64_t chunk : {0, 4}) {
     CAPTURE(chunk);
