@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <map>
 
@@ -41,14 +42,6 @@ namespace {
 
 constexpr const char* kRandomWeightsWarning =
     "WARNING: random weights, not a prediction (kfold predict --random-weights: a demo of the pipeline)";
-
-// Letters, digits, '-', '_' and '.' of a FASTA id or file stem; anything else becomes '_'.
-std::string target_id_from(const std::string& text) {
-  std::string id;
-  for (const char c : text) id += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
-  if (id.empty() || id == "." || id == "..") id = "target";
-  return id;
-}
 
 template <typename T>
 std::vector<T> to_vector(const at::Tensor& tensor) {
@@ -85,15 +78,38 @@ void write_result(const fs::path& path, const fold::ModelOutputs& out, const at:
   h5.commit();
 }
 
-// The input features of every model: raw features from FASTA + MSAs (+ search), or processed ones.
-struct TargetInputs {
-  std::string id;
-  std::optional<fold::RawFeatures> raw;
-  std::optional<fold::ProcessedFeatures> processed;
-  std::vector<std::pair<std::string, data::Msa>> msas;  // (file name, MSA) to copy into msas/
-};
+}  // namespace
 
-TargetInputs read_inputs(const PredictOptions& options) {
+fs::path find_params(const std::string& model, const PredictOptions& options) {
+  const auto file_name = "params_" + model + ".npz";
+  std::vector<fs::path> places;
+  if (!options.params.empty()) {
+    if (fs::is_regular_file(options.params)) return options.params;
+    places.push_back(options.params);
+  } else {
+    if (const char* env = std::getenv("KFOLD_PARAMS"); env != nullptr && *env != '\0') places.emplace_back(env);
+    places.emplace_back("data/params");
+  }
+  std::string looked;
+  for (const auto& dir : places) {
+    if (fs::is_regular_file(dir / file_name)) return dir / file_name;
+    looked += (looked.empty() ? "" : ", ") + (dir / file_name).string();
+  }
+  fail_input(
+      "no parameters for {}: looked for {}. Download AlphaFold's parameters with scripts/download-params "
+      "(then --params DIR or KFOLD_PARAMS=DIR), or pass --random-weights for a demo that predicts nothing",
+      model, looked);
+}
+
+std::string target_id_from(const std::string& text) {
+  std::string id;
+  for (const char c : text)
+    id += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
+  if (id.empty() || id == "." || id == "..") id = "target";
+  return id;
+}
+
+TargetInputs read_target_inputs(const PredictOptions& options) {
   TargetInputs in;
   if (!options.features.empty()) {
     in.id = target_id_from(options.features.stem().string());
@@ -133,49 +149,26 @@ TargetInputs read_inputs(const PredictOptions& options) {
   return in;
 }
 
-// Templates: kfold does not search them; processed features may carry them (AlphaFold's own).
-void match_templates(fold::ModelConfig& config, const std::string& model, bool features_have_templates) {
-  auto& templates = config.model.embeddings_and_evoformer.template_;
-  if (!templates.enabled || features_have_templates) return;
-  // With no template found AlphaFold's template embedding adds nothing (its output is zeroed and
-  // the torsion rows are masked), so a template-free run is that case exactly.
-  log_info("{}: no template features (kfold does not search templates yet); the template embedding is off", model);
-  templates.enabled = false;
-  templates.embed_torsion_angles = false;
+ModelSet::ModelSet(const PredictOptions& options) : options_(options), names_(options.models) {
+  if (names_.empty()) fail_input("--models: no model given");
+  for (const auto& model : names_) {
+    const auto config = model_config_for({model, options.config, options.recycles});
+    if (!options.random_weights) params_[model] = find_params(model, options);
+    const bool has_pae = config.model.heads.predicted_aligned_error.weight != 0;
+    if (options.rank_by == RankBy::ptm && !has_pae)
+      fail_input("--rank ptm: {} has no aligned-error head (use the _ptm presets or --rank plddt)", model);
+  }
 }
 
-fold::ModelConfig model_config_for(const std::string& model, const PredictOptions& options) {
-  auto config = fold::model_config(model);
-  if (!options.config.empty()) fold::apply_config_file(config, options.config);
-  if (options.recycles) {
-    if (*options.recycles < 0) fail_input("--recycles {}: must be 0 or more", *options.recycles);
-    config.model.num_recycle = *options.recycles;
-    config.data.common.num_recycle = *options.recycles;
+const LoadedModel& ModelSet::get(const std::string& name) {
+  auto& slot = loaded_[name];
+  if (!slot) {
+    const auto params = options_.random_weights ? fs::path() : params_.at(name);
+    if (!params.empty()) log_info("{}: loading {}", name, params.string());
+    slot = std::make_unique<LoadedModel>(ModelSpec{name, options_.config, options_.recycles}, params,
+                                         static_cast<uint64_t>(options_.seed), options_.run);
   }
-  return config;
-}
-
-}  // namespace
-
-fs::path find_params(const std::string& model, const PredictOptions& options) {
-  const auto file_name = "params_" + model + ".npz";
-  std::vector<fs::path> places;
-  if (!options.params.empty()) {
-    if (fs::is_regular_file(options.params)) return options.params;
-    places.push_back(options.params);
-  } else {
-    if (const char* env = std::getenv("KFOLD_PARAMS"); env != nullptr && *env != '\0') places.emplace_back(env);
-    places.emplace_back("data/params");
-  }
-  std::string looked;
-  for (const auto& dir : places) {
-    if (fs::is_regular_file(dir / file_name)) return dir / file_name;
-    looked += (looked.empty() ? "" : ", ") + (dir / file_name).string();
-  }
-  fail_input(
-      "no parameters for {}: looked for {}. Download AlphaFold's parameters with scripts/download-params "
-      "(then --params DIR or KFOLD_PARAMS=DIR), or pass --random-weights for a demo that predicts nothing",
-      model, looked);
+  return *slot;
 }
 
 PredictSummary predict_target(const PredictOptions& options) {
@@ -184,23 +177,18 @@ PredictSummary predict_target(const PredictOptions& options) {
                options.features.empty() ? "neither" : "both");
   if (!options.features.empty() && (!options.msas.empty() || !options.db.empty()))
     fail_input("--features holds processed features already: it does not combine with --msa or --db");
-  if (options.models.empty()) fail_input("--models: no model given");
-
   // Everything that can be checked before hours of compute is checked first.
-  std::vector<std::pair<std::string, fold::ModelConfig>> configs;
-  std::map<std::string, fs::path> params;
-  for (const auto& model : options.models) {
-    configs.emplace_back(model, model_config_for(model, options));
-    if (!options.random_weights) params[model] = find_params(model, options);
-    const bool has_pae = configs.back().second.model.heads.predicted_aligned_error.weight != 0;
-    if (options.rank_by == RankBy::ptm && !has_pae)
-      fail_input("--rank ptm: {} has no aligned-error head (use the _ptm presets or --rank plddt)", model);
-  }
+  ModelSet models(options);
   if (options.random_weights) log_warn("{}", kRandomWeightsWarning);
+  const auto start = std::chrono::steady_clock::now();
+  auto inputs = read_target_inputs(options);
+  inputs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return predict_target(inputs, options, models);
+}
 
+PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& options, ModelSet& models) {
   Timings timings;
-  Timings::Scope features_time(timings, "features");
-  auto inputs = read_inputs(options);
+  const auto write_start = std::chrono::steady_clock::now();
   PredictSummary summary;
   summary.target_id = inputs.id;
   summary.target_dir = options.output_dir / inputs.id;
@@ -216,7 +204,8 @@ PredictSummary predict_target(const PredictOptions& options) {
   } else {
     summary.n_res = inputs.processed->n_res();
   }
-  features_time.stop();
+  timings.add("features",
+              inputs.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
 
   const auto header_remarks =
       options.random_weights ? std::vector<std::string>{kRandomWeightsWarning} : std::vector<std::string>{};
@@ -224,38 +213,25 @@ PredictSummary predict_target(const PredictOptions& options) {
   std::vector<PlddtSeries> plddt_series;
   std::map<std::string, data::Protein> proteins;
   std::map<std::string, std::pair<std::vector<float>, double>> pae;  // model -> (PAE, max PAE)
-  const bool features_have_templates = inputs.processed && inputs.processed->template_aatype.defined();
-  for (auto& [model, config] : configs) {
-    match_templates(config, model, features_have_templates);
+  for (const auto& model : models.names()) {
+    const auto& network = models.get(model);
     Timings::Scope process_time(timings, "process_features_" + model);
-    const auto features = inputs.processed
-                              ? *inputs.processed
-                              : fold::make_model_inputs(*inputs.raw, fold::input_pipeline_config(config), options.seed);
+    const auto features =
+        inputs.processed
+            ? *inputs.processed
+            : fold::make_model_inputs(*inputs.raw, fold::input_pipeline_config(network.config()), options.seed);
     process_time.stop();
-    // Rows the model keeps (AlphaFoldModel drops the trailing padded rows of both MSAs).
-    const auto rows_used = [](const at::Tensor& mask) {
-      return mask.defined() ? mask[0].amax(-1).gt(0).sum().item<int64_t>() : int64_t{0};
-    };
-    const fold::ProblemSize size{features.n_res(), rows_used(features.msa_mask), rows_used(features.extra_msa_mask)};
-    if (options.check_memory) fold::check_memory(config, size, options.run);
-
     Timings::Scope predict_time(timings, "predict_and_compile_" + model);
-    const auto tensor_options = at::TensorOptions().dtype(options.run.dtype).device(options.run.device);
-    auto store = options.random_weights
-                     ? fold::ParameterStore::random(static_cast<uint64_t>(options.seed), tensor_options, model)
-                     : std::make_unique<fold::ParameterStore>(params.at(model), tensor_options);
-    const fold::AlphaFoldModel network(store->root(), config);
-    log_info("{}: {:.1f} M parameters{}", model, static_cast<double>(store->used_value_count()) / 1e6,
-             options.random_weights ? " (random)" : "");
-    if (const auto unused = store->unused_keys(); !unused.empty())
-      log_info("{}: {} parameters unused by this config (e.g. {})", model, unused.size(), unused.front());
-    const auto out = network.predict(features, options.run, [&](int64_t r, int64_t n, const fold::ModelOutputs& it) {
-      log_info("{}: iteration {}/{} mean pLDDT {:.2f}{}", model, r + 1, n, it.mean_plddt,
-               it.aligned_error ? fmt::format(" pTM {:.4f}", it.ptm) : "");
-    });
+    const auto prediction =
+        network.predict(features, options.check_memory, [&](int64_t r, int64_t n, const fold::ModelOutputs& it) {
+          log_info("{}: iteration {}/{} mean pLDDT {:.2f}{}", model, r + 1, n, it.mean_plddt,
+                   it.aligned_error ? fmt::format(" pTM {:.4f}", it.ptm) : "");
+        });
     const double seconds = predict_time.stop();
+    const auto& out = prediction.outputs;
 
-    const auto aatype = features.aatype[0].to(at::kLong), residue_index = features.residue_index[0].to(at::kLong);
+    const auto& aatype = prediction.aatype;
+    const auto& residue_index = prediction.residue_index;
     write_result(summary.target_dir / ("result_" + model + ".h5"), out, aatype, residue_index, options.random_weights);
     const auto aatype_v = to_vector<int64_t>(aatype), residue_index_v = to_vector<int64_t>(residue_index);
     const auto positions = to_vector<float>(out.structure.final_atom_positions);

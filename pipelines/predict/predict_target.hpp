@@ -4,11 +4,19 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "data/msa.hpp"
+#include "data/sequence.hpp"
+#include "fold/input_pipeline.hpp"
+#include "fold/raw_features.hpp"
 #include "fold/run_options.hpp"
+#include "pipelines/predict/loaded_model.hpp"
 #include "pipelines/predict/ranking.hpp"
 
 namespace kfold::pipelines {
@@ -28,9 +36,9 @@ struct PredictOptions {
   std::vector<std::string> models;
   std::filesystem::path params;
   bool random_weights = false;
-  std::filesystem::path config;      // JSON overrides applied to every preset
-  std::optional<int64_t> recycles;   // overrides model.num_recycle and data.common.num_recycle
-  int64_t seed = 0;                  // the input pipeline's seed (and the random weights')
+  std::filesystem::path config;     // JSON overrides applied to every preset
+  std::optional<int64_t> recycles;  // overrides model.num_recycle and data.common.num_recycle
+  int64_t seed = 0;                 // the input pipeline's seed (and the random weights')
   RankBy rank_by = RankBy::plddt;
   fold::RunOptions run;
   bool check_memory = true;
@@ -47,18 +55,52 @@ struct PredictSummary {
   std::string target_id;
   std::filesystem::path target_dir;
   int64_t n_res = 0;
-  int64_t msa_depth = 0;                // rows of the raw MSA (query included); 0 with --features
-  std::vector<ModelResult> models;      // in run order
-  std::vector<std::string> ranking;     // model names, best first
+  int64_t msa_depth = 0;             // rows of the raw MSA (query included); 0 with --features
+  std::vector<ModelResult> models;   // in run order
+  std::vector<std::string> ranking;  // model names, best first
 };
 
 // The parameter file of `model` under `options` (see PredictOptions); InputError naming every place
 // looked at, with the fix, when there is none.
 std::filesystem::path find_params(const std::string& model, const PredictOptions& options);
 
+// The selected models of `options`, each loaded on first use and kept for every later target (one
+// load per process in `kfold batch`). The constructor checks every preset, config and parameter file
+// (InputError) without loading anything.
+class ModelSet {
+ public:
+  explicit ModelSet(const PredictOptions& options);
+  const std::vector<std::string>& names() const { return names_; }
+  const LoadedModel& get(const std::string& name);
+
+ private:
+  PredictOptions options_;
+  std::vector<std::string> names_;
+  std::map<std::string, std::filesystem::path> params_;
+  std::map<std::string, std::unique_ptr<LoadedModel>> loaded_;
+};
+
+// One target's inputs: raw features (sequence + MSAs) or processed ones, and the MSAs to copy into
+// the target's msas/ folder.
+struct TargetInputs {
+  std::string id;
+  std::optional<fold::RawFeatures> raw;
+  std::optional<fold::ProcessedFeatures> processed;
+  std::vector<std::pair<std::string, data::Msa>> msas;  // (file name, MSA)
+  double seconds = 0;                                   // reading and searching them
+};
+
+// Letters, digits, '-', '_' and '.' of a FASTA id or file stem; anything else becomes '_'.
+std::string target_id_from(const std::string& text);
+
+// The inputs `options` names: the FASTA query with its MSAs (--msa files, a --db search), or --features.
+TargetInputs read_target_inputs(const PredictOptions& options);
+
 // Runs the target. The target directory gets a `done` marker last; every file is written atomically.
 // InputError for bad inputs (before any model runs), RuntimeError when memory is too small (with a
 // suggested --chunk-size) or a computation fails.
 PredictSummary predict_target(const PredictOptions& options);
+// The same on inputs already read, with models loaded once for many targets.
+PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& options, ModelSet& models);
 
 }  // namespace kfold::pipelines

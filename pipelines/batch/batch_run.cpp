@@ -1,0 +1,414 @@
+// run_batch (pipelines/batch/batch_run.hpp). Per target, under its lock: the MSA stage (query.fasta,
+// msas/*.a3m) and the predict stage (kfold predict's files), each skipped when status.json holds the
+// key of its current inputs; status.json is written after a stage's outputs, so a kill at any moment
+// leaves either the old complete state or the new one.
+#include "pipelines/batch/batch_run.hpp"
+
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+
+#include "data/a3m.hpp"
+#include "data/atomic_output.hpp"
+#include "data/error.hpp"
+#include "data/fasta.hpp"
+#include "data/log.hpp"
+#include "data/msa_file.hpp"
+#include "msa/msa_filter.hpp"
+#include "msa/search_output.hpp"
+#include "msa/sequence_db.hpp"
+#include "pipelines/batch/batch_targets.hpp"
+#include "pipelines/batch/stage_key.hpp"
+#include "pipelines/batch/target_lock.hpp"
+
+namespace kfold::pipelines {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+json read_status(const fs::path& path) {
+  if (!fs::exists(path)) return json::object();
+  try {
+    std::ifstream in(path);
+    return json::parse(in);
+  } catch (const std::exception& e) {
+    log_warn("{}: unreadable ({}); the target runs again", path.string(), e.what());
+    return json::object();
+  }
+}
+
+void write_status(const fs::path& path, const json& status) { data::write_file_atomic(path, status.dump(2) + "\n"); }
+
+// One line per finished stage in DIR/<id>/stages.log (one write() with O_APPEND: lines never interleave).
+void append_stage_log(const fs::path& dir, const std::string& stage, const std::string& key, double seconds) {
+  char when[32] = {};
+  const std::time_t now = std::time(nullptr);
+  std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  const auto line = fmt::format("{}\t{}\t{}\t{}\t{:.2f}\n", when, LockDirectory::owner_text(), stage, key, seconds);
+  const int fd = ::open((dir / "stages.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  [[maybe_unused]] const auto written = ::write(fd, line.data(), line.size());
+  ::close(fd);
+}
+
+std::string key_of(const json& status, const char* stage) {
+  return status.contains(stage) ? status[stage].value("key", "") : "";
+}
+
+// The precomputed MSA of `id` in msa_dir (<id>.a3m, .a3m.gz, .sto), if there is one.
+std::optional<fs::path> given_msa(const BatchOptions& options, const std::string& id) {
+  if (options.msa_dir.empty()) return std::nullopt;
+  for (const char* ext : {".a3m", ".a3m.gz", ".sto", ".sto.gz"})
+    if (fs::is_regular_file(options.msa_dir / (id + ext))) return options.msa_dir / (id + ext);
+  return std::nullopt;
+}
+
+class BatchRunner {
+ public:
+  explicit BatchRunner(const BatchOptions& options) : options_(options) {}
+
+  BatchReport run();
+
+ private:
+  void run_target(const BatchTarget& target, BatchReport& report);
+  std::string msa_key(const BatchTarget& target) const;
+  std::string predict_key(const std::string& msa_key, const fs::path& dir, const json& msa_status) const;
+  void run_msa_stage(const BatchTarget& target, const fs::path& dir, const std::string& key, json& status);
+  void run_predict_stage(const BatchTarget& target, const fs::path& dir, const std::string& key, json& status);
+  void write_summary(bool force);
+
+  const BatchOptions& options_;
+  std::vector<BatchTarget> targets_;
+  std::optional<ModelSet> models_;
+  std::string models_key_;  // the model part of the predict key
+  std::optional<msa::SequenceDb> db_;
+  std::unique_ptr<LockDirectory> locks_;
+  Clock::time_point last_summary_{};
+  int64_t stages_run_ = 0;  // stages started by this worker (skipped ones do not count)
+};
+
+std::string BatchRunner::msa_key(const BatchTarget& target) const {
+  StageKey key;
+  key.add("stage", std::string_view("msa v1")).add("sequence", target.sequence);
+  if (const auto given = given_msa(options_, target.id)) {
+    key.add_file_content("given msa", *given);
+  } else if (!options_.db.empty()) {
+    const auto& s = options_.search;
+    key.add_file_identity("db", options_.db)
+        .add("evalue", s.evalue)
+        .add("max_seqs", s.max_seqs)
+        .add("min_coverage", s.min_coverage)
+        .add("iterations", s.iterations)
+        .add("inclusion_evalue", s.inclusion_evalue)
+        .add("word_threshold", static_cast<int64_t>(s.prefilter.word_threshold))
+        .add("max_candidates", s.prefilter.max_candidates)
+        .add("mask", static_cast<int64_t>(s.prefilter.mask_low_complexity));
+  }
+  return key.hex();
+}
+
+std::string BatchRunner::predict_key(const std::string& msa_key, const fs::path& dir, const json& msa_status) const {
+  StageKey key;
+  key.add("stage", std::string_view("predict v1")).add("msa", msa_key).add("models", models_key_);
+  for (const auto& file : msa_status.value("files", std::vector<std::string>{}))
+    key.add_file_content("msa file", dir / "msas" / file);
+  return key.hex();
+}
+
+void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, const std::string& key, json& status) {
+  const auto start = Clock::now();
+  data::ensure_directory(dir);
+  const data::Sequence query{target.id, "", target.sequence};
+  data::write_file_atomic(dir / "query.fasta", data::to_fasta({query}));
+  std::optional<data::Msa> msa;
+  std::string file_name;
+  if (const auto given = given_msa(options_, target.id)) {
+    msa = data::read_msa_file(*given);
+    file_name = target.id + ".a3m";
+  } else if (!options_.db.empty()) {
+    msa::check_queries({query}, target.source);
+    if (!db_) db_.emplace(msa::SequenceDb::open(options_.db));
+    const auto results = msa::search({query}, *db_, options_.search);
+    msa = msa::build_msa(query, results.front(), *db_);
+    file_name = "search.a3m";
+  }
+  // msas/ holds exactly this stage's MSA: files of an earlier, different run go.
+  std::error_code error;
+  if (fs::is_directory(dir / "msas"))
+    for (const auto& entry : fs::directory_iterator(dir / "msas", error))
+      if (entry.path().filename() != file_name) fs::remove(entry.path(), error);
+  json msa_status = {{"key", key}, {"files", json::array()}, {"depth", 1}, {"neff", 1.0}};
+  if (msa) {
+    data::ensure_directory(dir / "msas");
+    data::write_a3m(dir / "msas" / file_name, *msa);
+    msa_status["files"].push_back(file_name);
+    msa_status["depth"] = msa->depth();
+    msa_status["neff"] = msa::neff(*msa);
+  }
+  msa_status["seconds"] = seconds_since(start);
+  status["msa"] = msa_status;
+  status.erase("predict");  // predictions of other MSAs are stale
+  status.erase("failed");
+  status["status"] = "msa_done";
+  // The log says what was computed, status.json what is complete: a kill between them reruns the stage.
+  append_stage_log(dir, "msa", key, msa_status["seconds"].get<double>());
+  write_status(dir / "status.json", status);
+  log_info("{}: MSA depth {}, Neff {:.1f} ({:.1f} s)", target.id, msa_status["depth"].get<int64_t>(),
+           msa_status["neff"].get<double>(), msa_status["seconds"].get<double>());
+}
+
+void BatchRunner::run_predict_stage(const BatchTarget& target, const fs::path& dir, const std::string& key,
+                                    json& status) {
+  const auto start = Clock::now();
+  const auto queries = data::read_fasta(dir / "query.fasta");
+  std::vector<data::Msa> msas;
+  std::vector<std::string> names;
+  for (const auto& file : status["msa"].value("files", std::vector<std::string>{})) {
+    msas.push_back(data::read_msa_file(dir / "msas" / file));
+    names.push_back(file);
+  }
+  TargetInputs inputs;
+  inputs.id = target.id;
+  inputs.raw = fold::make_raw_features(queries.front(), msas, names);
+  inputs.seconds = seconds_since(start);
+  auto predict = options_.predict;
+  predict.output_dir = options_.output_dir;
+  const auto summary = predict_target(inputs, predict, *models_);
+  json result = {{"key", key}, {"seconds", seconds_since(start)}, {"ranking", summary.ranking}};
+  const auto best = std::find_if(summary.models.begin(), summary.models.end(),
+                                 [&](const ModelResult& m) { return m.model_name == summary.ranking.front(); });
+  result["best_model"] = best->model_name;
+  result["mean_plddt"] = best->mean_plddt;
+  result["ptm"] = best->ptm >= 0 ? json(best->ptm) : json(nullptr);
+  status["predict"] = result;
+  status.erase("failed");
+  status["status"] = "done";
+  append_stage_log(dir, "predict", key, result["seconds"].get<double>());
+  write_status(dir / "status.json", status);
+}
+
+// Temporary files a killed worker left in `dir` (AtomicOutput's ".<name>.tmp.<pid>.<n>"): nobody else
+// writes there while we hold the target's lock.
+void remove_stale_temp_files(const fs::path& dir) {
+  std::error_code error;
+  if (!fs::is_directory(dir, error)) return;
+  std::vector<fs::path> stale;
+  for (const auto& entry : fs::recursive_directory_iterator(dir, error)) {
+    const auto name = entry.path().filename().string();
+    if (!name.empty() && name.front() == '.' && name.find(".tmp.") != std::string::npos) stale.push_back(entry.path());
+  }
+  for (const auto& path : stale) fs::remove(path, error);
+}
+
+void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
+  const auto dir = options_.output_dir / target.id;
+  remove_stale_temp_files(dir);
+  auto status = read_status(dir / "status.json");
+  status["id"] = target.id;
+  status["length"] = target.sequence.size();
+  const auto fail = [&](const std::string& stage, const std::string& key, const std::string& kind,
+                        const std::string& reason) {
+    log_error("{}: {} stage failed: {}", target.id, stage, reason);
+    status["status"] = "failed";
+    status["failed"] = {{"stage", stage}, {"key", key}, {"kind", kind}, {"reason", reason}};
+    data::ensure_directory(dir);
+    write_status(dir / "status.json", status);
+    ++report.failed;
+  };
+  const auto failed_before = [&](const std::string& stage, const std::string& key) {
+    if (options_.retry_failed || !status.contains("failed")) return false;
+    const auto& failed = status["failed"];
+    return failed.value("stage", "") == stage && failed.value("key", "") == key;
+  };
+  // Runs one stage, turning a failure into a record (the batch goes on).
+  const auto attempt = [&](const std::string& stage, const std::string& key, const auto& work) {
+    ++stages_run_;
+    try {
+      work();
+      return true;
+    } catch (const InputError& e) {
+      fail(stage, key, "input", e.what());
+    } catch (const std::bad_alloc&) {
+      fail(stage, key, "memory", "out of memory (try --chunk-size, fewer threads, or a larger node)");
+    } catch (const c10::Error& e) {
+      const std::string message = e.what_without_backtrace();
+      fail(stage, key, message.find("out of memory") != std::string::npos ? "memory" : "runtime",
+           message.substr(0, message.find('\n')));
+    } catch (const std::exception& e) {
+      fail(stage, key, "runtime", e.what());
+    }
+    return false;
+  };
+
+  if (!target.problem.empty() ||
+      (options_.max_length > 0 && static_cast<int64_t>(target.sequence.size()) > options_.max_length)) {
+    const auto reason = !target.problem.empty()
+                            ? target.problem
+                            : fmt::format("{}: {} residues, longer than --max-length {}", target.source,
+                                          target.sequence.size(), options_.max_length);
+    const auto key = StageKey().add("problem", reason).hex();
+    if (failed_before("input", key)) {
+      ++report.failed;
+    } else {
+      fail("input", key, "input", reason);
+    }
+    return;
+  }
+
+  // --stage predict without --db or --msa-dir takes the MSAs the MSA stage left, whatever made them.
+  const bool any_msa = options_.stage == BatchStage::predict && options_.db.empty() && options_.msa_dir.empty();
+  const auto mkey = any_msa && status.contains("msa") ? key_of(status, "msa") : msa_key(target);
+  const auto msa_complete = [&] {
+    if (key_of(status, "msa") != mkey || !fs::is_regular_file(dir / "query.fasta")) return false;
+    for (const auto& file : status["msa"].value("files", std::vector<std::string>{}))
+      if (!fs::is_regular_file(dir / "msas" / file)) return false;
+    return true;
+  };
+  if (options_.stage != BatchStage::predict && !msa_complete()) {
+    if (failed_before("msa", mkey)) {
+      ++report.failed;
+      return;
+    }
+    if (!attempt("msa", mkey, [&] { run_msa_stage(target, dir, mkey, status); })) return;
+  }
+  if (options_.stage == BatchStage::msa) {
+    ++report.done;
+    return;
+  }
+  if (!msa_complete()) {
+    log_warn("{}: no finished MSA stage (run kfold batch --stage msa first)", target.id);
+    ++report.waiting;
+    return;
+  }
+  const auto pkey = predict_key(mkey, dir, status["msa"]);
+  if (key_of(status, "predict") == pkey && fs::exists(dir / "done")) {
+    ++report.done;
+    return;
+  }
+  if (failed_before("predict", pkey)) {
+    ++report.failed;
+    return;
+  }
+  if (attempt("predict", pkey, [&] { run_predict_stage(target, dir, pkey, status); })) ++report.done;
+}
+
+// DIR/summary.tsv over every target of the input (all shards), from their status.json; at most every
+// 10 s unless forced. Several workers may write it: each write is whole (temp + rename).
+void BatchRunner::write_summary(bool force) {
+  if (!force && Clock::now() - last_summary_ < std::chrono::seconds(10)) return;
+  last_summary_ = Clock::now();
+  std::string text =
+      "id\tlength\tmsa_depth\tneff\tbest_model\tmean_plddt\tptm\tstatus\treason\tmsa_seconds\tpredict_seconds\n";
+  const auto number = [](const json& j, const char* section, const char* field, const char* format) -> std::string {
+    if (!j.contains(section) || !j[section].contains(field) || j[section][field].is_null()) return "";
+    return fmt::format(fmt::runtime(format), j[section][field].get<double>());
+  };
+  for (const auto& target : targets_) {
+    const auto dir = options_.output_dir / target.id;
+    const auto status = read_status(dir / "status.json");
+    std::string state = status.value("status", "pending");
+    if (state != "done" && state != "failed" && fs::exists(options_.output_dir / ".locks" / (target.id + ".lock")))
+      state = "running";
+    std::string reason;
+    if (status.contains("failed")) reason = status["failed"].value("reason", "");
+    std::replace_if(
+        reason.begin(), reason.end(), [](char c) { return c == '\t' || c == '\n'; }, ' ');
+    const std::string best = status.contains("predict") ? status["predict"].value("best_model", "") : "";
+    text += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", target.id, target.sequence.size(),
+                        number(status, "msa", "depth", "{:.0f}"), number(status, "msa", "neff", "{:.1f}"), best,
+                        number(status, "predict", "mean_plddt", "{:.2f}"), number(status, "predict", "ptm", "{:.4f}"),
+                        state, reason, number(status, "msa", "seconds", "{:.1f}"),
+                        number(status, "predict", "seconds", "{:.1f}"));
+  }
+  data::write_file_atomic(options_.output_dir / "summary.tsv", text);
+}
+
+BatchReport BatchRunner::run() {
+  targets_ = read_batch_targets(options_.input);
+  if (options_.stage != BatchStage::msa) {
+    models_.emplace(options_.predict);  // checks presets, configs and parameter files; loads nothing yet
+    StageKey models;
+    for (const auto& name : models_->names()) {
+      models.add("model", name);
+      if (options_.predict.random_weights)
+        models.add("random weights seed", options_.predict.seed);
+      else
+        models.add_file_identity("params", find_params(name, options_.predict));
+    }
+    if (!options_.predict.config.empty()) models.add_file_content("config", options_.predict.config);
+    models.add("recycles", options_.predict.recycles.value_or(-1))
+        .add("seed", options_.predict.seed)
+        .add("rank", static_cast<int64_t>(options_.predict.rank_by))
+        .add("dtype", std::string_view(c10::toString(options_.predict.run.dtype)));
+    models_key_ = models.hex();
+  }
+  if (!options_.db.empty() && options_.stage != BatchStage::predict) msa::check_search_options(options_.search);
+  data::ensure_directory(options_.output_dir);
+  locks_ = std::make_unique<LockDirectory>(options_.output_dir / ".locks", options_.lock_stale_after);
+
+  const auto mine = shard_targets(targets_, options_.shard_index, options_.shard_count);
+  BatchReport report;
+  report.targets = static_cast<int64_t>(mine.size());
+  log_info("batch: {} targets in {}, {} in shard {}/{}", targets_.size(), options_.input.string(), mine.size(),
+           options_.shard_index, options_.shard_count);
+  const auto cost = [&](int64_t i) {
+    const auto n = static_cast<double>(targets_[static_cast<size_t>(i)].sequence.size());
+    return std::max(1.0, n * n);
+  };
+  double remaining_cost = 0, computed_cost = 0;
+  for (const int64_t i : mine) remaining_cost += cost(i);
+  const auto start = Clock::now();
+  std::vector<int64_t> busy;
+  for (const int64_t i : mine) {
+    const auto& target = targets_[static_cast<size_t>(i)];
+    remaining_cost -= cost(i);
+    auto lock = locks_->try_lock(target.id);
+    if (!lock) {
+      busy.push_back(i);
+      continue;
+    }
+    const int64_t stages_before = stages_run_;
+    run_target(target, report);
+    lock.reset();
+    if (stages_run_ > stages_before) computed_cost += cost(i);
+    write_summary(false);
+    const double eta = computed_cost > 0 ? seconds_since(start) / computed_cost * remaining_cost : 0;
+    log_info("batch: {}/{} finished ({} failed){}", report.done + report.failed + report.waiting, report.targets,
+             report.failed, computed_cost > 0 ? fmt::format(", ETA {:.0f} s", eta) : "");
+  }
+  // Targets another worker held: take the ones whose owner has gone since; leave the rest to it.
+  for (const int64_t i : busy) {
+    const auto& target = targets_[static_cast<size_t>(i)];
+    if (auto lock = locks_->try_lock(target.id)) {
+      run_target(target, report);
+    } else {
+      log_info("{}: another worker holds it (lock {})", target.id,
+               (options_.output_dir / ".locks" / (target.id + ".lock")).string());
+      ++report.busy;
+    }
+  }
+  write_summary(true);
+  return report;
+}
+
+}  // namespace
+
+BatchReport run_batch(const BatchOptions& options) { return BatchRunner(options).run(); }
+
+}  // namespace kfold::pipelines

@@ -1,0 +1,189 @@
+// Batch inputs (pipelines/batch/batch_targets.hpp): folder of FASTA files, multi-FASTA, CSV; shards.
+#include "pipelines/batch/batch_targets.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <numeric>
+
+#include "data/error.hpp"
+#include "data/sequence.hpp"
+#include "data/text_input.hpp"
+#include "pipelines/predict/predict_target.hpp"
+
+namespace kfold::pipelines {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (data::is_space(text.front()) || text.front() == '\n')) text.remove_prefix(1);
+  while (!text.empty() && (data::is_space(text.back()) || text.back() == '\n')) text.remove_suffix(1);
+  return text;
+}
+
+// Appends the residues of `text` to `target`, uppercased, without whitespace; a bad character (or a
+// '*' before the end) becomes the target's problem instead of an error, so the batch goes on.
+void append_residues(std::string_view text, const std::string& where, BatchTarget& target) {
+  for (const char c : text) {
+    if (data::is_space(c)) continue;
+    if (!target.problem.empty()) return;
+    if (data::is_ascii_letter(c) && (target.sequence.empty() || target.sequence.back() != '*')) {
+      target.sequence += data::to_ascii_upper(c);
+    } else if (c == '*' && (target.sequence.empty() || target.sequence.back() != '*')) {
+      target.sequence += c;  // allowed only at the very end; checked in finish()
+    } else {
+      target.problem = fmt::format("{}: {} is not an amino-acid letter (use the 20 standard letters or X)", where,
+                                   data::char_for_message(c));
+    }
+  }
+}
+
+void finish(BatchTarget& target) {
+  if (!target.sequence.empty() && target.sequence.back() == '*') target.sequence.pop_back();
+  if (target.problem.empty() && target.sequence.empty()) target.problem = target.source + ": no residues";
+}
+
+// Every record of a FASTA file; ids are the first word of each header.
+std::vector<BatchTarget> read_fasta_records(const fs::path& path) {
+  data::LineReader reader(path);
+  std::vector<BatchTarget> targets;
+  std::string_view line;
+  while (reader.next(line)) {
+    const std::string where = fmt::format("{}:{}", reader.source(), reader.line_number());
+    if (!line.empty() && line.front() == '>') {
+      if (!targets.empty()) finish(targets.back());
+      const auto header = trim(line.substr(1));
+      const auto id = header.substr(0, std::min(header.size(), header.find_first_of(" \t")));
+      if (id.empty()) reader.fail("FASTA header without an id (write '>name' before the residues)");
+      targets.push_back({std::string(id), "", where, ""});
+    } else if (!trim(line).empty()) {
+      if (targets.empty()) reader.fail("residues before the first '>' header (is this a FASTA file?)");
+      append_residues(line, where, targets.back());
+    }
+  }
+  if (!targets.empty()) finish(targets.back());
+  return targets;
+}
+
+// A CSV of `id,sequence` rows, with or without that header line.
+std::vector<BatchTarget> read_csv(const fs::path& path) {
+  data::LineReader reader(path);
+  std::vector<BatchTarget> targets;
+  std::string_view line;
+  while (reader.next(line)) {
+    if (trim(line).empty()) continue;
+    const auto comma = line.find(',');
+    if (comma == std::string_view::npos || line.find(',', comma + 1) != std::string_view::npos)
+      reader.fail("expected two fields 'id,sequence'");
+    auto id = trim(line.substr(0, comma));
+    auto sequence = trim(line.substr(comma + 1));
+    const auto unquote = [](std::string_view f) {
+      return f.size() >= 2 && f.front() == '"' && f.back() == '"' ? f.substr(1, f.size() - 2) : f;
+    };
+    id = unquote(id);
+    sequence = unquote(sequence);
+    if (reader.line_number() == 1 && id == "id" && sequence == "sequence") continue;  // header
+    const std::string where = fmt::format("{}:{}", reader.source(), reader.line_number());
+    if (id.empty()) reader.fail("empty id (every row needs 'id,sequence')");
+    BatchTarget target{std::string(id), "", where, ""};
+    append_residues(sequence, where, target);
+    finish(target);
+    targets.push_back(std::move(target));
+  }
+  return targets;
+}
+
+bool is_fasta_name(const fs::path& path) {
+  auto name = path.filename().string();
+  std::transform(name.begin(), name.end(), name.begin(), [](char c) { return data::to_ascii_lower(c); });
+  if (name.size() > 3 && name.compare(name.size() - 3, 3, ".gz") == 0) name.resize(name.size() - 3);
+  for (const char* ext : {".fasta", ".fa", ".faa", ".fas"})
+    if (name.size() > std::char_traits<char>::length(ext) &&
+        name.compare(name.size() - std::char_traits<char>::length(ext), std::string::npos, ext) == 0)
+      return true;
+  return false;
+}
+
+// A folder of FASTA files: one target per file, named after the file (without its extensions).
+std::vector<BatchTarget> read_folder(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.is_regular_file() && is_fasta_name(entry.path())) files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  std::vector<BatchTarget> targets;
+  for (const auto& file : files) {
+    auto records = read_fasta_records(file);
+    auto stem = file.filename().string();
+    stem = stem.substr(0, stem.find('.'));
+    if (records.empty()) fail_input("{}: no FASTA record (remove the file or add '>name' and residues)", file.string());
+    BatchTarget target = std::move(records.front());
+    target.id = stem;
+    if (records.size() > 1)
+      target.problem = fmt::format("{}: holds {} sequences; a folder input takes one target per file", file.string(),
+                                   records.size());
+    targets.push_back(std::move(target));
+  }
+  return targets;
+}
+
+}  // namespace
+
+std::vector<BatchTarget> read_batch_targets(const fs::path& input) {
+  std::vector<BatchTarget> targets;
+  if (fs::is_directory(input)) {
+    targets = read_folder(input);
+  } else {
+    data::check_input_file(input);
+    auto ext = input.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](char c) { return data::to_ascii_lower(c); });
+    targets = ext == ".csv" ? read_csv(input) : read_fasta_records(input);
+  }
+  if (targets.empty())
+    fail_input("{}: no targets (expected FASTA files, a multi-FASTA, or a CSV of 'id,sequence' rows)", input.string());
+  std::map<std::string, std::string> seen;  // output id -> source
+  for (auto& target : targets) {
+    const auto id = target_id_from(target.id);
+    const auto [it, inserted] = seen.emplace(id, target.source);
+    if (!inserted)
+      fail_input("{}: id '{}' again (first at {}); every target needs its own output folder DIR/<id>/", target.source,
+                 id, it->second);
+    target.id = id;
+  }
+  return targets;
+}
+
+std::pair<int64_t, int64_t> parse_shard(const std::string& text, const std::string& what) {
+  int64_t index = -1, count = 0;
+  char slash = 0;
+  char extra = 0;
+  if (std::sscanf(text.c_str(), "%ld %c %ld %c", &index, &slash, &count, &extra) != 3 || slash != '/' || count < 1 ||
+      index < 0 || index >= count)
+    fail_input("{} '{}': expected I/N with 0 <= I < N (e.g. --shard 3/100)", what, text);
+  return {index, count};
+}
+
+std::vector<int64_t> shard_targets(const std::vector<BatchTarget>& targets, int64_t index, int64_t count) {
+  std::vector<int64_t> order(targets.size());
+  std::iota(order.begin(), order.end(), 0);
+  const auto length = [&](int64_t i) { return static_cast<int64_t>(targets[i].sequence.size()); };
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return length(a) != length(b) ? length(a) > length(b) : targets[a].id < targets[b].id;
+  });
+  std::vector<double> load(static_cast<size_t>(count), 0.0);
+  std::vector<int64_t> mine;
+  for (const int64_t i : order) {
+    const auto shard = std::min_element(load.begin(), load.end()) - load.begin();
+    load[shard] += std::max(1.0, static_cast<double>(length(i)) * static_cast<double>(length(i)));
+    if (shard == index) mine.push_back(i);
+  }
+  std::sort(mine.begin(), mine.end(), [&](int64_t a, int64_t b) {
+    return length(a) != length(b) ? length(a) < length(b) : targets[a].id < targets[b].id;
+  });
+  return mine;
+}
+
+}  // namespace kfold::pipelines

@@ -1,0 +1,64 @@
+// StageKey (pipelines/batch/stage_key.hpp).
+#include "pipelines/batch/stage_key.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <vector>
+
+namespace kfold::pipelines {
+
+namespace fs = std::filesystem;
+
+void StageKey::mix(std::string_view bytes) {
+  for (const char c : bytes) {
+    state_ ^= static_cast<unsigned char>(c);
+    state_ *= 1099511628211ULL;
+  }
+}
+
+StageKey& StageKey::add(std::string_view field, std::string_view value) {
+  mix(fmt::format("{}:{}:", field, value.size()));
+  mix(value);
+  return *this;
+}
+
+StageKey& StageKey::add(std::string_view field, double value) { return add(field, fmt::format("{:.17g}", value)); }
+
+StageKey& StageKey::add(std::string_view field, int64_t value) { return add(field, std::to_string(value)); }
+
+StageKey& StageKey::add_file_content(std::string_view field, const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return add(field, std::string_view("missing"));
+  mix(fmt::format("{}:file:", field));
+  std::vector<char> buffer(1 << 16);
+  while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0)
+    mix(std::string_view(buffer.data(), static_cast<size_t>(in.gcount())));
+  return *this;
+}
+
+StageKey& StageKey::add_file_identity(std::string_view field, const fs::path& path) {
+  std::error_code error;
+  std::vector<fs::path> files;
+  if (fs::is_directory(path, error)) {
+    for (const auto& entry : fs::directory_iterator(path, error))
+      if (entry.is_regular_file()) files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+  } else {
+    files.push_back(path);
+  }
+  add(field, fs::absolute(path).lexically_normal().string());
+  for (const auto& file : files) {
+    std::error_code size_error, time_error;
+    const auto size = fs::file_size(file, size_error);
+    const auto time = fs::last_write_time(file, time_error);
+    add("file", fmt::format("{} {} {}", file.filename().string(), size_error ? 0 : size,
+                            time_error ? 0 : static_cast<int64_t>(time.time_since_epoch().count())));
+  }
+  return *this;
+}
+
+std::string StageKey::hex() const { return fmt::format("{:016x}", state_); }
+
+}  // namespace kfold::pipelines

@@ -1,0 +1,31 @@
+// The key of a batch stage: a 64-bit FNV-1a hash of everything the stage's output depends on (inputs,
+// options, parameter files), stored beside the output so an unchanged stage is skipped on a rerun.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace kfold::pipelines {
+
+class StageKey {
+ public:
+  // `field` names what follows, so ("a", "bc") and ("ab", "c") hash differently.
+  StageKey& add(std::string_view field, std::string_view value);
+  StageKey& add(std::string_view field, double value);
+  StageKey& add(std::string_view field, int64_t value);
+  // The bytes of a file (MSAs, config files); a missing file hashes as "missing".
+  StageKey& add_file_content(std::string_view field, const std::filesystem::path& path);
+  // Path, size and modification time of a file or of every file in a folder (databases, parameters:
+  // too large to read on every run).
+  StageKey& add_file_identity(std::string_view field, const std::filesystem::path& path);
+
+  std::string hex() const;  // 16 hex digits
+
+ private:
+  void mix(std::string_view bytes);
+  uint64_t state_ = 1469598103934665603ULL;
+};
+
+}  // namespace kfold::pipelines

@@ -1,0 +1,187 @@
+// Target locks (pipelines/batch/target_lock.hpp). O_EXCL creation is atomic on local file systems and
+// on NFS v3+; breaking a stale lock is serialised by a mkdir "breaker" so two workers never both take it.
+#include "pipelines/batch/target_lock.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "data/error.hpp"
+#include "data/log.hpp"
+
+namespace kfold::pipelines {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string host_name() {
+  char buffer[256] = {};
+  if (gethostname(buffer, sizeof(buffer) - 1) != 0) return "unknown-host";
+  return buffer;
+}
+
+// Start time of process `pid` in clock ticks since boot (field 22 of /proc/PID/stat); "" when unknown.
+std::string process_start(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(in, text)) return "";
+  const auto close = text.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return "";
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i)
+    if (i == 22) return field;
+  return "";
+}
+
+struct Owner {
+  std::string host;
+  long pid = 0;
+  std::string start;
+};
+
+bool parse_owner(const fs::path& lock, Owner& owner) {
+  std::ifstream in(lock);
+  return static_cast<bool>(in >> owner.host >> owner.pid >> owner.start);
+}
+
+double age_seconds(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return difftime(time(nullptr), st.st_mtime);
+}
+
+}  // namespace
+
+// Touches every held lock at a fixed interval until destroyed.
+struct LockDirectory::Heartbeat {
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::set<fs::path> held;
+  bool stop = false;
+  std::thread thread;
+
+  explicit Heartbeat(std::chrono::seconds interval) {
+    thread = std::thread([this, interval] {
+      std::unique_lock<std::mutex> lock(mutex);
+      while (!wake.wait_for(lock, interval, [this] { return stop; }))
+        for (const auto& path : held)
+          if (::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) != 0)
+            log_warn("lock heartbeat: cannot touch {}: {}", path.string(), std::strerror(errno));
+    });
+  }
+  ~Heartbeat() {
+    {
+      const std::lock_guard<std::mutex> lock(mutex);
+      stop = true;
+    }
+    wake.notify_all();
+    thread.join();
+  }
+};
+
+std::string LockDirectory::owner_text() {
+  const long pid = static_cast<long>(::getpid());
+  return host_name() + " " + std::to_string(pid) + " " + process_start(pid);
+}
+
+LockDirectory::LockDirectory(fs::path dir, std::chrono::seconds stale_after)
+    : dir_(std::move(dir)), stale_after_(stale_after) {
+  std::error_code error;
+  fs::create_directories(dir_, error);
+  if (error) fail_input("{}: cannot create the lock folder: {}", dir_.string(), error.message());
+  const auto interval =
+      std::clamp<std::chrono::seconds>(stale_after / 10, std::chrono::seconds(1), std::chrono::seconds(30));
+  heartbeat_ = std::make_unique<Heartbeat>(interval);
+}
+
+LockDirectory::~LockDirectory() = default;
+
+bool LockDirectory::is_stale(const fs::path& lock) const {
+  Owner owner;
+  if (parse_owner(lock, owner) && owner.host == host_name()) {
+    // Same host: the owner is gone when its pid is free or now names another process.
+    const bool running = ::kill(static_cast<pid_t>(owner.pid), 0) == 0 || errno == EPERM;
+    return !running || process_start(owner.pid) != owner.start;
+  }
+  // Another host (or a lock whose owner died before writing it): trust the heartbeat.
+  return age_seconds(lock) > static_cast<double>(stale_after_.count());
+}
+
+std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
+  const auto path = dir_ / (name + ".lock");
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      const auto text = owner_text() + "\n";
+      const bool written =
+          ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+      ::close(fd);
+      if (!written) {
+        ::unlink(path.c_str());
+        fail_runtime("{}: cannot write the lock file (disk full?)", path.string());
+      }
+      {
+        const std::lock_guard<std::mutex> lock(heartbeat_->mutex);
+        heartbeat_->held.insert(path);
+      }
+      return std::unique_ptr<TargetLock>(new TargetLock(this, path));
+    }
+    if (errno != EEXIST) fail_runtime("{}: cannot create the lock file: {}", path.string(), std::strerror(errno));
+    if (!is_stale(path)) return nullptr;
+    // Break the stale lock; the breaker folder makes sure one worker does it, and it is re-checked inside.
+    const auto breaker = fs::path(path.string() + ".break");
+    if (::mkdir(breaker.c_str(), 0755) != 0) {
+      if (errno == EEXIST && age_seconds(breaker) > 60) ::rmdir(breaker.c_str());  // its breaker died
+      continue;
+    }
+    if (is_stale(path)) {
+      log_info("taking over the stale lock {}", path.string());
+      ::unlink(path.c_str());
+    }
+    ::rmdir(breaker.c_str());
+  }
+  return nullptr;
+}
+
+void LockDirectory::forget(const fs::path& lock) {
+  const std::lock_guard<std::mutex> guard(heartbeat_->mutex);
+  heartbeat_->held.erase(lock);
+}
+
+TargetLock::TargetLock(LockDirectory* owner, fs::path path) : owner_(owner), path_(std::move(path)) {}
+TargetLock::TargetLock(TargetLock&& other) noexcept : owner_(other.owner_), path_(std::move(other.path_)) {
+  other.owner_ = nullptr;
+}
+TargetLock& TargetLock::operator=(TargetLock&& other) noexcept {
+  if (this != &other) {
+    release();
+    owner_ = other.owner_;
+    path_ = std::move(other.path_);
+    other.owner_ = nullptr;
+  }
+  return *this;
+}
+TargetLock::~TargetLock() { release(); }
+
+void TargetLock::release() {
+  if (owner_ == nullptr) return;
+  owner_->forget(path_);
+  ::unlink(path_.c_str());
+  owner_ = nullptr;
+}
+
+}  // namespace kfold::pipelines

@@ -1,0 +1,59 @@
+// A per-target lock for workers sharing a file system (NFS included): created with O_EXCL, kept fresh
+// by a heartbeat, and taken over when its owner is gone (a dead process on the same host at once; on
+// another host once the heartbeat is older than the stale time).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace kfold::pipelines {
+
+class LockDirectory;
+
+// Held while alive; the destructor removes the lock file.
+class TargetLock {
+ public:
+  TargetLock(TargetLock&&) noexcept;
+  TargetLock& operator=(TargetLock&&) noexcept;
+  ~TargetLock();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  friend class LockDirectory;
+  TargetLock(LockDirectory* owner, std::filesystem::path path);
+  void release();
+  LockDirectory* owner_ = nullptr;
+  std::filesystem::path path_;
+};
+
+// The lock files of one batch output (DIR/.locks/<id>.lock) and the heartbeat that refreshes the held
+// ones. A lock file holds "host pid process-start-time".
+class LockDirectory {
+ public:
+  // `stale_after`: a lock whose heartbeat is older than this is taken over (the heartbeat runs every
+  // stale_after / 10, at most every 30 s).
+  LockDirectory(std::filesystem::path dir, std::chrono::seconds stale_after);
+  ~LockDirectory();
+  LockDirectory(const LockDirectory&) = delete;
+  LockDirectory& operator=(const LockDirectory&) = delete;
+
+  // The lock of `name`, or nullptr when a live owner holds it.
+  std::unique_ptr<TargetLock> try_lock(const std::string& name);
+
+  // "host pid start" of this process, as its lock files hold it.
+  static std::string owner_text();
+
+ private:
+  friend class TargetLock;
+  struct Heartbeat;
+  bool is_stale(const std::filesystem::path& lock) const;
+  void forget(const std::filesystem::path& lock);
+
+  std::filesystem::path dir_;
+  std::chrono::seconds stale_after_;
+  std::unique_ptr<Heartbeat> heartbeat_;
+};
+
+}  // namespace kfold::pipelines

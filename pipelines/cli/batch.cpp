@@ -1,0 +1,116 @@
+// `kfold batch INPUT -o DIR`: many targets, resumable and sharded (pipelines/batch/batch_run.hpp).
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "data/error.hpp"
+#include "data/log.hpp"
+#include "msa/prefilter.hpp"
+#include "pipelines/batch/batch_run.hpp"
+#include "pipelines/batch/batch_targets.hpp"
+#include "pipelines/cli/commands.hpp"
+#include "pipelines/cli/model_options.hpp"
+
+namespace kfold::cli {
+namespace {
+
+// Exit code 3: the batch ran, but some targets failed or could not run (see DIR/summary.tsv).
+constexpr int kSomeTargetsFailed = 3;
+
+struct BatchCliOptions {
+  pipelines::BatchOptions batch;
+  ModelCliOptions model;
+  std::string input, output, db, msa_dir, stage = "all", shard;
+  double sensitivity = msa::kDefaultSensitivity;
+  int64_t lock_timeout = 600;
+};
+
+void run_batch_command(BatchCliOptions& o) {
+  auto& b = o.batch;
+  b.input = o.input;
+  b.output_dir = o.output;
+  b.db = o.db;
+  b.msa_dir = o.msa_dir;
+  if (!b.msa_dir.empty() && !std::filesystem::is_directory(b.msa_dir))
+    fail_input("--msa-dir {}: not a folder (it should hold <id>.a3m files)", o.msa_dir);
+  b.stage = o.stage == "msa"       ? pipelines::BatchStage::msa
+            : o.stage == "predict" ? pipelines::BatchStage::predict
+                                   : pipelines::BatchStage::all;
+  if (!o.shard.empty()) {
+    std::tie(b.shard_index, b.shard_count) = pipelines::parse_shard(o.shard, "--shard");
+  } else if (const char* id = std::getenv("SLURM_ARRAY_TASK_ID"); id != nullptr && *id != '\0') {
+    const char* count = std::getenv("SLURM_ARRAY_TASK_COUNT");
+    if (count == nullptr || *count == '\0')
+      fail_input("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; pass --shard I/N");
+    // Array indices may start at any number (--array=1-100): shift by SLURM_ARRAY_TASK_MIN.
+    const char* min = std::getenv("SLURM_ARRAY_TASK_MIN");
+    const long index = std::atol(id) - (min != nullptr ? std::atol(min) : 0);
+    std::tie(b.shard_index, b.shard_count) =
+        pipelines::parse_shard(fmt::format("{}/{}", index, count), "shard from SLURM_ARRAY_TASK_ID/COUNT");
+  }
+  msa::check_sensitivity(o.sensitivity);
+  const auto preset = msa::prefilter_for_sensitivity(o.sensitivity);
+  b.search.prefilter.word_threshold = preset.word_threshold;
+  b.search.prefilter.max_candidates = preset.max_candidates;
+  if (o.lock_timeout < 10) fail_input("--lock-timeout {}: must be at least 10 seconds", o.lock_timeout);
+  b.lock_stale_after = std::chrono::seconds(o.lock_timeout);
+  b.search.threads = apply_model_options(o.model, b.predict);
+  const auto report = pipelines::run_batch(b);
+  fmt::print("targets {}\tdone {}\tfailed {}\tbusy {}\twaiting {}\n", report.targets, report.done, report.failed,
+             report.busy, report.waiting);
+  if (report.failed > 0 || report.waiting > 0)
+    throw Error(fmt::format("{} of {} targets failed and {} wait for the MSA stage; reasons in {}/summary.tsv",
+                            report.failed, report.targets, report.waiting, o.output),
+                kSomeTargetsFailed);
+}
+
+}  // namespace
+
+void add_batch_command(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("batch", "Many targets: resumable, sharded MSA and predict stages, one summary");
+  auto o = std::make_shared<BatchCliOptions>();
+  cmd->add_option("INPUT", o->input, "A folder of FASTA files, one multi-FASTA, or a CSV of id,sequence rows")
+      ->required();
+  cmd->add_option("-o,--output", o->output, "Output folder: DIR/<id>/ per target, DIR/summary.tsv")->required();
+  cmd->add_option("--stage", o->stage, "all, msa (CPU nodes: MSAs only) or predict (GPU nodes: reuse the MSAs)")
+      ->check(CLI::IsMember({"all", "msa", "predict"}))
+      ->default_val("all");
+  cmd->add_option("--shard", o->shard,
+                  "Work on shard I of N (0-based), balanced by length (default: SLURM_ARRAY_TASK_ID/COUNT, else 0/1)");
+  cmd->add_option("--db", o->db, "Search this database (kfold db create, or FASTA) for each target's MSA");
+  cmd->add_option("--msa-dir", o->msa_dir, "Precomputed MSAs: <id>.a3m (or .sto) here is used instead of a search");
+  cmd->add_option("-s,--sensitivity", o->sensitivity, "Search sensitivity 1 (fastest) .. 7 (see kfold search)")
+      ->capture_default_str();
+  cmd->add_option("-e,--evalue", o->batch.search.evalue, "Search: report hits with E-value <= this")
+      ->capture_default_str();
+  cmd->add_option("--max-seqs", o->batch.search.max_seqs, "Search: hits kept per target")->capture_default_str();
+  cmd->add_option("--min-cov", o->batch.search.min_coverage, "Search: least fraction of the target a hit covers")
+      ->capture_default_str();
+  cmd->add_option("--iterations", o->batch.search.iterations, "Search rounds (PSSM after the first)")
+      ->capture_default_str();
+  cmd->add_option("--max-length", o->batch.max_length, "Longer targets fail with that reason; 0 = no limit")
+      ->capture_default_str();
+  cmd->add_flag("--retry-failed", o->batch.retry_failed, "Run again the targets that failed with the same inputs");
+  cmd->add_option("--lock-timeout", o->lock_timeout,
+                  "Seconds without a heartbeat after which another host's lock on a target is taken over")
+      ->capture_default_str();
+  add_model_options(*cmd, o->model);
+  cmd->footer(
+      "Each target gets DIR/<id>/ with the files of kfold predict, plus query.fasta, msas/, status.json and\n"
+      "stages.log. A stage is skipped when its inputs, options and parameters are unchanged; kill the batch at\n"
+      "any moment and run the same command again to finish it. Several workers (shards, or the same shard on\n"
+      "several GPUs with --device cuda:N) may share DIR: a lock per target keeps them apart.\n"
+      "Exit codes: 0 every target done, 3 some failed or wait for the MSA stage (see DIR/summary.tsv),\n"
+      "2 bad input or options, 1 runtime failure.\n\n"
+      "Examples:\n"
+      "  kfold batch targets.fasta --db dbs/uniref50 --params ~/af2/params -o out\n"
+      "  kfold batch targets.csv --stage msa --db dbs/uniref50 --threads 16 -o out     # CPU nodes\n"
+      "  kfold batch targets.csv --stage predict --device cuda:0 -o out                # GPU nodes\n"
+      "  kfold batch fastas/ --shard 3/100 --models model_1_ptm -o out\n"
+      "  kfold batch data/examples/batch_targets.csv --random-weights --models model_1_ptm \\\n"
+      "      --config data/examples/small_model.json -o out/batch");
+  cmd->callback([&action, o] { action = [o] { run_batch_command(*o); }; });
+}
+
+}  // namespace kfold::cli

@@ -1,0 +1,83 @@
+// Shared model options of `kfold predict` and `kfold batch` (pipelines/cli/model_options.hpp).
+#include "pipelines/cli/model_options.hpp"
+
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "data/error.hpp"
+#include "fold/config.hpp"
+
+namespace kfold::cli {
+
+namespace {
+
+c10::Device parse_device(const std::string& text) {
+  c10::Device device(c10::kCPU);
+  try {
+    device = c10::Device(text);
+  } catch (const std::exception&) {
+    fail_input("--device '{}': expected cpu, cuda or cuda:N", text);
+  }
+  if (device.is_cuda()) {
+    if (!at::hasCUDA())
+      fail_input("--device {}: this kfold (or this machine) has no CUDA device; use --device cpu", text);
+  } else if (!device.is_cpu()) {
+    fail_input("--device '{}': expected cpu, cuda or cuda:N", text);
+  }
+  return device;
+}
+
+}  // namespace
+
+void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
+  cmd.add_option("--params", o.params,
+                 "Directory holding params_<model>.npz, or one .npz (default: $KFOLD_PARAMS, then data/params/)");
+  cmd.add_flag("--random-weights", o.random_weights,
+               "Deterministic random weights instead of parameters: a pipeline demo that predicts nothing");
+  cmd.add_option("--models", o.models, "Presets to run, comma separated")
+      ->delimiter(',')
+      ->check(CLI::IsMember(fold::model_presets()))
+      ->default_str("model_1_ptm,...,model_5_ptm");
+  cmd.add_option("--config", o.config, "JSON overrides with AlphaFold's config key names, applied to every preset");
+  cmd.add_option("--recycles", o.recycles, "Recycling iterations (default: the config's num_recycle, 3)");
+  cmd.add_option("--seed", o.seed, "Seed of the input pipeline (MSA sampling, masking)")->default_val(0);
+  cmd.add_option("--rank", o.rank, "Rank models by mean pLDDT or by pTM")
+      ->check(CLI::IsMember({"plddt", "ptm"}))
+      ->default_val("plddt");
+  cmd.add_option("--device", o.device, "cpu, cuda or cuda:N")->default_val("cpu");
+  // bf16 waits for a mixed-precision path (trunk in bf16, structure module and heads in fp32).
+  cmd.add_option("--dtype", o.dtype, "Activation and weight precision (fp32 only for now)")
+      ->check(CLI::IsMember({"fp32"}))
+      ->default_val("fp32");
+  cmd.add_option("--attention", o.attention, "Attention kernel: fused (kernels/) or the plain reference")
+      ->check(CLI::IsMember({"fused", "reference"}))
+      ->default_val("fused");
+  cmd.add_option("--chunk-size", o.chunk_size, "Rows per chunk in attention and transitions; 0 = no chunking")
+      ->default_val(0);
+  cmd.add_option("--threads", o.threads, "CPU threads; 0 = all cores")->default_val(0);
+  cmd.add_flag("--no-memory-check", o.no_memory_check, "Run even when the memory estimate exceeds what is free");
+}
+
+int64_t apply_model_options(const ModelCliOptions& o, pipelines::PredictOptions& p) {
+  p.params = o.params;
+  p.config = o.config;
+  p.models = o.models;
+  p.random_weights = o.random_weights;
+  if (o.recycles != -1) p.recycles = o.recycles;  // -1: the config's value
+  p.seed = o.seed;
+  p.rank_by = o.rank == "ptm" ? pipelines::RankBy::ptm : pipelines::RankBy::plddt;
+  p.run.device = parse_device(o.device);
+  p.run.dtype = c10::kFloat;
+  p.run.attention_kernel = o.attention == "reference" ? fold::AttentionKernel::reference : fold::AttentionKernel::fused;
+  if (o.chunk_size < 0) fail_input("--chunk-size {}: must be 0 (no chunking) or more", o.chunk_size);
+  p.run.chunk_size = o.chunk_size;
+  p.check_memory = !o.no_memory_check;
+  const int64_t threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  at::set_num_threads(static_cast<int>(threads));
+  return threads;
+}
+
+}  // namespace kfold::cli

@@ -1,0 +1,36 @@
+// The model options `kfold predict` and `kfold batch` share (--models, --params, --config, --device,
+// ...): registered once on a command and turned into PredictOptions after parsing.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pipelines/predict/predict_target.hpp"
+
+namespace kfold::cli {
+
+struct ModelCliOptions {
+  std::string params, config;
+  std::vector<std::string> models = {"model_1_ptm", "model_2_ptm", "model_3_ptm", "model_4_ptm", "model_5_ptm"};
+  bool random_weights = false;
+  int64_t recycles = -1;
+  int64_t seed = 0;
+  std::string rank = "plddt";
+  std::string device = "cpu";
+  std::string dtype = "fp32";
+  std::string attention = "fused";
+  int64_t chunk_size = 0;
+  int64_t threads = 0;
+  bool no_memory_check = false;
+};
+
+void add_model_options(CLI::App& cmd, ModelCliOptions& o);
+
+// Fills the model fields of `p` from `o` (InputError for a bad --device or --chunk-size) and sets the
+// libtorch thread count; returns the thread count used.
+int64_t apply_model_options(const ModelCliOptions& o, pipelines::PredictOptions& p);
+
+}  // namespace kfold::cli

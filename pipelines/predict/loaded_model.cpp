@@ -1,0 +1,90 @@
+// LoadedModel (pipelines/predict/loaded_model.hpp): parameters loaded once, the network built on first
+// use for each template setting, then run on any number of targets.
+#include "pipelines/predict/loaded_model.hpp"
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+
+#include "data/error.hpp"
+#include "data/log.hpp"
+#include "fold/memory_estimate.hpp"
+
+namespace kfold::pipelines {
+
+namespace {
+
+// Rows the model keeps (AlphaFoldModel drops the trailing padded rows of both MSAs).
+int64_t rows_used(const at::Tensor& mask) {
+  return mask.defined() ? mask[0].amax(-1).gt(0).sum().item<int64_t>() : int64_t{0};
+}
+
+}  // namespace
+
+fold::ModelConfig model_config_for(const ModelSpec& spec) {
+  auto config = fold::model_config(spec.name);
+  if (!spec.config.empty()) fold::apply_config_file(config, spec.config);
+  if (spec.recycles) {
+    if (*spec.recycles < 0) fail_input("--recycles {}: must be 0 or more", *spec.recycles);
+    config.model.num_recycle = *spec.recycles;
+    config.data.common.num_recycle = *spec.recycles;
+  }
+  return config;
+}
+
+LoadedModel::LoadedModel(const ModelSpec& spec, const std::filesystem::path& params, uint64_t random_seed,
+                         const fold::RunOptions& run)
+    : name_(spec.name), config_(model_config_for(spec)), run_(run) {
+  const auto options = at::TensorOptions().dtype(run.dtype).device(run.device);
+  store_ = params.empty() ? fold::ParameterStore::random(random_seed, options, name_)
+                          : std::make_unique<fold::ParameterStore>(params, options);
+}
+
+const fold::AlphaFoldModel& LoadedModel::network(bool with_templates) const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  auto& slot = networks_[with_templates ? 1 : 0];
+  if (slot) return *slot;
+  auto config = config_;
+  auto& templates = config.model.embeddings_and_evoformer.template_;
+  if (templates.enabled && !with_templates) {
+    // With no template found AlphaFold's template embedding adds nothing (its output is zeroed and
+    // the torsion rows are masked), so a template-free run is exactly that case.
+    log_info("{}: no template features (kfold does not search templates yet); the template embedding is off", name_);
+    templates.enabled = false;
+    templates.embed_torsion_angles = false;
+  }
+  slot = std::make_unique<fold::AlphaFoldModel>(store_->root(), config);
+  log_info("{}: {:.1f} M parameters{}", name_, static_cast<double>(store_->used_value_count()) / 1e6,
+           store_->is_random() ? " (random)" : "");
+  if (const auto unused = store_->unused_keys(); !unused.empty())
+    log_info("{}: {} parameters unused by this config (e.g. {})", name_, unused.size(), unused.front());
+  return *slot;
+}
+
+Prediction LoadedModel::predict(const fold::RawFeatures& raw, int64_t seed, bool check_memory,
+                                const fold::IterationCallback& on_iteration) const {
+  const auto start = std::chrono::steady_clock::now();
+  const auto features = fold::make_model_inputs(raw, fold::input_pipeline_config(config_), seed);
+  auto prediction = predict(features, check_memory, on_iteration);
+  prediction.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return prediction;
+}
+
+Prediction LoadedModel::predict(const fold::ProcessedFeatures& features, bool check_memory,
+                                const fold::IterationCallback& on_iteration) const {
+  const auto start = std::chrono::steady_clock::now();
+  const bool with_templates = features.template_aatype.defined();
+  if (check_memory) {
+    const fold::ProblemSize size{features.n_res(), rows_used(features.msa_mask), rows_used(features.extra_msa_mask)};
+    fold::check_memory(config_, size, run_);
+  }
+  Prediction prediction;
+  prediction.model_name = name_;
+  prediction.outputs = network(with_templates).predict(features, run_, on_iteration);
+  prediction.aatype = features.aatype[0].to(at::kLong);
+  prediction.residue_index = features.residue_index[0].to(at::kLong);
+  prediction.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return prediction;
+}
+
+}  // namespace kfold::pipelines

@@ -1,0 +1,77 @@
+// One model preset with its parameters loaded once and run on many targets: what `kfold predict`,
+// `kfold batch` (one load per worker) and the Python module's kfold.Model share.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "fold/alphafold_model.hpp"
+#include "fold/config.hpp"
+#include "fold/input_pipeline.hpp"
+#include "fold/raw_features.hpp"
+#include "fold/run_options.hpp"
+#include "fold/weights.hpp"
+
+namespace kfold::pipelines {
+
+// What selects and configures a model: the preset, JSON overrides and recycles.
+struct ModelSpec {
+  std::string name;                 // preset, e.g. "model_1_ptm"
+  std::filesystem::path config;     // JSON overrides with AlphaFold's key names; empty: none
+  std::optional<int64_t> recycles;  // overrides model.num_recycle and data.common.num_recycle
+};
+
+// The preset's config with `spec`'s overrides; InputError for a bad config file or recycles < 0.
+fold::ModelConfig model_config_for(const ModelSpec& spec);
+
+// One prediction: the model's outputs and the residues they belong to.
+struct Prediction {
+  std::string model_name;
+  fold::ModelOutputs outputs;  // final_atom_positions [n_res, 37, 3], plddt [n_res], PAE [n_res, n_res], ...
+  at::Tensor aatype;           // [n_res] int64, AlphaFold's residue order
+  at::Tensor residue_index;    // [n_res] int64, 0-based
+  double seconds = 0;          // input pipeline + network
+};
+
+class LoadedModel {
+ public:
+  // Loads params_<name>.npz from `params` (a file), or deterministic random weights of the real shapes
+  // from `random_seed` when `params` is empty (a demo: predictions say they are not predictions).
+  LoadedModel(const ModelSpec& spec, const std::filesystem::path& params, uint64_t random_seed,
+              const fold::RunOptions& run);
+
+  const std::string& name() const { return name_; }
+  const fold::ModelConfig& config() const { return config_; }
+  const fold::RunOptions& run_options() const { return run_; }
+  bool random_weights() const { return store_->is_random(); }
+
+  // Raw features (sequence + MSAs) through this model's input pipeline with `seed`, then the network.
+  // `check_memory`: refuse with a RuntimeError (and a --chunk-size hint) when the estimate exceeds what
+  // is free. `on_iteration` sees every recycling iteration.
+  Prediction predict(const fold::RawFeatures& raw, int64_t seed, bool check_memory = true,
+                     const fold::IterationCallback& on_iteration = {}) const;
+  // Already processed features (AlphaFold's dict with the leading recycling axis). Template arrays
+  // switch the template embedding on when the preset has one; without them it is off.
+  Prediction predict(const fold::ProcessedFeatures& features, bool check_memory = true,
+                     const fold::IterationCallback& on_iteration = {}) const;
+
+ private:
+  // The network for features with or without template arrays, built on first use (shares the weights).
+  const fold::AlphaFoldModel& network(bool with_templates) const;
+
+  std::string name_;
+  fold::ModelConfig config_;
+  fold::RunOptions run_;
+  std::unique_ptr<fold::ParameterStore> store_;  // outlives the networks: they view its tensors
+  mutable std::mutex mutex_;
+  mutable std::array<std::unique_ptr<fold::AlphaFoldModel>, 2> networks_;  // [without, with templates]
+};
+
+}  // namespace kfold::pipelines

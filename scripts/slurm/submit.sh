@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Submits a whole kfold batch to SLURM: an MSA array job on CPU nodes, then a GPU array job that starts
+# when it has ended (afterany: targets whose MSA failed are recorded as such, the rest still run).
+#   scripts/slurm/submit.sh TARGETS OUT DB MSA_TASKS GPU_TASKS [extra kfold batch options for both]
+# Example (10,000 targets, 200 CPU tasks of ~50 targets, 40 GPU tasks of ~250 targets):
+#   scripts/slurm/submit.sh targets.csv /scratch/kfold/out /data/dbs/uniref50 200 40 --params /data/af2
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+[[ $# -ge 5 ]] || { sed -n '2,6p' "${BASH_SOURCE[0]}"; exit 2; }
+targets="$1" out="$2" db="$3" msa_tasks="$4" gpu_tasks="$5"
+shift 5
+msa_job=$(sbatch --parsable --array="0-$((msa_tasks - 1))" "$here/msa_array.sbatch" "$targets" "$out" "$db" "$@")
+gpu_job=$(sbatch --parsable --array="0-$((gpu_tasks - 1))" --dependency="afterany:$msa_job" \
+  "$here/predict_array.sbatch" "$targets" "$out" "$@")
+echo "MSA array job $msa_job ($msa_tasks tasks), predict array job $gpu_job ($gpu_tasks tasks)"
+echo "progress: $out/summary.tsv"

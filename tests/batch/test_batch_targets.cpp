@@ -1,0 +1,105 @@
+// Batch inputs and shards (pipelines/batch/batch_targets.hpp): the three input forms, bad targets kept
+// with their reason, duplicate ids refused, and shards that partition the targets balanced by length.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <set>
+
+#include "data/error.hpp"
+#include "pipelines/batch/batch_targets.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using kfold::pipelines::BatchTarget;
+
+namespace {
+
+void write(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
+
+}  // namespace
+
+TEST_CASE("read_batch_targets: CSV with header, FASTA, folder") {
+  kfold::test::ScratchDir tmp("batch_targets_forms");
+  write(tmp.path() / "t.csv", "id,sequence\nalpha,ACDEF\n\nbeta , ghik* \n");
+  auto targets = kfold::pipelines::read_batch_targets(tmp.path() / "t.csv");
+  REQUIRE(targets.size() == 2);
+  CHECK(targets[0].id == "alpha");
+  CHECK(targets[0].sequence == "ACDEF");
+  CHECK(targets[1].id == "beta");
+  CHECK(targets[1].sequence == "GHIK");
+  CHECK(targets[1].problem.empty());
+  CHECK(targets[1].source == (tmp.path() / "t.csv").string() + ":4");
+
+  write(tmp.path() / "t.fasta", ">one first\nACD\nEF\n>two|x\nKL-M\n>three\n");
+  targets = kfold::pipelines::read_batch_targets(tmp.path() / "t.fasta");
+  REQUIRE(targets.size() == 3);
+  CHECK(targets[0].sequence == "ACDEF");
+  CHECK(targets[1].id == "two_x");  // made safe for a folder name
+  CHECK(targets[1].problem.find("'-' is not an amino-acid letter") != std::string::npos);
+  CHECK(targets[1].problem.find("t.fasta:5") != std::string::npos);
+  CHECK(targets[2].problem.find("no residues") != std::string::npos);
+
+  fs::create_directory(tmp.path() / "dir");
+  write(tmp.path() / "dir" / "b.fa", ">anything\nMKV\n");
+  write(tmp.path() / "dir" / "a.fasta", ">x\nMK\n>y\nMK\n");
+  write(tmp.path() / "dir" / "notes.txt", "not a target");
+  targets = kfold::pipelines::read_batch_targets(tmp.path() / "dir");
+  REQUIRE(targets.size() == 2);
+  CHECK(targets[0].id == "a");  // file stems, sorted
+  CHECK(targets[0].problem.find("holds 2 sequences") != std::string::npos);
+  CHECK(targets[1].id == "b");
+  CHECK(targets[1].sequence == "MKV");
+}
+
+TEST_CASE("read_batch_targets: errors name the file and line") {
+  kfold::test::ScratchDir tmp("batch_targets_errors");
+  write(tmp.path() / "dup.csv", "a,MK\nb,MK\na,MKV\n");
+  CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "dup.csv"),
+                       doctest::Contains("dup.csv:3: id 'a' again (first at"), kfold::InputError);
+  write(tmp.path() / "three.csv", "a,MK,extra\n");
+  CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "three.csv"),
+                       doctest::Contains("three.csv:1: expected two fields"), kfold::InputError);
+  write(tmp.path() / "empty.fasta", "\n");
+  CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "empty.fasta"),
+                       doctest::Contains("no targets"), kfold::InputError);
+  CHECK_THROWS_AS(kfold::pipelines::read_batch_targets(tmp.path() / "missing.csv"), kfold::InputError);
+}
+
+TEST_CASE("parse_shard") {
+  CHECK(kfold::pipelines::parse_shard("3/100", "--shard") == std::pair<int64_t, int64_t>{3, 100});
+  CHECK(kfold::pipelines::parse_shard("0/1", "--shard") == std::pair<int64_t, int64_t>{0, 1});
+  for (const char* bad : {"1/1", "-1/4", "2", "a/b", "1/0", "1/2/3"})
+    CHECK_THROWS_WITH_AS(kfold::pipelines::parse_shard(bad, "--shard"), doctest::Contains("expected I/N"),
+                         kfold::InputError);
+}
+
+TEST_CASE("shard_targets: an exact partition, balanced by length squared, sorted by length") {
+  std::vector<BatchTarget> targets;
+  for (int i = 0; i < 103; ++i)
+    targets.push_back({"t" + std::to_string(i), std::string(static_cast<size_t>(10 + (i * 37) % 500), 'A'), "", ""});
+  for (const int64_t count : {1, 2, 7, 200}) {
+    std::set<int64_t> seen;
+    std::vector<double> load;
+    for (int64_t shard = 0; shard < count; ++shard) {
+      const auto mine = kfold::pipelines::shard_targets(targets, shard, count);
+      double cost = 0;
+      for (size_t k = 0; k < mine.size(); ++k) {
+        CHECK(seen.insert(mine[k]).second);  // in no other shard
+        const double n = static_cast<double>(targets[static_cast<size_t>(mine[k])].sequence.size());
+        cost += n * n;
+        if (k > 0) CHECK(targets[static_cast<size_t>(mine[k - 1])].sequence.size() <= n);
+      }
+      load.push_back(cost);
+    }
+    CHECK(seen.size() == targets.size());
+    if (count == 7) {
+      // Greedy longest-first: no shard exceeds another by more than the largest target's cost.
+      const double spread = *std::max_element(load.begin(), load.end()) - *std::min_element(load.begin(), load.end());
+      CHECK(spread <= 509.0 * 509.0);
+    }
+  }
+  // Deterministic: the same inputs give the same shard.
+  CHECK(kfold::pipelines::shard_targets(targets, 3, 7) == kfold::pipelines::shard_targets(targets, 3, 7));
+}

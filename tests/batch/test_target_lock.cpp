@@ -1,0 +1,115 @@
+// Target locks (pipelines/batch/target_lock.hpp) and stage keys (pipelines/batch/stage_key.hpp): one
+// holder at a time, dead owners taken over (same host at once, other hosts after the stale time), live
+// ones respected, the heartbeat keeps a held lock fresh; keys change with every input they cover.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "pipelines/batch/stage_key.hpp"
+#include "pipelines/batch/target_lock.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using kfold::pipelines::LockDirectory;
+
+namespace {
+
+std::string host_of_this_machine() {
+  const auto owner = LockDirectory::owner_text();
+  return owner.substr(0, owner.find(' '));
+}
+
+// The pid of a process that has exited (and been reaped): a dead owner.
+long dead_pid() {
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  int status = 0;
+  waitpid(child, &status, 0);
+  return child;
+}
+
+void set_age(const fs::path& path, int seconds) {
+  const struct timespec times[2] = {{time(nullptr) - seconds, 0}, {time(nullptr) - seconds, 0}};
+  utimensat(AT_FDCWD, path.c_str(), times, 0);
+}
+
+}  // namespace
+
+TEST_CASE("LockDirectory: one holder; released on destruction") {
+  kfold::test::ScratchDir tmp("target_lock_basic");
+  LockDirectory locks(tmp.path(), std::chrono::seconds(600));
+  auto first = locks.try_lock("t1");
+  REQUIRE(first);
+  CHECK(fs::exists(tmp / "t1.lock"));
+  std::ifstream in(tmp / "t1.lock");
+  std::string text;
+  std::getline(in, text);
+  CHECK(text == LockDirectory::owner_text());
+  CHECK_FALSE(locks.try_lock("t1"));  // held by a live process (this one)
+  CHECK(locks.try_lock("t2"));        // other targets are free
+  first.reset();
+  CHECK_FALSE(fs::exists(tmp / "t1.lock"));
+  CHECK(locks.try_lock("t1"));
+}
+
+TEST_CASE("LockDirectory: a dead owner on this host is taken over at once") {
+  kfold::test::ScratchDir tmp("target_lock_dead");
+  LockDirectory locks(tmp.path(), std::chrono::seconds(600));
+  std::ofstream(tmp / "t.lock") << host_of_this_machine() << " " << dead_pid() << " 12345\n";
+  CHECK(locks.try_lock("t"));
+  // A live pid whose start time differs: the pid was reused, the owner is gone.
+  std::ofstream(tmp / "u.lock") << host_of_this_machine() << " " << getpid() << " 1\n";
+  CHECK(locks.try_lock("u"));
+}
+
+TEST_CASE("LockDirectory: another host's lock waits for the stale time") {
+  kfold::test::ScratchDir tmp("target_lock_other_host");
+  LockDirectory locks(tmp.path(), std::chrono::seconds(60));
+  std::ofstream(tmp / "t.lock") << "node-elsewhere 4242 999\n";
+  set_age(tmp / "t.lock", 30);
+  CHECK_FALSE(locks.try_lock("t"));  // heartbeat 30 s old < 60 s: alive
+  set_age(tmp / "t.lock", 120);
+  CHECK(locks.try_lock("t"));  // no heartbeat for 120 s: gone
+  // A lock file its owner died before writing (empty) follows the same rule.
+  std::ofstream(tmp / "e.lock").flush();
+  CHECK_FALSE(locks.try_lock("e"));
+  set_age(tmp / "e.lock", 120);
+  CHECK(locks.try_lock("e"));
+}
+
+TEST_CASE("LockDirectory: the heartbeat keeps a held lock fresh") {
+  kfold::test::ScratchDir tmp("target_lock_heartbeat");
+  LockDirectory locks(tmp.path(), std::chrono::seconds(10));  // heartbeat every second
+  auto held = locks.try_lock("t");
+  REQUIRE(held);
+  set_age(tmp / "t.lock", 100);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  struct stat st {};
+  REQUIRE(stat((tmp / "t.lock").c_str(), &st) == 0);
+  CHECK(difftime(time(nullptr), st.st_mtime) < 5);
+}
+
+TEST_CASE("StageKey: every field and file counts") {
+  using kfold::pipelines::StageKey;
+  kfold::test::ScratchDir tmp("stage_key");
+  const auto base = StageKey().add("a", std::string_view("bc")).hex();
+  CHECK(base.size() == 16);
+  CHECK(base == StageKey().add("a", std::string_view("bc")).hex());
+  CHECK(base != StageKey().add("ab", std::string_view("c")).hex());
+  CHECK(StageKey().add("x", int64_t{1}).hex() != StageKey().add("x", int64_t{2}).hex());
+  CHECK(StageKey().add("x", 0.1).hex() != StageKey().add("x", 0.1000001).hex());
+  std::ofstream(tmp / "f") << "one";
+  const auto one = StageKey().add_file_content("f", tmp / "f").hex();
+  std::ofstream(tmp / "f") << "two";
+  CHECK(StageKey().add_file_content("f", tmp / "f").hex() != one);
+  CHECK(StageKey().add_file_content("f", tmp / "missing").hex() != one);
+  const auto identity = StageKey().add_file_identity("db", tmp.path()).hex();
+  std::ofstream(tmp / "g") << "new file";
+  CHECK(StageKey().add_file_identity("db", tmp.path()).hex() != identity);
+}

@@ -1,0 +1,187 @@
+"""`kfold batch` end to end (small config, random weights, the shipped 20-target example).
+
+- The summary is complete and agrees with each target's own files; a rerun skips every stage.
+- Bad targets (bad letters, too long) are recorded with their reason, the rest finish, exit code 3.
+- Kill -9 in the middle, rerun: every target complete, no finished stage computed twice, no temp file
+  left, and the results byte-identical to an uninterrupted run.
+- Two workers on the same folder at once: each stage of each target runs exactly once.
+- Shards 0..N-1 (and the SLURM variables) partition the targets.
+"""
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import SOURCE_DIR
+
+EXAMPLES = SOURCE_DIR / "data/examples"
+TARGETS = EXAMPLES / "batch_targets.csv"
+MODEL = ["--random-weights", "--models", "model_1_ptm", "--config", EXAMPLES / "small_model.json",
+         "--recycles", "0", "--threads", "1"]
+SEARCH = ["--db", EXAMPLES / "ubiquitin_db.fasta"]
+
+
+def target_ids(path=TARGETS):
+    with open(path) as f:
+        return [row["id"] for row in csv.DictReader(f)]
+
+
+def summary(out):
+    with open(out / "summary.tsv") as f:
+        return {row["id"]: row for row in csv.DictReader(f, delimiter="\t")}
+
+
+def stage_runs(out, target, stage):
+    log = out / target / "stages.log"
+    return [line for line in log.read_text().splitlines() if line.split("\t")[2] == stage] if log.exists() else []
+
+
+def temp_files(out):
+    return [p for p in out.rglob("*") if ".tmp." in p.name]
+
+
+@pytest.fixture(scope="module")
+def full_run(kfold, tmp_path_factory):
+    out = tmp_path_factory.mktemp("batch") / "out"
+    run = kfold("batch", TARGETS, *SEARCH, *MODEL, "-o", out)
+    assert run.returncode == 0, run.stderr
+    return out, run
+
+
+def test_summary_is_complete_and_matches_the_files(full_run):
+    out, run = full_run
+    rows = summary(out)
+    assert list(rows) == target_ids()
+    for target, row in rows.items():
+        assert row["status"] == "done", (target, row)
+        assert (out / target / "done").exists()
+        assert int(row["length"]) == len((out / target / "query.fasta").read_text().split("\n", 1)[1].replace("\n", ""))
+        a3m = (out / target / "msas" / "search.a3m").read_text()
+        assert int(row["msa_depth"]) == a3m.count(">")
+        assert float(row["neff"]) >= 1.0
+        assert row["best_model"] == "model_1_ptm"
+        with h5py.File(out / target / "result_model_1_ptm.h5") as h5:
+            assert float(row["mean_plddt"]) == pytest.approx(float(h5["mean_plddt"][()]), abs=0.005)
+            assert float(row["ptm"]) == pytest.approx(float(h5["ptm"][()]), abs=5e-5)
+        assert len(stage_runs(out, target, "msa")) == 1
+        assert len(stage_runs(out, target, "predict")) == 1
+    # The ubiquitin fragment finds its homologs in the demo database; a designed peptide does not.
+    assert int(rows["ubiquitin_1_35"]["msa_depth"]) > 5
+    assert int(rows["chignolin"]["msa_depth"]) == 1
+    assert "targets 20\tdone 20\tfailed 0" in run.stdout
+    assert not temp_files(out)
+    assert not list((out / ".locks").iterdir())
+
+
+def test_rerun_skips_every_stage(kfold, full_run, tmp_path):
+    out, _ = full_run
+    before = {t: (out / t / "stages.log").read_text() for t in target_ids()}
+    run = kfold("batch", TARGETS, *SEARCH, *MODEL, "-o", out)
+    assert run.returncode == 0, run.stderr
+    assert {t: (out / t / "stages.log").read_text() for t in target_ids()} == before
+    # A changed model option (the seed) reruns the predict stage only (on a copy: the other tests
+    # compare with the seed-0 results).
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    run = kfold("batch", TARGETS, *SEARCH, *MODEL, "--seed", "1", "-o", copy)
+    assert run.returncode == 0, run.stderr
+    for t in target_ids():
+        assert len(stage_runs(copy, t, "msa")) == 1
+        assert len(stage_runs(copy, t, "predict")) == 2
+
+
+def test_bad_targets_are_recorded_and_the_rest_finish(kfold, tmp_path):
+    targets = tmp_path / "targets.csv"
+    targets.write_text("id,sequence\ngood,MKTAYIAKQR\nbad_letters,MKT1AY\ntoo_long,MKTAYIAKQRQISFVKSHFSRQ\n")
+    out = tmp_path / "out"
+    run = kfold("batch", targets, *MODEL, "--max-length", "20", "-o", out)
+    assert run.returncode == 3, run.stderr
+    assert "2 of 3 targets failed" in run.stderr
+    rows = summary(out)
+    assert rows["good"]["status"] == "done"
+    assert rows["bad_letters"]["status"] == "failed"
+    assert "targets.csv:3: '1' is not an amino-acid letter" in rows["bad_letters"]["reason"]
+    assert rows["too_long"]["status"] == "failed"
+    assert "22 residues, longer than --max-length 20" in rows["too_long"]["reason"]
+    # A rerun does not retry them (same inputs), and exits 3 again.
+    assert kfold("batch", targets, *MODEL, "--max-length", "20", "-o", out).returncode == 3
+    # Duplicate ids stop the batch before any work: their outputs would collide.
+    targets.write_text("a,MKT\nb,MKV\na,MKW\n")
+    run = kfold("batch", targets, *MODEL, "-o", tmp_path / "dup")
+    assert run.returncode == 2 and "targets.csv:3: id 'a' again" in run.stderr
+    assert not (tmp_path / "dup").exists()
+
+
+def finished(out):
+    """Targets whose status.json records a complete predict stage."""
+    return {p.parent.name for p in out.glob("*/status.json") if '"status": "done"' in p.read_text()}
+
+
+def results_of(out, target):
+    with h5py.File(out / target / "result_model_1_ptm.h5") as h5:
+        return {k: np.array(h5[k]) for k in ("final_atom_positions", "plddt", "predicted_aligned_error")}
+
+
+def test_kill_and_resume_equals_an_uninterrupted_run(build_dir, kfold, full_run, tmp_path):
+    reference, _ = full_run
+    out = tmp_path / "out"
+    command = [str(build_dir / "bin" / "kfold"), "batch", TARGETS, *SEARCH, *MODEL, "-o", out]
+    worker = subprocess.Popen(list(map(str, command)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(finished(out)) < 4:
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    finished_before = finished(out)
+    assert 4 <= len(finished_before) < 20
+    run = kfold(*command[1:])
+    assert run.returncode == 0, run.stderr
+    for target in target_ids():
+        assert (out / target / "done").exists()
+        # Finished targets were not computed again; the interrupted one ran once more at most.
+        runs = len(stage_runs(out, target, "predict"))
+        assert runs == 1 if target in finished_before else 1 <= runs <= 2, target
+        ours, theirs = results_of(out, target), results_of(reference, target)
+        for key in ours:
+            np.testing.assert_array_equal(ours[key], theirs[key], err_msg=f"{target} {key}")
+        assert (out / target / "ranked_0.pdb").read_bytes() == (reference / target / "ranked_0.pdb").read_bytes()
+    assert not temp_files(out)
+
+
+def test_two_workers_share_a_folder(build_dir, tmp_path):
+    out = tmp_path / "out"
+    command = list(map(str, [build_dir / "bin" / "kfold", "batch", TARGETS, *MODEL, "-o", out]))
+    workers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [w.communicate(timeout=600) for w in workers]
+    for worker, (stdout, stderr) in zip(workers, outputs):
+        assert worker.returncode == 0, stderr
+    for target in target_ids():
+        assert (out / target / "done").exists()
+        assert len(stage_runs(out, target, "msa")) == 1, target
+        assert len(stage_runs(out, target, "predict")) == 1, target
+    assert all(row["status"] == "done" for row in summary(out).values())
+
+
+def test_shards_partition_the_targets(build_dir, kfold, tmp_path):
+    owners = {}
+    for shard in range(3):
+        out = tmp_path / f"shard{shard}"
+        run = kfold("batch", TARGETS, "--stage", "msa", "--shard", f"{shard}/3", "-o", out)
+        assert run.returncode == 0, run.stderr
+        for status in out.glob("*/status.json"):
+            assert status.parent.name not in owners
+            owners[status.parent.name] = shard
+    assert sorted(owners) == sorted(target_ids())
+    # SLURM array variables pick the same shard as --shard (indices shifted by SLURM_ARRAY_TASK_MIN).
+    env = dict(os.environ, SLURM_ARRAY_TASK_ID="2", SLURM_ARRAY_TASK_COUNT="3", SLURM_ARRAY_TASK_MIN="1")
+    out = tmp_path / "slurm"
+    run = subprocess.run([str(build_dir / "bin" / "kfold"), "batch", str(TARGETS), "--stage", "msa", "-o", str(out)],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert {p.parent.name for p in out.glob("*/status.json")} == {t for t, s in owners.items() if s == 1}
