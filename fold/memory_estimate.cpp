@@ -32,6 +32,20 @@ int64_t parameter_count(const ModelConfig& config) {
          12 * c * c + e.seq_channel * c + 2 * c_m * e.seq_channel;
 }
 
+// The template embedding (before the trunk): every template's pair activations [n_templ, L, L, c_t]
+// kept for the pointwise attention (twice while they are stacked), plus one template's pair stack
+// transients (triangle multiplication projections, or the triangle attention logits).
+int64_t template_stage_elements(const ModelConfig& config, const ProblemSize& s, int64_t chunk_rows, bool fused) {
+  const auto& t = config.model.embeddings_and_evoformer.template_;
+  if (!t.enabled || s.n_templ <= 0) return 0;
+  const auto& stack = t.template_pair_stack;
+  const int64_t L2 = s.n_res * s.n_res;
+  const int64_t c_t = stack.triangle_attention_ending_node.value_dim.value_or(64);
+  const int64_t tri = stack.triangle_multiplication_outgoing.num_intermediate_channel;
+  const int64_t attention = fused ? L2 * 4 * c_t : stack.triangle_attention_starting_node.num_head * chunk_rows * L2 * 2;
+  return 2 * s.n_templ * L2 * c_t + std::max(L2 * (4 * tri + 2 * c_t), attention);
+}
+
 // Peak bytes for a given chunk size.
 MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const RunOptions& options) {
   const auto& e = config.model.embeddings_and_evoformer;
@@ -62,6 +76,7 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
       {"MSA transition", std::min(chunk_rows, std::max(s.n_seq, s.n_extra)) * L * 4 *
                              std::max(e.msa_channel, e.extra_msa_channel) * 2},
       {"distogram and aligned-error logits", L2 * 64 * 3},
+      {"template pair stack", template_stage_elements(config, s, chunk_rows, fused)},
   };
   for (const auto& [name, elements] : stages)
     if (elements * bytes > out.largest_transient_bytes) {

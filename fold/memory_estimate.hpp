@@ -17,6 +17,7 @@ struct ProblemSize {
   int64_t n_res = 0;
   int64_t n_seq = 0;    // MSA cluster rows (msa_feat)
   int64_t n_extra = 0;  // extra-MSA rows
+  int64_t n_templ = 0;  // templates embedded (0 when the template embedding is off)
 };
 
 struct MemoryEstimate {

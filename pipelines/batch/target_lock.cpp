@@ -58,6 +58,46 @@ bool parse_owner(const fs::path& lock, Owner& owner) {
   return static_cast<bool>(in >> owner.host >> owner.pid >> owner.start);
 }
 
+// Held lock paths for the signal handler: SIGTERM (SLURM's time limit, scancel), SIGINT and SIGHUP
+// remove them before the process dies, so other hosts need not wait for the stale time. Only
+// async-signal-safe work happens in the handler (reading these slots, unlink, raise).
+struct HeldSlot {
+  volatile sig_atomic_t used = 0;
+  char path[4096] = {};
+};
+HeldSlot held_slots[64];
+
+extern "C" void release_locks_and_die(int signal_number) {
+  for (auto& slot : held_slots)
+    if (slot.used) ::unlink(slot.path);
+  ::signal(signal_number, SIG_DFL);
+  ::raise(signal_number);
+}
+
+void install_signal_handlers() {
+  for (const int signal_number : {SIGTERM, SIGINT, SIGHUP}) {
+    struct sigaction current {};
+    if (::sigaction(signal_number, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+      ::signal(signal_number, release_locks_and_die);
+  }
+}
+
+void remember_held(const fs::path& path) {
+  const auto& text = path.native();
+  if (text.size() >= sizeof(HeldSlot::path)) return;
+  for (auto& slot : held_slots)
+    if (!slot.used) {
+      std::memcpy(slot.path, text.c_str(), text.size() + 1);
+      slot.used = 1;
+      return;
+    }
+}
+
+void forget_held(const fs::path& path) {
+  for (auto& slot : held_slots)
+    if (slot.used && path.native() == slot.path) slot.used = 0;
+}
+
 double age_seconds(const fs::path& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return 0;
@@ -106,6 +146,7 @@ LockDirectory::LockDirectory(fs::path dir, std::chrono::seconds stale_after)
   const auto interval =
       std::clamp<std::chrono::seconds>(stale_after / 10, std::chrono::seconds(1), std::chrono::seconds(30));
   heartbeat_ = std::make_unique<Heartbeat>(interval);
+  install_signal_handlers();
 }
 
 LockDirectory::~LockDirectory() = default;
@@ -137,6 +178,7 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
       {
         const std::lock_guard<std::mutex> lock(heartbeat_->mutex);
         heartbeat_->held.insert(path);
+        remember_held(path);
       }
       return std::unique_ptr<TargetLock>(new TargetLock(this, path));
     }
@@ -160,6 +202,7 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
 void LockDirectory::forget(const fs::path& lock) {
   const std::lock_guard<std::mutex> guard(heartbeat_->mutex);
   heartbeat_->held.erase(lock);
+  forget_held(lock);
 }
 
 TargetLock::TargetLock(LockDirectory* owner, fs::path path) : owner_(owner), path_(std::move(path)) {}

@@ -1,6 +1,7 @@
 // A per-target lock for workers sharing a file system (NFS included): created with O_EXCL, kept fresh
 // by a heartbeat, and taken over when its owner is gone (a dead process on the same host at once; on
-// another host once the heartbeat is older than the stale time).
+// another host once the heartbeat is older than the stale time). SIGTERM, SIGINT and SIGHUP remove the
+// held locks before the process dies (when nobody else handles those signals).
 #pragma once
 
 #include <chrono>

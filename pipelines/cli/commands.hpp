@@ -17,6 +17,7 @@ void add_inspect_command(CLI::App& app, Action& action);
 void add_db_command(CLI::App& app, Action& action);
 void add_search_command(CLI::App& app, Action& action);
 void add_predict_command(CLI::App& app, Action& action);
+void add_agent_command(CLI::App& app, Action& action);
 void add_batch_command(CLI::App& app, Action& action);
 
 // Text of `kfold --version`: version, git revision, torch, CUDA and OpenMP availability.

@@ -40,6 +40,7 @@ int run(int argc, char** argv) {
   kfold::cli::add_db_command(app, action);
   kfold::cli::add_search_command(app, action);
   kfold::cli::add_predict_command(app, action);
+  kfold::cli::add_agent_command(app, action);
   kfold::cli::add_batch_command(app, action);
 
   try {

@@ -75,7 +75,11 @@ Prediction LoadedModel::predict(const fold::ProcessedFeatures& features, bool ch
   const auto start = std::chrono::steady_clock::now();
   const bool with_templates = features.template_aatype.defined();
   if (check_memory) {
-    const fold::ProblemSize size{features.n_res(), rows_used(features.msa_mask), rows_used(features.extra_msa_mask)};
+    const int64_t n_templ = with_templates && config_.model.embeddings_and_evoformer.template_.enabled
+                                ? features.template_aatype.size(1)
+                                : 0;
+    const fold::ProblemSize size{features.n_res(), rows_used(features.msa_mask), rows_used(features.extra_msa_mask),
+                                 n_templ};
     fold::check_memory(config_, size, run_);
   }
   Prediction prediction;

@@ -41,7 +41,7 @@ void set_age(const fs::path& path, int seconds) {
 
 }  // namespace
 
-TEST_CASE("LockDirectory: one holder; released on destruction") {
+TEST_CASE("LockDirectory: one holder, released on destruction") {
   kfold::test::ScratchDir tmp("target_lock_basic");
   LockDirectory locks(tmp.path(), std::chrono::seconds(600));
   auto first = locks.try_lock("t1");

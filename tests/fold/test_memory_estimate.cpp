@@ -31,6 +31,21 @@ TEST_CASE("Memory estimate scales with the problem and falls with chunking and t
   CHECK(fold::estimate_peak_memory(config, {1024, 512, 1024}, chunked).total_bytes < large.total_bytes / 4);
 }
 
+TEST_CASE("Memory estimate counts the template embedding when it is on") {
+  auto config = fold::model_config("model_1");  // templates on
+  fold::RunOptions options;
+  options.chunk_size = 128;  // so the template stage, not the outer product mean, is the largest transient
+  const auto without = fold::estimate_peak_memory(config, {1024, 512, 1024, 0}, options);
+  const auto with = fold::estimate_peak_memory(config, {1024, 512, 1024, 4}, options);
+  // Four templates' pair activations [4, L, L, 64] twice (stacking) plus one template's transients:
+  // at least 2 * 4 * 1024^2 * 64 * 4 bytes = 2 GiB before the +20 % margin.
+  CHECK(with.total_bytes > without.total_bytes);
+  CHECK(with.largest_transient == std::string("template pair stack"));
+  CHECK(with.largest_transient_bytes >= int64_t{2} * 4 * 1024 * 1024 * 64 * 4);
+  config.model.embeddings_and_evoformer.template_.enabled = false;
+  CHECK(fold::estimate_peak_memory(config, {1024, 512, 1024, 4}, options).total_bytes == without.total_bytes);
+}
+
 TEST_CASE("Suggested chunk size fits the memory given, or is 0 when nothing fits") {
   const auto config = fold::model_config("model_1_ptm");
   fold::RunOptions reference;

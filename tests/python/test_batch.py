@@ -185,3 +185,16 @@ def test_shards_partition_the_targets(build_dir, kfold, tmp_path):
                          env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     assert {p.parent.name for p in out.glob("*/status.json")} == {t for t, s in owners.items() if s == 1}
+
+
+def test_sigterm_frees_the_locks(build_dir, tmp_path):
+    """SLURM's time limit sends SIGTERM: the worker's locks go with it, so no host waits for them."""
+    out = tmp_path / "out"
+    command = list(map(str, [build_dir / "bin" / "kfold", "batch", TARGETS, *MODEL, "-o", out]))
+    worker = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not finished(out):
+        time.sleep(0.02)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=60) == -signal.SIGTERM
+    assert not list((out / ".locks").glob("*.lock"))

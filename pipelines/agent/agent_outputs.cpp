@@ -1,0 +1,198 @@
+// Text of scores.tsv, plate.csv, notebook.jsonl records and report.md.
+#include "pipelines/agent/agent_outputs.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+#include "pipelines/version.hpp"
+
+namespace kfold::pipelines::agent {
+
+namespace {
+
+std::string num(double v) { return std::isfinite(v) ? fmt::format("{:.6f}", v) : "NA"; }
+
+std::string csv_cell(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (const char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string tsv_cell(std::string s) {
+  std::replace(s.begin(), s.end(), '\t', ' ');
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return s;
+}
+
+nlohmann::json json_number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+
+// Decision of each row: "plate:<well>", "filtered", "measured", "no_evidence" or "not_selected".
+std::vector<std::string> decisions(const ScoreTable& table, const Plate& plate) {
+  std::vector<std::string> out(table.rows.size(), "not_selected");
+  for (size_t k = 0; k < table.rows.size(); ++k) {
+    const ScoredVariant& r = table.rows[k];
+    if (r.measured)
+      out[k] = "measured";
+    else if (!std::isfinite(r.total))
+      out[k] = "no_evidence";
+    else if (has_hard_flag(r.flags))
+      out[k] = "filtered";
+  }
+  for (const PlateWell& w : plate.wells) {
+    if (w.row >= 0) out[static_cast<size_t>(w.row)] = "plate:" + w.well;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
+  std::string out = "id\tmutations\toperator\tn_mutations\tsite_independent\tpotts";
+  for (const auto& [term, weight] : campaign.objective) out += "\t" + term;
+  out += "\ttotal\tsd\tflags\thard_filtered\tmeasured\trationale\n";
+  for (const ScoredVariant& r : table.rows) {
+    const Hypothesis& h = *r.hypothesis;
+    out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}", h.id, format_variant(h.variant), operator_label(h),
+                       h.variant.substitutions.size(), num(r.site_independent), num(r.potts));
+    for (const auto& [term, weight] : campaign.objective) {
+      out += "\t" + ((term == "stability" || term == "fitness") ? num(r.evolutionary) : std::string("NA"));
+    }
+    out +=
+        fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\n", num(r.total), num(r.sd), format_flags(r.flags),
+                    has_hard_flag(r.flags) ? 1 : 0, r.measured ? num(r.measured->value) : "NA", tsv_cell(r.rationale));
+  }
+  return out;
+}
+
+std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaign& campaign) {
+  std::string out = "well,id,mutations,sequence,score,sd,rank,operator,flags,rationale\n";
+  for (const PlateWell& w : plate.wells) {
+    if (w.row < 0) {
+      out += fmt::format("{},WT,WT,{},NA,NA,,control,,wild-type control well\n", w.well, campaign.target.sequence);
+      continue;
+    }
+    const ScoredVariant& r = table.rows[static_cast<size_t>(w.row)];
+    const Hypothesis& h = *r.hypothesis;
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", w.well, h.id, format_variant(h.variant),
+                       apply_variant(h.variant, campaign.target.sequence, campaign.target.first_residue), num(r.total),
+                       num(r.sd), w.rank, csv_cell(operator_label(h)), csv_cell(format_flags(r.flags)),
+                       csv_cell(r.rationale));
+  }
+  return out;
+}
+
+std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Campaign& campaign,
+                           const EvolutionaryModels& models, const RunRecord& run, int64_t round) {
+  using Json = nlohmann::json;
+  Json head = {
+      {"type", "run"},
+      {"round", round},
+      {"campaign", campaign.name},
+      {"version", kVersion},
+      {"git_revision", kGitRevision},
+      {"seed", run.seed},
+      {"no_potts", run.no_potts},
+      {"input_hashes", run.input_hashes},
+      {"objective", campaign.objective},
+      {"alignment",
+       {{"sequences", models.alignment.n_seq}, {"columns", models.alignment.n_col}, {"neff", models.weights.neff}}},
+      {"stability_model", models.model_note},
+      {"structure_terms", "not computed in this version"},
+      {"plate", {{"variants", plate.n_variants}, {"controls", plate.n_controls}}}};
+  if (models.potts) {
+    head["potts"] = {{"iterations", models.potts->fit.iterations},
+                     {"objective", models.potts->fit.objective},
+                     {"stop", models.potts->fit.stop_reason},
+                     {"lambda_J", models.potts->lambda_J_used}};
+  }
+  std::string out = head.dump() + "\n";
+  const std::vector<std::string> decision = decisions(table, plate);
+  for (size_t k = 0; k < table.rows.size(); ++k) {
+    const ScoredVariant& r = table.rows[k];
+    const Hypothesis& h = *r.hypothesis;
+    Json flags = Json::array();
+    for (const auto& f : r.flags) flags.push_back({{"name", f.name}, {"hard", f.hard}, {"detail", f.detail}});
+    Json rec = {{"type", "hypothesis"},
+                {"round", round},
+                {"id", h.id},
+                {"parent", h.parent},
+                {"operators", h.operators},
+                {"mutations", format_variant(h.variant)},
+                {"rationale", h.rationale},
+                {"scores",
+                 {{"site_independent", json_number(r.site_independent)},
+                  {"potts", json_number(r.potts)},
+                  {"stability", json_number(r.evolutionary)},
+                  {"total", json_number(r.total)},
+                  {"sd", json_number(r.sd)}}},
+                {"flags", flags},
+                {"decision", decision[k]}};
+    out += rec.dump() + "\n";
+  }
+  return out;
+}
+
+std::string report_md(const ScoreTable& table, const Plate& plate, const Campaign& campaign,
+                      const EvolutionaryModels& models, const RunRecord& run) {
+  std::string md = fmt::format("# kfold agent: {}\n\n", campaign.name);
+  md += fmt::format("Target **{}** ({} residues, numbered from {}). kfold {} ({}), seed {}.\n\n", campaign.target.id,
+                    campaign.target.sequence.size(), campaign.target.first_residue, kVersion, kGitRevision, run.seed);
+  md += "## Objective\n\n| term | weight | computed by |\n|---|---|---|\n";
+  for (const auto& [term, weight] : campaign.objective) {
+    const bool evo = term == "stability" || term == "fitness";
+    md += fmt::format("| {} | {} | {} |\n", term, weight,
+                      evo ? "evolutionary term: " + models.model_note : std::string("not computed in this version"));
+  }
+  md +=
+      "\nStructure terms (ΔpLDDT, RMSD, pTM change, burial, contacts, clashes): not computed in this version; no "
+      "structures were predicted. Learning from measured results (surrogate model) is not part of this version "
+      "either: measured variants are recorded and left off the plate.\n\n";
+  md += "## Evidence\n\n";
+  md += fmt::format(
+      "- Family alignment `{}`: {} sequences, {} aligned columns, Neff {:.1f} (weights 1/n at {:.0f}% "
+      "identity).\n",
+      models.alignment.source, models.alignment.n_seq, models.alignment.n_col, models.weights.neff,
+      100.0 * campaign.evolution.identity);
+  if (models.potts) {
+    md += fmt::format(
+        "- Potts model (pseudo-likelihood, lambda_h 0.01, lambda_J {:.3g}): {} after {} iterations, "
+        "{:.1f} s.\n",
+        models.potts->lambda_J_used, models.potts->fit.stop_reason, models.potts->fit.iterations, models.potts_seconds);
+  } else {
+    md += "- Potts model: not fitted.\n";
+  }
+  md += fmt::format(
+      "- {} variants evaluated ({} measured before), {} removed by hard liability filters, {} eligible "
+      "for the plate.\n",
+      table.rows.size(), campaign.measurements.size(), plate.n_filtered, plate.n_candidates);
+  md += fmt::format(
+      "- Plate: {} variant wells and {} wild-type control wells of {} (at most {} variants per "
+      "position).\n\n",
+      plate.n_variants, plate.n_controls, campaign.plate.size, campaign.plate.max_per_position);
+  md +=
+      "## Top candidates\n\n| rank | well | id | mutations | score | sd | site-indep. | Potts | operator | "
+      "rationale |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  std::vector<const PlateWell*> ranked;
+  for (const PlateWell& w : plate.wells) {
+    if (w.row >= 0) ranked.push_back(&w);
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const PlateWell* a, const PlateWell* b) { return a->rank < b->rank; });
+  for (size_t k = 0; k < ranked.size() && k < 20; ++k) {
+    const ScoredVariant& r = table.rows[static_cast<size_t>(ranked[k]->row)];
+    std::string rationale = r.rationale;
+    std::replace(rationale.begin(), rationale.end(), '|', '/');
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", ranked[k]->rank, ranked[k]->well,
+                      r.hypothesis->id, format_variant(r.hypothesis->variant), num(r.total), num(r.sd),
+                      num(r.site_independent), num(r.potts), operator_label(*r.hypothesis), rationale);
+  }
+  md +=
+      "\n## Files\n\n`scores.tsv` (every evaluated variant), `plate.csv` (the plate), `notebook.jsonl` (append-only "
+      "record of every run), `report.md` (this file).\n";
+  return md;
+}
+
+}  // namespace kfold::pipelines::agent

@@ -1,0 +1,42 @@
+// The files `kfold agent` writes into its output folder, each atomically (temporary name, rename):
+// scores.tsv (every evaluated variant), plate.csv (the plate), notebook.jsonl (append-only record of
+// every run: inputs, hypotheses, scores, decisions) and report.md (for people).
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pipelines/agent/campaign.hpp"
+#include "pipelines/agent/evolutionary_models.hpp"
+#include "pipelines/agent/plate_layout.hpp"
+#include "pipelines/agent/scoring.hpp"
+
+namespace kfold::pipelines::agent {
+
+struct RunRecord {
+  uint64_t seed = 0;
+  int threads = 0;
+  bool no_potts = false;
+  std::map<std::string, std::string> input_hashes;  // file -> sha256
+};
+
+// Tab-separated, header first: id, mutations, operator, n_mutations, site_independent, potts, one column
+// per objective term (stability/fitness: the evolutionary term; others NA: not computed), total, sd,
+// flags, hard_filtered, measured, rationale. NA for missing values.
+std::string scores_tsv(const ScoreTable& table, const Campaign& campaign);
+
+// CSV (RFC 4180 quoting), one line per used well in well order: well, id, mutations, sequence, score,
+// sd, rank, operator, flags, rationale. Control wells: id WT, operator control.
+std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaign& campaign);
+
+// New notebook lines for this run (the caller appends them): one "run" record, then one record per
+// hypothesis with its scores and decision.
+std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Campaign& campaign,
+                           const EvolutionaryModels& models, const RunRecord& run, int64_t round);
+
+std::string report_md(const ScoreTable& table, const Plate& plate, const Campaign& campaign,
+                      const EvolutionaryModels& models, const RunRecord& run);
+
+}  // namespace kfold::pipelines::agent

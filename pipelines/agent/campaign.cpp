@@ -1,0 +1,280 @@
+// Reading and validating campaign files and their results CSVs.
+#include "pipelines/agent/campaign.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <set>
+
+#include "data/error.hpp"
+#include "data/sequence.hpp"
+#include "data/text_input.hpp"
+
+namespace kfold::pipelines::agent {
+
+namespace {
+
+using Json = nlohmann::json;
+
+struct Ctx {
+  std::string file;
+  [[noreturn]] void fail(const std::string& field, const std::string& message) const {
+    fail_input("{}: field '{}': {}", file, field, message);
+  }
+};
+
+const Json* find(const Json& obj, const char* key) {
+  const auto it = obj.find(key);
+  return it == obj.end() || it->is_null() ? nullptr : &*it;
+}
+
+std::string get_string(const Ctx& c, const Json& v, const std::string& field) {
+  if (!v.is_string()) c.fail(field, "must be a string");
+  return v.get<std::string>();
+}
+
+int64_t get_int(const Ctx& c, const Json& v, const std::string& field, int64_t lo, int64_t hi) {
+  if (!v.is_number_integer() && !v.is_number_unsigned())
+    c.fail(field, fmt::format("must be an integer in [{}, {}]", lo, hi));
+  const int64_t x =
+      v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : v.get<int64_t>();
+  if (x < lo || x > hi) c.fail(field, fmt::format("must be in [{}, {}] (got {})", lo, hi, x));
+  return x;
+}
+
+double get_number(const Ctx& c, const Json& v, const std::string& field) {
+  if (!v.is_number()) c.fail(field, "must be a number");
+  const double x = v.get<double>();
+  if (!std::isfinite(x)) c.fail(field, "must be finite");
+  return x;
+}
+
+void check_keys(const Ctx& c, const Json& obj, const std::string& field, std::initializer_list<const char*> known) {
+  for (const auto& [key, value] : obj.items()) {
+    if (std::find_if(known.begin(), known.end(), [&](const char* k) { return key == k; }) == known.end()) {
+      std::string list;
+      for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      c.fail(field.empty() ? key : field + "." + key, "unknown key; known keys: " + list);
+    }
+  }
+}
+
+std::string check_sequence(const Ctx& c, const std::string& seq, const std::string& field) {
+  if (seq.empty()) c.fail(field, "is empty; give the amino-acid sequence in one-letter code");
+  std::string out;
+  for (size_t k = 0; k < seq.size(); ++k) {
+    const char ch = data::to_ascii_upper(seq[k]);
+    if (data::is_space(seq[k]) || seq[k] == '\n') continue;
+    if (!is_standard_amino_acid(ch)) {
+      c.fail(field, fmt::format("character {} at position {} is not one of the 20 standard amino acids ({})",
+                                data::char_for_message(seq[k]), k + 1, kAminoAcids));
+    }
+    out += ch;
+  }
+  return out;
+}
+
+std::vector<Measurement> read_results_csv(const std::filesystem::path& path, const Campaign& campaign) {
+  data::LineReader reader(path);
+  std::vector<Measurement> out;
+  std::string_view line;
+  while (reader.next(line)) {
+    if (line.empty() || line.front() == '#') continue;
+    std::vector<std::string> cells;
+    size_t start = 0;
+    while (true) {
+      const size_t comma = line.find(',', start);
+      std::string cell(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+      while (!cell.empty() && data::is_space(cell.back())) cell.pop_back();
+      while (!cell.empty() && data::is_space(cell.front())) cell.erase(cell.begin());
+      cells.push_back(cell);
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+    }
+    const std::string where = fmt::format("{}:{}", path.string(), reader.line_number());
+    if (cells.size() < 2 || cells.size() > 3) {
+      fail_input("{}: expected 2 or 3 comma-separated columns (variant,value[,sd]), got {}", where, cells.size());
+    }
+    if (out.empty() && cells[0] == "variant") continue;  // header
+    Measurement m;
+    m.source = where;
+    m.variant = parse_variant(cells[0], where);
+    check_variant(m.variant, campaign.target.sequence, campaign.target.first_residue, where);
+    auto parse_number = [&](const std::string& text, const char* what) {
+      double v = 0.0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v)) {
+        fail_input("{}: {} '{}' is not a finite number", where, what, text);
+      }
+      return v;
+    };
+    m.value = parse_number(cells[1], "value");
+    if (cells.size() == 3 && !cells[2].empty()) {
+      m.sd = parse_number(cells[2], "sd");
+      if (*m.sd < 0.0) fail_input("{}: sd {} is negative; give a standard deviation >= 0", where, *m.sd);
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace
+
+Campaign parse_campaign(const std::string& json_text, const std::filesystem::path& path) {
+  const Ctx c{path.string()};
+  Json root;
+  try {
+    root = Json::parse(json_text);
+  } catch (const Json::parse_error& e) {
+    fail_input("{}: not valid JSON: {}", path.string(), e.what());
+  }
+  if (!root.is_object()) fail_input("{}: the campaign must be a JSON object", path.string());
+  check_keys(c, root, "",
+             {"name", "target", "objective", "frozen", "max_mutations", "plate", "structure_budget", "seed", "results",
+              "evolution", "description"});
+  Campaign k;
+  k.path = path;
+  const std::filesystem::path dir = path.parent_path();
+  auto resolve = [&](const std::string& p) {
+    const std::filesystem::path q(p);
+    return q.is_absolute() ? q : dir / q;
+  };
+
+  const Json* name = find(root, "name");
+  if (!name) c.fail("name", "missing; give the campaign a name, e.g. \"name\": \"ubq-stability\"");
+  k.name = get_string(c, *name, "name");
+  if (k.name.empty()) c.fail("name", "is empty");
+
+  const Json* target = find(root, "target");
+  if (!target || !target->is_object())
+    c.fail("target", "missing or not an object; give {\"id\", \"sequence\", \"msa\"}");
+  check_keys(c, *target, "target", {"id", "sequence", "msa", "db", "partner", "first_residue"});
+  const Json* id = find(*target, "id");
+  if (!id) c.fail("target.id", "missing");
+  k.target.id = get_string(c, *id, "target.id");
+  if (k.target.id.empty()) c.fail("target.id", "is empty");
+  const Json* seq = find(*target, "sequence");
+  if (!seq) c.fail("target.sequence", "missing; give the wild-type amino-acid sequence");
+  k.target.sequence = check_sequence(c, get_string(c, *seq, "target.sequence"), "target.sequence");
+  if (const Json* fr = find(*target, "first_residue")) {
+    k.target.first_residue = get_int(c, *fr, "target.first_residue", -100000, 100000);
+  }
+  const Json* msa = find(*target, "msa");
+  const Json* db = find(*target, "db");
+  if (msa) k.target.msa = resolve(get_string(c, *msa, "target.msa"));
+  if (db) k.target.db = resolve(get_string(c, *db, "target.db"));
+  if (!msa && !db) c.fail("target.msa", "missing; give the family alignment (A2M/A3M) of the target");
+  if (!msa) {
+    c.fail("target.db",
+           "searching a database from a campaign is not supported yet; run 'kfold search QUERY.fasta DB -o DIR' and "
+           "give the resulting A3M as target.msa");
+  }
+  if (const Json* partner = find(*target, "partner")) {
+    if (!partner->is_object()) c.fail("target.partner", "must be an object {\"id\", \"sequence\"}");
+    check_keys(c, *partner, "target.partner", {"id", "sequence"});
+    PartnerChain p;
+    const Json* pid = find(*partner, "id");
+    const Json* pseq = find(*partner, "sequence");
+    if (!pid || !pseq) c.fail("target.partner", "needs both \"id\" and \"sequence\"");
+    p.id = get_string(c, *pid, "target.partner.id");
+    p.sequence = check_sequence(c, get_string(c, *pseq, "target.partner.sequence"), "target.partner.sequence");
+    k.target.partner = p;
+  }
+
+  const Json* objective = find(root, "objective");
+  if (!objective) {
+    k.objective["stability"] = 1.0;
+  } else {
+    if (!objective->is_object() || objective->empty()) {
+      c.fail("objective", "must be a non-empty object of term weights, e.g. {\"stability\": 1.0}");
+    }
+    for (const auto& [term, weight] : objective->items()) {
+      const bool known =
+          std::any_of(std::begin(kObjectiveTerms), std::end(kObjectiveTerms), [&](const char* t) { return term == t; });
+      if (!known) {
+        std::string list;
+        for (const char* t : kObjectiveTerms) list += (list.empty() ? "" : ", ") + std::string(t);
+        c.fail("objective." + term, "unknown objective term; known terms: " + list);
+      }
+      const double w = get_number(c, weight, "objective." + term);
+      if (w < 0.0) c.fail("objective." + term, "weights must be >= 0");
+      k.objective[term] = w;
+    }
+  }
+
+  const int64_t first = k.target.first_residue;
+  const int64_t last = first + static_cast<int64_t>(k.target.sequence.size()) - 1;
+  if (const Json* frozen = find(root, "frozen")) {
+    if (!frozen->is_array()) c.fail("frozen", "must be an array of residue numbers");
+    std::set<int64_t> seen;
+    for (size_t n = 0; n < frozen->size(); ++n) {
+      seen.insert(get_int(c, (*frozen)[n], fmt::format("frozen[{}]", n), first, last));
+    }
+    k.frozen.assign(seen.begin(), seen.end());
+  }
+  if (const Json* mm = find(root, "max_mutations")) k.max_mutations = get_int(c, *mm, "max_mutations", 1, 20);
+  if (const Json* plate = find(root, "plate")) {
+    if (!plate->is_object()) c.fail("plate", "must be an object {\"size\", \"controls\"}");
+    check_keys(c, *plate, "plate", {"size", "controls", "max_per_position"});
+    if (const Json* size = find(*plate, "size")) {
+      k.plate.size = get_int(c, *size, "plate.size", 1, 384);
+      if (k.plate.size != 24 && k.plate.size != 48 && k.plate.size != 96 && k.plate.size != 384) {
+        c.fail("plate.size", fmt::format("{} is not a plate format; use 24, 48, 96 or 384", k.plate.size));
+      }
+    }
+    if (const Json* controls = find(*plate, "controls")) {
+      k.plate.controls = get_int(c, *controls, "plate.controls", 0, k.plate.size - 1);
+    }
+    if (const Json* cap = find(*plate, "max_per_position")) {
+      k.plate.max_per_position = get_int(c, *cap, "plate.max_per_position", 1, 19);
+    }
+  }
+  if (k.plate.controls > k.plate.size - 1) {
+    c.fail("plate.controls", fmt::format("must leave at least one well of {} for variants", k.plate.size));
+  }
+  if (const Json* budget = find(root, "structure_budget")) {
+    k.structure_budget = get_int(c, *budget, "structure_budget", 0, 1000000);
+  }
+  if (const Json* seed = find(root, "seed")) k.seed = static_cast<uint64_t>(get_int(c, *seed, "seed", 0, INT64_MAX));
+  if (const Json* evo = find(root, "evolution")) {
+    if (!evo->is_object()) c.fail("evolution", "must be an object");
+    check_keys(c, *evo, "evolution", {"model", "potts_iterations", "identity"});
+    if (const Json* m = find(*evo, "model")) {
+      k.evolution.model = get_string(c, *m, "evolution.model");
+      if (k.evolution.model != "auto" && k.evolution.model != "potts" && k.evolution.model != "site_independent") {
+        c.fail("evolution.model", "must be \"auto\", \"potts\" or \"site_independent\"");
+      }
+    }
+    if (const Json* it = find(*evo, "potts_iterations")) {
+      k.evolution.potts_iterations = get_int(c, *it, "evolution.potts_iterations", 1, 100000);
+    }
+    if (const Json* id_ = find(*evo, "identity")) {
+      k.evolution.identity = get_number(c, *id_, "evolution.identity");
+      if (k.evolution.identity <= 0.0 || k.evolution.identity > 1.0) c.fail("evolution.identity", "must be in (0, 1]");
+    }
+  }
+  if (const Json* results = find(root, "results")) {
+    if (!results->is_array()) c.fail("results", "must be an array of CSV file names (variant,value[,sd])");
+    for (size_t n = 0; n < results->size(); ++n) {
+      const std::filesystem::path p = resolve(get_string(c, (*results)[n], fmt::format("results[{}]", n)));
+      if (!std::filesystem::is_regular_file(p)) {
+        c.fail(fmt::format("results[{}]", n), fmt::format("{} does not exist or is not a file", p.string()));
+      }
+      k.results.push_back(p);
+    }
+  }
+  for (const auto& p : k.results) {
+    auto m = read_results_csv(p, k);
+    k.measurements.insert(k.measurements.end(), std::make_move_iterator(m.begin()), std::make_move_iterator(m.end()));
+  }
+  if (!std::filesystem::is_regular_file(k.target.msa)) {
+    c.fail("target.msa", fmt::format("{} does not exist or is not a file", k.target.msa.string()));
+  }
+  return k;
+}
+
+Campaign read_campaign(const std::filesystem::path& path) { return parse_campaign(data::read_text_file(path), path); }
+
+}  // namespace kfold::pipelines::agent

@@ -1,0 +1,81 @@
+// The campaign file of `kfold agent` (JSON): the target, the objective, constraints, the plate and the
+// lab results so far. Paths inside it are relative to the campaign file. Every bad field is an
+// InputError naming the file, the field and the fix.
+//
+//   {"name": "ubq", "target": {"id": "UBQ", "sequence": "MQIF...", "msa": "ubq.a3m", "first_residue": 1,
+//                              "partner": {"id": "E2", "sequence": "..."}},
+//    "objective": {"stability": 1.0, "solubility": 0.3}, "frozen": [1, 2], "max_mutations": 1,
+//    "plate": {"size": 96, "controls": 4, "max_per_position": 2}, "structure_budget": 50, "seed": 0,
+//    "results": ["round0.csv"], "evolution": {"model": "auto", "potts_iterations": 100}}
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pipelines/agent/variant.hpp"
+
+namespace kfold::pipelines::agent {
+
+struct PartnerChain {
+  std::string id;
+  std::string sequence;
+};
+
+struct CampaignTarget {
+  std::string id;
+  std::string sequence;       // upper-case one-letter codes, the 20 standard amino acids
+  int64_t first_residue = 1;  // residue number of sequence[0]; variants and `frozen` use this numbering
+  std::filesystem::path msa;  // family alignment (A2M/A3M), resolved against the campaign's folder
+  std::filesystem::path db;   // sequence database to search instead (not supported yet: rejected)
+  std::optional<PartnerChain> partner;
+};
+
+// Objective terms the campaign may weigh. Only the evolutionary terms are computed in this version.
+inline constexpr const char* kObjectiveTerms[] = {"stability",  "fitness", "activity",
+                                                  "solubility", "binding", "expression"};
+
+struct PlateSpec {
+  int64_t size = 96;             // wells: 24, 48, 96 or 384
+  int64_t controls = 4;          // wild-type control wells
+  int64_t max_per_position = 2;  // variants per residue position on one plate
+};
+
+// Which evolutionary model gives the stability/fitness term: "auto" (Potts when the alignment is deep
+// enough: Neff >= number of columns, else site-independent), "potts" or "site_independent".
+struct EvolutionSpec {
+  std::string model = "auto";
+  int64_t potts_iterations = 100;
+  double identity = 0.8;  // sequence-weight identity threshold
+};
+
+struct Measurement {
+  Variant variant;
+  double value = 0.0;
+  std::optional<double> sd;
+  std::string source;  // "file:line"
+};
+
+struct Campaign {
+  std::filesystem::path path;  // the campaign file
+  std::string name;
+  CampaignTarget target;
+  std::map<std::string, double> objective;  // term -> weight, every key one of kObjectiveTerms
+  std::vector<int64_t> frozen;              // residue numbers never mutated (sorted, unique)
+  int64_t max_mutations = 1;
+  PlateSpec plate;
+  int64_t structure_budget = 0;
+  uint64_t seed = 0;
+  std::vector<std::filesystem::path> results;  // resolved paths
+  std::vector<Measurement> measurements;       // parsed from `results`
+  EvolutionSpec evolution;
+};
+
+// Reads and validates the campaign and its results CSVs (`variant,value[,sd]`, header line optional).
+Campaign read_campaign(const std::filesystem::path& path);
+Campaign parse_campaign(const std::string& json_text, const std::filesystem::path& path);
+
+}  // namespace kfold::pipelines::agent

@@ -1,0 +1,37 @@
+// A hypothesis: one proposed experiment (a variant of the wild type) with who proposed it and why.
+// HypothesisSet keeps them unique by variant: a variant proposed by several operators is one hypothesis
+// listing every operator and every rationale fact. Ids (H0001, ...) follow the order of first proposal.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pipelines/agent/variant.hpp"
+
+namespace kfold::pipelines::agent {
+
+struct Hypothesis {
+  std::string id;
+  std::string parent = "WT";
+  std::vector<std::string> operators;  // e.g. {"single_substitution", "consensus"}
+  Variant variant;
+  std::vector<std::string> rationale;  // facts, one short phrase each
+};
+
+class HypothesisSet {
+ public:
+  // Adds or merges (same variant: operators and rationale appended when new).
+  void add(const std::string& operator_name, const Variant& variant, std::vector<std::string> rationale);
+  const std::vector<Hypothesis>& items() const { return items_; }
+
+ private:
+  std::vector<Hypothesis> items_;
+  std::map<std::string, size_t> index_;  // format_variant -> position in items_
+};
+
+// Operators joined by '+'.
+std::string operator_label(const Hypothesis& h);
+
+}  // namespace kfold::pipelines::agent

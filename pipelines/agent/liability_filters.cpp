@@ -1,0 +1,98 @@
+// Sequence-liability flags of variants (Cys, glycosylation sequons, deamidation, isomerisation, Pro,
+// invariant positions).
+#include "pipelines/agent/liability_filters.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace kfold::pipelines::agent {
+
+namespace {
+
+// Start indices (0-based) of motif matches in `seq`; `match(seq, k)` tests a match at k.
+template <typename Match>
+std::vector<int64_t> motif_starts(const std::string& seq, int64_t length, Match match) {
+  std::vector<int64_t> out;
+  for (int64_t k = 0; k + length <= static_cast<int64_t>(seq.size()); ++k) {
+    if (match(seq, static_cast<size_t>(k))) out.push_back(k);
+  }
+  return out;
+}
+
+bool is_sequon(const std::string& s, size_t k) {
+  return s[k] == 'N' && s[k + 1] != 'P' && (s[k + 2] == 'S' || s[k + 2] == 'T');
+}
+bool is_deamidation(const std::string& s, size_t k) { return s[k] == 'N' && (s[k + 1] == 'G' || s[k + 1] == 'S'); }
+bool is_isomerization(const std::string& s, size_t k) { return s[k] == 'D' && s[k + 1] == 'G'; }
+
+// Motifs present in `mutant` and not at the same place in `wild`, as "N45-G46" texts.
+template <typename Match>
+std::string new_motifs(const std::string& wild, const std::string& mutant, int64_t length, int64_t first, Match match) {
+  std::string out;
+  for (const int64_t k : motif_starts(mutant, length, match)) {
+    if (match(wild, static_cast<size_t>(k))) continue;
+    if (!out.empty()) out += ',';
+    for (int64_t m = 0; m < length; ++m) {
+      out += fmt::format("{}{}{}", m ? "-" : "", mutant[static_cast<size_t>(k + m)], first + k + m);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<LiabilityFlag> liability_flags(const Variant& variant, const LiabilityContext& context) {
+  std::vector<LiabilityFlag> flags;
+  const std::string wild(context.wild_type);
+  const std::string mutant = apply_variant(variant, wild, context.first_residue);
+  const int64_t first = context.first_residue;
+  std::string cys;
+  for (const Substitution& s : variant.substitutions) {
+    if (s.mutant == 'C') cys += fmt::format("{}C{}", cys.empty() ? "" : ",", s.position);
+  }
+  if (!cys.empty()) flags.push_back({"new_unpaired_cys", true, cys});
+  if (auto m = new_motifs(wild, mutant, 3, first, is_sequon); !m.empty())
+    flags.push_back({"new_n_glycosylation", true, m});
+  if (auto m = new_motifs(wild, mutant, 2, first, is_deamidation); !m.empty())
+    flags.push_back({"new_deamidation", true, m});
+  if (auto m = new_motifs(wild, mutant, 2, first, is_isomerization); !m.empty()) {
+    flags.push_back({"new_isomerization", true, m});
+  }
+  std::string pro_helix;
+  std::string pro;
+  for (const Substitution& s : variant.substitutions) {
+    if (s.mutant != 'P') continue;
+    const auto idx = static_cast<size_t>(s.position - first);
+    std::string& target = !context.helix.empty() && context.helix[idx] ? pro_helix : pro;
+    target += fmt::format("{}P{}", target.empty() ? "" : ",", s.position);
+  }
+  if (!pro_helix.empty()) flags.push_back({"pro_in_helix", true, pro_helix});
+  if (!pro.empty()) flags.push_back({"pro_introduced", false, pro});
+  if (!context.wild_type_conservation.empty()) {
+    std::string inv;
+    for (const Substitution& s : variant.substitutions) {
+      const double c = context.wild_type_conservation[static_cast<size_t>(s.position - first)];
+      if (std::isfinite(c) && c >= context.invariant_threshold) {
+        inv += fmt::format("{}{}{}({:.2f})", inv.empty() ? "" : ",", s.wild_type, s.position, c);
+      }
+    }
+    if (!inv.empty()) flags.push_back({"invariant_position", true, inv});
+  }
+  return flags;
+}
+
+std::string format_flags(const std::vector<LiabilityFlag>& flags) {
+  std::string out;
+  for (const auto& f : flags) out += (out.empty() ? "" : ";") + f.name;
+  return out;
+}
+
+bool has_hard_flag(const std::vector<LiabilityFlag>& flags) {
+  for (const auto& f : flags) {
+    if (f.hard) return true;
+  }
+  return false;
+}
+
+}  // namespace kfold::pipelines::agent

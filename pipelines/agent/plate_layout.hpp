@@ -1,0 +1,47 @@
+// Plate selection: the best-scoring variants that pass the hard liability filters, at most
+// `max_per_position` per residue, none already measured, plus wild-type control wells; wells laid out
+// in a seeded random order (so plate-position effects do not follow the ranking), deterministic given
+// the seed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pipelines/agent/campaign.hpp"
+#include "pipelines/agent/scoring.hpp"
+
+namespace kfold::pipelines::agent {
+
+struct PlateWell {
+  std::string well;  // "A1" .. ("H12" on 96 wells)
+  int64_t row = -1;  // index into ScoreTable::rows; -1 for a wild-type control
+  int64_t rank = 0;  // 1 = best variant; 0 for controls
+};
+
+struct Plate {
+  std::vector<PlateWell> wells;  // in well order (A1, A2, ...)
+  int64_t n_variants = 0;
+  int64_t n_controls = 0;
+  int64_t n_candidates = 0;  // variants that were eligible
+  int64_t n_filtered = 0;    // removed by hard liability flags
+};
+
+// Rows x columns of a plate size (24: 4x6, 48: 6x8, 96: 8x12, 384: 16x24).
+std::pair<int64_t, int64_t> plate_shape(int64_t size);
+std::string well_name(int64_t index, int64_t size);
+
+Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t seed);
+
+// Deterministic 64-bit generator (splitmix64): the same numbers on every platform and library.
+class SplitMix64 {
+ public:
+  explicit SplitMix64(uint64_t seed) : state_(seed) {}
+  uint64_t next();
+  uint64_t below(uint64_t n);  // uniform in [0, n), n > 0
+
+ private:
+  uint64_t state_;
+};
+
+}  // namespace kfold::pipelines::agent

@@ -1,0 +1,80 @@
+// Campaign files: a valid campaign, and every bad field reported by name.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "data/error.hpp"
+#include "pipelines/agent/campaign.hpp"
+#include "test_support.hpp"
+
+using namespace kfold::pipelines::agent;
+
+namespace {
+
+std::string error_of(const std::string& json, const std::filesystem::path& path) {
+  try {
+    parse_campaign(json, path);
+  } catch (const kfold::InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST_CASE("campaign: the shipped example parses") {
+  const Campaign c = read_campaign(kfold::test::source_dir() / "data/examples/ubiquitin_campaign.json");
+  CHECK(c.name == "ubiquitin-stability-demo");
+  CHECK(c.target.sequence.size() == 76u);
+  CHECK(c.target.msa.filename() == "ubiquitin.a3m");
+  CHECK(std::filesystem::is_regular_file(c.target.msa));  // relative to the campaign file
+  CHECK(c.frozen == std::vector<int64_t>{1, 76});
+  CHECK(c.plate.size == 96);
+  CHECK(c.plate.controls == 4);
+  CHECK(c.objective.at("stability") == 1.0);
+  REQUIRE(c.measurements.size() == 3u);
+  CHECK(format_variant(c.measurements[0].variant) == "I44A");
+  CHECK(c.measurements[0].value == -1.2);
+  CHECK(c.measurements[0].sd.value() == 0.2);
+}
+
+TEST_CASE("campaign: bad fields are InputErrors naming the field") {
+  kfold::test::ScratchDir dir("agent-campaign");
+  { std::ofstream(dir / "f.a3m") << ">q\nMQIF\n"; }
+  { std::ofstream(dir / "bad.csv") << "variant,value\nQ2A,1.0\nA2P,0.5\n"; }
+  const auto path = dir / "c.json";
+  const std::string target = R"("target": {"id": "Q", "sequence": "MQIF", "msa": "f.a3m"})";
+  CHECK(error_of("{" + target + R"(, "name": "x"})", path) == "no error");
+  struct Case {
+    std::string json;
+    std::string expect;
+  };
+  const std::vector<Case> cases = {
+      {"[1]", "JSON object"},
+      {"{", "not valid JSON"},
+      {"{" + target + "}", "'name'"},
+      {R"({"name": "x"})", "'target'"},
+      {R"({"name": "x", "target": {"id": "Q", "sequence": "MQ1F", "msa": "f.a3m"}})", "'target.sequence'"},
+      {R"({"name": "x", "target": {"id": "Q", "sequence": "MQIF"}})", "'target.msa'"},
+      {R"({"name": "x", "target": {"id": "Q", "sequence": "MQIF", "db": "uniref"}})", "'target.db'"},
+      {R"({"name": "x", "target": {"id": "Q", "sequence": "MQIF", "msa": "missing.a3m"}})", "'target.msa'"},
+      {"{" + target + R"(, "name": "x", "frozen": [0]})", "'frozen[0]'"},
+      {"{" + target + R"(, "name": "x", "frozen": "1"})", "'frozen'"},
+      {"{" + target + R"(, "name": "x", "objective": {"speed": 1}})", "'objective.speed'"},
+      {"{" + target + R"(, "name": "x", "objective": {"stability": -1}})", "'objective.stability'"},
+      {"{" + target + R"(, "name": "x", "plate": {"size": 100}})", "'plate.size'"},
+      {"{" + target + R"(, "name": "x", "plate": {"size": 24, "controls": 24}})", "'plate.controls'"},
+      {"{" + target + R"(, "name": "x", "max_mutations": 0})", "'max_mutations'"},
+      {"{" + target + R"(, "name": "x", "seed": -1})", "'seed'"},
+      {"{" + target + R"(, "name": "x", "evolution": {"model": "vae"}})", "'evolution.model'"},
+      {"{" + target + R"(, "name": "x", "colour": "red"})", "'colour'"},
+      {"{" + target + R"(, "name": "x", "results": ["none.csv"]})", "'results[0]'"},
+      {"{" + target + R"(, "name": "x", "results": ["bad.csv"]})", "bad.csv:3"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.json);
+    const std::string m = error_of(c.json, path);
+    CHECK(m.find(c.expect) != std::string::npos);
+    if (m.find("bad.csv") != std::string::npos) CHECK(m.find("has Q at residue 2") != std::string::npos);
+  }
+}
