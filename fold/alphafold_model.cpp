@@ -88,9 +88,18 @@ ModelOutputs AlphaFoldModel::iteration(const ProcessedFeatures& features, int64_
   // the heads see are those of the first member.
   const int64_t num_ensemble = config_.data.eval.num_ensemble;
   const auto batch0 = inputs(first_batch);
-  auto trunk = evoformer_.forward(batch0, options);
+  // The trunk runs in options.dtype; the heads and the structure module always in float32 (so a
+  // bfloat16 trunk is AlphaFold's mixed precision: geometry and confidences keep full precision).
+  const auto trunk_in_float32 = [](EvoformerOutputs t) {
+    t.msa = t.msa.to(at::kFloat);
+    t.pair = t.pair.to(at::kFloat);
+    t.msa_first_row = t.msa_first_row.to(at::kFloat);
+    t.single = t.single.to(at::kFloat);
+    return t;
+  };
+  auto trunk = trunk_in_float32(evoformer_.forward(batch0, options));
   for (int64_t e = 1; e < num_ensemble; ++e) {
-    const auto member = evoformer_.forward(inputs(first_batch + e), options);
+    const auto member = trunk_in_float32(evoformer_.forward(inputs(first_batch + e), options));
     trunk.single = trunk.single + member.single;
     trunk.pair = trunk.pair + member.pair;
     trunk.msa_first_row = trunk.msa_first_row + member.msa_first_row;
@@ -110,11 +119,12 @@ ModelOutputs AlphaFoldModel::iteration(const ProcessedFeatures& features, int64_
   if (distogram_) out.distogram = distogram_->forward(trunk.pair);
   if (experimentally_resolved_) out.experimentally_resolved_logits = experimentally_resolved_->forward(trunk.single);
   if (masked_msa_) out.masked_msa_logits = masked_msa_->forward(trunk.msa);
-  out.structure = structure_module_.forward(trunk.single, trunk.pair, batch0.seq_mask, batch0.aatype);
+  const auto seq_mask = batch0.seq_mask.to(at::kFloat);  // [n_res]
+  out.structure = structure_module_.forward(trunk.single, trunk.pair, seq_mask, batch0.aatype);
   if (predicted_lddt_) {
     out.predicted_lddt_logits = predicted_lddt_->forward(out.structure.act);  // [n_res, 50]
     out.plddt = compute_plddt(out.predicted_lddt_logits.to(at::kFloat));      // [n_res]
-    const auto mask = batch0.seq_mask.to(at::kFloat);
+    const auto& mask = seq_mask;
     out.mean_plddt = (out.plddt * mask).sum().item<double>() / mask.sum().item<double>();
   }
   if (predicted_aligned_error_) {
@@ -123,7 +133,7 @@ ModelOutputs AlphaFoldModel::iteration(const ProcessedFeatures& features, int64_
     const auto pae = compute_predicted_aligned_error(logits, breaks);
     out.predicted_aligned_error = pae.predicted_aligned_error;  // [n_res, n_res]
     out.max_predicted_aligned_error = pae.max_predicted_aligned_error;
-    out.ptm = predicted_tm_score(logits, breaks, batch0.seq_mask.to(at::kFloat));
+    out.ptm = predicted_tm_score(logits, breaks, seq_mask);
   }
   return out;
 }
@@ -133,7 +143,9 @@ AlphaFoldModel::Recycled AlphaFoldModel::initial_state(int64_t n_res, const RunO
   const auto zeros = [&](at::IntArrayRef shape) {
     return at::zeros(shape, at::TensorOptions().device(options.device).dtype(options.dtype));
   };
-  return {zeros({n_res, 37, 3}), zeros({n_res, e.msa_channel}), zeros({n_res, n_res, e.pair_channel})};
+  // Recycled geometry stays float32 whatever the trunk's dtype (its distogram bins need it).
+  return {at::zeros({n_res, 37, 3}, at::TensorOptions().device(options.device).dtype(at::kFloat)),
+          zeros({n_res, e.msa_channel}), zeros({n_res, n_res, e.pair_channel})};
 }
 
 ModelOutputs AlphaFoldModel::predict(const ProcessedFeatures& features, const RunOptions& options,
@@ -152,7 +164,7 @@ ModelOutputs AlphaFoldModel::predict(const ProcessedFeatures& features, const Ru
   ModelOutputs out;
   for (int64_t r = 0; r < num_iterations; ++r) {
     out = iteration(features, resample ? r * num_ensemble : 0, previous, options);
-    previous = {out.structure.final_atom_positions.to(options.dtype), out.msa_first_row, out.pair};
+    previous = {out.structure.final_atom_positions, out.msa_first_row.to(options.dtype), out.pair.to(options.dtype)};
     out.num_iterations = r + 1;
     if (on_iteration) on_iteration(r, num_iterations, out);
   }

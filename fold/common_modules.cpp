@@ -13,16 +13,22 @@ Linear::Linear(const ParameterScope& scope, int64_t c_in, int64_t c_out, bool us
 at::Tensor Linear::forward(const at::Tensor& x) const {
   auto shape = x.sizes().vec();
   shape.back() = weights_.size(1);
-  const auto flat = x.reshape({-1, weights_.size(0)});                                         // [n, c_in]
-  const auto y = bias_.defined() ? at::addmm(bias_, flat, weights_) : at::mm(flat, weights_);  // [n, c_out]
-  return y.view(shape);                                                                        // [..., c_out]
+  // Weights are stored in float32 and computed in the activations' dtype (bfloat16 in a mixed-precision
+  // trunk): the cast is a no-op in float32.
+  const auto w = weights_.to(x.scalar_type());                                                       // [c_in, c_out]
+  const auto flat = x.reshape({-1, weights_.size(0)});                                               // [n, c_in]
+  const auto y = bias_.defined() ? at::addmm(bias_.to(x.scalar_type()), flat, w) : at::mm(flat, w);  // [n, c_out]
+  return y.view(shape);                                                                              // [..., c_out]
 }
 
 LayerNorm::LayerNorm(const ParameterScope& scope, int64_t c)
     : scale_(scope.get("scale", {c})), offset_(scope.get("offset", {c})) {}
 
 at::Tensor LayerNorm::forward(const at::Tensor& x) const {
-  return at::layer_norm(x, {scale_.size(0)}, scale_, offset_, 1e-5);  // [..., c]
+  if (x.scalar_type() == scale_.scalar_type()) return at::layer_norm(x, {scale_.size(0)}, scale_, offset_, 1e-5);
+  // Reduced precision: statistics in float32, as AlphaFold's LayerNorm does for bfloat16 inputs.
+  return at::layer_norm(x.to(scale_.scalar_type()), {scale_.size(0)}, scale_, offset_, 1e-5)
+      .to(x.scalar_type());  // [..., c]
 }
 
 at::Tensor mask_bias(const at::Tensor& mask) { return mask.sub(1.0).mul(1e9); }

@@ -19,7 +19,7 @@ class Linear {
   // Weights given directly (e.g. attention's [c, n_head, head_dim] reshaped to [c, n_head * head_dim]).
   Linear(at::Tensor weights, at::Tensor bias) : weights_(std::move(weights)), bias_(std::move(bias)) {}
 
-  at::Tensor forward(const at::Tensor& x) const;  // [..., c_in] -> [..., c_out]
+  at::Tensor forward(const at::Tensor& x) const;  // [..., c_in] -> [..., c_out], in x's dtype
   int64_t c_in() const { return weights_.size(0); }
   int64_t c_out() const { return weights_.size(1); }
 

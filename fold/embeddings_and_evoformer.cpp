@@ -94,16 +94,17 @@ EvoformerOutputs EmbeddingsAndEvoformer::forward(const EvoformerInputs& batch, c
   // Recycling embedder (Alg. 32).
   if (c.recycle_pos) {  // Alg. 32 lines 1-2: distogram of the previous pseudo-beta positions (CA for glycine)
     const auto prev_beta = pseudo_beta(batch.aatype, batch.prev_pos).positions;  // [n_res, 3]
-    pair = pair.add(prev_pos_linear_.forward(dgram_from_positions(prev_beta, c.prev_pos)));
+    pair = pair.add(prev_pos_linear_.forward(dgram_from_positions(prev_beta, c.prev_pos).to(pair.scalar_type())));
   }
   if (c.recycle_features) {
-    const auto first_row = msa[0].add(prev_msa_first_row_norm_.forward(batch.prev_msa_first_row));  // [n_res, c_m]
-    msa = at::cat({first_row.unsqueeze(0), msa.slice(0, 1)}, 0);  // [n_seq, n_res, c_m]
-    pair = pair.add(prev_pair_norm_.forward(batch.prev_pair));    // [n_res, n_res, c_z]
+    const auto first_row =
+        msa[0].add(prev_msa_first_row_norm_.forward(batch.prev_msa_first_row.to(msa.scalar_type())));  // [n_res, c_m]
+    msa = at::cat({first_row.unsqueeze(0), msa.slice(0, 1)}, 0);                       // [n_seq, n_res, c_m]
+    pair = pair.add(prev_pair_norm_.forward(batch.prev_pair.to(pair.scalar_type())));  // [n_res, n_res, c_z]
   }
   // Relative position encoding (Alg. 4).
   if (c.max_relative_feature > 0)
-    pair = pair.add(pair_activiations_.forward(relative_position_features(batch.residue_index)));
+    pair = pair.add(pair_activiations_.forward(relative_position_features(batch.residue_index).to(pair.scalar_type())));
   // Template embedding (Alg. 2 lines 9-13).
   std::optional<TemplateBatch> templates;
   if (template_embedding_) {

@@ -28,8 +28,8 @@ int64_t parameter_count(const ModelConfig& config) {
            + 2 * 5 * c_z * c_z + 8 * c_z * c_z;       // triangle attention, pair transition
   };
   const int64_t c = sm.num_channel;
-  return e.evoformer_num_block * block(c_m) + e.extra_msa_stack_num_block * block(c_e) +
-         12 * c * c + e.seq_channel * c + 2 * c_m * e.seq_channel;
+  return e.evoformer_num_block * block(c_m) + e.extra_msa_stack_num_block * block(c_e) + 12 * c * c +
+         e.seq_channel * c + 2 * c_m * e.seq_channel;
 }
 
 // The template embedding (before the trunk): every template's pair activations [n_templ, L, L, c_t]
@@ -42,7 +42,8 @@ int64_t template_stage_elements(const ModelConfig& config, const ProblemSize& s,
   const int64_t L2 = s.n_res * s.n_res;
   const int64_t c_t = stack.triangle_attention_ending_node.value_dim.value_or(64);
   const int64_t tri = stack.triangle_multiplication_outgoing.num_intermediate_channel;
-  const int64_t attention = fused ? L2 * 4 * c_t : stack.triangle_attention_starting_node.num_head * chunk_rows * L2 * 2;
+  const int64_t attention =
+      fused ? L2 * 4 * c_t : stack.triangle_attention_starting_node.num_head * chunk_rows * L2 * 2;
   return 2 * s.n_templ * L2 * c_t + std::max(L2 * (4 * tri + 2 * c_t), attention);
 }
 
@@ -56,11 +57,11 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
   const bool fused = options.attention_kernel == AttentionKernel::fused;
 
   MemoryEstimate out;
-  out.weight_bytes = parameter_count(config) * bytes;
+  out.weight_bytes = parameter_count(config) * 4;  // stored in float32 whatever the trunk's dtype
   // Resident: the pair (activations, residual, recycled copy, a normalised copy), the MSA and extra
   // MSA (activations, residual, normalised copy), the distogram / aligned-error logits at the end.
-  const int64_t resident = (4 * L2 * e.pair_channel + 3 * s.n_seq * L * e.msa_channel +
-                            3 * s.n_extra * L * e.extra_msa_channel) * bytes;
+  const int64_t resident =
+      (4 * L2 * e.pair_channel + 3 * s.n_seq * L * e.msa_channel + 3 * s.n_extra * L * e.extra_msa_channel) * bytes;
   // Transients of each stage (the chunked axis scales with chunk_rows / rows).
   const int64_t tri = evo.triangle_multiplication_outgoing.num_intermediate_channel;
   const int64_t opm = evo.outer_product_mean.num_outer_channel;
@@ -69,12 +70,12 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
   const std::pair<const char*, int64_t> stages[] = {
       {"triangle multiplication projections", L2 * (4 * tri + 2 * e.pair_channel)},
       {"triangle attention logits", fused ? L2 * (4 * e.pair_channel) : heads_tri * chunk_rows * L2 * 2},
-      {"MSA row attention logits", fused ? s.n_seq * L * 4 * e.msa_channel
-                                         : heads_row * std::min(chunk_rows, s.n_seq) * L2 * 2},
+      {"MSA row attention logits",
+       fused ? s.n_seq * L * 4 * e.msa_channel : heads_row * std::min(chunk_rows, s.n_seq) * L2 * 2},
       {"outer product mean", chunk_rows * L * opm * opm * 2},
       {"pair transition", chunk_rows * L * 4 * e.pair_channel * 2},
-      {"MSA transition", std::min(chunk_rows, std::max(s.n_seq, s.n_extra)) * L * 4 *
-                             std::max(e.msa_channel, e.extra_msa_channel) * 2},
+      {"MSA transition",
+       std::min(chunk_rows, std::max(s.n_seq, s.n_extra)) * L * 4 * std::max(e.msa_channel, e.extra_msa_channel) * 2},
       {"distogram and aligned-error logits", L2 * 64 * 3},
       {"template pair stack", template_stage_elements(config, s, chunk_rows, fused)},
   };
@@ -145,14 +146,16 @@ void check_memory(const ModelConfig& config, const ProblemSize& size, const RunO
   const auto need = estimate(config, size, options);
   if (need.total_bytes <= available) return;
   const int64_t chunk = suggest_chunk_size(config, size, options, available);
-  const std::string fix =
-      chunk > 0 ? fmt::format("rerun with --chunk-size {}", chunk)
-                : std::string("no chunk size fits: use a device with more memory, a shorter sequence, or fewer "
-                              "MSA rows (max_msa_clusters, max_extra_msa in --config)");
-  fail_runtime("memory: n_res {} with {} MSA and {} extra rows needs about {} on {} (largest: {} {}), {} is "
-               "available; {}",
-               size.n_res, size.n_seq, size.n_extra, gib(need.total_bytes), options.device.str(),
-               need.largest_transient, gib(need.largest_transient_bytes), gib(available), fix);
+  const std::string fix = chunk > 0
+                              ? fmt::format("rerun with --chunk-size {}", chunk)
+                              : std::string(
+                                    "no chunk size fits: use a device with more memory, a shorter sequence, or fewer "
+                                    "MSA rows (max_msa_clusters, max_extra_msa in --config)");
+  fail_runtime(
+      "memory: n_res {} with {} MSA and {} extra rows needs about {} on {} (largest: {} {}), {} is "
+      "available; {}",
+      size.n_res, size.n_seq, size.n_extra, gib(need.total_bytes), options.device.str(), need.largest_transient,
+      gib(need.largest_transient_bytes), gib(available), fix);
 }
 
 }  // namespace kfold::fold

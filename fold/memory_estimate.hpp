@@ -22,7 +22,7 @@ struct ProblemSize {
 
 struct MemoryEstimate {
   int64_t total_bytes = 0;   // weights + resident activations + the largest transient
-  int64_t weight_bytes = 0;  // parameters at the run's dtype
+  int64_t weight_bytes = 0;  // parameters (stored in float32)
   int64_t largest_transient_bytes = 0;
   std::string largest_transient;  // the module that needs it, e.g. "triangle attention logits"
 };

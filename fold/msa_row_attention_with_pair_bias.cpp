@@ -19,10 +19,10 @@ MSARowAttentionWithPairBias::MSARowAttentionWithPairBias(const ParameterScope& s
 
 at::Tensor MSARowAttentionWithPairBias::forward(const at::Tensor& msa, const at::Tensor& msa_mask,
                                                 const at::Tensor& pair, const RunOptions& options) const {
-  const auto m = query_norm_.forward(msa);                               // [n_seq, n_res, c_m]
-  const auto z = feat_2d_norm_.forward(pair);                            // [n_res, n_res, c_z]
-  const auto bias = at::matmul(z, feat_2d_weights_).permute({2, 0, 1});  // [n_head, n_res, n_res]
-  return attention_.forward(m, m, msa_mask, bias, options);              // [n_seq, n_res, c_m]
+  const auto m = query_norm_.forward(msa);                                                   // [n_seq, n_res, c_m]
+  const auto z = feat_2d_norm_.forward(pair);                                                // [n_res, n_res, c_z]
+  const auto bias = at::matmul(z, feat_2d_weights_.to(z.scalar_type())).permute({2, 0, 1});  // [n_head, n_res, n_res]
+  return attention_.forward(m, m, msa_mask, bias, options);                                  // [n_seq, n_res, c_m]
 }
 
 }  // namespace kfold::fold

@@ -34,11 +34,13 @@ at::Tensor OuterProductMean::forward(const at::Tensor& msa, const at::Tensor& ms
     const auto outer = at::matmul(l, right)                                           // [n * c, n_res * c]
                            .view({n, c_, n_res, c_})
                            .permute({0, 2, 1, 3})
-                           .reshape({n * n_res, c_ * c_});                         // [n * n_res, c * c]
-    parts.push_back(at::addmm(output_b_, outer, output_w_).view({n, n_res, -1}));  // [n, n_res, c_z]
+                           .reshape({n * n_res, c_ * c_});  // [n * n_res, c * c]
+    parts.push_back(at::addmm(output_b_.to(outer.scalar_type()), outer, output_w_.to(outer.scalar_type()))
+                        .view({n, n_res, -1}));  // [n, n_res, c_z]
   }
   const auto act_out = parts.size() == 1 ? parts[0] : at::cat(parts, 0);  // [n_res, n_res, c_z]
-  return act_out.div(norm.add(1e-3));                                     // [n_res, n_res, c_z]
+  // The row-count normaliser in float32 (counts above 256 are not exact in bfloat16).
+  return act_out.to(at::kFloat).div(norm.to(at::kFloat).add(1e-3)).to(act_out.scalar_type());  // [n_res, n_res, c_z]
 }
 
 }  // namespace kfold::fold

@@ -18,7 +18,10 @@ enum class AttentionKernel {
 
 struct RunOptions {
   c10::Device device = c10::Device(c10::kCPU);
-  c10::ScalarType dtype = c10::kFloat;  // activations and weights; fp32 is the parity dtype
+  // The trunk's activations (Evoformer, extra-MSA stack, templates): float32 (the parity dtype) or
+  // bfloat16 (mixed precision: weights stay float32 and are cast per use, LayerNorm statistics and
+  // softmax accumulate in float32, the structure module and the heads always run in float32).
+  c10::ScalarType dtype = c10::kFloat;
   // Rows of the batch-like axis (MSA rows, pair rows) processed at a time by attention and
   // transitions; 0 processes everything at once. Results do not depend on it.
   int64_t chunk_size = 0;

@@ -19,12 +19,12 @@ TriangleAttention::TriangleAttention(const ParameterScope& scope, const Attentio
 at::Tensor TriangleAttention::forward(const at::Tensor& pair, const at::Tensor& pair_mask,
                                       const RunOptions& options) const {
   // Ending node: the same computation on the transposed pair.
-  const auto z_in = per_column_ ? pair.transpose(0, 1) : pair;            // [n_res, n_res, c_z]
-  const auto mask = per_column_ ? pair_mask.transpose(0, 1) : pair_mask;  // [n_res, n_res]
-  const auto z = query_norm_.forward(z_in);                               // [n_res, n_res, c_z]
-  const auto bias = at::matmul(z, feat_2d_weights_).permute({2, 0, 1});   // [n_head, n_res, n_res]
-  const auto out = attention_.forward(z, z, mask, bias, options);         // [n_res, n_res, c_z]
-  return per_column_ ? out.transpose(0, 1) : out;                         // [n_res, n_res, c_z]
+  const auto z_in = per_column_ ? pair.transpose(0, 1) : pair;                               // [n_res, n_res, c_z]
+  const auto mask = per_column_ ? pair_mask.transpose(0, 1) : pair_mask;                     // [n_res, n_res]
+  const auto z = query_norm_.forward(z_in);                                                  // [n_res, n_res, c_z]
+  const auto bias = at::matmul(z, feat_2d_weights_.to(z.scalar_type())).permute({2, 0, 1});  // [n_head, n_res, n_res]
+  const auto out = attention_.forward(z, z, mask, bias, options);                            // [n_res, n_res, c_z]
+  return per_column_ ? out.transpose(0, 1) : out;                                            // [n_res, n_res, c_z]
 }
 
 }  // namespace kfold::fold

@@ -48,9 +48,11 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
       ->check(CLI::IsMember({"plddt", "ptm"}))
       ->default_val("plddt");
   cmd.add_option("--device", o.device, "cpu, cuda or cuda:N")->default_val("cpu");
-  // bf16 waits for a mixed-precision path (trunk in bf16, structure module and heads in fp32).
-  cmd.add_option("--dtype", o.dtype, "Activation and weight precision (fp32 only for now)")
-      ->check(CLI::IsMember({"fp32"}))
+  cmd.add_option(
+         "--dtype", o.dtype,
+         "Trunk precision: fp32, or bf16 (mixed precision: Evoformer in bfloat16, weights, LayerNorm statistics, "
+         "structure module and heads in float32; for GPUs, slow on CPUs without bfloat16 units)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
       ->default_val("fp32");
   cmd.add_option("--attention", o.attention, "Attention kernel: fused (kernels/) or the plain reference")
       ->check(CLI::IsMember({"fused", "reference"}))
@@ -70,7 +72,7 @@ int64_t apply_model_options(const ModelCliOptions& o, pipelines::PredictOptions&
   p.seed = o.seed;
   p.rank_by = o.rank == "ptm" ? pipelines::RankBy::ptm : pipelines::RankBy::plddt;
   p.run.device = parse_device(o.device);
-  p.run.dtype = c10::kFloat;
+  p.run.dtype = o.dtype == "bf16" ? c10::kBFloat16 : c10::kFloat;
   p.run.attention_kernel = o.attention == "reference" ? fold::AttentionKernel::reference : fold::AttentionKernel::fused;
   if (o.chunk_size < 0) fail_input("--chunk-size {}: must be 0 (no chunking) or more", o.chunk_size);
   p.run.chunk_size = o.chunk_size;
