@@ -20,14 +20,22 @@ add_library(kfold_stb INTERFACE)
 target_include_directories(kfold_stb SYSTEM INTERFACE ${STB_INCLUDE_DIR})
 
 # libtorch: the venv's torch wheel tells where its CMake config lives.
-set(KFOLD_PYTHON_EXECUTABLE "${CMAKE_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH
+# Under `pip install .` (scikit-build-core) it is the Python that installs kfold; -E there ignores a
+# build-isolation PYTHONPATH, so torch comes from that environment, never from a second download.
+set(_kfold_python "${CMAKE_SOURCE_DIR}/.venv/bin/python")
+set(_kfold_python_flags "")
+if(SKBUILD AND DEFINED Python_EXECUTABLE)
+  set(_kfold_python "${Python_EXECUTABLE}")
+  set(_kfold_python_flags -E)
+endif()
+set(KFOLD_PYTHON_EXECUTABLE "${_kfold_python}" CACHE FILEPATH
     "Python of the project virtualenv (holds the torch wheel)")
 if(NOT EXISTS "${KFOLD_PYTHON_EXECUTABLE}")
   message(FATAL_ERROR "${KFOLD_PYTHON_EXECUTABLE} not found: run scripts/setup first "
                       "(or pass -DKFOLD_PYTHON_EXECUTABLE=/path/to/python with torch installed)")
 endif()
 execute_process(
-  COMMAND "${KFOLD_PYTHON_EXECUTABLE}" -c
+  COMMAND "${KFOLD_PYTHON_EXECUTABLE}" ${_kfold_python_flags} -c
           "import torch,torch.utils; print(torch.utils.cmake_prefix_path); print(torch.version.cuda or '')"
   OUTPUT_VARIABLE _torch_info OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _torch_rc)
 if(NOT _torch_rc EQUAL 0)

@@ -1,9 +1,11 @@
 # Build options (all prefixed KFOLD_) and the compiler flags they imply.
 option(KFOLD_BUILD_TESTS "Build the doctest suites and register them with CTest" ON)
-option(KFOLD_PYTHON "Build the Python module (pybind11; arrives with the Python issue)" OFF)
-if(KFOLD_PYTHON)
-  message(FATAL_ERROR "KFOLD_PYTHON=ON: the Python module is not part of kfold yet; configure without it")
+# Build trees configured before the module landed cache the placeholder option's OFF: drop it.
+get_property(_kfold_python_help CACHE KFOLD_PYTHON PROPERTY HELPSTRING)
+if(_kfold_python_help MATCHES "arrives with the Python issue")
+  unset(KFOLD_PYTHON CACHE)
 endif()
+option(KFOLD_PYTHON "Build the Python module kfold._core (pybind11, from the venv)" ON)
 option(KFOLD_WERROR "Treat compiler warnings as errors" OFF)
 set(KFOLD_CUDA "AUTO" CACHE STRING "Build CUDA kernels: AUTO (when nvcc and a CUDA libtorch exist), ON, OFF")
 set_property(CACHE KFOLD_CUDA PROPERTY STRINGS AUTO ON OFF)

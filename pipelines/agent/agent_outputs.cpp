@@ -13,7 +13,7 @@ namespace kfold::pipelines::agent {
 
 namespace {
 
-std::string num(double v) { return std::isfinite(v) ? fmt::format("{:.6f}", v) : "NA"; }
+std::string num(double v) { return format_number(v); }
 
 std::string csv_cell(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -30,8 +30,11 @@ std::string tsv_cell(std::string s) {
 
 nlohmann::json json_number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
-// Decision of each row: "plate:<well>", "filtered", "measured", "no_evidence" or "not_selected".
-std::vector<std::string> decisions(const ScoreTable& table, const Plate& plate) {
+}  // namespace
+
+std::string format_number(double v) { return std::isfinite(v) ? fmt::format("{:.6f}", v) : "NA"; }
+
+std::vector<std::string> row_decisions(const ScoreTable& table, const Plate& plate) {
   std::vector<std::string> out(table.rows.size(), "not_selected");
   for (size_t k = 0; k < table.rows.size(); ++k) {
     const ScoredVariant& r = table.rows[k];
@@ -48,12 +51,10 @@ std::vector<std::string> decisions(const ScoreTable& table, const Plate& plate) 
   return out;
 }
 
-}  // namespace
-
 std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
   std::string out = "id\tmutations\toperator\tn_mutations\tsite_independent\tpotts";
   for (const auto& [term, weight] : campaign.objective) out += "\t" + term;
-  out += "\ttotal\tsd\tflags\thard_filtered\tmeasured\trationale\n";
+  out += "\ttotal\tsd\tsurrogate_mean\tsurrogate_sd\tacquisition\tflags\thard_filtered\tmeasured\trationale\n";
   for (const ScoredVariant& r : table.rows) {
     const Hypothesis& h = *r.hypothesis;
     out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}", h.id, format_variant(h.variant), operator_label(h),
@@ -61,9 +62,9 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
     for (const auto& [term, weight] : campaign.objective) {
       out += "\t" + ((term == "stability" || term == "fitness") ? num(r.evolutionary) : std::string("NA"));
     }
-    out +=
-        fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\n", num(r.total), num(r.sd), format_flags(r.flags),
-                    has_hard_flag(r.flags) ? 1 : 0, r.measured ? num(r.measured->value) : "NA", tsv_cell(r.rationale));
+    out += fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", num(r.total), num(r.sd), num(r.surrogate_mean),
+                       num(r.surrogate_sd), num(r.acquisition), format_flags(r.flags), has_hard_flag(r.flags) ? 1 : 0,
+                       r.measured ? num(r.measured->value) : "NA", tsv_cell(r.rationale));
   }
   return out;
 }
@@ -80,7 +81,7 @@ std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaig
     out += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", w.well, h.id, format_variant(h.variant),
                        apply_variant(h.variant, campaign.target.sequence, campaign.target.first_residue), num(r.total),
                        num(r.sd), w.rank, csv_cell(operator_label(h)), csv_cell(format_flags(r.flags)),
-                       csv_cell(r.rationale));
+                       csv_cell(w.pick == "explore" ? "explore: " + r.rationale : r.rationale));
   }
   return out;
 }
@@ -101,8 +102,25 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
       {"alignment",
        {{"sequences", models.alignment.n_seq}, {"columns", models.alignment.n_col}, {"neff", models.weights.neff}}},
       {"stability_model", models.model_note},
-      {"structure_terms", "not computed in this version"},
-      {"plate", {{"variants", plate.n_variants}, {"controls", plate.n_controls}}}};
+      {"structure_terms", table.structure_terms ? "from a structure oracle" : "not computed in this version"},
+      {"evolution_cache", models.from_cache},
+      {"measurements", campaign.measurements.size()},
+      {"acquisition", {{"type", campaign.acquisition.type}, {"beta", campaign.acquisition.beta}}},
+      {"plate",
+       {{"variants", plate.n_variants},
+        {"explore", plate.n_explore},
+        {"controls", plate.n_controls},
+        {"explore_fraction", campaign.plate.explore_fraction},
+        {"similarity_penalty", campaign.plate.similarity_penalty}}}};
+  if (table.surrogate) {
+    const SurrogateSummary& s = *table.surrogate;
+    head["surrogate"] = {{"members", s.members},
+                         {"measurements", s.n_train},
+                         {"features", s.n_features},
+                         {"lambda", s.lambda},
+                         {"loo_spearman", json_number(s.loo_spearman)},
+                         {"loo_rmse", json_number(s.loo_rmse)}};
+  }
   if (models.potts) {
     head["potts"] = {{"iterations", models.potts->fit.iterations},
                      {"objective", models.potts->fit.objective},
@@ -110,7 +128,11 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
                      {"lambda_J", models.potts->lambda_J_used}};
   }
   std::string out = head.dump() + "\n";
-  const std::vector<std::string> decision = decisions(table, plate);
+  const std::vector<std::string> decision = row_decisions(table, plate);
+  std::vector<std::string> pick(table.rows.size());
+  for (const PlateWell& w : plate.wells) {
+    if (w.row >= 0) pick[static_cast<size_t>(w.row)] = w.pick;
+  }
   for (size_t k = 0; k < table.rows.size(); ++k) {
     const ScoredVariant& r = table.rows[k];
     const Hypothesis& h = *r.hypothesis;
@@ -128,9 +150,14 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
                   {"potts", json_number(r.potts)},
                   {"stability", json_number(r.evolutionary)},
                   {"total", json_number(r.total)},
-                  {"sd", json_number(r.sd)}}},
+                  {"sd", json_number(r.sd)},
+                  {"zero_shot", json_number(r.zero_shot)},
+                  {"surrogate_mean", json_number(r.surrogate_mean)},
+                  {"surrogate_sd", json_number(r.surrogate_sd)},
+                  {"acquisition", json_number(r.acquisition)}}},
                 {"flags", flags},
                 {"decision", decision[k]}};
+    if (!pick[k].empty()) rec["pick"] = pick[k];
     out += rec.dump() + "\n";
   }
   return out;
@@ -149,8 +176,24 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
   }
   md +=
       "\nStructure terms (ΔpLDDT, RMSD, pTM change, burial, contacts, clashes): not computed in this version; no "
-      "structures were predicted. Learning from measured results (surrogate model) is not part of this version "
-      "either: measured variants are recorded and left off the plate.\n\n";
+      "structures were predicted.\n\n";
+  md += "## Learning from results\n\n";
+  if (table.surrogate) {
+    const SurrogateSummary& s = *table.surrogate;
+    md += fmt::format(
+        "A bootstrap ensemble of {} ridge regressions (lambda {} by leave-one-out error; {} features: "
+        "evolutionary scores, one-hot positions, mutant residues and position x residue) was fitted to {} "
+        "measurements. Leave-one-out Spearman {:.3f}, RMSE {:.3g}. `total` is the ensemble mean (predicted "
+        "measured value) and `sd` its spread; the plate ranks by {}. Measured variants are left off the "
+        "plate.\n\n",
+        s.members, s.lambda, s.n_features, s.n_train, s.loo_spearman, s.loo_rmse,
+        s.acquisition == "ucb" ? fmt::format("UCB (mean + {} sd)", s.beta) : std::string("Thompson sampling"));
+  } else {
+    md += fmt::format(
+        "{} measurement(s): no surrogate (needs at least {}); the plate ranks by the zero-shot total. Measured "
+        "variants are left off the plate.\n\n",
+        campaign.measurements.size(), campaign.surrogate.min_measurements);
+  }
   md += "## Evidence\n\n";
   md += fmt::format(
       "- Family alignment `{}`: {} sequences, {} aligned columns, Neff {:.1f} (weights 1/n at {:.0f}% "
@@ -170,9 +213,9 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
       "for the plate.\n",
       table.rows.size(), campaign.measurements.size(), plate.n_filtered, plate.n_candidates);
   md += fmt::format(
-      "- Plate: {} variant wells and {} wild-type control wells of {} (at most {} variants per "
-      "position).\n\n",
-      plate.n_variants, plate.n_controls, campaign.plate.size, campaign.plate.max_per_position);
+      "- Plate: {} variant wells ({} exploring high uncertainty) and {} wild-type control wells of {} (at most {} "
+      "variants per position).\n\n",
+      plate.n_variants, plate.n_explore, plate.n_controls, campaign.plate.size, campaign.plate.max_per_position);
   md +=
       "## Top candidates\n\n| rank | well | id | mutations | score | sd | site-indep. | Potts | operator | "
       "rationale |\n|---|---|---|---|---|---|---|---|---|---|\n";
@@ -191,7 +234,7 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
   }
   md +=
       "\n## Files\n\n`scores.tsv` (every evaluated variant), `plate.csv` (the plate), `notebook.jsonl` (append-only "
-      "record of every run), `report.md` (this file).\n";
+      "record of every run), `report.md` (this file), `report.html` (the same with plots).\n";
   return md;
 }
 

@@ -24,17 +24,24 @@ struct RunRecord {
 
 // Tab-separated, header first: id, mutations, operator, n_mutations, site_independent, potts, one column
 // per objective term (stability/fitness: the evolutionary term; others NA: not computed), total, sd,
-// flags, hard_filtered, measured, rationale. NA for missing values.
+// surrogate_mean, surrogate_sd, acquisition (NA without measured results), flags, hard_filtered,
+// measured, rationale. NA for missing values.
 std::string scores_tsv(const ScoreTable& table, const Campaign& campaign);
 
 // CSV (RFC 4180 quoting), one line per used well in well order: well, id, mutations, sequence, score,
-// sd, rank, operator, flags, rationale. Control wells: id WT, operator control.
+// sd, rank, operator, flags, rationale (starting "explore: " for the explore quota's picks). Control
+// wells: id WT, operator control.
 std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaign& campaign);
 
 // New notebook lines for this run (the caller appends them): one "run" record, then one record per
 // hypothesis with its scores and decision.
 std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Campaign& campaign,
                            const EvolutionaryModels& models, const RunRecord& run, int64_t round);
+
+// "plate:<well>", "filtered", "measured", "no_evidence" or "not_selected" per table row.
+std::vector<std::string> row_decisions(const ScoreTable& table, const Plate& plate);
+// Number formatting of the output files: 6 decimals, "NA" for NaN.
+std::string format_number(double v);
 
 std::string report_md(const ScoreTable& table, const Plate& plate, const Campaign& campaign,
                       const EvolutionaryModels& models, const RunRecord& run);

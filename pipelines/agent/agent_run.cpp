@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <string_view>
 
 #include "data/atomic_output.hpp"
@@ -15,8 +16,10 @@
 #include "pipelines/agent/agent_outputs.hpp"
 #include "pipelines/agent/campaign.hpp"
 #include "pipelines/agent/evolutionary_models.hpp"
+#include "pipelines/agent/liability_filters.hpp"
 #include "pipelines/agent/operators.hpp"
 #include "pipelines/agent/plate_layout.hpp"
+#include "pipelines/agent/report_html.hpp"
 #include "pipelines/agent/scoring.hpp"
 #include "pipelines/agent/sha256.hpp"
 
@@ -43,6 +46,29 @@ int64_t previous_rounds(const std::string& notebook, const std::filesystem::path
     if (record.value("type", "") == "run") ++n;
   }
   return n;
+}
+
+// Structure terms for the structure_budget best candidates by the cheap terms (finite total, no hard
+// liability flag; ties by hypothesis order), against one prediction of the wild type.
+void add_predicted_structure_terms(ScoreTable& table, const Campaign& campaign, StructureOracle& oracle) {
+  std::vector<size_t> order;
+  for (size_t i = 0; i < table.rows.size(); ++i)
+    if (std::isfinite(table.rows[i].total) && !has_hard_flag(table.rows[i].flags)) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return table.rows[a].total > table.rows[b].total; });
+  order.resize(std::min(order.size(), static_cast<size_t>(campaign.structure_budget)));
+  if (order.empty()) return;
+  log_info("agent: predicting the wild type and {} shortlisted variants (structure_budget {})", order.size(),
+           campaign.structure_budget);
+  const auto& wild_type_sequence = campaign.target.sequence;
+  const StructurePrediction wild_type = oracle.predict(wild_type_sequence);
+  std::vector<std::optional<StructureTerms>> terms(table.rows.size());
+  for (const size_t i : order) {
+    const auto& variant = table.rows[i].hypothesis->variant;
+    const auto mutant = oracle.predict(apply_variant(variant, wild_type_sequence, campaign.target.first_residue));
+    terms[i] = structure_terms(wild_type, mutant, variant, campaign.target.first_residue);
+  }
+  add_structure_terms(table, terms);
 }
 
 }  // namespace
@@ -74,16 +100,28 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   EvolutionOptions eo;
   eo.fit_potts = !options.no_potts;
   eo.threads = threads;
+  eo.cache_dir = options.evolution_cache;
   const EvolutionaryModels models = build_evolutionary_models(campaign, eo);
 
-  HypothesisSet hypotheses;
-  propose_single_substitutions(campaign, hypotheses);
-  propose_consensus(campaign, models, hypotheses);
-  log_info("agent: {} hypotheses (single substitutions, consensus)", hypotheses.items().size());
-  const ScoreTable table = score_hypotheses(hypotheses.items(), campaign, models);
+  HypothesisSet proposed;
+  propose_single_substitutions(campaign, proposed);
+  propose_consensus(campaign, models, proposed);
+  propose_coevolution_pairs(campaign, models, proposed);
+  propose_beneficial_combinations(campaign, proposed);
+  const HypothesisSet hypotheses = restrict_to_library(campaign, proposed);
+  if (!campaign.library_variants.empty()) {
+    log_info("agent: library {}: {} variants; {} of {} proposals kept", campaign.library.string(),
+             campaign.library_variants.size(), hypotheses.items().size(), proposed.items().size());
+  }
+  log_info("agent: {} hypotheses", hypotheses.items().size());
+  ScoreTable table = score_hypotheses(hypotheses.items(), campaign, models);
+  apply_surrogate(table, campaign, models, seed, threads);
+  if (options.structure_oracle != nullptr && campaign.structure_budget > 0)
+    add_predicted_structure_terms(table, campaign, *options.structure_oracle);
   const Plate plate = select_plate(table, campaign, seed);
-  log_info("agent: plate of {} wells: {} variants, {} controls ({} eligible, {} filtered by liabilities)",
-           campaign.plate.size, plate.n_variants, plate.n_controls, plate.n_candidates, plate.n_filtered);
+  log_info("agent: plate of {} wells: {} variants ({} explore), {} controls ({} eligible, {} filtered by liabilities)",
+           campaign.plate.size, plate.n_variants, plate.n_explore, plate.n_controls, plate.n_candidates,
+           plate.n_filtered);
 
   const fs::path notebook_path = options.out_dir / "notebook.jsonl";
   std::string notebook = fs::exists(notebook_path) ? data::read_text_file(notebook_path) : std::string();
@@ -95,8 +133,10 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   data::write_file_atomic(options.out_dir / "plate.csv", plate_csv(plate, table, campaign));
   data::write_file_atomic(notebook_path, notebook);
   data::write_file_atomic(options.out_dir / "report.md", report_md(table, plate, campaign, models, run));
+  data::write_file_atomic(options.out_dir / "report.html", report_html(table, plate, campaign, models, run));
   data::write_file_atomic(options.out_dir / "done", "");
-  log_info("agent: wrote {}/{{scores.tsv, plate.csv, notebook.jsonl, report.md}}", options.out_dir.string());
+  log_info("agent: wrote {}/{{scores.tsv, plate.csv, notebook.jsonl, report.md, report.html}}",
+           options.out_dir.string());
 }
 
 }  // namespace kfold::pipelines::agent

@@ -1,11 +1,15 @@
 // One round of the agent loop for a campaign: read the campaign and its results, build the evolutionary
-// models, propose hypotheses (all singles, consensus), score and filter them, select the plate and write
-// scores.tsv, plate.csv, notebook.jsonl (appended), report.md and last `done` into the output folder.
+// models, propose hypotheses (singles, consensus, coevolution pairs, combinations of measured beneficial
+// singles; restricted to the library when one is given), score and filter them, learn from the measured
+// results (surrogate ensemble + acquisition), select the plate and write scores.tsv, plate.csv,
+// notebook.jsonl (appended), report.md, report.html and last `done` into the output folder.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+
+#include "pipelines/agent/structure_oracle.hpp"
 
 namespace kfold::pipelines::agent {
 
@@ -15,6 +19,10 @@ struct AgentOptions {
   std::optional<uint64_t> seed;             // overrides the campaign's seed
   bool no_potts = false;                    // site-independent model only (fast)
   std::optional<int64_t> potts_iterations;  // overrides evolution.potts_iterations
+  std::filesystem::path evolution_cache;    // --evolution-cache DIR (empty: none)
+  // Predicts the wild type and the campaign's structure_budget best candidates (by the cheap terms,
+  // without hard liability flags); their structure terms join the total. nullptr: no structure terms.
+  StructureOracle* structure_oracle = nullptr;
 };
 
 void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& options);

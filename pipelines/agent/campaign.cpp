@@ -120,6 +120,32 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
   return out;
 }
 
+// One variant per line (first comma-separated cell; header `variant` and '#' lines skipped), duplicates
+// dropped, order kept.
+std::vector<Variant> read_library(const std::filesystem::path& path, const Campaign& campaign) {
+  data::LineReader reader(path);
+  std::vector<Variant> out;
+  std::set<std::string> seen;
+  std::string_view line;
+  while (reader.next(line)) {
+    std::string cell(line.substr(0, line.find(',')));
+    while (!cell.empty() && data::is_space(cell.back())) cell.pop_back();
+    while (!cell.empty() && data::is_space(cell.front())) cell.erase(cell.begin());
+    if (cell.empty() || cell.front() == '#') continue;
+    if (out.empty() && seen.empty() && cell == "variant") continue;
+    const std::string where = fmt::format("{}:{}", path.string(), reader.line_number());
+    Variant v = parse_variant(cell, where);
+    check_variant(v, campaign.target.sequence, campaign.target.first_residue, where);
+    if (static_cast<int64_t>(v.substitutions.size()) > campaign.max_mutations) {
+      fail_input("{}: variant '{}' has {} substitutions, more than max_mutations {}", where, cell,
+                 v.substitutions.size(), campaign.max_mutations);
+    }
+    if (seen.insert(format_variant(v)).second) out.push_back(std::move(v));
+  }
+  if (out.empty()) fail_input("{}: the library lists no variants", path.string());
+  return out;
+}
+
 }  // namespace
 
 Campaign parse_campaign(const std::string& json_text, const std::filesystem::path& path) {
@@ -133,7 +159,7 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
   if (!root.is_object()) fail_input("{}: the campaign must be a JSON object", path.string());
   check_keys(c, root, "",
              {"name", "target", "objective", "frozen", "max_mutations", "plate", "structure_budget", "seed", "results",
-              "evolution", "description"});
+              "evolution", "description", "library", "acquisition", "surrogate"});
   Campaign k;
   k.path = path;
   const std::filesystem::path dir = path.parent_path();
@@ -217,7 +243,7 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
   if (const Json* mm = find(root, "max_mutations")) k.max_mutations = get_int(c, *mm, "max_mutations", 1, 20);
   if (const Json* plate = find(root, "plate")) {
     if (!plate->is_object()) c.fail("plate", "must be an object {\"size\", \"controls\"}");
-    check_keys(c, *plate, "plate", {"size", "controls", "max_per_position"});
+    check_keys(c, *plate, "plate", {"size", "controls", "max_per_position", "explore_fraction", "similarity_penalty"});
     if (const Json* size = find(*plate, "size")) {
       k.plate.size = get_int(c, *size, "plate.size", 1, 384);
       if (k.plate.size != 24 && k.plate.size != 48 && k.plate.size != 96 && k.plate.size != 384) {
@@ -229,6 +255,16 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
     }
     if (const Json* cap = find(*plate, "max_per_position")) {
       k.plate.max_per_position = get_int(c, *cap, "plate.max_per_position", 1, 19);
+    }
+    if (const Json* f = find(*plate, "explore_fraction")) {
+      k.plate.explore_fraction = get_number(c, *f, "plate.explore_fraction");
+      if (k.plate.explore_fraction < 0.0 || k.plate.explore_fraction > 1.0) {
+        c.fail("plate.explore_fraction", "must be in [0, 1] (share of the variant wells that explore)");
+      }
+    }
+    if (const Json* pen = find(*plate, "similarity_penalty")) {
+      k.plate.similarity_penalty = get_number(c, *pen, "plate.similarity_penalty");
+      if (k.plate.similarity_penalty < 0.0) c.fail("plate.similarity_penalty", "must be >= 0");
     }
   }
   if (k.plate.controls > k.plate.size - 1) {
@@ -254,6 +290,35 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
       k.evolution.identity = get_number(c, *id_, "evolution.identity");
       if (k.evolution.identity <= 0.0 || k.evolution.identity > 1.0) c.fail("evolution.identity", "must be in (0, 1]");
     }
+  }
+  if (const Json* acq = find(root, "acquisition")) {
+    if (!acq->is_object()) c.fail("acquisition", "must be an object, e.g. {\"type\": \"ucb\", \"beta\": 1.0}");
+    check_keys(c, *acq, "acquisition", {"type", "beta"});
+    if (const Json* t = find(*acq, "type")) {
+      k.acquisition.type = get_string(c, *t, "acquisition.type");
+      if (k.acquisition.type != "ucb" && k.acquisition.type != "thompson") {
+        c.fail("acquisition.type", "must be \"ucb\" (mean + beta sd) or \"thompson\" (Thompson sampling)");
+      }
+    }
+    if (const Json* b = find(*acq, "beta")) {
+      k.acquisition.beta = get_number(c, *b, "acquisition.beta");
+      if (k.acquisition.beta < 0.0) c.fail("acquisition.beta", "must be >= 0");
+    }
+  }
+  if (const Json* sur = find(root, "surrogate")) {
+    if (!sur->is_object()) c.fail("surrogate", "must be an object, e.g. {\"members\": 32}");
+    check_keys(c, *sur, "surrogate", {"members", "min_measurements"});
+    if (const Json* m = find(*sur, "members")) k.surrogate.members = get_int(c, *m, "surrogate.members", 2, 1024);
+    if (const Json* m = find(*sur, "min_measurements")) {
+      k.surrogate.min_measurements = get_int(c, *m, "surrogate.min_measurements", 2, 1000000);
+    }
+  }
+  if (const Json* lib = find(root, "library")) {
+    k.library = resolve(get_string(c, *lib, "library"));
+    if (!std::filesystem::is_regular_file(k.library)) {
+      c.fail("library", fmt::format("{} does not exist or is not a file", k.library.string()));
+    }
+    k.library_variants = read_library(k.library, k);
   }
   if (const Json* results = find(root, "results")) {
     if (!results->is_array()) c.fail("results", "must be an array of CSV file names (variant,value[,sd])");

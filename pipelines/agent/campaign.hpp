@@ -5,8 +5,11 @@
 //   {"name": "ubq", "target": {"id": "UBQ", "sequence": "MQIF...", "msa": "ubq.a3m", "first_residue": 1,
 //                              "partner": {"id": "E2", "sequence": "..."}},
 //    "objective": {"stability": 1.0, "solubility": 0.3}, "frozen": [1, 2], "max_mutations": 1,
-//    "plate": {"size": 96, "controls": 4, "max_per_position": 2}, "structure_budget": 50, "seed": 0,
-//    "results": ["round0.csv"], "evolution": {"model": "auto", "potts_iterations": 100}}
+//    "plate": {"size": 96, "controls": 4, "max_per_position": 2, "explore_fraction": 0.25,
+//              "similarity_penalty": 0.5},
+//    "structure_budget": 50, "seed": 0, "results": ["round0.csv"], "library": "variants.csv",
+//    "evolution": {"model": "auto", "potts_iterations": 100},
+//    "acquisition": {"type": "ucb", "beta": 1.0}, "surrogate": {"members": 32}}
 #pragma once
 
 #include <cstdint>
@@ -42,6 +45,25 @@ struct PlateSpec {
   int64_t size = 96;             // wells: 24, 48, 96 or 384
   int64_t controls = 4;          // wild-type control wells
   int64_t max_per_position = 2;  // variants per residue position on one plate
+  // Share of the variant wells picked for exploration (highest uncertainty among candidates whose mean
+  // score is at least the median); the rest exploit (best acquisition value).
+  double explore_fraction = 0.25;
+  // Greedy picks lose similarity_penalty x (spread of the ranking key) per substitution they share with
+  // a variant already picked.
+  double similarity_penalty = 0.5;
+};
+
+// How unmeasured candidates are ranked once a surrogate exists: "ucb" (mean + beta sd) or "thompson"
+// (one bootstrap member drawn per pick, seeded).
+struct AcquisitionSpec {
+  std::string type = "ucb";
+  double beta = 1.0;
+};
+
+// The surrogate fitted to measured results: a bootstrap ensemble of ridge regressions.
+struct SurrogateSpec {
+  int64_t members = 32;
+  int64_t min_measurements = 8;  // fewer measured variants: no surrogate (zero-shot ranking)
 };
 
 // Which evolutionary model gives the stability/fitness term: "auto" (Potts when the alignment is deep
@@ -71,7 +93,13 @@ struct Campaign {
   uint64_t seed = 0;
   std::vector<std::filesystem::path> results;  // resolved paths
   std::vector<Measurement> measurements;       // parsed from `results`
+  // Optional library: the only variants the lab can make (one per line, first CSV column; header
+  // `variant` optional). When given, hypotheses outside it are dropped and its variants are added.
+  std::filesystem::path library;
+  std::vector<Variant> library_variants;
   EvolutionSpec evolution;
+  AcquisitionSpec acquisition;
+  SurrogateSpec surrogate;
 };
 
 // Reads and validates the campaign and its results CSVs (`variant,value[,sd]`, header line optional).

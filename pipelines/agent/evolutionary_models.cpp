@@ -7,6 +7,8 @@
 
 #include "data/error.hpp"
 #include "data/log.hpp"
+#include "pipelines/agent/evolution_cache.hpp"
+#include "pipelines/agent/sha256.hpp"
 
 namespace kfold::pipelines::agent {
 
@@ -93,17 +95,30 @@ EvolutionaryModels build_evolutionary_models(const Campaign& campaign, const Evo
   log_info("agent: alignment {}: {} sequences, {} aligned columns (residues {}..{} of the target)", ali.source,
            ali.n_seq, ali.n_col, ali.column_residue.front() - offset + campaign.target.first_residue,
            ali.column_residue.back() - offset + campaign.target.first_residue);
-  m.weights = compute_sequence_weights(ali, campaign.evolution.identity, options.threads);
+  const std::string& choice = campaign.evolution.model;
+  const bool fit = options.fit_potts && choice != "site_independent" && ali.n_col >= 2;
+  PottsFitOptions po;
+  po.max_iterations = campaign.evolution.potts_iterations;
+  po.threads = options.threads;
+  std::string cache_key;
+  if (!options.cache_dir.empty()) {
+    cache_key = evolution_cache_key(sha256_file(campaign.target.msa), campaign.evolution.identity, fit,
+                                    po.max_iterations, po.lambda_h, po.lambda_J);
+    if (auto cached = load_evolution_cache(options.cache_dir, cache_key, ali.n_seq, ali.n_col)) {
+      m.weights = std::move(cached->weights);
+      m.potts = std::move(cached->potts);
+      m.from_cache = true;
+      log_info("agent: evolutionary evidence from the cache {}/{}.evo", options.cache_dir.string(), cache_key);
+    }
+  }
+  if (!m.from_cache) {
+    m.weights = compute_sequence_weights(ali, campaign.evolution.identity, options.threads);
+  }
   log_info("agent: sequence weights at {:.0f}% identity: Neff {:.1f}", 100.0 * campaign.evolution.identity,
            m.weights.neff);
   m.site_independent = fit_site_independent_model(ali, m.weights);
-  const std::string& choice = campaign.evolution.model;
   const bool deep = m.weights.neff >= static_cast<double>(ali.n_col);
-  const bool fit = options.fit_potts && choice != "site_independent" && ali.n_col >= 2;
-  if (fit) {
-    PottsFitOptions po;
-    po.max_iterations = campaign.evolution.potts_iterations;
-    po.threads = options.threads;
+  if (fit && !m.from_cache) {
     const auto start = std::chrono::steady_clock::now();
     po.progress = [&](int64_t iter, double f, double gnorm, int64_t evals) {
       const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -116,6 +131,10 @@ EvolutionaryModels build_evolutionary_models(const Campaign& campaign, const Evo
     m.potts_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     log_info("agent: Potts fit: {} ({} iterations, objective {:.3f}, {:.1f} s)", m.potts->fit.stop_reason,
              m.potts->fit.iterations, m.potts->fit.objective, m.potts_seconds);
+  }
+  if (!cache_key.empty() && !m.from_cache) {
+    save_evolution_cache(options.cache_dir, cache_key, CachedEvolution{m.weights, m.potts});
+    log_info("agent: evolutionary evidence saved to {}/{}.evo", options.cache_dir.string(), cache_key);
   }
   if (choice == "potts" && m.potts) {
     m.stability_from_potts = true;

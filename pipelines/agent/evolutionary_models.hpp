@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,9 @@ namespace kfold::pipelines::agent {
 struct EvolutionOptions {
   bool fit_potts = true;  // false: --no-potts (site-independent only)
   int threads = 0;
+  // --evolution-cache DIR: weights and Potts parameters reused when the alignment (by SHA-256) and the
+  // options match; empty: no cache.
+  std::filesystem::path cache_dir;
 };
 
 struct EvolutionaryModels {
@@ -30,6 +34,7 @@ struct EvolutionaryModels {
   std::optional<PottsModel> potts;
   double potts_seconds = 0.0;
   bool stability_from_potts = false;      // which model the stability/fitness term uses
+  bool from_cache = false;                // weights (and Potts model) read from --evolution-cache
   std::string model_note;                 // one line: which model and why
   std::vector<int64_t> column_of_index;   // per target index (0-based): alignment column or -1
   std::vector<uint8_t> wild_type_states;  // target residues at the columns [n_col]

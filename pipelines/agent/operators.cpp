@@ -1,9 +1,12 @@
-// Single-substitution and consensus proposal operators.
+// Proposal operators: singles, consensus, coevolution pairs, combinations of measured beneficial singles,
+// and the library restriction.
 #include "pipelines/agent/operators.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 namespace kfold::pipelines::agent {
 
@@ -64,6 +67,153 @@ void propose_consensus(const Campaign& campaign, const EvolutionaryModels& model
     out.add("consensus_combination", v,
             {fmt::format("the {} consensus substitutions with the largest frequency gain combined", n)});
   }
+}
+
+void propose_coevolution_pairs(const Campaign& campaign, const EvolutionaryModels& models, HypothesisSet& out,
+                               int64_t n_pairs, int64_t per_pair, int64_t min_separation) {
+  if (campaign.max_mutations < 2 || !models.potts) return;
+  const PottsModel& potts = *models.potts;
+  const std::vector<CouplingScore> scores = coupling_scores(potts);
+  const std::vector<int64_t>& residue_of_column = models.alignment.column_residue;
+  // Column -> target index (inverse of column_of_index).
+  std::vector<int64_t> index_of_column(static_cast<size_t>(potts.n_col), -1);
+  for (size_t k = 0; k < models.column_of_index.size(); ++k) {
+    if (models.column_of_index[k] >= 0)
+      index_of_column[static_cast<size_t>(models.column_of_index[k])] = static_cast<int64_t>(k);
+  }
+  const std::string& wt = campaign.target.sequence;
+  int64_t used = 0;
+  for (size_t rank = 0; rank < scores.size() && used < n_pairs; ++rank) {
+    const CouplingScore& cs = scores[rank];
+    const int64_t ii = index_of_column[static_cast<size_t>(cs.i)];
+    const int64_t jj = index_of_column[static_cast<size_t>(cs.j)];
+    if (ii < 0 || jj < 0 ||
+        std::llabs(residue_of_column[static_cast<size_t>(cs.j)] - residue_of_column[static_cast<size_t>(cs.i)]) <
+            min_separation)
+      continue;
+    const int64_t ri = campaign.target.first_residue + ii;
+    const int64_t rj = campaign.target.first_residue + jj;
+    if (is_frozen(campaign, ri) || is_frozen(campaign, rj)) continue;
+    ++used;
+    const uint8_t wi = models.wild_type_states[static_cast<size_t>(cs.i)];
+    const uint8_t wj = models.wild_type_states[static_cast<size_t>(cs.j)];
+    struct Double {
+      uint8_t a, b;
+      double epistasis, delta;
+    };
+    std::vector<Double> doubles;
+    for (uint8_t a = 0; a < 20; ++a) {
+      if (a == wi) continue;
+      for (uint8_t b = 0; b < 20; ++b) {
+        if (b == wj) continue;
+        const double eps = static_cast<double>(potts.J(cs.i, cs.j, a, b)) - potts.J(cs.i, cs.j, a, wj) -
+                           potts.J(cs.i, cs.j, wi, b) + potts.J(cs.i, cs.j, wi, wj);
+        if (eps <= 0.0) continue;
+        const double delta = potts.delta_energy(models.wild_type_states.data(), {{cs.i, a}, {cs.j, b}});
+        doubles.push_back({a, b, eps, delta});
+      }
+    }
+    // Best ΔE first; ties by (a, b) so the order never depends on the sort.
+    std::stable_sort(doubles.begin(), doubles.end(),
+                     [](const Double& x, const Double& y) { return x.delta > y.delta; });
+    for (size_t k = 0; k < doubles.size() && static_cast<int64_t>(k) < per_pair; ++k) {
+      Variant v;
+      v.substitutions.push_back({ri, wt[static_cast<size_t>(ii)], state_letter(doubles[k].a)});
+      v.substitutions.push_back({rj, wt[static_cast<size_t>(jj)], state_letter(doubles[k].b)});
+      out.add("coevolution_pair", v,
+              {fmt::format("coevolving pair {}-{} (APC {:.3f}, rank {} of {} pairs): coupling epistasis {:+.2f}, "
+                           "Potts ΔE {:+.2f}",
+                           ri, rj, cs.apc, rank + 1, scores.size(), doubles[k].epistasis, doubles[k].delta)});
+    }
+  }
+}
+
+void propose_beneficial_combinations(const Campaign& campaign, HypothesisSet& out, int64_t top) {
+  if (campaign.max_mutations < 2 || campaign.measurements.empty()) return;
+  // Mean measured value per variant, in first-measured order.
+  std::vector<std::string> order;
+  std::map<std::string, std::pair<double, double>> sums;  // key -> (sum, n)
+  std::map<std::string, Variant> variants;
+  for (const Measurement& m : campaign.measurements) {
+    const std::string key = format_variant(m.variant);
+    if (!sums.count(key)) order.push_back(key);
+    auto& [sum, n] = sums[key];
+    sum += m.value;
+    n += 1.0;
+    variants[key] = m.variant;
+  }
+  double reference = 0.0;
+  if (sums.count("WT")) {
+    reference = sums["WT"].first / sums["WT"].second;
+  } else {
+    std::vector<double> all;
+    for (const Measurement& m : campaign.measurements) all.push_back(m.value);
+    std::sort(all.begin(), all.end());
+    reference = all[all.size() / 2];
+  }
+  struct Single {
+    Substitution sub;
+    double value;
+    std::string name;
+  };
+  std::vector<Single> good;
+  for (const std::string& key : order) {
+    const Variant& v = variants[key];
+    const double value = sums[key].first / sums[key].second;
+    if (v.substitutions.size() != 1 || value <= reference) continue;
+    if (is_frozen(campaign, v.substitutions.front().position)) continue;
+    good.push_back({v.substitutions.front(), value, key});
+  }
+  std::stable_sort(good.begin(), good.end(), [](const Single& a, const Single& b) { return a.value > b.value; });
+  std::vector<Single> picked;
+  std::set<int64_t> positions;
+  for (const Single& s : good) {
+    if (static_cast<int64_t>(picked.size()) >= top) break;
+    if (positions.insert(s.sub.position).second) picked.push_back(s);
+  }
+  if (picked.size() < 2) return;
+  auto sorted = [](Variant v) {
+    std::sort(v.substitutions.begin(), v.substitutions.end(),
+              [](const Substitution& a, const Substitution& b) { return a.position < b.position; });
+    return v;
+  };
+  for (size_t a = 0; a < picked.size(); ++a) {
+    for (size_t b = a + 1; b < picked.size(); ++b) {
+      Variant v;
+      v.substitutions = {picked[a].sub, picked[b].sub};
+      out.add("combine_beneficial", sorted(v),
+              {fmt::format("combines measured {} ({:+.3g}) and {} ({:+.3g}); reference {:+.3g}", picked[a].name,
+                           picked[a].value, picked[b].name, picked[b].value, reference)});
+    }
+  }
+  const size_t n = std::min(picked.size(), static_cast<size_t>(campaign.max_mutations));
+  if (n >= 3) {
+    Variant v;
+    std::string names;
+    for (size_t k = 0; k < n; ++k) {
+      v.substitutions.push_back(picked[k].sub);
+      names += (k ? ", " : "") + picked[k].name;
+    }
+    out.add("combine_beneficial", sorted(v), {fmt::format("combines the {} best measured singles: {}", n, names)});
+  }
+}
+
+HypothesisSet restrict_to_library(const Campaign& campaign, const HypothesisSet& in) {
+  if (campaign.library_variants.empty()) return in;
+  std::set<std::string> library;
+  for (const Variant& v : campaign.library_variants) library.insert(format_variant(v));
+  HypothesisSet out;
+  std::set<std::string> kept;
+  for (const Hypothesis& h : in.items()) {
+    const std::string key = format_variant(h.variant);
+    if (!library.count(key)) continue;
+    kept.insert(key);
+    for (const std::string& op : h.operators) out.add(op, h.variant, h.rationale);
+  }
+  for (const Variant& v : campaign.library_variants) {
+    if (!kept.count(format_variant(v))) out.add("library", v, {"in the campaign's library"});
+  }
+  return out;
 }
 
 }  // namespace kfold::pipelines::agent

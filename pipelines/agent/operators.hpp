@@ -1,6 +1,7 @@
-// Proposal operators of this version: every single substitution, and consensus / back-to-consensus
-// substitutions from the family alignment (with, when max_mutations allows, one combination of the
-// strongest of them). Each respects `frozen` and adds hypothesis records with rationale facts.
+// Proposal operators: every single substitution; consensus / back-to-consensus substitutions from the
+// family alignment (with, when max_mutations allows, one combination of the strongest of them); double
+// mutants at strongly coevolving pairs of the Potts model; combinations of measured beneficial singles.
+// Each respects `frozen` and max_mutations and adds hypothesis records with rationale facts.
 #pragma once
 
 #include "pipelines/agent/campaign.hpp"
@@ -18,5 +19,22 @@ void propose_single_substitutions(const Campaign& campaign, HypothesisSet& out);
 // max_mutations consensus substitutions of largest frequency gain ("consensus_combination").
 void propose_consensus(const Campaign& campaign, const EvolutionaryModels& models, HypothesisSet& out,
                        double min_frequency = 0.3);
+
+// With max_mutations >= 2 and a Potts model: the top `n_pairs` column pairs by APC coupling score (at least
+// `min_separation` residues apart, neither frozen), and at each the `per_pair` double mutants (a, b), a
+// and b not wild type, of largest Potts ΔE among those whose coupling favours them over the wild-type
+// combination (epistasis J(a,b) - J(a,wt_j) - J(wt_i,b) + J(wt_i,wt_j) > 0) ("coevolution_pair").
+void propose_coevolution_pairs(const Campaign& campaign, const EvolutionaryModels& models, HypothesisSet& out,
+                               int64_t n_pairs = 10, int64_t per_pair = 2, int64_t min_separation = 3);
+
+// With max_mutations >= 2 and measured single substitutions: the measured singles better than the wild
+// type (its measured mean, or without a wild-type measurement the median of all measurements), best
+// first, at most `top` of them at distinct non-frozen positions; every pair of them and the combination
+// of the best max_mutations ("combine_beneficial").
+void propose_beneficial_combinations(const Campaign& campaign, HypothesisSet& out, int64_t top = 8);
+
+// Keeps the hypotheses whose variant is in campaign.library_variants (renumbered in their order) and adds
+// the library's other variants ("library"). Without a library: `in` unchanged.
+HypothesisSet restrict_to_library(const Campaign& campaign, const HypothesisSet& in);
 
 }  // namespace kfold::pipelines::agent

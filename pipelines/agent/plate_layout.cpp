@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "data/error.hpp"
 #include "data/log.hpp"
+#include "pipelines/agent/acquisition.hpp"
 
 namespace kfold::pipelines::agent {
 
@@ -48,9 +50,81 @@ std::string well_name(int64_t index, int64_t size) {
   return fmt::format("{}{}", static_cast<char>('A' + index / cols), index % cols + 1);
 }
 
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+// Greedy selection state: per-position counts and the substitutions already on the plate.
+struct Picker {
+  const ScoreTable& table;
+  int64_t cap = 2;
+  double penalty = 0.0;
+  std::map<int64_t, int64_t> per_position;
+  std::map<std::pair<int64_t, char>, int64_t> substitutions;
+  std::vector<char> taken;  // per row
+
+  bool fits(int64_t row) const {
+    for (const Substitution& s : table.rows[static_cast<size_t>(row)].hypothesis->variant.substitutions) {
+      const auto it = per_position.find(s.position);
+      if (it != per_position.end() && it->second >= cap) return false;
+    }
+    return true;
+  }
+  int64_t shared(int64_t row) const {
+    int64_t n = 0;
+    for (const Substitution& s : table.rows[static_cast<size_t>(row)].hypothesis->variant.substitutions) {
+      const auto it = substitutions.find({s.position, s.mutant});
+      if (it != substitutions.end()) n += it->second;
+    }
+    return n;
+  }
+  void take(int64_t row) {
+    taken[static_cast<size_t>(row)] = 1;
+    for (const Substitution& s : table.rows[static_cast<size_t>(row)].hypothesis->variant.substitutions) {
+      ++per_position[s.position];
+      ++substitutions[{s.position, s.mutant}];
+    }
+  }
+  // The best candidate by key - penalty x spread x shared substitutions; ties: the earlier row. -1: none.
+  int64_t best(const std::vector<int64_t>& candidates, const std::vector<double>& key, double spread) const {
+    int64_t best_row = -1;
+    double best_value = kNegInf;
+    for (const int64_t k : candidates) {
+      const double v = key[static_cast<size_t>(k)];
+      if (taken[static_cast<size_t>(k)] || !std::isfinite(v) || !fits(k)) continue;
+      const double adjusted = v - penalty * spread * static_cast<double>(shared(k));
+      if (best_row < 0 || adjusted > best_value) {
+        best_row = k;
+        best_value = adjusted;
+      }
+    }
+    return best_row;
+  }
+};
+
+double spread_of(const std::vector<int64_t>& rows, const std::vector<double>& key) {
+  double sum = 0.0;
+  double n = 0.0;
+  for (const int64_t k : rows) {
+    if (std::isfinite(key[static_cast<size_t>(k)])) {
+      sum += key[static_cast<size_t>(k)];
+      n += 1.0;
+    }
+  }
+  if (n < 2.0) return 1.0;
+  double ss = 0.0;
+  for (const int64_t k : rows) {
+    const double v = key[static_cast<size_t>(k)];
+    if (std::isfinite(v)) ss += (v - sum / n) * (v - sum / n);
+  }
+  return ss > 0.0 ? std::sqrt(ss / (n - 1.0)) : 1.0;
+}
+
+}  // namespace
+
 Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t seed) {
   Plate plate;
-  std::vector<int64_t> order;
+  std::vector<int64_t> eligible;
   for (size_t k = 0; k < table.rows.size(); ++k) {
     const ScoredVariant& r = table.rows[k];
     if (!std::isfinite(r.total) || r.measured || r.hypothesis->variant.is_wild_type()) continue;
@@ -58,25 +132,70 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
       ++plate.n_filtered;
       continue;
     }
-    order.push_back(static_cast<int64_t>(k));
+    eligible.push_back(static_cast<int64_t>(k));
   }
-  plate.n_candidates = static_cast<int64_t>(order.size());
-  // Best total first; ties by hypothesis order (ids), so the ranking never depends on sort internals.
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return table.rows[static_cast<size_t>(a)].total > table.rows[static_cast<size_t>(b)].total;
-  });
+  plate.n_candidates = static_cast<int64_t>(eligible.size());
+  const size_t n_rows = table.rows.size();
+  std::vector<double> mean(n_rows);
+  std::vector<double> sd(n_rows);
+  std::vector<double> exploit_key(n_rows);
+  for (size_t k = 0; k < n_rows; ++k) {
+    const ScoredVariant& r = table.rows[k];
+    mean[k] = r.total;
+    sd[k] = r.sd;
+    exploit_key[k] = table.surrogate ? r.acquisition : r.total;
+  }
+  const bool thompson =
+      table.surrogate && table.surrogate->acquisition == "thompson" && !table.member_predictions.empty();
   const int64_t capacity = campaign.plate.size - campaign.plate.controls;
-  std::map<int64_t, int64_t> per_position;
-  std::vector<int64_t> chosen;
-  for (const int64_t k : order) {
-    if (static_cast<int64_t>(chosen.size()) == capacity) break;
-    const Variant& v = table.rows[static_cast<size_t>(k)].hypothesis->variant;
-    const bool full = std::any_of(v.substitutions.begin(), v.substitutions.end(), [&](const Substitution& s) {
-      return per_position[s.position] >= campaign.plate.max_per_position;
-    });
-    if (full) continue;
-    for (const Substitution& s : v.substitutions) ++per_position[s.position];
-    chosen.push_back(k);
+  // Explore only where there is an uncertainty to follow.
+  const bool any_sd = std::any_of(eligible.begin(), eligible.end(),
+                                  [&](int64_t k) { return std::isfinite(sd[static_cast<size_t>(k)]); });
+  const int64_t n_explore =
+      any_sd ? static_cast<int64_t>(std::llround(campaign.plate.explore_fraction * static_cast<double>(capacity))) : 0;
+  const int64_t n_exploit = capacity - n_explore;
+
+  Picker picker{table, campaign.plate.max_per_position, campaign.plate.similarity_penalty, {},
+                {},    std::vector<char>(n_rows, 0)};
+  std::vector<std::pair<int64_t, std::string>> chosen;  // (row, pick) in rank order
+  // Exploit.
+  const double exploit_spread = spread_of(eligible, thompson ? mean : exploit_key);
+  ThompsonSampler sampler(thompson ? static_cast<int64_t>(table.member_predictions.size()) : 1, seed);
+  while (static_cast<int64_t>(chosen.size()) < n_exploit) {
+    const std::vector<double>& key =
+        thompson ? table.member_predictions[static_cast<size_t>(sampler.next_member())] : exploit_key;
+    const int64_t k = picker.best(eligible, key, exploit_spread);
+    if (k < 0) break;
+    picker.take(k);
+    chosen.emplace_back(k, "exploit");
+  }
+  // Explore: the highest sd among the candidates whose mean reaches the median.
+  if (n_explore > 0) {
+    std::vector<double> means;
+    for (const int64_t k : eligible) means.push_back(mean[static_cast<size_t>(k)]);
+    std::sort(means.begin(), means.end());
+    const double median = means.empty() ? 0.0 : means[means.size() / 2];
+    std::vector<int64_t> upper;
+    for (const int64_t k : eligible) {
+      if (mean[static_cast<size_t>(k)] >= median) upper.push_back(k);
+    }
+    const double explore_spread = spread_of(upper, sd);
+    while (static_cast<int64_t>(chosen.size()) < capacity) {
+      const int64_t k = picker.best(upper, sd, explore_spread);
+      if (k < 0) break;
+      picker.take(k);
+      chosen.emplace_back(k, "explore");
+      ++plate.n_explore;
+    }
+  }
+  // Wells the explore quota could not fill go to exploitation.
+  while (static_cast<int64_t>(chosen.size()) < capacity) {
+    const std::vector<double>& key =
+        thompson ? table.member_predictions[static_cast<size_t>(sampler.next_member())] : exploit_key;
+    const int64_t k = picker.best(eligible, key, exploit_spread);
+    if (k < 0) break;
+    picker.take(k);
+    chosen.emplace_back(k, "exploit");
   }
   if (static_cast<int64_t>(chosen.size()) < capacity) {
     log_warn(
@@ -86,8 +205,10 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
   }
   // Layout: variants (by rank) then controls, shuffled over the first n wells with a seeded Fisher-Yates.
   std::vector<PlateWell> items;
-  for (size_t r = 0; r < chosen.size(); ++r) items.push_back({"", chosen[r], static_cast<int64_t>(r) + 1});
-  for (int64_t c = 0; c < campaign.plate.controls; ++c) items.push_back({"", -1, 0});
+  for (size_t r = 0; r < chosen.size(); ++r) {
+    items.push_back({"", chosen[r].first, static_cast<int64_t>(r) + 1, chosen[r].second});
+  }
+  for (int64_t c = 0; c < campaign.plate.controls; ++c) items.push_back({"", -1, 0, "control"});
   SplitMix64 rng(seed);
   for (size_t k = items.size(); k > 1; --k) std::swap(items[k - 1], items[static_cast<size_t>(rng.below(k))]);
   for (size_t k = 0; k < items.size(); ++k) items[k].well = well_name(static_cast<int64_t>(k), campaign.plate.size);

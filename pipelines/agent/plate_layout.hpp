@@ -1,7 +1,10 @@
-// Plate selection: the best-scoring variants that pass the hard liability filters, at most
-// `max_per_position` per residue, none already measured, plus wild-type control wells; wells laid out
-// in a seeded random order (so plate-position effects do not follow the ranking), deterministic given
-// the seed.
+// Plate selection: variants that pass the hard liability filters, none already measured, at most
+// `max_per_position` per residue, plus wild-type control wells. Two quotas: exploit (the best ranking key:
+// the acquisition value with a surrogate - UCB, or per pick one Thompson-drawn ensemble member - else the
+// zero-shot total) and explore (plate.explore_fraction of the variant wells: highest sd among candidates
+// whose mean is at least the eligible median). Greedy picks pay plate.similarity_penalty x (spread of the
+// key) per substitution shared with an earlier pick. Wells are laid out in a seeded random order (so
+// plate-position effects do not follow the ranking); deterministic given the seed.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +20,7 @@ struct PlateWell {
   std::string well;  // "A1" .. ("H12" on 96 wells)
   int64_t row = -1;  // index into ScoreTable::rows; -1 for a wild-type control
   int64_t rank = 0;  // 1 = best variant; 0 for controls
+  std::string pick;  // "exploit", "explore" or "control"
 };
 
 struct Plate {
@@ -25,6 +29,7 @@ struct Plate {
   int64_t n_controls = 0;
   int64_t n_candidates = 0;  // variants that were eligible
   int64_t n_filtered = 0;    // removed by hard liability flags
+  int64_t n_explore = 0;     // variant wells picked for exploration
 };
 
 // Rows x columns of a plate size (24: 4x6, 48: 6x8, 96: 8x12, 384: 16x24).

@@ -6,7 +6,10 @@
 #include <cmath>
 #include <map>
 
+#include "data/error.hpp"
 #include "data/log.hpp"
+#include "pipelines/agent/acquisition.hpp"
+#include "pipelines/agent/surrogate_model.hpp"
 
 namespace kfold::pipelines::agent {
 
@@ -89,6 +92,7 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
   for (ScoredVariant& r : table.rows) {
     const double z = (r.evolutionary - m_evo.mean) / m_evo.sd;
     r.total = evo_weight * z;  // NaN propagates
+    r.zero_shot = r.total;
     const double z_si = (r.site_independent - m_si.mean) / m_si.sd;
     const double z_potts = (r.potts - m_potts.mean) / m_potts.sd;
     r.sd = std::isfinite(z_si) && std::isfinite(z_potts) ? evo_weight * std::fabs(z_potts - z_si) / 2.0
@@ -105,6 +109,118 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
     r.rationale = std::move(line);
   }
   return table;
+}
+
+bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const EvolutionaryModels& models, uint64_t seed,
+                     int threads) {
+  const int64_t n_measured = static_cast<int64_t>(campaign.measurements.size());
+  if (n_measured < campaign.surrogate.min_measurements) {
+    if (n_measured > 0) {
+      log_info("agent: {} measurement(s) < surrogate.min_measurements {}: zero-shot ranking", n_measured,
+               campaign.surrogate.min_measurements);
+    }
+    return false;
+  }
+  const int64_t first = campaign.target.first_residue;
+  auto dense = [&](const Variant& v) {
+    std::vector<double> d = {models.site_independent_score(v, first)};
+    if (models.potts) d.push_back(models.potts_score(v, first));
+    return d;
+  };
+  std::vector<SurrogateRow> rows;
+  rows.reserve(table.rows.size());
+  for (const ScoredVariant& r : table.rows) rows.push_back({r.hypothesis->variant, dense(r.hypothesis->variant)});
+  std::vector<SurrogateRow> training;
+  std::vector<double> values;
+  SurrogateSummary summary;
+  for (const Measurement& m : campaign.measurements) {
+    training.push_back({m.variant, dense(m.variant)});
+    values.push_back(m.value);
+    summary.train_variants.push_back(format_variant(m.variant));
+  }
+  SurrogateOptions so;
+  so.members = campaign.surrogate.members;
+  so.seed = seed;
+  so.threads = threads;
+  const SurrogateModel model(std::move(training), values, rows, so);
+  SurrogatePrediction p = model.predict(rows);
+  const std::vector<double> acq = acquisition_values(campaign.acquisition, p.mean, p.sd, p.members, seed);
+  summary.n_train = model.n_train();
+  summary.members = so.members;
+  summary.n_features = model.n_features();
+  summary.lambda = model.lambda();
+  summary.acquisition = campaign.acquisition.type;
+  summary.beta = campaign.acquisition.beta;
+  summary.measured = values;
+  summary.loo_predicted = model.loo_predictions();
+  summary.loo_spearman = spearman(summary.loo_predicted, values);
+  double sse = 0.0;
+  for (size_t k = 0; k < values.size(); ++k) sse += std::pow(summary.loo_predicted[k] - values[k], 2);
+  summary.loo_rmse = std::sqrt(sse / static_cast<double>(values.size()));
+  const std::string acq_name = campaign.acquisition.type == "ucb"
+                                   ? fmt::format("UCB beta {}", campaign.acquisition.beta)
+                                   : std::string("Thompson draw");
+  for (size_t k = 0; k < table.rows.size(); ++k) {
+    ScoredVariant& r = table.rows[k];
+    r.surrogate_mean = p.mean[k];
+    r.surrogate_sd = p.sd[k];
+    r.acquisition = acq[k];
+    r.total = r.surrogate_mean;
+    r.sd = r.surrogate_sd;
+    r.rationale = fmt::format("surrogate {:+.3g} ± {:.2g} ({} {:+.3g}; {} measurements)", r.surrogate_mean,
+                              r.surrogate_sd, acq_name, r.acquisition, summary.n_train) +
+                  "; " + r.rationale;
+  }
+  table.member_predictions = std::move(p.members);
+  log_info(
+      "agent: surrogate: {} bootstrap ridge members on {} measurements, {} features, lambda {} (leave-one-out "
+      "Spearman {:.3f}, RMSE {:.3g}); acquisition {}",
+      summary.members, summary.n_train, summary.n_features, summary.lambda, summary.loo_spearman, summary.loo_rmse,
+      acq_name);
+  table.surrogate = std::move(summary);
+  return true;
+}
+
+void add_structure_terms(ScoreTable& table, const std::vector<std::optional<StructureTerms>>& terms) {
+  if (terms.size() != table.rows.size())
+    fail_runtime("add_structure_terms: {} terms for {} rows", terms.size(), table.rows.size());
+  const double weight = table.evolutionary_weight > 0.0 ? table.evolutionary_weight : 1.0;
+  // z-scores over the rows that have terms.
+  auto z_of = [&](auto field, double sign) {
+    std::vector<double> v;
+    for (const auto& t : terms) {
+      if (t && std::isfinite((*t).*field)) v.push_back(sign * ((*t).*field));
+    }
+    double mean = 0.0;
+    for (const double x : v) mean += x / static_cast<double>(v.size());
+    double ss = 0.0;
+    for (const double x : v) ss += (x - mean) * (x - mean);
+    const double sd = v.size() >= 2 && ss > 0.0 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 1.0;
+    return std::make_pair(mean, sd);
+  };
+  const auto [m_plddt, s_plddt] = z_of(&StructureTerms::delta_plddt_site, 1.0);
+  const auto [m_rmsd, s_rmsd] = z_of(&StructureTerms::ca_drmsd, -1.0);
+  const auto [m_ptm, s_ptm] = z_of(&StructureTerms::delta_ptm, 1.0);
+  for (size_t k = 0; k < terms.size(); ++k) {
+    if (!terms[k]) continue;
+    const StructureTerms& t = *terms[k];
+    double sum = 0.0;
+    double n = 0.0;
+    auto add = [&](double value, double mean, double sd) {
+      if (!std::isfinite(value)) return;
+      sum += (value - mean) / sd;
+      n += 1.0;
+    };
+    add(t.delta_plddt_site, m_plddt, s_plddt);
+    add(-t.ca_drmsd, m_rmsd, s_rmsd);
+    add(t.delta_ptm, m_ptm, s_ptm);
+    ScoredVariant& r = table.rows[k];
+    r.structure = t;
+    if (n > 0.0 && std::isfinite(r.total)) r.total += weight * sum / n;
+    r.rationale += fmt::format("; structure: ΔpLDDT near site {:+.1f}, Cα dRMSD {:.2f} Å, ΔpTM {:+.3f}",
+                               t.delta_plddt_site, t.ca_drmsd, t.delta_ptm);
+  }
+  table.structure_terms = true;
 }
 
 }  // namespace kfold::pipelines::agent

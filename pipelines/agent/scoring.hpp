@@ -7,9 +7,18 @@
 // (z over every variant with a value), so terms in different units can be weighed. sd: the disagreement
 // of the two evolutionary models, |z_potts - z_site_independent| / 2 x the evolutionary weight (NaN when
 // only one model exists) - a stand-in until the surrogate ensemble of later rounds exists.
+//
+// With measured results (apply_surrogate): a bootstrap ridge ensemble (surrogate_model.hpp) learns the
+// measured value from one-hot and evolutionary features; then total = the ensemble mean (predicted
+// measured value), sd = the ensemble sd, and `acquisition` (UCB or Thompson) ranks the plate. The
+// zero-shot total stays in `zero_shot`.
+//
+// Structure terms: optional, from a StructureOracle (structure_oracle.hpp) for shortlisted variants;
+// add_structure_terms folds them into the total with the stability weight.
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +27,7 @@
 #include "pipelines/agent/evolutionary_models.hpp"
 #include "pipelines/agent/hypothesis.hpp"
 #include "pipelines/agent/liability_filters.hpp"
+#include "pipelines/agent/structure_oracle.hpp"
 
 namespace kfold::pipelines::agent {
 
@@ -32,18 +42,50 @@ struct ScoredVariant {
   double evolutionary = 0.0;      // the term used for stability/fitness
   double total = 0.0;             // NaN when the evolutionary term is NaN
   double sd = 0.0;
+  double zero_shot = 0.0;  // the total before learning from results
+  double surrogate_mean = std::numeric_limits<double>::quiet_NaN();
+  double surrogate_sd = std::numeric_limits<double>::quiet_NaN();
+  double acquisition = std::numeric_limits<double>::quiet_NaN();
+  std::optional<StructureTerms> structure;  // when a structure oracle scored this variant
   std::vector<LiabilityFlag> flags;
   std::optional<Measurement> measured;  // already measured in a results file
   std::string rationale;                // one line from the top contributing facts
+};
+
+// What the surrogate learned (report, notebook, calibration plot).
+struct SurrogateSummary {
+  int64_t n_train = 0;
+  int64_t members = 0;
+  int64_t n_features = 0;
+  double lambda = 0.0;
+  std::string acquisition;  // "ucb" or "thompson"
+  double beta = 0.0;
+  std::vector<std::string> train_variants;  // measured variants, in campaign order
+  std::vector<double> measured;             // their values
+  std::vector<double> loo_predicted;        // leave-one-out predictions of them
+  double loo_spearman = 0.0;
+  double loo_rmse = 0.0;
 };
 
 struct ScoreTable {
   std::vector<ScoredVariant> rows;        // in hypothesis order
   double evolutionary_weight = 0.0;       // sum of the objective weights fed by the evolutionary term
   std::vector<std::string> not_computed;  // objective terms with weight > 0 that this version cannot compute
+  std::optional<SurrogateSummary> surrogate;
+  std::vector<std::vector<double>> member_predictions;  // [members][rows]: Thompson sampling's draws
+  bool structure_terms = false;                         // some rows carry structure terms
 };
 
 ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Campaign& campaign,
                             const EvolutionaryModels& models);
+
+// Fits the surrogate to campaign.measurements (when there are at least surrogate.min_measurements) and
+// replaces total/sd by its mean/sd, fills acquisition; returns false (table unchanged) otherwise.
+bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const EvolutionaryModels& models, uint64_t seed,
+                     int threads);
+
+// Adds structure terms (per row, NaN-free entries only) to the total: + stability weight x
+// (z of -ca_rmsd_site + z of delta_plddt_site + z of delta_ptm) / 3. Rows without terms are unchanged.
+void add_structure_terms(ScoreTable& table, const std::vector<std::optional<StructureTerms>>& terms);
 
 }  // namespace kfold::pipelines::agent

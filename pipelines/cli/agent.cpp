@@ -5,8 +5,14 @@
 #include <string>
 
 #include "data/error.hpp"
+#include "data/log.hpp"
+#include "data/msa_file.hpp"
 #include "pipelines/agent/agent_run.hpp"
+#include "pipelines/agent/campaign.hpp"
 #include "pipelines/cli/commands.hpp"
+#include "pipelines/cli/model_options.hpp"
+#include "pipelines/predict/model_structure_oracle.hpp"
+#include "pipelines/predict/predict_target.hpp"
 
 namespace kfold::cli {
 namespace {
@@ -15,11 +21,53 @@ struct AgentCommandOptions {
   std::string campaign;
   pipelines::agent::AgentOptions run;
   std::string out_dir;
+  std::string evolution_cache;
   int64_t seed = 0;
   int64_t potts_iterations = 0;
   CLI::Option* seed_option = nullptr;
   CLI::Option* iterations_option = nullptr;
+  // Structure terms (campaign "structure_budget" > 0): one model predicts the wild type and the shortlist.
+  std::string model = "model_1_ptm", params, config, device = "cpu", dtype = "fp32";
+  bool random_weights = false;
 };
+
+// The structure oracle of the campaign's shortlist, or nullptr (budget 0, or no parameters: a warning).
+struct StructureSetup {
+  std::unique_ptr<pipelines::LoadedModel> model;
+  std::unique_ptr<pipelines::ModelStructureOracle> oracle;
+};
+
+StructureSetup make_structure_oracle(const AgentCommandOptions& o) {
+  StructureSetup setup;
+  const auto campaign = pipelines::agent::read_campaign(o.campaign);
+  if (campaign.structure_budget <= 0) return setup;
+  pipelines::PredictOptions predict;
+  predict.params = o.params;
+  std::filesystem::path params;
+  if (!o.random_weights) {
+    try {
+      params = pipelines::find_params(o.model, predict);
+    } catch (const InputError& e) {
+      log_warn("structure terms skipped (structure_budget {}): {}", campaign.structure_budget, e.what());
+      return setup;
+    }
+  } else {
+    log_warn("structure terms from RANDOM WEIGHTS (--random-weights): they measure nothing; a pipeline demo");
+  }
+  fold::RunOptions run;
+  run.device = parse_device(o.device);
+  run.dtype = o.dtype == "bf16" ? c10::kBFloat16 : c10::kFloat;
+  setup.model =
+      std::make_unique<pipelines::LoadedModel>(pipelines::ModelSpec{o.model, o.config, std::nullopt}, params, 0, run);
+  std::optional<data::Msa> msa = data::read_msa_file(campaign.target.msa);
+  if (msa->sequences.front() != campaign.target.sequence) {
+    log_warn("{}: its first row is not the target sequence; structures are predicted single-sequence",
+             campaign.target.msa.string());
+    msa.reset();
+  }
+  setup.oracle = std::make_unique<pipelines::ModelStructureOracle>(*setup.model, std::move(msa), 0);
+  return setup;
+}
 
 }  // namespace
 
@@ -27,21 +75,42 @@ void add_agent_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("agent", "AI-scientist loop: propose variants, score them, select a plate");
   auto o = std::make_shared<AgentCommandOptions>();
   cmd->add_option("CAMPAIGN", o->campaign, "Campaign file (JSON): target, objective, plate, results")->required();
-  cmd->add_option("-o,--output", o->out_dir, "Output folder (scores.tsv, plate.csv, notebook.jsonl, report.md)")
+  cmd->add_option("-o,--output", o->out_dir,
+                  "Output folder (scores.tsv, plate.csv, notebook.jsonl, report.md, report.html)")
       ->required();
   cmd->add_option("--threads", o->run.threads, "OpenMP threads; 0 = all cores (results are identical for any count)")
       ->capture_default_str();
   o->seed_option = cmd->add_option("--seed", o->seed, "Seed of the plate layout (overrides the campaign's \"seed\")");
   cmd->add_flag("--no-potts", o->run.no_potts, "Site-independent model only: skip the Potts fit (fast)");
+  cmd->add_option("--evolution-cache", o->evolution_cache,
+                  "Folder of fitted evolutionary models (sequence weights, Potts parameters) keyed by the "
+                  "alignment's SHA-256 and the options: fitted once, reused by later rounds");
   o->iterations_option = cmd->add_option("--potts-iterations", o->potts_iterations,
                                          "L-BFGS iterations of the Potts fit (overrides evolution.potts_iterations; "
                                          "default 100)");
+  cmd->add_option("--model", o->model, "Preset predicting the structure_budget shortlist and the wild type")
+      ->capture_default_str();
+  cmd->add_option("--params", o->params,
+                  "Directory holding params_<model>.npz, or one .npz (default: $KFOLD_PARAMS, then data/params/); "
+                  "without parameters the structure terms are skipped");
+  cmd->add_flag("--random-weights", o->random_weights,
+                "Structure terms from deterministic random weights (a pipeline demo: they measure nothing)");
+  cmd->add_option("--config", o->config, "JSON overrides of the model config (AlphaFold's key names)");
+  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N for the structure predictions")->capture_default_str();
+  cmd->add_option("--dtype", o->dtype, "Trunk precision of the structure predictions: fp32 or bf16")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
   cmd->footer(
-      "Scores every single substitution (and consensus substitutions) with the family alignment: a site-independent\n"
-      "model and a Potts model fitted by pseudo-likelihood (EVmutation), flags sequence liabilities (new Cys,\n"
-      "N-glycosylation sequons, deamidation/isomerisation motifs, Pro, invariant positions) and selects a plate\n"
-      "(best scores, at most plate.max_per_position variants per residue, plate.controls wild-type wells, seeded\n"
-      "layout). Structure terms are not computed in this version. DIR/done is written last.\n\n"
+      "Scores every single substitution (and consensus, coevolution-pair and beneficial-combination variants)\n"
+      "with the family alignment: a site-independent model and a Potts model fitted by pseudo-likelihood\n"
+      "(EVmutation), flags sequence liabilities (new Cys, N-glycosylation sequons, deamidation/isomerisation\n"
+      "motifs, Pro, invariant positions). With measured results (\"results\": CSVs variant,value[,sd]) it fits\n"
+      "a bootstrap ensemble of ridge regressions and ranks by an acquisition function (\"acquisition\":\n"
+      "{\"type\": \"ucb\"|\"thompson\", \"beta\": 1.0}). The plate: exploit and explore quotas\n"
+      "(plate.explore_fraction), at most plate.max_per_position variants per residue, plate.controls wild-type\n"
+      "wells, seeded layout. With \"structure_budget\": N and parameters (--params, $KFOLD_PARAMS,\n"
+      "data/params/) the wild type and the N best candidates are predicted (--model); dpLDDT near the site,\n"
+      "C-alpha distance RMSD and dpTM join the total. DIR/done is written last.\n\n"
       "Campaign file (paths relative to it):\n"
       "  {\"name\": \"ubq\", \"target\": {\"id\": \"UBQ\", \"sequence\": \"MQIF...\", \"msa\": \"ubq.a3m\"},\n"
       "   \"objective\": {\"stability\": 1.0}, \"frozen\": [1], \"max_mutations\": 1,\n"
@@ -49,16 +118,20 @@ void add_agent_command(CLI::App& app, Action& action) {
       "Example:\n"
       "  kfold agent data/examples/ubiquitin_campaign.json -o out/agent\n"
       "  kfold agent campaign.json -o out/round1 --threads 8 --seed 7\n"
-      "  kfold agent campaign.json -o out/quick --no-potts");
+      "  kfold agent campaign.json -o out/quick --no-potts\n"
+      "  kfold agent campaign.json -o out/round2 --evolution-cache ~/.cache/kfold/evolution");
   cmd->callback([&action, o] {
     action = [o] {
       pipelines::agent::AgentOptions run = o->run;
       run.out_dir = o->out_dir;
+      run.evolution_cache = o->evolution_cache;
       if (o->seed_option->count() > 0) {
         if (o->seed < 0) throw InputError(fmt::format("--seed must be >= 0 (got {})", o->seed));
         run.seed = static_cast<uint64_t>(o->seed);
       }
       if (o->iterations_option->count() > 0) run.potts_iterations = o->potts_iterations;
+      const auto structures = make_structure_oracle(*o);
+      run.structure_oracle = structures.oracle.get();
       pipelines::agent::run_agent(o->campaign, run);
     };
   });

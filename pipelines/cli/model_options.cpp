@@ -12,8 +12,6 @@
 
 namespace kfold::cli {
 
-namespace {
-
 c10::Device parse_device(const std::string& text) {
   c10::Device device(c10::kCPU);
   try {
@@ -29,8 +27,6 @@ c10::Device parse_device(const std::string& text) {
   }
   return device;
 }
-
-}  // namespace
 
 void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
   cmd.add_option("--params", o.params,

@@ -29,6 +29,9 @@ struct ModelCliOptions {
 
 void add_model_options(CLI::App& cmd, ModelCliOptions& o);
 
+// "cpu", "cuda" or "cuda:N"; InputError naming --device when it is malformed or has no CUDA device.
+c10::Device parse_device(const std::string& text);
+
 // Fills the model fields of `p` from `o` (InputError for a bad --device or --chunk-size) and sets the
 // libtorch thread count; returns the thread count used.
 int64_t apply_model_options(const ModelCliOptions& o, pipelines::PredictOptions& p);

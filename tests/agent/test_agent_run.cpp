@@ -54,7 +54,7 @@ TEST_CASE("agent run: example campaign, plate invariants") {
   o.out_dir = dir.path();
   o.threads = 2;
   run_agent(kCampaign, o);
-  for (const char* f : {"scores.tsv", "plate.csv", "notebook.jsonl", "report.md", "done"}) {
+  for (const char* f : {"scores.tsv", "plate.csv", "notebook.jsonl", "report.md", "report.html", "done"}) {
     CHECK(std::filesystem::exists(dir / f));
   }
   const auto plate = read_table(dir / "plate.csv", ',');
@@ -103,11 +103,15 @@ TEST_CASE("agent run: example campaign, plate invariants") {
   const auto& head = scores[0];
   CHECK(head[4] == "site_independent");
   CHECK(head[5] == "potts");
+  CHECK(head[10] == "surrogate_mean");
+  CHECK(head[11] == "surrogate_sd");
+  CHECK(head[12] == "acquisition");
+  CHECK(head[13] == "flags");
   int64_t singles = 0;
   bool flagged_cys = false;
   for (size_t k = 1; k < scores.size(); ++k) {
     if (scores[k][3] == "1") ++singles;
-    if (scores[k][1] == "K6C") flagged_cys = scores[k][10].find("new_unpaired_cys") != std::string::npos;
+    if (scores[k][1] == "K6C") flagged_cys = scores[k][13].find("new_unpaired_cys") != std::string::npos;
   }
   CHECK(singles == 74 * 19);
   CHECK(flagged_cys);
@@ -149,10 +153,66 @@ TEST_CASE("agent run: same seed gives a byte-identical plate, threads do not mat
   o.out_dir = c.path();
   run_agent(kCampaign, o);
   CHECK(read_text_file(a / "plate.csv") != read_text_file(c / "plate.csv"));  // another layout
-  CHECK(read_text_file(a / "scores.tsv") == read_text_file(c / "scores.tsv"));
+  // The seed moves the bootstrap ensemble (surrogate columns), never the evolutionary scores.
+  const auto scores_a = read_table(a / "scores.tsv", '\t');
+  const auto scores_c = read_table(c / "scores.tsv", '\t');
+  REQUIRE(scores_a.size() == scores_c.size());
+  for (size_t k = 0; k < scores_a.size(); ++k) {
+    CHECK(std::vector<std::string>(scores_a[k].begin(), scores_a[k].begin() + 8) ==
+          std::vector<std::string>(scores_c[k].begin(), scores_c[k].begin() + 8));
+  }
   // A second round into the same folder appends to the notebook.
   run_agent(kCampaign, o);
   const std::string nb = read_text_file(c / "notebook.jsonl");
   CHECK(nb.find("\"round\":2") != std::string::npos);
   CHECK(nb.find("\"round\":1") != std::string::npos);
+}
+
+TEST_CASE("agent run: with results the surrogate ranks, Thompson and UCB plates are deterministic per seed") {
+  kfold::test::ScratchDir dir("agent-surrogate");
+  const auto examples = kfold::test::source_dir() / "data/examples";
+  auto campaign = nlohmann::json::parse(kfold::data::read_text_file(kCampaign));
+  campaign["target"]["msa"] = (examples / "ubiquitin.a3m").string();
+  campaign["results"] = {(examples / "ubiquitin_round0.csv").string()};
+  campaign["evolution"]["potts_iterations"] = 5;
+  auto run_with = [&](const std::string& acquisition, const std::string& out, int threads) {
+    campaign["acquisition"] = {{"type", acquisition}, {"beta", 1.5}};
+    const auto path = dir / (acquisition + ".json");
+    std::ofstream(path) << campaign.dump();
+    AgentOptions o;
+    o.threads = threads;
+    o.out_dir = dir / out;
+    run_agent(path, o);
+    return kfold::data::read_text_file(dir / out / "plate.csv");
+  };
+  using kfold::data::read_text_file;
+  const std::string ucb1 = run_with("ucb", "ucb1", 1);
+  CHECK(ucb1 == run_with("ucb", "ucb2", 2));
+  const std::string ts1 = run_with("thompson", "ts1", 1);
+  CHECK(ts1 == run_with("thompson", "ts2", 2));
+  CHECK(ts1 != ucb1);
+  const auto scores = read_table(dir / "ucb1" / "scores.tsv", '\t');
+  REQUIRE(scores.size() > 1u);
+  int64_t with_surrogate = 0;
+  for (size_t k = 1; k < scores.size(); ++k) {
+    if (scores[k][10] == "NA") continue;
+    ++with_surrogate;
+    CHECK(scores[k][8] == scores[k][10]);  // total = surrogate mean
+    CHECK(scores[k][9] == scores[k][11]);  // sd = ensemble sd
+    CHECK(std::stod(scores[k][12]) ==
+          doctest::Approx(std::stod(scores[k][10]) + 1.5 * std::stod(scores[k][11])).epsilon(1e-5));
+  }
+  CHECK(with_surrogate == static_cast<int64_t>(scores.size()) - 1);
+  std::ifstream nb(dir / "ucb1" / "notebook.jsonl");
+  std::string line;
+  std::getline(nb, line);
+  const auto head = nlohmann::json::parse(line);
+  CHECK(head["surrogate"]["measurements"] == 12);
+  CHECK(head["surrogate"]["members"] == 32);
+  CHECK(head["plate"]["explore"].get<int64_t>() > 0);
+  const std::string plate = read_text_file(dir / "ucb1" / "plate.csv");
+  CHECK(plate.find("explore: surrogate") != std::string::npos);
+  const std::string html = read_text_file(dir / "ucb1" / "report.html");
+  CHECK(html.find("Surrogate calibration") != std::string::npos);
+  CHECK(html.find("<svg") != std::string::npos);
 }

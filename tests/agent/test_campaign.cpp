@@ -32,7 +32,7 @@ TEST_CASE("campaign: the shipped example parses") {
   CHECK(c.plate.size == 96);
   CHECK(c.plate.controls == 4);
   CHECK(c.objective.at("stability") == 1.0);
-  REQUIRE(c.measurements.size() == 3u);
+  REQUIRE(c.measurements.size() == 12u);
   CHECK(format_variant(c.measurements[0].variant) == "I44A");
   CHECK(c.measurements[0].value == -1.2);
   CHECK(c.measurements[0].sd.value() == 0.2);

@@ -29,7 +29,7 @@ double ca_rmsd(const at::Tensor& a, const at::Tensor& b) {  // [n_res, 37, 3] ea
 
 }  // namespace
 
-TEST_CASE("bfloat16 trunk stays near the float32 model; structure and heads stay float32") {
+TEST_CASE("bfloat16 trunk stays near the float32 model, structure and heads stay float32") {
   const auto dir = kfold::test::source_dir() / "tests/fixtures/alphafold_model";
   auto config = fold::model_config("model_1_ptm");
   fold::apply_config_file(config, dir / "ptm_recycle_config.json");

@@ -33,3 +33,18 @@ def examples(build_dir, tmp_path_factory) -> pathlib.Path:
     out = tmp_path_factory.mktemp("examples")
     subprocess.run([str(build_dir / "tests" / "write_examples"), str(out)], check=True)
     return out
+
+
+@pytest.fixture(scope="session")
+def kfold_module():
+    """The kfold Python package (from the build tree on PYTHONPATH, or installed), progress bars off.
+    Skips when the build was configured without it (KFOLD_PYTHON=OFF)."""
+    if os.environ.get("KFOLD_PYTHON_MODULE", "ON").upper() in ("OFF", "0", "FALSE", "NO"):
+        pytest.skip("the Python module is not built (configure with -DKFOLD_PYTHON=ON)")
+    try:
+        import kfold
+    except ImportError as error:
+        pytest.fail(f"import kfold failed ({error}): build it (scripts/build kfold_python) and put "
+                    "pipelines/python and <build>/python on PYTHONPATH, or pip install the package")
+    kfold.set_progress(False)
+    return kfold

@@ -1,16 +1,18 @@
 """`kfold agent` end to end on the shipped example campaign: the files it writes, read back with
-Python's own csv/json readers; determinism; bad input exits with 2 and names the field."""
+Python's own csv/json readers; report.html parsed with html.parser; determinism with results; the
+evolution cache; structure terms from a (random-weight) model; bad input exits with 2 and names the field."""
 import csv
 import json
 import shutil
+from html.parser import HTMLParser
+
+from conftest import SOURCE_DIR
 
 SOURCE_EXAMPLE = "data/examples/ubiquitin_campaign.json"
 WILD_TYPE = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
 
 
 def run_example(kfold, out, *extra, threads=2):
-    from conftest import SOURCE_DIR
-
     return kfold("agent", SOURCE_DIR / SOURCE_EXAMPLE, "-o", out, "--threads", threads, *extra)
 
 
@@ -20,7 +22,7 @@ def test_agent_example_writes_plate_scores_notebook_report(kfold, tmp_path):
     assert r.stdout == ""  # progress and logs go to stderr
     assert "Potts fit iteration" in r.stderr
     out = tmp_path / "out"
-    for name in ("scores.tsv", "plate.csv", "notebook.jsonl", "report.md", "done"):
+    for name in ("scores.tsv", "plate.csv", "notebook.jsonl", "report.md", "report.html", "done"):
         assert (out / name).exists(), name
     with open(out / "plate.csv", newline="") as f:
         plate = list(csv.DictReader(f))
@@ -57,7 +59,6 @@ def test_agent_same_seed_same_plate_and_seed_override(kfold, tmp_path):
 
 
 def test_agent_bad_input_exit_2(kfold, tmp_path):
-    from conftest import SOURCE_DIR
 
     shutil.copy(SOURCE_DIR / "data/examples/ubiquitin.a3m", tmp_path / "ubiquitin.a3m")
     campaign = json.loads((SOURCE_DIR / SOURCE_EXAMPLE).read_text())
@@ -78,3 +79,126 @@ def test_agent_bad_input_exit_2(kfold, tmp_path):
     assert not (tmp_path / "out3" / "done").exists()
     r = kfold("agent", "--help")
     assert r.returncode == 0 and "Example" in r.stdout and "kfold agent" in r.stdout
+
+
+VOID = {"meta", "br", "hr", "img", "input", "link"}
+
+
+class TagChecker(HTMLParser):
+    """Checks that every element is closed in order; counts tags."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.counts, self.errors = [], {}, []
+
+    def handle_starttag(self, tag, attrs):
+        self.counts[tag] = self.counts.get(tag, 0) + 1
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.counts[tag] = self.counts.get(tag, 0) + 1
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1] if self.stack else 'nothing'}")
+        else:
+            self.stack.pop()
+
+
+def test_agent_report_html_is_well_formed_and_self_contained(kfold, tmp_path):
+    r = run_example(kfold, tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "out/report.html").read_text()
+    checker = TagChecker()
+    checker.feed(text)
+    checker.close()
+    assert checker.errors == [] and checker.stack == []
+    assert text.startswith("<!DOCTYPE html>")
+    assert checker.counts["svg"] == 3  # components, heat map, surrogate calibration (the example has results)
+    assert checker.counts["rect"] > 500  # heat-map cells
+    assert checker.counts.get("script", 0) == 0
+    assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in text
+    assert "Surrogate calibration" in text
+
+
+def test_agent_learns_from_results_deterministically(kfold, tmp_path):
+
+    shutil.copy(SOURCE_DIR / "data/examples/ubiquitin.a3m", tmp_path / "ubiquitin.a3m")
+    campaign = json.loads((SOURCE_DIR / SOURCE_EXAMPLE).read_text())
+    rows = [line for line in (SOURCE_DIR / "data/examples/ubiquitin_round0.csv").read_text().splitlines()
+            if line and not line.startswith("#")]
+    (tmp_path / "round0.csv").write_text("\n".join(rows) + "\n")
+    campaign["results"] = ["round0.csv"]
+    campaign["acquisition"] = {"type": "thompson"}
+    campaign["plate"]["explore_fraction"] = 0.5
+    (tmp_path / "c.json").write_text(json.dumps(campaign))
+    cache = tmp_path / "cache"
+    outs = []
+    for name, threads in (("a", 1), ("b", 2)):
+        r = kfold("agent", tmp_path / "c.json", "-o", tmp_path / name, "--threads", threads, "--no-potts",
+                  "--evolution-cache", cache)
+        assert r.returncode == 0, r.stderr
+        outs.append(tmp_path / name)
+    assert "from the cache" in r.stderr  # the second run reads the first's weights
+    assert len(list(cache.glob("*.evo"))) == 1
+    assert (outs[0] / "plate.csv").read_bytes() == (outs[1] / "plate.csv").read_bytes()
+    assert (outs[0] / "scores.tsv").read_bytes() == (outs[1] / "scores.tsv").read_bytes()
+    with open(outs[0] / "scores.tsv", newline="") as f:
+        scores = list(csv.DictReader(f, delimiter="\t"))
+    assert all(row["surrogate_mean"] != "NA" and row["total"] == row["surrogate_mean"] for row in scores)
+    assert all(float(row["surrogate_sd"]) >= 0 for row in scores)
+    measured = {row["mutations"] for row in scores if row["measured"] != "NA"}
+    assert {"I44A", "L43A"} <= measured
+    with open(outs[0] / "plate.csv", newline="") as f:
+        plate = [row for row in csv.DictReader(f) if row["operator"] != "control"]
+    assert not measured & {row["mutations"] for row in plate}
+    explore = [row for row in plate if row["rationale"].startswith("explore: ")]
+    assert len(explore) == 46  # half of the 92 variant wells
+    combos = [row for row in scores if "combine_beneficial" in row["operator"]]
+    assert combos and all(row["n_mutations"] == "2" for row in combos)
+    records = [json.loads(line) for line in (outs[0] / "notebook.jsonl").read_text().splitlines()]
+    assert records[0]["surrogate"]["measurements"] == 12
+    assert records[0]["acquisition"]["type"] == "thompson"
+    assert sum(1 for rec in records[1:] if rec.get("pick") == "explore") == 46
+
+
+def test_agent_bad_acquisition_exit_2(kfold, tmp_path):
+
+    shutil.copy(SOURCE_DIR / "data/examples/ubiquitin.a3m", tmp_path / "ubiquitin.a3m")
+    campaign = json.loads((SOURCE_DIR / SOURCE_EXAMPLE).read_text())
+    campaign["results"] = []
+    campaign["acquisition"] = {"type": "greedy"}
+    (tmp_path / "bad.json").write_text(json.dumps(campaign))
+    r = kfold("agent", tmp_path / "bad.json", "-o", tmp_path / "out")
+    assert r.returncode == 2 and "acquisition.type" in r.stderr
+    campaign["acquisition"] = {"type": "ucb"}
+    campaign["plate"]["explore_fraction"] = 1.5
+    (tmp_path / "bad2.json").write_text(json.dumps(campaign))
+    r = kfold("agent", tmp_path / "bad2.json", "-o", tmp_path / "out2")
+    assert r.returncode == 2 and "plate.explore_fraction" in r.stderr
+
+
+def test_agent_structure_terms_from_a_model(kfold, tmp_path):
+    """structure_budget 10 with a model: the wild type and the 10 best candidates are predicted, and
+    their structure terms change their totals; without parameters the terms are skipped with a warning."""
+    small = SOURCE_DIR / "data/examples/small_model.json"
+    with_structures = tmp_path / "with"
+    run = run_example(kfold, with_structures, "--random-weights", "--config", small)
+    assert run.returncode == 0, run.stderr
+    assert "predicting the wild type and 10 shortlisted variants" in run.stderr
+    assert run.stderr.count("structure oracle: predicted variant") == 11
+    assert "RANDOM WEIGHTS" in run.stderr
+    assert "from predicted structures" in (with_structures / "report.html").read_text()
+
+    without = tmp_path / "without"
+    run = run_example(kfold, without, "--params", tmp_path / "no-params")
+    assert run.returncode == 0, run.stderr
+    assert "structure terms skipped" in run.stderr
+
+    def totals(out):
+        with open(out / "scores.tsv") as f:
+            return {row["mutations"]: float(row["total"]) for row in csv.DictReader(f, delimiter="\t")}
+
+    changed = [m for m, t in totals(with_structures).items() if t != totals(without)[m]]
+    assert 1 <= len(changed) <= 10

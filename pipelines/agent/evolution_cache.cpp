@@ -1,0 +1,133 @@
+// Binary files of the evolution cache: magic, sizes, weights, neighbours, Neff, and the Potts parameters
+// with their fit record (little-endian host layout; a file from another architecture fails its checks
+// and is refitted).
+#include "pipelines/agent/evolution_cache.hpp"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "data/atomic_output.hpp"
+#include "data/log.hpp"
+#include "pipelines/agent/sha256.hpp"
+
+namespace kfold::pipelines::agent {
+
+namespace {
+
+constexpr char kMagic[8] = {'K', 'F', 'E', 'V', 'O', '0', '1', '\n'};
+
+template <typename T>
+void put(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+template <typename T>
+void put_array(std::string& out, const std::vector<T>& v) {
+  put(out, static_cast<int64_t>(v.size()));
+  out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+
+struct Reader {
+  const std::string& s;
+  size_t at = 0;
+  bool ok = true;
+  template <typename T>
+  T get() {
+    T v{};
+    if (at + sizeof(T) > s.size()) {
+      ok = false;
+      return v;
+    }
+    std::memcpy(&v, s.data() + at, sizeof(T));
+    at += sizeof(T);
+    return v;
+  }
+  template <typename T>
+  std::vector<T> get_array(int64_t expected) {
+    const int64_t n = get<int64_t>();
+    if (!ok || n < 0 || (expected >= 0 && n != expected) || at + static_cast<size_t>(n) * sizeof(T) > s.size()) {
+      ok = false;
+      return {};
+    }
+    std::vector<T> v(static_cast<size_t>(n));
+    std::memcpy(v.data(), s.data() + at, v.size() * sizeof(T));
+    at += v.size() * sizeof(T);
+    return v;
+  }
+};
+
+}  // namespace
+
+std::string evolution_cache_key(const std::string& alignment_sha256, double identity, bool potts,
+                                int64_t potts_iterations, double lambda_h, double lambda_J) {
+  return sha256_hex(
+      fmt::format("kfold-evolution-v1|{}|identity={:.17g}|potts={}|iterations={}|lambda_h={:.17g}|"
+                  "lambda_J={:.17g}",
+                  alignment_sha256, identity, potts ? 1 : 0, potts ? potts_iterations : 0, lambda_h, lambda_J));
+}
+
+std::optional<CachedEvolution> load_evolution_cache(const std::filesystem::path& dir, const std::string& key,
+                                                    int64_t n_seq, int64_t n_col) {
+  const std::filesystem::path path = dir / (key + ".evo");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  const std::string s = buffer.str();
+  if (s.size() < sizeof(kMagic) || std::memcmp(s.data(), kMagic, sizeof(kMagic)) != 0) {
+    log_warn("agent: evolution cache {}: not a cache file; refitting", path.string());
+    return std::nullopt;
+  }
+  Reader r{s, sizeof(kMagic)};
+  CachedEvolution e;
+  e.weights.weights = r.get_array<double>(n_seq);
+  e.weights.neighbours = r.get_array<int64_t>(n_seq);
+  e.weights.neff = r.get<double>();
+  const uint8_t has_potts = r.get<uint8_t>();
+  if (r.ok && has_potts) {
+    PottsModel p;
+    p.n_col = r.get<int64_t>();
+    p.lambda_J_used = r.get<double>();
+    p.fit.objective = r.get<double>();
+    p.fit.gradient_norm = r.get<double>();
+    p.fit.iterations = r.get<int64_t>();
+    p.fit.evaluations = r.get<int64_t>();
+    p.fit.converged = r.get<uint8_t>() != 0;
+    const std::vector<char> reason = r.get_array<char>(-1);
+    p.fit.stop_reason.assign(reason.begin(), reason.end());
+    p.params = r.get_array<float>(potts_n_params(n_col));
+    if (p.n_col != n_col) r.ok = false;
+    e.potts = std::move(p);
+  }
+  if (!r.ok || r.at != s.size()) {
+    log_warn("agent: evolution cache {}: truncated or from another alignment; refitting", path.string());
+    return std::nullopt;
+  }
+  return e;
+}
+
+void save_evolution_cache(const std::filesystem::path& dir, const std::string& key, const CachedEvolution& e) {
+  std::string out(kMagic, sizeof(kMagic));
+  put_array(out, e.weights.weights);
+  put_array(out, e.weights.neighbours);
+  put(out, e.weights.neff);
+  put(out, static_cast<uint8_t>(e.potts ? 1 : 0));
+  if (e.potts) {
+    const PottsModel& p = *e.potts;
+    put(out, p.n_col);
+    put(out, p.lambda_J_used);
+    put(out, p.fit.objective);
+    put(out, p.fit.gradient_norm);
+    put(out, p.fit.iterations);
+    put(out, p.fit.evaluations);
+    put(out, static_cast<uint8_t>(p.fit.converged ? 1 : 0));
+    put_array(out, std::vector<char>(p.fit.stop_reason.begin(), p.fit.stop_reason.end()));
+    put_array(out, p.params);
+  }
+  data::ensure_directory(dir);
+  data::write_file_atomic(dir / (key + ".evo"), out);
+}
+
+}  // namespace kfold::pipelines::agent

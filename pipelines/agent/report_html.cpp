@@ -1,0 +1,359 @@
+// The HTML report and its SVG plots.
+#include "pipelines/agent/report_html.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "pipelines/version.hpp"
+
+namespace kfold::pipelines::agent {
+
+namespace {
+
+struct Stats {
+  double mean = 0.0;
+  double sd = 1.0;
+};
+
+template <typename Get>
+Stats stats_of(const std::vector<ScoredVariant>& rows, Get get) {
+  double sum = 0.0;
+  double n = 0.0;
+  for (const auto& r : rows) {
+    if (!std::isfinite(get(r))) continue;
+    sum += get(r);
+    n += 1.0;
+  }
+  Stats s;
+  if (n < 2.0) return s;
+  s.mean = sum / n;
+  double ss = 0.0;
+  for (const auto& r : rows) {
+    if (std::isfinite(get(r))) ss += (get(r) - s.mean) * (get(r) - s.mean);
+  }
+  if (ss > 0.0) s.sd = std::sqrt(ss / (n - 1.0));
+  return s;
+}
+
+std::string fmt_or_na(double v, const char* spec = "{:.3f}") {
+  return std::isfinite(v) ? fmt::format(fmt::runtime(spec), v) : std::string("NA");
+}
+
+// Diverging colour for t in [0, 1]: blue (low) - white - red (high).
+std::string diverging(double t) {
+  t = std::clamp(t, 0.0, 1.0);
+  int r, g, b;
+  if (t < 0.5) {
+    const double u = t / 0.5;
+    r = static_cast<int>(49 + u * (255 - 49));
+    g = static_cast<int>(54 + u * (255 - 54));
+    b = static_cast<int>(149 + u * (255 - 149));
+  } else {
+    const double u = (t - 0.5) / 0.5;
+    r = static_cast<int>(255 - u * (255 - 165));
+    g = static_cast<int>(255 - u * 255);
+    b = static_cast<int>(255 - u * (255 - 38));
+  }
+  return fmt::format("#{:02x}{:02x}{:02x}", r, g, b);
+}
+
+std::vector<const PlateWell*> ranked_wells(const Plate& plate) {
+  std::vector<const PlateWell*> ranked;
+  for (const PlateWell& w : plate.wells) {
+    if (w.row >= 0) ranked.push_back(&w);
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const PlateWell* a, const PlateWell* b) { return a->rank < b->rank; });
+  return ranked;
+}
+
+// Grouped horizontal bars (z units) of the components of the top candidates.
+std::string components_svg(const ScoreTable& table, const std::vector<const PlateWell*>& ranked) {
+  const size_t n = std::min<size_t>(ranked.size(), 20);
+  if (n == 0) return "<p>No candidates on the plate.</p>\n";
+  const Stats si = stats_of(table.rows, [](const ScoredVariant& r) { return r.site_independent; });
+  const Stats po = stats_of(table.rows, [](const ScoredVariant& r) { return r.potts; });
+  const Stats sm = stats_of(table.rows, [](const ScoredVariant& r) { return r.surrogate_mean; });
+  struct Series {
+    const char* name;
+    const char* colour;
+  };
+  std::vector<Series> series = {{"site-independent (z)", "#4e79a7"}, {"Potts (z)", "#f28e2b"}};
+  if (table.surrogate) series.push_back({"surrogate mean (z)", "#59a14f"});
+  const double bar = 6.0;
+  const double group = bar * static_cast<double>(series.size()) + 6.0;
+  const double left = 150.0;
+  const double width = 420.0;
+  const double top = 30.0;
+  const double height = top + group * static_cast<double>(n) + 20.0;
+  const double zmax = 4.0;
+  const double x0 = left + width / 2.0;
+  auto xpos = [&](double z) { return x0 + std::clamp(z, -zmax, zmax) / zmax * (width / 2.0); };
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" role=\"img\" "
+      "aria-label=\"score components of the top candidates\">\n",
+      left + width + 20.0, height);
+  for (size_t s = 0; s < series.size(); ++s) {
+    svg += fmt::format("<rect x=\"{:.1f}\" y=\"8\" width=\"10\" height=\"10\" fill=\"{}\"></rect>",
+                       left + 140.0 * static_cast<double>(s), series[s].colour);
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"17\" font-size=\"11\">{}</text>\n",
+                       left + 14.0 + 140.0 * static_cast<double>(s), series[s].name);
+  }
+  for (int z = -4; z <= 4; z += 2) {
+    svg += fmt::format(
+        "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#ccc\"></line>"
+        "<text x=\"{0:.1f}\" y=\"{3:.1f}\" font-size=\"10\" text-anchor=\"middle\">{4}</text>\n",
+        xpos(z), top, height - 20.0, height - 6.0, z);
+  }
+  for (size_t k = 0; k < n; ++k) {
+    const ScoredVariant& r = table.rows[static_cast<size_t>(ranked[k]->row)];
+    const double y = top + group * static_cast<double>(k);
+    svg +=
+        fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"end\">{} {}</text>\n", left - 6.0,
+                    y + group / 2.0 + 2.0, ranked[k]->rank, html_escape(format_variant(r.hypothesis->variant)));
+    const double values[3] = {(r.site_independent - si.mean) / si.sd, (r.potts - po.mean) / po.sd,
+                              (r.surrogate_mean - sm.mean) / sm.sd};
+    for (size_t s = 0; s < series.size(); ++s) {
+      const double z = values[s];
+      if (!std::isfinite(z)) continue;
+      const double xa = std::min(xpos(0.0), xpos(z));
+      const double w = std::fabs(xpos(z) - xpos(0.0));
+      svg += fmt::format(
+          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"><title>{}: {:+.2f}</title>"
+          "</rect>\n",
+          xa, y + 3.0 + bar * static_cast<double>(s), std::max(w, 0.5), bar - 1.0, series[s].colour, series[s].name, z);
+    }
+  }
+  svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#333\"></line>\n", x0,
+                     top, height - 20.0);
+  return svg + "</svg>\n";
+}
+
+// Position x residue heat map of the best total of any candidate carrying the substitution.
+std::string heatmap_svg(const ScoreTable& table, const Campaign& campaign) {
+  const std::string& wt = campaign.target.sequence;
+  const int64_t n_res = static_cast<int64_t>(wt.size());
+  std::map<std::pair<int64_t, char>, double> best;
+  std::vector<double> values;
+  for (const ScoredVariant& r : table.rows) {
+    if (!std::isfinite(r.total)) continue;
+    for (const Substitution& s : r.hypothesis->variant.substitutions) {
+      auto [it, inserted] = best.emplace(std::make_pair(s.position, s.mutant), r.total);
+      if (!inserted) it->second = std::max(it->second, r.total);
+    }
+  }
+  if (best.empty()) return "<p>No scored substitutions.</p>\n";
+  for (const auto& [k, v] : best) values.push_back(v);
+  std::sort(values.begin(), values.end());
+  // Colour by rank (quantile), so a few extreme values do not wash out the map.
+  auto quantile = [&](double v) {
+    const auto lo = std::lower_bound(values.begin(), values.end(), v);
+    const auto hi = std::upper_bound(values.begin(), values.end(), v);
+    const double mid = 0.5 * static_cast<double>((lo - values.begin()) + (hi - values.begin()) - 1);
+    return values.size() > 1 ? mid / static_cast<double>(values.size() - 1) : 0.5;
+  };
+  const double cell_w = n_res > 300 ? 3.0 : (n_res > 150 ? 4.0 : 8.0);
+  const double cell_h = 10.0;
+  const double left = 24.0;
+  const double top = 8.0;
+  const double width = left + cell_w * static_cast<double>(n_res) + 10.0;
+  const double height = top + cell_h * 20.0 + 40.0;
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" role=\"img\" "
+      "aria-label=\"best score per position and residue\">\n",
+      width, height);
+  for (size_t a = 0; a < kAminoAcids.size(); ++a) {
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"9\" text-anchor=\"end\">{}</text>\n", left - 4.0,
+                       top + cell_h * static_cast<double>(a) + 8.0, kAminoAcids[a]);
+  }
+  for (int64_t k = 0; k < n_res; ++k) {
+    const int64_t position = campaign.target.first_residue + k;
+    const double x = left + cell_w * static_cast<double>(k);
+    for (size_t a = 0; a < kAminoAcids.size(); ++a) {
+      const char aa = kAminoAcids[a];
+      const double y = top + cell_h * static_cast<double>(a);
+      std::string fill;
+      std::string title;
+      if (aa == wt[static_cast<size_t>(k)]) {
+        fill = "#444";
+        title = fmt::format("{}{} wild type", aa, position);
+      } else if (const auto it = best.find({position, aa}); it != best.end()) {
+        fill = diverging(quantile(it->second));
+        title = fmt::format("{}{}{}: {:+.3f}", wt[static_cast<size_t>(k)], position, aa, it->second);
+      } else {
+        continue;  // not scored: background
+      }
+      svg += fmt::format(
+          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"><title>{}</title></rect>\n",
+          x, y, cell_w, cell_h, fill, title);
+    }
+    if ((position % 10) == 0) {
+      svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"9\" text-anchor=\"middle\">{}</text>\n",
+                         x + cell_w / 2.0, top + cell_h * 20.0 + 12.0, position);
+    }
+  }
+  svg += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\">residue number; colour: rank of the best total (blue low, "
+      "red high); dark: wild type; blank: not scored</text>\n",
+      left, top + cell_h * 20.0 + 30.0);
+  return svg + "</svg>\n";
+}
+
+// Leave-one-out predicted vs measured values of the surrogate.
+std::string calibration_svg(const SurrogateSummary& s) {
+  double lo = std::numeric_limits<double>::infinity();
+  double hi = -lo;
+  for (size_t k = 0; k < s.measured.size(); ++k) {
+    for (const double v : {s.measured[k], s.loo_predicted[k]}) {
+      if (!std::isfinite(v)) continue;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+  }
+  if (!(hi > lo)) hi = lo + 1.0;
+  const double pad = 0.05 * (hi - lo);
+  lo -= pad;
+  hi += pad;
+  const double size = 320.0;
+  const double left = 50.0;
+  const double top = 10.0;
+  auto px = [&](double v) { return left + (v - lo) / (hi - lo) * size; };
+  auto py = [&](double v) { return top + size - (v - lo) / (hi - lo) * size; };
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" role=\"img\" "
+      "aria-label=\"surrogate calibration\">\n",
+      left + size + 20.0, top + size + 45.0);
+  svg += fmt::format(
+      "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" stroke=\"#333\">"
+      "</rect>\n",
+      left, top, size, size);
+  svg += fmt::format(
+      "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#aaa\" "
+      "stroke-dasharray=\"4 3\"></line>\n",
+      px(lo), py(lo), px(hi), py(hi));
+  for (size_t k = 0; k < s.measured.size(); ++k) {
+    if (!std::isfinite(s.loo_predicted[k])) continue;
+    svg += fmt::format(
+        "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"#4e79a7\" fill-opacity=\"0.7\"><title>{}: measured {:.3g}, "
+        "predicted {:.3g}</title></circle>\n",
+        px(s.measured[k]), py(s.loo_predicted[k]), html_escape(s.train_variants[k]), s.measured[k], s.loo_predicted[k]);
+  }
+  svg += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"middle\">measured ({:.3g} .. "
+      "{:.3g})</text>\n",
+      left + size / 2.0, top + size + 18.0, lo, hi);
+  svg += fmt::format(
+      "<text x=\"12\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"middle\" "
+      "transform=\"rotate(-90 12 {:.1f})\">leave-one-out prediction</text>\n",
+      top + size / 2.0, top + size / 2.0);
+  svg += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"middle\">Spearman {} , RMSE "
+      "{}</text>\n",
+      left + size / 2.0, top + size + 36.0, fmt_or_na(s.loo_spearman), fmt_or_na(s.loo_rmse, "{:.3g}"));
+  return svg + "</svg>\n";
+}
+
+}  // namespace
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string report_html(const ScoreTable& table, const Plate& plate, const Campaign& campaign,
+                        const EvolutionaryModels& models, const RunRecord& run) {
+  const std::string title = "kfold agent: " + campaign.name;
+  std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  h += "<title>" + html_escape(title) + "</title>\n";
+  h += "<style>body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:"
+       "13px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}th{background:#f3f3f3}"
+       ".plot{overflow-x:auto;margin:1em 0}</style>\n</head>\n<body>\n";
+  h += "<h1>" + html_escape(title) + "</h1>\n";
+  h += fmt::format("<p>Target <b>{}</b> ({} residues, numbered from {}). kfold {} ({}), seed {}.</p>\n",
+                   html_escape(campaign.target.id), campaign.target.sequence.size(), campaign.target.first_residue,
+                   html_escape(kVersion), html_escape(kGitRevision), run.seed);
+  h += "<h2>Objective</h2>\n<table>\n<tr><th>term</th><th>weight</th><th>computed by</th></tr>\n";
+  for (const auto& [term, weight] : campaign.objective) {
+    const bool evo = term == "stability" || term == "fitness";
+    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", html_escape(term), weight,
+                     html_escape(evo ? "evolutionary term: " + models.model_note : "not computed in this version"));
+  }
+  h += "</table>\n";
+  h += "<h2>Evidence</h2>\n<ul>\n";
+  h += fmt::format("<li>Family alignment <code>{}</code>: {} sequences, {} aligned columns, Neff {:.1f}.</li>\n",
+                   html_escape(models.alignment.source), models.alignment.n_seq, models.alignment.n_col,
+                   models.weights.neff);
+  h += models.potts ? fmt::format("<li>Potts model: {} after {} iterations{}.</li>\n",
+                                  html_escape(models.potts->fit.stop_reason), models.potts->fit.iterations,
+                                  models.from_cache ? " (from the evolution cache)" : "")
+                    : std::string("<li>Potts model: not fitted.</li>\n");
+  h += fmt::format("<li>{} variants evaluated, {} measured, {} removed by hard liability filters, {} eligible.</li>\n",
+                   table.rows.size(), campaign.measurements.size(), plate.n_filtered, plate.n_candidates);
+  h += fmt::format("<li>Plate: {} variant wells ({} explore) and {} wild-type controls of {}.</li>\n", plate.n_variants,
+                   plate.n_explore, plate.n_controls, campaign.plate.size);
+  if (table.surrogate) {
+    const SurrogateSummary& s = *table.surrogate;
+    h += fmt::format(
+        "<li>Surrogate: {} bootstrap ridge members on {} measurements ({} features, lambda {}); leave-one-out "
+        "Spearman {}; acquisition {}.</li>\n",
+        s.members, s.n_train, s.n_features, s.lambda, fmt_or_na(s.loo_spearman),
+        s.acquisition == "ucb" ? fmt::format("UCB, beta {}", s.beta) : std::string("Thompson sampling"));
+  } else {
+    h += "<li>Surrogate: none (no or too few measured results): zero-shot ranking.</li>\n";
+  }
+  h += table.structure_terms ? "<li>Structure terms: from predicted structures of the wild type and the shortlist "
+                               "(dpLDDT near the site, C-alpha distance RMSD, dpTM).</li>\n</ul>\n"
+                             : "<li>Structure terms: not computed (structure_budget 0 or no model parameters).</li>\n"
+                               "</ul>\n";
+
+  const std::vector<const PlateWell*> ranked = ranked_wells(plate);
+  h += "<h2>Top candidates</h2>\n<table>\n<tr><th>rank</th><th>well</th><th>id</th><th>mutations</th><th>score</th>"
+       "<th>sd</th><th>pick</th><th>operator</th><th>rationale</th></tr>\n";
+  for (size_t k = 0; k < ranked.size() && k < 20; ++k) {
+    const ScoredVariant& r = table.rows[static_cast<size_t>(ranked[k]->row)];
+    h += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "</tr>\n",
+        ranked[k]->rank, ranked[k]->well, html_escape(r.hypothesis->id),
+        html_escape(format_variant(r.hypothesis->variant)), fmt_or_na(r.total), fmt_or_na(r.sd), ranked[k]->pick,
+        html_escape(operator_label(*r.hypothesis)), html_escape(r.rationale));
+  }
+  h += "</table>\n";
+  h += "<h2>Score components of the top candidates</h2>\n<div class=\"plot\">\n" + components_svg(table, ranked) +
+       "</div>\n";
+  h += "<h2>Best score per position and residue</h2>\n<div class=\"plot\">\n" + heatmap_svg(table, campaign) +
+       "</div>\n";
+  if (table.surrogate) {
+    h += "<h2>Surrogate calibration (leave-one-out)</h2>\n<div class=\"plot\">\n" + calibration_svg(*table.surrogate) +
+         "</div>\n";
+  }
+  h += "<p>Files: scores.tsv, plate.csv, notebook.jsonl, report.md, report.html.</p>\n</body>\n</html>\n";
+  return h;
+}
+
+}  // namespace kfold::pipelines::agent

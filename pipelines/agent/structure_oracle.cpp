@@ -1,0 +1,53 @@
+// Structure terms of a variant from two predictions.
+#include "pipelines/agent/structure_oracle.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "data/error.hpp"
+
+namespace kfold::pipelines::agent {
+
+StructureTerms structure_terms(const StructurePrediction& wild_type, const StructurePrediction& mutant,
+                               const Variant& variant, int64_t first_residue, int64_t window) {
+  const int64_t n_res = static_cast<int64_t>(wild_type.plddt.size());
+  if (static_cast<int64_t>(mutant.plddt.size()) != n_res || wild_type.ca.size() != mutant.ca.size() ||
+      static_cast<int64_t>(wild_type.ca.size()) != n_res) {
+    fail_runtime("structure_terms: predictions of different lengths ({} and {} residues)", n_res, mutant.plddt.size());
+  }
+  StructureTerms t;
+  std::vector<bool> near(static_cast<size_t>(n_res), false);
+  for (const Substitution& s : variant.substitutions) {
+    const int64_t idx = s.position - first_residue;
+    if (idx < 0 || idx >= n_res) fail_runtime("structure_terms: residue {} outside the prediction", s.position);
+    for (int64_t k = std::max<int64_t>(0, idx - window); k <= std::min(n_res - 1, idx + window); ++k) {
+      near[static_cast<size_t>(k)] = true;
+    }
+  }
+  double sum = 0.0;
+  double n = 0.0;
+  for (int64_t k = 0; k < n_res; ++k) {
+    if (!near[static_cast<size_t>(k)]) continue;
+    sum += mutant.plddt[static_cast<size_t>(k)] - wild_type.plddt[static_cast<size_t>(k)];
+    n += 1.0;
+  }
+  t.delta_plddt_site = n > 0.0 ? sum / n : 0.0;
+  double ss = 0.0;
+  double pairs = 0.0;
+  auto dist = [](const std::array<double, 3>& a, const std::array<double, 3>& b) {
+    return std::sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) + (a[2] - b[2]) * (a[2] - b[2]));
+  };
+  for (int64_t i = 0; i < n_res; ++i) {
+    for (int64_t j = i + 1; j < n_res; ++j) {
+      const double d = dist(mutant.ca[static_cast<size_t>(i)], mutant.ca[static_cast<size_t>(j)]) -
+                       dist(wild_type.ca[static_cast<size_t>(i)], wild_type.ca[static_cast<size_t>(j)]);
+      ss += d * d;
+      pairs += 1.0;
+    }
+  }
+  t.ca_drmsd = pairs > 0.0 ? std::sqrt(ss / pairs) : 0.0;
+  t.delta_ptm = mutant.ptm - wild_type.ptm;
+  return t;
+}
+
+}  // namespace kfold::pipelines::agent

@@ -1,0 +1,40 @@
+// The seam between the agent (torch-free) and structure prediction: an abstract StructureOracle that
+// predicts one sequence (kfold predict's LoadedModel implements it outside this library), and the
+// structure terms of a variant against the wild type's prediction: ΔpLDDT near the mutated sites, the
+// superposition-free Cα distance-matrix RMSD, and the pTM change.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pipelines/agent/variant.hpp"
+
+namespace kfold::pipelines::agent {
+
+struct StructurePrediction {
+  std::vector<double> plddt;              // [n_res], 0..100
+  std::vector<double> pae;                // [n_res, n_res] row-major, Å (may be empty)
+  double ptm = 0.0;                       // NaN when the model has no pTM head
+  std::vector<std::array<double, 3>> ca;  // [n_res] Cα positions, Å
+};
+
+class StructureOracle {
+ public:
+  virtual ~StructureOracle() = default;
+  // Predicts one full-length sequence (the 20 standard amino acids). Throws on failure.
+  virtual StructurePrediction predict(const std::string& sequence) = 0;
+};
+
+struct StructureTerms {
+  double delta_plddt_site = 0.0;  // mean pLDDT within `window` residues of any site: mutant - wild type
+  double ca_drmsd = 0.0;          // RMS difference of all Cα-Cα distances, mutant vs wild type (Å)
+  double delta_ptm = 0.0;         // mutant - wild type (NaN without pTM)
+};
+
+// Throws RuntimeError when the two predictions differ in length or a site lies outside them.
+StructureTerms structure_terms(const StructurePrediction& wild_type, const StructurePrediction& mutant,
+                               const Variant& variant, int64_t first_residue, int64_t window = 4);
+
+}  // namespace kfold::pipelines::agent

@@ -1,0 +1,380 @@
+// Closed-form ridge regression (primal and kernel forms, exact leave-one-out) and the bootstrap ensemble
+// surrogate of measured results.
+#include "pipelines/agent/surrogate_model.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "data/error.hpp"
+#include "pipelines/agent/plate_layout.hpp"
+
+namespace kfold::pipelines::agent {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct Centred {
+  Matrix x;                    // [n, d] centred columns
+  std::vector<double> y;       // [n] centred
+  std::vector<double> x_mean;  // [d]
+  double y_mean = 0.0;
+};
+
+Centred centre(const Matrix& x, const std::vector<double>& y) {
+  if (static_cast<int64_t>(y.size()) != x.rows) fail_runtime("ridge: {} values for {} rows", y.size(), x.rows);
+  if (x.rows < 1) fail_runtime("ridge: no training rows");
+  Centred c;
+  c.x = x;
+  c.y = y;
+  c.x_mean.assign(static_cast<size_t>(x.cols), 0.0);
+  const double n = static_cast<double>(x.rows);
+  for (int64_t i = 0; i < x.rows; ++i) {
+    for (int64_t j = 0; j < x.cols; ++j) c.x_mean[static_cast<size_t>(j)] += x(i, j) / n;
+    c.y_mean += y[static_cast<size_t>(i)] / n;
+  }
+  for (int64_t i = 0; i < x.rows; ++i) {
+    for (int64_t j = 0; j < x.cols; ++j) c.x(i, j) -= c.x_mean[static_cast<size_t>(j)];
+    c.y[static_cast<size_t>(i)] -= c.y_mean;
+  }
+  return c;
+}
+
+// Xc^T Xc + lambda I  [d, d]
+Matrix gram_primal(const Matrix& xc, double lambda) {
+  Matrix a(xc.cols, xc.cols);
+  for (int64_t i = 0; i < xc.rows; ++i) {
+    const double* r = xc.row(i);
+    for (int64_t p = 0; p < xc.cols; ++p) {
+      if (r[p] == 0.0) continue;
+      for (int64_t q = 0; q <= p; ++q) a(p, q) += r[p] * r[q];
+    }
+  }
+  for (int64_t p = 0; p < xc.cols; ++p) {
+    a(p, p) += lambda;
+    for (int64_t q = 0; q < p; ++q) a(q, p) = a(p, q);
+  }
+  return a;
+}
+
+// Xc Xc^T + lambda I  [n, n]
+Matrix gram_kernel(const Matrix& xc, double lambda) {
+  Matrix k(xc.rows, xc.rows);
+  for (int64_t i = 0; i < xc.rows; ++i) {
+    for (int64_t j = 0; j <= i; ++j) {
+      double s = 0.0;
+      for (int64_t p = 0; p < xc.cols; ++p) s += xc(i, p) * xc(j, p);
+      k(i, j) = k(j, i) = s;
+    }
+    k(i, i) += lambda;
+  }
+  return k;
+}
+
+RidgeSolution finish(const Centred& c, std::vector<double> w) {
+  RidgeSolution s;
+  s.w = std::move(w);
+  s.intercept = c.y_mean;
+  for (size_t j = 0; j < s.w.size(); ++j) s.intercept -= c.x_mean[j] * s.w[j];
+  return s;
+}
+
+std::vector<double> average_ranks(const std::vector<double>& x) {
+  std::vector<size_t> order(x.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return x[a] < x[b]; });
+  std::vector<double> r(x.size());
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j + 1 < order.size() && x[order[j + 1]] == x[order[i]]) ++j;
+    for (size_t k = i; k <= j; ++k) r[order[k]] = 0.5 * static_cast<double>(i + j);
+    i = j + 1;
+  }
+  return r;
+}
+
+}  // namespace
+
+void cholesky_factor(Matrix& a) {
+  const int64_t n = a.rows;
+  for (int64_t j = 0; j < n; ++j) {
+    double d = a(j, j);
+    for (int64_t k = 0; k < j; ++k) d -= a(j, k) * a(j, k);
+    if (!(d > 0.0)) fail_runtime("cholesky: matrix not positive definite at pivot {} ({})", j, d);
+    const double l = std::sqrt(d);
+    a(j, j) = l;
+    for (int64_t i = j + 1; i < n; ++i) {
+      double s = a(i, j);
+      for (int64_t k = 0; k < j; ++k) s -= a(i, k) * a(j, k);
+      a(i, j) = s / l;
+    }
+  }
+}
+
+std::vector<double> cholesky_solve(const Matrix& l, std::vector<double> b) {
+  const int64_t n = l.rows;
+  for (int64_t i = 0; i < n; ++i) {  // L z = b
+    double s = b[static_cast<size_t>(i)];
+    for (int64_t k = 0; k < i; ++k) s -= l(i, k) * b[static_cast<size_t>(k)];
+    b[static_cast<size_t>(i)] = s / l(i, i);
+  }
+  for (int64_t i = n - 1; i >= 0; --i) {  // L^T x = z
+    double s = b[static_cast<size_t>(i)];
+    for (int64_t k = i + 1; k < n; ++k) s -= l(k, i) * b[static_cast<size_t>(k)];
+    b[static_cast<size_t>(i)] = s / l(i, i);
+  }
+  return b;
+}
+
+double RidgeSolution::predict(const double* x) const {
+  double s = intercept;
+  for (size_t j = 0; j < w.size(); ++j) s += x[j] * w[j];
+  return s;
+}
+
+RidgeSolution ridge_fit_primal(const Matrix& x, const std::vector<double>& y, double lambda) {
+  const Centred c = centre(x, y);
+  Matrix a = gram_primal(c.x, lambda);
+  std::vector<double> b(static_cast<size_t>(x.cols), 0.0);
+  for (int64_t i = 0; i < x.rows; ++i) {
+    for (int64_t p = 0; p < x.cols; ++p) b[static_cast<size_t>(p)] += c.x(i, p) * c.y[static_cast<size_t>(i)];
+  }
+  cholesky_factor(a);
+  return finish(c, cholesky_solve(a, std::move(b)));
+}
+
+RidgeSolution ridge_fit_kernel(const Matrix& x, const std::vector<double>& y, double lambda) {
+  const Centred c = centre(x, y);
+  Matrix k = gram_kernel(c.x, lambda);
+  cholesky_factor(k);
+  const std::vector<double> alpha = cholesky_solve(k, c.y);
+  std::vector<double> w(static_cast<size_t>(x.cols), 0.0);
+  for (int64_t i = 0; i < x.rows; ++i) {
+    for (int64_t p = 0; p < x.cols; ++p) w[static_cast<size_t>(p)] += c.x(i, p) * alpha[static_cast<size_t>(i)];
+  }
+  return finish(c, std::move(w));
+}
+
+RidgeSolution ridge_fit(const Matrix& x, const std::vector<double>& y, double lambda) {
+  return x.rows < x.cols ? ridge_fit_kernel(x, y, lambda) : ridge_fit_primal(x, y, lambda);
+}
+
+std::vector<double> ridge_loo_predictions(const Matrix& x, const std::vector<double>& y, double lambda) {
+  const Centred c = centre(x, y);
+  const int64_t n = x.rows;
+  std::vector<double> leverage(static_cast<size_t>(n), 1.0 / static_cast<double>(n));  // the intercept's share
+  std::vector<double> fitted(static_cast<size_t>(n), 0.0);
+  if (n < x.cols) {
+    // H = K (K + lambda I)^-1 = I - lambda (K + lambda I)^-1; residual r = lambda alpha.
+    Matrix k = gram_kernel(c.x, lambda);
+    cholesky_factor(k);
+    const std::vector<double> alpha = cholesky_solve(k, c.y);
+    for (int64_t i = 0; i < n; ++i) {
+      std::vector<double> e(static_cast<size_t>(n), 0.0);
+      e[static_cast<size_t>(i)] = 1.0;
+      const double inv_ii = cholesky_solve(k, std::move(e))[static_cast<size_t>(i)];
+      leverage[static_cast<size_t>(i)] += 1.0 - lambda * inv_ii;
+      fitted[static_cast<size_t>(i)] = c.y[static_cast<size_t>(i)] - lambda * alpha[static_cast<size_t>(i)];
+    }
+  } else {
+    Matrix a = gram_primal(c.x, lambda);
+    cholesky_factor(a);
+    const RidgeSolution s = ridge_fit_primal(x, y, lambda);
+    for (int64_t i = 0; i < n; ++i) {
+      const std::vector<double> xi(c.x.row(i), c.x.row(i) + x.cols);
+      const std::vector<double> m = cholesky_solve(a, xi);
+      double h = 0.0;
+      double f = 0.0;
+      for (int64_t p = 0; p < x.cols; ++p) {
+        h += xi[static_cast<size_t>(p)] * m[static_cast<size_t>(p)];
+        f += xi[static_cast<size_t>(p)] * s.w[static_cast<size_t>(p)];
+      }
+      leverage[static_cast<size_t>(i)] += h;
+      fitted[static_cast<size_t>(i)] = f;
+    }
+  }
+  std::vector<double> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const size_t u = static_cast<size_t>(i);
+    const double r = c.y[u] - fitted[u];
+    const double denom = std::max(1.0 - leverage[u], 1e-12);
+    out[u] = y[u] - r / denom;
+  }
+  return out;
+}
+
+SurrogateFeatures::SurrogateFeatures(const std::vector<SurrogateRow>& training,
+                                     const std::vector<SurrogateRow>& all_rows) {
+  n_dense_ = all_rows.empty() ? (training.empty() ? 0 : static_cast<int64_t>(training.front().dense.size()))
+                              : static_cast<int64_t>(all_rows.front().dense.size());
+  dense_mean_.assign(static_cast<size_t>(n_dense_), 0.0);
+  dense_sd_.assign(static_cast<size_t>(n_dense_), 1.0);
+  const std::vector<SurrogateRow>& moments_rows = all_rows.empty() ? training : all_rows;
+  for (int64_t j = 0; j < n_dense_; ++j) {
+    double sum = 0.0;
+    double n = 0.0;
+    for (const auto& r : moments_rows) {
+      const double v = r.dense.at(static_cast<size_t>(j));
+      if (std::isfinite(v)) {
+        sum += v;
+        n += 1.0;
+      }
+    }
+    if (n < 1.0) continue;
+    const double mean = sum / n;
+    double ss = 0.0;
+    for (const auto& r : moments_rows) {
+      const double v = r.dense[static_cast<size_t>(j)];
+      if (std::isfinite(v)) ss += (v - mean) * (v - mean);
+    }
+    dense_mean_[static_cast<size_t>(j)] = mean;
+    if (n >= 2.0 && ss > 0.0) dense_sd_[static_cast<size_t>(j)] = std::sqrt(ss / (n - 1.0));
+  }
+  // Indicators in a fixed order (sorted keys), so the feature layout never depends on input order.
+  for (const auto& r : training) {
+    for (const Substitution& s : r.variant.substitutions) {
+      position_.emplace(s.position, 0);
+      mutant_.emplace(s.mutant, 0);
+      position_residue_.emplace(std::make_pair(s.position, s.mutant), 0);
+    }
+  }
+  int64_t next = n_dense_;
+  for (auto& [k, v] : position_) v = next++;
+  for (auto& [k, v] : mutant_) v = next++;
+  for (auto& [k, v] : position_residue_) v = next++;
+  n_features_ = next;
+}
+
+std::vector<double> SurrogateFeatures::features(const SurrogateRow& row) const {
+  std::vector<double> f(static_cast<size_t>(n_features_), 0.0);
+  if (static_cast<int64_t>(row.dense.size()) != n_dense_) {
+    fail_runtime("surrogate: a row has {} evolutionary scores, expected {}", row.dense.size(), n_dense_);
+  }
+  for (int64_t j = 0; j < n_dense_; ++j) {
+    const size_t u = static_cast<size_t>(j);
+    f[u] = std::isfinite(row.dense[u]) ? (row.dense[u] - dense_mean_[u]) / dense_sd_[u] : 0.0;
+  }
+  for (const Substitution& s : row.variant.substitutions) {
+    if (const auto it = position_.find(s.position); it != position_.end()) {
+      f[static_cast<size_t>(it->second)] += position_scale_;
+    }
+    if (const auto it = mutant_.find(s.mutant); it != mutant_.end()) f[static_cast<size_t>(it->second)] += 1.0;
+    if (const auto it = position_residue_.find({s.position, s.mutant}); it != position_residue_.end()) {
+      f[static_cast<size_t>(it->second)] += 1.0;
+    }
+  }
+  return f;
+}
+
+Matrix SurrogateFeatures::matrix(const std::vector<SurrogateRow>& rows) const {
+  Matrix m(static_cast<int64_t>(rows.size()), n_features_);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const std::vector<double> f = features(rows[i]);
+    std::copy(f.begin(), f.end(), m.data.begin() + static_cast<std::ptrdiff_t>(i * static_cast<size_t>(n_features_)));
+  }
+  return m;
+}
+
+SurrogateModel::SurrogateModel(std::vector<SurrogateRow> training, std::vector<double> values,
+                               const std::vector<SurrogateRow>& all, const SurrogateOptions& options)
+    : training_(std::move(training)), values_(std::move(values)), features_(training_, all), threads_(options.threads) {
+  if (training_.size() != values_.size())
+    fail_runtime("surrogate: {} rows, {} values", training_.size(), values_.size());
+  if (training_.size() < 2) fail_runtime("surrogate: needs at least 2 measurements (got {})", training_.size());
+  if (options.members < 1 || options.lambdas.empty() || options.position_scales.empty())
+    fail_runtime("surrogate: bad options");
+  // Ridge penalty and position scale: smallest leave-one-out squared error over the grid.
+  double best = std::numeric_limits<double>::infinity();
+  const int64_t n = static_cast<int64_t>(training_.size());
+  for (const double scale : options.position_scales) {
+    features_.set_position_scale(scale);
+    const Matrix xs = features_.matrix(training_);
+    for (const double lambda : options.lambdas) {
+      const std::vector<double> loo = ridge_loo_predictions(xs, values_, lambda);
+      double sse = 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double e = loo[static_cast<size_t>(i)] - values_[static_cast<size_t>(i)];
+        sse += e * e;
+      }
+      if (sse <= best) {  // ties: the later grid point (larger lambda, larger scale)
+        best = sse;
+        lambda_ = lambda;
+        position_scale_ = scale;
+        loo_ = loo;
+      }
+    }
+  }
+  features_.set_position_scale(position_scale_);
+  const Matrix x = features_.matrix(training_);
+  members_.resize(static_cast<size_t>(options.members));
+  const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic) num_threads(threads)
+  for (int64_t m = 0; m < options.members; ++m) {
+    // Member m's draws depend only on (seed, m): the same ensemble for any thread count.
+    SplitMix64 rng(options.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(m) * 0xd1b54a32d192ed03ULL + 1);
+    Matrix xb(n, x.cols);
+    std::vector<double> yb(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t pick = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
+      std::copy(x.row(pick), x.row(pick) + x.cols, xb.data.begin() + static_cast<std::ptrdiff_t>(i * x.cols));
+      yb[static_cast<size_t>(i)] = values_[static_cast<size_t>(pick)];
+    }
+    members_[static_cast<size_t>(m)] = ridge_fit(xb, yb, lambda_);
+  }
+}
+
+SurrogatePrediction SurrogateModel::predict(const std::vector<SurrogateRow>& rows) const {
+  const Matrix x = features_.matrix(rows);
+  const int64_t n = x.rows;
+  const int64_t n_members = static_cast<int64_t>(members_.size());
+  SurrogatePrediction p;
+  p.members.assign(members_.size(), std::vector<double>(static_cast<size_t>(n)));
+  const int threads = threads_ > 0 ? threads_ : omp_get_max_threads();
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t m = 0; m < n_members; ++m) {
+    for (int64_t i = 0; i < n; ++i) {
+      p.members[static_cast<size_t>(m)][static_cast<size_t>(i)] = members_[static_cast<size_t>(m)].predict(x.row(i));
+    }
+  }
+  p.mean.assign(static_cast<size_t>(n), 0.0);
+  p.sd.assign(static_cast<size_t>(n), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    const size_t u = static_cast<size_t>(i);
+    double sum = 0.0;
+    for (const auto& member : p.members) sum += member[u];
+    const double mean = sum / static_cast<double>(n_members);
+    double ss = 0.0;
+    for (const auto& member : p.members) ss += (member[u] - mean) * (member[u] - mean);
+    p.mean[u] = mean;
+    p.sd[u] = n_members > 1 ? std::sqrt(ss / static_cast<double>(n_members - 1)) : kNaN;
+  }
+  return p;
+}
+
+double spearman(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size() || a.size() < 2) return kNaN;
+  const std::vector<double> ra = average_ranks(a);
+  const std::vector<double> rb = average_ranks(b);
+  const double n = static_cast<double>(a.size());
+  double ma = 0.0;
+  double mb = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ma += ra[i] / n;
+    mb += rb[i] / n;
+  }
+  double sab = 0.0;
+  double saa = 0.0;
+  double sbb = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    sab += (ra[i] - ma) * (rb[i] - mb);
+    saa += (ra[i] - ma) * (ra[i] - ma);
+    sbb += (rb[i] - mb) * (rb[i] - mb);
+  }
+  return saa > 0.0 && sbb > 0.0 ? sab / std::sqrt(saa * sbb) : kNaN;
+}
+
+}  // namespace kfold::pipelines::agent

@@ -1,0 +1,126 @@
+// The surrogate of measured results: ridge regression (closed form, Cholesky of the d x d normal
+// equations or of the n x n kernel when n < d) on variant features, and a seeded bootstrap ensemble of
+// such ridges whose spread is the uncertainty. Features: the evolutionary scores (standardised) and
+// one-hot indicators of the mutated positions, of the mutant residues and of each position x residue
+// seen in the training data (an unseen indicator would get weight 0 anyway). Additive: a multiple
+// mutant's features are the sums of its substitutions'.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "pipelines/agent/variant.hpp"
+
+namespace kfold::pipelines::agent {
+
+// Row-major dense matrix.
+struct Matrix {
+  int64_t rows = 0;
+  int64_t cols = 0;
+  std::vector<double> data;
+  Matrix() = default;
+  Matrix(int64_t r, int64_t c) : rows(r), cols(c), data(static_cast<size_t>(r * c), 0.0) {}
+  double& operator()(int64_t i, int64_t j) { return data[static_cast<size_t>(i * cols + j)]; }
+  double operator()(int64_t i, int64_t j) const { return data[static_cast<size_t>(i * cols + j)]; }
+  const double* row(int64_t i) const { return data.data() + i * cols; }
+};
+
+// In place: A = L L^T (lower triangle holds L). Throws RuntimeError when A is not positive definite.
+void cholesky_factor(Matrix& a);
+// Solves (L L^T) x = b for a factor from cholesky_factor.
+std::vector<double> cholesky_solve(const Matrix& l, std::vector<double> b);
+
+// min_w,b sum_i (y_i - b - x_i w)^2 + lambda |w|^2 (intercept b not penalised; solved on centred data).
+struct RidgeSolution {
+  std::vector<double> w;  // [d]
+  double intercept = 0.0;
+  double predict(const double* x) const;
+};
+// Primal form: (Xc^T Xc + lambda I) w = Xc^T yc.
+RidgeSolution ridge_fit_primal(const Matrix& x, const std::vector<double>& y, double lambda);
+// Kernel form: w = Xc^T alpha, (Xc Xc^T + lambda I) alpha = yc.
+RidgeSolution ridge_fit_kernel(const Matrix& x, const std::vector<double>& y, double lambda);
+// The cheaper of the two (kernel when n < d). Same solution up to rounding.
+RidgeSolution ridge_fit(const Matrix& x, const std::vector<double>& y, double lambda);
+// Exact leave-one-out predictions of ridge with an unpenalised intercept: y_i - r_i / (1 - h_ii).
+std::vector<double> ridge_loo_predictions(const Matrix& x, const std::vector<double>& y, double lambda);
+
+// What the surrogate knows of one variant: the variant and its evolutionary scores (NaN allowed: the
+// feature is then the mean, 0 after standardisation).
+struct SurrogateRow {
+  Variant variant;
+  std::vector<double> dense;  // evolutionary scores, the same count in every row
+};
+
+// The feature map, built once from the training variants and the dense columns' moments of every row.
+class SurrogateFeatures {
+ public:
+  SurrogateFeatures(const std::vector<SurrogateRow>& training, const std::vector<SurrogateRow>& all_rows);
+  int64_t size() const { return n_features_; }
+  // Multiplies the position indicators by `scale` (a scale s is a ridge penalty lambda / s^2 on them:
+  // residues at one position tend to behave alike, so their shared effect deserves a weaker prior).
+  void set_position_scale(double scale) { position_scale_ = scale; }
+  std::vector<double> features(const SurrogateRow& row) const;
+  Matrix matrix(const std::vector<SurrogateRow>& rows) const;
+
+ private:
+  int64_t n_dense_ = 0;
+  std::vector<double> dense_mean_;
+  std::vector<double> dense_sd_;
+  std::map<int64_t, int64_t> position_;                           // position -> feature
+  std::map<char, int64_t> mutant_;                                // mutant residue -> feature
+  std::map<std::pair<int64_t, char>, int64_t> position_residue_;  // (position, mutant) -> feature
+  int64_t n_features_ = 0;
+  double position_scale_ = 1.0;
+};
+
+struct SurrogateOptions {
+  int64_t members = 32;
+  uint64_t seed = 0;
+  int threads = 0;  // OpenMP over members; the result is the same for any count
+  // Ridge penalty chosen by exact leave-one-out error on the whole training set (ties: the larger).
+  std::vector<double> lambdas = {0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0};
+  // Scales of the position indicators tried with every lambda (SurrogateFeatures::set_position_scale).
+  std::vector<double> position_scales = {1.0, 2.0, 4.0};
+};
+
+struct SurrogatePrediction {
+  std::vector<double> mean;                  // [n_rows] ensemble mean
+  std::vector<double> sd;                    // [n_rows] ensemble standard deviation (n - 1)
+  std::vector<std::vector<double>> members;  // [members][n_rows]
+};
+
+class SurrogateModel {
+ public:
+  // Fits the ensemble: member m refits on n rows drawn with replacement by SplitMix64(seed, m).
+  SurrogateModel(std::vector<SurrogateRow> training, std::vector<double> values, const std::vector<SurrogateRow>& all,
+                 const SurrogateOptions& options);
+  SurrogatePrediction predict(const std::vector<SurrogateRow>& rows) const;
+  // Ridge penalty and position scale chosen together by leave-one-out error (ties: the later grid point).
+
+  double lambda() const { return lambda_; }
+  double position_scale() const { return position_scale_; }
+  int64_t n_train() const { return static_cast<int64_t>(values_.size()); }
+  int64_t n_features() const { return features_.size(); }
+  const std::vector<double>& values() const { return values_; }
+  // Leave-one-out predictions of the training rows (calibration), at the chosen lambda.
+  const std::vector<double>& loo_predictions() const { return loo_; }
+  const std::vector<SurrogateRow>& training() const { return training_; }
+
+ private:
+  std::vector<SurrogateRow> training_;
+  std::vector<double> values_;
+  SurrogateFeatures features_;
+  double lambda_ = 1.0;
+  double position_scale_ = 1.0;
+  std::vector<double> loo_;
+  std::vector<RidgeSolution> members_;
+  int threads_ = 0;
+};
+
+// Spearman correlation (average ranks for ties); NaN when fewer than 2 values or a constant input.
+double spearman(const std::vector<double>& a, const std::vector<double>& b);
+
+}  // namespace kfold::pipelines::agent

@@ -1,0 +1,52 @@
+// ModelStructureOracle (pipelines/predict/model_structure_oracle.hpp).
+#include "pipelines/predict/model_structure_oracle.hpp"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <limits>
+
+#include "data/error.hpp"
+#include "data/log.hpp"
+#include "fold/raw_features.hpp"
+
+namespace kfold::pipelines {
+
+ModelStructureOracle::ModelStructureOracle(const LoadedModel& model, std::optional<data::Msa> msa, int64_t seed)
+    : model_(model), msa_(std::move(msa)), seed_(seed) {}
+
+agent::StructurePrediction ModelStructureOracle::predict(const std::string& sequence) {
+  std::vector<data::Msa> msas;
+  if (msa_) {
+    if (static_cast<int64_t>(sequence.size()) != msa_->length())
+      fail_input("structure oracle: a sequence of {} residues for an MSA of {} columns (substitutions only)",
+                 sequence.size(), msa_->length());
+    data::Msa msa = *msa_;
+    msa.sequences.front() = sequence;  // the variant as the query row; its deletions stay 0
+    if (!msa.insertions.empty()) msa.insertions.front().clear();
+    msas.push_back(std::move(msa));
+  }
+  const data::Sequence query{"variant", "", sequence};
+  const auto raw = fold::make_raw_features(query, msas, {"family"});
+  const auto prediction = model_.predict(raw, seed_);
+  ++predictions_;
+  const auto& out = prediction.outputs;
+
+  agent::StructurePrediction result;
+  const auto plddt = out.plddt.to(at::kDouble).contiguous();  // [n_res]
+  result.plddt.assign(plddt.data_ptr<double>(), plddt.data_ptr<double>() + plddt.numel());
+  if (out.aligned_error) {
+    const auto pae = out.predicted_aligned_error.to(at::kDouble).contiguous();  // [n_res, n_res]
+    result.pae.assign(pae.data_ptr<double>(), pae.data_ptr<double>() + pae.numel());
+    result.ptm = out.ptm;
+  } else {
+    result.ptm = std::numeric_limits<double>::quiet_NaN();
+  }
+  const auto ca = out.structure.final_atom_positions.select(1, 1).to(at::kDouble).contiguous();  // [n_res, 3]
+  const double* p = ca.data_ptr<double>();
+  for (int64_t i = 0; i < ca.size(0); ++i) result.ca.push_back({p[3 * i], p[3 * i + 1], p[3 * i + 2]});
+  log_info("structure oracle: predicted variant {} (mean pLDDT {:.1f})", predictions_, out.mean_plddt);
+  return result;
+}
+
+}  // namespace kfold::pipelines

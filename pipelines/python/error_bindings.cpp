@@ -1,0 +1,63 @@
+// kfold's C++ errors as Python exceptions with the CLI's messages: InputError (bad usage or input,
+// the CLI's exit 2) is kfold.InputError, a ValueError; every other kfold error and libtorch's are
+// kfold.KfoldError, a RuntimeError; InputError derives from KfoldError too. std::bad_alloc stays
+// MemoryError (pybind11's own translation).
+#include <c10/util/Exception.h>
+
+#include <system_error>
+
+#include "data/error.hpp"
+#include "pipelines/python/bindings.hpp"
+#include "pipelines/python/python_runtime.hpp"
+
+namespace kfold::python {
+
+namespace {
+
+PyObject* g_kfold_error = nullptr;  // owned by the module (and kept alive for the process)
+PyObject* g_input_error = nullptr;
+
+PyObject* new_exception(const char* name, const char* doc, PyObject* bases) {
+  PyObject* type = PyErr_NewExceptionWithDoc(name, doc, bases, nullptr);
+  if (type == nullptr) throw py::error_already_set();
+  return type;
+}
+
+}  // namespace
+
+void bind_errors(py::module_& m) {
+  g_kfold_error = new_exception("kfold.KfoldError",
+                                "A kfold failure while doing valid work (I/O, memory, numerics); the kfold "
+                                "command exits with 1 for these. Every kfold error derives from it.\n\n"
+                                "Example::\n\n    try:\n        pred = model.predict(sequence)\n"
+                                "    except kfold.KfoldError as error:\n        print(error)\n",
+                                PyExc_RuntimeError);
+  py::tuple input_bases = py::make_tuple(py::handle(g_kfold_error), py::handle(PyExc_ValueError));
+  g_input_error = new_exception("kfold.InputError",
+                                "Bad usage or bad input; the message names the file, line or field and the fix "
+                                "(the kfold command exits with 2 for these). A ValueError and a KfoldError.\n\n"
+                                "Example::\n\n    try:\n        kfold.search(\"missing.fasta\", \"db.fasta\")\n"
+                                "    except kfold.InputError as error:\n"
+                                "        print(error)  # missing.fasta: file not found\n",
+                                input_bases.ptr());
+  m.add_object("KfoldError", py::handle(g_kfold_error));
+  m.add_object("InputError", py::handle(g_input_error));
+
+  py::register_exception_translator([](std::exception_ptr error) {
+    try {
+      if (error) std::rethrow_exception(error);
+    } catch (const Cancelled&) {
+      PyErr_SetNone(PyExc_KeyboardInterrupt);
+    } catch (const InputError& e) {
+      PyErr_SetString(g_input_error, e.what());
+    } catch (const Error& e) {
+      PyErr_SetString(g_kfold_error, e.what());
+    } catch (const c10::Error& e) {
+      PyErr_SetString(g_kfold_error, e.what_without_backtrace());
+    } catch (const std::system_error& e) {  // I/O failures the CLI reports with exit 1
+      PyErr_SetString(g_kfold_error, e.what());
+    }
+  });
+}
+
+}  // namespace kfold::python

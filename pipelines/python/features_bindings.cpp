@@ -1,0 +1,108 @@
+// Bindings for AlphaFold's raw feature dict (`kfold features`; fold/raw_features.hpp): built from a
+// query and its MSAs, read from and written to features.h5, its arrays as numpy views.
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <filesystem>
+
+#include "data/error.hpp"
+#include "data/residue_constants.hpp"
+#include "fold/raw_features.hpp"
+#include "pipelines/python/bindings.hpp"
+#include "pipelines/python/numpy_arrays.hpp"
+
+namespace kfold::python {
+
+namespace {
+
+using Release = py::call_guard<py::gil_scoped_release>;
+using fold::RawFeatures;
+namespace rc = data::rc;
+
+// RawFeatures from arrays with AlphaFold's names and shapes (strings already decoded).
+RawFeatures raw_features_from_arrays(const py::handle& aatype, const py::handle& between_segment_residues,
+                                     std::string domain_name, const py::handle& residue_index,
+                                     const py::handle& seq_length, std::string sequence, const py::handle& msa,
+                                     const py::handle& deletion_matrix_int, const py::handle& num_alignments,
+                                     std::vector<std::string> msa_species_identifiers) {
+  RawFeatures f;
+  f.aatype = numpy_to_vector<int32_t>(aatype, "aatype", {-1, rc::restype_num_with_x});
+  f.n_res = static_cast<int64_t>(f.aatype.size()) / rc::restype_num_with_x;
+  f.between_segment_residues =
+      numpy_to_vector<int32_t>(between_segment_residues, "between_segment_residues", {f.n_res});
+  f.domain_name = std::move(domain_name);
+  f.residue_index = numpy_to_vector<int32_t>(residue_index, "residue_index", {f.n_res});
+  f.seq_length = numpy_to_vector<int32_t>(seq_length, "seq_length", {f.n_res});
+  f.sequence = std::move(sequence);
+  f.msa = numpy_to_vector<int32_t>(msa, "msa", {-1, f.n_res});
+  f.n_seq = f.n_res > 0 ? static_cast<int64_t>(f.msa.size()) / f.n_res : 0;
+  f.deletion_matrix_int = numpy_to_vector<int32_t>(deletion_matrix_int, "deletion_matrix_int", {f.n_seq, f.n_res});
+  f.num_alignments = numpy_to_vector<int32_t>(num_alignments, "num_alignments", {f.n_res});
+  f.msa_species_identifiers = std::move(msa_species_identifiers);
+  if (static_cast<int64_t>(f.sequence.size()) != f.n_res)
+    fail_input("sequence: {} letters, but aatype has {} rows", f.sequence.size(), f.n_res);
+  if (!f.msa_species_identifiers.empty() && static_cast<int64_t>(f.msa_species_identifiers.size()) != f.n_seq)
+    fail_input("msa_species_identifiers: {} given for {} MSA rows", f.msa_species_identifiers.size(), f.n_seq);
+  for (const int32_t v : f.msa)
+    if (v < 0 || v > 21) fail_input("msa: value {} outside [0, 21] (HHblits ids)", v);
+  return f;
+}
+
+}  // namespace
+
+void bind_features(py::module_& m) {
+  py::class_<RawFeatures>(m, "RawFeatures", "AlphaFold's raw feature dict of one chain (fold/raw_features.hpp).")
+      .def(py::init(&raw_features_from_arrays), py::arg("aatype"), py::arg("between_segment_residues"),
+           py::arg("domain_name"), py::arg("residue_index"), py::arg("seq_length"), py::arg("sequence"), py::arg("msa"),
+           py::arg("deletion_matrix_int"), py::arg("num_alignments"), py::arg("msa_species_identifiers"))
+      .def_readonly("n_res", &RawFeatures::n_res)
+      .def_readonly("n_seq", &RawFeatures::n_seq)
+      .def_readonly("domain_name", &RawFeatures::domain_name)
+      .def_readonly("sequence", &RawFeatures::sequence)
+      .def_readonly("msa_species_identifiers", &RawFeatures::msa_species_identifiers)
+      .def_property_readonly("aatype",
+                             [](py::object self) {
+                               const auto& f = self.cast<const RawFeatures&>();
+                               return view_as_numpy(f.aatype, {f.n_res, rc::restype_num_with_x}, self);
+                             })
+      .def_property_readonly("between_segment_residues",
+                             [](py::object self) {
+                               const auto& f = self.cast<const RawFeatures&>();
+                               return view_as_numpy(f.between_segment_residues, {f.n_res}, self);
+                             })
+      .def_property_readonly("residue_index",
+                             [](py::object self) {
+                               const auto& f = self.cast<const RawFeatures&>();
+                               return view_as_numpy(f.residue_index, {f.n_res}, self);
+                             })
+      .def_property_readonly("seq_length",
+                             [](py::object self) {
+                               const auto& f = self.cast<const RawFeatures&>();
+                               return view_as_numpy(f.seq_length, {f.n_res}, self);
+                             })
+      .def_property_readonly("msa",
+                             [](py::object self) {
+                               const auto& f = self.cast<const RawFeatures&>();
+                               return view_as_numpy(f.msa, {f.n_seq, f.n_res}, self);
+                             })
+      .def_property_readonly("deletion_matrix_int",
+                             [](py::object self) {
+                               const auto& f = self.cast<const RawFeatures&>();
+                               return view_as_numpy(f.deletion_matrix_int, {f.n_seq, f.n_res}, self);
+                             })
+      .def_property_readonly("num_alignments", [](py::object self) {
+        const auto& f = self.cast<const RawFeatures&>();
+        return view_as_numpy(f.num_alignments, {f.n_res}, self);
+      });
+  m.def("make_raw_features", &fold::make_raw_features, py::arg("query"), py::arg("msas"), py::arg("msa_sources"),
+        Release(), "AlphaFold's make_sequence_features + make_msa_features (rows seen before are dropped).");
+  m.def(
+      "read_raw_features", [](const std::filesystem::path& path) { return fold::read_raw_features(path); },
+      py::arg("path"), Release(), "A features.h5 file (as `kfold features` writes it).");
+  m.def(
+      "write_raw_features",
+      [](const std::filesystem::path& path, const RawFeatures& f) { fold::write_raw_features(path, f); },
+      py::arg("path"), py::arg("features"), Release(), "Writes features.h5 atomically.");
+}
+
+}  // namespace kfold::python

@@ -1,0 +1,79 @@
+"""kfold: protein structure prediction from Python — homology search, AlphaFold's raw features and
+the AlphaFold2-class model, with the same code (and the same numbers) as the ``kfold`` command.
+
+Example::
+
+    import kfold
+    msa = kfold.search("data/examples/ubiquitin.fasta", "data/examples/ubiquitin_db.fasta")
+    model = kfold.Model("model_1_ptm", random_weights=True, config="data/examples/small_model.json")
+    pred = model.predict("data/examples/ubiquitin.fasta", msas=[msa])
+    print(pred.mean_plddt, pred.plddt.shape)
+    open("ubiquitin.pdb", "w").write(pred.to_pdb())
+
+Errors raise :class:`kfold.InputError` (bad input; a ``ValueError``) or :class:`kfold.KfoldError`
+(anything else; a ``RuntimeError``) with the messages of the ``kfold`` command. Long calls release the
+GIL, show a progress bar and stop on Ctrl-C. kfold logs to the ``logging`` logger ``"kfold"``.
+"""
+# Running from a checkout, the compiled module lives in <build>/python/kfold/ (also on sys.path):
+# then the package spans both directories. An installed kfold has _core beside this file.
+import glob as _glob  # noqa: E402
+import os as _os  # noqa: E402
+import pkgutil as _pkgutil  # noqa: E402
+
+if not _glob.glob(_os.path.join(__path__[0], "_core.*.so")):
+    __path__ = _pkgutil.extend_path(__path__, __name__)
+
+from . import _core  # noqa: E402
+from ._core import InputError, KfoldError  # noqa: E402
+from ._runner import set_progress  # noqa: E402
+from .raw_features import Features, features  # noqa: E402
+from .model import Model, Prediction, presets  # noqa: E402
+from .msa import Msa, search  # noqa: E402
+
+__version__: str = _core.__version__
+"""kfold's version, the same as ``kfold --version`` prints."""
+
+__all__ = [
+    "Features",
+    "InputError",
+    "KfoldError",
+    "Model",
+    "Msa",
+    "Prediction",
+    "__version__",
+    "features",
+    "presets",
+    "search",
+    "set_progress",
+    "set_threads",
+    "version",
+]
+
+
+def version() -> str:
+    """The text of ``kfold --version``: version, git revision, torch, CUDA and OpenMP.
+
+    Example::
+
+        >>> import kfold
+        >>> print(kfold.version())  # doctest: +SKIP
+        kfold 0.1.0 (git c733979)
+        torch 2.15.0 (2 intra-op threads)
+        ...
+    """
+    return _core.version_text()
+
+
+def set_threads(threads: int) -> None:
+    """Sets the CPU threads the model uses (libtorch's intra-op threads, for the whole process).
+
+    ``kfold.search`` takes its own ``threads=`` argument.
+
+    Example::
+
+        >>> import kfold
+        >>> kfold.set_threads(2)
+    """
+    if threads < 1:
+        raise InputError(f"threads {threads}: must be 1 or more")
+    _core.set_threads(int(threads))

@@ -1,0 +1,60 @@
+"""Query and MSA arguments as the kfold functions accept them: a sequence, FASTA text or a FASTA
+path for a query; an Msa or an A3M/Stockholm path for an MSA."""
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Union
+
+from . import _core
+
+if TYPE_CHECKING:
+    from .msa import Msa
+
+QueryLike = Union[str, "os.PathLike[str]", _core.Sequence]
+"""A protein sequence (``"MQIFVK..."``), FASTA text, or the path of a FASTA file with one record."""
+
+MsaLike = Union["Msa", str, "os.PathLike[str]"]
+"""An :class:`kfold.Msa` or the path of an A3M or Stockholm file."""
+
+
+def read_query(query: QueryLike, what: str) -> tuple[_core.Sequence, str]:
+    """The one query sequence of ``query`` and the name errors give its source."""
+    if isinstance(query, _core.Sequence):
+        return query, query.id
+    if isinstance(query, os.PathLike) or (isinstance(query, str) and _looks_like_path(query)):
+        source = os.fspath(query)
+        records = _core.read_fasta(source)
+    elif isinstance(query, str):
+        text = query.strip()
+        source = "query"
+        if not text.startswith(">"):
+            text = ">query\n" + text
+        records = _core.parse_fasta(text, source)
+    else:
+        raise TypeError(f"query: expected a sequence, FASTA text or a FASTA path, not {type(query).__name__}")
+    if len(records) != 1:
+        raise _core.InputError(f"{source}: holds {len(records)} sequences; {what} takes exactly one query "
+                               "(split the file)")
+    return records[0], source
+
+
+def _looks_like_path(text: str) -> bool:
+    if "\n" in text or text.lstrip().startswith(">"):
+        return False
+    return os.path.exists(text) or "/" in text or os.sep in text or "." in text
+
+
+def msa_source(msa: MsaLike, index: int) -> str:
+    """The name of an MSA argument in messages (its path, or "msas[i]")."""
+    return f"msas[{index}]" if not isinstance(msa, (str, os.PathLike)) else os.fspath(msa)
+
+
+def read_msa(msa: MsaLike) -> _core.Msa:
+    """The ``_core.Msa`` of an Msa or of an A3M/Stockholm file."""
+    from .msa import Msa
+
+    if isinstance(msa, Msa):
+        return msa._msa
+    if isinstance(msa, (str, os.PathLike)):
+        return _core.read_msa_file(os.fspath(msa))
+    raise TypeError(f"msa: expected a kfold.Msa or a path, not {type(msa).__name__}")

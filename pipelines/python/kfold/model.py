@@ -1,0 +1,326 @@
+"""The AlphaFold2-class model (``kfold predict``'s model stage): a preset with its parameters loaded
+once, run on any number of targets, and the predictions it makes."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _core
+from ._inputs import MsaLike, QueryLike
+from ._runner import flush_log, logger, run
+from .raw_features import Features, features
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["Model", "Prediction", "presets"]
+
+_RESTYPES = "ARNDCQEGHILKMFPSTWYVX"  # AlphaFold's restypes + X (aatype 20)
+
+
+def presets() -> list[str]:
+    """The model presets: ``model_1`` ... ``model_5`` and ``model_1_ptm`` ... ``model_5_ptm``.
+
+    Example::
+
+        >>> import kfold
+        >>> "model_1_ptm" in kfold.presets()
+        True
+    """
+    return list(_core.model_presets())
+
+
+class Prediction:
+    """One model's prediction for one target: numpy arrays and scores, PDB/mmCIF text.
+
+    The arrays are those of ``result_<model>.h5`` (and AlphaFold's result dict); they share memory with
+    the model's output tensors (no copy), so copy an array before changing it.
+
+    Example::
+
+        >>> pred = model.predict("MKVLAAGIVG")  # doctest: +SKIP
+        >>> pred.plddt.shape, pred.atom_positions.shape  # doctest: +SKIP
+        ((10,), (10, 37, 3))
+        >>> open("pred.pdb", "w").write(pred.to_pdb())  # doctest: +SKIP
+    """
+
+    __slots__ = ("_prediction", "_arrays", "_random_weights")
+
+    def __init__(self, prediction: _core.Prediction, random_weights: bool):
+        self._prediction = prediction
+        self._arrays: dict = {}  # name -> numpy array, made on first use
+        self._random_weights = random_weights
+
+    def _array(self, name: str) -> np.ndarray:
+        if name not in self._arrays:
+            self._arrays[name] = self._prediction.array(name)
+        return self._arrays[name]
+
+    @property
+    def model_name(self) -> str:
+        """The preset that made it, e.g. ``"model_1_ptm"``."""
+        return self._prediction.model_name
+
+    @property
+    def random_weights(self) -> bool:
+        """True when the model had random weights: then the structure is not a prediction."""
+        return self._random_weights
+
+    @property
+    def plddt(self) -> np.ndarray:
+        """float32 ``[n_res]``: predicted lDDT-Cα per residue, 0..100."""
+        return self._array("plddt")
+
+    @property
+    def mean_plddt(self) -> float:
+        """Mean pLDDT (the ranking score of ``kfold predict``)."""
+        return self._prediction.mean_plddt
+
+    @property
+    def pae(self) -> Optional[np.ndarray]:
+        """float32 ``[n_res, n_res]``: predicted aligned error in Å (pTM presets; None otherwise)."""
+        return self._array("predicted_aligned_error") if self._prediction.has_aligned_error else None
+
+    @property
+    def max_pae(self) -> Optional[float]:
+        """The largest value PAE can take (the last bin's edge), None without PAE."""
+        return self._prediction.max_predicted_aligned_error if self._prediction.has_aligned_error else None
+
+    @property
+    def ptm(self) -> Optional[float]:
+        """Predicted TM-score (pTM presets; None otherwise)."""
+        return self._prediction.ptm if self._prediction.has_aligned_error else None
+
+    @property
+    def atom_positions(self) -> np.ndarray:
+        """float32 ``[n_res, 37, 3]``: atom coordinates in Å, AlphaFold's atom37 order."""
+        return self._array("final_atom_positions")
+
+    @property
+    def atom_mask(self) -> np.ndarray:
+        """float32 ``[n_res, 37]``: 1 where the residue type has the atom."""
+        return self._array("final_atom_mask")
+
+    @property
+    def aatype(self) -> np.ndarray:
+        """int64 ``[n_res]``: residue types (AlphaFold's order ``ARNDCQEGHILKMFPSTWYV``, 20 = X)."""
+        return self._array("aatype")
+
+    @property
+    def residue_index(self) -> np.ndarray:
+        """int64 ``[n_res]``: residue indices (0-based; files number residues from 1)."""
+        return self._array("residue_index")
+
+    @property
+    def sequence(self) -> str:
+        """The sequence, from ``aatype`` (non-standard letters read X)."""
+        return "".join(_RESTYPES[min(int(a), 20)] for a in self.aatype)
+
+    @property
+    def n_res(self) -> int:
+        """Number of residues."""
+        return int(self.aatype.shape[0])
+
+    @property
+    def num_recycles(self) -> int:
+        """Recycling iterations run (iterations - 1)."""
+        return self._prediction.num_recycles
+
+    @property
+    def seconds(self) -> float:
+        """Time of the input pipeline and the network."""
+        return self._prediction.seconds
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every output array by its ``result_<model>.h5`` name (``distogram/logits``,
+        ``representations/pair``, ...).
+
+        Example::
+
+            >>> sorted(pred.arrays())[:3]  # doctest: +SKIP
+            ['aatype', 'aligned_error/breaks', 'aligned_error/logits']
+        """
+        return {name: self._array(name) for name in self._prediction.array_names()}
+
+    def tensors(self) -> dict[str, "torch.Tensor"]:
+        """The outputs of :meth:`arrays` as torch tensors: the model's own tensors, on its device, no copy
+        (on the CPU they share memory with the numpy arrays).
+
+        Example::
+
+            >>> t = pred.tensors()  # doctest: +SKIP
+            >>> t["plddt"].mean()  # doctest: +SKIP
+        """
+        from torch.utils.dlpack import from_dlpack
+
+        return {name: from_dlpack(self._prediction.dlpack(name)) for name in self._prediction.array_names()}
+
+    def _remarks(self) -> list[str]:
+        return [_core.RANDOM_WEIGHTS_WARNING] if self._random_weights else []
+
+    def to_pdb(self) -> str:
+        """PDB text, as ``kfold predict`` writes ``unrelaxed_<model>.pdb`` (pLDDT in the B-factor column;
+        a ``REMARK 250`` warning with random weights).
+
+        Example::
+
+            >>> open("pred.pdb", "w").write(pred.to_pdb())  # doctest: +SKIP
+        """
+        return self._prediction.to_pdb(self._remarks())
+
+    def to_mmcif(self) -> str:
+        """mmCIF text, as ``kfold predict`` writes ``unrelaxed_<model>.cif``.
+
+        Example::
+
+            >>> open("pred.cif", "w").write(pred.to_mmcif())  # doctest: +SKIP
+        """
+        return self._prediction.to_mmcif(self._remarks())
+
+    def __repr__(self) -> str:
+        scores = f"mean_plddt={self.mean_plddt:.2f}" + (f" ptm={self.ptm:.4f}" if self.ptm is not None else "")
+        warning = " RANDOM WEIGHTS" if self._random_weights else ""
+        return f"<kfold.Prediction {self.model_name} n_res={self.n_res} {scores}{warning}>"
+
+
+class Model:
+    """A model preset with its parameters, loaded once and run on any number of targets.
+
+    Args:
+        preset: one of :func:`kfold.presets` (``"model_1_ptm"`` by default).
+        params: AlphaFold's parameters: a directory holding ``params_<preset>.npz`` or one ``.npz``;
+            None looks where ``kfold predict`` does ($KFOLD_PARAMS, then ./data/params/).
+        random_weights: deterministic random weights (from ``seed``) instead of parameters, a demo of
+            the pipeline: **its structures are not predictions**.
+        config: overrides of AlphaFold's config (its key names): a JSON file or a dict, e.g.
+            ``{"model": {"embeddings_and_evoformer": {"evoformer_num_block": 2}}}``.
+        recycles: recycling iterations (default: the config's ``num_recycle``).
+        device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        seed: seed of the input pipeline (MSA sampling, masking) and of random weights.
+        chunk_size: rows per chunk in attention and transitions (0: no chunking); results do not
+            depend on it, memory does.
+        attention: ``"fused"`` (kfold's kernels) or ``"reference"``.
+        check_memory: refuse a target whose memory estimate exceeds what is free (with the
+            ``chunk_size`` that fits in the message).
+
+    Raises:
+        kfold.InputError: no parameters found (the message says where it looked), a bad preset,
+            config or device.
+
+    Example::
+
+        >>> import kfold
+        >>> model = kfold.Model("model_1_ptm", random_weights=True,
+        ...                     config="data/examples/small_model.json")  # doctest: +SKIP
+        >>> pred = model.predict("data/examples/ubiquitin.fasta",
+        ...                      msas=["data/examples/ubiquitin.a3m"])  # doctest: +SKIP
+        >>> pred.plddt.shape  # doctest: +SKIP
+        (76,)
+    """
+
+    def __init__(self, preset: str = "model_1_ptm", params: Union[None, str, "os.PathLike[str]"] = None, *,
+                 random_weights: bool = False, config: Union[None, str, "os.PathLike[str]", Mapping] = None,
+                 recycles: Optional[int] = None, device: str = "cpu", seed: int = 0, chunk_size: int = 0,
+                 attention: str = "fused", check_memory: bool = True):
+        if random_weights and params is not None:
+            raise _core.InputError("give params or random_weights=True, not both")
+        params_path = "" if random_weights else os.fspath(_core.find_params(preset, os.fspath(params or "")))
+        self._seed = int(seed)
+        self._check_memory = bool(check_memory)
+        self._device = device
+        if isinstance(config, Mapping):
+            with tempfile.TemporaryDirectory(prefix="kfold-config-") as tmp:
+                path = os.path.join(tmp, "config.json")
+                with open(path, "w", encoding="utf-8") as f:
+                    json.dump(config, f)
+                self._model = self._load(preset, path, recycles, params_path, device, chunk_size, attention)
+        else:
+            config_path = "" if config is None else os.fspath(config)
+            self._model = self._load(preset, config_path, recycles, params_path, device, chunk_size, attention)
+        if random_weights:
+            logger.warning(_core.RANDOM_WEIGHTS_WARNING)
+
+    def _load(self, preset: str, config: str, recycles: Optional[int], params: str, device: str, chunk_size: int,
+              attention: str) -> _core.LoadedModel:
+        if recycles is not None:
+            recycles = int(recycles)
+        return run(_core.LoadedModel, preset, config, recycles, params, self._seed, device, int(chunk_size), attention)
+
+    @property
+    def preset(self) -> str:
+        """The preset name."""
+        return self._model.name
+
+    @property
+    def random_weights(self) -> bool:
+        """True for random weights (predictions are not predictions)."""
+        return self._model.random_weights
+
+    @property
+    def num_iterations(self) -> int:
+        """Iterations per prediction (recycles + 1)."""
+        return self._model.num_iterations
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The whole model config with AlphaFold's key names (preset plus overrides).
+
+        Example::
+
+            >>> model.config["model"]["num_recycle"]  # doctest: +SKIP
+            3
+        """
+        return json.loads(self._model.config_json())
+
+    def predict(self, query: Union[QueryLike, Features, Mapping], msas: Optional[Sequence[MsaLike]] = None, *,
+                seed: Optional[int] = None) -> Prediction:
+        """Predicts the structure of one target.
+
+        Args:
+            query: a sequence, FASTA text or a one-record FASTA file (its features are built from
+                ``msas`` as :func:`kfold.features` does), or raw features (:class:`kfold.Features` or a
+                dict with AlphaFold's raw feature names).
+            msas: MSAs of the query (:class:`kfold.Msa` objects or A3M/Stockholm paths); only with a
+                sequence. None: single-sequence mode.
+            seed: the input pipeline's seed (default: the model's ``seed``).
+
+        Raises:
+            kfold.InputError: bad input; kfold.KfoldError: not enough memory (the message names a
+                ``chunk_size`` that fits) or a failed computation. Ctrl-C raises KeyboardInterrupt.
+
+        Example::
+
+            >>> pred = model.predict("MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG",
+            ...                      msas=[kfold.Msa.from_a3m("data/examples/ubiquitin.a3m")])  # doctest: +SKIP
+            >>> pred.mean_plddt  # doctest: +SKIP
+        """
+        if isinstance(query, Features) or isinstance(query, Mapping):
+            if msas:
+                raise _core.InputError("msas: the features already hold their MSA; give msas with a sequence only")
+            raw = query if isinstance(query, Features) else Features.from_dict(query)
+        else:
+            raw = features(query, msas or ())
+        seed = self._seed if seed is None else int(seed)
+        prediction = run(self._model.predict, raw._raw, seed, self._check_memory, cancellable=True)
+        return Prediction(prediction, self.random_weights)
+
+    def predict_processed(self, path: Union[str, "os.PathLike[str]"]) -> Prediction:
+        """Runs the network on AlphaFold-processed features (``kfold predict --features``): an ``.h5``
+        or ``.npz`` with the leading recycling axis, e.g. saved from AlphaFold's own input pipeline.
+
+        Example::
+
+            >>> pred = model.predict_processed("processed_features.npz")  # doctest: +SKIP
+        """
+        prediction = run(self._model.predict_processed, os.fspath(path), self._check_memory, cancellable=True)
+        flush_log()
+        return Prediction(prediction, self.random_weights)
+
+    def __repr__(self) -> str:
+        weights = "random weights" if self.random_weights else "parameters"
+        return f"<kfold.Model {self.preset} ({weights}) on {self._device}>"

@@ -1,0 +1,323 @@
+"""Multiple sequence alignments and homology search (``kfold search``)."""
+from __future__ import annotations
+
+import os
+from typing import Iterable, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _core
+from ._inputs import QueryLike, read_query
+from ._runner import flush_log, run
+
+__all__ = ["Msa", "search"]
+
+
+class Msa:
+    """An MSA aligned to its query (row 0), as AlphaFold's ``parsers.Msa``.
+
+    Every row has one character per query column: an uppercase residue or ``-``. Residues a row inserts
+    relative to the query are not in the row; ``deletion_matrix[i, j]`` counts those inserted just
+    before column ``j`` (A3M's lowercase letters).
+
+    Example::
+
+        >>> import kfold
+        >>> msa = kfold.Msa.from_a3m(">query\\nMKV\\n>hit\\nMaKL\\n")
+        >>> msa.sequences
+        ['MKV', 'MKL']
+        >>> msa.deletion_matrix.tolist()
+        [[0, 0, 0], [0, 1, 0]]
+        >>> print(msa.to_a3m(), end="")
+        >query
+        MKV
+        >hit
+        MaKL
+    """
+
+    __slots__ = ("_msa", "_cache")
+
+    def __init__(self, sequences: Sequence[str], descriptions: Optional[Sequence[str]] = None,
+                 deletion_matrix: Optional[np.ndarray] = None):
+        """An MSA from aligned rows (query first); descriptions default to ``row_<i>``, deletions to 0.
+
+        Example::
+
+            >>> import kfold
+            >>> kfold.Msa(["MKV", "M-V"]).depth
+            2
+        """
+        sequences = list(sequences)
+        length = len(sequences[0]) if sequences else 0
+        if descriptions is None:
+            descriptions = ["query"] + [f"row_{i}" for i in range(1, len(sequences))]
+        if deletion_matrix is None:
+            deletion_matrix = np.zeros((len(sequences), length), dtype=np.int32)
+        self._msa = _core.Msa(sequences, list(descriptions), np.asarray(deletion_matrix))
+        self._cache: dict = {}
+
+    @classmethod
+    def _wrap(cls, core: _core.Msa) -> "Msa":
+        msa = cls.__new__(cls)
+        msa._msa = core
+        msa._cache = {}
+        return msa
+
+    @classmethod
+    def from_a3m(cls, a3m: Union[str, "os.PathLike[str]"]) -> "Msa":
+        """Reads A3M text or an A3M file (AlphaFold's ``parse_a3m``; gzip files too).
+
+        Text is recognised by its leading ``>`` or ``#``; anything else is a path.
+
+        Example::
+
+            >>> import kfold
+            >>> kfold.Msa.from_a3m("data/examples/ubiquitin.a3m").depth  # doctest: +SKIP
+            8
+        """
+        if isinstance(a3m, str) and a3m.lstrip().startswith((">", "#")):
+            msa = _core.parse_a3m(a3m, "A3M text")
+        else:
+            msa = _core.read_msa_file(os.fspath(a3m))
+        flush_log()
+        return cls._wrap(msa)
+
+    @classmethod
+    def from_file(cls, path: Union[str, "os.PathLike[str]"]) -> "Msa":
+        """Reads an A3M or Stockholm file (Stockholm when its first line says so).
+
+        Example::
+
+            >>> import kfold
+            >>> msa = kfold.Msa.from_file("msas/search.a3m")  # doctest: +SKIP
+        """
+        msa = _core.read_msa_file(os.fspath(path))
+        flush_log()
+        return cls._wrap(msa)
+
+    @property
+    def sequences(self) -> list[str]:
+        """The aligned rows, query first (uppercase residues and ``-``)."""
+        return self._msa.sequences
+
+    @property
+    def descriptions(self) -> list[str]:
+        """The header of each row (A3M header after ``>``)."""
+        return self._msa.descriptions
+
+    @property
+    def deletion_matrix(self) -> np.ndarray:
+        """int32 ``[depth, length]``: residues each row inserts just before each query column."""
+        if "deletions" not in self._cache:
+            array = self._msa.deletion_matrix
+            array.flags.writeable = False
+            self._cache["deletions"] = array
+        return self._cache["deletions"]
+
+    @property
+    def depth(self) -> int:
+        """Number of rows, the query included."""
+        return self._msa.depth
+
+    @property
+    def length(self) -> int:
+        """Number of query columns."""
+        return self._msa.length
+
+    @property
+    def query(self) -> str:
+        """The query row."""
+        return self.sequences[0] if self.depth else ""
+
+    def __len__(self) -> int:
+        return self.depth
+
+    def __repr__(self) -> str:
+        return f"<kfold.Msa depth={self.depth} length={self.length}>"
+
+    def to_a3m(self) -> str:
+        """A3M text: exactly what ``kfold search`` writes to ``<query>.a3m`` for a searched MSA.
+
+        Example::
+
+            >>> import kfold
+            >>> print(kfold.Msa(["MKV", "M-V"]).to_a3m(), end="")
+            >query
+            MKV
+            >row_1
+            M-V
+        """
+        return self._msa.to_a3m()
+
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Writes the A3M text to ``path``.
+
+        Example::
+
+            >>> msa.save("ubiquitin.a3m")  # doctest: +SKIP
+        """
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.to_a3m())
+
+    @property
+    def array(self) -> np.ndarray:
+        """uint8 ``[depth, length]``: the rows as ASCII codes (``ord('-')`` for gaps), for numpy work."""
+        if "array" not in self._cache:
+            joined = "".join(self.sequences).encode("ascii")
+            array = np.frombuffer(joined, dtype=np.uint8).reshape(self.depth, self.length)
+            self._cache["array"] = array
+        return self._cache["array"]
+
+    @property
+    def neff(self) -> float:
+        """Number of effective sequences at 80% identity (AlphaFold/ColabFold's Neff).
+
+        Each row weighs 1 / (rows at >= 80% identity to it, itself included), identity being identical
+        residues over the columns where both rows have a residue; Neff is the sum of the weights (what
+        ``kfold search`` logs). O(depth² × length).
+
+        Example::
+
+            >>> import kfold
+            >>> kfold.Msa(["MKVL", "MKVL", "AAAA"]).neff
+            2.0
+        """
+        if "neff" not in self._cache:
+            self._cache["neff"] = self.neff_at(0.8)
+        return self._cache["neff"]
+
+    def neff_at(self, identity: float) -> float:
+        """Neff with clusters at another identity threshold (0..1).
+
+        Example::
+
+            >>> import kfold
+            >>> kfold.Msa(["MKVL", "MKVA"]).neff_at(0.7)
+            1.0
+        """
+        return run(self._msa.neff, float(identity))
+
+    @property
+    def coverage(self) -> np.ndarray:
+        """int64 ``[length]``: rows with a residue (not a gap) at each query column, the query included.
+
+        Example::
+
+            >>> import kfold
+            >>> kfold.Msa(["MKV", "M-V", "--V"]).coverage.tolist()
+            [2, 1, 3]
+        """
+        return (self.array != ord("-")).sum(axis=0)
+
+    @property
+    def row_coverage(self) -> np.ndarray:
+        """float64 ``[depth]``: fraction of the query columns each row covers with a residue."""
+        if self.length == 0:
+            return np.zeros(self.depth)
+        return (self.array != ord("-")).mean(axis=1)
+
+    @property
+    def identity_to_query(self) -> np.ndarray:
+        """float64 ``[depth]``: each row's identity to the query (identical residues over the columns
+        where both have a residue; 0 when there are none), as Neff and ``max_seq_id`` measure it.
+
+        Example::
+
+            >>> import kfold
+            >>> kfold.Msa(["MKVL", "MKAL", "--VL"]).identity_to_query.tolist()
+            [1.0, 0.75, 1.0]
+        """
+        a = self.array
+        if a.size == 0:
+            return np.zeros(self.depth)
+        both = (a != ord("-")) & (a[0] != ord("-"))
+        same = both & (a == a[0])
+        n = both.sum(axis=1)
+        return np.where(n > 0, same.sum(axis=1) / np.maximum(n, 1), 0.0)
+
+    def select(self, rows: Iterable[int]) -> "Msa":
+        """The MSA of the given rows, in the given order (keep row 0 first to keep a valid MSA).
+
+        Example::
+
+            >>> import kfold
+            >>> kfold.Msa(["MKV", "M-V", "--V"]).select([0, 2]).sequences
+            ['MKV', '--V']
+        """
+        return Msa._wrap(self._msa.select_rows([int(r) for r in rows]))
+
+    def filter(self, *, max_seq_id: Optional[float] = None, min_coverage: Optional[float] = None,
+               min_identity: Optional[float] = None) -> "Msa":
+        """A filtered copy; the query always stays.
+
+        - ``max_seq_id``: drop rows more identical than this to a row kept before them (as
+          ``kfold search --max-seq-id`` and hhfilter ``-id`` do);
+        - ``min_coverage``: drop rows covering less than this fraction of the query columns;
+        - ``min_identity``: drop rows less identical than this to the query.
+
+        Coverage and identity filters apply first, then ``max_seq_id``.
+
+        Example::
+
+            >>> import kfold
+            >>> msa = kfold.Msa(["MKVL", "MKVL", "M---", "AKVL"])
+            >>> msa.filter(min_coverage=0.5).depth, msa.filter(max_seq_id=0.9).depth
+            (3, 2)
+        """
+        keep = np.ones(self.depth, dtype=bool)
+        if min_coverage is not None:
+            keep &= self.row_coverage >= min_coverage
+        if min_identity is not None:
+            keep &= self.identity_to_query >= min_identity
+        if self.depth:
+            keep[0] = True
+        msa = self.select(np.flatnonzero(keep)) if not keep.all() else self
+        if max_seq_id is not None:
+            msa = msa.select(run(msa._msa.filter_max_seq_id, float(max_seq_id)))
+        return msa
+
+
+def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: int = 1, evalue: float = 1e-3,
+           max_seqs: int = 10000, min_coverage: float = 0.0, max_seq_id: float = 1.0, sensitivity: float = 4.0,
+           inclusion_evalue: float = 1e-5, threads: Optional[int] = None) -> Msa:
+    """Searches ``db`` for homologs of ``query`` and returns their MSA (``kfold search``).
+
+    The MSA is the one ``kfold search`` writes to ``DIR/<query id>.a3m`` for the same inputs and
+    options: the query, then one row per hit (best E-value first) in query coordinates.
+
+    Args:
+        query: a sequence (``"MQIFVK..."``), FASTA text, or a FASTA file holding one sequence.
+        db: a FASTA file (plain or gzip) or a directory made by ``kfold db create``.
+        iterations: search rounds; later rounds search with a PSSM of the included hits.
+        evalue: report hits with E-value <= this (``-e``).
+        max_seqs: hits kept (best E-values).
+        min_coverage: least fraction of the query a hit must cover (``--min-cov``).
+        max_seq_id: drop rows more identical than this to a row kept before them (1: keep all).
+        sensitivity: 1 (fastest) to 7 (most sensitive); 4 is the default (``-s``).
+        inclusion_evalue: hits with E-value <= this build the next round's PSSM.
+        threads: OpenMP threads (None: every core); the result is the same for any count.
+
+    Raises:
+        kfold.InputError: bad query, database or option, with the CLI's message.
+
+    Example::
+
+        >>> import kfold
+        >>> msa = kfold.search("data/examples/ubiquitin.fasta", "data/examples/ubiquitin_db.fasta")
+        >>> msa.depth, round(msa.neff, 1)  # doctest: +SKIP
+        (9, 3.4)
+        >>> msa = kfold.search("MQIFVKTLTGKTITLEV", "dbs/uniref50", iterations=3, threads=8)  # doctest: +SKIP
+    """
+    sequence, source = read_query(query, "kfold.search")
+    args = _core.SearchArgs()
+    args.evalue = float(evalue)
+    args.max_seqs = int(max_seqs)
+    args.min_coverage = float(min_coverage)
+    args.iterations = int(iterations)
+    args.inclusion_evalue = float(inclusion_evalue)
+    args.sensitivity = float(sensitivity)
+    args.threads = 0 if threads is None else int(threads)
+    if threads is not None and args.threads < 1:
+        raise _core.InputError(f"threads {threads}: must be 1 or more (None: every core)")
+    args.max_seq_id = float(max_seq_id)
+    return Msa._wrap(run(_core.search, sequence, source, os.fspath(db), args))

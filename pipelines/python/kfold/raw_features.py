@@ -1,0 +1,172 @@
+"""AlphaFold's raw feature dict (``kfold features``): sequence and MSA features of one chain."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Iterator, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _core
+from ._inputs import MsaLike, QueryLike, msa_source, read_msa, read_query
+from ._runner import flush_log, logger, run
+
+__all__ = ["Features", "features"]
+
+_ARRAY_KEYS = ("aatype", "between_segment_residues", "residue_index", "seq_length", "msa", "deletion_matrix_int",
+               "num_alignments")
+_KEYS = ("aatype", "between_segment_residues", "domain_name", "residue_index", "seq_length", "sequence", "msa",
+         "deletion_matrix_int", "num_alignments", "msa_species_identifiers")
+
+
+class Features(Mapping):
+    """AlphaFold's raw feature dict of one chain (``pipeline.make_sequence_features`` +
+    ``make_msa_features``): a read-only mapping from AlphaFold's names to numpy arrays.
+
+    Keys and values, as AlphaFold's dict holds them: ``aatype`` int32 [n_res, 21] (one-hot),
+    ``between_segment_residues`` int32 [n_res], ``domain_name`` object [1] (bytes), ``residue_index``
+    int32 [n_res], ``seq_length`` int32 [n_res], ``sequence`` object [1] (bytes), ``msa`` int32
+    [n_seq, n_res] (HHblits ids, 21 = gap), ``deletion_matrix_int`` int32 [n_seq, n_res],
+    ``num_alignments`` int32 [n_res], ``msa_species_identifiers`` object [n_seq] (bytes). The arrays
+    share memory with the C++ features (read-only); ``dict(f)`` gives a plain dict.
+
+    Example::
+
+        >>> import kfold
+        >>> f = kfold.features("MKVLA")
+        >>> f.n_res, f.n_seq, f["msa"].shape
+        (5, 1, (1, 5))
+        >>> sorted(f)[:3]
+        ['aatype', 'between_segment_residues', 'deletion_matrix_int']
+    """
+
+    __slots__ = ("_raw", "_cache")
+
+    def __init__(self, raw: _core.RawFeatures):
+        self._raw = raw
+        self._cache: dict = {}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "Features":
+        """Features from a dict with AlphaFold's raw feature names (e.g. AlphaFold's own, or edited).
+
+        Example::
+
+            >>> import kfold
+            >>> f = kfold.features("MKVLA")
+            >>> g = kfold.Features.from_dict(dict(f))
+            >>> g.sequence
+            'MKVLA'
+        """
+        missing = [k for k in _KEYS if k not in d and k != "msa_species_identifiers"]
+        if missing:
+            raise _core.InputError(f"features: missing {', '.join(missing)} (AlphaFold's raw feature names)")
+
+        def text(value) -> str:
+            value = np.asarray(value).reshape(-1)[0] if not isinstance(value, (str, bytes)) else value
+            return value.decode() if isinstance(value, bytes) else str(value)
+
+        species = [v.decode() if isinstance(v, bytes) else str(v)
+                   for v in np.asarray(d.get("msa_species_identifiers", [])).reshape(-1)]
+        raw = _core.RawFeatures(aatype=d["aatype"], between_segment_residues=d["between_segment_residues"],
+                                domain_name=text(d["domain_name"]), residue_index=d["residue_index"],
+                                seq_length=d["seq_length"], sequence=text(d["sequence"]), msa=d["msa"],
+                                deletion_matrix_int=d["deletion_matrix_int"], num_alignments=d["num_alignments"],
+                                msa_species_identifiers=species)
+        return cls(raw)
+
+    @classmethod
+    def load(cls, path: Union[str, "os.PathLike[str]"]) -> "Features":
+        """Reads a features.h5 file as ``kfold features`` and ``kfold predict`` write it.
+
+        Example::
+
+            >>> import kfold
+            >>> f = kfold.Features.load("out/ubiquitin/features.h5")  # doctest: +SKIP
+        """
+        raw = run(_core.read_raw_features, os.fspath(path))
+        return cls(raw)
+
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Writes features.h5 (atomically), byte for byte what ``kfold features`` writes.
+
+        Example::
+
+            >>> f.save("features.h5")  # doctest: +SKIP
+        """
+        run(_core.write_raw_features, os.fspath(path), self._raw)
+
+    @property
+    def n_res(self) -> int:
+        """Residues of the query."""
+        return self._raw.n_res
+
+    @property
+    def n_seq(self) -> int:
+        """MSA rows, the query included (after rows seen in an earlier MSA were dropped)."""
+        return self._raw.n_seq
+
+    @property
+    def sequence(self) -> str:
+        """The query sequence."""
+        return self._raw.sequence
+
+    @property
+    def domain_name(self) -> str:
+        """The query's FASTA id."""
+        return self._raw.domain_name
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._cache:
+            if key in _ARRAY_KEYS:
+                value = getattr(self._raw, key)
+                value.flags.writeable = False
+            elif key in ("domain_name", "sequence"):
+                value = np.array([getattr(self._raw, key).encode()], dtype=object)
+            elif key == "msa_species_identifiers":
+                value = np.array([s.encode() for s in self._raw.msa_species_identifiers], dtype=object)
+            else:
+                raise KeyError(key)
+            self._cache[key] = value
+        return self._cache[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_KEYS)
+
+    def __len__(self) -> int:
+        return len(_KEYS)
+
+    def __repr__(self) -> str:
+        return f"<kfold.Features {self.domain_name!r} n_res={self.n_res} n_seq={self.n_seq}>"
+
+
+def features(query: QueryLike, msas: Sequence[MsaLike] = (), *, msa_sources: Optional[Sequence[str]] = None) -> Features:
+    """AlphaFold's raw features of ``query`` and its MSAs (``kfold features``), identical to AlphaFold's
+    ``make_sequence_features`` + ``make_msa_features``.
+
+    Args:
+        query: a sequence, FASTA text, or a FASTA file holding one sequence.
+        msas: :class:`kfold.Msa` objects or A3M/Stockholm paths, each starting with the query. Used in
+            order; a row already seen in an earlier MSA is dropped. None: single-sequence features.
+        msa_sources: names of the MSAs in error messages (default: their paths, or ``msas[i]``).
+
+    Raises:
+        kfold.InputError: bad query or MSA (e.g. an MSA whose first row is not the query).
+
+    Example::
+
+        >>> import kfold
+        >>> f = kfold.features("data/examples/ubiquitin.fasta", msas=["data/examples/ubiquitin.a3m"])  # doctest: +SKIP
+        >>> f["msa"].shape  # doctest: +SKIP
+        (8, 76)
+    """
+    sequence, _ = read_query(query, "kfold.features")
+    msas = list(msas)
+    sources = list(msa_sources) if msa_sources is not None else [msa_source(m, i) for i, m in enumerate(msas)]
+    if len(sources) != len(msas):
+        raise _core.InputError(f"msa_sources: {len(sources)} names for {len(msas)} MSAs")
+    core_msas = [read_msa(m) for m in msas]
+    flush_log()
+    if not core_msas:
+        logger.warning("no MSA given: single-sequence features (predictions will be much less accurate)")
+    return Features(run(_core.make_raw_features, sequence, core_msas, sources))

@@ -1,0 +1,224 @@
+// Bindings for running a model (`kfold predict`'s model stage): pipelines::LoadedModel (a preset
+// with its parameters loaded once) and the Prediction it returns, with numpy views of its arrays and
+// PDB/mmCIF text written as the CLI writes unrelaxed_<model>.pdb/.cif.
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+#include <ATen/DLConvertor.h>
+#include <fmt/format.h>
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "data/error.hpp"
+#include "data/log.hpp"
+#include "data/structure_io.hpp"
+#include "fold/config.hpp"
+#include "fold/input_pipeline.hpp"
+#include "fold/raw_features.hpp"
+#include "pipelines/predict/loaded_model.hpp"
+#include "pipelines/predict/predict_target.hpp"
+#include "pipelines/predict/prediction_protein.hpp"
+#include "pipelines/python/bindings.hpp"
+#include "pipelines/python/numpy_arrays.hpp"
+#include "pipelines/python/python_runtime.hpp"
+
+namespace kfold::python {
+
+namespace {
+
+namespace fs = std::filesystem;
+using pipelines::LoadedModel;
+using pipelines::Prediction;
+using Release = py::call_guard<py::gil_scoped_release>;
+
+// The remark `kfold predict --random-weights` puts into every structure file (the same text as
+// pipelines/predict/predict_target.cpp's; the tests compare the PDB text with the CLI's).
+constexpr const char* kRandomWeightsWarning =
+    "WARNING: random weights, not a prediction (kfold predict --random-weights: a demo of the pipeline)";
+
+// --device as the CLI reads it (pipelines/cli/model_options.cpp).
+c10::Device parse_device(const std::string& text) {
+  c10::Device device(c10::kCPU);
+  try {
+    device = c10::Device(text);
+  } catch (const std::exception&) {
+    fail_input("device '{}': expected cpu, cuda or cuda:N", text);
+  }
+  if (device.is_cuda() && !at::hasCUDA())
+    fail_input("device {}: this kfold (or this machine) has no CUDA device; use device='cpu'", text);
+  if (!device.is_cpu() && !device.is_cuda()) fail_input("device '{}': expected cpu, cuda or cuda:N", text);
+  return device;
+}
+
+std::unique_ptr<LoadedModel> load_model(const std::string& preset, const fs::path& config,
+                                        std::optional<int64_t> recycles, const fs::path& params, uint64_t random_seed,
+                                        const std::string& device, int64_t chunk_size, const std::string& attention) {
+  const py::gil_scoped_release release;  // loading parameters (or making random ones) takes a while
+  fold::RunOptions run;
+  run.device = parse_device(device);
+  if (chunk_size < 0) fail_input("chunk_size {}: must be 0 (no chunking) or more", chunk_size);
+  run.chunk_size = chunk_size;
+  if (attention != "fused" && attention != "reference")
+    fail_input("attention '{}': expected 'fused' or 'reference'", attention);
+  run.attention_kernel = attention == "reference" ? fold::AttentionKernel::reference : fold::AttentionKernel::fused;
+  return std::make_unique<LoadedModel>(pipelines::ModelSpec{preset, config, recycles}, params, random_seed, run);
+}
+
+// Progress (one step per recycling iteration), the CLI's iteration log line, and the cancellation
+// check: the model stops at the end of the iteration during which the Python side gave up.
+fold::IterationCallback iteration_reporter(const LoadedModel& model, const CancelToken& token) {
+  token.throw_if_cancelled();
+  report_progress(model.name(), 0, model.config().model.num_recycle + 1);
+  return [&model, &token](int64_t r, int64_t n, const fold::ModelOutputs& it) {
+    log_info("{}: iteration {}/{} mean pLDDT {:.2f}{}", model.name(), r + 1, n, it.mean_plddt,
+             it.aligned_error ? fmt::format(" pTM {:.4f}", it.ptm) : "");
+    report_progress(model.name(), r + 1, n);
+    token.throw_if_cancelled();
+  };
+}
+
+at::Tensor cpu(const at::Tensor& t, at::ScalarType type) { return t.detach().to(at::kCPU, type).contiguous(); }
+
+template <typename T>
+std::span<const T> span_of(const at::Tensor& t) {
+  return {t.data_ptr<T>(), static_cast<size_t>(t.numel())};
+}
+
+// The prediction as unrelaxed_<model>.pdb/.cif hold it (pLDDT in the B-factor column).
+data::Protein protein_of(const Prediction& p) {
+  const auto aatype = cpu(p.aatype, at::kLong), residue_index = cpu(p.residue_index, at::kLong);
+  const auto positions = cpu(p.outputs.structure.final_atom_positions, at::kFloat);
+  const auto mask = cpu(p.outputs.structure.final_atom_mask, at::kFloat);
+  const auto plddt = cpu(p.outputs.plddt, at::kFloat);
+  return pipelines::protein_from_prediction({span_of<int64_t>(aatype), span_of<int64_t>(residue_index),
+                                             span_of<float>(positions), span_of<float>(mask), span_of<float>(plddt)});
+}
+
+// Every defined output tensor with the names of result_<model>.h5 (and AlphaFold's result dict).
+std::vector<std::pair<std::string, at::Tensor>> named_outputs(const Prediction& p) {
+  const auto& o = p.outputs;
+  std::vector<std::pair<std::string, at::Tensor>> named{
+      {"final_atom_positions", o.structure.final_atom_positions},
+      {"final_atom_mask", o.structure.final_atom_mask},
+      {"plddt", o.plddt},
+      {"aatype", p.aatype},
+      {"residue_index", p.residue_index},
+      {"distogram/logits", o.distogram.logits},
+      {"distogram/bin_edges", o.distogram.bin_edges},
+      {"predicted_aligned_error", o.predicted_aligned_error},
+      {"aligned_error/logits", o.aligned_error ? o.aligned_error->logits : at::Tensor()},
+      {"aligned_error/breaks", o.aligned_error ? o.aligned_error->breaks : at::Tensor()},
+      {"predicted_lddt/logits", o.predicted_lddt_logits},
+      {"experimentally_resolved/logits", o.experimentally_resolved_logits},
+      {"masked_msa/logits", o.masked_msa_logits},
+      {"representations/single", o.single},
+      {"representations/pair", o.pair},
+      {"representations/msa_first_row", o.msa_first_row}};
+  std::erase_if(named, [](const auto& entry) { return !entry.second.defined(); });
+  return named;
+}
+
+at::Tensor named_output(const Prediction& p, const std::string& name) {
+  for (auto& [key, tensor] : named_outputs(p))
+    if (key == name) return tensor;
+  throw py::key_error(name);
+}
+
+// A DLPack capsule of `tensor` (any device, no copy) for torch.utils.dlpack.from_dlpack.
+py::capsule dlpack_capsule(const at::Tensor& tensor) {
+  DLManagedTensor* managed = at::toDLPack(tensor.detach());
+  return py::capsule(managed, "dltensor", [](PyObject* capsule) {
+    if (PyCapsule_IsValid(capsule, "dltensor") != 0) {  // never consumed: release it here
+      auto* unused = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(capsule, "dltensor"));
+      if (unused->deleter != nullptr) unused->deleter(unused);
+    }
+  });
+}
+
+}  // namespace
+
+void bind_model(py::module_& m) {
+  m.attr("RANDOM_WEIGHTS_WARNING") = kRandomWeightsWarning;
+  m.def("model_presets", &fold::model_presets, "The model presets (model_1 ... model_5_ptm).");
+  m.def(
+      "find_params",
+      [](const std::string& model, const fs::path& params) {
+        pipelines::PredictOptions options;
+        options.params = params;
+        return pipelines::find_params(model, options);
+      },
+      py::arg("model"), py::arg("params"),
+      "params_<model>.npz as `kfold predict` finds it: in `params` (a directory or one file), else "
+      "$KFOLD_PARAMS, else ./data/params/; InputError naming every place looked at.");
+
+  py::class_<LoadedModel>(m, "LoadedModel", "A model preset with its parameters loaded (pipelines::LoadedModel).")
+      .def(py::init(&load_model), py::arg("preset"), py::arg("config"), py::arg("recycles"), py::arg("params"),
+           py::arg("random_seed"), py::arg("device"), py::arg("chunk_size"), py::arg("attention"))
+      .def_property_readonly("name", &LoadedModel::name)
+      .def_property_readonly("random_weights", &LoadedModel::random_weights)
+      .def_property_readonly("num_iterations",
+                             [](const LoadedModel& model) { return model.config().model.num_recycle + 1; })
+      .def("config_json", [](const LoadedModel& model) { return fold::config_to_json(model.config()); })
+      .def(
+          "predict",
+          [](const LoadedModel& model, const fold::RawFeatures& raw, int64_t seed, bool check_memory,
+             const CancelToken& token) {
+            return model.predict(raw, seed, check_memory, iteration_reporter(model, token));
+          },
+          py::arg("raw"), py::arg("seed"), py::arg("check_memory"), py::arg("token"), Release(),
+          "Raw features through the input pipeline (seed) and the network.")
+      .def(
+          "predict_processed",
+          [](const LoadedModel& model, const fs::path& path, bool check_memory, const CancelToken& token) {
+            const auto features = fold::read_processed_features(path);
+            return model.predict(features, check_memory, iteration_reporter(model, token));
+          },
+          py::arg("path"), py::arg("check_memory"), py::arg("token"), Release(),
+          "AlphaFold-processed features (.h5 or .npz with the leading recycling axis) through the network.");
+
+  py::class_<Prediction>(m, "Prediction", "One model's outputs (pipelines::Prediction).")
+      .def_readonly("model_name", &Prediction::model_name)
+      .def_readonly("seconds", &Prediction::seconds)
+      .def_property_readonly("mean_plddt", [](const Prediction& p) { return p.outputs.mean_plddt; })
+      .def_property_readonly("has_aligned_error",
+                             [](const Prediction& p) { return p.outputs.aligned_error.has_value(); })
+      .def_property_readonly("ptm", [](const Prediction& p) { return p.outputs.ptm; })
+      .def_property_readonly("max_predicted_aligned_error",
+                             [](const Prediction& p) { return p.outputs.max_predicted_aligned_error; })
+      .def_property_readonly("num_recycles", [](const Prediction& p) { return p.outputs.num_iterations - 1; })
+      .def(
+          "array_names",
+          [](const Prediction& p) {
+            std::vector<std::string> names;
+            for (const auto& entry : named_outputs(p)) names.push_back(entry.first);
+            return names;
+          },
+          "Names (those of result_<model>.h5) of the outputs this prediction has.")
+      .def(
+          "array", [](const Prediction& p, const std::string& name) { return tensor_to_numpy(named_output(p, name)); },
+          py::arg("name"), "One output as a numpy array (a view of the tensor when it is on the CPU).")
+      .def(
+          "dlpack", [](const Prediction& p, const std::string& name) { return dlpack_capsule(named_output(p, name)); },
+          py::arg("name"), "One output as a DLPack capsule (its device, no copy).")
+      .def(
+          "to_pdb",
+          [](const Prediction& p, const std::vector<std::string>& remarks) {
+            return data::to_pdb(protein_of(p), pipelines::prediction_header(p.model_name, remarks));
+          },
+          py::arg("remarks"), Release())
+      .def(
+          "to_mmcif",
+          [](const Prediction& p, const std::vector<std::string>& remarks) {
+            return data::to_mmcif(protein_of(p), pipelines::prediction_header(p.model_name, remarks));
+          },
+          py::arg("remarks"), Release());
+}
+
+}  // namespace kfold::python

@@ -1,0 +1,59 @@
+// kfold._core: the compiled part of the `kfold` Python package (pipelines/python/kfold/ wraps it).
+// Bindings stay thin (STYLE.md 13): they convert, release the GIL on long calls, and translate errors.
+#include <ATen/Parallel.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+
+#include "pipelines/cli/commands.hpp"
+#include "pipelines/python/bindings.hpp"
+#include "pipelines/python/python_runtime.hpp"
+#include "pipelines/version.hpp"
+
+namespace kfold::python {
+
+void bind_runtime(py::module_& m) {
+  m.attr("__version__") = pipelines::kVersion;
+  m.attr("git_revision") = pipelines::kGitRevision;
+  m.def("version_text", &cli::version_text, "The text of `kfold --version`.");
+
+  py::class_<CancelToken>(m, "CancelToken", "Cancels a running call at its next progress point.")
+      .def(py::init<>())
+      .def("cancel", &CancelToken::cancel)
+      .def_property_readonly("cancelled", &CancelToken::cancelled);
+  m.def(
+      "progress_snapshot",
+      [] {
+        const auto s = progress_snapshot();
+        return py::make_tuple(s.label, s.done, s.total, s.updates);
+      },
+      "(label, done, total, updates) of the latest progress report.");
+  m.def(
+      "take_log_records",
+      [] {
+        py::list records;
+        for (auto& r : take_log_records()) records.append(py::make_tuple(static_cast<int>(r.level), r.message));
+        return records;
+      },
+      "Log lines (level 0 debug .. 3 error, message) not yet taken, oldest first.");
+  m.def(
+      "set_log_level", [](int level) { set_log_level(static_cast<LogLevel>(std::clamp(level, 0, 4))); },
+      py::arg("level"), "Lines below this level (0 debug, 1 info, 2 warning, 3 error, 4 none) are not made.");
+  m.def(
+      "set_threads", [](int threads) { at::set_num_threads(threads); }, py::arg("threads"),
+      "libtorch's intra-op threads (process-wide).");
+  m.def("get_threads", [] { return at::get_num_threads(); });
+}
+
+}  // namespace kfold::python
+
+PYBIND11_MODULE(_core, m) {
+  namespace kp = kfold::python;
+  m.doc() = "kfold's compiled core; use the `kfold` package, which wraps it.";
+  kp::install_sinks();
+  kp::bind_errors(m);
+  kp::bind_runtime(m);
+  kp::bind_msa(m);
+  kp::bind_features(m);
+  kp::bind_model(m);
+}

@@ -1,0 +1,143 @@
+// Bindings for sequences, MSAs and homology search (`kfold search`): data::Sequence, data::Msa with
+// A3M reading and writing, Neff and redundancy filters (msa/msa_filter.hpp), and one query's search
+// into an Msa (msa/search.hpp, msa/search_output.hpp: the rows `kfold search` writes to its A3M).
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include "data/a3m.hpp"
+#include "data/error.hpp"
+#include "data/fasta.hpp"
+#include "data/msa_file.hpp"
+#include "msa/msa_filter.hpp"
+#include "msa/prefilter.hpp"
+#include "msa/search.hpp"
+#include "msa/search_output.hpp"
+#include "msa/sequence_db.hpp"
+#include "pipelines/python/bindings.hpp"
+#include "pipelines/python/numpy_arrays.hpp"
+
+namespace kfold::python {
+
+namespace {
+
+using Release = py::call_guard<py::gil_scoped_release>;
+
+struct SearchArgs {
+  double evalue = 1e-3;
+  int64_t max_seqs = 10000;
+  double min_coverage = 0.0;
+  int64_t iterations = 1;
+  double inclusion_evalue = 1e-5;
+  double sensitivity = msa::kDefaultSensitivity;
+  int64_t threads = 0;  // 0: every core
+  double max_seq_id = 1.0;
+};
+
+// One query against `db`, as `kfold search` does it (pipelines/cli/search.cpp): the sensitivity
+// preset sets the prefilter, then the rows of the query's A3M (max_seq_id filter included).
+data::Msa search_one(const data::Sequence& query, const std::string& source, const std::filesystem::path& db_path,
+                     const SearchArgs& a) {
+  if (!(a.max_seq_id > 0.0 && a.max_seq_id <= 1.0)) fail_input("max_seq_id must be in (0, 1] (got {})", a.max_seq_id);
+  msa::check_sensitivity(a.sensitivity);
+  msa::SearchOptions options;
+  options.evalue = a.evalue;
+  options.max_seqs = a.max_seqs;
+  options.min_coverage = a.min_coverage;
+  options.iterations = a.iterations;
+  options.inclusion_evalue = a.inclusion_evalue;
+  options.prefilter = msa::prefilter_for_sensitivity(a.sensitivity);
+  options.threads = a.threads > 0 ? a.threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
+  msa::check_search_options(options);
+  const std::vector<data::Sequence> queries{query};
+  msa::check_queries(queries, source);
+  const auto db = msa::SequenceDb::open(db_path);
+  const auto results = msa::search(queries, db, options);
+  data::Msa msa = msa::build_msa(query, results.front(), db);
+  if (a.max_seq_id < 1.0) msa = msa::select_rows(msa, msa::filter_max_seq_id(msa, a.max_seq_id));
+  return msa;
+}
+
+data::Msa make_msa(std::vector<std::string> sequences, std::vector<std::string> descriptions,
+                   const py::handle& deletion_matrix, std::vector<std::string> insertions) {
+  data::Msa msa;
+  const auto depth = static_cast<int64_t>(sequences.size());
+  const int64_t length = depth > 0 ? static_cast<int64_t>(sequences.front().size()) : 0;
+  const auto deletions = numpy_to_vector<int32_t>(deletion_matrix, "deletion_matrix", {depth, length});
+  if (static_cast<int64_t>(descriptions.size()) != depth)
+    fail_input("descriptions: {} given for {} sequences", descriptions.size(), depth);
+  if (!insertions.empty() && static_cast<int64_t>(insertions.size()) != depth)
+    fail_input("insertions: {} given for {} sequences (give none or one per row)", insertions.size(), depth);
+  for (int64_t i = 0; i < depth; ++i)
+    msa.deletion_matrix.emplace_back(deletions.begin() + i * length, deletions.begin() + (i + 1) * length);
+  msa.sequences = std::move(sequences);
+  msa.descriptions = std::move(descriptions);
+  msa.insertions = std::move(insertions);
+  return msa;
+}
+
+py::array_t<int32_t> deletion_matrix_array(const data::Msa& msa) {
+  std::vector<int32_t> values;
+  values.reserve(static_cast<size_t>(msa.depth() * msa.length()));
+  for (const auto& row : msa.deletion_matrix) {
+    if (static_cast<int64_t>(row.size()) != msa.length())
+      fail_input("deletion_matrix: a row has {} columns, the MSA {}", row.size(), msa.length());
+    values.insert(values.end(), row.begin(), row.end());
+  }
+  return vector_to_numpy(std::move(values), {msa.depth(), msa.length()});
+}
+
+}  // namespace
+
+void bind_msa(py::module_& m) {
+  py::class_<data::Sequence>(m, "Sequence", "One named protein sequence (a FASTA record).")
+      .def(py::init<std::string, std::string, std::string>(), py::arg("id"), py::arg("description"),
+           py::arg("residues"))
+      .def_readwrite("id", &data::Sequence::id)
+      .def_readwrite("description", &data::Sequence::description)
+      .def_readwrite("residues", &data::Sequence::residues);
+  m.def(
+      "read_fasta", [](const std::filesystem::path& path) { return data::read_fasta(path); }, py::arg("path"),
+      Release(), "FASTA records of a file (plain or gzip); InputError naming file, line and column.");
+  m.def(
+      "parse_fasta", [](std::string text, std::string source) { return data::parse_fasta(std::move(text), source); },
+      py::arg("text"), py::arg("source_name"), Release(), "FASTA records of in-memory text.");
+
+  py::class_<data::Msa>(m, "Msa", "An MSA aligned to its query (row 0): data/msa.hpp.")
+      .def(py::init(&make_msa), py::arg("sequences"), py::arg("descriptions"), py::arg("deletion_matrix"),
+           py::arg("insertions") = std::vector<std::string>{})
+      .def_readonly("sequences", &data::Msa::sequences)
+      .def_readonly("descriptions", &data::Msa::descriptions)
+      .def_readonly("insertions", &data::Msa::insertions)
+      .def_property_readonly("deletion_matrix", &deletion_matrix_array)
+      .def_property_readonly("depth", &data::Msa::depth)
+      .def_property_readonly("length", &data::Msa::length)
+      .def("to_a3m", &data::to_a3m, Release())
+      .def("neff", &msa::neff, py::arg("identity") = 0.8, Release())
+      .def("filter_max_seq_id", &msa::filter_max_seq_id, py::arg("max_seq_id"), Release())
+      .def("select_rows", &msa::select_rows, py::arg("rows"), Release());
+  m.def("parse_a3m", &data::parse_a3m_string, py::arg("text"), py::arg("source_name"), Release(),
+        "An Msa from A3M text; InputError naming source and line.");
+  m.def(
+      "read_msa_file", [](const std::filesystem::path& path) { return data::read_msa_file(path); }, py::arg("path"),
+      Release(), "An Msa from an A3M or Stockholm file.");
+  m.def("row_identity", &msa::row_identity, py::arg("a"), py::arg("b"));
+
+  py::class_<SearchArgs>(m, "SearchArgs", "Options of search(): those of `kfold search`.")
+      .def(py::init<>())
+      .def_readwrite("evalue", &SearchArgs::evalue)
+      .def_readwrite("max_seqs", &SearchArgs::max_seqs)
+      .def_readwrite("min_coverage", &SearchArgs::min_coverage)
+      .def_readwrite("iterations", &SearchArgs::iterations)
+      .def_readwrite("inclusion_evalue", &SearchArgs::inclusion_evalue)
+      .def_readwrite("sensitivity", &SearchArgs::sensitivity)
+      .def_readwrite("threads", &SearchArgs::threads)
+      .def_readwrite("max_seq_id", &SearchArgs::max_seq_id);
+  m.def("search", &search_one, py::arg("query"), py::arg("source"), py::arg("db"), py::arg("args"), Release(),
+        "The MSA of one query against a FASTA file or a `kfold db create` directory.");
+}
+
+}  // namespace kfold::python

@@ -1,0 +1,85 @@
+// numpy views of kfold's arrays for the Python module: tensors and vectors are handed over without a
+// copy (the array keeps its owner alive), and numpy input is checked for shape and converted once.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/error.hpp"
+
+namespace kfold::python {
+
+namespace py = pybind11;
+
+// A numpy array sharing the memory of `tensor` (moved to the CPU and made contiguous first when it is
+// not already; that is the only copy). The array keeps the tensor's storage alive.
+inline py::array tensor_to_numpy(const at::Tensor& tensor) {
+  at::Tensor t = tensor.detach();
+  if (!t.device().is_cpu()) t = t.to(at::kCPU);
+  t = t.contiguous();
+  py::dtype dtype;
+  switch (t.scalar_type()) {
+    case at::kFloat:
+      dtype = py::dtype::of<float>();
+      break;
+    case at::kDouble:
+      dtype = py::dtype::of<double>();
+      break;
+    case at::kLong:
+      dtype = py::dtype::of<int64_t>();
+      break;
+    case at::kInt:
+      dtype = py::dtype::of<int32_t>();
+      break;
+    case at::kBool:
+      dtype = py::dtype::of<bool>();
+      break;
+    default:
+      fail_runtime("tensor of type {} has no numpy view here", c10::toString(t.scalar_type()));
+  }
+  std::vector<py::ssize_t> shape(t.sizes().begin(), t.sizes().end());
+  std::vector<py::ssize_t> strides;
+  for (const int64_t s : t.strides()) strides.push_back(s * static_cast<py::ssize_t>(t.element_size()));
+  auto* owner = new at::Tensor(t);
+  py::capsule base(owner, [](void* p) { delete static_cast<at::Tensor*>(p); });
+  return py::array(dtype, shape, strides, t.data_ptr(), base);
+}
+
+// A numpy array that takes over `values` (no copy) with the given shape.
+template <typename T>
+py::array_t<T> vector_to_numpy(std::vector<T> values, std::vector<py::ssize_t> shape) {
+  auto* owner = new std::vector<T>(std::move(values));
+  py::capsule base(owner, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+  return py::array_t<T>(shape, owner->data(), base);
+}
+
+// A numpy view of `values`, owned by the Python object `owner` (which must keep `values` unchanged).
+template <typename T>
+py::array_t<T> view_as_numpy(const std::vector<T>& values, std::vector<py::ssize_t> shape, py::handle owner) {
+  return py::array_t<T>(shape, values.data(), owner);
+}
+
+// The values of a numpy array (any numeric dtype, converted to T) with the expected shape; -1 in
+// `shape` accepts any size. InputError naming `name` otherwise.
+template <typename T>
+std::vector<T> numpy_to_vector(const py::handle& object, const std::string& name, std::vector<int64_t> shape) {
+  const auto array = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(object);
+  if (!array) fail_input("{}: expected a numeric array", name);
+  bool ok = array.ndim() == static_cast<py::ssize_t>(shape.size());
+  for (size_t i = 0; ok && i < shape.size(); ++i)
+    ok = shape[i] < 0 || array.shape(static_cast<py::ssize_t>(i)) == shape[i];
+  if (!ok) {
+    std::vector<int64_t> got(array.shape(), array.shape() + array.ndim());
+    fail_input("{}: shape [{}], expected [{}] (-1: any size)", name, fmt::join(got, ", "), fmt::join(shape, ", "));
+  }
+  return std::vector<T>(array.data(), array.data() + array.size());
+}
+
+}  // namespace kfold::python

@@ -1,0 +1,59 @@
+// What the Python module adds around long C++ calls: progress and log lines collected for the Python
+// side to show (a tqdm bar, the `logging` module), and cooperative cancellation after Ctrl-C.
+//
+// C++ never calls into Python from here: the sinks only store what they receive, and the Python side
+// polls it from the thread that waits for the call (kfold/_runner.py). So no C++ thread ever waits
+// for the GIL while holding a kfold lock, and OpenMP workers can report progress freely.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "data/log.hpp"
+
+namespace kfold::python {
+
+// Thrown at a progress point after the Python side cancelled the call; the module maps it to
+// KeyboardInterrupt (the caller has usually stopped waiting by then).
+struct Cancelled : std::exception {
+  const char* what() const noexcept override { return "cancelled (KeyboardInterrupt)"; }
+};
+
+// Created by the Python side for one call and cancelled when the user interrupts it; the C++ side
+// checks it at its progress points (each recycling iteration of a model).
+class CancelToken {
+ public:
+  void cancel() { cancelled_.store(true); }
+  bool cancelled() const { return cancelled_.load(); }
+  void throw_if_cancelled() const {
+    if (cancelled()) throw Cancelled();
+  }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+};
+
+// The latest progress report (one state for the process: concurrent calls share it).
+struct ProgressSnapshot {
+  std::string label;
+  int64_t done = 0;
+  int64_t total = 0;
+  int64_t updates = 0;  // number of reports so far; unchanged means nothing new
+};
+void report_progress(const std::string& label, int64_t done, int64_t total);
+ProgressSnapshot progress_snapshot();
+
+// Log lines not yet shown on the Python side, oldest first (at most the last 10,000 are kept).
+struct LogRecord {
+  LogLevel level;
+  std::string message;
+};
+std::vector<LogRecord> take_log_records();
+
+// Routes kfold's logger and progress reports into the stores above (once, when the module loads).
+void install_sinks();
+
+}  // namespace kfold::python

@@ -1,0 +1,192 @@
+// Proposal operators of later rounds (coevolution pairs, combinations of measured beneficial singles),
+// the library restriction, the evolution cache and the structure-term seam.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "data/atomic_output.hpp"
+#include "pipelines/agent/evolution_cache.hpp"
+#include "pipelines/agent/evolutionary_models.hpp"
+#include "pipelines/agent/operators.hpp"
+#include "pipelines/agent/scoring.hpp"
+#include "pipelines/agent/structure_oracle.hpp"
+#include "test_support.hpp"
+
+using namespace kfold::pipelines::agent;
+
+namespace {
+
+// The synthetic fixture family (focus SYN/5-46) as a campaign.
+Campaign synthetic_campaign(int64_t max_mutations) {
+  const std::string json = R"({"name": "syn", "target": {"id": "SYN", "first_residue": 5,
+    "sequence": "KDDSLNPRALDWKWMCMDSYPVIDMKQYGVDHSFQLMWTTMY", "msa": "synthetic.a2m"},
+    "frozen": [6], "max_mutations": )" +
+                           std::to_string(max_mutations) +
+                           R"(, "evolution": {"model": "potts", "potts_iterations": 15}})";
+  return parse_campaign(json, kfold::test::source_dir() / "tests/fixtures/agent/campaign.json");
+}
+
+Measurement measured(const std::string& v, double value) {
+  Measurement m;
+  m.variant = parse_variant(v, "test");
+  m.value = value;
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("operators: coevolution pairs at top APC pairs, favoured by the coupling") {
+  const Campaign c = synthetic_campaign(2);
+  EvolutionOptions eo;
+  eo.threads = 2;
+  const EvolutionaryModels models = build_evolutionary_models(c, eo);
+  REQUIRE(models.potts);
+  HypothesisSet set;
+  propose_coevolution_pairs(c, models, set, 5, 2);
+  REQUIRE(!set.items().empty());
+  CHECK(set.items().size() <= 10u);
+  for (const Hypothesis& h : set.items()) {
+    REQUIRE(h.variant.substitutions.size() == 2u);
+    const Substitution& a = h.variant.substitutions[0];
+    const Substitution& b = h.variant.substitutions[1];
+    CHECK(b.position - a.position >= 3);
+    CHECK(a.position != 6);  // frozen
+    CHECK(h.operators == std::vector<std::string>{"coevolution_pair"});
+    REQUIRE(h.rationale.size() == 1u);
+    CHECK(h.rationale[0].find("coevolving pair") != std::string::npos);
+    // The coupling favours the pair: positive epistasis in the fitted J.
+    const int64_t ci = models.column_of_index[static_cast<size_t>(a.position - 5)];
+    const int64_t cj = models.column_of_index[static_cast<size_t>(b.position - 5)];
+    const auto& p = *models.potts;
+    const uint8_t wi = residue_state(a.wild_type), wj = residue_state(b.wild_type);
+    const uint8_t mi = residue_state(a.mutant), mj = residue_state(b.mutant);
+    CHECK(static_cast<double>(p.J(ci, cj, mi, mj)) - p.J(ci, cj, mi, wj) - p.J(ci, cj, wi, mj) + p.J(ci, cj, wi, wj) >
+          0.0);
+  }
+  HypothesisSet none;
+  propose_coevolution_pairs(synthetic_campaign(1), models, none);
+  CHECK(none.items().empty());
+}
+
+TEST_CASE("operators: combinations of measured beneficial singles") {
+  Campaign c = synthetic_campaign(3);
+  c.measurements = {measured("WT", 0.0),   measured("D7A", 1.0), measured("S8G", 0.5), measured("L9A", -1.0),
+                    measured("N10Q", 0.2), measured("D7E", 0.1), measured("K5R", 2.0)};
+  // K5R is best but its residue... is not frozen (6 is): it combines.
+  HypothesisSet set;
+  propose_beneficial_combinations(c, set);
+  // Beneficial at distinct positions: K5R, D7A (D7E is a second one at 7), S8G, N10Q -> 6 pairs + 1 triple.
+  REQUIRE(set.items().size() == 7u);
+  for (const Hypothesis& h : set.items()) {
+    CHECK(h.operators == std::vector<std::string>{"combine_beneficial"});
+    for (const auto& s : h.variant.substitutions) CHECK(format_variant(Variant{{s}}) != "L9A");
+  }
+  CHECK(format_variant(set.items()[0].variant) == "K5R:D7A");
+  CHECK(format_variant(set.items().back().variant) == "K5R:D7A:S8G");
+  c.max_mutations = 1;
+  HypothesisSet none;
+  propose_beneficial_combinations(c, none);
+  CHECK(none.items().empty());
+}
+
+TEST_CASE("operators: the library keeps its variants only and adds the missing ones") {
+  Campaign c = synthetic_campaign(2);
+  HypothesisSet set;
+  propose_single_substitutions(c, set);
+  c.library_variants = {parse_variant("D7A", "t"), parse_variant("D7A:S8G", "t"), parse_variant("K5R", "t")};
+  const HypothesisSet kept = restrict_to_library(c, set);
+  REQUIRE(kept.items().size() == 3u);
+  CHECK(format_variant(kept.items()[0].variant) == "K5R");  // hypothesis order of the proposals first
+  CHECK(kept.items()[0].id == "H0001");
+  CHECK(format_variant(kept.items()[1].variant) == "D7A");
+  CHECK(format_variant(kept.items()[2].variant) == "D7A:S8G");
+  CHECK(kept.items()[2].operators == std::vector<std::string>{"library"});
+  c.library_variants.clear();
+  CHECK(restrict_to_library(c, set).items().size() == set.items().size());
+}
+
+TEST_CASE("evolution cache: a second build reads the same weights and Potts parameters") {
+  kfold::test::ScratchDir dir("agent-evo-cache");
+  const Campaign c = synthetic_campaign(1);
+  EvolutionOptions eo;
+  eo.threads = 2;
+  eo.cache_dir = dir.path();
+  const EvolutionaryModels a = build_evolutionary_models(c, eo);
+  CHECK(!a.from_cache);
+  const EvolutionaryModels b = build_evolutionary_models(c, eo);
+  CHECK(b.from_cache);
+  CHECK(a.weights.weights == b.weights.weights);
+  CHECK(a.weights.neighbours == b.weights.neighbours);
+  CHECK(a.weights.neff == b.weights.neff);
+  REQUIRE(b.potts);
+  CHECK(a.potts->params == b.potts->params);
+  CHECK(a.potts->fit.stop_reason == b.potts->fit.stop_reason);
+  CHECK(a.potts->fit.iterations == b.potts->fit.iterations);
+  // Other options, another key; a damaged file is ignored.
+  const std::string key = evolution_cache_key("x", 0.8, true, 15, 0.01, 0.01);
+  CHECK(key != evolution_cache_key("x", 0.8, true, 16, 0.01, 0.01));
+  CHECK(key != evolution_cache_key("x", 0.7, true, 15, 0.01, 0.01));
+  kfold::data::write_file_atomic(dir / (key + ".evo"), "KFEVO01\ngarbage");
+  CHECK(!load_evolution_cache(dir.path(), key, 151, 40));
+  CHECK(!load_evolution_cache(dir.path(), "absent", 151, 40));
+}
+
+namespace {
+
+// A stand-in oracle: pLDDT falls near every position where the sequence differs from the wild type.
+class FakeOracle : public StructureOracle {
+ public:
+  explicit FakeOracle(std::string wt) : wt_(std::move(wt)) {}
+  StructurePrediction predict(const std::string& sequence) override {
+    StructurePrediction p;
+    const size_t n = sequence.size();
+    int64_t changed = 0;
+    for (size_t k = 0; k < n; ++k) {
+      const bool diff = sequence[k] != wt_[k];
+      changed += diff;
+      p.plddt.push_back(diff ? 60.0 : 90.0);
+      p.ca.push_back({3.8 * static_cast<double>(k), diff ? 1.0 : 0.0, 0.0});
+    }
+    p.ptm = 0.8 - 0.05 * static_cast<double>(changed);
+    return p;
+  }
+
+ private:
+  std::string wt_;
+};
+
+}  // namespace
+
+TEST_CASE("structure seam: terms from an oracle, folded into the total") {
+  const std::string wt = "ACDEFGHIKL";
+  FakeOracle oracle(wt);
+  const StructurePrediction w = oracle.predict(wt);
+  const Variant v = parse_variant("D3A", "t");
+  const StructureTerms t = structure_terms(w, oracle.predict(apply_variant(v, wt, 1)), v, 1, 1);
+  CHECK(t.delta_plddt_site == doctest::Approx(-10.0));  // residues 2..4: one of three at -30
+  CHECK(t.delta_ptm == doctest::Approx(-0.05));
+  CHECK(t.ca_drmsd > 0.0);
+  CHECK(structure_terms(w, w, v, 1).ca_drmsd == 0.0);
+  CHECK_THROWS(structure_terms(w, oracle.predict("ACD"), v, 1));
+
+  std::vector<Hypothesis> hs(2);
+  hs[0].variant = v;
+  hs[1].variant = parse_variant("D3A:F5G", "t");
+  ScoreTable table;
+  table.evolutionary_weight = 1.0;
+  for (const Hypothesis& h : hs) {
+    ScoredVariant r;
+    r.hypothesis = &h;
+    r.total = 0.0;
+    table.rows.push_back(r);
+  }
+  std::vector<std::optional<StructureTerms>> terms;
+  for (const Hypothesis& h : hs) {
+    terms.push_back(structure_terms(w, oracle.predict(apply_variant(h.variant, wt, 1)), h.variant, 1));
+  }
+  add_structure_terms(table, terms);
+  CHECK(table.structure_terms);
+  CHECK(table.rows[0].total > table.rows[1].total);  // the double mutant is predicted worse
+  CHECK(table.rows[0].structure.has_value());
+  CHECK(table.rows[0].rationale.find("structure:") != std::string::npos);
+}

@@ -1,0 +1,206 @@
+// Acquisition (UCB order, Thompson draws) and plate selection: exploit/explore quotas, position caps,
+// the similarity penalty, controls, determinism per seed.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <set>
+
+#include "pipelines/agent/acquisition.hpp"
+#include "pipelines/agent/plate_layout.hpp"
+
+using namespace kfold::pipelines::agent;
+
+TEST_CASE("acquisition: UCB is mean + beta sd, Thompson draws are a deterministic function of the seed") {
+  const std::vector<double> ucb = ucb_scores({0.0, 1.0, 0.5}, {1.0, 0.0, 2.0}, 1.0);
+  CHECK(ucb == std::vector<double>{1.0, 1.0, 2.5});
+  CHECK(ucb_scores({0.0, 1.0}, {1.0, 0.0}, 0.0) == std::vector<double>{0.0, 1.0});
+  auto draws = [](uint64_t seed) {
+    ThompsonSampler s(32, seed);
+    std::vector<int64_t> out;
+    for (int k = 0; k < 50; ++k) out.push_back(s.next_member());
+    return out;
+  };
+  CHECK(draws(3) == draws(3));
+  CHECK(draws(3) != draws(4));
+  for (const int64_t m : draws(5)) CHECK((m >= 0 && m < 32));
+  const std::vector<std::vector<double>> members = {{1, 2}, {3, 4}};
+  AcquisitionSpec t;
+  t.type = "thompson";
+  const std::vector<double> a = acquisition_values(t, {0, 0}, {1, 1}, members, 7);
+  CHECK((a == members[0] || a == members[1]));
+  CHECK(acquisition_values(t, {0, 0}, {1, 1}, members, 7) == a);
+}
+
+namespace {
+
+struct Fixture {
+  std::vector<Hypothesis> hypotheses;
+  ScoreTable table;
+  Campaign campaign;
+
+  void add(const std::string& text, double mean, double sd) {
+    Hypothesis h;
+    h.id = "H" + std::to_string(hypotheses.size() + 1);
+    h.variant = parse_variant(text, "test");
+    h.operators = {"test"};
+    hypotheses.push_back(h);
+    ScoredVariant r;
+    r.total = mean;
+    r.sd = sd;
+    r.surrogate_mean = mean;
+    r.surrogate_sd = sd;
+    r.acquisition = mean + sd;
+    table.rows.push_back(r);
+  }
+  void finish(bool surrogate) {
+    for (size_t k = 0; k < hypotheses.size(); ++k) table.rows[k].hypothesis = &hypotheses[k];
+    if (surrogate) {
+      SurrogateSummary s;
+      s.acquisition = "ucb";
+      table.surrogate = s;
+    }
+  }
+};
+
+std::string aa(int64_t k) { return std::string(1, kAminoAcids[static_cast<size_t>(k % 19 + 1)]); }
+
+}  // namespace
+
+TEST_CASE("plate: exploit and explore quotas, caps, controls and layout invariants") {
+  Fixture f;
+  f.hypotheses.reserve(200);
+  for (int64_t p = 1; p <= 30; ++p) {
+    for (int64_t k = 0; k < 4; ++k) {
+      // Means fall with the position; sds rise with k, so the explore picks differ from the exploit ones.
+      f.add("A" + std::to_string(p) + aa(k), 10.0 - 0.3 * static_cast<double>(p) - 0.01 * static_cast<double>(k),
+            0.1 + 0.05 * static_cast<double>((p * 7 + k * 3) % 11));
+    }
+  }
+  f.finish(true);
+  f.campaign.plate.size = 24;
+  f.campaign.plate.controls = 4;
+  f.campaign.plate.max_per_position = 2;
+  f.campaign.plate.explore_fraction = 0.25;
+  const Plate plate = select_plate(f.table, f.campaign, 1);
+  CHECK(plate.n_variants == 20);
+  CHECK(plate.n_explore == 5);
+  CHECK(plate.n_controls == 4);
+  REQUIRE(plate.wells.size() == 24u);
+  std::set<std::string> wells;
+  std::set<int64_t> rows;
+  std::set<int64_t> ranks;
+  std::map<int64_t, int> per_position;
+  std::vector<double> means;
+  for (const auto& r : f.table.rows) means.push_back(r.total);
+  std::sort(means.begin(), means.end());
+  const double median = means[means.size() / 2];
+  int controls = 0;
+  for (const PlateWell& w : plate.wells) {
+    CHECK(wells.insert(w.well).second);
+    if (w.row < 0) {
+      ++controls;
+      CHECK(w.pick == "control");
+      continue;
+    }
+    CHECK(rows.insert(w.row).second);
+    CHECK(ranks.insert(w.rank).second);
+    for (const auto& s : f.hypotheses[static_cast<size_t>(w.row)].variant.substitutions) ++per_position[s.position];
+    if (w.pick == "explore") {
+      CHECK(w.rank > 15);  // exploit ranks first
+      CHECK(f.table.rows[static_cast<size_t>(w.row)].total >= median);
+    } else {
+      CHECK(w.pick == "exploit");
+      CHECK(w.rank <= 15);
+    }
+  }
+  CHECK(controls == 4);
+  CHECK(*ranks.rbegin() == 20);
+  for (const auto& [p, n] : per_position) CHECK(n <= 2);
+  // The exploit picks are the best UCB values allowed by the cap: positions 1..7 twice, then position 8.
+  const PlateWell* first = nullptr;
+  for (const PlateWell& w : plate.wells) {
+    if (w.rank == 1) first = &w;
+  }
+  REQUIRE(first != nullptr);
+  CHECK(f.hypotheses[static_cast<size_t>(first->row)].variant.substitutions[0].position == 1);
+  // Same seed, same plate; another seed, another layout of the same variants.
+  const Plate again = select_plate(f.table, f.campaign, 1);
+  const Plate other = select_plate(f.table, f.campaign, 2);
+  bool same = true;
+  bool same_layout = true;
+  std::set<int64_t> other_rows;
+  for (size_t k = 0; k < plate.wells.size(); ++k) {
+    same = same && plate.wells[k].row == again.wells[k].row && plate.wells[k].rank == again.wells[k].rank;
+    same_layout = same_layout && plate.wells[k].row == other.wells[k].row;
+    if (other.wells[k].row >= 0) other_rows.insert(other.wells[k].row);
+  }
+  CHECK(same);
+  CHECK(!same_layout);
+  CHECK(other_rows == rows);
+  // No explore quota: every pick exploits.
+  f.campaign.plate.explore_fraction = 0.0;
+  CHECK(select_plate(f.table, f.campaign, 1).n_explore == 0);
+}
+
+TEST_CASE("plate: the similarity penalty moves a variant sharing a substitution down") {
+  Fixture f;
+  f.hypotheses.reserve(100);
+  f.add("A1C:A2D", 10.0, 0.0);
+  f.add("A1C:A3E", 9.9, 0.0);
+  f.add("A4F", 9.5, 0.0);
+  for (int64_t p = 10; p < 40; ++p) f.add("A" + std::to_string(p) + "G", 5.0 + 0.1 * static_cast<double>(p % 7), 0.0);
+  f.finish(false);
+  f.campaign.plate.size = 24;
+  f.campaign.plate.controls = 21;  // three variant wells
+  f.campaign.plate.max_per_position = 2;
+  f.campaign.plate.explore_fraction = 0.0;
+  auto picks = [&](double penalty) {
+    f.campaign.plate.similarity_penalty = penalty;
+    const Plate plate = select_plate(f.table, f.campaign, 0);
+    std::map<int64_t, std::string> by_rank;
+    for (const PlateWell& w : plate.wells) {
+      if (w.row >= 0) by_rank[w.rank] = format_variant(f.hypotheses[static_cast<size_t>(w.row)].variant);
+    }
+    return by_rank;
+  };
+  const auto plain = picks(0.0);
+  CHECK(plain.at(1) == "A1C:A2D");
+  CHECK(plain.at(2) == "A1C:A3E");
+  const auto penalised = picks(0.5);
+  CHECK(penalised.at(1) == "A1C:A2D");
+  CHECK(penalised.at(2) == "A4F");
+  CHECK(penalised.at(3) == "A1C:A3E");
+  // Position cap 1: the second variant at residue 1 never comes.
+  f.campaign.plate.max_per_position = 1;
+  const auto capped = picks(0.0);
+  for (const auto& [rank, v] : capped) CHECK(v != "A1C:A3E");
+}
+
+TEST_CASE("plate: Thompson sampling picks by drawn members, deterministic per seed") {
+  Fixture f;
+  f.hypotheses.reserve(100);
+  for (int64_t p = 1; p <= 40; ++p) f.add("A" + std::to_string(p) + "G", 0.0, 1.0);
+  f.finish(true);
+  f.table.surrogate->acquisition = "thompson";
+  // Member m prefers positions m*5+1 .. m*5+5.
+  f.table.member_predictions.assign(4, std::vector<double>(40, 0.0));
+  for (int64_t m = 0; m < 4; ++m) {
+    for (int64_t p = 0; p < 40; ++p) {
+      f.table.member_predictions[static_cast<size_t>(m)][static_cast<size_t>(p)] =
+          (p / 5 == m) ? 10.0 - static_cast<double>(p % 5) : -static_cast<double>(p);
+    }
+  }
+  f.campaign.plate.size = 24;
+  f.campaign.plate.controls = 16;  // 8 variant wells
+  f.campaign.plate.explore_fraction = 0.0;
+  auto rows_of = [&](uint64_t seed) {
+    std::vector<int64_t> out(8);
+    for (const PlateWell& w : select_plate(f.table, f.campaign, seed).wells) {
+      if (w.row >= 0) out[static_cast<size_t>(w.rank - 1)] = w.row;
+    }
+    return out;
+  };
+  const auto a = rows_of(5);
+  CHECK(a == rows_of(5));
+  for (const int64_t r : a) CHECK(r < 20);  // every pick is some member's favourite block
+}

@@ -1,0 +1,212 @@
+// Surrogate model: ridge in closed form against the normal equations, exact leave-one-out against refits,
+// the bootstrap ensemble's thread independence, and recovery of additive synthetic data.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "pipelines/agent/plate_layout.hpp"
+#include "pipelines/agent/surrogate_model.hpp"
+
+using namespace kfold::pipelines::agent;
+
+namespace {
+
+double uniform(SplitMix64& rng) { return static_cast<double>(rng.next() >> 11) * 0x1.0p-53; }
+
+Matrix random_matrix(int64_t rows, int64_t cols, uint64_t seed) {
+  SplitMix64 rng(seed);
+  Matrix m(rows, cols);
+  for (double& v : m.data) v = 2.0 * uniform(rng) - 1.0;
+  return m;
+}
+
+// Reference: [1 X] augmented normal equations with the intercept unpenalised, solved by Gaussian
+// elimination with partial pivoting.
+std::vector<double> normal_equations(const Matrix& x, const std::vector<double>& y, double lambda) {
+  const int64_t d = x.cols + 1;
+  std::vector<std::vector<double>> a(static_cast<size_t>(d), std::vector<double>(static_cast<size_t>(d + 1), 0.0));
+  for (int64_t i = 0; i < x.rows; ++i) {
+    std::vector<double> z = {1.0};
+    for (int64_t p = 0; p < x.cols; ++p) z.push_back(x(i, p));
+    for (int64_t p = 0; p < d; ++p) {
+      for (int64_t q = 0; q < d; ++q) a[p][q] += z[p] * z[q];
+      a[p][d] += z[p] * y[static_cast<size_t>(i)];
+    }
+  }
+  for (int64_t p = 1; p < d; ++p) a[p][p] += lambda;
+  for (int64_t c = 0; c < d; ++c) {
+    int64_t piv = c;
+    for (int64_t r = c + 1; r < d; ++r) {
+      if (std::fabs(a[r][c]) > std::fabs(a[piv][c])) piv = r;
+    }
+    std::swap(a[c], a[piv]);
+    for (int64_t r = 0; r < d; ++r) {
+      if (r == c) continue;
+      const double f = a[r][c] / a[c][c];
+      for (int64_t k = c; k <= d; ++k) a[r][k] -= f * a[c][k];
+    }
+  }
+  std::vector<double> sol(static_cast<size_t>(d));
+  for (int64_t p = 0; p < d; ++p) sol[p] = a[p][d] / a[p][p];
+  return sol;  // intercept, w...
+}
+
+}  // namespace
+
+TEST_CASE("ridge: primal and kernel forms equal the normal-equation solution") {
+  for (const auto& [n, d] : std::vector<std::pair<int64_t, int64_t>>{{12, 4}, {5, 9}, {7, 7}}) {
+    const Matrix x = random_matrix(n, d, 11 + static_cast<uint64_t>(n * d));
+    std::vector<double> y(static_cast<size_t>(n));
+    SplitMix64 rng(5);
+    for (double& v : y) v = 3.0 * uniform(rng) - 1.0;
+    for (const double lambda : {0.1, 1.0, 7.5}) {
+      const std::vector<double> ref = normal_equations(x, y, lambda);
+      for (const RidgeSolution& s :
+           {ridge_fit_primal(x, y, lambda), ridge_fit_kernel(x, y, lambda), ridge_fit(x, y, lambda)}) {
+        CHECK(std::fabs(s.intercept - ref[0]) < 1e-9);
+        for (int64_t p = 0; p < d; ++p)
+          CHECK(std::fabs(s.w[static_cast<size_t>(p)] - ref[static_cast<size_t>(p + 1)]) < 1e-9);
+      }
+    }
+  }
+}
+
+TEST_CASE("ridge: Cholesky solves a known system, a singular matrix is refused") {
+  Matrix a(3, 3);
+  a.data = {4, 2, 0, 2, 5, 1, 0, 1, 3};
+  Matrix l = a;
+  cholesky_factor(l);
+  const std::vector<double> x = cholesky_solve(l, {1, 2, 3});
+  for (int64_t i = 0; i < 3; ++i) {
+    double s = 0.0;
+    for (int64_t j = 0; j < 3; ++j) s += a(i, j) * x[static_cast<size_t>(j)];
+    CHECK(std::fabs(s - static_cast<double>(i + 1)) < 1e-12);
+  }
+  Matrix singular(2, 2);
+  singular.data = {1, 1, 1, 1};
+  CHECK_THROWS(cholesky_factor(singular));
+}
+
+TEST_CASE("ridge: exact leave-one-out predictions equal refits without the row") {
+  for (const auto& [n, d] : std::vector<std::pair<int64_t, int64_t>>{{10, 3}, {6, 10}}) {
+    const Matrix x = random_matrix(n, d, 77 + static_cast<uint64_t>(d));
+    std::vector<double> y(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      y[static_cast<size_t>(i)] = x(i, 0) * 2.0 - x(i, 1) + 0.1 * static_cast<double>(i % 3);
+    const double lambda = 0.7;
+    const std::vector<double> loo = ridge_loo_predictions(x, y, lambda);
+    for (int64_t out = 0; out < n; ++out) {
+      Matrix xs(n - 1, d);
+      std::vector<double> ys;
+      int64_t r = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        if (i == out) continue;
+        for (int64_t p = 0; p < d; ++p) xs(r, p) = x(i, p);
+        ys.push_back(y[static_cast<size_t>(i)]);
+        ++r;
+      }
+      const RidgeSolution s = ridge_fit(xs, ys, lambda);
+      CHECK(std::fabs(s.predict(x.row(out)) - loo[static_cast<size_t>(out)]) < 1e-9);
+    }
+  }
+}
+
+namespace {
+
+// Singles at `n_pos` positions x 19 residues with an additive truth: a position effect, a residue effect
+// and an evolutionary-looking score correlated with the truth.
+struct Synthetic {
+  std::vector<SurrogateRow> rows;
+  std::vector<double> truth;
+};
+
+Synthetic synthetic_singles(int64_t n_pos, uint64_t seed) {
+  SplitMix64 rng(seed);
+  std::vector<double> pos_effect(static_cast<size_t>(n_pos));
+  for (double& v : pos_effect) v = 2.0 * uniform(rng) - 1.5;
+  std::vector<double> aa_effect(20);
+  for (double& v : aa_effect) v = 0.6 * uniform(rng) - 0.3;
+  Synthetic s;
+  for (int64_t p = 0; p < n_pos; ++p) {
+    for (size_t a = 0; a < kAminoAcids.size(); ++a) {
+      if (kAminoAcids[a] == 'A') continue;  // the wild type is all alanine
+      const double t = pos_effect[static_cast<size_t>(p)] + aa_effect[a];
+      Variant v;
+      v.substitutions.push_back({p + 1, 'A', kAminoAcids[a]});
+      s.rows.push_back({v, {t + 0.8 * (uniform(rng) - 0.5)}});
+      s.truth.push_back(t);
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("surrogate: ensemble mean and sd are the same for 1 and 2 threads, and depend on the seed") {
+  const Synthetic s = synthetic_singles(12, 3);
+  std::vector<SurrogateRow> train;
+  std::vector<double> y;
+  for (size_t k = 0; k < s.rows.size(); k += 5) {
+    train.push_back(s.rows[k]);
+    y.push_back(s.truth[k]);
+  }
+  SurrogateOptions o;
+  o.members = 16;
+  o.seed = 9;
+  o.threads = 1;
+  const SurrogatePrediction a = SurrogateModel(train, y, s.rows, o).predict(s.rows);
+  o.threads = 2;
+  const SurrogatePrediction b = SurrogateModel(train, y, s.rows, o).predict(s.rows);
+  CHECK(a.mean == b.mean);  // bitwise
+  CHECK(a.sd == b.sd);
+  CHECK(a.members.size() == 16u);
+  o.seed = 10;
+  const SurrogatePrediction c = SurrogateModel(train, y, s.rows, o).predict(s.rows);
+  CHECK(a.sd != c.sd);
+  for (const double sd : a.sd) CHECK(sd >= 0.0);
+}
+
+TEST_CASE("surrogate: on additive synthetic data the held-out Spearman with the truth exceeds 0.9") {
+  const Synthetic s = synthetic_singles(30, 17);
+  std::vector<SurrogateRow> train;
+  std::vector<double> y;
+  std::vector<SurrogateRow> test;
+  std::vector<double> truth;
+  for (size_t k = 0; k < s.rows.size(); ++k) {
+    if (k % 4 == 0) {
+      train.push_back(s.rows[k]);
+      y.push_back(s.truth[k]);
+    } else {
+      test.push_back(s.rows[k]);
+      truth.push_back(s.truth[k]);
+    }
+  }
+  SurrogateOptions o;
+  o.seed = 1;
+  const SurrogateModel model(train, y, s.rows, o);
+  const SurrogatePrediction p = model.predict(test);
+  const double rho = spearman(p.mean, truth);
+  MESSAGE("held-out Spearman " << rho << ", lambda " << model.lambda());
+  CHECK(rho > 0.9);
+  // Doubles of measured singles: additive, so the surrogate ranks them too.
+  std::vector<SurrogateRow> doubles;
+  std::vector<double> double_truth;
+  for (size_t a = 0; a + 8 < train.size(); a += 3) {
+    const size_t b = a + 8;
+    if (train[a].variant.substitutions[0].position == train[b].variant.substitutions[0].position) continue;
+    Variant v;
+    v.substitutions = {train[a].variant.substitutions[0], train[b].variant.substitutions[0]};
+    doubles.push_back({v, {train[a].dense[0] + train[b].dense[0]}});
+    double_truth.push_back(y[a] + y[b]);
+  }
+  CHECK(spearman(model.predict(doubles).mean, double_truth) > 0.9);
+  CHECK(model.loo_predictions().size() == train.size());
+  CHECK(spearman(model.loo_predictions(), y) > 0.8);
+}
+
+TEST_CASE("spearman: ranks with ties") {
+  CHECK(spearman({1, 2, 3, 4}, {10, 20, 30, 40}) == doctest::Approx(1.0));
+  CHECK(spearman({1, 2, 3, 4}, {4, 3, 2, 1}) == doctest::Approx(-1.0));
+  CHECK(spearman({1, 1, 2}, {1, 1, 2}) == doctest::Approx(1.0));
+  CHECK(std::isnan(spearman({1, 1, 1}, {1, 2, 3})));
+}

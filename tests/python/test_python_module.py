@@ -1,0 +1,422 @@
+"""The Python module (`import kfold`) against the kfold CLI on the same inputs: the same MSA text,
+the same features, the same prediction arrays and structure files; errors with the CLI's messages;
+the GIL released during long calls; cancellation; stubs that match the compiled module.
+
+The module is imported from the build tree (CTest puts pipelines/python and <build>/python on
+PYTHONPATH) or from an installed kfold (`pip install --no-build-isolation .`).
+"""
+import ast
+import inspect
+import os
+import re
+import signal
+import threading
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import SOURCE_DIR
+
+EXAMPLES = SOURCE_DIR / "data/examples"
+FASTA = EXAMPLES / "ubiquitin.fasta"
+A3M = EXAMPLES / "ubiquitin.a3m"
+DB = EXAMPLES / "ubiquitin_db.fasta"
+SMALL = EXAMPLES / "small_model.json"
+UNIPROT_A3M = SOURCE_DIR / "tests/fixtures/ubiquitin_uniprot.a3m"
+RAW_FIXTURE = SOURCE_DIR / "tests/fixtures/raw_features_ubiquitin.npz"
+
+
+@pytest.fixture(scope="module")
+def kf(kfold_module):
+    return kfold_module
+
+
+@pytest.fixture(scope="module")
+def small_model(kf):
+    return kf.Model("model_1_ptm", random_weights=True, config=SMALL)
+
+
+@pytest.fixture(scope="module")
+def cli_prediction(kfold, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli_predict")
+    run = kfold("predict", FASTA, "--msa", A3M, "--random-weights", "--models", "model_1_ptm", "--config", SMALL,
+                "--threads", 2, "-o", out)
+    assert run.returncode == 0, run.stderr
+    return out / "ubiquitin"
+
+
+# ---- version -----------------------------------------------------------------------------------
+
+def test_version_is_the_clis(kf, kfold):
+    run = kfold("--version")
+    assert run.returncode == 0
+    first = run.stdout.splitlines()[0]
+    assert first == kf.version().splitlines()[0]
+    assert first.startswith(f"kfold {kf.__version__} ")
+    cmake = (SOURCE_DIR / "CMakeLists.txt").read_text()
+    assert re.search(r"project\(kfold VERSION ([0-9.]+)", cmake).group(1) == kf.__version__
+
+
+# ---- search ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"iterations": 2, "evalue": 10.0, "max_seq_id": 0.9},
+    {"sensitivity": 1.0, "min_coverage": 0.5, "max_seqs": 3},
+])
+def test_search_gives_the_clis_a3m(kf, kfold, tmp_path, options):
+    flags = {"iterations": "--iterations", "evalue": "-e", "max_seq_id": "--max-seq-id", "sensitivity": "-s",
+             "min_coverage": "--min-cov", "max_seqs": "--max-seqs"}
+    args = [a for k, v in options.items() for a in (flags[k], v)]
+    run = kfold("search", FASTA, DB, "-o", tmp_path, "--threads", 2, *args)
+    assert run.returncode == 0, run.stderr
+    want = (tmp_path / "ubiquitin.a3m").read_text()
+    msa = kf.search(FASTA, DB, threads=1, **options)
+    assert msa.to_a3m() == want
+    assert msa.depth == want.count(">") and msa.depth > 1
+
+
+def test_search_of_a_packed_db_and_of_a_bare_sequence(kf, kfold, tmp_path):
+    run = kfold("db", "create", DB, tmp_path / "db")
+    assert run.returncode == 0, run.stderr
+    from_fasta = kf.search(FASTA, DB)
+    from_dir = kf.search(FASTA, tmp_path / "db")
+    assert from_dir.to_a3m() == from_fasta.to_a3m()
+    residues = "".join(FASTA.read_text().splitlines()[1:])
+    bare = kf.search(residues, DB)
+    assert bare.sequences == from_fasta.sequences
+    assert bare.descriptions[0] == "query" and bare.descriptions[1:] == from_fasta.descriptions[1:]
+
+
+def test_neff_is_the_one_search_logs(kf, kfold, tmp_path):
+    run = kfold("search", FASTA, DB, "-o", tmp_path)
+    assert run.returncode == 0, run.stderr
+    logged = float(re.search(r"Neff ([0-9.]+)", run.stderr).group(1))
+    msa = kf.search(FASTA, DB)
+    assert round(msa.neff, 1) == logged
+    assert msa.neff == pytest.approx(msa.neff_at(0.8))
+    assert kf.Msa(["MKVL", "MKVL", "AAAA"]).neff == 2.0
+
+
+def test_msa_from_a3m_round_trip_and_arrays(kf):
+    msa = kf.Msa.from_a3m(A3M)
+    text = msa.to_a3m()
+    again = kf.Msa.from_a3m(text)
+    assert again.sequences == msa.sequences and again.descriptions == msa.descriptions
+    np.testing.assert_array_equal(again.deletion_matrix, msa.deletion_matrix)
+    assert msa.deletion_matrix.dtype == np.int32 and msa.deletion_matrix.shape == (msa.depth, msa.length)
+    identity = msa.identity_to_query
+    for i, row in enumerate(msa.sequences):
+        assert identity[i] == pytest.approx(kf._core.row_identity(msa.sequences[0], row))
+    assert msa.coverage.shape == (msa.length,) and msa.coverage.max() <= msa.depth
+    lowercase = kf.Msa.from_a3m(">q\nMKV\n>h\nMaKL\n")
+    assert lowercase.deletion_matrix.tolist() == [[0, 0, 0], [0, 1, 0]]
+    assert lowercase.to_a3m() == ">q\nMKV\n>h\nMaKL\n"
+
+
+def test_msa_filters(kf, kfold, tmp_path):
+    run = kfold("search", FASTA, DB, "-o", tmp_path, "--max-seq-id", 0.5, "-e", 10)
+    assert run.returncode == 0, run.stderr
+    msa = kf.search(FASTA, DB, evalue=10)
+    assert msa.filter(max_seq_id=0.5).to_a3m() == (tmp_path / "ubiquitin.a3m").read_text()
+    covered = msa.filter(min_coverage=0.9)
+    assert covered.sequences[0] == msa.sequences[0]
+    assert (covered.row_coverage >= 0.9).all() or covered.depth == 1
+    close = msa.filter(min_identity=0.6)
+    assert (close.identity_to_query[1:] >= 0.6).all()
+    assert msa.select([0, 2]).sequences == [msa.sequences[0], msa.sequences[2]]
+
+
+# ---- features ----------------------------------------------------------------------------------
+
+def as_text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def test_features_equal_the_clis_and_alphafolds(kf, kfold, tmp_path):
+    out = tmp_path / "features.h5"
+    run = kfold("features", FASTA, "--msa", A3M, "--msa", UNIPROT_A3M, "-o", out)
+    assert run.returncode == 0, run.stderr
+    f = kf.features(FASTA, msas=[A3M, kf.Msa.from_file(UNIPROT_A3M)])
+    reference = np.load(RAW_FIXTURE)
+    with h5py.File(out, "r") as h5:
+        assert sorted(h5.keys()) == sorted(f.keys()) == sorted(reference.files)
+        for key in reference.files:
+            got = f[key]
+            if reference[key].dtype.kind == "S":
+                assert [as_text(v) for v in got] == [v.decode() for v in reference[key]], key
+                assert [as_text(v) for v in got] == [as_text(v) for v in np.atleast_1d(h5[key][()])], key
+            else:
+                assert got.dtype == reference[key].dtype == h5[key].dtype, key
+                np.testing.assert_array_equal(got, reference[key], err_msg=key)
+                np.testing.assert_array_equal(got, h5[key][()], err_msg=key)
+    saved = tmp_path / "saved.h5"
+    f.save(saved)
+    again = kf.Features.load(saved)
+    for key in f:
+        np.testing.assert_array_equal(again[key], f[key], err_msg=key)
+    from_dict = kf.Features.from_dict(dict(f))
+    for key in f:
+        np.testing.assert_array_equal(from_dict[key], f[key], err_msg=key)
+    assert f.n_res == 76 and f.sequence == "".join(FASTA.read_text().splitlines()[1:])
+
+
+# ---- model -------------------------------------------------------------------------------------
+
+def test_prediction_equals_the_clis(kf, small_model, cli_prediction):
+    kf.set_threads(2)
+    pred = small_model.predict(FASTA, msas=[A3M])
+    assert pred.random_weights and "RANDOM WEIGHTS" in repr(pred)
+    with h5py.File(cli_prediction / "result_model_1_ptm.h5", "r") as h5:
+        np.testing.assert_array_equal(pred.atom_positions, h5["final_atom_positions"][()])
+        np.testing.assert_array_equal(pred.atom_mask, h5["final_atom_mask"][()])
+        np.testing.assert_array_equal(pred.plddt, h5["plddt"][()])
+        np.testing.assert_array_equal(pred.pae, h5["predicted_aligned_error"][()])
+        np.testing.assert_array_equal(pred.arrays()["distogram/logits"], h5["distogram/logits"][()])
+        np.testing.assert_array_equal(pred.aatype, h5["aatype"][()])
+        np.testing.assert_array_equal(pred.residue_index, h5["residue_index"][()])
+        assert pred.ptm == h5["ptm"][()] and pred.mean_plddt == h5["mean_plddt"][()]
+        assert pred.max_pae == h5["max_predicted_aligned_error"][()]
+        assert pred.num_recycles == h5["num_recycles"][()] == 1
+    assert pred.to_pdb() == (cli_prediction / "unrelaxed_model_1_ptm.pdb").read_text()
+    assert pred.to_mmcif() == (cli_prediction / "unrelaxed_model_1_ptm.cif").read_text()
+    assert "random weights, not a prediction" in pred.to_pdb()
+    assert pred.atom_positions.shape == (76, 37, 3) and pred.plddt.dtype == np.float32
+    assert pred.sequence == "".join(FASTA.read_text().splitlines()[1:])
+
+
+def test_prediction_from_features_and_dict_is_the_same(kf, small_model, cli_prediction):
+    f = kf.Features.load(cli_prediction / "features.h5")
+    a = small_model.predict(f)
+    b = small_model.predict(dict(f))
+    with h5py.File(cli_prediction / "result_model_1_ptm.h5", "r") as h5:
+        np.testing.assert_array_equal(a.atom_positions, h5["final_atom_positions"][()])
+    np.testing.assert_array_equal(a.plddt, b.plddt)
+    c = small_model.predict(f, seed=1)  # another input-pipeline sample
+    assert not np.array_equal(a.plddt, c.plddt)
+
+
+def test_tensors_share_memory(kf, small_model):
+    torch = pytest.importorskip("torch")
+    pred = small_model.predict("MKVLAAGIVGKLE")
+    tensors = pred.tensors()
+    assert isinstance(tensors["plddt"], torch.Tensor)
+    assert tensors["plddt"].data_ptr() == pred.plddt.ctypes.data
+    assert tensors["final_atom_positions"].shape == (13, 37, 3)
+
+
+def test_model_properties_and_config_dict(kf):
+    import json
+
+    config = json.loads(SMALL.read_text())
+    config["model"]["num_recycle"] = config["data"]["common"]["num_recycle"] = 0
+    config["model"]["embeddings_and_evoformer"]["evoformer_num_block"] = 1
+    model = kf.Model("model_3", random_weights=True, config=config)
+    assert model.preset == "model_3" and model.random_weights and model.num_iterations == 1
+    assert model.config["model"]["embeddings_and_evoformer"]["evoformer_num_block"] == 1
+    assert "model_1_ptm" in kf.presets()
+    assert model.predict("MKVLAAG").pae is None and model.predict("MKVLAAG").ptm is None
+
+
+# ---- errors ------------------------------------------------------------------------------------
+
+def cli_message(run):
+    assert run.returncode == 2, run.stderr
+    return run.stderr.strip().splitlines()[-1].removeprefix("kfold: error: ")
+
+
+def test_errors_carry_the_clis_messages(kf, kfold, tmp_path):
+    other = tmp_path / "other.a3m"
+    other.write_text(">x\nMKV\n")
+    with pytest.raises(kf.InputError) as error:
+        kf.features(FASTA, msas=[other])
+    assert str(error.value) == cli_message(kfold("features", FASTA, "--msa", other, "-o", tmp_path / "f.h5"))
+    assert isinstance(error.value, ValueError) and isinstance(error.value, kf.KfoldError)
+
+    missing = tmp_path / "missing.fasta"
+    with pytest.raises(kf.InputError) as error:
+        kf.search(missing, DB)
+    assert str(error.value) == cli_message(kfold("search", missing, DB, "-o", tmp_path / "s"))
+
+    letters = tmp_path / "letters.fasta"
+    letters.write_text(">q\nMKV1L\n")
+    with pytest.raises(kf.InputError, match="letters.fasta:2:4: invalid character '1'"):
+        kf.search(letters, DB)
+    with pytest.raises(kf.InputError, match=r"-e/--evalue must be > 0"):
+        kf.search(FASTA, DB, evalue=0)
+    with pytest.raises(kf.InputError, match="holds 2 sequences"):
+        kf.features(">a\nMKV\n>b\nMKL\n")
+    with pytest.raises(kf.InputError, match="device 'tpu'"):
+        kf.Model(random_weights=True, config=SMALL, device="tpu")
+    with pytest.raises(kf.InputError, match="model_9"):
+        kf.Model("model_9", random_weights=True)
+
+
+def test_missing_params_say_where_they_looked(kf, kfold, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KFOLD_PARAMS", raising=False)
+    with pytest.raises(kf.InputError) as error:
+        kf.Model("model_1_ptm")
+    run = kfold("predict", FASTA, "--models", "model_1_ptm", "-o", tmp_path / "out", cwd=tmp_path)
+    assert str(error.value) == cli_message(run)
+    assert "no parameters for model_1_ptm" in str(error.value)
+
+
+# ---- GIL, cancellation, progress, logging ------------------------------------------------------
+
+def test_long_calls_release_the_gil(kf, small_model):
+    raw = kf.features(FASTA, msas=[A3M])
+    ticks = []
+    stop = threading.Event()
+
+    def count():
+        while not stop.is_set():
+            ticks.append(1)
+            time.sleep(0.001)
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    start = time.monotonic()
+    try:  # the compiled call itself, on this thread: only a released GIL lets the counter run
+        small_model._model.predict(raw._raw, 0, True, kf._core.CancelToken())
+    finally:
+        stop.set()
+        counter.join()
+    seconds = time.monotonic() - start
+    assert len(ticks) > 0.2 * seconds / 0.001, (len(ticks), seconds)
+
+
+def when_iterations_start(kf, action):
+    """Runs `action` on a thread once the next model call has reported its first iteration."""
+    before = kf._core.progress_snapshot()[3]
+
+    def watch():
+        deadline = time.monotonic() + 60
+        while kf._core.progress_snapshot()[3] < before + 2 and time.monotonic() < deadline:  # reset, iteration 1
+            time.sleep(0.001)
+        action()
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    return thread
+
+
+def test_a_cancelled_token_stops_the_model(kf):
+    model = kf.Model("model_1_ptm", random_weights=True, config=SMALL, recycles=2000)
+    raw = kf.features("MKVLAAGIVGKLEQDSWR")
+    token = kf._core.CancelToken()
+    watcher = when_iterations_start(kf, token.cancel)
+    with pytest.raises(KeyboardInterrupt):
+        model._model.predict(raw._raw, 0, True, token)
+    watcher.join()
+    label, done, total, _ = kf._core.progress_snapshot()
+    assert label == "model_1_ptm" and 1 <= done < total == 2001
+
+
+def test_ctrl_c_interrupts_predict(kf):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    model = kf.Model("model_1_ptm", random_weights=True, config=SMALL, recycles=2000)
+    raw = kf.features("MKVLAAGIVGKLEQDSWR")
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    watcher = when_iterations_start(kf, lambda: os.kill(os.getpid(), signal.SIGINT))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.predict(raw)
+    finally:
+        watcher.join()
+        signal.signal(signal.SIGINT, previous)
+    # The caller got control back at once; the computation stops at its next iteration.
+    for thread in [t for t in threading.enumerate() if t.name == "kfold-call"]:
+        thread.join(60)
+        assert not thread.is_alive()
+    _, done, total, _ = kf._core.progress_snapshot()
+    assert done < total
+
+
+def test_logging_and_progress(kf, small_model, caplog, capsys):
+    import logging
+
+    kf.set_progress(True)
+    try:
+        with caplog.at_level(logging.INFO, logger="kfold"):
+            small_model.predict("MKVLAAGIVG")
+    finally:
+        kf.set_progress(False)
+    assert any("model_1_ptm: iteration 2/2" in r.getMessage() for r in caplog.records)
+    assert "model_1_ptm" in capsys.readouterr().err  # the bar (tqdm) or the plain progress lines
+    with caplog.at_level(logging.WARNING, logger="kfold"):
+        kf.features("MKV")
+    assert any("single-sequence" in r.getMessage() for r in caplog.records)
+
+
+# ---- API surface -------------------------------------------------------------------------------
+
+def package_dir(kf):
+    import pathlib
+
+    return pathlib.Path(kf.__file__).parent
+
+
+def test_stubs_match_the_compiled_module(kf):
+    stub = ast.parse((package_dir(kf) / "_core.pyi").read_text())
+    core = kf._core
+    stub_names = set()
+    for node in stub.body:
+        if isinstance(node, ast.AnnAssign):
+            name = node.target.id
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            name = node.name
+        else:
+            continue
+        stub_names.add(name)
+        assert hasattr(core, name), name
+        for item in node.body if isinstance(node, ast.ClassDef) else []:
+            member = item.name if isinstance(item, ast.FunctionDef) else getattr(getattr(item, "target", None), "id", None)
+            if member:
+                assert hasattr(getattr(core, name), member), f"{name}.{member}"
+    public = {n for n in dir(core) if not n.startswith("_")}
+    assert public <= stub_names, public - stub_names
+    assert (package_dir(kf) / "py.typed").exists()
+
+
+def test_docstring_examples_run(kf, monkeypatch):
+    import doctest
+
+    monkeypatch.chdir(SOURCE_DIR)  # the examples name data/examples/... as a user in a checkout would
+
+    for module in (kf.msa, kf.raw_features, kf.model):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, module.__name__
+
+
+def test_public_api_has_docstrings_with_examples(kf):
+    for name in kf.__all__:
+        assert hasattr(kf, name), name
+        obj = getattr(kf, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert obj.__doc__ and "Example" in obj.__doc__, name
+        if inspect.isclass(obj) and not issubclass(obj, BaseException):
+            for member, value in vars(obj).items():
+                if member.startswith("_") or not (inspect.isfunction(value) or isinstance(value, property)):
+                    continue
+                assert value.__doc__, f"{name}.{member}"
+
+
+def test_pyproject_pins_match_the_venv_pins():
+    # `pip install .` must build with the tools and link the torch that scripts/setup installs.
+    import tomllib
+
+    project = tomllib.loads((SOURCE_DIR / "pyproject.toml").read_text())
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", (SOURCE_DIR / "scripts/deps/requirements.txt").read_text(),
+                           re.M))
+    for requirement in project["build-system"]["requires"] + project["project"]["dependencies"]:
+        name, _, version = requirement.partition("==")
+        if version:
+            assert pins.get(name) == version, requirement
+    assert "torch==" + pins["torch"] in project["project"]["dependencies"]
+    regex = project["tool"]["scikit-build"]["metadata"]["version"]["regex"]
+    version = re.search(regex, (SOURCE_DIR / "CMakeLists.txt").read_text()).group("value")
+    assert re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", version)
