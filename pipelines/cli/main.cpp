@@ -20,8 +20,11 @@ constexpr const char* kFooter = R"(Examples:
   kfold search query.fasta dbs/uniref50 -o msas
   kfold features data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m -o out/features.h5
   kfold inspect out/features.h5
+  kfold predict query.fasta --msa query.a3m --params ~/af2/params -o out
+  kfold batch targets.csv --db dbs/uniref50 --params ~/af2/params -o out/batch
+  kfold agent data/examples/ubiquitin_campaign.json -o out/agent
 
-Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input.
+Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input, 3 (batch) some targets failed.
 Run 'kfold COMMAND --help' for a command's options.)";
 
 int run(int argc, char** argv) {

@@ -40,9 +40,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kRandomWeightsWarning =
-    "WARNING: random weights, not a prediction (kfold predict --random-weights: a demo of the pipeline)";
-
 template <typename T>
 std::vector<T> to_vector(const at::Tensor& tensor) {
   const at::Tensor t = tensor.detach().to(at::kCPU).to(c10::CppTypeToScalarType<T>::value).contiguous();

@@ -21,6 +21,10 @@
 
 namespace kfold::pipelines {
 
+// What every output of a random-weight run says (log, structure headers, result attribute, file).
+inline constexpr const char* kRandomWeightsWarning =
+    "WARNING: random weights, not a prediction (kfold predict --random-weights: a demo of the pipeline)";
+
 struct PredictOptions {
   // Input: a FASTA with one sequence plus MSAs (--msa) or a database to search (--db); or
   // AlphaFold-processed features (--features, with the leading recycling axis) instead of all three.

@@ -38,12 +38,9 @@ using pipelines::LoadedModel;
 using pipelines::Prediction;
 using Release = py::call_guard<py::gil_scoped_release>;
 
-// The remark `kfold predict --random-weights` puts into every structure file (the same text as
-// pipelines/predict/predict_target.cpp's; the tests compare the PDB text with the CLI's).
-constexpr const char* kRandomWeightsWarning =
-    "WARNING: random weights, not a prediction (kfold predict --random-weights: a demo of the pipeline)";
+using pipelines::kRandomWeightsWarning;
 
-// --device as the CLI reads it (pipelines/cli/model_options.cpp).
+// device= as the CLI reads --device (pipelines/cli/model_options.cpp), with messages naming the keyword.
 c10::Device parse_device(const std::string& text) {
   c10::Device device(c10::kCPU);
   try {
