@@ -54,7 +54,8 @@ std::vector<std::string> row_decisions(const ScoreTable& table, const Plate& pla
 std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
   std::string out = "id\tmutations\toperator\tn_mutations\tsite_independent\tpotts";
   for (const auto& [term, weight] : campaign.objective) out += "\t" + term;
-  out += "\ttotal\tsd\tsurrogate_mean\tsurrogate_sd\tacquisition\tflags\thard_filtered\tmeasured\trationale\n";
+  out += "\ttotal\tsd\tsurrogate_mean\tsurrogate_sd\tacquisition\tflags\thard_filtered\tmeasured";
+  out += "\tdelta_plddt_site\tca_drmsd\tdelta_ptm\trationale\n";  // structure terms: NA unless predicted
   for (const ScoredVariant& r : table.rows) {
     const Hypothesis& h = *r.hypothesis;
     out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}", h.id, format_variant(h.variant), operator_label(h),
@@ -62,9 +63,13 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
     for (const auto& [term, weight] : campaign.objective) {
       out += "\t" + ((term == "stability" || term == "fitness") ? num(r.evolutionary) : std::string("NA"));
     }
-    out += fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", num(r.total), num(r.sd), num(r.surrogate_mean),
+    out += fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}", num(r.total), num(r.sd), num(r.surrogate_mean),
                        num(r.surrogate_sd), num(r.acquisition), format_flags(r.flags), has_hard_flag(r.flags) ? 1 : 0,
-                       r.measured ? num(r.measured->value) : "NA", tsv_cell(r.rationale));
+                       r.measured ? num(r.measured->value) : "NA");
+    out += r.structure ? fmt::format("\t{}\t{}\t{}", num(r.structure->delta_plddt_site), num(r.structure->ca_drmsd),
+                                     num(r.structure->delta_ptm))
+                       : std::string("\tNA\tNA\tNA");
+    out += "\t" + tsv_cell(r.rationale) + "\n";
   }
   return out;
 }
@@ -102,7 +107,7 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
       {"alignment",
        {{"sequences", models.alignment.n_seq}, {"columns", models.alignment.n_col}, {"neff", models.weights.neff}}},
       {"stability_model", models.model_note},
-      {"structure_terms", table.structure_terms ? "from a structure oracle" : "not computed in this version"},
+      {"structure_terms", table.structure_terms ? "from a structure oracle" : "not computed"},
       {"evolution_cache", models.from_cache},
       {"measurements", campaign.measurements.size()},
       {"acquisition", {{"type", campaign.acquisition.type}, {"beta", campaign.acquisition.beta}}},
@@ -154,7 +159,10 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
                   {"zero_shot", json_number(r.zero_shot)},
                   {"surrogate_mean", json_number(r.surrogate_mean)},
                   {"surrogate_sd", json_number(r.surrogate_sd)},
-                  {"acquisition", json_number(r.acquisition)}}},
+                  {"acquisition", json_number(r.acquisition)},
+                  {"delta_plddt_site", r.structure ? json_number(r.structure->delta_plddt_site) : nullptr},
+                  {"ca_drmsd", r.structure ? json_number(r.structure->ca_drmsd) : nullptr},
+                  {"delta_ptm", r.structure ? json_number(r.structure->delta_ptm) : nullptr}}},
                 {"flags", flags},
                 {"decision", decision[k]}};
     if (!pick[k].empty()) rec["pick"] = pick[k];
@@ -174,9 +182,12 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
     md += fmt::format("| {} | {} | {} |\n", term, weight,
                       evo ? "evolutionary term: " + models.model_note : std::string("not computed in this version"));
   }
-  md +=
-      "\nStructure terms (ΔpLDDT, RMSD, pTM change, burial, contacts, clashes): not computed in this version; no "
-      "structures were predicted.\n\n";
+  md += table.structure_terms
+            ? "\nStructure terms: the wild type and the shortlist (campaign structure_budget) were predicted; "
+              "ΔpLDDT near the site, Cα distance RMSD and ΔpTM are in scores.tsv and joined the total. Burial, "
+              "contacts and clashes are not computed yet.\n\n"
+            : "\nStructure terms: not computed (structure_budget 0, or no model parameters: see kfold agent "
+              "--help).\n\n";
   md += "## Learning from results\n\n";
   if (table.surrogate) {
     const SurrogateSummary& s = *table.surrogate;

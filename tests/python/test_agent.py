@@ -202,3 +202,10 @@ def test_agent_structure_terms_from_a_model(kfold, tmp_path):
 
     changed = [m for m, t in totals(with_structures).items() if t != totals(without)[m]]
     assert 1 <= len(changed) <= 10
+    with open(with_structures / "scores.tsv") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    predicted = [r for r in rows if r["ca_drmsd"] != "NA"]
+    assert len(predicted) == 10
+    assert all(float(r["ca_drmsd"]) >= 0 and r["delta_plddt_site"] != "NA" for r in predicted)
+    assert set(changed) <= {r["mutations"] for r in predicted}
+    assert "Structure terms: the wild type and the shortlist" in (with_structures / "report.md").read_text()
