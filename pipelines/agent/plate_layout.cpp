@@ -158,17 +158,20 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
   Picker picker{table, campaign.plate.max_per_position, campaign.plate.similarity_penalty, {},
                 {},    std::vector<char>(n_rows, 0)};
   std::vector<std::pair<int64_t, std::string>> chosen;  // (row, pick) in rank order
-  // Exploit.
+  // Exploit (until `wells` are chosen): the best by the key, or by one ensemble member per pick (Thompson).
   const double exploit_spread = spread_of(eligible, thompson ? mean : exploit_key);
   ThompsonSampler sampler(thompson ? static_cast<int64_t>(table.member_predictions.size()) : 1, seed);
-  while (static_cast<int64_t>(chosen.size()) < n_exploit) {
-    const std::vector<double>& key =
-        thompson ? table.member_predictions[static_cast<size_t>(sampler.next_member())] : exploit_key;
-    const int64_t k = picker.best(eligible, key, exploit_spread);
-    if (k < 0) break;
-    picker.take(k);
-    chosen.emplace_back(k, "exploit");
-  }
+  const auto exploit_until = [&](int64_t wells) {
+    while (static_cast<int64_t>(chosen.size()) < wells) {
+      const std::vector<double>& key =
+          thompson ? table.member_predictions[static_cast<size_t>(sampler.next_member())] : exploit_key;
+      const int64_t k = picker.best(eligible, key, exploit_spread);
+      if (k < 0) break;
+      picker.take(k);
+      chosen.emplace_back(k, "exploit");
+    }
+  };
+  exploit_until(n_exploit);
   // Explore: the highest sd among the candidates whose mean reaches the median.
   if (n_explore > 0) {
     std::vector<double> means;
@@ -188,15 +191,7 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
       ++plate.n_explore;
     }
   }
-  // Wells the explore quota could not fill go to exploitation.
-  while (static_cast<int64_t>(chosen.size()) < capacity) {
-    const std::vector<double>& key =
-        thompson ? table.member_predictions[static_cast<size_t>(sampler.next_member())] : exploit_key;
-    const int64_t k = picker.best(eligible, key, exploit_spread);
-    if (k < 0) break;
-    picker.take(k);
-    chosen.emplace_back(k, "exploit");
-  }
+  exploit_until(capacity);  // wells the explore quota could not fill
   if (static_cast<int64_t>(chosen.size()) < capacity) {
     log_warn(
         "agent: only {} variants qualify for {} variant wells (hard filters, position cap {}, measured "

@@ -14,29 +14,11 @@ namespace kfold::pipelines::agent {
 
 namespace {
 
-struct Stats {
-  double mean = 0.0;
-  double sd = 1.0;
-};
-
 template <typename Get>
-Stats stats_of(const std::vector<ScoredVariant>& rows, Get get) {
-  double sum = 0.0;
-  double n = 0.0;
-  for (const auto& r : rows) {
-    if (!std::isfinite(get(r))) continue;
-    sum += get(r);
-    n += 1.0;
-  }
-  Stats s;
-  if (n < 2.0) return s;
-  s.mean = sum / n;
-  double ss = 0.0;
-  for (const auto& r : rows) {
-    if (std::isfinite(get(r))) ss += (get(r) - s.mean) * (get(r) - s.mean);
-  }
-  if (ss > 0.0) s.sd = std::sqrt(ss / (n - 1.0));
-  return s;
+Moments stats_of(const std::vector<ScoredVariant>& rows, Get get) {
+  std::vector<double> values;
+  for (const auto& r : rows) values.push_back(get(r));
+  return finite_moments(values);
 }
 
 std::string fmt_or_na(double v, const char* spec = "{:.3f}") {
@@ -74,9 +56,9 @@ std::vector<const PlateWell*> ranked_wells(const Plate& plate) {
 std::string components_svg(const ScoreTable& table, const std::vector<const PlateWell*>& ranked) {
   const size_t n = std::min<size_t>(ranked.size(), 20);
   if (n == 0) return "<p>No candidates on the plate.</p>\n";
-  const Stats si = stats_of(table.rows, [](const ScoredVariant& r) { return r.site_independent; });
-  const Stats po = stats_of(table.rows, [](const ScoredVariant& r) { return r.potts; });
-  const Stats sm = stats_of(table.rows, [](const ScoredVariant& r) { return r.surrogate_mean; });
+  const Moments si = stats_of(table.rows, [](const ScoredVariant& r) { return r.site_independent; });
+  const Moments po = stats_of(table.rows, [](const ScoredVariant& r) { return r.potts; });
+  const Moments sm = stats_of(table.rows, [](const ScoredVariant& r) { return r.surrogate_mean; });
   struct Series {
     const char* name;
     const char* colour;

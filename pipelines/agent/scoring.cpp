@@ -15,18 +15,20 @@ namespace kfold::pipelines::agent {
 
 namespace {
 
-struct Moments {
-  double mean = 0.0;
-  double sd = 1.0;
-};
-
-// Mean and standard deviation over the finite values (sd 1 when fewer than two or all equal).
 Moments moments(const std::vector<ScoredVariant>& rows, double ScoredVariant::*field) {
+  std::vector<double> values;
+  for (const auto& r : rows) values.push_back(r.*field);
+  return finite_moments(values);
+}
+
+}  // namespace
+
+Moments finite_moments(const std::vector<double>& values) {
   double sum = 0.0;
   double n = 0.0;
-  for (const auto& r : rows) {
-    if (std::isfinite(r.*field)) {
-      sum += r.*field;
+  for (const double v : values) {
+    if (std::isfinite(v)) {
+      sum += v;
       n += 1.0;
     }
   }
@@ -34,14 +36,12 @@ Moments moments(const std::vector<ScoredVariant>& rows, double ScoredVariant::*f
   if (n < 1.0) return m;
   m.mean = sum / n;
   double ss = 0.0;
-  for (const auto& r : rows) {
-    if (std::isfinite(r.*field)) ss += (r.*field - m.mean) * (r.*field - m.mean);
+  for (const double v : values) {
+    if (std::isfinite(v)) ss += (v - m.mean) * (v - m.mean);
   }
   if (n >= 2.0 && ss > 0.0) m.sd = std::sqrt(ss / (n - 1.0));
   return m;
 }
-
-}  // namespace
 
 ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Campaign& campaign,
                             const EvolutionaryModels& models) {
@@ -189,14 +189,10 @@ void add_structure_terms(ScoreTable& table, const std::vector<std::optional<Stru
   auto z_of = [&](auto field, double sign) {
     std::vector<double> v;
     for (const auto& t : terms) {
-      if (t && std::isfinite((*t).*field)) v.push_back(sign * ((*t).*field));
+      if (t) v.push_back(sign * ((*t).*field));
     }
-    double mean = 0.0;
-    for (const double x : v) mean += x / static_cast<double>(v.size());
-    double ss = 0.0;
-    for (const double x : v) ss += (x - mean) * (x - mean);
-    const double sd = v.size() >= 2 && ss > 0.0 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 1.0;
-    return std::make_pair(mean, sd);
+    const Moments m = finite_moments(v);
+    return std::make_pair(m.mean, m.sd);
   };
   const auto [m_plddt, s_plddt] = z_of(&StructureTerms::delta_plddt_site, 1.0);
   const auto [m_rmsd, s_rmsd] = z_of(&StructureTerms::ca_drmsd, -1.0);

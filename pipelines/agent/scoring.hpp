@@ -88,4 +88,12 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
 // (z of -ca_rmsd_site + z of delta_plddt_site + z of delta_ptm) / 3. Rows without terms are unchanged.
 void add_structure_terms(ScoreTable& table, const std::vector<std::optional<StructureTerms>>& terms);
 
+// Mean and sample standard deviation of the finite values (mean 0 when there is none; sd 1 when there
+// are fewer than two or all are equal): the z-scores of the scoring table and the report's plots.
+struct Moments {
+  double mean = 0.0;
+  double sd = 1.0;
+};
+Moments finite_moments(const std::vector<double>& values);
+
 }  // namespace kfold::pipelines::agent
