@@ -162,6 +162,10 @@ QueryResult finish_query(const data::Sequence& query, const ScoreProfile& profil
   return result;
 }
 
+void cancellation_point(const SearchOptions& options) {
+  if (options.check_cancelled) options.check_cancelled();
+}
+
 }  // namespace
 
 std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, const SequenceDb& db,
@@ -194,6 +198,7 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
       for (int64_t b = 0; b < n_batch; ++b) {
         try {
+          cancellation_point(options);
           const auto bi = static_cast<size_t>(b);
           if (round == 1) {
             profiles[bi] = make_sequence_profile(queries[static_cast<size_t>(batch + b)].residues, blosum62());
@@ -227,6 +232,7 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
             const auto bi = static_cast<size_t>(b);
             if (converged[bi]) continue;
             try {
+              cancellation_point(options);
               scanner.scan(profiles[bi], *words[bi], *index, options.prefilter, candidates[bi]);
             } catch (...) {
               error.record(batch + b, std::current_exception());
@@ -257,6 +263,7 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
           const auto [b, first] = tasks[task];
           const auto bi = static_cast<size_t>(b);
           try {
+            cancellation_point(options);
             StripedAligner aligner(profiles[bi], options.gaps, options.simd);
             const int64_t last = std::min<int64_t>(first + kAlignBlock, static_cast<int64_t>(candidates[bi].size()));
             for (int64_t k = first; k < last; ++k) {
@@ -278,6 +285,7 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
           const auto bi = static_cast<size_t>(b);
           if (!converged[bi]) {
             try {
+              cancellation_point(options);
               const auto qi = static_cast<size_t>(batch + b);
               QueryResult next =
                   finish_query(queries[qi], profiles[bi], candidates[bi], scores[bi], db, options, params, target);

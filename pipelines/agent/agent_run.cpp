@@ -12,6 +12,7 @@
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
 #include "data/log.hpp"
+#include "data/progress.hpp"
 #include "data/text_input.hpp"
 #include "pipelines/agent/agent_outputs.hpp"
 #include "pipelines/agent/campaign.hpp"
@@ -50,7 +51,8 @@ int64_t previous_rounds(const std::string& notebook, const std::filesystem::path
 
 // Structure terms for the structure_budget best candidates by the cheap terms (finite total, no hard
 // liability flag; ties by hypothesis order), against one prediction of the wild type.
-void add_predicted_structure_terms(ScoreTable& table, const Campaign& campaign, StructureOracle& oracle) {
+void add_predicted_structure_terms(ScoreTable& table, const Campaign& campaign, StructureOracle& oracle,
+                                   const std::function<void()>& check_cancelled) {
   std::vector<size_t> order;
   for (size_t i = 0; i < table.rows.size(); ++i)
     if (std::isfinite(table.rows[i].total) && !has_hard_flag(table.rows[i].flags)) order.push_back(i);
@@ -61,12 +63,16 @@ void add_predicted_structure_terms(ScoreTable& table, const Campaign& campaign, 
   log_info("agent: predicting the wild type and {} shortlisted variants (structure_budget {})", order.size(),
            campaign.structure_budget);
   const auto& wild_type_sequence = campaign.target.sequence;
+  Progress progress("structures", static_cast<int64_t>(order.size()) + 1);
   const StructurePrediction wild_type = oracle.predict(wild_type_sequence);
+  progress.advance();
   std::vector<std::optional<StructureTerms>> terms(table.rows.size());
   for (const size_t i : order) {
+    if (check_cancelled) check_cancelled();
     const auto& variant = table.rows[i].hypothesis->variant;
     const auto mutant = oracle.predict(apply_variant(variant, wild_type_sequence, campaign.target.first_residue));
     terms[i] = structure_terms(wild_type, mutant, variant, campaign.target.first_residue);
+    progress.advance();
   }
   add_structure_terms(table, terms);
 }
@@ -86,7 +92,6 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
     fail_input("{}: exists and is not a directory; give -o a folder", options.out_dir.string());
   }
   data::ensure_directory(options.out_dir);
-  fs::remove(options.out_dir / "done");
   const int threads = options.threads > 0 ? options.threads : omp_get_num_procs();
 
   RunRecord run;
@@ -101,7 +106,13 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   eo.fit_potts = !options.no_potts;
   eo.threads = threads;
   eo.cache_dir = options.evolution_cache;
+  eo.check_cancelled = options.check_cancelled;
+  const auto cancellation_point = [&options] {
+    if (options.check_cancelled) options.check_cancelled();
+  };
+  cancellation_point();
   const EvolutionaryModels models = build_evolutionary_models(campaign, eo);
+  cancellation_point();
 
   HypothesisSet proposed;
   propose_single_substitutions(campaign, proposed);
@@ -116,8 +127,10 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   log_info("agent: {} hypotheses", hypotheses.items().size());
   ScoreTable table = score_hypotheses(hypotheses.items(), campaign, models);
   apply_surrogate(table, campaign, models, seed, threads);
+  cancellation_point();
   if (options.structure_oracle != nullptr && campaign.structure_budget > 0)
-    add_predicted_structure_terms(table, campaign, *options.structure_oracle);
+    add_predicted_structure_terms(table, campaign, *options.structure_oracle, options.check_cancelled);
+  cancellation_point();
   const Plate plate = select_plate(table, campaign, seed);
   log_info("agent: plate of {} wells: {} variants ({} explore), {} controls ({} eligible, {} filtered by liabilities)",
            campaign.plate.size, plate.n_variants, plate.n_explore, plate.n_controls, plate.n_candidates,
@@ -129,6 +142,7 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   const int64_t round = previous_rounds(notebook, notebook_path) + 1;
   notebook += notebook_lines(table, plate, campaign, models, run, round);
 
+  fs::remove(options.out_dir / "done");  // until every file of this round is written
   data::write_file_atomic(options.out_dir / "scores.tsv", scores_tsv(table, campaign));
   data::write_file_atomic(options.out_dir / "plate.csv", plate_csv(plate, table, campaign));
   data::write_file_atomic(notebook_path, notebook);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include "pipelines/agent/structure_oracle.hpp"
@@ -23,6 +24,9 @@ struct AgentOptions {
   // Predicts the wild type and the campaign's structure_budget best candidates (by the cheap terms,
   // without hard liability flags); their structure terms join the total. nullptr: no structure terms.
   StructureOracle* structure_oracle = nullptr;
+  // Called between the stages of the round, after each Potts iteration and before each structure
+  // prediction; it throws to stop the round before anything is written (Python's Ctrl-C). Empty: never.
+  std::function<void()> check_cancelled;
 };
 
 void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& options);

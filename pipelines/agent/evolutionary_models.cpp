@@ -7,6 +7,7 @@
 
 #include "data/error.hpp"
 #include "data/log.hpp"
+#include "data/progress.hpp"
 #include "pipelines/agent/evolution_cache.hpp"
 #include "pipelines/agent/sha256.hpp"
 
@@ -120,10 +121,13 @@ EvolutionaryModels build_evolutionary_models(const Campaign& campaign, const Evo
   const bool deep = m.weights.neff >= static_cast<double>(ali.n_col);
   if (fit && !m.from_cache) {
     const auto start = std::chrono::steady_clock::now();
+    Progress progress("Potts fit", po.max_iterations);
     po.progress = [&](int64_t iter, double f, double gnorm, int64_t evals) {
       const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      log_info("agent: Potts fit iteration {}/{}: objective {:.3f}, |gradient| {:.3g}, {} evaluations, {:.1f} s", iter,
-               po.max_iterations, f, gnorm, evals, t);
+      log_debug("agent: Potts fit iteration {}/{}: objective {:.3f}, |gradient| {:.3g}, {} evaluations, {:.1f} s",
+                iter, po.max_iterations, f, gnorm, evals, t);
+      progress.advance();
+      if (options.check_cancelled) options.check_cancelled();
     };
     log_info("agent: fitting the Potts model ({} columns, {} parameters, lambda_h {}, lambda_J {} x {} x {})",
              ali.n_col, potts_n_params(ali.n_col), po.lambda_h, po.lambda_J, kStates - 1, ali.n_col - 1);

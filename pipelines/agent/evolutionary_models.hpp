@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ struct EvolutionOptions {
   // --evolution-cache DIR: weights and Potts parameters reused when the alignment (by SHA-256) and the
   // options match; empty: no cache.
   std::filesystem::path cache_dir;
+  // Called after each iteration of the Potts fit; it throws to stop the run (Python's Ctrl-C).
+  std::function<void()> check_cancelled;
 };
 
 struct EvolutionaryModels {

@@ -6,7 +6,6 @@
 
 #include "data/error.hpp"
 #include "data/log.hpp"
-#include "data/msa_file.hpp"
 #include "pipelines/agent/agent_run.hpp"
 #include "pipelines/agent/campaign.hpp"
 #include "pipelines/cli/commands.hpp"
@@ -59,13 +58,8 @@ StructureSetup make_structure_oracle(const AgentCommandOptions& o) {
   run.dtype = o.dtype == "bf16" ? c10::kBFloat16 : c10::kFloat;
   setup.model =
       std::make_unique<pipelines::LoadedModel>(pipelines::ModelSpec{o.model, o.config, std::nullopt}, params, 0, run);
-  std::optional<data::Msa> msa = data::read_msa_file(campaign.target.msa);
-  if (msa->sequences.front() != campaign.target.sequence) {
-    log_warn("{}: its first row is not the target sequence; structures are predicted single-sequence",
-             campaign.target.msa.string());
-    msa.reset();
-  }
-  setup.oracle = std::make_unique<pipelines::ModelStructureOracle>(*setup.model, std::move(msa), 0);
+  setup.oracle =
+      std::make_unique<pipelines::ModelStructureOracle>(*setup.model, pipelines::campaign_wild_type_msa(campaign), 0);
   return setup;
 }
 

@@ -8,9 +8,20 @@
 
 #include "data/error.hpp"
 #include "data/log.hpp"
+#include "data/msa_file.hpp"
 #include "fold/raw_features.hpp"
 
 namespace kfold::pipelines {
+
+std::optional<data::Msa> campaign_wild_type_msa(const agent::Campaign& campaign) {
+  data::Msa msa = data::read_msa_file(campaign.target.msa);
+  if (msa.sequences.front() != campaign.target.sequence) {
+    log_warn("{}: its first row is not the target sequence; structures are predicted single-sequence",
+             campaign.target.msa.string());
+    return std::nullopt;
+  }
+  return msa;
+}
 
 ModelStructureOracle::ModelStructureOracle(const LoadedModel& model, std::optional<data::Msa> msa, int64_t seed)
     : model_(model), msa_(std::move(msa)), seed_(seed) {}

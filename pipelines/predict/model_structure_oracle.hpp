@@ -8,6 +8,7 @@
 #include <string>
 
 #include "data/msa.hpp"
+#include "pipelines/agent/campaign.hpp"
 #include "pipelines/agent/structure_oracle.hpp"
 #include "pipelines/predict/loaded_model.hpp"
 
@@ -29,5 +30,9 @@ class ModelStructureOracle : public agent::StructureOracle {
   int64_t seed_;
   int64_t predictions_ = 0;
 };
+
+// The campaign's family alignment as the wild type's MSA of the oracle; nullopt, with a warning, when
+// its first row is not the target sequence (structures are then predicted single-sequence).
+std::optional<data::Msa> campaign_wild_type_msa(const agent::Campaign& campaign);
 
 }  // namespace kfold::pipelines

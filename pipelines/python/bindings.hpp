@@ -1,5 +1,5 @@
 // The pieces of the kfold._core Python module, one binding file per domain (as gemmi splits its
-// bindings): errors, MSAs and search, raw features, models and predictions.
+// bindings): errors, MSAs and search, raw features, models and predictions, the agent loop.
 #pragma once
 
 #include <pybind11/pybind11.h>
@@ -13,5 +13,6 @@ void bind_runtime(py::module_& m);   // module.cpp: progress, log records, cance
 void bind_msa(py::module_& m);       // msa_bindings.cpp: Msa, A3M/FASTA, search, Neff, filters
 void bind_features(py::module_& m);  // features_bindings.cpp: AlphaFold's raw features
 void bind_model(py::module_& m);     // model_bindings.cpp: LoadedModel, Prediction, parameters
+void bind_agent(py::module_& m);     // agent_bindings.cpp: one round of a campaign
 
 }  // namespace kfold::python

@@ -56,7 +56,8 @@ c10::Device parse_device(const std::string& text) {
 
 std::unique_ptr<LoadedModel> load_model(const std::string& preset, const fs::path& config,
                                         std::optional<int64_t> recycles, const fs::path& params, uint64_t random_seed,
-                                        const std::string& device, int64_t chunk_size, const std::string& attention) {
+                                        const std::string& device, int64_t chunk_size, const std::string& attention,
+                                        const std::string& dtype) {
   const py::gil_scoped_release release;  // loading parameters (or making random ones) takes a while
   fold::RunOptions run;
   run.device = parse_device(device);
@@ -65,6 +66,9 @@ std::unique_ptr<LoadedModel> load_model(const std::string& preset, const fs::pat
   if (attention != "fused" && attention != "reference")
     fail_input("attention '{}': expected 'fused' or 'reference'", attention);
   run.attention_kernel = attention == "reference" ? fold::AttentionKernel::reference : fold::AttentionKernel::fused;
+  if (dtype != "fp32" && dtype != "bf16")
+    fail_input("dtype '{}': expected 'fp32' or 'bf16' (mixed precision: the Evoformer in bfloat16)", dtype);
+  run.dtype = dtype == "bf16" ? c10::kBFloat16 : c10::kFloat;
   return std::make_unique<LoadedModel>(pipelines::ModelSpec{preset, config, recycles}, params, random_seed, run);
 }
 
@@ -157,7 +161,8 @@ void bind_model(py::module_& m) {
 
   py::class_<LoadedModel>(m, "LoadedModel", "A model preset with its parameters loaded (pipelines::LoadedModel).")
       .def(py::init(&load_model), py::arg("preset"), py::arg("config"), py::arg("recycles"), py::arg("params"),
-           py::arg("random_seed"), py::arg("device"), py::arg("chunk_size"), py::arg("attention"))
+           py::arg("random_seed"), py::arg("device"), py::arg("chunk_size"), py::arg("attention"),
+           py::arg("dtype"))
       .def_property_readonly("name", &LoadedModel::name)
       .def_property_readonly("random_weights", &LoadedModel::random_weights)
       .def_property_readonly("num_iterations",

@@ -56,4 +56,5 @@ PYBIND11_MODULE(_core, m) {
   kp::bind_msa(m);
   kp::bind_features(m);
   kp::bind_model(m);
+  kp::bind_agent(m);
 }

@@ -19,6 +19,7 @@
 #include "msa/sequence_db.hpp"
 #include "pipelines/python/bindings.hpp"
 #include "pipelines/python/numpy_arrays.hpp"
+#include "pipelines/python/python_runtime.hpp"
 
 namespace kfold::python {
 
@@ -40,7 +41,7 @@ struct SearchArgs {
 // One query against `db`, as `kfold search` does it (pipelines/cli/search.cpp): the sensitivity
 // preset sets the prefilter, then the rows of the query's A3M (max_seq_id filter included).
 data::Msa search_one(const data::Sequence& query, const std::string& source, const std::filesystem::path& db_path,
-                     const SearchArgs& a) {
+                     const SearchArgs& a, const CancelToken& token) {
   if (!(a.max_seq_id > 0.0 && a.max_seq_id <= 1.0)) fail_input("max_seq_id must be in (0, 1] (got {})", a.max_seq_id);
   msa::check_sensitivity(a.sensitivity);
   msa::SearchOptions options;
@@ -52,6 +53,7 @@ data::Msa search_one(const data::Sequence& query, const std::string& source, con
   options.prefilter = msa::prefilter_for_sensitivity(a.sensitivity);
   options.threads = a.threads > 0 ? a.threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
   msa::check_search_options(options);
+  options.check_cancelled = [&token] { token.throw_if_cancelled(); };
   const std::vector<data::Sequence> queries{query};
   msa::check_queries(queries, source);
   const auto db = msa::SequenceDb::open(db_path);
@@ -136,8 +138,9 @@ void bind_msa(py::module_& m) {
       .def_readwrite("sensitivity", &SearchArgs::sensitivity)
       .def_readwrite("threads", &SearchArgs::threads)
       .def_readwrite("max_seq_id", &SearchArgs::max_seq_id);
-  m.def("search", &search_one, py::arg("query"), py::arg("source"), py::arg("db"), py::arg("args"), Release(),
-        "The MSA of one query against a FASTA file or a `kfold db create` directory.");
+  m.def("search", &search_one, py::arg("query"), py::arg("source"), py::arg("db"), py::arg("args"), py::arg("token"),
+        Release(), "The MSA of one query against a FASTA file or a `kfold db create` directory; stops soon after "
+                   "`token` is cancelled.");
 }
 
 }  // namespace kfold::python

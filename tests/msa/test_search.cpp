@@ -2,6 +2,8 @@
 // decoys not; identical results for 1 and 3 threads and for every ISA; MSAs in query coordinates.
 #include <doctest/doctest.h>
 
+#include <atomic>
+
 #include "data/a3m.hpp"
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
@@ -93,6 +95,32 @@ TEST_CASE("search: planted homologs are found, decoys are not, any thread count 
     CHECK(summaries[qi].depth == msa_back.depth());
     CHECK(summaries[qi].neff == doctest::Approx(msa::neff(msa_back)));
     CHECK(summaries[qi].neff >= 1.0);
+  }
+}
+
+TEST_CASE("search: check_cancelled stops the search early and its exception reaches the caller") {
+  test::ScratchDir dir("msa_search_cancel");
+  const Planted p = make_database();
+  data::write_file_atomic(dir / "db.fasta", p.fasta);
+  msa::create_db(dir / "db.fasta", dir / "db");
+  const auto db = msa::SequenceDb::open(dir / "db");
+  struct Stop {};
+  for (const int64_t threads : {1, 3}) {
+    CAPTURE(threads);
+    msa::SearchOptions options;
+    options.threads = threads;
+    std::atomic<int64_t> calls{0};
+    options.check_cancelled = [&calls] { ++calls; };
+    msa::search(p.queries, db, options);
+    const int64_t all_calls = calls.load();
+    REQUIRE(all_calls >= 4 * 3);  // at least the four stages of every query
+    calls = 0;
+    options.check_cancelled = [&calls] {
+      if (++calls > 2) throw Stop{};  // cancelled after the second unit of work
+    };
+    CHECK_THROWS_AS(msa::search(p.queries, db, options), Stop);
+    // Each thread gives up at its next unit, and no stage starts after the one that saw the stop.
+    CHECK(calls.load() < all_calls);
   }
 }
 

@@ -20,7 +20,7 @@ def test_agent_example_writes_plate_scores_notebook_report(kfold, tmp_path):
     r = run_example(kfold, tmp_path / "out")
     assert r.returncode == 0, r.stderr
     assert r.stdout == ""  # progress and logs go to stderr
-    assert "Potts fit iteration" in r.stderr
+    assert "agent: Potts fit: " in r.stderr  # the fit's summary line
     out = tmp_path / "out"
     for name in ("scores.tsv", "plate.csv", "notebook.jsonl", "report.md", "report.html", "done"):
         assert (out / name).exists(), name

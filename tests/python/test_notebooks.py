@@ -12,7 +12,7 @@ NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 
 
 def test_notebooks_exist():
-    assert {"01_quickstart.ipynb", "02_msa.ipynb"} <= set(NAMES)
+    assert {"01_quickstart.ipynb", "02_msa.ipynb", "03_agent.ipynb"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)

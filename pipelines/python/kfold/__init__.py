@@ -1,5 +1,6 @@
-"""kfold: protein structure prediction from Python — homology search, AlphaFold's raw features and
-the AlphaFold2-class model, with the same code (and the same numbers) as the ``kfold`` command.
+"""kfold: protein structure prediction from Python — homology search, AlphaFold's raw features, the
+AlphaFold2-class model and the agent loop, with the same code (and the same numbers) as the ``kfold``
+command.
 
 Example::
 
@@ -9,6 +10,9 @@ Example::
     pred = model.predict("data/examples/ubiquitin.fasta", msas=[msa])
     print(pred.mean_plddt, pred.plddt.shape)
     open("ubiquitin.pdb", "w").write(pred.to_pdb())
+
+    campaign = kfold.agent.Campaign("data/examples/ubiquitin_campaign.json", workdir="ubq")
+    print(campaign.propose().plate.head())
 
 Errors raise :class:`kfold.InputError` (bad input; a ``ValueError``) or :class:`kfold.KfoldError`
 (anything else; a ``RuntimeError``) with the messages of the ``kfold`` command. Long calls release the
@@ -29,6 +33,7 @@ from ._runner import set_progress  # noqa: E402
 from .raw_features import Features, features  # noqa: E402
 from .model import Model, Prediction, presets  # noqa: E402
 from .msa import Msa, search  # noqa: E402
+from . import agent  # noqa: E402  (kfold.agent.Campaign: the AI-scientist loop)
 
 __version__: str = _core.__version__
 """kfold's version, the same as ``kfold --version`` prints."""
@@ -41,6 +46,7 @@ __all__ = [
     "Msa",
     "Prediction",
     "__version__",
+    "agent",
     "features",
     "presets",
     "search",

@@ -1,8 +1,9 @@
 """How kfold runs a long C++ call from Python: on a worker thread (the GIL is released inside), while
 the calling thread shows the progress bar, forwards kfold's log lines to ``logging`` and stays
 interruptible. On Ctrl-C the call is cancelled: the caller gets ``KeyboardInterrupt`` at once, and the
-C++ work stops at its next progress point (a model at the end of its current recycling iteration; a
-search only when it finishes) in the background.
+C++ work stops at its next progress point in the background: a model at the end of its current
+recycling iteration, a search before its next block of alignments, an agent round between its stages
+and structure predictions.
 """
 from __future__ import annotations
 

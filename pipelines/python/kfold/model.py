@@ -205,6 +205,8 @@ class Model:
         chunk_size: rows per chunk in attention and transitions (0: no chunking); results do not
             depend on it, memory does.
         attention: ``"fused"`` (kfold's kernels) or ``"reference"``.
+        dtype: ``"fp32"`` or ``"bf16"``: mixed precision as ``kfold predict --dtype bf16`` (the
+            Evoformer in bfloat16; weights, LayerNorm statistics and the structure module in fp32).
         check_memory: refuse a target whose memory estimate exceeds what is free (with the
             ``chunk_size`` that fits in the message).
 
@@ -226,7 +228,7 @@ class Model:
     def __init__(self, preset: str = "model_1_ptm", params: Union[None, str, "os.PathLike[str]"] = None, *,
                  random_weights: bool = False, config: Union[None, str, "os.PathLike[str]", Mapping] = None,
                  recycles: Optional[int] = None, device: str = "cpu", seed: int = 0, chunk_size: int = 0,
-                 attention: str = "fused", check_memory: bool = True):
+                 attention: str = "fused", dtype: str = "fp32", check_memory: bool = True):
         if random_weights and params is not None:
             raise _core.InputError("give params or random_weights=True, not both")
         params_path = "" if random_weights else os.fspath(_core.find_params(preset, os.fspath(params or "")))
@@ -238,18 +240,20 @@ class Model:
                 path = os.path.join(tmp, "config.json")
                 with open(path, "w", encoding="utf-8") as f:
                     json.dump(config, f)
-                self._model = self._load(preset, path, recycles, params_path, device, chunk_size, attention)
+                self._model = self._load(preset, path, recycles, params_path, device, chunk_size, attention, dtype)
         else:
             config_path = "" if config is None else os.fspath(config)
-            self._model = self._load(preset, config_path, recycles, params_path, device, chunk_size, attention)
+            self._model = self._load(preset, config_path, recycles, params_path, device, chunk_size, attention,
+                                     dtype)
         if random_weights:
             logger.warning(_core.RANDOM_WEIGHTS_WARNING)
 
     def _load(self, preset: str, config: str, recycles: Optional[int], params: str, device: str, chunk_size: int,
-              attention: str) -> _core.LoadedModel:
+              attention: str, dtype: str) -> _core.LoadedModel:
         if recycles is not None:
             recycles = int(recycles)
-        return run(_core.LoadedModel, preset, config, recycles, params, self._seed, device, int(chunk_size), attention)
+        return run(_core.LoadedModel, preset, config, recycles, params, self._seed, device, int(chunk_size), attention,
+                   dtype)
 
     @property
     def preset(self) -> str:

@@ -320,4 +320,4 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
     if threads is not None and args.threads < 1:
         raise _core.InputError(f"threads {threads}: must be 1 or more (None: every core)")
     args.max_seq_id = float(max_seq_id)
-    return Msa._wrap(run(_core.search, sequence, source, os.fspath(db), args))
+    return Msa._wrap(run(_core.search, sequence, source, os.fspath(db), args, cancellable=True))

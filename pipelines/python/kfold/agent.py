@@ -1,0 +1,364 @@
+"""The AI-scientist loop from Python: a campaign that proposes a plate of variants, takes the lab's
+measurements and proposes the next plate, as ``kfold agent`` does (the same code, the same files).
+
+A campaign lives in a working folder::
+
+    workdir/campaign.json      the campaign, its paths made absolute, results added as they come
+    workdir/results_1.csv      measurements given to add_results(), one file per call
+    workdir/round_1/           one `kfold agent` run: plate.csv, scores.tsv, notebook.jsonl,
+    workdir/round_2/           report.md, report.html (notebook.jsonl carries every round so far)
+
+``kfold agent workdir/campaign.json -o DIR`` reproduces a round's files exactly.
+
+Example::
+
+    import kfold.agent
+    campaign = kfold.agent.Campaign("data/examples/ubiquitin_campaign.json", workdir="ubq")
+    first = campaign.propose()
+    first.plate.head()                                  # pandas DataFrame of the plate
+    campaign.add_results({"I44A": -1.3, "K63R": 0.1})   # or a DataFrame variant,value[,sd]
+    second = campaign.propose()
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
+
+from . import _core
+from ._core import InputError
+from ._runner import run
+
+if TYPE_CHECKING:
+    import pandas
+
+    from .model import Model
+
+__all__ = ["Campaign", "Round"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+ResultsLike = Union["pandas.DataFrame", Mapping[str, float], Iterable[tuple], PathLike]
+
+_CAMPAIGN_FILE = "campaign.json"
+
+
+def _pandas() -> Any:
+    try:
+        import pandas
+    except ImportError as error:  # pragma: no cover - pandas is a dependency of kfold's environment
+        raise ImportError("kfold.agent returns pandas DataFrames: pip install pandas") from error
+    return pandas
+
+
+def _read_table(path: Path, sep: str) -> "pandas.DataFrame":
+    # "NA" is the files' only missing value; empty flags stay empty strings.
+    return _pandas().read_csv(path, sep=sep, na_values=["NA"], keep_default_na=False)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _absolute_paths(spec: dict, base: Path) -> dict:
+    """The campaign with its file paths resolved against `base` (the campaign file's folder)."""
+    spec = json.loads(json.dumps(spec))  # a deep copy of plain JSON values
+
+    def resolve(value: Any) -> Any:
+        return str((base / value).resolve()) if isinstance(value, str) and value else value
+
+    target = spec.get("target")
+    if isinstance(target, dict):
+        for key in ("msa", "db"):
+            if key in target:
+                target[key] = resolve(target[key])
+    if "library" in spec:
+        spec["library"] = resolve(spec["library"])
+    if isinstance(spec.get("results"), list):
+        spec["results"] = [resolve(r) for r in spec["results"]]
+    return spec
+
+
+def _results_csv(results: ResultsLike) -> str:
+    """`variant,value,sd` CSV text of measurements given as a DataFrame, a mapping or (variant, value[, sd])
+    tuples. Values are written with repr() so that they round-trip exactly."""
+    rows: list[tuple]
+    if hasattr(results, "to_dict") and hasattr(results, "columns"):  # a pandas DataFrame
+        columns = list(results.columns)
+        missing = [c for c in ("variant", "value") if c not in columns]
+        if missing:
+            raise InputError(f"results: the DataFrame has no column {missing[0]!r} (columns: {columns}); "
+                             "give columns variant, value and optionally sd")
+        sds = results["sd"].tolist() if "sd" in columns else [None] * len(results)
+        rows = list(zip(results["variant"].tolist(), results["value"].tolist(), sds))
+    elif isinstance(results, Mapping):
+        rows = [(variant, value, None) for variant, value in results.items()]
+    else:
+        rows = []
+        for i, row in enumerate(results):
+            if not isinstance(row, (tuple, list)) or len(row) not in (2, 3):
+                raise InputError(f"results: item {i} is {row!r}; give (variant, value) or (variant, value, sd)")
+            rows.append((row[0], row[1], row[2] if len(row) == 3 else None))
+    if not rows:
+        raise InputError("results: no measurements given")
+    lines = ["variant,value,sd"]
+    for variant, value, sd in rows:
+        if not isinstance(variant, str) or "," in variant or not variant.strip():
+            raise InputError(f"results: variant {variant!r} must be text such as 'I44A' or 'I44A:K63R'")
+        missing_sd = sd is None or (isinstance(sd, float) and sd != sd)
+        lines.append(f"{variant.strip()},{float(value)!r},{'' if missing_sd else repr(float(sd))}")
+    return "\n".join(lines) + "\n"
+
+
+class Round:
+    """One proposed plate and the evidence behind it: the files of one ``kfold agent`` run.
+
+    Attributes:
+        number: 1 for the first round of the campaign.
+        folder: the run's output folder (plate.csv, scores.tsv, notebook.jsonl, report.md, report.html).
+    """
+
+    def __init__(self, folder: Path, number: int):
+        self.folder = folder
+        self.number = number
+
+    @property
+    def plate(self) -> "pandas.DataFrame":
+        """plate.csv: well, id, mutations, sequence, score, sd, rank, operator, flags, rationale."""
+        return _read_table(self.folder / "plate.csv", ",")
+
+    @property
+    def scores(self) -> "pandas.DataFrame":
+        """scores.tsv: every evaluated variant with its evolutionary, surrogate and structure terms,
+        its liability flags and rationale (NaN where a term was not computed)."""
+        return _read_table(self.folder / "scores.tsv", "\t")
+
+    @property
+    def report(self) -> str:
+        """report.md, the run's report for people (Markdown)."""
+        return (self.folder / "report.md").read_text(encoding="utf-8")
+
+    @property
+    def notebook(self) -> list[dict]:
+        """The records of notebook.jsonl (every round so far): one ``"run"`` record per round, then one
+        record per hypothesis with its scores and decision."""
+        with open(self.folder / "notebook.jsonl", encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def _repr_markdown_(self) -> str:
+        return self.report
+
+    def __repr__(self) -> str:
+        return f"<kfold.agent.Round {self.number} in {self.folder}>"
+
+
+class Campaign:
+    """A protein-engineering campaign run round by round (``kfold agent``), kept in ``workdir``.
+
+    Args:
+        campaign: a campaign file (JSON, the format of ``kfold agent --help``) or the same as a dict
+            (its relative paths then resolve against the current folder).
+        workdir: the campaign's folder, created if needed; it must not hold a campaign already
+            (continue one with :meth:`Campaign.open`).
+
+    Raises:
+        kfold.InputError: a bad campaign (the message names the file and field) or a used workdir.
+
+    Example::
+
+        >>> import kfold.agent
+        >>> campaign = kfold.agent.Campaign("data/examples/ubiquitin_campaign.json",
+        ...                                 workdir="ubq")  # doctest: +SKIP
+        >>> round1 = campaign.propose(potts_iterations=30)  # doctest: +SKIP
+        >>> round1.plate[["well", "mutations", "score"]].head()  # doctest: +SKIP
+    """
+
+    def __init__(self, campaign: Union[PathLike, Mapping[str, Any]], workdir: PathLike):
+        self.workdir = Path(workdir).resolve()
+        path = self.workdir / _CAMPAIGN_FILE
+        if path.exists():
+            raise InputError(f"{path}: this folder holds a campaign already; continue it with "
+                             f"kfold.agent.Campaign.open({str(workdir)!r}) or give a new workdir")
+        if isinstance(campaign, Mapping):
+            spec, base = dict(campaign), Path.cwd()
+        else:
+            source = Path(campaign)
+            run(_core.campaign_summary, os.fspath(source))  # errors name the user's file
+            spec, base = json.loads(source.read_text(encoding="utf-8")), source.resolve().parent
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._save(_absolute_paths(spec, base))
+
+    @classmethod
+    def open(cls, workdir: PathLike) -> "Campaign":
+        """The campaign kept in ``workdir`` by an earlier session, with its rounds and results.
+
+        Example::
+
+            >>> campaign = kfold.agent.Campaign.open("ubq")  # doctest: +SKIP
+        """
+        self = cls.__new__(cls)
+        self.workdir = Path(workdir).resolve()
+        path = self.workdir / _CAMPAIGN_FILE
+        if not path.is_file():
+            raise InputError(f"{path}: no campaign here; start one with kfold.agent.Campaign(file, workdir=...)")
+        self._spec = json.loads(path.read_text(encoding="utf-8"))
+        self._summary = run(_core.campaign_summary, os.fspath(path))
+        return self
+
+    def _save(self, spec: dict) -> None:
+        """Writes campaign.json and validates it; on an error the previous file is restored."""
+        path = self.workdir / _CAMPAIGN_FILE
+        previous = path.read_bytes() if path.exists() else None
+        _write_atomic(path, json.dumps(spec, indent=2) + "\n")
+        try:
+            self._summary = run(_core.campaign_summary, os.fspath(path))
+        except BaseException:
+            if previous is None:
+                path.unlink()
+            else:
+                path.write_bytes(previous)
+            raise
+        self._spec = spec
+
+    @property
+    def path(self) -> Path:
+        """The campaign file the rounds run on (``kfold agent`` takes it as it is)."""
+        return self.workdir / _CAMPAIGN_FILE
+
+    @property
+    def spec(self) -> dict:
+        """The campaign as a dict (a copy: change the campaign through its methods)."""
+        return json.loads(json.dumps(self._spec))
+
+    @property
+    def name(self) -> str:
+        return self._summary["name"]
+
+    @property
+    def sequence(self) -> str:
+        """The target's wild-type sequence."""
+        return self._summary["sequence"]
+
+    @property
+    def measurements(self) -> int:
+        """Number of measured variants in the campaign's results."""
+        return self._summary["measurements"]
+
+    @property
+    def rounds(self) -> list[Round]:
+        """The rounds run so far, oldest first (complete ones: their ``done`` file exists)."""
+        found = []
+        for folder in self.workdir.glob("round_*"):
+            suffix = folder.name[len("round_"):]
+            if suffix.isdigit() and (folder / "done").exists():
+                found.append(Round(folder, int(suffix)))
+        return sorted(found, key=lambda r: r.number)
+
+    def propose(self, *, threads: int = 0, seed: Optional[int] = None, potts: bool = True,
+                potts_iterations: Optional[int] = None, evolution_cache: Optional[PathLike] = None,
+                model: Optional["Model"] = None) -> Round:
+        """Runs the next round: proposes, scores and ranks variants with the results so far and lays
+        out the plate (``kfold agent``). Returns the new :class:`Round`.
+
+        Args:
+            threads: OpenMP threads (0: all cores); results do not depend on it.
+            seed: seed of the plate layout (default: the campaign's ``seed``).
+            potts: False skips the Potts model (``--no-potts``, fast).
+            potts_iterations: L-BFGS iterations of the Potts fit (default: the campaign's).
+            evolution_cache: folder of fitted evolutionary models reused by later rounds.
+            model: a :class:`kfold.Model` predicting the wild type and the campaign's
+                ``structure_budget`` best candidates (structure terms); None: no structure terms.
+
+        Raises:
+            kfold.InputError: bad options or campaign. Ctrl-C raises KeyboardInterrupt and leaves
+            no round behind.
+
+        Example::
+
+            >>> next_round = campaign.propose(threads=2, seed=7)  # doctest: +SKIP
+        """
+        if threads < 0:
+            raise InputError(f"threads {threads}: must be 0 (all cores) or more")
+        if seed is not None and seed < 0:
+            raise InputError(f"seed {seed}: must be >= 0")
+        rounds = self.rounds
+        number = rounds[-1].number + 1 if rounds else 1
+        folder = self.workdir / f"round_{number}"
+        if folder.exists():
+            shutil.rmtree(folder)  # an interrupted attempt at this round (no `done`)
+        folder.mkdir()
+        if rounds:  # the notebook carries every round: the new run appends to the last one's
+            shutil.copyfile(rounds[-1].folder / "notebook.jsonl", folder / "notebook.jsonl")
+        args = _core.AgentArgs()
+        args.threads = int(threads)
+        args.seed = None if seed is None else int(seed)
+        args.no_potts = not potts
+        args.potts_iterations = None if potts_iterations is None else int(potts_iterations)
+        args.evolution_cache = os.fspath(evolution_cache) if evolution_cache is not None else ""
+        loaded = model._model if model is not None else None
+        try:
+            run(_core.run_agent, os.fspath(self.path), os.fspath(folder), args, loaded, cancellable=True)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return Round(folder, number)
+
+    def add_results(self, results: ResultsLike) -> Path:
+        """Adds measured results, used by the next :meth:`propose` (as an entry of ``"results"``).
+
+        Args:
+            results: a pandas DataFrame with columns ``variant``, ``value`` and optionally ``sd``; a
+                dict ``{variant: value}``; ``(variant, value[, sd])`` tuples; or a CSV file
+                ``variant,value[,sd]``. Variants are written ``I44A`` or ``I44A:K63R``.
+
+        Returns:
+            The results file added to the campaign (a copy in ``workdir``).
+
+        Raises:
+            kfold.InputError: a bad variant or value (naming the row); the campaign is then unchanged.
+
+        Example::
+
+            >>> import pandas as pd
+            >>> campaign.add_results(pd.DataFrame({"variant": ["I44A", "L8A"], "value": [-1.2, -0.4]}))
+            ... # doctest: +SKIP
+        """
+        if isinstance(results, (str, os.PathLike)):
+            text = Path(results).read_text(encoding="utf-8")
+        else:
+            text = _results_csv(results)
+        existing = {Path(p).name for p in self._spec.get("results", [])}
+        index = 1
+        while f"results_{index}.csv" in existing or (self.workdir / f"results_{index}.csv").exists():
+            index += 1
+        path = self.workdir / f"results_{index}.csv"
+        _write_atomic(path, text)
+        spec = self.spec
+        spec.setdefault("results", []).append(str(path))
+        try:
+            self._save(spec)
+        except BaseException:
+            path.unlink()
+            raise
+        return path
+
+    def plate(self) -> "pandas.DataFrame":
+        """The plate of the latest round (see :attr:`Round.plate`)."""
+        return self._latest().plate
+
+    def scores(self) -> "pandas.DataFrame":
+        """The scores of the latest round (see :attr:`Round.scores`)."""
+        return self._latest().scores
+
+    def _latest(self) -> Round:
+        rounds = self.rounds
+        if not rounds:
+            raise InputError(f"{self.workdir}: no round yet; call propose() first")
+        return rounds[-1]
+
+    def __repr__(self) -> str:
+        return (f"<kfold.agent.Campaign {self.name!r}: {len(self.sequence)} residues, "
+                f"{self.measurements} measurements, {len(self.rounds)} rounds in {self.workdir}>")

@@ -1,0 +1,136 @@
+"""kfold.agent (the Python campaign) against `kfold agent` on the same campaign file: identical plate and
+scores; results added from Python feed the next round; bad results leave the campaign unchanged;
+cancellation leaves no round behind. Also the cancellation of a search and Model(dtype=...)."""
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from conftest import SOURCE_DIR
+
+EXAMPLES = SOURCE_DIR / "data/examples"
+CAMPAIGN = EXAMPLES / "ubiquitin_campaign.json"
+SMALL = EXAMPLES / "small_model.json"
+ITERATIONS = 5  # Potts iterations: enough to exercise the fit, fast
+
+
+@pytest.fixture(scope="module")
+def kf(kfold_module):
+    return kfold_module
+
+
+def test_a_round_matches_the_cli(kf, kfold, tmp_path):
+    campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
+    first = campaign.propose(threads=2, potts_iterations=ITERATIONS)
+    assert first.number == 1 and first.folder == tmp_path / "ubq" / "round_1"
+    r = kfold("agent", campaign.path, "-o", tmp_path / "cli", "--threads", 1, "--potts-iterations", ITERATIONS)
+    assert r.returncode == 0, r.stderr
+    for name in ("scores.tsv", "plate.csv"):  # identical files, whatever the thread count
+        assert (first.folder / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
+    plate = first.plate
+    assert len(plate) == 96 and list(plate.columns[:3]) == ["well", "id", "mutations"]
+    assert (plate["operator"] == "control").sum() == 4
+    scores = first.scores
+    assert len(scores) > 1000 and scores["total"].notna().sum() > 1000
+    assert campaign.plate().equals(plate)
+    assert first.report.startswith("#")
+    assert [record["type"] for record in first.notebook].count("run") == 1
+
+
+def test_results_from_python_feed_the_next_round(kf, tmp_path):
+    campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
+    before = campaign.measurements
+    first = campaign.propose(threads=2, potts=False)
+    picked = first.plate[first.plate["operator"] != "control"].head(5)
+    measured = pd.DataFrame({"variant": picked["mutations"], "value": [0.5, -0.25, 1.0, 0.0, -2.0],
+                             "sd": [0.1, None, 0.2, 0.1, 0.3]})
+    path = campaign.add_results(measured)
+    assert path.parent == tmp_path / "ubq" and campaign.measurements == before + 5
+    assert path.read_text().splitlines()[2].endswith(",-0.25,")  # a missing sd stays empty
+    second = campaign.propose(threads=2, potts=False)
+    assert second.number == 2 and [r.number for r in campaign.rounds] == [1, 2]
+    assert [record["type"] for record in second.notebook].count("run") == 2
+    scores = second.scores.set_index("mutations")
+    for variant, value in zip(measured["variant"], measured["value"]):
+        assert scores.loc[variant, "measured"] == pytest.approx(value)
+    # The campaign continues from its folder in a later session.
+    again = kf.agent.Campaign.open(tmp_path / "ubq")
+    assert again.measurements == campaign.measurements and len(again.rounds) == 2
+    assert again.spec["results"][-1] == str(path)
+
+
+def test_bad_results_leave_the_campaign_unchanged(kf, tmp_path):
+    campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
+    spec_file = campaign.path.read_bytes()
+    with pytest.raises(kf.InputError, match=r"results_1\.csv:3: .*(99|position)"):
+        campaign.add_results([("I44A", -1.0), ("Q99A", 0.5)])  # ubiquitin has 76 residues
+    with pytest.raises(kf.InputError, match=r"results_1\.csv:2: value 'nan' is not a finite number"):
+        campaign.add_results({"I44A": float("nan")})
+    with pytest.raises(kf.InputError, match="no column 'value'"):
+        campaign.add_results(pd.DataFrame({"variant": ["I44A"], "fitness": [1.0]}))
+    assert campaign.path.read_bytes() == spec_file
+    assert sorted(p.name for p in (tmp_path / "ubq").iterdir()) == ["campaign.json"]
+
+
+def test_campaign_errors_name_the_field(kf, tmp_path):
+    spec = json.loads(CAMPAIGN.read_text())
+    spec["plate"]["wells"] = 96
+    spec["target"]["msa"] = str(EXAMPLES / spec["target"]["msa"])
+    spec["results"] = []
+    with pytest.raises(kf.InputError, match=r"plate\.wells"):
+        kf.agent.Campaign(spec, workdir=tmp_path / "bad")
+    assert not (tmp_path / "bad" / "campaign.json").exists()
+    kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
+    with pytest.raises(kf.InputError, match=r"holds a campaign already.*Campaign\.open"):
+        kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
+    with pytest.raises(kf.InputError, match="no round yet"):
+        kf.agent.Campaign.open(tmp_path / "ubq").plate()
+
+
+def test_structure_terms_from_a_python_model_match_the_cli(kf, kfold, tmp_path):
+    spec = json.loads(CAMPAIGN.read_text())
+    spec["structure_budget"] = 1
+    workdir = tmp_path / "ubq"
+    source = tmp_path / "campaign.json"
+    shutil.copy(EXAMPLES / spec["target"]["msa"], tmp_path)
+    shutil.copy(EXAMPLES / spec["results"][0], tmp_path)
+    source.write_text(json.dumps(spec))
+    campaign = kf.agent.Campaign(source, workdir=workdir)
+    model = kf.Model("model_1_ptm", random_weights=True, config=SMALL)
+    first = campaign.propose(threads=2, potts=False, model=model)
+    assert first.scores["delta_ptm"].notna().sum() == 1
+    r = kfold("agent", campaign.path, "-o", tmp_path / "cli", "--threads", 2, "--no-potts", "--random-weights",
+              "--config", SMALL)
+    assert r.returncode == 0, r.stderr
+    assert (first.folder / "scores.tsv").read_bytes() == (tmp_path / "cli" / "scores.tsv").read_bytes()
+
+
+def test_a_cancelled_round_writes_nothing(kf, tmp_path):
+    campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
+    token = kf._core.CancelToken()
+    token.cancel()
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        kf._core.run_agent(str(campaign.path), str(out), kf._core.AgentArgs(), None, token)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_cancelled_search_stops(kf):
+    args = kf._core.SearchArgs()
+    token = kf._core.CancelToken()
+    token.cancel()
+    query = kf._core.read_fasta(str(EXAMPLES / "ubiquitin.fasta"))[0]
+    with pytest.raises(KeyboardInterrupt):
+        kf._core.search(query, "ubiquitin.fasta", str(EXAMPLES / "ubiquitin_db.fasta"), args, token)
+
+
+def test_model_dtype(kf):
+    fp32 = kf.Model("model_1_ptm", random_weights=True, config=SMALL, recycles=0)
+    bf16 = kf.Model("model_1_ptm", random_weights=True, config=SMALL, recycles=0, dtype="bf16")
+    a, b = fp32.predict("MKVLAAGIVGKLEQDSWR"), bf16.predict("MKVLAAGIVGKLEQDSWR")
+    # bf16 trunk: close to fp32 (tolerance of tests/fold/test_mixed_precision.cpp: 1 pLDDT point), not equal.
+    assert abs(a.mean_plddt - b.mean_plddt) < 1.0
+    assert (a.plddt != b.plddt).any()
+    with pytest.raises(kf.InputError, match="dtype 'fp16': expected 'fp32' or 'bf16'"):
+        kf.Model("model_1_ptm", random_weights=True, config=SMALL, dtype="fp16")
