@@ -1,6 +1,6 @@
 // Binary files of the evolution cache: magic, sizes, weights, neighbours, Neff, and the Potts parameters
 // with their fit record (little-endian host layout; a file from another architecture fails its checks
-// and is refitted).
+// and is refitted), then the SHA-256 of everything before it: a damaged file is never trusted.
 #include "pipelines/agent/evolution_cache.hpp"
 
 #include <fmt/format.h>
@@ -17,7 +17,8 @@ namespace kfold::pipelines::agent {
 
 namespace {
 
-constexpr char kMagic[8] = {'K', 'F', 'E', 'V', 'O', '0', '1', '\n'};
+constexpr char kMagic[8] = {'K', 'F', 'E', 'V', 'O', '0', '2', '\n'};
+constexpr size_t kDigestSize = 64;  // hex SHA-256 trailer
 
 template <typename T>
 void put(std::string& out, const T& v) {
@@ -75,9 +76,15 @@ std::optional<CachedEvolution> load_evolution_cache(const std::filesystem::path&
   if (!in) return std::nullopt;
   std::ostringstream buffer;
   buffer << in.rdbuf();
-  const std::string s = buffer.str();
-  if (s.size() < sizeof(kMagic) || std::memcmp(s.data(), kMagic, sizeof(kMagic)) != 0) {
-    log_warn("agent: evolution cache {}: not a cache file; refitting", path.string());
+  std::string s = buffer.str();
+  if (s.size() < sizeof(kMagic) + kDigestSize || std::memcmp(s.data(), kMagic, sizeof(kMagic)) != 0) {
+    log_warn("agent: evolution cache {}: not a cache file of this kfold version; refitting", path.string());
+    return std::nullopt;
+  }
+  const std::string digest = s.substr(s.size() - kDigestSize);
+  s.resize(s.size() - kDigestSize);
+  if (sha256_hex(s) != digest) {
+    log_warn("agent: evolution cache {}: checksum mismatch (a damaged file); refitting", path.string());
     return std::nullopt;
   }
   Reader r{s, sizeof(kMagic)};
@@ -126,6 +133,7 @@ void save_evolution_cache(const std::filesystem::path& dir, const std::string& k
     put_array(out, std::vector<char>(p.fit.stop_reason.begin(), p.fit.stop_reason.end()));
     put_array(out, p.params);
   }
+  out += sha256_hex(out);
   data::ensure_directory(dir);
   data::write_file_atomic(dir / (key + ".evo"), out);
 }

@@ -3,12 +3,15 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
 
 #include "data/atomic_output.hpp"
 #include "pipelines/agent/evolution_cache.hpp"
 #include "pipelines/agent/evolutionary_models.hpp"
 #include "pipelines/agent/operators.hpp"
 #include "pipelines/agent/scoring.hpp"
+#include "pipelines/agent/sha256.hpp"
 #include "pipelines/agent/structure_oracle.hpp"
 #include "test_support.hpp"
 
@@ -122,6 +125,23 @@ TEST_CASE("evolution cache: a second build reads the same weights and Potts para
   CHECK(a.potts->params == b.potts->params);
   CHECK(a.potts->fit.stop_reason == b.potts->fit.stop_reason);
   CHECK(a.potts->fit.iterations == b.potts->fit.iterations);
+  // One flipped bit in the Potts parameters: the checksum catches it, and the next build refits and
+  // rewrites the file.
+  const std::string cached_key = evolution_cache_key(sha256_file(c.target.msa), c.evolution.identity, true,
+                                                     c.evolution.potts_iterations, 0.01, 0.01);
+  const auto cache_file = dir / (cached_key + ".evo");
+  REQUIRE(std::filesystem::exists(cache_file));
+  std::ifstream in(cache_file, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  bytes[bytes.size() - 64 - 100] ^= 0x01;
+  kfold::data::write_file_atomic(cache_file, bytes);
+  CHECK(!load_evolution_cache(dir.path(), cached_key, static_cast<int64_t>(a.weights.weights.size()),
+                              a.alignment.n_col));
+  const EvolutionaryModels refit = build_evolutionary_models(c, eo);
+  CHECK(!refit.from_cache);
+  CHECK(refit.potts->params == a.potts->params);
+  CHECK(build_evolutionary_models(c, eo).from_cache);
   // Other options, another key; a damaged file is ignored.
   const std::string key = evolution_cache_key("x", 0.8, true, 15, 0.01, 0.01);
   CHECK(key != evolution_cache_key("x", 0.8, true, 16, 0.01, 0.01));
