@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <string>
 #include <system_error>
 
 #include "data/error.hpp"
@@ -22,11 +24,20 @@ fs::path directory_of(const fs::path& target) {
   return parent.empty() ? fs::path(".") : parent;
 }
 
-void fsync_path(const fs::path& path, bool directory) {
+// 0, or the errno of a failed open or fsync (a full disk can surface only here); file systems
+// that cannot sync (EINVAL) count as success.
+int fsync_path(const fs::path& path, bool directory) {
   const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd < 0) return;
-  ::fsync(fd);
+  if (fd < 0) return errno;
+  const int err = ::fsync(fd) == 0 || errno == EINVAL ? 0 : errno;
   ::close(fd);
+  return err;
+}
+
+// strerror, plus what to do when the error means that there is no room for the file.
+std::string write_error_text(int err) {
+  const bool no_room = err == ENOSPC || err == EFBIG || err == EDQUOT;
+  return fmt::format("{}{}", std::strerror(err), no_room ? " (disk full or file size limit)" : "");
 }
 
 }  // namespace
@@ -42,6 +53,8 @@ void ensure_directory(const fs::path& dir) {
 AtomicOutput::AtomicOutput(fs::path target) : target_(std::move(target)) {
   const fs::path dir = directory_of(target_);
   std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    fail_input("{}: {} is a file, not a directory", target_.string(), dir.string());
   if (!fs::is_directory(dir, ec)) fail_input("{}: output directory {} does not exist", target_.string(), dir.string());
   if (::access(dir.c_str(), W_OK) != 0)
     fail_input("{}: output directory {} is not writable", target_.string(), dir.string());
@@ -58,7 +71,8 @@ AtomicOutput::~AtomicOutput() {
 }
 
 void AtomicOutput::commit() {
-  fsync_path(temp_, false);
+  if (const int err = fsync_path(temp_, false); err != 0)
+    fail_runtime("{}: write failed: {}", target_.string(), write_error_text(err));
   std::error_code ec;
   fs::rename(temp_, target_, ec);
   if (ec) fail_runtime("{}: cannot move finished file into place: {}", target_.string(), ec.message());
@@ -66,10 +80,11 @@ void AtomicOutput::commit() {
   fsync_path(directory_of(target_), true);
 }
 
-void write_file_atomic(const fs::path& path, std::string_view content) {
-  AtomicOutput out(path);
+namespace {
+
+void write_temp(const AtomicOutput& out, const fs::path& path, std::string_view content) {
   const int fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail_runtime("{}: cannot create: {}", path.string(), std::strerror(errno));
+  if (fd < 0) fail_runtime("{}: cannot create: {}", path.string(), write_error_text(errno));
   size_t done = 0;
   while (done < content.size()) {
     const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
@@ -77,12 +92,28 @@ void write_file_atomic(const fs::path& path, std::string_view content) {
     if (n < 0) {
       const int err = errno;
       ::close(fd);
-      fail_runtime("{}: write failed: {}", path.string(), std::strerror(err));
+      fail_runtime("{}: write failed: {}", path.string(), write_error_text(err));
     }
     done += static_cast<size_t>(n);
   }
-  if (::close(fd) != 0) fail_runtime("{}: write failed: {}", path.string(), std::strerror(errno));
+  if (::close(fd) != 0) fail_runtime("{}: write failed: {}", path.string(), write_error_text(errno));
+}
+
+}  // namespace
+
+void write_file_atomic(const fs::path& path, std::string_view content) {
+  AtomicOutput out(path);
+  write_temp(out, path, content);
   out.commit();
+}
+
+void write_files_atomic(const std::vector<std::pair<fs::path, std::string>>& files) {
+  std::vector<std::unique_ptr<AtomicOutput>> outputs;
+  for (const auto& [path, content] : files) {
+    outputs.push_back(std::make_unique<AtomicOutput>(path));
+    write_temp(*outputs.back(), path, content);
+  }
+  for (auto& out : outputs) out->commit();
 }
 
 }  // namespace kfold::data

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace kfold::data {
 
@@ -31,6 +34,10 @@ class AtomicOutput {
 // Writes `content` to `path` atomically. Throws InputError (bad directory) or
 // RuntimeError (write failure, e.g. disk full).
 void write_file_atomic(const std::filesystem::path& path, std::string_view content);
+
+// Writes several files all or nothing: every content goes to its temporary file first, and only when
+// all are written are they renamed into place (a full disk leaves none of them changed).
+void write_files_atomic(const std::vector<std::pair<std::filesystem::path, std::string>>& files);
 
 // Creates `dir` (and parents) if needed; throws InputError naming it when that fails.
 void ensure_directory(const std::filesystem::path& dir);

@@ -37,7 +37,12 @@ std::recursive_mutex& hdf5_mutex() {
 
 void silence_hdf5_errors() {
   static std::once_flag once;
-  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+  std::call_once(once, [] {
+    // A file whose flush failed (disk full, file-size limit) cannot be closed, and HDF5 1.10's own
+    // atexit cleanup then crashes on it; the process closes every file descriptor anyway.
+    H5dont_atexit();
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  });
 }
 
 // Scoped hid_t.
@@ -116,6 +121,29 @@ std::string trim_slash(std::string_view name) {
   return std::string(name);
 }
 
+// Before allocating a dataset's values: they must be in the file. Unfiltered layouts store every byte,
+// deflate and the other built-in filters expand at most 1032:1; virtual and external datasets (values in
+// other files) are refused. A corrupt or crafted header would otherwise make us allocate terabytes.
+void check_stored(hid_t dset, const std::string& file, const DatasetInfo& info) {
+  Id dcpl(H5Dget_create_plist(dset), H5Pclose);
+  Id type(H5Dget_type(dset), H5Tclose);
+  if (!dcpl.ok() || !type.ok()) fail_input("{}: dataset '{}' has an unreadable layout or type", file, info.name);
+  if (H5Pget_layout(dcpl.get()) == H5D_VIRTUAL || H5Pget_external_count(dcpl.get()) != 0)
+    fail_input(
+        "{}: dataset '{}' keeps its values in other files (virtual or external storage); kfold reads only "
+        "values stored in the file itself",
+        file, info.name);
+  int64_t need = static_cast<int64_t>(H5Tget_size(type.get()));
+  if (__builtin_mul_overflow(need, info.numel(), &need)) need = INT64_MAX;
+  const auto stored = static_cast<int64_t>(H5Dget_storage_size(dset));
+  const int64_t can_hold = H5Pget_nfilters(dcpl.get()) > 0 ? stored * 1032 + (int64_t{1} << 20) : stored;
+  if (need > can_hold)
+    fail_input(
+        "{}: dataset '{}' has shape {} ({} bytes) but the file stores {} bytes of it (unwritten, truncated or "
+        "corrupt file?)",
+        file, info.name, shape_string(info.shape), need, stored);
+}
+
 }  // namespace
 
 int64_t DatasetInfo::numel() const {
@@ -137,7 +165,7 @@ H5Writer::H5Writer(const fs::path& path) : path_(path), output_(path) {
   std::lock_guard lock(hdf5_mutex());
   silence_hdf5_errors();
   const hid_t id = H5Fcreate(output_.temp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (id < 0) fail_runtime("{}: cannot create HDF5 file", path_.string());
+  if (id < 0) fail_runtime("{}: cannot create HDF5 file (disk full or file size limit?)", path_.string());
   file_ = std::make_unique<HdfHandle>(id, H5Fclose);
 }
 
@@ -160,7 +188,7 @@ void H5Writer::write_raw(std::string_view name, DType dtype, const void* data, s
           H5Dclose);
   if (!dset.ok()) fail_runtime("{}: cannot create dataset '{}' (duplicate name?)", path_.string(), key);
   if (H5Dwrite(dset.get(), native_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-    fail_runtime("{}: writing dataset '{}' failed (disk full?)", path_.string(), key);
+    fail_runtime("{}: writing dataset '{}' failed (disk full or file size limit?)", path_.string(), key);
 }
 
 template <typename T>
@@ -190,7 +218,7 @@ void H5Writer::write_strings(std::string_view name, const std::vector<std::strin
   ptrs.reserve(values.size());
   for (const auto& v : values) ptrs.push_back(v.c_str());
   if (H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
-    fail_runtime("{}: writing dataset '{}' failed (disk full?)", path_.string(), key);
+    fail_runtime("{}: writing dataset '{}' failed (disk full or file size limit?)", path_.string(), key);
 }
 
 void H5Writer::set_attribute(std::string_view key, const std::string& value) {
@@ -213,11 +241,11 @@ void H5Writer::commit() {
     std::lock_guard lock(hdf5_mutex());
     if (!file_) fail_runtime("{}: committed twice", path_.string());
     if (H5Fflush(file_->id, H5F_SCOPE_GLOBAL) < 0)
-      fail_runtime("{}: flushing HDF5 file failed (disk full?)", path_.string());
+      fail_runtime("{}: flushing HDF5 file failed (disk full or file size limit?)", path_.string());
     const hid_t id = file_->id;
     file_->id = H5I_INVALID_HID;
     file_.reset();
-    if (H5Fclose(id) < 0) fail_runtime("{}: closing HDF5 file failed (disk full?)", path_.string());
+    if (H5Fclose(id) < 0) fail_runtime("{}: closing HDF5 file failed (disk full or file size limit?)", path_.string());
   }
   output_.commit();
 }
@@ -271,6 +299,10 @@ DatasetInfo H5Reader::info(std::string_view name) const {
   if (rank < 0) fail_input("{}: dataset '{}' has an unreadable shape", path_.string(), key);
   std::vector<hsize_t> dims(static_cast<size_t>(rank));
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  int64_t numel = 1;
+  for (const hsize_t d : dims)
+    if (d > static_cast<hsize_t>(INT64_MAX) || __builtin_mul_overflow(numel, static_cast<int64_t>(d), &numel))
+      fail_input("{}: dataset '{}' has more elements than fit in 64 bits (corrupt file?)", path_.string(), key);
   info.shape.assign(dims.begin(), dims.end());
   return info;
 }
@@ -312,6 +344,10 @@ Array<T> H5Reader::read(std::string_view name, std::vector<int64_t> expected_sha
     fail_input("{}: dataset '{}' has shape {}, expected {} (-1: any size)", path_.string(), di.name,
                shape_string(di.shape), shape_string(expected_shape));
   }
+  {
+    Id dset(H5Dopen2(file_->id, di.name.c_str(), H5P_DEFAULT), H5Dclose);
+    check_stored(dset.get(), path_.string(), di);
+  }
   Array<T> out;
   out.shape = di.shape;
   out.values.resize(static_cast<size_t>(di.numel()));
@@ -334,6 +370,7 @@ std::vector<std::string> H5Reader::read_strings(std::string_view name) const {
   if (di.dtype != DType::string)
     fail_input("{}: dataset '{}' has dtype {}, expected string", path_.string(), di.name, dtype_name(di.dtype));
   Id dset(H5Dopen2(file_->id, di.name.c_str(), H5P_DEFAULT), H5Dclose);
+  check_stored(dset.get(), path_.string(), di);
   Id ftype(H5Dget_type(dset.get()), H5Tclose);
   const size_t n = static_cast<size_t>(di.numel());
   std::vector<std::string> out;

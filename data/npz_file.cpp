@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -33,13 +34,13 @@ class Cursor {
   Cursor(const std::byte* base, int64_t size, const std::string& file) : base_(base), size_(size), file_(file) {}
   template <typename T>
   T at(int64_t offset) const {
-    if (offset < 0 || offset + static_cast<int64_t>(sizeof(T)) > size_) truncated();
+    if (offset < 0 || offset > size_ - static_cast<int64_t>(sizeof(T))) truncated();
     T value{};
     std::memcpy(&value, base_ + offset, sizeof(T));  // x86-64 and aarch64 are little-endian
     return value;
   }
   std::string_view text(int64_t offset, int64_t n) const {
-    if (offset < 0 || n < 0 || offset + n > size_) truncated();
+    if (offset < 0 || n < 0 || offset > size_ || n > size_ - offset) truncated();
     return {reinterpret_cast<const char*>(base_ + offset), static_cast<size_t>(n)};
   }
   [[noreturn]] void truncated() const {
@@ -148,9 +149,17 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& where) {
     size_t q = p;
     while (q < shape.size() && shape[q] >= '0' && shape[q] <= '9') ++q;
     if (q == p) bad(fmt::format("bad shape ({})", shape));
-    h.shape.push_back(std::stoll(std::string(shape.substr(p, q - p))));
+    int64_t dim = 0;
+    if (std::from_chars(shape.data() + p, shape.data() + q, dim).ec != std::errc())
+      bad(fmt::format("dimension {} of shape ({}) is too large", h.shape.size(), shape));
+    h.shape.push_back(dim);
     p = q;
   }
+  // The element count and byte size must fit in int64 (NpyArray::numel and nbytes multiply them).
+  int64_t nbytes = dtype_size(h.dtype);
+  for (const int64_t dim : h.shape)
+    if (__builtin_mul_overflow(nbytes, dim, &nbytes) || nbytes > (INT64_MAX >> 1))
+      bad(fmt::format("shape ({}) of {} holds more bytes than any file can", shape, dtype_name(h.dtype)));
   return h;
 }
 
@@ -341,6 +350,15 @@ NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
       if (method != 0 && method != 8) fail_input("{}: unsupported zip compression method {}", where, method);
       if (name.size() < 4 || name.substr(name.size() - 4) != ".npy")
         fail_input("{}: not a .npy array; an .npz holds only .npy members", where);
+      // ZIP64 values are unsigned 64-bit: past INT64_MAX they come out negative here.
+      if (packed < 0 || unpacked < 0 || local < 0) c.truncated();
+      if (method == 0 && packed != unpacked)
+        fail_input("{}: stored (uncompressed) member of {} bytes says it holds {} bytes: corrupt archive", where,
+                   packed, unpacked);
+      // Deflate expands at most 1032:1; a larger claim would only make us allocate it before failing.
+      if (method == 8 && unpacked / 1032 > packed + 1)
+        fail_input("{}: {} compressed bytes cannot inflate to the {} bytes the archive claims: corrupt archive", where,
+                   packed, unpacked);
       if (c.at<uint32_t>(local) != kLocalHeader) c.truncated();
       NpyArray a;
       a.name = name.substr(0, name.size() - 4);
@@ -348,7 +366,7 @@ NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
       a.crc32 = crc;
       a.member_offset = local + 30 + c.at<uint16_t>(local + 26) + c.at<uint16_t>(local + 28);
       a.member_size = packed;
-      if (a.member_offset + packed > size_) c.truncated();
+      if (a.member_offset > size_ || packed > size_ - a.member_offset) c.truncated();
       // Header: first bytes of the member (inflate just enough when compressed).
       const std::span<const std::byte> member(map_ + a.member_offset, static_cast<size_t>(packed));
       std::vector<std::byte> head_buf;

@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "data/error.hpp"
+#include "data/json_error.hpp"
+#include "data/text_input.hpp"
 
 namespace kfold::fold {
 namespace {
@@ -151,8 +153,8 @@ void apply_config_json(ModelConfig& config, std::string_view json_text, std::str
   json j;
   try {
     j = json::parse(json_text.begin(), json_text.end());
-  } catch (const json::parse_error& e) {
-    fail_input("{}: invalid JSON: {}", source, e.what());
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers past double's range
+    fail_input("{}: invalid JSON: {}", source, data::json_error_text(e));
   }
   ModelConfig updated = config;  // all or nothing
   Reader(source).read("", j, updated);
@@ -160,6 +162,7 @@ void apply_config_json(ModelConfig& config, std::string_view json_text, std::str
 }
 
 void apply_config_file(ModelConfig& config, const std::filesystem::path& path) {
+  data::check_input_file(path);  // names a missing file or a directory as such
   std::ifstream in(path, std::ios::binary);
   if (!in) fail_input("{}: cannot open the config file", path.string());
   std::ostringstream text;

@@ -142,12 +142,14 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   const int64_t round = previous_rounds(notebook, notebook_path) + 1;
   notebook += notebook_lines(table, plate, campaign, models, run, round);
 
-  fs::remove(options.out_dir / "done");  // until every file of this round is written
-  data::write_file_atomic(options.out_dir / "scores.tsv", scores_tsv(table, campaign));
-  data::write_file_atomic(options.out_dir / "plate.csv", plate_csv(plate, table, campaign));
-  data::write_file_atomic(notebook_path, notebook);
-  data::write_file_atomic(options.out_dir / "report.md", report_md(table, plate, campaign, models, run));
-  data::write_file_atomic(options.out_dir / "report.html", report_html(table, plate, campaign, models, run));
+  // All or nothing: a full disk leaves the previous round's files unchanged. `done` goes first, so that a
+  // crash between the renames is never taken for a complete round.
+  fs::remove(options.out_dir / "done");
+  data::write_files_atomic({{options.out_dir / "scores.tsv", scores_tsv(table, campaign)},
+                            {options.out_dir / "plate.csv", plate_csv(plate, table, campaign)},
+                            {notebook_path, notebook},
+                            {options.out_dir / "report.md", report_md(table, plate, campaign, models, run)},
+                            {options.out_dir / "report.html", report_html(table, plate, campaign, models, run)}});
   data::write_file_atomic(options.out_dir / "done", "");
   log_info("agent: wrote {}/{{scores.tsv, plate.csv, notebook.jsonl, report.md, report.html}}",
            options.out_dir.string());

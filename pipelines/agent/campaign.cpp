@@ -9,6 +9,7 @@
 #include <set>
 
 #include "data/error.hpp"
+#include "data/json_error.hpp"
 #include "data/sequence.hpp"
 #include "data/text_input.hpp"
 
@@ -52,7 +53,8 @@ double get_number(const Ctx& c, const Json& v, const std::string& field) {
 }
 
 void check_keys(const Ctx& c, const Json& obj, const std::string& field, std::initializer_list<const char*> known) {
-  for (const auto& [key, value] : obj.items()) {
+  for (const auto& item : obj.items()) {
+    const std::string& key = item.key();  // not a structured binding: clang 14 cannot capture those
     if (std::find_if(known.begin(), known.end(), [&](const char* k) { return key == k; }) == known.end()) {
       std::string list;
       for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
@@ -153,8 +155,8 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
   Json root;
   try {
     root = Json::parse(json_text);
-  } catch (const Json::parse_error& e) {
-    fail_input("{}: not valid JSON: {}", path.string(), e.what());
+  } catch (const Json::exception& e) {  // parse_error, and out_of_range for numbers past double's range
+    fail_input("{}: not valid JSON: {}", path.string(), data::json_error_text(e));
   }
   if (!root.is_object()) fail_input("{}: the campaign must be a JSON object", path.string());
   check_keys(c, root, "",
@@ -216,7 +218,9 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
     if (!objective->is_object() || objective->empty()) {
       c.fail("objective", "must be a non-empty object of term weights, e.g. {\"stability\": 1.0}");
     }
-    for (const auto& [term, weight] : objective->items()) {
+    for (const auto& item : objective->items()) {
+      const std::string& term = item.key();  // not a structured binding: clang 14 cannot capture those
+      const Json& weight = item.value();
       const bool known =
           std::any_of(std::begin(kObjectiveTerms), std::end(kObjectiveTerms), [&](const char* t) { return term == t; });
       if (!known) {

@@ -71,6 +71,9 @@ std::string key_of(const json& status, const char* stage) {
   return status.contains(stage) ? status[stage].value("key", "") : "";
 }
 
+// Content checksum of a stage's file, kept in status.json so that a damaged cached file is recomputed.
+std::string file_checksum(const fs::path& path) { return StageKey().add_file_content("file", path).hex(); }
+
 // The precomputed MSA of `id` in msa_dir (<id>.a3m, .a3m.gz, .sto), if there is one.
 std::optional<fs::path> given_msa(const BatchOptions& options, const std::string& id) {
   if (options.msa_dir.empty()) return std::nullopt;
@@ -154,10 +157,12 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
     for (const auto& entry : fs::directory_iterator(dir / "msas", error))
       if (entry.path().filename() != file_name) fs::remove(entry.path(), error);
   json msa_status = {{"key", key}, {"files", json::array()}, {"depth", 1}, {"neff", 1.0}};
+  msa_status["checksums"]["query.fasta"] = file_checksum(dir / "query.fasta");
   if (msa) {
     data::ensure_directory(dir / "msas");
     data::write_a3m(dir / "msas" / file_name, *msa);
     msa_status["files"].push_back(file_name);
+    msa_status["checksums"]["msas/" + file_name] = file_checksum(dir / "msas" / file_name);
     msa_status["depth"] = msa->depth();
     msa_status["neff"] = msa::neff(*msa);
   }
@@ -274,10 +279,22 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
   // --stage predict without --db or --msa-dir takes the MSAs the MSA stage left, whatever made them.
   const bool any_msa = options_.stage == BatchStage::predict && options_.db.empty() && options_.msa_dir.empty();
   const auto mkey = any_msa && status.contains("msa") ? key_of(status, "msa") : msa_key(target);
+  // The MSA stage's files exist and match the checksums status.json holds (a damaged file is never used).
   const auto msa_complete = [&] {
-    if (key_of(status, "msa") != mkey || !fs::is_regular_file(dir / "query.fasta")) return false;
-    for (const auto& file : status["msa"].value("files", std::vector<std::string>{}))
-      if (!fs::is_regular_file(dir / "msas" / file)) return false;
+    if (key_of(status, "msa") != mkey) return false;
+    const auto checksums = status["msa"].value("checksums", std::map<std::string, std::string>{});
+    std::vector<fs::path> files{dir / "query.fasta"};
+    for (const auto& file : status["msa"].value("files", std::vector<std::string>{})) files.push_back(dir / "msas" / file);
+    for (const auto& path : files) {
+      const auto name = fs::relative(path, dir).generic_string();
+      if (!fs::is_regular_file(path)) return false;
+      const auto expected = checksums.find(name);
+      if (expected == checksums.end() || expected->second != file_checksum(path)) {
+        log_warn("{}: {} does not match its checksum in status.json (damaged or changed); the MSA stage runs again",
+                 target.id, path.string());
+        return false;
+      }
+    }
     return true;
   };
   if (options_.stage != BatchStage::predict && !msa_complete()) {

@@ -11,7 +11,7 @@
 #include "data/error.hpp"
 #include "data/sequence.hpp"
 #include "data/text_input.hpp"
-#include "pipelines/predict/predict_target.hpp"
+#include "pipelines/predict/target_id.hpp"
 
 namespace kfold::pipelines {
 

@@ -173,7 +173,7 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
       ::close(fd);
       if (!written) {
         ::unlink(path.c_str());
-        fail_runtime("{}: cannot write the lock file (disk full?)", path.string());
+        fail_runtime("{}: cannot write the lock file (disk full or file size limit?)", path.string());
       }
       {
         const std::lock_guard<std::mutex> lock(heartbeat_->mutex);

@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "data/atomic_output.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
 #include "msa/search.hpp"
@@ -53,6 +54,7 @@ void run_search(const SearchCommandOptions& o) {
   (void)msa::a3m_file_names(queries, o.query);
   if (fs::exists(o.out_dir) && !fs::is_directory(o.out_dir)) fail_input("{}: exists and is not a directory", o.out_dir);
   const msa::SequenceDb db = msa::SequenceDb::open(o.db);
+  data::ensure_directory(o.out_dir);  // an output path that cannot be a directory fails before the search
   const auto results = msa::search(queries, db, options);
   msa::OutputOptions output;
   output.max_seq_id = o.max_seq_id;

@@ -4,11 +4,11 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "data/error.hpp"
 #include "data/log.hpp"
-#include "fold/memory_estimate.hpp"
 
 namespace kfold::pipelines {
 
@@ -71,18 +71,33 @@ Prediction LoadedModel::predict(const fold::RawFeatures& raw, int64_t seed, bool
   return prediction;
 }
 
+fold::ProblemSize LoadedModel::problem_size(const fold::ProcessedFeatures& features) const {
+  const bool with_templates = features.template_aatype.defined();
+  const int64_t n_templ =
+      with_templates && config_.model.embeddings_and_evoformer.template_.enabled ? features.template_aatype.size(1) : 0;
+  return {features.n_res(), rows_used(features.msa_mask), rows_used(features.extra_msa_mask), n_templ};
+}
+
+void LoadedModel::prepare(const fold::RawFeatures& raw, bool check_memory) const {
+  (void)network(false);
+  if (!check_memory) return;
+  // The input pipeline's cluster centres are the first rows of the shuffled MSA, the extra MSA the next ones.
+  const auto pipeline = fold::input_pipeline_config(config_);
+  const int64_t n_clust = std::min(raw.n_seq, pipeline.num_msa_clusters());
+  const int64_t n_extra = std::min(raw.n_seq - n_clust, pipeline.max_extra_msa);
+  fold::check_memory(config_, {raw.n_res, n_clust, n_extra, 0}, run_);
+}
+
+void LoadedModel::prepare(const fold::ProcessedFeatures& features, bool check_memory) const {
+  (void)network(features.template_aatype.defined());
+  if (check_memory) fold::check_memory(config_, problem_size(features), run_);
+}
+
 Prediction LoadedModel::predict(const fold::ProcessedFeatures& features, bool check_memory,
                                 const fold::IterationCallback& on_iteration) const {
   const auto start = std::chrono::steady_clock::now();
   const bool with_templates = features.template_aatype.defined();
-  if (check_memory) {
-    const int64_t n_templ = with_templates && config_.model.embeddings_and_evoformer.template_.enabled
-                                ? features.template_aatype.size(1)
-                                : 0;
-    const fold::ProblemSize size{features.n_res(), rows_used(features.msa_mask), rows_used(features.extra_msa_mask),
-                                 n_templ};
-    fold::check_memory(config_, size, run_);
-  }
+  if (check_memory) fold::check_memory(config_, problem_size(features), run_);
   Prediction prediction;
   prediction.model_name = name_;
   prediction.outputs = network(with_templates).predict(features, run_, on_iteration);

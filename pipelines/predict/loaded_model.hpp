@@ -15,6 +15,7 @@
 #include "fold/alphafold_model.hpp"
 #include "fold/config.hpp"
 #include "fold/input_pipeline.hpp"
+#include "fold/memory_estimate.hpp"
 #include "fold/raw_features.hpp"
 #include "fold/run_options.hpp"
 #include "fold/weights.hpp"
@@ -62,9 +63,17 @@ class LoadedModel {
   Prediction predict(const fold::ProcessedFeatures& features, bool check_memory = true,
                      const fold::IterationCallback& on_iteration = {}) const;
 
+  // What predict() would refuse, found before a target writes any file: builds the network (every
+  // parameter's key and shape is checked: InputError) and, with `check_memory`, compares the memory
+  // estimate with what is free (RuntimeError).
+  void prepare(const fold::RawFeatures& raw, bool check_memory) const;
+  void prepare(const fold::ProcessedFeatures& features, bool check_memory) const;
+
  private:
   // The network for features with or without template arrays, built on first use (shares the weights).
   const fold::AlphaFoldModel& network(bool with_templates) const;
+  // The rows and templates the network sees for `features` (padded MSA rows are dropped).
+  fold::ProblemSize problem_size(const fold::ProcessedFeatures& features) const;
 
   std::string name_;
   fold::ModelConfig config_;

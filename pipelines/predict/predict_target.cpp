@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -96,14 +95,6 @@ fs::path find_params(const std::string& model, const PredictOptions& options) {
       model, looked);
 }
 
-std::string target_id_from(const std::string& text) {
-  std::string id;
-  for (const char c : text)
-    id += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
-  if (id.empty() || id == "." || id == "..") id = "target";
-  return id;
-}
-
 TargetInputs read_target_inputs(const PredictOptions& options) {
   TargetInputs in;
   if (!options.features.empty()) {
@@ -187,6 +178,13 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   PredictSummary summary;
   summary.target_id = inputs.id;
   summary.target_dir = options.output_dir / inputs.id;
+  // Parameters (keys, shapes) and memory are checked for every model before the target gets any file.
+  for (const auto& model : models.names()) {
+    if (inputs.processed)
+      models.get(model).prepare(*inputs.processed, options.check_memory);
+    else
+      models.get(model).prepare(*inputs.raw, options.check_memory);
+  }
   data::ensure_directory(summary.target_dir);
   fs::remove(summary.target_dir / "done");  // a rerun: complete again only when this run finishes
   if (inputs.raw) {

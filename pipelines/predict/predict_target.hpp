@@ -18,6 +18,7 @@
 #include "fold/run_options.hpp"
 #include "pipelines/predict/loaded_model.hpp"
 #include "pipelines/predict/ranking.hpp"
+#include "pipelines/predict/target_id.hpp"
 
 namespace kfold::pipelines {
 
@@ -93,9 +94,6 @@ struct TargetInputs {
   std::vector<std::pair<std::string, data::Msa>> msas;  // (file name, MSA)
   double seconds = 0;                                   // reading and searching them
 };
-
-// Letters, digits, '-', '_' and '.' of a FASTA id or file stem; anything else becomes '_'.
-std::string target_id_from(const std::string& text);
 
 // The inputs `options` names: the FASTA query with its MSAs (--msa files, a --db search), or --features.
 TargetInputs read_target_inputs(const PredictOptions& options);

@@ -131,6 +131,8 @@ TEST_CASE("config JSON overrides use AlphaFold's key names") {
                        doctest::Contains("config key 'model': expected an object"), kfold::InputError);
   CHECK_THROWS_WITH_AS(apply_config_json(c, "{", "bad.json"), doctest::Contains("bad.json: invalid JSON"),
                        kfold::InputError);
+  CHECK_THROWS_WITH_AS(apply_config_json(c, R"({"model": {"num_recycle": 1e999}})", "bad.json"),
+                       doctest::Contains("bad.json: invalid JSON"), kfold::InputError);  // past double's range
   CHECK(kfold::fold::config_to_json(c) == before);  // a failed override changes nothing
 
   apply_config_json(c, R"({"model": {"heads": {"distogram": {"first_break": 2}}}})", "ok.json");

@@ -1,6 +1,7 @@
 """`kfold batch` end to end (small config, random weights, the shipped 20-target example).
 
-- The summary is complete and agrees with each target's own files; a rerun skips every stage.
+- The summary is complete and agrees with each target's own files; a rerun skips every stage; a
+  damaged cached MSA (checksum mismatch) is recomputed.
 - Bad targets (bad letters, too long) are recorded with their reason, the rest finish, exit code 3.
 - Kill -9 in the middle, rerun: every target complete, no finished stage computed twice, no temp file
   left, and the results byte-identical to an uninterrupted run.
@@ -94,6 +95,22 @@ def test_rerun_skips_every_stage(kfold, full_run, tmp_path):
     for t in target_ids():
         assert len(stage_runs(copy, t, "msa")) == 1
         assert len(stage_runs(copy, t, "predict")) == 2
+
+
+def test_a_damaged_msa_is_recomputed_never_trusted(kfold, full_run, tmp_path):
+    out, _ = full_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    a3m = copy / "ubiquitin_1_35" / "msas" / "search.a3m"
+    good = a3m.read_bytes()
+    a3m.write_bytes(good.replace(b"Q", b"E", 1))  # a flipped residue: still a valid A3M
+    run = kfold("batch", TARGETS, *SEARCH, *MODEL, "-o", copy)
+    assert run.returncode == 0, run.stderr
+    assert "search.a3m does not match its checksum in status.json" in run.stderr
+    assert a3m.read_bytes() == good
+    assert len(stage_runs(copy, "ubiquitin_1_35", "msa")) == 2
+    assert len(stage_runs(copy, "ubiquitin_1_35", "predict")) == 2  # a new MSA stage makes its prediction stale
+    assert all(len(stage_runs(copy, t, "msa")) == 1 for t in target_ids() if t != "ubiquitin_1_35")
 
 
 def test_bad_targets_are_recorded_and_the_rest_finish(kfold, tmp_path):

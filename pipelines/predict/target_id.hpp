@@ -1,0 +1,21 @@
+// The output folder name of a target (DIR/<id>/), from a FASTA id or a file stem. Header-only and
+// torch-free, so the batch manifest reader (and its fuzz harness) can use it without the model.
+#pragma once
+
+#include <string>
+
+namespace kfold::pipelines {
+
+// Letters, digits, '-', '_' and '.' of a FASTA id or file stem; anything else becomes '_'.
+inline std::string target_id_from(const std::string& text) {
+  std::string id;
+  for (const char c : text) {
+    const bool keep =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    id += keep ? c : '_';
+  }
+  if (id.empty() || id == "." || id == "..") id = "target";
+  return id;
+}
+
+}  // namespace kfold::pipelines
