@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "data/error.hpp"
+#include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/progress.hpp"
 #include "msa/karlin_altschul.hpp"
@@ -163,6 +164,7 @@ QueryResult finish_query(const data::Sequence& query, const ScoreProfile& profil
 }
 
 void cancellation_point(const SearchOptions& options) {
+  check_interrupt();  // the CLI's Ctrl-C / SIGTERM (data/interrupt.hpp)
   if (options.check_cancelled) options.check_cancelled();
 }
 

@@ -11,6 +11,7 @@
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
+#include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/progress.hpp"
 #include "data/text_input.hpp"
@@ -68,6 +69,7 @@ void add_predicted_structure_terms(ScoreTable& table, const Campaign& campaign, 
   progress.advance();
   std::vector<std::optional<StructureTerms>> terms(table.rows.size());
   for (const size_t i : order) {
+    check_interrupt();
     if (check_cancelled) check_cancelled();
     const auto& variant = table.rows[i].hypothesis->variant;
     const auto mutant = oracle.predict(apply_variant(variant, wild_type_sequence, campaign.target.first_residue));
@@ -108,6 +110,7 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   eo.cache_dir = options.evolution_cache;
   eo.check_cancelled = options.check_cancelled;
   const auto cancellation_point = [&options] {
+    check_interrupt();  // the CLI's Ctrl-C / SIGTERM (data/interrupt.hpp)
     if (options.check_cancelled) options.check_cancelled();
   };
   cancellation_point();

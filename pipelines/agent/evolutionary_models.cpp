@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "data/error.hpp"
+#include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/progress.hpp"
 #include "pipelines/agent/evolution_cache.hpp"
@@ -127,6 +128,7 @@ EvolutionaryModels build_evolutionary_models(const Campaign& campaign, const Evo
       log_debug("agent: Potts fit iteration {}/{}: objective {:.3f}, |gradient| {:.3g}, {} evaluations, {:.1f} s",
                 iter, po.max_iterations, f, gnorm, evals, t);
       progress.advance();
+      check_interrupt();
       if (options.check_cancelled) options.check_cancelled();
     };
     log_info("agent: fitting the Potts model ({} columns, {} parameters, lambda_h {}, lambda_J {} x {} x {})",

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "data/error.hpp"
+#include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "msa/prefilter.hpp"
 #include "pipelines/batch/batch_run.hpp"
@@ -27,6 +28,10 @@ struct BatchCliOptions {
 };
 
 void run_batch_command(BatchCliOptions& o) {
+  // Batch state is resumable at any instant (atomic files, status.json last), and a scheduler's SIGKILL
+  // follows its SIGTERM within seconds: the locks' handlers free the held locks and stop at once
+  // (pipelines/batch/target_lock.cpp) instead of waiting for a safe point.
+  remove_interrupt_handlers();
   auto& b = o.batch;
   b.input = o.input;
   b.output_dir = o.output;

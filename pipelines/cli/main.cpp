@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "data/error.hpp"
+#include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "pipelines/cli/commands.hpp"
 
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
   // A full disk or a file-size limit must surface as a write error, not kill the process.
   std::signal(SIGXFSZ, SIG_IGN);
   std::signal(SIGPIPE, SIG_IGN);
+  kfold::install_interrupt_handlers();  // Ctrl-C, SIGTERM, SIGHUP: stop at the next safe point
   try {
     return run(argc, argv);
   } catch (const kfold::Error& e) {

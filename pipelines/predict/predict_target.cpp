@@ -16,6 +16,7 @@
 #include "data/error.hpp"
 #include "data/fasta.hpp"
 #include "data/hdf5_file.hpp"
+#include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
 #include "data/structure_io.hpp"
@@ -219,6 +220,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
         network.predict(features, options.check_memory, [&](int64_t r, int64_t n, const fold::ModelOutputs& it) {
           log_info("{}: iteration {}/{} mean pLDDT {:.2f}{}", model, r + 1, n, it.mean_plddt,
                    it.aligned_error ? fmt::format(" pTM {:.4f}", it.ptm) : "");
+          check_interrupt();  // a safe point: the CLI's Ctrl-C / SIGTERM (data/interrupt.hpp)
         });
     const double seconds = predict_time.stop();
     const auto& out = prediction.outputs;

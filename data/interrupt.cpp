@@ -1,0 +1,62 @@
+// Safe-point interrupts (data/interrupt.hpp). The handler does only async-signal-safe work: an atomic
+// exchange, write(2), and for a second signal signal(2) + raise(2).
+#include "data/interrupt.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <string>
+
+namespace kfold {
+
+namespace {
+
+std::atomic<int> g_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a lock-free flag");
+
+constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
+extern "C" void on_interrupt(int signal_number) {
+  if (g_signal.exchange(signal_number) != 0) {  // the second signal: stop now
+    std::signal(signal_number, SIG_DFL);
+    std::raise(signal_number);
+    return;
+  }
+  constexpr char message[] =
+      "\nkfold: stopping at the next safe point (outputs stay complete); signal again to stop at once\n";
+  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, message, sizeof(message) - 1);
+}
+
+std::string signal_name(int signal_number) {
+  switch (signal_number) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+    default: return "signal " + std::to_string(signal_number);
+  }
+}
+
+}  // namespace
+
+Interrupted::Interrupted(int signal_number)
+    : Error("interrupted by " + signal_name(signal_number) +
+                ": stopped at a safe point; files already written are complete, and no partial file is left",
+            128 + signal_number) {}
+
+void install_interrupt_handlers() {
+  g_signal.store(0);
+  for (const int s : kSignals) std::signal(s, on_interrupt);
+}
+
+void remove_interrupt_handlers() {
+  for (const int s : kSignals) std::signal(s, SIG_DFL);
+}
+
+int interrupt_signal() { return g_signal.load(std::memory_order_relaxed); }
+
+void check_interrupt() {
+  if (const int s = interrupt_signal()) throw Interrupted(s);
+}
+
+}  // namespace kfold

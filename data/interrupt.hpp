@@ -1,0 +1,30 @@
+// Stopping at a safe point on SIGINT/SIGTERM/SIGHUP (the command line's Ctrl-C, `kill`, a scheduler):
+// the first signal only sets a flag, which long computations check where stopping loses nothing (a
+// search before its next unit of work, a model after a recycling iteration, an agent round between its
+// stages). check_interrupt() then throws Interrupted; unwinding removes temporary files, and every
+// file already written is complete. A second signal stops the process at once.
+//
+// Only the CLI installs the handlers; without them (the Python module, tests) the flag never rises.
+#pragma once
+
+#include <string>
+
+#include "data/error.hpp"
+
+namespace kfold {
+
+// Exit code 128 + the signal number, as a shell reports a process killed by it.
+class Interrupted : public Error {
+ public:
+  explicit Interrupted(int signal_number);
+};
+
+void install_interrupt_handlers();
+// Back to the default action (the process dies at once): for commands with their own handlers.
+void remove_interrupt_handlers();
+// The signal received since the handlers were installed, or 0.
+int interrupt_signal();
+// Throws Interrupted when a signal has arrived.
+void check_interrupt();
+
+}  // namespace kfold

@@ -1,0 +1,66 @@
+// Safe-point interrupts (data/interrupt.hpp): the first signal raises the flag that check_interrupt()
+// turns into Interrupted (exit code 128 + signal); a second signal kills the process. Each case runs in
+// a forked child so that the signals never reach the test runner.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <functional>
+
+#include "data/interrupt.hpp"
+
+namespace {
+
+// Runs `body` in a child process; returns its wait status.
+int in_child(const std::function<int()>& body) {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) ::_exit(body());
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  return status;
+}
+
+}  // namespace
+
+TEST_CASE("interrupt: the first signal is a flag, check_interrupt throws Interrupted with 128 + signal") {
+  const int status = in_child([] {
+    kfold::install_interrupt_handlers();
+    if (kfold::interrupt_signal() != 0) return 10;
+    kfold::check_interrupt();  // nothing yet
+    std::raise(SIGTERM);
+    if (kfold::interrupt_signal() != SIGTERM) return 11;
+    try {
+      kfold::check_interrupt();
+    } catch (const kfold::Interrupted& e) {
+      const std::string what = e.what();
+      return e.exit_code() == 128 + SIGTERM && what.find("interrupted by SIGTERM") != std::string::npos ? 0 : 12;
+    }
+    return 13;
+  });
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("interrupt: a second signal stops the process at once") {
+  const int status = in_child([] {
+    kfold::install_interrupt_handlers();
+    std::raise(SIGINT);
+    std::raise(SIGINT);  // the default action: killed by SIGINT
+    return 20;
+  });
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGINT);
+}
+
+TEST_CASE("interrupt: without the handlers the flag never rises (the Python module, libraries)") {
+  const int status = in_child([] {
+    kfold::install_interrupt_handlers();
+    kfold::remove_interrupt_handlers();
+    std::raise(SIGTERM);  // the default action again
+    return 30;
+  });
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGTERM);
+}

@@ -1,0 +1,63 @@
+"""Ctrl-C and SIGTERM on the command line: kfold stops at its next safe point with exit code 128 + the
+signal, says so in one line, and leaves complete files only (no temporary file, no `done`). A second
+signal stopping at once is tested in tests/data/test_interrupt.cpp; `kfold batch` frees its locks and
+stops at once (test_batch.py)."""
+import signal
+import subprocess
+import time
+
+from conftest import SOURCE_DIR
+
+EXAMPLES = SOURCE_DIR / "data/examples"
+SMALL_MODEL = ["--random-weights", "--config", EXAMPLES / "small_model.json", "--models", "model_1_ptm"]
+
+
+def start(build_dir, *args):
+    return subprocess.Popen([str(build_dir / "bin" / "kfold"), *map(str, args)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_line(process, needle, timeout=120):
+    """Reads stderr until a line containing `needle`; returns the lines read."""
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        lines.append(line)
+        if needle in line:
+            return lines
+    process.kill()
+    raise AssertionError(f"no line with {needle!r} in:\n{''.join(lines)}")
+
+
+def leftovers(folder):
+    return [p for p in folder.rglob("*") if ".tmp." in p.name or p.name == "done"]
+
+
+def test_ctrl_c_stops_predict_after_the_current_iteration(build_dir, tmp_path):
+    out = tmp_path / "out"
+    p = start(build_dir, "predict", EXAMPLES / "ubiquitin.fasta", *SMALL_MODEL, "--recycles", 5000, "-o", out)
+    wait_for_line(p, "iteration 1/5001")
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 128 + signal.SIGINT, err
+    assert "stopping at the next safe point" in err
+    assert err.count("kfold: error:") == 1 and "interrupted by SIGINT: stopped at a safe point" in err
+    assert "iteration 100/5001" not in err  # it stopped within a few iterations
+    assert not leftovers(out)
+    assert not (out / "ubiquitin" / "result_model_1_ptm.h5").exists()
+
+
+def test_sigterm_stops_the_agent_before_it_writes_a_round(build_dir, tmp_path):
+    out = tmp_path / "agent"
+    p = start(build_dir, "agent", EXAMPLES / "ubiquitin_campaign.json", "-o", out, "--potts-iterations", 100000,
+              "--threads", 1)
+    wait_for_line(p, "fitting the Potts model")
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 128 + signal.SIGTERM, err
+    assert "interrupted by SIGTERM" in err
+    assert not out.exists() or not any(out.iterdir())
