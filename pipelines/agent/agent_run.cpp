@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <utility>
+#include <vector>
 #include <string_view>
 
 #include "data/atomic_output.hpp"
@@ -51,32 +54,53 @@ int64_t previous_rounds(const std::string& notebook, const std::filesystem::path
 }
 
 // Structure terms for the structure_budget best candidates by the cheap terms (finite total, no hard
-// liability flag; ties by hypothesis order), against one prediction of the wild type.
-void add_predicted_structure_terms(ScoreTable& table, const Campaign& campaign, StructureOracle& oracle,
-                                   const std::function<void()>& check_cancelled) {
+// liability flag; ties by hypothesis order), against one prediction of the wild type. Returns the
+// predictions (nullopt when nothing was shortlisted).
+std::optional<PredictedStructures> add_predicted_structure_terms(ScoreTable& table, const Campaign& campaign,
+                                                                 StructureOracle& oracle,
+                                                                 const std::function<void()>& check_cancelled) {
   std::vector<size_t> order;
   for (size_t i = 0; i < table.rows.size(); ++i)
     if (std::isfinite(table.rows[i].total) && !has_hard_flag(table.rows[i].flags)) order.push_back(i);
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return table.rows[a].total > table.rows[b].total; });
   order.resize(std::min(order.size(), static_cast<size_t>(campaign.structure_budget)));
-  if (order.empty()) return;
+  if (order.empty()) return std::nullopt;
   log_info("agent: predicting the wild type and {} shortlisted variants (structure_budget {})", order.size(),
            campaign.structure_budget);
   const auto& wild_type_sequence = campaign.target.sequence;
   Progress progress("structures", static_cast<int64_t>(order.size()) + 1);
-  const StructurePrediction wild_type = oracle.predict(wild_type_sequence);
+  PredictedStructures predicted;
+  predicted.wild_type = oracle.predict(wild_type_sequence);
   progress.advance();
   std::vector<std::optional<StructureTerms>> terms(table.rows.size());
   for (const size_t i : order) {
     check_interrupt();
     if (check_cancelled) check_cancelled();
     const auto& variant = table.rows[i].hypothesis->variant;
-    const auto mutant = oracle.predict(apply_variant(variant, wild_type_sequence, campaign.target.first_residue));
-    terms[i] = structure_terms(wild_type, mutant, variant, campaign.target.first_residue);
+    auto mutant = oracle.predict(apply_variant(variant, wild_type_sequence, campaign.target.first_residue));
+    terms[i] = structure_terms(predicted.wild_type, mutant, variant, campaign.target.first_residue);
+    predicted.variants.emplace_back(i, std::move(mutant));
     progress.advance();
   }
   add_structure_terms(table, terms);
+  return predicted;
+}
+
+// DIR/structures/WT.pdb and <id>_<mutations>.pdb of the predicted shortlist (those with PDB text).
+std::vector<std::pair<std::filesystem::path, std::string>> structure_files(const std::filesystem::path& dir,
+                                                                           const ScoreTable& table,
+                                                                           const PredictedStructures& predicted) {
+  std::vector<std::pair<std::filesystem::path, std::string>> files;
+  if (!predicted.wild_type.pdb.empty()) files.emplace_back(dir / "WT.pdb", predicted.wild_type.pdb);
+  for (const auto& [row, prediction] : predicted.variants) {
+    if (prediction.pdb.empty()) continue;
+    const Hypothesis& h = *table.rows[row].hypothesis;
+    std::string name = h.id + "_" + format_variant(h.variant);
+    std::replace(name.begin(), name.end(), ':', '_');
+    files.emplace_back(dir / (name + ".pdb"), prediction.pdb);
+  }
+  return files;
 }
 
 }  // namespace
@@ -131,8 +155,9 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   ScoreTable table = score_hypotheses(hypotheses.items(), campaign, models);
   apply_surrogate(table, campaign, models, seed, threads);
   cancellation_point();
+  std::optional<PredictedStructures> predicted;
   if (options.structure_oracle != nullptr && campaign.structure_budget > 0)
-    add_predicted_structure_terms(table, campaign, *options.structure_oracle, options.check_cancelled);
+    predicted = add_predicted_structure_terms(table, campaign, *options.structure_oracle, options.check_cancelled);
   cancellation_point();
   const Plate plate = select_plate(table, campaign, seed);
   log_info("agent: plate of {} wells: {} variants ({} explore), {} controls ({} eligible, {} filtered by liabilities)",
@@ -148,14 +173,29 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   // All or nothing: a full disk leaves the previous round's files unchanged. `done` goes first, so that a
   // crash between the renames is never taken for a complete round.
   fs::remove(options.out_dir / "done");
-  data::write_files_atomic({{options.out_dir / "scores.tsv", scores_tsv(table, campaign)},
-                            {options.out_dir / "plate.csv", plate_csv(plate, table, campaign)},
-                            {notebook_path, notebook},
-                            {options.out_dir / "report.md", report_md(table, plate, campaign, models, run)},
-                            {options.out_dir / "report.html", report_html(table, plate, campaign, models, run)}});
+  std::vector<std::pair<fs::path, std::string>> files{
+      {options.out_dir / "scores.tsv", scores_tsv(table, campaign)},
+      {options.out_dir / "plate.csv", plate_csv(plate, table, campaign)},
+      {notebook_path, notebook},
+      {options.out_dir / "report.md", report_md(table, plate, campaign, models, run)},
+      {options.out_dir / "report.html", report_html(table, plate, campaign, models, run, predicted)}};
+  const fs::path structures_dir = options.out_dir / "structures";
+  const auto structures = predicted ? structure_files(structures_dir, table, *predicted)
+                                    : std::vector<std::pair<fs::path, std::string>>{};
+  if (!structures.empty()) data::ensure_directory(structures_dir);
+  files.insert(files.end(), structures.begin(), structures.end());
+  data::write_files_atomic(files);
+  // An earlier round's structures would be taken for this one's.
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(structures_dir, error)) {
+    const bool current = std::any_of(structures.begin(), structures.end(),
+                                     [&](const auto& file) { return file.first == entry.path(); });
+    if (!current) fs::remove(entry.path(), error);
+  }
+  if (structures.empty()) fs::remove(structures_dir, error);  // only when empty
   data::write_file_atomic(options.out_dir / "done", "");
-  log_info("agent: wrote {}/{{scores.tsv, plate.csv, notebook.jsonl, report.md, report.html}}",
-           options.out_dir.string());
+  log_info("agent: wrote {}/{{scores.tsv, plate.csv, notebook.jsonl, report.md, report.html}}{}",
+           options.out_dir.string(), fs::exists(structures_dir) ? " and structures/" : "");
 }
 
 }  // namespace kfold::pipelines::agent

@@ -78,6 +78,12 @@ std::string check_sequence(const Ctx& c, const std::string& seq, const std::stri
   return out;
 }
 
+// A regular file; false (not an exception) for any path the system rejects, e.g. a name too long.
+bool is_file(const std::filesystem::path& path) {
+  std::error_code error;
+  return std::filesystem::is_regular_file(path, error);
+}
+
 std::vector<Measurement> read_results_csv(const std::filesystem::path& path, const Campaign& campaign) {
   data::LineReader reader(path);
   std::vector<Measurement> out;
@@ -319,7 +325,7 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
   }
   if (const Json* lib = find(root, "library")) {
     k.library = resolve(get_string(c, *lib, "library"));
-    if (!std::filesystem::is_regular_file(k.library)) {
+    if (!is_file(k.library)) {
       c.fail("library", fmt::format("{} does not exist or is not a file", k.library.string()));
     }
     k.library_variants = read_library(k.library, k);
@@ -328,7 +334,7 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
     if (!results->is_array()) c.fail("results", "must be an array of CSV file names (variant,value[,sd])");
     for (size_t n = 0; n < results->size(); ++n) {
       const std::filesystem::path p = resolve(get_string(c, (*results)[n], fmt::format("results[{}]", n)));
-      if (!std::filesystem::is_regular_file(p)) {
+      if (!is_file(p)) {
         c.fail(fmt::format("results[{}]", n), fmt::format("{} does not exist or is not a file", p.string()));
       }
       k.results.push_back(p);
@@ -338,7 +344,7 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
     auto m = read_results_csv(p, k);
     k.measurements.insert(k.measurements.end(), std::make_move_iterator(m.begin()), std::make_move_iterator(m.end()));
   }
-  if (!std::filesystem::is_regular_file(k.target.msa)) {
+  if (!is_file(k.target.msa)) {
     c.fail("target.msa", fmt::format("{} does not exist or is not a file", k.target.msa.string()));
   }
   return k;

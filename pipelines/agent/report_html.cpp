@@ -238,6 +238,70 @@ std::string calibration_svg(const SurrogateSummary& s) {
   return svg + "</svg>\n";
 }
 
+// pLDDT along the sequence: the wild type in black, the shortlisted variants (best total first, at most
+// eight) in colour, their mutated positions marked below the axis.
+std::string plddt_svg(const ScoreTable& table, const Campaign& campaign, const PredictedStructures& predicted) {
+  const auto& wt = predicted.wild_type.plddt;
+  if (wt.empty()) return "<p>No pLDDT in the predictions.</p>\n";
+  std::vector<const std::pair<size_t, StructurePrediction>*> shown;
+  for (const auto& v : predicted.variants)
+    if (v.second.plddt.size() == wt.size()) shown.push_back(&v);
+  std::stable_sort(shown.begin(), shown.end(),
+                   [&](const auto* a, const auto* b) { return table.rows[a->first].total > table.rows[b->first].total; });
+  if (shown.size() > 8) shown.resize(8);
+  static constexpr const char* kColours[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2",
+                                             "#59a14f", "#edc948", "#b07aa1", "#ff9da7"};
+  const double width = std::max(400.0, 6.0 * static_cast<double>(wt.size()));
+  const double height = 200.0;
+  const double left = 45.0;
+  const double top = 10.0;
+  const auto n = static_cast<double>(wt.size());
+  auto px = [&](double i) { return left + (n > 1 ? i / (n - 1) : 0.5) * width; };
+  auto py = [&](double v) { return top + height - std::clamp(v, 0.0, 100.0) / 100.0 * height; };
+  auto polyline = [&](const std::vector<double>& values, const char* colour, double stroke, const std::string& label) {
+    std::string points;
+    for (size_t i = 0; i < values.size(); ++i)
+      points += fmt::format("{:.1f},{:.1f} ", px(static_cast<double>(i)), py(values[i]));
+    return fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"><title>{}</title>"
+                       "</polyline>\n",
+                       points, colour, stroke, html_escape(label));
+  };
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" role=\"img\" "
+      "aria-label=\"predicted pLDDT\">\n",
+      left + width + 20.0, top + height + 60.0 + 14.0 * static_cast<double>(shown.size()));
+  svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" "
+                     "stroke=\"#333\"></rect>\n",
+                     left, top, width, height);
+  for (const double v : {50.0, 70.0, 90.0}) {  // AlphaFold's confidence bands
+    svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"></line>"
+                       "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\" text-anchor=\"end\">{:.0f}</text>\n",
+                       left, py(v), left + width, py(v), left - 4.0, py(v) + 3.0, v);
+  }
+  svg += polyline(wt, "#000", 2.0, "wild type");
+  for (size_t k = 0; k < shown.size(); ++k) {
+    const Hypothesis& h = *table.rows[shown[k]->first].hypothesis;
+    const std::string label = h.id + " " + format_variant(h.variant);
+    svg += polyline(shown[k]->second.plddt, kColours[k], 1.0, label);
+    for (const Substitution& s : h.variant.substitutions) {
+      const double x = px(static_cast<double>(s.position - campaign.target.first_residue));
+      svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"{3}\" "
+                         "stroke-width=\"2\"></line>\n",
+                         x, top + height + 2.0, top + height + 10.0, kColours[k]);
+    }
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" fill=\"{}\">{}</text>\n", left,
+                       top + height + 50.0 + 14.0 * static_cast<double>(k), kColours[k], html_escape(label));
+  }
+  svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"middle\">residue ({} .. {})"
+                     "</text>\n",
+                     left + width / 2.0, top + height + 26.0, campaign.target.first_residue,
+                     campaign.target.first_residue + static_cast<int64_t>(wt.size()) - 1);
+  svg += fmt::format("<text x=\"12\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"middle\" "
+                     "transform=\"rotate(-90 12 {:.1f})\">pLDDT</text>\n",
+                     top + height / 2.0, top + height / 2.0);
+  return svg + "</svg>\n";
+}
+
 }  // namespace
 
 std::string html_escape(const std::string& text) {
@@ -268,7 +332,8 @@ std::string html_escape(const std::string& text) {
 }
 
 std::string report_html(const ScoreTable& table, const Plate& plate, const Campaign& campaign,
-                        const EvolutionaryModels& models, const RunRecord& run) {
+                        const EvolutionaryModels& models, const RunRecord& run,
+                        const std::optional<PredictedStructures>& predicted) {
   const std::string title = "kfold agent: " + campaign.name;
   std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   h += "<title>" + html_escape(title) + "</title>\n";
@@ -334,7 +399,15 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
     h += "<h2>Surrogate calibration (leave-one-out)</h2>\n<div class=\"plot\">\n" + calibration_svg(*table.surrogate) +
          "</div>\n";
   }
-  h += "<p>Files: scores.tsv, plate.csv, notebook.jsonl, report.md, report.html.</p>\n</body>\n</html>\n";
+  if (predicted) {
+    h += "<h2>Predicted pLDDT: wild type and shortlist</h2>\n<div class=\"plot\">\n" +
+         plddt_svg(table, campaign, *predicted) + "</div>\n";
+  }
+  h += "<p>Files: scores.tsv, plate.csv, notebook.jsonl, report.md, report.html";
+  h += predicted && !predicted->wild_type.pdb.empty()
+           ? ", structures/ (WT.pdb and one PDB per shortlisted variant, pLDDT in the B-factors).</p>\n"
+           : ".</p>\n";
+  h += "</body>\n</html>\n";
   return h;
 }
 

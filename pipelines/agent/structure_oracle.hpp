@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pipelines/agent/variant.hpp"
@@ -18,6 +19,14 @@ struct StructurePrediction {
   std::vector<double> pae;                // [n_res, n_res] row-major, Å (may be empty)
   double ptm = 0.0;                       // NaN when the model has no pTM head
   std::vector<std::array<double, 3>> ca;  // [n_res] Cα positions, Å
+  std::string pdb;                        // the structure as PDB text, pLDDT in the B-factors (may be empty)
+};
+
+// The predictions behind a round's structure terms: the wild type and each shortlisted variant (by
+// its row in the score table). The agent writes them to DIR/structures/ and plots their pLDDT.
+struct PredictedStructures {
+  StructurePrediction wild_type;
+  std::vector<std::pair<size_t, StructurePrediction>> variants;
 };
 
 class StructureOracle {

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <csignal>
 #include <exception>
+#include <filesystem>
 #include <new>
 #include <system_error>
 
@@ -76,6 +77,9 @@ int main(int argc, char** argv) {
   } catch (const kfold::Error& e) {
     kfold::write_stderr(fmt::format("kfold: error: {}\n", e.what()));
     return e.exit_code();
+  } catch (const std::filesystem::filesystem_error& e) {  // a path the system rejects (too long, no access)
+    kfold::write_stderr(fmt::format("kfold: error: {}: {}; check the path\n", e.path1().string(), e.code().message()));
+    return 2;
   } catch (const std::bad_alloc&) {
     kfold::write_stderr("kfold: error: out of memory; try a smaller input or --chunk-size\n");
     return 1;

@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <span>
 
 #include "data/error.hpp"
 #include "data/log.hpp"
+#include "pipelines/predict/prediction_protein.hpp"
 
 namespace kfold::pipelines {
 
@@ -17,6 +19,13 @@ namespace {
 // Rows the model keeps (AlphaFoldModel drops the trailing padded rows of both MSAs).
 int64_t rows_used(const at::Tensor& mask) {
   return mask.defined() ? mask[0].amax(-1).gt(0).sum().item<int64_t>() : int64_t{0};
+}
+
+at::Tensor cpu(const at::Tensor& t, at::ScalarType type) { return t.detach().to(at::kCPU, type).contiguous(); }
+
+template <typename T>
+std::span<const T> span_of(const at::Tensor& t) {
+  return {t.data_ptr<T>(), static_cast<size_t>(t.numel())};
 }
 
 }  // namespace
@@ -69,6 +78,15 @@ Prediction LoadedModel::predict(const fold::RawFeatures& raw, int64_t seed, bool
   auto prediction = predict(features, check_memory, on_iteration);
   prediction.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return prediction;
+}
+
+data::Protein prediction_protein(const Prediction& p) {
+  const auto aatype = cpu(p.aatype, at::kLong), residue_index = cpu(p.residue_index, at::kLong);
+  const auto positions = cpu(p.outputs.structure.final_atom_positions, at::kFloat);  // [n_res, 37, 3]
+  const auto mask = cpu(p.outputs.structure.final_atom_mask, at::kFloat);            // [n_res, 37]
+  const auto plddt = cpu(p.outputs.plddt, at::kFloat);                               // [n_res]
+  return protein_from_prediction({span_of<int64_t>(aatype), span_of<int64_t>(residue_index),
+                                  span_of<float>(positions), span_of<float>(mask), span_of<float>(plddt)});
 }
 
 fold::ProblemSize LoadedModel::problem_size(const fold::ProcessedFeatures& features) const {

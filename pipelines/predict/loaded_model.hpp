@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "data/protein.hpp"
 #include "fold/alphafold_model.hpp"
 #include "fold/config.hpp"
 #include "fold/input_pipeline.hpp"
@@ -40,6 +41,9 @@ struct Prediction {
   at::Tensor residue_index;    // [n_res] int64, 0-based
   double seconds = 0;          // input pipeline + network
 };
+
+// The prediction as unrelaxed_<model>.pdb/.cif hold it (pLDDT in the B-factor column of every atom).
+data::Protein prediction_protein(const Prediction& prediction);
 
 class LoadedModel {
  public:

@@ -9,7 +9,10 @@
 #include "data/error.hpp"
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
+#include "data/structure_io.hpp"
 #include "fold/raw_features.hpp"
+#include "pipelines/predict/predict_target.hpp"
+#include "pipelines/predict/prediction_protein.hpp"
 
 namespace kfold::pipelines {
 
@@ -56,6 +59,9 @@ agent::StructurePrediction ModelStructureOracle::predict(const std::string& sequ
   const auto ca = out.structure.final_atom_positions.select(1, 1).to(at::kDouble).contiguous();  // [n_res, 3]
   const double* p = ca.data_ptr<double>();
   for (int64_t i = 0; i < ca.size(0); ++i) result.ca.push_back({p[3 * i], p[3 * i + 1], p[3 * i + 2]});
+  std::vector<std::string> remarks;
+  if (model_.random_weights()) remarks.emplace_back(kRandomWeightsWarning);
+  result.pdb = data::to_pdb(prediction_protein(prediction), prediction_header(model_.name(), remarks));
   log_info("structure oracle: predicted variant {} (mean pLDDT {:.1f})", predictions_, out.mean_plddt);
   return result;
 }

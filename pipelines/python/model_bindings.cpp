@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -83,23 +82,6 @@ fold::IterationCallback iteration_reporter(const LoadedModel& model, const Cance
     report_progress(model.name(), r + 1, n);
     token.throw_if_cancelled();
   };
-}
-
-at::Tensor cpu(const at::Tensor& t, at::ScalarType type) { return t.detach().to(at::kCPU, type).contiguous(); }
-
-template <typename T>
-std::span<const T> span_of(const at::Tensor& t) {
-  return {t.data_ptr<T>(), static_cast<size_t>(t.numel())};
-}
-
-// The prediction as unrelaxed_<model>.pdb/.cif hold it (pLDDT in the B-factor column).
-data::Protein protein_of(const Prediction& p) {
-  const auto aatype = cpu(p.aatype, at::kLong), residue_index = cpu(p.residue_index, at::kLong);
-  const auto positions = cpu(p.outputs.structure.final_atom_positions, at::kFloat);
-  const auto mask = cpu(p.outputs.structure.final_atom_mask, at::kFloat);
-  const auto plddt = cpu(p.outputs.plddt, at::kFloat);
-  return pipelines::protein_from_prediction({span_of<int64_t>(aatype), span_of<int64_t>(residue_index),
-                                             span_of<float>(positions), span_of<float>(mask), span_of<float>(plddt)});
 }
 
 // Every defined output tensor with the names of result_<model>.h5 (and AlphaFold's result dict).
@@ -212,13 +194,13 @@ void bind_model(py::module_& m) {
       .def(
           "to_pdb",
           [](const Prediction& p, const std::vector<std::string>& remarks) {
-            return data::to_pdb(protein_of(p), pipelines::prediction_header(p.model_name, remarks));
+            return data::to_pdb(pipelines::prediction_protein(p), pipelines::prediction_header(p.model_name, remarks));
           },
           py::arg("remarks"), Release())
       .def(
           "to_mmcif",
           [](const Prediction& p, const std::vector<std::string>& remarks) {
-            return data::to_mmcif(protein_of(p), pipelines::prediction_header(p.model_name, remarks));
+            return data::to_mmcif(pipelines::prediction_protein(p), pipelines::prediction_header(p.model_name, remarks));
           },
           py::arg("remarks"), Release());
 }

@@ -6,6 +6,8 @@ import json
 import shutil
 from html.parser import HTMLParser
 
+import gemmi
+
 from conftest import SOURCE_DIR
 
 SOURCE_EXAMPLE = "data/examples/ubiquitin_campaign.json"
@@ -189,12 +191,28 @@ def test_agent_structure_terms_from_a_model(kfold, tmp_path):
     assert "predicting the wild type and 10 shortlisted variants" in run.stderr
     assert run.stderr.count("structure oracle: predicted variant") == 11
     assert "RANDOM WEIGHTS" in run.stderr
-    assert "from predicted structures" in (with_structures / "report.html").read_text()
+    report = (with_structures / "report.html").read_text()
+    assert "from predicted structures" in report and 'aria-label="predicted pLDDT"' in report
+    # The predicted structures: the wild type and each shortlisted variant, readable PDB files with the
+    # variant's residues, pLDDT in the B-factors, the random-weights warning in the header.
+    structures = sorted(p.name for p in (with_structures / "structures").iterdir())
+    assert len(structures) == 11 and "WT.pdb" in structures
+    wild_type = gemmi.read_structure(str(with_structures / "structures" / "WT.pdb"))
+    assert gemmi.one_letter_code([r.name for r in wild_type[0][0]]) == WILD_TYPE
+    assert "random weights" in (with_structures / "structures" / "WT.pdb").read_text().lower()
+    variant_file = next(name for name in structures if name != "WT.pdb")
+    variant_id, mutations = variant_file[:-len(".pdb")].split("_", 1)
+    chain = gemmi.read_structure(str(with_structures / "structures" / variant_file))[0][0]
+    for mutation in mutations.split("_"):
+        position, mutant = int(mutation[1:-1]), mutation[-1]
+        assert gemmi.find_tabulated_residue(chain[position - 1].name).one_letter_code.upper() == mutant
+    assert 0 < chain[0][0].b_iso <= 100
 
     without = tmp_path / "without"
     run = run_example(kfold, without, "--params", tmp_path / "no-params")
     assert run.returncode == 0, run.stderr
     assert "structure terms skipped" in run.stderr
+    assert not (without / "structures").exists()
 
     def totals(out):
         with open(out / "scores.tsv") as f:
