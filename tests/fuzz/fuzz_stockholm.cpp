@@ -3,6 +3,7 @@
 #include "data/a3m.hpp"
 #include "data/error.hpp"
 #include "data/stockholm.hpp"
+#include "a3m_round_trip.hpp"
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -12,15 +13,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const kfold::Error&) {
     return 0;  // rejected with a message: what the parser should do with bad input
   }
-  std::string written;
-  try {
-    written = kfold::data::to_a3m(msa);
-  } catch (const kfold::InputError&) {
-    return 0;
-  }
-  const auto again = kfold::data::parse_a3m_string(written, "fuzz-written.a3m");
-  if (again.sequences != msa.sequences || again.deletion_matrix != msa.deletion_matrix ||
-      again.descriptions != msa.descriptions)
-    kfold::fuzz::finding("Stockholm alignment written as A3M reads back differently");
+  kfold::fuzz::check_a3m_round_trip(msa, "Stockholm alignment written as A3M reads back differently");
   return 0;
 }

@@ -1,0 +1,27 @@
+// The A3M writer's round trip, checked by the harnesses of the alignment parsers (A3M, Stockholm).
+#pragma once
+
+#include <string>
+
+#include "data/a3m.hpp"
+#include "data/error.hpp"
+#include "fuzz_support.hpp"
+
+namespace kfold::fuzz {
+
+// The A3M writer's promise for an alignment a parser accepted: reading to_a3m's output back gives the
+// same sequences, deletion matrix and descriptions (`what` names the parser in the finding).
+inline void check_a3m_round_trip(const data::Msa& msa, const char* what) {
+  std::string written;
+  try {
+    written = data::to_a3m(msa);
+  } catch (const InputError&) {
+    return;  // an alignment the writer refuses with a message
+  }
+  const auto again = data::parse_a3m_string(written, "fuzz-written.a3m");
+  if (again.sequences != msa.sequences || again.deletion_matrix != msa.deletion_matrix ||
+      again.descriptions != msa.descriptions)
+    finding(what);
+}
+
+}  // namespace kfold::fuzz
