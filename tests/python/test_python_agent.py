@@ -100,6 +100,7 @@ def test_structure_terms_from_a_python_model_match_the_cli(kf, kfold, tmp_path):
     model = kf.Model("model_1_ptm", random_weights=True, config=SMALL)
     first = campaign.propose(threads=2, potts=False, model=model)
     assert first.scores["delta_ptm"].notna().sum() == 1
+    assert [p.name for p in first.structures][0] == "WT.pdb" and len(first.structures) == 2
     r = kfold("agent", campaign.path, "-o", tmp_path / "cli", "--threads", 2, "--no-potts", "--random-weights",
               "--config", SMALL)
     assert r.returncode == 0, r.stderr

@@ -6,7 +6,8 @@ A campaign lives in a working folder::
     workdir/campaign.json      the campaign, its paths made absolute, results added as they come
     workdir/results_1.csv      measurements given to add_results(), one file per call
     workdir/round_1/           one `kfold agent` run: plate.csv, scores.tsv, notebook.jsonl,
-    workdir/round_2/           report.md, report.html (notebook.jsonl carries every round so far)
+    workdir/round_2/           report.md, report.html (notebook.jsonl carries every round so far) and,
+                               with structure terms, structures/*.pdb
 
 ``kfold agent workdir/campaign.json -o DIR`` reproduces a round's files exactly.
 
@@ -140,6 +141,15 @@ class Round:
     def report(self) -> str:
         """report.md, the run's report for people (Markdown)."""
         return (self.folder / "report.md").read_text(encoding="utf-8")
+
+    @property
+    def structures(self) -> list[Path]:
+        """The predicted structures of the round (``propose(model=...)`` with a ``structure_budget``):
+        ``WT.pdb`` first, then one ``<id>_<mutations>.pdb`` per shortlisted variant, pLDDT in the
+        B-factors. Empty without structure terms."""
+        folder = self.folder / "structures"
+        files = sorted(folder.glob("*.pdb")) if folder.is_dir() else []
+        return sorted(files, key=lambda p: p.name != "WT.pdb")
 
     @property
     def notebook(self) -> list[dict]:
