@@ -86,8 +86,9 @@ endif()
 if(POLICY CMP0146)
   cmake_policy(SET CMP0146 OLD)
 endif()
-# Name the architectures so torch's config does not try to run a GPU probe at configure time.
-if(KFOLD_CUDA AND NOT DEFINED TORCH_CUDA_ARCH_LIST)
+# Name the architectures so torch's config does not try to run a GPU probe at configure time: whenever
+# the wheel has CUDA, even with KFOLD_CUDA=OFF (torch's config probes regardless of our kernels).
+if((KFOLD_CUDA OR KFOLD_TORCH_CUDA_VERSION) AND NOT DEFINED TORCH_CUDA_ARCH_LIST)
   set(TORCH_CUDA_ARCH_LIST "")
   foreach(_arch IN LISTS KFOLD_CUDA_ARCHITECTURES)
     math(EXPR _major "${_arch} / 10")

@@ -20,7 +20,8 @@
 
 #include "kernels/attention_pair_bias.hpp"
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+// Not under ThreadSanitizer: GCC instruments the ifunc resolver, which the loader runs before TSan starts.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
 #define KFOLD_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define KFOLD_CPU_CLONES

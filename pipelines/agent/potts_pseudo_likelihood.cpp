@@ -55,11 +55,16 @@ inline Vec8 exp8(Vec8 x) {
 
 // One column i over all sequences. Jloc [n_col][21][kPad]: J_ij(a, b) at [j][b][a] (zero for j = i);
 // hi [kPad]. Accumulates the gradient into Dloc (same layout) and dh [21]; returns the weighted negative
-// log conditional likelihood. Compiled for AVX2 and for the baseline; the loader picks one.
-__attribute__((target_clones("avx2", "default"))) double site_objective(int64_t i, int64_t n_seq, int64_t n_col,
-                                                                        const uint8_t* states, const float* weights,
-                                                                        const float* hi, const float* Jloc, float* Dloc,
-                                                                        double* dh) {
+// log conditional likelihood. Compiled for AVX2 and for the baseline; the loader picks one. Not under
+// ThreadSanitizer: GCC instruments the ifunc resolver, which the loader runs before TSan is initialised.
+#if defined(__SANITIZE_THREAD__)
+#define KFOLD_POTTS_CLONES
+#else
+#define KFOLD_POTTS_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+KFOLD_POTTS_CLONES double site_objective(int64_t i, int64_t n_seq, int64_t n_col, const uint8_t* states,
+                                         const float* weights, const float* hi, const float* Jloc, float* Dloc,
+                                         double* dh) {
   double nll = 0.0;
   const Vec8 h0 = load8(hi);
   const Vec8 h1 = load8(hi + 8);
