@@ -178,7 +178,10 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir) {
   if (fs::exists(db_dir, ec))
     fail_input("{}: already exists; remove it or choose another name for the database", db_dir.string());
   const fs::path parent = db_dir.has_parent_path() ? db_dir.parent_path() : fs::path(".");
-  if (!fs::is_directory(parent, ec)) fail_input("{}: directory does not exist", parent.string());
+  if (!fs::is_directory(parent, ec)) {
+    fail_input("{}: {}; the database folder must be created inside an existing directory", parent.string(),
+               fs::exists(parent, ec) ? "is a file, not a directory" : "directory does not exist");
+  }
   fs::path tmp = db_dir;
   tmp += ".tmp";
   if (fs::exists(tmp, ec)) {

@@ -188,7 +188,8 @@ CASES = [
          r"letters\.fasta:2:4: invalid character '#'"),
     Case("db/fasta-length-0", "db create {tmp}/len0.fasta {tmp}/out", LENGTH0, 2, r"len0\.fasta:1: .*no residues"),
     Case("db/output-exists", "db create {ex}/ubiquitin_db.fasta {tmp}/afile", FILE, 2, r"afile: already exists"),
-    Case("db/output-under-a-file", "db create {ex}/ubiquitin_db.fasta {tmp}/afile/out", FILE, 2, r"afile"),
+    Case("db/output-under-a-file", "db create {ex}/ubiquitin_db.fasta {tmp}/afile/out", FILE, 2,
+         r"afile: is a file, not a directory"),
     Case("db/disk-full", "db create {ex}/ubiquitin_db.fasta {tmp}/out", None, 1,
          r"out\.tmp/\w+\.bin: write failed", fsize=0),
     # ------------------------------------------------------------ kfold features
