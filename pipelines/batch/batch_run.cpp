@@ -104,6 +104,7 @@ class BatchRunner {
   std::unique_ptr<LockDirectory> locks_;
   Clock::time_point last_summary_{};
   int64_t stages_run_ = 0;  // stages started by this worker (skipped ones do not count)
+  bool parameters_checked_ = false;
 };
 
 std::string BatchRunner::msa_key(const BatchTarget& target) const {
@@ -321,6 +322,12 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
   if (failed_before("predict", pkey)) {
     ++report.failed;
     return;
+  }
+  // The parameters belong to the batch, not to a target: a bad file stops the batch (exit 2) at the first
+  // prediction instead of failing every target. Loading them here costs nothing extra: the stage would.
+  if (!parameters_checked_) {
+    for (const auto& name : models_->names()) models_->get(name).check_parameters();
+    parameters_checked_ = true;
   }
   if (attempt("predict", pkey, [&] { run_predict_stage(target, dir, pkey, status); })) ++report.done;
 }

@@ -96,8 +96,10 @@ fold::ProblemSize LoadedModel::problem_size(const fold::ProcessedFeatures& featu
   return {features.n_res(), rows_used(features.msa_mask), rows_used(features.extra_msa_mask), n_templ};
 }
 
+void LoadedModel::check_parameters() const { (void)network(false); }
+
 void LoadedModel::prepare(const fold::RawFeatures& raw, bool check_memory) const {
-  (void)network(false);
+  check_parameters();
   if (!check_memory) return;
   // The input pipeline's cluster centres are the first rows of the shuffled MSA, the extra MSA the next ones.
   const auto pipeline = fold::input_pipeline_config(config_);

@@ -71,6 +71,8 @@ class LoadedModel {
   // parameter's key and shape is checked: InputError) and, with `check_memory`, compares the memory
   // estimate with what is free (RuntimeError).
   void prepare(const fold::RawFeatures& raw, bool check_memory) const;
+  // Builds the template-free network: every parameter's key and shape is checked (InputError).
+  void check_parameters() const;
   void prepare(const fold::ProcessedFeatures& features, bool check_memory) const;
 
  private:

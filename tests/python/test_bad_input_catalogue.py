@@ -315,7 +315,7 @@ CASES = [
          3, r"ubiquitin\.a3m: the MSA's first row .* differs from the query", may_remain=BATCH_RECORDS),
     Case("batch/params-wrong-shape", "batch {tmp}/t.csv --params {tmp}/params_model_1_ptm.npz --models model_1_ptm "
          "--config {fx}/ptm_recycle_config.json -o {tmp}/out",
-         both(text("t.csv", CSV + "q,MKTAYIAKQR\n"), params_with_wrong_shape), 3,
+         both(text("t.csv", CSV + "q,MKTAYIAKQR\n"), params_with_wrong_shape), 2,
          rf"params_model_1_ptm\.npz: parameter '{re.escape(PARAMS_KEY)}' has shape \[8, 63\], expected \[8, 64\]",
          may_remain=BATCH_RECORDS),
     Case("batch/disk-full", "batch {tmp}/t.csv {small} -o {tmp}/out", text("t.csv", CSV + "q,MKTAYIAKQR\n"), 1,
