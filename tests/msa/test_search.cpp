@@ -43,6 +43,13 @@ Planted make_database() {
   return p;
 }
 
+// The planted database as `kfold db create` makes it, in `dir`.
+msa::SequenceDb open_database(const Planted& p, const std::filesystem::path& dir) {
+  data::write_file_atomic(dir / "db.fasta", p.fasta);
+  msa::create_db(dir / "db.fasta", dir / "db");
+  return msa::SequenceDb::open(dir / "db");
+}
+
 std::string fingerprint(const std::vector<msa::QueryResult>& results) {
   std::string s;
   for (const auto& r : results)
@@ -56,9 +63,7 @@ std::string fingerprint(const std::vector<msa::QueryResult>& results) {
 TEST_CASE("search: planted homologs are found, decoys are not, any thread count and ISA") {
   test::ScratchDir dir("msa_search");
   const Planted p = make_database();
-  data::write_file_atomic(dir / "db.fasta", p.fasta);
-  msa::create_db(dir / "db.fasta", dir / "db");
-  const auto db = msa::SequenceDb::open(dir / "db");
+  const auto db = open_database(p, dir.path());
   msa::SearchOptions options;
   options.threads = 1;
   const auto results = msa::search(p.queries, db, options);
@@ -101,9 +106,7 @@ TEST_CASE("search: planted homologs are found, decoys are not, any thread count 
 TEST_CASE("search: check_cancelled stops the search early and its exception reaches the caller") {
   test::ScratchDir dir("msa_search_cancel");
   const Planted p = make_database();
-  data::write_file_atomic(dir / "db.fasta", p.fasta);
-  msa::create_db(dir / "db.fasta", dir / "db");
-  const auto db = msa::SequenceDb::open(dir / "db");
+  const auto db = open_database(p, dir.path());
   struct Stop {};
   for (const int64_t threads : {1, 3}) {
     CAPTURE(threads);
