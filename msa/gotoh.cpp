@@ -4,8 +4,9 @@
 
 #include <algorithm>
 #include <limits>
-#include <stdexcept>
 #include <vector>
+
+#include "msa/local_traceback.hpp"
 
 namespace kfold::msa {
 namespace {
@@ -78,50 +79,7 @@ std::optional<Alignment> align_local(const ScoreProfile& query, std::span<const 
   const auto h_at = [&](int64_t i, int64_t j) -> int32_t {
     return i < 0 || j < 0 ? 0 : hm[static_cast<size_t>(j * n + i)];
   };
-
-  Alignment alignment;
-  alignment.score = end.score;
-  alignment.q_end = end.q_end;
-  alignment.t_end = end.t_end;
-  int64_t i = end.q_end;
-  int64_t j = end.t_end;
-  while (true) {
-    const int32_t h = h_at(i, j);
-    // Preference on ties: match, then a horizontal gap (insertion), then a vertical gap (deletion),
-    // shortest gap first.
-    const int32_t diag = h_at(i - 1, j - 1);
-    if (h == diag + query.score(i, target[static_cast<size_t>(j)])) {
-      alignment.ops.push_back('M');
-      if (diag == 0) break;  // the local alignment starts at (i, j)
-      --i;
-      --j;
-      continue;
-    }
-    bool moved = false;
-    for (int64_t k = 1; k <= j && !moved; ++k) {
-      const int32_t cost = gaps.open + static_cast<int32_t>(k) * ext;
-      if (cost > end.score - h) break;  // no H left of here is large enough
-      if (h_at(i, j - k) - cost == h) {
-        alignment.ops.append(static_cast<size_t>(k), 'I');
-        j -= k;
-        moved = true;
-      }
-    }
-    for (int64_t k = 1; k <= i && !moved; ++k) {
-      const int32_t cost = gaps.open + static_cast<int32_t>(k) * ext;
-      if (cost > end.score - h) break;
-      if (h_at(i - k, j) - cost == h) {
-        alignment.ops.append(static_cast<size_t>(k), 'D');
-        i -= k;
-        moved = true;
-      }
-    }
-    if (!moved) throw std::logic_error("align_local: traceback found no predecessor");
-  }
-  alignment.q_start = i;
-  alignment.t_start = j;
-  std::reverse(alignment.ops.begin(), alignment.ops.end());
-  return alignment;
+  return detail::walk_back(query, target, gaps, end, h_at);
 }
 
 AlignmentStats alignment_stats(const Alignment& alignment, std::span<const uint8_t> query_codes,

@@ -133,6 +133,7 @@ QueryResult finish_query(const data::Sequence& query, const ScoreProfile& profil
   QueryResult result;
   result.n_candidates = static_cast<int64_t>(candidates.size());
   const SearchSpace space = search_space(params, profile.n_res, db.total_residues(), db.size());
+  StripedAligner aligner(profile, options.gaps, options.simd);  // tracebacks from the striped pass
   for (size_t k = 0; k < candidates.size(); ++k) {
     const int32_t score = scores[k];
     const double e = evalue(params, space, score);
@@ -140,7 +141,7 @@ QueryResult finish_query(const data::Sequence& query, const ScoreProfile& profil
     ++result.n_aligned;
     const Candidate& candidate = candidates[k];
     encode_residues(db.residues(candidate.target), target);
-    auto alignment = align_local(profile, target, options.gaps, options.max_traceback_cells, score);
+    auto alignment = aligner.align(target, score, options.max_traceback_cells);
     if (!alignment) {
       log_warn("{}: alignment with {} is too large to trace back; hit skipped", query.id, db.id(candidate.target));
       continue;

@@ -33,7 +33,7 @@ struct SearchOptions {
   double inclusion_evalue = 1e-5;
   int64_t threads = 1;
   SimdLevel simd = detect_simd_level();
-  int64_t max_traceback_cells = int64_t{1} << 28;  // per hit (1 byte each); larger hits are skipped
+  int64_t max_traceback_cells = int64_t{1} << 28;  // cells per hit (1 or 2 bytes each); larger hits are skipped
   // Called from worker threads before each unit of work (a profile, a query's prefilter scan of one
   // index chunk, a block of alignments, a query's tracebacks); it throws to stop the search early (the
   // Python module's Ctrl-C), and search() rethrows that exception. Must be thread-safe. Empty: never.

@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 
 #include "msa/gotoh.hpp"
+#include "msa/local_traceback.hpp"
 
 namespace kfold::msa {
 namespace {
@@ -66,6 +68,10 @@ void StripedAligner::AlignedBytes::resize(size_t bytes) {
   data = storage.data() + ((32 - address % 32) % 32);
 }
 
+void StripedAligner::AlignedBytes::grow_to(size_t bytes) {
+  if (data == nullptr || storage.size() < bytes + 32) resize(bytes);
+}
+
 StripedAligner::StripedAligner(const ScoreProfile& query, const GapPenalties& gaps, SimdLevel level)
     : query_(query), gaps_(gaps), level_(simd_level_supported(level) ? level : SimdLevel::scalar) {
   if (level_ == SimdLevel::scalar || query.n_res == 0) return;
@@ -90,6 +96,24 @@ StripedAligner::StripedAligner(const ScoreProfile& query, const GapPenalties& ga
     }
   }
   work_.resize(static_cast<size_t>(3 * std::max(seg_u8_ * lanes, seg_i16_ * lanes16 * 2)));
+}
+
+void StripedAligner::build_i16() {
+  if (built_i16_) return;
+  const int64_t lanes = lanes_i16(level_);
+  profile_i16_.resize(static_cast<size_t>(kAlphabetSize * seg_i16_ * lanes) * sizeof(int16_t));
+  auto* out_all = reinterpret_cast<int16_t*>(profile_i16_.data);
+  for (int64_t code = 0; code < kAlphabetSize; ++code) {
+    int16_t* out = out_all + code * seg_i16_ * lanes;
+    for (int64_t i = 0; i < seg_i16_; ++i) {
+      for (int64_t k = 0; k < lanes; ++k) {
+        const int64_t q = k * seg_i16_ + i;
+        out[i * lanes + k] =
+            q < query_.n_res ? static_cast<int16_t>(query_.score(q, static_cast<uint8_t>(code))) : kPaddingI16;
+      }
+    }
+  }
+  built_i16_ = true;
 }
 
 int32_t StripedAligner::score(std::span<const uint8_t> target) {
@@ -120,22 +144,7 @@ int32_t StripedAligner::score(std::span<const uint8_t> target) {
       return s;
     }
   }
-  if (!built_i16_) {
-    const int64_t lanes = lanes_i16(level_);
-    profile_i16_.resize(static_cast<size_t>(kAlphabetSize * seg_i16_ * lanes) * sizeof(int16_t));
-    auto* out_all = reinterpret_cast<int16_t*>(profile_i16_.data);
-    for (int64_t code = 0; code < kAlphabetSize; ++code) {
-      int16_t* out = out_all + code * seg_i16_ * lanes;
-      for (int64_t i = 0; i < seg_i16_; ++i) {
-        for (int64_t k = 0; k < lanes; ++k) {
-          const int64_t q = k * seg_i16_ + i;
-          out[i * lanes + k] =
-              q < query_.n_res ? static_cast<int16_t>(query_.score(q, static_cast<uint8_t>(code))) : kPaddingI16;
-        }
-      }
-    }
-    built_i16_ = true;
-  }
+  build_i16();
   in.profile = profile_i16_.data;
   in.seg = seg_i16_;
   in.bias = 0;
@@ -147,6 +156,70 @@ int32_t StripedAligner::score(std::span<const uint8_t> target) {
   }
   last_precision_ = ScorePrecision::i32;
   return gotoh_local_score(query_, target, gaps_).score;
+}
+
+namespace {
+
+// H of cell (i, j) in the striped column store: query position i sits in segment i % seg, lane i / seg.
+template <class T>
+struct StripedColumns {
+  const T* cells;
+  int64_t seg;
+  int64_t lanes;
+  int32_t operator()(int64_t i, int64_t j) const {
+    if (i < 0 || j < 0) return 0;
+    return cells[(j * seg + i % seg) * lanes + i / seg];
+  }
+};
+
+}  // namespace
+
+std::optional<Alignment> StripedAligner::align(std::span<const uint8_t> target, int32_t score, int64_t max_cells) {
+  const int64_t n = query_.n_res;
+  const auto m = static_cast<int64_t>(target.size());
+  if (score <= 0 || n == 0 || m == 0) return std::nullopt;
+  const bool fits_u8 = use_u8_ && score <= 254 - bias_;
+  const bool fits_i16 = score <= 32767 - 129;  // as score(): no lane can saturate below this
+  if (level_ == SimdLevel::scalar || !(fits_u8 || fits_i16)) return align_local(query_, target, gaps_, max_cells, score);
+
+  const bool avx2 = level_ == SimdLevel::avx2;
+  const int64_t lanes = fits_u8 ? lanes_u8(level_) : lanes_i16(level_);
+  const int64_t seg = fits_u8 ? seg_u8_ : seg_i16_;
+  const int64_t elem = fits_u8 ? 1 : 2;
+  // Columns within max_cells (counted in query cells, as align_local does).
+  const int64_t max_columns = std::min(m, std::max<int64_t>(max_cells, 0) / n);
+  if (max_columns == 0) return std::nullopt;
+  trace_.grow_to(static_cast<size_t>(max_columns * seg * lanes * elem));
+  detail::StripedInput in;
+  in.target = target.data();
+  in.t_len = max_columns;
+  in.gap_open_extend = gaps_.open + gaps_.extend;
+  in.gap_extend = gaps_.extend;
+  in.seg = seg;
+  in.work = work_.data;
+  int64_t end_column = -1;
+  if (fits_u8) {
+    in.profile = profile_u8_.data;
+    in.bias = bias_;
+    end_column = avx2 ? detail::striped_store_u8_avx2(in, trace_.data, score)
+                      : detail::striped_store_u8_sse2(in, trace_.data, score);
+  } else {
+    build_i16();
+    in.profile = profile_i16_.data;
+    end_column = avx2 ? detail::striped_store_i16_avx2(in, trace_.data, score)
+                      : detail::striped_store_i16_sse2(in, trace_.data, score);
+  }
+  if (end_column < 0) return std::nullopt;  // the score is not reached within max_cells
+
+  const auto walk = [&](const auto& h_at) -> std::optional<Alignment> {
+    LocalScore end;  // the first cell of the end column with the score, as align_local's
+    for (int64_t i = 0; i < n && end.score == 0; ++i)
+      if (h_at(i, end_column) >= score) end = {h_at(i, end_column), i, end_column};
+    if (end.score != score) throw std::logic_error("StripedAligner::align: the score given is not the best score");
+    return detail::walk_back(query_, target, gaps_, end, h_at);
+  };
+  if (fits_u8) return walk(StripedColumns<uint8_t>{trace_.data, seg, lanes});
+  return walk(StripedColumns<int16_t>{reinterpret_cast<const int16_t*>(trace_.data), seg, lanes});
 }
 
 }  // namespace kfold::msa

@@ -1,14 +1,17 @@
 // Striped Smith-Waterman (Farrar 2007) local alignment scores with affine gaps: 8-bit saturating
-// lanes first, 16-bit when the score saturates, scalar 32-bit Gotoh when that saturates too.
-// AVX2 or SSE2 is chosen at run time; other CPUs use the scalar code.
+// lanes first, 16-bit when the score saturates, scalar 32-bit Gotoh when that saturates too; and the
+// tracebacks of accepted hits from H stored by the same striped pass. AVX2 or SSE2 is chosen at run
+// time; other CPUs use the scalar code.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "msa/alphabet.hpp"
+#include "msa/gotoh.hpp"
 #include "msa/score_profile.hpp"
 
 namespace kfold::msa {
@@ -33,6 +36,14 @@ class StripedAligner {
   // Exact best local alignment score of the query against `target` (codes < kAlphabetSize).
   int32_t score(std::span<const uint8_t> target);
   ScorePrecision last_precision() const { return last_precision_; }
+
+  // The optimal local alignment given its exact score (from score()), identical to align_local's
+  // (msa/gotoh.hpp: same end cell, same tie rules): H of every column up to the first one that reaches
+  // `score` is stored by the striped pass (1 byte per cell when the score fits 8 bits, else 2; the
+  // scalar pass when it fits neither), then walked back. Returns nullopt when that part of the matrix
+  // has more than `max_cells` cells or the score is 0.
+  std::optional<Alignment> align(std::span<const uint8_t> target, int32_t score,
+                                 int64_t max_cells = int64_t{1} << 28);
   SimdLevel level() const { return level_; }
 
  private:
@@ -40,7 +51,8 @@ class StripedAligner {
   struct AlignedBytes {
     std::vector<uint8_t> storage;
     uint8_t* data = nullptr;
-    void resize(size_t bytes);
+    void resize(size_t bytes);       // zero-filled
+    void grow_to(size_t bytes);      // keeps the storage when it is large enough (contents undefined)
   };
 
   const ScoreProfile& query_;
@@ -53,7 +65,10 @@ class StripedAligner {
   AlignedBytes profile_u8_;   // [kAlphabetSize][seg_u8][lanes] uint8
   AlignedBytes profile_i16_;  // [kAlphabetSize][seg_i16][lanes] int16, built on first need
   bool built_i16_ = false;
-  AlignedBytes work_;  // H (two columns) and E, 3 * seg vectors
+  AlignedBytes work_;   // H (two columns) and E, 3 * seg vectors
+  AlignedBytes trace_;  // stored H columns of align(), [columns][seg][lanes], grown on demand
+
+  void build_i16();
   ScorePrecision last_precision_ = ScorePrecision::u8;
 };
 
@@ -76,6 +91,12 @@ int32_t striped_u8_sse2(const StripedInput& in, bool& overflow);
 int32_t striped_i16_sse2(const StripedInput& in, bool& overflow);
 int32_t striped_u8_avx2(const StripedInput& in, bool& overflow);
 int32_t striped_i16_avx2(const StripedInput& in, bool& overflow);
+// Store H of columns 0..j (striped layout) and return j, the first column where some H >= stop_score
+// (-1: none within in.t_len). Exact only when every H fits the lanes (the caller checks).
+int64_t striped_store_u8_sse2(const StripedInput& in, void* columns, int32_t stop_score);
+int64_t striped_store_i16_sse2(const StripedInput& in, void* columns, int32_t stop_score);
+int64_t striped_store_u8_avx2(const StripedInput& in, void* columns, int32_t stop_score);
+int64_t striped_store_i16_avx2(const StripedInput& in, void* columns, int32_t stop_score);
 
 }  // namespace detail
 }  // namespace kfold::msa

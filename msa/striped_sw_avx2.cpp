@@ -67,6 +67,12 @@ struct Avx2I16 {
 
 int32_t striped_u8_avx2(const StripedInput& in, bool& overflow) { return striped_local_score<Avx2U8>(in, overflow); }
 int32_t striped_i16_avx2(const StripedInput& in, bool& overflow) { return striped_local_score<Avx2I16>(in, overflow); }
+int64_t striped_store_u8_avx2(const StripedInput& in, void* columns, int32_t stop_score) {
+  return striped_store_columns<Avx2U8>(in, columns, stop_score);
+}
+int64_t striped_store_i16_avx2(const StripedInput& in, void* columns, int32_t stop_score) {
+  return striped_store_columns<Avx2I16>(in, columns, stop_score);
+}
 
 }  // namespace kfold::msa::detail
 
@@ -83,6 +89,8 @@ int32_t striped_i16_avx2(const StripedInput&, bool& overflow) {
   overflow = true;
   return 0;
 }
+int64_t striped_store_u8_avx2(const StripedInput&, void*, int32_t) { return -1; }
+int64_t striped_store_i16_avx2(const StripedInput&, void*, int32_t) { return -1; }
 }  // namespace kfold::msa::detail
 
 #endif

@@ -1,5 +1,5 @@
 // The striped Smith-Waterman inner loop (Farrar 2007, with the lazy-F loop), written once over a
-// vector-operations type. Included by each ISA's translation unit after its target pragma; the
+// vector-operations type: the score pass, and the pass that stores H for a traceback. Included by each ISA's translation unit after its target pragma; the
 // anonymous namespace keeps every ISA's instantiation private to its file.
 #pragma once
 
@@ -67,6 +67,61 @@ int32_t striped_local_score(const StripedInput& in, bool& overflow) {
     }
   }
   return Ops::hmax(v_max);
+}
+
+// The same recurrence for a traceback, when the caller knows the best score and that it fits the
+// lanes (no saturation check): stores every column's final H in `columns` ([t_len][seg] vectors, the
+// striped layout) and stops after the first column where some H reaches `stop_score`. Returns that
+// column, or -1 when no column of the first t_len reaches it. Needs 2 * seg vectors of in.work.
+template <class Ops>
+int64_t striped_store_columns(const StripedInput& in, void* columns, int32_t stop_score) {
+  using V = typename Ops::V;
+  const int64_t seg = in.seg;
+  const V* profile = static_cast<const V*>(in.profile);
+  V* e_col = static_cast<V*>(in.work);  // [seg] E for the next column
+  V* h_zero = e_col + seg;              // [seg] H of the column before the first
+  const V v_zero = Ops::zero();
+  for (int64_t i = 0; i < 2 * seg; ++i) e_col[i] = v_zero;
+  const V v_oe = Ops::set1(in.gap_open_extend);
+  const V v_e = Ops::set1(in.gap_extend);
+  const V v_bias = Ops::set1(in.bias);
+  const V v_below_stop = Ops::set1(stop_score - 1);
+  V v_max = v_zero;
+  const V* h_load = h_zero;
+  for (int64_t j = 0; j < in.t_len; ++j) {
+    V* h_store = static_cast<V*>(columns) + j * seg;
+    const V* p = profile + static_cast<int64_t>(in.target[j]) * seg;
+    V v_f = v_zero;
+    V v_h = Ops::shift_in(h_load[seg - 1]);
+    for (int64_t i = 0; i < seg; ++i) {
+      v_h = Ops::add_score(v_h, p[i], v_bias);
+      const V v_e_cur = e_col[i];
+      v_h = Ops::max(v_h, v_e_cur);
+      v_h = Ops::max(v_h, v_f);
+      v_max = Ops::max(v_max, v_h);
+      h_store[i] = v_h;
+      v_h = Ops::subs(v_h, v_oe);
+      e_col[i] = Ops::max(Ops::subs(v_e_cur, v_e), v_h);
+      v_f = Ops::max(Ops::subs(v_f, v_e), v_h);
+      v_h = h_load[i];
+    }
+    v_f = Ops::shift_in(v_f);
+    int64_t i = 0;
+    while (Ops::any_gt(v_f, Ops::subs(h_store[i], v_oe))) {
+      const V v_h_new = Ops::max(h_store[i], v_f);
+      h_store[i] = v_h_new;
+      v_max = Ops::max(v_max, v_h_new);
+      e_col[i] = Ops::max(e_col[i], Ops::subs(v_h_new, v_oe));
+      v_f = Ops::subs(v_f, v_e);
+      if (++i == seg) {
+        i = 0;
+        v_f = Ops::shift_in(v_f);
+      }
+    }
+    if (Ops::any_gt(v_max, v_below_stop)) return j;
+    h_load = h_store;
+  }
+  return -1;
 }
 
 }  // namespace

@@ -51,6 +51,12 @@ struct Sse2I16 {
 
 int32_t striped_u8_sse2(const StripedInput& in, bool& overflow) { return striped_local_score<Sse2U8>(in, overflow); }
 int32_t striped_i16_sse2(const StripedInput& in, bool& overflow) { return striped_local_score<Sse2I16>(in, overflow); }
+int64_t striped_store_u8_sse2(const StripedInput& in, void* columns, int32_t stop_score) {
+  return striped_store_columns<Sse2U8>(in, columns, stop_score);
+}
+int64_t striped_store_i16_sse2(const StripedInput& in, void* columns, int32_t stop_score) {
+  return striped_store_columns<Sse2I16>(in, columns, stop_score);
+}
 
 }  // namespace kfold::msa::detail
 
@@ -66,6 +72,8 @@ int32_t striped_i16_sse2(const StripedInput&, bool& overflow) {
   overflow = true;
   return 0;
 }
+int64_t striped_store_u8_sse2(const StripedInput&, void*, int32_t) { return -1; }
+int64_t striped_store_i16_sse2(const StripedInput&, void*, int32_t) { return -1; }
 }  // namespace kfold::msa::detail
 
 #endif

@@ -1,6 +1,8 @@
-// Striped Smith-Waterman scores (every ISA, 8/16/32-bit) against a plain full-matrix reference.
+// Striped Smith-Waterman scores (every ISA, 8/16/32-bit) against a plain full-matrix reference, and
+// the striped tracebacks against the scalar one (align_local).
 #include <doctest/doctest.h>
 
+#include "msa/gotoh.hpp"
 #include "msa/reference_alignment.hpp"
 #include "msa/score_profile.hpp"
 #include "msa/striped_sw.hpp"
@@ -112,4 +114,68 @@ TEST_CASE("StripedAligner: long related sequences agree across ISAs") {
   const std::string t = test::mutate(rng, q, 0.5, 0.05);
   const int32_t expected = test::reference_sw(q, t, 11, 1);
   for (const auto level : levels()) CHECK(striped(q, t, level).score == expected);
+}
+
+TEST_CASE("StripedAligner::align: the same alignment as the scalar traceback, every ISA and width") {
+  // Identical ops and coordinates (same end cell and tie rules), on random, related, gapped and
+  // saturating pairs; the scalar traceback is itself checked against the reference in test_gotoh.
+  std::mt19937_64 rng(21);
+  std::uniform_int_distribution<int64_t> length(1, 300);
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (int trial = 0; trial < 240; ++trial) {
+    const std::string q = test::random_protein(rng, length(rng));
+    std::string t = trial % 3 == 0   ? test::random_protein(rng, length(rng))
+                    : trial % 3 == 1 ? test::mutate(rng, q, 0.3, 0.06)
+                                     : test::random_protein(rng, 25) + test::mutate(rng, q, 0.6, 0.1);
+    pairs.emplace_back(q, t.empty() ? "W" : t);
+  }
+  const std::string left = test::random_protein(rng, 70), right = test::random_protein(rng, 70);
+  pairs.emplace_back(left + test::random_protein(rng, 45) + right, left + right);  // long deletion
+  pairs.emplace_back(left + right, left + test::random_protein(rng, 45) + right);  // long insertion
+  pairs.emplace_back(std::string(2000, 'W'), std::string(2000, 'W'));           // beyond 16 bits
+  pairs.emplace_back(test::random_protein(rng, 900), "");
+  pairs.back().second = test::mutate(rng, pairs.back().first, 0.1, 0.02);       // 16 bits
+  int64_t traced = 0;
+  for (const auto& [q, t] : pairs) {
+    const auto profile = msa::make_sequence_profile(q, msa::blosum62());
+    std::vector<uint8_t> codes;
+    msa::encode_residues(t, codes);
+    for (const msa::GapPenalties gaps : {msa::GapPenalties{}, msa::GapPenalties{10, 2}}) {
+      const auto expected = msa::align_local(profile, codes, gaps);
+      for (const auto level : levels()) {
+        msa::StripedAligner aligner(profile, gaps, level);
+        const int32_t score = aligner.score(codes);
+        const auto got = aligner.align(codes, score);
+        CAPTURE(q);
+        CAPTURE(t);
+        CAPTURE(msa::simd_level_name(level));
+        REQUIRE(got.has_value() == expected.has_value());
+        if (!got) continue;
+        ++traced;
+        CHECK(got->score == expected->score);
+        CHECK(got->ops == expected->ops);
+        CHECK(got->q_start == expected->q_start);
+        CHECK(got->t_start == expected->t_start);
+        CHECK(got->q_end == expected->q_end);
+        CHECK(got->t_end == expected->t_end);
+        CHECK(msa::rescore_alignment(*got, profile, codes, gaps) == score);
+      }
+    }
+  }
+  CHECK(traced > 400);
+}
+
+TEST_CASE("StripedAligner::align: a matrix larger than max_cells is refused, as align_local refuses it") {
+  std::mt19937_64 rng(4);
+  const std::string q = test::random_protein(rng, 200);
+  const auto profile = msa::make_sequence_profile(q, msa::blosum62());
+  std::vector<uint8_t> codes;
+  msa::encode_residues(test::random_protein(rng, 50) + q, codes);  // the alignment ends at column 249
+  for (const auto level : levels()) {
+    msa::StripedAligner aligner(profile, {}, level);
+    const int32_t score = aligner.score(codes);
+    CHECK_FALSE(aligner.align(codes, score, 200 * 249));  // one column short
+    CHECK(aligner.align(codes, score, 200 * 250));
+    CHECK_FALSE(aligner.align(codes, 0));
+  }
 }
