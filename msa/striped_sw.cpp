@@ -13,8 +13,28 @@
 namespace kfold::msa {
 namespace {
 
-int64_t lanes_u8(SimdLevel level) { return level == SimdLevel::avx2 ? 32 : 16; }
-int64_t lanes_i16(SimdLevel level) { return level == SimdLevel::avx2 ? 16 : 8; }
+int64_t lanes_u8(SimdLevel level) {
+  return level == SimdLevel::avx512 ? 64 : level == SimdLevel::avx2 ? 32 : 16;
+}
+int64_t lanes_i16(SimdLevel level) { return lanes_u8(level) / 2; }
+
+// The kernels of one instruction set (striped_sw_<isa>.cpp).
+struct Kernels {
+  int32_t (*score_u8)(const detail::StripedInput&, bool&);
+  int32_t (*score_i16)(const detail::StripedInput&, bool&);
+  int64_t (*store_u8)(const detail::StripedInput&, void*, int32_t);
+  int64_t (*store_i16)(const detail::StripedInput&, void*, int32_t);
+};
+
+const Kernels& kernels(SimdLevel level) {
+  static constexpr Kernels kSse2{detail::striped_u8_sse2, detail::striped_i16_sse2, detail::striped_store_u8_sse2,
+                                 detail::striped_store_i16_sse2};
+  static constexpr Kernels kAvx2{detail::striped_u8_avx2, detail::striped_i16_avx2, detail::striped_store_u8_avx2,
+                                 detail::striped_store_i16_avx2};
+  static constexpr Kernels kAvx512{detail::striped_u8_avx512, detail::striped_i16_avx512,
+                                   detail::striped_store_u8_avx512, detail::striped_store_i16_avx512};
+  return level == SimdLevel::avx512 ? kAvx512 : level == SimdLevel::avx2 ? kAvx2 : kSse2;
+}
 
 constexpr int16_t kPaddingI16 = -16384;  // score of the striped layout's cells past the query end
 
@@ -28,6 +48,8 @@ bool simd_level_supported(SimdLevel level) {
       return true;
     case SimdLevel::avx2:
       return __builtin_cpu_supports("avx2");
+    case SimdLevel::avx512:
+      return __builtin_cpu_supports("avx512bw");
   }
   return false;
 #else
@@ -37,15 +59,12 @@ bool simd_level_supported(SimdLevel level) {
 
 SimdLevel detect_simd_level() {
   SimdLevel best = SimdLevel::scalar;
-  if (simd_level_supported(SimdLevel::avx2)) {
-    best = SimdLevel::avx2;
-  } else if (simd_level_supported(SimdLevel::sse2)) {
-    best = SimdLevel::sse2;
-  }
+  for (const SimdLevel level : {SimdLevel::sse2, SimdLevel::avx2, SimdLevel::avx512})
+    if (simd_level_supported(level)) best = level;
   if (const char* env = std::getenv("KFOLD_SIMD")) {
-    const std::string want(env);
-    if (want == "scalar") best = SimdLevel::scalar;
-    if (want == "sse2" && best == SimdLevel::avx2) best = SimdLevel::sse2;
+    // Lowers the level only: asking for more than the CPU has is ignored.
+    for (const SimdLevel level : {SimdLevel::scalar, SimdLevel::sse2, SimdLevel::avx2})
+      if (simd_level_name(level) == env && level < best) best = level;
   }
   return best;
 }
@@ -58,18 +77,20 @@ std::string_view simd_level_name(SimdLevel level) {
       return "sse2";
     case SimdLevel::avx2:
       return "avx2";
+    case SimdLevel::avx512:
+      return "avx512";
   }
   return "?";
 }
 
 void StripedAligner::AlignedBytes::resize(size_t bytes) {
-  storage.assign(bytes + 32, 0);
+  storage.assign(bytes + 64, 0);
   const auto address = reinterpret_cast<uintptr_t>(storage.data());
-  data = storage.data() + ((32 - address % 32) % 32);
+  data = storage.data() + ((64 - address % 64) % 64);
 }
 
 void StripedAligner::AlignedBytes::grow_to(size_t bytes) {
-  if (data == nullptr || storage.size() < bytes + 32) resize(bytes);
+  if (data == nullptr || storage.size() < bytes + 64) resize(bytes);
 }
 
 StripedAligner::StripedAligner(const ScoreProfile& query, const GapPenalties& gaps, SimdLevel level)
@@ -125,7 +146,7 @@ int32_t StripedAligner::score(std::span<const uint8_t> target) {
     last_precision_ = ScorePrecision::i32;
     return gotoh_local_score(query_, target, gaps_).score;
   }
-  const bool avx2 = level_ == SimdLevel::avx2;
+  const Kernels& k = kernels(level_);
   detail::StripedInput in;
   in.target = target.data();
   in.t_len = static_cast<int64_t>(target.size());
@@ -138,7 +159,7 @@ int32_t StripedAligner::score(std::span<const uint8_t> target) {
     in.seg = seg_u8_;
     in.bias = bias_;
     in.limit = 254 - bias_;  // a score >= 255 - bias may have been clipped at 255
-    const int32_t s = avx2 ? detail::striped_u8_avx2(in, overflow) : detail::striped_u8_sse2(in, overflow);
+    const int32_t s = k.score_u8(in, overflow);
     if (!overflow) {
       last_precision_ = ScorePrecision::u8;
       return s;
@@ -149,7 +170,7 @@ int32_t StripedAligner::score(std::span<const uint8_t> target) {
   in.seg = seg_i16_;
   in.bias = 0;
   in.limit = 32767 - 129;  // adds_epi16 clips at 32767; keep a margin of one profile entry
-  const int32_t s = avx2 ? detail::striped_i16_avx2(in, overflow) : detail::striped_i16_sse2(in, overflow);
+  const int32_t s = k.score_i16(in, overflow);
   if (!overflow) {
     last_precision_ = ScorePrecision::i16;
     return s;
@@ -182,7 +203,7 @@ std::optional<Alignment> StripedAligner::align(std::span<const uint8_t> target, 
   const bool fits_i16 = score <= 32767 - 129;  // as score(): no lane can saturate below this
   if (level_ == SimdLevel::scalar || !(fits_u8 || fits_i16)) return align_local(query_, target, gaps_, max_cells, score);
 
-  const bool avx2 = level_ == SimdLevel::avx2;
+  const Kernels& k = kernels(level_);
   const int64_t lanes = fits_u8 ? lanes_u8(level_) : lanes_i16(level_);
   const int64_t seg = fits_u8 ? seg_u8_ : seg_i16_;
   const int64_t elem = fits_u8 ? 1 : 2;
@@ -201,13 +222,11 @@ std::optional<Alignment> StripedAligner::align(std::span<const uint8_t> target, 
   if (fits_u8) {
     in.profile = profile_u8_.data;
     in.bias = bias_;
-    end_column = avx2 ? detail::striped_store_u8_avx2(in, trace_.data, score)
-                      : detail::striped_store_u8_sse2(in, trace_.data, score);
+    end_column = k.store_u8(in, trace_.data, score);
   } else {
     build_i16();
     in.profile = profile_i16_.data;
-    end_column = avx2 ? detail::striped_store_i16_avx2(in, trace_.data, score)
-                      : detail::striped_store_i16_sse2(in, trace_.data, score);
+    end_column = k.store_i16(in, trace_.data, score);
   }
   if (end_column < 0) return std::nullopt;  // the score is not reached within max_cells
 

@@ -1,7 +1,7 @@
 // Striped Smith-Waterman (Farrar 2007) local alignment scores with affine gaps: 8-bit saturating
 // lanes first, 16-bit when the score saturates, scalar 32-bit Gotoh when that saturates too; and the
-// tracebacks of accepted hits from H stored by the same striped pass. AVX2 or SSE2 is chosen at run
-// time; other CPUs use the scalar code.
+// tracebacks of accepted hits from H stored by the same striped pass. The instruction set is chosen at run
+// time (AVX-512BW, AVX2 or SSE2); other CPUs use the scalar code.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +16,9 @@
 
 namespace kfold::msa {
 
-enum class SimdLevel { scalar, sse2, avx2 };
+enum class SimdLevel { scalar, sse2, avx2, avx512 };  // avx512: AVX-512BW
 
-// The best level this CPU supports (__builtin_cpu_supports). KFOLD_SIMD=scalar|sse2|avx2 in the
+// The best level this CPU supports (__builtin_cpu_supports). KFOLD_SIMD=scalar|sse2|avx2|avx512 in the
 // environment lowers it (for tests and comparisons); asking for more than the CPU has is ignored.
 SimdLevel detect_simd_level();
 bool simd_level_supported(SimdLevel level);
@@ -47,7 +47,7 @@ class StripedAligner {
   SimdLevel level() const { return level_; }
 
  private:
-  // 32-byte aligned storage of `bytes` bytes.
+  // 64-byte aligned storage of `bytes` bytes.
   struct AlignedBytes {
     std::vector<uint8_t> storage;
     uint8_t* data = nullptr;
@@ -97,6 +97,10 @@ int64_t striped_store_u8_sse2(const StripedInput& in, void* columns, int32_t sto
 int64_t striped_store_i16_sse2(const StripedInput& in, void* columns, int32_t stop_score);
 int64_t striped_store_u8_avx2(const StripedInput& in, void* columns, int32_t stop_score);
 int64_t striped_store_i16_avx2(const StripedInput& in, void* columns, int32_t stop_score);
+int32_t striped_u8_avx512(const StripedInput& in, bool& overflow);
+int32_t striped_i16_avx512(const StripedInput& in, bool& overflow);
+int64_t striped_store_u8_avx512(const StripedInput& in, void* columns, int32_t stop_score);
+int64_t striped_store_i16_avx512(const StripedInput& in, void* columns, int32_t stop_score);
 
 }  // namespace detail
 }  // namespace kfold::msa

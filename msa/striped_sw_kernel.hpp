@@ -61,10 +61,15 @@ int32_t striped_local_score(const StripedInput& in, bool& overflow) {
         v_f = Ops::shift_in(v_f);
       }
     }
-    if (Ops::any_gt(v_max, v_limit)) {
+    // Saturated lanes stay saturated, so one check every 64 columns (and at the end) is enough.
+    if ((j & 63) == 63 && Ops::any_gt(v_max, v_limit)) {
       overflow = true;
       return 0;
     }
+  }
+  if (Ops::any_gt(v_max, v_limit)) {
+    overflow = true;
+    return 0;
   }
   return Ops::hmax(v_max);
 }

@@ -41,7 +41,8 @@ void run_search(const SearchCommandOptions& o) {
   if (o.max_prefilter->count() == 0) options.prefilter.max_candidates = preset.max_candidates;
   if (options.threads == 0) options.threads = std::max(1u, std::thread::hardware_concurrency());
   if (o.simd != "auto") {
-    const msa::SimdLevel level = o.simd == "avx2"   ? msa::SimdLevel::avx2
+    const msa::SimdLevel level = o.simd == "avx512" ? msa::SimdLevel::avx512
+                                 : o.simd == "avx2" ? msa::SimdLevel::avx2
                                  : o.simd == "sse2" ? msa::SimdLevel::sse2
                                                     : msa::SimdLevel::scalar;
     if (!msa::simd_level_supported(level)) fail_input("--simd {}: this CPU does not support it", o.simd);
@@ -102,8 +103,8 @@ void add_search_command(CLI::App& app, Action& action) {
   o->search.threads = 0;
   cmd->add_option("--threads", o->search.threads, "OpenMP threads; 0 = all cores (output is identical for any count)")
       ->capture_default_str();
-  cmd->add_option("--simd", o->simd, "Alignment kernel: auto, avx2, sse2 or scalar")
-      ->check(CLI::IsMember({"auto", "avx2", "sse2", "scalar"}))
+  cmd->add_option("--simd", o->simd, "Alignment kernel: auto (the best this CPU has), avx512 (AVX-512BW), avx2, sse2 or scalar")
+      ->check(CLI::IsMember({"auto", "avx512", "avx2", "sse2", "scalar"}))
       ->capture_default_str();
   cmd->footer(
       "Scoring: BLOSUM62, gaps 11/1, Karlin-Altschul E-values (lambda 0.267, K 0.041) over the whole database.\n"

@@ -84,7 +84,7 @@ TEST_CASE("search: planted homologs are found, decoys are not, any thread count 
   }
   options.threads = 3;
   CHECK(fingerprint(msa::search(p.queries, db, options)) == fingerprint(results));
-  for (const auto level : {msa::SimdLevel::scalar, msa::SimdLevel::sse2, msa::SimdLevel::avx2}) {
+  for (const auto level : {msa::SimdLevel::scalar, msa::SimdLevel::sse2, msa::SimdLevel::avx2, msa::SimdLevel::avx512}) {
     if (!msa::simd_level_supported(level)) continue;
     options.simd = level;
     CHECK(fingerprint(msa::search(p.queries, db, options)) == fingerprint(results));

@@ -13,7 +13,7 @@ namespace {
 
 std::vector<msa::SimdLevel> levels() {
   std::vector<msa::SimdLevel> out;
-  for (auto level : {msa::SimdLevel::scalar, msa::SimdLevel::sse2, msa::SimdLevel::avx2})
+  for (auto level : {msa::SimdLevel::scalar, msa::SimdLevel::sse2, msa::SimdLevel::avx2, msa::SimdLevel::avx512})
     if (msa::simd_level_supported(level)) out.push_back(level);
   return out;
 }
