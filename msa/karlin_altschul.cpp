@@ -32,21 +32,35 @@ SearchSpace search_space(const KarlinAltschulParams& params, int64_t query_lengt
   const auto m = static_cast<double>(query_length);
   const auto n = static_cast<double>(db_residues);
   const auto n_seq = static_cast<double>(std::max<int64_t>(db_sequences, 1));
-  double l = 0.0;
-  for (int iteration = 0; iteration < 20; ++iteration) {
-    const double m_eff = std::max(m - l, 1.0 / params.k);
-    const double n_eff = std::max(n - n_seq * l, 1.0);
-    const double next = std::max(std::log(params.k * m_eff * n_eff) / params.h, 0.0);
-    if (std::abs(next - l) < 1e-6) {
-      l = next;
-      break;
-    }
-    l = next;
-  }
   SearchSpace space;
+  space.effective_query = m;
+  space.effective_db = n;
+  // The correction may shrink the space to no less than max(m, n) / K: (m - l)(n - N l) = that bound
+  // at l_max, the smaller root of N l^2 - (m N + n) l + (m n - max(m, n) / K) = 0.
+  const double c = m * n - std::max(m, n) / params.k;
+  if (c <= 0.0) return space;  // even the uncorrected space is at the bound: no correction
+  const double b = m * n_seq + n;
+  const double l_max = 2.0 * c / (b + std::sqrt(b * b - 4.0 * n_seq * c));
+  // g(l) = ln(K (m - l)(n - N l)) / H falls as l grows, so g(l) - l has one root; bisection finds it
+  // in [0, l_max], or l_max when the root lies beyond (the minimum search space is reached first).
+  const auto g = [&](double l) { return std::log(params.k * (m - l) * (n - n_seq * l)) / params.h; };
+  double l = 0.0;
+  if (g(0.0) <= 0.0) {
+    l = 0.0;
+  } else if (g(l_max) >= l_max) {
+    l = l_max;
+  } else {
+    double lo = 0.0;
+    double hi = l_max;
+    for (int iteration = 0; iteration < 100 && hi - lo > 1e-9 * std::max(1.0, hi); ++iteration) {
+      const double mid = 0.5 * (lo + hi);
+      (g(mid) >= mid ? lo : hi) = mid;
+    }
+    l = 0.5 * (lo + hi);
+  }
   space.length_correction = l;
-  space.effective_query = std::max(m - l, 1.0 / params.k);
-  space.effective_db = std::max(n - n_seq * l, 1.0);
+  space.effective_query = m - l;
+  space.effective_db = n - n_seq * l;
   return space;
 }
 

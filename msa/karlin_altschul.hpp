@@ -23,8 +23,11 @@ KarlinAltschulParams blosum62_params(const GapPenalties& gaps);
 
 // Search space of one query against a database of `db_residues` residues in `db_sequences` sequences,
 // with the length correction of BLAST 2.0 (Altschul & Gish 1996): the expected HSP length
-// l = ln(K m' n') / H, solved by fixed-point iteration, is removed from the query length and from
-// every database sequence; m' and n' never drop below 1/K (m') or 1 (n').
+// l = ln(K m' n') / H is removed from the query length and from every database sequence
+// (m' = m - l, n' = N - n_seq l). l is the root of that equation found by bisection, capped where the
+// corrected space K m' n' would fall below max(m, N), as BLAST+ caps it; no correction when even the
+// uncorrected space is below that. Defined and continuous for any lengths (short-sequence databases
+// included).
 struct SearchSpace {
   double length_correction = 0.0;  // l
   double effective_query = 0.0;    // m' = m - l

@@ -39,10 +39,42 @@ TEST_CASE("Karlin-Altschul: E-values fall with score and grow with the database"
     // One extra bit halves the E-value at a fixed search space.
     CHECK(msa::evalue(p, small, s + std::log(2.0) / p.lambda) == doctest::Approx(e / 2).epsilon(1e-9));
   }
-  // Tiny inputs keep a positive search space.
+  // Tiny inputs: the uncorrected space is already below the minimum, so no correction.
   const auto tiny = msa::search_space(p, 5, 10, 2);
-  CHECK(tiny.effective_query >= 1 / p.k - 1e-9);
-  CHECK(tiny.effective_db >= 1.0);
+  CHECK(tiny.length_correction == 0.0);
+  CHECK(tiny.effective_query == 5.0);
+  CHECK(tiny.effective_db == 10.0);
+}
+
+TEST_CASE("Karlin-Altschul: the length correction is a root or the cap, for any mean sequence length") {
+  // Peptide and fragment databases included: 100,000 sequences of mean length 10..1000, queries of
+  // 30..1000 residues. Either l solves l = ln(K m' n') / H (to 1e-6), or the corrected space sits at
+  // the cap K m' n' = max(m, N) with the root beyond it; m' and n' stay positive, and a longer mean
+  // length never gives a smaller correction.
+  const auto p = msa::blosum62_params({11, 1});
+  const int64_t n_seq = 100'000;
+  for (const int64_t m : {30, 100, 300, 1000}) {
+    double previous = -1.0;
+    for (const int64_t mean : {10, 20, 30, 50, 80, 100, 110, 125, 150, 200, 450, 1000}) {
+      const int64_t n = mean * n_seq;
+      const auto space = msa::search_space(p, m, n, n_seq);
+      const double l = space.length_correction;
+      CAPTURE(m);
+      CAPTURE(mean);
+      CHECK(l >= 0.0);
+      CHECK(space.effective_query > 0.0);
+      CHECK(space.effective_db > 0.0);
+      CHECK(p.k * space.size() >= std::max<double>(m, n) * (1 - 1e-9));
+      const double g = std::log(p.k * space.size()) / p.h;
+      const bool capped = p.k * space.size() <= std::max<double>(m, n) * (1 + 1e-6);
+      if (capped)
+        CHECK(g >= l - 1e-6);  // the root lies beyond the cap
+      else
+        CHECK(g == doctest::Approx(l).epsilon(1e-6));
+      CHECK(l >= previous - 1e-9);
+      previous = l;
+    }
+  }
 }
 
 TEST_CASE("Karlin-Altschul: unsupported gap costs are an input error") {
