@@ -24,6 +24,7 @@ inline constexpr int64_t kSeedWords = kSeedAlphabet * kSeedAlphabet * kSeedAlpha
 // Residues per index chunk: a fixed size (not derived from the thread count, so that results do not
 // depend on it) that bounds the index memory to about 9 bytes per residue (~600 MiB per chunk).
 inline constexpr int64_t kIndexChunkResidues = int64_t{64} << 20;
+inline constexpr int64_t kIndexBytesPerResidue = 9;  // an 8-byte entry and the 1-byte residue code
 
 class KmerIndex {
  public:

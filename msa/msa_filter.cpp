@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "data/error.hpp"
+
 namespace kfold::msa {
 
 double row_identity(const std::string& a, const std::string& b) {
@@ -32,6 +34,79 @@ std::vector<int64_t> filter_max_seq_id(const data::Msa& msa, double max_seq_id) 
     if (keep) kept.push_back(i);
   }
   return kept;
+}
+
+std::vector<int64_t> filter_diverse(const data::Msa& msa, int64_t min_per_block) {
+  const int64_t depth = msa.depth();
+  std::vector<int64_t> all(static_cast<size_t>(depth));
+  for (int64_t i = 0; i < depth; ++i) all[static_cast<size_t>(i)] = i;
+  if (min_per_block <= 0 || depth <= 1) return all;
+  const int64_t length = msa.length();
+  const int64_t n_blocks = (length + kDiversityBlock - 1) / kDiversityBlock;
+  // covers[r]: the blocks row r covers (residues in at least half of the block's columns).
+  std::vector<std::vector<int32_t>> covers(static_cast<size_t>(depth));
+  std::vector<int64_t> available(static_cast<size_t>(n_blocks), 0);  // rows covering each block
+  for (int64_t r = 1; r < depth; ++r) {
+    const std::string& row = msa.sequences[static_cast<size_t>(r)];
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      const int64_t begin = b * kDiversityBlock;
+      const int64_t end = std::min(length, begin + kDiversityBlock);
+      const auto residues = std::count_if(row.begin() + begin, row.begin() + end, [](char c) { return c != '-'; });
+      if (2 * residues >= end - begin) {
+        covers[static_cast<size_t>(r)].push_back(static_cast<int32_t>(b));
+        ++available[static_cast<size_t>(b)];
+      }
+    }
+  }
+  // Each block needs min(min_per_block, rows covering it) kept rows.
+  std::vector<int64_t> missing(static_cast<size_t>(n_blocks));
+  int64_t blocks_missing = 0;
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    missing[static_cast<size_t>(b)] = std::min(min_per_block, available[static_cast<size_t>(b)]);
+    blocks_missing += missing[static_cast<size_t>(b)] > 0;
+  }
+  std::vector<int64_t> kept_rows{0};
+  std::vector<char> kept(static_cast<size_t>(depth), 0);
+  kept[0] = 1;
+  // Identity of each row to the kept rows, computed lazily: max_identity[r] over kept_rows[0, checked[r]).
+  std::vector<double> max_identity(static_cast<size_t>(depth), 0.0);
+  std::vector<size_t> checked(static_cast<size_t>(depth), 0);
+  for (int step = 0; step <= 14 && blocks_missing > 0; ++step) {
+    const double threshold = 0.3 + 0.05 * step + 1e-9;
+    for (int64_t r = 1; r < depth && blocks_missing > 0; ++r) {
+      const auto ri = static_cast<size_t>(r);
+      if (kept[ri]) continue;
+      const auto& blocks = covers[ri];
+      if (std::none_of(blocks.begin(), blocks.end(), [&](int32_t b) { return missing[static_cast<size_t>(b)] > 0; }))
+        continue;
+      while (checked[ri] < kept_rows.size() && max_identity[ri] <= threshold) {
+        const auto k = static_cast<size_t>(kept_rows[checked[ri]++]);
+        max_identity[ri] = std::max(max_identity[ri], row_identity(msa.sequences[ri], msa.sequences[k]));
+      }
+      if (max_identity[ri] > threshold) continue;
+      kept[ri] = 1;
+      kept_rows.push_back(r);
+      for (const int32_t b : blocks) {
+        auto& m = missing[static_cast<size_t>(b)];
+        if (m > 0 && --m == 0) --blocks_missing;
+      }
+    }
+  }
+  std::sort(kept_rows.begin(), kept_rows.end());
+  return kept_rows;
+}
+
+void check_msa_filter_options(const MsaFilterOptions& options) {
+  if (!(options.max_seq_id > 0.0 && options.max_seq_id <= 1.0))
+    fail_input("--max-seq-id must be in (0, 1] (got {})", options.max_seq_id);
+  if (options.diff < 0) fail_input("--diff must be >= 0 (got {}; 0 turns the filter off)", options.diff);
+}
+
+data::Msa filter_msa(const data::Msa& msa, const MsaFilterOptions& options) {
+  check_msa_filter_options(options);
+  data::Msa out = options.max_seq_id < 1.0 ? select_rows(msa, filter_max_seq_id(msa, options.max_seq_id)) : msa;
+  if (options.diff > 0) out = select_rows(out, filter_diverse(out, options.diff));
+  return out;
 }
 
 data::Msa select_rows(const data::Msa& msa, const std::vector<int64_t>& rows) {

@@ -1,5 +1,7 @@
-// MSA row filters and diversity: redundancy filtering by pairwise identity (like hhfilter -id) and
-// Neff, the sum of sequence weights where a row's weight is 1 / (rows at >= 80% identity to it).
+// MSA row filters and diversity: redundancy filtering by pairwise identity (like hhfilter -id), a
+// diversity filter that keeps the most diverse rows of every stretch of the query (like hhfilter
+// -diff), and Neff, the sum of sequence weights where a row's weight is 1 / (rows at >= 80% identity
+// to it).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +17,26 @@ double row_identity(const std::string& a, const std::string& b);
 // Rows to keep, in order: the query (row 0) always, then each row whose identity to every row kept
 // so far is <= max_seq_id. max_seq_id >= 1 keeps everything. O(depth * kept * length).
 std::vector<int64_t> filter_max_seq_id(const data::Msa& msa, double max_seq_id);
+
+// Columns of the query per block of the diversity filter (hhfilter's stretch of 50 columns).
+inline constexpr int64_t kDiversityBlock = 50;
+
+// Rows to keep, in order, so that every block of kDiversityBlock query columns is covered by at least
+// `min_per_block` kept rows besides the query (or by every row that covers it, when fewer do); a row
+// covers a block when it has residues in at least half of the block's columns. The most diverse rows
+// go first: an identity threshold t rises from 0.3 to 1.0 in steps of 0.05, and at each t every row, in
+// MSA order, is kept when it covers a block that still lacks rows and its identity to each row kept so
+// far is <= t. The query (row 0) is always kept; min_per_block <= 0 keeps everything.
+std::vector<int64_t> filter_diverse(const data::Msa& msa, int64_t min_per_block);
+
+// The output filters of a search, in this order: max_seq_id (< 1), then the diversity filter (diff > 0).
+struct MsaFilterOptions {
+  double max_seq_id = 1.0;
+  int64_t diff = 0;
+};
+// Throws InputError for values out of range (naming the command-line options).
+void check_msa_filter_options(const MsaFilterOptions& options);
+data::Msa filter_msa(const data::Msa& msa, const MsaFilterOptions& options);
 
 // The rows `rows` of `msa` (with their deletions, descriptions and insertions).
 data::Msa select_rows(const data::Msa& msa, const std::vector<int64_t>& rows);

@@ -79,6 +79,7 @@ void check_search_options(const SearchOptions& options) {
   if (!(options.min_coverage >= 0.0 && options.min_coverage <= 1.0))
     fail_input("--min-cov must be between 0 and 1 (got {})", options.min_coverage);
   if (options.threads < 1) fail_input("--threads must be >= 1 (got {})", options.threads);
+  if (options.index_chunk_residues < 1) fail_input("--index-memory must be positive");
   if (options.iterations < 1 || options.iterations > 20)
     fail_input("--iterations must be between 1 and 20 (got {})", options.iterations);
   if (!(options.inclusion_evalue > 0.0))
@@ -178,7 +179,7 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
   const auto n_query = static_cast<int64_t>(queries.size());
   const int threads = static_cast<int>(options.threads);
   // Index chunks have a fixed size, so the candidates do not depend on the thread count.
-  const std::vector<int64_t> bounds = index_chunk_bounds(db);
+  const std::vector<int64_t> bounds = index_chunk_bounds(db, options.index_chunk_residues);
   const auto n_chunk = static_cast<int64_t>(bounds.size()) - 1;
   log_info("search: {} queries against {} sequences ({} residues) from {}, {} threads, {} kernel, {} iteration(s)",
            n_query, db.size(), db.total_residues(), db.source(), threads, simd_level_name(options.simd),

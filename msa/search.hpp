@@ -33,6 +33,9 @@ struct SearchOptions {
   double inclusion_evalue = 1e-5;
   int64_t threads = 1;
   SimdLevel simd = detect_simd_level();
+  // Residues per k-mer index chunk (about 9 bytes each): bounds the index memory; a database larger than
+  // one chunk is scanned chunk by chunk (identical results, the index is rebuilt per query batch).
+  int64_t index_chunk_residues = kIndexChunkResidues;
   int64_t max_traceback_cells = int64_t{1} << 28;  // cells per hit (1 or 2 bytes each); larger hits are skipped
   // Called from worker threads before each unit of work (a profile, a query's prefilter scan of one
   // index chunk, a block of alignments, a query's tracebacks); it throws to stop the search early (the

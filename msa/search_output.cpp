@@ -93,8 +93,7 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
   std::filesystem::remove(dir / kDoneMarker, ignored);
   std::vector<MsaSummary> summaries;
   for (size_t q = 0; q < queries.size(); ++q) {
-    data::Msa msa = build_msa(queries[q], results[q], db);
-    if (options.max_seq_id < 1.0) msa = select_rows(msa, filter_max_seq_id(msa, options.max_seq_id));
+    const data::Msa msa = filter_msa(build_msa(queries[q], results[q], db), options.filter);
     MsaSummary summary{msa.depth(), neff(msa, 0.8)};
     log_info("{}: {} prefilter candidates, {} hits, MSA depth {}, Neff {:.1f} (80% identity)", queries[q].id,
              results[q].n_candidates, results[q].hits.size(), summary.depth, summary.neff);

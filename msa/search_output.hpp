@@ -1,5 +1,5 @@
 // Search results as files: one A3M per query (query first, hits in query coordinates, insertions
-// lowercase, optionally redundancy-filtered) and hits.m8 (BLAST tabular, 12 columns).
+// lowercase, optionally redundancy- and diversity-filtered) and hits.m8 (BLAST tabular, 12 columns).
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 
 #include "data/msa.hpp"
 #include "data/sequence.hpp"
+#include "msa/msa_filter.hpp"
 #include "msa/search.hpp"
 #include "msa/sequence_db.hpp"
 
@@ -28,7 +29,7 @@ std::string format_m8(const std::vector<data::Sequence>& queries, const std::vec
                       const SequenceDb& db);
 
 struct OutputOptions {
-  double max_seq_id = 1.0;  // A3M rows more identical than this to a row kept before them are dropped
+  MsaFilterOptions filter;  // applied to each A3M (msa/msa_filter.hpp); hits.m8 keeps every hit
 };
 
 struct MsaSummary {

@@ -22,7 +22,8 @@ struct SearchCommandOptions {
   std::string query;
   std::string db;
   std::string out_dir;
-  double max_seq_id = 1.0;
+  msa::MsaFilterOptions filter;
+  int64_t index_memory_mib = 0;  // 0: the default chunk
   std::string simd = "auto";
   double sensitivity = msa::kDefaultSensitivity;
   msa::SearchOptions search;
@@ -33,8 +34,11 @@ struct SearchCommandOptions {
 
 void run_search(const SearchCommandOptions& o) {
   namespace fs = std::filesystem;
-  if (!(o.max_seq_id > 0.0 && o.max_seq_id <= 1.0)) fail_input("--max-seq-id must be in (0, 1] (got {})", o.max_seq_id);
+  msa::check_msa_filter_options(o.filter);
+  if (o.index_memory_mib < 0 || (o.index_memory_mib > 0 && o.index_memory_mib < 16))
+    fail_input("--index-memory must be at least 16 (MiB), or 0 for the default (got {})", o.index_memory_mib);
   msa::SearchOptions options = o.search;
+  if (o.index_memory_mib > 0) options.index_chunk_residues = (o.index_memory_mib << 20) / msa::kIndexBytesPerResidue;
   msa::check_sensitivity(o.sensitivity);
   const msa::PrefilterOptions preset = msa::prefilter_for_sensitivity(o.sensitivity);
   if (o.word_threshold->count() == 0) options.prefilter.word_threshold = preset.word_threshold;
@@ -58,7 +62,7 @@ void run_search(const SearchCommandOptions& o) {
   data::ensure_directory(o.out_dir);  // an output path that cannot be a directory fails before the search
   const auto results = msa::search(queries, db, options);
   msa::OutputOptions output;
-  output.max_seq_id = o.max_seq_id;
+  output.filter = o.filter;
   msa::write_search_outputs(o.out_dir, queries, results, db, output);
 }
 
@@ -89,8 +93,12 @@ void add_search_command(CLI::App& app, Action& action) {
                 "Also seed the prefilter from low-complexity query regions (masked by default)");
   cmd->add_option("--min-cov", o->search.min_coverage, "Least fraction of the query a hit must cover")
       ->capture_default_str();
-  cmd->add_option("--max-seq-id", o->max_seq_id,
+  cmd->add_option("--max-seq-id", o->filter.max_seq_id,
                   "Drop A3M rows more identical than this to a row kept before them (1: keep all)")
+      ->capture_default_str();
+  cmd->add_option("--diff", o->filter.diff,
+                  "Diversity filter as hhfilter -diff: keep the N most diverse A3M rows covering each 50-column "
+                  "block of the query (after --max-seq-id; 0: off)")
       ->capture_default_str();
   cmd->add_option("--gap-open", o->search.gaps.open, "Gap open penalty (BLOSUM62)")->capture_default_str();
   cmd->add_option("--gap-extend", o->search.gaps.extend, "Gap extension penalty")->capture_default_str();
@@ -102,6 +110,10 @@ void add_search_command(CLI::App& app, Action& action) {
       ->capture_default_str();
   o->search.threads = 0;
   cmd->add_option("--threads", o->search.threads, "OpenMP threads; 0 = all cores (output is identical for any count)")
+      ->capture_default_str();
+  cmd->add_option("--index-memory", o->index_memory_mib,
+                  "MiB for the in-memory k-mer index (about 9 bytes per database residue; default 0: 576 MiB, "
+                  "64 Mi residues); a larger database is scanned in chunks of this size, with identical results")
       ->capture_default_str();
   cmd->add_option("--simd", o->simd, "Alignment kernel: auto (the best this CPU has), avx512 (AVX-512BW), avx2, sse2 or scalar")
       ->check(CLI::IsMember({"auto", "avx512", "avx2", "sse2", "scalar"}))
@@ -116,6 +128,7 @@ void add_search_command(CLI::App& app, Action& action) {
       "Example:\n  kfold db create uniref50.fasta.gz dbs/uniref50\n"
       "  kfold search query.fasta dbs/uniref50 -o msas --threads 8 -e 1e-3 --max-seqs 5000\n"
       "  kfold search query.fasta dbs/uniref50 -o msas --iterations 3 --max-seq-id 0.9 --min-cov 0.5\n"
+      "  kfold search query.fasta dbs/uniref50 -o msas --max-seq-id 0.95 --diff 3000   # ColabFold-like A3Ms\n"
       "  kfold search query.fasta dbs/uniref50 -o msas -s 1   # fastest");
   cmd->callback([&action, o] { action = [o] { run_search(*o); }; });
 }

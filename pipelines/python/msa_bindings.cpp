@@ -36,13 +36,15 @@ struct SearchArgs {
   double sensitivity = msa::kDefaultSensitivity;
   int64_t threads = 0;  // 0: every core
   double max_seq_id = 1.0;
+  int64_t diff = 0;
 };
 
 // One query against `db`, as `kfold search` does it (pipelines/cli/search.cpp): the sensitivity
-// preset sets the prefilter, then the rows of the query's A3M (max_seq_id filter included).
+// preset sets the prefilter, then the rows of the query's A3M (max_seq_id and diff filters included).
 data::Msa search_one(const data::Sequence& query, const std::string& source, const std::filesystem::path& db_path,
                      const SearchArgs& a, const CancelToken& token) {
-  if (!(a.max_seq_id > 0.0 && a.max_seq_id <= 1.0)) fail_input("max_seq_id must be in (0, 1] (got {})", a.max_seq_id);
+  const msa::MsaFilterOptions filter{a.max_seq_id, a.diff};
+  msa::check_msa_filter_options(filter);
   msa::check_sensitivity(a.sensitivity);
   msa::SearchOptions options;
   options.evalue = a.evalue;
@@ -58,9 +60,7 @@ data::Msa search_one(const data::Sequence& query, const std::string& source, con
   msa::check_queries(queries, source);
   const auto db = msa::SequenceDb::open(db_path);
   const auto results = msa::search(queries, db, options);
-  data::Msa msa = msa::build_msa(query, results.front(), db);
-  if (a.max_seq_id < 1.0) msa = msa::select_rows(msa, msa::filter_max_seq_id(msa, a.max_seq_id));
-  return msa;
+  return msa::filter_msa(msa::build_msa(query, results.front(), db), filter);
 }
 
 data::Msa make_msa(std::vector<std::string> sequences, std::vector<std::string> descriptions,
@@ -120,6 +120,7 @@ void bind_msa(py::module_& m) {
       .def("to_a3m", &data::to_a3m, Release())
       .def("neff", &msa::neff, py::arg("identity") = 0.8, Release())
       .def("filter_max_seq_id", &msa::filter_max_seq_id, py::arg("max_seq_id"), Release())
+      .def("filter_diverse", &msa::filter_diverse, py::arg("min_per_block"), Release())
       .def("select_rows", &msa::select_rows, py::arg("rows"), Release());
   m.def("parse_a3m", &data::parse_a3m_string, py::arg("text"), py::arg("source_name"), Release(),
         "An Msa from A3M text; InputError naming source and line.");
@@ -137,7 +138,8 @@ void bind_msa(py::module_& m) {
       .def_readwrite("inclusion_evalue", &SearchArgs::inclusion_evalue)
       .def_readwrite("sensitivity", &SearchArgs::sensitivity)
       .def_readwrite("threads", &SearchArgs::threads)
-      .def_readwrite("max_seq_id", &SearchArgs::max_seq_id);
+      .def_readwrite("max_seq_id", &SearchArgs::max_seq_id)
+      .def_readwrite("diff", &SearchArgs::diff);
   m.def("search", &search_one, py::arg("query"), py::arg("source"), py::arg("db"), py::arg("args"), py::arg("token"),
         Release(), "The MSA of one query against a FASTA file or a `kfold db create` directory; stops soon after "
                    "`token` is cancelled.");

@@ -84,6 +84,11 @@ TEST_CASE("search: planted homologs are found, decoys are not, any thread count 
   }
   options.threads = 3;
   CHECK(fingerprint(msa::search(p.queries, db, options)) == fingerprint(results));
+  // A small index memory (--index-memory): the database in chunks of ~2,000 residues, same results.
+  options.index_chunk_residues = 2000;
+  REQUIRE(msa::index_chunk_bounds(db, options.index_chunk_residues).size() > 3);
+  CHECK(fingerprint(msa::search(p.queries, db, options)) == fingerprint(results));
+  options.index_chunk_residues = msa::kIndexChunkResidues;
   for (const auto level : {msa::SimdLevel::scalar, msa::SimdLevel::sse2, msa::SimdLevel::avx2, msa::SimdLevel::avx512}) {
     if (!msa::simd_level_supported(level)) continue;
     options.simd = level;

@@ -108,6 +108,19 @@ def test_search_accepts_fasta_database_with_same_results(kfold, planted):
     assert (d / "out_fasta" / "hits.m8").read_text() == (packed / "hits.m8").read_text()
 
 
+def test_index_memory_option(kfold, planted, tmp_path):
+    # Chunked scans give the same hits (tests/msa/test_search.cpp splits a database into many chunks);
+    # here the option is parsed, applied and checked.
+    d, _, _, _ = planted
+    r = kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", tmp_path / "a", "--index-memory", "16")
+    assert r.returncode == 0, r.stderr
+    r = kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", tmp_path / "b")
+    assert (tmp_path / "a" / "hits.m8").read_text() == (tmp_path / "b" / "hits.m8").read_text()
+    r = kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", tmp_path / "c", "--index-memory", "5")
+    assert r.returncode == 2 and "--index-memory must be at least 16" in r.stderr
+    assert not (tmp_path / "c").exists()
+
+
 def test_min_cov_and_max_seq_id_filters(kfold, planted):
     d, queries, homologs, _ = planted
     if not (d / "db").exists():

@@ -127,6 +127,15 @@ def test_msa_filters(kf, kfold, tmp_path):
     close = msa.filter(min_identity=0.6)
     assert (close.identity_to_query[1:] >= 0.6).all()
     assert msa.select([0, 2]).sequences == [msa.sequences[0], msa.sequences[2]]
+    # The diversity filter: the CLI's --diff, Msa.filter(diff=) and search(diff=) agree.
+    run = kfold("search", FASTA, DB, "-o", tmp_path / "diff", "--diff", 2, "-e", 10)
+    assert run.returncode == 0, run.stderr
+    diverse = msa.filter(diff=2)
+    assert 1 < diverse.depth < msa.depth
+    assert diverse.to_a3m() == (tmp_path / "diff" / "ubiquitin.a3m").read_text()
+    assert kf.search(FASTA, DB, evalue=10, diff=2).to_a3m() == diverse.to_a3m()
+    with pytest.raises(kf.InputError, match="diff"):
+        msa.filter(diff=-1)
 
 
 # ---- features ----------------------------------------------------------------------------------

@@ -247,15 +247,17 @@ class Msa:
         return Msa._wrap(self._msa.select_rows([int(r) for r in rows]))
 
     def filter(self, *, max_seq_id: Optional[float] = None, min_coverage: Optional[float] = None,
-               min_identity: Optional[float] = None) -> "Msa":
+               min_identity: Optional[float] = None, diff: Optional[int] = None) -> "Msa":
         """A filtered copy; the query always stays.
 
         - ``max_seq_id``: drop rows more identical than this to a row kept before them (as
           ``kfold search --max-seq-id`` and hhfilter ``-id`` do);
         - ``min_coverage``: drop rows covering less than this fraction of the query columns;
-        - ``min_identity``: drop rows less identical than this to the query.
+        - ``min_identity``: drop rows less identical than this to the query;
+        - ``diff``: keep the ``diff`` most diverse rows covering each 50-column block of the query
+          (as ``kfold search --diff`` and hhfilter ``-diff``).
 
-        Coverage and identity filters apply first, then ``max_seq_id``.
+        Coverage and identity filters apply first, then ``max_seq_id``, then ``diff``.
 
         Example::
 
@@ -274,12 +276,16 @@ class Msa:
         msa = self.select(np.flatnonzero(keep)) if not keep.all() else self
         if max_seq_id is not None:
             msa = msa.select(run(msa._msa.filter_max_seq_id, float(max_seq_id)))
+        if diff is not None:
+            if int(diff) < 0:
+                raise _core.InputError(f"diff {diff}: must be >= 0 (0 turns the filter off)")
+            msa = msa.select(run(msa._msa.filter_diverse, int(diff)))
         return msa
 
 
 def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: int = 1, evalue: float = 1e-3,
-           max_seqs: int = 10000, min_coverage: float = 0.0, max_seq_id: float = 1.0, sensitivity: float = 4.0,
-           inclusion_evalue: float = 1e-5, threads: Optional[int] = None) -> Msa:
+           max_seqs: int = 10000, min_coverage: float = 0.0, max_seq_id: float = 1.0, diff: int = 0,
+           sensitivity: float = 4.0, inclusion_evalue: float = 1e-5, threads: Optional[int] = None) -> Msa:
     """Searches ``db`` for homologs of ``query`` and returns their MSA (``kfold search``).
 
     The MSA is the one ``kfold search`` writes to ``DIR/<query id>.a3m`` for the same inputs and
@@ -293,6 +299,7 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
         max_seqs: hits kept (best E-values).
         min_coverage: least fraction of the query a hit must cover (``--min-cov``).
         max_seq_id: drop rows more identical than this to a row kept before them (1: keep all).
+        diff: keep the ``diff`` most diverse rows covering each 50-column block (``--diff``; 0: off).
         sensitivity: 1 (fastest) to 7 (most sensitive); 4 is the default (``-s``).
         inclusion_evalue: hits with E-value <= this build the next round's PSSM.
         threads: OpenMP threads (None: every core); the result is the same for any count.
@@ -320,4 +327,5 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
     if threads is not None and args.threads < 1:
         raise _core.InputError(f"threads {threads}: must be 1 or more (None: every core)")
     args.max_seq_id = float(max_seq_id)
+    args.diff = int(diff)
     return Msa._wrap(run(_core.search, sequence, source, os.fspath(db), args, cancellable=True))

@@ -1,0 +1,115 @@
+// The diversity filter (hhfilter -diff-like, msa/msa_filter.hpp) on constructed alignments whose answer
+// is known: clusters of near-copies, rows covering only part of the query, and its guarantees on random
+// alignments (every block keeps min(N, rows covering it); the query first; MSA order kept).
+#include <doctest/doctest.h>
+
+#include <random>
+
+#include "msa/msa_filter.hpp"
+#include "msa/reference_alignment.hpp"
+
+using namespace kfold;
+
+namespace {
+
+data::Msa make_msa(const std::vector<std::string>& rows) {
+  data::Msa m;
+  m.sequences = rows;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    m.deletion_matrix.emplace_back(rows[i].size(), 0);
+    m.descriptions.push_back("r" + std::to_string(i));
+  }
+  return m;
+}
+
+// Copy of `s` with `fraction` of its positions replaced by random residues.
+std::string perturb(std::mt19937_64& rng, std::string s, double fraction) {
+  std::bernoulli_distribution flip(fraction);
+  for (char& c : s)
+    if (flip(rng)) c = test::random_protein(rng, 1)[0];
+  return s;
+}
+
+bool covers(const std::string& row, int64_t block, int64_t length) {
+  const int64_t begin = block * msa::kDiversityBlock;
+  const int64_t end = std::min(length, begin + msa::kDiversityBlock);
+  const auto residues = std::count_if(row.begin() + begin, row.begin() + end, [](char c) { return c != '-'; });
+  return 2 * residues >= end - begin;
+}
+
+}  // namespace
+
+TEST_CASE("filter_diverse: one representative per cluster of near-copies, the first of each") {
+  // 5 unrelated families (random sequences, ~6% identical by chance), 8 copies each at ~95% identity,
+  // interleaved in MSA order: r1 = family 0 copy 0, r2 = family 1 copy 0, ...
+  std::mt19937_64 rng(17);
+  const int64_t length = 120;
+  std::vector<std::string> families;
+  for (int f = 0; f < 5; ++f) families.push_back(test::random_protein(rng, length));
+  std::vector<std::string> rows{test::random_protein(rng, length)};  // the query
+  for (int copy = 0; copy < 8; ++copy)
+    for (const auto& family : families) rows.push_back(perturb(rng, family, 0.05));
+  const auto m = make_msa(rows);
+  CHECK(msa::filter_diverse(m, 5) == std::vector<int64_t>{0, 1, 2, 3, 4, 5});
+  // Seven: every family's first copy, then two second copies (near-copies are ~90% identical to each
+  // other, so they only enter once the threshold reaches that).
+  const auto seven = msa::filter_diverse(m, 7);
+  REQUIRE(seven.size() == 8);
+  CHECK(std::vector<int64_t>(seven.begin(), seven.begin() + 6) == std::vector<int64_t>{0, 1, 2, 3, 4, 5});
+  CHECK(msa::filter_diverse(m, 0).size() == rows.size());
+  CHECK(msa::filter_diverse(m, 1000).size() == rows.size());  // fewer rows than asked: all of them
+}
+
+TEST_CASE("filter_diverse: a block covered only by a few rows keeps them") {
+  // 100 columns = 2 blocks. Rows 1-6 cover the first block only, rows 7-8 only the second.
+  std::mt19937_64 rng(5);
+  std::vector<std::string> rows{test::random_protein(rng, 100)};
+  for (int i = 0; i < 6; ++i) rows.push_back(test::random_protein(rng, 50) + std::string(50, '-'));
+  for (int i = 0; i < 2; ++i) rows.push_back(std::string(50, '-') + test::random_protein(rng, 50));
+  rows.push_back(std::string(30, '-') + test::random_protein(rng, 40) + std::string(30, '-'));  // 20/50 each: no block
+  const auto m = make_msa(rows);
+  CHECK(msa::filter_diverse(m, 3) == std::vector<int64_t>{0, 1, 2, 3, 7, 8});
+  CHECK(msa::filter_diverse(m, 1) == std::vector<int64_t>{0, 1, 7});
+}
+
+TEST_CASE("filter_diverse: guarantees on random alignments") {
+  std::mt19937_64 rng(99);
+  for (int trial = 0; trial < 20; ++trial) {
+    const int64_t length = 30 + trial * 17;
+    const std::string query = test::random_protein(rng, length);
+    std::vector<std::string> rows{query};
+    std::uniform_int_distribution<int64_t> start(0, length - 1);
+    for (int r = 0; r < 60; ++r) {
+      std::string row = perturb(rng, query, 0.1 + 0.04 * (r % 20));
+      const int64_t a = start(rng), b = start(rng);
+      for (int64_t k = 0; k < length; ++k)
+        if (k < std::min(a, b) || k > std::max(a, b)) row[static_cast<size_t>(k)] = '-';
+      rows.push_back(row);
+    }
+    const auto m = make_msa(rows);
+    for (const int64_t n : {1, 4, 15}) {
+      const auto kept = msa::filter_diverse(m, n);
+      CAPTURE(trial);
+      CAPTURE(n);
+      REQUIRE(!kept.empty());
+      CHECK(kept.front() == 0);
+      CHECK(std::is_sorted(kept.begin(), kept.end()));
+      const int64_t blocks = (length + msa::kDiversityBlock - 1) / msa::kDiversityBlock;
+      for (int64_t b = 0; b < blocks; ++b) {
+        int64_t available = 0, kept_covering = 0;
+        for (size_t r = 1; r < rows.size(); ++r) available += covers(rows[r], b, length);
+        for (const int64_t r : kept) kept_covering += r > 0 && covers(rows[static_cast<size_t>(r)], b, length);
+        CHECK(kept_covering >= std::min(n, available));
+      }
+    }
+  }
+}
+
+TEST_CASE("filter_msa: --max-seq-id first, then --diff; bad values are input errors") {
+  const auto m = make_msa({"ACDEFGHIKL", "ACDEFGHIKV", "ACDEFGHIKL", "WWWWWGHIKL"});
+  CHECK(msa::filter_msa(m, {0.95, 0}).sequences == std::vector<std::string>{"ACDEFGHIKL", "ACDEFGHIKV", "WWWWWGHIKL"});
+  // Row 3 (50% to the query) enters at a lower threshold than row 1 (90%).
+  CHECK(msa::filter_msa(m, {0.95, 1}).sequences == std::vector<std::string>{"ACDEFGHIKL", "WWWWWGHIKL"});
+  CHECK_THROWS_WITH(msa::filter_msa(m, {0.0, 0}), doctest::Contains("--max-seq-id"));
+  CHECK_THROWS_WITH(msa::filter_msa(m, {1.0, -1}), doctest::Contains("--diff must be >= 0"));
+}
