@@ -225,7 +225,11 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
       // Prefilter: every index chunk against every query of the batch; the best candidates are merged
       // chunk by chunk (a total order, so the merge does not depend on the chunking either).
       std::vector<std::vector<Candidate>> candidates(static_cast<size_t>(n_batch));
-      for (int64_t c = 0; c < n_chunk; ++c) {
+      // Chunks are visited from the end whose index is loaded (0, 1, 2 then 2, 1, 0 ...), saving one
+      // index build per batch and round when the database is several chunks.
+      const bool backwards = n_chunk > 1 && index && index->begin() == bounds[static_cast<size_t>(n_chunk - 1)];
+      for (int64_t step = 0; step < n_chunk; ++step) {
+        const int64_t c = backwards ? n_chunk - 1 - step : step;
         if (!index || index->begin() != bounds[static_cast<size_t>(c)])
           index = std::make_unique<KmerIndex>(db, bounds[static_cast<size_t>(c)], bounds[static_cast<size_t>(c) + 1]);
 #pragma omp parallel num_threads(threads)

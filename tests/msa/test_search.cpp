@@ -88,7 +88,12 @@ TEST_CASE("search: planted homologs are found, decoys are not, any thread count 
   options.index_chunk_residues = 2000;
   REQUIRE(msa::index_chunk_bounds(db, options.index_chunk_residues).size() > 3);
   CHECK(fingerprint(msa::search(p.queries, db, options)) == fingerprint(results));
+  // Two rounds: the second visits the chunks backwards (from the index still loaded).
+  options.iterations = 2;
+  const auto chunked_rounds = fingerprint(msa::search(p.queries, db, options));
   options.index_chunk_residues = msa::kIndexChunkResidues;
+  CHECK(fingerprint(msa::search(p.queries, db, options)) == chunked_rounds);
+  options.iterations = 1;
   for (const auto level : {msa::SimdLevel::scalar, msa::SimdLevel::sse2, msa::SimdLevel::avx2, msa::SimdLevel::avx512}) {
     if (!msa::simd_level_supported(level)) continue;
     options.simd = level;
