@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <exception>
 #include <set>
 #include <system_error>
 
@@ -91,14 +93,35 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
   // A marker from an earlier run must not vouch for files this run is about to replace.
   std::error_code ignored;
   std::filesystem::remove(dir / kDoneMarker, ignored);
-  std::vector<MsaSummary> summaries;
-  for (size_t q = 0; q < queries.size(); ++q) {
-    const data::Msa msa = filter_msa(build_msa(queries[q], results[q], db), options.filter);
-    MsaSummary summary{msa.depth(), neff(msa, 0.8)};
-    log_info("{}: {} prefilter candidates, {} hits, MSA depth {}, Neff {:.1f} (80% identity)", queries[q].id,
-             results[q].n_candidates, results[q].hits.size(), summary.depth, summary.neff);
-    data::write_a3m(dir / names[q], msa);
-    summaries.push_back(summary);
+  check_msa_filter_options(options.filter);
+  // Queries in groups: each group's MSAs are built, filtered and measured in parallel (Neff is
+  // O(depth^2 length)), then written in query order; a group bounds the MSAs held in memory.
+  constexpr size_t kGroup = 64;
+  const int threads = static_cast<int>(std::max<int64_t>(1, options.threads));
+  std::vector<MsaSummary> summaries(queries.size());
+  std::vector<data::Msa> msas(std::min(kGroup, queries.size()));
+  std::vector<std::exception_ptr> errors(msas.size());
+  for (size_t first = 0; first < queries.size(); first += kGroup) {
+    const auto n = static_cast<int64_t>(std::min(kGroup, queries.size() - first));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int64_t k = 0; k < n; ++k) {
+      const size_t q = first + static_cast<size_t>(k);
+      auto& msa = msas[static_cast<size_t>(k)];
+      try {
+        msa = filter_msa(build_msa(queries[q], results[q], db), options.filter);
+        summaries[q] = {msa.depth(), neff(msa, 0.8)};
+      } catch (...) {
+        errors[static_cast<size_t>(k)] = std::current_exception();
+      }
+    }
+    for (int64_t k = 0; k < n; ++k)  // the first query's error, whatever the thread timing
+      if (errors[static_cast<size_t>(k)]) std::rethrow_exception(errors[static_cast<size_t>(k)]);
+    for (int64_t k = 0; k < n; ++k) {
+      const size_t q = first + static_cast<size_t>(k);
+      log_info("{}: {} prefilter candidates, {} hits, MSA depth {}, Neff {:.1f} (80% identity)", queries[q].id,
+               results[q].n_candidates, results[q].hits.size(), summaries[q].depth, summaries[q].neff);
+      data::write_a3m(dir / names[q], msas[static_cast<size_t>(k)]);
+    }
   }
   data::write_file_atomic(dir / "hits.m8", format_m8(queries, results, db));
   data::write_file_atomic(dir / kDoneMarker, fmt::format("kfold search: {} queries\n", queries.size()));

@@ -30,6 +30,7 @@ std::string format_m8(const std::vector<data::Sequence>& queries, const std::vec
 
 struct OutputOptions {
   MsaFilterOptions filter;  // applied to each A3M (msa/msa_filter.hpp); hits.m8 keeps every hit
+  int64_t threads = 1;      // MSAs, filters and Neff of several queries at once (same files for any count)
 };
 
 struct MsaSummary {

@@ -63,6 +63,7 @@ void run_search(const SearchCommandOptions& o) {
   const auto results = msa::search(queries, db, options);
   msa::OutputOptions output;
   output.filter = o.filter;
+  output.threads = options.threads;
   msa::write_search_outputs(o.out_dir, queries, results, db, output);
 }
 

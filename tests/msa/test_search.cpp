@@ -7,6 +7,7 @@
 #include "data/a3m.hpp"
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
+#include "data/text_input.hpp"
 #include "msa/msa_filter.hpp"
 #include "msa/pssm.hpp"
 #include "msa/reference_alignment.hpp"
@@ -111,6 +112,16 @@ TEST_CASE("search: planted homologs are found, decoys are not, any thread count 
     CHECK(summaries[qi].neff == doctest::Approx(msa::neff(msa_back)));
     CHECK(summaries[qi].neff >= 1.0);
   }
+  // Output files do not depend on the output threads (MSAs and Neff are computed in parallel).
+  msa::OutputOptions parallel;
+  parallel.threads = 3;
+  parallel.filter.diff = 2;
+  msa::OutputOptions serial = parallel;
+  serial.threads = 1;
+  msa::write_search_outputs(dir / "out_parallel", p.queries, results, db, parallel);
+  msa::write_search_outputs(dir / "out_serial", p.queries, results, db, serial);
+  for (const std::string name : {"query0.a3m", "query1.a3m", "query2.a3m", "hits.m8"})
+    CHECK(data::read_text_file(dir / "out_parallel" / name) == data::read_text_file(dir / "out_serial" / name));
 }
 
 TEST_CASE("search: check_cancelled stops the search early and its exception reaches the caller") {
