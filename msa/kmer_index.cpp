@@ -1,14 +1,17 @@
-// Building the k-mer index of a database range: encode, count words, then place (counting sort).
+// Building the k-mer index of a database range: encode, count words, then place (counting sort), in
+// parallel over parts of the range.
 #include "msa/kmer_index.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "data/error.hpp"
 
 namespace kfold::msa {
 
-KmerIndex::KmerIndex(const SequenceDb& db, int64_t begin, int64_t end) : begin_(begin), end_(end) {
+KmerIndex::KmerIndex(const SequenceDb& db, int64_t begin, int64_t end, int threads) : begin_(begin), end_(end) {
   const int64_t n = end - begin;
+  threads = std::max(1, threads);
   code_offsets_.assign(static_cast<size_t>(n + 1), 0);
   for (int64_t i = 0; i < n; ++i) {
     const auto len = static_cast<int64_t>(db.residues(begin + i).size());
@@ -17,30 +20,60 @@ KmerIndex::KmerIndex(const SequenceDb& db, int64_t begin, int64_t end) : begin_(
     code_offsets_[static_cast<size_t>(i + 1)] = code_offsets_[static_cast<size_t>(i)] + len;
   }
   codes_.resize(static_cast<size_t>(code_offsets_.back()));
-  std::vector<uint8_t> buffer;
-  for (int64_t i = 0; i < n; ++i) {
-    encode_residues(db.residues(begin + i), buffer);
-    std::copy(buffer.begin(), buffer.end(), codes_.begin() + code_offsets_[static_cast<size_t>(i)]);
+  // Parts: contiguous sequence ranges of about equal residues, one per thread. Each part counts and then
+  // places its own words; a word's entries stay ordered by (target, position) because part p's go
+  // after those of parts < p, so the index does not depend on the part count.
+  const int64_t n_parts = std::min<int64_t>(threads, std::max<int64_t>(n, 1));
+  std::vector<int64_t> part_begin(static_cast<size_t>(n_parts + 1), n);
+  part_begin[0] = 0;
+  for (int64_t p = 1, i = 0; p < n_parts; ++p) {
+    const int64_t goal = code_offsets_.back() * p / n_parts;
+    while (i < n && code_offsets_[static_cast<size_t>(i)] < goal) ++i;
+    part_begin[static_cast<size_t>(p)] = i;
   }
-  starts_.assign(static_cast<size_t>(kSeedWords + 1), 0);
-  const auto for_each_word = [&](auto&& visit) {
-    for (int64_t i = 0; i < n; ++i) {
+  std::vector<std::vector<uint32_t>> counts(static_cast<size_t>(n_parts));
+  const auto for_each_word = [&](int64_t p, auto&& visit) {
+    for (int64_t i = part_begin[static_cast<size_t>(p)]; i < part_begin[static_cast<size_t>(p) + 1]; ++i) {
       const std::span<const uint8_t> c = codes(i);
       const auto len = static_cast<int64_t>(c.size());
-      for (int64_t p = 0; p + kSeedSpan <= len; ++p) {
-        const int64_t word = seed_word(c.data() + p);
-        if (word >= 0) visit(word, i, p);
+      for (int64_t pos = 0; pos + kSeedSpan <= len; ++pos) {
+        const int64_t word = seed_word(c.data() + pos);
+        if (word >= 0) visit(word, i, pos);
       }
     }
   };
-  for_each_word([&](int64_t word, int64_t, int64_t) { ++starts_[static_cast<size_t>(word) + 1]; });
-  for (int64_t w = 0; w < kSeedWords; ++w) starts_[static_cast<size_t>(w + 1)] += starts_[static_cast<size_t>(w)];
-  entries_.resize(static_cast<size_t>(starts_.back()));
-  std::vector<int64_t> fill(starts_.begin(), starts_.end() - 1);
-  for_each_word([&](int64_t word, int64_t i, int64_t p) {
-    entries_[static_cast<size_t>(fill[static_cast<size_t>(word)]++)] = {static_cast<uint32_t>(i),
-                                                                        static_cast<uint32_t>(p)};
-  });
+#pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(n_parts))
+  for (int64_t p = 0; p < n_parts; ++p) {
+    std::vector<uint8_t> buffer;
+    for (int64_t i = part_begin[static_cast<size_t>(p)]; i < part_begin[static_cast<size_t>(p) + 1]; ++i) {
+      encode_residues(db.residues(begin + i), buffer);
+      std::copy(buffer.begin(), buffer.end(), codes_.begin() + code_offsets_[static_cast<size_t>(i)]);
+    }
+    auto& count = counts[static_cast<size_t>(p)];
+    count.assign(static_cast<size_t>(kSeedWords), 0);
+    for_each_word(p, [&](int64_t word, int64_t, int64_t) { ++count[static_cast<size_t>(word)]; });
+  }
+  // starts_ from the summed counts; fill[p][w]: where part p's first entry of word w goes.
+  starts_.assign(static_cast<size_t>(kSeedWords + 1), 0);
+  std::vector<std::vector<int64_t>> fill(static_cast<size_t>(n_parts), std::vector<int64_t>(kSeedWords));
+  int64_t total = 0;
+  for (int64_t w = 0; w < kSeedWords; ++w) {
+    starts_[static_cast<size_t>(w)] = total;
+    for (int64_t p = 0; p < n_parts; ++p) {
+      fill[static_cast<size_t>(p)][static_cast<size_t>(w)] = total;
+      total += counts[static_cast<size_t>(p)][static_cast<size_t>(w)];
+    }
+  }
+  starts_[static_cast<size_t>(kSeedWords)] = total;
+  entries_.reset(new Entry[static_cast<size_t>(total)]);  // default-initialised: pages are touched by the fill
+#pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(n_parts))
+  for (int64_t p = 0; p < n_parts; ++p) {
+    auto& next = fill[static_cast<size_t>(p)];
+    for_each_word(p, [&](int64_t word, int64_t i, int64_t pos) {
+      entries_[static_cast<size_t>(next[static_cast<size_t>(word)]++)] = {static_cast<uint32_t>(i),
+                                                                          static_cast<uint32_t>(pos)};
+    });
+  }
 }
 
 std::vector<int64_t> index_chunk_bounds(const SequenceDb& db, int64_t residues) {

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -33,16 +34,18 @@ class KmerIndex {
     uint32_t pos;     // word start in that sequence
   };
 
-  // Indexes sequences [begin, end) of `db`. Sequences longer than 2^32 - 1 residues are rejected
-  // (InputError); none exist in practice.
-  KmerIndex(const SequenceDb& db, int64_t begin, int64_t end);
+  // Indexes sequences [begin, end) of `db` with `threads` OpenMP threads (the index is the same for any
+  // count). Sequences longer than 2^32 - 1 residues are rejected (InputError); none exist in practice.
+  KmerIndex(const SequenceDb& db, int64_t begin, int64_t end, int threads = 1);
 
   int64_t begin() const { return begin_; }
   int64_t end() const { return end_; }
   // Occurrences of `word`, ordered by target, then position.
   std::span<const Entry> occurrences(uint32_t word) const {
-    return {entries_.data() + starts_[word], static_cast<size_t>(starts_[word + 1] - starts_[word])};
+    return {entries_.get() + starts_[word], static_cast<size_t>(starts_[word + 1] - starts_[word])};
   }
+  // Hint that codes(local) will be asked for soon (its offset is a random access into the chunk).
+  void prefetch_codes_offset(int64_t local) const { __builtin_prefetch(code_offsets_.data() + local); }
   // Residue codes of sequence begin() + local.
   std::span<const uint8_t> codes(int64_t local) const {
     return {
@@ -54,7 +57,7 @@ class KmerIndex {
   int64_t begin_ = 0;
   int64_t end_ = 0;
   std::vector<int64_t> starts_;        // [kSeedWords + 1]
-  std::vector<Entry> entries_;         // grouped by word
+  std::unique_ptr<Entry[]> entries_;   // grouped by word; not zero-filled (the fill writes every entry)
   std::vector<uint8_t> codes_;         // concatenated residue codes
   std::vector<int64_t> code_offsets_;  // [end - begin + 1]
 };

@@ -165,10 +165,34 @@ void PrefilterScanner::scan(const ScoreProfile& query, const NeighbourWords& wor
   touched_.clear();
   const int32_t window = options.two_hit_window;
   const int32_t min_distance = options.min_hit_distance;
+  // Ungapped extensions wait in a ring of kPending while the target residues they read are prefetched:
+  // those reads are random accesses into the whole index chunk, and a cache miss each when done at once.
+  // A target's best score is only read after the scan, so the delay changes nothing.
+  struct Pending {
+    uint32_t target;
+    int32_t diag;
+    int32_t q_seed;
+  };
+  constexpr size_t kPending = 16;
+  std::array<Pending, kPending> pending{};
+  size_t n_pending = 0;
+  const auto extend = [&](const Pending& p) {
+    TargetState& s = states_[p.target];
+    s.best = std::max(s.best, ungapped_xdrop_score(query, index.codes(p.target), p.diag, p.q_seed, kXdrop));
+  };
+  constexpr size_t kStateAhead = 32;  // occurrences ahead whose target state is prefetched (~ memory latency)
   for (int64_t i = 0; i < words.positions(); ++i) {
     const auto q = static_cast<int32_t>(i);
     for (const uint32_t word : words.at(i)) {
-      for (const KmerIndex::Entry& e : index.occurrences(word)) {
+      const std::span<const KmerIndex::Entry> occurrences = index.occurrences(word);
+      const size_t n_occ = occurrences.size();
+      for (size_t k = 0; k < n_occ; ++k) {
+        if (k + kStateAhead < n_occ) {
+          const uint32_t ahead = occurrences[k + kStateAhead].target;
+          __builtin_prefetch(&states_[ahead], 1);
+          index.prefetch_codes_offset(ahead);
+        }
+        const KmerIndex::Entry& e = occurrences[k];
         TargetState& s = states_[e.target];
         const int32_t diag = static_cast<int32_t>(e.pos) - q;
         if (s.last_q < 0) {
@@ -178,13 +202,21 @@ void PrefilterScanner::scan(const ScoreProfile& query, const NeighbourWords& wor
         }
         if (s.last_diag == diag && q - s.last_q <= window && q - s.last_q >= min_distance && s.scored_diag != diag) {
           s.scored_diag = diag;
-          s.best = std::max(s.best, ungapped_xdrop_score(query, index.codes(e.target), diag, s.last_q, kXdrop));
+          Pending& slot = pending[n_pending % kPending];
+          if (n_pending >= kPending) extend(slot);  // the oldest, prefetched kPending extensions ago
+          slot = {e.target, diag, s.last_q};
+          // Extensions reach ~20 residues each way from the seed: the lines on both sides.
+          const uint8_t* seed = index.codes(e.target).data() + s.last_q + diag;
+          __builtin_prefetch(seed - 24);
+          __builtin_prefetch(seed + 40);
+          ++n_pending;
         }
         s.last_diag = diag;
         s.last_q = q;
       }
     }
   }
+  for (size_t k = n_pending > kPending ? n_pending - kPending : 0; k < n_pending; ++k) extend(pending[k % kPending]);
   std::sort(touched_.begin(), touched_.end());
   for (const uint32_t t : touched_) {
     TargetState& s = states_[t];

@@ -231,7 +231,8 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
       for (int64_t step = 0; step < n_chunk; ++step) {
         const int64_t c = backwards ? n_chunk - 1 - step : step;
         if (!index || index->begin() != bounds[static_cast<size_t>(c)])
-          index = std::make_unique<KmerIndex>(db, bounds[static_cast<size_t>(c)], bounds[static_cast<size_t>(c) + 1]);
+          index = std::make_unique<KmerIndex>(db, bounds[static_cast<size_t>(c)], bounds[static_cast<size_t>(c) + 1],
+                                              threads);
 #pragma omp parallel num_threads(threads)
         {
           PrefilterScanner scanner;  // per-thread buffers

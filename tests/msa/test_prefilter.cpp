@@ -97,6 +97,26 @@ TEST_CASE("k-mer index: every word occurrence is listed with its target and posi
   CHECK(index.codes(2).size() == 2);
 }
 
+TEST_CASE("k-mer index: the same index for any thread count") {
+  test::ScratchDir dir("msa_kmer_index_threads");
+  std::mt19937_64 rng(8);
+  std::string fasta;
+  for (int i = 0; i < 40; ++i) fasta += ">s" + std::to_string(i) + "\n" + test::random_protein(rng, 5 + 37 * (i % 7)) + "\n";
+  data::write_file_atomic(dir / "db.fasta", fasta);
+  const auto db = msa::SequenceDb::open(dir / "db.fasta");
+  const msa::KmerIndex serial(db, 3, db.size(), 1);
+  for (const int threads : {2, 3, 7, 64}) {
+    const msa::KmerIndex parallel(db, 3, db.size(), threads);
+    for (uint32_t word = 0; word < msa::kSeedWords; ++word) {
+      const auto a = serial.occurrences(word), b = parallel.occurrences(word);
+      REQUIRE(a.size() == b.size());
+      for (size_t k = 0; k < a.size(); ++k) REQUIRE((a[k].target == b[k].target && a[k].pos == b[k].pos));
+    }
+    for (int64_t t = 0; t < db.size() - 3; ++t)
+      CHECK(std::equal(serial.codes(t).begin(), serial.codes(t).end(), parallel.codes(t).begin(), parallel.codes(t).end()));
+  }
+}
+
 TEST_CASE("low_complexity_mask: a poly-Q run is masked, a random protein is not") {
   std::mt19937_64 rng(5);
   const std::string left = test::random_protein(rng, 60);
