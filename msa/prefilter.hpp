@@ -20,7 +20,7 @@ struct PrefilterOptions {
   int32_t min_hit_distance = 1;     // smallest query distance between them (kSeedSpan: no overlap)
   int32_t min_ungapped_score = 15;  // smallest best-diagonal score a candidate needs
   int64_t max_candidates = 1000;    // candidates kept per query (best prefilter scores)
-  bool mask_low_complexity = true;  // no seed words from low-complexity query regions (see below)
+  bool mask_low_complexity = true;  // low-complexity query regions (see below) neither seed nor score
 };
 
 // -s/--sensitivity presets (the spirit of MMseqs2's -s): a lower seed threshold T and more candidates as
@@ -35,8 +35,8 @@ PrefilterOptions prefilter_for_sensitivity(double s);
 void check_prefilter_options(const PrefilterOptions& options);
 
 // Low-complexity regions of a sequence (a SEG-like rule): windows of 12 residues whose Shannon entropy
-// is below 2.2 bits are masked. Returns one flag per residue (1: masked). Used only to pick seed
-// words; alignment scores always use the whole query.
+// is below 2.2 bits are masked. Returns one flag per residue (1: masked). The search picks no seed
+// words there and scores those positions as X (mask_profile_positions, msa/score_profile.hpp).
 std::vector<uint8_t> low_complexity_mask(std::span<const uint8_t> codes);
 
 // Neighbourhood words of one query, per query position: the seed words (msa/kmer_index.hpp) whose

@@ -25,4 +25,16 @@ ScoreProfile make_sequence_profile(std::string_view residues, const Substitution
   return profile;
 }
 
+void mask_profile_positions(ScoreProfile& profile, std::span<const uint8_t> mask, const SubstitutionMatrix& matrix) {
+  if (mask.empty()) return;
+  const auto& x_row = matrix[kCodeX];
+  for (int64_t i = 0; i < profile.n_res; ++i)
+    if (mask[static_cast<size_t>(i)] != 0)
+      std::copy(x_row.begin(), x_row.end(), profile.scores.begin() + i * kAlphabetSize);
+  if (profile.n_res == 0) return;
+  const auto [lo, hi] = std::minmax_element(profile.scores.begin(), profile.scores.end());
+  profile.min_score = *lo;
+  profile.max_score = *hi;
+}
+
 }  // namespace kfold::msa

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -23,5 +24,10 @@ struct ScoreProfile {
 
 // Row i holds matrix[code(residues[i])][*].
 ScoreProfile make_sequence_profile(std::string_view residues, const SubstitutionMatrix& matrix);
+
+// Scores the positions with mask[i] != 0 as an X (unknown residue) of `matrix`: masked low-complexity
+// regions then neither seed nor add to alignment scores (BLAST's SEG masking of the query); `codes`
+// keep the real residues. An empty mask changes nothing.
+void mask_profile_positions(ScoreProfile& profile, std::span<const uint8_t> mask, const SubstitutionMatrix& matrix);
 
 }  // namespace kfold::msa

@@ -211,9 +211,11 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
                 included_rows(profiles[bi], results[static_cast<size_t>(batch + b)], db, options.inclusion_evalue));
           }
           if (!converged[bi]) {
+            // Low-complexity query regions: no seeds, and scored as X by the gapped alignment.
             const std::vector<uint8_t> mask = options.prefilter.mask_low_complexity
                                                   ? low_complexity_mask(profiles[bi].codes)
                                                   : std::vector<uint8_t>{};
+            mask_profile_positions(profiles[bi], mask, blosum62());
             words[bi] = std::make_unique<NeighbourWords>(profiles[bi], options.prefilter.word_threshold, mask);
           }
         } catch (...) {

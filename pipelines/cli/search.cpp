@@ -91,7 +91,7 @@ void add_search_command(CLI::App& app, Action& action) {
       cmd->add_option("--word-threshold", o->search.prefilter.word_threshold,
                       "Score T of similar 4-mer seed words (lower: more sensitive, slower; default: from -s)");
   cmd->add_flag("!--no-mask", o->search.prefilter.mask_low_complexity,
-                "Also seed the prefilter from low-complexity query regions (masked by default)");
+                "Do not mask low-complexity query regions (by default they neither seed nor score: scored as X, as BLAST's SEG)");
   cmd->add_option("--min-cov", o->search.min_coverage, "Least fraction of the query a hit must cover")
       ->capture_default_str();
   cmd->add_option("--max-seq-id", o->filter.max_seq_id,

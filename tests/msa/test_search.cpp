@@ -232,3 +232,33 @@ TEST_CASE("search --iterations: a PSSM finds a remote homolog that a single pass
   options.threads = 2;
   CHECK(fingerprint(msa::search(queries, db, options)) == fingerprint(three_results));
 }
+
+TEST_CASE("search: a low-complexity query region neither seeds nor scores (masked as X)") {
+  // The query: 150 random residues and a poly-Q tail of 40. The database: its homolog (60% of
+  // residues substituted, no tail), 20 unrelated proteins that each carry a poly-Q run of 35, and
+  // 200 decoys. Masked (default), only the homolog is a hit; unmasked, the poly-Q runs align at
+  // E-values far below 1e-3 (40 glutamines score 5 each against each other).
+  test::ScratchDir dir("msa_search_low_complexity");
+  std::mt19937_64 rng(31);
+  const std::string core = test::random_protein(rng, 150);
+  const std::vector<data::Sequence> query{{"lc", "", core + std::string(40, 'Q')}};
+  std::string fasta = ">homolog\n" + test::mutate(rng, core, 0.6, 0.0) + "\n";
+  for (int i = 0; i < 20; ++i)
+    fasta += ">qrich" + std::to_string(i) + "\n" + test::random_protein(rng, 60) + std::string(35, 'Q') +
+             test::random_protein(rng, 60) + "\n";
+  for (int d = 0; d < 200; ++d) fasta += ">decoy" + std::to_string(d) + "\n" + test::random_protein(rng, 150) + "\n";
+  data::write_file_atomic(dir / "db.fasta", fasta);
+  const auto db = msa::SequenceDb::open(dir / "db.fasta");
+  msa::SearchOptions options;
+  options.threads = 2;
+  const auto hit_ids = [&](const std::vector<msa::QueryResult>& results) {
+    std::vector<std::string> ids;
+    for (const auto& h : results[0].hits) ids.emplace_back(db.id(h.target));
+    return ids;
+  };
+  CHECK(hit_ids(msa::search(query, db, options)) == std::vector<std::string>{"homolog"});
+  options.prefilter.mask_low_complexity = false;
+  const auto unmasked = hit_ids(msa::search(query, db, options));
+  CHECK(std::count_if(unmasked.begin(), unmasked.end(), [](const std::string& id) { return id.rfind("qrich", 0) == 0; }) ==
+        20);
+}
