@@ -105,7 +105,7 @@ TEST_CASE("filter_diverse: guarantees on random alignments") {
   }
 }
 
-TEST_CASE("filter_msa: --max-seq-id first, then --diff; bad values are input errors") {
+TEST_CASE("filter_msa: --max-seq-id first, then --diff, and bad values are input errors") {
   const auto m = make_msa({"ACDEFGHIKL", "ACDEFGHIKV", "ACDEFGHIKL", "WWWWWGHIKL"});
   CHECK(msa::filter_msa(m, {0.95, 0}).sequences == std::vector<std::string>{"ACDEFGHIKL", "ACDEFGHIKV", "WWWWWGHIKL"});
   // Row 3 (50% to the query) enters at a lower threshold than row 1 (90%).
