@@ -217,7 +217,7 @@ void PrefilterScanner::scan(const ScoreProfile& query, const NeighbourWords& wor
     }
   }
   for (size_t k = n_pending > kPending ? n_pending - kPending : 0; k < n_pending; ++k) extend(pending[k % kPending]);
-  std::sort(touched_.begin(), touched_.end());
+  // (Candidates leave in first-touch order; keep_best_candidates' total order makes the result unique.)
   for (const uint32_t t : touched_) {
     TargetState& s = states_[t];
     if (s.best >= options.min_ungapped_score) out.push_back({index.begin() + t, s.best});
