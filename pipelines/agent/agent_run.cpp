@@ -54,10 +54,11 @@ int64_t previous_rounds(const std::string& notebook, const std::filesystem::path
 }
 
 // Structure terms for the structure_budget best candidates by the cheap terms (finite total, no hard
-// liability flag; ties by hypothesis order), against one prediction of the wild type. Returns the
+// liability flag; ties by hypothesis order), against the wild type's prediction. Returns the
 // predictions (nullopt when nothing was shortlisted).
 std::optional<PredictedStructures> add_predicted_structure_terms(ScoreTable& table, const Campaign& campaign,
                                                                  StructureOracle& oracle,
+                                                                 const StructurePrediction& wild_type,
                                                                  const std::function<void()>& check_cancelled) {
   std::vector<size_t> order;
   for (size_t i = 0; i < table.rows.size(); ++i)
@@ -66,13 +67,12 @@ std::optional<PredictedStructures> add_predicted_structure_terms(ScoreTable& tab
                    [&](size_t a, size_t b) { return table.rows[a].total > table.rows[b].total; });
   order.resize(std::min(order.size(), static_cast<size_t>(campaign.structure_budget)));
   if (order.empty()) return std::nullopt;
-  log_info("agent: predicting the wild type and {} shortlisted variants (structure_budget {})", order.size(),
+  log_info("agent: predicting {} shortlisted variants (structure_budget {})", order.size(),
            campaign.structure_budget);
   const auto& wild_type_sequence = campaign.target.sequence;
-  Progress progress("structures", static_cast<int64_t>(order.size()) + 1);
+  Progress progress("structures", static_cast<int64_t>(order.size()));
   PredictedStructures predicted;
-  predicted.wild_type = oracle.predict(wild_type_sequence);
-  progress.advance();
+  predicted.wild_type = wild_type;
   std::vector<std::optional<StructureTerms>> terms(table.rows.size());
   for (const size_t i : order) {
     check_interrupt();
@@ -152,12 +152,20 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
              campaign.library_variants.size(), hypotheses.items().size(), proposed.items().size());
   }
   log_info("agent: {} hypotheses", hypotheses.items().size());
-  ScoreTable table = score_hypotheses(hypotheses.items(), campaign, models);
+  // The wild type is predicted first: its helices and Cys geometry feed the liability rules.
+  std::optional<StructurePrediction> wild_type;
+  if (options.structure_oracle != nullptr && campaign.structure_budget > 0) {
+    log_info("agent: predicting the wild type");
+    wild_type = options.structure_oracle->predict(campaign.target.sequence);
+    cancellation_point();
+  }
+  ScoreTable table = score_hypotheses(hypotheses.items(), campaign, models, wild_type ? &*wild_type : nullptr);
   apply_surrogate(table, campaign, models, seed, threads);
   cancellation_point();
   std::optional<PredictedStructures> predicted;
-  if (options.structure_oracle != nullptr && campaign.structure_budget > 0)
-    predicted = add_predicted_structure_terms(table, campaign, *options.structure_oracle, options.check_cancelled);
+  if (wild_type)
+    predicted = add_predicted_structure_terms(table, campaign, *options.structure_oracle, *wild_type,
+                                              options.check_cancelled);
   cancellation_point();
   const Plate plate = select_plate(table, campaign, seed);
   log_info("agent: plate of {} wells: {} variants ({} explore), {} controls ({} eligible, {} filtered by liabilities)",

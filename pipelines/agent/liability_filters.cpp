@@ -6,6 +6,8 @@
 
 #include <cmath>
 
+#include "pipelines/agent/wild_type_structure.hpp"
+
 namespace kfold::pipelines::agent {
 
 namespace {
@@ -40,6 +42,29 @@ std::string new_motifs(const std::string& wild, const std::string& mutant, int64
   return out;
 }
 
+// "C80 (5.6 A)" for the first confident free Cys of `mutant` at disulfide distance from residue index
+// `idx` (confident too), or "" (also without structure).
+std::string disulfide_partner(const LiabilityContext& context, const std::string& mutant, int64_t idx) {
+  const auto n = static_cast<int64_t>(mutant.size());
+  if (context.ca.size() != mutant.size() || context.plddt.size() != mutant.size()) return {};
+  const auto confident = [&](int64_t k) { return context.plddt[static_cast<size_t>(k)] >= kConfidentPlddt; };
+  const auto ca = [&](int64_t k) { return context.ca[static_cast<size_t>(k)]; };
+  if (!confident(idx)) return {};
+  const std::string_view wild = context.wild_type;
+  for (int64_t j = 0; j < n; ++j) {
+    if (j == idx || mutant[static_cast<size_t>(j)] != 'C' || !confident(j) || !disulfide_ca_geometry(ca(idx), ca(j)))
+      continue;
+    bool taken = false;  // a wild-type Cys already bonded to another wild-type Cys
+    if (wild[static_cast<size_t>(j)] == 'C') {
+      for (int64_t k = 0; k < n && !taken; ++k)
+        taken = k != j && wild[static_cast<size_t>(k)] == 'C' && mutant[static_cast<size_t>(k)] == 'C' &&
+                confident(k) && disulfide_ca_geometry(ca(j), ca(k));
+    }
+    if (!taken) return fmt::format("C{} ({:.1f} A)", j + context.first_residue, ca_distance(ca(idx), ca(j)));
+  }
+  return {};
+}
+
 }  // namespace
 
 std::vector<LiabilityFlag> liability_flags(const Variant& variant, const LiabilityContext& context) {
@@ -48,10 +73,18 @@ std::vector<LiabilityFlag> liability_flags(const Variant& variant, const Liabili
   const std::string mutant = apply_variant(variant, wild, context.first_residue);
   const int64_t first = context.first_residue;
   std::string cys;
+  std::string disulfide;
   for (const Substitution& s : variant.substitutions) {
-    if (s.mutant == 'C') cys += fmt::format("{}C{}", cys.empty() ? "" : ",", s.position);
+    if (s.mutant != 'C') continue;
+    const std::string partner = disulfide_partner(context, mutant, s.position - first);
+    if (partner.empty()) {
+      cys += fmt::format("{}C{}", cys.empty() ? "" : ",", s.position);
+    } else {
+      disulfide += fmt::format("{}C{}-{}", disulfide.empty() ? "" : ",", s.position, partner);
+    }
   }
   if (!cys.empty()) flags.push_back({"new_unpaired_cys", true, cys});
+  if (!disulfide.empty()) flags.push_back({"new_disulfide_candidate", false, disulfide});
   if (auto m = new_motifs(wild, mutant, 3, first, is_sequon); !m.empty())
     flags.push_back({"new_n_glycosylation", true, m});
   if (auto m = new_motifs(wild, mutant, 2, first, is_deamidation); !m.empty())
@@ -59,12 +92,13 @@ std::vector<LiabilityFlag> liability_flags(const Variant& variant, const Liabili
   if (auto m = new_motifs(wild, mutant, 2, first, is_isomerization); !m.empty()) {
     flags.push_back({"new_isomerization", true, m});
   }
+  const std::vector<bool> interior = helix_interior(context.helix);
   std::string pro_helix;
   std::string pro;
   for (const Substitution& s : variant.substitutions) {
     if (s.mutant != 'P') continue;
     const auto idx = static_cast<size_t>(s.position - first);
-    std::string& target = !context.helix.empty() && context.helix[idx] ? pro_helix : pro;
+    std::string& target = !interior.empty() && interior[idx] ? pro_helix : pro;
     target += fmt::format("{}P{}", target.empty() ? "" : ",", s.position);
   }
   if (!pro_helix.empty()) flags.push_back({"pro_in_helix", true, pro_helix});

@@ -1,9 +1,11 @@
-// Sequence liabilities a variant introduces, flagged per variant: a new unpaired Cys, a new
+// Sequence liabilities a variant introduces, flagged per variant: a new unpaired Cys (paired ones are
+// disulfide candidates, judged on the predicted wild type), a new
 // N-glycosylation sequon (N-X-S/T, X != P), new deamidation (NG, NS) or isomerisation (DG) motifs, an
 // introduced Pro, and a change at a nearly invariant position of the family. Hard flags remove a variant
 // from the plate; soft flags are reported only.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -26,14 +28,20 @@ struct LiabilityContext {
   // not an aligned column) [wild_type.size()]. Empty: no conservation check.
   std::vector<double> wild_type_conservation;
   double invariant_threshold = 0.95;  // conservation >= this: "invariant_position" (hard)
-  // Hook for structure-aware rules: per residue, true where the predicted wild type has a helix. Empty
-  // (no structure yet): an introduced Pro is flagged soft ("pro_introduced") instead of hard
-  // ("pro_in_helix"). Cys pairing likewise waits for structure: every introduced Cys counts as unpaired.
+  // Structure-aware rules, from the predicted wild type (msa-free: wild_type_structure.hpp), all empty
+  // when there is no structure yet. helix: per residue, in an α-helix; an introduced Pro past a helix's
+  // first turn is flagged hard ("pro_in_helix"), elsewhere (or without structure) soft
+  // ("pro_introduced"). ca and plddt: an introduced Cys whose Cα lies at disulfide distance
+  // (disulfide_ca_geometry) from a confident free Cys (one of the wild type's without such a partner,
+  // or another introduced one) is a soft "new_disulfide_candidate"; any other introduced Cys, or every
+  // one without structure, is a hard "new_unpaired_cys".
   std::vector<bool> helix;
+  std::vector<std::array<double, 3>> ca;
+  std::vector<double> plddt;
 };
 
-// Flags in a fixed order: new_unpaired_cys, new_n_glycosylation, new_deamidation, new_isomerization,
-// pro_in_helix / pro_introduced, invariant_position.
+// Flags in a fixed order: new_unpaired_cys, new_disulfide_candidate, new_n_glycosylation,
+// new_deamidation, new_isomerization, pro_in_helix, pro_introduced, invariant_position.
 std::vector<LiabilityFlag> liability_flags(const Variant& variant, const LiabilityContext& context);
 
 // "new_unpaired_cys;invariant_position" (names joined by ';'), "" when none.

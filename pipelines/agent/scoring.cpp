@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -10,6 +11,7 @@
 #include "data/log.hpp"
 #include "pipelines/agent/acquisition.hpp"
 #include "pipelines/agent/surrogate_model.hpp"
+#include "pipelines/agent/wild_type_structure.hpp"
 
 namespace kfold::pipelines::agent {
 
@@ -44,7 +46,7 @@ Moments finite_moments(const std::vector<double>& values) {
 }
 
 ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Campaign& campaign,
-                            const EvolutionaryModels& models) {
+                            const EvolutionaryModels& models, const StructurePrediction* wild_type) {
   ScoreTable table;
   for (const auto& [term, weight] : campaign.objective) {
     if (term == "stability" || term == "fitness") {
@@ -71,6 +73,15 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
     lc.wild_type_conservation = models.wild_type_conservation();
   } else {
     log_info("agent: Neff {:.1f} < {}: no invariant-position filter", models.weights.neff, kMinNeffForConservation);
+  }
+
+  if (wild_type != nullptr && wild_type->ca.size() == campaign.target.sequence.size() &&
+      wild_type->plddt.size() == wild_type->ca.size()) {
+    lc.helix = helix_from_ca(wild_type->ca, wild_type->plddt);
+    lc.ca = wild_type->ca;
+    lc.plddt = wild_type->plddt;
+    log_info("agent: liability rules with the predicted wild type: {} helix residues",
+             std::count(lc.helix.begin(), lc.helix.end(), true));
   }
 
   const int64_t first = campaign.target.first_residue;

@@ -76,8 +76,10 @@ struct ScoreTable {
   bool structure_terms = false;                         // some rows carry structure terms
 };
 
+// Cheap terms and liability flags of every hypothesis. With the predicted wild type, the liability
+// rules also use its helices and Cys geometry (LiabilityContext); without it they are sequence-only.
 ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Campaign& campaign,
-                            const EvolutionaryModels& models);
+                            const EvolutionaryModels& models, const StructurePrediction* wild_type = nullptr);
 
 // Fits the surrogate to campaign.measurements (when there are at least surrogate.min_measurements) and
 // replaces total/sd by its mean/sd, fills acquisition; returns false (table unchanged) otherwise.

@@ -188,7 +188,8 @@ def test_agent_structure_terms_from_a_model(kfold, tmp_path):
     with_structures = tmp_path / "with"
     run = run_example(kfold, with_structures, "--random-weights", "--config", small)
     assert run.returncode == 0, run.stderr
-    assert "predicting the wild type and 10 shortlisted variants" in run.stderr
+    assert "predicting the wild type" in run.stderr and "predicting 10 shortlisted variants" in run.stderr
+    assert "liability rules with the predicted wild type" in run.stderr
     assert run.stderr.count("structure oracle: predicted variant") == 11
     assert "RANDOM WEIGHTS" in run.stderr
     report = (with_structures / "report.html").read_text()
