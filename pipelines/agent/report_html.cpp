@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 
+#include "pipelines/agent/pae_plot.hpp"
 #include "pipelines/version.hpp"
 
 namespace kfold::pipelines::agent {
@@ -302,6 +303,29 @@ std::string plddt_svg(const ScoreTable& table, const Campaign& campaign, const P
   return svg + "</svg>\n";
 }
 
+// PAE heat maps of the wild type and the three best shortlisted variants (those with a PAE of the
+// wild type's size); "" when the model has no PAE head.
+std::string pae_section(const ScoreTable& table, const PredictedStructures& predicted) {
+  const auto n = static_cast<int64_t>(predicted.wild_type.plddt.size());
+  const auto has_pae = [n](const StructurePrediction& p) {
+    return n > 0 && static_cast<int64_t>(p.pae.size()) == n * n;
+  };
+  if (!has_pae(predicted.wild_type)) return {};
+  std::vector<const std::pair<size_t, StructurePrediction>*> shown;
+  for (const auto& v : predicted.variants)
+    if (has_pae(v.second)) shown.push_back(&v);
+  std::stable_sort(shown.begin(), shown.end(),
+                   [&](const auto* a, const auto* b) { return table.rows[a->first].total > table.rows[b->first].total; });
+  if (shown.size() > 3) shown.resize(3);
+  std::string h = "<h2>Predicted aligned error: wild type and the best shortlisted variants</h2>\n<div class=\"plot\">\n";
+  h += pae_heatmap_svg(predicted.wild_type.pae, n, "wild type");
+  for (const auto* v : shown) {
+    const Hypothesis& hyp = *table.rows[v->first].hypothesis;
+    h += pae_heatmap_svg(v->second.pae, n, hyp.id + " " + format_variant(hyp.variant));
+  }
+  return h + "</div>\n";
+}
+
 }  // namespace
 
 std::string html_escape(const std::string& text) {
@@ -402,6 +426,7 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
   if (predicted) {
     h += "<h2>Predicted pLDDT: wild type and shortlist</h2>\n<div class=\"plot\">\n" +
          plddt_svg(table, campaign, *predicted) + "</div>\n";
+    h += pae_section(table, *predicted);
   }
   h += "<p>Files: scores.tsv, plate.csv, notebook.jsonl, report.md, report.html";
   h += predicted && !predicted->wild_type.pdb.empty()

@@ -2,7 +2,8 @@
 // objective and evidence, the top candidates with their reasons, and inline SVG plots drawn here - the
 // score components of the top candidates, a position x residue heat map of the best score of each
 // substitution, when results exist the surrogate's leave-one-out calibration, and when structures were
-// predicted the pLDDT of the wild type and the shortlist along the sequence.
+// predicted the pLDDT of the wild type and the shortlist along the sequence and (with a PAE head) the
+// PAE heat maps of the wild type and the three best shortlisted variants (pae_plot.hpp).
 #pragma once
 
 #include <optional>

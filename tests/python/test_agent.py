@@ -184,7 +184,11 @@ def test_agent_bad_acquisition_exit_2(kfold, tmp_path):
 def test_agent_structure_terms_from_a_model(kfold, tmp_path):
     """structure_budget 10 with a model: the wild type and the 10 best candidates are predicted, and
     their structure terms change their totals; without parameters the terms are skipped with a warning."""
-    small = SOURCE_DIR / "data/examples/small_model.json"
+    # The small random model with a PAE head (pTM-style), so that report.html gets its PAE maps.
+    config = json.loads((SOURCE_DIR / "data/examples/small_model.json").read_text())
+    config["model"]["heads"]["predicted_aligned_error"] = {"weight": 0.1}
+    small = tmp_path / "small_ptm.json"
+    small.write_text(json.dumps(config))
     with_structures = tmp_path / "with"
     run = run_example(kfold, with_structures, "--random-weights", "--config", small)
     assert run.returncode == 0, run.stderr
@@ -194,6 +198,7 @@ def test_agent_structure_terms_from_a_model(kfold, tmp_path):
     assert "RANDOM WEIGHTS" in run.stderr
     report = (with_structures / "report.html").read_text()
     assert "from predicted structures" in report and 'aria-label="predicted pLDDT"' in report
+    assert report.count('aria-label="predicted aligned error"') == 4  # the wild type and the best 3
     # The predicted structures: the wild type and each shortlisted variant, readable PDB files with the
     # variant's residues, pLDDT in the B-factors, the random-weights warning in the header.
     structures = sorted(p.name for p in (with_structures / "structures").iterdir())
