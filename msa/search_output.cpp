@@ -89,11 +89,11 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
                                              const std::vector<QueryResult>& results, const SequenceDb& db,
                                              const OutputOptions& options) {
   const std::vector<std::string> names = a3m_file_names(queries, "queries");
+  check_msa_filter_options(options.filter);  // before the directory is touched
   data::ensure_directory(dir);
   // A marker from an earlier run must not vouch for files this run is about to replace.
   std::error_code ignored;
   std::filesystem::remove(dir / kDoneMarker, ignored);
-  check_msa_filter_options(options.filter);
   // Queries in groups: each group's MSAs are built, filtered and measured in parallel (Neff is
   // O(depth^2 length)), then written in query order; a group bounds the MSAs held in memory.
   constexpr size_t kGroup = 64;
