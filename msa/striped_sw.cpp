@@ -26,6 +26,7 @@ struct Kernels {
   int64_t (*store_i16)(const detail::StripedInput&, void*, int32_t);
 };
 
+#if defined(__x86_64__) || defined(_M_X64)
 const Kernels& kernels(SimdLevel level) {
   static constexpr Kernels kSse2{detail::striped_u8_sse2, detail::striped_i16_sse2, detail::striped_store_u8_sse2,
                                  detail::striped_store_i16_sse2};
@@ -35,6 +36,13 @@ const Kernels& kernels(SimdLevel level) {
                                    detail::striped_store_u8_avx512, detail::striped_store_i16_avx512};
   return level == SimdLevel::avx512 ? kAvx512 : level == SimdLevel::avx2 ? kAvx2 : kSse2;
 }
+#else
+// Not x86-64: simd_level_supported() admits only the scalar level, so no kernel is ever called.
+const Kernels& kernels(SimdLevel) {
+  static constexpr Kernels kNone{};
+  return kNone;
+}
+#endif
 
 constexpr int16_t kPaddingI16 = -16384;  // score of the striped layout's cells past the query end
 

@@ -78,19 +78,4 @@ int64_t striped_store_i16_avx512(const StripedInput& in, void* columns, int32_t 
 
 #pragma GCC pop_options
 
-#else
-
-namespace kfold::msa::detail {
-int32_t striped_u8_avx512(const StripedInput&, bool& overflow) {
-  overflow = true;
-  return 0;
-}
-int32_t striped_i16_avx512(const StripedInput&, bool& overflow) {
-  overflow = true;
-  return 0;
-}
-int64_t striped_store_u8_avx512(const StripedInput&, void*, int32_t) { return -1; }
-int64_t striped_store_i16_avx512(const StripedInput&, void*, int32_t) { return -1; }
-}  // namespace kfold::msa::detail
-
-#endif
+#endif  // x86-64 (elsewhere only the scalar code is selected, and striped_sw.cpp does not refer to these)

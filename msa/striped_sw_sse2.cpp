@@ -60,20 +60,4 @@ int64_t striped_store_i16_sse2(const StripedInput& in, void* columns, int32_t st
 
 }  // namespace kfold::msa::detail
 
-#else
-
-namespace kfold::msa::detail {
-// Not an x86-64 build: the dispatcher never selects these.
-int32_t striped_u8_sse2(const StripedInput&, bool& overflow) {
-  overflow = true;
-  return 0;
-}
-int32_t striped_i16_sse2(const StripedInput&, bool& overflow) {
-  overflow = true;
-  return 0;
-}
-int64_t striped_store_u8_sse2(const StripedInput&, void*, int32_t) { return -1; }
-int64_t striped_store_i16_sse2(const StripedInput&, void*, int32_t) { return -1; }
-}  // namespace kfold::msa::detail
-
-#endif
+#endif  // x86-64 (elsewhere only the scalar code is selected, and striped_sw.cpp does not refer to these)
