@@ -27,6 +27,7 @@
 #include "pipelines/agent/report_html.hpp"
 #include "pipelines/agent/scoring.hpp"
 #include "pipelines/agent/sha256.hpp"
+#include "pipelines/agent/target_search.hpp"
 
 namespace kfold::pipelines::agent {
 
@@ -125,6 +126,9 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   run.threads = threads;
   run.no_potts = options.no_potts;
   run.input_hashes[campaign_path.string()] = sha256_file(campaign_path);
+  if (!campaign.target.db.empty()) {
+    campaign.target.msa = searched_target_msa(campaign, options.out_dir, threads, options.check_cancelled);
+  }
   run.input_hashes[campaign.target.msa.string()] = sha256_file(campaign.target.msa);
   for (const auto& p : campaign.results) run.input_hashes[p.string()] = sha256_file(p);
 

@@ -199,12 +199,11 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
   const Json* db = find(*target, "db");
   if (msa) k.target.msa = resolve(get_string(c, *msa, "target.msa"));
   if (db) k.target.db = resolve(get_string(c, *db, "target.db"));
-  if (!msa && !db) c.fail("target.msa", "missing; give the family alignment (A2M/A3M) of the target");
-  if (!msa) {
-    c.fail("target.db",
-           "searching a database from a campaign is not supported yet; run 'kfold search QUERY.fasta DB -o DIR' and "
-           "give the resulting A3M as target.msa");
+  if (!msa && !db) {
+    c.fail("target.msa",
+           "missing; give the family alignment (A2M/A3M) of the target, or \"db\": a database to search for it");
   }
+  if (msa && db) c.fail("target.db", "give either \"msa\" or \"db\", not both");
   if (const Json* partner = find(*target, "partner")) {
     if (!partner->is_object()) c.fail("target.partner", "must be an object {\"id\", \"sequence\"}");
     check_keys(c, *partner, "target.partner", {"id", "sequence"});
@@ -344,7 +343,7 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
     auto m = read_results_csv(p, k);
     k.measurements.insert(k.measurements.end(), std::make_move_iterator(m.begin()), std::make_move_iterator(m.end()));
   }
-  if (!is_file(k.target.msa)) {
+  if (k.target.db.empty() && !is_file(k.target.msa)) {
     c.fail("target.msa", fmt::format("{} does not exist or is not a file", k.target.msa.string()));
   }
   return k;

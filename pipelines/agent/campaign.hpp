@@ -33,7 +33,9 @@ struct CampaignTarget {
   std::string sequence;       // upper-case one-letter codes, the 20 standard amino acids
   int64_t first_residue = 1;  // residue number of sequence[0]; variants and `frozen` use this numbering
   std::filesystem::path msa;  // family alignment (A2M/A3M), resolved against the campaign's folder
-  std::filesystem::path db;   // sequence database to search instead (not supported yet: rejected)
+  // Or a sequence database (kfold db create directory, or FASTA) to search for it: run_agent then sets
+  // `msa` to the searched alignment (target_search.hpp). Exactly one of the two is given.
+  std::filesystem::path db;
   std::optional<PartnerChain> partner;
 };
 

@@ -216,3 +216,46 @@ TEST_CASE("agent run: with results the surrogate ranks, Thompson and UCB plates 
   CHECK(html.find("Surrogate calibration") != std::string::npos);
   CHECK(html.find("<svg") != std::string::npos);
 }
+
+TEST_CASE("agent run: a campaign with target.db searches once and reuses the alignment") {
+  kfold::test::ScratchDir dir("agent-db");
+  auto campaign = nlohmann::json::parse(kfold::data::read_text_file(kCampaign));
+  const auto examples = kCampaign.parent_path();
+  campaign["target"].erase("msa");
+  campaign["target"]["db"] = (examples / "ubiquitin_db.fasta").string();
+  campaign["results"] = nlohmann::json::array();
+  campaign["structure_budget"] = 0;
+  const auto campaign_path = dir / "db_campaign.json";
+  std::ofstream(campaign_path) << campaign.dump();
+  AgentOptions o;
+  o.out_dir = dir / "out";
+  o.threads = 2;
+  o.no_potts = true;
+  run_agent(campaign_path, o);
+  const auto a3m = kfold::data::read_text_file(dir / "out/target.a3m");
+  CHECK(a3m.rfind(">UBQ_HUMAN", 0) == 0);  // the query row first
+  // The demonstration database holds ubiquitin homologs and unrelated decoys: some rows, not all.
+  const auto rows = std::count(a3m.begin(), a3m.end(), '>');
+  CHECK(rows >= 3);
+  const auto db_text = kfold::data::read_text_file(examples / "ubiquitin_db.fasta");
+  CHECK(rows < 1 + std::count(db_text.begin(), db_text.end(), '>'));
+  const auto record = nlohmann::json::parse(kfold::data::read_text_file(dir / "out/target_search.json"));
+  CHECK(record["target_id"] == "UBQ_HUMAN");
+  const auto notebook = kfold::data::read_text_file(dir / "out/notebook.jsonl");
+  CHECK(notebook.find("target.a3m") != std::string::npos);  // its hash is an input of the round
+
+  // A second round finds the record current and leaves the alignment as it is.
+  const auto written = std::filesystem::last_write_time(dir / "out/target.a3m");
+  run_agent(campaign_path, o);
+  CHECK(std::filesystem::last_write_time(dir / "out/target.a3m") == written);
+  // Another target sequence (one substitution) is searched anew.
+  std::string sequence = campaign["target"]["sequence"];
+  sequence[1] = 'A';
+  campaign["target"]["sequence"] = sequence;
+  campaign["frozen"] = nlohmann::json::array();
+  std::ofstream(campaign_path) << campaign.dump();
+  // The focus of the searched alignment is the new sequence, so the round runs.
+  run_agent(campaign_path, o);
+  CHECK(nlohmann::json::parse(kfold::data::read_text_file(dir / "out/target_search.json"))["target_sha256"] !=
+        record["target_sha256"]);
+}

@@ -56,7 +56,7 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
       {R"({"name": "x"})", "'target'"},
       {R"({"name": "x", "target": {"id": "Q", "sequence": "MQ1F", "msa": "f.a3m"}})", "'target.sequence'"},
       {R"({"name": "x", "target": {"id": "Q", "sequence": "MQIF"}})", "'target.msa'"},
-      {R"({"name": "x", "target": {"id": "Q", "sequence": "MQIF", "db": "uniref"}})", "'target.db'"},
+      {R"({"name": "x", "target": {"id": "Q", "sequence": "MQIF", "db": "u", "msa": "f.a3m"}})", "'target.db'"},
       {R"({"name": "x", "target": {"id": "Q", "sequence": "MQIF", "msa": "missing.a3m"}})", "'target.msa'"},
       {"{" + target + R"(, "name": "x", "frozen": [0]})", "'frozen[0]'"},
       {"{" + target + R"(, "name": "x", "frozen": "1"})", "'frozen'"},
