@@ -61,7 +61,9 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
     out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}", h.id, format_variant(h.variant), operator_label(h),
                        h.variant.substitutions.size(), num(r.site_independent), num(r.potts));
     for (const auto& [term, weight] : campaign.objective) {
-      out += "\t" + ((term == "stability" || term == "fitness") ? num(r.evolutionary) : std::string("NA"));
+      out += "\t" + ((term == "stability" || term == "fitness") ? num(r.evolutionary)
+                     : term == "solubility"                      ? num(r.solubility)
+                                                                 : std::string("NA"));
     }
     out += fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}", num(r.total), num(r.sd), num(r.surrogate_mean),
                        num(r.surrogate_sd), num(r.acquisition), format_flags(r.flags), has_hard_flag(r.flags) ? 1 : 0,

@@ -27,6 +27,7 @@
 #include "pipelines/agent/report_html.hpp"
 #include "pipelines/agent/scoring.hpp"
 #include "pipelines/agent/sha256.hpp"
+#include "pipelines/agent/structure_operators.hpp"
 #include "pipelines/agent/target_search.hpp"
 
 namespace kfold::pipelines::agent {
@@ -145,24 +146,30 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   const EvolutionaryModels models = build_evolutionary_models(campaign, eo);
   cancellation_point();
 
-  HypothesisSet proposed;
-  propose_single_substitutions(campaign, proposed);
-  propose_consensus(campaign, models, proposed);
-  propose_coevolution_pairs(campaign, models, proposed);
-  propose_beneficial_combinations(campaign, proposed);
-  const HypothesisSet hypotheses = restrict_to_library(campaign, proposed);
-  if (!campaign.library_variants.empty()) {
-    log_info("agent: library {}: {} variants; {} of {} proposals kept", campaign.library.string(),
-             campaign.library_variants.size(), hypotheses.items().size(), proposed.items().size());
-  }
-  log_info("agent: {} hypotheses", hypotheses.items().size());
-  // The wild type is predicted first: its helices and Cys geometry feed the liability rules.
+  // The wild type is predicted first: the structure operators, the liability rules (helices, Cys
+  // geometry) and the solubility term's exposure read it.
   std::optional<StructurePrediction> wild_type;
   if (options.structure_oracle != nullptr && campaign.structure_budget > 0) {
     log_info("agent: predicting the wild type");
     wild_type = options.structure_oracle->predict(campaign.target.sequence);
     cancellation_point();
   }
+
+  HypothesisSet proposed;
+  propose_single_substitutions(campaign, proposed);
+  propose_consensus(campaign, models, proposed);
+  propose_coevolution_pairs(campaign, models, proposed);
+  propose_beneficial_combinations(campaign, proposed);
+  if (wild_type) {
+    propose_structure_rules(campaign, models, analyse_wild_type(*wild_type, campaign.target.sequence.size()),
+                            proposed);
+  }
+  const HypothesisSet hypotheses = restrict_to_library(campaign, proposed);
+  if (!campaign.library_variants.empty()) {
+    log_info("agent: library {}: {} variants; {} of {} proposals kept", campaign.library.string(),
+             campaign.library_variants.size(), hypotheses.items().size(), proposed.items().size());
+  }
+  log_info("agent: {} hypotheses", hypotheses.items().size());
   ScoreTable table = score_hypotheses(hypotheses.items(), campaign, models, wild_type ? &*wild_type : nullptr);
   apply_surrogate(table, campaign, models, seed, threads);
   cancellation_point();

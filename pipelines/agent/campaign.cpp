@@ -349,6 +349,10 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
   return k;
 }
 
+bool is_frozen(const Campaign& campaign, int64_t residue) {
+  return std::binary_search(campaign.frozen.begin(), campaign.frozen.end(), residue);
+}
+
 Campaign read_campaign(const std::filesystem::path& path) { return parse_campaign(data::read_text_file(path), path); }
 
 }  // namespace kfold::pipelines::agent

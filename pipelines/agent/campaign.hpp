@@ -39,7 +39,8 @@ struct CampaignTarget {
   std::optional<PartnerChain> partner;
 };
 
-// Objective terms the campaign may weigh. Only the evolutionary terms are computed in this version.
+// Objective terms the campaign may weigh. This version computes stability/fitness (evolutionary) and
+// solubility; binding, activity and expression are reported as not computed.
 inline constexpr const char* kObjectiveTerms[] = {"stability",  "fitness", "activity",
                                                   "solubility", "binding", "expression"};
 
@@ -103,6 +104,9 @@ struct Campaign {
   AcquisitionSpec acquisition;
   SurrogateSpec surrogate;
 };
+
+// True when `residue` (a residue number) is in campaign.frozen.
+bool is_frozen(const Campaign& campaign, int64_t residue);
 
 // Reads and validates the campaign and its results CSVs (`variant,value[,sd]`, header line optional).
 Campaign read_campaign(const std::filesystem::path& path);

@@ -10,14 +10,6 @@
 
 namespace kfold::pipelines::agent {
 
-namespace {
-
-bool is_frozen(const Campaign& campaign, int64_t residue) {
-  return std::binary_search(campaign.frozen.begin(), campaign.frozen.end(), residue);
-}
-
-}  // namespace
-
 void propose_single_substitutions(const Campaign& campaign, HypothesisSet& out) {
   const std::string& wt = campaign.target.sequence;
   for (size_t k = 0; k < wt.size(); ++k) {

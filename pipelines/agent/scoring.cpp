@@ -10,6 +10,7 @@
 #include "data/error.hpp"
 #include "data/log.hpp"
 #include "pipelines/agent/acquisition.hpp"
+#include "pipelines/agent/solubility_score.hpp"
 #include "pipelines/agent/surrogate_model.hpp"
 #include "pipelines/agent/wild_type_structure.hpp"
 
@@ -51,15 +52,17 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
   for (const auto& [term, weight] : campaign.objective) {
     if (term == "stability" || term == "fitness") {
       table.evolutionary_weight += weight;
+    } else if (term == "solubility") {
+      table.solubility_weight = weight;
     } else if (weight > 0.0) {
       table.not_computed.push_back(term);
     }
   }
   double evo_weight = table.evolutionary_weight;
-  if (evo_weight <= 0.0) {
+  if (evo_weight <= 0.0 && table.solubility_weight <= 0.0) {
     log_warn(
-        "agent: no objective term this version computes (stability, fitness) has a weight > 0; ranking by the "
-        "evolutionary term with weight 1");
+        "agent: no objective term this version computes (stability, fitness, solubility) has a weight > 0; ranking "
+        "by the evolutionary term with weight 1");
     evo_weight = 1.0;
   }
   std::map<std::string, const Measurement*> measured;
@@ -75,13 +78,16 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
     log_info("agent: Neff {:.1f} < {}: no invariant-position filter", models.weights.neff, kMinNeffForConservation);
   }
 
-  if (wild_type != nullptr && wild_type->ca.size() == campaign.target.sequence.size() &&
-      wild_type->plddt.size() == wild_type->ca.size()) {
-    lc.helix = helix_from_ca(wild_type->ca, wild_type->plddt);
-    lc.ca = wild_type->ca;
-    lc.plddt = wild_type->plddt;
-    log_info("agent: liability rules with the predicted wild type: {} helix residues",
-             std::count(lc.helix.begin(), lc.helix.end(), true));
+  std::vector<double> exposure;  // empty: sequence-only solubility
+  if (wild_type != nullptr) {
+    const WildTypeStructure w = analyse_wild_type(*wild_type, campaign.target.sequence.size());
+    lc.helix = w.helix;
+    lc.ca = w.ca;
+    lc.plddt = w.plddt;
+    exposure = w.exposure;
+    log_info("agent: liability rules and solubility with the predicted wild type: {} helix residues, {} exposed",
+             std::count(lc.helix.begin(), lc.helix.end(), true),
+             std::count_if(exposure.begin(), exposure.end(), [](double e) { return e >= 0.5; }));
   }
 
   const int64_t first = campaign.target.first_residue;
@@ -92,6 +98,7 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
     r.site_independent = models.site_independent_score(h.variant, first);
     r.potts = models.potts_score(h.variant, first);
     r.evolutionary = models.stability_from_potts ? r.potts : r.site_independent;
+    r.solubility = solubility_score(h.variant, campaign.target.sequence, first, exposure);
     r.flags = liability_flags(h.variant, lc);
     if (const auto it = measured.find(format_variant(h.variant)); it != measured.end()) r.measured = *it->second;
     table.rows.push_back(std::move(r));
@@ -99,10 +106,13 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
   const Moments m_evo = moments(table.rows, &ScoredVariant::evolutionary);
   const Moments m_si = moments(table.rows, &ScoredVariant::site_independent);
   const Moments m_potts = moments(table.rows, &ScoredVariant::potts);
+  const Moments m_sol = moments(table.rows, &ScoredVariant::solubility);
+  const double sol_weight = table.solubility_weight;
   const char* model = models.stability_from_potts ? "Potts dE" : "site-independent log-ratio";
   for (ScoredVariant& r : table.rows) {
     const double z = (r.evolutionary - m_evo.mean) / m_evo.sd;
-    r.total = evo_weight * z;  // NaN propagates
+    const double z_sol = (r.solubility - m_sol.mean) / m_sol.sd;
+    r.total = evo_weight * z + sol_weight * z_sol;  // NaN propagates
     r.zero_shot = r.total;
     const double z_si = (r.site_independent - m_si.mean) / m_si.sd;
     const double z_potts = (r.potts - m_potts.mean) / m_potts.sd;
@@ -113,6 +123,10 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
       line = fmt::format("{} {:+.2f} (z {:+.2f}) for stability", model, r.evolutionary, z);
     } else {
       line = "no evolutionary evidence (residue not an aligned column)";
+    }
+    if (sol_weight > 0.0) {
+      line += fmt::format("; solubility {:+.2f} (z {:+.2f}{})", r.solubility, z_sol,
+                          exposure.empty() ? ", sequence only" : "");
     }
     for (const auto& fact : r.hypothesis->rationale) line += "; " + fact;
     if (!r.flags.empty()) line += "; flags: " + format_flags(r.flags);

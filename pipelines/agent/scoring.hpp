@@ -1,10 +1,10 @@
 // The scoring table: every hypothesis with its score components, total, uncertainty and liability flags.
 //
 // Components: `site_independent` and `potts` (evolutionary, higher = more like the family); the
-// stability/fitness term is the one chosen by EvolutionaryModels (Potts or site-independent). Terms of
-// the objective this version cannot compute (solubility, binding, expression, activity, structure terms)
-// are reported as not computed and weigh nothing. total = sum over computed terms of weight x z-score
-// (z over every variant with a value), so terms in different units can be weighed. sd: the disagreement
+// stability/fitness term is the one chosen by EvolutionaryModels (Potts or site-independent); solubility
+// (solubility_score.hpp). Terms of the objective this version cannot compute (binding, expression,
+// activity) are reported as not computed and weigh nothing. total = sum over computed terms of weight x
+// z-score (z over every variant with a value), so terms in different units can be weighed. sd: the disagreement
 // of the two evolutionary models, |z_potts - z_site_independent| / 2 x the evolutionary weight (NaN when
 // only one model exists) - a stand-in until the surrogate ensemble of later rounds exists.
 //
@@ -40,6 +40,7 @@ struct ScoredVariant {
   double site_independent = 0.0;  // NaN when not computable
   double potts = 0.0;             // NaN without a Potts model
   double evolutionary = 0.0;      // the term used for stability/fitness
+  double solubility = 0.0;        // solubility_score.hpp (exposure-weighted with a predicted wild type)
   double total = 0.0;             // NaN when the evolutionary term is NaN
   double sd = 0.0;
   double zero_shot = 0.0;  // the total before learning from results
@@ -70,6 +71,7 @@ struct SurrogateSummary {
 struct ScoreTable {
   std::vector<ScoredVariant> rows;        // in hypothesis order
   double evolutionary_weight = 0.0;       // sum of the objective weights fed by the evolutionary term
+  double solubility_weight = 0.0;         // the objective's solubility weight
   std::vector<std::string> not_computed;  // objective terms with weight > 0 that this version cannot compute
   std::optional<SurrogateSummary> surrogate;
   std::vector<std::vector<double>> member_predictions;  // [members][rows]: Thompson sampling's draws

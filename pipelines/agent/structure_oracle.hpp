@@ -19,6 +19,7 @@ struct StructurePrediction {
   std::vector<double> pae;                // [n_res, n_res] row-major, Å (may be empty)
   double ptm = 0.0;                       // NaN when the model has no pTM head
   std::vector<std::array<double, 3>> ca;  // [n_res] Cα positions, Å
+  std::vector<std::array<double, 3>> cb;  // [n_res] Cβ positions (virtual for Gly), Å; empty: use ca
   std::string pdb;                        // the structure as PDB text, pLDDT in the B-factors (may be empty)
 };
 

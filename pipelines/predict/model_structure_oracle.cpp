@@ -11,6 +11,7 @@
 #include "data/msa_file.hpp"
 #include "data/structure_io.hpp"
 #include "fold/raw_features.hpp"
+#include "pipelines/agent/wild_type_structure.hpp"
 #include "pipelines/predict/predict_target.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
 
@@ -56,12 +57,12 @@ agent::StructurePrediction ModelStructureOracle::predict(const std::string& sequ
   } else {
     result.ptm = std::numeric_limits<double>::quiet_NaN();
   }
-  const auto ca = out.structure.final_atom_positions.select(1, 1).to(at::kDouble).contiguous();  // [n_res, 3]
-  const double* p = ca.data_ptr<double>();
-  for (int64_t i = 0; i < ca.size(0); ++i) result.ca.push_back({p[3 * i], p[3 * i + 1], p[3 * i + 2]});
+  const data::Protein protein = prediction_protein(prediction);
+  result.ca = agent::alpha_carbons(protein);
+  result.cb = agent::beta_carbons(protein);
   std::vector<std::string> remarks;
   if (model_.random_weights()) remarks.emplace_back(kRandomWeightsWarning);
-  result.pdb = data::to_pdb(prediction_protein(prediction), prediction_header(model_.name(), remarks));
+  result.pdb = data::to_pdb(protein, prediction_header(model_.name(), remarks));
   log_info("structure oracle: predicted variant {} (mean pLDDT {:.1f})", predictions_, out.mean_plddt);
   return result;
 }
