@@ -30,6 +30,54 @@ std::string tsv_cell(std::string s) {
 
 nlohmann::json json_number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
+// The notebook's {"type": "llm"} record of one LLM call (invalid UTF-8 in a reply replaced, not fatal).
+std::string llm_record_line(const LlmCallRecord& call, int64_t round) {
+  nlohmann::json rec = {{"type", "llm"},   {"round", round},      {"purpose", call.purpose},
+                        {"url", call.url}, {"model", call.model}, {"request_sha256", call.request_sha256}};
+  if (!call.error.empty()) {
+    rec["error"] = call.error;
+  } else {
+    nlohmann::json rejected = nlohmann::json::array();
+    for (const auto& r : call.rejected) rejected.push_back({{"variant", r.variant}, {"reason", r.reason}});
+    rec["response"] = call.response;
+    rec["accepted"] = call.accepted;
+    rec["rejected"] = rejected;
+  }
+  return rec.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+// "- LLM (...)" evidence line of report.md: what the LLM operator contributed, or why it did not.
+std::string llm_evidence(const std::vector<LlmCallRecord>& calls) {
+  std::string line = fmt::format("- LLM `{}` at {}:", calls.front().model, calls.front().url);
+  for (const LlmCallRecord& call : calls) {
+    line += call.error.empty()
+                ? fmt::format(" {} {} accepted, {} rejected;", call.purpose, call.accepted.size(), call.rejected.size())
+                : fmt::format(" {} failed ({}), continued without it;", call.purpose, call.error);
+  }
+  line.back() = '.';
+  return line +
+         " Suggestions were validated and scored like every other hypothesis; critic concerns are soft "
+         "`llm_concern` flags and did not change the plate.\n";
+}
+
+// report.md's "Critic notes (LLM)": the llm_concern flags of the plate's variants in rank order; "" when
+// there are none.
+std::string critic_notes(const std::vector<const PlateWell*>& ranked, const ScoreTable& table) {
+  std::string notes;
+  for (const PlateWell* w : ranked) {
+    const ScoredVariant& r = table.rows[static_cast<size_t>(w->row)];
+    for (const LiabilityFlag& f : r.flags) {
+      if (f.name == kLlmConcernFlag)
+        notes += fmt::format("- rank {}, well {}, {} {}: {}\n", w->rank, w->well, r.hypothesis->id,
+                             format_variant(r.hypothesis->variant), f.detail);
+    }
+  }
+  if (notes.empty()) return notes;
+  return "\n## Critic notes (LLM)\n\nConcerns of the LLM critic about variants on the plate (soft `llm_concern` "
+         "flags: reported, the plate is the deterministic pipeline's choice):\n\n" +
+         notes;
+}
+
 }  // namespace
 
 std::string format_number(double v) { return std::isfinite(v) ? fmt::format("{:.6f}", v) : "NA"; }
@@ -55,7 +103,8 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
   std::string out = "id\tmutations\toperator\tn_mutations\tsite_independent\tpotts";
   for (const auto& [term, weight] : campaign.objective) out += "\t" + term;
   out += "\ttotal\tsd\tsurrogate_mean\tsurrogate_sd\tacquisition\tflags\thard_filtered\tmeasured";
-  out += "\tdelta_plddt_site\tca_drmsd\tdelta_ptm\trationale\n";  // structure terms: NA unless predicted
+  // structure terms: NA unless predicted
+  out += "\tdelta_plddt_site\tca_drmsd\tdelta_ptm\tburial_site\tlost_contacts\tnew_clashes\trationale\n";
   for (const ScoredVariant& r : table.rows) {
     const Hypothesis& h = *r.hypothesis;
     out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}", h.id, format_variant(h.variant), operator_label(h),
@@ -68,9 +117,11 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
     out += fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}", num(r.total), num(r.sd), num(r.surrogate_mean),
                        num(r.surrogate_sd), num(r.acquisition), format_flags(r.flags), has_hard_flag(r.flags) ? 1 : 0,
                        r.measured ? num(r.measured->value) : "NA");
-    out += r.structure ? fmt::format("\t{}\t{}\t{}", num(r.structure->delta_plddt_site), num(r.structure->ca_drmsd),
-                                     num(r.structure->delta_ptm))
-                       : std::string("\tNA\tNA\tNA");
+    out += r.structure ? fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}", num(r.structure->delta_plddt_site),
+                                     num(r.structure->ca_drmsd), num(r.structure->delta_ptm),
+                                     num(r.structure->burial_site), r.structure->lost_contacts,
+                                     r.structure->new_clashes)
+                       : std::string("\tNA\tNA\tNA\tNA\tNA\tNA");
     out += "\t" + tsv_cell(r.rationale) + "\n";
   }
   return out;
@@ -79,6 +130,15 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
 std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaign& campaign) {
   std::string out = "well,id,mutations,sequence,score,sd,rank,operator,flags,rationale\n";
   for (const PlateWell& w : plate.wells) {
+    if (w.construct >= 0) {
+      const Construct& c = table.constructs[static_cast<size_t>(w.construct)];
+      std::string facts;
+      for (const auto& f : c.rationale) facts += (facts.empty() ? "" : "; ") + f;
+      if (std::isfinite(c.predicted_plddt)) facts += fmt::format("; predicted alone: mean pLDDT {:.1f}", c.predicted_plddt);
+      out += fmt::format("{},{},{},{},NA,NA,,{},,{}\n", w.well, c.id, format_construct(c),
+                         construct_sequence(c, campaign), c.operator_name, csv_cell(facts));
+      continue;
+    }
     if (w.row < 0) {
       out += fmt::format("{},WT,WT,{},NA,NA,,control,,wild-type control well\n", w.well, campaign.target.sequence);
       continue;
@@ -135,6 +195,7 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
                      {"lambda_J", models.potts->lambda_J_used}};
   }
   std::string out = head.dump() + "\n";
+  for (const LlmCallRecord& call : run.llm_calls) out += llm_record_line(call, round);
   const std::vector<std::string> decision = row_decisions(table, plate);
   std::vector<std::string> pick(table.rows.size());
   for (const PlateWell& w : plate.wells) {
@@ -164,11 +225,83 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
                   {"acquisition", json_number(r.acquisition)},
                   {"delta_plddt_site", r.structure ? json_number(r.structure->delta_plddt_site) : nullptr},
                   {"ca_drmsd", r.structure ? json_number(r.structure->ca_drmsd) : nullptr},
-                  {"delta_ptm", r.structure ? json_number(r.structure->delta_ptm) : nullptr}}},
+                  {"delta_ptm", r.structure ? json_number(r.structure->delta_ptm) : nullptr},
+                  {"burial_site", r.structure ? json_number(r.structure->burial_site) : nullptr},
+                  {"lost_contacts", r.structure ? Json(r.structure->lost_contacts) : nullptr},
+                  {"new_clashes", r.structure ? Json(r.structure->new_clashes) : nullptr}}},
                 {"flags", flags},
                 {"decision", decision[k]}};
     if (!pick[k].empty()) rec["pick"] = pick[k];
     out += rec.dump() + "\n";
+  }
+  const std::vector<std::string> wells = construct_wells(table, plate);
+  for (size_t k = 0; k < table.constructs.size(); ++k) {
+    const Construct& c = table.constructs[k];
+    out += Json({{"type", "construct"},
+                 {"round", round},
+                 {"id", c.id},
+                 {"operators", {c.operator_name}},
+                 {"construct", {{"first", c.first}, {"last", c.last}}},
+                 {"rationale", c.rationale},
+                 {"scores",
+                  {{"wild_type_plddt", json_number(c.wild_type_plddt)},
+                   {"predicted_plddt", json_number(c.predicted_plddt)},
+                   {"predicted_ptm", json_number(c.predicted_ptm)}}},
+                 {"decision", wells[k].empty() ? "not_selected" : "plate:" + wells[k]}})
+               .dump() +
+           "\n";
+  }
+  return out;
+}
+
+namespace {
+
+constexpr const char* kSolubilityNote =
+    "hydropathy change weighted by exposure in the predicted wild type (sequence only without one) plus net "
+    "charge away from zero";
+
+// report.md's "Construct proposals" section ("" without proposals).
+std::string constructs_md(const ScoreTable& table, const Plate& plate) {
+  if (table.constructs.empty()) return "";
+  const std::vector<std::string> wells = construct_wells(table, plate);
+  std::string md =
+      "## Construct proposals\n\nWild-type fragments from the predicted pLDDT (disordered termini) and PAE "
+      "(domains); `constructs.tsv` has them all.\n\n| id | construct | length | well | operator | mean pLDDT (full "
+      "length) | predicted alone: pLDDT / pTM | rationale |\n|---|---|---|---|---|---|---|---|\n";
+  for (size_t k = 0; k < table.constructs.size(); ++k) {
+    const Construct& c = table.constructs[k];
+    std::string facts;
+    for (const auto& f : c.rationale) facts += (facts.empty() ? "" : "; ") + f;
+    md += fmt::format("| {} | {}-{} | {} | {} | {} | {:.1f} | {} / {} | {} |\n", c.id, c.first, c.last, c.length(),
+                      wells[k].empty() ? "-" : wells[k], c.operator_name, c.wild_type_plddt, num(c.predicted_plddt),
+                      num(c.predicted_ptm), facts);
+  }
+  return md + "\n";
+}
+
+}  // namespace
+
+std::vector<std::string> construct_wells(const ScoreTable& table, const Plate& plate) {
+  std::vector<std::string> wells(table.constructs.size());
+  for (const PlateWell& w : plate.wells) {
+    if (w.construct >= 0) wells[static_cast<size_t>(w.construct)] = w.well;
+  }
+  return wells;
+}
+
+std::string constructs_tsv(const ScoreTable& table, const Plate& plate, const Campaign& campaign) {
+  std::string out =
+      "id\tconstruct\toperator\tfirst\tlast\tlength\twell\twild_type_plddt\tpredicted_plddt\tpredicted_ptm\t"
+      "sequence\trationale\n";
+  const std::vector<std::string> wells = construct_wells(table, plate);
+  for (size_t k = 0; k < table.constructs.size(); ++k) {
+    const Construct& c = table.constructs[k];
+    std::string facts;
+    for (const auto& f : c.rationale) facts += (facts.empty() ? "" : "; ") + f;
+    out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", c.id, format_construct(c),
+                       c.operator_name, c.first, c.last, c.length(), wells[k].empty() ? "NA" : wells[k],
+                       num(c.wild_type_plddt), num(c.predicted_plddt), num(c.predicted_ptm),
+                       construct_sequence(c, campaign), tsv_cell(facts));
   }
   return out;
 }
@@ -181,13 +314,15 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
   md += "## Objective\n\n| term | weight | computed by |\n|---|---|---|\n";
   for (const auto& [term, weight] : campaign.objective) {
     const bool evo = term == "stability" || term == "fitness";
-    md += fmt::format("| {} | {} | {} |\n", term, weight,
-                      evo ? "evolutionary term: " + models.model_note : std::string("not computed in this version"));
+    const std::string how = evo                    ? "evolutionary term: " + models.model_note
+                            : term == "solubility" ? std::string(kSolubilityNote)
+                                                   : std::string("not computed in this version");
+    md += fmt::format("| {} | {} | {} |\n", term, weight, how);
   }
   md += table.structure_terms
             ? "\nStructure terms: the wild type and the shortlist (campaign structure_budget) were predicted; "
-              "ΔpLDDT near the site, Cα distance RMSD and ΔpTM are in scores.tsv and joined the total. Burial, "
-              "contacts and clashes are not computed yet.\n\n"
+              "ΔpLDDT near the site, Cα distance RMSD, ΔpTM and site contacts lost joined the total; the sites' "
+              "burial and new Cα clashes (a soft flag) are in scores.tsv too.\n\n"
             : "\nStructure terms: not computed (structure_budget 0, or no model parameters: see kfold agent "
               "--help).\n\n";
   md += "## Learning from results\n\n";
@@ -226,9 +361,11 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
       "for the plate.\n",
       table.rows.size(), campaign.measurements.size(), plate.n_filtered, plate.n_candidates);
   md += fmt::format(
-      "- Plate: {} variant wells ({} exploring high uncertainty) and {} wild-type control wells of {} (at most {} "
-      "variants per position).\n\n",
-      plate.n_variants, plate.n_explore, plate.n_controls, campaign.plate.size, campaign.plate.max_per_position);
+      "- Plate: {} variant wells ({} exploring high uncertainty), {} construct wells and {} wild-type control "
+      "wells of {} (at most {} variants per position).\n\n",
+      plate.n_variants, plate.n_explore, plate.n_constructs, plate.n_controls, campaign.plate.size,
+      campaign.plate.max_per_position);
+  if (!run.llm_calls.empty()) md.insert(md.size() - 1, llm_evidence(run.llm_calls));
   md +=
       "## Top candidates\n\n| rank | well | id | mutations | score | sd | site-indep. | Potts | operator | "
       "rationale |\n|---|---|---|---|---|---|---|---|---|---|\n";
@@ -245,9 +382,12 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
                       r.hypothesis->id, format_variant(r.hypothesis->variant), num(r.total), num(r.sd),
                       num(r.site_independent), num(r.potts), operator_label(*r.hypothesis), rationale);
   }
+  md += critic_notes(ranked, table);
+  md += constructs_md(table, plate);
   md +=
-      "\n## Files\n\n`scores.tsv` (every evaluated variant), `plate.csv` (the plate), `notebook.jsonl` (append-only "
-      "record of every run), `report.md` (this file), `report.html` (the same with plots).\n";
+      "\n## Files\n\n`scores.tsv` (every evaluated variant), `plate.csv` (the plate), `constructs.tsv` (construct "
+      "proposals, when the wild type was predicted), `notebook.jsonl` (append-only record of every run), "
+      "`report.md` (this file), `report.html` (the same with plots).\n";
   return md;
 }
 

@@ -1,6 +1,6 @@
 // The files `kfold agent` writes into its output folder, each atomically (temporary name, rename):
 // scores.tsv (every evaluated variant), plate.csv (the plate), notebook.jsonl (append-only record of
-// every run: inputs, hypotheses, scores, decisions) and report.md (for people).
+// every run: inputs, hypotheses, scores, decisions, LLM calls) and report.md (for people).
 #pragma once
 
 #include <filesystem>
@@ -10,6 +10,7 @@
 
 #include "pipelines/agent/campaign.hpp"
 #include "pipelines/agent/evolutionary_models.hpp"
+#include "pipelines/agent/llm_operator.hpp"
 #include "pipelines/agent/plate_layout.hpp"
 #include "pipelines/agent/scoring.hpp"
 
@@ -20,6 +21,7 @@ struct RunRecord {
   int threads = 0;
   bool no_potts = false;
   std::map<std::string, std::string> input_hashes;  // file -> sha256
+  std::vector<LlmCallRecord> llm_calls;             // the optional LLM operator's calls (KFOLD_LLM_URL)
 };
 
 // Tab-separated, header first: id, mutations, operator, n_mutations, site_independent, potts, one column
@@ -30,11 +32,20 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign);
 
 // CSV (RFC 4180 quoting), one line per used well in well order: well, id, mutations, sequence, score,
 // sd, rank, operator, flags, rationale (starting "explore: " for the explore quota's picks). Control
-// wells: id WT, operator control.
+// wells: id WT, operator control. Construct wells: id C01.., mutations "construct FIRST-LAST", the
+// fragment's sequence, operator trim_termini or domain_split.
 std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaign& campaign);
 
-// New notebook lines for this run (the caller appends them): one "run" record, then one record per
-// hypothesis with its scores and decision.
+// Tab-separated, one line per construct proposal: id, construct, operator, first, last, length, well (NA
+// when not on the plate), wild_type_plddt, predicted_plddt, predicted_ptm (NA unless predicted alone),
+// sequence, rationale.
+std::string constructs_tsv(const ScoreTable& table, const Plate& plate, const Campaign& campaign);
+// The well of each construct proposal ("" when not on the plate).
+std::vector<std::string> construct_wells(const ScoreTable& table, const Plate& plate);
+
+// New notebook lines for this run (the caller appends them): one "run" record, one "llm" record per call
+// of the LLM operator (none without KFOLD_LLM_URL), then one record per hypothesis with its scores and
+// decision.
 std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Campaign& campaign,
                            const EvolutionaryModels& models, const RunRecord& run, int64_t round);
 
@@ -43,6 +54,8 @@ std::vector<std::string> row_decisions(const ScoreTable& table, const Plate& pla
 // Number formatting of the output files: 6 decimals, "NA" for NaN.
 std::string format_number(double v);
 
+// With LLM calls, an Evidence line about them and, when the critic flagged plate variants, a "Critic notes
+// (LLM)" section; without, the same text as before the LLM operator existed.
 std::string report_md(const ScoreTable& table, const Plate& plate, const Campaign& campaign,
                       const EvolutionaryModels& models, const RunRecord& run);
 

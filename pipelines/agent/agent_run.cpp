@@ -59,7 +59,7 @@ int64_t previous_rounds(const std::string& notebook, const std::filesystem::path
 // liability flag; ties by hypothesis order), against the wild type's prediction. Returns the
 // predictions (nullopt when nothing was shortlisted).
 std::optional<PredictedStructures> add_predicted_structure_terms(ScoreTable& table, const Campaign& campaign,
-                                                                 StructureOracle& oracle,
+                                                                 int64_t budget, StructureOracle& oracle,
                                                                  const StructurePrediction& wild_type,
                                                                  const std::function<void()>& check_cancelled) {
   std::vector<size_t> order;
@@ -67,10 +67,10 @@ std::optional<PredictedStructures> add_predicted_structure_terms(ScoreTable& tab
     if (std::isfinite(table.rows[i].total) && !has_hard_flag(table.rows[i].flags)) order.push_back(i);
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return table.rows[a].total > table.rows[b].total; });
-  order.resize(std::min(order.size(), static_cast<size_t>(campaign.structure_budget)));
+  order.resize(std::min(order.size(), static_cast<size_t>(budget)));
   if (order.empty()) return std::nullopt;
-  log_info("agent: predicting {} shortlisted variants (structure_budget {})", order.size(),
-           campaign.structure_budget);
+  log_info("agent: predicting {} shortlisted variants (structure_budget {}, {} left for variants)", order.size(),
+           campaign.structure_budget, budget);
   const auto& wild_type_sequence = campaign.target.sequence;
   Progress progress("structures", static_cast<int64_t>(order.size()));
   PredictedStructures predicted;
@@ -87,6 +87,26 @@ std::optional<PredictedStructures> add_predicted_structure_terms(ScoreTable& tab
   }
   add_structure_terms(table, terms);
   return predicted;
+}
+
+// Construct proposals from the wild type's pLDDT and PAE; the first `budget` of them are predicted alone
+// (their mean pLDDT and pTM). Returns how many were predicted.
+int64_t propose_and_predict_constructs(ScoreTable& table, const Campaign& campaign, const StructurePrediction& wild_type,
+                                       StructureOracle& oracle, int64_t budget,
+                                       const std::function<void()>& cancellation_point) {
+  table.constructs = propose_constructs(campaign, wild_type);
+  if (table.constructs.empty()) return 0;
+  const auto n = std::min<int64_t>(budget, static_cast<int64_t>(table.constructs.size()));
+  log_info("agent: {} construct proposals; predicting {} of them alone", table.constructs.size(), n);
+  for (int64_t k = 0; k < n; ++k) {
+    cancellation_point();
+    Construct& c = table.constructs[static_cast<size_t>(k)];
+    const StructurePrediction p = oracle.predict_fragment(construct_sequence(c, campaign),
+                                                          c.first - campaign.target.first_residue);
+    c.predicted_plddt = finite_moments(p.plddt).mean;
+    c.predicted_ptm = p.ptm;
+  }
+  return n;
 }
 
 // DIR/structures/WT.pdb and <id>_<mutations>.pdb of the predicted shortlist (those with PDB text).
@@ -164,6 +184,9 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
     propose_structure_rules(campaign, models, analyse_wild_type(*wild_type, campaign.target.sequence.size()),
                             proposed);
   }
+  // Optional LLM operator (KFOLD_LLM_URL; llm_operator.hpp): unset, nothing changes.
+  std::optional<LlmSession> llm = llm_session_from_environment();
+  if (llm) propose_with_llm(*llm, campaign, models, proposed);
   const HypothesisSet hypotheses = restrict_to_library(campaign, proposed);
   if (!campaign.library_variants.empty()) {
     log_info("agent: library {}: {} variants; {} of {} proposals kept", campaign.library.string(),
@@ -174,14 +197,21 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   apply_surrogate(table, campaign, models, seed, threads);
   cancellation_point();
   std::optional<PredictedStructures> predicted;
-  if (wild_type)
-    predicted = add_predicted_structure_terms(table, campaign, *options.structure_oracle, *wild_type,
-                                              options.check_cancelled);
+  if (wild_type) {
+    const int64_t used = propose_and_predict_constructs(table, campaign, *wild_type, *options.structure_oracle,
+                                                        campaign.structure_budget, cancellation_point);
+    predicted = add_predicted_structure_terms(table, campaign, campaign.structure_budget - used,
+                                              *options.structure_oracle, *wild_type, options.check_cancelled);
+  }
   cancellation_point();
   const Plate plate = select_plate(table, campaign, seed);
   log_info("agent: plate of {} wells: {} variants ({} explore), {} controls ({} eligible, {} filtered by liabilities)",
            campaign.plate.size, plate.n_variants, plate.n_explore, plate.n_controls, plate.n_candidates,
            plate.n_filtered);
+  if (llm) {
+    critique_plate_with_llm(*llm, plate, table, campaign);  // soft flags only: the plate stays as selected
+    run.llm_calls = llm->calls;
+  }
 
   const fs::path notebook_path = options.out_dir / "notebook.jsonl";
   std::string notebook = fs::exists(notebook_path) ? data::read_text_file(notebook_path) : std::string();
@@ -198,14 +228,17 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
       {notebook_path, notebook},
       {options.out_dir / "report.md", report_md(table, plate, campaign, models, run)},
       {options.out_dir / "report.html", report_html(table, plate, campaign, models, run, predicted)}};
+  const fs::path constructs_path = options.out_dir / "constructs.tsv";
+  if (!table.constructs.empty()) files.emplace_back(constructs_path, constructs_tsv(table, plate, campaign));
   const fs::path structures_dir = options.out_dir / "structures";
   const auto structures = predicted ? structure_files(structures_dir, table, *predicted)
                                     : std::vector<std::pair<fs::path, std::string>>{};
   if (!structures.empty()) data::ensure_directory(structures_dir);
   files.insert(files.end(), structures.begin(), structures.end());
   data::write_files_atomic(files);
-  // An earlier round's structures would be taken for this one's.
+  // An earlier round's constructs and structures would be taken for this one's.
   std::error_code error;
+  if (table.constructs.empty()) fs::remove(constructs_path, error);
   for (const auto& entry : fs::directory_iterator(structures_dir, error)) {
     const bool current = std::any_of(structures.begin(), structures.end(),
                                      [&](const auto& file) { return file.first == entry.path(); });

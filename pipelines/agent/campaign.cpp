@@ -10,6 +10,7 @@
 
 #include "data/error.hpp"
 #include "data/json_error.hpp"
+#include "data/log.hpp"
 #include "data/sequence.hpp"
 #include "data/text_input.hpp"
 
@@ -87,6 +88,7 @@ bool is_file(const std::filesystem::path& path) {
 std::vector<Measurement> read_results_csv(const std::filesystem::path& path, const Campaign& campaign) {
   data::LineReader reader(path);
   std::vector<Measurement> out;
+  int64_t constructs = 0;
   std::string_view line;
   while (reader.next(line)) {
     if (line.empty() || line.front() == '#') continue;
@@ -106,6 +108,10 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
       fail_input("{}: expected 2 or 3 comma-separated columns (variant,value[,sd]), got {}", where, cells.size());
     }
     if (out.empty() && cells[0] == "variant") continue;  // header
+    if (cells[0].rfind("construct ", 0) == 0) {  // a construct well of plate.csv
+      ++constructs;
+      continue;
+    }
     Measurement m;
     m.source = where;
     m.variant = parse_variant(cells[0], where);
@@ -124,6 +130,10 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
       if (*m.sd < 0.0) fail_input("{}: sd {} is negative; give a standard deviation >= 0", where, *m.sd);
     }
     out.push_back(std::move(m));
+  }
+  if (constructs > 0) {
+    log_info("{}: {} construct result(s) not learned from (the surrogate models substitutions of the full length)",
+             path.string(), constructs);
   }
   return out;
 }
@@ -252,7 +262,8 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
   if (const Json* mm = find(root, "max_mutations")) k.max_mutations = get_int(c, *mm, "max_mutations", 1, 20);
   if (const Json* plate = find(root, "plate")) {
     if (!plate->is_object()) c.fail("plate", "must be an object {\"size\", \"controls\"}");
-    check_keys(c, *plate, "plate", {"size", "controls", "max_per_position", "explore_fraction", "similarity_penalty"});
+    check_keys(c, *plate, "plate",
+               {"size", "controls", "constructs", "max_per_position", "explore_fraction", "similarity_penalty"});
     if (const Json* size = find(*plate, "size")) {
       k.plate.size = get_int(c, *size, "plate.size", 1, 384);
       if (k.plate.size != 24 && k.plate.size != 48 && k.plate.size != 96 && k.plate.size != 384) {
@@ -261,6 +272,9 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
     }
     if (const Json* controls = find(*plate, "controls")) {
       k.plate.controls = get_int(c, *controls, "plate.controls", 0, k.plate.size - 1);
+    }
+    if (const Json* constructs = find(*plate, "constructs")) {
+      k.plate.constructs = get_int(c, *constructs, "plate.constructs", 0, k.plate.size - 1);
     }
     if (const Json* cap = find(*plate, "max_per_position")) {
       k.plate.max_per_position = get_int(c, *cap, "plate.max_per_position", 1, 19);
@@ -278,6 +292,11 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
   }
   if (k.plate.controls > k.plate.size - 1) {
     c.fail("plate.controls", fmt::format("must leave at least one well of {} for variants", k.plate.size));
+  }
+  if (k.plate.controls + k.plate.constructs > k.plate.size - 1) {
+    c.fail("plate.constructs",
+           fmt::format("{} control and {} construct wells leave no well of {} for variants", k.plate.controls,
+                       k.plate.constructs, k.plate.size));
   }
   if (const Json* budget = find(root, "structure_budget")) {
     k.structure_budget = get_int(c, *budget, "structure_budget", 0, 1000000);

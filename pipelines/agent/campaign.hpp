@@ -5,7 +5,7 @@
 //   {"name": "ubq", "target": {"id": "UBQ", "sequence": "MQIF...", "msa": "ubq.a3m", "first_residue": 1,
 //                              "partner": {"id": "E2", "sequence": "..."}},
 //    "objective": {"stability": 1.0, "solubility": 0.3}, "frozen": [1, 2], "max_mutations": 1,
-//    "plate": {"size": 96, "controls": 4, "max_per_position": 2, "explore_fraction": 0.25,
+//    "plate": {"size": 96, "controls": 4, "constructs": 4, "max_per_position": 2, "explore_fraction": 0.25,
 //              "similarity_penalty": 0.5},
 //    "structure_budget": 50, "seed": 0, "results": ["round0.csv"], "library": "variants.csv",
 //    "evolution": {"model": "auto", "potts_iterations": 100},
@@ -47,6 +47,7 @@ inline constexpr const char* kObjectiveTerms[] = {"stability",  "fitness", "acti
 struct PlateSpec {
   int64_t size = 96;             // wells: 24, 48, 96 or 384
   int64_t controls = 4;          // wild-type control wells
+  int64_t constructs = 4;        // wells for construct proposals, at most (construct_boundaries.hpp)
   int64_t max_per_position = 2;  // variants per residue position on one plate
   // Share of the variant wells picked for exploration (highest uncertainty among candidates whose mean
   // score is at least the median); the rest exploit (best acquisition value).

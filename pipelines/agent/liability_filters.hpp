@@ -2,7 +2,8 @@
 // disulfide candidates, judged on the predicted wild type), a new
 // N-glycosylation sequon (N-X-S/T, X != P), new deamidation (NG, NS) or isomerisation (DG) motifs, an
 // introduced Pro, and a change at a nearly invariant position of the family. Hard flags remove a variant
-// from the plate; soft flags are reported only.
+// from the plate; soft flags are reported only. Two soft flags come from elsewhere: "predicted_clash"
+// (structure terms, scoring.hpp) and "llm_concern" (the optional LLM critic, llm_operator.hpp).
 #pragma once
 
 #include <array>
@@ -41,7 +42,8 @@ struct LiabilityContext {
 };
 
 // Flags in a fixed order: new_unpaired_cys, new_disulfide_candidate, new_n_glycosylation,
-// new_deamidation, new_isomerization, pro_in_helix, pro_introduced, invariant_position.
+// new_deamidation, new_isomerization, pro_in_helix, pro_introduced, invariant_position. After plate
+// selection the optional LLM critic (llm_operator.hpp) may append a soft "llm_concern" to plate variants.
 std::vector<LiabilityFlag> liability_flags(const Variant& variant, const LiabilityContext& context);
 
 // "new_unpaired_cys;invariant_position" (names joined by ';'), "" when none.

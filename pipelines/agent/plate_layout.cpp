@@ -147,7 +147,9 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
   }
   const bool thompson =
       table.surrogate && table.surrogate->acquisition == "thompson" && !table.member_predictions.empty();
-  const int64_t capacity = campaign.plate.size - campaign.plate.controls;
+  const int64_t n_construct_wells =
+      std::min<int64_t>(campaign.plate.constructs, static_cast<int64_t>(table.constructs.size()));
+  const int64_t capacity = campaign.plate.size - campaign.plate.controls - n_construct_wells;
   // Explore only where there is an uncertainty to follow.
   const bool any_sd = std::any_of(eligible.begin(), eligible.end(),
                                   [&](int64_t k) { return std::isfinite(sd[static_cast<size_t>(k)]); });
@@ -203,6 +205,7 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
   for (size_t r = 0; r < chosen.size(); ++r) {
     items.push_back({"", chosen[r].first, static_cast<int64_t>(r) + 1, chosen[r].second});
   }
+  for (int64_t c = 0; c < n_construct_wells; ++c) items.push_back({"", -1, 0, "construct", c});
   for (int64_t c = 0; c < campaign.plate.controls; ++c) items.push_back({"", -1, 0, "control"});
   SplitMix64 rng(seed);
   for (size_t k = items.size(); k > 1; --k) std::swap(items[k - 1], items[static_cast<size_t>(rng.below(k))]);
@@ -210,6 +213,7 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
   plate.wells = std::move(items);
   plate.n_variants = static_cast<int64_t>(chosen.size());
   plate.n_controls = campaign.plate.controls;
+  plate.n_constructs = n_construct_wells;
   return plate;
 }
 

@@ -4,7 +4,8 @@
 // zero-shot total) and explore (plate.explore_fraction of the variant wells: highest sd among candidates
 // whose mean is at least the eligible median). Greedy picks pay plate.similarity_penalty x (spread of the
 // key) per substitution shared with an earlier pick. Wells are laid out in a seeded random order (so
-// plate-position effects do not follow the ranking); deterministic given the seed.
+// plate-position effects do not follow the ranking); deterministic given the seed. The table's construct
+// proposals take up to plate.constructs wells first (in proposal order), out of the variant wells.
 #pragma once
 
 #include <cstdint>
@@ -18,9 +19,10 @@ namespace kfold::pipelines::agent {
 
 struct PlateWell {
   std::string well;  // "A1" .. ("H12" on 96 wells)
-  int64_t row = -1;  // index into ScoreTable::rows; -1 for a wild-type control
-  int64_t rank = 0;  // 1 = best variant; 0 for controls
-  std::string pick;  // "exploit", "explore" or "control"
+  int64_t row = -1;        // index into ScoreTable::rows; -1 for a control or a construct
+  int64_t rank = 0;        // 1 = best variant; 0 for controls and constructs
+  std::string pick;        // "exploit", "explore", "control" or "construct"
+  int64_t construct = -1;  // index into ScoreTable::constructs for a construct well
 };
 
 struct Plate {
@@ -30,6 +32,7 @@ struct Plate {
   int64_t n_candidates = 0;  // variants that were eligible
   int64_t n_filtered = 0;    // removed by hard liability flags
   int64_t n_explore = 0;     // variant wells picked for exploration
+  int64_t n_constructs = 0;  // construct wells
 };
 
 // Rows x columns of a plate size (24: 4x6, 48: 6x8, 96: 8x12, 384: 16x24).

@@ -398,7 +398,8 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
     h += "<li>Surrogate: none (no or too few measured results): zero-shot ranking.</li>\n";
   }
   h += table.structure_terms ? "<li>Structure terms: from predicted structures of the wild type and the shortlist "
-                               "(dpLDDT near the site, C-alpha distance RMSD, dpTM).</li>\n</ul>\n"
+                               "(dpLDDT near the site, C-alpha distance RMSD, dpTM, site contacts lost; burial and "
+                               "new clashes in scores.tsv).</li>\n</ul>\n"
                              : "<li>Structure terms: not computed (structure_budget 0 or no model parameters).</li>\n"
                                "</ul>\n";
 

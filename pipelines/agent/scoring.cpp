@@ -211,17 +211,23 @@ void add_structure_terms(ScoreTable& table, const std::vector<std::optional<Stru
     fail_runtime("add_structure_terms: {} terms for {} rows", terms.size(), table.rows.size());
   const double weight = table.evolutionary_weight > 0.0 ? table.evolutionary_weight : 1.0;
   // z-scores over the rows that have terms.
-  auto z_of = [&](auto field, double sign) {
+  // Each term signed so that higher is better.
+  const auto plddt = [](const StructureTerms& t) { return t.delta_plddt_site; };
+  const auto rmsd = [](const StructureTerms& t) { return -t.ca_drmsd; };
+  const auto ptm = [](const StructureTerms& t) { return t.delta_ptm; };
+  const auto contacts = [](const StructureTerms& t) { return -static_cast<double>(t.lost_contacts); };
+  auto z_of = [&](auto term) {
     std::vector<double> v;
     for (const auto& t : terms) {
-      if (t) v.push_back(sign * ((*t).*field));
+      if (t) v.push_back(term(*t));
     }
     const Moments m = finite_moments(v);
     return std::make_pair(m.mean, m.sd);
   };
-  const auto [m_plddt, s_plddt] = z_of(&StructureTerms::delta_plddt_site, 1.0);
-  const auto [m_rmsd, s_rmsd] = z_of(&StructureTerms::ca_drmsd, -1.0);
-  const auto [m_ptm, s_ptm] = z_of(&StructureTerms::delta_ptm, 1.0);
+  const auto [m_plddt, s_plddt] = z_of(plddt);
+  const auto [m_rmsd, s_rmsd] = z_of(rmsd);
+  const auto [m_ptm, s_ptm] = z_of(ptm);
+  const auto [m_contacts, s_contacts] = z_of(contacts);
   for (size_t k = 0; k < terms.size(); ++k) {
     if (!terms[k]) continue;
     const StructureTerms& t = *terms[k];
@@ -232,14 +238,20 @@ void add_structure_terms(ScoreTable& table, const std::vector<std::optional<Stru
       sum += (value - mean) / sd;
       n += 1.0;
     };
-    add(t.delta_plddt_site, m_plddt, s_plddt);
-    add(-t.ca_drmsd, m_rmsd, s_rmsd);
-    add(t.delta_ptm, m_ptm, s_ptm);
+    add(plddt(t), m_plddt, s_plddt);
+    add(rmsd(t), m_rmsd, s_rmsd);
+    add(ptm(t), m_ptm, s_ptm);
+    add(contacts(t), m_contacts, s_contacts);
     ScoredVariant& r = table.rows[k];
     r.structure = t;
     if (n > 0.0 && std::isfinite(r.total)) r.total += weight * sum / n;
-    r.rationale += fmt::format("; structure: ΔpLDDT near site {:+.1f}, Cα dRMSD {:.2f} Å, ΔpTM {:+.3f}",
-                               t.delta_plddt_site, t.ca_drmsd, t.delta_ptm);
+    r.rationale += fmt::format(
+        "; structure: ΔpLDDT near site {:+.1f}, Cα dRMSD {:.2f} Å, ΔpTM {:+.3f}, burial {:.0f}, {} contacts lost",
+        t.delta_plddt_site, t.ca_drmsd, t.delta_ptm, t.burial_site, t.lost_contacts);
+    if (t.new_clashes > 0) {
+      r.flags.push_back({"predicted_clash", false, fmt::format("{} new Cα pairs < 3 Å", t.new_clashes)});
+      r.rationale += fmt::format("; {} new Cα clashes", t.new_clashes);
+    }
   }
   table.structure_terms = true;
 }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "pipelines/agent/campaign.hpp"
+#include "pipelines/agent/construct_boundaries.hpp"
 #include "pipelines/agent/evolutionary_models.hpp"
 #include "pipelines/agent/hypothesis.hpp"
 #include "pipelines/agent/liability_filters.hpp"
@@ -76,6 +77,8 @@ struct ScoreTable {
   std::optional<SurrogateSummary> surrogate;
   std::vector<std::vector<double>> member_predictions;  // [members][rows]: Thompson sampling's draws
   bool structure_terms = false;                         // some rows carry structure terms
+  // Construct proposals (wild-type fragments; with a predicted wild type), not scored like the variants.
+  std::vector<Construct> constructs;
 };
 
 // Cheap terms and liability flags of every hypothesis. With the predicted wild type, the liability
@@ -88,8 +91,9 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
 bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const EvolutionaryModels& models, uint64_t seed,
                      int threads);
 
-// Adds structure terms (per row, NaN-free entries only) to the total: + stability weight x
-// (z of -ca_rmsd_site + z of delta_plddt_site + z of delta_ptm) / 3. Rows without terms are unchanged.
+// Adds structure terms (per row, NaN-free entries only) to the total: + stability weight x the mean of
+// the z-scores of delta_plddt_site, -ca_drmsd, delta_ptm and -lost_contacts (z over the rows with
+// terms). New Cα clashes add a soft "predicted_clash" flag. Rows without terms are unchanged.
 void add_structure_terms(ScoreTable& table, const std::vector<std::optional<StructureTerms>>& terms);
 
 // Mean and sample standard deviation of the finite values (mean 0 when there is none; sd 1 when there

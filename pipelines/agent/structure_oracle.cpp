@@ -47,6 +47,32 @@ StructureTerms structure_terms(const StructurePrediction& wild_type, const Struc
   }
   t.ca_drmsd = pairs > 0.0 ? std::sqrt(ss / pairs) : 0.0;
   t.delta_ptm = mutant.ptm - wild_type.ptm;
+
+  // Burial, contacts and clashes from Cβ (Cα where a prediction has none).
+  const auto& wt_cb = wild_type.cb.size() == wild_type.ca.size() ? wild_type.cb : wild_type.ca;
+  const auto& mut_cb = mutant.cb.size() == mutant.ca.size() ? mutant.cb : mutant.ca;
+  double burial = 0.0;
+  for (const Substitution& s : variant.substitutions) {
+    const int64_t i = s.position - first_residue;
+    for (int64_t j = 0; j < n_res; ++j) {
+      if (j != i && dist(wt_cb[static_cast<size_t>(i)], wt_cb[static_cast<size_t>(j)]) <= kBurialRadius) burial += 1.0;
+      if (std::abs(j - i) < kContactMinSeparation) continue;
+      const bool before = dist(wt_cb[static_cast<size_t>(i)], wt_cb[static_cast<size_t>(j)]) <= kContactDistance;
+      const bool after = dist(mut_cb[static_cast<size_t>(i)], mut_cb[static_cast<size_t>(j)]) <= kContactDistance;
+      t.lost_contacts += before && !after;
+    }
+  }
+  t.burial_site = burial / static_cast<double>(std::max<size_t>(1, variant.substitutions.size()));
+  const auto clashes = [&](const StructurePrediction& p) {
+    int64_t count = 0;
+    for (int64_t i = 0; i < n_res; ++i) {
+      for (int64_t j = i + 2; j < n_res; ++j) {
+        count += dist(p.ca[static_cast<size_t>(i)], p.ca[static_cast<size_t>(j)]) < kClashCaDistance;
+      }
+    }
+    return count;
+  };
+  t.new_clashes = std::max<int64_t>(0, clashes(mutant) - clashes(wild_type));
   return t;
 }
 

@@ -1,7 +1,8 @@
 // The seam between the agent (torch-free) and structure prediction: an abstract StructureOracle that
 // predicts one sequence (kfold predict's LoadedModel implements it outside this library), and the
 // structure terms of a variant against the wild type's prediction: ΔpLDDT near the mutated sites, the
-// superposition-free Cα distance-matrix RMSD, and the pTM change.
+// superposition-free Cα distance-matrix RMSD, the pTM change, the sites' burial, the site contacts lost
+// and new Cα clashes.
 #pragma once
 
 #include <array>
@@ -35,12 +36,25 @@ class StructureOracle {
   virtual ~StructureOracle() = default;
   // Predicts one full-length sequence (the 20 standard amino acids). Throws on failure.
   virtual StructurePrediction predict(const std::string& sequence) = 0;
+  // Predicts a fragment of the wild type (a construct): `sequence` is the target's residues from 0-based
+  // index `offset` on. By default like any sequence; an oracle with the family MSA uses its columns.
+  virtual StructurePrediction predict_fragment(const std::string& sequence, int64_t /*offset*/) {
+    return predict(sequence);
+  }
 };
+
+inline constexpr double kBurialRadius = 10.0;     // Å, Cβ neighbours counted for burial
+inline constexpr double kContactDistance = 8.0;   // Å, Cβ-Cβ contact
+inline constexpr int64_t kContactMinSeparation = 3;  // residues apart, for a contact
+inline constexpr double kClashCaDistance = 3.0;   // Å, non-adjacent Cα closer than this clash
 
 struct StructureTerms {
   double delta_plddt_site = 0.0;  // mean pLDDT within `window` residues of any site: mutant - wild type
   double ca_drmsd = 0.0;          // RMS difference of all Cα-Cα distances, mutant vs wild type (Å)
   double delta_ptm = 0.0;         // mutant - wild type (NaN without pTM)
+  double burial_site = 0.0;       // Cβ neighbours within 10 Å of the sites in the wild type (mean per site)
+  int64_t lost_contacts = 0;      // site Cβ contacts (<= 8 Å, >= 3 apart) of the wild type absent in the mutant
+  int64_t new_clashes = 0;        // non-adjacent Cα pairs < 3 Å in the mutant beyond the wild type's count
 };
 
 // Throws RuntimeError when the two predictions differ in length or a site lies outside them.

@@ -41,6 +41,33 @@ agent::StructurePrediction ModelStructureOracle::predict(const std::string& sequ
     if (!msa.insertions.empty()) msa.insertions.front().clear();
     msas.push_back(std::move(msa));
   }
+  return predict_with(sequence, std::move(msas));
+}
+
+agent::StructurePrediction ModelStructureOracle::predict_fragment(const std::string& sequence, int64_t offset) {
+  std::vector<data::Msa> msas;
+  if (msa_) {
+    const auto length = static_cast<int64_t>(sequence.size());
+    if (offset < 0 || offset + length > msa_->length())
+      fail_input("structure oracle: a fragment of {} residues at {} for an MSA of {} columns", length, offset,
+                 msa_->length());
+    data::Msa fragment;
+    for (int64_t row = 0; row < msa_->depth(); ++row) {
+      const auto r = static_cast<size_t>(row);
+      std::string aligned = msa_->sequences[r].substr(static_cast<size_t>(offset), static_cast<size_t>(length));
+      if (row > 0 && aligned.find_first_not_of('-') == std::string::npos) continue;  // nothing in the fragment
+      fragment.sequences.push_back(std::move(aligned));
+      const auto& deletions = msa_->deletion_matrix[r];
+      fragment.deletion_matrix.emplace_back(deletions.begin() + offset, deletions.begin() + offset + length);
+      fragment.descriptions.push_back(msa_->descriptions[r]);
+    }
+    fragment.sequences.front() = sequence;
+    msas.push_back(std::move(fragment));
+  }
+  return predict_with(sequence, std::move(msas));
+}
+
+agent::StructurePrediction ModelStructureOracle::predict_with(const std::string& sequence, std::vector<data::Msa> msas) {
   const data::Sequence query{"variant", "", sequence};
   const auto raw = fold::make_raw_features(query, msas, {"family"});
   const auto prediction = model_.predict(raw, seed_);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "data/msa.hpp"
 #include "pipelines/agent/campaign.hpp"
@@ -21,10 +22,14 @@ class ModelStructureOracle : public agent::StructureOracle {
 
   // Substitutions only (the sequence has the MSA's query length). Throws InputError otherwise.
   agent::StructurePrediction predict(const std::string& sequence) override;
+  // A construct: the MSA's columns offset .. offset + size - 1 (rows left with no residue dropped).
+  agent::StructurePrediction predict_fragment(const std::string& sequence, int64_t offset) override;
 
   int64_t predictions() const { return predictions_; }
 
  private:
+  agent::StructurePrediction predict_with(const std::string& sequence, std::vector<data::Msa> msas);
+
   const LoadedModel& model_;
   std::optional<data::Msa> msa_;
   int64_t seed_;

@@ -132,7 +132,8 @@ TEST_CASE("agent run: example campaign, plate invariants") {
   }
   CHECK(records == static_cast<int64_t>(scores.size()) - 1);
   const std::string report = kfold::data::read_text_file(dir / "report.md");
-  CHECK(report.find("not computed in this version") != std::string::npos);
+  // Solubility is computed (sequence only: no structure here); its column is in scores.tsv.
+  CHECK(report.find("| solubility | 0.3 | hydropathy change") != std::string::npos);
 }
 
 TEST_CASE("agent run: same seed gives a byte-identical plate, threads do not matter, notebook appends") {
@@ -258,4 +259,87 @@ TEST_CASE("agent run: a campaign with target.db searches once and reuses the ali
   run_agent(campaign_path, o);
   CHECK(nlohmann::json::parse(kfold::data::read_text_file(dir / "out/target_search.json"))["target_sha256"] !=
         record["target_sha256"]);
+}
+
+namespace {
+
+// An oracle whose every prediction has a disordered C-terminal tail from residue 71 on (as ubiquitin's
+// flexible Gly-Gly tail) and a straight Cα trace.
+class TailOracle : public StructureOracle {
+ public:
+  StructurePrediction predict(const std::string& sequence) override {
+    ++calls;
+    StructurePrediction p;
+    for (size_t i = 0; i < sequence.size(); ++i) {
+      p.plddt.push_back(i >= 70 ? 30.0 : 90.0);
+      p.ca.push_back({3.8 * static_cast<double>(i), 0.0, 0.0});
+    }
+    p.ptm = 0.7;
+    return p;
+  }
+  StructurePrediction predict_fragment(const std::string& sequence, int64_t offset) override {
+    fragments.emplace_back(offset, sequence.size());
+    return predict(sequence);
+  }
+  int64_t calls = 0;
+  std::vector<std::pair<int64_t, size_t>> fragments;
+};
+
+}  // namespace
+
+TEST_CASE("agent run: construct proposals from the predicted wild type reach the plate and the records") {
+  kfold::test::ScratchDir dir("agent-constructs");
+  auto campaign = nlohmann::json::parse(kfold::data::read_text_file(kCampaign));
+  const auto examples = kCampaign.parent_path();
+  campaign["target"]["msa"] = (examples / "ubiquitin.a3m").string();
+  campaign["frozen"] = {1};
+  campaign["results"] = nlohmann::json::array();
+  campaign["structure_budget"] = 3;
+  const auto campaign_path = dir / "c.json";
+  std::ofstream(campaign_path) << campaign.dump();
+  TailOracle oracle;
+  AgentOptions o;
+  o.out_dir = dir / "out";
+  o.threads = 2;
+  o.no_potts = true;
+  o.structure_oracle = &oracle;
+  run_agent(campaign_path, o);
+  // The wild type, the construct alone (residues 1-70: offset 0, 70 residues), two variants.
+  CHECK(oracle.calls == 4);
+  CHECK(oracle.fragments == std::vector<std::pair<int64_t, size_t>>{{0, 70}});
+  const auto constructs = read_table(dir / "out/constructs.tsv", '\t');
+  REQUIRE(constructs.size() == 2u);
+  CHECK(constructs[1][0] == "C01");
+  CHECK(constructs[1][1] == "construct 1-70");
+  CHECK(constructs[1][2] == "trim_termini");
+  CHECK(constructs[1][8] == "90.000000");  // predicted alone
+  const std::string well = constructs[1][6];
+  const auto plate = read_table(dir / "out/plate.csv", ',');
+  int64_t construct_wells = 0;
+  for (const auto& r : plate) {
+    if (r[7] != "trim_termini") continue;
+    ++construct_wells;
+    CHECK(r[0] == well);
+    CHECK(r[2] == "construct 1-70");
+    CHECK(r[3] == kWildType.substr(0, 70));
+    CHECK(r[9].find("C-terminal residues 71-76 disordered (mean pLDDT 30)") != std::string::npos);
+  }
+  CHECK(construct_wells == 1);
+  CHECK(plate.size() == 97u);  // still 96 wells
+  const auto notebook = kfold::data::read_text_file(dir / "out/notebook.jsonl");
+  CHECK(notebook.find(R"("type":"construct")") != std::string::npos);
+  CHECK(kfold::data::read_text_file(dir / "out/report.md").find("## Construct proposals") != std::string::npos);
+  // The structure operators ran on the predicted wild type (a straight trace: every residue exposed).
+  const auto scores = kfold::data::read_text_file(dir / "out/scores.tsv");
+  CHECK(scores.find("surface_entropy_reduction") != std::string::npos);
+
+  // The lab's results may carry the construct well's name: it is not learned from, and the rest is.
+  std::ofstream(dir / "round1.csv") << "variant,value\nconstruct 1-70,0.4\nQ2A,0.1\n";
+  campaign["results"] = {(dir / "round1.csv").string()};
+  campaign["structure_budget"] = 0;
+  std::ofstream(campaign_path) << campaign.dump();
+  o.structure_oracle = nullptr;
+  run_agent(campaign_path, o);
+  CHECK(!std::filesystem::exists(dir / "out/constructs.tsv"));  // this round proposed none
+  CHECK(kfold::data::read_text_file(dir / "out/scores.tsv").find("Q2A") != std::string::npos);
 }

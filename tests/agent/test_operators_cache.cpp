@@ -210,3 +210,38 @@ TEST_CASE("structure seam: terms from an oracle, folded into the total") {
   CHECK(table.rows[0].structure.has_value());
   CHECK(table.rows[0].rationale.find("structure:") != std::string::npos);
 }
+
+TEST_CASE("structure seam: burial, lost contacts and new clashes on hand-built traces") {
+  // Six residues: 0-4 on a line 3.8 Å apart, residue 5 folded back next to residue 1 (Cβ = Cα here).
+  StructurePrediction wt;
+  wt.ca = {{0, 0, 0}, {3.8, 0, 0}, {7.6, 0, 0}, {11.4, 0, 0}, {15.2, 0, 0}, {3.8, 5.0, 0}};
+  wt.plddt.assign(6, 90.0);
+  wt.ptm = 0.8;
+  // The mutant at residue 2 (1-based) loses the fold-back contact: residue 6 swings away; and residue 5
+  // collapses onto residue 3, two apart in sequence (a clash, 1.0 Å).
+  StructurePrediction mutant = wt;
+  mutant.ca[5] = {3.8, 20.0, 0};
+  mutant.ca[4] = {7.6, 1.0, 0};
+  const Variant v = parse_variant("C2A", "t");
+  const StructureTerms t = structure_terms(wt, mutant, v, 1);
+  // Residue 2's wild-type neighbours within 10 Å: residues 1, 3, 4 (7.6 Å), 6 (5 Å); 5 is 11.4 Å away.
+  CHECK(t.burial_site == 4.0);
+  // Contacts >= 3 apart within 8 Å: residue 2 with 6 (5 Å) in the wild type, gone in the mutant (4 apart
+  // in sequence); residue 5 is 11.4 Å away in both.
+  CHECK(t.lost_contacts == 1);
+  CHECK(t.new_clashes == 1);
+  CHECK(structure_terms(wt, wt, v, 1).new_clashes == 0);
+
+  // A clash becomes a soft flag when the terms join the table.
+  Hypothesis h;
+  h.variant = v;
+  ScoreTable table;
+  table.evolutionary_weight = 1.0;
+  ScoredVariant r;
+  r.hypothesis = &h;
+  table.rows.push_back(r);
+  add_structure_terms(table, {t});
+  REQUIRE(table.rows[0].flags.size() == 1u);
+  CHECK(table.rows[0].flags[0].name == "predicted_clash");
+  CHECK(!table.rows[0].flags[0].hard);
+}

@@ -2,16 +2,28 @@
 Python's own csv/json readers; report.html parsed with html.parser; determinism with results; the
 evolution cache; structure terms from a (random-weight) model; bad input exits with 2 and names the field."""
 import csv
+import http.server
 import json
+import re
 import shutil
+import socket
+import threading
 from html.parser import HTMLParser
 
 import gemmi
+import pytest
 
 from conftest import SOURCE_DIR
 
 SOURCE_EXAMPLE = "data/examples/ubiquitin_campaign.json"
 WILD_TYPE = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
+
+
+@pytest.fixture(autouse=True)
+def no_llm(monkeypatch):
+    """The agent runs offline: an LLM endpoint in the caller's environment must not change these tests."""
+    for name in ("KFOLD_LLM_URL", "KFOLD_LLM_MODEL", "KFOLD_LLM_API_KEY", "KFOLD_LLM_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def run_example(kfold, out, *extra, threads=2):
@@ -40,14 +52,16 @@ def test_agent_example_writes_plate_scores_notebook_report(kfold, tmp_path):
     with open(out / "scores.tsv", newline="") as f:
         scores = list(csv.DictReader(f, delimiter="\t"))
     assert {"site_independent", "potts", "stability", "solubility", "total", "sd", "flags"} <= set(scores[0])
-    assert all(row["solubility"] == "NA" for row in scores)  # not computed in this version
+    # Solubility (hydropathy + charge, sequence only without a structure): L->K more soluble than K->L.
+    solubility = {row["mutations"]: float(row["solubility"]) for row in scores}
+    assert solubility["L8K"] > 0 > solubility["K6L"]
     singles = [row for row in scores if row["n_mutations"] == "1"]
     assert len(singles) == 74 * 19  # residues 1 and 76 are frozen
     records = [json.loads(line) for line in (out / "notebook.jsonl").read_text().splitlines()]
     assert records[0]["type"] == "run" and records[0]["seed"] == 0
     assert len(records) == 1 + len(scores)
     report = (out / "report.md").read_text()
-    assert "Structure terms" in report and "not computed in this version" in report
+    assert "Structure terms" in report and "| solubility | 0.3 | hydropathy change" in report
 
 
 def test_agent_same_seed_same_plate_and_seed_override(kfold, tmp_path):
@@ -193,7 +207,7 @@ def test_agent_structure_terms_from_a_model(kfold, tmp_path):
     run = run_example(kfold, with_structures, "--random-weights", "--config", small)
     assert run.returncode == 0, run.stderr
     assert "predicting the wild type" in run.stderr and "predicting 10 shortlisted variants" in run.stderr
-    assert "liability rules with the predicted wild type" in run.stderr
+    assert "liability rules and solubility with the predicted wild type" in run.stderr
     assert run.stderr.count("structure oracle: predicted variant") == 11
     assert "RANDOM WEIGHTS" in run.stderr
     report = (with_structures / "report.html").read_text()
@@ -233,3 +247,123 @@ def test_agent_structure_terms_from_a_model(kfold, tmp_path):
     assert all(float(r["ca_drmsd"]) >= 0 and r["delta_plddt_site"] != "NA" for r in predicted)
     assert set(changed) <= {r["mutations"] for r in predicted}
     assert "Structure terms: the wild type and the shortlist" in (with_structures / "report.md").read_text()
+
+
+class MockChat(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible chat endpoint with canned replies: proposals (two valid variants, one with a
+    wrong wild-type letter, one at frozen residue 1, in a ``` fence), and for the critic pass a concern
+    about the first variant of the plate it is shown and one about a variant that is not on it."""
+
+    def do_POST(self):
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.requests.append((dict(self.headers), request))
+        prompt = " ".join(m["content"] for m in request["messages"])
+        if "critic" in prompt.lower():
+            plate = prompt.split("Plate (rank, variant, score, liability flags, operator):")[1]
+            first = re.search(r"^1 (\S+) ", plate, re.MULTILINE).group(1)
+            self.server.criticised = first
+            content = json.dumps([{"variant": first, "concern": "may destabilise the core"},
+                                  {"variant": "M1L", "concern": "not on the plate"}])
+        else:
+            content = "Suggestions:\n```json\n" + json.dumps([
+                {"variant": "K48R:K63R", "rationale": "removes two ubiquitination sites"},
+                {"variant": "I44V", "rationale": "conservative change in the hydrophobic patch"},
+                {"variant": "A23P", "rationale": "wrong wild-type letter"},
+                {"variant": "M1L", "rationale": "frozen residue"}]) + "\n```\nHope this helps."
+        data = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def mock_llm(monkeypatch):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), MockChat)
+    server.requests, server.criticised = [], None
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def read_scores(out):
+    with open(out / "scores.tsv", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def test_agent_llm_operator_suggestions_validated_scored_and_criticised(kfold, tmp_path, mock_llm, monkeypatch):
+    monkeypatch.setenv("KFOLD_LLM_URL", f"http://127.0.0.1:{mock_llm.server_port}/v1/chat/completions")
+    monkeypatch.setenv("KFOLD_LLM_MODEL", "mock-model")
+    monkeypatch.setenv("KFOLD_LLM_API_KEY", "secret-key")
+    out = tmp_path / "out"
+    r = run_example(kfold, out, "--no-potts")
+    assert r.returncode == 0, r.stderr
+    assert "unavailable" not in r.stderr
+    assert "LLM suggestion 'A23P' rejected: " in r.stderr and "LLM suggestion 'M1L' rejected: " in r.stderr
+    # Two requests (proposals, critic), OpenAI-style, with the model, the key and a dossier of the campaign.
+    assert len(mock_llm.requests) == 2
+    headers, proposal = mock_llm.requests[0]
+    assert headers["Authorization"] == "Bearer secret-key"
+    assert proposal["model"] == "mock-model" and proposal["temperature"] == 0
+    assert [m["role"] for m in proposal["messages"]] == ["system", "user"]
+    dossier = proposal["messages"][1]["content"]
+    assert "1 MQIFVKTLTG KTITLEVEPS" in dossier and "Objective weights: solubility 0.3 stability 1" in dossier
+    assert "Frozen residues (never mutated): 1 76" in dossier and "Measured so far: 12 variants" in dossier
+    assert len(dossier.encode()) < 6000
+    # The valid suggestions are scored like every other hypothesis; the invalid ones are not there.
+    scores = {row["mutations"]: row for row in read_scores(out)}
+    assert scores["K48R:K63R"]["operator"] == "llm"
+    assert "LLM: removes two ubiquitination sites" in scores["K48R:K63R"]["rationale"]
+    assert scores["K48R:K63R"]["total"] != "NA"
+    assert scores["I44V"]["operator"] == "single_substitution+llm"
+    assert "A23P" not in scores and "M1L" not in scores
+    # Provenance of both calls.
+    records = [json.loads(line) for line in (out / "notebook.jsonl").read_text().splitlines()]
+    llm = [rec for rec in records if rec["type"] == "llm"]
+    assert [rec["purpose"] for rec in llm] == ["propose", "critic"]
+    assert llm[0]["model"] == "mock-model" and len(llm[0]["request_sha256"]) == 64
+    assert llm[0]["accepted"] == ["K48R:K63R", "I44V"]
+    assert {rej["variant"] for rej in llm[0]["rejected"]} == {"A23P", "M1L"}
+    assert "wild type has I at residue 23" in next(rej["reason"] for rej in llm[0]["rejected"]
+                                                   if rej["variant"] == "A23P")
+    assert "K48R:K63R" in llm[0]["response"]
+    assert llm[1]["accepted"] == [mock_llm.criticised]
+    assert llm[1]["rejected"] == [{"variant": "M1L", "reason": "not on the plate"}]
+    assert len(records) == 1 + 2 + len(scores)
+    # The critic's concern is a soft flag of the plate variant; the report lists it.
+    with open(out / "plate.csv", newline="") as f:
+        plate = {row["mutations"]: row for row in csv.DictReader(f)}
+    assert "llm_concern" in plate[mock_llm.criticised]["flags"].split(";")
+    assert sum("llm_concern" in row["flags"] for row in plate.values()) == 1
+    report = (out / "report.md").read_text()
+    assert "## Critic notes (LLM)" in report and "may destabilise the core" in report
+
+
+def test_agent_llm_endpoint_absent_same_plate_one_warning(kfold, tmp_path, monkeypatch):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    without = run_example(kfold, tmp_path / "without", "--no-potts")
+    assert without.returncode == 0, without.stderr
+    monkeypatch.setenv("KFOLD_LLM_URL", f"http://127.0.0.1:{port}/v1/chat/completions")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    absent = run_example(kfold, tmp_path / "absent", "--no-potts")
+    assert absent.returncode == 0, absent.stderr
+    warnings = [line for line in absent.stderr.splitlines() if "unavailable" in line]
+    assert len(warnings) == 1 and "LLM at" in warnings[0] and "continuing without it" in warnings[0]
+    for name in ("plate.csv", "scores.tsv"):
+        assert (tmp_path / "without" / name).read_bytes() == (tmp_path / "absent" / name).read_bytes(), name
+    records = [json.loads(line) for line in (tmp_path / "absent" / "notebook.jsonl").read_text().splitlines()]
+    llm = [rec for rec in records if rec["type"] == "llm"]
+    assert len(llm) == 1 and llm[0]["purpose"] == "propose" and llm[0]["error"]
+    assert not any(rec["type"] == "llm" for rec in
+                   map(json.loads, (tmp_path / "without" / "notebook.jsonl").read_text().splitlines()))

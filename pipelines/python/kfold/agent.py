@@ -153,8 +153,9 @@ class Round:
 
     @property
     def notebook(self) -> list[dict]:
-        """The records of notebook.jsonl (every round so far): one ``"run"`` record per round, then one
-        record per hypothesis with its scores and decision."""
+        """The records of notebook.jsonl (every round so far): per round one ``"run"`` record, one ``"llm"``
+        record per call of the optional LLM operator, one record per hypothesis with its scores and
+        decision, and one ``"construct"`` record per construct proposal."""
         with open(self.folder / "notebook.jsonl", encoding="utf-8") as f:
             return [json.loads(line) for line in f if line.strip()]
 
