@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <atomic>
 #include <csignal>
 #include <cstring>
 #include <ctime>
@@ -88,6 +89,7 @@ void remember_held(const fs::path& path) {
   for (auto& slot : held_slots)
     if (!slot.used) {
       std::memcpy(slot.path, text.c_str(), text.size() + 1);
+      std::atomic_signal_fence(std::memory_order_seq_cst);  // the path is complete before the handler may see it
       slot.used = 1;
       return;
     }
@@ -167,18 +169,21 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
     if (fd >= 0) {
+      // Known to the signal handler at once: a SIGTERM during the write and fsync below (milliseconds
+      // on a loaded disk) must not leave the lock behind.
+      remember_held(path);
       const auto text = owner_text() + "\n";
       const bool written =
           ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
       ::close(fd);
       if (!written) {
+        forget_held(path);
         ::unlink(path.c_str());
         fail_runtime("{}: cannot write the lock file (disk full or file size limit?)", path.string());
       }
       {
         const std::lock_guard<std::mutex> lock(heartbeat_->mutex);
         heartbeat_->held.insert(path);
-        remember_held(path);
       }
       return std::unique_ptr<TargetLock>(new TargetLock(this, path));
     }
