@@ -9,12 +9,10 @@
 #include <string_view>
 #include <vector>
 
+#include "pipelines/agent/residue_properties.hpp"
 #include "pipelines/agent/variant.hpp"
 
 namespace kfold::pipelines::agent {
-
-double kyte_doolittle(char amino_acid);
-int net_charge(std::string_view sequence);
 
 // `exposure`: per residue of the wild type (0..1), or empty for sequence-only.
 double solubility_score(const Variant& variant, std::string_view wild_type, int64_t first_residue,
