@@ -110,8 +110,10 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
     out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}", h.id, format_variant(h.variant), operator_label(h),
                        h.variant.substitutions.size(), num(r.site_independent), num(r.potts));
     for (const auto& [term, weight] : campaign.objective) {
+      const bool binding = term == "binding" && r.structure && r.structure->binding;
       out += "\t" + ((term == "stability" || term == "fitness") ? num(r.evolutionary)
                      : term == "solubility"                      ? num(r.solubility)
+                     : binding                                   ? num(-r.structure->delta_interface_pae)
                                                                  : std::string("NA"));
     }
     out += fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}", num(r.total), num(r.sd), num(r.surrogate_mean),
@@ -228,7 +230,11 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
                   {"delta_ptm", r.structure ? json_number(r.structure->delta_ptm) : nullptr},
                   {"burial_site", r.structure ? json_number(r.structure->burial_site) : nullptr},
                   {"lost_contacts", r.structure ? Json(r.structure->lost_contacts) : nullptr},
-                  {"new_clashes", r.structure ? Json(r.structure->new_clashes) : nullptr}}},
+                  {"new_clashes", r.structure ? Json(r.structure->new_clashes) : nullptr},
+                  {"delta_interface_pae",
+                   r.structure && r.structure->binding ? json_number(r.structure->delta_interface_pae) : nullptr},
+                  {"lost_interface_contacts",
+                   r.structure && r.structure->binding ? Json(r.structure->lost_interface_contacts) : nullptr}}},
                 {"flags", flags},
                 {"decision", decision[k]}};
     if (!pick[k].empty()) rec["pick"] = pick[k];
@@ -256,6 +262,9 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
 
 namespace {
 
+constexpr const char* kBindingNote =
+    "change of the mean PAE between the target and the partner chain in complex predictions (structure "
+    "shortlist only)";
 constexpr const char* kSolubilityNote =
     "hydropathy change weighted by exposure in the predicted wild type (sequence only without one) plus net "
     "charge away from zero";
@@ -314,8 +323,13 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
   md += "## Objective\n\n| term | weight | computed by |\n|---|---|---|\n";
   for (const auto& [term, weight] : campaign.objective) {
     const bool evo = term == "stability" || term == "fitness";
+    const bool binding_computed = term == "binding" && std::find(table.not_computed.begin(), table.not_computed.end(),
+                                                                 "binding") == table.not_computed.end();
     const std::string how = evo                    ? "evolutionary term: " + models.model_note
                             : term == "solubility" ? std::string(kSolubilityNote)
+                            : binding_computed     ? std::string(kBindingNote)
+                            : term == "binding"    ? std::string("not computed (needs target.partner and structure "
+                                                                 "predictions: structure_budget and parameters)")
                                                    : std::string("not computed in this version");
     md += fmt::format("| {} | {} | {} |\n", term, weight, how);
   }

@@ -19,6 +19,7 @@
 #include "data/progress.hpp"
 #include "data/text_input.hpp"
 #include "pipelines/agent/agent_outputs.hpp"
+#include "pipelines/agent/binding_terms.hpp"
 #include "pipelines/agent/campaign.hpp"
 #include "pipelines/agent/evolutionary_models.hpp"
 #include "pipelines/agent/liability_filters.hpp"
@@ -81,7 +82,9 @@ std::optional<PredictedStructures> add_predicted_structure_terms(ScoreTable& tab
     if (check_cancelled) check_cancelled();
     const auto& variant = table.rows[i].hypothesis->variant;
     auto mutant = oracle.predict(apply_variant(variant, wild_type_sequence, campaign.target.first_residue));
-    terms[i] = structure_terms(predicted.wild_type, mutant, variant, campaign.target.first_residue);
+    terms[i] = structure_terms(target_chain(predicted.wild_type), target_chain(mutant), variant,
+                               campaign.target.first_residue);
+    if (wild_type.chain_break > 0) add_interface_terms(*terms[i], wild_type, mutant);
     predicted.variants.emplace_back(i, std::move(mutant));
     progress.advance();
   }
@@ -149,6 +152,9 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   run.input_hashes[campaign_path.string()] = sha256_file(campaign_path);
   if (!campaign.target.db.empty()) {
     campaign.target.msa = searched_target_msa(campaign, options.out_dir, threads, options.check_cancelled);
+    if (options.structure_oracle != nullptr) {
+      options.structure_oracle->family_alignment_found(campaign.target.msa, campaign.target.sequence);
+    }
   }
   run.input_hashes[campaign.target.msa.string()] = sha256_file(campaign.target.msa);
   for (const auto& p : campaign.results) run.input_hashes[p.string()] = sha256_file(p);
@@ -167,11 +173,20 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   cancellation_point();
 
   // The wild type is predicted first: the structure operators, the liability rules (helices, Cys
-  // geometry) and the solubility term's exposure read it.
-  std::optional<StructurePrediction> wild_type;
+  // geometry) and the solubility term's exposure read it (its target chain when it is a complex with
+  // the campaign's partner).
+  std::optional<StructurePrediction> wild_type;   // as predicted (a complex with a partner)
+  std::optional<StructurePrediction> wild_target;  // the target chain of it
   if (options.structure_oracle != nullptr && campaign.structure_budget > 0) {
-    log_info("agent: predicting the wild type");
+    log_info("agent: predicting the wild type{}",
+             campaign.target.partner ? " in complex with " + campaign.target.partner->id : std::string());
     wild_type = options.structure_oracle->predict(campaign.target.sequence);
+    wild_target = target_chain(*wild_type);
+    if (wild_type->chain_break > 0) {
+      const InterfaceTerms interface = interface_terms(*wild_type);
+      log_info("agent: wild-type interface: mean PAE {:.1f} Å between the chains, {} Cβ contacts", interface.pae,
+               interface.contacts);
+    }
     cancellation_point();
   }
 
@@ -180,8 +195,8 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   propose_consensus(campaign, models, proposed);
   propose_coevolution_pairs(campaign, models, proposed);
   propose_beneficial_combinations(campaign, proposed);
-  if (wild_type) {
-    propose_structure_rules(campaign, models, analyse_wild_type(*wild_type, campaign.target.sequence.size()),
+  if (wild_target) {
+    propose_structure_rules(campaign, models, analyse_wild_type(*wild_target, campaign.target.sequence.size()),
                             proposed);
   }
   // Optional LLM operator (KFOLD_LLM_URL; llm_operator.hpp): unset, nothing changes.
@@ -193,12 +208,13 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
              campaign.library_variants.size(), hypotheses.items().size(), proposed.items().size());
   }
   log_info("agent: {} hypotheses", hypotheses.items().size());
-  ScoreTable table = score_hypotheses(hypotheses.items(), campaign, models, wild_type ? &*wild_type : nullptr);
+  ScoreTable table =
+      score_hypotheses(hypotheses.items(), campaign, models, wild_target ? &*wild_target : nullptr);
   apply_surrogate(table, campaign, models, seed, threads);
   cancellation_point();
   std::optional<PredictedStructures> predicted;
   if (wild_type) {
-    const int64_t used = propose_and_predict_constructs(table, campaign, *wild_type, *options.structure_oracle,
+    const int64_t used = propose_and_predict_constructs(table, campaign, *wild_target, *options.structure_oracle,
                                                         campaign.structure_budget, cancellation_point);
     predicted = add_predicted_structure_terms(table, campaign, campaign.structure_budget - used,
                                               *options.structure_oracle, *wild_type, options.check_cancelled);

@@ -23,6 +23,7 @@
 
 namespace kfold::pipelines::agent {
 
+// A binding partner: predictions become complexes (target chain A, partner chain B).
 struct PartnerChain {
   std::string id;
   std::string sequence;
@@ -39,8 +40,9 @@ struct CampaignTarget {
   std::optional<PartnerChain> partner;
 };
 
-// Objective terms the campaign may weigh. This version computes stability/fitness (evolutionary) and
-// solubility; binding, activity and expression are reported as not computed.
+// Objective terms the campaign may weigh. This version computes stability/fitness (evolutionary),
+// solubility and, with target.partner and structure predictions, binding (binding_terms.hpp); activity
+// and expression are reported as not computed.
 inline constexpr const char* kObjectiveTerms[] = {"stability",  "fitness", "activity",
                                                   "solubility", "binding", "expression"};
 

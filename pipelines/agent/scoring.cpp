@@ -54,6 +54,9 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
       table.evolutionary_weight += weight;
     } else if (term == "solubility") {
       table.solubility_weight = weight;
+    } else if (term == "binding" && weight > 0.0) {
+      table.binding_weight = weight;
+      table.not_computed.push_back(term);  // until complexes are predicted (add_structure_terms)
     } else if (weight > 0.0) {
       table.not_computed.push_back(term);
     }
@@ -216,6 +219,10 @@ void add_structure_terms(ScoreTable& table, const std::vector<std::optional<Stru
   const auto rmsd = [](const StructureTerms& t) { return -t.ca_drmsd; };
   const auto ptm = [](const StructureTerms& t) { return t.delta_ptm; };
   const auto contacts = [](const StructureTerms& t) { return -static_cast<double>(t.lost_contacts); };
+  const auto binding = [](const StructureTerms& t) {
+    if (!t.binding) return std::numeric_limits<double>::quiet_NaN();
+    return std::isfinite(t.delta_interface_pae) ? -t.delta_interface_pae : -static_cast<double>(t.lost_interface_contacts);
+  };
   auto z_of = [&](auto term) {
     std::vector<double> v;
     for (const auto& t : terms) {
@@ -228,6 +235,7 @@ void add_structure_terms(ScoreTable& table, const std::vector<std::optional<Stru
   const auto [m_rmsd, s_rmsd] = z_of(rmsd);
   const auto [m_ptm, s_ptm] = z_of(ptm);
   const auto [m_contacts, s_contacts] = z_of(contacts);
+  const auto [m_binding, s_binding] = z_of(binding);
   for (size_t k = 0; k < terms.size(); ++k) {
     if (!terms[k]) continue;
     const StructureTerms& t = *terms[k];
@@ -245,6 +253,12 @@ void add_structure_terms(ScoreTable& table, const std::vector<std::optional<Stru
     ScoredVariant& r = table.rows[k];
     r.structure = t;
     if (n > 0.0 && std::isfinite(r.total)) r.total += weight * sum / n;
+    if (t.binding) {
+      const double z = (binding(t) - m_binding) / s_binding;
+      if (std::isfinite(z) && std::isfinite(r.total)) r.total += table.binding_weight * z;
+      r.rationale += fmt::format("; interface: ΔPAE {:+.2f} Å, {} contacts lost", t.delta_interface_pae,
+                                 t.lost_interface_contacts);
+    }
     r.rationale += fmt::format(
         "; structure: ΔpLDDT near site {:+.1f}, Cα dRMSD {:.2f} Å, ΔpTM {:+.3f}, burial {:.0f}, {} contacts lost",
         t.delta_plddt_site, t.ca_drmsd, t.delta_ptm, t.burial_site, t.lost_contacts);
@@ -254,6 +268,9 @@ void add_structure_terms(ScoreTable& table, const std::vector<std::optional<Stru
     }
   }
   table.structure_terms = true;
+  if (std::any_of(terms.begin(), terms.end(), [](const auto& t) { return t && t->binding; })) {
+    std::erase(table.not_computed, std::string("binding"));
+  }
 }
 
 }  // namespace kfold::pipelines::agent

@@ -73,6 +73,7 @@ struct ScoreTable {
   std::vector<ScoredVariant> rows;        // in hypothesis order
   double evolutionary_weight = 0.0;       // sum of the objective weights fed by the evolutionary term
   double solubility_weight = 0.0;         // the objective's solubility weight
+  double binding_weight = 0.0;            // the objective's binding weight (structure terms of complexes)
   std::vector<std::string> not_computed;  // objective terms with weight > 0 that this version cannot compute
   std::optional<SurrogateSummary> surrogate;
   std::vector<std::vector<double>> member_predictions;  // [members][rows]: Thompson sampling's draws
@@ -93,7 +94,9 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
 
 // Adds structure terms (per row, NaN-free entries only) to the total: + stability weight x the mean of
 // the z-scores of delta_plddt_site, -ca_drmsd, delta_ptm and -lost_contacts (z over the rows with
-// terms). New Cα clashes add a soft "predicted_clash" flag. Rows without terms are unchanged.
+// terms). New Cα clashes add a soft "predicted_clash" flag. With complex predictions (a partner chain)
+// and a binding weight: + binding weight x z of -delta_interface_pae (of -lost_interface_contacts when the
+// model has no PAE head); "binding" then leaves not_computed. Rows without terms are unchanged.
 void add_structure_terms(ScoreTable& table, const std::vector<std::optional<StructureTerms>>& terms);
 
 // Mean and sample standard deviation of the finite values (mean 0 when there is none; sd 1 when there

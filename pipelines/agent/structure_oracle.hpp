@@ -7,6 +7,8 @@
 
 #include <array>
 #include <cstdint>
+#include <filesystem>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +24,9 @@ struct StructurePrediction {
   std::vector<std::array<double, 3>> ca;  // [n_res] Cα positions, Å
   std::vector<std::array<double, 3>> cb;  // [n_res] Cβ positions (virtual for Gly), Å; empty: use ca
   std::string pdb;                        // the structure as PDB text, pLDDT in the B-factors (may be empty)
+  // A complex (the campaign's partner chain): the target's residues come first, chain_break of them,
+  // then the partner's; every array above covers both. 0: the target alone.
+  int64_t chain_break = 0;
 };
 
 // The predictions behind a round's structure terms: the wild type and each shortlisted variant (by
@@ -41,6 +46,9 @@ class StructureOracle {
   virtual StructurePrediction predict_fragment(const std::string& sequence, int64_t /*offset*/) {
     return predict(sequence);
   }
+  // The family alignment of a campaign that searched a database for it (target.db), once found; an
+  // oracle that predicts with the family MSA takes it from here. Default: ignored.
+  virtual void family_alignment_found(const std::filesystem::path& /*a3m*/, const std::string& /*target_sequence*/) {}
 };
 
 inline constexpr double kBurialRadius = 10.0;     // Å, Cβ neighbours counted for burial
@@ -55,6 +63,10 @@ struct StructureTerms {
   double burial_site = 0.0;       // Cβ neighbours within 10 Å of the sites in the wild type (mean per site)
   int64_t lost_contacts = 0;      // site Cβ contacts (<= 8 Å, >= 3 apart) of the wild type absent in the mutant
   int64_t new_clashes = 0;        // non-adjacent Cα pairs < 3 Å in the mutant beyond the wild type's count
+  // With a partner chain (complex predictions; binding_terms.hpp), else binding is false.
+  bool binding = false;
+  double delta_interface_pae = std::numeric_limits<double>::quiet_NaN();  // Å, mutant - wild type
+  int64_t lost_interface_contacts = 0;
 };
 
 // Throws RuntimeError when the two predictions differ in length or a site lies outside them.

@@ -58,8 +58,7 @@ StructureSetup make_structure_oracle(const AgentCommandOptions& o) {
   run.dtype = o.dtype == "bf16" ? c10::kBFloat16 : c10::kFloat;
   setup.model =
       std::make_unique<pipelines::LoadedModel>(pipelines::ModelSpec{o.model, o.config, std::nullopt}, params, 0, run);
-  setup.oracle =
-      std::make_unique<pipelines::ModelStructureOracle>(*setup.model, pipelines::campaign_wild_type_msa(campaign), 0);
+  setup.oracle = pipelines::campaign_structure_oracle(*setup.model, campaign, 0);
   return setup;
 }
 
@@ -107,7 +106,9 @@ void add_agent_command(CLI::App& app, Action& action) {
       "hydrophobic to polar, surface-entropy reduction, helix rules), construct proposals (disordered termini\n"
       "trimmed, domains split by PAE; up to plate.constructs wells, constructs.tsv) and exposure for the\n"
       "solubility term; then the constructs and the best candidates, N predictions in all (--model): dpLDDT\n"
-      "near the site, C-alpha distance RMSD, dpTM and site contacts lost join the total. \"target\": {\"db\":\n"
+      "near the site, C-alpha distance RMSD, dpTM and site contacts lost join the total. With\n"
+      "\"target\": {\"partner\": {\"id\", \"sequence\"}} the predictions are complexes and \"binding\" weighs the\n"
+      "change of the mean PAE between the chains. \"target\": {\"db\":\n"
       "DIR} instead of \"msa\" searches that database for the family (kept as DIR/target.a3m). DIR/done is\n"
       "written last.\n\n"
       "Optional LLM helper (off unless KFOLD_LLM_URL is set; the round never depends on it):\n"

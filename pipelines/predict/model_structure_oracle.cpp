@@ -10,6 +10,7 @@
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
 #include "data/structure_io.hpp"
+#include "fold/complex_features.hpp"
 #include "fold/raw_features.hpp"
 #include "pipelines/agent/wild_type_structure.hpp"
 #include "pipelines/predict/predict_target.hpp"
@@ -17,18 +18,31 @@
 
 namespace kfold::pipelines {
 
-std::optional<data::Msa> campaign_wild_type_msa(const agent::Campaign& campaign) {
-  data::Msa msa = data::read_msa_file(campaign.target.msa);
-  if (msa.sequences.front() != campaign.target.sequence) {
-    log_warn("{}: its first row is not the target sequence; structures are predicted single-sequence",
-             campaign.target.msa.string());
+std::optional<data::Msa> wild_type_msa(const std::filesystem::path& a3m, const std::string& target_sequence) {
+  data::Msa msa = data::read_msa_file(a3m);
+  if (msa.sequences.front() != target_sequence) {
+    log_warn("{}: its first row is not the target sequence; structures are predicted single-sequence", a3m.string());
     return std::nullopt;
   }
   return msa;
 }
 
-ModelStructureOracle::ModelStructureOracle(const LoadedModel& model, std::optional<data::Msa> msa, int64_t seed)
-    : model_(model), msa_(std::move(msa)), seed_(seed) {}
+std::unique_ptr<ModelStructureOracle> campaign_structure_oracle(const LoadedModel& model,
+                                                                const agent::Campaign& campaign, int64_t seed) {
+  std::optional<data::Msa> msa;
+  if (!campaign.target.msa.empty()) msa = wild_type_msa(campaign.target.msa, campaign.target.sequence);
+  std::optional<data::Sequence> partner;
+  if (campaign.target.partner) partner = data::Sequence{campaign.target.partner->id, "", campaign.target.partner->sequence};
+  return std::make_unique<ModelStructureOracle>(model, std::move(msa), seed, std::move(partner));
+}
+
+void ModelStructureOracle::family_alignment_found(const std::filesystem::path& a3m, const std::string& target_sequence) {
+  msa_ = wild_type_msa(a3m, target_sequence);
+}
+
+ModelStructureOracle::ModelStructureOracle(const LoadedModel& model, std::optional<data::Msa> msa, int64_t seed,
+                                           std::optional<data::Sequence> partner)
+    : model_(model), msa_(std::move(msa)), seed_(seed), partner_(std::move(partner)) {}
 
 agent::StructurePrediction ModelStructureOracle::predict(const std::string& sequence) {
   std::vector<data::Msa> msas;
@@ -41,7 +55,7 @@ agent::StructurePrediction ModelStructureOracle::predict(const std::string& sequ
     if (!msa.insertions.empty()) msa.insertions.front().clear();
     msas.push_back(std::move(msa));
   }
-  return predict_with(sequence, std::move(msas));
+  return predict_with(sequence, std::move(msas), partner_.has_value());
 }
 
 agent::StructurePrediction ModelStructureOracle::predict_fragment(const std::string& sequence, int64_t offset) {
@@ -64,12 +78,22 @@ agent::StructurePrediction ModelStructureOracle::predict_fragment(const std::str
     fragment.sequences.front() = sequence;
     msas.push_back(std::move(fragment));
   }
-  return predict_with(sequence, std::move(msas));
+  return predict_with(sequence, std::move(msas), false);  // a construct is predicted alone
 }
 
-agent::StructurePrediction ModelStructureOracle::predict_with(const std::string& sequence, std::vector<data::Msa> msas) {
+agent::StructurePrediction ModelStructureOracle::predict_with(const std::string& sequence, std::vector<data::Msa> msas,
+                                                              bool complex) {
   const data::Sequence query{"variant", "", sequence};
-  const auto raw = fold::make_raw_features(query, msas, {"family"});
+  fold::RawFeatures raw;
+  if (complex) {
+    std::vector<fold::ChainInput> chains(2);
+    chains[0].sequence = query;
+    if (!msas.empty()) chains[0].msa = std::move(msas.front());
+    chains[1].sequence = *partner_;
+    raw = fold::make_complex_raw_features(chains);
+  } else {
+    raw = fold::make_raw_features(query, msas, {"family"});
+  }
   const auto prediction = model_.predict(raw, seed_);
   ++predictions_;
   const auto& out = prediction.outputs;
@@ -84,7 +108,14 @@ agent::StructurePrediction ModelStructureOracle::predict_with(const std::string&
   } else {
     result.ptm = std::numeric_limits<double>::quiet_NaN();
   }
-  const data::Protein protein = prediction_protein(prediction);
+  data::Protein protein = prediction_protein(prediction);
+  if (complex) {  // chain B numbered from 1
+    result.chain_break = static_cast<int64_t>(sequence.size());
+    for (int64_t i = result.chain_break; i < protein.n_res(); ++i) {
+      protein.chain_index[static_cast<size_t>(i)] = 1;
+      protein.residue_index[static_cast<size_t>(i)] = i - result.chain_break + 1;
+    }
+  }
   result.ca = agent::alpha_carbons(protein);
   result.cb = agent::beta_carbons(protein);
   std::vector<std::string> remarks;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,26 +20,37 @@ namespace kfold::pipelines {
 class ModelStructureOracle : public agent::StructureOracle {
  public:
   // `msa`: the wild type's MSA (row 0 the wild-type sequence); nullopt runs single-sequence.
-  ModelStructureOracle(const LoadedModel& model, std::optional<data::Msa> msa, int64_t seed);
+  // `partner`: a second chain predicted with every variant (fold/complex_features.hpp: residue-index
+  // gap, unpaired MSA, the partner single-sequence); the predictions are then complexes.
+  ModelStructureOracle(const LoadedModel& model, std::optional<data::Msa> msa, int64_t seed,
+                       std::optional<data::Sequence> partner = std::nullopt);
 
-  // Substitutions only (the sequence has the MSA's query length). Throws InputError otherwise.
+  // Substitutions only (the sequence has the MSA's query length). Throws InputError otherwise. With a
+  // partner: the complex, chain A the variant, chain B the partner (chain_break = the variant's length).
   agent::StructurePrediction predict(const std::string& sequence) override;
   // A construct: the MSA's columns offset .. offset + size - 1 (rows left with no residue dropped).
   agent::StructurePrediction predict_fragment(const std::string& sequence, int64_t offset) override;
+  void family_alignment_found(const std::filesystem::path& a3m, const std::string& target_sequence) override;
 
   int64_t predictions() const { return predictions_; }
 
  private:
-  agent::StructurePrediction predict_with(const std::string& sequence, std::vector<data::Msa> msas);
+  agent::StructurePrediction predict_with(const std::string& sequence, std::vector<data::Msa> msas, bool complex);
 
   const LoadedModel& model_;
   std::optional<data::Msa> msa_;
   int64_t seed_;
+  std::optional<data::Sequence> partner_;
   int64_t predictions_ = 0;
 };
 
-// The campaign's family alignment as the wild type's MSA of the oracle; nullopt, with a warning, when
-// its first row is not the target sequence (structures are then predicted single-sequence).
-std::optional<data::Msa> campaign_wild_type_msa(const agent::Campaign& campaign);
+// The family alignment `a3m` as the wild type's MSA of the oracle; nullopt, with a warning, when its
+// first row is not `target_sequence` (structures are then predicted single-sequence).
+std::optional<data::Msa> wild_type_msa(const std::filesystem::path& a3m, const std::string& target_sequence);
+
+// The oracle of a campaign: its family alignment (or, for a "db" campaign, the one run_agent searches:
+// family_alignment_found), its partner chain when given.
+std::unique_ptr<ModelStructureOracle> campaign_structure_oracle(const LoadedModel& model,
+                                                                const agent::Campaign& campaign, int64_t seed);
 
 }  // namespace kfold::pipelines

@@ -46,8 +46,7 @@ void run_agent_round(const fs::path& campaign_path, const fs::path& out_dir, con
   if (model != nullptr) {
     const agent::Campaign campaign = agent::read_campaign(campaign_path);
     if (campaign.structure_budget > 0) {
-      oracle = std::make_unique<pipelines::ModelStructureOracle>(*model, pipelines::campaign_wild_type_msa(campaign),
-                                                                 0);
+      oracle = pipelines::campaign_structure_oracle(*model, campaign, 0);
     }
   }
   options.structure_oracle = oracle.get();

@@ -5,6 +5,7 @@
 
 #include "data/a3m.hpp"
 #include "data/error.hpp"
+#include "fold/complex_features.hpp"
 #include "fold/raw_features.hpp"
 #include "test_support.hpp"
 
@@ -74,4 +75,36 @@ TEST_CASE("raw features survive features.h5 round trip") {
   CHECK(g.msa_species_identifiers == std::vector<std::string>{"", "HUMAN"});
   CHECK(g.sequence == "MKV");
   CHECK(g.domain_name == "q");
+}
+
+TEST_CASE("make_complex_raw_features: concatenated chains, residue-index gap, block-diagonal MSA") {
+  kfold::fold::ChainInput a;
+  a.sequence = {"A", "", "ACD"};
+  kfold::data::Msa msa;
+  msa.sequences = {"ACD", "AC-", "GCD"};
+  msa.deletion_matrix = {{0, 0, 0}, {0, 2, 0}, {1, 0, 0}};
+  msa.descriptions = {"A", "h1", "h2"};
+  a.msa = msa;
+  kfold::fold::ChainInput b;
+  b.sequence = {"B", "", "KL"};
+  const auto f = kfold::fold::make_complex_raw_features({a, b});
+  CHECK(f.sequence == "ACDKL");
+  CHECK(f.domain_name == "A_B");
+  CHECK(f.residue_index == std::vector<int32_t>{0, 1, 2, 203, 204});  // chain B shifted by 200
+  CHECK(f.seq_length == std::vector<int32_t>(5, 5));
+  REQUIRE(f.n_seq == 3);  // the joined query, then chain A's two rows with gaps over chain B
+  // HHblits ids: A 0, C 1, D 2, G 5, K 8, L 9, gap 21.
+  CHECK(std::vector<int32_t>(f.msa.begin(), f.msa.begin() + 5) == std::vector<int32_t>{0, 1, 2, 8, 9});
+  CHECK(std::vector<int32_t>(f.msa.begin() + 5, f.msa.begin() + 10) == std::vector<int32_t>{0, 1, 21, 21, 21});
+  CHECK(std::vector<int32_t>(f.msa.begin() + 10, f.msa.end()) == std::vector<int32_t>{5, 1, 2, 21, 21});
+  CHECK(std::vector<int32_t>(f.deletion_matrix_int.begin() + 5, f.deletion_matrix_int.begin() + 10) ==
+        std::vector<int32_t>{0, 2, 0, 0, 0});
+  // A chain whose MSA is of another sequence, and an empty chain, are InputErrors naming the chain.
+  a.msa->sequences.front() = "ACE";
+  CHECK_THROWS_WITH_AS(kfold::fold::make_complex_raw_features({a, b}), doctest::Contains("chain 'A'"),
+                       kfold::InputError);
+  b.sequence.residues.clear();
+  a.msa.reset();
+  CHECK_THROWS_WITH_AS(kfold::fold::make_complex_raw_features({a, b}), doctest::Contains("chain 'B'"),
+                       kfold::InputError);
 }

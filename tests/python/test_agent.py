@@ -249,6 +249,44 @@ def test_agent_structure_terms_from_a_model(kfold, tmp_path):
     assert "Structure terms: the wild type and the shortlist" in (with_structures / "report.md").read_text()
 
 
+def test_agent_binding_to_a_partner_chain(kfold, tmp_path):
+    """A partner chain and a binding weight: the wild type and the shortlist are predicted as complexes
+    (the monomer model with a residue-index gap), their interface PAE change is the binding term, and the
+    structures have the partner as chain B. The family alignment is searched from a database."""
+    config = json.loads((SOURCE_DIR / "data/examples/small_model.json").read_text())
+    config["model"]["heads"]["predicted_aligned_error"] = {"weight": 0.1}
+    small = tmp_path / "small_ptm.json"
+    small.write_text(json.dumps(config))
+    partner = "MKTAYIAKQRQISFVKSHFSRQ"
+    campaign = json.loads((SOURCE_DIR / SOURCE_EXAMPLE).read_text())
+    # The family comes from a database search ("db"), which the structure oracle then uses too.
+    del campaign["target"]["msa"]
+    campaign["target"]["db"] = str(SOURCE_DIR / "data/examples/ubiquitin_db.fasta")
+    campaign["target"]["partner"] = {"id": "PEP", "sequence": partner}
+    campaign["objective"] = {"stability": 1.0, "binding": 1.0}
+    campaign["results"] = []
+    campaign["structure_budget"] = 4
+    path = tmp_path / "binding.json"
+    path.write_text(json.dumps(campaign))
+    out = tmp_path / "out"
+    run = kfold("agent", path, "-o", out, "--threads", "2", "--random-weights", "--config", small)
+    assert run.returncode == 0, run.stderr
+    assert "predicting the wild type in complex with PEP" in run.stderr
+    assert "wild-type interface: mean PAE" in run.stderr
+    assert "agent: searching" in run.stderr and "single-sequence" not in run.stderr
+    structure = gemmi.read_structure(str(out / "structures" / "WT.pdb"))
+    chains = {chain.name: gemmi.one_letter_code([r.name for r in chain]) for chain in structure[0]}
+    assert chains == {"A": WILD_TYPE, "B": partner}
+    assert structure[0]["B"][0].seqid.num == 1  # the partner numbered from 1
+    with open(out / "scores.tsv") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    predicted = [r for r in rows if r["binding"] != "NA"]
+    assert 1 <= len(predicted) <= 4
+    assert all(r["ca_drmsd"] != "NA" for r in predicted)  # the single-chain terms use the target chain
+    assert any("interface: ΔPAE" in r["rationale"] for r in predicted)
+    assert "| binding | 1 | change of the mean PAE between the target and the partner" in (out / "report.md").read_text()
+
+
 class MockChat(http.server.BaseHTTPRequestHandler):
     """An OpenAI-compatible chat endpoint with canned replies: proposals (two valid variants, one with a
     wrong wild-type letter, one at frozen residue 1, in a ``` fence), and for the critic pass a concern

@@ -1,0 +1,31 @@
+// Binding to the campaign's partner chain, from complex predictions (StructurePrediction::chain_break):
+// the target chain cut out of a complex for every single-chain term, and the interface terms of a
+// complex: the mean predicted aligned error between the chains (both directions; lower = the model is
+// surer of the relative placement, AlphaFold-Multimer's interface confidence in spirit) and the Cβ
+// contacts across the interface.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+
+#include "pipelines/agent/structure_oracle.hpp"
+
+namespace kfold::pipelines::agent {
+
+// The target's residues of a complex (plddt, ca, cb, PAE block; ptm and pdb kept); the prediction
+// itself when it is not a complex.
+StructurePrediction target_chain(const StructurePrediction& prediction);
+
+struct InterfaceTerms {
+  double pae = std::numeric_limits<double>::quiet_NaN();  // Å, mean over target x partner pairs (NaN: no PAE)
+  int64_t contacts = 0;                                   // target-partner Cβ pairs <= kContactDistance
+};
+
+// Throws RuntimeError when `complex` is not a complex (chain_break outside 1 .. n_res - 1).
+InterfaceTerms interface_terms(const StructurePrediction& complex);
+
+// Adds to `terms` the change of the interface, mutant against wild type: delta_interface_pae and
+// lost_interface_contacts (target-partner contacts of the wild type absent in the mutant, per residue pair).
+void add_interface_terms(StructureTerms& terms, const StructurePrediction& wild_type, const StructurePrediction& mutant);
+
+}  // namespace kfold::pipelines::agent
