@@ -383,11 +383,7 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
   md +=
       "## Top candidates\n\n| rank | well | id | mutations | score | sd | site-indep. | Potts | operator | "
       "rationale |\n|---|---|---|---|---|---|---|---|---|---|\n";
-  std::vector<const PlateWell*> ranked;
-  for (const PlateWell& w : plate.wells) {
-    if (w.row >= 0) ranked.push_back(&w);
-  }
-  std::sort(ranked.begin(), ranked.end(), [](const PlateWell* a, const PlateWell* b) { return a->rank < b->rank; });
+  const std::vector<const PlateWell*> ranked = ranked_variant_wells(plate);
   for (size_t k = 0; k < ranked.size() && k < 20; ++k) {
     const ScoredVariant& r = table.rows[static_cast<size_t>(ranked[k]->row)];
     std::string rationale = r.rationale;

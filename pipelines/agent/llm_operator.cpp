@@ -296,11 +296,7 @@ void propose_with_llm(LlmSession& session, const Campaign& campaign, const Evolu
 }
 
 void critique_plate_with_llm(LlmSession& session, const Plate& plate, ScoreTable& table, const Campaign& campaign) {
-  std::vector<const PlateWell*> ranked;
-  for (const PlateWell& w : plate.wells) {
-    if (w.row >= 0) ranked.push_back(&w);
-  }
-  std::sort(ranked.begin(), ranked.end(), [](const PlateWell* a, const PlateWell* b) { return a->rank < b->rank; });
+  const std::vector<const PlateWell*> ranked = ranked_variant_wells(plate);
   std::map<std::string, size_t> plate_rows;  // variant -> table row
   std::string wells;
   for (const PlateWell* w : ranked) {

@@ -122,6 +122,15 @@ double spread_of(const std::vector<int64_t>& rows, const std::vector<double>& ke
 
 }  // namespace
 
+std::vector<const PlateWell*> ranked_variant_wells(const Plate& plate) {
+  std::vector<const PlateWell*> ranked;
+  for (const PlateWell& w : plate.wells) {
+    if (w.row >= 0) ranked.push_back(&w);
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const PlateWell* a, const PlateWell* b) { return a->rank < b->rank; });
+  return ranked;
+}
+
 Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t seed) {
   Plate plate;
   std::vector<int64_t> eligible;

@@ -41,6 +41,9 @@ std::string well_name(int64_t index, int64_t size);
 
 Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t seed);
 
+// The plate's variant wells (no controls, no constructs), best rank first.
+std::vector<const PlateWell*> ranked_variant_wells(const Plate& plate);
+
 // Deterministic 64-bit generator (splitmix64): the same numbers on every platform and library.
 class SplitMix64 {
  public:

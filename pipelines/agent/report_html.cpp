@@ -44,15 +44,6 @@ std::string diverging(double t) {
   return fmt::format("#{:02x}{:02x}{:02x}", r, g, b);
 }
 
-std::vector<const PlateWell*> ranked_wells(const Plate& plate) {
-  std::vector<const PlateWell*> ranked;
-  for (const PlateWell& w : plate.wells) {
-    if (w.row >= 0) ranked.push_back(&w);
-  }
-  std::sort(ranked.begin(), ranked.end(), [](const PlateWell* a, const PlateWell* b) { return a->rank < b->rank; });
-  return ranked;
-}
-
 // Grouped horizontal bars (z units) of the components of the top candidates.
 std::string components_svg(const ScoreTable& table, const std::vector<const PlateWell*>& ranked) {
   const size_t n = std::min<size_t>(ranked.size(), 20);
@@ -403,7 +394,7 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
                              : "<li>Structure terms: not computed (structure_budget 0 or no model parameters).</li>\n"
                                "</ul>\n";
 
-  const std::vector<const PlateWell*> ranked = ranked_wells(plate);
+  const std::vector<const PlateWell*> ranked = ranked_variant_wells(plate);
   h += "<h2>Top candidates</h2>\n<table>\n<tr><th>rank</th><th>well</th><th>id</th><th>mutations</th><th>score</th>"
        "<th>sd</th><th>pick</th><th>operator</th><th>rationale</th></tr>\n";
   for (size_t k = 0; k < ranked.size() && k < 20; ++k) {
