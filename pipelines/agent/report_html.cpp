@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 
+#include "pipelines/agent/agent_outputs.hpp"
 #include "pipelines/agent/pae_plot.hpp"
 #include "pipelines/version.hpp"
 
@@ -407,6 +408,23 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
         html_escape(operator_label(*r.hypothesis)), html_escape(r.rationale));
   }
   h += "</table>\n";
+  if (!table.constructs.empty()) {
+    const std::vector<std::string> wells = construct_wells(table, plate);
+    h += "<h2>Construct proposals</h2>\n<table>\n<tr><th>id</th><th>construct</th><th>length</th><th>well</th>"
+         "<th>operator</th><th>mean pLDDT (full length)</th><th>predicted alone: pLDDT / pTM</th><th>rationale</th>"
+         "</tr>\n";
+    for (size_t k = 0; k < table.constructs.size(); ++k) {
+      const Construct& c = table.constructs[k];
+      std::string facts;
+      for (const auto& f : c.rationale) facts += (facts.empty() ? "" : "; ") + f;
+      h += fmt::format(
+          "<tr><td>{}</td><td>{}-{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1f}</td><td>{} / {}</td><td>{}</td>"
+          "</tr>\n",
+          c.id, c.first, c.last, c.length(), wells[k].empty() ? "-" : wells[k], c.operator_name, c.wild_type_plddt,
+          fmt_or_na(c.predicted_plddt), fmt_or_na(c.predicted_ptm), html_escape(facts));
+    }
+    h += "</table>\n";
+  }
   h += "<h2>Score components of the top candidates</h2>\n<div class=\"plot\">\n" + components_svg(table, ranked) +
        "</div>\n";
   h += "<h2>Best score per position and residue</h2>\n<div class=\"plot\">\n" + heatmap_svg(table, campaign) +
@@ -420,7 +438,9 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
          plddt_svg(table, campaign, *predicted) + "</div>\n";
     h += pae_section(table, *predicted);
   }
-  h += "<p>Files: scores.tsv, plate.csv, notebook.jsonl, report.md, report.html";
+  h += "<p>Files: scores.tsv, plate.csv, ";
+  if (!table.constructs.empty()) h += "constructs.tsv, ";
+  h += "notebook.jsonl, report.md, report.html";
   h += predicted && !predicted->wild_type.pdb.empty()
            ? ", structures/ (WT.pdb and one PDB per shortlisted variant, pLDDT in the B-factors).</p>\n"
            : ".</p>\n";

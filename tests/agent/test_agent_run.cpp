@@ -329,6 +329,7 @@ TEST_CASE("agent run: construct proposals from the predicted wild type reach the
   const auto notebook = kfold::data::read_text_file(dir / "out/notebook.jsonl");
   CHECK(notebook.find(R"("type":"construct")") != std::string::npos);
   CHECK(kfold::data::read_text_file(dir / "out/report.md").find("## Construct proposals") != std::string::npos);
+  CHECK(kfold::data::read_text_file(dir / "out/report.html").find("<h2>Construct proposals</h2>") != std::string::npos);
   // The structure operators ran on the predicted wild type (a straight trace: every residue exposed).
   const auto scores = kfold::data::read_text_file(dir / "out/scores.tsv");
   CHECK(scores.find("surface_entropy_reduction") != std::string::npos);
