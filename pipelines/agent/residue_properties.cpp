@@ -12,16 +12,12 @@ namespace {
 struct Properties {
   char letter;
   double hydropathy;
-  double volume;
 };
 
-constexpr std::array<Properties, 20> kTable = {{{'A', 1.8, 88.6},   {'R', -4.5, 173.4}, {'N', -3.5, 114.1},
-                                                {'D', -3.5, 111.1}, {'C', 2.5, 108.5},  {'Q', -3.5, 143.8},
-                                                {'E', -3.5, 138.4}, {'G', -0.4, 60.1},  {'H', -3.2, 153.2},
-                                                {'I', 4.5, 166.7},  {'L', 3.8, 166.7},  {'K', -3.9, 168.6},
-                                                {'M', 1.9, 162.9},  {'F', 2.8, 189.9},  {'P', -1.6, 112.7},
-                                                {'S', -0.8, 89.0},  {'T', -0.7, 116.1}, {'W', -0.9, 227.8},
-                                                {'Y', -1.3, 193.6}, {'V', 4.2, 140.0}}};
+constexpr std::array<Properties, 20> kTable = {{{'A', 1.8},  {'R', -4.5}, {'N', -3.5}, {'D', -3.5}, {'C', 2.5},
+                                                {'Q', -3.5}, {'E', -3.5}, {'G', -0.4}, {'H', -3.2}, {'I', 4.5},
+                                                {'L', 3.8},  {'K', -3.9}, {'M', 1.9},  {'F', 2.8},  {'P', -1.6},
+                                                {'S', -0.8}, {'T', -0.7}, {'W', -0.9}, {'Y', -1.3}, {'V', 4.2}}};
 
 const Properties& properties(char aa) {
   for (const Properties& p : kTable) {
@@ -33,7 +29,6 @@ const Properties& properties(char aa) {
 }  // namespace
 
 double kyte_doolittle(char aa) { return properties(aa).hydropathy; }
-double residue_volume(char aa) { return properties(aa).volume; }
 int residue_charge(char aa) {
   properties(aa);  // checks the letter
   return (aa == 'K' || aa == 'R') ? 1 : (aa == 'D' || aa == 'E') ? -1 : 0;

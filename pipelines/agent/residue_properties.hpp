@@ -1,6 +1,5 @@
-// Physico-chemical properties of the 20 amino acids used by the solubility term and as surrogate
-// features: Kyte-Doolittle hydropathy (Kyte & Doolittle 1982), side-chain volume (Zamyatnin 1972, Å^3)
-// and charge at pH 7 (K, R +1; D, E -1; His 0).
+// Physico-chemical properties of the 20 amino acids used by the solubility term: Kyte-Doolittle
+// hydropathy (Kyte & Doolittle 1982) and charge at pH 7 (K, R +1; D, E -1; His 0).
 #pragma once
 
 #include <string_view>
@@ -9,7 +8,6 @@ namespace kfold::pipelines::agent {
 
 // Each throws RuntimeError for a letter that is not one of the 20 standard amino acids.
 double kyte_doolittle(char amino_acid);
-double residue_volume(char amino_acid);
 int residue_charge(char amino_acid);
 
 // Sum of residue_charge over the sequence.
