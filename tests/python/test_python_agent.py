@@ -135,3 +135,20 @@ def test_model_dtype(kf):
     assert (a.plddt != b.plddt).any()
     with pytest.raises(kf.InputError, match="dtype 'fp16': expected 'fp32' or 'bf16'"):
         kf.Model("model_1_ptm", random_weights=True, config=SMALL, dtype="fp16")
+
+
+def test_a_db_campaign_searches_once(kf, tmp_path, caplog):
+    """A campaign with "db": round 1 searches the database, round 2 reuses that alignment."""
+    spec = json.loads(CAMPAIGN.read_text())
+    del spec["target"]["msa"]
+    spec["target"]["db"] = str(EXAMPLES / "ubiquitin_db.fasta")
+    spec["results"] = []
+    campaign = kf.agent.Campaign(spec, workdir=tmp_path / "ubq")
+    with caplog.at_level("INFO", logger="kfold"):
+        first = campaign.propose(threads=2, potts=False)
+    assert "agent: searching" in caplog.text
+    caplog.clear()
+    with caplog.at_level("INFO", logger="kfold"):
+        second = campaign.propose(threads=2, potts=False)
+    assert "agent: searching" not in caplog.text and "reusing" in caplog.text
+    assert (second.folder / "target.a3m").read_bytes() == (first.folder / "target.a3m").read_bytes()

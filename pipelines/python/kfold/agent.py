@@ -303,6 +303,9 @@ class Campaign:
         folder.mkdir()
         if rounds:  # the notebook carries every round: the new run appends to the last one's
             shutil.copyfile(rounds[-1].folder / "notebook.jsonl", folder / "notebook.jsonl")
+            for name in ("target.a3m", "target_search.json"):  # a "db" campaign's search, reused if current
+                if (rounds[-1].folder / name).exists():
+                    shutil.copyfile(rounds[-1].folder / name, folder / name)
         args = _core.AgentArgs()
         args.threads = int(threads)
         args.seed = None if seed is None else int(seed)
