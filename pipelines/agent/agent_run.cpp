@@ -3,6 +3,7 @@
 
 #include <omp.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -93,10 +94,11 @@ std::optional<PredictedStructures> add_predicted_structure_terms(ScoreTable& tab
 }
 
 // Construct proposals from the wild type's pLDDT and PAE; the first `budget` of them are predicted alone
-// (their mean pLDDT and pTM). Returns how many were predicted.
+// (their mean pLDDT and pTM; the predictions go to `predictions`). Returns how many were predicted.
 int64_t propose_and_predict_constructs(ScoreTable& table, const Campaign& campaign, const StructurePrediction& wild_type,
                                        StructureOracle& oracle, int64_t budget,
-                                       const std::function<void()>& cancellation_point) {
+                                       const std::function<void()>& cancellation_point,
+                                       std::vector<std::pair<size_t, StructurePrediction>>& predictions) {
   table.constructs = propose_constructs(campaign, wild_type);
   if (table.constructs.empty()) return 0;
   const auto n = std::min<int64_t>(budget, static_cast<int64_t>(table.constructs.size()));
@@ -104,15 +106,17 @@ int64_t propose_and_predict_constructs(ScoreTable& table, const Campaign& campai
   for (int64_t k = 0; k < n; ++k) {
     cancellation_point();
     Construct& c = table.constructs[static_cast<size_t>(k)];
-    const StructurePrediction p = oracle.predict_fragment(construct_sequence(c, campaign),
-                                                          c.first - campaign.target.first_residue);
+    StructurePrediction p = oracle.predict_fragment(construct_sequence(c, campaign),
+                                                    c.first - campaign.target.first_residue);
     c.predicted_plddt = finite_moments(p.plddt).mean;
     c.predicted_ptm = p.ptm;
+    predictions.emplace_back(static_cast<size_t>(k), std::move(p));
   }
   return n;
 }
 
-// DIR/structures/WT.pdb and <id>_<mutations>.pdb of the predicted shortlist (those with PDB text).
+// DIR/structures/WT.pdb, <id>_<mutations>.pdb of the predicted shortlist and <id>_construct_<first>-<last>.pdb
+// of the constructs predicted alone (those with PDB text).
 std::vector<std::pair<std::filesystem::path, std::string>> structure_files(const std::filesystem::path& dir,
                                                                            const ScoreTable& table,
                                                                            const PredictedStructures& predicted) {
@@ -124,6 +128,11 @@ std::vector<std::pair<std::filesystem::path, std::string>> structure_files(const
     std::string name = h.id + "_" + format_variant(h.variant);
     std::replace(name.begin(), name.end(), ':', '_');
     files.emplace_back(dir / (name + ".pdb"), prediction.pdb);
+  }
+  for (const auto& [index, prediction] : predicted.constructs) {
+    if (prediction.pdb.empty()) continue;
+    const Construct& c = table.constructs[index];
+    files.emplace_back(dir / fmt::format("{}_construct_{}-{}.pdb", c.id, c.first, c.last), prediction.pdb);
   }
   return files;
 }
@@ -214,10 +223,15 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   cancellation_point();
   std::optional<PredictedStructures> predicted;
   if (wild_type) {
+    std::vector<std::pair<size_t, StructurePrediction>> constructs;
     const int64_t used = propose_and_predict_constructs(table, campaign, *wild_target, *options.structure_oracle,
-                                                        campaign.structure_budget, cancellation_point);
+                                                        campaign.structure_budget, cancellation_point, constructs);
     predicted = add_predicted_structure_terms(table, campaign, campaign.structure_budget - used,
                                               *options.structure_oracle, *wild_type, options.check_cancelled);
+    if (!constructs.empty()) {
+      if (!predicted) predicted = PredictedStructures{*wild_type, {}, {}};
+      predicted->constructs = std::move(constructs);
+    }
   }
   cancellation_point();
   const Plate plate = select_plate(table, campaign, seed);

@@ -29,11 +29,13 @@ struct StructurePrediction {
   int64_t chain_break = 0;
 };
 
-// The predictions behind a round's structure terms: the wild type and each shortlisted variant (by
-// its row in the score table). The agent writes them to DIR/structures/ and plots their pLDDT.
+// The predictions behind a round's structure terms: the wild type, each shortlisted variant (by its row
+// in the score table) and each construct predicted alone. The agent writes them to DIR/structures/ and
+// plots the pLDDT of the wild type and the variants.
 struct PredictedStructures {
   StructurePrediction wild_type;
   std::vector<std::pair<size_t, StructurePrediction>> variants;
+  std::vector<std::pair<size_t, StructurePrediction>> constructs;  // by index into ScoreTable::constructs
 };
 
 class StructureOracle {

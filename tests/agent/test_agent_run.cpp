@@ -275,6 +275,7 @@ class TailOracle : public StructureOracle {
       p.ca.push_back({3.8 * static_cast<double>(i), 0.0, 0.0});
     }
     p.ptm = 0.7;
+    p.pdb = "REMARK " + std::to_string(sequence.size()) + " residues\nEND\n";
     return p;
   }
   StructurePrediction predict_fragment(const std::string& sequence, int64_t offset) override {
@@ -325,6 +326,9 @@ TEST_CASE("agent run: construct proposals from the predicted wild type reach the
     CHECK(r[9].find("C-terminal residues 71-76 disordered (mean pLDDT 30)") != std::string::npos);
   }
   CHECK(construct_wells == 1);
+  // The construct predicted alone is saved beside the wild type and the shortlisted variants.
+  CHECK(kfold::data::read_text_file(dir / "out/structures/C01_construct_1-70.pdb") == "REMARK 70 residues\nEND\n");
+  CHECK(kfold::data::read_text_file(dir / "out/structures/WT.pdb") == "REMARK 76 residues\nEND\n");
   CHECK(plate.size() == 97u);  // still 96 wells
   const auto notebook = kfold::data::read_text_file(dir / "out/notebook.jsonl");
   CHECK(notebook.find(R"("type":"construct")") != std::string::npos);
