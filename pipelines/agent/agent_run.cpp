@@ -143,6 +143,9 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   namespace fs = std::filesystem;
   if (options.threads < 0) fail_input("--threads must be >= 0 (got {})", options.threads);
   Campaign campaign = read_campaign(campaign_path);
+  // The optional LLM operator (KFOLD_LLM_URL; llm_operator.hpp): read now, so that a bad KFOLD_LLM_*
+  // value fails before any long work. Unset: nothing changes.
+  std::optional<LlmSession> llm = llm_session_from_environment();
   if (options.potts_iterations) {
     if (*options.potts_iterations < 1) fail_input("--potts-iterations must be >= 1");
     campaign.evolution.potts_iterations = *options.potts_iterations;
@@ -208,8 +211,6 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
     propose_structure_rules(campaign, models, analyse_wild_type(*wild_target, campaign.target.sequence.size()),
                             proposed);
   }
-  // Optional LLM operator (KFOLD_LLM_URL; llm_operator.hpp): unset, nothing changes.
-  std::optional<LlmSession> llm = llm_session_from_environment();
   if (llm) propose_with_llm(*llm, campaign, models, proposed);
   const HypothesisSet hypotheses = restrict_to_library(campaign, proposed);
   if (!campaign.library_variants.empty()) {

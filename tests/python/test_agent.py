@@ -405,3 +405,15 @@ def test_agent_llm_endpoint_absent_same_plate_one_warning(kfold, tmp_path, monke
     assert len(llm) == 1 and llm[0]["purpose"] == "propose" and llm[0]["error"]
     assert not any(rec["type"] == "llm" for rec in
                    map(json.loads, (tmp_path / "without" / "notebook.jsonl").read_text().splitlines()))
+
+
+def test_agent_bad_llm_timeout_fails_before_any_work(kfold, tmp_path, monkeypatch):
+    """A bad KFOLD_LLM_TIMEOUT is an input error (exit 2) found before the evolutionary fit, and nothing
+    is written."""
+    monkeypatch.setenv("KFOLD_LLM_URL", "http://127.0.0.1:9/v1/chat/completions")
+    monkeypatch.setenv("KFOLD_LLM_TIMEOUT", "soon")
+    out = tmp_path / "out"
+    r = run_example(kfold, out)
+    assert r.returncode == 2 and "KFOLD_LLM_TIMEOUT='soon'" in r.stderr
+    assert "Potts fit" not in r.stderr and "site-independent" not in r.stderr
+    assert not out.exists() or not any(out.iterdir())
