@@ -134,8 +134,7 @@ std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaig
   for (const PlateWell& w : plate.wells) {
     if (w.construct >= 0) {
       const Construct& c = table.constructs[static_cast<size_t>(w.construct)];
-      std::string facts;
-      for (const auto& f : c.rationale) facts += (facts.empty() ? "" : "; ") + f;
+      std::string facts = construct_rationale(c);
       if (std::isfinite(c.predicted_plddt)) facts += fmt::format("; predicted alone: mean pLDDT {:.1f}", c.predicted_plddt);
       out += fmt::format("{},{},{},{},NA,NA,,{},,{}\n", w.well, c.id, format_construct(c),
                          construct_sequence(c, campaign), c.operator_name, csv_cell(facts));
@@ -279,8 +278,7 @@ std::string constructs_md(const ScoreTable& table, const Plate& plate) {
       "length) | predicted alone: pLDDT / pTM | rationale |\n|---|---|---|---|---|---|---|---|\n";
   for (size_t k = 0; k < table.constructs.size(); ++k) {
     const Construct& c = table.constructs[k];
-    std::string facts;
-    for (const auto& f : c.rationale) facts += (facts.empty() ? "" : "; ") + f;
+    const std::string facts = construct_rationale(c);
     md += fmt::format("| {} | {}-{} | {} | {} | {} | {:.1f} | {} / {} | {} |\n", c.id, c.first, c.last, c.length(),
                       wells[k].empty() ? "-" : wells[k], c.operator_name, c.wild_type_plddt, num(c.predicted_plddt),
                       num(c.predicted_ptm), facts);
@@ -305,8 +303,7 @@ std::string constructs_tsv(const ScoreTable& table, const Plate& plate, const Ca
   const std::vector<std::string> wells = construct_wells(table, plate);
   for (size_t k = 0; k < table.constructs.size(); ++k) {
     const Construct& c = table.constructs[k];
-    std::string facts;
-    for (const auto& f : c.rationale) facts += (facts.empty() ? "" : "; ") + f;
+    const std::string facts = construct_rationale(c);
     out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", c.id, format_construct(c),
                        c.operator_name, c.first, c.last, c.length(), wells[k].empty() ? "NA" : wells[k],
                        num(c.wild_type_plddt), num(c.predicted_plddt), num(c.predicted_ptm),

@@ -77,14 +77,14 @@ std::optional<PredictedStructures> add_predicted_structure_terms(ScoreTable& tab
   Progress progress("structures", static_cast<int64_t>(order.size()));
   PredictedStructures predicted;
   predicted.wild_type = wild_type;
+  const StructurePrediction wild_target = target_chain(wild_type);
   std::vector<std::optional<StructureTerms>> terms(table.rows.size());
   for (const size_t i : order) {
     check_interrupt();
     if (check_cancelled) check_cancelled();
     const auto& variant = table.rows[i].hypothesis->variant;
     auto mutant = oracle.predict(apply_variant(variant, wild_type_sequence, campaign.target.first_residue));
-    terms[i] = structure_terms(target_chain(predicted.wild_type), target_chain(mutant), variant,
-                               campaign.target.first_residue);
+    terms[i] = structure_terms(wild_target, target_chain(mutant), variant, campaign.target.first_residue);
     if (wild_type.chain_break > 0) add_interface_terms(*terms[i], wild_type, mutant);
     predicted.variants.emplace_back(i, std::move(mutant));
     progress.advance();

@@ -87,6 +87,12 @@ Split best_split(const PaeBlocks& pae, Range r, const ConstructOptions& o) {
 
 std::string format_construct(const Construct& c) { return fmt::format("construct {}-{}", c.first, c.last); }
 
+std::string construct_rationale(const Construct& c) {
+  std::string facts;
+  for (const auto& f : c.rationale) facts += (facts.empty() ? "" : "; ") + f;
+  return facts;
+}
+
 std::string construct_sequence(const Construct& c, const Campaign& campaign) {
   const int64_t begin = c.first - campaign.target.first_residue;
   return campaign.target.sequence.substr(static_cast<size_t>(begin), static_cast<size_t>(c.length()));

@@ -49,6 +49,8 @@ struct Construct {
 
 // "construct 13-76": how plate.csv, scores and reports name a construct.
 std::string format_construct(const Construct& construct);
+// The rationale facts joined with "; ".
+std::string construct_rationale(const Construct& construct);
 // The construct's sequence (a fragment of the target).
 std::string construct_sequence(const Construct& construct, const Campaign& campaign);
 

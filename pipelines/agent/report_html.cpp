@@ -415,8 +415,7 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
          "</tr>\n";
     for (size_t k = 0; k < table.constructs.size(); ++k) {
       const Construct& c = table.constructs[k];
-      std::string facts;
-      for (const auto& f : c.rationale) facts += (facts.empty() ? "" : "; ") + f;
+      const std::string facts = construct_rationale(c);
       h += fmt::format(
           "<tr><td>{}</td><td>{}-{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1f}</td><td>{} / {}</td><td>{}</td>"
           "</tr>\n",
