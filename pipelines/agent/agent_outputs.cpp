@@ -100,15 +100,15 @@ std::vector<std::string> row_decisions(const ScoreTable& table, const Plate& pla
 }
 
 std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
-  std::string out = "id\tmutations\toperator\tn_mutations\tsite_independent\tpotts";
+  std::string out = "id\tmutations\toperator\tn_mutations\tsite_independent\tpotts\tresidue_term";
   for (const auto& [term, weight] : campaign.objective) out += "\t" + term;
   out += "\ttotal\tsd\tsurrogate_mean\tsurrogate_sd\tacquisition\tflags\thard_filtered\tmeasured";
   // structure terms: NA unless predicted
   out += "\tdelta_plddt_site\tca_drmsd\tdelta_ptm\tburial_site\tlost_contacts\tnew_clashes\trationale\n";
   for (const ScoredVariant& r : table.rows) {
     const Hypothesis& h = *r.hypothesis;
-    out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}", h.id, format_variant(h.variant), operator_label(h),
-                       h.variant.substitutions.size(), num(r.site_independent), num(r.potts));
+    out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}", h.id, format_variant(h.variant), operator_label(h),
+                       h.variant.substitutions.size(), num(r.site_independent), num(r.potts), num(r.residue_term));
     for (const auto& [term, weight] : campaign.objective) {
       const bool binding = term == "binding" && r.structure && r.structure->binding;
       out += "\t" + ((term == "stability" || term == "fitness") ? num(r.evolutionary)
@@ -146,10 +146,15 @@ std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaig
     }
     const ScoredVariant& r = table.rows[static_cast<size_t>(w.row)];
     const Hypothesis& h = *r.hypothesis;
+    const std::string rationale =
+        w.pick == "explore" ? fmt::format("explore: untested residue, explore key {:+.2f} (residue term in place of "
+                                          "the evolutionary term); {}",
+                                          r.explore_key, r.rationale)
+                            : r.rationale;
     out += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", w.well, h.id, format_variant(h.variant),
                        apply_variant(h.variant, campaign.target.sequence, campaign.target.first_residue), num(r.total),
                        num(r.sd), w.rank, csv_cell(operator_label(h)), csv_cell(format_flags(r.flags)),
-                       csv_cell(w.pick == "explore" ? "explore: " + r.rationale : r.rationale));
+                       csv_cell(rationale));
   }
   return out;
 }
@@ -218,6 +223,7 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
                  {{"site_independent", json_number(r.site_independent)},
                   {"potts", json_number(r.potts)},
                   {"stability", json_number(r.evolutionary)},
+                  {"residue_term", json_number(r.residue_term)},
                   {"total", json_number(r.total)},
                   {"sd", json_number(r.sd)},
                   {"zero_shot", json_number(r.zero_shot)},

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <set>
 
 #include "data/error.hpp"
 #include "data/log.hpp"
@@ -146,24 +147,21 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
   plate.n_candidates = static_cast<int64_t>(eligible.size());
   const size_t n_rows = table.rows.size();
   std::vector<double> mean(n_rows);
-  std::vector<double> sd(n_rows);
   std::vector<double> exploit_key(n_rows);
+  std::vector<double> explore_key(n_rows);
   for (size_t k = 0; k < n_rows; ++k) {
     const ScoredVariant& r = table.rows[k];
     mean[k] = r.total;
-    sd[k] = r.sd;
     exploit_key[k] = table.surrogate ? r.acquisition : r.total;
+    explore_key[k] = r.explore_key;
   }
   const bool thompson =
       table.surrogate && table.surrogate->acquisition == "thompson" && !table.member_predictions.empty();
   const int64_t n_construct_wells =
       std::min<int64_t>(campaign.plate.constructs, static_cast<int64_t>(table.constructs.size()));
   const int64_t capacity = campaign.plate.size - campaign.plate.controls - n_construct_wells;
-  // Explore only where there is an uncertainty to follow.
-  const bool any_sd = std::any_of(eligible.begin(), eligible.end(),
-                                  [&](int64_t k) { return std::isfinite(sd[static_cast<size_t>(k)]); });
   const int64_t n_explore =
-      any_sd ? static_cast<int64_t>(std::llround(campaign.plate.explore_fraction * static_cast<double>(capacity))) : 0;
+      static_cast<int64_t>(std::llround(campaign.plate.explore_fraction * static_cast<double>(capacity)));
   const int64_t n_exploit = capacity - n_explore;
 
   Picker picker{table, campaign.plate.max_per_position, campaign.plate.similarity_penalty, {},
@@ -183,21 +181,29 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
     }
   };
   exploit_until(n_exploit);
-  // Explore: the highest sd among the candidates whose mean reaches the median.
+  // Explore: the best residue (explore_key) at a site with nothing measured and nothing yet on the plate,
+  // one well per site: evidence where the surrogate has none, for residues the family prefers whether or
+  // not their site is tolerant (site_decomposition.hpp).
   if (n_explore > 0) {
-    std::vector<double> means;
-    for (const int64_t k : eligible) means.push_back(mean[static_cast<size_t>(k)]);
-    std::sort(means.begin(), means.end());
-    const double median = means.empty() ? 0.0 : means[means.size() / 2];
-    std::vector<int64_t> upper;
-    for (const int64_t k : eligible) {
-      if (mean[static_cast<size_t>(k)] >= median) upper.push_back(k);
+    std::set<int64_t> tested;
+    for (const Measurement& m : campaign.measurements) {
+      for (const Substitution& s : m.variant.substitutions) tested.insert(s.position);
     }
-    const double explore_spread = spread_of(upper, sd);
+    std::vector<int64_t> untested;
+    for (const int64_t k : eligible) {
+      const auto& subs = table.rows[static_cast<size_t>(k)].hypothesis->variant.substitutions;
+      if (std::none_of(subs.begin(), subs.end(), [&](const Substitution& s) { return tested.count(s.position); })) {
+        untested.push_back(k);
+      }
+    }
+    Picker one_per_site = picker;
+    one_per_site.cap = 1;
+    const double explore_spread = spread_of(untested, explore_key);
     while (static_cast<int64_t>(chosen.size()) < capacity) {
-      const int64_t k = picker.best(upper, sd, explore_spread);
+      const int64_t k = one_per_site.best(untested, explore_key, explore_spread);
       if (k < 0) break;
       picker.take(k);
+      one_per_site.take(k);
       chosen.emplace_back(k, "explore");
       ++plate.n_explore;
     }

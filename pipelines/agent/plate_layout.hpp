@@ -1,8 +1,9 @@
 // Plate selection: variants that pass the hard liability filters, none already measured, at most
 // `max_per_position` per residue, plus wild-type control wells. Two quotas: exploit (the best ranking key:
 // the acquisition value with a surrogate - UCB, or per pick one Thompson-drawn ensemble member - else the
-// zero-shot total) and explore (plate.explore_fraction of the variant wells: highest sd among candidates
-// whose mean is at least the eligible median). Greedy picks pay plate.similarity_penalty x (spread of the
+// zero-shot total) and explore (plate.explore_fraction of the variant wells: the best explore_key - the
+// zero-shot total with the evolutionary term's residue term in its place - at residues with nothing
+// measured and nothing yet on the plate, one well per residue). Greedy picks pay plate.similarity_penalty x (spread of the
 // key) per substitution shared with an earlier pick. Wells are laid out in a seeded random order (so
 // plate-position effects do not follow the ranking); deterministic given the seed. The table's construct
 // proposals take up to plate.constructs wells first (in proposal order), out of the variant wells.

@@ -10,6 +10,7 @@
 #include "data/error.hpp"
 #include "data/log.hpp"
 #include "pipelines/agent/acquisition.hpp"
+#include "pipelines/agent/site_decomposition.hpp"
 #include "pipelines/agent/solubility_score.hpp"
 #include "pipelines/agent/surrogate_model.hpp"
 #include "pipelines/agent/wild_type_structure.hpp"
@@ -94,6 +95,7 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
   }
 
   const int64_t first = campaign.target.first_residue;
+  const SiteDecomposition sites(models, campaign.target.sequence, first);
   table.rows.reserve(hypotheses.size());
   for (const Hypothesis& h : hypotheses) {
     ScoredVariant r;
@@ -101,6 +103,8 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
     r.site_independent = models.site_independent_score(h.variant, first);
     r.potts = models.potts_score(h.variant, first);
     r.evolutionary = models.stability_from_potts ? r.potts : r.site_independent;
+    const std::vector<double> parts = sites.features(h.variant);  // [si site, si residue, potts site, potts residue]
+    r.residue_term = models.stability_from_potts ? parts[3] : parts[1];
     r.solubility = solubility_score(h.variant, campaign.target.sequence, first, exposure);
     r.flags = liability_flags(h.variant, lc);
     if (const auto it = measured.find(format_variant(h.variant)); it != measured.end()) r.measured = *it->second;
@@ -110,6 +114,7 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
   const Moments m_si = moments(table.rows, &ScoredVariant::site_independent);
   const Moments m_potts = moments(table.rows, &ScoredVariant::potts);
   const Moments m_sol = moments(table.rows, &ScoredVariant::solubility);
+  const Moments m_residue = moments(table.rows, &ScoredVariant::residue_term);
   const double sol_weight = table.solubility_weight;
   const char* model = models.stability_from_potts ? "Potts dE" : "site-independent log-ratio";
   for (ScoredVariant& r : table.rows) {
@@ -117,6 +122,7 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
     const double z_sol = (r.solubility - m_sol.mean) / m_sol.sd;
     r.total = evo_weight * z + sol_weight * z_sol;  // NaN propagates
     r.zero_shot = r.total;
+    r.explore_key = evo_weight * (r.residue_term - m_residue.mean) / m_residue.sd + sol_weight * z_sol;
     const double z_si = (r.site_independent - m_si.mean) / m_si.sd;
     const double z_potts = (r.potts - m_potts.mean) / m_potts.sd;
     r.sd = std::isfinite(z_si) && std::isfinite(z_potts) ? evo_weight * std::fabs(z_potts - z_si) / 2.0
@@ -149,12 +155,8 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
     }
     return false;
   }
-  const int64_t first = campaign.target.first_residue;
-  auto dense = [&](const Variant& v) {
-    std::vector<double> d = {models.site_independent_score(v, first)};
-    if (models.potts) d.push_back(models.potts_score(v, first));
-    return d;
-  };
+  const SiteDecomposition sites(models, campaign.target.sequence, campaign.target.first_residue);
+  auto dense = [&](const Variant& v) { return sites.features(v); };
   std::vector<SurrogateRow> rows;
   rows.reserve(table.rows.size());
   for (const ScoredVariant& r : table.rows) rows.push_back({r.hypothesis->variant, dense(r.hypothesis->variant)});
@@ -221,7 +223,8 @@ void add_structure_terms(ScoreTable& table, const std::vector<std::optional<Stru
   const auto contacts = [](const StructureTerms& t) { return -static_cast<double>(t.lost_contacts); };
   const auto binding = [](const StructureTerms& t) {
     if (!t.binding) return std::numeric_limits<double>::quiet_NaN();
-    return std::isfinite(t.delta_interface_pae) ? -t.delta_interface_pae : -static_cast<double>(t.lost_interface_contacts);
+    return std::isfinite(t.delta_interface_pae) ? -t.delta_interface_pae
+                                                : -static_cast<double>(t.lost_interface_contacts);
   };
   auto z_of = [&](auto term) {
     std::vector<double> v;

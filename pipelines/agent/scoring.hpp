@@ -41,8 +41,14 @@ struct ScoredVariant {
   double site_independent = 0.0;  // NaN when not computable
   double potts = 0.0;             // NaN without a Potts model
   double evolutionary = 0.0;      // the term used for stability/fitness
-  double solubility = 0.0;        // solubility_score.hpp (exposure-weighted with a predicted wild type)
-  double total = 0.0;             // NaN when the evolutionary term is NaN
+  // The evolutionary term minus its site terms (site_decomposition.hpp): how the mutant residue compares
+  // with the other residues at its site. NaN off the alignment's columns.
+  double residue_term = 0.0;
+  // The zero-shot total with the evolutionary term's residue term in its place: what the explore quota
+  // ranks by (the best residues at sites nobody has measured, tolerant or not).
+  double explore_key = 0.0;
+  double solubility = 0.0;  // solubility_score.hpp (exposure-weighted with a predicted wild type)
+  double total = 0.0;       // NaN when the evolutionary term is NaN
   double sd = 0.0;
   double zero_shot = 0.0;  // the total before learning from results
   double surrogate_mean = std::numeric_limits<double>::quiet_NaN();

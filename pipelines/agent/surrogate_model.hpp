@@ -1,6 +1,7 @@
 // The surrogate of measured results: ridge regression (closed form, Cholesky of the d x d normal
 // equations or of the n x n kernel when n < d) on variant features, and a seeded bootstrap ensemble of
-// such ridges whose spread is the uncertainty. Features: the evolutionary scores (standardised) and
+// such ridges whose spread is the uncertainty. Features: the evolutionary scores (standardised; the agent
+// passes each model's site and residue terms, site_decomposition.hpp) and
 // one-hot indicators of the mutated positions, of the mutant residues and of each position x residue
 // seen in the training data (an unseen indicator would get weight 0 anyway). Additive: a multiple
 // mutant's features are the sums of its substitutions'.
@@ -51,7 +52,7 @@ std::vector<double> ridge_loo_predictions(const Matrix& x, const std::vector<dou
 // feature is then the mean, 0 after standardisation).
 struct SurrogateRow {
   Variant variant;
-  std::vector<double> dense;  // evolutionary scores, the same count in every row
+  std::vector<double> dense;  // evolutionary features, the same count in every row
 };
 
 // The feature map, built once from the training variants and the dense columns' moments of every row.

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -44,6 +45,13 @@ std::vector<std::vector<std::string>> read_table(const std::filesystem::path& p,
   std::vector<std::vector<std::string>> rows;
   while (std::getline(in, line)) rows.push_back(split(line, sep));
   return rows;
+}
+
+// Index of a named column of a header row (fails the test when absent).
+size_t column(const std::vector<std::string>& header, const std::string& name) {
+  const auto it = std::find(header.begin(), header.end(), name);
+  REQUIRE_MESSAGE(it != header.end(), "no column " << name);
+  return static_cast<size_t>(it - header.begin());
 }
 
 }  // namespace
@@ -103,15 +111,16 @@ TEST_CASE("agent run: example campaign, plate invariants") {
   const auto& head = scores[0];
   CHECK(head[4] == "site_independent");
   CHECK(head[5] == "potts");
-  CHECK(head[10] == "surrogate_mean");
-  CHECK(head[11] == "surrogate_sd");
-  CHECK(head[12] == "acquisition");
-  CHECK(head[13] == "flags");
+  CHECK(head[6] == "residue_term");
+  const size_t flags = column(head, "flags");
+  for (const char* name : {"stability", "solubility", "total", "sd", "surrogate_mean", "surrogate_sd", "acquisition"}) {
+    CHECK(column(head, name) < flags);
+  }
   int64_t singles = 0;
   bool flagged_cys = false;
   for (size_t k = 1; k < scores.size(); ++k) {
     if (scores[k][3] == "1") ++singles;
-    if (scores[k][1] == "K6C") flagged_cys = scores[k][13].find("new_unpaired_cys") != std::string::npos;
+    if (scores[k][1] == "K6C") flagged_cys = scores[k][flags].find("new_unpaired_cys") != std::string::npos;
   }
   CHECK(singles == 74 * 19);
   CHECK(flagged_cys);
@@ -194,14 +203,19 @@ TEST_CASE("agent run: with results the surrogate ranks, Thompson and UCB plates 
   CHECK(ts1 != ucb1);
   const auto scores = read_table(dir / "ucb1" / "scores.tsv", '\t');
   REQUIRE(scores.size() > 1u);
+  const size_t total = column(scores[0], "total");
+  const size_t sd = column(scores[0], "sd");
+  const size_t mean = column(scores[0], "surrogate_mean");
+  const size_t mean_sd = column(scores[0], "surrogate_sd");
+  const size_t acquisition = column(scores[0], "acquisition");
   int64_t with_surrogate = 0;
   for (size_t k = 1; k < scores.size(); ++k) {
-    if (scores[k][10] == "NA") continue;
+    if (scores[k][mean] == "NA") continue;
     ++with_surrogate;
-    CHECK(scores[k][8] == scores[k][10]);  // total = surrogate mean
-    CHECK(scores[k][9] == scores[k][11]);  // sd = ensemble sd
-    CHECK(std::stod(scores[k][12]) ==
-          doctest::Approx(std::stod(scores[k][10]) + 1.5 * std::stod(scores[k][11])).epsilon(1e-5));
+    CHECK(scores[k][total] == scores[k][mean]);  // total = surrogate mean
+    CHECK(scores[k][sd] == scores[k][mean_sd]);  // sd = ensemble sd
+    CHECK(std::stod(scores[k][acquisition]) ==
+          doctest::Approx(std::stod(scores[k][mean]) + 1.5 * std::stod(scores[k][mean_sd])).epsilon(1e-5));
   }
   CHECK(with_surrogate == static_cast<int64_t>(scores.size()) - 1);
   std::ifstream nb(dir / "ucb1" / "notebook.jsonl");
@@ -212,7 +226,7 @@ TEST_CASE("agent run: with results the surrogate ranks, Thompson and UCB plates 
   CHECK(head["surrogate"]["members"] == 32);
   CHECK(head["plate"]["explore"].get<int64_t>() > 0);
   const std::string plate = read_text_file(dir / "ucb1" / "plate.csv");
-  CHECK(plate.find("explore: surrogate") != std::string::npos);
+  CHECK(plate.find("explore: untested residue, explore key ") != std::string::npos);
   const std::string html = read_text_file(dir / "ucb1" / "report.html");
   CHECK(html.find("Surrogate calibration") != std::string::npos);
   CHECK(html.find("<svg") != std::string::npos);
