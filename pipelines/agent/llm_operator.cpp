@@ -267,7 +267,7 @@ void propose_with_llm(LlmSession& session, const Campaign& campaign, const Evolu
   std::string dossier;
   {
     // The table points into proposed.items(): used up before anything is added.
-    const ScoreTable preliminary = score_hypotheses(proposed.items(), campaign, models);
+    const ScoreTable preliminary = score_hypotheses(proposed.items(), campaign, models, nullptr, false);
     dossier = llm_dossier(campaign, preliminary, proposed);
   }
   const std::string system =

@@ -48,7 +48,7 @@ Moments finite_moments(const std::vector<double>& values) {
 }
 
 ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Campaign& campaign,
-                            const EvolutionaryModels& models, const StructurePrediction* wild_type) {
+                            const EvolutionaryModels& models, const StructurePrediction* wild_type, bool log_context) {
   ScoreTable table;
   for (const auto& [term, weight] : campaign.objective) {
     if (term == "stability" || term == "fitness") {
@@ -64,9 +64,11 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
   }
   double evo_weight = table.evolutionary_weight;
   if (evo_weight <= 0.0 && table.solubility_weight <= 0.0) {
-    log_warn(
-        "agent: no objective term this version computes (stability, fitness, solubility) has a weight > 0; ranking "
-        "by the evolutionary term with weight 1");
+    if (log_context) {
+      log_warn(
+          "agent: no objective term this version computes (stability, fitness, solubility) has a weight > 0; "
+          "ranking by the evolutionary term with weight 1");
+    }
     evo_weight = 1.0;
   }
   std::map<std::string, const Measurement*> measured;
@@ -78,7 +80,7 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
   // Conservation means little in a shallow family: judged only with Neff >= kMinNeffForConservation.
   if (models.weights.neff >= kMinNeffForConservation) {
     lc.wild_type_conservation = models.wild_type_conservation();
-  } else {
+  } else if (log_context) {
     log_info("agent: Neff {:.1f} < {}: no invariant-position filter", models.weights.neff, kMinNeffForConservation);
   }
 
@@ -89,9 +91,11 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
     lc.ca = w.ca;
     lc.plddt = w.plddt;
     exposure = w.exposure;
-    log_info("agent: liability rules and solubility with the predicted wild type: {} helix residues, {} exposed",
-             std::count(lc.helix.begin(), lc.helix.end(), true),
-             std::count_if(exposure.begin(), exposure.end(), [](double e) { return e >= 0.5; }));
+    if (log_context) {
+      log_info("agent: liability rules and solubility with the predicted wild type: {} helix residues, {} exposed",
+               std::count(lc.helix.begin(), lc.helix.end(), true),
+               std::count_if(exposure.begin(), exposure.end(), [](double e) { return e >= 0.5; }));
+    }
   }
 
   const int64_t first = campaign.target.first_residue;

@@ -90,8 +90,11 @@ struct ScoreTable {
 
 // Cheap terms and liability flags of every hypothesis. With the predicted wild type, the liability
 // rules also use its helices and Cys geometry (LiabilityContext); without it they are sequence-only.
+// `log_context`: log the facts that shape the scores (Neff too low for the invariant-position filter, the
+// predicted wild type's helices, no computable objective term); false for a preliminary scoring.
 ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Campaign& campaign,
-                            const EvolutionaryModels& models, const StructurePrediction* wild_type = nullptr);
+                            const EvolutionaryModels& models, const StructurePrediction* wild_type = nullptr,
+                            bool log_context = true);
 
 // Fits the surrogate to campaign.measurements (when there are at least surrogate.min_measurements) and
 // replaces total/sd by its mean/sd, fills acquisition; returns false (table unchanged) otherwise.

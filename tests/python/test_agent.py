@@ -355,6 +355,7 @@ def test_agent_llm_operator_suggestions_validated_scored_and_criticised(kfold, t
     assert r.returncode == 0, r.stderr
     assert "unavailable" not in r.stderr
     assert "LLM suggestion 'A23P' rejected: " in r.stderr and "LLM suggestion 'M1L' rejected: " in r.stderr
+    assert r.stderr.count("no invariant-position filter") == 1  # the dossier's preliminary scoring is quiet
     # Two requests (proposals, critic), OpenAI-style, with the model, the key and a dossier of the campaign.
     assert len(mock_llm.requests) == 2
     headers, proposal = mock_llm.requests[0]
