@@ -135,7 +135,7 @@ std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaig
     if (w.construct >= 0) {
       const Construct& c = table.constructs[static_cast<size_t>(w.construct)];
       std::string facts = construct_rationale(c);
-      if (std::isfinite(c.predicted_plddt)) facts += fmt::format("; predicted alone: mean pLDDT {:.1f}", c.predicted_plddt);
+      if (std::isfinite(c.predicted_plddt)) facts += fmt::format("; predicted: mean pLDDT {:.1f}", c.predicted_plddt);
       out += fmt::format("{},{},{},{},NA,NA,,{},,{}\n", w.well, c.id, format_construct(c),
                          construct_sequence(c, campaign), c.operator_name, csv_cell(facts));
       continue;
@@ -257,7 +257,8 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
                  {"scores",
                   {{"wild_type_plddt", json_number(c.wild_type_plddt)},
                    {"predicted_plddt", json_number(c.predicted_plddt)},
-                   {"predicted_ptm", json_number(c.predicted_ptm)}}},
+                   {"predicted_ptm", json_number(c.predicted_ptm)},
+                   {"interface_pae", json_number(c.interface_pae)}}},
                  {"decision", wells[k].empty() ? "not_selected" : "plate:" + wells[k]}})
                .dump() +
            "\n";
@@ -281,7 +282,7 @@ std::string constructs_md(const ScoreTable& table, const Plate& plate) {
   std::string md =
       "## Construct proposals\n\nWild-type fragments from the predicted pLDDT (disordered termini) and PAE "
       "(domains); `constructs.tsv` has them all.\n\n| id | construct | length | well | operator | mean pLDDT (full "
-      "length) | predicted alone: pLDDT / pTM | rationale |\n|---|---|---|---|---|---|---|---|\n";
+      "length) | predicted on its own: pLDDT / pTM | rationale |\n|---|---|---|---|---|---|---|---|\n";
   for (size_t k = 0; k < table.constructs.size(); ++k) {
     const Construct& c = table.constructs[k];
     const std::string facts = construct_rationale(c);
@@ -305,14 +306,14 @@ std::vector<std::string> construct_wells(const ScoreTable& table, const Plate& p
 std::string constructs_tsv(const ScoreTable& table, const Plate& plate, const Campaign& campaign) {
   std::string out =
       "id\tconstruct\toperator\tfirst\tlast\tlength\twell\twild_type_plddt\tpredicted_plddt\tpredicted_ptm\t"
-      "sequence\trationale\n";
+      "interface_pae\tsequence\trationale\n";
   const std::vector<std::string> wells = construct_wells(table, plate);
   for (size_t k = 0; k < table.constructs.size(); ++k) {
     const Construct& c = table.constructs[k];
     const std::string facts = construct_rationale(c);
-    out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", c.id, format_construct(c),
+    out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", c.id, format_construct(c),
                        c.operator_name, c.first, c.last, c.length(), wells[k].empty() ? "NA" : wells[k],
-                       num(c.wild_type_plddt), num(c.predicted_plddt), num(c.predicted_ptm),
+                       num(c.wild_type_plddt), num(c.predicted_plddt), num(c.predicted_ptm), num(c.interface_pae),
                        construct_sequence(c, campaign), tsv_cell(facts));
   }
   return out;

@@ -39,8 +39,8 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign);
 std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaign& campaign);
 
 // Tab-separated, one line per construct proposal: id, construct, operator, first, last, length, well (NA
-// when not on the plate), wild_type_plddt, predicted_plddt, predicted_ptm (NA unless predicted alone),
-// sequence, rationale.
+// when not on the plate), wild_type_plddt, predicted_plddt, predicted_ptm, interface_pae (NA unless
+// predicted on its own; interface_pae with a partner only), sequence, rationale.
 std::string constructs_tsv(const ScoreTable& table, const Plate& plate, const Campaign& campaign);
 // The well of each construct proposal ("" when not on the plate).
 std::vector<std::string> construct_wells(const ScoreTable& table, const Plate& plate);

@@ -8,10 +8,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
-#include <string_view>
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
@@ -93,23 +94,34 @@ std::optional<PredictedStructures> add_predicted_structure_terms(ScoreTable& tab
   return predicted;
 }
 
-// Construct proposals from the wild type's pLDDT and PAE; the first `budget` of them are predicted alone
-// (their mean pLDDT and pTM; the predictions go to `predictions`). Returns how many were predicted.
-int64_t propose_and_predict_constructs(ScoreTable& table, const Campaign& campaign, const StructurePrediction& wild_type,
-                                       StructureOracle& oracle, int64_t budget,
+// Construct proposals from the wild type's pLDDT and PAE (of its target chain); the first `budget` of
+// them are predicted on their own, in complex with the partner when the campaign has one (their mean
+// pLDDT, pTM and interface PAE; the predictions go to `predictions`). Returns how many were predicted.
+int64_t propose_and_predict_constructs(ScoreTable& table, const Campaign& campaign,
+                                       const StructurePrediction& wild_type, StructureOracle& oracle, int64_t budget,
                                        const std::function<void()>& cancellation_point,
                                        std::vector<std::pair<size_t, StructurePrediction>>& predictions) {
-  table.constructs = propose_constructs(campaign, wild_type);
+  table.constructs = propose_constructs(campaign, target_chain(wild_type));
   if (table.constructs.empty()) return 0;
   const auto n = std::min<int64_t>(budget, static_cast<int64_t>(table.constructs.size()));
-  log_info("agent: {} construct proposals; predicting {} of them alone", table.constructs.size(), n);
+  log_info("agent: {} construct proposals; predicting {} of them{}", table.constructs.size(), n,
+           wild_type.chain_break > 0 ? " in complex with " + campaign.target.partner->id : std::string());
+  const double wild_type_interface_pae =
+      wild_type.chain_break > 0 ? interface_terms(wild_type).pae : std::numeric_limits<double>::quiet_NaN();
   for (int64_t k = 0; k < n; ++k) {
     cancellation_point();
     Construct& c = table.constructs[static_cast<size_t>(k)];
-    StructurePrediction p = oracle.predict_fragment(construct_sequence(c, campaign),
-                                                    c.first - campaign.target.first_residue);
-    c.predicted_plddt = finite_moments(p.plddt).mean;
+    StructurePrediction p =
+        oracle.predict_fragment(construct_sequence(c, campaign), c.first - campaign.target.first_residue);
+    c.predicted_plddt = finite_moments(target_chain(p).plddt).mean;
     c.predicted_ptm = p.ptm;
+    if (p.chain_break > 0) {
+      c.interface_pae = interface_terms(p).pae;
+      if (std::isfinite(c.interface_pae)) {
+        c.rationale.push_back(fmt::format("with {}: interface PAE {:.1f} Å (full-length wild type {:.1f} Å)",
+                                          campaign.target.partner->id, c.interface_pae, wild_type_interface_pae));
+      }
+    }
     predictions.emplace_back(static_cast<size_t>(k), std::move(p));
   }
   return n;
@@ -187,7 +199,7 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   // The wild type is predicted first: the structure operators, the liability rules (helices, Cys
   // geometry) and the solubility term's exposure read it (its target chain when it is a complex with
   // the campaign's partner).
-  std::optional<StructurePrediction> wild_type;   // as predicted (a complex with a partner)
+  std::optional<StructurePrediction> wild_type;    // as predicted (a complex with a partner)
   std::optional<StructurePrediction> wild_target;  // the target chain of it
   if (options.structure_oracle != nullptr && campaign.structure_budget > 0) {
     log_info("agent: predicting the wild type{}",
@@ -218,14 +230,13 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
              campaign.library_variants.size(), hypotheses.items().size(), proposed.items().size());
   }
   log_info("agent: {} hypotheses", hypotheses.items().size());
-  ScoreTable table =
-      score_hypotheses(hypotheses.items(), campaign, models, wild_target ? &*wild_target : nullptr);
+  ScoreTable table = score_hypotheses(hypotheses.items(), campaign, models, wild_target ? &*wild_target : nullptr);
   apply_surrogate(table, campaign, models, seed, threads);
   cancellation_point();
   std::optional<PredictedStructures> predicted;
   if (wild_type) {
     std::vector<std::pair<size_t, StructurePrediction>> constructs;
-    const int64_t used = propose_and_predict_constructs(table, campaign, *wild_target, *options.structure_oracle,
+    const int64_t used = propose_and_predict_constructs(table, campaign, *wild_type, *options.structure_oracle,
                                                         campaign.structure_budget, cancellation_point, constructs);
     predicted = add_predicted_structure_terms(table, campaign, campaign.structure_budget - used,
                                               *options.structure_oracle, *wild_type, options.check_cancelled);
@@ -262,8 +273,8 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   const fs::path constructs_path = options.out_dir / "constructs.tsv";
   if (!table.constructs.empty()) files.emplace_back(constructs_path, constructs_tsv(table, plate, campaign));
   const fs::path structures_dir = options.out_dir / "structures";
-  const auto structures = predicted ? structure_files(structures_dir, table, *predicted)
-                                    : std::vector<std::pair<fs::path, std::string>>{};
+  const auto structures =
+      predicted ? structure_files(structures_dir, table, *predicted) : std::vector<std::pair<fs::path, std::string>>{};
   if (!structures.empty()) data::ensure_directory(structures_dir);
   files.insert(files.end(), structures.begin(), structures.end());
   data::write_files_atomic(files);
@@ -271,8 +282,8 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   std::error_code error;
   if (table.constructs.empty()) fs::remove(constructs_path, error);
   for (const auto& entry : fs::directory_iterator(structures_dir, error)) {
-    const bool current = std::any_of(structures.begin(), structures.end(),
-                                     [&](const auto& file) { return file.first == entry.path(); });
+    const bool current =
+        std::any_of(structures.begin(), structures.end(), [&](const auto& file) { return file.first == entry.path(); });
     if (!current) fs::remove(entry.path(), error);
   }
   if (structures.empty()) fs::remove(structures_dir, error);  // only when empty

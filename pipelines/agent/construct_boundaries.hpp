@@ -41,9 +41,12 @@ struct Construct {
   int64_t last = 0;
   std::vector<std::string> rationale;  // facts, one short phrase each
   double wild_type_plddt = 0.0;        // mean pLDDT of these residues in the full-length prediction
-  // When predicted alone (structure_budget): its mean pLDDT and pTM (NaN when not predicted / no pTM).
+  // When predicted on its own (structure_budget): its mean pLDDT and pTM (NaN when not predicted / no pTM).
   double predicted_plddt = std::numeric_limits<double>::quiet_NaN();
   double predicted_ptm = std::numeric_limits<double>::quiet_NaN();
+  // With the campaign's partner, constructs are predicted in complex with it: the mean PAE between the
+  // construct and the partner (Å; NaN without a partner or a PAE head).
+  double interface_pae = std::numeric_limits<double>::quiet_NaN();
   int64_t length() const { return last - first + 1; }
 };
 

@@ -411,7 +411,7 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
   if (!table.constructs.empty()) {
     const std::vector<std::string> wells = construct_wells(table, plate);
     h += "<h2>Construct proposals</h2>\n<table>\n<tr><th>id</th><th>construct</th><th>length</th><th>well</th>"
-         "<th>operator</th><th>mean pLDDT (full length)</th><th>predicted alone: pLDDT / pTM</th><th>rationale</th>"
+         "<th>operator</th><th>mean pLDDT (full length)</th><th>predicted on its own: pLDDT / pTM</th><th>rationale</th>"
          "</tr>\n";
     for (size_t k = 0; k < table.constructs.size(); ++k) {
       const Construct& c = table.constructs[k];

@@ -44,7 +44,8 @@ class StructureOracle {
   // Predicts one full-length sequence (the 20 standard amino acids). Throws on failure.
   virtual StructurePrediction predict(const std::string& sequence) = 0;
   // Predicts a fragment of the wild type (a construct): `sequence` is the target's residues from 0-based
-  // index `offset` on. By default like any sequence; an oracle with the family MSA uses its columns.
+  // index `offset` on. By default like any sequence; an oracle with the family MSA uses its columns. An
+  // oracle with a partner chain predicts the fragment in complex with it, as it does full-length sequences.
   virtual StructurePrediction predict_fragment(const std::string& sequence, int64_t /*offset*/) {
     return predict(sequence);
   }

@@ -78,7 +78,7 @@ agent::StructurePrediction ModelStructureOracle::predict_fragment(const std::str
     fragment.sequences.front() = sequence;
     msas.push_back(std::move(fragment));
   }
-  return predict_with(sequence, std::move(msas), false);  // a construct is predicted alone
+  return predict_with(sequence, std::move(msas), partner_.has_value());  // with the partner, as the full length
 }
 
 agent::StructurePrediction ModelStructureOracle::predict_with(const std::string& sequence, std::vector<data::Msa> msas,

@@ -278,7 +278,9 @@ TEST_CASE("agent run: a campaign with target.db searches once and reuses the ali
 namespace {
 
 // An oracle whose every prediction has a disordered C-terminal tail from residue 71 on (as ubiquitin's
-// flexible Gly-Gly tail) and a straight Cα trace.
+// flexible Gly-Gly tail) and a straight Cα trace. With `partner_length` > 0 it predicts complexes: that
+// many partner residues (pLDDT 10) after the target's, a PAE of 2 Å within the target and between the
+// chains 5 Å for the full length (76 residues), 12 Å for anything shorter.
 class TailOracle : public StructureOracle {
  public:
   StructurePrediction predict(const std::string& sequence) override {
@@ -290,6 +292,20 @@ class TailOracle : public StructureOracle {
     }
     p.ptm = 0.7;
     p.pdb = "REMARK " + std::to_string(sequence.size()) + " residues\nEND\n";
+    if (partner_length > 0) {
+      const size_t n_target = sequence.size();
+      const size_t n = n_target + partner_length;
+      for (size_t i = n_target; i < n; ++i) {
+        p.plddt.push_back(10.0);
+        p.ca.push_back({3.8 * static_cast<double>(i - n_target), 6.0, 0.0});
+      }
+      p.chain_break = static_cast<int64_t>(n_target);
+      const double between = n_target == 76 ? 5.0 : 12.0;
+      p.pae.assign(n * n, between);
+      for (size_t i = 0; i < n_target; ++i) {
+        for (size_t j = 0; j < n_target; ++j) p.pae[i * n + j] = 2.0;
+      }
+    }
     return p;
   }
   StructurePrediction predict_fragment(const std::string& sequence, int64_t offset) override {
@@ -297,6 +313,7 @@ class TailOracle : public StructureOracle {
     return predict(sequence);
   }
   int64_t calls = 0;
+  size_t partner_length = 0;
   std::vector<std::pair<int64_t, size_t>> fragments;
 };
 
@@ -328,6 +345,7 @@ TEST_CASE("agent run: construct proposals from the predicted wild type reach the
   CHECK(constructs[1][1] == "construct 1-70");
   CHECK(constructs[1][2] == "trim_termini");
   CHECK(constructs[1][8] == "90.000000");  // predicted alone
+  CHECK(constructs[1][10] == "NA");        // no partner, no interface
   const std::string well = constructs[1][6];
   const auto plate = read_table(dir / "out/plate.csv", ',');
   int64_t construct_wells = 0;
@@ -361,4 +379,35 @@ TEST_CASE("agent run: construct proposals from the predicted wild type reach the
   run_agent(campaign_path, o);
   CHECK(!std::filesystem::exists(dir / "out/constructs.tsv"));  // this round proposed none
   CHECK(kfold::data::read_text_file(dir / "out/scores.tsv").find("Q2A") != std::string::npos);
+}
+
+TEST_CASE("agent run: with a partner chain, constructs are predicted in complex with it") {
+  kfold::test::ScratchDir dir("agent-constructs-partner");
+  auto campaign = nlohmann::json::parse(kfold::data::read_text_file(kCampaign));
+  campaign["target"]["msa"] = (kCampaign.parent_path() / "ubiquitin.a3m").string();
+  campaign["target"]["partner"] = {{"id", "PEP"}, {"sequence", "MKTAY"}};
+  campaign["frozen"] = {1};
+  campaign["results"] = nlohmann::json::array();
+  campaign["structure_budget"] = 3;
+  const auto campaign_path = dir / "c.json";
+  std::ofstream(campaign_path) << campaign.dump();
+  TailOracle oracle;
+  oracle.partner_length = 5;
+  AgentOptions o;
+  o.out_dir = dir / "out";
+  o.threads = 2;
+  o.no_potts = true;
+  o.structure_oracle = &oracle;
+  run_agent(campaign_path, o);
+  // The proposal reads the target chain of the complex: the same construct as without a partner.
+  CHECK(oracle.fragments == std::vector<std::pair<int64_t, size_t>>{{0, 70}});
+  const auto constructs = read_table(dir / "out/constructs.tsv", '\t');
+  REQUIRE(constructs.size() == 2u);
+  CHECK(constructs[0][10] == "interface_pae");
+  CHECK(constructs[1][1] == "construct 1-70");
+  CHECK(constructs[1][8] == "90.000000");   // the construct's residues only, not the partner's pLDDT 10
+  CHECK(constructs[1][10] == "12.000000");  // between the construct and the partner
+  CHECK(constructs[1][12].find("with PEP: interface PAE 12.0 Å (full-length wild type 5.0 Å)") != std::string::npos);
+  const auto notebook = kfold::data::read_text_file(dir / "out/notebook.jsonl");
+  CHECK(notebook.find(R"("interface_pae":12.0)") != std::string::npos);
 }
