@@ -317,24 +317,30 @@ class TailOracle : public StructureOracle {
   std::vector<std::pair<int64_t, size_t>> fragments;
 };
 
-}  // namespace
-
-TEST_CASE("agent run: construct proposals from the predicted wild type reach the plate and the records") {
-  kfold::test::ScratchDir dir("agent-constructs");
+// The example campaign with the shipped alignment, residue 1 frozen, no results and a structure budget
+// of 3, written to DIR/c.json; options for DIR/out with the oracle (site-independent only, 2 threads).
+nlohmann::json construct_campaign(const std::filesystem::path& dir, AgentOptions& o, StructureOracle& oracle) {
   auto campaign = nlohmann::json::parse(kfold::data::read_text_file(kCampaign));
-  const auto examples = kCampaign.parent_path();
-  campaign["target"]["msa"] = (examples / "ubiquitin.a3m").string();
+  campaign["target"]["msa"] = (kCampaign.parent_path() / "ubiquitin.a3m").string();
   campaign["frozen"] = {1};
   campaign["results"] = nlohmann::json::array();
   campaign["structure_budget"] = 3;
-  const auto campaign_path = dir / "c.json";
-  std::ofstream(campaign_path) << campaign.dump();
-  TailOracle oracle;
-  AgentOptions o;
+  std::ofstream(dir / "c.json") << campaign.dump();
   o.out_dir = dir / "out";
   o.threads = 2;
   o.no_potts = true;
   o.structure_oracle = &oracle;
+  return campaign;
+}
+
+}  // namespace
+
+TEST_CASE("agent run: construct proposals from the predicted wild type reach the plate and the records") {
+  kfold::test::ScratchDir dir("agent-constructs");
+  TailOracle oracle;
+  AgentOptions o;
+  auto campaign = construct_campaign(dir.path(), o, oracle);
+  const auto campaign_path = dir / "c.json";
   run_agent(campaign_path, o);
   // The wild type, the construct alone (residues 1-70: offset 0, 70 residues), two variants.
   CHECK(oracle.calls == 4);
@@ -383,22 +389,13 @@ TEST_CASE("agent run: construct proposals from the predicted wild type reach the
 
 TEST_CASE("agent run: with a partner chain, constructs are predicted in complex with it") {
   kfold::test::ScratchDir dir("agent-constructs-partner");
-  auto campaign = nlohmann::json::parse(kfold::data::read_text_file(kCampaign));
-  campaign["target"]["msa"] = (kCampaign.parent_path() / "ubiquitin.a3m").string();
-  campaign["target"]["partner"] = {{"id", "PEP"}, {"sequence", "MKTAY"}};
-  campaign["frozen"] = {1};
-  campaign["results"] = nlohmann::json::array();
-  campaign["structure_budget"] = 3;
-  const auto campaign_path = dir / "c.json";
-  std::ofstream(campaign_path) << campaign.dump();
   TailOracle oracle;
   oracle.partner_length = 5;
   AgentOptions o;
-  o.out_dir = dir / "out";
-  o.threads = 2;
-  o.no_potts = true;
-  o.structure_oracle = &oracle;
-  run_agent(campaign_path, o);
+  auto campaign = construct_campaign(dir.path(), o, oracle);
+  campaign["target"]["partner"] = {{"id", "PEP"}, {"sequence", "MKTAY"}};
+  std::ofstream(dir / "c.json") << campaign.dump();
+  run_agent(dir / "c.json", o);
   // The proposal reads the target chain of the complex: the same construct as without a partner.
   CHECK(oracle.fragments == std::vector<std::pair<int64_t, size_t>>{{0, 70}});
   const auto constructs = read_table(dir / "out/constructs.tsv", '\t');
