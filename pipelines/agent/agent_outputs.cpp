@@ -347,11 +347,11 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
   if (table.surrogate) {
     const SurrogateSummary& s = *table.surrogate;
     md += fmt::format(
-        "A bootstrap ensemble of {} ridge regressions (lambda {} by leave-one-out error; {} features: "
-        "evolutionary scores, one-hot positions, mutant residues and position x residue) was fitted to {} "
-        "measurements. Leave-one-out Spearman {:.3f}, RMSE {:.3g}. `total` is the ensemble mean (predicted "
-        "measured value) and `sd` its spread; the plate ranks by {}. Measured variants are left off the "
-        "plate.\n\n",
+        "A bootstrap ensemble of {} ridge regressions (lambda {} by leave-one-out error; {} features: site "
+        "and residue terms of the evolutionary scores, one-hot positions, mutant residues and position x "
+        "residue) was fitted to {} measurements. Leave-one-out Spearman {:.3f}, RMSE {:.3g}. `total` is the "
+        "ensemble mean (predicted measured value) and `sd` its spread; the plate ranks by {}. Measured "
+        "variants are left off the plate.\n\n",
         s.members, s.lambda, s.n_features, s.n_train, s.loo_spearman, s.loo_rmse,
         s.acquisition == "ucb" ? fmt::format("UCB (mean + {} sd)", s.beta) : std::string("Thompson sampling"));
   } else {
@@ -379,7 +379,7 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
       "for the plate.\n",
       table.rows.size(), campaign.measurements.size(), plate.n_filtered, plate.n_candidates);
   md += fmt::format(
-      "- Plate: {} variant wells ({} exploring high uncertainty), {} construct wells and {} wild-type control "
+      "- Plate: {} variant wells ({} exploring untested residues), {} construct wells and {} wild-type control "
       "wells of {} (at most {} variants per position).\n\n",
       plate.n_variants, plate.n_explore, plate.n_constructs, plate.n_controls, campaign.plate.size,
       campaign.plate.max_per_position);

@@ -377,8 +377,9 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
                     : std::string("<li>Potts model: not fitted.</li>\n");
   h += fmt::format("<li>{} variants evaluated, {} measured, {} removed by hard liability filters, {} eligible.</li>\n",
                    table.rows.size(), campaign.measurements.size(), plate.n_filtered, plate.n_candidates);
-  h += fmt::format("<li>Plate: {} variant wells ({} explore) and {} wild-type controls of {}.</li>\n", plate.n_variants,
-                   plate.n_explore, plate.n_controls, campaign.plate.size);
+  h += fmt::format(
+      "<li>Plate: {} variant wells ({} exploring untested residues) and {} wild-type controls of {}.</li>\n",
+      plate.n_variants, plate.n_explore, plate.n_controls, campaign.plate.size);
   if (table.surrogate) {
     const SurrogateSummary& s = *table.surrogate;
     h += fmt::format(
