@@ -36,7 +36,8 @@ std::tuple<at::Tensor, at::Tensor> attention_pair_bias_reference(const at::Tenso
                                                                  const std::optional<at::Tensor>& mask = std::nullopt);
 
 // Plain libtorch backward (materialises the logits): (dq, dk, dv, dbias) from the upstream gradients
-// of out and (optionally) lse. Used by the tests and as the CUDA backward until a fused one lands.
+// of out and (optionally) lse. Used by the tests, and by the CUDA backward for head dims and dtypes
+// without a fused kernel.
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_backward_reference(
     const at::Tensor& grad_out, const std::optional<at::Tensor>& grad_lse, const at::Tensor& q, const at::Tensor& k,
     const at::Tensor& v, const at::Tensor& bias, const std::optional<at::Tensor>& mask, const at::Tensor& out,

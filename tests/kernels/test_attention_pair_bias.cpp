@@ -183,13 +183,7 @@ TEST_CASE("attention_pair_bias: fused backward op matches the reference backward
   const auto in = make_attention_inputs(shape, f32(), /*with_mask=*/true);
   const auto [out, lse] = call_attention_op(in);
   const auto grad_out = at::randn_like(out), grad_lse = at::randn_like(lse);
-  auto op = c10::Dispatcher::singleton()
-                .findSchemaOrThrow("kfold::attention_pair_bias_backward", "")
-                .typed<std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor>(
-                    const at::Tensor&, const std::optional<at::Tensor>&, const at::Tensor&, const at::Tensor&,
-                    const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, const at::Tensor&,
-                    const at::Tensor&)>();
-  const auto fused = op.call(grad_out, grad_lse, in.q, in.k, in.v, in.bias, in.mask, out, lse);
+  const auto fused = kfold::test::call_attention_backward_op(grad_out, grad_lse, in, out, lse);
   const auto ref = kfold::kernels::attention_pair_bias_backward_reference(grad_out, grad_lse, in.q, in.k, in.v, in.bias,
                                                                           in.mask, out, lse);
   check_close(std::get<0>(fused), std::get<0>(ref), kAtolGradF32, kRtolGradF32, "grad_q");

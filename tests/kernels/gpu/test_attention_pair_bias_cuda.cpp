@@ -1,5 +1,6 @@
-// kfold::attention_pair_bias on CUDA (label gpu): the fused forward against the reference for fp32, bf16
-// and fp16, head dims 16/32/64, masks, fully masked rows and strided views; gradients through autograd.
+// kfold::attention_pair_bias on CUDA (label gpu): the fused forward and backward against the reference
+// for fp32, bf16 and fp16, head dims 16/32/64, masks, fully masked rows and strided views; gradients
+// through autograd; the backward bitwise repeatable (no atomics).
 // Without a CUDA device every case passes with a message, unless KFOLD_REQUIRE_GPU=1 (scripts/gpu_check).
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
@@ -14,6 +15,7 @@
 
 using kfold::test::AttentionInputs;
 using kfold::test::AttentionShape;
+using kfold::test::call_attention_backward_op;
 using kfold::test::call_attention_op;
 using kfold::test::call_attention_reference;
 using kfold::test::check_close;
@@ -94,4 +96,59 @@ TEST_CASE("attention_pair_bias CUDA: gradients match autograd through the refere
   const auto ref =
       torch::autograd::grad({(ref_out * w_out).sum() + (ref_lse * w_lse).sum()}, {in.q, in.k, in.v, in.bias});
   for (int t = 0; t < 4; ++t) check_close(fused[t], ref[t], 1e-4, 1e-4, "gradient " + std::to_string(t));
+}
+
+TEST_CASE("attention_pair_bias CUDA: fused backward matches the reference (fp32/bf16/fp16, D = 16/32/64)") {
+  if (!have_cuda()) return;
+  // S = 7 and 130 leave partial tiles in every kernel (128 rows per block, 16 x 16 bias tiles).
+  const std::vector<AttentionShape> shapes = {{1, 2, 7, 2, 16}, {2, 3, 65, 2, 32}, {1, 3, 130, 2, 64}};
+  for (const auto dtype : {at::kFloat, at::kBFloat16, at::kHalf}) {
+    for (const auto& shape : shapes) {
+      for (const bool with_mask : {false, true}) {
+        INFO(kfold::test::describe(shape) << " dtype=" << dtype << " mask=" << with_mask);
+        const auto in = make_attention_inputs(shape, on_cuda(dtype), with_mask, with_mask);
+        const auto [out, lse] = call_attention_op(in);
+        const auto grad_out = at::randn(out.sizes(), on_cuda(at::kFloat)).to(dtype);
+        const auto grad_lse = at::randn(lse.sizes(), on_cuda(at::kFloat));
+        const auto fused = call_attention_backward_op(grad_out, grad_lse, in, out, lse);
+        // The reference in fp32 on the same (rounded) inputs and the same forward output.
+        const auto ref = kfold::kernels::attention_pair_bias_backward_reference(
+            grad_out.to(at::kFloat), grad_lse, in.q.to(at::kFloat), in.k.to(at::kFloat), in.v.to(at::kFloat),
+            in.bias.to(at::kFloat), in.mask, out.to(at::kFloat), lse);
+        // fp32: another summation order (1e-4); bf16/fp16: the gradients are rounded to 8/11 bits on output.
+        const double atol = dtype == at::kFloat ? 1e-4 : (dtype == at::kBFloat16 ? 5e-2 : 1e-2);
+        const double rtol = dtype == at::kFloat ? 1e-4 : (dtype == at::kBFloat16 ? 2e-2 : 4e-3);
+        CHECK(std::get<0>(fused).dtype() == dtype);
+        check_close(std::get<0>(fused), std::get<0>(ref), atol, rtol, "grad_q");
+        check_close(std::get<1>(fused), std::get<1>(ref), atol, rtol, "grad_k");
+        check_close(std::get<2>(fused), std::get<2>(ref), atol, rtol, "grad_v");
+        check_close(std::get<3>(fused), std::get<3>(ref), atol, rtol, "grad_bias");
+      }
+    }
+  }
+}
+
+TEST_CASE("attention_pair_bias CUDA: backward on strided views, bitwise repeatable") {
+  if (!have_cuda()) return;
+  const AttentionShape shape{2, 5, 70, 2, 32};
+  const auto base = make_attention_inputs(shape, on_cuda(at::kFloat), /*with_mask=*/true, true);
+  AttentionInputs in = base;  // the ending-node layout: rows and positions swapped in memory
+  in.q = base.q.transpose(1, 2).contiguous().transpose(1, 2);
+  in.k = base.k.transpose(1, 2).contiguous().transpose(1, 2);
+  in.v = base.v.permute({0, 1, 2, 4, 3}).contiguous().permute({0, 1, 2, 4, 3});
+  const auto [out, lse] = call_attention_op(base);
+  const auto grad_out = at::randn(out.sizes(), on_cuda(at::kFloat)).transpose(1, 2).contiguous().transpose(1, 2);
+  const auto grad_lse = at::randn(lse.sizes(), on_cuda(at::kFloat));
+  const auto a = call_attention_backward_op(grad_out, grad_lse, in, out, lse);
+  const auto b = call_attention_backward_op(grad_out, grad_lse, in, out, lse);
+  const auto ref = kfold::kernels::attention_pair_bias_backward_reference(grad_out, grad_lse, base.q, base.k, base.v,
+                                                                          base.bias, base.mask, out, lse);
+  check_close(std::get<0>(a), std::get<0>(ref), 1e-4, 1e-4, "grad_q");
+  check_close(std::get<1>(a), std::get<1>(ref), 1e-4, 1e-4, "grad_k");
+  check_close(std::get<2>(a), std::get<2>(ref), 1e-4, 1e-4, "grad_v");
+  check_close(std::get<3>(a), std::get<3>(ref), 1e-4, 1e-4, "grad_bias");
+  CHECK(at::equal(std::get<0>(a), std::get<0>(b)));
+  CHECK(at::equal(std::get<1>(a), std::get<1>(b)));
+  CHECK(at::equal(std::get<2>(a), std::get<2>(b)));
+  CHECK(at::equal(std::get<3>(a), std::get<3>(b)));
 }
