@@ -3,7 +3,8 @@
 // kernels that recompute the probabilities tile by tile instead of storing them: dq (one query per
 // thread; it also keeps each row's softmax max and sum), dk/dv (one key per thread) and dbias (one
 // (query, key) pair per thread, summed over the R rows in order: deterministic, no atomics). fp32/bf16/
-// fp16 and head dims 16/32/64; other head dims and fp64 use the reference.
+// fp16 and head dims 8 (AlphaFold's extra-MSA row attention), 16, 32 and 64; other head dims and fp64 use
+// the reference.
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
@@ -174,6 +175,9 @@ void forward_typed(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v
                                        static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)))};
   const int64_t n_blocks = B * R * H * ((S + kThreads - 1) / kThreads);
   switch (D) {
+    case 8:
+      launch_forward<scalar_t, 8, 32>(params, n_blocks);
+      break;
     case 16:
       launch_forward<scalar_t, 16, 32>(params, n_blocks);
       break;
@@ -191,7 +195,7 @@ void forward_typed(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v
 bool has_fused_forward(const at::Tensor& q) {
   const int64_t D = q.size(4);
   const auto t = q.scalar_type();
-  return (D == 16 || D == 32 || D == 64) && (t == at::kFloat || t == at::kBFloat16 || t == at::kHalf);
+  return (D == 8 || D == 16 || D == 32 || D == 64) && (t == at::kFloat || t == at::kBFloat16 || t == at::kHalf);
 }
 
 std::tuple<at::Tensor, at::Tensor> attention_pair_bias_cuda(const at::Tensor& q, const at::Tensor& k,
@@ -534,6 +538,9 @@ void backward_typed(const at::Tensor& grad_out, const at::Tensor& q, const at::T
                                         q.size(3),
                                         static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)))};
   switch (D) {
+    case 8:
+      launch_backward<scalar_t, 8, 32, 32>(params);
+      break;
     case 16:
       launch_backward<scalar_t, 16, 32, 32>(params);
       break;

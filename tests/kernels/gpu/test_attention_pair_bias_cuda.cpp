@@ -1,5 +1,5 @@
 // kfold::attention_pair_bias on CUDA (label gpu): the fused forward and backward against the reference
-// for fp32, bf16 and fp16, head dims 16/32/64, masks, fully masked rows and strided views; gradients
+// for fp32, bf16 and fp16, head dims 8/16/32/64, masks, fully masked rows and strided views; gradients
 // through autograd; the backward bitwise repeatable (no atomics).
 // Without a CUDA device every case passes with a message, unless KFOLD_REQUIRE_GPU=1 (scripts/gpu_check).
 #include <ATen/ATen.h>
@@ -45,10 +45,11 @@ AttentionInputs as_float(const AttentionInputs& in) {
 
 }  // namespace
 
-TEST_CASE("attention_pair_bias CUDA: forward matches the reference (fp32/bf16/fp16, D = 16/32/64)") {
+TEST_CASE("attention_pair_bias CUDA: forward matches the reference (fp32/bf16/fp16, D = 8/16/32/64)") {
   if (!have_cuda()) return;
   const std::vector<AttentionShape> shapes = {{1, 2, 1, 1, 16},   {2, 3, 7, 2, 32},   {1, 4, 64, 4, 64},
-                                              {1, 3, 129, 2, 32}, {1, 2, 300, 2, 16}, {1, 2, 300, 4, 64}};
+                                              {1, 3, 129, 2, 32}, {1, 2, 300, 2, 16}, {1, 2, 300, 4, 64},
+                                              {1, 5, 97, 8, 8}};
   for (const auto dtype : {at::kFloat, at::kBFloat16, at::kHalf}) {
     for (const auto& shape : shapes) {
       for (const bool with_mask : {false, true}) {
@@ -98,10 +99,11 @@ TEST_CASE("attention_pair_bias CUDA: gradients match autograd through the refere
   for (int t = 0; t < 4; ++t) check_close(fused[t], ref[t], 1e-4, 1e-4, "gradient " + std::to_string(t));
 }
 
-TEST_CASE("attention_pair_bias CUDA: fused backward matches the reference (fp32/bf16/fp16, D = 16/32/64)") {
+TEST_CASE("attention_pair_bias CUDA: fused backward matches the reference (fp32/bf16/fp16, D = 8/16/32/64)") {
   if (!have_cuda()) return;
   // S = 7 and 130 leave partial tiles in every kernel (128 rows per block, 16 x 16 bias tiles).
-  const std::vector<AttentionShape> shapes = {{1, 2, 7, 2, 16}, {2, 3, 65, 2, 32}, {1, 3, 130, 2, 64}};
+  const std::vector<AttentionShape> shapes = {
+      {1, 2, 7, 2, 16}, {2, 3, 65, 2, 32}, {1, 3, 130, 2, 64}, {1, 4, 33, 8, 8}};
   for (const auto dtype : {at::kFloat, at::kBFloat16, at::kHalf}) {
     for (const auto& shape : shapes) {
       for (const bool with_mask : {false, true}) {
