@@ -1,4 +1,6 @@
-// CUDA runtime and device facts for `kfold --version` (built only with KFOLD_CUDA).
+// CUDA runtime and device facts for `kfold --version`, free memory for the memory guard and torch's
+// allocator peak for `kfold predict`'s log (built only with KFOLD_CUDA).
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <cuda_runtime.h>
 
 #include <string>
@@ -41,6 +43,22 @@ int64_t cuda_free_memory_bytes(int64_t index) {
   cudaSetDevice(previous);
   if (!ok) cudaGetLastError();
   return ok ? static_cast<int64_t>(free_bytes) : -1;
+}
+
+int64_t cuda_peak_allocated_bytes(int64_t index) {
+  try {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(index));
+    return stats.allocated_bytes[0].peak;  // [0]: the aggregate over pool kinds
+  } catch (const c10::Error&) {
+    return -1;
+  }
+}
+
+void cuda_reset_peak_allocated(int64_t index) {
+  try {
+    c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(index));
+  } catch (const c10::Error&) {
+  }
 }
 
 }  // namespace kfold::kernels

@@ -24,6 +24,7 @@
 #include "fold/config.hpp"
 #include "fold/input_pipeline.hpp"
 #include "fold/raw_features.hpp"
+#include "kernels/runtime_info.hpp"
 #include "msa/search.hpp"
 #include "msa/search_output.hpp"
 #include "msa/sequence_db.hpp"
@@ -215,6 +216,9 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
             ? *inputs.processed
             : fold::make_model_inputs(*inputs.raw, fold::input_pipeline_config(network.config()), options.seed);
     process_time.stop();
+    const c10::Device device = options.run.device;
+    const int64_t gpu = device.is_cuda() ? (device.has_index() ? device.index() : 0) : -1;
+    if (gpu >= 0) kernels::cuda_reset_peak_allocated(gpu);
     Timings::Scope predict_time(timings, "predict_and_compile_" + model);
     const auto prediction =
         network.predict(features, options.check_memory, [&](int64_t r, int64_t n, const fold::ModelOutputs& it) {
@@ -223,6 +227,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
           check_interrupt();  // a safe point: the CLI's Ctrl-C / SIGTERM (data/interrupt.hpp)
         });
     const double seconds = predict_time.stop();
+    const int64_t peak_gpu_bytes = gpu >= 0 ? kernels::cuda_peak_allocated_bytes(gpu) : -1;
     const auto& out = prediction.outputs;
 
     const auto& aatype = prediction.aatype;
@@ -245,10 +250,13 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
     }
     proteins.emplace(model, std::move(protein));
     plddt_series.push_back({model, plddt});
-    summary.models.push_back({model, out.mean_plddt, out.aligned_error ? out.ptm : -1.0, seconds});
+    summary.models.push_back({model, out.mean_plddt, out.aligned_error ? out.ptm : -1.0, seconds, peak_gpu_bytes});
     scores.push_back({model, options.rank_by == RankBy::ptm ? out.ptm : out.mean_plddt});
-    log_info("{}: mean pLDDT {:.2f}{} in {:.1f} s", model, out.mean_plddt,
-             out.aligned_error ? fmt::format(", pTM {:.4f}", out.ptm) : "", seconds);
+    log_info("{}: mean pLDDT {:.2f}{} in {:.1f} s{}", model, out.mean_plddt,
+             out.aligned_error ? fmt::format(", pTM {:.4f}", out.ptm) : "", seconds,
+             peak_gpu_bytes >= 0 ? fmt::format(", peak GPU memory {:.2f} GiB (torch's allocator)",
+                                               static_cast<double>(peak_gpu_bytes) / (1 << 30))
+                                 : std::string());
   }
 
   // Ranking, ranked_<k> structures, plots, timings; the done marker last.
