@@ -134,6 +134,21 @@ std::tuple<at::Tensor, at::Tensor> attention_pair_bias(const at::Tensor& q, cons
   return op.call(q, k, v, bias, mask);
 }
 
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_backward(
+    const at::Tensor& grad_out, const std::optional<at::Tensor>& grad_lse, const at::Tensor& q, const at::Tensor& k,
+    const at::Tensor& v, const at::Tensor& bias, const std::optional<at::Tensor>& mask, const at::Tensor& out,
+    const at::Tensor& lse) {
+  static const int linked = registrations_linked();
+  (void)linked;
+  static auto op = c10::Dispatcher::singleton()
+                       .findSchemaOrThrow("kfold::attention_pair_bias_backward", "")
+                       .typed<std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor>(
+                           const at::Tensor&, const std::optional<at::Tensor>&, const at::Tensor&, const at::Tensor&,
+                           const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, const at::Tensor&,
+                           const at::Tensor&)>();
+  return op.call(grad_out, grad_lse, q, k, v, bias, mask, out, lse);
+}
+
 }  // namespace kfold::kernels
 
 // The schemas of every kfold op (other files add ops with TORCH_LIBRARY_FRAGMENT).

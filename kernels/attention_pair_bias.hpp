@@ -30,6 +30,13 @@ std::tuple<at::Tensor, at::Tensor> attention_pair_bias(const at::Tensor& q, cons
                                                        const at::Tensor& bias,
                                                        const std::optional<at::Tensor>& mask = std::nullopt);
 
+// The backward op through the dispatcher (the autograd function calls it): (dq, dk, dv, dbias) from the
+// upstream gradients of out and (optionally) lse; the fused kernel of the inputs' device.
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_backward(
+    const at::Tensor& grad_out, const std::optional<at::Tensor>& grad_lse, const at::Tensor& q, const at::Tensor& k,
+    const at::Tensor& v, const at::Tensor& bias, const std::optional<at::Tensor>& mask, const at::Tensor& out,
+    const at::Tensor& lse);
+
 // Plain libtorch reference (materialises the [B,R,H,S,S] logits; differentiable through autograd).
 std::tuple<at::Tensor, at::Tensor> attention_pair_bias_reference(const at::Tensor& q, const at::Tensor& k,
                                                                  const at::Tensor& v, const at::Tensor& bias,

@@ -1,6 +1,5 @@
 // Autograd for kfold::attention_pair_bias: saves the inputs, out and lse, and calls the
-// kfold::attention_pair_bias_backward op (fused CPU kernel; reference on CUDA for now) in backward.
-#include <ATen/core/dispatch/Dispatcher.h>
+// kfold::attention_pair_bias_backward op (the fused CPU or CUDA kernel) in backward.
 #include <ATen/ops/zeros_like.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/library.h>
@@ -15,21 +14,6 @@ namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> call_backward(const at::Tensor& grad_out,
-                                                                         const std::optional<at::Tensor>& grad_lse,
-                                                                         const at::Tensor& q, const at::Tensor& k,
-                                                                         const at::Tensor& v, const at::Tensor& bias,
-                                                                         const std::optional<at::Tensor>& mask,
-                                                                         const at::Tensor& out, const at::Tensor& lse) {
-  static auto op = c10::Dispatcher::singleton()
-                       .findSchemaOrThrow("kfold::attention_pair_bias_backward", "")
-                       .typed<std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor>(
-                           const at::Tensor&, const std::optional<at::Tensor>&, const at::Tensor&, const at::Tensor&,
-                           const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, const at::Tensor&,
-                           const at::Tensor&)>();
-  return op.call(grad_out, grad_lse, q, k, v, bias, mask, out, lse);
-}
 
 class AttentionPairBiasFunction : public torch::autograd::Function<AttentionPairBiasFunction> {
  public:
@@ -50,7 +34,7 @@ class AttentionPairBiasFunction : public torch::autograd::Function<AttentionPair
     std::optional<at::Tensor> grad_lse;
     if (grads[1].defined()) grad_lse = grads[1];
     auto [grad_q, grad_k, grad_v, grad_bias] =
-        call_backward(grad_out, grad_lse, saved[0], saved[1], saved[2], saved[3], mask, out, saved[5]);
+        attention_pair_bias_backward(grad_out, grad_lse, saved[0], saved[1], saved[2], saved[3], mask, out, saved[5]);
     return {grad_q, grad_k, grad_v, grad_bias, at::Tensor()};
   }
 };

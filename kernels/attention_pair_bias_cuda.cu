@@ -44,6 +44,60 @@ Strided5<T> strided5(const at::Tensor& t) {
   return {static_cast<const T*>(t.data_ptr()), t.stride(0), t.stride(1), t.stride(2), t.stride(3), t.stride(4)};
 }
 
+// The block of kThreads rows (queries; keys in the dk/dv kernel) of one (b, r, h) that this block
+// handles, with this thread's row; the grid is flattened into gridDim.x (64-bit math).
+struct RowBlock {
+  int64_t b, r, h;
+  int64_t first;  // the block's first row
+  int64_t row;    // first + threadIdx.x
+  bool active;    // row < S
+};
+
+__device__ RowBlock row_block(int64_t R, int64_t H, int64_t S) {
+  const int64_t n_blocks = (S + kThreads - 1) / kThreads;
+  const int64_t block = static_cast<int64_t>(blockIdx.x);
+  const int64_t bh = block / n_blocks;
+  RowBlock rb;
+  rb.h = bh % H;
+  rb.r = (bh / H) % R;
+  rb.b = bh / (H * R);
+  rb.first = (block % n_blocks) * kThreads;
+  rb.row = rb.first + static_cast<int64_t>(threadIdx.x);
+  rb.active = rb.row < S;
+  return rb;
+}
+
+// Keys k0 .. k0 + BK - 1 of (b, r, h): the [BK, D] fp32 tiles of k (and of v unless `v` is null; zeros
+// past S) and the mask row (-inf past S: padded keys drop out of the softmax).
+template <typename scalar_t, int D, int BK>
+__device__ void load_key_tiles(const Strided5<scalar_t>& k, const Strided5<scalar_t>* v, const float* mask_br,
+                               int64_t S, int64_t b, int64_t r, int64_t h, int64_t k0, float (*k_tile)[D],
+                               float (*v_tile)[D], float* mask_tile) {
+  const int tid = static_cast<int>(threadIdx.x);
+  for (int e = tid; e < BK * D; e += blockDim.x) {
+    const int j = e / D, d = e % D;
+    const int64_t key = k0 + j;
+    k_tile[j][d] = key < S ? static_cast<float>(k.row(b, r, key, h)[d * k.sd]) : 0.0f;
+    if (v != nullptr) v_tile[j][d] = key < S ? static_cast<float>(v->row(b, r, key, h)[d * v->sd]) : 0.0f;
+  }
+  if (tid < BK) {
+    const int64_t key = k0 + tid;
+    mask_tile[tid] = key < S ? (mask_br != nullptr ? mask_br[key] : 0.0f) : -INFINITY;
+  }
+}
+
+// The bias of queries first .. first + kThreads - 1 against keys k0 .. k0 + BK - 1 (0 when padded); the
+// +1 column keeps thread t's reads of row t free of bank conflicts.
+template <int BK>
+__device__ void load_query_bias_tile(const float* bias_bh, int64_t S, int64_t first, int64_t k0,
+                                     float (*bias_tile)[BK + 1]) {
+  for (int e = static_cast<int>(threadIdx.x); e < kThreads * BK; e += kThreads) {
+    const int row = e / BK, j = e % BK;
+    const int64_t qi = first + row, key = k0 + j;
+    bias_tile[row][j] = (qi < S && key < S) ? bias_bh[qi * S + key] : 0.0f;
+  }
+}
+
 template <typename scalar_t>
 struct ForwardParams {
   Strided5<scalar_t> q, k, v;
@@ -60,17 +114,14 @@ template <typename scalar_t, int D, int BK>
 __global__ void __launch_bounds__(kThreads) attention_pair_bias_forward_kernel(const ForwardParams<scalar_t> p) {
   __shared__ float k_tile[BK][D];
   __shared__ float v_tile[BK][D];
-  __shared__ float bias_tile[kThreads][BK + 1];  // +1: no bank conflicts when thread t reads row t
+  __shared__ float bias_tile[kThreads][BK + 1];
   __shared__ float mask_tile[BK];
 
   const int64_t S = p.S;
-  const int64_t n_qblk = (S + kThreads - 1) / kThreads;
-  const int64_t block = static_cast<int64_t>(blockIdx.x);
-  const int64_t qb = block % n_qblk, bh = block / n_qblk;
-  const int64_t h = bh % p.H, r = (bh / p.H) % p.R, b = bh / (p.H * p.R);
+  const RowBlock rb = row_block(p.R, p.H, S);
+  const int64_t b = rb.b, r = rb.r, h = rb.h, i = rb.row;
+  const bool active = rb.active;
   const int tid = static_cast<int>(threadIdx.x);
-  const int64_t q0 = qb * kThreads, i = q0 + tid;
-  const bool active = i < S;
 
   float q[D], acc[D];
   if (active) {
@@ -89,26 +140,8 @@ __global__ void __launch_bounds__(kThreads) attention_pair_bias_forward_kernel(c
   const float* mask_br = p.mask_bias != nullptr ? p.mask_bias + (b * p.R + r) * S : nullptr;
   for (int64_t k0 = 0; k0 < S; k0 += BK) {
     __syncthreads();  // the previous tiles are consumed
-    for (int e = tid; e < BK * D; e += kThreads) {
-      const int j = e / D, d = e % D;
-      const int64_t key = k0 + j;
-      float kv = 0.0f, vv = 0.0f;
-      if (key < S) {
-        kv = static_cast<float>(p.k.row(b, r, key, h)[d * p.k.sd]);
-        vv = static_cast<float>(p.v.row(b, r, key, h)[d * p.v.sd]);
-      }
-      k_tile[j][d] = kv;
-      v_tile[j][d] = vv;
-    }
-    for (int e = tid; e < kThreads * BK; e += kThreads) {
-      const int row = e / BK, j = e % BK;
-      const int64_t qi = q0 + row, key = k0 + j;
-      bias_tile[row][j] = (qi < S && key < S) ? bias_bh[qi * S + key] : 0.0f;
-    }
-    if (tid < BK) {
-      const int64_t key = k0 + tid;
-      mask_tile[tid] = key < S ? (mask_br != nullptr ? mask_br[key] : 0.0f) : -INFINITY;  // padded keys drop out
-    }
+    load_key_tiles<scalar_t, D, BK>(p.k, &p.v, mask_br, S, b, r, h, k0, k_tile, v_tile, mask_tile);
+    load_query_bias_tile<BK>(bias_bh, S, rb.first, k0, bias_tile);
     __syncthreads();
     if (!active) continue;
 
@@ -250,23 +283,6 @@ struct BackwardParams {
   float scale;
 };
 
-// Loads the [BK, D] tiles of k (and v when `v_tile` is not null) for keys k0.. and the mask row.
-template <typename scalar_t, int D, int BK>
-__device__ void load_key_tiles(const BackwardParams<scalar_t>& p, int64_t b, int64_t r, int64_t h, int64_t k0,
-                               float (*k_tile)[D], float (*v_tile)[D], float* mask_tile, const float* mask_br) {
-  const int tid = static_cast<int>(threadIdx.x);
-  for (int e = tid; e < BK * D; e += blockDim.x) {
-    const int j = e / D, d = e % D;
-    const int64_t key = k0 + j;
-    k_tile[j][d] = key < p.S ? static_cast<float>(p.k.row(b, r, key, h)[d * p.k.sd]) : 0.0f;
-    if (v_tile != nullptr) v_tile[j][d] = key < p.S ? static_cast<float>(p.v.row(b, r, key, h)[d * p.v.sd]) : 0.0f;
-  }
-  if (tid < BK) {
-    const int64_t key = k0 + tid;
-    mask_tile[tid] = key < p.S ? (mask_br != nullptr ? mask_br[key] : 0.0f) : -INFINITY;
-  }
-}
-
 // dq, and each row's softmax max and sum. Grid: one block per (b, r, h, block of kThreads queries).
 template <typename scalar_t, int D, int BK>
 __global__ void __launch_bounds__(kThreads) attention_pair_bias_backward_dq_kernel(const BackwardParams<scalar_t> p) {
@@ -276,13 +292,10 @@ __global__ void __launch_bounds__(kThreads) attention_pair_bias_backward_dq_kern
   __shared__ float mask_tile[BK];
 
   const int64_t S = p.S;
-  const int64_t n_qblk = (S + kThreads - 1) / kThreads;
-  const int64_t block = static_cast<int64_t>(blockIdx.x);
-  const int64_t qb = block % n_qblk, bh = block / n_qblk;
-  const int64_t h = bh % p.H, r = (bh / p.H) % p.R, b = bh / (p.H * p.R);
+  const RowBlock rb = row_block(p.R, p.H, S);
+  const int64_t b = rb.b, r = rb.r, h = rb.h, i = rb.row;
+  const bool active = rb.active;
   const int tid = static_cast<int>(threadIdx.x);
-  const int64_t q0 = qb * kThreads, i = q0 + tid;
-  const bool active = i < S;
 
   float q[D], go[D], dq[D];
 #pragma unroll
@@ -295,13 +308,6 @@ __global__ void __launch_bounds__(kThreads) attention_pair_bias_backward_dq_kern
   const float delta = active ? p.delta[stat] : 0.0f;
   const float* bias_bh = p.bias + (b * p.H + h) * S * S;
   const float* mask_br = p.mask_bias != nullptr ? p.mask_bias + (b * p.R + r) * S : nullptr;
-  const auto load_bias = [&](int64_t k0) {
-    for (int e = tid; e < kThreads * BK; e += kThreads) {
-      const int row = e / BK, j = e % BK;
-      const int64_t qi = q0 + row, key = k0 + j;
-      bias_tile[row][j] = (qi < S && key < S) ? bias_bh[qi * S + key] : 0.0f;
-    }
-  };
   const auto logit = [&](int j) {
     float dot = 0.0f;
 #pragma unroll
@@ -313,8 +319,8 @@ __global__ void __launch_bounds__(kThreads) attention_pair_bias_backward_dq_kern
   float m = -INFINITY, l = 0.0f;
   for (int64_t k0 = 0; k0 < S; k0 += BK) {
     __syncthreads();
-    load_key_tiles<scalar_t, D, BK>(p, b, r, h, k0, k_tile, nullptr, mask_tile, mask_br);
-    load_bias(k0);
+    load_key_tiles<scalar_t, D, BK>(p.k, nullptr, mask_br, S, b, r, h, k0, k_tile, nullptr, mask_tile);
+    load_query_bias_tile<BK>(bias_bh, S, rb.first, k0, bias_tile);
     __syncthreads();
     if (!active) continue;
     float tile_max = -INFINITY;
@@ -335,8 +341,8 @@ __global__ void __launch_bounds__(kThreads) attention_pair_bias_backward_dq_kern
   const float inv_l = active ? 1.0f / l : 0.0f;
   for (int64_t k0 = 0; k0 < S; k0 += BK) {
     __syncthreads();
-    load_key_tiles<scalar_t, D, BK>(p, b, r, h, k0, k_tile, v_tile, mask_tile, mask_br);
-    load_bias(k0);
+    load_key_tiles<scalar_t, D, BK>(p.k, &p.v, mask_br, S, b, r, h, k0, k_tile, v_tile, mask_tile);
+    load_query_bias_tile<BK>(bias_bh, S, rb.first, k0, bias_tile);
     __syncthreads();
     if (!active) continue;
 #pragma unroll
@@ -367,13 +373,10 @@ __global__ void __launch_bounds__(kThreads) attention_pair_bias_backward_dkv_ker
   __shared__ float m_tile[BQ], inv_l_tile[BQ], delta_tile[BQ];
 
   const int64_t S = p.S;
-  const int64_t n_kblk = (S + kThreads - 1) / kThreads;
-  const int64_t block = static_cast<int64_t>(blockIdx.x);
-  const int64_t kb = block % n_kblk, bh = block / n_kblk;
-  const int64_t h = bh % p.H, r = (bh / p.H) % p.R, b = bh / (p.H * p.R);
+  const RowBlock rb = row_block(p.R, p.H, S);  // a block of keys
+  const int64_t b = rb.b, r = rb.r, h = rb.h, j0 = rb.first, j = rb.row;
+  const bool active = rb.active;
   const int tid = static_cast<int>(threadIdx.x);
-  const int64_t j0 = kb * kThreads, j = j0 + tid;
-  const bool active = j < S;
 
   float kj[D], vj[D], dk[D], dv[D];
 #pragma unroll

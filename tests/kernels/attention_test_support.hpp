@@ -58,17 +58,11 @@ inline std::tuple<at::Tensor, at::Tensor> call_attention_op(const AttentionInput
   return op.call(in.q, in.k, in.v, in.bias, in.mask);
 }
 
-// The registered backward op (grad_q, grad_k, grad_v, grad_bias), found by name through the dispatcher.
+// The registered backward op (grad_q, grad_k, grad_v, grad_bias) through the dispatcher.
 inline std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> call_attention_backward_op(
     const at::Tensor& grad_out, const std::optional<at::Tensor>& grad_lse, const AttentionInputs& in,
     const at::Tensor& out, const at::Tensor& lse) {
-  static auto op = c10::Dispatcher::singleton()
-                       .findSchemaOrThrow("kfold::attention_pair_bias_backward", "")
-                       .typed<std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor>(
-                           const at::Tensor&, const std::optional<at::Tensor>&, const at::Tensor&, const at::Tensor&,
-                           const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, const at::Tensor&,
-                           const at::Tensor&)>();
-  return op.call(grad_out, grad_lse, in.q, in.k, in.v, in.bias, in.mask, out, lse);
+  return kernels::attention_pair_bias_backward(grad_out, grad_lse, in.q, in.k, in.v, in.bias, in.mask, out, lse);
 }
 
 inline std::tuple<at::Tensor, at::Tensor> call_attention_reference(const AttentionInputs& in) {
