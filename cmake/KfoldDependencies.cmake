@@ -76,6 +76,11 @@ if(_want_cuda)
   set(CMAKE_CUDA_STANDARD 20)
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   set(CMAKE_CUDA_EXTENSIONS OFF)
+  # CMake 3.25's FindCUDAToolkit marks CUDA::nvToolsExt deprecated without checking that it exists, and
+  # CUDA >= 12 has no libnvToolsExt (nvtx3 is header-only): an empty target for it to mark (fixed in 3.26).
+  if(CMAKE_VERSION VERSION_LESS 3.26 AND NOT TARGET CUDA::nvToolsExt)
+    add_library(CUDA::nvToolsExt INTERFACE IMPORTED)
+  endif()
   find_package(CUDAToolkit REQUIRED)
   set(KFOLD_CUDA ON)
 else()
