@@ -21,6 +21,10 @@ at::Tensor Linear::forward(const at::Tensor& x) const {
   return y.view(shape);                                                                              // [..., c_out]
 }
 
+Linear Linear::columns(int64_t start, int64_t length) const {
+  return {weights_.narrow(1, start, length), bias_.defined() ? bias_.narrow(0, start, length) : at::Tensor()};
+}
+
 LayerNorm::LayerNorm(const ParameterScope& scope, int64_t c)
     : scale_(scope.get("scale", {c})), offset_(scope.get("offset", {c})) {}
 

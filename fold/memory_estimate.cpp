@@ -67,8 +67,15 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
   const int64_t opm = evo.outer_product_mean.num_outer_channel;
   const int64_t heads_tri = evo.triangle_attention_starting_node.num_head;
   const int64_t heads_row = evo.msa_row_attention_with_pair_bias.num_head;
+  // Triangle multiplication (fold/triangle_multiplication.hpp): unchunked, the gated projections of all
+  // channels; chunked, the products, the input and output, a quarter of the channels' projections
+  // and one row chunk's output transients.
+  const int64_t tri_group = std::max<int64_t>(1, tri / 4);
+  const int64_t tri_mult = options.chunk_size > 0 ? L2 * (tri + 2 * e.pair_channel + 4 * tri_group) +
+                                                        chunk_rows * L * (tri + 2 * e.pair_channel)
+                                                  : L2 * (4 * tri + 2 * e.pair_channel);
   const std::pair<const char*, int64_t> stages[] = {
-      {"triangle multiplication projections", L2 * (4 * tri + 2 * e.pair_channel)},
+      {"triangle multiplication projections", tri_mult},
       {"triangle attention logits", fused ? L2 * (4 * e.pair_channel) : heads_tri * chunk_rows * L2 * 2},
       {"MSA row attention logits",
        fused ? s.n_seq * L * 4 * e.msa_channel : heads_row * std::min(chunk_rows, s.n_seq) * L2 * 2},

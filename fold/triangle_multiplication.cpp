@@ -1,7 +1,11 @@
 // Triangle multiplicative update, outgoing (Suppl. Alg. 11) and incoming (Alg. 12) edges.
 #include "fold/triangle_multiplication.hpp"
 
+#include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
 #include <ATen/ops/matmul.h>
+
+#include <algorithm>
 
 #include "data/error.hpp"
 
@@ -34,28 +38,51 @@ TriangleMultiplication::TriangleMultiplication(const ParameterScope& scope, cons
   gating_linear_ = Linear(scope / "gating_linear", c_z, c_z);
 }
 
+std::pair<at::Tensor, at::Tensor> TriangleMultiplication::projections(const at::Tensor& act, const at::Tensor& mask,
+                                                                      int64_t start, int64_t length) const {
+  const auto gated = [&](const Linear& projection, const Linear& gate, int64_t offset) {
+    const auto p = projection.columns(offset + start, length), g = gate.columns(offset + start, length);
+    return mask.mul(p.forward(act)).mul(g.forward(act).sigmoid());  // [n_res, n_res, length]
+  };
+  if (fused_) return {gated(projection_, gate_, 0), gated(projection_, gate_, c_)};
+  return {gated(left_projection_, left_gate_, 0), gated(right_projection_, right_gate_, 0)};
+}
+
 at::Tensor TriangleMultiplication::forward(const at::Tensor& pair, const at::Tensor& pair_mask,
-                                           const RunOptions& /*options*/) const {
+                                           const RunOptions& options) const {
+  const int64_t n_res = pair.size(0);
   const auto mask = pair_mask.unsqueeze(-1);   // [n_res, n_res, 1]
   const auto act = input_norm_.forward(pair);  // [n_res, n_res, c_z]
-  at::Tensor left, right;                      // [n_res, n_res, c]
-  if (fused_) {
-    const auto proj = mask.mul(projection_.forward(act)).mul(gate_.forward(act).sigmoid());  // [n_res, n_res, 2c]
-    left = proj.narrow(-1, 0, c_);
-    right = proj.narrow(-1, c_, c_);
-  } else {
-    left = mask.mul(left_projection_.forward(act)).mul(left_gate_.forward(act).sigmoid());
-    right = mask.mul(right_projection_.forward(act)).mul(right_gate_.forward(act).sigmoid());
-  }
   // Channel-batched matrix products: outgoing sum_k left[i,k] right[j,k]; incoming sum_k left[k,j] right[k,i].
-  at::Tensor product;  // [c, n_res, n_res]
-  if (outgoing_)
-    product = at::matmul(left.permute({2, 0, 1}), right.permute({2, 1, 0}));
-  else
-    product = at::matmul(right.permute({2, 1, 0}), left.permute({2, 0, 1}));
-  const auto centered = center_norm_.forward(product.permute({1, 2, 0}));  // [n_res, n_res, c]
-  const auto out = output_projection_.forward(centered);                   // [n_res, n_res, c_z]
-  return out.mul(gating_linear_.forward(act).sigmoid());                   // [n_res, n_res, c_z]
+  const auto multiply = [&](const at::Tensor& left, const at::Tensor& right) {  // [n_res, n_res, n] each
+    return outgoing_ ? at::matmul(left.permute({2, 0, 1}), right.permute({2, 1, 0}))
+                     : at::matmul(right.permute({2, 1, 0}), left.permute({2, 0, 1}));  // [n, n_res, n_res]
+  };
+  // product [c, rows, n_res] and act_rows [rows, n_res, c_z] -> the update's rows [rows, n_res, c_z].
+  const auto finish = [&](const at::Tensor& product, const at::Tensor& act_rows) {
+    const auto centered = center_norm_.forward(product.permute({1, 2, 0}));                       // [rows, n_res, c]
+    return output_projection_.forward(centered).mul(gating_linear_.forward(act_rows).sigmoid());  // [rows, n_res, c_z]
+  };
+  if (options.chunk_size <= 0) {
+    const auto [left, right] = projections(act, mask, 0, c_);
+    return finish(multiply(left, right), act);
+  }
+  // Chunked (long sequences): the projections a quarter of the channels at a time, the output by row
+  // chunks, so no [n_res, n_res, 2c] projection or [n_res, n_res, c_z] output transient coexists with
+  // the [c, n_res, n_res] products. Each channel's product is the same matrix product as unchunked.
+  const int64_t group = std::max<int64_t>(1, c_ / 4);
+  auto product = at::empty({c_, n_res, n_res}, act.options());  // [c, n_res, n_res]
+  for (int64_t start = 0; start < c_; start += group) {
+    const int64_t length = std::min(group, c_ - start);
+    const auto [left, right] = projections(act, mask, start, length);
+    product.narrow(0, start, length).copy_(multiply(left, right));
+  }
+  auto out = at::empty_like(pair);  // [n_res, n_res, c_z]
+  for (int64_t row = 0; row < n_res; row += options.chunk_size) {
+    const int64_t rows = std::min(options.chunk_size, n_res - row);
+    out.narrow(0, row, rows).copy_(finish(product.narrow(1, row, rows), act.narrow(0, row, rows)));
+  }
+  return out;
 }
 
 }  // namespace kfold::fold

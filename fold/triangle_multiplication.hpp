@@ -2,6 +2,8 @@
 // modules.TriangleMultiplication).
 #pragma once
 
+#include <utility>
+
 #include "fold/common_modules.hpp"
 #include "fold/config.hpp"
 #include "fold/run_options.hpp"
@@ -17,10 +19,17 @@ class TriangleMultiplication {
  public:
   TriangleMultiplication(const ParameterScope& scope, const TriangleMultiplicationConfig& config, int64_t c_z);
 
-  // pair [n_res, n_res, c_z], pair_mask [n_res, n_res] -> update [n_res, n_res, c_z].
+  // pair [n_res, n_res, c_z], pair_mask [n_res, n_res] -> update [n_res, n_res, c_z]. With
+  // options.chunk_size > 0 the intermediate channels are projected a quarter at a time and the output
+  // is computed chunk_size rows at a time (less memory; the same products).
   at::Tensor forward(const at::Tensor& pair, const at::Tensor& pair_mask, const RunOptions& options) const;
 
  private:
+  // The masked, gated left and right edges of intermediate channels [start, start + length):
+  // act [n_res, n_res, c_z], mask [n_res, n_res, 1] -> ([n_res, n_res, length], [n_res, n_res, length]).
+  std::pair<at::Tensor, at::Tensor> projections(const at::Tensor& act, const at::Tensor& mask, int64_t start,
+                                                int64_t length) const;
+
   bool outgoing_, fused_;
   int64_t c_;
   LayerNorm input_norm_, center_norm_;

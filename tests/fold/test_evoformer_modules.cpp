@@ -135,6 +135,9 @@ TEST_CASE("TriangleMultiplication outgoing / incoming (DeepMind's unfused weight
     fold::TriangleMultiplication module(block_scope(f) / name, cfg, c_z);
     CHECK(f.params->unused_keys().empty());
     check_close(module.forward(f.input("act"), f.input("mask"), {}), f.output(), kAtol, kRtol, name);
+    // Chunked: channel groups of a quarter (the fixture has 6 intermediate channels: groups of 1), 3 rows at a time.
+    check_close(module.forward(f.input("act"), f.input("mask"), chunked(3)), f.output(), kAtol, kRtol,
+                name + " chunk 3");
   }
 }
 
@@ -146,6 +149,8 @@ TEST_CASE("TriangleMultiplication with fused projection weights matches the refe
   CHECK(f.params->unused_keys().empty());
   check_close(module.forward(f.input("act"), f.input("mask"), {}), f.output(), kAtol, kRtol,
               "TriangleMultiplication fused");
+  check_close(module.forward(f.input("act"), f.input("mask"), chunked(3)), f.output(), kAtol, kRtol,
+              "TriangleMultiplication fused, chunk 3");
 }
 
 TEST_CASE("TriangleAttention starting / ending node matches the reference") {

@@ -66,3 +66,28 @@ TEST_CASE("Available memory of the CPU is known on Linux") {
   const int64_t bytes = fold::available_memory_bytes(c10::Device(c10::kCPU));
   CHECK(bytes > 0);
 }
+
+TEST_CASE("A full-size model at L = 3000 fits an 80 GB GPU with a chunk size, in float32 and bfloat16") {
+  // The GPU target (no out-of-memory up to L = 3000 on an H100 80 GB) as the guard sees it: model_1_ptm
+  // with AlphaFold's 512 cluster and 5120 extra-MSA rows. Unchunked, float32 does not fit (the outer
+  // product mean's transient); with the suggested chunk size both dtypes do. The GPU check
+  // (scripts/gpu_check) measures the real peak.
+  const auto config = fold::model_config("model_1_ptm");
+  const fold::ProblemSize size{3000, 512, 5120};
+  const int64_t h100_free = int64_t{79} << 30;
+  for (const auto dtype : {c10::kFloat, c10::kBFloat16}) {
+    const std::string name = c10::toString(dtype);
+    CAPTURE(name);
+    fold::RunOptions options;
+    options.dtype = dtype;
+    const auto unchunked = fold::estimate_peak_memory(config, size, options);
+    if (dtype == c10::kFloat) CHECK(unchunked.total_bytes > h100_free);
+    options.chunk_size = fold::suggest_chunk_size(config, size, options, h100_free);
+    CHECK(options.chunk_size > 0);
+    const auto chunked = fold::estimate_peak_memory(config, size, options);
+    MESSAGE(name << ": unchunked " << unchunked.total_bytes / (1 << 20) << " MiB (" << unchunked.largest_transient
+                 << "), chunk " << options.chunk_size << ": " << chunked.total_bytes / (1 << 20) << " MiB ("
+                 << chunked.largest_transient << ")");
+    CHECK(chunked.total_bytes <= h100_free);
+  }
+}
