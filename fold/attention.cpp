@@ -3,10 +3,12 @@
 #include "fold/attention.hpp"
 
 #include <ATen/ops/cat.h>
+#include <ATen/ops/empty.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/softmax.h>
 #include <ATen/ops/zeros.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "data/error.hpp"
@@ -96,6 +98,21 @@ Attention::Attention(const ParameterScope& scope, const AttentionConfig& config,
 
 at::Tensor Attention::forward(const at::Tensor& q_data, const at::Tensor& m_data, const at::Tensor& mask,
                               const at::Tensor& bias, const RunOptions& options) const {
+  const int64_t n_row = q_data.size(0);
+  if (options.chunk_size <= 0 || options.chunk_size >= n_row) return forward_rows(q_data, m_data, mask, bias, options);
+  // Row chunks through the whole module (projections, attention, gating, output): the rows are
+  // independent given the shared bias, so only the output is ever whole.
+  auto out = at::empty({n_row, q_data.size(1), output_.c_out()}, q_data.options());  // [R, S_q, c_out]
+  for (int64_t r = 0; r < n_row; r += options.chunk_size) {
+    const int64_t n = std::min(options.chunk_size, n_row - r);
+    out.narrow(0, r, n).copy_(forward_rows(q_data.narrow(0, r, n), m_data.narrow(0, r, n),
+                                           mask.defined() ? mask.narrow(0, r, n) : mask, bias, options));
+  }
+  return out;
+}
+
+at::Tensor Attention::forward_rows(const at::Tensor& q_data, const at::Tensor& m_data, const at::Tensor& mask,
+                                   const at::Tensor& bias, const RunOptions& options) const {
   const int64_t n_row = q_data.size(0), s_q = q_data.size(1), s_k = m_data.size(1);
   const auto q = query_.forward(q_data).view({1, n_row, s_q, n_head_, key_dim_});    // [1, R, S_q, H, D]
   const auto k = key_.forward(m_data).view({1, n_row, s_k, n_head_, key_dim_});      // [1, R, S_k, H, D]

@@ -32,13 +32,18 @@ class Attention {
   Attention(const ParameterScope& scope, const AttentionConfig& config, int64_t c_q, int64_t c_m, int64_t c_out);
 
   // q_data [R, S_q, c_q], m_data [R, S_k, c_m], mask [R, S_k] over the keys (or undefined),
-  // bias [H, S_q, S_k] (or undefined) -> [R, S_q, c_out].
+  // bias [H, S_q, S_k] (or undefined) -> [R, S_q, c_out]. With options.chunk_size > 0, chunk_size rows
+  // at a time through the whole module.
   at::Tensor forward(const at::Tensor& q_data, const at::Tensor& m_data, const at::Tensor& mask, const at::Tensor& bias,
                      const RunOptions& options) const;
 
   int64_t n_head() const { return n_head_; }
 
  private:
+  // forward() for all the rows it is given at once.
+  at::Tensor forward_rows(const at::Tensor& q_data, const at::Tensor& m_data, const at::Tensor& mask,
+                          const at::Tensor& bias, const RunOptions& options) const;
+
   int64_t n_head_, key_dim_, value_dim_;  // per head
   Linear query_, key_, value_;            // no bias; weights [c, H * D]
   Linear gating_;                         // [c_q, H * D_v] + [H * D_v]; absent without gating

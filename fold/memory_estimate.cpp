@@ -32,10 +32,21 @@ int64_t parameter_count(const ModelConfig& config) {
          e.seq_channel * c + 2 * c_m * e.seq_channel;
 }
 
+// An attention module over `rows` rows of S queries and keys, c channels, `heads` heads: its normalised
+// input, then (fold/attention.hpp) q, k, v, the gate, the attended and gated values and the output
+// projection, about 8 tensors of [rows, S, c], plus the reference kernel's logits and their softmax.
+// Chunked, one chunk of rows at a time beside the whole output. bench_evoformer --profile measures
+// 7.7 (unchunked) and 3.1 (L = 384, chunk 64) [L, L, c_z] tensors for triangle attention; this gives 9
+// and 3.3.
+int64_t attention_elements(int64_t rows, int64_t S, int64_t c, int64_t heads, int64_t chunk_size, bool fused) {
+  const int64_t r = chunk_size > 0 ? std::min(chunk_size, rows) : rows;
+  return rows * S * c + (r < rows ? rows * S * c : 0) + r * S * c * 8 + (fused ? 0 : heads * r * S * S * 2);
+}
+
 // The template embedding (before the trunk): every template's pair activations [n_templ, L, L, c_t]
 // kept for the pointwise attention (twice while they are stacked), plus one template's pair stack
-// transients (triangle multiplication projections, or the triangle attention logits).
-int64_t template_stage_elements(const ModelConfig& config, const ProblemSize& s, int64_t chunk_rows, bool fused) {
+// transients (triangle multiplication projections, or the triangle attention).
+int64_t template_stage_elements(const ModelConfig& config, const ProblemSize& s, int64_t chunk_size, bool fused) {
   const auto& t = config.model.embeddings_and_evoformer.template_;
   if (!t.enabled || s.n_templ <= 0) return 0;
   const auto& stack = t.template_pair_stack;
@@ -43,7 +54,7 @@ int64_t template_stage_elements(const ModelConfig& config, const ProblemSize& s,
   const int64_t c_t = stack.triangle_attention_ending_node.value_dim.value_or(64);
   const int64_t tri = stack.triangle_multiplication_outgoing.num_intermediate_channel;
   const int64_t attention =
-      fused ? L2 * 4 * c_t : stack.triangle_attention_starting_node.num_head * chunk_rows * L2 * 2;
+      attention_elements(s.n_res, s.n_res, c_t, stack.triangle_attention_starting_node.num_head, chunk_size, fused);
   return 2 * s.n_templ * L2 * c_t + std::max(L2 * (4 * tri + 2 * c_t), attention);
 }
 
@@ -67,24 +78,32 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
   const int64_t opm = evo.outer_product_mean.num_outer_channel;
   const int64_t heads_tri = evo.triangle_attention_starting_node.num_head;
   const int64_t heads_row = evo.msa_row_attention_with_pair_bias.num_head;
+  const int64_t heads_column = evo.msa_column_attention.num_head;
+  const int64_t chunk = options.chunk_size;
   // Triangle multiplication (fold/triangle_multiplication.hpp): unchunked, the gated projections of all
-  // channels; chunked, the products, the input and output, a quarter of the channels' projections
-  // and one row chunk's output transients.
+  // channels and their products (measured: 8.6 [L, L, c_z] tensors at c = c_z; this gives 9);
+  // chunked, the products, the input and output, a quarter of the channels' projections and one row
+  // chunk's output transients (measured 3.7 at L = 384, chunk 64; this gives 4.5).
   const int64_t tri_group = std::max<int64_t>(1, tri / 4);
   const int64_t tri_mult = options.chunk_size > 0 ? L2 * (tri + 2 * e.pair_channel + 4 * tri_group) +
                                                         chunk_rows * L * (tri + 2 * e.pair_channel)
-                                                  : L2 * (4 * tri + 2 * e.pair_channel);
+                                                  : L2 * (6 * tri + 3 * e.pair_channel);
   const std::pair<const char*, int64_t> stages[] = {
       {"triangle multiplication projections", tri_mult},
-      {"triangle attention logits", fused ? L2 * (4 * e.pair_channel) : heads_tri * chunk_rows * L2 * 2},
-      {"MSA row attention logits",
-       fused ? s.n_seq * L * 4 * e.msa_channel : heads_row * std::min(chunk_rows, s.n_seq) * L2 * 2},
-      {"outer product mean", chunk_rows * L * opm * opm * 2},
-      {"pair transition", chunk_rows * L * 4 * e.pair_channel * 2},
+      // The pair bias: the normalised pair and its projection to the heads.
+      {"triangle attention", attention_elements(L, L, e.pair_channel, heads_tri, chunk, fused) + L2 * heads_tri},
+      {"MSA row attention",
+       attention_elements(s.n_seq, L, e.msa_channel, heads_row, chunk, fused) + L2 * (e.pair_channel + heads_row)},
+      {"extra-MSA row attention", attention_elements(s.n_extra, L, e.extra_msa_channel, heads_row, chunk, fused) +
+                                      L2 * (e.pair_channel + heads_row)},
+      {"MSA column attention", attention_elements(L, s.n_seq, e.msa_channel, heads_column, chunk, fused)},
+      // The outer products of a chunk of rows (and their projection) beside the whole output.
+      {"outer product mean", chunk_rows * L * opm * opm * 2 + L2 * e.pair_channel},
+      {"pair transition", chunk_rows * L * 4 * e.pair_channel * 2 + L2 * e.pair_channel},
       {"MSA transition",
        std::min(chunk_rows, std::max(s.n_seq, s.n_extra)) * L * 4 * std::max(e.msa_channel, e.extra_msa_channel) * 2},
       {"distogram and aligned-error logits", L2 * 64 * 3},
-      {"template pair stack", template_stage_elements(config, s, chunk_rows, fused)},
+      {"template pair stack", template_stage_elements(config, s, chunk, fused)},
   };
   for (const auto& [name, elements] : stages)
     if (elements * bytes > out.largest_transient_bytes) {

@@ -24,7 +24,7 @@ struct MemoryEstimate {
   int64_t total_bytes = 0;   // weights + resident activations + the largest transient
   int64_t weight_bytes = 0;  // parameters (stored in float32)
   int64_t largest_transient_bytes = 0;
-  std::string largest_transient;  // the module that needs it, e.g. "triangle attention logits"
+  std::string largest_transient;  // the module that needs it, e.g. "triangle attention"
 };
 
 // An upper-bound style estimate (it counts the tensors alive at each stage's peak, plus 20% for the

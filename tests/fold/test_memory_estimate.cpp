@@ -14,9 +14,12 @@ TEST_CASE("Memory estimate scales with the problem and falls with chunking and t
   reference.attention_kernel = fold::AttentionKernel::reference;
   const auto small = fold::estimate_peak_memory(config, {256, 512, 1024}, reference);
   const auto large = fold::estimate_peak_memory(config, {1024, 512, 1024}, reference);
-  // Unchunked reference triangle attention holds n_head * L^3 logits (twice): 4 * 1024^3 * 2 * 4 bytes.
-  CHECK(large.largest_transient == "triangle attention logits");
-  CHECK(large.largest_transient_bytes == int64_t{4} * 1024 * 1024 * 1024 * 2 * 4);
+  // Unchunked, the reference extra-MSA row attention holds n_head * n_extra * L^2 logits (twice), 9
+  // [n_extra, L, c_e] tensors (normalised input, projections, gate, output) and the pair bias (the
+  // normalised pair and its heads): (8 * 1024^3 * 2 + 1024^2 * 64 * 9 + 1024^2 * (128 + 8)) * 4 bytes.
+  CHECK(large.largest_transient == "extra-MSA row attention");
+  CHECK(large.largest_transient_bytes ==
+        (int64_t{8} * 1024 * 1024 * 1024 * 2 + int64_t{1024} * 1024 * 64 * 9 + int64_t{1024} * 1024 * 136) * 4);
   CHECK(large.total_bytes > 8 * small.total_bytes);
   CHECK(small.weight_bytes == large.weight_bytes);
   CHECK(small.weight_bytes > int64_t{300} << 20);  // ~93 M float32 parameters
