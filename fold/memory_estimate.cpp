@@ -166,6 +166,15 @@ int64_t suggest_chunk_size(const ModelConfig& config, const ProblemSize& size, c
   return 0;
 }
 
+RunOptions resolve_chunk_size(const ModelConfig& config, const ProblemSize& size, RunOptions options) {
+  if (options.chunk_size != RunOptions::kAutoChunk) return options;
+  options.chunk_size = 0;
+  const int64_t available = available_memory_bytes(options.device);
+  if (available < 0 || estimate(config, size, options).total_bytes <= available) return options;
+  options.chunk_size = std::max<int64_t>(1, suggest_chunk_size(config, size, options, available));
+  return options;
+}
+
 void check_memory(const ModelConfig& config, const ProblemSize& size, const RunOptions& options) {
   const int64_t available = available_memory_bytes(options.device);
   if (available < 0) return;  // unknown: nothing to compare with

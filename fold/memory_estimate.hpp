@@ -40,6 +40,11 @@ int64_t available_memory_bytes(const c10::Device& device);
 int64_t suggest_chunk_size(const ModelConfig& config, const ProblemSize& size, const RunOptions& options,
                            int64_t available_bytes);
 
+// options with chunk_size RunOptions::kAutoChunk resolved for this problem on options.device: 0 when
+// the unchunked estimate fits the available memory (or that is unknown), else the suggested chunk
+// size (1 when none fits, so that check_memory then says so). Other chunk sizes come back unchanged.
+RunOptions resolve_chunk_size(const ModelConfig& config, const ProblemSize& size, RunOptions options);
+
 // Throws RuntimeError when the estimate exceeds the available memory: the message gives both numbers
 // in GiB and the --chunk-size that fits (or says that none does and what to reduce).
 void check_memory(const ModelConfig& config, const ProblemSize& size, const RunOptions& options);

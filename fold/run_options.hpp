@@ -22,8 +22,11 @@ struct RunOptions {
   // bfloat16 (mixed precision: weights stay float32 and are cast per use, LayerNorm statistics and
   // softmax accumulate in float32, the structure module and the heads always run in float32).
   c10::ScalarType dtype = c10::kFloat;
-  // Rows of the batch-like axis (MSA rows, pair rows) processed at a time by attention and
-  // transitions; 0 processes everything at once. Results do not depend on it.
+  // Rows of the batch-like axis (MSA rows, pair rows) processed at a time by the attention modules,
+  // transitions, outer product mean and triangle multiplications (these also split their channels);
+  // 0 processes everything at once; kAutoChunk lets the memory guard choose (resolve_chunk_size in
+  // fold/memory_estimate.hpp). Results agree to float rounding (matrix products of other shapes).
+  static constexpr int64_t kAutoChunk = -1;
   int64_t chunk_size = 0;
   AttentionKernel attention_kernel = AttentionKernel::fused;
 };

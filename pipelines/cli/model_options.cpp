@@ -5,6 +5,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <charconv>
 #include <thread>
 
 #include "data/error.hpp"
@@ -26,6 +27,15 @@ c10::Device parse_device(const std::string& text) {
     fail_input("--device '{}': expected cpu, cuda or cuda:N", text);
   }
   return device;
+}
+
+int64_t parse_chunk_size(const std::string& text) {
+  if (text == "auto") return fold::RunOptions::kAutoChunk;
+  int64_t rows = -1;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), rows);
+  if (error != std::errc() || end != text.data() + text.size() || rows < 0)
+    fail_input("--chunk-size '{}': expected a row count (0 = no chunking) or auto", text);
+  return rows;
 }
 
 void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
@@ -53,8 +63,11 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
   cmd.add_option("--attention", o.attention, "Attention kernel: fused (kernels/) or the plain reference")
       ->check(CLI::IsMember({"fused", "reference"}))
       ->default_val("fused");
-  cmd.add_option("--chunk-size", o.chunk_size, "Rows per chunk in attention and transitions; 0 = no chunking")
-      ->default_val(0);
+  cmd.add_option("--chunk-size", o.chunk_size,
+                 "Rows per chunk in attention, transitions, outer product mean and triangle multiplication (less "
+                 "memory, the same results to float rounding); 0 = no chunking; auto = the largest that fits the "
+                 "free memory (0 when everything fits)")
+      ->default_val("0");
   cmd.add_option("--threads", o.threads, "CPU threads; 0 = all cores")->default_val(0);
   cmd.add_flag("--no-memory-check", o.no_memory_check, "Run even when the memory estimate exceeds what is free");
 }
@@ -70,8 +83,7 @@ int64_t apply_model_options(const ModelCliOptions& o, pipelines::PredictOptions&
   p.run.device = parse_device(o.device);
   p.run.dtype = o.dtype == "bf16" ? c10::kBFloat16 : c10::kFloat;
   p.run.attention_kernel = o.attention == "reference" ? fold::AttentionKernel::reference : fold::AttentionKernel::fused;
-  if (o.chunk_size < 0) fail_input("--chunk-size {}: must be 0 (no chunking) or more", o.chunk_size);
-  p.run.chunk_size = o.chunk_size;
+  p.run.chunk_size = parse_chunk_size(o.chunk_size);
   p.check_memory = !o.no_memory_check;
   const int64_t threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   at::set_num_threads(static_cast<int>(threads));

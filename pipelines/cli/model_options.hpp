@@ -22,7 +22,7 @@ struct ModelCliOptions {
   std::string device = "cpu";
   std::string dtype = "fp32";
   std::string attention = "fused";
-  int64_t chunk_size = 0;
+  std::string chunk_size = "0";  // a row count, or "auto"
   int64_t threads = 0;
   bool no_memory_check = false;
 };
@@ -31,6 +31,9 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o);
 
 // "cpu", "cuda" or "cuda:N"; InputError naming --device when it is malformed or has no CUDA device.
 c10::Device parse_device(const std::string& text);
+
+// "auto" (RunOptions::kAutoChunk) or a row count >= 0 (0: no chunking); InputError naming --chunk-size.
+int64_t parse_chunk_size(const std::string& text);
 
 // Fills the model fields of `p` from `o` (InputError for a bad --device or --chunk-size) and sets the
 // libtorch thread count; returns the thread count used.

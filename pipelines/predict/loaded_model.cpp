@@ -105,22 +105,27 @@ void LoadedModel::prepare(const fold::RawFeatures& raw, bool check_memory) const
   const auto pipeline = fold::input_pipeline_config(config_);
   const int64_t n_clust = std::min(raw.n_seq, pipeline.num_msa_clusters());
   const int64_t n_extra = std::min(raw.n_seq - n_clust, pipeline.max_extra_msa);
-  fold::check_memory(config_, {raw.n_res, n_clust, n_extra, 0}, run_);
+  const fold::ProblemSize size{raw.n_res, n_clust, n_extra, 0};
+  fold::check_memory(config_, size, fold::resolve_chunk_size(config_, size, run_));
 }
 
 void LoadedModel::prepare(const fold::ProcessedFeatures& features, bool check_memory) const {
   (void)network(features.template_aatype.defined());
-  if (check_memory) fold::check_memory(config_, problem_size(features), run_);
+  if (check_memory)
+    fold::check_memory(config_, problem_size(features),
+                       fold::resolve_chunk_size(config_, problem_size(features), run_));
 }
 
 Prediction LoadedModel::predict(const fold::ProcessedFeatures& features, bool check_memory,
                                 const fold::IterationCallback& on_iteration) const {
   const auto start = std::chrono::steady_clock::now();
   const bool with_templates = features.template_aatype.defined();
-  if (check_memory) fold::check_memory(config_, problem_size(features), run_);
+  const auto run = fold::resolve_chunk_size(config_, problem_size(features), run_);
+  if (run.chunk_size != run_.chunk_size) log_info("{}: --chunk-size auto: {}", name_, run.chunk_size);
+  if (check_memory) fold::check_memory(config_, problem_size(features), run);
   Prediction prediction;
   prediction.model_name = name_;
-  prediction.outputs = network(with_templates).predict(features, run_, on_iteration);
+  prediction.outputs = network(with_templates).predict(features, run, on_iteration);
   prediction.aatype = features.aatype[0].to(at::kLong);
   prediction.residue_index = features.residue_index[0].to(at::kLong);
   prediction.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

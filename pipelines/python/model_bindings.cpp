@@ -60,7 +60,8 @@ std::unique_ptr<LoadedModel> load_model(const std::string& preset, const fs::pat
   const py::gil_scoped_release release;  // loading parameters (or making random ones) takes a while
   fold::RunOptions run;
   run.device = parse_device(device);
-  if (chunk_size < 0) fail_input("chunk_size {}: must be 0 (no chunking) or more", chunk_size);
+  if (chunk_size < 0 && chunk_size != fold::RunOptions::kAutoChunk)
+    fail_input("chunk_size {}: must be 0 (no chunking), more, or 'auto'", chunk_size);
   run.chunk_size = chunk_size;
   if (attention != "fused" && attention != "reference")
     fail_input("attention '{}': expected 'fused' or 'reference'", attention);
@@ -129,6 +130,7 @@ py::capsule dlpack_capsule(const at::Tensor& tensor) {
 
 void bind_model(py::module_& m) {
   m.attr("RANDOM_WEIGHTS_WARNING") = kRandomWeightsWarning;
+  m.attr("AUTO_CHUNK") = fold::RunOptions::kAutoChunk;
   m.def("model_presets", &fold::model_presets, "The model presets (model_1 ... model_5_ptm).");
   m.def(
       "find_params",

@@ -3,6 +3,8 @@
 // memory, and the available-memory probe reads this machine.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "fold/config.hpp"
 #include "fold/memory_estimate.hpp"
 
@@ -93,4 +95,20 @@ TEST_CASE("A full-size model at L = 3000 fits an 80 GB GPU with a chunk size, in
                  << chunked.largest_transient << ")");
     CHECK(chunked.total_bytes <= h100_free);
   }
+}
+
+TEST_CASE("Chunk size auto: none when everything fits, the suggested one when not, explicit ones kept") {
+  const auto config = fold::model_config("model_1_ptm");
+  fold::RunOptions options;
+  options.chunk_size = fold::RunOptions::kAutoChunk;
+  CHECK(fold::resolve_chunk_size(config, {64, 32, 32}, options).chunk_size == 0);  // a few hundred MB
+  // L = 3000 does not fit this machine unchunked (over 100 GB); the guard's suggestion for its free memory.
+  const fold::ProblemSize large{3000, 512, 5120};
+  const int64_t available = fold::available_memory_bytes(c10::Device(c10::kCPU));
+  const auto resolved = fold::resolve_chunk_size(config, large, options);
+  CHECK(resolved.chunk_size == std::max<int64_t>(1, fold::suggest_chunk_size(config, large, options, available)));
+  options.chunk_size = 16;
+  CHECK(fold::resolve_chunk_size(config, large, options).chunk_size == 16);
+  options.chunk_size = 0;
+  CHECK(fold::resolve_chunk_size(config, large, options).chunk_size == 0);
 }

@@ -144,6 +144,8 @@ def test_reference_parity_through_the_cli(kfold, tmp_path, case):
     (["--random-weights", "--models", "model_9"], "model_9"),
     (["--random-weights", "--rank", "ptm", "--models", "model_3"], "no aligned-error head"),
     (["--random-weights", "--device", "tpu"], "--device"),
+    (["--random-weights", "--chunk-size", "-4"], "--chunk-size '-4'"),
+    (["--random-weights", "--chunk-size", "big"], "--chunk-size 'big'"),
 ])
 def test_bad_input_is_refused_before_any_output(kfold, tmp_path, args, message):
     run = kfold("predict", EXAMPLES / "ubiquitin.fasta", *args, *SMALL, "-o", tmp_path / "out",

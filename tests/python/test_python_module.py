@@ -227,6 +227,9 @@ def test_model_properties_and_config_dict(kf):
     assert model.config["model"]["embeddings_and_evoformer"]["evoformer_num_block"] == 1
     assert "model_1_ptm" in kf.presets()
     assert model.predict("MKVLAAG").pae is None and model.predict("MKVLAAG").ptm is None
+    # chunk_size="auto": this small problem fits unchunked, so the result is the unchunked one.
+    auto = kf.Model("model_3", random_weights=True, config=config, chunk_size="auto")
+    np.testing.assert_array_equal(auto.predict("MKVLAAG").atom_positions, model.predict("MKVLAAG").atom_positions)
 
 
 # ---- errors ------------------------------------------------------------------------------------
@@ -261,6 +264,8 @@ def test_errors_carry_the_clis_messages(kf, kfold, tmp_path):
         kf.Model(random_weights=True, config=SMALL, device="tpu")
     with pytest.raises(kf.InputError, match="model_9"):
         kf.Model("model_9", random_weights=True)
+    with pytest.raises(kf.InputError, match="chunk_size 'big'"):
+        kf.Model(random_weights=True, config=SMALL, chunk_size="big")
 
 
 def test_missing_params_say_where_they_looked(kf, kfold, tmp_path, monkeypatch):

@@ -8,6 +8,7 @@ import numpy as np
 __version__: str
 git_revision: str
 RANDOM_WEIGHTS_WARNING: str
+AUTO_CHUNK: int
 
 class KfoldError(RuntimeError): ...
 class InputError(KfoldError, ValueError): ...

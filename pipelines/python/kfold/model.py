@@ -202,8 +202,9 @@ class Model:
         recycles: recycling iterations (default: the config's ``num_recycle``).
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         seed: seed of the input pipeline (MSA sampling, masking) and of random weights.
-        chunk_size: rows per chunk in attention and transitions (0: no chunking); results do not
-            depend on it, memory does.
+        chunk_size: rows per chunk in attention, transitions, the outer product mean and the
+            triangle multiplications (0: no chunking; ``"auto"``: the largest that fits the free
+            memory, 0 when everything fits); memory depends on it, results only to float rounding.
         attention: ``"fused"`` (kfold's kernels) or ``"reference"``.
         dtype: ``"fp32"`` or ``"bf16"``: mixed precision as ``kfold predict --dtype bf16`` (the
             Evoformer in bfloat16; weights, LayerNorm statistics and the structure module in fp32).
@@ -227,7 +228,8 @@ class Model:
 
     def __init__(self, preset: str = "model_1_ptm", params: Union[None, str, "os.PathLike[str]"] = None, *,
                  random_weights: bool = False, config: Union[None, str, "os.PathLike[str]", Mapping] = None,
-                 recycles: Optional[int] = None, device: str = "cpu", seed: int = 0, chunk_size: int = 0,
+                 recycles: Optional[int] = None, device: str = "cpu", seed: int = 0,
+                 chunk_size: Union[int, str] = 0,
                  attention: str = "fused", dtype: str = "fp32", check_memory: bool = True):
         if random_weights and params is not None:
             raise _core.InputError("give params or random_weights=True, not both")
@@ -248,10 +250,14 @@ class Model:
         if random_weights:
             logger.warning(_core.RANDOM_WEIGHTS_WARNING)
 
-    def _load(self, preset: str, config: str, recycles: Optional[int], params: str, device: str, chunk_size: int,
-              attention: str, dtype: str) -> _core.LoadedModel:
+    def _load(self, preset: str, config: str, recycles: Optional[int], params: str, device: str,
+              chunk_size: Union[int, str], attention: str, dtype: str) -> _core.LoadedModel:
         if recycles is not None:
             recycles = int(recycles)
+        if chunk_size == "auto":
+            chunk_size = _core.AUTO_CHUNK
+        elif isinstance(chunk_size, str) or int(chunk_size) < 0:
+            raise _core.InputError(f"chunk_size {chunk_size!r}: expected a row count (0 = no chunking) or 'auto'")
         return run(_core.LoadedModel, preset, config, recycles, params, self._seed, device, int(chunk_size), attention,
                    dtype)
 
