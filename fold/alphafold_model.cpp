@@ -67,9 +67,10 @@ ModelOutputs AlphaFoldModel::iteration(const ProcessedFeatures& features, int64_
     };
     trim(in.msa_mask, {&in.msa_feat});
     trim(in.extra_msa_mask, {&in.extra_msa, &in.extra_has_deletion, &in.extra_deletion_value});
-    in.prev_pos = previous.pos;
-    in.prev_msa_first_row = previous.msa_first_row;
-    in.prev_pair = previous.pair;
+    // The recycled state on the run's device too (a caller may pass it from elsewhere, e.g. the CPU).
+    in.prev_pos = previous.pos.to(options.device);                               // [n_res, 37, 3]
+    in.prev_msa_first_row = previous.msa_first_row.to(options.device);           // [n_res, c_m]
+    in.prev_pair = previous.pair.to(options.device);                             // [n_res, n_res, c_z]
     in.template_aatype = as_index(features.template_aatype, b);                  // [n_templ, n_res]
     in.template_all_atom_masks = as_float(features.template_all_atom_masks, b);  // [n_templ, n_res, 37]
     in.template_mask = as_float(features.template_mask, b);                      // [n_templ]

@@ -22,7 +22,7 @@
 
 namespace kfold::fold {
 
-// Outputs of the last iteration, as AlphaFold's prediction result (float32 on the CPU).
+// Outputs of the last iteration, as AlphaFold's prediction result (float32, on RunOptions::device).
 struct ModelOutputs {
   StructureModuleOutputs structure;  // final_atom_positions [n_res, 37, 3], final_atom_mask [n_res, 37], ...
   at::Tensor single;                 // [n_res, c_s] representations["single"]
@@ -67,7 +67,7 @@ class AlphaFoldModel {
   Recycled initial_state(int64_t n_res, const RunOptions& options) const;
 
   // One iteration (Alg. 2 lines 3-22) on batch `first_batch` of `features` (and the ensemble
-  // members after it) from `previous`: what predict() runs for each recycle.
+  // members after it) from `previous` (moved to options.device): what predict() runs for each recycle.
   ModelOutputs iteration(const ProcessedFeatures& features, int64_t first_batch, const Recycled& previous,
                          const RunOptions& options) const;
 

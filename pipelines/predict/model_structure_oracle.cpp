@@ -99,10 +99,11 @@ agent::StructurePrediction ModelStructureOracle::predict_with(const std::string&
   const auto& out = prediction.outputs;
 
   agent::StructurePrediction result;
-  const auto plddt = out.plddt.to(at::kDouble).contiguous();  // [n_res]
+  // Outputs live on the run's device: read them on the host.
+  const auto plddt = out.plddt.to(at::kCPU, at::kDouble).contiguous();  // [n_res]
   result.plddt.assign(plddt.data_ptr<double>(), plddt.data_ptr<double>() + plddt.numel());
   if (out.aligned_error) {
-    const auto pae = out.predicted_aligned_error.to(at::kDouble).contiguous();  // [n_res, n_res]
+    const auto pae = out.predicted_aligned_error.to(at::kCPU, at::kDouble).contiguous();  // [n_res, n_res]
     result.pae.assign(pae.data_ptr<double>(), pae.data_ptr<double>() + pae.numel());
     result.ptm = out.ptm;
   } else {

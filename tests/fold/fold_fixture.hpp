@@ -58,11 +58,12 @@ inline fold::EvoformerInputs trunk_inputs(const ModuleFixture& f) {
   return batch;
 }
 
-// |actual - expected| <= atol + rtol * |expected| everywhere; reports the max abs error.
+// |actual - expected| <= atol + rtol * |expected| everywhere, on expected's device (actual may be on
+// another one, e.g. CUDA outputs against CPU references); reports the max abs error.
 inline double check_close(const at::Tensor& actual, const at::Tensor& expected, double atol, double rtol,
                           const std::string& what) {
   REQUIRE(actual.sizes() == expected.sizes());
-  const auto diff = (actual - expected).abs();
+  const auto diff = (actual.to(expected.device()) - expected).abs();
   const double max_abs = diff.max().item<double>();
   const bool ok = (diff <= atol + rtol * expected.abs()).all().item<bool>();
   MESSAGE(what << ": max abs error " << max_abs << " (|expected| max " << expected.abs().max().item<double>() << ")");

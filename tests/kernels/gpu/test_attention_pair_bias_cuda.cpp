@@ -7,10 +7,10 @@
 #include <doctest/doctest.h>
 #include <torch/csrc/autograd/autograd.h>
 
-#include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "gpu_test_support.hpp"
 #include "kernels/attention_test_support.hpp"
 
 using kfold::test::AttentionInputs;
@@ -19,20 +19,10 @@ using kfold::test::call_attention_backward_op;
 using kfold::test::call_attention_op;
 using kfold::test::call_attention_reference;
 using kfold::test::check_close;
+using kfold::test::have_cuda;
 using kfold::test::make_attention_inputs;
 
 namespace {
-
-// true when a CUDA device is usable; otherwise says why and (with KFOLD_REQUIRE_GPU=1) fails.
-bool have_cuda() {
-  if (at::hasCUDA()) return true;
-  const char* require = std::getenv("KFOLD_REQUIRE_GPU");
-  if (require != nullptr && std::string(require) == "1") {
-    FAIL("KFOLD_REQUIRE_GPU=1 but libtorch sees no CUDA device");
-  }
-  MESSAGE("skipped: no CUDA device");
-  return false;
-}
 
 at::TensorOptions on_cuda(at::ScalarType dtype) { return at::TensorOptions().dtype(dtype).device(at::kCUDA); }
 
