@@ -1,6 +1,8 @@
 // Benchmark of one Evoformer block (AlphaFold2 Suppl. Alg. 6 lines 2-10) at a preset's full-size channels with
 // deterministic random weights (ParameterStore::random): median time of forward() and the process's peak RSS,
-// optionally per module. One size per process, so that the peak RSS is that size's. Run by scripts/bench_model.
+// optionally per module (--profile: time and the peak of the tensors each module allocates, a direct measure
+// of what it needs on a GPU too). One size per process, so that the peak RSS is that size's. Run by
+// scripts/bench_model.
 //   bench_evoformer --n-res 256 [--n-seq 128] [--repeats 3] [--threads 2] [--preset model_1_ptm] [--extra-msa]
 //                   [--chunk-size 0] [--attention fused|reference] [--profile] [--kind LABEL]
 // Prints a readable summary on stderr and one JSON line on stdout.
@@ -21,6 +23,7 @@
 #include "fold/config.hpp"
 #include "fold/evoformer_iteration.hpp"
 #include "fold/weights.hpp"
+#include "tensor_memory_peak.hpp"
 
 namespace {
 
@@ -133,6 +136,7 @@ int main(int argc, char** argv) try {
   // Per module: the block's modules built separately from the same scopes and run in the block's order
   // (outer product mean after the MSA updates, as in the monomer presets).
   std::vector<std::pair<std::string, std::vector<double>>> modules;
+  std::vector<double> module_peak_mb;  // tensors a module allocates at its peak (its output included)
   if (opt.profile && !opt.extra_msa) {
     const auto& c = e.evoformer;
     const kfold::fold::MSARowAttentionWithPairBias row(scope / "msa_row_attention_with_pair_bias",
@@ -162,12 +166,18 @@ int main(int argc, char** argv) try {
         {"pair_transition", [&] { z = z.add(pair_transition.forward(z, run)); }},
     };
     for (const auto& [name, fn] : steps) modules.emplace_back(name, std::vector<double>{});
+    module_peak_mb.assign(steps.size(), 0.0);
     for (int64_t r = 0; r < opt.repeats; ++r) {
       m = msa, z = pair;
       for (size_t s = 0; s < steps.size(); ++s) {
+        kfold::test::TensorMemoryPeak module_peak;
         const auto t0 = std::chrono::steady_clock::now();
-        steps[s].second();
+        {
+          const auto counting = module_peak.install();
+          steps[s].second();
+        }
         modules[s].second.push_back(elapsed_ms(t0));
+        module_peak_mb[s] = std::max(module_peak_mb[s], module_peak.megabytes());
       }
     }
   }
@@ -180,8 +190,9 @@ int main(int argc, char** argv) try {
                at::get_num_threads(), opt.attention.c_str(), static_cast<long long>(opt.chunk_size), median(times),
                static_cast<long long>(opt.repeats), warmup_ms, peak, rss_before);
   std::string module_json;
-  for (const auto& [name, t] : modules) {
-    std::fprintf(stderr, "  %-34s %9.1f ms\n", name.c_str(), median(t));
+  for (size_t i = 0; i < modules.size(); ++i) {
+    const auto& [name, t] = modules[i];
+    std::fprintf(stderr, "  %-34s %9.1f ms  %8.0f MB peak tensors\n", name.c_str(), median(t), module_peak_mb[i]);
     module_json += (module_json.empty() ? "" : ", ") + ("\"" + name + "\": " + std::to_string(median(t)));
   }
   std::printf(
