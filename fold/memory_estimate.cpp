@@ -85,9 +85,9 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
   // chunked, the products, the input and output, a quarter of the channels' projections and one row
   // chunk's output transients (measured 3.7 at L = 384, chunk 64; this gives 4.5).
   const int64_t tri_group = std::max<int64_t>(1, tri / 4);
-  const int64_t tri_mult = options.chunk_size > 0 ? L2 * (tri + 2 * e.pair_channel + 4 * tri_group) +
-                                                        chunk_rows * L * (tri + 2 * e.pair_channel)
-                                                  : L2 * (6 * tri + 3 * e.pair_channel);
+  const int64_t tri_mult =
+      chunk > 0 ? L2 * (tri + 2 * e.pair_channel + 4 * tri_group) + chunk_rows * L * (tri + 2 * e.pair_channel)
+                : L2 * (6 * tri + 3 * e.pair_channel);
   const std::pair<const char*, int64_t> stages[] = {
       {"triangle multiplication projections", tri_mult},
       // The pair bias: the normalised pair and its projection to the heads.
