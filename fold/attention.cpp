@@ -2,7 +2,6 @@
 // and the plain libtorch attention with a pair bias.
 #include "fold/attention.hpp"
 
-#include <ATen/ops/cat.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/softmax.h>
@@ -51,17 +50,7 @@ at::Tensor attention_with_pair_bias(const at::Tensor& q, const at::Tensor& k, co
   TORCH_CHECK(q.dim() == 5 && k.dim() == 5 && v.dim() == 5,
               "attention_with_pair_bias: q, k, v must be [B, R, S, H, D]");
   const bool fused = options.attention_kernel == AttentionKernel::fused && fused_applies(q, k, v);
-  const auto attend = fused ? attention_fused : attention_reference;
-  const int64_t n_row = q.size(1);
-  const int64_t chunk = options.chunk_size > 0 ? options.chunk_size : n_row;
-  if (chunk >= n_row) return attend(q, k, v, bias, mask);
-  std::vector<at::Tensor> parts;
-  for (int64_t r = 0; r < n_row; r += chunk) {
-    const int64_t n = std::min(chunk, n_row - r);
-    parts.push_back(attend(q.narrow(1, r, n), k.narrow(1, r, n), v.narrow(1, r, n), bias,
-                           mask.defined() ? mask.narrow(1, r, n) : mask));
-  }
-  return at::cat(parts, 1);  // [B, R, S_q, H, D_v]
+  return fused ? attention_fused(q, k, v, bias, mask) : attention_reference(q, k, v, bias, mask);
 }
 
 namespace {

@@ -19,8 +19,8 @@ namespace kfold::fold {
 //   q [B, R, S_q, H, D], k [B, R, S_k, H, D], v [B, R, S_k, H, D_v] (unscaled projections),
 //   bias [B, H, S_q, S_k] shared by the R rows (or undefined), mask [B, R, S_k] (1 keep, 0 drop; or
 //   undefined)  ->  [B, R, S_q, H, D_v].
-// Same semantics as kfold::attention_pair_bias (kernels/attention_pair_bias.hpp); options.chunk_size
-// splits the R rows; options.attention_kernel picks the implementation.
+// Same semantics as kfold::attention_pair_bias (kernels/attention_pair_bias.hpp);
+// options.attention_kernel picks the implementation (Attention::forward does the row chunking).
 at::Tensor attention_with_pair_bias(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                     const at::Tensor& bias, const at::Tensor& mask, const RunOptions& options);
 
