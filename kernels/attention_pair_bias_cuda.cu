@@ -4,7 +4,8 @@
 // thread; it also keeps each row's softmax max and sum), dk/dv (one key per thread) and dbias (one
 // (query, key) pair per thread, summed over the R rows in order: deterministic, no atomics). fp32/bf16/
 // fp16 and head dims 8 (AlphaFold's extra-MSA row attention), 16, 32 and 64; other head dims and fp64 use
-// the reference.
+// the reference. With KFOLD_ATTENTION_TENSOR_CORES=1, bf16/fp16 at head dims 16/32/64 on sm_80+ use the
+// tensor-core (WMMA) kernels of attention_pair_bias_mma_*.cuh instead (opt-in until they have run on a GPU).
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
@@ -15,11 +16,18 @@
 #include <c10/util/Half.h>
 #include <torch/library.h>
 
+#include <c10/util/Exception.h>
+#include <cuda_runtime_api.h>
+
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 
 #include "kernels/attention_pair_bias.hpp"
+#include "kernels/attention_pair_bias_mma_backward.cuh"
+#include "kernels/attention_pair_bias_mma_forward.cuh"
 
 namespace kfold::kernels {
 
@@ -225,6 +233,70 @@ void forward_typed(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v
   }
 }
 
+// The tensor-core kernels: bf16/fp16 at head dims 16/32/64 on sm_80 or newer, when
+// KFOLD_ATTENTION_TENSOR_CORES=1 (read at every call, so tests and benchmarks can compare both kernels).
+bool use_tensor_cores(const at::Tensor& q) {
+  const char* env = std::getenv("KFOLD_ATTENTION_TENSOR_CORES");
+  if (env == nullptr || std::strcmp(env, "1") != 0) return false;
+  const int64_t D = q.size(4);
+  const auto t = q.scalar_type();
+  if (!((t == at::kBFloat16 || t == at::kHalf) && (D == 16 || D == 32 || D == 64))) return false;
+  int major = 0;
+  C10_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, q.get_device()));
+  return major >= 8;
+}
+
+template <typename T, int D>
+void launch_forward_mma(const tensor_core::ForwardParams<T>& params, int64_t n_blocks) {
+  namespace tc = tensor_core;
+  TORCH_CHECK(n_blocks <= std::numeric_limits<int32_t>::max(), "attention_pair_bias: too many blocks (", n_blocks, ")");
+  constexpr int bytes = tc::ForwardSharedLayout<T, D>::bytes;  // 52-71 KB: above the 48 KB default
+  const auto kernel = tc::attention_pair_bias_forward_mma_kernel<T, D>;
+  C10_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
+  kernel<<<static_cast<unsigned>(n_blocks), tc::kThreads, bytes, stream>>>(params);
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+}
+
+// T: __nv_bfloat16 or __half, the layout twins of c10::BFloat16 and c10::Half.
+static_assert(sizeof(__nv_bfloat16) == sizeof(c10::BFloat16) && sizeof(__half) == sizeof(c10::Half));
+template <typename T>
+void forward_mma_typed(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias_f32,
+                       const at::Tensor& mask_bias, at::Tensor& out, at::Tensor& lse) {
+  namespace tc = tensor_core;
+  const auto strided = [](const at::Tensor& t) {
+    return tc::StridedInput<T>{
+        static_cast<const T*>(t.data_ptr()), t.stride(0), t.stride(1), t.stride(2), t.stride(3), t.stride(4)};
+  };
+  const int64_t B = q.size(0), R = q.size(1), S = q.size(2), H = q.size(3), D = q.size(4);
+  const tc::ForwardParams<T> params{strided(q),
+                                    strided(k),
+                                    strided(v),
+                                    bias_f32.data_ptr<float>(),
+                                    mask_bias.defined() ? mask_bias.data_ptr<float>() : nullptr,
+                                    static_cast<T*>(out.data_ptr()),
+                                    lse.data_ptr<float>(),
+                                    B,
+                                    R,
+                                    S,
+                                    H,
+                                    static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)))};
+  const int64_t n_blocks = B * R * H * ((S + tc::kBlockQueries - 1) / tc::kBlockQueries);
+  switch (D) {
+    case 16:
+      launch_forward_mma<T, 16>(params, n_blocks);
+      break;
+    case 32:
+      launch_forward_mma<T, 32>(params, n_blocks);
+      break;
+    case 64:
+      launch_forward_mma<T, 64>(params, n_blocks);
+      break;
+    default:
+      TORCH_CHECK(false, "attention_pair_bias: no tensor-core kernel for head dim ", D);
+  }
+}
+
 bool has_fused_forward(const at::Tensor& q) {
   const int64_t D = q.size(4);
   const auto t = q.scalar_type();
@@ -244,6 +316,14 @@ std::tuple<at::Tensor, at::Tensor> attention_pair_bias_cuda(const at::Tensor& q,
   auto bias_f32 = bias.to(at::kFloat).contiguous();  // [B, H, S, S]
   at::Tensor mask_bias;
   if (mask.has_value() && mask->defined()) mask_bias = attention_mask_bias(*mask, at::kFloat).contiguous();  // [B,R,S]
+  if (use_tensor_cores(q)) {
+    if (q.scalar_type() == at::kBFloat16) {
+      forward_mma_typed<__nv_bfloat16>(q, k, v, bias_f32, mask_bias, out, lse);
+    } else {
+      forward_mma_typed<__half>(q, k, v, bias_f32, mask_bias, out, lse);
+    }
+    return {out, lse};
+  }
   switch (q.scalar_type()) {
     case at::kFloat:
       forward_typed<float>(q, k, v, bias_f32, mask_bias, out, lse);
@@ -516,6 +596,73 @@ void launch_backward(const BackwardParams<scalar_t>& params) {
   C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
+template <typename T, int D>
+void launch_backward_mma(const tensor_core::BackwardParams<T>& params) {
+  namespace tc = tensor_core;
+  const int64_t S = params.S;
+  const int64_t n_tiles = (S + 63) / 64;
+  const int64_t n_row_blocks = params.B * params.R * params.H * n_tiles;
+  const int64_t n_bias_blocks = params.B * params.H * n_tiles * n_tiles;
+  TORCH_CHECK(
+      n_row_blocks <= std::numeric_limits<int32_t>::max() && n_bias_blocks <= std::numeric_limits<int32_t>::max(),
+      "attention_pair_bias: too many blocks for the backward (", n_row_blocks, ", ", n_bias_blocks, ")");
+  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
+  const auto launch = [&](auto kernel, int bytes, int64_t blocks) {
+    C10_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+    kernel<<<static_cast<unsigned>(blocks), tc::kThreads, bytes, stream>>>(params);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  };
+  // In stream order: the dq kernel writes the row statistics the other two read.
+  launch(tc::attention_pair_bias_backward_dq_mma_kernel<T, D>, tc::DqSharedLayout<T, D>::bytes, n_row_blocks);
+  launch(tc::attention_pair_bias_backward_dkv_mma_kernel<T, D>, tc::DkvSharedLayout<T, D>::bytes, n_row_blocks);
+  launch(tc::attention_pair_bias_backward_dbias_mma_kernel<T, D>, tc::DbiasSharedLayout<T, D>::bytes, n_bias_blocks);
+}
+
+// T: __nv_bfloat16 or __half (see forward_mma_typed).
+template <typename T>
+void backward_mma_typed(const at::Tensor& grad_out, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                        const at::Tensor& bias_f32, const at::Tensor& mask_bias, const at::Tensor& delta,
+                        at::Tensor& row_max, at::Tensor& row_sum, at::Tensor& grad_q, at::Tensor& grad_k,
+                        at::Tensor& grad_v, at::Tensor& grad_bias) {
+  namespace tc = tensor_core;
+  const auto strided = [](const at::Tensor& t) {
+    return tc::StridedInput<T>{
+        static_cast<const T*>(t.data_ptr()), t.stride(0), t.stride(1), t.stride(2), t.stride(3), t.stride(4)};
+  };
+  const int64_t D = q.size(4);
+  const tc::BackwardParams<T> params{strided(q),
+                                     strided(k),
+                                     strided(v),
+                                     strided(grad_out),
+                                     bias_f32.data_ptr<float>(),
+                                     mask_bias.defined() ? mask_bias.data_ptr<float>() : nullptr,
+                                     delta.data_ptr<float>(),
+                                     row_max.data_ptr<float>(),
+                                     row_sum.data_ptr<float>(),
+                                     static_cast<T*>(grad_q.data_ptr()),
+                                     static_cast<T*>(grad_k.data_ptr()),
+                                     static_cast<T*>(grad_v.data_ptr()),
+                                     grad_bias.data_ptr<float>(),
+                                     q.size(0),
+                                     q.size(1),
+                                     q.size(2),
+                                     q.size(3),
+                                     static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)))};
+  switch (D) {
+    case 16:
+      launch_backward_mma<T, 16>(params);
+      break;
+    case 32:
+      launch_backward_mma<T, 32>(params);
+      break;
+    case 64:
+      launch_backward_mma<T, 64>(params);
+      break;
+    default:
+      TORCH_CHECK(false, "attention_pair_bias: no tensor-core backward for head dim ", D);
+  }
+}
+
 template <typename scalar_t>
 void backward_typed(const at::Tensor& grad_out, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                     const at::Tensor& bias_f32, const at::Tensor& mask_bias, const at::Tensor& delta,
@@ -582,6 +729,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_b
   auto bias_f32 = bias.to(at::kFloat).contiguous();  // [B, H, S, S]
   at::Tensor mask_bias;
   if (mask.has_value() && mask->defined()) mask_bias = attention_mask_bias(*mask, at::kFloat).contiguous();  // [B,R,S]
+  if (use_tensor_cores(q)) {
+    if (q.scalar_type() == at::kBFloat16) {
+      backward_mma_typed<__nv_bfloat16>(grad_out, q, k, v, bias_f32, mask_bias, delta, row_max, row_sum, grad_q, grad_k,
+                                        grad_v, grad_bias);
+    } else {
+      backward_mma_typed<__half>(grad_out, q, k, v, bias_f32, mask_bias, delta, row_max, row_sum, grad_q, grad_k,
+                                 grad_v, grad_bias);
+    }
+    return {grad_q, grad_k, grad_v, grad_bias.to(bias.scalar_type())};
+  }
   switch (q.scalar_type()) {
     case at::kFloat:
       backward_typed<float>(grad_out, q, k, v, bias_f32, mask_bias, delta, row_max, row_sum, grad_q, grad_k, grad_v,

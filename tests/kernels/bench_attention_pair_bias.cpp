@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -151,9 +152,12 @@ int main(int argc, char** argv) {
     }
   }
   const auto options = at::TensorOptions().dtype(opt.dtype).device(opt.device == "cuda" ? at::kCUDA : at::kCPU);
-  std::printf("attention_pair_bias benchmark: device=%s dtype=%s H=%lld D=%lld B=1 R=S threads=%d\n",
-              opt.device.c_str(), c10::toString(opt.dtype), static_cast<long long>(opt.heads),
-              static_cast<long long>(opt.dim), at::get_num_threads());
+  const char* tensor_cores = std::getenv("KFOLD_ATTENTION_TENSOR_CORES");
+  std::printf(
+      "attention_pair_bias benchmark: device=%s dtype=%s H=%lld D=%lld B=1 R=S threads=%d "
+      "KFOLD_ATTENTION_TENSOR_CORES=%s\n",
+      opt.device.c_str(), c10::toString(opt.dtype), static_cast<long long>(opt.heads), static_cast<long long>(opt.dim),
+      at::get_num_threads(), tensor_cores != nullptr ? tensor_cores : "(unset)");
   std::printf(
       "time in ms (median of %lld), memory = peak MB one call allocates (torch's allocators: tensors, not the\n"
       "CPU kernels' per-task scratch); ratios = other / fused (higher is better; n/a below 1 MB)\n",

@@ -1,12 +1,14 @@
 // kfold::attention_pair_bias on CUDA (label gpu): the fused forward and backward against the reference
 // for fp32, bf16 and fp16, head dims 8/16/32/64, masks, fully masked rows and strided views; gradients
-// through autograd; the backward bitwise repeatable (no atomics).
+// through autograd; the backward bitwise repeatable (no atomics). bf16/fp16 run through both the
+// CUDA-core kernels and the tensor-core ones (KFOLD_ATTENTION_TENSOR_CORES=1).
 // Without a CUDA device every case passes with a message, unless KFOLD_REQUIRE_GPU=1 (scripts/gpu_check).
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
 #include <doctest/doctest.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,15 @@ at::TensorOptions on_cuda(at::ScalarType dtype) { return at::TensorOptions().dty
 // fp32: the kernel multiplies in fp32 like the reference but in another order; bf16/fp16: output rounding.
 double out_atol(at::ScalarType dtype) { return dtype == at::kFloat ? 2e-5 : (dtype == at::kBFloat16 ? 1e-2 : 2e-3); }
 
+// KFOLD_ATTENTION_TENSOR_CORES for the scope (the op reads it at every call).
+class TensorCores {
+ public:
+  explicit TensorCores(bool on) { setenv("KFOLD_ATTENTION_TENSOR_CORES", on ? "1" : "0", 1); }
+  ~TensorCores() { unsetenv("KFOLD_ATTENTION_TENSOR_CORES"); }
+  TensorCores(const TensorCores&) = delete;
+  TensorCores& operator=(const TensorCores&) = delete;
+};
+
 AttentionInputs as_float(const AttentionInputs& in) {
   return {in.q.to(at::kFloat), in.k.to(at::kFloat), in.v.to(at::kFloat), in.bias.to(at::kFloat), in.mask};
 }
@@ -41,16 +52,21 @@ TEST_CASE("attention_pair_bias CUDA: forward matches the reference (fp32/bf16/fp
                                               {1, 3, 129, 2, 32}, {1, 2, 300, 2, 16}, {1, 2, 300, 4, 64},
                                               {1, 5, 97, 8, 8}};
   for (const auto dtype : {at::kFloat, at::kBFloat16, at::kHalf}) {
-    for (const auto& shape : shapes) {
-      for (const bool with_mask : {false, true}) {
-        INFO(kfold::test::describe(shape) << " dtype=" << dtype << " mask=" << with_mask);
-        const auto in = make_attention_inputs(shape, on_cuda(dtype), with_mask, with_mask);
-        const auto [out, lse] = call_attention_op(in);
-        const auto [ref_out, ref_lse] = call_attention_reference(as_float(in));
-        CHECK(out.is_cuda());
-        CHECK(out.dtype() == dtype);
-        check_close(out, ref_out, out_atol(dtype), 0.0, "out");
-        check_close(lse, ref_lse, 2e-5, 2e-5, "lse");
+    for (const bool tensor_cores : {false, true}) {
+      if (tensor_cores && dtype == at::kFloat) continue;
+      const TensorCores scope(tensor_cores);
+      for (const auto& shape : shapes) {
+        for (const bool with_mask : {false, true}) {
+          INFO(kfold::test::describe(shape)
+               << " dtype=" << dtype << " mask=" << with_mask << " tensor cores=" << tensor_cores);
+          const auto in = make_attention_inputs(shape, on_cuda(dtype), with_mask, with_mask);
+          const auto [out, lse] = call_attention_op(in);
+          const auto [ref_out, ref_lse] = call_attention_reference(as_float(in));
+          CHECK(out.is_cuda());
+          CHECK(out.dtype() == dtype);
+          check_close(out, ref_out, out_atol(dtype), 0.0, "out");
+          check_close(lse, ref_lse, 2e-5, 2e-5, "lse");
+        }
       }
     }
   }
@@ -95,26 +111,31 @@ TEST_CASE("attention_pair_bias CUDA: fused backward matches the reference (fp32/
   const std::vector<AttentionShape> shapes = {
       {1, 2, 7, 2, 16}, {2, 3, 65, 2, 32}, {1, 3, 130, 2, 64}, {1, 4, 33, 8, 8}};
   for (const auto dtype : {at::kFloat, at::kBFloat16, at::kHalf}) {
-    for (const auto& shape : shapes) {
-      for (const bool with_mask : {false, true}) {
-        INFO(kfold::test::describe(shape) << " dtype=" << dtype << " mask=" << with_mask);
-        const auto in = make_attention_inputs(shape, on_cuda(dtype), with_mask, with_mask);
-        const auto [out, lse] = call_attention_op(in);
-        const auto grad_out = at::randn(out.sizes(), on_cuda(at::kFloat)).to(dtype);
-        const auto grad_lse = at::randn(lse.sizes(), on_cuda(at::kFloat));
-        const auto fused = call_attention_backward_op(grad_out, grad_lse, in, out, lse);
-        // The reference in fp32 on the same (rounded) inputs and the same forward output.
-        const auto ref = kfold::kernels::attention_pair_bias_backward_reference(
-            grad_out.to(at::kFloat), grad_lse, in.q.to(at::kFloat), in.k.to(at::kFloat), in.v.to(at::kFloat),
-            in.bias.to(at::kFloat), in.mask, out.to(at::kFloat), lse);
-        // fp32: another summation order (1e-4); bf16/fp16: the gradients are rounded to 8/11 bits on output.
-        const double atol = dtype == at::kFloat ? 1e-4 : (dtype == at::kBFloat16 ? 5e-2 : 1e-2);
-        const double rtol = dtype == at::kFloat ? 1e-4 : (dtype == at::kBFloat16 ? 2e-2 : 4e-3);
-        CHECK(std::get<0>(fused).dtype() == dtype);
-        check_close(std::get<0>(fused), std::get<0>(ref), atol, rtol, "grad_q");
-        check_close(std::get<1>(fused), std::get<1>(ref), atol, rtol, "grad_k");
-        check_close(std::get<2>(fused), std::get<2>(ref), atol, rtol, "grad_v");
-        check_close(std::get<3>(fused), std::get<3>(ref), atol, rtol, "grad_bias");
+    for (const bool tensor_cores : {false, true}) {
+      if (tensor_cores && dtype == at::kFloat) continue;
+      const TensorCores scope(tensor_cores);
+      for (const auto& shape : shapes) {
+        for (const bool with_mask : {false, true}) {
+          INFO(kfold::test::describe(shape)
+               << " dtype=" << dtype << " mask=" << with_mask << " tensor cores=" << tensor_cores);
+          const auto in = make_attention_inputs(shape, on_cuda(dtype), with_mask, with_mask);
+          const auto [out, lse] = call_attention_op(in);
+          const auto grad_out = at::randn(out.sizes(), on_cuda(at::kFloat)).to(dtype);
+          const auto grad_lse = at::randn(lse.sizes(), on_cuda(at::kFloat));
+          const auto fused = call_attention_backward_op(grad_out, grad_lse, in, out, lse);
+          // The reference in fp32 on the same (rounded) inputs and the same forward output.
+          const auto ref = kfold::kernels::attention_pair_bias_backward_reference(
+              grad_out.to(at::kFloat), grad_lse, in.q.to(at::kFloat), in.k.to(at::kFloat), in.v.to(at::kFloat),
+              in.bias.to(at::kFloat), in.mask, out.to(at::kFloat), lse);
+          // fp32: another summation order (1e-4); bf16/fp16: the gradients are rounded to 8/11 bits on output.
+          const double atol = dtype == at::kFloat ? 1e-4 : (dtype == at::kBFloat16 ? 5e-2 : 1e-2);
+          const double rtol = dtype == at::kFloat ? 1e-4 : (dtype == at::kBFloat16 ? 2e-2 : 4e-3);
+          CHECK(std::get<0>(fused).dtype() == dtype);
+          check_close(std::get<0>(fused), std::get<0>(ref), atol, rtol, "grad_q");
+          check_close(std::get<1>(fused), std::get<1>(ref), atol, rtol, "grad_k");
+          check_close(std::get<2>(fused), std::get<2>(ref), atol, rtol, "grad_v");
+          check_close(std::get<3>(fused), std::get<3>(ref), atol, rtol, "grad_bias");
+        }
       }
     }
   }
@@ -139,6 +160,36 @@ TEST_CASE("attention_pair_bias CUDA: backward on strided views, bitwise repeatab
   check_close(std::get<1>(a), std::get<1>(ref), 1e-4, 1e-4, "grad_k");
   check_close(std::get<2>(a), std::get<2>(ref), 1e-4, 1e-4, "grad_v");
   check_close(std::get<3>(a), std::get<3>(ref), 1e-4, 1e-4, "grad_bias");
+  CHECK(at::equal(std::get<0>(a), std::get<0>(b)));
+  CHECK(at::equal(std::get<1>(a), std::get<1>(b)));
+  CHECK(at::equal(std::get<2>(a), std::get<2>(b)));
+  CHECK(at::equal(std::get<3>(a), std::get<3>(b)));
+}
+
+TEST_CASE("attention_pair_bias CUDA tensor cores: bf16 strided views, larger S, bitwise repeatable backward") {
+  if (!have_cuda()) return;
+  const TensorCores scope(true);
+  const AttentionShape shape{1, 4, 300, 2, 32};
+  const auto base = make_attention_inputs(shape, on_cuda(at::kBFloat16), /*with_mask=*/true, true);
+  AttentionInputs in = base;
+  in.q = base.q.transpose(1, 2).contiguous().transpose(1, 2);
+  in.k = base.k.transpose(1, 2).contiguous().transpose(1, 2);
+  in.v = base.v.permute({0, 1, 2, 4, 3}).contiguous().permute({0, 1, 2, 4, 3});
+  const auto [out, lse] = call_attention_op(in);
+  const auto [ref_out, ref_lse] = call_attention_reference(as_float(base));
+  check_close(out, ref_out, out_atol(at::kBFloat16), 0.0, "out");
+  check_close(lse, ref_lse, 2e-5, 2e-5, "lse");
+  const auto grad_out = at::randn(out.sizes(), on_cuda(at::kFloat)).to(at::kBFloat16);
+  const auto grad_lse = at::randn(lse.sizes(), on_cuda(at::kFloat));
+  const auto a = call_attention_backward_op(grad_out, grad_lse, in, out, lse);
+  const auto b = call_attention_backward_op(grad_out, grad_lse, in, out, lse);
+  const auto ref = kfold::kernels::attention_pair_bias_backward_reference(
+      grad_out.to(at::kFloat), grad_lse, base.q.to(at::kFloat), base.k.to(at::kFloat), base.v.to(at::kFloat),
+      base.bias.to(at::kFloat), base.mask, out.to(at::kFloat), lse);
+  check_close(std::get<0>(a), std::get<0>(ref), 5e-2, 2e-2, "grad_q");
+  check_close(std::get<1>(a), std::get<1>(ref), 5e-2, 2e-2, "grad_k");
+  check_close(std::get<2>(a), std::get<2>(ref), 5e-2, 2e-2, "grad_v");
+  check_close(std::get<3>(a), std::get<3>(ref), 5e-2, 2e-2, "grad_bias");
   CHECK(at::equal(std::get<0>(a), std::get<0>(b)));
   CHECK(at::equal(std::get<1>(a), std::get<1>(b)));
   CHECK(at::equal(std::get<2>(a), std::get<2>(b)));

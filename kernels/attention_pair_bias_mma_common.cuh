@@ -1,0 +1,111 @@
+// Shared pieces of the tensor-core (WMMA) kernels of kfold::attention_pair_bias, bf16 and fp16 inputs on
+// sm_80 and newer (attention_pair_bias_mma_forward.cuh, attention_pair_bias_mma_backward.cuh): tile
+// sizes, strided inputs and shared-memory layout arithmetic.
+//
+// The kernels are device code written against a small environment, so that the same source also runs in
+// the CPU emulation of tests/kernels/cuda_emulation.hpp: the namespace alias `wmma`, the function
+// `dynamic_shared_memory()` and `to_mma(float, T&)` come from below under nvcc, or from the emulation.
+#pragma once
+
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <mma.h>
+
+namespace kfold::kernels::tensor_core {
+namespace wmma = nvcuda::wmma;
+
+__device__ __forceinline__ unsigned char* dynamic_shared_memory() {
+  extern __shared__ __align__(128) unsigned char shared_bytes[];
+  return shared_bytes;
+}
+__device__ __forceinline__ void to_mma(float x, __nv_bfloat16& out) { out = __float2bfloat16_rn(x); }
+__device__ __forceinline__ void to_mma(float x, __half& out) { out = __float2half_rn(x); }
+}  // namespace kfold::kernels::tensor_core
+#elif !defined(KFOLD_CUDA_EMULATION)
+#error "attention_pair_bias_mma_*.cuh is device code: compile it with nvcc or include tests/kernels/cuda_emulation.hpp"
+#endif
+
+// `#pragma unroll` for nvcc; nothing in the CPU emulation (host compilers warn on the unknown pragma).
+#if defined(__CUDACC__)
+#define KFOLD_UNROLL _Pragma("unroll")
+#else
+#define KFOLD_UNROLL
+#endif
+
+namespace kfold::kernels::tensor_core {
+
+constexpr int kWarps = 4;
+constexpr int kThreads = kWarps * 32;
+constexpr int kWarpQueries = 16;                      // one WMMA tile of rows per warp
+constexpr int kBlockQueries = kWarps * kWarpQueries;  // 64
+constexpr int kKeyTile = 64;
+constexpr int kHalfPad = 8;   // 16-bit elements of padding per shared row: 16 bytes (WMMA's ldm granule)
+constexpr int kFloatPad = 4;  // fp32 elements of padding per shared row: 16 bytes
+
+// Row strides (elements) of the shared tiles: [rows, D] inputs, [16, 64] 16-bit probabilities, fp32 tiles.
+template <int D>
+constexpr int kLdIn = D + kHalfPad;
+constexpr int kLdProb = kKeyTile + kHalfPad;
+constexpr int kLdFloat = kKeyTile + kFloatPad;
+
+// Shared-memory regions are 128-byte aligned (WMMA pointers must be 32-byte aligned): the end of a
+// region of `bytes` that starts at `offset`.
+constexpr int region_end(int offset, int bytes) { return offset + (bytes + 127) / 128 * 128; }
+
+// A [B, R, S, H, D] tensor with any strides (in elements).
+template <typename T>
+struct StridedInput {
+  const T* data;
+  int64_t sb, sr, ss, sh, sd;
+  __device__ __forceinline__ T at(int64_t b, int64_t r, int64_t s, int64_t h, int d) const {
+    return data[b * sb + r * sr + s * ss + h * sh + d * sd];
+  }
+};
+
+// Rows first .. first + 63 of x[b, r, :, h, :] into a [64, D] shared tile of row stride kLdIn<D>; zeros past
+// S (padded rows stay finite). All threads of the block take part.
+template <typename T, int D>
+__device__ __forceinline__ void load_rows(const StridedInput<T>& x, int64_t b, int64_t r, int64_t h, int64_t first,
+                                          int64_t S, T* tile) {
+  T zero;
+  to_mma(0.0f, zero);
+  for (int e = static_cast<int>(threadIdx.x); e < 64 * D; e += kThreads) {
+    const int row = e / D, d = e % D;
+    const int64_t s = first + row;
+    tile[row * kLdIn<D> + d] = s < S ? x.at(b, r, s, h, d) : zero;
+  }
+}
+
+// bias_bh[q0 + i, k0 + j] for a 64 x 64 tile into shared [64, kLdFloat] (0 past S).
+__device__ __forceinline__ void load_bias_tile(const float* bias_bh, int64_t S, int64_t q0, int64_t k0, float* tile) {
+  for (int e = static_cast<int>(threadIdx.x); e < 64 * 64; e += kThreads) {
+    const int i = e / 64, j = e % 64;
+    const int64_t query = q0 + i, key = k0 + j;
+    tile[i * kLdFloat + j] = (query < S && key < S) ? bias_bh[query * S + key] : 0.0f;
+  }
+}
+
+// The additive key mask of keys k0 .. k0 + 63 (0 without a mask; -inf past S: padded keys drop out).
+__device__ __forceinline__ void load_mask_tile(const float* mask_br, int64_t S, int64_t k0, float* tile) {
+  const int t = static_cast<int>(threadIdx.x);
+  if (t < 64) {
+    const int64_t key = k0 + t;
+    tile[t] = key < S ? (mask_br != nullptr ? mask_br[key] : 0.0f) : -INFINITY;
+  }
+}
+
+// The block's (b, r, h) and first row, for a grid of one block per (b, r, h, 64 rows) flattened into x.
+struct RowTile {
+  int64_t b, r, h, first;
+};
+__device__ __forceinline__ RowTile row_tile(int64_t R, int64_t H, int64_t S) {
+  const int64_t n_tiles = (S + 63) / 64;
+  const int64_t block = static_cast<int64_t>(blockIdx.x);
+  const int64_t bh = block / n_tiles;
+  return {bh / (H * R), (bh / H) % R, bh % H, (block % n_tiles) * 64};
+}
+
+}  // namespace kfold::kernels::tensor_core
