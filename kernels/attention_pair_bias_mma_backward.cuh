@@ -17,22 +17,6 @@
 
 namespace kfold::kernels::tensor_core {
 
-template <typename T>
-struct BackwardParams {
-  StridedInput<T> q, k, v, grad_out;
-  const float* bias;       // [B, H, S, S] contiguous fp32
-  const float* mask_bias;  // [B, R, S] contiguous fp32, or nullptr
-  const float* delta;      // [B, R, H, S] contiguous
-  float* row_max;          // [B, R, H, S]: written by the dq kernel, read by the others
-  float* row_sum;          // [B, R, H, S]
-  T* grad_q;               // [B, R, S, H, D] contiguous
-  T* grad_k;               // [B, R, S, H, D] contiguous
-  T* grad_v;               // [B, R, S, H, D] contiguous
-  float* grad_bias;        // [B, H, S, S] contiguous fp32
-  int64_t B, R, S, H;
-  float scale;
-};
-
 // C[16, 64] = A[16, D] . B^T where B is a [64, D] row-major shared tile: the logits of 16 rows against 64
 // keys (or dO against 64 values), stored to a [16, kLdFloat] fp32 tile.
 template <typename T, int D, typename AFrag>
@@ -104,7 +88,8 @@ struct DqSharedLayout {
 
 // dq and the row statistics. Grid: one block of kThreads per (b, r, h, 64 queries).
 template <typename T, int D>
-__global__ void __launch_bounds__(kThreads) attention_pair_bias_backward_dq_mma_kernel(const BackwardParams<T> p) {
+__global__ void __launch_bounds__(kThreads)
+    attention_pair_bias_backward_dq_mma_kernel(const AttentionBackwardParams<T> p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
   __trap();
 #else
@@ -219,7 +204,8 @@ struct DkvSharedLayout {
 
 // dk and dv. Grid: one block of kThreads per (b, r, h, 64 keys); warp w holds keys w*16 .. +15.
 template <typename T, int D>
-__global__ void __launch_bounds__(kThreads) attention_pair_bias_backward_dkv_mma_kernel(const BackwardParams<T> p) {
+__global__ void __launch_bounds__(kThreads)
+    attention_pair_bias_backward_dkv_mma_kernel(const AttentionBackwardParams<T> p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
   __trap();
 #else
@@ -313,7 +299,8 @@ struct DbiasSharedLayout {
 // dbias summed over r = 0 .. R-1 in order. Grid: one block of kThreads per (b, h, 64 queries, 64 keys);
 // thread (row, half) owns dbias[query row, keys half*32 .. +31] in registers.
 template <typename T, int D>
-__global__ void __launch_bounds__(kThreads) attention_pair_bias_backward_dbias_mma_kernel(const BackwardParams<T> p) {
+__global__ void __launch_bounds__(kThreads)
+    attention_pair_bias_backward_dbias_mma_kernel(const AttentionBackwardParams<T> p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
   __trap();
 #else

@@ -9,6 +9,9 @@
 
 #include <cstdint>
 
+#include "kernels/attention_pair_bias_params.cuh"
+#include "kernels/device_code.cuh"
+
 #if defined(__CUDACC__)
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -24,15 +27,6 @@ __device__ __forceinline__ unsigned char* dynamic_shared_memory() {
 __device__ __forceinline__ void to_mma(float x, __nv_bfloat16& out) { out = __float2bfloat16_rn(x); }
 __device__ __forceinline__ void to_mma(float x, __half& out) { out = __float2half_rn(x); }
 }  // namespace kfold::kernels::tensor_core
-#elif !defined(KFOLD_CUDA_EMULATION)
-#error "attention_pair_bias_mma_*.cuh is device code: compile it with nvcc or include tests/kernels/cuda_emulation.hpp"
-#endif
-
-// `#pragma unroll` for nvcc; nothing in the CPU emulation (host compilers warn on the unknown pragma).
-#if defined(__CUDACC__)
-#define KFOLD_UNROLL _Pragma("unroll")
-#else
-#define KFOLD_UNROLL
 #endif
 
 namespace kfold::kernels::tensor_core {
@@ -54,16 +48,6 @@ constexpr int kLdFloat = kKeyTile + kFloatPad;
 // Shared-memory regions are 128-byte aligned (WMMA pointers must be 32-byte aligned): the end of a
 // region of `bytes` that starts at `offset`.
 constexpr int region_end(int offset, int bytes) { return offset + (bytes + 127) / 128 * 128; }
-
-// A [B, R, S, H, D] tensor with any strides (in elements).
-template <typename T>
-struct StridedInput {
-  const T* data;
-  int64_t sb, sr, ss, sh, sd;
-  __device__ __forceinline__ T at(int64_t b, int64_t r, int64_t s, int64_t h, int d) const {
-    return data[b * sb + r * sr + s * ss + h * sh + d * sd];
-  }
-};
 
 // Rows first .. first + 63 of x[b, r, :, h, :] into a [64, D] shared tile of row stride kLdIn<D>; zeros past
 // S (padded rows stay finite). All threads of the block take part.
@@ -95,6 +79,18 @@ __device__ __forceinline__ void load_mask_tile(const float* mask_br, int64_t S, 
     const int64_t key = k0 + t;
     tile[t] = key < S ? (mask_br != nullptr ? mask_br[key] : 0.0f) : -INFINITY;
   }
+}
+
+// Grid sizes: blocks of 64 rows per (b, r, h) (forward, dq, dk/dv), of 64 x 64 (query, key) pairs per
+// (b, h) (dbias).
+template <typename Params>
+int64_t row_blocks(const Params& p) {
+  return p.B * p.R * p.H * ((p.S + 63) / 64);
+}
+template <typename Params>
+int64_t bias_blocks(const Params& p) {
+  const int64_t n = (p.S + 63) / 64;
+  return p.B * p.H * n * n;
 }
 
 // The block's (b, r, h) and first row, for a grid of one block per (b, r, h, 64 rows) flattened into x.

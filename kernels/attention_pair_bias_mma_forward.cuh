@@ -10,17 +10,6 @@
 
 namespace kfold::kernels::tensor_core {
 
-template <typename T>
-struct ForwardParams {
-  StridedInput<T> q, k, v;
-  const float* bias;       // [B, H, S, S] contiguous fp32
-  const float* mask_bias;  // [B, R, S] contiguous fp32 (0 or -1e9), or nullptr
-  T* out;                  // [B, R, S, H, D] contiguous
-  float* lse;              // [B, R, H, S] contiguous
-  int64_t B, R, S, H;
-  float scale;  // 1 / sqrt(D), applied to the fp32 logits
-};
-
 // Byte offsets of the shared-memory regions.
 template <typename T, int D>
 struct ForwardSharedLayout {
@@ -38,7 +27,7 @@ struct ForwardSharedLayout {
 // Grid: one block of kThreads per (b, r, h, 64 queries), flattened into gridDim.x; dynamic shared memory
 // of ForwardSharedLayout<T, D>::bytes.
 template <typename T, int D>
-__global__ void __launch_bounds__(kThreads) attention_pair_bias_forward_mma_kernel(const ForwardParams<T> p) {
+__global__ void __launch_bounds__(kThreads) attention_pair_bias_forward_mma_kernel(const AttentionForwardParams<T> p) {
   static_assert(D % 16 == 0 && D <= kKeyTile, "head dim must be a multiple of 16, at most 64");
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
   __trap();  // bf16 WMMA needs sm_80; the host never launches this kernel on older devices

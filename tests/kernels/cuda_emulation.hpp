@@ -32,6 +32,9 @@
 #define __device__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
+// A kernel's static __shared__ arrays become function statics: shared by the block's threads, and
+// blocks run one after another.
+#define __shared__ static
 
 struct EmulatedDim3 {
   unsigned x = 0, y = 0, z = 0;
@@ -47,13 +50,16 @@ struct BlockState {
         shared(static_cast<unsigned char*>(std::aligned_alloc(128, (smem_bytes + 127) / 128 * 128 + kCanary)),
                &std::free),
         block_barrier(threads) {
-    // 0xff bytes read as NaN in fp32, bf16 and fp16: a read of shared memory that was never written shows.
-    std::memset(shared.get(), 0xff, smem_bytes);
-    std::memset(shared.get() + smem_bytes, kCanaryByte, kCanary);
+    reset();
     for (int w = 0; w < threads / 32; ++w) {
       warp_barriers.push_back(std::make_unique<std::barrier<>>(32));
       shuffle.emplace_back(32, 0.0f);
     }
+  }
+  // 0xff bytes read as NaN in fp32, bf16 and fp16: a read of shared memory that was never written shows.
+  void reset() {
+    std::memset(shared.get(), 0xff, bytes);
+    std::memset(shared.get() + bytes, kCanaryByte, kCanary);
   }
   bool canary_intact() const {
     for (size_t i = 0; i < kCanary; ++i) {
@@ -83,29 +89,35 @@ inline int lane() { return static_cast<int>(threadIdx.x % 32); }
 inline int warp() { return static_cast<int>(threadIdx.x / 32); }
 
 // Runs `kernel` on `grid` blocks of `threads` threads (a multiple of 32) with `smem_bytes` of dynamic
-// shared memory, as kernel<<<grid, threads, smem_bytes>>>() would. Throws std::runtime_error on an error
-// found by the emulated API.
-inline void launch(unsigned grid, int threads, size_t smem_bytes, const std::function<void()>& kernel) {
+// shared memory, as kernel<<<grid, threads, smem_bytes>>>() would: one std::thread per CUDA thread, each
+// running the blocks one after another, with fresh (NaN) shared memory per block. Throws
+// std::runtime_error on an error found by the emulated API.
+inline void launch(int64_t grid, int threads, size_t smem_bytes, const std::function<void()>& kernel) {
   if (threads % 32 != 0) throw std::invalid_argument("cuda_emulation: threads per block must be a multiple of 32");
   first_error.clear();
-  for (unsigned block = 0; block < grid; ++block) {
-    BlockState state(threads, smem_bytes);
-    std::vector<std::thread> workers;
-    workers.reserve(static_cast<size_t>(threads));
-    for (int t = 0; t < threads; ++t) {
-      workers.emplace_back([&, t] {
-        threadIdx = {static_cast<unsigned>(t), 0, 0};
-        blockIdx = {block, 0, 0};
-        blockDim = {static_cast<unsigned>(threads), 1, 1};
-        gridDim = {grid, 1, 1};
-        current_block = &state;
+  BlockState state(threads, smem_bytes);
+  std::vector<std::thread> workers;
+  workers.reserve(static_cast<size_t>(threads));
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      threadIdx = {static_cast<unsigned>(t), 0, 0};
+      blockDim = {static_cast<unsigned>(threads), 1, 1};
+      gridDim = {static_cast<unsigned>(grid), 1, 1};
+      current_block = &state;
+      for (int64_t block = 0; block < grid; ++block) {
+        blockIdx = {static_cast<unsigned>(block), 0, 0};
         kernel();
-      });
-    }
-    for (auto& w : workers) w.join();
-    if (!state.canary_intact()) report("a write past the end of the dynamic shared memory");
-    if (!first_error.empty()) throw std::runtime_error("cuda_emulation: " + first_error);
+        state.block_barrier.arrive_and_wait();  // the block is done
+        if (t == 0) {
+          if (!state.canary_intact()) report("a write past the end of the dynamic shared memory");
+          state.reset();
+        }
+        state.block_barrier.arrive_and_wait();  // the next block starts with fresh shared memory
+      }
+    });
   }
+  for (auto& w : workers) w.join();
+  if (!first_error.empty()) throw std::runtime_error("cuda_emulation: " + first_error);
 }
 
 }  // namespace kfold::cuda_emulation
