@@ -77,16 +77,18 @@ struct Dims {
   int64_t B, R, S, H, D;
 };
 
-// s[j] = sum_d x[d] * tile[d, j] for the kBlockK columns of a [D, kBlockK] tile.
+// s[j] = sum_d x[d] * tile[d, j] for the kBlockK columns of a [D, kBlockK] tile. The sums stay in a local
+// array (registers) rather than in s, which the compiler cannot prove free of aliasing.
 template <typename acc_t>
 KFOLD_ALWAYS_INLINE void row_times_tile(const acc_t* x, const acc_t* tile, int64_t D, acc_t* s) {
-  for (int64_t j = 0; j < kBlockK; ++j) s[j] = 0;
+  acc_t sum[kBlockK] = {};
   for (int64_t d = 0; d < D; ++d) {
     const acc_t xd = x[d];
     const acc_t* t = tile + d * kBlockK;
 #pragma omp simd
-    for (int64_t j = 0; j < kBlockK; ++j) s[j] += xd * t[j];
+    for (int64_t j = 0; j < kBlockK; ++j) sum[j] += xd * t[j];
   }
+  for (int64_t j = 0; j < kBlockK; ++j) s[j] = sum[j];
 }
 
 // Loads keys [k0, k0 + nk) of one (b, r, h): as a zero-padded [D, kBlockK] tile and/or [kBlockK, D] rows.
@@ -134,11 +136,39 @@ struct ForwardArgs {
   acc_t scale;
 };
 
-// Tasks are (b, r, h, query block), query block fastest.
-template <typename scalar_t, typename acc_t>
+// o[d] = o[d] * alpha + sum_j p[j] * v_rows[j, d] over nk keys. With the head dim known at compile time
+// (kD > 0) the row of o stays in registers across the keys.
+template <int kD, typename acc_t>
+KFOLD_ALWAYS_INLINE void scale_add_probs_times_rows(acc_t* o, acc_t alpha, const acc_t* p, const acc_t* v_rows,
+                                                    int64_t nk, int64_t D) {
+  if constexpr (kD > 0) {
+    acc_t row[kD];
+    for (int d = 0; d < kD; ++d) row[d] = o[d] * alpha;
+    for (int64_t j = 0; j < nk; ++j) {
+      const acc_t pj = p[j];
+      const acc_t* vr = v_rows + j * kD;
+#pragma omp simd
+      for (int d = 0; d < kD; ++d) row[d] += pj * vr[d];
+    }
+    for (int d = 0; d < kD; ++d) o[d] = row[d];
+  } else {
+    for (int64_t d = 0; d < D; ++d) o[d] *= alpha;
+    for (int64_t j = 0; j < nk; ++j) {
+      const acc_t pj = p[j];
+      const acc_t* vr = v_rows + j * D;
+#pragma omp simd
+      for (int64_t d = 0; d < D; ++d) o[d] += pj * vr[d];
+    }
+  }
+}
+
+// Tasks are (b, r, h, query block), query block fastest. kD: the head dim when fixed at compile time
+// (16, 32, 64: AlphaFold's), else 0.
+template <typename scalar_t, typename acc_t, int kD>
 KFOLD_CPU_CLONES void forward_tasks(const ForwardArgs<scalar_t, acc_t>& a, int64_t begin, int64_t end) {
-  const auto [B, R, S, H, D] = a.n;
+  const auto [B, R, S, H, D_arg] = a.n;
   (void)B;
+  const int64_t D = kD > 0 ? kD : D_arg;
   const int64_t n_qblk = ceil_div(S, kBlockQ);
   std::vector<acc_t> q_blk(kBlockQ * D), k_tile(D * kBlockK), v_rows(kBlockK * D), s(kBlockK);
   std::vector<acc_t> acc(kBlockQ * D), m(kBlockQ), l(kBlockQ);
@@ -160,6 +190,7 @@ KFOLD_CPU_CLONES void forward_tasks(const ForwardArgs<scalar_t, acc_t>& a, int64
         const acc_t* bias_row = a.bias + ((b * H + h) * S + q0 + i) * S + k0;
         logits_row(&q_blk[i * D], k_tile.data(), bias_row, mask_bh != nullptr ? mask_bh + k0 : nullptr, nk, D, sp);
         acc_t block_max = sp[0];
+#pragma omp simd reduction(max : block_max)
         for (int64_t j = 1; j < nk; ++j) block_max = std::max(block_max, sp[j]);
         const acc_t m_new = std::max(m[i], block_max);
         const acc_t alpha = exp_acc(m[i] - m_new);  // 0 on the first block (m = -inf)
@@ -171,14 +202,7 @@ KFOLD_CPU_CLONES void forward_tasks(const ForwardArgs<scalar_t, acc_t>& a, int64
         }
         l[i] = l[i] * alpha + sum;
         m[i] = m_new;
-        acc_t* o = &acc[i * D];
-        for (int64_t d = 0; d < D; ++d) o[d] *= alpha;
-        for (int64_t j = 0; j < nk; ++j) {
-          const acc_t p = sp[j];
-          const acc_t* vr = &v_rows[j * D];
-#pragma omp simd
-          for (int64_t d = 0; d < D; ++d) o[d] += p * vr[d];
-        }
+        scale_add_probs_times_rows<kD>(&acc[i * D], alpha, sp, v_rows.data(), nk, D);
       }
     }
     for (int64_t i = 0; i < nq; ++i) {
@@ -206,14 +230,48 @@ struct BackwardArgs {
   acc_t scale;
 };
 
+constexpr int64_t kBlockI = 8;  // queries per step of the dk/dv accumulation
+
+// rows[j, :] += sum_i coef[i, j] * x[i, :] for ni <= kBlockI queries i (coef: [kBlockI, kBlockK], x:
+// [kBlockI, D]) and nk keys j; the sum over i runs in order, and with the head dim known at compile time
+// the row stays in registers across the queries.
+template <int kD, typename acc_t>
+KFOLD_ALWAYS_INLINE void accumulate_outer(acc_t* rows, const acc_t* coef, const acc_t* x, int64_t ni, int64_t nk,
+                                          int64_t D) {
+  for (int64_t j = 0; j < nk; ++j) {
+    acc_t* dst = rows + j * D;
+    if constexpr (kD > 0) {
+      acc_t row[kD];
+      for (int d = 0; d < kD; ++d) row[d] = dst[d];
+      for (int64_t i = 0; i < ni; ++i) {
+        const acc_t c = coef[i * kBlockK + j];
+        const acc_t* xi = x + i * kD;
+#pragma omp simd
+        for (int d = 0; d < kD; ++d) row[d] += c * xi[d];
+      }
+      for (int d = 0; d < kD; ++d) dst[d] = row[d];
+    } else {
+      for (int64_t i = 0; i < ni; ++i) {
+        const acc_t c = coef[i * kBlockK + j];
+        const acc_t* xi = x + i * D;
+#pragma omp simd
+        for (int64_t d = 0; d < D; ++d) dst[d] += c * xi[d];
+      }
+    }
+  }
+}
+
 // Pass 1: grad_k, grad_v and grad_bias. Tasks are (b, h, key block); each loops over every row r and
-// query i in a fixed order, so it owns its grad_bias columns and its grad_k / grad_v rows.
-template <typename scalar_t, typename acc_t>
+// query i in a fixed order, so it owns its grad_bias columns and its grad_k / grad_v rows. Queries go in
+// steps of kBlockI: probabilities and logit gradients first, then the dk / dv rows.
+template <typename scalar_t, typename acc_t, int kD>
 KFOLD_CPU_CLONES void backward_kv_tasks(const BackwardArgs<scalar_t, acc_t>& a, int64_t begin, int64_t end) {
-  const auto [B, R, S, H, D] = a.n;
+  const auto [B, R, S, H, D_arg] = a.n;
   (void)B;
+  const int64_t D = kD > 0 ? kD : D_arg;
   const int64_t n_kblk = ceil_div(S, kBlockK);
-  std::vector<acc_t> k_tile(D * kBlockK), v_tile(D * kBlockK), q_row(D), go_row(D), s(kBlockK), dp(kBlockK);
+  std::vector<acc_t> k_tile(D * kBlockK), v_tile(D * kBlockK), q_blk(kBlockI * D), go_blk(kBlockI * D);
+  std::vector<acc_t> p_blk(kBlockI * kBlockK), ds_blk(kBlockI * kBlockK);
   std::vector<acc_t> grad_k(kBlockK * D), grad_v(kBlockK * D), grad_bias(S * kBlockK);
   for (int64_t task = begin; task < end; ++task) {
     const int64_t kb = task % n_kblk, h = (task / n_kblk) % H, b = task / (n_kblk * H);
@@ -225,31 +283,30 @@ KFOLD_CPU_CLONES void backward_kv_tasks(const BackwardArgs<scalar_t, acc_t>& a, 
       std::fill(grad_k.begin(), grad_k.end(), acc_t(0));
       std::fill(grad_v.begin(), grad_v.end(), acc_t(0));
       const acc_t* mask_row = a.mask_bias != nullptr ? a.mask_bias + (b * R + r) * S + k0 : nullptr;
-      for (int64_t i = 0; i < S; ++i) {
-        load_row(a.q, b, r, i, h, D, a.scale, q_row.data());
-        load_row(a.grad_out, b, r, i, h, D, acc_t(1), go_row.data());
-        const int64_t row = ((b * R + r) * H + h) * S + i;
-        const acc_t row_max = a.row_max[row], row_log_sum = a.row_log_sum[row], delta = a.delta[row];
-        logits_row(q_row.data(), k_tile.data(), a.bias + ((b * H + h) * S + i) * S + k0, mask_row, nk, D, s.data());
-        row_times_tile(go_row.data(), v_tile.data(), D, dp.data());
-        acc_t* gb = &grad_bias[i * kBlockK];
+      for (int64_t i0 = 0; i0 < S; i0 += kBlockI) {
+        const int64_t ni = std::min(kBlockI, S - i0);
+        for (int64_t ii = 0; ii < ni; ++ii) {
+          const int64_t i = i0 + ii;
+          acc_t* q_row = &q_blk[ii * D];
+          acc_t* go_row = &go_blk[ii * D];
+          acc_t* p = &p_blk[ii * kBlockK];
+          acc_t* ds = &ds_blk[ii * kBlockK];
+          load_row(a.q, b, r, i, h, D, a.scale, q_row);
+          load_row(a.grad_out, b, r, i, h, D, acc_t(1), go_row);
+          const int64_t row = ((b * R + r) * H + h) * S + i;
+          const acc_t row_max = a.row_max[row], row_log_sum = a.row_log_sum[row], delta = a.delta[row];
+          logits_row(q_row, k_tile.data(), a.bias + ((b * H + h) * S + i) * S + k0, mask_row, nk, D, p);
+          row_times_tile(go_row, v_tile.data(), D, ds);
+          acc_t* gb = &grad_bias[i * kBlockK];
 #pragma omp simd
-        for (int64_t j = 0; j < nk; ++j) {
-          const acc_t p = exp_acc((s[j] - row_max) - row_log_sum);
-          s[j] = p;
-          dp[j] = p * (dp[j] - delta);  // grad of the logit
-          gb[j] += dp[j];
-        }
-        for (int64_t j = 0; j < nk; ++j) {
-          const acc_t p = s[j], ds = dp[j];
-          acc_t* gv = &grad_v[j * D];
-          acc_t* gk = &grad_k[j * D];
-#pragma omp simd
-          for (int64_t d = 0; d < D; ++d) {
-            gv[d] += p * go_row[d];
-            gk[d] += ds * q_row[d];  // q_row is already scaled
+          for (int64_t j = 0; j < nk; ++j) {
+            p[j] = exp_acc((p[j] - row_max) - row_log_sum);
+            ds[j] = p[j] * (ds[j] - delta);  // grad of the logit
+            gb[j] += ds[j];
           }
         }
+        accumulate_outer<kD>(grad_v.data(), p_blk.data(), go_blk.data(), ni, nk, D);
+        accumulate_outer<kD>(grad_k.data(), ds_blk.data(), q_blk.data(), ni, nk, D);  // q is already scaled
       }
       for (int64_t j = 0; j < nk; ++j) {
         const int64_t offset = (((b * R + r) * S + k0 + j) * H + h) * D;
@@ -267,10 +324,11 @@ KFOLD_CPU_CLONES void backward_kv_tasks(const BackwardArgs<scalar_t, acc_t>& a, 
 }
 
 // Pass 2: grad_q. Tasks are (b, r, h, query block) like the forward; logits are recomputed.
-template <typename scalar_t, typename acc_t>
+template <typename scalar_t, typename acc_t, int kD>
 KFOLD_CPU_CLONES void backward_q_tasks(const BackwardArgs<scalar_t, acc_t>& a, int64_t begin, int64_t end) {
-  const auto [B, R, S, H, D] = a.n;
+  const auto [B, R, S, H, D_arg] = a.n;
   (void)B;
+  const int64_t D = kD > 0 ? kD : D_arg;
   const int64_t n_qblk = ceil_div(S, kBlockQ);
   std::vector<acc_t> q_blk(kBlockQ * D), go_blk(kBlockQ * D), k_tile(D * kBlockK), k_rows(kBlockK * D),
       v_tile(D * kBlockK), s(kBlockK), dp(kBlockK), grad_q(kBlockQ * D);
@@ -296,13 +354,7 @@ KFOLD_CPU_CLONES void backward_q_tasks(const BackwardArgs<scalar_t, acc_t>& a, i
         row_times_tile(&go_blk[i * D], v_tile.data(), D, dp.data());
 #pragma omp simd
         for (int64_t j = 0; j < nk; ++j) dp[j] = exp_acc((s[j] - row_max) - row_log_sum) * (dp[j] - delta);
-        acc_t* gq = &grad_q[i * D];
-        for (int64_t j = 0; j < nk; ++j) {
-          const acc_t ds = dp[j];
-          const acc_t* kr = &k_rows[j * D];
-#pragma omp simd
-          for (int64_t d = 0; d < D; ++d) gq[d] += ds * kr[d];
-        }
+        scale_add_probs_times_rows<kD>(&grad_q[i * D], acc_t(1), dp.data(), k_rows.data(), nk, D);
       }
     }
     for (int64_t i = 0; i < nq; ++i) {
@@ -362,6 +414,22 @@ void masked_row_stats(const BackwardArgs<scalar_t, acc_t>& a, acc_t* row_max, ac
   });
 }
 
+// fn.template operator()<kD>() with kD = D for AlphaFold's head dims (16, 32, 64: the kernels' loops over
+// the head dim unroll and keep a row in registers), else kD = 0 (any D at run time).
+template <typename Fn>
+void with_head_dim(int64_t D, Fn&& fn) {
+  switch (D) {
+    case 16:
+      return fn.template operator()<16>();
+    case 32:
+      return fn.template operator()<32>();
+    case 64:
+      return fn.template operator()<64>();
+    default:
+      return fn.template operator()<0>();
+  }
+}
+
 Dims dims_of(const at::Tensor& q) { return {q.size(0), q.size(1), q.size(2), q.size(3), q.size(4)}; }
 
 template <typename acc_t>
@@ -393,7 +461,10 @@ std::tuple<at::Tensor, at::Tensor> attention_pair_bias_cpu(const at::Tensor& q, 
                                             n,
                                             softmax_scale<acc_t>(n.D)};
     const int64_t n_tasks = n.B * n.R * n.H * ceil_div(n.S, kBlockQ);
-    at::parallel_for(0, n_tasks, 1, [&](int64_t begin, int64_t end) { forward_tasks(args, begin, end); });
+    with_head_dim(n.D, [&]<int kD>() {
+      at::parallel_for(0, n_tasks, 1,
+                       [&](int64_t begin, int64_t end) { forward_tasks<scalar_t, acc_t, kD>(args, begin, end); });
+    });
   });
   return {out, lse};
 }
@@ -439,10 +510,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_b
         grad_bias_acc.data_ptr<acc_t>(), n,
         softmax_scale<acc_t>(n.D)};
     masked_row_stats(args, row_max.data_ptr<acc_t>(), row_log_sum.data_ptr<acc_t>());
-    at::parallel_for(0, n.B * n.H * ceil_div(n.S, kBlockK), 1,
-                     [&](int64_t begin, int64_t end) { backward_kv_tasks(args, begin, end); });
-    at::parallel_for(0, n.B * n.R * n.H * ceil_div(n.S, kBlockQ), 1,
-                     [&](int64_t begin, int64_t end) { backward_q_tasks(args, begin, end); });
+    with_head_dim(n.D, [&]<int kD>() {
+      at::parallel_for(0, n.B * n.H * ceil_div(n.S, kBlockK), 1,
+                       [&](int64_t begin, int64_t end) { backward_kv_tasks<scalar_t, acc_t, kD>(args, begin, end); });
+      at::parallel_for(0, n.B * n.R * n.H * ceil_div(n.S, kBlockQ), 1,
+                       [&](int64_t begin, int64_t end) { backward_q_tasks<scalar_t, acc_t, kD>(args, begin, end); });
+    });
   });
   return {grad_q, grad_k, grad_v, grad_bias_acc.to(bias.scalar_type())};
 }
