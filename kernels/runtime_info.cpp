@@ -1,7 +1,8 @@
-// runtime_info(): torch and OpenMP facts here, CUDA facts from cuda_runtime_info.cu.
+// runtime_info(): torch, OpenMP and malloc facts here, CUDA facts from cuda_runtime_info.cu.
 #include "kernels/runtime_info.hpp"
 
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <torch/headeronly/version.h>
 
 #ifdef _OPENMP
@@ -20,6 +21,8 @@ RuntimeInfo runtime_info() {
   info.openmp_max_threads = omp_get_max_threads();
 #endif
   info.torch_threads = at::get_num_threads();
+  // tcmalloc exports tc_version: present when it serves this process's malloc (cmake/KfoldOptions.cmake).
+  info.malloc_name = dlsym(RTLD_DEFAULT, "tc_version") != nullptr ? "tcmalloc" : "glibc";
   fill_cuda_info(info);
   return info;
 }

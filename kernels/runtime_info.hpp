@@ -25,6 +25,7 @@ struct RuntimeInfo {
   bool openmp = false;
   int64_t openmp_max_threads = 0;
   int64_t torch_threads = 0;
+  std::string malloc_name;  // "tcmalloc" when the process runs on it (the kfold executable), else "glibc"
 };
 
 RuntimeInfo runtime_info();

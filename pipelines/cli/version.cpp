@@ -20,7 +20,8 @@ std::string version_text() {
       text += fmt::format("  cuda:{} {} ({:.1f} GiB, sm_{}{})\n", d.index, d.name,
                           static_cast<double>(d.memory_bytes) / (1 << 30), d.compute_major, d.compute_minor);
   }
-  text += info.openmp ? fmt::format("OpenMP: yes ({} threads)", info.openmp_max_threads) : std::string("OpenMP: no");
+  text += info.openmp ? fmt::format("OpenMP: yes ({} threads)\n", info.openmp_max_threads) : std::string("OpenMP: no\n");
+  text += fmt::format("malloc: {}", info.malloc_name);
   return text;
 }
 

@@ -13,8 +13,17 @@ def test_help_lists_commands_and_exit_codes(kfold):
 def test_version_names_torch_cuda_openmp(kfold):
     r = kfold("--version")
     assert r.returncode == 0
-    for word in ("kfold 0.", "torch 2.", "CUDA", "OpenMP"):
+    for word in ("kfold 0.", "torch 2.", "CUDA", "OpenMP", "malloc: "):
         assert word in r.stdout
+
+
+def test_executable_runs_on_tcmalloc_when_built_with_it(kfold, build_dir, kfold_module):
+    """The build links the kfold executable with tcmalloc when it finds it (scripts/setup installs it); the
+    Python module never brings its own malloc."""
+    cache = (build_dir / "CMakeCache.txt").read_text().splitlines()
+    built_with = any(line.startswith("KFOLD_TCMALLOC_LIBRARY:") and not line.endswith("NOTFOUND") for line in cache)
+    assert ("malloc: tcmalloc" if built_with else "malloc: glibc") in kfold("--version").stdout
+    assert "malloc: glibc" in kfold_module.version()
 
 
 def test_bad_usage_is_exit_2(kfold):

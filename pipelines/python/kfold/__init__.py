@@ -57,7 +57,7 @@ __all__ = [
 
 
 def version() -> str:
-    """The text of ``kfold --version``: version, git revision, torch, CUDA and OpenMP.
+    """The text of ``kfold --version``: version, git revision, torch, CUDA, OpenMP and the malloc in use.
 
     Example::
 
