@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "data/error.hpp"
+#include "data/log.hpp"
 #include "kernels/runtime_info.hpp"
 
 namespace kfold::fold {
@@ -175,10 +176,27 @@ RunOptions resolve_chunk_size(const ModelConfig& config, const ProblemSize& size
   return options;
 }
 
+MemoryVerdict memory_verdict(int64_t need, int64_t available, bool retaining_malloc) {
+  if (retaining_malloc && static_cast<double>(need) * kRetainingMallocFactor <= static_cast<double>(available))
+    return MemoryVerdict::fits;
+  if (need > available) return MemoryVerdict::too_big;
+  return retaining_malloc ? MemoryVerdict::fits_releasing_freed_memory : MemoryVerdict::fits;
+}
+
 void check_memory(const ModelConfig& config, const ProblemSize& size, const RunOptions& options) {
   const int64_t available = available_memory_bytes(options.device);
   if (available < 0) return;  // unknown: nothing to compare with
   const auto need = estimate(config, size, options);
+  const bool retaining = options.device.is_cpu() && kernels::malloc_retains_freed_memory();
+  const auto verdict = memory_verdict(need.total_bytes, available, retaining);
+  if (verdict == MemoryVerdict::fits) return;
+  if (verdict == MemoryVerdict::fits_releasing_freed_memory && kernels::malloc_release_freed_memory()) {
+    log_warn(
+        "memory: about {} needed, {} available: tcmalloc now returns freed memory to the system at once "
+        "(less resident memory, slower; as TCMALLOC_AGGRESSIVE_DECOMMIT=true)",
+        gib(need.total_bytes), gib(available));
+    return;
+  }
   if (need.total_bytes <= available) return;
   const int64_t chunk = suggest_chunk_size(config, size, options, available);
   const std::string fix = chunk > 0

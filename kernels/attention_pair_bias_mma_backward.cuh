@@ -1,5 +1,5 @@
 // Tensor-core backward of kfold::attention_pair_bias for bf16 and fp16 inputs (sm_80 and newer), the
-// WMMA twin of the three CUDA-core kernels of attention_pair_bias_cuda.cu, with the same split and the
+// WMMA twin of the three CUDA-core kernels of attention_pair_bias_simt.cuh, with the same split and the
 // same formulas: with x_ij = (q_i . k_j) * scale + bias_ij + mask_j, p_ij = exp(x_ij - m_i) / l_i and
 // delta_i = dO_i . O_i - dlse_i,
 //   ds_ij = p_ij (dO_i . v_j - delta_i);  dq_i = scale sum_j ds_ij k_j;  dk_j = scale sum_i ds_ij q_i;
@@ -16,42 +16,6 @@
 #include "kernels/attention_pair_bias_mma_common.cuh"
 
 namespace kfold::kernels::tensor_core {
-
-// C[16, 64] = A[16, D] . B^T where B is a [64, D] row-major shared tile: the logits of 16 rows against 64
-// keys (or dO against 64 values), stored to a [16, kLdFloat] fp32 tile.
-template <typename T, int D, typename AFrag>
-__device__ __forceinline__ void rows_times_tile_t(const AFrag (&a)[D / 16], const T* tile, float* c) {
-  using namespace wmma;
-  KFOLD_UNROLL
-  for (int n = 0; n < 4; ++n) {
-    fragment<accumulator, 16, 16, 16, float> acc;
-    fill_fragment(acc, 0.0f);
-    KFOLD_UNROLL
-    for (int kk = 0; kk < D / 16; ++kk) {
-      fragment<matrix_b, 16, 16, 16, T, col_major> b;
-      load_matrix_sync(b, tile + n * 16 * kLdIn<D> + kk * 16, kLdIn<D>);
-      mma_sync(acc, a[kk], b, acc);
-    }
-    store_matrix_sync(c + n * 16, acc, kLdFloat, mem_row_major);
-  }
-}
-
-// acc[dn] += A[16, 64] . B[64, D] for a [16, kLdProb] shared A and a [64, D] row-major shared B.
-template <typename T, int D, typename CFrag>
-__device__ __forceinline__ void accumulate_tile_times_rows(const T* a_tile, const T* b_tile, CFrag (&acc)[D / 16]) {
-  using namespace wmma;
-  KFOLD_UNROLL
-  for (int dn = 0; dn < D / 16; ++dn) {
-    KFOLD_UNROLL
-    for (int kk = 0; kk < 4; ++kk) {
-      fragment<matrix_a, 16, 16, 16, T, row_major> a;
-      fragment<matrix_b, 16, 16, 16, T, row_major> b;
-      load_matrix_sync(a, a_tile + kk * 16, kLdProb);
-      load_matrix_sync(b, b_tile + kk * 16 * kLdIn<D> + dn * 16, kLdIn<D>);
-      mma_sync(acc[dn], a, b, acc[dn]);
-    }
-  }
-}
 
 // Writes the warp's [16, D] fp32 accumulators, times `factor`, to rows first + 0..15 of a contiguous
 // [.., S, H, D] output (row stride H * D) through the fp32 scratch tile `scratch` ([16, kLdFloat]).

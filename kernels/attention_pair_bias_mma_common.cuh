@@ -1,6 +1,6 @@
 // Shared pieces of the tensor-core (WMMA) kernels of kfold::attention_pair_bias, bf16 and fp16 inputs on
 // sm_80 and newer (attention_pair_bias_mma_forward.cuh, attention_pair_bias_mma_backward.cuh): tile
-// sizes, strided inputs and shared-memory layout arithmetic.
+// sizes, tile loaders and shared-memory layout arithmetic.
 //
 // The kernels are device code written against a small environment, so that the same source also runs in
 // the CPU emulation of tests/kernels/cuda_emulation.hpp: the namespace alias `wmma`, the function
@@ -91,6 +91,42 @@ template <typename Params>
 int64_t bias_blocks(const Params& p) {
   const int64_t n = (p.S + 63) / 64;
   return p.B * p.H * n * n;
+}
+
+// C[16, 64] = A[16, D] . B^T where B is a [64, D] row-major shared tile: the logits of 16 rows against 64
+// keys (or dO against 64 values), stored to a [16, kLdFloat] fp32 tile.
+template <typename T, int D, typename AFrag>
+__device__ __forceinline__ void rows_times_tile_t(const AFrag (&a)[D / 16], const T* tile, float* c) {
+  using namespace wmma;
+  KFOLD_UNROLL
+  for (int n = 0; n < 4; ++n) {
+    fragment<accumulator, 16, 16, 16, float> acc;
+    fill_fragment(acc, 0.0f);
+    KFOLD_UNROLL
+    for (int kk = 0; kk < D / 16; ++kk) {
+      fragment<matrix_b, 16, 16, 16, T, col_major> b;
+      load_matrix_sync(b, tile + n * 16 * kLdIn<D> + kk * 16, kLdIn<D>);
+      mma_sync(acc, a[kk], b, acc);
+    }
+    store_matrix_sync(c + n * 16, acc, kLdFloat, mem_row_major);
+  }
+}
+
+// acc[dn] += A[16, 64] . B[64, D] for a [16, kLdProb] shared A and a [64, D] row-major shared B.
+template <typename T, int D, typename CFrag>
+__device__ __forceinline__ void accumulate_tile_times_rows(const T* a_tile, const T* b_tile, CFrag (&acc)[D / 16]) {
+  using namespace wmma;
+  KFOLD_UNROLL
+  for (int dn = 0; dn < D / 16; ++dn) {
+    KFOLD_UNROLL
+    for (int kk = 0; kk < 4; ++kk) {
+      fragment<matrix_a, 16, 16, 16, T, row_major> a;
+      fragment<matrix_b, 16, 16, 16, T, row_major> b;
+      load_matrix_sync(a, a_tile + kk * 16, kLdProb);
+      load_matrix_sync(b, b_tile + kk * 16 * kLdIn<D> + dn * 16, kLdIn<D>);
+      mma_sync(acc[dn], a, b, acc[dn]);
+    }
+  }
 }
 
 // The block's (b, r, h) and first row, for a grid of one block per (b, r, h, 64 rows) flattened into x.

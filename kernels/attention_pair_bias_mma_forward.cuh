@@ -75,18 +75,7 @@ __global__ void __launch_bounds__(kThreads) attention_pair_bias_forward_mma_kern
     __syncthreads();
 
     // Logits of the warp's queries against the tile: [16, D] x [D, 64] (k_s read as K^T, column-major).
-    KFOLD_UNROLL
-    for (int n = 0; n < kKeyTile / 16; ++n) {
-      fragment<accumulator, 16, 16, 16, float> acc;
-      fill_fragment(acc, 0.0f);
-      KFOLD_UNROLL
-      for (int kk = 0; kk < D / 16; ++kk) {
-        fragment<matrix_b, 16, 16, 16, T, col_major> k_frag;
-        load_matrix_sync(k_frag, k_s + n * 16 * kLdIn<D> + kk * 16, kLdIn<D>);
-        mma_sync(acc, q_frag[kk], k_frag, acc);
-      }
-      store_matrix_sync(scores_w + n * 16, acc, kLdFloat, mem_row_major);
-    }
+    rows_times_tile_t<T, D>(q_frag, k_s, scores_w);
     __syncwarp();
 
     // Online softmax over this thread's 32 keys, combined with the other half of the row.
@@ -117,20 +106,12 @@ __global__ void __launch_bounds__(kThreads) attention_pair_bias_forward_mma_kern
     __syncwarp();  // the probabilities are written; the logits are read
 
     // P.V: [16, 64] x [64, D], into the logits' space.
+    fragment<accumulator, 16, 16, 16, float> pv[D / 16];
     KFOLD_UNROLL
-    for (int dn = 0; dn < D / 16; ++dn) {
-      fragment<accumulator, 16, 16, 16, float> acc;
-      fill_fragment(acc, 0.0f);
-      KFOLD_UNROLL
-      for (int kk = 0; kk < kKeyTile / 16; ++kk) {
-        fragment<matrix_a, 16, 16, 16, T, row_major> p_frag;
-        fragment<matrix_b, 16, 16, 16, T, row_major> v_frag;
-        load_matrix_sync(p_frag, probs_w + kk * 16, kLdProb);
-        load_matrix_sync(v_frag, v_s + kk * 16 * kLdIn<D> + dn * 16, kLdIn<D>);
-        mma_sync(acc, p_frag, v_frag, acc);
-      }
-      store_matrix_sync(scores_w + dn * 16, acc, kLdFloat, mem_row_major);
-    }
+    for (int dn = 0; dn < D / 16; ++dn) fill_fragment(pv[dn], 0.0f);
+    accumulate_tile_times_rows<T, D>(probs_w, v_s, pv);
+    KFOLD_UNROLL
+    for (int dn = 0; dn < D / 16; ++dn) store_matrix_sync(scores_w + dn * 16, pv[dn], kLdFloat, mem_row_major);
     __syncwarp();
     const float* pv_row = scores_w + row * kLdFloat + half * (D / 2);
     KFOLD_UNROLL

@@ -7,6 +7,7 @@
 
 #include "fold/config.hpp"
 #include "fold/memory_estimate.hpp"
+#include "kernels/runtime_info.hpp"
 
 namespace fold = kfold::fold;
 
@@ -111,4 +112,23 @@ TEST_CASE("Chunk size auto: none when everything fits, the suggested one when no
   CHECK(fold::resolve_chunk_size(config, large, options).chunk_size == 16);
   options.chunk_size = 0;
   CHECK(fold::resolve_chunk_size(config, large, options).chunk_size == 0);
+}
+
+TEST_CASE("Memory verdict: a retaining malloc needs its margin, or is told to release freed memory") {
+  using fold::MemoryVerdict;
+  const int64_t gb = int64_t{1} << 30;
+  // glibc (not retaining): the estimate against the available memory, nothing else.
+  CHECK(fold::memory_verdict(10 * gb, 11 * gb, false) == MemoryVerdict::fits);
+  CHECK(fold::memory_verdict(12 * gb, 11 * gb, false) == MemoryVerdict::too_big);
+  // tcmalloc: fits with kRetainingMallocFactor (1.45) of margin; between 1 and 1.45, fits if it releases.
+  CHECK(fold::memory_verdict(10 * gb, 15 * gb, true) == MemoryVerdict::fits);
+  CHECK(fold::memory_verdict(10 * gb, 11 * gb, true) == MemoryVerdict::fits_releasing_freed_memory);
+  CHECK(fold::memory_verdict(10 * gb, 10 * gb, true) == MemoryVerdict::fits_releasing_freed_memory);
+  CHECK(fold::memory_verdict(12 * gb, 11 * gb, true) == MemoryVerdict::too_big);
+}
+
+TEST_CASE("The test binaries run on glibc's malloc: nothing retained, nothing to release") {
+  // (The kfold executable links tcmalloc; tests/python/test_cli_basics.py checks that through --version.)
+  CHECK_FALSE(kfold::kernels::malloc_retains_freed_memory());
+  CHECK_FALSE(kfold::kernels::malloc_release_freed_memory());
 }
