@@ -12,7 +12,7 @@ Transition::Transition(const ParameterScope& scope, const TransitionConfig& conf
 
 at::Tensor Transition::forward(const at::Tensor& act, const RunOptions& options) const {
   auto run = [&](const at::Tensor& x) {
-    const auto h = transition1_.forward(input_layer_norm_.forward(x)).relu();  // [..., n*c]
+    const auto h = transition1_.forward(input_layer_norm_.forward(x)).relu_();  // [..., n*c], in place
     return transition2_.forward(h);                                            // [..., c]
   };
   const int64_t n = act.size(0);
