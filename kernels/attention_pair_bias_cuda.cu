@@ -77,11 +77,16 @@ bool has_fused_kernels(const at::Tensor& q) {
   return (D == 8 || D == 16 || D == 32 || D == 64) && (t == at::kFloat || t == at::kBFloat16 || t == at::kHalf);
 }
 
-// The tensor-core kernels: bf16/fp16 at head dims 16/32/64 on sm_80 or newer, when
-// KFOLD_ATTENTION_TENSOR_CORES=1 (read at every call, so tests and benchmarks can compare both kinds).
+// The tensor-core kernels are opt-in until a GPU run of scripts/gpu_check has passed their tests
+// (tests/kernels/gpu); then this becomes true. KFOLD_ATTENTION_TENSOR_CORES=1 / =0 overrides it either way.
+constexpr bool kTensorCoresByDefault = false;
+
+// The tensor-core kernels: bf16/fp16 at head dims 16/32/64 on sm_80 or newer, when wanted (the
+// environment is read at every call, so tests and benchmarks can compare both kinds).
 bool use_tensor_cores(const at::Tensor& q) {
   const char* env = std::getenv("KFOLD_ATTENTION_TENSOR_CORES");
-  if (env == nullptr || std::strcmp(env, "1") != 0) return false;
+  const bool wanted = (env == nullptr || *env == '\0') ? kTensorCoresByDefault : std::strcmp(env, "0") != 0;
+  if (!wanted) return false;
   const int64_t D = q.size(4);
   const auto t = q.scalar_type();
   if (!((t == at::kBFloat16 || t == at::kHalf) && (D == 16 || D == 32 || D == 64))) return false;
