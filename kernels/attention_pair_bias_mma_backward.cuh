@@ -77,8 +77,6 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t qi = q0 + block_row;
   const int64_t stat = ((b * R + r) * H + h) * S + qi;  // [B, R, H, S] index
   const float delta = qi < S ? p.delta[stat] : 0.0f;
-  const float* bias_bh = p.bias + (b * H + h) * S * S;
-  const float* mask_br = p.mask_bias != nullptr ? p.mask_bias + (b * R + r) * S : nullptr;
   load_rows<T, D>(p.q, b, r, h, q0, S, q_s);
   load_rows<T, D>(p.grad_out, b, r, h, q0, S, go_s);
   __syncthreads();
@@ -93,9 +91,7 @@ __global__ void __launch_bounds__(kThreads)
   float m = -INFINITY, l = 0.0f;
   for (int64_t k0 = 0; k0 < S; k0 += 64) {
     __syncthreads();
-    load_rows<T, D>(p.k, b, r, h, k0, S, k_s);
-    load_bias_tile(bias_bh, S, q0, k0, bias_s);
-    load_mask_tile(mask_br, S, k0, mask_s);
+    load_key_tiles<T, D>(p, b, r, h, q0, k0, k_s, static_cast<T*>(nullptr), bias_s, mask_s);
     __syncthreads();
     rows_times_tile_t<T, D>(q_frag, k_s, scores_w);
     __syncwarp();
@@ -124,10 +120,7 @@ __global__ void __launch_bounds__(kThreads)
   for (int dn = 0; dn < D / 16; ++dn) fill_fragment(dq_acc[dn], 0.0f);
   for (int64_t k0 = 0; k0 < S; k0 += 64) {
     __syncthreads();
-    load_rows<T, D>(p.k, b, r, h, k0, S, k_s);
-    load_rows<T, D>(p.v, b, r, h, k0, S, v_s);
-    load_bias_tile(bias_bh, S, q0, k0, bias_s);
-    load_mask_tile(mask_br, S, k0, mask_s);
+    load_key_tiles<T, D>(p, b, r, h, q0, k0, k_s, v_s, bias_s, mask_s);
     __syncthreads();
     rows_times_tile_t<T, D>(q_frag, k_s, scores_w);
     rows_times_tile_t<T, D>(go_frag, v_s, dp_w);

@@ -81,6 +81,18 @@ __device__ __forceinline__ void load_mask_tile(const float* mask_br, int64_t S, 
   }
 }
 
+// The tiles the logits of queries q0 .. q0 + 63 against keys k0 .. k0 + 63 of (b, r, h) need: the keys, the
+// values (unless v_s is null), the bias tile and the key mask. Params: the forward's or the backward's.
+template <typename T, int D, typename Params>
+__device__ __forceinline__ void load_key_tiles(const Params& p, int64_t b, int64_t r, int64_t h, int64_t q0, int64_t k0,
+                                               T* k_s, T* v_s, float* bias_s, float* mask_s) {
+  const int64_t S = p.S;
+  load_rows<T, D>(p.k, b, r, h, k0, S, k_s);
+  if (v_s != nullptr) load_rows<T, D>(p.v, b, r, h, k0, S, v_s);
+  load_bias_tile(p.bias + (b * p.H + h) * S * S, S, q0, k0, bias_s);
+  load_mask_tile(p.mask_bias != nullptr ? p.mask_bias + (b * p.R + r) * S : nullptr, S, k0, mask_s);
+}
+
 // Grid sizes: blocks of 64 rows per (b, r, h) (forward, dq, dk/dv), of 64 x 64 (query, key) pairs per
 // (b, h) (dbias).
 template <typename Params>

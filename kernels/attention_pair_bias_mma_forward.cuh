@@ -59,8 +59,6 @@ __global__ void __launch_bounds__(kThreads) attention_pair_bias_forward_mma_kern
   const int64_t qi = q0 + block_row;
   float* scores_w = reinterpret_cast<float*>(smem + L::scores) + warp * kWarpQueries * kLdFloat;  // [16, 64]
   T* probs_w = reinterpret_cast<T*>(smem + L::probs) + warp * kWarpQueries * kLdProb;             // [16, 64]
-  const float* bias_bh = p.bias + (b * H + h) * S * S;
-  const float* mask_br = p.mask_bias != nullptr ? p.mask_bias + (b * R + r) * S : nullptr;
   float m = -INFINITY, l = 0.0f;
   float o[D / 2];
   KFOLD_UNROLL
@@ -68,10 +66,7 @@ __global__ void __launch_bounds__(kThreads) attention_pair_bias_forward_mma_kern
 
   for (int64_t k0 = 0; k0 < S; k0 += kKeyTile) {
     __syncthreads();  // every warp is done with the previous tiles
-    load_rows<T, D>(p.k, b, r, h, k0, S, k_s);
-    load_rows<T, D>(p.v, b, r, h, k0, S, v_s);
-    load_bias_tile(bias_bh, S, q0, k0, bias_s);
-    load_mask_tile(mask_br, S, k0, mask_s);
+    load_key_tiles<T, D>(p, b, r, h, q0, k0, k_s, v_s, bias_s, mask_s);
     __syncthreads();
 
     // Logits of the warp's queries against the tile: [16, D] x [D, 64] (k_s read as K^T, column-major).
