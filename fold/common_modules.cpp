@@ -5,6 +5,8 @@
 #include <ATen/ops/layer_norm.h>
 #include <ATen/ops/mm.h>
 
+#include <vector>
+
 namespace kfold::fold {
 
 Linear::Linear(const ParameterScope& scope, int64_t c_in, int64_t c_out, bool use_bias)
@@ -19,6 +21,16 @@ at::Tensor Linear::forward(const at::Tensor& x) const {
   const auto flat = x.reshape({-1, weights_.size(0)});                                               // [n, c_in]
   const auto y = bias_.defined() ? at::addmm(bias_.to(x.scalar_type()), flat, w) : at::mm(flat, w);  // [n, c_out]
   return y.view(shape);                                                                              // [..., c_out]
+}
+
+at::Tensor Linear::forward_channels_first(const at::Tensor& x) const {
+  std::vector<int64_t> shape{weights_.size(1)};
+  shape.insert(shape.end(), x.sizes().begin(), x.sizes().end() - 1);
+  const auto w = weights_.to(x.scalar_type());          // [c_in, c_out]
+  const auto flat = x.reshape({-1, weights_.size(0)});  // [n, c_in]
+  const auto y = bias_.defined() ? at::addmm(bias_.to(x.scalar_type()).unsqueeze(1), w.t(), flat.t())
+                                 : at::mm(w.t(), flat.t());  // [c_out, n]
+  return y.view(shape);                                      // [c_out, ...]
 }
 
 Linear Linear::columns(int64_t start, int64_t length) const {

@@ -20,6 +20,9 @@ class Linear {
   Linear(at::Tensor weights, at::Tensor bias) : weights_(std::move(weights)), bias_(std::move(bias)) {}
 
   at::Tensor forward(const at::Tensor& x) const;  // [..., c_in] -> [..., c_out], in x's dtype
+  // The same values with the output channels first: [..., c_in] -> [c_out, ...], contiguous (one matrix
+  // product with transposed operands; for a per-channel batched product after it, no copy of a permuted view).
+  at::Tensor forward_channels_first(const at::Tensor& x) const;
   // The output channels [start, start + length) alone (views of the weights): forward gives [..., length].
   Linear columns(int64_t start, int64_t length) const;
   int64_t c_in() const { return weights_.size(0); }

@@ -1,9 +1,9 @@
 // Triangle multiplicative update, outgoing (Suppl. Alg. 11) and incoming (Alg. 12) edges.
 #include "fold/triangle_multiplication.hpp"
 
+#include <ATen/ops/bmm.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
-#include <ATen/ops/matmul.h>
 
 #include <algorithm>
 
@@ -42,7 +42,8 @@ std::pair<at::Tensor, at::Tensor> TriangleMultiplication::projections(const at::
                                                                       int64_t start, int64_t length) const {
   const auto gated = [&](const Linear& projection, const Linear& gate, int64_t offset) {
     const auto p = projection.columns(offset + start, length), g = gate.columns(offset + start, length);
-    return mask.mul(p.forward(act)).mul(g.forward(act).sigmoid());  // [n_res, n_res, length]
+    return p.forward_channels_first(act).mul_(mask).mul_(
+        g.forward_channels_first(act).sigmoid_());  // [length, n_res, n_res]
   };
   if (fused_) return {gated(projection_, gate_, 0), gated(projection_, gate_, c_)};
   return {gated(left_projection_, left_gate_, 0), gated(right_projection_, right_gate_, 0)};
@@ -51,31 +52,35 @@ std::pair<at::Tensor, at::Tensor> TriangleMultiplication::projections(const at::
 at::Tensor TriangleMultiplication::forward(const at::Tensor& pair, const at::Tensor& pair_mask,
                                            const RunOptions& options) const {
   const int64_t n_res = pair.size(0);
-  const auto mask = pair_mask.unsqueeze(-1);   // [n_res, n_res, 1]
   const auto act = input_norm_.forward(pair);  // [n_res, n_res, c_z]
-  // Channel-batched matrix products: outgoing sum_k left[i,k] right[j,k]; incoming sum_k left[k,j] right[k,i].
-  const auto multiply = [&](const at::Tensor& left, const at::Tensor& right) {  // [n_res, n_res, n] each
-    return outgoing_ ? at::matmul(left.permute({2, 0, 1}), right.permute({2, 1, 0}))
-                     : at::matmul(right.permute({2, 1, 0}), left.permute({2, 0, 1}));  // [n, n_res, n_res]
+  // Channel-batched matrix products on the channel-first edges (contiguous, so BLAS reads them in place):
+  // outgoing sum_k left[c,i,k] right[c,j,k]; incoming sum_k left[c,k,j] right[c,k,i].
+  const auto multiply = [&](at::Tensor& out, const at::Tensor& left, const at::Tensor& right) {  // [n, n_res, n_res]
+    if (outgoing_)
+      at::bmm_out(out, left, right.transpose(1, 2));
+    else
+      at::bmm_out(out, right.transpose(1, 2), left);
   };
   // product [c, rows, n_res] and act_rows [rows, n_res, c_z] -> the update's rows [rows, n_res, c_z].
   const auto finish = [&](const at::Tensor& product, const at::Tensor& act_rows) {
     const auto centered = center_norm_.forward(product.permute({1, 2, 0}));                       // [rows, n_res, c]
     return output_projection_.forward(centered).mul(gating_linear_.forward(act_rows).sigmoid());  // [rows, n_res, c_z]
   };
+  auto product = at::empty({c_, n_res, n_res}, act.options());  // [c, n_res, n_res]
   if (options.chunk_size <= 0) {
-    const auto [left, right] = projections(act, mask, 0, c_);
-    return finish(multiply(left, right), act);
+    const auto [left, right] = projections(act, pair_mask, 0, c_);
+    multiply(product, left, right);
+    return finish(product, act);
   }
   // Chunked (long sequences): the projections a quarter of the channels at a time, the output by row
-  // chunks, so no [n_res, n_res, 2c] projection or [n_res, n_res, c_z] output transient coexists with
+  // chunks, so no [2c, n_res, n_res] projection or [n_res, n_res, c_z] output transient coexists with
   // the [c, n_res, n_res] products. Each channel's product is the same matrix product as unchunked.
   const int64_t group = std::max<int64_t>(1, c_ / 4);
-  auto product = at::empty({c_, n_res, n_res}, act.options());  // [c, n_res, n_res]
   for (int64_t start = 0; start < c_; start += group) {
     const int64_t length = std::min(group, c_ - start);
-    const auto [left, right] = projections(act, mask, start, length);
-    product.narrow(0, start, length).copy_(multiply(left, right));
+    const auto [left, right] = projections(act, pair_mask, start, length);
+    auto out = product.narrow(0, start, length);
+    multiply(out, left, right);
   }
   auto out = at::empty_like(pair);  // [n_res, n_res, c_z]
   for (int64_t row = 0; row < n_res; row += options.chunk_size) {

@@ -25,8 +25,8 @@ class TriangleMultiplication {
   at::Tensor forward(const at::Tensor& pair, const at::Tensor& pair_mask, const RunOptions& options) const;
 
  private:
-  // The masked, gated left and right edges of intermediate channels [start, start + length):
-  // act [n_res, n_res, c_z], mask [n_res, n_res, 1] -> ([n_res, n_res, length], [n_res, n_res, length]).
+  // The masked, gated left and right edges of intermediate channels [start, start + length), channels first:
+  // act [n_res, n_res, c_z], mask [n_res, n_res] -> ([length, n_res, n_res], [length, n_res, n_res]).
   std::pair<at::Tensor, at::Tensor> projections(const at::Tensor& act, const at::Tensor& mask, int64_t start,
                                                 int64_t length) const;
 
