@@ -1,36 +1,33 @@
 // Linear and LayerNorm as AlphaFold's common_modules.
 #include "fold/common_modules.hpp"
 
-#include <ATen/ops/addmm.h>
 #include <ATen/ops/layer_norm.h>
-#include <ATen/ops/mm.h>
 
 #include <vector>
+
+#include "fold/cpu_matmul.hpp"
 
 namespace kfold::fold {
 
 Linear::Linear(const ParameterScope& scope, int64_t c_in, int64_t c_out, bool use_bias)
     : weights_(scope.get("weights", {c_in, c_out})), bias_(use_bias ? scope.get("bias", {c_out}) : at::Tensor()) {}
 
-at::Tensor Linear::forward(const at::Tensor& x) const {
+at::Tensor Linear::forward(const at::Tensor& x, bool relu) const {
   auto shape = x.sizes().vec();
   shape.back() = weights_.size(1);
   // Weights are stored in float32 and computed in the activations' dtype (bfloat16 in a mixed-precision
   // trunk): the cast is a no-op in float32.
-  const auto w = weights_.to(x.scalar_type());                                                       // [c_in, c_out]
-  const auto flat = x.reshape({-1, weights_.size(0)});                                               // [n, c_in]
-  const auto y = bias_.defined() ? at::addmm(bias_.to(x.scalar_type()), flat, w) : at::mm(flat, w);  // [n, c_out]
-  return y.view(shape);                                                                              // [..., c_out]
+  const auto flat = x.reshape({-1, weights_.size(0)});                                        // [n, c_in]
+  return matmul_transposed(flat, weights_.to(x.scalar_type()).t(), bias_, relu).view(shape);  // [..., c_out]
 }
 
 at::Tensor Linear::forward_channels_first(const at::Tensor& x) const {
   std::vector<int64_t> shape{weights_.size(1)};
   shape.insert(shape.end(), x.sizes().begin(), x.sizes().end() - 1);
-  const auto w = weights_.to(x.scalar_type());          // [c_in, c_out]
-  const auto flat = x.reshape({-1, weights_.size(0)});  // [n, c_in]
-  const auto y = bias_.defined() ? at::addmm(bias_.to(x.scalar_type()).unsqueeze(1), w.t(), flat.t())
-                                 : at::mm(w.t(), flat.t());  // [c_out, n]
-  return y.view(shape);                                      // [c_out, ...]
+  const auto flat = x.reshape({-1, weights_.size(0)});                               // [n, c_in]
+  auto y = matmul_transposed(weights_.to(x.scalar_type()).t(), flat, at::Tensor());  // [c_out, n]
+  if (bias_.defined()) y.add_(bias_.to(x.scalar_type()).unsqueeze(1));
+  return y.view(shape);  // [c_out, ...]
 }
 
 Linear Linear::columns(int64_t start, int64_t length) const {

@@ -19,7 +19,8 @@ class Linear {
   // Weights given directly (e.g. attention's [c, n_head, head_dim] reshaped to [c, n_head * head_dim]).
   Linear(at::Tensor weights, at::Tensor bias) : weights_(std::move(weights)), bias_(std::move(bias)) {}
 
-  at::Tensor forward(const at::Tensor& x) const;  // [..., c_in] -> [..., c_out], in x's dtype
+  // [..., c_in] -> [..., c_out], in x's dtype; relu: max(0, y) fused into the product where it can be.
+  at::Tensor forward(const at::Tensor& x, bool relu = false) const;
   // The same values with the output channels first: [..., c_in] -> [c_out, ...], contiguous (one matrix
   // product with transposed operands; for a per-channel batched product after it, no copy of a permuted view).
   at::Tensor forward_channels_first(const at::Tensor& x) const;

@@ -1,9 +1,10 @@
 // Outer product mean (AlphaFold2 Suppl. Alg. 10).
 #include "fold/outer_product_mean.hpp"
 
-#include <ATen/ops/addmm.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/matmul.h>
+
+#include "fold/cpu_matmul.hpp"
 
 namespace kfold::fold {
 
@@ -20,22 +21,22 @@ OuterProductMean::OuterProductMean(const ParameterScope& scope, const OuterProdu
 at::Tensor OuterProductMean::forward(const at::Tensor& msa, const at::Tensor& msa_mask,
                                      const RunOptions& options) const {
   const int64_t n_seq = msa.size(0), n_res = msa.size(1);
-  const auto mask = msa_mask.unsqueeze(-1);                                                  // [n_seq, n_res, 1]
-  const auto act = layer_norm_input_.forward(msa);                                           // [n_seq, n_res, c_m]
-  const auto left = mask.mul(left_projection_.forward(act));                                 // [n_seq, n_res, c]
-  const auto right = mask.mul(right_projection_.forward(act)).reshape({n_seq, n_res * c_});  // [n_seq, n_res * c]
-  const auto norm = at::matmul(msa_mask.t(), msa_mask).unsqueeze(-1);                        // [n_res, n_res, 1]
+  const auto mask = msa_mask.unsqueeze(-1);                   // [n_seq, n_res, 1]
+  const auto act = layer_norm_input_.forward(msa);            // [n_seq, n_res, c_m]
+  const auto left = mask.mul(left_projection_.forward(act));  // [n_seq, n_res, c]
+  const auto right_t = mask.mul(right_projection_.forward(act)).reshape({n_seq, n_res * c_}).t();  // [n_res * c, n_seq]
+  const auto norm = at::matmul(msa_mask.t(), msa_mask).unsqueeze(-1);                              // [n_res, n_res, 1]
   // Rows i of the pair in chunks: outer[i, c, j, e] = sum_s left[s, i, c] right[s, j, e].
   const int64_t chunk = options.chunk_size > 0 ? options.chunk_size : n_res;
   std::vector<at::Tensor> parts;
   for (int64_t i = 0; i < n_res; i += chunk) {
     const int64_t n = std::min(chunk, n_res - i);
     const auto l = left.narrow(1, i, n).permute({1, 2, 0}).reshape({n * c_, n_seq});  // [n * c, n_seq]
-    const auto outer = at::matmul(l, right)                                           // [n * c, n_res * c]
+    const auto outer = matmul_transposed(l, right_t, at::Tensor())                    // [n * c, n_res * c]
                            .view({n, c_, n_res, c_})
                            .permute({0, 2, 1, 3})
                            .reshape({n * n_res, c_ * c_});  // [n * n_res, c * c]
-    parts.push_back(at::addmm(output_b_.to(outer.scalar_type()), outer, output_w_.to(outer.scalar_type()))
+    parts.push_back(matmul_transposed(outer, output_w_.to(outer.scalar_type()).t(), output_b_)
                         .view({n, n_res, -1}));  // [n, n_res, c_z]
   }
   const auto act_out = parts.size() == 1 ? parts[0] : at::cat(parts, 0);  // [n_res, n_res, c_z]

@@ -12,8 +12,8 @@ Transition::Transition(const ParameterScope& scope, const TransitionConfig& conf
 
 at::Tensor Transition::forward(const at::Tensor& act, const RunOptions& options) const {
   auto run = [&](const at::Tensor& x) {
-    const auto h = transition1_.forward(input_layer_norm_.forward(x)).relu_();  // [..., n*c], in place
-    return transition2_.forward(h);                                            // [..., c]
+    const auto h = transition1_.forward(input_layer_norm_.forward(x), /*relu=*/true);  // [..., n*c]
+    return transition2_.forward(h);                                                    // [..., c]
   };
   const int64_t n = act.size(0);
   if (options.chunk_size <= 0 || options.chunk_size >= n) return run(act);
