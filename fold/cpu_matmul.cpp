@@ -39,9 +39,10 @@ const c10::TypedOperatorHandle<LinearPointwise>* linear_pointwise() {
 
 }  // namespace
 
+bool onednn_available() { return at::globalContext().userEnabledMkldnn() && linear_pointwise() != nullptr; }
+
 bool uses_onednn(const at::Tensor& a) {
-  return a.device().is_cpu() && a.scalar_type() == at::kFloat && at::globalContext().userEnabledMkldnn() &&
-         linear_pointwise() != nullptr;
+  return a.device().is_cpu() && a.scalar_type() == at::kFloat && onednn_available();
 }
 
 at::Tensor matmul_transposed(const at::Tensor& a, const at::Tensor& b_t, const at::Tensor& bias, bool relu) {

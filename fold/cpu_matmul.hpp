@@ -12,7 +12,9 @@ namespace kfold::fold {
 // Any strides; bias may be undefined. Bitwise independent of the thread count either way.
 at::Tensor matmul_transposed(const at::Tensor& a, const at::Tensor& b_t, const at::Tensor& bias, bool relu = false);
 
-// Whether matmul_transposed takes oneDNN for a tensor like `a` (for logs and tests).
+// Whether this libtorch offers the oneDNN product (and KFOLD_ONEDNN=0 is not set), and whether
+// matmul_transposed takes it for a tensor like `a` (float32 on the CPU).
+bool onednn_available();
 bool uses_onednn(const at::Tensor& a);
 
 }  // namespace kfold::fold

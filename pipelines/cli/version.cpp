@@ -1,6 +1,7 @@
 // `kfold --version`: what this build is and what the machine offers it.
 #include <fmt/format.h>
 
+#include "fold/cpu_matmul.hpp"
 #include "kernels/runtime_info.hpp"
 #include "pipelines/cli/commands.hpp"
 #include "pipelines/version.hpp"
@@ -20,7 +21,9 @@ std::string version_text() {
       text += fmt::format("  cuda:{} {} ({:.1f} GiB, sm_{}{})\n", d.index, d.name,
                           static_cast<double>(d.memory_bytes) / (1 << 30), d.compute_major, d.compute_minor);
   }
-  text += info.openmp ? fmt::format("OpenMP: yes ({} threads)\n", info.openmp_max_threads) : std::string("OpenMP: no\n");
+  text +=
+      info.openmp ? fmt::format("OpenMP: yes ({} threads)\n", info.openmp_max_threads) : std::string("OpenMP: no\n");
+  text += fmt::format("CPU matrix products: {}\n", fold::onednn_available() ? "oneDNN" : "torch (at::addmm)");
   text += fmt::format("malloc: {}", info.malloc_name);
   return text;
 }

@@ -1,5 +1,8 @@
 """CLI behaviour every command shares: help, version, exit codes, and `kfold inspect` on HDF5
 files written by kfold and by h5py."""
+import os
+import subprocess
+
 import h5py
 import numpy as np
 
@@ -10,11 +13,16 @@ def test_help_lists_commands_and_exit_codes(kfold):
     assert "inspect" in r.stdout and "Exit codes" in r.stdout and "Example" in r.stdout
 
 
-def test_version_names_torch_cuda_openmp(kfold):
+def test_version_names_torch_cuda_openmp(kfold, build_dir):
     r = kfold("--version")
     assert r.returncode == 0
     for word in ("kfold 0.", "torch 2.", "CUDA", "OpenMP", "malloc: "):
         assert word in r.stdout
+    # The wheel's libtorch bundles oneDNN, which the model's CPU linear layers use (fold/cpu_matmul.hpp).
+    assert "CPU matrix products: oneDNN" in r.stdout
+    off = subprocess.run([str(build_dir / "bin" / "kfold"), "--version"], capture_output=True, text=True,
+                         env=dict(os.environ, KFOLD_ONEDNN="0"), timeout=60)
+    assert "CPU matrix products: torch (at::addmm)" in off.stdout
 
 
 def test_executable_runs_on_tcmalloc_when_built_with_it(kfold, build_dir, kfold_module):
