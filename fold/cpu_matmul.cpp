@@ -46,7 +46,7 @@ bool uses_onednn(const at::Tensor& a) {
 }
 
 at::Tensor matmul_transposed(const at::Tensor& a, const at::Tensor& b_t, const at::Tensor& bias, bool relu) {
-  if (uses_onednn(a)) {
+  if (uses_onednn(a) && a.size(1) > 0) {  // oneDNN has no empty inner dimension
     const auto b = b_t.to(a.scalar_type());
     return linear_pointwise()->call(a, b, bias.defined() ? std::optional(bias.to(a.scalar_type())) : std::nullopt,
                                     relu ? "relu" : "none", c10::List<std::optional<at::Scalar>>(),
