@@ -14,6 +14,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 #include <vector>
@@ -27,6 +28,7 @@
 #define KFOLD_CPU_CLONES
 #endif
 #define KFOLD_ALWAYS_INLINE inline __attribute__((always_inline))
+#define KFOLD_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
 
 namespace kfold::kernels {
 
@@ -91,6 +93,45 @@ KFOLD_ALWAYS_INLINE void row_times_tile(const acc_t* x, const acc_t* tile, int64
   for (int64_t j = 0; j < kBlockK; ++j) s[j] = sum[j];
 }
 
+// The same for float in four 16-lane accumulators (GCC vector extensions): local vectors stay in registers,
+// where the array above is kept on the stack and reloaded by every multiply-add. Same sums, same order.
+template <>
+KFOLD_ALWAYS_INLINE void row_times_tile<float>(const float* x, const float* tile, int64_t D, float* s) {
+  static_assert(kBlockK == 64, "four 16-lane accumulators");
+  typedef float v16 __attribute__((vector_size(64)));
+  v16 s0{}, s1{}, s2{}, s3{}, t0, t1, t2, t3;
+  for (int64_t d = 0; d < D; ++d) {
+    const v16 xd = v16{} + x[d];  // broadcast
+    const float* t = tile + d * kBlockK;
+    std::memcpy(&t0, t, sizeof(v16));
+    std::memcpy(&t1, t + 16, sizeof(v16));
+    std::memcpy(&t2, t + 32, sizeof(v16));
+    std::memcpy(&t3, t + 48, sizeof(v16));
+    s0 += xd * t0;
+    s1 += xd * t1;
+    s2 += xd * t2;
+    s3 += xd * t3;
+  }
+  std::memcpy(s, &s0, sizeof(v16));
+  std::memcpy(s + 16, &s1, sizeof(v16));
+  std::memcpy(s + 32, &s2, sizeof(v16));
+  std::memcpy(s + 48, &s3, sizeof(v16));
+}
+
+// max_j s[j] over a whole block, lane-wise first so that it vectorises (a running std::max does not
+// without -ffast-math); the maximum does not depend on the order.
+template <typename acc_t>
+KFOLD_ALWAYS_INLINE acc_t block_max(const acc_t* s) {
+  constexpr int kLanes = 16;
+  acc_t lane[kLanes];
+  for (int l = 0; l < kLanes; ++l) lane[l] = s[l];
+  for (int64_t j = kLanes; j < kBlockK; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) lane[l] = lane[l] < s[j + l] ? s[j + l] : lane[l];
+  acc_t m = lane[0];
+  for (int l = 1; l < kLanes; ++l) m = m < lane[l] ? lane[l] : m;
+  return m;
+}
+
 // Loads keys [k0, k0 + nk) of one (b, r, h): as a zero-padded [D, kBlockK] tile and/or [kBlockK, D] rows.
 template <typename scalar_t, typename acc_t>
 KFOLD_ALWAYS_INLINE void load_keys(const Strided5<const scalar_t>& x, int64_t b, int64_t r, int64_t h, int64_t k0,
@@ -114,7 +155,7 @@ KFOLD_ALWAYS_INLINE void load_row(const Strided5<const scalar_t>& x, int64_t b, 
 }
 
 // Logits of one query against keys [k0, k0 + nk): s = q_scaled . k + bias + mask_bias (in this order,
-// like the reference).
+// like the reference); s[nk, kBlockK) = -inf (no key there).
 template <typename acc_t>
 KFOLD_ALWAYS_INLINE void logits_row(const acc_t* q_row, const acc_t* k_tile, const acc_t* bias_row,
                                     const acc_t* mask_row, int64_t nk, int64_t D, acc_t* s) {
@@ -123,6 +164,7 @@ KFOLD_ALWAYS_INLINE void logits_row(const acc_t* q_row, const acc_t* k_tile, con
   if (mask_row != nullptr) {
     for (int64_t j = 0; j < nk; ++j) s[j] += mask_row[j];
   }
+  for (int64_t j = nk; j < kBlockK; ++j) s[j] = -std::numeric_limits<acc_t>::infinity();
 }
 
 template <typename scalar_t, typename acc_t>
@@ -141,7 +183,37 @@ struct ForwardArgs {
 template <int kD, typename acc_t>
 KFOLD_ALWAYS_INLINE void scale_add_probs_times_rows(acc_t* o, acc_t alpha, const acc_t* p, const acc_t* v_rows,
                                                     int64_t nk, int64_t D) {
-  if constexpr (kD > 0) {
+  if constexpr (kD > 0 && kD % 16 == 0 && std::is_same_v<acc_t, float>) {
+    // 16-lane accumulators, kSplit per part of the row (key j goes to j % kSplit), so that consecutive
+    // multiply-adds do not wait for each other; summed in a fixed order at the end.
+    typedef float v16 __attribute__((vector_size(64)));
+    constexpr int kV = kD / 16, kSplit = kV >= 8 ? 1 : 8 / kV;
+    v16 acc[kSplit][kV] = {};
+    v16 x;
+    const auto add = [&](int split, int64_t j) KFOLD_ALWAYS_INLINE_LAMBDA {
+      const v16 pj = v16{} + p[j];  // broadcast
+#pragma GCC unroll 8
+      for (int part = 0; part < kV; ++part) {
+        std::memcpy(&x, v_rows + j * kD + 16 * part, sizeof(v16));
+        acc[split][part] += pj * x;
+      }
+    };
+    int64_t j = 0;
+    for (; j + kSplit <= nk; j += kSplit) {
+#pragma GCC unroll 8
+      for (int split = 0; split < kSplit; ++split) add(split, j + split);
+    }
+    for (; j < nk; ++j) add(0, j);
+#pragma GCC unroll 8
+    for (int part = 0; part < kV; ++part) {
+      v16 sum = acc[0][part];
+#pragma GCC unroll 8
+      for (int split = 1; split < kSplit; ++split) sum += acc[split][part];
+      std::memcpy(&x, o + 16 * part, sizeof(v16));
+      x = x * alpha + sum;
+      std::memcpy(o + 16 * part, &x, sizeof(v16));
+    }
+  } else if constexpr (kD > 0) {
     acc_t row[kD];
     for (int d = 0; d < kD; ++d) row[d] = o[d] * alpha;
     for (int64_t j = 0; j < nk; ++j) {
@@ -189,10 +261,7 @@ KFOLD_CPU_CLONES void forward_tasks(const ForwardArgs<scalar_t, acc_t>& a, int64
         acc_t* sp = s.data();
         const acc_t* bias_row = a.bias + ((b * H + h) * S + q0 + i) * S + k0;
         logits_row(&q_blk[i * D], k_tile.data(), bias_row, mask_bh != nullptr ? mask_bh + k0 : nullptr, nk, D, sp);
-        acc_t block_max = sp[0];
-#pragma omp simd reduction(max : block_max)
-        for (int64_t j = 1; j < nk; ++j) block_max = std::max(block_max, sp[j]);
-        const acc_t m_new = std::max(m[i], block_max);
+        const acc_t m_new = std::max(m[i], block_max(sp));
         const acc_t alpha = exp_acc(m[i] - m_new);  // 0 on the first block (m = -inf)
         acc_t sum = 0;
 #pragma omp simd reduction(+ : sum)
