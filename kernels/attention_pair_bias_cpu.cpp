@@ -307,7 +307,30 @@ constexpr int64_t kBlockI = 8;  // queries per step of the dk/dv accumulation
 template <int kD, typename acc_t>
 KFOLD_ALWAYS_INLINE void accumulate_outer(acc_t* rows, const acc_t* coef, const acc_t* x, int64_t ni, int64_t nk,
                                           int64_t D) {
-  for (int64_t j = 0; j < nk; ++j) {
+  int64_t j = 0;
+  if constexpr (kD > 0 && kD % 16 == 0 && std::is_same_v<acc_t, float>) {
+    // kKeys rows at a time in 16-lane registers: independent multiply-add chains, each element still
+    // summed over i in order (the same result as one row at a time).
+    typedef float v16 __attribute__((vector_size(64)));
+    constexpr int kV = kD / 16, kKeys = kV >= 4 ? 2 : 8 / kV;
+    v16 acc[kKeys][kV], xv;
+    for (; j + kKeys <= nk; j += kKeys) {
+      std::memcpy(acc, rows + j * kD, sizeof(acc));  // kKeys consecutive rows
+      for (int64_t i = 0; i < ni; ++i) {
+#pragma GCC unroll 8
+        for (int key = 0; key < kKeys; ++key) {
+          const v16 c = v16{} + coef[i * kBlockK + j + key];  // broadcast
+#pragma GCC unroll 8
+          for (int part = 0; part < kV; ++part) {
+            std::memcpy(&xv, x + i * kD + 16 * part, sizeof(v16));
+            acc[key][part] += c * xv;
+          }
+        }
+      }
+      std::memcpy(rows + j * kD, acc, sizeof(acc));
+    }
+  }
+  for (; j < nk; ++j) {
     acc_t* dst = rows + j * D;
     if constexpr (kD > 0) {
       acc_t row[kD];
