@@ -79,8 +79,15 @@ struct Dims {
   int64_t B, R, S, H, D;
 };
 
+// 16 floats as one value (GCC vector extensions; one AVX-512 register, two AVX2 ones): the float paths keep
+// their sums in such local values, which stay in registers where a local array is kept on the stack.
+typedef float Float16 __attribute__((vector_size(64)));
+// Unaligned loads and stores (by reference: a 64-byte vector passed by value would depend on AVX-512).
+KFOLD_ALWAYS_INLINE void load16(Float16& v, const float* p) { std::memcpy(&v, p, sizeof(v)); }
+KFOLD_ALWAYS_INLINE void store16(float* p, const Float16& v) { std::memcpy(p, &v, sizeof(v)); }
+
 // s[j] = sum_d x[d] * tile[d, j] for the kBlockK columns of a [D, kBlockK] tile. The sums stay in a local
-// array (registers) rather than in s, which the compiler cannot prove free of aliasing.
+// array rather than in s, which the compiler cannot prove free of aliasing (float: below).
 template <typename acc_t>
 KFOLD_ALWAYS_INLINE void row_times_tile(const acc_t* x, const acc_t* tile, int64_t D, acc_t* s) {
   acc_t sum[kBlockK] = {};
@@ -93,29 +100,27 @@ KFOLD_ALWAYS_INLINE void row_times_tile(const acc_t* x, const acc_t* tile, int64
   for (int64_t j = 0; j < kBlockK; ++j) s[j] = sum[j];
 }
 
-// The same for float in four 16-lane accumulators (GCC vector extensions): local vectors stay in registers,
-// where the array above is kept on the stack and reloaded by every multiply-add. Same sums, same order.
+// The same for float in four Float16 accumulators. Same sums, same order.
 template <>
 KFOLD_ALWAYS_INLINE void row_times_tile<float>(const float* x, const float* tile, int64_t D, float* s) {
   static_assert(kBlockK == 64, "four 16-lane accumulators");
-  typedef float v16 __attribute__((vector_size(64)));
-  v16 s0{}, s1{}, s2{}, s3{}, t0, t1, t2, t3;
+  Float16 s0{}, s1{}, s2{}, s3{}, t0, t1, t2, t3;
   for (int64_t d = 0; d < D; ++d) {
-    const v16 xd = v16{} + x[d];  // broadcast
+    const Float16 xd = Float16{} + x[d];  // broadcast
     const float* t = tile + d * kBlockK;
-    std::memcpy(&t0, t, sizeof(v16));
-    std::memcpy(&t1, t + 16, sizeof(v16));
-    std::memcpy(&t2, t + 32, sizeof(v16));
-    std::memcpy(&t3, t + 48, sizeof(v16));
+    load16(t0, t);
+    load16(t1, t + 16);
+    load16(t2, t + 32);
+    load16(t3, t + 48);
     s0 += xd * t0;
     s1 += xd * t1;
     s2 += xd * t2;
     s3 += xd * t3;
   }
-  std::memcpy(s, &s0, sizeof(v16));
-  std::memcpy(s + 16, &s1, sizeof(v16));
-  std::memcpy(s + 32, &s2, sizeof(v16));
-  std::memcpy(s + 48, &s3, sizeof(v16));
+  store16(s, s0);
+  store16(s + 16, s1);
+  store16(s + 32, s2);
+  store16(s + 48, s3);
 }
 
 // max_j s[j] over a whole block, lane-wise first so that it vectorises (a running std::max does not
@@ -184,17 +189,15 @@ template <int kD, typename acc_t>
 KFOLD_ALWAYS_INLINE void scale_add_probs_times_rows(acc_t* o, acc_t alpha, const acc_t* p, const acc_t* v_rows,
                                                     int64_t nk, int64_t D) {
   if constexpr (kD > 0 && kD % 16 == 0 && std::is_same_v<acc_t, float>) {
-    // 16-lane accumulators, kSplit per part of the row (key j goes to j % kSplit), so that consecutive
+    // Float16 accumulators, kSplit per part of the row (key j goes to j % kSplit), so that consecutive
     // multiply-adds do not wait for each other; summed in a fixed order at the end.
-    typedef float v16 __attribute__((vector_size(64)));
     constexpr int kV = kD / 16, kSplit = kV >= 8 ? 1 : 8 / kV;
-    v16 acc[kSplit][kV] = {};
-    v16 x;
+    Float16 acc[kSplit][kV] = {}, x;
     const auto add = [&](int split, int64_t j) KFOLD_ALWAYS_INLINE_LAMBDA {
-      const v16 pj = v16{} + p[j];  // broadcast
+      const Float16 pj = Float16{} + p[j];  // broadcast
 #pragma GCC unroll 8
       for (int part = 0; part < kV; ++part) {
-        std::memcpy(&x, v_rows + j * kD + 16 * part, sizeof(v16));
+        load16(x, v_rows + j * kD + 16 * part);
         acc[split][part] += pj * x;
       }
     };
@@ -206,12 +209,11 @@ KFOLD_ALWAYS_INLINE void scale_add_probs_times_rows(acc_t* o, acc_t alpha, const
     for (; j < nk; ++j) add(0, j);
 #pragma GCC unroll 8
     for (int part = 0; part < kV; ++part) {
-      v16 sum = acc[0][part];
+      Float16 sum = acc[0][part];
 #pragma GCC unroll 8
       for (int split = 1; split < kSplit; ++split) sum += acc[split][part];
-      std::memcpy(&x, o + 16 * part, sizeof(v16));
-      x = x * alpha + sum;
-      std::memcpy(o + 16 * part, &x, sizeof(v16));
+      load16(x, o + 16 * part);
+      store16(o + 16 * part, x * alpha + sum);
     }
   } else if constexpr (kD > 0) {
     acc_t row[kD];
@@ -309,20 +311,19 @@ KFOLD_ALWAYS_INLINE void accumulate_outer(acc_t* rows, const acc_t* coef, const 
                                           int64_t D) {
   int64_t j = 0;
   if constexpr (kD > 0 && kD % 16 == 0 && std::is_same_v<acc_t, float>) {
-    // kKeys rows at a time in 16-lane registers: independent multiply-add chains, each element still
+    // kKeys rows at a time in Float16 registers: independent multiply-add chains, each element still
     // summed over i in order (the same result as one row at a time).
-    typedef float v16 __attribute__((vector_size(64)));
     constexpr int kV = kD / 16, kKeys = kV >= 4 ? 2 : 8 / kV;
-    v16 acc[kKeys][kV], xv;
+    Float16 acc[kKeys][kV], xv;
     for (; j + kKeys <= nk; j += kKeys) {
       std::memcpy(acc, rows + j * kD, sizeof(acc));  // kKeys consecutive rows
       for (int64_t i = 0; i < ni; ++i) {
 #pragma GCC unroll 8
         for (int key = 0; key < kKeys; ++key) {
-          const v16 c = v16{} + coef[i * kBlockK + j + key];  // broadcast
+          const Float16 c = Float16{} + coef[i * kBlockK + j + key];  // broadcast
 #pragma GCC unroll 8
           for (int part = 0; part < kV; ++part) {
-            std::memcpy(&xv, x + i * kD + 16 * part, sizeof(v16));
+            load16(xv, x + i * kD + 16 * part);
             acc[key][part] += c * xv;
           }
         }
