@@ -63,8 +63,8 @@ TemplateBatch EmbeddingsAndEvoformer::template_batch(const EvoformerInputs& b) c
     if (!tensor->defined())
       fail_input(
           "model.embeddings_and_evoformer.template.enabled is true but the batch has no '{}' (AlphaFold's "
-          "processed features with templates hold it; kfold does not search templates: set template.enabled to "
-          "false or use model_3..model_5)",
+          "processed features with templates hold it, as do kfold's with --template-db: add templates, set "
+          "template.enabled to false or use model_3..model_5)",
           name);
   const int64_t n_res = b.target_feat.size(0), n_templ = b.template_aatype.size(0);
   const auto check = [&](const char* name, const at::Tensor& t, std::vector<int64_t> shape) {

@@ -36,6 +36,13 @@ void check_raw(const RawFeatures& raw) {
     fail_input("raw features: aatype must be [{}, 21] (has {} values)", raw.n_res, raw.aatype.size());
   if (raw.residue_index.size() != n_res || raw.between_segment_residues.size() != n_res || raw.seq_length.empty())
     fail_input("raw features: residue_index, between_segment_residues and seq_length must have {} values", n_res);
+  if (const TemplateFeatures& t = raw.templates; t.n_templates > 0) {
+    const auto n = idx(t.n_templates) * n_res;
+    if (t.n_res != raw.n_res || t.aatype.size() != n * idx(kTemplateAatypeChannels) ||
+        t.all_atom_masks.size() != n * idx(rc::atom_type_num) ||
+        t.all_atom_positions.size() != n * idx(rc::atom_type_num) * 3 || t.sum_probs.size() != idx(t.n_templates))
+      fail_input("raw features: template arrays must be [{}, {}, ...] (templates, residues)", t.n_templates, raw.n_res);
+  }
   if (raw.seq_length.front() != raw.n_res)
     fail_input("raw features: seq_length is {} but aatype has {} residues", raw.seq_length.front(), raw.n_res);
 }
@@ -187,9 +194,60 @@ InputPipelineConfig input_pipeline_config(const ModelConfig& config) {
   out.resample_msa_in_recycling = common.resample_msa_in_recycling;
   out.reduce_msa_clusters_by_max_templates = common.reduce_msa_clusters_by_max_templates;
   out.msa_cluster_features = common.msa_cluster_features;
+  out.use_templates = common.use_templates;
   out.masked_msa = {common.masked_msa.uniform_prob, common.masked_msa.profile_prob, common.masked_msa.same_prob};
   return out;
 }
+
+namespace {
+
+// fix_templates_aatype, make_template_mask, make_pseudo_beta('template_'), crop_templates and
+// make_fixed_size's padding: the first max_templates templates, the same in every batch.
+void add_templates(ProcessedFeatures& out, const TemplateFeatures& raw, int64_t max_templates) {
+  const int64_t n_batch = out.n_batch(), n_res = out.n_res(), kept = std::min(raw.n_templates, max_templates);
+  const auto f32 = at::TensorOptions().dtype(at::kFloat);
+  at::Tensor aatype = at::zeros({max_templates, n_res}, at::TensorOptions().dtype(at::kInt));
+  at::Tensor masks = at::zeros({max_templates, n_res, rc::atom_type_num}, f32);
+  at::Tensor positions = at::zeros({max_templates, n_res, rc::atom_type_num, 3}, f32);
+  at::Tensor mask = at::zeros({max_templates}, f32);
+  at::Tensor pseudo_beta = at::zeros({max_templates, n_res, 3}, f32);
+  at::Tensor pseudo_beta_mask = at::zeros({max_templates, n_res}, f32);
+  at::Tensor sum_probs = at::zeros({max_templates, 1}, f32);
+  const int64_t ca = rc::find_atom_type("CA"), cb = rc::find_atom_type("CB");
+  const int64_t gly = rc::find_restype_with_x('G');
+  for (int64_t t = 0; t < kept; ++t) {
+    mask.data_ptr<float>()[t] = 1.0f;
+    sum_probs.data_ptr<float>()[t] = raw.sum_probs[idx(t)];
+    for (int64_t r = 0; r < n_res; ++r) {
+      const auto one_hot = raw.aatype.begin() + (t * n_res + r) * kTemplateAatypeChannels;
+      const auto hhblits = std::max_element(one_hot, one_hot + kTemplateAatypeChannels) - one_hot;  // tf.argmax
+      const int64_t aa = rc::MAP_HHBLITS_AATYPE_TO_OUR_AATYPE[idx(hhblits)];
+      aatype.data_ptr<int32_t>()[t * n_res + r] = static_cast<int32_t>(aa);
+      const size_t atoms = idx((t * n_res + r) * rc::atom_type_num);
+      std::copy_n(raw.all_atom_masks.begin() + atoms, rc::atom_type_num, masks.data_ptr<float>() + atoms);
+      std::copy_n(raw.all_atom_positions.begin() + 3 * atoms, 3 * rc::atom_type_num,
+                  positions.data_ptr<float>() + 3 * atoms);
+      const int64_t atom = aa == gly ? ca : cb;  // pseudo-beta: CA for glycine, else CB
+      pseudo_beta_mask.data_ptr<float>()[t * n_res + r] = raw.all_atom_masks[atoms + idx(atom)];
+      std::copy_n(raw.all_atom_positions.begin() + 3 * (atoms + idx(atom)), 3,
+                  pseudo_beta.data_ptr<float>() + 3 * (t * n_res + r));
+    }
+  }
+  const auto batched = [&](const at::Tensor& x) {  // [n_batch, ...] copies
+    std::vector<int64_t> shape{n_batch};
+    shape.insert(shape.end(), x.sizes().begin(), x.sizes().end());
+    return x.unsqueeze(0).expand(shape).contiguous();
+  };
+  out.template_aatype = batched(aatype);
+  out.template_all_atom_masks = batched(masks);
+  out.template_all_atom_positions = batched(positions);
+  out.template_mask = batched(mask);
+  out.template_pseudo_beta = batched(pseudo_beta);
+  out.template_pseudo_beta_mask = batched(pseudo_beta_mask);
+  out.template_sum_probs = batched(sum_probs);
+}
+
+}  // namespace
 
 ProcessedFeatures make_model_inputs(const RawFeatures& raw, const InputPipelineConfig& config, int64_t seed) {
   config.validate();
@@ -253,6 +311,8 @@ ProcessedFeatures make_model_inputs(const RawFeatures& raw, const InputPipelineC
   out.residx_atom14_to_atom37 = batched(atom14_to_37);
   out.residx_atom37_to_atom14 = batched(atom37_to_14);
   out.random_crop_to_size_seed = batched(at::from_blob(const_cast<int32_t*>(crop_seed.data()), {2}, i32));
+
+  if (config.use_templates && raw.templates.n_templates > 0) add_templates(out, raw.templates, config.max_templates);
 
   // ---- Per-batch MSA arrays, zero-padded to the fixed sizes.
   out.msa_feat = at::zeros({n_batch, n_clust, n_res, msa_feat_channels(config.msa_cluster_features)}, f32);

@@ -22,7 +22,7 @@ namespace kfold::fold {
 // model_3 and model_4 use max_extra_msa 5120, model_1 and model_2 reduce_msa_clusters_by_max_templates.
 struct InputPipelineConfig {
   int64_t max_msa_clusters = 512;                     // data.eval: cluster centres per batch
-  int64_t max_templates = 4;                          // data.eval: only subtracted from max_msa_clusters
+  int64_t max_templates = 4;                          // data.eval: templates kept (padded to this)
   int64_t num_ensemble = 1;                           // data.eval
   double masked_msa_replace_fraction = 0.15;          // data.eval
   int64_t max_extra_msa = 1024;                       // data.common; 0 drops the extra MSA
@@ -30,6 +30,7 @@ struct InputPipelineConfig {
   bool resample_msa_in_recycling = true;              // data.common
   bool reduce_msa_clusters_by_max_templates = false;  // data.common
   bool msa_cluster_features = true;                   // data.common; false: msa_feat has 25 channels
+  bool use_templates = false;                         // data.common: template_* arrays from raw templates
   MaskedMsaProbs masked_msa{};                        // data.common.masked_msa
 
   // Rows of msa_feat & co.: max_msa_clusters, less max_templates when reduced.
@@ -70,8 +71,8 @@ struct ProcessedFeatures {
   at::Tensor residx_atom14_to_atom37;   // int32 [n_batch, n_res, 14]
   at::Tensor residx_atom37_to_atom14;   // int32 [n_batch, n_res, 37]
   at::Tensor random_crop_to_size_seed;  // int32 [n_batch, 2] (unused by the model)
-  // Template features (AlphaFold's use_templates; kfold's pipeline makes none: undefined unless read
-  // from a file). n_templ = data.eval.max_templates, padding templates have template_mask 0.
+  // Template features (AlphaFold's use_templates with raw templates; else undefined).
+  // n_templ = data.eval.max_templates: the first raw templates, padding templates have template_mask 0.
   at::Tensor template_aatype;              // int32 [n_batch, n_templ, n_res] 0..21 (21: gap)
   at::Tensor template_all_atom_masks;      // f32 [n_batch, n_templ, n_res, 37]
   at::Tensor template_all_atom_positions;  // f32 [n_batch, n_templ, n_res, 37, 3]

@@ -129,6 +129,51 @@ RawFeatures make_raw_features(const data::Sequence& query, const std::vector<dat
   return f;
 }
 
+namespace {
+
+void write_template_arrays(data::H5Writer& h5, const TemplateFeatures& t) {
+  h5.write("template_aatype", t.aatype, {t.n_templates, t.n_res, kTemplateAatypeChannels});
+  h5.write("template_all_atom_masks", t.all_atom_masks, {t.n_templates, t.n_res, rc::atom_type_num});
+  h5.write("template_all_atom_positions", t.all_atom_positions, {t.n_templates, t.n_res, rc::atom_type_num, 3});
+  h5.write_strings("template_domain_names", t.domain_names);
+  h5.write_strings("template_sequence", t.sequence);
+  h5.write("template_sum_probs", t.sum_probs, {t.n_templates, 1});
+}
+
+// n_res -1: any.
+TemplateFeatures read_template_arrays(const data::H5Reader& h5, int64_t n_res) {
+  TemplateFeatures t;
+  const auto aatype = h5.read<float>("template_aatype", {-1, n_res, kTemplateAatypeChannels});
+  t.n_templates = aatype.shape[0];
+  t.n_res = aatype.shape[1];
+  t.aatype = aatype.values;
+  t.all_atom_masks = h5.read<float>("template_all_atom_masks", {t.n_templates, t.n_res, rc::atom_type_num}).values;
+  t.all_atom_positions =
+      h5.read<float>("template_all_atom_positions", {t.n_templates, t.n_res, rc::atom_type_num, 3}).values;
+  t.domain_names = h5.read_strings("template_domain_names");
+  t.sequence = h5.read_strings("template_sequence");
+  t.sum_probs = h5.read<float>("template_sum_probs", {t.n_templates, 1}).values;
+  if (static_cast<int64_t>(t.domain_names.size()) != t.n_templates ||
+      static_cast<int64_t>(t.sequence.size()) != t.n_templates)
+    fail_input("{}: template_domain_names and template_sequence must have {} entries (template_aatype's)",
+               h5.path().string(), t.n_templates);
+  return t;
+}
+
+}  // namespace
+
+void write_template_features(const std::filesystem::path& path, const TemplateFeatures& templates) {
+  data::H5Writer h5(path);
+  write_template_arrays(h5, templates);
+  h5.set_attribute("kfold_format", "template_features v1 (AlphaFold templates.TemplateHitFeaturizer)");
+  h5.commit();
+}
+
+TemplateFeatures read_template_features(const std::filesystem::path& path) {
+  const data::H5Reader h5(path);
+  return read_template_arrays(h5, -1);
+}
+
 void write_raw_features(const std::filesystem::path& path, const RawFeatures& f) {
   data::H5Writer h5(path);
   h5.write("aatype", f.aatype, {f.n_res, rc::restype_num_with_x});
@@ -141,6 +186,7 @@ void write_raw_features(const std::filesystem::path& path, const RawFeatures& f)
   h5.write("deletion_matrix_int", f.deletion_matrix_int, {f.n_seq, f.n_res});
   h5.write("num_alignments", f.num_alignments, {f.n_res});
   h5.write_strings("msa_species_identifiers", f.msa_species_identifiers);
+  if (f.templates.n_templates > 0) write_template_arrays(h5, f.templates);
   h5.set_attribute("kfold_format", "raw_features v1 (AlphaFold pipeline.make_sequence_features + make_msa_features)");
   h5.commit();
 }
@@ -162,6 +208,7 @@ RawFeatures read_raw_features(const std::filesystem::path& path) {
   f.deletion_matrix_int = h5.read<int32_t>("deletion_matrix_int", {f.n_seq, f.n_res}).values;
   f.num_alignments = h5.read<int32_t>("num_alignments", {f.n_res}).values;
   if (h5.contains("msa_species_identifiers")) f.msa_species_identifiers = h5.read_strings("msa_species_identifiers");
+  if (h5.contains("template_aatype")) f.templates = read_template_arrays(h5, f.n_res);
   for (const int32_t v : f.msa)
     if (v < 0 || v > 21) fail_input("{}: dataset 'msa' has value {} outside [0, 21] (HHblits ids)", path.string(), v);
   if (static_cast<int64_t>(f.sequence.size()) != f.n_res)

@@ -9,6 +9,7 @@
 
 #include "data/msa.hpp"
 #include "data/sequence.hpp"
+#include "fold/template_features.hpp"
 
 namespace kfold::fold {
 
@@ -27,6 +28,8 @@ struct RawFeatures {
   std::vector<int32_t> deletion_matrix_int;          // [n_seq, n_res]
   std::vector<int32_t> num_alignments;               // [n_res] n_seq repeated
   std::vector<std::string> msa_species_identifiers;  // [n_seq] UniProt species code or ""
+  // Template features (template_*; n_templates 0: none, as for a template-free run).
+  TemplateFeatures templates;
 };
 
 // Species mnemonic of an MSA row description, as AlphaFold's msa_identifiers.get_identifiers:
@@ -40,8 +43,12 @@ std::string species_identifier(const std::string& description);
 RawFeatures make_raw_features(const data::Sequence& query, const std::vector<data::Msa>& msas,
                               const std::vector<std::string>& msa_sources);
 
-// features.h5 with AlphaFold's key names (atomic write) and its reader (shapes and dtypes checked).
+// features.h5 with AlphaFold's key names (atomic write) and its reader (shapes and dtypes checked);
+// the template_* arrays are written when there are templates and read when present.
 void write_raw_features(const std::filesystem::path& path, const RawFeatures& features);
 RawFeatures read_raw_features(const std::filesystem::path& path);
+// The template_* arrays alone (kfold batch keeps a target's templates beside its MSAs); at least one.
+void write_template_features(const std::filesystem::path& path, const TemplateFeatures& templates);
+TemplateFeatures read_template_features(const std::filesystem::path& path);
 
 }  // namespace kfold::fold

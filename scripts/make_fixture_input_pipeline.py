@@ -50,11 +50,17 @@ CASES = {
     "model_3_seed1": ("model_3", 1, {}),
     # A deeper synthetic MSA (300 rows, see synthetic_raw_features): 236 extra rows clustered, 128 kept.
     "synthetic_deep": ("model_3", 2024, dict(max_msa_clusters=64, max_extra_msa=128, num_recycle=1)),
+    # Templates (model_1: use_templates): 3 synthetic raw templates padded to 4, or cropped to 2.
+    "synthetic_templates": ("model_1", 99, dict(max_msa_clusters=12, max_templates=4, max_extra_msa=16,
+                                                num_recycle=1)),
+    "synthetic_templates_cropped": ("model_1", 5, dict(max_msa_clusters=12, max_templates=2, max_extra_msa=16,
+                                                       num_recycle=0)),
 }
-SYNTHETIC_CASES = ("synthetic_deep",)  # these store their raw input as raw.* arrays
+SYNTHETIC_CASES = ("synthetic_deep", "synthetic_templates", "synthetic_templates_cropped")  # raw input as raw.*
+TEMPLATE_CASES = ("synthetic_templates", "synthetic_templates_cropped")
 
 COMMON_KEYS = ("max_extra_msa", "num_recycle", "reduce_msa_clusters_by_max_templates",
-               "resample_msa_in_recycling", "msa_cluster_features")
+               "resample_msa_in_recycling", "msa_cluster_features", "use_templates")
 EVAL_KEYS = ("max_msa_clusters", "max_templates", "num_ensemble", "masked_msa_replace_fraction")
 MASKED_KEYS = ("uniform_prob", "profile_prob", "same_prob")
 
@@ -111,6 +117,24 @@ def synthetic_raw_features(n_seq=300, n_res=30, seed=0):
   }
 
 
+def synthetic_templates(n_templates=3, n_res=30, seed=1):
+  """Raw template features as templates.get_templates stacks them: random template letters (HHblits
+  one-hot with gaps and glycines), atom masks with holes and coordinates."""
+  rng = np.random.default_rng(seed)
+  ids = rng.integers(0, 22, (n_templates, n_res))
+  ids[:, ::7] = 5  # glycine (HHblits order): pseudo-beta from CA
+  masks = (rng.random((n_templates, n_res, 37)) < 0.7).astype(np.float32)
+  positions = (rng.normal(size=(n_templates, n_res, 37, 3)) * 10).astype(np.float32) * masks[..., None]
+  return {
+      "template_aatype": np.eye(22, dtype=np.float32)[ids],
+      "template_all_atom_masks": masks,
+      "template_all_atom_positions": positions,
+      "template_sum_probs": rng.uniform(10, 100, (n_templates, 1)).astype(np.float32),
+      "template_domain_names": np.array([f"{i}abc_A".encode() for i in range(n_templates)], dtype=object),
+      "template_sequence": np.array([b"-" * n_res] * n_templates, dtype=object),
+  }
+
+
 def philox_vectors():
   out = {}
   # Raw blocks: (graph seed, op seed, start block, n blocks); the last start crosses 2^32.
@@ -145,10 +169,12 @@ def main():
     cfg = make_config(preset, overrides)
     utils.seed_maker.next_seed = 0  # as in a fresh process (see the module docstring)
     case_raw = synthetic_raw_features() if name in SYNTHETIC_CASES else raw
+    if name in TEMPLATE_CASES:
+      case_raw = {**case_raw, **synthetic_templates()}
     out = features.np_example_to_features(case_raw, cfg, random_seed=seed)
     out = {k: np.asarray(v) for k, v in out.items()}
-    if name in SYNTHETIC_CASES:
-      out.update({f"raw.{k}": v for k, v in case_raw.items()})
+    if name in SYNTHETIC_CASES:  # the numeric raw arrays (kfold's npz reader skips byte strings)
+      out.update({f"raw.{k}": v for k, v in case_raw.items() if v.dtype.kind in "iuf"})
     out.update(config_arrays(cfg, seed))
     path = OUT / f"{name}.npz"
     np.savez_compressed(path, **out)

@@ -40,6 +40,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A target's template features from its MSA stage (the template search runs there, on CPU nodes).
+constexpr const char* kTemplatesFile = "templates.h5";
+
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 json read_status(const fs::path& path) {
@@ -124,6 +127,13 @@ std::string BatchRunner::msa_key(const BatchTarget& target) const {
         .add("max_candidates", s.prefilter.max_candidates)
         .add("mask", static_cast<int64_t>(s.prefilter.mask_low_complexity));
   }
+  if (const auto& t = options_.predict.templates; !t.db.empty()) {  // absent: keys of template-free runs stay
+    key.add_file_identity("template db", t.db)
+        .add("mmcif dir", t.featurizer.mmcif_dir.string())
+        .add("max template date", t.featurizer.max_template_date)
+        .add("max template hits", t.featurizer.max_hits)
+        .add("template evalue", t.evalue);
+  }
   return key.hex();
 }
 
@@ -132,6 +142,7 @@ std::string BatchRunner::predict_key(const std::string& msa_key, const fs::path&
   key.add("stage", std::string_view("predict v1")).add("msa", msa_key).add("models", models_key_);
   for (const auto& file : msa_status.value("files", std::vector<std::string>{}))
     key.add_file_content("msa file", dir / "msas" / file);
+  if (msa_status.contains("templates")) key.add_file_content("templates", dir / kTemplatesFile);
   return key.hex();
 }
 
@@ -152,11 +163,18 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
     msa = msa::build_msa(query, results.front(), *db_);
     file_name = "search.a3m";
   }
-  // msas/ holds exactly this stage's MSA: files of an earlier, different run go.
+  std::optional<TemplateSearchOutput> templates;
+  if (!options_.predict.templates.db.empty()) {
+    auto template_options = options_.predict.templates;
+    template_options.threads = options_.search.threads;
+    templates = search_templates(query, template_options);
+  }
+  // msas/ holds exactly this stage's MSA (and template hits): files of an earlier, different run go.
   std::error_code error;
   if (fs::is_directory(dir / "msas"))
     for (const auto& entry : fs::directory_iterator(dir / "msas", error))
       if (entry.path().filename() != file_name) fs::remove(entry.path(), error);
+  fs::remove(dir / kTemplatesFile, error);
   json msa_status = {{"key", key}, {"files", json::array()}, {"depth", 1}, {"neff", 1.0}};
   msa_status["checksums"]["query.fasta"] = file_checksum(dir / "query.fasta");
   if (msa) {
@@ -166,6 +184,16 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
     msa_status["checksums"]["msas/" + file_name] = file_checksum(dir / "msas" / file_name);
     msa_status["depth"] = msa->depth();
     msa_status["neff"] = msa::neff(*msa);
+  }
+  if (templates) {
+    data::ensure_directory(dir / "msas");
+    data::write_file_atomic(dir / "msas" / "pdb_hits.m8", templates->hits_m8);
+    const auto& t = templates->result.features;
+    if (t.n_templates > 0) {
+      fold::write_template_features(dir / kTemplatesFile, t);
+      msa_status["templates"] = t.domain_names;
+      msa_status["checksums"][kTemplatesFile] = file_checksum(dir / kTemplatesFile);
+    }
   }
   msa_status["seconds"] = seconds_since(start);
   status["msa"] = msa_status;
@@ -192,6 +220,7 @@ void BatchRunner::run_predict_stage(const BatchTarget& target, const fs::path& d
   TargetInputs inputs;
   inputs.id = target.id;
   inputs.raw = fold::make_raw_features(queries.front(), msas, names);
+  if (status["msa"].contains("templates")) inputs.raw->templates = fold::read_template_features(dir / kTemplatesFile);
   inputs.seconds = seconds_since(start);
   auto predict = options_.predict;
   predict.output_dir = options_.output_dir;
@@ -285,7 +314,9 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
     if (key_of(status, "msa") != mkey) return false;
     const auto checksums = status["msa"].value("checksums", std::map<std::string, std::string>{});
     std::vector<fs::path> files{dir / "query.fasta"};
-    for (const auto& file : status["msa"].value("files", std::vector<std::string>{})) files.push_back(dir / "msas" / file);
+    for (const auto& file : status["msa"].value("files", std::vector<std::string>{}))
+      files.push_back(dir / "msas" / file);
+    if (status["msa"].contains("templates")) files.push_back(dir / kTemplatesFile);
     for (const auto& path : files) {
       const auto name = fs::relative(path, dir).generic_string();
       if (!fs::is_regular_file(path)) return false;

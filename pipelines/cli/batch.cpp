@@ -12,6 +12,7 @@
 #include "pipelines/batch/batch_targets.hpp"
 #include "pipelines/cli/commands.hpp"
 #include "pipelines/cli/model_options.hpp"
+#include "pipelines/cli/template_options.hpp"
 
 namespace kfold::cli {
 namespace {
@@ -22,6 +23,7 @@ constexpr int kSomeTargetsFailed = 3;
 struct BatchCliOptions {
   pipelines::BatchOptions batch;
   ModelCliOptions model;
+  TemplateCliOptions templates;
   std::string input, output, db, msa_dir, stage = "all", shard;
   double sensitivity = msa::kDefaultSensitivity;
   int64_t lock_timeout = 600;
@@ -61,6 +63,7 @@ void run_batch_command(BatchCliOptions& o) {
   if (o.lock_timeout < 10) fail_input("--lock-timeout {}: must be at least 10 seconds", o.lock_timeout);
   b.lock_stale_after = std::chrono::seconds(o.lock_timeout);
   b.search.threads = apply_model_options(o.model, b.predict);
+  b.predict.templates = template_search_options(o.templates);
   const auto report = pipelines::run_batch(b);
   fmt::print("targets {}\tdone {}\tfailed {}\tbusy {}\twaiting {}\n", report.targets, report.done, report.failed,
              report.busy, report.waiting);
@@ -100,6 +103,7 @@ void add_batch_command(CLI::App& app, Action& action) {
   cmd->add_option("--lock-timeout", o->lock_timeout,
                   "Seconds without a heartbeat after which another host's lock on a target is taken over")
       ->capture_default_str();
+  add_template_options(*cmd, o->templates);
   add_model_options(*cmd, o->model);
   cmd->footer(
       "Each target gets DIR/<id>/ with the files of kfold predict, plus query.fasta, msas/, status.json and\n"
@@ -107,7 +111,8 @@ void add_batch_command(CLI::App& app, Action& action) {
       "any moment and run the same command again to finish it. Several workers (shards, or the same shard on\n"
       "several GPUs with --device cuda:N) may share DIR: a lock per target keeps them apart.\n"
       "Exit codes: 0 every target done, 3 some failed or wait for the MSA stage (see DIR/summary.tsv),\n"
-      "2 bad input or options, 1 runtime failure.\n\n"
+      "2 bad input or options, 1 runtime failure. The template search (--template-db) runs in the MSA stage\n"
+      "and keeps DIR/<id>/templates.h5 for the predict stage.\n\n"
       "Examples:\n"
       "  kfold batch targets.fasta --db dbs/uniref50 --params ~/af2/params -o out\n"
       "  kfold batch targets.csv --stage msa --db dbs/uniref50 --threads 16 -o out     # CPU nodes\n"

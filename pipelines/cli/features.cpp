@@ -1,5 +1,5 @@
-// `kfold features QUERY.fasta --msa A.a3m [--msa B.sto] -o features.h5`: AlphaFold's raw
-// feature dict (sequence + MSA features) for one query.
+// `kfold features QUERY.fasta --msa A.a3m [--msa B.sto] [--template-db ...] -o features.h5`:
+// AlphaFold's raw feature dict (sequence, MSA and template features) for one query.
 #include <fmt/format.h>
 
 #include "data/error.hpp"
@@ -8,6 +8,7 @@
 #include "data/msa_file.hpp"
 #include "fold/raw_features.hpp"
 #include "pipelines/cli/commands.hpp"
+#include "pipelines/cli/template_options.hpp"
 
 namespace kfold::cli {
 namespace {
@@ -15,6 +16,7 @@ namespace {
 struct FeaturesOptions {
   std::string query;
   std::vector<std::string> msas;
+  TemplateCliOptions templates;
   std::string output;
 };
 
@@ -23,13 +25,16 @@ void run_features(const FeaturesOptions& opt) {
   if (queries.size() != 1)
     fail_input("{}: holds {} sequences; kfold features takes exactly one query (split the file)", opt.query,
                queries.size());
+  const auto templates = template_search_options(opt.templates);  // checked before any work
   std::vector<data::Msa> msas;
   for (const auto& path : opt.msas) msas.push_back(data::read_msa_file(path));
   if (msas.empty()) log_warn("no --msa given: single-sequence features (predictions will be much less accurate)");
-  const fold::RawFeatures features = fold::make_raw_features(queries.front(), msas, opt.msas);
+  fold::RawFeatures features = fold::make_raw_features(queries.front(), msas, opt.msas);
+  if (!templates.db.empty())
+    features.templates = pipelines::search_templates(queries.front(), templates).result.features;
   fold::write_raw_features(opt.output, features);
-  log_info("{}: {} residues, {} MSA rows (after de-duplication) -> {}", queries.front().id, features.n_res,
-           features.n_seq, opt.output);
+  log_info("{}: {} residues, {} MSA rows (after de-duplication), {} templates -> {}", queries.front().id,
+           features.n_res, features.n_seq, features.templates.n_templates, opt.output);
 }
 
 }  // namespace
@@ -40,9 +45,12 @@ void add_features_command(CLI::App& app, Action& action) {
   cmd->add_option("QUERY", opt->query, "FASTA file with one query sequence (plain or gzip)")->required();
   cmd->add_option("--msa", opt->msas,
                   "MSA of the query, A3M or Stockholm (repeatable; rows seen in an earlier MSA are dropped)");
+  add_template_options(*cmd, opt->templates);
   cmd->add_option("-o,--output", opt->output, "Output HDF5 file")->required();
   cmd->footer(
       "Example:\n  kfold features data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m -o out/features.h5\n"
+      "  kfold features query.fasta --msa query.a3m --template-db pdb/pdb_seqres.txt \\\n"
+      "      --template-mmcif-dir pdb/mmcif_files --max-template-date 2022-01-01 -o features.h5\n"
       "Each MSA's first row must be the query. Without --msa the query alone is the MSA.");
   cmd->callback([&action, opt] { action = [opt] { run_features(*opt); }; });
 }

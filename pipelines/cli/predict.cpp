@@ -6,6 +6,7 @@
 
 #include "pipelines/cli/commands.hpp"
 #include "pipelines/cli/model_options.hpp"
+#include "pipelines/cli/template_options.hpp"
 #include "pipelines/predict/predict_target.hpp"
 
 namespace kfold::cli {
@@ -14,6 +15,7 @@ namespace {
 struct PredictCliOptions {
   pipelines::PredictOptions predict;
   ModelCliOptions model;
+  TemplateCliOptions templates;
   std::string query, features, db, output;
   std::vector<std::string> msas;
 };
@@ -25,6 +27,7 @@ void run_predict(PredictCliOptions& o) {
   p.db = o.db;
   p.output_dir = o.output;
   p.msas.assign(o.msas.begin(), o.msas.end());
+  p.templates = template_search_options(o.templates);
   apply_model_options(o.model, p);
   const auto summary = pipelines::predict_target(p);
   fmt::print("{}\t{}\n", summary.target_id, summary.target_dir.string());
@@ -41,16 +44,20 @@ void add_predict_command(CLI::App& app, Action& action) {
   cmd->add_option("--features", o->features,
                   "AlphaFold-processed features (.h5 or .npz, leading recycling axis) instead of QUERY");
   cmd->add_option("-o,--output", o->output, "Output directory (files go to DIR/<target id>/)")->required();
+  add_template_options(*cmd, o->templates);
   add_model_options(*cmd, o->model);
   cmd->footer(
       "Examples:\n"
       "  kfold predict query.fasta --msa query.a3m --params ~/af2/params -o out\n"
       "  kfold predict query.fasta --db dbs/uniref50 --models model_1_ptm,model_3_ptm --device cuda -o out\n"
+      "  kfold predict query.fasta --db dbs/uniref50 --template-db pdb/pdb_seqres.txt \\\n"
+      "      --template-mmcif-dir pdb/mmcif_files --max-template-date 2022-01-01 -o out\n"
       "  kfold predict data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m --random-weights \\\n"
       "      --models model_1_ptm --config data/examples/small_model.json -o out/demo\n"
       "Writes DIR/<id>/: result_<model>.h5, unrelaxed_<model>.pdb/.cif, ranked_<k>.pdb/.cif (pLDDT in the\n"
       "B-factor column), confidence_<model>.json, pae_<model>.json (pTM models), ranking_debug.json,\n"
-      "timings.json, plddt.png, pae.png, features.h5, msas/, and `done` when complete.");
+      "timings.json, plddt.png, pae.png, features.h5, msas/ (with pdb_hits.m8 after a template search), and\n"
+      "`done` when complete. Templates feed the presets that use them (model_1, model_2).");
   cmd->callback([&action, o] { action = [o] { run_predict(*o); }; });
 }
 

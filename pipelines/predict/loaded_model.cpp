@@ -59,7 +59,7 @@ const fold::AlphaFoldModel& LoadedModel::network(bool with_templates) const {
   if (templates.enabled && !with_templates) {
     // With no template found AlphaFold's template embedding adds nothing (its output is zeroed and
     // the torsion rows are masked), so a template-free run is exactly that case.
-    log_info("{}: no template features (kfold does not search templates yet); the template embedding is off", name_);
+    log_info("{}: no templates (no --template-db, or no usable hit); the template embedding is off", name_);
     templates.enabled = false;
     templates.embed_torsion_angles = false;
   }
@@ -85,8 +85,8 @@ data::Protein prediction_protein(const Prediction& p) {
   const auto positions = cpu(p.outputs.structure.final_atom_positions, at::kFloat);  // [n_res, 37, 3]
   const auto mask = cpu(p.outputs.structure.final_atom_mask, at::kFloat);            // [n_res, 37]
   const auto plddt = cpu(p.outputs.plddt, at::kFloat);                               // [n_res]
-  return protein_from_prediction({span_of<int64_t>(aatype), span_of<int64_t>(residue_index),
-                                  span_of<float>(positions), span_of<float>(mask), span_of<float>(plddt)});
+  return protein_from_prediction({span_of<int64_t>(aatype), span_of<int64_t>(residue_index), span_of<float>(positions),
+                                  span_of<float>(mask), span_of<float>(plddt)});
 }
 
 fold::ProblemSize LoadedModel::problem_size(const fold::ProcessedFeatures& features) const {
@@ -99,13 +99,17 @@ fold::ProblemSize LoadedModel::problem_size(const fold::ProcessedFeatures& featu
 void LoadedModel::check_parameters() const { (void)network(false); }
 
 void LoadedModel::prepare(const fold::RawFeatures& raw, bool check_memory) const {
-  check_parameters();
+  // The input pipeline makes template arrays (max_templates of them, padded) when the preset uses them.
+  const auto pipeline = fold::input_pipeline_config(config_);
+  const bool with_templates = pipeline.use_templates && raw.templates.n_templates > 0;
+  (void)network(with_templates);
   if (!check_memory) return;
   // The input pipeline's cluster centres are the first rows of the shuffled MSA, the extra MSA the next ones.
-  const auto pipeline = fold::input_pipeline_config(config_);
   const int64_t n_clust = std::min(raw.n_seq, pipeline.num_msa_clusters());
   const int64_t n_extra = std::min(raw.n_seq - n_clust, pipeline.max_extra_msa);
-  const fold::ProblemSize size{raw.n_res, n_clust, n_extra, 0};
+  const int64_t n_templ =
+      with_templates && config_.model.embeddings_and_evoformer.template_.enabled ? pipeline.max_templates : 0;
+  const fold::ProblemSize size{raw.n_res, n_clust, n_extra, n_templ};
   fold::check_memory(config_, size, fold::resolve_chunk_size(config_, size, run_));
 }
 

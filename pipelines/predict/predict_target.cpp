@@ -130,6 +130,13 @@ TargetInputs read_target_inputs(const PredictOptions& options) {
   }
   if (msas.empty()) log_warn("no --msa or --db: single-sequence features (predictions will be much less accurate)");
   in.raw = fold::make_raw_features(query, msas, names);
+  if (!options.templates.db.empty()) {
+    TemplateSearchOptions template_options = options.templates;
+    template_options.threads = std::max<int64_t>(1, at::get_num_threads());
+    auto templates = search_templates(query, template_options);
+    in.raw->templates = std::move(templates.result.features);
+    in.template_hits_m8 = std::move(templates.hits_m8);
+  }
   for (size_t i = 0; i < msas.size(); ++i) {
     auto name = fs::path(names[i]).replace_extension(".a3m").string();
     in.msas.emplace_back(name, std::move(msas[i]));
@@ -163,9 +170,10 @@ PredictSummary predict_target(const PredictOptions& options) {
   if (options.features.empty() == options.query.empty())
     fail_input("give either a FASTA query or --features (processed features), not {}",
                options.features.empty() ? "neither" : "both");
-  if (!options.features.empty() && (!options.msas.empty() || !options.db.empty()))
-    fail_input("--features holds processed features already: it does not combine with --msa or --db");
+  if (!options.features.empty() && (!options.msas.empty() || !options.db.empty() || !options.templates.db.empty()))
+    fail_input("--features holds processed features already: it does not combine with --msa, --db or --template-db");
   // Everything that can be checked before hours of compute is checked first.
+  if (!options.templates.db.empty()) check_template_search_options(options.templates);
   ModelSet models(options);
   if (options.random_weights) log_warn("{}", kRandomWeightsWarning);
   const auto start = std::chrono::steady_clock::now();
@@ -193,8 +201,17 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
     summary.n_res = inputs.raw->n_res;
     summary.msa_depth = inputs.raw->n_seq;
     fold::write_raw_features(summary.target_dir / "features.h5", *inputs.raw);
-    if (!inputs.msas.empty()) data::ensure_directory(summary.target_dir / "msas");
+    if (!inputs.msas.empty() || !inputs.template_hits_m8.empty()) data::ensure_directory(summary.target_dir / "msas");
     for (const auto& [name, msa] : inputs.msas) data::write_a3m(summary.target_dir / "msas" / name, msa);
+    if (!inputs.template_hits_m8.empty())
+      data::write_file_atomic(summary.target_dir / "msas" / "pdb_hits.m8", inputs.template_hits_m8);
+    if (const auto& t = inputs.raw->templates; t.n_templates > 0) {
+      bool used = false;
+      for (const auto& model : models.names()) used = used || models.get(model).config().data.common.use_templates;
+      if (!used)
+        log_warn("{} templates found, but none of the selected models uses templates (model_1 and model_2 do)",
+                 t.n_templates);
+    }
     log_info("{}: {} residues, MSA depth {}", inputs.id, summary.n_res, summary.msa_depth);
   } else {
     summary.n_res = inputs.processed->n_res();

@@ -19,6 +19,7 @@
 #include "pipelines/predict/loaded_model.hpp"
 #include "pipelines/predict/ranking.hpp"
 #include "pipelines/predict/target_id.hpp"
+#include "pipelines/predict/template_search.hpp"
 
 namespace kfold::pipelines {
 
@@ -34,6 +35,9 @@ struct PredictOptions {
   std::filesystem::path db;
   std::filesystem::path features;
   std::filesystem::path output_dir;  // files go to output_dir/<target id>/
+  // Templates: searched when templates.db is set (needs templates.featurizer.mmcif_dir); used by the
+  // presets with templates (model_1, model_2), ignored by the others as AlphaFold does.
+  TemplateSearchOptions templates;
 
   // Model: presets to run; parameters from `params` (a directory of params_<model>.npz or one file),
   // else $KFOLD_PARAMS, else ./data/params/; `random_weights` runs deterministic random weights
@@ -93,10 +97,12 @@ struct TargetInputs {
   std::optional<fold::RawFeatures> raw;
   std::optional<fold::ProcessedFeatures> processed;
   std::vector<std::pair<std::string, data::Msa>> msas;  // (file name, MSA)
+  std::string template_hits_m8;                         // the template search's hits (msas/pdb_hits.m8)
   double seconds = 0;                                   // reading and searching them
 };
 
-// The inputs `options` names: the FASTA query with its MSAs (--msa files, a --db search), or --features.
+// The inputs `options` names: the FASTA query with its MSAs (--msa files, a --db search) and templates
+// (a template search), or --features.
 TargetInputs read_target_inputs(const PredictOptions& options);
 
 // Runs the target. The target directory gets a `done` marker last; every file is written atomically.

@@ -1,5 +1,6 @@
 // Bindings for AlphaFold's raw feature dict (`kfold features`; fold/raw_features.hpp): built from a
-// query and its MSAs, read from and written to features.h5, its arrays as numpy views.
+// query and its MSAs (and templates: pipelines/predict/template_search.hpp), read from and written to
+// features.h5, its arrays as numpy views.
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
@@ -8,6 +9,7 @@
 #include "data/error.hpp"
 #include "data/residue_constants.hpp"
 #include "fold/raw_features.hpp"
+#include "pipelines/predict/template_search.hpp"
 #include "pipelines/python/bindings.hpp"
 #include "pipelines/python/numpy_arrays.hpp"
 
@@ -48,7 +50,93 @@ RawFeatures raw_features_from_arrays(const py::handle& aatype, const py::handle&
   return f;
 }
 
+fold::TemplateFeatures template_features_from_arrays(const py::handle& aatype, const py::handle& all_atom_masks,
+                                                     const py::handle& all_atom_positions, const py::handle& sum_probs,
+                                                     std::vector<std::string> domain_names,
+                                                     std::vector<std::string> sequence) {
+  fold::TemplateFeatures t;
+  t.aatype = numpy_to_vector<float>(aatype, "template_aatype", {-1, -1, fold::kTemplateAatypeChannels});
+  const auto shape = py::array::ensure(aatype);
+  t.n_templates = shape.shape(0);
+  t.n_res = shape.shape(1);
+  t.all_atom_masks =
+      numpy_to_vector<float>(all_atom_masks, "template_all_atom_masks", {t.n_templates, t.n_res, rc::atom_type_num});
+  t.all_atom_positions = numpy_to_vector<float>(all_atom_positions, "template_all_atom_positions",
+                                                {t.n_templates, t.n_res, rc::atom_type_num, 3});
+  t.sum_probs = numpy_to_vector<float>(sum_probs, "template_sum_probs", {t.n_templates, 1});
+  if (static_cast<int64_t>(domain_names.size()) != t.n_templates || static_cast<int64_t>(sequence.size()) != t.n_templates)
+    fail_input("template_domain_names and template_sequence: {} entries each expected (template_aatype's)",
+               t.n_templates);
+  t.domain_names = std::move(domain_names);
+  t.sequence = std::move(sequence);
+  return t;
+}
+
 }  // namespace
+
+void bind_templates(py::module_& m) {
+  using fold::TemplateFeatures;
+  py::class_<TemplateFeatures>(m, "TemplateFeatures",
+                               "AlphaFold's raw template features of one query (fold/template_features.hpp).")
+      .def(py::init(&template_features_from_arrays), py::arg("aatype"), py::arg("all_atom_masks"),
+           py::arg("all_atom_positions"), py::arg("sum_probs"), py::arg("domain_names"), py::arg("sequence"))
+      .def_readonly("n_templates", &TemplateFeatures::n_templates)
+      .def_readonly("n_res", &TemplateFeatures::n_res)
+      .def_readonly("domain_names", &TemplateFeatures::domain_names)
+      .def_readonly("sequence", &TemplateFeatures::sequence)
+      .def_property_readonly("aatype",
+                             [](py::object self) {
+                               const auto& t = self.cast<const TemplateFeatures&>();
+                               return view_as_numpy(t.aatype, {t.n_templates, t.n_res, fold::kTemplateAatypeChannels},
+                                                    self);
+                             })
+      .def_property_readonly("all_atom_masks",
+                             [](py::object self) {
+                               const auto& t = self.cast<const TemplateFeatures&>();
+                               return view_as_numpy(t.all_atom_masks, {t.n_templates, t.n_res, rc::atom_type_num},
+                                                    self);
+                             })
+      .def_property_readonly("all_atom_positions",
+                             [](py::object self) {
+                               const auto& t = self.cast<const TemplateFeatures&>();
+                               return view_as_numpy(t.all_atom_positions,
+                                                    {t.n_templates, t.n_res, rc::atom_type_num, 3}, self);
+                             })
+      .def_property_readonly("sum_probs", [](py::object self) {
+        const auto& t = self.cast<const TemplateFeatures&>();
+        return view_as_numpy(t.sum_probs, {t.n_templates, 1}, self);
+      });
+  m.def(
+      "search_templates",
+      [](const data::Sequence& query, const std::filesystem::path& db, const std::filesystem::path& mmcif_dir,
+         const std::string& max_template_date, double evalue, int64_t max_hits, int64_t threads) {
+        pipelines::TemplateSearchOptions options;
+        options.db = db;
+        options.featurizer.mmcif_dir = mmcif_dir;
+        options.featurizer.max_template_date = max_template_date;
+        options.featurizer.max_hits = max_hits;
+        options.evalue = evalue;
+        options.threads = threads;
+        pipelines::check_template_search_options(options);
+        auto out = pipelines::search_templates(query, options);
+        std::vector<std::pair<std::string, std::string>> skipped;
+        for (auto& s : out.result.skipped) skipped.emplace_back(std::move(s.name), std::move(s.reason));
+        return std::make_tuple(std::move(out.result.features), std::move(skipped), std::move(out.hits_m8));
+      },
+      py::arg("query"), py::arg("db"), py::arg("mmcif_dir"), py::arg("max_template_date"), py::arg("evalue"),
+      py::arg("max_hits"), py::arg("threads"), Release(),
+      "The template search of `kfold predict --template-db`: (features, [(hit, why skipped)], hits as m8 text).");
+  m.def(
+      "with_templates",
+      [](const fold::RawFeatures& raw, const TemplateFeatures& templates) {
+        if (templates.n_templates > 0 && templates.n_res != raw.n_res)
+          fail_input("templates: {} residues, but the features have {}", templates.n_res, raw.n_res);
+        fold::RawFeatures out = raw;
+        out.templates = templates;
+        return out;
+      },
+      py::arg("features"), py::arg("templates"), Release(), "A copy of the raw features with these templates.");
+}
 
 void bind_features(py::module_& m) {
   py::class_<RawFeatures>(m, "RawFeatures", "AlphaFold's raw feature dict of one chain (fold/raw_features.hpp).")
@@ -60,6 +148,7 @@ void bind_features(py::module_& m) {
       .def_readonly("domain_name", &RawFeatures::domain_name)
       .def_readonly("sequence", &RawFeatures::sequence)
       .def_readonly("msa_species_identifiers", &RawFeatures::msa_species_identifiers)
+      .def_readonly("templates", &RawFeatures::templates)
       .def_property_readonly("aatype",
                              [](py::object self) {
                                const auto& f = self.cast<const RawFeatures&>();

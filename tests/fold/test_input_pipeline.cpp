@@ -40,6 +40,15 @@ RawFeatures raw_features_from(const NpzFile& npz, const std::string& prefix) {
   raw.msa = npz.read<int32_t>(prefix + "msa", {raw.n_seq, raw.n_res});
   raw.deletion_matrix_int = npz.read<int32_t>(prefix + "deletion_matrix_int", {raw.n_seq, raw.n_res});
   raw.num_alignments = npz.read<int32_t>(prefix + "num_alignments", {raw.n_res});
+  if (npz.find(prefix + "template_aatype")) {
+    kfold::fold::TemplateFeatures& t = raw.templates;
+    t.n_templates = npz.get(prefix + "template_aatype").shape[0];
+    t.n_res = raw.n_res;
+    t.aatype = npz.read<float>(prefix + "template_aatype", {t.n_templates, raw.n_res, 22});
+    t.all_atom_masks = npz.read<float>(prefix + "template_all_atom_masks", {t.n_templates, raw.n_res, 37});
+    t.all_atom_positions = npz.read<float>(prefix + "template_all_atom_positions", {t.n_templates, raw.n_res, 37, 3});
+    t.sum_probs = npz.read<float>(prefix + "template_sum_probs", {t.n_templates, 1});
+  }
   return raw;
 }
 
@@ -62,6 +71,7 @@ std::pair<InputPipelineConfig, int64_t> case_config(const NpzFile& npz) {
   c.resample_msa_in_recycling = i("resample_msa_in_recycling") != 0;
   c.reduce_msa_clusters_by_max_templates = i("reduce_msa_clusters_by_max_templates") != 0;
   c.msa_cluster_features = i("msa_cluster_features") != 0;
+  c.use_templates = i("use_templates") != 0;
   c.masked_msa = {d("uniform_prob"), d("profile_prob"), d("same_prob")};
   return {c, i("seed")};
 }
@@ -116,9 +126,16 @@ void check_against_reference(const NpzFile& npz, const std::string& name, const 
 }
 
 std::vector<std::string> reference_cases() {
-  return {"small_seed7",   "all_clusters_seed0",      "templates_reduce_bigseed",
-          "seed0_recycle", "no_resample_no_clusters", "ensemble2",
-          "model_3_seed1", "synthetic_deep"};
+  return {"small_seed7",
+          "all_clusters_seed0",
+          "templates_reduce_bigseed",
+          "seed0_recycle",
+          "no_resample_no_clusters",
+          "ensemble2",
+          "model_3_seed1",
+          "synthetic_deep",
+          "synthetic_templates",
+          "synthetic_templates_cropped"};
 }
 
 }  // namespace

@@ -401,7 +401,7 @@ def test_docstring_examples_run(kf, monkeypatch):
 
     monkeypatch.chdir(SOURCE_DIR)  # the examples name data/examples/... as a user in a checkout would
 
-    for module in (kf.msa, kf.raw_features, kf.model, kf.agent):
+    for module in (kf.msa, kf.raw_features, kf.template_search, kf.model, kf.agent):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__
 

@@ -7,7 +7,7 @@ Example::
     import kfold
     msa = kfold.search("data/examples/ubiquitin.fasta", "data/examples/ubiquitin_db.fasta")
     model = kfold.Model("model_1_ptm", random_weights=True, config="data/examples/small_model.json")
-    pred = model.predict("data/examples/ubiquitin.fasta", msas=[msa])
+    pred = model.predict("data/examples/ubiquitin.fasta", msas=[msa])  # templates=kfold.templates(...) adds templates
     print(pred.mean_plddt, pred.plddt.shape)
     open("ubiquitin.pdb", "w").write(pred.to_pdb())
 
@@ -30,6 +30,7 @@ if not _glob.glob(_os.path.join(__path__[0], "_core.*.so")):
 from . import _core  # noqa: E402
 from ._core import InputError, KfoldError  # noqa: E402
 from ._runner import set_progress  # noqa: E402
+from .template_search import Templates, templates  # noqa: E402
 from .raw_features import Features, features  # noqa: E402
 from .model import Model, Prediction, presets  # noqa: E402
 from .msa import Msa, search  # noqa: E402
@@ -45,6 +46,7 @@ __all__ = [
     "Model",
     "Msa",
     "Prediction",
+    "Templates",
     "__version__",
     "agent",
     "features",
@@ -52,6 +54,7 @@ __all__ = [
     "search",
     "set_progress",
     "set_threads",
+    "templates",
     "version",
 ]
 

@@ -14,6 +14,7 @@ from . import _core
 from ._inputs import MsaLike, QueryLike
 from ._runner import flush_log, logger, run
 from .raw_features import Features, features
+from .template_search import Templates
 
 if TYPE_CHECKING:
     import torch
@@ -288,7 +289,7 @@ class Model:
         return json.loads(self._model.config_json())
 
     def predict(self, query: Union[QueryLike, Features, Mapping], msas: Optional[Sequence[MsaLike]] = None, *,
-                seed: Optional[int] = None) -> Prediction:
+                templates: Optional[Templates] = None, seed: Optional[int] = None) -> Prediction:
         """Predicts the structure of one target.
 
         Args:
@@ -297,6 +298,8 @@ class Model:
                 dict with AlphaFold's raw feature names).
             msas: MSAs of the query (:class:`kfold.Msa` objects or A3M/Stockholm paths); only with a
                 sequence. None: single-sequence mode.
+            templates: template features (:func:`kfold.templates`), used by the presets with templates
+                (model_1, model_2); with features, they replace the features' own.
             seed: the input pipeline's seed (default: the model's ``seed``).
 
         Raises:
@@ -313,8 +316,10 @@ class Model:
             if msas:
                 raise _core.InputError("msas: the features already hold their MSA; give msas with a sequence only")
             raw = query if isinstance(query, Features) else Features.from_dict(query)
+            if templates is not None:
+                raw = raw.with_templates(templates)
         else:
-            raw = features(query, msas or ())
+            raw = features(query, msas or (), templates=templates)
         seed = self._seed if seed is None else int(seed)
         prediction = run(self._model.predict, raw._raw, seed, self._check_memory, cancellable=True)
         return Prediction(prediction, self.random_weights)

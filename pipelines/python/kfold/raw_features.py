@@ -10,6 +10,7 @@ import numpy as np
 from . import _core
 from ._inputs import MsaLike, QueryLike, msa_source, read_msa, read_query
 from ._runner import flush_log, logger, run
+from .template_search import Templates
 
 __all__ = ["Features", "features"]
 
@@ -27,8 +28,9 @@ class Features(Mapping):
     ``between_segment_residues`` int32 [n_res], ``domain_name`` object [1] (bytes), ``residue_index``
     int32 [n_res], ``seq_length`` int32 [n_res], ``sequence`` object [1] (bytes), ``msa`` int32
     [n_seq, n_res] (HHblits ids, 21 = gap), ``deletion_matrix_int`` int32 [n_seq, n_res],
-    ``num_alignments`` int32 [n_res], ``msa_species_identifiers`` object [n_seq] (bytes). The arrays
-    share memory with the C++ features (read-only); ``dict(f)`` gives a plain dict.
+    ``num_alignments`` int32 [n_res], ``msa_species_identifiers`` object [n_seq] (bytes); with
+    templates also the ``template_*`` arrays of :class:`kfold.Templates`. The arrays share memory with
+    the C++ features (read-only); ``dict(f)`` gives a plain dict.
 
     Example::
 
@@ -73,7 +75,18 @@ class Features(Mapping):
                                 seq_length=d["seq_length"], sequence=text(d["sequence"]), msa=d["msa"],
                                 deletion_matrix_int=d["deletion_matrix_int"], num_alignments=d["num_alignments"],
                                 msa_species_identifiers=species)
+        if "template_aatype" in d and len(d["template_aatype"]) > 0:
+            raw = _core.with_templates(raw, Templates.from_dict(d)._core)
         return cls(raw)
+
+    @property
+    def templates(self) -> Templates:
+        """The template features (``n_templates`` 0 when there are none)."""
+        return Templates(self._raw.templates)
+
+    def with_templates(self, templates: Templates) -> "Features":
+        """A copy of these features with ``templates`` (from :func:`kfold.templates`) instead of their own."""
+        return Features(run(_core.with_templates, self._raw, templates._core))
 
     @classmethod
     def load(cls, path: Union[str, "os.PathLike[str]"]) -> "Features":
@@ -116,9 +129,14 @@ class Features(Mapping):
         """The query's FASTA id."""
         return self._raw.domain_name
 
+    def _keys(self) -> tuple:
+        return _KEYS + (tuple(Templates(self._raw.templates)) if self._raw.templates.n_templates > 0 else ())
+
     def __getitem__(self, key: str) -> np.ndarray:
         if key not in self._cache:
-            if key in _ARRAY_KEYS:
+            if key.startswith("template_") and key in self._keys():
+                value = self.templates[key]
+            elif key in _ARRAY_KEYS:
                 value = getattr(self._raw, key)
                 value.flags.writeable = False
             elif key in ("domain_name", "sequence"):
@@ -131,16 +149,19 @@ class Features(Mapping):
         return self._cache[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_KEYS)
+        return iter(self._keys())
 
     def __len__(self) -> int:
-        return len(_KEYS)
+        return len(self._keys())
 
     def __repr__(self) -> str:
-        return f"<kfold.Features {self.domain_name!r} n_res={self.n_res} n_seq={self.n_seq}>"
+        templates = self._raw.templates.n_templates
+        return (f"<kfold.Features {self.domain_name!r} n_res={self.n_res} n_seq={self.n_seq}"
+                f"{f' templates={templates}' if templates else ''}>")
 
 
-def features(query: QueryLike, msas: Sequence[MsaLike] = (), *, msa_sources: Optional[Sequence[str]] = None) -> Features:
+def features(query: QueryLike, msas: Sequence[MsaLike] = (), *, msa_sources: Optional[Sequence[str]] = None,
+             templates: Optional[Templates] = None) -> Features:
     """AlphaFold's raw features of ``query`` and its MSAs (``kfold features``), identical to AlphaFold's
     ``make_sequence_features`` + ``make_msa_features``.
 
@@ -149,6 +170,7 @@ def features(query: QueryLike, msas: Sequence[MsaLike] = (), *, msa_sources: Opt
         msas: :class:`kfold.Msa` objects or A3M/Stockholm paths, each starting with the query. Used in
             order; a row already seen in an earlier MSA is dropped. None: single-sequence features.
         msa_sources: names of the MSAs in error messages (default: their paths, or ``msas[i]``).
+        templates: template features of the query (:func:`kfold.templates`); None: none.
 
     Raises:
         kfold.InputError: bad query or MSA (e.g. an MSA whose first row is not the query).
@@ -169,4 +191,5 @@ def features(query: QueryLike, msas: Sequence[MsaLike] = (), *, msa_sources: Opt
     flush_log()
     if not core_msas:
         logger.warning("no MSA given: single-sequence features (predictions will be much less accurate)")
-    return Features(run(_core.make_raw_features, sequence, core_msas, sources))
+    f = Features(run(_core.make_raw_features, sequence, core_msas, sources))
+    return f.with_templates(templates) if templates is not None else f

@@ -1,0 +1,200 @@
+// mmCIF → TemplateStructure through gemmi's CIF parser, reading the categories AlphaFold's
+// mmcif_parsing reads (_entity_poly_seq, _chem_comp, _struct_asym, _atom_site, the revision history).
+#include "data/template_structure.hpp"
+
+#include <gemmi/cif.hpp>
+#include <gemmi/gz.hpp>
+#include <gemmi/numb.hpp>
+#include <gemmi/resinfo.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <optional>
+
+#include "data/error.hpp"
+#include "data/residue_constants.hpp"
+#include "data/text_input.hpp"
+
+namespace kfold::data {
+
+namespace cif = gemmi::cif;
+
+const TemplateChain* TemplateStructure::chain(std::string_view id) const {
+  for (const TemplateChain& c : chains)
+    if (c.id == id) return &c;
+  return nullptr;
+}
+
+namespace {
+
+// One letter for a SEQRES monomer: the standard amino acids, modified ones as their parent (MSE → M,
+// from gemmi's table of common components), anything else X.
+char monomer_letter(const std::string& mon_id) {
+  const gemmi::ResidueInfo info = gemmi::find_tabulated_residue(mon_id);
+  if (!info.is_amino_acid()) return 'X';
+  const char letter = static_cast<char>(info.one_letter_code & ~0x20);  // upper case
+  return letter >= 'A' && letter <= 'Z' ? letter : 'X';
+}
+
+// Biopython's float → numpy float32: the decimal parsed to double, then rounded to float.
+float parse_coordinate(const std::string& text, const std::string& source, const char* tag) {
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (end == text.c_str()) fail_input("{}: {} '{}' is not a number", source, tag, text);
+  return static_cast<float>(value);
+}
+
+// AlphaFold's fix of arginines whose NH1 and NH2 are swapped (NH1 must be the one nearer CD): the
+// two atoms trade places when all three are present and NH1 is farther from CD than NH2.
+void fix_arginine_names(const std::vector<std::string>& residue_names, std::vector<float>& positions,
+                        const std::vector<float>& mask) {
+  static const int64_t cd = rc::find_atom_type("CD"), nh1 = rc::find_atom_type("NH1"), nh2 = rc::find_atom_type("NH2");
+  const auto at = [](size_t residue, int64_t atom) { return residue * rc::atom_type_num + static_cast<size_t>(atom); };
+  const auto distance = [&](size_t a, size_t b) {  // float32, as numpy's norm of float32 coordinates
+    float sum = 0.0f;
+    for (size_t d = 0; d < 3; ++d) {
+      const float delta = positions[3 * a + d] - positions[3 * b + d];
+      sum += delta * delta;
+    }
+    return std::sqrt(sum);
+  };
+  for (size_t r = 0; r < residue_names.size(); ++r) {
+    if (residue_names[r] != "ARG" || mask[at(r, cd)] == 0 || mask[at(r, nh1)] == 0 || mask[at(r, nh2)] == 0) continue;
+    if (distance(at(r, nh1), at(r, cd)) > distance(at(r, nh2), at(r, cd)))
+      for (size_t d = 0; d < 3; ++d) std::swap(positions[3 * at(r, nh1) + d], positions[3 * at(r, nh2) + d]);
+  }
+}
+
+struct EntityPolymer {
+  std::vector<std::string> monomers;  // _entity_poly_seq.mon_id in file order
+  int64_t first_num = 0;              // min(_entity_poly_seq.num)
+};
+
+}  // namespace
+
+TemplateStructure read_template_structure(const std::filesystem::path& path) {
+  check_input_file(path);
+  const std::string source = path.string();
+  cif::Document doc;
+  try {
+    doc = cif::read(gemmi::MaybeGzipped(source));
+  } catch (const std::exception& e) {
+    fail_input("{}: not a readable mmCIF file: {}", source, e.what());
+  }
+  if (doc.blocks.empty()) fail_input("{}: no data block in the mmCIF file", source);
+  cif::Block& block = doc.blocks.front();
+
+  TemplateStructure out;
+  out.source = source;
+  for (const std::string& date : block.find_values("_pdbx_audit_revision_history.revision_date")) {
+    const std::string d = cif::as_string(date);
+    if (!d.empty() && (out.release_date.empty() || d < out.release_date)) out.release_date = d;
+  }
+
+  // Polymer entities in order of first appearance, with their monomers.
+  std::vector<std::string> entity_order;
+  std::map<std::string, EntityPolymer> polymers;
+  for (cif::Table::Row row : block.find("_entity_poly_seq.", {"entity_id", "num", "mon_id"})) {
+    const std::string entity = row.str(0);
+    auto [it, inserted] = polymers.try_emplace(entity);
+    if (inserted) entity_order.push_back(entity);
+    const int64_t num = cif::as_int(row[1]);
+    if (inserted || num < it->second.first_num) it->second.first_num = num;
+    it->second.monomers.push_back(row.str(2));
+  }
+  std::map<std::string, bool> peptide_component;
+  for (cif::Table::Row row : block.find("_chem_comp.", {"id", "type"})) {
+    std::string type = row.str(1);
+    std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
+    peptide_component[row.str(0)] = type.find("peptide") != std::string::npos;
+  }
+  std::multimap<std::string, std::string> entity_chains;  // entity → label_asym_ids, in file order
+  for (cif::Table::Row row : block.find("_struct_asym.", {"id", "entity_id"}))
+    entity_chains.emplace(row.str(1), row.str(0));
+
+  // Protein label chains (AlphaFold's valid_chains): entities with any peptide-like monomer.
+  struct LabelChain {
+    const EntityPolymer* polymer;
+    std::string author_id;
+    std::vector<float> positions, mask;
+    std::vector<std::map<std::string, float>> best_occupancy;  // per position: atom name → occupancy kept
+    std::vector<std::string> residue_names;                    // per position: _atom_site.label_comp_id
+  };
+  std::vector<std::string> label_order;
+  std::map<std::string, LabelChain> label_chains;
+  for (const std::string& entity : entity_order) {
+    const EntityPolymer& polymer = polymers.at(entity);
+    const bool protein = std::any_of(polymer.monomers.begin(), polymer.monomers.end(), [&](const std::string& m) {
+      const auto it = peptide_component.find(m);
+      return it != peptide_component.end() && it->second;
+    });
+    if (!protein) continue;
+    auto [first, last] = entity_chains.equal_range(entity);
+    for (auto it = first; it != last; ++it) {
+      const size_t n = polymer.monomers.size();
+      label_order.push_back(it->second);
+      label_chains[it->second] = LabelChain{&polymer,
+                                            "",
+                                            std::vector<float>(n * rc::atom_type_num * 3, 0.0f),
+                                            std::vector<float>(n * rc::atom_type_num, 0.0f),
+                                            std::vector<std::map<std::string, float>>(n),
+                                            std::vector<std::string>(n)};
+    }
+  }
+  if (label_chains.empty()) fail_input("{}: no protein chains (_entity_poly_seq with peptide monomers)", source);
+
+  cif::Table atoms =
+      block.find("_atom_site.", {"label_atom_id", "label_comp_id", "label_asym_id", "label_seq_id", "auth_asym_id",
+                                 "Cartn_x", "Cartn_y", "Cartn_z", "?occupancy", "?pdbx_PDB_model_num"});
+  if (atoms.length() == 0) fail_input("{}: no _atom_site records", source);
+  std::optional<std::string> first_model;
+  for (cif::Table::Row row : atoms) {
+    if (row.has(9)) {
+      const std::string model = row.str(9);
+      if (!first_model) first_model = model;
+      if (model != *first_model) continue;
+    }
+    const auto chain_it = label_chains.find(row.str(2));
+    if (chain_it == label_chains.end() || cif::is_null(row[3])) continue;
+    LabelChain& chain = chain_it->second;
+    chain.author_id = row.str(4);
+    const int64_t index = cif::as_int(row[3]) - chain.polymer->first_num;
+    if (index < 0 || index >= static_cast<int64_t>(chain.polymer->monomers.size()))
+      fail_input("{}: _atom_site.label_seq_id {} is outside chain {}'s _entity_poly_seq", source, row.str(3),
+                 row.str(2));
+    std::string atom_name = row.str(0);
+    chain.residue_names[static_cast<size_t>(index)] = row.str(1);
+    if (row.str(1) == "MSE" && atom_name == "SE") atom_name = "SD";
+    const int64_t atom = rc::find_atom_type(atom_name);
+    if (atom < 0) continue;
+    const float occupancy = row.has2(8) ? static_cast<float>(cif::as_number(row[8])) : 1.0f;
+    // Alternative locations: keep the first with the highest occupancy (Biopython's DisorderedAtom).
+    auto [kept, inserted] = chain.best_occupancy[static_cast<size_t>(index)].try_emplace(atom_name, occupancy);
+    if (!inserted) {
+      if (!(occupancy > kept->second)) continue;
+      kept->second = occupancy;
+    }
+    const size_t k = static_cast<size_t>(index * rc::atom_type_num + atom);
+    chain.mask[k] = 1.0f;
+    for (int d = 0; d < 3; ++d)
+      chain.positions[3 * k + d] = parse_coordinate(row.str(5 + d), source, "_atom_site.Cartn");
+  }
+
+  for (const std::string& label : label_order) {
+    LabelChain& chain = label_chains.at(label);
+    if (chain.author_id.empty()) continue;  // no atoms: AlphaFold cannot name it either
+    fix_arginine_names(chain.residue_names, chain.positions, chain.mask);
+    TemplateChain c;
+    c.id = chain.author_id;
+    for (const std::string& monomer : chain.polymer->monomers) c.sequence += monomer_letter(monomer);
+    c.atom_positions = std::move(chain.positions);
+    c.atom_mask = std::move(chain.mask);
+    out.chains.push_back(std::move(c));
+  }
+  if (out.chains.empty()) fail_input("{}: no atom records for any protein chain", source);
+  return out;
+}
+
+}  // namespace kfold::data

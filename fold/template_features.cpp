@@ -1,0 +1,270 @@
+// Template hits → AlphaFold's raw template features (see template_features.hpp).
+#include "fold/template_features.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "data/error.hpp"
+#include "data/log.hpp"
+#include "data/residue_constants.hpp"
+
+namespace kfold::fold {
+
+namespace rc = data::rc;
+
+namespace {
+
+size_t idx(int64_t i) { return static_cast<size_t>(i); }
+
+// "1abc_A ..." → ("1abc", "A"), as templates._get_pdb_id_and_chain; nullopt for other names.
+std::optional<std::pair<std::string, std::string>> pdb_id_and_chain(const std::string& name) {
+  const auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  if (name.size() < 6 || name[4] != '_' || !std::all_of(name.begin(), name.begin() + 4, alnum)) return std::nullopt;
+  size_t end = 5;
+  while (end < name.size() && (alnum(name[end]) || name[end] == '.')) ++end;
+  if (end == 5) return std::nullopt;
+  std::string id = name.substr(0, 4);
+  std::transform(id.begin(), id.end(), id.begin(), [](unsigned char c) { return std::tolower(c); });
+  return std::make_pair(id, name.substr(5, end - 5));
+}
+
+// Where `hit` starts in `chain` when every hit letter equals the chain's or the chain has X there, and
+// an X in the hit matches anything (the fuzzy rule of templates._find_template_in_pdb); -1 if nowhere.
+int64_t fuzzy_find(const std::string& chain, const std::string& hit) {
+  if (hit.size() > chain.size()) return -1;
+  for (size_t start = 0; start + hit.size() <= chain.size(); ++start) {
+    size_t i = 0;
+    while (i < hit.size() && (hit[i] == 'X' || chain[start + i] == hit[i] || chain[start + i] == 'X')) ++i;
+    if (i == hit.size()) return static_cast<int64_t>(start);
+  }
+  return -1;
+}
+
+// Global alignment of `a` to `b` (end gaps free; match 2, X 0, mismatch -1, gap -2): index of b
+// aligned to each residue of a (-1: none) and the number of identical pairs.
+std::pair<std::vector<int64_t>, int64_t> align_global(const std::string& a, const std::string& b) {
+  const size_t n = a.size(), m = b.size();
+  std::vector<int32_t> score((n + 1) * (m + 1), 0);
+  const auto at = [&](size_t i, size_t j) -> int32_t& { return score[i * (m + 1) + j]; };
+  const auto pair_score = [](char x, char y) { return x == 'X' || y == 'X' ? 0 : x == y ? 2 : -1; };
+  constexpr int32_t kGap = -2;
+  for (size_t i = 1; i <= n; ++i)
+    for (size_t j = 1; j <= m; ++j) {
+      const int32_t gap_a = at(i - 1, j) + (j == m ? 0 : kGap), gap_b = at(i, j - 1) + (i == n ? 0 : kGap);
+      at(i, j) = std::max({at(i - 1, j - 1) + pair_score(a[i - 1], b[j - 1]), gap_a, gap_b});
+    }
+  std::vector<int64_t> a_to_b(n, -1);
+  int64_t same = 0;
+  size_t i = n, j = m;
+  while (i > 0 && j > 0) {
+    if (at(i, j) == at(i - 1, j - 1) + pair_score(a[i - 1], b[j - 1])) {
+      a_to_b[i - 1] = static_cast<int64_t>(j - 1);
+      same += a[i - 1] == b[j - 1];
+      --i, --j;
+    } else if (at(i, j) == at(i - 1, j) + (j == m ? 0 : kGap)) {
+      --i;
+    } else {
+      --j;
+    }
+  }
+  return {a_to_b, same};
+}
+
+std::optional<std::filesystem::path> find_mmcif(const std::filesystem::path& dir, const std::string& pdb_id) {
+  for (const std::filesystem::path& p :
+       {dir / (pdb_id + ".cif"), dir / (pdb_id + ".cif.gz"), dir / pdb_id.substr(1, 2) / (pdb_id + ".cif"),
+        dir / pdb_id.substr(1, 2) / (pdb_id + ".cif.gz")})
+    if (std::filesystem::is_regular_file(p)) return p;
+  return std::nullopt;
+}
+
+bool is_iso_date(const std::string& s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  return true;
+}
+
+}  // namespace
+
+TemplateFeatures extract_template_features(const data::TemplateStructure& structure, const std::string& pdb_id,
+                                           const std::string& chain_id, const TemplateHit& hit,
+                                           const std::string& query_sequence) {
+  if (structure.chains.empty()) throw TemplateError(fmt::format("no chains in {}_{}", pdb_id, chain_id));
+  // _find_template_in_pdb: the hit's residues in the named chain, in any chain, then fuzzily.
+  const data::TemplateChain* chain = nullptr;
+  int64_t offset = -1;
+  std::string template_sequence = hit.sequence;
+  std::vector<std::pair<int64_t, int64_t>> mapping = hit.mapping;
+  if (const data::TemplateChain* named = structure.chain(chain_id)) {
+    const size_t at = named->sequence.find(hit.sequence);
+    if (at != std::string::npos) chain = named, offset = static_cast<int64_t>(at);
+  }
+  for (size_t c = 0; !chain && c < structure.chains.size(); ++c) {
+    const size_t at = structure.chains[c].sequence.find(hit.sequence);
+    if (at != std::string::npos) chain = &structure.chains[c], offset = static_cast<int64_t>(at);
+  }
+  for (size_t c = 0; !chain && c < structure.chains.size(); ++c) {
+    const int64_t at = fuzzy_find(structure.chains[c].sequence, hit.sequence);
+    if (at >= 0) chain = &structure.chains[c], offset = at;
+  }
+  if (!chain) {
+    // _realign_pdb_template_to_query: the database's sequence differs from the file's SEQRES.
+    chain = structure.chain(chain_id);
+    if (!chain && structure.chains.size() == 1) chain = &structure.chains.front();
+    if (!chain) throw TemplateError(fmt::format("chain {} is not a protein chain of {}", chain_id, structure.source));
+    const auto [old_to_new, same] = align_global(hit.sequence, chain->sequence);
+    const auto shorter = std::min(hit.sequence.size(), chain->sequence.size());
+    if (shorter == 0 || static_cast<double>(same) / static_cast<double>(shorter) < 0.9)
+      throw TemplateError(fmt::format("the hit's sequence is less than 90 % identical to chain {}'s SEQRES in {}",
+                                      chain_id, structure.source));
+    for (auto& [query_index, template_index] : mapping) {
+      if (template_index < 0 || template_index >= static_cast<int64_t>(old_to_new.size()))
+        throw TemplateError(fmt::format("template index {} outside the hit's {} residues", template_index,
+                                        old_to_new.size()));
+      template_index = old_to_new[idx(template_index)];
+    }
+    template_sequence = chain->sequence;
+    offset = 0;
+    log_warn("template {}_{}: the database's sequence is not the file's SEQRES; realigned", pdb_id, chain_id);
+  }
+
+  const int64_t n_res = static_cast<int64_t>(query_sequence.size());
+  TemplateFeatures out;
+  out.n_templates = 1;
+  out.n_res = n_res;
+  out.aatype.assign(idx(n_res * kTemplateAatypeChannels), 0.0f);
+  out.all_atom_masks.assign(idx(n_res * rc::atom_type_num), 0.0f);
+  out.all_atom_positions.assign(idx(n_res * rc::atom_type_num * 3), 0.0f);
+  std::string letters(idx(n_res), '-');
+  double mask_sum = 0.0;
+  for (const auto& [q, t] : mapping) {
+    if (q < 0 || q >= n_res) throw TemplateError(fmt::format("query index {} outside the query", q));
+    if (t < 0) {  // AlphaFold indexes with -1 here: its last residue (a realignment artefact); we leave it empty
+      continue;
+    }
+    const int64_t r = t + offset;
+    if (r >= chain->n_res() || t >= static_cast<int64_t>(template_sequence.size()))
+      throw TemplateError(fmt::format("template index {} outside chain {}", r, chain->id));
+    std::copy_n(chain->atom_mask.begin() + r * rc::atom_type_num, rc::atom_type_num,
+                out.all_atom_masks.begin() + q * rc::atom_type_num);
+    std::copy_n(chain->atom_positions.begin() + r * rc::atom_type_num * 3, rc::atom_type_num * 3,
+                out.all_atom_positions.begin() + q * rc::atom_type_num * 3);
+    letters[idx(q)] = template_sequence[idx(t)];
+  }
+  for (const float m : out.all_atom_masks) mask_sum += m;
+  // Alanine, the residue with the fewest atoms, has 5.
+  if (mask_sum < 5) throw TemplateError(fmt::format("no atoms of {}_{} face the query", pdb_id, chain->id));
+  for (int64_t r = 0; r < n_res; ++r) {
+    const int64_t id = rc::hhblits_aa_to_id(letters[idx(r)]);
+    if (id < 0) throw TemplateError(fmt::format("template letter '{}' is not an amino acid", letters[idx(r)]));
+    out.aatype[idx(r * kTemplateAatypeChannels + id)] = 1.0f;
+  }
+  out.domain_names = {pdb_id + "_" + chain->id};
+  out.sequence = {letters};
+  out.sum_probs = {static_cast<float>(hit.score)};
+  return out;
+}
+
+std::string prefilter_template_hit(const TemplateHit& hit, const std::string& query_sequence) {
+  const double query_length = static_cast<double>(query_sequence.size());
+  const double align_ratio = static_cast<double>(hit.aligned_cols) / query_length;
+  const double length_ratio = static_cast<double>(hit.sequence.size()) / query_length;
+  if (align_ratio <= 0.1) return fmt::format("aligned to {:.1f} % of the query (needs > 10 %)", 100 * align_ratio);
+  if (length_ratio > 0.95 && query_sequence.find(hit.sequence) != std::string::npos)
+    return "the query's own sequence (an exact subsequence covering > 95 % of it)";
+  if (hit.sequence.size() < 10) return fmt::format("too short ({} residues)", hit.sequence.size());
+  return {};
+}
+
+void append_templates(TemplateFeatures& into, const TemplateFeatures& more) {
+  if (more.n_templates == 0) return;
+  if (into.n_templates == 0) {
+    into = more;
+    return;
+  }
+  if (into.n_res != more.n_res) fail_input("templates of {} and {} residues cannot be stacked", into.n_res, more.n_res);
+  const auto add = [](auto& a, const auto& b) { a.insert(a.end(), b.begin(), b.end()); };
+  add(into.aatype, more.aatype);
+  add(into.all_atom_masks, more.all_atom_masks);
+  add(into.all_atom_positions, more.all_atom_positions);
+  add(into.domain_names, more.domain_names);
+  add(into.sequence, more.sequence);
+  add(into.sum_probs, more.sum_probs);
+  into.n_templates += more.n_templates;
+}
+
+void check_featurizer_options(const TemplateFeaturizerOptions& options) {
+  if (!std::filesystem::is_directory(options.mmcif_dir))
+    fail_input("template mmCIF folder {} does not exist (give the folder of <pdb id>.cif[.gz] files)",
+               options.mmcif_dir.string());
+  if (!options.max_template_date.empty() && !is_iso_date(options.max_template_date))
+    fail_input("max template date '{}' is not a date: use YYYY-MM-DD", options.max_template_date);
+  if (options.max_hits < 1) fail_input("max template hits must be at least 1 (is {})", options.max_hits);
+}
+
+TemplateSearchResult featurize_template_hits(const std::string& query_sequence, std::vector<TemplateHit> hits,
+                                             const TemplateFeaturizerOptions& options) {
+  check_featurizer_options(options);
+  std::stable_sort(hits.begin(), hits.end(),
+                   [](const TemplateHit& a, const TemplateHit& b) { return a.score > b.score; });
+
+  TemplateSearchResult out;
+  std::map<std::string, std::shared_ptr<const data::TemplateStructure>> structures;  // pdb id → parsed file
+  for (const TemplateHit& hit : hits) {
+    if (out.features.n_templates >= options.max_hits) break;
+    const auto skip = [&](std::string reason) { out.skipped.push_back({hit.name, std::move(reason)}); };
+    const auto id = pdb_id_and_chain(hit.name);
+    if (!id) {
+      skip("not a PDB chain name (<pdb id>_<chain>, as in pdb_seqres.txt)");
+      continue;
+    }
+    const auto& [pdb_id, chain_id] = *id;
+    if (std::string reason = prefilter_template_hit(hit, query_sequence); !reason.empty()) {
+      skip(std::move(reason));
+      continue;
+    }
+    auto& structure = structures[pdb_id];
+    if (!structure) {
+      const auto path = find_mmcif(options.mmcif_dir, pdb_id);
+      // A missing or damaged file is the database's problem, not the hit's: said at warning level.
+      if (!path) {
+        skip(fmt::format("no {}.cif or {}.cif.gz in {}", pdb_id, pdb_id, options.mmcif_dir.string()));
+        log_warn("template hit {} skipped: {}", hit.name, out.skipped.back().reason);
+        continue;
+      }
+      try {
+        structure = std::make_shared<const data::TemplateStructure>(data::read_template_structure(*path));
+      } catch (const InputError& e) {
+        skip(e.what());
+        log_warn("template hit {} skipped: {}", hit.name, e.what());
+        continue;
+      }
+    }
+    if (!options.max_template_date.empty() && !structure->release_date.empty() &&
+        structure->release_date > options.max_template_date) {
+      skip(fmt::format("released {}, after the max template date {}", structure->release_date,
+                       options.max_template_date));
+      continue;
+    }
+    try {
+      TemplateFeatures features = extract_template_features(*structure, pdb_id, chain_id, hit, query_sequence);
+      const auto& seen = out.features.sequence;
+      if (std::find(seen.begin(), seen.end(), features.sequence.front()) != seen.end()) {
+        skip("the same template residues as an earlier hit");  // homo-oligomers' identical chains
+        continue;
+      }
+      append_templates(out.features, features);
+    } catch (const TemplateError& e) {
+      skip(e.what());
+    }
+  }
+  return out;
+}
+
+}  // namespace kfold::fold

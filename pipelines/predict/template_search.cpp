@@ -1,0 +1,65 @@
+// The query against a PDB sequence database, then AlphaFold's template featurizer on the hits.
+#include "pipelines/predict/template_search.hpp"
+
+#include <fmt/ranges.h>
+
+#include "data/error.hpp"
+#include "data/log.hpp"
+#include "msa/search_output.hpp"
+#include "msa/sequence_db.hpp"
+
+namespace kfold::pipelines {
+
+void check_template_search_options(const TemplateSearchOptions& options) {
+  if (!std::filesystem::exists(options.db))
+    fail_input(
+        "--template-db {} does not exist (a FASTA of PDB chains such as the PDB's pdb_seqres.txt, "
+        "or kfold db create of it)",
+        options.db.string());
+  if (options.featurizer.mmcif_dir.empty())
+    fail_input("--template-db needs --template-mmcif-dir: the folder of the PDB's mmCIF files (<id>.cif[.gz])");
+  fold::check_featurizer_options(options.featurizer);
+}
+
+fold::TemplateHit template_hit(const msa::Hit& hit, const msa::SequenceDb& db) {
+  const msa::Alignment& a = hit.alignment;
+  fold::TemplateHit out;
+  out.name = std::string(db.id(hit.target));
+  out.sequence = std::string(db.residues(hit.target).substr(a.t_start, a.t_end - a.t_start + 1));
+  for (char& c : out.sequence) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  int64_t q = a.q_start, t = 0;
+  for (const char op : a.ops) {
+    if (op == 'M') {
+      out.mapping.emplace_back(q, t);
+      ++out.aligned_cols;
+    }
+    if (op != 'I') ++q;
+    if (op != 'D') ++t;
+  }
+  out.score = hit.bits;
+  return out;
+}
+
+TemplateSearchOutput search_templates(const data::Sequence& query, const TemplateSearchOptions& options) {
+  const auto db = msa::SequenceDb::open(options.db);
+  msa::SearchOptions search;
+  search.evalue = options.evalue;
+  search.max_seqs = 500;
+  search.threads = options.threads;
+  msa::check_search_options(search);
+  const std::vector<data::Sequence> queries{query};
+  log_info("template search: {} ({} sequences) for {}", options.db.string(), db.size(), query.id);
+  const auto results = msa::search(queries, db, search);
+  std::vector<fold::TemplateHit> hits;
+  for (const msa::Hit& hit : results.front().hits) hits.push_back(template_hit(hit, db));
+  TemplateSearchOutput out;
+  out.hits_m8 = msa::format_m8(queries, results, db);
+  out.result = fold::featurize_template_hits(query.residues, std::move(hits), options.featurizer);
+  const auto& f = out.result.features;
+  log_info("templates: {} of {} hits used{}{}", f.n_templates, results.front().hits.size(),
+           f.n_templates > 0 ? ": " : "", fmt::join(f.domain_names, ", "));
+  for (const auto& s : out.result.skipped) log_debug("template hit {} skipped: {}", s.name, s.reason);
+  return out;
+}
+
+}  // namespace kfold::pipelines

@@ -1,0 +1,122 @@
+"""Template search (``kfold predict --template-db``): the query against a FASTA of PDB chains, then
+AlphaFold's template featurizer on the PDB's mmCIF files."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Iterator, Optional, Union
+
+import numpy as np
+
+from . import _core
+from ._inputs import QueryLike, read_query
+from ._runner import run
+
+__all__ = ["Templates", "templates"]
+
+_KEYS = ("template_aatype", "template_all_atom_masks", "template_all_atom_positions", "template_domain_names",
+         "template_sequence", "template_sum_probs")
+
+
+class Templates(Mapping):
+    """AlphaFold's raw template features of one query: a read-only mapping with AlphaFold's names.
+
+    ``template_aatype`` float32 [n_templates, n_res, 22] (one-hot, HHblits ids, 21 = gap),
+    ``template_all_atom_masks`` float32 [n_templates, n_res, 37], ``template_all_atom_positions``
+    float32 [n_templates, n_res, 37, 3] (Å), ``template_domain_names`` object [n_templates] (bytes,
+    ``b"1abc_A"``), ``template_sequence`` object [n_templates] (bytes: the template's letter facing each
+    query residue, ``-`` for none), ``template_sum_probs`` float32 [n_templates, 1] (the hit's bit score).
+    ``skipped`` lists the hits that gave no template, with the reason.
+
+    Example::
+
+        >>> import kfold
+        >>> t = kfold.templates("query.fasta", "pdb/pdb_seqres.txt", "pdb/mmcif_files",
+        ...                     max_template_date="2022-01-01")  # doctest: +SKIP
+        >>> t.domain_names[:2], t["template_all_atom_positions"].shape  # doctest: +SKIP
+        (['2ofg_X', '1a8o_A'], (4, 120, 37, 3))
+    """
+
+    __slots__ = ("_core", "skipped", "hits_m8")
+
+    def __init__(self, core: _core.TemplateFeatures, skipped=(), hits_m8: str = ""):
+        self._core = core
+        self.skipped: list[tuple[str, str]] = list(skipped)
+        self.hits_m8: str = hits_m8
+
+    @property
+    def n_templates(self) -> int:
+        """Templates found (0: the model runs template-free)."""
+        return self._core.n_templates
+
+    @property
+    def domain_names(self) -> list[str]:
+        """``<pdb id>_<chain>`` of each template, best first."""
+        return list(self._core.domain_names)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key in ("template_domain_names", "template_sequence"):
+            values = self._core.domain_names if key == "template_domain_names" else self._core.sequence
+            return np.array([v.encode() for v in values], dtype=object)
+        if key not in _KEYS:
+            raise KeyError(key)
+        value = getattr(self._core, key[len("template_"):])
+        value.flags.writeable = False
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_KEYS)
+
+    def __len__(self) -> int:
+        return len(_KEYS)
+
+    def __repr__(self) -> str:
+        return f"<kfold.Templates {self.n_templates} templates: {', '.join(self.domain_names)}>"
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "Templates":
+        """Templates from arrays with AlphaFold's names (e.g. AlphaFold's own features dict)."""
+        missing = [k for k in _KEYS if k not in d]
+        if missing:
+            raise _core.InputError(f"templates: missing {', '.join(missing)} (AlphaFold's template feature names)")
+
+        def texts(values) -> list[str]:
+            return [v.decode() if isinstance(v, bytes) else str(v) for v in np.asarray(values).reshape(-1)]
+
+        return cls(_core.TemplateFeatures(aatype=d["template_aatype"], all_atom_masks=d["template_all_atom_masks"],
+                                          all_atom_positions=d["template_all_atom_positions"],
+                                          sum_probs=np.asarray(d["template_sum_probs"]).reshape(-1, 1),
+                                          domain_names=texts(d["template_domain_names"]),
+                                          sequence=texts(d["template_sequence"])))
+
+
+def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: Union[str, "os.PathLike[str]"], *,
+              max_template_date: Optional[str] = None, evalue: float = 10.0, max_hits: int = 20,
+              threads: Optional[int] = None) -> Templates:
+    """Searches ``db`` for templates of ``query`` and builds AlphaFold's template features from the
+    mmCIF files in ``mmcif_dir`` (``kfold predict --template-db DB --template-mmcif-dir DIR``).
+
+    Args:
+        query: a sequence, FASTA text, or a FASTA file holding one sequence.
+        db: a FASTA of PDB chains with ids ``<pdb id>_<chain>`` (the PDB's ``pdb_seqres.txt``) or a
+            ``kfold db create`` directory of it.
+        mmcif_dir: folder of ``<id>.cif[.gz]`` files (or the PDB's divided layout ``ab/<id>.cif.gz``).
+        max_template_date: ``"YYYY-MM-DD"``: later releases are not used (None: no limit).
+        evalue: the search's E-value threshold; max_hits: templates kept (the model uses the first 4).
+        threads: search threads (None: every core).
+
+    Raises:
+        kfold.InputError: a missing database or folder, a malformed date, a bad query.
+
+    Example::
+
+        >>> t = kfold.templates("query.fasta", "pdb_seqres.txt", "mmcif_files")  # doctest: +SKIP
+        >>> f = kfold.features("query.fasta", msas=["query.a3m"], templates=t)  # doctest: +SKIP
+    """
+    sequence, _ = read_query(query, "kfold.templates")
+    n_threads = (os.cpu_count() or 1) if threads is None else int(threads)
+    if n_threads < 1:
+        raise _core.InputError(f"threads {threads}: must be 1 or more (None: every core)")
+    core, skipped, hits_m8 = run(_core.search_templates, sequence, os.fspath(db), os.fspath(mmcif_dir),
+                                 max_template_date or "", float(evalue), int(max_hits), n_threads)
+    return Templates(core, skipped, hits_m8)

@@ -1,0 +1,154 @@
+// The mmCIF reader of templates (data/template_structure.hpp) on real PDB entries
+// (tests/fixtures/templates/mmcif/, see its README) and on damaged files. Its output against AlphaFold's
+// featurizer: tests/fold/test_template_features.cpp.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "data/error.hpp"
+#include "data/residue_constants.hpp"
+#include "data/template_structure.hpp"
+#include "test_support.hpp"
+
+namespace rc = kfold::data::rc;
+
+namespace {
+const std::filesystem::path kMmcif = kfold::test::source_dir() / "tests/fixtures/templates/mmcif";
+}  // namespace
+
+TEST_CASE("Template structure: SEQRES, missing residues, selenomethionine and release dates from mmCIF") {
+  const auto s2ofg = kfold::data::read_template_structure(kMmcif / "2ofg.cif.gz");
+  REQUIRE(s2ofg.chains.size() == 1);
+  const auto& x = s2ofg.chains.front();
+  CHECK(x.id == "X");
+  CHECK(x.n_res() == 111);
+  CHECK(x.sequence.substr(0, 10) == "MTQSSPLKTQ");
+  int missing = 0;
+  for (int64_t r = 0; r < x.n_res(); ++r) missing += x.atom_mask[r * rc::atom_type_num + 1] == 0.0f;  // CA
+  CHECK(missing == 5);
+  CHECK(s2ofg.release_date.empty());  // this file has no revision history
+
+  const auto s1a8o = kfold::data::read_template_structure(kMmcif / "1a8o.cif.gz");
+  const auto& a = *s1a8o.chain("A");
+  CHECK(a.sequence.substr(0, 3) == "MDI");  // MSE → M
+  const int64_t sd = rc::find_atom_type("SD");
+  CHECK(a.atom_mask[sd] == 1.0f);  // selenium of MSE 1 stored as SD
+
+  const auto s4zhl = kfold::data::read_template_structure(kMmcif / "4zhl.cif.gz");
+  REQUIRE(s4zhl.chains.size() == 2);
+  CHECK(s4zhl.chain("P")->sequence == "CPAYSRYIGC");
+  CHECK(s4zhl.chain("Z") == nullptr);
+
+  CHECK(kfold::data::read_template_structure(kMmcif / "1a7g.cif.gz").release_date == "1999-04-27");
+}
+
+TEST_CASE("Template structure: unreadable files are InputErrors naming the file") {
+  kfold::test::ScratchDir dir("template_structure_errors");
+  std::ofstream(dir / "bad.cif") << "data_x\nloop_\n_atom_site.id\n";
+  CHECK_THROWS_WITH_AS(kfold::data::read_template_structure(dir / "bad.cif"), doctest::Contains("bad.cif"),
+                       kfold::InputError);
+  std::ofstream(dir / "nothing.cif") << "data_x\n_entry.id X\n";
+  CHECK_THROWS_WITH_AS(kfold::data::read_template_structure(dir / "nothing.cif"),
+                       doctest::Contains("no protein chains"), kfold::InputError);
+  CHECK_THROWS_AS(kfold::data::read_template_structure(dir / "absent.cif"), kfold::InputError);
+}
+
+TEST_CASE("Template structure: arginine NH1 is the nitrogen nearer CD, as AlphaFold fixes it") {
+  const auto structure = kfold::data::read_template_structure(kMmcif / "4zhl.cif.gz");
+  const auto cd = rc::find_atom_type("CD"), nh1 = rc::find_atom_type("NH1"), nh2 = rc::find_atom_type("NH2");
+  int arginines = 0;
+  for (const auto& chain : structure.chains)
+    for (int64_t r = 0; r < chain.n_res(); ++r) {
+      const auto at = [&](int64_t atom) { return r * rc::atom_type_num + atom; };
+      if (chain.sequence[r] != 'R' || chain.atom_mask[at(nh2)] == 0.0f) continue;
+      const auto distance = [&](int64_t a) {
+        double sum = 0;
+        for (int d = 0; d < 3; ++d) {
+          const double delta = chain.atom_positions[3 * at(a) + d] - chain.atom_positions[3 * at(cd) + d];
+          sum += delta * delta;
+        }
+        return std::sqrt(sum);
+      };
+      CHECK(distance(nh1) <= distance(nh2));
+      ++arginines;
+    }
+  CHECK(arginines > 5);
+}
+
+namespace {
+
+// A hand-made entry: a 3-residue chain (MSE; a GLY with two alternative locations of CA and of N and a
+// hydrogen; an unobserved ALA), a water, and a second model that must be ignored.
+constexpr const char* kSmallEntry = R"(data_TEST
+_pdbx_audit_revision_history.revision_date 2001-02-03
+loop_
+_entity_poly_seq.entity_id
+_entity_poly_seq.num
+_entity_poly_seq.mon_id
+1 1 MSE
+1 2 GLY
+1 3 ALA
+loop_
+_chem_comp.id
+_chem_comp.type
+MSE 'L-peptide linking'
+GLY 'peptide linking'
+ALA 'L-peptide linking'
+HOH non-polymer
+loop_
+_struct_asym.id
+_struct_asym.entity_id
+A 1
+B 2
+loop_
+_atom_site.group_PDB
+_atom_site.id
+_atom_site.label_atom_id
+_atom_site.label_alt_id
+_atom_site.label_comp_id
+_atom_site.label_asym_id
+_atom_site.label_seq_id
+_atom_site.auth_asym_id
+_atom_site.Cartn_x
+_atom_site.Cartn_y
+_atom_site.Cartn_z
+_atom_site.occupancy
+_atom_site.pdbx_PDB_model_num
+HETATM 1 CA . MSE A 1 Q 1.0 2.0 3.0 1.0 1
+HETATM 2 SE . MSE A 1 Q 4.0 5.0 6.0 1.0 1
+ATOM 3 CA A GLY A 2 Q 7.0 8.0 9.0 0.4 1
+ATOM 4 CA B GLY A 2 Q 7.5 8.5 9.5 0.6 1
+ATOM 5 N A GLY A 2 Q 1.5 1.5 1.5 0.5 1
+ATOM 6 N B GLY A 2 Q 2.5 2.5 2.5 0.5 1
+ATOM 7 H . GLY A 2 Q 0.0 0.0 0.0 1.0 1
+HETATM 8 O . HOH B . Q 9.0 9.0 9.0 1.0 1
+HETATM 9 CA . MSE A 1 Q 99.0 99.0 99.0 1.0 2
+)";
+
+}  // namespace
+
+TEST_CASE("Template structure: alternative locations, selenium, hydrogens, waters and later models") {
+  kfold::test::ScratchDir dir("template_structure_small");
+  std::ofstream(dir / "test.cif") << kSmallEntry;
+  const auto s = kfold::data::read_template_structure(dir / "test.cif");
+  CHECK(s.release_date == "2001-02-03");
+  REQUIRE(s.chains.size() == 1);
+  const auto& q = s.chains.front();
+  CHECK(q.id == "Q");
+  CHECK(q.sequence == "MGA");
+  const auto pos = [&](int64_t r, const char* atom, int d) {
+    return q.atom_positions[3 * (r * rc::atom_type_num + rc::find_atom_type(atom)) + d];
+  };
+  const auto mask = [&](int64_t r, const char* atom) {
+    return q.atom_mask[r * rc::atom_type_num + rc::find_atom_type(atom)];
+  };
+  CHECK(pos(0, "CA", 0) == 1.0f);  // model 1, not model 2's 99
+  CHECK(mask(0, "SD") == 1.0f);
+  CHECK(pos(0, "SD", 2) == 6.0f);  // selenium stored as SD
+  CHECK(pos(1, "CA", 0) == 7.5f);  // the higher occupancy (B, 0.6)
+  CHECK(pos(1, "N", 0) == 1.5f);   // equal occupancies: the first (A)
+  float observed = 0;
+  for (int64_t a = 0; a < rc::atom_type_num; ++a) observed += q.atom_mask[2 * rc::atom_type_num + a];
+  CHECK(observed == 0.0f);  // ALA 3: in SEQRES, no atoms
+}

@@ -1,0 +1,127 @@
+// Template features against AlphaFold's featurizer (tests/fixtures/templates/, made by
+// scripts/make_fixture_template_features.py from real PDB entries), and the hit rules on their own.
+// The mmCIF reader's own tests: tests/data/test_template_structure.cpp.
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+
+#include "data/error.hpp"
+#include "data/npz_file.hpp"
+#include "data/residue_constants.hpp"
+#include "data/template_structure.hpp"
+#include "fold/template_features.hpp"
+#include "test_support.hpp"
+
+namespace rc = kfold::data::rc;
+using kfold::fold::TemplateFeatures;
+using kfold::fold::TemplateHit;
+
+namespace {
+
+const std::filesystem::path kFixtures = kfold::test::source_dir() / "tests/fixtures/templates";
+
+nlohmann::json fixture_json() {
+  std::ifstream in(kFixtures / "template_features.json");
+  return nlohmann::json::parse(in);
+}
+
+std::vector<TemplateHit> fixture_hits(const nlohmann::json& j) {
+  std::vector<TemplateHit> hits;
+  for (const auto& h : j["hits"]) {
+    TemplateHit hit;
+    hit.name = h["name"];
+    hit.sequence = h["sequence"];
+    hit.aligned_cols = h["aligned_cols"];
+    hit.score = h["score"];
+    for (const auto& m : h["mapping"]) hit.mapping.emplace_back(m[0].get<int64_t>(), m[1].get<int64_t>());
+    hits.push_back(hit);
+  }
+  return hits;
+}
+
+// Largest |a - b| (INFINITY when the sizes differ).
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return INFINITY;
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(double{a[i]} - double{b[i]}));
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("Template features equal AlphaFold's HmmsearchHitFeaturizer on real PDB entries") {
+  const nlohmann::json j = fixture_json();
+  const kfold::data::NpzFile npz(kFixtures / "template_features.npz");
+  const std::string query = j["query"];
+  for (const auto& [name, expected] : j["cases"].items()) {
+    CAPTURE(name);
+    kfold::fold::TemplateFeaturizerOptions options;
+    options.mmcif_dir = kFixtures / "mmcif";
+    options.max_template_date = expected["max_template_date"];
+    const auto result = kfold::fold::featurize_template_hits(query, fixture_hits(j), options);
+    const TemplateFeatures& f = result.features;
+    CHECK(f.domain_names == expected["domain_names"].get<std::vector<std::string>>());
+    CHECK(f.sequence == expected["sequence"].get<std::vector<std::string>>());
+    // Positions are the file's decimals rounded to float32 as Biopython does, masks and one-hots exact:
+    // tolerance 0 for every array.
+    CHECK(max_abs_diff(f.aatype, npz.read<float>(name + "/template_aatype")) == 0.0);
+    CHECK(max_abs_diff(f.all_atom_masks, npz.read<float>(name + "/template_all_atom_masks")) == 0.0);
+    CHECK(max_abs_diff(f.all_atom_positions, npz.read<float>(name + "/template_all_atom_positions")) == 0.0);
+    CHECK(max_abs_diff(f.sum_probs, npz.read<float>(name + "/template_sum_probs")) == 0.0);
+    // Every hit the reference did not keep is reported with a reason.
+    CHECK(result.skipped.size() == j["hits"].size() - f.domain_names.size());
+    for (const auto& s : result.skipped) CHECK_FALSE(s.reason.empty());
+  }
+}
+
+TEST_CASE("Template hits: DeepMind's prefilter, max_hits and the dated entry") {
+  const nlohmann::json j = fixture_json();
+  const std::string query = j["query"];
+  const auto hits = fixture_hits(j);
+  for (size_t i = 0; i < hits.size(); ++i) {
+    CAPTURE(hits[i].name);
+    CHECK(kfold::fold::prefilter_template_hit(hits[i], query).empty() == !j["hits"][i]["prefiltered"].get<bool>());
+  }
+  TemplateHit tiny{"1abc_A", "ACDEFGHI", {}, 100, 1.0};
+  CHECK(kfold::fold::prefilter_template_hit(tiny, std::string(120, 'A')) == "too short (8 residues)");
+
+  kfold::fold::TemplateFeaturizerOptions options;
+  options.mmcif_dir = kFixtures / "mmcif";
+  options.max_hits = 2;
+  const auto two = kfold::fold::featurize_template_hits(query, hits, options);
+  CHECK(two.features.domain_names == std::vector<std::string>{"2ofg_X", "1a8o_A"});
+  options.max_hits = 20;
+  options.max_template_date = "1999-04-27";  // 1A7G's release: not after the limit
+  CHECK(kfold::fold::featurize_template_hits(query, hits, options).features.n_templates == 4);
+  options.max_template_date = "1999/04/27";
+  CHECK_THROWS_WITH_AS(kfold::fold::featurize_template_hits(query, hits, options),
+                       doctest::Contains("not a date: use YYYY-MM-DD"), kfold::InputError);
+  options.max_template_date = "";
+  options.mmcif_dir = kFixtures / "no-such-folder";
+  CHECK_THROWS_AS(kfold::fold::featurize_template_hits(query, hits, options), kfold::InputError);
+}
+
+TEST_CASE("Template features: a database sequence that differs from the file's SEQRES is realigned") {
+  const auto structure = kfold::data::read_template_structure(kFixtures / "mmcif/4zhl.cif.gz");
+  const std::string seqres = structure.chain("U")->sequence;
+  // The database's version of residues 0-59 with one residue dropped at 30 and 2 substitutions (> 90 % same).
+  std::string db = seqres.substr(0, 30) + seqres.substr(31, 29);
+  db[5] = db[5] == 'W' ? 'A' : 'W';
+  db[40] = db[40] == 'W' ? 'A' : 'W';
+  const std::string query = db;
+  TemplateHit hit{"4zhl_U", db, {}, static_cast<int64_t>(db.size()), 1.0};
+  for (int64_t i = 0; i < static_cast<int64_t>(db.size()); ++i) hit.mapping.emplace_back(i, i);
+  const auto f = kfold::fold::extract_template_features(structure, "4zhl", "U", hit, query);
+  // Query residue 35 is database residue 35 = SEQRES residue 36 (after the dropped one).
+  const auto& u = *structure.chain("U");
+  for (int a = 0; a < rc::atom_type_num * 3; ++a)
+    CHECK(f.all_atom_positions[35 * rc::atom_type_num * 3 + a] == u.atom_positions[36 * rc::atom_type_num * 3 + a]);
+  CHECK(f.sequence.front()[35] == seqres[36]);
+  // Too different (every residue changed): not used.
+  TemplateHit other = hit;
+  for (char& c : other.sequence) c = c == 'G' ? 'P' : 'G';
+  CHECK_THROWS_WITH_AS(kfold::fold::extract_template_features(structure, "4zhl", "U", other, query),
+                       doctest::Contains("less than 90 % identical"), kfold::fold::TemplateError);
+}

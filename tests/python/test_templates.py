@@ -1,0 +1,175 @@
+"""Template search through the CLI: `kfold features` and `kfold predict` with --template-db on a small
+pdb_seqres-style database made from the real PDB entries of tests/fixtures/templates/mmcif/, checked
+with gemmi's own mmCIF reader; and the options' errors. (Feature values against AlphaFold's featurizer:
+tests/fold/test_template_features.cpp.)"""
+import json
+
+import gemmi
+import h5py
+import numpy as np
+import pytest
+
+from conftest import SOURCE_DIR
+
+TEMPLATES = SOURCE_DIR / "tests/fixtures/templates"
+MMCIF = TEMPLATES / "mmcif"
+SMALL_CONFIG = SOURCE_DIR / "data/examples/small_model.json"
+CA = 1  # atom37 index of CA
+
+
+def seqres_fasta(path):
+    """pdb_seqres.txt's layout (">1abc_A mol:protein length:N  NAME"), canonical sequences, from gemmi."""
+    lines = []
+    for cif in sorted(MMCIF.glob("*.cif.gz")):
+        block = gemmi.cif.read(str(cif)).sole_block()
+        pdb_id = cif.name[:4]
+        table = block.find("_entity_poly.", ["pdbx_seq_one_letter_code_can", "pdbx_strand_id"])
+        for row in table:
+            sequence = gemmi.cif.as_string(row[0]).replace("\n", "").replace(" ", "")
+            for chain in gemmi.cif.as_string(row[1]).split(","):
+                lines += [f">{pdb_id}_{chain} mol:protein length:{len(sequence)}  TEST", sequence]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("templates")
+    query = json.loads((TEMPLATES / "template_features.json").read_text())["query"]  # 2OFG chain X, edited
+    (d / "query.fasta").write_text(f">q2ofg\n{query}\n")
+    return {"dir": d, "query": query, "fasta": d / "query.fasta", "db": seqres_fasta(d / "pdb_seqres.txt")}
+
+
+def chain_ca(pdb_id, chain):
+    """CA coordinates of the chain's observed residues, in order (gemmi, first model)."""
+    st = gemmi.read_structure(str(MMCIF / f"{pdb_id}.cif.gz"))
+    return np.array([r["CA"][0].pos.tolist() for r in st[0][chain] if r.find_atom("CA", "*")])
+
+
+def test_features_with_templates_place_the_template_atoms_on_the_query(kfold, inputs, tmp_path):
+    out = tmp_path / "features.h5"
+    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", MMCIF, "-o", out)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(out, "r") as f:
+        names = [n.decode() if isinstance(n, bytes) else n for n in f["template_domain_names"][()]]
+        assert names[0] == "2ofg_X", names
+        n = len(names)
+        assert f["template_aatype"].shape == (n, len(inputs["query"]), 22)
+        assert f["template_all_atom_positions"].shape == (n, len(inputs["query"]), 37, 3)
+        mask = f["template_all_atom_masks"][0]
+        positions = f["template_all_atom_positions"][0]
+        sequence = f["template_sequence"][0]
+        sequence = sequence.decode() if isinstance(sequence, bytes) else sequence
+    # Every CA placed on the query is one of 2OFG X's CAs (to float32 rounding), in chain order.
+    reference = chain_ca("2ofg", "X")
+    placed = positions[mask[:, CA] == 1, CA]
+    assert len(placed) > 90
+    index = [int(np.argmin(np.abs(reference - p).max(axis=1))) for p in placed]
+    assert np.abs(reference[index] - placed).max() < 1e-4
+    assert index == sorted(index) and len(set(index)) == len(index)
+    # The template's letters face the query's: the query is 2OFG X with 3 substitutions.
+    same = sum(a == b for a, b in zip(sequence, inputs["query"]) if a != "-")
+    assert same >= sum(a != "-" for a in sequence) - 3
+
+
+def test_predict_uses_templates_in_model_1_and_writes_the_hits(kfold, inputs, tmp_path):
+    common = [inputs["fasta"], "--random-weights", "--config", SMALL_CONFIG, "--models", "model_1_ptm",
+              "--threads", "2"]
+    r = kfold("predict", *common, "--template-db", inputs["db"], "--template-mmcif-dir", MMCIF,
+              "-o", tmp_path / "with")
+    assert r.returncode == 0, r.stderr
+    target = tmp_path / "with" / "q2ofg"
+    hits = (target / "msas" / "pdb_hits.m8").read_text().splitlines()
+    assert hits[0].split("\t")[:2] == ["q2ofg", "2ofg_X"]
+    with h5py.File(target / "features.h5", "r") as f:
+        assert "template_aatype" in f
+    r = kfold("predict", *common, "-o", tmp_path / "without")
+    assert r.returncode == 0, r.stderr
+    with h5py.File(target / "result_model_1_ptm.h5", "r") as a, \
+            h5py.File(tmp_path / "without/q2ofg/result_model_1_ptm.h5", "r") as b:
+        assert not np.array_equal(a["final_atom_positions"][()], b["final_atom_positions"][()])
+    # model_3 has no template stack: the search runs, the templates are unused, and the log says so.
+    r = kfold("predict", *common[:-4], "--models", "model_3_ptm", "--threads", "2", "--template-db", inputs["db"],
+              "--template-mmcif-dir", MMCIF, "-o", tmp_path / "model3")
+    assert r.returncode == 0, r.stderr
+    assert "none of the selected models uses templates" in r.stderr
+
+
+def test_template_option_errors_exit_2_before_any_work(kfold, inputs, tmp_path):
+    cases = [
+        (["--template-db", tmp_path / "none.txt", "--template-mmcif-dir", MMCIF], "none.txt does not exist"),
+        (["--template-db", inputs["db"]], "needs --template-mmcif-dir"),
+        (["--template-db", inputs["db"], "--template-mmcif-dir", tmp_path / "nodir"], "nodir does not exist"),
+        (["--template-db", inputs["db"], "--template-mmcif-dir", MMCIF, "--max-template-date", "2020-13"],
+         "not a date: use YYYY-MM-DD"),
+        (["--template-mmcif-dir", MMCIF], "need --template-db"),
+    ]
+    for args, words in cases:
+        out = tmp_path / "f.h5"
+        r = kfold("features", inputs["fasta"], *args, "-o", out)
+        assert r.returncode == 2, (args, r.stderr)
+        assert words in r.stderr, r.stderr
+        assert not out.exists()
+
+
+def test_batch_searches_templates_in_the_msa_stage_and_reuses_them(kfold, inputs, tmp_path):
+    targets = tmp_path / "targets.csv"
+    targets.write_text(f"id,sequence\nq2ofg,{inputs['query']}\n")
+    args = ["batch", targets, "--template-db", inputs["db"], "--template-mmcif-dir", MMCIF, "--random-weights",
+            "--config", SMALL_CONFIG, "--models", "model_1_ptm", "--threads", "2", "-o", tmp_path / "out"]
+    r = kfold(*args)
+    assert r.returncode == 0, r.stderr
+    target = tmp_path / "out" / "q2ofg"
+    status = json.loads((target / "status.json").read_text())
+    assert status["msa"]["templates"][0] == "2ofg_X"
+    with h5py.File(target / "templates.h5", "r") as t, h5py.File(target / "features.h5", "r") as f:
+        np.testing.assert_array_equal(t["template_all_atom_positions"][()], f["template_all_atom_positions"][()])
+    stages = (target / "stages.log").read_text()
+    r = kfold(*args)  # unchanged inputs: both stages skipped
+    assert r.returncode == 0, r.stderr
+    assert (target / "stages.log").read_text() == stages
+
+
+def test_python_module_gives_the_clis_templates_and_prediction(kfold_module, kfold, inputs, tmp_path):
+    kf = kfold_module
+    t = kf.templates(inputs["fasta"], inputs["db"], MMCIF, threads=2)
+    assert t.domain_names[0] == "2ofg_X" and t.n_templates == len(t.domain_names)
+    assert t.skipped == [] or all(reason for _, reason in t.skipped)
+    f = kf.features(inputs["fasta"], templates=t)
+    assert "template_all_atom_positions" in f and len(f) == len(list(f))
+    out = tmp_path / "cli.h5"
+    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", MMCIF, "-o", out)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(out, "r") as cli:
+        for key in ("template_aatype", "template_all_atom_masks", "template_all_atom_positions", "template_sum_probs"):
+            np.testing.assert_array_equal(f[key], cli[key][()], err_msg=key)
+        assert [v.decode() for v in f["template_domain_names"]] == [
+            v.decode() if isinstance(v, bytes) else v for v in cli["template_domain_names"][()]]
+    # A plain dict (AlphaFold's layout) round-trips with its templates; saved features reload with them.
+    again = kf.Features.from_dict(dict(f))
+    np.testing.assert_array_equal(again["template_all_atom_positions"], f["template_all_atom_positions"])
+    f.save(tmp_path / "f.h5")
+    assert kf.Features.load(tmp_path / "f.h5").templates.domain_names == t.domain_names
+    # Model.predict with templates = kfold predict --template-db.
+    model = kf.Model("model_1_ptm", random_weights=True, config=SMALL_CONFIG)
+    pred = model.predict(inputs["fasta"], templates=t)
+    r = kfold("predict", inputs["fasta"], "--random-weights", "--config", SMALL_CONFIG, "--models", "model_1_ptm",
+              "--template-db", inputs["db"], "--template-mmcif-dir", MMCIF, "--threads", "2", "-o", tmp_path / "p")
+    assert r.returncode == 0, r.stderr
+    with h5py.File(tmp_path / "p/q2ofg/result_model_1_ptm.h5", "r") as cli:
+        np.testing.assert_array_equal(pred.atom_positions, cli["final_atom_positions"][()])
+    with pytest.raises(kf.InputError, match="not a date"):
+        kf.templates(inputs["fasta"], inputs["db"], MMCIF, max_template_date="yesterday")
+
+
+def test_missing_or_damaged_mmcif_files_are_warned_about_and_skipped(kfold, inputs, tmp_path):
+    mmcif = tmp_path / "mmcif"
+    mmcif.mkdir()
+    (mmcif / "2ofg.cif").write_text("data_x garbage ;;; loop_\n")  # damaged; 4zhl absent
+    out = tmp_path / "f.h5"
+    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif, "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert "template hit 2ofg_X skipped: " in r.stderr and "2ofg.cif: not a readable mmCIF file" in r.stderr
+    assert "templates: 0 of" in r.stderr
+    with h5py.File(out, "r") as f:
+        assert "template_aatype" not in f  # no template: the model runs template-free
