@@ -67,8 +67,10 @@ struct TorsionAngles {
   at::Tensor mask;         // [..., n_res, 7] 1 where the angle is defined and its 4 atoms are present
 };
 // Monomer semantics: the "previous residue" of the first residue is all zeros, so its omega and phi carry
-// mask 0 and unspecified (finite) values, as AlphaFold's placeholder_for_undefined=False. psi is measured
-// through O and mirrored (AlphaFold's convention), which is what torsion_angles_to_frames expects.
+// mask 0 and, as AlphaFold's placeholder_for_undefined=False, the formula's value on those zeros (the
+// template embedding feeds them to the network: AlphaFold evaluated op by op gives the same values, under
+// jit XLA's fused rounding turns them into noise; tests/fixtures/alphafold_model, case templates). psi is
+// measured through O and mirrored (AlphaFold's convention), which is what torsion_angles_to_frames expects.
 TorsionAngles atom37_to_torsion_angles(const at::Tensor& aatype,              // [..., n_res]
                                        const at::Tensor& all_atom_positions,  // [..., n_res, 37, 3]
                                        const at::Tensor& all_atom_mask);      // [..., n_res, 37]

@@ -3,7 +3,8 @@
 Runs in the reference venv (scripts/setup-reference). For each case in CASES it builds the model at a
 reduced config, initialises random parameters (zero_init off) and perturbs them (+= 0.1 * N(0, 1)) so
 that no layer is trivial, makes processed features with the reference input pipeline from a crop of
-tests/fixtures/raw_features_ubiquitin.npz, runs every recycling iteration, and writes three files to
+tests/fixtures/raw_features_ubiquitin.npz (the `templates` case: of the template fixture's query, with its
+real PDB templates; run op by op, see make_case), runs every recycling iteration, and writes four files to
 tests/fixtures/alphafold_model/:
   <case>_params.npz     the parameters under AlphaFold's keys (a params_model_*.npz of the small model)
   <case>_features.npz   the processed features with AlphaFold's names and leading recycling axis, as
@@ -19,7 +20,7 @@ the recycled tensors to float16 between iterations (colabfold/model.py RunModel.
 rounding is a colabfold choice, so this script keeps DeepMind's fp32 recycling. The other colabfold
 deviations (bfloat16 off, unfused triangle multiplication) are those of make_fixture_fold_modules.py.
 
-    .venv-reference/bin/python scripts/make_fixture_alphafold_model.py
+    .venv-reference/bin/python scripts/make_fixture_alphafold_model.py [CASE ...]
 """
 import json
 import pathlib
@@ -41,7 +42,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 OUT = ROOT / 'tests/fixtures/alphafold_model'
 
 # Overrides in kfold's --config JSON format (AlphaFold's key names), applied to the preset on both
-# sides. Templates are off: kfold does not embed them yet.
+# sides. Templates are off except in the `templates` case (TEMPLATE_MODEL).
 SMALL_MODEL = {
     'embeddings_and_evoformer': {
         'msa_channel': 16, 'pair_channel': 8, 'extra_msa_channel': 12, 'seq_channel': 20,
@@ -63,7 +64,16 @@ SMALL_MODEL = {
     },
 }
 
-# case: (preset, residues of the ubiquitin crop, data overrides, model overrides, seed)
+# The template embedding of model_1 (its template pair stack at one block, the triangle products unfused as
+# in DeepMind's parameter files), with the torsion-angle MSA rows.
+TEMPLATE_MODEL = {'embeddings_and_evoformer': {'template': {
+    'enabled': True, 'embed_torsion_angles': True,
+    'template_pair_stack': {'num_block': 1,
+                            'triangle_multiplication_outgoing': {'fuse_projection_weights': False},
+                            'triangle_multiplication_incoming': {'fuse_projection_weights': False}}}}}
+
+# case: (preset, residues of the ubiquitin crop, data overrides, model overrides, seed); the `templates`
+# case crops the query of tests/fixtures/templates/ instead, with its templates (template_raw).
 CASES = {
     # pTM model with the extra-MSA stack and 3 iterations (2 recycles), MSA resampled per recycle.
     'ptm_recycle': ('model_1_ptm', (0, 40), dict(max_msa_clusters=8, max_extra_msa=16, num_recycle=2),
@@ -71,6 +81,10 @@ CASES = {
     # Non-pTM model, odd length from the middle of the chain, few clusters, 1 recycle.
     'uneven': ('model_3', (17, 54), dict(max_msa_clusters=5, max_extra_msa=3, num_recycle=1),
                {'num_recycle': 1}, 5),
+    # model_1_ptm with 4 real PDB templates (AlphaFold's featurizer output, tests/fixtures/templates/), the
+    # template stack and the torsion-angle rows; MSA clusters reduced by max_templates; 2 iterations.
+    'templates': ('model_1_ptm', (8, 48), dict(max_msa_clusters=10, max_extra_msa=8, num_recycle=1, use_templates=True),
+                  {'num_recycle': 1, **TEMPLATE_MODEL}, 23),
 }
 
 
@@ -78,6 +92,14 @@ def merge(node, overrides):
     for key, value in overrides.items():
         if isinstance(value, dict):
             merge(node[key], value)
+        else:
+            node[key] = value
+
+
+def merge_json(node, overrides):
+    for key, value in overrides.items():
+        if isinstance(value, dict):
+            merge_json(node.setdefault(key, {}), value)
         else:
             node[key] = value
 
@@ -90,6 +112,7 @@ def make_config(preset, data_overrides, model_overrides):
     gc.bfloat16, gc.zero_init, gc.deterministic = False, False, True
     gc.subbatch_size = 4
     cfg.data.common.use_templates = False
+    cfg.model.embeddings_and_evoformer.template.subbatch_size = 4
     for key, value in data_overrides.items():
         (cfg.data.common if key in cfg.data.common else cfg.data.eval)[key] = value
     return cfg
@@ -110,6 +133,34 @@ def cropped_raw(start, end):
     return out
 
 
+def template_raw(start, end):
+    """Raw features of residues start..end of the template fixture's query (2OFG chain X, edited): the
+    query and 7 point mutants as the MSA, and the templates AlphaFold's featurizer made for it."""
+    from alphafold.data import parsers, pipeline
+    fixture = json.loads((ROOT / 'tests/fixtures/templates/template_features.json').read_text())
+    query = fixture['query'][start:end]
+    rng = np.random.default_rng(0)
+    rows = [query]
+    for _ in range(7):
+        row = list(query)
+        for i in rng.choice(len(query), 6, replace=False):
+            row[i] = 'ACDEFGHIKLMNPQRSTVWY'[rng.integers(20)]
+        rows.append(''.join(row))
+    msa = parsers.Msa(sequences=rows, deletion_matrix=[[0] * len(query)] * len(rows),
+                      descriptions=[f'row{i}' for i in range(len(rows))])
+    raw = {**pipeline.make_sequence_features(query, 'q2ofg', len(query)), **pipeline.make_msa_features([msa])}
+    del raw['msa_species_identifiers']
+    templates = np.load(ROOT / 'tests/fixtures/templates/template_features.npz')
+    for key in ('template_aatype', 'template_all_atom_masks', 'template_all_atom_positions'):
+        raw[key] = templates[f'recent/{key}'][:, start:end]
+    raw['template_sum_probs'] = templates['recent/template_sum_probs']
+    names = fixture['cases']['recent']['domain_names']
+    raw['template_domain_names'] = np.array([n.encode() for n in names], dtype=object)
+    raw['template_sequence'] = np.array([s[start:end].encode() for s in fixture['cases']['recent']['sequence']],
+                                        dtype=object)
+    return raw
+
+
 def bin_margin(aatype, positions, bins):
     """Smallest distance (A) of a pseudo-beta distance from an edge of the recycling distogram."""
     beta = np.where((aatype == 7)[:, None], positions[:, 1], positions[:, 3])  # CA for glycine, else CB
@@ -121,15 +172,32 @@ def bin_margin(aatype, positions, bins):
 def make_case(name, preset, crop, data_overrides, model_overrides, seed):
     cfg = make_config(preset, data_overrides, model_overrides)
     utils.seed_maker.next_seed = 0  # as in a fresh process (make_fixture_input_pipeline.py)
-    feats = {k: np.asarray(v) for k, v in features.np_example_to_features(cropped_raw(*crop), cfg, seed).items()}
+    raw = template_raw(*crop) if cfg.data.common.use_templates else cropped_raw(*crop)
+    feats = {k: np.asarray(v) for k, v in features.np_example_to_features(raw, cfg, seed).items()}
     e = cfg.model.embeddings_and_evoformer
     n_res = feats['aatype'].shape[1]
 
     def forward(batch):
         return modules.AlphaFold(cfg.model)(batch, is_training=False, return_representations=True)
 
+    # Parameters are initialised with zero_init off (no all-zero layers) but the model is applied with
+    # zero_init on, DeepMind's inference value: the template torsion angles then run with
+    # placeholder_for_undefined=False, as in AlphaFold's predictions (make_fixture_template_embedding.py).
+    inference_cfg = make_config(preset, data_overrides, model_overrides)
+    inference_cfg.model.global_config.zero_init = True
+
+    def inference_forward(batch):
+        return modules.AlphaFold(inference_cfg.model)(batch, is_training=False, return_representations=True)
+
     f = hk.transform(forward)
-    apply = jax.jit(f.apply)
+    # With templates the reference runs eagerly (op by op): a template residue after an unaligned one has
+    # an undefined omega (mask 0) whose frame is built from the zeros of the missing residue. AlphaFold
+    # still feeds its (sin, cos) to the network, and under jit XLA's fused arithmetic turns those exact
+    # zeros into rounding noise normalised to unit length (a different angle per compilation); op by op
+    # they stay the exact result of the formula, which kfold computes too.
+    apply = hk.transform(inference_forward).apply
+    if not cfg.data.common.use_templates:
+        apply = jax.jit(apply)
     zeros = {'prev_pos': jnp.zeros([n_res, 37, 3]), 'prev_msa_first_row': jnp.zeros([n_res, e.msa_channel]),
              'prev_pair': jnp.zeros([n_res, n_res, e.pair_channel])}
     batch = lambda r, prev: {**{k: jnp.asarray(v[r:r + 1]) for k, v in feats.items()}, 'prev': dict(prev)}
@@ -174,8 +242,9 @@ def make_case(name, preset, crop, data_overrides, model_overrides, seed):
                        max_predicted_aligned_error=ret['max_predicted_aligned_error'], ptm=ret['ptm'])
     outputs = {k: np.asarray(v, np.float32) for k, v in outputs.items()}
     np.savez(OUT / f'{name}_outputs.npz', **outputs)
-    config_json = {'model': {**json.loads(json.dumps(SMALL_MODEL)), **model_overrides},
-                   'data': {'common': {'use_templates': False}, 'eval': {}}}
+    model_json = json.loads(json.dumps(SMALL_MODEL))
+    merge_json(model_json, model_overrides)
+    config_json = {'model': model_json, 'data': {'common': {'use_templates': False}, 'eval': {}}}
     for k, v in data_overrides.items():
         config_json['data']['common' if k in cfg.data.common else 'eval'][k] = v
     (OUT / f'{name}_config.json').write_text(json.dumps(config_json, indent=2, sort_keys=True) + '\n')
@@ -184,12 +253,12 @@ def make_case(name, preset, crop, data_overrides, model_overrides, seed):
           + (f', pTM {float(ret["ptm"]):.4f}' if 'ptm' in ret else '') + f'\n  {sizes}')
 
 
-def main():
-    for name, case in CASES.items():
-        make_case(name, *case)
+def main(names):
+    for name in names or CASES:  # regenerate only the cases named on the command line, or all
+        make_case(name, *CASES[name])
     cases = {name: {'preset': c[0], 'crop': list(c[1]), 'seed': c[4]} for name, c in CASES.items()}
     (OUT / 'cases.json').write_text(json.dumps(cases, indent=2) + '\n')
 
 
 if __name__ == '__main__':
-    main()
+    main(sys.argv[1:])

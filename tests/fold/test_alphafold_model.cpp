@@ -1,8 +1,9 @@
 // Whole-model parity with the AlphaFold reference (modules.AlphaFold with recycling) at a small
 // config: random perturbed parameters, processed features of a ubiquitin crop, every iteration.
-// Fixtures: tests/fixtures/alphafold_model/ (scripts/make_fixture_alphafold_model.py), two cases:
+// Fixtures: tests/fixtures/alphafold_model/ (scripts/make_fixture_alphafold_model.py), three cases:
 //   ptm_recycle  model_1_ptm, n_res 40, extra-MSA stack, 3 iterations, aligned-error head
 //   uneven       model_3, n_res 37 from the middle of the chain, 5 clusters, 2 iterations
+//   templates    model_1_ptm with 4 real PDB templates (template stack, torsion-angle rows), 2 iterations
 // Every iteration is compared on its own, from the reference's recycled inputs, and the whole loop
 // is compared as long as the recycled geometry is comparable: the recycling distogram jumps at its
 // bin edges, so a pseudo-beta distance within fp32 noise (~1e-4 A here) of an edge lets two correct
@@ -41,10 +42,14 @@ TEST_CASE("AlphaFoldModel matches the reference: non-pTM preset, uneven sizes, c
   check_case("uneven", 3, fold::AttentionKernel::reference);
 }
 
+TEST_CASE("AlphaFoldModel matches the reference: templates, their pair stack and torsion-angle rows") {
+  check_case("templates", 0, fold::AttentionKernel::fused);
+}
+
 TEST_CASE("AlphaFoldModel refuses features with fewer batches than the recycles need") {
   kfold::test::ModelCase c("uneven");
   c.config.model.num_recycle = 5;
   const fold::AlphaFoldModel model(c.params->root(), c.config);
-  CHECK_THROWS_WITH_AS(model.predict(c.features, {}), doctest::Contains("2 batches on the leading axis, but 5 recycles"),
-                       kfold::InputError);
+  CHECK_THROWS_WITH_AS(model.predict(c.features, {}),
+                       doctest::Contains("2 batches on the leading axis, but 5 recycles"), kfold::InputError);
 }

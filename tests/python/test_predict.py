@@ -111,7 +111,7 @@ def test_search_feeds_the_model(kfold, tmp_path):
     assert (tmp_path / "ubiquitin" / "done").is_file()
 
 
-@pytest.mark.parametrize("case", ["ptm_recycle", "uneven"])
+@pytest.mark.parametrize("case", ["ptm_recycle", "uneven", "templates"])
 def test_reference_parity_through_the_cli(kfold, tmp_path, case):
     preset = json.loads((FIXTURES / "cases.json").read_text())[case]["preset"]
     expected = np.load(FIXTURES / f"{case}_outputs.npz")
