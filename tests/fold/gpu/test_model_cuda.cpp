@@ -166,6 +166,12 @@ TEST_CASE("AlphaFoldModel on CUDA matches the reference: non-pTM preset, uneven 
   check_model_case("uneven", run_options(kCuda, fold::AttentionKernel::reference, 3), cuda_tolerance());
 }
 
+TEST_CASE("AlphaFoldModel on CUDA matches the reference: templates (pair stack, torsion-angle rows), fused") {
+  if (!have_cuda()) return;
+  full_precision_matmuls();
+  check_model_case("templates", run_options(kCuda, fold::AttentionKernel::fused), cuda_tolerance());
+}
+
 TEST_CASE("AlphaFoldModel on CUDA: the fused attention kernel agrees with the reference attention") {
   if (!have_cuda()) return;
   full_precision_matmuls();
