@@ -177,6 +177,17 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
   check_search_options(options);
   const KarlinAltschulParams params = blosum62_params(options.gaps);
   const auto n_query = static_cast<int64_t>(queries.size());
+  if (!options.first_round_profiles.empty()) {
+    if (static_cast<int64_t>(options.first_round_profiles.size()) != n_query)
+      fail_input("search: {} first-round profiles for {} queries", options.first_round_profiles.size(), n_query);
+    std::vector<uint8_t> codes;
+    for (int64_t q = 0; q < n_query; ++q) {
+      encode_residues(queries[static_cast<size_t>(q)].residues, codes);
+      if (options.first_round_profiles[static_cast<size_t>(q)].codes != codes)
+        fail_input("search: the first-round profile of query {} is not a profile of its sequence",
+                   queries[static_cast<size_t>(q)].id);
+    }
+  }
   const int threads = static_cast<int>(options.threads);
   // Index chunks have a fixed size, so the candidates do not depend on the thread count.
   const std::vector<int64_t> bounds = index_chunk_bounds(db, options.index_chunk_residues);
@@ -205,7 +216,10 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
           cancellation_point(options);
           const auto bi = static_cast<size_t>(b);
           if (round == 1) {
-            profiles[bi] = make_sequence_profile(queries[static_cast<size_t>(batch + b)].residues, blosum62());
+            const auto qi = static_cast<size_t>(batch + b);
+            profiles[bi] = options.first_round_profiles.empty()
+                               ? make_sequence_profile(queries[qi].residues, blosum62())
+                               : options.first_round_profiles[qi];
           } else if (!converged[bi]) {
             profiles[bi] = make_pssm(
                 included_rows(profiles[bi], results[static_cast<size_t>(batch + b)], db, options.inclusion_evalue));

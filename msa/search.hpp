@@ -37,6 +37,10 @@ struct SearchOptions {
   // one chunk is scanned chunk by chunk (identical results, the index is rebuilt per query batch).
   int64_t index_chunk_residues = kIndexChunkResidues;
   int64_t max_traceback_cells = int64_t{1} << 28;  // cells per hit (1 or 2 bytes each); larger hits are skipped
+  // Round-1 profiles, one per query (empty: each query's sequence scored with BLOSUM62), e.g. a PSSM of
+  // the query's MSA (make_pssm) to search with the family's profile; each profile's codes must be its
+  // query's residues. Later rounds build their PSSM from the hits, as without it.
+  std::vector<ScoreProfile> first_round_profiles;
   // Called from worker threads before each unit of work (a profile, a query's prefilter scan of one
   // index chunk, a block of alignments, a query's tracebacks); it throws to stop the search early (the
   // Python module's Ctrl-C), and search() rethrows that exception. Must be thread-safe. Empty: never.

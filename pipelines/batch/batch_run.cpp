@@ -167,7 +167,8 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
   if (!options_.predict.templates.db.empty()) {
     auto template_options = options_.predict.templates;
     template_options.threads = options_.search.threads;
-    templates = search_templates(query, template_options);
+    const auto raw = msa ? fold::make_raw_features(query, {*msa}, {file_name}) : fold::make_raw_features(query, {}, {});
+    templates = search_templates(query, template_options, &raw);
   }
   // msas/ holds exactly this stage's MSA (and template hits): files of an earlier, different run go.
   std::error_code error;

@@ -31,7 +31,7 @@ void run_features(const FeaturesOptions& opt) {
   if (msas.empty()) log_warn("no --msa given: single-sequence features (predictions will be much less accurate)");
   fold::RawFeatures features = fold::make_raw_features(queries.front(), msas, opt.msas);
   if (!templates.db.empty())
-    features.templates = pipelines::search_templates(queries.front(), templates).result.features;
+    features.templates = pipelines::search_templates(queries.front(), templates, &features).result.features;
   fold::write_raw_features(opt.output, features);
   log_info("{}: {} residues, {} MSA rows (after de-duplication), {} templates -> {}", queries.front().id,
            features.n_res, features.n_seq, features.templates.n_templates, opt.output);

@@ -133,7 +133,7 @@ TargetInputs read_target_inputs(const PredictOptions& options) {
   if (!options.templates.db.empty()) {
     TemplateSearchOptions template_options = options.templates;
     template_options.threads = std::max<int64_t>(1, at::get_num_threads());
-    auto templates = search_templates(query, template_options);
+    auto templates = search_templates(query, template_options, &*in.raw);
     in.raw->templates = std::move(templates.result.features);
     in.template_hits_m8 = std::move(templates.hits_m8);
   }

@@ -5,6 +5,8 @@
 
 #include "data/error.hpp"
 #include "data/log.hpp"
+#include "data/residue_constants.hpp"
+#include "msa/pssm.hpp"
 #include "msa/search_output.hpp"
 #include "msa/sequence_db.hpp"
 
@@ -40,7 +42,22 @@ fold::TemplateHit template_hit(const msa::Hit& hit, const msa::SequenceDb& db) {
   return out;
 }
 
-TemplateSearchOutput search_templates(const data::Sequence& query, const TemplateSearchOptions& options) {
+msa::ScoreProfile msa_profile(const data::Sequence& query, const fold::RawFeatures& features) {
+  std::vector<std::vector<uint8_t>> rows(1);
+  msa::encode_residues(query.residues, rows.front());  // the query's own letters (B, Z, U, ... included)
+  for (int64_t r = 1; r < features.n_seq; ++r) {
+    auto& row = rows.emplace_back(static_cast<size_t>(features.n_res));
+    for (int64_t i = 0; i < features.n_res; ++i) {
+      const int32_t id = features.msa[static_cast<size_t>(r * features.n_res + i)];  // HHblits ids, 21 = gap
+      row[static_cast<size_t>(i)] =
+          id == 21 ? msa::kGapCode : msa::residue_code(data::rc::ID_TO_HHBLITS_AA[static_cast<size_t>(id)]);
+    }
+  }
+  return msa::make_pssm(rows);
+}
+
+TemplateSearchOutput search_templates(const data::Sequence& query, const TemplateSearchOptions& options,
+                                      const fold::RawFeatures* features) {
   const auto db = msa::SequenceDb::open(options.db);
   msa::SearchOptions search;
   search.evalue = options.evalue;
@@ -48,7 +65,10 @@ TemplateSearchOutput search_templates(const data::Sequence& query, const Templat
   search.threads = options.threads;
   msa::check_search_options(search);
   const std::vector<data::Sequence> queries{query};
-  log_info("template search: {} ({} sequences) for {}", options.db.string(), db.size(), query.id);
+  const bool profile = features != nullptr && features->n_seq > 1;
+  if (profile) search.first_round_profiles = {msa_profile(query, *features)};
+  log_info("template search: {} ({} sequences) for {}, {}", options.db.string(), db.size(), query.id,
+           profile ? fmt::format("with the profile of its {} MSA rows", features->n_seq) : "with its sequence");
   const auto results = msa::search(queries, db, search);
   std::vector<fold::TemplateHit> hits;
   for (const msa::Hit& hit : results.front().hits) hits.push_back(template_hit(hit, db));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "data/sequence.hpp"
+#include "fold/raw_features.hpp"
 #include "fold/template_features.hpp"
 #include "msa/search.hpp"
 
@@ -30,12 +31,18 @@ struct TemplateSearchOutput {
 // database or folder or a malformed date: checked before any search or model runs.
 void check_template_search_options(const TemplateSearchOptions& options);
 
+// PSI-BLAST-style PSSM of the raw features' MSA (row 0 the query; msa/pssm.hpp): the template search's
+// profile when the query has homologs, as AlphaFold searches pdb_seqres with an HMM of the MSA.
+msa::ScoreProfile msa_profile(const data::Sequence& query, const fold::RawFeatures& features);
+
 // One search hit as a template hit: the aligned target residues, query ↔ target indices from its
 // alignment columns, aligned_cols = paired columns, score = bit score.
 fold::TemplateHit template_hit(const msa::Hit& hit, const msa::SequenceDb& db);
 
-// Searches `query` against options.db and featurizes its hits (best bit score first). InputError for a
+// Searches `query` against options.db and featurizes its hits (best bit score first): with the PSSM of
+// `features`' MSA when it has rows besides the query, else with the query's sequence. InputError for a
 // missing database or mmCIF folder; hits that give no template are listed in result.skipped.
-TemplateSearchOutput search_templates(const data::Sequence& query, const TemplateSearchOptions& options);
+TemplateSearchOutput search_templates(const data::Sequence& query, const TemplateSearchOptions& options,
+                                      const fold::RawFeatures* features = nullptr);
 
 }  // namespace kfold::pipelines

@@ -64,7 +64,8 @@ fold::TemplateFeatures template_features_from_arrays(const py::handle& aatype, c
   t.all_atom_positions = numpy_to_vector<float>(all_atom_positions, "template_all_atom_positions",
                                                 {t.n_templates, t.n_res, rc::atom_type_num, 3});
   t.sum_probs = numpy_to_vector<float>(sum_probs, "template_sum_probs", {t.n_templates, 1});
-  if (static_cast<int64_t>(domain_names.size()) != t.n_templates || static_cast<int64_t>(sequence.size()) != t.n_templates)
+  if (static_cast<int64_t>(domain_names.size()) != t.n_templates ||
+      static_cast<int64_t>(sequence.size()) != t.n_templates)
     fail_input("template_domain_names and template_sequence: {} entries each expected (template_aatype's)",
                t.n_templates);
   t.domain_names = std::move(domain_names);
@@ -84,24 +85,24 @@ void bind_templates(py::module_& m) {
       .def_readonly("n_res", &TemplateFeatures::n_res)
       .def_readonly("domain_names", &TemplateFeatures::domain_names)
       .def_readonly("sequence", &TemplateFeatures::sequence)
-      .def_property_readonly("aatype",
-                             [](py::object self) {
-                               const auto& t = self.cast<const TemplateFeatures&>();
-                               return view_as_numpy(t.aatype, {t.n_templates, t.n_res, fold::kTemplateAatypeChannels},
-                                                    self);
-                             })
-      .def_property_readonly("all_atom_masks",
-                             [](py::object self) {
-                               const auto& t = self.cast<const TemplateFeatures&>();
-                               return view_as_numpy(t.all_atom_masks, {t.n_templates, t.n_res, rc::atom_type_num},
-                                                    self);
-                             })
-      .def_property_readonly("all_atom_positions",
-                             [](py::object self) {
-                               const auto& t = self.cast<const TemplateFeatures&>();
-                               return view_as_numpy(t.all_atom_positions,
-                                                    {t.n_templates, t.n_res, rc::atom_type_num, 3}, self);
-                             })
+      .def_property_readonly(
+          "aatype",
+          [](py::object self) {
+            const auto& t = self.cast<const TemplateFeatures&>();
+            return view_as_numpy(t.aatype, {t.n_templates, t.n_res, fold::kTemplateAatypeChannels}, self);
+          })
+      .def_property_readonly(
+          "all_atom_masks",
+          [](py::object self) {
+            const auto& t = self.cast<const TemplateFeatures&>();
+            return view_as_numpy(t.all_atom_masks, {t.n_templates, t.n_res, rc::atom_type_num}, self);
+          })
+      .def_property_readonly(
+          "all_atom_positions",
+          [](py::object self) {
+            const auto& t = self.cast<const TemplateFeatures&>();
+            return view_as_numpy(t.all_atom_positions, {t.n_templates, t.n_res, rc::atom_type_num, 3}, self);
+          })
       .def_property_readonly("sum_probs", [](py::object self) {
         const auto& t = self.cast<const TemplateFeatures&>();
         return view_as_numpy(t.sum_probs, {t.n_templates, 1}, self);
@@ -109,7 +110,8 @@ void bind_templates(py::module_& m) {
   m.def(
       "search_templates",
       [](const data::Sequence& query, const std::filesystem::path& db, const std::filesystem::path& mmcif_dir,
-         const std::string& max_template_date, double evalue, int64_t max_hits, int64_t threads) {
+         const std::string& max_template_date, double evalue, int64_t max_hits, int64_t threads,
+         const fold::RawFeatures* features) {
         pipelines::TemplateSearchOptions options;
         options.db = db;
         options.featurizer.mmcif_dir = mmcif_dir;
@@ -118,14 +120,15 @@ void bind_templates(py::module_& m) {
         options.evalue = evalue;
         options.threads = threads;
         pipelines::check_template_search_options(options);
-        auto out = pipelines::search_templates(query, options);
+        auto out = pipelines::search_templates(query, options, features);
         std::vector<std::pair<std::string, std::string>> skipped;
         for (auto& s : out.result.skipped) skipped.emplace_back(std::move(s.name), std::move(s.reason));
         return std::make_tuple(std::move(out.result.features), std::move(skipped), std::move(out.hits_m8));
       },
       py::arg("query"), py::arg("db"), py::arg("mmcif_dir"), py::arg("max_template_date"), py::arg("evalue"),
-      py::arg("max_hits"), py::arg("threads"), Release(),
-      "The template search of `kfold predict --template-db`: (features, [(hit, why skipped)], hits as m8 text).");
+      py::arg("max_hits"), py::arg("threads"), py::arg("features") = nullptr, Release(),
+      "The template search of `kfold predict --template-db` (with the PSSM of `features`' MSA when it has one): "
+      "(features, [(hit, why skipped)], hits as m8 text).");
   m.def(
       "with_templates",
       [](const fold::RawFeatures& raw, const TemplateFeatures& templates) {

@@ -95,7 +95,8 @@ TEST_CASE("search: planted homologs are found, decoys are not, any thread count 
   options.index_chunk_residues = msa::kIndexChunkResidues;
   CHECK(fingerprint(msa::search(p.queries, db, options)) == chunked_rounds);
   options.iterations = 1;
-  for (const auto level : {msa::SimdLevel::scalar, msa::SimdLevel::sse2, msa::SimdLevel::avx2, msa::SimdLevel::avx512}) {
+  for (const auto level :
+       {msa::SimdLevel::scalar, msa::SimdLevel::sse2, msa::SimdLevel::avx2, msa::SimdLevel::avx512}) {
     if (!msa::simd_level_supported(level)) continue;
     options.simd = level;
     CHECK(fingerprint(msa::search(p.queries, db, options)) == fingerprint(results));
@@ -233,6 +234,63 @@ TEST_CASE("search --iterations: a PSSM finds a remote homolog that a single pass
   CHECK(fingerprint(msa::search(queries, db, options)) == fingerprint(three_results));
 }
 
+TEST_CASE("search: a first-round profile from the query's own MSA finds a remote homolog in another database") {
+  // As the template search does: the family (query + members, each replacing 60 % of the query's residues
+  // by one of two per-column alternatives) is an MSA in hand, not in the searched database, which holds a
+  // remote homolog that shares no residue with the query, and decoys.
+  std::mt19937_64 rng(78);
+  const std::string letters = "ARNDCQEGHILKMFPSTWYV";
+  const std::string q = test::random_protein(rng, 150);
+  std::vector<std::array<char, 2>> alternatives;
+  for (const char c : q) {
+    std::array<char, 2> alt{};
+    for (char& a : alt) {
+      do a = letters[rng() % 20];
+      while (a == c);
+    }
+    alternatives.push_back(alt);
+  }
+  std::vector<std::vector<uint8_t>> rows(1);
+  msa::encode_residues(q, rows.front());
+  for (int m = 0; m < 12; ++m) {
+    std::string member = q;
+    for (size_t i = 0; i < q.size(); ++i)
+      if (rng() % 10 < 6) member[i] = alternatives[i][rng() % 2];
+    msa::encode_residues(member, rows.emplace_back());
+  }
+  std::string remote;
+  for (size_t i = 0; i < q.size(); ++i) remote += alternatives[i][rng() % 2];
+  std::string fasta = ">remote\n" + remote + "\n";
+  for (int d = 0; d < 200; ++d) fasta += ">decoy" + std::to_string(d) + "\n" + test::random_protein(rng, 150) + "\n";
+  test::ScratchDir dir("msa_first_round_profile");
+  data::write_file_atomic(dir / "db.fasta", fasta);
+  const auto db = msa::SequenceDb::open(dir / "db.fasta");
+  const std::vector<data::Sequence> queries = {{"q", "", q}};
+
+  msa::SearchOptions options;
+  const auto plain = msa::search(queries, db, options);
+  for (const auto& h : plain[0].hits) CHECK(db.id(h.target) != "remote");
+  // The query's own sequence profile is the default: the same result.
+  options.first_round_profiles = {msa::make_sequence_profile(q, msa::blosum62())};
+  CHECK(fingerprint(msa::search(queries, db, options)) == fingerprint(plain));
+  // The MSA's PSSM: the remote homolog first, far above every decoy; the same for 1 and 2 threads.
+  options.first_round_profiles = {msa::make_pssm(rows)};
+  const auto profiled = msa::search(queries, db, options);
+  REQUIRE_FALSE(profiled[0].hits.empty());
+  CHECK(db.id(profiled[0].hits[0].target) == "remote");
+  CHECK(profiled[0].hits[0].evalue < 1e-20);
+  options.threads = 2;
+  CHECK(fingerprint(msa::search(queries, db, options)) == fingerprint(profiled));
+  // A profile of another sequence, or a count that does not match the queries: input errors.
+  options.first_round_profiles = {msa::make_sequence_profile(remote, msa::blosum62())};
+  CHECK_THROWS_WITH_AS(msa::search(queries, db, options), doctest::Contains("not a profile of its sequence"),
+                       InputError);
+  options.first_round_profiles = {};
+  options.first_round_profiles.resize(2);
+  CHECK_THROWS_WITH_AS(msa::search(queries, db, options), doctest::Contains("2 first-round profiles for 1 queries"),
+                       InputError);
+}
+
 TEST_CASE("search: a low-complexity query region neither seeds nor scores (masked as X)") {
   // The query: 150 random residues and a poly-Q tail of 40. The database: its homolog (60% of
   // residues substituted, no tail), 20 unrelated proteins that each carry a poly-Q run of 35, and
@@ -259,6 +317,6 @@ TEST_CASE("search: a low-complexity query region neither seeds nor scores (maske
   CHECK(hit_ids(msa::search(query, db, options)) == std::vector<std::string>{"homolog"});
   options.prefilter.mask_low_complexity = false;
   const auto unmasked = hit_ids(msa::search(query, db, options));
-  CHECK(std::count_if(unmasked.begin(), unmasked.end(), [](const std::string& id) { return id.rfind("qrich", 0) == 0; }) ==
-        20);
+  CHECK(std::count_if(unmasked.begin(), unmasked.end(),
+                      [](const std::string& id) { return id.rfind("qrich", 0) == 0; }) == 20);
 }

@@ -173,3 +173,26 @@ def test_missing_or_damaged_mmcif_files_are_warned_about_and_skipped(kfold, inpu
     assert "templates: 0 of" in r.stderr
     with h5py.File(out, "r") as f:
         assert "template_aatype" not in f  # no template: the model runs template-free
+
+
+def test_with_an_msa_the_template_search_uses_its_profile(kfold_module, kfold, inputs, tmp_path):
+    rng = np.random.default_rng(5)
+    query = inputs["query"]
+    rows = [query]
+    for _ in range(6):
+        row = np.array(list(query))
+        row[rng.choice(len(query), 30, replace=False)] = list(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), 30))
+        rows.append("".join(row))
+    a3m = tmp_path / "family.a3m"
+    a3m.write_text("".join(f">r{i}\n{r}\n" for i, r in enumerate(rows)))
+    out = tmp_path / "f.h5"
+    r = kfold("features", inputs["fasta"], "--msa", a3m, "--template-db", inputs["db"], "--template-mmcif-dir", MMCIF,
+              "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert "with the profile of its 7 MSA rows" in r.stderr
+    with h5py.File(out, "r") as f:
+        names = [n.decode() if isinstance(n, bytes) else n for n in f["template_domain_names"][()]]
+        assert names[0] == "2ofg_X"
+        cli_positions = f["template_all_atom_positions"][()]
+    t = kfold_module.templates(inputs["fasta"], inputs["db"], MMCIF, msas=[a3m], threads=1)
+    np.testing.assert_array_equal(t["template_all_atom_positions"], cli_positions)

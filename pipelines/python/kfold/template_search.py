@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Iterator, Optional, Union
+from typing import Iterator, Optional, Sequence, Union
 
 import numpy as np
 
 from . import _core
-from ._inputs import QueryLike, read_query
+from ._inputs import MsaLike, QueryLike, msa_source, read_msa, read_query
 from ._runner import run
 
 __all__ = ["Templates", "templates"]
@@ -91,8 +91,8 @@ class Templates(Mapping):
 
 
 def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: Union[str, "os.PathLike[str]"], *,
-              max_template_date: Optional[str] = None, evalue: float = 10.0, max_hits: int = 20,
-              threads: Optional[int] = None) -> Templates:
+              msas: Sequence[MsaLike] = (), max_template_date: Optional[str] = None, evalue: float = 10.0,
+              max_hits: int = 20, threads: Optional[int] = None) -> Templates:
     """Searches ``db`` for templates of ``query`` and builds AlphaFold's template features from the
     mmCIF files in ``mmcif_dir`` (``kfold predict --template-db DB --template-mmcif-dir DIR``).
 
@@ -101,6 +101,8 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
         db: a FASTA of PDB chains with ids ``<pdb id>_<chain>`` (the PDB's ``pdb_seqres.txt``) or a
             ``kfold db create`` directory of it.
         mmcif_dir: folder of ``<id>.cif[.gz]`` files (or the PDB's divided layout ``ab/<id>.cif.gz``).
+        msas: the query's MSAs (as for :func:`kfold.features`): the search then uses their profile (a
+            PSSM), as ``kfold predict --msa ... --template-db ...`` does; none: the query's sequence.
         max_template_date: ``"YYYY-MM-DD"``: later releases are not used (None: no limit).
         evalue: the search's E-value threshold; max_hits: templates kept (the model uses the first 4).
         threads: search threads (None: every core).
@@ -117,6 +119,11 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
     n_threads = (os.cpu_count() or 1) if threads is None else int(threads)
     if n_threads < 1:
         raise _core.InputError(f"threads {threads}: must be 1 or more (None: every core)")
+    msas = list(msas)
+    raw = None
+    if msas:
+        sources = [msa_source(m, i) for i, m in enumerate(msas)]
+        raw = run(_core.make_raw_features, sequence, [read_msa(m) for m in msas], sources)
     core, skipped, hits_m8 = run(_core.search_templates, sequence, os.fspath(db), os.fspath(mmcif_dir),
-                                 max_template_date or "", float(evalue), int(max_hits), n_threads)
+                                 max_template_date or "", float(evalue), int(max_hits), n_threads, raw)
     return Templates(core, skipped, hits_m8)
