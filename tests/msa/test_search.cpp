@@ -177,15 +177,22 @@ TEST_CASE("check_queries: too long, nucleotide and all-X queries are input error
   CHECK_NOTHROW(msa::check_queries({{"ok", "", "MKTAYIAKQRQISFVKSHFSRQ"}}, "q.fasta"));
 }
 
-TEST_CASE("search --iterations: a PSSM finds a remote homolog that a single pass misses") {
-  // Each query column allows two alternative residues; family members replace 60% of the query's
-  // residues by one of them. The remote homolog takes an alternative at every column, so it shares
-  // no residue with the query (a single pass cannot see it) but fits the family's profile.
-  std::mt19937_64 rng(77);
+namespace {
+
+// A protein family: each query column allows two alternative residues; members replace 60 % of the
+// query's residues by one of them; the remote homolog takes an alternative at every column, so it shares
+// no residue with the query (a single pass cannot see it) but fits the family's profile.
+struct Family {
+  std::string query, remote;
+  std::vector<std::string> members;
+};
+
+Family make_family(std::mt19937_64& rng, int n_members) {
   const std::string letters = "ARNDCQEGHILKMFPSTWYV";
-  const std::string q = test::random_protein(rng, 150);
+  Family f;
+  f.query = test::random_protein(rng, 150);
   std::vector<std::array<char, 2>> alternatives;
-  for (const char c : q) {
+  for (const char c : f.query) {
     std::array<char, 2> alt{};
     for (char& a : alt) {
       do a = letters[rng() % 20];
@@ -193,16 +200,27 @@ TEST_CASE("search --iterations: a PSSM finds a remote homolog that a single pass
     }
     alternatives.push_back(alt);
   }
-  std::string fasta;
-  for (int m = 0; m < 8; ++m) {
-    std::string member = q;
-    for (size_t i = 0; i < q.size(); ++i)
+  for (int m = 0; m < n_members; ++m) {
+    std::string member = f.query;
+    for (size_t i = 0; i < member.size(); ++i)
       if (rng() % 10 < 6) member[i] = alternatives[i][rng() % 2];
-    fasta += ">member" + std::to_string(m) + "\n" + member + "\n";
+    f.members.push_back(member);
   }
-  std::string remote;
-  for (size_t i = 0; i < q.size(); ++i) remote += alternatives[i][rng() % 2];
-  fasta += ">remote\n" + remote + "\n";
+  for (size_t i = 0; i < f.query.size(); ++i) f.remote += alternatives[i][rng() % 2];
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("search --iterations: a PSSM finds a remote homolog that a single pass misses") {
+  // The family's members are in the database with the remote homolog and decoys (make_family).
+  std::mt19937_64 rng(77);
+  const Family family = make_family(rng, 8);
+  const std::string& q = family.query;
+  std::string fasta;
+  for (size_t m = 0; m < family.members.size(); ++m)
+    fasta += ">member" + std::to_string(m) + "\n" + family.members[m] + "\n";
+  fasta += ">remote\n" + family.remote + "\n";
   for (int d = 0; d < 200; ++d) fasta += ">decoy" + std::to_string(d) + "\n" + test::random_protein(rng, 150) + "\n";
 
   test::ScratchDir dir("msa_iterations");
@@ -235,31 +253,15 @@ TEST_CASE("search --iterations: a PSSM finds a remote homolog that a single pass
 }
 
 TEST_CASE("search: a first-round profile from the query's own MSA finds a remote homolog in another database") {
-  // As the template search does: the family (query + members, each replacing 60 % of the query's residues
-  // by one of two per-column alternatives) is an MSA in hand, not in the searched database, which holds a
-  // remote homolog that shares no residue with the query, and decoys.
+  // As the template search does: the family (make_family) is an MSA in hand, not in the searched
+  // database, which holds its remote homolog and decoys.
   std::mt19937_64 rng(78);
-  const std::string letters = "ARNDCQEGHILKMFPSTWYV";
-  const std::string q = test::random_protein(rng, 150);
-  std::vector<std::array<char, 2>> alternatives;
-  for (const char c : q) {
-    std::array<char, 2> alt{};
-    for (char& a : alt) {
-      do a = letters[rng() % 20];
-      while (a == c);
-    }
-    alternatives.push_back(alt);
-  }
+  const Family family = make_family(rng, 12);
+  const std::string& q = family.query;
+  const std::string& remote = family.remote;
   std::vector<std::vector<uint8_t>> rows(1);
   msa::encode_residues(q, rows.front());
-  for (int m = 0; m < 12; ++m) {
-    std::string member = q;
-    for (size_t i = 0; i < q.size(); ++i)
-      if (rng() % 10 < 6) member[i] = alternatives[i][rng() % 2];
-    msa::encode_residues(member, rows.emplace_back());
-  }
-  std::string remote;
-  for (size_t i = 0; i < q.size(); ++i) remote += alternatives[i][rng() % 2];
+  for (const auto& member : family.members) msa::encode_residues(member, rows.emplace_back());
   std::string fasta = ">remote\n" + remote + "\n";
   for (int d = 0; d < 200; ++d) fasta += ">decoy" + std::to_string(d) + "\n" + test::random_protein(rng, 150) + "\n";
   test::ScratchDir dir("msa_first_round_profile");
