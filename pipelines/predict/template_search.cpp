@@ -27,8 +27,7 @@ fold::TemplateHit template_hit(const msa::Hit& hit, const msa::SequenceDb& db) {
   const msa::Alignment& a = hit.alignment;
   fold::TemplateHit out;
   out.name = std::string(db.id(hit.target));
-  out.sequence = std::string(db.residues(hit.target).substr(a.t_start, a.t_end - a.t_start + 1));
-  for (char& c : out.sequence) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  out.sequence = std::string(db.residues(hit.target).substr(a.t_start, a.t_end - a.t_start + 1));  // upper case
   int64_t q = a.q_start, t = 0;
   for (const char op : a.ops) {
     if (op == 'M') {
@@ -61,7 +60,7 @@ TemplateSearchOutput search_templates(const data::Sequence& query, const Templat
   const auto db = msa::SequenceDb::open(options.db);
   msa::SearchOptions search;
   search.evalue = options.evalue;
-  search.max_seqs = 500;
+  search.max_seqs = 500;  // hits handed to the featurizer, which keeps the first max_hits (20) usable ones
   search.threads = options.threads;
   msa::check_search_options(search);
   const std::vector<data::Sequence> queries{query};
