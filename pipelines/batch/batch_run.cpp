@@ -232,6 +232,7 @@ void BatchRunner::run_predict_stage(const BatchTarget& target, const fs::path& d
   result["best_model"] = best->model_name;
   result["mean_plddt"] = best->mean_plddt;
   result["ptm"] = best->ptm >= 0 ? json(best->ptm) : json(nullptr);
+  result["num_residue_violations"] = best->num_residue_violations;
   status["predict"] = result;
   status.erase("failed");
   status["status"] = "done";

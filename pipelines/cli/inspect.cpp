@@ -1,11 +1,19 @@
 // `kfold inspect FILE`: names, dtypes and shapes of the arrays in an HDF5 file (features, results)
-// or an .npz archive (AlphaFold parameters).
+// or an .npz archive (AlphaFold parameters); for a PDB/mmCIF structure, its size and AlphaFold's
+// structural violation checks (fold/structural_violations.hpp).
+#include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <set>
 
 #include "data/error.hpp"
 #include "data/hdf5_file.hpp"
 #include "data/npz_file.hpp"
+#include "data/residue_constants.hpp"
+#include "data/structure_io.hpp"
 #include "data/text_input.hpp"
+#include "fold/structural_violations.hpp"
 #include "pipelines/cli/commands.hpp"
 
 namespace kfold::cli {
@@ -26,12 +34,58 @@ void inspect_npz(const std::string& path) {
                a.compressed ? " (compressed)" : "");
 }
 
+bool is_structure_path(std::string name) {
+  if (name.size() > 3 && name.ends_with(".gz")) name.resize(name.size() - 3);
+  for (const char* ext : {".pdb", ".ent", ".cif", ".mmcif"})
+    if (name.ends_with(ext)) return true;
+  return false;
+}
+
+void inspect_structure(const std::string& path) {
+  const auto protein = data::read_structure(path);
+  const int64_t n = protein.n_res();
+  // One residue numbering for all chains: each chain starts 100 past the previous one's end, so that no
+  // peptide bond is checked across chains and every pair of residues is checked for clashes once.
+  std::vector<int64_t> residue_index(protein.residue_index);
+  int64_t offset = 0;
+  for (int64_t i = 1; i < n; ++i) {
+    const auto k = static_cast<size_t>(i);
+    if (protein.chain_index[k] != protein.chain_index[k - 1])
+      offset = residue_index[k - 1] + 100 - protein.residue_index[k];
+    residue_index[k] = protein.residue_index[k] + offset;
+  }
+  const auto positions = at::tensor(at::ArrayRef<float>(protein.atom_positions)).reshape({n, 37, 3});
+  const auto mask = at::tensor(at::ArrayRef<float>(protein.atom_mask)).reshape({n, 37});
+  const auto m = fold::check_structure(at::tensor(at::ArrayRef<int64_t>(protein.aatype)),
+                                       at::tensor(at::ArrayRef<int64_t>(residue_index)), positions, mask);
+  const std::set<int64_t> chains(protein.chain_index.begin(), protein.chain_index.end());
+  fmt::print("{}: structure, {} chain{}, {} residues, {} atoms\n", path, chains.size(), chains.size() == 1 ? "" : "s",
+             n, static_cast<int64_t>(mask.sum().item<double>()));
+  fmt::print("structural violations (AlphaFold's checks): {} of {} residues\n", m.residue_violations.size(), n);
+  fmt::print(
+      "  residues with a peptide bond/angle violation {:.3f}, a clash {:.3f}, a within-residue violation {:.3f}; "
+      "consecutive CA pairs too far apart {:.3f}\n",
+      m.between_residue_bond, m.between_residue_clash, m.within_residue, m.extreme_ca_ca_distance);
+  if (m.residue_violations.empty()) return;
+  std::vector<std::string> names;
+  for (const int64_t i : m.residue_violations) {
+    const auto k = static_cast<size_t>(i);
+    const auto chain =
+        chains.size() > 1 ? fmt::format("{}:", static_cast<char>('A' + protein.chain_index[k] % 26)) : "";
+    names.push_back(fmt::format("{}{}{}", chain, data::rc::resnames[static_cast<size_t>(protein.aatype[k])],
+                                protein.residue_index[k]));
+  }
+  fmt::print("  {}\n", fmt::join(names, " "));
+}
+
 void inspect_file(const std::string& path) {
   data::check_input_file(path);
   if (data::is_zip_file(path)) return inspect_npz(path);
+  if (is_structure_path(path)) return inspect_structure(path);
   if (!data::is_hdf5_file(path))
     fail_input(
-        "{}: not a file kfold can inspect (expected HDF5 such as features.h5, or an .npz such as params_model_1.npz)",
+        "{}: not a file kfold can inspect (expected HDF5 such as features.h5, an .npz such as params_model_1.npz, or "
+        "a .pdb/.cif structure)",
         path);
   const data::H5Reader reader(path);
   const auto datasets = reader.list();
@@ -45,10 +99,15 @@ void inspect_file(const std::string& path) {
 }  // namespace
 
 void add_inspect_command(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("inspect", "List the arrays (name, dtype, shape) of an HDF5 file or an .npz archive");
+  auto* cmd = app.add_subcommand("inspect",
+                                 "List the arrays (name, dtype, shape) of an HDF5 file or an .npz archive, or check a "
+                                 "structure (PDB/mmCIF) with AlphaFold's structural violation checks");
   auto path = std::make_shared<std::string>();
-  cmd->add_option("FILE", *path, "features.h5, result_<model>.h5 or params_<model>.npz")->required();
-  cmd->footer("Examples:\n  kfold inspect out/features.h5\n  kfold inspect data/params/params_model_1_ptm.npz");
+  cmd->add_option("FILE", *path, "features.h5, result_<model>.h5, params_<model>.npz, or a .pdb/.cif[.gz] structure")
+      ->required();
+  cmd->footer(
+      "Examples:\n  kfold inspect out/features.h5\n  kfold inspect data/params/params_model_1_ptm.npz\n"
+      "  kfold inspect out/ubiquitin/ranked_0.pdb     # residues with bond, angle or clash violations");
   cmd->callback([&action, path] { action = [path] { inspect_file(*path); }; });
 }
 

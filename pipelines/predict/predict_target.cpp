@@ -24,6 +24,7 @@
 #include "fold/config.hpp"
 #include "fold/input_pipeline.hpp"
 #include "fold/raw_features.hpp"
+#include "fold/structural_violations.hpp"
 #include "kernels/runtime_info.hpp"
 #include "msa/search.hpp"
 #include "msa/search_output.hpp"
@@ -32,6 +33,7 @@
 #include "pipelines/predict/plots.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
 #include "pipelines/predict/timings.hpp"
+#include "pipelines/predict/violations_json.hpp"
 
 namespace kfold::pipelines {
 
@@ -225,6 +227,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   std::vector<PlddtSeries> plddt_series;
   std::map<std::string, data::Protein> proteins;
   std::map<std::string, std::pair<std::vector<float>, double>> pae;  // model -> (PAE, max PAE)
+  std::vector<std::pair<std::string, std::string>> violations;       // model -> violations.json entry
   for (const auto& model : models.names()) {
     const auto& network = models.get(model);
     Timings::Scope process_time(timings, "process_features_" + model);
@@ -265,12 +268,18 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
                      out.max_predicted_aligned_error);
       pae[model] = {std::move(values), out.max_predicted_aligned_error};
     }
+    const auto checks =
+        fold::check_structure(aatype, residue_index, out.structure.final_atom_positions, out.structure.final_atom_mask);
+    violations.emplace_back(model, violations_entry_json(checks, residue_index_v));
+    const auto n_violations = static_cast<int64_t>(checks.residue_violations.size());
     proteins.emplace(model, std::move(protein));
     plddt_series.push_back({model, plddt});
-    summary.models.push_back({model, out.mean_plddt, out.aligned_error ? out.ptm : -1.0, seconds, peak_gpu_bytes});
+    summary.models.push_back(
+        {model, out.mean_plddt, out.aligned_error ? out.ptm : -1.0, seconds, peak_gpu_bytes, n_violations});
     scores.push_back({model, options.rank_by == RankBy::ptm ? out.ptm : out.mean_plddt});
-    log_info("{}: mean pLDDT {:.2f}{} in {:.1f} s{}", model, out.mean_plddt,
-             out.aligned_error ? fmt::format(", pTM {:.4f}", out.ptm) : "", seconds,
+    log_info("{}: mean pLDDT {:.2f}{}, {} residue{} with structural violations, in {:.1f} s{}", model, out.mean_plddt,
+             out.aligned_error ? fmt::format(", pTM {:.4f}", out.ptm) : "", n_violations, n_violations == 1 ? "" : "s",
+             seconds,
              peak_gpu_bytes >= 0 ? fmt::format(", peak GPU memory {:.2f} GiB (torch's allocator)",
                                                static_cast<double>(peak_gpu_bytes) / (1 << 30))
                                  : std::string());
@@ -285,6 +294,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
     data::write_mmcif(summary.target_dir / fmt::format("ranked_{}.cif", k), proteins.at(model), header);
   }
   write_ranking_debug_json(summary.target_dir / "ranking_debug.json", scores, options.rank_by);
+  write_violations_json(summary.target_dir / "violations.json", violations);
   write_plddt_png(summary.target_dir / "plddt.png", plddt_series);
   for (const auto& model : summary.ranking)
     if (const auto it = pae.find(model); it != pae.end()) {

@@ -58,7 +58,8 @@ struct ModelResult {
   double mean_plddt = 0;
   double ptm = -1;  // -1 without an aligned-error head
   double seconds = 0;
-  int64_t peak_gpu_bytes = -1;  // on a CUDA device: torch's allocator peak during the model's run; else -1
+  int64_t peak_gpu_bytes = -1;         // on a CUDA device: torch's allocator peak during the model's run; else -1
+  int64_t num_residue_violations = 0;  // residues with a structural violation (violations.json)
 };
 
 struct PredictSummary {

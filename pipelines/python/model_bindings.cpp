@@ -21,9 +21,11 @@
 #include "fold/config.hpp"
 #include "fold/input_pipeline.hpp"
 #include "fold/raw_features.hpp"
+#include "fold/structural_violations.hpp"
 #include "pipelines/predict/loaded_model.hpp"
 #include "pipelines/predict/predict_target.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
+#include "pipelines/predict/violations_json.hpp"
 #include "pipelines/python/bindings.hpp"
 #include "pipelines/python/numpy_arrays.hpp"
 #include "pipelines/python/python_runtime.hpp"
@@ -145,8 +147,7 @@ void bind_model(py::module_& m) {
 
   py::class_<LoadedModel>(m, "LoadedModel", "A model preset with its parameters loaded (pipelines::LoadedModel).")
       .def(py::init(&load_model), py::arg("preset"), py::arg("config"), py::arg("recycles"), py::arg("params"),
-           py::arg("random_seed"), py::arg("device"), py::arg("chunk_size"), py::arg("attention"),
-           py::arg("dtype"))
+           py::arg("random_seed"), py::arg("device"), py::arg("chunk_size"), py::arg("attention"), py::arg("dtype"))
       .def_property_readonly("name", &LoadedModel::name)
       .def_property_readonly("random_weights", &LoadedModel::random_weights)
       .def_property_readonly("num_iterations",
@@ -194,6 +195,16 @@ void bind_model(py::module_& m) {
           "dlpack", [](const Prediction& p, const std::string& name) { return dlpack_capsule(named_output(p, name)); },
           py::arg("name"), "One output as a DLPack capsule (its device, no copy).")
       .def(
+          "violations_json",
+          [](const Prediction& p) {
+            const auto& s = p.outputs.structure;
+            const auto residue_index = p.residue_index.to(at::kCPU).contiguous();
+            return pipelines::violations_entry_json(
+                fold::check_structure(p.aatype, p.residue_index, s.final_atom_positions, s.final_atom_mask),
+                {residue_index.data_ptr<int64_t>(), static_cast<size_t>(residue_index.numel())});
+          },
+          Release(), "The structure's entry of violations.json (AlphaFold's structural violation checks), as JSON.")
+      .def(
           "to_pdb",
           [](const Prediction& p, const std::vector<std::string>& remarks) {
             return data::to_pdb(pipelines::prediction_protein(p), pipelines::prediction_header(p.model_name, remarks));
@@ -202,7 +213,8 @@ void bind_model(py::module_& m) {
       .def(
           "to_mmcif",
           [](const Prediction& p, const std::vector<std::string>& remarks) {
-            return data::to_mmcif(pipelines::prediction_protein(p), pipelines::prediction_header(p.model_name, remarks));
+            return data::to_mmcif(pipelines::prediction_protein(p),
+                                  pipelines::prediction_header(p.model_name, remarks));
           },
           py::arg("remarks"), Release());
 }

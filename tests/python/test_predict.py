@@ -3,6 +3,7 @@
 - The shipped example with the small config and random weights: every file of DESIGN.md exists,
   structures parse, B-factors equal the result's pLDDT, JSON files follow AlphaFold DB's schema,
   ranking_debug.json's order follows the scores, the outputs say loudly that nothing was predicted.
+- violations.json: AlphaFold's structural violation checks per model, consistent with the structures.
 - Parity through the CLI: the reference's processed features and parameters (tests/fixtures/
   alphafold_model, scripts/make_fixture_alphafold_model.py) give the reference's structure (1e-3 A),
   pLDDT (1e-3), PAE (1e-3 A) and pTM (1e-4).
@@ -34,7 +35,8 @@ def demo(kfold, tmp_path_factory):
 def test_demo_writes_every_file(demo):
     target, run = demo
     assert "random weights, not a prediction" in run.stderr
-    expected = ["features.h5", "msas/ubiquitin.a3m", "ranking_debug.json", "timings.json", "plddt.png", "pae.png",
+    expected = ["features.h5", "msas/ubiquitin.a3m", "ranking_debug.json", "violations.json", "timings.json",
+                "plddt.png", "pae.png",
                 "done", "RANDOM_WEIGHTS.txt", "ranked_0.pdb", "ranked_1.cif", "pae_model_1_ptm.json"]
     for model in ("model_1_ptm", "model_3"):
         expected += [f"result_{model}.h5", f"unrelaxed_{model}.pdb", f"unrelaxed_{model}.cif",
@@ -90,12 +92,32 @@ def test_pae_json_and_ranking(demo):
     assert {"features", "predict_and_compile_model_3"} <= set(timings)
 
 
+def test_violations_json_agrees_with_the_structures(demo):
+    """One entry per model, in run order; the fractions agree with the residue list; the extreme CA-CA
+    fraction is the one recomputed here from the PDB's CA atoms. (Random weights violate everywhere, so the
+    residue-level checks against independently recomputed violations are in test_structure_checks.py.)"""
+    target, run = demo
+    violations = json.loads((target / "violations.json").read_text())
+    assert list(violations) == ["model_1_ptm", "model_3"]
+    for model, entry in violations.items():
+        assert f"{model}: mean pLDDT" in run.stderr and "with structural violations" in run.stderr
+        flagged = entry["violating_residues"]
+        assert entry["num_residue_violations"] == len(flagged) == len(set(flagged))
+        assert entry["violations_per_residue"] == pytest.approx(len(flagged) / 76)
+        for key in ("between_residue_bond", "between_residue_clash", "within_residue"):
+            assert 0 <= entry[f"violations_{key}"] <= entry["violations_per_residue"] + 1e-12
+        ca = np.array([r["CA"][0].pos.tolist() for r in gemmi.read_structure(str(target / f"unrelaxed_{model}.pdb"))[0][0]])
+        extreme = np.linalg.norm(ca[1:] - ca[:-1], axis=1) - 3.80209737096 > 1.5
+        assert entry["violations_extreme_ca_ca_distance"] == pytest.approx(extreme.mean(), abs=1e-6)
+
+
 def test_same_seed_same_files(kfold, demo, tmp_path):
     target, _ = demo
     run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--msa", EXAMPLES / "ubiquitin.a3m", "--random-weights",
                 "--models", "model_1_ptm,model_3", *SMALL, "--threads", 1, "-o", tmp_path)
     assert run.returncode == 0, run.stderr
-    for name in ("unrelaxed_model_1_ptm.pdb", "confidence_model_3.json", "pae_model_1_ptm.json", "ranking_debug.json"):
+    for name in ("unrelaxed_model_1_ptm.pdb", "confidence_model_3.json", "pae_model_1_ptm.json", "ranking_debug.json",
+                 "violations.json"):
         assert (tmp_path / "ubiquitin" / name).read_bytes() == (target / name).read_bytes(), name
 
 

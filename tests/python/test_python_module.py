@@ -7,6 +7,7 @@ PYTHONPATH) or from an installed kfold (`pip install --no-build-isolation .`).
 """
 import ast
 import inspect
+import json
 import os
 import re
 import signal
@@ -191,6 +192,7 @@ def test_prediction_equals_the_clis(kf, small_model, cli_prediction):
         assert pred.num_recycles == h5["num_recycles"][()] == 1
     assert pred.to_pdb() == (cli_prediction / "unrelaxed_model_1_ptm.pdb").read_text()
     assert pred.to_mmcif() == (cli_prediction / "unrelaxed_model_1_ptm.cif").read_text()
+    assert pred.violations == json.loads((cli_prediction / "violations.json").read_text())["model_1_ptm"]
     assert "random weights, not a prediction" in pred.to_pdb()
     assert pred.atom_positions.shape == (76, 37, 3) and pred.plddt.dtype == np.float32
     assert pred.sequence == "".join(FASTA.read_text().splitlines()[1:])

@@ -137,6 +137,22 @@ class Prediction:
         """Time of the input pipeline and the network."""
         return self._prediction.seconds
 
+    @property
+    def violations(self) -> dict:
+        """AlphaFold's structural violation checks of this structure (its entry of ``violations.json``):
+        ``num_residue_violations``, ``violating_residues`` (residue numbers as in the PDB/mmCIF text),
+        and the fractions of residues with a peptide bond or angle violation
+        (``violations_between_residue_bond``), a clash (``violations_between_residue_clash``), a
+        within-residue violation (``violations_within_residue``) or any (``violations_per_residue``), and
+        of consecutive Cα pairs too far apart (``violations_extreme_ca_ca_distance``).
+
+        Example::
+
+            >>> pred.violations["num_residue_violations"]  # doctest: +SKIP
+            0
+        """
+        return json.loads(self._prediction.violations_json())
+
     def arrays(self) -> dict[str, np.ndarray]:
         """Every output array by its ``result_<model>.h5`` name (``distogram/logits``,
         ``representations/pair``, ...).

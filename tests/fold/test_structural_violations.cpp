@@ -1,0 +1,156 @@
+// Tests of fold/structural_violations.hpp against AlphaFold's own violation analysis
+// (tests/fixtures/fold/structural_violations.npz, scripts/make_fixture_structural_violations.py: the crystal
+// structure 1HPV chain A, a damaged copy with planted faults, a noisy copy, and the damaged copy with missing
+// atoms), and the clash search's neighbour pruning against the all-pairs evaluation.
+#include <ATen/ATen.h>
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "data/error.hpp"
+#include "fold/all_atom.hpp"
+#include "fold/structural_violations.hpp"
+#include "fold_fixture.hpp"
+
+namespace kfold::fold {
+namespace {
+
+at::Tensor int_array(const test::ModuleFixture& fx, const std::string& key) {
+  const auto values = fx.npz->read<int64_t>(key);
+  return at::tensor(at::ArrayRef<int64_t>(values)).reshape(fx.npz->get(key).shape);
+}
+
+struct Atom14Structure {
+  at::Tensor aatype, residue_index, positions, exists;  // [L], [L], [L, 14, 3], [L, 14]
+};
+
+Atom14Structure fixture_structure(const test::ModuleFixture& fx, const std::string& name) {
+  const auto aatype = int_array(fx, name + "/aatype");
+  return {aatype, int_array(fx, name + "/residue_index"), atom37_to_atom14(fx.array(name + "/atom_positions"), aatype),
+          atom14_mask(aatype) * atom37_to_atom14(fx.array(name + "/atom_mask"), aatype)};
+}
+
+StructuralViolations violations_of(const Atom14Structure& s, const ViolationOptions& options = {}) {
+  return find_structural_violations(s.aatype, s.residue_index, s.positions, s.exists, options);
+}
+
+void check_same(const StructuralViolations& a, const StructuralViolations& b, double atol, const std::string& what) {
+  test::check_close(a.bonds_c_n_loss_mean, b.bonds_c_n_loss_mean, atol, 1e-5, what + " c_n loss");
+  test::check_close(a.clashes_mean_loss, b.clashes_mean_loss, atol, 1e-5, what + " clash loss");
+  test::check_close(a.clashes_per_atom_loss_sum, b.clashes_per_atom_loss_sum, atol, 1e-5, what + " clash per atom");
+  test::check_close(a.clashes_per_atom_clash_mask, b.clashes_per_atom_clash_mask, 0, 0, what + " clash mask");
+  test::check_close(a.total_per_residue_violations_mask, b.total_per_residue_violations_mask, 0, 0, what + " total");
+}
+
+}  // namespace
+
+TEST_CASE("structural violations: every output matches AlphaFold's find_structural_violations") {
+  const test::ModuleFixture fx("structural_violations");
+  for (const std::string name : {"crystal", "damaged", "noisy", "missing_atoms"}) {
+    CAPTURE(name);
+    const auto s = fixture_structure(fx, name);
+    const auto v = violations_of(s);
+    const auto out = [&](const std::string& key) { return fx.array(name + "/out/" + key); };
+    // Losses are fp32 sums of up to ~1e5 terms of size <= a few Angstrom: 1e-5 absolute + 1e-5 relative.
+    // Masks are comparisons of the same fp32 distances with the same bounds: exact.
+    test::check_close(v.bonds_c_n_loss_mean, out("between_residues/bonds_c_n_loss_mean"), 1e-5, 1e-5, "c_n loss");
+    test::check_close(v.angles_ca_c_n_loss_mean, out("between_residues/angles_ca_c_n_loss_mean"), 1e-5, 1e-5, "ca_c_n");
+    test::check_close(v.angles_c_n_ca_loss_mean, out("between_residues/angles_c_n_ca_loss_mean"), 1e-5, 1e-5, "c_n_ca");
+    test::check_close(v.connections_per_residue_loss_sum, out("between_residues/connections_per_residue_loss_sum"),
+                      1e-5, 1e-5, "connection loss per residue");
+    test::check_close(v.connections_per_residue_violation_mask,
+                      out("between_residues/connections_per_residue_violation_mask"), 0, 0, "connection violations");
+    test::check_close(v.clashes_mean_loss, out("between_residues/clashes_mean_loss"), 1e-7, 1e-5, "clash mean loss");
+    test::check_close(v.clashes_per_atom_loss_sum, out("between_residues/clashes_per_atom_loss_sum"), 1e-5, 1e-5,
+                      "clash loss per atom");
+    test::check_close(v.clashes_per_atom_clash_mask, out("between_residues/clashes_per_atom_clash_mask"), 0, 0,
+                      "clash mask");
+    test::check_close(v.within_per_atom_loss_sum, out("within_residues/per_atom_loss_sum"), 1e-5, 1e-5,
+                      "within-residue loss per atom");
+    test::check_close(v.within_per_atom_violations, out("within_residues/per_atom_violations"), 0, 0,
+                      "within-residue violations");
+    test::check_close(v.total_per_residue_violations_mask, out("total_per_residue_violations_mask"), 0, 0,
+                      "total per residue");
+
+    const auto m = compute_violation_metrics(s.residue_index, s.positions, s.exists, v);
+    CHECK(m.extreme_ca_ca_distance ==
+          doctest::Approx(out("violations_extreme_ca_ca_distance").item<double>()).epsilon(1e-6));
+    CHECK(m.between_residue_bond ==
+          doctest::Approx(out("violations_between_residue_bond").item<double>()).epsilon(1e-6));
+    CHECK(m.between_residue_clash ==
+          doctest::Approx(out("violations_between_residue_clash").item<double>()).epsilon(1e-6));
+    CHECK(m.within_residue == doctest::Approx(out("violations_within_residue").item<double>()).epsilon(1e-6));
+    CHECK(m.per_residue == doctest::Approx(out("violations_per_residue").item<double>()).epsilon(1e-6));
+    CHECK(m.residue_violations == fx.npz->read<int64_t>(name + "/out/residue_violations"));
+  }
+}
+
+TEST_CASE("structural violations: the planted faults are found, the crystal structure is clean") {
+  const test::ModuleFixture fx("structural_violations");
+  const auto clean = check_structure(int_array(fx, "crystal/aatype"), int_array(fx, "crystal/residue_index"),
+                                     fx.array("crystal/atom_positions"), fx.array("crystal/atom_mask"));
+  CHECK(clean.residue_violations.empty());
+  CHECK(clean.per_residue == 0);
+  // The damaged copy (see the fixture script): residue 10's C pulled off (positions 9 and 10 flagged by the
+  // peptide checks), residue 20's CB moved (within-residue), residue 60 stacked onto residue 30 (clashes).
+  const auto damaged = check_structure(int_array(fx, "damaged/aatype"), int_array(fx, "damaged/residue_index"),
+                                       fx.array("damaged/atom_positions"), fx.array("damaged/atom_mask"));
+  const auto& flagged = damaged.residue_violations;
+  for (const int64_t position : {9, 10, 19, 29, 59}) {
+    CAPTURE(position);
+    CHECK(std::find(flagged.begin(), flagged.end(), position) != flagged.end());
+  }
+  CHECK(damaged.between_residue_clash > 0);
+  CHECK(damaged.within_residue > 0);
+  CHECK(damaged.between_residue_bond > 0);
+}
+
+TEST_CASE("structural violations: neighbour pruning gives the all-pairs result") {
+  const test::ModuleFixture fx("structural_violations");
+  ViolationOptions all_pairs;
+  all_pairs.all_residue_pairs = true;
+  for (const std::string name : {"damaged", "noisy", "missing_atoms"}) {
+    CAPTURE(name);
+    const auto s = fixture_structure(fx, name);
+    check_same(violations_of(s), violations_of(s, all_pairs), 1e-6, name);
+  }
+  // A crumpled chain: residues squeezed to a third of their size and packed densely, many clashes at every
+  // distance; residue numbers with a gap and out of order.
+  auto s = fixture_structure(fx, "crystal");
+  const auto ca = s.positions.select(1, 1).unsqueeze(1);  // [L, 1, 3]
+  at::manual_seed(3);
+  s.positions = (ca * 0.25 + (s.positions - ca) * 0.6 + at::randn(s.positions.sizes()) * 0.3) * s.exists.unsqueeze(-1);
+  s.residue_index = s.residue_index.flip(0).clone();
+  s.residue_index.narrow(0, 0, 40).add_(7);
+  const auto pruned = violations_of(s), full = violations_of(s, all_pairs);
+  CHECK(pruned.clashes_per_atom_clash_mask.sum().item<double>() > 100);
+  check_same(pruned, full, 1e-6, "crumpled");
+}
+
+TEST_CASE("structural violations: the losses are differentiable in the positions") {
+  const test::ModuleFixture fx("structural_violations");
+  auto s = fixture_structure(fx, "damaged");
+  s.positions = s.positions.clone().requires_grad_(true);
+  const auto v = violations_of(s);
+  const auto loss = v.bonds_c_n_loss_mean + v.angles_ca_c_n_loss_mean + v.angles_c_n_ca_loss_mean +
+                    v.clashes_mean_loss + v.within_per_atom_loss_sum.sum();
+  loss.backward();
+  const auto grad = s.positions.grad();
+  REQUIRE(grad.defined());
+  CHECK(at::isfinite(grad).all().item<bool>());
+  // The stacked residue (position 59) and the moved CB (position 19) are pushed; the atoms of a residue far
+  // from every fault are not.
+  CHECK(grad[59].abs().sum().item<double>() > 0);
+  CHECK(grad[19].abs().sum().item<double>() > 0);
+  CHECK(grad[45].abs().sum().item<double>() == 0);
+}
+
+TEST_CASE("structural violations: wrong shapes are input errors") {
+  const auto aatype = at::zeros({5}, at::kLong);
+  CHECK_THROWS_WITH_AS(find_structural_violations(aatype, at::arange(5), at::zeros({5, 37, 3}), at::ones({5, 14})),
+                       doctest::Contains("atom14 positions [L, 14, 3]"), InputError);
+}
+
+}  // namespace kfold::fold
