@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <mutex>
+#include <utility>
 
 #include "data/error.hpp"
 #include "data/residue_constants.hpp"
@@ -27,14 +30,36 @@ constexpr int64_t kCysSg = 5;               // atom14 slot of CYS SG (and of oth
 
 at::Tensor norm(const at::Tensor& v, double eps) { return (eps + v.square().sum(-1)).sqrt(); }  // [..., 3] -> [...]
 
+// The loss of an excess beyond a bound (ViolationOptions::squared_losses).
+at::Tensor excess_loss(const at::Tensor& excess, bool squared) {
+  return squared ? at::relu(excess).square() : at::relu(excess);
+}
+
 // Flat-bottom violation of a value against its literature mean: the error sqrt(eps + (v - mean)^2), its loss
-// relu(error - tolerance) and its hard violation error > tolerance.
+// of the excess error - tolerance, and its hard violation error > tolerance.
 struct FlatBottom {
   at::Tensor loss, violation;
 };
-FlatBottom flat_bottom(const at::Tensor& value, const at::Tensor& mean, const at::Tensor& tolerance) {
+FlatBottom flat_bottom(const at::Tensor& value, const at::Tensor& mean, const at::Tensor& tolerance, bool squared) {
   const auto error = (1e-6 + (value - mean).square()).sqrt();
-  return {at::relu(error - tolerance), (error > tolerance).to(value.scalar_type())};
+  return {excess_loss(error - tolerance, squared), (error > tolerance).to(value.scalar_type())};
+}
+
+// rc::make_atom14_dists_bounds as [21, 14, 14] CPU tensors {lower, upper}, built once per pair of tolerances.
+std::pair<at::Tensor, at::Tensor> atom14_dists_bounds(double overlap_tolerance, double tolerance_factor) {
+  static std::mutex mutex;
+  static std::map<std::pair<double, double>, std::pair<at::Tensor, at::Tensor>> cache;
+  const std::lock_guard lock(mutex);
+  auto& entry = cache[{overlap_tolerance, tolerance_factor}];
+  if (!entry.first.defined()) {
+    const auto bounds = rc::make_atom14_dists_bounds(overlap_tolerance, tolerance_factor);
+    const auto table = [](const auto& t) {
+      return at::tensor(at::ArrayRef<float>(&t[0][0][0], rc::restype_num_with_x * rc::atom14_num * rc::atom14_num))
+          .reshape({rc::restype_num_with_x, rc::atom14_num, rc::atom14_num});
+    };
+    entry = {table(bounds.lower_bound), table(bounds.upper_bound)};
+  }
+  return entry;
 }
 
 // Per residue type, the van der Waals radius of each atom14 slot (0 for unused slots): [21, 14].
@@ -52,12 +77,13 @@ at::Tensor atom14_radius_table() {
 
 struct BondChecks {
   at::Tensor c_n_loss_mean, ca_c_n_loss_mean, c_n_ca_loss_mean, per_residue_loss_sum, per_residue_violation_mask;
+  at::Tensor masked_loss_sum;
 };
 
 // all_atom.between_residue_bond_loss: the peptide bond C(i)-N(i+1) and the angles CA-C-N and C-N-CA.
 BondChecks between_residue_bonds(const at::Tensor& aatype, const at::Tensor& gap_free,  // [L], [L - 1]
                                  const at::Tensor& x, const at::Tensor& e,              // [L, 14, 3], [L, 14]
-                                 double tolerance_factor) {
+                                 double tolerance_factor, bool squared) {
   const int64_t n = x.size(0);
   const auto head = Slice(None, n - 1), tail = Slice(1, None);
   const auto this_ca = x.index({head, kCa}), this_c = x.index({head, kC});  // [L - 1, 3]
@@ -75,7 +101,7 @@ BondChecks between_residue_bonds(const at::Tensor& aatype, const at::Tensor& gap
   const auto& length_sd = rc::between_res_bond_length_stddev_c_n;
   const auto c_n =
       flat_bottom(c_n_length, (1 - next_is_proline) * length[0] + next_is_proline * length[1],
-                  tolerance_factor * ((1 - next_is_proline) * length_sd[0] + next_is_proline * length_sd[1]));
+                  tolerance_factor * ((1 - next_is_proline) * length_sd[0] + next_is_proline * length_sd[1]), squared);
   const auto c_n_mask = this_c_mask * next_n_mask * gap_free;
 
   // Angles through their cosines. AlphaFold's CA-C-N tolerance uses the C-N bond's stddev (kept, see header).
@@ -84,10 +110,10 @@ BondChecks between_residue_bonds(const at::Tensor& aatype, const at::Tensor& gap
   const auto n_ca_unit = (next_ca - next_n) / norm(next_ca - next_n, 1e-6).unsqueeze(-1);
   const auto scalar = [&](double v) { return at::full({}, v, x.options()); };
   const auto ca_c_n = flat_bottom((c_ca_unit * c_n_unit).sum(-1), scalar(rc::between_res_cos_angles_ca_c_n[0]),
-                                  scalar(tolerance_factor * length_sd[0]));
+                                  scalar(tolerance_factor * length_sd[0]), squared);
   const auto ca_c_n_mask = this_ca_mask * this_c_mask * next_n_mask * gap_free;
   const auto c_n_ca = flat_bottom((-c_n_unit * n_ca_unit).sum(-1), scalar(rc::between_res_cos_angles_c_n_ca[0]),
-                                  scalar(tolerance_factor * rc::between_res_cos_angles_c_n_ca[1]));
+                                  scalar(tolerance_factor * rc::between_res_cos_angles_c_n_ca[1]), squared);
   const auto c_n_ca_mask = this_c_mask * next_n_mask * next_ca_mask * gap_free;
 
   // Each connection counts half for each of its two residues (its loss) or fully (its violation). As in
@@ -97,8 +123,12 @@ BondChecks between_residue_bonds(const at::Tensor& aatype, const at::Tensor& gap
   const auto loss_sum = c_n.loss + ca_c_n.loss + c_n_ca.loss;  // [L - 1]
   const auto violation = at::maximum(at::maximum(c_n_mask * c_n.violation, ca_c_n_mask * ca_c_n.violation),
                                      c_n_ca_mask * c_n_ca.violation);
-  return {masked_mean(c_n_mask, c_n.loss), masked_mean(ca_c_n_mask, ca_c_n.loss), masked_mean(c_n_ca_mask, c_n_ca.loss),
-          0.5 * (pad_after(loss_sum) + pad_before(loss_sum)), at::maximum(pad_after(violation), pad_before(violation))};
+  return {masked_mean(c_n_mask, c_n.loss),
+          masked_mean(ca_c_n_mask, ca_c_n.loss),
+          masked_mean(c_n_ca_mask, c_n_ca.loss),
+          0.5 * (pad_after(loss_sum) + pad_before(loss_sum)),
+          at::maximum(pad_after(violation), pad_before(violation)),
+          (c_n_mask * c_n.loss + ca_c_n_mask * ca_c_n.loss + c_n_ca_mask * c_n_ca.loss).sum()};
 }
 
 // The residue pairs (i, j), residue_index[i] < residue_index[j], whose atoms can come closer than
@@ -123,9 +153,9 @@ struct ClashChecks {
   at::Tensor mean_loss, per_atom_loss_sum, per_atom_clash_mask;
 };
 
-// all_atom.between_residue_clash_loss, evaluated on the candidate residue pairs only: every other pair has all
-// its atoms farther apart than any lower bound, so it adds nothing but its count to the mean's denominator,
-// which is counted in closed form.
+// all_atom.between_residue_clash_loss, evaluated on the atom pairs closer than their bound only (found among the
+// candidate residue pairs): every other pair adds nothing but its count to the mean's denominator, which is
+// counted in closed form.
 ClashChecks between_residue_clashes(const at::Tensor& aatype, const at::Tensor& residue_index, const at::Tensor& x,
                                     const at::Tensor& e, const ViolationOptions& options) {
   static const at::Tensor radius_table = atom14_radius_table();                                              // [21, 14]
@@ -134,24 +164,34 @@ ClashChecks between_residue_clashes(const at::Tensor& aatype, const at::Tensor& 
   const double max_contact = 2 * radius_table.max().item<double>() - tolerance;
   const auto [first, second] = clash_candidate_pairs(residue_index, x, e, max_contact, options.all_residue_pairs);
 
-  // Exempt atom pairs: the peptide bond C(i)-N(i+1), and slot 5 with slot 5 (CYS SG-SG).
-  auto exempt_c_n = at::zeros({rc::atom14_num, rc::atom14_num}, x.options());
-  exempt_c_n.index_put_({kC, kN}, 1);
-  auto exempt_sg = at::zeros_like(exempt_c_n);
-  exempt_sg.index_put_({kCysSg, kCysSg}, 1);
-
-  // Candidate pairs: [P, 14, 14].
-  const auto neighbours = (residue_index.index_select(0, first) + 1 == residue_index.index_select(0, second))
-                              .to(x.scalar_type())
-                              .view({-1, 1, 1});
-  const auto mask = e.index_select(0, first).unsqueeze(2) * e.index_select(0, second).unsqueeze(1) *
-                    (1 - neighbours * exempt_c_n) * (1 - exempt_sg);
-  const auto dists =
-      (1e-10 + (x.index_select(0, first).unsqueeze(2) - x.index_select(0, second).unsqueeze(1)).square().sum(-1))
-          .sqrt();
-  const auto lower = mask * (radius.index_select(0, first).unsqueeze(2) + radius.index_select(0, second).unsqueeze(1));
-  const auto error = mask * at::relu(lower - tolerance - dists);
-  const auto clash = mask * (dists < lower - tolerance).to(x.scalar_type());
+  // The atom pairs of the candidate residue pairs that can contribute: closer than their bound (measured without
+  // gradients), and not exempt: the peptide bond C(i)-N(i+1), and slot 5 with slot 5 (CYS SG-SG). [Q] each,
+  // indices into the flattened [L * 14] atoms.
+  at::Tensor atom_i, atom_j;
+  {
+    auto exempt_c_n = at::zeros({rc::atom14_num, rc::atom14_num}, x.options());
+    exempt_c_n.index_put_({kC, kN}, 1);
+    auto exempt_sg = at::zeros_like(exempt_c_n);
+    exempt_sg.index_put_({kCysSg, kCysSg}, 1);
+    const auto xd = x.detach();
+    const auto neighbours = (residue_index.index_select(0, first) + 1 == residue_index.index_select(0, second))
+                                .to(x.scalar_type())
+                                .view({-1, 1, 1});
+    const auto mask = e.index_select(0, first).unsqueeze(2) * e.index_select(0, second).unsqueeze(1) *
+                      (1 - neighbours * exempt_c_n) * (1 - exempt_sg);  // [P, 14, 14]
+    const auto dists =
+        (xd.index_select(0, first).unsqueeze(2) - xd.index_select(0, second).unsqueeze(1)).square().sum(-1);
+    const auto lower = radius.index_select(0, first).unsqueeze(2) + radius.index_select(0, second).unsqueeze(1);
+    const auto bound = at::relu(lower - tolerance) + 1e-3;                 // Angstrom; the margin covers rounding
+    const auto pairs = ((mask > 0) & (dists < bound.square())).nonzero();  // [Q, 3]: pair, atom of i, atom of j
+    atom_i = first.index_select(0, pairs.select(1, 0)) * rc::atom14_num + pairs.select(1, 1);
+    atom_j = second.index_select(0, pairs.select(1, 0)) * rc::atom14_num + pairs.select(1, 2);
+  }
+  const auto xf = x.reshape({-1, 3}), rf = radius.reshape({-1});  // [L * 14, 3], [L * 14]
+  const auto dists = (1e-10 + (xf.index_select(0, atom_i) - xf.index_select(0, atom_j)).square().sum(-1)).sqrt();
+  const auto lower = rf.index_select(0, atom_i) + rf.index_select(0, atom_j);  // [Q]
+  const auto error = excess_loss(lower - tolerance - dists, options.squared_losses);
+  const auto clash = (dists < lower - tolerance).to(x.scalar_type());
 
   // The denominator: every atom pair of every residue pair (i before j), less the exempt ones.
   const auto before = (residue_index.unsqueeze(1) < residue_index.unsqueeze(0)).to(x.scalar_type());  // [L, L]
@@ -161,9 +201,8 @@ ClashChecks between_residue_clashes(const at::Tensor& aatype, const at::Tensor& 
                                     next * e.select(1, kC).unsqueeze(1) * e.select(1, kN).unsqueeze(0) -
                                     e.select(1, kCysSg).unsqueeze(1) * e.select(1, kCysSg).unsqueeze(0));
 
-  const auto per_atom = [&](const at::Tensor& v, bool any) {  // [P, 14, 14] -> [L, 14] onto both residues
-    auto out = at::zeros_like(e);
-    out = out.index_add(0, first, any ? v.amax(2) : v.sum(2)).index_add(0, second, any ? v.amax(1) : v.sum(1));
+  const auto per_atom = [&](const at::Tensor& v, bool any) {  // [Q] -> [L, 14] onto both atoms of each pair
+    const auto out = at::zeros({e.numel()}, e.options()).index_add(0, atom_i, v).index_add(0, atom_j, v).view_as(e);
     return any ? (out > 0).to(x.scalar_type()) : out;
   };
   return {error.sum() / (1e-6 + pair_count.sum()), per_atom(error, false), per_atom(clash, true)};
@@ -176,17 +215,14 @@ struct WithinChecks {
 // all_atom.within_residue_violations with the bounds of rc::make_atom14_dists_bounds.
 WithinChecks within_residue(const at::Tensor& aatype, const at::Tensor& x, const at::Tensor& e,
                             const ViolationOptions& options) {
-  const auto bounds = rc::make_atom14_dists_bounds(options.clash_overlap_tolerance, options.violation_tolerance_factor);
-  const auto table = [&](const auto& t) {  // [21, 14, 14] gathered per residue
-    return at::tensor(at::ArrayRef<float>(&t[0][0][0], rc::restype_num_with_x * rc::atom14_num * rc::atom14_num))
-        .reshape({rc::restype_num_with_x, rc::atom14_num, rc::atom14_num})
-        .to(x.device(), x.scalar_type())
-        .index_select(0, aatype.reshape(-1));
-  };
-  const auto lower = table(bounds.lower_bound), upper = table(bounds.upper_bound);  // [L, 14, 14]
+  const auto [lower_table, upper_table] =
+      atom14_dists_bounds(options.clash_overlap_tolerance, options.violation_tolerance_factor);
+  const auto lower = lower_table.to(x.device(), x.scalar_type()).index_select(0, aatype);  // [L, 14, 14]
+  const auto upper = upper_table.to(x.device(), x.scalar_type()).index_select(0, aatype);
   const auto mask = (1 - at::eye(rc::atom14_num, x.options())) * e.unsqueeze(2) * e.unsqueeze(1);
   const auto dists = (1e-10 + (x.unsqueeze(2) - x.unsqueeze(1)).square().sum(-1)).sqrt();  // [L, 14, 14]
-  const auto loss = mask * (at::relu(lower - dists) + at::relu(dists - upper));
+  const auto loss =
+      mask * (excess_loss(lower - dists, options.squared_losses) + excess_loss(dists - upper, options.squared_losses));
   const auto violations = mask * ((dists < lower) | (dists > upper)).to(x.scalar_type());
   return {loss.sum(1) + loss.sum(2), at::maximum(violations.amax(1), violations.amax(2))};
 }
@@ -218,12 +254,14 @@ StructuralViolations find_structural_violations(const at::Tensor& aatype, const 
           .to(x.scalar_type());  // [L - 1]
 
   StructuralViolations v;
-  const auto bonds = between_residue_bonds(aa, gap_free, x, e, options.violation_tolerance_factor);
+  const auto bonds =
+      between_residue_bonds(aa, gap_free, x, e, options.violation_tolerance_factor, options.squared_losses);
   v.bonds_c_n_loss_mean = bonds.c_n_loss_mean;
   v.angles_ca_c_n_loss_mean = bonds.ca_c_n_loss_mean;
   v.angles_c_n_ca_loss_mean = bonds.c_n_ca_loss_mean;
   v.connections_per_residue_loss_sum = bonds.per_residue_loss_sum;
   v.connections_per_residue_violation_mask = bonds.per_residue_violation_mask;
+  v.connections_loss_sum = bonds.masked_loss_sum;
   const auto clashes = between_residue_clashes(aa, ri, x, e, options);
   v.clashes_mean_loss = clashes.mean_loss;
   v.clashes_per_atom_loss_sum = clashes.per_atom_loss_sum;

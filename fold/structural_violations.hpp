@@ -18,6 +18,9 @@ struct ViolationOptions {
   // Test switch: check every pair of residues for clashes. By default pairs whose bounding spheres are
   // farther apart than any clash distance are skipped, which gives the same result (tested) in O(L k).
   bool all_residue_pairs = false;
+  // The losses: AlphaFold's flat-bottom relu(excess) (false), or relu(excess)^2 (true), smooth at the bound, as
+  // the relax minimises them (fold/violation_relax.hpp). The masks and metrics are the same either way.
+  bool squared_losses = false;
 };
 
 // AlphaFold's outputs of find_structural_violations, with its names. Float tensors on the input's device;
@@ -32,6 +35,7 @@ struct StructuralViolations {
   at::Tensor angles_c_n_ca_loss_mean;                 // []
   at::Tensor connections_per_residue_loss_sum;        // [L]
   at::Tensor connections_per_residue_violation_mask;  // [L]
+  at::Tensor connections_loss_sum;  // [] the three losses summed over the checked connections (kfold's, for relax)
   // Atoms of residues i, j with residue_index[i] < residue_index[j] closer than the sum of their van der Waals
   // radii less the overlap tolerance; the peptide bond C(i)-N(i+1) and atom14 slot 5 pairs (CYS SG-SG
   // disulfides; AlphaFold excludes that slot for every residue type) are exempt.

@@ -12,7 +12,8 @@ Cases, each <case>/aatype [L], residue_index [L], atom_positions [L, 37, 3], ato
 - crystal: chain A of PDB 1HPV (data/examples/1hpv_chain_a.pdb, 99 residues): no violations.
 - damaged: the same chain with 0.02 A of Gaussian noise on every atom and planted faults: residue 10's C pulled
     0.6 A away from the next N (a peptide bond and its angles), residue 20's CB moved 0.5 A (within-residue
-    bounds), residue 60 translated onto residue 30 (clashes), residue 5's side chain squeezed towards its CA,
+    bounds), the side chain of the closest side-chain contact pushed into its partner until their closest atoms
+    are 1.4 A apart (clashes; the two residues' 0-based positions in damaged/planted_clash), residue 5's side chain squeezed towards its CA,
     and a numbering gap after residue 80 (no peptide checks across it).
 - noisy: 0.12 A of noise on every atom: violations of every kind near and across the thresholds.
 - missing_atoms: `damaged` with a few side-chain atoms absent (mask 0, positions 0). AlphaFold's relax marks
@@ -72,6 +73,21 @@ def analyse(prot, atoms_present_only):
     return out
 
 
+def closest_side_chain_contact(prot):
+    """Residues (i, j), 0-based, at least 3 apart, whose atoms beyond CB come closest, and those atoms' atom37
+    indices (a in i, b in j)."""
+    x, side = prot.atom_positions, prot.atom_mask.copy()
+    side[:, :5] = 0  # N, CA, C, CB, O
+    best = (np.inf, 0, 0, 0, 0)
+    for i in range(len(prot.aatype)):
+        for j in range(i + 3, len(prot.aatype)):
+            d = np.linalg.norm(x[i][:, None] - x[j][None], axis=-1)
+            d[(side[i][:, None] * side[j][None]) == 0] = np.inf
+            a, b = np.unravel_index(np.argmin(d), d.shape)
+            best = min(best, (d[a, b], i, j, a, b))
+    return best[1:]
+
+
 def with_positions(prot, positions, mask=None, residue_index=None):
     mask = prot.atom_mask if mask is None else mask
     return protein.Protein(atom_positions=(positions * mask[..., None]).astype(np.float32), aatype=prot.aatype,
@@ -87,7 +103,9 @@ def main():
     damaged = x + rng.normal(0.0, 0.02, x.shape)
     damaged[9, ATOM37['C']] += np.array([0.6, 0.0, 0.0])            # peptide bond 10-11 and its angles
     damaged[19, ATOM37['CB']] += np.array([0.0, 0.5, 0.0])          # within-residue bounds
-    damaged[59] = damaged[29] + np.array([0.8, 0.3, -0.5])          # residue 60 onto residue 30: clashes
+    i, j, a, b = closest_side_chain_contact(crystal)                # a side chain pushed into its neighbour:
+    gap = x[j, b] - x[i, a]                                         # its closest atom pair ends 1.4 A apart
+    damaged[i, 5:] += (1.0 - 1.4 / np.linalg.norm(gap)) * gap
     damaged[4, 5:] = damaged[4, 1] + 0.4 * (damaged[4, 5:] - damaged[4, 1])  # a squeezed side chain
     renumbered = crystal.residue_index.copy()
     renumbered[80:] += 3                                            # a gap after residue 80
@@ -103,7 +121,7 @@ def main():
         'noisy': (with_positions(crystal, noisy), False),
         'missing_atoms': (with_positions(crystal, damaged, mask=missing, residue_index=renumbered), True),
     }
-    arrays = {}
+    arrays = {'damaged/planted_clash': np.array([i, j], np.int64)}
     for name, (prot, present_only) in cases.items():
         arrays[f'{name}/aatype'] = prot.aatype.astype(np.int64)
         arrays[f'{name}/residue_index'] = prot.residue_index.astype(np.int64)

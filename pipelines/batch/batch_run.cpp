@@ -413,6 +413,8 @@ BatchReport BatchRunner::run() {
         .add("seed", options_.predict.seed)
         .add("rank", static_cast<int64_t>(options_.predict.rank_by))
         .add("dtype", std::string_view(c10::toString(options_.predict.run.dtype)));
+    if (options_.predict.relax != RelaxModels::none)  // absent otherwise: keys from before --relax stay valid
+      models.add("relax", static_cast<int64_t>(options_.predict.relax));
     models_key_ = models.hex();
   }
   if (!options_.db.empty() && options_.stage != BatchStage::predict) msa::check_search_options(options_.search);

@@ -53,6 +53,12 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
   cmd.add_option("--rank", o.rank, "Rank models by mean pLDDT or by pTM")
       ->check(CLI::IsMember({"plddt", "ptm"}))
       ->default_val("plddt");
+  cmd.add_option("--relax", o.relax,
+                 "Relax the structure of the best model, of all models, or none (relaxed_<model>.pdb/.cif, "
+                 "relax_metrics.json; ranked_<k> then holds the relaxed structure): a restrained minimisation of "
+                 "AlphaFold's structural violation terms, not the Amber force field")
+      ->check(CLI::IsMember({"none", "best", "all"}))
+      ->default_val("none");
   cmd.add_option("--device", o.device, "cpu, cuda or cuda:N")->default_val("cpu");
   cmd.add_option(
          "--dtype", o.dtype,
@@ -80,6 +86,9 @@ int64_t apply_model_options(const ModelCliOptions& o, pipelines::PredictOptions&
   if (o.recycles != -1) p.recycles = o.recycles;  // -1: the config's value
   p.seed = o.seed;
   p.rank_by = o.rank == "ptm" ? pipelines::RankBy::ptm : pipelines::RankBy::plddt;
+  p.relax = o.relax == "all"    ? pipelines::RelaxModels::all
+            : o.relax == "best" ? pipelines::RelaxModels::best
+                                : pipelines::RelaxModels::none;
   p.run.device = parse_device(o.device);
   p.run.dtype = o.dtype == "bf16" ? c10::kBFloat16 : c10::kFloat;
   p.run.attention_kernel = o.attention == "reference" ? fold::AttentionKernel::reference : fold::AttentionKernel::fused;

@@ -19,6 +19,7 @@ struct ModelCliOptions {
   int64_t recycles = -1;
   int64_t seed = 0;
   std::string rank = "plddt";
+  std::string relax = "none";
   std::string device = "cpu";
   std::string dtype = "fp32";
   std::string attention = "fused";

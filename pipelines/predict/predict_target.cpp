@@ -32,6 +32,7 @@
 #include "pipelines/predict/confidence_json.hpp"
 #include "pipelines/predict/plots.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
+#include "pipelines/predict/relax_prediction.hpp"
 #include "pipelines/predict/timings.hpp"
 #include "pipelines/predict/violations_json.hpp"
 
@@ -228,6 +229,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   std::map<std::string, data::Protein> proteins;
   std::map<std::string, std::pair<std::vector<float>, double>> pae;  // model -> (PAE, max PAE)
   std::vector<std::pair<std::string, std::string>> violations;       // model -> violations.json entry
+  std::map<std::string, data::Protein> relaxed_proteins;
   for (const auto& model : models.names()) {
     const auto& network = models.get(model);
     Timings::Scope process_time(timings, "process_features_" + model);
@@ -285,14 +287,38 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
                                  : std::string());
   }
 
-  // Ranking, ranked_<k> structures, plots, timings; the done marker last.
+  // Ranking, relaxation, ranked_<k> structures (relaxed where relaxed, as AlphaFold), plots, timings; the done
+  // marker last.
   summary.ranking = rank_models(scores);
+  auto relaxed_remarks = header_remarks;
+  relaxed_remarks.emplace_back(kRelaxRemark);
+  std::vector<std::pair<std::string, std::vector<float>>> relax_metrics;  // model -> remaining violations
+  const size_t n_relax = options.relax == RelaxModels::all    ? summary.ranking.size()
+                         : options.relax == RelaxModels::best ? 1
+                                                              : 0;
+  for (size_t k = 0; k < n_relax; ++k) {
+    const auto& model = summary.ranking[k];
+    Timings::Scope relax_time(timings, "relax_" + model);
+    auto [relaxed, remaining] = relax_prediction(proteins.at(model), model);
+    relax_time.stop();
+    const auto header = prediction_header(model, relaxed_remarks);
+    data::write_pdb(summary.target_dir / ("relaxed_" + model + ".pdb"), relaxed, header);
+    data::write_mmcif(summary.target_dir / ("relaxed_" + model + ".cif"), relaxed, header);
+    relaxed_proteins.emplace(model, std::move(relaxed));
+    relax_metrics.emplace_back(model, std::move(remaining));
+    check_interrupt();
+  }
   for (size_t k = 0; k < summary.ranking.size(); ++k) {
     const auto& model = summary.ranking[k];
-    const auto header = prediction_header(model, header_remarks);
-    data::write_pdb(summary.target_dir / fmt::format("ranked_{}.pdb", k), proteins.at(model), header);
-    data::write_mmcif(summary.target_dir / fmt::format("ranked_{}.cif", k), proteins.at(model), header);
+    const auto relaxed = relaxed_proteins.find(model);
+    const bool is_relaxed = relaxed != relaxed_proteins.end();
+    const auto header = prediction_header(model, is_relaxed ? relaxed_remarks : header_remarks);
+    const auto& protein = is_relaxed ? relaxed->second : proteins.at(model);
+    data::write_pdb(summary.target_dir / fmt::format("ranked_{}.pdb", k), protein, header);
+    data::write_mmcif(summary.target_dir / fmt::format("ranked_{}.cif", k), protein, header);
   }
+  if (options.relax != RelaxModels::none)
+    write_relax_metrics_json(summary.target_dir / "relax_metrics.json", relax_metrics);
   write_ranking_debug_json(summary.target_dir / "ranking_debug.json", scores, options.rank_by);
   write_violations_json(summary.target_dir / "violations.json", violations);
   write_plddt_png(summary.target_dir / "plddt.png", plddt_series);

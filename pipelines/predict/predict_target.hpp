@@ -27,6 +27,10 @@ namespace kfold::pipelines {
 inline constexpr const char* kRandomWeightsWarning =
     "WARNING: random weights, not a prediction (kfold predict --random-weights: a demo of the pipeline)";
 
+// Which models' structures `kfold predict --relax` relaxes (fold/violation_relax.hpp), as AlphaFold's
+// --models_to_relax: none, the top-ranked one, or all.
+enum class RelaxModels { none, best, all };
+
 struct PredictOptions {
   // Input: a FASTA with one sequence plus MSAs (--msa) or a database to search (--db); or
   // AlphaFold-processed features (--features, with the leading recycling axis) instead of all three.
@@ -49,6 +53,7 @@ struct PredictOptions {
   std::optional<int64_t> recycles;  // overrides model.num_recycle and data.common.num_recycle
   int64_t seed = 0;                 // the input pipeline's seed (and the random weights')
   RankBy rank_by = RankBy::plddt;
+  RelaxModels relax = RelaxModels::none;
   fold::RunOptions run;
   bool check_memory = true;
 };

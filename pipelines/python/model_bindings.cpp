@@ -25,6 +25,7 @@
 #include "pipelines/predict/loaded_model.hpp"
 #include "pipelines/predict/predict_target.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
+#include "pipelines/predict/relax_prediction.hpp"
 #include "pipelines/predict/violations_json.hpp"
 #include "pipelines/python/bindings.hpp"
 #include "pipelines/python/numpy_arrays.hpp"
@@ -204,6 +205,16 @@ void bind_model(py::module_& m) {
                 {residue_index.data_ptr<int64_t>(), static_cast<size_t>(residue_index.numel())});
           },
           Release(), "The structure's entry of violations.json (AlphaFold's structural violation checks), as JSON.")
+      .def(
+          "relaxed_text",
+          [](const Prediction& p, std::vector<std::string> remarks, bool mmcif) {
+            const auto relaxed = pipelines::relax_prediction(pipelines::prediction_protein(p), p.model_name);
+            remarks.emplace_back(pipelines::kRelaxRemark);
+            const auto header = pipelines::prediction_header(p.model_name, remarks);
+            return mmcif ? data::to_mmcif(relaxed.protein, header) : data::to_pdb(relaxed.protein, header);
+          },
+          py::arg("remarks"), py::arg("mmcif"), Release(),
+          "The structure relaxed as kfold predict --relax does, as PDB or mmCIF text.")
       .def(
           "to_pdb",
           [](const Prediction& p, const std::vector<std::string>& remarks) {

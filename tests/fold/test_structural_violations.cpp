@@ -94,11 +94,13 @@ TEST_CASE("structural violations: the planted faults are found, the crystal stru
   CHECK(clean.residue_violations.empty());
   CHECK(clean.per_residue == 0);
   // The damaged copy (see the fixture script): residue 10's C pulled off (positions 9 and 10 flagged by the
-  // peptide checks), residue 20's CB moved (within-residue), residue 60 stacked onto residue 30 (clashes).
+  // peptide checks), residue 20's CB moved and residue 5's side chain squeezed (within-residue), a side chain
+  // pushed into its neighbour (clashes of the two residues of planted_clash).
   const auto damaged = check_structure(int_array(fx, "damaged/aatype"), int_array(fx, "damaged/residue_index"),
                                        fx.array("damaged/atom_positions"), fx.array("damaged/atom_mask"));
   const auto& flagged = damaged.residue_violations;
-  for (const int64_t position : {9, 10, 19, 29, 59}) {
+  const auto clash = fx.npz->read<int64_t>("damaged/planted_clash");
+  for (const int64_t position : {int64_t{4}, int64_t{9}, int64_t{10}, int64_t{19}, clash[0], clash[1]}) {
     CAPTURE(position);
     CHECK(std::find(flagged.begin(), flagged.end(), position) != flagged.end());
   }
@@ -140,11 +142,13 @@ TEST_CASE("structural violations: the losses are differentiable in the positions
   const auto grad = s.positions.grad();
   REQUIRE(grad.defined());
   CHECK(at::isfinite(grad).all().item<bool>());
-  // The stacked residue (position 59) and the moved CB (position 19) are pushed; the atoms of a residue far
-  // from every fault are not.
-  CHECK(grad[59].abs().sum().item<double>() > 0);
+  // The pushed side chain and the moved CB (position 19) are pushed back; the atoms of the residues without a
+  // violation are not.
+  CHECK(grad[fx.npz->read<int64_t>("damaged/planted_clash")[0]].abs().sum().item<double>() > 0);
   CHECK(grad[19].abs().sum().item<double>() > 0);
-  CHECK(grad[45].abs().sum().item<double>() == 0);
+  const auto clean = v.total_per_residue_violations_mask == 0;  // [L]
+  CHECK(clean.sum().item<int64_t>() > 80);
+  CHECK((grad.index({clean}) == 0).all().item<bool>());
 }
 
 TEST_CASE("structural violations: wrong shapes are input errors") {

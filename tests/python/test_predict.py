@@ -111,6 +111,39 @@ def test_violations_json_agrees_with_the_structures(demo):
         assert entry["violations_extreme_ca_ca_distance"] == pytest.approx(extreme.mean(), abs=1e-6)
 
 
+def test_relax_best_model(kfold, demo, tmp_path):
+    """--relax best: relaxed_<best>.pdb/.cif and ranked_0 hold the relaxed structure (with its remark), the
+    unrelaxed files are those of a run without --relax, relax_metrics.json is AlphaFold's format, and the relaxed
+    structure passes the checks it was relaxed against (kfold inspect)."""
+    target, _ = demo
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--msa", EXAMPLES / "ubiquitin.a3m", "--random-weights",
+                "--models", "model_1_ptm,model_3", *SMALL, "--relax", "best", "--threads", 2, "-o", tmp_path)
+    assert run.returncode == 0, run.stderr
+    relaxed = tmp_path / "ubiquitin"
+    best, second = json.loads((relaxed / "ranking_debug.json").read_text())["order"]
+    assert (relaxed / f"ranked_0.pdb").read_text() == (relaxed / f"relaxed_{best}.pdb").read_text()
+    assert (relaxed / f"ranked_1.pdb").read_text() == (relaxed / f"unrelaxed_{second}.pdb").read_text()
+    assert not (relaxed / f"relaxed_{second}.pdb").exists()
+    for name in (f"unrelaxed_{best}.pdb", f"unrelaxed_{second}.cif", "violations.json"):
+        assert (relaxed / name).read_bytes() == (target / name).read_bytes(), name
+    assert "RELAXED by kfold" in (relaxed / "ranked_0.pdb").read_text()
+    assert "RELAXED by kfold" in (relaxed / f"relaxed_{best}.cif").read_text()
+    text = (relaxed / "relax_metrics.json").read_text()
+    metrics = json.loads(text)
+    assert text == json.dumps(metrics, indent=4)
+    assert list(metrics) == [best]
+    assert metrics[best]["remaining_violations"] == [0.0] * 76 and metrics[best]["remaining_violations_count"] == 0.0
+    assert f"relax_{best}" in json.loads((relaxed / "timings.json").read_text())
+    assert "residues with structural violations 76 -> 0" in run.stderr
+    inspect = kfold("inspect", relaxed / "ranked_0.cif")
+    assert inspect.returncode == 0 and "structural violations (AlphaFold's checks): 0 of 76 residues" in inspect.stdout
+    # The same atoms and pLDDT B-factors, moved.
+    before, after = (gemmi.read_structure(str(p))[0][0] for p in (relaxed / f"unrelaxed_{best}.pdb", relaxed / "ranked_0.pdb"))
+    assert [a.name for r in before for a in r] == [a.name for r in after for a in r]
+    assert [a.b_iso for r in before for a in r] == [a.b_iso for r in after for a in r]
+    assert any(a.pos.dist(b.pos) > 0.1 for ra, rb in zip(before, after) for a, b in zip(ra, rb))
+
+
 def test_same_seed_same_files(kfold, demo, tmp_path):
     target, _ = demo
     run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--msa", EXAMPLES / "ubiquitin.a3m", "--random-weights",

@@ -193,6 +193,8 @@ def test_prediction_equals_the_clis(kf, small_model, cli_prediction):
     assert pred.to_pdb() == (cli_prediction / "unrelaxed_model_1_ptm.pdb").read_text()
     assert pred.to_mmcif() == (cli_prediction / "unrelaxed_model_1_ptm.cif").read_text()
     assert pred.violations == json.loads((cli_prediction / "violations.json").read_text())["model_1_ptm"]
+    relaxed = pred.to_pdb(relaxed=True)
+    assert "RELAXED by kfold" in relaxed and relaxed != pred.to_pdb()
     assert "random weights, not a prediction" in pred.to_pdb()
     assert pred.atom_positions.shape == (76, 37, 3) and pred.plddt.dtype == np.float32
     assert pred.sequence == "".join(FASTA.read_text().splitlines()[1:])

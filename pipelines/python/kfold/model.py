@@ -180,23 +180,31 @@ class Prediction:
     def _remarks(self) -> list[str]:
         return [_core.RANDOM_WEIGHTS_WARNING] if self._random_weights else []
 
-    def to_pdb(self) -> str:
+    def to_pdb(self, relaxed: bool = False) -> str:
         """PDB text, as ``kfold predict`` writes ``unrelaxed_<model>.pdb`` (pLDDT in the B-factor column;
-        a ``REMARK 250`` warning with random weights).
+        a ``REMARK 250`` warning with random weights). ``relaxed=True``: the structure relaxed as
+        ``kfold predict --relax`` writes ``relaxed_<model>.pdb`` (a restrained minimisation of AlphaFold's
+        structural violation terms, not Amber; seconds for a few hundred residues).
 
         Example::
 
             >>> open("pred.pdb", "w").write(pred.to_pdb())  # doctest: +SKIP
+            >>> open("relaxed.pdb", "w").write(pred.to_pdb(relaxed=True))  # doctest: +SKIP
         """
+        if relaxed:
+            return self._prediction.relaxed_text(self._remarks(), False)
         return self._prediction.to_pdb(self._remarks())
 
-    def to_mmcif(self) -> str:
-        """mmCIF text, as ``kfold predict`` writes ``unrelaxed_<model>.cif``.
+    def to_mmcif(self, relaxed: bool = False) -> str:
+        """mmCIF text, as ``kfold predict`` writes ``unrelaxed_<model>.cif`` (``relaxed=True``:
+        ``relaxed_<model>.cif``, see :meth:`to_pdb`).
 
         Example::
 
             >>> open("pred.cif", "w").write(pred.to_mmcif())  # doctest: +SKIP
         """
+        if relaxed:
+            return self._prediction.relaxed_text(self._remarks(), True)
         return self._prediction.to_mmcif(self._remarks())
 
     def __repr__(self) -> str:

@@ -1,0 +1,98 @@
+// Restrained minimisation of AlphaFold's violation losses (fold/violation_relax.hpp).
+#include "fold/violation_relax.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/optim/lbfgs.h>
+
+#include <cmath>
+#include <vector>
+
+#include "fold/all_atom.hpp"
+
+namespace kfold::fold {
+namespace {
+
+// Sums over more elements than libtorch's grain size are split across threads, so their last bits depend on
+// the thread count; the minimisation runs on one thread to be reproducible.
+class SingleThread {
+ public:
+  SingleThread() : threads_(at::get_num_threads()) { at::set_num_threads(1); }
+  ~SingleThread() { at::set_num_threads(threads_); }
+  SingleThread(const SingleThread&) = delete;
+  SingleThread& operator=(const SingleThread&) = delete;
+
+ private:
+  int threads_;
+};
+
+// The squared violation losses (each atom pair once) plus the harmonic restraints of the restrained residues'
+// atoms (RelaxOptions).
+at::Tensor energy(const at::Tensor& aatype, const at::Tensor& residue_index, const at::Tensor& x,  // x [L, 14, 3]
+                  const at::Tensor& x0, const at::Tensor& exists, const at::Tensor& restrained,    // [L, 14], [L]
+                  const RelaxOptions& options) {
+  const auto v = find_structural_violations(aatype, residue_index, x, exists, options.objective);
+  const auto losses =
+      v.connections_loss_sum + 0.5 * (v.clashes_per_atom_loss_sum.sum() + v.within_per_atom_loss_sum.sum());
+  const auto restraint = ((x - x0).square().sum(-1) * exists * restrained.unsqueeze(-1)).sum();
+  return options.violation_weight * losses + options.stiffness * restraint;
+}
+
+}  // namespace
+
+RelaxResult relax_structure(const at::Tensor& aatype, const at::Tensor& residue_index,
+                            const at::Tensor& atom37_positions, const at::Tensor& atom37_mask,
+                            const RelaxOptions& options) {
+  const SingleThread single_thread;
+  const auto aa = aatype.to(at::kCPU, at::kLong);
+  const auto ri = residue_index.to(at::kCPU, at::kLong);
+  const auto mask37 = atom37_mask.to(at::kCPU, at::kDouble);
+  const auto x37 = atom37_positions.to(at::kCPU, at::kDouble) * mask37.unsqueeze(-1);  // [L, 37, 3]
+  const auto exists = atom14_mask(aa).to(at::kDouble) * atom37_to_atom14(mask37, aa);  // [L, 14]
+  const auto x0 = atom37_to_atom14(x37, aa);                                           // [L, 14, 3]
+
+  RelaxResult result;
+  const auto check = [&](const at::Tensor& x) {
+    return compute_violation_metrics(ri, x, exists, find_structural_violations(aa, ri, x, exists, options.check));
+  };
+  result.initial = check(x0);
+  result.final = result.initial;
+  result.atom37_positions = x37.to(at::kFloat);
+  if (result.initial.residue_violations.empty()) return result;
+
+  auto x = x0.clone().requires_grad_(true);
+  auto restrained = at::ones({aa.size(0)}, x0.options());
+  for (int64_t round = 0; round < options.max_outer_iterations; ++round) {
+    torch::optim::LBFGS optimizer({x}, torch::optim::LBFGSOptions(1.0)
+                                           .max_iter(options.max_iterations)
+                                           .max_eval(options.max_iterations * 5 / 4)
+                                           .history_size(20)
+                                           .tolerance_grad(1e-6)
+                                           .tolerance_change(1e-9)
+                                           .line_search_fn("strong_wolfe"));
+    optimizer.step([&] {
+      optimizer.zero_grad();
+      auto e = energy(aa, ri, x, x0, exists, restrained, options);
+      e.backward();
+      ++result.evaluations;
+      return e;
+    });
+    ++result.rounds;
+    result.final = check(x.detach());
+    if (result.final.residue_violations.empty()) break;
+    // As AlphaFold's relax: the residues still violating are freed from their restraints for the next round.
+    for (const int64_t i : result.final.residue_violations) restrained[i] = 0;
+  }
+
+  const auto relaxed = x.detach() * exists.unsqueeze(-1);            // [L, 14, 3]
+  const auto displacement = (relaxed - x0).square().sum(-1).sqrt();  // [L, 14]
+  const double n_atoms = exists.sum().item<double>();
+  result.rmsd = n_atoms > 0 ? std::sqrt((displacement.square() * exists).sum().item<double>() / n_atoms) : 0.0;
+  result.max_displacement = displacement.max().item<double>();
+  // Atoms atom14 has no slot for (OXT) stay where they were.
+  const auto moved = atom14_to_atom37(exists, aa).unsqueeze(-1) > 0;  // [L, 37, 1]
+  result.atom37_positions = at::where(moved, atom14_to_atom37(relaxed, aa), x37).to(at::kFloat);
+  return result;
+}
+
+}  // namespace kfold::fold
