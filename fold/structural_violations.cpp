@@ -75,15 +75,11 @@ at::Tensor atom14_radius_table() {
       .reshape({rc::restype_num_with_x, rc::atom14_num});
 }
 
-struct BondChecks {
-  at::Tensor c_n_loss_mean, ca_c_n_loss_mean, c_n_ca_loss_mean, per_residue_loss_sum, per_residue_violation_mask;
-  at::Tensor masked_loss_sum;
-};
-
-// all_atom.between_residue_bond_loss: the peptide bond C(i)-N(i+1) and the angles CA-C-N and C-N-CA.
-BondChecks between_residue_bonds(const at::Tensor& aatype, const at::Tensor& gap_free,  // [L], [L - 1]
-                                 const at::Tensor& x, const at::Tensor& e,              // [L, 14, 3], [L, 14]
-                                 double tolerance_factor, bool squared) {
+// all_atom.between_residue_bond_loss: the peptide bond C(i)-N(i+1) and the angles CA-C-N and C-N-CA; sets the
+// connection fields of `v`.
+void between_residue_bonds(const at::Tensor& aatype, const at::Tensor& gap_free,  // [L], [L - 1]
+                           const at::Tensor& x, const at::Tensor& e,              // [L, 14, 3], [L, 14]
+                           double tolerance_factor, bool squared, StructuralViolations& v) {
   const int64_t n = x.size(0);
   const auto head = Slice(None, n - 1), tail = Slice(1, None);
   const auto this_ca = x.index({head, kCa}), this_c = x.index({head, kC});  // [L - 1, 3]
@@ -108,7 +104,7 @@ BondChecks between_residue_bonds(const at::Tensor& aatype, const at::Tensor& gap
   const auto c_ca_unit = (this_ca - this_c) / norm(this_ca - this_c, 1e-6).unsqueeze(-1);
   const auto c_n_unit = (next_n - this_c) / c_n_length.unsqueeze(-1);
   const auto n_ca_unit = (next_ca - next_n) / norm(next_ca - next_n, 1e-6).unsqueeze(-1);
-  const auto scalar = [&](double v) { return at::full({}, v, x.options()); };
+  const auto scalar = [&](double value) { return at::full({}, value, x.options()); };
   const auto ca_c_n = flat_bottom((c_ca_unit * c_n_unit).sum(-1), scalar(rc::between_res_cos_angles_ca_c_n[0]),
                                   scalar(tolerance_factor * length_sd[0]), squared);
   const auto ca_c_n_mask = this_ca_mask * this_c_mask * next_n_mask * gap_free;
@@ -123,12 +119,12 @@ BondChecks between_residue_bonds(const at::Tensor& aatype, const at::Tensor& gap
   const auto loss_sum = c_n.loss + ca_c_n.loss + c_n_ca.loss;  // [L - 1]
   const auto violation = at::maximum(at::maximum(c_n_mask * c_n.violation, ca_c_n_mask * ca_c_n.violation),
                                      c_n_ca_mask * c_n_ca.violation);
-  return {masked_mean(c_n_mask, c_n.loss),
-          masked_mean(ca_c_n_mask, ca_c_n.loss),
-          masked_mean(c_n_ca_mask, c_n_ca.loss),
-          0.5 * (pad_after(loss_sum) + pad_before(loss_sum)),
-          at::maximum(pad_after(violation), pad_before(violation)),
-          (c_n_mask * c_n.loss + ca_c_n_mask * ca_c_n.loss + c_n_ca_mask * c_n_ca.loss).sum()};
+  v.bonds_c_n_loss_mean = masked_mean(c_n_mask, c_n.loss);
+  v.angles_ca_c_n_loss_mean = masked_mean(ca_c_n_mask, ca_c_n.loss);
+  v.angles_c_n_ca_loss_mean = masked_mean(c_n_ca_mask, c_n_ca.loss);
+  v.connections_per_residue_loss_sum = 0.5 * (pad_after(loss_sum) + pad_before(loss_sum));
+  v.connections_per_residue_violation_mask = at::maximum(pad_after(violation), pad_before(violation));
+  v.connections_loss_sum = (c_n_mask * c_n.loss + ca_c_n_mask * ca_c_n.loss + c_n_ca_mask * c_n_ca.loss).sum();
 }
 
 // The residue pairs (i, j), residue_index[i] < residue_index[j], whose atoms can come closer than
@@ -149,15 +145,11 @@ std::pair<at::Tensor, at::Tensor> clash_candidate_pairs(const at::Tensor& residu
   return {pairs.select(1, 0), pairs.select(1, 1)};
 }
 
-struct ClashChecks {
-  at::Tensor mean_loss, per_atom_loss_sum, per_atom_clash_mask;
-};
-
 // all_atom.between_residue_clash_loss, evaluated on the atom pairs closer than their bound only (found among the
 // candidate residue pairs): every other pair adds nothing but its count to the mean's denominator, which is
-// counted in closed form.
-ClashChecks between_residue_clashes(const at::Tensor& aatype, const at::Tensor& residue_index, const at::Tensor& x,
-                                    const at::Tensor& e, const ViolationOptions& options) {
+// counted in closed form. Sets the clash fields of `v`.
+void between_residue_clashes(const at::Tensor& aatype, const at::Tensor& residue_index, const at::Tensor& x,
+                             const at::Tensor& e, const ViolationOptions& options, StructuralViolations& v) {
   static const at::Tensor radius_table = atom14_radius_table();                                              // [21, 14]
   const auto radius = radius_table.to(x.device(), x.scalar_type()).index_select(0, aatype.reshape(-1)) * e;  // [L, 14]
   const double tolerance = options.clash_overlap_tolerance;
@@ -179,11 +171,11 @@ ClashChecks between_residue_clashes(const at::Tensor& aatype, const at::Tensor& 
                                 .view({-1, 1, 1});
     const auto mask = e.index_select(0, first).unsqueeze(2) * e.index_select(0, second).unsqueeze(1) *
                       (1 - neighbours * exempt_c_n) * (1 - exempt_sg);  // [P, 14, 14]
-    const auto dists =
+    const auto squared_dists =
         (xd.index_select(0, first).unsqueeze(2) - xd.index_select(0, second).unsqueeze(1)).square().sum(-1);
     const auto lower = radius.index_select(0, first).unsqueeze(2) + radius.index_select(0, second).unsqueeze(1);
-    const auto bound = at::relu(lower - tolerance) + 1e-3;                 // Angstrom; the margin covers rounding
-    const auto pairs = ((mask > 0) & (dists < bound.square())).nonzero();  // [Q, 3]: pair, atom of i, atom of j
+    const auto bound = at::relu(lower - tolerance) + 1e-3;  // Angstrom; the margin covers rounding
+    const auto pairs = ((mask > 0) & (squared_dists < bound.square())).nonzero();  // [Q, 3]: pair, atom of i, of j
     atom_i = first.index_select(0, pairs.select(1, 0)) * rc::atom14_num + pairs.select(1, 1);
     atom_j = second.index_select(0, pairs.select(1, 0)) * rc::atom14_num + pairs.select(1, 2);
   }
@@ -201,20 +193,20 @@ ClashChecks between_residue_clashes(const at::Tensor& aatype, const at::Tensor& 
                                     next * e.select(1, kC).unsqueeze(1) * e.select(1, kN).unsqueeze(0) -
                                     e.select(1, kCysSg).unsqueeze(1) * e.select(1, kCysSg).unsqueeze(0));
 
-  const auto per_atom = [&](const at::Tensor& v, bool any) {  // [Q] -> [L, 14] onto both atoms of each pair
-    const auto out = at::zeros({e.numel()}, e.options()).index_add(0, atom_i, v).index_add(0, atom_j, v).view_as(e);
+  const auto per_atom = [&](const at::Tensor& per_pair, bool any) {  // [Q] -> [L, 14] onto both atoms of each pair
+    const auto out =
+        at::zeros({e.numel()}, e.options()).index_add(0, atom_i, per_pair).index_add(0, atom_j, per_pair).view_as(e);
     return any ? (out > 0).to(x.scalar_type()) : out;
   };
-  return {error.sum() / (1e-6 + pair_count.sum()), per_atom(error, false), per_atom(clash, true)};
+  v.clashes_mean_loss = error.sum() / (1e-6 + pair_count.sum());
+  v.clashes_per_atom_loss_sum = per_atom(error, false);
+  v.clashes_per_atom_clash_mask = per_atom(clash, true);
 }
 
-struct WithinChecks {
-  at::Tensor per_atom_loss_sum, per_atom_violations;
-};
-
-// all_atom.within_residue_violations with the bounds of rc::make_atom14_dists_bounds.
-WithinChecks within_residue(const at::Tensor& aatype, const at::Tensor& x, const at::Tensor& e,
-                            const ViolationOptions& options) {
+// all_atom.within_residue_violations with the bounds of rc::make_atom14_dists_bounds; sets the within-residue
+// fields of `v`.
+void within_residue(const at::Tensor& aatype, const at::Tensor& x, const at::Tensor& e, const ViolationOptions& options,
+                    StructuralViolations& v) {
   const auto [lower_table, upper_table] =
       atom14_dists_bounds(options.clash_overlap_tolerance, options.violation_tolerance_factor);
   const auto lower = lower_table.to(x.device(), x.scalar_type()).index_select(0, aatype);  // [L, 14, 14]
@@ -224,7 +216,8 @@ WithinChecks within_residue(const at::Tensor& aatype, const at::Tensor& x, const
   const auto loss =
       mask * (excess_loss(lower - dists, options.squared_losses) + excess_loss(dists - upper, options.squared_losses));
   const auto violations = mask * ((dists < lower) | (dists > upper)).to(x.scalar_type());
-  return {loss.sum(1) + loss.sum(2), at::maximum(violations.amax(1), violations.amax(2))};
+  v.within_per_atom_loss_sum = loss.sum(1) + loss.sum(2);
+  v.within_per_atom_violations = at::maximum(violations.amax(1), violations.amax(2));
 }
 
 void check_shapes(const at::Tensor& aatype, const at::Tensor& residue_index, const at::Tensor& x, const at::Tensor& e) {
@@ -254,21 +247,9 @@ StructuralViolations find_structural_violations(const at::Tensor& aatype, const 
           .to(x.scalar_type());  // [L - 1]
 
   StructuralViolations v;
-  const auto bonds =
-      between_residue_bonds(aa, gap_free, x, e, options.violation_tolerance_factor, options.squared_losses);
-  v.bonds_c_n_loss_mean = bonds.c_n_loss_mean;
-  v.angles_ca_c_n_loss_mean = bonds.ca_c_n_loss_mean;
-  v.angles_c_n_ca_loss_mean = bonds.c_n_ca_loss_mean;
-  v.connections_per_residue_loss_sum = bonds.per_residue_loss_sum;
-  v.connections_per_residue_violation_mask = bonds.per_residue_violation_mask;
-  v.connections_loss_sum = bonds.masked_loss_sum;
-  const auto clashes = between_residue_clashes(aa, ri, x, e, options);
-  v.clashes_mean_loss = clashes.mean_loss;
-  v.clashes_per_atom_loss_sum = clashes.per_atom_loss_sum;
-  v.clashes_per_atom_clash_mask = clashes.per_atom_clash_mask;
-  const auto within = within_residue(aa, x, e, options);
-  v.within_per_atom_loss_sum = within.per_atom_loss_sum;
-  v.within_per_atom_violations = within.per_atom_violations;
+  between_residue_bonds(aa, gap_free, x, e, options.violation_tolerance_factor, options.squared_losses, v);
+  between_residue_clashes(aa, ri, x, e, options, v);
+  within_residue(aa, x, e, options, v);
   v.total_per_residue_violations_mask =
       at::maximum(at::maximum(v.connections_per_residue_violation_mask, v.clashes_per_atom_clash_mask.amax(-1)),
                   v.within_per_atom_violations.amax(-1));

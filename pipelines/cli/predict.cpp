@@ -49,6 +49,7 @@ void add_predict_command(CLI::App& app, Action& action) {
   cmd->footer(
       "Examples:\n"
       "  kfold predict query.fasta --msa query.a3m --params ~/af2/params -o out\n"
+      "  kfold predict query.fasta --msa query.a3m --params ~/af2/params --relax best -o out\n"
       "  kfold predict query.fasta --db dbs/uniref50 --models model_1_ptm,model_3_ptm --device cuda -o out\n"
       "  kfold predict query.fasta --db dbs/uniref50 --template-db pdb/pdb_seqres.txt \\\n"
       "      --template-mmcif-dir pdb/mmcif_files --max-template-date 2022-01-01 -o out\n"
@@ -56,8 +57,10 @@ void add_predict_command(CLI::App& app, Action& action) {
       "      --models model_1_ptm --config data/examples/small_model.json -o out/demo\n"
       "Writes DIR/<id>/: result_<model>.h5, unrelaxed_<model>.pdb/.cif, ranked_<k>.pdb/.cif (pLDDT in the\n"
       "B-factor column), confidence_<model>.json, pae_<model>.json (pTM models), ranking_debug.json,\n"
-      "timings.json, plddt.png, pae.png, features.h5, msas/ (with pdb_hits.m8 after a template search), and\n"
-      "`done` when complete. Templates feed the presets that use them (model_1, model_2).");
+      "timings.json, plddt.png, pae.png, features.h5, msas/ (with pdb_hits.m8 after a template search),\n"
+      "violations.json (AlphaFold's structural violation checks per model), with --relax also\n"
+      "relaxed_<model>.pdb/.cif and relax_metrics.json, and `done` when complete. Templates feed the presets\n"
+      "that use them (model_1, model_2).");
   cmd->callback([&action, o] { action = [o] { run_predict(*o); }; });
 }
 

@@ -3,7 +3,7 @@
 The structures are the cases of tests/fixtures/fold/structural_violations.npz (scripts/
 make_fixture_structural_violations.py: PDB 1HPV chain A, a copy with planted faults, a noisy copy) written
 here as PDB files with gemmi. Checked: the residues kfold lists are AlphaFold's own (find_structural_violations
-of the fixture), and they include every residue with a peptide bond beyond 12 stddevs or a backbone clash
+of the fixture), and they include every residue with a peptide bond beyond 12 stddevs or a clash
 recomputed here with numpy from the PDB text.
 """
 import re
@@ -21,7 +21,11 @@ ATOM37 = ["N", "CA", "C", "CB", "O", "CG", "CG1", "CG2", "OG", "OG1", "SG", "CD"
           "OD2", "SD", "CE", "CE1", "CE2", "CE3", "NE", "NE1", "NE2", "OE1", "OE2", "CH2", "NH1", "NH2", "OH", "CZ", "CZ2",
           "CZ3", "NZ", "OXT"]
 VDW_RADIUS = {"C": 1.7, "N": 1.55, "O": 1.52, "S": 1.8}  # residue_constants.van_der_waals_radius
-BACKBONE = {"N", "CA", "C", "O", "CB"}  # atom14 slots 0-4, never exempt from AlphaFold's clash check
+# The atom in atom14 slot 5 of each residue type: AlphaFold's clash check exempts every slot-5 pair (meant for
+# CYS SG-SG disulfides).
+SLOT5 = {"ARG": "CG", "ASN": "CG", "ASP": "CG", "CYS": "SG", "GLN": "CG", "GLU": "CG", "HIS": "CG", "ILE": "CG1",
+         "LEU": "CG", "LYS": "CG", "MET": "CG", "PHE": "CG", "PRO": "CG", "SER": "OG", "THR": "OG1", "TRP": "CG",
+         "TYR": "CG", "VAL": "CG1"}
 
 
 def write_pdb(path, case):
@@ -54,7 +58,8 @@ def listed_residues(stdout):
 
 
 def recomputed_violations(path):
-    """Residues with a peptide bond beyond AlphaFold's 12 stddevs or a clash involving a backbone atom."""
+    """Residues with a peptide bond beyond AlphaFold's 12 stddevs or a clash (atoms of different residues
+    overlapping by more than 1.5 A of their van der Waals radii, the peptide bond and slot-5 pairs exempt)."""
     residues = [(r.seqid.num, r.name, {a.name: np.array(a.pos.tolist()) for a in r})
                 for r in gemmi.read_structure(str(path))[0][0]]
     flagged = set()
@@ -62,12 +67,12 @@ def recomputed_violations(path):
         length, stddev = (1.341, 0.016) if next_name == "PRO" else (1.329, 0.014)
         if next_num == num + 1 and abs(np.linalg.norm(atoms["C"] - next_atoms["N"]) - length) > 12 * stddev + 1e-3:
             flagged |= {num, next_num}
-    for i, (num_i, _, atoms_i) in enumerate(residues):
-        for num_j, _, atoms_j in residues[i + 1:]:
+    for i, (num_i, res_i, atoms_i) in enumerate(residues):
+        for num_j, res_j, atoms_j in residues[i + 1:]:
             for name_i, x_i in atoms_i.items():
                 for name_j, x_j in atoms_j.items():
-                    exempt = (num_j == num_i + 1 and (name_i, name_j) == ("C", "N"))
-                    if exempt or (name_i not in BACKBONE and name_j not in BACKBONE):
+                    peptide_bond = num_j == num_i + 1 and (name_i, name_j) == ("C", "N")
+                    if peptide_bond or (SLOT5.get(res_i) == name_i and SLOT5.get(res_j) == name_j):
                         continue
                     if np.linalg.norm(x_i - x_j) < VDW_RADIUS[name_i[0]] + VDW_RADIUS[name_j[0]] - 1.5 - 1e-3:
                         flagged |= {num_i, num_j}
