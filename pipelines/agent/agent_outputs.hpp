@@ -28,7 +28,7 @@ struct RunRecord {
 // per objective term (stability/fitness: the evolutionary term; solubility; binding: -delta_interface_pae
 // of predicted complexes; others NA: not computed), total, sd, surrogate_mean, surrogate_sd, acquisition
 // (NA without measured results), flags, hard_filtered, measured, the structure terms delta_plddt_site,
-// ca_drmsd, delta_ptm, burial_site, lost_contacts, new_clashes (NA unless predicted), rationale. NA for
+// ca_drmsd, delta_ptm, burial_site, lost_contacts, new_clashes, new_violations (NA unless predicted), rationale. NA for
 // missing values.
 std::string scores_tsv(const ScoreTable& table, const Campaign& campaign);
 

@@ -273,6 +273,11 @@ void add_structure_terms(ScoreTable& table, const std::vector<std::optional<Stru
       r.flags.push_back({"predicted_clash", false, fmt::format("{} new Cα pairs < 3 Å", t.new_clashes)});
       r.rationale += fmt::format("; {} new Cα clashes", t.new_clashes);
     }
+    if (t.new_violations > 0) {
+      r.flags.push_back({"structural_violations", false,
+                         fmt::format("{} more residues fail AlphaFold's structural checks", t.new_violations)});
+      r.rationale += fmt::format("; {} more residues with structural violations", t.new_violations);
+    }
   }
   table.structure_terms = true;
   if (std::any_of(terms.begin(), terms.end(), [](const auto& t) { return t && t->binding; })) {

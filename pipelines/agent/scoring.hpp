@@ -103,7 +103,8 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
 
 // Adds structure terms (per row, NaN-free entries only) to the total: + stability weight x the mean of
 // the z-scores of delta_plddt_site, -ca_drmsd, delta_ptm and -lost_contacts (z over the rows with
-// terms). New Cα clashes add a soft "predicted_clash" flag. With complex predictions (a partner chain)
+// terms). New Cα clashes add a soft "predicted_clash" flag, more residues failing AlphaFold's structural
+// violation checks a soft "structural_violations" flag. With complex predictions (a partner chain)
 // and a binding weight: + binding weight x z of -delta_interface_pae (of -lost_interface_contacts when the
 // model has no PAE head); "binding" then leaves not_computed. Rows without terms are unchanged.
 void add_structure_terms(ScoreTable& table, const std::vector<std::optional<StructureTerms>>& terms);

@@ -73,6 +73,8 @@ StructureTerms structure_terms(const StructurePrediction& wild_type, const Struc
     return count;
   };
   t.new_clashes = std::max<int64_t>(0, clashes(mutant) - clashes(wild_type));
+  if (mutant.violating_residues >= 0 && wild_type.violating_residues >= 0)
+    t.new_violations = std::max<int64_t>(0, mutant.violating_residues - wild_type.violating_residues);
   return t;
 }
 

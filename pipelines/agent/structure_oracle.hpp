@@ -2,7 +2,7 @@
 // predicts one sequence (kfold predict's LoadedModel implements it outside this library), and the
 // structure terms of a variant against the wild type's prediction: ΔpLDDT near the mutated sites, the
 // superposition-free Cα distance-matrix RMSD, the pTM change, the sites' burial, the site contacts lost
-// and new Cα clashes.
+// new Cα clashes, and new residues failing AlphaFold's structural violation checks.
 #pragma once
 
 #include <array>
@@ -24,6 +24,7 @@ struct StructurePrediction {
   std::vector<std::array<double, 3>> ca;  // [n_res] Cα positions, Å
   std::vector<std::array<double, 3>> cb;  // [n_res] Cβ positions (virtual for Gly), Å; empty: use ca
   std::string pdb;                        // the structure as PDB text, pLDDT in the B-factors (may be empty)
+  int64_t violating_residues = -1;        // residues failing AlphaFold's structural violation checks; -1: unknown
   // A complex (the campaign's partner chain): the target's residues come first, chain_break of them,
   // then the partner's; every array above covers both. 0: the target alone.
   int64_t chain_break = 0;
@@ -54,10 +55,10 @@ class StructureOracle {
   virtual void family_alignment_found(const std::filesystem::path& /*a3m*/, const std::string& /*target_sequence*/) {}
 };
 
-inline constexpr double kBurialRadius = 10.0;     // Å, Cβ neighbours counted for burial
-inline constexpr double kContactDistance = 8.0;   // Å, Cβ-Cβ contact
+inline constexpr double kBurialRadius = 10.0;        // Å, Cβ neighbours counted for burial
+inline constexpr double kContactDistance = 8.0;      // Å, Cβ-Cβ contact
 inline constexpr int64_t kContactMinSeparation = 3;  // residues apart, for a contact
-inline constexpr double kClashCaDistance = 3.0;   // Å, non-adjacent Cα closer than this clash
+inline constexpr double kClashCaDistance = 3.0;      // Å, non-adjacent Cα closer than this clash
 
 struct StructureTerms {
   double delta_plddt_site = 0.0;  // mean pLDDT within `window` residues of any site: mutant - wild type
@@ -66,6 +67,7 @@ struct StructureTerms {
   double burial_site = 0.0;       // Cβ neighbours within 10 Å of the sites in the wild type (mean per site)
   int64_t lost_contacts = 0;      // site Cβ contacts (<= 8 Å, >= 3 apart) of the wild type absent in the mutant
   int64_t new_clashes = 0;        // non-adjacent Cα pairs < 3 Å in the mutant beyond the wild type's count
+  int64_t new_violations = 0;     // residues failing AlphaFold's structural checks beyond the wild type's (0: unknown)
   // With a partner chain (complex predictions; binding_terms.hpp), else binding is false.
   bool binding = false;
   double delta_interface_pae = std::numeric_limits<double>::quiet_NaN();  // Å, mutant - wild type

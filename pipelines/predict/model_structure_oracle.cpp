@@ -12,6 +12,7 @@
 #include "data/structure_io.hpp"
 #include "fold/complex_features.hpp"
 #include "fold/raw_features.hpp"
+#include "fold/structural_violations.hpp"
 #include "pipelines/agent/wild_type_structure.hpp"
 #include "pipelines/predict/predict_target.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
@@ -32,11 +33,13 @@ std::unique_ptr<ModelStructureOracle> campaign_structure_oracle(const LoadedMode
   std::optional<data::Msa> msa;
   if (!campaign.target.msa.empty()) msa = wild_type_msa(campaign.target.msa, campaign.target.sequence);
   std::optional<data::Sequence> partner;
-  if (campaign.target.partner) partner = data::Sequence{campaign.target.partner->id, "", campaign.target.partner->sequence};
+  if (campaign.target.partner)
+    partner = data::Sequence{campaign.target.partner->id, "", campaign.target.partner->sequence};
   return std::make_unique<ModelStructureOracle>(model, std::move(msa), seed, std::move(partner));
 }
 
-void ModelStructureOracle::family_alignment_found(const std::filesystem::path& a3m, const std::string& target_sequence) {
+void ModelStructureOracle::family_alignment_found(const std::filesystem::path& a3m,
+                                                  const std::string& target_sequence) {
   msa_ = wild_type_msa(a3m, target_sequence);
 }
 
@@ -117,6 +120,10 @@ agent::StructurePrediction ModelStructureOracle::predict_with(const std::string&
       protein.residue_index[static_cast<size_t>(i)] = i - result.chain_break + 1;
     }
   }
+  result.violating_residues =
+      static_cast<int64_t>(fold::check_structure(prediction.aatype, prediction.residue_index,
+                                                 out.structure.final_atom_positions, out.structure.final_atom_mask)
+                               .residue_violations.size());
   result.ca = agent::alpha_carbons(protein);
   result.cb = agent::beta_carbons(protein);
   std::vector<std::string> remarks;

@@ -136,8 +136,8 @@ TEST_CASE("evolution cache: a second build reads the same weights and Potts para
   in.close();
   bytes[bytes.size() - 64 - 100] ^= 0x01;
   kfold::data::write_file_atomic(cache_file, bytes);
-  CHECK(!load_evolution_cache(dir.path(), cached_key, static_cast<int64_t>(a.weights.weights.size()),
-                              a.alignment.n_col));
+  CHECK(
+      !load_evolution_cache(dir.path(), cached_key, static_cast<int64_t>(a.weights.weights.size()), a.alignment.n_col));
   const EvolutionaryModels refit = build_evolutionary_models(c, eo);
   CHECK(!refit.from_cache);
   CHECK(refit.potts->params == a.potts->params);
@@ -231,6 +231,7 @@ TEST_CASE("structure seam: burial, lost contacts and new clashes on hand-built t
   CHECK(t.lost_contacts == 1);
   CHECK(t.new_clashes == 1);
   CHECK(structure_terms(wt, wt, v, 1).new_clashes == 0);
+  CHECK(t.new_violations == 0);  // not checked (-1) on either side
 
   // A clash becomes a soft flag when the terms join the table.
   Hypothesis h;
@@ -244,4 +245,18 @@ TEST_CASE("structure seam: burial, lost contacts and new clashes on hand-built t
   REQUIRE(table.rows[0].flags.size() == 1u);
   CHECK(table.rows[0].flags[0].name == "predicted_clash");
   CHECK(!table.rows[0].flags[0].hard);
+
+  // Residues failing AlphaFold's structural checks (counted by the model's oracle): 2 in the wild type, 5 in
+  // the mutant: 3 new ones, a second soft flag.
+  wt.violating_residues = 2;
+  mutant.violating_residues = 5;
+  const StructureTerms checked = structure_terms(wt, mutant, v, 1);
+  CHECK(checked.new_violations == 3);
+  CHECK(structure_terms(mutant, wt, v, 1).new_violations == 0);
+  table.rows[0].flags.clear();
+  add_structure_terms(table, {checked});
+  REQUIRE(table.rows[0].flags.size() == 2u);
+  CHECK(table.rows[0].flags[1].name == "structural_violations");
+  CHECK(!table.rows[0].flags[1].hard);
+  CHECK(table.rows[0].rationale.find("3 more residues with structural violations") != std::string::npos);
 }
