@@ -15,6 +15,7 @@
 #include "data/text_input.hpp"
 #include "fold/structural_violations.hpp"
 #include "pipelines/cli/commands.hpp"
+#include "pipelines/predict/relax_prediction.hpp"
 
 namespace kfold::cli {
 namespace {
@@ -44,16 +45,7 @@ bool is_structure_path(std::string name) {
 void inspect_structure(const std::string& path) {
   const auto protein = data::read_structure(path);
   const int64_t n = protein.n_res();
-  // One residue numbering for all chains: each chain starts 100 past the previous one's end, so that no
-  // peptide bond is checked across chains and every pair of residues is checked for clashes once.
-  std::vector<int64_t> residue_index(protein.residue_index);
-  int64_t offset = 0;
-  for (int64_t i = 1; i < n; ++i) {
-    const auto k = static_cast<size_t>(i);
-    if (protein.chain_index[k] != protein.chain_index[k - 1])
-      offset = residue_index[k - 1] + 100 - protein.residue_index[k];
-    residue_index[k] = protein.residue_index[k] + offset;
-  }
+  const auto residue_index = pipelines::violation_check_residue_index(protein);
   const auto positions = at::tensor(at::ArrayRef<float>(protein.atom_positions)).reshape({n, 37, 3});
   const auto mask = at::tensor(at::ArrayRef<float>(protein.atom_mask)).reshape({n, 37});
   const auto m = fold::check_structure(at::tensor(at::ArrayRef<int64_t>(protein.aatype)),

@@ -23,6 +23,7 @@ constexpr const char* kFooter = R"(Examples:
   kfold features data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m -o out/features.h5
   kfold inspect out/features.h5
   kfold predict query.fasta --msa query.a3m --params ~/af2/params -o out
+  kfold relax out/query/ranked_0.pdb -o ranked_0_relaxed.pdb
   kfold batch targets.csv --db dbs/uniref50 --params ~/af2/params -o out/batch
   kfold agent data/examples/ubiquitin_campaign.json -o out/agent
 
@@ -42,6 +43,7 @@ int run(int argc, char** argv) {
   kfold::cli::Action action;
   kfold::cli::add_features_command(app, action);
   kfold::cli::add_inspect_command(app, action);
+  kfold::cli::add_relax_command(app, action);
   kfold::cli::add_db_command(app, action);
   kfold::cli::add_search_command(app, action);
   kfold::cli::add_predict_command(app, action);

@@ -12,13 +12,23 @@
 
 namespace kfold::pipelines {
 
+std::vector<int64_t> violation_check_residue_index(const data::Protein& protein) {
+  std::vector<int64_t> index(protein.residue_index);
+  int64_t offset = 0;
+  for (size_t i = 1; i < index.size(); ++i) {
+    if (protein.chain_index[i] != protein.chain_index[i - 1]) offset = index[i - 1] + 100 - protein.residue_index[i];
+    index[i] = protein.residue_index[i] + offset;
+  }
+  return index;
+}
+
 RelaxedPrediction relax_prediction(const data::Protein& prediction, const std::string& name) {
   prediction.check_shapes();
   const auto start = std::chrono::steady_clock::now();
   const int64_t n = prediction.n_res();
   // Residue numbers as written (residue_index + 1) give the same chain breaks as the model's residue_index.
   const auto r = fold::relax_structure(at::tensor(at::ArrayRef<int64_t>(prediction.aatype)),
-                                       at::tensor(at::ArrayRef<int64_t>(prediction.residue_index)),
+                                       at::tensor(at::ArrayRef<int64_t>(violation_check_residue_index(prediction))),
                                        at::tensor(at::ArrayRef<float>(prediction.atom_positions)).reshape({n, 37, 3}),
                                        at::tensor(at::ArrayRef<float>(prediction.atom_mask)).reshape({n, 37}));
   RelaxedPrediction out{prediction, std::vector<float>(static_cast<size_t>(n), 0.0f)};

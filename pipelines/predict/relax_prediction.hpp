@@ -2,6 +2,7 @@
 // (fold/violation_relax.hpp), and relax_metrics.json as AlphaFold's run_alphafold.py writes it.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -20,7 +21,13 @@ struct RelaxedPrediction {
   std::vector<float> remaining_violations;  // [n_res] 1 for a residue still violating after the relax
 };
 
-// Relaxes `prediction` (a structure as unrelaxed_<model>.pdb holds it) and logs what changed under `name`.
+// The residue numbering the structural checks use for `protein`: its residue numbers, with each chain after the
+// first starting 100 past the previous chain's end, so that no peptide bond is checked across chains and every
+// pair of residues is checked for clashes once.
+std::vector<int64_t> violation_check_residue_index(const data::Protein& protein);
+
+// Relaxes `prediction` (a structure as unrelaxed_<model>.pdb holds it, or any structure: `kfold relax`) and logs
+// what changed under `name`.
 RelaxedPrediction relax_prediction(const data::Protein& prediction, const std::string& name);
 
 // relax_metrics.json: json.dumps({model: {"remaining_violations": [0.0, ...], "remaining_violations_count":

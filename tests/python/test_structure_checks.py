@@ -1,4 +1,5 @@
-"""`kfold inspect STRUCTURE` (AlphaFold's structural violation checks, fold/structural_violations.hpp) end to end.
+"""`kfold inspect STRUCTURE` (AlphaFold's structural violation checks, fold/structural_violations.hpp) and
+`kfold relax` (fold/violation_relax.hpp) end to end.
 
 The structures are the cases of tests/fixtures/fold/structural_violations.npz (scripts/
 make_fixture_structural_violations.py: PDB 1HPV chain A, a copy with planted faults, a noisy copy) written
@@ -28,19 +29,24 @@ SLOT5 = {"ARG": "CG", "ASN": "CG", "ASP": "CG", "CYS": "SG", "GLN": "CG", "GLU":
          "TYR": "CG", "VAL": "CG1"}
 
 
-def write_pdb(path, case):
-    structure, model, chain = gemmi.Structure(), gemmi.Model("1"), gemmi.Chain("A")
-    for aatype, number, positions, mask in zip(case["aatype"], case["residue_index"], case["atom_positions"],
-                                               case["atom_mask"]):
-        residue = gemmi.Residue()
-        residue.name, residue.seqid = RESNAMES[aatype], gemmi.SeqId(int(number), " ")
-        for name, x, present in zip(ATOM37, positions, mask):
-            if present:
-                atom = gemmi.Atom()
-                atom.name, atom.element, atom.pos = name, gemmi.Element(name[0]), gemmi.Position(*map(float, x))
-                residue.add_atom(atom)
-        chain.add_residue(residue)
-    model.add_chain(chain)
+def write_pdb(path, case, copy_shift=None):
+    """The case as chain A; with copy_shift (Angstrom, xyz) also a copy of it, shifted, as chain B."""
+    structure, model = gemmi.Structure(), gemmi.Model("1")
+    for name, shift in [("A", np.zeros(3))] + ([("B", np.asarray(copy_shift))] if copy_shift is not None else []):
+        chain = gemmi.Chain(name)
+        for aatype, number, positions, mask in zip(case["aatype"], case["residue_index"], case["atom_positions"],
+                                                   case["atom_mask"]):
+            residue = gemmi.Residue()
+            residue.name, residue.seqid = RESNAMES[aatype], gemmi.SeqId(int(number), " ")
+            for atom_name, x, present in zip(ATOM37, positions, mask):
+                if present:
+                    atom = gemmi.Atom()
+                    atom.name, atom.element = atom_name, gemmi.Element(atom_name[0])
+                    atom.pos = gemmi.Position(*map(float, x + shift))
+                    atom.b_iso = float(number % 50)
+                    residue.add_atom(atom)
+            chain.add_residue(residue)
+        model.add_chain(chain)
     structure.add_model(model)
     structure.setup_entities()
     structure.write_pdb(str(path))
@@ -51,7 +57,7 @@ def listed_residues(stdout):
     match = re.search(r"structural violations \(AlphaFold's checks\): (\d+) of (\d+) residues", stdout)
     assert match, stdout
     lines = stdout.strip().splitlines()
-    numbers = [int(re.fullmatch(r"[A-Z]{3}(-?\d+)", token).group(1)) for token in lines[-1].split()] \
+    numbers = [int(re.fullmatch(r"(?:[A-Z]:)?[A-Z]{3}(-?\d+)", token).group(1)) for token in lines[-1].split()] \
         if int(match.group(1)) else []
     assert len(numbers) == int(match.group(1))
     return numbers
@@ -106,3 +112,59 @@ def test_inspect_structure_errors(kfold, tmp_path):
     run = kfold("inspect", empty)
     assert run.returncode == 2
     assert "empty.pdb" in run.stderr and "no protein residues" in run.stderr
+
+
+def fixture_case(name):
+    fixture = np.load(FIXTURE)
+    return {key: fixture[f"{name}/{key}"] for key in ("aatype", "residue_index", "atom_positions", "atom_mask")}
+
+
+def test_relax_repairs_a_structure_file(kfold, tmp_path):
+    """kfold relax: the damaged structure comes back without violations (kfold inspect), with the same atoms
+    in the same order and their B-factors; residues far from the faults keep their coordinates."""
+    damaged = tmp_path / "damaged.pdb"
+    write_pdb(damaged, fixture_case("damaged"))
+    for suffix in ("pdb", "cif"):
+        out = tmp_path / f"relaxed.{suffix}"
+        run = kfold("relax", damaged, "-o", out)
+        assert run.returncode == 0, run.stderr
+        assert "residues with structural violations 8 -> 0" in run.stderr
+        assert f"99 residues, 0 still with structural violations; wrote {out}" in run.stdout
+        inspect = kfold("inspect", out)
+        assert "structural violations (AlphaFold's checks): 0 of 99 residues" in inspect.stdout
+        before, after = (gemmi.read_structure(str(p))[0][0] for p in (damaged, out))
+        assert [(r.seqid.num, r.name, a.name, a.b_iso) for r in before for a in r] == \
+            [(r.seqid.num, r.name, a.name, a.b_iso) for r in after for a in r]
+        moved = np.array([a.pos.dist(b.pos) for ra, rb in zip(before, after) for a, b in zip(ra, rb)])
+        assert 0.3 < moved.max() < 1.5 and np.sqrt(np.mean(moved ** 2)) < 0.1
+        assert "RELAXED by kfold" in out.read_text()
+    crystal = tmp_path / "crystal.pdb"
+    write_pdb(crystal, fixture_case("crystal"))
+    run = kfold("relax", crystal, "-o", tmp_path / "same.pdb")
+    assert run.returncode == 0 and "0 -> 0" in run.stderr
+    same = gemmi.read_structure(str(tmp_path / "same.pdb"))[0][0]
+    assert all(a.pos.dist(b.pos) == 0 for ra, rb in zip(gemmi.read_structure(str(crystal))[0][0], same)
+               for a, b in zip(ra, rb))
+
+
+def test_two_chains_are_checked_against_each_other(kfold, tmp_path):
+    """Two copies of the crystal structure as chains A and B (the same residue numbers): far apart, nothing
+    violates (no peptide bond is checked across the chains); 1 A apart, every residue of both clashes."""
+    case = fixture_case("crystal")
+    far, close = tmp_path / "far.pdb", tmp_path / "close.pdb"
+    write_pdb(far, case, copy_shift=(80.0, 0.0, 0.0))
+    write_pdb(close, case, copy_shift=(1.0, 0.0, 0.0))
+    run = kfold("inspect", far)
+    assert "structure, 2 chains, 198 residues" in run.stdout and listed_residues(run.stdout) == []
+    run = kfold("inspect", close)
+    assert len(listed_residues(run.stdout)) == 198 and "B:" in run.stdout
+
+
+def test_relax_refuses_an_output_it_cannot_write(kfold, tmp_path):
+    damaged = tmp_path / "damaged.pdb"
+    write_pdb(damaged, fixture_case("damaged"))
+    run = kfold("relax", damaged, "-o", tmp_path / "relaxed.txt")
+    assert run.returncode == 2 and "must end in .pdb or .cif" in run.stderr
+    run = kfold("relax", tmp_path / "missing.pdb", "-o", tmp_path / "relaxed.pdb")
+    assert run.returncode == 2 and "missing.pdb" in run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["damaged.pdb"]

@@ -1,0 +1,66 @@
+// `kfold relax IN.pdb|cif -o OUT.pdb|cif`: any protein structure (a prediction of another tool, a model)
+// relaxed as `kfold predict --relax` relaxes predictions (pipelines/predict/relax_prediction.hpp).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "data/error.hpp"
+#include "data/structure_io.hpp"
+#include "data/text_input.hpp"
+#include "pipelines/cli/commands.hpp"
+#include "pipelines/predict/relax_prediction.hpp"
+
+namespace kfold::cli {
+namespace {
+
+struct RelaxCliOptions {
+  std::string input, output;
+};
+
+bool has_extension(std::string name, std::initializer_list<const char*> extensions) {
+  if (name.size() > 3 && name.ends_with(".gz")) name.resize(name.size() - 3);
+  for (const char* ext : extensions)
+    if (name.ends_with(ext)) return true;
+  return false;
+}
+
+void run_relax(const RelaxCliOptions& o) {
+  data::check_input_file(o.input);
+  const bool mmcif = has_extension(o.output, {".cif", ".mmcif"});
+  if ((!mmcif && !has_extension(o.output, {".pdb", ".ent"})) || o.output.ends_with(".gz"))
+    fail_input("-o {}: the output must end in .pdb or .cif (its format); gzip is not written", o.output);
+  const auto protein = data::read_structure(o.input);
+  const auto relaxed = pipelines::relax_prediction(protein, o.input);
+  const data::StructureHeader header{"kfold relax: " + std::filesystem::path(o.input).filename().string(),
+                                     {pipelines::kRelaxRemark}};
+  if (mmcif)
+    data::write_mmcif(o.output, relaxed.protein, header);
+  else
+    data::write_pdb(o.output, relaxed.protein, header);
+  const auto remaining = std::count(relaxed.remaining_violations.begin(), relaxed.remaining_violations.end(), 1.0f);
+  fmt::print("{}: {} residues, {} still with structural violations; wrote {}\n", o.input, protein.n_res(), remaining,
+             o.output);
+}
+
+}  // namespace
+
+void add_relax_command(CLI::App& app, Action& action) {
+  auto o = std::make_shared<RelaxCliOptions>();
+  auto* cmd = app.add_subcommand(
+      "relax",
+      "Relax a protein structure against AlphaFold's structural violation checks (restrained minimisation of the "
+      "violation terms, not Amber), as kfold predict --relax does");
+  cmd->add_option("STRUCTURE", o->input, "A PDB or mmCIF file (gzip allowed); its first model is relaxed")->required();
+  cmd->add_option("-o,--output", o->output, "The relaxed structure: .pdb or .cif (written atomically)")->required();
+  cmd->footer(
+      "Examples:\n"
+      "  kfold relax ranked_0.pdb -o ranked_0_relaxed.pdb\n"
+      "  kfold relax model.cif.gz -o model_relaxed.cif\n"
+      "Moves only what the checks require (peptide bonds and angles beyond 12 standard deviations, clashes beyond\n"
+      "1.5 A of overlap, within-residue bounds; kfold inspect lists them); atoms keep their names, order and\n"
+      "B-factors; hydrogens, waters and ligands are not written. Chains are relaxed together.");
+  cmd->callback([&action, o] { action = [o] { run_relax(*o); }; });
+}
+
+}  // namespace kfold::cli
