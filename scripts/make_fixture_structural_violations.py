@@ -4,8 +4,6 @@ Runs in the reference venv (scripts/setup-reference) and writes tests/fixtures/f
 with AlphaFold's own violation analysis, as its relax step runs it on a structure
 (relax/amber_minimize.get_violation_metrics: make_atom14_positions, folding.find_structural_violations with
 violation_tolerance_factor 12 and clash_overlap_tolerance 1.5, folding.compute_violation_metrics).
-OpenMM and PDBFixer, which amber_minimize imports for the minimisation itself, are replaced by stand-ins: the
-violation analysis does not use them.
 
 Cases, each <case>/aatype [L], residue_index [L], atom_positions [L, 37, 3], atom_mask [L, 37] and the outputs
 (<case>/out/<name>, AlphaFold's names):
@@ -26,20 +24,13 @@ Deterministic (numpy seed 0, jax on CPU in fp32): a rerun writes identical array
     .venv-reference/bin/python scripts/make_fixture_structural_violations.py
 """
 import pathlib
-import sys
-from unittest import mock
 
 import jax
 import ml_collections
 import numpy as np
-
-for _name in ['openmm', 'openmm.unit', 'openmm.app', 'openmm.app.internal', 'openmm.app.internal.pdbstructure',
-              'openmm.app.element', 'pdbfixer']:
-    sys.modules[_name] = mock.MagicMock()  # imported by amber_minimize for the minimisation, unused here
-
-from alphafold.common import protein  # noqa: E402
-from alphafold.model import folding  # noqa: E402
-from alphafold.relax import amber_minimize  # noqa: E402
+from alphafold.common import protein
+from alphafold.model import folding
+from alphafold.relax import amber_minimize
 
 jax.config.update('jax_platform_name', 'cpu')
 ROOT = pathlib.Path(__file__).resolve().parents[1]
