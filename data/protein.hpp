@@ -15,6 +15,10 @@ struct Protein {
   std::vector<int64_t> residue_index;  // [n_res] residue numbers as written to the file (1-based)
   std::vector<int64_t> chain_index;    // [n_res] 0 → chain A, 1 → B, ...
   std::vector<float> b_factors;        // [n_res, 37] written as B-factors (kfold: per-residue pLDDT)
+  // What a structure read from a file carries back into the files written from it (kfold relax); empty for
+  // predictions: no insertion codes, chains named A, B, ...
+  std::vector<char> insertion_code;      // [n_res] ' ' for none, else the PDB insertion code (100A, 100B, ...)
+  std::vector<std::string> chain_names;  // [number of chains] the name of chain_index k
 
   int64_t n_res() const { return static_cast<int64_t>(aatype.size()); }
   // Throws InputError when the array sizes disagree with n_res().

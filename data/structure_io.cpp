@@ -38,13 +38,16 @@ gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
   st.models.emplace_back("1");
   gemmi::Model& model = st.models.back();
   for (int64_t i = 0; i < p.n_res(); ++i) {
-    const std::string chain = chain_name(p.chain_index[static_cast<size_t>(i)]);
+    const int64_t chain_number = p.chain_index[static_cast<size_t>(i)];
+    const std::string chain =
+        p.chain_names.empty() ? chain_name(chain_number) : p.chain_names[static_cast<size_t>(chain_number)];
     if (model.chains.empty() || model.chains.back().name != chain) model.chains.emplace_back(chain);
     gemmi::Residue res;
     const int64_t aa = p.aatype[static_cast<size_t>(i)];
     if (aa < 0 || aa > rc::restype_num) fail_input("aatype {} at residue {} is out of range [0, 20]", aa, i);
     res.name = std::string(rc::resnames[static_cast<size_t>(aa)]);
-    res.seqid = gemmi::SeqId(static_cast<int>(p.residue_index[static_cast<size_t>(i)]), ' ');
+    res.seqid = gemmi::SeqId(static_cast<int>(p.residue_index[static_cast<size_t>(i)]),
+                             p.insertion_code.empty() ? ' ' : p.insertion_code[static_cast<size_t>(i)]);
     res.entity_type = gemmi::EntityType::Polymer;
     res.het_flag = 'A';
     for (int64_t a = 0; a < rc::atom_type_num; ++a) {
@@ -116,6 +119,10 @@ void Protein::check_shapes() const {
   check(residue_index.size(), n, "residue_index");
   check(chain_index.size(), n, "chain_index");
   check(b_factors.size(), n37, "b_factors");
+  if (!insertion_code.empty()) check(insertion_code.size(), n, "insertion_code");
+  for (const int64_t c : chain_index)
+    if (!chain_names.empty() && (c < 0 || c >= static_cast<int64_t>(chain_names.size())))
+      fail_input("Protein.chain_index {} has no name in chain_names ({} names)", c, chain_names.size());
 }
 
 std::string to_pdb(const Protein& protein, const StructureHeader& header) {
@@ -169,6 +176,7 @@ Protein read_structure(const std::filesystem::path& path) {
       const int64_t aa = rc::find_resname(res.name);
       p.aatype.push_back(aa < 0 ? rc::unk_restype_index : aa);
       p.residue_index.push_back(res.seqid.num.value);
+      p.insertion_code.push_back(res.seqid.icode == '\0' ? ' ' : res.seqid.icode);
       p.chain_index.push_back(chain_number);
       const size_t base = p.atom_mask.size();
       p.atom_mask.resize(base + rc::atom_type_num, 0.0f);
@@ -185,7 +193,10 @@ Protein read_structure(const std::filesystem::path& path) {
         p.atom_positions[3 * k + 2] = static_cast<float>(atom.pos.z);
       }
     }
-    if (any) ++chain_number;
+    if (any) {
+      p.chain_names.push_back(chain.name);
+      ++chain_number;
+    }
   }
   if (p.n_res() == 0) fail_input("{}: no protein residues found", path.string());
   return p;

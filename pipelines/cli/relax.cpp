@@ -58,8 +58,9 @@ void add_relax_command(CLI::App& app, Action& action) {
       "  kfold relax ranked_0.pdb -o ranked_0_relaxed.pdb\n"
       "  kfold relax model.cif.gz -o model_relaxed.cif\n"
       "Moves only what the checks require (peptide bonds and angles beyond 12 standard deviations, clashes beyond\n"
-      "1.5 A of overlap, within-residue bounds; kfold inspect lists them); atoms keep their names, order and\n"
-      "B-factors; hydrogens, waters and ligands are not written. Chains are relaxed together.");
+      "1.5 A of overlap, within-residue bounds; kfold inspect lists them). Chains, residue numbers, insertion\n"
+      "codes, atom names and B-factors are kept (atoms in AlphaFold's order); hydrogens, alternative locations\n"
+      "other than A, waters and ligands are not written. Chains are relaxed together.");
   cmd->callback([&action, o] { action = [o] { run_relax(*o); }; });
 }
 

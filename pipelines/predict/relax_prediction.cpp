@@ -16,7 +16,10 @@ std::vector<int64_t> violation_check_residue_index(const data::Protein& protein)
   std::vector<int64_t> index(protein.residue_index);
   int64_t offset = 0;
   for (size_t i = 1; i < index.size(); ++i) {
-    if (protein.chain_index[i] != protein.chain_index[i - 1]) offset = index[i - 1] + 100 - protein.residue_index[i];
+    if (protein.chain_index[i] != protein.chain_index[i - 1])
+      offset = index[i - 1] + 100 - protein.residue_index[i];
+    else if (protein.residue_index[i] + offset <= index[i - 1])  // insertion codes (100, 100A): consecutive
+      offset = index[i - 1] + 1 - protein.residue_index[i];
     index[i] = protein.residue_index[i] + offset;
   }
   return index;

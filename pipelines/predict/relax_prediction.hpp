@@ -23,7 +23,8 @@ struct RelaxedPrediction {
 
 // The residue numbering the structural checks use for `protein`: its residue numbers, with each chain after the
 // first starting 100 past the previous chain's end, so that no peptide bond is checked across chains and every
-// pair of residues is checked for clashes once.
+// pair of residues is checked for clashes once, and a residue numbered no higher than the one before it (an
+// insertion code: 100, 100A, 100B) taken as its successor.
 std::vector<int64_t> violation_check_residue_index(const data::Protein& protein);
 
 // Relaxes `prediction` (a structure as unrelaxed_<model>.pdb holds it, or any structure: `kfold relax`) and logs

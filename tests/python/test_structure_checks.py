@@ -168,3 +168,23 @@ def test_relax_refuses_an_output_it_cannot_write(kfold, tmp_path):
     run = kfold("relax", tmp_path / "missing.pdb", "-o", tmp_path / "relaxed.pdb")
     assert run.returncode == 2 and "missing.pdb" in run.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["damaged.pdb"]
+
+
+def test_relax_keeps_chain_names_and_insertion_codes(kfold, tmp_path):
+    """PDB entry 4ZHL (tests/fixtures/templates/mmcif/: chains U and P, chymotrypsin numbering with insertion
+    codes such as 37A): the relaxed files have the same residues (chain, number, insertion code, name) and atoms,
+    and the two residues the checks flag are repaired."""
+    source = SOURCE_DIR / "tests/fixtures/templates/mmcif/4zhl.cif.gz"
+    before = gemmi.read_structure(str(source))
+    before.remove_ligands_and_waters()
+    ids = [(ch.name, str(r.seqid), r.name, sorted(a.name for a in r if a.altloc in "\0A")) for ch in before[0] for r in ch]
+    assert sum(1 for _, seqid, _, _ in ids if not seqid[-1].isdigit()) > 10  # insertion codes are there
+    inspect = kfold("inspect", source)
+    assert "2 chains, 257 residues" in inspect.stdout and len(listed_residues(inspect.stdout)) == 2
+    for suffix in ("pdb", "cif"):
+        out = tmp_path / f"4zhl_relaxed.{suffix}"
+        run = kfold("relax", source, "-o", out)
+        assert run.returncode == 0, run.stderr
+        after = gemmi.read_structure(str(out))
+        assert [(ch.name, str(r.seqid), r.name, sorted(a.name for a in r)) for ch in after[0] for r in ch] == ids
+        assert listed_residues(kfold("inspect", out).stdout) == []
