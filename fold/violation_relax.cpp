@@ -3,6 +3,8 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
+#include <c10/core/InferenceMode.h>
 #include <torch/optim/lbfgs.h>
 
 #include <cmath>
@@ -44,8 +46,11 @@ RelaxResult relax_structure(const at::Tensor& aatype, const at::Tensor& residue_
                             const at::Tensor& atom37_positions, const at::Tensor& atom37_mask,
                             const RelaxOptions& options) {
   const SingleThread single_thread;
-  const auto aa = aatype.to(at::kCPU, at::kLong);
-  const auto ri = residue_index.to(at::kCPU, at::kLong);
+  // Gradients on, whatever the caller's mode (a model run in inference mode); the inputs copied out of it.
+  const c10::InferenceMode no_inference_mode(false);
+  const at::AutoGradMode gradients(true);
+  const auto aa = aatype.to(at::kCPU, at::kLong).clone();
+  const auto ri = residue_index.to(at::kCPU, at::kLong).clone();
   const auto mask37 = atom37_mask.to(at::kCPU, at::kDouble);
   const auto x37 = atom37_positions.to(at::kCPU, at::kDouble) * mask37.unsqueeze(-1);  // [L, 37, 3]
   const auto exists = atom14_mask(aa).to(at::kDouble) * atom37_to_atom14(mask37, aa);  // [L, 14]

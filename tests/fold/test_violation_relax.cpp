@@ -4,6 +4,8 @@
 // hardly at all; a clean structure comes back unchanged; the result does not depend on the thread count.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
+#include <c10/core/InferenceMode.h>
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -94,6 +96,16 @@ TEST_CASE("relax: the same result for 1 and 2 threads, and run to run") {
   CHECK(at::get_num_threads() == threads);
   CHECK(at::equal(one.atom37_positions, two.atom37_positions));
   CHECK(at::equal(two.atom37_positions, again.atom37_positions));
+}
+
+TEST_CASE("relax: works from inside inference mode and with gradients off (a model run's context)") {
+  const auto s = fixture_structure("damaged");
+  const auto expected = relax(s);
+  const c10::InferenceMode inference;
+  const Structure inference_inputs{s.aatype.clone(), s.residue_index.clone(), s.positions.clone(), s.mask.clone()};
+  CHECK(inference_inputs.positions.is_inference());
+  const at::NoGradGuard no_grad;
+  CHECK(at::equal(relax(inference_inputs).atom37_positions, expected.atom37_positions));
 }
 
 TEST_CASE("relax: missing atoms are neither checked nor moved") {
