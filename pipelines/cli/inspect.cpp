@@ -63,11 +63,12 @@ void inspect_structure(const std::string& path) {
   for (const int64_t i : m.residue_violations) {
     const auto k = static_cast<size_t>(i);
     const auto chain =
-        chains.size() > 1 ? fmt::format("{}:", static_cast<char>('A' + protein.chain_index[k] % 26)) : "";
-    names.push_back(fmt::format("{}{}{}", chain, data::rc::resnames[static_cast<size_t>(protein.aatype[k])],
-                                protein.residue_index[k]));
+        chains.size() > 1 ? protein.chain_names.at(static_cast<size_t>(protein.chain_index[k])) + ":" : std::string();
+    const char icode = protein.insertion_code.at(k);
+    names.push_back(fmt::format("{}{}{}{}", chain, data::rc::resnames[static_cast<size_t>(protein.aatype[k])],
+                                protein.residue_index[k], icode == ' ' ? std::string() : std::string(1, icode)));
   }
-  fmt::print("  {}\n", fmt::join(names, " "));
+  fmt::print("  {}\n", fmt::join(names, " "));  // e.g. LYS10 (one chain), B:GLY37A (several)
 }
 
 void inspect_file(const std::string& path) {

@@ -57,7 +57,7 @@ def listed_residues(stdout):
     match = re.search(r"structural violations \(AlphaFold's checks\): (\d+) of (\d+) residues", stdout)
     assert match, stdout
     lines = stdout.strip().splitlines()
-    numbers = [int(re.fullmatch(r"(?:[A-Z]:)?[A-Z]{3}(-?\d+)", token).group(1)) for token in lines[-1].split()] \
+    numbers = [int(re.fullmatch(r"(?:\w+:)?[A-Z]{3}(-?\d+)[A-Za-z]?", token).group(1)) for token in lines[-1].split()] \
         if int(match.group(1)) else []
     assert len(numbers) == int(match.group(1))
     return numbers
@@ -181,6 +181,7 @@ def test_relax_keeps_chain_names_and_insertion_codes(kfold, tmp_path):
     assert sum(1 for _, seqid, _, _ in ids if not seqid[-1].isdigit()) > 10  # insertion codes are there
     inspect = kfold("inspect", source)
     assert "2 chains, 257 residues" in inspect.stdout and len(listed_residues(inspect.stdout)) == 2
+    assert inspect.stdout.strip().splitlines()[-1].split() == ["U:ARG217", "U:GLY219"]  # chain U's own name
     for suffix in ("pdb", "cif"):
         out = tmp_path / f"4zhl_relaxed.{suffix}"
         run = kfold("relax", source, "-o", out)
