@@ -108,6 +108,14 @@ void add_auth_columns(gemmi::cif::Block& block) {
 
 }  // namespace
 
+std::optional<StructureFormat> structure_format_of(const std::filesystem::path& path) {
+  std::string name = path.filename().string();
+  if (name.size() > 3 && name.ends_with(".gz")) name.resize(name.size() - 3);
+  if (name.ends_with(".pdb") || name.ends_with(".ent")) return StructureFormat::pdb;
+  if (name.ends_with(".cif") || name.ends_with(".mmcif")) return StructureFormat::mmcif;
+  return std::nullopt;
+}
+
 void Protein::check_shapes() const {
   const auto n = static_cast<size_t>(n_res());
   const auto n37 = n * static_cast<size_t>(rc::atom_type_num);

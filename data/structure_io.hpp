@@ -3,11 +3,16 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "data/protein.hpp"
 
 namespace kfold::data {
+
+enum class StructureFormat { pdb, mmcif };
+// The format a file name announces: .pdb/.ent or .cif/.mmcif, each optionally followed by .gz; nullopt otherwise.
+std::optional<StructureFormat> structure_format_of(const std::filesystem::path& path);
 
 std::string to_pdb(const Protein& protein, const StructureHeader& header = {});
 std::string to_mmcif(const Protein& protein, const StructureHeader& header = {});

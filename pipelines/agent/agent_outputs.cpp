@@ -113,9 +113,9 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
     for (const auto& [term, weight] : campaign.objective) {
       const bool binding = term == "binding" && r.structure && r.structure->binding;
       out += "\t" + ((term == "stability" || term == "fitness") ? num(r.evolutionary)
-                     : term == "solubility"                     ? num(r.solubility)
-                     : binding                                  ? num(-r.structure->delta_interface_pae)
-                                                                : std::string("NA"));
+                     : term == "solubility"                      ? num(r.solubility)
+                     : binding                                   ? num(-r.structure->delta_interface_pae)
+                                                                 : std::string("NA"));
     }
     out += fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}", num(r.total), num(r.sd), num(r.surrogate_mean),
                        num(r.surrogate_sd), num(r.acquisition), format_flags(r.flags), has_hard_flag(r.flags) ? 1 : 0,
@@ -147,12 +147,11 @@ std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaig
     }
     const ScoredVariant& r = table.rows[static_cast<size_t>(w.row)];
     const Hypothesis& h = *r.hypothesis;
-    const std::string rationale = w.pick == "explore"
-                                      ? fmt::format(
-                                            "explore: untested residue, explore key {:+.2f} (residue term in place of "
-                                            "the evolutionary term); {}",
-                                            r.explore_key, r.rationale)
-                                      : r.rationale;
+    const std::string rationale =
+        w.pick == "explore" ? fmt::format("explore: untested residue, explore key {:+.2f} (residue term in place of "
+                                          "the evolutionary term); {}",
+                                          r.explore_key, r.rationale)
+                            : r.rationale;
     out += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", w.well, h.id, format_variant(h.variant),
                        apply_variant(h.variant, campaign.target.sequence, campaign.target.first_residue), num(r.total),
                        num(r.sd), w.rank, csv_cell(operator_label(h)), csv_cell(format_flags(r.flags)),
@@ -335,10 +334,9 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
     const std::string how = evo                    ? "evolutionary term: " + models.model_note
                             : term == "solubility" ? std::string(kSolubilityNote)
                             : binding_computed     ? std::string(kBindingNote)
-                            : term == "binding"    ? std::string(
-                                                         "not computed (needs target.partner and structure "
-                                                            "predictions: structure_budget and parameters)")
-                                                : std::string("not computed in this version");
+                            : term == "binding"    ? std::string("not computed (needs target.partner and structure "
+                                                                 "predictions: structure_budget and parameters)")
+                                                   : std::string("not computed in this version");
     md += fmt::format("| {} | {} | {} |\n", term, weight, how);
   }
   md += table.structure_terms

@@ -55,10 +55,10 @@ class StructureOracle {
   virtual void family_alignment_found(const std::filesystem::path& /*a3m*/, const std::string& /*target_sequence*/) {}
 };
 
-inline constexpr double kBurialRadius = 10.0;        // Å, Cβ neighbours counted for burial
-inline constexpr double kContactDistance = 8.0;      // Å, Cβ-Cβ contact
+inline constexpr double kBurialRadius = 10.0;     // Å, Cβ neighbours counted for burial
+inline constexpr double kContactDistance = 8.0;   // Å, Cβ-Cβ contact
 inline constexpr int64_t kContactMinSeparation = 3;  // residues apart, for a contact
-inline constexpr double kClashCaDistance = 3.0;      // Å, non-adjacent Cα closer than this clash
+inline constexpr double kClashCaDistance = 3.0;   // Å, non-adjacent Cα closer than this clash
 
 struct StructureTerms {
   double delta_plddt_site = 0.0;  // mean pLDDT within `window` residues of any site: mutant - wild type

@@ -1,10 +1,10 @@
 // `kfold inspect FILE`: names, dtypes and shapes of the arrays in an HDF5 file (features, results)
 // or an .npz archive (AlphaFold parameters); for a PDB/mmCIF structure, its size and AlphaFold's
 // structural violation checks (fold/structural_violations.hpp).
-#include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <set>
 
 #include "data/error.hpp"
@@ -13,7 +13,6 @@
 #include "data/residue_constants.hpp"
 #include "data/structure_io.hpp"
 #include "data/text_input.hpp"
-#include "fold/structural_violations.hpp"
 #include "pipelines/cli/commands.hpp"
 #include "pipelines/predict/relax_prediction.hpp"
 
@@ -35,24 +34,14 @@ void inspect_npz(const std::string& path) {
                a.compressed ? " (compressed)" : "");
 }
 
-bool is_structure_path(std::string name) {
-  if (name.size() > 3 && name.ends_with(".gz")) name.resize(name.size() - 3);
-  for (const char* ext : {".pdb", ".ent", ".cif", ".mmcif"})
-    if (name.ends_with(ext)) return true;
-  return false;
-}
-
 void inspect_structure(const std::string& path) {
   const auto protein = data::read_structure(path);
   const int64_t n = protein.n_res();
-  const auto residue_index = pipelines::violation_check_residue_index(protein);
-  const auto positions = at::tensor(at::ArrayRef<float>(protein.atom_positions)).reshape({n, 37, 3});
-  const auto mask = at::tensor(at::ArrayRef<float>(protein.atom_mask)).reshape({n, 37});
-  const auto m = fold::check_structure(at::tensor(at::ArrayRef<int64_t>(protein.aatype)),
-                                       at::tensor(at::ArrayRef<int64_t>(residue_index)), positions, mask);
+  const auto m = pipelines::check_protein(protein);
   const std::set<int64_t> chains(protein.chain_index.begin(), protein.chain_index.end());
+  const auto atoms = std::count(protein.atom_mask.begin(), protein.atom_mask.end(), 1.0f);
   fmt::print("{}: structure, {} chain{}, {} residues, {} atoms\n", path, chains.size(), chains.size() == 1 ? "" : "s",
-             n, static_cast<int64_t>(mask.sum().item<double>()));
+             n, atoms);
   fmt::print("structural violations (AlphaFold's checks): {} of {} residues\n", m.residue_violations.size(), n);
   fmt::print(
       "  residues with a peptide bond/angle violation {:.3f}, a clash {:.3f}, a within-residue violation {:.3f}; "
@@ -74,7 +63,7 @@ void inspect_structure(const std::string& path) {
 void inspect_file(const std::string& path) {
   data::check_input_file(path);
   if (data::is_zip_file(path)) return inspect_npz(path);
-  if (is_structure_path(path)) return inspect_structure(path);
+  if (data::structure_format_of(path)) return inspect_structure(path);
   if (!data::is_hdf5_file(path))
     fail_input(
         "{}: not a file kfold can inspect (expected HDF5 such as features.h5, an .npz such as params_model_1.npz, or "

@@ -18,23 +18,16 @@ struct RelaxCliOptions {
   std::string input, output;
 };
 
-bool has_extension(std::string name, std::initializer_list<const char*> extensions) {
-  if (name.size() > 3 && name.ends_with(".gz")) name.resize(name.size() - 3);
-  for (const char* ext : extensions)
-    if (name.ends_with(ext)) return true;
-  return false;
-}
-
 void run_relax(const RelaxCliOptions& o) {
   data::check_input_file(o.input);
-  const bool mmcif = has_extension(o.output, {".cif", ".mmcif"});
-  if ((!mmcif && !has_extension(o.output, {".pdb", ".ent"})) || o.output.ends_with(".gz"))
+  const auto format = data::structure_format_of(o.output);
+  if (!format || o.output.ends_with(".gz"))
     fail_input("-o {}: the output must end in .pdb or .cif (its format); gzip is not written", o.output);
   const auto protein = data::read_structure(o.input);
   const auto relaxed = pipelines::relax_prediction(protein, o.input);
   const data::StructureHeader header{"kfold relax: " + std::filesystem::path(o.input).filename().string(),
                                      {pipelines::kRelaxRemark}};
-  if (mmcif)
+  if (*format == data::StructureFormat::mmcif)
     data::write_mmcif(o.output, relaxed.protein, header);
   else
     data::write_pdb(o.output, relaxed.protein, header);

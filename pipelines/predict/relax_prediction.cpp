@@ -25,15 +25,34 @@ std::vector<int64_t> violation_check_residue_index(const data::Protein& protein)
   return index;
 }
 
+namespace {
+
+// A Protein as the tensors the checks and the relax take. Residue numbers as written (a prediction's
+// residue_index + 1) give the same chain breaks as the model's residue_index.
+struct ProteinTensors {
+  at::Tensor aatype, residue_index, positions, mask;  // [L], [L], [L, 37, 3], [L, 37]
+};
+ProteinTensors protein_tensors(const data::Protein& protein) {
+  protein.check_shapes();
+  const int64_t n = protein.n_res();
+  return {at::tensor(at::ArrayRef<int64_t>(protein.aatype)),
+          at::tensor(at::ArrayRef<int64_t>(violation_check_residue_index(protein))),
+          at::tensor(at::ArrayRef<float>(protein.atom_positions)).reshape({n, 37, 3}),
+          at::tensor(at::ArrayRef<float>(protein.atom_mask)).reshape({n, 37})};
+}
+
+}  // namespace
+
+fold::ViolationMetrics check_protein(const data::Protein& protein) {
+  const auto t = protein_tensors(protein);
+  return fold::check_structure(t.aatype, t.residue_index, t.positions, t.mask);
+}
+
 RelaxedPrediction relax_prediction(const data::Protein& prediction, const std::string& name) {
-  prediction.check_shapes();
   const auto start = std::chrono::steady_clock::now();
   const int64_t n = prediction.n_res();
-  // Residue numbers as written (residue_index + 1) give the same chain breaks as the model's residue_index.
-  const auto r = fold::relax_structure(at::tensor(at::ArrayRef<int64_t>(prediction.aatype)),
-                                       at::tensor(at::ArrayRef<int64_t>(violation_check_residue_index(prediction))),
-                                       at::tensor(at::ArrayRef<float>(prediction.atom_positions)).reshape({n, 37, 3}),
-                                       at::tensor(at::ArrayRef<float>(prediction.atom_mask)).reshape({n, 37}));
+  const auto t = protein_tensors(prediction);
+  const auto r = fold::relax_structure(t.aatype, t.residue_index, t.positions, t.mask);
   RelaxedPrediction out{prediction, std::vector<float>(static_cast<size_t>(n), 0.0f)};
   const auto positions = r.atom37_positions.contiguous();
   out.protein.atom_positions.assign(positions.data_ptr<float>(), positions.data_ptr<float>() + positions.numel());

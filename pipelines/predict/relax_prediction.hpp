@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "data/protein.hpp"
+#include "fold/structural_violations.hpp"
 
 namespace kfold::pipelines {
 
@@ -26,6 +27,9 @@ struct RelaxedPrediction {
 // pair of residues is checked for clashes once, and a residue numbered no higher than the one before it (an
 // insertion code: 100, 100A, 100B) taken as its successor.
 std::vector<int64_t> violation_check_residue_index(const data::Protein& protein);
+
+// AlphaFold's structural violation checks of `protein` (chains and insertion codes numbered as above).
+fold::ViolationMetrics check_protein(const data::Protein& protein);
 
 // Relaxes `prediction` (a structure as unrelaxed_<model>.pdb holds it, or any structure: `kfold relax`) and logs
 // what changed under `name`.

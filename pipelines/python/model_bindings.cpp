@@ -148,7 +148,8 @@ void bind_model(py::module_& m) {
 
   py::class_<LoadedModel>(m, "LoadedModel", "A model preset with its parameters loaded (pipelines::LoadedModel).")
       .def(py::init(&load_model), py::arg("preset"), py::arg("config"), py::arg("recycles"), py::arg("params"),
-           py::arg("random_seed"), py::arg("device"), py::arg("chunk_size"), py::arg("attention"), py::arg("dtype"))
+           py::arg("random_seed"), py::arg("device"), py::arg("chunk_size"), py::arg("attention"),
+           py::arg("dtype"))
       .def_property_readonly("name", &LoadedModel::name)
       .def_property_readonly("random_weights", &LoadedModel::random_weights)
       .def_property_readonly("num_iterations",
@@ -224,8 +225,7 @@ void bind_model(py::module_& m) {
       .def(
           "to_mmcif",
           [](const Prediction& p, const std::vector<std::string>& remarks) {
-            return data::to_mmcif(pipelines::prediction_protein(p),
-                                  pipelines::prediction_header(p.model_name, remarks));
+            return data::to_mmcif(pipelines::prediction_protein(p), pipelines::prediction_header(p.model_name, remarks));
           },
           py::arg("remarks"), Release());
 }

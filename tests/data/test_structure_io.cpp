@@ -53,3 +53,14 @@ TEST_CASE("structure_io: reading garbage is an InputError") {
   kfold::data::write_file_atomic(dir / "junk.pdb", "this is not a structure\n");
   CHECK_THROWS_AS(kfold::data::read_structure(dir / "junk.pdb"), kfold::InputError);
 }
+
+TEST_CASE("structure_io: the format a file name announces") {
+  using kfold::data::StructureFormat;
+  CHECK(kfold::data::structure_format_of("out/ranked_0.pdb") == StructureFormat::pdb);
+  CHECK(kfold::data::structure_format_of("pdb1abc.ent.gz") == StructureFormat::pdb);
+  CHECK(kfold::data::structure_format_of("4zhl.cif.gz") == StructureFormat::mmcif);
+  CHECK(kfold::data::structure_format_of("model.mmcif") == StructureFormat::mmcif);
+  CHECK_FALSE(kfold::data::structure_format_of("features.h5").has_value());
+  CHECK_FALSE(kfold::data::structure_format_of("pdb").has_value());
+  CHECK_FALSE(kfold::data::structure_format_of("structure.pdb.txt").has_value());
+}
