@@ -2,9 +2,9 @@
 // weights (Henikoff & Henikoff 1994), BLOSUM62-derived pseudocounts (Altschul et al. 1997, with
 // beta = 10), scores in BLOSUM62's own units (lambda_ungapped = 0.3176) so that the gapped
 // Karlin-Altschul parameters of BLOSUM62 11/1 still apply approximately.
-// Known limitation: the gapped lambda of a PSSM with strong columns is lower than BLOSUM62's, so
-// E-values after the first round are optimistic (random sequences can reach E ~ 1e-3 on a small
-// database); PSI-BLAST corrects this with composition-based statistics, which kfold does not yet do.
+// Rounding and clamping leave the PSSM's ungapped lambda near but not at BLOSUM62's; the search's
+// composition-based statistics (msa/composition_stats.hpp) rescale each hit's score by the lambda the
+// PSSM has under the target's composition, which covers both.
 #pragma once
 
 #include <array>

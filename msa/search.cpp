@@ -1,5 +1,6 @@
 // The search driver: query batches; per database index chunk, prefilter tasks per query; gapped scores
-// in tasks of candidate blocks; tracebacks and statistics per query; OpenMP with per-thread buffers.
+// in tasks of candidate blocks; tracebacks and composition-based statistics per query; OpenMP with
+// per-thread buffers.
 #include "msa/search.hpp"
 
 #include <omp.h>
@@ -13,6 +14,7 @@
 #include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/progress.hpp"
+#include "msa/composition_stats.hpp"
 #include "msa/karlin_altschul.hpp"
 #include "msa/pssm.hpp"
 #include "msa/score_profile.hpp"
@@ -126,8 +128,9 @@ std::vector<int64_t> included_targets(const QueryResult& result, double inclusio
 // Candidates scored per alignment task: small enough to balance a few queries over many threads.
 constexpr int64_t kAlignBlock = 32;
 
-// One query's gapped stage after its candidates have scores: E-values, tracebacks, filters.
-QueryResult finish_query(const data::Sequence& query, const ScoreProfile& profile,
+// One query's gapped stage after its candidates have scores: E-values (composition-adjusted when
+// `composition` is given), tracebacks, filters.
+QueryResult finish_query(const data::Sequence& query, const ScoreProfile& profile, const CompositionStats* composition,
                          const std::vector<Candidate>& candidates, const std::vector<int32_t>& scores,
                          const SequenceDb& db, const SearchOptions& options, const KarlinAltschulParams& params,
                          std::vector<uint8_t>& target) {
@@ -137,11 +140,14 @@ QueryResult finish_query(const data::Sequence& query, const ScoreProfile& profil
   StripedAligner aligner(profile, options.gaps, options.simd);  // tracebacks from the striped pass
   for (size_t k = 0; k < candidates.size(); ++k) {
     const int32_t score = scores[k];
-    const double e = evalue(params, space, score);
-    if (e > options.evalue) continue;
-    ++result.n_aligned;
+    // The lambda ratio is <= 1, so a candidate failing on its raw score fails on the adjusted one too.
+    if (evalue(params, space, score) > options.evalue) continue;
     const Candidate& candidate = candidates[k];
     encode_residues(db.residues(candidate.target), target);
+    const double ratio = composition ? composition->lambda_ratio(target) : 1.0;
+    const double e = evalue(params, space, score * ratio);
+    if (e > options.evalue) continue;
+    ++result.n_aligned;
     auto alignment = aligner.align(target, score, options.max_traceback_cells);
     if (!alignment) {
       log_warn("{}: alignment with {} is too large to trace back; hit skipped", query.id, db.id(candidate.target));
@@ -154,7 +160,8 @@ QueryResult finish_query(const data::Sequence& query, const ScoreProfile& profil
     hit.target = candidate.target;
     hit.score = score;
     hit.evalue = e;
-    hit.bits = bit_score(params, score);
+    hit.bits = bit_score(params, score * ratio);
+    hit.lambda_ratio = ratio;
     hit.stats = alignment_stats(*alignment, profile.codes, target);
     hit.alignment = std::move(*alignment);
     result.hits.push_back(std::move(hit));
@@ -207,6 +214,7 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
     const int64_t n_batch = std::min(kQueryBatch, n_query - batch);
     std::vector<ScoreProfile> profiles(static_cast<size_t>(n_batch));
     std::vector<std::unique_ptr<NeighbourWords>> words(static_cast<size_t>(n_batch));
+    std::vector<std::unique_ptr<CompositionStats>> composition(static_cast<size_t>(n_batch));
     std::vector<char> converged(static_cast<size_t>(n_batch), 0);
     for (int64_t round = 1; round <= options.iterations; ++round) {
       // Profiles: the query sequence in round 1, a PSSM of the included hits afterwards.
@@ -231,6 +239,7 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
                                                   : std::vector<uint8_t>{};
             mask_profile_positions(profiles[bi], mask, blosum62());
             words[bi] = std::make_unique<NeighbourWords>(profiles[bi], options.prefilter.word_threshold, mask);
+            if (options.composition_stats) composition[bi] = std::make_unique<CompositionStats>(profiles[bi], mask);
           }
         } catch (...) {
           error.record(batch + b, std::current_exception());
@@ -312,8 +321,8 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
             try {
               cancellation_point(options);
               const auto qi = static_cast<size_t>(batch + b);
-              QueryResult next =
-                  finish_query(queries[qi], profiles[bi], candidates[bi], scores[bi], db, options, params, target);
+              QueryResult next = finish_query(queries[qi], profiles[bi], composition[bi].get(), candidates[bi],
+                                              scores[bi], db, options, params, target);
               // Converged when the included set did not change (PSI-BLAST's stopping rule).
               if (round > 1 && included_targets(next, options.inclusion_evalue) ==
                                    included_targets(results[qi], options.inclusion_evalue))

@@ -1,5 +1,6 @@
 // Homology search of query sequences against a sequence database: k-mer prefilter, striped
-// Smith-Waterman scores, Karlin-Altschul E-values, tracebacks for accepted hits, and optional
+// Smith-Waterman scores, Karlin-Altschul E-values with composition-based statistics, tracebacks for
+// accepted hits, and optional
 // PSI-BLAST-style iterations with a PSSM of the included hits. Results are the same
 // for any thread count (every ordering is by score, then database index).
 #pragma once
@@ -28,9 +29,12 @@ struct SearchOptions {
   GapPenalties gaps;           // BLOSUM62 with BLAST's 11/1 by default
   PrefilterOptions prefilter;  // prefilter.max_candidates is --max-prefilter
   int64_t iterations = 1;      // search rounds; rounds after the first use a PSSM of the hits
-  // Hits with E <= this build the next round's PSSM. Stricter than jackhmmer's 1e-3 because PSSM
-  // E-values use BLOSUM62's gapped lambda and K and are optimistic (see msa/pssm.hpp).
+  // Hits with E <= this build the next round's PSSM. Stricter than jackhmmer's 1e-3: a profile that
+  // takes in one wrong hit drifts towards its family in later rounds.
   double inclusion_evalue = 1e-5;
+  // Scale each hit's score by its composition-based lambda ratio before its E-value is computed
+  // (msa/composition_stats.hpp; BLAST's -comp_based_stats 1). Off: plain BLOSUM62 statistics.
+  bool composition_stats = true;
   int64_t threads = 1;
   SimdLevel simd = detect_simd_level();
   // Residues per k-mer index chunk (about 9 bytes each): bounds the index memory; a database larger than
@@ -48,10 +52,11 @@ struct SearchOptions {
 };
 
 struct Hit {
-  int64_t target = 0;  // database index
-  int32_t score = 0;   // raw Smith-Waterman score
-  double evalue = 0.0;
-  double bits = 0.0;
+  int64_t target = 0;         // database index
+  int32_t score = 0;          // raw Smith-Waterman score
+  double evalue = 0.0;        // of score * lambda_ratio
+  double bits = 0.0;          // of score * lambda_ratio
+  double lambda_ratio = 1.0;  // composition-based scale of the score (1: none)
   Alignment alignment;
   AlignmentStats stats;
 };

@@ -27,7 +27,8 @@ nlohmann::json search_record(const Campaign& campaign, const msa::SequenceDb& db
           {"db_sequences", db.size()},
           {"db_residues", db.total_residues()},
           {"evalue", options.evalue},
-          {"max_seqs", options.max_seqs}};
+          {"max_seqs", options.max_seqs},
+          {"composition_stats", options.composition_stats}};
 }
 
 }  // namespace

@@ -37,6 +37,7 @@ struct SearchArgs {
   int64_t threads = 0;  // 0: every core
   double max_seq_id = 1.0;
   int64_t diff = 0;
+  bool composition_stats = true;
 };
 
 // One query against `db`, as `kfold search` does it (pipelines/cli/search.cpp): the sensitivity
@@ -52,6 +53,7 @@ data::Msa search_one(const data::Sequence& query, const std::string& source, con
   options.min_coverage = a.min_coverage;
   options.iterations = a.iterations;
   options.inclusion_evalue = a.inclusion_evalue;
+  options.composition_stats = a.composition_stats;
   options.prefilter = msa::prefilter_for_sensitivity(a.sensitivity);
   options.threads = a.threads > 0 ? a.threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
   msa::check_search_options(options);
@@ -139,10 +141,12 @@ void bind_msa(py::module_& m) {
       .def_readwrite("sensitivity", &SearchArgs::sensitivity)
       .def_readwrite("threads", &SearchArgs::threads)
       .def_readwrite("max_seq_id", &SearchArgs::max_seq_id)
-      .def_readwrite("diff", &SearchArgs::diff);
+      .def_readwrite("diff", &SearchArgs::diff)
+      .def_readwrite("composition_stats", &SearchArgs::composition_stats);
   m.def("search", &search_one, py::arg("query"), py::arg("source"), py::arg("db"), py::arg("args"), py::arg("token"),
-        Release(), "The MSA of one query against a FASTA file or a `kfold db create` directory; stops soon after "
-                   "`token` is cancelled.");
+        Release(),
+        "The MSA of one query against a FASTA file or a `kfold db create` directory; stops soon after "
+        "`token` is cancelled.");
 }
 
 }  // namespace kfold::python

@@ -71,6 +71,7 @@ class SearchArgs:
     threads: int
     max_seq_id: float
     diff: int
+    composition_stats: bool
     def __init__(self) -> None: ...
 
 def search(query: Sequence, source: str, db: str | os.PathLike[str], args: SearchArgs, token: CancelToken) -> Msa: ...

@@ -285,7 +285,8 @@ class Msa:
 
 def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: int = 1, evalue: float = 1e-3,
            max_seqs: int = 10000, min_coverage: float = 0.0, max_seq_id: float = 1.0, diff: int = 0,
-           sensitivity: float = 4.0, inclusion_evalue: float = 1e-5, threads: Optional[int] = None) -> Msa:
+           sensitivity: float = 4.0, inclusion_evalue: float = 1e-5, threads: Optional[int] = None,
+           composition_stats: bool = True) -> Msa:
     """Searches ``db`` for homologs of ``query`` and returns their MSA (``kfold search``).
 
     The MSA is the one ``kfold search`` writes to ``DIR/<query id>.a3m`` for the same inputs and
@@ -303,6 +304,7 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
         sensitivity: 1 (fastest) to 7 (most sensitive); 4 is the default (``-s``).
         inclusion_evalue: hits with E-value <= this build the next round's PSSM.
         threads: OpenMP threads (None: every core); the result is the same for any count.
+        composition_stats: composition-based E-values (False: plain BLOSUM62 statistics, ``--no-comp-stats``).
 
     Raises:
         kfold.InputError: bad query, database or option, with the CLI's message.
@@ -328,4 +330,5 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
         raise _core.InputError(f"threads {threads}: must be 1 or more (None: every core)")
     args.max_seq_id = float(max_seq_id)
     args.diff = int(diff)
+    args.composition_stats = bool(composition_stats)
     return Msa._wrap(run(_core.search, sequence, source, os.fspath(db), args, cancellable=True))
