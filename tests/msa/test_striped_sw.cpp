@@ -1,6 +1,9 @@
 // Striped Smith-Waterman scores (every ISA, 8/16/32-bit) against a plain full-matrix reference, and
-// the striped tracebacks against the scalar one (align_local).
+// the striped tracebacks against the scalar one (align_local); the run-time choice of ISA.
 #include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <string>
 
 #include "msa/gotoh.hpp"
 #include "msa/reference_alignment.hpp"
@@ -178,4 +181,30 @@ TEST_CASE("StripedAligner::align: a matrix larger than max_cells is refused, as 
     CHECK(aligner.align(codes, score, 200 * 250));
     CHECK_FALSE(aligner.align(codes, 0));
   }
+}
+
+TEST_CASE("detect_simd_level: a vector level this CPU has, unless KFOLD_SIMD names another one it has") {
+  const char* saved = std::getenv("KFOLD_SIMD");
+  const std::string restore = saved ? saved : "";
+  ::unsetenv("KFOLD_SIMD");
+  const msa::SimdLevel fastest = msa::detect_simd_level();
+  CHECK(msa::simd_level_supported(fastest));
+  // The timed choice is made once per process: asking again gives the same level.
+  CHECK(msa::detect_simd_level() == fastest);
+  if (msa::simd_level_supported(msa::SimdLevel::avx2))
+    CHECK((fastest == msa::SimdLevel::avx2 || fastest == msa::SimdLevel::avx512));
+  for (const msa::SimdLevel level : levels()) {
+    ::setenv("KFOLD_SIMD", std::string(msa::simd_level_name(level)).c_str(), 1);
+    CHECK(msa::detect_simd_level() == level);
+  }
+  ::setenv("KFOLD_SIMD", "neon", 1);  // not a level: ignored
+  CHECK(msa::detect_simd_level() == fastest);
+  if (!msa::simd_level_supported(msa::SimdLevel::avx512)) {
+    ::setenv("KFOLD_SIMD", "avx512", 1);  // a level this CPU lacks: ignored
+    CHECK(msa::detect_simd_level() == fastest);
+  }
+  if (saved)
+    ::setenv("KFOLD_SIMD", restore.c_str(), 1);
+  else
+    ::unsetenv("KFOLD_SIMD");
 }
