@@ -372,7 +372,8 @@ void BatchRunner::write_summary(bool force) {
   if (!force && Clock::now() - last_summary_ < std::chrono::seconds(10)) return;
   last_summary_ = Clock::now();
   std::string text =
-      "id\tlength\tmsa_depth\tneff\tbest_model\tmean_plddt\tptm\tstatus\treason\tmsa_seconds\tpredict_seconds\n";
+      "id\tlength\tmsa_depth\tneff\tbest_model\tmean_plddt\tptm\tstatus\treason\tmsa_seconds\tpredict_seconds"
+      "\tviolations\n";
   const auto number = [](const json& j, const char* section, const char* field, const char* format) -> std::string {
     if (!j.contains(section) || !j[section].contains(field) || j[section][field].is_null()) return "";
     return fmt::format(fmt::runtime(format), j[section][field].get<double>());
@@ -388,11 +389,12 @@ void BatchRunner::write_summary(bool force) {
     std::replace_if(
         reason.begin(), reason.end(), [](char c) { return c == '\t' || c == '\n'; }, ' ');
     const std::string best = status.contains("predict") ? status["predict"].value("best_model", "") : "";
-    text += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", target.id, target.sequence.size(),
+    text += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", target.id, target.sequence.size(),
                         number(status, "msa", "depth", "{:.0f}"), number(status, "msa", "neff", "{:.1f}"), best,
                         number(status, "predict", "mean_plddt", "{:.2f}"), number(status, "predict", "ptm", "{:.4f}"),
                         state, reason, number(status, "msa", "seconds", "{:.1f}"),
-                        number(status, "predict", "seconds", "{:.1f}"));
+                        number(status, "predict", "seconds", "{:.1f}"),
+                        number(status, "predict", "num_residue_violations", "{:.0f}"));
   }
   data::write_file_atomic(options_.output_dir / "summary.tsv", text);
 }

@@ -9,6 +9,7 @@
 - Shards 0..N-1 (and the SLURM variables) partition the targets.
 """
 import csv
+import json
 import os
 import shutil
 import signal
@@ -70,6 +71,8 @@ def test_summary_is_complete_and_matches_the_files(full_run):
         with h5py.File(out / target / "result_model_1_ptm.h5") as h5:
             assert float(row["mean_plddt"]) == pytest.approx(float(h5["mean_plddt"][()]), abs=0.005)
             assert float(row["ptm"]) == pytest.approx(float(h5["ptm"][()]), abs=5e-5)
+        violations = json.loads((out / target / "violations.json").read_text())
+        assert int(row["violations"]) == violations["model_1_ptm"]["num_residue_violations"]
         assert len(stage_runs(out, target, "msa")) == 1
         assert len(stage_runs(out, target, "predict")) == 1
     # The ubiquitin fragment finds its homologs in the demo database; a designed peptide does not.
