@@ -30,4 +30,12 @@ ScoreProfile make_sequence_profile(std::string_view residues, const Substitution
 // keep the real residues. An empty mask changes nothing.
 void mask_profile_positions(ScoreProfile& profile, std::span<const uint8_t> mask, const SubstitutionMatrix& matrix);
 
+// Local composition-bias correction (the idea of MMseqs2's --comp-bias-corr): row i is shifted by its
+// expected score against background residues minus its mean score against the query's own residues
+// within `half_window` positions (i, X and masked positions excluded), rounded. Where neighbouring
+// residues resemble each other (coiled coils, repeats, charged stretches) every score drops, so a target
+// of the same bias does not align there on composition alone; elsewhere the shift is about 0. Masked
+// rows are left as they are.
+void correct_local_composition_bias(ScoreProfile& profile, std::span<const uint8_t> mask, int64_t half_window = 20);
+
 }  // namespace kfold::msa

@@ -238,6 +238,7 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
                                                   ? low_complexity_mask(profiles[bi].codes)
                                                   : std::vector<uint8_t>{};
             mask_profile_positions(profiles[bi], mask, blosum62());
+            if (options.composition_bias) correct_local_composition_bias(profiles[bi], mask);
             words[bi] = std::make_unique<NeighbourWords>(profiles[bi], options.prefilter.word_threshold, mask);
             if (options.composition_stats) composition[bi] = std::make_unique<CompositionStats>(profiles[bi], mask);
           }

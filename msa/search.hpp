@@ -1,6 +1,6 @@
 // Homology search of query sequences against a sequence database: k-mer prefilter, striped
-// Smith-Waterman scores, Karlin-Altschul E-values with composition-based statistics, tracebacks for
-// accepted hits, and optional
+// Smith-Waterman scores of composition-bias-corrected query profiles, Karlin-Altschul E-values with
+// composition-based statistics, tracebacks for accepted hits, and optional
 // PSI-BLAST-style iterations with a PSSM of the included hits. Results are the same
 // for any thread count (every ordering is by score, then database index).
 #pragma once
@@ -35,6 +35,9 @@ struct SearchOptions {
   // Scale each hit's score by its composition-based lambda ratio before its E-value is computed
   // (msa/composition_stats.hpp; BLAST's -comp_based_stats 1). Off: plain BLOSUM62 statistics.
   bool composition_stats = true;
+  // Shift each query profile row by its local composition bias (correct_local_composition_bias,
+  // msa/score_profile.hpp; MMseqs2's --comp-bias-corr) before the prefilter and alignment. Off: raw scores.
+  bool composition_bias = true;
   int64_t threads = 1;
   SimdLevel simd = detect_simd_level();
   // Residues per k-mer index chunk (about 9 bytes each): bounds the index memory; a database larger than
@@ -53,7 +56,7 @@ struct SearchOptions {
 
 struct Hit {
   int64_t target = 0;         // database index
-  int32_t score = 0;          // raw Smith-Waterman score
+  int32_t score = 0;          // Smith-Waterman score of the (bias-corrected) query profile
   double evalue = 0.0;        // of score * lambda_ratio
   double bits = 0.0;          // of score * lambda_ratio
   double lambda_ratio = 1.0;  // composition-based scale of the score (1: none)

@@ -28,7 +28,8 @@ nlohmann::json search_record(const Campaign& campaign, const msa::SequenceDb& db
           {"db_residues", db.total_residues()},
           {"evalue", options.evalue},
           {"max_seqs", options.max_seqs},
-          {"composition_stats", options.composition_stats}};
+          {"composition_stats", options.composition_stats},
+          {"composition_bias", options.composition_bias}};
 }
 
 }  // namespace

@@ -126,7 +126,8 @@ std::string BatchRunner::msa_key(const BatchTarget& target) const {
         .add("word_threshold", static_cast<int64_t>(s.prefilter.word_threshold))
         .add("max_candidates", s.prefilter.max_candidates)
         .add("mask", static_cast<int64_t>(s.prefilter.mask_low_complexity))
-        .add("composition_stats", static_cast<int64_t>(s.composition_stats));
+        .add("composition_stats", static_cast<int64_t>(s.composition_stats))
+        .add("composition_bias", static_cast<int64_t>(s.composition_bias));
   }
   if (const auto& t = options_.predict.templates; !t.db.empty()) {  // absent: keys of template-free runs stay
     key.add_file_identity("template db", t.db)

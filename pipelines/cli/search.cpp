@@ -93,6 +93,11 @@ void add_search_command(CLI::App& app, Action& action) {
   cmd->add_flag(
       "!--no-mask", o->search.prefilter.mask_low_complexity,
       "Do not mask low-complexity query regions (by default they neither seed nor score: scored as X, as BLAST's SEG)");
+  cmd->add_flag("!--no-comp-bias", o->search.composition_bias,
+                "Raw substitution scores: no local composition-bias correction (by default each query position's "
+                "scores are shifted by its expected score minus its mean score against the query's residues within "
+                "20 positions, as MMseqs2's --comp-bias-corr, so that coiled coils and repeats do not align on "
+                "composition alone)");
   cmd->add_flag("!--no-comp-stats", o->search.composition_stats,
                 "Plain BLOSUM62 E-values: no composition-based statistics (by default a hit's score is scaled by "
                 "lambda'/lambda, lambda' computed with the target's amino-acid composition, as BLAST's "
@@ -127,7 +132,8 @@ void add_search_command(CLI::App& app, Action& action) {
       ->check(CLI::IsMember({"auto", "avx512", "avx2", "sse2", "scalar"}))
       ->capture_default_str();
   cmd->footer(
-      "Scoring: BLOSUM62, gaps 11/1, Karlin-Altschul E-values (lambda 0.267, K 0.041) over the whole database,\n"
+      "Scoring: BLOSUM62 with a local composition-bias shift per query position (--no-comp-bias: none), gaps\n"
+      "11/1, Karlin-Altschul E-values (lambda 0.267, K 0.041) over the whole database,\n"
       "with composition-based statistics: each hit's score is scaled by lambda'/lambda (0.5 to 1), lambda' the\n"
       "ungapped lambda of the query's scores under the target's composition (as BLAST's -comp_based_stats 1;\n"
       "--no-comp-stats turns it off), so that two sequences biased the same way are not called homologs.\n"

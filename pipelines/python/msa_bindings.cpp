@@ -38,6 +38,7 @@ struct SearchArgs {
   double max_seq_id = 1.0;
   int64_t diff = 0;
   bool composition_stats = true;
+  bool composition_bias = true;
 };
 
 // One query against `db`, as `kfold search` does it (pipelines/cli/search.cpp): the sensitivity
@@ -54,6 +55,7 @@ data::Msa search_one(const data::Sequence& query, const std::string& source, con
   options.iterations = a.iterations;
   options.inclusion_evalue = a.inclusion_evalue;
   options.composition_stats = a.composition_stats;
+  options.composition_bias = a.composition_bias;
   options.prefilter = msa::prefilter_for_sensitivity(a.sensitivity);
   options.threads = a.threads > 0 ? a.threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
   msa::check_search_options(options);
@@ -142,7 +144,8 @@ void bind_msa(py::module_& m) {
       .def_readwrite("threads", &SearchArgs::threads)
       .def_readwrite("max_seq_id", &SearchArgs::max_seq_id)
       .def_readwrite("diff", &SearchArgs::diff)
-      .def_readwrite("composition_stats", &SearchArgs::composition_stats);
+      .def_readwrite("composition_stats", &SearchArgs::composition_stats)
+      .def_readwrite("composition_bias", &SearchArgs::composition_bias);
   m.def("search", &search_one, py::arg("query"), py::arg("source"), py::arg("db"), py::arg("args"), py::arg("token"),
         Release(),
         "The MSA of one query against a FASTA file or a `kfold db create` directory; stops soon after "

@@ -272,7 +272,8 @@ TEST_CASE("E-values: search() reports the score, bits and E-value computed here"
   // Unmasked: the reference scores are plain Smith-Waterman (MMseqs2 without composition correction);
   // masking scores low-complexity query regions as X (tested in test_search.cpp).
   options.prefilter.mask_low_complexity = false;
-  options.composition_stats = false;  // the reference E-values: MMseqs2 --comp-bias-corr 0
+  options.composition_stats = false;  // the reference: MMseqs2 --comp-bias-corr 0, plain BLOSUM62 scores
+  options.composition_bias = false;
   const auto results = msa::search(queries, db, options);
   const auto params = msa::blosum62_params(options.gaps);
   int64_t found = 0;

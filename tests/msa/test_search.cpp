@@ -296,8 +296,9 @@ TEST_CASE("search: a first-round profile from the query's own MSA finds a remote
 TEST_CASE("search: a low-complexity query region neither seeds nor scores (masked as X)") {
   // The query: 150 random residues and a poly-Q tail of 40. The database: its homolog (60% of
   // residues substituted, no tail), 20 unrelated proteins that each carry a poly-Q run of 35, and
-  // 200 decoys. Masked (default), only the homolog is a hit; unmasked, the poly-Q runs align at
-  // E-values far below 1e-3 (40 glutamines score 5 each against each other).
+  // 200 decoys. Masked (default), only the homolog is a hit; unmasked and without composition
+  // corrections, the poly-Q runs align at E-values far below 1e-3 (40 glutamines score 5 each against
+  // each other); unmasked, the local composition-bias correction alone keeps them out.
   test::ScratchDir dir("msa_search_low_complexity");
   std::mt19937_64 rng(31);
   const std::string core = test::random_protein(rng, 150);
@@ -318,7 +319,11 @@ TEST_CASE("search: a low-complexity query region neither seeds nor scores (maske
   };
   CHECK(hit_ids(msa::search(query, db, options)) == std::vector<std::string>{"homolog"});
   options.prefilter.mask_low_complexity = false;
+  options.composition_stats = false;
+  options.composition_bias = false;
   const auto unmasked = hit_ids(msa::search(query, db, options));
   CHECK(std::count_if(unmasked.begin(), unmasked.end(),
                       [](const std::string& id) { return id.rfind("qrich", 0) == 0; }) == 20);
+  options.composition_bias = true;
+  CHECK(hit_ids(msa::search(query, db, options)) == std::vector<std::string>{"homolog"});
 }

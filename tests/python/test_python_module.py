@@ -67,13 +67,14 @@ def test_version_is_the_clis(kf, kfold):
     {"iterations": 2, "evalue": 10.0, "max_seq_id": 0.9},
     {"sensitivity": 1.0, "min_coverage": 0.5, "max_seqs": 3},
     {"composition_stats": False, "evalue": 10.0},
+    {"composition_bias": False, "composition_stats": False, "evalue": 10.0},
 ])
 def test_search_gives_the_clis_a3m(kf, kfold, tmp_path, options):
     flags = {"iterations": "--iterations", "evalue": "-e", "max_seq_id": "--max-seq-id", "sensitivity": "-s",
              "min_coverage": "--min-cov", "max_seqs": "--max-seqs"}
-    args = [a for k, v in options.items() if k != "composition_stats" for a in (flags[k], v)]
-    if options.get("composition_stats") is False:
-        args.append("--no-comp-stats")
+    switches = {"composition_stats": "--no-comp-stats", "composition_bias": "--no-comp-bias"}
+    args = [a for k, v in options.items() if k not in switches for a in (flags[k], v)]
+    args += [switches[k] for k, v in options.items() if k in switches and v is False]
     run = kfold("search", FASTA, DB, "-o", tmp_path, "--threads", 2, *args)
     assert run.returncode == 0, run.stderr
     want = (tmp_path / "ubiquitin.a3m").read_text()

@@ -72,6 +72,7 @@ class SearchArgs:
     max_seq_id: float
     diff: int
     composition_stats: bool
+    composition_bias: bool
     def __init__(self) -> None: ...
 
 def search(query: Sequence, source: str, db: str | os.PathLike[str], args: SearchArgs, token: CancelToken) -> Msa: ...

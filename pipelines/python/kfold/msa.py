@@ -286,7 +286,7 @@ class Msa:
 def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: int = 1, evalue: float = 1e-3,
            max_seqs: int = 10000, min_coverage: float = 0.0, max_seq_id: float = 1.0, diff: int = 0,
            sensitivity: float = 4.0, inclusion_evalue: float = 1e-5, threads: Optional[int] = None,
-           composition_stats: bool = True) -> Msa:
+           composition_stats: bool = True, composition_bias: bool = True) -> Msa:
     """Searches ``db`` for homologs of ``query`` and returns their MSA (``kfold search``).
 
     The MSA is the one ``kfold search`` writes to ``DIR/<query id>.a3m`` for the same inputs and
@@ -305,6 +305,7 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
         inclusion_evalue: hits with E-value <= this build the next round's PSSM.
         threads: OpenMP threads (None: every core); the result is the same for any count.
         composition_stats: composition-based E-values (False: plain BLOSUM62 statistics, ``--no-comp-stats``).
+        composition_bias: local composition-bias correction of the query's scores (False: ``--no-comp-bias``).
 
     Raises:
         kfold.InputError: bad query, database or option, with the CLI's message.
@@ -331,4 +332,5 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
     args.max_seq_id = float(max_seq_id)
     args.diff = int(diff)
     args.composition_stats = bool(composition_stats)
+    args.composition_bias = bool(composition_bias)
     return Msa._wrap(run(_core.search, sequence, source, os.fspath(db), args, cancellable=True))
