@@ -315,7 +315,7 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
         >>> import kfold
         >>> msa = kfold.search("data/examples/ubiquitin.fasta", "data/examples/ubiquitin_db.fasta")
         >>> msa.depth, round(msa.neff, 1)  # doctest: +SKIP
-        (9, 3.4)
+        (10, 2.0)
         >>> msa = kfold.search("MQIFVKTLTGKTITLEV", "dbs/uniref50", iterations=3, threads=8)  # doctest: +SKIP
     """
     sequence, source = read_query(query, "kfold.search")
