@@ -87,12 +87,13 @@ CompositionStats::CompositionStats(const ScoreProfile& profile, std::span<const 
 double CompositionStats::lambda_ratio(std::span<const uint8_t> target) const {
   if (fractions_.empty()) return 1.0;
   const std::array<double, kAa> composition = residue_composition(target, kTargetCompositionPseudocounts);
-  std::vector<double> probabilities(static_cast<size_t>(n_scores_), 0.0);  // [n_scores_]
+  std::array<double, 256> probabilities{};  // [n_scores_ <= 256]: int8 scores
   for (int64_t b = 0; b < kAa; ++b) {
     const double* row = fractions_.data() + b * n_scores_;
     for (int64_t s = 0; s < n_scores_; ++s) probabilities[static_cast<size_t>(s)] += composition[b] * row[s];
   }
-  const double ratio = ungapped_lambda(probabilities, min_score_) / kBlosum62UngappedLambda;
+  const double ratio = ungapped_lambda(std::span(probabilities.data(), static_cast<size_t>(n_scores_)), min_score_) /
+                       kBlosum62UngappedLambda;
   return std::clamp(ratio, kMinLambdaRatio, 1.0);
 }
 

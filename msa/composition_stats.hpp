@@ -13,13 +13,12 @@
 #include <span>
 #include <vector>
 
+#include "msa/pssm.hpp"
 #include "msa/score_profile.hpp"
 
 namespace kfold::msa {
 
 inline constexpr double kMinLambdaRatio = 0.5;
-// BLOSUM62's ungapped lambda with its own background frequencies (NCBI: 0.3176).
-inline constexpr double kBlosum62UngappedLambda = 0.3176;
 // Background-weighted pseudocounts added to a target's composition, so that a short target's counts do
 // not pass for a bias.
 inline constexpr double kTargetCompositionPseudocounts = 20.0;

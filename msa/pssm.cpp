@@ -9,7 +9,6 @@
 namespace kfold::msa {
 namespace {
 
-constexpr double kLambdaUngapped = 0.3176;  // BLOSUM62, NCBI
 constexpr int64_t kAa = 20;
 
 // q(a | b) = q_a exp(lambda s(a, b)), normalised over a.
@@ -19,7 +18,7 @@ std::array<std::array<double, kAa>, kAa> conditional_frequencies() {
   for (int64_t b = 0; b < kAa; ++b) {
     double sum = 0.0;
     for (int64_t a = 0; a < kAa; ++a) {
-      cond[b][a] = q[a] * std::exp(kLambdaUngapped * blosum62()[a][b]);
+      cond[b][a] = q[a] * std::exp(kBlosum62UngappedLambda * blosum62()[a][b]);
       sum += cond[b][a];
     }
     for (int64_t a = 0; a < kAa; ++a) cond[b][a] /= sum;
@@ -90,7 +89,7 @@ ScoreProfile make_pssm(const std::vector<std::vector<uint8_t>>& rows, const Pssm
         double g = 0.0;
         for (int64_t b = 0; b < kAa; ++b) g += f[b] * cond[b][a];
         const double p = (alpha * f[a] + beta * g) / (alpha + beta);
-        const double s = std::round(std::log(p / q[a]) / kLambdaUngapped);
+        const double s = std::round(std::log(p / q[a]) / kBlosum62UngappedLambda);
         out[a] = static_cast<int8_t>(std::clamp<double>(s, -options.max_abs_score, options.max_abs_score));
       }
       out[kCodeX] = -1;

@@ -17,6 +17,9 @@ namespace kfold::msa {
 
 inline constexpr uint8_t kGapCode = 255;
 
+// BLOSUM62's ungapped lambda with its background frequencies (NCBI: 0.3176): the PSSM's score unit.
+inline constexpr double kBlosum62UngappedLambda = 0.3176;
+
 // Robinson & Robinson (1991) amino acid background frequencies in ARNDCQEGHILKMFPSTWYV order.
 const std::array<double, 20>& background_frequencies();
 
