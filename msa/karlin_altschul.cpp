@@ -15,15 +15,16 @@ KarlinAltschulParams blosum62_params(const GapPenalties& gaps) {
     double lambda, k, h;
   };
   static constexpr Row kRows[] = {
-      {11, 1, 0.267, 0.041, 0.14}, {10, 1, 0.243, 0.024, 0.10},           {12, 1, 0.283, 0.059, 0.19},
-      {9, 2, 0.279, 0.058, 0.19},  {10, 2, 0.291, 0.075, 0.23},           {11, 2, 0.301, 0.09, 0.25},
-      {13, 1, 0.294, 0.075, 0.24}, {32767, 32767, 0.3176, 0.134, 0.4012},
+      {11, 2, 0.297, 0.082, 0.27}, {10, 2, 0.291, 0.075, 0.23}, {9, 2, 0.279, 0.058, 0.19},
+      {8, 2, 0.264, 0.045, 0.15},  {7, 2, 0.239, 0.027, 0.10},  {6, 2, 0.201, 0.012, 0.061},
+      {13, 1, 0.292, 0.071, 0.23}, {12, 1, 0.283, 0.059, 0.19}, {11, 1, 0.267, 0.041, 0.14},
+      {10, 1, 0.243, 0.024, 0.10}, {9, 1, 0.206, 0.010, 0.052}, {32767, 32767, 0.3176, 0.134, 0.4012},
   };
   for (const Row& row : kRows)
     if (row.open == gaps.open && row.extend == gaps.extend) return {row.lambda, row.k, row.h};
   fail_input(
       "no published Karlin-Altschul parameters for BLOSUM62 with gap open {} / extend {} "
-      "(supported: 11/1, 10/1, 12/1, 13/1, 9/2, 10/2, 11/2)",
+      "(supported: 9/1 to 13/1 and 6/2 to 11/2)",
       gaps.open, gaps.extend);
 }
 

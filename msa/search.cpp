@@ -132,12 +132,12 @@ constexpr int64_t kAlignBlock = 32;
 // `composition` is given), tracebacks, filters.
 QueryResult finish_query(const data::Sequence& query, const ScoreProfile& profile, const CompositionStats* composition,
                          const std::vector<Candidate>& candidates, const std::vector<int32_t>& scores,
-                         const SequenceDb& db, const SearchOptions& options, const KarlinAltschulParams& params,
-                         std::vector<uint8_t>& target) {
+                         const SequenceDb& db, const SearchOptions& options, SimdLevel simd,
+                         const KarlinAltschulParams& params, std::vector<uint8_t>& target) {
   QueryResult result;
   result.n_candidates = static_cast<int64_t>(candidates.size());
   const SearchSpace space = search_space(params, profile.n_res, db.total_residues(), db.size());
-  StripedAligner aligner(profile, options.gaps, options.simd);  // tracebacks from the striped pass
+  StripedAligner aligner(profile, options.gaps, simd);  // tracebacks from the striped pass
   for (size_t k = 0; k < candidates.size(); ++k) {
     const int32_t score = scores[k];
     // The lambda ratio is <= 1, so a candidate failing on its raw score fails on the adjusted one too.
@@ -196,12 +196,12 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
     }
   }
   const int threads = static_cast<int>(options.threads);
+  const SimdLevel simd = options.simd ? *options.simd : detect_simd_level();
   // Index chunks have a fixed size, so the candidates do not depend on the thread count.
   const std::vector<int64_t> bounds = index_chunk_bounds(db, options.index_chunk_residues);
   const auto n_chunk = static_cast<int64_t>(bounds.size()) - 1;
   log_info("search: {} queries against {} sequences ({} residues) from {}, {} threads, {} kernel, {} iteration(s)",
-           n_query, db.size(), db.total_residues(), db.source(), threads, simd_level_name(options.simd),
-           options.iterations);
+           n_query, db.size(), db.total_residues(), db.source(), threads, simd_level_name(simd), options.iterations);
   log_debug("search: k-mer T {}, max {} candidates per query, {} index chunk(s)", options.prefilter.word_threshold,
             options.prefilter.max_candidates, n_chunk);
 
@@ -299,7 +299,7 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
           const auto bi = static_cast<size_t>(b);
           try {
             cancellation_point(options);
-            StripedAligner aligner(profiles[bi], options.gaps, options.simd);
+            StripedAligner aligner(profiles[bi], options.gaps, simd);
             const int64_t last = std::min<int64_t>(first + kAlignBlock, static_cast<int64_t>(candidates[bi].size()));
             for (int64_t k = first; k < last; ++k) {
               encode_residues(db.residues(candidates[bi][static_cast<size_t>(k)].target), target);
@@ -323,7 +323,7 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
               cancellation_point(options);
               const auto qi = static_cast<size_t>(batch + b);
               QueryResult next = finish_query(queries[qi], profiles[bi], composition[bi].get(), candidates[bi],
-                                              scores[bi], db, options, params, target);
+                                              scores[bi], db, options, simd, params, target);
               // Converged when the included set did not change (PSI-BLAST's stopping rule).
               if (round > 1 && included_targets(next, options.inclusion_evalue) ==
                                    included_targets(results[qi], options.inclusion_evalue))

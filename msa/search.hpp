@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,8 @@ struct SearchOptions {
   // msa/score_profile.hpp; MMseqs2's --comp-bias-corr) before the prefilter and alignment. Off: raw scores.
   bool composition_bias = true;
   int64_t threads = 1;
-  SimdLevel simd = detect_simd_level();
+  // Alignment kernels; unset: detect_simd_level() when a search starts (timed once per process).
+  std::optional<SimdLevel> simd;
   // Residues per k-mer index chunk (about 9 bytes each): bounds the index memory; a database larger than
   // one chunk is scanned chunk by chunk (identical results, the index is rebuilt per query batch).
   int64_t index_chunk_residues = kIndexChunkResidues;

@@ -77,6 +77,28 @@ TEST_CASE("Karlin-Altschul: the length correction is a root or the cap, for any 
   }
 }
 
+TEST_CASE("Karlin-Altschul: every supported gap setting has NCBI BLAST's published BLOSUM62 lambda, K, H") {
+  // NCBI C++ Toolkit, algo/blast/core/blast_stat.c, blosum62_values (typed in here from that table).
+  struct Published {
+    int32_t open, extend;
+    double lambda, k, h;
+  };
+  const Published published[] = {
+      {11, 2, 0.297, 0.082, 0.27}, {10, 2, 0.291, 0.075, 0.23}, {9, 2, 0.279, 0.058, 0.19},
+      {8, 2, 0.264, 0.045, 0.15},  {7, 2, 0.239, 0.027, 0.10},  {6, 2, 0.201, 0.012, 0.061},
+      {13, 1, 0.292, 0.071, 0.23}, {12, 1, 0.283, 0.059, 0.19}, {11, 1, 0.267, 0.041, 0.14},
+      {10, 1, 0.243, 0.024, 0.10}, {9, 1, 0.206, 0.010, 0.052},
+  };
+  for (const Published& row : published) {
+    CAPTURE(row.open);
+    CAPTURE(row.extend);
+    const auto p = msa::blosum62_params({row.open, row.extend});
+    CHECK(p.lambda == row.lambda);  // exact: the same decimal literals
+    CHECK(p.k == row.k);
+    CHECK(p.h == row.h);
+  }
+}
+
 TEST_CASE("Karlin-Altschul: unsupported gap costs are an input error") {
   CHECK_THROWS_WITH(msa::blosum62_params({7, 3}), doctest::Contains("no published Karlin-Altschul parameters"));
 }
