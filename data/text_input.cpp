@@ -64,7 +64,17 @@ bool LineReader::fill() {
     fail_input("{}: read error (corrupt gzip stream?): {}", source_, msg ? msg : "unknown");
   }
   buffer_.resize(old + static_cast<size_t>(n));
-  if (n == 0) eof_ = true;
+  if (n == 0) {
+    // gzread() returns 0 both at a clean end and at a gzip stream cut short; only gzerror() tells.
+    int code = Z_OK;
+    const char* msg = gzerror(gz_->file, &code);
+    if (code != Z_OK)
+      fail_input(
+          "{}: the gzip stream ends early or is damaged ({}): the file is truncated or corrupt; download or "
+          "copy it again",
+          source_, msg ? msg : "unknown");
+    eof_ = true;
+  }
   return n > 0;
 }
 
@@ -79,9 +89,15 @@ bool LineReader::next(std::string_view& line) {
   pos_ = end == std::string::npos ? buffer_.size() : end + 1;
   ++line_number_;
   if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+  // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first line's text.
+  if (line_number_ == 1 && line_.starts_with("\xEF\xBB\xBF")) line_.erase(0, 3);
   for (const char c : line_) {
     const auto u = static_cast<unsigned char>(c);
-    if (u == 0 || (u < 0x20 && c != '\t' && c != '\f' && c != '\v' && c != '\r'))
+    if (c == '\r')
+      fail(
+          "carriage return inside the line (old Mac line endings?); convert the file to Unix line endings, "
+          "e.g. tr '\\r' '\\n' < IN > OUT");
+    if (u == 0 || (u < 0x20 && c != '\t' && c != '\f' && c != '\v'))
       fail(fmt::format("binary data (byte 0x{:02x}); expected a text file", u));
   }
   line = line_;

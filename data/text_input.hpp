@@ -1,5 +1,6 @@
-// Line-by-line reading of text inputs (plain or gzip-compressed) with line numbers, CRLF
-// handling and a clear error for missing, binary or unreadable files. Used by every parser.
+// Line-by-line reading of text inputs (plain or gzip-compressed) with line numbers, CRLF and
+// byte-order-mark handling and a clear error for missing, binary, truncated (gzip) or unreadable
+// files. Used by every parser.
 #pragma once
 
 #include <cstdint>
@@ -23,8 +24,9 @@ class LineReader {
   LineReader(LineReader&&) noexcept;
   LineReader& operator=(LineReader&&) noexcept;
 
-  // Next line without its "\n" / "\r\n". The view stays valid until the next call.
-  // Returns false at end of input. Throws InputError on binary content (NUL or control bytes).
+  // Next line without its "\n" / "\r\n" (and the first without a UTF-8 byte-order mark). The view
+  // stays valid until the next call. Returns false at end of input. Throws InputError on binary
+  // content (NUL or control bytes), a carriage return inside a line, or a gzip stream cut short.
   bool next(std::string_view& line);
 
   // 1-based number of the line last returned by next() (0 before the first call).

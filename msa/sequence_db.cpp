@@ -11,6 +11,7 @@
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
+#include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/progress.hpp"
 #include "data/text_input.hpp"
@@ -69,7 +70,8 @@ class BinaryWriter {
 
 // Offsets must start at 0, never decrease and end at `end`.
 void check_offsets(const MappedFile& map, int64_t n, int64_t end, const fs::path& path) {
-  if (map.size() != (n + 1) * static_cast<int64_t>(sizeof(int64_t)))
+  constexpr auto kWord = static_cast<int64_t>(sizeof(int64_t));
+  if (map.size() % kWord != 0 || map.size() / kWord - 1 != n)  // (no (n + 1) * 8: n comes from the manifest)
     fail_input("{}: size {} bytes does not match {} sequences; the database is damaged, create it again", path.string(),
                map.size(), n);
   const auto* offsets = reinterpret_cast<const int64_t*>(map.bytes().data());
@@ -124,20 +126,29 @@ SequenceDb SequenceDb::open(const fs::path& path) {
     } catch (const nlohmann::json::exception& e) {
       fail_input("{}: not valid JSON ({})", manifest_path.string(), e.what());
     }
-    if (manifest.value("format", "") != "kfold-db")
-      fail_input("{}: \"format\" is not \"kfold-db\"", manifest_path.string());
-    if (manifest.value("version", int64_t{-1}) != kDbFormatVersion)
-      fail_input("{}: database format version {} is not supported (this kfold reads version {}); create it again",
-                 manifest_path.string(), manifest.value("version", int64_t{-1}), kDbFormatVersion);
-    const auto n = manifest.value("sequences", int64_t{-1});
+    int64_t n = -1;
+    int64_t manifest_residues = -1;
+    try {
+      if (!manifest.is_object()) fail_input("{}: expected a JSON object", manifest_path.string());
+      if (manifest.value("format", "") != "kfold-db")
+        fail_input("{}: \"format\" is not \"kfold-db\"", manifest_path.string());
+      const auto version = manifest.value("version", int64_t{-1});
+      if (version != kDbFormatVersion)
+        fail_input("{}: database format version {} is not supported (this kfold reads version {}); create it again",
+                   manifest_path.string(), version, kDbFormatVersion);
+      n = manifest.value("sequences", int64_t{-1});
+      manifest_residues = manifest.value("residues", int64_t{-1});
+    } catch (const nlohmann::json::exception& e) {  // a field of the wrong type
+      fail_input("{}: damaged manifest ({}); create the database again", manifest_path.string(), e.what());
+    }
     if (n <= 0) fail_input("{}: \"sequences\" must be a positive count", manifest_path.string());
     s.residues_map = MappedFile(path / kResidues);
     s.offsets_map = MappedFile(path / kOffsets);
     s.headers_map = MappedFile(path / kHeaders);
     s.header_offsets_map = MappedFile(path / kHeaderOffsets);
-    if (manifest.value("residues", int64_t{-1}) != s.residues_map.size())
+    if (manifest_residues != s.residues_map.size())
       fail_input("{}: {} has {} bytes but the manifest says {} residues; the database is damaged, create it again",
-                 path.string(), kResidues, s.residues_map.size(), manifest.value("residues", int64_t{-1}));
+                 path.string(), kResidues, s.residues_map.size(), manifest_residues);
     check_offsets(s.offsets_map, n, s.residues_map.size(), path / kOffsets);
     check_offsets(s.header_offsets_map, n, s.headers_map.size(), path / kHeaderOffsets);
     db.mapped_ = true;
@@ -153,6 +164,7 @@ SequenceDb SequenceDb::open(const fs::path& path) {
     s.offsets.push_back(0);
     s.header_offsets.push_back(0);
     while (reader.next(seq)) {
+      if (s.offsets.size() % 10000 == 0) check_interrupt();
       s.residues.insert(s.residues.end(), seq.residues.begin(), seq.residues.end());
       s.offsets.push_back(static_cast<int64_t>(s.residues.size()));
       const std::string h = header_line(seq);
@@ -172,8 +184,10 @@ SequenceDb SequenceDb::open(const fs::path& path) {
   return db;
 }
 
-DbStats create_db(const fs::path& fasta, const fs::path& db_dir) {
+DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   data::check_input_file(fasta);
+  // "dbs/uniref/" names the folder "dbs/uniref".
+  const fs::path db_dir = db_dir_argument.has_filename() ? db_dir_argument : db_dir_argument.parent_path();
   std::error_code ec;
   if (fs::exists(db_dir, ec))
     fail_input("{}: already exists; remove it or choose another name for the database", db_dir.string());
@@ -212,7 +226,10 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir) {
     header_bytes += static_cast<int64_t>(h.size());
     header_offsets.write_i64(header_bytes);
     ++stats.sequences;
-    if (stats.sequences % 10000 == 0) progress.advance(10000);
+    if (stats.sequences % 10000 == 0) {
+      progress.advance(10000);
+      check_interrupt();  // the directory guard removes the partial database
+    }
   }
   progress.advance(stats.sequences % 10000);
   progress.finish();

@@ -72,7 +72,8 @@ void add_agent_command(CLI::App& app, Action& action) {
                   "Output folder (scores.tsv, plate.csv, notebook.jsonl, report.md, report.html)")
       ->required();
   cmd->add_option("--threads", o->run.threads, "OpenMP threads; 0 = all cores (results are identical for any count)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, kMaxThreads));
   o->seed_option = cmd->add_option("--seed", o->seed, "Seed of the plate layout (overrides the campaign's \"seed\")");
   cmd->add_flag("--no-potts", o->run.no_potts, "Site-independent model only: skip the Potts fit (fast)");
   cmd->add_option("--evolution-cache", o->evolution_cache,

@@ -4,12 +4,16 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
 namespace kfold::cli {
 
 using Action = std::function<void()>;
+
+// The most `--threads` a command accepts (0 = all cores): larger counts are typing errors.
+inline constexpr int64_t kMaxThreads = 4096;
 
 // Each adds a subcommand whose callback stores in `action` what to run once parsing succeeded.
 void add_features_command(CLI::App& app, Action& action);

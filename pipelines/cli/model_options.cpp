@@ -10,6 +10,7 @@
 
 #include "data/error.hpp"
 #include "fold/config.hpp"
+#include "pipelines/cli/commands.hpp"
 
 namespace kfold::cli {
 
@@ -74,7 +75,9 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
                  "memory, the same results to float rounding); 0 = no chunking; auto = the largest that fits the "
                  "free memory (0 when everything fits)")
       ->default_val("0");
-  cmd.add_option("--threads", o.threads, "CPU threads; 0 = all cores")->default_val(0);
+  cmd.add_option("--threads", o.threads, "CPU threads; 0 = all cores")
+      ->default_val(0)
+      ->check(CLI::Range(int64_t{0}, kMaxThreads));
   cmd.add_flag("--no-memory-check", o.no_memory_check, "Run even when the memory estimate exceeds what is free");
 }
 

@@ -121,7 +121,8 @@ void add_search_command(CLI::App& app, Action& action) {
       ->capture_default_str();
   o->search.threads = 0;
   cmd->add_option("--threads", o->search.threads, "OpenMP threads; 0 = all cores (output is identical for any count)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, kMaxThreads));
   cmd->add_option("--index-memory", o->index_memory_mib,
                   "MiB for the in-memory k-mer index (about 9 bytes per database residue; default 0: 576 MiB, "
                   "64 Mi residues); a larger database is scanned in chunks of this size, with identical results")

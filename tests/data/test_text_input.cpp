@@ -1,8 +1,10 @@
-// Tests for LineReader (plain, gzip, CRLF, long lines, binary input) and atomic output files.
+// Tests for LineReader (plain, gzip, CRLF, byte-order marks, long lines, binary and truncated input) and
+// atomic output files.
 #include <doctest/doctest.h>
 #include <zlib.h>
 
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,11 @@ std::vector<std::string> all_lines(LineReader& reader) {
   std::string_view line;
   while (reader.next(line)) lines.emplace_back(line);
   return lines;
+}
+
+std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
@@ -81,6 +88,33 @@ TEST_CASE("LineReader: a corrupt gzip stream is an InputError, not a crash") {
   LineReader reader(dir / "bad.gz");
   std::string_view line;
   CHECK_THROWS_AS(while (reader.next(line)){}, InputError);
+}
+
+TEST_CASE("LineReader: a gzip file cut short is an InputError, not a shorter input") {
+  kfold::test::ScratchDir dir("text_input_truncated_gz");
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += ">seq" + std::to_string(i) + "\nMKVLAAGIVGLLLAQWERTYIPASDFGHKLCVNM\n";
+  gzFile gz = gzopen((dir / "whole.fasta.gz").c_str(), "wb");
+  REQUIRE(gz);
+  gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(gz);
+  const std::string packed = read_bytes(dir / "whole.fasta.gz");
+  REQUIRE(packed.size() > 1000);
+  LineReader whole(dir / "whole.fasta.gz");
+  CHECK(all_lines(whole).size() == 40000);
+  write_bytes(dir / "cut.fasta.gz", packed.substr(0, packed.size() / 2));
+  LineReader cut(dir / "cut.fasta.gz");
+  std::string_view line;
+  CHECK_THROWS_WITH_AS(while (cut.next(line)){}, doctest::Contains("cut.fasta.gz: the gzip stream ends early"),
+                       InputError);
+}
+
+TEST_CASE("LineReader: a byte-order mark is dropped, a carriage return inside a line is an InputError") {
+  auto bom = LineReader::from_string("\xEF\xBB\xBFid,sequence\r\nx,MKV\r\n", "bom.csv");
+  CHECK(all_lines(bom) == std::vector<std::string>{"id,sequence", "x,MKV"});
+  auto mac = LineReader::from_string(">q human\rubiquitin\nMQIF\n", "mac.fasta");
+  std::string_view line;
+  CHECK_THROWS_WITH_AS(mac.next(line), doctest::Contains("mac.fasta:1: carriage return inside the line"), InputError);
 }
 
 TEST_CASE("write_file_atomic: writes whole files and leaves no temporary behind") {
