@@ -5,6 +5,7 @@
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
+#include "data/text_input.hpp"
 #include "msa/sequence_db.hpp"
 #include "test_support.hpp"
 
@@ -69,4 +70,22 @@ TEST_CASE("SequenceDb: bad inputs are InputErrors naming the path, and leave no 
   // A truncated offsets file is detected at open.
   fs::resize_file(dir / "db" / "offsets.bin", 16);
   CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "db"), doctest::Contains("damaged"), InputError);
+  // So is a manifest whose count would overflow the size check, or whose fields have the wrong type.
+  msa::create_db(dir / "db.fasta", dir / "db2/");  // a trailing '/' names the folder
+  CHECK(msa::SequenceDb::open(dir / "db2").size() == 3);
+  fs::resize_file(dir / "db2" / "offsets.bin", 0);
+  const auto manifest = dir / "db2" / "kfold_db.json";
+  const std::string good = data::read_text_file(manifest);
+  const auto with = [&](const std::string& from, const std::string& to) {
+    std::string text = good;
+    REQUIRE(text.find(from) != std::string::npos);
+    data::write_file_atomic(manifest, text.replace(text.find(from), from.size(), to));
+  };
+  with("\"sequences\": 3", "\"sequences\": 2305843009213693951");
+  CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "db2"), doctest::Contains("damaged"), InputError);
+  with("\"sequences\": 3", "\"sequences\": \"3\"");
+  CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "db2"), doctest::Contains("kfold_db.json: damaged manifest"),
+                       InputError);
+  data::write_file_atomic(manifest, "[1, 2]");
+  CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "db2"), doctest::Contains("expected a JSON object"), InputError);
 }
