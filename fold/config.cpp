@@ -30,7 +30,18 @@ std::string json_type(const json& j) {
   return "null";
 }
 
-// Reads one JSON value into a field, checking its type.
+// The least value an integer key takes: 1 for sizes (channels, heads, bins, layers, dims, MSA row
+// counts, ensembles), 0 for the other counts (blocks, recycles, templates, chunk sizes: 0 means none).
+int64_t least_value(std::string_view key) {
+  static constexpr std::string_view kSizes[] = {"channel",       "num_head",         "num_bins",     "_dim",
+                                                "num_layer",     "num_point",        "num_scalar",   "factor",
+                                                "max_extra_msa", "max_msa_clusters", "num_ensemble", "num_output"};
+  for (const std::string_view size : kSizes)
+    if (key.find(size) != std::string_view::npos) return 1;
+  return 0;
+}
+
+// Reads one JSON value into a field, checking its type and, for integers, their range.
 class Reader {
  public:
   explicit Reader(std::string_view source) : source_(source) {}
@@ -46,6 +57,9 @@ class Reader {
   void read(const std::string& path, const json& j, int64_t& value) const {
     if (!j.is_number_integer()) wrong_type(path, "an integer", j);
     value = j.get<int64_t>();
+    const int64_t least = least_value(path.substr(path.rfind('.') + 1));
+    if (value < least)
+      fail_input("{}: config key '{}': {} is out of range; it must be at least {}", source_, path, value, least);
   }
   void read(const std::string& path, const json& j, double& value) const {
     if (!j.is_number()) wrong_type(path, "a number", j);

@@ -7,9 +7,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <limits>
 #include <map>
+#include <set>
 
 #include "data/a3m.hpp"
 #include "data/atomic_output.hpp"
@@ -75,6 +78,31 @@ void write_result(const fs::path& path, const fold::ModelOutputs& out, const at:
   }
   h5.write_scalar<int64_t>("num_recycles", out.num_iterations - 1);
   h5.commit();
+}
+
+// The model-output files of an earlier run into `dir` that this run did not write (fewer models, no
+// relax, real weights after random ones, no PAE head): without this they would sit beside the new
+// ones under the new done marker. Other files (features.h5, msas/, a batch's status.json) stay.
+void remove_stale_outputs(const fs::path& dir, const std::set<std::string>& written) {
+  static constexpr std::string_view kPerModel[] = {"ranked_", "relaxed_",    "unrelaxed_",
+                                                   "result_", "confidence_", "pae_"};
+  static constexpr std::string_view kSingles[] = {"relax_metrics.json", "pae.png", "RANDOM_WEIGHTS.txt"};
+  std::error_code error;
+  std::vector<fs::path> stale;
+  for (const auto& entry : fs::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || written.contains(name)) continue;
+    const auto ext = entry.path().extension().string();
+    const bool per_model = (ext == ".pdb" || ext == ".cif" || ext == ".h5" || ext == ".json") &&
+                           std::any_of(std::begin(kPerModel), std::end(kPerModel),
+                                       [&](std::string_view p) { return name.starts_with(p); });
+    if (per_model || std::find(std::begin(kSingles), std::end(kSingles), name) != std::end(kSingles))
+      stale.push_back(entry.path());
+  }
+  for (const auto& path : stale) {
+    log_info("removing {} of an earlier run", path.string());
+    fs::remove(path, error);
+  }
 }
 
 }  // namespace
@@ -149,6 +177,18 @@ TargetInputs read_target_inputs(const PredictOptions& options) {
 
 ModelSet::ModelSet(const PredictOptions& options) : options_(options), names_(options.models) {
   if (names_.empty()) fail_input("--models: no model given");
+  std::set<std::string> seen;
+  for (const auto& model : names_)
+    if (!seen.insert(model).second) fail_input("--models: {} is listed twice; list each model once", model);
+  if (!options.random_weights && names_.size() > 1 && fs::is_regular_file(options.params))
+    fail_input(
+        "--params {}: one parameter file serves one model, but {} models are selected ({}); pass the "
+        "directory holding params_<model>.npz for each, or --models with one model",
+        options.params.string(), names_.size(), fmt::join(names_, ","));
+  const auto n_models = static_cast<int64_t>(names_.size());
+  if (options.seed < 0 || options.seed > (std::numeric_limits<int64_t>::max() - n_models) / n_models)
+    fail_input("--seed {}: must be in 0..{} (model i of {} uses seed i + {} x seed, as AlphaFold)", options.seed,
+               (std::numeric_limits<int64_t>::max() - n_models) / n_models, n_models, n_models);
   for (const auto& model : names_) {
     const auto config = model_config_for({model, options.config, options.recycles});
     if (!options.random_weights) params_[model] = find_params(model, options);
@@ -230,13 +270,17 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   std::map<std::string, std::pair<std::vector<float>, double>> pae;  // model -> (PAE, max PAE)
   std::vector<std::pair<std::string, std::string>> violations;       // model -> violations.json entry
   std::map<std::string, data::Protein> relaxed_proteins;
-  for (const auto& model : models.names()) {
+  const auto& names = models.names();
+  for (size_t index = 0; index < names.size(); ++index) {
+    const auto& model = names[index];
     const auto& network = models.get(model);
     Timings::Scope process_time(timings, "process_features_" + model);
+    // AlphaFold's run_alphafold.py: model i of n samples its MSA clusters and masks with seed i + n * seed.
+    const int64_t model_seed = static_cast<int64_t>(index) + static_cast<int64_t>(names.size()) * options.seed;
     const auto features =
         inputs.processed
             ? *inputs.processed
-            : fold::make_model_inputs(*inputs.raw, fold::input_pipeline_config(network.config()), options.seed);
+            : fold::make_model_inputs(*inputs.raw, fold::input_pipeline_config(network.config()), model_seed);
     process_time.stop();
     const c10::Device device = options.run.device;
     const int64_t gpu = device.is_cuda() ? (device.has_index() ? device.index() : 0) : -1;
@@ -330,6 +374,22 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   if (options.random_weights)
     data::write_file_atomic(summary.target_dir / "RANDOM_WEIGHTS.txt", std::string(kRandomWeightsWarning) + "\n");
   timings.write(summary.target_dir / "timings.json");
+  std::set<std::string> written{"relax_metrics.json", "pae.png", "RANDOM_WEIGHTS.txt"};
+  if (options.relax == RelaxModels::none) written.erase("relax_metrics.json");
+  if (pae.empty()) written.erase("pae.png");
+  if (!options.random_weights) written.erase("RANDOM_WEIGHTS.txt");
+  for (size_t k = 0; k < summary.ranking.size(); ++k) {
+    const auto& model = summary.ranking[k];
+    for (const char* ext : {".pdb", ".cif"}) {
+      written.insert(fmt::format("ranked_{}{}", k, ext));
+      written.insert("unrelaxed_" + model + ext);
+      if (relaxed_proteins.contains(model)) written.insert("relaxed_" + model + ext);
+    }
+    written.insert("result_" + model + ".h5");
+    written.insert("confidence_" + model + ".json");
+    if (pae.contains(model)) written.insert("pae_" + model + ".json");
+  }
+  remove_stale_outputs(summary.target_dir, written);
   data::write_file_atomic(summary.target_dir / "done", "");
   log_info("{}: ranking {} -> {}", summary.target_id, fmt::join(summary.ranking, " > "), summary.target_dir.string());
   return summary;

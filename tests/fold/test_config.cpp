@@ -133,6 +133,24 @@ TEST_CASE("config JSON overrides use AlphaFold's key names") {
                        kfold::InputError);
   CHECK_THROWS_WITH_AS(apply_config_json(c, R"({"model": {"num_recycle": 1e999}})", "bad.json"),
                        doctest::Contains("bad.json: invalid JSON"), kfold::InputError);  // past double's range
+  // Integers out of range name the key and the least value: sizes >= 1, other counts >= 0.
+  const std::pair<const char*, const char*> out_of_range[] = {
+      {R"({"model": {"num_recycle": -2}})", "'model.num_recycle': -2 is out of range; it must be at least 0"},
+      {R"({"data": {"common": {"max_extra_msa": 0}}})", "'data.common.max_extra_msa': 0 is out of range"},
+      {R"({"model": {"embeddings_and_evoformer": {"pair_channel": 0}}})", "pair_channel': 0 is out of range"},
+      {R"({"model": {"heads": {"structure_module": {"num_layer": 0}}}})", "num_layer': 0 is out of range"},
+      {R"({"model": {"heads": {"distogram": {"num_bins": 0}}}})", "num_bins': 0 is out of range"},
+      {R"({"model": {"embeddings_and_evoformer": {"evoformer_num_block": -1}}})", "must be at least 0"},
+      {R"({"model": {"embeddings_and_evoformer": {"max_relative_feature": -3}}})", "must be at least 0"},
+  };
+  for (const auto& [json, message] : out_of_range) {
+    CAPTURE(json);
+    CHECK_THROWS_WITH_AS(apply_config_json(c, json, "bad.json"), doctest::Contains(message), kfold::InputError);
+  }
+  apply_config_json(c, R"({"model": {"num_recycle": 0}, "data": {"eval": {"max_templates": 0}}})", "ok.json");
+  CHECK(c.model.num_recycle == 0);  // 0 recycles and 0 templates are valid counts
+  c.model.num_recycle = 1;
+  c.data.eval.max_templates = 4;
   CHECK(kfold::fold::config_to_json(c) == before);  // a failed override changes nothing
 
   apply_config_json(c, R"({"model": {"heads": {"distogram": {"first_break": 2}}}})", "ok.json");

@@ -144,6 +144,36 @@ def test_relax_best_model(kfold, demo, tmp_path):
     assert any(a.pos.dist(b.pos) > 0.1 for ra, rb in zip(before, after) for a, b in zip(ra, rb))
 
 
+def test_rerun_into_the_same_folder_leaves_no_stale_outputs(kfold, tmp_path):
+    """A rerun with fewer models and no relax removes the first run's files it did not write again."""
+    common = [EXAMPLES / "ubiquitin.fasta", "--msa", EXAMPLES / "ubiquitin.a3m", "--random-weights", *SMALL,
+              "-o", tmp_path]
+    run = kfold("predict", *common, "--models", "model_1_ptm,model_3", "--relax", "all")
+    assert run.returncode == 0, run.stderr
+    target = tmp_path / "ubiquitin"
+    assert (target / "relaxed_model_3.pdb").exists() and (target / "pae.png").exists()
+    run = kfold("predict", *common, "--models", "model_3")
+    assert run.returncode == 0, run.stderr
+    left = sorted(p.name for p in target.iterdir() if p.is_file())
+    assert left == sorted(["features.h5", "ranking_debug.json", "violations.json", "timings.json", "plddt.png",
+                           "RANDOM_WEIGHTS.txt", "done", "ranked_0.pdb", "ranked_0.cif", "result_model_3.h5",
+                           "unrelaxed_model_3.pdb", "unrelaxed_model_3.cif", "confidence_model_3.json"]), left
+    assert json.loads((target / "ranking_debug.json").read_text())["order"] == ["model_3"]
+
+
+def test_each_model_gets_alphafolds_pipeline_seed(kfold, tmp_path):
+    """Model i of n processes its features with seed i + n * --seed (run_alphafold.py): model_3 first of two
+    gives what model_3 alone gives, second of two something else (its MSA masking differs)."""
+    def model_3(models, name):
+        run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--msa", EXAMPLES / "ubiquitin.a3m", "--random-weights",
+                    *SMALL, "--models", models, "-o", tmp_path / name)
+        assert run.returncode == 0, run.stderr
+        return (tmp_path / name / "ubiquitin" / "unrelaxed_model_3.pdb").read_bytes()
+    alone = model_3("model_3", "alone")
+    assert model_3("model_3,model_4", "first") == alone
+    assert model_3("model_4,model_3", "second") != alone
+
+
 def test_same_seed_same_files(kfold, demo, tmp_path):
     target, _ = demo
     run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--msa", EXAMPLES / "ubiquitin.a3m", "--random-weights",
@@ -201,6 +231,10 @@ def test_reference_parity_through_the_cli(kfold, tmp_path, case):
     (["--random-weights", "--device", "tpu"], "--device"),
     (["--random-weights", "--chunk-size", "-4"], "--chunk-size '-4'"),
     (["--random-weights", "--chunk-size", "big"], "--chunk-size 'big'"),
+    (["--random-weights", "--models", "model_3,model_3"], "--models: model_3 is listed twice"),
+    (["--params", FIXTURES / "ptm_recycle_params.npz", "--models", "model_1_ptm,model_3"],
+     "one parameter file serves one model"),
+    (["--random-weights", "--seed", "-1"], "--seed -1: must be in 0.."),
 ])
 def test_bad_input_is_refused_before_any_output(kfold, tmp_path, args, message):
     run = kfold("predict", EXAMPLES / "ubiquitin.fasta", *args, *SMALL, "-o", tmp_path / "out",
