@@ -59,15 +59,20 @@ int64_t previous_rounds(const std::string& notebook, const std::filesystem::path
 }
 
 // Structure terms for the structure_budget best candidates by the cheap terms (finite total, no hard
-// liability flag; ties by hypothesis order), against the wild type's prediction. Returns the
-// predictions (nullopt when nothing was shortlisted).
+// liability flag, not measured and not the wild type: what could go on the plate; ties by hypothesis
+// order), against the wild type's prediction. Returns the predictions (nullopt when nothing was
+// shortlisted).
 std::optional<PredictedStructures> add_predicted_structure_terms(ScoreTable& table, const Campaign& campaign,
                                                                  int64_t budget, StructureOracle& oracle,
                                                                  const StructurePrediction& wild_type,
                                                                  const std::function<void()>& check_cancelled) {
   std::vector<size_t> order;
-  for (size_t i = 0; i < table.rows.size(); ++i)
-    if (std::isfinite(table.rows[i].total) && !has_hard_flag(table.rows[i].flags)) order.push_back(i);
+  for (size_t i = 0; i < table.rows.size(); ++i) {
+    const auto& row = table.rows[i];
+    if (std::isfinite(row.total) && !has_hard_flag(row.flags) && !row.measured &&
+        !row.hypothesis->variant.is_wild_type())
+      order.push_back(i);
+  }
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return table.rows[a].total > table.rows[b].total; });
   order.resize(std::min(order.size(), static_cast<size_t>(budget)));

@@ -108,7 +108,7 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
       fail_input("{}: expected 2 or 3 comma-separated columns (variant,value[,sd]), got {}", where, cells.size());
     }
     if (out.empty() && cells[0] == "variant") continue;  // header
-    if (cells[0].rfind("construct ", 0) == 0) {  // a construct well of plate.csv
+    if (cells[0].rfind("construct ", 0) == 0) {          // a construct well of plate.csv
       ++constructs;
       continue;
     }
@@ -139,11 +139,13 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
 }
 
 // One variant per line (first comma-separated cell; header `variant` and '#' lines skipped), duplicates
-// dropped, order kept.
+// and variants that change a frozen residue dropped (with a warning), order kept.
 std::vector<Variant> read_library(const std::filesystem::path& path, const Campaign& campaign) {
   data::LineReader reader(path);
   std::vector<Variant> out;
   std::set<std::string> seen;
+  int64_t frozen_dropped = 0;
+  std::string first_frozen;
   std::string_view line;
   while (reader.next(line)) {
     std::string cell(line.substr(0, line.find(',')));
@@ -158,9 +160,21 @@ std::vector<Variant> read_library(const std::filesystem::path& path, const Campa
       fail_input("{}: variant '{}' has {} substitutions, more than max_mutations {}", where, cell,
                  v.substitutions.size(), campaign.max_mutations);
     }
+    const bool touches_frozen = std::any_of(v.substitutions.begin(), v.substitutions.end(),
+                                            [&](const Substitution& s) { return is_frozen(campaign, s.position); });
+    if (touches_frozen) {
+      if (frozen_dropped++ == 0) first_frozen = fmt::format("{} at line {}", cell, reader.line_number());
+      continue;
+    }
     if (seen.insert(format_variant(v)).second) out.push_back(std::move(v));
   }
-  if (out.empty()) fail_input("{}: the library lists no variants", path.string());
+  if (frozen_dropped > 0) {
+    log_warn("{}: {} variant(s) change a frozen residue and are not proposed (first: {})", path.string(),
+             frozen_dropped, first_frozen);
+  }
+  if (out.empty())
+    fail_input("{}: the library lists no variants{}", path.string(),
+               frozen_dropped > 0 ? " outside the frozen residues" : "");
   return out;
 }
 
@@ -294,9 +308,8 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
     c.fail("plate.controls", fmt::format("must leave at least one well of {} for variants", k.plate.size));
   }
   if (k.plate.controls + k.plate.constructs > k.plate.size - 1) {
-    c.fail("plate.constructs",
-           fmt::format("{} control and {} construct wells leave no well of {} for variants", k.plate.controls,
-                       k.plate.constructs, k.plate.size));
+    c.fail("plate.constructs", fmt::format("{} control and {} construct wells leave no well of {} for variants",
+                                           k.plate.controls, k.plate.constructs, k.plate.size));
   }
   if (const Json* budget = find(root, "structure_budget")) {
     k.structure_budget = get_int(c, *budget, "structure_budget", 0, 1000000);

@@ -26,7 +26,8 @@ Substitution parse_substitution(std::string_view full, std::string_view part, st
   }
   const std::string_view digits = part.substr(1, part.size() - 2);
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), s.position);
-  if (ec != std::errc() || end != digits.data() + digits.size() || digits.front() == '-' || digits.front() == '+') {
+  // (A leading '-' is a residue number below 1, as target.first_residue allows; '+' is not written.)
+  if (ec != std::errc() || end != digits.data() + digits.size() || digits.front() == '+') {
     fail_input("{}: variant '{}': '{}' is not a residue number in '{}'; {}", context, full, digits, part, kFix);
   }
   if (s.wild_type == s.mutant) {

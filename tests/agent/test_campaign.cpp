@@ -78,3 +78,21 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
     if (m.find("bad.csv") != std::string::npos) CHECK(m.find("has Q at residue 2") != std::string::npos);
   }
 }
+
+TEST_CASE("campaign: library variants that change a frozen residue are dropped, the rest kept in order") {
+  kfold::test::ScratchDir dir("agent-campaign-library");
+  { std::ofstream(dir / "f.a3m") << ">q\nMQIFVK\n"; }
+  { std::ofstream(dir / "lib.csv") << "variant\nQ2A\nM1A\nQ2A:K6R\nI3L\nQ2A\n"; }
+  const std::string head = R"({"name": "x", "target": {"id": "Q", "sequence": "MQIFVK", "msa": "f.a3m"}, )"
+                           R"("library": "lib.csv", "max_mutations": 2, )";
+  const Campaign c = parse_campaign(head + R"("frozen": [1, 6]})", dir / "c.json");
+  std::vector<std::string> kept;
+  for (const auto& v : c.library_variants) kept.push_back(format_variant(v));
+  CHECK(kept == std::vector<std::string>{"Q2A", "I3L"});
+  // A library with nothing outside the frozen residues says so.
+  { std::ofstream(dir / "frozen_only.csv") << "M1A\nK6R\n"; }
+  CHECK(error_of(R"({"name": "x", "target": {"id": "Q", "sequence": "MQIFVK", "msa": "f.a3m"}, )"
+                 R"("library": "frozen_only.csv", "frozen": [1, 6]})",
+                 dir / "c.json")
+            .find("lists no variants outside the frozen residues") != std::string::npos);
+}

@@ -18,10 +18,15 @@ TEST_CASE("variant: parse and format round trip") {
   CHECK(v.substitutions[1] == Substitution{45, 'G', 'S'});
   CHECK(format_variant(v) == "A23P:G45S");
   CHECK(parse_variant("wt", "test").is_wild_type());
+  // Residue numbers below 1 (target.first_residue < 1: a tag or pro-peptide) round-trip too.
+  const Variant negative = parse_variant("M-5A:K0R", "test");
+  CHECK(negative.substitutions[0] == Substitution{-5, 'M', 'A'});
+  CHECK(parse_variant(format_variant(negative), "test") == negative);
 }
 
 TEST_CASE("variant: bad syntax is an InputError naming the variant and the fix") {
-  for (const char* text : {"", "A23", "23P", "A2x3P", "AP", "A23P:", "B23P", "A23Z", "A-3P", "A23A", "A23P:A23G"}) {
+  for (const char* text : {"", "A23", "23P", "A2x3P", "AP", "A23P:", "B23P", "A23Z", "A+3P", "A-P", "A--3P",
+                           "A23A", "A23P:A23G"}) {
     CAPTURE(text);
     CHECK_THROWS_AS(parse_variant(text, "round0.csv:3"), kfold::InputError);
   }
