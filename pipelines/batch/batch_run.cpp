@@ -141,7 +141,8 @@ std::string BatchRunner::msa_key(const BatchTarget& target) const {
 
 std::string BatchRunner::predict_key(const std::string& msa_key, const fs::path& dir, const json& msa_status) const {
   StageKey key;
-  key.add("stage", std::string_view("predict v1")).add("msa", msa_key).add("models", models_key_);
+  // v2: model i of n has the pipeline seed i + n x seed (AlphaFold's), v1 gave every model the seed.
+  key.add("stage", std::string_view("predict v2")).add("msa", msa_key).add("models", models_key_);
   for (const auto& file : msa_status.value("files", std::vector<std::string>{}))
     key.add_file_content("msa file", dir / "msas" / file);
   if (msa_status.contains("templates")) key.add_file_content("templates", dir / kTemplatesFile);
@@ -155,7 +156,11 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
   data::write_file_atomic(dir / "query.fasta", data::to_fasta({query}));
   std::optional<data::Msa> msa;
   std::string file_name;
-  if (const auto given = given_msa(options_, target.id)) {
+  const auto given = given_msa(options_, target.id);
+  if (!given && !options_.msa_dir.empty())
+    log_warn("{}: no {}.a3m, .a3m.gz, .sto or .sto.gz in --msa-dir {}; {}", target.id, target.id,
+             options_.msa_dir.string(), options_.db.empty() ? "single-sequence features" : "searching --db instead");
+  if (given) {
     msa = data::read_msa_file(*given);
     file_name = target.id + ".a3m";
   } else if (!options_.db.empty()) {
@@ -200,7 +205,8 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
   }
   msa_status["seconds"] = seconds_since(start);
   status["msa"] = msa_status;
-  status.erase("predict");  // predictions of other MSAs are stale
+  status.erase("predict");  // predictions of other MSAs are stale: no longer done
+  fs::remove(dir / "done", error);
   status.erase("failed");
   status["status"] = "msa_done";
   // The log says what was computed, status.json what is complete: a kill between them reruns the stage.
@@ -264,6 +270,10 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
   const auto fail = [&](const std::string& stage, const std::string& key, const std::string& kind,
                         const std::string& reason) {
     log_error("{}: {} stage failed: {}", target.id, stage, reason);
+    // A failed target is not done, whatever an earlier run with other inputs predicted.
+    status.erase("predict");
+    std::error_code error;
+    fs::remove(dir / "done", error);
     status["status"] = "failed";
     status["failed"] = {{"stage", stage}, {"key", key}, {"kind", kind}, {"reason", reason}};
     data::ensure_directory(dir);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 #include <numeric>
+#include <utility>
 
 #include "data/error.hpp"
 #include "data/sequence.hpp"
@@ -69,11 +70,19 @@ std::vector<BatchTarget> read_fasta_records(const fs::path& path) {
   return targets;
 }
 
-// A CSV of `id,sequence` rows, with or without that header line.
+// True for a header row's sequence cell: "sequence" or "seq", any case.
+bool is_sequence_heading(std::string_view cell) {
+  std::string lower(cell);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) { return data::to_ascii_lower(c); });
+  return lower == "sequence" || lower == "seq";
+}
+
+// A CSV of `id,sequence` rows, with or without a header line (first row, second cell "sequence" or "seq").
 std::vector<BatchTarget> read_csv(const fs::path& path) {
   data::LineReader reader(path);
   std::vector<BatchTarget> targets;
   std::string_view line;
+  bool first_row = true;
   while (reader.next(line)) {
     if (trim(line).empty()) continue;
     const auto comma = line.find(',');
@@ -86,7 +95,7 @@ std::vector<BatchTarget> read_csv(const fs::path& path) {
     };
     id = unquote(id);
     sequence = unquote(sequence);
-    if (reader.line_number() == 1 && id == "id" && sequence == "sequence") continue;  // header
+    if (std::exchange(first_row, false) && is_sequence_heading(sequence)) continue;  // header
     const std::string where = fmt::format("{}:{}", reader.source(), reader.line_number());
     if (id.empty()) reader.fail("empty id (every row needs 'id,sequence')");
     BatchTarget target{std::string(id), "", where, ""};
@@ -97,18 +106,23 @@ std::vector<BatchTarget> read_csv(const fs::path& path) {
   return targets;
 }
 
-bool is_fasta_name(const fs::path& path) {
+// The length of a FASTA file name's extension (".fasta", ".fa", ".faa", ".fas", any case, optionally
+// followed by ".gz"), or 0 when it has none of them.
+size_t fasta_extension_length(const fs::path& path) {
   auto name = path.filename().string();
   std::transform(name.begin(), name.end(), name.begin(), [](char c) { return data::to_ascii_lower(c); });
-  if (name.size() > 3 && name.compare(name.size() - 3, 3, ".gz") == 0) name.resize(name.size() - 3);
-  for (const char* ext : {".fasta", ".fa", ".faa", ".fas"})
-    if (name.size() > std::char_traits<char>::length(ext) &&
-        name.compare(name.size() - std::char_traits<char>::length(ext), std::string::npos, ext) == 0)
-      return true;
-  return false;
+  size_t gz = 0;
+  if (name.size() > 3 && name.ends_with(".gz")) gz = 3;
+  name.resize(name.size() - gz);
+  for (const std::string_view ext : {".fasta", ".fa", ".faa", ".fas"})
+    if (name.size() > ext.size() && name.ends_with(ext)) return ext.size() + gz;
+  return 0;
 }
 
-// A folder of FASTA files: one target per file, named after the file (without its extensions).
+bool is_fasta_name(const fs::path& path) { return fasta_extension_length(path) > 0; }
+
+// A folder of FASTA files: one target per file, named after the file without its FASTA (and .gz)
+// extension.
 std::vector<BatchTarget> read_folder(const fs::path& dir) {
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(dir))
@@ -117,8 +131,8 @@ std::vector<BatchTarget> read_folder(const fs::path& dir) {
   std::vector<BatchTarget> targets;
   for (const auto& file : files) {
     auto records = read_fasta_records(file);
-    auto stem = file.filename().string();
-    stem = stem.substr(0, stem.find('.'));
+    auto stem = file.filename().string();  // "trp.v2.fasta.gz" -> "trp.v2"
+    stem.resize(stem.size() - fasta_extension_length(file));
     if (records.empty()) fail_input("{}: no FASTA record (remove the file or add '>name' and residues)", file.string());
     BatchTarget target = std::move(records.front());
     target.id = stem;
@@ -147,6 +161,9 @@ std::vector<BatchTarget> read_batch_targets(const fs::path& input) {
   std::map<std::string, std::string> seen;  // output id -> source
   for (auto& target : targets) {
     const auto id = target_id_from(target.id);
+    if (id == "summary.tsv")
+      fail_input("{}: id '{}' is the name of the batch's own summary file DIR/summary.tsv; rename the target",
+                 target.source, id);
     const auto [it, inserted] = seen.emplace(id, target.source);
     if (!inserted)
       fail_input("{}: id '{}' again (first at {}); every target needs its own output folder DIR/<id>/", target.source,

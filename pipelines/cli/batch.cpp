@@ -3,6 +3,8 @@
 
 #include <cstdlib>
 #include <memory>
+#include <string>
+#include <utility>
 
 #include "data/error.hpp"
 #include "data/interrupt.hpp"
@@ -29,6 +31,31 @@ struct BatchCliOptions {
   int64_t lock_timeout = 600;
 };
 
+// The shard of a SLURM array task. KFOLD_SHARDS=N: the task's id itself of N (array ids 0..N-1), so that
+// a resubmission of some tasks (--array=7,42) runs their original shards. Otherwise the id minus the
+// array's first id, of its task count; an array whose ids are not contiguous (a partial resubmission)
+// needs KFOLD_SHARDS.
+std::pair<int64_t, int64_t> shard_from_slurm(const char* id) {
+  auto env = [](const char* name) -> std::string {
+    const char* value = std::getenv(name);
+    return value != nullptr ? value : "";
+  };
+  if (const std::string shards = env("KFOLD_SHARDS"); !shards.empty())
+    return pipelines::parse_shard(fmt::format("{}/{}", id, shards), "shard from SLURM_ARRAY_TASK_ID/KFOLD_SHARDS");
+  const std::string count = env("SLURM_ARRAY_TASK_COUNT");
+  if (count.empty()) fail_input("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; pass --shard I/N");
+  const std::string min = env("SLURM_ARRAY_TASK_MIN");
+  const std::string max = env("SLURM_ARRAY_TASK_MAX");
+  if (!min.empty() && !max.empty() && std::atol(max.c_str()) - std::atol(min.c_str()) + 1 != std::atol(count.c_str()))
+    fail_input(
+        "SLURM array ids {}..{} are not contiguous ({} tasks), as after resubmitting some tasks: set "
+        "KFOLD_SHARDS=N, the first submission's task count (its array ids 0..N-1), or pass --shard I/N",
+        min, max, count);
+  // Array ids may start at any number (--array=1-100): shift by SLURM_ARRAY_TASK_MIN.
+  const long index = std::atol(id) - (min.empty() ? 0 : std::atol(min.c_str()));
+  return pipelines::parse_shard(fmt::format("{}/{}", index, count), "shard from SLURM_ARRAY_TASK_ID/COUNT");
+}
+
 void run_batch_command(BatchCliOptions& o) {
   // Batch state is resumable at any instant (atomic files, status.json last), and a scheduler's SIGKILL
   // follows its SIGTERM within seconds: the locks' handlers free the held locks and stop at once
@@ -47,14 +74,7 @@ void run_batch_command(BatchCliOptions& o) {
   if (!o.shard.empty()) {
     std::tie(b.shard_index, b.shard_count) = pipelines::parse_shard(o.shard, "--shard");
   } else if (const char* id = std::getenv("SLURM_ARRAY_TASK_ID"); id != nullptr && *id != '\0') {
-    const char* count = std::getenv("SLURM_ARRAY_TASK_COUNT");
-    if (count == nullptr || *count == '\0')
-      fail_input("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; pass --shard I/N");
-    // Array indices may start at any number (--array=1-100): shift by SLURM_ARRAY_TASK_MIN.
-    const char* min = std::getenv("SLURM_ARRAY_TASK_MIN");
-    const long index = std::atol(id) - (min != nullptr ? std::atol(min) : 0);
-    std::tie(b.shard_index, b.shard_count) =
-        pipelines::parse_shard(fmt::format("{}/{}", index, count), "shard from SLURM_ARRAY_TASK_ID/COUNT");
+    std::tie(b.shard_index, b.shard_count) = shard_from_slurm(id);
   }
   msa::check_sensitivity(o.sensitivity);
   const auto preset = msa::prefilter_for_sensitivity(o.sensitivity);
@@ -85,7 +105,9 @@ void add_batch_command(CLI::App& app, Action& action) {
       ->check(CLI::IsMember({"all", "msa", "predict"}))
       ->default_val("all");
   cmd->add_option("--shard", o->shard,
-                  "Work on shard I of N (0-based), balanced by length (default: SLURM_ARRAY_TASK_ID/COUNT, else 0/1)");
+                  "Work on shard I of N (0-based), balanced by length (default in a SLURM array task: "
+                  "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT, or SLURM_ARRAY_TASK_ID of "
+                  "$KFOLD_SHARDS when set; else 0/1)");
   cmd->add_option("--db", o->db, "Search this database (kfold db create, or FASTA) for each target's MSA");
   cmd->add_option("--msa-dir", o->msa_dir, "Precomputed MSAs: <id>.a3m (or .sto) here is used instead of a search");
   cmd->add_option("-s,--sensitivity", o->sensitivity, "Search sensitivity 1 (fastest) .. 7 (see kfold search)")

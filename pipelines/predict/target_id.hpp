@@ -6,7 +6,8 @@
 
 namespace kfold::pipelines {
 
-// Letters, digits, '-', '_' and '.' of a FASTA id or file stem; anything else becomes '_'.
+// Letters, digits, '-', '_' and '.' of a FASTA id or file stem; anything else becomes '_', and so does a
+// leading '.'.
 inline std::string target_id_from(const std::string& text) {
   std::string id;
   for (const char c : text) {
@@ -15,6 +16,7 @@ inline std::string target_id_from(const std::string& text) {
     id += keep ? c : '_';
   }
   if (id.empty() || id == "." || id == "..") id = "target";
+  if (id.front() == '.') id.front() = '_';  // no hidden folders (and none like DIR/.locks)
   return id;
 }
 

@@ -9,8 +9,11 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 [[ $# -ge 5 ]] || { sed -n '2,6p' "${BASH_SOURCE[0]}"; exit 2; }
 targets="$1" out="$2" db="$3" msa_tasks="$4" gpu_tasks="$5"
 shift 5
-msa_job=$(sbatch --parsable --array="0-$((msa_tasks - 1))" "$here/msa_array.sbatch" "$targets" "$out" "$db" "$@")
-gpu_job=$(sbatch --parsable --array="0-$((gpu_tasks - 1))" --dependency="afterany:$msa_job" \
+# KFOLD_SHARDS fixes each task's shard to its array id, so that resubmitting some tasks later
+# (KFOLD_SHARDS=200 sbatch --array=17,42 msa_array.sbatch ...) runs the same shards.
+msa_job=$(sbatch --parsable --array="0-$((msa_tasks - 1))" --export="ALL,KFOLD_SHARDS=$msa_tasks" "$here/msa_array.sbatch" "$targets" "$out" "$db" "$@")
+gpu_job=$(sbatch --parsable --array="0-$((gpu_tasks - 1))" --export="ALL,KFOLD_SHARDS=$gpu_tasks" \
+  --dependency="afterany:$msa_job" \
   "$here/predict_array.sbatch" "$targets" "$out" "$@")
 echo "MSA array job $msa_job ($msa_tasks tasks), predict array job $gpu_job ($gpu_tasks tasks)"
 echo "progress: $out/summary.tsv"

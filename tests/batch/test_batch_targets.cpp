@@ -51,6 +51,18 @@ TEST_CASE("read_batch_targets: CSV with header, FASTA, folder") {
   CHECK(targets[0].problem.find("holds 2 sequences") != std::string::npos);
   CHECK(targets[1].id == "b");
   CHECK(targets[1].sequence == "MKV");
+
+  // Only the FASTA extension leaves the file name; any header cased "sequence"/"seq" or behind a
+  // byte-order mark is a header; ids never start with '.'.
+  fs::create_directory(tmp.path() / "dotted");
+  write(tmp.path() / "dotted" / "trp.v2.FA.gz", ">x\nMKV\n");
+  targets = kfold::pipelines::read_batch_targets(tmp.path() / "dotted");
+  REQUIRE(targets.size() == 1);
+  CHECK(targets[0].id == "trp.v2");
+  write(tmp.path() / "h.csv", "\xEF\xBB\xBFname,Sequence\n.hidden,MKV\n");
+  targets = kfold::pipelines::read_batch_targets(tmp.path() / "h.csv");
+  REQUIRE(targets.size() == 1);
+  CHECK(targets[0].id == "_hidden");
 }
 
 TEST_CASE("read_batch_targets: errors name the file and line") {
@@ -61,6 +73,10 @@ TEST_CASE("read_batch_targets: errors name the file and line") {
   write(tmp.path() / "three.csv", "a,MK,extra\n");
   CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "three.csv"),
                        doctest::Contains("three.csv:1: expected two fields"), kfold::InputError);
+  write(tmp.path() / "own.csv", "summary.tsv,MKV\n");
+  CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "own.csv"),
+                       doctest::Contains("own.csv:1: id 'summary.tsv' is the name of the batch's own summary file"),
+                       kfold::InputError);
   write(tmp.path() / "empty.fasta", "\n");
   CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "empty.fasta"),
                        doctest::Contains("no targets"), kfold::InputError);

@@ -131,6 +131,11 @@ def test_bad_targets_are_recorded_and_the_rest_finish(kfold, tmp_path):
     assert "22 residues, longer than --max-length 20" in rows["too_long"]["reason"]
     # A rerun does not retry them (same inputs), and exits 3 again.
     assert kfold("batch", targets, *MODEL, "--max-length", "20", "-o", out).returncode == 3
+    # A target that fails now is not done, whatever an earlier run predicted: no done marker, no metrics.
+    assert (out / "good" / "done").exists()
+    assert kfold("batch", targets, *MODEL, "--max-length", "5", "-o", out).returncode == 3
+    assert summary(out)["good"]["status"] == "failed" and summary(out)["good"]["mean_plddt"] in ("", "NA")
+    assert not (out / "good" / "done").exists()
     # Duplicate ids stop the batch before any work: their outputs would collide.
     targets.write_text("a,MKT\nb,MKV\na,MKW\n")
     run = kfold("batch", targets, *MODEL, "-o", tmp_path / "dup")
@@ -205,6 +210,21 @@ def test_shards_partition_the_targets(build_dir, kfold, tmp_path):
                          env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     assert {p.parent.name for p in out.glob("*/status.json")} == {t for t, s in owners.items() if s == 1}
+    # A resubmitted task (--array=1 of an original 0-2) keeps its shard with KFOLD_SHARDS; without it a
+    # non-contiguous array (--array=0,2) is an error that says so.
+    env = dict(os.environ, SLURM_ARRAY_TASK_ID="1", SLURM_ARRAY_TASK_COUNT="1", SLURM_ARRAY_TASK_MIN="1",
+               SLURM_ARRAY_TASK_MAX="1", KFOLD_SHARDS="3")
+    out = tmp_path / "resubmitted"
+    run = subprocess.run([str(build_dir / "bin" / "kfold"), "batch", str(TARGETS), "--stage", "msa", "-o", str(out)],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert {p.parent.name for p in out.glob("*/status.json")} == {t for t, s in owners.items() if s == 1}
+    env = dict(os.environ, SLURM_ARRAY_TASK_ID="2", SLURM_ARRAY_TASK_COUNT="2", SLURM_ARRAY_TASK_MIN="0",
+               SLURM_ARRAY_TASK_MAX="2")
+    run = subprocess.run([str(build_dir / "bin" / "kfold"), "batch", str(TARGETS), "--stage", "msa", "-o",
+                          str(tmp_path / "gaps")], env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 2 and "KFOLD_SHARDS" in run.stderr, run.stderr
+    assert not (tmp_path / "gaps").exists()
 
 
 def test_sigterm_frees_the_locks(build_dir, tmp_path):
