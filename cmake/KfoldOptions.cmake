@@ -13,7 +13,9 @@ set(KFOLD_SANITIZE "" CACHE STRING "Comma-separated sanitizers, e.g. address,und
 set(KFOLD_TCMALLOC "AUTO" CACHE STRING
     "Link the kfold executable with tcmalloc_minimal: AUTO (when found and no sanitizer), ON, OFF")
 set_property(CACHE KFOLD_TCMALLOC PROPERTY STRINGS AUTO ON OFF)
-set(KFOLD_CUDA_ARCHITECTURES "80;90" CACHE STRING "CUDA architectures to build for (sm_80, sm_90 by default)")
+# sm_80 code, and sm_90 code plus its PTX, which the driver compiles for newer GPUs (sm_100, sm_120).
+set(KFOLD_CUDA_ARCHITECTURES "80-real;90" CACHE STRING
+    "CUDA architectures to build for (default: sm_80 and sm_90 code, and compute_90 PTX for newer GPUs)")
 
 # Warnings for kfold's own targets (not third-party code).
 add_library(kfold_warnings INTERFACE)

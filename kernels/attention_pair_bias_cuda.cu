@@ -18,6 +18,7 @@
 #include <c10/util/Exception.h>
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -71,10 +72,23 @@ void with_head_dim(int64_t D, Fn&& fn) {
   }
 }
 
+// True when this build has code that runs on `device` (a GPU older than the built architectures, or
+// without PTX that its driver could compile, has none: the launches would fail).
+bool built_for_device(int device) {
+  const c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device));
+  cudaFuncAttributes attributes{};
+  const cudaError_t status = cudaFuncGetAttributes(
+      &attributes, cuda_core::attention_pair_bias_forward_kernel<float, 32, cuda_core::SimtTiles<32>::forward_keys>);
+  if (status == cudaSuccess) return true;
+  (void)cudaGetLastError();  // not a sticky error: clear it, so that later checks do not report it
+  return false;
+}
+
 bool has_fused_kernels(const at::Tensor& q) {
   const int64_t D = q.size(4);
   const auto t = q.scalar_type();
-  return (D == 8 || D == 16 || D == 32 || D == 64) && (t == at::kFloat || t == at::kBFloat16 || t == at::kHalf);
+  return (D == 8 || D == 16 || D == 32 || D == 64) && (t == at::kFloat || t == at::kBFloat16 || t == at::kHalf) &&
+         built_for_device(q.get_device());
 }
 
 // The tensor-core kernels are opt-in until a GPU run of scripts/gpu_check has passed their tests
@@ -95,6 +109,15 @@ bool use_tensor_cores(const at::Tensor& q) {
   return major >= 8;
 }
 
+// True when a tensor-core kernel's `bytes` of dynamic shared memory fit q's GPU (the backward's dk/dv
+// kernel takes 106 KB at head dim 64: more than the 99 KB of sm_86/sm_89/sm_120, where the CUDA-core
+// kernels run instead).
+bool shared_memory_fits(const at::Tensor& q, int64_t bytes) {
+  int limit = 0;
+  C10_CUDA_CHECK(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, q.get_device()));
+  return bytes <= limit;
+}
+
 // The forward of `q`'s dtype: T, the CUDA-core element type (float, c10::BFloat16, c10::Half), and
 // Mma, the tensor-core one (void for fp32).
 template <typename T, typename Mma>
@@ -102,14 +125,18 @@ void forward_kernels(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
                      const at::Tensor& mask_bias, at::Tensor& out, at::Tensor& lse) {
   if constexpr (!std::is_void_v<Mma>) {
     if (use_tensor_cores(q)) {
-      const auto p = forward_params<Mma>(q, k, v, bias_f32, mask_bias, out, lse);
-      return with_head_dim(q.size(4), [&](auto d) {
+      bool launched = false;
+      with_head_dim(q.size(4), [&](auto d) {
         constexpr int D = decltype(d)::value;
         if constexpr (D >= 16) {
+          if (!shared_memory_fits(q, tc::ForwardSharedLayout<Mma, D>::bytes)) return;
+          const auto p = forward_params<Mma>(q, k, v, bias_f32, mask_bias, out, lse);
           launch(tc::attention_pair_bias_forward_mma_kernel<Mma, D>, tc::row_blocks(p), tc::kThreads,
                  tc::ForwardSharedLayout<Mma, D>::bytes, p);
+          launched = true;
         }
       });
+      if (launched) return;
     }
   }
   const auto p = forward_params<T>(q, k, v, bias_f32, mask_bias, out, lse);
@@ -128,19 +155,25 @@ void backward_kernels(const at::Tensor& grad_out, const at::Tensor& q, const at:
                       at::Tensor& grad_v, at::Tensor& grad_bias) {
   if constexpr (!std::is_void_v<Mma>) {
     if (use_tensor_cores(q)) {
-      const auto p = backward_params<Mma>(grad_out, q, k, v, bias_f32, mask_bias, delta, row_max, row_sum, grad_q,
-                                          grad_k, grad_v, grad_bias);
-      return with_head_dim(q.size(4), [&](auto d) {
+      bool launched = false;
+      with_head_dim(q.size(4), [&](auto d) {
         constexpr int D = decltype(d)::value;
         if constexpr (D >= 16) {
+          const int64_t largest = std::max({tc::DqSharedLayout<Mma, D>::bytes, tc::DkvSharedLayout<Mma, D>::bytes,
+                                            tc::DbiasSharedLayout<Mma, D>::bytes});
+          if (!shared_memory_fits(q, largest)) return;
+          const auto p = backward_params<Mma>(grad_out, q, k, v, bias_f32, mask_bias, delta, row_max, row_sum, grad_q,
+                                              grad_k, grad_v, grad_bias);
           launch(tc::attention_pair_bias_backward_dq_mma_kernel<Mma, D>, tc::row_blocks(p), tc::kThreads,
                  tc::DqSharedLayout<Mma, D>::bytes, p);
           launch(tc::attention_pair_bias_backward_dkv_mma_kernel<Mma, D>, tc::row_blocks(p), tc::kThreads,
                  tc::DkvSharedLayout<Mma, D>::bytes, p);
           launch(tc::attention_pair_bias_backward_dbias_mma_kernel<Mma, D>, tc::bias_blocks(p), tc::kThreads,
                  tc::DbiasSharedLayout<Mma, D>::bytes, p);
+          launched = true;
         }
       });
+      if (launched) return;
     }
   }
   const auto p = backward_params<T>(grad_out, q, k, v, bias_f32, mask_bias, delta, row_max, row_sum, grad_q, grad_k,
