@@ -450,8 +450,13 @@ ProcessedFeatures read_processed_features(const std::filesystem::path& path) {
   ProcessedFeatures out;
   std::map<int64_t, std::pair<int64_t, std::string_view>> bound;
   const bool npz = data::is_zip_file(path);
-  if (!npz && !data::is_hdf5_file(path))
+  if (!npz && !data::is_hdf5_file(path)) {
+    const auto ext = path.extension().string();
+    if (ext == ".npz" || ext == ".h5" || ext == ".hdf5")
+      fail_input("{}: not a readable {} file (damaged or truncated?); write the processed features again",
+                 path.string(), ext == ".npz" ? "NumPy .npz (zip)" : "HDF5");
     fail_input("{}: processed features must be an HDF5 (.h5) or NumPy (.npz) file", path.string());
+  }
   std::unique_ptr<data::NpzFile> npz_file;
   std::unique_ptr<data::H5Reader> h5_file;
   if (npz)

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <map>
 #include <memory>
@@ -83,11 +84,15 @@ std::optional<std::filesystem::path> find_mmcif(const std::filesystem::path& dir
   return std::nullopt;
 }
 
+// YYYY-MM-DD naming a day of the calendar (2022-02-29 and 2022-13-45 do not).
 bool is_iso_date(const std::string& s) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
   for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
     if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-  return true;
+  const std::chrono::year_month_day day{std::chrono::year(std::stoi(s.substr(0, 4))),
+                                        std::chrono::month(static_cast<unsigned>(std::stoi(s.substr(5, 2)))),
+                                        std::chrono::day(static_cast<unsigned>(std::stoi(s.substr(8, 2))))};
+  return day.ok();
 }
 
 }  // namespace

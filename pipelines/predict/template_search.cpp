@@ -20,6 +20,7 @@ void check_template_search_options(const TemplateSearchOptions& options) {
         options.db.string());
   if (options.featurizer.mmcif_dir.empty())
     fail_input("--template-db needs --template-mmcif-dir: the folder of the PDB's mmCIF files (<id>.cif[.gz])");
+  if (!(options.evalue > 0.0)) fail_input("--template-evalue must be > 0 (got {})", options.evalue);
   fold::check_featurizer_options(options.featurizer);
 }
 

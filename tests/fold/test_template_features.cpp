@@ -95,9 +95,14 @@ TEST_CASE("Template hits: DeepMind's prefilter, max_hits and the dated entry") {
   options.max_hits = 20;
   options.max_template_date = "1999-04-27";  // 1A7G's release: not after the limit
   CHECK(kfold::fold::featurize_template_hits(query, hits, options).features.n_templates == 4);
-  options.max_template_date = "1999/04/27";
-  CHECK_THROWS_WITH_AS(kfold::fold::featurize_template_hits(query, hits, options),
-                       doctest::Contains("not a date: use YYYY-MM-DD"), kfold::InputError);
+  for (const char* not_a_day : {"1999/04/27", "2022-13-45", "2022-02-29", "2021-04-31", "2021-00-10"}) {
+    CAPTURE(not_a_day);
+    options.max_template_date = not_a_day;
+    CHECK_THROWS_WITH_AS(kfold::fold::featurize_template_hits(query, hits, options),
+                         doctest::Contains("not a date: use YYYY-MM-DD"), kfold::InputError);
+  }
+  options.max_template_date = "2024-02-29";  // a leap day
+  CHECK_NOTHROW(kfold::fold::featurize_template_hits(query, hits, options));
   options.max_template_date = "";
   options.mmcif_dir = kFixtures / "no-such-folder";
   CHECK_THROWS_AS(kfold::fold::featurize_template_hits(query, hits, options), kfold::InputError);

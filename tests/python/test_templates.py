@@ -102,6 +102,8 @@ def test_template_option_errors_exit_2_before_any_work(kfold, inputs, tmp_path):
         (["--template-db", inputs["db"], "--template-mmcif-dir", tmp_path / "nodir"], "nodir does not exist"),
         (["--template-db", inputs["db"], "--template-mmcif-dir", MMCIF, "--max-template-date", "2020-13"],
          "not a date: use YYYY-MM-DD"),
+        (["--template-db", inputs["db"], "--template-mmcif-dir", MMCIF, "--template-evalue", "-1"],
+         "--template-evalue must be > 0"),
         (["--template-mmcif-dir", MMCIF], "need --template-db"),
     ]
     for args, words in cases:
