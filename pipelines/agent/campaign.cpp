@@ -40,8 +40,9 @@ std::string get_string(const Ctx& c, const Json& v, const std::string& field) {
 int64_t get_int(const Ctx& c, const Json& v, const std::string& field, int64_t lo, int64_t hi) {
   if (!v.is_number_integer() && !v.is_number_unsigned())
     c.fail(field, fmt::format("must be an integer in [{}, {}]", lo, hi));
-  const int64_t x =
-      v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : v.get<int64_t>();
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+    c.fail(field, fmt::format("must be in [{}, {}] (got {})", lo, hi, v.get<uint64_t>()));
+  const int64_t x = v.get<int64_t>();
   if (x < lo || x > hi) c.fail(field, fmt::format("must be in [{}, {}] (got {})", lo, hi, x));
   return x;
 }

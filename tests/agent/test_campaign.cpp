@@ -66,6 +66,7 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
       {"{" + target + R"(, "name": "x", "plate": {"size": 24, "controls": 24}})", "'plate.controls'"},
       {"{" + target + R"(, "name": "x", "max_mutations": 0})", "'max_mutations'"},
       {"{" + target + R"(, "name": "x", "seed": -1})", "'seed'"},
+      {"{" + target + R"(, "name": "x", "seed": 18446744073709551615})", "(got 18446744073709551615)"},
       {"{" + target + R"(, "name": "x", "evolution": {"model": "vae"}})", "'evolution.model'"},
       {"{" + target + R"(, "name": "x", "colour": "red"})", "'colour'"},
       {"{" + target + R"(, "name": "x", "results": ["none.csv"]})", "'results[0]'"},
