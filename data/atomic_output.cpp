@@ -51,6 +51,8 @@ void ensure_directory(const fs::path& dir) {
 }
 
 AtomicOutput::AtomicOutput(fs::path target) : target_(std::move(target)) {
+  if (!target_.has_filename())
+    fail_input("output path '{}' names no file; give a file name such as out/features.h5", target_.string());
   const fs::path dir = directory_of(target_);
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))

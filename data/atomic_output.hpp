@@ -12,8 +12,8 @@ namespace kfold::data {
 
 class AtomicOutput {
  public:
-  // Throws InputError when the target's directory does not exist or is not writable,
-  // or when the target is an existing directory.
+  // Throws InputError when the target names no file ("" or "dir/"), its directory does not exist or is
+  // not writable, or the target is an existing directory. Creates nothing: also a check before work.
   explicit AtomicOutput(std::filesystem::path target);
   ~AtomicOutput();  // removes the temporary file unless commit() succeeded
   AtomicOutput(const AtomicOutput&) = delete;

@@ -1,4 +1,4 @@
-// MSA file reader choosing the format from the first line (data/msa_file.hpp).
+// MSA file reader choosing the format from the first line with text (data/msa_file.hpp).
 #include "data/msa_file.hpp"
 
 #include <string_view>
@@ -12,7 +12,10 @@ namespace kfold::data {
 Msa read_msa_file(const std::filesystem::path& path) {
   LineReader probe(path);
   std::string_view first;
-  if (probe.next(first) && first.rfind("# STOCKHOLM", 0) == 0) return read_stockholm(path);
+  while (probe.next(first) && first.find_first_not_of(" \t") == std::string_view::npos) {
+  }  // the first line with text decides
+  const size_t start = first.find_first_not_of(" \t");
+  if (start != std::string_view::npos && first.substr(start).starts_with("# STOCKHOLM")) return read_stockholm(path);
   return read_a3m(path);
 }
 

@@ -1,4 +1,4 @@
-// Reads an MSA file in either format kfold accepts: Stockholm when the first line says so, A3M
+// Reads an MSA file in either format kfold accepts: Stockholm when the first line with text says so, A3M
 // otherwise (both AlphaFold's parsers' rules, data/a3m.hpp and data/stockholm.hpp).
 #pragma once
 

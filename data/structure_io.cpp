@@ -2,10 +2,12 @@
 #define GEMMI_WRITE_IMPLEMENTATION
 #include "data/structure_io.hpp"
 
+#include <fmt/ranges.h>
 #include <gemmi/align.hpp>
 #include <gemmi/gz.hpp>
 #include <gemmi/mmread.hpp>
 #include <gemmi/model.hpp>
+#include <gemmi/modify.hpp>
 #include <gemmi/polyheur.hpp>
 #include <gemmi/to_cif.hpp>
 #include <gemmi/to_mmcif.hpp>
@@ -15,6 +17,7 @@
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
+#include "data/log.hpp"
 #include "data/residue_constants.hpp"
 #include "data/text_input.hpp"
 
@@ -168,20 +171,36 @@ void write_mmcif(const std::filesystem::path& path, const Protein& protein, cons
 Protein read_structure(const std::filesystem::path& path) {
   check_input_file(path);
   gemmi::Structure st;
+  std::error_code size_error;
+  if (std::filesystem::file_size(path, size_error) == 0 && !size_error)
+    fail_input("{}: the file is empty; expected a PDB or mmCIF structure", path.string());
   try {
     st = gemmi::read_structure(gemmi::MaybeGzipped(path.string()));
   } catch (const std::exception& e) {
     fail_input("{}: not a readable PDB/mmCIF file: {}", path.string(), e.what());
   }
   if (st.models.empty()) fail_input("{}: no models in the structure file", path.string());
+  // Alternative conformations: the first of each atom (and of each residue number) is kept, whatever
+  // its altloc label (some files have only B and C).
+  gemmi::remove_alternative_conformations(st);
+  gemmi::setup_entities(st);  // entity types: which HETATM residues belong to a chain's polymer
   Protein p;
   int64_t chain_number = 0;
+  std::vector<std::string> skipped;  // polymer HETATM residues that are not amino acids kfold reads
   for (const gemmi::Chain& chain : st.models.front().chains) {
     bool any = false;
     for (const gemmi::Residue& res : chain.residues) {
-      if (res.het_flag == 'H' || res.is_water()) continue;
+      if (res.is_water()) continue;
+      // Selenomethionine is read as methionine (its SE as SD), as AlphaFold's mmCIF parser does;
+      // other HETATM residues are ligands or modified residues, which are not read.
+      const bool selenomethionine = res.name == "MSE";
+      if (res.het_flag == 'H' && !selenomethionine) {
+        if (res.entity_type == gemmi::EntityType::Polymer && skipped.size() < 10)
+          skipped.push_back(fmt::format("{} {}{}", res.name, chain.name, res.seqid.str()));
+        continue;
+      }
       any = true;
-      const int64_t aa = rc::find_resname(res.name);
+      const int64_t aa = rc::find_resname(selenomethionine ? "MET" : res.name);
       p.aatype.push_back(aa < 0 ? rc::unk_restype_index : aa);
       p.residue_index.push_back(res.seqid.num.value);
       p.insertion_code.push_back(res.seqid.icode == '\0' ? ' ' : res.seqid.icode);
@@ -191,8 +210,8 @@ Protein read_structure(const std::filesystem::path& path) {
       p.b_factors.resize(base + rc::atom_type_num, 0.0f);
       p.atom_positions.resize(3 * (base + rc::atom_type_num), 0.0f);
       for (const gemmi::Atom& atom : res.atoms) {
-        const int64_t a = rc::find_atom_type(atom.name);
-        if (a < 0 || (atom.altloc != '\0' && atom.altloc != 'A')) continue;
+        const int64_t a = rc::find_atom_type(selenomethionine && atom.name == "SE" ? "SD" : atom.name);
+        if (a < 0) continue;
         const size_t k = base + static_cast<size_t>(a);
         p.atom_mask[k] = 1.0f;
         p.b_factors[k] = atom.b_iso;
@@ -206,6 +225,9 @@ Protein read_structure(const std::filesystem::path& path) {
       ++chain_number;
     }
   }
+  if (!skipped.empty())
+    log_warn("{}: modified residues in the chains are not read (not one of the 20 amino acids): {}", path.string(),
+             fmt::join(skipped, ", "));
   if (p.n_res() == 0) fail_input("{}: no protein residues found", path.string());
   return p;
 }

@@ -2,6 +2,7 @@
 // AlphaFold's raw feature dict (sequence, MSA and template features) for one query.
 #include <fmt/format.h>
 
+#include "data/atomic_output.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
 #include "data/log.hpp"
@@ -26,6 +27,7 @@ void run_features(const FeaturesOptions& opt) {
     fail_input("{}: holds {} sequences; kfold features takes exactly one query (split the file)", opt.query,
                queries.size());
   const auto templates = template_search_options(opt.templates);  // checked before any work
+  { const data::AtomicOutput output_check(opt.output); }          // so is the output path
   std::vector<data::Msa> msas;
   for (const auto& path : opt.msas) msas.push_back(data::read_msa_file(path));
   if (msas.empty()) log_warn("no --msa given: single-sequence features (predictions will be much less accurate)");

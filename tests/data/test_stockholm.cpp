@@ -7,6 +7,7 @@
 
 #include "data/a3m.hpp"
 #include "data/error.hpp"
+#include "data/msa_file.hpp"
 #include "data/stockholm.hpp"
 #include "test_support.hpp"
 
@@ -85,6 +86,16 @@ TEST_CASE("stockholm: CRLF and a file on disk") {
   }
   const Msa msa = kfold::data::read_stockholm(path);
   CHECK(msa.deletion_matrix == Matrix{{0, 0, 0, 0, 0}, {0, 0, 2, 0, 0}, {0, 0, 1, 0, 1}});
+  // read_msa_file tells Stockholm from A3M by the first line with text: blank lines before it do not count.
+  const auto padded = dir / "padded.sto";
+  {
+    std::FILE* file = std::fopen(padded.c_str(), "wb");
+    REQUIRE(file != nullptr);
+    const std::string text_with_blank_lines = "\n  \n" + text;
+    std::fwrite(text_with_blank_lines.data(), 1, text_with_blank_lines.size(), file);
+    std::fclose(file);
+  }
+  CHECK(kfold::data::read_msa_file(padded).deletion_matrix == msa.deletion_matrix);
 }
 
 TEST_CASE("stockholm: errors name the file, line and row") {

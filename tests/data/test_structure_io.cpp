@@ -54,6 +54,53 @@ TEST_CASE("structure_io: reading garbage is an InputError") {
   CHECK_THROWS_AS(kfold::data::read_structure(dir / "junk.pdb"), kfold::InputError);
 }
 
+TEST_CASE("structure_io: altlocs without A, selenomethionine as HETATM, waters and empty files") {
+  // GLY 2 has only altlocs B and C (the first is kept), MSE 3 is HETATM (read as MET, SE as SD), HOH skipped.
+  kfold::test::ScratchDir dir("structure_io_altloc");
+  kfold::data::write_file_atomic(dir / "alt.pdb",
+                                 R"(ATOM      1  N   ALA A   1       0.000   0.000   0.000  1.00 20.00           N
+ATOM      2  CA  ALA A   1       1.460   0.000   0.000  1.00 20.00           C
+ATOM      3  C   ALA A   1       2.000   1.400   0.000  1.00 20.00           C
+ATOM      4  O   ALA A   1       1.300   2.400   0.000  1.00 20.00           O
+ATOM      5  CB  ALA A   1       2.000  -0.800   1.200  1.00 20.00           C
+ATOM      6  N  BGLY A   2       3.300   1.500   0.000  1.00 20.00           N
+ATOM      7  CA BGLY A   2       4.000   2.700   0.000  1.00 20.00           C
+ATOM      8  C  BGLY A   2       5.500   2.500   0.000  1.00 20.00           C
+ATOM      9  O  BGLY A   2       6.000   1.400   0.000  1.00 20.00           O
+ATOM     10  N  CGLY A   2       3.600   1.500   0.000  1.00 20.00           N
+ATOM     11  CA CGLY A   2       4.300   2.700   0.000  1.00 20.00           C
+ATOM     12  C  CGLY A   2       5.800   2.500   0.000  1.00 20.00           C
+ATOM     13  O  CGLY A   2       6.300   1.400   0.000  1.00 20.00           O
+HETATM   14  N   MSE A   3       6.200   3.600   0.000  1.00 20.00           N
+HETATM   15  CA  MSE A   3       7.600   3.600   0.000  1.00 20.00           C
+HETATM   16  C   MSE A   3       8.100   5.000   0.000  1.00 20.00           C
+HETATM   17  O   MSE A   3       7.400   6.000   0.000  1.00 20.00           O
+HETATM   18  CB  MSE A   3       8.100   2.800   1.200  1.00 20.00           C
+HETATM   19  CG  MSE A   3       9.600   2.800   1.300  1.00 20.00           C
+HETATM   20 SE   MSE A   3      10.300   1.800   2.900  1.00 20.00          SE
+HETATM   21  CE  MSE A   3      12.000   2.200   2.400  1.00 20.00           C
+HETATM   22  O   HOH A 101      20.000  20.000  20.000  1.00 20.00           O
+END
+)");
+  const Protein p = kfold::data::read_structure(dir / "alt.pdb");
+  namespace rc = kfold::data::rc;
+  REQUIRE(p.n_res() == 3);
+  CHECK(p.aatype == std::vector<int64_t>{rc::find_resname("ALA"), rc::find_resname("GLY"), rc::find_resname("MET")});
+  const auto atom = [&](int64_t residue, const char* name) {
+    return static_cast<size_t>(residue * rc::atom_type_num + rc::find_atom_type(name));
+  };
+  CHECK(p.atom_mask[atom(1, "CA")] == 1.0f);
+  CHECK(p.atom_positions[3 * atom(1, "CA")] == doctest::Approx(4.0));  // altloc B, the first
+  CHECK(p.atom_mask[atom(2, "SD")] == 1.0f);
+  CHECK(p.atom_positions[3 * atom(2, "SD")] == doctest::Approx(10.3));
+  float atoms = 0;
+  for (const float m : p.atom_mask) atoms += m;
+  CHECK(atoms == 17.0f);
+  kfold::data::write_file_atomic(dir / "empty.cif", "");
+  CHECK_THROWS_WITH_AS(kfold::data::read_structure(dir / "empty.cif"),
+                       doctest::Contains("empty.cif: the file is empty"), kfold::InputError);
+}
+
 TEST_CASE("structure_io: the format a file name announces") {
   using kfold::data::StructureFormat;
   CHECK(kfold::data::structure_format_of("out/ranked_0.pdb") == StructureFormat::pdb);

@@ -63,6 +63,8 @@ def test_features_bad_inputs_exit_2_and_leave_nothing(kfold, tmp_path):
 def test_features_to_missing_directory_is_exit_2(kfold, tmp_path):
     r = kfold("features", FASTA, "-o", tmp_path / "no" / "such" / "dir" / "f.h5")
     assert r.returncode == 2 and "does not exist" in r.stderr
+    r = kfold("features", FASTA, "-o", "")
+    assert r.returncode == 2 and "names no file" in r.stderr, r.stderr
 
 
 def test_features_accept_crlf_gzip_and_stockholm(kfold, tmp_path):
