@@ -113,6 +113,7 @@ data::Msa select_rows(const data::Msa& msa, const std::vector<int64_t>& rows) {
   data::Msa out;
   const bool has_insertions = msa.insertions.size() == msa.sequences.size();
   for (const int64_t r : rows) {
+    if (r < 0 || r >= msa.depth()) fail_input("rows: index {} is outside the MSA's rows 0..{}", r, msa.depth() - 1);
     const auto i = static_cast<size_t>(r);
     out.sequences.push_back(msa.sequences[i]);
     out.deletion_matrix.push_back(msa.deletion_matrix[i]);

@@ -69,6 +69,8 @@ def test_bad_results_leave_the_campaign_unchanged(kf, tmp_path):
         campaign.add_results({"I44A": float("nan")})
     with pytest.raises(kf.InputError, match="no column 'value'"):
         campaign.add_results(pd.DataFrame({"variant": ["I44A"], "fitness": [1.0]}))
+    with pytest.raises(kf.InputError, match=r"results: item 1: value 'abc' is not a number"):
+        campaign.add_results([("I44A", 1.0), ("Q2A", "abc")])
     assert campaign.path.read_bytes() == spec_file
     assert sorted(p.name for p in (tmp_path / "ubq").iterdir()) == ["campaign.json"]
 

@@ -121,6 +121,30 @@ def test_msa_from_a3m_round_trip_and_arrays(kf):
     assert lowercase.to_a3m() == ">q\nMKV\n>h\nMaKL\n"
 
 
+def test_msa_arguments_are_checked(kf):
+    """Rows out of range, ragged or lowercase rows, filter ranges: InputErrors, never out-of-bounds reads."""
+    msa = kf.Msa(["MKV", "M-V"])
+    for rows in ([0, 5], [0, -1]):
+        with pytest.raises(kf.InputError, match="outside the MSA's rows 0..1"):
+            msa.select(rows)
+    with pytest.raises(kf.InputError, match="row 1 has 1 columns, the query"):
+        kf.Msa(["MKV", "M"])
+    with pytest.raises(kf.InputError, match="row 1 has 6 columns"):
+        kf.Msa(["MKV", "MKVAAA"])
+    with pytest.raises(kf.InputError, match="row 1 column 2: 'k' is not an uppercase letter"):
+        kf.Msa(["MKV", "MkV"])
+    with pytest.raises(kf.InputError, match="at least its query row"):
+        kf.Msa([])
+    with pytest.raises(kf.InputError, match="max_seq_id -1: must be in"):
+        msa.filter(max_seq_id=-1)
+    with pytest.raises(kf.InputError, match="min_coverage 2: must be in"):
+        msa.filter(min_coverage=2)
+    # One MSA path given alone is one MSA, not a sequence of one-letter paths.
+    alone = kf.features(SOURCE_DIR / "data/examples/ubiquitin.fasta", msas=str(SOURCE_DIR / "data/examples/ubiquitin.a3m"))
+    listed = kf.features(SOURCE_DIR / "data/examples/ubiquitin.fasta", msas=[SOURCE_DIR / "data/examples/ubiquitin.a3m"])
+    assert (alone["msa"] == listed["msa"]).all()
+
+
 def test_msa_filters(kf, kfold, tmp_path):
     run = kfold("search", FASTA, DB, "-o", tmp_path, "--max-seq-id", 0.5, "-e", 10)
     assert run.returncode == 0, run.stderr

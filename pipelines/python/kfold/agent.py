@@ -106,11 +106,18 @@ def _results_csv(results: ResultsLike) -> str:
     if not rows:
         raise InputError("results: no measurements given")
     lines = ["variant,value,sd"]
-    for variant, value, sd in rows:
+    def number(i: int, name: str, x) -> float:
+        try:
+            return float(x)
+        except (TypeError, ValueError):
+            raise InputError(f"results: item {i}: {name} {x!r} is not a number") from None
+
+    for i, (variant, value, sd) in enumerate(rows):
         if not isinstance(variant, str) or "," in variant or not variant.strip():
             raise InputError(f"results: variant {variant!r} must be text such as 'I44A' or 'I44A:K63R'")
         missing_sd = sd is None or (isinstance(sd, float) and sd != sd)
-        lines.append(f"{variant.strip()},{float(value)!r},{'' if missing_sd else repr(float(sd))}")
+        lines.append(f"{variant.strip()},{number(i, 'value', value)!r},"
+                     f"{'' if missing_sd else repr(number(i, 'sd', sd))}")
     return "\n".join(lines) + "\n"
 
 

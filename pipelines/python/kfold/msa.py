@@ -48,7 +48,9 @@ class Msa:
             2
         """
         sequences = list(sequences)
-        length = len(sequences[0]) if sequences else 0
+        if not sequences:
+            raise _core.InputError("sequences: an MSA needs at least its query row")
+        length = len(sequences[0])
         if descriptions is None:
             descriptions = ["query"] + [f"row_{i}" for i in range(1, len(sequences))]
         if deletion_matrix is None:
@@ -266,6 +268,11 @@ class Msa:
             >>> msa.filter(min_coverage=0.5).depth, msa.filter(max_seq_id=0.9).depth
             (3, 2)
         """
+        for name, value in (("min_coverage", min_coverage), ("min_identity", min_identity)):
+            if value is not None and not 0.0 <= float(value) <= 1.0:
+                raise _core.InputError(f"{name} {value}: must be in [0, 1]")
+        if max_seq_id is not None and not 0.0 < float(max_seq_id) <= 1.0:
+            raise _core.InputError(f"max_seq_id {max_seq_id}: must be in (0, 1]")
         keep = np.ones(self.depth, dtype=bool)
         if min_coverage is not None:
             keep &= self.row_coverage >= min_coverage

@@ -183,6 +183,8 @@ def features(query: QueryLike, msas: Sequence[MsaLike] = (), *, msa_sources: Opt
         (8, 76)
     """
     sequence, _ = read_query(query, "kfold.features")
+    if isinstance(msas, (str, os.PathLike, _core.Msa)) or hasattr(msas, "_msa"):
+        msas = [msas]  # one MSA given alone, not a list of them
     msas = list(msas)
     sources = list(msa_sources) if msa_sources is not None else [msa_source(m, i) for i, m in enumerate(msas)]
     if len(sources) != len(msas):
