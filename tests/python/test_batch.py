@@ -203,26 +203,26 @@ def test_shards_partition_the_targets(build_dir, kfold, tmp_path):
             assert status.parent.name not in owners
             owners[status.parent.name] = shard
     assert sorted(owners) == sorted(target_ids())
+    shard_1 = {t for t, s in owners.items() if s == 1}
+
+    def msa_stage_in_array_task(name, **slurm):
+        """The MSA stage run as a SLURM array task with these variables: (process, targets it took)."""
+        out = tmp_path / name
+        run = subprocess.run([str(build_dir / "bin" / "kfold"), "batch", str(TARGETS), "--stage", "msa", "-o",
+                              str(out)], env=dict(os.environ, **slurm), capture_output=True, text=True, timeout=600)
+        return run, {p.parent.name for p in out.glob("*/status.json")}
+
     # SLURM array variables pick the same shard as --shard (indices shifted by SLURM_ARRAY_TASK_MIN).
-    env = dict(os.environ, SLURM_ARRAY_TASK_ID="2", SLURM_ARRAY_TASK_COUNT="3", SLURM_ARRAY_TASK_MIN="1")
-    out = tmp_path / "slurm"
-    run = subprocess.run([str(build_dir / "bin" / "kfold"), "batch", str(TARGETS), "--stage", "msa", "-o", str(out)],
-                         env=env, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr
-    assert {p.parent.name for p in out.glob("*/status.json")} == {t for t, s in owners.items() if s == 1}
+    run, taken = msa_stage_in_array_task("slurm", SLURM_ARRAY_TASK_ID="2", SLURM_ARRAY_TASK_COUNT="3",
+                                         SLURM_ARRAY_TASK_MIN="1")
+    assert run.returncode == 0 and taken == shard_1, run.stderr
     # A resubmitted task (--array=1 of an original 0-2) keeps its shard with KFOLD_SHARDS; without it a
     # non-contiguous array (--array=0,2) is an error that says so.
-    env = dict(os.environ, SLURM_ARRAY_TASK_ID="1", SLURM_ARRAY_TASK_COUNT="1", SLURM_ARRAY_TASK_MIN="1",
-               SLURM_ARRAY_TASK_MAX="1", KFOLD_SHARDS="3")
-    out = tmp_path / "resubmitted"
-    run = subprocess.run([str(build_dir / "bin" / "kfold"), "batch", str(TARGETS), "--stage", "msa", "-o", str(out)],
-                         env=env, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr
-    assert {p.parent.name for p in out.glob("*/status.json")} == {t for t, s in owners.items() if s == 1}
-    env = dict(os.environ, SLURM_ARRAY_TASK_ID="2", SLURM_ARRAY_TASK_COUNT="2", SLURM_ARRAY_TASK_MIN="0",
-               SLURM_ARRAY_TASK_MAX="2")
-    run = subprocess.run([str(build_dir / "bin" / "kfold"), "batch", str(TARGETS), "--stage", "msa", "-o",
-                          str(tmp_path / "gaps")], env=env, capture_output=True, text=True, timeout=600)
+    run, taken = msa_stage_in_array_task("resubmitted", SLURM_ARRAY_TASK_ID="1", SLURM_ARRAY_TASK_COUNT="1",
+                                         SLURM_ARRAY_TASK_MIN="1", SLURM_ARRAY_TASK_MAX="1", KFOLD_SHARDS="3")
+    assert run.returncode == 0 and taken == shard_1, run.stderr
+    run, taken = msa_stage_in_array_task("gaps", SLURM_ARRAY_TASK_ID="2", SLURM_ARRAY_TASK_COUNT="2",
+                                         SLURM_ARRAY_TASK_MIN="0", SLURM_ARRAY_TASK_MAX="2")
     assert run.returncode == 2 and "KFOLD_SHARDS" in run.stderr, run.stderr
     assert not (tmp_path / "gaps").exists()
 
