@@ -408,3 +408,34 @@ TEST_CASE("agent run: with a partner chain, constructs are predicted in complex 
   const auto notebook = kfold::data::read_text_file(dir / "out/notebook.jsonl");
   CHECK(notebook.find(R"("interface_pae":12.0)") != std::string::npos);
 }
+
+TEST_CASE("agent run: the structure shortlist skips measured variants") {
+  kfold::test::ScratchDir dir("agent-shortlist-measured");
+  TailOracle oracle;
+  AgentOptions o;
+  auto campaign = construct_campaign(dir.path(), o, oracle);
+  // Variants with structure terms in scores.tsv: the shortlist of the round.
+  const auto shortlisted = [&] {
+    const auto scores = read_table(dir / "out/scores.tsv", '\t');
+    const size_t mutations = column(scores[0], "mutations");
+    const size_t terms = column(scores[0], "delta_plddt_site");
+    std::vector<std::string> out;
+    for (size_t k = 1; k < scores.size(); ++k)
+      if (scores[k][terms] != "NA") out.push_back(scores[k][mutations]);
+    return out;
+  };
+  run_agent(dir / "c.json", o);
+  const auto first = shortlisted();
+  REQUIRE(first.size() == 2u);  // structure_budget 3: the wild type's construct took one
+  // Measure them (fewer than min_measurements: still zero-shot), and the next shortlist goes elsewhere.
+  std::ofstream results(dir / "round1.csv");
+  results << "variant,value\n";
+  for (const auto& v : first) results << v << ",0.5\n";
+  results.close();
+  campaign["results"] = {(dir / "round1.csv").string()};
+  std::ofstream(dir / "c.json") << campaign.dump();
+  run_agent(dir / "c.json", o);
+  const auto second = shortlisted();
+  CHECK(second.size() == 2u);
+  for (const auto& v : second) CHECK(std::find(first.begin(), first.end(), v) == first.end());
+}

@@ -168,6 +168,8 @@ CASES = [
          r"len0\.fasta:1: .*'q' has no residues"),
     Case("search/query-too-long", "search {tmp}/long.fasta {ex}/ubiquitin_db.fasta -o {tmp}/out", TOO_LONG, 2,
          rf"long\.fasta.*{MAX_QUERY + 1}.*{MAX_QUERY}"),
+    Case("search/threads-too-many", "search {ex}/ubiquitin.fasta {ex}/ubiquitin_db.fasta --threads 3000000000 "
+         "-o {tmp}/out", None, 2, r"--threads: Value 3000000000 not in range 0 to 4096"),
     Case("search/db-missing", "search {ex}/ubiquitin.fasta {tmp}/missing_db -o {tmp}/out", None, 2,
          r"missing_db"),
     Case("search/db-directory-not-a-db", "search {ex}/ubiquitin.fasta {tmp}/adir -o {tmp}/out", directory("adir"), 2,
