@@ -19,6 +19,8 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -75,13 +77,19 @@ void with_head_dim(int64_t D, Fn&& fn) {
 // True when this build has code that runs on `device` (a GPU older than the built architectures, or
 // without PTX that its driver could compile, has none: the launches would fail).
 bool built_for_device(int device) {
+  static std::array<std::atomic<int>, 64> known{};  // per device: 0 not yet asked, 1 yes, 2 no
+  std::atomic<int>* slot = device >= 0 && device < 64 ? &known[static_cast<size_t>(device)] : nullptr;
+  if (slot != nullptr && slot->load() != 0) return slot->load() == 1;
   const c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device));
   cudaFuncAttributes attributes{};
-  const cudaError_t status = cudaFuncGetAttributes(
-      &attributes, cuda_core::attention_pair_bias_forward_kernel<float, 32, cuda_core::SimtTiles<32>::forward_keys>);
-  if (status == cudaSuccess) return true;
-  (void)cudaGetLastError();  // not a sticky error: clear it, so that later checks do not report it
-  return false;
+  const bool built =
+      cudaFuncGetAttributes(
+          &attributes,
+          cuda_core::attention_pair_bias_forward_kernel<float, 32, cuda_core::SimtTiles<32>::forward_keys>) ==
+      cudaSuccess;
+  if (!built) (void)cudaGetLastError();  // not a sticky error: clear it, so that later checks do not report it
+  if (slot != nullptr) slot->store(built ? 1 : 2);
+  return built;
 }
 
 bool has_fused_kernels(const at::Tensor& q) {

@@ -374,10 +374,10 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   if (options.random_weights)
     data::write_file_atomic(summary.target_dir / "RANDOM_WEIGHTS.txt", std::string(kRandomWeightsWarning) + "\n");
   timings.write(summary.target_dir / "timings.json");
-  std::set<std::string> written{"relax_metrics.json", "pae.png", "RANDOM_WEIGHTS.txt"};
-  if (options.relax == RelaxModels::none) written.erase("relax_metrics.json");
-  if (pae.empty()) written.erase("pae.png");
-  if (!options.random_weights) written.erase("RANDOM_WEIGHTS.txt");
+  std::set<std::string> written;
+  if (options.relax != RelaxModels::none) written.insert("relax_metrics.json");
+  if (!pae.empty()) written.insert("pae.png");
+  if (options.random_weights) written.insert("RANDOM_WEIGHTS.txt");
   for (size_t k = 0; k < summary.ranking.size(); ++k) {
     const auto& model = summary.ranking[k];
     for (const char* ext : {".pdb", ".cif"}) {
