@@ -82,7 +82,7 @@ void write_result(const fs::path& path, const fold::ModelOutputs& out, const at:
 
 // The model-output files of an earlier run into `dir` that this run did not write (fewer models, no
 // relax, real weights after random ones, no PAE head): without this they would sit beside the new
-// ones under the new done marker. Other files (features.h5, msas/, a batch's status.json) stay.
+// ones under the new done marker. Input files are remove_stale_inputs' business; a batch's files stay.
 void remove_stale_outputs(const fs::path& dir, const std::set<std::string>& written) {
   static constexpr std::string_view kPerModel[] = {"ranked_", "relaxed_",    "unrelaxed_",
                                                    "result_", "confidence_", "pae_"};
@@ -103,6 +103,24 @@ void remove_stale_outputs(const fs::path& dir, const std::set<std::string>& writ
     log_info("removing {} of an earlier run", path.string());
     fs::remove(path, error);
   }
+}
+
+// The input files of an earlier run into `dir` that this run did not write: MSAs of other --msa files or
+// of a --db search, template hits, and features.h5 and msas/ altogether when this run read --features.
+void remove_stale_inputs(const fs::path& dir, const TargetInputs& inputs) {
+  std::set<std::string> written;
+  for (const auto& [name, msa] : inputs.msas) written.insert(name);
+  if (!inputs.template_hits_m8.empty()) written.insert("pdb_hits.m8");
+  std::error_code error;
+  std::vector<fs::path> stale;
+  if (inputs.processed && fs::is_regular_file(dir / "features.h5")) stale.push_back(dir / "features.h5");
+  for (const auto& entry : fs::directory_iterator(dir / "msas", error))
+    if (entry.is_regular_file() && !written.contains(entry.path().filename().string())) stale.push_back(entry.path());
+  for (const auto& path : stale) {
+    log_info("removing {} of an earlier run", path.string());
+    fs::remove(path, error);
+  }
+  if (written.empty()) fs::remove(dir / "msas", error);  // only when empty
 }
 
 }  // namespace
@@ -133,6 +151,7 @@ TargetInputs read_target_inputs(const PredictOptions& options) {
   if (!options.features.empty()) {
     in.id = target_id_from(options.features.stem().string());
     in.processed = fold::read_processed_features(options.features);
+    in.owns_input_files = true;
     return in;
   }
   const auto queries = data::read_fasta(options.query);
@@ -172,6 +191,7 @@ TargetInputs read_target_inputs(const PredictOptions& options) {
     auto name = fs::path(names[i]).replace_extension(".a3m").string();
     in.msas.emplace_back(name, std::move(msas[i]));
   }
+  in.owns_input_files = true;
   return in;
 }
 
@@ -259,6 +279,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   } else {
     summary.n_res = inputs.processed->n_res();
   }
+  if (inputs.owns_input_files) remove_stale_inputs(summary.target_dir, inputs);
   timings.add("features",
               inputs.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
 

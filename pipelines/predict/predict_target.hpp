@@ -105,6 +105,9 @@ struct TargetInputs {
   std::vector<std::pair<std::string, data::Msa>> msas;  // (file name, MSA)
   std::string template_hits_m8;                         // the template search's hits (msas/pdb_hits.m8)
   double seconds = 0;                                   // reading and searching them
+  // kfold predict: features.h5 and msas/ hold exactly this run's inputs (an earlier run's go). A batch
+  // manages msas/ in its own MSA stage and leaves this false.
+  bool owns_input_files = false;
 };
 
 // The inputs `options` names: the FASTA query with its MSAs (--msa files, a --db search) and templates

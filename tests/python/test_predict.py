@@ -145,19 +145,21 @@ def test_relax_best_model(kfold, demo, tmp_path):
 
 
 def test_rerun_into_the_same_folder_leaves_no_stale_outputs(kfold, tmp_path):
-    """A rerun with fewer models and no relax removes the first run's files it did not write again."""
-    common = [EXAMPLES / "ubiquitin.fasta", "--msa", EXAMPLES / "ubiquitin.a3m", "--random-weights", *SMALL,
-              "-o", tmp_path]
-    run = kfold("predict", *common, "--models", "model_1_ptm,model_3", "--relax", "all")
+    """A rerun with fewer models, no relax and no MSA removes the first run's files it did not write again."""
+    common = [EXAMPLES / "ubiquitin.fasta", "--random-weights", *SMALL, "-o", tmp_path]
+    run = kfold("predict", *common, "--msa", EXAMPLES / "ubiquitin.a3m", "--models", "model_1_ptm,model_3",
+                "--relax", "all")
     assert run.returncode == 0, run.stderr
     target = tmp_path / "ubiquitin"
     assert (target / "relaxed_model_3.pdb").exists() and (target / "pae.png").exists()
+    assert (target / "msas/ubiquitin.a3m").exists()
     run = kfold("predict", *common, "--models", "model_3")
     assert run.returncode == 0, run.stderr
     left = sorted(p.name for p in target.iterdir() if p.is_file())
     assert left == sorted(["features.h5", "ranking_debug.json", "violations.json", "timings.json", "plddt.png",
                            "RANDOM_WEIGHTS.txt", "done", "ranked_0.pdb", "ranked_0.cif", "result_model_3.h5",
                            "unrelaxed_model_3.pdb", "unrelaxed_model_3.cif", "confidence_model_3.json"]), left
+    assert not (target / "msas").exists()  # the single-sequence rerun's features.h5 has no MSA behind it
     assert json.loads((target / "ranking_debug.json").read_text())["order"] == ["model_3"]
 
 
