@@ -5,11 +5,11 @@
 #include <ATen/TensorOperators.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/ops/einsum.h>
-#include <ATen/ops/logsumexp.h>
 #include <ATen/ops/softmax.h>
 #include <torch/library.h>
 
 #include <cmath>
+#include <limits>
 
 namespace kfold::kernels {
 
@@ -76,20 +76,33 @@ at::Tensor attention_mask_bias(const at::Tensor& mask, at::ScalarType dtype) {
   return (mask.to(dtype) - 1.0) * 1e9;  // [B, R, S]
 }
 
+namespace {
+
+// (q_scaled . k + mask bias) + pair bias, in AlphaFold's order: [B, R, H, S, S].
+at::Tensor attention_logits(const at::Tensor& q_scaled, const at::Tensor& k, const at::Tensor& bias,
+                            const std::optional<at::Tensor>& mask) {
+  auto logits = at::einsum("brqhd,brkhd->brhqk", at::TensorList{q_scaled, k});
+  if (mask.has_value() && mask->defined())
+    logits = logits + attention_mask_bias(*mask, logits.scalar_type()).unsqueeze(2).unsqueeze(2);  // [B, R, 1, 1, S]
+  return logits + bias.unsqueeze(1);                                                               // + [B, 1, H, S, S]
+}
+
+}  // namespace
+
 std::tuple<at::Tensor, at::Tensor> attention_pair_bias_reference(const at::Tensor& q, const at::Tensor& k,
                                                                  const at::Tensor& v, const at::Tensor& bias,
                                                                  const std::optional<at::Tensor>& mask) {
   check_attention_pair_bias_args(q, k, v, bias, mask);
   const auto acc = attention_accumulate_type(q.scalar_type());
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(4)));
-  auto q_scaled = q.to(acc) * scale;  // [B, R, S, H, D]
-  auto logits =
-      at::einsum("brqhd,brkhd->brhqk", at::TensorList{q_scaled, k.to(acc)}) + bias.to(acc).unsqueeze(1);  // [B,R,H,S,S]
-  if (mask.has_value() && mask->defined()) {
-    logits = logits + attention_mask_bias(*mask, acc).unsqueeze(2).unsqueeze(2);  // + [B, R, 1, 1, S]
-  }
-  auto lse = at::logsumexp(logits, {-1});                                                             // [B, R, H, S]
-  auto probs = at::softmax(logits, -1);                                                               // [B, R, H, S, S]
+  auto q_scaled = q.to(acc) * scale;                                        // [B, R, S, H, D]
+  auto logits = attention_logits(q_scaled, k.to(acc), bias.to(acc), mask);  // [B, R, H, S, S]
+  // lse = max + log sum exp(logits - max) with the max a constant: its gradient is the softmax even in a fully
+  // masked fp32 row, where at::logsumexp's backward, exp(logits - lse) with lse = -1e9 + rounding, is not.
+  auto row_max = std::get<0>(logits.detach().max(-1, true));                        // [B, R, H, S, 1]
+  row_max.masked_fill_(row_max == -std::numeric_limits<double>::infinity(), 0.0);   // all -inf: lse = -inf
+  auto lse = (row_max + (logits - row_max).exp().sum(-1, true).log()).squeeze(-1);  // [B, R, H, S]
+  auto probs = at::softmax(logits, -1);                                             // [B, R, H, S, S]
   auto out = at::einsum("brhqk,brkhd->brqhd", at::TensorList{probs, v.to(acc)}).to(q.scalar_type());  // [B, R, S, H, D]
   return {out, lse};
 }
@@ -102,11 +115,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_b
   const auto acc = attention_accumulate_type(q.scalar_type());
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(4)));
   auto qf = q.to(acc), kf = k.to(acc), vf = v.to(acc), go = grad_out.to(acc);  // [B, R, S, H, D]
-  auto logits =
-      at::einsum("brqhd,brkhd->brhqk", at::TensorList{qf * scale, kf}) + bias.to(acc).unsqueeze(1);  // [B,R,H,S,S]
-  if (mask.has_value() && mask->defined()) {
-    logits = logits + attention_mask_bias(*mask, acc).unsqueeze(2).unsqueeze(2);
-  }
+  auto logits = attention_logits(qf * scale, kf, bias.to(acc), mask);          // [B, R, H, S, S]
   // softmax, not exp(logits - lse): a fully masked row's lse (-1e9 + log sum) is rounded in fp32.
   (void)lse;
   auto probs = at::softmax(logits, -1);                                        // [B, R, H, S, S]

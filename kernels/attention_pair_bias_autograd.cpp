@@ -1,8 +1,11 @@
 // Autograd for kfold::attention_pair_bias: saves the inputs, out and lse, and calls the
 // kfold::attention_pair_bias_backward op (the fused CPU or CUDA kernel) in backward.
+#include <ATen/core/grad_mode.h>
 #include <ATen/ops/zeros_like.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/library.h>
+
+#include <algorithm>
 
 #include "kernels/attention_pair_bias.hpp"
 
@@ -28,6 +31,11 @@ class AttentionPairBiasFunction : public torch::autograd::Function<AttentionPair
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
+    // The backward op has no derivative of its own: a second derivative would come out as zeros.
+    TORCH_CHECK(!at::GradMode::is_enabled() || std::none_of(saved.begin(), saved.begin() + 4,
+                                                            [](const at::Tensor& t) { return t.requires_grad(); }),
+                "kfold::attention_pair_bias: no double backward (create_graph=True through the fused attention); "
+                "use the reference attention (--attention reference, attention=\"reference\") for higher derivatives");
     const auto& out = saved[4];
     const auto mask = ctx->saved_data["mask"].toOptional<at::Tensor>();
     const at::Tensor grad_out = grads[0].defined() ? grads[0] : at::zeros_like(out);

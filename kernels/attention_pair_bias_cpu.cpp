@@ -159,16 +159,16 @@ KFOLD_ALWAYS_INLINE void load_row(const Strided5<const scalar_t>& x, int64_t b, 
   for (int64_t d = 0; d < D; ++d) dst[d] = static_cast<acc_t>(src[d * x.sd]) * scale;
 }
 
-// Logits of one query against keys [k0, k0 + nk): s = q_scaled . k + bias + mask_bias (in this order,
-// like the reference); s[nk, kBlockK) = -inf (no key there).
+// Logits of one query against keys [k0, k0 + nk): s = (q_scaled . k + mask_bias) + bias, in AlphaFold's
+// order (a fully masked row's -1e9 absorbs q.k, not the pair bias); s[nk, kBlockK) = -inf (no key there).
 template <typename acc_t>
 KFOLD_ALWAYS_INLINE void logits_row(const acc_t* q_row, const acc_t* k_tile, const acc_t* bias_row,
                                     const acc_t* mask_row, int64_t nk, int64_t D, acc_t* s) {
   row_times_tile(q_row, k_tile, D, s);
-  for (int64_t j = 0; j < nk; ++j) s[j] += bias_row[j];
   if (mask_row != nullptr) {
     for (int64_t j = 0; j < nk; ++j) s[j] += mask_row[j];
   }
+  for (int64_t j = 0; j < nk; ++j) s[j] += bias_row[j];
   for (int64_t j = nk; j < kBlockK; ++j) s[j] = -std::numeric_limits<acc_t>::infinity();
 }
 
@@ -264,11 +264,13 @@ KFOLD_CPU_CLONES void forward_tasks(const ForwardArgs<scalar_t, acc_t>& a, int64
         const acc_t* bias_row = a.bias + ((b * H + h) * S + q0 + i) * S + k0;
         logits_row(&q_blk[i * D], k_tile.data(), bias_row, mask_bh != nullptr ? mask_bh + k0 : nullptr, nk, D, sp);
         const acc_t m_new = std::max(m[i], block_max(sp));
-        const acc_t alpha = exp_acc(m[i] - m_new);  // 0 on the first block (m = -inf)
+        // Keys so far all -inf (a -inf pair bias): shifted by 0, so that every p is 0, not exp(-inf + inf).
+        const acc_t shift = m_new == -std::numeric_limits<acc_t>::infinity() ? acc_t(0) : m_new;
+        const acc_t alpha = exp_acc(m[i] - shift);  // 0 on the first block (m = -inf)
         acc_t sum = 0;
 #pragma omp simd reduction(+ : sum)
         for (int64_t j = 0; j < nk; ++j) {
-          sp[j] = exp_acc(sp[j] - m_new);
+          sp[j] = exp_acc(sp[j] - shift);
           sum += sp[j];
         }
         l[i] = l[i] * alpha + sum;
@@ -495,8 +497,9 @@ void masked_row_stats(const BackwardArgs<scalar_t, acc_t>& a, acc_t* row_max, ac
         const scalar_t* kr = a.k.row(b, r, j, h);
         acc_t dot = 0;
         for (int64_t d = 0; d < D; ++d) dot += q_row[d] * static_cast<acc_t>(kr[d * a.k.sd]);
-        s[j] = dot + a.bias[((b * H + h) * S + i) * S + j];
+        s[j] = dot;
         if (a.mask_bias != nullptr) s[j] += a.mask_bias[(b * R + r) * S + j];
+        s[j] += a.bias[((b * H + h) * S + i) * S + j];
         m = std::max(m, s[j]);
       }
       acc_t sum = 0;

@@ -1,6 +1,6 @@
 // Tensor-core backward of kfold::attention_pair_bias for bf16 and fp16 inputs (sm_80 and newer), the
 // WMMA twin of the three CUDA-core kernels of attention_pair_bias_simt.cuh, with the same split and the
-// same formulas: with x_ij = (q_i . k_j) * scale + bias_ij + mask_j, p_ij = exp(x_ij - m_i) / l_i and
+// same formulas: with x_ij = ((q_i . k_j) * scale + mask_j) + bias_ij, p_ij = exp(x_ij - m_i) / l_i and
 // delta_i = dO_i . O_i - dlse_i,
 //   ds_ij = p_ij (dO_i . v_j - delta_i);  dq_i = scale sum_j ds_ij k_j;  dk_j = scale sum_i ds_ij q_i;
 //   dv_j = sum_i p_ij dO_i;  dbias_ij = sum_r ds_ij (summed over r in order: deterministic, no atomics).
@@ -99,17 +99,18 @@ __global__ void __launch_bounds__(kThreads)
     for (int c = 0; c < 32; ++c) {
       const int j = half * 32 + c;
       tile_max =
-          fmaxf(tile_max, (scores_w[row * kLdFloat + j] * p.scale + bias_s[block_row * kLdFloat + j]) + mask_s[j]);
+          fmaxf(tile_max, (scores_w[row * kLdFloat + j] * p.scale + mask_s[j]) + bias_s[block_row * kLdFloat + j]);
     }
     tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
     const float m_new = fmaxf(m, tile_max);
+    const float shift = m_new == -INFINITY ? 0.0f : m_new;  // as the forward
     float sum = 0.0f;
     for (int c = 0; c < 32; ++c) {
       const int j = half * 32 + c;
-      sum += expf((scores_w[row * kLdFloat + j] * p.scale + bias_s[block_row * kLdFloat + j]) + mask_s[j] - m_new);
+      sum += expf((scores_w[row * kLdFloat + j] * p.scale + mask_s[j]) + bias_s[block_row * kLdFloat + j] - shift);
     }
     sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-    l = l * expf(m - m_new) + sum;
+    l = l * expf(m - shift) + sum;
     m = m_new;
   }
 
@@ -127,7 +128,7 @@ __global__ void __launch_bounds__(kThreads)
     __syncwarp();
     for (int c = 0; c < 32; ++c) {
       const int j = half * 32 + c;
-      const float x = (scores_w[row * kLdFloat + j] * p.scale + bias_s[block_row * kLdFloat + j]) + mask_s[j];
+      const float x = (scores_w[row * kLdFloat + j] * p.scale + mask_s[j]) + bias_s[block_row * kLdFloat + j];
       const float prob = expf(x - m) * inv_l;
       to_mma(prob * (dp_w[row * kLdFloat + j] - delta), ds_w[row * kLdProb + j]);
     }
@@ -224,7 +225,7 @@ __global__ void __launch_bounds__(kThreads)
     __syncwarp();
     for (int c = 0; c < 32; ++c) {
       const int i = half * 32 + c;  // query in the tile
-      const float x = (st_w[row * kLdFloat + i] * p.scale + bias_s[i * kLdFloat + key_row]) + mask_j;
+      const float x = (st_w[row * kLdFloat + i] * p.scale + mask_j) + bias_s[i * kLdFloat + key_row];
       const float prob = expf(x - m_s[i]) * inv_l_s[i];
       to_mma(prob, pt_w[row * kLdProb + i]);
       to_mma(prob * (dpt_w[row * kLdFloat + i] - delta_s[i]), dst_w[row * kLdProb + i]);
@@ -318,7 +319,7 @@ __global__ void __launch_bounds__(kThreads)
     KFOLD_UNROLL
     for (int c = 0; c < 32; ++c) {
       const int j = half * 32 + c;
-      const float x = (scores_w[row * kLdFloat + j] * p.scale + bias_reg[c]) + mask_s[j];
+      const float x = (scores_w[row * kLdFloat + j] * p.scale + mask_s[j]) + bias_reg[c];
       const float prob = expf(x - m_s[block_row]) * inv_l_s[block_row];
       acc[c] += prob * (dp_w[row * kLdFloat + j] - delta_s[block_row]);
     }

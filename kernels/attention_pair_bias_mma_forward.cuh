@@ -81,17 +81,18 @@ __global__ void __launch_bounds__(kThreads) attention_pair_bias_forward_mma_kern
     float tile_max = -INFINITY;
     KFOLD_UNROLL
     for (int c = 0; c < 32; ++c) {
-      x[c] = (s_row[c] * p.scale + b_row[c]) + m_row[c];  // the reference's order
+      x[c] = (s_row[c] * p.scale + m_row[c]) + b_row[c];  // the reference's order
       tile_max = fmaxf(tile_max, x[c]);
     }
     tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
-    const float m_new = fmaxf(m, tile_max);  // finite: every tile holds a real key
-    const float alpha = expf(m - m_new);     // 0 on the first tile (m = -inf)
+    const float m_new = fmaxf(m, tile_max);
+    const float shift = m_new == -INFINITY ? 0.0f : m_new;  // keys so far all -inf (a -inf bias): p = 0
+    const float alpha = expf(m - shift);                     // 0 on the first tile (m = -inf)
     float sum = 0.0f;
     T* p_row = probs_w + row * kLdProb + half * 32;
     KFOLD_UNROLL
     for (int c = 0; c < 32; ++c) {
-      const float e = expf(x[c] - m_new);
+      const float e = expf(x[c] - shift);
       sum += e;
       to_mma(e, p_row[c]);
     }

@@ -124,16 +124,17 @@ __global__ void __launch_bounds__(kThreads)
       float dot = 0.0f;
       KFOLD_UNROLL
       for (int d = 0; d < D; ++d) dot = fmaf(q[d], k_tile[j][d], dot);
-      const float x = (dot + bias_tile[tid][j]) + mask_tile[j];  // same order as the reference
+      const float x = (dot + mask_tile[j]) + bias_tile[tid][j];  // same order as the reference
       s[j] = x;
       tile_max = fmaxf(tile_max, x);
     }
-    const float m_new = fmaxf(m, tile_max);  // finite: every tile holds at least one real key
-    const float alpha = expf(m - m_new);     // 0 on the first tile (m = -inf)
+    const float m_new = fmaxf(m, tile_max);
+    const float shift = m_new == -INFINITY ? 0.0f : m_new;  // keys so far all -inf (a -inf bias): p = 0
+    const float alpha = expf(m - shift);                     // 0 on the first tile (m = -inf)
     float sum = 0.0f;
     KFOLD_UNROLL
     for (int j = 0; j < BK; ++j) {
-      s[j] = expf(s[j] - m_new);
+      s[j] = expf(s[j] - shift);
       sum += s[j];
     }
     l = l * alpha + sum;
@@ -155,7 +156,7 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 // ---- Backward -----------------------------------------------------------------------------------
-// With x_ij = (q_i . k_j) * scale + bias_ij + mask_j (the forward's order), p_ij = exp(x_ij - m_i) / l_i
+// With x_ij = ((q_i . k_j) * scale + mask_j) + bias_ij (the forward's order), p_ij = exp(x_ij - m_i) / l_i
 // (m_i, l_i: the row's max and sum, recomputed: the forward's lse loses them in fp32 for fully masked
 // rows, whose x are all near -1e9), delta_i = dO_i . O_i - dlse_i:
 //   ds_ij = p_ij (dO_i . v_j - delta_i);  dq_i = scale sum_j ds_ij k_j;  dk_j = scale sum_i ds_ij q_i;
@@ -191,7 +192,7 @@ __global__ void __launch_bounds__(kThreads)
     float dot = 0.0f;
     KFOLD_UNROLL
     for (int d = 0; d < D; ++d) dot = fmaf(q[d], k_tile[j][d], dot);
-    return (dot + bias_tile[tid][j]) + mask_tile[j];  // as the forward
+    return (dot + mask_tile[j]) + bias_tile[tid][j];  // as the forward
   };
 
   // Pass 1: the row's max and sum, as the forward's online softmax.
@@ -210,10 +211,11 @@ __global__ void __launch_bounds__(kThreads)
       tile_max = fmaxf(tile_max, x[j]);
     }
     const float m_new = fmaxf(m, tile_max);
+    const float shift = m_new == -INFINITY ? 0.0f : m_new;  // as the forward
     float sum = 0.0f;
     KFOLD_UNROLL
-    for (int j = 0; j < BK; ++j) sum += expf(x[j] - m_new);
-    l = l * expf(m - m_new) + sum;
+    for (int j = 0; j < BK; ++j) sum += expf(x[j] - shift);
+    l = l * expf(m - shift) + sum;
     m = m_new;
   }
   // Pass 2: ds and dq.
@@ -298,7 +300,7 @@ __global__ void __launch_bounds__(kThreads)
         dot = fmaf(q_tile[row][d], kj[d], dot);
         dp = fmaf(go_tile[row][d], vj[d], dp);
       }
-      const float x = (dot + bias_tile[row][tid]) + mask_j;
+      const float x = (dot + mask_j) + bias_tile[row][tid];
       const float prob = expf(x - m_tile[row]) * inv_l_tile[row];
       const float ds = prob * (dp - delta_tile[row]);
       KFOLD_UNROLL
@@ -379,7 +381,7 @@ __global__ void __launch_bounds__(kBiasTile* kBiasTile)
       dot = fmaf(q_tile[ti][d], k_tile[tj][d], dot);
       dp = fmaf(go_tile[ti][d], v_tile[tj][d], dp);
     }
-    const float x = (dot + bias_ij) + mask_tile[tj];
+    const float x = (dot + mask_tile[tj]) + bias_ij;
     const float prob = expf(x - m_tile[ti]) * inv_l_tile[ti];
     acc += prob * (dp - delta_tile[ti]);
   }

@@ -6,6 +6,9 @@
 #include <doctest/doctest.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <cmath>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "kernels/attention_test_support.hpp"
@@ -166,7 +169,8 @@ TEST_CASE("attention_pair_bias: CPU backward on strided views, fully masked rows
   set_requires_grad(in);
   set_requires_grad(base);
   const auto w_out = at::randn({shape.B, shape.R, shape.S, shape.H, shape.D});
-  const auto w_lse = at::zeros({shape.B, shape.R, shape.H, shape.S});
+  // A gradient through lse too: in the fully masked row lse = -1e9 + log S, rounded in fp32.
+  const auto w_lse = at::randn({shape.B, shape.R, shape.H, shape.S});
   const auto fused = gradients(in, w_out, w_lse, [](const AttentionInputs& x) { return call_attention_op(x); });
   const auto ref = gradients(base, w_out, w_lse, [](const AttentionInputs& x) { return call_attention_reference(x); });
   const char* names[] = {"grad_q", "grad_k", "grad_v", "grad_bias"};
@@ -175,7 +179,70 @@ TEST_CASE("attention_pair_bias: CPU backward on strided views, fully masked rows
   auto [out, lse] = call_attention_op(in);
   (void)lse;
   const auto only_out = torch::autograd::grad({(out * w_out).sum()}, {in.q, in.k, in.v, in.bias});
-  for (int t = 0; t < 4; ++t) check_close(only_out[t], ref[t], kAtolGradF32, kRtolGradF32, names[t]);
+  const auto ref_out_only = gradients(base, w_out, at::zeros_like(w_lse),
+                                      [](const AttentionInputs& x) { return call_attention_reference(x); });
+  for (int t = 0; t < 4; ++t) check_close(only_out[t], ref_out_only[t], kAtolGradF32, kRtolGradF32, names[t]);
+  // The lse gradient alone reaches dbias as sum over rows of w_lse * softmax: per key row, summed over keys,
+  // exactly sum_r w_lse (the softmax sums to 1), fully masked row included.
+  const auto lse_only =
+      gradients(in, at::zeros_like(w_out), w_lse, [](const AttentionInputs& x) { return call_attention_op(x); });
+  check_close(lse_only[3].sum(-1), w_lse.sum(1), 1e-5, 1e-5, "dbias key sums vs sum_r w_lse");
+}
+
+TEST_CASE("attention_pair_bias: fully masked rows add the mask before the pair bias, as AlphaFold") {
+  // AlphaFold: logits = q.k + mask bias, then + pair bias. In fp32 -1e9 absorbs what is added to it first,
+  // so a fully masked row sees fl(fl(q.k - 1e9) + bias); with |q.k| and |bias| up to ~100 the order shows.
+  const AttentionShape shape{1, 2, 29, 2, 16};
+  auto in = make_attention_inputs(shape, f32(), /*with_mask=*/true, /*fully_masked_row=*/true);
+  in.q = in.q * 12;
+  in.bias = in.bias * 40;
+  const double scale = 1.0 / std::sqrt(16.0);
+  auto logits = at::einsum("brqhd,brkhd->brhqk", {in.q * scale, in.k});               // [B, R, H, S, S]
+  logits = logits + ((in.mask->to(at::kFloat) - 1) * 1e9).unsqueeze(2).unsqueeze(2);  // + [B, R, 1, 1, S]
+  logits = logits + in.bias.unsqueeze(1);                                             // + [B, 1, H, S, S]
+  const auto expected = at::einsum("brhqk,brkhd->brqhd", {at::softmax(logits, -1), in.v});
+  const auto [out, lse] = call_attention_op(in);
+  // The masked row (b 0, r 0) is not the plain mean of v here, so the order is what the check sees.
+  const auto mean_v = in.v.select(0, 0).select(0, 0).mean(0, true);  // [1, H, D]
+  REQUIRE((expected.select(0, 0).select(0, 0) - mean_v).abs().max().item<double>() > 0.1);
+  check_close(out, expected, kAtolF32, kRtolF32, "out vs AlphaFold's order");
+  const auto [ref_out, ref_lse] = call_attention_reference(in);
+  check_close(ref_out, expected, kAtolF32, kRtolF32, "reference vs AlphaFold's order");
+}
+
+TEST_CASE("attention_pair_bias: a -inf pair bias over a whole block of keys gives no NaN") {
+  // The first 64 keys (one block of the CPU kernel) at -inf for every query: the online softmax starts from
+  // a block whose max is -inf. The rest of the row is finite, so the result is the softmax over keys 64..79.
+  const AttentionShape shape{1, 2, 80, 2, 32};
+  auto in = make_attention_inputs(shape, f32(), /*with_mask=*/true);
+  in.bias.narrow(3, 0, 64).fill_(-std::numeric_limits<float>::infinity());
+  set_requires_grad(in);
+  const auto [out, lse] = call_attention_op(in);
+  CHECK_FALSE(at::isnan(out).any().item<bool>());
+  const auto [ref_out, ref_lse] = call_attention_reference(in);
+  check_close(out, ref_out, kAtolF32, kRtolF32, "out");
+  check_close(lse, ref_lse, kAtolF32, kRtolF32, "lse");
+  const auto w_out = at::randn({shape.B, shape.R, shape.S, shape.H, shape.D});
+  const auto w_lse = at::randn({shape.B, shape.R, shape.H, shape.S});
+  const auto fused = gradients(in, w_out, w_lse, [](const AttentionInputs& x) { return call_attention_op(x); });
+  const auto ref = gradients(in, w_out, w_lse, [](const AttentionInputs& x) { return call_attention_reference(x); });
+  const char* names[] = {"grad_q", "grad_k", "grad_v", "grad_bias"};
+  for (int t = 0; t < 4; ++t) check_close(fused[t], ref[t], kAtolGradF32, kRtolGradF32, names[t]);
+}
+
+TEST_CASE("attention_pair_bias: a second derivative through the fused op is refused, not zero") {
+  auto in = make_attention_inputs({1, 2, 9, 2, 8}, f64(), /*with_mask=*/false);
+  set_requires_grad(in);
+  auto [out, lse] = call_attention_op(in);
+  std::string message;
+  try {
+    torch::autograd::grad({out.square().sum()}, {in.q}, {}, /*retain_graph=*/true, /*create_graph=*/true);
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  CHECK(message.find("no double backward") != std::string::npos);
+  // Without create_graph the first derivative is fine.
+  CHECK(torch::autograd::grad({out.square().sum()}, {in.q})[0].defined());
 }
 
 TEST_CASE("attention_pair_bias: fused backward op matches the reference backward") {

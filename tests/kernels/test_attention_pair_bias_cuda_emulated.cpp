@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -216,6 +217,32 @@ void check_strided_views(Kind kind, at::ScalarType dtype) {
   check_close(out.select(1, 0), uniform, out_atol(dtype), 0.0, "fully masked row");
 }
 
+// The first 64 keys at -inf pair bias for every query (a whole key tile of every kernel): no NaN, the
+// softmax over the other keys, forward and backward.
+void check_minus_inf_key_tile(Kind kind, at::ScalarType dtype) {
+  INFO(name(kind) << " dtype=" << dtype);
+  const AttentionShape shape{1, 2, 80, 2, 32};
+  auto in = make_attention_inputs(shape, at::TensorOptions().dtype(dtype), /*with_mask=*/true);
+  in.bias.narrow(3, 0, 64).fill_(-std::numeric_limits<float>::infinity());
+  const auto [out, lse] = dispatch(in, [&]<typename T, int D>() { return forward<T, D>(kind, in); });
+  CHECK_FALSE(at::isnan(out.to(at::kFloat)).any().item<bool>());
+  const auto [ref_out, ref_lse] = call_attention_reference(as_float(in));
+  check_close(out, ref_out, out_atol(dtype), 0.0, "out");
+  check_close(lse, ref_lse, kLseTol, kLseTol, "lse");
+  const auto grad_out = at::randn(out.sizes(), at::TensorOptions().dtype(at::kFloat)).to(dtype);
+  const auto grad_lse = at::randn(lse.sizes(), at::TensorOptions().dtype(at::kFloat));
+  const auto fused =
+      dispatch(in, [&]<typename T, int D>() { return backward<T, D>(kind, grad_out, grad_lse, in, out); });
+  const auto ref = kern::attention_pair_bias_backward_reference(
+      grad_out.to(at::kFloat), grad_lse, in.q.to(at::kFloat), in.k.to(at::kFloat), in.v.to(at::kFloat),
+      in.bias.to(at::kFloat), in.mask, out.to(at::kFloat), lse);
+  const double atol = grad_atol(dtype), rtol = grad_rtol(dtype);
+  check_close(std::get<0>(fused), std::get<0>(ref), atol, rtol, "grad_q");
+  check_close(std::get<1>(fused), std::get<1>(ref), atol, rtol, "grad_k");
+  check_close(std::get<2>(fused), std::get<2>(ref), atol, rtol, "grad_v");
+  check_close(std::get<3>(fused), std::get<3>(ref), atol, rtol, "grad_bias");
+}
+
 }  // namespace
 
 // S = 1 and 7: one partial tile; 64: exactly one (tensor cores); 70, 129, 300: partial last tiles of
@@ -243,6 +270,11 @@ TEST_CASE("attention_pair_bias CUDA-core backward (CPU emulation) matches the re
 TEST_CASE("attention_pair_bias tensor-core backward (CPU emulation) matches the reference: bf16/fp16") {
   // S = 7: partial tiles everywhere; 70: a full and a partial tile of queries and keys.
   check_backward(Kind::tensor_cores, {{1, 2, 7, 2, 16}, {1, 3, 70, 1, 32}, {1, 2, 70, 1, 64}});
+}
+
+TEST_CASE("attention_pair_bias CUDA kernels (CPU emulation): a -inf pair bias over a whole key tile") {
+  check_minus_inf_key_tile(Kind::cuda_cores, at::kFloat);
+  check_minus_inf_key_tile(Kind::tensor_cores, at::kBFloat16);
 }
 
 TEST_CASE("cuda_emulation: a misaligned WMMA pointer is reported") {
