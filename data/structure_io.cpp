@@ -4,7 +4,6 @@
 
 #include <fmt/ranges.h>
 #include <gemmi/align.hpp>
-#include <gemmi/gz.hpp>
 #include <gemmi/mmread.hpp>
 #include <gemmi/model.hpp>
 #include <gemmi/modify.hpp>
@@ -13,6 +12,9 @@
 #include <gemmi/to_mmcif.hpp>
 #include <gemmi/to_pdb.hpp>
 
+#include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <sstream>
 
 #include "data/atomic_output.hpp"
@@ -109,10 +111,37 @@ void add_auth_columns(gemmi::cif::Block& block) {
   loop.values = std::move(values);
 }
 
+// mmCIF files without author residue numbers (_atom_site.auth_seq_id missing, or "?" / ".") would have all
+// their residues read as one by gemmi: those take their label_seq_id.
+void number_residues_by_label_where_missing(gemmi::cif::Block& block) {
+  auto item = std::find_if(block.items.begin(), block.items.end(), [](const gemmi::cif::Item& i) {
+    return i.type == gemmi::cif::ItemType::Loop && i.loop.has_tag("_atom_site.label_seq_id");
+  });
+  if (item == block.items.end()) return;
+  gemmi::cif::Loop& loop = item->loop;
+  const auto label = static_cast<size_t>(loop.find_tag("_atom_site.label_seq_id"));
+  if (!loop.has_tag("_atom_site.auth_seq_id")) {
+    const size_t width = loop.width(), rows = loop.length();
+    std::vector<std::string> values;
+    values.reserve(rows * (width + 1));
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t c = 0; c < width; ++c) values.push_back(loop.val(r, c));
+      values.push_back(loop.val(r, label));
+    }
+    loop.tags.push_back("_atom_site.auth_seq_id");
+    loop.values = std::move(values);
+    return;
+  }
+  const auto auth = static_cast<size_t>(loop.find_tag("_atom_site.auth_seq_id"));
+  for (size_t r = 0; r < loop.length(); ++r)
+    if (gemmi::cif::is_null(loop.val(r, auth))) loop.values[r * loop.width() + auth] = loop.val(r, label);
+}
+
 }  // namespace
 
 std::optional<StructureFormat> structure_format_of(const std::filesystem::path& path) {
   std::string name = path.filename().string();
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
   if (name.size() > 3 && name.ends_with(".gz")) name.resize(name.size() - 3);
   if (name.ends_with(".pdb") || name.ends_with(".ent")) return StructureFormat::pdb;
   if (name.ends_with(".cif") || name.ends_with(".mmcif")) return StructureFormat::mmcif;
@@ -136,7 +165,21 @@ void Protein::check_shapes() const {
       fail_input("Protein.chain_index {} has no name in chain_names ({} names)", c, chain_names.size());
 }
 
+void check_fits_pdb(const Protein& protein) {
+  for (const auto& name : protein.chain_names)
+    if (name.size() > 2)
+      fail_input("chain {}: a chain name of more than 2 characters does not fit the PDB format; write .cif", name);
+  for (size_t k = 0; k < protein.atom_mask.size(); ++k)
+    for (size_t c = 0; c < 3 && protein.atom_mask[k] >= 0.5f; ++c)
+      if (const float x = protein.atom_positions[3 * k + c]; !(x > -999.9995f && x < 9999.9995f))
+        fail_input(
+            "coordinate {:.3f} of residue {} does not fit the PDB format's columns (-999.999..9999.999); "
+            "write .cif",
+            x, protein.residue_index[k / rc::atom_type_num]);
+}
+
 std::string to_pdb(const Protein& protein, const StructureHeader& header) {
+  check_fits_pdb(protein);
   const gemmi::Structure st = to_gemmi(protein, header);
   std::ostringstream os;
   gemmi::PdbWriteOptions options;
@@ -174,12 +217,20 @@ Protein read_structure(const std::filesystem::path& path) {
   std::error_code size_error;
   if (std::filesystem::file_size(path, size_error) == 0 && !size_error)
     fail_input("{}: the file is empty; expected a PDB or mmCIF structure", path.string());
+  // Format and gzip are told by the content (a .pdb that is gzip-compressed, a file with no extension).
+  std::string text = read_text_file(path);
   try {
-    st = gemmi::read_structure(gemmi::MaybeGzipped(path.string()));
+    if (gemmi::coor_format_from_content(text.data(), text.data() + text.size()) == gemmi::CoorFormat::Mmcif) {
+      gemmi::cif::Document doc = gemmi::cif::read_memory(text.data(), text.size(), path.c_str());
+      if (!doc.blocks.empty()) number_residues_by_label_where_missing(doc.blocks.front());
+      st = gemmi::make_structure_from_doc(doc, true);
+    } else {
+      st = gemmi::read_structure_from_char_array(text.data(), text.size(), path.string());
+    }
   } catch (const std::exception& e) {
     fail_input("{}: not a readable PDB/mmCIF file: {}", path.string(), e.what());
   }
-  if (st.models.empty()) fail_input("{}: no models in the structure file", path.string());
+  if (st.models.empty()) fail_input("{}: no models (no atoms) in the structure file", path.string());
   // Alternative conformations: the first of each atom (and of each residue number) is kept, whatever
   // its altloc label (some files have only B and C).
   gemmi::remove_alternative_conformations(st);
@@ -187,10 +238,15 @@ Protein read_structure(const std::filesystem::path& path) {
   Protein p;
   int64_t chain_number = 0;
   std::vector<std::string> skipped;  // polymer HETATM residues that are not amino acids kfold reads
+  int64_t nucleotides = 0;
   for (const gemmi::Chain& chain : st.models.front().chains) {
     bool any = false;
     for (const gemmi::Residue& res : chain.residues) {
       if (res.is_water()) continue;
+      if (gemmi::find_tabulated_residue(res.name).is_nucleic_acid()) {
+        ++nucleotides;  // DNA/RNA: not a protein residue
+        continue;
+      }
       // Selenomethionine is read as methionine (its SE as SD), as AlphaFold's mmCIF parser does;
       // other HETATM residues are ligands or modified residues, which are not read.
       const bool selenomethionine = res.name == "MSE";
@@ -199,10 +255,14 @@ Protein read_structure(const std::filesystem::path& path) {
           skipped.push_back(fmt::format("{} {}{}", res.name, chain.name, res.seqid.str()));
         continue;
       }
+      const auto number = res.seqid.num;
+      if (!number.has_value())
+        fail_input("{}: residue {} of chain {} has no residue number (auth_seq_id, label_seq_id)", path.string(),
+                   res.name, chain.name);
       any = true;
       const int64_t aa = rc::find_resname(selenomethionine ? "MET" : res.name);
       p.aatype.push_back(aa < 0 ? rc::unk_restype_index : aa);
-      p.residue_index.push_back(res.seqid.num.value);
+      p.residue_index.push_back(number.value);
       p.insertion_code.push_back(res.seqid.icode == '\0' ? ' ' : res.seqid.icode);
       p.chain_index.push_back(chain_number);
       const size_t base = p.atom_mask.size();
@@ -212,6 +272,9 @@ Protein read_structure(const std::filesystem::path& path) {
       for (const gemmi::Atom& atom : res.atoms) {
         const int64_t a = rc::find_atom_type(selenomethionine && atom.name == "SE" ? "SD" : atom.name);
         if (a < 0) continue;
+        if (!std::isfinite(atom.pos.x) || !std::isfinite(atom.pos.y) || !std::isfinite(atom.pos.z))
+          fail_input("{}: atom {} {} of residue {} {}{} has a coordinate that is not a number ({}); fix or remove it",
+                     path.string(), atom.serial, atom.name, res.name, chain.name, res.seqid.str(), atom.pos.str());
         const size_t k = base + static_cast<size_t>(a);
         p.atom_mask[k] = 1.0f;
         p.b_factors[k] = atom.b_iso;
@@ -225,6 +288,15 @@ Protein read_structure(const std::filesystem::path& path) {
       ++chain_number;
     }
   }
+  // A blank chain name (PDB column 22 empty) gets the first letter no other chain has: mmCIF needs one.
+  for (auto& name : p.chain_names)
+    if (name.empty() || name == " ")
+      for (char c = 'A'; c <= 'Z'; ++c)
+        if (std::find(p.chain_names.begin(), p.chain_names.end(), std::string(1, c)) == p.chain_names.end()) {
+          name = std::string(1, c);
+          break;
+        }
+  if (nucleotides > 0) log_warn("{}: {} nucleotides (DNA/RNA) are not read", path.string(), nucleotides);
   if (!skipped.empty())
     log_warn("{}: modified residues in the chains are not read (not one of the 20 amino acids): {}", path.string(),
              fmt::join(skipped, ", "));

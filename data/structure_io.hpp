@@ -11,9 +11,13 @@
 namespace kfold::data {
 
 enum class StructureFormat { pdb, mmcif };
-// The format a file name announces: .pdb/.ent or .cif/.mmcif, each optionally followed by .gz; nullopt otherwise.
+// The format a file name announces: .pdb/.ent or .cif/.mmcif (any case), each optionally followed by .gz;
+// nullopt otherwise.
 std::optional<StructureFormat> structure_format_of(const std::filesystem::path& path);
 
+// Throws InputError when `protein` does not fit the PDB format (chain names of more than 2 characters,
+// coordinates outside -999.999..9999.999 Å); to_pdb checks it, callers may check before long work.
+void check_fits_pdb(const Protein& protein);
 std::string to_pdb(const Protein& protein, const StructureHeader& header = {});
 std::string to_mmcif(const Protein& protein, const StructureHeader& header = {});
 
@@ -21,8 +25,9 @@ std::string to_mmcif(const Protein& protein, const StructureHeader& header = {})
 void write_pdb(const std::filesystem::path& path, const Protein& protein, const StructureHeader& header = {});
 void write_mmcif(const std::filesystem::path& path, const Protein& protein, const StructureHeader& header = {});
 
-// Reads the first model of a PDB or mmCIF file (by content, gzip allowed) into atom37 layout.
-// Atoms outside atom37 (hydrogens, ligands, waters) are skipped; unknown residues become UNK.
+// Reads the first model of a PDB or mmCIF file (format and gzip told by content) into atom37 layout.
+// Atoms outside atom37 (hydrogens, ligands, waters, nucleotides) are skipped; unknown amino acids become
+// UNK; a non-finite coordinate is an InputError; a blank chain name becomes the first free letter.
 Protein read_structure(const std::filesystem::path& path);
 
 }  // namespace kfold::data

@@ -8,6 +8,7 @@
 #include <gemmi/resinfo.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -42,8 +43,17 @@ char monomer_letter(const std::string& mon_id) {
 float parse_coordinate(const std::string& text, const std::string& source, const char* tag) {
   char* end = nullptr;
   const double value = std::strtod(text.c_str(), &end);
-  if (end == text.c_str()) fail_input("{}: {} '{}' is not a number", source, tag, text);
+  if (end == text.c_str() || *end != '\0' || !std::isfinite(value))
+    fail_input("{}: {} '{}' is not a number", source, tag, text);
   return static_cast<float>(value);
+}
+
+int64_t parse_integer(const std::string& text, const std::string& source, const char* tag) {
+  int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty())
+    fail_input("{}: {} '{}' is not an integer", source, tag, text);
+  return value;
 }
 
 // AlphaFold's fix of arginines whose NH1 and NH2 are swapped (NH1 must be the one nearer CD): the
@@ -100,7 +110,7 @@ TemplateStructure read_template_structure(const std::filesystem::path& path) {
     const std::string entity = row.str(0);
     auto [it, inserted] = polymers.try_emplace(entity);
     if (inserted) entity_order.push_back(entity);
-    const int64_t num = cif::as_int(row[1]);
+    const int64_t num = parse_integer(row.str(1), source, "_entity_poly_seq.num");
     if (inserted || num < it->second.first_num) it->second.first_num = num;
     it->second.monomers.push_back(row.str(2));
   }
@@ -160,7 +170,7 @@ TemplateStructure read_template_structure(const std::filesystem::path& path) {
     if (chain_it == label_chains.end() || cif::is_null(row[3])) continue;
     LabelChain& chain = chain_it->second;
     chain.author_id = row.str(4);
-    const int64_t index = cif::as_int(row[3]) - chain.polymer->first_num;
+    const int64_t index = parse_integer(row.str(3), source, "_atom_site.label_seq_id") - chain.polymer->first_num;
     if (index < 0 || index >= static_cast<int64_t>(chain.polymer->monomers.size()))
       fail_input("{}: _atom_site.label_seq_id {} is outside chain {}'s _entity_poly_seq", source, row.str(3),
                  row.str(2));

@@ -10,7 +10,10 @@
 #include <cmath>
 #include <vector>
 
+#include "data/interrupt.hpp"
+#include "data/residue_constants.hpp"
 #include "fold/all_atom.hpp"
+#include "fold/rigid.hpp"
 
 namespace kfold::fold {
 namespace {
@@ -76,6 +79,7 @@ RelaxResult relax_structure(const at::Tensor& aatype, const at::Tensor& residue_
                                            .tolerance_change(1e-9)
                                            .line_search_fn("strong_wolfe"));
     optimizer.step([&] {
+      check_interrupt();  // the CLI's Ctrl-C: every evaluation is a safe point (nothing written yet)
       optimizer.zero_grad();
       auto e = energy(aa, ri, x, x0, exists, restrained, options);
       e.backward();
@@ -94,9 +98,17 @@ RelaxResult relax_structure(const at::Tensor& aatype, const at::Tensor& residue_
   const double n_atoms = exists.sum().item<double>();
   result.rmsd = n_atoms > 0 ? std::sqrt((displacement.square() * exists).sum().item<double>() / n_atoms) : 0.0;
   result.max_displacement = displacement.max().item<double>();
-  // Atoms atom14 has no slot for (OXT) stay where they were.
-  const auto moved = atom14_to_atom37(exists, aa).unsqueeze(-1) > 0;  // [L, 37, 1]
-  result.atom37_positions = at::where(moved, atom14_to_atom37(relaxed, aa), x37).to(at::kFloat);
+  const auto moved = atom14_to_atom37(exists, aa).unsqueeze(-1) > 0;      // [L, 37, 1]
+  auto relaxed37 = at::where(moved, atom14_to_atom37(relaxed, aa), x37);  // [L, 37, 3]
+  // OXT, which atom14 has no slot for, moves rigidly with its residue's CA, C and O.
+  const int64_t oxt = data::rc::find_atom_type("OXT");
+  const auto frame = [](const at::Tensor& x14) {  // [L, 14, 3] -> frames [L]
+    return Rigid::from_3_points(x14.select(1, 1), x14.select(1, 2), x14.select(1, 3));
+  };
+  const auto has_frame = (mask37.select(1, oxt) > 0) & (exists.slice(1, 1, 4).prod(-1) > 0);  // [L]
+  const auto oxt_moved = frame(relaxed).apply(frame(x0).invert_apply(x37.select(1, oxt)));    // [L, 3]
+  relaxed37.select(1, oxt).copy_(at::where(has_frame.unsqueeze(-1), oxt_moved, x37.select(1, oxt)));
+  result.atom37_positions = relaxed37.to(at::kFloat);
   return result;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "data/atomic_output.hpp"
 #include "data/error.hpp"
 #include "data/structure_io.hpp"
 #include "data/text_input.hpp"
@@ -23,7 +24,9 @@ void run_relax(const RelaxCliOptions& o) {
   const auto format = data::structure_format_of(o.output);
   if (!format || o.output.ends_with(".gz"))
     fail_input("-o {}: the output must end in .pdb or .cif (its format); gzip is not written", o.output);
+  { const data::AtomicOutput output_check(o.output); }  // a bad -o is told before the relax, not after
   const auto protein = data::read_structure(o.input);
+  if (*format == data::StructureFormat::pdb) data::check_fits_pdb(protein);
   const auto relaxed = pipelines::relax_prediction(protein, o.input);
   const data::StructureHeader header{"kfold relax: " + std::filesystem::path(o.input).filename().string(),
                                      {pipelines::kRelaxRemark}};
@@ -53,7 +56,8 @@ void add_relax_command(CLI::App& app, Action& action) {
       "Moves only what the checks require (peptide bonds and angles beyond 12 standard deviations, clashes beyond\n"
       "1.5 A of overlap, within-residue bounds; kfold inspect lists them). Chains, residue numbers, insertion\n"
       "codes, atom names and B-factors are kept (atoms in AlphaFold's order); hydrogens, alternative locations\n"
-      "other than A, waters and ligands are not written. Chains are relaxed together.");
+      "other than the first, waters, ligands, nucleotides and modified residues (except selenomethionine, written\n"
+      "as methionine) are not written. Chains are relaxed together. Ctrl-C stops it (exit 130), writing nothing.");
   cmd->callback([&action, o] { action = [o] { run_relax(*o); }; });
 }
 

@@ -3,7 +3,10 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
+#include <numeric>
+#include <utility>
 
 #include "data/atomic_output.hpp"
 #include "data/log.hpp"
@@ -13,14 +16,28 @@
 namespace kfold::pipelines {
 
 std::vector<int64_t> violation_check_residue_index(const data::Protein& protein) {
-  std::vector<int64_t> index(protein.residue_index);
-  int64_t offset = 0;
-  for (size_t i = 1; i < index.size(); ++i) {
-    if (protein.chain_index[i] != protein.chain_index[i - 1])
-      offset = index[i - 1] + 100 - protein.residue_index[i];
-    else if (protein.residue_index[i] + offset <= index[i - 1])  // insertion codes (100, 100A): consecutive
-      offset = index[i - 1] + 1 - protein.residue_index[i];
-    index[i] = protein.residue_index[i] + offset;
+  const auto& number = protein.residue_index;
+  const auto code = [&](size_t i) { return protein.insertion_code.empty() ? ' ' : protein.insertion_code[i]; };
+  std::vector<int64_t> index(number.size());
+  int64_t chain_end = 0;  // the largest index given so far
+  for (size_t first = 0; first < number.size();) {
+    size_t last = first;  // the chain: residues [first, last)
+    while (last < number.size() && protein.chain_index[last] == protein.chain_index[first]) ++last;
+    std::vector<size_t> order(last - first);
+    std::iota(order.begin(), order.end(), first);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return std::pair(number[a], code(a)) < std::pair(number[b], code(b)); });
+    for (size_t k = 0; k < order.size(); ++k) {
+      const size_t i = order[k], prev = k > 0 ? order[k - 1] : i;
+      if (k == 0)
+        index[i] = first == 0 ? number[i] : chain_end + 100;
+      else if (number[i] != number[prev])
+        index[i] = index[prev] + (number[i] - number[prev]);
+      else  // an insertion code (100, 100A) follows its predecessor; the same residue twice is apart
+        index[i] = index[prev] + (code(i) != code(prev) ? 1 : 100);
+      chain_end = std::max(chain_end, index[i]);
+    }
+    first = last;
   }
   return index;
 }
@@ -64,8 +81,7 @@ RelaxedPrediction relax_prediction(const data::Protein& prediction, const std::s
       r.initial.residue_violations.size(), r.final.residue_violations.size(), r.rmsd, r.max_displacement, r.rounds,
       r.rounds == 1 ? "" : "s");
   if (!r.final.residue_violations.empty())
-    log_warn("{}: {} residues still violate after relaxing (relax_metrics.json)", name,
-             r.final.residue_violations.size());
+    log_warn("{}: {} residues still violate after relaxing", name, r.final.residue_violations.size());
   return out;
 }
 

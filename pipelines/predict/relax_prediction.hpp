@@ -22,10 +22,11 @@ struct RelaxedPrediction {
   std::vector<float> remaining_violations;  // [n_res] 1 for a residue still violating after the relax
 };
 
-// The residue numbering the structural checks use for `protein`: its residue numbers, with each chain after the
-// first starting 100 past the previous chain's end, so that no peptide bond is checked across chains and every
-// pair of residues is checked for clashes once, and a residue numbered no higher than the one before it (an
-// insertion code: 100, 100A, 100B) taken as its successor.
+// The residue numbering the structural checks use for `protein`: its residue numbers, as AlphaFold's checks
+// take them (a peptide bond is checked between neighbours in the file numbered n and n + 1; atoms of
+// residues numbered n and n + 1 anywhere in the chain are bonded, not clashing), with residues of one number
+// and successive insertion codes (100, 100A, 100B) numbered as successive residues, and each chain after the
+// first numbered from 100 past the previous chain's largest number, so that no bond is seen across chains.
 std::vector<int64_t> violation_check_residue_index(const data::Protein& protein);
 
 // AlphaFold's structural violation checks of `protein` (chains and insertion codes numbered as above).

@@ -7,6 +7,7 @@ here as PDB files with gemmi. Checked: the residues kfold lists are AlphaFold's 
 of the fixture), and they include every residue with a peptide bond beyond 12 stddevs or a clash
 recomputed here with numpy from the PDB text.
 """
+import gzip
 import re
 
 import gemmi
@@ -189,3 +190,102 @@ def test_relax_keeps_chain_names_and_insertion_codes(kfold, tmp_path):
         after = gemmi.read_structure(str(out))
         assert [(ch.name, str(r.seqid), r.name, sorted(a.name for a in r)) for ch in after[0] for r in ch] == ids
         assert listed_residues(kfold("inspect", out).stdout) == []
+
+
+def test_residues_written_out_of_order_are_checked_by_their_numbers(kfold, tmp_path):
+    """1HPV with residues 50-99 written before 1-49: as AlphaFold's checks (which go by residue numbers),
+    nothing violates; no peptide bond is invented from 99 to 1, and 49-50 stays a bond."""
+    case = fixture_case("crystal")
+    order = np.argsort(np.asarray(case["residue_index"]) < 50, kind="stable")  # 50..99, then 1..49
+    reordered = tmp_path / "reordered.pdb"
+    write_pdb(reordered, {key: np.asarray(value)[order] for key, value in case.items()})
+    assert listed_residues(kfold("inspect", reordered).stdout) == []
+    run = kfold("relax", reordered, "-o", tmp_path / "relaxed.pdb")
+    assert run.returncode == 0 and "0 -> 0" in run.stderr, run.stderr
+
+
+def test_the_c_terminal_oxygen_moves_with_its_residue(kfold, tmp_path):
+    """The last residue shifted 1.5 A (its peptide bond stretched): the relax moves it back, OXT with it (rigidly
+    with CA, C and O: atom14, which the relax works in, has no slot for OXT)."""
+    case = {key: np.array(value) for key, value in fixture_case("crystal").items()}
+    ca, c, o = (case["atom_positions"][-1, ATOM37.index(name)] for name in ("CA", "C", "O"))
+    bisector = (c - ca) / np.linalg.norm(c - ca) + (c - o) / np.linalg.norm(c - o)
+    case["atom_positions"][-1, ATOM37.index("OXT")] = c + 1.25 * bisector / np.linalg.norm(bisector)
+    case["atom_mask"][-1, ATOM37.index("OXT")] = 1
+    case["atom_positions"][-1] += case["atom_mask"][-1][:, None] * np.array([1.5, 0.0, 0.0])
+    shifted = tmp_path / "shifted.pdb"
+    write_pdb(shifted, case)
+    run = kfold("relax", shifted, "-o", tmp_path / "relaxed.pdb")
+    assert run.returncode == 0 and "-> 0" in run.stderr, run.stderr
+    before, after = (gemmi.read_structure(str(p))[0][0][len(case["aatype"]) - 1] for p in (shifted, tmp_path / "relaxed.pdb"))
+    assert max(after[n][0].pos.dist(before[n][0].pos) for n in ("CA", "C", "O")) > 0.05  # the C terminus moved
+    # Exactly at the same distance from C (the frame's origin), within the small change of the backbone's own
+    # geometry from CA and O; an OXT left behind is ~0.05 A off from C.
+    for name, tolerance in (("C", 0.002), ("CA", 0.02), ("O", 0.02)):
+        distance = [r[name][0].pos.dist(r["OXT"][0].pos) for r in (before, after)]
+        assert abs(distance[1] - distance[0]) < tolerance, name
+
+
+def test_structure_files_are_read_by_content_and_bad_ones_refused(kfold, tmp_path):
+    crystal = tmp_path / "crystal.pdb"
+    write_pdb(crystal, fixture_case("crystal"))
+    text = crystal.read_text()
+    # gzip under a .pdb name, and no extension at all: read by content.
+    (tmp_path / "packed.pdb").write_bytes(gzip.compress(text.encode()))
+    (tmp_path / "noext").write_text(text)
+    for name in ("packed.pdb", "noext"):
+        run = kfold("relax", tmp_path / name, "-o", tmp_path / f"{name}.cif")
+        assert run.returncode == 0 and "99 residues" in run.stdout, run.stderr
+    # A coordinate that is not a number: refused, naming the atom (it went into the relaxed file before).
+    lines = text.splitlines()
+    k = next(i for i, line in enumerate(lines) if line.startswith("ATOM") and line[12:16].strip() == "CB")
+    lines[k] = lines[k][:30] + f"{'nan':>8}" + lines[k][38:]
+    (tmp_path / "nan.pdb").write_text("\n".join(lines) + "\n")
+    run = kfold("relax", tmp_path / "nan.pdb", "-o", tmp_path / "out.pdb")
+    assert run.returncode == 2 and "nan.pdb: atom" in run.stderr and "CB" in run.stderr and "not a number" in run.stderr
+    # Nucleotides are not protein residues: a DNA-only file is refused, not "relaxed" to an empty chain.
+    dna = "".join(f"ATOM  {i + 1:5d}  {name:<3} DA  B {r:3d}    {x:8.3f}{0.0:8.3f}{0.0:8.3f}  1.00  0.00           {name[0]}\n"
+                  for i, (r, name, x) in enumerate([(1, "P", 0.0), (1, "C1'", 1.5), (2, "P", 6.0), (2, "C1'", 7.5)]))
+    (tmp_path / "dna.pdb").write_text(dna + "END\n")
+    run = kfold("relax", tmp_path / "dna.pdb", "-o", tmp_path / "out.pdb")
+    assert run.returncode == 2 and "no protein residues" in run.stderr and "nucleotides" in run.stderr
+    assert not (tmp_path / "out.pdb").exists()
+
+
+def test_mmcif_without_author_residue_numbers_is_numbered_by_label(kfold, tmp_path):
+    crystal = tmp_path / "crystal.pdb"
+    write_pdb(crystal, fixture_case("crystal"))
+    st = gemmi.read_structure(str(crystal))
+    st.assign_label_seq_id(True)
+    doc = st.make_mmcif_document()
+    column = doc.sole_block().find_values("_atom_site.auth_seq_id")
+    for i in range(len(column)):
+        column[i] = "?"
+    doc.write_file(str(tmp_path / "noauth.cif"))
+    run = kfold("inspect", tmp_path / "noauth.cif")
+    assert run.returncode == 0 and "1 chain, 99 residues" in run.stdout, run.stdout + run.stderr
+    assert listed_residues(run.stdout) == []
+
+
+def test_pdb_output_refuses_what_its_columns_cannot_hold(kfold, tmp_path):
+    """A chain name of 4 characters or a coordinate of -2000 A does not fit a PDB file: refused before the
+    relax, nothing written; the same structure relaxes into .cif."""
+    st = gemmi.read_structure(str(SOURCE_DIR / "tests/fixtures/templates/mmcif/4zhl.cif.gz"))
+    st.remove_ligands_and_waters()
+    st[0]["U"].name = "LONG"
+    st.setup_entities()
+    st.make_mmcif_document().write_file(str(tmp_path / "long.cif"))
+    far = gemmi.read_structure(str(SOURCE_DIR / "tests/fixtures/templates/mmcif/4zhl.cif.gz"))
+    far.remove_ligands_and_waters()
+    far[0]["P"][0][0].pos = gemmi.Position(-2000.0, 0.0, 0.0)
+    far.setup_entities()
+    far.make_mmcif_document().write_file(str(tmp_path / "far.cif"))
+    for name, message in (("long", "chain LONG"), ("far", "-2000.000")):
+        run = kfold("relax", tmp_path / f"{name}.cif", "-o", tmp_path / f"{name}_relaxed.pdb")
+        assert run.returncode == 2 and message in run.stderr and "write .cif" in run.stderr, run.stderr
+        assert not (tmp_path / f"{name}_relaxed.pdb").exists()
+    run = kfold("relax", tmp_path / "long.cif", "-o", tmp_path / "long_relaxed.cif")
+    assert run.returncode == 0, run.stderr
+    # An output folder that does not exist is told before the relax.
+    run = kfold("relax", tmp_path / "long.cif", "-o", tmp_path / "missing" / "x.cif")
+    assert run.returncode == 2 and "does not exist" in run.stderr and "relaxed in" not in run.stderr

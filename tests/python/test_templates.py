@@ -2,6 +2,7 @@
 pdb_seqres-style database made from the real PDB entries of tests/fixtures/templates/mmcif/, checked
 with gemmi's own mmCIF reader; and the options' errors. (Feature values against AlphaFold's featurizer:
 tests/fold/test_template_features.cpp.)"""
+import gzip
 import json
 
 import gemmi
@@ -173,6 +174,18 @@ def test_missing_or_damaged_mmcif_files_are_warned_about_and_skipped(kfold, inpu
     assert r.returncode == 0, r.stderr
     assert "template hit 2ofg_X skipped: " in r.stderr and "2ofg.cif: not a readable mmCIF file" in r.stderr
     assert "templates: 0 of" in r.stderr
+    # Readable mmCIF with a damaged field (a residue number "1O"): skipped too, not the run's end.
+    text = gzip.decompress((MMCIF / "2ofg.cif.gz").read_bytes()).decode()
+    lines = text.splitlines()
+    seq = next(i for i, line in enumerate(lines) if line.startswith("_entity_poly_seq."))
+    first_row = next(i for i in range(seq, len(lines)) if not lines[i].startswith("_"))
+    fields = lines[first_row].split()
+    fields[1] = "1O"  # entity_id num mon_id hetero
+    lines[first_row] = " ".join(fields)
+    (mmcif / "2ofg.cif").write_text("\n".join(lines) + "\n")
+    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif, "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert "2ofg.cif: _entity_poly_seq.num '1O' is not an integer" in r.stderr
     with h5py.File(out, "r") as f:
         assert "template_aatype" not in f  # no template: the model runs template-free
 
