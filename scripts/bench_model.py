@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Helpers for scripts/bench_model (issues 4 and 5): the AlphaFold reference side (JAX on CPU, run in the
+"""Helpers for scripts/bench_model: the AlphaFold reference side (JAX on CPU, run in the
 reference venv) and the bookkeeping (run in any python3).
 
   bench_model.py block --n-res L --n-seq N [--repeats R] [--threads T] [--profile]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Helpers for scripts/bench_msa (MSA search benchmark, issue 3).
+"""Helpers for scripts/bench_msa (MSA search benchmark).
 
   bench_msa.py subset QUERY_FASTA N OUT          first N records (N<=0: all)
   bench_msa.py truth TBLOUT OUT_TSV              phmmer --tblout -> query\ttarget (self-hits removed)
