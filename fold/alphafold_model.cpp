@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include "data/error.hpp"
+#include "data/log.hpp"
 #include "fold/confidence.hpp"
 
 namespace kfold::fold {
@@ -161,6 +162,9 @@ ModelOutputs AlphaFoldModel::predict(const ProcessedFeatures& features, const Ru
         "(make the features with the same num_recycle and num_ensemble as the model config)",
         features.n_batch(), config_.model.num_recycle, num_ensemble > 1 ? " with ensembling" : "", needed);
 
+  if (features.n_batch() > needed)
+    log_warn("features: {} batches on the leading axis; {} recycles{} use the first {} (the rest are ignored)",
+             features.n_batch(), config_.model.num_recycle, num_ensemble > 1 ? " with ensembling" : "", needed);
   Recycled previous = initial_state(features.n_res(), options);
   ModelOutputs out;
   for (int64_t r = 0; r < num_iterations; ++r) {

@@ -108,9 +108,9 @@ at::Tensor Attention::forward_rows(const at::Tensor& q_data, const at::Tensor& m
   const auto v = value_.forward(m_data).view({1, n_row, s_k, n_head_, value_dim_});  // [1, R, S_k, H, D_v]
   auto out = attention_with_pair_bias(q, k, v, bias.defined() ? bias.unsqueeze(0) : bias,
                                       mask.defined() ? mask.unsqueeze(0) : mask, options)
-                 .reshape({n_row, s_q, n_head_ * value_dim_});       // [R, S_q, H * D_v]
-  if (gating_on_) out = out.mul(gating_.forward(q_data).sigmoid());  // [R, S_q, H * D_v]
-  return output_.forward(out);                                       // [R, S_q, c_out]
+                 .reshape({n_row, s_q, n_head_ * value_dim_});                        // [R, S_q, H * D_v]
+  if (gating_on_) out = out.mul(sigmoid_thread_invariant_(gating_.forward(q_data)));  // [R, S_q, H * D_v]
+  return output_.forward(out);                                                        // [R, S_q, c_out]
 }
 
 GlobalAttention::GlobalAttention(const ParameterScope& scope, const AttentionConfig& config, int64_t c, int64_t c_out)
@@ -130,8 +130,10 @@ GlobalAttention::GlobalAttention(const ParameterScope& scope, const AttentionCon
 
 at::Tensor GlobalAttention::forward(const at::Tensor& x, const at::Tensor& mask, const RunOptions& /*options*/) const {
   const int64_t n_row = x.size(0), s = x.size(1);
-  const auto m = mask.unsqueeze(-1);                            // [R, S, 1]
-  const auto q_avg = m.mul(x).sum(1).div(m.sum(1).add(1e-10));  // [R, c]
+  const auto m = mask.unsqueeze(-1);  // [R, S, 1]
+  // The masked mean over S in float32 (row counts above 256 are not exact in bfloat16).
+  const auto q_avg =
+      m.mul(x).sum(1, false, at::kFloat).div(m.sum(1, false, at::kFloat).add(1e-10)).to(x.scalar_type());  // [R, c]
   const auto q = query_.forward(q_avg)
                      .view({n_row, n_head_, key_dim_})
                      .mul(1.0 / std::sqrt(static_cast<double>(key_dim_)));                 // [R, H, D]
@@ -144,9 +146,10 @@ at::Tensor GlobalAttention::forward(const at::Tensor& x, const at::Tensor& mask,
     const auto out = output_.forward(weighted_avg.reshape({n_row, n_head_ * value_dim_}));  // [R, c_out]
     return out.unsqueeze(1).expand({n_row, s, out.size(-1)});                               // [R, S, c_out]
   }
-  const auto gate = gating_.forward(x).sigmoid().view({n_row, s, n_head_, value_dim_});  // [R, S, H, D_v]
-  const auto gated = weighted_avg.unsqueeze(1).mul(gate);                                // [R, S, H, D_v]
-  return output_.forward(gated.reshape({n_row, s, n_head_ * value_dim_}));               // [R, S, c_out]
+  const auto gate =
+      sigmoid_thread_invariant_(gating_.forward(x)).view({n_row, s, n_head_, value_dim_});  // [R, S, H, D_v]
+  const auto gated = weighted_avg.unsqueeze(1).mul(gate);                                   // [R, S, H, D_v]
+  return output_.forward(gated.reshape({n_row, s, n_head_ * value_dim_}));                  // [R, S, c_out]
 }
 
 }  // namespace kfold::fold

@@ -1,7 +1,10 @@
 // Linear and LayerNorm as AlphaFold's common_modules.
 #include "fold/common_modules.hpp"
 
+#include <ATen/Parallel.h>
 #include <ATen/ops/layer_norm.h>
+
+#include <algorithm>
 
 #include <vector>
 
@@ -45,5 +48,17 @@ at::Tensor LayerNorm::forward(const at::Tensor& x) const {
 }
 
 at::Tensor mask_bias(const at::Tensor& mask) { return mask.sub(1.0).mul(1e9); }
+
+at::Tensor sigmoid_thread_invariant_(at::Tensor x) {
+  constexpr int64_t kBlock = 32768;  // ATen's grain size: a block runs on one thread; a multiple of any unroll
+  if (!x.device().is_cpu() || x.numel() <= kBlock || !x.is_contiguous()) return x.sigmoid_();
+  auto flat = x.view({-1});
+  const int64_t n_blocks = (flat.numel() + kBlock - 1) / kBlock;
+  at::parallel_for(0, n_blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b)  // ATen inside a parallel region: this thread only
+      flat.narrow(0, b * kBlock, std::min(kBlock, flat.numel() - b * kBlock)).sigmoid_();
+  });
+  return x;
+}
 
 }  // namespace kfold::fold

@@ -49,4 +49,10 @@ class LayerNorm {
 // AlphaFold's additive mask bias, 1e9 * (mask - 1): 0 where kept, -1e9 where masked.
 at::Tensor mask_bias(const at::Tensor& mask);
 
+// x.sigmoid_() (the gates), with results independent of the thread count on the CPU: ATen splits a large
+// tensor among the threads and computes each part's last elements past a multiple of its vector unroll
+// with std::exp, the others with the vectorised exp, whose last bits differ. Here the parts are blocks of
+// a fixed size, whatever the thread count. Returns x.
+at::Tensor sigmoid_thread_invariant_(at::Tensor x);
+
 }  // namespace kfold::fold

@@ -25,7 +25,8 @@ at::Tensor OuterProductMean::forward(const at::Tensor& msa, const at::Tensor& ms
   const auto act = layer_norm_input_.forward(msa);            // [n_seq, n_res, c_m]
   const auto left = mask.mul(left_projection_.forward(act));  // [n_seq, n_res, c]
   const auto right_t = mask.mul(right_projection_.forward(act)).reshape({n_seq, n_res * c_}).t();  // [n_res * c, n_seq]
-  const auto norm = at::matmul(msa_mask.t(), msa_mask).unsqueeze(-1);                              // [n_res, n_res, 1]
+  const auto mask_f32 = msa_mask.to(at::kFloat);                       // counts above 256 are not exact in bfloat16
+  const auto norm = at::matmul(mask_f32.t(), mask_f32).unsqueeze(-1);  // [n_res, n_res, 1] rows with both residues
   // Rows i of the pair in chunks: outer[i, c, j, e] = sum_s left[s, i, c] right[s, j, e].
   const int64_t chunk = options.chunk_size > 0 ? options.chunk_size : n_res;
   std::vector<at::Tensor> parts;
@@ -40,8 +41,8 @@ at::Tensor OuterProductMean::forward(const at::Tensor& msa, const at::Tensor& ms
                         .view({n, n_res, -1}));  // [n, n_res, c_z]
   }
   const auto act_out = parts.size() == 1 ? parts[0] : at::cat(parts, 0);  // [n_res, n_res, c_z]
-  // The row-count normaliser in float32 (counts above 256 are not exact in bfloat16).
-  return act_out.to(at::kFloat).div(norm.to(at::kFloat).add(1e-3)).to(act_out.scalar_type());  // [n_res, n_res, c_z]
+  // Divided by the row counts in float32.
+  return act_out.to(at::kFloat).div(norm.add(1e-3)).to(act_out.scalar_type());  // [n_res, n_res, c_z]
 }
 
 }  // namespace kfold::fold

@@ -43,7 +43,7 @@ std::pair<at::Tensor, at::Tensor> TriangleMultiplication::projections(const at::
   const auto gated = [&](const Linear& projection, const Linear& gate, int64_t offset) {
     const auto p = projection.columns(offset + start, length), g = gate.columns(offset + start, length);
     return p.forward_channels_first(act).mul_(mask).mul_(
-        g.forward_channels_first(act).sigmoid_());  // [length, n_res, n_res]
+        sigmoid_thread_invariant_(g.forward_channels_first(act)));  // [length, n_res, n_res]
   };
   if (fused_) return {gated(projection_, gate_, 0), gated(projection_, gate_, c_)};
   return {gated(left_projection_, left_gate_, 0), gated(right_projection_, right_gate_, 0)};
@@ -63,8 +63,9 @@ at::Tensor TriangleMultiplication::forward(const at::Tensor& pair, const at::Ten
   };
   // product [c, rows, n_res] and act_rows [rows, n_res, c_z] -> the update's rows [rows, n_res, c_z].
   const auto finish = [&](const at::Tensor& product, const at::Tensor& act_rows) {
-    const auto centered = center_norm_.forward(product.permute({1, 2, 0}));                       // [rows, n_res, c]
-    return output_projection_.forward(centered).mul(gating_linear_.forward(act_rows).sigmoid());  // [rows, n_res, c_z]
+    const auto centered = center_norm_.forward(product.permute({1, 2, 0}));  // [rows, n_res, c]
+    return output_projection_.forward(centered).mul(
+        sigmoid_thread_invariant_(gating_linear_.forward(act_rows)));  // [rows, n_res, c_z]
   };
   auto product = at::empty({c_, n_res, n_res}, act.options());  // [c, n_res, n_res]
   if (options.chunk_size <= 0) {

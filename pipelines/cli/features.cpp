@@ -50,7 +50,7 @@ void add_features_command(CLI::App& app, Action& action) {
   add_template_options(*cmd, opt->templates);
   cmd->add_option("-o,--output", opt->output, "Output HDF5 file")->required();
   cmd->footer(
-      "Example:\n  kfold features data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m -o out/features.h5\n"
+      "Example:\n  kfold features data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m -o ubiquitin_features.h5\n"
       "  kfold features query.fasta --msa query.a3m --template-db pdb/pdb_seqres.txt \\\n"
       "      --template-mmcif-dir pdb/mmcif_files --max-template-date 2022-01-01 -o features.h5\n"
       "Each MSA's first row must be the query. Without --msa the query alone is the MSA.");

@@ -88,7 +88,7 @@ void add_inspect_command(CLI::App& app, Action& action) {
   cmd->add_option("FILE", *path, "features.h5, result_<model>.h5, params_<model>.npz, or a .pdb/.cif[.gz] structure")
       ->required();
   cmd->footer(
-      "Examples:\n  kfold inspect out/features.h5\n  kfold inspect data/params/params_model_1_ptm.npz\n"
+      "Examples:\n  kfold inspect ubiquitin_features.h5\n  kfold inspect data/params/params_model_1_ptm.npz\n"
       "  kfold inspect out/ubiquitin/ranked_0.pdb     # residues with bond, angle or clash violations");
   cmd->callback([&action, path] { action = [path] { inspect_file(*path); }; });
 }

@@ -20,8 +20,8 @@ namespace {
 constexpr const char* kFooter = R"(Examples:
   kfold db create uniref50.fasta.gz dbs/uniref50
   kfold search query.fasta dbs/uniref50 -o msas
-  kfold features data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m -o out/features.h5
-  kfold inspect out/features.h5
+  kfold features data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m -o ubiquitin_features.h5
+  kfold inspect ubiquitin_features.h5
   kfold predict query.fasta --msa query.a3m --params ~/af2/params -o out
   kfold relax out/query/ranked_0.pdb -o ranked_0_relaxed.pdb
   kfold batch targets.csv --db dbs/uniref50 --params ~/af2/params -o out/batch
@@ -39,6 +39,7 @@ int run(int argc, char** argv) {
   bool verbose = false;
   app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr");
   app.add_flag("-v,--verbose", verbose, "Debug output on stderr");
+  app.fallthrough();  // -q / -v after the subcommand too: kfold predict ... -v
 
   kfold::cli::Action action;
   kfold::cli::add_features_command(app, action);

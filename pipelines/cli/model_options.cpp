@@ -49,7 +49,11 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
       ->check(CLI::IsMember(fold::model_presets()))
       ->default_str("model_1_ptm,...,model_5_ptm");
   cmd.add_option("--config", o.config, "JSON overrides with AlphaFold's config key names, applied to every preset");
-  cmd.add_option("--recycles", o.recycles, "Recycling iterations (default: the config's num_recycle, 3)");
+  cmd.add_option(
+      "--recycles", o.recycles,
+      "Recycling iterations (default: the config's num_recycle, 3). With 0 the one iteration still embeds the "
+      "zero recycled state, as ColabFold and every longer run's first iteration (DeepMind's AlphaFold skips "
+      "the recycling embedder then)");
   cmd.add_option("--seed", o.seed, "Seed of the input pipeline (MSA sampling, masking)")->default_val(0);
   cmd.add_option("--rank", o.rank, "Rank models by mean pLDDT or by pTM")
       ->check(CLI::IsMember({"plddt", "ptm"}))

@@ -15,10 +15,15 @@
 //   representations (single, pair, msa_first_row, structure-module activations) within 1e-4 of
 //   their largest magnitude.
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <doctest/doctest.h>
 
 #include "data/error.hpp"
+#include "data/fasta.hpp"
+#include "data/msa_file.hpp"
 #include "fold/alphafold_model.hpp"
+#include "fold/input_pipeline.hpp"
+#include "fold/raw_features.hpp"
 #include "model_case.hpp"
 
 namespace fold = kfold::fold;
@@ -52,4 +57,30 @@ TEST_CASE("AlphaFoldModel refuses features with fewer batches than the recycles 
   const fold::AlphaFoldModel model(c.params->root(), c.config);
   CHECK_THROWS_WITH_AS(model.predict(c.features, {}),
                        doctest::Contains("2 batches on the leading axis, but 5 recycles"), kfold::InputError);
+}
+
+TEST_CASE("AlphaFoldModel: an iteration is bitwise the same for 1, 2, 3 and 4 threads") {
+  // The small model of case ptm_recycle on the whole example (76 residues, its MSA).
+  const kfold::test::ModelCase c("ptm_recycle");
+  const fold::AlphaFoldModel model(c.params->root(), c.config);
+  const auto examples = kfold::test::source_dir() / "data/examples";
+  const auto raw = fold::make_raw_features(kfold::data::read_fasta(examples / "ubiquitin.fasta").front(),
+                                           {kfold::data::read_msa_file(examples / "ubiquitin.a3m")}, {"ubiquitin.a3m"});
+  const auto features = fold::make_model_inputs(raw, fold::input_pipeline_config(c.config), 0);
+  const fold::RunOptions options;
+  const int saved = at::get_num_threads();
+  std::vector<fold::ModelOutputs> runs;
+  for (const int threads : {1, 2, 3, 4}) {
+    at::set_num_threads(threads);
+    runs.push_back(model.iteration(features, 0, model.initial_state(features.n_res(), options), options));
+  }
+  at::set_num_threads(saved);
+  for (size_t run = 1; run < runs.size(); ++run) {
+    INFO("threads " << run + 1 << " vs 1");
+    CHECK(at::equal(runs[run].msa_first_row, runs[0].msa_first_row));
+    CHECK(at::equal(runs[run].pair, runs[0].pair));
+    CHECK(at::equal(runs[run].single, runs[0].single));
+    CHECK(at::equal(runs[run].structure.final_atom_positions, runs[0].structure.final_atom_positions));
+    CHECK(at::equal(runs[run].plddt, runs[0].plddt));
+  }
 }

@@ -3,12 +3,14 @@
 // input_pipeline/raw_ubiquitin.npz without its strings; fixtures from
 // scripts/make_fixture_input_pipeline.py), determinism, the transforms' invariants, and file I/O.
 #include <ATen/ATen.h>  // before doctest: c10 logging defines its own CHECK
+#include <ATen/Parallel.h>
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <vector>
 
 #include "data/error.hpp"
 #include "data/npz_file.hpp"
@@ -282,4 +284,24 @@ TEST_CASE("reference sweep: every .npz in $KFOLD_INPUT_PIPELINE_SWEEP (skipped w
   }
   MESSAGE(cases << " sweep cases; atan-derived values: " << atan.count << " of " << atan.total
                 << " nonzero differ, max |difference| " << atan.max_abs);
+}
+
+TEST_CASE("make_model_inputs is bitwise the same for 1, 2, 3 and 4 threads") {
+  InputPipelineConfig config;
+  config.max_extra_msa = 64;
+  const int saved = at::get_num_threads();
+  std::vector<ProcessedFeatures> runs;
+  for (const int threads : {1, 2, 3, 4}) {
+    at::set_num_threads(threads);
+    runs.push_back(make_model_inputs(ubiquitin(), config, 5));
+  }
+  at::set_num_threads(saved);
+  for (size_t run = 1; run < runs.size(); ++run) {
+    INFO("threads " << run + 1 << " vs 1");
+    CHECK(at::equal(runs[run].msa_feat, runs[0].msa_feat));
+    CHECK(at::equal(runs[run].bert_mask, runs[0].bert_mask));
+    CHECK(at::equal(runs[run].extra_msa, runs[0].extra_msa));
+    CHECK(at::equal(runs[run].extra_deletion_value, runs[0].extra_deletion_value));
+    CHECK(at::equal(runs[run].target_feat, runs[0].target_feat));
+  }
 }
