@@ -1,6 +1,7 @@
 // `kfold` entry point: parses the command line, runs the chosen command, and maps errors to
 // exit codes (0 success, 1 runtime failure, 2 bad usage or input). Never lets an exception out.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 
 #include <cerrno>
@@ -8,7 +9,9 @@
 #include <exception>
 #include <filesystem>
 #include <new>
+#include <string>
 #include <system_error>
+#include <vector>
 
 #include "data/error.hpp"
 #include "data/interrupt.hpp"
@@ -60,7 +63,14 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    kfold::write_stderr(fmt::format("kfold: error: {}\nRun 'kfold --help' for usage.\n", e.what()));
+    // The first word that is no option and no command: name it (CLI11 says only that a command is required).
+    std::string message = e.what();
+    if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty()) {
+      std::vector<std::string> names;
+      for (const auto* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+      message = fmt::format("unknown command '{}'; the commands are {}", argv[1], fmt::join(names, ", "));
+    }
+    kfold::write_stderr(fmt::format("kfold: error: {}\nRun 'kfold --help' for usage.\n", message));
     return 2;
   }
   kfold::set_log_level(quiet ? kfold::LogLevel::warn : verbose ? kfold::LogLevel::debug : kfold::LogLevel::info);

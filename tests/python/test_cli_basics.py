@@ -37,7 +37,10 @@ def test_executable_runs_on_tcmalloc_when_built_with_it(kfold, build_dir, kfold_
 def test_bad_usage_is_exit_2(kfold):
     assert kfold().returncode == 2
     r = kfold("no-such-command")
-    assert r.returncode == 2 and "error" in r.stderr
+    assert r.returncode == 2 and "unknown command 'no-such-command'; the commands are features" in r.stderr
+    # -q / -v are global flags, also after the command.
+    r = kfold("inspect", SOURCE_DIR / "tests/fixtures/templates/mmcif/4zhl.cif.gz", "-q")
+    assert r.returncode == 0 and "2 chains, 257 residues" in r.stdout, r.stderr
 
 
 def test_inspect_lists_h5py_file(kfold, tmp_path):
