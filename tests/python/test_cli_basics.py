@@ -6,6 +6,8 @@ import subprocess
 import h5py
 import numpy as np
 
+from conftest import SOURCE_DIR
+
 
 def test_help_lists_commands_and_exit_codes(kfold):
     r = kfold("--help")
