@@ -84,8 +84,6 @@ def test_inspect_bad_inputs_exit_2_with_the_file_named(kfold, tmp_path):
 
 
 def test_inspect_lists_npz_like_numpy(kfold):
-    import numpy as np
-    from conftest import SOURCE_DIR
     for name in ("stored.npz", "compressed.npz"):
         path = SOURCE_DIR / "tests/fixtures/npz" / name
         r = kfold("inspect", path)
@@ -101,9 +99,6 @@ def test_inspect_lists_npz_like_numpy(kfold):
 
 def test_closed_stderr_or_stdout_does_not_abort_the_work(build_dir, tmp_path):
     """Logging into a closed pipe (`kfold ... 2>&1 | head -1`) must not lose the job's outputs."""
-    import os
-    import subprocess
-    from conftest import SOURCE_DIR
     read_end, write_end = os.pipe()
     os.close(read_end)  # every write to write_end now fails with EPIPE
     out = tmp_path / "features.h5"
