@@ -3,17 +3,20 @@
 // kfold::attention_pair_bias (fused CPU and CUDA kernels) and its plain libtorch reference.
 //
 // Semantics, for every batch b, row r, head h, query i and key j:
-//   s[b,r,h,i,j] = (q[b,r,i,h,:] / sqrt(D)) . k[b,r,j,h,:] + bias[b,h,i,j] + 1e9 * (mask[b,r,j] - 1)
+//   s[b,r,h,i,j] = ((q[b,r,i,h,:] / sqrt(D)) . k[b,r,j,h,:] + 1e9 * (mask[b,r,j] - 1)) + bias[b,h,i,j]
+//   (the mask added first, as AlphaFold: it matters in a fully masked fp32 row, see below)
 //   out[b,r,i,h,:] = sum_j softmax_j(s)[j] * v[b,r,j,h,:]          lse[b,r,h,i] = logsumexp_j s
-// - q, k, v: [B, R, S, H, D], any strides (the ending-node case passes transposed views, no copy).
+// - q, k, v: [B, R, S, H, D], any strides (transposed views, e.g. the ending node's, are read in place).
 // - bias:    [B, H, S, S], shared by all R rows.            mask: [B, R, S] or absent (1 keep, 0 drop).
 // - The 1/sqrt(D) scale is applied inside the op (to q): callers pass unscaled projections.
 // - Logits are accumulated in fp32 (fp64 for double inputs); out has q's dtype, lse the accumulation
 //   dtype (fp32 for fp32/bf16/fp16 inputs, fp64 for double).
 // - Masked keys get AlphaFold's additive -1e9, not -inf. A fully masked query row therefore has every
-//   logit shifted by the same -1e9: in fp32 that offset swamps logits of magnitude < 32, so the row is
-//   the uniform average of v over all S keys (what AlphaFold computes); in fp64 the shift cancels and
-//   the row is the unmasked softmax. The fused kernels reproduce the reference in both cases.
+//   logit shifted by the same -1e9: in fp32 fl(q.k - 1e9) + bias is -1e9 exactly while both stay under
+//   32 in magnitude, so the row is the uniform average of v over all S keys, and beyond that it is what
+//   AlphaFold's fp32 arithmetic in the same order gives; in fp64 the shift cancels and the row is the
+//   unmasked softmax. The fused kernels reproduce the reference in both cases. A pair bias of -inf is
+//   allowed (those keys get weight 0; a row of -inf only gives NaN, as softmax does).
 // - Gradients flow to q, k, v and bias (dbias is reduced over the R rows, deterministically); the
 //   mask gets none.
 #pragma once
