@@ -209,11 +209,39 @@ RawFeatures read_raw_features(const std::filesystem::path& path) {
   f.num_alignments = h5.read<int32_t>("num_alignments", {f.n_res}).values;
   if (h5.contains("msa_species_identifiers")) f.msa_species_identifiers = h5.read_strings("msa_species_identifiers");
   if (h5.contains("template_aatype")) f.templates = read_template_arrays(h5, f.n_res);
-  for (const int32_t v : f.msa)
-    if (v < 0 || v > 21) fail_input("{}: dataset 'msa' has value {} outside [0, 21] (HHblits ids)", path.string(), v);
   if (static_cast<int64_t>(f.sequence.size()) != f.n_res)
     fail_input("{}: 'sequence' has {} letters but 'aatype' has {} rows", path.string(), f.sequence.size(), f.n_res);
+  check_raw_feature_values(f, path.string());
   return f;
+}
+
+void check_raw_feature_values(const RawFeatures& f, const std::string& source) {
+  const int64_t n_types = rc::restype_num_with_x;
+  for (int64_t i = 0; i < f.n_res; ++i) {
+    int64_t ones = 0, type = -1;
+    for (int64_t a = 0; a < n_types; ++a) {
+      const int32_t v = f.aatype[static_cast<size_t>(i * n_types + a)];
+      if (v != 0 && v != 1)
+        fail_input("{}: 'aatype' residue {} has value {}; each row is one-hot over the 21 residue types", source,
+                   i + 1, v);
+      if (v == 1) ++ones, type = a;
+    }
+    if (ones != 1)
+      fail_input("{}: 'aatype' residue {} has {} ones; each row is one-hot over the 21 residue types (20 and X)",
+                 source, i + 1, ones);
+    if (i < static_cast<int64_t>(f.sequence.size())) {
+      const char letter = f.sequence[static_cast<size_t>(i)];
+      const int64_t found = rc::find_restype_with_x(letter);
+      const int64_t from_letter = found < 0 ? rc::unk_restype_index : found;
+      if (from_letter != type)
+        fail_input("{}: residue {} is '{}' in 'sequence' but '{}' in 'aatype'; make both from one sequence", source,
+                   i + 1, letter, rc::restypes_with_x[static_cast<size_t>(type)]);
+    }
+  }
+  for (const int32_t v : f.msa)
+    if (v < 0 || v > 21) fail_input("{}: 'msa' has value {} outside [0, 21] (HHblits ids)", source, v);
+  for (const int32_t v : f.deletion_matrix_int)
+    if (v < 0) fail_input("{}: 'deletion_matrix_int' has a negative count {}", source, v);
 }
 
 }  // namespace kfold::fold

@@ -47,6 +47,10 @@ RawFeatures make_raw_features(const data::Sequence& query, const std::vector<dat
 // the template_* arrays are written when there are templates and read when present.
 void write_raw_features(const std::filesystem::path& path, const RawFeatures& features);
 RawFeatures read_raw_features(const std::filesystem::path& path);
+// The values of features that come from outside (a file, Python arrays): InputError naming `source` and the
+// array unless every aatype row is one-hot over the 21 types and agrees with `sequence` (letters outside
+// the 20 are X, as AlphaFold maps them), msa ids are in [0, 21] and deletion counts are not negative.
+void check_raw_feature_values(const RawFeatures& features, const std::string& source);
 // The template_* arrays alone (kfold batch keeps a target's templates beside its MSAs); at least one.
 void write_template_features(const std::filesystem::path& path, const TemplateFeatures& templates);
 TemplateFeatures read_template_features(const std::filesystem::path& path);

@@ -45,8 +45,7 @@ RawFeatures raw_features_from_arrays(const py::handle& aatype, const py::handle&
     fail_input("sequence: {} letters, but aatype has {} rows", f.sequence.size(), f.n_res);
   if (!f.msa_species_identifiers.empty() && static_cast<int64_t>(f.msa_species_identifiers.size()) != f.n_seq)
     fail_input("msa_species_identifiers: {} given for {} MSA rows", f.msa_species_identifiers.size(), f.n_seq);
-  for (const int32_t v : f.msa)
-    if (v < 0 || v > 21) fail_input("msa: value {} outside [0, 21] (HHblits ids)", v);
+  fold::check_raw_feature_values(f, "features");
   return f;
 }
 

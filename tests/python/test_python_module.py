@@ -201,6 +201,21 @@ def test_features_equal_the_clis_and_alphafolds(kf, kfold, tmp_path):
     assert f.n_res == 76 and f.sequence == "".join(FASTA.read_text().splitlines()[1:])
 
 
+def test_features_from_arrays_are_checked(kf):
+    """Edited raw features: aatype must be one-hot and agree with the sequence (it was read as residue 0,
+    alanine, when a row was all zeros); MSA ids and deletion counts in range."""
+    f = dict(kf.features("MKVUX"))  # U and X are X in aatype, as AlphaFold maps them
+    assert kf.Features.from_dict(f).sequence == "MKVUX"
+    cases = [("aatype", np.zeros_like(f["aatype"]), "residue 1 has 0 ones"),
+             ("aatype", 2 * f["aatype"], "residue 1 has value 2"),
+             ("aatype", np.roll(f["aatype"], 1, axis=0), "residue 1 is 'M' in 'sequence' but 'X' in 'aatype'"),
+             ("msa", f["msa"] + 30, "'msa' has value"),
+             ("deletion_matrix_int", f["deletion_matrix_int"] - 1, "negative count -1")]
+    for key, value, message in cases:
+        with pytest.raises(kf.InputError, match=re.escape(message)):
+            kf.Features.from_dict({**f, key: value})
+
+
 # ---- model -------------------------------------------------------------------------------------
 
 def test_prediction_equals_the_clis(kf, small_model, cli_prediction):

@@ -252,6 +252,20 @@ def test_structure_files_are_read_by_content_and_bad_ones_refused(kfold, tmp_pat
     assert not (tmp_path / "out.pdb").exists()
 
 
+def test_a_blank_chain_name_gets_a_letter(kfold, tmp_path):
+    """PDB files may leave the chain column empty; mmCIF needs a name: the first free letter."""
+    crystal = tmp_path / "crystal.pdb"
+    write_pdb(crystal, fixture_case("crystal"))
+    blank = tmp_path / "blank.pdb"
+    blank.write_text("".join(line[:21] + " " + line[22:] + "\n" if line.startswith(("ATOM", "TER")) else line + "\n"
+                             for line in crystal.read_text().splitlines()))
+    run = kfold("relax", blank, "-o", tmp_path / "blank.cif")
+    assert run.returncode == 0, run.stderr
+    doc = gemmi.cif.read(str(tmp_path / "blank.cif")).sole_block()
+    assert set(doc.find_values("_atom_site.auth_asym_id")) == {"A"}
+    assert list(doc.find_values("_entity_poly.type")) == ["polypeptide(L)"]
+
+
 def test_mmcif_without_author_residue_numbers_is_numbered_by_label(kfold, tmp_path):
     crystal = tmp_path / "crystal.pdb"
     write_pdb(crystal, fixture_case("crystal"))
