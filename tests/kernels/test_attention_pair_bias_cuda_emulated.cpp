@@ -172,6 +172,25 @@ void check_forward(Kind kind, const std::vector<AttentionShape>& shapes) {
   }
 }
 
+// The kernels' backward from the forward (out, lse) against the fp32 reference backward on the same rounded
+// inputs and forward output, with random output and lse gradients.
+void check_backward_from(Kind kind, const AttentionInputs& in, const at::Tensor& out, const at::Tensor& lse) {
+  const auto dtype = in.q.scalar_type();
+  const auto grad_out = at::randn(out.sizes(), at::TensorOptions().dtype(at::kFloat)).to(dtype);
+  const auto grad_lse = at::randn(lse.sizes(), at::TensorOptions().dtype(at::kFloat));
+  const auto fused =
+      dispatch(in, [&]<typename T, int D>() { return backward<T, D>(kind, grad_out, grad_lse, in, out); });
+  const auto ref = kern::attention_pair_bias_backward_reference(
+      grad_out.to(at::kFloat), grad_lse, in.q.to(at::kFloat), in.k.to(at::kFloat), in.v.to(at::kFloat),
+      in.bias.to(at::kFloat), in.mask, out.to(at::kFloat), lse);
+  const double atol = grad_atol(dtype), rtol = grad_rtol(dtype);
+  CHECK(std::get<0>(fused).dtype() == dtype);
+  check_close(std::get<0>(fused), std::get<0>(ref), atol, rtol, "grad_q");
+  check_close(std::get<1>(fused), std::get<1>(ref), atol, rtol, "grad_k");
+  check_close(std::get<2>(fused), std::get<2>(ref), atol, rtol, "grad_v");
+  check_close(std::get<3>(fused), std::get<3>(ref), atol, rtol, "grad_bias");
+}
+
 void check_backward(Kind kind, const std::vector<AttentionShape>& shapes) {
   for (const auto dtype : dtypes(kind)) {
     for (const auto& shape : usable(kind, shapes)) {
@@ -179,20 +198,7 @@ void check_backward(Kind kind, const std::vector<AttentionShape>& shapes) {
         INFO(name(kind) << " " << kfold::test::describe(shape) << " dtype=" << dtype << " mask=" << with_mask);
         const auto in = make_attention_inputs(shape, at::TensorOptions().dtype(dtype), with_mask, with_mask);
         const auto [out, lse] = kfold::test::call_attention_op(in);  // the CPU kernel's forward
-        const auto grad_out = at::randn(out.sizes(), at::TensorOptions().dtype(at::kFloat)).to(dtype);
-        const auto grad_lse = at::randn(lse.sizes(), at::TensorOptions().dtype(at::kFloat));
-        const auto fused =
-            dispatch(in, [&]<typename T, int D>() { return backward<T, D>(kind, grad_out, grad_lse, in, out); });
-        // The fp32 reference on the same rounded inputs and forward output.
-        const auto ref = kern::attention_pair_bias_backward_reference(
-            grad_out.to(at::kFloat), grad_lse, in.q.to(at::kFloat), in.k.to(at::kFloat), in.v.to(at::kFloat),
-            in.bias.to(at::kFloat), in.mask, out.to(at::kFloat), lse);
-        const double atol = grad_atol(dtype), rtol = grad_rtol(dtype);
-        CHECK(std::get<0>(fused).dtype() == dtype);
-        check_close(std::get<0>(fused), std::get<0>(ref), atol, rtol, "grad_q");
-        check_close(std::get<1>(fused), std::get<1>(ref), atol, rtol, "grad_k");
-        check_close(std::get<2>(fused), std::get<2>(ref), atol, rtol, "grad_v");
-        check_close(std::get<3>(fused), std::get<3>(ref), atol, rtol, "grad_bias");
+        check_backward_from(kind, in, out, lse);
       }
     }
   }
@@ -229,18 +235,7 @@ void check_minus_inf_key_tile(Kind kind, at::ScalarType dtype) {
   const auto [ref_out, ref_lse] = call_attention_reference(as_float(in));
   check_close(out, ref_out, out_atol(dtype), 0.0, "out");
   check_close(lse, ref_lse, kLseTol, kLseTol, "lse");
-  const auto grad_out = at::randn(out.sizes(), at::TensorOptions().dtype(at::kFloat)).to(dtype);
-  const auto grad_lse = at::randn(lse.sizes(), at::TensorOptions().dtype(at::kFloat));
-  const auto fused =
-      dispatch(in, [&]<typename T, int D>() { return backward<T, D>(kind, grad_out, grad_lse, in, out); });
-  const auto ref = kern::attention_pair_bias_backward_reference(
-      grad_out.to(at::kFloat), grad_lse, in.q.to(at::kFloat), in.k.to(at::kFloat), in.v.to(at::kFloat),
-      in.bias.to(at::kFloat), in.mask, out.to(at::kFloat), lse);
-  const double atol = grad_atol(dtype), rtol = grad_rtol(dtype);
-  check_close(std::get<0>(fused), std::get<0>(ref), atol, rtol, "grad_q");
-  check_close(std::get<1>(fused), std::get<1>(ref), atol, rtol, "grad_k");
-  check_close(std::get<2>(fused), std::get<2>(ref), atol, rtol, "grad_v");
-  check_close(std::get<3>(fused), std::get<3>(ref), atol, rtol, "grad_bias");
+  check_backward_from(kind, in, out, lse);
 }
 
 }  // namespace
