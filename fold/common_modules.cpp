@@ -1,11 +1,10 @@
-// Linear and LayerNorm as AlphaFold's common_modules.
+// Linear and LayerNorm as AlphaFold's common_modules, the mask bias, and the gates' thread-invariant sigmoid.
 #include "fold/common_modules.hpp"
 
 #include <ATen/Parallel.h>
 #include <ATen/ops/layer_norm.h>
 
 #include <algorithm>
-
 #include <vector>
 
 #include "fold/cpu_matmul.hpp"
