@@ -29,6 +29,11 @@ struct Protein {
 struct StructureHeader {
   std::string title;                 // e.g. "kfold prediction: model_1_ptm"
   std::vector<std::string> remarks;  // e.g. "WARNING: random weights, not a prediction"
+  // Predictions: the B-factors are per-residue pLDDTs. mmCIF output then carries them as ModelCIF
+  // quality metrics too (_ma_qa_metric_local/_global: what Mol* and the AlphaFold DB viewer colour by),
+  // with `software` (e.g. "kfold 0.9.0") as the method that computed them.
+  bool b_factors_are_plddt = false;
+  std::string software{};
 };
 
 }  // namespace kfold::data

@@ -137,6 +137,44 @@ void number_residues_by_label_where_missing(gemmi::cif::Block& block) {
     if (gemmi::cif::is_null(loop.val(r, auth))) loop.values[r * loop.width() + auth] = loop.val(r, label);
 }
 
+// ModelCIF's quality metrics for a prediction whose B-factors are pLDDTs: the per-residue pLDDT
+// (_ma_qa_metric_local, keyed by label_asym_id/label_seq_id as Mol* and the AlphaFold DB read it) and
+// its mean over residues (_ma_qa_metric_global, the mean pLDDT that ranking_debug.json ranks by),
+// computed by the software named in the header.
+void add_plddt_metrics(gemmi::cif::Block& block, const gemmi::Structure& st, const StructureHeader& header) {
+  using gemmi::cif::quote;
+  const std::string software = header.software.empty() ? "kfold" : header.software;
+  const auto space = software.find(' ');
+  gemmi::cif::Loop& sw =
+      block.init_mmcif_loop("_software.", {"pdbx_ordinal", "name", "version", "type", "classification", "description"});
+  sw.add_row({"1", quote(software.substr(0, space)),
+              space == std::string::npos ? "?" : quote(software.substr(space + 1)), "package", "other",
+              quote("Structure prediction")});
+  gemmi::cif::Loop& group = block.init_mmcif_loop("_ma_software_group.", {"ordinal_id", "group_id", "software_id"});
+  group.add_row({"1", "1", "1"});
+  gemmi::cif::Loop& metric =
+      block.init_mmcif_loop("_ma_qa_metric.", {"id", "name", "type", "mode", "software_group_id"});
+  metric.add_row({"1", "pLDDT", "pLDDT", "global", "1"});
+  metric.add_row({"2", "pLDDT", "pLDDT", "local", "1"});
+  gemmi::cif::Loop& local = block.init_mmcif_loop(
+      "_ma_qa_metric_local.",
+      {"ordinal_id", "model_id", "label_asym_id", "label_comp_id", "label_seq_id", "metric_id", "metric_value"});
+  double sum = 0.0;
+  size_t n = 0;
+  for (const gemmi::Chain& chain : st.models.at(0).chains)
+    for (const gemmi::Residue& res : chain.residues) {
+      if (res.atoms.empty()) continue;
+      const double plddt = res.atoms.front().b_iso;  // every atom of a residue carries its pLDDT
+      sum += plddt;
+      ++n;
+      local.add_row(
+          {std::to_string(n), "1", res.subchain, res.name, res.label_seq.str(), "2", fmt::format("{:.2f}", plddt)});
+    }
+  gemmi::cif::Loop& global =
+      block.init_mmcif_loop("_ma_qa_metric_global.", {"ordinal_id", "model_id", "metric_id", "metric_value"});
+  global.add_row({"1", "1", "1", fmt::format("{:.2f}", n == 0 ? 0.0 : sum / static_cast<double>(n))});
+}
+
 }  // namespace
 
 std::optional<StructureFormat> structure_format_of(const std::filesystem::path& path) {
@@ -197,6 +235,7 @@ std::string to_mmcif(const Protein& protein, const StructureHeader& header) {
   groups.symmetry = false;
   gemmi::cif::Document doc = gemmi::make_mmcif_document(st, groups);
   add_auth_columns(doc.blocks.at(0));
+  if (header.b_factors_are_plddt) add_plddt_metrics(doc.blocks.at(0), st, header);
   std::ostringstream os;
   for (const auto& r : header.remarks) os << "# " << r << '\n';
   gemmi::cif::write_cif_to_stream(os, doc);

@@ -28,8 +28,9 @@ void run_relax(const RelaxCliOptions& o) {
   const auto protein = data::read_structure(o.input);
   if (*format == data::StructureFormat::pdb) data::check_fits_pdb(protein);
   const auto relaxed = pipelines::relax_prediction(protein, o.input);
-  const data::StructureHeader header{"kfold relax: " + std::filesystem::path(o.input).filename().string(),
-                                     {pipelines::kRelaxRemark}};
+  data::StructureHeader header;  // any structure: its B-factors are not taken for pLDDTs
+  header.title = "kfold relax: " + std::filesystem::path(o.input).filename().string();
+  header.remarks = {pipelines::kRelaxRemark};
   if (*format == data::StructureFormat::mmcif)
     data::write_mmcif(o.output, relaxed.protein, header);
   else

@@ -3,6 +3,7 @@
 
 #include "data/error.hpp"
 #include "data/residue_constants.hpp"
+#include "pipelines/version.hpp"
 
 namespace kfold::pipelines {
 
@@ -41,7 +42,8 @@ data::Protein protein_from_prediction(const PredictionArrays& prediction) {
 }
 
 data::StructureHeader prediction_header(const std::string& model_name, const std::vector<std::string>& remarks) {
-  return data::StructureHeader{"kfold prediction: " + model_name, remarks};
+  return data::StructureHeader{"kfold prediction: " + model_name, remarks, /*b_factors_are_plddt=*/true,
+                               std::string("kfold ") + kVersion};
 }
 
 }  // namespace kfold::pipelines

@@ -36,6 +36,10 @@ TEST_CASE("A prediction becomes a Protein with pLDDT B-factors and writes as PDB
   kfold::test::ScratchDir dir("prediction_protein");
   const auto header = kp::prediction_header("model_1_ptm", {"WARNING: random weights, not a prediction"});
   CHECK(header.title == "kfold prediction: model_1_ptm");
+  CHECK(header.b_factors_are_plddt);
+  // pLDDT as ModelCIF quality metrics only where the B-factors are pLDDTs (not for any structure relaxed).
+  CHECK(kfold::data::to_mmcif(protein, header).find("_ma_qa_metric_local.metric_value") != std::string::npos);
+  CHECK(kfold::data::to_mmcif(protein, {}).find("_ma_qa_metric") == std::string::npos);
   kfold::data::write_pdb(dir / "unrelaxed_model_1_ptm.pdb", protein, header);
   kfold::data::write_mmcif(dir / "unrelaxed_model_1_ptm.cif", protein, header);
   for (const char* name : {"unrelaxed_model_1_ptm.pdb", "unrelaxed_model_1_ptm.cif"}) {

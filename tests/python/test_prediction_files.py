@@ -138,3 +138,24 @@ def test_unrelaxed_structure_has_plddt_b_factors(prediction, inputs):
         for res, value in zip(residues, inputs["plddt"][0]):
             assert all(abs(atom.b_iso - value) <= 0.006 for atom in res)
         assert "random weights" in (prediction / f"unrelaxed_{model}.{suffix}").read_text()
+
+
+def test_unrelaxed_cif_has_modelcif_plddt_metrics(prediction, inputs):
+    """The ModelCIF categories Mol* and the AlphaFold DB viewer colour by: one local pLDDT per residue keyed
+    by the _atom_site label_asym_id/label_seq_id of that residue, and their mean as the global metric."""
+    model = inputs["models"][0]
+    block = gemmi.cif.read(str(prediction / f"unrelaxed_{model}.cif")).sole_block()
+    metrics = block.find("_ma_qa_metric.", ["id", "type", "mode"])
+    assert [tuple(row) for row in metrics] == [("1", "pLDDT", "global"), ("2", "pLDDT", "local")]
+    local = block.find("_ma_qa_metric_local.", ["label_asym_id", "label_seq_id", "metric_id", "metric_value"])
+    atoms = block.find("_atom_site.", ["label_asym_id", "label_seq_id", "B_iso_or_equiv"])
+    b_of_residue = {(row[0], row[1]): float(row[2]) for row in atoms}
+    plddt = inputs["plddt"][0]
+    assert len(local) == len(plddt) == len(b_of_residue)
+    for row, value in zip(local, plddt):
+        assert row[2] == "2"
+        assert abs(float(row[3]) - value) <= 0.006  # written with 2 decimals
+        assert b_of_residue[(row[0], row[1])] == pytest.approx(float(row[3]), abs=0.006)
+    global_value = float(block.find_value("_ma_qa_metric_global.metric_value"))
+    assert global_value == pytest.approx(np.mean(plddt), abs=0.006)
+    assert block.find_value("_software.name") == "kfold"
