@@ -161,6 +161,29 @@ bool is_hdf5_file(const fs::path& path) {
 
 // ---------------------------------------------------------------- writer
 
+namespace {
+
+// Datasets without modification times, so that the same arrays make the same bytes (a rerun's
+// features.h5 or result_<model>.h5 compares equal with cmp).
+hid_t untimed_dataset_options() {
+  const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  if (dcpl >= 0) H5Pset_obj_track_times(dcpl, false);
+  return dcpl;
+}
+
+// The groups above dataset `key` ("a/b/x": a, a/b), created without modification times where missing.
+void create_parent_groups(hid_t file, const std::string& key) {
+  Id gcpl(H5Pcreate(H5P_GROUP_CREATE), H5Pclose);
+  H5Pset_obj_track_times(gcpl.get(), false);
+  for (size_t slash = key.find('/'); slash != std::string::npos; slash = key.find('/', slash + 1)) {
+    const std::string group = key.substr(0, slash);
+    if (H5Lexists(file, group.c_str(), H5P_DEFAULT) > 0) continue;
+    Id created(H5Gcreate2(file, group.c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), H5Gclose);
+  }
+}
+
+}  // namespace
+
 H5Writer::H5Writer(const fs::path& path) : path_(path), output_(path) {
   std::lock_guard lock(hdf5_mutex());
   silence_hdf5_errors();
@@ -184,7 +207,9 @@ void H5Writer::write_raw(std::string_view name, DType dtype, const void* data, s
   Id lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(lcpl.get(), 1);
   const std::string key = trim_slash(name);
-  Id dset(H5Dcreate2(file_->id, key.c_str(), native_type(dtype), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+  create_parent_groups(file_->id, key);
+  const Id dcpl(untimed_dataset_options(), H5Pclose);
+  Id dset(H5Dcreate2(file_->id, key.c_str(), native_type(dtype), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
           H5Dclose);
   if (!dset.ok()) fail_runtime("{}: cannot create dataset '{}' (duplicate name?)", path_.string(), key);
   if (H5Dwrite(dset.get(), native_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
@@ -212,7 +237,9 @@ void H5Writer::write_strings(std::string_view name, const std::vector<std::strin
   Id lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(lcpl.get(), 1);
   const std::string key = trim_slash(name);
-  Id dset(H5Dcreate2(file_->id, key.c_str(), type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+  create_parent_groups(file_->id, key);
+  const Id dcpl(untimed_dataset_options(), H5Pclose);
+  Id dset(H5Dcreate2(file_->id, key.c_str(), type.get(), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), H5Dclose);
   if (!dset.ok()) fail_runtime("{}: cannot create dataset '{}' (duplicate name?)", path_.string(), key);
   std::vector<const char*> ptrs;
   ptrs.reserve(values.size());

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -9,6 +11,12 @@ namespace kfold::test {
 
 // Root of the source tree (for committed fixtures under tests/ and data/examples/).
 inline std::filesystem::path source_dir() { return KFOLD_SOURCE_DIR; }
+
+// The bytes of a file ("" when it cannot be read).
+inline std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 // A fresh, empty directory under the build tree, removed when the object goes away.
 class ScratchDir {

@@ -1,7 +1,9 @@
 // Tests for the typed HDF5 layer: round trips, shape/dtype checks, strings, bad files.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "data/error.hpp"
 #include "data/hdf5_file.hpp"
@@ -42,6 +44,21 @@ TEST_CASE("HDF5: arrays, scalars and strings round-trip exactly") {
   CHECK(listing[0].name == "aatype");
   CHECK(listing[2].name == "distogram/logits");
   CHECK(listing[2].dtype == kfold::data::DType::float32);
+}
+
+TEST_CASE("HDF5: the same arrays written a second later make the same bytes (no modification times)") {
+  kfold::test::ScratchDir dir("hdf5_reproducible");
+  const auto write = [&](const char* name) {
+    H5Writer w(dir / name);
+    w.write<float>("distogram/logits", std::vector<float>{1.0f, 2.0f}, {2});
+    w.write_strings("structure/names", {"a", "b"});
+    w.write_scalar<int64_t>("seq_length", 2);
+    w.commit();
+  };
+  write("first.h5");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // HDF5 times have 1 s resolution
+  write("second.h5");
+  CHECK(kfold::test::read_bytes(dir / "first.h5") == kfold::test::read_bytes(dir / "second.h5"));
 }
 
 TEST_CASE("HDF5: missing datasets, wrong shapes and wrong dtypes name the dataset") {

@@ -18,10 +18,7 @@ namespace {
 
 const auto kFixtures = kfold::test::source_dir() / "tests/fixtures/npz";
 
-std::string read_bytes(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using kfold::test::read_bytes;
 
 void write_bytes(const std::filesystem::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
 
