@@ -3,6 +3,7 @@
 #include "msa/gotoh.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 #include <vector>
 
@@ -82,8 +83,8 @@ std::optional<Alignment> align_local(const ScoreProfile& query, std::span<const 
   return detail::walk_back(query, target, gaps, end, h_at);
 }
 
-AlignmentStats alignment_stats(const Alignment& alignment, std::span<const uint8_t> query_codes,
-                               std::span<const uint8_t> target) {
+AlignmentStats alignment_stats(const Alignment& alignment, std::string_view query, std::string_view target) {
+  const auto upper = [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); };
   AlignmentStats stats;
   int64_t i = alignment.q_start;
   int64_t j = alignment.t_start;
@@ -91,7 +92,7 @@ AlignmentStats alignment_stats(const Alignment& alignment, std::span<const uint8
   for (const char op : alignment.ops) {
     ++stats.length;
     if (op == 'M') {
-      if (query_codes[static_cast<size_t>(i)] == target[static_cast<size_t>(j)]) {
+      if (upper(query[static_cast<size_t>(i)]) == upper(target[static_cast<size_t>(j)])) {
         ++stats.identical;
       } else {
         ++stats.mismatches;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "msa/alphabet.hpp"
 #include "msa/score_profile.hpp"
@@ -43,12 +44,13 @@ std::optional<Alignment> align_local(const ScoreProfile& query, std::span<const 
 
 struct AlignmentStats {
   int64_t length = 0;      // columns
-  int64_t identical = 0;   // 'M' columns with the same residue code
-  int64_t mismatches = 0;  // 'M' columns with different codes
+  int64_t identical = 0;   // 'M' columns with the same letter (case-blind; B is not D, Z not E, U not C)
+  int64_t mismatches = 0;  // 'M' columns with different letters
   int64_t gap_opens = 0;   // runs of 'I' or 'D'
 };
-AlignmentStats alignment_stats(const Alignment& alignment, std::span<const uint8_t> query_codes,
-                               std::span<const uint8_t> target);
+// Of the residues' letters, not their alphabet codes (which alias B, Z, U, O and J to scored residues), so that
+// hits.m8's identities agree with the letters of the A3M.
+AlignmentStats alignment_stats(const Alignment& alignment, std::string_view query, std::string_view target);
 
 // Score of `alignment` recomputed from its columns (for consistency checks).
 int32_t rescore_alignment(const Alignment& alignment, const ScoreProfile& query, std::span<const uint8_t> target,

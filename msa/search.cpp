@@ -162,7 +162,7 @@ QueryResult finish_query(const data::Sequence& query, const ScoreProfile& profil
     hit.evalue = e;
     hit.bits = bit_score(params, score * ratio);
     hit.lambda_ratio = ratio;
-    hit.stats = alignment_stats(*alignment, profile.codes, target);
+    hit.stats = alignment_stats(*alignment, query.residues, db.residues(candidate.target));
     hit.alignment = std::move(*alignment);
     result.hits.push_back(std::move(hit));
   }
@@ -170,6 +170,22 @@ QueryResult finish_query(const data::Sequence& query, const ScoreProfile& profil
   if (static_cast<int64_t>(result.hits.size()) > options.max_seqs)
     result.hits.resize(static_cast<size_t>(options.max_seqs));
   return result;
+}
+
+// A query whose prefilter kept its most candidates, most of which then passed the E-value, likely has more
+// homologs in the database than the MSA holds: the candidate limit, not the statistics, ended its search.
+void warn_where_the_prefilter_limited(const std::vector<data::Sequence>& queries,
+                                      const std::vector<QueryResult>& results, const SearchOptions& options) {
+  const int64_t limit = options.prefilter.max_candidates;
+  for (size_t q = 0; q < results.size(); ++q) {
+    const QueryResult& r = results[q];
+    if (r.n_candidates >= limit && 2 * r.n_aligned >= limit && static_cast<int64_t>(r.hits.size()) < options.max_seqs)
+      log_warn(
+          "{}: {} of the prefilter's {} candidates (its limit) passed the E-value: the database likely holds more "
+          "homologs than the {} hits found; a deeper MSA needs a larger --max-prefilter (e.g. --max-prefilter {}) or "
+          "-s",
+          queries[q].id, r.n_aligned, limit, r.hits.size(), options.max_seqs);
+  }
 }
 
 void cancellation_point(const SearchOptions& options) {
@@ -344,6 +360,7 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
   }
   progress.finish();
   log_debug("search: {} prefilter candidates in all", prefilter_hits);
+  warn_where_the_prefilter_limited(queries, results, options);
   return results;
 }
 

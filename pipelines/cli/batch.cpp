@@ -28,6 +28,7 @@ struct BatchCliOptions {
   TemplateCliOptions templates;
   std::string input, output, db, msa_dir, stage = "all", shard;
   double sensitivity = msa::kDefaultSensitivity;
+  int64_t max_prefilter = 0;  // 0: the sensitivity's preset
   int64_t lock_timeout = 600;
 };
 
@@ -61,6 +62,7 @@ void run_batch_command(BatchCliOptions& o) {
   // follows its SIGTERM within seconds: the locks' handlers free the held locks and stop at once
   // (pipelines/batch/target_lock.cpp) instead of waiting for a safe point.
   remove_interrupt_handlers();
+  check_interrupt();  // a signal that came before the handlers were removed stops the batch before any work
   auto& b = o.batch;
   b.input = o.input;
   b.output_dir = o.output;
@@ -79,7 +81,8 @@ void run_batch_command(BatchCliOptions& o) {
   msa::check_sensitivity(o.sensitivity);
   const auto preset = msa::prefilter_for_sensitivity(o.sensitivity);
   b.search.prefilter.word_threshold = preset.word_threshold;
-  b.search.prefilter.max_candidates = preset.max_candidates;
+  if (o.max_prefilter == 0) o.max_prefilter = preset.max_candidates;
+  b.search.prefilter.max_candidates = o.max_prefilter;
   if (o.lock_timeout < 10) fail_input("--lock-timeout {}: must be at least 10 seconds", o.lock_timeout);
   b.lock_stale_after = std::chrono::seconds(o.lock_timeout);
   b.search.threads = apply_model_options(o.model, b.predict);
@@ -112,6 +115,10 @@ void add_batch_command(CLI::App& app, Action& action) {
   cmd->add_option("--msa-dir", o->msa_dir, "Precomputed MSAs: <id>.a3m (or .sto) here is used instead of a search");
   cmd->add_option("-s,--sensitivity", o->sensitivity, "Search sensitivity 1 (fastest) .. 7 (see kfold search)")
       ->capture_default_str();
+  cmd->add_option("--max-prefilter", o->max_prefilter,
+                  "Search: prefilter candidates per target passed to gapped alignment (default: from -s; see kfold "
+                  "search)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   cmd->add_option("-e,--evalue", o->batch.search.evalue, "Search: report hits with E-value <= this")
       ->capture_default_str();
   cmd->add_option("--max-seqs", o->batch.search.max_seqs, "Search: hits kept per target")->capture_default_str();

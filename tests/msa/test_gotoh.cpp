@@ -56,7 +56,7 @@ TEST_CASE("align_local: traceback rescoring equals the optimal score") {
     CHECK(a->t_end - a->t_start + 1 == m + ins);
     CHECK(a->ops.front() == 'M');
     CHECK(a->ops.back() == 'M');
-    const auto stats = msa::alignment_stats(*a, profile.codes, codes);
+    const auto stats = msa::alignment_stats(*a, q, t);
     CHECK(stats.length == static_cast<int64_t>(a->ops.size()));
     CHECK(stats.identical + stats.mismatches == m);
   }
@@ -75,7 +75,16 @@ TEST_CASE("align_local: a planted gap is recovered") {
   CHECK(al->q_start == 0);
   CHECK(al->q_end == 159);
   CHECK(std::count(al->ops.begin(), al->ops.end(), 'I') == 30);
-  const auto stats = msa::alignment_stats(*al, profile.codes, codes);
+  const auto stats = msa::alignment_stats(*al, q, t);
   CHECK(stats.gap_opens == 1);
+  CHECK(stats.identical == 160);
+  CHECK(stats.mismatches == 0);
+  // Letters, not codes: B, Z and U are scored as D, E and C but are not identical to them; case is ignored.
+  msa::Alignment four;
+  four.q_end = four.t_end = 3;
+  four.ops = "MMMM";
+  const auto aliased = msa::alignment_stats(four, "DEKC", "BZkU");
+  CHECK(aliased.identical == 1);
+  CHECK(aliased.mismatches == 3);
   CHECK(al->score == test::reference_sw(q, t, 11, 1));
 }

@@ -7,6 +7,7 @@
 #include "data/a3m.hpp"
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
+#include "data/log.hpp"
 #include "data/text_input.hpp"
 #include "msa/msa_filter.hpp"
 #include "msa/pssm.hpp"
@@ -123,6 +124,29 @@ TEST_CASE("search: planted homologs are found, decoys are not, any thread count 
   msa::write_search_outputs(dir / "out_serial", p.queries, results, db, serial);
   for (const std::string name : {"query0.a3m", "query1.a3m", "query2.a3m", "hits.m8"})
     CHECK(data::read_text_file(dir / "out_parallel" / name) == data::read_text_file(dir / "out_serial" / name));
+}
+
+TEST_CASE("search: a query whose candidates the prefilter's limit cut is told so (its MSA could be deeper)") {
+  test::ScratchDir dir("msa_search_limit");
+  const Planted p = make_database();
+  const auto db = open_database(p, dir.path());
+  std::vector<std::string> warnings;
+  set_log_sink([&](LogLevel level, std::string_view line) {
+    if (level == LogLevel::warn) warnings.emplace_back(line);
+  });
+  msa::SearchOptions options;
+  options.threads = 1;
+  options.prefilter.max_candidates = 2;  // each query has 4 homologs: 2 candidates, both real
+  const auto limited = msa::search({p.queries[0]}, db, options);
+  options.prefilter.max_candidates = 1000;  // the default at -s 4: no limit reached with 4 homologs
+  const auto unlimited = msa::search({p.queries[0]}, db, options);
+  set_log_sink(nullptr);
+  CHECK(limited[0].hits.size() == 2);
+  CHECK(unlimited[0].hits.size() >= 3);
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("query0: 2 of the prefilter's 2 candidates (its limit) passed the E-value") !=
+        std::string::npos);
+  CHECK(warnings[0].find("--max-prefilter 10000") != std::string::npos);
 }
 
 TEST_CASE("search: check_cancelled stops the search early and its exception reaches the caller") {
