@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <iterator>
 #include <string>
 
 namespace kfold {
@@ -16,6 +17,9 @@ std::atomic<int> g_signal{0};
 static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a lock-free flag");
 
 constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+// The dispositions found by install_interrupt_handlers, restored by remove_interrupt_handlers.
+struct sigaction g_previous[std::size(kSignals)] = {};
+bool g_installed[std::size(kSignals)] = {};
 
 extern "C" void on_interrupt(int signal_number) {
   if (g_signal.exchange(signal_number) != 0) {  // the second signal: stop now
@@ -30,10 +34,14 @@ extern "C" void on_interrupt(int signal_number) {
 
 std::string signal_name(int signal_number) {
   switch (signal_number) {
-    case SIGINT: return "SIGINT";
-    case SIGTERM: return "SIGTERM";
-    case SIGHUP: return "SIGHUP";
-    default: return "signal " + std::to_string(signal_number);
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    default:
+      return "signal " + std::to_string(signal_number);
   }
 }
 
@@ -46,11 +54,19 @@ Interrupted::Interrupted(int signal_number)
 
 void install_interrupt_handlers() {
   g_signal.store(0);
-  for (const int s : kSignals) std::signal(s, on_interrupt);
+  for (size_t k = 0; k < std::size(kSignals); ++k) {
+    // A signal the parent ignores (nohup's SIGHUP, SIGINT of a background job of a script) stays ignored.
+    g_installed[k] = ::sigaction(kSignals[k], nullptr, &g_previous[k]) == 0 && g_previous[k].sa_handler != SIG_IGN;
+    if (g_installed[k]) std::signal(kSignals[k], on_interrupt);
+  }
 }
 
 void remove_interrupt_handlers() {
-  for (const int s : kSignals) std::signal(s, SIG_DFL);
+  for (size_t k = 0; k < std::size(kSignals); ++k)
+    if (g_installed[k]) {
+      ::sigaction(kSignals[k], &g_previous[k], nullptr);
+      g_installed[k] = false;
+    }
 }
 
 int interrupt_signal() { return g_signal.load(std::memory_order_relaxed); }

@@ -20,7 +20,9 @@ class Interrupted : public Error {
 };
 
 void install_interrupt_handlers();
-// Back to the default action (the process dies at once): for commands with their own handlers.
+// Back to the dispositions found by install_interrupt_handlers (the default action, the process dies at once,
+// unless the signal was ignored then): for commands with their own handlers. Signals ignored when kfold started
+// (nohup's SIGHUP) are never handled.
 void remove_interrupt_handlers();
 // The signal received since the handlers were installed, or 0.
 int interrupt_signal();

@@ -22,6 +22,7 @@
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
+#include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
 #include "msa/msa_filter.hpp"
@@ -261,6 +262,21 @@ void remove_stale_temp_files(const fs::path& dir) {
   for (const auto& path : stale) fs::remove(path, error);
 }
 
+// Temporary files of the output folder itself (summary.tsv's) that a killed worker left: any older than
+// `age` (a summary is written in milliseconds; another worker may be writing one now).
+void remove_old_temp_files(const fs::path& dir, std::chrono::seconds age) {
+  std::error_code error;
+  const auto now = fs::file_time_type::clock::now();
+  std::vector<fs::path> stale;
+  for (const auto& entry : fs::directory_iterator(dir, error)) {
+    const auto name = entry.path().filename().string();
+    if (name.empty() || name.front() != '.' || name.find(".tmp.") == std::string::npos) continue;
+    const auto written = entry.last_write_time(error);
+    if (!error && now - written > age) stale.push_back(entry.path());
+  }
+  for (const auto& path : stale) fs::remove(path, error);
+}
+
 void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
   const auto dir = options_.output_dir / target.id;
   remove_stale_temp_files(dir);
@@ -280,10 +296,12 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
     write_status(dir / "status.json", status);
     ++report.failed;
   };
+  // A failure of the inputs themselves comes back with the same inputs; one of the resources (memory, disk, a
+  // node) may not: those are tried again by every rerun.
   const auto failed_before = [&](const std::string& stage, const std::string& key) {
     if (options_.retry_failed || !status.contains("failed")) return false;
     const auto& failed = status["failed"];
-    return failed.value("stage", "") == stage && failed.value("key", "") == key;
+    return failed.value("stage", "") == stage && failed.value("key", "") == key && failed.value("kind", "") == "input";
   };
   // Runs one stage, turning a failure into a record (the batch goes on).
   const auto attempt = [&](const std::string& stage, const std::string& key, const auto& work) {
@@ -291,14 +309,17 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
     try {
       work();
       return true;
+    } catch (const Interrupted&) {
+      throw;  // the batch stops (and the target stays as it was): not a failure of the target
     } catch (const InputError& e) {
       fail(stage, key, "input", e.what());
     } catch (const std::bad_alloc&) {
       fail(stage, key, "memory", "out of memory (try --chunk-size, fewer threads, or a larger node)");
     } catch (const c10::Error& e) {
       const std::string message = e.what_without_backtrace();
-      fail(stage, key, message.find("out of memory") != std::string::npos ? "memory" : "runtime",
-           message.substr(0, message.find('\n')));
+      const bool memory = message.find("out of memory") != std::string::npos ||
+                          message.find("can't allocate memory") != std::string::npos;  // CUDA's, the CPU allocator's
+      fail(stage, key, memory ? "memory" : "runtime", message.substr(0, message.find('\n')));
     } catch (const std::exception& e) {
       fail(stage, key, "runtime", e.what());
     }
@@ -431,8 +452,14 @@ BatchReport BatchRunner::run() {
       models.add("relax", static_cast<int64_t>(options_.predict.relax));
     models_key_ = models.hex();
   }
-  if (!options_.db.empty() && options_.stage != BatchStage::predict) msa::check_search_options(options_.search);
+  if (!options_.db.empty() && options_.stage != BatchStage::predict) {
+    msa::check_search_options(options_.search);
+    // A missing database stops the batch here (exit 2), not every target one by one (opened when first needed).
+    if (std::error_code error; !fs::exists(options_.db, error))
+      fail_input("--db {}: not found (a FASTA file or a folder made by kfold db create)", options_.db.string());
+  }
   data::ensure_directory(options_.output_dir);
+  remove_old_temp_files(options_.output_dir, options_.lock_stale_after);
   locks_ = std::make_unique<LockDirectory>(options_.output_dir / ".locks", options_.lock_stale_after);
 
   const auto mine = shard_targets(targets_, options_.shard_index, options_.shard_count);

@@ -64,3 +64,17 @@ TEST_CASE("interrupt: without the handlers the flag never rises (the Python modu
   REQUIRE(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGTERM);
 }
+
+TEST_CASE("interrupt: a signal ignored when kfold starts stays ignored (nohup's SIGHUP), and after removal too") {
+  const int status = in_child([] {
+    std::signal(SIGHUP, SIG_IGN);  // as nohup leaves it
+    kfold::install_interrupt_handlers();
+    std::raise(SIGHUP);
+    if (kfold::interrupt_signal() != 0) return 40;  // not taken as an interrupt
+    kfold::remove_interrupt_handlers();
+    std::raise(SIGHUP);  // still ignored: the previous disposition is restored, not the default
+    return 0;
+  });
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}

@@ -100,6 +100,45 @@ def test_rerun_skips_every_stage(kfold, full_run, tmp_path):
         assert len(stage_runs(copy, t, "predict")) == 2
 
 
+def test_a_failure_of_resources_is_retried_by_a_rerun_one_of_the_inputs_is_not(kfold, full_run, tmp_path):
+    """Out of memory, a full disk, a lost node: a resubmission finishes the target (the advice given, e.g.
+    --chunk-size, does not change the stage key). A bad input fails the same way again: not retried."""
+    out, _ = full_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    target = target_ids()[0]
+    status_file = copy / target / "status.json"
+    status = json.loads(status_file.read_text())
+    key = status.pop("predict")["key"]
+    status["status"] = "failed"
+    status["failed"] = {"stage": "predict", "key": key, "kind": "memory", "reason": "out of memory"}
+    status_file.write_text(json.dumps(status))
+    (copy / target / "done").unlink()
+    (copy / ".summary.tsv.tmp.99999.1").write_text("left by a killed worker")
+    os.utime(copy / ".summary.tsv.tmp.99999.1", (0, 0))  # long ago
+    run = kfold("batch", TARGETS, *SEARCH, *MODEL, "-o", copy)
+    assert run.returncode == 0, run.stderr
+    assert summary(copy)[target]["status"] == "done"
+    assert len(stage_runs(copy, target, "predict")) == 2
+    assert temp_files(copy) == []
+    # The same record as an input failure is left alone (exit 3) until --retry-failed.
+    status = json.loads(status_file.read_text())
+    status.pop("predict")
+    status["status"] = "failed"
+    status["failed"] = {"stage": "predict", "key": key, "kind": "input", "reason": "bad"}
+    status_file.write_text(json.dumps(status))
+    (copy / target / "done").unlink()
+    assert kfold("batch", TARGETS, *SEARCH, *MODEL, "-o", copy).returncode == 3
+    assert len(stage_runs(copy, target, "predict")) == 2
+
+
+def test_a_missing_database_stops_the_batch_before_any_target(kfold, tmp_path):
+    run = kfold("batch", TARGETS, "--db", tmp_path / "nope", *MODEL, "-o", tmp_path / "out")
+    assert run.returncode == 2
+    assert "--db" in run.stderr and "nope: not found" in run.stderr
+    assert not list((tmp_path / "out").glob("*/status.json"))
+
+
 def test_a_damaged_msa_is_recomputed_never_trusted(kfold, full_run, tmp_path):
     out, _ = full_run
     copy = tmp_path / "copy"
