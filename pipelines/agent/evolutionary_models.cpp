@@ -125,8 +125,8 @@ EvolutionaryModels build_evolutionary_models(const Campaign& campaign, const Evo
     Progress progress("Potts fit", po.max_iterations);
     po.progress = [&](int64_t iter, double f, double gnorm, int64_t evals) {
       const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      log_debug("agent: Potts fit iteration {}/{}: objective {:.3f}, |gradient| {:.3g}, {} evaluations, {:.1f} s",
-                iter, po.max_iterations, f, gnorm, evals, t);
+      log_debug("agent: Potts fit iteration {}/{}: objective {:.3f}, |gradient| {:.3g}, {} evaluations, {:.1f} s", iter,
+                po.max_iterations, f, gnorm, evals, t);
       progress.advance();
       check_interrupt();
       if (options.check_cancelled) options.check_cancelled();
@@ -150,6 +150,8 @@ EvolutionaryModels build_evolutionary_models(const Campaign& campaign, const Evo
     m.model_note = fmt::format("Potts model (auto: Neff {:.1f} >= {} columns)", m.weights.neff, ali.n_col);
   } else if (choice == "site_independent") {
     m.model_note = "site-independent model (evolution.model = site_independent)";
+  } else if (!m.potts && ali.n_col < 2) {
+    m.model_note = "site-independent model (a Potts model needs at least 2 aligned columns)";
   } else if (!m.potts) {
     m.model_note = "site-independent model (Potts model not fitted: --no-potts)";
   } else {

@@ -76,7 +76,9 @@ LbfgsResult minimize_lbfgs(std::vector<float>& x, const LbfgsObjective& objectiv
       axpy(t, d, x);
       f = objective(x, g);
       ++result.evaluations;
-      if (std::isfinite(f) && f <= f_prev + options.armijo * t * dg) {
+      // Armijo's sufficient decrease, and a strict one: once t * dg is below the objective's rounding, the
+      // test alone accepts steps that change nothing, and the fit would spend its iterations standing still.
+      if (std::isfinite(f) && f <= f_prev + options.armijo * t * dg && f < f_prev) {
         accepted = true;
         break;
       }
