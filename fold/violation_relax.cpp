@@ -80,6 +80,7 @@ RelaxResult relax_structure(const at::Tensor& aatype, const at::Tensor& residue_
                                            .line_search_fn("strong_wolfe"));
     optimizer.step([&] {
       check_interrupt();  // the CLI's Ctrl-C: every evaluation is a safe point (nothing written yet)
+      if (options.check_cancelled) options.check_cancelled();
       optimizer.zero_grad();
       auto e = energy(aa, ri, x, x0, exists, restrained, options);
       e.backward();

@@ -10,6 +10,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "fold/structural_violations.hpp"
@@ -28,6 +29,9 @@ struct RelaxOptions {
   // margin (0.028 A on peptide bonds, 0.3 A on clashes).
   ViolationOptions objective{10.0, 1.2, false, true};
   ViolationOptions check{};  // what counts as a violation (AlphaFold's 12 stddevs, 1.5 A)
+  // Called at every energy evaluation, next to the CLI's Ctrl-C check: throws to stop (the Python module's
+  // cancellation). Empty: none.
+  std::function<void()> check_cancelled;
 };
 
 struct RelaxResult {

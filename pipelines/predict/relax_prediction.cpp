@@ -65,11 +65,14 @@ fold::ViolationMetrics check_protein(const data::Protein& protein) {
   return fold::check_structure(t.aatype, t.residue_index, t.positions, t.mask);
 }
 
-RelaxedPrediction relax_prediction(const data::Protein& prediction, const std::string& name) {
+RelaxedPrediction relax_prediction(const data::Protein& prediction, const std::string& name,
+                                   const std::function<void()>& check_cancelled) {
   const auto start = std::chrono::steady_clock::now();
   const int64_t n = prediction.n_res();
   const auto t = protein_tensors(prediction);
-  const auto r = fold::relax_structure(t.aatype, t.residue_index, t.positions, t.mask);
+  fold::RelaxOptions options;
+  options.check_cancelled = check_cancelled;
+  const auto r = fold::relax_structure(t.aatype, t.residue_index, t.positions, t.mask, options);
   RelaxedPrediction out{prediction, std::vector<float>(static_cast<size_t>(n), 0.0f)};
   const auto positions = r.atom37_positions.contiguous();
   out.protein.atom_positions.assign(positions.data_ptr<float>(), positions.data_ptr<float>() + positions.numel());

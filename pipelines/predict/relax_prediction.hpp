@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,7 +35,9 @@ fold::ViolationMetrics check_protein(const data::Protein& protein);
 
 // Relaxes `prediction` (a structure as unrelaxed_<model>.pdb holds it, or any structure: `kfold relax`) and logs
 // what changed under `name`.
-RelaxedPrediction relax_prediction(const data::Protein& prediction, const std::string& name);
+// `check_cancelled` (optional) is called at every energy evaluation and throws to stop.
+RelaxedPrediction relax_prediction(const data::Protein& prediction, const std::string& name,
+                                   const std::function<void()>& check_cancelled = {});
 
 // relax_metrics.json: json.dumps({model: {"remaining_violations": [0.0, ...], "remaining_violations_count":
 // n}}, indent=4), AlphaFold's file and format, models in the given order; atomic write.

@@ -148,8 +148,7 @@ void bind_model(py::module_& m) {
 
   py::class_<LoadedModel>(m, "LoadedModel", "A model preset with its parameters loaded (pipelines::LoadedModel).")
       .def(py::init(&load_model), py::arg("preset"), py::arg("config"), py::arg("recycles"), py::arg("params"),
-           py::arg("random_seed"), py::arg("device"), py::arg("chunk_size"), py::arg("attention"),
-           py::arg("dtype"))
+           py::arg("random_seed"), py::arg("device"), py::arg("chunk_size"), py::arg("attention"), py::arg("dtype"))
       .def_property_readonly("name", &LoadedModel::name)
       .def_property_readonly("random_weights", &LoadedModel::random_weights)
       .def_property_readonly("num_iterations",
@@ -208,14 +207,16 @@ void bind_model(py::module_& m) {
           Release(), "The structure's entry of violations.json (AlphaFold's structural violation checks), as JSON.")
       .def(
           "relaxed_text",
-          [](const Prediction& p, std::vector<std::string> remarks, bool mmcif) {
-            const auto relaxed = pipelines::relax_prediction(pipelines::prediction_protein(p), p.model_name);
+          [](const Prediction& p, std::vector<std::string> remarks, bool mmcif, const CancelToken& token) {
+            const auto relaxed = pipelines::relax_prediction(pipelines::prediction_protein(p), p.model_name,
+                                                             [&token] { token.throw_if_cancelled(); });
             remarks.emplace_back(pipelines::kRelaxRemark);
             const auto header = pipelines::prediction_header(p.model_name, remarks);
             return mmcif ? data::to_mmcif(relaxed.protein, header) : data::to_pdb(relaxed.protein, header);
           },
-          py::arg("remarks"), py::arg("mmcif"), Release(),
-          "The structure relaxed as kfold predict --relax does, as PDB or mmCIF text.")
+          py::arg("remarks"), py::arg("mmcif"), py::arg("token"), Release(),
+          "The structure relaxed as kfold predict --relax does, as PDB or mmCIF text; stops when `token` is "
+          "cancelled.")
       .def(
           "to_pdb",
           [](const Prediction& p, const std::vector<std::string>& remarks) {
@@ -225,7 +226,8 @@ void bind_model(py::module_& m) {
       .def(
           "to_mmcif",
           [](const Prediction& p, const std::vector<std::string>& remarks) {
-            return data::to_mmcif(pipelines::prediction_protein(p), pipelines::prediction_header(p.model_name, remarks));
+            return data::to_mmcif(pipelines::prediction_protein(p),
+                                  pipelines::prediction_header(p.model_name, remarks));
           },
           py::arg("remarks"), Release());
 }

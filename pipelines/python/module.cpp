@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "data/error.hpp"
 #include "pipelines/cli/commands.hpp"
 #include "pipelines/python/bindings.hpp"
 #include "pipelines/python/python_runtime.hpp"
@@ -40,9 +41,15 @@ void bind_runtime(py::module_& m) {
       "set_log_level", [](int level) { set_log_level(static_cast<LogLevel>(std::clamp(level, 0, 4))); },
       py::arg("level"), "Lines below this level (0 debug, 1 info, 2 warning, 3 error, 4 none) are not made.");
   m.def(
-      "set_threads", [](int threads) { at::set_num_threads(threads); }, py::arg("threads"),
-      "libtorch's intra-op threads (process-wide).");
+      "set_threads",
+      [](int64_t threads) {
+        if (threads < 1 || threads > cli::kMaxThreads)
+          fail_input("threads {}: must be 1..{}", threads, cli::kMaxThreads);
+        at::set_num_threads(static_cast<int>(threads));
+      },
+      py::arg("threads"), "libtorch's intra-op threads (process-wide).");
   m.def("get_threads", [] { return at::get_num_threads(); });
+  m.attr("MAX_THREADS") = cli::kMaxThreads;  // as the CLI's --threads
 }
 
 }  // namespace kfold::python

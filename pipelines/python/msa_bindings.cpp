@@ -34,7 +34,8 @@ struct SearchArgs {
   int64_t iterations = 1;
   double inclusion_evalue = 1e-5;
   double sensitivity = msa::kDefaultSensitivity;
-  int64_t threads = 0;  // 0: every core
+  int64_t max_prefilter = 0;  // 0: the sensitivity's preset
+  int64_t threads = 0;        // 0: every core
   double max_seq_id = 1.0;
   int64_t diff = 0;
   bool composition_stats = true;
@@ -57,6 +58,7 @@ data::Msa search_one(const data::Sequence& query, const std::string& source, con
   options.composition_stats = a.composition_stats;
   options.composition_bias = a.composition_bias;
   options.prefilter = msa::prefilter_for_sensitivity(a.sensitivity);
+  if (a.max_prefilter != 0) options.prefilter.max_candidates = a.max_prefilter;
   options.threads = a.threads > 0 ? a.threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
   msa::check_search_options(options);
   options.check_cancelled = [&token] { token.throw_if_cancelled(); };
@@ -86,6 +88,10 @@ data::Msa make_msa(std::vector<std::string> sequences, std::vector<std::string> 
                    std::string(1, row[j]));
   }
   const auto deletions = numpy_to_vector<int32_t>(deletion_matrix, "deletion_matrix", {depth, length});
+  for (size_t k = 0; k < deletions.size(); ++k)
+    if (deletions[k] < 0)
+      fail_input("deletion_matrix: row {} column {}: {} deleted residues (counts are 0 or more)",
+                 static_cast<int64_t>(k) / length, static_cast<int64_t>(k) % length + 1, deletions[k]);
   if (static_cast<int64_t>(descriptions.size()) != depth)
     fail_input("descriptions: {} given for {} sequences", descriptions.size(), depth);
   if (!insertions.empty() && static_cast<int64_t>(insertions.size()) != depth)
@@ -154,6 +160,7 @@ void bind_msa(py::module_& m) {
       .def_readwrite("iterations", &SearchArgs::iterations)
       .def_readwrite("inclusion_evalue", &SearchArgs::inclusion_evalue)
       .def_readwrite("sensitivity", &SearchArgs::sensitivity)
+      .def_readwrite("max_prefilter", &SearchArgs::max_prefilter)
       .def_readwrite("threads", &SearchArgs::threads)
       .def_readwrite("max_seq_id", &SearchArgs::max_seq_id)
       .def_readwrite("diff", &SearchArgs::diff)

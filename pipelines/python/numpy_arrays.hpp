@@ -8,8 +8,11 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "data/error.hpp"
@@ -66,12 +69,35 @@ py::array_t<T> view_as_numpy(const std::vector<T>& values, std::vector<py::ssize
   return py::array_t<T>(shape, values.data(), owner);
 }
 
-// The values of a numpy array (any numeric dtype, converted to T) with the expected shape; -1 in
-// `shape` accepts any size. InputError naming `name` otherwise.
+// InputError naming `name` unless every value of `object` (a numpy array or a nested list) converts to T
+// without change: finite, and for an integer T integral and within its range (numpy's cast would wrap 2**40
+// to 0, truncate 1.7 to 1 and turn NaN into INT_MIN silently).
+template <typename T>
+void check_values_fit(const py::handle& object, const std::string& name) {
+  const auto values = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(object);
+  if (!values) return;  // not numeric: the caller's conversion says so
+  const double* v = values.data();
+  for (py::ssize_t k = 0; k < values.size(); ++k) {
+    const double x = v[k];
+    if (!std::isfinite(x)) fail_input("{}: value {} at flat index {} is not finite", name, x, k);
+    if constexpr (std::is_integral_v<T>) {
+      if (x != std::floor(x)) fail_input("{}: value {} at flat index {} is not an integer", name, x, k);
+      if (x < static_cast<double>(std::numeric_limits<T>::min()) ||
+          x > static_cast<double>(std::numeric_limits<T>::max()))
+        fail_input("{}: value {} at flat index {} is out of range for {}-bit integers", name, x, k, 8 * sizeof(T));
+    } else if (std::abs(x) > static_cast<double>(std::numeric_limits<T>::max())) {
+      fail_input("{}: value {} at flat index {} is too large", name, x, k);
+    }
+  }
+}
+
+// The values of a numpy array (any numeric dtype whose values fit T, see check_values_fit) with the
+// expected shape; -1 in `shape` accepts any size. InputError naming `name` otherwise.
 template <typename T>
 std::vector<T> numpy_to_vector(const py::handle& object, const std::string& name, std::vector<int64_t> shape) {
   const auto array = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(object);
   if (!array) fail_input("{}: expected a numeric array", name);
+  check_values_fit<T>(object, name);
   bool ok = array.ndim() == static_cast<py::ssize_t>(shape.size());
   for (size_t i = 0; ok && i < shape.size(); ++i)
     ok = shape[i] < 0 || array.shape(static_cast<py::ssize_t>(i)) == shape[i];

@@ -63,10 +63,16 @@ def test_results_from_python_feed_the_next_round(kf, tmp_path):
 def test_bad_results_leave_the_campaign_unchanged(kf, tmp_path):
     campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
     spec_file = campaign.path.read_bytes()
-    with pytest.raises(kf.InputError, match=r"results_1\.csv:3: .*(99|position)"):
+    # Messages name what was given (line 3: the second measurement), never the copy in workdir.
+    with pytest.raises(kf.InputError, match=r"^results:3: .*(99|position)"):
         campaign.add_results([("I44A", -1.0), ("Q99A", 0.5)])  # ubiquitin has 76 residues
-    with pytest.raises(kf.InputError, match=r"results_1\.csv:2: value 'nan' is not a finite number"):
+    with pytest.raises(kf.InputError, match=r"results: item 0: value nan is not a finite number"):
         campaign.add_results({"I44A": float("nan")})
+    (tmp_path / "measured.csv").write_text("variant,value\nI44A,-1.0\nQ99A,0.5\n")
+    with pytest.raises(kf.InputError, match=r"measured\.csv:3: .*(99|position)"):
+        campaign.add_results(tmp_path / "measured.csv")
+    with pytest.raises(kf.InputError, match=r"absent\.csv: cannot read the results file"):
+        campaign.add_results(tmp_path / "absent.csv")
     with pytest.raises(kf.InputError, match="no column 'value'"):
         campaign.add_results(pd.DataFrame({"variant": ["I44A"], "fitness": [1.0]}))
     with pytest.raises(kf.InputError, match=r"results: item 1: value 'abc' is not a number"):

@@ -139,6 +139,17 @@ def test_msa_arguments_are_checked(kf):
         msa.filter(max_seq_id=-1)
     with pytest.raises(kf.InputError, match="min_coverage 2: must be in"):
         msa.filter(min_coverage=2)
+    # Numbers that do not fit the deletion counts are refused, not cast (NaN became INT_MIN, 2**40 became 0).
+    for value, message in ((np.nan, "is not finite"), (2.0**40, "out of range for 32-bit"),
+                           (1.7, "is not an integer"), (-7, "counts are 0 or more")):
+        with pytest.raises(kf.InputError, match=message):
+            kf.Msa(["MKV", "MKV"], deletion_matrix=np.array([[0, 0, 0], [0, value, 0]]))
+    with pytest.raises(kf.InputError, match=r"identity nan: must be a fraction in 0..1"):
+        msa.neff_at(float("nan"))
+    with pytest.raises(kf.InputError, match=r"identity 5.0: must be"):
+        msa.neff_at(5)
+    # msas=None: single-sequence features, as documented.
+    assert kf.features("MKVL", msas=None)["msa"].shape == (1, 4)
     # One MSA path given alone is one MSA, not a sequence of one-letter paths.
     alone = kf.features(SOURCE_DIR / "data/examples/ubiquitin.fasta", msas=str(SOURCE_DIR / "data/examples/ubiquitin.a3m"))
     listed = kf.features(SOURCE_DIR / "data/examples/ubiquitin.fasta", msas=[SOURCE_DIR / "data/examples/ubiquitin.a3m"])
@@ -210,7 +221,9 @@ def test_features_from_arrays_are_checked(kf):
              ("aatype", 2 * f["aatype"], "residue 1 has value 2"),
              ("aatype", np.roll(f["aatype"], 1, axis=0), "residue 1 is 'M' in 'sequence' but 'X' in 'aatype'"),
              ("msa", f["msa"] + 30, "'msa' has value"),
-             ("deletion_matrix_int", f["deletion_matrix_int"] - 1, "negative count -1")]
+             ("deletion_matrix_int", f["deletion_matrix_int"] - 1, "negative count -1"),
+             ("msa", np.full_like(f["msa"], 2**33 + 1, dtype=np.int64), "out of range for 32-bit"),
+             ("residue_index", np.full(f["residue_index"].shape, np.nan), "residue_index: value nan")]
     for key, value, message in cases:
         with pytest.raises(kf.InputError, match=re.escape(message)):
             kf.Features.from_dict({**f, key: value})
@@ -254,6 +267,33 @@ def test_prediction_from_features_and_dict_is_the_same(kf, small_model, cli_pred
     assert not np.array_equal(a.plddt, c.plddt)
 
 
+def test_prediction_arrays_are_read_only_and_relax_is_cancellable(kf, small_model):
+    pred = small_model.predict("MKVLAAGIVGKLE")
+    with pytest.raises(ValueError, match="read-only"):
+        pred.plddt[:] = 99.0
+    assert not pred.atom_positions.flags.writeable
+    token = kf._core.CancelToken()
+    token.cancel()  # the relax stops at its first energy evaluation (random weights: it has violations)
+    with pytest.raises(KeyboardInterrupt):
+        pred._prediction.relaxed_text([], False, token)
+
+
+def test_thread_counts_are_checked(kf, tmp_path):
+    """Counts the CLI refuses (--threads 0..4096) are refused here too: 100000 crashed the interpreter."""
+    with pytest.raises(kf.InputError, match="threads 100000: must be 1..4096"):
+        kf.set_threads(100000)
+    with pytest.raises(kf.InputError, match="threads 100000: must be 1..4096"):
+        kf.search(FASTA, DB, threads=100000)
+    with pytest.raises(kf.InputError, match="threads 0: must be 1..4096"):
+        kf.search(FASTA, DB, threads=0)
+    with pytest.raises(TypeError, match="threads: expected an integer"):
+        kf.set_threads(None)
+    with pytest.raises(kf.InputError, match="threads 5000: must be 0..4096"):
+        kf.agent.Campaign(SOURCE_DIR / "data/examples/ubiquitin_campaign.json", workdir=tmp_path / "c").propose(
+            threads=5000)
+    assert not (tmp_path / "c" / "round_1").exists()
+
+
 def test_tensors_share_memory(kf, small_model):
     torch = pytest.importorskip("torch")
     pred = small_model.predict("MKVLAAGIVGKLE")
@@ -274,6 +314,18 @@ def test_model_properties_and_config_dict(kf):
     assert model.config["model"]["embeddings_and_evoformer"]["evoformer_num_block"] == 1
     assert "model_1_ptm" in kf.presets()
     assert model.predict("MKVLAAG").pae is None and model.predict("MKVLAAG").ptm is None
+    # A bad dict is named "config" (it was the temporary file it was written to); NaN is not JSON.
+    with pytest.raises(kf.InputError, match=r"^config: .*unknown config key") as error:
+        kf.Model("model_3", random_weights=True, config={"model": {"nope": 1}})
+    assert "kfold-config-" not in str(error.value)
+    # Seeds as kfold predict --seed takes them (any int64), named when out of range or not integers.
+    assert kf.Model("model_3", random_weights=True, config=config, seed=-1).predict("MKV", seed=-5).n_res == 3
+    with pytest.raises(kf.InputError, match=r"seed 18446744073709551616: must be"):
+        kf.Model("model_3", random_weights=True, config=config, seed=2**64)
+    with pytest.raises(TypeError, match="seed: expected an integer"):
+        model.predict("MKV", seed=1.5)
+    with pytest.raises(kf.InputError, match="config: not JSON"):
+        kf.Model("model_3", random_weights=True, config={"model": {"num_recycle": float("nan")}})
     # chunk_size="auto": this small problem fits unchunked, so the result is the unchunked one.
     auto = kf.Model("model_3", random_weights=True, config=config, chunk_size="auto")
     np.testing.assert_array_equal(auto.predict("MKVLAAG").atom_positions, model.predict("MKVLAAG").atom_positions)

@@ -29,6 +29,7 @@ if not _glob.glob(_os.path.join(__path__[0], "_core.*.so")):
 
 from . import _core  # noqa: E402
 from ._core import InputError, KfoldError  # noqa: E402
+from ._inputs import check_threads as _check_threads  # noqa: E402
 from ._runner import set_progress  # noqa: E402
 from .template_search import Templates, templates  # noqa: E402
 from .raw_features import Features, features  # noqa: E402
@@ -83,6 +84,4 @@ def set_threads(threads: int) -> None:
         >>> import kfold
         >>> kfold.set_threads(2)
     """
-    if threads < 1:
-        raise InputError(f"threads {threads}: must be 1 or more")
-    _core.set_threads(int(threads))
+    _core.set_threads(_check_threads(threads))

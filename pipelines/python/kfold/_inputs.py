@@ -3,7 +3,7 @@ path for a query; an Msa or an A3M/Stockholm path for an MSA."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Iterable, Union
 
 from . import _core
 
@@ -58,3 +58,41 @@ def read_msa(msa: MsaLike) -> _core.Msa:
     if isinstance(msa, (str, os.PathLike)):
         return _core.read_msa_file(os.fspath(msa))
     raise TypeError(f"msa: expected a kfold.Msa or a path, not {type(msa).__name__}")
+
+
+MAX_THREADS: int = _core.MAX_THREADS
+"""The most threads any call takes (as the CLI's ``--threads``)."""
+
+
+def check_threads(threads: object, *, zero_means_all: bool = False) -> int:
+    """``threads`` as an int in 1..MAX_THREADS (0 too with ``zero_means_all``); InputError or TypeError
+    naming the argument otherwise."""
+    import numbers
+
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
+        raise TypeError(f"threads: expected an integer, not {type(threads).__name__}")
+    low = 0 if zero_means_all else 1
+    if not low <= int(threads) <= MAX_THREADS:
+        hint = " (0: every core)" if zero_means_all else ""
+        raise _core.InputError(f"threads {threads}: must be {low}..{MAX_THREADS}{hint}")
+    return int(threads)
+
+
+def msa_list(msas: Union[MsaLike, "Iterable[MsaLike]", None]) -> list:
+    """The MSAs of an ``msas=`` argument: None (none), one MSA or path given alone, or several."""
+    if msas is None:
+        return []
+    if isinstance(msas, (str, os.PathLike, _core.Msa)) or hasattr(msas, "_msa"):
+        return [msas]  # one MSA given alone, not a list of them
+    return list(msas)
+
+
+def check_integer(name: str, value: object, low: int, high: int) -> int:
+    """``value`` as an int in low..high; TypeError or InputError naming ``name`` otherwise."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, not {type(value).__name__}")
+    if not low <= int(value) <= high:
+        raise _core.InputError(f"{name} {value}: must be {low}..{high}")
+    return int(value)

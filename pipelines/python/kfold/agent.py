@@ -23,6 +23,7 @@ Example::
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from pathlib import Path
@@ -30,12 +31,12 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
 from . import _core
 from ._core import InputError
+from ._inputs import check_integer, check_threads
 from ._runner import run
+from .model import Model
 
 if TYPE_CHECKING:
     import pandas
-
-    from .model import Model
 
 __all__ = ["Campaign", "Round"]
 
@@ -108,9 +109,12 @@ def _results_csv(results: ResultsLike) -> str:
     lines = ["variant,value,sd"]
     def number(i: int, name: str, x) -> float:
         try:
-            return float(x)
+            value = float(x)
         except (TypeError, ValueError):
             raise InputError(f"results: item {i}: {name} {x!r} is not a number") from None
+        if not math.isfinite(value):
+            raise InputError(f"results: item {i}: {name} {x!r} is not a finite number (leave the variant out)")
+        return value
 
     for i, (variant, value, sd) in enumerate(rows):
         if not isinstance(variant, str) or "," in variant or not variant.strip():
@@ -298,10 +302,19 @@ class Campaign:
 
             >>> next_round = campaign.propose(threads=2, seed=7)  # doctest: +SKIP
         """
-        if threads < 0:
-            raise InputError(f"threads {threads}: must be 0 (all cores) or more")
-        if seed is not None and seed < 0:
-            raise InputError(f"seed {seed}: must be >= 0")
+        threads = check_threads(threads, zero_means_all=True)
+        if seed is not None:
+            seed = check_integer("seed", seed, 0, 2**64 - 1)
+        if model is not None and not isinstance(model, Model):
+            raise TypeError(f"model: expected a kfold.Model or None, not {type(model).__name__}")
+        # Every argument is converted before the round's folder exists, so a bad one leaves nothing behind.
+        args = _core.AgentArgs()
+        args.threads = threads
+        args.seed = None if seed is None else int(seed)
+        args.no_potts = not potts
+        args.potts_iterations = None if potts_iterations is None else int(potts_iterations)
+        args.evolution_cache = os.fspath(evolution_cache) if evolution_cache is not None else ""
+        loaded = model._model if model is not None else None
         rounds = self.rounds
         number = rounds[-1].number + 1 if rounds else 1
         folder = self.workdir / f"round_{number}"
@@ -313,13 +326,6 @@ class Campaign:
             for name in ("target.a3m", "target_search.json"):  # a "db" campaign's search, reused if current
                 if (rounds[-1].folder / name).exists():
                     shutil.copyfile(rounds[-1].folder / name, folder / name)
-        args = _core.AgentArgs()
-        args.threads = int(threads)
-        args.seed = None if seed is None else int(seed)
-        args.no_potts = not potts
-        args.potts_iterations = None if potts_iterations is None else int(potts_iterations)
-        args.evolution_cache = os.fspath(evolution_cache) if evolution_cache is not None else ""
-        loaded = model._model if model is not None else None
         try:
             run(_core.run_agent, os.fspath(self.path), os.fspath(folder), args, loaded, cancellable=True)
         except BaseException:
@@ -348,8 +354,13 @@ class Campaign:
             ... # doctest: +SKIP
         """
         if isinstance(results, (str, os.PathLike)):
-            text = Path(results).read_text(encoding="utf-8")
+            source = os.fspath(results)
+            try:
+                text = Path(results).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                raise InputError(f"{source}: cannot read the results file ({error})") from None
         else:
+            source = "results"
             text = _results_csv(results)
         existing = {Path(p).name for p in self._spec.get("results", [])}
         index = 1
@@ -361,6 +372,9 @@ class Campaign:
         spec.setdefault("results", []).append(str(path))
         try:
             self._save(spec)
+        except InputError as error:  # named after what the user gave, not the copy just removed
+            path.unlink()
+            raise InputError(str(error).replace(str(path), source)) from None
         except BaseException:
             path.unlink()
             raise

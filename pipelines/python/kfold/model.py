@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from ._inputs import MsaLike, QueryLike
+from ._inputs import MsaLike, QueryLike, check_integer
 from ._runner import flush_log, logger, run
 from .raw_features import Features, features
 from .template_search import Templates
@@ -39,8 +39,8 @@ def presets() -> list[str]:
 class Prediction:
     """One model's prediction for one target: numpy arrays and scores, PDB/mmCIF text.
 
-    The arrays are those of ``result_<model>.h5`` (and AlphaFold's result dict); they share memory with
-    the model's output tensors (no copy), so copy an array before changing it.
+    The arrays are those of ``result_<model>.h5`` (and AlphaFold's result dict): read-only views of the
+    model's output tensors (no copy); ``np.array(pred.plddt)`` makes a copy to change.
 
     Example::
 
@@ -59,7 +59,9 @@ class Prediction:
 
     def _array(self, name: str) -> np.ndarray:
         if name not in self._arrays:
-            self._arrays[name] = self._prediction.array(name)
+            array = self._prediction.array(name)
+            array.flags.writeable = False  # a view of the model's output: read-only, as Msa's and Features'
+            self._arrays[name] = array
         return self._arrays[name]
 
     @property
@@ -192,7 +194,7 @@ class Prediction:
             >>> open("relaxed.pdb", "w").write(pred.to_pdb(relaxed=True))  # doctest: +SKIP
         """
         if relaxed:
-            return self._prediction.relaxed_text(self._remarks(), False)
+            return run(self._prediction.relaxed_text, self._remarks(), False, cancellable=True)
         return self._prediction.to_pdb(self._remarks())
 
     def to_mmcif(self, relaxed: bool = False) -> str:
@@ -204,7 +206,7 @@ class Prediction:
             >>> open("pred.cif", "w").write(pred.to_mmcif())  # doctest: +SKIP
         """
         if relaxed:
-            return self._prediction.relaxed_text(self._remarks(), True)
+            return run(self._prediction.relaxed_text, self._remarks(), True, cancellable=True)
         return self._prediction.to_mmcif(self._remarks())
 
     def __repr__(self) -> str:
@@ -259,15 +261,23 @@ class Model:
         if random_weights and params is not None:
             raise _core.InputError("give params or random_weights=True, not both")
         params_path = "" if random_weights else os.fspath(_core.find_params(preset, os.fspath(params or "")))
-        self._seed = int(seed)
+        self._seed = check_integer("seed", seed, -2**63, 2**63 - 1)  # as kfold predict --seed
         self._check_memory = bool(check_memory)
         self._device = device
         if isinstance(config, Mapping):
+            try:
+                text = json.dumps(config, allow_nan=False)
+            except (TypeError, ValueError) as error:
+                raise _core.InputError(f"config: not JSON ({error})") from None
             with tempfile.TemporaryDirectory(prefix="kfold-config-") as tmp:
                 path = os.path.join(tmp, "config.json")
                 with open(path, "w", encoding="utf-8") as f:
-                    json.dump(config, f)
-                self._model = self._load(preset, path, recycles, params_path, device, chunk_size, attention, dtype)
+                    f.write(text)
+                try:
+                    self._model = self._load(preset, path, recycles, params_path, device, chunk_size, attention,
+                                             dtype)
+                except _core.InputError as error:  # named "config", not the temporary file
+                    raise _core.InputError(str(error).replace(path, "config")) from None
         else:
             config_path = "" if config is None else os.fspath(config)
             self._model = self._load(preset, config_path, recycles, params_path, device, chunk_size, attention,
@@ -283,8 +293,8 @@ class Model:
             chunk_size = _core.AUTO_CHUNK
         elif isinstance(chunk_size, str) or int(chunk_size) < 0:
             raise _core.InputError(f"chunk_size {chunk_size!r}: expected a row count (0 = no chunking) or 'auto'")
-        return run(_core.LoadedModel, preset, config, recycles, params, self._seed, device, int(chunk_size), attention,
-                   dtype)
+        return run(_core.LoadedModel, preset, config, recycles, params, self._seed % 2**64, device, int(chunk_size),
+                   attention, dtype)
 
     @property
     def preset(self) -> str:
@@ -344,7 +354,7 @@ class Model:
                 raw = raw.with_templates(templates)
         else:
             raw = features(query, msas or (), templates=templates)
-        seed = self._seed if seed is None else int(seed)
+        seed = self._seed if seed is None else check_integer("seed", seed, -2**63, 2**63 - 1)
         prediction = run(self._model.predict, raw._raw, seed, self._check_memory, cancellable=True)
         return Prediction(prediction, self.random_weights)
 

@@ -7,7 +7,7 @@ from typing import Iterable, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from ._inputs import QueryLike, read_query
+from ._inputs import QueryLike, check_threads, read_query
 from ._runner import flush_log, run
 
 __all__ = ["Msa", "search"]
@@ -75,7 +75,7 @@ class Msa:
 
             >>> import kfold
             >>> kfold.Msa.from_a3m("data/examples/ubiquitin.a3m").depth  # doctest: +SKIP
-            8
+            9
         """
         if isinstance(a3m, str) and a3m.lstrip().startswith((">", "#")):
             msa = _core.parse_a3m(a3m, "A3M text")
@@ -197,7 +197,10 @@ class Msa:
             >>> kfold.Msa(["MKVL", "MKVA"]).neff_at(0.7)
             1.0
         """
-        return run(self._msa.neff, float(identity))
+        identity = float(identity)
+        if not 0.0 <= identity <= 1.0:  # NaN too
+            raise _core.InputError(f"identity {identity}: must be a fraction in 0..1 (e.g. 0.8)")
+        return run(self._msa.neff, identity)
 
     @property
     def coverage(self) -> np.ndarray:
@@ -292,7 +295,8 @@ class Msa:
 
 def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: int = 1, evalue: float = 1e-3,
            max_seqs: int = 10000, min_coverage: float = 0.0, max_seq_id: float = 1.0, diff: int = 0,
-           sensitivity: float = 4.0, inclusion_evalue: float = 1e-5, threads: Optional[int] = None,
+           sensitivity: float = 4.0, max_prefilter: Optional[int] = None, inclusion_evalue: float = 1e-5,
+           threads: Optional[int] = None,
            composition_stats: bool = True, composition_bias: bool = True) -> Msa:
     """Searches ``db`` for homologs of ``query`` and returns their MSA (``kfold search``).
 
@@ -309,6 +313,9 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
         max_seq_id: drop rows more identical than this to a row kept before them (1: keep all).
         diff: keep the ``diff`` most diverse rows covering each 50-column block (``--diff``; 0: off).
         sensitivity: 1 (fastest) to 7 (most sensitive); 4 is the default (``-s``).
+        max_prefilter: candidates the prefilter passes to alignment (``--max-prefilter``; None: the
+            sensitivity's, 1000 at 4). A query with more homologs than this gets a warning: raise it
+            (e.g. to ``max_seqs``) for a deeper MSA.
         inclusion_evalue: hits with E-value <= this build the next round's PSSM.
         threads: OpenMP threads (None: every core); the result is the same for any count.
         composition_stats: composition-based E-values (False: plain BLOSUM62 statistics, ``--no-comp-stats``).
@@ -333,9 +340,11 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
     args.iterations = int(iterations)
     args.inclusion_evalue = float(inclusion_evalue)
     args.sensitivity = float(sensitivity)
-    args.threads = 0 if threads is None else int(threads)
-    if threads is not None and args.threads < 1:
-        raise _core.InputError(f"threads {threads}: must be 1 or more (None: every core)")
+    if max_prefilter is not None:
+        args.max_prefilter = int(max_prefilter)
+        if args.max_prefilter < 1:
+            raise _core.InputError(f"max_prefilter {max_prefilter}: must be 1 or more (None: the sensitivity's)")
+    args.threads = 0 if threads is None else check_threads(threads)
     args.max_seq_id = float(max_seq_id)
     args.diff = int(diff)
     args.composition_stats = bool(composition_stats)

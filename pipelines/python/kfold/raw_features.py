@@ -8,7 +8,7 @@ from typing import Iterator, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from ._inputs import MsaLike, QueryLike, msa_source, read_msa, read_query
+from ._inputs import MsaLike, QueryLike, msa_list, msa_source, read_msa, read_query
 from ._runner import flush_log, logger, run
 from .template_search import Templates
 
@@ -160,15 +160,16 @@ class Features(Mapping):
                 f"{f' templates={templates}' if templates else ''}>")
 
 
-def features(query: QueryLike, msas: Sequence[MsaLike] = (), *, msa_sources: Optional[Sequence[str]] = None,
+def features(query: QueryLike, msas: Union[MsaLike, Sequence[MsaLike], None] = (), *, msa_sources: Optional[Sequence[str]] = None,
              templates: Optional[Templates] = None) -> Features:
     """AlphaFold's raw features of ``query`` and its MSAs (``kfold features``), identical to AlphaFold's
     ``make_sequence_features`` + ``make_msa_features``.
 
     Args:
         query: a sequence, FASTA text, or a FASTA file holding one sequence.
-        msas: :class:`kfold.Msa` objects or A3M/Stockholm paths, each starting with the query. Used in
-            order; a row already seen in an earlier MSA is dropped. None: single-sequence features.
+        msas: :class:`kfold.Msa` objects or A3M/Stockholm paths (or one alone), each starting with the
+            query. Used in order; a row already seen in an earlier MSA is dropped. None or none:
+            single-sequence features.
         msa_sources: names of the MSAs in error messages (default: their paths, or ``msas[i]``).
         templates: template features of the query (:func:`kfold.templates`); None: none.
 
@@ -180,12 +181,10 @@ def features(query: QueryLike, msas: Sequence[MsaLike] = (), *, msa_sources: Opt
         >>> import kfold
         >>> f = kfold.features("data/examples/ubiquitin.fasta", msas=["data/examples/ubiquitin.a3m"])  # doctest: +SKIP
         >>> f["msa"].shape  # doctest: +SKIP
-        (8, 76)
+        (9, 76)
     """
     sequence, _ = read_query(query, "kfold.features")
-    if isinstance(msas, (str, os.PathLike, _core.Msa)) or hasattr(msas, "_msa"):
-        msas = [msas]  # one MSA given alone, not a list of them
-    msas = list(msas)
+    msas = msa_list(msas)
     sources = list(msa_sources) if msa_sources is not None else [msa_source(m, i) for i, m in enumerate(msas)]
     if len(sources) != len(msas):
         raise _core.InputError(f"msa_sources: {len(sources)} names for {len(msas)} MSAs")

@@ -9,7 +9,8 @@ from typing import Iterator, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from ._inputs import MsaLike, QueryLike, msa_source, read_msa, read_query
+from ._inputs import (MAX_THREADS, MsaLike, QueryLike, check_threads, msa_list, msa_source, read_msa,
+                      read_query)
 from ._runner import run
 
 __all__ = ["Templates", "templates"]
@@ -91,7 +92,7 @@ class Templates(Mapping):
 
 
 def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: Union[str, "os.PathLike[str]"], *,
-              msas: Sequence[MsaLike] = (), max_template_date: Optional[str] = None, evalue: float = 10.0,
+              msas: Union[MsaLike, Sequence[MsaLike], None] = (), max_template_date: Optional[str] = None, evalue: float = 10.0,
               max_hits: int = 20, threads: Optional[int] = None) -> Templates:
     """Searches ``db`` for templates of ``query`` and builds AlphaFold's template features from the
     mmCIF files in ``mmcif_dir`` (``kfold predict --template-db DB --template-mmcif-dir DIR``).
@@ -116,10 +117,8 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
         >>> f = kfold.features("query.fasta", msas=["query.a3m"], templates=t)  # doctest: +SKIP
     """
     sequence, _ = read_query(query, "kfold.templates")
-    n_threads = (os.cpu_count() or 1) if threads is None else int(threads)
-    if n_threads < 1:
-        raise _core.InputError(f"threads {threads}: must be 1 or more (None: every core)")
-    msas = list(msas)
+    n_threads = min(os.cpu_count() or 1, MAX_THREADS) if threads is None else check_threads(threads)
+    msas = msa_list(msas)
     raw = None
     if msas:
         sources = [msa_source(m, i) for i, m in enumerate(msas)]
