@@ -498,8 +498,7 @@ BatchReport BatchRunner::run() {
     if (auto lock = locks_->try_lock(target.id)) {
       run_target(target, report);
     } else {
-      log_info("{}: another worker holds it (lock {})", target.id,
-               (options_.output_dir / ".locks" / (target.id + ".lock")).string());
+      log_warn("{}: left to another worker: {}", target.id, locks_->holder_text(target.id));
       ++report.busy;
     }
   }

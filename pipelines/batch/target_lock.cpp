@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
-#include <atomic>
 #include <csignal>
 #include <cstring>
 #include <ctime>
@@ -162,6 +162,15 @@ bool LockDirectory::is_stale(const fs::path& lock) const {
   }
   // Another host (or a lock whose owner died before writing it): trust the heartbeat.
   return age_seconds(lock) > static_cast<double>(stale_after_.count());
+}
+
+std::string LockDirectory::holder_text(const std::string& name) const {
+  const auto path = dir_ / (name + ".lock");
+  Owner owner;
+  const std::string who = parse_owner(path, owner) ? fmt::format("pid {} on {}", owner.pid, owner.host)
+                                                   : std::string("a worker that had not yet written its name");
+  return fmt::format("{}, heartbeat {:.0f} s ago (taken over after {} s without one; lock {})", who, age_seconds(path),
+                     stale_after_.count(), path.string());
 }
 
 std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {

@@ -46,6 +46,10 @@ class LockDirectory {
   // "host pid start" of this process, as its lock files hold it.
   static std::string owner_text();
 
+  // Who holds the lock of `name` and when it will be taken over, for messages: "pid 123 on node17, heartbeat
+  // 42 s ago (taken over after 600 s without one)".
+  std::string holder_text(const std::string& name) const;
+
  private:
   friend class TargetLock;
   struct Heartbeat;

@@ -34,8 +34,8 @@ struct BatchCliOptions {
 
 // The shard of a SLURM array task. KFOLD_SHARDS=N: the task's id itself of N (array ids 0..N-1), so that
 // a resubmission of some tasks (--array=7,42) runs their original shards. Otherwise the id minus the
-// array's first id, of its task count; an array whose ids are not contiguous (a partial resubmission)
-// needs KFOLD_SHARDS.
+// array's first id, of its task count; an array whose ids are not contiguous, or one task of id > 0 (a
+// partial resubmission), needs KFOLD_SHARDS.
 std::pair<int64_t, int64_t> shard_from_slurm(const char* id) {
   auto env = [](const char* name) -> std::string {
     const char* value = std::getenv(name);
@@ -52,6 +52,13 @@ std::pair<int64_t, int64_t> shard_from_slurm(const char* id) {
         "SLURM array ids {}..{} are not contiguous ({} tasks), as after resubmitting some tasks: set "
         "KFOLD_SHARDS=N, the first submission's task count (its array ids 0..N-1), or pass --shard I/N",
         min, max, count);
+  // One task of id > 0 is most likely one task of an array resubmitted (--array=3): as shard 0/1 it would take
+  // every target, under a time limit meant for one shard.
+  if (count == "1" && std::atol(id) != 0)
+    fail_input(
+        "SLURM array task {} is its array's only task, as after resubmitting one task: set KFOLD_SHARDS=N, the "
+        "first submission's task count (its array ids 0..N-1), or pass --shard I/N (--shard 0/1: every target)",
+        id);
   // Array ids may start at any number (--array=1-100): shift by SLURM_ARRAY_TASK_MIN.
   const long index = std::atol(id) - (min.empty() ? 0 : std::atol(min.c_str()));
   return pipelines::parse_shard(fmt::format("{}/{}", index, count), "shard from SLURM_ARRAY_TASK_ID/COUNT");

@@ -79,9 +79,12 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
                  "memory, the same results to float rounding); 0 = no chunking; auto = the largest that fits the "
                  "free memory (0 when everything fits)")
       ->default_val("0");
-  cmd.add_option("--threads", o.threads, "CPU threads; 0 = all cores")
+  cmd.add_option("--threads", o.threads,
+                 "CPU threads; 0 = all cores (given twice: the last, so that options "
+                 "passed through scripts/slurm override the scripts' own)")
       ->default_val(0)
-      ->check(CLI::Range(int64_t{0}, kMaxThreads));
+      ->check(CLI::Range(int64_t{0}, kMaxThreads))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd.add_flag("--no-memory-check", o.no_memory_check, "Run even when the memory estimate exceeds what is free");
 }
 

@@ -73,12 +73,16 @@ TEST_CASE("LockDirectory: another host's lock waits for the stale time") {
   LockDirectory locks(tmp.path(), std::chrono::seconds(60));
   std::ofstream(tmp / "t.lock") << "node-elsewhere 4242 999\n";
   set_age(tmp / "t.lock", 30);
-  CHECK_FALSE(locks.try_lock("t"));  // heartbeat 30 s old < 60 s: alive
+  CHECK_FALSE(locks.try_lock("t"));            // heartbeat 30 s old < 60 s: alive
+  const auto holder = locks.holder_text("t");  // what the worker that leaves it says
+  CHECK(holder.find("pid 4242 on node-elsewhere, heartbeat 3") == 0);
+  CHECK(holder.find("taken over after 60 s without one") != std::string::npos);
   set_age(tmp / "t.lock", 120);
   CHECK(locks.try_lock("t"));  // no heartbeat for 120 s: gone
   // A lock file its owner died before writing (empty) follows the same rule.
   std::ofstream(tmp / "e.lock").flush();
   CHECK_FALSE(locks.try_lock("e"));
+  CHECK(locks.holder_text("e").find("a worker that had not yet written its name") == 0);
   set_age(tmp / "e.lock", 120);
   CHECK(locks.try_lock("e"));
 }

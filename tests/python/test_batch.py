@@ -264,6 +264,18 @@ def test_shards_partition_the_targets(build_dir, kfold, tmp_path):
                                          SLURM_ARRAY_TASK_MIN="0", SLURM_ARRAY_TASK_MAX="2")
     assert run.returncode == 2 and "KFOLD_SHARDS" in run.stderr, run.stderr
     assert not (tmp_path / "gaps").exists()
+    # One task resubmitted alone (--array=2) without KFOLD_SHARDS would take every target: refused too.
+    run, taken = msa_stage_in_array_task("alone", SLURM_ARRAY_TASK_ID="2", SLURM_ARRAY_TASK_COUNT="1",
+                                         SLURM_ARRAY_TASK_MIN="2", SLURM_ARRAY_TASK_MAX="2")
+    assert run.returncode == 2 and "only task" in run.stderr and "KFOLD_SHARDS" in run.stderr, run.stderr
+    # The sbatch script with extra options: a --threads given there overrides the script's own.
+    script = SOURCE_DIR / "scripts/slurm/msa_array.sbatch"
+    run = subprocess.run(["bash", str(script), str(TARGETS), str(tmp_path / "script"), str(EXAMPLES / "ubiquitin_db.fasta"),
+                          "--threads", "1"], env=dict(os.environ, KFOLD=str(build_dir / "bin" / "kfold"),
+                                                      SLURM_ARRAY_TASK_ID="0", SLURM_ARRAY_TASK_COUNT="3",
+                                                      SLURM_CPUS_PER_TASK="2"),
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr  # it was 2: "--threads: At Most 1 required but received 2"
 
 
 def test_sigterm_frees_the_locks(build_dir, tmp_path):
