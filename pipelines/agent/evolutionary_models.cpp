@@ -43,6 +43,16 @@ int64_t map_focus_to_target(const FamilyAlignment& ali, const Campaign& campaign
       return offset;
     }
   }
+  // A letter outside the 20 amino acids in the focus is read as a gap, so it can never match: say which.
+  for (int64_t c = 0; c < ali.n_col; ++c) {
+    const int64_t k = ali.column_residue[static_cast<size_t>(c)] - ali.focus_start;
+    if (ali.state(0, c) == kGapState && k >= 0 && k < static_cast<int64_t>(ali.focus_residues.size()))
+      fail_input(
+          "{}: field 'target.msa': the first record of {} ('{}') has '{}' at residue {}: the wild type's aligned "
+          "residues must be the 20 standard amino acids (write it lower case, an unaligned insertion, or fix it)",
+          campaign.path.string(), ali.source, ali.focus_id, ali.focus_residues[static_cast<size_t>(k)],
+          ali.column_residue[static_cast<size_t>(c)]);
+  }
   fail_input(
       "{}: field 'target.msa': the first record of {} ('{}', residues {}..) is not the target sequence with its "
       "numbering; the first record must be the wild type (its aligned residues upper case, optional /START-END "

@@ -95,9 +95,9 @@ void check_values_fit(const py::handle& object, const std::string& name) {
 // expected shape; -1 in `shape` accepts any size. InputError naming `name` otherwise.
 template <typename T>
 std::vector<T> numpy_to_vector(const py::handle& object, const std::string& name, std::vector<int64_t> shape) {
+  check_values_fit<T>(object, name);  // before the cast below, which would warn about NaN
   const auto array = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(object);
   if (!array) fail_input("{}: expected a numeric array", name);
-  check_values_fit<T>(object, name);
   bool ok = array.ndim() == static_cast<py::ssize_t>(shape.size());
   for (size_t i = 0; ok && i < shape.size(); ++i)
     ok = shape[i] < 0 || array.shape(static_cast<py::ssize_t>(i)) == shape[i];

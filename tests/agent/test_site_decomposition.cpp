@@ -6,6 +6,8 @@
 
 #include <cmath>
 
+#include "data/atomic_output.hpp"
+#include "data/error.hpp"
 #include "pipelines/agent/evolutionary_models.hpp"
 #include "pipelines/agent/site_decomposition.hpp"
 #include "test_support.hpp"
@@ -58,4 +60,20 @@ TEST_CASE("site decomposition: site means of the 19 singles, terms that add up t
   EvolutionaryModels site_independent_only = models;
   site_independent_only.potts.reset();
   CHECK(SiteDecomposition(site_independent_only, sequence, 5).features(dm).size() == 2u);
+}
+
+TEST_CASE("evolutionary models: a non-standard letter in the wild type's aligned residues is named") {
+  kfold::test::ScratchDir dir("evolution_focus_x");
+  kfold::data::write_file_atomic(dir / "family.a2m", ">wt\nMKXLAG\n>h1\nMKVLAG\n>h2\nMRVLSG\n");
+  const Campaign c = parse_campaign(
+      R"({"name": "x", "target": {"id": "T", "sequence": "MKVLAG", "msa": "family.a2m"}})", dir / "campaign.json");
+  EvolutionOptions eo;
+  eo.fit_potts = false;
+  try {
+    build_evolutionary_models(c, eo);
+    FAIL("expected an InputError");
+  } catch (const kfold::InputError& e) {
+    // It said only that the first record is not the target sequence: the X reads as a gap state.
+    CHECK(std::string(e.what()).find("('wt') has 'X' at residue 3") != std::string::npos);
+  }
 }

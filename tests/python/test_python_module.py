@@ -212,6 +212,22 @@ def test_features_equal_the_clis_and_alphafolds(kf, kfold, tmp_path):
     assert f.n_res == 76 and f.sequence == "".join(FASTA.read_text().splitlines()[1:])
 
 
+def test_msa_and_features_pickle(kf):
+    """For multiprocessing (spawn) workers and copy.deepcopy: the same rows, deletions and arrays back."""
+    import copy
+    import pickle
+
+    msa = kf.Msa.from_a3m(A3M)
+    back = pickle.loads(pickle.dumps(msa))
+    assert back.to_a3m() == msa.to_a3m()
+    np.testing.assert_array_equal(back.deletion_matrix, msa.deletion_matrix)
+    f = kf.features(FASTA, msas=[msa])
+    g = copy.deepcopy(f)
+    assert set(g) == set(f)
+    for key in f:
+        np.testing.assert_array_equal(np.asarray(g[key]), np.asarray(f[key]), err_msg=key)
+
+
 def test_features_from_arrays_are_checked(kf):
     """Edited raw features: aatype must be one-hot and agree with the sequence (it was read as residue 0,
     alanine, when a row was all zeros); MSA ids and deletion counts in range."""
@@ -365,6 +381,13 @@ def test_errors_carry_the_clis_messages(kf, kfold, tmp_path):
         kf.Model("model_9", random_weights=True)
     with pytest.raises(kf.InputError, match="chunk_size 'big'"):
         kf.Model(random_weights=True, config=SMALL, chunk_size="big")
+    # Integers out of the C++ types' range are named (they were pybind11's unnamed TypeErrors).
+    with pytest.raises(kf.InputError, match=r"chunk_size -1: must be 0\.\."):
+        kf.Model(random_weights=True, config=SMALL, chunk_size=-1)
+    with pytest.raises(kf.InputError, match=r"max_seqs 1180591620717411303424: must be 1\.\."):
+        kf.search(FASTA, DB, max_seqs=2**70)
+    with pytest.raises(kf.InputError, match=r"diff -1: must be 0\.\."):
+        kf.Msa(["MKV", "M-V"]).filter(diff=-1)
 
 
 def test_missing_params_say_where_they_looked(kf, kfold, tmp_path, monkeypatch):

@@ -291,8 +291,10 @@ class Model:
             recycles = int(recycles)
         if chunk_size == "auto":
             chunk_size = _core.AUTO_CHUNK
-        elif isinstance(chunk_size, str) or int(chunk_size) < 0:
+        elif isinstance(chunk_size, str):
             raise _core.InputError(f"chunk_size {chunk_size!r}: expected a row count (0 = no chunking) or 'auto'")
+        else:
+            chunk_size = check_integer("chunk_size", chunk_size, 0, 2**31 - 1)
         return run(_core.LoadedModel, preset, config, recycles, params, self._seed % 2**64, device, int(chunk_size),
                    attention, dtype)
 

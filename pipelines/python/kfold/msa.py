@@ -7,7 +7,7 @@ from typing import Iterable, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from ._inputs import QueryLike, check_threads, read_query
+from ._inputs import QueryLike, check_integer, check_threads, read_query
 from ._runner import flush_log, run
 
 __all__ = ["Msa", "search"]
@@ -64,6 +64,11 @@ class Msa:
         msa._msa = core
         msa._cache = {}
         return msa
+
+    def __reduce__(self):
+        """Pickling (multiprocessing, ``copy.deepcopy``): the rows, descriptions, deletions and insertions."""
+        m = self._msa
+        return _msa_from_rows, (m.sequences, m.descriptions, np.array(m.deletion_matrix), m.insertions)
 
     @classmethod
     def from_a3m(cls, a3m: Union[str, "os.PathLike[str]"]) -> "Msa":
@@ -287,10 +292,12 @@ class Msa:
         if max_seq_id is not None:
             msa = msa.select(run(msa._msa.filter_max_seq_id, float(max_seq_id)))
         if diff is not None:
-            if int(diff) < 0:
-                raise _core.InputError(f"diff {diff}: must be >= 0 (0 turns the filter off)")
-            msa = msa.select(run(msa._msa.filter_diverse, int(diff)))
+            msa = msa.select(run(msa._msa.filter_diverse, check_integer("diff", diff, 0, 2**31 - 1)))
         return msa
+
+
+def _msa_from_rows(sequences, descriptions, deletion_matrix, insertions) -> Msa:
+    return Msa._wrap(_core.Msa(sequences, descriptions, deletion_matrix, insertions))
 
 
 def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: int = 1, evalue: float = 1e-3,
@@ -335,18 +342,16 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
     sequence, source = read_query(query, "kfold.search")
     args = _core.SearchArgs()
     args.evalue = float(evalue)
-    args.max_seqs = int(max_seqs)
+    args.max_seqs = check_integer("max_seqs", max_seqs, 1, 2**62)
     args.min_coverage = float(min_coverage)
-    args.iterations = int(iterations)
+    args.iterations = check_integer("iterations", iterations, 1, 2**31 - 1)
     args.inclusion_evalue = float(inclusion_evalue)
     args.sensitivity = float(sensitivity)
     if max_prefilter is not None:
-        args.max_prefilter = int(max_prefilter)
-        if args.max_prefilter < 1:
-            raise _core.InputError(f"max_prefilter {max_prefilter}: must be 1 or more (None: the sensitivity's)")
+        args.max_prefilter = check_integer("max_prefilter", max_prefilter, 1, 2**40)
     args.threads = 0 if threads is None else check_threads(threads)
     args.max_seq_id = float(max_seq_id)
-    args.diff = int(diff)
+    args.diff = check_integer("diff", diff, 0, 2**31 - 1)
     args.composition_stats = bool(composition_stats)
     args.composition_bias = bool(composition_bias)
     return Msa._wrap(run(_core.search, sequence, source, os.fspath(db), args, cancellable=True))

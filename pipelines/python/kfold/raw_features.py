@@ -48,6 +48,10 @@ class Features(Mapping):
         self._raw = raw
         self._cache: dict = {}
 
+    def __reduce__(self):
+        """Pickling (multiprocessing, ``copy.deepcopy``): the arrays, rebuilt with :meth:`from_dict`."""
+        return Features.from_dict, ({key: np.array(value) for key, value in self.items()},)
+
     @classmethod
     def from_dict(cls, d: Mapping) -> "Features":
         """Features from a dict with AlphaFold's raw feature names (e.g. AlphaFold's own, or edited).
