@@ -34,3 +34,21 @@ def test_no_source_file_over_800_lines():
     long = [f"{p.relative_to(SOURCE_DIR)}: {n}" for p in sources()
             if (n := p.read_text().count("\n")) > 800]
     assert not long, "split these files:\n" + "\n".join(long)
+
+
+def test_every_script_answers_help_without_side_effects(tmp_path):
+    """Every user-facing command has --help: each executable in scripts/ prints its usage and exits 0 at once,
+    before it looks for data, builds or installs anything."""
+    import os
+    import subprocess
+
+    silent = []
+    for script in sorted((SOURCE_DIR / "scripts").iterdir()):
+        if not script.is_file() or not os.access(script, os.X_OK) or script.suffix == ".py":
+            continue
+        run = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                             stdin=subprocess.DEVNULL)
+        if run.returncode != 0 or len(run.stdout.splitlines()) < 3:
+            silent.append(f"{script.name}: exit {run.returncode}, {len(run.stdout.splitlines())} lines")
+    assert not silent, "give these scripts a --help:\n" + "\n".join(silent)
+    assert list(tmp_path.iterdir()) == []
