@@ -388,6 +388,15 @@ def test_errors_carry_the_clis_messages(kf, kfold, tmp_path):
         kf.search(FASTA, DB, max_seqs=2**70)
     with pytest.raises(kf.InputError, match=r"diff -1: must be 0\.\."):
         kf.Msa(["MKV", "M-V"]).filter(diff=-1)
+    # Wrong types are named TypeErrors (or a KeyError for a Mapping), not AttributeErrors from inside.
+    with pytest.raises(TypeError, match="device: expected a string"):
+        kf.Model(random_weights=True, config=SMALL, device=None)
+    with pytest.raises(TypeError, match="preset: expected a string"):
+        kf.Model(None, random_weights=True)
+    with pytest.raises(KeyError):
+        kf.features("MKV")[0]
+    with pytest.raises(TypeError, match="templates: expected kfold.Templates"):
+        kf.features("MKV", templates="x")
 
 
 def test_missing_params_say_where_they_looked(kf, kfold, tmp_path, monkeypatch):

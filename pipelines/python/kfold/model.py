@@ -258,6 +258,9 @@ class Model:
                  recycles: Optional[int] = None, device: str = "cpu", seed: int = 0,
                  chunk_size: Union[int, str] = 0,
                  attention: str = "fused", dtype: str = "fp32", check_memory: bool = True):
+        for name, value in (("preset", preset), ("device", device), ("attention", attention), ("dtype", dtype)):
+            if not isinstance(value, str):
+                raise TypeError(f"{name}: expected a string, not {type(value).__name__}")
         if random_weights and params is not None:
             raise _core.InputError("give params or random_weights=True, not both")
         params_path = "" if random_weights else os.fspath(_core.find_params(preset, os.fspath(params or "")))

@@ -90,6 +90,8 @@ class Features(Mapping):
 
     def with_templates(self, templates: Templates) -> "Features":
         """A copy of these features with ``templates`` (from :func:`kfold.templates`) instead of their own."""
+        if not isinstance(templates, Templates):
+            raise TypeError(f"templates: expected kfold.Templates (from kfold.templates), not {type(templates).__name__}")
         return Features(run(_core.with_templates, self._raw, templates._core))
 
     @classmethod
@@ -137,6 +139,8 @@ class Features(Mapping):
         return _KEYS + (tuple(Templates(self._raw.templates)) if self._raw.templates.n_templates > 0 else ())
 
     def __getitem__(self, key: str) -> np.ndarray:
+        if not isinstance(key, str):
+            raise KeyError(key)  # a Mapping of AlphaFold's feature names, not a sequence
         if key not in self._cache:
             if key.startswith("template_") and key in self._keys():
                 value = self.templates[key]
