@@ -74,6 +74,14 @@ py::array_t<T> view_as_numpy(const std::vector<T>& values, std::vector<py::ssize
 // to 0, truncate 1.7 to 1 and turn NaN into INT_MIN silently).
 template <typename T>
 void check_values_fit(const py::handle& object, const std::string& name) {
+  if constexpr (std::is_integral_v<T>) {  // integers that fit T as they are: nothing to check, no copy
+    if (py::isinstance<py::array>(object)) {
+      const auto array = py::reinterpret_borrow<py::array>(object);
+      const char kind = array.dtype().kind();
+      const auto size = static_cast<size_t>(array.dtype().itemsize());
+      if (kind == 'b' || (kind == 'i' && size <= sizeof(T)) || (kind == 'u' && size < sizeof(T))) return;
+    }
+  }
   const auto values = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(object);
   if (!values) return;  // not numeric: the caller's conversion says so
   const double* v = values.data();

@@ -2,6 +2,7 @@
 path for a query; an Msa or an A3M/Stockholm path for an MSA."""
 from __future__ import annotations
 
+import numbers
 import os
 from typing import TYPE_CHECKING, Iterable, Union
 
@@ -65,17 +66,8 @@ MAX_THREADS: int = _core.MAX_THREADS
 
 
 def check_threads(threads: object, *, zero_means_all: bool = False) -> int:
-    """``threads`` as an int in 1..MAX_THREADS (0 too with ``zero_means_all``); InputError or TypeError
-    naming the argument otherwise."""
-    import numbers
-
-    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
-        raise TypeError(f"threads: expected an integer, not {type(threads).__name__}")
-    low = 0 if zero_means_all else 1
-    if not low <= int(threads) <= MAX_THREADS:
-        hint = " (0: every core)" if zero_means_all else ""
-        raise _core.InputError(f"threads {threads}: must be {low}..{MAX_THREADS}{hint}")
-    return int(threads)
+    """``threads`` as an int in 1..MAX_THREADS (0, every core, too with ``zero_means_all``)."""
+    return check_integer("threads", threads, 0 if zero_means_all else 1, MAX_THREADS)
 
 
 def msa_list(msas: Union[MsaLike, "Iterable[MsaLike]", None]) -> list:
@@ -89,8 +81,6 @@ def msa_list(msas: Union[MsaLike, "Iterable[MsaLike]", None]) -> list:
 
 def check_integer(name: str, value: object, low: int, high: int) -> int:
     """``value`` as an int in low..high; TypeError or InputError naming ``name`` otherwise."""
-    import numbers
-
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected an integer, not {type(value).__name__}")
     if not low <= int(value) <= high:
