@@ -9,11 +9,11 @@
 #include "data/error.hpp"
 #include "data/interrupt.hpp"
 #include "data/log.hpp"
-#include "msa/prefilter.hpp"
 #include "pipelines/batch/batch_run.hpp"
 #include "pipelines/batch/batch_targets.hpp"
 #include "pipelines/cli/commands.hpp"
 #include "pipelines/cli/model_options.hpp"
+#include "pipelines/cli/search_options.hpp"
 #include "pipelines/cli/template_options.hpp"
 
 namespace kfold::cli {
@@ -26,9 +26,8 @@ struct BatchCliOptions {
   pipelines::BatchOptions batch;
   ModelCliOptions model;
   TemplateCliOptions templates;
+  SearchCliOptions search;
   std::string input, output, db, msa_dir, stage = "all", shard;
-  double sensitivity = msa::kDefaultSensitivity;
-  int64_t max_prefilter = 0;  // 0: the sensitivity's preset
   int64_t lock_timeout = 600;
 };
 
@@ -85,11 +84,7 @@ void run_batch_command(BatchCliOptions& o) {
   } else if (const char* id = std::getenv("SLURM_ARRAY_TASK_ID"); id != nullptr && *id != '\0') {
     std::tie(b.shard_index, b.shard_count) = shard_from_slurm(id);
   }
-  msa::check_sensitivity(o.sensitivity);
-  const auto preset = msa::prefilter_for_sensitivity(o.sensitivity);
-  b.search.prefilter.word_threshold = preset.word_threshold;
-  if (o.max_prefilter == 0) o.max_prefilter = preset.max_candidates;
-  b.search.prefilter.max_candidates = o.max_prefilter;
+  b.search = search_options(o.search, o.db);
   if (o.lock_timeout < 10) fail_input("--lock-timeout {}: must be at least 10 seconds", o.lock_timeout);
   b.lock_stale_after = std::chrono::seconds(o.lock_timeout);
   b.search.threads = apply_model_options(o.model, b.predict);
@@ -120,19 +115,7 @@ void add_batch_command(CLI::App& app, Action& action) {
                   "$KFOLD_SHARDS when set; else 0/1)");
   cmd->add_option("--db", o->db, "Search this database (kfold db create, or FASTA) for each target's MSA");
   cmd->add_option("--msa-dir", o->msa_dir, "Precomputed MSAs: <id>.a3m (or .sto) here is used instead of a search");
-  cmd->add_option("-s,--sensitivity", o->sensitivity, "Search sensitivity 1 (fastest) .. 7 (see kfold search)")
-      ->capture_default_str();
-  cmd->add_option("--max-prefilter", o->max_prefilter,
-                  "Search: prefilter candidates per target passed to gapped alignment (default: from -s; see kfold "
-                  "search)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
-  cmd->add_option("-e,--evalue", o->batch.search.evalue, "Search: report hits with E-value <= this")
-      ->capture_default_str();
-  cmd->add_option("--max-seqs", o->batch.search.max_seqs, "Search: hits kept per target")->capture_default_str();
-  cmd->add_option("--min-cov", o->batch.search.min_coverage, "Search: least fraction of the target a hit covers")
-      ->capture_default_str();
-  cmd->add_option("--iterations", o->batch.search.iterations, "Search rounds (PSSM after the first)")
-      ->capture_default_str();
+  add_search_options(*cmd, o->search);
   cmd->add_option("--max-length", o->batch.max_length, "Longer targets fail with that reason; 0 = no limit")
       ->capture_default_str();
   cmd->add_flag("--retry-failed", o->batch.retry_failed, "Run again the targets that failed with the same inputs");

@@ -6,6 +6,7 @@
 
 #include "pipelines/cli/commands.hpp"
 #include "pipelines/cli/model_options.hpp"
+#include "pipelines/cli/search_options.hpp"
 #include "pipelines/cli/template_options.hpp"
 #include "pipelines/predict/predict_target.hpp"
 
@@ -16,6 +17,7 @@ struct PredictCliOptions {
   pipelines::PredictOptions predict;
   ModelCliOptions model;
   TemplateCliOptions templates;
+  SearchCliOptions search;
   std::string query, features, db, output;
   std::vector<std::string> msas;
 };
@@ -25,6 +27,7 @@ void run_predict(PredictCliOptions& o) {
   p.query = o.query;
   p.features = o.features;
   p.db = o.db;
+  p.search = search_options(o.search, o.db);
   p.output_dir = o.output;
   p.msas.assign(o.msas.begin(), o.msas.end());
   p.templates = template_search_options(o.templates);
@@ -41,6 +44,7 @@ void add_predict_command(CLI::App& app, Action& action) {
   cmd->add_option("QUERY", o->query, "FASTA file with one sequence (plain or gzip); not with --features");
   cmd->add_option("--msa", o->msas, "MSA of the query, A3M or Stockholm (repeatable)");
   cmd->add_option("--db", o->db, "Search this database (kfold db create, or FASTA) for the MSA");
+  add_search_options(*cmd, o->search);
   cmd->add_option("--features", o->features,
                   "AlphaFold-processed features (.h5 or .npz, leading recycling axis) instead of QUERY");
   cmd->add_option("-o,--output", o->output, "Output directory (files go to DIR/<target id>/)")->required();

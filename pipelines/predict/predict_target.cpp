@@ -169,7 +169,7 @@ TargetInputs read_target_inputs(const PredictOptions& options) {
   if (!options.db.empty()) {
     msa::check_queries(queries, options.query.string());
     const auto db = msa::SequenceDb::open(options.db);
-    msa::SearchOptions search;
+    msa::SearchOptions search = options.search;
     search.threads = 1;
     if (const int64_t threads = at::get_num_threads(); threads > 0) search.threads = threads;
     log_info("searching {} ({} sequences) for {}", options.db.string(), db.size(), query.id);

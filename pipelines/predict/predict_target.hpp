@@ -16,6 +16,7 @@
 #include "fold/input_pipeline.hpp"
 #include "fold/raw_features.hpp"
 #include "fold/run_options.hpp"
+#include "msa/search.hpp"
 #include "pipelines/predict/loaded_model.hpp"
 #include "pipelines/predict/ranking.hpp"
 #include "pipelines/predict/target_id.hpp"
@@ -37,6 +38,7 @@ struct PredictOptions {
   std::filesystem::path query;
   std::vector<std::filesystem::path> msas;
   std::filesystem::path db;
+  msa::SearchOptions search;  // of the --db search (threads: torch's thread count)
   std::filesystem::path features;
   std::filesystem::path output_dir;  // files go to output_dir/<target id>/
   // Templates: searched when templates.db is set (needs templates.featurizer.mmcif_dir); used by the

@@ -239,6 +239,10 @@ CASES = [
          rf"memory: n_res {MAX_QUERY + 1} .* no chunk size fits"),
     Case("predict/query-too-long-for-search", "predict {tmp}/long.fasta --db {ex}/ubiquitin_db.fasta {small} "
          "-o {tmp}/out", TOO_LONG, 2, rf"long\.fasta.*{MAX_QUERY + 1}.*{MAX_QUERY}"),
+    Case("predict/search-option-without-db", "predict {ex}/ubiquitin.fasta --msa {ex}/ubiquitin.a3m -e 1e-5 {small} "
+         "-o {tmp}/out", None, 2, r"--evalue is an option of the MSA search: it needs --db"),
+    Case("predict/search-evalue-zero", "predict {ex}/ubiquitin.fasta --db {ex}/ubiquitin_db.fasta -e 0 {small} "
+         "-o {tmp}/out", None, 2, r"-e/--evalue must be > 0"),
     Case("predict/msa-missing", "predict {ex}/ubiquitin.fasta --msa {tmp}/missing.a3m {small} -o {tmp}/out", None, 2,
          r"missing\.a3m: file not found"),
     Case("predict/msa-other-query", "predict {ex}/ubiquitin.fasta --msa {tmp}/other_query.a3m {small} -o {tmp}/out",
@@ -299,6 +303,8 @@ CASES = [
          r"t\.csv"),
     Case("batch/msa-dir-missing", "batch {ex}/batch_targets.csv --msa-dir {tmp}/nomsas {small} -o {tmp}/out", None,
          2, r"--msa-dir .*nomsas: not a folder"),
+    Case("batch/search-option-without-db", "batch {ex}/batch_targets.csv --iterations 2 {small} -o {tmp}/out", None,
+         2, r"--iterations is an option of the MSA search: it needs --db"),
     Case("batch/output-is-a-file", "batch {tmp}/t.csv {small} -o {tmp}/afile",
          both(FILE, text("t.csv", CSV + "q,MKTAYIAKQR\n")), 2, r"afile: exists and is not a directory"),
     Case("batch/output-under-a-file", "batch {tmp}/t.csv {small} -o {tmp}/afile/out",

@@ -198,6 +198,19 @@ def test_search_feeds_the_model(kfold, tmp_path):
     assert (tmp_path / "ubiquitin" / "done").is_file()
 
 
+def test_search_options_reach_the_search(kfold, tmp_path):
+    # The example database holds 9 hits within the default -e 1e-3 (7 of them below 1e-25); -e and
+    # --max-seqs, shared with kfold batch, bound the searched MSA (query + hits).
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--db", EXAMPLES / "ubiquitin_db.fasta", "-e", "1e-25",
+                "--max-seqs", 5, "--random-weights", "--models", "model_3", *SMALL, "-o", tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "ubiquitin" / "msas" / "search.a3m").read_text().count(">") == 1 + 5
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--db", EXAMPLES / "ubiquitin_db.fasta", "-e", "1e-25",
+                "--random-weights", "--models", "model_3", *SMALL, "-o", tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "ubiquitin" / "msas" / "search.a3m").read_text().count(">") == 1 + 7
+
+
 @pytest.mark.parametrize("case", ["ptm_recycle", "uneven", "templates"])
 def test_reference_parity_through_the_cli(kfold, tmp_path, case):
     preset = json.loads((FIXTURES / "cases.json").read_text())[case]["preset"]
