@@ -4,13 +4,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
 
 #include "data/error.hpp"
+#include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/residue_constants.hpp"
 
@@ -76,11 +77,15 @@ std::pair<std::vector<int64_t>, int64_t> align_global(const std::string& a, cons
   return {a_to_b, same};
 }
 
+// An entry's mmCIF file in `dir`, flat or in the PDB's divided layout (lower case as the PDB writes
+// them, then upper case as some mirrors do).
 std::optional<std::filesystem::path> find_mmcif(const std::filesystem::path& dir, const std::string& pdb_id) {
-  for (const std::filesystem::path& p :
-       {dir / (pdb_id + ".cif"), dir / (pdb_id + ".cif.gz"), dir / pdb_id.substr(1, 2) / (pdb_id + ".cif"),
-        dir / pdb_id.substr(1, 2) / (pdb_id + ".cif.gz")})
-    if (std::filesystem::is_regular_file(p)) return p;
+  std::string upper = pdb_id;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const std::string& id : {pdb_id, upper})
+    for (const std::filesystem::path& folder : {dir, dir / id.substr(1, 2)})
+      for (const char* extension : {".cif", ".cif.gz"})
+        if (std::filesystem::is_regular_file(folder / (id + extension))) return folder / (id + extension);
   return std::nullopt;
 }
 
@@ -130,8 +135,8 @@ TemplateFeatures extract_template_features(const data::TemplateStructure& struct
                                       chain_id, structure.source));
     for (auto& [query_index, template_index] : mapping) {
       if (template_index < 0 || template_index >= static_cast<int64_t>(old_to_new.size()))
-        throw TemplateError(fmt::format("template index {} outside the hit's {} residues", template_index,
-                                        old_to_new.size()));
+        throw TemplateError(
+            fmt::format("template index {} outside the hit's {} residues", template_index, old_to_new.size()));
       template_index = old_to_new[idx(template_index)];
     }
     template_sequence = chain->sequence;
@@ -172,7 +177,7 @@ TemplateFeatures extract_template_features(const data::TemplateStructure& struct
   }
   out.domain_names = {pdb_id + "_" + chain->id};
   out.sequence = {letters};
-  out.sum_probs = {static_cast<float>(hit.score)};
+  out.sum_probs = {0.0F};  // AlphaFold writes 0 for search hits without HHsearch probabilities (hmmsearch)
   return out;
 }
 
@@ -219,10 +224,23 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
   std::stable_sort(hits.begin(), hits.end(),
                    [](const TemplateHit& a, const TemplateHit& b) { return a.score > b.score; });
 
+  // Each entry's file is read once (a failure too) and freed after its last hit.
+  struct Entry {
+    std::shared_ptr<const data::TemplateStructure> structure;
+    std::string error;  // why the file gave no structure
+    bool missing = false;
+    size_t last_hit = 0;
+  };
+  std::map<std::string, Entry> entries;
+  for (size_t i = 0; i < hits.size(); ++i)
+    if (const auto id = pdb_id_and_chain(hits[i].name)) entries[id->first].last_hit = i;
+  int64_t looked_up = 0, files_missing = 0;  // hits that needed a file, and those whose file was missing
+  std::string first_missing;
   TemplateSearchResult out;
-  std::map<std::string, std::shared_ptr<const data::TemplateStructure>> structures;  // pdb id → parsed file
-  for (const TemplateHit& hit : hits) {
-    if (out.features.n_templates >= options.max_hits) break;
+  for (size_t i = 0; i < hits.size() && out.features.n_templates < options.max_hits; ++i) {
+    check_interrupt();
+    if (options.check_cancelled) options.check_cancelled();
+    const TemplateHit& hit = hits[i];
     const auto skip = [&](std::string reason) { out.skipped.push_back({hit.name, std::move(reason)}); };
     const auto id = pdb_id_and_chain(hit.name);
     if (!id) {
@@ -234,22 +252,29 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
       skip(std::move(reason));
       continue;
     }
-    auto& structure = structures[pdb_id];
+    ++looked_up;
+    Entry& entry = entries[pdb_id];
+    if (!entry.structure && entry.error.empty()) {
+      // A missing or damaged file is the database's problem, not the hit's: said once, at warning level.
+      if (const auto path = find_mmcif(options.mmcif_dir, pdb_id); !path) {
+        entry.missing = true;
+        entry.error = fmt::format("no {}.cif[.gz] in {} (nor in its {}/ subfolder)", pdb_id, options.mmcif_dir.string(),
+                                  pdb_id.substr(1, 2));
+      } else {
+        try {
+          entry.structure = std::make_shared<const data::TemplateStructure>(data::read_template_structure(*path));
+        } catch (const InputError& e) {
+          entry.error = e.what();
+        }
+      }
+      if (!entry.structure) log_warn("template {} skipped: {}", pdb_id, entry.error);
+    }
+    const std::shared_ptr<const data::TemplateStructure> structure = entry.structure;
+    if (i == entry.last_hit) entry.structure.reset();
     if (!structure) {
-      const auto path = find_mmcif(options.mmcif_dir, pdb_id);
-      // A missing or damaged file is the database's problem, not the hit's: said at warning level.
-      if (!path) {
-        skip(fmt::format("no {}.cif or {}.cif.gz in {}", pdb_id, pdb_id, options.mmcif_dir.string()));
-        log_warn("template hit {} skipped: {}", hit.name, out.skipped.back().reason);
-        continue;
-      }
-      try {
-        structure = std::make_shared<const data::TemplateStructure>(data::read_template_structure(*path));
-      } catch (const InputError& e) {
-        skip(e.what());
-        log_warn("template hit {} skipped: {}", hit.name, e.what());
-        continue;
-      }
+      if (entry.missing && files_missing++ == 0) first_missing = pdb_id;
+      skip(entry.error);
+      continue;
     }
     if (!options.max_template_date.empty() && !structure->release_date.empty() &&
         structure->release_date > options.max_template_date) {
@@ -269,6 +294,13 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
       skip(e.what());
     }
   }
+  // Not one file found: the folder is wrong, not the hits (a run without templates would be silent).
+  if (looked_up > 0 && files_missing == looked_up)
+    fail_input(
+        "template mmCIF folder {}: not one of the {} template hits' files is there (for {}: {}.cif[.gz], "
+        "also in the PDB's divided layout {}/): give the folder of the PDB's mmCIF files "
+        "(--template-mmcif-dir)",
+        options.mmcif_dir.string(), looked_up, first_missing, first_missing, first_missing.substr(1, 2));
   return out;
 }
 

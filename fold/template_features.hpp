@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -26,7 +27,7 @@ struct TemplateFeatures {
   std::vector<float> all_atom_positions;  // template_all_atom_positions [n_templ, n_res, 37, 3] Å
   std::vector<std::string> domain_names;  // template_domain_names [n_templ] "1abc_A"
   std::vector<std::string> sequence;      // template_sequence [n_templ] letter per query residue, '-' none
-  std::vector<float> sum_probs;           // template_sum_probs [n_templ, 1] the hit's score
+  std::vector<float> sum_probs;           // template_sum_probs [n_templ, 1]: 0, as AlphaFold for hmmsearch hits
 };
 
 // One hit of a template search, as AlphaFold's parsers.TemplateHit carries it.
@@ -43,6 +44,9 @@ struct TemplateFeaturizerOptions {
   std::filesystem::path mmcif_dir;  // <id>.cif[.gz] or the PDB's divided layout <id[1:3]>/<id>.cif[.gz]
   std::string max_template_date;    // YYYY-MM-DD: later releases are skipped; "" = no limit
   int64_t max_hits = 20;            // AlphaFold's monomer preset; the model uses the first max_templates
+  // Called before each hit; throws to stop (the Python module's Ctrl-C). The CLI's Ctrl-C / SIGTERM
+  // stops there too (data/interrupt.hpp). Empty: only the CLI's.
+  std::function<void()> check_cancelled;
 };
 
 // Why a hit gave no template (AlphaFold's prefilter and feature errors), for the log.

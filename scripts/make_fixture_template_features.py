@@ -96,11 +96,16 @@ def make_hit(index, name, score, pairs, template, fuzzy_at=None):
         segment[fuzzy_at] = "X"
     hit_query = "".join(QUERY[q] if q >= 0 else "-" for q in columns_q)
     hit_sequence = "".join(segment[t - t0] if t >= 0 else "-" for t in columns_t)
-    return parsers.TemplateHit(index=index, name=name, aligned_cols=len(pairs), sum_probs=score, query=hit_query,
-                               hit_sequence=hit_sequence, indices_query=columns_q, indices_hit=columns_t)
+    # sum_probs None, as parsers.parse_hmmsearch_a3m gives it: the featurizer keeps the hits' order (the
+    # search's, best score first) and writes template_sum_probs 0. The score is kfold's ranking key.
+    hit = parsers.TemplateHit(index=index, name=name, aligned_cols=len(pairs), sum_probs=None, query=hit_query,
+                              hit_sequence=hit_sequence, indices_query=columns_q, indices_hit=columns_t)
+    SCORES[name] = score
+    return hit
 
 
 QUERY, ORIGIN = make_query()
+SCORES = {}  # hit name -> score
 PREFILTERED = ("4zhl_P", "9dup_A")  # DeepMind's prefilter drops these (see above)
 
 
@@ -125,7 +130,8 @@ def main():
             featurizer = templates.HmmsearchHitFeaturizer(mmcif_dir=mmcif_dir, max_template_date=date, max_hits=20,
                                                          kalign_binary_path=None, release_dates_path=None,
                                                          obsolete_pdbs_path=None)
-            result = featurizer.get_templates(query_sequence=QUERY, hits=[h for h in hits if h.name not in PREFILTERED])
+            searched = sorted((h for h in hits if h.name not in PREFILTERED), key=lambda h: -SCORES[h.name])
+            result = featurizer.get_templates(query_sequence=QUERY, hits=searched)
             f = result.features
             assert not result.errors, result.errors
             cases[case] = {"max_template_date": date,
@@ -140,7 +146,7 @@ def main():
                                                               hit.indices_query, QUERY)
         json_hits.append({"name": hit.name, "sequence": hit.hit_sequence.replace("-", ""),
                           "prefiltered": hit.name in PREFILTERED,
-                          "aligned_cols": hit.aligned_cols, "score": hit.sum_probs,
+                          "aligned_cols": hit.aligned_cols, "score": SCORES[hit.name],
                           "mapping": sorted([int(q), int(t)] for q, t in mapping.items())})
     (FIXTURES / "template_features.json").write_text(
         json.dumps({"query": QUERY, "hits": json_hits, "cases": cases}, indent=1) + "\n")

@@ -63,6 +63,7 @@ TemplateSearchOutput search_templates(const data::Sequence& query, const Templat
   search.evalue = options.evalue;
   search.max_seqs = 500;  // hits handed to the featurizer, which keeps the first max_hits (20) usable ones
   search.threads = options.threads;
+  search.check_cancelled = options.featurizer.check_cancelled;
   msa::check_search_options(search);
   const std::vector<data::Sequence> queries{query};
   const bool profile = features != nullptr && features->n_seq > 1;
@@ -70,11 +71,19 @@ TemplateSearchOutput search_templates(const data::Sequence& query, const Templat
   log_info("template search: {} ({} sequences) for {}, {}", options.db.string(), db.size(), query.id,
            profile ? fmt::format("with the profile of its {} MSA rows", features->n_seq) : "with its sequence");
   const auto results = msa::search(queries, db, search);
+  // pdb_seqres.txt also lists DNA and RNA chains (AlphaFold's download script keeps only mol:protein).
   std::vector<fold::TemplateHit> hits;
-  for (const msa::Hit& hit : results.front().hits) hits.push_back(template_hit(hit, db));
+  std::vector<fold::SkippedHit> not_protein;
+  for (const msa::Hit& hit : results.front().hits) {
+    if (db.header(hit.target).find(" mol:na") != std::string_view::npos)
+      not_protein.push_back({std::string(db.id(hit.target)), "a nucleic-acid chain (mol:na)"});
+    else
+      hits.push_back(template_hit(hit, db));
+  }
   TemplateSearchOutput out;
   out.hits_m8 = msa::format_m8(queries, results, db);
   out.result = fold::featurize_template_hits(query.residues, std::move(hits), options.featurizer);
+  out.result.skipped.insert(out.result.skipped.begin(), not_protein.begin(), not_protein.end());
   const auto& f = out.result.features;
   log_info("templates: {} of {} hits used{}{}", f.n_templates, results.front().hits.size(),
            f.n_templates > 0 ? ": " : "", fmt::join(f.domain_names, ", "));

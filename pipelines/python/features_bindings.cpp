@@ -12,6 +12,7 @@
 #include "pipelines/predict/template_search.hpp"
 #include "pipelines/python/bindings.hpp"
 #include "pipelines/python/numpy_arrays.hpp"
+#include "pipelines/python/python_runtime.hpp"
 
 namespace kfold::python {
 
@@ -110,8 +111,9 @@ void bind_templates(py::module_& m) {
       "search_templates",
       [](const data::Sequence& query, const std::filesystem::path& db, const std::filesystem::path& mmcif_dir,
          const std::string& max_template_date, double evalue, int64_t max_hits, int64_t threads,
-         const fold::RawFeatures* features) {
+         const fold::RawFeatures* features, const CancelToken& token) {
         pipelines::TemplateSearchOptions options;
+        options.featurizer.check_cancelled = [&token] { token.throw_if_cancelled(); };
         options.db = db;
         options.featurizer.mmcif_dir = mmcif_dir;
         options.featurizer.max_template_date = max_template_date;
@@ -125,7 +127,7 @@ void bind_templates(py::module_& m) {
         return std::make_tuple(std::move(out.result.features), std::move(skipped), std::move(out.hits_m8));
       },
       py::arg("query"), py::arg("db"), py::arg("mmcif_dir"), py::arg("max_template_date"), py::arg("evalue"),
-      py::arg("max_hits"), py::arg("threads"), py::arg("features") = nullptr, Release(),
+      py::arg("max_hits"), py::arg("threads"), py::arg("features"), py::arg("token"), Release(),
       "The template search of `kfold predict --template-db` (with the PSSM of `features`' MSA when it has one): "
       "(features, [(hit, why skipped)], hits as m8 text).");
   m.def(

@@ -108,6 +108,40 @@ TEST_CASE("Template hits: DeepMind's prefilter, max_hits and the dated entry") {
   CHECK_THROWS_AS(kfold::fold::featurize_template_hits(query, hits, options), kfold::InputError);
 }
 
+TEST_CASE("Template hits: a folder without their mmCIF files is refused, upper-case file names are found") {
+  const nlohmann::json j = fixture_json();
+  const std::string query = j["query"];
+  const auto hits = fixture_hits(j);
+  const kfold::test::ScratchDir dir("template_mmcif_names");
+  kfold::fold::TemplateFeaturizerOptions options;
+  options.mmcif_dir = dir.path();
+  // Not one file there: the folder is wrong, and a silent template-free run would hide it.
+  CHECK_THROWS_WITH_AS(kfold::fold::featurize_template_hits(query, hits, options),
+                       doctest::Contains("not one of the 5 template hits' files is there"), kfold::InputError);
+  // Some mirrors write upper-case names (2OFG.cif.gz), some the divided layout (of/2ofg.cif.gz).
+  std::filesystem::create_directories(dir / "a8");
+  std::filesystem::copy_file(kFixtures / "mmcif/2ofg.cif.gz", dir / "2OFG.cif.gz");
+  std::filesystem::copy_file(kFixtures / "mmcif/1a8o.cif.gz", dir / "a8/1a8o.cif.gz");
+  const auto found = kfold::fold::featurize_template_hits(query, hits, options);
+  CHECK(found.features.domain_names == std::vector<std::string>{"2ofg_X", "1a8o_A"});
+  int64_t missing = 0;
+  for (const auto& skipped : found.skipped) missing += skipped.reason.find("no 4zhl.cif[.gz] in") == 0 ? 1 : 0;
+  CHECK(missing == 2);  // 4zhl_Z and 4zhl_U: one entry, looked up once, both hits skipped with the reason
+}
+
+TEST_CASE("Template hits: check_cancelled stops the featurizer before the next hit") {
+  const nlohmann::json j = fixture_json();
+  const auto hits = fixture_hits(j);
+  kfold::fold::TemplateFeaturizerOptions options;
+  options.mmcif_dir = kFixtures / "mmcif";
+  int calls = 0;
+  options.check_cancelled = [&calls] {
+    if (++calls == 3) throw std::runtime_error("cancelled");
+  };
+  CHECK_THROWS_WITH(kfold::fold::featurize_template_hits(j["query"], hits, options), "cancelled");
+  CHECK(calls == 3);
+}
+
 TEST_CASE("Template features: a database sequence that differs from the file's SEQRES is realigned") {
   const auto structure = kfold::data::read_template_structure(kFixtures / "mmcif/4zhl.cif.gz");
   const std::string seqres = structure.chain("U")->sequence;

@@ -371,7 +371,7 @@ def test_errors_carry_the_clis_messages(kf, kfold, tmp_path):
     letters.write_text(">q\nMKV1L\n")
     with pytest.raises(kf.InputError, match="letters.fasta:2:4: invalid character '1'"):
         kf.search(letters, DB)
-    with pytest.raises(kf.InputError, match=r"-e/--evalue must be > 0"):
+    with pytest.raises(kf.InputError, match=r"^evalue 0: must be > 0"):  # named as the argument
         kf.search(FASTA, DB, evalue=0)
     with pytest.raises(kf.InputError, match="holds 2 sequences"):
         kf.features(">a\nMKV\n>b\nMKL\n")

@@ -2,6 +2,7 @@
 pdb_seqres-style database made from the real PDB entries of tests/fixtures/templates/mmcif/, checked
 with gemmi's own mmCIF reader; and the options' errors. (Feature values against AlphaFold's featurizer:
 tests/fold/test_template_features.cpp.)"""
+import datetime
 import gzip
 import json
 
@@ -115,6 +116,40 @@ def test_template_option_errors_exit_2_before_any_work(kfold, inputs, tmp_path):
         assert not out.exists()
 
 
+def test_a_folder_without_the_hits_mmcif_files_exits_2(kfold, inputs, tmp_path):
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "f.h5"
+    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", tmp_path / "empty",
+              "-o", out)
+    assert r.returncode == 2, r.stderr
+    assert "empty: not one of the" in r.stderr and "template hits' files is there" in r.stderr, r.stderr
+    assert not out.exists()
+
+
+def test_nucleic_acid_chains_are_not_templates(kfold_module, inputs, tmp_path):
+    # pdb_seqres.txt lists DNA/RNA chains too; AlphaFold's download script keeps only mol:protein.
+    db = tmp_path / "seqres.txt"
+    db.write_text(inputs["db"].read_text().replace(">2ofg_X mol:protein", ">2ofg_X mol:na"))
+    t = kfold_module.templates(inputs["fasta"], db, MMCIF, threads=1)
+    assert "2ofg_X" not in t.domain_names
+    assert ("2ofg_X", "a nucleic-acid chain (mol:na)") in t.skipped
+
+
+def test_python_template_arguments_are_checked(kfold_module, inputs):
+    kf = kfold_module
+    dated = kf.templates(inputs["fasta"], inputs["db"], MMCIF, max_template_date=datetime.date(1999, 4, 26))
+    assert dated.domain_names == kf.templates(inputs["fasta"], inputs["db"], MMCIF,
+                                              max_template_date="1999-04-26").domain_names
+    with pytest.raises(TypeError, match="max_hits: expected an integer"):
+        kf.templates(inputs["fasta"], inputs["db"], MMCIF, max_hits=1.5)
+    with pytest.raises(TypeError, match="evalue: expected a number"):
+        kf.templates(inputs["fasta"], inputs["db"], MMCIF, evalue="1")
+    with pytest.raises(kf.InputError, match="^evalue -1: must be > 0"):
+        kf.templates(inputs["fasta"], inputs["db"], MMCIF, evalue=-1)
+    with pytest.raises(TypeError, match="max_template_date: expected 'YYYY-MM-DD' or a datetime.date"):
+        kf.templates(inputs["fasta"], inputs["db"], MMCIF, max_template_date=19990426)
+
+
 def test_batch_searches_templates_in_the_msa_stage_and_reuses_them(kfold, inputs, tmp_path):
     targets = tmp_path / "targets.csv"
     targets.write_text(f"id,sequence\nq2ofg,{inputs['query']}\n")
@@ -172,7 +207,7 @@ def test_missing_or_damaged_mmcif_files_are_warned_about_and_skipped(kfold, inpu
     out = tmp_path / "f.h5"
     r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif, "-o", out)
     assert r.returncode == 0, r.stderr
-    assert "template hit 2ofg_X skipped: " in r.stderr and "2ofg.cif: not a readable mmCIF file" in r.stderr
+    assert "template 2ofg skipped: " in r.stderr and "2ofg.cif: not a readable mmCIF file" in r.stderr
     assert "templates: 0 of" in r.stderr
     # Readable mmCIF with a damaged field (a residue number "1O"): skipped too, not the run's end.
     text = gzip.decompress((MMCIF / "2ofg.cif.gz").read_bytes()).decode()

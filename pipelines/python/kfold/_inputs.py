@@ -86,3 +86,13 @@ def check_integer(name: str, value: object, low: int, high: int) -> int:
     if not low <= int(value) <= high:
         raise _core.InputError(f"{name} {value}: must be {low}..{high}")
     return int(value)
+
+
+def check_number(name: str, value: object, *, positive: bool = False) -> float:
+    """``value`` as a float (a real number, not a bool or a string; > 0 with ``positive``); TypeError or
+    InputError naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, not {type(value).__name__}")
+    if positive and not float(value) > 0:
+        raise _core.InputError(f"{name} {value}: must be > 0")
+    return float(value)

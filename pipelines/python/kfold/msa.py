@@ -7,7 +7,7 @@ from typing import Iterable, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from ._inputs import QueryLike, check_integer, check_threads, read_query
+from ._inputs import QueryLike, check_integer, check_number, check_threads, read_query
 from ._runner import flush_log, run
 
 __all__ = ["Msa", "search"]
@@ -341,16 +341,16 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
     """
     sequence, source = read_query(query, "kfold.search")
     args = _core.SearchArgs()
-    args.evalue = float(evalue)
+    args.evalue = check_number("evalue", evalue, positive=True)
     args.max_seqs = check_integer("max_seqs", max_seqs, 1, 2**62)
-    args.min_coverage = float(min_coverage)
+    args.min_coverage = check_number("min_coverage", min_coverage)
     args.iterations = check_integer("iterations", iterations, 1, 2**31 - 1)
-    args.inclusion_evalue = float(inclusion_evalue)
-    args.sensitivity = float(sensitivity)
+    args.inclusion_evalue = check_number("inclusion_evalue", inclusion_evalue, positive=True)
+    args.sensitivity = check_number("sensitivity", sensitivity)
     if max_prefilter is not None:
         args.max_prefilter = check_integer("max_prefilter", max_prefilter, 1, 2**40)
     args.threads = 0 if threads is None else check_threads(threads)
-    args.max_seq_id = float(max_seq_id)
+    args.max_seq_id = check_number("max_seq_id", max_seq_id)
     args.diff = check_integer("diff", diff, 0, 2**31 - 1)
     args.composition_stats = bool(composition_stats)
     args.composition_bias = bool(composition_bias)

@@ -2,6 +2,7 @@
 AlphaFold's template featurizer on the PDB's mmCIF files."""
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Mapping
 from typing import Iterator, Optional, Sequence, Union
@@ -9,8 +10,8 @@ from typing import Iterator, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from ._inputs import (MAX_THREADS, MsaLike, QueryLike, check_threads, msa_list, msa_source, read_msa,
-                      read_query)
+from ._inputs import (MAX_THREADS, MsaLike, QueryLike, check_integer, check_number, check_threads, msa_list,
+                      msa_source, read_msa, read_query)
 from ._runner import run
 
 __all__ = ["Templates", "templates"]
@@ -26,7 +27,7 @@ class Templates(Mapping):
     ``template_all_atom_masks`` float32 [n_templates, n_res, 37], ``template_all_atom_positions``
     float32 [n_templates, n_res, 37, 3] (Å), ``template_domain_names`` object [n_templates] (bytes,
     ``b"1abc_A"``), ``template_sequence`` object [n_templates] (bytes: the template's letter facing each
-    query residue, ``-`` for none), ``template_sum_probs`` float32 [n_templates, 1] (the hit's bit score).
+    query residue, ``-`` for none), ``template_sum_probs`` float32 [n_templates, 1] (0, as AlphaFold writes for hmmsearch hits).
     ``skipped`` lists the hits that gave no template, with the reason.
 
     Example::
@@ -104,7 +105,7 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
         mmcif_dir: folder of ``<id>.cif[.gz]`` files (or the PDB's divided layout ``ab/<id>.cif.gz``).
         msas: the query's MSAs (as for :func:`kfold.features`): the search then uses their profile (a
             PSSM), as ``kfold predict --msa ... --template-db ...`` does; none: the query's sequence.
-        max_template_date: ``"YYYY-MM-DD"``: later releases are not used (None: no limit).
+        max_template_date: ``"YYYY-MM-DD"`` or a ``datetime.date``: later releases are not used (None: no limit).
         evalue: the search's E-value threshold; max_hits: templates kept (the model uses the first 4).
         threads: search threads (None: every core).
 
@@ -123,6 +124,12 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
     if msas:
         sources = [msa_source(m, i) for i, m in enumerate(msas)]
         raw = run(_core.make_raw_features, sequence, [read_msa(m) for m in msas], sources)
+    if isinstance(max_template_date, datetime.date):
+        max_template_date = max_template_date.isoformat()[:10]
+    elif max_template_date is not None and not isinstance(max_template_date, str):
+        raise TypeError(f"max_template_date: expected 'YYYY-MM-DD' or a datetime.date, not "
+                        f"{type(max_template_date).__name__}")
     core, skipped, hits_m8 = run(_core.search_templates, sequence, os.fspath(db), os.fspath(mmcif_dir),
-                                 max_template_date or "", float(evalue), int(max_hits), n_threads, raw)
+                                 max_template_date or "", check_number("evalue", evalue, positive=True),
+                                 check_integer("max_hits", max_hits, 1, 100000), n_threads, raw, cancellable=True)
     return Templates(core, skipped, hits_m8)
