@@ -6,7 +6,6 @@
 #include <gemmi/align.hpp>
 #include <gemmi/mmread.hpp>
 #include <gemmi/model.hpp>
-#include <gemmi/modify.hpp>
 #include <gemmi/polyheur.hpp>
 #include <gemmi/to_cif.hpp>
 #include <gemmi/to_mmcif.hpp>
@@ -15,7 +14,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <map>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
@@ -32,6 +34,33 @@ std::string chain_name(int64_t index) {
   if (index < 0 || index >= static_cast<int64_t>(kNames.size()))
     fail_input("chain_index {} out of range: PDB output supports {} chains", index, kNames.size());
   return std::string(1, kNames[static_cast<size_t>(index)]);
+}
+
+// The amino acid a residue name stands for: force fields' names of protonation states (Amber, CHARMM)
+// and selenomethionine as their amino acid; any other name as it is.
+std::string amino_acid_name(const std::string& name) {
+  static const std::map<std::string, std::string> kAliases{
+      {"HID", "HIS"}, {"HIE", "HIS"}, {"HIP", "HIS"}, {"HSD", "HIS"}, {"HSE", "HIS"}, {"HSP", "HIS"},
+      {"CYX", "CYS"}, {"CYM", "CYS"}, {"ASH", "ASP"}, {"GLH", "GLU"}, {"LYN", "LYS"}, {"MSE", "MET"}};
+  const auto it = kAliases.find(name);
+  return it == kAliases.end() ? name : it->second;
+}
+
+// The alternative location a residue is read in: the label with the highest summed occupancy (the first
+// label on ties), so that a conformer stays whole; '\0' when the residue has none.
+char most_occupied_altloc(const gemmi::Residue& res) {
+  std::vector<std::pair<char, double>> occupancy;  // in order of first appearance
+  for (const gemmi::Atom& atom : res.atoms) {
+    if (atom.altloc == '\0') continue;
+    auto it = std::find_if(occupancy.begin(), occupancy.end(), [&](const auto& o) { return o.first == atom.altloc; });
+    if (it == occupancy.end()) it = occupancy.insert(occupancy.end(), {atom.altloc, 0.0});
+    it->second += atom.occ;
+  }
+  char best = '\0';
+  double most = -1.0;
+  for (const auto& [label, sum] : occupancy)
+    if (sum > most) std::tie(best, most) = std::pair(label, sum);
+  return best;
 }
 
 gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
@@ -61,12 +90,23 @@ gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
       gemmi::Atom atom;
       atom.name = std::string(rc::atom_types[static_cast<size_t>(a)]);
       atom.element = gemmi::Element(atom.name.substr(0, 1));
-      atom.pos = gemmi::Position(p.atom_positions[3 * k], p.atom_positions[3 * k + 1], p.atom_positions[3 * k + 2]);
+      // The precision of the PDB format's columns (and AlphaFold's mmCIF): 0.001 Å, B-factors 0.01.
+      const auto round_to = [](double x, double per_unit) { return std::round(x * per_unit) / per_unit; };
+      atom.pos = gemmi::Position(round_to(p.atom_positions[3 * k], 1000), round_to(p.atom_positions[3 * k + 1], 1000),
+                                 round_to(p.atom_positions[3 * k + 2], 1000));
       atom.occ = 1.0f;
-      atom.b_iso = p.b_factors[k];
+      atom.b_iso = static_cast<float>(round_to(p.b_factors[k], 100));
       res.atoms.push_back(atom);
     }
     model.chains.back().residues.push_back(std::move(res));
+  }
+  // label_asym_id: the chain's name, as AlphaFold's mmCIF writes it (gemmi would name it "Apoly"); a chain
+  // split in two by another (A, B, A) gets A and A2.
+  std::set<std::string> subchains;
+  for (gemmi::Chain& chain : model.chains) {
+    std::string name = chain.name;
+    for (int k = 2; !subchains.insert(name).second; ++k) name = chain.name + std::to_string(k);
+    for (gemmi::Residue& res : chain.residues) res.subchain = name;
   }
   gemmi::setup_entities(st);
   for (gemmi::Entity& ent : st.entities) {
@@ -270,36 +310,58 @@ Protein read_structure(const std::filesystem::path& path) {
     fail_input("{}: not a readable PDB/mmCIF file: {}", path.string(), e.what());
   }
   if (st.models.empty()) fail_input("{}: no models (no atoms) in the structure file", path.string());
-  // Alternative conformations: the first of each atom (and of each residue number) is kept, whatever
-  // its altloc label (some files have only B and C).
-  gemmi::remove_alternative_conformations(st);
+  if (st.models.size() > 1) log_info("{}: {} models (an ensemble): the first is read", path.string(), st.models.size());
   gemmi::setup_entities(st);  // entity types: which HETATM residues belong to a chain's polymer
   Protein p;
   int64_t chain_number = 0;
-  std::vector<std::string> skipped;  // polymer HETATM residues that are not amino acids kfold reads
+  std::vector<std::string> skipped, renamed, unknown;  // residues not read, read under a parent's name, as UNK
   int64_t nucleotides = 0;
+  const auto listed = [](std::vector<std::string>& list, std::string what) {
+    if (list.size() < 10) list.push_back(std::move(what));
+  };
   for (const gemmi::Chain& chain : st.models.front().chains) {
     bool any = false;
+    std::map<gemmi::SeqId, std::pair<std::string, bool>> numbered;  // number → (residue name, has altlocs)
     for (const gemmi::Residue& res : chain.residues) {
       if (res.is_water()) continue;
-      if (gemmi::find_tabulated_residue(res.name).is_nucleic_acid()) {
+      const gemmi::ResidueInfo info = gemmi::find_tabulated_residue(res.name);
+      if (info.is_nucleic_acid()) {
         ++nucleotides;  // DNA/RNA: not a protein residue
         continue;
       }
-      // Selenomethionine is read as methionine (its SE as SD), as AlphaFold's mmCIF parser does;
-      // other HETATM residues are ligands or modified residues, which are not read.
+      // Residues are told by name, not by ATOM/HETATM: the 20 amino acids, force fields' names of their
+      // protonation states (HIE, CYX, ...) and selenomethionine (its SE read as SD, as AlphaFold's mmCIF
+      // parser does). Modified residues (SEP, ...) and caps (ACE, NME) are not read; a HETATM amino acid
+      // outside the polymer is a ligand.
+      const std::string name = amino_acid_name(res.name);
       const bool selenomethionine = res.name == "MSE";
-      if (res.het_flag == 'H' && !selenomethionine) {
-        if (res.entity_type == gemmi::EntityType::Polymer && skipped.size() < 10)
-          skipped.push_back(fmt::format("{} {}{}", res.name, chain.name, res.seqid.str()));
+      const int64_t aa = rc::find_resname(name);
+      if (aa < 0 && name != "UNK") {
+        if (res.entity_type == gemmi::EntityType::Polymer || info.is_amino_acid())
+          listed(skipped, fmt::format("{} {}{}", res.name, chain.name, res.seqid.str()));
         continue;
       }
+      if (res.het_flag == 'H' && !selenomethionine && res.entity_type != gemmi::EntityType::Polymer) continue;
       const auto number = res.seqid.num;
       if (!number.has_value())
         fail_input("{}: residue {} of chain {} has no residue number (auth_seq_id, label_seq_id)", path.string(),
                    res.name, chain.name);
+      const char conformer = most_occupied_altloc(res);
+      // The same number twice: alternative residues (microheterogeneity, with altloc labels) keep the first;
+      // without labels one residue would silently vanish.
+      auto [earlier, first] = numbered.try_emplace(res.seqid, res.name, conformer != '\0');
+      if (!first) {
+        if (!earlier->second.second && conformer == '\0')
+          fail_input(
+              "{}: chain {} has two residues numbered {} ({} and {}) and no alternative-location labels: give one an "
+              "insertion code or renumber the chain",
+              path.string(), chain.name, res.seqid.str(), earlier->second.first, res.name);
+        continue;
+      }
+      if (name != res.name && !selenomethionine)
+        listed(renamed, fmt::format("{} {}{}", res.name, chain.name, res.seqid.str()));
+      if (aa < 0) listed(unknown, fmt::format("{}{}", chain.name, res.seqid.str()));
       any = true;
-      const int64_t aa = rc::find_resname(selenomethionine ? "MET" : res.name);
       p.aatype.push_back(aa < 0 ? rc::unk_restype_index : aa);
       p.residue_index.push_back(number.value);
       p.insertion_code.push_back(res.seqid.icode == '\0' ? ' ' : res.seqid.icode);
@@ -309,12 +371,14 @@ Protein read_structure(const std::filesystem::path& path) {
       p.b_factors.resize(base + rc::atom_type_num, 0.0f);
       p.atom_positions.resize(3 * (base + rc::atom_type_num), 0.0f);
       for (const gemmi::Atom& atom : res.atoms) {
+        if (atom.altloc != '\0' && atom.altloc != conformer) continue;
         const int64_t a = rc::find_atom_type(selenomethionine && atom.name == "SE" ? "SD" : atom.name);
         if (a < 0) continue;
         if (!std::isfinite(atom.pos.x) || !std::isfinite(atom.pos.y) || !std::isfinite(atom.pos.z))
           fail_input("{}: atom {} {} of residue {} {}{} has a coordinate that is not a number ({}); fix or remove it",
                      path.string(), atom.serial, atom.name, res.name, chain.name, res.seqid.str(), atom.pos.str());
         const size_t k = base + static_cast<size_t>(a);
+        if (p.atom_mask[k] > 0.5f) continue;  // an atom name given twice: the first
         p.atom_mask[k] = 1.0f;
         p.b_factors[k] = atom.b_iso;
         p.atom_positions[3 * k] = static_cast<float>(atom.pos.x);
@@ -337,8 +401,16 @@ Protein read_structure(const std::filesystem::path& path) {
         }
   if (nucleotides > 0) log_warn("{}: {} nucleotides (DNA/RNA) are not read", path.string(), nucleotides);
   if (!skipped.empty())
-    log_warn("{}: modified residues in the chains are not read (not one of the 20 amino acids): {}", path.string(),
-             fmt::join(skipped, ", "));
+    log_warn(
+        "{}: residues in the chains that are not one of the 20 amino acids are not read (modified residues, "
+        "caps): {}{}",
+        path.string(), fmt::join(skipped, ", "), skipped.size() == 10 ? ", ..." : "");
+  if (!renamed.empty())
+    log_warn("{}: force-field residue names read (and written) as their amino acid: {}{}", path.string(),
+             fmt::join(renamed, ", "), renamed.size() == 10 ? ", ..." : "");
+  if (!unknown.empty())
+    log_warn("{}: residues named UNK are read without side chains and take no part in the checks: {}{}", path.string(),
+             fmt::join(unknown, ", "), unknown.size() == 10 ? ", ..." : "");
   if (p.n_res() == 0) fail_input("{}: no protein residues found", path.string());
   return p;
 }

@@ -26,8 +26,12 @@ void write_pdb(const std::filesystem::path& path, const Protein& protein, const 
 void write_mmcif(const std::filesystem::path& path, const Protein& protein, const StructureHeader& header = {});
 
 // Reads the first model of a PDB or mmCIF file (format and gzip told by content) into atom37 layout.
-// Atoms outside atom37 (hydrogens, ligands, waters, nucleotides) are skipped; unknown amino acids become
-// UNK; a non-finite coordinate is an InputError; a blank chain name becomes the first free letter.
+// Residues are told by name (ATOM or HETATM): the 20 amino acids, UNK, selenomethionine (as MET) and force
+// fields' protonation-state names (HIE, CYX, ... as their amino acid, with a warning); modified residues,
+// caps, ligands, waters, nucleotides and atoms outside atom37 (hydrogens) are skipped, with a warning for
+// what was in a chain. Alternative locations: each residue's most occupied one. InputError for a
+// non-finite coordinate and for two residues of one number without altloc labels; a blank chain name
+// becomes the first free letter.
 Protein read_structure(const std::filesystem::path& path);
 
 }  // namespace kfold::data

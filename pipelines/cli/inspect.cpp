@@ -37,7 +37,8 @@ void inspect_npz(const std::string& path) {
 void inspect_structure(const std::string& path) {
   const auto protein = data::read_structure(path);
   const int64_t n = protein.n_res();
-  const auto m = pipelines::check_protein(protein);
+  std::vector<std::string> breaks;
+  const auto m = pipelines::check_protein(protein, pipelines::ChainBonds::by_numbering_and_geometry, &breaks);
   const std::set<int64_t> chains(protein.chain_index.begin(), protein.chain_index.end());
   const auto atoms = std::count(protein.atom_mask.begin(), protein.atom_mask.end(), 1.0f);
   fmt::print("{}: structure, {} chain{}, {} residues, {} atoms\n", path, chains.size(), chains.size() == 1 ? "" : "s",
@@ -47,6 +48,9 @@ void inspect_structure(const std::string& path) {
       "  residues with a peptide bond/angle violation {:.3f}, a clash {:.3f}, a within-residue violation {:.3f}; "
       "consecutive CA pairs too far apart {:.3f}\n",
       m.between_residue_bond, m.between_residue_clash, m.within_residue, m.extreme_ca_ca_distance);
+  if (!breaks.empty())
+    fmt::print("chain breaks between residues of successive numbers (not checked as peptide bonds): {}\n",
+               fmt::join(breaks, ", "));
   if (m.residue_violations.empty()) return;
   std::vector<std::string> names;
   for (const int64_t i : m.residue_violations) {
@@ -64,11 +68,16 @@ void inspect_file(const std::string& path) {
   data::check_input_file(path);
   if (data::is_zip_file(path)) return inspect_npz(path);
   if (data::structure_format_of(path)) return inspect_structure(path);
-  if (!data::is_hdf5_file(path))
+  if (!data::is_hdf5_file(path)) {
+    try {  // a structure under another name (model.txt, a download without extension): read by content
+      return inspect_structure(path);
+    } catch (const InputError&) {
+    }
     fail_input(
         "{}: not a file kfold can inspect (expected HDF5 such as features.h5, an .npz such as params_model_1.npz, or "
         "a .pdb/.cif structure)",
         path);
+  }
   const data::H5Reader reader(path);
   const auto datasets = reader.list();
   size_t width = 4;

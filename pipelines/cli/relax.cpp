@@ -24,10 +24,16 @@ void run_relax(const RelaxCliOptions& o) {
   const auto format = data::structure_format_of(o.output);
   if (!format || o.output.ends_with(".gz"))
     fail_input("-o {}: the output must end in .pdb or .cif (its format); gzip is not written", o.output);
+  std::error_code same_error;
+  if (std::filesystem::equivalent(o.input, o.output, same_error))
+    fail_input(
+        "-o {}: is the input structure; write the relaxed structure to another file (the input keeps what "
+        "kfold does not write: hydrogens, waters, ligands, alternative locations)",
+        o.output);
   { const data::AtomicOutput output_check(o.output); }  // a bad -o is told before the relax, not after
   const auto protein = data::read_structure(o.input);
   if (*format == data::StructureFormat::pdb) data::check_fits_pdb(protein);
-  const auto relaxed = pipelines::relax_prediction(protein, o.input);
+  const auto relaxed = pipelines::relax_prediction(protein, o.input, pipelines::ChainBonds::by_numbering_and_geometry);
   data::StructureHeader header;  // any structure: its B-factors are not taken for pLDDTs
   header.title = "kfold relax: " + std::filesystem::path(o.input).filename().string();
   header.remarks = {pipelines::kRelaxRemark};
@@ -55,10 +61,14 @@ void add_relax_command(CLI::App& app, Action& action) {
       "  kfold relax ranked_0.pdb -o ranked_0_relaxed.pdb\n"
       "  kfold relax model.cif.gz -o model_relaxed.cif\n"
       "Moves only what the checks require (peptide bonds and angles beyond 12 standard deviations, clashes beyond\n"
-      "1.5 A of overlap, within-residue bounds; kfold inspect lists them). Chains, residue numbers, insertion\n"
-      "codes, atom names and B-factors are kept (atoms in AlphaFold's order); hydrogens, alternative locations\n"
-      "other than the first, waters, ligands, nucleotides and modified residues (except selenomethionine, written\n"
-      "as methionine) are not written. Chains are relaxed together. Ctrl-C stops it (exit 130), writing nothing.");
+      "1.5 A of overlap, within-residue bounds; kfold inspect lists them), in at most 5 rounds: what still\n"
+      "violates then is reported, not hidden. Peptide bonds come from the residue numbers and the atoms: a C-N\n"
+      "under 2 A is a bond whatever the numbering, successive numbers with a C-N over 4 A a chain break (logged),\n"
+      "which is never closed. Chains, residue numbers, insertion codes, atom names and B-factors are kept (atoms\n"
+      "in AlphaFold's order; occupancies written as 1.00); each residue's most occupied alternative location is\n"
+      "read; hydrogens, waters, ligands, nucleotides, caps and modified residues are not written (selenomethionine\n"
+      "is written as methionine, force-field names such as HIE or CYX as their amino acid). Chains are relaxed\n"
+      "together. Ctrl-C stops it (exit 130), writing nothing.");
   cmd->callback([&action, o] { action = [o] { run_relax(*o); }; });
 }
 

@@ -364,7 +364,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   for (size_t k = 0; k < n_relax; ++k) {
     const auto& model = summary.ranking[k];
     Timings::Scope relax_time(timings, "relax_" + model);
-    auto [relaxed, remaining] = relax_prediction(proteins.at(model), model);
+    auto [relaxed, remaining] = relax_prediction(proteins.at(model), model, ChainBonds::by_numbering);
     relax_time.stop();
     const auto header = prediction_header(model, relaxed_remarks);
     data::write_pdb(summary.target_dir / ("relaxed_" + model + ".pdb"), relaxed, header);

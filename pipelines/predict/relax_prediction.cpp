@@ -3,42 +3,106 @@
 
 #include <ATen/ATen.h>
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <numeric>
+#include <optional>
+#include <tuple>
 #include <utility>
 
 #include "data/atomic_output.hpp"
 #include "data/log.hpp"
+#include "data/residue_constants.hpp"
 #include "fold/violation_relax.hpp"
 #include "pipelines/predict/json_text.hpp"
 
 namespace kfold::pipelines {
 
-std::vector<int64_t> violation_check_residue_index(const data::Protein& protein) {
+namespace {
+
+constexpr double kBondedBelow = 2.0;  // Å: a C(i)-N(j) this close is a peptide bond, whatever the numbering
+constexpr double kBreakAbove = 4.0;   // Å: residues of successive numbers this far apart are a chain break
+
+// |C(i) - N(j)| in Å, when both atoms are there.
+std::optional<double> c_to_n(const data::Protein& p, size_t i, size_t j) {
+  namespace rc = data::rc;
+  static const auto kC = static_cast<size_t>(rc::atom_order("C")), kN = static_cast<size_t>(rc::atom_order("N"));
+  const size_t c = i * rc::atom_type_num + kC, n = j * rc::atom_type_num + kN;
+  if (p.atom_mask[c] < 0.5f || p.atom_mask[n] < 0.5f) return std::nullopt;
+  double sum = 0.0;
+  for (size_t k = 0; k < 3; ++k) sum += std::pow(p.atom_positions[3 * c + k] - p.atom_positions[3 * n + k], 2);
+  return std::sqrt(sum);
+}
+
+}  // namespace
+
+std::vector<int64_t> violation_check_residue_index(const data::Protein& protein, ChainBonds bonds,
+                                                   std::vector<std::string>* breaks) {
   const auto& number = protein.residue_index;
+  const size_t n = number.size();
   const auto code = [&](size_t i) { return protein.insertion_code.empty() ? ' ' : protein.insertion_code[i]; };
-  std::vector<int64_t> index(number.size());
-  int64_t chain_end = 0;  // the largest index given so far
-  for (size_t first = 0; first < number.size();) {
-    size_t last = first;  // the chain: residues [first, last)
-    while (last < number.size() && protein.chain_index[last] == protein.chain_index[first]) ++last;
-    std::vector<size_t> order(last - first);
-    std::iota(order.begin(), order.end(), first);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return std::pair(number[a], code(a)) < std::pair(number[b], code(b)); });
-    for (size_t k = 0; k < order.size(); ++k) {
-      const size_t i = order[k], prev = k > 0 ? order[k - 1] : i;
-      if (k == 0)
-        index[i] = first == 0 ? number[i] : chain_end + 100;
-      else if (number[i] != number[prev])
-        index[i] = index[prev] + (number[i] - number[prev]);
-      else  // an insertion code (100, 100A) follows its predecessor; the same residue twice is apart
-        index[i] = index[prev] + (code(i) != code(prev) ? 1 : 100);
-      chain_end = std::max(chain_end, index[i]);
-    }
-    first = last;
+  const auto label = [&](size_t i) {
+    return fmt::format("{}{}", number[i], code(i) == ' ' ? "" : std::string(1, code(i)));
+  };
+  const bool geometry = bonds == ChainBonds::by_numbering_and_geometry && protein.atom_mask.size() == n * 37;
+  // Chains by name, in file order: the parts of a chain that another chain splits (A, B, A) are one chain.
+  const auto chain_of = [&](size_t i) {
+    const auto c = protein.chain_index[i];
+    return protein.chain_names.empty() ? std::to_string(c) : protein.chain_names[static_cast<size_t>(c)];
+  };
+  std::vector<std::pair<std::string, std::vector<size_t>>> chains;
+  for (size_t i = 0; i < n; ++i) {
+    auto it = std::find_if(chains.begin(), chains.end(), [&](const auto& c) { return c.first == chain_of(i); });
+    if (it == chains.end()) it = chains.insert(chains.end(), {chain_of(i), {}});
+    it->second.push_back(i);
   }
+  std::vector<int64_t> next(n, -1), prev(n, -1);
+  const auto link = [&](size_t a, size_t b) {
+    next[a] = static_cast<int64_t>(b);
+    prev[b] = static_cast<int64_t>(a);
+  };
+  for (const auto& [name, residues] : chains) {
+    for (size_t k = 1; k < residues.size(); ++k) {
+      const size_t a = residues[k - 1], b = residues[k];
+      const bool successive = number[b] == number[a] + 1 || (number[b] == number[a] && code(b) != code(a));
+      bool bonded = successive;
+      if (const auto d = geometry ? c_to_n(protein, a, b) : std::nullopt) {
+        if (*d < kBondedBelow) bonded = true;  // numbering that skips (217, 219) or runs back (IMGT's 112B, 112A)
+        if (successive && *d > kBreakAbove) {  // residues left out and the rest renumbered
+          bonded = false;
+          if (breaks != nullptr)
+            breaks->push_back(fmt::format("chain {}: {} to {} (C-N {:.1f} A)", name, label(a), label(b), *d));
+        }
+      }
+      if (bonded) link(a, b);
+    }
+    // Residues written out of order (50-99, then 1-49): a fragment's end bonded to another fragment's start.
+    for (const size_t a : residues) {
+      if (!geometry || next[a] >= 0) continue;
+      auto head = static_cast<int64_t>(a);
+      while (prev[static_cast<size_t>(head)] >= 0) head = prev[static_cast<size_t>(head)];
+      std::optional<size_t> best;
+      double closest = kBondedBelow;
+      for (const size_t b : residues)
+        if (prev[b] < 0 && static_cast<int64_t>(b) != head)
+          if (const auto d = c_to_n(protein, a, b); d && *d < closest) std::tie(best, closest) = std::pair(b, *d);
+      if (best) link(a, *best);
+    }
+  }
+  // Bonded residues get successive indices; fragments and chains are 100 apart.
+  std::vector<int64_t> index(n);
+  std::optional<int64_t> last;
+  for (const auto& [name, residues] : chains)
+    for (const size_t head : residues) {
+      if (prev[head] >= 0) continue;
+      int64_t value = last ? *last + 100 : number[head];
+      for (auto r = static_cast<int64_t>(head); r >= 0; r = next[static_cast<size_t>(r)])
+        index[static_cast<size_t>(r)] = value++;
+      last = value - 1;
+    }
   return index;
 }
 
@@ -49,27 +113,31 @@ namespace {
 struct ProteinTensors {
   at::Tensor aatype, residue_index, positions, mask;  // [L], [L], [L, 37, 3], [L, 37]
 };
-ProteinTensors protein_tensors(const data::Protein& protein) {
+ProteinTensors protein_tensors(const data::Protein& protein, ChainBonds bonds, std::vector<std::string>* breaks) {
   protein.check_shapes();
   const int64_t n = protein.n_res();
   return {at::tensor(at::ArrayRef<int64_t>(protein.aatype)),
-          at::tensor(at::ArrayRef<int64_t>(violation_check_residue_index(protein))),
+          at::tensor(at::ArrayRef<int64_t>(violation_check_residue_index(protein, bonds, breaks))),
           at::tensor(at::ArrayRef<float>(protein.atom_positions)).reshape({n, 37, 3}),
           at::tensor(at::ArrayRef<float>(protein.atom_mask)).reshape({n, 37})};
 }
 
 }  // namespace
 
-fold::ViolationMetrics check_protein(const data::Protein& protein) {
-  const auto t = protein_tensors(protein);
+fold::ViolationMetrics check_protein(const data::Protein& protein, ChainBonds bonds, std::vector<std::string>* breaks) {
+  const auto t = protein_tensors(protein, bonds, breaks);
   return fold::check_structure(t.aatype, t.residue_index, t.positions, t.mask);
 }
 
-RelaxedPrediction relax_prediction(const data::Protein& prediction, const std::string& name,
+RelaxedPrediction relax_prediction(const data::Protein& prediction, const std::string& name, ChainBonds bonds,
                                    const std::function<void()>& check_cancelled) {
   const auto start = std::chrono::steady_clock::now();
   const int64_t n = prediction.n_res();
-  const auto t = protein_tensors(prediction);
+  std::vector<std::string> breaks;
+  const auto t = protein_tensors(prediction, bonds, &breaks);
+  if (!breaks.empty())
+    log_warn("{}: chain breaks between residues of successive numbers, neither checked nor closed as peptide bonds: {}",
+             name, fmt::join(breaks, ", "));
   fold::RelaxOptions options;
   options.check_cancelled = check_cancelled;
   const auto r = fold::relax_structure(t.aatype, t.residue_index, t.positions, t.mask, options);

@@ -23,20 +23,30 @@ struct RelaxedPrediction {
   std::vector<float> remaining_violations;  // [n_res] 1 for a residue still violating after the relax
 };
 
-// The residue numbering the structural checks use for `protein`: its residue numbers, as AlphaFold's checks
-// take them (a peptide bond is checked between neighbours in the file numbered n and n + 1; atoms of
-// residues numbered n and n + 1 anywhere in the chain are bonded, not clashing), with residues of one number
-// and successive insertion codes (100, 100A, 100B) numbered as successive residues, and each chain after the
-// first numbered from 100 past the previous chain's largest number, so that no bond is seen across chains.
-std::vector<int64_t> violation_check_residue_index(const data::Protein& protein);
+// Where a structure's peptide bonds are. Predictions: between residues of successive numbers, as AlphaFold's
+// checks take the model's residue_index. Structure files: also from their atoms, since files number residues
+// in many ways: a C(i)-N(j) closer than 2 Å is a bond whatever the numbers (numbering that skips, 217 to
+// 219; insertion codes that run back, IMGT's 112B, 112A, 112; residues written out of order), and residues
+// of successive numbers whose C-N is farther than 4 Å are a chain break (residues left out and the rest
+// renumbered), neither checked nor closed as a bond.
+enum class ChainBonds { by_numbering, by_numbering_and_geometry };
 
-// AlphaFold's structural violation checks of `protein` (chains and insertion codes numbered as above).
-fold::ViolationMetrics check_protein(const data::Protein& protein);
+// The residue numbering the structural checks take for `protein` (AlphaFold's checks see a peptide bond
+// between residues whose indices differ by 1): bonded residues numbered successively, the chain's next
+// fragment and the next chain 100 further. Residues of one number with successive insertion codes (100,
+// 100A) are successive residues; the parts of a chain that another chain splits (A, B, A) are one chain.
+// `breaks` (optional) gets the chain breaks found between residues of successive numbers, for the log.
+std::vector<int64_t> violation_check_residue_index(const data::Protein& protein, ChainBonds bonds,
+                                                   std::vector<std::string>* breaks = nullptr);
+
+// AlphaFold's structural violation checks of `protein` (numbered as above).
+fold::ViolationMetrics check_protein(const data::Protein& protein, ChainBonds bonds,
+                                     std::vector<std::string>* breaks = nullptr);
 
 // Relaxes `prediction` (a structure as unrelaxed_<model>.pdb holds it, or any structure: `kfold relax`) and logs
-// what changed under `name`.
+// what changed under `name`, and the chain breaks found.
 // `check_cancelled` (optional) is called at every energy evaluation and throws to stop.
-RelaxedPrediction relax_prediction(const data::Protein& prediction, const std::string& name,
+RelaxedPrediction relax_prediction(const data::Protein& prediction, const std::string& name, ChainBonds bonds,
                                    const std::function<void()>& check_cancelled = {});
 
 // relax_metrics.json: json.dumps({model: {"remaining_violations": [0.0, ...], "remaining_violations_count":

@@ -209,6 +209,7 @@ void bind_model(py::module_& m) {
           "relaxed_text",
           [](const Prediction& p, std::vector<std::string> remarks, bool mmcif, const CancelToken& token) {
             const auto relaxed = pipelines::relax_prediction(pipelines::prediction_protein(p), p.model_name,
+                                                             pipelines::ChainBonds::by_numbering,
                                                              [&token] { token.throw_if_cancelled(); });
             remarks.emplace_back(pipelines::kRelaxRemark);
             const auto header = pipelines::prediction_header(p.model_name, remarks);

@@ -159,3 +159,8 @@ def test_unrelaxed_cif_has_modelcif_plddt_metrics(prediction, inputs):
     global_value = float(block.find_value("_ma_qa_metric_global.metric_value"))
     assert global_value == pytest.approx(np.mean(plddt), abs=0.006)
     assert block.find_value("_software.name") == "kfold"
+    # As AlphaFold's mmCIF: coordinates to 0.001 A, B-factors to 0.01, label_asym_id the chain's name.
+    sites = block.find("_atom_site.", ["Cartn_x", "Cartn_y", "Cartn_z", "B_iso_or_equiv", "label_asym_id",
+                                       "auth_asym_id"])
+    assert all(len(row[k].partition(".")[2]) <= 3 for row in sites for k in range(3))
+    assert all(len(row[3].partition(".")[2]) <= 2 and row[4] == row[5] for row in sites)
