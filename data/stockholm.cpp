@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "data/error.hpp"
+#include "data/log.hpp"
 #include "data/sequence.hpp"
 
 namespace kfold::data {
@@ -38,7 +39,18 @@ class StockholmParser {
     while (reader_.next(line)) {
       const size_t start = skip(line, 0, true);
       if (start == line.size() || line[start] == '#') continue;
-      if (line.substr(start).starts_with("//")) break;
+      if (line.substr(start).starts_with("//")) {
+        // The alignment ends here; a second one after it (files concatenated) is not read, and said so.
+        while (reader_.next(line))
+          if (skip(line, 0, true) != line.size()) {
+            log_warn(
+                "{}:{}: content after the alignment's end ('//') is not read (a second alignment? give one "
+                "alignment per file, several --msa files for several alignments)",
+                reader_.source(), reader_.line_number());
+            break;
+          }
+        break;
+      }
       add_line(line, start);
     }
     if (rows_.empty()) fail_input("{}: no sequences in the Stockholm alignment", reader_.source());

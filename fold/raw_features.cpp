@@ -82,7 +82,8 @@ RawFeatures make_raw_features(const data::Sequence& query, const std::vector<dat
   f.sequence = to_upper(query.residues);
   f.n_res = static_cast<int64_t>(f.sequence.size());
   if (f.n_res == 0) fail_input("query '{}' has no residues", query.id);
-  f.domain_name = query.id;
+  // The whole header line, as AlphaFold's pipeline passes the FASTA description to make_sequence_features.
+  f.domain_name = query.description.empty() ? query.id : query.id + " " + query.description;
 
   f.aatype.assign(static_cast<size_t>(f.n_res * rc::restype_num_with_x), 0);
   for (int64_t i = 0; i < f.n_res; ++i) {
@@ -222,8 +223,8 @@ void check_raw_feature_values(const RawFeatures& f, const std::string& source) {
     for (int64_t a = 0; a < n_types; ++a) {
       const int32_t v = f.aatype[static_cast<size_t>(i * n_types + a)];
       if (v != 0 && v != 1)
-        fail_input("{}: 'aatype' residue {} has value {}; each row is one-hot over the 21 residue types", source,
-                   i + 1, v);
+        fail_input("{}: 'aatype' residue {} has value {}; each row is one-hot over the 21 residue types", source, i + 1,
+                   v);
       if (v == 1) ++ones, type = a;
     }
     if (ones != 1)

@@ -19,7 +19,7 @@ struct RawFeatures {
   // Sequence features.
   std::vector<int32_t> aatype;                    // [n_res, 21] one-hot, restypes + X (unknown letters → X)
   std::vector<int32_t> between_segment_residues;  // [n_res] zeros
-  std::string domain_name;                        // first word of the FASTA header
+  std::string domain_name;                        // the FASTA header line (id and description)
   std::vector<int32_t> residue_index;             // [n_res] 0, 1, ..., n_res-1
   std::vector<int32_t> seq_length;                // [n_res] n_res repeated
   std::string sequence;                           // query letters as given (upper case)

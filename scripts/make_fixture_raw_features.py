@@ -36,7 +36,7 @@ def main():
     sequence, description = sequences[0], descriptions[0]
     msas = [parsers.parse_a3m((ROOT / path).read_text())
             for path in ("data/examples/ubiquitin.a3m", "tests/fixtures/ubiquitin_uniprot.a3m")]
-    features = {**pipeline.make_sequence_features(sequence, description.split()[0], len(sequence)),
+    features = {**pipeline.make_sequence_features(sequence, description, len(sequence)),
                 **pipeline.make_msa_features(deduplicate_like_deepmind(msas))}
     out = {}
     for key, value in features.items():

@@ -2,6 +2,9 @@
 // AlphaFold's raw feature dict (sequence, MSA and template features) for one query.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
@@ -19,6 +22,7 @@ struct FeaturesOptions {
   std::vector<std::string> msas;
   TemplateCliOptions templates;
   std::string output;
+  int64_t threads = 0;  // the template search's; 0: every core
 };
 
 void run_features(const FeaturesOptions& opt) {
@@ -26,8 +30,9 @@ void run_features(const FeaturesOptions& opt) {
   if (queries.size() != 1)
     fail_input("{}: holds {} sequences; kfold features takes exactly one query (split the file)", opt.query,
                queries.size());
-  const auto templates = template_search_options(opt.templates);  // checked before any work
-  { const data::AtomicOutput output_check(opt.output); }          // so is the output path
+  auto templates = template_search_options(opt.templates);  // checked before any work
+  templates.threads = opt.threads > 0 ? opt.threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
+  { const data::AtomicOutput output_check(opt.output); }  // so is the output path
   std::vector<data::Msa> msas;
   for (const auto& path : opt.msas) msas.push_back(data::read_msa_file(path));
   if (msas.empty()) log_warn("no --msa given: single-sequence features (predictions will be much less accurate)");
@@ -49,8 +54,12 @@ void add_features_command(CLI::App& app, Action& action) {
                   "MSA of the query, A3M or Stockholm (repeatable; rows seen in an earlier MSA are dropped)");
   add_template_options(*cmd, opt->templates);
   cmd->add_option("-o,--output", opt->output, "Output HDF5 file")->required();
+  cmd->add_option("--threads", opt->threads, "Threads of the template search; 0 = all cores (same output for any)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, kMaxThreads));
   cmd->footer(
-      "Example:\n  kfold features data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m -o ubiquitin_features.h5\n"
+      "Example:\n  kfold features data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m -o "
+      "ubiquitin_features.h5\n"
       "  kfold features query.fasta --msa query.a3m --template-db pdb/pdb_seqres.txt \\\n"
       "      --template-mmcif-dir pdb/mmcif_files --max-template-date 2022-01-01 -o features.h5\n"
       "Each MSA's first row must be the query. Without --msa the query alone is the MSA.");

@@ -46,7 +46,8 @@ void add_predict_command(CLI::App& app, Action& action) {
   cmd->add_option("--db", o->db, "Search this database (kfold db create, or FASTA) for the MSA");
   add_search_options(*cmd, o->search);
   cmd->add_option("--features", o->features,
-                  "AlphaFold-processed features (.h5 or .npz, leading recycling axis) instead of QUERY");
+                  "Features instead of QUERY: kfold's features.h5 (kfold features, or an earlier predict's), or "
+                  "AlphaFold-processed features (.h5 or .npz, leading recycling axis)");
   cmd->add_option("-o,--output", o->output, "Output directory (files go to DIR/<target id>/)")->required();
   add_template_options(*cmd, o->templates);
   add_model_options(*cmd, o->model);

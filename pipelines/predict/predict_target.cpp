@@ -150,8 +150,16 @@ TargetInputs read_target_inputs(const PredictOptions& options) {
   TargetInputs in;
   if (!options.features.empty()) {
     in.id = target_id_from(options.features.stem().string());
-    in.processed = fold::read_processed_features(options.features);
     in.owns_input_files = true;
+    // kfold's own features.h5 (kfold features, an earlier predict, Features.save): raw features, which go
+    // through the input pipeline as a FASTA's would; anything else is AlphaFold-processed features.
+    if (data::is_hdf5_file(options.features) &&
+        data::H5Reader(options.features).attribute("kfold_format").starts_with("raw_features")) {
+      in.raw = fold::read_raw_features(options.features);
+      if (const auto& name = in.raw->domain_name; !name.empty()) in.id = target_id_from(name.substr(0, name.find(' ')));
+      return in;
+    }
+    in.processed = fold::read_processed_features(options.features);
     return in;
   }
   const auto queries = data::read_fasta(options.query);

@@ -70,6 +70,10 @@ TemplateSearchOutput search_templates(const data::Sequence& query, const Templat
   if (profile) search.first_round_profiles = {msa_profile(query, *features)};
   log_info("template search: {} ({} sequences) for {}, {}", options.db.string(), db.size(), query.id,
            profile ? fmt::format("with the profile of its {} MSA rows", features->n_seq) : "with its sequence");
+  if (options.featurizer.max_template_date.empty())
+    log_info(
+        "template search: no max template date, so entries of every release date can be templates (for a "
+        "benchmark give the target's date: --max-template-date)");
   const auto results = msa::search(queries, db, search);
   // pdb_seqres.txt also lists DNA and RNA chains (AlphaFold's download script keeps only mol:protein).
   std::vector<fold::TemplateHit> hits;

@@ -7,6 +7,7 @@
 
 #include "data/a3m.hpp"
 #include "data/error.hpp"
+#include "data/log.hpp"
 #include "data/msa_file.hpp"
 #include "data/stockholm.hpp"
 #include "test_support.hpp"
@@ -113,4 +114,16 @@ TEST_CASE("stockholm: errors name the file, line and row") {
                        doctest::Contains("char.sto:3:4: invalid character '1' in Stockholm row 'h'"), InputError);
   CHECK_THROWS_WITH_AS(parse_stockholm_string("# STOCKHOLM 1.0\nq --.\nh MKV\n", "gaps.sto"),
                        doctest::Contains("gaps.sto:2: the query (first sequence 'q') has no residues"), InputError);
+  // A second alignment after the first's end is not read, and said so (blank lines after it are fine).
+  std::vector<std::string> warnings;
+  kfold::set_log_sink([&](kfold::LogLevel level, std::string_view line) {
+    if (level == kfold::LogLevel::warn) warnings.emplace_back(line);
+  });
+  CHECK(parse_stockholm_string("# STOCKHOLM 1.0\nq MKV\n//\n\n  \n", "blank.sto").sequences.size() == 1);
+  CHECK(warnings.empty());
+  CHECK(parse_stockholm_string("# STOCKHOLM 1.0\nq MKV\n//\n\n# STOCKHOLM 1.0\nq MKI\n//\n", "two.sto").sequences ==
+        std::vector<std::string>{"MKV"});
+  kfold::set_log_sink(nullptr);
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("two.sto:5: content after the alignment's end ('//') is not read") != std::string::npos);
 }

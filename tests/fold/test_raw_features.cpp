@@ -74,7 +74,7 @@ TEST_CASE("raw features survive features.h5 round trip") {
   CHECK(g.deletion_matrix_int == f.deletion_matrix_int);
   CHECK(g.msa_species_identifiers == std::vector<std::string>{"", "HUMAN"});
   CHECK(g.sequence == "MKV");
-  CHECK(g.domain_name == "q");
+  CHECK(g.domain_name == "q desc");  // the header line, as AlphaFold's pipeline
 }
 
 TEST_CASE("make_complex_raw_features: concatenated chains, residue-index gap, block-diagonal MSA") {

@@ -198,6 +198,22 @@ def test_search_feeds_the_model(kfold, tmp_path):
     assert (tmp_path / "ubiquitin" / "done").is_file()
 
 
+def test_features_h5_of_kfold_features_is_a_predict_input(kfold, tmp_path):
+    # kfold features, then kfold predict --features: the same prediction as from the FASTA and its MSA.
+    features = tmp_path / "features.h5"
+    run = kfold("features", EXAMPLES / "ubiquitin.fasta", "--msa", EXAMPLES / "ubiquitin.a3m", "-o", features)
+    assert run.returncode == 0, run.stderr
+    common = ("--random-weights", "--models", "model_3", *SMALL)
+    run = kfold("predict", "--features", features, *common, "-o", tmp_path / "from_features")
+    assert run.returncode == 0, run.stderr
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--msa", EXAMPLES / "ubiquitin.a3m", *common,
+                "-o", tmp_path / "from_fasta")
+    assert run.returncode == 0, run.stderr
+    a, b = tmp_path / "from_features" / "ubiquitin", tmp_path / "from_fasta" / "ubiquitin"  # id: the FASTA's
+    for name in ("unrelaxed_model_3.pdb", "confidence_model_3.json", "ranking_debug.json"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
 def test_search_options_reach_the_search(kfold, tmp_path):
     # The example database holds 9 hits within the default -e 1e-3 (7 of them below 1e-25); -e and
     # --max-seqs, shared with kfold batch, bound the searched MSA (query + hits).
