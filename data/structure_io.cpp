@@ -337,7 +337,7 @@ Protein read_structure(const std::filesystem::path& path) {
       const bool selenomethionine = res.name == "MSE";
       const int64_t aa = rc::find_resname(name);
       if (aa < 0 && name != "UNK") {
-        if (res.entity_type == gemmi::EntityType::Polymer || info.is_amino_acid())
+        if (res.entity_type == gemmi::EntityType::Polymer || res.het_flag != 'H')
           listed(skipped, fmt::format("{} {}{}", res.name, chain.name, res.seqid.str()));
         continue;
       }

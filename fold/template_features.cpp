@@ -234,6 +234,10 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
   std::map<std::string, Entry> entries;
   for (size_t i = 0; i < hits.size(); ++i)
     if (const auto id = pdb_id_and_chain(hits[i].name)) entries[id->first].last_hit = i;
+  // The PDB holds many entries of one sequence (homo-oligomers, much-studied proteins): a hit with the same
+  // sequence and alignment as a template already kept would give the same template letters, which AlphaFold
+  // drops, so it is skipped without reading its file.
+  std::map<std::pair<std::string, std::vector<std::pair<int64_t, int64_t>>>, std::string> kept;  // → its name
   int64_t looked_up = 0, files_missing = 0;  // hits that needed a file, and those whose file was missing
   std::string first_missing;
   TemplateSearchResult out;
@@ -250,6 +254,10 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
     const auto& [pdb_id, chain_id] = *id;
     if (std::string reason = prefilter_template_hit(hit, query_sequence); !reason.empty()) {
       skip(std::move(reason));
+      continue;
+    }
+    if (const auto same = kept.find({hit.sequence, hit.mapping}); same != kept.end()) {
+      skip(fmt::format("the same sequence and alignment as template {}", same->second));
       continue;
     }
     ++looked_up;
@@ -290,6 +298,7 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
         continue;
       }
       append_templates(out.features, features);
+      kept.try_emplace({hit.sequence, hit.mapping}, pdb_id + "_" + chain_id);
     } catch (const TemplateError& e) {
       skip(e.what());
     }

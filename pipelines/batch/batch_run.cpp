@@ -109,6 +109,7 @@ class BatchRunner {
   Clock::time_point last_summary_{};
   int64_t stages_run_ = 0;  // stages started by this worker (skipped ones do not count)
   bool parameters_checked_ = false;
+  std::set<std::string> waiting_;  // targets this worker found without a finished MSA stage (--stage predict)
 };
 
 std::string BatchRunner::msa_key(const BatchTarget& target) const {
@@ -377,6 +378,7 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
   }
   if (!msa_complete()) {
     log_warn("{}: no finished MSA stage (run kfold batch --stage msa first)", target.id);
+    waiting_.insert(target.id);
     ++report.waiting;
     return;
   }
@@ -418,6 +420,8 @@ void BatchRunner::write_summary(bool force) {
       state = "running";
     std::string reason;
     if (status.contains("failed")) reason = status["failed"].value("reason", "");
+    if (state == "pending" && waiting_.contains(target.id))
+      reason = "no finished MSA stage with these inputs and options: run kfold batch --stage msa first";
     std::replace_if(
         reason.begin(), reason.end(), [](char c) { return c == '\t' || c == '\n'; }, ' ');
     const std::string best = status.contains("predict") ? status["predict"].value("best_model", "") : "";

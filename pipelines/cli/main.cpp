@@ -30,7 +30,8 @@ constexpr const char* kFooter = R"(Examples:
   kfold batch targets.csv --db dbs/uniref50 --params ~/af2/params -o out/batch
   kfold agent data/examples/ubiquitin_campaign.json -o out/agent
 
-Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input, 3 (batch) some targets failed.
+Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input, 3 (batch) some targets failed or
+wait for their MSA stage, 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (128 + the signal).
 Run 'kfold COMMAND --help' for a command's options.)";
 
 int run(int argc, char** argv) {

@@ -10,6 +10,7 @@
 #include "data/structure_io.hpp"
 #include "data/text_input.hpp"
 #include "pipelines/cli/commands.hpp"
+#include "pipelines/predict/predict_target.hpp"
 #include "pipelines/predict/relax_prediction.hpp"
 
 namespace kfold::cli {
@@ -37,6 +38,9 @@ void run_relax(const RelaxCliOptions& o) {
   data::StructureHeader header;  // any structure: its B-factors are not taken for pLDDTs
   header.title = "kfold relax: " + std::filesystem::path(o.input).filename().string();
   header.remarks = {pipelines::kRelaxRemark};
+  // A random-weight run's structure stays marked as no prediction once relaxed.
+  if (data::read_text_file(o.input).find(pipelines::kRandomWeightsWarning) != std::string::npos)
+    header.remarks.insert(header.remarks.begin(), pipelines::kRandomWeightsWarning);
   if (*format == data::StructureFormat::mmcif)
     data::write_mmcif(o.output, relaxed.protein, header);
   else

@@ -74,7 +74,7 @@ void add_search_command(CLI::App& app, Action& action) {
   auto o = std::make_shared<SearchCommandOptions>();
   cmd->add_option("QUERY", o->query, "Query sequences (FASTA, plain or gzip)")->required();
   cmd->add_option("DB", o->db, "Database: a FASTA file or a directory made by 'kfold db create'")->required();
-  cmd->add_option("-o,--out", o->out_dir, "Output directory (DIR/<query_id>.a3m, DIR/hits.m8)")->required();
+  cmd->add_option("-o,--output,--out", o->out_dir, "Output directory (DIR/<query_id>.a3m, DIR/hits.m8)")->required();
   cmd->add_option("-e,--evalue", o->search.evalue, "Report hits with E-value <= this")->capture_default_str();
   cmd->add_option("--max-seqs", o->search.max_seqs, "Hits kept per query (best E-values)")->capture_default_str();
   cmd->add_option("-s,--sensitivity", o->sensitivity,

@@ -277,11 +277,15 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
     if (!inputs.template_hits_m8.empty())
       data::write_file_atomic(summary.target_dir / "msas" / "pdb_hits.m8", inputs.template_hits_m8);
     if (const auto& t = inputs.raw->templates; t.n_templates > 0) {
-      bool used = false;
-      for (const auto& model : models.names()) used = used || models.get(model).config().data.common.use_templates;
-      if (!used)
+      std::vector<std::string> with, without;
+      for (const auto& model : models.names())
+        (models.get(model).config().data.common.use_templates ? with : without).push_back(model);
+      if (with.empty())
         log_warn("{} templates found, but none of the selected models uses templates (model_1 and model_2 do)",
                  t.n_templates);
+      else if (!without.empty())
+        log_info("{} templates: used by {}, not by {} (AlphaFold's presets without templates)", t.n_templates,
+                 fmt::join(with, ", "), fmt::join(without, ", "));
     }
     log_info("{}: {} residues, MSA depth {}", inputs.id, summary.n_res, summary.msa_depth);
   } else {

@@ -61,7 +61,11 @@ TemplateSearchOutput search_templates(const data::Sequence& query, const Templat
   const auto db = msa::SequenceDb::open(options.db);
   msa::SearchOptions search;
   search.evalue = options.evalue;
-  search.max_seqs = 500;  // hits handed to the featurizer, which keeps the first max_hits (20) usable ones
+  // Hits handed to the featurizer, which keeps the first max_hits (20) usable ones. The PDB holds hundreds
+  // of entries of some sequences: generous limits keep them from crowding out the other templates (the
+  // featurizer skips a copy of a kept template without reading its file).
+  search.max_seqs = 20000;
+  search.prefilter.max_candidates = 20000;
   search.threads = options.threads;
   search.check_cancelled = options.featurizer.check_cancelled;
   msa::check_search_options(search);

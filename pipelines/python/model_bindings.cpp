@@ -206,17 +206,17 @@ void bind_model(py::module_& m) {
           },
           Release(), "The structure's entry of violations.json (AlphaFold's structural violation checks), as JSON.")
       .def(
-          "relaxed_text",
-          [](const Prediction& p, std::vector<std::string> remarks, bool mmcif, const CancelToken& token) {
+          "relaxed_texts",
+          [](const Prediction& p, std::vector<std::string> remarks, const CancelToken& token) {
             const auto relaxed = pipelines::relax_prediction(pipelines::prediction_protein(p), p.model_name,
                                                              pipelines::ChainBonds::by_numbering,
                                                              [&token] { token.throw_if_cancelled(); });
             remarks.emplace_back(pipelines::kRelaxRemark);
             const auto header = pipelines::prediction_header(p.model_name, remarks);
-            return mmcif ? data::to_mmcif(relaxed.protein, header) : data::to_pdb(relaxed.protein, header);
+            return std::make_pair(data::to_pdb(relaxed.protein, header), data::to_mmcif(relaxed.protein, header));
           },
-          py::arg("remarks"), py::arg("mmcif"), py::arg("token"), Release(),
-          "The structure relaxed as kfold predict --relax does, as PDB or mmCIF text; stops when `token` is "
+          py::arg("remarks"), py::arg("token"), Release(),
+          "The structure relaxed as kfold predict --relax does, as (PDB, mmCIF) text; stops when `token` is "
           "cancelled.")
       .def(
           "to_pdb",

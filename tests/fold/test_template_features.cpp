@@ -2,6 +2,7 @@
 // scripts/make_fixture_template_features.py from real PDB entries), and the hit rules on their own.
 // The mmCIF reader's own tests: tests/data/test_template_structure.cpp.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -127,6 +128,29 @@ TEST_CASE("Template hits: a folder without their mmCIF files is refused, upper-c
   int64_t missing = 0;
   for (const auto& skipped : found.skipped) missing += skipped.reason.find("no 4zhl.cif[.gz] in") == 0 ? 1 : 0;
   CHECK(missing == 2);  // 4zhl_Z and 4zhl_U: one entry, looked up once, both hits skipped with the reason
+}
+
+TEST_CASE("Template hits: a copy of a kept template (another entry of its sequence) is skipped unread") {
+  const nlohmann::json j = fixture_json();
+  const std::string query = j["query"];
+  auto hits = fixture_hits(j);
+  kfold::fold::TemplateFeaturizerOptions options;
+  options.mmcif_dir = kFixtures / "mmcif";
+  const auto alone = kfold::fold::featurize_template_hits(query, hits, options);
+  // 300 entries of 2OFG's sequence, aligned alike, ranked just after it (7a00 ... : no files exist).
+  TemplateHit first = hits.front();
+  for (int k = 0; k < 300; ++k) {
+    TemplateHit copy = first;
+    copy.name = fmt::format("7{:03d}_X", k);
+    copy.score -= 1e-3 * (k + 1);
+    hits.push_back(copy);
+  }
+  const auto with_copies = kfold::fold::featurize_template_hits(query, hits, options);
+  CHECK(with_copies.features.domain_names == alone.features.domain_names);
+  int64_t copies = 0;
+  for (const auto& skipped : with_copies.skipped)
+    copies += skipped.reason == "the same sequence and alignment as template 2ofg_X" ? 1 : 0;
+  CHECK(copies == 300);
 }
 
 TEST_CASE("Template hits: check_cancelled stops the featurizer before the next hit") {

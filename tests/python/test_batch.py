@@ -289,3 +289,12 @@ def test_sigterm_frees_the_locks(build_dir, tmp_path):
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=60) == -signal.SIGTERM
     assert not list((out / ".locks").glob("*.lock"))
+
+
+def test_a_predict_stage_before_its_msa_stage_says_why_in_the_summary(kfold, tmp_path):
+    out = tmp_path / "out"
+    run = kfold("batch", TARGETS, "--stage", "predict", *SEARCH, *MODEL, "-o", out)
+    assert run.returncode == 3, run.stderr
+    rows = summary(out)
+    assert rows and all(row["status"] == "pending" for row in rows.values())
+    assert all(row["reason"].endswith("run kfold batch --stage msa first") for row in rows.values())

@@ -291,7 +291,12 @@ def test_prediction_arrays_are_read_only_and_relax_is_cancellable(kf, small_mode
     token = kf._core.CancelToken()
     token.cancel()  # the relax stops at its first energy evaluation (random weights: it has violations)
     with pytest.raises(KeyboardInterrupt):
-        pred._prediction.relaxed_text([], False, token)
+        pred._prediction.relaxed_texts([], token)
+    # Relaxed once for both formats: a later call reuses the first's result.
+    pdb = pred.to_pdb(relaxed=True)
+    first = pred._relaxed
+    assert first is not None and first[0] == pdb and "RELAXED by kfold" in pdb
+    assert pred.to_mmcif(relaxed=True) == first[1] and pred._relaxed is first
 
 
 def test_thread_counts_are_checked(kf, tmp_path):

@@ -377,7 +377,7 @@ def test_a_gap_renumbered_away_is_a_chain_break_not_a_bond(kfold, tmp_path):
     assert before["42"][0]["C"][0].pos.dist(after["42"][0]["C"][0].pos) < 1e-3
 
 
-def test_relax_refuses_to_overwrite_its_input_and_inspect_reads_by_content(kfold, tmp_path):
+def test_relax_refuses_to_overwrite_its_input_keeps_warnings_and_inspect_reads_by_content(kfold, tmp_path):
     path = tmp_path / "model.pdb"
     path.write_bytes(PDB_1HPV.read_bytes())
     run = kfold("relax", path, "-o", path)
@@ -387,3 +387,8 @@ def test_relax_refuses_to_overwrite_its_input_and_inspect_reads_by_content(kfold
     text.write_bytes(PDB_1HPV.read_bytes())
     run = kfold("inspect", text)
     assert run.returncode == 0 and "99 residues" in run.stdout, run.stderr
+    # A random-weight prediction stays marked as no prediction once relaxed.
+    warning = "WARNING: random weights, not a prediction (kfold predict --random-weights: a demo of the pipeline)"
+    path.write_text(f"REMARK 250 {warning}\n" + PDB_1HPV.read_text())
+    assert kfold("relax", path, "-o", tmp_path / "relaxed.cif").returncode == 0
+    assert warning in (tmp_path / "relaxed.cif").read_text()

@@ -148,6 +148,30 @@ def test_python_template_arguments_are_checked(kfold_module, inputs):
         kf.templates(inputs["fasta"], inputs["db"], MMCIF, evalue=-1)
     with pytest.raises(TypeError, match="max_template_date: expected 'YYYY-MM-DD' or a datetime.date"):
         kf.templates(inputs["fasta"], inputs["db"], MMCIF, max_template_date=19990426)
+    # Templates belong to the sequence they were searched for, not to any of the same length.
+    other = "A" * len(inputs["query"])
+    assert dated.query == inputs["query"]
+    with pytest.raises(kf.InputError, match="templates: searched for another sequence"):
+        kf.features(other, templates=dated)
+    with pytest.raises(kf.InputError, match="templates: searched for another sequence"):
+        kf.Model("model_1_ptm", random_weights=True, config=SMALL_CONFIG).predict(other, templates=dated)
+    assert kf.features(inputs["query"], templates=dated).templates.n_templates == dated.n_templates
+
+
+def test_many_entries_of_one_protein_do_not_crowd_out_the_other_templates(kfold_module, inputs, tmp_path):
+    # 1100 more PDB entries of 2OFG's chain (as the PDB holds hundreds of lysozymes): more than the search's
+    # default prefilter limit, all equal to the best hit. The templates stay those found without them.
+    text = inputs["db"].read_text()
+    header, sequence = next((h, s) for h, s in zip(text.splitlines()[::2], text.splitlines()[1::2])
+                            if h.startswith(">2ofg_X"))
+    copies = "".join(f">8{k:03x}_X{header[7:]}\n{sequence}\n" for k in range(1100))
+    db = tmp_path / "redundant_seqres.txt"
+    db.write_text(text + copies)
+    # (E-values grow with the database: a permissive threshold keeps the weak hits of the small one.)
+    alone = kfold_module.templates(inputs["fasta"], inputs["db"], MMCIF, evalue=1e6, threads=1)
+    crowded = kfold_module.templates(inputs["fasta"], db, MMCIF, evalue=1e6, threads=1)
+    assert crowded.domain_names == alone.domain_names and len(alone.domain_names) > 1
+    assert sum(reason == "the same sequence and alignment as template 2ofg_X" for _, reason in crowded.skipped) >= 1000
 
 
 def test_batch_searches_templates_in_the_msa_stage_and_reuses_them(kfold, inputs, tmp_path):

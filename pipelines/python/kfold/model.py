@@ -39,8 +39,10 @@ def presets() -> list[str]:
 class Prediction:
     """One model's prediction for one target: numpy arrays and scores, PDB/mmCIF text.
 
-    The arrays are those of ``result_<model>.h5`` (and AlphaFold's result dict): read-only views of the
-    model's output tensors (no copy); ``np.array(pred.plddt)`` makes a copy to change.
+    The arrays are the model's outputs under AlphaFold's result-dict names (those ``result_<model>.h5``
+    keeps, and representations and logits it does not; ``mean_plddt``, ``ptm`` and friends are
+    properties): read-only views of the model's output tensors (no copy); ``np.array(pred.plddt)`` makes
+    a copy to change.
 
     Example::
 
@@ -50,11 +52,12 @@ class Prediction:
         >>> open("pred.pdb", "w").write(pred.to_pdb())  # doctest: +SKIP
     """
 
-    __slots__ = ("_prediction", "_arrays", "_random_weights")
+    __slots__ = ("_prediction", "_arrays", "_random_weights", "_relaxed")
 
     def __init__(self, prediction: _core.Prediction, random_weights: bool):
         self._prediction = prediction
         self._arrays: dict = {}  # name -> numpy array, made on first use
+        self._relaxed: Optional[tuple[str, str]] = None  # (PDB, mmCIF) text, relaxed on first use
         self._random_weights = random_weights
 
     def _array(self, name: str) -> np.ndarray:
@@ -156,8 +159,8 @@ class Prediction:
         return json.loads(self._prediction.violations_json())
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Every output array by its ``result_<model>.h5`` name (``distogram/logits``,
-        ``representations/pair``, ...).
+        """Every output array by its AlphaFold result-dict name (``distogram/logits``,
+        ``representations/pair``, ``masked_msa/logits``, ...; more than ``result_<model>.h5`` keeps).
 
         Example::
 
@@ -186,7 +189,8 @@ class Prediction:
         """PDB text, as ``kfold predict`` writes ``unrelaxed_<model>.pdb`` (pLDDT in the B-factor column;
         a ``REMARK 250`` warning with random weights). ``relaxed=True``: the structure relaxed as
         ``kfold predict --relax`` writes ``relaxed_<model>.pdb`` (a restrained minimisation of AlphaFold's
-        structural violation terms, not Amber; seconds for a few hundred residues).
+        structural violation terms, not Amber; seconds for a few hundred residues, once per prediction: later
+        calls, of either format, reuse it).
 
         Example::
 
@@ -194,7 +198,7 @@ class Prediction:
             >>> open("relaxed.pdb", "w").write(pred.to_pdb(relaxed=True))  # doctest: +SKIP
         """
         if relaxed:
-            return run(self._prediction.relaxed_text, self._remarks(), False, cancellable=True)
+            return self._relaxed_texts()[0]
         return self._prediction.to_pdb(self._remarks())
 
     def to_mmcif(self, relaxed: bool = False) -> str:
@@ -206,8 +210,14 @@ class Prediction:
             >>> open("pred.cif", "w").write(pred.to_mmcif())  # doctest: +SKIP
         """
         if relaxed:
-            return run(self._prediction.relaxed_text, self._remarks(), True, cancellable=True)
+            return self._relaxed_texts()[1]
         return self._prediction.to_mmcif(self._remarks())
+
+    def _relaxed_texts(self) -> tuple[str, str]:
+        """The relaxed structure as (PDB, mmCIF) text: relaxed once, kept for later calls (it is deterministic)."""
+        if self._relaxed is None:
+            self._relaxed = tuple(run(self._prediction.relaxed_texts, self._remarks(), cancellable=True))
+        return self._relaxed
 
     def __repr__(self) -> str:
         scores = f"mean_plddt={self.mean_plddt:.2f}" + (f" ptm={self.ptm:.4f}" if self.ptm is not None else "")

@@ -92,6 +92,10 @@ class Features(Mapping):
         """A copy of these features with ``templates`` (from :func:`kfold.templates`) instead of their own."""
         if not isinstance(templates, Templates):
             raise TypeError(f"templates: expected kfold.Templates (from kfold.templates), not {type(templates).__name__}")
+        if templates.query is not None and templates.query != self.sequence:
+            raise _core.InputError(f"templates: searched for another sequence ({len(templates.query)} residues, "
+                                   f"{templates.query[:10]}...) than these features' ({len(self.sequence)} residues, "
+                                   f"{self.sequence[:10]}...); search templates for this one (kfold.templates)")
         return Features(run(_core.with_templates, self._raw, templates._core))
 
     @classmethod

@@ -39,12 +39,15 @@ class Templates(Mapping):
         (['2ofg_X', '1a8o_A'], (4, 120, 37, 3))
     """
 
-    __slots__ = ("_core", "skipped", "hits_m8")
+    __slots__ = ("_core", "skipped", "hits_m8", "query")
 
-    def __init__(self, core: _core.TemplateFeatures, skipped=(), hits_m8: str = ""):
+    def __init__(self, core: _core.TemplateFeatures, skipped=(), hits_m8: str = "", query: Optional[str] = None):
         self._core = core
         self.skipped: list[tuple[str, str]] = list(skipped)
         self.hits_m8: str = hits_m8
+        self.query: Optional[str] = query
+        """The sequence the templates were searched for (None when not known, as from :meth:`from_dict`):
+        :func:`kfold.features` and :meth:`kfold.Model.predict` refuse templates of another sequence."""
 
     @property
     def n_templates(self) -> int:
@@ -132,4 +135,4 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
     core, skipped, hits_m8 = run(_core.search_templates, sequence, os.fspath(db), os.fspath(mmcif_dir),
                                  max_template_date or "", check_number("evalue", evalue, positive=True),
                                  check_integer("max_hits", max_hits, 1, 100000), n_threads, raw, cancellable=True)
-    return Templates(core, skipped, hits_m8)
+    return Templates(core, skipped, hits_m8, query=sequence.residues)
