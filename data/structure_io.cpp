@@ -301,6 +301,17 @@ Protein read_structure(const std::filesystem::path& path) {
   try {
     if (gemmi::coor_format_from_content(text.data(), text.data() + text.size()) == gemmi::CoorFormat::Mmcif) {
       gemmi::cif::Document doc = gemmi::cif::read_memory(text.data(), text.size(), path.c_str());
+      // Several structures in one file (data blocks with coordinates): the first is read, and said so.
+      const auto has_atoms = [](const gemmi::cif::Block& b) { return b.has_tag("_atom_site.id"); };
+      if (const auto first = std::find_if(doc.blocks.begin(), doc.blocks.end(), has_atoms); first != doc.blocks.end()) {
+        const std::string name = first->name;
+        const auto others = std::count_if(std::next(first), doc.blocks.end(), has_atoms);
+        doc.blocks.erase(std::remove_if(std::next(first), doc.blocks.end(), has_atoms), doc.blocks.end());
+        std::rotate(doc.blocks.begin(), first, std::next(first));
+        if (others > 0)
+          log_warn("{}: {} data blocks hold coordinates; the first, data_{}, is read (one structure per file)",
+                   path.string(), others + 1, name);
+      }
       if (!doc.blocks.empty()) number_residues_by_label_where_missing(doc.blocks.front());
       st = gemmi::make_structure_from_doc(doc, true);
     } else {
@@ -322,6 +333,19 @@ Protein read_structure(const std::filesystem::path& path) {
   for (const gemmi::Chain& chain : st.models.front().chains) {
     bool any = false;
     std::map<gemmi::SeqId, std::pair<std::string, bool>> numbered;  // number → (residue name, has altlocs)
+    // Residues given twice under one number with altloc labels (microheterogeneity: two residue types at one
+    // position): the one of highest mean occupancy.
+    std::map<gemmi::SeqId, std::pair<const gemmi::Residue*, double>> variant;
+    for (const gemmi::Residue& res : chain.residues) {
+      double occupancy = 0.0;
+      int64_t labelled = 0;
+      for (const gemmi::Atom& atom : res.atoms)
+        if (atom.altloc != '\0') occupancy += atom.occ, ++labelled;
+      if (labelled == 0) continue;
+      const double mean = occupancy / static_cast<double>(labelled);
+      if (auto [it, first] = variant.try_emplace(res.seqid, &res, mean); !first && mean > it->second.second)
+        it->second = {&res, mean};
+    }
     for (const gemmi::Residue& res : chain.residues) {
       if (res.is_water()) continue;
       const gemmi::ResidueInfo info = gemmi::find_tabulated_residue(res.name);
@@ -347,8 +371,9 @@ Protein read_structure(const std::filesystem::path& path) {
         fail_input("{}: residue {} of chain {} has no residue number (auth_seq_id, label_seq_id)", path.string(),
                    res.name, chain.name);
       const char conformer = most_occupied_altloc(res);
-      // The same number twice: alternative residues (microheterogeneity, with altloc labels) keep the first;
-      // without labels one residue would silently vanish.
+      if (const auto v = variant.find(res.seqid); conformer != '\0' && v != variant.end() && v->second.first != &res)
+        continue;  // a less occupied residue type at this position
+      // The same number twice without altloc labels: one residue would silently vanish.
       auto [earlier, first] = numbered.try_emplace(res.seqid, res.name, conformer != '\0');
       if (!first) {
         if (!earlier->second.second && conformer == '\0')

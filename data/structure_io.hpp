@@ -29,7 +29,8 @@ void write_mmcif(const std::filesystem::path& path, const Protein& protein, cons
 // Residues are told by name (ATOM or HETATM): the 20 amino acids, UNK, selenomethionine (as MET) and force
 // fields' protonation-state names (HIE, CYX, ... as their amino acid, with a warning); modified residues,
 // caps, ligands, waters, nucleotides and atoms outside atom37 (hydrogens) are skipped, with a warning for
-// what was in a chain. Alternative locations: each residue's most occupied one. InputError for a
+// what was in a chain. Alternative locations: each residue's most occupied one (of two residue types at one
+// position, the more occupied); of several mmCIF data blocks with coordinates, the first. InputError for a
 // non-finite coordinate and for two residues of one number without altloc labels; a blank chain name
 // becomes the first free letter.
 Protein read_structure(const std::filesystem::path& path);

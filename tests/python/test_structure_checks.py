@@ -348,6 +348,36 @@ def test_residues_are_read_by_name_and_conformers_by_occupancy(kfold, tmp_path):
     assert relaxed["10"][0]["CA"][0].pos.dist(original["10"][0]["CA"][0].pos) < 1e-3  # conformer B, unmoved
 
 
+def test_two_residue_types_at_one_position_keep_the_more_occupied(kfold, tmp_path):
+    """Microheterogeneity: residue 10 as ILE (altloc A, occupancy 0.3, 1 A off) written before LEU (altloc B,
+    0.7, in place): LEU is read, so nothing violates and relax leaves it where it is."""
+    text = PDB_1HPV.read_text().splitlines()
+    rows = [i for i, line in enumerate(text) if line.startswith("ATOM") and int(line[22:26]) == 10]
+    ile = [line[:16] + "AILE" + line[20:30] + f"{float(line[30:38]) + 1.0:8.3f}" + line[38:54] + "  0.30" + line[60:]
+           for line in text[rows[0]:rows[-1] + 1]]
+    leu = [line[:16] + "B" + line[17:54] + "  0.70" + line[60:] for line in text[rows[0]:rows[-1] + 1]]
+    path = tmp_path / "variant.pdb"
+    path.write_text("\n".join(text[:rows[0]] + ile + leu + text[rows[-1] + 1:]) + "\n")
+    run = kfold("inspect", path)
+    assert run.returncode == 0 and "99 residues" in run.stdout and listed_residues(run.stdout) == [], run.stdout
+    out = tmp_path / "relaxed.pdb"
+    assert kfold("relax", path, "-o", out).returncode == 0
+    relaxed, original = (gemmi.read_structure(str(p))[0]["A"] for p in (out, PDB_1HPV))
+    assert relaxed["10"][0].name == "LEU"
+    assert relaxed["10"][0]["CA"][0].pos.dist(original["10"][0]["CA"][0].pos) < 1e-3
+
+
+def test_a_cif_with_several_structures_reads_the_first(kfold, tmp_path):
+    st = gemmi.read_structure(str(PDB_1HPV))
+    st.setup_entities()
+    block = st.make_mmcif_document().sole_block().as_string()
+    path = tmp_path / "two.cif"
+    path.write_text(block + block.replace("data_", "data_second", 1))
+    run = kfold("inspect", path)
+    assert run.returncode == 0 and "99 residues" in run.stdout, run.stderr
+    assert "2 data blocks hold coordinates; the first" in run.stderr, run.stderr
+
+
 def test_a_residue_number_given_twice_is_refused(kfold, tmp_path):
     path = edited_1hpv(tmp_path / "twice.pdb", lambda line, n: [line[:22] + "  30" + line[26:] if n == 31 else line])
     for command in (["inspect", path], ["relax", path, "-o", tmp_path / "out.pdb"]):
