@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <optional>
 #include <tuple>
@@ -47,17 +48,19 @@ std::vector<int64_t> violation_check_residue_index(const data::Protein& protein,
   const auto label = [&](size_t i) {
     return fmt::format("{}{}", number[i], code(i) == ' ' ? "" : std::string(1, code(i)));
   };
-  const bool geometry = bonds == ChainBonds::by_numbering_and_geometry && protein.atom_mask.size() == n * 37;
+  const bool geometry =
+      bonds == ChainBonds::by_numbering_and_geometry && protein.atom_mask.size() == n * data::rc::atom_type_num;
   // Chains by name, in file order: the parts of a chain that another chain splits (A, B, A) are one chain.
   const auto chain_of = [&](size_t i) {
     const auto c = protein.chain_index[i];
     return protein.chain_names.empty() ? std::to_string(c) : protein.chain_names[static_cast<size_t>(c)];
   };
-  std::vector<std::pair<std::string, std::vector<size_t>>> chains;
+  std::vector<std::pair<std::string, std::vector<size_t>>> chains;  // in order of first appearance
+  std::map<std::string, size_t> chain_number;
   for (size_t i = 0; i < n; ++i) {
-    auto it = std::find_if(chains.begin(), chains.end(), [&](const auto& c) { return c.first == chain_of(i); });
-    if (it == chains.end()) it = chains.insert(chains.end(), {chain_of(i), {}});
-    it->second.push_back(i);
+    const auto [it, added] = chain_number.try_emplace(chain_of(i), chains.size());
+    if (added) chains.push_back({it->first, {}});
+    chains[it->second].second.push_back(i);
   }
   std::vector<int64_t> next(n, -1), prev(n, -1);
   const auto link = [&](size_t a, size_t b) {
