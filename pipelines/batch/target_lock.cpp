@@ -236,8 +236,10 @@ TargetLock::~TargetLock() { release(); }
 
 void TargetLock::release() {
   if (owner_ == nullptr) return;
-  owner_->forget(path_);
+  // Unlinked before the signal handler forgets it: a SIGTERM between the two steps (the moment a target
+  // is done, when schedulers' and tests' signals tend to come) must not leave the lock behind.
   ::unlink(path_.c_str());
+  owner_->forget(path_);
   owner_ = nullptr;
 }
 
