@@ -105,7 +105,8 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
   out += "\ttotal\tsd\tsurrogate_mean\tsurrogate_sd\tacquisition\tflags\thard_filtered\tmeasured";
   // structure terms: NA unless predicted
   out +=
-      "\tdelta_plddt_site\tca_drmsd\tdelta_ptm\tburial_site\tlost_contacts\tnew_clashes\tnew_violations\trationale\n";
+      "\tdelta_plddt_site\tca_drmsd\tdelta_ptm\tburial_site\tlost_contacts\tnew_clashes\tnew_violations"
+      "\tstructure_adjustment\trationale\n";
   for (const ScoredVariant& r : table.rows) {
     const Hypothesis& h = *r.hypothesis;
     out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}", h.id, format_variant(h.variant), operator_label(h),
@@ -113,18 +114,18 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
     for (const auto& [term, weight] : campaign.objective) {
       const bool binding = term == "binding" && r.structure && r.structure->binding;
       out += "\t" + ((term == "stability" || term == "fitness") ? num(r.evolutionary)
-                     : term == "solubility"                      ? num(r.solubility)
-                     : binding                                   ? num(-r.structure->delta_interface_pae)
-                                                                 : std::string("NA"));
+                     : term == "solubility"                     ? num(r.solubility)
+                     : binding                                  ? num(-r.structure->delta_interface_pae)
+                                                                : std::string("NA"));
     }
     out += fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}", num(r.total), num(r.sd), num(r.surrogate_mean),
                        num(r.surrogate_sd), num(r.acquisition), format_flags(r.flags), has_hard_flag(r.flags) ? 1 : 0,
                        r.measured ? num(r.measured->value) : "NA");
-    out += r.structure
-               ? fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}", num(r.structure->delta_plddt_site),
-                             num(r.structure->ca_drmsd), num(r.structure->delta_ptm), num(r.structure->burial_site),
-                             r.structure->lost_contacts, r.structure->new_clashes, r.structure->new_violations)
-               : std::string("\tNA\tNA\tNA\tNA\tNA\tNA\tNA");
+    out += r.structure ? fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}", num(r.structure->delta_plddt_site),
+                                     num(r.structure->ca_drmsd), num(r.structure->delta_ptm),
+                                     num(r.structure->burial_site), r.structure->lost_contacts,
+                                     r.structure->new_clashes, r.structure->new_violations, num(r.structure_adjustment))
+                       : std::string("\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA");
     out += "\t" + tsv_cell(r.rationale) + "\n";
   }
   return out;
@@ -137,8 +138,11 @@ std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaig
       const Construct& c = table.constructs[static_cast<size_t>(w.construct)];
       std::string facts = construct_rationale(c);
       if (std::isfinite(c.predicted_plddt)) facts += fmt::format("; predicted: mean pLDDT {:.1f}", c.predicted_plddt);
-      out += fmt::format("{},{},{},{},NA,NA,,{},,{}\n", w.well, c.id, format_construct(c),
-                         construct_sequence(c, campaign), c.operator_name, csv_cell(facts));
+      const std::string sequence = construct_sequence(c, campaign);
+      // A fragment without a start Met needs one (or the vector's tag) to be expressed.
+      const std::string flag = sequence.front() == 'M' ? "" : "no_initiator_met (add a start Met or the vector's tag)";
+      out += fmt::format("{},{},{},{},NA,NA,,{},{},{}\n", w.well, c.id, format_construct(c), sequence, c.operator_name,
+                         csv_cell(flag), csv_cell(facts));
       continue;
     }
     if (w.row < 0) {
@@ -147,11 +151,12 @@ std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaig
     }
     const ScoredVariant& r = table.rows[static_cast<size_t>(w.row)];
     const Hypothesis& h = *r.hypothesis;
-    const std::string rationale =
-        w.pick == "explore" ? fmt::format("explore: untested residue, explore key {:+.2f} (residue term in place of "
-                                          "the evolutionary term); {}",
-                                          r.explore_key, r.rationale)
-                            : r.rationale;
+    const std::string rationale = w.pick == "explore"
+                                      ? fmt::format(
+                                            "explore: untested residue, explore key {:+.2f} (residue term in place of "
+                                            "the evolutionary term); {}",
+                                            r.explore_key, r.rationale)
+                                      : r.rationale;
     out += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", w.well, h.id, format_variant(h.variant),
                        apply_variant(h.variant, campaign.target.sequence, campaign.target.first_residue), num(r.total),
                        num(r.sd), w.rank, csv_cell(operator_label(h)), csv_cell(format_flags(r.flags)),
@@ -238,6 +243,7 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
                   {"lost_contacts", r.structure ? Json(r.structure->lost_contacts) : nullptr},
                   {"new_clashes", r.structure ? Json(r.structure->new_clashes) : nullptr},
                   {"new_violations", r.structure ? Json(r.structure->new_violations) : nullptr},
+                  {"structure_adjustment", r.structure ? json_number(r.structure_adjustment) : nullptr},
                   {"delta_interface_pae",
                    r.structure && r.structure->binding ? json_number(r.structure->delta_interface_pae) : nullptr},
                   {"lost_interface_contacts",
@@ -334,14 +340,16 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
     const std::string how = evo                    ? "evolutionary term: " + models.model_note
                             : term == "solubility" ? std::string(kSolubilityNote)
                             : binding_computed     ? std::string(kBindingNote)
-                            : term == "binding"    ? std::string("not computed (needs target.partner and structure "
-                                                                 "predictions: structure_budget and parameters)")
-                                                   : std::string("not computed in this version");
+                            : term == "binding"    ? std::string(
+                                                         "not computed (needs target.partner and structure "
+                                                            "predictions: structure_budget and parameters)")
+                                                : std::string("not computed in this version");
     md += fmt::format("| {} | {} | {} |\n", term, weight, how);
   }
   md += table.structure_terms
             ? "\nStructure terms: the wild type and the shortlist (campaign structure_budget) were predicted; "
-              "ΔpLDDT near the site, Cα distance RMSD, ΔpTM and site contacts lost joined the total; the sites' "
+              "ΔpLDDT near the site, Cα distance RMSD, ΔpTM and site contacts lost joined the total on fixed scales "
+              "(structure_adjustment in scores.tsv); the sites' "
               "burial and new Cα clashes (a soft flag) are in scores.tsv too.\n\n"
             : "\nStructure terms: not computed (structure_budget 0, or no model parameters: see kfold agent "
               "--help).\n\n";

@@ -1,8 +1,6 @@
 // The agent round end to end: campaign in, plate and records out.
 #include "pipelines/agent/agent_run.hpp"
 
-#include <omp.h>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -15,6 +13,7 @@
 #include <vector>
 
 #include "data/atomic_output.hpp"
+#include "data/cpu_count.hpp"
 #include "data/error.hpp"
 #include "data/interrupt.hpp"
 #include "data/log.hpp"
@@ -58,10 +57,10 @@ int64_t previous_rounds(const std::string& notebook, const std::filesystem::path
   return n;
 }
 
-// Structure terms for the structure_budget best candidates by the cheap terms (finite total, no hard
-// liability flag, not measured and not the wild type: what could go on the plate; ties by hypothesis
-// order), against the wild type's prediction. Returns the predictions (nullopt when nothing was
-// shortlisted).
+// Structure terms for the structure_budget best candidates by what the plate ranks (the acquisition with
+// a surrogate, else the total; finite total, no hard liability flag, not measured and not the wild type:
+// what could go on the plate; ties by hypothesis order), against the wild type's prediction. Returns the predictions
+// (nullopt when nothing was shortlisted).
 std::optional<PredictedStructures> add_predicted_structure_terms(ScoreTable& table, const Campaign& campaign,
                                                                  int64_t budget, StructureOracle& oracle,
                                                                  const StructurePrediction& wild_type,
@@ -73,8 +72,8 @@ std::optional<PredictedStructures> add_predicted_structure_terms(ScoreTable& tab
         !row.hypothesis->variant.is_wild_type())
       order.push_back(i);
   }
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return table.rows[a].total > table.rows[b].total; });
+  const auto key = [&](size_t i) { return table.surrogate ? table.rows[i].acquisition : table.rows[i].total; };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key(a) > key(b); });
   order.resize(std::min(order.size(), static_cast<size_t>(budget)));
   if (order.empty()) return std::nullopt;
   log_info("agent: predicting {} shortlisted variants (structure_budget {}, {} left for variants)", order.size(),
@@ -100,15 +99,16 @@ std::optional<PredictedStructures> add_predicted_structure_terms(ScoreTable& tab
 }
 
 // Construct proposals from the wild type's pLDDT and PAE (of its target chain); the first `budget` of
-// them are predicted on their own, in complex with the partner when the campaign has one (their mean
-// pLDDT, pTM and interface PAE; the predictions go to `predictions`). Returns how many were predicted.
+// them (at most plate.constructs: those that can reach the plate) are predicted on their own, in
+// complex with the partner when the campaign has one (their mean pLDDT, pTM and interface PAE; the
+// predictions go to `predictions`). Returns how many were predicted.
 int64_t propose_and_predict_constructs(ScoreTable& table, const Campaign& campaign,
                                        const StructurePrediction& wild_type, StructureOracle& oracle, int64_t budget,
                                        const std::function<void()>& cancellation_point,
                                        std::vector<std::pair<size_t, StructurePrediction>>& predictions) {
   table.constructs = propose_constructs(campaign, target_chain(wild_type));
   if (table.constructs.empty()) return 0;
-  const auto n = std::min<int64_t>(budget, static_cast<int64_t>(table.constructs.size()));
+  const auto n = std::min({budget, campaign.plate.constructs, static_cast<int64_t>(table.constructs.size())});
   log_info("agent: {} construct proposals; predicting {} of them{}", table.constructs.size(), n,
            wild_type.chain_break > 0 ? " in complex with " + campaign.target.partner->id : std::string());
   const double wild_type_interface_pae =
@@ -172,7 +172,12 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
     fail_input("{}: exists and is not a directory; give -o a folder", options.out_dir.string());
   }
   data::ensure_directory(options.out_dir);
-  const int threads = options.threads > 0 ? options.threads : omp_get_num_procs();
+  // The notebook is read before any long work: a damaged one fails now, not after the predictions.
+  const fs::path notebook_path = options.out_dir / "notebook.jsonl";
+  std::string notebook = fs::exists(notebook_path) ? data::read_text_file(notebook_path) : std::string();
+  if (!notebook.empty() && notebook.back() != '\n') notebook += '\n';
+  const int64_t round = previous_rounds(notebook, notebook_path) + 1;
+  const int threads = options.threads > 0 ? options.threads : static_cast<int>(data::default_threads());
 
   RunRecord run;
   run.seed = seed;
@@ -251,7 +256,7 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
     }
   }
   cancellation_point();
-  const Plate plate = select_plate(table, campaign, seed);
+  const Plate plate = select_plate(table, campaign, seed, round);
   log_info("agent: plate of {} wells: {} variants ({} explore), {} controls ({} eligible, {} filtered by liabilities)",
            campaign.plate.size, plate.n_variants, plate.n_explore, plate.n_controls, plate.n_candidates,
            plate.n_filtered);
@@ -260,10 +265,6 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
     run.llm_calls = llm->calls;
   }
 
-  const fs::path notebook_path = options.out_dir / "notebook.jsonl";
-  std::string notebook = fs::exists(notebook_path) ? data::read_text_file(notebook_path) : std::string();
-  if (!notebook.empty() && notebook.back() != '\n') notebook += '\n';
-  const int64_t round = previous_rounds(notebook, notebook_path) + 1;
   notebook += notebook_lines(table, plate, campaign, models, run, round);
 
   // All or nothing: a full disk leaves the previous round's files unchanged. `done` goes first, so that a

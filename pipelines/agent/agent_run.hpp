@@ -16,7 +16,7 @@ namespace kfold::pipelines::agent {
 
 struct AgentOptions {
   std::filesystem::path out_dir;
-  int threads = 0;                          // 0: all cores; results are the same for any count
+  int threads = 0;                          // 0: data::default_threads(); results are the same for any count
   std::optional<uint64_t> seed;             // overrides the campaign's seed
   bool no_potts = false;                    // site-independent model only (fast)
   std::optional<int64_t> potts_iterations;  // overrides evolution.potts_iterations

@@ -2,6 +2,7 @@
 #include "pipelines/agent/binding_terms.hpp"
 
 #include <cmath>
+#include <limits>
 
 #include "data/error.hpp"
 #include "pipelines/agent/wild_type_structure.hpp"
@@ -19,8 +20,7 @@ const std::vector<std::array<double, 3>>& points(const StructurePrediction& p) {
 void check_complex(const StructurePrediction& p) {
   const auto n = static_cast<int64_t>(n_res_of(p));
   if (p.chain_break < 1 || p.chain_break >= n || static_cast<int64_t>(p.ca.size()) != n) {
-    fail_runtime("interface terms: a prediction of {} residues with chain break {} is not a complex", n,
-                 p.chain_break);
+    fail_runtime("interface terms: a prediction of {} residues with chain break {} is not a complex", n, p.chain_break);
   }
 }
 
@@ -40,7 +40,11 @@ StructurePrediction target_chain(const StructurePrediction& p) {
                    p.pae.begin() + static_cast<std::ptrdiff_t>(i * n + a));
     }
   }
-  t.ptm = p.ptm;
+  // The complex's pTM scores the interface too (the binding term's business): the target chain's own is
+  // not known. The violation count covers both chains; the partner's sequence is the same in every
+  // prediction, so a change of it is the variant's doing.
+  t.ptm = std::numeric_limits<double>::quiet_NaN();
+  t.violating_residues = p.violating_residues;
   t.pdb = p.pdb;
   return t;
 }
@@ -64,7 +68,8 @@ InterfaceTerms interface_terms(const StructurePrediction& p) {
   return t;
 }
 
-void add_interface_terms(StructureTerms& terms, const StructurePrediction& wild_type, const StructurePrediction& mutant) {
+void add_interface_terms(StructureTerms& terms, const StructurePrediction& wild_type,
+                         const StructurePrediction& mutant) {
   check_complex(wild_type);
   check_complex(mutant);
   if (wild_type.chain_break != mutant.chain_break || n_res_of(wild_type) != n_res_of(mutant)) {
@@ -78,7 +83,8 @@ void add_interface_terms(StructureTerms& terms, const StructurePrediction& wild_
   terms.lost_interface_contacts = 0;
   for (size_t i = 0; i < a; ++i) {
     for (size_t j = a; j < n; ++j) {
-      terms.lost_interface_contacts += ca_distance(w[i], w[j]) <= kContactDistance && ca_distance(m[i], m[j]) > kContactDistance;
+      terms.lost_interface_contacts +=
+          ca_distance(w[i], w[j]) <= kContactDistance && ca_distance(m[i], m[j]) > kContactDistance;
     }
   }
   terms.binding = true;

@@ -12,8 +12,9 @@
 
 namespace kfold::pipelines::agent {
 
-// The target's residues of a complex (plddt, ca, cb, PAE block; ptm and pdb kept); the prediction
-// itself when it is not a complex.
+// The target's residues of a complex (plddt, ca, cb, PAE block; pdb and the violation count of the
+// complex kept; ptm NaN: the complex's pTM is not the chain's); the prediction itself when it is not a
+// complex.
 StructurePrediction target_chain(const StructurePrediction& prediction);
 
 struct InterfaceTerms {
@@ -26,6 +27,7 @@ InterfaceTerms interface_terms(const StructurePrediction& complex);
 
 // Adds to `terms` the change of the interface, mutant against wild type: delta_interface_pae and
 // lost_interface_contacts (target-partner contacts of the wild type absent in the mutant, per residue pair).
-void add_interface_terms(StructureTerms& terms, const StructurePrediction& wild_type, const StructurePrediction& mutant);
+void add_interface_terms(StructureTerms& terms, const StructurePrediction& wild_type,
+                         const StructurePrediction& mutant);
 
 }  // namespace kfold::pipelines::agent

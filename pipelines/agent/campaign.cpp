@@ -308,6 +308,11 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
   if (k.plate.controls > k.plate.size - 1) {
     c.fail("plate.controls", fmt::format("must leave at least one well of {} for variants", k.plate.size));
   }
+  const Json* plate = find(root, "plate");
+  const bool constructs_given = plate != nullptr && find(*plate, "constructs") != nullptr;
+  if (!constructs_given) {  // the default never takes a well that the plate's own numbers need for variants
+    k.plate.constructs = std::clamp<int64_t>(k.plate.size - 1 - k.plate.controls, 0, k.plate.constructs);
+  }
   if (k.plate.controls + k.plate.constructs > k.plate.size - 1) {
     c.fail("plate.constructs", fmt::format("{} control and {} construct wells leave no well of {} for variants",
                                            k.plate.controls, k.plate.constructs, k.plate.size));

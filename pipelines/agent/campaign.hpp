@@ -47,12 +47,15 @@ inline constexpr const char* kObjectiveTerms[] = {"stability",  "fitness", "acti
                                                   "solubility", "binding", "expression"};
 
 struct PlateSpec {
-  int64_t size = 96;             // wells: 24, 48, 96 or 384
-  int64_t controls = 4;          // wild-type control wells
-  int64_t constructs = 4;        // wells for construct proposals, at most (construct_boundaries.hpp)
+  int64_t size = 96;     // wells: 24, 48, 96 or 384
+  int64_t controls = 4;  // wild-type control wells
+  // Wells for construct proposals, at most (construct_boundaries.hpp); only this many are predicted.
+  // Unset: 4, or fewer when the controls leave fewer wells beside one variant well.
+  int64_t constructs = 4;
   int64_t max_per_position = 2;  // variants per residue position on one plate
-  // Share of the variant wells picked for exploration (highest uncertainty among candidates whose mean
-  // score is at least the median); the rest exploit (best acquisition value).
+  // Share of the variant wells picked for exploration (one per residue never measured and not yet on
+  // the plate: the best residue term there, plus the solubility term when weighted); the rest exploit
+  // (best acquisition value, zero-shot: best total).
   double explore_fraction = 0.25;
   // Greedy picks lose similarity_penalty x (spread of the ranking key) per substitution they share with
   // a variant already picked.

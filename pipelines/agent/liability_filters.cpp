@@ -101,6 +101,11 @@ std::vector<LiabilityFlag> liability_flags(const Variant& variant, const Liabili
     std::string& target = !interior.empty() && interior[idx] ? pro_helix : pro;
     target += fmt::format("{}P{}", target.empty() ? "" : ",", s.position);
   }
+  // Residue 1 a Met: the initiator, whose codon starts translation; without it nothing is expressed.
+  if (first == 1 && !wild.empty() && wild.front() == 'M') {
+    for (const Substitution& s : variant.substitutions)
+      if (s.position == 1) flags.push_back({"initiator_met", true, fmt::format("M1{}", s.mutant)});
+  }
   if (!pro_helix.empty()) flags.push_back({"pro_in_helix", true, pro_helix});
   if (!pro.empty()) flags.push_back({"pro_introduced", false, pro});
   if (!context.wild_type_conservation.empty()) {

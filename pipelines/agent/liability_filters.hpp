@@ -42,7 +42,8 @@ struct LiabilityContext {
 };
 
 // Flags in a fixed order: new_unpaired_cys, new_disulfide_candidate, new_n_glycosylation,
-// new_deamidation, new_isomerization, pro_in_helix, pro_introduced, invariant_position. After plate
+// new_deamidation, new_isomerization, initiator_met (hard: a substitution of Met 1, the start codon's
+// residue, when the numbering starts at 1), pro_in_helix, pro_introduced, invariant_position. After plate
 // selection the optional LLM critic (llm_operator.hpp) may append a soft "llm_concern" to plate variants.
 std::vector<LiabilityFlag> liability_flags(const Variant& variant, const LiabilityContext& context);
 

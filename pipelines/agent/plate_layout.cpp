@@ -132,7 +132,7 @@ std::vector<const PlateWell*> ranked_variant_wells(const Plate& plate) {
   return ranked;
 }
 
-Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t seed) {
+Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t seed, int64_t round) {
   Plate plate;
   std::vector<int64_t> eligible;
   for (size_t k = 0; k < table.rows.size(); ++k) {
@@ -222,7 +222,8 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
   }
   for (int64_t c = 0; c < n_construct_wells; ++c) items.push_back({"", -1, 0, "construct", c});
   for (int64_t c = 0; c < campaign.plate.controls; ++c) items.push_back({"", -1, 0, "control"});
-  SplitMix64 rng(seed);
+  // Round 1 keeps the plain seed (the layouts of earlier versions); later rounds mix the round in.
+  SplitMix64 rng(round <= 1 ? seed : SplitMix64(seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(round))).next());
   for (size_t k = items.size(); k > 1; --k) std::swap(items[k - 1], items[static_cast<size_t>(rng.below(k))]);
   for (size_t k = 0; k < items.size(); ++k) items[k].well = well_name(static_cast<int64_t>(k), campaign.plate.size);
   plate.wells = std::move(items);

@@ -3,10 +3,10 @@
 // the acquisition value with a surrogate - UCB, or per pick one Thompson-drawn ensemble member - else the
 // zero-shot total) and explore (plate.explore_fraction of the variant wells: the best explore_key - the
 // zero-shot total with the evolutionary term's residue term in its place - at residues with nothing
-// measured and nothing yet on the plate, one well per residue). Greedy picks pay plate.similarity_penalty x (spread of the
-// key) per substitution shared with an earlier pick. Wells are laid out in a seeded random order (so
-// plate-position effects do not follow the ranking); deterministic given the seed. The table's construct
-// proposals take up to plate.constructs wells first (in proposal order), out of the variant wells.
+// measured and nothing yet on the plate, one well per residue). Greedy picks pay plate.similarity_penalty x (spread of
+// the key) per substitution shared with an earlier pick. Wells are laid out in a seeded random order (so plate-position
+// effects do not follow the ranking); deterministic given the seed. The table's construct proposals take up to
+// plate.constructs wells first (in proposal order), out of the variant wells.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +19,7 @@
 namespace kfold::pipelines::agent {
 
 struct PlateWell {
-  std::string well;  // "A1" .. ("H12" on 96 wells)
+  std::string well;        // "A1" .. ("H12" on 96 wells)
   int64_t row = -1;        // index into ScoreTable::rows; -1 for a control or a construct
   int64_t rank = 0;        // 1 = best variant; 0 for controls and constructs
   std::string pick;        // "exploit", "explore", "control" or "construct"
@@ -40,7 +40,11 @@ struct Plate {
 std::pair<int64_t, int64_t> plate_shape(int64_t size);
 std::string well_name(int64_t index, int64_t size);
 
-Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t seed);
+// The variants (exploit and explore quotas), construct and control wells of one plate. `seed` drives
+// the Thompson draws and, with `round` (1 for the first round of a campaign), the seeded layout: a
+// fixed campaign seed still lays out each round's plate differently, so that plate-position effects
+// never follow the ranking round after round.
+Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t seed, int64_t round = 1);
 
 // The plate's variant wells (no controls, no constructs), best rank first.
 std::vector<const PlateWell*> ranked_variant_wells(const Plate& plate);

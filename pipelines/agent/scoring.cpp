@@ -71,8 +71,24 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
     }
     evo_weight = 1.0;
   }
-  std::map<std::string, const Measurement*> measured;
-  for (const auto& m : campaign.measurements) measured[format_variant(m.variant)] = &m;
+  table.structure_weight = evo_weight;
+  // Replicates of a variant: their mean (as the beneficial-combination operator reads them), the
+  // sources listed.
+  std::map<std::string, std::vector<const Measurement*>> replicates;
+  for (const auto& m : campaign.measurements) replicates[format_variant(m.variant)].push_back(&m);
+  std::map<std::string, Measurement> measured;
+  for (const auto& [name, list] : replicates) {
+    Measurement mean = *list.front();
+    if (list.size() > 1) {
+      double sum = 0.0;
+      for (const Measurement* m : list) sum += m->value;
+      mean.value = sum / static_cast<double>(list.size());
+      mean.sd.reset();
+      mean.source = fmt::format("mean of {}: {}", list.size(), list.front()->source);
+      for (size_t k = 1; k < list.size(); ++k) mean.source += ", " + list[k]->source;
+    }
+    measured.emplace(name, std::move(mean));
+  }
 
   LiabilityContext lc;
   lc.wild_type = campaign.target.sequence;
@@ -111,7 +127,7 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
     r.residue_term = models.stability_from_potts ? parts[3] : parts[1];
     r.solubility = solubility_score(h.variant, campaign.target.sequence, first, exposure);
     r.flags = liability_flags(h.variant, lc);
-    if (const auto it = measured.find(format_variant(h.variant)); it != measured.end()) r.measured = *it->second;
+    if (const auto it = measured.find(format_variant(h.variant)); it != measured.end()) r.measured = it->second;
     table.rows.push_back(std::move(r));
   }
   const Moments m_evo = moments(table.rows, &ScoredVariant::evolutionary);
@@ -121,16 +137,21 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
   const Moments m_residue = moments(table.rows, &ScoredVariant::residue_term);
   const double sol_weight = table.solubility_weight;
   const char* model = models.stability_from_potts ? "Potts dE" : "site-independent log-ratio";
+  // A term of weight 0 is left out, so that its NaN (a residue off the alignment's columns) does not
+  // make a solubility-only total NaN; a weighted term's NaN propagates (no evidence).
+  const auto weighted = [](double weight, double z) { return weight > 0.0 ? weight * z : 0.0; };
   for (ScoredVariant& r : table.rows) {
     const double z = (r.evolutionary - m_evo.mean) / m_evo.sd;
     const double z_sol = (r.solubility - m_sol.mean) / m_sol.sd;
-    r.total = evo_weight * z + sol_weight * z_sol;  // NaN propagates
+    r.total = weighted(evo_weight, z) + weighted(sol_weight, z_sol);
     r.zero_shot = r.total;
-    r.explore_key = evo_weight * (r.residue_term - m_residue.mean) / m_residue.sd + sol_weight * z_sol;
+    r.explore_key =
+        weighted(evo_weight, (r.residue_term - m_residue.mean) / m_residue.sd) + weighted(sol_weight, z_sol);
     const double z_si = (r.site_independent - m_si.mean) / m_si.sd;
     const double z_potts = (r.potts - m_potts.mean) / m_potts.sd;
-    r.sd = std::isfinite(z_si) && std::isfinite(z_potts) ? evo_weight * std::fabs(z_potts - z_si) / 2.0
-                                                         : std::numeric_limits<double>::quiet_NaN();
+    r.sd = evo_weight <= 0.0                               ? 0.0
+           : std::isfinite(z_si) && std::isfinite(z_potts) ? evo_weight * std::fabs(z_potts - z_si) / 2.0
+                                                           : std::numeric_limits<double>::quiet_NaN();
     std::string line;
     if (std::isfinite(r.evolutionary)) {
       line = fmt::format("{} {:+.2f} (z {:+.2f}) for stability", model, r.evolutionary, z);
@@ -215,60 +236,88 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
   return true;
 }
 
+namespace {
+
+// A structure term on its fixed scale: changes within the dead zone (what separates predictions of
+// near-identical inputs) count 0, beyond it one `scale` counts 1, like one standard deviation of the
+// evolutionary term in the zero-shot total.
+struct TermScale {
+  double dead_zone;
+  double scale;
+};
+constexpr TermScale kPlddtScale{1.0, 5.0};             // pLDDT points near the sites
+constexpr TermScale kDrmsdScale{0.1, 0.5};             // Å
+constexpr TermScale kPtmScale{0.005, 0.02};            // pTM
+constexpr TermScale kContactScale{0.0, 3.0};           // site contacts
+constexpr TermScale kInterfacePaeScale{0.25, 1.0};     // Å of mean interface PAE
+constexpr TermScale kInterfaceContactScale{0.0, 2.0};  // interface contacts
+
+double on_scale(double value, TermScale s) {
+  if (!std::isfinite(value)) return std::numeric_limits<double>::quiet_NaN();
+  return std::copysign(std::max(0.0, std::fabs(value) - s.dead_zone) / s.scale, value);
+}
+
+}  // namespace
+
+double structure_score(const StructureTerms& t) {
+  double sum = 0.0;
+  double n = 0.0;
+  for (const double v :
+       {on_scale(t.delta_plddt_site, kPlddtScale), on_scale(-t.ca_drmsd, kDrmsdScale), on_scale(t.delta_ptm, kPtmScale),
+        on_scale(-static_cast<double>(t.lost_contacts), kContactScale)}) {
+    if (std::isfinite(v)) {
+      sum += v;
+      n += 1.0;
+    }
+  }
+  return n > 0.0 ? sum / n : std::numeric_limits<double>::quiet_NaN();
+}
+
+double binding_score(const StructureTerms& t) {
+  if (!t.binding) return std::numeric_limits<double>::quiet_NaN();
+  return std::isfinite(t.delta_interface_pae)
+             ? on_scale(-t.delta_interface_pae, kInterfacePaeScale)
+             : on_scale(-static_cast<double>(t.lost_interface_contacts), kInterfaceContactScale);
+}
+
 void add_structure_terms(ScoreTable& table, const std::vector<std::optional<StructureTerms>>& terms) {
   if (terms.size() != table.rows.size())
     fail_runtime("add_structure_terms: {} terms for {} rows", terms.size(), table.rows.size());
-  const double weight = table.evolutionary_weight > 0.0 ? table.evolutionary_weight : 1.0;
-  // z-scores over the rows that have terms.
-  // Each term signed so that higher is better.
-  const auto plddt = [](const StructureTerms& t) { return t.delta_plddt_site; };
-  const auto rmsd = [](const StructureTerms& t) { return -t.ca_drmsd; };
-  const auto ptm = [](const StructureTerms& t) { return t.delta_ptm; };
-  const auto contacts = [](const StructureTerms& t) { return -static_cast<double>(t.lost_contacts); };
-  const auto binding = [](const StructureTerms& t) {
-    if (!t.binding) return std::numeric_limits<double>::quiet_NaN();
-    return std::isfinite(t.delta_interface_pae) ? -t.delta_interface_pae
-                                                : -static_cast<double>(t.lost_interface_contacts);
-  };
-  auto z_of = [&](auto term) {
-    std::vector<double> v;
-    for (const auto& t : terms) {
-      if (t) v.push_back(term(*t));
-    }
-    const Moments m = finite_moments(v);
-    return std::make_pair(m.mean, m.sd);
-  };
-  const auto [m_plddt, s_plddt] = z_of(plddt);
-  const auto [m_rmsd, s_rmsd] = z_of(rmsd);
-  const auto [m_ptm, s_ptm] = z_of(ptm);
-  const auto [m_contacts, s_contacts] = z_of(contacts);
-  const auto [m_binding, s_binding] = z_of(binding);
+  // With a surrogate the total is a predicted measurement: one scale unit is then the spread (sd) of the
+  // predicted values over the candidates.
+  double unit = 1.0;
+  if (table.surrogate) {
+    std::vector<double> means;
+    for (const ScoredVariant& r : table.rows) means.push_back(r.surrogate_mean);
+    unit = finite_moments(means).sd;
+  }
   for (size_t k = 0; k < terms.size(); ++k) {
     if (!terms[k]) continue;
     const StructureTerms& t = *terms[k];
-    double sum = 0.0;
-    double n = 0.0;
-    auto add = [&](double value, double mean, double sd) {
-      if (!std::isfinite(value)) return;
-      sum += (value - mean) / sd;
-      n += 1.0;
-    };
-    add(plddt(t), m_plddt, s_plddt);
-    add(rmsd(t), m_rmsd, s_rmsd);
-    add(ptm(t), m_ptm, s_ptm);
-    add(contacts(t), m_contacts, s_contacts);
     ScoredVariant& r = table.rows[k];
     r.structure = t;
-    if (n > 0.0 && std::isfinite(r.total)) r.total += weight * sum / n;
+    double adjustment = 0.0;
+    const double stability = structure_score(t);
+    if (std::isfinite(stability) && table.structure_weight > 0.0) adjustment += table.structure_weight * stability;
+    const double binding = binding_score(t);
+    if (std::isfinite(binding) && table.binding_weight > 0.0) adjustment += table.binding_weight * binding;
+    adjustment *= unit;
+    r.structure_adjustment = adjustment;
+    if (std::isfinite(r.total)) r.total += adjustment;
+    if (table.surrogate) {
+      // The plate ranks by the acquisition (or by the ensemble members' draws): they move with the total.
+      if (std::isfinite(r.acquisition)) r.acquisition += adjustment;
+      for (auto& member : table.member_predictions) member[k] += adjustment;
+    }
     if (t.binding) {
-      const double z = (binding(t) - m_binding) / s_binding;
-      if (std::isfinite(z) && std::isfinite(r.total)) r.total += table.binding_weight * z;
       r.rationale += fmt::format("; interface: ΔPAE {:+.2f} Å, {} contacts lost", t.delta_interface_pae,
                                  t.lost_interface_contacts);
     }
     r.rationale += fmt::format(
-        "; structure: ΔpLDDT near site {:+.1f}, Cα dRMSD {:.2f} Å, ΔpTM {:+.3f}, burial {:.0f}, {} contacts lost",
-        t.delta_plddt_site, t.ca_drmsd, t.delta_ptm, t.burial_site, t.lost_contacts);
+        "; structure: ΔpLDDT near site {:+.1f}, Cα dRMSD {:.2f} Å, ΔpTM {:+.3f}, burial {:.0f}, {} contacts lost "
+        "({:+.2f} to the total{})",
+        t.delta_plddt_site, t.ca_drmsd, t.delta_ptm, t.burial_site, t.lost_contacts, adjustment,
+        table.structure_weight > 0.0 ? "" : "; the objective weighs no stability");
     if (t.new_clashes > 0) {
       r.flags.push_back({"predicted_clash", false, fmt::format("{} new Cα pairs < 3 Å", t.new_clashes)});
       r.rationale += fmt::format("; {} new Cα clashes", t.new_clashes);

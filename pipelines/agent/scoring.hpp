@@ -14,7 +14,8 @@
 // zero-shot total stays in `zero_shot`.
 //
 // Structure terms: optional, from a StructureOracle (structure_oracle.hpp) for shortlisted variants;
-// add_structure_terms folds them into the total with the stability weight.
+// add_structure_terms folds them into the total with the stability weight, on fixed scales (not
+// z-scores over the few predicted variants, which would turn noise into full penalties).
 #pragma once
 
 #include <cstdint>
@@ -55,6 +56,7 @@ struct ScoredVariant {
   double surrogate_sd = std::numeric_limits<double>::quiet_NaN();
   double acquisition = std::numeric_limits<double>::quiet_NaN();
   std::optional<StructureTerms> structure;  // when a structure oracle scored this variant
+  double structure_adjustment = 0.0;        // what the structure terms added to total (add_structure_terms)
   std::vector<LiabilityFlag> flags;
   std::optional<Measurement> measured;  // already measured in a results file
   std::string rationale;                // one line from the top contributing facts
@@ -76,10 +78,13 @@ struct SurrogateSummary {
 };
 
 struct ScoreTable {
-  std::vector<ScoredVariant> rows;        // in hypothesis order
-  double evolutionary_weight = 0.0;       // sum of the objective weights fed by the evolutionary term
-  double solubility_weight = 0.0;         // the objective's solubility weight
-  double binding_weight = 0.0;            // the objective's binding weight (structure terms of complexes)
+  std::vector<ScoredVariant> rows;   // in hypothesis order
+  double evolutionary_weight = 0.0;  // sum of the objective weights fed by the evolutionary term
+  double solubility_weight = 0.0;    // the objective's solubility weight
+  double binding_weight = 0.0;       // the objective's binding weight (structure terms of complexes)
+  // The weight of the structure terms, stability proxies: the evolutionary weight as the total uses it
+  // (1 when no computable term is weighted); 0 for an objective without stability (solubility only).
+  double structure_weight = 0.0;
   std::vector<std::string> not_computed;  // objective terms with weight > 0 that this version cannot compute
   std::optional<SurrogateSummary> surrogate;
   std::vector<std::vector<double>> member_predictions;  // [members][rows]: Thompson sampling's draws
@@ -101,12 +106,20 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
 bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const EvolutionaryModels& models, uint64_t seed,
                      int threads);
 
-// Adds structure terms (per row, NaN-free entries only) to the total: + stability weight x the mean of
-// the z-scores of delta_plddt_site, -ca_drmsd, delta_ptm and -lost_contacts (z over the rows with
-// terms). New Cα clashes add a soft "predicted_clash" flag, more residues failing AlphaFold's structural
-// violation checks a soft "structural_violations" flag. With complex predictions (a partner chain)
-// and a binding weight: + binding weight x z of -delta_interface_pae (of -lost_interface_contacts when the
-// model has no PAE head); "binding" then leaves not_computed. Rows without terms are unchanged.
+// The stability proxies of one prediction on fixed scales, higher = better: the mean of ΔpLDDT near the
+// sites / 5, -Cα dRMSD / 0.5 Å, ΔpTM / 0.02 and -lost contacts / 3, each after a dead zone (|ΔpLDDT| 1,
+// dRMSD 0.1 Å, |ΔpTM| 0.005) that keeps the model's noise between near-identical inputs out. NaN terms
+// (no pTM head) are left out. binding_score: -(interface ΔPAE beyond 0.25 Å) / 1 Å, or without a PAE
+// head -lost interface contacts / 2; NaN without a partner chain.
+double structure_score(const StructureTerms& t);
+double binding_score(const StructureTerms& t);
+
+// Adds structure terms (per row; rows without terms are unchanged): structure_weight x structure_score
+// + binding_weight x binding_score (complexes), in the units of the total: as they are in a zero-shot
+// round, times the sd of the surrogate means over the candidates with a surrogate, where the
+// acquisition and the ensemble members' predictions (Thompson draws) move by the same amount. New Cα
+// clashes add a soft "predicted_clash" flag, more residues failing AlphaFold's structural violation
+// checks a soft "structural_violations" flag; with complex predictions "binding" leaves not_computed.
 void add_structure_terms(ScoreTable& table, const std::vector<std::optional<StructureTerms>>& terms);
 
 // Mean and sample standard deviation of the finite values (mean 0 when there is none; sd 1 when there

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "data/error.hpp"
+#include "data/sequence.hpp"
 
 namespace kfold::pipelines::agent {
 
@@ -20,8 +21,8 @@ Substitution parse_substitution(std::string_view full, std::string_view part, st
   s.mutant = part.back();
   for (const char c : {s.wild_type, s.mutant}) {
     if (!is_standard_amino_acid(c)) {
-      fail_input("{}: variant '{}': '{}' is not one of the 20 standard amino acids (upper case {}); {}", context, full,
-                 std::string(1, c), kAminoAcids, kFix);
+      fail_input("{}: variant '{}': {} is not one of the 20 standard amino acids (upper case {}); {}", context, full,
+                 data::char_for_message(c), kAminoAcids, kFix);
     }
   }
   const std::string_view digits = part.substr(1, part.size() - 2);

@@ -71,10 +71,14 @@ void add_agent_command(CLI::App& app, Action& action) {
   cmd->add_option("-o,--output", o->out_dir,
                   "Output folder (scores.tsv, plate.csv, notebook.jsonl, report.md, report.html)")
       ->required();
-  cmd->add_option("--threads", o->run.threads, "OpenMP threads; 0 = all cores (results are identical for any count)")
+  cmd->add_option(
+         "--threads", o->run.threads,
+         "OpenMP threads; 0 = $OMP_NUM_THREADS or the CPUs this process may use (results are identical for any count)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, kMaxThreads));
-  o->seed_option = cmd->add_option("--seed", o->seed, "Seed of the plate layout (overrides the campaign's \"seed\")");
+  o->seed_option = cmd->add_option(
+      "--seed", o->seed,
+      "Seed of the surrogate's bootstrap, the Thompson draws and the plate layout (overrides the campaign's \"seed\")");
   cmd->add_flag("--no-potts", o->run.no_potts, "Site-independent model only: skip the Potts fit (fast)");
   cmd->add_option("--evolution-cache", o->evolution_cache,
                   "Folder of fitted evolutionary models (sequence weights, Potts parameters) keyed by the "
@@ -98,7 +102,7 @@ void add_agent_command(CLI::App& app, Action& action) {
       "Scores every single substitution (and consensus, coevolution-pair and beneficial-combination variants)\n"
       "with the family alignment: a site-independent model and a Potts model fitted by pseudo-likelihood\n"
       "(EVmutation), flags sequence liabilities (new Cys, N-glycosylation sequons, deamidation/isomerisation\n"
-      "motifs, Pro, invariant positions). With measured results (\"results\": CSVs variant,value[,sd]) it fits\n"
+      "motifs, Pro, Met 1, invariant positions). With measured results (\"results\": CSVs variant,value[,sd]) it fits\n"
       "a bootstrap ensemble of ridge regressions and ranks by an acquisition function (\"acquisition\":\n"
       "{\"type\": \"ucb\"|\"thompson\", \"beta\": 1.0}). The plate: exploit and explore quotas\n"
       "(plate.explore_fraction; explore: the residue the family prefers most at residues nobody has measured,\n"
@@ -107,8 +111,9 @@ void add_agent_command(CLI::App& app, Action& action) {
       "data/params/) the wild type is predicted first: structure-rule proposals (disulfide designs, surface\n"
       "hydrophobic to polar, surface-entropy reduction, helix rules), construct proposals (disordered termini\n"
       "trimmed, domains split by PAE; up to plate.constructs wells, constructs.tsv) and exposure for the\n"
-      "solubility term; then the constructs and the best candidates, N predictions in all (--model): dpLDDT\n"
-      "near the site, C-alpha distance RMSD, dpTM and site contacts lost join the total. With\n"
+      "solubility term; then up to plate.constructs constructs and the best candidates, N predictions in all\n"
+      "(--model): dpLDDT near the site, C-alpha distance RMSD, dpTM and site contacts lost join the total\n"
+      "on fixed scales (5 pLDDT, 0.5 A, 0.02, 3 contacts count like one sd of the stability term). With\n"
       "\"target\": {\"partner\": {\"id\", \"sequence\"}} the predictions are complexes and \"binding\" weighs the\n"
       "change of the mean PAE between the chains. \"target\": {\"db\":\n"
       "DB} instead of \"msa\" searches that database for the family (kept in the output folder as target.a3m,\n"

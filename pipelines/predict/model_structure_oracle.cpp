@@ -35,7 +35,8 @@ std::unique_ptr<ModelStructureOracle> campaign_structure_oracle(const LoadedMode
   std::optional<data::Sequence> partner;
   if (campaign.target.partner)
     partner = data::Sequence{campaign.target.partner->id, "", campaign.target.partner->sequence};
-  return std::make_unique<ModelStructureOracle>(model, std::move(msa), seed, std::move(partner));
+  return std::make_unique<ModelStructureOracle>(model, std::move(msa), seed, std::move(partner),
+                                                campaign.target.first_residue);
 }
 
 void ModelStructureOracle::family_alignment_found(const std::filesystem::path& a3m,
@@ -44,8 +45,8 @@ void ModelStructureOracle::family_alignment_found(const std::filesystem::path& a
 }
 
 ModelStructureOracle::ModelStructureOracle(const LoadedModel& model, std::optional<data::Msa> msa, int64_t seed,
-                                           std::optional<data::Sequence> partner)
-    : model_(model), msa_(std::move(msa)), seed_(seed), partner_(std::move(partner)) {}
+                                           std::optional<data::Sequence> partner, int64_t first_residue)
+    : model_(model), msa_(std::move(msa)), seed_(seed), partner_(std::move(partner)), first_residue_(first_residue) {}
 
 agent::StructurePrediction ModelStructureOracle::predict(const std::string& sequence) {
   std::vector<data::Msa> msas;
@@ -58,7 +59,7 @@ agent::StructurePrediction ModelStructureOracle::predict(const std::string& sequ
     if (!msa.insertions.empty()) msa.insertions.front().clear();
     msas.push_back(std::move(msa));
   }
-  return predict_with(sequence, std::move(msas), partner_.has_value());
+  return predict_with(sequence, std::move(msas), partner_.has_value(), first_residue_);
 }
 
 agent::StructurePrediction ModelStructureOracle::predict_fragment(const std::string& sequence, int64_t offset) {
@@ -81,11 +82,12 @@ agent::StructurePrediction ModelStructureOracle::predict_fragment(const std::str
     fragment.sequences.front() = sequence;
     msas.push_back(std::move(fragment));
   }
-  return predict_with(sequence, std::move(msas), partner_.has_value());  // with the partner, as the full length
+  // With the partner, as the full length; numbered as in the full length.
+  return predict_with(sequence, std::move(msas), partner_.has_value(), first_residue_ + offset);
 }
 
 agent::StructurePrediction ModelStructureOracle::predict_with(const std::string& sequence, std::vector<data::Msa> msas,
-                                                              bool complex) {
+                                                              bool complex, int64_t first_number) {
   const data::Sequence query{"variant", "", sequence};
   fold::RawFeatures raw;
   if (complex) {
@@ -113,8 +115,10 @@ agent::StructurePrediction ModelStructureOracle::predict_with(const std::string&
     result.ptm = std::numeric_limits<double>::quiet_NaN();
   }
   data::Protein protein = prediction_protein(prediction);
+  const auto n_target = static_cast<int64_t>(sequence.size());
+  for (int64_t i = 0; i < n_target; ++i) protein.residue_index[static_cast<size_t>(i)] = first_number + i;
   if (complex) {  // chain B numbered from 1
-    result.chain_break = static_cast<int64_t>(sequence.size());
+    result.chain_break = n_target;
     for (int64_t i = result.chain_break; i < protein.n_res(); ++i) {
       protein.chain_index[static_cast<size_t>(i)] = 1;
       protein.residue_index[static_cast<size_t>(i)] = i - result.chain_break + 1;

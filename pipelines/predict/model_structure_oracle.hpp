@@ -22,8 +22,10 @@ class ModelStructureOracle : public agent::StructureOracle {
   // `msa`: the wild type's MSA (row 0 the wild-type sequence); nullopt runs single-sequence.
   // `partner`: a second chain predicted with every variant (fold/complex_features.hpp: residue-index
   // gap, unpaired MSA, the partner single-sequence); the predictions are then complexes.
+  // `first_residue`: the campaign's number of the target's first residue; the PDB texts number chain A
+  // from it (a construct from its own first residue), the partner (chain B) from 1.
   ModelStructureOracle(const LoadedModel& model, std::optional<data::Msa> msa, int64_t seed,
-                       std::optional<data::Sequence> partner = std::nullopt);
+                       std::optional<data::Sequence> partner = std::nullopt, int64_t first_residue = 1);
 
   // Substitutions only (the sequence has the MSA's query length). Throws InputError otherwise. With a
   // partner: the complex, chain A the variant, chain B the partner (chain_break = the variant's length).
@@ -35,12 +37,14 @@ class ModelStructureOracle : public agent::StructureOracle {
   int64_t predictions() const { return predictions_; }
 
  private:
-  agent::StructurePrediction predict_with(const std::string& sequence, std::vector<data::Msa> msas, bool complex);
+  agent::StructurePrediction predict_with(const std::string& sequence, std::vector<data::Msa> msas, bool complex,
+                                          int64_t first_number);
 
   const LoadedModel& model_;
   std::optional<data::Msa> msa_;
   int64_t seed_;
   std::optional<data::Sequence> partner_;
+  int64_t first_residue_ = 1;
   int64_t predictions_ = 0;
 };
 

@@ -439,3 +439,60 @@ TEST_CASE("agent run: the structure shortlist skips measured variants") {
   CHECK(second.size() == 2u);
   for (const auto& v : second) CHECK(std::find(first.begin(), first.end(), v) == first.end());
 }
+
+TEST_CASE("agent run: constructs that cannot reach the plate are not predicted") {
+  kfold::test::ScratchDir dir("agent-constructs-off");
+  TailOracle oracle;
+  AgentOptions o;
+  auto campaign = construct_campaign(dir.path(), o, oracle);
+  campaign["plate"]["constructs"] = 0;
+  std::ofstream(dir / "c.json") << campaign.dump();
+  run_agent(dir / "c.json", o);
+  CHECK(oracle.fragments.empty());
+  CHECK(oracle.calls == 4);  // the wild type and the whole budget of 3 for variants
+  const auto scores = read_table(dir / "out/scores.tsv", '\t');
+  const size_t terms = column(scores[0], "delta_plddt_site");
+  CHECK(std::count_if(scores.begin() + 1, scores.end(), [&](const auto& r) { return r[terms] != "NA"; }) == 3);
+}
+
+TEST_CASE("agent run: a solubility objective scores residues off the alignment, replicates are averaged") {
+  kfold::test::ScratchDir dir("agent-solubility");
+  // The example alignment with residues 1-4 as insertions of the query (no column: no evolutionary term).
+  std::istringstream lines(kfold::data::read_text_file(kCampaign.parent_path() / "ubiquitin.a3m"));
+  std::ofstream a3m(dir / "partial.a3m");
+  bool query = true;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '>') {
+      a3m << line << "\n";
+      continue;
+    }
+    a3m << (query ? "mqif" : "") << line.substr(4) << "\n";
+    query = false;
+  }
+  a3m.close();
+  auto campaign = nlohmann::json::parse(kfold::data::read_text_file(kCampaign));
+  campaign["target"]["msa"] = (dir / "partial.a3m").string();
+  campaign["objective"] = {{"solubility", 1.0}};
+  std::ofstream(dir / "r.csv") << "variant,value\nQ2A,1\nQ2A,2\n";
+  campaign["results"] = {(dir / "r.csv").string()};
+  std::ofstream(dir / "c.json") << campaign.dump();
+  AgentOptions o;
+  o.out_dir = dir / "out";
+  o.threads = 2;
+  o.no_potts = true;
+  run_agent(dir / "c.json", o);
+  const auto scores = read_table(dir / "out/scores.tsv", '\t');
+  const size_t mutations = column(scores[0], "mutations");
+  const size_t total = column(scores[0], "total");
+  const size_t measured = column(scores[0], "measured");
+  int64_t off_alignment = 0;
+  for (size_t k = 1; k < scores.size(); ++k) {
+    const std::string& m = scores[k][mutations];
+    if (m.size() != 3 || (m[1] != '2' && m[1] != '3' && m[1] != '4')) continue;
+    ++off_alignment;
+    CAPTURE(m);
+    CHECK(scores[k][total] != "NA");                           // 0 x NaN made them NaN: never on a plate
+    if (m == "Q2A") CHECK(scores[k][measured] == "1.500000");  // the mean of the two replicates
+  }
+  CHECK(off_alignment == 3 * 19);
+}

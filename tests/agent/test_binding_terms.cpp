@@ -34,6 +34,11 @@ TEST_CASE("binding terms: the target chain of a complex, interface PAE and conta
   CHECK(target.pae == std::vector<double>(9, 2.0));
   CHECK(target.chain_break == 0);
   CHECK(target_chain(target).plddt == target.plddt);  // a single chain stays as it is
+  // The complex's pTM is not the chain's; its violation count (of both chains) is kept.
+  CHECK(std::isnan(target.ptm));
+  StructurePrediction violating = wt;
+  violating.violating_residues = 3;
+  CHECK(target_chain(violating).violating_residues == 3);
 
   const InterfaceTerms t = interface_terms(wt);
   CHECK(t.pae == doctest::Approx(8.0));

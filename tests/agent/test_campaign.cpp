@@ -64,6 +64,8 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
       {"{" + target + R"(, "name": "x", "objective": {"stability": -1}})", "'objective.stability'"},
       {"{" + target + R"(, "name": "x", "plate": {"size": 100}})", "'plate.size'"},
       {"{" + target + R"(, "name": "x", "plate": {"size": 24, "controls": 24}})", "'plate.controls'"},
+      {"{" + target + R"(, "name": "x", "plate": {"size": 24, "controls": 20, "constructs": 4}})",
+       "'plate.constructs'"},
       {"{" + target + R"(, "name": "x", "max_mutations": 0})", "'max_mutations'"},
       {"{" + target + R"(, "name": "x", "seed": -1})", "'seed'"},
       {"{" + target + R"(, "name": "x", "seed": 18446744073709551615})", "(got 18446744073709551615)"},
@@ -72,6 +74,13 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
       {"{" + target + R"(, "name": "x", "results": ["none.csv"]})", "'results[0]'"},
       {"{" + target + R"(, "name": "x", "results": ["bad.csv"]})", "bad.csv:3"},
   };
+  // plate.constructs unset: its default never takes the wells the controls leave to variants.
+  const Campaign crowded =
+      parse_campaign("{" + target + R"(, "name": "x", "plate": {"size": 24, "controls": 20}})", path);
+  CHECK(crowded.plate.constructs == 3);
+  CHECK(parse_campaign("{" + target + R"(, "name": "x", "plate": {"size": 24, "controls": 23}})", path)
+            .plate.constructs == 0);
+  CHECK(parse_campaign("{" + target + R"(, "name": "x"})", path).plate.constructs == 4);
   for (const Case& c : cases) {
     CAPTURE(c.json);
     const std::string m = error_of(c.json, path);

@@ -33,6 +33,17 @@ TEST_CASE("liability flags") {
   CHECK(flags_of("S5N:L6P", wt).find("new_n_glycosylation") == std::string::npos);  // N-P-T is no sequon
   CHECK(flags_of("A3D", wt) == "new_isomerization");                                // D3-G4
   CHECK(flags_of("V8P", wt) == "pro_introduced");
+  // Met 1 is the initiator: a substitution there expresses nothing (hard), when the numbering starts
+  // at 1; a mature protein numbered from elsewhere, or one not starting with Met, has no such rule.
+  CHECK(flags_of("M1L", wt) == "initiator_met");
+  CHECK(flags_of("M1L:K2R", wt) == "initiator_met");
+  CHECK(flags_of("A1L", "AKAGSLTVAQ").empty());
+  {
+    LiabilityContext mature;
+    mature.wild_type = wt;
+    mature.first_residue = 24;
+    CHECK(liability_flags(parse_variant("M24L", "t"), mature).empty());
+  }
   CHECK(flags_of("V8P", wt, {}, std::vector<bool>(10, true)) == "pro_in_helix");
   std::vector<double> cons(10, 0.5);
   cons[1] = 0.99;

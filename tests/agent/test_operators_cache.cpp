@@ -136,8 +136,8 @@ TEST_CASE("evolution cache: a second build reads the same weights and Potts para
   in.close();
   bytes[bytes.size() - 64 - 100] ^= 0x01;
   kfold::data::write_file_atomic(cache_file, bytes);
-  CHECK(!load_evolution_cache(dir.path(), cached_key, static_cast<int64_t>(a.weights.weights.size()),
-                              a.alignment.n_col));
+  CHECK(
+      !load_evolution_cache(dir.path(), cached_key, static_cast<int64_t>(a.weights.weights.size()), a.alignment.n_col));
   const EvolutionaryModels refit = build_evolutionary_models(c, eo);
   CHECK(!refit.from_cache);
   CHECK(refit.potts->params == a.potts->params);
@@ -193,7 +193,7 @@ TEST_CASE("structure seam: terms from an oracle, folded into the total") {
   hs[0].variant = v;
   hs[1].variant = parse_variant("D3A:F5G", "t");
   ScoreTable table;
-  table.evolutionary_weight = 1.0;
+  table.structure_weight = 1.0;  // as score_hypotheses sets it for a stability objective
   for (const Hypothesis& h : hs) {
     ScoredVariant r;
     r.hypothesis = &h;

@@ -143,6 +143,18 @@ TEST_CASE("plate: exploit and explore quotas, caps, controls and layout invarian
   CHECK(same);
   CHECK(!same_layout);
   CHECK(other_rows == rows);
+  // The next round of the same campaign (same seed): the same picks in another layout, so that rank 1
+  // and the controls do not sit in the same wells round after round.
+  const Plate round2 = select_plate(f.table, f.campaign, 1, 2);
+  bool same_round_layout = true;
+  std::set<int64_t> round2_rows;
+  for (size_t k = 0; k < plate.wells.size(); ++k) {
+    same_round_layout = same_round_layout && plate.wells[k].row == round2.wells[k].row;
+    if (round2.wells[k].row >= 0) round2_rows.insert(round2.wells[k].row);
+  }
+  CHECK(!same_round_layout);
+  CHECK(round2_rows == rows);
+  CHECK(select_plate(f.table, f.campaign, 1, 1).wells.front().row == plate.wells.front().row);
   // No explore quota: every pick exploits.
   f.campaign.plate.explore_fraction = 0.0;
   CHECK(select_plate(f.table, f.campaign, 1).n_explore == 0);

@@ -275,6 +275,9 @@ def test_agent_binding_to_a_partner_chain(kfold, tmp_path):
     campaign["objective"] = {"stability": 1.0, "binding": 1.0}
     campaign["results"] = []
     campaign["structure_budget"] = 4
+    # A numbering that starts at 10 (a mature chain, say): plate and structures both number from it.
+    campaign["target"]["first_residue"] = 10
+    campaign["frozen"] = [10]
     path = tmp_path / "binding.json"
     path.write_text(json.dumps(campaign))
     out = tmp_path / "out"
@@ -287,6 +290,13 @@ def test_agent_binding_to_a_partner_chain(kfold, tmp_path):
     chains = {chain.name: gemmi.one_letter_code([r.name for r in chain]) for chain in structure[0]}
     assert chains == {"A": WILD_TYPE, "B": partner}
     assert structure[0]["B"][0].seqid.num == 1  # the partner numbered from 1
+    assert [r.seqid.num for r in structure[0]["A"]] == list(range(10, 10 + len(WILD_TYPE)))
+    variant_file = next(p for p in (out / "structures").iterdir() if p.name != "WT.pdb" and "construct" not in p.name)
+    chain = gemmi.read_structure(str(variant_file))[0]["A"]
+    assert chain[0].seqid.num == 10
+    for mutation in variant_file.stem.split("_", 1)[1].split("_"):  # e.g. H3_Q11A: Q11 is the 2nd residue
+        position, mutant = int(mutation[1:-1]), mutation[-1]
+        assert gemmi.find_tabulated_residue(chain[str(position)][0].name).one_letter_code.upper() == mutant
     with open(out / "scores.tsv") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     predicted = [r for r in rows if r["binding"] != "NA"]

@@ -286,7 +286,7 @@ class Campaign:
         out the plate (``kfold agent``). Returns the new :class:`Round`.
 
         Args:
-            threads: OpenMP threads (0: all cores); results do not depend on it.
+            threads: OpenMP threads (0: $OMP_NUM_THREADS or the CPUs this process may use); results do not depend on it.
             seed: seed of the plate layout (default: the campaign's ``seed``).
             potts: False skips the Potts model (``--no-potts``, fast).
             potts_iterations: L-BFGS iterations of the Potts fit (default: the campaign's).
