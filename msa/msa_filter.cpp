@@ -126,13 +126,20 @@ data::Msa select_rows(const data::Msa& msa, const std::vector<int64_t>& rows) {
 double neff(const data::Msa& msa, double identity) {
   const int64_t depth = msa.depth();
   std::vector<int64_t> neighbours(static_cast<size_t>(depth), 1);  // each row counts itself
+  // Rows in parallel (a search's outputs call this from a parallel loop over queries, where it runs on
+  // that thread alone); integer counts, so the sum is the same for any thread count.
+#pragma omp parallel for schedule(dynamic, 16) if (depth >= 256)
   for (int64_t i = 0; i < depth; ++i) {
+    int64_t own = 0;
     for (int64_t j = i + 1; j < depth; ++j) {
       if (row_identity(msa.sequences[static_cast<size_t>(i)], msa.sequences[static_cast<size_t>(j)]) >= identity) {
-        ++neighbours[static_cast<size_t>(i)];
+        ++own;
+#pragma omp atomic
         ++neighbours[static_cast<size_t>(j)];
       }
     }
+#pragma omp atomic
+    neighbours[static_cast<size_t>(i)] += own;
   }
   double sum = 0.0;
   for (const int64_t n : neighbours) sum += 1.0 / static_cast<double>(n);

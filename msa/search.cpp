@@ -44,8 +44,11 @@ class FirstError {
   int64_t task_ = 0;
 };
 
+// E-value first, then the bit score (of the composition-scaled score, which decides among hits whose
+// E-values underflow to 0, as strong hits' do), then the raw score and the database order.
 bool better_hit(const Hit& a, const Hit& b) {
   if (a.evalue != b.evalue) return a.evalue < b.evalue;
+  if (a.bits != b.bits) return a.bits > b.bits;
   if (a.score != b.score) return a.score > b.score;
   return a.target < b.target;
 }
@@ -256,6 +259,13 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
             mask_profile_positions(profiles[bi], mask, blosum62());
             if (options.composition_bias) correct_local_composition_bias(profiles[bi], mask);
             words[bi] = std::make_unique<NeighbourWords>(profiles[bi], options.prefilter.word_threshold, mask);
+            if (round == 1 && words[bi]->entries() == 0) {
+              const auto& query = queries[static_cast<size_t>(batch + b)];
+              log_warn(
+                  "query {}: no 4-mer of it can seed a hit ({} residues{}): its MSA will hold the query alone; "
+                  "a higher -s (lower word score) or --no-mask may help",
+                  query.id, query.residues.size(), mask.empty() ? "" : ", low-complexity regions masked");
+            }
             if (options.composition_stats) composition[bi] = std::make_unique<CompositionStats>(profiles[bi], mask);
           }
         } catch (...) {
@@ -272,9 +282,11 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
       const bool backwards = n_chunk > 1 && index && index->begin() == bounds[static_cast<size_t>(n_chunk - 1)];
       for (int64_t step = 0; step < n_chunk; ++step) {
         const int64_t c = backwards ? n_chunk - 1 - step : step;
-        if (!index || index->begin() != bounds[static_cast<size_t>(c)])
+        if (!index || index->begin() != bounds[static_cast<size_t>(c)]) {
+          index.reset();  // one chunk's index in memory at a time: --index-memory bounds it
           index = std::make_unique<KmerIndex>(db, bounds[static_cast<size_t>(c)], bounds[static_cast<size_t>(c) + 1],
                                               threads);
+        }
 #pragma omp parallel num_threads(threads)
         {
           PrefilterScanner scanner;  // per-thread buffers

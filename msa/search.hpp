@@ -68,7 +68,7 @@ struct Hit {
 };
 
 struct QueryResult {
-  std::vector<Hit> hits;     // best first: E-value, then score, then database index
+  std::vector<Hit> hits;     // best first: E-value, then bit score, then score, then database index
   int64_t n_candidates = 0;  // targets that passed the prefilter
   int64_t n_aligned = 0;     // candidates whose E-value passed (before coverage and max_seqs)
 };

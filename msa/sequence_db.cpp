@@ -104,6 +104,18 @@ std::string_view SequenceDb::id(int64_t i) const {
 void SequenceDb::finish_open() {
   max_length_ = 0;
   for (int64_t i = 0; i < n_seq_; ++i) max_length_ = std::max(max_length_, offsets_[i + 1] - offsets_[i]);
+  // A nucleotide database gives no hits and no error: the first million residues tell.
+  const int64_t sample = std::min<int64_t>(n_residues_, 1000000);
+  int64_t nucleotide = 0;
+  for (int64_t k = 0; k < sample; ++k) {
+    const char c = residues_[k];
+    nucleotide += c == 'A' || c == 'C' || c == 'G' || c == 'T' || c == 'U' || c == 'N';
+  }
+  if (sample >= 100 && nucleotide * 10 >= sample * 9)
+    log_warn(
+        "{}: looks like a nucleotide database ({} of its first {} residues are A, C, G, T, U or N); the search "
+        "needs protein sequences and will find few or no hits",
+        source_, nucleotide, sample);
 }
 
 SequenceDb SequenceDb::open(const fs::path& path) {

@@ -15,9 +15,7 @@
 namespace kfold::msa {
 namespace {
 
-int64_t lanes_u8(SimdLevel level) {
-  return level == SimdLevel::avx512 ? 64 : level == SimdLevel::avx2 ? 32 : 16;
-}
+int64_t lanes_u8(SimdLevel level) { return level == SimdLevel::avx512 ? 64 : level == SimdLevel::avx2 ? 32 : 16; }
 int64_t lanes_i16(SimdLevel level) { return lanes_u8(level) / 2; }
 
 // The kernels of one instruction set (striped_sw_<isa>.cpp).
@@ -129,13 +127,17 @@ std::string_view simd_level_name(SimdLevel level) {
 }
 
 void StripedAligner::AlignedBytes::resize(size_t bytes) {
-  storage.assign(bytes + 64, 0);
-  const auto address = reinterpret_cast<uintptr_t>(storage.data());
-  data = storage.data() + ((64 - address % 64) % 64);
+  grow_to(bytes);
+  std::memset(data, 0, bytes);
 }
 
 void StripedAligner::AlignedBytes::grow_to(size_t bytes) {
-  if (data == nullptr || storage.size() < bytes + 64) resize(bytes);
+  if (data != nullptr && capacity >= bytes + 64) return;
+  storage.reset();  // the old buffer goes before the new one comes: one at a time in memory
+  storage = std::make_unique_for_overwrite<uint8_t[]>(bytes + 64);
+  capacity = bytes + 64;
+  const auto address = reinterpret_cast<uintptr_t>(storage.get());
+  data = storage.get() + ((64 - address % 64) % 64);
 }
 
 StripedAligner::StripedAligner(const ScoreProfile& query, const GapPenalties& gaps, SimdLevel level)
@@ -246,7 +248,8 @@ std::optional<Alignment> StripedAligner::align(std::span<const uint8_t> target, 
   if (score <= 0 || n == 0 || m == 0) return std::nullopt;
   const bool fits_u8 = use_u8_ && score <= 254 - bias_;
   const bool fits_i16 = score <= 32767 - 129;  // as score(): no lane can saturate below this
-  if (level_ == SimdLevel::scalar || !(fits_u8 || fits_i16)) return align_local(query_, target, gaps_, max_cells, score);
+  if (level_ == SimdLevel::scalar || !(fits_u8 || fits_i16))
+    return align_local(query_, target, gaps_, max_cells, score);
 
   const Kernels& k = kernels(level_);
   const int64_t lanes = fits_u8 ? lanes_u8(level_) : lanes_i16(level_);

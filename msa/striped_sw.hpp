@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -46,17 +47,20 @@ class StripedAligner {
   // `score` is stored by the striped pass (1 byte per cell when the score fits 8 bits, else 2; the
   // scalar pass when it fits neither), then walked back. Returns nullopt when that part of the matrix
   // has more than `max_cells` cells or the score is 0.
-  std::optional<Alignment> align(std::span<const uint8_t> target, int32_t score,
-                                 int64_t max_cells = int64_t{1} << 28);
+  std::optional<Alignment> align(std::span<const uint8_t> target, int32_t score, int64_t max_cells = int64_t{1} << 28);
   SimdLevel level() const { return level_; }
 
  private:
   // 64-byte aligned storage of `bytes` bytes.
   struct AlignedBytes {
-    std::vector<uint8_t> storage;
+    std::unique_ptr<uint8_t[]> storage;
+    size_t capacity = 0;  // bytes of storage
     uint8_t* data = nullptr;
-    void resize(size_t bytes);       // zero-filled
-    void grow_to(size_t bytes);      // keeps the storage when it is large enough (contents undefined)
+    void resize(size_t bytes);  // zero-filled
+    // Keeps the storage when it is large enough; contents undefined and a new one never written, so
+    // that the pages of a traceback buffer sized for the longest alignment are committed only as far as
+    // an alignment's store pass goes (a 3000-residue query: 512 MiB reserved, a few MiB touched).
+    void grow_to(size_t bytes);
   };
 
   const ScoreProfile& query_;

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <thread>
 
 #include "data/atomic_output.hpp"
+#include "data/cpu_count.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
 #include "data/log.hpp"
@@ -31,7 +31,7 @@ void run_features(const FeaturesOptions& opt) {
     fail_input("{}: holds {} sequences; kfold features takes exactly one query (split the file)", opt.query,
                queries.size());
   auto templates = template_search_options(opt.templates);  // checked before any work
-  templates.threads = opt.threads > 0 ? opt.threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
+  templates.threads = opt.threads > 0 ? opt.threads : data::default_threads();
   { const data::AtomicOutput output_check(opt.output); }  // so is the output path
   std::vector<data::Msa> msas;
   for (const auto& path : opt.msas) msas.push_back(data::read_msa_file(path));
@@ -54,7 +54,9 @@ void add_features_command(CLI::App& app, Action& action) {
                   "MSA of the query, A3M or Stockholm (repeatable; rows seen in an earlier MSA are dropped)");
   add_template_options(*cmd, opt->templates);
   cmd->add_option("-o,--output", opt->output, "Output HDF5 file")->required();
-  cmd->add_option("--threads", opt->threads, "Threads of the template search; 0 = all cores (same output for any)")
+  cmd->add_option(
+         "--threads", opt->threads,
+         "Threads of the template search; 0 = $OMP_NUM_THREADS or the CPUs this process may use (same output for any)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, kMaxThreads));
   cmd->footer(

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <thread>
 
+#include "data/cpu_count.hpp"
 #include "data/error.hpp"
 #include "fold/config.hpp"
 #include "pipelines/cli/commands.hpp"
@@ -79,9 +79,10 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
                  "memory, the same results to float rounding); 0 = no chunking; auto = the largest that fits the "
                  "free memory (0 when everything fits)")
       ->default_val("0");
-  cmd.add_option("--threads", o.threads,
-                 "CPU threads; 0 = all cores (given twice: the last, so that options "
-                 "passed through scripts/slurm override the scripts' own)")
+  cmd.add_option(
+         "--threads", o.threads,
+         "CPU threads; 0 = $OMP_NUM_THREADS or the CPUs this process may use (given twice: the last, so that options "
+         "passed through scripts/slurm override the scripts' own)")
       ->default_val(0)
       ->check(CLI::Range(int64_t{0}, kMaxThreads))
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -104,7 +105,7 @@ int64_t apply_model_options(const ModelCliOptions& o, pipelines::PredictOptions&
   p.run.attention_kernel = o.attention == "reference" ? fold::AttentionKernel::reference : fold::AttentionKernel::fused;
   p.run.chunk_size = parse_chunk_size(o.chunk_size);
   p.check_memory = !o.no_memory_check;
-  const int64_t threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  const int64_t threads = o.threads > 0 ? o.threads : data::default_threads();
   at::set_num_threads(static_cast<int>(threads));
   return threads;
 }

@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "data/atomic_output.hpp"
+#include "data/cpu_count.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
 #include "msa/search.hpp"
@@ -43,7 +43,7 @@ void run_search(const SearchCommandOptions& o) {
   const msa::PrefilterOptions preset = msa::prefilter_for_sensitivity(o.sensitivity);
   if (o.word_threshold->count() == 0) options.prefilter.word_threshold = preset.word_threshold;
   if (o.max_prefilter->count() == 0) options.prefilter.max_candidates = preset.max_candidates;
-  if (options.threads == 0) options.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (options.threads == 0) options.threads = static_cast<int>(data::default_threads());
   if (o.simd != "auto") {
     const msa::SimdLevel level = o.simd == "avx512" ? msa::SimdLevel::avx512
                                  : o.simd == "avx2" ? msa::SimdLevel::avx2
@@ -102,7 +102,9 @@ void add_search_command(CLI::App& app, Action& action) {
                 "Plain BLOSUM62 E-values: no composition-based statistics (by default a hit's score is scaled by "
                 "lambda'/lambda, lambda' computed with the target's amino-acid composition, as BLAST's "
                 "-comp_based_stats 1, so that compositionally biased pairs are not called significant)");
-  cmd->add_option("--min-cov", o->search.min_coverage, "Least fraction of the query a hit must cover")
+  cmd->add_option(
+         "--min-cov", o->search.min_coverage,
+         "Least fraction of the query a hit must span (first to last aligned query residue, as MMseqs2 --cov-mode 2)")
       ->capture_default_str();
   cmd->add_option("--max-seq-id", o->filter.max_seq_id,
                   "Drop A3M rows more identical than this to a row kept before them (1: keep all)")
@@ -120,7 +122,9 @@ void add_search_command(CLI::App& app, Action& action) {
                   "Hits with E-value <= this build the next round's PSSM")
       ->capture_default_str();
   o->search.threads = 0;
-  cmd->add_option("--threads", o->search.threads, "OpenMP threads; 0 = all cores (output is identical for any count)")
+  cmd->add_option(
+         "--threads", o->search.threads,
+         "OpenMP threads; 0 = $OMP_NUM_THREADS or the CPUs this process may use (output is identical for any count)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, kMaxThreads));
   cmd->add_option("--index-memory", o->index_memory_mib,

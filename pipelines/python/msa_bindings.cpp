@@ -6,12 +6,13 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <thread>
 
 #include "data/a3m.hpp"
+#include "data/cpu_count.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
 #include "data/msa_file.hpp"
+#include "data/sequence.hpp"
 #include "msa/msa_filter.hpp"
 #include "msa/prefilter.hpp"
 #include "msa/search.hpp"
@@ -59,7 +60,7 @@ data::Msa search_one(const data::Sequence& query, const std::string& source, con
   options.composition_bias = a.composition_bias;
   options.prefilter = msa::prefilter_for_sensitivity(a.sensitivity);
   if (a.max_prefilter != 0) options.prefilter.max_candidates = a.max_prefilter;
-  options.threads = a.threads > 0 ? a.threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
+  options.threads = a.threads > 0 ? a.threads : data::default_threads();
   msa::check_search_options(options);
   options.check_cancelled = [&token] { token.throw_if_cancelled(); };
   const std::vector<data::Sequence> queries{query};
@@ -84,8 +85,8 @@ data::Msa make_msa(std::vector<std::string> sequences, std::vector<std::string> 
           i, row.size(), length);
     for (size_t j = 0; j < row.size(); ++j)
       if (!((row[j] >= 'A' && row[j] <= 'Z') || row[j] == '-'))
-        fail_input("sequences: row {} column {}: '{}' is not an uppercase letter or '-'", i, j + 1,
-                   std::string(1, row[j]));
+        fail_input("sequences: row {} column {}: {} is not an uppercase letter or '-'", i, j + 1,
+                   data::char_for_message(row[j]));
   }
   const auto deletions = numpy_to_vector<int32_t>(deletion_matrix, "deletion_matrix", {depth, length});
   for (size_t k = 0; k < deletions.size(); ++k)

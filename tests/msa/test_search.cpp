@@ -351,3 +351,53 @@ TEST_CASE("search: a low-complexity query region neither seeds nor scores (maske
   options.composition_bias = true;
   CHECK(hit_ids(msa::search(query, db, options)) == std::vector<std::string>{"homolog"});
 }
+
+TEST_CASE("search: strong hits whose E-values underflow to 0 are ordered by bit score") {
+  test::ScratchDir dir("msa_search_bits_order");
+  std::mt19937_64 rng(7);
+  // A Glu/Lys-rich query (every third residue E or K). A: a 95%-identical copy. B: the exact query with
+  // a long E/K tail: more raw score, but its composition shares the query's bias more, so a smaller
+  // lambda ratio and fewer bits.
+  std::string q = test::random_protein(rng, 1500);
+  for (size_t k = 0; k < q.size(); k += 3) q[k] = k % 2 == 0 ? 'E' : 'K';
+  std::string tail;
+  for (int k = 0; k < 1500; ++k) tail += "EK";
+  const std::string fasta = ">A\n" + test::mutate(rng, q, 0.05, 0.0) + "\n>B\n" + q + tail + "\n";
+  data::write_file_atomic(dir / "db.fasta", fasta);
+  msa::create_db(dir / "db.fasta", dir / "db");
+  const auto db = msa::SequenceDb::open(dir / "db");
+  const auto results = msa::search({{"q", "", q}}, db, msa::SearchOptions{});
+  REQUIRE(results.size() == 1);
+  const auto& hits = results[0].hits;
+  REQUIRE(hits.size() == 2);
+  CHECK(hits[0].evalue == 0.0);  // both underflow: the tie-break decides
+  CHECK(hits[1].evalue == 0.0);
+  CHECK(hits[0].bits >= hits[1].bits);
+  // The case in point: the raw scores order them the other way (the order before this rule).
+  CHECK(db.id(hits[0].target) == "A");
+  CHECK(hits[0].score < hits[1].score);
+}
+
+TEST_CASE("search: inputs that can never give hits are warned about") {
+  test::ScratchDir dir("msa_search_hopeless");
+  const Planted p = make_database();
+  const auto db = open_database(p, dir.path());
+  std::vector<std::string> warnings;
+  set_log_sink([&](LogLevel level, std::string_view line) {
+    if (level == LogLevel::warn) warnings.emplace_back(line);
+  });
+  // A query that is low complexity from end to end: masked, no seed anywhere.
+  const auto results = msa::search({{"polyq", "", std::string(30, 'Q')}}, db, msa::SearchOptions{});
+  // A nucleotide FASTA given as the database.
+  std::mt19937_64 rng(3);
+  std::string dna;
+  for (int k = 0; k < 400; ++k) dna += "ACGT"[rng() % 4];
+  data::write_file_atomic(dir / "dna.fasta", ">chr\n" + dna + "\n");
+  (void)msa::SequenceDb::open(dir / "dna.fasta");
+  set_log_sink(nullptr);
+  CHECK(results[0].hits.empty());
+  REQUIRE(warnings.size() == 2);
+  CHECK(warnings[0].find("query polyq: no 4-mer of it can seed a hit (30 residues, low-complexity regions masked)") !=
+        std::string::npos);
+  CHECK(warnings[1].find("looks like a nucleotide database (400 of its first 400 residues") != std::string::npos);
+}

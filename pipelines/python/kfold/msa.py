@@ -262,7 +262,8 @@ class Msa:
 
         - ``max_seq_id``: drop rows more identical than this to a row kept before them (as
           ``kfold search --max-seq-id`` and hhfilter ``-id`` do);
-        - ``min_coverage``: drop rows covering less than this fraction of the query columns;
+        - ``min_coverage``: drop rows covering less than this fraction of the query columns (columns
+          with a residue; the search's ``min_coverage`` measures the aligned span instead);
         - ``min_identity``: drop rows less identical than this to the query;
         - ``diff``: keep the ``diff`` most diverse rows covering each 50-column block of the query
           (as ``kfold search --diff`` and hhfilter ``-diff``).
@@ -316,7 +317,9 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
         iterations: search rounds; later rounds search with a PSSM of the included hits.
         evalue: report hits with E-value <= this (``-e``).
         max_seqs: hits kept (best E-values).
-        min_coverage: least fraction of the query a hit must cover (``--min-cov``).
+        min_coverage: least fraction of the query a hit's alignment must span (``--min-cov``: first to
+            last aligned query position, deletions inside included, as MMseqs2's ``--cov-mode 2``
+            query coverage; ``Msa.filter(min_coverage=)`` counts the columns with a residue instead).
         max_seq_id: drop rows more identical than this to a row kept before them (1: keep all).
         diff: keep the ``diff`` most diverse rows covering each 50-column block (``--diff``; 0: off).
         sensitivity: 1 (fastest) to 7 (most sensitive); 4 is the default (``-s``).
