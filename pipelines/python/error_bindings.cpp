@@ -4,6 +4,7 @@
 // MemoryError (pybind11's own translation).
 #include <c10/util/Exception.h>
 
+#include <cstring>
 #include <system_error>
 
 #include "data/error.hpp"
@@ -16,6 +17,17 @@ namespace {
 
 PyObject* g_kfold_error = nullptr;  // owned by the module (and kept alive for the process)
 PyObject* g_input_error = nullptr;
+
+// The message decoded as UTF-8 with bytes that are not (one byte of a multi-byte character in a
+// message, a Latin-1 header) as \xNN escapes: PyErr_SetString would lose the whole message.
+void set_error(PyObject* type, const char* message) {
+  PyObject* text = PyUnicode_DecodeUTF8(message, static_cast<Py_ssize_t>(std::strlen(message)), "backslashreplace");
+  if (text == nullptr) {  // out of memory: the MemoryError is set
+    return;
+  }
+  PyErr_SetObject(type, text);
+  Py_DECREF(text);
+}
 
 PyObject* new_exception(const char* name, const char* doc, PyObject* bases) {
   PyObject* type = PyErr_NewExceptionWithDoc(name, doc, bases, nullptr);
@@ -49,13 +61,13 @@ void bind_errors(py::module_& m) {
     } catch (const Cancelled&) {
       PyErr_SetNone(PyExc_KeyboardInterrupt);
     } catch (const InputError& e) {
-      PyErr_SetString(g_input_error, e.what());
+      set_error(g_input_error, e.what());
     } catch (const Error& e) {
-      PyErr_SetString(g_kfold_error, e.what());
+      set_error(g_kfold_error, e.what());
     } catch (const c10::Error& e) {
-      PyErr_SetString(g_kfold_error, e.what_without_backtrace());
+      set_error(g_kfold_error, e.what_without_backtrace());
     } catch (const std::system_error& e) {  // I/O failures the CLI reports with exit 1
-      PyErr_SetString(g_kfold_error, e.what());
+      set_error(g_kfold_error, e.what());
     }
   });
 }

@@ -10,6 +10,7 @@ import inspect
 import json
 import os
 import re
+import shutil
 import signal
 import threading
 import time
@@ -133,6 +134,18 @@ def test_msa_arguments_are_checked(kf):
         kf.Msa(["MKV", "MKVAAA"])
     with pytest.raises(kf.InputError, match="row 1 column 2: 'k' is not an uppercase letter"):
         kf.Msa(["MKV", "MkV"])
+    # A non-ASCII character (one byte of its UTF-8 shown) keeps the message (it was InputError('')).
+    with pytest.raises(kf.InputError, match="row 1 column 3: byte 0xce is not an uppercase letter"):
+        kf.Msa(["MKVL", "MK\u0394"])
+    # select: a boolean mask selects (True/False were rows 1/0), a float is no row index.
+    ubiquitin = kf.Msa.from_a3m(SOURCE_DIR / "data/examples/ubiquitin.a3m")
+    mask = ubiquitin.identity_to_query >= 0.9
+    assert ubiquitin.select(mask).descriptions == [d for d, keep in zip(ubiquitin.descriptions, mask) if keep]
+    with pytest.raises(TypeError):
+        ubiquitin.select([0, 1.5])
+    with pytest.raises(kf.InputError, match="boolean mask of shape"):
+        ubiquitin.select(mask[:2])
+    assert ubiquitin.sequences is ubiquitin.sequences  # one list, not a copy of the MSA per access
     with pytest.raises(kf.InputError, match="at least its query row"):
         kf.Msa([])
     with pytest.raises(kf.InputError, match="max_seq_id -1: must be in"):
@@ -154,6 +167,19 @@ def test_msa_arguments_are_checked(kf):
     alone = kf.features(SOURCE_DIR / "data/examples/ubiquitin.fasta", msas=str(SOURCE_DIR / "data/examples/ubiquitin.a3m"))
     listed = kf.features(SOURCE_DIR / "data/examples/ubiquitin.fasta", msas=[SOURCE_DIR / "data/examples/ubiquitin.a3m"])
     assert (alone["msa"] == listed["msa"]).all()
+
+
+def test_msa_save_is_atomic(kf, tmp_path):
+    """A save that fails leaves the file it would replace as it was (it was truncated to 0 bytes)."""
+    path = tmp_path / "keep.a3m"
+    shutil.copy(SOURCE_DIR / "data/examples/ubiquitin.a3m", path)
+    before = path.read_bytes()
+    with pytest.raises(kf.InputError, match="line break"):
+        kf.Msa(["MKV", "M-V"], descriptions=["q", "pasted\nheader"]).save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.a3m"]  # no temporary file left
+    kf.Msa(["MKV", "M-V"]).save(path)
+    assert kf.Msa.from_a3m(path).sequences == ["MKV", "M-V"]
 
 
 def test_msa_filters(kf, kfold, tmp_path):
@@ -313,15 +339,30 @@ def test_thread_counts_are_checked(kf, tmp_path):
         kf.agent.Campaign(SOURCE_DIR / "data/examples/ubiquitin_campaign.json", workdir=tmp_path / "c").propose(
             threads=5000)
     assert not (tmp_path / "c" / "round_1").exists()
+    # Counts are integers, named by their keyword (2.7 ran 2 recycles, '3' was taken, 2**63 gave pybind's
+    # list of private signatures).
+    for value, error in ((2.7, TypeError), ("3", TypeError), (2**63, kf.InputError), (-1, kf.InputError)):
+        with pytest.raises(error, match="recycles"):
+            kf.Model("model_1_ptm", random_weights=True, config=SMALL, recycles=value)
+    with pytest.raises(TypeError, match="potts_iterations: expected an integer"):
+        kf.agent.Campaign(SOURCE_DIR / "data/examples/ubiquitin_campaign.json", workdir=tmp_path / "d").propose(
+            potts_iterations=2.9)
 
 
-def test_tensors_share_memory(kf, small_model):
+def test_tensors_are_copies_that_leave_the_prediction_alone(kf, small_model):
     torch = pytest.importorskip("torch")
     pred = small_model.predict("MKVLAAGIVGKLE")
+    pdb = pred.to_pdb()
+    plddt = pred.plddt.copy()
     tensors = pred.tensors()
     assert isinstance(tensors["plddt"], torch.Tensor)
-    assert tensors["plddt"].data_ptr() == pred.plddt.ctypes.data
     assert tensors["final_atom_positions"].shape == (13, 37, 3)
+    assert np.array_equal(tensors["plddt"].numpy(), plddt)
+    # In-place torch operations were writes into the read-only arrays (DLPack shares memory).
+    tensors["plddt"].fill_(0)
+    tensors["final_atom_positions"].add_(100)
+    assert np.array_equal(pred.plddt, plddt)
+    assert pred.to_pdb() == pdb
 
 
 def test_model_properties_and_config_dict(kf):
@@ -523,10 +564,23 @@ def test_stubs_match_the_compiled_module(kf):
             continue
         stub_names.add(name)
         assert hasattr(core, name), name
+        members = set()
         for item in node.body if isinstance(node, ast.ClassDef) else []:
             member = item.name if isinstance(item, ast.FunctionDef) else getattr(getattr(item, "target", None), "id", None)
             if member:
+                members.add(member)
                 assert hasattr(getattr(core, name), member), f"{name}.{member}"
+        compiled = getattr(core, name)
+        if isinstance(node, ast.ClassDef):  # and no public member of the class is missing from its stub
+            inherited = set(dir(BaseException)) | set(dir(object))
+            public_members = {m for m in dir(compiled) if not m.startswith("_") and m not in inherited}
+            assert public_members <= members, (name, public_members - members)
+        if isinstance(node, ast.FunctionDef) and not (compiled.__doc__ or "").startswith(f"{name}(*args"):
+            # The parameter names of pybind11's signature line, e.g. "search(query: ..., token: ...) -> ...".
+            signature = (compiled.__doc__ or "").split("\n", 1)[0]
+            if signature.startswith(name + "("):
+                compiled_args = re.findall(r"(?:\(|, )(\w+): ", signature)
+                assert [a.arg for a in node.args.args] == compiled_args, (name, compiled_args)
     public = {n for n in dir(core) if not n.startswith("_")}
     assert public <= stub_names, public - stub_names
     assert (package_dir(kf) / "py.typed").exists()

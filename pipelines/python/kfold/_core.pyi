@@ -69,6 +69,7 @@ class SearchArgs:
     iterations: int
     inclusion_evalue: float
     sensitivity: float
+    max_prefilter: int
     threads: int
     max_seq_id: float
     diff: int
@@ -132,7 +133,8 @@ class TemplateFeatures:
 
 def search_templates(query: Sequence, db: str | os.PathLike[str], mmcif_dir: str | os.PathLike[str],
                      max_template_date: str, evalue: float, max_hits: int, threads: int,
-                     features: RawFeatures | None = None) -> tuple[TemplateFeatures, list[tuple[str, str]], str]: ...
+                     features: RawFeatures | None, token: CancelToken
+                     ) -> tuple[TemplateFeatures, list[tuple[str, str]], str]: ...
 def with_templates(features: RawFeatures, templates: TemplateFeatures) -> RawFeatures: ...
 def make_raw_features(query: Sequence, msas: list[Msa], msa_sources: list[str]) -> RawFeatures: ...
 def read_raw_features(path: str | os.PathLike[str]) -> RawFeatures: ...

@@ -312,7 +312,8 @@ class Campaign:
         args.threads = threads
         args.seed = None if seed is None else int(seed)
         args.no_potts = not potts
-        args.potts_iterations = None if potts_iterations is None else int(potts_iterations)
+        args.potts_iterations = (None if potts_iterations is None else
+                                 check_integer("potts_iterations", potts_iterations, 1, 2**31 - 1))
         args.evolution_cache = os.fspath(evolution_cache) if evolution_cache is not None else ""
         loaded = model._model if model is not None else None
         rounds = self.rounds

@@ -170,8 +170,9 @@ class Prediction:
         return {name: self._array(name) for name in self._prediction.array_names()}
 
     def tensors(self) -> dict[str, "torch.Tensor"]:
-        """The outputs of :meth:`arrays` as torch tensors: the model's own tensors, on its device, no copy
-        (on the CPU they share memory with the numpy arrays).
+        """The outputs of :meth:`arrays` as torch tensors on the model's device: copies, so that an
+        in-place operation on them (``fill_``, ``add_``) never changes the prediction's read-only arrays,
+        its PDB or its confidence.
 
         Example::
 
@@ -180,7 +181,7 @@ class Prediction:
         """
         from torch.utils.dlpack import from_dlpack
 
-        return {name: from_dlpack(self._prediction.dlpack(name)) for name in self._prediction.array_names()}
+        return {name: from_dlpack(self._prediction.dlpack(name)).clone() for name in self._prediction.array_names()}
 
     def _remarks(self) -> list[str]:
         return [_core.RANDOM_WEIGHTS_WARNING] if self._random_weights else []
@@ -301,7 +302,7 @@ class Model:
     def _load(self, preset: str, config: str, recycles: Optional[int], params: str, device: str,
               chunk_size: Union[int, str], attention: str, dtype: str) -> _core.LoadedModel:
         if recycles is not None:
-            recycles = int(recycles)
+            recycles = check_integer("recycles", recycles, 0, 2**31 - 1)
         if chunk_size == "auto":
             chunk_size = _core.AUTO_CHUNK
         elif isinstance(chunk_size, str):

@@ -1,7 +1,9 @@
 """Multiple sequence alignments and homology search (``kfold search``)."""
 from __future__ import annotations
 
+import operator
 import os
+import tempfile
 from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
@@ -104,13 +106,18 @@ class Msa:
 
     @property
     def sequences(self) -> list[str]:
-        """The aligned rows, query first (uppercase residues and ``-``)."""
-        return self._msa.sequences
+        """The aligned rows, query first (uppercase residues and ``-``); one list for the object's life
+        (an Msa never changes), so that ``msa.sequences[i]`` in a loop costs no copy of the MSA."""
+        if "sequences" not in self._cache:
+            self._cache["sequences"] = self._msa.sequences
+        return self._cache["sequences"]
 
     @property
     def descriptions(self) -> list[str]:
         """The header of each row (A3M header after ``>``)."""
-        return self._msa.descriptions
+        if "descriptions" not in self._cache:
+            self._cache["descriptions"] = self._msa.descriptions
+        return self._cache["descriptions"]
 
     @property
     def deletion_matrix(self) -> np.ndarray:
@@ -157,14 +164,23 @@ class Msa:
         return self._msa.to_a3m()
 
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
-        """Writes the A3M text to ``path``.
+        """Writes the A3M text to ``path`` atomically (a temporary file renamed onto it).
 
         Example::
 
             >>> msa.save("ubiquitin.a3m")  # doctest: +SKIP
         """
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(self.to_a3m())
+        text = self.to_a3m()  # first: a failure leaves an existing file as it was
+        path = os.fspath(path)
+        directory = os.path.dirname(path) or "."
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
 
     @property
     def array(self) -> np.ndarray:
@@ -246,7 +262,8 @@ class Msa:
         return np.where(n > 0, same.sum(axis=1) / np.maximum(n, 1), 0.0)
 
     def select(self, rows: Iterable[int]) -> "Msa":
-        """The MSA of the given rows, in the given order (keep row 0 first to keep a valid MSA).
+        """The MSA of the given rows (indices, in the given order, or a boolean mask of ``depth``
+        entries); keep row 0 first to keep a valid MSA.
 
         Example::
 
@@ -254,7 +271,14 @@ class Msa:
             >>> kfold.Msa(["MKV", "M-V", "--V"]).select([0, 2]).sequences
             ['MKV', '--V']
         """
-        return Msa._wrap(self._msa.select_rows([int(r) for r in rows]))
+        array = np.asarray(rows if isinstance(rows, np.ndarray) else list(rows))
+        if array.dtype == bool:  # a mask, e.g. msa.identity_to_query >= 0.9
+            if array.shape != (self.depth,):
+                raise _core.InputError(f"rows: a boolean mask of shape {array.shape} for an MSA of {self.depth} rows")
+            indices = [int(r) for r in np.flatnonzero(array)]
+        else:
+            indices = [operator.index(r) for r in array.tolist()]  # TypeError for 1.5, not row 1
+        return Msa._wrap(self._msa.select_rows(indices))
 
     def filter(self, *, max_seq_id: Optional[float] = None, min_coverage: Optional[float] = None,
                min_identity: Optional[float] = None, diff: Optional[int] = None) -> "Msa":

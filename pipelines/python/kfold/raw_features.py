@@ -136,7 +136,7 @@ class Features(Mapping):
 
     @property
     def domain_name(self) -> str:
-        """The query's FASTA id."""
+        """The query's whole FASTA header line (id and description), as AlphaFold's pipeline keeps it."""
         return self._raw.domain_name
 
     def _keys(self) -> tuple:
