@@ -2,7 +2,10 @@
 // the striped tracebacks against the scalar one (align_local); the run-time choice of ISA.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "msa/gotoh.hpp"
@@ -180,6 +183,38 @@ TEST_CASE("StripedAligner::align: a matrix larger than max_cells is refused, as 
     CHECK_FALSE(aligner.align(codes, score, 200 * 249));  // one column short
     CHECK(aligner.align(codes, score, 200 * 250));
     CHECK_FALSE(aligner.align(codes, 0));
+  }
+}
+
+// Resident memory of this process in MiB (/proc/self/statm), or -1 where it cannot be read.
+double resident_mib() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = -1;
+  statm >> size >> resident;
+  return resident < 0 ? -1.0 : static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1048576.0;
+}
+
+TEST_CASE("StripedAligner::align: the traceback buffer commits memory only as far as the alignment goes") {
+  // A 3000-residue query whose homology ends at column 3000 of a 90,000-residue target: the buffer is
+  // sized for the whole reach of max_cells (~512 MiB of 16-bit cells); zero-filled, all of it was resident.
+  std::mt19937_64 rng(8);
+  const std::string q = test::random_protein(rng, 3000);
+  const auto profile = msa::make_sequence_profile(q, msa::blosum62());
+  std::vector<uint8_t> codes;
+  msa::encode_residues(q + test::random_protein(rng, 87000), codes);
+  for (const auto level : levels()) {
+    if (level == msa::SimdLevel::scalar) continue;  // align_local reserves, never fills
+    CAPTURE(msa::simd_level_name(level));
+    msa::StripedAligner aligner(profile, {}, level);
+    const int32_t score = aligner.score(codes);
+    const double before = resident_mib();
+    const auto alignment = aligner.align(codes, score);
+    const double grown = resident_mib() - before;
+    REQUIRE(alignment);
+    CHECK(alignment->t_end == 2999);
+#if !defined(__SANITIZE_ADDRESS__)
+    if (before >= 0) CHECK(grown < 100.0);  // the 3000 columns reached: ~17 MiB
+#endif
   }
 }
 
