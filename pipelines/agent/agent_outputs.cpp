@@ -351,8 +351,13 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
               "ΔpLDDT near the site, Cα distance RMSD, ΔpTM and site contacts lost joined the total on fixed scales "
               "(structure_adjustment in scores.tsv); the sites' "
               "burial and new Cα clashes (a soft flag) are in scores.tsv too.\n\n"
-            : "\nStructure terms: not computed (structure_budget 0, or no model parameters: see kfold agent "
-              "--help).\n\n";
+        : campaign.structure_budget == 0
+            ? std::string("\nStructure terms: not computed (the campaign's structure_budget is 0).\n\n")
+            : fmt::format(
+                  "\nStructure terms: not computed: structure_budget is {} but no model was given "
+                  "(kfold agent: --params/--model or --random-weights; Python: "
+                  "Campaign.propose(model=kfold.Model(...))).\n\n",
+                  campaign.structure_budget);
   md += "## Learning from results\n\n";
   if (table.surrogate) {
     const SurrogateSummary& s = *table.surrogate;

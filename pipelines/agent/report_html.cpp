@@ -393,8 +393,10 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
   h += table.structure_terms ? "<li>Structure terms: from predicted structures of the wild type and the shortlist "
                                "(dpLDDT near the site, C-alpha distance RMSD, dpTM, site contacts lost; burial and "
                                "new clashes in scores.tsv).</li>\n</ul>\n"
-                             : "<li>Structure terms: not computed (structure_budget 0 or no model parameters).</li>\n"
-                               "</ul>\n";
+                             : campaign.structure_budget == 0
+                                 ? "<li>Structure terms: not computed (the campaign's structure_budget is 0).</li>\n</ul>\n"
+                                 : "<li>Structure terms: not computed (structure_budget > 0 but no model was given).</li>\n"
+                                   "</ul>\n";
 
   const std::vector<const PlateWell*> ranked = ranked_variant_wells(plate);
   h += "<h2>Top candidates</h2>\n<table>\n<tr><th>rank</th><th>well</th><th>id</th><th>mutations</th><th>score</th>"

@@ -138,9 +138,9 @@ TEST_CASE("StripedAligner::align: the same alignment as the scalar traceback, ev
   const std::string left = test::random_protein(rng, 70), right = test::random_protein(rng, 70);
   pairs.emplace_back(left + test::random_protein(rng, 45) + right, left + right);  // long deletion
   pairs.emplace_back(left + right, left + test::random_protein(rng, 45) + right);  // long insertion
-  pairs.emplace_back(std::string(2000, 'W'), std::string(2000, 'W'));           // beyond 16 bits
+  pairs.emplace_back(std::string(2000, 'W'), std::string(2000, 'W'));              // beyond 16 bits
   pairs.emplace_back(test::random_protein(rng, 900), "");
-  pairs.back().second = test::mutate(rng, pairs.back().first, 0.1, 0.02);       // 16 bits
+  pairs.back().second = test::mutate(rng, pairs.back().first, 0.1, 0.02);  // 16 bits
   int64_t traced = 0;
   for (const auto& [q, t] : pairs) {
     const auto profile = msa::make_sequence_profile(q, msa::blosum62());

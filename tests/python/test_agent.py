@@ -242,6 +242,7 @@ def test_agent_structure_terms_from_a_model(kfold, tmp_path):
     assert run.returncode == 0, run.stderr
     assert "structure terms skipped" in run.stderr
     assert not (without / "structures").exists()
+    assert "structure_budget is 10 but no model was given" in (without / "report.md").read_text()
 
     def totals(out):
         with open(out / "scores.tsv") as f:
