@@ -9,6 +9,7 @@ import ast
 import inspect
 import json
 import os
+import pickle
 import re
 import shutil
 import signal
@@ -180,6 +181,20 @@ def test_msa_save_is_atomic(kf, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["keep.a3m"]  # no temporary file left
     kf.Msa(["MKV", "M-V"]).save(path)
     assert kf.Msa.from_a3m(path).sequences == ["MKV", "M-V"]
+
+
+def test_msa_headers_that_are_not_utf8_round_trip(kf, tmp_path):
+    """A Latin-1 header (as some databases have) reads, prints, pickles and saves back byte for byte; it
+    raised UnicodeDecodeError on .descriptions and .to_a3m()."""
+    raw = b">q d\xe9s\nMKV\n>h \xfc\nM-V\n"
+    (tmp_path / "latin1.a3m").write_bytes(raw)
+    msa = kf.Msa.from_a3m(tmp_path / "latin1.a3m")
+    assert msa.descriptions == ["q d\udce9s", "h \udcfc"]
+    assert msa.to_a3m().encode("utf-8", "surrogateescape") == raw
+    msa.save(tmp_path / "copy.a3m")
+    assert (tmp_path / "copy.a3m").read_bytes() == raw
+    assert pickle.loads(pickle.dumps(msa)).descriptions == msa.descriptions
+    assert kf.Msa(msa.sequences, msa.descriptions).to_a3m() == msa.to_a3m()
 
 
 def test_msa_filters(kf, kfold, tmp_path):

@@ -57,7 +57,7 @@ class Msa:
             descriptions = ["query"] + [f"row_{i}" for i in range(1, len(sequences))]
         if deletion_matrix is None:
             deletion_matrix = np.zeros((len(sequences), length), dtype=np.int32)
-        self._msa = _core.Msa(sequences, list(descriptions), np.asarray(deletion_matrix))
+        self._msa = _core.Msa(sequences, _header_bytes(descriptions), np.asarray(deletion_matrix))
         self._cache: dict = {}
 
     @classmethod
@@ -114,7 +114,8 @@ class Msa:
 
     @property
     def descriptions(self) -> list[str]:
-        """The header of each row (A3M header after ``>``)."""
+        """The header of each row (A3M header after ``>``); bytes that are not UTF-8 (a Latin-1 header)
+        as surrogates, ``os.fsdecode``'s way, which :meth:`save` writes back unchanged."""
         if "descriptions" not in self._cache:
             self._cache["descriptions"] = self._msa.descriptions
         return self._cache["descriptions"]
@@ -175,7 +176,7 @@ class Msa:
         directory = os.path.dirname(path) or "."
         fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
+            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:  # headers' own bytes
                 f.write(text)
             os.replace(tmp, path)
         except BaseException:
@@ -321,8 +322,14 @@ class Msa:
         return msa
 
 
+def _header_bytes(descriptions) -> list:
+    """Headers as the bytes they were read from: text whose non-UTF-8 bytes are surrogates (as
+    ``Msa.descriptions`` gives them) goes back to those bytes."""
+    return [d.encode("utf-8", "surrogateescape") if isinstance(d, str) else d for d in descriptions]
+
+
 def _msa_from_rows(sequences, descriptions, deletion_matrix, insertions) -> Msa:
-    return Msa._wrap(_core.Msa(sequences, descriptions, deletion_matrix, insertions))
+    return Msa._wrap(_core.Msa(sequences, _header_bytes(descriptions), deletion_matrix, insertions))
 
 
 def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: int = 1, evalue: float = 1e-3,
