@@ -2,6 +2,8 @@
 #include "msa/msa_filter.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 
 #include "data/error.hpp"
 
@@ -19,9 +21,11 @@ double row_identity(const std::string& a, const std::string& b) {
   return both == 0 ? 0.0 : static_cast<double>(same) / static_cast<double>(both);
 }
 
-std::vector<int64_t> filter_max_seq_id(const data::Msa& msa, double max_seq_id) {
+std::vector<int64_t> filter_max_seq_id(const data::Msa& msa, double max_seq_id,
+                                       const std::function<void()>& check_cancelled) {
   std::vector<int64_t> kept;
   for (int64_t i = 0; i < msa.depth(); ++i) {
+    if (check_cancelled && i % 64 == 0) check_cancelled();
     bool keep = true;
     if (i > 0 && max_seq_id < 1.0) {
       for (const int64_t k : kept) {
@@ -123,13 +127,26 @@ data::Msa select_rows(const data::Msa& msa, const std::vector<int64_t>& rows) {
   return out;
 }
 
-double neff(const data::Msa& msa, double identity) {
+double neff(const data::Msa& msa, double identity, const std::function<void()>& check_cancelled) {
   const int64_t depth = msa.depth();
   std::vector<int64_t> neighbours(static_cast<size_t>(depth), 1);  // each row counts itself
+  std::exception_ptr cancelled;                                    // no exception may leave the parallel loop
+  std::atomic<bool> stop{false};
   // Rows in parallel (a search's outputs call this from a parallel loop over queries, where it runs on
   // that thread alone); integer counts, so the sum is the same for any thread count.
 #pragma omp parallel for schedule(dynamic, 16) if (depth >= 256)
   for (int64_t i = 0; i < depth; ++i) {
+    if (stop.load(std::memory_order_relaxed)) continue;
+    if (check_cancelled && i % 64 == 0) {
+      try {
+        check_cancelled();
+      } catch (...) {
+#pragma omp critical(kfold_neff_cancelled)
+        if (!cancelled) cancelled = std::current_exception();
+        stop = true;
+        continue;
+      }
+    }
     int64_t own = 0;
     for (int64_t j = i + 1; j < depth; ++j) {
       if (row_identity(msa.sequences[static_cast<size_t>(i)], msa.sequences[static_cast<size_t>(j)]) >= identity) {
@@ -141,6 +158,7 @@ double neff(const data::Msa& msa, double identity) {
 #pragma omp atomic
     neighbours[static_cast<size_t>(i)] += own;
   }
+  if (cancelled) std::rethrow_exception(cancelled);
   double sum = 0.0;
   for (const int64_t n : neighbours) sum += 1.0 / static_cast<double>(n);
   return sum;

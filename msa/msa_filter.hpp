@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "data/msa.hpp"
@@ -16,7 +17,9 @@ double row_identity(const std::string& a, const std::string& b);
 
 // Rows to keep, in order: the query (row 0) always, then each row whose identity to every row kept
 // so far is <= max_seq_id. max_seq_id >= 1 keeps everything. O(depth * kept * length).
-std::vector<int64_t> filter_max_seq_id(const data::Msa& msa, double max_seq_id);
+// `check_cancelled`, when given, is called every 64 rows and may throw to stop (Python's Ctrl-C).
+std::vector<int64_t> filter_max_seq_id(const data::Msa& msa, double max_seq_id,
+                                       const std::function<void()>& check_cancelled = {});
 
 // Columns of the query per block of the diversity filter (hhfilter's stretch of 50 columns).
 inline constexpr int64_t kDiversityBlock = 50;
@@ -41,7 +44,8 @@ data::Msa filter_msa(const data::Msa& msa, const MsaFilterOptions& options);
 // The rows `rows` of `msa` (with their deletions, descriptions and insertions).
 data::Msa select_rows(const data::Msa& msa, const std::vector<int64_t>& rows);
 
-// Neff = sum_i 1 / |{j : row_identity(i, j) >= identity}| (the query included). O(depth^2 * length).
-double neff(const data::Msa& msa, double identity = 0.8);
+// Neff = sum_i 1 / |{j : row_identity(i, j) >= identity}| (the query included). O(depth^2 * length),
+// rows in parallel. `check_cancelled` as for filter_max_seq_id (its exception is rethrown after the loop).
+double neff(const data::Msa& msa, double identity = 0.8, const std::function<void()>& check_cancelled = {});
 
 }  // namespace kfold::msa

@@ -163,8 +163,18 @@ void bind_msa(py::module_& m) {
              }
              return text(a3m);
            })
-      .def("neff", &msa::neff, py::arg("identity") = 0.8, Release())
-      .def("filter_max_seq_id", &msa::filter_max_seq_id, py::arg("max_seq_id"), Release())
+      .def(
+          "neff",
+          [](const data::Msa& msa, double identity, const CancelToken& token) {
+            return msa::neff(msa, identity, [&token] { token.throw_if_cancelled(); });
+          },
+          py::arg("identity"), py::arg("token"), Release())
+      .def(
+          "filter_max_seq_id",
+          [](const data::Msa& msa, double max_seq_id, const CancelToken& token) {
+            return msa::filter_max_seq_id(msa, max_seq_id, [&token] { token.throw_if_cancelled(); });
+          },
+          py::arg("max_seq_id"), py::arg("token"), Release())
       .def("filter_diverse", &msa::filter_diverse, py::arg("min_per_block"), Release())
       .def("select_rows", &msa::select_rows, py::arg("rows"), Release());
   m.def("parse_a3m", &data::parse_a3m_string, py::arg("text"), py::arg("source_name"), Release(),

@@ -521,6 +521,20 @@ def test_a_cancelled_token_stops_the_model(kf):
     assert label == "model_1_ptm" and 1 <= done < total == 2001
 
 
+def test_a_cancelled_token_stops_neff_and_the_identity_filter(kf):
+    """Neff and the identity filter (O(depth^2) row compares: minutes on deep MSAs) check the token, so
+    Ctrl-C stops them instead of leaving them running behind the interrupted call."""
+    msa = kf.Msa(["MKVLAAGIVG"] * 600)
+    token = kf._core.CancelToken()
+    token.cancel()
+    with pytest.raises(KeyboardInterrupt):
+        msa._msa.neff(0.8, token)
+    with pytest.raises(KeyboardInterrupt):
+        msa._msa.filter_max_seq_id(0.5, token)
+    assert msa.neff == pytest.approx(1.0)  # 600 identical rows
+    assert msa.filter(max_seq_id=0.5).depth == 1
+
+
 def test_ctrl_c_interrupts_predict(kf):
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signals reach the main thread only")

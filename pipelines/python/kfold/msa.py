@@ -222,7 +222,7 @@ class Msa:
         identity = float(identity)
         if not 0.0 <= identity <= 1.0:  # NaN too
             raise _core.InputError(f"identity {identity}: must be a fraction in 0..1 (e.g. 0.8)")
-        return run(self._msa.neff, identity)
+        return run(self._msa.neff, identity, cancellable=True)
 
     @property
     def coverage(self) -> np.ndarray:
@@ -316,7 +316,7 @@ class Msa:
             keep[0] = True
         msa = self.select(np.flatnonzero(keep)) if not keep.all() else self
         if max_seq_id is not None:
-            msa = msa.select(run(msa._msa.filter_max_seq_id, float(max_seq_id)))
+            msa = msa.select(run(msa._msa.filter_max_seq_id, float(max_seq_id), cancellable=True))
         if diff is not None:
             msa = msa.select(run(msa._msa.filter_diverse, check_integer("diff", diff, 0, 2**31 - 1)))
         return msa
