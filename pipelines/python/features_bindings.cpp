@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "data/cpu_count.hpp"
 #include "data/error.hpp"
 #include "data/residue_constants.hpp"
 #include "fold/raw_features.hpp"
@@ -119,7 +120,7 @@ void bind_templates(py::module_& m) {
         options.featurizer.max_template_date = max_template_date;
         options.featurizer.max_hits = max_hits;
         options.evalue = evalue;
-        options.threads = threads;
+        options.threads = threads > 0 ? threads : data::default_threads();
         pipelines::check_template_search_options(options);
         auto out = pipelines::search_templates(query, options, features);
         std::vector<std::pair<std::string, std::string>> skipped;

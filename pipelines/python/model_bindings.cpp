@@ -112,6 +112,61 @@ std::vector<std::pair<std::string, at::Tensor>> named_outputs(const Prediction& 
   return named;
 }
 
+// The output tensor field that `name` (one of named_outputs' names) is stored in.
+at::Tensor* output_field(Prediction& p, const std::string& name) {
+  auto& o = p.outputs;
+  if (name == "aligned_error/logits" || name == "aligned_error/breaks") {
+    if (!o.aligned_error) o.aligned_error.emplace();
+    return name == "aligned_error/logits" ? &o.aligned_error->logits : &o.aligned_error->breaks;
+  }
+  const std::pair<const char*, at::Tensor*> fields[] = {
+      {"final_atom_positions", &o.structure.final_atom_positions},
+      {"final_atom_mask", &o.structure.final_atom_mask},
+      {"plddt", &o.plddt},
+      {"aatype", &p.aatype},
+      {"residue_index", &p.residue_index},
+      {"distogram/logits", &o.distogram.logits},
+      {"distogram/bin_edges", &o.distogram.bin_edges},
+      {"predicted_aligned_error", &o.predicted_aligned_error},
+      {"predicted_lddt/logits", &o.predicted_lddt_logits},
+      {"experimentally_resolved/logits", &o.experimentally_resolved_logits},
+      {"masked_msa/logits", &o.masked_msa_logits},
+      {"representations/single", &o.single},
+      {"representations/pair", &o.pair},
+      {"representations/msa_first_row", &o.msa_first_row}};
+  for (const auto& [key, field] : fields)
+    if (name == key) return field;
+  fail_input("prediction state: unknown array '{}'", name);
+}
+
+// A Prediction rebuilt from what Prediction.state() gave (pickling): the arrays (copied into CPU tensors)
+// and the scores, checked for the shapes the PDB/mmCIF writers and the violation checks rely on.
+Prediction prediction_from_state(const std::string& model_name, double seconds, double mean_plddt,
+                                 std::optional<std::pair<double, double>> ptm_and_max_pae, int64_t num_iterations,
+                                 const std::vector<std::pair<std::string, py::array>>& arrays) {
+  Prediction p;
+  p.model_name = model_name;
+  p.seconds = seconds;
+  p.outputs.mean_plddt = mean_plddt;
+  p.outputs.num_iterations = num_iterations;
+  if (ptm_and_max_pae) {
+    p.outputs.aligned_error.emplace();
+    std::tie(p.outputs.ptm, p.outputs.max_predicted_aligned_error) = *ptm_and_max_pae;
+  }
+  for (const auto& [name, array] : arrays) *output_field(p, name) = numpy_to_tensor(array, name);
+  for (const char* name : {"aatype", "residue_index", "plddt", "final_atom_positions", "final_atom_mask"})
+    if (!output_field(p, name)->defined()) fail_input("prediction state: array '{}' is missing", name);
+  const int64_t n_res = p.aatype.numel();
+  if (p.aatype.dim() != 1 || p.aatype.scalar_type() != at::kLong || p.residue_index.sizes() != p.aatype.sizes() ||
+      p.residue_index.scalar_type() != at::kLong || p.outputs.plddt.sizes() != p.aatype.sizes() ||
+      p.outputs.structure.final_atom_positions.sizes() != at::IntArrayRef{n_res, 37, 3} ||
+      p.outputs.structure.final_atom_mask.sizes() != at::IntArrayRef{n_res, 37})
+    fail_input(
+        "prediction state: aatype/residue_index (int64 [n_res]), plddt [n_res], final_atom_positions "
+        "[n_res, 37, 3] and final_atom_mask [n_res, 37] disagree");
+  return p;
+}
+
 at::Tensor named_output(const Prediction& p, const std::string& name) {
   for (auto& [key, tensor] : named_outputs(p))
     if (key == name) return tensor;
@@ -172,6 +227,9 @@ void bind_model(py::module_& m) {
           "AlphaFold-processed features (.h5 or .npz with the leading recycling axis) through the network.");
 
   py::class_<Prediction>(m, "Prediction", "One model's outputs (pipelines::Prediction).")
+      .def_static("from_state", &prediction_from_state, py::arg("model_name"), py::arg("seconds"),
+                  py::arg("mean_plddt"), py::arg("ptm_and_max_pae"), py::arg("num_iterations"), py::arg("arrays"),
+                  "A prediction rebuilt (on the CPU) from its scores and named arrays, as pickling saved them.")
       .def_readonly("model_name", &Prediction::model_name)
       .def_readonly("seconds", &Prediction::seconds)
       .def_property_readonly("mean_plddt", [](const Prediction& p) { return p.outputs.mean_plddt; })

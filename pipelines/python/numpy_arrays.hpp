@@ -55,6 +55,24 @@ inline py::array tensor_to_numpy(const at::Tensor& tensor) {
   return py::array(dtype, shape, strides, t.data_ptr(), base);
 }
 
+// A CPU tensor holding a copy of a float32, float64, int64, int32 or bool numpy array; InputError naming
+// `name` for other dtypes.
+inline at::Tensor numpy_to_tensor(const py::array& array, const std::string& name) {
+  const auto copy = [&array]<typename T>(T, at::ScalarType type) {
+    const auto values = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(array);
+    std::vector<int64_t> shape(values.shape(), values.shape() + values.ndim());
+    return at::from_blob(const_cast<T*>(values.data()), shape, at::TensorOptions().dtype(type)).clone();
+  };
+  const char kind = array.dtype().kind();
+  const auto size = array.dtype().itemsize();
+  if (kind == 'f' && size == 4) return copy(float{}, at::kFloat);
+  if (kind == 'f' && size == 8) return copy(double{}, at::kDouble);
+  if (kind == 'i' && size == 8) return copy(int64_t{}, at::kLong);
+  if (kind == 'i' && size == 4) return copy(int32_t{}, at::kInt);
+  if (kind == 'b') return copy(bool{}, at::kBool);
+  fail_input("{}: numpy dtype {} has no tensor type here", name, std::string(py::str(array.dtype())));
+}
+
 // A numpy array that takes over `values` (no copy) with the given shape.
 template <typename T>
 py::array_t<T> vector_to_numpy(std::vector<T> values, std::vector<py::ssize_t> shape) {

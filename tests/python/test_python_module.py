@@ -340,6 +340,29 @@ def test_prediction_arrays_are_read_only_and_relax_is_cancellable(kf, small_mode
     assert pred.to_mmcif(relaxed=True) == first[1] and pred._relaxed is first
 
 
+def test_prediction_pickles(kf, small_model):
+    """For multiprocessing (spawn) workers, joblib and copy.deepcopy: the same arrays, scores, structure
+    text and violations back; a bad state is a named InputError."""
+    import pickle
+
+    pred = small_model.predict("MKVLAAGIVGK")
+    back = pickle.loads(pickle.dumps(pred))
+    assert set(back.arrays()) == set(pred.arrays())
+    for name, array in pred.arrays().items():
+        np.testing.assert_array_equal(back.arrays()[name], array, err_msg=name)
+    assert (back.model_name, back.mean_plddt, back.ptm, back.max_pae, back.num_recycles, back.random_weights) == (
+        pred.model_name, pred.mean_plddt, pred.ptm, pred.max_pae, pred.num_recycles, pred.random_weights)
+    assert back.to_pdb() == pred.to_pdb() and back.to_mmcif() == pred.to_mmcif()
+    assert back.violations == pred.violations and repr(back) == repr(pred)
+    state = pred.__reduce__()[1][0]
+    arrays = [(name, a) for name, a in state[-1] if name != "final_atom_mask"]
+    with pytest.raises(kf.InputError, match="array 'final_atom_mask' is missing"):
+        kf._core.Prediction.from_state(*state[:-1], arrays)
+    arrays = [(name, a[:-1] if name == "plddt" else a) for name, a in state[-1]]
+    with pytest.raises(kf.InputError, match="disagree"):
+        kf._core.Prediction.from_state(*state[:-1], arrays)
+
+
 def test_thread_counts_are_checked(kf, tmp_path):
     """Counts the CLI refuses (--threads 0..4096) are refused here too: 100000 crashed the interpreter."""
     with pytest.raises(kf.InputError, match="threads 100000: must be 1..4096"):

@@ -158,6 +158,18 @@ def test_python_template_arguments_are_checked(kfold_module, inputs):
     assert kf.features(inputs["query"], templates=dated).templates.n_templates == dated.n_templates
 
 
+def test_templates_pickle(kfold_module, inputs):
+    """For multiprocessing (spawn) workers and copy.deepcopy: the same arrays, skipped hits and query back."""
+    import pickle
+
+    t = kfold_module.templates(inputs["fasta"], inputs["db"], MMCIF, threads=1)
+    back = pickle.loads(pickle.dumps(t))
+    assert back.n_templates == t.n_templates > 0 and back.domain_names == t.domain_names
+    assert (back.skipped, back.hits_m8, back.query) == (t.skipped, t.hits_m8, t.query)
+    for key in t:
+        np.testing.assert_array_equal(back[key], t[key], err_msg=key)
+
+
 def test_many_entries_of_one_protein_do_not_crowd_out_the_other_templates(kfold_module, inputs, tmp_path):
     # 1100 more PDB entries of 2OFG's chain (as the PDB holds hundreds of lysozymes): more than the search's
     # default prefilter limit, all equal to the best hit. The templates stay those found without them.

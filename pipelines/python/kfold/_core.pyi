@@ -159,6 +159,10 @@ class LoadedModel:
                           token: CancelToken) -> Prediction: ...
 
 class Prediction:
+    @staticmethod
+    def from_state(model_name: str, seconds: float, mean_plddt: float,
+                   ptm_and_max_pae: Optional[tuple[float, float]], num_iterations: int,
+                   arrays: list[tuple[str, np.ndarray]]) -> Prediction: ...
     @property
     def model_name(self) -> str: ...
     @property

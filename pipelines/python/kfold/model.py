@@ -60,6 +60,15 @@ class Prediction:
         self._relaxed: Optional[tuple[str, str]] = None  # (PDB, mmCIF) text, relaxed on first use
         self._random_weights = random_weights
 
+    def __reduce__(self):
+        """Pickling (multiprocessing, joblib, ``copy.deepcopy``): the scores and every array; the copy
+        lives on the CPU whatever device made the prediction."""
+        p = self._prediction
+        ptm_and_max_pae = (p.ptm, p.max_predicted_aligned_error) if p.has_aligned_error else None
+        arrays = [(name, np.array(self._array(name))) for name in p.array_names()]
+        state = (p.model_name, p.seconds, p.mean_plddt, ptm_and_max_pae, p.num_recycles + 1, arrays)
+        return _rebuild_prediction, (state, self._random_weights, self._relaxed)
+
     def _array(self, name: str) -> np.ndarray:
         if name not in self._arrays:
             array = self._prediction.array(name)
@@ -224,6 +233,13 @@ class Prediction:
         scores = f"mean_plddt={self.mean_plddt:.2f}" + (f" ptm={self.ptm:.4f}" if self.ptm is not None else "")
         warning = " RANDOM WEIGHTS" if self._random_weights else ""
         return f"<kfold.Prediction {self.model_name} n_res={self.n_res} {scores}{warning}>"
+
+
+def _rebuild_prediction(state: tuple, random_weights: bool, relaxed: Optional[tuple[str, str]]) -> Prediction:
+    """The Prediction that :meth:`Prediction.__reduce__` saved."""
+    prediction = Prediction(_core.Prediction.from_state(*state), random_weights)
+    prediction._relaxed = relaxed
+    return prediction
 
 
 class Model:

@@ -358,7 +358,7 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
             sensitivity's, 1000 at 4). A query with more homologs than this gets a warning: raise it
             (e.g. to ``max_seqs``) for a deeper MSA.
         inclusion_evalue: hits with E-value <= this build the next round's PSSM.
-        threads: OpenMP threads (None: every core); the result is the same for any count.
+        threads: OpenMP threads (None: $OMP_NUM_THREADS, else every core this process may use); the result is the same for any count.
         composition_stats: composition-based E-values (False: plain BLOSUM62 statistics, ``--no-comp-stats``).
         composition_bias: local composition-bias correction of the query's scores (False: ``--no-comp-bias``).
 

@@ -10,7 +10,7 @@ from typing import Iterator, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from ._inputs import (MAX_THREADS, MsaLike, QueryLike, check_integer, check_number, check_threads, msa_list,
+from ._inputs import (MsaLike, QueryLike, check_integer, check_number, check_threads, msa_list,
                       msa_source, read_msa, read_query)
 from ._runner import run
 
@@ -40,6 +40,11 @@ class Templates(Mapping):
     """
 
     __slots__ = ("_core", "skipped", "hits_m8", "query")
+
+    def __reduce__(self):
+        """Pickling (multiprocessing, ``copy.deepcopy``): the arrays, rebuilt with :meth:`from_dict`."""
+        return _rebuild_templates, ({key: np.array(value) for key, value in self.items()}, self.skipped,
+                                    self.hits_m8, self.query)
 
     def __init__(self, core: _core.TemplateFeatures, skipped=(), hits_m8: str = "", query: Optional[str] = None):
         self._core = core
@@ -95,6 +100,12 @@ class Templates(Mapping):
                                           sequence=texts(d["template_sequence"])))
 
 
+def _rebuild_templates(arrays: dict, skipped: list, hits_m8: str, query: Optional[str]) -> Templates:
+    """The Templates that :meth:`Templates.__reduce__` saved."""
+    rebuilt = Templates.from_dict(arrays)
+    return Templates(rebuilt._core, skipped, hits_m8, query)
+
+
 def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: Union[str, "os.PathLike[str]"], *,
               msas: Union[MsaLike, Sequence[MsaLike], None] = (), max_template_date: Optional[str] = None, evalue: float = 10.0,
               max_hits: int = 20, threads: Optional[int] = None) -> Templates:
@@ -110,7 +121,7 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
             PSSM), as ``kfold predict --msa ... --template-db ...`` does; none: the query's sequence.
         max_template_date: ``"YYYY-MM-DD"`` or a ``datetime.date``: later releases are not used (None: no limit).
         evalue: the search's E-value threshold; max_hits: templates kept (the model uses the first 4).
-        threads: search threads (None: every core).
+        threads: search threads (None: $OMP_NUM_THREADS, else every core this process may use).
 
     Raises:
         kfold.InputError: a missing database or folder, a malformed date, a bad query.
@@ -121,7 +132,7 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
         >>> f = kfold.features("query.fasta", msas=["query.a3m"], templates=t)  # doctest: +SKIP
     """
     sequence, _ = read_query(query, "kfold.templates")
-    n_threads = min(os.cpu_count() or 1, MAX_THREADS) if threads is None else check_threads(threads)
+    n_threads = 0 if threads is None else check_threads(threads)  # 0: OMP_NUM_THREADS, else the usable cores
     msas = msa_list(msas)
     raw = None
     if msas:
