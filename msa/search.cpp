@@ -131,6 +131,15 @@ std::vector<int64_t> included_targets(const QueryResult& result, double inclusio
 // Candidates scored per alignment task: small enough to balance a few queries over many threads.
 constexpr int64_t kAlignBlock = 32;
 
+// Progress units of one query in one round: one per index chunk scanned, kAlignUnits for its gapped
+// alignments (shared out over its blocks) and one for the traceback of its hits.
+constexpr int64_t kAlignUnits = 8;
+
+// The alignment units that block `k` of `n_blocks` completes (they sum to kAlignUnits over the blocks).
+int64_t align_units(int64_t k, int64_t n_blocks) {
+  return (k + 1) * kAlignUnits / n_blocks - k * kAlignUnits / n_blocks;
+}
+
 // One query's gapped stage after its candidates have scores: E-values (composition-adjusted when
 // `composition` is given), tracebacks, filters.
 QueryResult finish_query(const data::Sequence& query, const ScoreProfile& profile, const CompositionStats* composition,
@@ -225,7 +234,8 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
             options.prefilter.max_candidates, n_chunk);
 
   std::vector<QueryResult> results(static_cast<size_t>(n_query));
-  Progress progress("search", n_query * options.iterations);
+  const int64_t units_per_round = n_chunk + kAlignUnits + 1;
+  Progress progress("search", n_query * options.iterations * units_per_round);
   FirstError error;
   std::unique_ptr<KmerIndex> index;  // kept across batches and rounds when the database is one chunk
   int64_t prefilter_hits = 0;
@@ -273,6 +283,8 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
         }
       }
       error.rethrow();
+      const auto active = static_cast<int64_t>(std::count(converged.begin(), converged.end(), 0));
+      progress.advance((n_batch - active) * units_per_round);  // converged queries have nothing left
 
       // Prefilter: every index chunk against every query of the batch; the best candidates are merged
       // chunk by chunk (a total order, so the merge does not depend on the chunking either).
@@ -303,6 +315,7 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
           }
         }
         error.rethrow();
+        progress.advance(active);
       }
       for (int64_t b = 0; b < n_batch; ++b)
         prefilter_hits += static_cast<int64_t>(candidates[static_cast<size_t>(b)].size());
@@ -317,6 +330,7 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
         const auto n_cand = static_cast<int64_t>(candidates[bi].size());
         scores[bi].assign(static_cast<size_t>(n_cand), 0);
         for (int64_t k = 0; k < n_cand; k += kAlignBlock) tasks.emplace_back(b, k);
+        if (n_cand == 0) progress.advance(kAlignUnits);
       }
 #pragma omp parallel num_threads(threads)
       {
@@ -333,6 +347,8 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
               encode_residues(db.residues(candidates[bi][static_cast<size_t>(k)].target), target);
               scores[bi][static_cast<size_t>(k)] = aligner.score(target);
             }
+            const auto n_cand = static_cast<int64_t>(candidates[bi].size());
+            progress.advance(align_units(first / kAlignBlock, (n_cand + kAlignBlock - 1) / kAlignBlock));
           } catch (...) {
             error.record(batch + b, std::current_exception());
           }
@@ -363,8 +379,8 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
             } catch (...) {
               error.record(batch + b, std::current_exception());
             }
+            progress.advance();
           }
-          progress.advance();
         }
       }
       error.rethrow();

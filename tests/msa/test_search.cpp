@@ -3,11 +3,13 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <set>
 
 #include "data/a3m.hpp"
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
 #include "data/log.hpp"
+#include "data/progress.hpp"
 #include "data/text_input.hpp"
 #include "msa/msa_filter.hpp"
 #include "msa/pssm.hpp"
@@ -124,6 +126,36 @@ TEST_CASE("search: planted homologs are found, decoys are not, any thread count 
   msa::write_search_outputs(dir / "out_serial", p.queries, results, db, serial);
   for (const std::string name : {"query0.a3m", "query1.a3m", "query2.a3m", "hits.m8"})
     CHECK(data::read_text_file(dir / "out_parallel" / name) == data::read_text_file(dir / "out_serial" / name));
+}
+
+TEST_CASE("search: progress counts index chunks, alignment blocks and tracebacks, and ends at its total") {
+  test::ScratchDir dir("msa_search_progress");
+  const Planted p = make_database();
+  const auto db = open_database(p, dir.path());
+  msa::SearchOptions options;
+  options.threads = 2;
+  options.iterations = 2;
+  options.index_chunk_residues = 2000;
+  const auto n_chunk = static_cast<int64_t>(msa::index_chunk_bounds(db, options.index_chunk_residues).size()) - 1;
+  for (const size_t n_query : {size_t{1}, size_t{3}}) {
+    CAPTURE(n_query);
+    std::vector<int64_t> done;
+    int64_t total = 0;
+    kfold::set_progress_sink([&](const std::string& label, int64_t d, int64_t t) {
+      CHECK(label == "search");
+      done.push_back(d);
+      total = t;
+    });
+    const std::vector<data::Sequence> queries(p.queries.begin(), p.queries.begin() + static_cast<long>(n_query));
+    msa::search(queries, db, options);
+    kfold::set_progress_sink(nullptr);
+    // Per query and round: one unit per index chunk, 8 for the alignments, 1 for the tracebacks.
+    CHECK(total == static_cast<int64_t>(n_query) * 2 * (n_chunk + 8 + 1));
+    REQUIRE_FALSE(done.empty());
+    CHECK(done.back() == total);
+    // One query alone still moves in steps (it was 0 then 1 of 1 for the whole search).
+    CHECK(std::set<int64_t>(done.begin(), done.end()).size() >= static_cast<size_t>(n_chunk + 3));
+  }
 }
 
 TEST_CASE("search: a query whose candidates the prefilter's limit cut is told so (its MSA could be deeper)") {
