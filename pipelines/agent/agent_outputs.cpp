@@ -371,9 +371,9 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
         s.acquisition == "ucb" ? fmt::format("UCB (mean + {} sd)", s.beta) : std::string("Thompson sampling"));
   } else {
     md += fmt::format(
-        "{} measurement(s): no surrogate (needs at least {}); the plate ranks by the zero-shot total. Measured "
-        "variants are left off the plate.\n\n",
-        campaign.measurements.size(), campaign.surrogate.min_measurements);
+        "{} measured variant(s): no surrogate (needs at least {} distinct variants); the plate ranks by the "
+        "zero-shot total. Measured variants are left off the plate.\n\n",
+        measured_variant_count(campaign), campaign.surrogate.min_measurements);
   }
   md += "## Evidence\n\n";
   md += fmt::format(

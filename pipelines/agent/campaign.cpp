@@ -387,6 +387,12 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
   return k;
 }
 
+int64_t measured_variant_count(const Campaign& campaign) {
+  std::set<std::string> variants;
+  for (const Measurement& m : campaign.measurements) variants.insert(format_variant(m.variant));
+  return static_cast<int64_t>(variants.size());
+}
+
 bool is_frozen(const Campaign& campaign, int64_t residue) {
   return std::binary_search(campaign.frozen.begin(), campaign.frozen.end(), residue);
 }

@@ -72,7 +72,7 @@ struct AcquisitionSpec {
 // The surrogate fitted to measured results: a bootstrap ensemble of ridge regressions.
 struct SurrogateSpec {
   int64_t members = 32;
-  int64_t min_measurements = 8;  // fewer measured variants: no surrogate (zero-shot ranking)
+  int64_t min_measurements = 8;  // fewer distinct measured variants: no surrogate (zero-shot ranking)
 };
 
 // Which evolutionary model gives the stability/fitness term: "auto" (Potts when the alignment is deep
@@ -110,6 +110,10 @@ struct Campaign {
   AcquisitionSpec acquisition;
   SurrogateSpec surrogate;
 };
+
+// The number of distinct variants measured (replicates and the wild type's control wells count once):
+// what surrogate.min_measurements is compared with.
+int64_t measured_variant_count(const Campaign& campaign);
 
 // True when `residue` (a residue number) is in campaign.frozen.
 bool is_frozen(const Campaign& campaign, int64_t residue);

@@ -172,10 +172,10 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
 
 bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const EvolutionaryModels& models, uint64_t seed,
                      int threads) {
-  const int64_t n_measured = static_cast<int64_t>(campaign.measurements.size());
+  const int64_t n_measured = measured_variant_count(campaign);
   if (n_measured < campaign.surrogate.min_measurements) {
     if (n_measured > 0) {
-      log_info("agent: {} measurement(s) < surrogate.min_measurements {}: zero-shot ranking", n_measured,
+      log_info("agent: {} measured variant(s) < surrogate.min_measurements {}: zero-shot ranking", n_measured,
                campaign.surrogate.min_measurements);
     }
     return false;

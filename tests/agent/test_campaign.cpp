@@ -106,3 +106,15 @@ TEST_CASE("campaign: library variants that change a frozen residue are dropped, 
                  dir / "c.json")
             .find("lists no variants outside the frozen residues") != std::string::npos);
 }
+
+TEST_CASE("campaign: replicates and wild-type controls count once toward surrogate.min_measurements") {
+  Campaign c = read_campaign(kfold::test::source_dir() / "data/examples/ubiquitin_campaign.json");
+  REQUIRE(measured_variant_count(c) == 12);  // the example's 12 rows are 12 variants
+  const Measurement wild_type{parse_variant("WT", "test"), 0.0, std::nullopt, "r.csv:2"};
+  const Measurement replicate = c.measurements[0];
+  c.measurements.insert(c.measurements.end(), 8, wild_type);
+  c.measurements.insert(c.measurements.end(), 3, replicate);
+  CHECK(measured_variant_count(c) == 13);
+  c.measurements.assign(9, wild_type);  // a plate of controls alone teaches a surrogate nothing
+  CHECK(measured_variant_count(c) == 1);
+}
