@@ -46,6 +46,17 @@ std::string amino_acid_name(const std::string& name) {
   return it == kAliases.end() ? name : it->second;
 }
 
+// The atom37 name of an atom that force fields and MD packages name otherwise: selenomethionine's SE (as
+// AlphaFold's mmCIF parser reads it), CHARMM's isoleucine CD, and the C-terminal oxygens of CHARMM (OT1,
+// OT2) and GROMACS (OC1, OC2). OpenMM's PDB reader, which AlphaFold's Amber relax uses, maps the same names.
+std::string_view atom37_name(std::string_view residue, std::string_view atom, bool selenomethionine) {
+  if (selenomethionine && atom == "SE") return "SD";
+  if (residue == "ILE" && atom == "CD") return "CD1";
+  if (atom == "OT1" || atom == "OC1") return "O";
+  if (atom == "OT2" || atom == "OC2") return "OXT";
+  return atom;
+}
+
 // The alternative location a residue is read in: the label with the highest summed occupancy (the first
 // label on ties), so that a conformer stays whole; '\0' when the residue has none.
 char most_occupied_altloc(const gemmi::Residue& res) {
@@ -244,9 +255,17 @@ void Protein::check_shapes() const {
 }
 
 void check_fits_pdb(const Protein& protein) {
+  // The PDB format has one column (22) for the chain: gemmi would put a second character into column 21,
+  // which Biopython, AlphaFold's protein.from_pdb_string and most readers ignore, merging chains AA and BA.
   for (const auto& name : protein.chain_names)
-    if (name.size() > 2)
-      fail_input("chain {}: a chain name of more than 2 characters does not fit the PDB format; write .cif", name);
+    if (name.size() > 1)
+      fail_input("chain {}: a chain name of more than 1 character does not fit the PDB format (column 22); write .cif",
+                 name);
+  // Residue numbers have four columns (23-26); gemmi writes larger ones in hybrid-36 (A000), which standard
+  // readers reject.
+  for (const int64_t number : protein.residue_index)
+    if (number < -999 || number > 9999)
+      fail_input("residue number {} does not fit the PDB format's columns (-999..9999); write .cif", number);
   for (size_t k = 0; k < protein.atom_mask.size(); ++k)
     for (size_t c = 0; c < 3 && protein.atom_mask[k] >= 0.5f; ++c)
       if (const float x = protein.atom_positions[3 * k + c]; !(x > -999.9995f && x < 9999.9995f))
@@ -326,7 +345,8 @@ Protein read_structure(const std::filesystem::path& path) {
   Protein p;
   int64_t chain_number = 0;
   std::vector<std::string> skipped, renamed, unknown;  // residues not read, read under a parent's name, as UNK
-  int64_t nucleotides = 0;
+  std::vector<std::string> unread_atoms;               // heavy atoms not read: no atom of their residue type
+  int64_t nucleotides = 0, waters = 0, ligands = 0;
   const auto listed = [](std::vector<std::string>& list, std::string what) {
     if (list.size() < 10) list.push_back(std::move(what));
   };
@@ -347,7 +367,10 @@ Protein read_structure(const std::filesystem::path& path) {
         it->second = {&res, mean};
     }
     for (const gemmi::Residue& res : chain.residues) {
-      if (res.is_water()) continue;
+      if (res.is_water()) {
+        ++waters;
+        continue;
+      }
       const gemmi::ResidueInfo info = gemmi::find_tabulated_residue(res.name);
       if (info.is_nucleic_acid()) {
         ++nucleotides;  // DNA/RNA: not a protein residue
@@ -363,9 +386,14 @@ Protein read_structure(const std::filesystem::path& path) {
       if (aa < 0 && name != "UNK") {
         if (res.entity_type == gemmi::EntityType::Polymer || res.het_flag != 'H')
           listed(skipped, fmt::format("{} {}{}", res.name, chain.name, res.seqid.str()));
+        else
+          ++ligands;
         continue;
       }
-      if (res.het_flag == 'H' && !selenomethionine && res.entity_type != gemmi::EntityType::Polymer) continue;
+      if (res.het_flag == 'H' && !selenomethionine && res.entity_type != gemmi::EntityType::Polymer) {
+        ++ligands;
+        continue;
+      }
       const auto number = res.seqid.num;
       if (!number.has_value())
         fail_input("{}: residue {} of chain {} has no residue number (auth_seq_id, label_seq_id)", path.string(),
@@ -397,8 +425,15 @@ Protein read_structure(const std::filesystem::path& path) {
       p.atom_positions.resize(3 * (base + rc::atom_type_num), 0.0f);
       for (const gemmi::Atom& atom : res.atoms) {
         if (atom.altloc != '\0' && atom.altloc != conformer) continue;
-        const int64_t a = rc::find_atom_type(selenomethionine && atom.name == "SE" ? "SD" : atom.name);
-        if (a < 0) continue;
+        const int64_t a = rc::find_atom_type(atom37_name(name, atom.name, selenomethionine));
+        // An atom its residue type does not have (OXT aside) would be written back but never checked or moved.
+        static const int64_t oxt = rc::find_atom_type("OXT");
+        if (a < 0 || (aa >= 0 && a != oxt &&
+                      rc::restype_atom37_mask()[static_cast<size_t>(aa)][static_cast<size_t>(a)] < 0.5f)) {
+          if (!atom.is_hydrogen())
+            listed(unread_atoms, fmt::format("{} of {} {}{}", atom.name, res.name, chain.name, res.seqid.str()));
+          continue;
+        }
         if (!std::isfinite(atom.pos.x) || !std::isfinite(atom.pos.y) || !std::isfinite(atom.pos.z))
           fail_input("{}: atom {} {} of residue {} {}{} has a coordinate that is not a number ({}); fix or remove it",
                      path.string(), atom.serial, atom.name, res.name, chain.name, res.seqid.str(), atom.pos.str());
@@ -425,6 +460,12 @@ Protein read_structure(const std::filesystem::path& path) {
           break;
         }
   if (nucleotides > 0) log_warn("{}: {} nucleotides (DNA/RNA) are not read", path.string(), nucleotides);
+  if (waters > 0 || ligands > 0)
+    log_warn("{}: {} waters and {} ligand groups (HETATM: ions, small molecules) are not read, checked or written",
+             path.string(), waters, ligands);
+  if (!unread_atoms.empty())
+    log_warn("{}: atoms whose names are not their residue's (AlphaFold's atom names) are not read or checked: {}{}",
+             path.string(), fmt::join(unread_atoms, ", "), unread_atoms.size() == 10 ? ", ..." : "");
   if (!skipped.empty())
     log_warn(
         "{}: residues in the chains that are not one of the 20 amino acids are not read (modified residues, "

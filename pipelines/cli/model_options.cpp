@@ -94,7 +94,7 @@ int64_t apply_model_options(const ModelCliOptions& o, pipelines::PredictOptions&
   p.config = o.config;
   p.models = o.models;
   p.random_weights = o.random_weights;
-  if (o.recycles != -1) p.recycles = o.recycles;  // -1: the config's value
+  p.recycles = o.recycles;
   p.seed = o.seed;
   p.rank_by = o.rank == "ptm" ? pipelines::RankBy::ptm : pipelines::RankBy::plddt;
   p.relax = o.relax == "all"    ? pipelines::RelaxModels::all

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,7 @@ struct ModelCliOptions {
   std::string params, config;
   std::vector<std::string> models = {"model_1_ptm", "model_2_ptm", "model_3_ptm", "model_4_ptm", "model_5_ptm"};
   bool random_weights = false;
-  int64_t recycles = -1;
+  std::optional<int64_t> recycles;  // unset: the config's num_recycle
   int64_t seed = 0;
   std::string rank = "plddt";
   std::string relax = "none";

@@ -300,7 +300,20 @@ def test_pdb_output_refuses_what_its_columns_cannot_hold(kfold, tmp_path):
     far[0]["P"][0][0].pos = gemmi.Position(-2000.0, 0.0, 0.0)
     far.setup_entities()
     far.make_mmcif_document().write_file(str(tmp_path / "far.cif"))
-    for name, message in (("long", "chain LONG"), ("far", "-2000.000")):
+    # Two characters: gemmi would write the first into column 21, which Biopython and AlphaFold's reader ignore.
+    two = gemmi.read_structure(str(SOURCE_DIR / "tests/fixtures/templates/mmcif/4zhl.cif.gz"))
+    two.remove_ligands_and_waters()
+    two[0]["U"].name = "UA"
+    two.setup_entities()
+    two.make_mmcif_document().write_file(str(tmp_path / "two.cif"))
+    # Residue numbers past 9999: gemmi would write hybrid-36 (A000), which Biopython cannot read.
+    big = gemmi.read_structure(str(SOURCE_DIR / "tests/fixtures/templates/mmcif/4zhl.cif.gz"))
+    big.remove_ligands_and_waters()
+    for res in big[0]["P"]:
+        res.seqid = gemmi.SeqId(res.seqid.num + 10000, res.seqid.icode)
+    big.setup_entities()
+    big.make_mmcif_document().write_file(str(tmp_path / "big.cif"))
+    for name, message in (("long", "chain LONG"), ("far", "-2000.000"), ("two", "chain UA"), ("big", "residue number 1")):
         run = kfold("relax", tmp_path / f"{name}.cif", "-o", tmp_path / f"{name}_relaxed.pdb")
         assert run.returncode == 2 and message in run.stderr and "write .cif" in run.stderr, run.stderr
         assert not (tmp_path / f"{name}_relaxed.pdb").exists()
@@ -422,3 +435,29 @@ def test_relax_refuses_to_overwrite_its_input_keeps_warnings_and_inspect_reads_b
     path.write_text(f"REMARK 250 {warning}\n" + PDB_1HPV.read_text())
     assert kfold("relax", path, "-o", tmp_path / "relaxed.cif").returncode == 0
     assert warning in (tmp_path / "relaxed.cif").read_text()
+
+
+def test_force_field_atom_names_are_read_and_what_is_not_read_is_said(kfold, tmp_path):
+    """CHARMM's isoleucine CD and C-terminal OT1/OT2 (GROMACS: OC1/OC2) are AlphaFold's CD1, O and OXT, as
+    OpenMM reads them: the structure relaxes as the one with AlphaFold's names does (it read CD into Ile's
+    unchecked CD slot and dropped the terminal oxygens). An atom its residue does not have, waters and ligands
+    are not read, and the warnings say so."""
+    text = PDB_1HPV.read_text()
+    charmm = (text.replace(" CD1 ILE A   3", " CD  ILE A   3").replace(" O   PHE A  99", " OT1 PHE A  99")
+              .replace(" OXT PHE A  99", " OT2 PHE A  99"))
+    lines = charmm.splitlines(keepends=True)
+    after_cd = next(k for k, line in enumerate(lines) if line[12:26] == " CD  ILE A   3") + 1
+    lines.insert(after_cd, "ATOM     25  CZ  ILE A   3      10.000  30.000   8.000  1.00 20.00           C\n")
+    after_ter = next(k for k, line in enumerate(lines) if line.startswith("TER")) + 1
+    lines[after_ter:after_ter] = ["HETATM  760  O   HOH A 201      40.000  40.000  40.000  1.00 20.00           O\n",
+                                  "HETATM  761 ZN    ZN A 202      45.000  40.000  40.000  1.00 20.00          ZN\n"]
+    charmm = "".join(lines)
+    assert charmm.count(" CD  ILE A   3") == charmm.count(" OT2 PHE A  99") == 1
+    (tmp_path / "charmm.pdb").write_text(charmm)
+    run = kfold("relax", tmp_path / "charmm.pdb", "-o", tmp_path / "charmm_relaxed.pdb")
+    assert run.returncode == 0, run.stderr
+    assert "CZ of ILE A3" in run.stderr and "1 waters and 1 ligand groups" in run.stderr, run.stderr
+    assert kfold("relax", PDB_1HPV, "-o", tmp_path / "relaxed.pdb").returncode == 0
+    ours, theirs = (gemmi.read_structure(str(tmp_path / name))[0][0] for name in ("charmm_relaxed.pdb", "relaxed.pdb"))
+    assert [(r.name, [(a.name, a.pos.tolist()) for a in r]) for r in ours] == \
+        [(r.name, [(a.name, a.pos.tolist()) for a in r]) for r in theirs]
