@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "data/a3m.hpp"
 #include "data/atomic_output.hpp"
@@ -416,10 +417,17 @@ void BatchRunner::write_summary(bool force) {
     const auto dir = options_.output_dir / target.id;
     const auto status = read_status(dir / "status.json");
     std::string state = status.value("status", "pending");
-    if (state != "done" && state != "failed" && fs::exists(options_.output_dir / ".locks" / (target.id + ".lock")))
-      state = "running";
     std::string reason;
     if (status.contains("failed")) reason = status["failed"].value("reason", "");
+    // "running" only while a live worker holds the target: a lock its worker left when killed (SIGKILL, OOM, a lost
+    // node) says so instead, until the next worker of its shard takes it over.
+    if (state != "done" && state != "failed") {
+      if (locks_->held_by_live_worker(target.id)) {
+        state = "running";
+      } else if (std::error_code error; fs::exists(options_.output_dir / ".locks" / (target.id + ".lock"), error)) {
+        reason = "its worker is gone (killed or its node lost); the next run of its shard takes it over";
+      }
+    }
     if (state == "pending" && waiting_.contains(target.id))
       reason = "no finished MSA stage with these inputs and options: run kfold batch --stage msa first";
     std::replace_if(
@@ -496,16 +504,29 @@ BatchReport BatchRunner::run() {
     log_info("batch: {}/{} finished ({} failed){}", report.done + report.failed + report.waiting, report.targets,
              report.failed, computed_cost > 0 ? fmt::format(", ETA {:.0f} s", eta) : "");
   }
-  // Targets another worker held: take the ones whose owner has gone since; leave the rest to it.
-  for (const int64_t i : busy) {
-    const auto& target = targets_[static_cast<size_t>(i)];
-    if (auto lock = locks_->try_lock(target.id)) {
-      run_target(target, report);
-    } else {
-      log_warn("{}: left to another worker: {}", target.id, locks_->holder_text(target.id));
-      ++report.busy;
+  // Targets another worker held: take each once its owner has finished it (then it is skipped as done) or has gone
+  // (then it runs here); without wait_for_busy leave the ones still held to their owner.
+  const auto poll = std::clamp<std::chrono::seconds>(options_.lock_stale_after / 20, std::chrono::seconds(1),
+                                                     std::chrono::seconds(5));
+  for (bool first = true; !busy.empty(); first = false) {
+    if (!first) std::this_thread::sleep_for(poll);
+    std::vector<int64_t> still_held;
+    for (const int64_t i : busy) {
+      const auto& target = targets_[static_cast<size_t>(i)];
+      if (auto lock = locks_->try_lock(target.id)) {
+        run_target(target, report);
+      } else {
+        if (first || !options_.wait_for_busy)
+          log_warn("{}: {} another worker: {}", target.id, options_.wait_for_busy ? "waiting for" : "left to",
+                   locks_->holder_text(target.id));
+        still_held.push_back(i);
+      }
     }
+    busy = std::move(still_held);
+    if (!options_.wait_for_busy) break;
+    write_summary(false);
   }
+  report.busy = static_cast<int64_t>(busy.size());
   write_summary(true);
   return report;
 }

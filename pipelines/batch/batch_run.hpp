@@ -31,6 +31,9 @@ struct BatchOptions {
   int64_t max_length = 0;     // longer targets fail with that reason; 0: no limit
   bool retry_failed = false;  // rerun targets that failed before with the same inputs
   std::chrono::seconds lock_stale_after{600};
+  // Targets another worker holds are waited for (it finishes them, or dies and they are taken over), so that
+  // a worker that returns has seen every target of its shard end; false: they are left to it (counted busy).
+  bool wait_for_busy = true;
 
   // The models and their options (query, msas, db, features and output_dir are set per target).
   PredictOptions predict;
@@ -40,7 +43,7 @@ struct BatchReport {
   int64_t targets = 0;  // in this shard
   int64_t done = 0;     // complete for the requested stage (now or before)
   int64_t failed = 0;   // recorded failures (now or before)
-  int64_t busy = 0;     // locked by another live worker
+  int64_t busy = 0;     // locked by another live worker, left to it (wait_for_busy false)
   int64_t waiting = 0;  // --stage predict without a finished MSA stage
 };
 

@@ -146,6 +146,10 @@ std::vector<BatchTarget> read_folder(const fs::path& dir) {
 
 }  // namespace
 
+// The longest output id: DIR/<id>/ and its lock DIR/.locks/<id>.lock.break, a given MSA <id>.sto.gz and the
+// temporary name of msas/<id>.a3m (".<id>.a3m.tmp.<pid>.<n>") must stay within NAME_MAX (255 bytes).
+constexpr size_t kMaxIdLength = 200;
+
 std::vector<BatchTarget> read_batch_targets(const fs::path& input) {
   std::vector<BatchTarget> targets;
   if (fs::is_directory(input)) {
@@ -164,6 +168,10 @@ std::vector<BatchTarget> read_batch_targets(const fs::path& input) {
     if (id == "summary.tsv")
       fail_input("{}: id '{}' is the name of the batch's own summary file DIR/summary.tsv; rename the target",
                  target.source, id);
+    // Refused here, before any work: later it would stop every worker of every shard at its first summary.
+    if (id.size() > kMaxIdLength)
+      fail_input("{}: id '{}...' is {} characters long, at most {} (it names the folder DIR/<id>/); shorten it",
+                 target.source, id.substr(0, 40), id.size(), kMaxIdLength);
     const auto [it, inserted] = seen.emplace(id, target.source);
     if (!inserted)
       fail_input("{}: id '{}' again (first at {}); every target needs its own output folder DIR/<id>/", target.source,
@@ -177,9 +185,11 @@ std::pair<int64_t, int64_t> parse_shard(const std::string& text, const std::stri
   int64_t index = -1, count = 0;
   char slash = 0;
   char extra = 0;
+  // N is bounded: shard_targets keeps one load per shard (N = 10^19 overflowed, N = 10^9 took gigabytes).
+  constexpr int64_t kMaxShards = 1'000'000;
   if (std::sscanf(text.c_str(), "%ld %c %ld %c", &index, &slash, &count, &extra) != 3 || slash != '/' || count < 1 ||
-      index < 0 || index >= count)
-    fail_input("{} '{}': expected I/N with 0 <= I < N (e.g. --shard 3/100)", what, text);
+      count > kMaxShards || index < 0 || index >= count)
+    fail_input("{} '{}': expected I/N with 0 <= I < N <= {} (e.g. --shard 3/100)", what, text, kMaxShards);
   return {index, count};
 }
 

@@ -48,15 +48,34 @@ std::string process_start(long pid) {
   return "";
 }
 
+// Where this process's pids mean something: the machine's boot id and the PID namespace. Two containers
+// with the host's name (apptainer --containall, docker --network host, hostNetwork pods) have their own
+// PID namespace: a pid from the other one must not be looked up here. "" when /proc does not say.
+const std::string& pid_space() {
+  static const std::string space = [] {
+    std::string boot;
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    in >> boot;
+    char ns[64] = {};
+    const auto n = ::readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1);
+    if (boot.empty() || n <= 0) return std::string();
+    return boot + "/" + std::string(ns, static_cast<size_t>(n));
+  }();
+  return space;
+}
+
 struct Owner {
   std::string host;
   long pid = 0;
   std::string start;
+  std::string space;  // pid_space() of the owner; "" in locks of older versions
 };
 
 bool parse_owner(const fs::path& lock, Owner& owner) {
   std::ifstream in(lock);
-  return static_cast<bool>(in >> owner.host >> owner.pid >> owner.start);
+  if (!(in >> owner.host >> owner.pid >> owner.start)) return false;
+  in >> owner.space;  // optional fourth field
+  return true;
 }
 
 // Held lock paths for the signal handler: SIGTERM (SLURM's time limit, scancel), SIGINT and SIGHUP
@@ -155,12 +174,14 @@ LockDirectory::~LockDirectory() = default;
 
 bool LockDirectory::is_stale(const fs::path& lock) const {
   Owner owner;
-  if (parse_owner(lock, owner) && owner.host == host_name()) {
-    // Same host: the owner is gone when its pid is free or now names another process.
+  if (parse_owner(lock, owner) && owner.host == host_name() && (owner.space.empty() || owner.space == pid_space())) {
+    // Same host and PID namespace (or a lock of an older version, which does not say): the owner is gone when its
+    // pid is free or now names another process.
     const bool running = ::kill(static_cast<pid_t>(owner.pid), 0) == 0 || errno == EPERM;
     return !running || process_start(owner.pid) != owner.start;
   }
-  // Another host (or a lock whose owner died before writing it): trust the heartbeat.
+  // Another host, another PID namespace of this host (a container), or a lock whose owner died before writing
+  // it: trust the heartbeat.
   return age_seconds(lock) > static_cast<double>(stale_after_.count());
 }
 
@@ -173,6 +194,12 @@ std::string LockDirectory::holder_text(const std::string& name) const {
                      stale_after_.count(), path.string());
 }
 
+bool LockDirectory::held_by_live_worker(const std::string& name) const {
+  const auto path = dir_ / (name + ".lock");
+  std::error_code error;
+  return fs::exists(path, error) && !is_stale(path);
+}
+
 std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
   const auto path = dir_ / (name + ".lock");
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -181,7 +208,7 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
       // Known to the signal handler at once: a SIGTERM during the write and fsync below (milliseconds
       // on a loaded disk) must not leave the lock behind.
       remember_held(path);
-      const auto text = owner_text() + "\n";
+      const auto text = owner_text() + " " + pid_space() + "\n";
       const bool written =
           ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
       ::close(fd);

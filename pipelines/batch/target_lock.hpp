@@ -30,7 +30,8 @@ class TargetLock {
 };
 
 // The lock files of one batch output (DIR/.locks/<id>.lock) and the heartbeat that refreshes the held
-// ones. A lock file holds "host pid process-start-time".
+// ones. A lock file holds "host pid process-start-time boot-id/pid-namespace"; the owner's pid is looked up
+// only on the same host in the same PID namespace (containers of one host share its name, not its pids).
 class LockDirectory {
  public:
   // `stale_after`: a lock whose heartbeat is older than this is taken over (the heartbeat runs every
@@ -49,6 +50,9 @@ class LockDirectory {
   // Who holds the lock of `name` and when it will be taken over, for messages: "pid 123 on node17, heartbeat
   // 42 s ago (taken over after 600 s without one)".
   std::string holder_text(const std::string& name) const;
+
+  // True when the lock of `name` exists and its owner is alive (not stale): for DIR/summary.tsv's "running".
+  bool held_by_live_worker(const std::string& name) const;
 
  private:
   friend class TargetLock;

@@ -21,6 +21,8 @@ namespace {
 
 // Exit code 3: the batch ran, but some targets failed or could not run (see DIR/summary.tsv).
 constexpr int kSomeTargetsFailed = 3;
+// Exit code 4 (--no-wait): nothing failed, but targets other workers hold were left to them, not seen done.
+constexpr int kLeftToOthers = 4;
 
 struct BatchCliOptions {
   pipelines::BatchOptions batch;
@@ -84,7 +86,13 @@ void run_batch_command(BatchCliOptions& o) {
   } else if (const char* id = std::getenv("SLURM_ARRAY_TASK_ID"); id != nullptr && *id != '\0') {
     std::tie(b.shard_index, b.shard_count) = shard_from_slurm(id);
   }
-  b.search = search_options(o.search, o.db);
+  // --stage predict without --db takes whatever MSA the MSA stage left: the search options (which
+  // scripts/slurm/submit.sh passes to both stages) change nothing there, so they are not refused.
+  const bool search_unused = b.stage == pipelines::BatchStage::predict && o.db.empty();
+  if (search_unused && !o.search.first_given().empty())
+    log_info("{} is an option of the MSA stage's search; --stage predict without --db does not use it",
+             o.search.first_given());
+  b.search = search_unused ? search_options(SearchCliOptions{}, "") : search_options(o.search, o.db);
   if (o.lock_timeout < 10) fail_input("--lock-timeout {}: must be at least 10 seconds", o.lock_timeout);
   b.lock_stale_after = std::chrono::seconds(o.lock_timeout);
   b.search.threads = apply_model_options(o.model, b.predict);
@@ -96,6 +104,11 @@ void run_batch_command(BatchCliOptions& o) {
     throw Error(fmt::format("{} of {} targets failed and {} wait for the MSA stage; reasons in {}/summary.tsv",
                             report.failed, report.targets, report.waiting, o.output),
                 kSomeTargetsFailed);
+  if (report.busy > 0)
+    throw Error(fmt::format("{} of {} targets were left to the other workers that hold them (--no-wait); run the "
+                            "same command again once they have ended to see them done",
+                            report.busy, report.targets),
+                kLeftToOthers);
 }
 
 }  // namespace
@@ -119,6 +132,10 @@ void add_batch_command(CLI::App& app, Action& action) {
   cmd->add_option("--max-length", o->batch.max_length, "Longer targets fail with that reason; 0 = no limit")
       ->capture_default_str();
   cmd->add_flag("--retry-failed", o->batch.retry_failed, "Run again the targets that failed with the same inputs");
+  cmd->add_flag_callback(
+      "--no-wait", [o] { o->batch.wait_for_busy = false; },
+      "Leave targets that other workers hold to them (exit 4) instead of waiting until they are done or their "
+      "worker is gone");
   cmd->add_option("--lock-timeout", o->lock_timeout,
                   "Seconds without a heartbeat after which another host's lock on a target is taken over")
       ->capture_default_str();
@@ -129,9 +146,11 @@ void add_batch_command(CLI::App& app, Action& action) {
       "stages.log. A stage is skipped when its inputs, options and parameters are unchanged; kill the batch at\n"
       "any moment and run the same command again to finish it. Several workers (shards, or the same shard on\n"
       "several GPUs with --device cuda:N) may share DIR: a lock per target keeps them apart.\n"
-      "Exit codes: 0 every target done, 3 some failed or wait for the MSA stage (see DIR/summary.tsv),\n"
-      "2 bad input or options, 1 runtime failure. The template search (--template-db) runs in the MSA stage\n"
-      "and keeps DIR/<id>/templates.h5 for the predict stage.\n\n"
+      "A target another worker holds is waited for: done by it, or taken over once that worker is gone\n"
+      "(--lock-timeout for another host); --no-wait leaves it. Exit codes: 0 every target done, 3 some failed\n"
+      "or wait for the MSA stage (see DIR/summary.tsv), 4 (--no-wait) some left to other workers, 2 bad input\n"
+      "or options, 1 runtime failure. The template search (--template-db) runs in the MSA stage and keeps\n"
+      "DIR/<id>/templates.h5 for the predict stage.\n\n"
       "Examples:\n"
       "  kfold batch targets.fasta --db dbs/uniref50 --params ~/af2/params -o out\n"
       "  kfold batch targets.csv --stage msa --db dbs/uniref50 --threads 16 -o out     # CPU nodes\n"

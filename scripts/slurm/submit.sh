@@ -9,11 +9,28 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 [[ $# -ge 5 ]] || { sed -n '2,6p' "${BASH_SOURCE[0]}"; exit 2; }
 targets="$1" out="$2" db="$3" msa_tasks="$4" gpu_tasks="$5"
 shift 5
+# Task counts: plain decimal numbers (never evaluated as shell arithmetic: "010" was octal 8 for --array but 10
+# for kfold's KFOLD_SHARDS, so shards 8 and 9 never ran), checked before anything is submitted.
+for name in msa_tasks gpu_tasks; do
+  value="${!name}"
+  if [[ ! $value =~ ^[0-9]{1,6}$ ]] || (( 10#$value < 1 )); then
+    echo "submit.sh: ${name^^} '$value': expected a whole number of array tasks, 1 or more" >&2
+    exit 2
+  fi
+  printf -v "$name" '%d' "$((10#$value))"
+done
+command -v sbatch > /dev/null || { echo "submit.sh: sbatch not found on PATH (run this on a SLURM login node)" >&2; exit 2; }
 # KFOLD_SHARDS fixes each task's shard to its array id, so that resubmitting some tasks later
 # (KFOLD_SHARDS=200 sbatch --array=17,42 msa_array.sbatch ...) runs the same shards.
 msa_job=$(sbatch --parsable --array="0-$((msa_tasks - 1))" --export="ALL,KFOLD_SHARDS=$msa_tasks" "$here/msa_array.sbatch" "$targets" "$out" "$db" "$@")
-gpu_job=$(sbatch --parsable --array="0-$((gpu_tasks - 1))" --export="ALL,KFOLD_SHARDS=$gpu_tasks" \
+msa_job="${msa_job%%;*}"  # --parsable prints "id;cluster" on multi-cluster setups
+if ! gpu_job=$(sbatch --parsable --array="0-$((gpu_tasks - 1))" --export="ALL,KFOLD_SHARDS=$gpu_tasks" \
   --dependency="afterany:$msa_job" \
-  "$here/predict_array.sbatch" "$targets" "$out" "$@")
+  "$here/predict_array.sbatch" "$targets" "$out" "$@"); then
+  echo "submit.sh: the predict array job was not submitted; the MSA array job $msa_job was (scancel $msa_job," \
+    "or submit scripts/slurm/predict_array.sbatch with --dependency=afterany:$msa_job yourself)" >&2
+  exit 1
+fi
+gpu_job="${gpu_job%%;*}"
 echo "MSA array job $msa_job ($msa_tasks tasks), predict array job $gpu_job ($gpu_tasks tasks)"
 echo "progress: $out/summary.tsv"

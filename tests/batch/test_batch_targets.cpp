@@ -81,12 +81,18 @@ TEST_CASE("read_batch_targets: errors name the file and line") {
   CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "empty.fasta"),
                        doctest::Contains("no targets"), kfold::InputError);
   CHECK_THROWS_AS(kfold::pipelines::read_batch_targets(tmp.path() / "missing.csv"), kfold::InputError);
+  // An id too long for a file name is refused before any work (it stopped every shard at its first summary).
+  write(tmp.path() / "long.csv", "short,MKV\n" + std::string(201, 'a') + ",MKV\n");
+  CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "long.csv"),
+                       doctest::Contains("long.csv:2: id 'aaaa"), kfold::InputError);
+  write(tmp.path() / "ok.csv", std::string(200, 'a') + ",MKV\n");
+  CHECK(kfold::pipelines::read_batch_targets(tmp.path() / "ok.csv").front().id.size() == 200);
 }
 
 TEST_CASE("parse_shard") {
   CHECK(kfold::pipelines::parse_shard("3/100", "--shard") == std::pair<int64_t, int64_t>{3, 100});
   CHECK(kfold::pipelines::parse_shard("0/1", "--shard") == std::pair<int64_t, int64_t>{0, 1});
-  for (const char* bad : {"1/1", "-1/4", "2", "a/b", "1/0", "1/2/3"})
+  for (const char* bad : {"1/1", "-1/4", "2", "a/b", "1/0", "1/2/3", "0/1000001", "1/99999999999999999999"})
     CHECK_THROWS_WITH_AS(kfold::pipelines::parse_shard(bad, "--shard"), doctest::Contains("expected I/N"),
                          kfold::InputError);
 }

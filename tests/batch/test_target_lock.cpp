@@ -50,9 +50,9 @@ TEST_CASE("LockDirectory: one holder, released on destruction") {
   std::ifstream in(tmp / "t1.lock");
   std::string text;
   std::getline(in, text);
-  CHECK(text == LockDirectory::owner_text());
-  CHECK_FALSE(locks.try_lock("t1"));  // held by a live process (this one)
-  CHECK(locks.try_lock("t2"));        // other targets are free
+  CHECK(text.starts_with(LockDirectory::owner_text() + " "));  // then the boot id and PID namespace
+  CHECK_FALSE(locks.try_lock("t1"));                           // held by a live process (this one)
+  CHECK(locks.try_lock("t2"));                                 // other targets are free
   first.reset();
   CHECK_FALSE(fs::exists(tmp / "t1.lock"));
   CHECK(locks.try_lock("t1"));
@@ -66,6 +66,17 @@ TEST_CASE("LockDirectory: a dead owner on this host is taken over at once") {
   // A live pid whose start time differs: the pid was reused, the owner is gone.
   std::ofstream(tmp / "u.lock") << host_of_this_machine() << " " << getpid() << " 1\n";
   CHECK(locks.try_lock("u"));
+}
+
+TEST_CASE("LockDirectory: a lock of another PID namespace on this host (a container) waits for the stale time") {
+  kfold::test::ScratchDir tmp("target_lock_namespace");
+  LockDirectory locks(tmp.path(), std::chrono::seconds(60));
+  // Its pid means nothing here (apptainer --containall, docker --network host: the host's name, their own pids).
+  std::ofstream(tmp / "t.lock") << host_of_this_machine() << " " << dead_pid()
+                                << " 12345 00000000-0000-0000-0000-000000000000/pid:[1]\n";
+  CHECK_FALSE(locks.try_lock("t"));
+  set_age(tmp / "t.lock", 120);
+  CHECK(locks.try_lock("t"));
 }
 
 TEST_CASE("LockDirectory: another host's lock waits for the stale time") {

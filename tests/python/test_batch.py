@@ -298,3 +298,87 @@ def test_a_predict_stage_before_its_msa_stage_says_why_in_the_summary(kfold, tmp
     rows = summary(out)
     assert rows and all(row["status"] == "pending" for row in rows.values())
     assert all(row["reason"].endswith("run kfold batch --stage msa first") for row in rows.values())
+
+
+def two_targets(tmp_path):
+    rows = TARGETS.read_text().splitlines()
+    path = tmp_path / "two.csv"
+    path.write_text("\n".join(rows[:3]) + "\n")
+    return path, target_ids(path)
+
+
+def test_targets_held_by_another_worker_are_waited_for(kfold, tmp_path):
+    """A target another host holds: --no-wait leaves it (exit 4, summary 'running'); by default the worker waits
+    until that lock is stale (--lock-timeout) and then runs it, so exit 0 means every target is done."""
+    targets, (held, free) = two_targets(tmp_path)
+    out = tmp_path / "out"
+    (out / ".locks").mkdir(parents=True)
+    lock = out / ".locks" / f"{held}.lock"
+    lock.write_text("another-host 4242 999\n")
+    run = kfold("batch", targets, "--stage", "msa", "--no-wait", "-o", out)
+    assert run.returncode == 4 and "left to the other workers" in run.stderr, run.stderr
+    assert summary(out)[held]["status"] == "running" and summary(out)[free]["status"] == "msa_done"
+    # Eight of --lock-timeout's ten seconds have gone by without a heartbeat: taken over two seconds later.
+    stale_soon = time.time() - 8
+    os.utime(lock, (stale_soon, stale_soon))
+    run = kfold("batch", targets, "--stage", "msa", "--lock-timeout", "10", "-o", out)
+    assert run.returncode == 0, run.stderr
+    assert f"{held}: waiting for another worker" in run.stderr and "taking over" in run.stderr, run.stderr
+    assert all(row["status"] == "msa_done" for row in summary(out).values())
+    assert not lock.exists()
+
+
+def test_the_summary_tells_a_dead_workers_target_from_a_running_one(kfold, tmp_path):
+    """A lock left by a killed worker (SIGKILL, OOM, a lost node) on a target of another shard: not 'running'."""
+    import socket
+
+    targets, ids = two_targets(tmp_path)
+    out = tmp_path / "out"
+    assert kfold("batch", targets, "--stage", "msa", "--shard", "0/2", "-o", out).returncode == 0
+    other = next(t for t in ids if summary(out)[t]["status"] == "pending")  # the target of shard 1/2
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (out / ".locks" / f"{other}.lock").write_text(f"{socket.gethostname()} {dead.pid} 1\n")
+    assert kfold("batch", targets, "--stage", "msa", "--shard", "0/2", "-o", out).returncode == 0
+    row = summary(out)[other]
+    assert row["status"] == "pending" and "its worker is gone" in row["reason"], row
+
+
+def test_search_options_do_not_stop_a_predict_stage_without_db(kfold, tmp_path):
+    """scripts/slurm/submit.sh passes its extra options to both stages: --max-seqs in the predict stage (no
+    --db there) is noted, not refused (every GPU task exited 2)."""
+    targets, _ = two_targets(tmp_path)
+    run = kfold("batch", targets, "--stage", "predict", "--max-seqs", "500", *MODEL, "-o", tmp_path / "out")
+    assert run.returncode == 3, run.stderr  # the targets wait for their MSA stage, as without --max-seqs
+    assert "needs --db" not in run.stderr and "does not use it" in run.stderr, run.stderr
+
+
+def test_submit_checks_its_task_counts_before_submitting(tmp_path):
+    """scripts/slurm/submit.sh with a fake sbatch: counts are decimal ("010" is 10 tasks, it was octal 8 for
+    --array and 10 for KFOLD_SHARDS), bad ones exit 2 before any job is submitted, "id;cluster" is an id."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls.txt"
+    (bin_dir / "sbatch").write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\necho "123;cluster1"\n')
+    (bin_dir / "sbatch").chmod(0o755)
+    script = SOURCE_DIR / "scripts/slurm/submit.sh"
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+
+    def submit(*counts, environment=env):
+        return subprocess.run(["bash", str(script), "t.csv", "out dir", "db", *counts], env=environment,
+                              capture_output=True, text=True, timeout=60)
+
+    run = submit("010", "2")
+    assert run.returncode == 0, run.stderr
+    msa_call, predict_call = calls.read_text().splitlines()
+    assert "--array=0-9" in msa_call and "KFOLD_SHARDS=10" in msa_call
+    assert "--array=0-1" in predict_call and "--dependency=afterany:123 " in predict_call
+    assert "MSA array job 123 (10 tasks), predict array job 123 (2 tasks)" in run.stdout
+    calls.unlink()
+    for counts, word in ((("abc", "2"), "MSA_TASKS 'abc'"), (("4", "0"), "GPU_TASKS '0'"),
+                         (("-3", "2"), "MSA_TASKS '-3'"), (("2.5", "2"), "MSA_TASKS '2.5'")):
+        run = submit(*counts)
+        assert run.returncode == 2 and word in run.stderr, (counts, run.stderr)
+        assert not calls.exists(), counts  # nothing submitted
+    run = submit("2", "2", environment=dict(os.environ, PATH="/usr/bin:/bin"))
+    assert run.returncode == 2 and "sbatch not found" in run.stderr, run.stderr
