@@ -9,22 +9,25 @@
 namespace kfold::msa {
 
 // Gumbel parameters of a scoring system: E = K m' n' exp(-lambda S), with H the relative entropy
-// (nats per aligned pair) used for the expected alignment length.
+// (nats per aligned pair), and alpha, beta of the expected alignment length at score S,
+// (alpha / lambda) lambda S + beta (Altschul et al. 2001), used for the length correction.
 struct KarlinAltschulParams {
   double lambda = 0.0;
   double k = 0.0;
   double h = 0.0;
+  double alpha = 0.0;
+  double beta = 0.0;
 };
 
 // NCBI BLAST's table (blast_stat.c) for BLOSUM62 with gap open/extend:
-// 11/1: lambda 0.267, K 0.041, H 0.14. Also 10/1, 11/2, 12/1, 9/2, 10/2 and the ungapped
+// 11/1: lambda 0.267, K 0.041, H 0.14, alpha 1.9, beta -30. Also 10/1, 11/2, 12/1, 9/2, 10/2 and the ungapped
 // (32767/32767) row. Throws InputError for any other pair.
 KarlinAltschulParams blosum62_params(const GapPenalties& gaps);
 
 // Search space of one query against a database of `db_residues` residues in `db_sequences` sequences,
-// with the length correction of BLAST 2.0 (Altschul & Gish 1996): the expected HSP length
-// l = ln(K m' n') / H is removed from the query length and from every database sequence
-// (m' = m - l, n' = N - n_seq l). l is the root of that equation found by bisection, capped where the
+// with BLAST+'s length correction (BLAST_ComputeLengthAdjustment, blast_stat.c): the expected HSP length
+// l = (alpha / lambda) ln(K m' n') + beta is removed from the query length and from every database
+// sequence (m' = m - l, n' = N - n_seq l). l is the root of that equation found by bisection, capped where the
 // corrected space K m' n' would fall below max(m, N), as BLAST+ caps it; no correction when even the
 // uncorrected space is below that. Defined and continuous for any lengths (short-sequence databases
 // included).

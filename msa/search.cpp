@@ -274,7 +274,10 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
               log_warn(
                   "query {}: no 4-mer of it can seed a hit ({} residues{}): its MSA will hold the query alone; "
                   "a higher -s (lower word score) or --no-mask may help",
-                  query.id, query.residues.size(), mask.empty() ? "" : ", low-complexity regions masked");
+                  query.id, query.residues.size(),
+                  std::any_of(mask.begin(), mask.end(), [](uint8_t m) { return m != 0; })
+                      ? ", low-complexity regions masked"
+                      : "");
             }
             if (options.composition_stats) composition[bi] = std::make_unique<CompositionStats>(profiles[bi], mask);
           }

@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "data/atomic_output.hpp"
@@ -80,6 +83,39 @@ void check_offsets(const MappedFile& map, int64_t n, int64_t end, const fs::path
   for (int64_t i = 0; i < n; ++i)
     if (offsets[i + 1] <= offsets[i])
       fail_input("{}: offset {} is not increasing; the database is damaged, create it again", path.string(), i + 1);
+}
+
+// Warns when ids repeat: hits.m8 and the A3M headers name a hit by its id, so two records with one id
+// cannot be told apart there. Not an error (MMseqs2's createdb keeps them too). `id_hashes` holds one
+// hash per record (8 bytes each); the written headers are read again only when two hashes are equal.
+void warn_duplicate_ids(const fs::path& fasta, const fs::path& headers, std::vector<uint64_t> id_hashes) {
+  std::sort(id_hashes.begin(), id_hashes.end());
+  std::unordered_set<uint64_t> repeated;
+  for (size_t i = 1; i < id_hashes.size(); ++i)
+    if (id_hashes[i] == id_hashes[i - 1]) repeated.insert(id_hashes[i]);
+  id_hashes = {};
+  if (repeated.empty()) return;
+  std::unordered_map<std::string, int64_t> first_record;  // only ids whose hash repeats
+  int64_t duplicates = 0;
+  std::string example;
+  int64_t example_first = 0;
+  int64_t example_record = 0;
+  data::LineReader reader(headers);
+  std::string_view line;
+  for (int64_t record = 1; reader.next(line); ++record) {
+    const std::string_view id = line.substr(0, line.find(' '));
+    if (repeated.count(std::hash<std::string_view>{}(id)) == 0) continue;
+    const auto [it, inserted] = first_record.emplace(id, record);
+    if (inserted || duplicates++ > 0) continue;
+    example = id;
+    example_first = it->second;
+    example_record = record;
+  }
+  if (duplicates > 0)
+    log_warn(
+        "{}: {} record(s) repeat the id of an earlier record, e.g. '{}' (records {} and {}); hits.m8 and the "
+        "A3M headers cannot tell such hits apart: give every record a unique id",
+        fasta.string(), duplicates, example, example_first, example_record);
 }
 
 }  // namespace
@@ -223,6 +259,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   BinaryWriter header_offsets(tmp / kHeaderOffsets);
   DbStats stats;
   int64_t header_bytes = 0;
+  std::vector<uint64_t> id_hashes;
   offsets.write_i64(0);
   header_offsets.write_i64(0);
   data::FastaReader reader(fasta);
@@ -237,6 +274,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
     headers.write(h.data(), h.size());
     header_bytes += static_cast<int64_t>(h.size());
     header_offsets.write_i64(header_bytes);
+    id_hashes.push_back(std::hash<std::string_view>{}(seq.id));
     ++stats.sequences;
     if (stats.sequences % 10000 == 0) {
       progress.advance(10000);
@@ -250,6 +288,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   offsets.close();
   headers.close();
   header_offsets.close();
+  warn_duplicate_ids(fasta, tmp / kHeaders, std::move(id_hashes));
 
   const nlohmann::json manifest = {{"format", "kfold-db"},
                                    {"version", kDbFormatVersion},

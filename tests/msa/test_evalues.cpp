@@ -27,13 +27,14 @@
 //    1e-120; limits 0.30, 0.42, 3.29); bit scores within 0.5 + 2.5 % (the integer rounding plus the same
 //    lambda ratio; 0.57-8.7 bits, limits 1.2-10). A wrong table row (10/1's lambda 0.243) fails both.
 // 3. End to end, each tool with its own scores and statistics on the same database. kfold scores every gap
-//    one unit higher (see 1), has the smaller lambda, and corrects lengths as BLAST 2.0 (Altschul & Gish
-//    1996): l = ln(K m' n') / H (~112-124 here) comes off the query (m' >= 1/K = 24.4) and off each of the
+//    one unit higher (see 1), has the smaller lambda, and corrects lengths as BLAST+ does
+//    (BLAST_ComputeLengthAdjustment): l = (alpha / lambda) ln(K m' n') + beta, alpha 1.9, beta -30
+//    (~40-96 here) comes off the query (m' >= 1/K = 24.4) and off each of the
 //    20,000 database sequences; ALP's correction instead shrinks the area steeply once the expected
 //    length of an alignment with score S (~1.59 S - 20 residues) exceeds the query (MMseqs2's area is
-//    4e-6 at S = 952 against kfold's 6.8e8). kfold is never more optimistic than MMseqs2:
-//    log10(E_kfold / E_mmseqs) >= -0.3 (-0.19 .. 16.9) and <= 1.3 + 0.15 |log10 E_mmseqs| (1.12 at 1e-5,
-//    limit 2.0; 4.13 at 1e-25, limit 5.05; 16.9 at 1e-120, limit 19.3); bit scores lower by at most
+//    4e-6 at S = 952 against kfold's 9.4e8). kfold is never more optimistic than MMseqs2:
+//    log10(E_kfold / E_mmseqs) >= -0.3 (0.07 .. 17.0) and <= 1.3 + 0.15 |log10 E_mmseqs| (1.24 at 1e-5,
+//    limit 2.0; 4.26 at 1e-25, limit 5.05; 17.0 at 1e-120, limit 19.3); bit scores lower by at most
 //    2 + 3 % (1.2-8.7 bits, 2.3-5.4 %); the same ranking of the twelve pairs. MMseqs2's default
 //    composition-bias correction (mmseqs_evalue_cbc1, for information) is not compared.
 // 4. HMMER phmmer: a profile HMM of the query (popen 0.02 / pextend 0.4, Forward, null2 bias correction)

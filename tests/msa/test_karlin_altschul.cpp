@@ -15,15 +15,15 @@ TEST_CASE("Karlin-Altschul: BLOSUM62 11/1 parameters and hand-computed values") 
   // Bit score of S = 50: (0.267 * 50 - ln 0.041) / ln 2 = (13.35 + 3.194183) / 0.693147 = 23.868.
   CHECK(msa::bit_score(p, 50) == doctest::Approx(23.8682).epsilon(1e-4));
   // Query 300, database 1,000,000 residues in 3,000 sequences. Length correction l solves
-  // l = ln(K (300 - l)(1e6 - 3000 l)) / H; iterating from 0 by hand: 116.608, 110.017, 110.484, 110.451,
-  // 110.4534 -> l = 110.453, m' = 189.547, n' = 668,640.3.
+  // l = (1.9 / 0.267) ln(K (300 - l)(1e6 - 3000 l)) - 30 (BLAST+'s alpha, beta); iterating from 0 by hand:
+  // 86.171, 81.633, 81.912, 81.895, 81.8962 -> l = 81.896, m' = 218.104, n' = 754,311.6.
   const auto space = msa::search_space(p, 300, 1'000'000, 3'000);
-  CHECK(space.length_correction == doctest::Approx(110.453).epsilon(1e-5));
-  CHECK(space.effective_query == doctest::Approx(189.547).epsilon(1e-5));
-  CHECK(space.effective_db == doctest::Approx(668640.3).epsilon(1e-6));
-  // E = K m' n' exp(-lambda S) for S = 50: 0.041 * 189.547 * 668,640.3 * exp(-13.35) = 8.2768 (within 0.01%).
-  CHECK(msa::evalue(p, space, 50) == doctest::Approx(8.2768).epsilon(1e-4));
-  CHECK(msa::evalue(p, space, 100) == doctest::Approx(8.2768 * std::exp(-0.267 * 50)).epsilon(1e-4));
+  CHECK(space.length_correction == doctest::Approx(81.8961).epsilon(1e-5));
+  CHECK(space.effective_query == doctest::Approx(218.1039).epsilon(1e-5));
+  CHECK(space.effective_db == doctest::Approx(754311.6).epsilon(1e-6));
+  // E = K m' n' exp(-lambda S) for S = 50: 0.041 * 218.104 * 754,311.6 * exp(-13.35) = 10.744 (within 0.01%).
+  CHECK(msa::evalue(p, space, 50) == doctest::Approx(10.744).epsilon(1e-4));
+  CHECK(msa::evalue(p, space, 100) == doctest::Approx(10.744 * std::exp(-0.267 * 50)).epsilon(1e-4));
 }
 
 TEST_CASE("Karlin-Altschul: E-values fall with score and grow with the database") {
@@ -48,7 +48,8 @@ TEST_CASE("Karlin-Altschul: E-values fall with score and grow with the database"
 
 TEST_CASE("Karlin-Altschul: the length correction is a root or the cap, for any mean sequence length") {
   // Peptide and fragment databases included: 100,000 sequences of mean length 10..1000, queries of
-  // 30..1000 residues. Either l solves l = ln(K m' n') / H (to 1e-6), or the corrected space sits at
+  // 30..1000 residues. Either l solves l = (alpha / lambda) ln(K m' n') + beta (to 1e-6), or l = 0 where
+  // that is negative, or the corrected space sits at
   // the cap K m' n' = max(m, N) with the root beyond it; m' and n' stay positive, and a longer mean
   // length never gives a smaller correction.
   const auto p = msa::blosum62_params({11, 1});
@@ -65,10 +66,12 @@ TEST_CASE("Karlin-Altschul: the length correction is a root or the cap, for any 
       CHECK(space.effective_query > 0.0);
       CHECK(space.effective_db > 0.0);
       CHECK(p.k * space.size() >= std::max<double>(m, n) * (1 - 1e-9));
-      const double g = std::log(p.k * space.size()) / p.h;
+      const double g = p.alpha / p.lambda * std::log(p.k * space.size()) + p.beta;
       const bool capped = p.k * space.size() <= std::max<double>(m, n) * (1 + 1e-6);
       if (capped)
         CHECK(g >= l - 1e-6);  // the root lies beyond the cap
+      else if (l == 0.0)
+        CHECK(g <= 0.0);  // beta < 0: no correction for a small enough space
       else
         CHECK(g == doctest::Approx(l).epsilon(1e-6));
       CHECK(l >= previous - 1e-9);

@@ -5,6 +5,7 @@
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
+#include "data/log.hpp"
 #include "data/text_input.hpp"
 #include "msa/sequence_db.hpp"
 #include "test_support.hpp"
@@ -45,6 +46,24 @@ TEST_CASE("SequenceDb: FASTA file and packed directory give the same view") {
   const auto packed = msa::SequenceDb::open(dir / "db");
   CHECK(packed.memory_mapped());
   check_db(packed);
+}
+
+TEST_CASE("SequenceDb: create_db warns once about ids that repeat, naming the file, the id and the records") {
+  test::ScratchDir dir("msa_db_duplicate_ids");
+  data::write_file_atomic(dir / "db.fasta", ">a one\nMKV\n>b\nWW\n>a two\nMKL\n>c\nAC\n>b again\nWY\n");
+  std::vector<std::string> warnings;
+  set_log_sink([&](LogLevel level, std::string_view line) {
+    if (level == LogLevel::warn) warnings.emplace_back(line);
+  });
+  const auto stats = msa::create_db(dir / "db.fasta", dir / "db");
+  data::write_file_atomic(dir / "unique.fasta", ">a\nMKV\n>b\nWW\n");
+  msa::create_db(dir / "unique.fasta", dir / "db_unique");
+  set_log_sink(nullptr);
+  CHECK(stats.sequences == 5);    // both copies are kept
+  REQUIRE(warnings.size() == 1);  // one for the database with duplicates, none for unique.fasta
+  CHECK(warnings[0].find("db.fasta: 2 record(s) repeat the id of an earlier record, e.g. 'a' (records 1 and 3)") !=
+        std::string::npos);
+  CHECK(msa::SequenceDb::open(dir / "db").header(2) == "a two");
 }
 
 TEST_CASE("SequenceDb: bad inputs are InputErrors naming the path, and leave no directory") {
