@@ -1,6 +1,8 @@
 // FASTA reading (streaming over LineReader) and atomic writing; rules in data/fasta.hpp.
 #include "data/fasta.hpp"
 
+#include <fmt/format.h>
+
 #include <unordered_map>
 #include <utility>
 
@@ -92,6 +94,11 @@ void FastaReader::append_residues(std::string_view line, Sequence& sequence) {
     const char c = line[i];
     if (is_space(c)) continue;
     const auto column = static_cast<int64_t>(i) + 1;
+    if (stop_line_ > 0 && internal_stops_as_x_) {  // the '*' before this residue was not the record's end
+      if (internal_stops_++ == 0) first_internal_stop_ = fmt::format("{}:{}:{}", source(), stop_line_, stop_column_);
+      sequence.residues.push_back('X');
+      stop_line_ = 0;
+    }
     if (stop_line_ > 0)
       fail_input("{}:{}:{}: '*' (stop codon) in record '{}' is allowed only at the end of the sequence", source(),
                  stop_line_, stop_column_, sequence.id);

@@ -5,7 +5,8 @@
 // letters: the 20 standard amino acids plus X, B, Z, U, O, J, which together are all of A-Z (kept as they
 // are; data/sequence.hpp says how the model maps them). Errors (InputError, "file:line[:column]: ..."):
 // text before the first '>' ("missing FASTA header"), a header without an id, a record without residues,
-// '*' anywhere but at the end, and any other character (digits, '-', '.', punctuation).
+// '*' anywhere but at the end (databases may read it as X: read_internal_stops_as_x), and any other character
+// (digits, '-', '.', punctuation).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,13 @@ class FastaReader {
   // Fills `sequence` with the next record; returns false at end of input. Throws InputError.
   bool next(Sequence& sequence);
 
+  // Database mode: a '*' inside a sequence (translated ORFs, metagenomic sets) reads as X instead of
+  // being an error, as MMseqs2 maps it; internal_stops() counts them, first_internal_stop() says where
+  // the first was ("file:line:column"). Queries keep the strict rule.
+  void read_internal_stops_as_x() { internal_stops_as_x_ = true; }
+  int64_t internal_stops() const { return internal_stops_; }
+  const std::string& first_internal_stop() const { return first_internal_stop_; }
+
   // Line of the header of the record last returned by next() (1-based).
   int64_t record_line() const { return record_line_; }
   const std::string& source() const { return reader_.source(); }
@@ -41,6 +49,9 @@ class FastaReader {
   int64_t record_line_ = 0;
   int64_t stop_line_ = 0;  // position of a '*' seen in the current record (0: none)
   int64_t stop_column_ = 0;
+  bool internal_stops_as_x_ = false;
+  int64_t internal_stops_ = 0;
+  std::string first_internal_stop_;
 };
 
 struct FastaReadOptions {

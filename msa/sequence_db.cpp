@@ -118,6 +118,13 @@ void warn_duplicate_ids(const fs::path& fasta, const fs::path& headers, std::vec
         fasta.string(), duplicates, example, example_first, example_record);
 }
 
+// Says once how many '*' inside database sequences were read as X (and where the first was).
+void warn_internal_stops(const data::FastaReader& reader) {
+  if (reader.internal_stops() > 0)
+    log_warn("{}: {} '*' (stop codons) inside sequences read as X (unknown), the first at {}", reader.source(),
+             reader.internal_stops(), reader.first_internal_stop());
+}
+
 }  // namespace
 
 struct SequenceDb::Storage {
@@ -208,6 +215,7 @@ SequenceDb SequenceDb::open(const fs::path& path) {
     db.header_offsets_ = reinterpret_cast<const int64_t*>(s.header_offsets_map.bytes().data());
   } else {
     data::FastaReader reader(path);
+    reader.read_internal_stops_as_x();
     data::Sequence seq;
     s.offsets.push_back(0);
     s.header_offsets.push_back(0);
@@ -221,6 +229,7 @@ SequenceDb SequenceDb::open(const fs::path& path) {
       s.header_offsets.push_back(static_cast<int64_t>(s.headers.size()));
     }
     if (s.offsets.size() == 1) fail_input("{}: no sequences in the database", path.string());
+    warn_internal_stops(reader);
     db.n_seq_ = static_cast<int64_t>(s.offsets.size()) - 1;
     db.n_residues_ = static_cast<int64_t>(s.residues.size());
     db.residues_ = s.residues.data();
@@ -263,6 +272,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   offsets.write_i64(0);
   header_offsets.write_i64(0);
   data::FastaReader reader(fasta);
+  reader.read_internal_stops_as_x();
   data::Sequence seq;
   Progress progress("db create", 0);
   while (reader.next(seq)) {
@@ -289,6 +299,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   headers.close();
   header_offsets.close();
   warn_duplicate_ids(fasta, tmp / kHeaders, std::move(id_hashes));
+  warn_internal_stops(reader);
 
   const nlohmann::json manifest = {{"format", "kfold-db"},
                                    {"version", kDbFormatVersion},

@@ -5,6 +5,7 @@
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
+#include "data/fasta.hpp"
 #include "data/log.hpp"
 #include "data/text_input.hpp"
 #include "msa/sequence_db.hpp"
@@ -64,6 +65,32 @@ TEST_CASE("SequenceDb: create_db warns once about ids that repeat, naming the fi
   CHECK(warnings[0].find("db.fasta: 2 record(s) repeat the id of an earlier record, e.g. 'a' (records 1 and 3)") !=
         std::string::npos);
   CHECK(msa::SequenceDb::open(dir / "db").header(2) == "a two");
+}
+
+TEST_CASE("SequenceDb: a '*' inside a database sequence reads as X with one warning; in a query it is an error") {
+  test::ScratchDir dir("msa_db_internal_stops");
+  // Translated ORFs: stops inside, one at the end (dropped as in any FASTA), one split over two lines.
+  data::write_file_atomic(dir / "db.fasta", ">a\nMK*VL*\n>b\nWW*\nAC\n>c\nMKV*\n");
+  std::vector<std::string> warnings;
+  set_log_sink([&](LogLevel level, std::string_view line) {
+    if (level == LogLevel::warn) warnings.emplace_back(line);
+  });
+  msa::create_db(dir / "db.fasta", dir / "db");
+  const auto direct = msa::SequenceDb::open(dir / "db.fasta");  // searched as FASTA, not packed
+  set_log_sink(nullptr);
+  const auto packed = msa::SequenceDb::open(dir / "db");
+  for (const auto& db : {std::cref(direct), std::cref(packed)}) {
+    CHECK(db.get().residues(0) == "MKXVL");
+    CHECK(db.get().residues(1) == "WWXAC");
+    CHECK(db.get().residues(2) == "MKV");
+  }
+  REQUIRE(warnings.size() == 2);  // one per reading: create_db, then the FASTA opened directly
+  for (const auto& w : warnings)
+    CHECK(w.find("db.fasta: 2 '*' (stop codons) inside sequences read as X (unknown), the first at ") !=
+          std::string::npos);
+  CHECK(warnings[0].find("db.fasta:2:3") != std::string::npos);
+  CHECK_THROWS_WITH_AS(data::read_fasta(dir / "db.fasta"), doctest::Contains("db.fasta:2:3: '*' (stop codon)"),
+                       InputError);
 }
 
 TEST_CASE("SequenceDb: bad inputs are InputErrors naming the path, and leave no directory") {
