@@ -108,7 +108,8 @@ class BatchRunner {
   std::optional<msa::SequenceDb> db_;
   std::unique_ptr<LockDirectory> locks_;
   Clock::time_point last_summary_{};
-  int64_t stages_run_ = 0;  // stages started by this worker (skipped ones do not count)
+  std::vector<std::string> done_rows_;  // [targets] summary rows of targets seen done (final: never read again)
+  int64_t stages_run_ = 0;              // stages started by this worker (skipped ones do not count)
   bool parameters_checked_ = false;
   std::set<std::string> waiting_;  // targets this worker found without a finished MSA stage (--stage predict)
 };
@@ -402,10 +403,22 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
 }
 
 // DIR/summary.tsv over every target of the input (all shards), from their status.json; at most every
-// 10 s unless forced. Several workers may write it: each write is whole (temp + rename).
+// 10 s unless forced, and not when another worker wrote it within those 10 s. A done target's row is
+// read once per worker. Several workers may write it: each write is whole (temp + rename).
 void BatchRunner::write_summary(bool force) {
-  if (!force && Clock::now() - last_summary_ < std::chrono::seconds(10)) return;
+  constexpr auto kInterval = std::chrono::seconds(10);
+  if (!force && Clock::now() - last_summary_ < kInterval) return;
   last_summary_ = Clock::now();
+  const fs::path path = options_.output_dir / "summary.tsv";
+  if (!force) {
+    // Another worker rewrote it within the interval: skip. Every worker reads every target's status.json
+    // for a summary; hundreds of array tasks doing so every 10 s would load a shared file system.
+    std::error_code error;
+    const auto written = fs::last_write_time(path, error);
+    const auto age = fs::file_time_type::clock::now() - written;
+    if (!error && age >= fs::file_time_type::duration::zero() && age < kInterval) return;
+  }
+  done_rows_.resize(targets_.size());
   std::string text =
       "id\tlength\tmsa_depth\tneff\tbest_model\tmean_plddt\tptm\tstatus\treason\tmsa_seconds\tpredict_seconds"
       "\tviolations\n";
@@ -413,7 +426,12 @@ void BatchRunner::write_summary(bool force) {
     if (!j.contains(section) || !j[section].contains(field) || j[section][field].is_null()) return "";
     return fmt::format(fmt::runtime(format), j[section][field].get<double>());
   };
-  for (const auto& target : targets_) {
+  for (size_t t = 0; t < targets_.size(); ++t) {
+    if (!done_rows_[t].empty()) {
+      text += done_rows_[t];
+      continue;
+    }
+    const auto& target = targets_[t];
     const auto dir = options_.output_dir / target.id;
     const auto status = read_status(dir / "status.json");
     std::string state = status.value("status", "pending");
@@ -433,14 +451,17 @@ void BatchRunner::write_summary(bool force) {
     std::replace_if(
         reason.begin(), reason.end(), [](char c) { return c == '\t' || c == '\n'; }, ' ');
     const std::string best = status.contains("predict") ? status["predict"].value("best_model", "") : "";
-    text += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", target.id, target.sequence.size(),
-                        number(status, "msa", "depth", "{:.0f}"), number(status, "msa", "neff", "{:.1f}"), best,
-                        number(status, "predict", "mean_plddt", "{:.2f}"), number(status, "predict", "ptm", "{:.4f}"),
-                        state, reason, number(status, "msa", "seconds", "{:.1f}"),
-                        number(status, "predict", "seconds", "{:.1f}"),
-                        number(status, "predict", "num_residue_violations", "{:.0f}"));
+    std::string row = fmt::format(
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", target.id, target.sequence.size(),
+        number(status, "msa", "depth", "{:.0f}"), number(status, "msa", "neff", "{:.1f}"), best,
+        number(status, "predict", "mean_plddt", "{:.2f}"), number(status, "predict", "ptm", "{:.4f}"), state, reason,
+        number(status, "msa", "seconds", "{:.1f}"), number(status, "predict", "seconds", "{:.1f}"),
+        number(status, "predict", "num_residue_violations", "{:.0f}"));
+    text += row;
+    // Final for this worker: done, or the MSA stage done in an MSA-stage worker (no predict stage runs here).
+    if (state == "done" || (state == "msa_done" && options_.stage == BatchStage::msa)) done_rows_[t] = std::move(row);
   }
-  data::write_file_atomic(options_.output_dir / "summary.tsv", text);
+  data::write_file_atomic(path, text);
 }
 
 BatchReport BatchRunner::run() {
