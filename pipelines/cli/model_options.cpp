@@ -40,10 +40,12 @@ int64_t parse_chunk_size(const std::string& text) {
 }
 
 void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
-  cmd.add_option("--params", o.params,
-                 "Directory holding params_<model>.npz, or one .npz (default: $KFOLD_PARAMS, then data/params/)");
+  auto* params =
+      cmd.add_option("--params", o.params,
+                     "Directory holding params_<model>.npz, or one .npz (default: $KFOLD_PARAMS, then data/params/)");
   cmd.add_flag("--random-weights", o.random_weights,
-               "Deterministic random weights instead of parameters: a pipeline demo that predicts nothing");
+               "Deterministic random weights instead of parameters: a pipeline demo that predicts nothing")
+      ->excludes(params);  // both given: which one was meant? (--params was ignored)
   cmd.add_option("--models", o.models, "Presets to run, comma separated")
       ->delimiter(',')
       ->check(CLI::IsMember(fold::model_presets()))
