@@ -55,6 +55,7 @@ class Cursor {
 
 struct NpyHeader {
   DType dtype = DType::other;
+  std::string numpy_dtype;  // numpy's descr when dtype is other (strings '|S5', '<U3', objects '|O')
   bool big_endian = false;
   bool fortran_order = false;
   std::vector<int64_t> shape;
@@ -137,7 +138,8 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& where) {
     default:
       break;
   }
-  if (h.dtype == DType::other) bad(fmt::format("unsupported dtype {}", descr));
+  // Strings, objects, complex numbers...: listed with numpy's name, never read (NpzFile::read refuses them).
+  if (h.dtype == DType::other) h.numpy_dtype = std::string(descr.substr(1, descr.size() - 2));
   h.fortran_order = header_value(dict, "fortran_order") == "True";
   std::string_view shape = header_value(dict, "shape");
   if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')') bad("missing shape");
@@ -383,7 +385,8 @@ NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
       a.fortran_order = h.fortran_order;
       a.shape = h.shape;
       a.data_offset = h.data_offset;
-      if (h.data_offset + a.nbytes() != unpacked)
+      a.numpy_dtype = h.numpy_dtype;
+      if (a.dtype != DType::other && h.data_offset + a.nbytes() != unpacked)
         fail_input("{}: shape {} of {} needs {} bytes but the member holds {}", where, shape_string(a.shape),
                    dtype_name(a.dtype), a.nbytes(), unpacked - h.data_offset);
       index_.emplace(a.name, arrays_.size());
@@ -457,6 +460,11 @@ template <typename T>
 std::vector<T> NpzFile::read(std::string_view name, const std::vector<int64_t>& expected_shape) const {
   const NpyArray& a = get(name);
   const DType want = dtype_of<T>();
+  if (a.dtype == DType::other)
+    fail_input(
+        "{}: key '{}' has numpy dtype '{}' (strings, objects and other non-numeric arrays are not read); "
+        "expected {}",
+        path_.string(), a.name, a.dtype_text(), dtype_name(want));
   if (!((is_float(want) && is_float(a.dtype)) || (is_integer(want) && is_integer(a.dtype))))
     fail_input("{}: key '{}' has dtype {}, expected {}", path_.string(), a.name, dtype_name(a.dtype), dtype_name(want));
   if (!shape_matches(a.shape, expected_shape)) {

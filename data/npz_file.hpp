@@ -17,13 +17,16 @@
 namespace kfold::data {
 
 struct NpyArray {
-  std::string name;  // zip member name without ".npy" (AlphaFold: "<scope>//<param>")
-  DType dtype = DType::other;
+  std::string name;            // zip member name without ".npy" (AlphaFold: "<scope>//<param>")
+  DType dtype = DType::other;  // other: a member kfold lists but does not read (see numpy_dtype)
+  std::string numpy_dtype;     // numpy's dtype name when dtype is other, e.g. "|S5", "<U3", "|O"
   bool big_endian = false;
   bool fortran_order = false;
   std::vector<int64_t> shape;  // empty for a 0-d array
   int64_t numel() const;
-  int64_t nbytes() const { return numel() * dtype_size(dtype); }
+  int64_t nbytes() const { return numel() * dtype_size(dtype); }  // 0 for dtype other
+  // kfold's dtype name, or numpy's for a member of dtype other.
+  std::string dtype_text() const { return dtype == DType::other ? numpy_dtype : std::string(dtype_name(dtype)); }
   // Internal: where the array's bytes are.
   bool compressed = false;
   uint32_t crc32 = 0;
@@ -35,8 +38,9 @@ struct NpyArray {
 class NpzFile {
  public:
   // Maps the file and reads the zip directory and every .npy header. Throws InputError naming the
-  // file (and member) when it is not a zip, is truncated, encrypted or holds a non-.npy member or
-  // an unsupported dtype (object, structured).
+  // file (and member) when it is not a zip, is truncated, encrypted or holds a non-.npy member or a
+  // structured dtype. Members of other non-numeric dtypes (strings, objects: AlphaFold's raw features
+  // saved with np.savez hold domain_name and sequence) are listed with dtype other and refused by read().
   explicit NpzFile(const std::filesystem::path& path);
   ~NpzFile();
   NpzFile(const NpzFile&) = delete;

@@ -53,7 +53,6 @@ bool ParameterStore::contains(std::string_view key) const {
   return key.find("//") != std::string_view::npos && npz_->find(key) != nullptr;
 }
 
-
 at::Tensor ParameterStore::synthesise(std::string_view key, const std::vector<int64_t>& shape,
                                       int64_t layer_axes) const {
   const auto name = key.substr(key.rfind("//") + 2);
@@ -94,8 +93,8 @@ at::Tensor ParameterStore::get(std::string_view key, const std::vector<int64_t>&
   if (array == nullptr)
     fail_input("{}: parameter '{}' is missing (expected shape {})", file, key, data::shape_string(shape));
   if (!data::is_float(array->dtype))
-    fail_input("{}: parameter '{}' has dtype {}, expected float32 with shape {}", file, key,
-               data::dtype_name(array->dtype), data::shape_string(shape));
+    fail_input("{}: parameter '{}' has dtype {}, expected float32 with shape {}", file, key, array->dtype_text(),
+               data::shape_string(shape));
   if (array->shape != shape)
     fail_input("{}: parameter '{}' has shape {}, expected {}", file, key, data::shape_string(array->shape),
                data::shape_string(shape));

@@ -30,8 +30,8 @@ void inspect_npz(const std::string& path) {
   fmt::print("{}: npz, {} arrays, {:.1f} MiB of data\n", path, npz.arrays().size(),
              static_cast<double>(total) / (1 << 20));
   for (const auto& a : npz.arrays())
-    fmt::print("  {:<{}}  {:<8} {}{}\n", a.name, width, data::dtype_name(a.dtype), data::shape_string(a.shape),
-               a.compressed ? " (compressed)" : "");
+    fmt::print("  {:<{}}  {:<8} {}{}{}\n", a.name, width, a.dtype_text(), data::shape_string(a.shape),
+               a.compressed ? " (compressed)" : "", a.dtype == data::DType::other ? " (not read by kfold)" : "");
 }
 
 void inspect_structure(const std::string& path) {

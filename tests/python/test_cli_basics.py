@@ -97,6 +97,24 @@ def test_inspect_lists_npz_like_numpy(kfold):
                 assert ref[key].dtype.name in line.replace("float32", "float32"), line
 
 
+def test_npz_members_of_strings_and_objects_are_listed_not_read(kfold, tmp_path):
+    """AlphaFold's feature dicts saved with np.savez hold domain_name and sequence as strings: inspect lists
+    them (it refused the whole file), and reading one as numbers names the member and its numpy dtype."""
+    path = tmp_path / "features.npz"
+    np.savez(path, aatype=np.zeros((3, 21), np.float32), domain_name=np.array([b"query"]),
+             sequence=np.array(["MKV"]), objects=np.array([1, "a"], dtype=object))
+    r = kfold("inspect", path)
+    assert r.returncode == 0, r.stderr
+    lines = {line.split()[0]: line for line in r.stdout.splitlines()[1:]}
+    assert "float32" in lines["aatype"] and "not read" not in lines["aatype"]
+    for key, dtype in (("domain_name", "|S5"), ("sequence", "<U3"), ("objects", "|O")):
+        assert dtype in lines[key] and "(not read by kfold)" in lines[key], lines[key]
+    np.savez(path, aatype=np.array([["M", "K", "V"]]))  # [1, n_res] as processed features have it
+    r = kfold("predict", "--features", path, "--random-weights", "--models", "model_1_ptm", "--config",
+              SOURCE_DIR / "data/examples/small_model.json", "-o", tmp_path / "out")
+    assert r.returncode == 2 and "key 'aatype' has numpy dtype '<U1'" in r.stderr, r.stderr
+
+
 def test_closed_stderr_or_stdout_does_not_abort_the_work(build_dir, tmp_path):
     """Logging into a closed pipe (`kfold ... 2>&1 | head -1`) must not lose the job's outputs."""
     read_end, write_end = os.pipe()
