@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "data/log.hpp"
 #include "msa/gotoh.hpp"
 #include "msa/local_traceback.hpp"
 
@@ -105,9 +106,15 @@ SimdLevel fastest_simd_level() {
 
 SimdLevel detect_simd_level() {
   static const SimdLevel fastest = fastest_simd_level();  // timed once per process
-  if (const char* env = std::getenv("KFOLD_SIMD")) {
+  if (const char* env = std::getenv("KFOLD_SIMD"); env != nullptr && *env != '\0') {
     for (const SimdLevel level : {SimdLevel::scalar, SimdLevel::sse2, SimdLevel::avx2, SimdLevel::avx512})
       if (simd_level_name(level) == env && simd_level_supported(level)) return level;
+    static const bool warned = [env] {  // once per process, not once per search
+      log_warn("KFOLD_SIMD={}: not one of avx512, avx2, sse2, scalar that this CPU runs; using {}", env,
+               simd_level_name(fastest));
+      return true;
+    }();
+    (void)warned;
   }
   return fastest;
 }

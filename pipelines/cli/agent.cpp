@@ -133,9 +133,9 @@ void add_agent_command(CLI::App& app, Action& action) {
       "   \"plate\": {\"size\": 96, \"controls\": 4}, \"seed\": 0, \"results\": [\"round0.csv\"]}\n\n"
       "Example:\n"
       "  kfold agent data/examples/ubiquitin_campaign.json -o out/agent\n"
-      "  kfold agent campaign.json -o out/round1 --threads 8 --seed 7\n"
+      "  kfold agent campaign.json -o out/ubq --threads 8 --seed 7   # round 1; later rounds: the same -o\n"
       "  kfold agent campaign.json -o out/quick --no-potts\n"
-      "  kfold agent campaign.json -o out/round2 --evolution-cache ~/.cache/kfold/evolution");
+      "  kfold agent campaign.json -o out/ubq --evolution-cache ~/.cache/kfold/evolution   # next round, new results");
   cmd->callback([&action, o] {
     action = [o] {
       pipelines::agent::AgentOptions run = o->run;

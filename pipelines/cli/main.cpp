@@ -31,7 +31,8 @@ constexpr const char* kFooter = R"(Examples:
   kfold agent data/examples/ubiquitin_campaign.json -o out/agent
 
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input, 3 (batch) some targets failed or
-wait for their MSA stage, 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (128 + the signal).
+wait for their MSA stage, 4 (batch --no-wait) some targets left to other workers, 130/143/129 stopped by
+SIGINT/SIGTERM/SIGHUP (128 + the signal).
 Run 'kfold COMMAND --help' for a command's options.)";
 
 int run(int argc, char** argv) {
@@ -71,7 +72,12 @@ int run(int argc, char** argv) {
       for (const auto* sub : app.get_subcommands({})) names.push_back(sub->get_name());
       message = fmt::format("unknown command '{}'; the commands are {}", argv[1], fmt::join(names, ", "));
     }
-    kfold::write_stderr(fmt::format("kfold: error: {}\nRun 'kfold --help' for usage.\n", message));
+    std::string command = "kfold";  // the deepest command parsed so far: its --help has the options
+    for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
+      sub = sub->get_subcommands().front();
+      command += " " + sub->get_name();
+    }
+    kfold::write_stderr(fmt::format("kfold: error: {}\nRun '{} --help' for usage.\n", message, command));
     return 2;
   }
   kfold::set_log_level(quiet ? kfold::LogLevel::warn : verbose ? kfold::LogLevel::debug : kfold::LogLevel::info);

@@ -130,6 +130,9 @@ fs::path find_params(const std::string& model, const PredictOptions& options) {
   std::vector<fs::path> places;
   if (!options.params.empty()) {
     if (fs::is_regular_file(options.params)) return options.params;
+    if (options.params.extension() == ".npz" && !fs::exists(options.params))
+      fail_input("--params {}: file not found; check the path (or pass the directory holding params_<model>.npz)",
+                 options.params.string());
     places.push_back(options.params);
   } else {
     if (const char* env = std::getenv("KFOLD_PARAMS"); env != nullptr && *env != '\0') places.emplace_back(env);

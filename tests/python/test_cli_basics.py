@@ -128,3 +128,20 @@ def test_closed_stderr_or_stdout_does_not_abort_the_work(build_dir, tmp_path):
                        stderr=subprocess.PIPE, timeout=120)
     os.close(write_end)
     assert r.returncode == 0, r.stderr
+
+
+def test_usage_errors_point_to_the_commands_own_help(kfold):
+    for args, hint in ((["predict", "x.fasta", "--bogus"], "Run 'kfold predict --help'"),
+                       (["db", "create", "--bogus"], "Run 'kfold db create --help'"),
+                       (["frobnicate"], "Run 'kfold --help'")):
+        r = kfold(*args)
+        assert r.returncode == 2 and hint in r.stderr, (args, r.stderr)
+
+
+def test_an_unknown_kfold_simd_value_is_said(build_dir, tmp_path):
+    """KFOLD_SIMD=bogus (a typo of avx2...) was ignored without a word."""
+    r = subprocess.run([str(build_dir / "bin" / "kfold"), "search", str(SOURCE_DIR / "data/examples/ubiquitin.fasta"),
+                        str(SOURCE_DIR / "data/examples/ubiquitin_db.fasta"), "-o", str(tmp_path / "out")],
+                       env=dict(os.environ, KFOLD_SIMD="bogus"), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("KFOLD_SIMD=bogus: not one of avx512, avx2, sse2, scalar") == 1, r.stderr
