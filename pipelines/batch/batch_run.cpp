@@ -421,7 +421,7 @@ void BatchRunner::write_summary(bool force) {
   done_rows_.resize(targets_.size());
   std::string text =
       "id\tlength\tmsa_depth\tneff\tbest_model\tmean_plddt\tptm\tstatus\treason\tmsa_seconds\tpredict_seconds"
-      "\tviolations\n";
+      "\tviolations\tfailure_kind\n";
   const auto number = [](const json& j, const char* section, const char* field, const char* format) -> std::string {
     if (!j.contains(section) || !j[section].contains(field) || j[section][field].is_null()) return "";
     return fmt::format(fmt::runtime(format), j[section][field].get<double>());
@@ -436,7 +436,11 @@ void BatchRunner::write_summary(bool force) {
     const auto status = read_status(dir / "status.json");
     std::string state = status.value("status", "pending");
     std::string reason;
-    if (status.contains("failed")) reason = status["failed"].value("reason", "");
+    std::string kind;  // input, memory, runtime: which failures a rerun retries
+    if (status.contains("failed")) {
+      reason = status["failed"].value("reason", "");
+      kind = status["failed"].value("kind", "");
+    }
     // "running" only while a live worker holds the target: a lock its worker left when killed (SIGKILL, OOM, a lost
     // node) says so instead, until the next worker of its shard takes it over.
     if (state != "done" && state != "failed") {
@@ -452,11 +456,11 @@ void BatchRunner::write_summary(bool force) {
         reason.begin(), reason.end(), [](char c) { return c == '\t' || c == '\n'; }, ' ');
     const std::string best = status.contains("predict") ? status["predict"].value("best_model", "") : "";
     std::string row = fmt::format(
-        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", target.id, target.sequence.size(),
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", target.id, target.sequence.size(),
         number(status, "msa", "depth", "{:.0f}"), number(status, "msa", "neff", "{:.1f}"), best,
         number(status, "predict", "mean_plddt", "{:.2f}"), number(status, "predict", "ptm", "{:.4f}"), state, reason,
         number(status, "msa", "seconds", "{:.1f}"), number(status, "predict", "seconds", "{:.1f}"),
-        number(status, "predict", "num_residue_violations", "{:.0f}"));
+        number(status, "predict", "num_residue_violations", "{:.0f}"), kind);
     text += row;
     // Final for this worker: done, or the MSA stage done in an MSA-stage worker (no predict stage runs here).
     if (state == "done" || (state == "msa_done" && options_.stage == BatchStage::msa)) done_rows_[t] = std::move(row);

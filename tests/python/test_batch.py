@@ -168,6 +168,7 @@ def test_bad_targets_are_recorded_and_the_rest_finish(kfold, tmp_path):
     assert "targets.csv:3: '1' is not an amino-acid letter" in rows["bad_letters"]["reason"]
     assert rows["too_long"]["status"] == "failed"
     assert "22 residues, longer than --max-length 20" in rows["too_long"]["reason"]
+    assert rows["too_long"]["failure_kind"] == rows["bad_letters"]["failure_kind"] == "input"
     # A rerun does not retry them (same inputs), and exits 3 again.
     assert kfold("batch", targets, *MODEL, "--max-length", "20", "-o", out).returncode == 3
     # A target that fails now is not done, whatever an earlier run predicted: no done marker, no metrics.
