@@ -187,17 +187,19 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
   for (const ScoredVariant& r : table.rows) rows.push_back({r.hypothesis->variant, dense(r.hypothesis->variant)});
   std::vector<SurrogateRow> training;
   std::vector<double> values;
+  std::vector<std::optional<double>> sds;
   SurrogateSummary summary;
   for (const Measurement& m : campaign.measurements) {
     training.push_back({m.variant, dense(m.variant)});
     values.push_back(m.value);
+    sds.push_back(m.sd);
     summary.train_variants.push_back(format_variant(m.variant));
   }
   SurrogateOptions so;
   so.members = campaign.surrogate.members;
   so.seed = seed;
   so.threads = threads;
-  const SurrogateModel model(std::move(training), values, rows, so);
+  const SurrogateModel model(std::move(training), values, rows, so, measurement_weights(sds));
   SurrogatePrediction p = model.predict(rows);
   const std::vector<double> acq = acquisition_values(campaign.acquisition, p.mean, p.sd, p.members, seed);
   summary.n_train = model.n_train();

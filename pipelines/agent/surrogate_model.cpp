@@ -18,28 +18,46 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// The weighted problem as an unweighted one without intercept: rows centred on the weighted means and
+// scaled by sqrt(w_i), so that |y - Xc w|^2 is sum_i w_i (y_i - b - x_i w)^2 at the optimal intercept b.
 struct Centred {
-  Matrix x;                    // [n, d] centred columns
-  std::vector<double> y;       // [n] centred
-  std::vector<double> x_mean;  // [d]
+  Matrix x;                    // [n, d] centred columns, row i times sqrt_w[i]
+  std::vector<double> y;       // [n] centred, times sqrt_w[i]
+  std::vector<double> x_mean;  // [d] weighted means
   double y_mean = 0.0;
+  std::vector<double> sqrt_w;   // [n]
+  std::vector<double> w_share;  // [n] w_i / sum w (the intercept's leverage)
 };
 
-Centred centre(const Matrix& x, const std::vector<double>& y) {
+Centred centre(const Matrix& x, const std::vector<double>& y, const std::vector<double>& weights) {
   if (static_cast<int64_t>(y.size()) != x.rows) fail_runtime("ridge: {} values for {} rows", y.size(), x.rows);
   if (x.rows < 1) fail_runtime("ridge: no training rows");
+  if (!weights.empty() && static_cast<int64_t>(weights.size()) != x.rows)
+    fail_runtime("ridge: {} weights for {} rows", weights.size(), x.rows);
+  const auto n = static_cast<size_t>(x.rows);
+  std::vector<double> w = weights.empty() ? std::vector<double>(n, 1.0) : weights;
+  double total = 0.0;
+  for (const double v : w) {
+    if (!(v > 0.0) || !std::isfinite(v)) fail_runtime("ridge: weight {} is not positive and finite", v);
+    total += v;
+  }
   Centred c;
   c.x = x;
   c.y = y;
   c.x_mean.assign(static_cast<size_t>(x.cols), 0.0);
-  const double n = static_cast<double>(x.rows);
-  for (int64_t i = 0; i < x.rows; ++i) {
-    for (int64_t j = 0; j < x.cols; ++j) c.x_mean[static_cast<size_t>(j)] += x(i, j) / n;
-    c.y_mean += y[static_cast<size_t>(i)] / n;
+  c.sqrt_w.resize(n);
+  c.w_share.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    c.w_share[i] = w[i] / total;
+    c.sqrt_w[i] = std::sqrt(w[i]);
+    for (int64_t j = 0; j < x.cols; ++j)
+      c.x_mean[static_cast<size_t>(j)] += c.w_share[i] * x(static_cast<int64_t>(i), j);
+    c.y_mean += c.w_share[i] * y[i];
   }
-  for (int64_t i = 0; i < x.rows; ++i) {
-    for (int64_t j = 0; j < x.cols; ++j) c.x(i, j) -= c.x_mean[static_cast<size_t>(j)];
-    c.y[static_cast<size_t>(i)] -= c.y_mean;
+  for (size_t i = 0; i < n; ++i) {
+    const auto r = static_cast<int64_t>(i);
+    for (int64_t j = 0; j < x.cols; ++j) c.x(r, j) = c.sqrt_w[i] * (c.x(r, j) - c.x_mean[static_cast<size_t>(j)]);
+    c.y[i] = c.sqrt_w[i] * (c.y[i] - c.y_mean);
   }
   return c;
 }
@@ -136,8 +154,9 @@ double RidgeSolution::predict(const double* x) const {
   return s;
 }
 
-RidgeSolution ridge_fit_primal(const Matrix& x, const std::vector<double>& y, double lambda) {
-  const Centred c = centre(x, y);
+RidgeSolution ridge_fit_primal(const Matrix& x, const std::vector<double>& y, double lambda,
+                               const std::vector<double>& weights) {
+  const Centred c = centre(x, y, weights);
   Matrix a = gram_primal(c.x, lambda);
   std::vector<double> b(static_cast<size_t>(x.cols), 0.0);
   for (int64_t i = 0; i < x.rows; ++i) {
@@ -147,8 +166,9 @@ RidgeSolution ridge_fit_primal(const Matrix& x, const std::vector<double>& y, do
   return finish(c, cholesky_solve(a, std::move(b)));
 }
 
-RidgeSolution ridge_fit_kernel(const Matrix& x, const std::vector<double>& y, double lambda) {
-  const Centred c = centre(x, y);
+RidgeSolution ridge_fit_kernel(const Matrix& x, const std::vector<double>& y, double lambda,
+                               const std::vector<double>& weights) {
+  const Centred c = centre(x, y, weights);
   Matrix k = gram_kernel(c.x, lambda);
   cholesky_factor(k);
   const std::vector<double> alpha = cholesky_solve(k, c.y);
@@ -159,14 +179,16 @@ RidgeSolution ridge_fit_kernel(const Matrix& x, const std::vector<double>& y, do
   return finish(c, std::move(w));
 }
 
-RidgeSolution ridge_fit(const Matrix& x, const std::vector<double>& y, double lambda) {
-  return x.rows < x.cols ? ridge_fit_kernel(x, y, lambda) : ridge_fit_primal(x, y, lambda);
+RidgeSolution ridge_fit(const Matrix& x, const std::vector<double>& y, double lambda,
+                        const std::vector<double>& weights) {
+  return x.rows < x.cols ? ridge_fit_kernel(x, y, lambda, weights) : ridge_fit_primal(x, y, lambda, weights);
 }
 
-std::vector<double> ridge_loo_predictions(const Matrix& x, const std::vector<double>& y, double lambda) {
-  const Centred c = centre(x, y);
+std::vector<double> ridge_loo_predictions(const Matrix& x, const std::vector<double>& y, double lambda,
+                                          const std::vector<double>& weights) {
+  const Centred c = centre(x, y, weights);
   const int64_t n = x.rows;
-  std::vector<double> leverage(static_cast<size_t>(n), 1.0 / static_cast<double>(n));  // the intercept's share
+  std::vector<double> leverage = c.w_share;  // the intercept's share
   std::vector<double> fitted(static_cast<size_t>(n), 0.0);
   if (n < x.cols) {
     // H = K (K + lambda I)^-1 = I - lambda (K + lambda I)^-1; residual r = lambda alpha.
@@ -183,7 +205,7 @@ std::vector<double> ridge_loo_predictions(const Matrix& x, const std::vector<dou
   } else {
     Matrix a = gram_primal(c.x, lambda);
     cholesky_factor(a);
-    const RidgeSolution s = ridge_fit_primal(x, y, lambda);
+    const RidgeSolution s = ridge_fit_primal(x, y, lambda, weights);
     for (int64_t i = 0; i < n; ++i) {
       const std::vector<double> xi(c.x.row(i), c.x.row(i) + x.cols);
       const std::vector<double> m = cholesky_solve(a, xi);
@@ -200,7 +222,7 @@ std::vector<double> ridge_loo_predictions(const Matrix& x, const std::vector<dou
   std::vector<double> out(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     const size_t u = static_cast<size_t>(i);
-    const double r = c.y[u] - fitted[u];
+    const double r = (c.y[u] - fitted[u]) / c.sqrt_w[u];  // the residual in y's units
     const double denom = std::max(1.0 - leverage[u], 1e-12);
     out[u] = y[u] - r / denom;
   }
@@ -279,11 +301,37 @@ Matrix SurrogateFeatures::matrix(const std::vector<SurrogateRow>& rows) const {
   return m;
 }
 
+std::vector<double> measurement_weights(const std::vector<std::optional<double>>& sds) {
+  std::vector<double> variances;
+  for (const auto& sd : sds)
+    if (sd) variances.push_back(*sd * *sd);
+  std::vector<double> weights(sds.size(), 1.0);
+  if (variances.empty()) return weights;
+  std::sort(variances.begin(), variances.end());
+  const size_t m = variances.size() / 2;
+  const double tau2 = variances.size() % 2 == 1 ? variances[m] : 0.5 * (variances[m - 1] + variances[m]);
+  if (!(tau2 > 0.0)) return weights;  // every sd 0 (or most): nothing to tell the rows apart by
+  double total = 0.0;
+  for (size_t i = 0; i < sds.size(); ++i) {
+    weights[i] = 1.0 / ((sds[i] ? *sds[i] * *sds[i] : tau2) + tau2);
+    total += weights[i];
+  }
+  for (double& w : weights) w *= static_cast<double>(weights.size()) / total;
+  return weights;
+}
+
 SurrogateModel::SurrogateModel(std::vector<SurrogateRow> training, std::vector<double> values,
-                               const std::vector<SurrogateRow>& all, const SurrogateOptions& options)
-    : training_(std::move(training)), values_(std::move(values)), features_(training_, all), threads_(options.threads) {
+                               const std::vector<SurrogateRow>& all, const SurrogateOptions& options,
+                               std::vector<double> weights)
+    : training_(std::move(training)),
+      values_(std::move(values)),
+      weights_(std::move(weights)),
+      features_(training_, all),
+      threads_(options.threads) {
   if (training_.size() != values_.size())
     fail_runtime("surrogate: {} rows, {} values", training_.size(), values_.size());
+  if (!weights_.empty() && weights_.size() != values_.size())
+    fail_runtime("surrogate: {} weights for {} rows", weights_.size(), values_.size());
   if (training_.size() < 2) fail_runtime("surrogate: needs at least 2 measurements (got {})", training_.size());
   if (options.members < 1 || options.lambdas.empty() || options.position_scales.empty())
     fail_runtime("surrogate: bad options");
@@ -294,11 +342,12 @@ SurrogateModel::SurrogateModel(std::vector<SurrogateRow> training, std::vector<d
     features_.set_position_scale(scale);
     const Matrix xs = features_.matrix(training_);
     for (const double lambda : options.lambdas) {
-      const std::vector<double> loo = ridge_loo_predictions(xs, values_, lambda);
-      double sse = 0.0;
+      const std::vector<double> loo = ridge_loo_predictions(xs, values_, lambda, weights_);
+      double sse = 0.0;  // weighted as the fit: a noisy measurement's miss counts less
       for (int64_t i = 0; i < n; ++i) {
-        const double e = loo[static_cast<size_t>(i)] - values_[static_cast<size_t>(i)];
-        sse += e * e;
+        const auto u = static_cast<size_t>(i);
+        const double e = loo[u] - values_[u];
+        sse += (weights_.empty() ? 1.0 : weights_[u]) * e * e;
       }
       if (sse <= best) {  // ties: the later grid point (larger lambda, larger scale)
         best = sse;
@@ -318,12 +367,14 @@ SurrogateModel::SurrogateModel(std::vector<SurrogateRow> training, std::vector<d
     SplitMix64 rng(options.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(m) * 0xd1b54a32d192ed03ULL + 1);
     Matrix xb(n, x.cols);
     std::vector<double> yb(static_cast<size_t>(n));
+    std::vector<double> wb(weights_.empty() ? 0 : static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
       const int64_t pick = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
       std::copy(x.row(pick), x.row(pick) + x.cols, xb.data.begin() + static_cast<std::ptrdiff_t>(i * x.cols));
       yb[static_cast<size_t>(i)] = values_[static_cast<size_t>(pick)];
+      if (!weights_.empty()) wb[static_cast<size_t>(i)] = weights_[static_cast<size_t>(pick)];
     }
-    members_[static_cast<size_t>(m)] = ridge_fit(xb, yb, lambda_);
+    members_[static_cast<size_t>(m)] = ridge_fit(xb, yb, lambda_, wb);
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -33,20 +34,33 @@ void cholesky_factor(Matrix& a);
 // Solves (L L^T) x = b for a factor from cholesky_factor.
 std::vector<double> cholesky_solve(const Matrix& l, std::vector<double> b);
 
-// min_w,b sum_i (y_i - b - x_i w)^2 + lambda |w|^2 (intercept b not penalised; solved on centred data).
+// min_w,b sum_i v_i (y_i - b - x_i w)^2 + lambda |w|^2 (intercept b not penalised; solved on data centred
+// on the v-weighted means, rows scaled by sqrt(v_i)). `weights` v: positive, one per row; empty: all 1.
 struct RidgeSolution {
   std::vector<double> w;  // [d]
   double intercept = 0.0;
   double predict(const double* x) const;
 };
 // Primal form: (Xc^T Xc + lambda I) w = Xc^T yc.
-RidgeSolution ridge_fit_primal(const Matrix& x, const std::vector<double>& y, double lambda);
+RidgeSolution ridge_fit_primal(const Matrix& x, const std::vector<double>& y, double lambda,
+                               const std::vector<double>& weights = {});
 // Kernel form: w = Xc^T alpha, (Xc Xc^T + lambda I) alpha = yc.
-RidgeSolution ridge_fit_kernel(const Matrix& x, const std::vector<double>& y, double lambda);
+RidgeSolution ridge_fit_kernel(const Matrix& x, const std::vector<double>& y, double lambda,
+                               const std::vector<double>& weights = {});
 // The cheaper of the two (kernel when n < d). Same solution up to rounding.
-RidgeSolution ridge_fit(const Matrix& x, const std::vector<double>& y, double lambda);
-// Exact leave-one-out predictions of ridge with an unpenalised intercept: y_i - r_i / (1 - h_ii).
-std::vector<double> ridge_loo_predictions(const Matrix& x, const std::vector<double>& y, double lambda);
+RidgeSolution ridge_fit(const Matrix& x, const std::vector<double>& y, double lambda,
+                        const std::vector<double>& weights = {});
+// Exact leave-one-out predictions of ridge with an unpenalised intercept: y_i - r_i / (1 - h_ii), h the
+// weighted problem's hat matrix (the prediction of a refit without row i, the other rows keeping weights).
+std::vector<double> ridge_loo_predictions(const Matrix& x, const std::vector<double>& y, double lambda,
+                                          const std::vector<double>& weights = {});
+
+// Row weights from measurement standard deviations: 1 / (sd_i^2 + tau^2), tau^2 the median of the given
+// sd^2 (variance that no measurement's own sd covers: model error, day-to-day drift), a row without sd
+// counted at that median; scaled to mean 1. All 1 when no row has an sd or every sd is 0. So a row twice as
+// noisy as the median weighs 0.4 of a median row, an exact one 2x: precise rows count more, and no row
+// ever dominates.
+std::vector<double> measurement_weights(const std::vector<std::optional<double>>& sds);
 
 // What the surrogate knows of one variant: the variant and its evolutionary scores (NaN allowed: the
 // feature is then the mean, 0 after standardisation).
@@ -95,9 +109,10 @@ struct SurrogatePrediction {
 
 class SurrogateModel {
  public:
-  // Fits the ensemble: member m refits on n rows drawn with replacement by SplitMix64(seed, m).
+  // Fits the ensemble: member m refits on n rows drawn with replacement by SplitMix64(seed, m), each with its
+  // weight (measurement_weights; empty: all 1), which also weighs the leave-one-out error that picks lambda.
   SurrogateModel(std::vector<SurrogateRow> training, std::vector<double> values, const std::vector<SurrogateRow>& all,
-                 const SurrogateOptions& options);
+                 const SurrogateOptions& options, std::vector<double> weights = {});
   SurrogatePrediction predict(const std::vector<SurrogateRow>& rows) const;
   // Ridge penalty and position scale chosen together by leave-one-out error (ties: the later grid point).
 
@@ -113,6 +128,7 @@ class SurrogateModel {
  private:
   std::vector<SurrogateRow> training_;
   std::vector<double> values_;
+  std::vector<double> weights_;  // [n_train], empty: all 1
   SurrogateFeatures features_;
   double lambda_ = 1.0;
   double position_scale_ = 1.0;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <optional>
 
 #include "pipelines/agent/plate_layout.hpp"
 #include "pipelines/agent/surrogate_model.hpp"
@@ -109,6 +110,80 @@ TEST_CASE("ridge: exact leave-one-out predictions equal refits without the row")
       CHECK(std::fabs(s.predict(x.row(out)) - loo[static_cast<size_t>(out)]) < 1e-9);
     }
   }
+}
+
+TEST_CASE("ridge: a row of weight 2 is that row twice; weighted leave-one-out equals weighted refits") {
+  for (const auto& [n, d] : std::vector<std::pair<int64_t, int64_t>>{{10, 3}, {6, 10}}) {
+    CAPTURE(n);
+    const Matrix x = random_matrix(n, d, 91 + static_cast<uint64_t>(d));
+    std::vector<double> y(static_cast<size_t>(n));
+    SplitMix64 rng(8);
+    for (double& v : y) v = 3.0 * uniform(rng) - 1.0;
+    std::vector<double> weights(static_cast<size_t>(n), 1.0);
+    weights[0] = 2.0;
+    Matrix twice(n + 1, d);  // row 0 again at the end
+    for (int64_t i = 0; i <= n; ++i)
+      for (int64_t p = 0; p < d; ++p) twice(i, p) = x(i == n ? 0 : i, p);
+    std::vector<double> y_twice = y;
+    y_twice.push_back(y[0]);
+    const double lambda = 0.7;
+    const RidgeSolution ref = ridge_fit_primal(twice, y_twice, lambda);
+    for (const RidgeSolution& s : {ridge_fit_primal(x, y, lambda, weights), ridge_fit_kernel(x, y, lambda, weights)}) {
+      CHECK(std::fabs(s.intercept - ref.intercept) < 1e-9);
+      for (int64_t p = 0; p < d; ++p)
+        CHECK(std::fabs(s.w[static_cast<size_t>(p)] - ref.w[static_cast<size_t>(p)]) < 1e-9);
+    }
+    // Unequal weights: the leave-one-out prediction of row i is the weighted refit without it.
+    for (int64_t i = 0; i < n; ++i) weights[static_cast<size_t>(i)] = 0.2 + uniform(rng) * 3.0;
+    const std::vector<double> loo = ridge_loo_predictions(x, y, lambda, weights);
+    for (int64_t out = 0; out < n; ++out) {
+      Matrix xs(n - 1, d);
+      std::vector<double> ys, ws;
+      int64_t r = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        if (i == out) continue;
+        for (int64_t p = 0; p < d; ++p) xs(r, p) = x(i, p);
+        ys.push_back(y[static_cast<size_t>(i)]);
+        ws.push_back(weights[static_cast<size_t>(i)]);
+        ++r;
+      }
+      CHECK(std::fabs(ridge_fit(xs, ys, lambda, ws).predict(x.row(out)) - loo[static_cast<size_t>(out)]) < 1e-9);
+    }
+  }
+}
+
+TEST_CASE("measurement_weights: 1 / (sd^2 + median sd^2), mean 1; none given or all 0: equal weights") {
+  using Sd = std::optional<double>;
+  CHECK(measurement_weights({Sd(), Sd(), Sd()}) == std::vector<double>{1.0, 1.0, 1.0});
+  CHECK(measurement_weights({Sd(0.0), Sd(0.0)}) == std::vector<double>{1.0, 1.0});
+  // sd 0.1, 0.1, 0.2 and one without: tau^2 = 0.01; raw weights 1/0.02, 1/0.02, 1/0.05, 1/0.02 = 50, 50, 20, 50.
+  const auto w = measurement_weights({Sd(0.1), Sd(0.1), Sd(0.2), Sd()});
+  REQUIRE(w.size() == 4);
+  const double scale = 4.0 / 170.0;
+  CHECK(w[0] == doctest::Approx(50 * scale));
+  CHECK(w[2] == doctest::Approx(20 * scale));
+  CHECK(w[3] == doctest::Approx(w[0]));
+  CHECK(w[0] + w[1] + w[2] + w[3] == doctest::Approx(4.0));
+}
+
+TEST_CASE("surrogate: a measurement with a large sd moves the prediction less than a precise one") {
+  // Two variants measured twice each at the same position; variant B's second replicate is far off. With
+  // its sd given as large, B's prediction stays near its precise replicate.
+  std::vector<SurrogateRow> rows;
+  for (const char* v : {"A10G", "A10G", "A10W", "A10W", "A12G", "A13G", "A14G", "A15G"})
+    rows.push_back({parse_variant(v, "test"), {}});
+  const std::vector<double> values = {1.0, 1.1, 0.0, 3.0, 0.5, 0.6, 0.4, 0.5};
+  using Sd = std::optional<double>;
+  const std::vector<Sd> precise_outlier = {Sd(0.1), Sd(0.1), Sd(0.1), Sd(0.1), Sd(0.1), Sd(0.1), Sd(0.1), Sd(0.1)};
+  std::vector<Sd> noisy_outlier = precise_outlier;
+  noisy_outlier[3] = Sd(2.0);
+  SurrogateOptions o;
+  o.members = 8;
+  const std::vector<SurrogateRow> w_row = {rows[2]};
+  const double same =
+      SurrogateModel(rows, values, rows, o, measurement_weights(precise_outlier)).predict(w_row).mean[0];
+  const double down = SurrogateModel(rows, values, rows, o, measurement_weights(noisy_outlier)).predict(w_row).mean[0];
+  CHECK(down < same - 0.1);  // pulled less towards the outlying 3.0
 }
 
 namespace {
