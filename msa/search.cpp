@@ -228,8 +228,9 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
   // Index chunks have a fixed size, so the candidates do not depend on the thread count.
   const std::vector<int64_t> bounds = index_chunk_bounds(db, options.index_chunk_residues);
   const auto n_chunk = static_cast<int64_t>(bounds.size()) - 1;
-  log_info("search: {} queries against {} sequences ({} residues) from {}, {} threads, {} kernel, {} iteration(s)",
-           n_query, db.size(), db.total_residues(), db.source(), threads, simd_level_name(simd), options.iterations);
+  log_info("search: {} {} against {} sequences ({} residues) from {}, {} threads, {} kernel, {} iteration(s)", n_query,
+           n_query == 1 ? "query" : "queries", db.size(), db.total_residues(), db.source(), threads,
+           simd_level_name(simd), options.iterations);
   log_debug("search: k-mer T {}, max {} candidates per query, {} index chunk(s)", options.prefilter.word_threshold,
             options.prefilter.max_candidates, n_chunk);
 

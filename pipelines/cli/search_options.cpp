@@ -13,8 +13,7 @@ void add_search_options(CLI::App& cmd, SearchCliOptions& o) {
   r.push_back(
       cmd.add_option("--max-prefilter", o.max_prefilter,
                      "Search: prefilter candidates per query passed to gapped alignment (default: from -s; see kfold "
-                     "search)")
-          ->check(CLI::Range(int64_t{1}, int64_t{1} << 40)));
+                     "search)"));
   r.push_back(cmd.add_option("-e,--evalue", o.search.evalue, "Search: report hits with E-value <= this")
                   ->capture_default_str());
   r.push_back(cmd.add_option("--max-seqs", o.search.max_seqs, "Search: hits kept per query (best E-values)")
@@ -42,7 +41,7 @@ msa::SearchOptions search_options(const SearchCliOptions& o, const std::string& 
   msa::SearchOptions out = o.search;
   const msa::PrefilterOptions preset = msa::prefilter_for_sensitivity(o.sensitivity);
   out.prefilter.word_threshold = preset.word_threshold;
-  out.prefilter.max_candidates = o.max_prefilter > 0 ? o.max_prefilter : preset.max_candidates;
+  out.prefilter.max_candidates = o.max_prefilter.value_or(preset.max_candidates);  // checked below
   msa::SearchOptions checked = out;
   checked.threads = 1;  // set by the command later
   msa::check_search_options(checked);

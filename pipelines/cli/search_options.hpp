@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,7 @@ namespace kfold::cli {
 struct SearchCliOptions {
   msa::SearchOptions search;
   double sensitivity = msa::kDefaultSensitivity;
-  int64_t max_prefilter = 0;             // 0: the sensitivity's preset
+  std::optional<int64_t> max_prefilter;  // unset: the sensitivity's preset
   std::vector<CLI::Option*> registered;  // the options above, to tell whether any was given
 
   // The first of these options given on the command line ("" when none).

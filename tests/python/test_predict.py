@@ -269,6 +269,8 @@ def test_reference_parity_through_the_cli(kfold, tmp_path, case):
     (["--random-weights", "--recycles", "-1"], "--recycles -1: must be 0 or more"),  # not "the config's"
     (["--random-weights", "--params", "nowhere"], "--params excludes --random-weights"),  # --params was ignored
     (["--params", "nowhere.npz"], "--params nowhere.npz: file not found"),  # not ".../nowhere.npz/params_..."
+    (["--random-weights", "--db", EXAMPLES / "ubiquitin_db.fasta", "--max-prefilter", "0"],
+     "--max-prefilter must be >= 1 (got 0)"),  # as kfold search says it (CLI11's range text before)
 ])
 def test_bad_input_is_refused_before_any_output(kfold, tmp_path, args, message):
     run = kfold("predict", EXAMPLES / "ubiquitin.fasta", *args, *SMALL, "-o", tmp_path / "out",
