@@ -108,7 +108,7 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& where) {
   h.data_offset = prefix + header_len;
   const std::string_view descr = header_value(dict, "descr");
   if (descr.size() < 4 || descr.front() != '\'')
-    bad(fmt::format("dtype {} is not a plain numeric type (object or structured arrays are not supported)",
+    bad(fmt::format("dtype {} is not a numpy dtype kfold can list (structured arrays are not supported)",
                     descr.empty() ? "?" : descr));
   const char order = descr[1];
   const char kind = descr[2];

@@ -85,6 +85,10 @@ void check_offsets(const MappedFile& map, int64_t n, int64_t end, const fs::path
       fail_input("{}: offset {} is not increasing; the database is damaged, create it again", path.string(), i + 1);
 }
 
+// Records whose ids the duplicate check hashes (8 bytes each: 400 MB at most; UniRef100 and BFD have more
+// records, and their ids are unique by construction).
+constexpr int64_t kMaxIdHashes = 50'000'000;
+
 // Warns when ids repeat: hits.m8 and the A3M headers name a hit by its id, so two records with one id
 // cannot be told apart there. Not an error (MMseqs2's createdb keeps them too). `id_hashes` holds one
 // hash per record (8 bytes each); the written headers are read again only when two hashes are equal.
@@ -284,7 +288,13 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
     headers.write(h.data(), h.size());
     header_bytes += static_cast<int64_t>(h.size());
     header_offsets.write_i64(header_bytes);
-    id_hashes.push_back(std::hash<std::string_view>{}(seq.id));
+    if (stats.sequences < kMaxIdHashes) {
+      id_hashes.push_back(std::hash<std::string_view>{}(seq.id));
+    } else if (stats.sequences == kMaxIdHashes) {
+      log_info("{}: more than {} records: the duplicate-id check stops here (it would need 8 bytes per record)",
+               fasta.string(), kMaxIdHashes);
+      id_hashes = {};
+    }
     ++stats.sequences;
     if (stats.sequences % 10000 == 0) {
       progress.advance(10000);

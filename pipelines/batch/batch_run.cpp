@@ -108,8 +108,10 @@ class BatchRunner {
   std::optional<msa::SequenceDb> db_;
   std::unique_ptr<LockDirectory> locks_;
   Clock::time_point last_summary_{};
-  std::vector<std::string> done_rows_;  // [targets] summary rows of targets seen done (final: never read again)
-  int64_t stages_run_ = 0;              // stages started by this worker (skipped ones do not count)
+  // [targets] summary rows of targets seen done, not read again; cleared when this worker runs the target (a
+  // rerun with other inputs or options replaces its results, or fails it).
+  std::vector<std::string> done_rows_;
+  int64_t stages_run_ = 0;  // stages started by this worker (skipped ones do not count)
   bool parameters_checked_ = false;
   std::set<std::string> waiting_;  // targets this worker found without a finished MSA stage (--stage predict)
 };
@@ -281,6 +283,7 @@ void remove_old_temp_files(const fs::path& dir, std::chrono::seconds age) {
 }
 
 void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
+  if (!done_rows_.empty()) done_rows_[static_cast<size_t>(&target - targets_.data())].clear();  // read it again
   const auto dir = options_.output_dir / target.id;
   remove_stale_temp_files(dir);
   auto status = read_status(dir / "status.json");
@@ -462,8 +465,9 @@ void BatchRunner::write_summary(bool force) {
         number(status, "msa", "seconds", "{:.1f}"), number(status, "predict", "seconds", "{:.1f}"),
         number(status, "predict", "num_residue_violations", "{:.0f}"), kind);
     text += row;
-    // Final for this worker: done, or the MSA stage done in an MSA-stage worker (no predict stage runs here).
-    if (state == "done" || (state == "msa_done" && options_.stage == BatchStage::msa)) done_rows_[t] = std::move(row);
+    // Final unless this worker runs the target again (run_target clears it). Not msa_done: a predict-stage worker
+    // may finish the target meanwhile, and this worker's last summary would turn it back into msa_done.
+    if (state == "done") done_rows_[t] = std::move(row);
   }
   data::write_file_atomic(path, text);
 }

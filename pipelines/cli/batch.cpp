@@ -137,7 +137,7 @@ void add_batch_command(CLI::App& app, Action& action) {
       "Leave targets that other workers hold to them (exit 4) instead of waiting until they are done or their "
       "worker is gone");
   cmd->add_option("--lock-timeout", o->lock_timeout,
-                  "Seconds without a heartbeat after which another host's lock on a target is taken over")
+                  "Seconds without a heartbeat after which a lock of another host (or container) on a target is taken over")
       ->capture_default_str();
   add_template_options(*cmd, o->templates);
   add_model_options(*cmd, o->model);

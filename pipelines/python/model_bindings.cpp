@@ -88,55 +88,48 @@ fold::IterationCallback iteration_reporter(const LoadedModel& model, const Cance
   };
 }
 
-// Every defined output tensor with the names of result_<model>.h5 (and AlphaFold's result dict).
+// Calls f(name, tensor) for every output tensor slot of `p` (a Prediction, const or not) under the names
+// of result_<model>.h5 (and AlphaFold's result dict); the aligned-error head's only when it has one.
+template <class P, class F>
+void visit_outputs(P& p, F&& f) {
+  auto& o = p.outputs;
+  f("final_atom_positions", o.structure.final_atom_positions);
+  f("final_atom_mask", o.structure.final_atom_mask);
+  f("plddt", o.plddt);
+  f("aatype", p.aatype);
+  f("residue_index", p.residue_index);
+  f("distogram/logits", o.distogram.logits);
+  f("distogram/bin_edges", o.distogram.bin_edges);
+  f("predicted_aligned_error", o.predicted_aligned_error);
+  if (o.aligned_error) {
+    f("aligned_error/logits", o.aligned_error->logits);
+    f("aligned_error/breaks", o.aligned_error->breaks);
+  }
+  f("predicted_lddt/logits", o.predicted_lddt_logits);
+  f("experimentally_resolved/logits", o.experimentally_resolved_logits);
+  f("masked_msa/logits", o.masked_msa_logits);
+  f("representations/single", o.single);
+  f("representations/pair", o.pair);
+  f("representations/msa_first_row", o.msa_first_row);
+}
+
+// Every defined output tensor, by name.
 std::vector<std::pair<std::string, at::Tensor>> named_outputs(const Prediction& p) {
-  const auto& o = p.outputs;
-  std::vector<std::pair<std::string, at::Tensor>> named{
-      {"final_atom_positions", o.structure.final_atom_positions},
-      {"final_atom_mask", o.structure.final_atom_mask},
-      {"plddt", o.plddt},
-      {"aatype", p.aatype},
-      {"residue_index", p.residue_index},
-      {"distogram/logits", o.distogram.logits},
-      {"distogram/bin_edges", o.distogram.bin_edges},
-      {"predicted_aligned_error", o.predicted_aligned_error},
-      {"aligned_error/logits", o.aligned_error ? o.aligned_error->logits : at::Tensor()},
-      {"aligned_error/breaks", o.aligned_error ? o.aligned_error->breaks : at::Tensor()},
-      {"predicted_lddt/logits", o.predicted_lddt_logits},
-      {"experimentally_resolved/logits", o.experimentally_resolved_logits},
-      {"masked_msa/logits", o.masked_msa_logits},
-      {"representations/single", o.single},
-      {"representations/pair", o.pair},
-      {"representations/msa_first_row", o.msa_first_row}};
-  std::erase_if(named, [](const auto& entry) { return !entry.second.defined(); });
+  std::vector<std::pair<std::string, at::Tensor>> named;
+  visit_outputs(p, [&named](const char* name, const at::Tensor& t) {
+    if (t.defined()) named.emplace_back(name, t);
+  });
   return named;
 }
 
-// The output tensor field that `name` (one of named_outputs' names) is stored in.
+// The output tensor slot that `name` is stored in.
 at::Tensor* output_field(Prediction& p, const std::string& name) {
-  auto& o = p.outputs;
-  if (name == "aligned_error/logits" || name == "aligned_error/breaks") {
-    if (!o.aligned_error) o.aligned_error.emplace();
-    return name == "aligned_error/logits" ? &o.aligned_error->logits : &o.aligned_error->breaks;
-  }
-  const std::pair<const char*, at::Tensor*> fields[] = {
-      {"final_atom_positions", &o.structure.final_atom_positions},
-      {"final_atom_mask", &o.structure.final_atom_mask},
-      {"plddt", &o.plddt},
-      {"aatype", &p.aatype},
-      {"residue_index", &p.residue_index},
-      {"distogram/logits", &o.distogram.logits},
-      {"distogram/bin_edges", &o.distogram.bin_edges},
-      {"predicted_aligned_error", &o.predicted_aligned_error},
-      {"predicted_lddt/logits", &o.predicted_lddt_logits},
-      {"experimentally_resolved/logits", &o.experimentally_resolved_logits},
-      {"masked_msa/logits", &o.masked_msa_logits},
-      {"representations/single", &o.single},
-      {"representations/pair", &o.pair},
-      {"representations/msa_first_row", &o.msa_first_row}};
-  for (const auto& [key, field] : fields)
-    if (name == key) return field;
-  fail_input("prediction state: unknown array '{}'", name);
+  at::Tensor* found = nullptr;
+  visit_outputs(p, [&](const char* key, at::Tensor& t) {
+    if (name == key) found = &t;
+  });
+  if (found == nullptr) fail_input("prediction state: unknown array '{}'", name);
+  return found;
 }
 
 // A Prediction rebuilt from what Prediction.state() gave (pickling): the arrays (copied into CPU tensors)

@@ -14,7 +14,7 @@ shift 5
 for name in msa_tasks gpu_tasks; do
   value="${!name}"
   if [[ ! $value =~ ^[0-9]{1,6}$ ]] || (( 10#$value < 1 )); then
-    echo "submit.sh: ${name^^} '$value': expected a whole number of array tasks, 1 or more" >&2
+    echo "submit.sh: ${name^^} '$value': expected a whole number of array tasks, 1 to 999999" >&2
     exit 2
   fi
   printf -v "$name" '%d' "$((10#$value))"
@@ -27,8 +27,11 @@ msa_job="${msa_job%%;*}"  # --parsable prints "id;cluster" on multi-cluster setu
 if ! gpu_job=$(sbatch --parsable --array="0-$((gpu_tasks - 1))" --export="ALL,KFOLD_SHARDS=$gpu_tasks" \
   --dependency="afterany:$msa_job" \
   "$here/predict_array.sbatch" "$targets" "$out" "$@"); then
-  echo "submit.sh: the predict array job was not submitted; the MSA array job $msa_job was (scancel $msa_job," \
-    "or submit scripts/slurm/predict_array.sbatch with --dependency=afterany:$msa_job yourself)" >&2
+  # The whole command: without --array and KFOLD_SHARDS the job would be one task of shard 0/1 (every target).
+  printf -v predict_command '%q ' sbatch --array="0-$((gpu_tasks - 1))" --export="ALL,KFOLD_SHARDS=$gpu_tasks" \
+    --dependency="afterany:$msa_job" "$here/predict_array.sbatch" "$targets" "$out" "$@"
+  echo "submit.sh: the predict array job was not submitted; the MSA array job $msa_job was: scancel $msa_job," \
+    "or submit the predict stage yourself: $predict_command" >&2
   exit 1
 fi
 gpu_job="${gpu_job%%;*}"

@@ -13,14 +13,16 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
+from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-from conftest import SOURCE_DIR
+from conftest import BUILD_DIR, SOURCE_DIR
 
 EXAMPLES = SOURCE_DIR / "data/examples"
 TARGETS = EXAMPLES / "batch_targets.csv"
@@ -319,20 +321,33 @@ def test_targets_held_by_another_worker_are_waited_for(kfold, tmp_path):
     run = kfold("batch", targets, "--stage", "msa", "--no-wait", "-o", out)
     assert run.returncode == 4 and "left to the other workers" in run.stderr, run.stderr
     assert summary(out)[held]["status"] == "running" and summary(out)[free]["status"] == "msa_done"
-    # Eight of --lock-timeout's ten seconds have gone by without a heartbeat: taken over two seconds later.
-    stale_soon = time.time() - 8
-    os.utime(lock, (stale_soon, stale_soon))
-    run = kfold("batch", targets, "--stage", "msa", "--lock-timeout", "10", "-o", out)
-    assert run.returncode == 0, run.stderr
-    assert f"{held}: waiting for another worker" in run.stderr and "taking over" in run.stderr, run.stderr
+    # Held by a live process of this host: the worker waits (whatever its start-up takes) until that process is
+    # gone, then takes the lock over at once (no timing window: a slow start cannot make it skip the wait).
+    owner = subprocess.Popen(["sleep", "600"])
+    try:
+        start = (Path(f"/proc/{owner.pid}/stat").read_text().rsplit(")", 1)[1].split())[19]
+        lock.write_text(f"{socket.gethostname()} {owner.pid} {start}\n")
+        worker = subprocess.Popen([str(BUILD_DIR / "bin" / "kfold"), "batch", str(targets), "--stage", "msa",
+                                   "--lock-timeout", "10", "-o", str(out)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+        stderr = ""
+        for line in worker.stderr:
+            stderr += line
+            if f"{held}: waiting for another worker" in line:
+                break
+        assert f"{held}: waiting for another worker" in stderr, stderr
+    finally:
+        owner.kill()
+        owner.wait()
+    stderr += worker.stderr.read()
+    assert worker.wait(timeout=120) == 0, stderr
+    assert "taking over" in stderr, stderr
     assert all(row["status"] == "msa_done" for row in summary(out).values())
     assert not lock.exists()
 
 
 def test_the_summary_tells_a_dead_workers_target_from_a_running_one(kfold, tmp_path):
     """A lock left by a killed worker (SIGKILL, OOM, a lost node) on a target of another shard: not 'running'."""
-    import socket
-
     targets, ids = two_targets(tmp_path)
     out = tmp_path / "out"
     assert kfold("batch", targets, "--stage", "msa", "--shard", "0/2", "-o", out).returncode == 0
@@ -366,7 +381,7 @@ def test_submit_checks_its_task_counts_before_submitting(tmp_path):
     env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
 
     def submit(*counts, environment=env):
-        return subprocess.run(["bash", str(script), "t.csv", "out dir", "db", *counts], env=environment,
+        return subprocess.run([shutil.which("bash"), str(script), "t.csv", "out dir", "db", *counts], env=environment,
                               capture_output=True, text=True, timeout=60)
 
     run = submit("010", "2")
@@ -381,5 +396,23 @@ def test_submit_checks_its_task_counts_before_submitting(tmp_path):
         run = submit(*counts)
         assert run.returncode == 2 and word in run.stderr, (counts, run.stderr)
         assert not calls.exists(), counts  # nothing submitted
-    run = submit("2", "2", environment=dict(os.environ, PATH="/usr/bin:/bin"))
+    # A PATH with dirname alone (the script needs it): never a real sbatch, wherever SLURM is installed.
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "dirname").symlink_to(shutil.which("dirname"))
+    run = submit("2", "2", environment=dict(os.environ, PATH=str(bare)))
     assert run.returncode == 2 and "sbatch not found" in run.stderr, run.stderr
+
+
+def test_the_summary_shows_what_a_rerun_did_to_a_target_it_had_read_as_done(kfold, tmp_path):
+    """A worker's summary keeps the rows of done targets, but not of one it then runs again: a rerun with other
+    options that fails it (or predicts it anew) must show in summary.tsv, not the row of the earlier run."""
+    targets, _ = two_targets(tmp_path)  # trp_cage (20 residues), chignolin (10): chignolin runs first
+    out = tmp_path / "out"
+    assert kfold("batch", targets, *MODEL, "-o", out).returncode == 0
+    old = time.time() - 60
+    os.utime(out / "summary.tsv", (old, old))  # the rerun's first periodic summary is written, not skipped
+    run = kfold("batch", targets, *MODEL, "--max-length", "15", "-o", out)
+    assert run.returncode == 3, run.stderr
+    row = summary(out)["trp_cage"]
+    assert row["status"] == "failed" and row["failure_kind"] == "input" and "--max-length 15" in row["reason"], row
