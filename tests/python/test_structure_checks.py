@@ -288,31 +288,26 @@ def test_mmcif_without_author_residue_numbers_is_numbered_by_label(kfold, tmp_pa
 
 
 def test_pdb_output_refuses_what_its_columns_cannot_hold(kfold, tmp_path):
-    """A chain name of 4 characters or a coordinate of -2000 A does not fit a PDB file: refused before the
-    relax, nothing written; the same structure relaxes into .cif."""
-    st = gemmi.read_structure(str(SOURCE_DIR / "tests/fixtures/templates/mmcif/4zhl.cif.gz"))
-    st.remove_ligands_and_waters()
-    st[0]["U"].name = "LONG"
-    st.setup_entities()
-    st.make_mmcif_document().write_file(str(tmp_path / "long.cif"))
-    far = gemmi.read_structure(str(SOURCE_DIR / "tests/fixtures/templates/mmcif/4zhl.cif.gz"))
-    far.remove_ligands_and_waters()
-    far[0]["P"][0][0].pos = gemmi.Position(-2000.0, 0.0, 0.0)
-    far.setup_entities()
-    far.make_mmcif_document().write_file(str(tmp_path / "far.cif"))
+    """A chain name of 2 or more characters, a residue number past 9999 or a coordinate of -2000 A does not fit a
+    PDB file: refused before the relax, nothing written; the same structure relaxes into .cif."""
+
+    def edited_4zhl(name, edit):
+        st = gemmi.read_structure(str(SOURCE_DIR / "tests/fixtures/templates/mmcif/4zhl.cif.gz"))
+        st.remove_ligands_and_waters()
+        edit(st[0])
+        st.setup_entities()
+        st.make_mmcif_document().write_file(str(tmp_path / f"{name}.cif"))
+
+    def renumber(model):
+        for res in model["P"]:
+            res.seqid = gemmi.SeqId(res.seqid.num + 10000, res.seqid.icode)
+
+    edited_4zhl("long", lambda model: setattr(model["U"], "name", "LONG"))
+    edited_4zhl("far", lambda model: setattr(model["P"][0][0], "pos", gemmi.Position(-2000.0, 0.0, 0.0)))
     # Two characters: gemmi would write the first into column 21, which Biopython and AlphaFold's reader ignore.
-    two = gemmi.read_structure(str(SOURCE_DIR / "tests/fixtures/templates/mmcif/4zhl.cif.gz"))
-    two.remove_ligands_and_waters()
-    two[0]["U"].name = "UA"
-    two.setup_entities()
-    two.make_mmcif_document().write_file(str(tmp_path / "two.cif"))
+    edited_4zhl("two", lambda model: setattr(model["U"], "name", "UA"))
     # Residue numbers past 9999: gemmi would write hybrid-36 (A000), which Biopython cannot read.
-    big = gemmi.read_structure(str(SOURCE_DIR / "tests/fixtures/templates/mmcif/4zhl.cif.gz"))
-    big.remove_ligands_and_waters()
-    for res in big[0]["P"]:
-        res.seqid = gemmi.SeqId(res.seqid.num + 10000, res.seqid.icode)
-    big.setup_entities()
-    big.make_mmcif_document().write_file(str(tmp_path / "big.cif"))
+    edited_4zhl("big", renumber)
     for name, message in (("long", "chain LONG"), ("far", "-2000.000"), ("two", "chain UA"), ("big", "residue number 1")):
         run = kfold("relax", tmp_path / f"{name}.cif", "-o", tmp_path / f"{name}_relaxed.pdb")
         assert run.returncode == 2 and message in run.stderr and "write .cif" in run.stderr, run.stderr
