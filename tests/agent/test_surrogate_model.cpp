@@ -112,7 +112,7 @@ TEST_CASE("ridge: exact leave-one-out predictions equal refits without the row")
   }
 }
 
-TEST_CASE("ridge: a row of weight 2 is that row twice; weighted leave-one-out equals weighted refits") {
+TEST_CASE("ridge: a row of weight 2 is that row twice, and weighted leave-one-out equals weighted refits") {
   for (const auto& [n, d] : std::vector<std::pair<int64_t, int64_t>>{{10, 3}, {6, 10}}) {
     CAPTURE(n);
     const Matrix x = random_matrix(n, d, 91 + static_cast<uint64_t>(d));
@@ -152,7 +152,7 @@ TEST_CASE("ridge: a row of weight 2 is that row twice; weighted leave-one-out eq
   }
 }
 
-TEST_CASE("measurement_weights: 1 / (sd^2 + median sd^2), mean 1; none given or all 0: equal weights") {
+TEST_CASE("measurement_weights: 1 / (sd^2 + median sd^2) with mean 1, equal weights when none is given or all are 0") {
   using Sd = std::optional<double>;
   CHECK(measurement_weights({Sd(), Sd(), Sd()}) == std::vector<double>{1.0, 1.0, 1.0});
   CHECK(measurement_weights({Sd(0.0), Sd(0.0)}) == std::vector<double>{1.0, 1.0});

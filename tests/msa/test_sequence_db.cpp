@@ -67,7 +67,7 @@ TEST_CASE("SequenceDb: create_db warns once about ids that repeat, naming the fi
   CHECK(msa::SequenceDb::open(dir / "db").header(2) == "a two");
 }
 
-TEST_CASE("SequenceDb: a '*' inside a database sequence reads as X with one warning; in a query it is an error") {
+TEST_CASE("SequenceDb: a '*' inside a database sequence reads as X with one warning, in a query it is an error") {
   test::ScratchDir dir("msa_db_internal_stops");
   // Translated ORFs: stops inside, one at the end (dropped as in any FASTA), one split over two lines.
   data::write_file_atomic(dir / "db.fasta", ">a\nMK*VL*\n>b\nWW*\nAC\n>c\nMKV*\n");
