@@ -133,7 +133,8 @@ agent::StructurePrediction ModelStructureOracle::predict_with(const std::string&
   std::vector<std::string> remarks;
   if (model_.random_weights()) remarks.emplace_back(kRandomWeightsWarning);
   result.pdb = data::to_pdb(protein, prediction_header(model_.name(), remarks));
-  log_info("structure oracle: predicted variant {} (mean pLDDT {:.1f})", predictions_, out.mean_plddt);
+  log_info("structure oracle: prediction {} ({} residues{}), mean pLDDT {:.1f}", predictions_, n_target,
+           complex ? " and the partner" : "", out.mean_plddt);
   return result;
 }
 

@@ -19,6 +19,13 @@ for name in msa_tasks gpu_tasks; do
   fi
   printf -v "$name" '%d' "$((10#$value))"
 done
+# predict_array.sbatch gives each worker its own GPU (--device cuda:N): a --device here would fail every GPU task.
+for arg in "$@"; do
+  if [[ $arg == --device || $arg == --device=* ]]; then
+    echo "submit.sh: leave --device out: the predict array job gives each worker its GPU (--device cuda:N)" >&2
+    exit 2
+  fi
+done
 command -v sbatch > /dev/null || { echo "submit.sh: sbatch not found on PATH (run this on a SLURM login node)" >&2; exit 2; }
 # KFOLD_SHARDS fixes each task's shard to its array id, so that resubmitting some tasks later
 # (KFOLD_SHARDS=200 sbatch --array=17,42 msa_array.sbatch ...) runs the same shards.

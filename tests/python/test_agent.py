@@ -217,7 +217,7 @@ def test_agent_structure_terms_from_a_model(kfold, tmp_path):
     assert run.returncode == 0, run.stderr
     assert "predicting the wild type" in run.stderr and "predicting 10 shortlisted variants" in run.stderr
     assert "liability rules and solubility with the predicted wild type" in run.stderr
-    assert run.stderr.count("structure oracle: predicted variant") == 11
+    assert run.stderr.count("structure oracle: prediction ") == 11
     assert "RANDOM WEIGHTS" in run.stderr
     report = (with_structures / "report.html").read_text()
     assert "from predicted structures" in report and 'aria-label="predicted pLDDT"' in report

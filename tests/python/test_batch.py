@@ -392,7 +392,8 @@ def test_submit_checks_its_task_counts_before_submitting(tmp_path):
     assert "MSA array job 123 (10 tasks), predict array job 123 (2 tasks)" in run.stdout
     calls.unlink()
     for counts, word in ((("abc", "2"), "MSA_TASKS 'abc'"), (("4", "0"), "GPU_TASKS '0'"),
-                         (("-3", "2"), "MSA_TASKS '-3'"), (("2.5", "2"), "MSA_TASKS '2.5'")):
+                         (("-3", "2"), "MSA_TASKS '-3'"), (("2.5", "2"), "MSA_TASKS '2.5'"),
+                         (("2", "2", "--device", "cuda:1"), "leave --device out")):
         run = submit(*counts)
         assert run.returncode == 2 and word in run.stderr, (counts, run.stderr)
         assert not calls.exists(), counts  # nothing submitted
