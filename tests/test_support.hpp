@@ -1,4 +1,4 @@
-// Helpers shared by the C++ test suites: paths to test data and scratch directories.
+// Helpers shared by the C++ test suites: paths to test data, scratch directories, captured warnings.
 #pragma once
 
 #include <filesystem>
@@ -6,6 +6,9 @@
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "data/log.hpp"
 
 namespace kfold::test {
 
@@ -35,6 +38,20 @@ class ScratchDir {
 
  private:
   std::filesystem::path path_;
+};
+
+// The warning lines logged while the object lives (the default log sink is back afterwards).
+class CapturedWarnings {
+ public:
+  CapturedWarnings() {
+    set_log_sink([this](LogLevel level, std::string_view line) {
+      if (level == LogLevel::warn) lines.emplace_back(line);
+    });
+  }
+  ~CapturedWarnings() { set_log_sink(nullptr); }
+  CapturedWarnings(const CapturedWarnings&) = delete;
+  CapturedWarnings& operator=(const CapturedWarnings&) = delete;
+  std::vector<std::string> lines;
 };
 
 }  // namespace kfold::test

@@ -115,15 +115,12 @@ TEST_CASE("stockholm: errors name the file, line and row") {
   CHECK_THROWS_WITH_AS(parse_stockholm_string("# STOCKHOLM 1.0\nq --.\nh MKV\n", "gaps.sto"),
                        doctest::Contains("gaps.sto:2: the query (first sequence 'q') has no residues"), InputError);
   // A second alignment after the first's end is not read, and said so (blank lines after it are fine).
-  std::vector<std::string> warnings;
-  kfold::set_log_sink([&](kfold::LogLevel level, std::string_view line) {
-    if (level == kfold::LogLevel::warn) warnings.emplace_back(line);
-  });
+  kfold::test::CapturedWarnings captured;
   CHECK(parse_stockholm_string("# STOCKHOLM 1.0\nq MKV\n//\n\n  \n", "blank.sto").sequences.size() == 1);
-  CHECK(warnings.empty());
+  CHECK(captured.lines.empty());
   CHECK(parse_stockholm_string("# STOCKHOLM 1.0\nq MKV\n//\n\n# STOCKHOLM 1.0\nq MKI\n//\n", "two.sto").sequences ==
         std::vector<std::string>{"MKV"});
-  kfold::set_log_sink(nullptr);
+  const std::vector<std::string> warnings = captured.lines;
   REQUIRE(warnings.size() == 1);
   CHECK(warnings[0].find("two.sto:5: content after the alignment's end ('//') is not read") != std::string::npos);
 }

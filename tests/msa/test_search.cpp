@@ -209,17 +209,14 @@ TEST_CASE("search: a query whose candidates the prefilter's limit cut is told so
   test::ScratchDir dir("msa_search_limit");
   const Planted p = make_database();
   const auto db = open_database(p, dir.path());
-  std::vector<std::string> warnings;
-  set_log_sink([&](LogLevel level, std::string_view line) {
-    if (level == LogLevel::warn) warnings.emplace_back(line);
-  });
+  kfold::test::CapturedWarnings captured;
   msa::SearchOptions options;
   options.threads = 1;
   options.prefilter.max_candidates = 2;  // each query has 4 homologs: 2 candidates, both real
   const auto limited = msa::search({p.queries[0]}, db, options);
   options.prefilter.max_candidates = 1000;  // the default at -s 4: no limit reached with 4 homologs
   const auto unlimited = msa::search({p.queries[0]}, db, options);
-  set_log_sink(nullptr);
+  const std::vector<std::string> warnings = captured.lines;
   CHECK(limited[0].hits.size() == 2);
   CHECK(unlimited[0].hits.size() >= 3);
   REQUIRE(warnings.size() == 1);
@@ -461,10 +458,7 @@ TEST_CASE("search: inputs that can never give hits are warned about") {
   test::ScratchDir dir("msa_search_hopeless");
   const Planted p = make_database();
   const auto db = open_database(p, dir.path());
-  std::vector<std::string> warnings;
-  set_log_sink([&](LogLevel level, std::string_view line) {
-    if (level == LogLevel::warn) warnings.emplace_back(line);
-  });
+  kfold::test::CapturedWarnings captured;
   // A query that is low complexity from end to end: masked, no seed anywhere.
   const auto results = msa::search({{"polyq", "", std::string(30, 'Q')}}, db, msa::SearchOptions{});
   // A nucleotide FASTA given as the database.
@@ -473,7 +467,7 @@ TEST_CASE("search: inputs that can never give hits are warned about") {
   for (int k = 0; k < 400; ++k) dna += "ACGT"[rng() % 4];
   data::write_file_atomic(dir / "dna.fasta", ">chr\n" + dna + "\n");
   (void)msa::SequenceDb::open(dir / "dna.fasta");
-  set_log_sink(nullptr);
+  const std::vector<std::string> warnings = captured.lines;
   CHECK(results[0].hits.empty());
   REQUIRE(warnings.size() == 2);
   CHECK(warnings[0].find("query polyq: no 4-mer of it can seed a hit (30 residues, low-complexity regions masked)") !=

@@ -52,14 +52,15 @@ TEST_CASE("SequenceDb: FASTA file and packed directory give the same view") {
 TEST_CASE("SequenceDb: create_db warns once about ids that repeat, naming the file, the id and the records") {
   test::ScratchDir dir("msa_db_duplicate_ids");
   data::write_file_atomic(dir / "db.fasta", ">a one\nMKV\n>b\nWW\n>a two\nMKL\n>c\nAC\n>b again\nWY\n");
+  msa::DbStats stats;
   std::vector<std::string> warnings;
-  set_log_sink([&](LogLevel level, std::string_view line) {
-    if (level == LogLevel::warn) warnings.emplace_back(line);
-  });
-  const auto stats = msa::create_db(dir / "db.fasta", dir / "db");
-  data::write_file_atomic(dir / "unique.fasta", ">a\nMKV\n>b\nWW\n");
-  msa::create_db(dir / "unique.fasta", dir / "db_unique");
-  set_log_sink(nullptr);
+  {
+    test::CapturedWarnings captured;
+    stats = msa::create_db(dir / "db.fasta", dir / "db");
+    data::write_file_atomic(dir / "unique.fasta", ">a\nMKV\n>b\nWW\n");
+    msa::create_db(dir / "unique.fasta", dir / "db_unique");
+    warnings = captured.lines;
+  }
   CHECK(stats.sequences == 5);    // both copies are kept
   REQUIRE(warnings.size() == 1);  // one for the database with duplicates, none for unique.fasta
   CHECK(warnings[0].find("db.fasta: 2 record(s) repeat the id of an earlier record, e.g. 'a' (records 1 and 3)") !=
@@ -71,13 +72,10 @@ TEST_CASE("SequenceDb: a '*' inside a database sequence reads as X with one warn
   test::ScratchDir dir("msa_db_internal_stops");
   // Translated ORFs: stops inside, one at the end (dropped as in any FASTA), one split over two lines.
   data::write_file_atomic(dir / "db.fasta", ">a\nMK*VL*\n>b\nWW*\nAC\n>c\nMKV*\n");
-  std::vector<std::string> warnings;
-  set_log_sink([&](LogLevel level, std::string_view line) {
-    if (level == LogLevel::warn) warnings.emplace_back(line);
-  });
+  test::CapturedWarnings captured;
   msa::create_db(dir / "db.fasta", dir / "db");
   const auto direct = msa::SequenceDb::open(dir / "db.fasta");  // searched as FASTA, not packed
-  set_log_sink(nullptr);
+  const std::vector<std::string> warnings = captured.lines;
   const auto packed = msa::SequenceDb::open(dir / "db");
   for (const auto& db : {std::cref(direct), std::cref(packed)}) {
     CHECK(db.get().residues(0) == "MKXVL");
