@@ -18,6 +18,7 @@
 #include <set>
 #include <sstream>
 #include <tuple>
+#include <utility>
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
@@ -74,12 +75,39 @@ char most_occupied_altloc(const gemmi::Residue& res) {
   return best;
 }
 
+// A PDB line has 80 columns; "REMARK 250 " takes 11 of them.
+constexpr size_t kPdbRemarkWidth = 69;
+
+// The header remarks as lines of at most `width` characters: split at newlines (a remark with one would
+// otherwise end the comment or record it is written in), then wrapped at spaces (a word longer than the
+// width is cut); control characters become spaces.
+std::vector<std::string> remark_lines(const std::vector<std::string>& remarks, size_t width) {
+  std::vector<std::string> lines;
+  for (const std::string& remark : remarks) {
+    std::istringstream paragraphs(remark);
+    for (std::string paragraph; std::getline(paragraphs, paragraph);) {
+      for (char& c : paragraph)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+      std::string line;
+      std::istringstream words(paragraph);
+      for (std::string word; words >> word;) {
+        if (!line.empty() && line.size() + 1 + word.size() > width) lines.push_back(std::exchange(line, {}));
+        for (; word.size() > width; word.erase(0, width)) lines.push_back(word.substr(0, width));
+        line += (line.empty() ? "" : " ") + word;
+      }
+      if (!line.empty()) lines.push_back(line);
+    }
+  }
+  return lines;
+}
+
 gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
   p.check_shapes();
   gemmi::Structure st;
   st.name = "kfold";
   st.info["_struct.title"] = header.title.empty() ? "kfold structure" : header.title;
-  for (const auto& r : header.remarks) st.raw_remarks.push_back(fmt::format("REMARK 250 {:<69}\n", r));
+  for (const auto& line : remark_lines(header.remarks, kPdbRemarkWidth))
+    st.raw_remarks.push_back(fmt::format("REMARK 250 {:<{}}\n", line, kPdbRemarkWidth));
   st.models.emplace_back("1");
   gemmi::Model& model = st.models.back();
   for (int64_t i = 0; i < p.n_res(); ++i) {
@@ -188,12 +216,34 @@ void number_residues_by_label_where_missing(gemmi::cif::Block& block) {
     if (gemmi::cif::is_null(loop.val(r, auth))) loop.values[r * loop.width() + auth] = loop.val(r, label);
 }
 
-// ModelCIF's quality metrics for a prediction whose B-factors are pLDDTs: the per-residue pLDDT
-// (_ma_qa_metric_local, keyed by label_asym_id/label_seq_id as Mol* and the AlphaFold DB read it) and
-// its mean over residues (_ma_qa_metric_global, the mean pLDDT that ranking_debug.json ranks by),
-// computed by the software named in the header.
-void add_plddt_metrics(gemmi::cif::Block& block, const gemmi::Structure& st, const StructureHeader& header) {
+// The Chemical Component Dictionary's type of each amino acid (gemmi 0.5 writes "."): glycine is achiral.
+void set_chem_comp_types(gemmi::cif::Block& block) {
+  gemmi::cif::Table table = block.find("_chem_comp.", {"id", "type"});
+  for (auto row : table)
+    if (row[1] == ".")
+      row[1] = row[0] == "GLY" ? "'peptide linking'" : "'L-peptide linking'";  // every residue kfold writes
+}
+
+// ModelCIF's description of a prediction whose B-factors are pLDDTs, as AlphaFold's mmCIF files have it:
+// the dictionary it conforms to, the model (_ma_model_list, which the metrics' model_id refers to), the
+// software, and the quality metrics: the per-residue pLDDT (_ma_qa_metric_local, keyed by
+// label_asym_id/label_seq_id as Mol* and the AlphaFold DB read it) and its mean over residues
+// (_ma_qa_metric_global, the mean pLDDT that ranking_debug.json ranks by: over every residue of the
+// protein, including those without atoms, which have no local row).
+void add_modelcif_metadata(gemmi::cif::Block& block, const gemmi::Structure& st, const Protein& protein,
+                           const StructureHeader& header) {
   using gemmi::cif::quote;
+  block.set_pair("_audit_conform.dict_name", "mmcif_ma.dic");
+  block.set_pair("_audit_conform.dict_version", "1.4.6");
+  block.set_pair("_audit_conform.dict_location",
+                 "https://raw.githubusercontent.com/ihmwg/ModelCIF/master/dist/mmcif_ma.dic");
+  gemmi::cif::Loop& data = block.init_mmcif_loop("_ma_data.", {"id", "name", "content_type"});
+  data.add_row({"1", "Model", quote("model coordinates")});
+  gemmi::cif::Loop& models = block.init_mmcif_loop(
+      "_ma_model_list.",
+      {"ordinal_id", "model_id", "model_group_id", "model_name", "model_group_name", "data_id", "model_type"});
+  models.add_row({"1", "1", "1", quote(st.get_info("_struct.title")),
+                  quote(header.software.empty() ? "kfold" : header.software), "1", quote("Ab initio model")});
   const std::string software = header.software.empty() ? "kfold" : header.software;
   const auto space = software.find(' ');
   gemmi::cif::Loop& sw =
@@ -210,20 +260,20 @@ void add_plddt_metrics(gemmi::cif::Block& block, const gemmi::Structure& st, con
   gemmi::cif::Loop& local = block.init_mmcif_loop(
       "_ma_qa_metric_local.",
       {"ordinal_id", "model_id", "label_asym_id", "label_comp_id", "label_seq_id", "metric_id", "metric_value"});
-  double sum = 0.0;
   size_t n = 0;
   for (const gemmi::Chain& chain : st.models.at(0).chains)
     for (const gemmi::Residue& res : chain.residues) {
       if (res.atoms.empty()) continue;
       const double plddt = res.atoms.front().b_iso;  // every atom of a residue carries its pLDDT
-      sum += plddt;
-      ++n;
       local.add_row(
-          {std::to_string(n), "1", res.subchain, res.name, res.label_seq.str(), "2", fmt::format("{:.2f}", plddt)});
+          {std::to_string(++n), "1", res.subchain, res.name, res.label_seq.str(), "2", fmt::format("{:.2f}", plddt)});
     }
+  double sum = 0.0;  // every atom slot of a residue, present or not, carries its pLDDT
+  for (int64_t i = 0; i < protein.n_res(); ++i) sum += protein.b_factors[static_cast<size_t>(i) * rc::atom_type_num];
   gemmi::cif::Loop& global =
       block.init_mmcif_loop("_ma_qa_metric_global.", {"ordinal_id", "model_id", "metric_id", "metric_value"});
-  global.add_row({"1", "1", "1", fmt::format("{:.2f}", n == 0 ? 0.0 : sum / static_cast<double>(n))});
+  global.add_row(
+      {"1", "1", "1", fmt::format("{:.2f}", protein.n_res() == 0 ? 0.0 : sum / static_cast<double>(protein.n_res()))});
 }
 
 }  // namespace
@@ -294,9 +344,10 @@ std::string to_mmcif(const Protein& protein, const StructureHeader& header) {
   groups.symmetry = false;
   gemmi::cif::Document doc = gemmi::make_mmcif_document(st, groups);
   add_auth_columns(doc.blocks.at(0));
-  if (header.b_factors_are_plddt) add_plddt_metrics(doc.blocks.at(0), st, header);
+  set_chem_comp_types(doc.blocks.at(0));
+  if (header.b_factors_are_plddt) add_modelcif_metadata(doc.blocks.at(0), st, protein, header);
   std::ostringstream os;
-  for (const auto& r : header.remarks) os << "# " << r << '\n';
+  for (const auto& line : remark_lines(header.remarks, std::string::npos)) os << "# " << line << '\n';
   gemmi::cif::write_cif_to_stream(os, doc);
   return os.str();
 }

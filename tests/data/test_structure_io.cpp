@@ -42,6 +42,36 @@ TEST_CASE("structure_io: PDB and mmCIF round-trip through gemmi within file prec
   CHECK(cif.rfind("# WARNING: random weights, not a prediction", 0) == 0);
 }
 
+TEST_CASE("structure_io: long and multi-line remarks stay within the PDB's 80 columns and the mmCIF comment") {
+  const Protein p = kfold::test::example_protein();
+  kfold::data::StructureHeader header;
+  const std::string long_word(75, 'x');
+  header.remarks = {
+      "WARNING: random weights, not a prediction (kfold predict --random-weights: a demo of the pipeline)",
+      "first line\nsecond line\tafter a tab", long_word};
+  const std::string pdb = kfold::data::to_pdb(p, header);
+  std::istringstream lines(pdb);
+  std::vector<std::string> remarks;
+  for (std::string line; std::getline(lines, line);) {
+    CHECK(line.size() <= 80);
+    if (line.rfind("REMARK 250 ", 0) == 0) remarks.push_back(line.substr(11, line.find_last_not_of(' ') - 10));
+  }
+  const std::vector<std::string> expected = {
+      "WARNING: random weights, not a prediction (kfold predict",  // wrapped at a space before column 80
+      "--random-weights: a demo of the pipeline)",
+      "first line",
+      "second line after a tab",
+      long_word.substr(0, 69),
+      long_word.substr(69)};
+  CHECK(remarks == expected);
+  // The mmCIF has the same lines as comments; a newline inside a remark must not start a data line.
+  const std::string cif = kfold::data::to_mmcif(p, header);
+  CHECK(cif.find("# first line\n# second line after a tab\n") != std::string::npos);
+  kfold::test::ScratchDir dir("structure_io_remarks");
+  kfold::data::write_file_atomic(dir / "x.cif", cif);
+  CHECK(kfold::data::read_structure(dir / "x.cif").n_res() == p.n_res());
+}
+
 TEST_CASE("structure_io: inconsistent arrays are an InputError naming the field") {
   Protein p = kfold::test::example_protein();
   p.b_factors.pop_back();

@@ -1,6 +1,7 @@
 // protein_from_prediction: AlphaFold's protein.from_prediction layout (1-based residue numbers,
 // pLDDT as every atom's B-factor) and its round trip through data/structure_io's PDB and mmCIF writers.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "data/error.hpp"
 #include "data/residue_constants.hpp"
@@ -40,6 +41,18 @@ TEST_CASE("A prediction becomes a Protein with pLDDT B-factors and writes as PDB
   // pLDDT as ModelCIF quality metrics only where the B-factors are pLDDTs (not for any structure relaxed).
   CHECK(kfold::data::to_mmcif(protein, header).find("_ma_qa_metric_local.metric_value") != std::string::npos);
   CHECK(kfold::data::to_mmcif(protein, {}).find("_ma_qa_metric") == std::string::npos);
+  {
+    // The global pLDDT is the mean over every residue, as ranking_debug.json has it, also over residues
+    // without atoms (an X in the query), which have no local row.
+    auto atomless = protein;
+    for (size_t k = 0; k < rc::atom_type_num; ++k) atomless.atom_mask[k] = 0.0f;  // residue 0 (pLDDT 30)
+    double mean = 0.0;
+    for (const float v : plddt) mean += v / static_cast<double>(plddt.size());
+    const std::string cif = kfold::data::to_mmcif(atomless, header);
+    CHECK(cif.find(fmt::format("_ma_qa_metric_global.metric_value\n1 1 1 {:.2f}\n", mean)) != std::string::npos);
+    CHECK(cif.find("_ma_model_list.model_type\n1 1 1 'kfold prediction: model_1_ptm'") != std::string::npos);
+    CHECK(cif.find("_audit_conform.dict_name mmcif_ma.dic") != std::string::npos);
+  }
   kfold::data::write_pdb(dir / "unrelaxed_model_1_ptm.pdb", protein, header);
   kfold::data::write_mmcif(dir / "unrelaxed_model_1_ptm.cif", protein, header);
   for (const char* name : {"unrelaxed_model_1_ptm.pdb", "unrelaxed_model_1_ptm.cif"}) {

@@ -159,6 +159,11 @@ def test_unrelaxed_cif_has_modelcif_plddt_metrics(prediction, inputs):
     global_value = float(block.find_value("_ma_qa_metric_global.metric_value"))
     assert global_value == pytest.approx(np.mean(plddt), abs=0.006)
     assert block.find_value("_software.name") == "kfold"
+    # The rest of ModelCIF's description, as in AlphaFold's files: the dictionary, the model the metrics'
+    # model_id refers to, and each residue's chemical type (gemmi alone writes '.').
+    assert block.find_value("_audit_conform.dict_name") == "mmcif_ma.dic"
+    assert [row[0] for row in block.find("_ma_model_list.", ["model_id"])] == ["1"]
+    assert set(block.find_values("_chem_comp.type")) <= {"'L-peptide linking'", "'peptide linking'"}
     # As AlphaFold's mmCIF: coordinates to 0.001 A, B-factors to 0.01, label_asym_id the chain's name.
     sites = block.find("_atom_site.", ["Cartn_x", "Cartn_y", "Cartn_z", "B_iso_or_equiv", "label_asym_id",
                                        "auth_asym_id"])
