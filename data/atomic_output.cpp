@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -18,6 +19,13 @@ namespace kfold::data {
 namespace fs = std::filesystem;
 
 namespace {
+
+// The longest file name (NAME_MAX of Linux's file systems).
+constexpr size_t kNameMax = 255;
+
+bool is_temp_file_name(const std::string& name) {
+  return !name.empty() && name.front() == '.' && name.find(".tmp.") != std::string::npos;
+}
 
 fs::path directory_of(const fs::path& target) {
   const fs::path parent = target.parent_path();
@@ -44,10 +52,30 @@ std::string write_error_text(int err) {
 
 void ensure_directory(const fs::path& dir) {
   std::error_code ec;
-  if (fs::is_directory(dir, ec)) return;
+  if (fs::is_directory(dir, ec)) {
+    if (::access(dir.c_str(), W_OK) != 0)
+      fail_input("{}: the output directory is not writable; fix its permissions or choose another", dir.string());
+    return;
+  }
   if (fs::exists(dir, ec)) fail_input("{}: exists and is not a directory", dir.string());
   fs::create_directories(dir, ec);
   if (ec) fail_input("{}: cannot create output directory: {}", dir.string(), ec.message());
+}
+
+void check_output_is_not_input(const fs::path& output, const fs::path& input, std::string_view flag) {
+  std::error_code ec;
+  if (fs::equivalent(output, input, ec))
+    fail_input("{} {}: is the input {}; writing it would destroy that input. Write to another file", flag,
+               output.string(), input.string());
+}
+
+void remove_temp_files(const fs::path& dir) {
+  std::error_code error;
+  if (!fs::is_directory(dir, error)) return;
+  std::vector<fs::path> stale;
+  for (const auto& entry : fs::recursive_directory_iterator(dir, error))
+    if (is_temp_file_name(entry.path().filename().string())) stale.push_back(entry.path());
+  for (const auto& path : stale) fs::remove(path, error);
 }
 
 AtomicOutput::AtomicOutput(fs::path target) : target_(std::move(target)) {
@@ -61,8 +89,15 @@ AtomicOutput::AtomicOutput(fs::path target) : target_(std::move(target)) {
   if (::access(dir.c_str(), W_OK) != 0)
     fail_input("{}: output directory {} is not writable", target_.string(), dir.string());
   if (fs::is_directory(target_, ec)) fail_input("{}: is a directory, expected a file name", target_.string());
+  const std::string name = target_.filename().string();
+  if (name.size() > kNameMax)
+    fail_input("{}: the file name is {} bytes long, file systems allow {}; choose a shorter name", target_.string(),
+               name.size(), kNameMax);
+  // The temporary name keeps within kNameMax too: a long name is cut (at a UTF-8 character boundary).
+  size_t keep = std::min<size_t>(name.size(), kNameMax - 40);
+  while (keep > 0 && keep < name.size() && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
   static std::atomic<unsigned> counter{0};
-  temp_ = dir / fmt::format(".{}.tmp.{}.{}", target_.filename().string(), ::getpid(), counter++);
+  temp_ = dir / fmt::format(".{}.tmp.{}.{}", name.substr(0, keep), ::getpid(), counter++);
 }
 
 AtomicOutput::~AtomicOutput() {

@@ -12,8 +12,9 @@ namespace kfold::data {
 
 class AtomicOutput {
  public:
-  // Throws InputError when the target names no file ("" or "dir/"), its directory does not exist or is
-  // not writable, or the target is an existing directory. Creates nothing: also a check before work.
+  // Throws InputError when the target names no file ("" or "dir/"), its name is longer than the file system
+  // allows (255 bytes), its directory does not exist or is not writable, or the target is an existing
+  // directory. Creates nothing: also a check before work.
   explicit AtomicOutput(std::filesystem::path target);
   ~AtomicOutput();  // removes the temporary file unless commit() succeeded
   AtomicOutput(const AtomicOutput&) = delete;
@@ -39,7 +40,17 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
 // all are written are they renamed into place (a full disk leaves none of them changed).
 void write_files_atomic(const std::vector<std::pair<std::filesystem::path, std::string>>& files);
 
-// Creates `dir` (and parents) if needed; throws InputError naming it when that fails.
+// Creates `dir` (and parents) if needed; throws InputError naming it when that fails or when it exists
+// and is not writable (an output folder found unusable before the work, not after).
 void ensure_directory(const std::filesystem::path& dir);
+
+// Throws InputError when `output` is the file `input` (the same path, or a link to it): writing it would
+// destroy the input. `flag` names the output option in the message ("-o").
+void check_output_is_not_input(const std::filesystem::path& output, const std::filesystem::path& input,
+                               std::string_view flag);
+
+// Removes the temporary files (AtomicOutput's ".<name>.tmp.<pid>.<n>") that a killed process left under
+// `dir`, subfolders included. Only for a folder that no other process writes to now (one whose lock is held).
+void remove_temp_files(const std::filesystem::path& dir);
 
 }  // namespace kfold::data

@@ -149,8 +149,13 @@ EvolutionaryModels build_evolutionary_models(const Campaign& campaign, const Evo
              m.potts->fit.iterations, m.potts->fit.objective, m.potts_seconds);
   }
   if (!cache_key.empty() && !m.from_cache) {
-    save_evolution_cache(options.cache_dir, cache_key, CachedEvolution{m.weights, m.potts});
-    log_info("agent: evolutionary evidence saved to {}/{}.evo", options.cache_dir.string(), cache_key);
+    // A cache is an optimisation: one that cannot be written costs the next run the fit, not this run its results.
+    try {
+      save_evolution_cache(options.cache_dir, cache_key, CachedEvolution{m.weights, m.potts});
+      log_info("agent: evolutionary evidence saved to {}/{}.evo", options.cache_dir.string(), cache_key);
+    } catch (const Error& e) {
+      log_warn("agent: the evolutionary evidence is not cached ({}); the next run fits it again", e.what());
+    }
   }
   if (choice == "potts" && m.potts) {
     m.stability_from_potts = true;

@@ -254,19 +254,6 @@ void BatchRunner::run_predict_stage(const BatchTarget& target, const fs::path& d
   write_status(dir / "status.json", status);
 }
 
-// Temporary files a killed worker left in `dir` (AtomicOutput's ".<name>.tmp.<pid>.<n>"): nobody else
-// writes there while we hold the target's lock.
-void remove_stale_temp_files(const fs::path& dir) {
-  std::error_code error;
-  if (!fs::is_directory(dir, error)) return;
-  std::vector<fs::path> stale;
-  for (const auto& entry : fs::recursive_directory_iterator(dir, error)) {
-    const auto name = entry.path().filename().string();
-    if (!name.empty() && name.front() == '.' && name.find(".tmp.") != std::string::npos) stale.push_back(entry.path());
-  }
-  for (const auto& path : stale) fs::remove(path, error);
-}
-
 // Temporary files of the output folder itself (summary.tsv's) that a killed worker left: any older than
 // `age` (a summary is written in milliseconds; another worker may be writing one now).
 void remove_old_temp_files(const fs::path& dir, std::chrono::seconds age) {
@@ -285,7 +272,7 @@ void remove_old_temp_files(const fs::path& dir, std::chrono::seconds age) {
 void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
   if (!done_rows_.empty()) done_rows_[static_cast<size_t>(&target - targets_.data())].clear();  // read it again
   const auto dir = options_.output_dir / target.id;
-  remove_stale_temp_files(dir);
+  data::remove_temp_files(dir);  // a killed worker's; nobody else writes there while we hold the lock
   auto status = read_status(dir / "status.json");
   status["id"] = target.id;
   status["length"] = target.sequence.size();

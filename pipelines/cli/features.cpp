@@ -33,6 +33,9 @@ void run_features(const FeaturesOptions& opt) {
   auto templates = template_search_options(opt.templates);  // checked before any work
   templates.threads = opt.threads > 0 ? opt.threads : data::default_threads();
   { const data::AtomicOutput output_check(opt.output); }  // so is the output path
+  data::check_output_is_not_input(opt.output, opt.query, "-o");
+  for (const auto& path : opt.msas) data::check_output_is_not_input(opt.output, path, "-o");
+  if (!templates.db.empty()) data::check_output_is_not_input(opt.output, templates.db, "-o");
   std::vector<data::Msa> msas;
   for (const auto& path : opt.msas) msas.push_back(data::read_msa_file(path));
   if (msas.empty()) log_warn("no --msa given: single-sequence features (predictions will be much less accurate)");

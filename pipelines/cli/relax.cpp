@@ -25,12 +25,7 @@ void run_relax(const RelaxCliOptions& o) {
   const auto format = data::structure_format_of(o.output);
   if (!format || o.output.ends_with(".gz"))
     fail_input("-o {}: the output must end in .pdb or .cif (its format); gzip is not written", o.output);
-  std::error_code same_error;
-  if (std::filesystem::equivalent(o.input, o.output, same_error))
-    fail_input(
-        "-o {}: is the input structure; write the relaxed structure to another file (the input keeps what "
-        "kfold does not write: hydrogens, waters, ligands, alternative locations)",
-        o.output);
+  data::check_output_is_not_input(o.output, o.input, "-o");
   { const data::AtomicOutput output_check(o.output); }  // a bad -o is told before the relax, not after
   const auto protein = data::read_structure(o.input);
   if (*format == data::StructureFormat::pdb) data::check_fits_pdb(protein);

@@ -32,6 +32,7 @@
 #include "msa/search.hpp"
 #include "msa/search_output.hpp"
 #include "msa/sequence_db.hpp"
+#include "pipelines/batch/target_lock.hpp"
 #include "pipelines/predict/confidence_json.hpp"
 #include "pipelines/predict/plots.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
@@ -124,6 +125,9 @@ void remove_stale_inputs(const fs::path& dir, const TargetInputs& inputs) {
 }
 
 }  // namespace
+
+// A predict's lock without a heartbeat for this long belongs to a run that died on another host.
+constexpr std::chrono::seconds kPredictLockStaleAfter{600};
 
 fs::path find_params(const std::string& model, const PredictOptions& options) {
   const auto file_name = "params_" + model + ".npz";
@@ -253,6 +257,15 @@ PredictSummary predict_target(const PredictOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   auto inputs = read_target_inputs(options);
   inputs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // Two runs writing one target folder would mix their files: the later one stops. The lock is kfold batch's
+  // (DIR/.locks/<id>.lock), so a predict and a batch exclude each other too; a killed run's lock is taken over.
+  data::ensure_directory(options.output_dir);
+  LockDirectory locks(options.output_dir / ".locks", kPredictLockStaleAfter);
+  const auto lock = locks.try_lock(inputs.id);
+  if (!lock)
+    fail_input("{}: another kfold run is writing it ({}); wait for it to finish, or give another -o",
+               (options.output_dir / inputs.id).string(), locks.holder_text(inputs.id));
+  data::remove_temp_files(options.output_dir / inputs.id);  // of a killed run; the lock keeps others out
   return predict_target(inputs, options, models);
 }
 

@@ -137,3 +137,32 @@ TEST_CASE("AtomicOutput: uncommitted output never appears, bad directories are I
                        InputError);
   CHECK_THROWS_WITH_AS(kfold::data::AtomicOutput(dir.path()), doctest::Contains("is a directory"), InputError);
 }
+
+TEST_CASE("AtomicOutput: names up to 255 bytes work, longer ones are refused before any work") {
+  kfold::test::ScratchDir dir("atomic_long_names");
+  const std::string longest(252, 'n');  // + ".h5": 255 bytes, whose ".<name>.tmp.<pid>.<n>" would not fit
+  kfold::data::write_file_atomic(dir / (longest + ".h5"), "x\n");
+  CHECK(kfold::data::read_text_file(dir / (longest + ".h5")) == "x\n");
+  std::string utf8;  // 2-byte letters: the temporary name is cut between characters, not inside one
+  for (int i = 0; i < 127; ++i) utf8 += "\xC3\xA9";
+  kfold::data::write_file_atomic(dir / (utf8 + "x"), "y");
+  CHECK(std::filesystem::exists(dir / (utf8 + "x")));
+  CHECK_THROWS_WITH_AS(kfold::data::AtomicOutput(dir / (longest + ".h5x")),
+                       doctest::Contains("the file name is 256 bytes long, file systems allow 255"), InputError);
+}
+
+TEST_CASE("check_output_is_not_input and remove_temp_files") {
+  kfold::test::ScratchDir dir("atomic_inputs");
+  kfold::data::write_file_atomic(dir / "q.a3m", ">q\nMKV\n");
+  std::filesystem::create_symlink("q.a3m", dir / "link.a3m");
+  CHECK_THROWS_WITH_AS(kfold::data::check_output_is_not_input(dir / "link.a3m", dir / "q.a3m", "-o"),
+                       doctest::Contains("is the input"), InputError);
+  CHECK_NOTHROW(kfold::data::check_output_is_not_input(dir / "new.h5", dir / "q.a3m", "-o"));  // not there yet
+  std::filesystem::create_directories(dir / "msas");
+  for (const char* name : {".result.h5.tmp.123.0", "msas/.q.a3m.tmp.77.3"})
+    kfold::data::write_file_atomic(dir / name, "half");
+  kfold::data::remove_temp_files(dir.path());
+  CHECK_FALSE(std::filesystem::exists(dir / ".result.h5.tmp.123.0"));
+  CHECK_FALSE(std::filesystem::exists(dir / "msas/.q.a3m.tmp.77.3"));
+  CHECK(kfold::data::read_text_file(dir / "q.a3m") == ">q\nMKV\n");
+}

@@ -10,6 +10,8 @@
 - Bad input: exit code 2, one message naming the problem, no output left behind.
 """
 import json
+import subprocess
+import time
 
 import gemmi
 import h5py
@@ -161,6 +163,35 @@ def test_rerun_into_the_same_folder_leaves_no_stale_outputs(kfold, tmp_path):
                            "unrelaxed_model_3.pdb", "unrelaxed_model_3.cif", "confidence_model_3.json"]), left
     assert not (target / "msas").exists()  # the single-sequence rerun's features.h5 has no MSA behind it
     assert json.loads((target / "ranking_debug.json").read_text())["order"] == ["model_3"]
+
+
+def test_one_run_at_a_time_per_target_folder(kfold, build_dir, tmp_path):
+    """Two predicts writing one target folder would mix their files. While one runs (holding kfold batch's
+    lock DIR/.locks/<id>.lock) another stops with exit 2 naming it; after the first is killed (SIGKILL: no
+    cleanup) a rerun takes the dead run's lock over and removes the temporary files it left."""
+    common = [EXAMPLES / "ubiquitin.fasta", "--random-weights", *SMALL, "--models", "model_1_ptm", "--threads", 1,
+              "-o", tmp_path]
+    first = subprocess.Popen([str(build_dir / "bin" / "kfold"), "predict", *map(str, common), "--recycles", "500"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        lock = tmp_path / ".locks" / "ubiquitin.lock"
+        deadline = time.monotonic() + 120
+        while not lock.exists():
+            assert first.poll() is None and time.monotonic() < deadline, "the first run never took its lock"
+            time.sleep(0.05)
+        second = kfold("predict", *common)
+        assert second.returncode == 2, second.stderr
+        assert "another kfold run is writing it" in second.stderr and f"pid {first.pid}" in second.stderr
+    finally:
+        first.kill()
+        first.wait()
+    target = tmp_path / "ubiquitin"
+    target.mkdir(exist_ok=True)
+    (target / f".result_model_1_ptm.h5.tmp.{first.pid}.0").write_bytes(b"half a file")
+    third = kfold("predict", *common)
+    assert third.returncode == 0, third.stderr
+    assert (target / "done").exists() and not lock.exists()
+    assert not [p for p in target.rglob("*") if ".tmp." in p.name]
 
 
 def test_each_model_gets_alphafolds_pipeline_seed(kfold, tmp_path):
