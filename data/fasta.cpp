@@ -117,6 +117,16 @@ void FastaReader::append_residues(std::string_view line, Sequence& sequence) {
 }
 
 bool FastaReader::next(Sequence& sequence) {
+  while (next_record(sequence)) {
+    if (!sequence.residues.empty()) return true;
+    if (!skip_empty_records_)
+      fail_input("{}:{}: FASTA record '{}' has no residues", source(), record_line_, sequence.id);
+    if (empty_records_++ == 0) first_empty_record_ = fmt::format("{}:{} '{}'", source(), record_line_, sequence.id);
+  }
+  return false;
+}
+
+bool FastaReader::next_record(Sequence& sequence) {
   std::string header;
   if (!read_header(record_line_, header)) return false;
   parse_header(std::string_view(header).substr(1), sequence);
@@ -133,8 +143,6 @@ bool FastaReader::next(Sequence& sequence) {
     }
     append_residues(line, sequence);
   }
-  if (sequence.residues.empty())
-    fail_input("{}:{}: FASTA record '{}' has no residues", source(), record_line_, sequence.id);
   return true;
 }
 

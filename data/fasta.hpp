@@ -35,11 +35,18 @@ class FastaReader {
   int64_t internal_stops() const { return internal_stops_; }
   const std::string& first_internal_stop() const { return first_internal_stop_; }
 
+  // Database mode too: a record without residues is skipped (counted by empty_records(), the first named
+  // by first_empty_record(): "file:line 'id'"), as jackhmmer and MMseqs2 accept such files.
+  void skip_empty_records() { skip_empty_records_ = true; }
+  int64_t empty_records() const { return empty_records_; }
+  const std::string& first_empty_record() const { return first_empty_record_; }
+
   // Line of the header of the record last returned by next() (1-based).
   int64_t record_line() const { return record_line_; }
   const std::string& source() const { return reader_.source(); }
 
  private:
+  bool next_record(Sequence& sequence);  // next() without the empty-record rule
   bool read_header(int64_t& line_number, std::string& header);
   void append_residues(std::string_view line, Sequence& sequence);
 
@@ -52,6 +59,9 @@ class FastaReader {
   bool internal_stops_as_x_ = false;
   int64_t internal_stops_ = 0;
   std::string first_internal_stop_;
+  bool skip_empty_records_ = false;
+  int64_t empty_records_ = 0;
+  std::string first_empty_record_;
 };
 
 struct FastaReadOptions {

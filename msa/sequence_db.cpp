@@ -3,7 +3,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -123,10 +128,43 @@ void warn_duplicate_ids(const fs::path& fasta, const fs::path& headers, std::vec
 }
 
 // Says once how many '*' inside database sequences were read as X (and where the first was).
-void warn_internal_stops(const data::FastaReader& reader) {
+// What a database's reader read leniently (see FastaReader's database mode).
+void warn_lenient_reads(const data::FastaReader& reader) {
   if (reader.internal_stops() > 0)
     log_warn("{}: {} '*' (stop codons) inside sequences read as X (unknown), the first at {}", reader.source(),
              reader.internal_stops(), reader.first_internal_stop());
+  if (reader.empty_records() > 0)
+    log_warn("{}: {} records without residues skipped, the first at {}", reader.source(), reader.empty_records(),
+             reader.first_empty_record());
+}
+
+// The temporary folders of `db_dir` ("<db_dir>.tmp.<pid>", or "<db_dir>.tmp" of older versions) that a
+// killed 'kfold db create' left; one whose process still runs (on this host) is another run's, and this
+// run stops rather than race it for the name.
+void remove_abandoned_temp_dirs(const fs::path& db_dir) {
+  const fs::path parent = db_dir.has_parent_path() ? db_dir.parent_path() : fs::path(".");
+  const std::string prefix = db_dir.filename().string() + ".tmp";
+  std::error_code ec;
+  std::vector<fs::path> abandoned;
+  for (const auto& entry : fs::directory_iterator(parent, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(prefix) || !entry.is_directory(ec)) continue;
+    const std::string suffix = name.substr(prefix.size());
+    if (!suffix.empty() &&
+        (suffix.size() < 2 || suffix[0] != '.' ||
+         !std::all_of(suffix.begin() + 1, suffix.end(), [](char c) { return c >= '0' && c <= '9'; })))
+      continue;  // another name that starts alike ("db.tmp.old", "db.tmpfiles")
+    const long pid = suffix.empty() ? 0 : std::strtol(suffix.c_str() + 1, nullptr, 10);
+    if (pid > 0 && pid != ::getpid() && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
+      fail_input(
+          "{}: another 'kfold db create' (pid {}) is creating it now (in {}); wait for it, or choose another name",
+          db_dir.string(), pid, entry.path().string());
+    abandoned.push_back(entry.path());
+  }
+  for (const auto& dir : abandoned) {
+    log_warn("removing {} left by an interrupted 'kfold db create'", dir.string());
+    fs::remove_all(dir, ec);
+  }
 }
 
 }  // namespace
@@ -220,6 +258,7 @@ SequenceDb SequenceDb::open(const fs::path& path) {
   } else {
     data::FastaReader reader(path);
     reader.read_internal_stops_as_x();
+    reader.skip_empty_records();
     data::Sequence seq;
     s.offsets.push_back(0);
     s.header_offsets.push_back(0);
@@ -233,7 +272,7 @@ SequenceDb SequenceDb::open(const fs::path& path) {
       s.header_offsets.push_back(static_cast<int64_t>(s.headers.size()));
     }
     if (s.offsets.size() == 1) fail_input("{}: no sequences in the database", path.string());
-    warn_internal_stops(reader);
+    warn_lenient_reads(reader);
     db.n_seq_ = static_cast<int64_t>(s.offsets.size()) - 1;
     db.n_residues_ = static_cast<int64_t>(s.residues.size());
     db.residues_ = s.residues.data();
@@ -257,12 +296,9 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
     fail_input("{}: {}; the database folder must be created inside an existing directory", parent.string(),
                fs::exists(parent, ec) ? "is a file, not a directory" : "directory does not exist");
   }
+  remove_abandoned_temp_dirs(db_dir);
   fs::path tmp = db_dir;
-  tmp += ".tmp";
-  if (fs::exists(tmp, ec)) {
-    log_warn("removing {} left by an interrupted 'kfold db create'", tmp.string());
-    fs::remove_all(tmp, ec);
-  }
+  tmp += fmt::format(".tmp.{}", ::getpid());  // its own folder: two runs for one name never share one
   if (!fs::create_directory(tmp, ec)) fail_input("{}: cannot create ({})", tmp.string(), ec.message());
   DirectoryGuard guard(tmp);
 
@@ -277,6 +313,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   header_offsets.write_i64(0);
   data::FastaReader reader(fasta);
   reader.read_internal_stops_as_x();
+  reader.skip_empty_records();
   data::Sequence seq;
   Progress progress("db create", 0);
   while (reader.next(seq)) {
@@ -309,7 +346,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   headers.close();
   header_offsets.close();
   warn_duplicate_ids(fasta, tmp / kHeaders, std::move(id_hashes));
-  warn_internal_stops(reader);
+  warn_lenient_reads(reader);
 
   const nlohmann::json manifest = {{"format", "kfold-db"},
                                    {"version", kDbFormatVersion},
@@ -319,6 +356,8 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
                                    {"byte_order", "little"},
                                    {"source", fs::absolute(fasta).string()}};
   data::write_file_atomic(tmp / kManifest, manifest.dump(2) + "\n");
+  if (fs::exists(db_dir, ec))  // another run for this name finished first (rename would replace an empty folder)
+    fail_input("{}: was created by another run meanwhile; this run's copy is removed", db_dir.string());
   fs::rename(tmp, db_dir, ec);
   if (ec) fail_runtime("cannot rename {} to {}: {}", tmp.string(), db_dir.string(), ec.message());
   guard.release();

@@ -68,6 +68,15 @@ TEST_CASE("fasta: empty header and empty records") {
                        doctest::Contains("e.fa:3: FASTA record 'b' has no residues"), InputError);
   CHECK_THROWS_WITH_AS(parse_fasta(">a\nMK\n>last\n", "e.fa"),
                        doctest::Contains("e.fa:3: FASTA record 'last' has no residues"), InputError);
+  // A database's reader skips them and says where the first was.
+  FastaReader db(kfold::data::LineReader::from_string(">a\nMK\n>b desc\n\n>c\nMK\n>d\n", "db.fa"));
+  db.skip_empty_records();
+  Sequence seq;
+  std::vector<std::string> ids;
+  while (db.next(seq)) ids.push_back(seq.id);
+  CHECK(ids == std::vector<std::string>{"a", "c"});
+  CHECK(db.empty_records() == 2);
+  CHECK(db.first_empty_record() == "db.fa:3 'b'");
   CHECK_THROWS_WITH_AS(parse_fasta("", "empty.fa"), doctest::Contains("empty.fa: no FASTA records"), InputError);
   CHECK_THROWS_WITH_AS(parse_fasta("\n  \n", "blank.fa"), doctest::Contains("no FASTA records"), InputError);
 }

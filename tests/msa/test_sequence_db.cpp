@@ -103,11 +103,25 @@ TEST_CASE("SequenceDb: bad inputs are InputErrors naming the path, and leave no 
     CAPTURE(name);
     CHECK_THROWS_AS(msa::create_db(dir / name, dir / "out"), InputError);
     CHECK(!fs::exists(dir / "out"));
-    CHECK(!fs::exists(dir / "out.tmp"));
+    for (const auto& entry : fs::directory_iterator(dir.path()))
+      CHECK_FALSE(entry.path().filename().string().starts_with("out.tmp"));
     CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / name), doctest::Contains(name), InputError);
   }
   msa::create_db(dir / "db.fasta", dir / "db");
   CHECK_THROWS_WITH_AS(msa::create_db(dir / "db.fasta", dir / "db"), doctest::Contains("already exists"), InputError);
+  // Temporary folders: a killed run's are removed; a live run's (pid 1 is alive) stops this one, untouched.
+  for (const char* name : {"db3.tmp", "db3.tmp.999999999"}) fs::create_directories(dir / name / "leftover");
+  fs::create_directories(dir / "db3.tmpfiles");  // not a temporary folder of db3
+  msa::create_db(dir / "db.fasta", dir / "db3");
+  CHECK(msa::SequenceDb::open(dir / "db3").size() == 3);
+  CHECK_FALSE(fs::exists(dir / "db3.tmp"));
+  CHECK_FALSE(fs::exists(dir / "db3.tmp.999999999"));
+  CHECK(fs::exists(dir / "db3.tmpfiles"));
+  fs::create_directories(dir / "db4.tmp.1");
+  CHECK_THROWS_WITH_AS(msa::create_db(dir / "db.fasta", dir / "db4"),
+                       doctest::Contains("another 'kfold db create' (pid 1) is creating it now"), InputError);
+  CHECK(fs::exists(dir / "db4.tmp.1"));
+  CHECK_FALSE(fs::exists(dir / "db4"));
   CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "nothing"), doctest::Contains("database not found"), InputError);
   fs::create_directory(dir / "plain_dir");
   CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "plain_dir"), doctest::Contains("not a kfold database"), InputError);
