@@ -4,17 +4,30 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <mutex>
 #include <string>
 #include <thread>
+
+#include "data/log.hpp"
 
 namespace kfold::data {
 
 int64_t default_threads() {
   if (const char* omp = std::getenv("OMP_NUM_THREADS"); omp != nullptr && *omp != '\0') {
     char* end = nullptr;
-    const long n = std::strtol(omp, &end, 10);  // "8" or "8,4" (nested levels: the first is ours)
-    if (n > 0 && (*end == '\0' || *end == ',')) return n;
+    errno = 0;
+    const long long n = std::strtoll(omp, &end, 10);  // "8" or "8,4" (nested levels: the first is ours)
+    const bool number = end != omp && (*end == '\0' || *end == ',');
+    if (number && errno == 0 && n > 0 && n <= kMaxThreads) return n;
+    if (number && n > kMaxThreads) {  // an overflow too (strtoll gives LLONG_MAX)
+      static std::once_flag warned;
+      std::call_once(warned, [&] {
+        log_warn("OMP_NUM_THREADS={}: more than {} threads; using the CPUs this process may use instead", omp,
+                 kMaxThreads);
+      });
+    }
   }
   cpu_set_t set;
   CPU_ZERO(&set);

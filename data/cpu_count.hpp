@@ -6,7 +6,11 @@
 
 namespace kfold::data {
 
-// OMP_NUM_THREADS when it is set to a positive number (its first entry), else the CPUs of this
+// The most threads kfold takes (--threads' range): more is a typo, not a machine.
+constexpr int64_t kMaxThreads = 4096;
+
+// OMP_NUM_THREADS when it is set to a number in 1..kMaxThreads (its first entry; one beyond that, an
+// overflow included, is warned about and ignored), else the CPUs of this
 // process's affinity mask (a SLURM allocation's cpuset, taskset, docker --cpuset-cpus), else the
 // machine's online CPUs; at least 1.
 int64_t default_threads();

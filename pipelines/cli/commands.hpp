@@ -8,12 +8,14 @@
 #include <functional>
 #include <string>
 
+#include "data/cpu_count.hpp"
+
 namespace kfold::cli {
 
 using Action = std::function<void()>;
 
 // The most `--threads` a command accepts (0 = all cores): larger counts are typing errors.
-inline constexpr int64_t kMaxThreads = 4096;
+using data::kMaxThreads;
 
 // Each adds a subcommand whose callback stores in `action` what to run once parsing succeeded.
 void add_features_command(CLI::App& app, Action& action);

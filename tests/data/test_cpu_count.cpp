@@ -46,7 +46,7 @@ TEST_CASE("default_threads: OMP_NUM_THREADS, else the affinity mask") {
   }
   cpu_set_t all;
   REQUIRE(sched_getaffinity(0, sizeof(all), &all) == 0);
-  for (const char* ignored : {static_cast<const char*>(nullptr), "0", "many", "-2"}) {
+  for (const char* ignored : {static_cast<const char*>(nullptr), "0", "many", "-2", "4097", "99999999999999999999"}) {
     const OmpNumThreads omp(ignored);
     CHECK(kfold::data::default_threads() == CPU_COUNT(&all));
   }
