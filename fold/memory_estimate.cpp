@@ -4,7 +4,9 @@
 #include <c10/core/ScalarType.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "data/error.hpp"
@@ -12,6 +14,8 @@
 #include "kernels/runtime_info.hpp"
 
 namespace kfold::fold {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -116,7 +120,10 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
   return out;
 }
 
-int64_t read_number(const std::string& path) {
+// A cgroup limit this large is none (v1 writes LLONG_MAX rounded down to a page for "no limit").
+constexpr int64_t kNoCgroupLimit = int64_t{1} << 62;
+
+int64_t read_number(const fs::path& path) {
   std::ifstream in(path);
   int64_t value = -1;
   if (!(in >> value)) return -1;
@@ -133,19 +140,46 @@ int64_t cpu_available_bytes() {
       int64_t kib = 0;
       if (fields >> kib) available = kib * 1024;
     }
-  // cgroup v2 (a SLURM job's or a container's limit).
-  const int64_t limit = read_number("/sys/fs/cgroup/memory.max");
-  const int64_t usage = read_number("/sys/fs/cgroup/memory.current");
-  if (limit > 0 && usage >= 0) {
-    const int64_t left = std::max<int64_t>(limit - usage, 0);
-    available = available < 0 ? left : std::min(available, left);
-  }
+  std::ifstream cgroups("/proc/self/cgroup");
+  const std::string membership((std::istreambuf_iterator<char>(cgroups)), std::istreambuf_iterator<char>());
+  const int64_t left = cgroup_memory_left("/sys/fs/cgroup", membership);
+  if (left >= 0) available = available < 0 ? left : std::min(available, left);
   return available;
 }
 
 std::string gib(int64_t bytes) { return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1 << 30)); }
 
 }  // namespace
+
+int64_t cgroup_memory_left(const fs::path& root, const std::string& membership) {
+  int64_t left = -1;
+  // Limit less usage of the cgroup and of each ancestor up to the hierarchy's root: the tightest binds.
+  const auto walk = [&](const fs::path& hierarchy, const std::string& cgroup, const char* limit_file,
+                        const char* usage_file) {
+    const fs::path relative = fs::path(cgroup).relative_path();
+    for (fs::path dir = relative.empty() ? hierarchy : hierarchy / relative;; dir = dir.parent_path()) {
+      const int64_t limit = read_number(dir / limit_file);  // "max" (v2, no limit) reads as -1
+      const int64_t usage = read_number(dir / usage_file);
+      if (limit > 0 && limit < kNoCgroupLimit && usage >= 0) {
+        const int64_t here = std::max<int64_t>(limit - usage, 0);
+        left = left < 0 ? here : std::min(left, here);
+      }
+      if (dir.native().size() <= hierarchy.native().size()) break;  // the hierarchy's root, read last
+    }
+  };
+  std::istringstream lines(membership);
+  for (std::string line; std::getline(lines, line);) {
+    // "hierarchy-id:controllers:path": v2 is "0::/path", v1's memory controller "N:memory:/path" (or with others).
+    const auto first = line.find(':'), second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    const std::string controllers = line.substr(first + 1, second - first - 1), path = line.substr(second + 1);
+    if (controllers.empty())
+      walk(root, path, "memory.max", "memory.current");
+    else if (("," + controllers + ",").find(",memory,") != std::string::npos)
+      walk(root / "memory", path, "memory.limit_in_bytes", "memory.usage_in_bytes");
+  }
+  return left;
+}
 
 MemoryEstimate estimate_peak_memory(const ModelConfig& config, const ProblemSize& size, const RunOptions& options) {
   return estimate(config, size, options);

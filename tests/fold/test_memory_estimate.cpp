@@ -4,10 +4,13 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 
 #include "fold/config.hpp"
 #include "fold/memory_estimate.hpp"
 #include "kernels/runtime_info.hpp"
+#include "test_support.hpp"
 
 namespace fold = kfold::fold;
 
@@ -71,6 +74,35 @@ TEST_CASE("Suggested chunk size fits the memory given, or is 0 when nothing fits
 TEST_CASE("Available memory of the CPU is known on Linux") {
   const int64_t bytes = fold::available_memory_bytes(c10::Device(c10::kCPU));
   CHECK(bytes > 0);
+}
+
+TEST_CASE("cgroup limits: v2 and v1, the tightest of the process's cgroup and its ancestors") {
+  kfold::test::ScratchDir root("cgroup_memory");
+  const auto write = [&](const std::string& file, const std::string& text) {
+    std::filesystem::create_directories((root / file).parent_path());
+    std::ofstream(root / file) << text << "\n";
+  };
+  // v2: a SLURM job's limit (4 GiB, 1 GiB used) above an unlimited step; the root has no files.
+  write("system.slice/job_7/memory.max", "4294967296");
+  write("system.slice/job_7/memory.current", "1073741824");
+  write("system.slice/job_7/step_0/memory.max", "max");
+  write("system.slice/job_7/step_0/memory.current", "1048576");
+  CHECK(fold::cgroup_memory_left(root.path(), "0::/system.slice/job_7/step_0\n") == int64_t{3} << 30);
+  CHECK(fold::cgroup_memory_left(root.path(), "0::/\n") == -1);  // no limit anywhere
+  // A container's namespace root (memory.max at the top), the process's path unknown there.
+  write("memory.max", "2147483648");
+  write("memory.current", "536870912");
+  CHECK(fold::cgroup_memory_left(root.path(), "0::/docker/abc\n") == int64_t{3} << 29);
+  // v1: the memory controller's hierarchy, beside others; "no limit" is LLONG_MAX rounded to a page.
+  write("memory/slurm/job_9/memory.limit_in_bytes", "1073741824");
+  write("memory/slurm/job_9/memory.usage_in_bytes", "268435456");
+  write("memory/slurm/job_9/task_0/memory.limit_in_bytes", "9223372036854771712");
+  write("memory/slurm/job_9/task_0/memory.usage_in_bytes", "4096");
+  CHECK(fold::cgroup_memory_left(root.path(), "5:cpuacct,cpu:/slurm/job_9\n3:memory:/slurm/job_9/task_0\n") ==
+        int64_t{3} << 28);
+  // Usage above the limit leaves nothing, not a negative number.
+  write("memory/slurm/job_9/memory.usage_in_bytes", "2147483648");
+  CHECK(fold::cgroup_memory_left(root.path(), "3:memory:/slurm/job_9/task_0") == 0);
 }
 
 TEST_CASE("A full-size model at L = 3000 fits an 80 GB GPU with a chunk size, in float32 and bfloat16") {
