@@ -1,7 +1,10 @@
 // MSA file reader choosing the format from the first line with text (data/msa_file.hpp).
 #include "data/msa_file.hpp"
 
+#include <string>
 #include <string_view>
+#include <system_error>
+#include <utility>
 
 #include "data/a3m.hpp"
 #include "data/stockholm.hpp"
@@ -10,6 +13,15 @@
 namespace kfold::data {
 
 Msa read_msa_file(const std::filesystem::path& path) {
+  // A pipe (a FIFO, <(...)) cannot be opened twice: its text is read once and parsed from memory.
+  if (std::error_code error; !std::filesystem::is_regular_file(path, error)) {
+    check_input_file(path);
+    std::string text = read_text_file(path);
+    const size_t start = text.find_first_not_of(" \t\n");
+    if (start != std::string::npos && std::string_view(text).substr(start).starts_with("# STOCKHOLM"))
+      return parse_stockholm_string(std::move(text), path.string());
+    return parse_a3m_string(std::move(text), path.string());
+  }
   LineReader probe(path);
   std::string_view first;
   while (probe.next(first) && first.find_first_not_of(" \t") == std::string_view::npos) {

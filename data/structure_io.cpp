@@ -362,15 +362,16 @@ void write_mmcif(const std::filesystem::path& path, const Protein& protein, cons
 
 Protein read_structure(const std::filesystem::path& path) {
   check_input_file(path);
-  gemmi::Structure st;
-  std::error_code size_error;
-  if (std::filesystem::file_size(path, size_error) == 0 && !size_error)
-    fail_input("{}: the file is empty; expected a PDB or mmCIF structure", path.string());
   // Format and gzip are told by the content (a .pdb that is gzip-compressed, a file with no extension).
-  std::string text = read_text_file(path);
+  return parse_structure(read_text_file(path), path.string());
+}
+
+Protein parse_structure(std::string text, const std::string& source) {
+  if (text.empty()) fail_input("{}: the file is empty; expected a PDB or mmCIF structure", source);
+  gemmi::Structure st;
   try {
     if (gemmi::coor_format_from_content(text.data(), text.data() + text.size()) == gemmi::CoorFormat::Mmcif) {
-      gemmi::cif::Document doc = gemmi::cif::read_memory(text.data(), text.size(), path.c_str());
+      gemmi::cif::Document doc = gemmi::cif::read_memory(text.data(), text.size(), source.c_str());
       // Several structures in one file (data blocks with coordinates): the first is read, and said so.
       const auto has_atoms = [](const gemmi::cif::Block& b) { return b.has_tag("_atom_site.id"); };
       if (const auto first = std::find_if(doc.blocks.begin(), doc.blocks.end(), has_atoms); first != doc.blocks.end()) {
@@ -379,19 +380,19 @@ Protein read_structure(const std::filesystem::path& path) {
         doc.blocks.erase(std::remove_if(std::next(first), doc.blocks.end(), has_atoms), doc.blocks.end());
         std::rotate(doc.blocks.begin(), first, std::next(first));
         if (others > 0)
-          log_warn("{}: {} data blocks hold coordinates; the first, data_{}, is read (one structure per file)",
-                   path.string(), others + 1, name);
+          log_warn("{}: {} data blocks hold coordinates; the first, data_{}, is read (one structure per file)", source,
+                   others + 1, name);
       }
       if (!doc.blocks.empty()) number_residues_by_label_where_missing(doc.blocks.front());
       st = gemmi::make_structure_from_doc(doc, true);
     } else {
-      st = gemmi::read_structure_from_char_array(text.data(), text.size(), path.string());
+      st = gemmi::read_structure_from_char_array(text.data(), text.size(), source);
     }
   } catch (const std::exception& e) {
-    fail_input("{}: not a readable PDB/mmCIF file: {}", path.string(), e.what());
+    fail_input("{}: not a readable PDB/mmCIF file: {}", source, e.what());
   }
-  if (st.models.empty()) fail_input("{}: no models (no atoms) in the structure file", path.string());
-  if (st.models.size() > 1) log_info("{}: {} models (an ensemble): the first is read", path.string(), st.models.size());
+  if (st.models.empty()) fail_input("{}: no models (no atoms) in the structure file", source);
+  if (st.models.size() > 1) log_info("{}: {} models (an ensemble): the first is read", source, st.models.size());
   gemmi::setup_entities(st);  // entity types: which HETATM residues belong to a chain's polymer
   Protein p;
   int64_t chain_number = 0;
@@ -447,8 +448,8 @@ Protein read_structure(const std::filesystem::path& path) {
       }
       const auto number = res.seqid.num;
       if (!number.has_value())
-        fail_input("{}: residue {} of chain {} has no residue number (auth_seq_id, label_seq_id)", path.string(),
-                   res.name, chain.name);
+        fail_input("{}: residue {} of chain {} has no residue number (auth_seq_id, label_seq_id)", source, res.name,
+                   chain.name);
       const char conformer = most_occupied_altloc(res);
       if (const auto v = variant.find(res.seqid); conformer != '\0' && v != variant.end() && v->second.first != &res)
         continue;  // a less occupied residue type at this position
@@ -459,7 +460,7 @@ Protein read_structure(const std::filesystem::path& path) {
           fail_input(
               "{}: chain {} has two residues numbered {} ({} and {}) and no alternative-location labels: give one an "
               "insertion code or renumber the chain",
-              path.string(), chain.name, res.seqid.str(), earlier->second.first, res.name);
+              source, chain.name, res.seqid.str(), earlier->second.first, res.name);
         continue;
       }
       if (name != res.name && !selenomethionine)
@@ -487,7 +488,7 @@ Protein read_structure(const std::filesystem::path& path) {
         }
         if (!std::isfinite(atom.pos.x) || !std::isfinite(atom.pos.y) || !std::isfinite(atom.pos.z))
           fail_input("{}: atom {} {} of residue {} {}{} has a coordinate that is not a number ({}); fix or remove it",
-                     path.string(), atom.serial, atom.name, res.name, chain.name, res.seqid.str(), atom.pos.str());
+                     source, atom.serial, atom.name, res.name, chain.name, res.seqid.str(), atom.pos.str());
         const size_t k = base + static_cast<size_t>(a);
         if (p.atom_mask[k] > 0.5f) continue;  // an atom name given twice: the first
         p.atom_mask[k] = 1.0f;
@@ -510,25 +511,25 @@ Protein read_structure(const std::filesystem::path& path) {
           name = std::string(1, c);
           break;
         }
-  if (nucleotides > 0) log_warn("{}: {} nucleotides (DNA/RNA) are not read", path.string(), nucleotides);
+  if (nucleotides > 0) log_warn("{}: {} nucleotides (DNA/RNA) are not read", source, nucleotides);
   if (waters > 0 || ligands > 0)
     log_warn("{}: {} waters and {} ligand groups (HETATM: ions, small molecules) are not read, checked or written",
-             path.string(), waters, ligands);
+             source, waters, ligands);
   if (!unread_atoms.empty())
     log_warn("{}: atoms whose names are not their residue's (AlphaFold's atom names) are not read or checked: {}{}",
-             path.string(), fmt::join(unread_atoms, ", "), unread_atoms.size() == 10 ? ", ..." : "");
+             source, fmt::join(unread_atoms, ", "), unread_atoms.size() == 10 ? ", ..." : "");
   if (!skipped.empty())
     log_warn(
         "{}: residues in the chains that are not one of the 20 amino acids are not read (modified residues, "
         "caps): {}{}",
-        path.string(), fmt::join(skipped, ", "), skipped.size() == 10 ? ", ..." : "");
+        source, fmt::join(skipped, ", "), skipped.size() == 10 ? ", ..." : "");
   if (!renamed.empty())
-    log_warn("{}: force-field residue names read (and written) as their amino acid: {}{}", path.string(),
+    log_warn("{}: force-field residue names read (and written) as their amino acid: {}{}", source,
              fmt::join(renamed, ", "), renamed.size() == 10 ? ", ..." : "");
   if (!unknown.empty())
-    log_warn("{}: residues named UNK are read without side chains and take no part in the checks: {}{}", path.string(),
+    log_warn("{}: residues named UNK are read without side chains and take no part in the checks: {}{}", source,
              fmt::join(unknown, ", "), unknown.size() == 10 ? ", ..." : "");
-  if (p.n_res() == 0) fail_input("{}: no protein residues found", path.string());
+  if (p.n_res() == 0) fail_input("{}: no protein residues found", source);
   return p;
 }
 

@@ -34,5 +34,7 @@ void write_mmcif(const std::filesystem::path& path, const Protein& protein, cons
 // non-finite coordinate and for two residues of one number without altloc labels; a blank chain name
 // becomes the first free letter.
 Protein read_structure(const std::filesystem::path& path);
+// The same from a file's whole text (read once: a pipe cannot be read twice); `source` names it in messages.
+Protein parse_structure(std::string text, const std::string& source);
 
 }  // namespace kfold::data

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "data/error.hpp"
+#include "data/interrupt.hpp"
 
 namespace kfold::pipelines::agent {
 
@@ -23,6 +24,9 @@ std::string environment(const char* name) {
   const char* value = std::getenv(name);
   return value != nullptr ? std::string(value) : std::string();
 }
+
+// libcurl's progress callback: a non-zero return aborts the transfer.
+int stop_when_interrupted(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) { return interrupt_signal() != 0; }
 
 size_t append_to_string(char* data, size_t size, size_t count, void* user) {
   auto& out = *static_cast<std::string*>(user);
@@ -116,7 +120,11 @@ ChatReply post_chat_request(const LlmConfig& config, const std::string& body) {
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, append_to_string);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+  // Ctrl-C or a scheduler's SIGTERM ends the call at once (curl asks about once a second), not at its timeout.
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stop_when_interrupted);
   const CURLcode result = curl_easy_perform(h);
+  if (result == CURLE_ABORTED_BY_CALLBACK) check_interrupt();
   if (result != CURLE_OK) {
     if (result == CURLE_WRITE_ERROR && response.size() + CURL_MAX_WRITE_SIZE > kMaxResponseBytes)
       return {{}, fmt::format("the reply is larger than {} MB", kMaxResponseBytes >> 20)};

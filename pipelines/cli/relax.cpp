@@ -26,15 +26,16 @@ void run_relax(const RelaxCliOptions& o) {
   if (!format || o.output.ends_with(".gz"))
     fail_input("-o {}: the output must end in .pdb or .cif (its format); gzip is not written", o.output);
   data::check_output_is_not_input(o.output, o.input, "-o");
-  { const data::AtomicOutput output_check(o.output); }  // a bad -o is told before the relax, not after
-  const auto protein = data::read_structure(o.input);
+  { const data::AtomicOutput output_check(o.output); }     // a bad -o is told before the relax, not after
+  const std::string text = data::read_text_file(o.input);  // once: a pipe (<(...), a FIFO) cannot be read twice
+  const auto protein = data::parse_structure(text, o.input);
   if (*format == data::StructureFormat::pdb) data::check_fits_pdb(protein);
   const auto relaxed = pipelines::relax_prediction(protein, o.input, pipelines::ChainBonds::by_numbering_and_geometry);
   data::StructureHeader header;  // any structure: its B-factors are not taken for pLDDTs
   header.title = "kfold relax: " + std::filesystem::path(o.input).filename().string();
   header.remarks = {pipelines::kRelaxRemark};
   // A random-weight run's structure stays marked as no prediction once relaxed.
-  if (data::read_text_file(o.input).find(pipelines::kRandomWeightsWarning) != std::string::npos)
+  if (text.find(pipelines::kRandomWeightsWarning) != std::string::npos)
     header.remarks.insert(header.remarks.begin(), pipelines::kRandomWeightsWarning);
   if (*format == data::StructureFormat::mmcif)
     data::write_mmcif(o.output, relaxed.protein, header);

@@ -6,8 +6,11 @@ import http.server
 import json
 import re
 import shutil
+import signal
 import socket
+import subprocess
 import threading
+import time
 from html.parser import HTMLParser
 
 import gemmi
@@ -438,3 +441,31 @@ def test_agent_bad_llm_timeout_fails_before_any_work(kfold, tmp_path, monkeypatc
     assert r.returncode == 2 and "KFOLD_LLM_TIMEOUT='soon'" in r.stderr
     assert "Potts fit" not in r.stderr and "site-independent" not in r.stderr
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_agent_sigterm_during_a_silent_llm_call_stops_at_once(build_dir, tmp_path, monkeypatch):
+    """An endpoint that accepts the connection and never answers: SIGTERM (a scheduler's) ends the call
+    within seconds with exit 143, not after KFOLD_LLM_TIMEOUT (300 s here)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        monkeypatch.setenv("KFOLD_LLM_URL", f"http://127.0.0.1:{silent.getsockname()[1]}/v1/chat/completions")
+        monkeypatch.setenv("KFOLD_LLM_TIMEOUT", "300")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        monkeypatch.setenv("no_proxy", "127.0.0.1")
+        process = subprocess.Popen([str(build_dir / "bin" / "kfold"), "agent", str(SOURCE_DIR / SOURCE_EXAMPLE), "-o",
+                                    str(tmp_path / "out"), "--no-potts", "--threads", "1"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            silent.settimeout(120)
+            connection, _ = silent.accept()  # the call is under way
+            process.send_signal(signal.SIGTERM)
+            started = time.monotonic()
+            _, stderr = process.communicate(timeout=30)
+            connection.close()
+        finally:
+            process.kill()
+    assert process.returncode == 143, stderr
+    assert time.monotonic() - started < 10
+    assert "interrupted by SIGTERM" in stderr
+    assert not (tmp_path / "out" / "done").exists()

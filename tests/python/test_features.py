@@ -1,5 +1,8 @@
 """`kfold features` against the AlphaFold reference pipeline: every array equal to the golden
 fixture made by scripts/make_fixture_raw_features.py (exact: these are integers and strings)."""
+import os
+import threading
+
 import h5py
 import numpy as np
 
@@ -83,3 +86,27 @@ def test_features_accept_crlf_gzip_and_stockholm(kfold, tmp_path):
         assert f["deletion_matrix_int"][1].tolist() == [0, 0, 2, 0]
         assert f["deletion_matrix_int"][2].tolist() == [0, 0, 1, 0]  # 'A' in the query's gap column
         assert f["msa"][2].tolist() == [10, 8, 7, 9]  # M K I L in HHblits order
+
+
+def test_inputs_from_pipes_are_read_once(kfold, tmp_path):
+    """A FIFO or a shell's <(...) can be read only once: an MSA (format probed from its first line) and a
+    structure for `kfold relax` (checked for the random-weights warning too) are read into memory once."""
+    examples = SOURCE_DIR / "data/examples"
+
+    def fifo_with(name, source):
+        path = tmp_path / name
+        os.mkfifo(path)
+        threading.Thread(target=lambda: path.write_bytes(source.read_bytes()), daemon=True).start()
+        return path
+
+    through_pipe = kfold("features", examples / "ubiquitin.fasta", "--msa", fifo_with("msa", examples / "ubiquitin.a3m"),
+                         "-o", tmp_path / "pipe.h5")
+    assert through_pipe.returncode == 0, through_pipe.stderr
+    from_file = kfold("features", examples / "ubiquitin.fasta", "--msa", examples / "ubiquitin.a3m",
+                      "-o", tmp_path / "file.h5")
+    assert from_file.returncode == 0, from_file.stderr
+    with h5py.File(tmp_path / "pipe.h5") as a, h5py.File(tmp_path / "file.h5") as b:
+        assert np.array_equal(a["msa"][()], b["msa"][()])
+    relaxed = kfold("relax", fifo_with("structure", examples / "1hpv_chain_a.pdb"), "-o", tmp_path / "r.pdb")
+    assert relaxed.returncode == 0, relaxed.stderr
+    assert (tmp_path / "r.pdb").stat().st_size > 0
