@@ -75,6 +75,19 @@ char most_occupied_altloc(const gemmi::Residue& res) {
   return best;
 }
 
+// Whether residue i of `chain` is peptide-bonded (C-N under 2 A) to the residue before or after it: an
+// amino acid written as HETATM inside a chain (as some programs write them) is part of it, not a ligand.
+bool peptide_bonded_to_neighbour(const gemmi::Chain& chain, size_t i) {
+  const auto bonded = [](const gemmi::Residue& a, const gemmi::Residue& b) {  // a's C to b's N
+    const gemmi::Atom* c = a.find_atom("C", '*', gemmi::El::C);
+    const gemmi::Atom* n = b.find_atom("N", '*', gemmi::El::N);
+    return c != nullptr && n != nullptr && c->pos.dist(n->pos) < 2.0;
+  };
+  const auto& residues = chain.residues;
+  return (i > 0 && bonded(residues[i - 1], residues[i])) ||
+         (i + 1 < residues.size() && bonded(residues[i], residues[i + 1]));
+}
+
 // A PDB line has 80 columns; "REMARK 250 " takes 11 of them.
 constexpr size_t kPdbRemarkWidth = 69;
 
@@ -431,7 +444,7 @@ Protein parse_structure(std::string text, const std::string& source) {
       // Residues are told by name, not by ATOM/HETATM: the 20 amino acids, force fields' names of their
       // protonation states (HIE, CYX, ...) and selenomethionine (its SE read as SD, as AlphaFold's mmCIF
       // parser does). Modified residues (SEP, ...) and caps (ACE, NME) are not read; a HETATM amino acid
-      // outside the polymer is a ligand.
+      // outside the polymer and bonded to no neighbour is a ligand (a free amino acid).
       const std::string name = amino_acid_name(res.name);
       const bool selenomethionine = res.name == "MSE";
       const int64_t aa = rc::find_resname(name);
@@ -442,7 +455,8 @@ Protein parse_structure(std::string text, const std::string& source) {
           ++ligands;
         continue;
       }
-      if (res.het_flag == 'H' && !selenomethionine && res.entity_type != gemmi::EntityType::Polymer) {
+      if (res.het_flag == 'H' && !selenomethionine && res.entity_type != gemmi::EntityType::Polymer &&
+          !peptide_bonded_to_neighbour(chain, static_cast<size_t>(&res - chain.residues.data()))) {
         ++ligands;
         continue;
       }

@@ -2,6 +2,11 @@
 // numbers, chains, pLDDT in B-factors); header remarks; shape errors. An independent reader
 // (biotite) checks the same files in tests/python/test_structure_output.py.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <sstream>
+#include <string>
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
@@ -140,4 +145,28 @@ TEST_CASE("structure_io: the format a file name announces") {
   CHECK_FALSE(kfold::data::structure_format_of("features.h5").has_value());
   CHECK_FALSE(kfold::data::structure_format_of("pdb").has_value());
   CHECK_FALSE(kfold::data::structure_format_of("structure.pdb.txt").has_value());
+}
+
+TEST_CASE("structure_io: an amino acid written as HETATM inside a chain is read, a free one is a ligand") {
+  // 1hpv chain A with residue 4 (THR) as HETATM, and a copy of residue 1 (PRO) 60 A away as residue 500.
+  const std::string original =
+      kfold::data::read_text_file(std::filesystem::path(KFOLD_SOURCE_DIR) / "data/examples/1hpv_chain_a.pdb");
+  std::istringstream lines(original);
+  std::string text, free_proline;
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("ATOM")) continue;
+    const int number = std::stoi(line.substr(22, 4));
+    if (number == 4) line.replace(0, 6, "HETATM");
+    if (number == 1) {
+      std::string copy = "HETATM" + line.substr(6);
+      copy.replace(22, 4, " 500");
+      copy.replace(30, 8, fmt::format("{:8.3f}", std::stod(line.substr(30, 8)) + 60.0));
+      free_proline += copy + "\n";
+    }
+    text += line + "\n";
+  }
+  const Protein before = kfold::data::parse_structure(original, "1hpv_chain_a.pdb");
+  const Protein het = kfold::data::parse_structure(text + free_proline + "END\n", "het.pdb");
+  CHECK(het.aatype == before.aatype);  // THR 4 kept, the free proline not read
+  CHECK(het.residue_index == before.residue_index);
 }
