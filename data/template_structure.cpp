@@ -13,6 +13,9 @@
 #include <cstdlib>
 #include <map>
 #include <optional>
+#include <set>
+#include <string>
+#include <utility>
 
 #include "data/error.hpp"
 #include "data/residue_constants.hpp"
@@ -131,6 +134,7 @@ TemplateStructure read_template_structure(const std::filesystem::path& path) {
     std::vector<float> positions, mask;
     std::vector<std::map<std::string, float>> best_occupancy;  // per position: atom name → occupancy kept
     std::vector<std::string> residue_names;                    // per position: _atom_site.label_comp_id
+    std::map<int64_t, std::set<std::string>> replaced_names;   // microheterogeneity: types no longer read
   };
   std::vector<std::string> label_order;
   std::map<std::string, LabelChain> label_chains;
@@ -150,7 +154,8 @@ TemplateStructure read_template_structure(const std::filesystem::path& path) {
                                             std::vector<float>(n * rc::atom_type_num * 3, 0.0f),
                                             std::vector<float>(n * rc::atom_type_num, 0.0f),
                                             std::vector<std::map<std::string, float>>(n),
-                                            std::vector<std::string>(n)};
+                                            std::vector<std::string>(n),
+                                            {}};
     }
   }
   if (label_chains.empty()) fail_input("{}: no protein chains (_entity_poly_seq with peptide monomers)", source);
@@ -175,13 +180,26 @@ TemplateStructure read_template_structure(const std::filesystem::path& path) {
       fail_input("{}: _atom_site.label_seq_id {} is outside chain {}'s _entity_poly_seq", source, row.str(3),
                  row.str(2));
     std::string atom_name = row.str(0);
-    chain.residue_names[static_cast<size_t>(index)] = row.str(1);
+    const auto r = static_cast<size_t>(index);
+    if (std::string& current = chain.residue_names[r]; current.empty()) {
+      current = row.str(1);
+    } else if (current != row.str(1)) {
+      // Two residue types at one position (microheterogeneity, under altloc labels): Biopython's
+      // DisorderedResidue selects the type added last, and AlphaFold reads that type's atoms only: never a
+      // mixture of the two.
+      auto& replaced = chain.replaced_names[index];
+      if (replaced.count(row.str(1)) > 0) continue;
+      replaced.insert(std::exchange(current, row.str(1)));
+      std::fill_n(chain.mask.begin() + index * rc::atom_type_num, rc::atom_type_num, 0.0f);
+      std::fill_n(chain.positions.begin() + 3 * index * rc::atom_type_num, 3 * rc::atom_type_num, 0.0f);
+      chain.best_occupancy[r].clear();
+    }
     if (row.str(1) == "MSE" && atom_name == "SE") atom_name = "SD";
     const int64_t atom = rc::find_atom_type(atom_name);
     if (atom < 0) continue;
     const float occupancy = row.has2(8) ? static_cast<float>(cif::as_number(row[8])) : 1.0f;
     // Alternative locations: keep the first with the highest occupancy (Biopython's DisorderedAtom).
-    auto [kept, inserted] = chain.best_occupancy[static_cast<size_t>(index)].try_emplace(atom_name, occupancy);
+    auto [kept, inserted] = chain.best_occupancy[r].try_emplace(atom_name, occupancy);
     if (!inserted) {
       if (!(occupancy > kept->second)) continue;
       kept->second = occupancy;

@@ -23,18 +23,6 @@ namespace {
 
 size_t idx(int64_t i) { return static_cast<size_t>(i); }
 
-// "1abc_A ..." → ("1abc", "A"), as templates._get_pdb_id_and_chain; nullopt for other names.
-std::optional<std::pair<std::string, std::string>> pdb_id_and_chain(const std::string& name) {
-  const auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
-  if (name.size() < 6 || name[4] != '_' || !std::all_of(name.begin(), name.begin() + 4, alnum)) return std::nullopt;
-  size_t end = 5;
-  while (end < name.size() && (alnum(name[end]) || name[end] == '.')) ++end;
-  if (end == 5) return std::nullopt;
-  std::string id = name.substr(0, 4);
-  std::transform(id.begin(), id.end(), id.begin(), [](unsigned char c) { return std::tolower(c); });
-  return std::make_pair(id, name.substr(5, end - 5));
-}
-
 // Where `hit` starts in `chain` when every hit letter equals the chain's or the chain has X there, and
 // an X in the hit matches anything (the fuzzy rule of templates._find_template_in_pdb); -1 if nowhere.
 int64_t fuzzy_find(const std::string& chain, const std::string& hit) {
@@ -101,6 +89,18 @@ bool is_iso_date(const std::string& s) {
 }
 
 }  // namespace
+
+// "1abc_A ..." → ("1abc", "A"), as templates._get_pdb_id_and_chain; nullopt for other names.
+std::optional<std::pair<std::string, std::string>> pdb_id_and_chain(const std::string& name) {
+  const auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  if (name.size() < 6 || name[4] != '_' || !std::all_of(name.begin(), name.begin() + 4, alnum)) return std::nullopt;
+  size_t end = 5;
+  while (end < name.size() && (alnum(name[end]) || name[end] == '.')) ++end;
+  if (end == 5) return std::nullopt;
+  std::string id = name.substr(0, 4);
+  std::transform(id.begin(), id.end(), id.begin(), [](unsigned char c) { return std::tolower(c); });
+  return std::make_pair(id, name.substr(5, end - 5));
+}
 
 TemplateFeatures extract_template_features(const data::TemplateStructure& structure, const std::string& pdb_id,
                                            const std::string& chain_id, const TemplateHit& hit,
@@ -211,8 +211,8 @@ void append_templates(TemplateFeatures& into, const TemplateFeatures& more) {
 
 void check_featurizer_options(const TemplateFeaturizerOptions& options) {
   if (!std::filesystem::is_directory(options.mmcif_dir))
-    fail_input("template mmCIF folder {} does not exist (give the folder of <pdb id>.cif[.gz] files)",
-               options.mmcif_dir.string());
+    fail_input("template mmCIF folder {} {} (give the folder of <pdb id>.cif[.gz] files)", options.mmcif_dir.string(),
+               std::filesystem::exists(options.mmcif_dir) ? "is a file, not a folder" : "does not exist");
   if (!options.max_template_date.empty() && !is_iso_date(options.max_template_date))
     fail_input("max template date '{}' is not a date: use YYYY-MM-DD", options.max_template_date);
   if (options.max_hits < 1) fail_input("max template hits must be at least 1 (is {})", options.max_hits);

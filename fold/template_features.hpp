@@ -9,6 +9,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -76,6 +77,10 @@ TemplateFeatures extract_template_features(const data::TemplateStructure& struct
 std::string prefilter_template_hit(const TemplateHit& hit, const std::string& query_sequence);
 
 // InputError for a mmcif_dir that is not a folder or a max_template_date that is not YYYY-MM-DD.
+// "1abc_A ..." → ("1abc", "A"), as AlphaFold's templates._get_pdb_id_and_chain; nullopt for names that
+// are no PDB chain's (a hit needs one to find its mmCIF file).
+std::optional<std::pair<std::string, std::string>> pdb_id_and_chain(const std::string& name);
+
 void check_featurizer_options(const TemplateFeaturizerOptions& options);
 
 // HmmsearchHitFeaturizer.get_templates (AlphaFold's featurizer for pdb_seqres search hits): hits by

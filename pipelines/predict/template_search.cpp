@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include "data/error.hpp"
+#include "data/fasta.hpp"
 #include "data/log.hpp"
 #include "data/residue_constants.hpp"
 #include "msa/pssm.hpp"
@@ -22,6 +23,23 @@ void check_template_search_options(const TemplateSearchOptions& options) {
     fail_input("--template-db needs --template-mmcif-dir: the folder of the PDB's mmCIF files (<id>.cif[.gz])");
   if (!(options.evalue > 0.0)) fail_input("--template-evalue must be > 0 (got {})", options.evalue);
   fold::check_featurizer_options(options.featurizer);
+  // A database of other sequences (UniRef, a FASTA of models) gives hits no mmCIF file is found for: zero
+  // templates, silently. Its first record tells (read alone: a FASTA is not read whole here).
+  std::string first;
+  if (std::filesystem::is_directory(options.db)) {
+    const auto db = msa::SequenceDb::open(options.db);
+    if (db.size() > 0) first = db.id(0);
+  } else {
+    data::FastaReader reader(options.db);
+    reader.read_internal_stops_as_x();
+    reader.skip_empty_records();
+    if (data::Sequence record; reader.next(record)) first = record.id;
+  }
+  if (!first.empty() && !fold::pdb_id_and_chain(first))
+    fail_input(
+        "--template-db {}: its first record '{}' is not named <pdb id>_<chain> as the PDB's pdb_seqres.txt "
+        "names them ('>101m_A mol:protein length:154  MYOGLOBIN'); templates are found by those names",
+        options.db.string(), first);
 }
 
 fold::TemplateHit template_hit(const msa::Hit& hit, const msa::SequenceDb& db) {

@@ -152,3 +152,29 @@ TEST_CASE("Template structure: alternative locations, selenium, hydrogens, water
   for (int64_t a = 0; a < rc::atom_type_num; ++a) observed += q.atom_mask[2 * rc::atom_type_num + a];
   CHECK(observed == 0.0f);  // ALA 3: in SEQRES, no atoms
 }
+
+TEST_CASE("Template structure: two residue types at one position give the atoms of one, as AlphaFold reads them") {
+  // Microheterogeneity at ALA 3: SER (altloc A, more occupied) given first, then ALA (B). Biopython's
+  // DisorderedResidue selects the type added last, and AlphaFold reads its atoms only: ALA's CA and CB,
+  // never SER's OG beside them (a chimera), whatever the occupancies.
+  std::string entry = kSmallEntry;
+  entry.insert(entry.find("HETATM 8 O . HOH"),
+               "ATOM 10 CA A SER A 3 Q 3.0 3.0 3.0 0.7 1\n"
+               "ATOM 11 OG A SER A 3 Q 4.0 4.0 4.0 0.7 1\n"
+               "ATOM 12 CA B ALA A 3 Q 5.0 5.0 5.0 0.3 1\n"
+               "ATOM 13 CB B ALA A 3 Q 6.0 6.0 6.0 0.3 1\n"
+               "ATOM 14 CA A SER A 3 Q 7.0 7.0 7.0 0.9 1\n");  // a late row of the replaced type: not read
+  kfold::test::ScratchDir dir("template_structure_microheterogeneity");
+  std::ofstream(dir / "test.cif") << entry;
+  const auto s = kfold::data::read_template_structure(dir / "test.cif");
+  REQUIRE(s.chains.size() == 1);
+  const auto& q = s.chains.front();
+  const auto at = [&](const char* atom) {
+    return static_cast<size_t>(2 * rc::atom_type_num + rc::find_atom_type(atom));
+  };
+  CHECK(q.atom_mask[at("CA")] == 1.0f);
+  CHECK(q.atom_positions[3 * at("CA")] == 5.0f);
+  CHECK(q.atom_mask[at("CB")] == 1.0f);
+  CHECK(q.atom_mask[at("OG")] == 0.0f);
+  CHECK(q.atom_positions[3 * at("OG")] == 0.0f);
+}

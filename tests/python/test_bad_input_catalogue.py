@@ -225,6 +225,9 @@ CASES = [
          r"-o .*q\.a3m: is the input .*q\.a3m; writing it would destroy that input"),
     Case("features/output-name-too-long", "features {ex}/ubiquitin.fasta -o {tmp}/" + "n" * 253 + ".h5", None, 2,
          r"the file name is 256 bytes long, file systems allow 255"),
+    Case("features/template-db-not-pdb-chains", "features {ex}/ubiquitin.fasta --template-db {ex}/ubiquitin_db.fasta "
+         "--template-mmcif-dir {tmp} -o {tmp}/out.h5", None, 2,
+         r"--template-db .*ubiquitin_db\.fasta: its first record 'synthetic_homolog_1' is not named <pdb id>_<chain>"),
     Case("features/disk-full-at-create", "features {ex}/ubiquitin.fasta -o {tmp}/out.h5", None, 1,
          r"out\.h5: cannot create HDF5 file \(disk full or file size limit", fsize=0),
     Case("features/disk-full-at-flush", "features {ex}/ubiquitin.fasta -o {tmp}/out.h5", None, 1,
