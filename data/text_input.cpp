@@ -1,8 +1,11 @@
-// LineReader over zlib's gzFile (which reads plain files unchanged) or an in-memory string.
+// LineReader over a file (plain, or gzip decoded with zlib's inflate, member after member) or a string.
 #include "data/text_input.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -13,11 +16,44 @@ namespace kfold::data {
 
 namespace fs = std::filesystem;
 
+// The file and, for gzip content, zlib's inflate state. Members are decoded one after another (bgzip,
+// `cat a.gz b.gz`); what follows a member must be another one: zlib's gzread would drop any other bytes
+// there silently ("trailing garbage"), which a damaged member header also is.
 struct LineReader::Gz {
-  gzFile file = nullptr;
+  int fd = -1;
+  bool gzip = false;       // else the bytes pass through
+  bool in_member = false;  // inside a gzip member (its end not seen yet)
+  bool raw_eof = false;    // read(2) has returned 0
+  z_stream zs{};
+  bool zs_ready = false;
+  std::string raw;  // bytes read from the file, not yet inflated (gzip) or handed on (plain)
+  size_t raw_pos = 0;
+  int64_t raw_offset = 0;  // file offset of raw[0]
+
   ~Gz() {
-    if (file) gzclose(file);
+    if (zs_ready) inflateEnd(&zs);
+    if (fd >= 0) ::close(fd);
   }
+
+  // Reads more of the file into `raw` (keeping what is unread); false at the end of the file.
+  bool read_more(const std::string& source) {
+    if (raw_eof) return false;
+    raw_offset += static_cast<int64_t>(raw_pos);
+    raw.erase(0, raw_pos);
+    raw_pos = 0;
+    constexpr size_t kChunk = 1 << 20;
+    const size_t old = raw.size();
+    raw.resize(old + kChunk);
+    ssize_t n;
+    do n = ::read(fd, raw.data() + old, kChunk);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) fail_input("{}: read error: {}", source, std::strerror(errno));
+    raw.resize(old + static_cast<size_t>(n));
+    raw_eof = n == 0;
+    return n > 0;
+  }
+
+  size_t unread() const { return raw.size() - raw_pos; }
 };
 
 void check_input_file(const fs::path& path) {
@@ -29,11 +65,27 @@ void check_input_file(const fs::path& path) {
     fail_input("{}: not a regular file", path.string());
 }
 
+namespace {
+
+bool starts_gzip_member(const std::string& bytes, size_t pos) {
+  return bytes.size() >= pos + 2 && static_cast<unsigned char>(bytes[pos]) == 0x1f &&
+         static_cast<unsigned char>(bytes[pos + 1]) == 0x8b;
+}
+
+}  // namespace
+
 LineReader::LineReader(const fs::path& path) : gz_(std::make_unique<Gz>()), source_(path.string()) {
   check_input_file(path);
-  gz_->file = gzopen(path.c_str(), "rb");
-  if (!gz_->file) fail_input("{}: cannot open: {}", source_, std::strerror(errno));
-  gzbuffer(gz_->file, 1 << 20);
+  gz_->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (gz_->fd < 0) fail_input("{}: cannot open: {}", source_, std::strerror(errno));
+  while (gz_->unread() < 2 && gz_->read_more(source_)) {
+  }
+  gz_->gzip = starts_gzip_member(gz_->raw, 0);  // gzip is told by the content, not the name
+  if (gz_->gzip) {
+    if (inflateInit2(&gz_->zs, 16 + MAX_WBITS) != Z_OK) fail_runtime("{}: zlib cannot start", source_);
+    gz_->zs_ready = true;
+    gz_->in_member = true;
+  }
 }
 
 LineReader LineReader::from_string(std::string text, std::string source_name) {
@@ -54,28 +106,67 @@ bool LineReader::fill() {
   if (eof_ || !gz_) return false;
   buffer_.erase(0, pos_);
   pos_ = 0;
+  Gz& g = *gz_;
+  if (!g.gzip) {  // plain text: hand the bytes on
+    if (g.unread() == 0 && !g.read_more(source_)) {
+      eof_ = true;
+      return false;
+    }
+    buffer_.append(g.raw, g.raw_pos);
+    g.raw_pos = g.raw.size();
+    return true;
+  }
   constexpr size_t kChunk = 1 << 20;
   const size_t old = buffer_.size();
   buffer_.resize(old + kChunk);
-  const int n = gzread(gz_->file, buffer_.data() + old, static_cast<unsigned>(kChunk));
-  if (n < 0) {
-    int code = 0;
-    const char* msg = gzerror(gz_->file, &code);
-    fail_input("{}: read error (corrupt gzip stream?): {}", source_, msg ? msg : "unknown");
-  }
-  buffer_.resize(old + static_cast<size_t>(n));
-  if (n == 0) {
-    // gzread() returns 0 both at a clean end and at a gzip stream cut short; only gzerror() tells.
-    int code = Z_OK;
-    const char* msg = gzerror(gz_->file, &code);
-    if (code != Z_OK)
+  size_t produced = 0;
+  while (produced == 0) {
+    if (!g.in_member) {
+      // Between members: another member, the end of the file, or bytes that are no gzip (a damaged member).
+      while (g.unread() < 2 && g.read_more(source_)) {
+      }
+      if (g.unread() == 0) break;  // the clean end
+      if (!starts_gzip_member(g.raw, g.raw_pos)) {
+        const int64_t at = g.raw_offset + static_cast<int64_t>(g.raw_pos);
+        bool zeros = true;  // zero padding (some tools write it) is no data, as gzip itself allows
+        do {
+          zeros = std::all_of(g.raw.begin() + static_cast<std::ptrdiff_t>(g.raw_pos), g.raw.end(),
+                              [](char c) { return c == 0; });
+          g.raw_pos = g.raw.size();
+        } while (zeros && g.read_more(source_));
+        if (zeros) break;
+        fail_input(
+            "{}: the bytes after the gzip member ending at byte {} are not gzip (a damaged member or appended "
+            "data); the file is corrupt: download or copy it again (gzip -t tells)",
+            source_, at);
+      }
+      if (inflateReset(&g.zs) != Z_OK) fail_runtime("{}: zlib cannot restart", source_);
+      g.in_member = true;
+    }
+    if (g.unread() == 0 && !g.read_more(source_))
       fail_input(
-          "{}: the gzip stream ends early or is damaged ({}): the file is truncated or corrupt; download or "
-          "copy it again",
-          source_, msg ? msg : "unknown");
-    eof_ = true;
+          "{}: the gzip stream ends early or is damaged (unexpected end of file): the file is truncated or corrupt; "
+          "download or copy it again",
+          source_);
+    g.zs.next_in = reinterpret_cast<Bytef*>(g.raw.data() + g.raw_pos);
+    g.zs.avail_in = static_cast<uInt>(g.unread());
+    g.zs.next_out = reinterpret_cast<Bytef*>(buffer_.data() + old + produced);
+    g.zs.avail_out = static_cast<uInt>(kChunk - produced);
+    const int status = inflate(&g.zs, Z_NO_FLUSH);
+    g.raw_pos = g.raw.size() - g.zs.avail_in;
+    produced = kChunk - g.zs.avail_out;
+    if (status == Z_STREAM_END) {
+      g.in_member = false;
+    } else if (status != Z_OK && status != Z_BUF_ERROR) {
+      fail_input(
+          "{}: the gzip stream ends early or is damaged ({}): the file is truncated or corrupt; download or copy it "
+          "again",
+          source_, g.zs.msg != nullptr ? g.zs.msg : "invalid data");
+    }
   }
-  return n > 0;
+  buffer_.resize(old + produced);
+  if (produced == 0) eof_ = true;
+  return produced > 0;
 }
 
 bool LineReader::next(std::string_view& line) {

@@ -1,6 +1,7 @@
 // Tests for LineReader (plain, gzip, CRLF, byte-order marks, long lines, binary and truncated input) and
 // atomic output files.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <zlib.h>
 
 #include <fstream>
@@ -104,6 +105,29 @@ TEST_CASE("LineReader: a gzip file cut short is an InputError, not a shorter inp
   std::string_view line;
   CHECK_THROWS_WITH_AS(while (cut.next(line)){}, doctest::Contains("cut.fasta.gz: the gzip stream ends early"),
                        InputError);
+}
+
+TEST_CASE("LineReader: gzip members are read one after another, bytes after them that are no gzip are an error") {
+  kfold::test::ScratchDir dir("text_input_members");
+  const auto gzip = [&](const std::string& text) {
+    gzFile gz = gzopen((dir / "member.gz").c_str(), "wb");
+    REQUIRE(gz);
+    gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
+    gzclose(gz);
+    return read_bytes(dir / "member.gz");
+  };
+  const std::string first = gzip(">a\nMKV\n"), second = gzip(">b\nMQIF\n");
+  write_bytes(dir / "two.gz", first + second + std::string(16, '\0'));  // (cat a.gz b.gz; zero padding)
+  LineReader two(dir / "two.gz");
+  CHECK(all_lines(two) == std::vector<std::string>{">a", "MKV", ">b", "MQIF"});
+  std::string damaged = second;
+  damaged[0] = 0;  // the second member's header: zlib's gzread would stop there silently
+  write_bytes(dir / "damaged.gz", first + damaged);
+  LineReader reader(dir / "damaged.gz");
+  std::string_view line;
+  const std::string expected =
+      fmt::format("damaged.gz: the bytes after the gzip member ending at byte {} are not gzip", first.size());
+  CHECK_THROWS_WITH_AS(while (reader.next(line)){}, doctest::Contains(expected.c_str()), InputError);
 }
 
 TEST_CASE("LineReader: a byte-order mark is dropped, a carriage return inside a line is an InputError") {
