@@ -463,6 +463,14 @@ ProcessedFeatures read_processed_features(const std::filesystem::path& path) {
     npz_file = std::make_unique<data::NpzFile>(path);
   else
     h5_file = std::make_unique<data::H5Reader>(path);
+  // AlphaFold's raw feature dict (features.pkl's arrays saved as .npz or .h5) is no processed input.
+  for (const char* raw_only : {"deletion_matrix_int", "between_segment_residues", "num_alignments"})
+    if (npz ? npz_file->find(raw_only) != nullptr : h5_file->contains(raw_only))
+      fail_input(
+          "{}: holds AlphaFold's raw features ('{}'), not processed ones; kfold reads raw features as its own "
+          "features.h5: make it with kfold features (from the MSAs), or kfold.Features.from_dict(...).save(...) "
+          "in Python, and pass that to --features",
+          path.string(), raw_only);
   for (const ArraySpec& spec : array_specs()) {
     std::vector<int64_t> shape;
     if (npz) {

@@ -2,19 +2,51 @@
 #include "msa/mapped_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <utility>
 
 #include "data/error.hpp"
 
 namespace kfold::msa {
 
+namespace {
+
+// A mapped file cut short while mapped (a database replaced in place: `cp` truncates first) makes the
+// next read of a page beyond its new end raise SIGBUS, which would kill the process without a word. The
+// handler, installed where nobody else handles SIGBUS, says what happened and exits with status 1; it
+// does only async-signal-safe work (write, _exit).
+extern "C" void on_mapped_file_truncated(int) {
+  constexpr char message[] =
+      "kfold: error: a memory-mapped database file was truncated or replaced while it was being read "
+      "(SIGBUS); let the database be written completely (kfold db create builds a new one under its own "
+      "name), then run again\n";
+  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, message, sizeof(message) - 1);
+  ::_exit(1);
+}
+
+void install_truncation_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (::sigaction(SIGBUS, nullptr, &current) != 0 || current.sa_handler != SIG_DFL) return;
+    struct sigaction handler {};
+    handler.sa_handler = on_mapped_file_truncated;
+    sigemptyset(&handler.sa_mask);
+    ::sigaction(SIGBUS, &handler, nullptr);
+  });
+}
+
+}  // namespace
+
 MappedFile::MappedFile(const std::filesystem::path& path) {
+  install_truncation_handler();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail_input("{}: cannot open ({})", path.string(), std::strerror(errno));
   struct stat st {};

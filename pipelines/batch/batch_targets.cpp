@@ -146,10 +146,6 @@ std::vector<BatchTarget> read_folder(const fs::path& dir) {
 
 }  // namespace
 
-// The longest output id: DIR/<id>/ and its lock DIR/.locks/<id>.lock.break, a given MSA <id>.sto.gz and the
-// temporary name of msas/<id>.a3m (".<id>.a3m.tmp.<pid>.<n>") must stay within NAME_MAX (255 bytes).
-constexpr size_t kMaxIdLength = 200;
-
 std::vector<BatchTarget> read_batch_targets(const fs::path& input) {
   std::vector<BatchTarget> targets;
   if (fs::is_directory(input)) {
@@ -169,9 +165,9 @@ std::vector<BatchTarget> read_batch_targets(const fs::path& input) {
       fail_input("{}: id '{}' is the name of the batch's own summary file DIR/summary.tsv; rename the target",
                  target.source, id);
     // Refused here, before any work: later it would stop every worker of every shard at its first summary.
-    if (id.size() > kMaxIdLength)
+    if (id.size() > kMaxTargetIdLength)
       fail_input("{}: id '{}...' is {} characters long, at most {} (it names the folder DIR/<id>/); shorten it",
-                 target.source, id.substr(0, 40), id.size(), kMaxIdLength);
+                 target.source, id.substr(0, 40), id.size(), kMaxTargetIdLength);
     const auto [it, inserted] = seen.emplace(id, target.source);
     if (!inserted)
       fail_input("{}: id '{}' again (first at {}); every target needs its own output folder DIR/<id>/", target.source,

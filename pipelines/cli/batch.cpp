@@ -1,9 +1,11 @@
 // `kfold batch INPUT -o DIR`: many targets, resumable and sharded (pipelines/batch/batch_run.hpp).
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include "data/error.hpp"
@@ -42,26 +44,37 @@ std::pair<int64_t, int64_t> shard_from_slurm(const char* id) {
     const char* value = std::getenv(name);
     return value != nullptr ? value : "";
   };
+  // Every SLURM number is a whole number: one that is not (a script's typo) must not read as 0 (shard 0).
+  const auto number = [](const char* name, const std::string& text) {
+    long value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < 0)
+      fail_input("{}='{}': not a whole number >= 0; set it as SLURM does, or pass --shard I/N", name, text);
+    return value;
+  };
+  const long task = number("SLURM_ARRAY_TASK_ID", id);
   if (const std::string shards = env("KFOLD_SHARDS"); !shards.empty())
     return pipelines::parse_shard(fmt::format("{}/{}", id, shards), "shard from SLURM_ARRAY_TASK_ID/KFOLD_SHARDS");
   const std::string count = env("SLURM_ARRAY_TASK_COUNT");
   if (count.empty()) fail_input("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; pass --shard I/N");
   const std::string min = env("SLURM_ARRAY_TASK_MIN");
   const std::string max = env("SLURM_ARRAY_TASK_MAX");
-  if (!min.empty() && !max.empty() && std::atol(max.c_str()) - std::atol(min.c_str()) + 1 != std::atol(count.c_str()))
+  const long n_tasks = number("SLURM_ARRAY_TASK_COUNT", count);
+  const long first = min.empty() ? 0 : number("SLURM_ARRAY_TASK_MIN", min);
+  if (!min.empty() && !max.empty() && number("SLURM_ARRAY_TASK_MAX", max) - first + 1 != n_tasks)
     fail_input(
         "SLURM array ids {}..{} are not contiguous ({} tasks), as after resubmitting some tasks: set "
         "KFOLD_SHARDS=N, the first submission's task count (its array ids 0..N-1), or pass --shard I/N",
         min, max, count);
   // One task of id > 0 is most likely one task of an array resubmitted (--array=3): as shard 0/1 it would take
   // every target, under a time limit meant for one shard.
-  if (count == "1" && std::atol(id) != 0)
+  if (n_tasks == 1 && task != 0)
     fail_input(
         "SLURM array task {} is its array's only task, as after resubmitting one task: set KFOLD_SHARDS=N, the "
         "first submission's task count (its array ids 0..N-1), or pass --shard I/N (--shard 0/1: every target)",
         id);
   // Array ids may start at any number (--array=1-100): shift by SLURM_ARRAY_TASK_MIN.
-  const long index = std::atol(id) - (min.empty() ? 0 : std::atol(min.c_str()));
+  const long index = task - first;
   return pipelines::parse_shard(fmt::format("{}/{}", index, count), "shard from SLURM_ARRAY_TASK_ID/COUNT");
 }
 
@@ -136,8 +149,9 @@ void add_batch_command(CLI::App& app, Action& action) {
       "--no-wait", [o] { o->batch.wait_for_busy = false; },
       "Leave targets that other workers hold to them (exit 4) instead of waiting until they are done or their "
       "worker is gone");
-  cmd->add_option("--lock-timeout", o->lock_timeout,
-                  "Seconds without a heartbeat after which a lock of another host (or container) on a target is taken over")
+  cmd->add_option(
+         "--lock-timeout", o->lock_timeout,
+         "Seconds without a heartbeat after which a lock of another host (or container) on a target is taken over")
       ->capture_default_str();
   add_template_options(*cmd, o->templates);
   add_model_options(*cmd, o->model);

@@ -124,10 +124,20 @@ void remove_stale_inputs(const fs::path& dir, const TargetInputs& inputs) {
   if (written.empty()) fs::remove(dir / "msas", error);  // only when empty
 }
 
-}  // namespace
+// The output id of a FASTA id or file stem `text` read from `source`; one too long to name a folder is refused.
+std::string checked_target_id(const std::string& text, const fs::path& source) {
+  std::string id = target_id_from(text);
+  if (id.size() > kMaxTargetIdLength)
+    fail_input(
+        "{}: the target id '{}...' is {} characters long, at most {} (it names the folder DIR/<id>/); shorten it",
+        source.string(), id.substr(0, 40), id.size(), kMaxTargetIdLength);
+  return id;
+}
 
 // A predict's lock without a heartbeat for this long belongs to a run that died on another host.
 constexpr std::chrono::seconds kPredictLockStaleAfter{600};
+
+}  // namespace
 
 fs::path find_params(const std::string& model, const PredictOptions& options) {
   const auto file_name = "params_" + model + ".npz";
@@ -156,14 +166,15 @@ fs::path find_params(const std::string& model, const PredictOptions& options) {
 TargetInputs read_target_inputs(const PredictOptions& options) {
   TargetInputs in;
   if (!options.features.empty()) {
-    in.id = target_id_from(options.features.stem().string());
+    in.id = checked_target_id(options.features.stem().string(), options.features);
     in.owns_input_files = true;
     // kfold's own features.h5 (kfold features, an earlier predict, Features.save): raw features, which go
     // through the input pipeline as a FASTA's would; anything else is AlphaFold-processed features.
     if (data::is_hdf5_file(options.features) &&
         data::H5Reader(options.features).attribute("kfold_format").starts_with("raw_features")) {
       in.raw = fold::read_raw_features(options.features);
-      if (const auto& name = in.raw->domain_name; !name.empty()) in.id = target_id_from(name.substr(0, name.find(' ')));
+      if (const auto& name = in.raw->domain_name; !name.empty())
+        in.id = checked_target_id(name.substr(0, name.find(' ')), options.features);
       return in;
     }
     in.processed = fold::read_processed_features(options.features);
@@ -174,7 +185,7 @@ TargetInputs read_target_inputs(const PredictOptions& options) {
     fail_input("{}: holds {} sequences; kfold predict takes one target (use kfold batch for several)",
                options.query.string(), queries.size());
   const auto& query = queries.front();
-  in.id = target_id_from(query.id);
+  in.id = checked_target_id(query.id, options.query);
   std::vector<data::Msa> msas;
   std::vector<std::string> names;
   for (const auto& path : options.msas) {

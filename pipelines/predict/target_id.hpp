@@ -2,9 +2,14 @@
 // torch-free, so the batch manifest reader (and its fuzz harness) can use it without the model.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace kfold::pipelines {
+
+// The longest id: DIR/<id>/ and its lock DIR/.locks/<id>.lock.break, a given MSA <id>.sto.gz and the
+// temporary name of msas/<id>.a3m (".<id>.a3m.tmp.<pid>.<n>") must stay within NAME_MAX (255 bytes).
+inline constexpr size_t kMaxTargetIdLength = 200;
 
 // Letters, digits, '-', '_' and '.' of a FASTA id or file stem; anything else becomes '_', and so does a
 // leading '.'.

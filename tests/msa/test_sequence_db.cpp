@@ -1,5 +1,7 @@
 // kfold-db packing and opening: contents equal the FASTA, errors for bad inputs leave nothing behind.
 #include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -8,6 +10,7 @@
 #include "data/fasta.hpp"
 #include "data/log.hpp"
 #include "data/text_input.hpp"
+#include "msa/mapped_file.hpp"
 #include "msa/sequence_db.hpp"
 #include "test_support.hpp"
 
@@ -147,3 +150,35 @@ TEST_CASE("SequenceDb: bad inputs are InputErrors naming the path, and leave no 
   data::write_file_atomic(manifest, "[1, 2]");
   CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "db2"), doctest::Contains("expected a JSON object"), InputError);
 }
+
+// Under AddressSanitizer SIGBUS is the sanitizer's (kfold installs its handler only over the default).
+#ifndef __SANITIZE_ADDRESS__
+TEST_CASE("MappedFile: a file truncated while mapped ends the process with a message and status 1, not SIGBUS") {
+  test::ScratchDir dir("msa_mapped_truncated");
+  const auto path = dir / "residues.bin";
+  std::ofstream(path) << std::string(1 << 16, 'A');
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {  // the child maps the file, sees it cut to nothing (cp onto it), and reads on
+    ::dup2(pipe_fds[1], STDERR_FILENO);
+    const msa::MappedFile mapped(path);
+    ::truncate(path.c_str(), 0);
+    volatile uint8_t last = mapped.bytes()[mapped.bytes().size() - 1];
+    (void)last;
+    ::_exit(0);  // not reached: the read raises SIGBUS
+  }
+  ::close(pipe_fds[1]);
+  std::string stderr_text;
+  char buffer[512];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
+    stderr_text.append(buffer, static_cast<size_t>(n));
+  ::close(pipe_fds[0]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(stderr_text.find("kfold: error: a memory-mapped database file was truncated or replaced") != std::string::npos);
+}
+#endif

@@ -69,6 +69,12 @@ def truncated(name, source):
     return make
 
 
+def raw_features_npz(tmp):
+    """AlphaFold's raw feature dict (features.pkl) saved as .npz: not processed features."""
+    np.savez(tmp / "raw.npz", aatype=np.eye(21, dtype=np.int32)[[0, 1, 2]],
+             deletion_matrix_int=np.zeros((1, 3), np.int32), msa=np.zeros((1, 3), np.int32))
+
+
 def params_with_wrong_shape(tmp):
     """The fixture's parameters with one key one column short."""
     with np.load(FX / "ptm_recycle_params.npz") as z:
@@ -282,6 +288,8 @@ CASES = [
     Case("predict/features-truncated-npz", "predict --features {tmp}/features.npz {small} -o {tmp}/out",
          truncated("features.npz", FX / "ptm_recycle_features.npz"), 2,
          r"features\.npz: not an \.npz file .*truncated"),
+    Case("predict/features-alphafold-raw-npz", "predict --features {tmp}/raw.npz {small} -o {tmp}/out", raw_features_npz,
+         2, r"raw\.npz: holds AlphaFold's raw features \('deletion_matrix_int'\), not processed ones; .*kfold features"),
     Case("predict/features-npz-missing-key", "predict --features {tmp}/features.npz {small} -o {tmp}/out",
          features_without("features.npz", "msa_feat"), 2, r"features\.npz: processed features lack 'msa_feat'"),
     Case("predict/features-npz-wrong-shape", "predict --features {tmp}/features.npz {small} -o {tmp}/out",
@@ -294,11 +302,11 @@ CASES = [
               lambda tmp: (tmp / "features.h5").write_bytes((tmp / "full.h5").read_bytes()[:4096])), 2,
          r"features\.h5"),
     Case("predict/output-is-a-file", "predict {ex}/ubiquitin.fasta {small} -o {tmp}/afile", FILE, 2,
-         r"afile/ubiquitin: cannot create output directory"),
+         r"afile: exists and is not a directory"),
     Case("predict/output-under-a-file", "predict {ex}/ubiquitin.fasta {small} -o {tmp}/afile/out", FILE, 2,
-         r"afile/out/ubiquitin: cannot create output directory"),
+         r"afile/out: cannot create output directory"),
     Case("predict/disk-full-first-file", "predict {ex}/ubiquitin.fasta {small} -o {tmp}/out", None, 1,
-         r"out/ubiquitin/features\.h5: .*disk full or file size limit", fsize=0),
+         r"out/\.locks/ubiquitin\.lock: cannot write the lock file \(disk full or file size limit", fsize=0),
     Case("predict/disk-full-mid-run", "predict {ex}/ubiquitin.fasta --msa {ex}/ubiquitin.a3m {small} -o {tmp}/out",
          None, 1, r"out/ubiquitin/result_model_1_ptm\.h5: .*disk full or file size limit", fsize=100_000,
          may_remain=("out/ubiquitin/features.h5", "out/ubiquitin/msas/ubiquitin.a3m")),

@@ -271,6 +271,10 @@ def test_shards_partition_the_targets(build_dir, kfold, tmp_path):
     run, taken = msa_stage_in_array_task("alone", SLURM_ARRAY_TASK_ID="2", SLURM_ARRAY_TASK_COUNT="1",
                                          SLURM_ARRAY_TASK_MIN="2", SLURM_ARRAY_TASK_MAX="2")
     assert run.returncode == 2 and "only task" in run.stderr and "KFOLD_SHARDS" in run.stderr, run.stderr
+    # A variable that is no number (a script's typo) would read as shard 0: refused, naming it.
+    run, taken = msa_stage_in_array_task("typo", SLURM_ARRAY_TASK_ID="abc", SLURM_ARRAY_TASK_COUNT="4")
+    assert run.returncode == 2 and "SLURM_ARRAY_TASK_ID='abc': not a whole number" in run.stderr, run.stderr
+    assert not taken
     # The sbatch script with extra options: a --threads given there overrides the script's own.
     script = SOURCE_DIR / "scripts/slurm/msa_array.sbatch"
     run = subprocess.run(["bash", str(script), str(TARGETS), str(tmp_path / "script"), str(EXAMPLES / "ubiquitin_db.fasta"),

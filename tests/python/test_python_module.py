@@ -121,6 +121,8 @@ def test_msa_from_a3m_round_trip_and_arrays(kf):
     lowercase = kf.Msa.from_a3m(">q\nMKV\n>h\nMaKL\n")
     assert lowercase.deletion_matrix.tolist() == [[0, 0, 0], [0, 1, 0]]
     assert lowercase.to_a3m() == ">q\nMKV\n>h\nMaKL\n"
+    with pytest.raises(kf.InputError, match="empty A3M text"):  # not "file not found: ''"
+        kf.Msa.from_a3m("")
 
 
 def test_msa_arguments_are_checked(kf):

@@ -84,6 +84,8 @@ class Msa:
             >>> kfold.Msa.from_a3m("data/examples/ubiquitin.a3m").depth  # doctest: +SKIP
             9
         """
+        if isinstance(a3m, str) and not a3m.strip():
+            raise _core.InputError("Msa.from_a3m(''): empty A3M text; give A3M text starting with '>' or a file path")
         if isinstance(a3m, str) and a3m.lstrip().startswith((">", "#")):
             msa = _core.parse_a3m(a3m, "A3M text")
         else:
