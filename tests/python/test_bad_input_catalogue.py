@@ -288,6 +288,8 @@ CASES = [
     Case("predict/features-truncated-npz", "predict --features {tmp}/features.npz {small} -o {tmp}/out",
          truncated("features.npz", FX / "ptm_recycle_features.npz"), 2,
          r"features\.npz: not an \.npz file .*truncated"),
+    Case("predict/id-too-long", "predict {tmp}/longid.fasta {small} -o {tmp}/out", text("longid.fasta", ">" + "a" * 201 + "\nMKV\n"),
+         2, r"longid\.fasta: the target id 'a{40}\.\.\.' is 201 characters long, at most 200"),
     Case("predict/features-alphafold-raw-npz", "predict --features {tmp}/raw.npz {small} -o {tmp}/out", raw_features_npz,
          2, r"raw\.npz: holds AlphaFold's raw features \('deletion_matrix_int'\), not processed ones; .*kfold features"),
     Case("predict/features-npz-missing-key", "predict --features {tmp}/features.npz {small} -o {tmp}/out",
