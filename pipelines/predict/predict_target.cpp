@@ -10,8 +10,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "data/a3m.hpp"
@@ -163,7 +165,7 @@ fs::path find_params(const std::string& model, const PredictOptions& options) {
       model, looked);
 }
 
-TargetInputs read_target_inputs(const PredictOptions& options) {
+TargetInputs read_target_inputs(const PredictOptions& options, const std::function<void(const std::string&)>& on_id) {
   TargetInputs in;
   if (!options.features.empty()) {
     in.id = checked_target_id(options.features.stem().string(), options.features);
@@ -175,9 +177,10 @@ TargetInputs read_target_inputs(const PredictOptions& options) {
       in.raw = fold::read_raw_features(options.features);
       if (const auto& name = in.raw->domain_name; !name.empty())
         in.id = checked_target_id(name.substr(0, name.find(' ')), options.features);
-      return in;
+    } else {
+      in.processed = fold::read_processed_features(options.features);
     }
-    in.processed = fold::read_processed_features(options.features);
+    if (on_id) on_id(in.id);
     return in;
   }
   const auto queries = data::read_fasta(options.query);
@@ -186,6 +189,7 @@ TargetInputs read_target_inputs(const PredictOptions& options) {
                options.query.string(), queries.size());
   const auto& query = queries.front();
   in.id = checked_target_id(query.id, options.query);
+  if (on_id) on_id(in.id);  // before the MSAs are read and searched
   std::vector<data::Msa> msas;
   std::vector<std::string> names;
   for (const auto& path : options.msas) {
@@ -266,17 +270,21 @@ PredictSummary predict_target(const PredictOptions& options) {
   ModelSet models(options);
   if (options.random_weights) log_warn("{}", kRandomWeightsWarning);
   const auto start = std::chrono::steady_clock::now();
-  auto inputs = read_target_inputs(options);
+  // Two runs writing one target folder would mix their files: the later one stops as soon as the id is known,
+  // before its search. The lock is kfold batch's (DIR/.locks/<id>.lock), so a predict and a batch exclude each
+  // other too; a killed run's lock is taken over.
+  std::unique_ptr<LockDirectory> locks;
+  std::unique_ptr<TargetLock> lock;
+  auto inputs = read_target_inputs(options, [&](const std::string& id) {
+    data::ensure_directory(options.output_dir);
+    locks = std::make_unique<LockDirectory>(options.output_dir / ".locks", kPredictLockStaleAfter);
+    lock = locks->try_lock(id);
+    if (!lock)
+      fail_input("{}: another kfold run is writing it ({}); wait for it to finish, or give another -o",
+                 (options.output_dir / id).string(), locks->holder_text(id));
+    data::remove_temp_files(options.output_dir / id);  // of a killed run; the lock keeps others out
+  });
   inputs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  // Two runs writing one target folder would mix their files: the later one stops. The lock is kfold batch's
-  // (DIR/.locks/<id>.lock), so a predict and a batch exclude each other too; a killed run's lock is taken over.
-  data::ensure_directory(options.output_dir);
-  LockDirectory locks(options.output_dir / ".locks", kPredictLockStaleAfter);
-  const auto lock = locks.try_lock(inputs.id);
-  if (!lock)
-    fail_input("{}: another kfold run is writing it ({}); wait for it to finish, or give another -o",
-               (options.output_dir / inputs.id).string(), locks.holder_text(inputs.id));
-  data::remove_temp_files(options.output_dir / inputs.id);  // of a killed run; the lock keeps others out
   return predict_target(inputs, options, models);
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -113,8 +114,10 @@ struct TargetInputs {
 };
 
 // The inputs `options` names: the FASTA query with its MSAs (--msa files, a --db search) and templates
-// (a template search), or --features.
-TargetInputs read_target_inputs(const PredictOptions& options);
+// (a template search), or --features. `on_id` is called with the target id as soon as it is known, before
+// the MSAs are read and searched (kfold predict takes the target folder's lock there).
+TargetInputs read_target_inputs(const PredictOptions& options,
+                                const std::function<void(const std::string&)>& on_id = {});
 
 // Runs the target. The target directory gets a `done` marker last; every file is written atomically.
 // InputError for bad inputs (before any model runs), RuntimeError when memory is too small (with a
