@@ -58,6 +58,9 @@ void ensure_directory(const fs::path& dir) {
     return;
   }
   if (fs::exists(dir, ec)) fail_input("{}: exists and is not a directory", dir.string());
+  if (fs::is_symlink(fs::symlink_status(dir, ec)))
+    fail_input("{}: is a symbolic link to {}, which does not exist; create that folder or give another one",
+               dir.string(), fs::read_symlink(dir, ec).string());
   fs::create_directories(dir, ec);
   if (ec) fail_input("{}: cannot create output directory: {}", dir.string(), ec.message());
 }

@@ -175,7 +175,7 @@ TEST_CASE("AtomicOutput: names up to 255 bytes work, longer ones are refused bef
                        doctest::Contains("the file name is 256 bytes long, file systems allow 255"), InputError);
 }
 
-TEST_CASE("check_output_is_not_input and remove_temp_files") {
+TEST_CASE("check_output_is_not_input, ensure_directory on a dangling link, remove_temp_files") {
   kfold::test::ScratchDir dir("atomic_inputs");
   kfold::data::write_file_atomic(dir / "q.a3m", ">q\nMKV\n");
   std::filesystem::create_symlink("q.a3m", dir / "link.a3m");
@@ -185,6 +185,9 @@ TEST_CASE("check_output_is_not_input and remove_temp_files") {
   std::filesystem::create_directories(dir / "msas");
   for (const char* name : {".result.h5.tmp.123.0", "msas/.q.a3m.tmp.77.3"})
     kfold::data::write_file_atomic(dir / name, "half");
+  std::filesystem::create_symlink("nowhere", dir / "dangling");
+  CHECK_THROWS_WITH_AS(kfold::data::ensure_directory(dir / "dangling"),
+                       doctest::Contains("dangling: is a symbolic link to nowhere, which does not exist"), InputError);
   kfold::data::remove_temp_files(dir.path());
   CHECK_FALSE(std::filesystem::exists(dir / ".result.h5.tmp.123.0"));
   CHECK_FALSE(std::filesystem::exists(dir / "msas/.q.a3m.tmp.77.3"));
