@@ -209,13 +209,15 @@ void append_templates(TemplateFeatures& into, const TemplateFeatures& more) {
   into.n_templates += more.n_templates;
 }
 
+// Messages name the command line's options (Python's parameters: mmcif_dir, max_template_date, max_hits).
 void check_featurizer_options(const TemplateFeaturizerOptions& options) {
   if (!std::filesystem::is_directory(options.mmcif_dir))
-    fail_input("template mmCIF folder {} {} (give the folder of <pdb id>.cif[.gz] files)", options.mmcif_dir.string(),
+    fail_input("--template-mmcif-dir: the template mmCIF folder {} {} (give the folder of <pdb id>.cif[.gz] files)",
+               options.mmcif_dir.string(),
                std::filesystem::exists(options.mmcif_dir) ? "is a file, not a folder" : "does not exist");
   if (!options.max_template_date.empty() && !is_iso_date(options.max_template_date))
-    fail_input("max template date '{}' is not a date: use YYYY-MM-DD", options.max_template_date);
-  if (options.max_hits < 1) fail_input("max template hits must be at least 1 (is {})", options.max_hits);
+    fail_input("--max-template-date '{}' is not a date: use YYYY-MM-DD", options.max_template_date);
+  if (options.max_hits < 1) fail_input("--max-template-hits must be at least 1 (is {})", options.max_hits);
 }
 
 TemplateSearchResult featurize_template_hits(const std::string& query_sequence, std::vector<TemplateHit> hits,
