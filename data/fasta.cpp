@@ -94,7 +94,7 @@ void FastaReader::append_residues(std::string_view line, Sequence& sequence) {
     const char c = line[i];
     if (is_space(c)) continue;
     const auto column = static_cast<int64_t>(i) + 1;
-    if (stop_line_ > 0 && internal_stops_as_x_) {  // the '*' before this residue was not the record's end
+    if (stop_line_ > 0 && database_) {  // the '*' before this residue was not the record's end
       if (internal_stops_++ == 0) first_internal_stop_ = fmt::format("{}:{}:{}", source(), stop_line_, stop_column_);
       sequence.residues.push_back('X');
       stop_line_ = 0;
@@ -119,8 +119,7 @@ void FastaReader::append_residues(std::string_view line, Sequence& sequence) {
 bool FastaReader::next(Sequence& sequence) {
   while (next_record(sequence)) {
     if (!sequence.residues.empty()) return true;
-    if (!skip_empty_records_)
-      fail_input("{}:{}: FASTA record '{}' has no residues", source(), record_line_, sequence.id);
+    if (!database_) fail_input("{}:{}: FASTA record '{}' has no residues", source(), record_line_, sequence.id);
     if (empty_records_++ == 0) first_empty_record_ = fmt::format("{}:{} '{}'", source(), record_line_, sequence.id);
   }
   return false;

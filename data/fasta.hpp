@@ -5,7 +5,7 @@
 // letters: the 20 standard amino acids plus X, B, Z, U, O, J, which together are all of A-Z (kept as they
 // are; data/sequence.hpp says how the model maps them). Errors (InputError, "file:line[:column]: ..."):
 // text before the first '>' ("missing FASTA header"), a header without an id, a record without residues,
-// '*' anywhere but at the end (databases may read it as X: read_internal_stops_as_x), and any other character
+// '*' anywhere but at the end (databases may read it as X: read_as_database), and any other character
 // (digits, '-', '.', punctuation).
 #pragma once
 
@@ -28,16 +28,13 @@ class FastaReader {
   // Fills `sequence` with the next record; returns false at end of input. Throws InputError.
   bool next(Sequence& sequence);
 
-  // Database mode: a '*' inside a sequence (translated ORFs, metagenomic sets) reads as X instead of
-  // being an error, as MMseqs2 maps it; internal_stops() counts them, first_internal_stop() says where
-  // the first was ("file:line:column"). Queries keep the strict rule.
-  void read_internal_stops_as_x() { internal_stops_as_x_ = true; }
+  // Database mode, as MMseqs2 and jackhmmer read databases (queries keep the strict rules): a '*' inside
+  // a sequence (translated ORFs, metagenomic sets) reads as X, counted by internal_stops() with the first
+  // at first_internal_stop() ("file:line:column"); a record without residues is skipped, counted by
+  // empty_records() with the first at first_empty_record() ("file:line 'id'").
+  void read_as_database() { database_ = true; }
   int64_t internal_stops() const { return internal_stops_; }
   const std::string& first_internal_stop() const { return first_internal_stop_; }
-
-  // Database mode too: a record without residues is skipped (counted by empty_records(), the first named
-  // by first_empty_record(): "file:line 'id'"), as jackhmmer and MMseqs2 accept such files.
-  void skip_empty_records() { skip_empty_records_ = true; }
   int64_t empty_records() const { return empty_records_; }
   const std::string& first_empty_record() const { return first_empty_record_; }
 
@@ -56,10 +53,9 @@ class FastaReader {
   int64_t record_line_ = 0;
   int64_t stop_line_ = 0;  // position of a '*' seen in the current record (0: none)
   int64_t stop_column_ = 0;
-  bool internal_stops_as_x_ = false;
+  bool database_ = false;
   int64_t internal_stops_ = 0;
   std::string first_internal_stop_;
-  bool skip_empty_records_ = false;
   int64_t empty_records_ = 0;
   std::string first_empty_record_;
 };

@@ -15,7 +15,6 @@ namespace kfold::data {
 Msa read_msa_file(const std::filesystem::path& path) {
   // A pipe (a FIFO, <(...)) cannot be opened twice: its text is read once and parsed from memory.
   if (std::error_code error; !std::filesystem::is_regular_file(path, error)) {
-    check_input_file(path);
     std::string text = read_text_file(path);
     const size_t start = text.find_first_not_of(" \t\n");
     if (start != std::string::npos && std::string_view(text).substr(start).starts_with("# STOCKHOLM"))

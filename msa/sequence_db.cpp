@@ -257,8 +257,7 @@ SequenceDb SequenceDb::open(const fs::path& path) {
     db.header_offsets_ = reinterpret_cast<const int64_t*>(s.header_offsets_map.bytes().data());
   } else {
     data::FastaReader reader(path);
-    reader.read_internal_stops_as_x();
-    reader.skip_empty_records();
+    reader.read_as_database();
     data::Sequence seq;
     s.offsets.push_back(0);
     s.header_offsets.push_back(0);
@@ -312,8 +311,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   offsets.write_i64(0);
   header_offsets.write_i64(0);
   data::FastaReader reader(fasta);
-  reader.read_internal_stops_as_x();
-  reader.skip_empty_records();
+  reader.read_as_database();
   data::Sequence seq;
   Progress progress("db create", 0);
   while (reader.next(seq)) {

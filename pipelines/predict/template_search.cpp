@@ -31,8 +31,7 @@ void check_template_search_options(const TemplateSearchOptions& options) {
     if (db.size() > 0) first = db.id(0);
   } else {
     data::FastaReader reader(options.db);
-    reader.read_internal_stops_as_x();
-    reader.skip_empty_records();
+    reader.read_as_database();
     if (data::Sequence record; reader.next(record)) first = record.id;
   }
   if (!first.empty() && !fold::pdb_id_and_chain(first))

@@ -70,7 +70,7 @@ TEST_CASE("fasta: empty header and empty records") {
                        doctest::Contains("e.fa:3: FASTA record 'last' has no residues"), InputError);
   // A database's reader skips them and says where the first was.
   FastaReader db(kfold::data::LineReader::from_string(">a\nMK\n>b desc\n\n>c\nMK\n>d\n", "db.fa"));
-  db.skip_empty_records();
+  db.read_as_database();
   Sequence seq;
   std::vector<std::string> ids;
   while (db.next(seq)) ids.push_back(seq.id);
