@@ -3,15 +3,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "data/fasta.hpp"
 #include "data/interrupt.hpp"
 #include "data/log.hpp"
+#include "data/process_owner.hpp"
 #include "data/progress.hpp"
 #include "data/text_input.hpp"
 #include "msa/mapped_file.hpp"
@@ -35,6 +37,10 @@ constexpr const char* kResidues = "residues.bin";
 constexpr const char* kOffsets = "offsets.bin";
 constexpr const char* kHeaders = "headers.txt";
 constexpr const char* kHeaderOffsets = "header_offsets.bin";
+constexpr const char* kOwner = "owner";  // in the temporary folder only: who is creating the database
+// A temporary folder whose creator cannot be looked up (another host) and that has not changed for this
+// long is abandoned; a live creator writes every few seconds.
+constexpr int kAbandonedAfterSeconds = 900;
 
 std::string header_line(const data::Sequence& seq) {
   return seq.description.empty() ? seq.id : seq.id + " " + seq.description;
@@ -138,9 +144,18 @@ void warn_lenient_reads(const data::FastaReader& reader) {
              reader.first_empty_record());
 }
 
+// Seconds since the newest write to `dir` or a file directly inside it.
+double seconds_since_last_write(const fs::path& dir) {
+  std::error_code ec;
+  auto newest = fs::last_write_time(dir, ec);
+  for (const auto& entry : fs::directory_iterator(dir, ec)) newest = std::max(newest, entry.last_write_time(ec));
+  return std::chrono::duration<double>(fs::file_time_type::clock::now() - newest).count();
+}
+
 // The temporary folders of `db_dir` ("<db_dir>.tmp.<pid>", or "<db_dir>.tmp" of older versions) that a
-// killed 'kfold db create' left; one whose process still runs (on this host) is another run's, and this
-// run stops rather than race it for the name.
+// killed 'kfold db create' left are removed. One whose creator still runs stops this run rather than race
+// it for the name: its owner file says who; a creator on another host (or in another container) is taken
+// as alive while its files change, and so is a folder without an owner file (written just after the folder).
 void remove_abandoned_temp_dirs(const fs::path& db_dir) {
   const fs::path parent = db_dir.has_parent_path() ? db_dir.parent_path() : fs::path(".");
   const std::string prefix = db_dir.filename().string() + ".tmp";
@@ -154,11 +169,18 @@ void remove_abandoned_temp_dirs(const fs::path& db_dir) {
         (suffix.size() < 2 || suffix[0] != '.' ||
          !std::all_of(suffix.begin() + 1, suffix.end(), [](char c) { return c >= '0' && c <= '9'; })))
       continue;  // another name that starts alike ("db.tmp.old", "db.tmpfiles")
-    const long pid = suffix.empty() ? 0 : std::strtol(suffix.c_str() + 1, nullptr, 10);
-    if (pid > 0 && pid != ::getpid() && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
+    data::ProcessOwner owner;
+    const bool known = data::read_process_owner(entry.path() / kOwner, owner);
+    const double idle = seconds_since_last_write(entry.path());
+    const auto looked_up = known ? data::process_is_running(owner) : std::nullopt;
+    const bool running = looked_up.value_or(idle < kAbandonedAfterSeconds);
+    if (running) {
       fail_input(
-          "{}: another 'kfold db create' (pid {}) is creating it now (in {}); wait for it, or choose another name",
-          db_dir.string(), pid, entry.path().string());
+          "{}: another 'kfold db create' ({}) is creating it now in {} (last write {:.0f} s ago; a folder "
+          "unchanged for {} s counts as abandoned); wait for it, or choose another name",
+          db_dir.string(), known ? fmt::format("pid {} on {}", owner.pid, owner.host) : "whose owner is not yet known",
+          entry.path().string(), idle, kAbandonedAfterSeconds);
+    }
     abandoned.push_back(entry.path());
   }
   for (const auto& dir : abandoned) {
@@ -300,6 +322,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   tmp += fmt::format(".tmp.{}", ::getpid());  // its own folder: two runs for one name never share one
   if (!fs::create_directory(tmp, ec)) fail_input("{}: cannot create ({})", tmp.string(), ec.message());
   DirectoryGuard guard(tmp);
+  data::write_file_atomic(tmp / kOwner, data::owner_line(data::this_process()) + "\n");
 
   BinaryWriter residues(tmp / kResidues);
   BinaryWriter offsets(tmp / kOffsets);
@@ -356,6 +379,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   data::write_file_atomic(tmp / kManifest, manifest.dump(2) + "\n");
   if (fs::exists(db_dir, ec))  // another run for this name finished first (rename would replace an empty folder)
     fail_input("{}: was created by another run meanwhile; this run's copy is removed", db_dir.string());
+  fs::remove(tmp / kOwner, ec);
   fs::rename(tmp, db_dir, ec);
   if (ec) fail_runtime("cannot rename {} to {}: {}", tmp.string(), db_dir.string(), ec.message());
   guard.release();

@@ -13,70 +13,19 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "data/error.hpp"
 #include "data/log.hpp"
+#include "data/process_owner.hpp"
 
 namespace kfold::pipelines {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string host_name() {
-  char buffer[256] = {};
-  if (gethostname(buffer, sizeof(buffer) - 1) != 0) return "unknown-host";
-  return buffer;
-}
-
-// Start time of process `pid` in clock ticks since boot (field 22 of /proc/PID/stat); "" when unknown.
-std::string process_start(long pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text;
-  if (!std::getline(in, text)) return "";
-  const auto close = text.rfind(')');  // the command name may hold spaces
-  if (close == std::string::npos) return "";
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && fields >> field; ++i)
-    if (i == 22) return field;
-  return "";
-}
-
-// Where this process's pids mean something: the machine's boot id and the PID namespace. Two containers
-// with the host's name (apptainer --containall, docker --network host, hostNetwork pods) have their own
-// PID namespace: a pid from the other one must not be looked up here. "" when /proc does not say.
-const std::string& pid_space() {
-  static const std::string space = [] {
-    std::string boot;
-    std::ifstream in("/proc/sys/kernel/random/boot_id");
-    in >> boot;
-    char ns[64] = {};
-    const auto n = ::readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1);
-    if (boot.empty() || n <= 0) return std::string();
-    return boot + "/" + std::string(ns, static_cast<size_t>(n));
-  }();
-  return space;
-}
-
-struct Owner {
-  std::string host;
-  long pid = 0;
-  std::string start;
-  std::string space;  // pid_space() of the owner; "" in locks of older versions
-};
-
-bool parse_owner(const fs::path& lock, Owner& owner) {
-  std::ifstream in(lock);
-  if (!(in >> owner.host >> owner.pid >> owner.start)) return false;
-  in >> owner.space;  // optional fourth field
-  return true;
-}
 
 // Held lock paths for the signal handler: SIGTERM (SLURM's time limit, scancel), SIGINT and SIGHUP
 // remove them before the process dies, so other hosts need not wait for the stale time. Only
@@ -155,8 +104,8 @@ struct LockDirectory::Heartbeat {
 };
 
 std::string LockDirectory::owner_text() {
-  const long pid = static_cast<long>(::getpid());
-  return host_name() + " " + std::to_string(pid) + " " + process_start(pid);
+  const auto owner = data::this_process();
+  return owner.host + " " + std::to_string(owner.pid) + " " + owner.start;
 }
 
 LockDirectory::LockDirectory(fs::path dir, std::chrono::seconds stale_after)
@@ -173,23 +122,21 @@ LockDirectory::LockDirectory(fs::path dir, std::chrono::seconds stale_after)
 LockDirectory::~LockDirectory() = default;
 
 bool LockDirectory::is_stale(const fs::path& lock) const {
-  Owner owner;
-  if (parse_owner(lock, owner) && owner.host == host_name() && (owner.space.empty() || owner.space == pid_space())) {
-    // Same host and PID namespace (or a lock of an older version, which does not say): the owner is gone when its
-    // pid is free or now names another process.
-    const bool running = ::kill(static_cast<pid_t>(owner.pid), 0) == 0 || errno == EPERM;
-    return !running || process_start(owner.pid) != owner.start;
-  }
-  // Another host, another PID namespace of this host (a container), or a lock whose owner died before writing
-  // it: trust the heartbeat.
+  // Same host and PID namespace (or a lock of an older version, which does not say): the owner is gone when its
+  // pid is free or now names another process. Another host, another PID namespace of this host (a container),
+  // or a lock whose owner died before writing it: the heartbeat tells.
+  data::ProcessOwner owner;
+  if (data::read_process_owner(lock, owner))
+    if (const auto running = data::process_is_running(owner)) return !*running;
   return age_seconds(lock) > static_cast<double>(stale_after_.count());
 }
 
 std::string LockDirectory::holder_text(const std::string& name) const {
   const auto path = dir_ / (name + ".lock");
-  Owner owner;
-  const std::string who = parse_owner(path, owner) ? fmt::format("pid {} on {}", owner.pid, owner.host)
-                                                   : std::string("a worker that had not yet written its name");
+  data::ProcessOwner owner;
+  const std::string who = data::read_process_owner(path, owner)
+                              ? fmt::format("pid {} on {}", owner.pid, owner.host)
+                              : std::string("a worker that had not yet written its name");
   return fmt::format("{}, heartbeat {:.0f} s ago (taken over after {} s without one; lock {})", who, age_seconds(path),
                      stale_after_.count(), path.string());
 }
@@ -208,7 +155,7 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
       // Known to the signal handler at once: a SIGTERM during the write and fsync below (milliseconds
       // on a loaded disk) must not leave the lock behind.
       remember_held(path);
-      const auto text = owner_text() + " " + pid_space() + "\n";
+      const auto text = data::owner_line(data::this_process()) + "\n";
       const bool written =
           ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
       ::close(fd);

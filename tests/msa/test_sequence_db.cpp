@@ -3,12 +3,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
 #include "data/log.hpp"
+#include "data/process_owner.hpp"
 #include "data/text_input.hpp"
 #include "msa/mapped_file.hpp"
 #include "msa/sequence_db.hpp"
@@ -112,19 +114,51 @@ TEST_CASE("SequenceDb: bad inputs are InputErrors naming the path, and leave no 
   }
   msa::create_db(dir / "db.fasta", dir / "db");
   CHECK_THROWS_WITH_AS(msa::create_db(dir / "db.fasta", dir / "db"), doctest::Contains("already exists"), InputError);
-  // Temporary folders: a killed run's are removed; a live run's (pid 1 is alive) stops this one, untouched.
-  for (const char* name : {"db3.tmp", "db3.tmp.999999999"}) fs::create_directories(dir / name / "leftover");
+  // Temporary folders: a killed run's are removed; a live run's stops this one, untouched. Live: this process
+  // (its pid and start time), or a folder on another host (or without an owner file) written in the last
+  // 15 minutes. Dead: a pid that has exited, or an unknown owner's folder unchanged for longer.
+  const auto write_owner = [](const fs::path& folder, const std::string& line) {
+    fs::create_directories(folder);
+    data::write_file_atomic(folder / "owner", line + "\n");
+  };
+  const auto make_old = [](const fs::path& folder) {
+    const auto old = fs::file_time_type::clock::now() - std::chrono::hours(1);
+    for (const auto& entry : fs::directory_iterator(folder)) fs::last_write_time(entry.path(), old);
+    fs::last_write_time(folder, old);
+  };
+  auto dead = data::this_process();
+  dead.pid = [] {
+    const pid_t child = ::fork();
+    if (child == 0) ::_exit(0);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return static_cast<long>(child);
+  }();
+  write_owner(dir / "db3.tmp.5", data::owner_line(dead));  // dead, written just now
+  write_owner(dir / "db3.tmp.6", "otherhost 6 100");       // another host, old
+  make_old(dir / "db3.tmp.6");
+  fs::create_directories(dir / "db3.tmp" / "leftover");  // older versions': no owner
+  make_old(dir / "db3.tmp");
   fs::create_directories(dir / "db3.tmpfiles");  // not a temporary folder of db3
   msa::create_db(dir / "db.fasta", dir / "db3");
   CHECK(msa::SequenceDb::open(dir / "db3").size() == 3);
-  CHECK_FALSE(fs::exists(dir / "db3.tmp"));
-  CHECK_FALSE(fs::exists(dir / "db3.tmp.999999999"));
+  CHECK_FALSE(fs::exists(dir / "db3" / "owner"));
+  for (const char* name : {"db3.tmp", "db3.tmp.5", "db3.tmp.6"}) CHECK_FALSE(fs::exists(dir / name));
   CHECK(fs::exists(dir / "db3.tmpfiles"));
-  fs::create_directories(dir / "db4.tmp.1");
-  CHECK_THROWS_WITH_AS(msa::create_db(dir / "db.fasta", dir / "db4"),
-                       doctest::Contains("another 'kfold db create' (pid 1) is creating it now"), InputError);
-  CHECK(fs::exists(dir / "db4.tmp.1"));
+  const auto me = data::this_process();
+  write_owner(dir / "db4.tmp.7", data::owner_line(me));
+  const auto live = fmt::format("another 'kfold db create' (pid {} on {}) is creating it now", me.pid, me.host);
+  CHECK_THROWS_WITH_AS(msa::create_db(dir / "db.fasta", dir / "db4"), doctest::Contains(live.c_str()), InputError);
+  make_old(dir / "db4.tmp.7");  // age does not matter where the pid can be looked up
+  CHECK_THROWS_AS(msa::create_db(dir / "db.fasta", dir / "db4"), InputError);
+  CHECK(fs::exists(dir / "db4.tmp.7"));
   CHECK_FALSE(fs::exists(dir / "db4"));
+  write_owner(dir / "db5.tmp.8", "otherhost 8 100");
+  CHECK_THROWS_WITH_AS(msa::create_db(dir / "db.fasta", dir / "db5"),
+                       doctest::Contains("(pid 8 on otherhost) is creating it now"), InputError);
+  fs::create_directories(dir / "db6.tmp.9");
+  CHECK_THROWS_WITH_AS(msa::create_db(dir / "db.fasta", dir / "db6"), doctest::Contains("whose owner is not yet known"),
+                       InputError);
   CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "nothing"), doctest::Contains("database not found"), InputError);
   fs::create_directory(dir / "plain_dir");
   CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "plain_dir"), doctest::Contains("not a kfold database"), InputError);
