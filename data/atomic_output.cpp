@@ -81,6 +81,18 @@ void remove_temp_files(const fs::path& dir) {
   for (const auto& path : stale) fs::remove(path, error);
 }
 
+void remove_old_temp_files(const fs::path& dir, std::chrono::seconds age) {
+  std::error_code error;
+  const auto now = fs::file_time_type::clock::now();
+  std::vector<fs::path> stale;
+  for (const auto& entry : fs::directory_iterator(dir, error)) {
+    if (!is_temp_file_name(entry.path().filename().string())) continue;
+    const auto written = entry.last_write_time(error);
+    if (!error && now - written > age) stale.push_back(entry.path());
+  }
+  for (const auto& path : stale) fs::remove(path, error);
+}
+
 AtomicOutput::AtomicOutput(fs::path target) : target_(std::move(target)) {
   if (!target_.has_filename())
     fail_input("output path '{}' names no file; give a file name such as out/features.h5", target_.string());

@@ -2,6 +2,7 @@
 // crash or an error never leaves a partial file under the final name.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -52,5 +53,9 @@ void check_output_is_not_input(const std::filesystem::path& output, const std::f
 // Removes the temporary files (AtomicOutput's ".<name>.tmp.<pid>.<n>") that a killed process left under
 // `dir`, subfolders included. Only for a folder that no other process writes to now (one whose lock is held).
 void remove_temp_files(const std::filesystem::path& dir);
+
+// The same for a folder others may be writing to now: only the temporary files directly in `dir` that were
+// last written more than `age` ago (a live writer finishes a small file in well under that).
+void remove_old_temp_files(const std::filesystem::path& dir, std::chrono::seconds age);
 
 }  // namespace kfold::data

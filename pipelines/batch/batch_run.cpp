@@ -254,21 +254,6 @@ void BatchRunner::run_predict_stage(const BatchTarget& target, const fs::path& d
   write_status(dir / "status.json", status);
 }
 
-// Temporary files of the output folder itself (summary.tsv's) that a killed worker left: any older than
-// `age` (a summary is written in milliseconds; another worker may be writing one now).
-void remove_old_temp_files(const fs::path& dir, std::chrono::seconds age) {
-  std::error_code error;
-  const auto now = fs::file_time_type::clock::now();
-  std::vector<fs::path> stale;
-  for (const auto& entry : fs::directory_iterator(dir, error)) {
-    const auto name = entry.path().filename().string();
-    if (name.empty() || name.front() != '.' || name.find(".tmp.") == std::string::npos) continue;
-    const auto written = entry.last_write_time(error);
-    if (!error && now - written > age) stale.push_back(entry.path());
-  }
-  for (const auto& path : stale) fs::remove(path, error);
-}
-
 void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
   if (!done_rows_.empty()) done_rows_[static_cast<size_t>(&target - targets_.data())].clear();  // read it again
   const auto dir = options_.output_dir / target.id;
@@ -487,7 +472,8 @@ BatchReport BatchRunner::run() {
       fail_input("--db {}: not found (a FASTA file or a folder made by kfold db create)", options_.db.string());
   }
   data::ensure_directory(options_.output_dir);
-  remove_old_temp_files(options_.output_dir, options_.lock_stale_after);
+  // summary.tsv's temporary files that a killed worker left (another worker may be writing one now).
+  data::remove_old_temp_files(options_.output_dir, options_.lock_stale_after);
   locks_ = std::make_unique<LockDirectory>(options_.output_dir / ".locks", options_.lock_stale_after);
 
   const auto mine = shard_targets(targets_, options_.shard_index, options_.shard_count);
