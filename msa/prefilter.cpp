@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -108,8 +109,15 @@ NeighbourWords::NeighbourWords(const ScoreProfile& query, int32_t threshold, std
   starts_[static_cast<size_t>(n_pos)] = static_cast<int64_t>(words_.size());
 }
 
+Candidate make_candidate(int64_t target, int32_t ungapped_score, int64_t length) {
+  constexpr double kUngappedLambda = 0.3176;  // BLOSUM62, ungapped (BLAST's blast_stat.c)
+  const double rank = ungapped_score - std::log(static_cast<double>(std::max<int64_t>(length, 1))) / kUngappedLambda;
+  return {target, ungapped_score, static_cast<float>(rank)};
+}
+
 void keep_best_candidates(std::vector<Candidate>& candidates, int64_t max_count) {
   const auto better = [](const Candidate& a, const Candidate& b) {
+    if (a.rank != b.rank) return a.rank > b.rank;
     return a.ungapped_score != b.ungapped_score ? a.ungapped_score > b.ungapped_score : a.target < b.target;
   };
   if (static_cast<int64_t>(candidates.size()) > max_count) {
@@ -158,10 +166,35 @@ int32_t ungapped_xdrop_score(const ScoreProfile& query, std::span<const uint8_t>
   return left + right;
 }
 
+void PrefilterScanner::prepare_bins(const KmerIndex& index) {
+  const int64_t n_local = index.end() - index.begin();
+  states_.assign(static_cast<size_t>(n_local), TargetState{});
+  uint64_t total = 0;
+  for (int64_t t = 0; t < n_local; ++t) {
+    const auto length = static_cast<uint64_t>(index.codes(t).size());
+    const uint64_t n_bins = std::clamp<uint64_t>(std::bit_ceil(length / 8), 8, 8192);
+    states_[static_cast<size_t>(t)].bin_offset = static_cast<uint32_t>(total);
+    states_[static_cast<size_t>(t)].bin_mask = static_cast<uint32_t>(n_bins - 1);
+    total += n_bins;
+    if (total > std::numeric_limits<uint32_t>::max())
+      fail_runtime("prefilter: index chunk too large for its diagonal bins; lower --index-memory");
+  }
+  bins_.assign(static_cast<size_t>(total), 0);
+  bins_index_ = &index;
+  bins_begin_ = index.begin();
+  bins_end_ = index.end();
+  epoch_ = 0;
+}
+
 void PrefilterScanner::scan(const ScoreProfile& query, const NeighbourWords& words, const KmerIndex& index,
                             const PrefilterOptions& options, std::vector<Candidate>& out) {
-  const int64_t n_local = index.end() - index.begin();
-  if (static_cast<int64_t>(states_.size()) < n_local) states_.resize(static_cast<size_t>(n_local));
+  if (bins_index_ != &index || bins_begin_ != index.begin() || bins_end_ != index.end()) prepare_bins(index);
+  if (words.positions() >= 0xFFFF) fail_runtime("prefilter: query of {} residues is too long", query.n_res);
+  if (++epoch_ == 0x10000) {  // the tags would wrap: clear once every 65,535 scans
+    std::fill(bins_.begin(), bins_.end(), 0);
+    epoch_ = 1;
+  }
+  const uint32_t tag = epoch_ << 16;
   touched_.clear();
   const int32_t window = options.two_hit_window;
   const int32_t min_distance = options.min_hit_distance;
@@ -180,7 +213,9 @@ void PrefilterScanner::scan(const ScoreProfile& query, const NeighbourWords& wor
     TargetState& s = states_[p.target];
     s.best = std::max(s.best, ungapped_xdrop_score(query, index.codes(p.target), p.diag, p.q_seed, kXdrop));
   };
-  constexpr size_t kStateAhead = 32;  // occurrences ahead whose target state is prefetched (~ memory latency)
+  // Occurrences ahead whose target state (then, once that is in cache, its diagonal bin) is prefetched.
+  constexpr size_t kStateAhead = 32;
+  constexpr size_t kBinAhead = 16;
   for (int64_t i = 0; i < words.positions(); ++i) {
     const auto q = static_cast<int32_t>(i);
     for (const uint32_t word : words.at(i)) {
@@ -192,27 +227,35 @@ void PrefilterScanner::scan(const ScoreProfile& query, const NeighbourWords& wor
           __builtin_prefetch(&states_[ahead], 1);
           index.prefetch_codes_offset(ahead);
         }
+        if (k + kBinAhead < n_occ) {
+          const KmerIndex::Entry& a = occurrences[k + kBinAhead];
+          const TargetState& sa = states_[a.target];
+          __builtin_prefetch(&bins_[sa.bin_offset + ((a.pos - static_cast<uint32_t>(q)) & sa.bin_mask)], 1);
+        }
         const KmerIndex::Entry& e = occurrences[k];
         TargetState& s = states_[e.target];
         const int32_t diag = static_cast<int32_t>(e.pos) - q;
-        if (s.last_q < 0) {
+        if (s.best < 0) {
           touched_.push_back(e.target);
-          s = {diag, q, kNoDiagonal, 0};
-          continue;
+          s.best = 0;
+          s.scored_diag = kNoDiagonal;
         }
-        if (s.last_diag == diag && q - s.last_q <= window && q - s.last_q >= min_distance && s.scored_diag != diag) {
+        uint32_t& bin = bins_[s.bin_offset + (static_cast<uint32_t>(diag) & s.bin_mask)];
+        const uint32_t previous = bin;
+        bin = tag | static_cast<uint32_t>(q + 1);
+        if ((previous & 0xFFFF0000u) != tag) continue;  // no hit in this bin yet
+        const int32_t distance = q - (static_cast<int32_t>(previous & 0xFFFFu) - 1);
+        if (distance <= window && distance >= min_distance && s.scored_diag != diag) {
           s.scored_diag = diag;
           Pending& slot = pending[n_pending % kPending];
           if (n_pending >= kPending) extend(slot);  // the oldest, prefetched kPending extensions ago
-          slot = {e.target, diag, s.last_q};
+          slot = {e.target, diag, q};
           // Extensions reach ~20 residues each way from the seed: the lines on both sides.
-          const uint8_t* seed = index.codes(e.target).data() + s.last_q + diag;
+          const uint8_t* seed = index.codes(e.target).data() + q + diag;
           __builtin_prefetch(seed - 24);
           __builtin_prefetch(seed + 40);
           ++n_pending;
         }
-        s.last_diag = diag;
-        s.last_q = q;
       }
     }
   }
@@ -220,8 +263,9 @@ void PrefilterScanner::scan(const ScoreProfile& query, const NeighbourWords& wor
   // (Candidates leave in first-touch order; keep_best_candidates' total order makes the result unique.)
   for (const uint32_t t : touched_) {
     TargetState& s = states_[t];
-    if (s.best >= options.min_ungapped_score) out.push_back({index.begin() + t, s.best});
-    s = TargetState{};
+    if (s.best >= options.min_ungapped_score)
+      out.push_back(make_candidate(index.begin() + t, s.best, static_cast<int64_t>(index.codes(t).size())));
+    s.best = -1;
   }
   keep_best_candidates(out, options.max_candidates);
 }

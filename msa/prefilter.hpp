@@ -1,8 +1,8 @@
 // k-mer prefilter in the manner of MMseqs2's: the query's neighbourhood seed words (words scoring >= T
 // against the query's profile, "similar k-mers") are looked up in a k-mer index of the database; two
-// hits on the same diagonal of one target (consecutive hits of that target, at most a window apart)
-// trigger an ungapped score of that whole diagonal (its maximal segment). A target's prefilter score
-// is its best diagonal; only the best candidates per query go on to gapped alignment.
+// hits on the same diagonal of one target, at most a window apart, trigger an ungapped X-drop extension
+// on that diagonal. A target's prefilter score is its best extension; only the best candidates per query
+// go on to gapped alignment.
 #pragma once
 
 #include <cstdint>
@@ -60,9 +60,16 @@ class NeighbourWords {
 struct Candidate {
   int64_t target = 0;
   int32_t ungapped_score = 0;
+  // What candidates are ranked by: the score less ln(target length) / lambda (BLOSUM62's ungapped lambda,
+  // 0.3176 per raw unit), i.e. by the ungapped E-value. Raw scores favour long sequences, whose chance
+  // best segment is higher: with the raw score, 3,000-residue decoys took the places of a family's members.
+  float rank = 0;
 };
 
-// Best first, ties by target index; keeps at most `max_count`.
+// Candidate with its rank for a target of `length` residues.
+Candidate make_candidate(int64_t target, int32_t ungapped_score, int64_t length);
+
+// Best rank first, then best score, ties by target index; keeps at most `max_count`.
 void keep_best_candidates(std::vector<Candidate>& candidates, int64_t max_count);
 
 // Best ungapped segment score of the query against `target` on diagonal `diagonal` (target position
@@ -84,13 +91,24 @@ class PrefilterScanner {
             const PrefilterOptions& options, std::vector<Candidate>& out);
 
  private:
+  // Each target remembers its last hit per diagonal bin (the diagonal modulo a power of two near an
+  // eighth of the target's length; bins_[bin_offset + (diagonal & bin_mask)]). Hits of other diagonals
+  // in between never hide a pair, as a single "last hit" per target did in long targets (a 200-residue
+  // exact copy inside a 70,000-residue sequence was missed); two diagonals that share a bin can only
+  // cause an extra extension. A bin holds (scan epoch << 16) | (query position + 1): bins of earlier
+  // scans read as empty without being cleared.
   struct TargetState {
-    int32_t last_diag = 0;    // diagonal of this target's last hit
-    int32_t last_q = -1;      // query position of the last hit; -1: no hit yet
-    int32_t scored_diag = 0;  // last diagonal scored (skip rescoring it)
-    int32_t best = 0;         // best ungapped diagonal score so far
+    uint32_t bin_offset = 0;
+    uint32_t bin_mask = 0;
+    int32_t scored_diag = 0;  // last diagonal extended (skip extending it again at once)
+    int32_t best = -1;        // best extension score so far; -1: no hit yet in this scan
   };
+  void prepare_bins(const KmerIndex& index);
   std::vector<TargetState> states_;
+  std::vector<uint32_t> bins_;
+  const KmerIndex* bins_index_ = nullptr;  // the index chunk states_ and bins_ are laid out for
+  int64_t bins_begin_ = -1, bins_end_ = -1;
+  uint32_t epoch_ = 0;
   std::vector<uint32_t> touched_;
 };
 

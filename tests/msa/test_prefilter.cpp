@@ -1,6 +1,7 @@
 // The k-mer index prefilter: planted homologs survive it, decoys mostly do not; chunking does not change
 // candidates; low-complexity masking, -s presets, option checks and the output directory's done marker.
 #include <doctest/doctest.h>
+#include <fmt/ranges.h>
 
 #include <filesystem>
 
@@ -80,6 +81,74 @@ TEST_CASE("prefilter: planted homologs pass, decoys rank below them, chunking ch
   for (int64_t k = 0; k < 3; ++k) CHECK(db.id(fast[static_cast<size_t>(k)].target).rfind("hom", 0) == 0);
 }
 
+TEST_CASE("prefilter: a homolog inside a very long sequence is found (hits of other diagonals in between)") {
+  // An exact copy of the query 30,000 and 70,000 residues into random sequences: random seed hits on other
+  // diagonals of the same target come between the copy's hits. A single last hit per target lost both
+  // copies at T = 13 (the copy's score was 0 here, the full self score with a last hit per diagonal).
+  std::mt19937_64 rng(5);
+  const std::string query = test::random_protein(rng, 220);
+  std::string fasta;
+  for (const int offset : {30000, 70000})
+    fasta += ">long" + std::to_string(offset) + "\n" + test::random_protein(rng, offset) + query +
+             test::random_protein(rng, 5000) + "\n";
+  for (int d = 0; d < 50; ++d) fasta += ">decoy" + std::to_string(d) + "\n" + test::random_protein(rng, 300) + "\n";
+  test::ScratchDir dir("msa_prefilter_long");
+  data::write_file_atomic(dir / "db.fasta", fasta);
+  const auto db = msa::SequenceDb::open(dir / "db.fasta");
+  const auto profile = msa::make_sequence_profile(query, msa::blosum62());
+  const int32_t self_score = msa::ungapped_diagonal_score(profile, profile.codes, 0);
+  for (const int32_t threshold : {13, 16}) {
+    CAPTURE(threshold);
+    msa::PrefilterOptions options;
+    options.word_threshold = threshold;
+    options.max_candidates = 5;
+    const auto candidates = scan_all(profile, db, msa::index_chunk_bounds(db), options);
+    REQUIRE(candidates.size() >= 2);
+    for (size_t k = 0; k < 2; ++k) {
+      CHECK(db.id(candidates[k].target).rfind("long", 0) == 0);
+      CHECK(candidates[k].ungapped_score == self_score);
+    }
+  }
+}
+
+TEST_CASE("prefilter: candidates are ranked by E-value, not raw score (long decoys do not crowd out homologs)") {
+  // Homologs in 200-residue sequences among 3,000-residue random decoys, whose chance best segment scores
+  // higher than a short sequence's: ranked by raw score, decoys took the places of the weaker homologs.
+  std::mt19937_64 rng(21);
+  const std::string query = test::random_protein(rng, 150);
+  std::string fasta;
+  for (int h = 0; h < 5; ++h)
+    fasta += ">hom" + std::to_string(h) + "\n" + test::random_protein(rng, 25) + test::mutate(rng, query, 0.7, 0.0) +
+             test::random_protein(rng, 25) + "\n";
+  for (int d = 0; d < 300; ++d) fasta += ">decoy" + std::to_string(d) + "\n" + test::random_protein(rng, 3000) + "\n";
+  test::ScratchDir dir("msa_prefilter_rank");
+  data::write_file_atomic(dir / "db.fasta", fasta);
+  const auto db = msa::SequenceDb::open(dir / "db.fasta");
+  const auto profile = msa::make_sequence_profile(query, msa::blosum62());
+  msa::PrefilterOptions options;
+  options.max_candidates = 100000;
+  auto all = scan_all(profile, db, msa::index_chunk_bounds(db), options);
+  const auto homolog_places = [&](const std::vector<msa::Candidate>& ranked) {
+    std::vector<size_t> places;
+    for (size_t k = 0; k < ranked.size(); ++k)
+      if (db.id(ranked[k].target).rfind("hom", 0) == 0) places.push_back(k);
+    return places;
+  };
+  const auto by_rank = homolog_places(all);
+  std::stable_sort(all.begin(), all.end(), [](const msa::Candidate& a, const msa::Candidate& b) {
+    return a.ungapped_score > b.ungapped_score;
+  });
+  const auto by_score = homolog_places(all);
+  // Four homologs score far above chance; the fifth (ungapped score 39) is 26th of 305 by E-value but
+  // 144th by raw score, behind long decoys whose chance best segments score up to 48.
+  CAPTURE(fmt::format("by rank: {}, by raw score: {}", fmt::join(by_rank, " "), fmt::join(by_score, " ")));
+  REQUIRE(by_rank.size() == 5);
+  CHECK(by_rank[3] == 3);
+  CHECK(by_rank.back() < 30);
+  CHECK(by_score.back() > 100);  // what ranking by raw score did: this case tests the ranking
+  CHECK(msa::make_candidate(0, 40, 3000).rank < msa::make_candidate(1, 40, 200).rank);
+}
+
 TEST_CASE("k-mer index: every word occurrence is listed with its target and position") {
   test::ScratchDir dir("msa_kmer_index");
   data::write_file_atomic(dir / "db.fasta", ">a\nACDEFACDE\n>b\nXACDEWW\n>c\nAC\n");
@@ -101,7 +170,8 @@ TEST_CASE("k-mer index: the same index for any thread count") {
   test::ScratchDir dir("msa_kmer_index_threads");
   std::mt19937_64 rng(8);
   std::string fasta;
-  for (int i = 0; i < 40; ++i) fasta += ">s" + std::to_string(i) + "\n" + test::random_protein(rng, 5 + 37 * (i % 7)) + "\n";
+  for (int i = 0; i < 40; ++i)
+    fasta += ">s" + std::to_string(i) + "\n" + test::random_protein(rng, 5 + 37 * (i % 7)) + "\n";
   data::write_file_atomic(dir / "db.fasta", fasta);
   const auto db = msa::SequenceDb::open(dir / "db.fasta");
   const msa::KmerIndex serial(db, 3, db.size(), 1);
@@ -113,7 +183,8 @@ TEST_CASE("k-mer index: the same index for any thread count") {
       for (size_t k = 0; k < a.size(); ++k) REQUIRE((a[k].target == b[k].target && a[k].pos == b[k].pos));
     }
     for (int64_t t = 0; t < db.size() - 3; ++t)
-      CHECK(std::equal(serial.codes(t).begin(), serial.codes(t).end(), parallel.codes(t).begin(), parallel.codes(t).end()));
+      CHECK(std::equal(serial.codes(t).begin(), serial.codes(t).end(), parallel.codes(t).begin(),
+                       parallel.codes(t).end()));
   }
 }
 
