@@ -150,9 +150,15 @@ void bind_features(py::module_& m) {
            py::arg("deletion_matrix_int"), py::arg("num_alignments"), py::arg("msa_species_identifiers"))
       .def_readonly("n_res", &RawFeatures::n_res)
       .def_readonly("n_seq", &RawFeatures::n_seq)
-      .def_readonly("domain_name", &RawFeatures::domain_name)
+      // The query's FASTA header and the MSA's species ids are the bytes of the user's files: bytes_as_text.
+      .def_property_readonly("domain_name", [](const RawFeatures& f) { return bytes_as_text(f.domain_name); })
       .def_readonly("sequence", &RawFeatures::sequence)
-      .def_readonly("msa_species_identifiers", &RawFeatures::msa_species_identifiers)
+      .def_property_readonly("msa_species_identifiers",
+                             [](const RawFeatures& f) {
+                               py::list out;
+                               for (const auto& id : f.msa_species_identifiers) out.append(bytes_as_text(id));
+                               return out;
+                             })
       .def_readonly("templates", &RawFeatures::templates)
       .def_property_readonly("aatype",
                              [](py::object self) {

@@ -132,22 +132,17 @@ void bind_msa(py::module_& m) {
       "parse_fasta", [](std::string text, std::string source) { return data::parse_fasta(std::move(text), source); },
       py::arg("text"), py::arg("source_name"), Release(), "FASTA records of in-memory text.");
 
-  // Headers are bytes (a Latin-1 header of a UniProt or PDB file passes the CLI unchanged): as Python
-  // text, bytes that are not UTF-8 become surrogates ("surrogateescape", as os.fsdecode does), which
-  // Msa.save writes back as the same bytes; the constructor takes bytes or such text (kfold/msa.py).
-  const auto text = [](const std::string& bytes) {
-    PyObject* o = PyUnicode_DecodeUTF8(bytes.data(), static_cast<Py_ssize_t>(bytes.size()), "surrogateescape");
-    if (o == nullptr) throw py::error_already_set();
-    return py::reinterpret_steal<py::str>(o);
-  };
+  // Headers are bytes (a Latin-1 header of a UniProt or PDB file passes the CLI unchanged): Python text
+  // via bytes_as_text, which Msa.save writes back as the same bytes; the constructor takes bytes or such
+  // text (kfold/msa.py).
   py::class_<data::Msa>(m, "Msa", "An MSA aligned to its query (row 0): data/msa.hpp.")
       .def(py::init(&make_msa), py::arg("sequences"), py::arg("descriptions"), py::arg("deletion_matrix"),
            py::arg("insertions") = std::vector<std::string>{})
       .def_readonly("sequences", &data::Msa::sequences)
       .def_property_readonly("descriptions",
-                             [text](const data::Msa& msa) {
+                             [](const data::Msa& msa) {
                                py::list out;
-                               for (const auto& d : msa.descriptions) out.append(text(d));
+                               for (const auto& d : msa.descriptions) out.append(bytes_as_text(d));
                                return out;
                              })
       .def_readonly("insertions", &data::Msa::insertions)
@@ -155,13 +150,13 @@ void bind_msa(py::module_& m) {
       .def_property_readonly("depth", &data::Msa::depth)
       .def_property_readonly("length", &data::Msa::length)
       .def("to_a3m",
-           [text](const data::Msa& msa) {
+           [](const data::Msa& msa) {
              std::string a3m;
              {
                const py::gil_scoped_release release;
                a3m = data::to_a3m(msa);
              }
-             return text(a3m);
+             return bytes_as_text(a3m);
            })
       .def(
           "neff",

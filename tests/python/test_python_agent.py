@@ -57,7 +57,19 @@ def test_results_from_python_feed_the_next_round(kf, tmp_path):
     # The campaign continues from its folder in a later session.
     again = kf.agent.Campaign.open(tmp_path / "ubq")
     assert again.measurements == campaign.measurements and len(again.rounds) == 2
-    assert again.spec["results"][-1] == str(path)
+    assert again.spec["results"][-1] == path.name  # relative to campaign.json: the folder can move
+
+
+def test_a_moved_campaign_folder_opens(kf, kfold, tmp_path):
+    """The results_N.csv that add_results keeps in workdir are named relative to campaign.json (kfold agent
+    resolves them against its folder): a moved or copied folder opens (it named the old absolute path)."""
+    campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "a")
+    campaign.add_results({"I44A": -1.0, "L8A": 0.3})
+    shutil.move(tmp_path / "a", tmp_path / "b")
+    moved = kf.agent.Campaign.open(tmp_path / "b")
+    assert moved.measurements == campaign.measurements and moved.spec["results"][-1] == "results_1.csv"
+    r = kfold("agent", moved.path, "-o", tmp_path / "cli", "--threads", 1, "--no-potts")
+    assert r.returncode == 0, r.stderr
 
 
 def test_bad_results_leave_the_campaign_unchanged(kf, tmp_path):
@@ -88,7 +100,11 @@ def test_campaign_errors_name_the_field(kf, tmp_path):
     spec["results"] = []
     with pytest.raises(kf.InputError, match=r"plate\.wells"):
         kf.agent.Campaign(spec, workdir=tmp_path / "bad")
-    assert not (tmp_path / "bad" / "campaign.json").exists()
+    assert not (tmp_path / "bad").exists()  # the folder the call made is removed (it was left empty)
+    (tmp_path / "mine").mkdir()  # a folder that was there stays
+    with pytest.raises(kf.InputError, match=r"plate\.wells"):
+        kf.agent.Campaign(spec, workdir=tmp_path / "mine" / "deep" / "er")
+    assert (tmp_path / "mine").is_dir() and not any((tmp_path / "mine").iterdir())
     kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
     with pytest.raises(kf.InputError, match=r"holds a campaign already.*Campaign\.open"):
         kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")

@@ -13,6 +13,8 @@ import pickle
 import re
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -151,6 +153,9 @@ def test_msa_arguments_are_checked(kf):
     assert ubiquitin.sequences is ubiquitin.sequences  # one list, not a copy of the MSA per access
     with pytest.raises(kf.InputError, match="at least its query row"):
         kf.Msa([])
+    # A plain string is refused (it was a 4-row, 1-column MSA).
+    with pytest.raises(TypeError, match=r"not one string; pass \[sequence\].*Msa\.from_a3m"):
+        kf.Msa("MKVL")
     with pytest.raises(kf.InputError, match="max_seq_id -1: must be in"):
         msa.filter(max_seq_id=-1)
     with pytest.raises(kf.InputError, match="min_coverage 2: must be in"):
@@ -183,6 +188,33 @@ def test_msa_save_is_atomic(kf, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["keep.a3m"]  # no temporary file left
     kf.Msa(["MKV", "M-V"]).save(path)
     assert kf.Msa.from_a3m(path).sequences == ["MKV", "M-V"]
+
+
+def test_msa_save_modes_and_bad_paths(kf, tmp_path):
+    """Msa.save writes as Features.save and the CLI do: mode 0644 under umask 022 (it was mkstemp's 0600),
+    InputErrors naming the path for a directory or a missing folder (they named the temporary file), and
+    no temporary file left behind."""
+    msa = kf.Msa(["MKV", "M-V"])
+    previous = os.umask(0o022)
+    try:
+        msa.save(tmp_path / "out.a3m")
+        kf.features("MKV").save(tmp_path / "features.h5")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "out.a3m").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "features.h5").stat().st_mode & 0o777 == 0o644
+    (tmp_path / "a_dir").mkdir()
+    for target, message in ((tmp_path / "a_dir", f"{tmp_path / 'a_dir'}: is a directory, expected a file name"),
+                            (tmp_path / "missing" / "x.a3m",
+                             f"{tmp_path / 'missing' / 'x.a3m'}: output directory {tmp_path / 'missing'} does not exist"),
+                            (str(tmp_path) + "/", "names no file")):
+        with pytest.raises(kf.InputError, match=re.escape(message)):
+            msa.save(target)
+        if target != tmp_path / "missing" / "x.a3m":
+            with pytest.raises(kf.InputError, match=re.escape(message)):
+                kf.features("MKV").save(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_dir", "features.h5", "out.a3m"]
+    assert kf.Msa.from_a3m(tmp_path / "out.a3m").sequences == ["MKV", "M-V"]
 
 
 def test_msa_headers_that_are_not_utf8_round_trip(kf, tmp_path):
@@ -286,6 +318,30 @@ def test_features_from_arrays_are_checked(kf):
     for key, value, message in cases:
         with pytest.raises(kf.InputError, match=re.escape(message)):
             kf.Features.from_dict({**f, key: value})
+    # An empty domain_name (it raised IndexError) is an InputError naming the field.
+    with pytest.raises(kf.InputError, match=re.escape("features: domain_name is an empty array")):
+        kf.Features.from_dict({**f, "domain_name": np.array([], dtype=object)})
+    named = kf.Features.from_dict({**f, "domain_name": np.array(["d\u00e9j\u00e0".encode()], dtype=object)})
+    assert named.domain_name == "d\u00e9j\u00e0"
+
+
+def test_features_keep_the_bytes_of_a_latin1_header(kf, tmp_path):
+    """A Latin-1 FASTA header and species id (bytes that are not UTF-8) read as text with surrogates, as
+    Msa.descriptions does; repr, dict, pickle and from_dict work and give the same bytes back (the
+    domain_name getter raised UnicodeDecodeError, and with it repr, dict() and pickling)."""
+    (tmp_path / "q.fasta").write_bytes(b">q1 prot\xe9ine\nMKVL\n")
+    (tmp_path / "q.a3m").write_bytes(b">q1\nMKVL\n>tr|X|Y_HUMAN OS=Homo OX=9606\nMKIL\n>h \xff\nMK-L\n")
+    f = kf.features(tmp_path / "q.fasta", [tmp_path / "q.a3m"])
+    assert f.domain_name == "q1 prot\udce9ine"
+    assert f["domain_name"][0] == b"q1 prot\xe9ine"
+    assert "q1 prot" in repr(f)
+    again = pickle.loads(pickle.dumps(f))
+    assert again["domain_name"][0] == b"q1 prot\xe9ine"
+    copy_ = kf.Features.from_dict(dict(f))
+    assert copy_.domain_name == f.domain_name
+    np.testing.assert_array_equal(copy_["msa_species_identifiers"], f["msa_species_identifiers"])
+    latin = kf.Features.from_dict({**dict(f), "domain_name": np.array([b"\xe9t\xe9"], dtype=object)})
+    assert latin["domain_name"][0] == b"\xe9t\xe9"
 
 
 # ---- model -------------------------------------------------------------------------------------
@@ -420,10 +476,15 @@ def test_model_properties_and_config_dict(kf):
     with pytest.raises(kf.InputError, match=r"^config: .*unknown config key") as error:
         kf.Model("model_3", random_weights=True, config={"model": {"nope": 1}})
     assert "kfold-config-" not in str(error.value)
-    # Seeds as kfold predict --seed takes them (any int64), named when out of range or not integers.
-    assert kf.Model("model_3", random_weights=True, config=config, seed=-1).predict("MKV", seed=-5).n_res == 3
-    with pytest.raises(kf.InputError, match=r"seed 18446744073709551616: must be"):
-        kf.Model("model_3", random_weights=True, config=config, seed=2**64)
+    # Seeds as kfold predict --seed takes them with one model (0..2**63-2: so that the CLI reproduces the
+    # run; -1 and 2**63-1 were taken here and refused there), named when out of range or not integers.
+    top = 2**63 - 2
+    assert kf.Model("model_3", random_weights=True, config=config, seed=top).predict("MKV", seed=top).n_res == 3
+    for seed in (-1, 2**63 - 1, 2**64):
+        with pytest.raises(kf.InputError, match=rf"^seed {seed}: must be 0\.\.9223372036854775806 \(as kfold predict"):
+            kf.Model("model_3", random_weights=True, config=config, seed=seed)
+        with pytest.raises(kf.InputError, match=rf"^seed {seed}: must be 0\.\.9223372036854775806"):
+            model.predict("MKV", seed=seed)
     with pytest.raises(TypeError, match="seed: expected an integer"):
         model.predict("MKV", seed=1.5)
     with pytest.raises(kf.InputError, match="config: not JSON"):
@@ -579,6 +640,122 @@ def test_ctrl_c_interrupts_predict(kf):
         assert not thread.is_alive()
     _, done, total, _ = kf._core.progress_snapshot()
     assert done < total
+
+
+def start_python(script):
+    """`python -c script` with this interpreter and environment (PYTHONPATH reaches kfold), stderr piped."""
+    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def read_until(process, needle, timeout=120):
+    """Reads the process's stderr until a line containing `needle`; returns the lines read."""
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        lines.append(line)
+        if needle in line:
+            return lines
+    process.kill()
+    raise AssertionError(f"no line with {needle!r} in:\n{''.join(lines)}")
+
+
+def finish(process, timeout=120):
+    """The process's (stdout, stderr) once it has exited; killed when it runs past `timeout`."""
+    try:
+        return process.communicate(timeout=timeout)
+    finally:
+        process.kill()
+
+
+# Python ends on an uncaught KeyboardInterrupt by killing itself with SIGINT (a shell shows 130).
+EXIT_SIGINT = (-signal.SIGINT, 128 + signal.SIGINT)
+
+
+def test_ctrl_c_ends_a_script_with_130_not_an_abort(kf):
+    """A plain script interrupted during Model.predict: the traceback and exit status 130. It aborted (134,
+    "terminate called without an active exception", in most runs: when the worker left C++ while the
+    interpreter finalised); now an atexit handler cancels the call and waits for its next progress point."""
+    p = start_python(f"""
+import logging, kfold
+logging.basicConfig(level=logging.INFO)
+kfold.set_progress(False)
+model = kfold.Model("model_1_ptm", random_weights=True, config={str(SMALL)!r}, recycles=2000)
+model.predict("MKVLAAGIVGKLEQDSWR")
+""")
+    read_until(p, "iteration 5/2001")  # (right after the first iteration the abort was rarer)
+    p.send_signal(signal.SIGINT)
+    _, err = finish(p)
+    assert p.returncode in EXIT_SIGINT, (p.returncode, err)
+    assert "KeyboardInterrupt" in err and "terminate called" not in err
+    assert "waiting for the running kfold computation" in err and "iteration 100/2001" not in err
+
+
+def test_a_second_ctrl_c_at_exit_leaves_at_once(kf):
+    """While the exit waits for an interrupted call, a second Ctrl-C exits at once with 130 (without it, a
+    call that takes no token would be waited for to its end)."""
+    p = start_python("""
+import sys, time, kfold
+from kfold import _runner
+kfold.set_progress(False)
+print("started", file=sys.stderr, flush=True)
+_runner.run(time.sleep, 60)
+""")
+    read_until(p, "started")
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    read_until(p, "waiting for the running kfold computation")
+    start = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    _, err = finish(p, timeout=30)
+    assert p.returncode == 130, (p.returncode, err)
+    assert time.monotonic() - start < 20
+
+
+def test_a_forked_child_does_not_wait_for_the_parents_calls(kf):
+    """The calls an exit waits for are the process's own: a child forked while a call runs exits at once."""
+    p = start_python("""
+import os, sys, threading, time, kfold
+from kfold import _runner
+kfold.set_progress(False)
+threading.Thread(target=_runner.run, args=(time.sleep, 30), daemon=True).start()
+time.sleep(0.5)
+pid = os.fork()
+if pid == 0:
+    sys.exit(0)  # through atexit
+for _ in range(100):
+    time.sleep(0.1)
+    if os.waitpid(pid, os.WNOHANG)[0]:
+        print("the child exited", file=sys.stderr)
+        break
+else:
+    os.kill(pid, 9)
+    print("the child hung at exit", file=sys.stderr)
+os._exit(0)
+""")
+    _, err = finish(p)
+    assert p.returncode == 0 and "the child exited" in err, err
+
+
+def test_msa_and_query_files_are_read_on_the_worker_thread(kf, monkeypatch):
+    """Reading an MSA or a query runs on run()'s worker thread, so that Ctrl-C interrupts at once (a 128 MB
+    A3M held KeyboardInterrupt back for its whole read, 2 s, when read on the calling thread)."""
+    threads = []
+    for name in ("read_msa_file", "parse_a3m", "read_fasta", "parse_fasta"):
+        def recording(*args, _real=getattr(kf._core, name)):
+            threads.append(threading.current_thread().name)
+            return _real(*args)
+
+        monkeypatch.setattr(kf._core, name, recording)
+    kf.Msa.from_a3m(A3M)
+    kf.Msa.from_a3m(A3M.read_text())
+    kf.Msa.from_file(A3M)
+    kf.features(FASTA, msas=[A3M])
+    kf.features("MKVL")
+    assert threads == ["kfold-call"] * 6
 
 
 def test_logging_and_progress(kf, small_model, caplog, capsys):

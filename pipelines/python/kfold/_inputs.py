@@ -7,6 +7,7 @@ import os
 from typing import TYPE_CHECKING, Iterable, Union
 
 from . import _core
+from ._runner import run
 
 if TYPE_CHECKING:
     from .msa import Msa
@@ -24,13 +25,13 @@ def read_query(query: QueryLike, what: str) -> tuple[_core.Sequence, str]:
         return query, query.id
     if isinstance(query, os.PathLike) or (isinstance(query, str) and _looks_like_path(query)):
         source = os.fspath(query)
-        records = _core.read_fasta(source)
+        records = run(_core.read_fasta, source)  # on a worker thread: Ctrl-C stops waiting at once
     elif isinstance(query, str):
         text = query.strip()
         source = "query"
         if not text.startswith(">"):
             text = ">query\n" + text
-        records = _core.parse_fasta(text, source)
+        records = run(_core.parse_fasta, text, source)
     else:
         raise TypeError(f"query: expected a sequence, FASTA text or a FASTA path, not {type(query).__name__}")
     if len(records) != 1:
@@ -57,7 +58,7 @@ def read_msa(msa: MsaLike) -> _core.Msa:
     if isinstance(msa, Msa):
         return msa._msa
     if isinstance(msa, (str, os.PathLike)):
-        return _core.read_msa_file(os.fspath(msa))
+        return run(_core.read_msa_file, os.fspath(msa))
     raise TypeError(f"msa: expected a kfold.Msa or a path, not {type(msa).__name__}")
 
 

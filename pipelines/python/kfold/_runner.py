@@ -3,11 +3,14 @@ the calling thread shows the progress bar, forwards kfold's log lines to ``loggi
 interruptible. On Ctrl-C the call is cancelled: the caller gets ``KeyboardInterrupt`` at once, and the
 C++ work stops at its next progress point in the background: a model at the end of its current
 recycling iteration, a search before its next block of alignments, an agent round between its stages
-and structure predictions.
+and structure predictions. A script that ends on that ``KeyboardInterrupt`` waits at exit for the work to
+stop there (exit status 130 with the traceback, not an abort).
 """
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import sys
 import threading
 import time
@@ -22,6 +25,10 @@ T = TypeVar("T")
 _LEVELS = {0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR}
 _progress_enabled = True
 _POLL_SECONDS = 0.1
+
+# The calls still running on worker threads: their "done" event -> their CancelToken (None: not cancellable).
+_running: dict[threading.Event, Optional[_core.CancelToken]] = {}
+_running_lock = threading.Lock()
 
 
 def set_progress(enabled: bool) -> None:
@@ -122,19 +129,32 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False) -> T:
     token = _core.CancelToken() if cancellable else None
     call_args = (*args, token) if cancellable else args
     outcome: dict = {}
+    # Set when the call has returned. Not Thread.join: a join interrupted by Ctrl-C can mark the thread
+    # stopped while it still runs (CPython 3.11's bpo-45274 fix releases the running thread's lock).
+    done = threading.Event()
 
     def work() -> None:
         try:
             outcome["value"] = function(*call_args)
         except BaseException as error:  # handed to the caller below
             outcome["error"] = error
+        finally:
+            with _running_lock:
+                _running.pop(done, None)
+            done.set()
 
     display = _ProgressDisplay() if _progress_enabled else None
     worker = threading.Thread(target=work, name="kfold-call", daemon=True)
-    worker.start()
+    with _running_lock:
+        _running[done] = token
     try:
-        while worker.is_alive():
-            worker.join(_POLL_SECONDS)
+        worker.start()
+    except BaseException:  # no thread: nothing to wait for at exit
+        with _running_lock:
+            _running.pop(done, None)
+        raise
+    try:
+        while not done.wait(_POLL_SECONDS):
             flush_log()
             if display is not None:
                 display.update()
@@ -153,3 +173,37 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False) -> T:
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+def _forget_workers() -> None:
+    """In a forked child: the parent's worker threads do not exist there, so its exit must not wait for them."""
+    global _running_lock
+    _running_lock = threading.Lock()  # another thread may have held it at the fork
+    _running.clear()
+
+
+os.register_at_fork(after_in_child=_forget_workers)
+
+
+@atexit.register
+def _stop_workers() -> None:
+    """At interpreter exit (a script ended by Ctrl-C during a call), cancels the calls still running and
+    waits for them to stop at their next progress point: a daemon thread still inside C++ when the
+    interpreter finalises is killed as it takes the GIL back, which aborts the process (exit 134,
+    "terminate called without an active exception"). A second Ctrl-C leaves at once, with status 130."""
+    with _running_lock:
+        running = list(_running.items())
+    if not running:
+        return
+    for _, token in running:
+        if token is not None:
+            token.cancel()
+    logger.warning("exiting: waiting for the running kfold computation to stop at its next progress point "
+                   "(Ctrl-C again: exit now)")
+    try:
+        for done, _ in running:
+            done.wait()
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)  # skips the finalisation that would kill the worker inside C++

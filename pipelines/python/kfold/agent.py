@@ -3,8 +3,9 @@ measurements and proposes the next plate, as ``kfold agent`` does (the same code
 
 A campaign lives in a working folder::
 
-    workdir/campaign.json      the campaign, its paths made absolute, results added as they come
-    workdir/results_1.csv      measurements given to add_results(), one file per call
+    workdir/campaign.json      the campaign, its input paths made absolute, results added as they come
+    workdir/results_1.csv      measurements given to add_results(), one file per call (named in
+                               campaign.json relative to it: the folder can be moved or copied whole)
     workdir/round_1/           one `kfold agent` run: plate.csv, scores.tsv, notebook.jsonl,
     workdir/round_2/           report.md, report.html (notebook.jsonl carries every round so far) and,
                                with structure terms, structures/*.pdb
@@ -183,8 +184,8 @@ class Campaign:
     Args:
         campaign: a campaign file (JSON, the format of ``kfold agent --help``) or the same as a dict
             (its relative paths then resolve against the current folder).
-        workdir: the campaign's folder, created if needed; it must not hold a campaign already
-            (continue one with :meth:`Campaign.open`).
+        workdir: the campaign's folder, created if needed (and removed again when the campaign is
+            refused); it must not hold a campaign already (continue one with :meth:`Campaign.open`).
 
     Raises:
         kfold.InputError: a bad campaign (the message names the file and field) or a used workdir.
@@ -210,8 +211,17 @@ class Campaign:
             source = Path(campaign)
             run(_core.campaign_summary, os.fspath(source))  # errors name the user's file
             spec, base = json.loads(source.read_text(encoding="utf-8")), source.resolve().parent
+        created = [folder for folder in (self.workdir, *self.workdir.parents) if not folder.exists()]
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._save(_absolute_paths(spec, base))
+        try:
+            self._save(_absolute_paths(spec, base))
+        except BaseException:
+            for folder in created:  # deepest first; only the folders made here, and only while empty
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+            raise
 
     @classmethod
     def open(cls, workdir: PathLike) -> "Campaign":
@@ -370,7 +380,8 @@ class Campaign:
         path = self.workdir / f"results_{index}.csv"
         _write_atomic(path, text)
         spec = self.spec
-        spec.setdefault("results", []).append(str(path))
+        # Relative to campaign.json's folder (as kfold agent resolves it): the workdir can move as a whole.
+        spec.setdefault("results", []).append(path.name)
         try:
             self._save(spec)
         except InputError as error:  # named after what the user gave, not the copy just removed

@@ -23,6 +23,17 @@ __all__ = ["Model", "Prediction", "presets"]
 
 _RESTYPES = "ARNDCQEGHILKMFPSTWYVX"  # AlphaFold's restypes + X (aatype 20)
 
+# The largest seed `kfold predict --seed` takes with one model (model i of n uses seed i + n x seed).
+_MAX_SEED = 2**63 - 2
+
+
+def _check_seed(seed: object) -> int:
+    """``seed`` as an int in kfold predict's range 0.._MAX_SEED (TypeError or InputError naming it)."""
+    try:
+        return check_integer("seed", seed, 0, _MAX_SEED)
+    except _core.InputError as error:
+        raise _core.InputError(f"{error} (as kfold predict --seed, which can then reproduce the run)") from None
+
 
 def presets() -> list[str]:
     """The model presets: ``model_1`` ... ``model_5`` and ``model_1_ptm`` ... ``model_5_ptm``.
@@ -255,7 +266,8 @@ class Model:
             ``{"model": {"embeddings_and_evoformer": {"evoformer_num_block": 2}}}``.
         recycles: recycling iterations (default: the config's ``num_recycle``).
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-        seed: seed of the input pipeline (MSA sampling, masking) and of random weights.
+        seed: seed of the input pipeline (MSA sampling, masking) and of random weights: 0..2**63 - 2,
+            as ``kfold predict --models <preset> --seed`` takes it (that command reproduces the run).
         chunk_size: rows per chunk in attention, transitions, the outer product mean and the
             triangle multiplications (0: no chunking; ``"auto"``: the largest that fits the free
             memory, 0 when everything fits); memory depends on it, results only to float rounding.
@@ -291,7 +303,7 @@ class Model:
         if random_weights and params is not None:
             raise _core.InputError("give params or random_weights=True, not both")
         params_path = "" if random_weights else os.fspath(_core.find_params(preset, os.fspath(params or "")))
-        self._seed = check_integer("seed", seed, -2**63, 2**63 - 1)  # as kfold predict --seed
+        self._seed = _check_seed(seed)
         self._check_memory = bool(check_memory)
         self._device = device
         if isinstance(config, Mapping):
@@ -325,7 +337,7 @@ class Model:
             raise _core.InputError(f"chunk_size {chunk_size!r}: expected a row count (0 = no chunking) or 'auto'")
         else:
             chunk_size = check_integer("chunk_size", chunk_size, 0, 2**31 - 1)
-        return run(_core.LoadedModel, preset, config, recycles, params, self._seed % 2**64, device, int(chunk_size),
+        return run(_core.LoadedModel, preset, config, recycles, params, self._seed, device, int(chunk_size),
                    attention, dtype)
 
     @property
@@ -386,7 +398,7 @@ class Model:
                 raw = raw.with_templates(templates)
         else:
             raw = features(query, msas or (), templates=templates)
-        seed = self._seed if seed is None else check_integer("seed", seed, -2**63, 2**63 - 1)
+        seed = self._seed if seed is None else _check_seed(seed)
         prediction = run(self._model.predict, raw._raw, seed, self._check_memory, cancellable=True)
         return Prediction(prediction, self.random_weights)
 

@@ -1,16 +1,16 @@
 """Multiple sequence alignments and homology search (``kfold search``)."""
 from __future__ import annotations
 
+import itertools
 import operator
 import os
-import tempfile
 from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
 
 from . import _core
 from ._inputs import QueryLike, check_integer, check_number, check_threads, read_query
-from ._runner import flush_log, run
+from ._runner import run
 
 __all__ = ["Msa", "search"]
 
@@ -49,6 +49,9 @@ class Msa:
             >>> kfold.Msa(["MKV", "M-V"]).depth
             2
         """
+        if isinstance(sequences, (str, bytes)):  # list("MKVL") would be 4 one-column rows
+            raise TypeError("sequences: expected a list of aligned rows, not one string; pass [sequence] for a "
+                            "one-row MSA, or read A3M text or a file with kfold.Msa.from_a3m")
         sequences = list(sequences)
         if not sequences:
             raise _core.InputError("sequences: an MSA needs at least its query row")
@@ -86,11 +89,11 @@ class Msa:
         """
         if isinstance(a3m, str) and not a3m.strip():
             raise _core.InputError("Msa.from_a3m(''): empty A3M text; give A3M text starting with '>' or a file path")
+        # On a worker thread (run): Ctrl-C stops waiting at once, also while a large file is read.
         if isinstance(a3m, str) and a3m.lstrip().startswith((">", "#")):
-            msa = _core.parse_a3m(a3m, "A3M text")
+            msa = run(_core.parse_a3m, a3m, "A3M text")
         else:
-            msa = _core.read_msa_file(os.fspath(a3m))
-        flush_log()
+            msa = run(_core.read_msa_file, os.fspath(a3m))
         return cls._wrap(msa)
 
     @classmethod
@@ -102,9 +105,7 @@ class Msa:
             >>> import kfold
             >>> msa = kfold.Msa.from_file("msas/search.a3m")  # doctest: +SKIP
         """
-        msa = _core.read_msa_file(os.fspath(path))
-        flush_log()
-        return cls._wrap(msa)
+        return cls._wrap(run(_core.read_msa_file, os.fspath(path)))
 
     @property
     def sequences(self) -> list[str]:
@@ -167,7 +168,9 @@ class Msa:
         return self._msa.to_a3m()
 
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
-        """Writes the A3M text to ``path`` atomically (a temporary file renamed onto it).
+        """Writes the A3M text to ``path`` atomically (a temporary file beside it, renamed onto it), as
+        ``kfold search`` writes its A3M files: mode 0644 less the umask, and the InputErrors of
+        :meth:`kfold.Features.save` for a path that names a directory or a missing folder.
 
         Example::
 
@@ -175,14 +178,34 @@ class Msa:
         """
         text = self.to_a3m()  # first: a failure leaves an existing file as it was
         path = os.fspath(path)
-        directory = os.path.dirname(path) or "."
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+        directory, name = os.path.split(path)
+        directory = directory or "."
+        if not name:
+            raise _core.InputError(f"output path '{path}' names no file; give a file name such as out/query.a3m")
+        if not os.path.isdir(directory):
+            what = "is a file, not a directory" if os.path.exists(directory) else "does not exist"
+            raise _core.InputError(f"{path}: output directory {directory} {what}")
+        if not os.access(directory, os.W_OK):
+            raise _core.InputError(f"{path}: output directory {directory} is not writable")
+        if os.path.isdir(path):
+            raise _core.InputError(f"{path}: is a directory, expected a file name")
+        # kfold's temporary name (".<name>.tmp.<pid>.<n>", which kfold's clean-ups know), the name cut to
+        # stay within the file system's 255 bytes.
+        short = os.fsdecode(os.fsencode(name)[:200])
+        tmp = os.path.join(directory, f".{short}.tmp.{os.getpid()}.{next(_save_counter)}")
         try:
+            # 0o644 as every kfold output (mkstemp's 0o600 ignored the umask); O_EXCL: never another's file.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:  # headers' own bytes
                 f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
             os.replace(tmp, path)
+        except OSError as error:
+            _remove_quietly(tmp)
+            raise _core.KfoldError(f"{path}: write failed: {error.strerror or error}") from None
         except BaseException:
-            os.unlink(tmp)
+            _remove_quietly(tmp)
             raise
 
     @property
@@ -322,6 +345,16 @@ class Msa:
         if diff is not None:
             msa = msa.select(run(msa._msa.filter_diverse, check_integer("diff", diff, 0, 2**31 - 1)))
         return msa
+
+
+_save_counter = itertools.count()
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _header_bytes(descriptions) -> list:

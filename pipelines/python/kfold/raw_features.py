@@ -68,15 +68,20 @@ class Features(Mapping):
         if missing:
             raise _core.InputError(f"features: missing {', '.join(missing)} (AlphaFold's raw feature names)")
 
-        def text(value) -> str:
-            value = np.asarray(value).reshape(-1)[0] if not isinstance(value, (str, bytes)) else value
-            return value.decode() if isinstance(value, bytes) else str(value)
+        def text(name: str) -> bytes:
+            value = d[name]
+            if not isinstance(value, (str, bytes)):
+                values = np.asarray(value).reshape(-1)
+                if values.size == 0:
+                    raise _core.InputError(f"features: {name} is an empty array; give it one entry, as AlphaFold's "
+                                           "np.array([b'...'], dtype=object)")
+                value = values[0]
+            return _text_bytes(value)
 
-        species = [v.decode() if isinstance(v, bytes) else str(v)
-                   for v in np.asarray(d.get("msa_species_identifiers", [])).reshape(-1)]
+        species = [_text_bytes(v) for v in np.asarray(d.get("msa_species_identifiers", [])).reshape(-1)]
         raw = _core.RawFeatures(aatype=d["aatype"], between_segment_residues=d["between_segment_residues"],
-                                domain_name=text(d["domain_name"]), residue_index=d["residue_index"],
-                                seq_length=d["seq_length"], sequence=text(d["sequence"]), msa=d["msa"],
+                                domain_name=text("domain_name"), residue_index=d["residue_index"],
+                                seq_length=d["seq_length"], sequence=text("sequence"), msa=d["msa"],
                                 deletion_matrix_int=d["deletion_matrix_int"], num_alignments=d["num_alignments"],
                                 msa_species_identifiers=species)
         if "template_aatype" in d and len(d["template_aatype"]) > 0:
@@ -152,9 +157,10 @@ class Features(Mapping):
                 value = getattr(self._raw, key)
                 value.flags.writeable = False
             elif key in ("domain_name", "sequence"):
-                value = np.array([getattr(self._raw, key).encode()], dtype=object)
+                value = np.array([getattr(self._raw, key).encode("utf-8", "surrogateescape")], dtype=object)
             elif key == "msa_species_identifiers":
-                value = np.array([s.encode() for s in self._raw.msa_species_identifiers], dtype=object)
+                value = np.array([s.encode("utf-8", "surrogateescape") for s in self._raw.msa_species_identifiers],
+                                 dtype=object)
             else:
                 raise KeyError(key)
             self._cache[key] = value
@@ -170,6 +176,15 @@ class Features(Mapping):
         templates = self._raw.templates.n_templates
         return (f"<kfold.Features {self.domain_name!r} n_res={self.n_res} n_seq={self.n_seq}"
                 f"{f' templates={templates}' if templates else ''}>")
+
+
+def _text_bytes(value: object) -> bytes:
+    """A text feature as the bytes kfold keeps: bytes as they are (a Latin-1 header stays Latin-1, as the
+    CLI keeps it), text as UTF-8 with surrogates back to their bytes (what ``Features.domain_name`` gives
+    for such a header)."""
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode("utf-8", "surrogateescape")
 
 
 def features(query: QueryLike, msas: Union[MsaLike, Sequence[MsaLike], None] = (), *, msa_sources: Optional[Sequence[str]] = None,
