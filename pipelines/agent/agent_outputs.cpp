@@ -303,6 +303,20 @@ std::string constructs_md(const ScoreTable& table, const Plate& plate) {
 
 }  // namespace
 
+int64_t measured_rows(const ScoreTable& table) {
+  return std::count_if(table.rows.begin(), table.rows.end(), [](const auto& row) { return row.measured.has_value(); });
+}
+
+std::string objective_term_note(const std::string& term, const ScoreTable& table, const EvolutionaryModels& models) {
+  if (term == "stability" || term == "fitness") return "evolutionary term: " + models.model_note;
+  if (term == "solubility") return kSolubilityNote;
+  if (term == "binding")
+    return std::find(table.not_computed.begin(), table.not_computed.end(), "binding") == table.not_computed.end()
+               ? kBindingNote
+               : "not computed (needs target.partner and structure predictions: structure_budget and parameters)";
+  return "not computed in this version";
+}
+
 std::vector<std::string> construct_wells(const ScoreTable& table, const Plate& plate) {
   std::vector<std::string> wells(table.constructs.size());
   for (const PlateWell& w : plate.wells) {
@@ -333,19 +347,8 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
   md += fmt::format("Target **{}** ({} residues, numbered from {}). kfold {} ({}), seed {}.\n\n", campaign.target.id,
                     campaign.target.sequence.size(), campaign.target.first_residue, kVersion, kGitRevision, run.seed);
   md += "## Objective\n\n| term | weight | computed by |\n|---|---|---|\n";
-  for (const auto& [term, weight] : campaign.objective) {
-    const bool evo = term == "stability" || term == "fitness";
-    const bool binding_computed = term == "binding" && std::find(table.not_computed.begin(), table.not_computed.end(),
-                                                                 "binding") == table.not_computed.end();
-    const std::string how = evo                    ? "evolutionary term: " + models.model_note
-                            : term == "solubility" ? std::string(kSolubilityNote)
-                            : binding_computed     ? std::string(kBindingNote)
-                            : term == "binding"    ? std::string(
-                                                         "not computed (needs target.partner and structure "
-                                                            "predictions: structure_budget and parameters)")
-                                                : std::string("not computed in this version");
-    md += fmt::format("| {} | {} | {} |\n", term, weight, how);
-  }
+  for (const auto& [term, weight] : campaign.objective)
+    md += fmt::format("| {} | {} | {} |\n", term, weight, objective_term_note(term, table, models));
   md += table.structure_terms
             ? "\nStructure terms: the wild type and the shortlist (campaign structure_budget) were predicted; "
               "ΔpLDDT near the site, Cα distance RMSD, ΔpTM and site contacts lost joined the total on fixed scales "
@@ -364,10 +367,13 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
     md += fmt::format(
         "A bootstrap ensemble of {} ridge regressions (lambda {} by leave-one-out error; {} features: site "
         "and residue terms of the evolutionary scores, one-hot positions, mutant residues and position x "
-        "residue) was fitted to {} measurements. Leave-one-out Spearman {:.3f}, RMSE {:.3g}. `total` is the "
+        "residue) was fitted to {} measurements. Leave-one-out Spearman {}, RMSE {}. `total` is the "
         "ensemble mean (predicted measured value) and `sd` its spread; the plate ranks by {}. Measured "
         "variants are left off the plate.\n\n",
-        s.members, s.lambda, s.n_features, s.n_train, s.loo_spearman, s.loo_rmse,
+        s.members, s.lambda, s.n_features, s.n_train,
+        std::isfinite(s.loo_spearman) ? fmt::format("{:.3f}", s.loo_spearman)
+                                      : "NA (the measured values are all equal)",
+        std::isfinite(s.loo_rmse) ? fmt::format("{:.3g}", s.loo_rmse) : "NA",
         s.acquisition == "ucb" ? fmt::format("UCB (mean + {} sd)", s.beta) : std::string("Thompson sampling"));
   } else {
     md += fmt::format(
@@ -382,17 +388,15 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
       models.alignment.source, models.alignment.n_seq, models.alignment.n_col, models.weights.neff,
       100.0 * campaign.evolution.identity);
   if (models.potts) {
-    md += fmt::format(
-        "- Potts model (pseudo-likelihood, lambda_h 0.01, lambda_J {:.3g}): {} after {} iterations, "
-        "{:.1f} s.\n",
-        models.potts->lambda_J_used, models.potts->fit.stop_reason, models.potts->fit.iterations, models.potts_seconds);
+    md += fmt::format("- Potts model (pseudo-likelihood, lambda_h 0.01, lambda_J {:.3g}): {} after {} iterations.\n",
+                      models.potts->lambda_J_used, models.potts->fit.stop_reason, models.potts->fit.iterations);
   } else {
     md += "- Potts model: not fitted.\n";
   }
   md += fmt::format(
-      "- {} variants evaluated ({} measured before), {} removed by hard liability filters, {} eligible "
-      "for the plate.\n",
-      table.rows.size(), campaign.measurements.size(), plate.n_filtered, plate.n_candidates);
+      "- {} variants evaluated ({} of them measured before, in {} result rows), {} removed by hard liability "
+      "filters, {} eligible for the plate.\n",
+      table.rows.size(), measured_rows(table), campaign.measurements.size(), plate.n_filtered, plate.n_candidates);
   md += fmt::format(
       "- Plate: {} variant wells ({} exploring untested residues), {} construct wells and {} wild-type control "
       "wells of {} (at most {} variants per position).\n\n",

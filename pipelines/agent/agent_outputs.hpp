@@ -53,6 +53,10 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
 
 // "plate:<well>", "filtered", "measured", "no_evidence" or "not_selected" per table row.
 std::vector<std::string> row_decisions(const ScoreTable& table, const Plate& plate);
+// Rows of the table with a measured value (replicates and wild-type controls are not rows).
+int64_t measured_rows(const ScoreTable& table);
+// report.md's and report.html's "computed by" of an objective term.
+std::string objective_term_note(const std::string& term, const ScoreTable& table, const EvolutionaryModels& models);
 // Number formatting of the output files: 6 decimals, "NA" for NaN.
 std::string format_number(double v);
 

@@ -36,8 +36,9 @@ namespace kfold::pipelines::agent {
 
 namespace {
 
-// Number of "run" records already in the notebook (the new round is one more).
-int64_t previous_rounds(const std::string& notebook, const std::filesystem::path& path) {
+// Number of "run" records already in the notebook (the new round is one more); InputError when they are
+// another campaign's (its round 2 would have mixed two campaigns' hypothesis ids in one notebook).
+int64_t previous_rounds(const std::string& notebook, const std::filesystem::path& path, const Campaign& campaign) {
   int64_t n = 0;
   int64_t line_number = 0;
   size_t start = 0;
@@ -52,7 +53,15 @@ int64_t previous_rounds(const std::string& notebook, const std::filesystem::path
       fail_input("{}:{}: not a JSON record; the notebook is append-only: restore it or write to a new folder",
                  path.string(), line_number);
     }
-    if (record.value("type", "") == "run") ++n;
+    if (record.value("type", "") != "run") continue;
+    ++n;
+    const std::string name = record.value("campaign", "");
+    if (name != campaign.name) {
+      fail_input(
+          "{}:{}: this folder holds the rounds of campaign '{}', not of '{}'; give this campaign its own "
+          "folder (-o)",
+          path.string(), line_number, name, campaign.name);
+    }
   }
   return n;
 }
@@ -171,12 +180,20 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   if (fs::exists(options.out_dir) && !fs::is_directory(options.out_dir)) {
     fail_input("{}: exists and is not a directory; give -o a folder", options.out_dir.string());
   }
+  // A run that fails (or is stopped) removes the output folder it created while that is still empty.
+  struct RemoveIfEmpty {
+    fs::path dir;
+    ~RemoveIfEmpty() {
+      std::error_code ec;
+      if (!dir.empty() && fs::is_empty(dir, ec) && !ec) fs::remove(dir, ec);
+    }
+  } created_folder{fs::exists(options.out_dir) ? fs::path() : options.out_dir};
   data::ensure_directory(options.out_dir);
   // The notebook is read before any long work: a damaged one fails now, not after the predictions.
   const fs::path notebook_path = options.out_dir / "notebook.jsonl";
   std::string notebook = fs::exists(notebook_path) ? data::read_text_file(notebook_path) : std::string();
   if (!notebook.empty() && notebook.back() != '\n') notebook += '\n';
-  const int64_t round = previous_rounds(notebook, notebook_path) + 1;
+  const int64_t round = previous_rounds(notebook, notebook_path, campaign) + 1;
   const int threads = options.threads > 0 ? options.threads : static_cast<int>(data::default_threads());
 
   RunRecord run;

@@ -86,6 +86,25 @@ bool is_file(const std::filesystem::path& path) {
   return std::filesystem::is_regular_file(path, error);
 }
 
+// A construct well's name in a results file, "construct FIRST-LAST" as plate.csv writes it (residue numbers of
+// the target, numbered from first_residue): InputError naming the line unless it is a fragment of the target.
+void check_construct_cell(const std::string& cell, const Campaign& campaign, const std::string& where) {
+  const std::string range = cell.substr(std::string("construct ").size());
+  int64_t first = 0, last = 0;
+  const char* end = range.data() + range.size();
+  auto [p, ec] = std::from_chars(range.data(), end, first);
+  bool ok = ec == std::errc() && p != end && *p == '-';
+  if (ok) {
+    const auto [q, ec2] = std::from_chars(p + 1, end, last);
+    ok = ec2 == std::errc() && q == end;
+  }
+  const int64_t lo = campaign.target.first_residue;
+  const int64_t hi = lo + static_cast<int64_t>(campaign.target.sequence.size()) - 1;
+  if (!ok) fail_input("{}: '{}' is not a construct; plate.csv names them 'construct FIRST-LAST'", where, cell);
+  if (first > last || first < lo || last > hi)
+    fail_input("{}: '{}' is not a fragment of the target (residues {}..{})", where, cell, lo, hi);
+}
+
 std::vector<Measurement> read_results_csv(const std::filesystem::path& path, const Campaign& campaign) {
   data::LineReader reader(path);
   std::vector<Measurement> out;
@@ -109,14 +128,6 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
       fail_input("{}: expected 2 or 3 comma-separated columns (variant,value[,sd]), got {}", where, cells.size());
     }
     if (out.empty() && cells[0] == "variant") continue;  // header
-    if (cells[0].rfind("construct ", 0) == 0) {          // a construct well of plate.csv
-      ++constructs;
-      continue;
-    }
-    Measurement m;
-    m.source = where;
-    m.variant = parse_variant(cells[0], where);
-    check_variant(m.variant, campaign.target.sequence, campaign.target.first_residue, where);
     auto parse_number = [&](const std::string& text, const char* what) {
       double v = 0.0;
       const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -125,6 +136,18 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
       }
       return v;
     };
+    if (cells[0].rfind("construct ", 0) == 0) {  // a construct well of plate.csv: checked, not learned from
+      check_construct_cell(cells[0], campaign, where);
+      parse_number(cells[1], "value");
+      if (cells.size() == 3 && !cells[2].empty() && parse_number(cells[2], "sd") < 0.0)
+        fail_input("{}: sd {} is negative; give a standard deviation >= 0", where, cells[2]);
+      ++constructs;
+      continue;
+    }
+    Measurement m;
+    m.source = where;
+    m.variant = parse_variant(cells[0], where);
+    check_variant(m.variant, campaign.target.sequence, campaign.target.first_residue, where);
     m.value = parse_number(cells[1], "value");
     if (cells.size() == 3 && !cells[2].empty()) {
       m.sd = parse_number(cells[2], "sd");

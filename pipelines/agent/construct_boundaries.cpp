@@ -23,8 +23,8 @@ double mean_plddt(const std::vector<double>& plddt, int64_t begin, int64_t end) 
 // Block sums of the PAE matrix in O(1) from a summed-area table (the splits try every boundary).
 class PaeBlocks {
  public:
-  PaeBlocks(const std::vector<double>& pae, int64_t n) : n_(n), sum_(static_cast<size_t>((n + 1) * (n + 1)), 0.0),
-                                                        diagonal_(static_cast<size_t>(n + 1), 0.0) {
+  PaeBlocks(const std::vector<double>& pae, int64_t n)
+      : n_(n), sum_(static_cast<size_t>((n + 1) * (n + 1)), 0.0), diagonal_(static_cast<size_t>(n + 1), 0.0) {
     for (int64_t i = 0; i < n; ++i) {
       for (int64_t j = 0; j < n; ++j) {
         at(i + 1, j + 1) = pae[static_cast<size_t>(i * n + j)] + at(i, j + 1) + at(i + 1, j) - at(i, j);
@@ -102,7 +102,8 @@ std::vector<Construct> propose_constructs(const Campaign& campaign, const Struct
                                           const ConstructOptions& o) {
   const auto n = static_cast<int64_t>(campaign.target.sequence.size());
   const std::vector<double>& plddt = wild_type.plddt;
-  if (static_cast<int64_t>(plddt.size()) != n || (!wild_type.pae.empty() && static_cast<int64_t>(wild_type.pae.size()) != n * n)) {
+  if (static_cast<int64_t>(plddt.size()) != n ||
+      (!wild_type.pae.empty() && static_cast<int64_t>(wild_type.pae.size()) != n * n)) {
     fail_runtime("propose_constructs: a prediction of {} residues (PAE {}) for a target of {}", plddt.size(),
                  wild_type.pae.size(), n);
   }
@@ -185,15 +186,14 @@ std::vector<Construct> propose_constructs(const Campaign& campaign, const Struct
         changed = true;
       }
     }
-    const bool tight = std::all_of(domains.begin(), domains.end(),
-                                   [&](const Range& d) { return blocks.mean(d, d) <= o.domain_pae; });
+    const bool tight =
+        std::all_of(domains.begin(), domains.end(), [&](const Range& d) { return blocks.mean(d, d) <= o.domain_pae; });
     if (domains.size() > 1 && tight) {
       for (size_t d = 0; d < domains.size(); ++d) {
         auto [b, e] = domains[d];
         while (b < e && !ordered(b)) ++b;  // disordered linker ends
         while (e > b && !ordered(e)) --e;
-        add("domain_split", b, e,
-            {fmt::format("domain {} of {}", d + 1, domains.size()), evidence[d]});
+        add("domain_split", b, e, {fmt::format("domain {} of {}", d + 1, domains.size()), evidence[d]});
       }
     }
   }

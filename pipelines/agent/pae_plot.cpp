@@ -41,8 +41,8 @@ std::vector<double> pae_blocks(const std::vector<double>& pae, int64_t n_res, in
   return out;
 }
 
-std::string pae_heatmap_svg(const std::vector<double>& pae, int64_t n_res, const std::string& title,
-                            int64_t max_cells, double size) {
+std::string pae_heatmap_svg(const std::vector<double>& pae, int64_t n_res, const std::string& title, int64_t max_cells,
+                            double size) {
   const std::vector<double> blocks = pae_blocks(pae, n_res, max_cells);
   const int64_t cells = std::min(n_res, max_cells);
   const double cell = size / static_cast<double>(cells);
@@ -67,9 +67,10 @@ std::string pae_heatmap_svg(const std::vector<double>& pae, int64_t n_res, const
   for (int k = 0; k < 6; ++k)
     svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"8\" fill=\"{}\"></rect>\n",
                        left + step * k, bar_top, step, pae_colour(kPaeScaleMax * (k + 0.5) / 6.0));
-  svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\">0 A</text>"
-                     "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\" text-anchor=\"end\">{:.0f}+ A</text>\n",
-                     left, bar_top + 20.0, left + size, bar_top + 20.0, kPaeScaleMax);
+  svg += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\">0 A</text>"
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\" text-anchor=\"end\">{:.0f}+ A</text>\n",
+      left, bar_top + 20.0, left + size, bar_top + 20.0, kPaeScaleMax);
   return svg + "</svg>\n";
 }
 

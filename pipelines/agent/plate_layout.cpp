@@ -208,7 +208,14 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
       ++plate.n_explore;
     }
   }
-  exploit_until(capacity);  // wells the explore quota could not fill
+  exploit_until(capacity);                         // wells the explore quota could not fill
+  if (chosen.empty() && n_construct_wells == 0) {  // a plate of wild-type controls alone tests nothing
+    fail_input(
+        "agent: no variant qualifies for the plate ({} candidates; hard liability filters, frozen residues, "
+        "measured variants and the position cap {} leave none); free residues (frozen), add a library, or "
+        "raise plate.max_per_position",
+        plate.n_candidates, campaign.plate.max_per_position);
+  }
   if (static_cast<int64_t>(chosen.size()) < capacity) {
     log_warn(
         "agent: only {} variants qualify for {} variant wells (hard filters, position cap {}, measured "

@@ -239,8 +239,9 @@ std::string plddt_svg(const ScoreTable& table, const Campaign& campaign, const P
   std::vector<const std::pair<size_t, StructurePrediction>*> shown;
   for (const auto& v : predicted.variants)
     if (v.second.plddt.size() == wt.size()) shown.push_back(&v);
-  std::stable_sort(shown.begin(), shown.end(),
-                   [&](const auto* a, const auto* b) { return table.rows[a->first].total > table.rows[b->first].total; });
+  std::stable_sort(shown.begin(), shown.end(), [&](const auto* a, const auto* b) {
+    return table.rows[a->first].total > table.rows[b->first].total;
+  });
   if (shown.size() > 8) shown.resize(8);
   static constexpr const char* kColours[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2",
                                              "#59a14f", "#edc948", "#b07aa1", "#ff9da7"};
@@ -255,21 +256,24 @@ std::string plddt_svg(const ScoreTable& table, const Campaign& campaign, const P
     std::string points;
     for (size_t i = 0; i < values.size(); ++i)
       points += fmt::format("{:.1f},{:.1f} ", px(static_cast<double>(i)), py(values[i]));
-    return fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"><title>{}</title>"
-                       "</polyline>\n",
-                       points, colour, stroke, html_escape(label));
+    return fmt::format(
+        "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"><title>{}</title>"
+        "</polyline>\n",
+        points, colour, stroke, html_escape(label));
   };
   std::string svg = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" role=\"img\" "
       "aria-label=\"predicted pLDDT\">\n",
       left + width + 20.0, top + height + 60.0 + 14.0 * static_cast<double>(shown.size()));
-  svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" "
-                     "stroke=\"#333\"></rect>\n",
-                     left, top, width, height);
+  svg += fmt::format(
+      "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" "
+      "stroke=\"#333\"></rect>\n",
+      left, top, width, height);
   for (const double v : {50.0, 70.0, 90.0}) {  // AlphaFold's confidence bands
-    svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"></line>"
-                       "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\" text-anchor=\"end\">{:.0f}</text>\n",
-                       left, py(v), left + width, py(v), left - 4.0, py(v) + 3.0, v);
+    svg += fmt::format(
+        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"></line>"
+        "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\" text-anchor=\"end\">{:.0f}</text>\n",
+        left, py(v), left + width, py(v), left - 4.0, py(v) + 3.0, v);
   }
   svg += polyline(wt, "#000", 2.0, "wild type");
   for (size_t k = 0; k < shown.size(); ++k) {
@@ -278,20 +282,23 @@ std::string plddt_svg(const ScoreTable& table, const Campaign& campaign, const P
     svg += polyline(shown[k]->second.plddt, kColours[k], 1.0, label);
     for (const Substitution& s : h.variant.substitutions) {
       const double x = px(static_cast<double>(s.position - campaign.target.first_residue));
-      svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"{3}\" "
-                         "stroke-width=\"2\"></line>\n",
-                         x, top + height + 2.0, top + height + 10.0, kColours[k]);
+      svg += fmt::format(
+          "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"{3}\" "
+          "stroke-width=\"2\"></line>\n",
+          x, top + height + 2.0, top + height + 10.0, kColours[k]);
     }
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" fill=\"{}\">{}</text>\n", left,
                        top + height + 50.0 + 14.0 * static_cast<double>(k), kColours[k], html_escape(label));
   }
-  svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"middle\">residue ({} .. {})"
-                     "</text>\n",
-                     left + width / 2.0, top + height + 26.0, campaign.target.first_residue,
-                     campaign.target.first_residue + static_cast<int64_t>(wt.size()) - 1);
-  svg += fmt::format("<text x=\"12\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"middle\" "
-                     "transform=\"rotate(-90 12 {:.1f})\">pLDDT</text>\n",
-                     top + height / 2.0, top + height / 2.0);
+  svg += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"middle\">residue ({} .. {})"
+      "</text>\n",
+      left + width / 2.0, top + height + 26.0, campaign.target.first_residue,
+      campaign.target.first_residue + static_cast<int64_t>(wt.size()) - 1);
+  svg += fmt::format(
+      "<text x=\"12\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"middle\" "
+      "transform=\"rotate(-90 12 {:.1f})\">pLDDT</text>\n",
+      top + height / 2.0, top + height / 2.0);
   return svg + "</svg>\n";
 }
 
@@ -306,10 +313,12 @@ std::string pae_section(const ScoreTable& table, const PredictedStructures& pred
   std::vector<const std::pair<size_t, StructurePrediction>*> shown;
   for (const auto& v : predicted.variants)
     if (has_pae(v.second)) shown.push_back(&v);
-  std::stable_sort(shown.begin(), shown.end(),
-                   [&](const auto* a, const auto* b) { return table.rows[a->first].total > table.rows[b->first].total; });
+  std::stable_sort(shown.begin(), shown.end(), [&](const auto* a, const auto* b) {
+    return table.rows[a->first].total > table.rows[b->first].total;
+  });
   if (shown.size() > 3) shown.resize(3);
-  std::string h = "<h2>Predicted aligned error: wild type and the best shortlisted variants</h2>\n<div class=\"plot\">\n";
+  std::string h =
+      "<h2>Predicted aligned error: wild type and the best shortlisted variants</h2>\n<div class=\"plot\">\n";
   h += pae_heatmap_svg(predicted.wild_type.pae, n, "wild type");
   for (const auto* v : shown) {
     const Hypothesis& hyp = *table.rows[v->first].hypothesis;
@@ -361,11 +370,9 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
                    html_escape(campaign.target.id), campaign.target.sequence.size(), campaign.target.first_residue,
                    html_escape(kVersion), html_escape(kGitRevision), run.seed);
   h += "<h2>Objective</h2>\n<table>\n<tr><th>term</th><th>weight</th><th>computed by</th></tr>\n";
-  for (const auto& [term, weight] : campaign.objective) {
-    const bool evo = term == "stability" || term == "fitness";
+  for (const auto& [term, weight] : campaign.objective)
     h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", html_escape(term), weight,
-                     html_escape(evo ? "evolutionary term: " + models.model_note : "not computed in this version"));
-  }
+                     html_escape(objective_term_note(term, table, models)));
   h += "</table>\n";
   h += "<h2>Evidence</h2>\n<ul>\n";
   h += fmt::format("<li>Family alignment <code>{}</code>: {} sequences, {} aligned columns, Neff {:.1f}.</li>\n",
@@ -375,8 +382,10 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
                                   html_escape(models.potts->fit.stop_reason), models.potts->fit.iterations,
                                   models.from_cache ? " (from the evolution cache)" : "")
                     : std::string("<li>Potts model: not fitted.</li>\n");
-  h += fmt::format("<li>{} variants evaluated, {} measured, {} removed by hard liability filters, {} eligible.</li>\n",
-                   table.rows.size(), campaign.measurements.size(), plate.n_filtered, plate.n_candidates);
+  h += fmt::format(
+      "<li>{} variants evaluated ({} of them measured before, in {} result rows), {} removed by hard liability "
+      "filters, {} eligible.</li>\n",
+      table.rows.size(), measured_rows(table), campaign.measurements.size(), plate.n_filtered, plate.n_candidates);
   h += fmt::format(
       "<li>Plate: {} variant wells ({} exploring untested residues) and {} wild-type controls of {}.</li>\n",
       plate.n_variants, plate.n_explore, plate.n_controls, campaign.plate.size);
@@ -393,10 +402,10 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
   h += table.structure_terms ? "<li>Structure terms: from predicted structures of the wild type and the shortlist "
                                "(dpLDDT near the site, C-alpha distance RMSD, dpTM, site contacts lost; burial and "
                                "new clashes in scores.tsv).</li>\n</ul>\n"
-                             : campaign.structure_budget == 0
-                                 ? "<li>Structure terms: not computed (the campaign's structure_budget is 0).</li>\n</ul>\n"
-                                 : "<li>Structure terms: not computed (structure_budget > 0 but no model was given).</li>\n"
-                                   "</ul>\n";
+       : campaign.structure_budget == 0
+           ? "<li>Structure terms: not computed (the campaign's structure_budget is 0).</li>\n</ul>\n"
+           : "<li>Structure terms: not computed (structure_budget > 0 but no model was given).</li>\n"
+             "</ul>\n";
 
   const std::vector<const PlateWell*> ranked = ranked_variant_wells(plate);
   h += "<h2>Top candidates</h2>\n<table>\n<tr><th>rank</th><th>well</th><th>id</th><th>mutations</th><th>score</th>"
@@ -413,9 +422,10 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
   h += "</table>\n";
   if (!table.constructs.empty()) {
     const std::vector<std::string> wells = construct_wells(table, plate);
-    h += "<h2>Construct proposals</h2>\n<table>\n<tr><th>id</th><th>construct</th><th>length</th><th>well</th>"
-         "<th>operator</th><th>mean pLDDT (full length)</th><th>predicted on its own: pLDDT / pTM</th><th>rationale</th>"
-         "</tr>\n";
+    h +=
+        "<h2>Construct proposals</h2>\n<table>\n<tr><th>id</th><th>construct</th><th>length</th><th>well</th>"
+        "<th>operator</th><th>mean pLDDT (full length)</th><th>predicted on its own: pLDDT / pTM</th><th>rationale</th>"
+        "</tr>\n";
     for (size_t k = 0; k < table.constructs.size(); ++k) {
       const Construct& c = table.constructs[k];
       const std::string facts = construct_rationale(c);

@@ -71,7 +71,8 @@ bool has_atom(const data::Protein& p, int64_t residue, int index) {
 std::vector<std::array<double, 3>> alpha_carbons(const data::Protein& protein) {
   protein.check_shapes();
   std::vector<std::array<double, 3>> ca;
-  for (int64_t i = 0; i < protein.n_res(); ++i) ca.push_back(has_atom(protein, i, 1) ? atom(protein, i, 1) : std::array<double, 3>{});
+  for (int64_t i = 0; i < protein.n_res(); ++i)
+    ca.push_back(has_atom(protein, i, 1) ? atom(protein, i, 1) : std::array<double, 3>{});
   return ca;
 }
 
@@ -104,7 +105,8 @@ std::vector<int64_t> neighbour_counts(const std::vector<std::array<double, 3>>& 
 }
 
 double exposure_from_neighbours(int64_t count) {
-  const double t = static_cast<double>(kBuriedNeighbours - count) / static_cast<double>(kBuriedNeighbours - kExposedNeighbours);
+  const double t =
+      static_cast<double>(kBuriedNeighbours - count) / static_cast<double>(kBuriedNeighbours - kExposedNeighbours);
   return std::clamp(t, 0.0, 1.0);
 }
 

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "data/text_input.hpp"
+#include "data/error.hpp"
 #include "pipelines/agent/agent_run.hpp"
 #include "pipelines/agent/variant.hpp"
 #include "test_support.hpp"
@@ -143,6 +144,9 @@ TEST_CASE("agent run: example campaign, plate invariants") {
   const std::string report = kfold::data::read_text_file(dir / "report.md");
   // Solubility is computed (sequence only: no structure here); its column is in scores.tsv.
   CHECK(report.find("| solubility | 0.3 | hydropathy change") != std::string::npos);
+  // report.html said "not computed in this version" for it.
+  CHECK(kfold::data::read_text_file(dir / "report.html").find("<td>solubility</td><td>0.3</td><td>hydropathy change") !=
+        std::string::npos);
 }
 
 TEST_CASE("agent run: same seed gives a byte-identical plate, threads do not matter, notebook appends") {
@@ -159,6 +163,9 @@ TEST_CASE("agent run: same seed gives a byte-identical plate, threads do not mat
   using kfold::data::read_text_file;
   CHECK(read_text_file(a / "plate.csv") == read_text_file(b / "plate.csv"));
   CHECK(read_text_file(a / "scores.tsv") == read_text_file(b / "scores.tsv"));
+  // The reports too (report.md held the Potts fit's wall time).
+  CHECK(read_text_file(a / "report.md") == read_text_file(b / "report.md"));
+  CHECK(read_text_file(a / "report.html") == read_text_file(b / "report.html"));
   o.seed = 12345;
   o.out_dir = c.path();
   run_agent(kCampaign, o);
@@ -176,6 +183,23 @@ TEST_CASE("agent run: same seed gives a byte-identical plate, threads do not mat
   const std::string nb = read_text_file(c / "notebook.jsonl");
   CHECK(nb.find("\"round\":2") != std::string::npos);
   CHECK(nb.find("\"round\":1") != std::string::npos);
+  // Another campaign into that folder is refused (it became round 3 of this one), and nothing changes.
+  auto other = nlohmann::json::parse(read_text_file(kCampaign));
+  other["name"] = "another-campaign";
+  other["target"]["msa"] = (kCampaign.parent_path() / "ubiquitin.a3m").string();
+  other["results"] = {(kCampaign.parent_path() / "ubiquitin_round0.csv").string()};
+  std::ofstream(a / "other.json") << other.dump();
+  CHECK_THROWS_WITH_AS(run_agent(a / "other.json", o),
+                       doctest::Contains("holds the rounds of campaign 'ubiquitin-stability-demo', not of "
+                                         "'another-campaign'"),
+                       kfold::InputError);
+  CHECK(read_text_file(c / "notebook.jsonl") == nb);
+  // A run refused after its output folder was made leaves no empty folder behind.
+  other["target"]["sequence"] = "MKV" + kWildType.substr(3);  // not the alignment's query
+  std::ofstream(a / "other.json") << other.dump();
+  o.out_dir = a / "new_folder";
+  CHECK_THROWS_AS(run_agent(a / "other.json", o), kfold::InputError);
+  CHECK(!std::filesystem::exists(a / "new_folder"));
 }
 
 TEST_CASE("agent run: with results the surrogate ranks, Thompson and UCB plates are deterministic per seed") {
@@ -495,4 +519,24 @@ TEST_CASE("agent run: a solubility objective scores residues off the alignment, 
     if (m == "Q2A") CHECK(scores[k][measured] == "1.500000");  // the mean of the two replicates
   }
   CHECK(off_alignment == 3 * 19);
+  // One measured variant in two result rows (the report said "2 measured before").
+  CHECK(kfold::data::read_text_file(dir / "out/report.md").find("(1 of them measured before, in 2 result rows)") !=
+        std::string::npos);
+}
+
+TEST_CASE("agent run: a plate without any variant is refused, not written with controls alone") {
+  kfold::test::ScratchDir dir("agent-all-frozen");
+  auto campaign = nlohmann::json::parse(kfold::data::read_text_file(kCampaign));
+  campaign["target"]["msa"] = (kCampaign.parent_path() / "ubiquitin.a3m").string();
+  campaign["results"] = nlohmann::json::array();
+  campaign["structure_budget"] = 0;
+  campaign["frozen"] = nlohmann::json::array();
+  for (int r = 1; r <= static_cast<int>(kWildType.size()); ++r) campaign["frozen"].push_back(r);
+  std::ofstream(dir / "c.json") << campaign.dump();
+  AgentOptions o;
+  o.out_dir = dir / "out";
+  o.no_potts = true;
+  CHECK_THROWS_WITH_AS(run_agent(dir / "c.json", o), doctest::Contains("no variant qualifies for the plate"),
+                       kfold::InputError);
+  CHECK(!std::filesystem::exists(dir / "out"));  // exit 0 with a plate of two wild-type wells before
 }

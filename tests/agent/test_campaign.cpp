@@ -42,6 +42,11 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
   kfold::test::ScratchDir dir("agent-campaign");
   { std::ofstream(dir / "f.a3m") << ">q\nMQIF\n"; }
   { std::ofstream(dir / "bad.csv") << "variant,value\nQ2A,1.0\nA2P,0.5\n"; }
+  // Construct wells of plate.csv ("construct FIRST-LAST") are checked like variants (they were skipped unread).
+  { std::ofstream(dir / "c_name.csv") << "variant,value\nconstruct banana,1\n"; }
+  { std::ofstream(dir / "c_range.csv") << "variant,value\nconstruct 2-9,1\n"; }
+  { std::ofstream(dir / "c_value.csv") << "variant,value\nconstruct 1-3,abc\n"; }
+  { std::ofstream(dir / "c_good.csv") << "variant,value,sd\nconstruct 2-4,0.5,0.1\nQ2A,1\n"; }
   const auto path = dir / "c.json";
   const std::string target = R"("target": {"id": "Q", "sequence": "MQIF", "msa": "f.a3m"})";
   CHECK(error_of("{" + target + R"(, "name": "x"})", path) == "no error");
@@ -73,7 +78,13 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
       {"{" + target + R"(, "name": "x", "colour": "red"})", "'colour'"},
       {"{" + target + R"(, "name": "x", "results": ["none.csv"]})", "'results[0]'"},
       {"{" + target + R"(, "name": "x", "results": ["bad.csv"]})", "bad.csv:3"},
+      {"{" + target + R"(, "name": "x", "results": ["c_name.csv"]})",
+       "c_name.csv:2: 'construct banana' is not a construct"},
+      {"{" + target + R"(, "name": "x", "results": ["c_range.csv"]})",
+       "c_range.csv:2: 'construct 2-9' is not a fragment of the target (residues 1..4)"},
+      {"{" + target + R"(, "name": "x", "results": ["c_value.csv"]})", "c_value.csv:2: value 'abc' is not a finite"},
   };
+  CHECK(parse_campaign("{" + target + R"(, "name": "x", "results": ["c_good.csv"]})", path).measurements.size() == 1);
   // plate.constructs unset: its default never takes the wells the controls leave to variants.
   const Campaign crowded =
       parse_campaign("{" + target + R"(, "name": "x", "plate": {"size": 24, "controls": 20}})", path);
