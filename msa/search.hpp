@@ -45,7 +45,8 @@ struct SearchOptions {
   // Residues per k-mer index chunk (about 9 bytes each): bounds the index memory; a database larger than
   // one chunk is scanned chunk by chunk (identical results, the index is rebuilt per query batch).
   int64_t index_chunk_residues = kIndexChunkResidues;
-  // Cells per hit (1 or 2 bytes each; 4 when a score fits neither 8 nor 16 bits); larger hits are skipped.
+  // Stored traceback cells per hit (1 or 2 bytes each; 4 when a score fits neither 8 nor 16 bits); beyond them
+  // the hit is first narrowed to its own target columns (StripedAligner::align), and skipped only if still larger.
   int64_t max_traceback_cells = int64_t{1} << 28;
   // Round-1 profiles, one per query (empty: each query's sequence scored with BLOSUM62), e.g. a PSSM of
   // the query's MSA (make_pssm) to search with the family's profile; each profile's codes must be its

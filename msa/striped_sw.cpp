@@ -250,6 +250,39 @@ struct StripedColumns {
 }  // namespace
 
 std::optional<Alignment> StripedAligner::align(std::span<const uint8_t> target, int32_t score, int64_t max_cells) {
+  if (auto alignment = align_stored(target, score, max_cells); alignment || score <= 0) return alignment;
+  // Too many cells before the end column (a long query against a titin-sized target): narrow the target to
+  // the alignment's columns by score passes alone, then trace back there. The end column is where the
+  // shortest target prefix reaches the score; the start, the last column from which the rest still does.
+  // Each search takes ~log2(m) passes of at most n x m cells, in linear memory.
+  const auto m = static_cast<int64_t>(target.size());
+  int64_t lo = 1, hi = m;  // prefix lengths; the full target reaches the score
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (this->score(target.first(static_cast<size_t>(mid))) >= score)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  const int64_t end = lo;  // one past the end column
+  int64_t first = 0, last = end - 1;
+  while (first < last) {
+    const int64_t mid = first + (last - first + 1) / 2;
+    if (this->score(target.subspan(static_cast<size_t>(mid), static_cast<size_t>(end - mid))) >= score)
+      first = mid;
+    else
+      last = mid - 1;
+  }
+  auto alignment =
+      align_stored(target.subspan(static_cast<size_t>(first), static_cast<size_t>(end - first)), score, max_cells);
+  if (!alignment) return std::nullopt;  // the alignment itself spans more than max_cells
+  alignment->t_start += first;
+  alignment->t_end += first;
+  return alignment;
+}
+
+std::optional<Alignment> StripedAligner::align_stored(std::span<const uint8_t> target, int32_t score,
+                                                      int64_t max_cells) {
   const int64_t n = query_.n_res;
   const auto m = static_cast<int64_t>(target.size());
   if (score <= 0 || n == 0 || m == 0) return std::nullopt;

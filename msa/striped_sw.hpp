@@ -45,12 +45,17 @@ class StripedAligner {
   // The optimal local alignment given its exact score (from score()), identical to align_local's
   // (msa/gotoh.hpp: same end cell, same tie rules): H of every column up to the first one that reaches
   // `score` is stored by the striped pass (1 byte per cell when the score fits 8 bits, else 2; the
-  // scalar pass when it fits neither), then walked back. Returns nullopt when that part of the matrix
-  // has more than `max_cells` cells or the score is 0.
+  // scalar pass when it fits neither), then walked back. When that part of the matrix has more than
+  // `max_cells` cells, score passes first narrow the target to the alignment's own columns (an optimal
+  // alignment still; a tie may then resolve otherwise). Returns nullopt when even those columns hold more
+  // than `max_cells` cells, or the score is 0.
   std::optional<Alignment> align(std::span<const uint8_t> target, int32_t score, int64_t max_cells = int64_t{1} << 28);
   SimdLevel level() const { return level_; }
 
  private:
+  // align() within max_cells of stored H: nullopt when the end column lies beyond them.
+  std::optional<Alignment> align_stored(std::span<const uint8_t> target, int32_t score, int64_t max_cells);
+
   // 64-byte aligned storage of `bytes` bytes.
   struct AlignedBytes {
     std::unique_ptr<uint8_t[]> storage;

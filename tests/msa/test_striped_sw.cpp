@@ -171,18 +171,39 @@ TEST_CASE("StripedAligner::align: the same alignment as the scalar traceback, ev
   CHECK(traced > 400);
 }
 
-TEST_CASE("StripedAligner::align: a matrix larger than max_cells is refused, as align_local refuses it") {
+TEST_CASE("StripedAligner::align: beyond max_cells the target is narrowed to the alignment's columns") {
   std::mt19937_64 rng(4);
   const std::string q = test::random_protein(rng, 200);
   const auto profile = msa::make_sequence_profile(q, msa::blosum62());
   std::vector<uint8_t> codes;
   msa::encode_residues(test::random_protein(rng, 50) + q, codes);  // the alignment ends at column 249
+  // A related copy deep in a long target (a domain of titin): hits like it were skipped as "too large to
+  // trace back" when the cells before the end column exceeded max_cells.
+  std::vector<uint8_t> deep;
+  msa::encode_residues(
+      test::random_protein(rng, 3000) + test::mutate(rng, q, 0.3, 0.03) + test::random_protein(rng, 400), deep);
   for (const auto level : levels()) {
+    CAPTURE(static_cast<int>(level));
     msa::StripedAligner aligner(profile, {}, level);
     const int32_t score = aligner.score(codes);
-    CHECK_FALSE(aligner.align(codes, score, 200 * 249));  // one column short
-    CHECK(aligner.align(codes, score, 200 * 250));
+    const auto stored = aligner.align(codes, score, 200 * 250);    // the end column within max_cells
+    const auto narrowed = aligner.align(codes, score, 200 * 249);  // one column short: narrowed first
+    REQUIRE(stored);
+    REQUIRE(narrowed);
+    CHECK((narrowed->t_start == 50 && narrowed->t_end == 249 && narrowed->q_start == 0 && narrowed->q_end == 199));
+    CHECK(narrowed->ops == stored->ops);
+    CHECK_FALSE(aligner.align(codes, score, 200 * 199));  // the alignment's own 200 columns do not fit
     CHECK_FALSE(aligner.align(codes, 0));
+
+    const int32_t deep_score = aligner.score(deep);
+    const auto full = aligner.align(deep, deep_score);
+    const auto windowed = aligner.align(deep, deep_score, 200 * 400);
+    REQUIRE(full);
+    REQUIRE(windowed);
+    CHECK(windowed->score == full->score);
+    CHECK((windowed->t_start == full->t_start && windowed->t_end == full->t_end));
+    CHECK((windowed->q_start == full->q_start && windowed->q_end == full->q_end));
+    CHECK(windowed->ops == full->ops);
   }
 }
 
