@@ -12,6 +12,7 @@
 #include "data/hdf5_file.hpp"
 #include "data/npz_file.hpp"
 #include "data/residue_constants.hpp"
+#include "data/text_input.hpp"
 
 namespace kfold::fold {
 
@@ -449,6 +450,7 @@ void write_processed_features(const std::filesystem::path& path, const Processed
 ProcessedFeatures read_processed_features(const std::filesystem::path& path) {
   ProcessedFeatures out;
   std::map<int64_t, std::pair<int64_t, std::string_view>> bound;
+  data::check_input_file(path);  // a missing file is "file not found", not a damaged one
   const bool npz = data::is_zip_file(path);
   if (!npz && !data::is_hdf5_file(path)) {
     const auto ext = path.extension().string();

@@ -234,7 +234,7 @@ void check_memory(const ModelConfig& config, const ProblemSize& size, const RunO
   if (need.total_bytes <= available) return;
   const int64_t chunk = suggest_chunk_size(config, size, options, available);
   const std::string fix = chunk > 0
-                              ? fmt::format("rerun with --chunk-size {}", chunk)
+                              ? fmt::format("rerun with --chunk-size {} (Python: chunk_size={})", chunk, chunk)
                               : std::string(
                                     "no chunk size fits: use a device with more memory, a shorter sequence, or fewer "
                                     "MSA rows (max_msa_clusters, max_extra_msa in --config)");

@@ -7,6 +7,7 @@
 
 #include "data/error.hpp"
 #include "data/hdf5_file.hpp"
+#include "data/interrupt.hpp"
 #include "data/residue_constants.hpp"
 
 namespace kfold::fold {
@@ -77,7 +78,8 @@ void check_msa_matches_query(const data::Msa& msa, const std::string& query, con
 }  // namespace
 
 RawFeatures make_raw_features(const data::Sequence& query, const std::vector<data::Msa>& msas,
-                              const std::vector<std::string>& msa_sources) {
+                              const std::vector<std::string>& msa_sources,
+                              const std::function<void()>& check_cancelled) {
   RawFeatures f;
   f.sequence = to_upper(query.residues);
   f.n_res = static_cast<int64_t>(f.sequence.size());
@@ -111,6 +113,10 @@ RawFeatures make_raw_features(const data::Sequence& query, const std::vector<dat
     const std::string source = m < msa_sources.size() ? msa_sources[m] : fmt::format("MSA {}", m + 1);
     check_msa_matches_query(msa, f.sequence, source);
     for (int64_t r = 0; r < msa.depth(); ++r) {
+      if (r % 4096 == 4095) {
+        check_interrupt();
+        if (check_cancelled) check_cancelled();
+      }
       const std::string& row = msa.sequences[static_cast<size_t>(r)];
       if (!seen.insert(row).second) continue;  // DeepMind AlphaFold: drop rows seen before
       for (const char c : row) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,9 +40,11 @@ std::string species_identifier(const std::string& description);
 // Builds the raw features. `msas` are used in order; a row whose aligned sequence was already seen
 // (in any earlier MSA) is dropped, as DeepMind's AlphaFold does. Each MSA's first row must equal the
 // query (case-insensitive); `msa_sources` names each MSA in error messages. With no MSA the query
-// alone forms the MSA (single-sequence mode).
+// alone forms the MSA (single-sequence mode). Stops every 4096 rows where Ctrl-C was pressed
+// (data/interrupt.hpp) or `check_cancelled` throws (Python's cancel token).
 RawFeatures make_raw_features(const data::Sequence& query, const std::vector<data::Msa>& msas,
-                              const std::vector<std::string>& msa_sources);
+                              const std::vector<std::string>& msa_sources,
+                              const std::function<void()>& check_cancelled = {});
 
 // features.h5 with AlphaFold's key names (atomic write) and its reader (shapes and dtypes checked);
 // the template_* arrays are written when there are templates and read when present.

@@ -194,8 +194,15 @@ void bind_features(py::module_& m) {
         const auto& f = self.cast<const RawFeatures&>();
         return view_as_numpy(f.num_alignments, {f.n_res}, self);
       });
-  m.def("make_raw_features", &fold::make_raw_features, py::arg("query"), py::arg("msas"), py::arg("msa_sources"),
-        Release(), "AlphaFold's make_sequence_features + make_msa_features (rows seen before are dropped).");
+  m.def(
+      "make_raw_features",
+      [](const data::Sequence& query, const std::vector<data::Msa>& msas, const std::vector<std::string>& sources,
+         const CancelToken& token) {
+        return fold::make_raw_features(query, msas, sources, [&token] { token.throw_if_cancelled(); });
+      },
+      py::arg("query"), py::arg("msas"), py::arg("msa_sources"), py::arg("cancel"), Release(),
+      "AlphaFold's make_sequence_features + make_msa_features (rows seen before are dropped); stops when `cancel` "
+      "is cancelled.");
   m.def(
       "read_raw_features", [](const std::filesystem::path& path) { return fold::read_raw_features(path); },
       py::arg("path"), Release(), "A features.h5 file (as `kfold features` writes it).");

@@ -108,3 +108,22 @@ TEST_CASE("make_complex_raw_features: concatenated chains, residue-index gap, bl
   CHECK_THROWS_WITH_AS(kfold::fold::make_complex_raw_features({a, b}), doctest::Contains("chain 'B'"),
                        kfold::InputError);
 }
+
+TEST_CASE("make_raw_features: a cancelled build stops within 4096 rows") {
+  // Python's Ctrl-C (kfold.features) cancels a token; the build of a deep MSA ran to its end before.
+  const kfold::data::Sequence query{"q", "", "MKVL"};
+  std::string a3m = ">q\nMKVL\n";
+  for (int r = 0; r < 10000; ++r)
+    a3m += ">r" + std::to_string(r) + "\n" + std::string(1, "ACDEFGHIKL"[r % 10]) +
+           std::string(1, "ACDEFGHIKL"[(r / 10) % 10]) + std::string(1, "ACDEFGHIKL"[(r / 100) % 10]) + "L\n";
+  const auto msa = kfold::data::parse_a3m_string(a3m, "deep.a3m");
+  int calls = 0;
+  struct Cancelled {};
+  CHECK_THROWS_AS(make_raw_features(query, {msa}, {"deep.a3m"},
+                                    [&calls] {
+                                      if (++calls == 1) throw Cancelled{};
+                                    }),
+                  Cancelled);
+  CHECK(calls == 1);
+  CHECK(make_raw_features(query, {msa}, {"deep.a3m"}, [] {}).n_seq == 1001);  // 1000 distinct rows + the query
+}

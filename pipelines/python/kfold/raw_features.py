@@ -219,5 +219,5 @@ def features(query: QueryLike, msas: Union[MsaLike, Sequence[MsaLike], None] = (
     flush_log()
     if not core_msas:
         logger.warning("no MSA given: single-sequence features (predictions will be much less accurate)")
-    f = Features(run(_core.make_raw_features, sequence, core_msas, sources))
+    f = Features(run(_core.make_raw_features, sequence, core_msas, sources, cancellable=True))
     return f.with_templates(templates) if templates is not None else f

@@ -137,7 +137,7 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
     raw = None
     if msas:
         sources = [msa_source(m, i) for i, m in enumerate(msas)]
-        raw = run(_core.make_raw_features, sequence, [read_msa(m) for m in msas], sources)
+        raw = run(_core.make_raw_features, sequence, [read_msa(m) for m in msas], sources, cancellable=True)
     if isinstance(max_template_date, datetime.date):
         max_template_date = max_template_date.isoformat()[:10]
     elif max_template_date is not None and not isinstance(max_template_date, str):
