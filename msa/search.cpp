@@ -272,13 +272,18 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
             words[bi] = std::make_unique<NeighbourWords>(profiles[bi], options.prefilter.word_threshold, mask);
             if (round == 1 && words[bi]->entries() == 0) {
               const auto& query = queries[static_cast<size_t>(batch + b)];
-              log_warn(
-                  "query {}: no 4-mer of it can seed a hit ({} residues{}): its MSA will hold the query alone; "
-                  "a higher -s (lower word score) or --no-mask may help",
-                  query.id, query.residues.size(),
-                  std::any_of(mask.begin(), mask.end(), [](uint8_t m) { return m != 0; })
-                      ? ", low-complexity regions masked"
-                      : "");
+              const bool masked = std::any_of(mask.begin(), mask.end(), [](uint8_t m) { return m != 0; });
+              if (static_cast<int64_t>(query.residues.size()) < kSeedSpan)
+                log_warn(
+                    "query {}: {} residues, shorter than a seed word ({}): no search is possible; its MSA will "
+                    "hold the query alone",
+                    query.id, query.residues.size(), kSeedSpan);
+              else
+                log_warn(
+                    "query {}: no 4-mer of it can seed a hit ({} residues{}): its MSA will hold the query alone; "
+                    "a higher -s (lower word score){} may help",
+                    query.id, query.residues.size(), masked ? ", low-complexity regions masked" : "",
+                    masked ? " or --no-mask" : "");
             }
             if (options.composition_stats) composition[bi] = std::make_unique<CompositionStats>(profiles[bi], mask);
           }

@@ -473,4 +473,21 @@ TEST_CASE("search: inputs that can never give hits are warned about") {
   CHECK(warnings[0].find("query polyq: no 4-mer of it can seed a hit (30 residues, low-complexity regions masked)") !=
         std::string::npos);
   CHECK(warnings[1].find("looks like a nucleotide database (400 of its first 400 residues") != std::string::npos);
+  CHECK(warnings[0].find("or --no-mask may help") != std::string::npos);
+  // A query shorter than a seed word: no advice that cannot help (-s and --no-mask were suggested).
+  kfold::test::CapturedWarnings short_query;
+  (void)msa::search({{"tiny", "", "MKV"}}, db, msa::SearchOptions{});
+  REQUIRE(short_query.lines.size() == 1);
+  CHECK(short_query.lines[0].find("query tiny: 3 residues, shorter than a seed word (4): no search is possible") !=
+        std::string::npos);
+}
+
+TEST_CASE("a3m_file_names: one file per query id, unsafe characters replaced, collisions refused") {
+  const auto names = msa::a3m_file_names({{"sp|P1|X", "", "M"}, {"hits.m8", "", "M"}, {"a b", "", "M"}}, "q.fasta");
+  CHECK(names == std::vector<std::string>{"sp_P1_X.a3m", "hits.m8.a3m", "a_b.a3m"});  // hits.m8 was refused
+  CHECK_THROWS_WITH_AS(msa::a3m_file_names({{"a b", "", "M"}, {"a_b", "", "M"}}, "q.fasta"),
+                       doctest::Contains("q.fasta: query id 'a_b' gives the output file name 'a_b.a3m' twice"),
+                       InputError);
+  CHECK_THROWS_WITH_AS(msa::a3m_file_names({{"..", "", "M"}}, "q.fasta"),
+                       doctest::Contains("query id '..' cannot name an output file"), InputError);
 }
