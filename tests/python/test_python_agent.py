@@ -60,6 +60,27 @@ def test_results_from_python_feed_the_next_round(kf, tmp_path):
     assert again.spec["results"][-1] == path.name  # relative to campaign.json: the folder can move
 
 
+def test_one_propose_at_a_time_per_campaign(kf, tmp_path):
+    """Two kernels on one campaign both took round 1 (one got the other's plate): a live holder's lock
+    refuses the second propose(), a dead holder's is taken over, and the lock goes with the round."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
+    lock = tmp_path / "ubq" / ".propose.lock"
+    lock.write_text(f"{socket.gethostname()} {os.getpid()}\n")  # this process: alive
+    with pytest.raises(kf.InputError, match=f"another propose\\(\\) is running on this campaign \\(pid {os.getpid()}"):
+        campaign.propose(threads=2, potts=False)
+    assert campaign.rounds == [] and lock.exists()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    lock.write_text(f"{socket.gethostname()} {dead.stdout.strip()}\n")
+    first = campaign.propose(threads=2, potts=False)
+    assert first.number == 1 and not lock.exists()
+    with pytest.raises(kf.InputError, match="seed"):
+        campaign.propose(seed=2**63)  # kfold agent --seed takes at most 2**63 - 1
+
+
 def test_a_moved_campaign_folder_opens(kf, kfold, tmp_path):
     """The results_N.csv that add_results keeps in workdir are named relative to campaign.json (kfold agent
     resolves them against its folder): a moved or copied folder opens (it named the old absolute path)."""

@@ -23,10 +23,12 @@ Example::
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import shutil
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
@@ -178,6 +180,48 @@ class Round:
         return f"<kfold.agent.Round {self.number} in {self.folder}>"
 
 
+@contextlib.contextmanager
+def _propose_lock(workdir: Path):
+    """One propose() at a time per campaign folder: two kernels (or threads) on one campaign both took the
+    same round number and one got the other's plate. The lock file names its holder ("host pid"); a dead
+    holder's lock (same host) is taken over."""
+    path = workdir / ".propose.lock"
+    for attempt in range(2):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        except FileExistsError:
+            try:
+                host, pid = path.read_text().split()[:2]
+            except (OSError, ValueError):
+                host, pid = "", "0"
+            alive = host != socket.gethostname() or _pid_alive(int(pid) if pid.isdigit() else 0)
+            if alive or attempt > 0:
+                who = f"pid {pid} on {host}" if host else "a process that had not yet written its name"
+                raise InputError(f"{workdir}: another propose() is running on this campaign ({who}); wait for it to "
+                                 f"finish (or remove {path} if that process is gone)") from None
+            path.unlink(missing_ok=True)  # its holder died
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{socket.gethostname()} {os.getpid()}\n")
+        break
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Campaign:
     """A protein-engineering campaign run round by round (``kfold agent``), kept in ``workdir``.
 
@@ -314,7 +358,7 @@ class Campaign:
         """
         threads = check_threads(threads, zero_means_all=True)
         if seed is not None:
-            seed = check_integer("seed", seed, 0, 2**64 - 1)
+            seed = check_integer("seed", seed, 0, 2**63 - 1)  # as kfold agent --seed
         if model is not None and not isinstance(model, Model):
             raise TypeError(f"model: expected a kfold.Model or None, not {type(model).__name__}")
         # Every argument is converted before the round's folder exists, so a bad one leaves nothing behind.
@@ -326,6 +370,10 @@ class Campaign:
                                  check_integer("potts_iterations", potts_iterations, 1, 2**31 - 1))
         args.evolution_cache = os.fspath(evolution_cache) if evolution_cache is not None else ""
         loaded = model._model if model is not None else None
+        with _propose_lock(self.workdir):
+            return self._propose(args, loaded)
+
+    def _propose(self, args: "_core.AgentArgs", loaded: Optional["_core.LoadedModel"]) -> Round:
         rounds = self.rounds
         number = rounds[-1].number + 1 if rounds else 1
         folder = self.workdir / f"round_{number}"
