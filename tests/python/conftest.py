@@ -2,6 +2,7 @@
 import os
 import pathlib
 import subprocess
+import time
 
 import pytest
 
@@ -48,3 +49,19 @@ def kfold_module():
                     "pipelines/python and <build>/python on PYTHONPATH, or pip install the package")
     kfold.set_progress(False)
     return kfold
+
+
+def wait_for_line(process, needle, timeout=120):
+    """Reads a process's piped stderr until a line containing `needle`; returns the lines read (kills the
+    process and fails when none comes within `timeout` seconds or stderr ends)."""
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        lines.append(line)
+        if needle in line:
+            return lines
+    process.kill()
+    raise AssertionError(f"no line with {needle!r} in:\n{''.join(lines)}")

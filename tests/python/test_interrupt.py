@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from conftest import SOURCE_DIR
+from conftest import SOURCE_DIR, wait_for_line
 
 EXAMPLES = SOURCE_DIR / "data/examples"
 SMALL_MODEL = ["--random-weights", "--config", EXAMPLES / "small_model.json", "--models", "model_1_ptm"]
@@ -15,21 +15,6 @@ SMALL_MODEL = ["--random-weights", "--config", EXAMPLES / "small_model.json", "-
 def start(build_dir, *args):
     return subprocess.Popen([str(build_dir / "bin" / "kfold"), *map(str, args)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-
-
-def wait_for_line(process, needle, timeout=120):
-    """Reads stderr until a line containing `needle`; returns the lines read."""
-    lines = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            break
-        lines.append(line)
-        if needle in line:
-            return lines
-    process.kill()
-    raise AssertionError(f"no line with {needle!r} in:\n{''.join(lines)}")
 
 
 def leftovers(folder):

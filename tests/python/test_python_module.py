@@ -22,7 +22,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import SOURCE_DIR
+from conftest import SOURCE_DIR, wait_for_line
 
 EXAMPLES = SOURCE_DIR / "data/examples"
 FASTA = EXAMPLES / "ubiquitin.fasta"
@@ -648,21 +648,6 @@ def start_python(script):
                             text=True)
 
 
-def read_until(process, needle, timeout=120):
-    """Reads the process's stderr until a line containing `needle`; returns the lines read."""
-    lines = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            break
-        lines.append(line)
-        if needle in line:
-            return lines
-    process.kill()
-    raise AssertionError(f"no line with {needle!r} in:\n{''.join(lines)}")
-
-
 def finish(process, timeout=120):
     """The process's (stdout, stderr) once it has exited; killed when it runs past `timeout`."""
     try:
@@ -686,7 +671,7 @@ kfold.set_progress(False)
 model = kfold.Model("model_1_ptm", random_weights=True, config={str(SMALL)!r}, recycles=2000)
 model.predict("MKVLAAGIVGKLEQDSWR")
 """)
-    read_until(p, "iteration 5/2001")  # (right after the first iteration the abort was rarer)
+    wait_for_line(p, "iteration 5/2001")  # (right after the first iteration the abort was rarer)
     p.send_signal(signal.SIGINT)
     _, err = finish(p)
     assert p.returncode in EXIT_SIGINT, (p.returncode, err)
@@ -704,10 +689,10 @@ kfold.set_progress(False)
 print("started", file=sys.stderr, flush=True)
 _runner.run(time.sleep, 60)
 """)
-    read_until(p, "started")
+    wait_for_line(p, "started")
     time.sleep(0.5)
     p.send_signal(signal.SIGINT)
-    read_until(p, "waiting for the running kfold computation")
+    wait_for_line(p, "waiting for the running kfold computation")
     start = time.monotonic()
     p.send_signal(signal.SIGINT)
     _, err = finish(p, timeout=30)
