@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
+#include <utility>
 
 #include "pipelines/version.hpp"
 
@@ -20,6 +22,35 @@ std::string csv_cell(const std::string& s) {
   std::string out = "\"";
   for (const char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
+}
+
+// plate.csv is read by liquid handlers and spreadsheet imports that expect ASCII: the rationale's symbols
+// are spelled out (any other non-ASCII byte becomes '?').
+std::string ascii_text(const std::string& s) {
+  static const std::pair<std::string_view, std::string_view> kSpelled[] = {
+      {"\u00c5", "A"},  {"\u03b1", "alpha"}, {"\u03b2", "beta"}, {"\u0394", "d"},
+      {"\u2192", "->"}, {"\u00d7", "x"},     {"\u00b1", "+/-"}};
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      out += s[i++];
+      continue;
+    }
+    bool spelled = false;
+    for (const auto& [utf8, text] : kSpelled) {
+      if (std::string_view(s).substr(i, utf8.size()) == utf8) {
+        out += text;
+        i += utf8.size();
+        spelled = true;
+        break;
+      }
+    }
+    if (spelled) continue;
+    out += '?';
+    for (++i; i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80; ++i) {
+    }
+  }
+  return out;
 }
 
 std::string tsv_cell(std::string s) {
@@ -142,7 +173,7 @@ std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaig
       // A fragment without a start Met needs one (or the vector's tag) to be expressed.
       const std::string flag = sequence.front() == 'M' ? "" : "no_initiator_met (add a start Met or the vector's tag)";
       out += fmt::format("{},{},{},{},NA,NA,,{},{},{}\n", w.well, c.id, format_construct(c), sequence, c.operator_name,
-                         csv_cell(flag), csv_cell(facts));
+                         csv_cell(flag), csv_cell(ascii_text(facts)));
       continue;
     }
     if (w.row < 0) {
@@ -160,7 +191,7 @@ std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaig
     out += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", w.well, h.id, format_variant(h.variant),
                        apply_variant(h.variant, campaign.target.sequence, campaign.target.first_residue), num(r.total),
                        num(r.sd), w.rank, csv_cell(operator_label(h)), csv_cell(format_flags(r.flags)),
-                       csv_cell(rationale));
+                       csv_cell(ascii_text(rationale)));
   }
   return out;
 }

@@ -62,6 +62,11 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
       table.not_computed.push_back(term);
     }
   }
+  // What the evolutionary term stands for in the rationales: the objective's terms it scores.
+  std::string evolutionary_for;
+  for (const auto& [term, weight] : campaign.objective)
+    if ((term == "stability" || term == "fitness") && weight > 0.0)
+      evolutionary_for += (evolutionary_for.empty() ? "" : " and ") + term;
   double evo_weight = table.evolutionary_weight;
   if (evo_weight <= 0.0 && table.solubility_weight <= 0.0) {
     if (log_context) {
@@ -71,6 +76,7 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
     }
     evo_weight = 1.0;
   }
+  if (evolutionary_for.empty()) evolutionary_for = evo_weight > 0.0 ? "the ranking" : "reference (weight 0)";
   table.structure_weight = evo_weight;
   // Replicates of a variant: their mean (as the beneficial-combination operator reads them), the
   // sources listed.
@@ -154,7 +160,7 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
                                                            : std::numeric_limits<double>::quiet_NaN();
     std::string line;
     if (std::isfinite(r.evolutionary)) {
-      line = fmt::format("{} {:+.2f} (z {:+.2f}) for stability", model, r.evolutionary, z);
+      line = fmt::format("{} {:+.2f} (z {:+.2f}) for {}", model, r.evolutionary, z, evolutionary_for);
     } else {
       line = "no evolutionary evidence (residue not an aligned column)";
     }

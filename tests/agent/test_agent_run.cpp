@@ -10,8 +10,8 @@
 #include <set>
 #include <sstream>
 
-#include "data/text_input.hpp"
 #include "data/error.hpp"
+#include "data/text_input.hpp"
 #include "pipelines/agent/agent_run.hpp"
 #include "pipelines/agent/variant.hpp"
 #include "test_support.hpp"
@@ -144,6 +144,11 @@ TEST_CASE("agent run: example campaign, plate invariants") {
   const std::string report = kfold::data::read_text_file(dir / "report.md");
   // Solubility is computed (sequence only: no structure here); its column is in scores.tsv.
   CHECK(report.find("| solubility | 0.3 | hydropathy change") != std::string::npos);
+  // plate.csv is ASCII for liquid handlers and spreadsheet imports (its rationales held UTF-8 +/- and delta).
+  const std::string plate_text = kfold::data::read_text_file(dir / "plate.csv");
+  CHECK(
+      std::all_of(plate_text.begin(), plate_text.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x80; }));
+  CHECK(plate_text.find(") for stability") != std::string::npos);  // the objective's evolutionary term
   // report.html said "not computed in this version" for it.
   CHECK(kfold::data::read_text_file(dir / "report.html").find("<td>solubility</td><td>0.3</td><td>hydropathy change") !=
         std::string::npos);
