@@ -1,6 +1,7 @@
 // `kfold agent CAMPAIGN.json -o DIR`: one round of the AI-scientist loop (propose, score, select a plate).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -38,7 +39,15 @@ struct StructureSetup {
 
 StructureSetup make_structure_oracle(const AgentCommandOptions& o) {
   StructureSetup setup;
+  // Only its structure_budget is needed here: run_agent reads the campaign again, and warns about it once.
+  const LogLevel level = log_level();
+  struct RestoreLevel {
+    LogLevel level;
+    ~RestoreLevel() { set_log_level(level); }
+  } restore{level};
+  set_log_level(std::max(level, LogLevel::error));
   const auto campaign = pipelines::agent::read_campaign(o.campaign);
+  set_log_level(level);
   if (campaign.structure_budget <= 0) return setup;
   pipelines::PredictOptions predict;
   predict.params = o.params;

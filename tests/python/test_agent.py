@@ -67,6 +67,19 @@ def test_agent_example_writes_plate_scores_notebook_report(kfold, tmp_path):
     assert "Structure terms" in report and "| solubility | 0.3 | hydropathy change" in report
 
 
+def test_agent_warns_about_the_campaign_once(kfold, tmp_path):
+    """The campaign was read twice (structure setup, then the run): each of its warnings came twice."""
+    campaign = json.loads((SOURCE_DIR / SOURCE_EXAMPLE).read_text())
+    campaign["target"]["msa"] = str(SOURCE_DIR / "data/examples/ubiquitin.a3m")
+    campaign["results"] = []
+    (tmp_path / "lib.csv").write_text("variant\nM1A\nQ2A\nI3L\n")  # M1A changes frozen residue 1
+    campaign["library"] = str(tmp_path / "lib.csv")
+    (tmp_path / "c.json").write_text(json.dumps(campaign))
+    r = kfold("agent", tmp_path / "c.json", "-o", tmp_path / "out", "--threads", 2, "--no-potts")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("change a frozen residue and are not proposed") == 1, r.stderr
+
+
 def test_agent_same_seed_same_plate_and_seed_override(kfold, tmp_path):
     assert run_example(kfold, tmp_path / "a").returncode == 0
     assert run_example(kfold, tmp_path / "b", threads=1).returncode == 0
