@@ -43,13 +43,18 @@ Run 'kfold COMMAND --help' for a command's options.)";
 void check_integer_overflow(const CLI::App& app) {
   for (const CLI::Option* option : app.get_options()) {
     const std::string& type = option->get_type_name();
-    if (type.rfind("INT", 0) != 0 && type.rfind("UINT", 0) != 0) continue;
+    const bool is_unsigned = type.rfind("UINT", 0) == 0;
+    if (!is_unsigned && type.rfind("INT", 0) != 0) continue;
     for (const std::string& text : option->results()) {
       long long value = 0;
-      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      unsigned long long unsigned_value = 0;
+      const auto ec = is_unsigned ? std::from_chars(text.data(), text.data() + text.size(), unsigned_value).ec
+                                  : std::from_chars(text.data(), text.data() + text.size(), value).ec;
       if (ec == std::errc::result_out_of_range)
-        throw CLI::ValidationError(option->get_name(), fmt::format("{}: out of range; integers are at most {}", text,
-                                                                   std::numeric_limits<long long>::max()));
+        throw CLI::ValidationError(
+            option->get_name(), fmt::format("{}: out of range; integers are at most {}", text,
+                                            is_unsigned ? fmt::to_string(std::numeric_limits<unsigned long long>::max())
+                                                        : fmt::to_string(std::numeric_limits<long long>::max())));
     }
   }
   for (const CLI::App* sub : app.get_subcommands()) check_integer_overflow(*sub);
