@@ -1,0 +1,229 @@
+"""The Python module's long calls (`import kfold`): the GIL released while they run, cancellation by token
+and by Ctrl-C (in a notebook and at the end of a plain script: exit 130, never an abort), file reads on the
+worker thread, and log lines and progress forwarded to Python."""
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from conftest import SOURCE_DIR, wait_for_line
+
+EXAMPLES = SOURCE_DIR / "data/examples"
+FASTA = EXAMPLES / "ubiquitin.fasta"
+A3M = EXAMPLES / "ubiquitin.a3m"
+SMALL = EXAMPLES / "small_model.json"
+
+
+@pytest.fixture(scope="module")
+def kf(kfold_module):
+    return kfold_module
+
+
+@pytest.fixture(scope="module")
+def small_model(kf):
+    return kf.Model("model_1_ptm", random_weights=True, config=SMALL)
+
+
+def test_long_calls_release_the_gil(kf, small_model):
+    raw = kf.features(FASTA, msas=[A3M])
+    ticks = []
+    stop = threading.Event()
+
+    def count():
+        while not stop.is_set():
+            ticks.append(1)
+            time.sleep(0.001)
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    start = time.monotonic()
+    try:  # the compiled call itself, on this thread: only a released GIL lets the counter run
+        small_model._model.predict(raw._raw, 0, True, kf._core.CancelToken())
+    finally:
+        stop.set()
+        counter.join()
+    seconds = time.monotonic() - start
+    assert len(ticks) > 0.2 * seconds / 0.001, (len(ticks), seconds)
+
+
+def when_iterations_start(kf, action):
+    """Runs `action` on a thread once the next model call has reported its first iteration."""
+    before = kf._core.progress_snapshot()[3]
+
+    def watch():
+        deadline = time.monotonic() + 60
+        while kf._core.progress_snapshot()[3] < before + 2 and time.monotonic() < deadline:  # reset, iteration 1
+            time.sleep(0.001)
+        action()
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    return thread
+
+
+def test_a_cancelled_token_stops_the_model(kf):
+    model = kf.Model("model_1_ptm", random_weights=True, config=SMALL, recycles=2000)
+    raw = kf.features("MKVLAAGIVGKLEQDSWR")
+    token = kf._core.CancelToken()
+    watcher = when_iterations_start(kf, token.cancel)
+    with pytest.raises(KeyboardInterrupt):
+        model._model.predict(raw._raw, 0, True, token)
+    watcher.join()
+    label, done, total, _ = kf._core.progress_snapshot()
+    assert label == "model_1_ptm" and 1 <= done < total == 2001
+
+
+def test_a_cancelled_token_stops_neff_and_the_identity_filter(kf):
+    """Neff and the identity filter (O(depth^2) row compares: minutes on deep MSAs) check the token, so
+    Ctrl-C stops them instead of leaving them running behind the interrupted call."""
+    msa = kf.Msa(["MKVLAAGIVG"] * 600)
+    token = kf._core.CancelToken()
+    token.cancel()
+    with pytest.raises(KeyboardInterrupt):
+        msa._msa.neff(0.8, token)
+    with pytest.raises(KeyboardInterrupt):
+        msa._msa.filter_max_seq_id(0.5, token)
+    assert msa.neff == pytest.approx(1.0)  # 600 identical rows
+    assert msa.filter(max_seq_id=0.5).depth == 1
+
+
+def test_ctrl_c_interrupts_predict(kf):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    model = kf.Model("model_1_ptm", random_weights=True, config=SMALL, recycles=2000)
+    raw = kf.features("MKVLAAGIVGKLEQDSWR")
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    watcher = when_iterations_start(kf, lambda: os.kill(os.getpid(), signal.SIGINT))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.predict(raw)
+    finally:
+        watcher.join()
+        signal.signal(signal.SIGINT, previous)
+    # The caller got control back at once; the computation stops at its next iteration.
+    for thread in [t for t in threading.enumerate() if t.name == "kfold-call"]:
+        thread.join(60)
+        assert not thread.is_alive()
+    _, done, total, _ = kf._core.progress_snapshot()
+    assert done < total
+
+
+def start_python(script):
+    """`python -c script` with this interpreter and environment (PYTHONPATH reaches kfold), stderr piped."""
+    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def finish(process, timeout=120):
+    """The process's (stdout, stderr) once it has exited; killed when it runs past `timeout`."""
+    try:
+        return process.communicate(timeout=timeout)
+    finally:
+        process.kill()
+
+
+# Python ends on an uncaught KeyboardInterrupt by killing itself with SIGINT (a shell shows 130).
+EXIT_SIGINT = (-signal.SIGINT, 128 + signal.SIGINT)
+
+
+def test_ctrl_c_ends_a_script_with_130_not_an_abort(kf):
+    """A plain script interrupted during Model.predict: the traceback and exit status 130. It aborted (134,
+    "terminate called without an active exception", in most runs: when the worker left C++ while the
+    interpreter finalised); now an atexit handler cancels the call and waits for its next progress point."""
+    p = start_python(f"""
+import logging, kfold
+logging.basicConfig(level=logging.INFO)
+kfold.set_progress(False)
+model = kfold.Model("model_1_ptm", random_weights=True, config={str(SMALL)!r}, recycles=2000)
+model.predict("MKVLAAGIVGKLEQDSWR")
+""")
+    wait_for_line(p, "iteration 5/2001")  # (right after the first iteration the abort was rarer)
+    p.send_signal(signal.SIGINT)
+    _, err = finish(p)
+    assert p.returncode in EXIT_SIGINT, (p.returncode, err)
+    assert "KeyboardInterrupt" in err and "terminate called" not in err
+    assert "waiting for the running kfold computation" in err and "iteration 100/2001" not in err
+
+
+def test_a_second_ctrl_c_at_exit_leaves_at_once(kf):
+    """While the exit waits for an interrupted call, a second Ctrl-C exits at once with 130 (without it, a
+    call that takes no token would be waited for to its end)."""
+    p = start_python("""
+import sys, time, kfold
+from kfold import _runner
+kfold.set_progress(False)
+print("started", file=sys.stderr, flush=True)
+_runner.run(time.sleep, 60)
+""")
+    wait_for_line(p, "started")
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    wait_for_line(p, "waiting for the running kfold computation")
+    start = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    _, err = finish(p, timeout=30)
+    assert p.returncode == 130, (p.returncode, err)
+    assert time.monotonic() - start < 20
+
+
+def test_a_forked_child_does_not_wait_for_the_parents_calls(kf):
+    """The calls an exit waits for are the process's own: a child forked while a call runs exits at once."""
+    p = start_python("""
+import os, sys, threading, time, kfold
+from kfold import _runner
+kfold.set_progress(False)
+threading.Thread(target=_runner.run, args=(time.sleep, 30), daemon=True).start()
+time.sleep(0.5)
+pid = os.fork()
+if pid == 0:
+    sys.exit(0)  # through atexit
+for _ in range(100):
+    time.sleep(0.1)
+    if os.waitpid(pid, os.WNOHANG)[0]:
+        print("the child exited", file=sys.stderr)
+        break
+else:
+    os.kill(pid, 9)
+    print("the child hung at exit", file=sys.stderr)
+os._exit(0)
+""")
+    _, err = finish(p)
+    assert p.returncode == 0 and "the child exited" in err, err
+
+
+def test_msa_and_query_files_are_read_on_the_worker_thread(kf, monkeypatch):
+    """Reading an MSA or a query runs on run()'s worker thread, so that Ctrl-C interrupts at once (a 128 MB
+    A3M held KeyboardInterrupt back for its whole read, 2 s, when read on the calling thread)."""
+    threads = []
+    for name in ("read_msa_file", "parse_a3m", "read_fasta", "parse_fasta"):
+        def recording(*args, _real=getattr(kf._core, name)):
+            threads.append(threading.current_thread().name)
+            return _real(*args)
+
+        monkeypatch.setattr(kf._core, name, recording)
+    kf.Msa.from_a3m(A3M)
+    kf.Msa.from_a3m(A3M.read_text())
+    kf.Msa.from_file(A3M)
+    kf.features(FASTA, msas=[A3M])
+    kf.features("MKVL")
+    assert threads == ["kfold-call"] * 6
+
+
+def test_logging_and_progress(kf, small_model, caplog, capsys):
+    import logging
+
+    kf.set_progress(True)
+    try:
+        with caplog.at_level(logging.INFO, logger="kfold"):
+            small_model.predict("MKVLAAGIVG")
+    finally:
+        kf.set_progress(False)
+    assert any("model_1_ptm: iteration 2/2" in r.getMessage() for r in caplog.records)
+    assert "model_1_ptm" in capsys.readouterr().err  # the bar (tqdm) or the plain progress lines
+    with caplog.at_level(logging.WARNING, logger="kfold"):
+        kf.features("MKV")
+    assert any("single-sequence" in r.getMessage() for r in caplog.records)
