@@ -37,6 +37,19 @@ Family make_family(uint64_t seed) {
   return f;
 }
 
+// `fasta` written to dir/db.fasta and opened as a database.
+msa::SequenceDb open_fasta_db(const test::ScratchDir& dir, const std::string& fasta) {
+  data::write_file_atomic(dir / "db.fasta", fasta);
+  return msa::SequenceDb::open(dir / "db.fasta");
+}
+
+// `n` random decoy records of `length` residues.
+std::string decoys(std::mt19937_64& rng, int n, int64_t length) {
+  std::string fasta;
+  for (int d = 0; d < n; ++d) fasta += ">decoy" + std::to_string(d) + "\n" + test::random_protein(rng, length) + "\n";
+  return fasta;
+}
+
 std::vector<msa::Candidate> scan_all(const msa::ScoreProfile& profile, const msa::SequenceDb& db,
                                      const std::vector<int64_t>& bounds, const msa::PrefilterOptions& options) {
   const msa::NeighbourWords words(profile, options.word_threshold, msa::low_complexity_mask(profile.codes));
@@ -54,8 +67,7 @@ std::vector<msa::Candidate> scan_all(const msa::ScoreProfile& profile, const msa
 TEST_CASE("prefilter: planted homologs pass, decoys rank below them, chunking changes nothing") {
   const Family f = make_family(11);
   test::ScratchDir dir("msa_prefilter");
-  data::write_file_atomic(dir / "db.fasta", f.fasta);
-  const auto db = msa::SequenceDb::open(dir / "db.fasta");
+  const auto db = open_fasta_db(dir, f.fasta);
   const auto profile = msa::make_sequence_profile(f.query, msa::blosum62());
   msa::PrefilterOptions options;
   options.max_candidates = 20;
@@ -91,10 +103,8 @@ TEST_CASE("prefilter: a homolog inside a very long sequence is found (hits of ot
   for (const int offset : {30000, 70000})
     fasta += ">long" + std::to_string(offset) + "\n" + test::random_protein(rng, offset) + query +
              test::random_protein(rng, 5000) + "\n";
-  for (int d = 0; d < 50; ++d) fasta += ">decoy" + std::to_string(d) + "\n" + test::random_protein(rng, 300) + "\n";
   test::ScratchDir dir("msa_prefilter_long");
-  data::write_file_atomic(dir / "db.fasta", fasta);
-  const auto db = msa::SequenceDb::open(dir / "db.fasta");
+  const auto db = open_fasta_db(dir, fasta + decoys(rng, 50, 300));
   const auto profile = msa::make_sequence_profile(query, msa::blosum62());
   const int32_t self_score = msa::ungapped_diagonal_score(profile, profile.codes, 0);
   for (const int32_t threshold : {13, 16}) {
@@ -120,10 +130,8 @@ TEST_CASE("prefilter: candidates are ranked by E-value, not raw score (long deco
   for (int h = 0; h < 5; ++h)
     fasta += ">hom" + std::to_string(h) + "\n" + test::random_protein(rng, 25) + test::mutate(rng, query, 0.7, 0.0) +
              test::random_protein(rng, 25) + "\n";
-  for (int d = 0; d < 300; ++d) fasta += ">decoy" + std::to_string(d) + "\n" + test::random_protein(rng, 3000) + "\n";
   test::ScratchDir dir("msa_prefilter_rank");
-  data::write_file_atomic(dir / "db.fasta", fasta);
-  const auto db = msa::SequenceDb::open(dir / "db.fasta");
+  const auto db = open_fasta_db(dir, fasta + decoys(rng, 300, 3000));
   const auto profile = msa::make_sequence_profile(query, msa::blosum62());
   msa::PrefilterOptions options;
   options.max_candidates = 100000;
