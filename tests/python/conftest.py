@@ -8,6 +8,7 @@ import pytest
 
 SOURCE_DIR = pathlib.Path(os.environ.get("KFOLD_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[2]))
 BUILD_DIR = pathlib.Path(os.environ.get("KFOLD_BUILD_DIR", SOURCE_DIR / "build"))
+EXAMPLES = SOURCE_DIR / "data/examples"
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +50,18 @@ def kfold_module():
                     "pipelines/python and <build>/python on PYTHONPATH, or pip install the package")
     kfold.set_progress(False)
     return kfold
+
+
+@pytest.fixture(scope="session")
+def kf(kfold_module):
+    """Short name for the kfold package in the Python module's tests."""
+    return kfold_module
+
+
+@pytest.fixture(scope="session")
+def small_model(kf):
+    """model_1_ptm with random weights and the small config of data/examples (built once per session)."""
+    return kf.Model("model_1_ptm", random_weights=True, config=EXAMPLES / "small_model.json")
 
 
 def wait_for_line(process, needle, timeout=120):

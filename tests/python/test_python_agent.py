@@ -7,17 +7,11 @@ import shutil
 import pandas as pd
 import pytest
 
-from conftest import SOURCE_DIR
+from conftest import EXAMPLES
 
-EXAMPLES = SOURCE_DIR / "data/examples"
 CAMPAIGN = EXAMPLES / "ubiquitin_campaign.json"
 SMALL = EXAMPLES / "small_model.json"
 ITERATIONS = 5  # Potts iterations: enough to exercise the fit, fast
-
-
-@pytest.fixture(scope="module")
-def kf(kfold_module):
-    return kfold_module
 
 
 def test_a_round_matches_the_cli(kf, kfold, tmp_path):

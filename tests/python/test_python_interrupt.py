@@ -10,22 +10,11 @@ import time
 
 import pytest
 
-from conftest import SOURCE_DIR, wait_for_line
+from conftest import EXAMPLES, wait_for_line
 
-EXAMPLES = SOURCE_DIR / "data/examples"
 FASTA = EXAMPLES / "ubiquitin.fasta"
 A3M = EXAMPLES / "ubiquitin.a3m"
 SMALL = EXAMPLES / "small_model.json"
-
-
-@pytest.fixture(scope="module")
-def kf(kfold_module):
-    return kfold_module
-
-
-@pytest.fixture(scope="module")
-def small_model(kf):
-    return kf.Model("model_1_ptm", random_weights=True, config=SMALL)
 
 
 def test_long_calls_release_the_gil(kf, small_model):

@@ -17,25 +17,14 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import SOURCE_DIR
+from conftest import EXAMPLES, SOURCE_DIR
 
-EXAMPLES = SOURCE_DIR / "data/examples"
 FASTA = EXAMPLES / "ubiquitin.fasta"
 A3M = EXAMPLES / "ubiquitin.a3m"
 DB = EXAMPLES / "ubiquitin_db.fasta"
 SMALL = EXAMPLES / "small_model.json"
 UNIPROT_A3M = SOURCE_DIR / "tests/fixtures/ubiquitin_uniprot.a3m"
 RAW_FIXTURE = SOURCE_DIR / "tests/fixtures/raw_features_ubiquitin.npz"
-
-
-@pytest.fixture(scope="module")
-def kf(kfold_module):
-    return kfold_module
-
-
-@pytest.fixture(scope="module")
-def small_model(kf):
-    return kf.Model("model_1_ptm", random_weights=True, config=SMALL)
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +127,7 @@ def test_msa_arguments_are_checked(kf):
     with pytest.raises(kf.InputError, match="row 1 column 3: byte 0xce is not an uppercase letter"):
         kf.Msa(["MKVL", "MK\u0394"])
     # select: a boolean mask selects (True/False were rows 1/0), a float is no row index.
-    ubiquitin = kf.Msa.from_a3m(SOURCE_DIR / "data/examples/ubiquitin.a3m")
+    ubiquitin = kf.Msa.from_a3m(A3M)
     mask = ubiquitin.identity_to_query >= 0.9
     assert ubiquitin.select(mask).descriptions == [d for d, keep in zip(ubiquitin.descriptions, mask) if keep]
     with pytest.raises(TypeError):
@@ -167,15 +156,15 @@ def test_msa_arguments_are_checked(kf):
     # msas=None: single-sequence features, as documented.
     assert kf.features("MKVL", msas=None)["msa"].shape == (1, 4)
     # One MSA path given alone is one MSA, not a sequence of one-letter paths.
-    alone = kf.features(SOURCE_DIR / "data/examples/ubiquitin.fasta", msas=str(SOURCE_DIR / "data/examples/ubiquitin.a3m"))
-    listed = kf.features(SOURCE_DIR / "data/examples/ubiquitin.fasta", msas=[SOURCE_DIR / "data/examples/ubiquitin.a3m"])
+    alone = kf.features(FASTA, msas=str(A3M))
+    listed = kf.features(FASTA, msas=[A3M])
     assert (alone["msa"] == listed["msa"]).all()
 
 
 def test_msa_save_is_atomic(kf, tmp_path):
     """A save that fails leaves the file it would replace as it was (it was truncated to 0 bytes)."""
     path = tmp_path / "keep.a3m"
-    shutil.copy(SOURCE_DIR / "data/examples/ubiquitin.a3m", path)
+    shutil.copy(A3M, path)
     before = path.read_bytes()
     with pytest.raises(kf.InputError, match="line break"):
         kf.Msa(["MKV", "M-V"], descriptions=["q", "pasted\nheader"]).save(path)
@@ -427,7 +416,7 @@ def test_thread_counts_are_checked(kf, tmp_path):
     with pytest.raises(TypeError, match="threads: expected an integer"):
         kf.set_threads(None)
     with pytest.raises(kf.InputError, match="threads 5000: must be 0..4096"):
-        kf.agent.Campaign(SOURCE_DIR / "data/examples/ubiquitin_campaign.json", workdir=tmp_path / "c").propose(
+        kf.agent.Campaign(EXAMPLES / "ubiquitin_campaign.json", workdir=tmp_path / "c").propose(
             threads=5000)
     assert not (tmp_path / "c" / "round_1").exists()
     # Counts are integers, named by their keyword (2.7 ran 2 recycles, '3' was taken, 2**63 gave pybind's
@@ -436,7 +425,7 @@ def test_thread_counts_are_checked(kf, tmp_path):
         with pytest.raises(error, match="recycles"):
             kf.Model("model_1_ptm", random_weights=True, config=SMALL, recycles=value)
     with pytest.raises(TypeError, match="potts_iterations: expected an integer"):
-        kf.agent.Campaign(SOURCE_DIR / "data/examples/ubiquitin_campaign.json", workdir=tmp_path / "d").propose(
+        kf.agent.Campaign(EXAMPLES / "ubiquitin_campaign.json", workdir=tmp_path / "d").propose(
             potts_iterations=2.9)
 
 
