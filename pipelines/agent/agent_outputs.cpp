@@ -53,9 +53,18 @@ std::string ascii_text(const std::string& s) {
   return out;
 }
 
+// Text in a report.md table cell or list item: '|' (a cell boundary) as '/', '<' and '>' as entities, so
+// that text from an LLM or a results file cannot open an HTML tag in a Markdown viewer.
+std::string markdown_text(const std::string& s) {
+  std::string out;
+  for (const char c : s) out += c == '|' ? "/" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : std::string(1, c);
+  return out;
+}
+
 std::string tsv_cell(std::string s) {
   std::replace(s.begin(), s.end(), '\t', ' ');
   std::replace(s.begin(), s.end(), '\n', ' ');
+  std::replace(s.begin(), s.end(), '\r', ' ');
   return s;
 }
 
@@ -100,7 +109,7 @@ std::string critic_notes(const std::vector<const PlateWell*>& ranked, const Scor
     for (const LiabilityFlag& f : r.flags) {
       if (f.name == kLlmConcernFlag)
         notes += fmt::format("- rank {}, well {}, {} {}: {}\n", w->rank, w->well, r.hypothesis->id,
-                             format_variant(r.hypothesis->variant), f.detail);
+                             format_variant(r.hypothesis->variant), markdown_text(f.detail));
     }
   }
   if (notes.empty()) return notes;
@@ -440,8 +449,7 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
   const std::vector<const PlateWell*> ranked = ranked_variant_wells(plate);
   for (size_t k = 0; k < ranked.size() && k < 20; ++k) {
     const ScoredVariant& r = table.rows[static_cast<size_t>(ranked[k]->row)];
-    std::string rationale = r.rationale;
-    std::replace(rationale.begin(), rationale.end(), '|', '/');
+    const std::string rationale = markdown_text(r.rationale);
     md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", ranked[k]->rank, ranked[k]->well,
                       r.hypothesis->id, format_variant(r.hypothesis->variant), num(r.total), num(r.sd),
                       num(r.site_independent), num(r.potts), operator_label(*r.hypothesis), rationale);

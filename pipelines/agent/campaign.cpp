@@ -260,6 +260,7 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
     const Json* pseq = find(*partner, "sequence");
     if (!pid || !pseq) c.fail("target.partner", "needs both \"id\" and \"sequence\"");
     p.id = get_string(c, *pid, "target.partner.id");
+    if (p.id.empty()) c.fail("target.partner.id", "must name the partner (it labels the complex in the outputs)");
     p.sequence = check_sequence(c, get_string(c, *pseq, "target.partner.sequence"), "target.partner.sequence");
     k.target.partner = p;
   }
@@ -330,6 +331,12 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
   }
   if (k.plate.controls > k.plate.size - 1) {
     c.fail("plate.controls", fmt::format("must leave at least one well of {} for variants", k.plate.size));
+  }
+  if (k.plate.controls == 0) {
+    log_warn(
+        "{}: plate.controls is 0: the plate has no wild-type wells to normalise its measurements to (the "
+        "default is {})",
+        c.file, PlateSpec{}.controls);
   }
   const Json* plate = find(root, "plate");
   const bool constructs_given = plate != nullptr && find(*plate, "constructs") != nullptr;

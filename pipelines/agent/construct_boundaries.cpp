@@ -127,15 +127,19 @@ std::vector<Construct> propose_constructs(const Campaign& campaign, const Struct
   }
   std::vector<Construct> out;
   if (begin < 0 || end < begin) return out;  // nothing ordered: no boundary to trust
-  // Frozen residues are kept.
+  const Range core{begin, end};              // where the domains are looked for
+  // Frozen residues are kept: the construct ends move out to them. Not for a frozen initiator Met (the
+  // construct gets its own start: plate.csv flags one without it), which would forbid every N-terminal trim.
   for (const int64_t residue : campaign.frozen) {
     const int64_t i = residue - first;
-    if (i >= 0 && i < n) {
+    if (i >= 0 && i < n && !(i == 0 && campaign.target.sequence[0] == 'M')) {
       begin = std::min(begin, i);
       end = std::max(end, i);
     }
   }
-  const auto add = [&](const char* op, int64_t b, int64_t e, std::vector<std::string> facts) {
+  std::vector<Construct> trims;
+  const auto add = [&](std::vector<Construct>& list, const char* op, int64_t b, int64_t e,
+                       std::vector<std::string> facts) {
     Construct c;
     c.operator_name = op;
     c.first = first + b;
@@ -143,7 +147,7 @@ std::vector<Construct> propose_constructs(const Campaign& campaign, const Struct
     c.rationale = std::move(facts);
     c.wild_type_plddt = mean_plddt(plddt, b, e);
     c.rationale.push_back(fmt::format("mean pLDDT {:.0f} in the full-length prediction", c.wild_type_plddt));
-    out.push_back(std::move(c));
+    list.push_back(std::move(c));
   };
   const int64_t n_trim = begin, c_trim = n - 1 - end;
   const auto n_fact = [&] {
@@ -156,19 +160,19 @@ std::vector<Construct> propose_constructs(const Campaign& campaign, const Struct
   };
   const bool trim_n = n_trim >= o.min_trim, trim_c = c_trim >= o.min_trim;
   if (trim_n && trim_c) {
-    add("trim_termini", begin, end, {n_fact(), c_fact()});
-    add("trim_termini", begin, n - 1, {n_fact()});
-    add("trim_termini", 0, end, {c_fact()});
+    add(trims, "trim_termini", begin, end, {n_fact(), c_fact()});
+    add(trims, "trim_termini", begin, n - 1, {n_fact()});
+    add(trims, "trim_termini", 0, end, {c_fact()});
   } else if (trim_n) {
-    add("trim_termini", begin, n - 1, {n_fact()});
+    add(trims, "trim_termini", begin, n - 1, {n_fact()});
   } else if (trim_c) {
-    add("trim_termini", 0, end, {c_fact()});
+    add(trims, "trim_termini", 0, end, {c_fact()});
   }
 
   if (!wild_type.pae.empty()) {
-    // Split the core recursively; each accepted split is remembered for the rationale.
+    // Split the ordered core recursively; each accepted split is remembered for the rationale.
     const PaeBlocks blocks(wild_type.pae, n);
-    std::vector<Range> domains{{begin, end}};
+    std::vector<Range> domains{core};
     std::vector<std::string> evidence(1);
     for (bool changed = true; changed && static_cast<int64_t>(domains.size()) < o.max_domains;) {
       changed = false;
@@ -193,10 +197,15 @@ std::vector<Construct> propose_constructs(const Campaign& campaign, const Struct
         auto [b, e] = domains[d];
         while (b < e && !ordered(b)) ++b;  // disordered linker ends
         while (e > b && !ordered(e)) --e;
-        add("domain_split", b, e, {fmt::format("domain {} of {}", d + 1, domains.size()), evidence[d]});
+        if (d == 0) b = begin;  // out to a frozen residue before the core
+        if (d + 1 == domains.size()) e = end;
+        add(out, "domain_split", b, e, {fmt::format("domain {} of {}", d + 1, domains.size()), evidence[d]});
       }
     }
   }
+  // The domains first: the plate takes the first plate.constructs proposals, and a split is only useful
+  // with all its domains.
+  out.insert(out.end(), trims.begin(), trims.end());
   for (size_t k = 0; k < out.size(); ++k) out[k].id = fmt::format("C{:02d}", k + 1);
   return out;
 }

@@ -2,14 +2,16 @@
 // PAE before cloning:
 //   trim_termini   cut disordered termini: the construct starts at the first residue of the first run of
 //                  5 residues with pLDDT >= 50 and ends at the last residue of the last such run (frozen
-//                  residues are always kept); proposed when it removes >= 3 residues, with the N- and
-//                  C-terminal trims alone as well when both ends are trimmed.
+//                  residues are kept, a frozen initiator Met excepted); proposed when it removes >= 3
+//                  residues, with the N- and C-terminal trims alone as well when both ends are trimmed.
 //   domain_split   split the ordered core where the predicted aligned error says two parts move
 //                  independently: the split maximising (mean PAE between the parts) - (mean PAE within
 //                  them), accepted when the between-part mean is >= 15 Å and exceeds each part's own mean
 //                  by >= 5 Å, each part >= 30 residues; applied again inside each part (at most 4 domains).
 //                  Proposed when every final domain has a mean PAE <= 10 Å within itself. Each domain is a
-//                  construct, its disordered linker ends (pLDDT < 50) trimmed.
+//                  construct, its disordered linker ends (pLDDT < 50) trimmed, the outer ends out to frozen
+//                  residues as the trims'. Listed before the trims (a split is useful with all its domains,
+//                  and the plate takes the first plate.constructs proposals).
 // Constructs are wild-type fragments (no substitutions): plate.csv gives them their own wells
 // (plate.constructs), and constructs.tsv and the report list them with the evidence.
 #pragma once

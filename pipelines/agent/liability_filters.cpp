@@ -1,9 +1,10 @@
-// Sequence-liability flags of variants (Cys, glycosylation sequons, deamidation, isomerisation, Pro,
+// Sequence-liability flags of variants (Cys, disulfides, glycosylation sequons, deamidation, isomerisation, Pro,
 // invariant positions).
 #include "pipelines/agent/liability_filters.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "pipelines/agent/wild_type_structure.hpp"
@@ -65,6 +66,31 @@ std::string disulfide_partner(const LiabilityContext& context, const std::string
   return {};
 }
 
+// "C3-C10 (5.5 A), C10 left unpaired" for each wild-type Cys the variant replaces that is confident and at
+// disulfide distance from another confident wild-type Cys (a likely disulfide of the predicted wild type);
+// "" without structure.
+std::string broken_disulfides(const Variant& variant, const LiabilityContext& context, const std::string& mutant) {
+  const std::string_view wild = context.wild_type;
+  if (context.ca.size() != wild.size() || context.plddt.size() != wild.size()) return {};
+  const auto confident = [&](int64_t k) { return context.plddt[static_cast<size_t>(k)] >= kConfidentPlddt; };
+  const auto ca = [&](int64_t k) { return context.ca[static_cast<size_t>(k)]; };
+  std::string out;
+  for (const Substitution& s : variant.substitutions) {
+    const int64_t i = s.position - context.first_residue;
+    if (s.wild_type != 'C' || s.mutant == 'C' || !confident(i)) continue;
+    for (int64_t j = 0; j < static_cast<int64_t>(wild.size()); ++j) {
+      if (j == i || wild[static_cast<size_t>(j)] != 'C' || !confident(j) || !disulfide_ca_geometry(ca(i), ca(j)))
+        continue;
+      const int64_t a = std::min(i, j) + context.first_residue, b = std::max(i, j) + context.first_residue;
+      if (out.find(fmt::format("C{}-C{} ", a, b)) != std::string::npos) continue;  // both Cys replaced
+      out += fmt::format("{}C{}-C{} ({:.1f} A)", out.empty() ? "" : ",", a, b, ca_distance(ca(i), ca(j)));
+      if (mutant[static_cast<size_t>(j)] == 'C') out += fmt::format(", C{} left unpaired", j + context.first_residue);
+      break;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<LiabilityFlag> liability_flags(const Variant& variant, const LiabilityContext& context) {
@@ -85,6 +111,8 @@ std::vector<LiabilityFlag> liability_flags(const Variant& variant, const Liabili
   }
   if (!cys.empty()) flags.push_back({"new_unpaired_cys", true, cys});
   if (!disulfide.empty()) flags.push_back({"new_disulfide_candidate", false, disulfide});
+  if (auto broken = broken_disulfides(variant, context, mutant); !broken.empty())
+    flags.push_back({"breaks_disulfide", false, std::move(broken)});
   if (auto m = new_motifs(wild, mutant, 3, first, is_sequon); !m.empty())
     flags.push_back({"new_n_glycosylation", true, m});
   if (auto m = new_motifs(wild, mutant, 2, first, is_deamidation); !m.empty())

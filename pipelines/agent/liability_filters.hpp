@@ -35,13 +35,14 @@ struct LiabilityContext {
   // ("pro_introduced"). ca and plddt: an introduced Cys whose Cα lies at disulfide distance
   // (disulfide_ca_geometry) from a confident free Cys (one of the wild type's without such a partner,
   // or another introduced one) is a soft "new_disulfide_candidate"; any other introduced Cys, or every
-  // one without structure, is a hard "new_unpaired_cys".
+  // one without structure, is a hard "new_unpaired_cys". A replaced wild-type Cys at disulfide distance
+  // from another wild-type Cys, both confident, is a soft "breaks_disulfide" (the partner left unpaired).
   std::vector<bool> helix;
   std::vector<std::array<double, 3>> ca;
   std::vector<double> plddt;
 };
 
-// Flags in a fixed order: new_unpaired_cys, new_disulfide_candidate, new_n_glycosylation,
+// Flags in a fixed order: new_unpaired_cys, new_disulfide_candidate, breaks_disulfide, new_n_glycosylation,
 // new_deamidation, new_isomerization, initiator_met (hard: a substitution of Met 1, the start codon's
 // residue, when the numbering starts at 1), pro_in_helix, pro_introduced, invariant_position. After plate
 // selection the optional LLM critic (llm_operator.hpp) may append a soft "llm_concern" to plate variants.

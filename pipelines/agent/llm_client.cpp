@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 
@@ -92,6 +94,18 @@ ChatReply parse_chat_response(std::string_view http_body) {
   return {(*message)["content"].get<std::string>(), {}};
 }
 
+std::string url_for_display(std::string_view url) {
+  std::string out(url);
+  const size_t scheme = out.find("://");
+  const size_t host = scheme == std::string::npos ? 0 : scheme + 3;
+  const size_t path = out.find_first_of("/?#", host);
+  if (const size_t at = out.rfind('@', path == std::string::npos ? std::string::npos : path - 1);
+      at != std::string::npos && at >= host && (path == std::string::npos || at < path))
+    out.replace(host, at - host, "***");
+  if (const size_t query = out.find('?'); query != std::string::npos) out.replace(query + 1, std::string::npos, "***");
+  return out;
+}
+
 ChatReply post_chat_request(const LlmConfig& config, const std::string& body) {
   // curl_global_init is not thread-safe: once per process (a function-local static is initialised once).
   static const CURLcode global_init = curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -107,7 +121,8 @@ ChatReply post_chat_request(const LlmConfig& config, const std::string& body) {
 
   std::string response;
   char error_buffer[CURL_ERROR_SIZE] = {};
-  const auto timeout_ms = static_cast<long>(config.timeout_seconds * 1000.0);
+  // At least 1 ms: libcurl reads 0 as "no timeout".
+  const auto timeout_ms = std::max(1L, static_cast<long>(std::ceil(config.timeout_seconds * 1000.0)));
   CURL* h = curl.get();
   curl_easy_setopt(h, CURLOPT_URL, config.url.c_str());
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");

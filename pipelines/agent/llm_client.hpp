@@ -32,6 +32,10 @@ struct ChatReply {
 // The JSON request body of one chat completion (deterministic: the same text for the same inputs).
 std::string chat_request_body(const LlmConfig& config, std::string_view system, std::string_view user);
 
+// The URL as logs and outputs show it: without user:password@ and without the query string (where API
+// keys are often passed), each replaced by "***". "http://u:p@host/v1?key=K" -> "http://***@host/v1?***".
+std::string url_for_display(std::string_view url);
+
 // POSTs `body` (from chat_request_body) to config.url and reads the reply.
 ChatReply post_chat_request(const LlmConfig& config, const std::string& body);
 

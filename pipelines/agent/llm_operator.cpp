@@ -29,12 +29,29 @@ std::string utf8_prefix(std::string_view text, size_t n) {
   return std::string(text.substr(0, n));
 }
 
-// One line of at most max_bytes: whitespace and control characters collapsed to single spaces, "..." when
-// cut.
+// The byte length of the Unicode format or separator character that starts text[i] (0 if none): NEL,
+// zero-width and direction marks, line and paragraph separators, bidi embeddings, overrides and isolates,
+// the BOM. They reorder or break a line in editors and in Python's splitlines().
+size_t format_character_length(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return k < text.size() ? static_cast<unsigned char>(text[k]) : 0; };
+  if (byte(i) == 0xC2 && byte(i + 1) == 0x85) return 2;  // U+0085
+  if (byte(i) == 0xE2 && byte(i + 1) == 0x80 &&
+      ((byte(i + 2) >= 0x8B && byte(i + 2) <= 0x8F) || (byte(i + 2) >= 0xA8 && byte(i + 2) <= 0xAE)))
+    return 3;  // U+200B..200F, U+2028..202E
+  if (byte(i) == 0xE2 && byte(i + 1) == 0x81 && byte(i + 2) >= 0xA6 && byte(i + 2) <= 0xA9) return 3;  // U+2066..9
+  if (byte(i) == 0xEF && byte(i + 1) == 0xBB && byte(i + 2) == 0xBF) return 3;                         // U+FEFF
+  return 0;
+}
+
+// One line of at most max_bytes: whitespace, control and Unicode format characters collapsed to single
+// spaces, "..." when cut.
 std::string one_line(std::string_view text, size_t max_bytes) {
   std::string line;
-  for (const char c : text) {
-    const bool space = static_cast<unsigned char>(c) < 0x20 || c == ' ' || c == 0x7F;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const size_t format = format_character_length(text, i);
+    const bool space = static_cast<unsigned char>(c) < 0x20 || c == ' ' || c == 0x7F || format > 0;
+    if (format > 1) i += format - 1;
     if (!space)
       line += c;
     else if (!line.empty() && line.back() != ' ')
@@ -59,7 +76,10 @@ std::string campaign_summary(const Campaign& campaign) {
   }
   out += "\nObjective weights:";
   for (const auto& [term, weight] : campaign.objective) out += fmt::format(" {} {}", term, weight);
-  out += " (scored here: stability/fitness from the family alignment's evolutionary models; other terms not yet)\n";
+  out +=
+      " (scored here: stability/fitness from the family alignment's evolutionary models and, once measurements "
+      "exist, a model of them; solubility from the sequence; binding from predicted complexes when a partner is "
+      "given; other terms not)\n";
   out += "Frozen residues (never mutated):";
   if (campaign.frozen.empty()) out += " none";
   for (const int64_t r : campaign.frozen) out += fmt::format(" {}", r);
@@ -77,16 +97,16 @@ std::optional<std::string> ask_llm(LlmSession& session, const std::string& purpo
   }
   LlmCallRecord record;
   record.purpose = purpose;
-  record.url = session.config.url;
+  record.url = url_for_display(session.config.url);
   record.model = session.config.model;
   const std::string body = chat_request_body(session.config, system, user);
   record.request_sha256 = sha256_hex(body);
-  log_info("agent: asking the LLM at {} ({}, {} bytes)", session.config.url, purpose, body.size());
+  log_info("agent: asking the LLM at {} ({}, {} bytes)", record.url, purpose, body.size());
   const ChatReply reply = session.post(session.config, body);
   if (!reply.ok()) {
     session.failure = reply.error;
     record.error = reply.error;
-    log_warn("agent: LLM at {} unavailable ({}); continuing without it", session.config.url, reply.error);
+    log_warn("agent: LLM at {} unavailable ({}); continuing without it", record.url, reply.error);
     session.calls.push_back(std::move(record));
     return std::nullopt;
   }
@@ -99,9 +119,17 @@ void log_rejections(const std::string& purpose, const std::vector<LlmRejection>&
   for (const auto& r : rejected) log_info("agent: LLM {} '{}' rejected: {}", purpose, r.variant, r.reason);
 }
 
-// The first JSON array in text (bracket matching outside strings, then a strict parse), or nullopt.
-// Only the first 64 kB and 64 candidate brackets are examined: a reply of a few dozen items is shorter.
-std::optional<nlohmann::json> first_json_array(std::string_view text) {
+// Whether a reply's array item names a variant: a text, or an object with a "variant" text.
+bool is_suggestion(const nlohmann::json& item) {
+  return item.is_string() || (item.is_object() && item.contains("variant") && item["variant"].is_string());
+}
+
+// The reply's array of suggestions: the first JSON array (bracket matching outside strings, then a strict
+// parse) with an item that names a variant, else the first empty array ("[] when none"), else nullopt. So a
+// "[1]" citation in the prose before the answer is passed over. Only the first 64 kB and 64 candidate
+// brackets are examined: a reply of a few dozen items is shorter.
+std::optional<nlohmann::json> suggestion_array(std::string_view text) {
+  std::optional<nlohmann::json> empty;
   constexpr size_t kMaxScanned = size_t{1} << 16;
   constexpr int kMaxAttempts = 64;
   text = text.substr(0, std::min(text.size(), kMaxScanned));
@@ -130,14 +158,17 @@ std::optional<nlohmann::json> first_json_array(std::string_view text) {
     }
     if (end == std::string_view::npos) continue;
     auto parsed = nlohmann::json::parse(text.substr(start, end - start + 1), nullptr, false);
-    if (!parsed.is_discarded() && parsed.is_array()) return parsed;
+    if (parsed.is_discarded() || !parsed.is_array()) continue;
+    if (std::any_of(parsed.begin(), parsed.end(), is_suggestion)) return parsed;
+    if (parsed.empty() && !empty) empty = std::move(parsed);
   }
-  return std::nullopt;
+  return empty;
 }
 
 // Why `suggestion` is not a hypothesis of the campaign ("" when it is one; then `variant` is set).
 std::string suggestion_problem(const LlmSuggestion& suggestion, const Campaign& campaign,
-                               const std::set<std::string>& library, Variant& variant) {
+                               const std::set<std::string>& library, const std::set<std::string>& measured,
+                               Variant& variant) {
   try {
     variant = parse_variant(suggestion.variant, "LLM");
     check_variant(variant, campaign.target.sequence, campaign.target.first_residue, "LLM");
@@ -158,6 +189,7 @@ std::string suggestion_problem(const LlmSuggestion& suggestion, const Campaign& 
     return fmt::format("{} substitutions; the campaign allows at most {} (max_mutations)", variant.substitutions.size(),
                        campaign.max_mutations);
   if (!library.empty() && !library.count(format_variant(variant))) return "not in the campaign's library";
+  if (measured.count(format_variant(variant))) return "already measured (in the campaign's results)";
   return {};
 }
 
@@ -222,19 +254,29 @@ std::string llm_dossier(const Campaign& campaign, const ScoreTable& preliminary,
 
 std::vector<LlmSuggestion> parse_llm_suggestions(std::string_view reply, std::string_view note_key) {
   std::vector<LlmSuggestion> out;
-  const auto array = first_json_array(reply);
-  if (!array) return out;
+  const auto array = suggestion_array(reply);
+  if (!array) {
+    log_warn(
+        "agent: the LLM's reply holds no JSON array of variants; nothing taken from it (the reply is in "
+        "notebook.jsonl)");
+    return out;
+  }
+  const auto trimmed = [](std::string text) {  // " K6R " as K6R
+    const size_t begin = text.find_first_not_of(" \t\r\n");
+    if (begin == std::string::npos) return std::string();
+    return text.substr(begin, text.find_last_not_of(" \t\r\n") - begin + 1);
+  };
   for (const auto& item : *array) {
     if (item.is_string()) {
-      out.push_back({item.get<std::string>(), {}});
+      out.push_back({trimmed(item.get<std::string>()), {}});
       continue;
     }
-    if (!item.is_object() || !item.contains("variant") || !item["variant"].is_string()) {
+    if (!is_suggestion(item)) {
       log_debug("agent: LLM reply item without a \"variant\" text skipped");
       continue;
     }
     LlmSuggestion s;
-    s.variant = item["variant"].get<std::string>();
+    s.variant = trimmed(item["variant"].get<std::string>());
     const auto note = item.find(std::string(note_key));
     if (note != item.end() && note->is_string()) s.note = note->get<std::string>();
     out.push_back(std::move(s));
@@ -246,11 +288,13 @@ ValidatedSuggestions validate_llm_suggestions(const std::vector<LlmSuggestion>& 
                                               int64_t max_suggestions) {
   std::set<std::string> library;
   for (const Variant& v : campaign.library_variants) library.insert(format_variant(v));
+  std::set<std::string> measured;
+  for (const Measurement& m : campaign.measurements) measured.insert(format_variant(m.variant));
   ValidatedSuggestions out;
   std::set<std::string> seen;
   for (const LlmSuggestion& s : suggestions) {
     Variant variant;
-    std::string problem = suggestion_problem(s, campaign, library, variant);
+    std::string problem = suggestion_problem(s, campaign, library, measured, variant);
     if (problem.empty() && !seen.insert(format_variant(variant)).second) problem = "suggested twice";
     if (problem.empty() && static_cast<int64_t>(out.accepted.size()) >= max_suggestions)
       problem = fmt::format("more than the {} suggestions asked for", max_suggestions);

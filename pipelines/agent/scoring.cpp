@@ -77,7 +77,9 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
     evo_weight = 1.0;
   }
   if (evolutionary_for.empty()) evolutionary_for = evo_weight > 0.0 ? "the ranking" : "reference (weight 0)";
-  table.structure_weight = evo_weight;
+  // The structure's stability terms count with the evolutionary weight, the fallback's too, except where the
+  // objective weighs binding alone: it weighs no stability.
+  table.structure_weight = table.evolutionary_weight <= 0.0 && table.binding_weight > 0.0 ? 0.0 : evo_weight;
   // Replicates of a variant: their mean (as the beneficial-combination operator reads them), the
   // sources listed.
   std::map<std::string, std::vector<const Measurement*>> replicates;
@@ -207,7 +209,23 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
   so.threads = threads;
   const SurrogateModel model(std::move(training), values, rows, so, measurement_weights(sds));
   SurrogatePrediction p = model.predict(rows);
-  const std::vector<double> acq = acquisition_values(campaign.acquisition, p.mean, p.sd, p.members, seed);
+  // The surrogate predicts the measured value; the objective's solubility term (not measured) is added to
+  // the total as in the zero-shot total, one z unit counted as the spread (sd) of the predicted values.
+  std::vector<double> solubility_shift(table.rows.size(), 0.0);
+  if (table.solubility_weight > 0.0) {
+    const Moments m_sol = moments(table.rows, &ScoredVariant::solubility);
+    const double unit = finite_moments(p.mean).sd;
+    for (size_t k = 0; k < table.rows.size(); ++k) {
+      const double shift = table.solubility_weight * unit * (table.rows[k].solubility - m_sol.mean) / m_sol.sd;
+      if (std::isfinite(shift)) solubility_shift[k] = shift;
+    }
+  }
+  std::vector<double> objective_mean = p.mean;
+  for (size_t k = 0; k < table.rows.size(); ++k) {
+    objective_mean[k] += solubility_shift[k];
+    for (auto& member : p.members) member[k] += solubility_shift[k];
+  }
+  const std::vector<double> acq = acquisition_values(campaign.acquisition, objective_mean, p.sd, p.members, seed);
   summary.n_train = model.n_train();
   summary.members = so.members;
   summary.n_features = model.n_features();
@@ -228,18 +246,20 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
     r.surrogate_mean = p.mean[k];
     r.surrogate_sd = p.sd[k];
     r.acquisition = acq[k];
-    r.total = r.surrogate_mean;
+    r.total = objective_mean[k];
     r.sd = r.surrogate_sd;
-    r.rationale = fmt::format("surrogate {:+.3g} ± {:.2g} ({} {:+.3g}; {} measurements)", r.surrogate_mean,
-                              r.surrogate_sd, acq_name, r.acquisition, summary.n_train) +
+    const std::string solubility =
+        table.solubility_weight > 0.0 ? fmt::format("; solubility {:+.3g} to the total", solubility_shift[k]) : "";
+    r.rationale = fmt::format("surrogate {:+.3g} ± {:.2g} ({} {:+.3g}; {} measurements{})", r.surrogate_mean,
+                              r.surrogate_sd, acq_name, r.acquisition, summary.n_train, solubility) +
                   "; " + r.rationale;
   }
   table.member_predictions = std::move(p.members);
   log_info(
       "agent: surrogate: {} bootstrap ridge members on {} measurements, {} features, lambda {} (leave-one-out "
-      "Spearman {:.3f}, RMSE {:.3g}); acquisition {}",
+      "Spearman {:.3f}, RMSE {:.3g}; an unmeasured position's effect: sd {:.3g}); acquisition {}",
       summary.members, summary.n_train, summary.n_features, summary.lambda, summary.loo_spearman, summary.loo_rmse,
-      acq_name);
+      model.position_prior_sd(), acq_name);
   table.surrogate = std::move(summary);
   return true;
 }
@@ -322,9 +342,10 @@ void add_structure_terms(ScoreTable& table, const std::vector<std::optional<Stru
                                  t.lost_interface_contacts);
     }
     r.rationale += fmt::format(
-        "; structure: ΔpLDDT near site {:+.1f}, Cα dRMSD {:.2f} Å, ΔpTM {:+.3f}, burial {:.0f}, {} contacts lost "
+        "; structure: ΔpLDDT near site {:+.1f}, Cα dRMSD {:.2f} Å, ΔpTM {}, burial {:.0f}, {} contacts lost "
         "({:+.2f} to the total{})",
-        t.delta_plddt_site, t.ca_drmsd, t.delta_ptm, t.burial_site, t.lost_contacts, adjustment,
+        t.delta_plddt_site, t.ca_drmsd, std::isfinite(t.delta_ptm) ? fmt::format("{:+.3f}", t.delta_ptm) : "NA",
+        t.burial_site, t.lost_contacts, adjustment,
         table.structure_weight > 0.0 ? "" : "; the objective weighs no stability");
     if (t.new_clashes > 0) {
       r.flags.push_back({"predicted_clash", false, fmt::format("{} new Cα pairs < 3 Å", t.new_clashes)});

@@ -83,7 +83,8 @@ struct ScoreTable {
   double solubility_weight = 0.0;    // the objective's solubility weight
   double binding_weight = 0.0;       // the objective's binding weight (structure terms of complexes)
   // The weight of the structure terms, stability proxies: the evolutionary weight as the total uses it
-  // (1 when no computable term is weighted); 0 for an objective without stability (solubility only).
+  // (1 when no computable term is weighted); 0 for an objective without stability (solubility or binding
+  // only).
   double structure_weight = 0.0;
   std::vector<std::string> not_computed;  // objective terms with weight > 0 that this version cannot compute
   std::optional<SurrogateSummary> surrogate;

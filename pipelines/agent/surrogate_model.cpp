@@ -18,6 +18,14 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// A standard normal number that depends only on (stream, index): Box-Muller on two splitmix64 draws.
+double standard_normal(uint64_t stream, uint64_t index) {
+  SplitMix64 rng(stream + index * 0xd1b54a32d192ed03ULL);
+  const double u1 = (static_cast<double>(rng.next() >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]
+  const double u2 = static_cast<double>(rng.next() >> 11) * 0x1.0p-53;          // [0, 1)
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
+
 // The weighted problem as an unweighted one without intercept: rows centred on the weighted means and
 // scaled by sqrt(w_i), so that |y - Xc w|^2 is sum_i w_i (y_i - b - x_i w)^2 at the optimal intercept b.
 struct Centred {
@@ -292,6 +300,30 @@ std::vector<double> SurrogateFeatures::features(const SurrogateRow& row) const {
   return f;
 }
 
+std::vector<double> SurrogateFeatures::indicator_effects(const std::vector<double>& w, int kind) const {
+  std::vector<double> out;
+  const auto add = [&](const auto& features, double value) {
+    for (const auto& [key, feature] : features) out.push_back(w.at(static_cast<size_t>(feature)) * value);
+  };
+  if (kind == 0) add(position_, position_scale_);
+  if (kind == 1) add(mutant_, 1.0);
+  if (kind == 2) add(position_residue_, 1.0);
+  return out;
+}
+
+std::vector<SurrogateFeatures::Unseen> SurrogateFeatures::unseen(const SurrogateRow& row) const {
+  // Keys: the kind in the top bits, then the position (and residue); distinct for any real numbering.
+  std::vector<Unseen> out;
+  for (const Substitution& s : row.variant.substitutions) {
+    const auto position = static_cast<uint64_t>(s.position) & 0xFFFFFFFFULL;
+    const auto residue = static_cast<uint64_t>(static_cast<unsigned char>(s.mutant));
+    if (!position_.count(s.position)) out.push_back({(1ULL << 60) | position, 0});
+    if (!mutant_.count(s.mutant)) out.push_back({(2ULL << 60) | residue, 1});
+    if (!position_residue_.count({s.position, s.mutant})) out.push_back({(3ULL << 60) | position << 8 | residue, 2});
+  }
+  return out;
+}
+
 Matrix SurrogateFeatures::matrix(const std::vector<SurrogateRow>& rows) const {
   Matrix m(static_cast<int64_t>(rows.size()), n_features_);
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -358,7 +390,19 @@ SurrogateModel::SurrogateModel(std::vector<SurrogateRow> training, std::vector<d
     }
   }
   features_.set_position_scale(position_scale_);
+  seed_ = options.seed;
   const Matrix x = features_.matrix(training_);
+  const RidgeSolution full = ridge_fit(x, values_, lambda_, weights_);
+  for (int kind = 0; kind < SurrogateFeatures::kIndicatorKinds; ++kind) {
+    double sum = 0.0, count = 0.0;
+    for (const double effect : features_.indicator_effects(full.w, kind)) {
+      sum += effect * effect;
+      count += 1.0;
+    }
+    // The intercept takes up the indicators' mean: count - 1 degrees of freedom, and a new one also differs
+    // by the error of that mean (variance / count).
+    prior_sd_[static_cast<size_t>(kind)] = count > 1.0 ? std::sqrt(sum / (count - 1.0) * (1.0 + 1.0 / count)) : 0.0;
+  }
   members_.resize(static_cast<size_t>(options.members));
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
@@ -400,8 +444,18 @@ SurrogatePrediction SurrogateModel::predict(const std::vector<SurrogateRow>& row
     const double mean = sum / static_cast<double>(n_members);
     double ss = 0.0;
     for (const auto& member : p.members) ss += (member[u] - mean) * (member[u] - mean);
+    // The unseen indicators: mean 0, variance prior_sd^2 of their kind each; every member draws them.
+    double prior_variance = 0.0;
+    for (const auto& [key, kind] : features_.unseen(rows[u])) {
+      const double sd = prior_sd_[static_cast<size_t>(kind)];
+      prior_variance += sd * sd;
+      for (int64_t m = 0; m < n_members; ++m) {
+        const double draw = standard_normal(seed_ ^ (key * 0x9e3779b97f4a7c15ULL), static_cast<uint64_t>(m));
+        p.members[static_cast<size_t>(m)][u] += sd * draw;
+      }
+    }
     p.mean[u] = mean;
-    p.sd[u] = n_members > 1 ? std::sqrt(ss / static_cast<double>(n_members - 1)) : kNaN;
+    p.sd[u] = n_members > 1 ? std::sqrt(ss / static_cast<double>(n_members - 1) + prior_variance) : kNaN;
   }
   return p;
 }

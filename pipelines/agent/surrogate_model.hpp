@@ -3,10 +3,11 @@
 // such ridges whose spread is the uncertainty. Features: the evolutionary scores (standardised; the agent
 // passes each model's site and residue terms, site_decomposition.hpp) and
 // one-hot indicators of the mutated positions, of the mutant residues and of each position x residue
-// seen in the training data (an unseen indicator would get weight 0 anyway). Additive: a multiple
+// seen in the training data (an unseen one is the prior's: see SurrogateModel). Additive: a multiple
 // mutant's features are the sums of its substitutions'.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -79,6 +80,17 @@ class SurrogateFeatures {
   void set_position_scale(double scale) { position_scale_ = scale; }
   std::vector<double> features(const SurrogateRow& row) const;
   Matrix matrix(const std::vector<SurrogateRow>& rows) const;
+  // The indicator kinds: mutated position, mutant residue, position x residue.
+  static constexpr int kIndicatorKinds = 3;
+  // The effect of each training indicator of one kind in a fit with weights w: w[feature] x its value.
+  std::vector<double> indicator_effects(const std::vector<double>& w, int kind) const;
+  // The indicators of `row` that no training variant has (a fit gives them weight 0): a key per indicator
+  // (the same position or residue gives the same key in every row) and its kind.
+  struct Unseen {
+    uint64_t key;
+    int kind;
+  };
+  std::vector<Unseen> unseen(const SurrogateRow& row) const;
 
  private:
   int64_t n_dense_ = 0;
@@ -102,22 +114,29 @@ struct SurrogateOptions {
 };
 
 struct SurrogatePrediction {
-  std::vector<double> mean;                  // [n_rows] ensemble mean
-  std::vector<double> sd;                    // [n_rows] ensemble standard deviation (n - 1)
-  std::vector<std::vector<double>> members;  // [members][n_rows]
+  std::vector<double> mean;                  // [n_rows] mean of the members' fits
+  std::vector<double> sd;                    // [n_rows] sqrt(variance of the fits (n - 1) + prior variance)
+  std::vector<std::vector<double>> members;  // [members][n_rows] the fits plus the prior draws
 };
 
 class SurrogateModel {
  public:
   // Fits the ensemble: member m refits on n rows drawn with replacement by SplitMix64(seed, m), each with its
   // weight (measurement_weights; empty: all 1), which also weighs the leave-one-out error that picks lambda.
+  // A fit says nothing of an indicator no training variant has (a position or residue never measured): there
+  // member m adds its own draw of that indicator's effect, N(0, v), v the variance of the effects of the
+  // measured indicators of the same kind in the fit on all rows, plus that of their mean (empirical Bayes:
+  // an unmeasured position is as different as the measured ones were). So the spread is wide where the data are silent
+  // (without the draws it was narrowest there), and the same unmeasured position moves all its variants together in a
+  // member, as a Thompson draw should.
   SurrogateModel(std::vector<SurrogateRow> training, std::vector<double> values, const std::vector<SurrogateRow>& all,
                  const SurrogateOptions& options, std::vector<double> weights = {});
   SurrogatePrediction predict(const std::vector<SurrogateRow>& rows) const;
   // Ridge penalty and position scale chosen together by leave-one-out error (ties: the later grid point).
-
   double lambda() const { return lambda_; }
   double position_scale() const { return position_scale_; }
+  // The sd of an unmeasured position's effect (the draws of the other kinds: prior_sd_ by kind).
+  double position_prior_sd() const { return prior_sd_[0]; }
   int64_t n_train() const { return static_cast<int64_t>(values_.size()); }
   int64_t n_features() const { return features_.size(); }
   const std::vector<double>& values() const { return values_; }
@@ -134,6 +153,8 @@ class SurrogateModel {
   double position_scale_ = 1.0;
   std::vector<double> loo_;
   std::vector<RidgeSolution> members_;
+  std::array<double, SurrogateFeatures::kIndicatorKinds> prior_sd_{};  // an unseen indicator's effect, by kind
+  uint64_t seed_ = 0;
   int threads_ = 0;
 };
 

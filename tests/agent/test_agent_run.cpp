@@ -13,6 +13,7 @@
 #include "data/error.hpp"
 #include "data/text_input.hpp"
 #include "pipelines/agent/agent_run.hpp"
+#include "pipelines/agent/scoring.hpp"
 #include "pipelines/agent/variant.hpp"
 #include "test_support.hpp"
 
@@ -237,16 +238,28 @@ TEST_CASE("agent run: with results the surrogate ranks, Thompson and UCB plates 
   const size_t mean = column(scores[0], "surrogate_mean");
   const size_t mean_sd = column(scores[0], "surrogate_sd");
   const size_t acquisition = column(scores[0], "acquisition");
-  int64_t with_surrogate = 0;
+  // total = surrogate mean + the objective's solubility term (weight 0.3, one z unit = the sd of the
+  // surrogate means over the rows), which the surrogate of the measurements does not predict.
+  const size_t solubility = column(scores[0], "solubility");
+  std::vector<double> means, solubilities;
   for (size_t k = 1; k < scores.size(); ++k) {
-    if (scores[k][mean] == "NA") continue;
-    ++with_surrogate;
-    CHECK(scores[k][total] == scores[k][mean]);  // total = surrogate mean
+    means.push_back(std::stod(scores[k][mean]));
+    solubilities.push_back(std::stod(scores[k][solubility]));
+  }
+  const Moments m_mean = finite_moments(means), m_sol = finite_moments(solubilities);
+  REQUIRE(campaign["objective"]["solubility"] == 0.3);
+  for (size_t k = 1; k < scores.size(); ++k) {
+    const double shift = 0.3 * m_mean.sd * (solubilities[k - 1] - m_sol.mean) / m_sol.sd;
+    CHECK(std::stod(scores[k][total]) == doctest::Approx(means[k - 1] + shift).epsilon(1e-4).scale(1.0));
     CHECK(scores[k][sd] == scores[k][mean_sd]);  // sd = ensemble sd
     CHECK(std::stod(scores[k][acquisition]) ==
-          doctest::Approx(std::stod(scores[k][mean]) + 1.5 * std::stod(scores[k][mean_sd])).epsilon(1e-5));
+          doctest::Approx(std::stod(scores[k][total]) + 1.5 * std::stod(scores[k][mean_sd])).epsilon(1e-4).scale(1.0));
   }
-  CHECK(with_surrogate == static_cast<int64_t>(scores.size()) - 1);
+  // The solubility weight still shapes the plate once there is a surrogate (it was dropped: weights 0 and
+  // 0.3 gave the same plate).
+  campaign["objective"]["solubility"] = 0.0;
+  CHECK(run_with("ucb", "ucb_no_solubility", 1) != ucb1);
+  campaign["objective"]["solubility"] = 0.3;
   std::ifstream nb(dir / "ucb1" / "notebook.jsonl");
   std::string line;
   std::getline(nb, line);

@@ -36,7 +36,8 @@ std::vector<double> block_pae(const std::vector<int64_t>& bounds) {
     return b;
   };
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j) pae[static_cast<size_t>(i * n + j)] = i == j ? 0.5 : block(i) == block(j) ? 3.0 : 25.0;
+    for (int64_t j = 0; j < n; ++j)
+      pae[static_cast<size_t>(i * n + j)] = i == j ? 0.5 : block(i) == block(j) ? 3.0 : 25.0;
   return pae;
 }
 
@@ -91,8 +92,23 @@ TEST_CASE("constructs: domains split where the PAE says they move independently"
   for (int64_t i = 96; i < 100; ++i) p3.plddt[static_cast<size_t>(i)] = 35.0;
   p3.pae = block_pae({0, 40, 98, 150});
   CHECK(ranges(propose_constructs(c3, p3)) ==
-        std::vector<std::string>{"trim_termini construct 7-150", "domain_split construct 7-40",
-                                 "domain_split construct 41-96", "domain_split construct 101-150"});
+        std::vector<std::string>{"domain_split construct 7-40", "domain_split construct 41-96",
+                                 "domain_split construct 101-150", "trim_termini construct 7-150"});
+  // Met1 frozen (the shipped campaign's habit) and a 25-residue disordered tail: Met1 does not stop the
+  // trim nor join the first domain (before, the tail merged into domain 1 and the split was refused).
+  Campaign met = campaign_of_length(150);
+  met.target.sequence[0] = 'M';
+  met.frozen = {1};
+  StructurePrediction tail = with_tails(150, 25, 0);
+  tail.pae = block_pae({0, 80, 150});
+  CHECK(ranges(propose_constructs(met, tail)) == std::vector<std::string>{"domain_split construct 26-80",
+                                                                          "domain_split construct 81-150",
+                                                                          "trim_termini construct 26-150"});
+  // Another frozen residue in the tail is kept: the first domain and the trim start there.
+  met.frozen = {1, 20};
+  CHECK(ranges(propose_constructs(met, tail)) == std::vector<std::string>{"domain_split construct 20-80",
+                                                                          "domain_split construct 81-150",
+                                                                          "trim_termini construct 20-150"});
   // Parts under 30 residues stay whole; a uniform PAE does not split; max_domains caps the splits.
   p.pae = block_pae({0, 20, 120});
   CHECK(propose_constructs(c, p).empty());
@@ -144,4 +160,16 @@ TEST_CASE("constructs: they take up to plate.constructs wells, named on the plat
   }
   std::sort(placed.begin(), placed.end());
   CHECK(placed == std::vector<int64_t>{0, 1});  // in proposal order
+
+  // Two domains and both termini trimmed: the two domains take the two wells (they were proposed after
+  // three trims, so domain 2 never reached the plate).
+  c.target.sequence.assign(120, 'A');
+  StructurePrediction two_domains = with_tails(120, 8, 8);
+  two_domains.pae = block_pae({0, 60, 120});
+  table.constructs = propose_constructs(c, two_domains);
+  REQUIRE(table.constructs.size() == 5u);
+  std::vector<std::string> on_plate;
+  for (const PlateWell& w : select_plate(table, c, 1).wells)
+    if (w.pick == "construct") on_plate.push_back(table.constructs[static_cast<size_t>(w.construct)].operator_name);
+  CHECK(on_plate == std::vector<std::string>{"domain_split", "domain_split"});
 }

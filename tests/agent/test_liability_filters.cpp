@@ -142,6 +142,20 @@ TEST_CASE("liability flags with the predicted wild type: Pro past a helix's firs
   // this trace) by moving it, then 22 pairs with nobody free.
   c.ca[27] = {c.ca[19][0], c.ca[19][1] + 6.0, c.ca[19][2]};
   CHECK(flags_for("A22C") == "new_unpaired_cys");
+  // Replacing either Cys of that pair breaks a likely disulfide and leaves the other unpaired (soft); both
+  // together, one entry; a Cys with no partner (Cys 28 back in place) is replaced without a flag.
+  flags = liability_flags(parse_variant("C28S", "t"), c);
+  REQUIRE(flags.size() == 1u);
+  CHECK(flags[0].name == "breaks_disulfide");
+  CHECK_FALSE(flags[0].hard);
+  CHECK(flags[0].detail == "C20-C28 (6.0 A), C20 left unpaired");
+  CHECK(liability_flags(parse_variant("C20A:C28A", "t"), c)[0].detail == "C20-C28 (6.0 A)");
+  c.plddt[27] = 40.0;  // an unconfident partner: no likely bond
+  CHECK(flags_for("C20S").empty());
+  c.plddt[27] = 90.0;
+  c.ca[27] = ca[27];
+  CHECK(flags_for("C20S").empty());
+  CHECK(flags_for("C28S").empty());
   // An unconfident site is never paired.
   c.ca[27] = ca[27];
   c.plddt[21] = 40.0;

@@ -4,6 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "data/error.hpp"
@@ -63,7 +68,7 @@ TEST_CASE("llm operator: the first JSON array of a reply, fenced or inside prose
   CHECK(s[1].note == "a [bracket] in text");
   // Prose with a bracket that is not JSON before the array; items without a variant skipped; plain strings.
   const auto prose = parse_llm_suggestions(
-      "My picks [see below]: [{\"variant\": \"D7E\", \"concern\": \"charge\"}, {\"note\": 1}, \"L9A\"] done",
+      "My picks [see below]: [{\"variant\": \" D7E\", \"concern\": \"charge\"}, {\"note\": 1}, \"L9A \"] done",
       "concern");
   REQUIRE(prose.size() == 2u);
   CHECK(prose[0].variant == "D7E");
@@ -76,6 +81,14 @@ TEST_CASE("llm operator: the first JSON array of a reply, fenced or inside prose
   CHECK(parse_llm_suggestions("[{\"variant\": \"D7A\"", "rationale").empty());
   CHECK(parse_llm_suggestions("", "rationale").empty());
   CHECK(parse_llm_suggestions("[]", "rationale").empty());
+  // A citation "[1]" in the prose before the answer is passed over (it took the place of the answer), so is
+  // an array of numbers; an empty array is taken when nothing else names a variant ("[] when none").
+  const auto cited = parse_llm_suggestions(
+      "As in the literature [1], [2, 3], here:\n```json\n[{\"variant\": \"D7A\", \"rationale\": \"r\"}]\n```",
+      "rationale");
+  REQUIRE(cited.size() == 1u);
+  CHECK(cited[0].variant == "D7A");
+  CHECK(parse_llm_suggestions("None of them [1]: []", "concern").empty());
 }
 
 TEST_CASE("llm operator: suggestions are validated against the campaign with reasons") {
@@ -107,6 +120,19 @@ TEST_CASE("llm operator: suggestions are validated against the campaign with rea
   REQUIRE(in_library.accepted.size() == 1u);
   CHECK(format_variant(in_library.accepted[0].first) == "S8G:L9A");
   CHECK(reason_for(in_library, "D7A") == "not in the campaign's library");
+  // A variant of the campaign's results can never be plated again.
+  Campaign measured = c;
+  Measurement m;
+  m.variant = parse_variant("S8G:L9A", "test");
+  measured.measurements = {m};
+  CHECK(reason_for(validate_llm_suggestions(suggestions, measured, 24), "S8G:L9A") ==
+        "already measured (in the campaign's results)");
+  // Unicode line separators, bidi overrides and zero-width characters never reach a rationale: they break
+  // scores.tsv rows in Python's splitlines() and reorder text in editors.
+  const ValidatedSuggestions unicode =
+      validate_llm_suggestions({{"D7A", "one\u2028two\u202Ethree\u200Bfour\u00C5"}}, c, 24);
+  REQUIRE(unicode.accepted.size() == 1u);
+  CHECK(unicode.accepted[0].second == "one two three four\u00C5");
 }
 
 TEST_CASE("llm operator: the dossier holds the numbered sequence and the objective, a few kB") {
@@ -258,9 +284,31 @@ TEST_CASE("llm client: request body, reply parsing, environment, a closed port")
   ::unsetenv("KFOLD_LLM_TIMEOUT");
   ::unsetenv("KFOLD_LLM_URL");
 
+  // The URL as outputs show it: no user:password@, no query string (API keys).
+  CHECK(url_for_display("http://user:secret@host:8000/v1/chat?api_key=K&x=1") == "http://***@host:8000/v1/chat?***");
+  CHECK(url_for_display("https://host/v1/chat/completions") == "https://host/v1/chat/completions");
+  CHECK(url_for_display("http://host/a@b") == "http://host/a@b");
+
   // Port 1 on the loopback: refused at once; an error, not an exception.
   config.timeout_seconds = 5.0;
   const ChatReply refused = post_chat_request(config, chat_request_body(config, "sys", "usr"));
   CHECK(!refused.ok());
   CHECK(!refused.error.empty());
+
+  // A server that accepts the connection and never answers, and a timeout under a millisecond: it times
+  // out (libcurl reads a timeout of 0 ms as none: the call hung forever).
+  const int server = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(server >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(server, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(server, 1) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(server, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  config.url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/v1/chat/completions";
+  config.timeout_seconds = 0.0001;
+  const ChatReply silent = post_chat_request(config, chat_request_body(config, "sys", "usr"));
+  ::close(server);
+  CHECK(!silent.ok());
 }

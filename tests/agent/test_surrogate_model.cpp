@@ -2,6 +2,7 @@
 // the bootstrap ensemble's thread independence, and recovery of additive synthetic data.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -277,6 +278,70 @@ TEST_CASE("surrogate: on additive synthetic data the held-out Spearman with the 
   CHECK(spearman(model.predict(doubles).mean, double_truth) > 0.9);
   CHECK(model.loo_predictions().size() == train.size());
   CHECK(spearman(model.loo_predictions(), y) > 0.8);
+}
+
+TEST_CASE("surrogate: the sd is wide where no measurement says anything (unmeasured positions)") {
+  // Truth: a position effect (sd ~1) plus a small residue effect; the dense feature knows nothing of it.
+  // 30 noisy measurements at 10 of 40 positions; predictions for every other single substitution. Five
+  // synthetic sets pooled (one set's 30 unmeasured positions are few for a coverage).
+  std::vector<double> sd_seen, sd_unseen;
+  double covered_seen = 0, covered_unseen = 0, together = 0, draws = 0;
+  for (uint64_t seed = 21; seed < 26; ++seed) {
+    SplitMix64 rng(seed);
+    const auto centred = [&] { return uniform(rng) + uniform(rng) + uniform(rng) - 1.5; };  // sd 0.5
+    std::vector<double> pos_effect(40), aa_effect(20);
+    for (double& v : pos_effect) v = 2.0 * centred();
+    for (double& v : aa_effect) v = 0.6 * centred();
+    std::vector<SurrogateRow> all, train;
+    std::vector<double> truth, y;
+    std::vector<bool> measured_position;
+    for (int64_t p = 0; p < 40; ++p) {
+      for (size_t a = 0; a < kAminoAcids.size(); ++a) {
+        if (kAminoAcids[a] == 'A') continue;
+        Variant v;
+        v.substitutions.push_back({p + 1, 'A', kAminoAcids[a]});
+        const SurrogateRow row{v, {centred()}};
+        const double t = pos_effect[static_cast<size_t>(p)] + aa_effect[a];
+        if (p % 4 == 0 && a % 7 == 1) {  // positions 1, 5, ..., 37: three residues each
+          train.push_back(row);
+          y.push_back(t + 0.4 * centred());
+        } else {
+          all.push_back(row);
+          truth.push_back(t);
+          measured_position.push_back(p % 4 == 0);
+        }
+      }
+    }
+    REQUIRE(train.size() == 30u);
+    SurrogateOptions o;
+    o.seed = seed;
+    const SurrogateModel model(train, y, all, o);
+    const SurrogatePrediction pr = model.predict(all);
+    for (size_t k = 0; k < all.size(); ++k) {
+      const bool covered = std::fabs(pr.mean[k] - truth[k]) <= pr.sd[k];
+      (measured_position[k] ? sd_seen : sd_unseen).push_back(pr.sd[k]);
+      (measured_position[k] ? covered_seen : covered_unseen) += covered ? 1.0 : 0.0;
+    }
+    // A Thompson draw moves the variants of one unmeasured position together (one draw of its effect).
+    const size_t first = 20;  // position 2's first residues
+    REQUIRE(!measured_position[first]);
+    for (const auto& member : pr.members) {
+      together += (member[first] - pr.mean[first]) * (member[first + 1] - pr.mean[first + 1]) > 0.0 ? 1.0 : 0.0;
+      draws += 1.0;
+    }
+  }
+  covered_seen /= static_cast<double>(sd_seen.size());
+  covered_unseen /= static_cast<double>(sd_unseen.size());
+  std::sort(sd_seen.begin(), sd_seen.end());
+  std::sort(sd_unseen.begin(), sd_unseen.end());
+  const double median_seen = sd_seen[sd_seen.size() / 2], median_unseen = sd_unseen[sd_unseen.size() / 2];
+  MESSAGE("median sd measured positions " << median_seen << ", unmeasured " << median_unseen << "; within 1 sd: "
+                                          << covered_seen << " and " << covered_unseen << " (nominal 0.68)");
+  // Without the draws the unmeasured positions had the smaller sd and ~10 % within 1 sd.
+  CHECK(median_unseen > 1.5 * median_seen);
+  CHECK(covered_unseen > 0.5);
+  CHECK(covered_unseen < 0.9);
+  CHECK(together / draws > 0.7);
 }
 
 TEST_CASE("spearman: ranks with ties") {
