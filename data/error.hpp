@@ -31,6 +31,13 @@ class RuntimeError : public Error {
   explicit RuntimeError(const std::string& message) : Error(message, 1) {}
 };
 
+// Valid work that needs more memory than the machine has (the memory guard's refusal). Exit code 1; batch
+// runs record it as failure kind "memory" (worth a larger node).
+class MemoryError : public RuntimeError {
+ public:
+  explicit MemoryError(const std::string& message) : RuntimeError(message) {}
+};
+
 template <typename... Args>
 [[noreturn]] void fail_input(fmt::format_string<Args...> format, Args&&... args) {
   throw InputError(fmt::format(format, std::forward<Args>(args)...));

@@ -61,8 +61,12 @@ std::string owner_line(const ProcessOwner& owner) {
 }
 
 bool read_process_owner(const std::filesystem::path& file, ProcessOwner& owner) {
-  std::ifstream in(file);
+  std::ifstream file_stream(file);
+  std::string line;  // the first line only: a lock file has more below
+  if (!std::getline(file_stream, line)) return false;
+  std::istringstream in(line);
   if (!(in >> owner.host >> owner.pid >> owner.start)) return false;
+  owner.space.clear();
   in >> owner.space;  // optional fourth field
   return true;
 }

@@ -23,8 +23,8 @@ ProcessOwner this_process();
 // "host pid start space" (one line, no newline).
 std::string owner_line(const ProcessOwner& owner);
 
-// Reads a file written with owner_line(); the space field is optional. False when the file is missing or
-// does not hold an owner.
+// Reads the first line of a file written with owner_line(); the space field is optional. False when the file is missing
+// or does not hold an owner.
 bool read_process_owner(const std::filesystem::path& file, ProcessOwner& owner);
 
 // Whether `owner` still runs: true or false where this process can tell (same host and PID namespace; a

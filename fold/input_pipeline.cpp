@@ -515,6 +515,13 @@ ProcessedFeatures read_processed_features(const std::filesystem::path& path) {
             "{}: processed features have template arrays but lack '{}' (AlphaFold's use_templates features "
             "hold template_aatype, template_all_atom_positions, template_all_atom_masks and template_mask)",
             path.string(), name);
+  // Features padded past the sequence (AlphaFold's crop_size above its length, as in training) would give
+  // the padding residues atoms and confidences: kfold takes unpadded features, as AlphaFold's inference makes.
+  if (const int64_t padding = (out.seq_mask.select(0, 0) == 0).sum().item<int64_t>(); padding > 0)
+    fail_input(
+        "{}: the features are padded: seq_mask is 0 at {} of {} residues; make them without padding (AlphaFold's "
+        "eval crop_size equal to the sequence length), or predict from the FASTA",
+        path.string(), padding, out.n_res());
   return out;
 }
 

@@ -238,11 +238,11 @@ void check_memory(const ModelConfig& config, const ProblemSize& size, const RunO
                               : std::string(
                                     "no chunk size fits: use a device with more memory, a shorter sequence, or fewer "
                                     "MSA rows (max_msa_clusters, max_extra_msa in --config)");
-  fail_runtime(
-      "memory: n_res {} with {} MSA and {} extra rows needs about {} on {} (largest: {} {}), {} is "
-      "available; {}",
-      size.n_res, size.n_seq, size.n_extra, gib(need.total_bytes), options.device.str(), need.largest_transient,
-      gib(need.largest_transient_bytes), gib(available), fix);
+  throw MemoryError(
+      fmt::format("memory: n_res {} with {} MSA and {} extra rows needs about {} on {} (largest: {} {}), {} is "
+                  "available; {}",
+                  size.n_res, size.n_seq, size.n_extra, gib(need.total_bytes), options.device.str(),
+                  need.largest_transient, gib(need.largest_transient_bytes), gib(available), fix));
 }
 
 }  // namespace kfold::fold

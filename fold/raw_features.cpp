@@ -70,9 +70,16 @@ void check_msa_matches_query(const data::Msa& msa, const std::string& query, con
   if (msa.length() != static_cast<int64_t>(query.size()))
     fail_input("{}: MSA has {} columns but the query has {} residues; was it made for another sequence?", source,
                msa.length(), query.size());
-  if (to_upper(msa.sequences.front()) != query)
-    fail_input("{}: the MSA's first row ('{}') differs from the query sequence; an MSA must start with its query",
-               source, msa.descriptions.empty() ? std::string("?") : msa.descriptions.front());
+  // Letters the model reads as unknown (X) on one side match anything: search tools write U, O, B, Z, J as X.
+  const auto unknown = [](char c) { return std::string_view("XUOBZJ").find(c) != std::string_view::npos; };
+  const std::string row = to_upper(msa.sequences.front());
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (row[i] == query[i] || unknown(row[i]) || unknown(query[i])) continue;
+    fail_input(
+        "{}: the MSA's first row ('{}') differs from the query sequence at residue {} ('{}' in the MSA, '{}' in the "
+        "query); an MSA must start with its query",
+        source, msa.descriptions.empty() ? std::string("?") : msa.descriptions.front(), i + 1, row[i], query[i]);
+  }
 }
 
 }  // namespace

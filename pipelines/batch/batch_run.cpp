@@ -47,15 +47,60 @@ constexpr const char* kTemplatesFile = "templates.h5";
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+// Seconds since 1970 (status.json's failure times, compared between workers and hosts).
+double unix_time() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Why a parsed status.json is not one this program wrote ("" when it is): the type of every field that is
+// read back (a hand-edited or foreign file must not stop the batch with a type error).
+std::string status_problem(const json& status) {
+  if (!status.is_object()) return "not a JSON object";
+  const auto field = [](const json& object, const char* name, auto is_type, const char* type) -> std::string {
+    if (!object.contains(name) || (object[name].*is_type)()) return "";
+    return fmt::format("'{}' is not {}", name, type);
+  };
+  const auto text = &json::is_string;
+  const auto number = &json::is_number;
+  const auto object = &json::is_object;
+  for (const char* section : {"msa", "predict", "failed"})
+    if (auto problem = field(status, section, object, "an object"); !problem.empty()) return problem;
+  std::string problem = field(status, "status", text, "a text");
+  for (const char* section : {"msa", "predict", "failed"}) {
+    if (!status.contains(section) || !problem.empty()) continue;
+    const json& s = status[section];
+    for (const char* name : {"key", "stage", "kind", "reason", "best_model"})
+      if (problem.empty()) problem = field(s, name, text, "a text");
+    for (const char* name : {"depth", "neff", "seconds", "mean_plddt", "num_residue_violations", "time"})
+      if (problem.empty()) problem = field(s, name, number, "a number");
+    if (problem.empty() && s.contains("ptm") && !s["ptm"].is_number() && !s["ptm"].is_null())
+      problem = "'ptm' is not a number";
+    if (problem.empty() && s.contains("files") &&
+        (!s["files"].is_array() ||
+         !std::all_of(s["files"].begin(), s["files"].end(), [](const json& f) { return f.is_string(); })))
+      problem = "'files' is not a list of texts";
+    if (problem.empty() && s.contains("checksums") &&
+        (!s["checksums"].is_object() ||
+         !std::all_of(s["checksums"].begin(), s["checksums"].end(), [](const json& c) { return c.is_string(); })))
+      problem = "'checksums' is not an object of texts";
+    if (!problem.empty()) problem = fmt::format("'{}': {}", section, problem);
+  }
+  return problem;
+}
+
 json read_status(const fs::path& path) {
   if (!fs::exists(path)) return json::object();
+  std::string problem;
   try {
     std::ifstream in(path);
-    return json::parse(in);
+    json status = json::parse(in);
+    problem = status_problem(status);
+    if (problem.empty()) return status;
   } catch (const std::exception& e) {
-    log_warn("{}: unreadable ({}); the target runs again", path.string(), e.what());
-    return json::object();
+    problem = e.what();
   }
+  log_warn("{}: unreadable ({}); the target runs again", path.string(), problem);
+  return json::object();
 }
 
 void write_status(const fs::path& path, const json& status) { data::write_file_atomic(path, status.dump(2) + "\n"); }
@@ -113,6 +158,8 @@ class BatchRunner {
   std::vector<std::string> done_rows_;
   int64_t stages_run_ = 0;  // stages started by this worker (skipped ones do not count)
   bool parameters_checked_ = false;
+  // When this worker started (unix_time): a failure recorded since is another worker's of this run, not retried.
+  double started_at_ = unix_time();
   std::set<std::string> waiting_;  // targets this worker found without a finished MSA stage (--stage predict)
 };
 
@@ -239,6 +286,12 @@ void BatchRunner::run_predict_stage(const BatchTarget& target, const fs::path& d
   inputs.seconds = seconds_since(start);
   auto predict = options_.predict;
   predict.output_dir = options_.output_dir;
+  // The earlier prediction's record goes before its files change: a run killed after writing `done` and
+  // before status.json must not leave this run's files under the earlier run's key.
+  if (status.contains("predict")) {
+    status.erase("predict");
+    write_status(dir / "status.json", status);
+  }
   const auto summary = predict_target(inputs, predict, *models_);
   json result = {{"key", key}, {"seconds", seconds_since(start)}, {"ranking", summary.ranking}};
   const auto best = std::find_if(summary.models.begin(), summary.models.end(),
@@ -269,17 +322,19 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
     std::error_code error;
     fs::remove(dir / "done", error);
     status["status"] = "failed";
-    status["failed"] = {{"stage", stage}, {"key", key}, {"kind", kind}, {"reason", reason}};
+    status["failed"] = {{"stage", stage}, {"key", key}, {"kind", kind}, {"reason", reason}, {"time", unix_time()}};
     data::ensure_directory(dir);
     write_status(dir / "status.json", status);
     ++report.failed;
   };
   // A failure of the inputs themselves comes back with the same inputs; one of the resources (memory, disk, a
-  // node) may not: those are tried again by every rerun.
+  // node) may not: those are tried again by every rerun, but not by another worker of this run (workers of
+  // one shard, one per GPU, would each try the target that just ran out of memory).
   const auto failed_before = [&](const std::string& stage, const std::string& key) {
     if (options_.retry_failed || !status.contains("failed")) return false;
     const auto& failed = status["failed"];
-    return failed.value("stage", "") == stage && failed.value("key", "") == key && failed.value("kind", "") == "input";
+    return failed.value("stage", "") == stage && failed.value("key", "") == key &&
+           (failed.value("kind", "") == "input" || failed.value("time", 0.0) >= started_at_);
   };
   // Runs one stage, turning a failure into a record (the batch goes on).
   const auto attempt = [&](const std::string& stage, const std::string& key, const auto& work) {
@@ -291,6 +346,8 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
       throw;  // the batch stops (and the target stays as it was): not a failure of the target
     } catch (const InputError& e) {
       fail(stage, key, "input", e.what());
+    } catch (const MemoryError& e) {
+      fail(stage, key, "memory", e.what());
     } catch (const std::bad_alloc&) {
       fail(stage, key, "memory", "out of memory (try --chunk-size, fewer threads, or a larger node)");
     } catch (const c10::Error& e) {
@@ -319,8 +376,10 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
     return;
   }
 
-  // --stage predict without --db or --msa-dir takes the MSAs the MSA stage left, whatever made them.
-  const bool any_msa = options_.stage == BatchStage::predict && options_.db.empty() && options_.msa_dir.empty();
+  // --stage predict without --db, for a target without an MSA in --msa-dir, takes the MSAs the MSA stage
+  // left, whatever made them (that stage may have searched a database: the options of the two stages
+  // need not be the same).
+  const bool any_msa = options_.stage == BatchStage::predict && options_.db.empty() && !given_msa(options_, target.id);
   const auto mkey = any_msa && status.contains("msa") ? key_of(status, "msa") : msa_key(target);
   // The MSA stage's files exist and match the checksums status.json holds (a damaged file is never used).
   const auto msa_complete = [&] {
@@ -354,6 +413,11 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
     return;
   }
   if (!msa_complete()) {
+    if (status.contains("failed") && status["failed"].value("stage", "") == "msa") {
+      log_error("{}: its MSA stage failed: {}", target.id, status["failed"].value("reason", ""));
+      ++report.failed;
+      return;
+    }
     log_warn("{}: no finished MSA stage (run kfold batch --stage msa first)", target.id);
     waiting_.insert(target.id);
     ++report.waiting;

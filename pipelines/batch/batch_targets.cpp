@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <numeric>
@@ -95,7 +96,20 @@ std::vector<BatchTarget> read_csv(const fs::path& path) {
     };
     id = unquote(id);
     sequence = unquote(sequence);
-    if (std::exchange(first_row, false) && is_sequence_heading(sequence)) continue;  // header
+    if (std::exchange(first_row, false)) {
+      if (is_sequence_heading(sequence)) continue;  // header
+      // A header of other columns would run as a target (or, swapped, every row's id as its sequence).
+      if (is_sequence_heading(id))
+        reader.fail("the header names 'sequence' first: the columns are 'id,sequence' (swap them)");
+      const bool sequence_like = std::all_of(sequence.begin(), sequence.end(), [](char c) {
+        return std::isalpha(static_cast<unsigned char>(c)) || c == '*' || c == '-';
+      });
+      if (!sequence_like)
+        reader.fail(
+            fmt::format("'{},{}' is neither a target nor the header 'id,sequence'; write the header as "
+                        "'id,sequence'",
+                        id, sequence));
+    }
     const std::string where = fmt::format("{}:{}", reader.source(), reader.line_number());
     if (id.empty()) reader.fail("empty id (every row needs 'id,sequence')");
     BatchTarget target{std::string(id), "", where, ""};
@@ -125,8 +139,13 @@ bool is_fasta_name(const fs::path& path) { return fasta_extension_length(path) >
 // extension.
 std::vector<BatchTarget> read_folder(const fs::path& dir) {
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.is_regular_file() && is_fasta_name(entry.path())) files.push_back(entry.path());
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (!is_fasta_name(entry.path())) continue;
+    // A FASTA name that is not a readable file (a broken link, a folder) would be a target silently lost.
+    if (!entry.is_regular_file())
+      fail_input("{}: not a readable file (a broken link or a folder?); fix or remove it", entry.path().string());
+    files.push_back(entry.path());
+  }
   std::sort(files.begin(), files.end());
   std::vector<BatchTarget> targets;
   for (const auto& file : files) {

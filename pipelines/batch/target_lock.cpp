@@ -13,9 +13,13 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "data/error.hpp"
 #include "data/log.hpp"
@@ -74,6 +78,27 @@ double age_seconds(const fs::path& path) {
   return difftime(time(nullptr), st.st_mtime);
 }
 
+// The lock file's lines: the owner, then "heartbeat_timeout SECONDS" (absent in an older version's lock).
+std::vector<std::string> lock_lines(const fs::path& lock) {
+  std::ifstream in(lock);
+  std::vector<std::string> lines;
+  for (std::string line; lines.size() < 4 && std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// The owner's stale time, 0 when the lock does not say.
+double holder_timeout(const std::vector<std::string>& lines) {
+  for (const auto& line : lines)
+    if (line.starts_with("heartbeat_timeout ")) return std::strtod(line.c_str() + 18, nullptr);
+  return 0.0;
+}
+
+// Whether the lock file still names this process (a missing file does not).
+bool still_owned(const fs::path& lock, const std::string& owner_line) {
+  const auto lines = lock_lines(lock);
+  return !lines.empty() && lines.front() == owner_line;
+}
+
 }  // namespace
 
 // Touches every held lock at a fixed interval until destroyed.
@@ -84,13 +109,24 @@ struct LockDirectory::Heartbeat {
   bool stop = false;
   std::thread thread;
 
-  explicit Heartbeat(std::chrono::seconds interval) {
-    thread = std::thread([this, interval] {
+  Heartbeat(std::chrono::seconds interval, std::string owner_line) {
+    thread = std::thread([this, interval, owner_line = std::move(owner_line)] {
       std::unique_lock<std::mutex> lock(mutex);
-      while (!wake.wait_for(lock, interval, [this] { return stop; }))
-        for (const auto& path : held)
-          if (::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) != 0)
-            log_warn("lock heartbeat: cannot touch {}: {}", path.string(), std::strerror(errno));
+      while (!wake.wait_for(lock, interval, [this] { return stop; })) {
+        for (auto it = held.begin(); it != held.end();) {
+          if (!still_owned(*it, owner_line)) {
+            log_warn(
+                "{}: another worker took this lock over (this one was stopped or suspended for longer than "
+                "the lock timeout); its target may be written twice",
+                it->string());
+            it = held.erase(it);
+            continue;
+          }
+          if (::utimensat(AT_FDCWD, it->c_str(), nullptr, 0) != 0)
+            log_warn("lock heartbeat: cannot touch {}: {}", it->string(), std::strerror(errno));
+          ++it;
+        }
+      }
     });
   }
   ~Heartbeat() {
@@ -109,13 +145,13 @@ std::string LockDirectory::owner_text() {
 }
 
 LockDirectory::LockDirectory(fs::path dir, std::chrono::seconds stale_after)
-    : dir_(std::move(dir)), stale_after_(stale_after) {
+    : dir_(std::move(dir)), stale_after_(stale_after), owner_line_(data::owner_line(data::this_process())) {
   std::error_code error;
   fs::create_directories(dir_, error);
   if (error) fail_input("{}: cannot create the lock folder: {}", dir_.string(), error.message());
   const auto interval =
       std::clamp<std::chrono::seconds>(stale_after / 10, std::chrono::seconds(1), std::chrono::seconds(30));
-  heartbeat_ = std::make_unique<Heartbeat>(interval);
+  heartbeat_ = std::make_unique<Heartbeat>(interval, owner_line_);
   install_signal_handlers();
 }
 
@@ -128,7 +164,7 @@ bool LockDirectory::is_stale(const fs::path& lock) const {
   data::ProcessOwner owner;
   if (data::read_process_owner(lock, owner))
     if (const auto running = data::process_is_running(owner)) return !*running;
-  return age_seconds(lock) > static_cast<double>(stale_after_.count());
+  return age_seconds(lock) > std::max(static_cast<double>(stale_after_.count()), holder_timeout(lock_lines(lock)));
 }
 
 std::string LockDirectory::holder_text(const std::string& name) const {
@@ -137,8 +173,9 @@ std::string LockDirectory::holder_text(const std::string& name) const {
   const std::string who = data::read_process_owner(path, owner)
                               ? fmt::format("pid {} on {}", owner.pid, owner.host)
                               : std::string("a worker that had not yet written its name");
-  return fmt::format("{}, heartbeat {:.0f} s ago (taken over after {} s without one; lock {})", who, age_seconds(path),
-                     stale_after_.count(), path.string());
+  const double timeout = std::max(static_cast<double>(stale_after_.count()), holder_timeout(lock_lines(path)));
+  return fmt::format("{}, heartbeat {:.0f} s ago (taken over after {:.0f} s without one; lock {})", who,
+                     age_seconds(path), timeout, path.string());
 }
 
 bool LockDirectory::held_by_live_worker(const std::string& name) const {
@@ -155,7 +192,7 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
       // Known to the signal handler at once: a SIGTERM during the write and fsync below (milliseconds
       // on a loaded disk) must not leave the lock behind.
       remember_held(path);
-      const auto text = data::owner_line(data::this_process()) + "\n";
+      const auto text = fmt::format("{}\nheartbeat_timeout {}\n", owner_line_, stale_after_.count());
       const bool written =
           ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
       ::close(fd);
@@ -211,8 +248,12 @@ TargetLock::~TargetLock() { release(); }
 void TargetLock::release() {
   if (owner_ == nullptr) return;
   // Unlinked before the signal handler forgets it: a SIGTERM between the two steps (the moment a target
-  // is done, when schedulers' and tests' signals tend to come) must not leave the lock behind.
-  ::unlink(path_.c_str());
+  // is done, when schedulers' and tests' signals tend to come) must not leave the lock behind. A lock
+  // another worker took over is its lock now.
+  if (still_owned(path_, owner_->owner_line_))
+    ::unlink(path_.c_str());
+  else
+    log_warn("{}: taken over by another worker while this one held it; left to it", path_.string());
   owner_->forget(path_);
   owner_ = nullptr;
 }

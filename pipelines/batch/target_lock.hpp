@@ -30,8 +30,12 @@ class TargetLock {
 };
 
 // The lock files of one batch output (DIR/.locks/<id>.lock) and the heartbeat that refreshes the held
-// ones. A lock file holds "host pid process-start-time boot-id/pid-namespace"; the owner's pid is looked up
-// only on the same host in the same PID namespace (containers of one host share its name, not its pids).
+// ones. A lock file holds "host pid process-start-time boot-id/pid-namespace" and, on a second line,
+// "heartbeat_timeout SECONDS", its owner's stale time; the owner's pid is looked up only on the same host in
+// the same PID namespace (containers of one host share its name, not its pids). A lock is stale after the
+// longer of the owner's and the reader's stale times (a worker with a short --lock-timeout must not take
+// the lock of a live one whose heartbeat is slower). Releasing or refreshing a lock first checks that it
+// still names this process: one taken over (its owner suspended past the stale time) is left to the taker.
 class LockDirectory {
  public:
   // `stale_after`: a lock whose heartbeat is older than this is taken over (the heartbeat runs every
@@ -62,6 +66,7 @@ class LockDirectory {
 
   std::filesystem::path dir_;
   std::chrono::seconds stale_after_;
+  std::string owner_line_;  // this process, as the first line of its lock files
   std::unique_ptr<Heartbeat> heartbeat_;
 };
 

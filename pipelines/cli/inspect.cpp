@@ -83,6 +83,9 @@ void inspect_file(const std::string& path) {
   size_t width = 4;
   for (const auto& d : datasets) width = std::max(width, d.name.size());
   fmt::print("{}: HDF5, {} datasets\n", path, datasets.size());
+  // What kfold wrote (the format) and what it warns of (random weights: the structure is not a prediction).
+  for (const char* name : {"kfold_format", "warning"})
+    if (const auto value = reader.attribute(name); !value.empty()) fmt::print("  @{}: {}\n", name, value);
   for (const auto& d : datasets)
     fmt::print("  {:<{}}  {:<8} {}\n", d.name, width, data::dtype_name(d.dtype), data::shape_string(d.shape));
 }

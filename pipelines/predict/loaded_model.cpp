@@ -34,7 +34,10 @@ fold::ModelConfig model_config_for(const ModelSpec& spec) {
   auto config = fold::model_config(spec.name);
   if (!spec.config.empty()) fold::apply_config_file(config, spec.config);
   if (spec.recycles) {
-    if (*spec.recycles < 0) fail_input("--recycles {}: must be 0 or more", *spec.recycles);
+    // The bound only stops typos (10^12 asked the input pipeline for 300 TB); AlphaFold runs 3, ColabFold up to ~48.
+    constexpr int64_t kMaxRecycles = 100000;
+    if (*spec.recycles < 0 || *spec.recycles > kMaxRecycles)
+      fail_input("--recycles {}: must be in 0..{} (AlphaFold's default is 3)", *spec.recycles, kMaxRecycles);
     config.model.num_recycle = *spec.recycles;
     config.data.common.num_recycle = *spec.recycles;
   }

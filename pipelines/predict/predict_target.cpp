@@ -136,6 +136,21 @@ std::string checked_target_id(const std::string& text, const fs::path& source) {
   return id;
 }
 
+// Writes DIR/STEM.cif and DIR/STEM.pdb. A structure the PDB format cannot hold (residue numbers beyond
+// -999..9999, as a chain-break gap in --features gives, or a coordinate beyond its columns) gets the .cif
+// alone: one warning per run (`warned`), an earlier run's .pdb removed.
+void write_structure_files(const fs::path& dir, const std::string& stem, const data::Protein& protein,
+                           const data::StructureHeader& header, bool& warned) {
+  data::write_mmcif(dir / (stem + ".cif"), protein, header);
+  try {
+    data::write_pdb(dir / (stem + ".pdb"), protein, header);
+  } catch (const InputError& e) {
+    if (!std::exchange(warned, true)) log_warn("no .pdb files: {} (the .cif files hold the structures)", e.what());
+    std::error_code error;
+    fs::remove(dir / (stem + ".pdb"), error);
+  }
+}
+
 // A predict's lock without a heartbeat for this long belongs to a run that died on another host.
 constexpr std::chrono::seconds kPredictLockStaleAfter{600};
 
@@ -145,7 +160,14 @@ fs::path find_params(const std::string& model, const PredictOptions& options) {
   const auto file_name = "params_" + model + ".npz";
   std::vector<fs::path> places;
   if (!options.params.empty()) {
-    if (fs::is_regular_file(options.params)) return options.params;
+    if (fs::is_regular_file(options.params)) {
+      // AlphaFold's file names say the model: another model's weights would run under this model's name.
+      const auto name = options.params.filename().string();
+      if (name.starts_with("params_") && name.ends_with(".npz") && name != file_name)
+        fail_input("--params {}: the parameters of {}, not of {}; give --models {} or that model's file",
+                   options.params.string(), name.substr(7, name.size() - 11), model, name.substr(7, name.size() - 11));
+      return options.params;
+    }
     if (options.params.extension() == ".npz" && !fs::exists(options.params))
       fail_input("--params {}: file not found; check the path (or pass the directory holding params_<model>.npz)",
                  options.params.string());
@@ -185,8 +207,10 @@ TargetInputs read_target_inputs(const PredictOptions& options, const std::functi
   }
   const auto queries = data::read_fasta(options.query);
   if (queries.size() != 1)
-    fail_input("{}: holds {} sequences; kfold predict takes one target (use kfold batch for several)",
-               options.query.string(), queries.size());
+    fail_input(
+        "{}: holds {} sequences; kfold predict takes one chain (monomer models; complexes are not predicted "
+        "here). For several targets, each predicted alone: kfold batch",
+        options.query.string(), queries.size());
   const auto& query = queries.front();
   in.id = checked_target_id(query.id, options.query);
   if (on_id) on_id(in.id);  // before the MSAs are read and searched
@@ -217,8 +241,13 @@ TargetInputs read_target_inputs(const PredictOptions& options, const std::functi
     in.raw->templates = std::move(templates.result.features);
     in.template_hits_m8 = std::move(templates.hits_m8);
   }
+  // msas/ keeps every MSA used: two inputs of one name (a/msa.a3m and b/msa.a3m, x.sto and x.a3m, an --msa
+  // search.a3m and the --db search's) get numbered names instead of overwriting each other.
+  std::set<std::string> taken;
   for (size_t i = 0; i < msas.size(); ++i) {
-    auto name = fs::path(names[i]).replace_extension(".a3m").string();
+    const fs::path base = fs::path(names[i]).replace_extension(".a3m");
+    std::string name = base.string();
+    for (int k = 2; !taken.insert(name).second; ++k) name = fmt::format("{}_{}.a3m", base.stem().string(), k);
     in.msas.emplace_back(name, std::move(msas[i]));
   }
   in.owns_input_files = true;
@@ -326,12 +355,18 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   } else {
     summary.n_res = inputs.processed->n_res();
   }
-  if (inputs.owns_input_files) remove_stale_inputs(summary.target_dir, inputs);
+  // Features read from this folder's own features.h5 (a rerun with other models): its msas/ are still the
+  // MSAs those features came from, and stay.
+  std::error_code same_error;
+  const bool own_features =
+      !options.features.empty() && fs::equivalent(options.features, summary.target_dir / "features.h5", same_error);
+  if (inputs.owns_input_files && !own_features) remove_stale_inputs(summary.target_dir, inputs);
   timings.add("features",
               inputs.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
 
   const auto header_remarks =
       options.random_weights ? std::vector<std::string>{kRandomWeightsWarning} : std::vector<std::string>{};
+  bool pdb_warned = false;
   std::vector<ModelScore> scores;
   std::vector<PlddtSeries> plddt_series;
   std::map<std::string, data::Protein> proteins;
@@ -373,8 +408,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
     const auto plddt = to_vector<float>(out.plddt);
     auto protein = protein_from_prediction({aatype_v, residue_index_v, positions, mask, plddt});
     const auto header = prediction_header(model, header_remarks);
-    data::write_pdb(summary.target_dir / ("unrelaxed_" + model + ".pdb"), protein, header);
-    data::write_mmcif(summary.target_dir / ("unrelaxed_" + model + ".cif"), protein, header);
+    write_structure_files(summary.target_dir, "unrelaxed_" + model, protein, header, pdb_warned);
     write_confidence_json(summary.target_dir / ("confidence_" + model + ".json"), plddt);
     if (out.aligned_error) {
       auto values = to_vector<float>(out.predicted_aligned_error);
@@ -414,8 +448,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
     auto [relaxed, remaining] = relax_prediction(proteins.at(model), model, ChainBonds::by_numbering);
     relax_time.stop();
     const auto header = prediction_header(model, relaxed_remarks);
-    data::write_pdb(summary.target_dir / ("relaxed_" + model + ".pdb"), relaxed, header);
-    data::write_mmcif(summary.target_dir / ("relaxed_" + model + ".cif"), relaxed, header);
+    write_structure_files(summary.target_dir, "relaxed_" + model, relaxed, header, pdb_warned);
     relaxed_proteins.emplace(model, std::move(relaxed));
     relax_metrics.emplace_back(model, std::move(remaining));
     check_interrupt();
@@ -426,8 +459,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
     const bool is_relaxed = relaxed != relaxed_proteins.end();
     const auto header = prediction_header(model, is_relaxed ? relaxed_remarks : header_remarks);
     const auto& protein = is_relaxed ? relaxed->second : proteins.at(model);
-    data::write_pdb(summary.target_dir / fmt::format("ranked_{}.pdb", k), protein, header);
-    data::write_mmcif(summary.target_dir / fmt::format("ranked_{}.cif", k), protein, header);
+    write_structure_files(summary.target_dir, fmt::format("ranked_{}", k), protein, header, pdb_warned);
   }
   if (options.relax != RelaxModels::none)
     write_relax_metrics_json(summary.target_dir / "relax_metrics.json", relax_metrics);

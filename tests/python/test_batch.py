@@ -421,3 +421,117 @@ def test_the_summary_shows_what_a_rerun_did_to_a_target_it_had_read_as_done(kfol
     assert run.returncode == 3, run.stderr
     row = summary(out)["trp_cage"]
     assert row["status"] == "failed" and row["failure_kind"] == "input" and "--max-length 15" in row["reason"], row
+
+
+def test_a_predict_stage_with_msa_dir_takes_the_msa_stages_search_for_the_other_targets(kfold, tmp_path):
+    """submit.sh passes --msa-dir to both stages: the MSA stage searches --db for targets without a file there,
+    and the predict stage (no --db) takes that result (it waited forever: the key it expected had no --db)."""
+    targets, (given, searched) = two_targets(tmp_path)
+    sequence = dict(row.split(",") for row in targets.read_text().splitlines()[1:])[given]
+    msa_dir = tmp_path / "msas"
+    msa_dir.mkdir()
+    (msa_dir / f"{given}.a3m").write_text(f">{given}\n{sequence}\n")
+    out = tmp_path / "out"
+    assert kfold("batch", targets, "--stage", "msa", "--msa-dir", msa_dir, *SEARCH, "-o", out).returncode == 0
+    run = kfold("batch", targets, "--stage", "predict", "--msa-dir", msa_dir, *MODEL, "-o", out)
+    assert run.returncode == 0, run.stderr
+    assert all(row["status"] == "done" for row in summary(out).values())
+
+
+def test_a_failed_msa_stage_is_a_failure_for_the_predict_stage_not_a_wait(kfold, tmp_path):
+    targets = tmp_path / "targets.csv"
+    targets.write_text("id,sequence\ngood,MKTAYIAKQR\n")
+    msa_dir = tmp_path / "msas"
+    msa_dir.mkdir()
+    (msa_dir / "good.a3m").write_text("")  # no records: an input failure of the MSA stage
+    out = tmp_path / "out"
+    assert kfold("batch", targets, "--stage", "msa", "--msa-dir", msa_dir, "-o", out).returncode == 3
+    run = kfold("batch", targets, "--stage", "predict", *MODEL, "-o", out)
+    assert run.returncode == 3 and "1 of 1 targets failed" in run.stderr, run.stderr
+    assert "--stage msa first" not in run.stderr
+
+
+def test_another_workers_fresh_resource_failure_is_not_retried(kfold, full_run, tmp_path):
+    """Workers of one shard (one per GPU): a target another worker of this run just failed out of memory is not
+    tried again by each of them; a later run retries it (the record is older than that run)."""
+    out, _ = full_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    target = target_ids()[0]
+    status_file = copy / target / "status.json"
+    status = json.loads(status_file.read_text())
+    key = status.pop("predict")["key"]
+    status["status"] = "failed"
+    status["failed"] = {"stage": "predict", "key": key, "kind": "memory", "reason": "memory: ...",
+                        "time": time.time() + 3600}  # recorded after this worker starts
+    status_file.write_text(json.dumps(status))
+    (copy / target / "done").unlink()
+    assert kfold("batch", TARGETS, *SEARCH, *MODEL, "-o", copy).returncode == 3
+    status["failed"]["time"] = time.time() - 3600
+    status_file.write_text(json.dumps(status))
+    assert kfold("batch", TARGETS, *SEARCH, *MODEL, "-o", copy).returncode == 0
+
+
+def test_a_status_file_of_another_shape_is_reported_and_the_target_runs_again(kfold, tmp_path):
+    targets, (first, second) = two_targets(tmp_path)
+    out = tmp_path / "out"
+    assert kfold("batch", targets, "--stage", "msa", "-o", out).returncode == 0
+    (out / first / "status.json").write_text("[]")
+    (out / second / "status.json").write_text('{"msa": {"key": 5}}')
+    run = kfold("batch", targets, "--stage", "msa", "-o", out)
+    assert run.returncode == 0, run.stderr  # it was "internal error", exit 1, on every rerun
+    assert "not a JSON object" in run.stderr and "'msa': 'key' is not a text" in run.stderr, run.stderr
+    assert all(row["status"] == "msa_done" for row in summary(out).values())
+
+
+def test_a_csv_header_of_other_columns_is_refused(kfold, tmp_path):
+    targets = tmp_path / "t.csv"
+    targets.write_text("sequence,id\nMKTAYIAKQR,ubq\n")  # 'ubq' reads as residues U, B, Q: it ran swapped
+    run = kfold("batch", targets, *MODEL, "-o", tmp_path / "a")
+    assert run.returncode == 2 and "t.csv:1" in run.stderr and "swap them" in run.stderr, run.stderr
+    targets.write_text("name,aa_seq\nubq,MKTAYIAKQR\n")
+    run = kfold("batch", targets, *MODEL, "-o", tmp_path / "b")
+    assert run.returncode == 2 and "write the header as 'id,sequence'" in run.stderr, run.stderr
+    folder = tmp_path / "fastas"
+    folder.mkdir()
+    (folder / "a.fasta").write_text(">a\nMKTAYIAKQR\n")
+    (folder / "b.fasta").symlink_to(tmp_path / "missing.fasta")
+    run = kfold("batch", folder, *MODEL, "-o", tmp_path / "c")
+    assert run.returncode == 2 and "b.fasta: not a readable file" in run.stderr, run.stderr
+
+
+def test_a_lock_is_judged_by_its_owners_timeout_too(kfold, tmp_path):
+    """A worker with --lock-timeout 10 must not take the lock of a live worker elsewhere whose own timeout (and so
+    heartbeat interval) is longer; a lock of an older version (no timeout line) goes by the reader's."""
+    targets, (held, _) = two_targets(tmp_path)
+    out = tmp_path / "out"
+    (out / ".locks").mkdir(parents=True)
+    lock = out / ".locks" / f"{held}.lock"
+    lock.write_text("another-host 4242 999\nheartbeat_timeout 600\n")
+    old = time.time() - 60
+    os.utime(lock, (old, old))
+    run = kfold("batch", targets, "--stage", "msa", "--no-wait", "--lock-timeout", "10", "-o", out)
+    assert run.returncode == 4 and "taken over after 600 s" in run.stderr, run.stderr
+    lock.write_text("another-host 4242 999\n")
+    os.utime(lock, (old, old))
+    run = kfold("batch", targets, "--stage", "msa", "--no-wait", "--lock-timeout", "10", "-o", out)
+    assert run.returncode == 0 and "taking over" in run.stderr, run.stderr
+
+
+def test_predict_array_sbatch_exit_codes_and_usage(tmp_path):
+    """The GPU job's exit code: a failure of one worker (3) is not hidden by another's 'still held' (4); missing
+    arguments give the usage and exit 2; SLURM_GPUS_ON_NODE=0 runs one worker (it divided by zero)."""
+    script = SOURCE_DIR / "scripts/slurm/predict_array.sbatch"
+    fake = tmp_path / "kfold"
+    fake.write_text('#!/bin/sh\ncase "$*" in *cuda:0*) exit 4;; *cuda:1*) exit 3;; esac\nexit 0\n')
+    fake.chmod(0o755)
+
+    def job(*args, **env):
+        return subprocess.run(["bash", str(script), *args], env=dict(os.environ, KFOLD=str(fake), **env),
+                              capture_output=True, text=True, timeout=60)
+
+    assert job("t.csv", "out", SLURM_GPUS_ON_NODE="2").returncode == 3
+    assert job("t.csv", "out", SLURM_GPUS_ON_NODE="1").returncode == 4
+    assert job("t.csv", "out", SLURM_GPUS_ON_NODE="0").returncode == 4
+    run = job("t.csv")
+    assert run.returncode == 2 and "usage:" in run.stderr, run.stderr

@@ -10,6 +10,7 @@
 - Bad input: exit code 2, one message naming the problem, no output left behind.
 """
 import json
+import shutil
 import subprocess
 import time
 
@@ -297,9 +298,10 @@ def test_reference_parity_through_the_cli(kfold, tmp_path, case):
     (["--params", FIXTURES / "ptm_recycle_params.npz", "--models", "model_1_ptm,model_3"],
      "one parameter file serves one model"),
     (["--random-weights", "--seed", "-1"], "--seed -1: must be in 0.."),
-    (["--random-weights", "--recycles", "-1"], "--recycles -1: must be 0 or more"),  # not "the config's"
+    (["--random-weights", "--recycles", "-1"], "--recycles -1: must be in 0..100000"),  # not "the config's"
     (["--random-weights", "--params", "nowhere"], "--params excludes --random-weights"),  # --params was ignored
     (["--params", "nowhere.npz"], "--params nowhere.npz: file not found"),  # not ".../nowhere.npz/params_..."
+    (["--random-weights", "--recycles", "1000000000000"], "--recycles 1000000000000: must be in 0..100000"),
     (["--random-weights", "--db", EXAMPLES / "ubiquitin_db.fasta", "--max-prefilter", "0"],
      "--max-prefilter must be >= 1 (got 0)"),  # as kfold search says it (CLI11's range text before)
 ])
@@ -309,3 +311,72 @@ def test_bad_input_is_refused_before_any_output(kfold, tmp_path, args, message):
     assert run.returncode == 2, run.stderr
     assert message in run.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.pdb"))
+
+
+def test_another_models_parameter_file_is_refused(kfold, tmp_path):
+    """model_1_ptm's weights would run, and be labelled, as model_4_ptm."""
+    shutil.copy(FIXTURES / "ptm_recycle_params.npz", tmp_path / "params_model_1_ptm.npz")
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--params", tmp_path / "params_model_1_ptm.npz", "--models",
+                "model_4_ptm", *SMALL, "-o", tmp_path / "out")
+    assert run.returncode == 2 and "the parameters of model_1_ptm, not of model_4_ptm" in run.stderr, run.stderr
+
+
+def test_msas_of_one_name_are_all_kept_and_a_rerun_from_features_keeps_them(kfold, tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(EXAMPLES / "ubiquitin.a3m", tmp_path / folder / "search.a3m")
+    common = ("--random-weights", "--models", "model_3", *SMALL, "-o", tmp_path / "out")
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--msa", tmp_path / "a" / "search.a3m", "--msa",
+                tmp_path / "b" / "search.a3m", "--db", EXAMPLES / "ubiquitin_db.fasta", *common)
+    assert run.returncode == 0, run.stderr
+    msas = tmp_path / "out" / "ubiquitin" / "msas"
+    assert sorted(p.name for p in msas.iterdir()) == ["search.a3m", "search_2.a3m", "search_3.a3m"]
+    # Other models from this folder's own features.h5: its msas/ are the MSAs of those features and stay.
+    run = kfold("predict", "--features", tmp_path / "out" / "ubiquitin" / "features.h5", "--random-weights",
+                "--models", "model_1_ptm", *SMALL, "-o", tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in msas.iterdir()) == ["search.a3m", "search_2.a3m", "search_3.a3m"]
+
+
+def test_features_are_written_as_h5_and_inspect_shows_the_random_weights_warning(kfold, tmp_path):
+    run = kfold("features", EXAMPLES / "ubiquitin.fasta", "-o", tmp_path / "f.npz")
+    assert run.returncode == 2 and "name the file .h5" in run.stderr, run.stderr
+    assert not (tmp_path / "f.npz").exists()
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--models", "model_3", *SMALL,
+                "-o", tmp_path)
+    assert run.returncode == 0, run.stderr
+    run = kfold("inspect", tmp_path / "ubiquitin" / "result_model_3.h5")
+    assert run.returncode == 0 and "@warning: " in run.stdout and "NOT A PREDICTION" in run.stdout.upper(), run.stdout
+
+
+def test_an_msa_whose_query_row_differs_names_the_residue(kfold, tmp_path):
+    query = "".join((EXAMPLES / "ubiquitin.fasta").read_text().splitlines()[1:])
+    changed = query[:9] + ("A" if query[9] != "A" else "G") + query[10:]
+    (tmp_path / "m.a3m").write_text(f">q\n{changed}\n")
+    run = kfold("features", EXAMPLES / "ubiquitin.fasta", "--msa", tmp_path / "m.a3m", "-o", tmp_path / "f.h5")
+    assert run.returncode == 2 and f"at residue 10 ('{changed[9]}' in the MSA, '{query[9]}' in the query)" in \
+        run.stderr, run.stderr
+    # A letter the model reads as unknown matches anything (search tools write U as X).
+    (tmp_path / "x.a3m").write_text(f">q\n{query[:9]}X{query[10:]}\n")
+    assert kfold("features", EXAMPLES / "ubiquitin.fasta", "--msa", tmp_path / "x.a3m", "-o",
+                 tmp_path / "f.h5").returncode == 0
+
+
+def test_processed_features_padded_are_refused_and_large_numbers_get_cif_only(kfold, tmp_path):
+    features = dict(np.load(FIXTURES / "ptm_recycle_features.npz"))
+    preset = json.loads((FIXTURES / "cases.json").read_text())["ptm_recycle"]["preset"]
+    common = ("--params", FIXTURES / "ptm_recycle_params.npz", "--models", preset, "--config",
+              FIXTURES / "ptm_recycle_config.json", "--recycles", 0)
+    padded = {k: v.copy() for k, v in features.items()}
+    padded["seq_mask"][..., -2:] = 0
+    np.savez(tmp_path / "padded.npz", **padded)
+    run = kfold("predict", "--features", tmp_path / "padded.npz", *common, "-o", tmp_path / "out")
+    assert run.returncode == 2 and "seq_mask is 0 at 2 of" in run.stderr, run.stderr
+    # A chain-break gap of 10,000 in residue_index (the complex trick): no .pdb can hold it, the .cif is written.
+    gapped = {k: v.copy() for k, v in features.items()}
+    gapped["residue_index"][..., gapped["residue_index"].shape[-1] // 2:] += 10000
+    np.savez(tmp_path / "gapped.npz", **gapped)
+    run = kfold("predict", "--features", tmp_path / "gapped.npz", *common, "-o", tmp_path / "out")
+    assert run.returncode == 0 and "no .pdb files" in run.stderr, run.stderr
+    target = tmp_path / "out" / "gapped"
+    assert (target / f"ranked_0.cif").exists() and not list(target.glob("*.pdb"))
