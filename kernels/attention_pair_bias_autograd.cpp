@@ -24,8 +24,9 @@ class AttentionPairBiasFunction : public torch::autograd::Function<AttentionPair
                                const at::Tensor& bias, const std::optional<at::Tensor>& mask) {
     at::AutoDispatchBelowADInplaceOrView guard;
     auto [out, lse] = attention_pair_bias(q, k, v, bias, mask);  // redispatches below autograd
-    ctx->save_for_backward({q, k, v, bias, out, lse});
-    ctx->saved_data["mask"] = mask;
+    // The mask as a saved variable too (undefined when absent): version-tracked, so an in-place change
+    // between forward and backward is an error, not silently wrong gradients.
+    ctx->save_for_backward({q, k, v, bias, out, lse, mask.has_value() ? *mask : at::Tensor()});
     return {out, lse};
   }
 
@@ -37,7 +38,7 @@ class AttentionPairBiasFunction : public torch::autograd::Function<AttentionPair
                 "kfold::attention_pair_bias: no double backward (create_graph=True through the fused attention); "
                 "use the reference attention (--attention reference, attention=\"reference\") for higher derivatives");
     const auto& out = saved[4];
-    const auto mask = ctx->saved_data["mask"].toOptional<at::Tensor>();
+    const std::optional<at::Tensor> mask = saved[6].defined() ? std::optional<at::Tensor>(saved[6]) : std::nullopt;
     const at::Tensor grad_out = grads[0].defined() ? grads[0] : at::zeros_like(out);
     std::optional<at::Tensor> grad_lse;
     if (grads[1].defined()) grad_lse = grads[1];

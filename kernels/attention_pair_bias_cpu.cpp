@@ -292,8 +292,8 @@ struct BackwardArgs {
   Strided5<const scalar_t> q, k, v, grad_out;
   const acc_t* bias;         // [B, H, S, S] contiguous
   const acc_t* mask_bias;    // [B, R, S] contiguous, or nullptr
-  const acc_t* row_max;      // [B, R, H, S]: lse, or the row max for fully masked rows
-  const acc_t* row_log_sum;  // [B, R, H, S]: 0, or log sum exp(s - row_max) for fully masked rows
+  const acc_t* row_max;      // [B, R, H, S]: lse, or the row max where |lse| is large (exact_row_stats)
+  const acc_t* row_log_sum;  // [B, R, H, S]: 0, or log sum exp(s - row_max) there
   const acc_t* delta;        // [B, R, H, S]: sum_d grad_out * out - grad_lse
   scalar_t* grad_q;          // [B, R, S, H, D] contiguous
   scalar_t* grad_k;
@@ -478,35 +478,51 @@ void compute_delta(const Strided5<const scalar_t>& grad_out, const Strided5<cons
   });
 }
 
-// A fully masked row has lse = -1e9 + log(sum): in fp32 the log-sum is lost to rounding (the ulp at 1e9
-// is 64), so exp(s - lse) would not be the softmax. For rows with lse below -1e8 (only rows whose keys
-// are all masked get there), recompute the row max and the log-sum over all keys; other rows keep
-// (lse, 0).
+// The backward rebuilds each probability as exp(s - lse) from one float lse, which is exact only to the
+// ulp of lse: fine near 0, but a fully masked row has lse = -1e9 + log(sum), whose ulp (64) swallows the
+// log-sum, and a row with |lse| = 1e4 already has errors of 1e-3. Rows with |lse| > kExactLseBelow get
+// their max and log-sum again, from the logits of the same code (logits_row, compiled for the same
+// instruction sets) as the backward passes: computed separately, a multiply-add contracted in one and not
+// in the other could put a masked logit in another multiple of 64 than the backward sees (exp(64) off).
+// Other rows keep (lse, 0).
+constexpr double kExactLseBelow = 128.0;
+
 template <typename scalar_t, typename acc_t>
-void masked_row_stats(const BackwardArgs<scalar_t, acc_t>& a, acc_t* row_max, acc_t* row_log_sum) {
+KFOLD_CPU_CLONES void row_stats_tasks(const BackwardArgs<scalar_t, acc_t>& a, acc_t* row_max, acc_t* row_log_sum,
+                                      int64_t begin, int64_t end) {
   const auto [B, R, S, H, D] = a.n;
-  at::parallel_for(0, B * R * H * S, 64, [&](int64_t begin, int64_t end) {
-    std::vector<acc_t> q_row(D), s(S);
-    for (int64_t row = begin; row < end; ++row) {
-      row_log_sum[row] = 0;
-      if (row_max[row] > acc_t(-1e8)) continue;
-      const int64_t i = row % S, h = (row / S) % H, r = (row / (S * H)) % R, b = row / (S * H * R);
-      load_row(a.q, b, r, i, h, D, a.scale, q_row.data());
-      acc_t m = -std::numeric_limits<acc_t>::infinity();
-      for (int64_t j = 0; j < S; ++j) {
-        const scalar_t* kr = a.k.row(b, r, j, h);
-        acc_t dot = 0;
-        for (int64_t d = 0; d < D; ++d) dot += q_row[d] * static_cast<acc_t>(kr[d * a.k.sd]);
-        s[j] = dot;
-        if (a.mask_bias != nullptr) s[j] += a.mask_bias[(b * R + r) * S + j];
-        s[j] += a.bias[((b * H + h) * S + i) * S + j];
-        m = std::max(m, s[j]);
-      }
+  (void)B;
+  std::vector<acc_t> q_row(D), k_tile(D * kBlockK), s(kBlockK);
+  for (int64_t row = begin; row < end; ++row) {
+    row_log_sum[row] = 0;
+    if (std::fabs(row_max[row]) <= acc_t(kExactLseBelow)) continue;
+    const int64_t i = row % S, h = (row / S) % H, r = (row / (S * H)) % R, b = row / (S * H * R);
+    load_row(a.q, b, r, i, h, D, a.scale, q_row.data());
+    const acc_t* mask_row = a.mask_bias != nullptr ? a.mask_bias + (b * R + r) * S : nullptr;
+    acc_t m = -std::numeric_limits<acc_t>::infinity(), l = 0;
+    for (int64_t k0 = 0; k0 < S; k0 += kBlockK) {  // online, as the forward
+      const int64_t nk = std::min(kBlockK, S - k0);
+      load_keys(a.k, b, r, h, k0, nk, D, k_tile.data(), static_cast<acc_t*>(nullptr));
+      logits_row(q_row.data(), k_tile.data(), a.bias + ((b * H + h) * S + i) * S + k0,
+                 mask_row != nullptr ? mask_row + k0 : nullptr, nk, D, s.data());
+      const acc_t m_new = std::max(m, block_max(s.data()));
+      const acc_t shift = m_new == -std::numeric_limits<acc_t>::infinity() ? acc_t(0) : m_new;
       acc_t sum = 0;
-      for (int64_t j = 0; j < S; ++j) sum += std::exp(s[j] - m);
-      row_max[row] = m;
-      row_log_sum[row] = std::log(sum);
+      for (int64_t j = 0; j < nk; ++j) sum += exp_acc(s[j] - shift);
+      l = l * exp_acc(m - shift) + sum;
+      m = m_new;
     }
+    row_max[row] = m;
+    row_log_sum[row] = std::log(l);
+  }
+}
+
+template <typename scalar_t, typename acc_t>
+void exact_row_stats(const BackwardArgs<scalar_t, acc_t>& a, acc_t* row_max, acc_t* row_log_sum) {
+  const auto [B, R, S, H, D] = a.n;
+  (void)D;
+  at::parallel_for(0, B * R * H * S, 64, [&](int64_t begin, int64_t end) {
+    row_stats_tasks<scalar_t, acc_t>(a, row_max, row_log_sum, begin, end);
   });
 }
 
@@ -605,7 +621,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_b
         grad_k.data_ptr<scalar_t>(),     grad_v.data_ptr<scalar_t>(),
         grad_bias_acc.data_ptr<acc_t>(), n,
         softmax_scale<acc_t>(n.D)};
-    masked_row_stats(args, row_max.data_ptr<acc_t>(), row_log_sum.data_ptr<acc_t>());
+    exact_row_stats(args, row_max.data_ptr<acc_t>(), row_log_sum.data_ptr<acc_t>());
     with_head_dim(n.D, [&]<int kD>() {
       at::parallel_for(0, n.B * n.H * ceil_div(n.S, kBlockK), 1,
                        [&](int64_t begin, int64_t end) { backward_kv_tasks<scalar_t, acc_t, kD>(args, begin, end); });

@@ -192,6 +192,48 @@ TEST_CASE("attention_pair_bias: CPU backward on strided views, fully masked rows
   check_close(lse_only[3].sum(-1), w_lse.sum(1), 1e-5, 1e-5, "dbias key sums vs sum_r w_lse");
 }
 
+TEST_CASE("attention_pair_bias: backward accurate when |lse| is large (a constant pair bias of 1e5)") {
+  // The probabilities were exp(s - lse) with one fp32 lse, exact to its ulp: 1e-2 relative errors in the
+  // gradients at |lse| = 1e5 and 25 % at 4e6. Inputs on a grid (q scaled to +-0.125 or 0, k in -1, 0, 1, the
+  // bias a multiple of 1/4 plus c) make every fp32 logit exact, so the fp64 softmax of the same logits is the
+  // reference: dv = p^T dO and dbias = p (dp - delta).
+  const AttentionShape shape{1, 1, 70, 2, 16};
+  for (const double c : {1e5, -4e6}) {
+    INFO("bias offset " << c);
+    auto in = make_attention_inputs(shape, f32(), /*with_mask=*/false);
+    in.q = at::sign(in.q) * 0.5;  // x 1/sqrt(16)
+    in.k = at::round(in.k);
+    in.k.clamp_(-1, 1);
+    in.bias = at::round(in.bias * 4) / 4 + static_cast<float>(c);
+    set_requires_grad(in);
+    const auto w_out = at::randn({shape.B, shape.R, shape.S, shape.H, shape.D});
+    const auto fused = gradients(in, w_out, at::zeros({shape.B, shape.R, shape.H, shape.S}),
+                                 [](const AttentionInputs& x) { return call_attention_op(x); });
+    // Logits [B, R, H, S, S] as the kernel forms them in fp32, then everything in fp64.
+    const auto q = in.q.detach().permute({0, 1, 3, 2, 4}) / std::sqrt(static_cast<double>(shape.D));
+    const auto k = in.k.detach().permute({0, 1, 3, 2, 4});
+    const auto logits = (at::matmul(q, k.transpose(-1, -2)) + in.bias.detach().unsqueeze(1)).to(at::kDouble);
+    const auto p = at::softmax(logits, -1);
+    const auto d_out = w_out.permute({0, 1, 3, 2, 4}).to(at::kDouble);  // [B, R, H, S, D]
+    const auto v = in.v.detach().permute({0, 1, 3, 2, 4}).to(at::kDouble);
+    const auto grad_v = at::matmul(p.transpose(-1, -2), d_out).permute({0, 1, 3, 2, 4});
+    const auto dp = at::matmul(d_out, v.transpose(-1, -2));
+    const auto grad_bias = (p * (dp - (dp * p).sum(-1, true))).sum(1);
+    check_close(fused[2].to(at::kDouble), grad_v, kAtolGradF32, kRtolGradF32, "grad_v");
+    check_close(fused[3].to(at::kDouble), grad_bias, kAtolGradF32, kRtolGradF32, "grad_bias");
+  }
+}
+
+TEST_CASE("attention_pair_bias: a mask changed in place after the forward is an error in backward") {
+  const AttentionShape shape{1, 2, 9, 2, 16};
+  auto in = make_attention_inputs(shape, f32(), /*with_mask=*/true);
+  set_requires_grad(in);
+  auto [out, lse] = call_attention_op(in);
+  (void)lse;
+  in.mask->fill_(1);  // the saved mask is version-tracked: the gradients would be silently wrong
+  CHECK_THROWS(torch::autograd::grad({out.sum()}, {in.q}));
+}
+
 TEST_CASE("attention_pair_bias: fully masked rows add the mask before the pair bias, as AlphaFold") {
   // AlphaFold: logits = q.k + mask bias, then + pair bias. In fp32 -1e9 absorbs what is added to it first,
   // so a fully masked row sees fl(fl(q.k - 1e9) + bias); with |q.k| and |bias| up to ~100 the order shows.
