@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "data/error.hpp"
+#include "pipelines/agent/wild_type_structure.hpp"
 
 namespace kfold::pipelines::agent {
 
@@ -63,11 +64,14 @@ struct Split {
   double between = 0.0, within_a = 0.0, within_b = 0.0;
 };
 
-// The best accepted split of `r` (at < 0: none).
-Split best_split(const PaeBlocks& pae, Range r, const ConstructOptions& o) {
+// The best accepted split of `r` (at < 0: none). `helix`: per residue, in a predicted α-helix (empty: no
+// structure); a cut between two helix residues is never taken (it would leave half a helix on each side:
+// the PAE boundary of a domain-linking helix is then moved to one of its ends, where the contrast holds).
+Split best_split(const PaeBlocks& pae, Range r, const ConstructOptions& o, const std::vector<bool>& helix) {
   Split best;
   double best_contrast = -1e300;
   for (int64_t k = r.first + o.min_domain; k + o.min_domain <= r.second + 1; ++k) {
+    if (!helix.empty() && helix[static_cast<size_t>(k - 1)] && helix[static_cast<size_t>(k)]) continue;
     const Range a{r.first, k - 1}, b{k, r.second};
     const Split s{k, pae.mean(a, b), pae.mean(a, a), pae.mean(b, b)};
     const double contrast = s.between - 0.5 * (s.within_a + s.within_b);
@@ -172,12 +176,14 @@ std::vector<Construct> propose_constructs(const Campaign& campaign, const Struct
   if (!wild_type.pae.empty()) {
     // Split the ordered core recursively; each accepted split is remembered for the rationale.
     const PaeBlocks blocks(wild_type.pae, n);
+    const std::vector<bool> helix =
+        static_cast<int64_t>(wild_type.ca.size()) == n ? helix_from_ca(wild_type.ca, plddt) : std::vector<bool>{};
     std::vector<Range> domains{core};
     std::vector<std::string> evidence(1);
     for (bool changed = true; changed && static_cast<int64_t>(domains.size()) < o.max_domains;) {
       changed = false;
       for (size_t d = 0; d < domains.size() && static_cast<int64_t>(domains.size()) < o.max_domains; ++d) {
-        const Split s = best_split(blocks, domains[d], o);
+        const Split s = best_split(blocks, domains[d], o, helix);
         if (s.at < 0) continue;
         const Range a{domains[d].first, s.at - 1}, b{s.at, domains[d].second};
         const std::string fact =

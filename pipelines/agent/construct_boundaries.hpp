@@ -7,7 +7,8 @@
 //   domain_split   split the ordered core where the predicted aligned error says two parts move
 //                  independently: the split maximising (mean PAE between the parts) - (mean PAE within
 //                  them), accepted when the between-part mean is >= 15 Å and exceeds each part's own mean
-//                  by >= 5 Å, each part >= 30 residues; applied again inside each part (at most 4 domains).
+//                  by >= 5 Å, each part >= 30 residues, never between two residues of a predicted α-helix
+//                  (helix_from_ca); applied again inside each part (at most 4 domains).
 //                  Proposed when every final domain has a mean PAE <= 10 Å within itself. Each domain is a
 //                  construct, its disordered linker ends (pLDDT < 50) trimmed, the outer ends out to frozen
 //                  residues as the trims'. Listed before the trims (a split is useful with all its domains,

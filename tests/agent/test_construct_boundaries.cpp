@@ -2,6 +2,8 @@
 // plate wells they take.
 #include <doctest/doctest.h>
 
+#include <array>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -109,6 +111,23 @@ TEST_CASE("constructs: domains split where the PAE says they move independently"
   CHECK(ranges(propose_constructs(met, tail)) == std::vector<std::string>{"domain_split construct 20-80",
                                                                           "domain_split construct 81-150",
                                                                           "trim_termini construct 20-150"});
+  // A helix across the PAE boundary (residues 41-60 of 1-120 split at 50): the cut moves to its end, not
+  // through it. Cα trace: strand, ideal helix, strand.
+  {
+    StructurePrediction h = with_tails(120, 0, 0);
+    h.pae = block_pae({0, 50, 120});
+    const double pi = std::acos(-1.0);
+    for (int64_t i = 0; i < 120; ++i) {
+      const bool in_helix = i >= 40 && i < 60;
+      const double angle = 100.0 * pi / 180.0 * static_cast<double>(i);
+      h.ca.push_back(in_helix ? std::array<double, 3>{2.3 * std::cos(angle), 2.3 * std::sin(angle), 1.5 * i}
+                              : std::array<double, 3>{3.3 * i, i % 2 ? 0.95 : -0.95, i < 40 ? -50.0 : 50.0});
+    }
+    const auto cut = propose_constructs(c, h);
+    REQUIRE(cut.size() == 2u);
+    CHECK((cut[0].last == 40 || cut[0].last == 60));
+    CHECK(cut[1].first == cut[0].last + 1);
+  }
   // Parts under 30 residues stay whole; a uniform PAE does not split; max_domains caps the splits.
   p.pae = block_pae({0, 20, 120});
   CHECK(propose_constructs(c, p).empty());
