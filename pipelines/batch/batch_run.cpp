@@ -529,9 +529,10 @@ BatchReport BatchRunner::run() {
       models.add("relax", static_cast<int64_t>(options_.predict.relax));
     models_key_ = models.hex();
   }
-  if (!options_.db.empty() && options_.stage != BatchStage::predict) {
-    msa::check_search_options(options_.search);
-    // A missing database stops the batch here (exit 2), not every target one by one (opened when first needed).
+  if (!options_.db.empty() && options_.stage != BatchStage::predict) msa::check_search_options(options_.search);
+  if (!options_.db.empty()) {
+    // A missing database stops the batch here (exit 2), not every target one by one (opened when first needed;
+    // in --stage predict it is part of the MSA stage's key: every target would wait for a stage that cannot run).
     if (std::error_code error; !fs::exists(options_.db, error))
       fail_input("--db {}: not found (a FASTA file or a folder made by kfold db create)", options_.db.string());
   }

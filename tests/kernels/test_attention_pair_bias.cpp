@@ -264,9 +264,13 @@ TEST_CASE("attention_pair_bias: a -inf pair bias over a whole block of keys give
   set_requires_grad(in);
   const auto [out, lse] = call_attention_op(in);
   CHECK_FALSE(at::isnan(out).any().item<bool>());
-  const auto [ref_out, ref_lse] = call_attention_reference(in);
-  check_close(out, ref_out, kAtolF32, kRtolF32, "out");
-  check_close(lse, ref_lse, kAtolF32, kRtolF32, "lse");
+  // The reference in fp64: libtorch's fp32 products differ from process to process (4e-5 in one lse of this
+  // case in about 1 run of 20, with the fused result bitwise the same every time).
+  AttentionInputs in64 = in;
+  for (at::Tensor* t : {&in64.q, &in64.k, &in64.v, &in64.bias}) *t = t->detach().to(at::kDouble);
+  const auto [ref_out, ref_lse] = call_attention_reference(in64);
+  check_close(out, ref_out.to(at::kFloat), kAtolF32, kRtolF32, "out");
+  check_close(lse, ref_lse.to(at::kFloat), kAtolF32, kRtolF32, "lse");
   const auto w_out = at::randn({shape.B, shape.R, shape.S, shape.H, shape.D});
   const auto w_lse = at::randn({shape.B, shape.R, shape.H, shape.S});
   const auto fused = gradients(in, w_out, w_lse, [](const AttentionInputs& x) { return call_attention_op(x); });

@@ -135,9 +135,10 @@ def test_a_failure_of_resources_is_retried_by_a_rerun_one_of_the_inputs_is_not(k
 
 
 def test_a_missing_database_stops_the_batch_before_any_target(kfold, tmp_path):
-    run = kfold("batch", TARGETS, "--db", tmp_path / "nope", *MODEL, "-o", tmp_path / "out")
-    assert run.returncode == 2
-    assert "--db" in run.stderr and "nope: not found" in run.stderr
+    for stage in ("all", "predict"):  # --stage predict: every target waited for an MSA stage (exit 3)
+        run = kfold("batch", TARGETS, "--db", tmp_path / "nope", "--stage", stage, *MODEL, "-o", tmp_path / "out")
+        assert run.returncode == 2
+        assert "--db" in run.stderr and "nope: not found" in run.stderr
     assert not list((tmp_path / "out").glob("*/status.json"))
 
 
