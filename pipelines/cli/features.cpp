@@ -35,12 +35,12 @@ void run_features(const FeaturesOptions& opt) {
   auto templates = template_search_options(opt.templates);  // checked before any work
   templates.threads = opt.threads > 0 ? opt.threads : data::default_threads();
   { const data::AtomicOutput output_check(opt.output); }  // so is the output path
-  // The file is HDF5 whatever its name: an .npz name would mislead numpy.load and kfold predict --features.
-  if (const auto ext = std::filesystem::path(opt.output).extension(); ext != ".h5" && ext != ".hdf5")
-    fail_input("-o {}: kfold features writes HDF5; name the file .h5 (e.g. -o features.h5)", opt.output);
   data::check_output_is_not_input(opt.output, opt.query, "-o");
   for (const auto& path : opt.msas) data::check_output_is_not_input(opt.output, path, "-o");
   if (!templates.db.empty()) data::check_output_is_not_input(opt.output, templates.db, "-o");
+  // The file is HDF5 whatever its name: an .npz name would mislead numpy.load and kfold predict --features.
+  if (const auto ext = std::filesystem::path(opt.output).extension(); ext != ".h5" && ext != ".hdf5")
+    fail_input("-o {}: kfold features writes HDF5; name the file .h5 (e.g. -o features.h5)", opt.output);
   std::vector<data::Msa> msas;
   for (const auto& path : opt.msas) msas.push_back(data::read_msa_file(path));
   if (msas.empty()) log_warn("no --msa given: single-sequence features (predictions will be much less accurate)");

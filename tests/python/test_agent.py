@@ -178,7 +178,10 @@ def test_agent_learns_from_results_deterministically(kfold, tmp_path):
     assert (outs[0] / "scores.tsv").read_bytes() == (outs[1] / "scores.tsv").read_bytes()
     with open(outs[0] / "scores.tsv", newline="") as f:
         scores = list(csv.DictReader(f, delimiter="\t"))
-    assert all(row["surrogate_mean"] != "NA" and row["total"] == row["surrogate_mean"] for row in scores)
+    assert all(row["surrogate_mean"] != "NA" for row in scores)
+    # total = surrogate mean + the objective's solubility term (weight 0.3): the difference grows with solubility.
+    shifts = sorted((float(row["solubility"]), float(row["total"]) - float(row["surrogate_mean"])) for row in scores)
+    assert all(b[1] >= a[1] - 2e-6 for a, b in zip(shifts, shifts[1:])) and shifts[-1][1] > shifts[0][1]
     assert all(float(row["surrogate_sd"]) >= 0 for row in scores)
     measured = {row["mutations"] for row in scores if row["measured"] != "NA"}
     assert {"I44A", "L43A"} <= measured
@@ -260,14 +263,12 @@ def test_agent_structure_terms_from_a_model(kfold, tmp_path):
     assert not (without / "structures").exists()
     assert "structure_budget is 10 but no model was given" in (without / "report.md").read_text()
 
-    def totals(out):
-        with open(out / "scores.tsv") as f:
-            return {row["mutations"]: float(row["total"]) for row in csv.DictReader(f, delimiter="\t")}
-
-    changed = [m for m, t in totals(with_structures).items() if t != totals(without)[m]]
-    assert 1 <= len(changed) <= 10
+    # The structure terms move the totals of predicted variants only (every total moves a little too: the
+    # solubility term reads the predicted wild type's exposure).
     with open(with_structures / "scores.tsv") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
+    changed = [r["mutations"] for r in rows if r["structure_adjustment"] != "NA" and float(r["structure_adjustment"])]
+    assert 1 <= len(changed) <= 10
     predicted = [r for r in rows if r["ca_drmsd"] != "NA"]
     assert len(predicted) == 10
     assert all(float(r["ca_drmsd"]) >= 0 and r["delta_plddt_site"] != "NA" for r in predicted)
