@@ -102,9 +102,9 @@ def test_rerun_skips_every_stage(kfold, full_run, tmp_path):
         assert len(stage_runs(copy, t, "predict")) == 2
 
 
-def test_a_failure_of_resources_is_retried_by_a_rerun_one_of_the_inputs_is_not(kfold, full_run, tmp_path):
-    """Out of memory, a full disk, a lost node: a resubmission finishes the target (the advice given, e.g.
-    --chunk-size, does not change the stage key). A bad input fails the same way again: not retried."""
+def with_predict_failure(full_run, tmp_path, **failed):
+    """A copy of the full run whose first target's predict stage is recorded as failed (the record's fields:
+    `failed`); returns the copy, the target, its status.json and the stage key."""
     out, _ = full_run
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
@@ -113,9 +113,16 @@ def test_a_failure_of_resources_is_retried_by_a_rerun_one_of_the_inputs_is_not(k
     status = json.loads(status_file.read_text())
     key = status.pop("predict")["key"]
     status["status"] = "failed"
-    status["failed"] = {"stage": "predict", "key": key, "kind": "memory", "reason": "out of memory"}
+    status["failed"] = {"stage": "predict", "key": key, **failed}
     status_file.write_text(json.dumps(status))
     (copy / target / "done").unlink()
+    return copy, target, status_file, key
+
+
+def test_a_failure_of_resources_is_retried_by_a_rerun_one_of_the_inputs_is_not(kfold, full_run, tmp_path):
+    """Out of memory, a full disk, a lost node: a resubmission finishes the target (the advice given, e.g.
+    --chunk-size, does not change the stage key). A bad input fails the same way again: not retried."""
+    copy, target, status_file, key = with_predict_failure(full_run, tmp_path, kind="memory", reason="out of memory")
     (copy / ".summary.tsv.tmp.99999.1").write_text("left by a killed worker")
     os.utime(copy / ".summary.tsv.tmp.99999.1", (0, 0))  # long ago
     run = kfold("batch", TARGETS, *SEARCH, *MODEL, "-o", copy)
@@ -455,19 +462,10 @@ def test_a_failed_msa_stage_is_a_failure_for_the_predict_stage_not_a_wait(kfold,
 def test_another_workers_fresh_resource_failure_is_not_retried(kfold, full_run, tmp_path):
     """Workers of one shard (one per GPU): a target another worker of this run just failed out of memory is not
     tried again by each of them; a later run retries it (the record is older than that run)."""
-    out, _ = full_run
-    copy = tmp_path / "copy"
-    shutil.copytree(out, copy)
-    target = target_ids()[0]
-    status_file = copy / target / "status.json"
-    status = json.loads(status_file.read_text())
-    key = status.pop("predict")["key"]
-    status["status"] = "failed"
-    status["failed"] = {"stage": "predict", "key": key, "kind": "memory", "reason": "memory: ...",
-                        "time": time.time() + 3600}  # recorded after this worker starts
-    status_file.write_text(json.dumps(status))
-    (copy / target / "done").unlink()
+    copy, target, status_file, key = with_predict_failure(full_run, tmp_path, kind="memory", reason="memory: ...",
+                                                          time=time.time() + 3600)  # after this worker starts
     assert kfold("batch", TARGETS, *SEARCH, *MODEL, "-o", copy).returncode == 3
+    status = json.loads(status_file.read_text())
     status["failed"]["time"] = time.time() - 3600
     status_file.write_text(json.dumps(status))
     assert kfold("batch", TARGETS, *SEARCH, *MODEL, "-o", copy).returncode == 0
