@@ -136,7 +136,7 @@ std::vector<Construct> propose_constructs(const Campaign& campaign, const Struct
   // construct gets its own start: plate.csv flags one without it), which would forbid every N-terminal trim.
   for (const int64_t residue : campaign.frozen) {
     const int64_t i = residue - first;
-    if (i >= 0 && i < n && !(i == 0 && campaign.target.sequence[0] == 'M')) {
+    if (i >= 0 && i < n && !(i == 0 && first == 1 && campaign.target.sequence[0] == 'M')) {
       begin = std::min(begin, i);
       end = std::max(end, i);
     }

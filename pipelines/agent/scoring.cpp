@@ -178,6 +178,10 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
   return table;
 }
 
+double measured_weight(const ScoreTable& table) {
+  return table.evolutionary_weight > 0.0 ? table.evolutionary_weight : 1.0;
+}
+
 bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const EvolutionaryModels& models, uint64_t seed,
                      int threads) {
   const int64_t n_measured = measured_variant_count(campaign);
@@ -210,11 +214,12 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
   const SurrogateModel model(std::move(training), values, rows, so, measurement_weights(sds));
   SurrogatePrediction p = model.predict(rows);
   // The surrogate predicts the measured value; the objective's solubility term (not measured) is added to
-  // the total as in the zero-shot total, one z unit counted as the spread (sd) of the predicted values.
+  // the total with its weight relative to the measured one (measured_weight), one z unit counted as the
+  // spread (sd) of the predicted values.
   std::vector<double> solubility_shift(table.rows.size(), 0.0);
   if (table.solubility_weight > 0.0) {
     const Moments m_sol = moments(table.rows, &ScoredVariant::solubility);
-    const double unit = finite_moments(p.mean).sd;
+    const double unit = finite_moments(p.mean).sd / measured_weight(table);
     for (size_t k = 0; k < table.rows.size(); ++k) {
       const double shift = table.solubility_weight * unit * (table.rows[k].solubility - m_sol.mean) / m_sol.sd;
       if (std::isfinite(shift)) solubility_shift[k] = shift;
@@ -312,12 +317,12 @@ void add_structure_terms(ScoreTable& table, const std::vector<std::optional<Stru
   if (terms.size() != table.rows.size())
     fail_runtime("add_structure_terms: {} terms for {} rows", terms.size(), table.rows.size());
   // With a surrogate the total is a predicted measurement: one scale unit is then the spread (sd) of the
-  // predicted values over the candidates.
+  // predicted values over the candidates, over the weight the measurement counts with (measured_weight).
   double unit = 1.0;
   if (table.surrogate) {
     std::vector<double> means;
     for (const ScoredVariant& r : table.rows) means.push_back(r.surrogate_mean);
-    unit = finite_moments(means).sd;
+    unit = finite_moments(means).sd / measured_weight(table);
   }
   for (size_t k = 0; k < terms.size(); ++k) {
     if (!terms[k]) continue;

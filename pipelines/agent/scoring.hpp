@@ -115,6 +115,11 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
 double structure_score(const StructureTerms& t);
 double binding_score(const StructureTerms& t);
 
+// The weight the surrogate's predicted measurement counts with in the total: the objective's stability/fitness
+// weight (what the assay measures), 1 when it has none. Other terms (solubility, structure) are added with
+// their weight over this one, so scaling every weight together leaves the ranking as it is.
+double measured_weight(const ScoreTable& table);
+
 // Adds structure terms (per row; rows without terms are unchanged): structure_weight x structure_score
 // + binding_weight x binding_score (complexes), in the units of the total: as they are in a zero-shot
 // round, times the sd of the surrogate means over the candidates with a surrogate, where the

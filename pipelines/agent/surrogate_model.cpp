@@ -18,9 +18,12 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// A standard normal number that depends only on (stream, index): Box-Muller on two splitmix64 draws.
-double standard_normal(uint64_t stream, uint64_t index) {
-  SplitMix64 rng(stream + index * 0xd1b54a32d192ed03ULL);
+// A standard normal number that depends only on (seed, key, index): Box-Muller on two splitmix64 draws of a
+// state hashed from all three (a state of seed ^ key * gamma made neighbouring keys' streams overlap: splitmix64
+// steps by that same gamma).
+double standard_normal(uint64_t seed, uint64_t key, uint64_t index) {
+  const uint64_t hashed_key = SplitMix64(key).next();
+  SplitMix64 rng(SplitMix64(seed ^ hashed_key).next() + index * 0xd1b54a32d192ed03ULL);
   const double u1 = (static_cast<double>(rng.next() >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]
   const double u2 = static_cast<double>(rng.next() >> 11) * 0x1.0p-53;          // [0, 1)
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
@@ -444,15 +447,19 @@ SurrogatePrediction SurrogateModel::predict(const std::vector<SurrogateRow>& row
     const double mean = sum / static_cast<double>(n_members);
     double ss = 0.0;
     for (const auto& member : p.members) ss += (member[u] - mean) * (member[u] - mean);
-    // The unseen indicators: mean 0, variance prior_sd^2 of their kind each; every member draws them.
-    double prior_variance = 0.0;
+    // The unseen indicators: mean 0, variance prior_sd^2 of their kind each; every member draws them. One
+    // indicator twice in a variant (two substitutions to one unseen residue) is one draw counted twice.
+    std::map<uint64_t, std::pair<double, int>> unseen;  // key -> (sd, count)
     for (const auto& [key, kind] : features_.unseen(rows[u])) {
-      const double sd = prior_sd_[static_cast<size_t>(kind)];
+      auto& entry = unseen.try_emplace(key, prior_sd_[static_cast<size_t>(kind)], 0).first->second;
+      ++entry.second;
+    }
+    double prior_variance = 0.0;
+    for (const auto& [key, entry] : unseen) {
+      const double sd = entry.first * entry.second;
       prior_variance += sd * sd;
-      for (int64_t m = 0; m < n_members; ++m) {
-        const double draw = standard_normal(seed_ ^ (key * 0x9e3779b97f4a7c15ULL), static_cast<uint64_t>(m));
-        p.members[static_cast<size_t>(m)][u] += sd * draw;
-      }
+      for (int64_t m = 0; m < n_members; ++m)
+        p.members[static_cast<size_t>(m)][u] += sd * standard_normal(seed_, key, static_cast<uint64_t>(m));
     }
     p.mean[u] = mean;
     p.sd[u] = n_members > 1 ? std::sqrt(ss / static_cast<double>(n_members - 1) + prior_variance) : kNaN;

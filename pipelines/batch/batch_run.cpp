@@ -413,7 +413,10 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
     return;
   }
   if (!msa_complete()) {
-    if (status.contains("failed") && status["failed"].value("stage", "") == "msa") {
+    // An input failure of the MSA stage comes back every time: failed. One of resources a --stage msa job may
+    // be retrying now: waiting.
+    if (status.contains("failed") && status["failed"].value("stage", "") == "msa" &&
+        status["failed"].value("kind", "") == "input") {
       log_error("{}: its MSA stage failed: {}", target.id, status["failed"].value("reason", ""));
       ++report.failed;
       return;

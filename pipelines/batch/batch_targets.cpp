@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <map>
 #include <numeric>
@@ -101,10 +100,18 @@ std::vector<BatchTarget> read_csv(const fs::path& path) {
       // A header of other columns would run as a target (or, swapped, every row's id as its sequence).
       if (is_sequence_heading(id))
         reader.fail("the header names 'sequence' first: the columns are 'id,sequence' (swap them)");
-      const bool sequence_like = std::all_of(sequence.begin(), sequence.end(), [](char c) {
-        return std::isalpha(static_cast<unsigned char>(c)) || c == '*' || c == '-';
-      });
-      if (!sequence_like)
+      // Header-like: column names, not a target (a typo in the first target's residues stays that target's
+      // failure, as in any other row).
+      const auto lower = [](std::string_view cell) {
+        std::string out(cell);
+        std::transform(out.begin(), out.end(), out.begin(), [](char c) { return data::to_ascii_lower(c); });
+        return out;
+      };
+      const std::string first_cell = lower(id), second_cell = lower(sequence);
+      const bool header_like = second_cell.find_first_of("_ ") != std::string::npos || first_cell == "id" ||
+                               first_cell == "name" || first_cell == "target" || first_cell == "target_id" ||
+                               first_cell == "identifier";
+      if (header_like)
         reader.fail(
             fmt::format("'{},{}' is neither a target nor the header 'id,sequence'; write the header as "
                         "'id,sequence'",

@@ -93,10 +93,11 @@ double holder_timeout(const std::vector<std::string>& lines) {
   return 0.0;
 }
 
-// Whether the lock file still names this process (a missing file does not).
-bool still_owned(const fs::path& lock, const std::string& owner_line) {
+// Whether the lock file names another process than this one. A file that cannot be read (a passing NFS
+// error, too many open files) or is gone does not: only an owner line read and different means a takeover.
+bool owned_by_another(const fs::path& lock, const std::string& owner_line) {
   const auto lines = lock_lines(lock);
-  return !lines.empty() && lines.front() == owner_line;
+  return !lines.empty() && !lines.front().empty() && lines.front() != owner_line;
 }
 
 }  // namespace
@@ -114,11 +115,12 @@ struct LockDirectory::Heartbeat {
       std::unique_lock<std::mutex> lock(mutex);
       while (!wake.wait_for(lock, interval, [this] { return stop; })) {
         for (auto it = held.begin(); it != held.end();) {
-          if (!still_owned(*it, owner_line)) {
+          if (owned_by_another(*it, owner_line)) {
             log_warn(
                 "{}: another worker took this lock over (this one was stopped or suspended for longer than "
                 "the lock timeout); its target may be written twice",
                 it->string());
+            forget_held(*it);  // nor may the signal handler remove it now
             it = held.erase(it);
             continue;
           }
@@ -250,7 +252,7 @@ void TargetLock::release() {
   // Unlinked before the signal handler forgets it: a SIGTERM between the two steps (the moment a target
   // is done, when schedulers' and tests' signals tend to come) must not leave the lock behind. A lock
   // another worker took over is its lock now.
-  if (still_owned(path_, owner_->owner_line_))
+  if (!owned_by_another(path_, owner_->owner_line_))
     ::unlink(path_.c_str());
   else
     log_warn("{}: taken over by another worker while this one held it; left to it", path_.string());

@@ -259,7 +259,20 @@ TEST_CASE("agent run: with results the surrogate ranks, Thompson and UCB plates 
   // 0.3 gave the same plate).
   campaign["objective"]["solubility"] = 0.0;
   CHECK(run_with("ucb", "ucb_no_solubility", 1) != ucb1);
-  campaign["objective"]["solubility"] = 0.3;
+  // Every weight times 10: the same plate (the solubility term counts relative to the measured one; it
+  // was 0.3 then 3 times the measurement's spread: 92 of 96 wells changed).
+  campaign["objective"] = {{"stability", 10.0}, {"solubility", 3.0}};
+  const auto wells = [](const std::string& plate_csv) {  // well -> mutations (rationales quote scaled values)
+    std::map<std::string, std::string> out;
+    std::istringstream lines(plate_csv);
+    for (std::string line; std::getline(lines, line);) {
+      const size_t a = line.find(','), b = line.find(',', a + 1), c = line.find(',', b + 1);
+      out[line.substr(0, a)] = line.substr(b + 1, c - b - 1);
+    }
+    return out;
+  };
+  CHECK(wells(run_with("ucb", "ucb_scaled_weights", 1)) == wells(ucb1));
+  campaign["objective"] = {{"stability", 1.0}, {"solubility", 0.3}};
   std::ifstream nb(dir / "ucb1" / "notebook.jsonl");
   std::string line;
   std::getline(nb, line);

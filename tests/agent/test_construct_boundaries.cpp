@@ -106,6 +106,12 @@ TEST_CASE("constructs: domains split where the PAE says they move independently"
   CHECK(ranges(propose_constructs(met, tail)) == std::vector<std::string>{"domain_split construct 26-80",
                                                                           "domain_split construct 81-150",
                                                                           "trim_termini construct 26-150"});
+  // A frozen Met that is not residue 1 (a fragment numbered from 101) is no initiator: kept.
+  Campaign fragment = met;
+  fragment.target.first_residue = 101;
+  fragment.frozen = {101};
+  CHECK(ranges(propose_constructs(fragment, tail)) ==
+        std::vector<std::string>{"domain_split construct 101-180", "domain_split construct 181-250"});
   // Another frozen residue in the tail is kept: the first domain and the trim start there.
   met.frozen = {1, 20};
   CHECK(ranges(propose_constructs(met, tail)) == std::vector<std::string>{"domain_split construct 20-80",

@@ -491,6 +491,10 @@ def test_a_csv_header_of_other_columns_is_refused(kfold, tmp_path):
     targets.write_text("name,aa_seq\nubq,MKTAYIAKQR\n")
     run = kfold("batch", targets, *MODEL, "-o", tmp_path / "b")
     assert run.returncode == 2 and "write the header as 'id,sequence'" in run.stderr, run.stderr
+    # A typo in the first target (no header) is that target's failure, as in any other row, not a header.
+    targets.write_text("ubq,MKTAYIAKQR1\nok,MKTAYIAKQR\n")
+    run = kfold("batch", targets, *MODEL, "-o", tmp_path / "typo")
+    assert run.returncode == 3 and summary(tmp_path / "typo")["ok"]["status"] == "done", run.stderr
     folder = tmp_path / "fastas"
     folder.mkdir()
     (folder / "a.fasta").write_text(">a\nMKTAYIAKQR\n")
