@@ -21,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include "data/atomic_output.hpp"
 #include "data/error.hpp"
 #include "data/log.hpp"
 #include "data/process_owner.hpp"
@@ -32,17 +33,36 @@ namespace fs = std::filesystem;
 namespace {
 
 // Held lock paths for the signal handler: SIGTERM (SLURM's time limit, scancel), SIGINT and SIGHUP
-// remove them before the process dies, so other hosts need not wait for the stale time. Only
-// async-signal-safe work happens in the handler (reading these slots, unlink, raise).
+// remove them before the process dies, so other hosts need not wait for the stale time. A path is known
+// here before its file can exist, and the handler removes a file only when it names this process (its
+// first line is this process's owner line): so a lock being taken, or one another worker took over, is
+// safe. Only async-signal-safe work happens in the handler (reading these slots, open, read, unlink, raise).
 struct HeldSlot {
   volatile sig_atomic_t used = 0;
   char path[4096] = {};
 };
 HeldSlot held_slots[64];
+char signal_owner[1024] = {};  // "<owner line>\n" of this process, set before any slot is used
+size_t signal_owner_size = 0;
+
+// Whether the file at `path` starts with signal_owner (async-signal-safe).
+bool names_this_process(const char* path) {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buffer[sizeof(signal_owner)];
+  size_t got = 0;
+  while (got < signal_owner_size) {
+    const ssize_t n = ::read(fd, buffer + got, signal_owner_size - got);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return signal_owner_size > 0 && got == signal_owner_size && std::memcmp(buffer, signal_owner, got) == 0;
+}
 
 extern "C" void release_locks_and_die(int signal_number) {
   for (auto& slot : held_slots)
-    if (slot.used) ::unlink(slot.path);
+    if (slot.used && names_this_process(slot.path)) ::unlink(slot.path);
   ::signal(signal_number, SIG_DFL);
   ::raise(signal_number);
 }
@@ -148,12 +168,18 @@ std::string LockDirectory::owner_text() {
 
 LockDirectory::LockDirectory(fs::path dir, std::chrono::seconds stale_after)
     : dir_(std::move(dir)), stale_after_(stale_after), owner_line_(data::owner_line(data::this_process())) {
+  if (const auto text = owner_line_ + "\n"; text.size() < sizeof(signal_owner) && signal_owner_size == 0) {
+    std::memcpy(signal_owner, text.data(), text.size());
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    signal_owner_size = text.size();
+  }
   std::error_code error;
   fs::create_directories(dir_, error);
   if (error) fail_input("{}: cannot create the lock folder: {}", dir_.string(), error.message());
   const auto interval =
       std::clamp<std::chrono::seconds>(stale_after / 10, std::chrono::seconds(1), std::chrono::seconds(30));
   heartbeat_ = std::make_unique<Heartbeat>(interval, owner_line_);
+  data::remove_old_temp_files(dir_, stale_after);  // lock files a killed worker had not linked yet
   install_signal_handlers();
 }
 
@@ -188,28 +214,35 @@ bool LockDirectory::held_by_live_worker(const std::string& name) const {
 
 std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
   const auto path = dir_ / (name + ".lock");
+  // The lock is written whole under a name of this process's, then linked to its own name: link() is atomic
+  // and fails when the lock exists (on NFS too), so a lock file always names its owner. Both names are known
+  // to the signal handler before their files can exist (it removes only files naming this process).
+  const auto temp = dir_ / fmt::format(".{}.lock.tmp.{}", name, ::getpid());  // a temporary-file name (data/)
+  const auto text = fmt::format("{}\nheartbeat_timeout {}\n", owner_line_, stale_after_.count());
   for (int attempt = 0; attempt < 3; ++attempt) {
-    const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      // Known to the signal handler at once: a SIGTERM during the write and fsync below (milliseconds
-      // on a loaded disk) must not leave the lock behind.
-      remember_held(path);
-      const auto text = fmt::format("{}\nheartbeat_timeout {}\n", owner_line_, stale_after_.count());
-      const bool written =
-          ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-      ::close(fd);
-      if (!written) {
-        forget_held(path);
-        ::unlink(path.c_str());
-        fail_runtime("{}: cannot write the lock file (disk full or file size limit?)", path.string());
-      }
-      {
-        const std::lock_guard<std::mutex> lock(heartbeat_->mutex);
-        heartbeat_->held.insert(path);
-      }
+    remember_held(temp);
+    remember_held(path);
+    const int fd = ::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+    const bool written =
+        fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+    const int write_error = errno;
+    if (fd >= 0) ::close(fd);
+    const bool linked = written && ::link(temp.c_str(), path.c_str()) == 0;
+    const int link_error = errno;
+    ::unlink(temp.c_str());
+    forget_held(temp);
+    if (linked) {
+      const std::lock_guard<std::mutex> lock(heartbeat_->mutex);
+      heartbeat_->held.insert(path);
       return std::unique_ptr<TargetLock>(new TargetLock(this, path));
     }
-    if (errno != EEXIST) fail_runtime("{}: cannot create the lock file: {}", path.string(), std::strerror(errno));
+    forget_held(path);
+    if (!written)
+      fail_runtime("{}: cannot write the lock file: {} (disk full, file size limit?)", temp.string(),
+                   std::strerror(write_error));
+    if (link_error != EEXIST)
+      fail_runtime("{}: cannot create the lock file: {} (a file system without hard links?)", path.string(),
+                   std::strerror(link_error));
     if (!is_stale(path)) return nullptr;
     // Break the stale lock; the breaker folder makes sure one worker does it, and it is re-checked inside.
     const auto breaker = fs::path(path.string() + ".break");

@@ -1,7 +1,9 @@
 // A per-target lock for workers sharing a file system (NFS included): created with O_EXCL, kept fresh
 // by a heartbeat, and taken over when its owner is gone (a dead process on the same host at once; on
 // another host once the heartbeat is older than the stale time). SIGTERM, SIGINT and SIGHUP remove the
-// held locks before the process dies (when nobody else handles those signals).
+// held locks before the process dies (when nobody else handles those signals). A lock file is written
+// whole under a temporary name and linked to its name (atomic, failing when it exists): it always names
+// its owner.
 #pragma once
 
 #include <chrono>
