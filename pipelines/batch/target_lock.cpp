@@ -1,5 +1,6 @@
-// Target locks (pipelines/batch/target_lock.hpp). O_EXCL creation is atomic on local file systems and
-// on NFS v3+; breaking a stale lock is serialised by a mkdir "breaker" so two workers never both take it.
+// Target locks (pipelines/batch/target_lock.hpp). Creation by link() of a complete temporary file is atomic
+// on local file systems and on NFS; breaking a stale lock is serialised by a mkdir "breaker" so two workers
+// never both take it.
 #include "pipelines/batch/target_lock.hpp"
 
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-// A per-target lock for workers sharing a file system (NFS included): created with O_EXCL, kept fresh
+// A per-target lock for workers sharing a file system (NFS included): created atomically, kept fresh
 // by a heartbeat, and taken over when its owner is gone (a dead process on the same host at once; on
 // another host once the heartbeat is older than the stale time). SIGTERM, SIGINT and SIGHUP remove the
 // held locks before the process dies (when nobody else handles those signals). A lock file is written
