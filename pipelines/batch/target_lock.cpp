@@ -239,7 +239,7 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
     }
     forget_held(path);
     if (!written)
-      fail_runtime("{}: cannot write the lock file: {} (disk full, file size limit?)", temp.string(),
+      fail_runtime("{}: cannot write the lock file (disk full or file size limit?): {}", path.string(),
                    std::strerror(write_error));
     if (link_error != EEXIST)
       fail_runtime("{}: cannot create the lock file: {} (a file system without hard links?)", path.string(),
