@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace kfold::kernels {
 
@@ -72,6 +73,28 @@ void check_attention_pair_bias_args(const at::Tensor& q, const at::Tensor& k, co
   }
 }
 
+void check_attention_pair_bias_backward_args(const at::Tensor& grad_out, const std::optional<at::Tensor>& grad_lse,
+                                             const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                             const at::Tensor& bias, const std::optional<at::Tensor>& mask,
+                                             const at::Tensor& out, const at::Tensor& lse) {
+  check_attention_pair_bias_args(q, k, v, bias, mask);
+  TORCH_CHECK(grad_out.sizes() == q.sizes() && out.sizes() == q.sizes(),
+              "attention_pair_bias_backward: grad_out and out must be shaped like q ", q.sizes(), ", got ",
+              grad_out.sizes(), " and ", out.sizes());
+  const std::vector<int64_t> stats{q.size(0), q.size(1), q.size(3), q.size(2)};  // [B, R, H, S]
+  TORCH_CHECK(lse.sizes() == at::IntArrayRef(stats),
+              "attention_pair_bias_backward: lse must be [B, R, H, S] = ", at::IntArrayRef(stats), ", got ",
+              lse.sizes());
+  const bool has_grad_lse = grad_lse.has_value() && grad_lse->defined();
+  TORCH_CHECK(!has_grad_lse || grad_lse->sizes() == at::IntArrayRef(stats),
+              "attention_pair_bias_backward: grad_lse must be [B, R, H, S] = ", at::IntArrayRef(stats), ", got ",
+              has_grad_lse ? grad_lse->sizes() : at::IntArrayRef{});
+  const auto device = q.device();
+  TORCH_CHECK(grad_out.device() == device && out.device() == device && lse.device() == device &&
+                  (!has_grad_lse || grad_lse->device() == device),
+              "attention_pair_bias_backward: grad_out, grad_lse, out and lse must be on q's device");
+}
+
 at::Tensor attention_mask_bias(const at::Tensor& mask, at::ScalarType dtype) {
   return (mask.to(dtype) - 1.0) * 1e9;  // [B, R, S]
 }
@@ -111,7 +134,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_b
     const at::Tensor& grad_out, const std::optional<at::Tensor>& grad_lse, const at::Tensor& q, const at::Tensor& k,
     const at::Tensor& v, const at::Tensor& bias, const std::optional<at::Tensor>& mask, const at::Tensor& out,
     const at::Tensor& lse) {
-  check_attention_pair_bias_args(q, k, v, bias, mask);
+  check_attention_pair_bias_backward_args(grad_out, grad_lse, q, k, v, bias, mask, out, lse);
   const auto acc = attention_accumulate_type(q.scalar_type());
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(4)));
   auto qf = q.to(acc), kf = k.to(acc), vf = v.to(acc), go = grad_out.to(acc);  // [B, R, S, H, D]

@@ -57,6 +57,13 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_b
 void check_attention_pair_bias_args(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                     const at::Tensor& bias, const std::optional<at::Tensor>& mask);
 
+// The forward's checks, and grad_out and out shaped like q, lse and grad_lse (when given) [B, R, H, S], all on
+// q's device (TORCH_CHECK: throws c10::Error).
+void check_attention_pair_bias_backward_args(const at::Tensor& grad_out, const std::optional<at::Tensor>& grad_lse,
+                                             const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                             const at::Tensor& bias, const std::optional<at::Tensor>& mask,
+                                             const at::Tensor& out, const at::Tensor& lse);
+
 // The additive mask term 1e9 * (mask - 1) in `dtype`, shaped [B, R, S] (mask may be bool or floating).
 at::Tensor attention_mask_bias(const at::Tensor& mask, at::ScalarType dtype);
 

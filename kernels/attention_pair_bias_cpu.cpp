@@ -585,13 +585,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_b
     const at::Tensor& grad_out, const std::optional<at::Tensor>& grad_lse, const at::Tensor& q, const at::Tensor& k,
     const at::Tensor& v, const at::Tensor& bias, const std::optional<at::Tensor>& mask, const at::Tensor& out,
     const at::Tensor& lse) {
-  check_attention_pair_bias_args(q, k, v, bias, mask);
-  TORCH_CHECK(grad_out.sizes() == q.sizes() && out.sizes() == q.sizes(),
-              "attention_pair_bias_backward: grad_out and out must be shaped like q");
+  check_attention_pair_bias_backward_args(grad_out, grad_lse, q, k, v, bias, mask, out, lse);
   const auto acc_type = attention_accumulate_type(q.scalar_type());
   const Dims n = dims_of(q);
-  TORCH_CHECK(lse.sizes() == at::IntArrayRef({n.B, n.R, n.H, n.S}),
-              "attention_pair_bias_backward: lse must be [B,R,H,S]");
   auto grad_q = at::empty({n.B, n.R, n.S, n.H, n.D}, q.options());
   auto grad_k = at::empty({n.B, n.R, n.S, n.H, n.D}, k.options());
   auto grad_v = at::empty({n.B, n.R, n.S, n.H, n.D}, v.options());

@@ -21,11 +21,13 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <type_traits>
 
 #include "kernels/attention_pair_bias.hpp"
@@ -103,12 +105,22 @@ bool has_fused_kernels(const at::Tensor& q) {
 // (tests/kernels/gpu); then this becomes true. KFOLD_ATTENTION_TENSOR_CORES=1 / =0 overrides it either way.
 constexpr bool kTensorCoresByDefault = false;
 
+// KFOLD_ATTENTION_TENSOR_CORES: unset or empty: the default; 1/true/on/yes or 0/false/off/no (any case);
+// anything else is refused (a typo must not silently pick the other kernels).
+bool tensor_cores_wanted(const char* env) {
+  if (env == nullptr || *env == '\0') return kTensorCoresByDefault;
+  std::string value(env);
+  for (char& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (value == "1" || value == "true" || value == "on" || value == "yes") return true;
+  TORCH_CHECK(value == "0" || value == "false" || value == "off" || value == "no", "KFOLD_ATTENTION_TENSOR_CORES=", env,
+              " is not understood: set it to 1 (tensor-core kernels), 0 (CUDA-core kernels) or leave it unset");
+  return false;
+}
+
 // The tensor-core kernels: bf16/fp16 at head dims 16/32/64 on sm_80 or newer, when wanted (the
 // environment is read at every call, so tests and benchmarks can compare both kinds).
 bool use_tensor_cores(const at::Tensor& q) {
-  const char* env = std::getenv("KFOLD_ATTENTION_TENSOR_CORES");
-  const bool wanted = (env == nullptr || *env == '\0') ? kTensorCoresByDefault : std::strcmp(env, "0") != 0;
-  if (!wanted) return false;
+  if (!tensor_cores_wanted(std::getenv("KFOLD_ATTENTION_TENSOR_CORES"))) return false;
   const int64_t D = q.size(4);
   const auto t = q.scalar_type();
   if (!((t == at::kBFloat16 || t == at::kHalf) && (D == 16 || D == 32 || D == 64))) return false;
@@ -238,7 +250,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_b
     const at::Tensor& grad_out, const std::optional<at::Tensor>& grad_lse, const at::Tensor& q, const at::Tensor& k,
     const at::Tensor& v, const at::Tensor& bias, const std::optional<at::Tensor>& mask, const at::Tensor& out,
     const at::Tensor& lse) {
-  check_attention_pair_bias_args(q, k, v, bias, mask);
+  check_attention_pair_bias_backward_args(grad_out, grad_lse, q, k, v, bias, mask, out, lse);
   const c10::cuda::CUDAGuard guard(q.device());
   if (!has_fused_kernels(q) || grad_out.scalar_type() != q.scalar_type()) {
     return attention_pair_bias_backward_reference(grad_out, grad_lse, q, k, v, bias, mask, out, lse);

@@ -130,7 +130,7 @@ __global__ void __launch_bounds__(kThreads)
     }
     const float m_new = fmaxf(m, tile_max);
     const float shift = m_new == -INFINITY ? 0.0f : m_new;  // keys so far all -inf (a -inf bias): p = 0
-    const float alpha = expf(m - shift);                     // 0 on the first tile (m = -inf)
+    const float alpha = expf(m - shift);                    // 0 on the first tile (m = -inf)
     float sum = 0.0f;
     KFOLD_UNROLL
     for (int j = 0; j < BK; ++j) {
@@ -292,7 +292,9 @@ __global__ void __launch_bounds__(kThreads)
     }
     __syncthreads();
     if (!active) continue;
-    KFOLD_UNROLL_BY(4)
+    // Unrolled by 4 up to D = 32; at D = 64 dk and dv already take 128 registers, and unrolling made
+    // ptxas spill ~8 KB per thread (sm_90), so the rows run one at a time there.
+    KFOLD_UNROLL_BY((D >= 64 ? 1 : 4))
     for (int row = 0; row < BQ; ++row) {
       float dot = 0.0f, dp = 0.0f;
       KFOLD_UNROLL

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <exception>
 
+#include <omp.h>
+
 #include "data/error.hpp"
 
 namespace kfold::msa {
@@ -127,14 +129,15 @@ data::Msa select_rows(const data::Msa& msa, const std::vector<int64_t>& rows) {
   return out;
 }
 
-double neff(const data::Msa& msa, double identity, const std::function<void()>& check_cancelled) {
+double neff(const data::Msa& msa, double identity, const std::function<void()>& check_cancelled, int threads) {
   const int64_t depth = msa.depth();
   std::vector<int64_t> neighbours(static_cast<size_t>(depth), 1);  // each row counts itself
   std::exception_ptr cancelled;                                    // no exception may leave the parallel loop
   std::atomic<bool> stop{false};
   // Rows in parallel (a search's outputs call this from a parallel loop over queries, where it runs on
   // that thread alone); integer counts, so the sum is the same for any thread count.
-#pragma omp parallel for schedule(dynamic, 16) if (depth >= 256)
+  if (threads <= 0) threads = omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 16) if (depth >= 256) num_threads(threads)
   for (int64_t i = 0; i < depth; ++i) {
     if (stop.load(std::memory_order_relaxed)) continue;
     if (check_cancelled && i % 64 == 0) {

@@ -46,6 +46,8 @@ data::Msa select_rows(const data::Msa& msa, const std::vector<int64_t>& rows);
 
 // Neff = sum_i 1 / |{j : row_identity(i, j) >= identity}| (the query included). O(depth^2 * length),
 // rows in parallel. `check_cancelled` as for filter_max_seq_id (its exception is rethrown after the loop).
-double neff(const data::Msa& msa, double identity = 0.8, const std::function<void()>& check_cancelled = {});
+// threads: OpenMP threads for the rows (0: OpenMP's default); the result does not depend on them.
+double neff(const data::Msa& msa, double identity = 0.8, const std::function<void()>& check_cancelled = {},
+            int threads = 0);
 
 }  // namespace kfold::msa

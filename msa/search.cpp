@@ -187,8 +187,10 @@ QueryResult finish_query(const data::Sequence& query, const ScoreProfile& profil
 // A query whose prefilter kept its most candidates, most of which then passed the E-value, likely has more
 // homologs in the database than the MSA holds: the candidate limit, not the statistics, ended its search.
 void warn_where_the_prefilter_limited(const std::vector<data::Sequence>& queries,
-                                      const std::vector<QueryResult>& results, const SearchOptions& options) {
+                                      const std::vector<QueryResult>& results, const SearchOptions& options,
+                                      int64_t db_size) {
   const int64_t limit = options.prefilter.max_candidates;
+  if (limit >= db_size) return;  // every sequence could be a candidate: none was left out
   for (size_t q = 0; q < results.size(); ++q) {
     const QueryResult& r = results[q];
     if (r.n_candidates >= limit && 2 * r.n_aligned >= limit && static_cast<int64_t>(r.hits.size()) < options.max_seqs)
@@ -270,20 +272,21 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
             mask_profile_positions(profiles[bi], mask, blosum62());
             if (options.composition_bias) correct_local_composition_bias(profiles[bi], mask);
             words[bi] = std::make_unique<NeighbourWords>(profiles[bi], options.prefilter.word_threshold, mask);
-            if (round == 1 && words[bi]->entries() == 0) {
-              const auto& query = queries[static_cast<size_t>(batch + b)];
+            // The prefilter's two-hit rule needs two seed words on one diagonal, min_hit_distance apart.
+            const auto& query = queries[static_cast<size_t>(batch + b)];
+            const int64_t min_length = kSeedSpan + options.prefilter.min_hit_distance;
+            if (round == 1 && static_cast<int64_t>(query.residues.size()) < min_length) {
+              log_warn(
+                  "query {}: {} residues, fewer than two seed words need ({}, the prefilter's two-hit rule): no "
+                  "search is possible; its MSA will hold the query alone",
+                  query.id, query.residues.size(), min_length);
+            } else if (round == 1 && words[bi]->entries() == 0) {
               const bool masked = std::any_of(mask.begin(), mask.end(), [](uint8_t m) { return m != 0; });
-              if (static_cast<int64_t>(query.residues.size()) < kSeedSpan)
-                log_warn(
-                    "query {}: {} residues, shorter than a seed word ({}): no search is possible; its MSA will "
-                    "hold the query alone",
-                    query.id, query.residues.size(), kSeedSpan);
-              else
-                log_warn(
-                    "query {}: no 4-mer of it can seed a hit ({} residues{}): its MSA will hold the query alone; "
-                    "a higher -s (lower word score){} may help",
-                    query.id, query.residues.size(), masked ? ", low-complexity regions masked" : "",
-                    masked ? " or --no-mask" : "");
+              log_warn(
+                  "query {}: no 4-mer of it can seed a hit ({} residues{}): its MSA will hold the query alone; "
+                  "a higher -s (lower word score){} may help",
+                  query.id, query.residues.size(), masked ? ", low-complexity regions masked" : "",
+                  masked ? " or --no-mask" : "");
             }
             if (options.composition_stats) composition[bi] = std::make_unique<CompositionStats>(profiles[bi], mask);
           }
@@ -397,7 +400,7 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
   }
   progress.finish();
   log_debug("search: {} prefilter candidates in all", prefilter_hits);
-  warn_where_the_prefilter_limited(queries, results, options);
+  warn_where_the_prefilter_limited(queries, results, options, db.size());
   return results;
 }
 

@@ -35,6 +35,25 @@ std::vector<std::string> a3m_file_names(const std::vector<data::Sequence>& queri
   return names;
 }
 
+void check_search_output_paths(const std::filesystem::path& dir, const std::vector<data::Sequence>& queries,
+                               const std::string& source) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> names = a3m_file_names(queries, source);
+  names.emplace_back("hits.m8");
+  names.emplace_back(kDoneMarker);
+  for (const std::string& name : names) {
+    std::error_code error;
+    const fs::file_status status = fs::symlink_status(dir / name, error);
+    // A symbolic link is replaced by the new file (rename), whatever it points to.
+    if (fs::exists(status) && !fs::is_regular_file(status) && !fs::is_symlink(status)) {
+      fail_input(
+          "{}: exists and is not a regular file; kfold search writes a file of that name there (move it "
+          "away or choose another -o)",
+          (dir / name).string());
+    }
+  }
+}
+
 data::Msa build_msa(const data::Sequence& query, const QueryResult& result, const SequenceDb& db) {
   const auto n_res = static_cast<int64_t>(query.residues.size());
   data::Msa msa;
@@ -44,6 +63,16 @@ data::Msa build_msa(const data::Sequence& query, const QueryResult& result, cons
   msa.insertions.emplace_back();
   for (const Hit& hit : result.hits) {
     const std::string_view target = db.residues(hit.target);
+    // A database holds letters only (create_db and the FASTA reader see to it): anything else is damage
+    // the search read as X, and must not reach an A3M as a gap or a stray byte.
+    for (int64_t j = hit.alignment.t_start; j <= hit.alignment.t_end; ++j) {
+      const char c = target[static_cast<size_t>(j)];
+      if (!data::is_ascii_letter(c))
+        fail_input(
+            "{}: sequence '{}' holds the byte 0x{:02x} at residue {}, which is no amino acid: the database is "
+            "damaged; create it again with 'kfold db create'",
+            db.source(), db.id(hit.target), static_cast<unsigned char>(c), j + 1);
+    }
     std::string row(static_cast<size_t>(n_res), '-');
     std::vector<int32_t> deletions(static_cast<size_t>(n_res), 0);
     std::string inserted;
@@ -95,7 +124,9 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
   std::error_code ignored;
   std::filesystem::remove(dir / kDoneMarker, ignored);
   // Queries in groups: each group's MSAs are built, filtered and measured in parallel (Neff is
-  // O(depth^2 length)), then written in query order; a group bounds the MSAs held in memory.
+  // O(depth^2 length)), then written in query order; a group bounds the MSAs held in memory. A group of
+  // fewer queries than threads runs its queries one after another, each Neff on all threads (nested in
+  // the loop over queries it would run on one).
   constexpr size_t kGroup = 64;
   const int threads = static_cast<int>(std::max<int64_t>(1, options.threads));
   std::vector<MsaSummary> summaries(queries.size());
@@ -103,13 +134,13 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
   std::vector<std::exception_ptr> errors(msas.size());
   for (size_t first = 0; first < queries.size(); first += kGroup) {
     const auto n = static_cast<int64_t>(std::min(kGroup, queries.size() - first));
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (n >= threads)
     for (int64_t k = 0; k < n; ++k) {
       const size_t q = first + static_cast<size_t>(k);
       auto& msa = msas[static_cast<size_t>(k)];
       try {
         msa = filter_msa(build_msa(queries[q], results[q], db), options.filter);
-        summaries[q] = {msa.depth(), neff(msa, 0.8)};
+        summaries[q] = {msa.depth(), neff(msa, 0.8, {}, threads)};
       } catch (...) {
         errors[static_cast<size_t>(k)] = std::current_exception();
       }

@@ -42,6 +42,12 @@ struct MsaSummary {
 // can skip a finished search, as MMseqs2's .done markers allow).
 inline constexpr const char* kDoneMarker = "done";
 
+// Throws InputError when one of the files write_search_outputs would write into `dir` (the A3Ms, hits.m8,
+// done) is taken by something that is not a regular file (a directory, say): checked before a search,
+// not found after it with half the A3Ms written.
+void check_search_output_paths(const std::filesystem::path& dir, const std::vector<data::Sequence>& queries,
+                               const std::string& source);
+
 // Removes DIR/done, writes DIR/<name>.a3m for every query, then DIR/hits.m8, then DIR/done (each file
 // atomically).
 std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,

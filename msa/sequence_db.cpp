@@ -102,8 +102,10 @@ constexpr int64_t kMaxIdHashes = 50'000'000;
 
 // Warns when ids repeat: hits.m8 and the A3M headers name a hit by its id, so two records with one id
 // cannot be told apart there. Not an error (MMseqs2's createdb keeps them too). `id_hashes` holds one
-// hash per record (8 bytes each); the written headers are read again only when two hashes are equal.
-void warn_duplicate_ids(const fs::path& fasta, const fs::path& headers, std::vector<uint64_t> id_hashes) {
+// hash per record (8 bytes each); the headers are read again, by for_each_header(visit) calling
+// visit(line) for each record's header line in order, only when two hashes are equal.
+template <typename ForEachHeader>
+void warn_duplicate_ids(const fs::path& fasta, std::vector<uint64_t> id_hashes, ForEachHeader for_each_header) {
   std::sort(id_hashes.begin(), id_hashes.end());
   std::unordered_set<uint64_t> repeated;
   for (size_t i = 1; i < id_hashes.size(); ++i)
@@ -115,17 +117,17 @@ void warn_duplicate_ids(const fs::path& fasta, const fs::path& headers, std::vec
   std::string example;
   int64_t example_first = 0;
   int64_t example_record = 0;
-  data::LineReader reader(headers);
-  std::string_view line;
-  for (int64_t record = 1; reader.next(line); ++record) {
+  int64_t record = 0;
+  for_each_header([&](std::string_view line) {
+    ++record;
     const std::string_view id = line.substr(0, line.find(' '));
-    if (repeated.count(std::hash<std::string_view>{}(id)) == 0) continue;
+    if (repeated.count(std::hash<std::string_view>{}(id)) == 0) return;
     const auto [it, inserted] = first_record.emplace(id, record);
-    if (inserted || duplicates++ > 0) continue;
+    if (inserted || duplicates++ > 0) return;
     example = id;
     example_first = it->second;
     example_record = record;
-  }
+  });
   if (duplicates > 0)
     log_warn(
         "{}: {} record(s) repeat the id of an earlier record, e.g. '{}' (records {} and {}); hits.m8 and the "
@@ -283,8 +285,11 @@ SequenceDb SequenceDb::open(const fs::path& path) {
     data::Sequence seq;
     s.offsets.push_back(0);
     s.header_offsets.push_back(0);
+    std::vector<uint64_t> id_hashes;  // as create_db: the same duplicate-id warning when searched directly
     while (reader.next(seq)) {
       if (s.offsets.size() % 10000 == 0) check_interrupt();
+      if (static_cast<int64_t>(id_hashes.size()) < kMaxIdHashes)
+        id_hashes.push_back(std::hash<std::string_view>{}(seq.id));
       s.residues.insert(s.residues.end(), seq.residues.begin(), seq.residues.end());
       s.offsets.push_back(static_cast<int64_t>(s.residues.size()));
       const std::string h = header_line(seq);
@@ -293,6 +298,14 @@ SequenceDb SequenceDb::open(const fs::path& path) {
       s.header_offsets.push_back(static_cast<int64_t>(s.headers.size()));
     }
     if (s.offsets.size() == 1) fail_input("{}: no sequences in the database", path.string());
+    warn_duplicate_ids(path, std::move(id_hashes), [&s](const auto& visit) {
+      const std::string_view all(s.headers.data(), s.headers.size());
+      for (size_t start = 0; start < all.size();) {
+        const size_t end = all.find('\n', start);
+        visit(all.substr(start, end - start));
+        start = end + 1;
+      }
+    });
     warn_lenient_reads(reader);
     db.n_seq_ = static_cast<int64_t>(s.offsets.size()) - 1;
     db.n_residues_ = static_cast<int64_t>(s.residues.size());
@@ -309,6 +322,9 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   data::check_input_file(fasta);
   // "dbs/uniref/" names the folder "dbs/uniref".
   const fs::path db_dir = db_dir_argument.has_filename() ? db_dir_argument : db_dir_argument.parent_path();
+  if (db_dir.empty() || db_dir.filename() == "." || db_dir.filename() == "..")
+    fail_input("DB_DIR '{}' names no new folder: give the database folder's name, e.g. dbs/uniref",
+               db_dir_argument.string());
   std::error_code ec;
   if (fs::exists(db_dir, ec))
     fail_input("{}: already exists; remove it or choose another name for the database", db_dir.string());
@@ -366,7 +382,11 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   offsets.close();
   headers.close();
   header_offsets.close();
-  warn_duplicate_ids(fasta, tmp / kHeaders, std::move(id_hashes));
+  warn_duplicate_ids(fasta, std::move(id_hashes), [&tmp](const auto& visit) {
+    data::LineReader lines(tmp / kHeaders);
+    std::string_view line;
+    while (lines.next(line)) visit(line);
+  });
   warn_lenient_reads(reader);
 
   const nlohmann::json manifest = {{"format", "kfold-db"},

@@ -1,5 +1,5 @@
-// Sequence-liability flags of variants (Cys, disulfides, glycosylation sequons, deamidation, isomerisation, Pro,
-// invariant positions).
+// Sequence-liability flags of variants (Cys, disulfides, glycosylation sequons, deamidation, isomerisation,
+// oxidation, Pro, invariant positions).
 #include "pipelines/agent/liability_filters.hpp"
 
 #include <fmt/format.h>
@@ -120,6 +120,16 @@ std::vector<LiabilityFlag> liability_flags(const Variant& variant, const Liabili
   if (auto m = new_motifs(wild, mutant, 2, first, is_isomerization); !m.empty()) {
     flags.push_back({"new_isomerization", true, m});
   }
+  std::string oxidation;
+  for (const Substitution& s : variant.substitutions) {
+    if (s.mutant != 'M' && s.mutant != 'W') continue;
+    const auto idx = static_cast<size_t>(s.position - first);
+    const bool structure = context.exposure.size() == wild.size();
+    if (structure && context.exposure[idx] < kOxidationExposure) continue;
+    oxidation += fmt::format("{}{}{}", oxidation.empty() ? "" : ",", s.mutant, s.position);
+    if (structure) oxidation += fmt::format(" (exposure {:.2f})", context.exposure[idx]);
+  }
+  if (!oxidation.empty()) flags.push_back({"new_oxidation", false, std::move(oxidation)});
   const std::vector<bool> interior = helix_interior(context.helix);
   std::string pro_helix;
   std::string pro;

@@ -1,7 +1,8 @@
 // Sequence liabilities a variant introduces, flagged per variant: a new unpaired Cys (paired ones are
 // disulfide candidates, judged on the predicted wild type), a new
 // N-glycosylation sequon (N-X-S/T, X != P), new deamidation (NG, NS) or isomerisation (DG) motifs, an
-// introduced Pro, and a change at a nearly invariant position of the family. Hard flags remove a variant
+// introduced Met or Trp on the surface (oxidation), an introduced Pro, and a change at a nearly invariant
+// position of the family. Hard flags remove a variant
 // from the plate; soft flags are reported only. Two soft flags come from elsewhere: "predicted_clash"
 // (structure terms, scoring.hpp) and "llm_concern" (the optional LLM critic, llm_operator.hpp).
 #pragma once
@@ -37,13 +38,20 @@ struct LiabilityContext {
   // or another introduced one) is a soft "new_disulfide_candidate"; any other introduced Cys, or every
   // one without structure, is a hard "new_unpaired_cys". A replaced wild-type Cys at disulfide distance
   // from another wild-type Cys, both confident, is a soft "breaks_disulfide" (the partner left unpaired).
+  // exposure: per residue, solvent exposure in [0, 1] (exposure_from_neighbours); an introduced Met or
+  // Trp is a soft "new_oxidation" where exposure >= kOxidationExposure, or anywhere without structure.
   std::vector<bool> helix;
   std::vector<std::array<double, 3>> ca;
   std::vector<double> plddt;
+  std::vector<double> exposure;
 };
 
+// Exposure from which an introduced Met or Trp counts as an oxidation liability (buried side chains
+// are shielded from solvent oxidants).
+inline constexpr double kOxidationExposure = 0.5;
+
 // Flags in a fixed order: new_unpaired_cys, new_disulfide_candidate, breaks_disulfide, new_n_glycosylation,
-// new_deamidation, new_isomerization, initiator_met (hard: a substitution of Met 1, the start codon's
+// new_deamidation, new_isomerization, new_oxidation, initiator_met (hard: a substitution of Met 1, the start codon's
 // residue, when the numbering starts at 1), pro_in_helix, pro_introduced, invariant_position. After plate
 // selection the optional LLM critic (llm_operator.hpp) may append a soft "llm_concern" to plate variants.
 std::vector<LiabilityFlag> liability_flags(const Variant& variant, const LiabilityContext& context);

@@ -114,6 +114,7 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
     lc.helix = w.helix;
     lc.ca = w.ca;
     lc.plddt = w.plddt;
+    lc.exposure = w.exposure;
     exposure = w.exposure;
     if (log_context) {
       log_info("agent: liability rules and solubility with the predicted wild type: {} helix residues, {} exposed",

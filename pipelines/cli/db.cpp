@@ -25,7 +25,7 @@ void add_db_command(CLI::App& app, Action& action) {
   create->add_option("DB_DIR", options->db_dir, "Directory to create (must not exist)")->required();
   create->footer(
       "Writes DB_DIR/{kfold_db.json, residues.bin, offsets.bin, headers.txt, header_offsets.bin}, built in\n"
-      "DB_DIR.tmp and renamed when complete.\n\n"
+      "DB_DIR.tmp.<pid> and renamed when complete (a killed run's folder is removed by the next).\n\n"
       "Example:\n  kfold db create uniref50.fasta.gz dbs/uniref50\n  kfold search query.fasta dbs/uniref50 -o msas");
   create->callback([&action, options] {
     action = [options] {

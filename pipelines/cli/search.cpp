@@ -35,8 +35,11 @@ struct SearchCommandOptions {
 void run_search(const SearchCommandOptions& o) {
   namespace fs = std::filesystem;
   msa::check_msa_filter_options(o.filter);
-  if (o.index_memory_mib < 0 || (o.index_memory_mib > 0 && o.index_memory_mib < 16))
-    fail_input("--index-memory must be at least 16 (MiB), or 0 for the default (got {})", o.index_memory_mib);
+  constexpr int64_t kMaxIndexMemoryMib = int64_t{1} << 30;  // 1 PiB: no overflow in MiB << 20
+  if (o.index_memory_mib < 0 || (o.index_memory_mib > 0 && o.index_memory_mib < 16) ||
+      o.index_memory_mib > kMaxIndexMemoryMib)
+    fail_input("--index-memory must be between 16 and {} (MiB), or 0 for the default (got {})", kMaxIndexMemoryMib,
+               o.index_memory_mib);
   msa::SearchOptions options = o.search;
   if (o.index_memory_mib > 0) options.index_chunk_residues = (o.index_memory_mib << 20) / msa::kIndexBytesPerResidue;
   msa::check_sensitivity(o.sensitivity);
@@ -56,8 +59,8 @@ void run_search(const SearchCommandOptions& o) {
   // Everything that can be wrong with the inputs is checked before the output directory is touched.
   const auto queries = data::read_fasta(o.query);
   msa::check_queries(queries, o.query);
-  (void)msa::a3m_file_names(queries, o.query);
   if (fs::exists(o.out_dir) && !fs::is_directory(o.out_dir)) fail_input("{}: exists and is not a directory", o.out_dir);
+  msa::check_search_output_paths(o.out_dir, queries, o.query);
   const msa::SequenceDb db = msa::SequenceDb::open(o.db);
   data::ensure_directory(o.out_dir);  // an output path that cannot be a directory fails before the search
   const auto results = msa::search(queries, db, options);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "data/cpu_count.hpp"
 #include "data/error.hpp"
 #include "pipelines/cli/commands.hpp"
 #include "pipelines/python/bindings.hpp"
@@ -43,11 +44,11 @@ void bind_runtime(py::module_& m) {
   m.def(
       "set_threads",
       [](int64_t threads) {
-        if (threads < 1 || threads > cli::kMaxThreads)
-          fail_input("threads {}: must be 1..{}", threads, cli::kMaxThreads);
-        at::set_num_threads(static_cast<int>(threads));
+        if (threads < 0 || threads > cli::kMaxThreads)
+          fail_input("threads {}: must be 0..{}", threads, cli::kMaxThreads);
+        at::set_num_threads(static_cast<int>(threads == 0 ? data::default_threads() : threads));
       },
-      py::arg("threads"), "libtorch's intra-op threads (process-wide).");
+      py::arg("threads"), "libtorch's intra-op threads (process-wide; 0: every core this process may use).");
   m.def("get_threads", [] { return at::get_num_threads(); });
   m.attr("MAX_THREADS") = cli::kMaxThreads;  // as the CLI's --threads
 }

@@ -6,6 +6,7 @@
 #   scripts/slurm/submit.sh targets.csv /scratch/kfold/out /data/dbs/uniref50 200 40 --params /data/af2
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+case "${1:-}" in -h|--help) sed -n '2,6p' "${BASH_SOURCE[0]}"; exit 0 ;; esac
 [[ $# -ge 5 ]] || { sed -n '2,6p' "${BASH_SOURCE[0]}"; exit 2; }
 targets="$1" out="$2" db="$3" msa_tasks="$4" gpu_tasks="$5"
 shift 5

@@ -65,6 +65,25 @@ TEST_CASE("liability flags: existing motifs are not new, hard and soft") {
   CHECK(flags[0].detail == "C6");
 }
 
+TEST_CASE("liability flags: an introduced Met or Trp on the surface is a soft oxidation liability") {
+  const std::string wt = "MKAGSLTVAQ";
+  CHECK(flags_of("K2M", wt) == "new_oxidation");  // without structure: anywhere
+  CHECK(flags_of("V8W:K2R", wt) == "new_oxidation");
+  CHECK(flags_of("V8F", wt).empty());
+  LiabilityContext c;
+  c.wild_type = wt;
+  c.exposure = std::vector<double>(10, 1.0);
+  c.exposure[7] = 0.2;  // V8 buried: shielded from solvent oxidants
+  auto flags = liability_flags(parse_variant("K2M:V8W", "t"), c);
+  REQUIRE(flags.size() == 1u);
+  CHECK(flags[0].name == "new_oxidation");
+  CHECK_FALSE(flags[0].hard);
+  CHECK(flags[0].detail == "M2 (exposure 1.00)");
+  CHECK(liability_flags(parse_variant("V8M", "t"), c).empty());
+  c.exposure[7] = kOxidationExposure;  // the threshold counts as exposed
+  CHECK(liability_flags(parse_variant("V8M", "t"), c).size() == 1u);
+}
+
 namespace {
 
 using Trace = std::vector<std::array<double, 3>>;

@@ -366,3 +366,24 @@ TEST_CASE("attention_pair_bias: bad arguments are rejected") {
   CHECK(at::equal(out_bool, out));
   CHECK(at::equal(lse_bool, lse));
 }
+
+TEST_CASE("attention_pair_bias: the backward op refuses grad_out, out, lse or grad_lse of another shape") {
+  // A grad_out of [1, R, S, H, D] with B = 2 broadcast in dO . O and was then read past its end.
+  const auto in = make_attention_inputs({2, 2, 5, 2, 4}, f32(), /*with_mask=*/true);
+  const auto [out, lse] = call_attention_op(in);
+  const auto grad_out = at::randn_like(out), grad_lse = at::randn_like(lse);
+  const auto backward = [&](const at::Tensor& go, const at::Tensor& gl, const at::Tensor& o, const at::Tensor& l) {
+    return kfold::test::call_attention_backward_op(go, gl, in, o, l);
+  };
+  CHECK_NOTHROW(backward(grad_out, grad_lse, out, lse));
+  CHECK_THROWS_WITH_AS(backward(grad_out.narrow(0, 0, 1), grad_lse, out, lse),
+                       doctest::Contains("grad_out and out must be shaped like q"), c10::Error);
+  CHECK_THROWS_AS(backward(grad_out, grad_lse, out.narrow(2, 0, 4), lse), c10::Error);
+  CHECK_THROWS_WITH_AS(backward(grad_out, grad_lse.narrow(3, 0, 1), out, lse),
+                       doctest::Contains("grad_lse must be [B, R, H, S]"), c10::Error);
+  CHECK_THROWS_WITH_AS(backward(grad_out, grad_lse, out, lse.transpose(2, 3)),
+                       doctest::Contains("lse must be [B, R, H, S]"), c10::Error);
+  CHECK_THROWS_AS(kfold::kernels::attention_pair_bias_backward_reference(grad_out.narrow(0, 0, 1), grad_lse, in.q, in.k,
+                                                                         in.v, in.bias, in.mask, out, lse),
+                  c10::Error);
+}

@@ -1,8 +1,10 @@
 // The search driver on a small synthetic database: planted homologs found with small E-values,
 // decoys not; identical results for 1 and 3 threads and for every ISA; MSAs in query coordinates.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <atomic>
+#include <fstream>
 #include <set>
 
 #include "data/a3m.hpp"
@@ -223,6 +225,39 @@ TEST_CASE("search: a query whose candidates the prefilter's limit cut is told so
   CHECK(warnings[0].find("query0: 2 of the prefilter's 2 candidates (its limit) passed the E-value") !=
         std::string::npos);
   CHECK(warnings[0].find("--max-prefilter 10000") != std::string::npos);
+  // A database of the query's homologs alone, every one a candidate and a hit: the limit left nothing out.
+  std::string fasta;
+  for (int k = 0; k < 3; ++k) {
+    std::string copy = p.queries[0].residues;
+    copy[static_cast<size_t>(10 * k)] = 'W';
+    fasta += fmt::format(">copy{}\n{}\n", k, copy);
+  }
+  data::write_file_atomic(dir.path() / "copies.fasta", fasta);
+  const auto copies = msa::SequenceDb::open(dir.path() / "copies.fasta");
+  kfold::test::CapturedWarnings whole;
+  options.prefilter.max_candidates = 3;
+  CHECK(msa::search({p.queries[0]}, copies, options)[0].hits.size() == 3u);
+  CHECK(whole.lines.empty());
+}
+
+TEST_CASE("search outputs: a damaged residue byte in a packed database is named, never written to an A3M") {
+  test::ScratchDir dir("msa_search_damaged_db");
+  const Planted p = make_database();
+  data::write_file_atomic(dir.path() / "copy.fasta", ">copy\n" + p.queries[0].residues + "\n");
+  msa::create_db(dir.path() / "copy.fasta", dir.path() / "db");
+  {
+    std::fstream residues(dir.path() / "db" / "residues.bin", std::ios::in | std::ios::out | std::ios::binary);
+    residues.seekp(20);
+    residues.put('-');  // read as X by the search; a gap in the A3M would shift nothing but lie
+  }
+  const auto db = msa::SequenceDb::open(dir.path() / "db");
+  msa::SearchOptions options;
+  const auto results = msa::search({p.queries[0]}, db, options);
+  REQUIRE(results[0].hits.size() == 1u);
+  CHECK_THROWS_WITH_AS(msa::build_msa(p.queries[0], results[0], db),
+                       doctest::Contains("sequence 'copy' holds the byte 0x2d at residue 21, which is no amino acid: "
+                                         "the database is damaged"),
+                       InputError);
 }
 
 TEST_CASE("search: check_cancelled stops the search early and its exception reaches the caller") {
@@ -478,8 +513,13 @@ TEST_CASE("search: inputs that can never give hits are warned about") {
   kfold::test::CapturedWarnings short_query;
   (void)msa::search({{"tiny", "", "MKV"}}, db, msa::SearchOptions{});
   REQUIRE(short_query.lines.size() == 1);
-  CHECK(short_query.lines[0].find("query tiny: 3 residues, shorter than a seed word (4): no search is possible") !=
-        std::string::npos);
+  CHECK(short_query.lines[0].find("query tiny: 3 residues, fewer than two seed words need (5, the prefilter's "
+                                  "two-hit rule): no search is possible") != std::string::npos);
+  // 4 residues make one seed word, and the two-hit rule needs two: no hit, even against an exact copy.
+  kfold::test::CapturedWarnings four;
+  (void)msa::search({{"four", "", "WCWH"}}, db, msa::SearchOptions{});
+  REQUIRE(four.lines.size() == 1);
+  CHECK(four.lines[0].find("query four: 4 residues, fewer than two seed words need (5") != std::string::npos);
 }
 
 TEST_CASE("a3m_file_names: one file per query id, unsafe characters replaced, collisions refused") {

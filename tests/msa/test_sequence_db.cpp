@@ -64,12 +64,15 @@ TEST_CASE("SequenceDb: create_db warns once about ids that repeat, naming the fi
     stats = msa::create_db(dir / "db.fasta", dir / "db");
     data::write_file_atomic(dir / "unique.fasta", ">a\nMKV\n>b\nWW\n");
     msa::create_db(dir / "unique.fasta", dir / "db_unique");
+    (void)msa::SequenceDb::open(dir / "db.fasta");  // searched as FASTA: the same warning
+    (void)msa::SequenceDb::open(dir / "unique.fasta");
     warnings = captured.lines;
   }
   CHECK(stats.sequences == 5);    // both copies are kept
-  REQUIRE(warnings.size() == 1);  // one for the database with duplicates, none for unique.fasta
-  CHECK(warnings[0].find("db.fasta: 2 record(s) repeat the id of an earlier record, e.g. 'a' (records 1 and 3)") !=
-        std::string::npos);
+  REQUIRE(warnings.size() == 2);  // create_db and open of the database with duplicates, none for unique.fasta
+  for (const std::string& warning : warnings)
+    CHECK(warning.find("db.fasta: 2 record(s) repeat the id of an earlier record, e.g. 'a' (records 1 and 3)") !=
+          std::string::npos);
   CHECK(msa::SequenceDb::open(dir / "db").header(2) == "a two");
 }
 
@@ -114,6 +117,11 @@ TEST_CASE("SequenceDb: bad inputs are InputErrors naming the path, and leave no 
   }
   msa::create_db(dir / "db.fasta", dir / "db");
   CHECK_THROWS_WITH_AS(msa::create_db(dir / "db.fasta", dir / "db"), doctest::Contains("already exists"), InputError);
+  // A DB_DIR naming no folder ("" or ".") is refused before the FASTA is read (it failed after, exit 1).
+  for (const char* name : {"", ".", "sub/.."}) {
+    CAPTURE(name);
+    CHECK_THROWS_WITH_AS(msa::create_db(dir / "db.fasta", name), doctest::Contains("names no new folder"), InputError);
+  }
   // Temporary folders: a killed run's are removed; a live run's stops this one, untouched. Live: this process
   // (its pid and start time), or a folder on another host (or without an owner file) written in the last
   // 15 minutes. Dead: a pid that has exited, or an unknown owner's folder unchanged for longer.

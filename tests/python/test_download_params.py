@@ -1,11 +1,15 @@
 """scripts/download-params offline: a small AlphaFold-like archive made here (tiny .npz files under the official
 member names) served through --url file://, checking extraction, SHA256SUMS, idempotence, resumption, pinning
 and the errors for a corrupt archive or a corrupt .npz. No network, no kfold build needed."""
+import functools
 import hashlib
+import http.server
 import io
 import pathlib
+import socket
 import subprocess
 import tarfile
+import threading
 import zipfile
 
 import numpy as np
@@ -99,6 +103,47 @@ def test_resumes_a_partial_download(tmp_path, archive):
     assert r.returncode == 0, r.stderr
     assert "resuming at" in r.stderr
     assert (dest / ".download" / archive.name).read_bytes() == data
+
+
+@pytest.fixture()
+def http_server(archive):
+    """A local HTTP server of the archive's folder without byte ranges (python's http.server has none)."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(archive.parent))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_server_without_byte_ranges_starts_over(tmp_path, archive, http_server):
+    # curl's "cannot resume" (exit 33) failed every run, --force too, until the partial file was deleted by hand.
+    dest = tmp_path / "params"
+    (dest / ".download").mkdir(parents=True)
+    data = archive.read_bytes()
+    (dest / ".download" / archive.name).write_bytes(data[: len(data) // 3])
+    r = run("--url", f"{http_server}/{archive.name}", "--dir", dest, "--keep-tar")
+    assert r.returncode == 0, r.stderr
+    assert "cannot resume a download (no HTTP byte ranges): starting over" in r.stderr
+    assert (dest / ".download" / archive.name).read_bytes() == data
+    assert all((dest / name).is_file() for name in MONOMER)
+
+
+def test_not_found_and_unreachable_fail_at_once_with_what_to_check(tmp_path, archive, http_server):
+    # Both got "run the script again to resume from 0 bytes"; an unreachable host after ~50 s of retries.
+    r = run("--url", f"{http_server}/missing.tar", "--dir", tmp_path / "a")
+    assert r.returncode == 1
+    assert "answered an HTTP error" in r.stderr and "check --url" in r.stderr
+    assert not (tmp_path / "a" / ".download").exists()
+    with socket.socket() as s:  # a port nothing listens on: connection refused (curl exit 7)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = run("--url", f"http://127.0.0.1:{port}/params.tar", "--dir", tmp_path / "b")
+    assert r.returncode == 1
+    assert "cannot reach the server" in r.stderr and "resume" not in r.stderr
+    assert not (tmp_path / "b" / ".download").exists()
 
 
 def test_pinned_size_and_sha(tmp_path, archive):

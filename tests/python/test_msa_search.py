@@ -117,8 +117,23 @@ def test_index_memory_option(kfold, planted, tmp_path):
     r = kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", tmp_path / "b")
     assert (tmp_path / "a" / "hits.m8").read_text() == (tmp_path / "b" / "hits.m8").read_text()
     r = kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", tmp_path / "c", "--index-memory", "5")
-    assert r.returncode == 2 and "--index-memory must be at least 16" in r.stderr
+    assert r.returncode == 2 and "--index-memory must be between 16 and" in r.stderr
     assert not (tmp_path / "c").exists()
+    # 2^44 + 16 MiB overflowed MiB << 20 into 16 MiB (signed overflow: undefined behaviour).
+    r = kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", tmp_path / "c", "--index-memory", str(2**44 + 16))
+    assert r.returncode == 2 and "--index-memory must be between 16 and 1073741824 (MiB)" in r.stderr
+    assert not (tmp_path / "c").exists()
+
+
+def test_an_output_name_taken_by_a_directory_is_refused_before_the_search(kfold, planted, tmp_path):
+    # It was found after the search, with the A3Ms before it written and no done marker.
+    d, _, _, _ = planted
+    out = tmp_path / "out"
+    (out / "hits.m8").mkdir(parents=True)
+    r = kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", out)
+    assert r.returncode == 2
+    assert "hits.m8: exists and is not a regular file" in r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["hits.m8"]
 
 
 def test_min_cov_and_max_seq_id_filters(kfold, planted):

@@ -81,6 +81,10 @@ def test_search_of_a_packed_db_and_of_a_bare_sequence(kf, kfold, tmp_path):
     bare = kf.search(residues, DB)
     assert bare.sequences == from_fasta.sequences
     assert bare.descriptions[0] == "query" and bare.descriptions[1:] == from_fasta.descriptions[1:]
+    # A bare word in lowercase that names no file is no sequence ("ubiquitin" was searched as 9 residues).
+    for word in ("ubiquitin", "Ubiquitin", residues.lower()):
+        with pytest.raises(kf.InputError, match="no file of that name, and not a sequence in capitals"):
+            kf.search(word, DB)
 
 
 def test_neff_is_the_one_search_logs(kf, kfold, tmp_path):
@@ -407,12 +411,18 @@ def test_prediction_pickles(kf, small_model):
 
 def test_thread_counts_are_checked(kf, tmp_path):
     """Counts the CLI refuses (--threads 0..4096) are refused here too: 100000 crashed the interpreter."""
-    with pytest.raises(kf.InputError, match="threads 100000: must be 1..4096"):
+    with pytest.raises(kf.InputError, match="threads 100000: must be 0..4096"):
         kf.set_threads(100000)
-    with pytest.raises(kf.InputError, match="threads 100000: must be 1..4096"):
+    with pytest.raises(kf.InputError, match="threads 100000: must be 0..4096"):
         kf.search(FASTA, DB, threads=100000)
-    with pytest.raises(kf.InputError, match="threads 0: must be 1..4096"):
-        kf.search(FASTA, DB, threads=0)
+    with pytest.raises(kf.InputError, match="threads -1: must be 0..4096"):
+        kf.search(FASTA, DB, threads=-1)
+    # 0: every core, as the CLI's --threads 0 (it was refused here alone).
+    assert kf.search(FASTA, DB, threads=0).to_a3m() == kf.search(FASTA, DB, threads=1).to_a3m()
+    before = kf._core.get_threads()
+    kf.set_threads(0)
+    assert kf._core.get_threads() >= 1
+    kf.set_threads(before)
     with pytest.raises(TypeError, match="threads: expected an integer"):
         kf.set_threads(None)
     with pytest.raises(kf.InputError, match="threads 5000: must be 0..4096"):

@@ -75,7 +75,8 @@ def version() -> str:
 
 
 def set_threads(threads: int) -> None:
-    """Sets the CPU threads the model uses (libtorch's intra-op threads, for the whole process).
+    """Sets the CPU threads the model uses (libtorch's intra-op threads, for the whole process; 0: every
+    core this process may use, as the CLI's ``--threads 0``).
 
     ``kfold.search`` takes its own ``threads=`` argument.
 
@@ -84,4 +85,4 @@ def set_threads(threads: int) -> None:
         >>> import kfold
         >>> kfold.set_threads(2)
     """
-    _core.set_threads(_check_threads(threads))
+    _core.set_threads(_check_threads(threads, zero_means_all=True))

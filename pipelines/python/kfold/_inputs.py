@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from .msa import Msa
 
 QueryLike = Union[str, "os.PathLike[str]", _core.Sequence]
-"""A protein sequence (``"MQIFVK..."``), FASTA text, or the path of a FASTA file with one record."""
+"""A protein sequence in capitals (``"MQIFVK..."``), FASTA text, or the path of a FASTA file with one
+record. A bare word with lowercase letters that names no file is refused: ``"ubiquitin"`` would
+otherwise be searched as the nine residues U, B, I, Q, ..."""
 
 MsaLike = Union["Msa", str, "os.PathLike[str]"]
 """An :class:`kfold.Msa` or the path of an A3M or Stockholm file."""
@@ -30,6 +32,10 @@ def read_query(query: QueryLike, what: str) -> tuple[_core.Sequence, str]:
         text = query.strip()
         source = "query"
         if not text.startswith(">"):
+            if any(c.islower() for c in text):
+                raise _core.InputError(
+                    f"query {text[:40]!r}: no file of that name, and not a sequence in capitals: give a FASTA "
+                    "path, FASTA text ('>id' line first), or the sequence in upper case")
             text = ">query\n" + text
         records = run(_core.parse_fasta, text, source)
     else:

@@ -311,6 +311,7 @@ class Campaign:
 
     @property
     def name(self) -> str:
+        """The campaign's name (its JSON's ``name``; the report's title)."""
         return self._summary["name"]
 
     @property

@@ -418,7 +418,7 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
     args.sensitivity = check_number("sensitivity", sensitivity)
     if max_prefilter is not None:
         args.max_prefilter = check_integer("max_prefilter", max_prefilter, 1, 2**40)
-    args.threads = 0 if threads is None else check_threads(threads)
+    args.threads = 0 if threads is None else check_threads(threads, zero_means_all=True)
     args.max_seq_id = check_number("max_seq_id", max_seq_id)
     args.diff = check_integer("diff", diff, 0, 2**31 - 1)
     args.composition_stats = bool(composition_stats)

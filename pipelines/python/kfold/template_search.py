@@ -39,7 +39,13 @@ class Templates(Mapping):
         (['2ofg_X', '1a8o_A'], (4, 120, 37, 3))
     """
 
-    __slots__ = ("_core", "skipped", "hits_m8", "query")
+    __slots__ = {
+        "_core": "The compiled template features.",
+        "skipped": "The hits that gave no template: a list of (hit id, reason).",
+        "hits_m8": "The template search's hits as BLAST tabular text (as ``msas/pdb_hits.m8`` of kfold predict).",
+        "query": "The sequence the templates were searched for (None when not known, as from :meth:`from_dict`): "
+                 ":func:`kfold.features` and :meth:`kfold.Model.predict` refuse templates of another sequence.",
+    }
 
     def __reduce__(self):
         """Pickling (multiprocessing, ``copy.deepcopy``): the arrays, rebuilt with :meth:`from_dict`."""
@@ -51,8 +57,6 @@ class Templates(Mapping):
         self.skipped: list[tuple[str, str]] = list(skipped)
         self.hits_m8: str = hits_m8
         self.query: Optional[str] = query
-        """The sequence the templates were searched for (None when not known, as from :meth:`from_dict`):
-        :func:`kfold.features` and :meth:`kfold.Model.predict` refuse templates of another sequence."""
 
     @property
     def n_templates(self) -> int:
@@ -132,7 +136,7 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
         >>> f = kfold.features("query.fasta", msas=["query.a3m"], templates=t)  # doctest: +SKIP
     """
     sequence, _ = read_query(query, "kfold.templates")
-    n_threads = 0 if threads is None else check_threads(threads)  # 0: OMP_NUM_THREADS, else the usable cores
+    n_threads = 0 if threads is None else check_threads(threads, zero_means_all=True)  # 0: OMP_NUM_THREADS, else the usable cores
     msas = msa_list(msas)
     raw = None
     if msas:
