@@ -336,6 +336,11 @@ void check_fits_pdb(const Protein& protein) {
             "coordinate {:.3f} of residue {} does not fit the PDB format's columns (-999.999..9999.999); "
             "write .cif",
             x, protein.residue_index[k / rc::atom_type_num]);
+  // B-factors have six columns (61-66, %6.2f): gemmi would clamp a larger one to 999.99 without a word.
+  for (size_t k = 0; k < protein.b_factors.size() && k < protein.atom_mask.size(); ++k)
+    if (const float b = protein.b_factors[k]; protein.atom_mask[k] >= 0.5f && !(b > -99.995f && b < 999.995f))
+      fail_input("B-factor {:.2f} of residue {} does not fit the PDB format's columns (-99.99..999.99); write .cif", b,
+                 protein.residue_index[k / rc::atom_type_num]);
 }
 
 std::string to_pdb(const Protein& protein, const StructureHeader& header) {
@@ -479,9 +484,11 @@ Protein parse_structure(std::string text, const std::string& source) {
       }
       if (name != res.name && !selenomethionine)
         listed(renamed, fmt::format("{} {}{}", res.name, chain.name, res.seqid.str()));
-      if (aa < 0) listed(unknown, fmt::format("{}{}", chain.name, res.seqid.str()));
+      // UNK (find_resname gives it the catch-all index): its backbone is read, no side chain.
+      const bool unknown_type = aa < 0 || aa == rc::unk_restype_index;
+      if (unknown_type) listed(unknown, fmt::format("{}{}", chain.name, res.seqid.str()));
       any = true;
-      p.aatype.push_back(aa < 0 ? rc::unk_restype_index : aa);
+      p.aatype.push_back(unknown_type ? rc::unk_restype_index : aa);
       p.residue_index.push_back(number.value);
       p.insertion_code.push_back(res.seqid.icode == '\0' ? ' ' : res.seqid.icode);
       p.chain_index.push_back(chain_number);
@@ -494,7 +501,11 @@ Protein parse_structure(std::string text, const std::string& source) {
         const int64_t a = rc::find_atom_type(atom37_name(name, atom.name, selenomethionine));
         // An atom its residue type does not have (OXT aside) would be written back but never checked or moved.
         static const int64_t oxt = rc::find_atom_type("OXT");
-        if (a < 0 || (aa >= 0 && a != oxt &&
+        static const int64_t backbone[] = {rc::find_atom_type("N"), rc::find_atom_type("CA"), rc::find_atom_type("C"),
+                                           rc::find_atom_type("O"), oxt};
+        if (unknown_type && a >= 0 && std::find(std::begin(backbone), std::end(backbone), a) == std::end(backbone))
+          continue;  // a side-chain atom of UNK: not read (the warning below says so)
+        if (a < 0 || (!unknown_type && a != oxt &&
                       rc::restype_atom37_mask()[static_cast<size_t>(aa)][static_cast<size_t>(a)] < 0.5f)) {
           if (!atom.is_hydrogen())
             listed(unread_atoms, fmt::format("{} of {} {}{}", atom.name, res.name, chain.name, res.seqid.str()));
@@ -541,8 +552,8 @@ Protein parse_structure(std::string text, const std::string& source) {
     log_warn("{}: force-field residue names read (and written) as their amino acid: {}{}", source,
              fmt::join(renamed, ", "), renamed.size() == 10 ? ", ..." : "");
   if (!unknown.empty())
-    log_warn("{}: residues named UNK are read without side chains and take no part in the checks: {}{}", source,
-             fmt::join(unknown, ", "), unknown.size() == 10 ? ", ..." : "");
+    log_warn("{}: residues named UNK are read as their backbone (N, CA, C, O) and take no part in the checks: {}{}",
+             source, fmt::join(unknown, ", "), unknown.size() == 10 ? ", ..." : "");
   if (p.n_res() == 0) fail_input("{}: no protein residues found", source);
   return p;
 }

@@ -250,6 +250,27 @@ void add_templates(ProcessedFeatures& out, const TemplateFeatures& raw, int64_t 
 
 }  // namespace
 
+int64_t processed_feature_bytes(const InputPipelineConfig& config, int64_t n_res, int64_t n_templates) {
+  const int64_t L = n_res, C = config.num_msa_clusters(), E = config.max_extra_msa;
+  // Elements per batch, all 4 bytes (int32 or float32), in make_model_inputs' order.
+  int64_t elements = L * (1 + 1 + 1 + kTargetFeatChannels) + 2                       // aatype ... target_feat
+                     + L * 2 * (rc::atom14_num + rc::atom_type_num) + 2              // atom maps, crop seed
+                     + C * L * (msa_feat_channels(config.msa_cluster_features) + 3)  // msa_feat, masks, true_msa
+                     + C;                                                            // msa_row_mask
+  if (E > 0) elements += E * L * 4 + E;
+  if (config.use_templates && n_templates > 0) {
+    const int64_t T = config.max_templates;
+    elements += T * (L * (1 + rc::atom_type_num * 4 + 3 + 1) + 2);
+  }
+  return elements * 4 * config.num_batches();
+}
+
+int64_t processed_feature_bytes(const ProcessedFeatures& features) {
+  int64_t bytes = 0;
+  for (const auto& [name, tensor] : features.named()) bytes += tensor.numel() * tensor.element_size();
+  return bytes;
+}
+
 ProcessedFeatures make_model_inputs(const RawFeatures& raw, const InputPipelineConfig& config, int64_t seed) {
   config.validate();
   check_raw(raw);

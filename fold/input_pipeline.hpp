@@ -98,6 +98,13 @@ struct ProcessedFeatures {
 // features always give the same arrays, independent of threads and machines.
 ProcessedFeatures make_model_inputs(const RawFeatures& raw, const InputPipelineConfig& config, int64_t seed);
 
+// The bytes make_model_inputs allocates for raw features of n_res residues and n_templates templates:
+// every batch, padded to num_msa_clusters() and max_extra_msa rows whatever the MSA's depth (the memory
+// guard counts them: they live for the whole run, one batch per recycle).
+int64_t processed_feature_bytes(const InputPipelineConfig& config, int64_t n_res, int64_t n_templates);
+// The bytes of the arrays `features` holds.
+int64_t processed_feature_bytes(const ProcessedFeatures& features);
+
 // Processed features as HDF5 datasets with AlphaFold's names (atomic write), and their reader for
 // .h5 or .npz files (e.g. saved from the reference with np.savez); shapes and dtypes are checked
 // against each other, errors name the file and the array. Arrays the model does not use may be absent.

@@ -75,7 +75,8 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
   MemoryEstimate out;
   out.weight_bytes = parameter_count(config) * 4;  // stored in float32 whatever the trunk's dtype
   // Resident: the pair (activations, residual, recycled copy, a normalised copy), the MSA and extra
-  // MSA (activations, residual, normalised copy), the distogram / aligned-error logits at the end.
+  // MSA (activations, residual, normalised copy), the distogram / aligned-error logits at the end; and
+  // the input features (s.feature_bytes).
   const int64_t resident =
       (4 * L2 * e.pair_channel + 3 * s.n_seq * L * e.msa_channel + 3 * s.n_extra * L * e.extra_msa_channel) * bytes;
   // Transients of each stage (the chunked axis scales with chunk_rows / rows).
@@ -115,7 +116,8 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
       out.largest_transient_bytes = elements * bytes;
       out.largest_transient = name;
     }
-  const double total = static_cast<double>(out.weight_bytes + resident + out.largest_transient_bytes) * 1.2;
+  const double total =
+      static_cast<double>(out.weight_bytes + resident + s.feature_bytes + out.largest_transient_bytes) * 1.2;
   out.total_bytes = static_cast<int64_t>(total) + (int64_t{256} << 20);  // + runtime baseline
   return out;
 }

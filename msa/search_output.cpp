@@ -44,8 +44,10 @@ void check_search_output_paths(const std::filesystem::path& dir, const std::vect
   for (const std::string& name : names) {
     std::error_code error;
     const fs::file_status status = fs::symlink_status(dir / name, error);
-    // A symbolic link is replaced by the new file (rename), whatever it points to.
-    if (fs::exists(status) && !fs::is_regular_file(status) && !fs::is_symlink(status)) {
+    // Followed through a symbolic link too: the atomic writer refuses a link to a directory.
+    const bool taken = fs::is_directory(dir / name, error) ||
+                       (fs::exists(status) && !fs::is_regular_file(status) && !fs::is_symlink(status));
+    if (taken) {
       fail_input(
           "{}: exists and is not a regular file; kfold search writes a file of that name there (move it "
           "away or choose another -o)",
@@ -124,9 +126,9 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
   std::error_code ignored;
   std::filesystem::remove(dir / kDoneMarker, ignored);
   // Queries in groups: each group's MSAs are built, filtered and measured in parallel (Neff is
-  // O(depth^2 length)), then written in query order; a group bounds the MSAs held in memory. A group of
-  // fewer queries than threads runs its queries one after another, each Neff on all threads (nested in
-  // the loop over queries it would run on one).
+  // O(depth^2 length)), then written in query order; a group bounds the MSAs held in memory. In a group
+  // of fewer queries than threads each Neff runs after the loop on all threads (nested in the loop over
+  // queries it would run on one).
   constexpr size_t kGroup = 64;
   const int threads = static_cast<int>(std::max<int64_t>(1, options.threads));
   std::vector<MsaSummary> summaries(queries.size());
@@ -134,16 +136,22 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
   std::vector<std::exception_ptr> errors(msas.size());
   for (size_t first = 0; first < queries.size(); first += kGroup) {
     const auto n = static_cast<int64_t>(std::min(kGroup, queries.size() - first));
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (n >= threads)
+    const bool query_parallel = n >= threads;  // else each Neff on all threads, one query after another
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int64_t k = 0; k < n; ++k) {
       const size_t q = first + static_cast<size_t>(k);
       auto& msa = msas[static_cast<size_t>(k)];
       try {
         msa = filter_msa(build_msa(queries[q], results[q], db), options.filter);
-        summaries[q] = {msa.depth(), neff(msa, 0.8, {}, threads)};
+        if (query_parallel) summaries[q] = {msa.depth(), neff(msa, 0.8, {}, 1)};
       } catch (...) {
         errors[static_cast<size_t>(k)] = std::current_exception();
       }
+    }
+    for (int64_t k = 0; k < n && !query_parallel; ++k) {
+      const size_t q = first + static_cast<size_t>(k);
+      if (!errors[static_cast<size_t>(k)])
+        summaries[q] = {msas[static_cast<size_t>(k)].depth(), neff(msas[static_cast<size_t>(k)], 0.8, {}, threads)};
     }
     for (int64_t k = 0; k < n; ++k)  // the first query's error, whatever the thread timing
       if (errors[static_cast<size_t>(k)]) std::rethrow_exception(errors[static_cast<size_t>(k)]);

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <string_view>
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
+#include "data/sequence.hpp"
 #include "data/structure_io.hpp"
 #include "data/text_input.hpp"
 #include "pipelines/cli/commands.hpp"
@@ -19,6 +21,34 @@ namespace {
 struct RelaxCliOptions {
   std::string input, output;
 };
+
+// Words of `text` joined by single spaces.
+std::string words(std::string_view text) {
+  std::string out;
+  for (size_t k = 0; k < text.size();) {
+    while (k < text.size() && data::is_space(text[k])) ++k;
+    const size_t start = k;
+    while (k < text.size() && !data::is_space(text[k])) ++k;
+    if (k > start) out.append(out.empty() ? "" : " ").append(text.substr(start, k - start));
+  }
+  return out;
+}
+
+// True when the header remarks hold the random-weights warning: kfold wraps it over REMARK 250 lines in
+// PDB files ("# " comment lines in mmCIF), so the lines are joined before the search.
+bool marked_random_weights(const std::string& text) {
+  std::string remarks;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    const std::string_view line(text.data() + start, end - start);
+    if (line.starts_with("ATOM") || line.starts_with("HETATM")) break;  // past the header
+    if (line.starts_with("REMARK 250 ")) remarks.append(line.substr(11)).push_back(' ');
+    if (line.starts_with("# ")) remarks.append(line.substr(2)).push_back(' ');
+    start = end + 1;
+  }
+  return words(remarks).find(words(pipelines::kRandomWeightsWarning)) != std::string::npos;
+}
 
 void run_relax(const RelaxCliOptions& o) {
   data::check_input_file(o.input);
@@ -35,8 +65,7 @@ void run_relax(const RelaxCliOptions& o) {
   header.title = "kfold relax: " + std::filesystem::path(o.input).filename().string();
   header.remarks = {pipelines::kRelaxRemark};
   // A random-weight run's structure stays marked as no prediction once relaxed.
-  if (text.find(pipelines::kRandomWeightsWarning) != std::string::npos)
-    header.remarks.insert(header.remarks.begin(), pipelines::kRandomWeightsWarning);
+  if (marked_random_weights(text)) header.remarks.insert(header.remarks.begin(), pipelines::kRandomWeightsWarning);
   if (*format == data::StructureFormat::mmcif)
     data::write_mmcif(o.output, relaxed.protein, header);
   else

@@ -96,7 +96,9 @@ fold::ProblemSize LoadedModel::problem_size(const fold::ProcessedFeatures& featu
   const bool with_templates = features.template_aatype.defined();
   const int64_t n_templ =
       with_templates && config_.model.embeddings_and_evoformer.template_.enabled ? features.template_aatype.size(1) : 0;
-  return {features.n_res(), rows_used(features.msa_mask), rows_used(features.extra_msa_mask), n_templ};
+  const int64_t bytes = fold::processed_feature_bytes(features);
+  return {features.n_res(), rows_used(features.msa_mask), rows_used(features.extra_msa_mask), n_templ,
+          run_.device.is_cpu() ? bytes : bytes / std::max<int64_t>(1, features.n_batch())};
 }
 
 void LoadedModel::check_parameters() const { (void)network(false); }
@@ -112,7 +114,10 @@ void LoadedModel::prepare(const fold::RawFeatures& raw, bool check_memory) const
   const int64_t n_extra = std::min(raw.n_seq - n_clust, pipeline.max_extra_msa);
   const int64_t n_templ =
       with_templates && config_.model.embeddings_and_evoformer.template_.enabled ? pipeline.max_templates : 0;
-  const fold::ProblemSize size{raw.n_res, n_clust, n_extra, n_templ};
+  // Every batch of features lives in host memory for the run; a GPU holds one at a time.
+  const int64_t feature_bytes = fold::processed_feature_bytes(pipeline, raw.n_res, raw.templates.n_templates);
+  const fold::ProblemSize size{raw.n_res, n_clust, n_extra, n_templ,
+                               run_.device.is_cpu() ? feature_bytes : feature_bytes / pipeline.num_batches()};
   fold::check_memory(config_, size, fold::resolve_chunk_size(config_, size, run_));
 }
 

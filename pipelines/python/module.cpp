@@ -48,7 +48,8 @@ void bind_runtime(py::module_& m) {
           fail_input("threads {}: must be 0..{}", threads, cli::kMaxThreads);
         at::set_num_threads(static_cast<int>(threads == 0 ? data::default_threads() : threads));
       },
-      py::arg("threads"), "libtorch's intra-op threads (process-wide; 0: every core this process may use).");
+      py::arg("threads"),
+      "libtorch's intra-op threads (process-wide; 0: $OMP_NUM_THREADS, else every core this process may use).");
   m.def("get_threads", [] { return at::get_num_threads(); });
   m.attr("MAX_THREADS") = cli::kMaxThreads;  // as the CLI's --threads
 }

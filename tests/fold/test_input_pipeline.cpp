@@ -151,6 +151,8 @@ TEST_CASE("make_model_inputs equals AlphaFold's np_example_to_features for every
     const RawFeatures raw = npz.find("raw.msa") ? raw_features_from(npz, "raw.") : ubiquitin();
     const ProcessedFeatures features = make_model_inputs(raw, config, seed);
     CHECK(features.n_batch() == config.num_batches());
+    // The memory guard's count of the features is exact.
+    CHECK(processed_feature_bytes(features) == processed_feature_bytes(config, raw.n_res, raw.templates.n_templates));
     // Every reference array is produced, and nothing else.
     int64_t reference_arrays = 0;
     for (const auto& a : npz.arrays()) reference_arrays += a.name.find('.') == std::string::npos;
@@ -171,6 +173,9 @@ TEST_CASE("make_model_inputs: shapes, padding and invariants at the real model_3
   CHECK((dims(f.msa_feat) == std::vector<int64_t>{4, 512, n_res, 49}));
   CHECK((dims(f.target_feat) == std::vector<int64_t>{4, n_res, 22}));
   CHECK((dims(f.extra_msa) == std::vector<int64_t>{4, 5120, n_res}));
+  // Padded to 512 + 5120 rows for 13 sequences: ~23 MB per recycle at L = 76, all counted by the guard.
+  CHECK(processed_feature_bytes(f) == processed_feature_bytes(config, n_res, 0));
+  CHECK(processed_feature_bytes(f) > 4 * (512 * n_res * 49 + 5120 * n_res * 4) * 4);
   // All 13 rows are centres; rows past them are zero padding, masks included.
   CHECK(f.msa_row_mask.sum().item<float>() == 4 * n_seq);
   CHECK(f.msa_feat.slice(1, n_seq).abs().sum().item<float>() == 0.0f);
@@ -222,6 +227,7 @@ TEST_CASE("make_model_inputs: single sequence, no extra MSA, config errors") {
   CHECK((dims(f.msa_feat) == std::vector<int64_t>{1, 4, 76, 49}));
   CHECK_FALSE(f.extra_msa.defined());
   CHECK(f.named().size() == 16);
+  CHECK(processed_feature_bytes(f) == processed_feature_bytes(config, single.n_res, 0));
   CHECK(f.msa_row_mask.sum().item<float>() == 1.0f);
 
   InputPipelineConfig bad = config;

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "fold/config.hpp"
+#include "fold/input_pipeline.hpp"
 #include "fold/memory_estimate.hpp"
 #include "kernels/runtime_info.hpp"
 #include "test_support.hpp"
@@ -53,6 +54,23 @@ TEST_CASE("Memory estimate counts the template embedding when it is on") {
   CHECK(with.largest_transient_bytes >= int64_t{2} * 4 * 1024 * 1024 * 64 * 4);
   config.model.embeddings_and_evoformer.template_.enabled = false;
   CHECK(fold::estimate_peak_memory(config, {1024, 512, 1024, 4}, options).total_bytes == without.total_bytes);
+}
+
+TEST_CASE("Memory estimate counts the input features the run holds (one padded batch per recycle)") {
+  // They grew the peak by 23 MiB per recycle at L = 128 and went uncounted: 2.9 GB at --recycles 100
+  // against an estimate of 0.3 GB.
+  const auto config = fold::model_config("model_3_ptm");
+  fold::InputPipelineConfig pipeline = fold::input_pipeline_config(config);
+  const fold::RunOptions options;
+  const auto bytes = [&](int64_t recycles) {
+    pipeline.num_recycle = recycles;
+    return fold::processed_feature_bytes(pipeline, 128, 0);
+  };
+  CHECK(bytes(100) == 101 * bytes(0));  // one batch per iteration
+  CHECK(bytes(0) > (512 * 128 * 49 + 5120 * 128 * 4) * 4);
+  const auto base = fold::estimate_peak_memory(config, {128, 1, 0, 0}, options);
+  const auto with = fold::estimate_peak_memory(config, {128, 1, 0, 0, bytes(100)}, options);
+  CHECK(with.total_bytes - base.total_bytes >= bytes(100));
 }
 
 TEST_CASE("Suggested chunk size fits the memory given, or is 0 when nothing fits") {

@@ -134,6 +134,13 @@ def test_an_output_name_taken_by_a_directory_is_refused_before_the_search(kfold,
     assert r.returncode == 2
     assert "hits.m8: exists and is not a regular file" in r.stderr
     assert sorted(p.name for p in out.iterdir()) == ["hits.m8"]
+    # A symbolic link to a directory blocks the atomic write too.
+    (out / "hits.m8").rmdir()
+    (tmp_path / "elsewhere").mkdir()
+    (out / "hits.m8").symlink_to(tmp_path / "elsewhere")
+    r = kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", out)
+    assert r.returncode == 2 and "hits.m8: exists and is not a regular file" in r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["hits.m8"]
 
 
 def test_min_cov_and_max_seq_id_filters(kfold, planted):

@@ -356,6 +356,28 @@ def test_residues_are_read_by_name_and_conformers_by_occupancy(kfold, tmp_path):
     assert relaxed["10"][0]["CA"][0].pos.dist(original["10"][0]["CA"][0].pos) < 1e-3  # conformer B, unmoved
 
 
+def test_unk_residues_keep_their_backbone_and_pdb_b_factors_must_fit(kfold, tmp_path):
+    """UNK lost every atom (a poly-UNK cryo-EM trace came out with none); a B-factor past 999.99 was clamped in .pdb."""
+    def unk(line, number):
+        return [line[:17] + "UNK" + line[20:]] if number == 10 else [line]
+    path = edited_1hpv(tmp_path / "unk.pdb", unk)
+    run = kfold("inspect", path)
+    assert run.returncode == 0 and "99 residues" in run.stdout, run.stderr
+    assert "residues named UNK are read as their backbone (N, CA, C, O)" in run.stderr
+    out = tmp_path / "relaxed.pdb"
+    assert kfold("relax", path, "-o", out).returncode == 0
+    residue = gemmi.read_structure(str(out))[0]["A"]["10"][0]
+    assert residue.name == "UNK" and sorted(a.name for a in residue) == ["C", "CA", "N", "O"]
+
+    def big_b(line, number):
+        return [line[:60] + "1234.5" + line[66:]] if number == 40 else [line]
+    path = edited_1hpv(tmp_path / "big_b.pdb", big_b)
+    run = kfold("relax", path, "-o", tmp_path / "big_b_relaxed.pdb")
+    assert run.returncode == 2 and "B-factor 1234.50 of residue 40" in run.stderr and "write .cif" in run.stderr
+    assert not (tmp_path / "big_b_relaxed.pdb").exists()
+    assert kfold("relax", path, "-o", tmp_path / "big_b_relaxed.cif").returncode == 0
+
+
 def test_two_residue_types_at_one_position_keep_the_more_occupied(kfold, tmp_path):
     """Microheterogeneity: residue 10 as ILE (altloc A, occupancy 0.3, 1 A off) written before LEU (altloc B,
     0.7, in place): LEU is read, so nothing violates and relax leaves it where it is."""
@@ -430,6 +452,11 @@ def test_relax_refuses_to_overwrite_its_input_keeps_warnings_and_inspect_reads_b
     path.write_text(f"REMARK 250 {warning}\n" + PDB_1HPV.read_text())
     assert kfold("relax", path, "-o", tmp_path / "relaxed.cif").returncode == 0
     assert warning in (tmp_path / "relaxed.cif").read_text()
+    # As kfold writes it into a PDB file: wrapped over two REMARK 250 lines (it was lost).
+    first, rest = warning[:66].rsplit(" ", 1)[0], warning[len(warning[:66].rsplit(" ", 1)[0]) + 1:]
+    path.write_text(f"REMARK 250 {first:<69}\nREMARK 250 {rest:<69}\n" + PDB_1HPV.read_text())
+    assert kfold("relax", path, "-o", tmp_path / "relaxed2.cif").returncode == 0
+    assert warning in (tmp_path / "relaxed2.cif").read_text()
 
 
 def test_force_field_atom_names_are_read_and_what_is_not_read_is_said(kfold, tmp_path):

@@ -75,8 +75,8 @@ def version() -> str:
 
 
 def set_threads(threads: int) -> None:
-    """Sets the CPU threads the model uses (libtorch's intra-op threads, for the whole process; 0: every
-    core this process may use, as the CLI's ``--threads 0``).
+    """Sets the CPU threads the model uses (libtorch's intra-op threads, for the whole process; 0: as the
+    CLI's ``--threads 0``, $OMP_NUM_THREADS, else every core this process may use).
 
     ``kfold.search`` takes its own ``threads=`` argument.
 

@@ -371,7 +371,7 @@ class Model:
         """Predicts the structure of one target.
 
         Args:
-            query: a sequence, FASTA text or a one-record FASTA file (its features are built from
+            query: a sequence in capitals, FASTA text or a one-record FASTA file (its features are built from
                 ``msas`` as :func:`kfold.features` does), or raw features (:class:`kfold.Features` or a
                 dict with AlphaFold's raw feature names).
             msas: MSAs of the query (:class:`kfold.Msa` objects or A3M/Stockholm paths); only with a

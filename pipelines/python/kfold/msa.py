@@ -378,7 +378,7 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
     options: the query, then one row per hit (best E-value first) in query coordinates.
 
     Args:
-        query: a sequence (``"MQIFVK..."``), FASTA text, or a FASTA file holding one sequence.
+        query: a sequence in capitals (``"MQIFVK..."``), FASTA text, or a FASTA file holding one sequence.
         db: a FASTA file (plain or gzip) or a directory made by ``kfold db create``.
         iterations: search rounds; later rounds search with a PSSM of the included hits.
         evalue: report hits with E-value <= this (``-e``).
@@ -393,7 +393,7 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
             sensitivity's, 1000 at 4). A query with more homologs than this gets a warning: raise it
             (e.g. to ``max_seqs``) for a deeper MSA.
         inclusion_evalue: hits with E-value <= this build the next round's PSSM.
-        threads: OpenMP threads (None: $OMP_NUM_THREADS, else every core this process may use); the result is the same for any count.
+        threads: OpenMP threads (None or 0: $OMP_NUM_THREADS, else every core this process may use); the result is the same for any count.
         composition_stats: composition-based E-values (False: plain BLOSUM62 statistics, ``--no-comp-stats``).
         composition_bias: local composition-bias correction of the query's scores (False: ``--no-comp-bias``).
 

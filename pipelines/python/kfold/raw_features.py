@@ -193,7 +193,7 @@ def features(query: QueryLike, msas: Union[MsaLike, Sequence[MsaLike], None] = (
     ``make_sequence_features`` + ``make_msa_features``.
 
     Args:
-        query: a sequence, FASTA text, or a FASTA file holding one sequence.
+        query: a sequence in capitals, FASTA text, or a FASTA file holding one sequence.
         msas: :class:`kfold.Msa` objects or A3M/Stockholm paths (or one alone), each starting with the
             query. Used in order; a row already seen in an earlier MSA is dropped. None or none:
             single-sequence features.

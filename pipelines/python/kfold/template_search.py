@@ -125,7 +125,7 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
             PSSM), as ``kfold predict --msa ... --template-db ...`` does; none: the query's sequence.
         max_template_date: ``"YYYY-MM-DD"`` or a ``datetime.date``: later releases are not used (None: no limit).
         evalue: the search's E-value threshold; max_hits: templates kept (the model uses the first 4).
-        threads: search threads (None: $OMP_NUM_THREADS, else every core this process may use).
+        threads: search threads (None or 0: $OMP_NUM_THREADS, else every core this process may use).
 
     Raises:
         kfold.InputError: a missing database or folder, a malformed date, a bad query.
