@@ -38,6 +38,25 @@ std::optional<double> c_to_n(const data::Protein& p, size_t i, size_t j) {
   return std::sqrt(sum);
 }
 
+// "A40-B41 (C-N 1.33 A)" for each residue followed in the file by one of another chain whose N lies at
+// peptide-bond distance from its C: one chain given two names. Chains are never bonded, so the checks see
+// a clash there and relax pulls the pair apart.
+std::vector<std::string> peptide_bonds_across_chains(const data::Protein& p) {
+  std::vector<std::string> out;
+  if (p.atom_mask.size() != static_cast<size_t>(p.n_res()) * data::rc::atom_type_num) return out;
+  const auto name = [&](size_t i) {
+    const auto c = p.chain_index[i];
+    return p.chain_names.empty() ? std::to_string(c) : p.chain_names[static_cast<size_t>(c)];
+  };
+  for (size_t i = 0; i + 1 < static_cast<size_t>(p.n_res()); ++i) {
+    if (p.chain_index[i] == p.chain_index[i + 1]) continue;
+    if (const auto d = c_to_n(p, i, i + 1); d && *d < kBondedBelow)
+      out.push_back(fmt::format("{}{}-{}{} (C-N {:.2f} A)", name(i), p.residue_index[i], name(i + 1),
+                                p.residue_index[i + 1], *d));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<int64_t> violation_check_residue_index(const data::Protein& protein, ChainBonds bonds,
@@ -141,6 +160,11 @@ RelaxedPrediction relax_prediction(const data::Protein& prediction, const std::s
   if (!breaks.empty())
     log_warn("{}: chain breaks between residues of successive numbers, neither checked nor closed as peptide bonds: {}",
              name, fmt::join(breaks, ", "));
+  if (const auto across = peptide_bonds_across_chains(prediction); !across.empty())
+    log_warn(
+        "{}: peptide bonds between residues of different chains: {}; chains are never bonded, so these count as "
+        "clashes and relax pulls them apart: give each chain one name if they are one",
+        name, fmt::join(across, ", "));
   fold::RelaxOptions options;
   options.check_cancelled = check_cancelled;
   const auto r = fold::relax_structure(t.aatype, t.residue_index, t.positions, t.mask, options);

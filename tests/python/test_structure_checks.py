@@ -378,6 +378,19 @@ def test_unk_residues_keep_their_backbone_and_pdb_b_factors_must_fit(kfold, tmp_
     assert kfold("relax", path, "-o", tmp_path / "big_b_relaxed.cif").returncode == 0
 
 
+def test_a_peptide_bond_across_a_chain_name_change_is_warned(kfold, tmp_path):
+    """Residues 41-60 of 1HPV named chain B, their bonds intact: chains are never bonded, so relax pulls the
+    bonds apart (C-N 1.33 -> 2.05 A), and now says so first."""
+    path = edited_1hpv(tmp_path / "split.pdb", lambda line, n: [line[:21] + ("B" if 41 <= n <= 60 else "A") + line[22:]])
+    run = kfold("relax", path, "-o", tmp_path / "split_relaxed.pdb")
+    assert run.returncode == 0, run.stderr
+    assert re.search(r"peptide bonds between residues of different chains: A40-B41 \(C-N 1\.3\d A\), "
+                     r"B60-A61 \(C-N 1\.3\d A\)", run.stderr), run.stderr
+    assert "give each chain one name" in run.stderr
+    run = kfold("relax", PDB_1HPV, "-o", tmp_path / "whole.pdb")
+    assert run.returncode == 0 and "different chains" not in run.stderr
+
+
 def test_two_residue_types_at_one_position_keep_the_more_occupied(kfold, tmp_path):
     """Microheterogeneity: residue 10 as ILE (altloc A, occupancy 0.3, 1 A off) written before LEU (altloc B,
     0.7, in place): LEU is read, so nothing violates and relax leaves it where it is."""
