@@ -195,12 +195,12 @@ def _stop_workers() -> None:
         running = list(_running.items())
     if not running:
         return
-    for _, token in running:
-        if token is not None:
-            token.cancel()
-    logger.warning("exiting: waiting for the running kfold computation to stop at its next progress point "
-                   "(Ctrl-C again: exit now)")
-    try:
+    try:  # the second Ctrl-C may land anywhere here, in the log call too (it once did: exit by SIGINT, not 130)
+        for _, token in running:
+            if token is not None:
+                token.cancel()
+        logger.warning("exiting: waiting for the running kfold computation to stop at its next progress point "
+                       "(Ctrl-C again: exit now)")
         for done, _ in running:
             done.wait()
     except KeyboardInterrupt:
