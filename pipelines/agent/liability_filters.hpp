@@ -1,10 +1,10 @@
 // Sequence liabilities a variant introduces, flagged per variant: a new unpaired Cys (paired ones are
-// disulfide candidates, judged on the predicted wild type), a new
-// N-glycosylation sequon (N-X-S/T, X != P), new deamidation (NG, NS) or isomerisation (DG) motifs, an
-// introduced Met or Trp on the surface (oxidation), an introduced Pro, and a change at a nearly invariant
-// position of the family. Hard flags remove a variant
-// from the plate; soft flags are reported only. Two soft flags come from elsewhere: "predicted_clash"
-// (structure terms, scoring.hpp) and "llm_concern" (the optional LLM critic, llm_operator.hpp).
+// disulfide candidates, judged on the predicted wild type), a new N-glycosylation sequon (N-X-S/T,
+// X != P), new deamidation (NG, NS) or isomerisation (DG) motifs, an introduced Met or Trp on the surface
+// (oxidation), an introduced Pro, and a change at a nearly invariant position of the family. Hard flags
+// remove a variant from the plate; soft flags are reported only. Two soft flags come from elsewhere:
+// "predicted_clash" (structure terms, scoring.hpp) and "llm_concern" (the optional LLM critic,
+// llm_operator.hpp).
 #pragma once
 
 #include <array>
@@ -51,8 +51,8 @@ struct LiabilityContext {
 inline constexpr double kOxidationExposure = 0.5;
 
 // Flags in a fixed order: new_unpaired_cys, new_disulfide_candidate, breaks_disulfide, new_n_glycosylation,
-// new_deamidation, new_isomerization, new_oxidation, initiator_met (hard: a substitution of Met 1, the start codon's
-// residue, when the numbering starts at 1), pro_in_helix, pro_introduced, invariant_position. After plate
+// new_deamidation, new_isomerization, new_oxidation, initiator_met (hard: a substitution of Met 1, the start
+// codon's residue, when the numbering starts at 1), pro_in_helix, pro_introduced, invariant_position. After plate
 // selection the optional LLM critic (llm_operator.hpp) may append a soft "llm_concern" to plate variants.
 std::vector<LiabilityFlag> liability_flags(const Variant& variant, const LiabilityContext& context);
 

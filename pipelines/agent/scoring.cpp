@@ -108,18 +108,16 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
     log_info("agent: Neff {:.1f} < {}: no invariant-position filter", models.weights.neff, kMinNeffForConservation);
   }
 
-  std::vector<double> exposure;  // empty: sequence-only solubility
   if (wild_type != nullptr) {
     const WildTypeStructure w = analyse_wild_type(*wild_type, campaign.target.sequence.size());
     lc.helix = w.helix;
     lc.ca = w.ca;
     lc.plddt = w.plddt;
-    lc.exposure = w.exposure;
-    exposure = w.exposure;
+    lc.exposure = w.exposure;  // also the solubility term's (empty: sequence only)
     if (log_context) {
       log_info("agent: liability rules and solubility with the predicted wild type: {} helix residues, {} exposed",
                std::count(lc.helix.begin(), lc.helix.end(), true),
-               std::count_if(exposure.begin(), exposure.end(), [](double e) { return e >= 0.5; }));
+               std::count_if(lc.exposure.begin(), lc.exposure.end(), [](double e) { return e >= 0.5; }));
     }
   }
 
@@ -134,7 +132,7 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
     r.evolutionary = models.stability_from_potts ? r.potts : r.site_independent;
     const std::vector<double> parts = sites.features(h.variant);  // [si site, si residue, potts site, potts residue]
     r.residue_term = models.stability_from_potts ? parts[3] : parts[1];
-    r.solubility = solubility_score(h.variant, campaign.target.sequence, first, exposure);
+    r.solubility = solubility_score(h.variant, campaign.target.sequence, first, lc.exposure);
     r.flags = liability_flags(h.variant, lc);
     if (const auto it = measured.find(format_variant(h.variant)); it != measured.end()) r.measured = it->second;
     table.rows.push_back(std::move(r));
@@ -169,7 +167,7 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
     }
     if (sol_weight > 0.0) {
       line += fmt::format("; solubility {:+.2f} (z {:+.2f}{})", r.solubility, z_sol,
-                          exposure.empty() ? ", sequence only" : "");
+                          lc.exposure.empty() ? ", sequence only" : "");
     }
     for (const auto& fact : r.hypothesis->rationale) line += "; " + fact;
     if (!r.flags.empty()) line += "; flags: " + format_flags(r.flags);
