@@ -152,23 +152,43 @@ AlphaFoldModel::Recycled AlphaFoldModel::initial_state(int64_t n_res, const RunO
 
 ModelOutputs AlphaFoldModel::predict(const ProcessedFeatures& features, const RunOptions& options,
                                      const IterationCallback& on_iteration) const {
+  return predict(
+      features.n_batch(), features.n_res(),
+      [&](int64_t first, int64_t count) { return features.batches(first, count); }, options, on_iteration);
+}
+
+ModelOutputs AlphaFoldModel::predict(const InputBatches& batches, const RunOptions& options,
+                                     const IterationCallback& on_iteration) const {
+  return predict(
+      batches.n_batch(), batches.n_res(), [&](int64_t first, int64_t count) { return batches.batches(first, count); },
+      options, on_iteration);
+}
+
+ModelOutputs AlphaFoldModel::predict(int64_t n_batch, int64_t n_res,
+                                     const std::function<ProcessedFeatures(int64_t, int64_t)>& batches,
+                                     const RunOptions& options, const IterationCallback& on_iteration) const {
   const int64_t num_iterations = config_.model.num_recycle + 1;
   const int64_t num_ensemble = config_.data.eval.num_ensemble;
   const bool resample = config_.model.resample_msa_in_recycling;
   const int64_t needed = (resample ? num_iterations : 1) * num_ensemble;
-  if (features.n_batch() < needed)
+  if (n_batch < needed)
     fail_input(
         "features: {} batches on the leading axis, but {} recycles{} need {} "
         "(make the features with the same num_recycle and num_ensemble as the model config)",
-        features.n_batch(), config_.model.num_recycle, num_ensemble > 1 ? " with ensembling" : "", needed);
+        n_batch, config_.model.num_recycle, num_ensemble > 1 ? " with ensembling" : "", needed);
 
-  if (features.n_batch() > needed)
-    log_warn("features: {} batches on the leading axis; {} recycles{} use the first {} (the rest are ignored)",
-             features.n_batch(), config_.model.num_recycle, num_ensemble > 1 ? " with ensembling" : "", needed);
-  Recycled previous = initial_state(features.n_res(), options);
+  if (n_batch > needed)
+    log_warn("features: {} batches on the leading axis; {} recycles{} use the first {} (the rest are ignored)", n_batch,
+             config_.model.num_recycle, num_ensemble > 1 ? " with ensembling" : "", needed);
+  Recycled previous = initial_state(n_res, options);
   ModelOutputs out;
+  ProcessedFeatures features;  // this iteration's batches: the ensemble members, [num_ensemble, ...]
   for (int64_t r = 0; r < num_iterations; ++r) {
-    out = iteration(features, resample ? r * num_ensemble : 0, previous, options);
+    if (r == 0 || resample) {
+      features = ProcessedFeatures{};  // the previous iteration's batches go before the next ones are made
+      features = batches(resample ? r * num_ensemble : 0, num_ensemble);
+    }
+    out = iteration(features, 0, previous, options);
     previous = {out.structure.final_atom_positions, out.msa_first_row.to(options.dtype), out.pair.to(options.dtype)};
     out.num_iterations = r + 1;
     if (on_iteration) on_iteration(r, num_iterations, out);

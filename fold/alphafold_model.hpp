@@ -24,12 +24,12 @@ namespace kfold::fold {
 
 // Outputs of the last iteration, as AlphaFold's prediction result (float32, on RunOptions::device).
 struct ModelOutputs {
-  StructureModuleOutputs structure;  // final_atom_positions [n_res, 37, 3], final_atom_mask [n_res, 37], ...
-  at::Tensor single;                 // [n_res, c_s] representations["single"]
-  at::Tensor pair;                   // [n_res, n_res, c_z]
-  at::Tensor msa_first_row;          // [n_res, c_m]
-  DistogramOutputs distogram;        // logits [n_res, n_res, 64], bin_edges [63] (undefined: head off)
-  at::Tensor masked_msa_logits;      // [n_seq, n_res, 23] (n_seq: rows up to the last unmasked one)
+  StructureModuleOutputs structure;           // final_atom_positions [n_res, 37, 3], final_atom_mask [n_res, 37], ...
+  at::Tensor single;                          // [n_res, c_s] representations["single"]
+  at::Tensor pair;                            // [n_res, n_res, c_z]
+  at::Tensor msa_first_row;                   // [n_res, c_m]
+  DistogramOutputs distogram;                 // logits [n_res, n_res, 64], bin_edges [63] (undefined: head off)
+  at::Tensor masked_msa_logits;               // [n_seq, n_res, 23] (n_seq: rows up to the last unmasked one)
   at::Tensor experimentally_resolved_logits;  // [n_res, 37]
   at::Tensor predicted_lddt_logits;           // [n_res, 50]
   at::Tensor plddt;                           // [n_res] 0..100
@@ -56,6 +56,9 @@ class AlphaFoldModel {
   // InputError when `features` has fewer batches than that needs.
   ModelOutputs predict(const ProcessedFeatures& features, const RunOptions& options,
                        const IterationCallback& on_iteration = {}) const;
+  // The same with each iteration's batches built when it starts (one recycle's features in memory).
+  ModelOutputs predict(const InputBatches& batches, const RunOptions& options,
+                       const IterationCallback& on_iteration = {}) const;
 
   // Recycled state between iterations (Alg. 2 lines 20-21): the previous final atom positions, MSA
   // first row and pair representation; zeros before the first iteration.
@@ -74,6 +77,11 @@ class AlphaFoldModel {
   const ModelConfig& config() const { return config_; }
 
  private:
+  // predict() over `n_batch` batches of n_res residues; batches(first, count) gives them.
+  ModelOutputs predict(int64_t n_batch, int64_t n_res,
+                       const std::function<ProcessedFeatures(int64_t, int64_t)>& batches, const RunOptions& options,
+                       const IterationCallback& on_iteration) const;
+
   ModelConfig config_;
   EmbeddingsAndEvoformer evoformer_;
   StructureModule structure_module_;

@@ -182,6 +182,14 @@ at::Tensor* ProcessedFeatures::field(std::string_view name) {
   return it == fields.end() ? nullptr : &(this->*(it->second));
 }
 
+ProcessedFeatures ProcessedFeatures::batches(int64_t first, int64_t count) const {
+  if (first < 0 || count < 1 || first + count > n_batch())
+    fail_input("feature batches {} .. {} asked for; there are {}", first, first + count - 1, n_batch());
+  ProcessedFeatures out;
+  for (const auto& [name, tensor] : named()) *out.field(name) = tensor.narrow(0, first, count);
+  return out;
+}
+
 InputPipelineConfig input_pipeline_config(const ModelConfig& config) {
   const auto& common = config.data.common;
   const auto& eval = config.data.eval;
@@ -271,24 +279,32 @@ int64_t processed_feature_bytes(const ProcessedFeatures& features) {
   return bytes;
 }
 
-ProcessedFeatures make_model_inputs(const RawFeatures& raw, const InputPipelineConfig& config, int64_t seed) {
+// What every batch shares: the non-ensembled transforms' results and the random graph after them.
+struct InputBatches::State {
+  InputPipelineConfig config;
+  MsaArrays full;              // correct_msa_restypes, make_msa_mask
+  std::vector<float> profile;  // make_hhblits_profile [n_res, 22]
+  TfRandomGraph rng;           // op seeds after the non-ensembled random ops
+  ProcessedFeatures shared;    // the per-residue and template arrays, batch axis of 1
+};
+
+InputBatches::InputBatches(const RawFeatures& raw, const InputPipelineConfig& config, int64_t seed) {
   config.validate();
   check_raw(raw);
-  const int64_t n_res = raw.n_res, n_batch = config.num_batches(), n_clust = config.num_msa_clusters();
-  const int64_t n_extra = config.max_extra_msa;
+  const int64_t n_res = raw.n_res;
   const auto i32 = at::TensorOptions().dtype(at::kInt), f32 = at::TensorOptions().dtype(at::kFloat);
 
   // ---- Non-ensembled transforms (computed once, the same in every batch).
-  const MsaArrays full = make_msa_arrays(raw);                    // correct_msa_restypes, make_msa_mask
-  const std::vector<float> profile = make_hhblits_profile(full);  // [n_res, 22]
   TfRandomGraph rng(seed);
   rng.next_seeds();  // randomly_replace_msa_with_unknown(0.0) keeps its two uniform ops' op seeds
   rng.next_seeds();
   // make_random_crop_to_size_seed: explicit op seed 0 (a fresh process's utils.seed_maker).
   const auto crop_seed =
       tf_uniform_int(rng.next_seeds(0), 2, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max());
+  state_ = std::make_unique<State>(State{config, make_msa_arrays(raw), {}, rng, {}});
+  state_->profile = make_hhblits_profile(state_->full);
 
-  ProcessedFeatures out;
+  ProcessedFeatures& out = state_->shared;
   at::Tensor aatype = at::empty({n_res}, i32);  // squeeze_features: argmax of the one-hot
   at::Tensor target_feat = at::zeros({n_res, kTargetFeatChannels}, f32);
   for (int64_t r = 0; r < n_res; ++r) {
@@ -316,58 +332,78 @@ ProcessedFeatures make_model_inputs(const RawFeatures& raw, const InputPipelineC
           static_cast<int32_t>(rc::restype_atom37_to_atom14()[aa][idx(a)]);
     }
   }
-  const at::Tensor residue_index = at::from_blob(const_cast<int32_t*>(raw.residue_index.data()), {n_res}, i32);
-  const auto batched = [&](const at::Tensor& t) {  // [n_batch, ...] copies (never views of `t`)
-    std::vector<int64_t> shape{n_batch};
-    for (const int64_t s : t.sizes()) shape.push_back(s);
-    return at::empty(shape, t.options()).copy_(t.unsqueeze(0).expand(shape));
-  };
-  out.aatype = batched(aatype);
-  out.residue_index = batched(residue_index);
-  out.seq_length = at::full({n_batch}, static_cast<int32_t>(raw.seq_length.front()), i32);
-  out.seq_mask = at::ones({n_batch, n_res}, f32);
-  out.is_distillation = at::zeros({n_batch}, f32);
-  out.target_feat = batched(target_feat);
-  out.atom14_atom_exists = batched(atom14_exists);
-  out.atom37_atom_exists = batched(atom37_exists);
-  out.residx_atom14_to_atom37 = batched(atom14_to_37);
-  out.residx_atom37_to_atom14 = batched(atom37_to_14);
-  out.random_crop_to_size_seed = batched(at::from_blob(const_cast<int32_t*>(crop_seed.data()), {2}, i32));
-
+  const auto one_batch = [](const at::Tensor& t) { return t.unsqueeze(0).clone(); };  // [1, ...], owns its data
+  out.aatype = one_batch(aatype);
+  out.residue_index = one_batch(at::from_blob(const_cast<int32_t*>(raw.residue_index.data()), {n_res}, i32));
+  out.seq_length = at::full({1}, static_cast<int32_t>(raw.seq_length.front()), i32);
+  out.seq_mask = at::ones({1, n_res}, f32);
+  out.is_distillation = at::zeros({1}, f32);
+  out.target_feat = one_batch(target_feat);
+  out.atom14_atom_exists = one_batch(atom14_exists);
+  out.atom37_atom_exists = one_batch(atom37_exists);
+  out.residx_atom14_to_atom37 = one_batch(atom14_to_37);
+  out.residx_atom37_to_atom14 = one_batch(atom37_to_14);
+  out.random_crop_to_size_seed = one_batch(at::from_blob(const_cast<int32_t*>(crop_seed.data()), {2}, i32));
   if (config.use_templates && raw.templates.n_templates > 0) add_templates(out, raw.templates, config.max_templates);
+}
 
-  // ---- Per-batch MSA arrays, zero-padded to the fixed sizes.
-  out.msa_feat = at::zeros({n_batch, n_clust, n_res, msa_feat_channels(config.msa_cluster_features)}, f32);
-  out.msa_mask = at::zeros({n_batch, n_clust, n_res}, f32);
-  out.msa_row_mask = at::zeros({n_batch, n_clust}, f32);
-  out.bert_mask = at::zeros({n_batch, n_clust, n_res}, f32);
-  out.true_msa = at::zeros({n_batch, n_clust, n_res}, i32);
-  if (n_extra > 0) {
-    out.extra_msa = at::zeros({n_batch, n_extra, n_res}, i32);
-    out.extra_msa_mask = at::zeros({n_batch, n_extra, n_res}, f32);
-    out.extra_msa_row_mask = at::zeros({n_batch, n_extra}, f32);
-    out.extra_has_deletion = at::zeros({n_batch, n_extra, n_res}, f32);
-    out.extra_deletion_value = at::zeros({n_batch, n_extra, n_res}, f32);
+InputBatches::~InputBatches() = default;
+InputBatches::InputBatches(InputBatches&&) noexcept = default;
+
+const InputPipelineConfig& InputBatches::config() const { return state_->config; }
+int64_t InputBatches::n_res() const { return state_->shared.n_res(); }
+const ProcessedFeatures& InputBatches::shared() const { return state_->shared; }
+int64_t InputBatches::msa_rows() const { return state_->full.n_seq; }
+bool InputBatches::with_templates() const { return state_->shared.template_aatype.defined(); }
+
+ProcessedFeatures InputBatches::batches(int64_t first, int64_t count) const {
+  const int64_t n_batch = this->n_batch();
+  if (first < 0 || count < 1 || first + count > n_batch)
+    fail_input("input batches {} .. {} asked for; there are {}", first, first + count - 1, n_batch);
+  const InputPipelineConfig& config = state_->config;
+  const int64_t n_res = this->n_res(), n_clust = config.num_msa_clusters(), n_extra = config.max_extra_msa;
+  const auto i32 = at::TensorOptions().dtype(at::kInt), f32 = at::TensorOptions().dtype(at::kFloat);
+
+  ProcessedFeatures out;
+  // The shared arrays, copied into every batch (never views of one another).
+  for (const auto& [name, tensor] : state_->shared.named()) {
+    std::vector<int64_t> shape(tensor.sizes().begin(), tensor.sizes().end());
+    shape[0] = count;
+    *out.field(name) = tensor.expand(shape).contiguous();
   }
-  const auto run_batch = [&](int64_t b) {
-    EnsembleMsa batch = sample_msa(full, n_clust, rng);
-    make_masked_msa(batch, profile, config.masked_msa, config.masked_msa_replace_fraction, rng);
+  // Per-batch MSA arrays, zero-padded to the fixed sizes.
+  out.msa_feat = at::zeros({count, n_clust, n_res, msa_feat_channels(config.msa_cluster_features)}, f32);
+  out.msa_mask = at::zeros({count, n_clust, n_res}, f32);
+  out.msa_row_mask = at::zeros({count, n_clust}, f32);
+  out.bert_mask = at::zeros({count, n_clust, n_res}, f32);
+  out.true_msa = at::zeros({count, n_clust, n_res}, i32);
+  if (n_extra > 0) {
+    out.extra_msa = at::zeros({count, n_extra, n_res}, i32);
+    out.extra_msa_mask = at::zeros({count, n_extra, n_res}, f32);
+    out.extra_msa_row_mask = at::zeros({count, n_extra}, f32);
+    out.extra_has_deletion = at::zeros({count, n_extra, n_res}, f32);
+    out.extra_deletion_value = at::zeros({count, n_extra, n_res}, f32);
+  }
+  for (int64_t b = first; b < first + count; ++b) {
+    TfRandomGraph rng = state_->rng;
+    // One batch: the op seeds continue after the non-ensembled ones. Several (tf.map_fn): the body's
+    // op seeds restart for every batch, which differ through the counter offset of its execution.
+    if (n_batch > 1) rng.start_map_fn_iteration(b);
+    EnsembleMsa batch = sample_msa(state_->full, n_clust, rng);
+    make_masked_msa(batch, state_->profile, config.masked_msa, config.masked_msa_replace_fraction, rng);
     if (config.msa_cluster_features) {
       nearest_neighbor_clusters(batch);
       summarize_clusters(batch);
     }
     if (n_extra > 0) crop_extra_msa(batch, n_extra, rng);
-    fill_batch(out, b, batch, config.msa_cluster_features);
-  };
-  if (n_batch == 1) {
-    run_batch(0);  // op seeds continue after the non-ensembled ones
-  } else {
-    for (int64_t b = 0; b < n_batch; ++b) {  // tf.map_fn: the body's op seeds restart, its counter moves on
-      rng.start_map_fn_iteration(b);
-      run_batch(b);
-    }
+    fill_batch(out, b - first, batch, config.msa_cluster_features);
   }
   return out;
+}
+
+ProcessedFeatures make_model_inputs(const RawFeatures& raw, const InputPipelineConfig& config, int64_t seed) {
+  const InputBatches batches(raw, config, seed);
+  return batches.batches(0, batches.n_batch());
 }
 
 // ---- Files --------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -87,6 +88,8 @@ struct ProcessedFeatures {
   std::vector<std::pair<std::string, at::Tensor>> named() const;
   // The field of that name (nullptr for an unknown name).
   at::Tensor* field(std::string_view name);
+  // Batches first .. first + count - 1 of every array (views, no copy).
+  ProcessedFeatures batches(int64_t first, int64_t count) const;
 };
 
 // Runs the pipeline. Seed semantics (those of the reference with tf.compat.v1.set_random_seed(seed)):
@@ -98,9 +101,36 @@ struct ProcessedFeatures {
 // features always give the same arrays, independent of threads and machines.
 ProcessedFeatures make_model_inputs(const RawFeatures& raw, const InputPipelineConfig& config, int64_t seed);
 
+// make_model_inputs one batch at a time: the non-ensembled transforms run once, in the constructor,
+// and the per-batch ones (cluster sampling, BERT masking, cluster profiles, extra MSA) when batches
+// are asked for, so a run holds one recycle's features instead of all of them (at AlphaFold's
+// padding ~0.2 GB per recycle at L = 1024). batches(first, count) is that slice of
+// make_model_inputs(raw, config, seed), bit for bit, whatever was asked before.
+class InputBatches {
+ public:
+  InputBatches(const RawFeatures& raw, const InputPipelineConfig& config, int64_t seed);
+  ~InputBatches();
+  InputBatches(InputBatches&&) noexcept;
+
+  const InputPipelineConfig& config() const;
+  int64_t n_batch() const { return config().num_batches(); }
+  int64_t n_res() const;
+  int64_t msa_rows() const;     // rows of the raw MSA, the query's included
+  bool with_templates() const;  // template arrays are made (use_templates and raw templates)
+  // Batches first .. first + count - 1 (InputError outside 0 .. n_batch()).
+  ProcessedFeatures batches(int64_t first, int64_t count) const;
+  // The arrays every batch shares (aatype, residue_index, ..., templates) with a batch axis of 1;
+  // the MSA arrays are undefined.
+  const ProcessedFeatures& shared() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 // The bytes make_model_inputs allocates for raw features of n_res residues and n_templates templates:
-// every batch, padded to num_msa_clusters() and max_extra_msa rows whatever the MSA's depth (the memory
-// guard counts them: they live for the whole run, one batch per recycle).
+// every batch, padded to num_msa_clusters() and max_extra_msa rows whatever the MSA's depth (divide
+// by num_batches() for what one batch of InputBatches holds).
 int64_t processed_feature_bytes(const InputPipelineConfig& config, int64_t n_res, int64_t n_templates);
 // The bytes of the arrays `features` holds.
 int64_t processed_feature_bytes(const ProcessedFeatures& features);

@@ -19,8 +19,9 @@ struct ProblemSize {
   int64_t n_seq = 0;    // MSA cluster rows (msa_feat)
   int64_t n_extra = 0;  // extra-MSA rows
   int64_t n_templ = 0;  // templates embedded (0 when the template embedding is off)
-  // Processed input features resident on the device for the whole run (input_pipeline.hpp's
-  // processed_feature_bytes: every recycle's batch on the CPU; one batch at a time on a GPU).
+  // Processed input features resident on the device during an iteration (input_pipeline.hpp's
+  // processed_feature_bytes: one iteration's batches when InputBatches makes them per recycle; all
+  // of them for processed features read from a file on the CPU).
   int64_t feature_bytes = 0;
 };
 

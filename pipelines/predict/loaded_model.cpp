@@ -77,8 +77,8 @@ const fold::AlphaFoldModel& LoadedModel::network(bool with_templates) const {
 Prediction LoadedModel::predict(const fold::RawFeatures& raw, int64_t seed, bool check_memory,
                                 const fold::IterationCallback& on_iteration) const {
   const auto start = std::chrono::steady_clock::now();
-  const auto features = fold::make_model_inputs(raw, fold::input_pipeline_config(config_), seed);
-  auto prediction = predict(features, check_memory, on_iteration);
+  auto prediction =
+      predict(fold::InputBatches(raw, fold::input_pipeline_config(config_), seed), check_memory, on_iteration);
   prediction.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return prediction;
 }
@@ -96,48 +96,68 @@ fold::ProblemSize LoadedModel::problem_size(const fold::ProcessedFeatures& featu
   const bool with_templates = features.template_aatype.defined();
   const int64_t n_templ =
       with_templates && config_.model.embeddings_and_evoformer.template_.enabled ? features.template_aatype.size(1) : 0;
+  // All batches live in host memory for the run; a GPU holds one at a time.
   const int64_t bytes = fold::processed_feature_bytes(features);
   return {features.n_res(), rows_used(features.msa_mask), rows_used(features.extra_msa_mask), n_templ,
           run_.device.is_cpu() ? bytes : bytes / std::max<int64_t>(1, features.n_batch())};
+}
+
+fold::ProblemSize LoadedModel::problem_size(int64_t n_res, int64_t n_seq, bool with_templates) const {
+  const auto pipeline = fold::input_pipeline_config(config_);
+  // The input pipeline's cluster centres are the first rows of the shuffled MSA, the extra MSA the next ones.
+  const int64_t n_clust = std::min(n_seq, pipeline.num_msa_clusters());
+  const int64_t n_extra = std::min(n_seq - n_clust, pipeline.max_extra_msa);
+  const int64_t n_templ =
+      with_templates && config_.model.embeddings_and_evoformer.template_.enabled ? pipeline.max_templates : 0;
+  // One iteration's batches (its ensemble members) exist at a time.
+  const int64_t feature_bytes = fold::processed_feature_bytes(pipeline, n_res, with_templates ? 1 : 0) /
+                                pipeline.num_batches() * pipeline.num_ensemble;
+  return {n_res, n_clust, n_extra, n_templ, feature_bytes};
+}
+
+fold::RunOptions LoadedModel::checked_run_options(const fold::ProblemSize& size, bool check_memory) const {
+  const auto run = fold::resolve_chunk_size(config_, size, run_);
+  if (check_memory) fold::check_memory(config_, size, run);
+  return run;
 }
 
 void LoadedModel::check_parameters() const { (void)network(false); }
 
 void LoadedModel::prepare(const fold::RawFeatures& raw, bool check_memory) const {
   // The input pipeline makes template arrays (max_templates of them, padded) when the preset uses them.
-  const auto pipeline = fold::input_pipeline_config(config_);
-  const bool with_templates = pipeline.use_templates && raw.templates.n_templates > 0;
+  const bool with_templates = fold::input_pipeline_config(config_).use_templates && raw.templates.n_templates > 0;
   (void)network(with_templates);
-  if (!check_memory) return;
-  // The input pipeline's cluster centres are the first rows of the shuffled MSA, the extra MSA the next ones.
-  const int64_t n_clust = std::min(raw.n_seq, pipeline.num_msa_clusters());
-  const int64_t n_extra = std::min(raw.n_seq - n_clust, pipeline.max_extra_msa);
-  const int64_t n_templ =
-      with_templates && config_.model.embeddings_and_evoformer.template_.enabled ? pipeline.max_templates : 0;
-  // Every batch of features lives in host memory for the run; a GPU holds one at a time.
-  const int64_t feature_bytes = fold::processed_feature_bytes(pipeline, raw.n_res, raw.templates.n_templates);
-  const fold::ProblemSize size{raw.n_res, n_clust, n_extra, n_templ,
-                               run_.device.is_cpu() ? feature_bytes : feature_bytes / pipeline.num_batches()};
-  fold::check_memory(config_, size, fold::resolve_chunk_size(config_, size, run_));
+  (void)checked_run_options(problem_size(raw.n_res, raw.n_seq, with_templates), check_memory);
 }
 
 void LoadedModel::prepare(const fold::ProcessedFeatures& features, bool check_memory) const {
   (void)network(features.template_aatype.defined());
-  if (check_memory)
-    fold::check_memory(config_, problem_size(features),
-                       fold::resolve_chunk_size(config_, problem_size(features), run_));
+  (void)checked_run_options(problem_size(features), check_memory);
+}
+
+Prediction LoadedModel::predict(const fold::InputBatches& batches, bool check_memory,
+                                const fold::IterationCallback& on_iteration) const {
+  const auto start = std::chrono::steady_clock::now();
+  const auto run =
+      checked_run_options(problem_size(batches.n_res(), batches.msa_rows(), batches.with_templates()), check_memory);
+  if (run.chunk_size != run_.chunk_size) log_info("{}: --chunk-size auto: {}", name_, run.chunk_size);
+  Prediction prediction;
+  prediction.model_name = name_;
+  prediction.outputs = network(batches.with_templates()).predict(batches, run, on_iteration);
+  prediction.aatype = batches.shared().aatype[0].to(at::kLong);
+  prediction.residue_index = batches.shared().residue_index[0].to(at::kLong);
+  prediction.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return prediction;
 }
 
 Prediction LoadedModel::predict(const fold::ProcessedFeatures& features, bool check_memory,
                                 const fold::IterationCallback& on_iteration) const {
   const auto start = std::chrono::steady_clock::now();
-  const bool with_templates = features.template_aatype.defined();
-  const auto run = fold::resolve_chunk_size(config_, problem_size(features), run_);
+  const auto run = checked_run_options(problem_size(features), check_memory);
   if (run.chunk_size != run_.chunk_size) log_info("{}: --chunk-size auto: {}", name_, run.chunk_size);
-  if (check_memory) fold::check_memory(config_, problem_size(features), run);
   Prediction prediction;
   prediction.model_name = name_;
-  prediction.outputs = network(with_templates).predict(features, run, on_iteration);
+  prediction.outputs = network(features.template_aatype.defined()).predict(features, run, on_iteration);
   prediction.aatype = features.aatype[0].to(at::kLong);
   prediction.residue_index = features.residue_index[0].to(at::kLong);
   prediction.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -62,6 +62,9 @@ class LoadedModel {
   // is free. `on_iteration` sees every recycling iteration.
   Prediction predict(const fold::RawFeatures& raw, int64_t seed, bool check_memory = true,
                      const fold::IterationCallback& on_iteration = {}) const;
+  // The same with the input pipeline already set up (its batches are made as the recycles need them).
+  Prediction predict(const fold::InputBatches& batches, bool check_memory = true,
+                     const fold::IterationCallback& on_iteration = {}) const;
   // Already processed features (AlphaFold's dict with the leading recycling axis). Template arrays
   // switch the template embedding on when the preset has one; without them it is off.
   Prediction predict(const fold::ProcessedFeatures& features, bool check_memory = true,
@@ -80,6 +83,12 @@ class LoadedModel {
   const fold::AlphaFoldModel& network(bool with_templates) const;
   // The rows and templates the network sees for `features` (padded MSA rows are dropped).
   fold::ProblemSize problem_size(const fold::ProcessedFeatures& features) const;
+  // The same for an MSA of n_seq rows through this model's input pipeline, which holds one
+  // iteration's batches at a time.
+  fold::ProblemSize problem_size(int64_t n_res, int64_t n_seq, bool with_templates) const;
+  // With `check_memory`, refuses (RuntimeError) what will not fit; the run options with --chunk-size
+  // auto resolved.
+  fold::RunOptions checked_run_options(const fold::ProblemSize& size, bool check_memory) const;
 
   std::string name_;
   fold::ModelConfig config_;

@@ -380,21 +380,21 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
     Timings::Scope process_time(timings, "process_features_" + model);
     // AlphaFold's run_alphafold.py: model i of n samples its MSA clusters and masks with seed i + n * seed.
     const int64_t model_seed = static_cast<int64_t>(index) + static_cast<int64_t>(names.size()) * options.seed;
-    const auto features =
-        inputs.processed
-            ? *inputs.processed
-            : fold::make_model_inputs(*inputs.raw, fold::input_pipeline_config(network.config()), model_seed);
+    // The input pipeline's shared part; each recycle's batch is made when it starts (inside predict).
+    std::optional<fold::InputBatches> batches;
+    if (!inputs.processed) batches.emplace(*inputs.raw, fold::input_pipeline_config(network.config()), model_seed);
     process_time.stop();
     const c10::Device device = options.run.device;
     const int64_t gpu = device.is_cuda() ? (device.has_index() ? device.index() : 0) : -1;
     if (gpu >= 0) kernels::cuda_reset_peak_allocated(gpu);
     Timings::Scope predict_time(timings, "predict_and_compile_" + model);
-    const auto prediction =
-        network.predict(features, options.check_memory, [&](int64_t r, int64_t n, const fold::ModelOutputs& it) {
-          log_info("{}: iteration {}/{} mean pLDDT {:.2f}{}", model, r + 1, n, it.mean_plddt,
-                   it.aligned_error ? fmt::format(" pTM {:.4f}", it.ptm) : "");
-          check_interrupt();  // a safe point: the CLI's Ctrl-C / SIGTERM (data/interrupt.hpp)
-        });
+    const auto report = [&](int64_t r, int64_t n, const fold::ModelOutputs& it) {
+      log_info("{}: iteration {}/{} mean pLDDT {:.2f}{}", model, r + 1, n, it.mean_plddt,
+               it.aligned_error ? fmt::format(" pTM {:.4f}", it.ptm) : "");
+      check_interrupt();  // a safe point: the CLI's Ctrl-C / SIGTERM (data/interrupt.hpp)
+    };
+    const auto prediction = batches ? network.predict(*batches, options.check_memory, report)
+                                    : network.predict(*inputs.processed, options.check_memory, report);
     const double seconds = predict_time.stop();
     const int64_t peak_gpu_bytes = gpu >= 0 ? kernels::cuda_peak_allocated_bytes(gpu) : -1;
     const auto& out = prediction.outputs;
@@ -412,7 +412,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
     write_confidence_json(summary.target_dir / ("confidence_" + model + ".json"), plddt);
     if (out.aligned_error) {
       auto values = to_vector<float>(out.predicted_aligned_error);
-      write_pae_json(summary.target_dir / ("pae_" + model + ".json"), values, features.n_res(),
+      write_pae_json(summary.target_dir / ("pae_" + model + ".json"), values, prediction.aatype.size(0),
                      out.max_predicted_aligned_error);
       pae[model] = {std::move(values), out.max_predicted_aligned_error};
     }

@@ -59,6 +59,30 @@ TEST_CASE("AlphaFoldModel refuses features with fewer batches than the recycles 
                        doctest::Contains("2 batches on the leading axis, but 5 recycles"), kfold::InputError);
 }
 
+TEST_CASE("AlphaFoldModel: batches made per recycle give exactly the outputs of all batches made first") {
+  const kfold::test::ModelCase c("ptm_recycle");
+  const fold::AlphaFoldModel model(c.params->root(), c.config);
+  const auto examples = kfold::test::source_dir() / "data/examples";
+  const auto raw = fold::make_raw_features(kfold::data::read_fasta(examples / "ubiquitin.fasta").front(),
+                                           {kfold::data::read_msa_file(examples / "ubiquitin.a3m")}, {"ubiquitin.a3m"});
+  const auto pipeline = fold::input_pipeline_config(c.config);
+  REQUIRE(pipeline.num_batches() >= 2);
+  const fold::RunOptions options;
+  std::vector<double> lazy_plddt;
+  const auto lazy =
+      model.predict(fold::InputBatches(raw, pipeline, 3), options,
+                    [&](int64_t, int64_t, const fold::ModelOutputs& it) { lazy_plddt.push_back(it.mean_plddt); });
+  std::vector<double> eager_plddt;
+  const auto eager =
+      model.predict(fold::make_model_inputs(raw, pipeline, 3), options,
+                    [&](int64_t, int64_t, const fold::ModelOutputs& it) { eager_plddt.push_back(it.mean_plddt); });
+  CHECK(lazy.num_iterations == pipeline.num_recycle + 1);
+  CHECK(lazy_plddt == eager_plddt);
+  CHECK(at::equal(lazy.structure.final_atom_positions, eager.structure.final_atom_positions));
+  CHECK(at::equal(lazy.pair, eager.pair));
+  CHECK(at::equal(lazy.predicted_aligned_error, eager.predicted_aligned_error));
+}
+
 TEST_CASE("AlphaFoldModel: an iteration is bitwise the same for 1, 2, 3 and 4 threads") {
   // The small model of case ptm_recycle on the whole example (76 residues, its MSA).
   const kfold::test::ModelCase c("ptm_recycle");

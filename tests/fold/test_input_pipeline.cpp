@@ -214,6 +214,41 @@ TEST_CASE("make_model_inputs is reproducible and seeded") {
   CHECK(at::equal(a.msa_feat, d.msa_feat));
 }
 
+TEST_CASE("InputBatches makes any batch alone exactly as make_model_inputs makes it among all") {
+  InputPipelineConfig config;
+  config.max_msa_clusters = 5;
+  config.max_extra_msa = 6;
+  config.num_recycle = 2;
+  const auto all = make_model_inputs(ubiquitin(), config, 77);
+  const InputBatches batches(ubiquitin(), config, 77);
+  REQUIRE(batches.n_batch() == 3);
+  CHECK(batches.n_res() == 76);
+  CHECK(batches.msa_rows() == ubiquitin().n_seq);
+  CHECK_FALSE(batches.with_templates());
+  // Out of order and overlapping: no batch depends on what was asked before.
+  for (const auto& [first, count] : std::vector<std::pair<int64_t, int64_t>>{{2, 1}, {0, 1}, {1, 2}, {0, 3}, {2, 1}}) {
+    const ProcessedFeatures part = batches.batches(first, count);
+    const ProcessedFeatures expected = all.batches(first, count);
+    CHECK(part.named().size() == all.named().size());
+    for (const auto& [name, tensor] : expected.named()) {
+      CAPTURE(name);
+      CAPTURE(first);
+      CHECK(at::equal(tensor, *const_cast<ProcessedFeatures&>(part).field(name)));
+    }
+    CHECK(processed_feature_bytes(part) == processed_feature_bytes(config, 76, 0) / 3 * count);
+  }
+  CHECK(at::equal(batches.shared().aatype[0], all.aatype[0]));
+  CHECK_FALSE(batches.shared().msa_feat.defined());
+  // One batch (no resampling): the op seeds continue after the non-ensembled ones, as in make_model_inputs.
+  config.resample_msa_in_recycling = false;
+  CHECK(at::equal(InputBatches(ubiquitin(), config, 9).batches(0, 1).msa_feat,
+                  make_model_inputs(ubiquitin(), config, 9).msa_feat));
+  CHECK_THROWS_WITH_AS(batches.batches(2, 2), doctest::Contains("batches 2 .. 3 asked for; there are 3"),
+                       kfold::InputError);
+  CHECK_THROWS_AS(batches.batches(-1, 1), kfold::InputError);
+  CHECK_THROWS_AS(all.batches(0, 0), kfold::InputError);
+}
+
 TEST_CASE("make_model_inputs: single sequence, no extra MSA, config errors") {
   RawFeatures single = ubiquitin();
   single.n_seq = 1;
