@@ -15,6 +15,8 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <type_traits>
+#include <utility>
 
 #include "data/error.hpp"
 
@@ -221,13 +223,15 @@ float half_to_float(uint16_t h) {
 
 // One element at `p` (of `dtype`, byte-swapped when `swap`) as T.
 template <typename T>
-T element(const std::byte* p, DType dtype, bool swap) {
+T element(const std::byte* p, DType dtype, bool swap, bool& out_of_range) {
   std::array<std::byte, 8> buf{};
   const auto n = static_cast<size_t>(dtype_size(dtype));
   std::memcpy(buf.data(), p, n);
   if (swap) std::reverse(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
   auto as = [&](auto v) {
     std::memcpy(&v, buf.data(), sizeof(v));
+    if constexpr (std::is_integral_v<T> && std::is_integral_v<decltype(v)>)
+      if (!std::in_range<T>(v)) out_of_range = true;  // an int64 read as int32 must fit, not wrap
     return static_cast<T>(v);
   };
   switch (dtype) {
@@ -389,7 +393,10 @@ NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
       if (a.dtype != DType::other && h.data_offset + a.nbytes() != unpacked)
         fail_input("{}: shape {} of {} needs {} bytes but the member holds {}", where, shape_string(a.shape),
                    dtype_name(a.dtype), a.nbytes(), unpacked - h.data_offset);
-      index_.emplace(a.name, arrays_.size());
+      // numpy keeps the last of two members of one name, a first-wins reader the first: refuse both.
+      if (!index_.emplace(a.name, arrays_.size()).second)
+        fail_input("{}: holds the array '{}' twice (numpy would read the second copy); write the file again",
+                   path_.string(), a.name);
       arrays_.push_back(std::move(a));
     }
   } catch (...) {
@@ -480,10 +487,17 @@ std::vector<T> NpzFile::read(std::string_view name, const std::vector<int64_t>& 
   const int64_t n = a.numel();
   const int64_t size = dtype_size(a.dtype);
   std::vector<T> out(static_cast<size_t>(n));
+  bool out_of_range = false;
+  const auto checked = [&] {
+    if (out_of_range)
+      fail_input("{}: key '{}' holds {} values that do not fit {}; write it with values in that type's range",
+                 path_.string(), a.name, dtype_name(a.dtype), dtype_name(want));
+    return std::move(out);
+  };
   if (!a.fortran_order || a.shape.size() <= 1) {
     for (int64_t i = 0; i < n; ++i)
-      out[static_cast<size_t>(i)] = element<T>(bytes.data() + i * size, a.dtype, a.big_endian);
-    return out;
+      out[static_cast<size_t>(i)] = element<T>(bytes.data() + i * size, a.dtype, a.big_endian, out_of_range);
+    return checked();
   }
   // Fortran order: element (i0, i1, ...) sits at i0 + d0 * (i1 + d1 * (...)); walk C order.
   const auto rank = a.shape.size();
@@ -491,13 +505,13 @@ std::vector<T> NpzFile::read(std::string_view name, const std::vector<int64_t>& 
   for (int64_t c_pos = 0; c_pos < n; ++c_pos) {
     int64_t f_pos = 0;
     for (size_t d = rank; d-- > 0;) f_pos = f_pos * a.shape[d] + index[d];
-    out[static_cast<size_t>(c_pos)] = element<T>(bytes.data() + f_pos * size, a.dtype, a.big_endian);
+    out[static_cast<size_t>(c_pos)] = element<T>(bytes.data() + f_pos * size, a.dtype, a.big_endian, out_of_range);
     for (size_t d = rank; d-- > 0;) {
       if (++index[d] < a.shape[d]) break;
       index[d] = 0;
     }
   }
-  return out;
+  return checked();
 }
 
 template std::vector<float> NpzFile::read<float>(std::string_view, const std::vector<int64_t>&) const;

@@ -60,6 +60,10 @@ class Reader {
     const int64_t least = least_value(path.substr(path.rfind('.') + 1));
     if (value < least)
       fail_input("{}: config key '{}': {} is out of range; it must be at least {}", source_, path, value, least);
+    // No AlphaFold size comes near 2^24; beyond it the memory guard's byte counts could overflow.
+    constexpr int64_t kMost = int64_t{1} << 24;
+    if (value > kMost)
+      fail_input("{}: config key '{}': {} is out of range; it must be at most {}", source_, path, value, kMost);
   }
   void read(const std::string& path, const json& j, double& value) const {
     if (!j.is_number()) wrong_type(path, "a number", j);

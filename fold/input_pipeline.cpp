@@ -416,12 +416,13 @@ struct ArraySpec {
   std::string_view name;
   bool is_int;
   std::vector<int64_t> dims;  // symbols as negative codes below
+  int32_t max_value = -1;     // ints the model indexes with: 0 .. max_value (-1: any int)
 };
 constexpr int64_t B = -1, R = -2, C = -3, E = -4, F = -5, T = -6;
 
 const std::vector<ArraySpec>& array_specs() {
   static const std::vector<ArraySpec> specs = {
-      {"aatype", true, {B, R}},
+      {"aatype", true, {B, R}, rc::restype_num},  // 0..20, 20 = X
       {"residue_index", true, {B, R}},
       {"seq_length", true, {B}},
       {"seq_mask", false, {B, R}},
@@ -431,18 +432,18 @@ const std::vector<ArraySpec>& array_specs() {
       {"msa_mask", false, {B, C, R}},
       {"msa_row_mask", false, {B, C}},
       {"bert_mask", false, {B, C, R}},
-      {"true_msa", true, {B, C, R}},
-      {"extra_msa", true, {B, E, R}},
+      {"true_msa", true, {B, C, R}, kMsaOneHotClasses - 1},
+      {"extra_msa", true, {B, E, R}, kMsaOneHotClasses - 1},
       {"extra_msa_mask", false, {B, E, R}},
       {"extra_msa_row_mask", false, {B, E}},
       {"extra_has_deletion", false, {B, E, R}},
       {"extra_deletion_value", false, {B, E, R}},
       {"atom14_atom_exists", false, {B, R, rc::atom14_num}},
       {"atom37_atom_exists", false, {B, R, rc::atom_type_num}},
-      {"residx_atom14_to_atom37", true, {B, R, rc::atom14_num}},
-      {"residx_atom37_to_atom14", true, {B, R, rc::atom_type_num}},
+      {"residx_atom14_to_atom37", true, {B, R, rc::atom14_num}, rc::atom_type_num - 1},
+      {"residx_atom37_to_atom14", true, {B, R, rc::atom_type_num}, rc::atom14_num - 1},
       {"random_crop_to_size_seed", true, {B, 2}},
-      {"template_aatype", true, {B, T, R}},
+      {"template_aatype", true, {B, T, R}, rc::restype_num + 1},  // 21 = gap
       {"template_all_atom_masks", false, {B, T, R, rc::atom_type_num}},
       {"template_all_atom_positions", false, {B, T, R, rc::atom_type_num, 3}},
       {"template_mask", false, {B, T}},
@@ -478,6 +479,32 @@ void check_shape(const std::filesystem::path& path, const ArraySpec& spec, const
   }
   if (spec.name == "msa_feat" && shape[3] != msa_feat_channels(true) && shape[3] != msa_feat_channels(false))
     fail("msa_feat must have 49 (or 25) channels");
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] == 0) fail(fmt::format("dimension {} is empty (every dimension needs at least one entry)", i));
+}
+
+// Values the model cannot take: indices outside their table, NaN or infinite floats.
+void check_values(const std::filesystem::path& path, const ArraySpec& spec, const at::Tensor& t) {
+  if (spec.is_int && spec.max_value >= 0) {
+    const at::Tensor bad = at::logical_or(t<0, t> spec.max_value).flatten().nonzero();  // [n_bad, 1]
+    if (bad.size(0) > 0) {
+      int64_t flat = bad[0][0].item<int64_t>();
+      const int64_t value = t.flatten()[flat].item<int64_t>();
+      std::vector<int64_t> index(static_cast<size_t>(t.dim()));
+      for (int64_t d = t.dim() - 1; d >= 0; --d) {
+        index[static_cast<size_t>(d)] = flat % t.size(d);
+        flat /= t.size(d);
+      }
+      fail_input(
+          "{}: processed feature '{}' holds {} at index {} ({} values outside 0..{}); make the features again "
+          "with AlphaFold's data pipeline",
+          path.string(), spec.name, value, data::shape_string(index), bad.size(0), spec.max_value);
+    }
+  } else if (!spec.is_int) {
+    if (const int64_t bad = (~at::isfinite(t)).sum().item<int64_t>(); bad > 0)
+      fail_input("{}: processed feature '{}' holds {} NaN or infinite values; make the features again", path.string(),
+                 spec.name, bad);
+  }
 }
 
 at::Tensor tensor_from(const std::vector<int64_t>& shape, const void* data, bool is_int) {
@@ -557,7 +584,10 @@ ProcessedFeatures read_processed_features(const std::filesystem::path& path) {
       }
     }
   }
-  for (const char* required : {"aatype", "residue_index", "seq_mask", "target_feat", "msa_feat", "msa_mask"})
+  for (const ArraySpec& spec : array_specs())
+    if (const at::Tensor* t = out.field(spec.name); t->defined()) check_values(path, spec, *t);
+  for (const char* required : {"aatype", "residue_index", "seq_mask", "target_feat", "msa_feat", "msa_mask",
+                               "extra_msa", "extra_msa_mask", "extra_has_deletion", "extra_deletion_value"})
     if (!out.field(required)->defined())
       fail_input("{}: processed features lack '{}' (AlphaFold's features.np_example_to_features output has it)",
                  path.string(), required);

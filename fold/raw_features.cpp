@@ -2,6 +2,7 @@
 #include "fold/raw_features.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string_view>
 #include <unordered_set>
 
@@ -256,6 +257,16 @@ void check_raw_feature_values(const RawFeatures& f, const std::string& source) {
     if (v < 0 || v > 21) fail_input("{}: 'msa' has value {} outside [0, 21] (HHblits ids)", source, v);
   for (const int32_t v : f.deletion_matrix_int)
     if (v < 0) fail_input("{}: 'deletion_matrix_int' has a negative count {}", source, v);
+  // Template arrays: a NaN coordinate or mask would make every output NaN.
+  const auto check_finite = [&](const std::vector<float>& values, const char* name) {
+    const auto bad = std::count_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); });
+    if (bad > 0)
+      fail_input("{}: '{}' holds {} NaN or infinite values; make the template features again", source, name, bad);
+  };
+  check_finite(f.templates.aatype, "template_aatype");
+  check_finite(f.templates.all_atom_masks, "template_all_atom_masks");
+  check_finite(f.templates.all_atom_positions, "template_all_atom_positions");
+  check_finite(f.templates.sum_probs, "template_sum_probs");
 }
 
 }  // namespace kfold::fold

@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/from_blob.h>
+#include <ATen/ops/isfinite.h>
 #include <ATen/ops/normal.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -113,6 +114,12 @@ at::Tensor ParameterStore::get(std::string_view key, const std::vector<int64_t>&
     tensor = at::empty(shape, at::TensorOptions().dtype(at::kFloat));
     std::memcpy(tensor.data_ptr<float>(), values.data(), values.size() * sizeof(float));
   }
+  // One NaN weight makes every output NaN; a damaged or hand-made file is refused by name instead.
+  if (const int64_t bad = (~at::isfinite(tensor)).sum().item<int64_t>(); bad > 0)
+    fail_input(
+        "{}: parameter '{}' holds {} NaN or infinite values; the file is damaged: fetch it again "
+        "(scripts/download-params)",
+        file, key, bad);
   tensor = tensor.to(options_);
   fetched_.emplace(std::string(key), tensor);
   return tensor;

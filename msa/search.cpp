@@ -60,8 +60,8 @@ void check_queries(const std::vector<data::Sequence>& queries, const std::string
   for (const auto& q : queries) {
     const auto n = static_cast<int64_t>(q.residues.size());
     if (n > kMaxQueryLength)
-      fail_input("{}: query '{}' has {} residues; the search supports at most {} (split it into domains)", source, q.id,
-                 n, kMaxQueryLength);
+      fail_input("{}: query '{}' has {} residues; kfold takes at most {} (split it into domains)", source, q.id, n,
+                 kMaxQueryLength);
     int64_t standard = 0;
     int64_t nucleotide = 0;
     for (const char c : q.residues) {
@@ -72,7 +72,7 @@ void check_queries(const std::vector<data::Sequence>& queries, const std::string
     if (n >= 20 && nucleotide * 10 >= n * 9)
       fail_input(
           "{}: query '{}' looks like a nucleotide sequence ({} of {} residues are A, C, G, T, U or N); "
-          "the search needs protein sequences",
+          "kfold needs protein sequences (translate it first)",
           source, q.id, nucleotide, n);
   }
 }

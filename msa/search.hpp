@@ -74,8 +74,9 @@ struct QueryResult {
   int64_t n_aligned = 0;     // candidates whose E-value passed (before coverage and max_seqs)
 };
 
-// Throws InputError (naming `source`) for an empty query list, a query longer than kMaxQueryLength or
-// one that has no standard amino acid at all (a nucleotide or all-X query is fine only if it has some).
+// Throws InputError (naming `source`) for an empty query list, a query longer than kMaxQueryLength, one
+// without a standard amino acid, or one of 20 residues or more that is 90% A, C, G, T, U or N (a
+// nucleotide sequence): what no kfold command takes as a protein query, searched or not.
 void check_queries(const std::vector<data::Sequence>& queries, const std::string& source);
 
 // Throws InputError for options out of range.

@@ -204,8 +204,9 @@ std::string BatchRunner::predict_key(const std::string& msa_key, const fs::path&
 
 void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, const std::string& key, json& status) {
   const auto start = Clock::now();
-  data::ensure_directory(dir);
   const data::Sequence query{target.id, "", target.sequence};
+  msa::check_queries({query}, target.source);  // a protein of a size kfold takes, searched or not
+  data::ensure_directory(dir);
   data::write_file_atomic(dir / "query.fasta", data::to_fasta({query}));
   std::optional<data::Msa> msa;
   std::string file_name;
@@ -217,7 +218,6 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
     msa = data::read_msa_file(*given);
     file_name = target.id + ".a3m";
   } else if (!options_.db.empty()) {
-    msa::check_queries({query}, target.source);
     if (!db_) db_.emplace(msa::SequenceDb::open(options_.db));
     const auto results = msa::search({query}, *db_, options_.search);
     msa = msa::build_msa(query, results.front(), *db_);

@@ -13,6 +13,7 @@
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
 #include "fold/raw_features.hpp"
+#include "msa/search.hpp"
 #include "pipelines/cli/commands.hpp"
 #include "pipelines/cli/template_options.hpp"
 
@@ -32,6 +33,7 @@ void run_features(const FeaturesOptions& opt) {
   if (queries.size() != 1)
     fail_input("{}: holds {} sequences; kfold features takes exactly one query (split the file)", opt.query,
                queries.size());
+  msa::check_queries(queries, opt.query);                   // a protein of a size kfold takes
   auto templates = template_search_options(opt.templates);  // checked before any work
   templates.threads = opt.threads > 0 ? opt.threads : data::default_threads();
   { const data::AtomicOutput output_check(opt.output); }  // so is the output path

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <span>
 
 #include "data/error.hpp"
@@ -19,6 +20,19 @@ namespace {
 // Rows the model keeps (AlphaFoldModel drops the trailing padded rows of both MSAs).
 int64_t rows_used(const at::Tensor& mask) {
   return mask.defined() ? mask[0].amax(-1).gt(0).sum().item<int64_t>() : int64_t{0};
+}
+
+// NaN or infinite positions or confidences (from finite but absurd weights or features, or an
+// overflow) would be written as files no reader takes: refused before any file is written.
+void check_finite(const std::string& model, const fold::ModelOutputs& out) {
+  const auto finite = [](const at::Tensor& t) { return !t.defined() || at::isfinite(t).all().item<bool>(); };
+  const auto& positions = out.structure.final_atom_positions;
+  if (!finite(positions) || !finite(out.plddt) || !finite(out.predicted_aligned_error) || !std::isfinite(out.ptm))
+    fail_runtime(
+        "{}: the network's outputs hold NaN or infinite values (atom positions, pLDDT, PAE or pTM); no file of "
+        "it was written. The parameters or the features hold absurd values, or the "
+        "trunk overflowed (try --dtype fp32)",
+        model);
 }
 
 at::Tensor cpu(const at::Tensor& t, at::ScalarType type) { return t.detach().to(at::kCPU, type).contiguous(); }
@@ -41,6 +55,17 @@ fold::ModelConfig model_config_for(const ModelSpec& spec) {
     config.model.num_recycle = *spec.recycles;
     config.data.common.num_recycle = *spec.recycles;
   }
+  // With MSA resampling every recycle takes its own batch of features: the input pipeline must make
+  // as many as the network runs (found here, before any file is written, and blamed on the config).
+  const auto& data = config.data.common;
+  if (config.model.resample_msa_in_recycling &&
+      (!data.resample_msa_in_recycling || data.num_recycle < config.model.num_recycle))
+    fail_input(
+        "{}: model.num_recycle is {} (with model.resample_msa_in_recycling) but the input pipeline makes features "
+        "for {} recycles (data.common.num_recycle {}, data.common.resample_msa_in_recycling {}); set both "
+        "num_recycle keys to one value (or use --recycles)",
+        spec.config.empty() ? spec.name : spec.config.string(), config.model.num_recycle,
+        data.resample_msa_in_recycling ? data.num_recycle : 0, data.num_recycle, data.resample_msa_in_recycling);
   return config;
 }
 
@@ -144,6 +169,7 @@ Prediction LoadedModel::predict(const fold::InputBatches& batches, bool check_me
   Prediction prediction;
   prediction.model_name = name_;
   prediction.outputs = network(batches.with_templates()).predict(batches, run, on_iteration);
+  check_finite(name_, prediction.outputs);
   prediction.aatype = batches.shared().aatype[0].to(at::kLong);
   prediction.residue_index = batches.shared().residue_index[0].to(at::kLong);
   prediction.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -158,6 +184,7 @@ Prediction LoadedModel::predict(const fold::ProcessedFeatures& features, bool ch
   Prediction prediction;
   prediction.model_name = name_;
   prediction.outputs = network(features.template_aatype.defined()).predict(features, run, on_iteration);
+  check_finite(name_, prediction.outputs);
   prediction.aatype = features.aatype[0].to(at::kLong);
   prediction.residue_index = features.residue_index[0].to(at::kLong);
   prediction.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

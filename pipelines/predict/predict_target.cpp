@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
@@ -156,24 +157,42 @@ constexpr std::chrono::seconds kPredictLockStaleAfter{600};
 
 }  // namespace
 
+namespace {
+
+// A parameter file given by name (--params FILE or KFOLD_PARAMS=FILE) for `model`. AlphaFold's file
+// names say the model: another model's weights would run under this model's name.
+fs::path checked_params_file(const fs::path& file, const std::string& model, std::string_view given_as) {
+  std::string name = file.filename().string();
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (!name.starts_with("params_") || !name.ends_with(".npz")) return file;
+  const auto file_model = name.substr(7, name.size() - 11);
+  if (file_model.find("multimer") != std::string::npos)
+    fail_input(
+        "{} {}: AlphaFold-Multimer parameters; kfold runs the monomer models: give params_{}.npz (or its "
+        "directory), e.g. from scripts/download-params",
+        given_as, file.string(), model);
+  if (file_model != model)
+    fail_input("{} {}: the parameters of {}, not of {}; give --models {} or that model's file", given_as, file.string(),
+               file_model, model, file_model);
+  return file;
+}
+
+}  // namespace
+
 fs::path find_params(const std::string& model, const PredictOptions& options) {
   const auto file_name = "params_" + model + ".npz";
   std::vector<fs::path> places;
   if (!options.params.empty()) {
-    if (fs::is_regular_file(options.params)) {
-      // AlphaFold's file names say the model: another model's weights would run under this model's name.
-      const auto name = options.params.filename().string();
-      if (name.starts_with("params_") && name.ends_with(".npz") && name != file_name)
-        fail_input("--params {}: the parameters of {}, not of {}; give --models {} or that model's file",
-                   options.params.string(), name.substr(7, name.size() - 11), model, name.substr(7, name.size() - 11));
-      return options.params;
-    }
-    if (options.params.extension() == ".npz" && !fs::exists(options.params))
-      fail_input("--params {}: file not found; check the path (or pass the directory holding params_<model>.npz)",
-                 options.params.string());
+    if (fs::is_regular_file(options.params)) return checked_params_file(options.params, model, "--params");
+    if (!fs::exists(options.params))
+      fail_input("--params {}: {} not found; check the path (a directory holding params_<model>.npz, or one such file)",
+                 options.params.string(), options.params.extension() == ".npz" ? "file" : "directory");
     places.push_back(options.params);
   } else {
-    if (const char* env = std::getenv("KFOLD_PARAMS"); env != nullptr && *env != '\0') places.emplace_back(env);
+    if (const char* env = std::getenv("KFOLD_PARAMS"); env != nullptr && *env != '\0') {
+      if (fs::is_regular_file(env)) return checked_params_file(env, model, "KFOLD_PARAMS");
+      places.emplace_back(env);
+    }
     places.emplace_back("data/params");
   }
   std::string looked;
@@ -211,6 +230,7 @@ TargetInputs read_target_inputs(const PredictOptions& options, const std::functi
         "{}: holds {} sequences; kfold predict takes one chain (monomer models; complexes are not predicted "
         "here). For several targets, each predicted alone: kfold batch",
         options.query.string(), queries.size());
+  msa::check_queries(queries, options.query.string());  // a protein of a size kfold takes, searched or not
   const auto& query = queries.front();
   in.id = checked_target_id(query.id, options.query);
   if (on_id) on_id(in.id);  // before the MSAs are read and searched
@@ -221,7 +241,6 @@ TargetInputs read_target_inputs(const PredictOptions& options, const std::functi
     names.push_back(path.filename().string());
   }
   if (!options.db.empty()) {
-    msa::check_queries(queries, options.query.string());
     const auto db = msa::SequenceDb::open(options.db);
     msa::SearchOptions search = options.search;
     search.threads = 1;
@@ -304,17 +323,29 @@ PredictSummary predict_target(const PredictOptions& options) {
   // other too; a killed run's lock is taken over.
   std::unique_ptr<LockDirectory> locks;
   std::unique_ptr<TargetLock> lock;
-  auto inputs = read_target_inputs(options, [&](const std::string& id) {
-    data::ensure_directory(options.output_dir);
-    locks = std::make_unique<LockDirectory>(options.output_dir / ".locks", kPredictLockStaleAfter);
-    lock = locks->try_lock(id);
-    if (!lock)
-      fail_input("{}: another kfold run is writing it ({}); wait for it to finish, or give another -o",
-                 (options.output_dir / id).string(), locks->holder_text(id));
-    data::remove_temp_files(options.output_dir / id);  // of a killed run; the lock keeps others out
-  });
-  inputs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return predict_target(inputs, options, models);
+  const bool output_existed = fs::exists(options.output_dir);
+  try {
+    auto inputs = read_target_inputs(options, [&](const std::string& id) {
+      data::ensure_directory(options.output_dir);
+      locks = std::make_unique<LockDirectory>(options.output_dir / ".locks", kPredictLockStaleAfter);
+      lock = locks->try_lock(id);
+      if (!lock)
+        fail_input("{}: another kfold run is writing it ({}); wait for it to finish, or give another -o",
+                   (options.output_dir / id).string(), locks->holder_text(id));
+      data::remove_temp_files(options.output_dir / id);  // of a killed run; the lock keeps others out
+    });
+    inputs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return predict_target(inputs, options, models);
+  } catch (...) {
+    // A run that fails before writing anything leaves no trace: its lock, then the lock folder and the
+    // output folder it made if they are empty (fs::remove leaves a folder that is not).
+    lock.reset();
+    locks.reset();
+    std::error_code ignored;
+    fs::remove(options.output_dir / ".locks", ignored);
+    if (!output_existed) fs::remove(options.output_dir, ignored);
+    throw;
+  }
 }
 
 PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& options, ModelSet& models) {

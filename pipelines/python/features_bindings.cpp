@@ -10,6 +10,7 @@
 #include "data/error.hpp"
 #include "data/residue_constants.hpp"
 #include "fold/raw_features.hpp"
+#include "msa/search.hpp"
 #include "pipelines/predict/template_search.hpp"
 #include "pipelines/python/bindings.hpp"
 #include "pipelines/python/numpy_arrays.hpp"
@@ -198,6 +199,7 @@ void bind_features(py::module_& m) {
       "make_raw_features",
       [](const data::Sequence& query, const std::vector<data::Msa>& msas, const std::vector<std::string>& sources,
          const CancelToken& token) {
+        msa::check_queries({query}, "make_raw_features");  // a protein of a size kfold takes
         return fold::make_raw_features(query, msas, sources, [&token] { token.throw_if_cancelled(); });
       },
       py::arg("query"), py::arg("msas"), py::arg("msa_sources"), py::arg("cancel"), Release(),

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <vector>
 
 #include "data/error.hpp"
@@ -304,6 +305,42 @@ TEST_CASE("processed features: HDF5 round trip, reading the reference .npz, shap
                        kfold::InputError);
   std::ofstream(dir / "junk.h5") << "not a file";
   CHECK_THROWS_AS(read_processed_features(dir / "junk.h5"), kfold::InputError);
+
+  // Values the model would index out of its tables with, or that make every output NaN, are named.
+  const auto refused = [&](const char* file, ProcessedFeatures broken) {
+    write_processed_features(dir / file, broken);
+    std::string message;
+    try {
+      (void)read_processed_features(dir / file);
+    } catch (const kfold::InputError& e) {
+      message = e.what();
+    }
+    return message;
+  };
+  ProcessedFeatures bad = f;
+  bad.aatype = f.aatype.clone();
+  bad.aatype[1][5] = 25;
+  CHECK(refused("aatype.h5", bad).find("'aatype' holds 25 at index [1, 5] (1 values outside 0..20)") !=
+        std::string::npos);
+  bad = f;
+  bad.extra_msa = f.extra_msa.clone();
+  bad.extra_msa[0][0][0] = -5;
+  CHECK(refused("extra.h5", bad).find("'extra_msa' holds -5 at index [0, 0, 0]") != std::string::npos);
+  bad = f;
+  bad.msa_feat = f.msa_feat.clone();
+  bad.msa_feat[0][1][2][3] = std::numeric_limits<float>::quiet_NaN();
+  bad.msa_feat[1][1][2][3] = std::numeric_limits<float>::infinity();
+  CHECK(refused("nan.h5", bad).find("'msa_feat' holds 2 NaN or infinite values") != std::string::npos);
+  bad = f;
+  bad.extra_msa = at::Tensor();  // the extra MSA stack reads it
+  CHECK(refused("no_extra.h5", bad).find("lack 'extra_msa'") != std::string::npos);
+  bad = f;
+  bad.msa_feat = f.msa_feat.slice(1, 0, 0).contiguous();  // no cluster rows
+  bad.msa_mask = f.msa_mask.slice(1, 0, 0).contiguous();
+  bad.msa_row_mask = f.msa_row_mask.slice(1, 0, 0).contiguous();
+  bad.bert_mask = f.bert_mask.slice(1, 0, 0).contiguous();
+  bad.true_msa = f.true_msa.slice(1, 0, 0).contiguous();
+  CHECK(refused("empty.h5", bad).find("dimension 1 is empty") != std::string::npos);
 }
 
 TEST_CASE("reference sweep: every .npz in $KFOLD_INPUT_PIPELINE_SWEEP (skipped when unset)") {

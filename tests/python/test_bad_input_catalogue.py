@@ -18,11 +18,14 @@ cannot be a directory, a full disk simulated with a file-size limit) and checks:
 Cases that other tests check in more detail (test_cli_basics, test_features, test_msa_search,
 test_predict, test_agent, test_batch) are listed here too: this is the one place listing them all.
 """
+import io
 import json
 import re
 import resource
 import shlex
 import subprocess
+import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -101,6 +104,27 @@ def features_without(name, key, wrong_shape=None):
     return make
 
 
+def features_with(name, key, change):
+    """The fixture's processed features as .npz with `change(array)` applied to `key`."""
+    def make(tmp):
+        with np.load(FX / "ptm_recycle_features.npz") as z:
+            arrays = {k: z[k] for k in z.files}
+        arrays[key] = change(arrays[key])
+        np.savez(tmp / name, **arrays)
+    return make
+
+
+def npz_with_a_duplicate_member(tmp):
+    """Two members of one name: numpy reads the second, a first-wins reader the first."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile's "Duplicate name"
+        with zipfile.ZipFile(tmp / "dup.npz", "w") as z:
+            for values in (np.zeros(3, np.float32), np.ones(2, np.float32)):
+                buffer = io.BytesIO()
+                np.save(buffer, values)
+                z.writestr("w.npy", buffer.getvalue())
+
+
 def campaign(name, change=None, raw=None):
     """The shipped campaign (its alignment and results copied beside it), changed by `change`."""
     def make(tmp):
@@ -139,6 +163,8 @@ FILE = text("afile", "a file where a directory should be\n")
 LETTERS = text("letters.fasta", ">q\nMKV#LQ\n")
 LENGTH0 = text("len0.fasta", ">q\n")
 TOO_LONG = text("long.fasta", ">big\n" + "A" * (MAX_QUERY + 1) + "\n")
+LONGEST = text("longest.fasta", ">big\n" + "M" * MAX_QUERY + "\n")
+DNA = text("dna.fasta", ">chr\nACGTTGCAACGTGGCTAGCTAGCTAGCATCGATCGATCGATCG\n")
 EMPTY = text("empty.fasta", "")
 CSV = "id,sequence\n"
 
@@ -212,6 +238,8 @@ CASES = [
          r"letters\.fasta:2:4: invalid character '#'"),
     Case("features/query-length-0", "features {tmp}/len0.fasta -o {tmp}/out.h5", LENGTH0, 2,
          r"len0\.fasta:1: .*no residues"),
+    Case("features/query-nucleotide", "features {tmp}/dna.fasta -o {tmp}/out.h5", DNA, 2,
+         r"dna\.fasta: query 'chr' looks like a nucleotide sequence"),
     Case("features/msa-missing", "features {ex}/ubiquitin.fasta --msa {tmp}/missing.a3m -o {tmp}/out.h5", None, 2,
          r"missing\.a3m: file not found"),
     Case("features/msa-directory", "features {ex}/ubiquitin.fasta --msa {tmp}/adir -o {tmp}/out.h5",
@@ -249,11 +277,13 @@ CASES = [
          r"letters\.fasta:2:4: invalid character '#'"),
     Case("predict/query-length-0", "predict {tmp}/len0.fasta {small} -o {tmp}/out", LENGTH0, 2,
          r"len0\.fasta:1: .*no residues"),
-    # No length limit of its own: the memory guard refuses (exit 1) before any file is written.
-    Case("predict/query-too-long", "predict {tmp}/long.fasta {small} -o {tmp}/out", TOO_LONG, 1,
-         rf"memory: n_res {MAX_QUERY + 1} .* no chunk size fits"),
-    Case("predict/query-too-long-for-search", "predict {tmp}/long.fasta --db {ex}/ubiquitin_db.fasta {small} "
-         "-o {tmp}/out", TOO_LONG, 2, rf"long\.fasta.*{MAX_QUERY + 1}.*{MAX_QUERY}"),
+    # The longest query kfold takes: the memory guard refuses it (exit 1) before any file is written.
+    Case("predict/query-too-big-for-memory", "predict {tmp}/longest.fasta {small} -o {tmp}/out", LONGEST, 1,
+         rf"memory: n_res {MAX_QUERY} .* no chunk size fits"),
+    Case("predict/query-too-long", "predict {tmp}/long.fasta {small} -o {tmp}/out", TOO_LONG, 2,
+         rf"long\.fasta: query 'big' has {MAX_QUERY + 1} residues; kfold takes at most {MAX_QUERY}"),
+    Case("predict/query-nucleotide", "predict {tmp}/dna.fasta {small} -o {tmp}/out", DNA, 2,
+         r"dna\.fasta: query 'chr' looks like a nucleotide sequence .*\(translate it first\)"),
     Case("predict/search-option-without-db", "predict {ex}/ubiquitin.fasta --msa {ex}/ubiquitin.a3m -e 1e-5 {small} "
          "-o {tmp}/out", None, 2, r"--evalue is an option of the MSA search: it needs --db"),
     Case("predict/search-evalue-zero", "predict {ex}/ubiquitin.fasta --db {ex}/ubiquitin_db.fasta -e 0 {small} "
@@ -297,6 +327,15 @@ CASES = [
     Case("predict/features-npz-wrong-shape", "predict --features {tmp}/features.npz {small} -o {tmp}/out",
          features_without("features.npz", "target_feat", wrong_shape=(3, 40, 5)), 2,
          r"features\.npz: processed feature 'target_feat' has shape \[3, 40, 5\]"),
+    Case("predict/features-aatype-out-of-range", "predict --features {tmp}/features.npz {small} -o {tmp}/out",
+         features_with("features.npz", "aatype", lambda a: np.where(np.arange(a.shape[-1]) == 3, 25, a)), 2,
+         r"features\.npz: processed feature 'aatype' holds 25 at index \[0, 3\] \(\d+ values outside 0\.\.20\)"),
+    Case("predict/features-int64-past-int32", "predict --features {tmp}/features.npz {small} -o {tmp}/out",
+         features_with("features.npz", "aatype", lambda a: a.astype(np.int64) + (1 << 32)), 2,
+         r"features\.npz: key 'aatype' holds int64 values that do not fit int32"),
+    Case("predict/features-nan", "predict --features {tmp}/features.npz {small} -o {tmp}/out",
+         features_with("features.npz", "msa_feat", lambda a: np.where(a > 0.5, np.nan, a).astype(a.dtype)), 2,
+         r"features\.npz: processed feature 'msa_feat' holds \d+ NaN or infinite values"),
     Case("predict/features-h5-missing-dataset", "predict --features {tmp}/features.h5 {small} -o {tmp}/out",
          features_without("features.h5", "msa_feat"), 2, r"features\.h5: processed features lack 'msa_feat'"),
     Case("predict/features-truncated-h5", "predict --features {tmp}/features.h5 {small} -o {tmp}/out",
@@ -393,6 +432,8 @@ CASES = [
     Case("inspect/missing", "inspect {tmp}/missing.h5", None, 2, r"missing\.h5: file not found"),
     Case("inspect/directory", "inspect {tmp}/adir", directory("adir"), 2, r"adir: is a directory"),
     Case("inspect/empty", "inspect {tmp}/empty.h5", text("empty.h5", ""), 2, r"empty\.h5: not a file kfold can"),
+    Case("inspect/npz-duplicate-member", "inspect {tmp}/dup.npz", npz_with_a_duplicate_member, 2,
+         r"dup\.npz: holds the array 'w' twice \(numpy would read the second copy\)"),
     Case("inspect/truncated-npz", "inspect {tmp}/params.npz",
          truncated("params.npz", FX / "ptm_recycle_params.npz"), 2, r"params\.npz: not an \.npz file .*truncated"),
     Case("inspect/truncated-h5", "inspect {tmp}/cut.h5", binary("cut.h5", b"\x89HDF\r\n\x1a\n" + bytes(40)), 2,

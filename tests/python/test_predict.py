@@ -10,6 +10,7 @@
 - Bad input: exit code 2, one message naming the problem, no output left behind.
 """
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -310,7 +311,7 @@ def test_bad_input_is_refused_before_any_output(kfold, tmp_path, args, message):
                 cwd=tmp_path)
     assert run.returncode == 2, run.stderr
     assert message in run.stderr
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.pdb"))
+    assert not (tmp_path / "out").exists()  # not even an empty folder or its .locks
 
 
 def test_another_models_parameter_file_is_refused(kfold, tmp_path):
@@ -319,6 +320,71 @@ def test_another_models_parameter_file_is_refused(kfold, tmp_path):
     run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--params", tmp_path / "params_model_1_ptm.npz", "--models",
                 "model_4_ptm", *SMALL, "-o", tmp_path / "out")
     assert run.returncode == 2 and "the parameters of model_1_ptm, not of model_4_ptm" in run.stderr, run.stderr
+
+
+@pytest.mark.parametrize("file_name, message", [
+    ("PARAMS_MODEL_1_PTM.NPZ", "the parameters of model_1_ptm, not of model_4_ptm"),  # names are case-blind
+    ("params_model_1_multimer_v3.npz", "AlphaFold-Multimer parameters; kfold runs the monomer models"),
+])
+def test_a_parameter_file_named_for_another_model_is_refused(kfold, tmp_path, file_name, message):
+    shutil.copy(FIXTURES / "ptm_recycle_params.npz", tmp_path / file_name)
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--params", tmp_path / file_name, "--models", "model_4_ptm",
+                *SMALL, "-o", tmp_path / "out")
+    assert run.returncode == 2 and message in run.stderr, run.stderr
+
+
+def test_kfold_params_may_name_one_file_and_a_missing_params_directory_is_named(build_dir, kfold, tmp_path):
+    shutil.copy(FIXTURES / "ptm_recycle_params.npz", tmp_path / "params_model_1_ptm.npz")
+    env = dict(os.environ, KFOLD_PARAMS=str(tmp_path / "params_model_1_ptm.npz"))
+    run = subprocess.run([str(build_dir / "bin" / "kfold"), "predict", str(EXAMPLES / "ubiquitin.fasta"), "--models",
+                          "model_3_ptm", *map(str, SMALL), "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 2, run.stderr
+    assert "KFOLD_PARAMS " + str(tmp_path / "params_model_1_ptm.npz") + ": the parameters of model_1_ptm" in run.stderr
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--params", tmp_path / "no_such_dir", *SMALL, "-o",
+                tmp_path / "out")
+    assert run.returncode == 2 and "no_such_dir: directory not found" in run.stderr, run.stderr
+
+
+def test_a_config_whose_input_pipeline_makes_too_few_recycles_is_refused_before_any_file(kfold, tmp_path):
+    config = json.loads((EXAMPLES / "small_model.json").read_text())
+    config["data"]["common"]["num_recycle"] = 0  # the model keeps 1: it would need 2 batches
+    (tmp_path / "mismatch.json").write_text(json.dumps(config))
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--models", "model_1_ptm", "--config",
+                tmp_path / "mismatch.json", "-o", tmp_path / "out")
+    assert run.returncode == 2, run.stderr
+    assert "mismatch.json: model.num_recycle is 1" in run.stderr and "data.common.num_recycle 0" in run.stderr
+    assert not (tmp_path / "out").exists()
+    # Sizes past 2^24 are refused as the config is read (the memory guard's byte counts would overflow).
+    config["data"]["common"]["num_recycle"] = 1
+    config["data"]["eval"]["max_msa_clusters"] = 1 << 25
+    (tmp_path / "huge.json").write_text(json.dumps(config))
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--config", tmp_path / "huge.json",
+                "-o", tmp_path / "out")
+    assert run.returncode == 2 and "it must be at most 16777216" in run.stderr, run.stderr
+
+
+def test_a_nan_parameter_is_named_and_nothing_is_written(kfold, tmp_path):
+    with np.load(FIXTURES / "ptm_recycle_params.npz") as params:
+        arrays = dict(params)
+    key = next(k for k in arrays if k.endswith("preprocess_1d//weights"))
+    arrays[key] = arrays[key].copy()
+    arrays[key][0, 0] = np.nan
+    np.savez(tmp_path / "params_model_1_ptm.npz", **arrays)
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--params", tmp_path / "params_model_1_ptm.npz",
+                "--models", "model_1_ptm", "--config", FIXTURES / "ptm_recycle_config.json", "-o", tmp_path / "out")
+    assert run.returncode == 2, run.stderr
+    assert f"parameter '{key}' holds 1 NaN or infinite values" in run.stderr
+    assert not (tmp_path / "out").exists()
+    # Finite but absurd weights: the outputs overflow to NaN, which no result file gets.
+    arrays[key][:] = 1e30
+    np.savez(tmp_path / "params_model_1_ptm.npz", **arrays)
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--params", tmp_path / "params_model_1_ptm.npz",
+                "--models", "model_1_ptm", "--config", FIXTURES / "ptm_recycle_config.json", "-o", tmp_path / "out")
+    assert run.returncode == 1, run.stderr
+    assert "model_1_ptm: the network's outputs hold NaN or infinite values" in run.stderr
+    written = {p.name for p in (tmp_path / "out" / "ubiquitin").iterdir()}
+    assert "features.h5" in written and not any(name.startswith(("result_", "unrelaxed_")) for name in written)
 
 
 def test_msas_of_one_name_are_all_kept_and_a_rerun_from_features_keeps_them(kfold, tmp_path):

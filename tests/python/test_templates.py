@@ -149,7 +149,7 @@ def test_python_template_arguments_are_checked(kfold_module, inputs):
     with pytest.raises(TypeError, match="max_template_date: expected 'YYYY-MM-DD' or a datetime.date"):
         kf.templates(inputs["fasta"], inputs["db"], MMCIF, max_template_date=19990426)
     # Templates belong to the sequence they were searched for, not to any of the same length.
-    other = "A" * len(inputs["query"])
+    other = "M" * len(inputs["query"])
     assert dated.query == inputs["query"]
     with pytest.raises(kf.InputError, match="templates: searched for another sequence"):
         kf.features(other, templates=dated)
