@@ -40,6 +40,7 @@ class StockholmParser {
       const size_t start = skip(line, 0, true);
       if (start == line.size() || line[start] == '#') continue;
       if (line.substr(start).starts_with("//")) {
+        terminated_ = true;
         // The alignment ends here; a second one after it (files concatenated) is not read, and said so.
         while (reader_.next(line))
           if (skip(line, 0, true) != line.size()) {
@@ -56,6 +57,9 @@ class StockholmParser {
     if (rows_.empty()) fail_input("{}: no sequences in the Stockholm alignment", reader_.source());
     return std::move(rows_);
   }
+
+  // Whether the alignment ended with '//' (Stockholm's last line; a file without it may be cut short).
+  bool terminated() const { return terminated_; }
 
  private:
   void read_header() {
@@ -97,6 +101,7 @@ class StockholmParser {
   LineReader& reader_;
   std::vector<RawRow> rows_;
   std::unordered_map<std::string, int64_t> index_;  // name → position in rows_
+  bool terminated_ = false;
 };
 
 // Appends one row to `msa`: the query's columns, the deletions before each and the dropped residues.
@@ -122,7 +127,8 @@ void add_aligned_row(Msa& msa, const RawRow& row, const std::vector<bool>& keep)
   msa.insertions.push_back(std::move(inserted));
 }
 
-Msa to_msa(const std::vector<RawRow>& rows, const std::string& source) {
+// `hint` ends a row-length error (what may explain it).
+Msa to_msa(const std::vector<RawRow>& rows, const std::string& source, std::string_view hint) {
   const RawRow& query = rows.front();
   std::vector<bool> keep(query.columns.size());
   bool any_kept = false;
@@ -135,8 +141,8 @@ Msa to_msa(const std::vector<RawRow>& rows, const std::string& source) {
   Msa msa;
   for (const RawRow& row : rows) {
     if (row.columns.size() != query.columns.size())
-      fail_input("{}:{}: Stockholm row '{}' has {} columns, the query '{}' has {}", source, row.first_line, row.name,
-                 row.columns.size(), query.name, query.columns.size());
+      fail_input("{}:{}: Stockholm row '{}' has {} columns, the query '{}' has {}{}", source, row.first_line, row.name,
+                 row.columns.size(), query.name, query.columns.size(), hint);
     add_aligned_row(msa, row, keep);
   }
   return msa;
@@ -144,7 +150,14 @@ Msa to_msa(const std::vector<RawRow>& rows, const std::string& source) {
 
 }  // namespace
 
-Msa parse_stockholm(LineReader& reader) { return to_msa(StockholmParser(reader).read_rows(), reader.source()); }
+Msa parse_stockholm(LineReader& reader) {
+  StockholmParser parser(reader);
+  const auto rows = parser.read_rows();
+  if (parser.terminated()) return to_msa(rows, reader.source(), "");
+  log_warn("{}: the Stockholm alignment does not end with '//': the file may be cut short (read as it is)",
+           reader.source());
+  return to_msa(rows, reader.source(), " (the file does not end with '//': cut short?)");
+}
 
 Msa read_stockholm(const std::filesystem::path& path) {
   LineReader reader(path);

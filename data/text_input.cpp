@@ -169,6 +169,29 @@ bool LineReader::fill() {
   return produced > 0;
 }
 
+namespace {
+
+// What a binary line most likely is, and what to do with it ("" when unknown).
+std::string binary_hint(int64_t line_number, std::string_view line) {
+  if (line_number == 1) {
+    if (line.starts_with("\xFF\xFE") || line.starts_with("\xFE\xFF"))
+      return ": UTF-16 text; convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8 IN > OUT";
+    if (line.starts_with("\xFD"
+                         "7zXZ"))
+      return ": xz-compressed; decompress it first (xz -d; gzip is read as it is)";
+    if (line.starts_with("BZh")) return ": bzip2-compressed; decompress it first (bunzip2; gzip is read as it is)";
+    if (line.starts_with("\x28\xB5\x2F\xFD"))
+      return ": zstd-compressed; decompress it first (zstd -d; gzip is read as it is)";
+    if (line.starts_with("PK\x03\x04")) return ": a zip archive; unzip it first";
+  }
+  if (line_number > 1 && line.find('\0') != std::string_view::npos)
+    return ": a NUL byte after text lines (if this is an A3M of ColabFold's MSA server, it joins the A3Ms of "
+           "several queries with NUL bytes: split the file at them)";
+  return "";
+}
+
+}  // namespace
+
 bool LineReader::next(std::string_view& line) {
   size_t end;
   while ((end = buffer_.find('\n', pos_)) == std::string::npos) {
@@ -189,7 +212,7 @@ bool LineReader::next(std::string_view& line) {
           "carriage return inside the line (old Mac line endings?); convert the file to Unix line endings, "
           "e.g. tr '\\r' '\\n' < IN > OUT");
     if (u == 0 || (u < 0x20 && c != '\t' && c != '\f' && c != '\v'))
-      fail(fmt::format("binary data (byte 0x{:02x}); expected a text file", u));
+      fail(fmt::format("binary data (byte 0x{:02x}); expected a text file{}", u, binary_hint(line_number_, line_)));
   }
   line = line_;
   return true;

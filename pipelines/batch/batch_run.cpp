@@ -498,7 +498,8 @@ void BatchRunner::write_summary(bool force) {
         reason.begin(), reason.end(), [](char c) { return c == '\t' || c == '\n'; }, ' ');
     const std::string best = status.contains("predict") ? status["predict"].value("best_model", "") : "";
     std::string row = fmt::format(
-        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", target.id, target.sequence.size(),
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", target.id,
+        target.sequence.empty() ? std::string() : std::to_string(target.sequence.size()),  // unreadable: no length
         number(status, "msa", "depth", "{:.0f}"), number(status, "msa", "neff", "{:.1f}"), best,
         number(status, "predict", "mean_plddt", "{:.2f}"), number(status, "predict", "ptm", "{:.4f}"), state, reason,
         number(status, "msa", "seconds", "{:.1f}"), number(status, "predict", "seconds", "{:.1f}"),

@@ -26,24 +26,31 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-// Appends the residues of `text` to `target`, uppercased, without whitespace; a bad character (or a
-// '*' before the end) becomes the target's problem instead of an error, so the batch goes on.
-void append_residues(std::string_view text, const std::string& where, BatchTarget& target) {
-  for (const char c : text) {
+// Appends the residues of `text` (from column first_column + 1 of line `where` on) to `target`, uppercased,
+// without whitespace; a bad character (or a '*' before the end) becomes the target's problem instead of
+// an error, so the batch goes on.
+void append_residues(std::string_view text, const std::string& where, size_t first_column, BatchTarget& target) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const size_t column = first_column + i + 1;
     if (data::is_space(c)) continue;
     if (!target.problem.empty()) return;
-    if (data::is_ascii_letter(c) && (target.sequence.empty() || target.sequence.back() != '*')) {
-      target.sequence += data::to_ascii_upper(c);
-    } else if (c == '*' && (target.sequence.empty() || target.sequence.back() != '*')) {
-      target.sequence += c;  // allowed only at the very end; checked in finish()
+    if (!target.sequence.empty() && target.sequence.back() == '*') {
+      target.problem =
+          fmt::format("{}:{}: {} follows a '*' (a stop codon); '*' is allowed only at the end of the sequence", where,
+                      column, data::char_for_message(c));
+    } else if (data::is_ascii_letter(c) || c == '*') {
+      target.sequence += data::to_ascii_upper(c);  // a '*' stays only at the very end: checked in finish()
     } else {
-      target.problem = fmt::format("{}: {} is not an amino-acid letter (use the 20 standard letters or X)", where,
-                                   data::char_for_message(c));
+      target.problem =
+          fmt::format("{}:{}: {} is not an amino-acid letter (letters A-Z, X for unknown, '*' only at the end)", where,
+                      column, data::char_for_message(c));
     }
   }
 }
 
 void finish(BatchTarget& target) {
+  if (!target.problem.empty()) target.sequence.clear();  // a partial sequence would be reported as the target's
   if (!target.sequence.empty() && target.sequence.back() == '*') target.sequence.pop_back();
   if (target.problem.empty() && target.sequence.empty()) target.problem = target.source + ": no residues";
 }
@@ -63,7 +70,7 @@ std::vector<BatchTarget> read_fasta_records(const fs::path& path) {
       targets.push_back({std::string(id), "", where, ""});
     } else if (!trim(line).empty()) {
       if (targets.empty()) reader.fail("residues before the first '>' header (is this a FASTA file?)");
-      append_residues(line, where, targets.back());
+      append_residues(line, where, 0, targets.back());
     }
   }
   if (!targets.empty()) finish(targets.back());
@@ -120,7 +127,7 @@ std::vector<BatchTarget> read_csv(const fs::path& path) {
     const std::string where = fmt::format("{}:{}", reader.source(), reader.line_number());
     if (id.empty()) reader.fail("empty id (every row needs 'id,sequence')");
     BatchTarget target{std::string(id), "", where, ""};
-    append_residues(sequence, where, target);
+    append_residues(sequence, where, static_cast<size_t>(sequence.data() - line.data()), target);
     finish(target);
     targets.push_back(std::move(target));
   }

@@ -124,3 +124,14 @@ TEST_CASE("stockholm: errors name the file, line and row") {
   REQUIRE(warnings.size() == 1);
   CHECK(warnings[0].find("two.sto:5: content after the alignment's end ('//') is not read") != std::string::npos);
 }
+
+TEST_CASE("stockholm: a file without its closing '//' is read, warned about, and blamed in a length error") {
+  kfold::test::CapturedWarnings captured;
+  CHECK(parse_stockholm_string("# STOCKHOLM 1.0\nq MKV\nh MKI\n", "open.sto").sequences.size() == 2);
+  REQUIRE(captured.lines.size() == 1);
+  CHECK(captured.lines[0].find("open.sto: the Stockholm alignment does not end with '//'") != std::string::npos);
+  CHECK_THROWS_WITH_AS(parse_stockholm_string("# STOCKHOLM 1.0\nq MKVW\nh MK", "cut.sto"),
+                       doctest::Contains("row 'h' has 2 columns, the query 'q' has 4 (the file does not end with "
+                                         "'//': cut short?)"),
+                       InputError);
+}

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/atomic_output.hpp"
@@ -77,6 +78,35 @@ TEST_CASE("LineReader: missing file, directory and binary input are clear InputE
   std::string_view line;
   CHECK(reader.next(line));
   CHECK_THROWS_WITH_AS(reader.next(line), doctest::Contains("binary.bin:2: binary data"), InputError);
+}
+
+TEST_CASE("LineReader: UTF-16, xz, bzip2, zip and NUL-joined A3Ms are named with the fix") {
+  kfold::test::ScratchDir dir("text_input_binary_kinds");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {std::string("\xFF\xFE>\0q\0\n\0", 8), "UTF-16 text; convert it to UTF-8"},
+      {std::string("\xFD"
+                   "7zXZ\0\0\x04",
+                   8),
+       "xz-compressed; decompress it first"},
+      {std::string("BZh91AY&SY\0\x01", 12), "bzip2-compressed"},
+      {std::string("PK\x03\x04\x14\0\0\0", 8), "a zip archive; unzip it first"},
+      {std::string(">q1\nACDEF\n\0>q2\nMKV\n", 19), "ColabFold's MSA server, it joins the A3Ms"},
+  };
+  for (const auto& [bytes, hint] : cases) {
+    CAPTURE(hint);
+    write_bytes(dir / "in.a3m", bytes);
+    LineReader reader(dir / "in.a3m");
+    std::string_view line;
+    std::string message;
+    try {
+      while (reader.next(line)) {
+      }
+    } catch (const InputError& e) {
+      message = e.what();
+    }
+    CHECK(message.find("binary data") != std::string::npos);
+    CHECK(message.find(hint) != std::string::npos);
+  }
 }
 
 TEST_CASE("LineReader: a corrupt gzip stream is an InputError, not a crash") {

@@ -167,15 +167,18 @@ def test_a_damaged_msa_is_recomputed_never_trusted(kfold, full_run, tmp_path):
 
 def test_bad_targets_are_recorded_and_the_rest_finish(kfold, tmp_path):
     targets = tmp_path / "targets.csv"
-    targets.write_text("id,sequence\ngood,MKTAYIAKQR\nbad_letters,MKT1AY\ntoo_long,MKTAYIAKQRQISFVKSHFSRQ\n")
+    targets.write_text("id,sequence\ngood,MKTAYIAKQR\nbad_letters,MKT1AY\ntoo_long,MKTAYIAKQRQISFVKSHFSRQ\n"
+                       "inner_stop,MKT*AY\n")
     out = tmp_path / "out"
     run = kfold("batch", targets, *MODEL, "--max-length", "20", "-o", out)
     assert run.returncode == 3, run.stderr
-    assert "2 of 3 targets failed" in run.stderr
+    assert "3 of 4 targets failed" in run.stderr
     rows = summary(out)
     assert rows["good"]["status"] == "done"
     assert rows["bad_letters"]["status"] == "failed"
-    assert "targets.csv:3: '1' is not an amino-acid letter" in rows["bad_letters"]["reason"]
+    assert "targets.csv:3:16: '1' is not an amino-acid letter" in rows["bad_letters"]["reason"]
+    assert rows["bad_letters"]["length"] == ""  # not the letters before the bad one
+    assert "targets.csv:5:16: 'A' follows a '*' (a stop codon)" in rows["inner_stop"]["reason"]
     assert rows["too_long"]["status"] == "failed"
     assert "22 residues, longer than --max-length 20" in rows["too_long"]["reason"]
     assert rows["too_long"]["failure_kind"] == rows["bad_letters"]["failure_kind"] == "input"
