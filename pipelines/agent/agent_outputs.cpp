@@ -9,6 +9,7 @@
 #include <string_view>
 #include <utility>
 
+#include "pipelines/agent/binding_terms.hpp"
 #include "pipelines/version.hpp"
 
 namespace kfold::pipelines::agent {
@@ -142,11 +143,12 @@ std::vector<std::string> row_decisions(const ScoreTable& table, const Plate& pla
 std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
   std::string out = "id\tmutations\toperator\tn_mutations\tsite_independent\tpotts\tresidue_term";
   for (const auto& [term, weight] : campaign.objective) out += "\t" + term;
-  out += "\ttotal\tsd\tsurrogate_mean\tsurrogate_sd\tacquisition\tflags\thard_filtered\tmeasured";
+  out +=
+      "\ttotal\tsd\tsurrogate_mean\tsurrogate_sd\tsurrogate_ensemble_sd\tacquisition\tflags\thard_filtered\tmeasured";
   // structure terms: NA unless predicted
   out +=
-      "\tdelta_plddt_site\tca_drmsd\tdelta_ptm\tburial_site\tlost_contacts\tnew_clashes\tnew_violations"
-      "\tstructure_adjustment\trationale\n";
+      "\tdelta_plddt_site\tca_drmsd\tdelta_ptm\tburial_site\tlost_contacts\tgained_contacts\tnew_clashes"
+      "\tnew_violations\tstructure_confidence\tstructure_adjustment\trationale\n";
   for (const ScoredVariant& r : table.rows) {
     const Hypothesis& h = *r.hypothesis;
     out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}", h.id, format_variant(h.variant), operator_label(h),
@@ -158,14 +160,16 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
                      : binding                                  ? num(-r.structure->delta_interface_pae)
                                                                 : std::string("NA"));
     }
-    out += fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}", num(r.total), num(r.sd), num(r.surrogate_mean),
-                       num(r.surrogate_sd), num(r.acquisition), format_flags(r.flags), has_hard_flag(r.flags) ? 1 : 0,
-                       r.measured ? num(r.measured->value) : "NA");
-    out += r.structure ? fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}", num(r.structure->delta_plddt_site),
-                                     num(r.structure->ca_drmsd), num(r.structure->delta_ptm),
-                                     num(r.structure->burial_site), r.structure->lost_contacts,
-                                     r.structure->new_clashes, r.structure->new_violations, num(r.structure_adjustment))
-                       : std::string("\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA");
+    out += fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}", num(r.total), num(r.sd), num(r.surrogate_mean),
+                       num(r.surrogate_sd), num(r.surrogate_ensemble_sd), num(r.acquisition), format_flags(r.flags),
+                       has_hard_flag(r.flags) ? 1 : 0, r.measured ? num(r.measured->value) : "NA");
+    out += r.structure
+               ? fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}", num(r.structure->delta_plddt_site),
+                             num(r.structure->ca_drmsd), num(r.structure->delta_ptm), num(r.structure->burial_site),
+                             r.structure->lost_contacts, r.structure->gained_contacts, r.structure->new_clashes,
+                             r.structure->new_violations, num(structure_confidence(*r.structure)),
+                             num(r.structure_adjustment))
+               : std::string("\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA");
     out += "\t" + tsv_cell(r.rationale) + "\n";
   }
   return out;
@@ -275,12 +279,15 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
                   {"zero_shot", json_number(r.zero_shot)},
                   {"surrogate_mean", json_number(r.surrogate_mean)},
                   {"surrogate_sd", json_number(r.surrogate_sd)},
+                  {"surrogate_ensemble_sd", json_number(r.surrogate_ensemble_sd)},
                   {"acquisition", json_number(r.acquisition)},
                   {"delta_plddt_site", r.structure ? json_number(r.structure->delta_plddt_site) : nullptr},
                   {"ca_drmsd", r.structure ? json_number(r.structure->ca_drmsd) : nullptr},
                   {"delta_ptm", r.structure ? json_number(r.structure->delta_ptm) : nullptr},
                   {"burial_site", r.structure ? json_number(r.structure->burial_site) : nullptr},
                   {"lost_contacts", r.structure ? Json(r.structure->lost_contacts) : nullptr},
+                  {"gained_contacts", r.structure ? Json(r.structure->gained_contacts) : nullptr},
+                  {"structure_confidence", r.structure ? json_number(structure_confidence(*r.structure)) : nullptr},
                   {"new_clashes", r.structure ? Json(r.structure->new_clashes) : nullptr},
                   {"new_violations", r.structure ? Json(r.structure->new_violations) : nullptr},
                   {"structure_adjustment", r.structure ? json_number(r.structure_adjustment) : nullptr},
@@ -391,7 +398,9 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
     md += fmt::format("| {} | {} | {} |\n", term, weight, objective_term_note(term, table, models));
   md += table.structure_terms
             ? "\nStructure terms: the wild type and the shortlist (campaign structure_budget) were predicted; "
-              "ΔpLDDT near the site, Cα distance RMSD, ΔpTM and site contacts lost joined the total on fixed scales "
+              "ΔpLDDT near the site, Cα distance RMSD, ΔpTM and the net change of site contacts joined the total on "
+              "fixed scales, weighed by the predictions' confidence (mean pLDDT) and centred on the shortlist's mean, "
+              "so that a variant not predicted stands where a predicted one does in expectation "
               "(structure_adjustment in scores.tsv); the sites' "
               "burial and new Cα clashes (a soft flag) are in scores.tsv too.\n\n"
         : campaign.structure_budget == 0
@@ -401,6 +410,13 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
                   "(kfold agent: --params/--model or --random-weights; Python: "
                   "Campaign.propose(model=kfold.Model(...))).\n\n",
                   campaign.structure_budget);
+  if (table.structure_terms && campaign.target.partner &&
+      partner_is_target_copy(campaign.target.partner->sequence, campaign.target.sequence)) {
+    md += fmt::format(
+        "The partner {} is a copy of the target (a homo-oligomer): every variant and construct was applied to "
+        "both chains of its complex.\n\n",
+        campaign.target.partner->id);
+  }
   md += "## Learning from results\n\n";
   if (table.surrogate) {
     const SurrogateSummary& s = *table.surrogate;
@@ -408,13 +424,15 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
         "A bootstrap ensemble of {} ridge regressions (lambda {} by leave-one-out error; {} features: site "
         "and residue terms of the evolutionary scores, one-hot positions, mutant residues and position x "
         "residue) was fitted to {} measurements. Leave-one-out Spearman {}, RMSE {}. `total` is the "
-        "ensemble mean (predicted measured value) and `sd` its spread; the plate ranks by {}. Measured "
-        "variants are left off the plate.\n\n",
+        "ensemble mean (predicted measured value) and `sd` its predictive sd (the ensemble's spread, "
+        "`surrogate_ensemble_sd`, and the leave-one-out residual sd in quadrature: a new measurement falls "
+        "within 1 sd about 2 times in 3); the plate ranks by {}. Measured variants are left off the plate.\n\n",
         s.members, s.lambda, s.n_features, s.n_train,
         std::isfinite(s.loo_spearman) ? fmt::format("{:.3f}", s.loo_spearman)
                                       : "NA (the measured values are all equal)",
         std::isfinite(s.loo_rmse) ? fmt::format("{:.3g}", s.loo_rmse) : "NA",
-        s.acquisition == "ucb" ? fmt::format("UCB (mean + {} sd)", s.beta) : std::string("Thompson sampling"));
+        s.acquisition == "ucb" ? fmt::format("UCB (mean + {} surrogate_ensemble_sd)", s.beta)
+                               : std::string("Thompson sampling"));
   } else {
     md += fmt::format(
         "{} measured variant(s): no surrogate (needs at least {} distinct variants); the plate ranks by the "

@@ -26,10 +26,11 @@ struct RunRecord {
 
 // Tab-separated, header first: id, mutations, operator, n_mutations, site_independent, potts, one column
 // per objective term (stability/fitness: the evolutionary term; solubility; binding: -delta_interface_pae
-// of predicted complexes; others NA: not computed), total, sd, surrogate_mean, surrogate_sd, acquisition
-// (NA without measured results), flags, hard_filtered, measured, the structure terms delta_plddt_site,
-// ca_drmsd, delta_ptm, burial_site, lost_contacts, new_clashes, new_violations (NA unless predicted), rationale. NA for
-// missing values.
+// of predicted complexes; others NA: not computed), total, sd, surrogate_mean, surrogate_sd (predictive),
+// surrogate_ensemble_sd (the ensemble's spread), acquisition (NA without measured results), flags,
+// hard_filtered, measured, the structure terms delta_plddt_site, ca_drmsd, delta_ptm, burial_site,
+// lost_contacts, gained_contacts, new_clashes, new_violations, structure_confidence, structure_adjustment
+// (NA unless predicted), rationale. NA for missing values.
 std::string scores_tsv(const ScoreTable& table, const Campaign& campaign);
 
 // CSV (RFC 4180 quoting), one line per used well in well order: well, id, mutations, sequence, score,

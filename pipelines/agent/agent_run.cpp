@@ -66,27 +66,20 @@ int64_t previous_rounds(const std::string& notebook, const std::filesystem::path
   return n;
 }
 
-// Structure terms for the structure_budget best candidates by what the plate ranks (the acquisition with
-// a surrogate, else the total; finite total, no hard liability flag, not measured and not the wild type:
-// what could go on the plate; ties by hypothesis order), against the wild type's prediction. Returns the predictions
-// (nullopt when nothing was shortlisted).
+// Structure terms for the structure_budget best candidates by what the plate ranks, picked as the plate
+// picks them (structure_shortlist: what could go on the plate, at most plate.max_per_position per
+// residue), against the wild type's prediction. Returns the predictions (nullopt when nothing was
+// shortlisted).
 std::optional<PredictedStructures> add_predicted_structure_terms(ScoreTable& table, const Campaign& campaign,
                                                                  int64_t budget, StructureOracle& oracle,
                                                                  const StructurePrediction& wild_type,
                                                                  const std::function<void()>& check_cancelled) {
-  std::vector<size_t> order;
-  for (size_t i = 0; i < table.rows.size(); ++i) {
-    const auto& row = table.rows[i];
-    if (std::isfinite(row.total) && !has_hard_flag(row.flags) && !row.measured &&
-        !row.hypothesis->variant.is_wild_type())
-      order.push_back(i);
-  }
-  const auto key = [&](size_t i) { return table.surrogate ? table.rows[i].acquisition : table.rows[i].total; };
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key(a) > key(b); });
-  order.resize(std::min(order.size(), static_cast<size_t>(budget)));
+  const std::vector<size_t> order = structure_shortlist(table, campaign, budget);
   if (order.empty()) return std::nullopt;
-  log_info("agent: predicting {} shortlisted variants (structure_budget {}, {} left for variants)", order.size(),
-           campaign.structure_budget, budget);
+  log_info(
+      "agent: predicting {} shortlisted variants (structure_budget {}, {} left for variants; at most {} per "
+      "residue, as on the plate)",
+      order.size(), campaign.structure_budget, budget, campaign.plate.max_per_position);
   const auto& wild_type_sequence = campaign.target.sequence;
   Progress progress("structures", static_cast<int64_t>(order.size()));
   PredictedStructures predicted;
@@ -229,8 +222,11 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   std::optional<StructurePrediction> wild_type;    // as predicted (a complex with a partner)
   std::optional<StructurePrediction> wild_target;  // the target chain of it
   if (options.structure_oracle != nullptr && campaign.structure_budget > 0) {
-    log_info("agent: predicting the wild type{}",
-             campaign.target.partner ? " in complex with " + campaign.target.partner->id : std::string());
+    const bool homo =
+        campaign.target.partner && partner_is_target_copy(campaign.target.partner->sequence, campaign.target.sequence);
+    log_info("agent: predicting the wild type{}{}",
+             campaign.target.partner ? " in complex with " + campaign.target.partner->id : std::string(),
+             homo ? " (a copy of the target: a homo-oligomer; each variant is applied to both chains)" : "");
     wild_type = options.structure_oracle->predict(campaign.target.sequence);
     wild_target = target_chain(*wild_type);
     if (wild_type->chain_break > 0) {
@@ -241,7 +237,7 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
     cancellation_point();
   }
 
-  HypothesisSet proposed;
+  HypothesisSet proposed(fmt::format("R{}-", round));  // ids unique across the campaign's rounds
   propose_single_substitutions(campaign, proposed);
   propose_consensus(campaign, models, proposed);
   propose_coevolution_pairs(campaign, models, proposed);

@@ -26,6 +26,10 @@ void check_complex(const StructurePrediction& p) {
 
 }  // namespace
 
+std::string partner_chain_sequence(std::string_view partner, std::string_view wild_type, std::string_view target) {
+  return std::string(partner_is_target_copy(partner, wild_type) ? target : partner);
+}
+
 StructurePrediction target_chain(const StructurePrediction& p) {
   if (p.chain_break <= 0) return p;
   const auto n = n_res_of(p);

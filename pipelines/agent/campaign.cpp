@@ -109,6 +109,7 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
   data::LineReader reader(path);
   std::vector<Measurement> out;
   int64_t constructs = 0;
+  bool seen_line = false;  // a line other than blank or '#'
   std::string_view line;
   while (reader.next(line)) {
     if (line.empty() || line.front() == '#') continue;
@@ -127,13 +128,34 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
     if (cells.size() < 2 || cells.size() > 3) {
       fail_input("{}: expected 2 or 3 comma-separated columns (variant,value[,sd]), got {}", where, cells.size());
     }
-    if (out.empty() && cells[0] == "variant") continue;  // header
-    auto parse_number = [&](const std::string& text, const char* what) {
+    const bool first_line = !seen_line;
+    seen_line = true;
+    if (first_line && cells[0] == "variant") continue;  // header
+    const auto is_number = [](const std::string& text) {
       double v = 0.0;
       const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-      if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v)) {
-        fail_input("{}: {} '{}' is not a finite number", where, what, text);
+      return !text.empty() && ec == std::errc() && end == text.data() + text.size() && std::isfinite(v);
+    };
+    // A first line of words is a header other than ours (a DMS table's "mutant,score"): named as such, not
+    // as a variant whose letters are not amino acids.
+    const auto is_variant = [&](const std::string& text) {
+      try {
+        parse_variant(text, where);
+        return true;
+      } catch (const InputError&) {
+        return false;
       }
+    };
+    if (first_line && !is_number(cells[1]) && cells[0].rfind("construct ", 0) != 0 && !is_variant(cells[0])) {
+      fail_input(
+          "{}: the header must be 'variant,value' or 'variant,value,sd' (got '{}'): variants written A23P "
+          "(multiples joined by ':'), values and sds numbers",
+          where, line);
+    }
+    auto parse_number = [&](const std::string& text, const char* what) {
+      if (!is_number(text)) fail_input("{}: {} '{}' is not a finite number", where, what, text);
+      double v = 0.0;
+      std::from_chars(text.data(), text.data() + text.size(), v);
       return v;
     };
     if (cells[0].rfind("construct ", 0) == 0) {  // a construct well of plate.csv: checked, not learned from
@@ -158,6 +180,12 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
   if (constructs > 0) {
     log_info("{}: {} construct result(s) not learned from (the surrogate models substitutions of the full length)",
              path.string(), constructs);
+  }
+  if (out.empty() && constructs == 0) {
+    log_warn(
+        "{}: no measurements ({}); nothing is learned from this file: give one line per measured variant, "
+        "variant,value[,sd]",
+        path.string(), seen_line ? "only the header" : "the file is empty");
   }
   return out;
 }

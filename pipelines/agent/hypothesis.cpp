@@ -12,7 +12,7 @@ void HypothesisSet::add(const std::string& operator_name, const Variant& variant
   const auto it = index_.find(key);
   if (it == index_.end()) {
     Hypothesis h;
-    h.id = fmt::format("H{:04d}", items_.size() + 1);
+    h.id = fmt::format("{}H{:04d}", id_prefix_, items_.size() + 1);
     h.operators = {operator_name};
     h.variant = variant;
     h.rationale = std::move(rationale);

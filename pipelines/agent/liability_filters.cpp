@@ -127,7 +127,11 @@ std::vector<LiabilityFlag> liability_flags(const Variant& variant, const Liabili
     const bool structure = context.exposure.size() == wild.size();
     if (structure && context.exposure[idx] < kOxidationExposure) continue;
     oxidation += fmt::format("{}{}{}", oxidation.empty() ? "" : ",", s.mutant, s.position);
-    if (structure) oxidation += fmt::format(" (exposure {:.2f})", context.exposure[idx]);
+    if (structure) {
+      const bool confident = context.plddt.size() != wild.size() || context.plddt[idx] >= kConfidentPlddt;
+      oxidation += confident ? fmt::format(" (exposure {:.2f})", context.exposure[idx])
+                             : fmt::format(" (pLDDT {:.0f}: taken as exposed)", context.plddt[idx]);
+    }
   }
   if (!oxidation.empty()) flags.push_back({"new_oxidation", false, std::move(oxidation)});
   const std::vector<bool> interior = helix_interior(context.helix);

@@ -38,8 +38,9 @@ struct LiabilityContext {
   // or another introduced one) is a soft "new_disulfide_candidate"; any other introduced Cys, or every
   // one without structure, is a hard "new_unpaired_cys". A replaced wild-type Cys at disulfide distance
   // from another wild-type Cys, both confident, is a soft "breaks_disulfide" (the partner left unpaired).
-  // exposure: per residue, solvent exposure in [0, 1] (exposure_from_neighbours); an introduced Met or
-  // Trp is a soft "new_oxidation" where exposure >= kOxidationExposure, or anywhere without structure.
+  // exposure: per residue, solvent exposure in [0, 1] (exposure_from_neighbours; analyse_wild_type gives
+  // 1 to residues of pLDDT < kConfidentPlddt, whose burial is not trusted); an introduced Met or Trp is a
+  // soft "new_oxidation" where exposure >= kOxidationExposure, or anywhere without structure.
   std::vector<bool> helix;
   std::vector<std::array<double, 3>> ca;
   std::vector<double> plddt;

@@ -194,7 +194,7 @@ HypothesisSet restrict_to_library(const Campaign& campaign, const HypothesisSet&
   if (campaign.library_variants.empty()) return in;
   std::set<std::string> library;
   for (const Variant& v : campaign.library_variants) library.insert(format_variant(v));
-  HypothesisSet out;
+  HypothesisSet out(in.id_prefix());
   std::set<std::string> kept;
   for (const Hypothesis& h : in.items()) {
     const std::string key = format_variant(h.variant);

@@ -123,6 +123,28 @@ double spread_of(const std::vector<int64_t>& rows, const std::vector<double>& ke
 
 }  // namespace
 
+std::vector<size_t> structure_shortlist(const ScoreTable& table, const Campaign& campaign, int64_t budget) {
+  std::vector<int64_t> eligible;
+  std::vector<double> key(table.rows.size());
+  for (size_t k = 0; k < table.rows.size(); ++k) {
+    const ScoredVariant& r = table.rows[k];
+    key[k] = table.surrogate ? r.acquisition : r.total;
+    if (std::isfinite(r.total) && !r.measured && !r.hypothesis->variant.is_wild_type() && !has_hard_flag(r.flags))
+      eligible.push_back(static_cast<int64_t>(k));
+  }
+  Picker picker{table, campaign.plate.max_per_position,        campaign.plate.similarity_penalty, {},
+                {},    std::vector<char>(table.rows.size(), 0)};
+  const double spread = spread_of(eligible, key);
+  std::vector<size_t> out;
+  while (static_cast<int64_t>(out.size()) < budget) {
+    const int64_t k = picker.best(eligible, key, spread);
+    if (k < 0) break;
+    picker.take(k);
+    out.push_back(static_cast<size_t>(k));
+  }
+  return out;
+}
+
 std::vector<const PlateWell*> ranked_variant_wells(const Plate& plate) {
   std::vector<const PlateWell*> ranked;
   for (const PlateWell& w : plate.wells) {

@@ -46,6 +46,13 @@ std::string well_name(int64_t index, int64_t size);
 // never follow the ranking round after round.
 Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t seed, int64_t round = 1);
 
+// The rows worth predicting (the structure shortlist), at most `budget` of them, best first: the plate's
+// eligible variants (finite total, no hard flag, not measured, not the wild type) picked greedily by the
+// plate's exploit key (the acquisition with a surrogate, else the total) under the plate's own rules: at
+// most plate.max_per_position per residue and the similarity penalty, so that the predictions go to
+// variants that can share a plate (ties: hypothesis order).
+std::vector<size_t> structure_shortlist(const ScoreTable& table, const Campaign& campaign, int64_t budget);
+
 // The plate's variant wells (no controls, no constructs), best rank first.
 std::vector<const PlateWell*> ranked_variant_wells(const Plate& plate);
 

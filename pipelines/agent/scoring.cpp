@@ -229,7 +229,10 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
     objective_mean[k] += solubility_shift[k];
     for (auto& member : p.members) member[k] += solubility_shift[k];
   }
-  const std::vector<double> acq = acquisition_values(campaign.acquisition, objective_mean, p.sd, p.members, seed);
+  // UCB reads the ensemble's spread (where the surrogate is unsure), not the predictive sd's constant
+  // residual part.
+  const std::vector<double> acq =
+      acquisition_values(campaign.acquisition, objective_mean, p.ensemble_sd, p.members, seed);
   summary.n_train = model.n_train();
   summary.members = so.members;
   summary.n_features = model.n_features();
@@ -249,6 +252,7 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
     ScoredVariant& r = table.rows[k];
     r.surrogate_mean = p.mean[k];
     r.surrogate_sd = p.sd[k];
+    r.surrogate_ensemble_sd = p.ensemble_sd[k];
     r.acquisition = acq[k];
     r.total = objective_mean[k];
     r.sd = r.surrogate_sd;
@@ -261,9 +265,10 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
   table.member_predictions = std::move(p.members);
   log_info(
       "agent: surrogate: {} bootstrap ridge members on {} measurements, {} features, lambda {} (leave-one-out "
-      "Spearman {:.3f}, RMSE {:.3g}; an unmeasured position's effect: sd {:.3g}); acquisition {}",
+      "Spearman {:.3f}, RMSE {:.3g}; an unmeasured position's effect: sd {:.3g}); acquisition {}; sd: predictive "
+      "(the ensemble's and the leave-one-out residual sd {:.3g} together)",
       summary.members, summary.n_train, summary.n_features, summary.lambda, summary.loo_spearman, summary.loo_rmse,
-      model.position_prior_sd(), acq_name);
+      model.position_prior_sd(), acq_name, std::sqrt(model.residual_variance()));
   table.surrogate = std::move(summary);
   return true;
 }
@@ -280,7 +285,7 @@ struct TermScale {
 constexpr TermScale kPlddtScale{1.0, 5.0};             // pLDDT points near the sites
 constexpr TermScale kDrmsdScale{0.1, 0.5};             // Å
 constexpr TermScale kPtmScale{0.005, 0.02};            // pTM
-constexpr TermScale kContactScale{0.0, 3.0};           // site contacts
+constexpr TermScale kContactScale{1.0, 3.0};           // net site contacts (gained - lost)
 constexpr TermScale kInterfacePaeScale{0.25, 1.0};     // Å of mean interface PAE
 constexpr TermScale kInterfaceContactScale{0.0, 2.0};  // interface contacts
 
@@ -296,13 +301,21 @@ double structure_score(const StructureTerms& t) {
   double n = 0.0;
   for (const double v :
        {on_scale(t.delta_plddt_site, kPlddtScale), on_scale(-t.ca_drmsd, kDrmsdScale), on_scale(t.delta_ptm, kPtmScale),
-        on_scale(-static_cast<double>(t.lost_contacts), kContactScale)}) {
+        on_scale(static_cast<double>(t.gained_contacts - t.lost_contacts), kContactScale)}) {
     if (std::isfinite(v)) {
       sum += v;
       n += 1.0;
     }
   }
   return n > 0.0 ? sum / n : std::numeric_limits<double>::quiet_NaN();
+}
+
+double confidence_plddt(const StructureTerms& t) { return std::fmax(t.wild_type_plddt, t.mutant_plddt); }
+
+double structure_confidence(const StructureTerms& t) {
+  const double plddt = confidence_plddt(t);  // NaN only when both are
+  if (!std::isfinite(plddt)) return 1.0;
+  return std::clamp((plddt - kUntrustedPlddt) / (kTrustedPlddt - kUntrustedPlddt), 0.0, 1.0);
 }
 
 double binding_score(const StructureTerms& t) {
@@ -323,17 +336,32 @@ void add_structure_terms(ScoreTable& table, const std::vector<std::optional<Stru
     for (const ScoredVariant& r : table.rows) means.push_back(r.surrogate_mean);
     unit = finite_moments(means).sd / measured_weight(table);
   }
+  // Raw adjustments: the weighted terms times the confidence of the comparison.
+  std::vector<double> raw(terms.size(), 0.0);
+  double raw_sum = 0.0;
+  double n_raw = 0.0;
   for (size_t k = 0; k < terms.size(); ++k) {
     if (!terms[k]) continue;
     const StructureTerms& t = *terms[k];
-    ScoredVariant& r = table.rows[k];
-    r.structure = t;
     double adjustment = 0.0;
     const double stability = structure_score(t);
     if (std::isfinite(stability) && table.structure_weight > 0.0) adjustment += table.structure_weight * stability;
     const double binding = binding_score(t);
     if (std::isfinite(binding) && table.binding_weight > 0.0) adjustment += table.binding_weight * binding;
-    adjustment *= unit;
+    raw[k] = adjustment * structure_confidence(t) * unit;
+    raw_sum += raw[k];
+    n_raw += 1.0;
+  }
+  // Centred on the predicted shortlist's mean: a variant not predicted keeps its total, which is thus the
+  // expected adjustment of a predicted one, and predicting a variant is no penalty in expectation (the
+  // terms' own offsets - a dRMSD is never negative, the model's noise moves pLDDT and contacts - cancel).
+  const double centre = n_raw > 0.0 ? raw_sum / n_raw : 0.0;
+  for (size_t k = 0; k < terms.size(); ++k) {
+    if (!terms[k]) continue;
+    const StructureTerms& t = *terms[k];
+    ScoredVariant& r = table.rows[k];
+    r.structure = t;
+    const double adjustment = raw[k] - centre;
     r.structure_adjustment = adjustment;
     if (std::isfinite(r.total)) r.total += adjustment;
     if (table.surrogate) {
@@ -346,11 +374,12 @@ void add_structure_terms(ScoreTable& table, const std::vector<std::optional<Stru
                                  t.lost_interface_contacts);
     }
     r.rationale += fmt::format(
-        "; structure: ΔpLDDT near site {:+.1f}, Cα dRMSD {:.2f} Å, ΔpTM {}, burial {:.0f}, {} contacts lost "
-        "({:+.2f} to the total{})",
+        "; structure: ΔpLDDT near site {:+.1f}, Cα dRMSD {:.2f} Å, ΔpTM {}, burial {:.0f}, {} contacts lost, {} "
+        "gained (confidence {:.2f}{}; {:+.2f} to the total: {:+.2f} less the shortlist's mean {:+.2f}{})",
         t.delta_plddt_site, t.ca_drmsd, std::isfinite(t.delta_ptm) ? fmt::format("{:+.3f}", t.delta_ptm) : "NA",
-        t.burial_site, t.lost_contacts, adjustment,
-        table.structure_weight > 0.0 ? "" : "; the objective weighs no stability");
+        t.burial_site, t.lost_contacts, t.gained_contacts, structure_confidence(t),
+        std::isfinite(confidence_plddt(t)) ? fmt::format(" at mean pLDDT {:.0f}", confidence_plddt(t)) : "", adjustment,
+        raw[k], centre, table.structure_weight > 0.0 ? "" : "; the objective weighs no stability");
     if (t.new_clashes > 0) {
       r.flags.push_back({"predicted_clash", false, fmt::format("{} new Cα pairs < 3 Å", t.new_clashes)});
       r.rationale += fmt::format("; {} new Cα clashes", t.new_clashes);

@@ -10,12 +10,16 @@
 //
 // With measured results (apply_surrogate): a bootstrap ridge ensemble (surrogate_model.hpp) learns the
 // measured value from one-hot and evolutionary features; then total = the ensemble mean (predicted
-// measured value), sd = the ensemble sd, and `acquisition` (UCB or Thompson) ranks the plate. The
-// zero-shot total stays in `zero_shot`.
+// measured value), sd = its predictive sd (the ensemble's spread and the leave-one-out residual sd in
+// quadrature: how far a new measurement may fall from the total), and `acquisition` (UCB on the
+// ensemble's spread alone, or Thompson) ranks the plate. The zero-shot total stays in `zero_shot`.
 //
 // Structure terms: optional, from a StructureOracle (structure_oracle.hpp) for shortlisted variants;
 // add_structure_terms folds them into the total with the stability weight, on fixed scales (not
-// z-scores over the few predicted variants, which would turn noise into full penalties).
+// z-scores over the few predicted variants, which would turn noise into full penalties), weighed by the
+// confidence of the predictions (structure_confidence) and centred on the mean over the predicted
+// shortlist, so that a variant not predicted (adjustment 0) stands where a predicted one stands in
+// expectation: predicting a variant is no penalty in itself.
 #pragma once
 
 #include <cstdint>
@@ -53,10 +57,13 @@ struct ScoredVariant {
   double sd = 0.0;
   double zero_shot = 0.0;  // the total before learning from results
   double surrogate_mean = std::numeric_limits<double>::quiet_NaN();
+  // The surrogate's predictive sd of a new measurement (the ensemble's spread and the leave-one-out
+  // residual sd in quadrature; what `sd` shows) and the ensemble's spread alone (what UCB adds).
   double surrogate_sd = std::numeric_limits<double>::quiet_NaN();
+  double surrogate_ensemble_sd = std::numeric_limits<double>::quiet_NaN();
   double acquisition = std::numeric_limits<double>::quiet_NaN();
   std::optional<StructureTerms> structure;  // when a structure oracle scored this variant
-  double structure_adjustment = 0.0;        // what the structure terms added to total (add_structure_terms)
+  double structure_adjustment = 0.0;        // what the structure terms added to total (add_structure_terms, centred)
   std::vector<LiabilityFlag> flags;
   std::optional<Measurement> measured;  // already measured in a results file
   std::string rationale;                // one line from the top contributing facts
@@ -103,27 +110,39 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
                             bool log_context = true);
 
 // Fits the surrogate to campaign.measurements (when there are at least surrogate.min_measurements) and
-// replaces total/sd by its mean/sd, fills acquisition; returns false (table unchanged) otherwise.
+// replaces total/sd by its mean/predictive sd, fills acquisition; returns false (table unchanged) otherwise.
 bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const EvolutionaryModels& models, uint64_t seed,
                      int threads);
 
 // The stability proxies of one prediction on fixed scales, higher = better: the mean of ΔpLDDT near the
-// sites / 5, -Cα dRMSD / 0.5 Å, ΔpTM / 0.02 and -lost contacts / 3, each after a dead zone (|ΔpLDDT| 1,
-// dRMSD 0.1 Å, |ΔpTM| 0.005) that keeps the model's noise between near-identical inputs out. NaN terms
-// (no pTM head) are left out. binding_score: -(interface ΔPAE beyond 0.25 Å) / 1 Å, or without a PAE
-// head -lost interface contacts / 2; NaN without a partner chain.
+// sites / 5, -Cα dRMSD / 0.5 Å, ΔpTM / 0.02 and the net change of site contacts (gained - lost) / 3,
+// each after a dead zone (|ΔpLDDT| 1, dRMSD 0.1 Å, |ΔpTM| 0.005, 1 contact) that keeps the model's noise
+// between near-identical inputs out. NaN terms (no pTM head) are left out. binding_score: -(interface
+// ΔPAE beyond 0.25 Å) / 1 Å, or without a PAE head -lost interface contacts / 2; NaN without a partner
+// chain.
 double structure_score(const StructureTerms& t);
 double binding_score(const StructureTerms& t);
+
+// How far the structure terms of a comparison are trusted, in [0, 1]: 0 up to a mean pLDDT of
+// kUntrustedPlddt, 1 from kTrustedPlddt, linear between (a quarter at 50), of the more confident of
+// the two predictions (the wild type's and the mutant's, target chain; a mutant that unfolds a confident
+// wild type keeps its full weight). 1 when neither has a pLDDT.
+inline constexpr double kUntrustedPlddt = 40.0;
+inline constexpr double kTrustedPlddt = 80.0;
+double structure_confidence(const StructureTerms& t);
+double confidence_plddt(const StructureTerms& t);  // the mean pLDDT structure_confidence reads (NaN: none)
 
 // The weight the surrogate's predicted measurement counts with in the total: the objective's stability/fitness
 // weight (what the assay measures), 1 when it has none. Other terms (solubility, structure) are added with
 // their weight over this one, so scaling every weight together leaves the ranking as it is.
 double measured_weight(const ScoreTable& table);
 
-// Adds structure terms (per row; rows without terms are unchanged): structure_weight x structure_score
-// + binding_weight x binding_score (complexes), in the units of the total: as they are in a zero-shot
-// round, times the sd of the surrogate means over the candidates with a surrogate, where the
-// acquisition and the ensemble members' predictions (Thompson draws) move by the same amount. New Cα
+// Adds structure terms (per row; rows without terms are unchanged): structure_confidence x
+// (structure_weight x structure_score + binding_weight x binding_score (complexes)), in the units of the
+// total (as they are in a zero-shot round, times the sd of the surrogate means over the candidates with
+// a surrogate), less the mean of that amount over the rows with terms (one predicted row alone thus gets
+// 0: nothing to compare it with); with a surrogate the acquisition and the ensemble members' predictions
+// (Thompson draws) move by the same amount. New Cα
 // clashes add a soft "predicted_clash" flag, more residues failing AlphaFold's structural violation
 // checks a soft "structural_violations" flag; with complex predictions "binding" leaves not_computed.
 void add_structure_terms(ScoreTable& table, const std::vector<std::optional<StructureTerms>>& terms);

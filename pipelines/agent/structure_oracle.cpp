@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "data/error.hpp"
 
@@ -32,6 +33,13 @@ StructureTerms structure_terms(const StructurePrediction& wild_type, const Struc
     n += 1.0;
   }
   t.delta_plddt_site = n > 0.0 ? sum / n : 0.0;
+  const auto mean_plddt = [](const std::vector<double>& plddt) {
+    double total = 0.0;
+    for (const double v : plddt) total += v;
+    return plddt.empty() ? std::numeric_limits<double>::quiet_NaN() : total / static_cast<double>(plddt.size());
+  };
+  t.wild_type_plddt = mean_plddt(wild_type.plddt);
+  t.mutant_plddt = mean_plddt(mutant.plddt);
   double ss = 0.0;
   double pairs = 0.0;
   auto dist = [](const std::array<double, 3>& a, const std::array<double, 3>& b) {
@@ -60,6 +68,7 @@ StructureTerms structure_terms(const StructurePrediction& wild_type, const Struc
       const bool before = dist(wt_cb[static_cast<size_t>(i)], wt_cb[static_cast<size_t>(j)]) <= kContactDistance;
       const bool after = dist(mut_cb[static_cast<size_t>(i)], mut_cb[static_cast<size_t>(j)]) <= kContactDistance;
       t.lost_contacts += before && !after;
+      t.gained_contacts += after && !before;
     }
   }
   t.burial_site = burial / static_cast<double>(std::max<size_t>(1, variant.substitutions.size()));

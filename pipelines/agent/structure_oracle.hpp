@@ -2,7 +2,8 @@
 // predicts one sequence (kfold predict's LoadedModel implements it outside this library), and the
 // structure terms of a variant against the wild type's prediction: ΔpLDDT near the mutated sites, the
 // superposition-free Cα distance-matrix RMSD, the pTM change, the sites' burial, the site contacts lost
-// new Cα clashes, and new residues failing AlphaFold's structural violation checks.
+// and gained, new Cα clashes, new residues failing AlphaFold's structural violation checks, and the two
+// predictions' mean pLDDT (how far the comparison can be trusted: scoring.hpp's structure_confidence).
 #pragma once
 
 #include <array>
@@ -55,10 +56,10 @@ class StructureOracle {
   virtual void family_alignment_found(const std::filesystem::path& /*a3m*/, const std::string& /*target_sequence*/) {}
 };
 
-inline constexpr double kBurialRadius = 10.0;     // Å, Cβ neighbours counted for burial
-inline constexpr double kContactDistance = 8.0;   // Å, Cβ-Cβ contact
+inline constexpr double kBurialRadius = 10.0;        // Å, Cβ neighbours counted for burial
+inline constexpr double kContactDistance = 8.0;      // Å, Cβ-Cβ contact
 inline constexpr int64_t kContactMinSeparation = 3;  // residues apart, for a contact
-inline constexpr double kClashCaDistance = 3.0;   // Å, non-adjacent Cα closer than this clash
+inline constexpr double kClashCaDistance = 3.0;      // Å, non-adjacent Cα closer than this clash
 
 struct StructureTerms {
   double delta_plddt_site = 0.0;  // mean pLDDT within `window` residues of any site: mutant - wild type
@@ -66,8 +67,11 @@ struct StructureTerms {
   double delta_ptm = 0.0;         // mutant - wild type (NaN without pTM)
   double burial_site = 0.0;       // Cβ neighbours within 10 Å of the sites in the wild type (mean per site)
   int64_t lost_contacts = 0;      // site Cβ contacts (<= 8 Å, >= 3 apart) of the wild type absent in the mutant
+  int64_t gained_contacts = 0;    // site Cβ contacts of the mutant absent in the wild type
   int64_t new_clashes = 0;        // non-adjacent Cα pairs < 3 Å in the mutant beyond the wild type's count
   int64_t new_violations = 0;     // residues failing AlphaFold's structural checks beyond the wild type's (0: unknown)
+  double wild_type_plddt = std::numeric_limits<double>::quiet_NaN();  // mean pLDDT of the wild type's prediction
+  double mutant_plddt = std::numeric_limits<double>::quiet_NaN();     // mean pLDDT of the mutant's prediction
   // With a partner chain (complex predictions; binding_terms.hpp), else binding is false.
   bool binding = false;
   double delta_interface_pae = std::numeric_limits<double>::quiet_NaN();  // Å, mutant - wild type

@@ -393,6 +393,17 @@ SurrogateModel::SurrogateModel(std::vector<SurrogateRow> training, std::vector<d
     }
   }
   features_.set_position_scale(position_scale_);
+  {
+    double sse = 0.0;
+    double total_weight = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+      const auto u = static_cast<size_t>(i);
+      const double w = weights_.empty() ? 1.0 : weights_[u];
+      sse += w * (loo_[u] - values_[u]) * (loo_[u] - values_[u]);
+      total_weight += w;
+    }
+    residual_variance_ = sse / total_weight;
+  }
   seed_ = options.seed;
   const Matrix x = features_.matrix(training_);
   const RidgeSolution full = ridge_fit(x, values_, lambda_, weights_);
@@ -440,6 +451,7 @@ SurrogatePrediction SurrogateModel::predict(const std::vector<SurrogateRow>& row
   }
   p.mean.assign(static_cast<size_t>(n), 0.0);
   p.sd.assign(static_cast<size_t>(n), 0.0);
+  p.ensemble_sd.assign(static_cast<size_t>(n), 0.0);
   for (int64_t i = 0; i < n; ++i) {
     const size_t u = static_cast<size_t>(i);
     double sum = 0.0;
@@ -462,7 +474,9 @@ SurrogatePrediction SurrogateModel::predict(const std::vector<SurrogateRow>& row
         p.members[static_cast<size_t>(m)][u] += sd * standard_normal(seed_, key, static_cast<uint64_t>(m));
     }
     p.mean[u] = mean;
-    p.sd[u] = n_members > 1 ? std::sqrt(ss / static_cast<double>(n_members - 1) + prior_variance) : kNaN;
+    const double ensemble_variance = ss / static_cast<double>(n_members - 1) + prior_variance;
+    p.ensemble_sd[u] = n_members > 1 ? std::sqrt(ensemble_variance) : kNaN;
+    p.sd[u] = n_members > 1 ? std::sqrt(ensemble_variance + residual_variance_) : kNaN;
   }
   return p;
 }

@@ -15,6 +15,15 @@ namespace {
 
 Substitution parse_substitution(std::string_view full, std::string_view part, std::string_view context) {
   constexpr std::string_view kFix = "write substitutions like A23P (wild type, residue number, mutant), joined by ':'";
+  const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (part.size() >= 2 && is_digit(part.back()) && !is_digit(part.front())) {
+    fail_input("{}: variant '{}': '{}' has no mutant residue (the letter after the residue number); {}", context, full,
+               part, kFix);
+  }
+  if (part.size() >= 2 && is_digit(part.front()) && !is_digit(part.back())) {
+    fail_input("{}: variant '{}': '{}' has no wild-type residue (the letter before the residue number); {}", context,
+               full, part, kFix);
+  }
   if (part.size() < 3) fail_input("{}: variant '{}': '{}' is too short; {}", context, full, part, kFix);
   Substitution s;
   s.wild_type = part.front();

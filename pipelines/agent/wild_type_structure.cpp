@@ -122,7 +122,10 @@ WildTypeStructure analyse_wild_type(const StructurePrediction& prediction, size_
   w.cb = prediction.cb.empty() ? prediction.ca : prediction.cb;
   w.helix = helix_from_ca(w.ca, w.plddt);
   w.neighbours = neighbour_counts(w.cb);
-  for (const int64_t count : w.neighbours) w.exposure.push_back(exposure_from_neighbours(count));
+  // A residue the model is unsure of (pLDDT < kConfidentPlddt) has no trustworthy neighbours: exposed,
+  // as the sequence-only rules take every residue, like the helix and disulfide rules that ignore it.
+  for (size_t i = 0; i < n_res; ++i)
+    w.exposure.push_back(w.confident(i) ? exposure_from_neighbours(w.neighbours[i]) : 1.0);
   return w;
 }
 

@@ -2,7 +2,9 @@
 // type: an α-helix mask from the Cα trace (no backbone N/O needed, so it works on any
 // StructurePrediction), the Cα geometry of cysteine pairs, Cβ positions (virtual for Gly) and burial
 // as the number of Cβ atoms within 10 Å. Only confident residues (pLDDT >= kConfidentPlddt) count for
-// helices and disulfides: a disordered stretch is neither helix nor a disulfide partner.
+// helices and disulfides: a disordered stretch is neither helix nor a disulfide partner; and only their
+// burial: a residue below it is exposed (exposure 1, as without structure) for the oxidation flag and
+// the solubility term.
 #pragma once
 
 #include <array>
@@ -57,12 +59,12 @@ double exposure_from_neighbours(int64_t count);
 
 // The predicted wild type as the structure operators and the solubility term read it.
 struct WildTypeStructure {
-  std::vector<double> plddt;                  // [n_res]
-  std::vector<std::array<double, 3>> ca;      // [n_res]
-  std::vector<std::array<double, 3>> cb;      // [n_res] (the Cα where the prediction has no Cβ)
-  std::vector<bool> helix;                    // helix_from_ca
-  std::vector<int64_t> neighbours;            // neighbour_counts(cb)
-  std::vector<double> exposure;               // exposure_from_neighbours
+  std::vector<double> plddt;              // [n_res]
+  std::vector<std::array<double, 3>> ca;  // [n_res]
+  std::vector<std::array<double, 3>> cb;  // [n_res] (the Cα where the prediction has no Cβ)
+  std::vector<bool> helix;                // helix_from_ca
+  std::vector<int64_t> neighbours;        // neighbour_counts(cb)
+  std::vector<double> exposure;           // exposure_from_neighbours; 1 (exposed) where not confident
   bool confident(size_t i) const { return plddt[i] >= kConfidentPlddt; }
 };
 // Throws RuntimeError when the prediction does not have n_res residues (pLDDT, Cα and, when given, Cβ).

@@ -13,6 +13,7 @@
 #include "fold/complex_features.hpp"
 #include "fold/raw_features.hpp"
 #include "fold/structural_violations.hpp"
+#include "pipelines/agent/binding_terms.hpp"
 #include "pipelines/agent/wild_type_structure.hpp"
 #include "pipelines/predict/predict_target.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
@@ -33,10 +34,17 @@ std::unique_ptr<ModelStructureOracle> campaign_structure_oracle(const LoadedMode
   std::optional<data::Msa> msa;
   if (!campaign.target.msa.empty()) msa = wild_type_msa(campaign.target.msa, campaign.target.sequence);
   std::optional<data::Sequence> partner;
-  if (campaign.target.partner)
+  if (campaign.target.partner) {
     partner = data::Sequence{campaign.target.partner->id, "", campaign.target.partner->sequence};
+    if (agent::partner_is_target_copy(partner->residues, campaign.target.sequence)) {
+      log_info(
+          "structure oracle: partner {} is a copy of the target (homo-oligomer): each variant and construct "
+          "is applied to both chains",
+          partner->id);
+    }
+  }
   return std::make_unique<ModelStructureOracle>(model, std::move(msa), seed, std::move(partner),
-                                                campaign.target.first_residue);
+                                                campaign.target.first_residue, campaign.target.sequence);
 }
 
 void ModelStructureOracle::family_alignment_found(const std::filesystem::path& a3m,
@@ -45,8 +53,14 @@ void ModelStructureOracle::family_alignment_found(const std::filesystem::path& a
 }
 
 ModelStructureOracle::ModelStructureOracle(const LoadedModel& model, std::optional<data::Msa> msa, int64_t seed,
-                                           std::optional<data::Sequence> partner, int64_t first_residue)
-    : model_(model), msa_(std::move(msa)), seed_(seed), partner_(std::move(partner)), first_residue_(first_residue) {}
+                                           std::optional<data::Sequence> partner, int64_t first_residue,
+                                           std::string wild_type)
+    : model_(model),
+      msa_(std::move(msa)),
+      seed_(seed),
+      partner_(std::move(partner)),
+      first_residue_(first_residue),
+      wild_type_(std::move(wild_type)) {}
 
 agent::StructurePrediction ModelStructureOracle::predict(const std::string& sequence) {
   std::vector<data::Msa> msas;
@@ -95,6 +109,8 @@ agent::StructurePrediction ModelStructureOracle::predict_with(const std::string&
     chains[0].sequence = query;
     if (!msas.empty()) chains[0].msa = std::move(msas.front());
     chains[1].sequence = *partner_;
+    // A copy of the target (homo-oligomer) carries the same variant or fragment.
+    chains[1].sequence.residues = agent::partner_chain_sequence(partner_->residues, wild_type_, sequence);
     raw = fold::make_complex_raw_features(chains);
   } else {
     raw = fold::make_raw_features(query, msas, {"family"});

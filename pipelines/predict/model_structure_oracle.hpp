@@ -23,12 +23,16 @@ class ModelStructureOracle : public agent::StructureOracle {
   // `partner`: a second chain predicted with every variant (fold/complex_features.hpp: residue-index
   // gap, unpaired MSA, the partner single-sequence); the predictions are then complexes.
   // `first_residue`: the campaign's number of the target's first residue; the PDB texts number chain A
-  // from it (a construct from its own first residue), the partner (chain B) from 1.
+  // from it (a construct from its own first residue), the partner (chain B) from 1. `wild_type`: the
+  // target's sequence; a partner equal to it is a copy of the target (a homo-oligomer) and carries each
+  // variant and construct too (agent::partner_chain_sequence).
   ModelStructureOracle(const LoadedModel& model, std::optional<data::Msa> msa, int64_t seed,
-                       std::optional<data::Sequence> partner = std::nullopt, int64_t first_residue = 1);
+                       std::optional<data::Sequence> partner = std::nullopt, int64_t first_residue = 1,
+                       std::string wild_type = {});
 
   // Substitutions only (the sequence has the MSA's query length). Throws InputError otherwise. With a
-  // partner: the complex, chain A the variant, chain B the partner (chain_break = the variant's length).
+  // partner: the complex, chain A the variant, chain B the partner (chain_break = the variant's length),
+  // the variant too when the partner is a copy of the wild type.
   agent::StructurePrediction predict(const std::string& sequence) override;
   // A construct: the MSA's columns offset .. offset + size - 1 (rows left with no residue dropped).
   agent::StructurePrediction predict_fragment(const std::string& sequence, int64_t offset) override;
@@ -45,6 +49,7 @@ class ModelStructureOracle : public agent::StructureOracle {
   int64_t seed_;
   std::optional<data::Sequence> partner_;
   int64_t first_residue_ = 1;
+  std::string wild_type_;
   int64_t predictions_ = 0;
 };
 

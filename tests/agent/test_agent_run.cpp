@@ -238,6 +238,7 @@ TEST_CASE("agent run: with results the surrogate ranks, Thompson and UCB plates 
   const size_t sd = column(scores[0], "sd");
   const size_t mean = column(scores[0], "surrogate_mean");
   const size_t mean_sd = column(scores[0], "surrogate_sd");
+  const size_t ensemble_sd = column(scores[0], "surrogate_ensemble_sd");
   const size_t acquisition = column(scores[0], "acquisition");
   // total = surrogate mean + the objective's solubility term (weight 0.3, one z unit = the sd of the
   // surrogate means over the rows), which the surrogate of the measurements does not predict.
@@ -252,9 +253,13 @@ TEST_CASE("agent run: with results the surrogate ranks, Thompson and UCB plates 
   for (size_t k = 1; k < scores.size(); ++k) {
     const double shift = 0.3 * m_mean.sd * (solubilities[k - 1] - m_sol.mean) / m_sol.sd;
     CHECK(std::stod(scores[k][total]) == doctest::Approx(means[k - 1] + shift).epsilon(1e-4).scale(1.0));
-    CHECK(scores[k][sd] == scores[k][mean_sd]);  // sd = ensemble sd
+    CHECK(scores[k][sd] == scores[k][mean_sd]);                                // sd = the surrogate's predictive sd
+    CHECK(std::stod(scores[k][mean_sd]) > std::stod(scores[k][ensemble_sd]));  // + the leave-one-out residual
+    // UCB adds the ensemble's spread alone.
     CHECK(std::stod(scores[k][acquisition]) ==
-          doctest::Approx(std::stod(scores[k][total]) + 1.5 * std::stod(scores[k][mean_sd])).epsilon(1e-4).scale(1.0));
+          doctest::Approx(std::stod(scores[k][total]) + 1.5 * std::stod(scores[k][ensemble_sd]))
+              .epsilon(1e-4)
+              .scale(1.0));
   }
   // The solubility weight still shapes the plate once there is a surrogate (it was dropped: weights 0 and
   // 0.3 gave the same plate).
@@ -571,4 +576,47 @@ TEST_CASE("agent run: a plate without any variant is refused, not written with c
   CHECK_THROWS_WITH_AS(run_agent(dir / "c.json", o), doctest::Contains("no variant qualifies for the plate"),
                        kfold::InputError);
   CHECK(!std::filesystem::exists(dir / "out"));  // exit 0 with a plate of two wild-type wells before
+}
+
+TEST_CASE("agent run: hypothesis ids name one variant across the rounds of a campaign") {
+  // Round 2 numbered its hypotheses from H0001 again: with results in between (new combinations, another
+  // library), H0024 of round 2 was not round 1's H0024, and plates, notebook and structures of different
+  // rounds shared ids.
+  kfold::test::ScratchDir dir("agent-ids");
+  auto campaign = nlohmann::json::parse(kfold::data::read_text_file(kCampaign));
+  campaign["target"]["msa"] = (kCampaign.parent_path() / "ubiquitin.a3m").string();
+  campaign["results"] = nlohmann::json::array();
+  campaign["structure_budget"] = 0;
+  std::ofstream(dir / "c.json") << campaign.dump();
+  AgentOptions o;
+  o.out_dir = dir / "out";
+  o.threads = 2;
+  o.no_potts = true;
+  run_agent(dir / "c.json", o);
+  std::ofstream(dir / "r1.csv") << "variant,value\nQ2A,0.3\nI3V,0.4\n";
+  campaign["results"] = {(dir / "r1.csv").string()};
+  std::ofstream(dir / "c.json") << campaign.dump();
+  run_agent(dir / "c.json", o);
+  std::map<std::string, std::string> variant_of;  // id -> mutations over both rounds
+  std::map<int64_t, int64_t> records;
+  std::istringstream nb(kfold::data::read_text_file(dir / "out/notebook.jsonl"));
+  for (std::string line; std::getline(nb, line);) {
+    const auto rec = nlohmann::json::parse(line);
+    if (rec["type"] != "hypothesis") continue;
+    const std::string id = rec["id"];
+    const int64_t round = rec["round"];
+    ++records[round];
+    CHECK(id.rfind("R" + std::to_string(round) + "-H", 0) == 0);
+    CHECK(variant_of.emplace(id, rec["mutations"]).second);  // never reused
+  }
+  CHECK(records.size() == 2u);
+  CHECK(records[1] > 1000);
+  // The plate and the report of round 2 carry its ids; the ids still read as <id>_<mutations> in file names.
+  const auto plate = read_table(dir / "out/plate.csv", ',');
+  for (size_t k = 1; k < plate.size(); ++k) {
+    if (plate[k][7] == "control") continue;
+    CHECK(plate[k][1].rfind("R2-H", 0) == 0);
+    CHECK(variant_of.at(plate[k][1]) == plate[k][2]);
+  }
+  CHECK(kfold::data::read_text_file(dir / "out/report.md").find("| R2-H") != std::string::npos);
 }

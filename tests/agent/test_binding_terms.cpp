@@ -64,3 +64,18 @@ TEST_CASE("binding terms: the target chain of a complex, interface PAE and conta
   CHECK(std::isnan(interface_terms(no_pae).pae));
   CHECK(interface_terms(no_pae).contacts == 5);
 }
+
+TEST_CASE("binding terms: a partner identical to the target is a copy and carries the variant") {
+  // A homodimer campaign (partner sequence = target sequence): the partner was always predicted as the
+  // wild type, so a variant's complex was a heterodimer of mutant and wild type.
+  const std::string wt = "MQIFVK";
+  const std::string variant = apply_variant(parse_variant("Q2A:K6R", "t"), wt, 1);
+  CHECK(partner_is_target_copy(wt, wt));
+  CHECK(partner_chain_sequence(wt, wt, variant) == "MAIFVR");
+  CHECK(partner_chain_sequence(wt, wt, wt) == wt);          // the wild type's complex: unchanged
+  CHECK(partner_chain_sequence(wt, wt, "IFVK") == "IFVK");  // a construct: both copies are the fragment
+  // Another partner (a peptide, or a different protein) stays as given.
+  CHECK_FALSE(partner_is_target_copy("MKTAY", wt));
+  CHECK(partner_chain_sequence("MKTAY", wt, variant) == "MKTAY");
+  CHECK_FALSE(partner_is_target_copy("", ""));
+}

@@ -129,3 +129,36 @@ TEST_CASE("campaign: replicates and wild-type controls count once toward surroga
   c.measurements.assign(9, wild_type);  // a plate of controls alone teaches a surrogate nothing
   CHECK(measured_variant_count(c) == 1);
 }
+
+TEST_CASE("campaign: a results file with another header, a missing mutant letter or no rows says so") {
+  kfold::test::ScratchDir dir("agent-campaign-results");
+  { std::ofstream(dir / "f.a3m") << ">q\nMQIF\n"; }
+  // A DMS table's header: it said "'m' is not one of the 20 standard amino acids".
+  { std::ofstream(dir / "dms.csv") << "mutant,score\nQ2A,1.0\n"; }
+  { std::ofstream(dir / "no_mutant.csv") << "variant,value\nQ2,0.1\n"; }
+  { std::ofstream(dir / "no_header_no_mutant.csv") << "Q2,0.1\n"; }
+  { std::ofstream(dir / "first_value.csv") << "Q2A,abc\n"; }  // a measurement with a bad value, not a header
+  { std::ofstream(dir / "empty.csv") << ""; }
+  { std::ofstream(dir / "header_only.csv") << "variant,value,sd\n"; }
+  const auto path = dir / "c.json";
+  const std::string head = R"({"name": "x", "target": {"id": "Q", "sequence": "MQIF", "msa": "f.a3m"}, "results": [")";
+  const auto with = [&](const std::string& file) { return head + file + R"("]})"; };
+  std::string m = error_of(with("dms.csv"), path);
+  CHECK(m.find("dms.csv:1: the header must be 'variant,value' or 'variant,value,sd' (got 'mutant,score')") !=
+        std::string::npos);
+  CHECK(m.find("standard amino acids") == std::string::npos);
+  for (const char* file : {"no_mutant.csv", "no_header_no_mutant.csv"}) {
+    CAPTURE(file);
+    CHECK(error_of(with(file), path).find("'Q2' has no mutant residue (the letter after the residue number)") !=
+          std::string::npos);
+  }
+  CHECK(error_of(with("first_value.csv"), path).find("first_value.csv:1: value 'abc' is not a finite number") !=
+        std::string::npos);
+  for (const char* file : {"empty.csv", "header_only.csv"}) {
+    CAPTURE(file);
+    kfold::test::CapturedWarnings warnings;
+    CHECK(parse_campaign(with(file), path).measurements.empty());
+    REQUIRE(warnings.lines.size() == 1u);
+    CHECK(warnings.lines[0].find(std::string(file) + ": no measurements") != std::string::npos);
+  }
+}

@@ -222,3 +222,38 @@ TEST_CASE("plate: Thompson sampling picks by drawn members, deterministic per se
   CHECK(a == rows_of(5));
   for (const int64_t r : a) CHECK(r < 20);  // every pick is some member's favourite block
 }
+
+TEST_CASE("structure shortlist: capped per residue like the plate") {
+  // The review's case: the best keys crowd one residue (8 of 10 predictions at F4 while the plate takes
+  // 2 there). The shortlist follows the plate's cap and skips what cannot be plated.
+  Fixture f;
+  f.hypotheses.reserve(20);
+  const std::string mutants = "ADEHKNQR";
+  for (size_t k = 0; k < mutants.size(); ++k)
+    f.add("F4" + mutants.substr(k, 1), 5.0 - 0.1 * static_cast<double>(k), 0.0);
+  f.add("Q2K", 3.0, 0.0);
+  f.add("Q2R", 2.9, 0.0);
+  f.add("I3V", 2.8, 0.0);
+  f.add("K6R", 2.7, 0.0);
+  f.add("T7S", 10.0, 0.0);
+  f.finish(false);
+  f.table.rows[12].measured = Measurement{};  // measured: never shortlisted
+  f.campaign.plate.max_per_position = 2;
+  f.campaign.plate.similarity_penalty = 0.0;
+  const std::vector<size_t> shortlist = structure_shortlist(f.table, f.campaign, 6);
+  CHECK(shortlist == std::vector<size_t>{0, 1, 8, 9, 10, 11});
+  std::map<int64_t, int> per_position;
+  for (const size_t k : shortlist) ++per_position[f.hypotheses[k].variant.substitutions[0].position];
+  for (const auto& [position, n] : per_position) CHECK(n <= 2);
+  // Every shortlisted variant can share one plate: the plate of that budget takes them all.
+  f.campaign.plate.size = 24;
+  f.campaign.plate.controls = 18;
+  f.campaign.plate.explore_fraction = 0.0;
+  f.campaign.plate.constructs = 0;
+  const Plate plate = select_plate(f.table, f.campaign, 1);
+  std::set<int64_t> plated;
+  for (const PlateWell& w : plate.wells)
+    if (w.row >= 0) plated.insert(w.row);
+  for (const size_t k : shortlist) CHECK(plated.count(static_cast<int64_t>(k)) == 1);
+  CHECK(structure_shortlist(f.table, f.campaign, 0).empty());
+}

@@ -10,6 +10,7 @@
 
 #include "data/structure_io.hpp"
 #include "pipelines/agent/evolutionary_models.hpp"
+#include "pipelines/agent/liability_filters.hpp"
 #include "pipelines/agent/solubility_score.hpp"
 #include "pipelines/agent/structure_operators.hpp"
 #include "pipelines/agent/wild_type_structure.hpp"
@@ -240,4 +241,33 @@ TEST_CASE("solubility term: hydropathy weighted by exposure, net charge away fro
   CHECK(solubility_score(v("L4K"), wt, 1, exposure) == doctest::Approx(0.5 * 7.7 / 4.5 + 0.1));
   CHECK(solubility_score(v("L3K:L4K"), wt, 1, exposure) == doctest::Approx(0.5 * 7.7 / 4.5 + 0.2));
   CHECK(solubility_score(v("WT"), wt, 1, exposure) == 0.0);
+}
+
+TEST_CASE("exposure: residues of low pLDDT are exposed for the oxidation flag and the solubility term") {
+  // 27 residues packed on a 3 x 3 x 3 grid 3 Å apart: every Cβ has >= 25 others within 10 Å, all
+  // buried; residue 14 (the centre) is predicted with pLDDT 40, the rest 90.
+  StructurePrediction p;
+  for (int x = 0; x < 3; ++x)
+    for (int y = 0; y < 3; ++y)
+      for (int z = 0; z < 3; ++z) p.ca.push_back({3.0 * x, 3.0 * y, 3.0 * z});
+  p.plddt.assign(27, 90.0);
+  p.plddt[13] = 40.0;
+  const WildTypeStructure w = analyse_wild_type(p, 27);
+  REQUIRE(w.neighbours[13] >= kBuriedNeighbours);
+  CHECK(w.exposure[0] == 0.0);   // confident and buried
+  CHECK(w.exposure[13] == 1.0);  // buried by its neighbour count, but its placement is a guess: exposed
+  const std::string wt(27, 'L');
+  LiabilityContext c;
+  c.wild_type = wt;
+  c.plddt = w.plddt;
+  c.exposure = w.exposure;
+  CHECK(liability_flags(parse_variant("L1M", "t"), c).empty());  // buried Met: shielded
+  const auto flags = liability_flags(parse_variant("L14M", "t"), c);
+  REQUIRE(flags.size() == 1u);
+  CHECK(flags[0].name == "new_oxidation");
+  CHECK(flags[0].detail == "M14 (pLDDT 40: taken as exposed)");
+  // Solubility: the low-confidence residue counts as without structure (exposure 1), the buried one not.
+  const Variant to_lys = parse_variant("L14K", "t");
+  CHECK(solubility_score(to_lys, wt, 1, w.exposure) == doctest::Approx(solubility_score(to_lys, wt, 1, {})));
+  CHECK(solubility_score(parse_variant("L1K", "t"), wt, 1, w.exposure) == doctest::Approx(0.1));
 }

@@ -25,8 +25,8 @@ TEST_CASE("variant: parse and format round trip") {
 }
 
 TEST_CASE("variant: bad syntax is an InputError naming the variant and the fix") {
-  for (const char* text : {"", "A23", "23P", "A2x3P", "AP", "A23P:", "B23P", "A23Z", "A+3P", "A-P", "A--3P",
-                           "A23A", "A23P:A23G"}) {
+  for (const char* text :
+       {"", "A23", "23P", "A2x3P", "AP", "A23P:", "B23P", "A23Z", "A+3P", "A-P", "A--3P", "A23A", "A23P:A23G"}) {
     CAPTURE(text);
     CHECK_THROWS_AS(parse_variant(text, "round0.csv:3"), kfold::InputError);
   }
@@ -39,6 +39,23 @@ TEST_CASE("variant: bad syntax is an InputError naming the variant and the fix")
     CHECK(m.find("A23A") != std::string::npos);
     CHECK(m.find("WT") != std::string::npos);  // the fix
   }
+}
+
+TEST_CASE("variant: a missing mutant or wild-type letter is named") {
+  // "A23" said "'3' is not one of the 20 standard amino acids".
+  const auto message = [](const char* text) {
+    try {
+      parse_variant(text, "r.csv:2");
+    } catch (const kfold::InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(message("A23").find("'A23' has no mutant residue (the letter after the residue number)") != std::string::npos);
+  CHECK(message("Q2A:G45").find("'G45' has no mutant residue") != std::string::npos);
+  CHECK(message("23P").find("'23P' has no wild-type residue (the letter before the residue number)") !=
+        std::string::npos);
+  CHECK(message("A23P").find("no error") == 0);
 }
 
 TEST_CASE("variant: checked against the wild type and applied") {
