@@ -134,9 +134,11 @@ fold::ProblemSize LoadedModel::problem_size(int64_t n_res, int64_t n_seq, bool w
   const int64_t n_extra = std::min(n_seq - n_clust, pipeline.max_extra_msa);
   const int64_t n_templ =
       with_templates && config_.model.embeddings_and_evoformer.template_.enabled ? pipeline.max_templates : 0;
-  // One iteration's batches (its ensemble members) exist at a time.
+  // One iteration's batches (its ensemble members) exist at a time, beside InputBatches' copy of the
+  // whole MSA (ids, deletions and mask: 12 bytes a cell, in host memory) that every batch samples from.
   const int64_t feature_bytes = fold::processed_feature_bytes(pipeline, n_res, with_templates ? 1 : 0) /
-                                pipeline.num_batches() * pipeline.num_ensemble;
+                                    pipeline.num_batches() * pipeline.num_ensemble +
+                                (run_.device.is_cpu() ? 12 * n_seq * n_res : 0);
   return {n_res, n_clust, n_extra, n_templ, feature_bytes};
 }
 
