@@ -235,16 +235,18 @@ void check_memory(const ModelConfig& config, const ProblemSize& size, const RunO
   }
   if (need.total_bytes <= available) return;
   const int64_t chunk = suggest_chunk_size(config, size, options, available);
-  const std::string fix = chunk > 0
-                              ? fmt::format("rerun with --chunk-size {} (Python: chunk_size={})", chunk, chunk)
-                              : std::string(
-                                    "no chunk size fits: use a device with more memory, a shorter sequence, or fewer "
-                                    "MSA rows (max_msa_clusters, max_extra_msa in --config)");
-  throw MemoryError(
-      fmt::format("memory: n_res {} with {} MSA and {} extra rows needs about {} on {} (largest: {} {}), {} is "
-                  "available; {}",
-                  size.n_res, size.n_seq, size.n_extra, gib(need.total_bytes), options.device.str(),
-                  need.largest_transient, gib(need.largest_transient_bytes), gib(available), fix));
+  const std::string fix =
+      need.weight_bytes > available
+          ? std::string("the weights alone do not fit: check the channel and layer sizes of --config")
+      : chunk > 0 ? fmt::format("rerun with --chunk-size {} (Python: chunk_size={})", chunk, chunk)
+                  : std::string(
+                        "no chunk size fits: use a device with more memory, a shorter sequence, or fewer "
+                        "MSA rows (max_msa_clusters, max_extra_msa in --config)");
+  throw MemoryError(fmt::format(
+      "memory: n_res {} with {} MSA and {} extra rows needs about {} on {} (weights {}, largest: {} {}), "
+      "{} is available; {}",
+      size.n_res, size.n_seq, size.n_extra, gib(need.total_bytes), options.device.str(), gib(need.weight_bytes),
+      need.largest_transient, gib(need.largest_transient_bytes), gib(available), fix));
 }
 
 }  // namespace kfold::fold

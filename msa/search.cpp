@@ -64,12 +64,19 @@ void check_queries(const std::vector<data::Sequence>& queries, const std::string
                  kMaxQueryLength);
     int64_t standard = 0;
     int64_t nucleotide = 0;
+    bool seen[4] = {false, false, false, false};  // A, C, G, T or U
     for (const char c : q.residues) {
       standard += residue_code(c) != kCodeX;
       nucleotide += c == 'A' || c == 'C' || c == 'G' || c == 'T' || c == 'U' || c == 'N';
+      if (c == 'A') seen[0] = true;
+      if (c == 'C') seen[1] = true;
+      if (c == 'G') seen[2] = true;
+      if (c == 'T' || c == 'U') seen[3] = true;
     }
     if (standard == 0) fail_input("{}: query '{}' has no standard amino acid", source, q.id);
-    if (n >= 20 && nucleotide * 10 >= n * 9)
+    // All four bases and 90 % of the letters: a low-complexity protein of few of these amino acids
+    // (poly-GA, polyalanine) is no nucleotide sequence.
+    if (n >= 20 && nucleotide * 10 >= n * 9 && seen[0] && seen[1] && seen[2] && seen[3])
       fail_input(
           "{}: query '{}' looks like a nucleotide sequence ({} of {} residues are A, C, G, T, U or N); "
           "kfold needs protein sequences (translate it first)",

@@ -55,17 +55,20 @@ fold::ModelConfig model_config_for(const ModelSpec& spec) {
     config.model.num_recycle = *spec.recycles;
     config.data.common.num_recycle = *spec.recycles;
   }
-  // With MSA resampling every recycle takes its own batch of features: the input pipeline must make
-  // as many as the network runs (found here, before any file is written, and blamed on the config).
-  const auto& data = config.data.common;
-  if (config.model.resample_msa_in_recycling &&
-      (!data.resample_msa_in_recycling || data.num_recycle < config.model.num_recycle))
+  // The input pipeline must make the batches the network runs: one per recycle and ensemble member with
+  // MSA resampling, the ensemble's once without (found here, before any file is written, and blamed on
+  // the config).
+  const int64_t needed =
+      (config.model.resample_msa_in_recycling ? config.model.num_recycle + 1 : 1) * config.data.eval.num_ensemble;
+  if (const int64_t made = fold::input_pipeline_config(config).num_batches(); made < needed)
     fail_input(
-        "{}: model.num_recycle is {} (with model.resample_msa_in_recycling) but the input pipeline makes features "
-        "for {} recycles (data.common.num_recycle {}, data.common.resample_msa_in_recycling {}); set both "
-        "num_recycle keys to one value (or use --recycles)",
-        spec.config.empty() ? spec.name : spec.config.string(), config.model.num_recycle,
-        data.resample_msa_in_recycling ? data.num_recycle : 0, data.num_recycle, data.resample_msa_in_recycling);
+        "{}: the network runs {} recycles (model.num_recycle {}, model.resample_msa_in_recycling {}) and needs {} "
+        "batches of features, but the input pipeline makes {} (data.common.num_recycle {}, "
+        "data.common.resample_msa_in_recycling {}); give both num_recycle keys one value (or use --recycles) and "
+        "both resample_msa_in_recycling keys one value",
+        spec.config.empty() ? spec.name : spec.config.string(), config.model.num_recycle, config.model.num_recycle,
+        config.model.resample_msa_in_recycling, needed, made, config.data.common.num_recycle,
+        config.data.common.resample_msa_in_recycling);
   return config;
 }
 
@@ -123,8 +126,9 @@ fold::ProblemSize LoadedModel::problem_size(const fold::ProcessedFeatures& featu
       with_templates && config_.model.embeddings_and_evoformer.template_.enabled ? features.template_aatype.size(1) : 0;
   // All batches live in host memory for the run; a GPU holds one at a time.
   const int64_t bytes = fold::processed_feature_bytes(features);
+  const int64_t ensemble = std::min(config_.data.eval.num_ensemble, features.n_batch());  // batches on a GPU at once
   return {features.n_res(), rows_used(features.msa_mask), rows_used(features.extra_msa_mask), n_templ,
-          run_.device.is_cpu() ? bytes : bytes / std::max<int64_t>(1, features.n_batch())};
+          run_.device.is_cpu() ? bytes : bytes / std::max<int64_t>(1, features.n_batch()) * ensemble};
 }
 
 fold::ProblemSize LoadedModel::problem_size(int64_t n_res, int64_t n_seq, bool with_templates) const {
@@ -153,13 +157,14 @@ void LoadedModel::check_parameters() const { (void)network(false); }
 void LoadedModel::prepare(const fold::RawFeatures& raw, bool check_memory) const {
   // The input pipeline makes template arrays (max_templates of them, padded) when the preset uses them.
   const bool with_templates = fold::input_pipeline_config(config_).use_templates && raw.templates.n_templates > 0;
-  (void)network(with_templates);
+  // Memory first: the estimate counts the weights, which building the network allocates.
   (void)checked_run_options(problem_size(raw.n_res, raw.n_seq, with_templates), check_memory);
+  (void)network(with_templates);
 }
 
 void LoadedModel::prepare(const fold::ProcessedFeatures& features, bool check_memory) const {
-  (void)network(features.template_aatype.defined());
   (void)checked_run_options(problem_size(features), check_memory);
+  (void)network(features.template_aatype.defined());
 }
 
 Prediction LoadedModel::predict(const fold::InputBatches& batches, bool check_memory,

@@ -323,7 +323,12 @@ PredictSummary predict_target(const PredictOptions& options) {
   // other too; a killed run's lock is taken over.
   std::unique_ptr<LockDirectory> locks;
   std::unique_ptr<TargetLock> lock;
-  const bool output_existed = fs::exists(options.output_dir);
+  // The folders this run makes (the output folder and any missing parents, its .locks): a run that fails
+  // before writing anything removes them again, and only them (another run may use an existing .locks).
+  std::vector<fs::path> made;
+  for (fs::path p = fs::absolute(options.output_dir); !p.empty() && !fs::exists(p); p = p.parent_path())
+    made.push_back(p);
+  const bool locks_existed = fs::exists(options.output_dir / ".locks");
   try {
     auto inputs = read_target_inputs(options, [&](const std::string& id) {
       data::ensure_directory(options.output_dir);
@@ -337,13 +342,13 @@ PredictSummary predict_target(const PredictOptions& options) {
     inputs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return predict_target(inputs, options, models);
   } catch (...) {
-    // A run that fails before writing anything leaves no trace: its lock, then the lock folder and the
-    // output folder it made if they are empty (fs::remove leaves a folder that is not).
+    // A run that fails before writing anything leaves no trace: its lock, then the folders it made if they
+    // are empty (fs::remove leaves a folder that is not), innermost first.
     lock.reset();
     locks.reset();
     std::error_code ignored;
-    fs::remove(options.output_dir / ".locks", ignored);
-    if (!output_existed) fs::remove(options.output_dir, ignored);
+    if (!locks_existed) fs::remove(options.output_dir / ".locks", ignored);
+    for (const auto& folder : made) fs::remove(folder, ignored);
     throw;
   }
 }

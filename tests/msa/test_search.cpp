@@ -310,6 +310,11 @@ TEST_CASE("check_queries: too long, nucleotide and all-X queries are input error
                        InputError);
   CHECK_THROWS_AS(msa::check_queries({}, "q.fasta"), InputError);
   CHECK_NOTHROW(msa::check_queries({{"ok", "", "MKTAYIAKQRQISFVKSHFSRQ"}}, "q.fasta"));
+  // Low-complexity proteins of few of the four bases' letters are proteins: poly-GA (C9orf72's
+  // dipeptide repeat), polyalanine, an Asn/Thr-rich stretch.
+  CHECK_NOTHROW(msa::check_queries({{"polyGA", "", std::string(24, 'G') + std::string(24, 'A')}}, "q.fasta"));
+  CHECK_NOTHROW(msa::check_queries({{"polyA", "", std::string(30, 'A')}}, "q.fasta"));
+  CHECK_NOTHROW(msa::check_queries({{"NT", "", "NNTTNTNTTNNTNTTTNNNTNTNT"}}, "q.fasta"));
 }
 
 namespace {

@@ -308,6 +308,10 @@ CASES = [
     Case("predict/config-truncated", "predict {ex}/ubiquitin.fasta --random-weights --models model_1_ptm "
          "--config {tmp}/small.json -o {tmp}/out", text("small.json", (EX / "small_model.json").read_text()[:150]),
          2, r"small\.json: invalid JSON: .*line \d+"),
+    Case("predict/config-huge-channels", "predict {ex}/ubiquitin.fasta --random-weights --models model_1_ptm "
+         "--config {tmp}/huge.json -o {tmp}/out",
+         text("huge.json", '{"model": {"embeddings_and_evoformer": {"msa_channel": 1048576}}}'), 1,
+         r"memory: .*\(weights \d+\.\d GiB, .*the weights alone do not fit: check the channel and layer sizes"),
     Case("predict/config-unknown-key", "predict {ex}/ubiquitin.fasta --random-weights --models model_1_ptm "
          "--config {tmp}/bad.json -o {tmp}/out", text("bad.json", '{"model": {"num_recycles": 2}}'), 2,
          r"bad\.json: .*num_recycles"),

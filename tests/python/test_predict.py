@@ -353,8 +353,16 @@ def test_a_config_whose_input_pipeline_makes_too_few_recycles_is_refused_before_
     run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--models", "model_1_ptm", "--config",
                 tmp_path / "mismatch.json", "-o", tmp_path / "out")
     assert run.returncode == 2, run.stderr
-    assert "mismatch.json: model.num_recycle is 1" in run.stderr and "data.common.num_recycle 0" in run.stderr
+    assert "mismatch.json: the network runs 1 recycles" in run.stderr, run.stderr
+    assert "the input pipeline makes 1 (data.common.num_recycle 0" in run.stderr
     assert not (tmp_path / "out").exists()
+    # Without resampling one batch serves every recycle: valid whatever data.common.num_recycle says.
+    config["data"]["common"]["resample_msa_in_recycling"] = False
+    config["model"]["resample_msa_in_recycling"] = False
+    (tmp_path / "no_resampling.json").write_text(json.dumps(config))
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--models", "model_1_ptm", "--config",
+                tmp_path / "no_resampling.json", "-o", tmp_path / "out")
+    assert run.returncode == 0, run.stderr
     # Sizes past 2^24 are refused as the config is read (the memory guard's byte counts would overflow).
     config["data"]["common"]["num_recycle"] = 1
     config["data"]["eval"]["max_msa_clusters"] = 1 << 25
@@ -362,6 +370,18 @@ def test_a_config_whose_input_pipeline_makes_too_few_recycles_is_refused_before_
     run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--config", tmp_path / "huge.json",
                 "-o", tmp_path / "out")
     assert run.returncode == 2 and "it must be at most 16777216" in run.stderr, run.stderr
+
+
+def test_a_failed_predict_removes_only_the_folders_it_made(kfold, tmp_path):
+    (tmp_path / "bad.a3m").write_text("not an alignment\n")
+    bad = ("predict", EXAMPLES / "ubiquitin.fasta", "--msa", tmp_path / "bad.a3m", *SMALL, "--random-weights")
+    run = kfold(*bad, "-o", tmp_path / "new" / "nested" / "out")
+    assert run.returncode == 2, run.stderr
+    assert not (tmp_path / "new").exists()  # every folder it made, parents too
+    (tmp_path / "shared" / ".locks").mkdir(parents=True)  # another run's (empty between its targets)
+    run = kfold(*bad, "-o", tmp_path / "shared")
+    assert run.returncode == 2, run.stderr
+    assert (tmp_path / "shared" / ".locks").is_dir()
 
 
 def test_a_nan_parameter_is_named_and_nothing_is_written(kfold, tmp_path):
