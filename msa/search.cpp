@@ -74,9 +74,9 @@ void check_queries(const std::vector<data::Sequence>& queries, const std::string
       if (c == 'T' || c == 'U') seen[3] = true;
     }
     if (standard == 0) fail_input("{}: query '{}' has no standard amino acid", source, q.id);
-    // All four bases and 90 % of the letters: a low-complexity protein of few of these amino acids
-    // (poly-GA, polyalanine) is no nucleotide sequence.
-    if (n >= 20 && nucleotide * 10 >= n * 9 && seen[0] && seen[1] && seen[2] && seen[3])
+    // Three of the four bases and 90 % of the letters: a low-complexity protein of one or two of these
+    // amino acids (poly-GA, polyalanine) is no nucleotide sequence; DNA repeats (TTAGGG) are.
+    if (n >= 20 && nucleotide * 10 >= n * 9 && seen[0] + seen[1] + seen[2] + seen[3] >= 3)
       fail_input(
           "{}: query '{}' looks like a nucleotide sequence ({} of {} residues are A, C, G, T, U or N); "
           "kfold needs protein sequences (translate it first)",

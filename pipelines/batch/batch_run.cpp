@@ -438,7 +438,7 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
   // The parameters belong to the batch, not to a target: a bad file stops the batch (exit 2) at the first
   // prediction instead of failing every target. Loading them here costs nothing extra: the stage would.
   if (!parameters_checked_) {
-    for (const auto& name : models_->names()) models_->get(name).check_parameters();
+    for (const auto& name : models_->names()) models_->get(name).check_parameters(options_.predict.check_memory);
     parameters_checked_ = true;
   }
   if (attempt("predict", pkey, [&] { run_predict_stage(target, dir, pkey, status); })) ++report.done;

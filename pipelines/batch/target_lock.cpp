@@ -224,6 +224,14 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
     remember_held(temp);
     remember_held(path);
     const int fd = ::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == ENOENT && attempt < 2) {
+      // The lock folder went away (a failed kfold predict removes the empty folders it made): made again.
+      forget_held(temp);
+      forget_held(path);
+      std::error_code ignored;
+      fs::create_directories(dir_, ignored);
+      continue;
+    }
     const bool written =
         fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
     const int write_error = errno;

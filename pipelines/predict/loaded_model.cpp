@@ -152,7 +152,11 @@ fold::RunOptions LoadedModel::checked_run_options(const fold::ProblemSize& size,
   return run;
 }
 
-void LoadedModel::check_parameters() const { (void)network(false); }
+void LoadedModel::check_parameters(bool check_memory) const {
+  // The weights must fit before they are allocated: the estimate of a one-residue target is about them.
+  if (check_memory) (void)checked_run_options(fold::ProblemSize{1, 1, 0, 0, 0}, true);
+  (void)network(false);
+}
 
 void LoadedModel::prepare(const fold::RawFeatures& raw, bool check_memory) const {
   // The input pipeline makes template arrays (max_templates of them, padded) when the preset uses them.

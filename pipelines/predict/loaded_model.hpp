@@ -74,8 +74,9 @@ class LoadedModel {
   // parameter's key and shape is checked: InputError) and, with `check_memory`, compares the memory
   // estimate with what is free (RuntimeError).
   void prepare(const fold::RawFeatures& raw, bool check_memory) const;
-  // Builds the template-free network: every parameter's key and shape is checked (InputError).
-  void check_parameters() const;
+  // Builds the template-free network: every parameter's key and shape is checked (InputError); with
+  // `check_memory` the weights must fit first (MemoryError).
+  void check_parameters(bool check_memory) const;
   void prepare(const fold::ProcessedFeatures& features, bool check_memory) const;
 
  private:

@@ -152,6 +152,26 @@ void write_structure_files(const fs::path& dir, const std::string& stem, const d
   }
 }
 
+// Creates the missing folders of `dir` one level at a time and returns those this call created (another
+// run's, made meanwhile, are not in it), outermost first. Stops at anything that exists, a dangling
+// symbolic link included (ensure_directory names the problem).
+std::vector<fs::path> make_missing_directories(const fs::path& dir) {
+  std::vector<fs::path> missing;
+  std::error_code error;
+  for (fs::path p = fs::absolute(dir, error).lexically_normal(); !p.empty() && p != p.root_path();
+       p = p.parent_path()) {
+    if (!p.has_filename()) continue;  // a trailing separator's empty last part
+    if (fs::exists(fs::symlink_status(p, error))) break;
+    missing.push_back(p);
+  }
+  std::vector<fs::path> made;
+  for (auto p = missing.rbegin(); p != missing.rend(); ++p) {
+    if (!fs::create_directory(*p, error)) break;  // exists now (another run's), or cannot: not ours
+    made.push_back(*p);
+  }
+  return made;
+}
+
 // A predict's lock without a heartbeat for this long belongs to a run that died on another host.
 constexpr std::chrono::seconds kPredictLockStaleAfter{600};
 
@@ -323,15 +343,13 @@ PredictSummary predict_target(const PredictOptions& options) {
   // other too; a killed run's lock is taken over.
   std::unique_ptr<LockDirectory> locks;
   std::unique_ptr<TargetLock> lock;
-  // The folders this run makes (the output folder and any missing parents, its .locks): a run that fails
-  // before writing anything removes them again, and only them (another run may use an existing .locks).
-  std::vector<fs::path> made;
-  for (fs::path p = fs::absolute(options.output_dir); !p.empty() && !fs::exists(p); p = p.parent_path())
-    made.push_back(p);
-  const bool locks_existed = fs::exists(options.output_dir / ".locks");
+  // The folders this run creates (the output folder, its missing parents, .locks in a new output folder):
+  // a run that fails before writing anything removes them again, when empty, and nothing else.
+  std::vector<fs::path> made;  // outermost first
   try {
     auto inputs = read_target_inputs(options, [&](const std::string& id) {
-      data::ensure_directory(options.output_dir);
+      made = make_missing_directories(options.output_dir);
+      data::ensure_directory(options.output_dir);  // its checks (writable, not a file) and messages
       locks = std::make_unique<LockDirectory>(options.output_dir / ".locks", kPredictLockStaleAfter);
       lock = locks->try_lock(id);
       if (!lock)
@@ -347,8 +365,8 @@ PredictSummary predict_target(const PredictOptions& options) {
     lock.reset();
     locks.reset();
     std::error_code ignored;
-    if (!locks_existed) fs::remove(options.output_dir / ".locks", ignored);
-    for (const auto& folder : made) fs::remove(folder, ignored);
+    if (!made.empty()) fs::remove(options.output_dir / ".locks", ignored);  // in a folder of this run's
+    for (auto folder = made.rbegin(); folder != made.rend(); ++folder) fs::remove(*folder, ignored);
     throw;
   }
 }

@@ -315,6 +315,10 @@ TEST_CASE("check_queries: too long, nucleotide and all-X queries are input error
   CHECK_NOTHROW(msa::check_queries({{"polyGA", "", std::string(24, 'G') + std::string(24, 'A')}}, "q.fasta"));
   CHECK_NOTHROW(msa::check_queries({{"polyA", "", std::string(30, 'A')}}, "q.fasta"));
   CHECK_NOTHROW(msa::check_queries({{"NT", "", "NNTTNTNTTNNTNTTTNNNTNTNT"}}, "q.fasta"));
+  std::string telomere;
+  for (int i = 0; i < 6; ++i) telomere += "TTAGGG";  // DNA of three bases
+  CHECK_THROWS_WITH_AS(msa::check_queries({{"telomere", "", telomere}}, "q.fasta"), doctest::Contains("nucleotide"),
+                       InputError);
 }
 
 namespace {

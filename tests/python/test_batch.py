@@ -165,6 +165,15 @@ def test_a_damaged_msa_is_recomputed_never_trusted(kfold, full_run, tmp_path):
     assert all(len(stage_runs(copy, t, "msa")) == 1 for t in target_ids() if t != "ubiquitin_1_35")
 
 
+def test_weights_that_cannot_fit_stop_the_batch_before_they_are_allocated(kfold, tmp_path):
+    (tmp_path / "huge.json").write_text('{"model": {"embeddings_and_evoformer": {"msa_channel": 1048576}}}')
+    run = kfold("batch", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--models", "model_1_ptm", "--config",
+                tmp_path / "huge.json", "-o", tmp_path / "out")
+    assert run.returncode == 1, run.stderr
+    assert "the weights alone do not fit: check the channel and layer sizes of --config" in run.stderr
+    assert "internal error" not in run.stderr
+
+
 def test_bad_targets_are_recorded_and_the_rest_finish(kfold, tmp_path):
     targets = tmp_path / "targets.csv"
     targets.write_text("id,sequence\ngood,MKTAYIAKQR\nbad_letters,MKT1AY\ntoo_long,MKTAYIAKQRQISFVKSHFSRQ\n"

@@ -379,9 +379,13 @@ def test_a_failed_predict_removes_only_the_folders_it_made(kfold, tmp_path):
     assert run.returncode == 2, run.stderr
     assert not (tmp_path / "new").exists()  # every folder it made, parents too
     (tmp_path / "shared" / ".locks").mkdir(parents=True)  # another run's (empty between its targets)
-    run = kfold(*bad, "-o", tmp_path / "shared")
-    assert run.returncode == 2, run.stderr
-    assert (tmp_path / "shared" / ".locks").is_dir()
+    for out in (tmp_path / "shared", tmp_path / "gone" / ".." / "shared"):  # '..' past a folder not there
+        run = kfold(*bad, "-o", out)
+        assert run.returncode == 2, run.stderr
+        assert (tmp_path / "shared" / ".locks").is_dir()
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")  # a link to a purged scratch folder stays
+    run = kfold(*bad, "-o", tmp_path / "dangling" / "sub")
+    assert run.returncode == 2 and (tmp_path / "dangling").is_symlink(), run.stderr
 
 
 def test_a_nan_parameter_is_named_and_nothing_is_written(kfold, tmp_path):
