@@ -159,6 +159,12 @@ def test_msa_arguments_are_checked(kf):
         msa.neff_at(5)
     # msas=None: single-sequence features, as documented.
     assert kf.features("MKVL", msas=None)["msa"].shape == (1, 4)
+    # A nucleotide or over-long query is refused as the CLI refuses it; a low-complexity protein is not.
+    with pytest.raises(kf.InputError, match="looks like a nucleotide sequence"):
+        kf.features("ACGTTGCAACGTGGCTAGCTAGCTAGCATCG")
+    with pytest.raises(kf.InputError, match="kfold takes at most 16384"):
+        kf.features("M" * 16385)
+    assert kf.features("GA" * 24)["msa"].shape == (1, 48)
     # One MSA path given alone is one MSA, not a sequence of one-letter paths.
     alone = kf.features(FASTA, msas=str(A3M))
     listed = kf.features(FASTA, msas=[A3M])
