@@ -175,10 +175,6 @@ std::vector<fs::path> make_missing_directories(const fs::path& dir) {
 // A predict's lock without a heartbeat for this long belongs to a run that died on another host.
 constexpr std::chrono::seconds kPredictLockStaleAfter{600};
 
-}  // namespace
-
-namespace {
-
 // A parameter file given by name (--params FILE or KFOLD_PARAMS=FILE) for `model`. AlphaFold's file
 // names say the model: another model's weights would run under this model's name.
 fs::path checked_params_file(const fs::path& file, const std::string& model, std::string_view given_as) {
