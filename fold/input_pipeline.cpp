@@ -213,7 +213,7 @@ namespace {
 // fix_templates_aatype, make_template_mask, make_pseudo_beta('template_'), crop_templates and
 // make_fixed_size's padding: the first max_templates templates, the same in every batch.
 void add_templates(ProcessedFeatures& out, const TemplateFeatures& raw, int64_t max_templates) {
-  const int64_t n_batch = out.n_batch(), n_res = out.n_res(), kept = std::min(raw.n_templates, max_templates);
+  const int64_t n_res = out.n_res(), kept = std::min(raw.n_templates, max_templates);
   const auto f32 = at::TensorOptions().dtype(at::kFloat);
   at::Tensor aatype = at::zeros({max_templates, n_res}, at::TensorOptions().dtype(at::kInt));
   at::Tensor masks = at::zeros({max_templates, n_res, rc::atom_type_num}, f32);
@@ -242,11 +242,7 @@ void add_templates(ProcessedFeatures& out, const TemplateFeatures& raw, int64_t 
                   pseudo_beta.data_ptr<float>() + 3 * (t * n_res + r));
     }
   }
-  const auto batched = [&](const at::Tensor& x) {  // [n_batch, ...] copies
-    std::vector<int64_t> shape{n_batch};
-    shape.insert(shape.end(), x.sizes().begin(), x.sizes().end());
-    return x.unsqueeze(0).expand(shape).contiguous();
-  };
+  const auto batched = [](const at::Tensor& x) { return x.unsqueeze(0); };  // [1, ...] (InputBatches copies per batch)
   out.template_aatype = batched(aatype);
   out.template_all_atom_masks = batched(masks);
   out.template_all_atom_positions = batched(positions);

@@ -561,12 +561,22 @@ TEST_CASE("agent run: a solubility objective scores residues off the alignment, 
         std::string::npos);
 }
 
-TEST_CASE("agent run: a plate without any variant is refused, not written with controls alone") {
-  kfold::test::ScratchDir dir("agent-all-frozen");
+namespace {
+
+// The example campaign from its first round: the example MSA, no results, no structure predictions.
+nlohmann::json fresh_campaign() {
   auto campaign = nlohmann::json::parse(kfold::data::read_text_file(kCampaign));
   campaign["target"]["msa"] = (kCampaign.parent_path() / "ubiquitin.a3m").string();
   campaign["results"] = nlohmann::json::array();
   campaign["structure_budget"] = 0;
+  return campaign;
+}
+
+}  // namespace
+
+TEST_CASE("agent run: a plate without any variant is refused, not written with controls alone") {
+  kfold::test::ScratchDir dir("agent-all-frozen");
+  auto campaign = fresh_campaign();
   campaign["frozen"] = nlohmann::json::array();
   for (int r = 1; r <= static_cast<int>(kWildType.size()); ++r) campaign["frozen"].push_back(r);
   std::ofstream(dir / "c.json") << campaign.dump();
@@ -583,10 +593,7 @@ TEST_CASE("agent run: hypothesis ids name one variant across the rounds of a cam
   // library), H0024 of round 2 was not round 1's H0024, and plates, notebook and structures of different
   // rounds shared ids.
   kfold::test::ScratchDir dir("agent-ids");
-  auto campaign = nlohmann::json::parse(kfold::data::read_text_file(kCampaign));
-  campaign["target"]["msa"] = (kCampaign.parent_path() / "ubiquitin.a3m").string();
-  campaign["results"] = nlohmann::json::array();
-  campaign["structure_budget"] = 0;
+  auto campaign = fresh_campaign();
   std::ofstream(dir / "c.json") << campaign.dump();
   AgentOptions o;
   o.out_dir = dir / "out";

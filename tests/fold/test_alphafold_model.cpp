@@ -59,12 +59,21 @@ TEST_CASE("AlphaFoldModel refuses features with fewer batches than the recycles 
                        doctest::Contains("2 batches on the leading axis, but 5 recycles"), kfold::InputError);
 }
 
+namespace {
+
+// The shipped example: ubiquitin with its MSA (76 residues).
+fold::RawFeatures ubiquitin_raw_features() {
+  const auto examples = kfold::test::source_dir() / "data/examples";
+  return fold::make_raw_features(kfold::data::read_fasta(examples / "ubiquitin.fasta").front(),
+                                 {kfold::data::read_msa_file(examples / "ubiquitin.a3m")}, {"ubiquitin.a3m"});
+}
+
+}  // namespace
+
 TEST_CASE("AlphaFoldModel: batches made per recycle give exactly the outputs of all batches made first") {
   const kfold::test::ModelCase c("ptm_recycle");
   const fold::AlphaFoldModel model(c.params->root(), c.config);
-  const auto examples = kfold::test::source_dir() / "data/examples";
-  const auto raw = fold::make_raw_features(kfold::data::read_fasta(examples / "ubiquitin.fasta").front(),
-                                           {kfold::data::read_msa_file(examples / "ubiquitin.a3m")}, {"ubiquitin.a3m"});
+  const auto raw = ubiquitin_raw_features();
   const auto pipeline = fold::input_pipeline_config(c.config);
   REQUIRE(pipeline.num_batches() >= 2);
   const fold::RunOptions options;
@@ -87,9 +96,7 @@ TEST_CASE("AlphaFoldModel: an iteration is bitwise the same for 1, 2, 3 and 4 th
   // The small model of case ptm_recycle on the whole example (76 residues, its MSA).
   const kfold::test::ModelCase c("ptm_recycle");
   const fold::AlphaFoldModel model(c.params->root(), c.config);
-  const auto examples = kfold::test::source_dir() / "data/examples";
-  const auto raw = fold::make_raw_features(kfold::data::read_fasta(examples / "ubiquitin.fasta").front(),
-                                           {kfold::data::read_msa_file(examples / "ubiquitin.a3m")}, {"ubiquitin.a3m"});
+  const auto raw = ubiquitin_raw_features();
   const auto features = fold::make_model_inputs(raw, fold::input_pipeline_config(c.config), 0);
   const fold::RunOptions options;
   const int saved = at::get_num_threads();
