@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/attention_test_support.hpp"
@@ -30,6 +31,15 @@ constexpr double kAtolGradF32 = 1e-4, kRtolGradF32 = 1e-4;
 // bf16 / fp16 outputs are rounded to 8 / 11 significant bits: compare to the fp32 reference of the same
 // (rounded) inputs with half an ulp of 1 plus margin.
 constexpr double kAtolBf16 = 1e-2, kAtolF16 = 2e-3;
+
+// The reference in fp64, its results in fp32: libtorch's fp32 products differ from process to process (4e-5 in
+// one lse in about 1 run of 20, with the fused result bitwise the same every time), fp64 ones far below 1e-5.
+std::pair<at::Tensor, at::Tensor> reference_in_fp64(const AttentionInputs& in) {
+  AttentionInputs in64 = in;
+  for (at::Tensor* t : {&in64.q, &in64.k, &in64.v, &in64.bias}) *t = t->detach().to(at::kDouble);
+  const auto [out, lse] = call_attention_reference(in64);
+  return {out.to(at::kFloat), lse.to(at::kFloat)};
+}
 
 const std::vector<AttentionShape> kShapes = {
     {1, 2, 1, 1, 8}, {2, 3, 7, 2, 16}, {1, 4, 64, 4, 32}, {1, 3, 129, 2, 64}, {1, 2, 300, 2, 32}, {1, 2, 33, 3, 20},
@@ -99,7 +109,7 @@ TEST_CASE("attention_pair_bias: strided ending-node views (transposed q, k, v) n
   REQUIRE_FALSE(in.q.is_contiguous());
   REQUIRE_FALSE(in.v.is_contiguous());
   const auto [out, lse] = call_attention_op(in);
-  const auto [ref_out, ref_lse] = call_attention_reference(base);
+  const auto [ref_out, ref_lse] = reference_in_fp64(base);
   check_close(out, ref_out, kAtolF32, kRtolF32, "out");
   check_close(lse, ref_lse, kAtolF32, kRtolF32, "lse");
 }
@@ -264,13 +274,9 @@ TEST_CASE("attention_pair_bias: a -inf pair bias over a whole block of keys give
   set_requires_grad(in);
   const auto [out, lse] = call_attention_op(in);
   CHECK_FALSE(at::isnan(out).any().item<bool>());
-  // The reference in fp64: libtorch's fp32 products differ from process to process (4e-5 in one lse of this
-  // case in about 1 run of 20, with the fused result bitwise the same every time).
-  AttentionInputs in64 = in;
-  for (at::Tensor* t : {&in64.q, &in64.k, &in64.v, &in64.bias}) *t = t->detach().to(at::kDouble);
-  const auto [ref_out, ref_lse] = call_attention_reference(in64);
-  check_close(out, ref_out.to(at::kFloat), kAtolF32, kRtolF32, "out");
-  check_close(lse, ref_lse.to(at::kFloat), kAtolF32, kRtolF32, "lse");
+  const auto [ref_out, ref_lse] = reference_in_fp64(in);
+  check_close(out, ref_out, kAtolF32, kRtolF32, "out");
+  check_close(lse, ref_lse, kAtolF32, kRtolF32, "lse");
   const auto w_out = at::randn({shape.B, shape.R, shape.S, shape.H, shape.D});
   const auto w_lse = at::randn({shape.B, shape.R, shape.H, shape.S});
   const auto fused = gradients(in, w_out, w_lse, [](const AttentionInputs& x) { return call_attention_op(x); });
