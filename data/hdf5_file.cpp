@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <utility>
 
 #include "data/error.hpp"
 
@@ -41,8 +42,11 @@ void silence_hdf5_errors() {
     // A file whose flush failed (disk full, file-size limit) cannot be closed, and HDF5 1.10's own
     // atexit cleanup then crashes on it; the process closes every file descriptor anyway.
     H5dont_atexit();
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   });
+  // A thread-safe libhdf5 keeps one error stack, and its printing switch, per thread: every thread that
+  // reads or writes (the Python module runs each call on a new one) turns the printing off for itself.
+  thread_local bool silenced = false;
+  if (!std::exchange(silenced, true)) H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
 }
 
 // Scoped hid_t.

@@ -110,3 +110,18 @@ def test_inputs_from_pipes_are_read_once(kfold, tmp_path):
     relaxed = kfold("relax", fifo_with("structure", examples / "1hpv_chain_a.pdb"), "-o", tmp_path / "r.pdb")
     assert relaxed.returncode == 0, relaxed.stderr
     assert (tmp_path / "r.pdb").stat().st_size > 0
+
+
+def test_failed_hdf5_reads_print_no_library_dump_on_any_thread(kf, tmp_path, capfd):
+    """libhdf5 keeps its error printing switch per thread; the Python module runs every call on a new
+    thread, so each must turn it off (the second failed load printed a 30-line HDF5-DIAG stack)."""
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)  # an HDF5 signature and no file behind it
+    for _ in range(3):
+        try:
+            kf.Features.load(bad)
+        except kf.InputError:
+            pass
+        else:
+            raise AssertionError("a damaged features file was read")
+    assert "HDF5-DIAG" not in capfd.readouterr().err
