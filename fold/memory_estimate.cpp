@@ -149,6 +149,13 @@ int64_t cpu_available_bytes() {
   return available;
 }
 
+// The memory the run may use: what the device has free plus the weights this process already holds there
+// (the estimate counts those). -1 when unknown.
+int64_t available_for(const ProblemSize& size, const c10::Device& device) {
+  const int64_t free = available_memory_bytes(device);
+  return free < 0 ? -1 : free + size.allocated_weight_bytes;
+}
+
 std::string gib(int64_t bytes) { return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1 << 30)); }
 
 }  // namespace
@@ -206,7 +213,7 @@ int64_t suggest_chunk_size(const ModelConfig& config, const ProblemSize& size, c
 RunOptions resolve_chunk_size(const ModelConfig& config, const ProblemSize& size, RunOptions options) {
   if (options.chunk_size != RunOptions::kAutoChunk) return options;
   options.chunk_size = 0;
-  const int64_t available = available_memory_bytes(options.device);
+  const int64_t available = available_for(size, options.device);
   if (available < 0 || estimate(config, size, options).total_bytes <= available) return options;
   options.chunk_size = std::max<int64_t>(1, suggest_chunk_size(config, size, options, available));
   return options;
@@ -220,7 +227,7 @@ MemoryVerdict memory_verdict(int64_t need, int64_t available, bool retaining_mal
 }
 
 void check_memory(const ModelConfig& config, const ProblemSize& size, const RunOptions& options) {
-  const int64_t available = available_memory_bytes(options.device);
+  const int64_t available = available_for(size, options.device);
   if (available < 0) return;  // unknown: nothing to compare with
   const auto need = estimate(config, size, options);
   const bool retaining = options.device.is_cpu() && kernels::malloc_retains_freed_memory();

@@ -23,6 +23,9 @@ struct ProblemSize {
   // processed_feature_bytes: one iteration's batches when InputBatches makes them per recycle; all
   // of them for processed features read from a file on the CPU).
   int64_t feature_bytes = 0;
+  // Weights this process has already allocated on the device (ParameterStore::allocated_bytes: a network
+  // built before the check). The estimate counts them, and the device's free memory no longer holds them.
+  int64_t allocated_weight_bytes = 0;
 };
 
 struct MemoryEstimate {

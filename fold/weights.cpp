@@ -85,6 +85,7 @@ at::Tensor ParameterStore::get(std::string_view key, const std::vector<int64_t>&
       return it->second;
     }
     auto tensor = synthesise(key, shape, layer_axes).to(options_);
+    allocated_bytes_ += tensor.nbytes();
     keys_.emplace_back(key);
     fetched_.emplace(std::string(key), tensor);
     return tensor;
@@ -121,6 +122,7 @@ at::Tensor ParameterStore::get(std::string_view key, const std::vector<int64_t>&
         "(scripts/download-params)",
         file, key, bad);
   tensor = tensor.to(options_);
+  if (tensor.data_ptr() != static_cast<const void*>(bytes.data())) allocated_bytes_ += tensor.nbytes();
   fetched_.emplace(std::string(key), tensor);
   return tensor;
 }

@@ -59,6 +59,9 @@ class ParameterStore {
   std::vector<std::string> unused_keys() const;
   // Number of values (floats) in the parameters looked up so far: the model's size once it is built.
   int64_t used_value_count() const;
+  // Bytes of memory the parameters looked up so far hold (on their device): 0 for float32 views of the
+  // mapped file on the CPU (page cache, which the system counts as available), else their size.
+  int64_t allocated_bytes() const { return allocated_bytes_; }
 
   ParameterScope root();
   ParameterScope scope(std::string_view prefix);  // e.g. "alphafold/alphafold_iteration/evoformer"
@@ -68,10 +71,11 @@ class ParameterStore {
   at::Tensor synthesise(std::string_view key, const std::vector<int64_t>& shape, int64_t layer_axes) const;
 
   std::shared_ptr<const data::NpzFile> npz_;  // null for random weights
-  uint64_t random_seed_ = 0;  // seed mixed with the salt
+  uint64_t random_seed_ = 0;                  // seed mixed with the salt
   c10::TensorOptions options_;
   std::vector<std::string> keys_;
   std::map<std::string, at::Tensor, std::less<>> fetched_;  // key -> full tensor (also marks it used)
+  int64_t allocated_bytes_ = 0;
 };
 
 // A module's view of the store: a haiku scope ("evoformer/evoformer_iteration/msa_transition") and,

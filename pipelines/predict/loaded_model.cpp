@@ -143,7 +143,7 @@ fold::ProblemSize LoadedModel::problem_size(int64_t n_res, int64_t n_seq, bool w
   const int64_t feature_bytes = fold::processed_feature_bytes(pipeline, n_res, with_templates ? 1 : 0) /
                                     pipeline.num_batches() * pipeline.num_ensemble +
                                 (run_.device.is_cpu() ? 12 * n_seq * n_res : 0);
-  return {n_res, n_clust, n_extra, n_templ, feature_bytes};
+  return {n_res, n_clust, n_extra, n_templ, feature_bytes, store_->allocated_bytes()};
 }
 
 fold::RunOptions LoadedModel::checked_run_options(const fold::ProblemSize& size, bool check_memory) const {
@@ -154,7 +154,7 @@ fold::RunOptions LoadedModel::checked_run_options(const fold::ProblemSize& size,
 
 void LoadedModel::check_parameters(bool check_memory) const {
   // The weights must fit before they are allocated: the estimate of a one-residue target is about them.
-  if (check_memory) (void)checked_run_options(fold::ProblemSize{1, 1, 0, 0, 0}, true);
+  if (check_memory) (void)checked_run_options(fold::ProblemSize{1, 1, 0, 0, 0, store_->allocated_bytes()}, true);
   (void)network(false);
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "data/error.hpp"
 #include "fold/config.hpp"
 #include "fold/input_pipeline.hpp"
 #include "fold/memory_estimate.hpp"
@@ -161,6 +162,21 @@ TEST_CASE("Chunk size auto: none when everything fits, the suggested one when no
   options.chunk_size = 16;
   CHECK(fold::resolve_chunk_size(config, large, options).chunk_size == 16);
   options.chunk_size = 0;
+  CHECK(fold::resolve_chunk_size(config, large, options).chunk_size == 0);
+}
+
+TEST_CASE("Weights the process already holds count as available: the estimate counts them once") {
+  const auto config = fold::model_config("model_1_ptm");
+  fold::RunOptions options;
+  fold::ProblemSize large{3000, 512, 5120};
+  const int64_t need = fold::estimate_peak_memory(config, large, options).total_bytes;
+  const int64_t available = fold::available_memory_bytes(c10::Device(c10::kCPU));
+  REQUIRE(need > available);  // over 100 GB unchunked
+  CHECK_THROWS_AS(fold::check_memory(config, large, options), kfold::MemoryError);
+  // (made-up resident weights: the memory they hold is the run's to use)
+  large.allocated_weight_bytes = need - available + (int64_t{1} << 30);
+  CHECK_NOTHROW(fold::check_memory(config, large, options));
+  options.chunk_size = fold::RunOptions::kAutoChunk;
   CHECK(fold::resolve_chunk_size(config, large, options).chunk_size == 0);
 }
 

@@ -55,6 +55,9 @@ TEST_CASE("ParameterStore: keys with '//' are parameters, values, shape and zero
   CHECK(at::allclose(b, expected({3, 16}, 3), 0, 1e-3));  // float16 rounding of k/64
   const auto s = store.get(kEvo + "/evoformer_iteration/msa_transition/input_layer_norm//scale", {3, 8});
   CHECK(at::equal(s, expected({3, 8}, 4)));
+  // Only the converted copies hold memory of their own; the mapped views are page cache.
+  CHECK(store.allocated_bytes() == b.nbytes() + s.nbytes());
+  CHECK(ParameterStore::random(1)->allocated_bytes() == 0);
 }
 
 TEST_CASE("ParameterStore: errors name the key and both shapes") {
@@ -123,15 +126,15 @@ TEST_CASE("ParameterStore: random weights depend only on the seed and the key") 
 
   // Another store with the same seed, asked in another order, gives the same values; another seed not.
   auto again = ParameterStore::random(7);
-  const auto again_b1 = (again->scope(kEvo + "/evoformer_iteration/msa_transition").layer(1, 4) / "transition1")
-                            .get("bias", {1024});
+  const auto again_b1 =
+      (again->scope(kEvo + "/evoformer_iteration/msa_transition").layer(1, 4) / "transition1").get("bias", {1024});
   CHECK(at::equal(again_b1, b1));
   auto other = ParameterStore::random(8);
-  CHECK_FALSE(at::equal((other->scope(kEvo + "/evoformer_iteration/msa_transition").layer(1, 4) / "transition1")
-                            .get("bias", {1024}),
-                        b1));
+  CHECK_FALSE(at::equal(
+      (other->scope(kEvo + "/evoformer_iteration/msa_transition").layer(1, 4) / "transition1").get("bias", {1024}),
+      b1));
   // Asking again with another shape is a programming error that names the key.
-  CHECK_THROWS_WITH_AS((block.layer(1, 4) / "transition1").get("bias", {512}),
-                       doctest::Contains("transition1//bias"), kfold::InputError);
+  CHECK_THROWS_WITH_AS((block.layer(1, 4) / "transition1").get("bias", {512}), doctest::Contains("transition1//bias"),
+                       kfold::InputError);
   CHECK(store->unused_keys().empty());
 }
