@@ -152,22 +152,20 @@ void write_structure_files(const fs::path& dir, const std::string& stem, const d
   }
 }
 
-// Creates the missing folders of `dir` one level at a time and returns those this call created (another
-// run's, made meanwhile, are not in it), outermost first. Stops at anything that exists, a dangling
-// symbolic link included (ensure_directory names the problem).
+// Creates the missing folders of `dir` one level at a time, in the order the system resolves the path ('..'
+// after a missing folder needs that folder: `-o new/../out` makes `new` too), and returns those this call
+// created (another run's, made meanwhile, are not in it), outermost first. Stops at the first folder it cannot
+// make (a file, a dangling symbolic link: ensure_directory names the problem).
 std::vector<fs::path> make_missing_directories(const fs::path& dir) {
-  std::vector<fs::path> missing;
-  std::error_code error;
-  for (fs::path p = fs::absolute(dir, error).lexically_normal(); !p.empty() && p != p.root_path();
-       p = p.parent_path()) {
-    if (!p.has_filename()) continue;  // a trailing separator's empty last part
-    if (fs::exists(fs::symlink_status(p, error))) break;
-    missing.push_back(p);
-  }
   std::vector<fs::path> made;
-  for (auto p = missing.rbegin(); p != missing.rend(); ++p) {
-    if (!fs::create_directory(*p, error)) break;  // exists now (another run's), or cannot: not ours
-    made.push_back(*p);
+  std::error_code error;
+  fs::path p;
+  for (const auto& part : fs::absolute(dir, error)) {
+    p /= part;
+    if (part.empty() || part == "." || part == ".." || p == p.root_path()) continue;
+    if (fs::exists(fs::symlink_status(p, error))) continue;
+    if (!fs::create_directory(p, error)) break;  // exists now (another run's), or cannot: not ours
+    made.push_back(p);
   }
   return made;
 }
@@ -361,7 +359,8 @@ PredictSummary predict_target(const PredictOptions& options) {
     lock.reset();
     locks.reset();
     std::error_code ignored;
-    if (!made.empty()) fs::remove(options.output_dir / ".locks", ignored);  // in a folder of this run's
+    if (!made.empty() && fs::equivalent(made.back(), options.output_dir, ignored))
+      fs::remove(options.output_dir / ".locks", ignored);  // in the output folder this run made
     for (auto folder = made.rbegin(); folder != made.rend(); ++folder) fs::remove(*folder, ignored);
     throw;
   }
