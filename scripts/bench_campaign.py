@@ -55,7 +55,7 @@ def run_agent(args, campaign, out, log):
 
 def plate_variants(out):
     with open(out / "plate.csv", newline="") as f:
-        return [row["mutations"] for row in csv.DictReader(f) if row["operator"] != "control"]
+        return [row["mutations"] for row in csv.DictReader(f) if row["rank"]]  # not controls or blanks
 
 
 def metrics(picked_rounds, fitness, top):
@@ -89,8 +89,8 @@ def simulate_set(name, args, workdir):
                 "target": {"id": header, "sequence": residues, "first_residue": start, "msa": str(alignment)},
                 "objective": {"fitness": 1.0},
                 "max_mutations": 1,
-                "plate": {"size": 24, "controls": 24 - args.per_round, "max_per_position": args.max_per_position,
-                          "explore_fraction": args.explore_fraction},
+                "plate": {"size": 24, "controls": 24 - args.per_round, "blanks": 0,
+                          "max_per_position": args.max_per_position, "explore_fraction": args.explore_fraction},
                 "seed": seed,
                 "library": str(setdir / "library.csv"),
                 "results": results[:],

@@ -2,6 +2,7 @@
 #include "pipelines/agent/agent_outputs.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -189,6 +190,11 @@ std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaig
                          csv_cell(flag), csv_cell(ascii_text(facts)));
       continue;
     }
+    if (w.pick == "blank") {
+      out += fmt::format("{},BLANK,blank,,NA,NA,,blank,,blank well: buffer only (no protein) for the background\n",
+                         w.well);
+      continue;
+    }
     if (w.row < 0) {
       out += fmt::format("{},WT,WT,{},NA,NA,,control,,wild-type control well\n", w.well, campaign.target.sequence);
       continue;
@@ -230,9 +236,14 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
       {"measurements", campaign.measurements.size()},
       {"acquisition", {{"type", campaign.acquisition.type}, {"beta", campaign.acquisition.beta}}},
       {"plate",
-       {{"variants", plate.n_variants},
+       {{"size", campaign.plate.size},
+        {"variants", plate.n_variants},
         {"explore", plate.n_explore},
+        {"constructs", plate.n_constructs},
         {"controls", plate.n_controls},
+        {"blanks", plate.n_blanks},
+        {"control_wells", reference_wells(plate, "control")},
+        {"blank_wells", reference_wells(plate, "blank")},
         {"explore_fraction", campaign.plate.explore_fraction},
         {"similarity_penalty", campaign.plate.similarity_penalty}}}};
   if (table.surrogate) {
@@ -364,6 +375,28 @@ std::string objective_term_note(const std::string& term, const ScoreTable& table
   return "not computed in this version";
 }
 
+std::vector<std::string> reference_wells(const Plate& plate, const std::string& pick) {
+  std::vector<std::string> wells;
+  for (const PlateWell& w : plate.wells) {
+    if (w.pick == pick) wells.push_back(w.well);
+  }
+  return wells;
+}
+
+std::string plate_summary(const Plate& plate, const Campaign& campaign) {
+  const auto listed = [](const std::vector<std::string>& wells) {
+    return wells.empty() ? std::string() : fmt::format(" ({})", fmt::join(wells, ", "));
+  };
+  return fmt::format(
+      "Plate of {}: {} variant wells ({} exploring untested residues; at most {} variants per position), {} "
+      "construct wells, {} wild-type control wells{} and {} blank wells, buffer only for the background{}{}",
+      campaign.plate.size, plate.n_variants, plate.n_explore, campaign.plate.max_per_position, plate.n_constructs,
+      plate.n_controls, listed(reference_wells(plate, "control")), plate.n_blanks,
+      listed(reference_wells(plate, "blank")),
+      plate.n_controls + plate.n_blanks > 1 ? "; the controls and blanks are spread over the plate's rows and columns."
+                                            : ".");
+}
+
 std::vector<std::string> construct_wells(const ScoreTable& table, const Plate& plate) {
   std::vector<std::string> wells(table.constructs.size());
   for (const PlateWell& w : plate.wells) {
@@ -455,11 +488,7 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
       "- {} variants evaluated ({} of them measured before, in {} result rows), {} removed by hard liability "
       "filters, {} eligible for the plate.\n",
       table.rows.size(), measured_rows(table), campaign.measurements.size(), plate.n_filtered, plate.n_candidates);
-  md += fmt::format(
-      "- Plate: {} variant wells ({} exploring untested residues), {} construct wells and {} wild-type control "
-      "wells of {} (at most {} variants per position).\n\n",
-      plate.n_variants, plate.n_explore, plate.n_constructs, plate.n_controls, campaign.plate.size,
-      campaign.plate.max_per_position);
+  md += "- " + plate_summary(plate, campaign) + "\n\n";
   if (!run.llm_calls.empty()) md.insert(md.size() - 1, llm_evidence(run.llm_calls));
   md +=
       "## Top candidates\n\n| rank | well | id | mutations | score | sd | site-indep. | Potts | operator | "

@@ -33,16 +33,21 @@ struct RunRecord {
 // (NA unless predicted), rationale. NA for missing values.
 std::string scores_tsv(const ScoreTable& table, const Campaign& campaign);
 
-// CSV (RFC 4180 quoting), one line per used well in well order: well, id, mutations, sequence, score,
-// sd, rank, operator, flags, rationale (starting "explore: " for the explore quota's picks). Control
-// wells: id WT, operator control. Construct wells: id C01.., mutations "construct FIRST-LAST", the
-// fragment's sequence, operator trim_termini or domain_split.
+// CSV (RFC 4180 quoting), one line per used well in well order (A01, A02, ...): well, id, mutations,
+// sequence, score, sd, rank, operator, flags, rationale (starting "explore: " for the explore quota's
+// picks). Control wells: id WT, mutations WT, operator control. Blank wells: id BLANK, mutations blank, no
+// sequence, operator blank. Construct wells: id C01.., mutations "construct FIRST-LAST", the fragment's
+// sequence, operator trim_termini or domain_split.
 std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaign& campaign);
 
 // Tab-separated, one line per construct proposal: id, construct, operator, first, last, length, well (NA
 // when not on the plate), wild_type_plddt, predicted_plddt, predicted_ptm, interface_pae (NA unless
 // predicted on its own; interface_pae with a partner only), sequence, rationale.
 std::string constructs_tsv(const ScoreTable& table, const Plate& plate, const Campaign& campaign);
+// The wells of one kind ("control" or "blank"), in well order.
+std::vector<std::string> reference_wells(const Plate& plate, const std::string& pick);
+// The plate's counts and its control and blank wells, one sentence for report.md and report.html.
+std::string plate_summary(const Plate& plate, const Campaign& campaign);
 // The well of each construct proposal ("" when not on the plate).
 std::vector<std::string> construct_wells(const ScoreTable& table, const Plate& plate);
 

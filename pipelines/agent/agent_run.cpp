@@ -270,9 +270,11 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   }
   cancellation_point();
   const Plate plate = select_plate(table, campaign, seed, round);
-  log_info("agent: plate of {} wells: {} variants ({} explore), {} controls ({} eligible, {} filtered by liabilities)",
-           campaign.plate.size, plate.n_variants, plate.n_explore, plate.n_controls, plate.n_candidates,
-           plate.n_filtered);
+  log_info(
+      "agent: plate of {} wells: {} variants ({} explore), {} constructs, {} controls, {} blanks ({} eligible, {} "
+      "filtered by liabilities)",
+      campaign.plate.size, plate.n_variants, plate.n_explore, plate.n_constructs, plate.n_controls, plate.n_blanks,
+      plate.n_candidates, plate.n_filtered);
   if (llm) {
     critique_plate_with_llm(*llm, plate, table, campaign);  // soft flags only: the plate stays as selected
     run.llm_calls = llm->calls;

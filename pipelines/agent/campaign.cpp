@@ -105,10 +105,18 @@ void check_construct_cell(const std::string& cell, const Campaign& campaign, con
     fail_input("{}: '{}' is not a fragment of the target (residues {}..{})", where, cell, lo, hi);
 }
 
+// A blank well's name in a results file: "blank" as plate.csv writes it (any case).
+bool is_blank_cell(const std::string& cell) {
+  return cell.size() == 5 && std::equal(cell.begin(), cell.end(), "blank", [](char a, char b) {
+           return data::to_ascii_upper(a) == data::to_ascii_upper(b);
+         });
+}
+
 std::vector<Measurement> read_results_csv(const std::filesystem::path& path, const Campaign& campaign) {
   data::LineReader reader(path);
   std::vector<Measurement> out;
   int64_t constructs = 0;
+  int64_t blanks = 0;
   bool seen_line = false;  // a line other than blank or '#'
   std::string_view line;
   while (reader.next(line)) {
@@ -146,7 +154,8 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
         return false;
       }
     };
-    if (first_line && !is_number(cells[1]) && cells[0].rfind("construct ", 0) != 0 && !is_variant(cells[0])) {
+    if (first_line && !is_number(cells[1]) && cells[0].rfind("construct ", 0) != 0 && !is_blank_cell(cells[0]) &&
+        !is_variant(cells[0])) {
       fail_input(
           "{}: the header must be 'variant,value' or 'variant,value,sd' (got '{}'): variants written A23P "
           "(multiples joined by ':'), values and sds numbers",
@@ -158,12 +167,14 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
       std::from_chars(text.data(), text.data() + text.size(), v);
       return v;
     };
-    if (cells[0].rfind("construct ", 0) == 0) {  // a construct well of plate.csv: checked, not learned from
-      check_construct_cell(cells[0], campaign, where);
+    // A construct or blank well of plate.csv: checked, not learned from.
+    const bool construct = cells[0].rfind("construct ", 0) == 0;
+    if (construct || is_blank_cell(cells[0])) {
+      if (construct) check_construct_cell(cells[0], campaign, where);
       parse_number(cells[1], "value");
       if (cells.size() == 3 && !cells[2].empty() && parse_number(cells[2], "sd") < 0.0)
         fail_input("{}: sd {} is negative; give a standard deviation >= 0", where, cells[2]);
-      ++constructs;
+      ++(construct ? constructs : blanks);
       continue;
     }
     Measurement m;
@@ -181,7 +192,11 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
     log_info("{}: {} construct result(s) not learned from (the surrogate models substitutions of the full length)",
              path.string(), constructs);
   }
-  if (out.empty() && constructs == 0) {
+  if (blanks > 0) {
+    log_info("{}: {} blank result(s) not learned from (give values with the background subtracted)", path.string(),
+             blanks);
+  }
+  if (out.empty() && constructs == 0 && blanks == 0) {
     log_warn(
         "{}: no measurements ({}); nothing is learned from this file: give one line per measured variant, "
         "variant,value[,sd]",
@@ -329,8 +344,9 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
   if (const Json* mm = find(root, "max_mutations")) k.max_mutations = get_int(c, *mm, "max_mutations", 1, 20);
   if (const Json* plate = find(root, "plate")) {
     if (!plate->is_object()) c.fail("plate", "must be an object {\"size\", \"controls\"}");
-    check_keys(c, *plate, "plate",
-               {"size", "controls", "constructs", "max_per_position", "explore_fraction", "similarity_penalty"});
+    check_keys(
+        c, *plate, "plate",
+        {"size", "controls", "blanks", "constructs", "max_per_position", "explore_fraction", "similarity_penalty"});
     if (const Json* size = find(*plate, "size")) {
       k.plate.size = get_int(c, *size, "plate.size", 1, 384);
       if (k.plate.size != 24 && k.plate.size != 48 && k.plate.size != 96 && k.plate.size != 384) {
@@ -339,6 +355,9 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
     }
     if (const Json* controls = find(*plate, "controls")) {
       k.plate.controls = get_int(c, *controls, "plate.controls", 0, k.plate.size - 1);
+    }
+    if (const Json* blanks = find(*plate, "blanks")) {
+      k.plate.blanks = get_int(c, *blanks, "plate.blanks", 0, k.plate.size - 1);
     }
     if (const Json* constructs = find(*plate, "constructs")) {
       k.plate.constructs = get_int(c, *constructs, "plate.constructs", 0, k.plate.size - 1);
@@ -366,14 +385,22 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
         "default is {})",
         c.file, PlateSpec{}.controls);
   }
+  // Defaults never take a well that the plate's own numbers need for variants.
   const Json* plate = find(root, "plate");
-  const bool constructs_given = plate != nullptr && find(*plate, "constructs") != nullptr;
-  if (!constructs_given) {  // the default never takes a well that the plate's own numbers need for variants
-    k.plate.constructs = std::clamp<int64_t>(k.plate.size - 1 - k.plate.controls, 0, k.plate.constructs);
+  const auto given = [&](const char* key) { return plate != nullptr && find(*plate, key) != nullptr; };
+  if (!given("blanks")) k.plate.blanks = std::clamp<int64_t>(k.plate.size - 1 - k.plate.controls, 0, k.plate.blanks);
+  if (k.plate.controls + k.plate.blanks > k.plate.size - 1) {
+    c.fail("plate.blanks", fmt::format("{} control and {} blank wells leave no well of {} for variants",
+                                       k.plate.controls, k.plate.blanks, k.plate.size));
   }
-  if (k.plate.controls + k.plate.constructs > k.plate.size - 1) {
-    c.fail("plate.constructs", fmt::format("{} control and {} construct wells leave no well of {} for variants",
-                                           k.plate.controls, k.plate.constructs, k.plate.size));
+  if (!given("constructs")) {
+    k.plate.constructs =
+        std::clamp<int64_t>(k.plate.size - 1 - k.plate.controls - k.plate.blanks, 0, k.plate.constructs);
+  }
+  if (k.plate.controls + k.plate.blanks + k.plate.constructs > k.plate.size - 1) {
+    c.fail("plate.constructs",
+           fmt::format("{} control, {} blank and {} construct wells leave no well of {} for variants", k.plate.controls,
+                       k.plate.blanks, k.plate.constructs, k.plate.size));
   }
   if (const Json* budget = find(root, "structure_budget")) {
     k.structure_budget = get_int(c, *budget, "structure_budget", 0, 1000000);

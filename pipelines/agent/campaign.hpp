@@ -5,8 +5,8 @@
 //   {"name": "ubq", "target": {"id": "UBQ", "sequence": "MQIF...", "msa": "ubq.a3m", "first_residue": 1,
 //                              "partner": {"id": "E2", "sequence": "..."}},
 //    "objective": {"stability": 1.0, "solubility": 0.3}, "frozen": [1, 2], "max_mutations": 1,
-//    "plate": {"size": 96, "controls": 4, "constructs": 4, "max_per_position": 2, "explore_fraction": 0.25,
-//              "similarity_penalty": 0.5},
+//    "plate": {"size": 96, "controls": 4, "blanks": 2, "constructs": 4, "max_per_position": 2,
+//              "explore_fraction": 0.25, "similarity_penalty": 0.5},
 //    "structure_budget": 50, "seed": 0, "results": ["round0.csv"], "library": "variants.csv",
 //    "evolution": {"model": "auto", "potts_iterations": 100},
 //    "acquisition": {"type": "ucb", "beta": 1.0}, "surrogate": {"members": 32}}
@@ -49,8 +49,13 @@ inline constexpr const char* kObjectiveTerms[] = {"stability",  "fitness", "acti
 struct PlateSpec {
   int64_t size = 96;     // wells: 24, 48, 96 or 384
   int64_t controls = 4;  // wild-type control wells
+  // Blank wells (buffer only, no protein): the background to subtract. Two by default: the background
+  // (buffer, plate, reader) is one number per plate to first order, and a second well shows when one is
+  // off (a bubble, a splash of protein), at 2 of 96 wells. Unset: 2, or fewer when the controls leave
+  // fewer wells beside one variant well.
+  int64_t blanks = 2;
   // Wells for construct proposals, at most (construct_boundaries.hpp); only this many are predicted.
-  // Unset: 4, or fewer when the controls leave fewer wells beside one variant well.
+  // Unset: 4, or fewer when the controls and blanks leave fewer wells beside one variant well.
   int64_t constructs = 4;
   int64_t max_per_position = 2;  // variants per residue position on one plate
   // Share of the variant wells picked for exploration (one per residue never measured and not yet on

@@ -1,4 +1,4 @@
-// Greedy, position-capped plate selection with control wells and a seeded layout.
+// Greedy, position-capped plate selection with control and blank wells and a seeded layout.
 #include "pipelines/agent/plate_layout.hpp"
 
 #include <fmt/format.h>
@@ -47,8 +47,8 @@ std::pair<int64_t, int64_t> plate_shape(int64_t size) {
 
 std::string well_name(int64_t index, int64_t size) {
   const auto [rows, cols] = plate_shape(size);
-  (void)rows;
-  return fmt::format("{}{}", static_cast<char>('A' + index / cols), index % cols + 1);
+  if (index < 0 || index >= rows * cols) fail_input("well index {} is not on a plate of {} wells", index, size);
+  return fmt::format("{}{:02d}", static_cast<char>('A' + index / cols), index % cols + 1);
 }
 
 namespace {
@@ -102,6 +102,76 @@ struct Picker {
     return best_row;
   }
 };
+
+// The reference wells (controls and blanks) of one seeded draw over the first `rows` rows of a plate with
+// `cols` columns: row-major well indices, ascending, and per well whether it is a blank.
+struct References {
+  std::vector<int64_t> wells;
+  std::vector<char> blank;
+};
+
+References draw_references(int64_t n_controls, int64_t n_blanks, int64_t rows, int64_t cols, SplitMix64& rng) {
+  References refs;
+  const int64_t m = n_controls + n_blanks;
+  if (m == 0) return refs;
+  // Of n rows (or columns), reference k (k = 0 .. m-1) in floor((k n + t) / m), seeded t in [0, n): evenly
+  // spaced, at most one per row while m <= n, else floor(m / n) or ceil(m / n) per row.
+  const auto spaced = [&](int64_t n) {
+    const auto t = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
+    std::vector<int64_t> count(static_cast<size_t>(n), 0);
+    for (int64_t k = 0; k < m; ++k) ++count[static_cast<size_t>((k * n + t) / m)];
+    return count;
+  };
+  const std::vector<int64_t> per_row = spaced(rows);
+  std::vector<int64_t> owed = spaced(cols);  // references each column still takes
+  std::vector<int64_t> column_order(static_cast<size_t>(cols));
+  for (int64_t c = 0; c < cols; ++c) column_order[static_cast<size_t>(c)] = c;
+  for (size_t k = column_order.size(); k > 1; --k)
+    std::swap(column_order[k - 1], column_order[static_cast<size_t>(rng.below(k))]);
+  // Row by row, the columns owed the most (ties: the seeded order). The owed counts never differ by more
+  // than one, so a row always finds as many owed columns as it has references, and every column ends with
+  // its count: distinct wells (per_row <= cols, as m <= rows x cols).
+  for (int64_t r = 0; r < rows; ++r) {
+    std::vector<int64_t> order = column_order;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return owed[static_cast<size_t>(a)] > owed[static_cast<size_t>(b)]; });
+    for (int64_t j = 0; j < per_row[static_cast<size_t>(r)]; ++j) {
+      const int64_t c = order[static_cast<size_t>(j)];
+      --owed[static_cast<size_t>(c)];
+      refs.wells.push_back(r * cols + c);
+    }
+  }
+  std::sort(refs.wells.begin(), refs.wells.end());
+  // The blanks interleaved evenly among the controls in well order, from a seeded offset.
+  const auto offset = static_cast<int64_t>(rng.below(static_cast<uint64_t>(m)));
+  for (int64_t k = 0; k < m; ++k) {
+    const int64_t j = (k + offset) % m;
+    refs.blank.push_back((j + 1) * n_blanks / m > j * n_blanks / m ? 1 : 0);
+  }
+  return refs;
+}
+
+// True when the controls and the blanks each have a well off the plate's edge, or when the first `rows`
+// rows of the plate hold no such well.
+bool references_off_edge(const References& refs, int64_t rows, int64_t plate_rows, int64_t cols) {
+  const auto interior = [&](int64_t well) {
+    const int64_t r = well / cols;
+    const int64_t c = well % cols;
+    return r > 0 && r < plate_rows - 1 && c > 0 && c < cols - 1;
+  };
+  if (rows < 2 || cols < 3) return true;
+  for (const char kind : {0, 1}) {
+    bool any = false;
+    bool inside = false;
+    for (size_t k = 0; k < refs.wells.size(); ++k) {
+      if (refs.blank[k] != kind) continue;
+      any = true;
+      inside = inside || interior(refs.wells[k]);
+    }
+    if (any && !inside) return false;
+  }
+  return true;
+}
 
 double spread_of(const std::vector<int64_t>& rows, const std::vector<double>& key) {
   double sum = 0.0;
@@ -181,7 +251,12 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
       table.surrogate && table.surrogate->acquisition == "thompson" && !table.member_predictions.empty();
   const int64_t n_construct_wells =
       std::min<int64_t>(campaign.plate.constructs, static_cast<int64_t>(table.constructs.size()));
-  const int64_t capacity = campaign.plate.size - campaign.plate.controls - n_construct_wells;
+  const int64_t n_references = campaign.plate.controls + campaign.plate.blanks;
+  const int64_t capacity = campaign.plate.size - n_references - n_construct_wells;
+  if (campaign.plate.controls < 0 || campaign.plate.blanks < 0 || capacity < 1) {
+    fail_input("agent: {} control, {} blank and {} construct wells leave no well of {} for variants",
+               campaign.plate.controls, campaign.plate.blanks, n_construct_wells, campaign.plate.size);
+  }
   const int64_t n_explore =
       static_cast<int64_t>(std::llround(campaign.plate.explore_fraction * static_cast<double>(capacity)));
   const int64_t n_exploit = capacity - n_explore;
@@ -244,20 +319,47 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
         "variants); the remaining wells stay empty",
         chosen.size(), capacity, campaign.plate.max_per_position);
   }
-  // Layout: variants (by rank) then controls, shuffled over the first n wells with a seeded Fisher-Yates.
+  // Layout (plate_layout.hpp): the references spread over the rows used, then the variants and constructs in
+  // a seeded order over the free wells in well order.
   std::vector<PlateWell> items;
   for (size_t r = 0; r < chosen.size(); ++r) {
     items.push_back({"", chosen[r].first, static_cast<int64_t>(r) + 1, chosen[r].second});
   }
   for (int64_t c = 0; c < n_construct_wells; ++c) items.push_back({"", -1, 0, "construct", c});
-  for (int64_t c = 0; c < campaign.plate.controls; ++c) items.push_back({"", -1, 0, "control"});
-  // Round 1 keeps the plain seed (the layouts of earlier versions); later rounds mix the round in.
+  // Round 1 keeps the plain seed; later rounds mix the round in.
   SplitMix64 rng(round <= 1 ? seed : SplitMix64(seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(round))).next());
   for (size_t k = items.size(); k > 1; --k) std::swap(items[k - 1], items[static_cast<size_t>(rng.below(k))]);
-  for (size_t k = 0; k < items.size(); ++k) items[k].well = well_name(static_cast<int64_t>(k), campaign.plate.size);
-  plate.wells = std::move(items);
+  const auto [plate_rows, cols] = plate_shape(campaign.plate.size);
+  const int64_t n_used = static_cast<int64_t>(items.size()) + n_references;
+  const int64_t rows = (n_used + cols - 1) / cols;
+  constexpr int kMaxDraws = 64;
+  References refs;
+  for (int draw = 0; draw < kMaxDraws; ++draw) {
+    References d = draw_references(campaign.plate.controls, campaign.plate.blanks, rows, cols, rng);
+    const bool kept = references_off_edge(d, rows, plate_rows, cols);
+    if (draw == 0 || kept) refs = std::move(d);
+    if (kept) break;
+  }
+  std::vector<PlateWell> wells;
+  size_t next_ref = 0;
+  size_t next_item = 0;
+  for (int64_t w = 0; w < rows * cols; ++w) {
+    PlateWell well;
+    if (next_ref < refs.wells.size() && refs.wells[next_ref] == w) {
+      well = {"", -1, 0, refs.blank[next_ref] ? "blank" : "control"};
+      ++next_ref;
+    } else if (next_item < items.size()) {
+      well = std::move(items[next_item++]);
+    } else {
+      continue;
+    }
+    well.well = well_name(w, campaign.plate.size);
+    wells.push_back(std::move(well));
+  }
+  plate.wells = std::move(wells);
   plate.n_variants = static_cast<int64_t>(chosen.size());
   plate.n_controls = campaign.plate.controls;
+  plate.n_blanks = campaign.plate.blanks;
   plate.n_constructs = n_construct_wells;
   return plate;
 }

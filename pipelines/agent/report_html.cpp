@@ -386,9 +386,7 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
       "<li>{} variants evaluated ({} of them measured before, in {} result rows), {} removed by hard liability "
       "filters, {} eligible.</li>\n",
       table.rows.size(), measured_rows(table), campaign.measurements.size(), plate.n_filtered, plate.n_candidates);
-  h += fmt::format(
-      "<li>Plate: {} variant wells ({} exploring untested residues) and {} wild-type controls of {}.</li>\n",
-      plate.n_variants, plate.n_explore, plate.n_controls, campaign.plate.size);
+  h += "<li>" + html_escape(plate_summary(plate, campaign)) + "</li>\n";
   if (table.surrogate) {
     const SurrogateSummary& s = *table.surrogate;
     h += fmt::format(

@@ -2,6 +2,8 @@
 // independence.
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -76,14 +78,25 @@ TEST_CASE("agent run: example campaign, plate invariants") {
   std::map<int64_t, int> per_position;
   std::set<int64_t> ranks;
   int controls = 0;
+  std::vector<std::string> control_wells;
+  std::vector<std::string> blank_wells;
   for (size_t k = 1; k < plate.size(); ++k) {
     const auto& r = plate[k];
     REQUIRE(r.size() == 10u);
     CHECK(wells.insert(r[0]).second);
+    // Named as plate readers and picklists name wells: A01 .. H12, in well order.
+    CHECK(r[0] == fmt::format("{}{:02d}", static_cast<char>('A' + (k - 1) / 12), (k - 1) % 12 + 1));
     if (r[7] == "control") {
       ++controls;
+      control_wells.push_back(r[0]);
       CHECK(r[2] == "WT");
       CHECK(r[3] == kWildType);
+      continue;
+    }
+    if (r[7] == "blank") {  // buffer only: no protein, nothing to score
+      blank_wells.push_back(r[0]);
+      CHECK(r == std::vector<std::string>{r[0], "BLANK", "blank", "", "NA", "NA", "", "blank", "",
+                                          "blank well: buffer only (no protein) for the background"});
       continue;
     }
     CHECK(mutations.insert(r[2]).second);  // no duplicates
@@ -103,9 +116,10 @@ TEST_CASE("agent run: example campaign, plate invariants") {
     CHECK(r[2] != "I44A");  // measured in ubiquitin_round0.csv: not proposed again
   }
   CHECK(controls == 4);
-  CHECK(ranks.size() == 92u);
+  CHECK(blank_wells.size() == 2u);
+  CHECK(ranks.size() == 90u);
   CHECK(*ranks.begin() == 1);
-  CHECK(*ranks.rbegin() == 92);
+  CHECK(*ranks.rbegin() == 90);
   for (const auto& [pos, n] : per_position) CHECK(n <= 2);
 
   // scores.tsv: every single substitution of the 74 free residues, plus consensus combinations.
@@ -136,6 +150,12 @@ TEST_CASE("agent run: example campaign, plate invariants") {
   CHECK(run["round"] == 1);
   CHECK(run["input_hashes"].size() == 3u);
   CHECK(run["seed"] == 0);
+  CHECK(run["plate"]["size"] == 96);
+  CHECK(run["plate"]["variants"] == 90);
+  CHECK(run["plate"]["controls"] == 4);
+  CHECK(run["plate"]["blanks"] == 2);
+  CHECK(run["plate"]["control_wells"] == control_wells);
+  CHECK(run["plate"]["blank_wells"] == blank_wells);
   int64_t records = 0;
   while (std::getline(nb, line)) {
     const auto rec = nlohmann::json::parse(line);
@@ -146,6 +166,13 @@ TEST_CASE("agent run: example campaign, plate invariants") {
   const std::string report = kfold::data::read_text_file(dir / "report.md");
   // Solubility is computed (sequence only: no structure here); its column is in scores.tsv.
   CHECK(report.find("| solubility | 0.3 | hydropathy change") != std::string::npos);
+  // The plate's counts name the control and blank wells.
+  const std::string counts = fmt::format(
+      "Plate of 96: 90 variant wells ({} exploring untested residues; at most 2 variants per position), 0 "
+      "construct wells, 4 wild-type control wells ({}) and 2 blank wells, buffer only for the background ({});",
+      run["plate"]["explore"].get<int64_t>(), fmt::join(control_wells, ", "), fmt::join(blank_wells, ", "));
+  CHECK_MESSAGE(report.find("- " + counts) != std::string::npos, report);
+  CHECK(kfold::data::read_text_file(dir / "report.html").find("<li>" + counts) != std::string::npos);
   // plate.csv is ASCII for liquid handlers and spreadsheet imports (its rationales held UTF-8 +/- and delta).
   const std::string plate_text = kfold::data::read_text_file(dir / "plate.csv");
   CHECK(
@@ -621,7 +648,7 @@ TEST_CASE("agent run: hypothesis ids name one variant across the rounds of a cam
   // The plate and the report of round 2 carry its ids; the ids still read as <id>_<mutations> in file names.
   const auto plate = read_table(dir / "out/plate.csv", ',');
   for (size_t k = 1; k < plate.size(); ++k) {
-    if (plate[k][7] == "control") continue;
+    if (plate[k][7] == "control" || plate[k][7] == "blank") continue;
     CHECK(plate[k][1].rfind("R2-H", 0) == 0);
     CHECK(variant_of.at(plate[k][1]) == plate[k][2]);
   }

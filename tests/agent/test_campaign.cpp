@@ -31,6 +31,7 @@ TEST_CASE("campaign: the shipped example parses") {
   CHECK(c.frozen == std::vector<int64_t>{1, 76});
   CHECK(c.plate.size == 96);
   CHECK(c.plate.controls == 4);
+  CHECK(c.plate.blanks == 2);
   CHECK(c.objective.at("stability") == 1.0);
   REQUIRE(c.measurements.size() == 12u);
   CHECK(format_variant(c.measurements[0].variant) == "I44A");
@@ -47,6 +48,10 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
   { std::ofstream(dir / "c_range.csv") << "variant,value\nconstruct 2-9,1\n"; }
   { std::ofstream(dir / "c_value.csv") << "variant,value\nconstruct 1-3,abc\n"; }
   { std::ofstream(dir / "c_good.csv") << "variant,value,sd\nconstruct 2-4,0.5,0.1\nQ2A,1\n"; }
+  // Blank wells of plate.csv ("blank", any case) are checked (a value) and not learned from.
+  { std::ofstream(dir / "b_good.csv") << "blank,0.05\nBLANK,0.04,0.01\nQ2A,1\nBlank,0.06,\n"; }
+  { std::ofstream(dir / "b_value.csv") << "variant,value\nblank,NA\n"; }
+  { std::ofstream(dir / "b_sd.csv") << "variant,value,sd\nblank,0.1,-1\n"; }
   const auto path = dir / "c.json";
   const std::string target = R"("target": {"id": "Q", "sequence": "MQIF", "msa": "f.a3m"})";
   CHECK(error_of("{" + target + R"(, "name": "x"})", path) == "no error");
@@ -71,6 +76,19 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
       {"{" + target + R"(, "name": "x", "plate": {"size": 24, "controls": 24}})", "'plate.controls'"},
       {"{" + target + R"(, "name": "x", "plate": {"size": 24, "controls": 20, "constructs": 4}})",
        "'plate.constructs'"},
+      {"{" + target + R"(, "name": "x", "plate": {"size": 24, "controls": 18, "blanks": 2, "constructs": 4}})",
+       "field 'plate.constructs': 18 control, 2 blank and 4 construct wells leave no well of 24 for variants"},
+      {"{" + target + R"(, "name": "x", "plate": {"blanks": -1}})",
+       "field 'plate.blanks': must be in [0, 95] (got -1)"},
+      {"{" + target + R"(, "name": "x", "plate": {"size": 24, "blanks": 24}})",
+       "field 'plate.blanks': must be in [0, 23]"},
+      {"{" + target + R"(, "name": "x", "plate": {"blanks": 1.5}})", "field 'plate.blanks': must be an integer"},
+      {"{" + target + R"(, "name": "x", "plate": {"blanks": "2"}})", "field 'plate.blanks': must be an integer"},
+      {"{" + target + R"(, "name": "x", "plate": {"size": 24, "controls": 20, "blanks": 4}})",
+       "field 'plate.blanks': 20 control and 4 blank wells leave no well of 24 for variants"},
+      {"{" + target + R"(, "name": "x", "plate": {"blank": 2}})",
+       "field 'plate.blank': unknown key; known keys: size, "
+       "controls, blanks,"},
       {"{" + target + R"(, "name": "x", "max_mutations": 0})", "'max_mutations'"},
       {"{" + target + R"(, "name": "x", "seed": -1})", "'seed'"},
       {"{" + target + R"(, "name": "x", "seed": 18446744073709551615})", "(got 18446744073709551615)"},
@@ -83,15 +101,27 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
       {"{" + target + R"(, "name": "x", "results": ["c_range.csv"]})",
        "c_range.csv:2: 'construct 2-9' is not a fragment of the target (residues 1..4)"},
       {"{" + target + R"(, "name": "x", "results": ["c_value.csv"]})", "c_value.csv:2: value 'abc' is not a finite"},
+      {"{" + target + R"(, "name": "x", "results": ["b_value.csv"]})", "b_value.csv:2: value 'NA' is not a finite"},
+      {"{" + target + R"(, "name": "x", "results": ["b_sd.csv"]})", "b_sd.csv:2: sd -1 is negative"},
   };
   CHECK(parse_campaign("{" + target + R"(, "name": "x", "results": ["c_good.csv"]})", path).measurements.size() == 1);
-  // plate.constructs unset: its default never takes the wells the controls leave to variants.
-  const Campaign crowded =
-      parse_campaign("{" + target + R"(, "name": "x", "plate": {"size": 24, "controls": 20}})", path);
-  CHECK(crowded.plate.constructs == 3);
-  CHECK(parse_campaign("{" + target + R"(, "name": "x", "plate": {"size": 24, "controls": 23}})", path)
-            .plate.constructs == 0);
-  CHECK(parse_campaign("{" + target + R"(, "name": "x"})", path).plate.constructs == 4);
+  const Campaign with_blanks = parse_campaign("{" + target + R"(, "name": "x", "results": ["b_good.csv"]})", path);
+  REQUIRE(with_blanks.measurements.size() == 1u);
+  CHECK(format_variant(with_blanks.measurements[0].variant) == "Q2A");
+  // plate.blanks and plate.constructs unset: their defaults never take the wells the controls leave to variants.
+  const auto plate_of = [&](const std::string& plate) {
+    return parse_campaign("{" + target + R"(, "name": "x", "plate": )" + plate + "}", path).plate;
+  };
+  CHECK(plate_of(R"({"size": 24, "controls": 20})").blanks == 2);
+  CHECK(plate_of(R"({"size": 24, "controls": 20})").constructs == 1);
+  CHECK(plate_of(R"({"size": 24, "controls": 20, "blanks": 0})").constructs == 3);
+  CHECK(plate_of(R"({"size": 24, "controls": 22})").blanks == 1);
+  CHECK(plate_of(R"({"size": 24, "controls": 23})").blanks == 0);
+  CHECK(plate_of(R"({"size": 24, "controls": 23})").constructs == 0);
+  CHECK(plate_of(R"({"size": 24, "controls": 0, "blanks": 23})").blanks == 23);
+  const Campaign defaults = parse_campaign("{" + target + R"(, "name": "x"})", path);
+  CHECK(defaults.plate.blanks == 2);
+  CHECK(defaults.plate.constructs == 4);
   for (const Case& c : cases) {
     CAPTURE(c.json);
     const std::string m = error_of(c.json, path);

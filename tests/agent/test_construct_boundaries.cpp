@@ -149,6 +149,7 @@ TEST_CASE("constructs: they take up to plate.constructs wells, named on the plat
   Campaign c = campaign_of_length(60);
   c.plate.size = 24;
   c.plate.controls = 2;
+  c.plate.blanks = 0;
   c.plate.constructs = 2;
   std::vector<Hypothesis> hypotheses;
   for (int64_t k = 1; k <= 30; ++k) {

@@ -1,10 +1,14 @@
 // Acquisition (UCB order, Thompson draws) and plate selection: exploit/explore quotas, position caps,
-// the similarity penalty, controls, determinism per seed.
+// the similarity penalty, controls, determinism per seed; the layout: well names, controls and blanks spread.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
+#include <string>
+#include <vector>
 
+#include "data/error.hpp"
 #include "pipelines/agent/acquisition.hpp"
 #include "pipelines/agent/plate_layout.hpp"
 
@@ -82,6 +86,7 @@ TEST_CASE("plate: exploit and explore quotas, caps, controls and layout invarian
   f.finish(true);
   f.campaign.plate.size = 24;
   f.campaign.plate.controls = 4;
+  f.campaign.plate.blanks = 0;  // the blanks' layout: "plate: controls and blanks are spread ..."
   f.campaign.plate.max_per_position = 2;
   f.campaign.plate.explore_fraction = 0.25;
   // Residues 30 and 28 have been measured (A30D, a variant not among the candidates): explore skips them.
@@ -169,7 +174,8 @@ TEST_CASE("plate: the similarity penalty moves a variant sharing a substitution 
   for (int64_t p = 10; p < 40; ++p) f.add("A" + std::to_string(p) + "G", 5.0 + 0.1 * static_cast<double>(p % 7), 0.0);
   f.finish(false);
   f.campaign.plate.size = 24;
-  f.campaign.plate.controls = 21;  // three variant wells
+  f.campaign.plate.controls = 19;
+  f.campaign.plate.blanks = 2;  // three variant wells
   f.campaign.plate.max_per_position = 2;
   f.campaign.plate.explore_fraction = 0.0;
   auto picks = [&](double penalty) {
@@ -210,6 +216,7 @@ TEST_CASE("plate: Thompson sampling picks by drawn members, deterministic per se
   }
   f.campaign.plate.size = 24;
   f.campaign.plate.controls = 16;  // 8 variant wells
+  f.campaign.plate.blanks = 0;
   f.campaign.plate.explore_fraction = 0.0;
   auto rows_of = [&](uint64_t seed) {
     std::vector<int64_t> out(8);
@@ -248,6 +255,7 @@ TEST_CASE("structure shortlist: capped per residue like the plate") {
   // Every shortlisted variant can share one plate: the plate of that budget takes them all.
   f.campaign.plate.size = 24;
   f.campaign.plate.controls = 18;
+  f.campaign.plate.blanks = 0;
   f.campaign.plate.explore_fraction = 0.0;
   f.campaign.plate.constructs = 0;
   const Plate plate = select_plate(f.table, f.campaign, 1);
@@ -256,4 +264,142 @@ TEST_CASE("structure shortlist: capped per residue like the plate") {
     if (w.row >= 0) plated.insert(w.row);
   for (const size_t k : shortlist) CHECK(plated.count(static_cast<int64_t>(k)) == 1);
   CHECK(structure_shortlist(f.table, f.campaign, 0).empty());
+}
+
+namespace {
+
+// A table of `positions` x 4 single substitutions (means falling with the position), nothing measured.
+void add_singles(Fixture& f, int64_t positions) {
+  f.hypotheses.reserve(static_cast<size_t>(positions * 4));
+  for (int64_t p = 1; p <= positions; ++p) {
+    for (int64_t k = 0; k < 4; ++k)
+      f.add("A" + std::to_string(p) + aa(k), -static_cast<double>(p) - 0.1 * static_cast<double>(k), 0.1);
+  }
+  f.finish(false);
+}
+
+// Row and column (from 0) of a well named as plate.csv names it ("A01", "P24").
+std::pair<int64_t, int64_t> well_position(const std::string& well) {
+  REQUIRE(well.size() == 3u);
+  return {well[0] - 'A', std::stoll(well.substr(1)) - 1};
+}
+
+}  // namespace
+
+TEST_CASE("plate: wells are named as plate readers and picklists write them, A01 .. P24") {
+  CHECK(well_name(0, 96) == "A01");
+  CHECK(well_name(8, 96) == "A09");
+  CHECK(well_name(11, 96) == "A12");
+  CHECK(well_name(12, 96) == "B01");
+  CHECK(well_name(95, 96) == "H12");
+  CHECK(well_name(5, 24) == "A06");
+  CHECK(well_name(47, 48) == "F08");
+  CHECK(well_name(383, 384) == "P24");
+  CHECK_THROWS_AS(well_name(96, 96), kfold::InputError);
+  Fixture f;
+  add_singles(f, 60);
+  f.campaign.plate.size = 96;
+  const Plate plate = select_plate(f.table, f.campaign, 3);
+  REQUIRE(plate.wells.size() == 96u);
+  for (size_t k = 0; k < plate.wells.size(); ++k) CHECK(plate.wells[k].well == well_name(static_cast<int64_t>(k), 96));
+}
+
+TEST_CASE("plate: controls and blanks are spread over distinct rows and columns, not all on the edge") {
+  // Random positions (the layout before) put two controls in one row or column, or all on the edge, for
+  // most seeds: no row, column or edge effect could be told from the controls.
+  Fixture f;
+  add_singles(f, 200);
+  f.campaign.plate.explore_fraction = 0.0;
+  struct Case {
+    int64_t size, controls, blanks;
+  };
+  const Case cases[] = {{24, 4, 2},  {48, 4, 2},  {96, 4, 2},   {96, 8, 4},  {96, 1, 0}, {96, 0, 3},
+                        {96, 12, 0}, {384, 8, 4}, {384, 16, 8}, {96, 40, 8}, {24, 20, 3}};
+  for (const Case& c : cases) {
+    CAPTURE(c.size);
+    CAPTURE(c.controls);
+    CAPTURE(c.blanks);
+    f.campaign.plate.size = c.size;
+    f.campaign.plate.controls = c.controls;
+    f.campaign.plate.blanks = c.blanks;
+    const auto [rows, cols] = plate_shape(c.size);
+    const int64_t m = c.controls + c.blanks;
+    std::set<std::vector<std::string>> layouts;
+    for (uint64_t seed = 0; seed < 30; ++seed) {
+      for (int64_t round = 1; round <= 2; ++round) {
+        CAPTURE(seed);
+        CAPTURE(round);
+        const Plate plate = select_plate(f.table, f.campaign, seed, round);
+        REQUIRE(plate.wells.size() == static_cast<size_t>(c.size));
+        CHECK(plate.n_controls == c.controls);
+        CHECK(plate.n_blanks == c.blanks);
+        std::vector<int64_t> per_row(static_cast<size_t>(rows), 0);
+        std::vector<int64_t> per_col(static_cast<size_t>(cols), 0);
+        std::map<std::string, int64_t> count;
+        std::map<std::string, bool> off_edge;
+        std::vector<std::string> references;
+        for (const PlateWell& w : plate.wells) {
+          if (w.pick != "control" && w.pick != "blank") continue;
+          CHECK(w.row == -1);
+          const auto [r, col] = well_position(w.well);
+          ++per_row[static_cast<size_t>(r)];
+          ++per_col[static_cast<size_t>(col)];
+          ++count[w.pick];
+          off_edge[w.pick] = off_edge[w.pick] || (r > 0 && r < rows - 1 && col > 0 && col < cols - 1);
+          references.push_back(w.pick + " " + w.well);
+        }
+        CHECK(count["control"] == c.controls);
+        CHECK(count["blank"] == c.blanks);
+        // A distinct row (column) for each while there are enough, else every row (column) holds the same
+        // number give or take one; and no ceil(rows / m) consecutive rows (columns) without one.
+        const auto check_spread = [&](const std::vector<int64_t>& per, int64_t n) {
+          const int64_t lo = m / n;
+          const int64_t hi = (m + n - 1) / n;
+          int64_t gap = 0;
+          for (const int64_t k : per) {
+            CHECK((k >= lo && k <= hi));
+            gap = k > 0 ? 0 : gap + 1;
+            CHECK(gap < (n + m - 1) / m);
+          }
+        };
+        check_spread(per_row, rows);
+        check_spread(per_col, cols);
+        for (const std::string kind : {"control", "blank"}) {
+          CAPTURE(kind);  // not all of this kind on the plate's edge
+          if (count[kind] > 0) CHECK(off_edge[kind]);
+        }
+        layouts.insert(references);
+      }
+    }
+    CHECK(layouts.size() > 10u);  // seeded: another seed or round, another layout
+    CHECK(select_plate(f.table, f.campaign, 7, 3).wells[5].well ==
+          select_plate(f.table, f.campaign, 7, 3).wells[5].well);
+  }
+}
+
+TEST_CASE("plate: a plate that is not full uses its first rows, the empty wells last") {
+  Fixture f;
+  f.hypotheses.reserve(10);
+  for (int64_t p = 1; p <= 10; ++p) f.add("A" + std::to_string(p) + "G", -static_cast<double>(p), 0.1);
+  f.finish(false);
+  f.campaign.plate.size = 96;
+  f.campaign.plate.controls = 4;
+  f.campaign.plate.blanks = 2;
+  f.campaign.plate.explore_fraction = 0.0;
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    CAPTURE(seed);
+    const Plate plate = select_plate(f.table, f.campaign, seed);
+    REQUIRE(plate.wells.size() == 16u);  // 10 variants, 4 controls, 2 blanks: rows A and B
+    std::set<int64_t> columns;
+    std::set<int64_t> used;
+    int64_t last_variant = -1;
+    for (const PlateWell& w : plate.wells) {
+      const auto [r, col] = well_position(w.well);
+      CHECK(r < 2);
+      used.insert(r * 12 + col);
+      if (w.row >= 0) last_variant = std::max(last_variant, r * 12 + col);
+      if (w.row < 0) CHECK(columns.insert(col).second);  // references in distinct columns
+    }
+    for (int64_t k = 0; k < last_variant; ++k) CHECK(used.count(k) == 1);  // no gap before the last variant
+  }
 }

@@ -44,10 +44,20 @@ def test_agent_example_writes_plate_scores_notebook_report(kfold, tmp_path):
     with open(out / "plate.csv", newline="") as f:
         plate = list(csv.DictReader(f))
     assert len(plate) == 96
-    assert len({row["well"] for row in plate}) == 96
+    # Zero-padded well names in well order, as plate readers and liquid-handler picklists write them.
+    assert [row["well"] for row in plate] == [f"{r}{c:02d}" for r in "ABCDEFGH" for c in range(1, 13)]
     controls = [row for row in plate if row["operator"] == "control"]
     assert len(controls) == 4 and all(row["sequence"] == WILD_TYPE for row in controls)
-    variants = [row for row in plate if row["operator"] != "control"]
+    blanks = [row for row in plate if row["operator"] == "blank"]
+    assert len(blanks) == 2
+    assert all((row["id"], row["mutations"], row["sequence"], row["rank"]) == ("BLANK", "blank", "", "")
+               for row in blanks)
+    # Controls and blanks together in 6 distinct rows and 6 distinct columns, not all on the edge.
+    references = [(row["well"][0], int(row["well"][1:])) for row in controls + blanks]
+    assert len({r for r, _ in references}) == 6 and len({c for _, c in references}) == 6
+    for group in (controls, blanks):
+        assert any(row["well"][0] not in "AH" and int(row["well"][1:]) not in (1, 12) for row in group)
+    variants = [row for row in plate if row["operator"] not in ("control", "blank")]
     assert len({row["mutations"] for row in variants}) == len(variants)
     assert sorted(int(row["rank"]) for row in variants) == list(range(1, len(variants) + 1))
     for row in variants:
@@ -62,9 +72,13 @@ def test_agent_example_writes_plate_scores_notebook_report(kfold, tmp_path):
     assert len(singles) == 74 * 19  # residues 1 and 76 are frozen
     records = [json.loads(line) for line in (out / "notebook.jsonl").read_text().splitlines()]
     assert records[0]["type"] == "run" and records[0]["seed"] == 0
+    assert records[0]["plate"]["control_wells"] == [row["well"] for row in controls]
+    assert records[0]["plate"]["blank_wells"] == [row["well"] for row in blanks]
+    assert records[0]["plate"]["variants"] == len(variants) == 90
     assert len(records) == 1 + len(scores)
     report = (out / "report.md").read_text()
     assert "Structure terms" in report and "| solubility | 0.3 | hydropathy change" in report
+    assert f"2 blank wells, buffer only for the background ({blanks[0]['well']}, {blanks[1]['well']})" in report
 
 
 def test_agent_warns_about_the_campaign_once(kfold, tmp_path):
@@ -186,15 +200,15 @@ def test_agent_learns_from_results_deterministically(kfold, tmp_path):
     measured = {row["mutations"] for row in scores if row["measured"] != "NA"}
     assert {"I44A", "L43A"} <= measured
     with open(outs[0] / "plate.csv", newline="") as f:
-        plate = [row for row in csv.DictReader(f) if row["operator"] != "control"]
+        plate = [row for row in csv.DictReader(f) if row["rank"]]  # the variants
     assert not measured & {row["mutations"] for row in plate}
     explore = [row for row in plate if row["rationale"].startswith("explore: ")]
-    # Up to half of the 92 variant wells, one per residue with nothing measured and no exploit pick; the
+    # Up to half of the 90 variant wells, one per residue with nothing measured and no exploit pick; the
     # exploit quota takes the wells left when such residues run out.
     def sites(variants):
         return [int(sub[1:-1]) for v in variants for sub in v.split(":")]
     explore_sites = sites(row["mutations"] for row in explore)
-    assert 0 < len(explore) <= 46 and len(explore_sites) == len(set(explore_sites))
+    assert 0 < len(explore) <= 45 and len(explore_sites) == len(set(explore_sites))
     assert not set(explore_sites) & set(sites(measured))
     first_explore = min(int(row["rank"]) for row in explore)
     exploit_before = [row["mutations"] for row in plate if int(row["rank"]) < first_explore]

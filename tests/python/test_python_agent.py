@@ -24,7 +24,8 @@ def test_a_round_matches_the_cli(kf, kfold, tmp_path):
         assert (first.folder / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
     plate = first.plate
     assert len(plate) == 96 and list(plate.columns[:3]) == ["well", "id", "mutations"]
-    assert (plate["operator"] == "control").sum() == 4
+    assert (plate["operator"] == "control").sum() == 4 and (plate["operator"] == "blank").sum() == 2
+    assert plate["well"].iloc[0] == "A01" and plate["well"].iloc[-1] == "H12"
     scores = first.scores
     assert len(scores) > 1000 and scores["total"].notna().sum() > 1000
     assert campaign.plate().equals(plate)
@@ -36,7 +37,7 @@ def test_results_from_python_feed_the_next_round(kf, tmp_path):
     campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
     before = campaign.measurements
     first = campaign.propose(threads=2, potts=False)
-    picked = first.plate[first.plate["operator"] != "control"].head(5)
+    picked = first.plate[first.plate["rank"].notna()].head(5)  # variants, not controls or blanks
     measured = pd.DataFrame({"variant": picked["mutations"], "value": [0.5, -0.25, 1.0, 0.0, -2.0],
                              "sd": [0.1, None, 0.2, 0.1, 0.3]})
     path = campaign.add_results(measured)
@@ -52,6 +53,9 @@ def test_results_from_python_feed_the_next_round(kf, tmp_path):
     again = kf.agent.Campaign.open(tmp_path / "ubq")
     assert again.measurements == campaign.measurements and len(again.rounds) == 2
     assert again.spec["results"][-1] == path.name  # relative to campaign.json: the folder can move
+    # plate.csv's blank wells may come back with the results: checked, not learned from.
+    again.add_results([("blank", 0.02), ("BLANK", 0.03, 0.01)])
+    assert again.measurements == campaign.measurements
 
 
 def test_one_propose_at_a_time_per_campaign(kf, tmp_path):

@@ -142,7 +142,10 @@ class Round:
 
     @property
     def plate(self) -> "pandas.DataFrame":
-        """plate.csv: well, id, mutations, sequence, score, sd, rank, operator, flags, rationale."""
+        """plate.csv: well, id, mutations, sequence, score, sd, rank, operator, flags, rationale, one row per
+        used well in well order (``A01``, ``A02``, ...). The wild-type controls have operator ``control``
+        (mutations ``WT``), the buffer-only blanks operator ``blank`` (mutations ``blank``, no sequence);
+        the variants are the rows with a rank."""
         return _read_table(self.folder / "plate.csv", ",")
 
     @property
@@ -399,7 +402,9 @@ class Campaign:
         Args:
             results: a pandas DataFrame with columns ``variant``, ``value`` and optionally ``sd``; a
                 dict ``{variant: value}``; ``(variant, value[, sd])`` tuples; or a CSV file
-                ``variant,value[,sd]``. Variants are written ``I44A`` or ``I44A:K63R``.
+                ``variant,value[,sd]``. Variants are written ``I44A`` or ``I44A:K63R``; ``WT`` (the
+                controls) is the wild type; plate.csv's ``blank`` and ``construct FIRST-LAST`` wells are
+                checked and not learned from.
 
         Returns:
             The results file added to the campaign (a copy in ``workdir``).
