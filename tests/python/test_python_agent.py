@@ -131,6 +131,43 @@ def test_campaign_errors_name_the_field(kf, tmp_path):
         kf.agent.Campaign.open(tmp_path / "ubq").plate()
 
 
+def test_a_workdir_that_cannot_be_a_folder_is_an_input_error(kf, tmp_path):
+    """A workdir that is a file, or under one, is an InputError naming workdir (it was FileExistsError)."""
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(kf.InputError, match=r"^workdir .*afile: is a file, not a folder; give the name of a new"):
+        kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "afile")
+    with pytest.raises(kf.InputError, match=r"^workdir .*afile/c: cannot create the folder"):
+        kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "afile" / "c")
+    with pytest.raises(TypeError, match="workdir: expected a path"):
+        kf.agent.Campaign(CAMPAIGN, workdir=None)
+    assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_a_campaign_dict_with_numpy_values(kf, tmp_path, monkeypatch):
+    """Values a notebook makes with numpy (frozen positions from np.where) are written as JSON numbers (json
+    raised "Object of type int64 is not JSON serializable"); a value JSON cannot hold is named by its field."""
+    import numpy as np
+
+    monkeypatch.chdir(EXAMPLES)  # the campaign's relative paths resolve against the current folder
+    spec = json.loads(CAMPAIGN.read_text())
+    spec["frozen"] = list(np.where(np.arange(1, 77) % 25 == 1)[0] + 1)  # [np.int64(1), np.int64(26), ...]
+    campaign = kf.agent.Campaign(spec, workdir=tmp_path / "c")
+    assert json.loads(campaign.path.read_text())["frozen"] == [1, 26, 51, 76]
+    spec["frozen"] = np.array([1, 26])
+    assert kf.agent.Campaign(spec, workdir=tmp_path / "d").spec["frozen"] == [1, 26]
+    spec["frozen"] = [1, object()]
+    with pytest.raises(kf.InputError, match=r"^campaign: frozen\[1\] holds a object, which JSON cannot hold"):
+        kf.agent.Campaign(spec, workdir=tmp_path / "e")
+    assert not (tmp_path / "e").exists()
+
+
+def test_results_as_a_pandas_series(kf, tmp_path):
+    """A Series indexed by variant is taken as a dict is (its values were read as (variant, value) rows)."""
+    campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
+    path = campaign.add_results(pd.Series({"I44A": -1.25, "L8A": 0.5}))
+    assert path.read_text() == "variant,value,sd\nI44A,-1.25,\nL8A,0.5,\n"
+
+
 def test_structure_terms_from_a_python_model_match_the_cli(kf, kfold, tmp_path):
     spec = json.loads(CAMPAIGN.read_text())
     spec["structure_budget"] = 1

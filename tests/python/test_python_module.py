@@ -71,6 +71,23 @@ def test_search_gives_the_clis_a3m(kf, kfold, tmp_path, options):
     assert msa.depth == want.count(">") and msa.depth > 1
 
 
+def test_search_names_the_cli_options_it_does_not_take(kf, kfold):
+    """kfold.search takes kfold search's options but its tuning flags, which its docstring and notebook 02
+    name (the notebook said it took every option)."""
+    options = re.findall(r"^  (?:-\w,)?--([a-z-]+)((?:,--[a-z-]+)*)", kfold("search", "--help").stdout, re.M)
+    assert len(options) > 15
+    keywords = set(inspect.signature(kf.search).parameters)
+    other_names = {"min-cov": "min_coverage", "no-comp-bias": "composition_bias", "no-comp-stats": "composition_stats"}
+    untaken = [flag for flag, _ in options if flag not in ("help", "output")
+               and other_names.get(flag, flag.replace("-", "_")) not in keywords]
+    assert "no-mask" in untaken and "simd" in untaken
+    notebook = json.loads((SOURCE_DIR / "notebooks/02_msa.ipynb").read_text())
+    intro = "".join(notebook["cells"][0]["source"])
+    for flag in untaken:
+        assert f"`--{flag}`" in intro, flag
+        assert f"``--{flag}``" in kf.search.__doc__, flag
+
+
 def test_search_of_a_packed_db_and_of_a_bare_sequence(kf, kfold, tmp_path):
     run = kfold("db", "create", DB, tmp_path / "db")
     assert run.returncode == 0, run.stderr
@@ -133,12 +150,12 @@ def test_msa_arguments_are_checked(kf):
     # select: a boolean mask selects (True/False were rows 1/0), a float is no row index.
     ubiquitin = kf.Msa.from_a3m(A3M)
     mask = ubiquitin.identity_to_query >= 0.9
-    assert ubiquitin.select(mask).descriptions == [d for d, keep in zip(ubiquitin.descriptions, mask) if keep]
+    assert ubiquitin.select(mask).descriptions == tuple(d for d, keep in zip(ubiquitin.descriptions, mask) if keep)
     with pytest.raises(TypeError):
         ubiquitin.select([0, 1.5])
     with pytest.raises(kf.InputError, match="boolean mask of shape"):
         ubiquitin.select(mask[:2])
-    assert ubiquitin.sequences is ubiquitin.sequences  # one list, not a copy of the MSA per access
+    assert ubiquitin.sequences is ubiquitin.sequences  # one tuple, not a copy of the MSA per access
     with pytest.raises(kf.InputError, match="at least its query row"):
         kf.Msa([])
     # A plain string is refused (it was a 4-row, 1-column MSA).
@@ -181,7 +198,7 @@ def test_msa_save_is_atomic(kf, tmp_path):
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["keep.a3m"]  # no temporary file left
     kf.Msa(["MKV", "M-V"]).save(path)
-    assert kf.Msa.from_a3m(path).sequences == ["MKV", "M-V"]
+    assert kf.Msa.from_a3m(path).sequences == ("MKV", "M-V")
 
 
 def test_msa_save_modes_and_bad_paths(kf, tmp_path):
@@ -208,7 +225,7 @@ def test_msa_save_modes_and_bad_paths(kf, tmp_path):
             with pytest.raises(kf.InputError, match=re.escape(message)):
                 kf.features("MKV").save(target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_dir", "features.h5", "out.a3m"]
-    assert kf.Msa.from_a3m(tmp_path / "out.a3m").sequences == ["MKV", "M-V"]
+    assert kf.Msa.from_a3m(tmp_path / "out.a3m").sequences == ("MKV", "M-V")
 
 
 def test_msa_headers_that_are_not_utf8_round_trip(kf, tmp_path):
@@ -217,12 +234,43 @@ def test_msa_headers_that_are_not_utf8_round_trip(kf, tmp_path):
     raw = b">q d\xe9s\nMKV\n>h \xfc\nM-V\n"
     (tmp_path / "latin1.a3m").write_bytes(raw)
     msa = kf.Msa.from_a3m(tmp_path / "latin1.a3m")
-    assert msa.descriptions == ["q d\udce9s", "h \udcfc"]
+    assert msa.descriptions == ("q d\udce9s", "h \udcfc")
     assert msa.to_a3m().encode("utf-8", "surrogateescape") == raw
     msa.save(tmp_path / "copy.a3m")
     assert (tmp_path / "copy.a3m").read_bytes() == raw
     assert pickle.loads(pickle.dumps(msa)).descriptions == msa.descriptions
     assert kf.Msa(msa.sequences, msa.descriptions).to_a3m() == msa.to_a3m()
+
+
+def test_msa_rows_and_headers_cannot_be_edited_in_place(kf):
+    """An Msa never changes: its rows and headers are tuples (they were the Msa's one cached list, so that
+    rows = msa.sequences; rows[1] = ... changed msa.array, coverage and filter() but not to_a3m())."""
+    msa = kf.Msa.from_a3m(A3M)
+    a3m, array = msa.to_a3m(), msa.array.copy()
+    with pytest.raises(TypeError):
+        msa.sequences[1] = "-" * msa.length
+    with pytest.raises(AttributeError):
+        msa.sequences.append("A" * msa.length)
+    with pytest.raises(AttributeError):
+        msa.descriptions.sort()
+    rows = list(msa.sequences)  # a list to edit, and an Msa of the edited rows
+    rows[1] = "-" * msa.length
+    assert kf.Msa(rows).row_coverage[1] == 0.0
+    np.testing.assert_array_equal(msa.array, array)
+    assert msa.row_coverage[1] > 0 and msa.to_a3m() == a3m
+    assert msa.filter(min_coverage=0.5).depth == kf.Msa.from_a3m(A3M).filter(min_coverage=0.5).depth
+
+
+def test_msa_save_gzips_a_gz_name(kf, tmp_path):
+    """A name ending in .gz gets gzip text (it was plain text under .gz), read back by from_a3m."""
+    import gzip
+
+    msa = kf.Msa.from_a3m(A3M)
+    msa.save(tmp_path / "u.a3m.gz")
+    assert gzip.decompress((tmp_path / "u.a3m.gz").read_bytes()).decode() == msa.to_a3m()
+    assert kf.Msa.from_a3m(tmp_path / "u.a3m.gz").to_a3m() == msa.to_a3m()
+    msa.save(tmp_path / "again.a3m.gz")  # the same bytes for the same MSA (no time stamp)
+    assert (tmp_path / "again.a3m.gz").read_bytes() == (tmp_path / "u.a3m.gz").read_bytes()
 
 
 def test_msa_filters(kf, kfold, tmp_path):
@@ -235,7 +283,7 @@ def test_msa_filters(kf, kfold, tmp_path):
     assert (covered.row_coverage >= 0.9).all() or covered.depth == 1
     close = msa.filter(min_identity=0.6)
     assert (close.identity_to_query[1:] >= 0.6).all()
-    assert msa.select([0, 2]).sequences == [msa.sequences[0], msa.sequences[2]]
+    assert msa.select([0, 2]).sequences == (msa.sequences[0], msa.sequences[2])
     # The diversity filter: the CLI's --diff, Msa.filter(diff=) and search(diff=) agree.
     run = kfold("search", FASTA, DB, "-o", tmp_path / "diff", "--diff", 2, "-e", 10)
     assert run.returncode == 0, run.stderr
@@ -317,6 +365,44 @@ def test_features_from_arrays_are_checked(kf):
         kf.Features.from_dict({**f, "domain_name": np.array([], dtype=object)})
     named = kf.Features.from_dict({**f, "domain_name": np.array(["d\u00e9j\u00e0".encode()], dtype=object)})
     assert named.domain_name == "d\u00e9j\u00e0"
+
+
+def one_template(kf, sequence):
+    """Templates of one template that faces ``sequence`` residue for residue (from arrays)."""
+    n_res = len(sequence)
+    return kf.Templates.from_dict({
+        "template_aatype": np.eye(22, dtype=np.float32)[["ARNDCQEGHILKMFPSTWYV".index(c) for c in sequence]][None],
+        "template_all_atom_masks": np.ones((1, n_res, 37), np.float32),
+        "template_all_atom_positions": np.zeros((1, n_res, 37, 3), np.float32),
+        "template_domain_names": np.array([b"1abc_A"], dtype=object),
+        "template_sequence": np.array([sequence.encode()], dtype=object),
+        "template_sum_probs": np.zeros((1, 1), np.float32)})
+
+
+def test_feature_arrays_are_all_read_only(kf):
+    """The text features are read-only too (they were writeable object arrays, kept: an edit stuck in f[...]
+    and dict(f) but not in f.sequence, repr or the features the model gets)."""
+    f = kf.features(FASTA, msas=[A3M])
+    f = f.with_templates(one_template(kf, f.sequence))
+    for key in f:
+        assert not f[key].flags.writeable, key
+    for key in ("sequence", "domain_name", "msa_species_identifiers", "template_domain_names", "template_sequence"):
+        with pytest.raises(ValueError, match="read-only"):
+            f[key][0] = b"edited"
+    assert f["domain_name"][0].decode() == f.domain_name
+    assert kf.Features.from_dict(dict(f)).sequence == f.sequence
+
+
+def test_features_and_templates_take_no_dict_in_the_constructor(kf):
+    """Features(d) and Templates(d) with a dict say to use from_dict (they were taken, then failed with
+    AttributeErrors in repr and pybind11's signature dump in predict)."""
+    d = dict(kf.features("MKVLAAGIVG"))
+    with pytest.raises(TypeError, match=r"^raw: .*not dict; .*use kfold\.Features\.from_dict\(d\)"):
+        kf.Features(d)
+    with pytest.raises(TypeError, match=r"^core: .*not dict; .*use kfold\.Templates\.from_dict\(d\)"):
+        kf.Templates({"template_aatype": []})
+    assert repr(kf.Features.from_dict(d).templates) == "<kfold.Templates 0 templates>"  # no trailing colon
+    assert repr(one_template(kf, "MKV")) == "<kfold.Templates 1 templates: 1abc_A>"
 
 
 def test_features_keep_the_bytes_of_a_latin1_header(kf, tmp_path):
@@ -546,13 +632,68 @@ def test_errors_carry_the_clis_messages(kf, kfold, tmp_path):
         kf.features("MKV", templates="x")
 
 
+def test_bad_argument_types_are_named_type_errors(kf, tmp_path):
+    """Wrong types raise TypeErrors naming the argument (they were numpy's UFuncTypeError, pybind11's
+    signature dump, a bare os.fspath TypeError, or a Mapping's keys read as MSA paths)."""
+    msa = kf.Msa(["MKVL", "MKVL", "M---"])
+    for call, message in ((lambda: msa.filter(min_coverage="0.5"), "min_coverage: expected a number, not str"),
+                          (lambda: msa.filter(min_identity=True), "min_identity: expected a number, not bool"),
+                          (lambda: msa.filter(max_seq_id="1"), "max_seq_id: expected a number, not str"),
+                          (lambda: msa.neff_at("0.8"), "identity: expected a number, not str"),
+                          (lambda: kf.Msa(["MKV", "MKL"], descriptions=["q", None]),
+                           r"descriptions\[1\]: expected a string, not NoneType"),
+                          (lambda: kf.Msa(["MKV", 3]), r"sequences\[1\]: expected a string, not int"),
+                          (lambda: kf.Msa(None), "sequences: expected a list of strings, not NoneType"),
+                          (lambda: kf.search("MKVLA", None), r"db: expected a path \(str or os.PathLike\)"),
+                          (lambda: kf.templates("MKVLA", DB, None), "mmcif_dir: expected a path"),
+                          (lambda: kf.Model(random_weights=True, config=[1, 2]),
+                           "config: expected a JSON file or a dict, not list"),
+                          (lambda: kf.Model(params=7), "params: expected a path"),
+                          (lambda: kf.features("MKVL", msas=kf.features("MKVL")),
+                           "msas: expected kfold.Msa objects or A3M/Stockholm paths, not Features .*Model.predict"),
+                          (lambda: kf.features("MKVL", msas={"a": 1}), "msas: .* not dict"),
+                          (lambda: kf.features("MKVL", msas=5), "msas: .* not int")):
+        with pytest.raises(TypeError, match=message):
+            call()
+    assert msa.filter(min_coverage=np.float32(0.5)).depth == 2  # numpy numbers are numbers
+    assert msa.neff_at(np.float64(0.8)) == msa.neff
+
+
+def test_predict_checks_its_arguments_before_building_features(kf, small_model, caplog):
+    """A bad seed is refused before the MSAs are read (it was checked after the features were built: an
+    MSA error hid it, and the single-sequence warning came first)."""
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="kfold"):
+        with pytest.raises(kf.InputError, match="^seed -1: must be"):
+            small_model.predict("MKVLAAGIVG", msas=["missing.a3m"], seed=-1)
+        with pytest.raises(kf.InputError, match="^seed -1: must be"):
+            small_model.predict("MKVLAAGIVG", seed=-1)
+        with pytest.raises(TypeError, match="templates: expected kfold.Templates"):
+            small_model.predict("MKVLAAGIVG", msas=["missing.a3m"], templates={})
+    assert "single-sequence" not in caplog.text
+
+
+def test_errors_name_the_python_keyword_beside_the_flag(kf, tmp_path):
+    """The CLI's messages name its flags; where the keyword has another name it stands beside the flag."""
+    with pytest.raises(kf.InputError, match=r"^--min-cov \(min_coverage=\) must be between 0 and 1 \(got 2\)"):
+        kf.search(FASTA, DB, min_coverage=2)
+    with pytest.raises(kf.InputError, match=r"^--template-db \(db=\) .*nope\.txt does not exist"):
+        kf.templates("MKVLA", tmp_path / "nope.txt", tmp_path)
+    with pytest.raises(kf.InputError, match=r"^--template-mmcif-dir \(mmcif_dir=\): .*folder .*nope does not exist"):
+        kf.templates("MKVLA", DB, tmp_path / "nope")
+    with pytest.raises(kf.InputError, match=r"^-s/--sensitivity must be between"):  # the same name: as it was
+        kf.search(FASTA, DB, sensitivity=9)
+
+
 def test_missing_params_say_where_they_looked(kf, kfold, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("KFOLD_PARAMS", raising=False)
     with pytest.raises(kf.InputError) as error:
         kf.Model("model_1_ptm")
     run = kfold("predict", FASTA, "--models", "model_1_ptm", "-o", tmp_path / "out", cwd=tmp_path)
-    assert str(error.value) == cli_message(run)
+    # The CLI's message, with the Python keyword beside the flag whose name differs.
+    assert str(error.value) == cli_message(run).replace("--random-weights", "--random-weights (random_weights=True)")
     assert "no parameters for model_1_ptm" in str(error.value)
 
 

@@ -15,7 +15,9 @@ Example::
     print(campaign.propose().plate.head())
 
 Errors raise :class:`kfold.InputError` (bad input; a ``ValueError``) or :class:`kfold.KfoldError`
-(anything else; a ``RuntimeError``) with the messages of the ``kfold`` command. Long calls release the
+(anything else; a ``RuntimeError``) with the messages of the ``kfold`` command (a flag whose keyword here
+has another name gets it beside: ``--min-cov (min_coverage=)``); a wrong argument type raises a
+``TypeError`` naming the argument. Long calls release the
 GIL, show a progress bar and stop on Ctrl-C. kfold logs to the ``logging`` logger ``"kfold"``.
 """
 # Running from a checkout, the compiled module lives in <build>/python/kfold/ (also on sys.path):

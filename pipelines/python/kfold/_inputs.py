@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numbers
 import os
+from collections.abc import Iterable as _Iterable
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Iterable, Union
 
 from . import _core
@@ -83,7 +85,18 @@ def msa_list(msas: Union[MsaLike, "Iterable[MsaLike]", None]) -> list:
         return []
     if isinstance(msas, (str, os.PathLike, _core.Msa)) or hasattr(msas, "_msa"):
         return [msas]  # one MSA given alone, not a list of them
+    if isinstance(msas, Mapping) or not isinstance(msas, _Iterable):  # a Mapping iterated as its keys, as paths
+        hint = (" (features hold their MSA already: give them to Model.predict as the query)"
+                if isinstance(msas, Mapping) else "")
+        raise TypeError(f"msas: expected kfold.Msa objects or A3M/Stockholm paths, not {type(msas).__name__}{hint}")
     return list(msas)
+
+
+def check_path(name: str, value: object) -> str:
+    """``value`` (a str or os.PathLike) as a str; TypeError naming ``name`` otherwise."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name}: expected a path (str or os.PathLike), not {type(value).__name__}")
+    return os.fspath(value)
 
 
 def check_integer(name: str, value: object, low: int, high: int) -> int:
@@ -103,3 +116,12 @@ def check_number(name: str, value: object, *, positive: bool = False) -> float:
     if positive and not float(value) > 0:
         raise _core.InputError(f"{name} {value}: must be > 0")
     return float(value)
+
+
+def check_fraction(name: str, value: object, *, zero: bool = True) -> float:
+    """``value`` as a float in [0, 1] (``(0, 1]`` without ``zero``); TypeError or InputError naming ``name``
+    otherwise (NaN too)."""
+    number = check_number(name, value)
+    if not (0.0 <= number if zero else 0.0 < number) or not number <= 1.0:
+        raise _core.InputError(f"{name} {value}: must be in {'[' if zero else '('}0, 1]")
+    return number

@@ -11,10 +11,11 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import re
 import sys
 import threading
 import time
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Mapping, Optional, TypeVar
 
 from . import _core
 
@@ -120,10 +121,24 @@ class _ProgressDisplay:
             self._bar = None
 
 
-def run(function: Callable[..., T], *args: Any, cancellable: bool = False) -> T:
+def name_keywords(error: BaseException, keywords: Mapping[str, str]) -> BaseException:
+    """``error`` (a kfold error with the CLI's message) with the Python keyword beside each CLI flag of
+    ``keywords`` that its message names: ``--min-cov must be ...`` reads ``--min-cov (min_coverage=) must
+    be ...`` for ``{"--min-cov": "min_coverage="}``. Changes the error in place (type and traceback stay)."""
+    if isinstance(error, _core.KfoldError) and len(error.args) == 1 and isinstance(error.args[0], str):
+        message = error.args[0]
+        for flag, keyword in keywords.items():
+            message = re.sub(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", rf"\g<0> ({keyword})", message)
+        error.args = (message,)
+    return error
+
+
+def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
+        keywords: Optional[Mapping[str, str]] = None) -> T:
     """Runs ``function(*args)`` (a ``kfold._core`` call that releases the GIL) on a worker thread.
 
     With ``cancellable`` a fresh ``_core.CancelToken`` is passed as the last argument; Ctrl-C cancels it.
+    ``keywords``: the caller's Python keywords of the CLI flags its errors may name (see :func:`name_keywords`).
     """
     _sync_log_level()
     token = _core.CancelToken() if cancellable else None
@@ -171,7 +186,7 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False) -> T:
             display.close()
     flush_log()
     if "error" in outcome:
-        raise outcome["error"]
+        raise name_keywords(outcome["error"], keywords or {})
     return outcome["value"]
 
 

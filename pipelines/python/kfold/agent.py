@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
 from . import _core
 from ._core import InputError
-from ._inputs import check_integer, check_threads
+from ._inputs import check_integer, check_path, check_threads
 from ._runner import run
 from .model import Model
 
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["Campaign", "Round"]
 
 PathLike = Union[str, "os.PathLike[str]"]
-ResultsLike = Union["pandas.DataFrame", Mapping[str, float], Iterable[tuple], PathLike]
+ResultsLike = Union["pandas.DataFrame", "pandas.Series", Mapping[str, float], Iterable[tuple], PathLike]
 
 _CAMPAIGN_FILE = "campaign.json"
 
@@ -66,6 +66,22 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _json_values(value: Any, where: str = "") -> Any:
+    """A campaign dict's values as JSON's: numpy (or pandas) numbers and arrays, as a notebook makes them
+    (``frozen`` from ``np.where``), become Python numbers and lists; anything else JSON cannot hold is an
+    InputError naming its field (json.dumps named neither the field nor the fix)."""
+    if isinstance(value, Mapping):
+        return {key: _json_values(item, f"{where}.{key}" if where else str(key)) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_values(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if hasattr(value, "tolist"):  # numpy scalars and arrays, pandas Series
+        return _json_values(value.tolist(), where)
+    raise InputError(f"campaign: {where or 'the campaign'} holds a {type(value).__name__}, which JSON cannot hold "
+                     "(give numbers, text, lists or dicts)")
 
 
 def _absolute_paths(spec: dict, base: Path) -> dict:
@@ -99,7 +115,7 @@ def _results_csv(results: ResultsLike) -> str:
                              "give columns variant, value and optionally sd")
         sds = results["sd"].tolist() if "sd" in columns else [None] * len(results)
         rows = list(zip(results["variant"].tolist(), results["value"].tolist(), sds))
-    elif isinstance(results, Mapping):
+    elif isinstance(results, Mapping) or callable(getattr(results, "items", None)):  # a dict, a pandas Series
         rows = [(variant, value, None) for variant, value in results.items()]
     else:
         rows = []
@@ -235,7 +251,8 @@ class Campaign:
             refused); it must not hold a campaign already (continue one with :meth:`Campaign.open`).
 
     Raises:
-        kfold.InputError: a bad campaign (the message names the file and field) or a used workdir.
+        kfold.InputError: a bad campaign (the message names the file and field) or a used workdir (or
+            one that is a file).
 
     Example::
 
@@ -247,19 +264,26 @@ class Campaign:
     """
 
     def __init__(self, campaign: Union[PathLike, Mapping[str, Any]], workdir: PathLike):
-        self.workdir = Path(workdir).resolve()
+        self.workdir = Path(check_path("workdir", workdir)).resolve()
         path = self.workdir / _CAMPAIGN_FILE
         if path.exists():
             raise InputError(f"{path}: this folder holds a campaign already; continue it with "
                              f"kfold.agent.Campaign.open({str(workdir)!r}) or give a new workdir")
+        if self.workdir.exists() and not self.workdir.is_dir():
+            raise InputError(f"workdir {workdir}: is a file, not a folder; give the name of a new folder (or of "
+                             "an empty one) for the campaign's files")
         if isinstance(campaign, Mapping):
-            spec, base = dict(campaign), Path.cwd()
+            spec, base = _json_values(campaign), Path.cwd()
         else:
-            source = Path(campaign)
+            source = Path(check_path("campaign", campaign))
             run(_core.campaign_summary, os.fspath(source))  # errors name the user's file
             spec, base = json.loads(source.read_text(encoding="utf-8")), source.resolve().parent
         created = [folder for folder in (self.workdir, *self.workdir.parents) if not folder.exists()]
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # a parent that is a file, no permission
+            raise InputError(f"workdir {workdir}: cannot create the folder ({error.strerror or error}); give "
+                             "another workdir") from None
         try:
             self._save(_absolute_paths(spec, base))
         except BaseException:
@@ -401,10 +425,10 @@ class Campaign:
 
         Args:
             results: a pandas DataFrame with columns ``variant``, ``value`` and optionally ``sd``; a
-                dict ``{variant: value}``; ``(variant, value[, sd])`` tuples; or a CSV file
-                ``variant,value[,sd]``. Variants are written ``I44A`` or ``I44A:K63R``; ``WT`` (the
-                controls) is the wild type; plate.csv's ``blank`` and ``construct FIRST-LAST`` wells are
-                checked and not learned from.
+                dict ``{variant: value}`` (or a pandas Series indexed by variant); ``(variant, value[, sd])``
+                tuples; or a CSV file ``variant,value[,sd]``. Variants are written ``I44A`` or ``I44A:K63R``;
+                ``WT`` (the controls) is the wild type; plate.csv's ``blank`` and ``construct FIRST-LAST``
+                wells are checked and not learned from.
 
         Returns:
             The results file added to the campaign (a copy in ``workdir``).

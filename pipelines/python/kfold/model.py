@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from ._inputs import MsaLike, QueryLike, check_integer
-from ._runner import flush_log, logger, run
+from ._inputs import MsaLike, QueryLike, check_integer, check_path, msa_list
+from ._runner import flush_log, logger, name_keywords, run
 from .raw_features import Features, features
 from .template_search import Templates
 
@@ -33,6 +33,10 @@ def _check_seed(seed: object) -> int:
         return check_integer("seed", seed, 0, _MAX_SEED)
     except _core.InputError as error:
         raise _core.InputError(f"{error} (as kfold predict --seed, which can then reproduce the run)") from None
+
+
+# The flags in kfold predict's parameter messages whose keyword here has another name: named beside them.
+_MODEL_KEYWORDS = {"--random-weights": "random_weights=True"}
 
 
 def presets() -> list[str]:
@@ -302,8 +306,15 @@ class Model:
                 raise TypeError(f"{name}: expected a string, not {type(value).__name__}")
         if random_weights and params is not None:
             raise _core.InputError("give params or random_weights=True, not both")
-        params_path = "" if random_weights else os.fspath(_core.find_params(preset, os.fspath(params or "")))
+        params = "" if params is None else check_path("params", params)
+        if config is not None and not isinstance(config, (Mapping, str, os.PathLike)):
+            raise TypeError(f"config: expected a JSON file or a dict, not {type(config).__name__}")
         self._seed = _check_seed(seed)
+        try:
+            params_path = "" if random_weights else os.fspath(_core.find_params(preset, params))
+        except _core.KfoldError as error:
+            name_keywords(error, _MODEL_KEYWORDS)
+            raise
         self._check_memory = bool(check_memory)
         self._device = device
         if isinstance(config, Mapping):
@@ -390,6 +401,12 @@ class Model:
             ...                      msas=[kfold.Msa.from_a3m("data/examples/ubiquitin.a3m")])  # doctest: +SKIP
             >>> pred.mean_plddt  # doctest: +SKIP
         """
+        # Every argument is checked before the features are built (a bad seed cost the MSAs' reading first).
+        seed = self._seed if seed is None else _check_seed(seed)
+        if templates is not None and not isinstance(templates, Templates):
+            raise TypeError(f"templates: expected kfold.Templates (from kfold.templates), not "
+                            f"{type(templates).__name__}")
+        msas = msa_list(msas)
         if isinstance(query, Features) or isinstance(query, Mapping):
             if msas:
                 raise _core.InputError("msas: the features already hold their MSA; give msas with a sequence only")
@@ -397,8 +414,7 @@ class Model:
             if templates is not None:
                 raw = raw.with_templates(templates)
         else:
-            raw = features(query, msas or (), templates=templates)
-        seed = self._seed if seed is None else _check_seed(seed)
+            raw = features(query, msas, templates=templates)
         prediction = run(self._model.predict, raw._raw, seed, self._check_memory, cancellable=True)
         return Prediction(prediction, self.random_weights)
 

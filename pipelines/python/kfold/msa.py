@@ -1,15 +1,18 @@
 """Multiple sequence alignments and homology search (``kfold search``)."""
 from __future__ import annotations
 
+import gzip
 import itertools
 import operator
 import os
+from collections.abc import Iterable as _Iterable
 from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
 
 from . import _core
-from ._inputs import QueryLike, check_integer, check_number, check_threads, read_query
+from ._inputs import (QueryLike, check_fraction, check_integer, check_number, check_path, check_threads,
+                      read_query)
 from ._runner import run
 
 __all__ = ["Msa", "search"]
@@ -27,7 +30,7 @@ class Msa:
         >>> import kfold
         >>> msa = kfold.Msa.from_a3m(">query\\nMKV\\n>hit\\nMaKL\\n")
         >>> msa.sequences
-        ['MKV', 'MKL']
+        ('MKV', 'MKL')
         >>> msa.deletion_matrix.tolist()
         [[0, 0, 0], [0, 1, 0]]
         >>> print(msa.to_a3m(), end="")
@@ -52,12 +55,16 @@ class Msa:
         if isinstance(sequences, (str, bytes)):  # list("MKVL") would be 4 one-column rows
             raise TypeError("sequences: expected a list of aligned rows, not one string; pass [sequence] for a "
                             "one-row MSA, or read A3M text or a file with kfold.Msa.from_a3m")
-        sequences = list(sequences)
+        sequences = _texts("sequences", sequences)
         if not sequences:
             raise _core.InputError("sequences: an MSA needs at least its query row")
         length = len(sequences[0])
         if descriptions is None:
             descriptions = ["query"] + [f"row_{i}" for i in range(1, len(sequences))]
+        elif isinstance(descriptions, (str, bytes)):
+            raise TypeError("descriptions: expected one header per row, not one string")
+        else:
+            descriptions = _texts("descriptions", descriptions)
         if deletion_matrix is None:
             deletion_matrix = np.zeros((len(sequences), length), dtype=np.int32)
         self._msa = _core.Msa(sequences, _header_bytes(descriptions), np.asarray(deletion_matrix))
@@ -108,19 +115,34 @@ class Msa:
         return cls._wrap(run(_core.read_msa_file, os.fspath(path)))
 
     @property
-    def sequences(self) -> list[str]:
-        """The aligned rows, query first (uppercase residues and ``-``); one list for the object's life
-        (an Msa never changes), so that ``msa.sequences[i]`` in a loop costs no copy of the MSA."""
+    def sequences(self) -> tuple[str, ...]:
+        """The aligned rows, query first (uppercase residues and ``-``): a tuple, one for the object's life
+        (an Msa never changes), so that ``msa.sequences[i]`` in a loop costs no copy of the MSA;
+        ``list(msa.sequences)`` gives a list to edit (and ``kfold.Msa(rows)`` an MSA of the edited rows).
+
+        Example::
+
+            >>> import kfold
+            >>> kfold.Msa(["MKV", "M-V"]).sequences
+            ('MKV', 'M-V')
+        """
         if "sequences" not in self._cache:
-            self._cache["sequences"] = self._msa.sequences
+            self._cache["sequences"] = tuple(self._msa.sequences)
         return self._cache["sequences"]
 
     @property
-    def descriptions(self) -> list[str]:
-        """The header of each row (A3M header after ``>``); bytes that are not UTF-8 (a Latin-1 header)
-        as surrogates, ``os.fsdecode``'s way, which :meth:`save` writes back unchanged."""
+    def descriptions(self) -> tuple[str, ...]:
+        """The header of each row (A3M header after ``>``), a tuple as :attr:`sequences`; bytes that are not
+        UTF-8 (a Latin-1 header) as surrogates, ``os.fsdecode``'s way, which :meth:`save` writes back unchanged.
+
+        Example::
+
+            >>> import kfold
+            >>> kfold.Msa.from_a3m(">query\\nMKV\\n>hit 1\\nM-V\\n").descriptions
+            ('query', 'hit 1')
+        """
         if "descriptions" not in self._cache:
-            self._cache["descriptions"] = self._msa.descriptions
+            self._cache["descriptions"] = tuple(self._msa.descriptions)
         return self._cache["descriptions"]
 
     @property
@@ -170,11 +192,13 @@ class Msa:
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Writes the A3M text to ``path`` atomically (a temporary file beside it, renamed onto it), as
         ``kfold search`` writes its A3M files: mode 0644 less the umask, and the InputErrors of
-        :meth:`kfold.Features.save` for a path that names a directory or a missing folder.
+        :meth:`kfold.Features.save` for a path that names a directory or a missing folder. A name ending
+        in ``.gz`` gets gzip-compressed text (as :meth:`from_a3m` reads it).
 
         Example::
 
             >>> msa.save("ubiquitin.a3m")  # doctest: +SKIP
+            >>> msa.save("ubiquitin.a3m.gz")  # doctest: +SKIP
         """
         text = self.to_a3m()  # first: a failure leaves an existing file as it was
         path = os.fspath(path)
@@ -196,8 +220,11 @@ class Msa:
         try:
             # 0o644 as every kfold output (mkstemp's 0o600 ignored the umask); O_EXCL: never another's file.
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:  # headers' own bytes
-                f.write(text)
+            data = text.encode("utf-8", "surrogateescape")  # headers' own bytes
+            if name.endswith(".gz"):  # it was plain text under a .gz name
+                data = gzip.compress(data, mtime=0)  # mtime 0: the same bytes for the same MSA
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
@@ -244,7 +271,7 @@ class Msa:
             >>> kfold.Msa(["MKVL", "MKVA"]).neff_at(0.7)
             1.0
         """
-        identity = float(identity)
+        identity = check_number("identity", identity)
         if not 0.0 <= identity <= 1.0:  # NaN too
             raise _core.InputError(f"identity {identity}: must be a fraction in 0..1 (e.g. 0.8)")
         return run(self._msa.neff, identity, cancellable=True)
@@ -295,7 +322,7 @@ class Msa:
 
             >>> import kfold
             >>> kfold.Msa(["MKV", "M-V", "--V"]).select([0, 2]).sequences
-            ['MKV', '--V']
+            ('MKV', '--V')
         """
         array = np.asarray(rows if isinstance(rows, np.ndarray) else list(rows))
         if array.dtype == bool:  # a mask, e.g. msa.identity_to_query >= 0.9
@@ -327,11 +354,14 @@ class Msa:
             >>> msa.filter(min_coverage=0.5).depth, msa.filter(max_seq_id=0.9).depth
             (3, 2)
         """
-        for name, value in (("min_coverage", min_coverage), ("min_identity", min_identity)):
-            if value is not None and not 0.0 <= float(value) <= 1.0:
-                raise _core.InputError(f"{name} {value}: must be in [0, 1]")
-        if max_seq_id is not None and not 0.0 < float(max_seq_id) <= 1.0:
-            raise _core.InputError(f"max_seq_id {max_seq_id}: must be in (0, 1]")
+        if min_coverage is not None:
+            min_coverage = check_fraction("min_coverage", min_coverage)
+        if min_identity is not None:
+            min_identity = check_fraction("min_identity", min_identity)
+        if max_seq_id is not None:
+            max_seq_id = check_fraction("max_seq_id", max_seq_id, zero=False)
+        if diff is not None:
+            diff = check_integer("diff", diff, 0, 2**31 - 1)
         keep = np.ones(self.depth, dtype=bool)
         if min_coverage is not None:
             keep &= self.row_coverage >= min_coverage
@@ -341,9 +371,9 @@ class Msa:
             keep[0] = True
         msa = self.select(np.flatnonzero(keep)) if not keep.all() else self
         if max_seq_id is not None:
-            msa = msa.select(run(msa._msa.filter_max_seq_id, float(max_seq_id), cancellable=True))
+            msa = msa.select(run(msa._msa.filter_max_seq_id, max_seq_id, cancellable=True))
         if diff is not None:
-            msa = msa.select(run(msa._msa.filter_diverse, check_integer("diff", diff, 0, 2**31 - 1)))
+            msa = msa.select(run(msa._msa.filter_diverse, diff))
         return msa
 
 
@@ -355,6 +385,17 @@ def _remove_quietly(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def _texts(name: str, values: object) -> list:
+    """``values`` as a list of text (str or bytes): TypeError naming ``name`` or its first other entry."""
+    if not isinstance(values, _Iterable):
+        raise TypeError(f"{name}: expected a list of strings, not {type(values).__name__}")
+    values = list(values)
+    for i, value in enumerate(values):
+        if not isinstance(value, (str, bytes)):
+            raise TypeError(f"{name}[{i}]: expected a string, not {type(value).__name__}")
+    return values
 
 
 def _header_bytes(descriptions) -> list:
@@ -375,7 +416,10 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
     """Searches ``db`` for homologs of ``query`` and returns their MSA (``kfold search``).
 
     The MSA is the one ``kfold search`` writes to ``DIR/<query id>.a3m`` for the same inputs and
-    options: the query, then one row per hit (best E-value first) in query coordinates.
+    options: the query, then one row per hit (best E-value first) in query coordinates. The search's
+    tuning flags have no keyword here and keep their defaults: ``--no-mask``, ``--word-threshold``
+    (set by ``sensitivity``), ``--gap-open``, ``--gap-extend``, ``--min-ungapped-score``,
+    ``--index-memory`` and ``--simd`` (the last two change speed, not the MSA).
 
     Args:
         query: a sequence in capitals (``"MQIFVK..."``), FASTA text, or a FASTA file holding one sequence.
@@ -409,6 +453,7 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
         >>> msa = kfold.search("MQIFVKTLTGKTITLEV", "dbs/uniref50", iterations=3, threads=8)  # doctest: +SKIP
     """
     sequence, source = read_query(query, "kfold.search")
+    db = check_path("db", db)
     args = _core.SearchArgs()
     args.evalue = check_number("evalue", evalue, positive=True)
     args.max_seqs = check_integer("max_seqs", max_seqs, 1, 2**62)
@@ -423,4 +468,8 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
     args.diff = check_integer("diff", diff, 0, 2**31 - 1)
     args.composition_stats = bool(composition_stats)
     args.composition_bias = bool(composition_bias)
-    return Msa._wrap(run(_core.search, sequence, source, os.fspath(db), args, cancellable=True))
+    return Msa._wrap(run(_core.search, sequence, source, db, args, cancellable=True, keywords=_SEARCH_KEYWORDS))
+
+
+# The flags in kfold search's messages whose keyword here has another name: named beside them.
+_SEARCH_KEYWORDS = {"--min-cov": "min_coverage="}

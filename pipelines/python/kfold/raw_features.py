@@ -45,6 +45,11 @@ class Features(Mapping):
     __slots__ = ("_raw", "_cache")
 
     def __init__(self, raw: _core.RawFeatures):
+        if not isinstance(raw, _core.RawFeatures):  # a dict was taken, then failed in repr and predict
+            hint = "; for a dict of AlphaFold's raw features use kfold.Features.from_dict(d)" \
+                if isinstance(raw, Mapping) else ""
+            raise TypeError(f"raw: expected the compiled raw features (from kfold.features), not "
+                            f"{type(raw).__name__}{hint}")
         self._raw = raw
         self._cache: dict = {}
 
@@ -155,7 +160,6 @@ class Features(Mapping):
                 value = self.templates[key]
             elif key in _ARRAY_KEYS:
                 value = getattr(self._raw, key)
-                value.flags.writeable = False
             elif key in ("domain_name", "sequence"):
                 value = np.array([getattr(self._raw, key).encode("utf-8", "surrogateescape")], dtype=object)
             elif key == "msa_species_identifiers":
@@ -163,6 +167,7 @@ class Features(Mapping):
                                  dtype=object)
             else:
                 raise KeyError(key)
+            value.flags.writeable = False  # the text arrays too: an edit would stick here but not in the features
             self._cache[key] = value
         return self._cache[key]
 
@@ -211,6 +216,8 @@ def features(query: QueryLike, msas: Union[MsaLike, Sequence[MsaLike], None] = (
         (9, 76)
     """
     sequence, _ = read_query(query, "kfold.features")
+    if templates is not None and not isinstance(templates, Templates):  # checked before the MSAs are read
+        raise TypeError(f"templates: expected kfold.Templates (from kfold.templates), not {type(templates).__name__}")
     msas = msa_list(msas)
     sources = list(msa_sources) if msa_sources is not None else [msa_source(m, i) for i, m in enumerate(msas)]
     if len(sources) != len(msas):

@@ -10,7 +10,7 @@ from typing import Iterator, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from ._inputs import (MsaLike, QueryLike, check_integer, check_number, check_threads, msa_list,
+from ._inputs import (MsaLike, QueryLike, check_integer, check_number, check_path, check_threads, msa_list,
                       msa_source, read_msa, read_query)
 from ._runner import run
 
@@ -53,6 +53,11 @@ class Templates(Mapping):
                                     self.hits_m8, self.query)
 
     def __init__(self, core: _core.TemplateFeatures, skipped=(), hits_m8: str = "", query: Optional[str] = None):
+        if not isinstance(core, _core.TemplateFeatures):  # a dict was taken, then failed in repr and predict
+            hint = "; for a dict of AlphaFold's template features use kfold.Templates.from_dict(d)" \
+                if isinstance(core, Mapping) else ""
+            raise TypeError(f"core: expected the compiled template features (from kfold.templates), not "
+                            f"{type(core).__name__}{hint}")
         self._core = core
         self.skipped: list[tuple[str, str]] = list(skipped)
         self.hits_m8: str = hits_m8
@@ -71,7 +76,9 @@ class Templates(Mapping):
     def __getitem__(self, key: str) -> np.ndarray:
         if key in ("template_domain_names", "template_sequence"):
             values = self._core.domain_names if key == "template_domain_names" else self._core.sequence
-            return np.array([v.encode() for v in values], dtype=object)
+            texts = np.array([v.encode() for v in values], dtype=object)
+            texts.flags.writeable = False  # read-only as the numeric arrays (Features keeps it)
+            return texts
         if key not in _KEYS:
             raise KeyError(key)
         value = getattr(self._core, key[len("template_"):])
@@ -85,7 +92,8 @@ class Templates(Mapping):
         return len(_KEYS)
 
     def __repr__(self) -> str:
-        return f"<kfold.Templates {self.n_templates} templates: {', '.join(self.domain_names)}>"
+        names = f": {', '.join(self.domain_names)}" if self.n_templates else ""
+        return f"<kfold.Templates {self.n_templates} templates{names}>"
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "Templates":
@@ -136,18 +144,24 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
         >>> f = kfold.features("query.fasta", msas=["query.a3m"], templates=t)  # doctest: +SKIP
     """
     sequence, _ = read_query(query, "kfold.templates")
+    db, mmcif_dir = check_path("db", db), check_path("mmcif_dir", mmcif_dir)
     n_threads = 0 if threads is None else check_threads(threads, zero_means_all=True)  # 0: OMP_NUM_THREADS, else the usable cores
-    msas = msa_list(msas)
-    raw = None
-    if msas:
-        sources = [msa_source(m, i) for i, m in enumerate(msas)]
-        raw = run(_core.make_raw_features, sequence, [read_msa(m) for m in msas], sources, cancellable=True)
+    evalue = check_number("evalue", evalue, positive=True)
+    max_hits = check_integer("max_hits", max_hits, 1, 100000)
     if isinstance(max_template_date, datetime.date):
         max_template_date = max_template_date.isoformat()[:10]
     elif max_template_date is not None and not isinstance(max_template_date, str):
         raise TypeError(f"max_template_date: expected 'YYYY-MM-DD' or a datetime.date, not "
                         f"{type(max_template_date).__name__}")
-    core, skipped, hits_m8 = run(_core.search_templates, sequence, os.fspath(db), os.fspath(mmcif_dir),
-                                 max_template_date or "", check_number("evalue", evalue, positive=True),
-                                 check_integer("max_hits", max_hits, 1, 100000), n_threads, raw, cancellable=True)
+    msas = msa_list(msas)  # every argument checked before the work starts
+    raw = None
+    if msas:
+        sources = [msa_source(m, i) for i, m in enumerate(msas)]
+        raw = run(_core.make_raw_features, sequence, [read_msa(m) for m in msas], sources, cancellable=True)
+    core, skipped, hits_m8 = run(_core.search_templates, sequence, db, mmcif_dir, max_template_date or "", evalue,
+                                 max_hits, n_threads, raw, cancellable=True, keywords=_TEMPLATE_KEYWORDS)
     return Templates(core, skipped, hits_m8, query=sequence.residues)
+
+
+# The flags in the template search's messages (kfold predict's) whose keyword here has another name.
+_TEMPLATE_KEYWORDS = {"--template-db": "db=", "--template-mmcif-dir": "mmcif_dir="}
