@@ -72,6 +72,13 @@ double EvolutionaryModels::site_independent_score(const Variant& variant, int64_
   return s;
 }
 
+bool EvolutionaryModels::family_holds(const Variant& variant, int64_t first_residue) const {
+  return std::all_of(variant.substitutions.begin(), variant.substitutions.end(), [&](const Substitution& sub) {
+    const int64_t col = column_of_index[static_cast<size_t>(sub.position - first_residue)];
+    return col >= 0 && site_independent.raw_frequency(col, residue_state(sub.mutant)) > 0.0;
+  });
+}
+
 double EvolutionaryModels::potts_score(const Variant& variant, int64_t first_residue) const {
   if (!potts) return kNaN;
   std::vector<std::pair<int64_t, uint8_t>> mutations;

@@ -46,6 +46,9 @@ struct EvolutionaryModels {
   double site_independent_score(const Variant& variant, int64_t first_residue) const;
   // Hamiltonian change against the wild type; NaN without a Potts model or off the columns.
   double potts_score(const Variant& variant, int64_t first_residue) const;
+  // Whether the family holds every mutant residue of `variant` at its column (weighted frequency above 0
+  // without the pseudocount); false off the columns.
+  bool family_holds(const Variant& variant, int64_t first_residue) const;
   // Weighted frequency of the wild-type residue per target index; NaN off the columns.
   std::vector<double> wild_type_conservation() const;
 };

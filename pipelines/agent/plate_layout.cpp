@@ -280,7 +280,9 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
   exploit_until(n_exploit);
   // Explore: the best residue (explore_key) at a site with nothing measured and nothing yet on the plate,
   // one well per site: evidence where the surrogate has none, for residues the family prefers whether or
-  // not their site is tolerant (site_decomposition.hpp).
+  // not their site is tolerant (site_decomposition.hpp). Only residues the family holds there: at a fully
+  // conserved site every residue term is the same and the solubility term alone would pick (charged
+  // residues into the core).
   if (n_explore > 0) {
     std::set<int64_t> tested;
     for (const Measurement& m : campaign.measurements) {
@@ -288,6 +290,7 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
     }
     std::vector<int64_t> untested;
     for (const int64_t k : eligible) {
+      if (!table.rows[static_cast<size_t>(k)].family_holds) continue;
       const auto& subs = table.rows[static_cast<size_t>(k)].hypothesis->variant.substitutions;
       if (std::none_of(subs.begin(), subs.end(), [&](const Substitution& s) { return tested.count(s.position); })) {
         untested.push_back(k);

@@ -132,6 +132,7 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
     r.evolutionary = models.stability_from_potts ? r.potts : r.site_independent;
     const std::vector<double> parts = sites.features(h.variant);  // [si site, si residue, potts site, potts residue]
     r.residue_term = models.stability_from_potts ? parts[3] : parts[1];
+    r.family_holds = models.family_holds(h.variant, first);
     r.solubility = solubility_score(h.variant, campaign.target.sequence, first, lc.exposure);
     r.flags = liability_flags(h.variant, lc);
     if (const auto it = measured.find(format_variant(h.variant)); it != measured.end()) r.measured = it->second;

@@ -52,6 +52,9 @@ struct ScoredVariant {
   // The zero-shot total with the evolutionary term's residue term in its place: what the explore quota
   // ranks by (the best residues at sites nobody has measured, tolerant or not).
   double explore_key = 0.0;
+  // Every mutant residue occurs at its column in the family: only such variants are explored (at a fully
+  // conserved site every residue term is the same, and the family prefers none of them).
+  bool family_holds = false;
   double solubility = 0.0;  // solubility_score.hpp (exposure-weighted with a predicted wild type)
   double total = 0.0;       // NaN when the evolutionary term is NaN
   double sd = 0.0;

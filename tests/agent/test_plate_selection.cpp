@@ -55,6 +55,7 @@ struct Fixture {
     r.surrogate_sd = sd;
     r.acquisition = mean + sd;
     r.explore_key = explore_key;
+    r.family_holds = true;
     table.rows.push_back(r);
   }
   void finish(bool surrogate) {
@@ -160,6 +161,18 @@ TEST_CASE("plate: exploit and explore quotas, caps, controls and layout invarian
   CHECK(!same_round_layout);
   CHECK(round2_rows == rows);
   CHECK(select_plate(f.table, f.campaign, 1, 1).wells.front().row == plate.wells.front().row);
+  // Residues the family does not hold at their site are not explored (a fully conserved site: its residue
+  // terms tie, and the explore key would follow solubility alone): residues 29 and 27 give way to 23, 22.
+  for (ScoredVariant& r : f.table.rows) {
+    const int64_t position = r.hypothesis->variant.substitutions[0].position;
+    if (position == 29 || position == 27) r.family_holds = false;
+  }
+  std::set<std::string> explored_held;
+  for (const PlateWell& w : select_plate(f.table, f.campaign, 1).wells) {
+    if (w.pick == "explore") explored_held.insert(format_variant(f.hypotheses[static_cast<size_t>(w.row)].variant));
+  }
+  CHECK(explored_held ==
+        std::set<std::string>{"A26" + aa(3), "A25" + aa(3), "A24" + aa(3), "A23" + aa(3), "A22" + aa(3)});
   // No explore quota: every pick exploits.
   f.campaign.plate.explore_fraction = 0.0;
   CHECK(select_plate(f.table, f.campaign, 1).n_explore == 0);
