@@ -43,7 +43,7 @@ char monomer_letter(const std::string& mon_id) {
 }
 
 // Biopython's float → numpy float32: the decimal parsed to double, then rounded to float.
-float parse_coordinate(const std::string& text, const std::string& source, const char* tag) {
+float parse_real(const std::string& text, const std::string& source, const char* tag) {
   char* end = nullptr;
   const double value = std::strtod(text.c_str(), &end);
   if (end == text.c_str() || *end != '\0' || !std::isfinite(value))
@@ -197,7 +197,7 @@ TemplateStructure read_template_structure(const std::filesystem::path& path) {
     if (row.str(1) == "MSE" && atom_name == "SE") atom_name = "SD";
     const int64_t atom = rc::find_atom_type(atom_name);
     if (atom < 0) continue;
-    const float occupancy = row.has2(8) ? static_cast<float>(cif::as_number(row[8])) : 1.0f;
+    const float occupancy = row.has2(8) ? parse_real(row.str(8), source, "_atom_site.occupancy") : 1.0f;
     // Alternative locations: keep the first with the highest occupancy (Biopython's DisorderedAtom).
     auto [kept, inserted] = chain.best_occupancy[r].try_emplace(atom_name, occupancy);
     if (!inserted) {
@@ -206,8 +206,7 @@ TemplateStructure read_template_structure(const std::filesystem::path& path) {
     }
     const size_t k = static_cast<size_t>(index * rc::atom_type_num + atom);
     chain.mask[k] = 1.0f;
-    for (int d = 0; d < 3; ++d)
-      chain.positions[3 * k + d] = parse_coordinate(row.str(5 + d), source, "_atom_site.Cartn");
+    for (int d = 0; d < 3; ++d) chain.positions[3 * k + d] = parse_real(row.str(5 + d), source, "_atom_site.Cartn");
   }
 
   for (const std::string& label : label_order) {

@@ -151,6 +151,18 @@ TEST_CASE("Template structure: alternative locations, selenium, hydrogens, water
   float observed = 0;
   for (int64_t a = 0; a < rc::atom_type_num; ++a) observed += q.atom_mask[2 * rc::atom_type_num + a];
   CHECK(observed == 0.0f);  // ALA 3: in SEQRES, no atoms
+
+  // An occupancy that is not a number is named (it was read as NaN, and its alternative locations chosen
+  // by it silently); '?' and '.' (unknown) count as 1, as a missing column does.
+  std::string text = kSmallEntry;
+  text.replace(text.find("Q 7.0 8.0 9.0 0.4"), 17, "Q 7.0 8.0 9.0 0,4");
+  std::ofstream(dir / "comma.cif") << text;
+  CHECK_THROWS_WITH_AS(kfold::data::read_template_structure(dir / "comma.cif"),
+                       doctest::Contains("comma.cif: _atom_site.occupancy '0,4' is not a number"), kfold::InputError);
+  text.replace(text.find("Q 7.0 8.0 9.0 0,4"), 17, "Q 7.0 8.0 9.0 ?");
+  std::ofstream(dir / "unknown.cif") << text;
+  CHECK(kfold::data::read_template_structure(dir / "unknown.cif").chains.front().atom_positions.size() ==
+        q.atom_positions.size());
 }
 
 TEST_CASE("Template structure: two residue types at one position give the atoms of one, as AlphaFold reads them") {
