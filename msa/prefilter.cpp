@@ -166,13 +166,42 @@ int32_t ungapped_xdrop_score(const ScoreProfile& query, std::span<const uint8_t>
   return left + right;
 }
 
+namespace {
+
+// Diagonal bins of a target: a power of two near an eighth of its length, 8 to 8192.
+uint64_t diagonal_bins(uint64_t length) { return std::clamp<uint64_t>(std::bit_ceil(length / 8), 8, 8192); }
+
+}  // namespace
+
+int64_t PrefilterScanner::state_bytes(int64_t length) {
+  return static_cast<int64_t>(sizeof(PrefilterScanner::TargetState) +
+                              sizeof(uint32_t) * diagonal_bins(static_cast<uint64_t>(length)));
+}
+
+std::vector<int64_t> prefilter_chunk_bounds(const SequenceDb& db, int64_t memory_bytes, int64_t threads) {
+  std::vector<int64_t> bounds{0};
+  int64_t filled = 0;
+  for (int64_t i = 0; i < db.size(); ++i) {
+    const auto length = static_cast<int64_t>(db.residues(i).size());
+    const int64_t bytes = kIndexBytesPerResidue * length + threads * PrefilterScanner::state_bytes(length);
+    // uint32 target indices: never more than 2^31 sequences in one chunk either.
+    if ((filled > 0 && filled + bytes > memory_bytes) || i - bounds.back() >= (int64_t{1} << 31)) {
+      bounds.push_back(i);
+      filled = 0;
+    }
+    filled += bytes;
+  }
+  if (bounds.back() != db.size()) bounds.push_back(db.size());
+  return bounds;
+}
+
 void PrefilterScanner::prepare_bins(const KmerIndex& index) {
   const int64_t n_local = index.end() - index.begin();
   states_.assign(static_cast<size_t>(n_local), TargetState{});
   uint64_t total = 0;
   for (int64_t t = 0; t < n_local; ++t) {
     const auto length = static_cast<uint64_t>(index.codes(t).size());
-    const uint64_t n_bins = std::clamp<uint64_t>(std::bit_ceil(length / 8), 8, 8192);
+    const uint64_t n_bins = diagonal_bins(length);
     states_[static_cast<size_t>(t)].bin_offset = static_cast<uint32_t>(total);
     states_[static_cast<size_t>(t)].bin_mask = static_cast<uint32_t>(n_bins - 1);
     total += n_bins;

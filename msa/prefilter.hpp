@@ -89,6 +89,9 @@ class PrefilterScanner {
   // keeps the best options.max_candidates of what `out` holds.
   void scan(const ScoreProfile& query, const NeighbourWords& words, const KmerIndex& index,
             const PrefilterOptions& options, std::vector<Candidate>& out);
+  // Bytes of the scan state for one target of `length` residues (its TargetState and diagonal bins): each
+  // scanning thread holds this for every target of the chunk it scans.
+  static int64_t state_bytes(int64_t length);
 
  private:
   // Each target remembers its last hit per diagonal bin (the diagonal modulo a power of two near an
@@ -111,5 +114,10 @@ class PrefilterScanner {
   uint32_t epoch_ = 0;
   std::vector<uint32_t> touched_;
 };
+
+// Index chunk bounds (as index_chunk_bounds) such that a chunk's index (kIndexBytesPerResidue a residue) and
+// `threads` scanners' state for it (PrefilterScanner::state_bytes per target and thread) fit in
+// `memory_bytes`; a chunk holds at least one sequence. Results do not depend on the chunking.
+std::vector<int64_t> prefilter_chunk_bounds(const SequenceDb& db, int64_t memory_bytes, int64_t threads);
 
 }  // namespace kfold::msa

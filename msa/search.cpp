@@ -234,8 +234,10 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
   }
   const int threads = static_cast<int>(options.threads);
   const SimdLevel simd = options.simd ? *options.simd : detect_simd_level();
-  // Index chunks have a fixed size, so the candidates do not depend on the thread count.
-  const std::vector<int64_t> bounds = index_chunk_bounds(db, options.index_chunk_residues);
+  // The candidates do not depend on the chunking (nor, so, on the thread count a memory bound sizes it by).
+  const std::vector<int64_t> bounds = options.index_memory_bytes > 0
+                                          ? prefilter_chunk_bounds(db, options.index_memory_bytes, std::max(threads, 1))
+                                          : index_chunk_bounds(db, options.index_chunk_residues);
   const auto n_chunk = static_cast<int64_t>(bounds.size()) - 1;
   log_info("search: {} {} against {} sequences ({} residues) from {}, {} threads, {} kernel, {} iteration(s)", n_query,
            n_query == 1 ? "query" : "queries", db.size(), db.total_residues(), db.source(), threads,

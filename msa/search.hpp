@@ -45,6 +45,9 @@ struct SearchOptions {
   // Residues per k-mer index chunk (about 9 bytes each): bounds the index memory; a database larger than
   // one chunk is scanned chunk by chunk (identical results, the index is rebuilt per query batch).
   int64_t index_chunk_residues = kIndexChunkResidues;
+  // When > 0, chunks are sized instead so that the index and every thread's prefilter state for it fit in
+  // these bytes (prefilter_chunk_bounds; --index-memory).
+  int64_t index_memory_bytes = 0;
   // Stored traceback cells per hit (1 or 2 bytes each; 4 when a score fits neither 8 nor 16 bits); beyond them
   // the hit is first narrowed to its own target columns (StripedAligner::align), and skipped only if still larger.
   int64_t max_traceback_cells = int64_t{1} << 28;

@@ -41,7 +41,7 @@ void run_search(const SearchCommandOptions& o) {
     fail_input("--index-memory must be between 16 and {} (MiB), or 0 for the default (got {})", kMaxIndexMemoryMib,
                o.index_memory_mib);
   msa::SearchOptions options = o.search;
-  if (o.index_memory_mib > 0) options.index_chunk_residues = (o.index_memory_mib << 20) / msa::kIndexBytesPerResidue;
+  if (o.index_memory_mib > 0) options.index_memory_bytes = o.index_memory_mib << 20;
   msa::check_sensitivity(o.sensitivity);
   const msa::PrefilterOptions preset = msa::prefilter_for_sensitivity(o.sensitivity);
   if (o.word_threshold->count() == 0) options.prefilter.word_threshold = preset.word_threshold;
@@ -131,8 +131,10 @@ void add_search_command(CLI::App& app, Action& action) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, kMaxThreads));
   cmd->add_option("--index-memory", o->index_memory_mib,
-                  "MiB for the in-memory k-mer index (about 9 bytes per database residue; default 0: 576 MiB, "
-                  "64 Mi residues); a larger database is scanned in chunks of this size, with identical results")
+                  "MiB for the prefilter: the in-memory k-mer index (about 9 bytes per database residue) and each "
+                  "thread's scan state (about 1 byte per residue, at least 48 bytes per sequence); a larger "
+                  "database is scanned in chunks that fit, with identical results. Default 0: chunks of 64 Mi "
+                  "residues (576 MiB of index, plus about 64 MiB per thread)")
       ->capture_default_str();
   cmd->add_option("--simd", o->simd,
                   "Alignment kernel: auto (of AVX-512BW and AVX2 the faster on this CPU, timed at start; same "

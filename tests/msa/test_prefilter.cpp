@@ -87,6 +87,31 @@ TEST_CASE("prefilter: planted homologs pass, decoys rank below them, chunking ch
     CHECK(chunked[k].target == one_chunk[k].target);
     CHECK(chunked[k].ungapped_score == one_chunk[k].ungapped_score);
   }
+  // Chunks sized by memory: each chunk's index and every thread's scan state fit the budget (a chunk of
+  // one sequence may not); more threads, more chunks; the same candidates.
+  for (const int64_t threads : {1, 4, 16}) {
+    const int64_t budget = 60000;
+    const auto by_memory = msa::prefilter_chunk_bounds(db, budget, threads);
+    CAPTURE(threads);
+    REQUIRE(by_memory.front() == 0);
+    REQUIRE(by_memory.back() == db.size());
+    for (size_t c = 0; c + 1 < by_memory.size(); ++c) {
+      int64_t bytes = 0;
+      for (int64_t i = by_memory[c]; i < by_memory[c + 1]; ++i) {
+        const auto length = static_cast<int64_t>(db.residues(i).size());
+        bytes += msa::kIndexBytesPerResidue * length + threads * msa::PrefilterScanner::state_bytes(length);
+      }
+      CHECK((bytes <= budget || by_memory[c + 1] - by_memory[c] == 1));
+    }
+    const auto scanned = scan_all(profile, db, by_memory, options);
+    REQUIRE(scanned.size() == one_chunk.size());
+    for (size_t k = 0; k < scanned.size(); ++k) CHECK(scanned[k].target == one_chunk[k].target);
+  }
+  CHECK(msa::prefilter_chunk_bounds(db, 60000, 16).size() > msa::prefilter_chunk_bounds(db, 60000, 1).size());
+  // The scan state of a target: 16 bytes and 4 per diagonal bin (8 to 8192 bins, about length / 8).
+  CHECK(msa::PrefilterScanner::state_bytes(10) == 16 + 4 * 8);
+  CHECK(msa::PrefilterScanner::state_bytes(300) == 16 + 4 * 64);
+  CHECK(msa::PrefilterScanner::state_bytes(1000000) == 16 + 4 * 8192);
   // The fastest preset still finds the close homologs.
   options = msa::prefilter_for_sensitivity(msa::kMinSensitivity);
   const auto fast = scan_all(profile, db, msa::index_chunk_bounds(db), options);

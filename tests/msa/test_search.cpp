@@ -100,6 +100,15 @@ TEST_CASE("search: planted homologs are found, decoys are not, any thread count 
   options.index_chunk_residues = msa::kIndexChunkResidues;
   CHECK(fingerprint(msa::search(p.queries, db, options)) == chunked_rounds);
   options.iterations = 1;
+  // A memory bound (--index-memory) sizes the chunks by the thread count too: same results either way.
+  options.index_memory_bytes = 40000;
+  REQUIRE(msa::prefilter_chunk_bounds(db, options.index_memory_bytes, 3).size() >
+          msa::prefilter_chunk_bounds(db, options.index_memory_bytes, 1).size());
+  for (const int64_t threads : {1, 3}) {
+    options.threads = threads;
+    CHECK(fingerprint(msa::search(p.queries, db, options)) == fingerprint(results));
+  }
+  options.index_memory_bytes = 0;
   for (const auto level :
        {msa::SimdLevel::scalar, msa::SimdLevel::sse2, msa::SimdLevel::avx2, msa::SimdLevel::avx512}) {
     if (!msa::simd_level_supported(level)) continue;
