@@ -337,11 +337,18 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
   const int64_t rows = (n_used + cols - 1) / cols;
   constexpr int kMaxDraws = 64;
   References refs;
-  for (int draw = 0; draw < kMaxDraws; ++draw) {
+  bool off_edge = false;
+  for (int draw = 0; draw < kMaxDraws && !off_edge; ++draw) {
     References d = draw_references(campaign.plate.controls, campaign.plate.blanks, rows, cols, rng);
-    const bool kept = references_off_edge(d, rows, plate_rows, cols);
-    if (draw == 0 || kept) refs = std::move(d);
-    if (kept) break;
+    off_edge = references_off_edge(d, rows, plate_rows, cols);
+    if (draw == 0 || off_edge) refs = std::move(d);
+  }
+  // Few references over few rows (1 control and 1 blank over 4 rows: always two rows apart, one on the
+  // edge) find no such draw: then they are spread over the rows and columns off the edge instead.
+  const int64_t inner_rows = std::min(rows, plate_rows - 1) - 1;
+  if (!off_edge && inner_rows > 0 && cols > 2 && n_references <= inner_rows * (cols - 2)) {
+    refs = draw_references(campaign.plate.controls, campaign.plate.blanks, inner_rows, cols - 2, rng);
+    for (int64_t& well : refs.wells) well = (well / (cols - 2) + 1) * cols + well % (cols - 2) + 1;
   }
   std::vector<PlateWell> wells;
   size_t next_ref = 0;

@@ -20,7 +20,8 @@
 //   - the blanks interleaved evenly among the controls in well order, from a seeded offset;
 //   - a draw is kept when the controls and the blanks each have a well off the plate's edge (row A, the last
 //     row, column 01, the last column), where the rows used have such wells; else the next draw (at most
-//     64; then the first).
+//     64); when none is (few references over few rows: 1 control and 1 blank over 4 rows sit two rows apart,
+//     one on the edge), the references are spread the same way over the wells off the edge, where they fit.
 // The variant and construct wells then take the free wells in well order, in a seeded random order (so that
 // plate-position effects do not follow the ranking); when fewer variants qualify, the empty wells are the
 // last free ones.
