@@ -127,8 +127,12 @@ fold::ProblemSize LoadedModel::problem_size(const fold::ProcessedFeatures& featu
   // All batches live in host memory for the run; a GPU holds one at a time.
   const int64_t bytes = fold::processed_feature_bytes(features);
   const int64_t ensemble = std::min(config_.data.eval.num_ensemble, features.n_batch());  // batches on a GPU at once
-  return {features.n_res(), rows_used(features.msa_mask), rows_used(features.extra_msa_mask), n_templ,
-          run_.device.is_cpu() ? bytes : bytes / std::max<int64_t>(1, features.n_batch()) * ensemble};
+  return {features.n_res(),
+          rows_used(features.msa_mask),
+          rows_used(features.extra_msa_mask),
+          n_templ,
+          run_.device.is_cpu() ? bytes : bytes / std::max<int64_t>(1, features.n_batch()) * ensemble,
+          store_->allocated_bytes()};
 }
 
 fold::ProblemSize LoadedModel::problem_size(int64_t n_res, int64_t n_seq, bool with_templates) const {

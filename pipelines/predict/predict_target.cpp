@@ -359,8 +359,9 @@ PredictSummary predict_target(const PredictOptions& options) {
     lock.reset();
     locks.reset();
     std::error_code ignored;
-    if (!made.empty() && fs::equivalent(made.back(), options.output_dir, ignored))
-      fs::remove(options.output_dir / ".locks", ignored);  // in the output folder this run made
+    if (std::any_of(made.begin(), made.end(),
+                    [&](const fs::path& folder) { return fs::equivalent(folder, options.output_dir, ignored); }))
+      fs::remove(options.output_dir / ".locks", ignored);  // in an output folder this run made
     for (auto folder = made.rbegin(); folder != made.rend(); ++folder) fs::remove(*folder, ignored);
     throw;
   }

@@ -171,10 +171,14 @@ TEST_CASE("Weights the process already holds count as available: the estimate co
   fold::ProblemSize large{3000, 512, 5120};
   const int64_t need = fold::estimate_peak_memory(config, large, options).total_bytes;
   const int64_t available = fold::available_memory_bytes(c10::Device(c10::kCPU));
-  REQUIRE(need > available);  // over 100 GB unchunked
+  if (need <= available) {  // a machine with over 127 GiB free: nothing to refuse here
+    MESSAGE("skipped: this machine has the memory of an unchunked L = 3000 run");
+    return;
+  }
   CHECK_THROWS_AS(fold::check_memory(config, large, options), kfold::MemoryError);
-  // (made-up resident weights: the memory they hold is the run's to use)
-  large.allocated_weight_bytes = need - available + (int64_t{1} << 30);
+  // Made-up resident weights: the memory they hold is the run's to use (8 GiB to spare, as the free memory
+  // is read again inside).
+  large.allocated_weight_bytes = need - available + (int64_t{8} << 30);
   CHECK_NOTHROW(fold::check_memory(config, large, options));
   options.chunk_size = fold::RunOptions::kAutoChunk;
   CHECK(fold::resolve_chunk_size(config, large, options).chunk_size == 0);

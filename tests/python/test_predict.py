@@ -380,6 +380,8 @@ def test_a_failed_predict_removes_only_the_folders_it_made(kfold, tmp_path):
     assert not (tmp_path / "new").exists()  # every folder it made, parents too
     run = kfold(*bad, "-o", tmp_path / "new" / ".." / "out")  # resolving '..' makes 'new' too
     assert run.returncode == 2 and not (tmp_path / "new").exists() and not (tmp_path / "out").exists(), run.stderr
+    run = kfold(*bad, "-o", tmp_path / "new" / "sub" / "..")  # the output folder is 'new', made before 'sub'
+    assert run.returncode == 2 and not (tmp_path / "new").exists(), run.stderr
     (tmp_path / "shared" / ".locks").mkdir(parents=True)  # another run's (empty between its targets)
     for out in (tmp_path / "shared", tmp_path / "gone" / ".." / "shared"):  # '..' past a folder not there
         run = kfold(*bad, "-o", out)

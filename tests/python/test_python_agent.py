@@ -154,7 +154,9 @@ def test_a_campaign_dict_with_numpy_values(kf, tmp_path, monkeypatch):
     campaign = kf.agent.Campaign(spec, workdir=tmp_path / "c")
     assert json.loads(campaign.path.read_text())["frozen"] == [1, 26, 51, 76]
     spec["frozen"] = np.array([1, 26])
-    assert kf.agent.Campaign(spec, workdir=tmp_path / "d").spec["frozen"] == [1, 26]
+    spec["target"]["msa"] = EXAMPLES / spec["target"]["msa"]  # a pathlib.Path, as notebooks write paths
+    campaign = kf.agent.Campaign(spec, workdir=tmp_path / "d")
+    assert campaign.spec["frozen"] == [1, 26] and campaign.spec["target"]["msa"] == str(spec["target"]["msa"])
     spec["frozen"] = [1, object()]
     with pytest.raises(kf.InputError, match=r"^campaign: frozen\[1\] holds a object, which JSON cannot hold"):
         kf.agent.Campaign(spec, workdir=tmp_path / "e")

@@ -78,6 +78,8 @@ def _json_values(value: Any, where: str = "") -> Any:
         return [_json_values(item, f"{where}[{i}]") for i, item in enumerate(value)]
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
+    if isinstance(value, os.PathLike):  # "msa": EXAMPLES / "x.a3m"
+        return os.fspath(value)
     if hasattr(value, "tolist"):  # numpy scalars and arrays, pandas Series
         return _json_values(value.tolist(), where)
     raise InputError(f"campaign: {where or 'the campaign'} holds a {type(value).__name__}, which JSON cannot hold "
