@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -124,8 +125,14 @@ TemplateStructure read_template_structure(const std::filesystem::path& path) {
     peptide_component[row.str(0)] = type.find("peptide") != std::string::npos;
   }
   std::multimap<std::string, std::string> entity_chains;  // entity → label_asym_ids, in file order
-  for (cif::Table::Row row : block.find("_struct_asym.", {"id", "entity_id"}))
+  std::map<std::string, std::string> asym_entity;         // label_asym_id → entity, to find one given twice
+  for (cif::Table::Row row : block.find("_struct_asym.", {"id", "entity_id"})) {
+    // A chain listed twice would be read twice (once with its arrays already moved out).
+    if (const auto [it, first] = asym_entity.try_emplace(row.str(0), row.str(1)); !first)
+      fail_input("{}: _struct_asym.id {} is given twice (entity {} and entity {})", source, row.str(0), it->second,
+                 row.str(1));
     entity_chains.emplace(row.str(1), row.str(0));
+  }
 
   // Protein label chains (AlphaFold's valid_chains): entities with any peptide-like monomer.
   struct LabelChain {
@@ -175,10 +182,14 @@ TemplateStructure read_template_structure(const std::filesystem::path& path) {
     if (chain_it == label_chains.end() || cif::is_null(row[3])) continue;
     LabelChain& chain = chain_it->second;
     chain.author_id = row.str(4);
-    const int64_t index = parse_integer(row.str(3), source, "_atom_site.label_seq_id") - chain.polymer->first_num;
-    if (index < 0 || index >= static_cast<int64_t>(chain.polymer->monomers.size()))
+    const int64_t seq_id = parse_integer(row.str(3), source, "_atom_site.label_seq_id");
+    // The offset from the first _entity_poly_seq.num, in unsigned arithmetic: the difference of two int64
+    // values (e.g. -2^63 and 1) may not fit int64.
+    const uint64_t offset = static_cast<uint64_t>(seq_id) - static_cast<uint64_t>(chain.polymer->first_num);
+    if (seq_id < chain.polymer->first_num || offset >= chain.polymer->monomers.size())
       fail_input("{}: _atom_site.label_seq_id {} is outside chain {}'s _entity_poly_seq", source, row.str(3),
                  row.str(2));
+    const auto index = static_cast<int64_t>(offset);
     std::string atom_name = row.str(0);
     const auto r = static_cast<size_t>(index);
     if (std::string& current = chain.residue_names[r]; current.empty()) {

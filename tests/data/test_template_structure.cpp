@@ -190,3 +190,21 @@ TEST_CASE("Template structure: two residue types at one position give the atoms 
   CHECK(q.atom_mask[at("OG")] == 0.0f);
   CHECK(q.atom_positions[3 * at("OG")] == 0.0f);
 }
+
+TEST_CASE("Template structure: a chain listed twice in _struct_asym and label_seq_id far outside SEQRES are InputErrors") {
+  kfold::test::ScratchDir dir("template_structure_fuzz_findings");
+  // Inputs under tests/fuzz/regressions/template_mmcif/. A chain listed twice was read twice, the second
+  // time with its arrays already moved out (empty arrays beside a 3-residue sequence).
+  std::string twice = kSmallEntry;
+  twice.replace(twice.find("\nB 2\n"), 5, "\nA 1\n");
+  std::ofstream(dir / "twice.cif") << twice;
+  CHECK_THROWS_WITH_AS(kfold::data::read_template_structure(dir / "twice.cif"),
+                       doctest::Contains("twice.cif: _struct_asym.id A is given twice"), kfold::InputError);
+  // label_seq_id - min(_entity_poly_seq.num) overflowed int64 (undefined behaviour) before the range check.
+  std::string far = kSmallEntry;
+  far.replace(far.find("ATOM 3 CA A GLY A 2 Q"), 21, "ATOM 3 CA A GLY A -9223372036854775808 Q");
+  std::ofstream(dir / "far.cif") << far;
+  CHECK_THROWS_WITH_AS(kfold::data::read_template_structure(dir / "far.cif"),
+                       doctest::Contains("_atom_site.label_seq_id -9223372036854775808 is outside chain A"),
+                       kfold::InputError);
+}
