@@ -17,6 +17,8 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 
@@ -289,6 +291,41 @@ void add_modelcif_metadata(gemmi::cif::Block& block, const gemmi::Structure& st,
       {"1", "1", "1", fmt::format("{:.2f}", protein.n_res() == 0 ? 0.0 : sum / static_cast<double>(protein.n_res()))});
 }
 
+// gemmi 0.5.7 reads the distance of a LINK or SSBOND record (columns 74-78) with an end pointer past the
+// record's end when the record is 74 to 78 characters long, newline included (a heap over-read of up to 3
+// bytes, found by fuzzing: tests/fuzz/regressions/structure/). The records gemmi keeps for connections (LINK,
+// SSBOND, CISPEP: their first four letters, any case) are padded with spaces to 80 columns before gemmi reads
+// the text; blank columns are what the PDB format means by a short line. A NUL byte would cut such a record
+// short inside gemmi, and is no part of a text file: refused.
+std::string pad_pdb_connection_records(std::string text, const std::string& source) {
+  if (const auto nul = text.find('\0'); nul != std::string::npos)
+    fail_input("{}: line {} has a NUL byte: not a text PDB file", source,
+               std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n') + 1);
+  constexpr size_t kColumns = 80;
+  const auto is_connection = [](std::string_view line) {
+    if (line.size() < 4) return false;
+    std::string prefix(line.substr(0, 4));
+    for (char& c : prefix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return prefix == "LINK" || prefix == "SSBO" || prefix == "CISP";
+  };
+  std::string padded;
+  size_t copied = 0;  // text before this offset is in `padded`
+  for (size_t start = 0; start < text.size();) {
+    const size_t newline = std::min(text.find('\n', start), text.size());
+    const std::string_view line(text.data() + start, newline - start);
+    const size_t columns = line.ends_with('\r') ? line.size() - 1 : line.size();
+    if (columns < kColumns && is_connection(line)) {
+      padded.append(text, copied, start + columns - copied);
+      padded.append(kColumns - columns, ' ');
+      copied = start + columns;
+    }
+    start = newline + 1;
+  }
+  if (copied == 0) return text;
+  padded.append(text, copied);
+  return padded;
+}
+
 }  // namespace
 
 std::optional<StructureFormat> structure_format_of(const std::filesystem::path& path) {
@@ -386,9 +423,11 @@ Protein read_structure(const std::filesystem::path& path) {
 
 Protein parse_structure(std::string text, const std::string& source) {
   if (text.empty()) fail_input("{}: the file is empty; expected a PDB or mmCIF structure", source);
+  const gemmi::CoorFormat format = gemmi::coor_format_from_content(text.data(), text.data() + text.size());
+  if (format == gemmi::CoorFormat::Pdb) text = pad_pdb_connection_records(std::move(text), source);
   gemmi::Structure st;
   try {
-    if (gemmi::coor_format_from_content(text.data(), text.data() + text.size()) == gemmi::CoorFormat::Mmcif) {
+    if (format == gemmi::CoorFormat::Mmcif) {
       gemmi::cif::Document doc = gemmi::cif::read_memory(text.data(), text.size(), source.c_str());
       // Several structures in one file (data blocks with coordinates): the first is read, and said so.
       const auto has_atoms = [](const gemmi::cif::Block& b) { return b.has_tag("_atom_site.id"); };

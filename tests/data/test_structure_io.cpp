@@ -170,3 +170,25 @@ TEST_CASE("structure_io: an amino acid written as HETATM inside a chain is read,
   CHECK(het.aatype == before.aatype);  // THR 4 kept, the free proline not read
   CHECK(het.residue_index == before.residue_index);
 }
+
+TEST_CASE("structure_io: short LINK, SSBOND and CISPEP records are read whole, and a NUL byte is an InputError") {
+  // gemmi 0.5.7 read a LINK/SSBOND record of 74-78 characters past its end (found by fuzzing; ASan builds
+  // of this test see it: scripts/sanitize). kfold pads those records to 80 columns; the structure is the same.
+  const std::string original =
+      kfold::data::read_text_file(std::filesystem::path(KFOLD_SOURCE_DIR) / "data/examples/1hpv_chain_a.pdb");
+  std::string link = "LINK         N   PRO A   1                 C   GLY A   6     1555   1555";
+  link.resize(73, ' ');
+  std::string ssbond = "SSBOND   1 CYS A   67    CYS A   95                          1555   1555";
+  ssbond.resize(74, ' ');
+  const std::string records = link + "\n" + ssbond + "\r\ncispep   1 PRO A   1    GLN A   2          0        -5.00\n";
+  const Protein before = kfold::data::parse_structure(original, "1hpv_chain_a.pdb");
+  for (const std::string& text : {records + original, original.substr(0, original.rfind("END")) + link}) {
+    const Protein with = kfold::data::parse_structure(text, "link.pdb");
+    CHECK(with.aatype == before.aatype);
+    CHECK(with.atom_positions == before.atom_positions);
+  }
+  std::string nul = original;
+  nul[nul.find("\nATOM") + 31] = '\0';  // in the first ATOM record, line 43
+  CHECK_THROWS_WITH_AS(kfold::data::parse_structure(nul, "nul.pdb"),
+                       doctest::Contains("nul.pdb: line 43 has a NUL byte: not a text PDB file"), kfold::InputError);
+}
