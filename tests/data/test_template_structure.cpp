@@ -191,7 +191,8 @@ TEST_CASE("Template structure: two residue types at one position give the atoms 
   CHECK(q.atom_positions[3 * at("OG")] == 0.0f);
 }
 
-TEST_CASE("Template structure: a chain listed twice in _struct_asym and label_seq_id far outside SEQRES are InputErrors") {
+TEST_CASE(
+    "Template structure: a chain listed twice in _struct_asym and label_seq_id far outside SEQRES are InputErrors") {
   kfold::test::ScratchDir dir("template_structure_fuzz_findings");
   // Inputs under tests/fuzz/regressions/template_mmcif/. A chain listed twice was read twice, the second
   // time with its arrays already moved out (empty arrays beside a 3-residue sequence).
