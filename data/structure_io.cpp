@@ -308,10 +308,27 @@ std::string pad_pdb_connection_records(std::string text, const std::string& sour
     for (char& c : prefix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return prefix == "LINK" || prefix == "SSBO" || prefix == "CISP";
   };
+  // Lines as gemmi cuts them (copy_line_from_stream): at most kGemmiLine bytes up to and with a newline; of a
+  // longer line the rest is skipped up to a newline or a byte gemmi's signed char reads as <= 0 (any byte
+  // >= 0x80), and the next line starts after it. Cutting at newlines alone would miss a record that starts
+  // after such a byte.
+  constexpr size_t kGemmiLine = 120;
   std::string padded;
   size_t copied = 0;  // text before this offset is in `padded`
   for (size_t start = 0; start < text.size();) {
-    const size_t newline = std::min(text.find('\n', start), text.size());
+    const size_t limit = std::min(start + kGemmiLine, text.size());
+    const auto newline = static_cast<size_t>(std::find(text.begin() + static_cast<std::ptrdiff_t>(start),
+                                                       text.begin() + static_cast<std::ptrdiff_t>(limit), '\n') -
+                                             text.begin());
+    if (newline == limit && limit < text.size()) {  // a long line: gemmi skips the rest of it
+      size_t next = limit;
+      while (next < text.size()) {
+        const auto c = static_cast<signed char>(text[next++]);
+        if (c <= 0 || c == '\n') break;
+      }
+      start = next;
+      continue;
+    }
     const std::string_view line(text.data() + start, newline - start);
     const size_t columns = line.ends_with('\r') ? line.size() - 1 : line.size();
     if (columns < kColumns && is_connection(line)) {
