@@ -17,10 +17,11 @@ A3M = EXAMPLES / "ubiquitin.a3m"
 SMALL = EXAMPLES / "small_model.json"
 
 
-def test_long_calls_release_the_gil(kf, small_model):
+def test_long_calls_release_the_gil(kf):
     """A thread keeps running Python while the compiled call runs: with the GIL held it could not tick at all
     between the call's start and end (counting ticks inside that window, not a rate: a loaded machine slows
     the ticker but does not stop it)."""
+    model = kf.Model("model_1_ptm", random_weights=True, config=SMALL, recycles=20)  # about 1-2 s, not 0.1
     raw = kf.features(FASTA, msas=[A3M])
     ticks = []
     stop = threading.Event()
@@ -34,7 +35,7 @@ def test_long_calls_release_the_gil(kf, small_model):
     counter.start()
     start = time.monotonic()
     try:  # the compiled call itself, on this thread: only a released GIL lets the counter run
-        small_model._model.predict(raw._raw, 0, True, kf._core.CancelToken())
+        model._model.predict(raw._raw, 0, True, kf._core.CancelToken())
     finally:
         end = time.monotonic()
         stop.set()
