@@ -3,13 +3,19 @@
 #include "msa/kmer_index.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 
 #include "data/error.hpp"
 
 namespace kfold::msa {
 
-KmerIndex::KmerIndex(const SequenceDb& db, int64_t begin, int64_t end, int threads) : begin_(begin), end_(end) {
+KmerIndex::KmerIndex(const SequenceDb& db, int64_t begin, int64_t end, int threads) {
+  rebuild(db, begin, end, threads);
+}
+
+void KmerIndex::rebuild(const SequenceDb& db, int64_t begin, int64_t end, int threads) {
+  begin_ = end_ = 0;  // empty until built (should the build throw)
   const int64_t n = end - begin;
   threads = std::max(1, threads);
   code_offsets_.assign(static_cast<size_t>(n + 1), 0);
@@ -42,7 +48,7 @@ KmerIndex::KmerIndex(const SequenceDb& db, int64_t begin, int64_t end, int threa
       }
     }
   };
-#pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(n_parts))
+#pragma omp parallel for schedule(static, 1) num_threads(static_cast <int>(n_parts))
   for (int64_t p = 0; p < n_parts; ++p) {
     std::vector<uint8_t> buffer;
     for (int64_t i = part_begin[static_cast<size_t>(p)]; i < part_begin[static_cast<size_t>(p) + 1]; ++i) {
@@ -65,8 +71,12 @@ KmerIndex::KmerIndex(const SequenceDb& db, int64_t begin, int64_t end, int threa
     }
   }
   starts_[static_cast<size_t>(kSeedWords)] = total;
-  entries_.reset(new Entry[static_cast<size_t>(total)]);  // default-initialised: pages are touched by the fill
-#pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(n_parts))
+  if (static_cast<size_t>(total) > entries_capacity_) {
+    entries_.reset();
+    entries_ = make_huge_page_array<Entry>(static_cast<size_t>(total));  // pages are touched by the fill
+    entries_capacity_ = static_cast<size_t>(total);
+  }
+#pragma omp parallel for schedule(static, 1) num_threads(static_cast <int>(n_parts))
   for (int64_t p = 0; p < n_parts; ++p) {
     auto& next = fill[static_cast<size_t>(p)];
     for_each_word(p, [&](int64_t word, int64_t i, int64_t pos) {
@@ -74,6 +84,10 @@ KmerIndex::KmerIndex(const SequenceDb& db, int64_t begin, int64_t end, int threa
                                                                           static_cast<uint32_t>(pos)};
     });
   }
+  begin_ = begin;
+  end_ = end;
+  static std::atomic<uint64_t> builds{0};
+  build_id_ = ++builds;
 }
 
 std::vector<int64_t> index_chunk_bounds(const SequenceDb& db, int64_t residues) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "msa/alphabet.hpp"
+#include "msa/huge_page_allocator.hpp"
 #include "msa/sequence_db.hpp"
 
 namespace kfold::msa {
@@ -37,7 +38,11 @@ class KmerIndex {
   // Indexes sequences [begin, end) of `db` with `threads` OpenMP threads (the index is the same for any
   // count). Sequences longer than 2^32 - 1 residues are rejected (InputError); none exist in practice.
   KmerIndex(const SequenceDb& db, int64_t begin, int64_t end, int threads = 1);
+  // The index of sequences [begin, end) instead, in this index's memory where it is large enough.
+  void rebuild(const SequenceDb& db, int64_t begin, int64_t end, int threads = 1);
 
+  // Unique to each build in this process (what per-index buffers are laid out for).
+  uint64_t build_id() const { return build_id_; }
   int64_t begin() const { return begin_; }
   int64_t end() const { return end_; }
   // Occurrences of `word`, ordered by target, then position.
@@ -56,9 +61,11 @@ class KmerIndex {
  private:
   int64_t begin_ = 0;
   int64_t end_ = 0;
-  std::vector<int64_t> starts_;        // [kSeedWords + 1]
-  std::unique_ptr<Entry[]> entries_;   // grouped by word; not zero-filled (the fill writes every entry)
-  std::vector<uint8_t> codes_;         // concatenated residue codes
+  uint64_t build_id_ = 0;
+  std::vector<int64_t> starts_;   // [kSeedWords + 1]
+  HugePageArray<Entry> entries_;  // grouped by word; not zero-filled (the fill writes every entry)
+  size_t entries_capacity_ = 0;
+  HugePageVector<uint8_t> codes_;      // concatenated residue codes
   std::vector<int64_t> code_offsets_;  // [end - begin + 1]
 };
 

@@ -14,7 +14,6 @@
 namespace kfold::msa {
 namespace {
 
-constexpr int32_t kNoDiagonal = std::numeric_limits<int32_t>::min();
 constexpr int32_t kXdrop = 16;  // ungapped X-drop (raw BLOSUM62 units; BLAST's 7 bits)
 
 // Per integer level 1..7: T and max candidates (measured with scripts/bench_msa, see README).
@@ -168,13 +167,25 @@ int32_t ungapped_xdrop_score(const ScoreProfile& query, std::span<const uint8_t>
 
 namespace {
 
+// Fields of a diagonal bin (see PrefilterScanner).
+constexpr uint32_t kBinPositionMask = 0x7FFF;
+constexpr uint32_t kBinTagShift = 15;
+constexpr uint32_t kBinTagMask = 0x1FF;
+constexpr uint32_t kBinEpochShift = 24;
+// Fields of a target's bin layout word: its first bin / 8 (every target has a multiple of 8 bins) and log2 of
+// its number of bins.
+constexpr uint32_t kLayoutShiftBits = 5;
+constexpr uint64_t kMaxChunkBins = uint64_t{8} << (32 - kLayoutShiftBits);
+constexpr uint32_t low_bits(uint32_t n) { return (uint32_t{1} << n) - 1; }
+
 // Diagonal bins of a target: a power of two near an eighth of its length, 8 to 8192.
 uint64_t diagonal_bins(uint64_t length) { return std::clamp<uint64_t>(std::bit_ceil(length / 8), 8, 8192); }
 
 }  // namespace
 
 int64_t PrefilterScanner::state_bytes(int64_t length) {
-  return static_cast<int64_t>(sizeof(PrefilterScanner::TargetState) +
+  // TargetState, the layout word, the touched bit (a byte, rounded up) and the bins.
+  return static_cast<int64_t>(sizeof(PrefilterScanner::TargetState) + sizeof(uint32_t) + 1 +
                               sizeof(uint32_t) * diagonal_bins(static_cast<uint64_t>(length)));
 }
 
@@ -195,106 +206,111 @@ std::vector<int64_t> prefilter_chunk_bounds(const SequenceDb& db, int64_t memory
   return bounds;
 }
 
-void PrefilterScanner::prepare_bins(const KmerIndex& index) {
+void PrefilterScanner::prepare(const KmerIndex& index) {
   const int64_t n_local = index.end() - index.begin();
   states_.assign(static_cast<size_t>(n_local), TargetState{});
+  layout_.resize(static_cast<size_t>(n_local));
   uint64_t total = 0;
   for (int64_t t = 0; t < n_local; ++t) {
-    const auto length = static_cast<uint64_t>(index.codes(t).size());
-    const uint64_t n_bins = diagonal_bins(length);
-    states_[static_cast<size_t>(t)].bin_offset = static_cast<uint32_t>(total);
-    states_[static_cast<size_t>(t)].bin_mask = static_cast<uint32_t>(n_bins - 1);
+    const uint64_t n_bins = diagonal_bins(index.codes(t).size());
+    layout_[static_cast<size_t>(t)] =
+        static_cast<uint32_t>((total / 8) << kLayoutShiftBits) | static_cast<uint32_t>(std::countr_zero(n_bins));
     total += n_bins;
-    if (total > std::numeric_limits<uint32_t>::max())
+    if (total > kMaxChunkBins)
       fail_runtime("prefilter: index chunk too large for its diagonal bins; lower --index-memory");
   }
   bins_.assign(static_cast<size_t>(total), 0);
-  bins_index_ = &index;
-  bins_begin_ = index.begin();
-  bins_end_ = index.end();
+  touched_.assign(static_cast<size_t>((n_local + 63) / 64), 0);
+  prepared_build_ = index.build_id();
   epoch_ = 0;
 }
 
 void PrefilterScanner::scan(const ScoreProfile& query, const NeighbourWords& words, const KmerIndex& index,
                             const PrefilterOptions& options, std::vector<Candidate>& out) {
-  if (bins_index_ != &index || bins_begin_ != index.begin() || bins_end_ != index.end()) prepare_bins(index);
-  if (words.positions() >= 0xFFFF) fail_runtime("prefilter: query of {} residues is too long", query.n_res);
-  if (++epoch_ == 0x10000) {  // the tags would wrap: clear once every 65,535 scans
+  if (prepared_build_ != index.build_id()) prepare(index);
+  if (words.positions() >= kBinPositionMask) fail_runtime("prefilter: query of {} residues is too long", query.n_res);
+  if (++epoch_ == 0x100) {  // the epochs would wrap: clear once every 255 scans
     std::fill(bins_.begin(), bins_.end(), 0);
     epoch_ = 1;
   }
-  const uint32_t tag = epoch_ << 16;
-  touched_.clear();
+  const uint32_t epoch = epoch_ << kBinEpochShift;
   const int32_t window = options.two_hit_window;
   const int32_t min_distance = options.min_hit_distance;
-  // Ungapped extensions wait in a ring of kPending while the target residues they read are prefetched:
-  // those reads are random accesses into the whole index chunk, and a cache miss each when done at once.
-  // A target's best score is only read after the scan, so the delay changes nothing.
+  // Pairs wait in a ring before their extension: their target's state and residue offset are prefetched when
+  // a pair enters, the residues around the seed kCodesAt pairs later, and the extension runs kPending pairs
+  // after it entered (each a random access into the index chunk, a cache miss when done at once). A
+  // target's pairs leave in the order they came and its score is only read after the scan, so the delay
+  // changes nothing.
   struct Pending {
     uint32_t target;
     int32_t diag;
     int32_t q_seed;
   };
-  constexpr size_t kPending = 16;
+  constexpr size_t kPending = 32;
+  constexpr size_t kCodesAt = 16;
   std::array<Pending, kPending> pending{};
   size_t n_pending = 0;
   const auto extend = [&](const Pending& p) {
     TargetState& s = states_[p.target];
+    if (s.scored_diag == p.diag) return;  // extended last: the same diagonal again at once
+    s.scored_diag = p.diag;
     s.best = std::max(s.best, ungapped_xdrop_score(query, index.codes(p.target), p.diag, p.q_seed, kXdrop));
   };
-  // Occurrences ahead whose target state (then, once that is in cache, its diagonal bin) is prefetched.
-  constexpr size_t kStateAhead = 32;
-  constexpr size_t kBinAhead = 16;
+  const auto bin_of = [&](uint32_t layout, uint32_t diag) -> uint32_t& {
+    return bins_[size_t{layout >> kLayoutShiftBits} * 8 + (diag & low_bits(layout & low_bits(kLayoutShiftBits)))];
+  };
+  constexpr size_t kBinAhead = 16;  // occurrences ahead whose diagonal bin is prefetched
   for (int64_t i = 0; i < words.positions(); ++i) {
-    const auto q = static_cast<int32_t>(i);
+    const auto q = static_cast<uint32_t>(i);
     for (const uint32_t word : words.at(i)) {
       const std::span<const KmerIndex::Entry> occurrences = index.occurrences(word);
       const size_t n_occ = occurrences.size();
       for (size_t k = 0; k < n_occ; ++k) {
-        if (k + kStateAhead < n_occ) {
-          const uint32_t ahead = occurrences[k + kStateAhead].target;
-          __builtin_prefetch(&states_[ahead], 1);
-          index.prefetch_codes_offset(ahead);
-        }
         if (k + kBinAhead < n_occ) {
           const KmerIndex::Entry& a = occurrences[k + kBinAhead];
-          const TargetState& sa = states_[a.target];
-          __builtin_prefetch(&bins_[sa.bin_offset + ((a.pos - static_cast<uint32_t>(q)) & sa.bin_mask)], 1);
+          __builtin_prefetch(&bin_of(layout_[a.target], a.pos - q), 1);
         }
         const KmerIndex::Entry& e = occurrences[k];
-        TargetState& s = states_[e.target];
-        const int32_t diag = static_cast<int32_t>(e.pos) - q;
-        if (s.best < 0) {
-          touched_.push_back(e.target);
-          s.best = 0;
-          s.scored_diag = kNoDiagonal;
-        }
-        uint32_t& bin = bins_[s.bin_offset + (static_cast<uint32_t>(diag) & s.bin_mask)];
+        touched_[e.target / 64] |= uint64_t{1} << (e.target % 64);
+        const uint32_t d = e.pos - q;  // the diagonal, modulo 2^32
+        const uint32_t layout = layout_[e.target];
+        uint32_t& bin = bin_of(layout, d);
         const uint32_t previous = bin;
-        bin = tag | static_cast<uint32_t>(q + 1);
-        if ((previous & 0xFFFF0000u) != tag) continue;  // no hit in this bin yet
-        const int32_t distance = q - (static_cast<int32_t>(previous & 0xFFFFu) - 1);
-        if (distance <= window && distance >= min_distance && s.scored_diag != diag) {
-          s.scored_diag = diag;
-          Pending& slot = pending[n_pending % kPending];
-          if (n_pending >= kPending) extend(slot);  // the oldest, prefetched kPending extensions ago
-          slot = {e.target, diag, q};
-          // Extensions reach ~20 residues each way from the seed: the lines on both sides.
-          const uint8_t* seed = index.codes(e.target).data() + q + diag;
+        const uint32_t key = epoch | (((d >> (layout & low_bits(kLayoutShiftBits))) & kBinTagMask) << kBinTagShift);
+        bin = key | (q + 1);
+        if ((previous & ~kBinPositionMask) != key) continue;  // no hit on this diagonal yet
+        const auto distance = static_cast<int32_t>(q + 1 - (previous & kBinPositionMask));
+        if (distance > window || distance < min_distance) continue;
+        const Pending p{e.target, static_cast<int32_t>(d), static_cast<int32_t>(q)};
+        __builtin_prefetch(&states_[p.target], 1);
+        index.prefetch_codes_offset(p.target);
+        if (n_pending >= kCodesAt) {
+          // Extensions reach ~20 residues each way from the seed: the lines on both sides. (Written out here:
+          // GCC drops a call to a lambda that only prefetches, as a call without effects.)
+          const Pending& c = pending[(n_pending - kCodesAt) % kPending];
+          const uint8_t* seed = index.codes(c.target).data() + c.q_seed + c.diag;
           __builtin_prefetch(seed - 24);
           __builtin_prefetch(seed + 40);
-          ++n_pending;
         }
+        Pending& slot = pending[n_pending % kPending];
+        if (n_pending >= kPending) extend(slot);  // the oldest
+        slot = p;
+        ++n_pending;
       }
     }
   }
   for (size_t k = n_pending > kPending ? n_pending - kPending : 0; k < n_pending; ++k) extend(pending[k % kPending]);
-  // (Candidates leave in first-touch order; keep_best_candidates' total order makes the result unique.)
-  for (const uint32_t t : touched_) {
-    TargetState& s = states_[t];
-    if (s.best >= options.min_ungapped_score)
-      out.push_back(make_candidate(index.begin() + t, s.best, static_cast<int64_t>(index.codes(t).size())));
-    s.best = -1;
+  // Candidates in target order; targets with seed hits but no pair score 0.
+  for (size_t w = 0; w < touched_.size(); ++w) {
+    for (uint64_t bits = touched_[w]; bits != 0; bits &= bits - 1) {
+      const size_t t = w * 64 + static_cast<size_t>(std::countr_zero(bits));
+      TargetState& s = states_[t];
+      if (s.best >= options.min_ungapped_score)
+        out.push_back(make_candidate(index.begin() + static_cast<int64_t>(t), s.best,
+                                     static_cast<int64_t>(index.codes(static_cast<int64_t>(t)).size())));
+      s = TargetState{};
+    }
+    touched_[w] = 0;
   }
   keep_best_candidates(out, options.max_candidates);
 }

@@ -6,9 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <vector>
 
+#include "msa/huge_page_allocator.hpp"
 #include "msa/kmer_index.hpp"
 #include "msa/score_profile.hpp"
 
@@ -89,30 +91,33 @@ class PrefilterScanner {
   // keeps the best options.max_candidates of what `out` holds.
   void scan(const ScoreProfile& query, const NeighbourWords& words, const KmerIndex& index,
             const PrefilterOptions& options, std::vector<Candidate>& out);
-  // Bytes of the scan state for one target of `length` residues (its TargetState and diagonal bins): each
-  // scanning thread holds this for every target of the chunk it scans.
+  // Bytes of the scan state for one target of `length` residues (its TargetState, bin layout, touched bit and
+  // diagonal bins): each scanning thread holds this for every target of the chunk it scans.
   static int64_t state_bytes(int64_t length);
 
  private:
-  // Each target remembers its last hit per diagonal bin (the diagonal modulo a power of two near an
-  // eighth of the target's length; bins_[bin_offset + (diagonal & bin_mask)]). Hits of other diagonals
-  // in between never hide a pair, as a single "last hit" per target did in long targets (a 200-residue
-  // exact copy inside a 70,000-residue sequence was missed); two diagonals that share a bin can only
-  // cause an extra extension. A bin holds (scan epoch << 16) | (query position + 1): bins of earlier
-  // scans read as empty without being cleared.
+  // Each target remembers its last hit per diagonal bin: the diagonal modulo a power of two near an eighth of
+  // the target's length. A bin holds
+  //   bits 31..24: the scan's epoch (bins of earlier scans read as empty without being cleared),
+  //   bits 23..15: the diagonal's tag (diagonal >> log2(bins), low 9 bits),
+  //   bits 14..0:  the query position + 1,
+  // so that only two hits on one diagonal are a pair (diagonals that share a bin have different tags up to
+  // 512 bins apart; beyond that a pair is an extra extension, nothing lost). Hits of other diagonals in
+  // between never hide a pair unless they share its bin, as a single "last hit" per target did in long
+  // targets (a 200-residue exact copy inside a 70,000-residue sequence was missed).
+  // Per seed hit the scan touches its target's layout word (4 bytes a target: small enough to stay in
+  // cache), its bin and its touched bit; the target's state only for a pair.
   struct TargetState {
-    uint32_t bin_offset = 0;
-    uint32_t bin_mask = 0;
-    int32_t scored_diag = 0;  // last diagonal extended (skip extending it again at once)
-    int32_t best = -1;        // best extension score so far; -1: no hit yet in this scan
+    int32_t scored_diag = std::numeric_limits<int32_t>::min();  // last diagonal extended (not again at once)
+    int32_t best = 0;                                           // best extension score so far
   };
-  void prepare_bins(const KmerIndex& index);
+  void prepare(const KmerIndex& index);
   std::vector<TargetState> states_;
-  std::vector<uint32_t> bins_;
-  const KmerIndex* bins_index_ = nullptr;  // the index chunk states_ and bins_ are laid out for
-  int64_t bins_begin_ = -1, bins_end_ = -1;
+  HugePageVector<uint32_t> layout_;  // per target: (first bin / 8) << 5 | log2(bins)
+  HugePageVector<uint32_t> bins_;
+  std::vector<uint64_t> touched_;  // bit per target: a seed hit in this scan
+  uint64_t prepared_build_ = 0;    // KmerIndex::build_id of the index the members are laid out for
   uint32_t epoch_ = 0;
-  std::vector<uint32_t> touched_;
 };
 
 // Index chunk bounds (as index_chunk_bounds) such that a chunk's index (kIndexBytesPerResidue a residue) and

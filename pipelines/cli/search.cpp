@@ -132,7 +132,7 @@ void add_search_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(int64_t{0}, kMaxThreads));
   cmd->add_option("--index-memory", o->index_memory_mib,
                   "MiB for the prefilter: the in-memory k-mer index (about 9 bytes per database residue) and each "
-                  "thread's scan state (about 1 byte per residue, at least 48 bytes per sequence); a larger "
+                  "thread's scan state (about 1 byte per residue, at least 45 bytes per sequence); a larger "
                   "database is scanned in chunks that fit, with identical results. Default 0: chunks of 64 Mi "
                   "residues (576 MiB of index, plus about 64 MiB per thread)")
       ->capture_default_str();

@@ -1,5 +1,6 @@
 // The k-mer index prefilter: planted homologs survive it, decoys mostly do not; chunking does not change
-// candidates; low-complexity masking, -s presets, option checks and the output directory's done marker.
+// candidates; pairs need one diagonal; low-complexity masking, -s presets, option checks and the output
+// directory's done marker; the huge page allocator of the index and scan state.
 #include <doctest/doctest.h>
 #include <fmt/ranges.h>
 
@@ -108,10 +109,11 @@ TEST_CASE("prefilter: planted homologs pass, decoys rank below them, chunking ch
     for (size_t k = 0; k < scanned.size(); ++k) CHECK(scanned[k].target == one_chunk[k].target);
   }
   CHECK(msa::prefilter_chunk_bounds(db, 60000, 16).size() > msa::prefilter_chunk_bounds(db, 60000, 1).size());
-  // The scan state of a target: 16 bytes and 4 per diagonal bin (8 to 8192 bins, about length / 8).
-  CHECK(msa::PrefilterScanner::state_bytes(10) == 16 + 4 * 8);
-  CHECK(msa::PrefilterScanner::state_bytes(300) == 16 + 4 * 64);
-  CHECK(msa::PrefilterScanner::state_bytes(1000000) == 16 + 4 * 8192);
+  // The scan state of a target: 8 bytes of scores, a 4-byte bin layout, a touched bit (a byte) and 4 bytes per
+  // diagonal bin (8 to 8192 bins, about length / 8).
+  CHECK(msa::PrefilterScanner::state_bytes(10) == 13 + 4 * 8);
+  CHECK(msa::PrefilterScanner::state_bytes(300) == 13 + 4 * 64);
+  CHECK(msa::PrefilterScanner::state_bytes(1000000) == 13 + 4 * 8192);
   // The fastest preset still finds the close homologs.
   options = msa::prefilter_for_sensitivity(msa::kMinSensitivity);
   const auto fast = scan_all(profile, db, msa::index_chunk_bounds(db), options);
@@ -144,6 +146,61 @@ TEST_CASE("prefilter: a homolog inside a very long sequence is found (hits of ot
       CHECK(candidates[k].ungapped_score == self_score);
     }
   }
+}
+
+TEST_CASE("prefilter: two seed hits on different diagonals of one diagonal bin are not a pair") {
+  // Seed words U = WCHW at query 0 and V = CWWH at query 6 (39 each against themselves; T = 38: no other
+  // word seeds, not even those overlapping U or V, as the filler is A/G/S). A 60-residue target has 8 diagonal bins:
+  // U at target 10 (diagonal 10) and V at target 24 (diagonal 18) share bin 2 but not a diagonal. A bin
+  // holding only the query position made them a pair, an extension on diagonal 18 and a candidate.
+  std::mt19937_64 rng(8);
+  const auto filler = [&](size_t n) {
+    std::string s(n, 'A');
+    for (char& c : s) c = "AGS"[std::uniform_int_distribution<int>(0, 2)(rng)];
+    return s;
+  };
+  const std::string query = "WCHW" + filler(2) + "CWWH" + filler(50);
+  const auto target = [&](size_t v_at) {
+    std::string t = filler(60);
+    t.replace(10, 4, "WCHW");
+    t.replace(v_at, 4, "CWWH");
+    return t;
+  };
+  test::ScratchDir dir("msa_prefilter_bins");
+  // "same": V at target 16, the pair's diagonal 10 (the control); "shared_bin": V at target 24.
+  const auto db = open_fasta_db(dir, ">same\n" + target(16) + "\n>shared_bin\n" + target(24) + "\n");
+  const auto profile = msa::make_sequence_profile(query, msa::blosum62());
+  msa::PrefilterOptions options;
+  options.word_threshold = 38;
+  const msa::NeighbourWords words(profile, options.word_threshold);
+  const msa::KmerIndex index(db, 0, db.size());
+  msa::PrefilterScanner scanner;
+  std::vector<msa::Candidate> out;
+  scanner.scan(profile, words, index, options, out);
+  REQUIRE(out.size() == 1);
+  CHECK(db.id(out[0].target) == "same");
+  CHECK(out[0].ungapped_score >= 39 + 39);
+  // With a minimum score of 0 every target with a seed hit is a candidate, the unpaired one at 0.
+  options.min_ungapped_score = 0;
+  out.clear();
+  scanner.scan(profile, words, index, options, out);
+  REQUIRE(out.size() == 2);
+  CHECK(db.id(out[1].target) == "shared_bin");
+  CHECK(out[1].ungapped_score == 0);
+}
+
+TEST_CASE("huge page allocator: large arrays are 2 MiB aligned, small ones ordinary, contents kept") {
+  msa::HugePageVector<uint32_t> large(msa::kHugePageBytes / sizeof(uint32_t) + 5, 7);
+  CHECK(reinterpret_cast<uintptr_t>(large.data()) % msa::kHugePageBytes == 0);
+  msa::HugePageVector<uint32_t> small(10, 3);
+  for (int k = 0; k < 1000000; ++k) small.push_back(static_cast<uint32_t>(k));  // grows past 2 MiB
+  CHECK(small[9] == 3);
+  CHECK(small.back() == 999999);
+  CHECK(reinterpret_cast<uintptr_t>(small.data()) % msa::kHugePageBytes == 0);
+  CHECK(large.back() == 7);
+  auto array = msa::make_huge_page_array<msa::KmerIndex::Entry>(300000);
+  array[299999] = {1, 2};
+  CHECK(array[299999].pos == 2);
 }
 
 TEST_CASE("prefilter: candidates are ranked by E-value, not raw score (long decoys do not crowd out homologs)") {
