@@ -27,8 +27,10 @@ struct HugePageAllocator {
   T* allocate(std::size_t n) {
     const std::size_t bytes = n * sizeof(T);
     if (bytes < kHugePageBytes) return static_cast<T*>(::operator new (bytes, std::align_val_t{alignof(T)}));
-    void* p = ::operator new (rounded(bytes), std::align_val_t{kHugePageBytes});
-    madvise(p, rounded(bytes), MADV_HUGEPAGE);  // a hint: ordinary pages if it fails
+    void* p = ::operator new (bytes, std::align_val_t{kHugePageBytes});
+    // A hint (ordinary pages if it fails) for the whole huge pages inside the array only: a huge page over
+    // its tail would be backed in full once the last element is written (2 MiB + 64 bytes would cost 4 MiB).
+    madvise(p, bytes / kHugePageBytes * kHugePageBytes, MADV_HUGEPAGE);
     return static_cast<T*>(p);
   }
   void deallocate(T* p, std::size_t n) {
@@ -42,11 +44,6 @@ struct HugePageAllocator {
   template <class U>
   bool operator==(const HugePageAllocator<U>&) const {
     return true;
-  }
-
- private:
-  static std::size_t rounded(std::size_t bytes) {
-    return (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
   }
 };
 

@@ -15,7 +15,11 @@ KmerIndex::KmerIndex(const SequenceDb& db, int64_t begin, int64_t end, int threa
 }
 
 void KmerIndex::rebuild(const SequenceDb& db, int64_t begin, int64_t end, int threads) {
-  begin_ = end_ = 0;  // empty until built (should the build throw)
+  // Empty until built: should the build throw (bad input, no memory), the index holds no sequence and
+  // no occurrence, and scanners laid out for its last build lay themselves out again.
+  begin_ = end_ = 0;
+  build_id_ = 0;
+  starts_.assign(static_cast<size_t>(kSeedWords + 1), 0);
   const int64_t n = end - begin;
   threads = std::max(1, threads);
   code_offsets_.assign(static_cast<size_t>(n + 1), 0);
@@ -72,6 +76,7 @@ void KmerIndex::rebuild(const SequenceDb& db, int64_t begin, int64_t end, int th
   }
   starts_[static_cast<size_t>(kSeedWords)] = total;
   if (static_cast<size_t>(total) > entries_capacity_) {
+    entries_capacity_ = 0;
     entries_.reset();
     entries_ = make_huge_page_array<Entry>(static_cast<size_t>(total));  // pages are touched by the fill
     entries_capacity_ = static_cast<size_t>(total);

@@ -301,16 +301,22 @@ void PrefilterScanner::scan(const ScoreProfile& query, const NeighbourWords& wor
   }
   for (size_t k = n_pending > kPending ? n_pending - kPending : 0; k < n_pending; ++k) extend(pending[k % kPending]);
   // Candidates in target order; targets with seed hits but no pair score 0.
-  for (size_t w = 0; w < touched_.size(); ++w) {
-    for (uint64_t bits = touched_[w]; bits != 0; bits &= bits - 1) {
-      const size_t t = w * 64 + static_cast<size_t>(std::countr_zero(bits));
-      TargetState& s = states_[t];
-      if (s.best >= options.min_ungapped_score)
-        out.push_back(make_candidate(index.begin() + static_cast<int64_t>(t), s.best,
-                                     static_cast<int64_t>(index.codes(static_cast<int64_t>(t)).size())));
-      s = TargetState{};
+  try {
+    for (size_t w = 0; w < touched_.size(); ++w) {
+      for (uint64_t bits = touched_[w]; bits != 0; bits &= bits - 1) {
+        const size_t t = w * 64 + static_cast<size_t>(std::countr_zero(bits));
+        TargetState& s = states_[t];
+        if (s.best >= options.min_ungapped_score)
+          out.push_back(make_candidate(index.begin() + static_cast<int64_t>(t), s.best,
+                                       static_cast<int64_t>(index.codes(static_cast<int64_t>(t)).size())));
+        s = TargetState{};
+      }
+      touched_[w] = 0;
     }
-    touched_[w] = 0;
+  } catch (...) {  // out of memory: the next scan still starts clean
+    std::fill(touched_.begin(), touched_.end(), 0);
+    std::fill(states_.begin(), states_.end(), TargetState{});
+    throw;
   }
   keep_best_candidates(out, options.max_candidates);
 }

@@ -256,7 +256,7 @@ TEST_CASE("k-mer index: every word occurrence is listed with its target and posi
   CHECK(index.codes(2).size() == 2);
 }
 
-TEST_CASE("k-mer index: the same index for any thread count") {
+TEST_CASE("k-mer index: the same index for any thread count, and rebuilt in place") {
   test::ScratchDir dir("msa_kmer_index_threads");
   std::mt19937_64 rng(8);
   std::string fasta;
@@ -275,6 +275,39 @@ TEST_CASE("k-mer index: the same index for any thread count") {
     for (int64_t t = 0; t < db.size() - 3; ++t)
       CHECK(std::equal(serial.codes(t).begin(), serial.codes(t).end(), parallel.codes(t).begin(),
                        parallel.codes(t).end()));
+  }
+  // Rebuilt in place (a smaller range first, then a larger one): the same index as a fresh build, a new build id.
+  msa::KmerIndex rebuilt(db, 10, 12, 2);
+  const uint64_t first_build = rebuilt.build_id();
+  rebuilt.rebuild(db, 3, db.size(), 3);
+  CHECK(rebuilt.build_id() != first_build);
+  CHECK((rebuilt.begin() == 3 && rebuilt.end() == db.size()));
+  for (uint32_t word = 0; word < msa::kSeedWords; ++word) {
+    const auto a = serial.occurrences(word), b = rebuilt.occurrences(word);
+    REQUIRE(a.size() == b.size());
+    for (size_t k = 0; k < a.size(); ++k) REQUIRE((a[k].target == b[k].target && a[k].pos == b[k].pos));
+  }
+}
+
+TEST_CASE("prefilter: one scanner gives the same candidates scan after scan (bins tagged by scan, 255 to a clear)") {
+  const Family f = make_family(12);
+  test::ScratchDir dir("msa_prefilter_rescan");
+  const auto db = open_fasta_db(dir, f.fasta);
+  const auto profile = msa::make_sequence_profile(f.query, msa::blosum62());
+  msa::PrefilterOptions options;
+  options.min_ungapped_score = 0;  // every target with a seed hit, the unpaired ones too
+  const msa::NeighbourWords words(profile, options.word_threshold);
+  const msa::KmerIndex index(db, 0, db.size());
+  msa::PrefilterScanner scanner;
+  std::vector<msa::Candidate> first;
+  scanner.scan(profile, words, index, options, first);
+  REQUIRE(first.size() > 100);
+  for (int k = 0; k < 300; ++k) {
+    std::vector<msa::Candidate> again;
+    scanner.scan(profile, words, index, options, again);
+    REQUIRE(again.size() == first.size());
+    for (size_t c = 0; c < first.size(); ++c)
+      REQUIRE((again[c].target == first[c].target && again[c].ungapped_score == first[c].ungapped_score));
   }
 }
 
