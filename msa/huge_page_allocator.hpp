@@ -1,5 +1,5 @@
 // An allocator that backs large arrays with transparent huge pages (2 MiB) where the kernel allows them
-// ("madvise" mode, the common default). The prefilter reads its k-mer index and per-target scan state at
+// ("madvise" mode, as here, or "always"). The prefilter reads its k-mer index and per-target scan state at
 // random: with 4 KiB pages nearly every such read of a ~50 MB array also misses the TLB (a page walk before
 // the cache miss). Allocations under 2 MiB, or kernels without transparent huge pages, get ordinary pages.
 #pragma once

@@ -78,7 +78,12 @@ void KmerIndex::rebuild(const SequenceDb& db, int64_t begin, int64_t end, int th
   if (static_cast<size_t>(total) > entries_capacity_) {
     entries_capacity_ = 0;
     entries_.reset();
-    entries_ = make_huge_page_array<Entry>(static_cast<size_t>(total));  // pages are touched by the fill
+    try {
+      entries_ = make_huge_page_array<Entry>(static_cast<size_t>(total));  // pages are touched by the fill
+    } catch (...) {
+      std::fill(starts_.begin(), starts_.end(), 0);  // still empty: no occurrence without entries
+      throw;
+    }
     entries_capacity_ = static_cast<size_t>(total);
   }
 #pragma omp parallel for schedule(static, 1) num_threads(static_cast <int>(n_parts))

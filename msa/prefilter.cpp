@@ -207,6 +207,7 @@ std::vector<int64_t> prefilter_chunk_bounds(const SequenceDb& db, int64_t memory
 }
 
 void PrefilterScanner::prepare(const KmerIndex& index) {
+  prepared_build_ = 0;  // laid out for no index until done (should this throw)
   const int64_t n_local = index.end() - index.begin();
   states_.assign(static_cast<size_t>(n_local), TargetState{});
   layout_.resize(static_cast<size_t>(n_local));

@@ -102,11 +102,12 @@ class PrefilterScanner {
   //   bits 23..15: the diagonal's tag (diagonal >> log2(bins), low 9 bits),
   //   bits 14..0:  the query position + 1,
   // so that only two hits on one diagonal are a pair (diagonals that share a bin have different tags unless
-  // they are a multiple of 512 x bins apart: then a pair is an extra extension). A hit of another diagonal
-  // in between hides a pair only when it shares the pair's bin (one of about length / 8), not whenever it falls in the
-  // same target, as a single "last hit" per target did in long targets (a 200-residue exact copy inside a
-  // 70,000-residue sequence was missed). Per seed hit the scan touches its target's layout word (4 bytes a target:
-  // small enough to stay in cache), its bin and its touched bit; the target's state only for a pair.
+  // they are a multiple of 512 x bins apart, more than a target's length plus the two-hit window). A hit of
+  // another diagonal in between hides a pair only when it shares the pair's bin (one of length / 8 to
+  // length / 4), not whenever it falls in the same target, as a single "last hit" per target did in long
+  // targets (a 200-residue exact copy inside a 70,000-residue sequence was missed). Per seed hit the scan
+  // touches its target's layout word (4 bytes a target: small enough to stay in cache), its bin and its
+  // touched bit; the target's state only for a pair.
   struct TargetState {
     int32_t scored_diag = std::numeric_limits<int32_t>::min();  // last diagonal extended (not again at once)
     int32_t best = 0;                                           // best extension score so far

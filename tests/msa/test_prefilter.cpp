@@ -1,6 +1,6 @@
 // The k-mer index prefilter: planted homologs survive it, decoys mostly do not; chunking does not change
-// candidates; pairs need one diagonal; low-complexity masking, -s presets, option checks and the output
-// directory's done marker; the huge page allocator of the index and scan state.
+// candidates; pairs need one diagonal; a reused scanner equals a fresh one; low-complexity masking, -s presets, option
+// checks and the output directory's done marker; the huge page allocator of the index and scan state.
 #include <doctest/doctest.h>
 #include <fmt/ranges.h>
 
@@ -287,28 +287,16 @@ TEST_CASE("k-mer index: the same index for any thread count, and rebuilt in plac
     REQUIRE(a.size() == b.size());
     for (size_t k = 0; k < a.size(); ++k) REQUIRE((a[k].target == b[k].target && a[k].pos == b[k].pos));
   }
-}
-
-TEST_CASE("prefilter: one scanner gives the same candidates scan after scan (bins tagged by scan, 255 to a clear)") {
-  const Family f = make_family(12);
-  test::ScratchDir dir("msa_prefilter_rescan");
-  const auto db = open_fasta_db(dir, f.fasta);
-  const auto profile = msa::make_sequence_profile(f.query, msa::blosum62());
-  msa::PrefilterOptions options;
-  options.min_ungapped_score = 0;  // every target with a seed hit, the unpaired ones too
-  const msa::NeighbourWords words(profile, options.word_threshold);
-  const msa::KmerIndex index(db, 0, db.size());
-  msa::PrefilterScanner scanner;
-  std::vector<msa::Candidate> first;
-  scanner.scan(profile, words, index, options, first);
-  REQUIRE(first.size() > 100);
-  for (int k = 0; k < 300; ++k) {
-    std::vector<msa::Candidate> again;
-    scanner.scan(profile, words, index, options, again);
-    REQUIRE(again.size() == first.size());
-    for (size_t c = 0; c < first.size(); ++c)
-      REQUIRE((again[c].target == first[c].target && again[c].ungapped_score == first[c].ungapped_score));
+  // Then a smaller range again, in the memory of the larger one.
+  rebuilt.rebuild(db, 10, 14, 2);
+  const msa::KmerIndex fresh(db, 10, 14, 1);
+  for (uint32_t word = 0; word < msa::kSeedWords; ++word) {
+    const auto a = fresh.occurrences(word), b = rebuilt.occurrences(word);
+    REQUIRE(a.size() == b.size());
+    for (size_t k = 0; k < a.size(); ++k) REQUIRE((a[k].target == b[k].target && a[k].pos == b[k].pos));
   }
+  for (int64_t t = 0; t < 4; ++t)
+    CHECK(std::equal(fresh.codes(t).begin(), fresh.codes(t).end(), rebuilt.codes(t).begin(), rebuilt.codes(t).end()));
 }
 
 TEST_CASE("low_complexity_mask: a poly-Q run is masked, a random protein is not") {
@@ -366,4 +354,71 @@ TEST_CASE("search output: a done marker marks a complete output directory") {
   // Bad query ids fail before the directory is touched: the earlier complete output keeps its marker.
   CHECK_THROWS_AS(msa::write_search_outputs(dir / "out", {{"..", "", f.query}}, results, db, {}), InputError);
   CHECK(std::filesystem::exists(dir / "out" / msa::kDoneMarker));
+}
+
+TEST_CASE(
+    "prefilter: one scanner over 300 different queries equals a fresh scanner each time (through the epoch wrap)") {
+  const Family f = make_family(12);
+  test::ScratchDir dir("msa_prefilter_rescan");
+  const auto db = open_fasta_db(dir, f.fasta);
+  const msa::KmerIndex index(db, 0, db.size());
+  msa::PrefilterOptions options;
+  options.min_ungapped_score = 0;  // every touched target, so any leftover state shows
+  std::mt19937_64 rng(5);
+  msa::PrefilterScanner shared;
+  for (int k = 0; k < 300; ++k) {
+    // A mutated piece of a random database sequence: hits on varied targets, diagonals and query positions.
+    const auto t = static_cast<int64_t>(rng() % static_cast<uint64_t>(db.size()));
+    std::string residues(db.residues(t));
+    const size_t len = std::min<size_t>(residues.size(), 40 + rng() % 160);
+    const size_t at = rng() % (residues.size() - len + 1);
+    const std::string query =
+        test::random_protein(rng, rng() % 30) + test::mutate(rng, residues.substr(at, len), 0.3, 0.02);
+    const auto profile = msa::make_sequence_profile(query, msa::blosum62());
+    const msa::NeighbourWords words(profile, options.word_threshold);
+    std::vector<msa::Candidate> a, b;
+    shared.scan(profile, words, index, options, a);
+    msa::PrefilterScanner fresh;
+    fresh.scan(profile, words, index, options, b);
+    CAPTURE(k);
+    REQUIRE(a.size() == b.size());
+    for (size_t c = 0; c < a.size(); ++c)
+      REQUIRE((a[c].target == b[c].target && a[c].ungapped_score == b[c].ungapped_score));
+  }
+}
+
+TEST_CASE("prefilter: a bin written 255 scans ago (the same epoch after the wrap) is not a hit of this scan") {
+  // Seeds only from WCHW and CWWH (T = 38, filler A/G/S), as in the shared-bin test above.
+  std::mt19937_64 rng(8);
+  const auto filler = [&](size_t n) {
+    std::string s(n, 'A');
+    for (char& c : s) c = "AGS"[std::uniform_int_distribution<int>(0, 2)(rng)];
+    return s;
+  };
+  std::string target = filler(300);
+  target.replace(60, 4, "WCHW");
+  target.replace(74, 4, "CWWH");
+  test::ScratchDir dir("msa_prefilter_epoch_wrap");
+  const auto db = open_fasta_db(dir, ">t\n" + target + "\n");
+  const msa::KmerIndex index(db, 0, db.size());
+  msa::PrefilterOptions options;
+  options.word_threshold = 38;
+  options.min_ungapped_score = 0;
+  // A: WCHW at query 10 (diagonal 50). B: CWWH at query 24 (diagonal 50, 14 positions later): alone, no pair.
+  const std::string a = filler(10) + "WCHW" + filler(50);
+  const std::string b = filler(24) + "CWWH" + filler(50);
+  const std::string none = filler(20);
+  const auto scan = [&](msa::PrefilterScanner& s, const std::string& q) {
+    const auto profile = msa::make_sequence_profile(q, msa::blosum62());
+    const msa::NeighbourWords words(profile, options.word_threshold);
+    std::vector<msa::Candidate> out;
+    s.scan(profile, words, index, options, out);
+    return out;
+  };
+  msa::PrefilterScanner shared;
+  scan(shared, a);                                    // scan 1: epoch 1
+  for (int k = 2; k <= 255; ++k) scan(shared, none);  // epochs 2..255
+  const auto got = scan(shared, b);                   // scan 256: epoch 1 again
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].ungapped_score == 0);
 }
