@@ -51,6 +51,14 @@ std::string decoys(std::mt19937_64& rng, int n, int64_t length) {
   return fasta;
 }
 
+// `n` residues of A, G and S: no 4-mer of them scores 38 against anything (at most 4 x 6 = 24), nor with one
+// W, C or H.
+std::string low_scoring_filler(std::mt19937_64& rng, size_t n) {
+  std::string s(n, 'A');
+  for (char& c : s) c = "AGS"[std::uniform_int_distribution<int>(0, 2)(rng)];
+  return s;
+}
+
 std::vector<msa::Candidate> scan_all(const msa::ScoreProfile& profile, const msa::SequenceDb& db,
                                      const std::vector<int64_t>& bounds, const msa::PrefilterOptions& options) {
   const msa::NeighbourWords words(profile, options.word_threshold, msa::low_complexity_mask(profile.codes));
@@ -154,11 +162,7 @@ TEST_CASE("prefilter: two seed hits on different diagonals of one diagonal bin a
   // U at target 10 (diagonal 10) and V at target 24 (diagonal 18) share bin 2 but not a diagonal. A bin
   // holding only the query position made them a pair, an extension on diagonal 18 and a candidate.
   std::mt19937_64 rng(8);
-  const auto filler = [&](size_t n) {
-    std::string s(n, 'A');
-    for (char& c : s) c = "AGS"[std::uniform_int_distribution<int>(0, 2)(rng)];
-    return s;
-  };
+  const auto filler = [&](size_t n) { return low_scoring_filler(rng, n); };
   const std::string query = "WCHW" + filler(2) + "CWWH" + filler(50);
   const auto target = [&](size_t v_at) {
     std::string t = filler(60);
@@ -390,11 +394,7 @@ TEST_CASE(
 TEST_CASE("prefilter: a bin written 255 scans ago (the same epoch after the wrap) is not a hit of this scan") {
   // Seeds only from WCHW and CWWH (T = 38, filler A/G/S), as in the shared-bin test above.
   std::mt19937_64 rng(8);
-  const auto filler = [&](size_t n) {
-    std::string s(n, 'A');
-    for (char& c : s) c = "AGS"[std::uniform_int_distribution<int>(0, 2)(rng)];
-    return s;
-  };
+  const auto filler = [&](size_t n) { return low_scoring_filler(rng, n); };
   std::string target = filler(300);
   target.replace(60, 4, "WCHW");
   target.replace(74, 4, "CWWH");
