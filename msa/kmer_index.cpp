@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "data/error.hpp"
+#include "data/first_error.hpp"
 
 namespace kfold::msa {
 
@@ -52,17 +53,23 @@ void KmerIndex::rebuild(const SequenceDb& db, int64_t begin, int64_t end, int th
       }
     }
   };
+  data::FirstError error;  // out of memory for a part's buffers: an error, not std::terminate
 #pragma omp parallel for schedule(static, 1) num_threads(static_cast <int>(n_parts))
   for (int64_t p = 0; p < n_parts; ++p) {
-    std::vector<uint8_t> buffer;
-    for (int64_t i = part_begin[static_cast<size_t>(p)]; i < part_begin[static_cast<size_t>(p) + 1]; ++i) {
-      encode_residues(db.residues(begin + i), buffer);
-      std::copy(buffer.begin(), buffer.end(), codes_.begin() + code_offsets_[static_cast<size_t>(i)]);
+    try {
+      std::vector<uint8_t> buffer;
+      for (int64_t i = part_begin[static_cast<size_t>(p)]; i < part_begin[static_cast<size_t>(p) + 1]; ++i) {
+        encode_residues(db.residues(begin + i), buffer);
+        std::copy(buffer.begin(), buffer.end(), codes_.begin() + code_offsets_[static_cast<size_t>(i)]);
+      }
+      auto& count = counts[static_cast<size_t>(p)];
+      count.assign(static_cast<size_t>(kSeedWords), 0);
+      for_each_word(p, [&](int64_t word, int64_t, int64_t) { ++count[static_cast<size_t>(word)]; });
+    } catch (...) {
+      error.record(p, std::current_exception());
     }
-    auto& count = counts[static_cast<size_t>(p)];
-    count.assign(static_cast<size_t>(kSeedWords), 0);
-    for_each_word(p, [&](int64_t word, int64_t, int64_t) { ++count[static_cast<size_t>(word)]; });
   }
+  error.rethrow();
   // starts_ from the summed counts; fill[p][w]: where part p's first entry of word w goes.
   starts_.assign(static_cast<size_t>(kSeedWords + 1), 0);
   std::vector<std::vector<int64_t>> fill(static_cast<size_t>(n_parts), std::vector<int64_t>(kSeedWords));

@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <exception>
 #include <memory>
-#include <mutex>
 
 #include "data/error.hpp"
+#include "data/first_error.hpp"
 #include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/progress.hpp"
@@ -23,26 +23,6 @@ namespace kfold::msa {
 namespace {
 
 constexpr int64_t kQueryBatch = 256;
-
-// Collects the exception of the lowest task index, so that errors do not depend on thread timing.
-class FirstError {
- public:
-  void record(int64_t task, std::exception_ptr error) {
-    const std::lock_guard lock(mutex_);
-    if (!error_ || task < task_) {
-      error_ = std::move(error);
-      task_ = task;
-    }
-  }
-  void rethrow() const {
-    if (error_) std::rethrow_exception(error_);
-  }
-
- private:
-  std::mutex mutex_;
-  std::exception_ptr error_;
-  int64_t task_ = 0;
-};
 
 // E-value first, then the bit score (of the composition-scaled score, which decides among hits whose
 // E-values underflow to 0, as strong hits' do), then the raw score and the database order.
@@ -248,7 +228,7 @@ std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, cons
   std::vector<QueryResult> results(static_cast<size_t>(n_query));
   const int64_t units_per_round = n_chunk + kAlignUnits + 1;
   Progress progress("search", n_query * options.iterations * units_per_round);
-  FirstError error;
+  data::FirstError error;
   std::unique_ptr<KmerIndex> index;  // kept across batches and rounds when the database is one chunk
   // One scanner per thread for the whole search: its buffers (and the index's, rebuilt in place) are paged in
   // once, not again for every batch and chunk (the kernel zeroes each new page: 7 % of a search's time).

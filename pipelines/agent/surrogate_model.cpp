@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "data/error.hpp"
+#include "data/first_error.hpp"
 #include "pipelines/agent/plate_layout.hpp"
 
 namespace kfold::pipelines::agent {
@@ -419,21 +420,27 @@ SurrogateModel::SurrogateModel(std::vector<SurrogateRow> training, std::vector<d
   }
   members_.resize(static_cast<size_t>(options.members));
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  data::FirstError error;  // ridge_fit's errors (a matrix not positive definite) leave no OpenMP region
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
   for (int64_t m = 0; m < options.members; ++m) {
-    // Member m's draws depend only on (seed, m): the same ensemble for any thread count.
-    SplitMix64 rng(options.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(m) * 0xd1b54a32d192ed03ULL + 1);
-    Matrix xb(n, x.cols);
-    std::vector<double> yb(static_cast<size_t>(n));
-    std::vector<double> wb(weights_.empty() ? 0 : static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t pick = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
-      std::copy(x.row(pick), x.row(pick) + x.cols, xb.data.begin() + static_cast<std::ptrdiff_t>(i * x.cols));
-      yb[static_cast<size_t>(i)] = values_[static_cast<size_t>(pick)];
-      if (!weights_.empty()) wb[static_cast<size_t>(i)] = weights_[static_cast<size_t>(pick)];
+    try {
+      // Member m's draws depend only on (seed, m): the same ensemble for any thread count.
+      SplitMix64 rng(options.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(m) * 0xd1b54a32d192ed03ULL + 1);
+      Matrix xb(n, x.cols);
+      std::vector<double> yb(static_cast<size_t>(n));
+      std::vector<double> wb(weights_.empty() ? 0 : static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t pick = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
+        std::copy(x.row(pick), x.row(pick) + x.cols, xb.data.begin() + static_cast<std::ptrdiff_t>(i * x.cols));
+        yb[static_cast<size_t>(i)] = values_[static_cast<size_t>(pick)];
+        if (!weights_.empty()) wb[static_cast<size_t>(i)] = weights_[static_cast<size_t>(pick)];
+      }
+      members_[static_cast<size_t>(m)] = ridge_fit(xb, yb, lambda_, wb);
+    } catch (...) {
+      error.record(m, std::current_exception());
     }
-    members_[static_cast<size_t>(m)] = ridge_fit(xb, yb, lambda_, wb);
   }
+  error.rethrow();
 }
 
 SurrogatePrediction SurrogateModel::predict(const std::vector<SurrogateRow>& rows) const {
