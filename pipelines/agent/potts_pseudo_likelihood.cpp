@@ -153,17 +153,20 @@ double PottsPseudoLikelihood::evaluate(const std::vector<float>& x, std::vector<
   const int64_t L = n_col_;
   const int64_t block = L * kStates * kPad;
   g.assign(static_cast<size_t>(n_params()), 0.0f);
+  // Per-thread couplings of one column, allocated here: an exception (out of memory) must not leave the
+  // parallel region (std::terminate).
+  coupling_scratch_.resize(static_cast<size_t>(threads_ * block));
 #pragma omp parallel num_threads(threads_)
   {
-    std::vector<float> Jloc(static_cast<size_t>(block));
+    float* Jloc_data = coupling_scratch_.data() + omp_get_thread_num() * block;
     alignas(32) float hi[kPad];
 #pragma omp for schedule(dynamic, 1)
     for (int64_t i = 0; i < L; ++i) {
       // Gather J_i. for this column: [j][x_j][state at i].
-      std::fill(Jloc.begin(), Jloc.end(), 0.0f);
+      std::fill(Jloc_data, Jloc_data + block, 0.0f);
       for (int64_t j = 0; j < L; ++j) {
         if (j == i) continue;
-        float* dst = Jloc.data() + j * kStates * kPad;
+        float* dst = Jloc_data + j * kStates * kPad;
         if (i < j) {
           const float* src = x.data() + potts_pair_offset(L, i, j);  // [a_i][b_j]
           for (int64_t a = 0; a < kStates; ++a)
@@ -180,7 +183,7 @@ double PottsPseudoLikelihood::evaluate(const std::vector<float>& x, std::vector<
       double* dh = field_gradients_.data() + i * kStates;
       std::fill(dh, dh + kStates, 0.0);
       site_objective_[static_cast<size_t>(i)] =
-          site_objective(i, alignment_.n_seq, L, alignment_.states.data(), weights_.data(), hi, Jloc.data(), Dloc, dh);
+          site_objective(i, alignment_.n_seq, L, alignment_.states.data(), weights_.data(), hi, Jloc_data, Dloc, dh);
     }
     // Combine: dJ_ij(a, b) = D_i[j][b][a] + D_j[i][a][b], each pair by one thread in a fixed order.
 #pragma omp for schedule(dynamic, 1)

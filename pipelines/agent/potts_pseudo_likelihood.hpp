@@ -50,6 +50,7 @@ class PottsPseudoLikelihood {
   std::vector<float> site_gradients_;
   std::vector<double> site_objective_;   // [n_col]
   std::vector<double> field_gradients_;  // [n_col, 21]
+  std::vector<float> coupling_scratch_;  // [threads][n_col (j)][21 (x_j)][kPad (state at i)]
   double last_nll_ = 0.0;
 };
 

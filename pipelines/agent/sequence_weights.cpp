@@ -31,11 +31,12 @@ SequenceWeights compute_sequence_weights(const FamilyAlignment& alignment, doubl
   const int n_threads = threads > 0 ? threads : omp_get_max_threads();
   // Each thread counts neighbours of the pairs (s, t > s) it visits into its own integer array; the
   // arrays are summed afterwards. Integer sums do not depend on the order, hence not on the threads.
-  std::vector<std::vector<int64_t>> partial(static_cast<size_t>(n_threads));
+  // Allocated here: an exception (out of memory) must not leave the parallel region (std::terminate).
+  std::vector<std::vector<int64_t>> partial(static_cast<size_t>(n_threads),
+                                            std::vector<int64_t>(static_cast<size_t>(n_seq), 0));
 #pragma omp parallel num_threads(n_threads)
   {
     std::vector<int64_t>& counts = partial[static_cast<size_t>(omp_get_thread_num())];
-    counts.assign(static_cast<size_t>(n_seq), 0);
 #pragma omp for schedule(dynamic, 16)
     for (int64_t s = 0; s < n_seq; ++s) {
       const uint8_t* a = alignment.row(s);
@@ -48,7 +49,6 @@ SequenceWeights compute_sequence_weights(const FamilyAlignment& alignment, doubl
     }
   }
   for (const auto& counts : partial) {
-    if (counts.empty()) continue;
     for (int64_t s = 0; s < n_seq; ++s) out.neighbours[static_cast<size_t>(s)] += counts[static_cast<size_t>(s)];
   }
   out.weights.resize(static_cast<size_t>(n_seq));
