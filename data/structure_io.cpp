@@ -205,6 +205,58 @@ void add_auth_columns(gemmi::cif::Block& block) {
   loop.values = std::move(values);
 }
 
+// gemmi 0.5 reads mmCIF integers (residue and atom numbers, charges, model numbers) into a 32-bit int
+// without an overflow check: one of 10 or more digits wraps into a wrong number (undefined behaviour).
+// Any value of the categories it reads into a model that it could read as an integer (digits with an
+// optional sign and an insertion-code letter) and that does not fit is refused here, naming tag and line.
+void check_integers_fit(const gemmi::cif::Block& block, const std::string& source) {
+  static const std::string kCategories[] = {"_atom_site.",
+                                            "_entity_poly_seq.",
+                                            "_struct_conf.",
+                                            "_struct_conn.",
+                                            "_struct_ref_seq.",
+                                            "_struct_sheet_range.",
+                                            "_struct_mon_prot_cis.",
+                                            "_pdbx_struct_assembly.",
+                                            "_pdbx_sifts_xref_db.",
+                                            "_pdbx_struct_sheet_hbond.",
+                                            "_refine.",
+                                            "_reflns.",
+                                            "_exptl.",
+                                            "_software."};
+  const auto read_as_int = [](const std::string& tag) {
+    return std::any_of(std::begin(kCategories), std::end(kCategories),
+                       [&](const std::string& category) { return gemmi::istarts_with(tag, category); });
+  };
+  const auto check = [&](const std::string& tag, const std::string& value, const char* where, int line) {
+    size_t i = !value.empty() && (value[0] == '-' || value[0] == '+') ? 1 : 0;
+    const size_t first_digit = i;
+    while (i < value.size() && value[i] == '0') ++i;
+    const size_t significant = i;
+    while (i < value.size() && std::isdigit(static_cast<unsigned char>(value[i]))) ++i;
+    const size_t end = i;
+    if (end == first_digit || value.size() - end > 1 || end - significant < 10) return;  // not an integer, or small
+    const bool fits = end - significant == 10 && std::string_view(value).substr(significant, 10) <=
+                                                     (value[0] == '-' ? "2147483648" : "2147483647");
+    if (!fits)
+      fail_input(
+          "{}: {} = {} ({} at line {}) does not fit a 32-bit integer (-2147483648..2147483647), the structure "
+          "reader's limit; renumber the file",
+          source, tag, value, where, line);
+  };
+  for (const gemmi::cif::Item& item : block.items) {
+    if (item.type == gemmi::cif::ItemType::Pair && read_as_int(item.pair[0])) {
+      check(item.pair[0], item.pair[1], "the item", item.line_number);
+    } else if (item.type == gemmi::cif::ItemType::Loop) {
+      const gemmi::cif::Loop& loop = item.loop;
+      for (size_t c = 0; c < loop.width(); ++c)
+        if (read_as_int(loop.tags[c]))
+          for (size_t r = 0; r < loop.length(); ++r)
+            check(loop.tags[c], loop.val(r, c), "in the loop", item.line_number);
+    }
+  }
+}
+
 // mmCIF files without author residue numbers (_atom_site.auth_seq_id missing, or "?" / ".") would have all
 // their residues read as one by gemmi: those take their label_seq_id.
 void number_residues_by_label_where_missing(gemmi::cif::Block& block) {
@@ -457,11 +509,16 @@ Protein parse_structure(std::string text, const std::string& source) {
           log_warn("{}: {} data blocks hold coordinates; the first, data_{}, is read (one structure per file)", source,
                    others + 1, name);
       }
-      if (!doc.blocks.empty()) number_residues_by_label_where_missing(doc.blocks.front());
+      if (!doc.blocks.empty()) {
+        check_integers_fit(doc.blocks.front(), source);
+        number_residues_by_label_where_missing(doc.blocks.front());
+      }
       st = gemmi::make_structure_from_doc(doc, true);
     } else {
       st = gemmi::read_structure_from_char_array(text.data(), text.size(), source);
     }
+  } catch (const InputError&) {
+    throw;
   } catch (const std::exception& e) {
     fail_input("{}: not a readable PDB/mmCIF file: {}", source, e.what());
   }

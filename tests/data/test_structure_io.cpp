@@ -3,10 +3,13 @@
 // (biotite) checks the same files in tests/python/test_structure_output.py.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <filesystem>
+#include <iterator>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
@@ -87,6 +90,36 @@ TEST_CASE("structure_io: reading garbage is an InputError") {
   kfold::test::ScratchDir dir("structure_io_bad");
   kfold::data::write_file_atomic(dir / "junk.pdb", "this is not a structure\n");
   CHECK_THROWS_AS(kfold::data::read_structure(dir / "junk.pdb"), kfold::InputError);
+}
+
+TEST_CASE("structure_io: an mmCIF integer gemmi would read past 32 bits is an InputError naming its tag") {
+  // gemmi 0.5 wraps such a number (undefined behaviour); the largest int and leading zeros still read.
+  kfold::test::ScratchDir dir("structure_io_int_overflow");
+  const std::string good = kfold::data::to_mmcif(kfold::test::example_protein());
+  const auto with_first_seq_id = [&](const std::string& value) {  // in the first _atom_site row
+    const size_t start = good.rfind("loop_", good.find("_atom_site.auth_seq_id"));
+    std::istringstream in(good.substr(start));
+    std::string line;
+    std::getline(in, line);  // loop_
+    size_t column = 0, tags = 0;
+    for (; std::getline(in, line) && line.rfind("_atom_site.", 0) == 0; ++tags)
+      if (line.rfind("_atom_site.auth_seq_id", 0) == 0) column = tags;
+    std::istringstream row(line);  // the first row
+    std::vector<std::string> words{std::istream_iterator<std::string>(row), {}};
+    REQUIRE(words.size() == tags);
+    words[column] = value;
+    std::string edited = good;
+    return edited.replace(good.find(line, start), line.size(), fmt::format("{}", fmt::join(words, " ")));
+  };
+  kfold::data::write_file_atomic(dir / "ok.cif", with_first_seq_id("00002147483647"));
+  CHECK(kfold::data::read_structure(dir / "ok.cif").residue_index.front() == 2147483647);
+  for (const std::string value : {"2147483648", "-2147483649", "12345678901A"}) {
+    CAPTURE(value);
+    kfold::data::write_file_atomic(dir / "big.cif", with_first_seq_id(value));
+    const std::string expected = fmt::format("big.cif: _atom_site.auth_seq_id = {} (in the loop at line", value);
+    CHECK_THROWS_WITH_AS(kfold::data::read_structure(dir / "big.cif"), doctest::Contains(expected.c_str()),
+                         kfold::InputError);
+  }
 }
 
 TEST_CASE("structure_io: altlocs without A, selenomethionine as HETATM, waters and empty files") {
