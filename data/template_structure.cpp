@@ -88,7 +88,7 @@ struct EntityPolymer {
 
 }  // namespace
 
-TemplateStructure read_template_structure(const std::filesystem::path& path) {
+TemplateStructure read_template_structure(const std::filesystem::path& path, int64_t max_chain_residues) {
   check_input_file(path);
   const std::string source = path.string();
   cif::Document doc;
@@ -154,17 +154,11 @@ TemplateStructure read_template_structure(const std::filesystem::path& path) {
     if (!protein) continue;
     auto [first, last] = entity_chains.equal_range(entity);
     for (auto it = first; it != last; ++it) {
-      const size_t n = polymer.monomers.size();
       label_order.push_back(it->second);
-      label_chains[it->second] = LabelChain{&polymer,
-                                            "",
-                                            std::vector<float>(n * rc::atom_type_num * 3, 0.0f),
-                                            std::vector<float>(n * rc::atom_type_num, 0.0f),
-                                            std::vector<std::map<std::string, float>>(n),
-                                            std::vector<std::string>(n),
-                                            {}};
+      label_chains[it->second] = LabelChain{&polymer, "", {}, {}, {}, {}, {}};  // arrays at its first atom
     }
   }
+  int64_t chain_residues = 0;
   if (label_chains.empty()) fail_input("{}: no protein chains (_entity_poly_seq with peptide monomers)", source);
 
   cif::Table atoms =
@@ -181,6 +175,18 @@ TemplateStructure read_template_structure(const std::filesystem::path& path) {
     const auto chain_it = label_chains.find(row.str(2));
     if (chain_it == label_chains.end() || cif::is_null(row[3])) continue;
     LabelChain& chain = chain_it->second;
+    if (chain.residue_names.empty()) {
+      const size_t n = chain.polymer->monomers.size();
+      if ((chain_residues += static_cast<int64_t>(n)) > max_chain_residues)
+        fail_input(
+            "{}: its protein chains with atoms span more than {} _entity_poly_seq residues in all (chain {}, of {} "
+            "residues, passes it): more than a template can have; is the file damaged?",
+            source, max_chain_residues, row.str(2), n);
+      chain.positions.assign(n * rc::atom_type_num * 3, 0.0f);
+      chain.mask.assign(n * rc::atom_type_num, 0.0f);
+      chain.best_occupancy.resize(n);
+      chain.residue_names.resize(n);
+    }
     chain.author_id = row.str(4);
     const int64_t seq_id = parse_integer(row.str(3), source, "_atom_site.label_seq_id");
     // The offset from the first _entity_poly_seq.num, in unsigned arithmetic: the difference of two int64

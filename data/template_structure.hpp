@@ -3,6 +3,7 @@
 // sequence and, for each SEQRES position, the atom37 coordinates of the first model.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -35,6 +36,13 @@ struct TemplateStructure {
 // outside atom37 (hydrogens) are skipped, selenomethionine's SE is stored as SD and an arginine whose
 // NH1 is farther from CD than its NH2 gets the two swapped (AlphaFold's fix). Throws InputError
 // naming the file for unreadable files and files without protein chains or atom records.
-TemplateStructure read_template_structure(const std::filesystem::path& path);
+//
+// Each chain with atoms gets dense arrays over its entity's whole sequence (592 bytes a monomer), so a
+// file whose many chains of one long entity have an atom each could ask for far more memory than its
+// size: past `max_chain_residues` in all (2.3 GiB of arrays; the PDB's largest entries have < 1 M
+// residues) the file is an InputError.
+inline constexpr int64_t kMaxTemplateChainResidues = int64_t{1} << 22;
+TemplateStructure read_template_structure(const std::filesystem::path& path,
+                                          int64_t max_chain_residues = kMaxTemplateChainResidues);
 
 }  // namespace kfold::data

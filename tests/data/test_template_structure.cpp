@@ -209,3 +209,24 @@ TEST_CASE(
                        doctest::Contains("_atom_site.label_seq_id -9223372036854775808 is outside chain A"),
                        kfold::InputError);
 }
+
+TEST_CASE("Template structure: arrays only for chains with atoms, and at most max_chain_residues of them") {
+  // Dense arrays of 592 bytes a monomer per chain with atoms: a file whose many chains of one long entity
+  // have an atom each could ask for far more memory than its size. Chains without atoms take none.
+  kfold::test::ScratchDir dir("template_structure_chain_residues");
+  std::string entry = kSmallEntry;
+  entry.replace(entry.find("\nB 2\n"), 5, "\nB 2\nC 1\nD 1\nE 1\nF 1\n");  // entity 1: 3 monomers
+  entry.replace(entry.find("HETATM 9 "), 0, "ATOM 10 CA . GLY C 2 R 1.0 1.0 1.0 1.0 1\n");
+  std::ofstream(dir / "two.cif") << entry;
+  const kfold::data::TemplateStructure two = kfold::data::read_template_structure(dir / "two.cif", 6);
+  REQUIRE(two.chains.size() == 2);  // A and C; D, E, F have no atoms
+  CHECK(two.chains[1].id == "R");
+  CHECK(two.chains[1].atom_mask.size() == 3 * 37);
+  entry.replace(entry.find("HETATM 9 "), 0, "ATOM 11 CA . GLY D 2 S 1.0 1.0 1.0 1.0 1\n");
+  std::ofstream(dir / "three.cif") << entry;
+  CHECK(kfold::data::read_template_structure(dir / "three.cif").chains.size() == 3);
+  CHECK_THROWS_WITH_AS(kfold::data::read_template_structure(dir / "three.cif", 6),
+                       doctest::Contains("three.cif: its protein chains with atoms span more than 6 "
+                                         "_entity_poly_seq residues in all (chain D, of 3 residues, passes it)"),
+                       kfold::InputError);
+}
