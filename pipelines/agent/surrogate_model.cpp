@@ -247,23 +247,29 @@ SurrogateFeatures::SurrogateFeatures(const std::vector<SurrogateRow>& training,
                               : static_cast<int64_t>(all_rows.front().dense.size());
   dense_mean_.assign(static_cast<size_t>(n_dense_), 0.0);
   dense_sd_.assign(static_cast<size_t>(n_dense_), 1.0);
-  const std::vector<SurrogateRow>& moments_rows = all_rows.empty() ? training : all_rows;
+  // Moments over the training and the scored rows together: from the scored rows alone (a library of two
+  // near-equal variants) the training rows' features could be 1e6 standard deviations out, and their Gram
+  // matrix no longer positive definite in floating point.
   for (int64_t j = 0; j < n_dense_; ++j) {
     double sum = 0.0;
     double n = 0.0;
-    for (const auto& r : moments_rows) {
-      const double v = r.dense.at(static_cast<size_t>(j));
-      if (std::isfinite(v)) {
-        sum += v;
-        n += 1.0;
+    for (const auto* rows : {&training, &all_rows}) {
+      for (const auto& r : *rows) {
+        const double v = r.dense.at(static_cast<size_t>(j));
+        if (std::isfinite(v)) {
+          sum += v;
+          n += 1.0;
+        }
       }
     }
     if (n < 1.0) continue;
     const double mean = sum / n;
     double ss = 0.0;
-    for (const auto& r : moments_rows) {
-      const double v = r.dense[static_cast<size_t>(j)];
-      if (std::isfinite(v)) ss += (v - mean) * (v - mean);
+    for (const auto* rows : {&training, &all_rows}) {
+      for (const auto& r : *rows) {
+        const double v = r.dense[static_cast<size_t>(j)];
+        if (std::isfinite(v)) ss += (v - mean) * (v - mean);
+      }
     }
     dense_mean_[static_cast<size_t>(j)] = mean;
     if (n >= 2.0 && ss > 0.0) dense_sd_[static_cast<size_t>(j)] = std::sqrt(ss / (n - 1.0));

@@ -70,7 +70,8 @@ struct SurrogateRow {
   std::vector<double> dense;  // evolutionary features, the same count in every row
 };
 
-// The feature map, built once from the training variants and the dense columns' moments of every row.
+// The feature map, built once from the training variants and the dense columns' moments over the
+// training and the scored rows together.
 class SurrogateFeatures {
  public:
   SurrogateFeatures(const std::vector<SurrogateRow>& training, const std::vector<SurrogateRow>& all_rows);

@@ -5,6 +5,7 @@
 
 #include "data/a3m.hpp"
 #include "data/atomic_output.hpp"
+#include "data/file_identity.hpp"
 #include "data/log.hpp"
 #include "data/text_input.hpp"
 #include "msa/search.hpp"
@@ -26,6 +27,7 @@ nlohmann::json search_record(const Campaign& campaign, const msa::SequenceDb& db
           {"db", (error ? campaign.target.db : db_path).string()},
           {"db_sequences", db.size()},
           {"db_residues", db.total_residues()},
+          {"db_files", data::file_identity(campaign.target.db)},  // name, size and time: an edit searches again
           {"evalue", options.evalue},
           {"max_seqs", options.max_seqs},
           {"composition_stats", options.composition_stats},

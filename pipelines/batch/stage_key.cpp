@@ -3,9 +3,10 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <fstream>
 #include <vector>
+
+#include "data/file_identity.hpp"
 
 namespace kfold::pipelines {
 
@@ -39,23 +40,8 @@ StageKey& StageKey::add_file_content(std::string_view field, const fs::path& pat
 }
 
 StageKey& StageKey::add_file_identity(std::string_view field, const fs::path& path) {
-  std::error_code error;
-  std::vector<fs::path> files;
-  if (fs::is_directory(path, error)) {
-    for (const auto& entry : fs::directory_iterator(path, error))
-      if (entry.is_regular_file()) files.push_back(entry.path());
-    std::sort(files.begin(), files.end());
-  } else {
-    files.push_back(path);
-  }
   add(field, fs::absolute(path).lexically_normal().string());
-  for (const auto& file : files) {
-    std::error_code size_error, time_error;
-    const auto size = fs::file_size(file, size_error);
-    const auto time = fs::last_write_time(file, time_error);
-    add("file", fmt::format("{} {} {}", file.filename().string(), size_error ? 0 : size,
-                            time_error ? 0 : static_cast<int64_t>(time.time_since_epoch().count())));
-  }
+  for (const std::string& file : data::file_identity(path)) add("file", file);
   return *this;
 }
 

@@ -7,6 +7,7 @@
 
 #include "data/error.hpp"
 #include "data/log.hpp"
+#include "fold/config.hpp"
 #include "pipelines/agent/agent_run.hpp"
 #include "pipelines/agent/campaign.hpp"
 #include "pipelines/cli/commands.hpp"
@@ -56,6 +57,7 @@ StructureSetup make_structure_oracle(const AgentCommandOptions& o) {
     try {
       params = pipelines::find_params(o.model, predict);
     } catch (const InputError& e) {
+      if (!o.params.empty()) throw;  // asked for by name: a mistake, not a choice to skip structures
       log_warn("structure terms skipped (structure_budget {}): {}", campaign.structure_budget, e.what());
       return setup;
     }
@@ -96,13 +98,17 @@ void add_agent_command(CLI::App& app, Action& action) {
                                          "L-BFGS iterations of the Potts fit (overrides evolution.potts_iterations; "
                                          "default 100)");
   cmd->add_option("--model", o->model, "Preset predicting the structure_budget shortlist and the wild type")
+      ->check(CLI::IsMember(fold::model_presets()))
       ->capture_default_str();
   cmd->add_option("--params", o->params,
                   "Directory holding params_<model>.npz, or one .npz (default: $KFOLD_PARAMS, then data/params/); "
-                  "without parameters the structure terms are skipped");
+                  "when none is found there the structure terms are skipped (a warning); a --params without the "
+                  "model's file is an error")
+      ->check(CLI::ExistingPath);
   cmd->add_flag("--random-weights", o->random_weights,
                 "Structure terms from deterministic random weights (a pipeline demo: they measure nothing)");
-  cmd->add_option("--config", o->config, "JSON overrides of the model config (AlphaFold's key names)");
+  cmd->add_option("--config", o->config, "JSON overrides of the model config (AlphaFold's key names)")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N for the structure predictions")->capture_default_str();
   cmd->add_option("--dtype", o->dtype, "Trunk precision of the structure predictions: fp32 or bf16")
       ->check(CLI::IsMember({"fp32", "bf16"}))
@@ -157,6 +163,7 @@ void add_agent_command(CLI::App& app, Action& action) {
         run.seed = static_cast<uint64_t>(o->seed);
       }
       if (o->iterations_option->count() > 0) run.potts_iterations = o->potts_iterations;
+      parse_device(o->device);  // a bad --device is an error even when no structure is predicted
       const auto structures = make_structure_oracle(*o);
       run.structure_oracle = structures.oracle.get();
       pipelines::agent::run_agent(o->campaign, run);

@@ -184,6 +184,14 @@ TEST_CASE("campaign: a results file with another header, a missing mutant letter
   }
   CHECK(error_of(with("first_value.csv"), path).find("first_value.csv:1: value 'abc' is not a finite number") !=
         std::string::npos);
+  // Finite values whose squares overflow (1e160) gave infinite sds and a half-empty plate without an error.
+  { std::ofstream(dir / "huge.csv") << "variant,value,sd\nQ2A,1e160\n"; }
+  { std::ofstream(dir / "tiny_sd.csv") << "variant,value,sd\nQ2A,0.5,1e-200\n"; }
+  { std::ofstream(dir / "in_range.csv") << "variant,value,sd\nQ2A,-1e100,0\nQ2W,1e-100,1e100\nQ2Y,0,1\n"; }
+  CHECK(error_of(with("huge.csv"), path).find("huge.csv:2: value 1e160 is outside the range kfold computes with") !=
+        std::string::npos);
+  CHECK(error_of(with("tiny_sd.csv"), path).find("tiny_sd.csv:2: sd 1e-200 is outside the range") != std::string::npos);
+  CHECK(parse_campaign(with("in_range.csv"), path).measurements.size() == 3u);
   for (const char* file : {"empty.csv", "header_only.csv"}) {
     CAPTURE(file);
     kfold::test::CapturedWarnings warnings;

@@ -243,6 +243,31 @@ TEST_CASE("surrogate: ensemble mean and sd are the same for 1 and 2 threads, and
   for (const double sd : a.sd) CHECK(sd >= 0.0);
 }
 
+TEST_CASE("surrogate: two scored rows of near-equal evolutionary score, training rows spread far from them") {
+  // The dense features' moments came from the scored rows alone: their sd (1e-9 here) put the training rows
+  // 1e9 sds out and the Gram matrix past positive definite in floating point ('cholesky: ... pivot').
+  // Over training and scored rows together the features stay within a few sds.
+  const Synthetic s = synthetic_singles(4, 5);
+  std::vector<SurrogateRow> train;
+  std::vector<double> y;
+  for (size_t k = 0; k < s.rows.size(); k += 2) {
+    train.push_back(s.rows[k]);
+    y.push_back(s.truth[k]);
+  }
+  std::vector<SurrogateRow> scored = {s.rows[1], s.rows[3]};
+  scored[0].dense = {0.25};
+  scored[1].dense = {0.25 + 1e-9};
+  const SurrogateFeatures features(train, scored);
+  for (const SurrogateRow& row : train) CHECK(std::fabs(features.features(row)[0]) < 10.0);
+  SurrogateOptions o;
+  o.members = 8;
+  const SurrogatePrediction p = SurrogateModel(train, y, scored, o).predict(scored);
+  for (size_t k = 0; k < scored.size(); ++k) {
+    CHECK(std::isfinite(p.mean[k]));
+    CHECK(std::isfinite(p.sd[k]));
+  }
+}
+
 TEST_CASE("surrogate: on additive synthetic data the held-out Spearman with the truth exceeds 0.9") {
   const Synthetic s = synthetic_singles(30, 17);
   std::vector<SurrogateRow> train;

@@ -127,6 +127,30 @@ def test_agent_bad_input_exit_2(kfold, tmp_path):
     assert r.returncode == 0 and "Example" in r.stdout and "kfold agent" in r.stdout
 
 
+def test_agent_bad_model_options_exit_2_before_any_work(kfold, tmp_path):
+    """The structure options are checked whether or not the campaign predicts structures: a typo there was
+    ignored (structure_budget 0) or turned into a warning that skipped the structure terms."""
+    shutil.copy(SOURCE_DIR / "data/examples/ubiquitin.a3m", tmp_path / "ubiquitin.a3m")
+    campaign = json.loads((SOURCE_DIR / SOURCE_EXAMPLE).read_text())
+    campaign["results"], campaign["structure_budget"] = [], 0
+    (tmp_path / "c.json").write_text(json.dumps(campaign))
+    (tmp_path / "params").mkdir()
+    for i, (options, message) in enumerate([
+            (["--model", "model_1_pmt"], "--model: model_1_pmt not in"),
+            (["--device", "bogus"], "--device"),
+            (["--config", tmp_path / "nope.json"], "--config: File does not exist"),
+            (["--params", tmp_path / "nowhere"], "--params: Path does not exist")]):
+        r = kfold("agent", tmp_path / "c.json", "-o", tmp_path / f"out{i}", *options)
+        assert r.returncode == 2 and message in r.stderr, (options, r.stderr)
+        assert not (tmp_path / f"out{i}").exists()
+    # --params names a folder without the model's file: an error, where no --params at all is a warning.
+    campaign["structure_budget"] = 2
+    (tmp_path / "c.json").write_text(json.dumps(campaign))
+    r = kfold("agent", tmp_path / "c.json", "-o", tmp_path / "out_p", "--params", tmp_path / "params")
+    assert r.returncode == 2 and "params_model_1_ptm.npz" in r.stderr, r.stderr
+    assert not (tmp_path / "out_p").exists()
+
+
 VOID = {"meta", "br", "hr", "img", "input", "link"}
 
 

@@ -2,6 +2,7 @@
 scores; results added from Python feed the next round; bad results leave the campaign unchanged;
 cancellation leaves no round behind. Also the cancellation of a search and Model(dtype=...)."""
 import json
+import os
 import shutil
 
 import pandas as pd
@@ -61,7 +62,6 @@ def test_results_from_python_feed_the_next_round(kf, tmp_path):
 def test_one_propose_at_a_time_per_campaign(kf, tmp_path):
     """Two kernels on one campaign both took round 1 (one got the other's plate): a live holder's lock
     refuses the second propose(), a dead holder's is taken over, and the lock goes with the round."""
-    import os
     import socket
     import subprocess
     import sys
@@ -129,6 +129,19 @@ def test_campaign_errors_name_the_field(kf, tmp_path):
         kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
     with pytest.raises(kf.InputError, match="no round yet"):
         kf.agent.Campaign.open(tmp_path / "ubq").plate()
+    # A NaN in the dict, results that are no table, a damaged campaign.json: named, not a JSON parse position
+    # in the workdir's copy or a bare TypeError.
+    spec["plate"].pop("wells")
+    spec["objective"] = {"stability": float("nan")}
+    with pytest.raises(kf.InputError, match=r"objective\.stability is nan; give a finite number"):
+        kf.agent.Campaign(spec, workdir=tmp_path / "nan")
+    campaign = kf.agent.Campaign.open(tmp_path / "ubq")
+    for results in (None, 5):
+        with pytest.raises(kf.InputError, match="give a DataFrame"):
+            campaign.add_results(results)
+    (tmp_path / "ubq" / "campaign.json").write_text("{ damaged")
+    with pytest.raises(kf.InputError, match="campaign.json"):
+        kf.agent.Campaign.open(tmp_path / "ubq")
 
 
 def test_a_workdir_that_cannot_be_a_folder_is_an_input_error(kf, tmp_path):
@@ -234,3 +247,24 @@ def test_a_db_campaign_searches_once(kf, tmp_path, caplog):
         second = campaign.propose(threads=2, potts=False)
     assert "agent: searching" not in caplog.text and "reusing" in caplog.text
     assert (second.folder / "target.a3m").read_bytes() == (first.folder / "target.a3m").read_bytes()
+
+
+def test_a_db_campaign_searches_again_when_the_database_changes(kf, tmp_path, caplog):
+    """The same counts of sequences and residues, other residues: the stored alignment is stale (the record
+    held the database's path and counts only)."""
+    spec = json.loads(CAMPAIGN.read_text())
+    del spec["target"]["msa"]
+    db = tmp_path / "db.fasta"
+    shutil.copy(EXAMPLES / "ubiquitin_db.fasta", db)
+    spec["target"]["db"] = str(db)
+    spec["results"] = []
+    campaign = kf.agent.Campaign(spec, workdir=tmp_path / "ubq")
+    campaign.propose(threads=2, potts=False)
+    lines = db.read_text().splitlines()
+    lines[3] = "W" * len(lines[3])  # the second sequence's first line, same length
+    db.write_text("\n".join(lines) + "\n")
+    os.utime(db, ns=(db.stat().st_atime_ns, db.stat().st_mtime_ns + 10**9))  # a second later, on any clock
+    caplog.clear()
+    with caplog.at_level("INFO", logger="kfold"):
+        campaign.propose(threads=2, potts=False)
+    assert "agent: searching" in caplog.text and "reusing" not in caplog.text

@@ -76,6 +76,8 @@ def _json_values(value: Any, where: str = "") -> Any:
         return {key: _json_values(item, f"{where}.{key}" if where else str(key)) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_values(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError(f"campaign: {where or 'the campaign'} is {value}; give a finite number")
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, os.PathLike):  # "msa": EXAMPLES / "x.a3m"
@@ -120,6 +122,9 @@ def _results_csv(results: ResultsLike) -> str:
     elif isinstance(results, Mapping) or callable(getattr(results, "items", None)):  # a dict, a pandas Series
         rows = [(variant, value, None) for variant, value in results.items()]
     else:
+        if isinstance(results, (str, bytes)) or not hasattr(results, "__iter__"):
+            raise InputError(f"results: got a {type(results).__name__}; give a DataFrame (columns variant, value[, sd]), "
+                             "a dict {variant: value} or (variant, value[, sd]) tuples")
         rows = []
         for i, row in enumerate(results):
             if not isinstance(row, (tuple, list)) or len(row) not in (2, 3):
@@ -309,8 +314,8 @@ class Campaign:
         path = self.workdir / _CAMPAIGN_FILE
         if not path.is_file():
             raise InputError(f"{path}: no campaign here; start one with kfold.agent.Campaign(file, workdir=...)")
+        self._summary = run(_core.campaign_summary, os.fspath(path))  # errors name the file and the field
         self._spec = json.loads(path.read_text(encoding="utf-8"))
-        self._summary = run(_core.campaign_summary, os.fspath(path))
         return self
 
     def _save(self, spec: dict) -> None:
