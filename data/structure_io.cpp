@@ -12,8 +12,11 @@
 #include <gemmi/to_pdb.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <charconv>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -31,6 +34,8 @@
 namespace kfold::data {
 
 namespace {
+
+constexpr double kMaxCoordinate = 1e6;  // Å: beyond it no structure's, and near float's range
 
 std::string chain_name(int64_t index) {
   constexpr std::string_view kNames = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -134,6 +139,13 @@ gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
     const int64_t aa = p.aatype[static_cast<size_t>(i)];
     if (aa < 0 || aa > rc::restype_num) fail_input("aatype {} at residue {} is out of range [0, 20]", aa, i);
     res.name = std::string(rc::resnames[static_cast<size_t>(aa)]);
+    // gemmi, like the readers of these files, holds residue numbers as int and takes -999 for "none".
+    if (const int64_t number = p.residue_index[static_cast<size_t>(i)];
+        number == -999 || number < std::numeric_limits<int>::min() || number > std::numeric_limits<int>::max())
+      fail_input(
+          "residue number {} (residue {}) cannot be written: structure readers take -999 for no number and "
+          "hold 32-bit numbers; renumber the residues",
+          number, i + 1);
     res.seqid = gemmi::SeqId(static_cast<int>(p.residue_index[static_cast<size_t>(i)]),
                              p.insertion_code.empty() ? ' ' : p.insertion_code[static_cast<size_t>(i)]);
     res.entity_type = gemmi::EntityType::Polymer;
@@ -141,6 +153,10 @@ gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
     for (int64_t a = 0; a < rc::atom_type_num; ++a) {
       const size_t k = static_cast<size_t>(i * rc::atom_type_num + a);
       if (p.atom_mask[k] < 0.5f) continue;
+      const float* xyz = &p.atom_positions[3 * k];
+      if (!std::isfinite(xyz[0]) || !std::isfinite(xyz[1]) || !std::isfinite(xyz[2]))
+        fail_runtime("atom {} of residue {} has a coordinate that is not finite ({}, {}, {}): nothing is written",
+                     rc::atom_types[static_cast<size_t>(a)], i + 1, xyz[0], xyz[1], xyz[2]);
       gemmi::Atom atom;
       atom.name = std::string(rc::atom_types[static_cast<size_t>(a)]);
       atom.element = gemmi::Element(atom.name.substr(0, 1));
@@ -348,17 +364,34 @@ void add_modelcif_metadata(gemmi::cif::Block& block, const gemmi::Structure& st,
 // bytes, found by fuzzing: tests/fuzz/regressions/structure/). The records gemmi keeps for connections (LINK,
 // SSBOND, CISPEP: their first four letters, any case) are padded with spaces to 80 columns before gemmi reads
 // the text; blank columns are what the PDB format means by a short line. A NUL byte would cut such a record
-// short inside gemmi, and is no part of a text file: refused.
-std::string pad_pdb_connection_records(std::string text, const std::string& source) {
+// short inside gemmi, and is no part of a text file: refused. gemmi also reads a coordinate field (columns
+// 31-38, 39-46, 47-54 of ATOM/HETATM) that is blank or not a number as 0: such a record is refused here.
+std::string prepare_pdb_text(std::string text, const std::string& source) {
   if (const auto nul = text.find('\0'); nul != std::string::npos)
     fail_input("{}: line {} has a NUL byte: not a text PDB file", source,
                std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n') + 1);
   constexpr size_t kColumns = 80;
-  const auto is_connection = [](std::string_view line) {
-    if (line.size() < 4) return false;
+  const auto record = [](std::string_view line) {  // the first four letters, as gemmi tells records
     std::string prefix(line.substr(0, 4));
     for (char& c : prefix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return prefix == "LINK" || prefix == "SSBO" || prefix == "CISP";
+    return prefix;
+  };
+  const auto check_coordinates = [&](std::string_view line, size_t start) {
+    for (size_t column = 30; column < 54; column += 8) {
+      std::string_view field = column < line.size() ? line.substr(column, 8) : std::string_view();
+      while (!field.empty() && field.front() == ' ') field.remove_prefix(1);
+      while (!field.empty() && (field.back() == ' ' || field.back() == '\r')) field.remove_suffix(1);
+      if (!field.empty() && field.front() == '+') field.remove_prefix(1);
+      double value = 0.0;
+      const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
+      if (field.empty() || error != std::errc() || end != field.data() + field.size())
+        fail_input(
+            "{}:{}: the {} coordinate of this {} record (columns {}-{}) is {}; the PDB format has x, y, z in "
+            "columns 31-54: fix the record",
+            source, std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(start), '\n') + 1,
+            "xyz"[(column - 30) / 8], line.substr(0, std::min(line.find_first_of(" \r"), size_t{6})), column + 1,
+            column + 8, field.empty() ? std::string("blank or missing") : fmt::format("'{}', not a number", field));
+    }
   };
   // Lines as gemmi cuts them (copy_line_from_stream): at most kGemmiLine bytes up to and with a newline; of a
   // longer line the rest is skipped up to a newline or a byte gemmi's signed char reads as <= 0 (any byte
@@ -383,7 +416,9 @@ std::string pad_pdb_connection_records(std::string text, const std::string& sour
     }
     const std::string_view line(text.data() + start, newline - start);
     const size_t columns = line.ends_with('\r') ? line.size() - 1 : line.size();
-    if (columns < kColumns && is_connection(line)) {
+    const std::string type = record(line);
+    if (type == "ATOM" || type == "HETA") check_coordinates(line, start);
+    if (columns < kColumns && (type == "LINK" || type == "SSBO" || type == "CISP")) {
       padded.append(text, copied, start + columns - copied);
       padded.append(kColumns - columns, ' ');
       copied = start + columns;
@@ -437,7 +472,8 @@ void check_fits_pdb(const Protein& protein) {
       fail_input("residue number {} does not fit the PDB format's columns (-999..9999); write .cif", number);
   for (size_t k = 0; k < protein.atom_mask.size(); ++k)
     for (size_t c = 0; c < 3 && protein.atom_mask[k] >= 0.5f; ++c)
-      if (const float x = protein.atom_positions[3 * k + c]; !(x > -999.9995f && x < 9999.9995f))
+      // (one that is not finite: to_gemmi's error)
+      if (const float x = protein.atom_positions[3 * k + c]; std::isfinite(x) && !(x > -999.9995f && x < 9999.9995f))
         fail_input(
             "coordinate {:.3f} of residue {} does not fit the PDB format's columns (-999.999..9999.999); "
             "write .cif",
@@ -493,7 +529,7 @@ Protein read_structure(const std::filesystem::path& path) {
 Protein parse_structure(std::string text, const std::string& source) {
   if (text.empty()) fail_input("{}: the file is empty; expected a PDB or mmCIF structure", source);
   const gemmi::CoorFormat format = gemmi::coor_format_from_content(text.data(), text.data() + text.size());
-  if (format == gemmi::CoorFormat::Pdb) text = pad_pdb_connection_records(std::move(text), source);
+  if (format == gemmi::CoorFormat::Pdb) text = prepare_pdb_text(std::move(text), source);
   gemmi::Structure st;
   try {
     if (format == gemmi::CoorFormat::Mmcif) {
@@ -580,8 +616,8 @@ Protein parse_structure(std::string text, const std::string& source) {
       }
       const auto number = res.seqid.num;
       if (!number.has_value())
-        fail_input("{}: residue {} of chain {} has no residue number (auth_seq_id, label_seq_id)", source, res.name,
-                   chain.name);
+        fail_input("{}: residue {} of chain {} has no residue number (auth_seq_id, label_seq_id; -999 counts as none)",
+                   source, res.name, chain.name);
       const char conformer = most_occupied_altloc(res);
       if (const auto v = variant.find(res.seqid); conformer != '\0' && v != variant.end() && v->second.first != &res)
         continue;  // a less occupied residue type at this position
@@ -609,6 +645,7 @@ Protein parse_structure(std::string text, const std::string& source) {
       p.atom_mask.resize(base + rc::atom_type_num, 0.0f);
       p.b_factors.resize(base + rc::atom_type_num, 0.0f);
       p.atom_positions.resize(3 * (base + rc::atom_type_num), 0.0f);
+      std::array<char, rc::atom_type_num> kept_altloc{};  // of each atom read
       for (const gemmi::Atom& atom : res.atoms) {
         if (atom.altloc != '\0' && atom.altloc != conformer) continue;
         const int64_t a = rc::find_atom_type(atom37_name(name, atom.name, selenomethionine));
@@ -624,11 +661,26 @@ Protein parse_structure(std::string text, const std::string& source) {
             listed(unread_atoms, fmt::format("{} of {} {}{}", atom.name, res.name, chain.name, res.seqid.str()));
           continue;
         }
-        if (!std::isfinite(atom.pos.x) || !std::isfinite(atom.pos.y) || !std::isfinite(atom.pos.z))
-          fail_input("{}: atom {} {} of residue {} {}{} has a coordinate that is not a number ({}); fix or remove it",
-                     source, atom.serial, atom.name, res.name, chain.name, res.seqid.str(), atom.pos.str());
+        // Beyond 1e6 Å a coordinate is no structure's (and past float's range it would become inf).
+        if (!(std::abs(atom.pos.x) <= kMaxCoordinate && std::abs(atom.pos.y) <= kMaxCoordinate &&
+              std::abs(atom.pos.z) <= kMaxCoordinate))
+          fail_input(
+              "{}: atom {} {} of residue {} {}{} has a coordinate that is not a number or beyond ±1e6 Å ({}); fix or "
+              "remove it",
+              source, atom.serial, atom.name, res.name, chain.name, res.seqid.str(), atom.pos.str());
         const size_t k = base + static_cast<size_t>(a);
-        if (p.atom_mask[k] > 0.5f) continue;  // an atom name given twice: the first
+        if (p.atom_mask[k] > 0.5f) {
+          // The same atom twice (gemmi joins the lines of one residue number, wherever they are in the file):
+          // which one is meant is not for kfold to guess.
+          if (kept_altloc[static_cast<size_t>(a)] == atom.altloc)
+            fail_input(
+                "{}: atom {} of residue {} {}{} is given twice{}; remove one, or label them as alternative "
+                "locations",
+                source, atom.name, res.name, chain.name, res.seqid.str(),
+                atom.altloc == '\0' ? "" : fmt::format(" with altloc {}", atom.altloc));
+          continue;
+        }
+        kept_altloc[static_cast<size_t>(a)] = atom.altloc;
         p.atom_mask[k] = 1.0f;
         p.b_factors[k] = atom.b_iso;
         p.atom_positions[3 * k] = static_cast<float>(atom.pos.x);
@@ -668,6 +720,11 @@ Protein parse_structure(std::string text, const std::string& source) {
     log_warn("{}: residues named UNK are read as their backbone (N, CA, C, O) and take no part in the checks: {}{}",
              source, fmt::join(unknown, ", "), unknown.size() == 10 ? ", ..." : "");
   if (p.n_res() == 0) fail_input("{}: no protein residues found", source);
+  if (std::none_of(p.atom_mask.begin(), p.atom_mask.end(), [](float m) { return m > 0.5f; }))
+    fail_input(
+        "{}: {} protein residues but none of their heavy atoms (hydrogens only, or atom names that are not "
+        "the residues'?); give a structure with heavy atoms",
+        source, p.n_res());
   return p;
 }
 

@@ -47,8 +47,9 @@ char monomer_letter(const std::string& mon_id) {
 float parse_real(const std::string& text, const std::string& source, const char* tag) {
   char* end = nullptr;
   const double value = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || *end != '\0' || !std::isfinite(value))
-    fail_input("{}: {} '{}' is not a number", source, tag, text);
+  // Beyond 1e6 (Å, or occupancy) no structure's value, and past float's range it would become inf.
+  if (end == text.c_str() || *end != '\0' || !(std::abs(value) <= 1e6))
+    fail_input("{}: {} '{}' is not a number within ±1e6", source, tag, text);
   return static_cast<float>(value);
 }
 

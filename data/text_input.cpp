@@ -193,8 +193,16 @@ std::string binary_hint(int64_t line_number, std::string_view line) {
 }  // namespace
 
 bool LineReader::next(std::string_view& line) {
-  size_t end;
-  while ((end = buffer_.find('\n', pos_)) == std::string::npos) {
+  // Binary data can go on for gigabytes without a newline (/dev/zero, a disk image): reading stops at the
+  // first byte that cannot be text, and the checks below name it.
+  const auto binary = [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 && c != '\t' && c != '\f' && c != '\v' && c != '\r' && c != '\n';
+  };
+  size_t end, scanned = 0;  // bytes after pos_ searched already (fill() moves pos_ to 0)
+  while ((end = buffer_.find('\n', pos_ + scanned)) == std::string::npos) {
+    if (std::any_of(buffer_.begin() + static_cast<std::ptrdiff_t>(pos_ + scanned), buffer_.end(), binary)) break;
+    scanned = buffer_.size() - pos_;
     if (!fill()) break;
   }
   if (pos_ >= buffer_.size()) return false;

@@ -5,8 +5,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iterator>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -120,6 +122,59 @@ TEST_CASE("structure_io: an mmCIF integer gemmi would read past 32 bits is an In
     CHECK_THROWS_WITH_AS(kfold::data::read_structure(dir / "big.cif"), doctest::Contains(expected.c_str()),
                          kfold::InputError);
   }
+}
+
+TEST_CASE("structure_io: coordinates that are not numbers or beyond 1e6 A, atoms given twice, hydrogens only") {
+  kfold::test::ScratchDir dir("structure_io_bad_atoms");
+  const std::string good = kfold::data::to_pdb(kfold::test::example_protein());
+  const size_t first = good.find("\nATOM") + 1, end = good.find('\n', first);
+  const std::string atom = good.substr(first, end - first);  // the first ATOM record
+  const auto with_first_atom = [&](const std::string& record) {
+    std::string text = good;
+    return text.replace(first, atom.size(), record);
+  };
+  const auto error = [&](const std::string& text) {
+    kfold::data::write_file_atomic(dir / "bad.pdb", text);
+    try {
+      kfold::data::read_structure(dir / "bad.pdb");
+    } catch (const kfold::InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  // gemmi reads a blank or garbled coordinate field as 0.
+  const int line =
+      static_cast<int>(std::count(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(first), '\n')) + 1;
+  CHECK(error(with_first_atom(atom.substr(0, 30) + "  abc.de" + atom.substr(38))) ==
+        fmt::format("{}/bad.pdb:{}: the x coordinate of this ATOM record (columns 31-38) is 'abc.de', not a number; "
+                    "the PDB format has x, y, z in columns 31-54: fix the record",
+                    dir.path().string(), line));
+  CHECK(error(with_first_atom(atom.substr(0, 40)))
+            .find("the y coordinate of this ATOM record (columns 39-46) is blank "
+                  "or missing") != std::string::npos);
+  // A finite coordinate past float's range became inf, and everything computed from it NaN.
+  CHECK(error(with_first_atom(atom.substr(0, 30) + "   1e300" + atom.substr(38)))
+            .find("has a coordinate that is not a number or beyond ±1e6 Å") != std::string::npos);
+  // The same atom twice (its residue's records again at the chain's end): one was dropped without a word.
+  CHECK(error(std::string(good).insert(good.find("\nTER") + 1, atom + "\n"))
+            .find("is given twice; remove one, or label them as alternative locations") != std::string::npos);
+  // Hydrogens only: residues without a single atom read.
+  std::string hydrogens;
+  std::istringstream lines(good);
+  for (std::string l; std::getline(lines, l);)
+    if (l.rfind("ATOM", 0) == 0) hydrogens += l.substr(0, 12) + " H  " + l.substr(16, 60) + " H\n";
+  CHECK(error(hydrogens).find("protein residues but none of their heavy atoms") != std::string::npos);
+  // gemmi takes -999 for "no residue number": such a residue is not written.
+  Protein p = kfold::test::example_protein();
+  p.residue_index.front() = -999;
+  CHECK_THROWS_WITH_AS(kfold::data::to_mmcif(p), doctest::Contains("residue number -999 (residue 1) cannot be written"),
+                       kfold::InputError);
+  // Nor a coordinate that is not finite (no reader takes "nan"; kfold read such a file back as an error).
+  p = kfold::test::example_protein();
+  p.atom_positions[3] = std::numeric_limits<float>::quiet_NaN();  // residue 1's CA, x
+  for (const auto write : {&kfold::data::to_mmcif, &kfold::data::to_pdb})
+    CHECK_THROWS_WITH_AS(write(p, {}), doctest::Contains("atom CA of residue 1 has a coordinate that is not finite"),
+                         kfold::RuntimeError);
 }
 
 TEST_CASE("structure_io: altlocs without A, selenomethionine as HETATM, waters and empty files") {

@@ -159,6 +159,13 @@ TEST_CASE("Template structure: alternative locations, selenium, hydrogens, water
   std::ofstream(dir / "comma.cif") << text;
   CHECK_THROWS_WITH_AS(kfold::data::read_template_structure(dir / "comma.cif"),
                        doctest::Contains("comma.cif: _atom_site.occupancy '0,4' is not a number"), kfold::InputError);
+  // A coordinate past float's range was read as inf (in features.h5's template_all_atom_positions).
+  std::string far = kSmallEntry;
+  far.replace(far.find("Q 7.0 8.0 9.0 0.4"), 17, "Q 7.0 1e300 9.0 0.4");
+  std::ofstream(dir / "far.cif") << far;
+  CHECK_THROWS_WITH_AS(kfold::data::read_template_structure(dir / "far.cif"),
+                       doctest::Contains("far.cif: _atom_site.Cartn '1e300' is not a number within ±1e6"),
+                       kfold::InputError);
   text.replace(text.find("Q 7.0 8.0 9.0 0,4"), 17, "Q 7.0 8.0 9.0 ?");
   std::ofstream(dir / "unknown.cif") << text;
   CHECK(kfold::data::read_template_structure(dir / "unknown.cif").chains.front().atom_positions.size() ==

@@ -1,12 +1,18 @@
 // Tests for LineReader (plain, gzip, CRLF, byte-order marks, long lines, binary and truncated input) and
 // atomic output files.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -78,6 +84,40 @@ TEST_CASE("LineReader: missing file, directory and binary input are clear InputE
   std::string_view line;
   CHECK(reader.next(line));
   CHECK_THROWS_WITH_AS(reader.next(line), doctest::Contains("binary.bin:2: binary data"), InputError);
+}
+
+TEST_CASE("LineReader: binary data without a newline is refused at its first chunk, not read to the end") {
+  // /dev/zero or a disk image have no newline for gigabytes: the reader stopped only at a newline or the end
+  // of the input (memory grew with the file). A pipe that stays open after 1 MiB of zeros stands for them:
+  // the old reader waited on it for ever (ctest's timeout), the reader now stops at the first NUL byte.
+  kfold::test::ScratchDir dir("text_input_endless_binary");
+  const auto fifo = dir / "zeros";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    // Read-write: opening never blocks, and the pipe stays open (no end of input) until the test is over.
+    const int fd = open(fifo.c_str(), O_RDWR | O_NONBLOCK);
+    const std::string zeros(1 << 16, '\0');
+    for (size_t sent = 0; fd >= 0 && !done && sent < (size_t{1} << 20);) {
+      if (const ssize_t n = write(fd, zeros.data(), zeros.size()); n > 0)
+        sent += static_cast<size_t>(n);
+      else
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the pipe is full
+    }
+    while (!done) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (fd >= 0) close(fd);
+  });
+  std::string message;
+  try {
+    LineReader reader(fifo);
+    std::string_view line;
+    reader.next(line);
+  } catch (const InputError& e) {
+    message = e.what();
+  }
+  done = true;
+  writer.join();
+  CHECK(message.find("zeros:1: binary data (byte 0x00)") != std::string::npos);
 }
 
 TEST_CASE("LineReader: UTF-16, xz, bzip2, zip and NUL-joined A3Ms are named with the fix") {
