@@ -59,7 +59,10 @@ namespace {
 int64_t head_dim(const std::optional<int64_t>& total, int64_t channels, int64_t n_head, const std::string& scope) {
   const int64_t dim = total.value_or(channels);
   if (n_head <= 0 || dim % n_head != 0)
-    fail_input("attention '{}': {} channels do not split into {} heads", scope, dim, n_head);
+    fail_input(
+        "attention '{}': {} channels do not split into {} heads: the model config (a --config file's overrides) "
+        "must give this module a num_head that divides its channels (key_dim/value_dim, else the input's)",
+        scope, dim, n_head);
   return dim / n_head;
 }
 

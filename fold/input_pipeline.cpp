@@ -587,6 +587,10 @@ ProcessedFeatures read_processed_features(const std::filesystem::path& path) {
     if (!out.field(required)->defined())
       fail_input("{}: processed features lack '{}' (AlphaFold's features.np_example_to_features output has it)",
                  path.string(), required);
+  {
+    const at::Tensor first = out.residue_index.select(0, 0).contiguous();  // [R] of the first batch
+    check_residue_index(first.data_ptr<int32_t>(), first.numel(), path.string());
+  }
   // Template arrays come as a set (AlphaFold's use_templates) or not at all.
   const char* const template_arrays[] = {"template_aatype", "template_all_atom_positions", "template_all_atom_masks",
                                          "template_mask"};

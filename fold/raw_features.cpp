@@ -230,6 +230,16 @@ RawFeatures read_raw_features(const std::filesystem::path& path) {
   return f;
 }
 
+void check_residue_index(const int32_t* residue_index, int64_t n_res, const std::string& source) {
+  for (int64_t i = 1; i < n_res; ++i)
+    if (residue_index[i] <= residue_index[i - 1])
+      fail_input(
+          "{}: 'residue_index' must increase along the sequence (residue {} is numbered {} after {}): the "
+          "relative positions and the output structures' residue numbers come from it; number the residues in "
+          "order (a chain break: a jump, e.g. +200)",
+          source, i + 1, residue_index[i], residue_index[i - 1]);
+}
+
 void check_raw_feature_values(const RawFeatures& f, const std::string& source) {
   const int64_t n_types = rc::restype_num_with_x;
   for (int64_t i = 0; i < f.n_res; ++i) {
@@ -253,6 +263,7 @@ void check_raw_feature_values(const RawFeatures& f, const std::string& source) {
                    i + 1, letter, rc::restypes_with_x[static_cast<size_t>(type)]);
     }
   }
+  check_residue_index(f.residue_index.data(), static_cast<int64_t>(f.residue_index.size()), source);
   for (const int32_t v : f.msa)
     if (v < 0 || v > 21) fail_input("{}: 'msa' has value {} outside [0, 21] (HHblits ids)", source, v);
   for (const int32_t v : f.deletion_matrix_int)

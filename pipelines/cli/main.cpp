@@ -35,6 +35,7 @@ constexpr const char* kFooter = R"(Examples:
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input, 3 (batch) some targets failed or
 wait for their MSA stage, 4 (batch --no-wait) some targets left to other workers, 130/143/129 stopped by
 SIGINT/SIGTERM/SIGHUP (128 + the signal).
+An option given twice takes its last value (a list option such as --models: all of them).
 Run 'kfold COMMAND --help' for a command's options.)";
 
 // CLI11 2.1 reads an integer beyond 64 bits as the nearest limit without a word (--seed
@@ -70,6 +71,9 @@ int run(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr");
   app.add_flag("-v,--verbose", verbose, "Debug output on stderr");
   app.fallthrough();  // -q / -v after the subcommand too: kfold predict ... -v
+  // An option given twice takes the last value (list options such as --models keep all), so that options
+  // passed through a script (scripts/slurm/*.sbatch "$@") override the script's own.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
   kfold::cli::Action action;
   kfold::cli::add_features_command(app, action);

@@ -81,13 +81,9 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
                  "memory, the same results to float rounding); 0 = no chunking; auto = the largest that fits the "
                  "free memory (0 when everything fits)")
       ->default_val("0");
-  cmd.add_option(
-         "--threads", o.threads,
-         "CPU threads; 0 = $OMP_NUM_THREADS or the CPUs this process may use (given twice: the last, so that options "
-         "passed through scripts/slurm override the scripts' own)")
+  cmd.add_option("--threads", o.threads, "CPU threads; 0 = $OMP_NUM_THREADS or the CPUs this process may use")
       ->default_val(0)
-      ->check(CLI::Range(int64_t{0}, kMaxThreads))
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+      ->check(CLI::Range(int64_t{0}, kMaxThreads));
   cmd.add_flag("--no-memory-check", o.no_memory_check, "Run even when the memory estimate exceeds what is free");
 }
 

@@ -77,6 +77,21 @@ TEST_CASE("raw features survive features.h5 round trip") {
   CHECK(g.domain_name == "q desc");  // the header line, as AlphaFold's pipeline
 }
 
+TEST_CASE("raw features from outside: residue_index must increase") {
+  // Two residues of one number gave output structures that no reader takes (kfold's own included).
+  const auto a = kfold::data::parse_a3m_string(">q\nMKV\n", "a.a3m");
+  auto f = make_raw_features({"q", "", "MKV"}, {a}, {"a.a3m"});
+  CHECK_NOTHROW(kfold::fold::check_raw_feature_values(f, "f.h5"));
+  f.residue_index = {0, 5, 5};
+  CHECK_THROWS_WITH_AS(kfold::fold::check_raw_feature_values(f, "f.h5"),
+                       "f.h5: 'residue_index' must increase along the sequence (residue 3 is numbered 5 after 5): the "
+                       "relative positions and the output structures' residue numbers come from it; number the "
+                       "residues in order (a chain break: a jump, e.g. +200)",
+                       kfold::InputError);
+  f.residue_index = {0, 200, 201};  // a chain break
+  CHECK_NOTHROW(kfold::fold::check_raw_feature_values(f, "f.h5"));
+}
+
 TEST_CASE("make_complex_raw_features: concatenated chains, residue-index gap, block-diagonal MSA") {
   kfold::fold::ChainInput a;
   a.sequence = {"A", "", "ACD"};

@@ -45,6 +45,15 @@ def test_bad_usage_is_exit_2(kfold):
     assert r.returncode == 0 and "2 chains, 257 residues" in r.stdout, r.stderr
 
 
+def test_an_option_given_twice_takes_its_last_value(kfold, tmp_path):
+    """As scripts/slurm/*.sbatch pass the user's options after their own (--device twice was refused)."""
+    examples = SOURCE_DIR / "data/examples"
+    r = kfold("features", examples / "ubiquitin.fasta", "--msa", examples / "ubiquitin.a3m", "-o", tmp_path / "a.h5",
+              "-o", tmp_path / "b.h5", "--max-template-hits", "3", "--max-template-hits", "4")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "b.h5").exists() and not (tmp_path / "a.h5").exists()
+
+
 def test_inspect_lists_h5py_file(kfold, tmp_path):
     path = tmp_path / "features.h5"
     with h5py.File(path, "w") as f:
