@@ -51,6 +51,7 @@ std::string write_error_text(int err) {
 }  // namespace
 
 void ensure_directory(const fs::path& dir) {
+  if (dir.empty()) fail_input("the output directory is an empty name; give a folder, e.g. -o out");
   std::error_code ec;
   if (fs::is_directory(dir, ec)) {
     if (::access(dir.c_str(), W_OK) != 0)

@@ -273,6 +273,25 @@ void check_integers_fit(const gemmi::cif::Block& block, const std::string& sourc
   }
 }
 
+// gemmi reads no atom at all (then "no models") when one of the _atom_site columns it requires is missing:
+// named here instead.
+void check_atom_site_columns(const gemmi::cif::Block& block, const std::string& source) {
+  const auto it = std::find_if(block.items.begin(), block.items.end(), [](const gemmi::cif::Item& item) {
+    return item.type == gemmi::cif::ItemType::Loop && !item.loop.tags.empty() &&
+           gemmi::istarts_with(item.loop.tags.front(), "_atom_site.");
+  });
+  if (it == block.items.end()) return;  // no atoms: said after reading
+  const gemmi::cif::Item* loop = &*it;
+  std::vector<std::string> missing;
+  for (const char* column : {"id", "type_symbol", "label_alt_id", "label_asym_id", "Cartn_x", "Cartn_y", "Cartn_z",
+                             "occupancy", "B_iso_or_equiv", "auth_seq_id"})
+    if (loop->loop.find_tag(std::string("_atom_site.") + column) < 0)
+      missing.push_back(std::string("_atom_site.") + column);
+  if (!missing.empty())
+    fail_input("{}: the _atom_site loop (line {}) lacks {}, which the structure reader needs; add the column{}", source,
+               loop->line_number, fmt::join(missing, ", "), missing.size() > 1 ? "s" : "");
+}
+
 // mmCIF files without author residue numbers (_atom_site.auth_seq_id missing, or "?" / ".") would have all
 // their residues read as one by gemmi: those take their label_seq_id.
 void number_residues_by_label_where_missing(gemmi::cif::Block& block) {
@@ -529,6 +548,12 @@ Protein read_structure(const std::filesystem::path& path) {
 Protein parse_structure(std::string text, const std::string& source) {
   if (text.empty()) fail_input("{}: the file is empty; expected a PDB or mmCIF structure", source);
   const gemmi::CoorFormat format = gemmi::coor_format_from_content(text.data(), text.data() + text.size());
+  if (format == gemmi::CoorFormat::Pdb && (text.starts_with("loop_") || text.find("\nloop_") != std::string::npos) &&
+      text.find("_atom_site.") != std::string::npos)
+    fail_input(
+        "{}: mmCIF without a 'data_' line (gemmi reads it as PDB, and finds no atoms); add a line data_NAME "
+        "before the first item",
+        source);
   if (format == gemmi::CoorFormat::Pdb) text = prepare_pdb_text(std::move(text), source);
   gemmi::Structure st;
   try {
@@ -548,6 +573,7 @@ Protein parse_structure(std::string text, const std::string& source) {
       if (!doc.blocks.empty()) {
         check_integers_fit(doc.blocks.front(), source);
         number_residues_by_label_where_missing(doc.blocks.front());
+        check_atom_site_columns(doc.blocks.front(), source);
       }
       st = gemmi::make_structure_from_doc(doc, true);
     } else {

@@ -377,6 +377,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   }
   progress.advance(stats.sequences % 10000);
   progress.finish();
+  check_interrupt();  // a signal while the last records were read (a pipe that waited): no database
   if (stats.sequences == 0) fail_input("{}: no sequences; a database needs at least one FASTA record", fasta.string());
   residues.close();
   offsets.close();

@@ -94,7 +94,8 @@ std::vector<BatchTarget> read_csv(const fs::path& path) {
     if (trim(line).empty()) continue;
     const auto comma = line.find(',');
     if (comma == std::string_view::npos || line.find(',', comma + 1) != std::string_view::npos)
-      reader.fail("expected two fields 'id,sequence'");
+      reader.fail(fmt::format("expected two fields 'id,sequence', got {} (an id cannot hold a comma, quoted or not)",
+                              std::count(line.begin(), line.end(), ',') + 1));
     auto id = trim(line.substr(0, comma));
     auto sequence = trim(line.substr(comma + 1));
     const auto unquote = [](std::string_view f) {
@@ -185,9 +186,11 @@ std::vector<BatchTarget> read_batch_targets(const fs::path& input) {
     targets = read_folder(input);
   } else {
     data::check_input_file(input);
-    auto ext = input.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](char c) { return data::to_ascii_lower(c); });
-    targets = ext == ".csv" ? read_csv(input) : read_fasta_records(input);
+    // targets.csv or targets.csv.gz (LineReader reads gzip)
+    std::string name = input.filename().string();
+    std::transform(name.begin(), name.end(), name.begin(), [](char c) { return data::to_ascii_lower(c); });
+    const bool csv = name.ends_with(".csv") || name.ends_with(".csv.gz");
+    targets = csv ? read_csv(input) : read_fasta_records(input);
   }
   if (targets.empty())
     fail_input("{}: no targets (expected FASTA files, a multi-FASTA, or a CSV of 'id,sequence' rows)", input.string());

@@ -63,6 +63,11 @@ TEST_CASE("read_batch_targets: CSV with header, FASTA, folder") {
   targets = kfold::pipelines::read_batch_targets(tmp.path() / "h.csv");
   REQUIRE(targets.size() == 1);
   CHECK(targets[0].id == "_hidden");
+  // targets.csv.gz is a CSV too (it was read as FASTA: "is this a FASTA file?"); gzip is told by content.
+  write(tmp.path() / "t.CSV.gz", "a,MKV\nb,MKW\n");
+  targets = kfold::pipelines::read_batch_targets(tmp.path() / "t.CSV.gz");
+  REQUIRE(targets.size() == 2);
+  CHECK(targets[1].sequence == "MKW");
 }
 
 TEST_CASE("read_batch_targets: errors name the file and line") {
@@ -72,7 +77,9 @@ TEST_CASE("read_batch_targets: errors name the file and line") {
                        doctest::Contains("dup.csv:3: id 'a' again (first at"), kfold::InputError);
   write(tmp.path() / "three.csv", "a,MK,extra\n");
   CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "three.csv"),
-                       doctest::Contains("three.csv:1: expected two fields"), kfold::InputError);
+                       doctest::Contains("three.csv:1: expected two fields 'id,sequence', got 3 (an id cannot hold a "
+                                         "comma, quoted or not)"),
+                       kfold::InputError);
   write(tmp.path() / "own.csv", "summary.tsv,MKV\n");
   CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "own.csv"),
                        doctest::Contains("own.csv:1: id 'summary.tsv' is the name of the batch's own summary file"),

@@ -164,6 +164,15 @@ TEST_CASE("structure_io: coordinates that are not numbers or beyond 1e6 A, atoms
   for (std::string l; std::getline(lines, l);)
     if (l.rfind("ATOM", 0) == 0) hydrogens += l.substr(0, 12) + " H  " + l.substr(16, 60) + " H\n";
   CHECK(error(hydrogens).find("protein residues but none of their heavy atoms") != std::string::npos);
+  // mmCIF: a column gemmi needs is missing (it read no atom: "no models"), or no data_ line (read as PDB).
+  const std::string cif = kfold::data::to_mmcif(kfold::test::example_protein());
+  std::string no_x = cif;
+  no_x.replace(no_x.find("_atom_site.Cartn_x"), 18, "_atom_site.Cartn_q");
+  CHECK(error(no_x).find("lacks _atom_site.Cartn_x, which the structure reader needs; add the column") !=
+        std::string::npos);
+  std::string no_data = cif.substr(cif.find("data_"));
+  no_data = no_data.substr(no_data.find('\n') + 1);
+  CHECK(error(no_data).find("mmCIF without a 'data_' line") != std::string::npos);
   // gemmi takes -999 for "no residue number": such a residue is not written.
   Protein p = kfold::test::example_protein();
   p.residue_index.front() = -999;

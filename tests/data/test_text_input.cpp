@@ -258,6 +258,8 @@ TEST_CASE("check_output_is_not_input, ensure_directory on a dangling link, remov
   std::filesystem::create_symlink("nowhere", dir / "dangling");
   CHECK_THROWS_WITH_AS(kfold::data::ensure_directory(dir / "dangling"),
                        doctest::Contains("dangling: is a symbolic link to nowhere, which does not exist"), InputError);
+  CHECK_THROWS_WITH_AS(kfold::data::ensure_directory(""),  // -o '': "cannot create output directory: Invalid argument"
+                       "the output directory is an empty name; give a folder, e.g. -o out", InputError);
   kfold::data::remove_temp_files(dir.path());
   CHECK_FALSE(std::filesystem::exists(dir / ".result.h5.tmp.123.0"));
   CHECK_FALSE(std::filesystem::exists(dir / "msas/.q.a3m.tmp.77.3"));

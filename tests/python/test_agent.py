@@ -261,7 +261,7 @@ def test_agent_bad_acquisition_exit_2(kfold, tmp_path):
     assert r.returncode == 2 and "plate.explore_fraction" in r.stderr
 
 
-def test_agent_structure_terms_from_a_model(kfold, tmp_path):
+def test_agent_structure_terms_from_a_model(kfold, tmp_path, monkeypatch):
     """structure_budget 10 with a model: the wild type and the 10 best candidates are predicted, and
     their structure terms change their totals; without parameters the terms are skipped with a warning."""
     # The small random model with a PAE head (pTM-style), so that report.html gets its PAE maps.
@@ -294,8 +294,12 @@ def test_agent_structure_terms_from_a_model(kfold, tmp_path):
         assert gemmi.find_tabulated_residue(chain[position - 1].name).one_letter_code.upper() == mutant
     assert 0 < chain[0][0].b_iso <= 100
 
+    # No parameters where kfold looks for them ($KFOLD_PARAMS, data/params/): the structure terms are skipped
+    # with a warning (a --params naming a folder without them is an error instead).
     without = tmp_path / "without"
-    run = run_example(kfold, without, "--params", tmp_path / "no-params")
+    (tmp_path / "no-params").mkdir()
+    monkeypatch.setenv("KFOLD_PARAMS", str(tmp_path / "no-params"))
+    run = run_example(kfold, without)
     assert run.returncode == 0, run.stderr
     assert "structure terms skipped" in run.stderr
     assert not (without / "structures").exists()
