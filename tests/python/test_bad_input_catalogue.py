@@ -125,6 +125,25 @@ def npz_with_a_duplicate_member(tmp):
                 z.writestr("w.npy", buffer.getvalue())
 
 
+def pdb_with(name, change):
+    """The shipped 1HPV chain, its first ATOM record changed by `change(record)` (or the text's by `change`
+    taking the whole text when it takes two arguments)."""
+    def make(tmp):
+        lines = (EX / "1hpv_chain_a.pdb").read_text().splitlines(keepends=True)
+        first = next(i for i, line in enumerate(lines) if line.startswith("ATOM"))
+        lines[first] = change(lines[first])
+        (tmp / name).write_text("".join(lines))
+    return make
+
+
+def results_csv(name, rows):
+    """A campaign whose results file is `rows` (CSV text without the header)."""
+    def change(c, tmp):
+        (tmp / "results.csv").write_text("variant,value,sd\n" + rows)
+        c["results"] = ["results.csv"]
+    return campaign(name, change)
+
+
 def campaign(name, change=None, raw=None):
     """The shipped campaign (its alignment and results copied beside it), changed by `change`."""
     def make(tmp):
@@ -445,6 +464,22 @@ CASES = [
          truncated("params.npz", FX / "ptm_recycle_params.npz"), 2, r"params\.npz: not an \.npz file .*truncated"),
     Case("inspect/truncated-h5", "inspect {tmp}/cut.h5", binary("cut.h5", b"\x89HDF\r\n\x1a\n" + bytes(40)), 2,
          r"cut\.h5: cannot open HDF5 file"),
+    Case("inspect/pdb-coordinate-not-a-number", "inspect {tmp}/s.pdb", pdb_with("s.pdb", lambda r: r[:30] + "  abc.de" + r[38:]),
+         2, r"s\.pdb:\d+: the x coordinate of this ATOM record \(columns 31-38\) is 'abc\.de', not a number"),
+    Case("inspect/pdb-coordinate-past-float", "inspect {tmp}/s.pdb", pdb_with("s.pdb", lambda r: r[:30] + "   1e300" + r[38:]),
+         2, r"s\.pdb: atom 1 N of residue PRO A1 has a coordinate that is not a number or beyond ±1e6 Å"),
+    Case("inspect/pdb-hydrogens-only", "inspect {tmp}/h.pdb",
+         text("h.pdb", "ATOM      1  H   GLY A   1       0.000   0.000   0.000  1.00  0.00           H\n"), 2,
+         r"h\.pdb: 1 protein residues but none of their heavy atoms"),
+    Case("relax/binary-without-newline", "relax {tmp}/zeros.pdb -o {tmp}/out.pdb", binary("zeros.pdb", bytes(1 << 22)),
+         2, r"zeros\.pdb:1: binary data \(byte 0x00\)"),
+    Case("agent/result-value-overflows", "agent {tmp}/c.json --no-potts -o {tmp}/out",
+         results_csv("c.json", "Q2A,1e160\n"), 2, r"results\.csv:2: value 1e160 is outside the range kfold computes with"),
+    Case("agent/model-preset-typo", "agent {tmp}/c.json --no-potts --model model_1_pmt -o {tmp}/out",
+         campaign("c.json"), 2, r"--model: model_1_pmt not in"),
+    Case("predict/features-residue-index-repeats", "predict --features {tmp}/features.npz {small} -o {tmp}/out",
+         features_with("features.npz", "residue_index", lambda a: np.zeros_like(a)), 2,
+         r"features\.npz: 'residue_index' must increase along the sequence \(residue 2 is numbered 0 after 0\)"),
 ]
 
 # ---------------------------------------------------------------- the checks
@@ -511,5 +546,5 @@ def test_bad_input(build_dir, tmp_path, case):
 
 def test_the_catalogue_covers_every_command():
     commands = {c.id.split("/")[0] for c in CASES}
-    assert commands == {"search", "db", "features", "predict", "batch", "agent", "inspect"}
+    assert commands == {"search", "db", "features", "predict", "batch", "agent", "inspect", "relax"}
     assert len({c.id for c in CASES}) == len(CASES)
