@@ -587,10 +587,6 @@ ProcessedFeatures read_processed_features(const std::filesystem::path& path) {
     if (!out.field(required)->defined())
       fail_input("{}: processed features lack '{}' (AlphaFold's features.np_example_to_features output has it)",
                  path.string(), required);
-  {
-    const at::Tensor first = out.residue_index.select(0, 0).contiguous();  // [R] of the first batch
-    check_residue_index(first.data_ptr<int32_t>(), first.numel(), path.string());
-  }
   // Template arrays come as a set (AlphaFold's use_templates) or not at all.
   const char* const template_arrays[] = {"template_aatype", "template_all_atom_positions", "template_all_atom_masks",
                                          "template_mask"};
@@ -609,6 +605,9 @@ ProcessedFeatures read_processed_features(const std::filesystem::path& path) {
         "{}: the features are padded: seq_mask is 0 at {} of {} residues; make them without padding (AlphaFold's "
         "eval crop_size equal to the sequence length), or predict from the FASTA",
         path.string(), padding, out.n_res());
+  // After the padding check: padding numbers its residues 0.
+  const at::Tensor first_batch = out.residue_index.select(0, 0).contiguous();  // [R]
+  check_residue_index(first_batch.data_ptr<int32_t>(), first_batch.numel(), path.string());
   return out;
 }
 

@@ -115,6 +115,13 @@ TEST_CASE("structure_io: an mmCIF integer gemmi would read past 32 bits is an In
   };
   kfold::data::write_file_atomic(dir / "ok.cif", with_first_seq_id("00002147483647"));
   CHECK(kfold::data::read_structure(dir / "ok.cif").residue_index.front() == 2147483647);
+  // Columns gemmi keeps as text (an accession of digits) are not its integers; assembly generators are not
+  // read at all (gemmi expanded "(1-99999999999)" without a bound or an overflow check).
+  kfold::data::write_file_atomic(dir / "text.cif", good + "_struct_ref_seq.pdbx_db_accession 2147483648\n" +
+                                                       "_pdbx_struct_assembly_gen.assembly_id 1\n" +
+                                                       "_pdbx_struct_assembly_gen.oper_expression '(1-99999999999)'\n" +
+                                                       "_pdbx_struct_assembly_gen.asym_id_list A\n");
+  CHECK(kfold::data::read_structure(dir / "text.cif").n_res() == kfold::test::example_protein().n_res());
   for (const std::string value : {"2147483648", "-2147483649", "12345678901A"}) {
     CAPTURE(value);
     kfold::data::write_file_atomic(dir / "big.cif", with_first_seq_id(value));

@@ -463,6 +463,7 @@ def test_processed_features_padded_are_refused_and_large_numbers_get_cif_only(kf
               FIXTURES / "ptm_recycle_config.json", "--recycles", 0)
     padded = {k: v.copy() for k, v in features.items()}
     padded["seq_mask"][..., -2:] = 0
+    padded["residue_index"][..., -2:] = 0  # as AlphaFold's make_fixed_size pads it
     np.savez(tmp_path / "padded.npz", **padded)
     run = kfold("predict", "--features", tmp_path / "padded.npz", *common, "-o", tmp_path / "out")
     assert run.returncode == 2 and "seq_mask is 0 at 2 of" in run.stderr, run.stderr
