@@ -11,11 +11,11 @@
 
 namespace kfold::msa {
 
-KmerIndex::KmerIndex(const SequenceDb& db, int64_t begin, int64_t end, int threads) {
-  rebuild(db, begin, end, threads);
+KmerIndex::KmerIndex(const SequenceDb& db, int64_t begin, int64_t end, int threads, int64_t min_part_residues) {
+  rebuild(db, begin, end, threads, min_part_residues);
 }
 
-void KmerIndex::rebuild(const SequenceDb& db, int64_t begin, int64_t end, int threads) {
+void KmerIndex::rebuild(const SequenceDb& db, int64_t begin, int64_t end, int threads, int64_t min_part_residues) {
   // Empty until built: should the build throw (bad input, no memory), the index holds no sequence and
   // no occurrence, and scanners laid out for its last build lay themselves out again.
   begin_ = end_ = 0;
@@ -31,10 +31,13 @@ void KmerIndex::rebuild(const SequenceDb& db, int64_t begin, int64_t end, int th
     code_offsets_[static_cast<size_t>(i + 1)] = code_offsets_[static_cast<size_t>(i)] + len;
   }
   codes_.resize(static_cast<size_t>(code_offsets_.back()));
-  // Parts: contiguous sequence ranges of about equal residues, one per thread. Each part counts and then
-  // places its own words; a word's entries stay ordered by (target, position) because part p's go
-  // after those of parts < p, so the index does not depend on the part count.
-  const int64_t n_parts = std::min<int64_t>(threads, std::max<int64_t>(n, 1));
+  // Parts: contiguous sequence ranges of about equal residues, one per thread (and of at least
+  // min_part_residues). Each part counts and then places its own words; a word's entries stay ordered by
+  // (target, position) because part p's go after those of parts < p, so the index does not depend on the
+  // part count.
+  const int64_t n_parts =
+      std::min({static_cast<int64_t>(threads), std::max<int64_t>(n, 1),
+                std::max<int64_t>(code_offsets_.back() / std::max<int64_t>(min_part_residues, 1), 1)});
   std::vector<int64_t> part_begin(static_cast<size_t>(n_parts + 1), n);
   part_begin[0] = 0;
   for (int64_t p = 1, i = 0; p < n_parts; ++p) {

@@ -27,6 +27,9 @@ inline constexpr int64_t kSeedWords = kSeedAlphabet * kSeedAlphabet * kSeedAlpha
 // depend on it) that bounds the index memory to about 9 bytes per residue (~600 MiB per chunk).
 inline constexpr int64_t kIndexChunkResidues = int64_t{64} << 20;
 inline constexpr int64_t kIndexBytesPerResidue = 9;  // an 8-byte entry and the 1-byte residue code
+// Residues per part of a parallel index build at least: a part's word counters (12 bytes a seed word,
+// 1.9 MB) then add under 2 bytes a residue (4096 threads on a small database had asked for 7 GB).
+inline constexpr int64_t kMinIndexPartResidues = int64_t{1} << 20;
 
 class KmerIndex {
  public:
@@ -35,11 +38,14 @@ class KmerIndex {
     uint32_t pos;     // word start in that sequence
   };
 
-  // Indexes sequences [begin, end) of `db` with `threads` OpenMP threads (the index is the same for any
-  // count). Sequences longer than 2^32 - 1 residues are rejected (InputError); none exist in practice.
-  KmerIndex(const SequenceDb& db, int64_t begin, int64_t end, int threads = 1);
+  // Indexes sequences [begin, end) of `db` with up to `threads` OpenMP threads, each building a part of
+  // at least `min_part_residues` (its word counters take 1.9 MB); the index is the same for any count.
+  // Sequences longer than 2^32 - 1 residues are rejected (InputError); none exist in practice.
+  KmerIndex(const SequenceDb& db, int64_t begin, int64_t end, int threads = 1,
+            int64_t min_part_residues = kMinIndexPartResidues);
   // The index of sequences [begin, end) instead, in this index's memory where it is large enough.
-  void rebuild(const SequenceDb& db, int64_t begin, int64_t end, int threads = 1);
+  void rebuild(const SequenceDb& db, int64_t begin, int64_t end, int threads = 1,
+               int64_t min_part_residues = kMinIndexPartResidues);
 
   // Unique to each build in this process (what per-index buffers are laid out for).
   uint64_t build_id() const { return build_id_; }

@@ -270,7 +270,7 @@ TEST_CASE("k-mer index: the same index for any thread count, and rebuilt in plac
   const auto db = msa::SequenceDb::open(dir / "db.fasta");
   const msa::KmerIndex serial(db, 3, db.size(), 1);
   for (const int threads : {2, 3, 7, 64}) {
-    const msa::KmerIndex parallel(db, 3, db.size(), threads);
+    const msa::KmerIndex parallel(db, 3, db.size(), threads, 1);  // parts of any size
     for (uint32_t word = 0; word < msa::kSeedWords; ++word) {
       const auto a = serial.occurrences(word), b = parallel.occurrences(word);
       REQUIRE(a.size() == b.size());
@@ -281,9 +281,9 @@ TEST_CASE("k-mer index: the same index for any thread count, and rebuilt in plac
                        parallel.codes(t).end()));
   }
   // Rebuilt in place (a smaller range first, then a larger one): the same index as a fresh build, a new build id.
-  msa::KmerIndex rebuilt(db, 10, 12, 2);
+  msa::KmerIndex rebuilt(db, 10, 12, 2, 1);
   const uint64_t first_build = rebuilt.build_id();
-  rebuilt.rebuild(db, 3, db.size(), 3);
+  rebuilt.rebuild(db, 3, db.size(), 3, 1);
   CHECK(rebuilt.build_id() != first_build);
   CHECK((rebuilt.begin() == 3 && rebuilt.end() == db.size()));
   for (uint32_t word = 0; word < msa::kSeedWords; ++word) {
@@ -292,7 +292,7 @@ TEST_CASE("k-mer index: the same index for any thread count, and rebuilt in plac
     for (size_t k = 0; k < a.size(); ++k) REQUIRE((a[k].target == b[k].target && a[k].pos == b[k].pos));
   }
   // Then a smaller range again, in the memory of the larger one.
-  rebuilt.rebuild(db, 10, 14, 2);
+  rebuilt.rebuild(db, 10, 14, 2, 1);
   const msa::KmerIndex fresh(db, 10, 14, 1);
   for (uint32_t word = 0; word < msa::kSeedWords; ++word) {
     const auto a = fresh.occurrences(word), b = rebuilt.occurrences(word);
