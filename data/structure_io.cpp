@@ -615,7 +615,11 @@ Protein parse_structure(std::string text, const std::string& source) {
   };
   for (const gemmi::Chain& chain : st.models.front().chains) {
     bool any = false;
-    std::map<gemmi::SeqId, std::pair<std::string, bool>> numbered;  // number → (residue name, has altlocs)
+    struct Numbered {
+      std::string name, segment;
+      bool altlocs;
+    };
+    std::map<gemmi::SeqId, Numbered> numbered;  // the residues read, by number
     // Residues given twice under one number with altloc labels (microheterogeneity: two residue types at one
     // position): the one of highest mean occupancy.
     std::map<gemmi::SeqId, std::pair<const gemmi::Residue*, double>> variant;
@@ -666,13 +670,16 @@ Protein parse_structure(std::string text, const std::string& source) {
       if (const auto v = variant.find(res.seqid); conformer != '\0' && v != variant.end() && v->second.first != &res)
         continue;  // a less occupied residue type at this position
       // The same number twice without altloc labels: one residue would silently vanish.
-      auto [earlier, first] = numbered.try_emplace(res.seqid, res.name, conformer != '\0');
+      auto [earlier, first] = numbered.try_emplace(res.seqid, Numbered{res.name, res.segment, conformer != '\0'});
       if (!first) {
-        if (!earlier->second.second && conformer == '\0')
-          fail_input(
-              "{}: chain {} has two residues numbered {} ({} and {}) and no alternative-location labels: give one an "
-              "insertion code or renumber the chain",
-              source, chain.name, res.seqid.str(), earlier->second.first, res.name);
+        if (!earlier->second.altlocs && conformer == '\0')
+          fail_input("{}: chain {} has two residues numbered {} ({} and {}) and no alternative-location labels: {}",
+                     source, chain.name, res.seqid.str(), earlier->second.name, res.name,
+                     earlier->second.segment != res.segment
+                         ? fmt::format("their segment ids differ ('{}' and '{}', PDB columns 73-76), which splits a "
+                                       "residue in two; give its atoms one segment id",
+                                       earlier->second.segment, res.segment)
+                         : std::string("give one an insertion code or renumber the chain"));
         continue;
       }
       if (name != res.name && !selenomethionine)

@@ -165,6 +165,10 @@ TEST_CASE("structure_io: coordinates that are not numbers or beyond 1e6 A, atoms
   // The same atom twice (its residue's records again at the chain's end): one was dropped without a word.
   CHECK(error(std::string(good).insert(good.find("\nTER") + 1, atom + "\n"))
             .find("is given twice; remove one, or label them as alternative locations") != std::string::npos);
+  // A segment id on one atom of a residue: gemmi splits the residue in two, which the message now says.
+  std::string segment = atom.substr(0, 72);
+  segment.resize(72, ' ');
+  CHECK(error(with_first_atom(segment + "SEGA")).find("their segment ids differ ('SEGA' and ''") != std::string::npos);
   // Hydrogens only: residues without a single atom read.
   std::string hydrogens;
   std::istringstream lines(good);
