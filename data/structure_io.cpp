@@ -230,6 +230,7 @@ bool gemmi_reads_as_int(const std::string& tag) {
   static const std::set<std::string> kTags = {"_atom_site.id",
                                               "_atom_site.pdbx_formal_charge",
                                               "_atom_site.pdbx_pdb_model_num",
+                                              "_atom_site.pdbx_tls_group_id",
                                               "_struct_conf.pdbx_pdb_helix_class",
                                               "_struct_conf.pdbx_pdb_helix_length",
                                               "_entity_poly_seq.num",
@@ -438,7 +439,10 @@ std::string prepare_pdb_text(std::string text, const std::string& source) {
     const auto newline = static_cast<size_t>(std::find(text.begin() + static_cast<std::ptrdiff_t>(start),
                                                        text.begin() + static_cast<std::ptrdiff_t>(limit), '\n') -
                                              text.begin());
-    if (newline == limit && limit < text.size()) {  // a long line: gemmi skips the rest of it
+    if (newline == limit && limit < text.size()) {  // a long line: gemmi reads its start and skips the rest
+      if (const std::string_view head(text.data() + start, limit - start);
+          record(head) == "ATOM" || record(head) == "HETA")
+        check_coordinates(head, start);
       size_t next = limit;
       while (next < text.size()) {
         const auto c = static_cast<signed char>(text[next++]);
@@ -450,6 +454,8 @@ std::string prepare_pdb_text(std::string text, const std::string& source) {
     const std::string_view line(text.data() + start, newline - start);
     const size_t columns = line.ends_with('\r') ? line.size() - 1 : line.size();
     const std::string type = record(line);
+    // gemmi stops at END ("END" then a blank or the line's end; ENDMDL is another record).
+    if (type.starts_with("END") && (type.size() == 3 || std::isspace(static_cast<unsigned char>(type[3])))) break;
     if (type == "ATOM" || type == "HETA") check_coordinates(line, start);
     if (columns < kColumns && (type == "LINK" || type == "SSBO" || type == "CISP")) {
       padded.append(text, copied, start + columns - copied);
@@ -591,7 +597,12 @@ Protein parse_structure(std::string text, const std::string& source) {
         // Assemblies are not read (the first model is), and gemmi expands _pdbx_struct_assembly_gen's
         // operator ranges ("(1-60)") without a bound or an overflow check: "(1-10000000)" in a 1 KB file took
         // 0.8 GB.
-        doc.blocks.front().find_mmcif_category("_pdbx_struct_assembly_gen.").erase();
+        for (gemmi::cif::Item& item : doc.blocks.front().items)  // in loops or single items, any number of them
+          if ((item.type == gemmi::cif::ItemType::Pair &&
+               gemmi::istarts_with(item.pair[0], "_pdbx_struct_assembly_gen.")) ||
+              (item.type == gemmi::cif::ItemType::Loop && !item.loop.tags.empty() &&
+               gemmi::istarts_with(item.loop.tags.front(), "_pdbx_struct_assembly_gen.")))
+            item.erase();
       }
       st = gemmi::make_structure_from_doc(doc, true);
     } else {
@@ -676,8 +687,9 @@ Protein parse_structure(std::string text, const std::string& source) {
           fail_input("{}: chain {} has two residues numbered {} ({} and {}) and no alternative-location labels: {}",
                      source, chain.name, res.seqid.str(), earlier->second.name, res.name,
                      earlier->second.segment != res.segment
-                         ? fmt::format("their segment ids differ ('{}' and '{}', PDB columns 73-76), which splits a "
-                                       "residue in two; give its atoms one segment id",
+                         ? fmt::format("their segment ids differ ('{}' and '{}', PDB columns 73-76); if the segments "
+                                       "are separate chains, give them different chain ids (column 22), else give a "
+                                       "residue's atoms one segment id",
                                        earlier->second.segment, res.segment)
                          : std::string("give one an insertion code or renumber the chain"));
         continue;

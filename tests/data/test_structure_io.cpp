@@ -117,11 +117,20 @@ TEST_CASE("structure_io: an mmCIF integer gemmi would read past 32 bits is an In
   CHECK(kfold::data::read_structure(dir / "ok.cif").residue_index.front() == 2147483647);
   // Columns gemmi keeps as text (an accession of digits) are not its integers; assembly generators are not
   // read at all (gemmi expanded "(1-99999999999)" without a bound or an overflow check).
+  // Also when the category comes as a loop of another column first (gemmi's category lookup finds one).
   kfold::data::write_file_atomic(dir / "text.cif", good + "_struct_ref_seq.pdbx_db_accession 2147483648\n" +
+                                                       "loop_\n_pdbx_struct_assembly_gen.dummy\nx\n" +
                                                        "_pdbx_struct_assembly_gen.assembly_id 1\n" +
                                                        "_pdbx_struct_assembly_gen.oper_expression '(1-99999999999)'\n" +
-                                                       "_pdbx_struct_assembly_gen.asym_id_list A\n");
+                                                       "_pdbx_struct_assembly_gen.asym_id_list A\n" +
+                                                       "_pdbx_struct_assembly.id 1\n");
   CHECK(kfold::data::read_structure(dir / "text.cif").n_res() == kfold::test::example_protein().n_res());
+  // _atom_site.pdbx_tls_group_id (gemmi's no_sign_atoi): the auth_seq_id column renamed, 99999999999 in it.
+  std::string tls = with_first_seq_id("99999999999");
+  tls.replace(tls.find("_atom_site.auth_seq_id"), 22, "_atom_site.pdbx_tls_group_id");
+  kfold::data::write_file_atomic(dir / "tls.cif", tls);
+  CHECK_THROWS_WITH_AS(kfold::data::read_structure(dir / "tls.cif"),
+                       doctest::Contains("_atom_site.pdbx_tls_group_id = 99999999999"), kfold::InputError);
   for (const std::string value : {"2147483648", "-2147483649", "12345678901A"}) {
     CAPTURE(value);
     kfold::data::write_file_atomic(dir / "big.cif", with_first_seq_id(value));
@@ -159,6 +168,11 @@ TEST_CASE("structure_io: coordinates that are not numbers or beyond 1e6 A, atoms
   CHECK(error(with_first_atom(atom.substr(0, 40)))
             .find("the y coordinate of this ATOM record (columns 39-46) is blank "
                   "or missing") != std::string::npos);
+  // Also in a record of 120 columns or more (gemmi reads its first 120 and skips the rest of the line).
+  CHECK(error(with_first_atom(atom.substr(0, 40) + std::string(100, ' ')))
+            .find("the y coordinate of this ATOM record (columns 39-46) is blank or missing") != std::string::npos);
+  // After END gemmi reads nothing: such a record is not checked either.
+  CHECK(error(good.substr(0, good.rfind("END")) + "END\n" + atom.substr(0, 40) + "\n") == "no error");
   // A finite coordinate past float's range became inf, and everything computed from it NaN.
   CHECK(error(with_first_atom(atom.substr(0, 30) + "   1e300" + atom.substr(38)))
             .find("has a coordinate that is not a number or beyond ±1e6 Å") != std::string::npos);
