@@ -139,13 +139,13 @@ gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
     const int64_t aa = p.aatype[static_cast<size_t>(i)];
     if (aa < 0 || aa > rc::restype_num) fail_input("aatype {} at residue {} is out of range [0, 20]", aa, i);
     res.name = std::string(rc::resnames[static_cast<size_t>(aa)]);
-    // gemmi, like the readers of these files, holds residue numbers as int and takes -999 for "none".
+    // gemmi orders residues by number * 256 + insertion code (an int) and takes -999 for "none".
     if (const int64_t number = p.residue_index[static_cast<size_t>(i)];
-        number == -999 || number < std::numeric_limits<int>::min() || number > std::numeric_limits<int>::max())
+        number == -999 || number < -kMaxResidueNumber || number > kMaxResidueNumber)
       fail_input(
-          "residue number {} (residue {}) cannot be written: structure readers take -999 for no number and "
-          "hold 32-bit numbers; renumber the residues",
-          number, i + 1);
+          "residue number {} (residue {}) cannot be written: structure readers take -999 for no number, and "
+          "gemmi numbers within ±{}; renumber the residues",
+          number, i + 1, kMaxResidueNumber);
     res.seqid = gemmi::SeqId(static_cast<int>(p.residue_index[static_cast<size_t>(i)]),
                              p.insertion_code.empty() ? ' ' : p.insertion_code[static_cast<size_t>(i)]);
     res.entity_type = gemmi::EntityType::Polymer;
@@ -226,7 +226,10 @@ void add_auth_columns(gemmi::cif::Block& block) {
 // behaviour). A value of those tags that gemmi could read as an integer (digits with an optional sign and
 // an insertion-code letter) and that does not fit is refused here, naming tag and line; other columns
 // (accession numbers of digits, say) are gemmi's strings and left alone.
-bool gemmi_reads_as_int(const std::string& tag) {
+// The largest magnitude gemmi takes in an mmCIF column it reads as an integer: kMaxResidueNumber for
+// residue numbers (gemmi orders them as number * 256 + insertion code), INT32_MAX for other integers, 0
+// for columns it keeps as text.
+int64_t gemmi_integer_limit(const std::string& tag) {
   static const std::set<std::string> kTags = {"_atom_site.id",
                                               "_atom_site.pdbx_formal_charge",
                                               "_atom_site.pdbx_pdb_model_num",
@@ -238,8 +241,6 @@ bool gemmi_reads_as_int(const std::string& tag) {
                                               "_struct_ref_seq.seq_align_end",
                                               "_struct_ref_seq.db_align_beg",
                                               "_struct_ref_seq.db_align_end",
-                                              "_struct_ref_seq.pdbx_auth_seq_align_beg",
-                                              "_struct_ref_seq.pdbx_auth_seq_align_end",
                                               "_pdbx_sifts_xref_db.unp_num",
                                               "_refine.ls_number_reflns_obs",
                                               "_reflns.number_obs",
@@ -252,38 +253,43 @@ bool gemmi_reads_as_int(const std::string& tag) {
       "_struct_conn.", "_struct_mon_prot_cis.", "_pdbx_sifts_xref_db."};
   std::string lower = tag;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (kTags.count(lower) > 0) return true;
-  return lower.ends_with("seq_id") &&
-         std::any_of(std::begin(kSeqIdCategories), std::end(kSeqIdCategories),
-                     [&](const std::string& category) { return lower.starts_with(category); });
+  if ((lower.ends_with("seq_id") &&
+       std::any_of(std::begin(kSeqIdCategories), std::end(kSeqIdCategories),
+                   [&](const std::string& category) { return lower.starts_with(category); })) ||
+      lower == "_struct_ref_seq.pdbx_auth_seq_align_beg" || lower == "_struct_ref_seq.pdbx_auth_seq_align_end")
+    return kMaxResidueNumber;
+  return kTags.count(lower) > 0 ? std::numeric_limits<int32_t>::max() : 0;
 }
 
 void check_integers_fit(const gemmi::cif::Block& block, const std::string& source) {
-  const auto check = [&](const std::string& tag, const std::string& value, const char* where, int line) {
+  const auto check = [&](const std::string& tag, const std::string& value, int64_t limit, const char* where, int line) {
     size_t i = !value.empty() && (value[0] == '-' || value[0] == '+') ? 1 : 0;
     const size_t first_digit = i;
     while (i < value.size() && value[i] == '0') ++i;
     const size_t significant = i;
     while (i < value.size() && std::isdigit(static_cast<unsigned char>(value[i]))) ++i;
     const size_t end = i;
-    if (end == first_digit || value.size() - end > 1 || end - significant < 10) return;  // not an integer, or small
-    const bool fits = end - significant == 10 && std::string_view(value).substr(significant, 10) <=
-                                                     (value[0] == '-' ? "2147483648" : "2147483647");
+    if (end == first_digit || value.size() - end > 1) return;  // not an integer (an insertion code may follow)
+    const bool negative = value[0] == '-';
+    int64_t magnitude = 0;
+    const bool fits = end - significant <= 18 &&
+                      std::from_chars(value.data() + significant, value.data() + end, magnitude).ec == std::errc() &&
+                      magnitude <= limit + (negative && limit == std::numeric_limits<int32_t>::max() ? 1 : 0);
     if (!fits)
-      fail_input(
-          "{}: {} = {} ({} at line {}) does not fit a 32-bit integer (-2147483648..2147483647), the structure "
-          "reader's limit; renumber the file",
-          source, tag, value, where, line);
+      fail_input("{}: {} = {} ({} at line {}) is beyond {}, the structure reader's limit{}; renumber the file", source,
+                 tag, value, where, line, limit == kMaxResidueNumber ? "±8388607" : "a 32-bit integer",
+                 limit == kMaxResidueNumber ? " for residue numbers" : "");
   };
   for (const gemmi::cif::Item& item : block.items) {
-    if (item.type == gemmi::cif::ItemType::Pair && gemmi_reads_as_int(item.pair[0])) {
-      check(item.pair[0], item.pair[1], "the item", item.line_number);
+    if (item.type == gemmi::cif::ItemType::Pair) {
+      if (const int64_t limit = gemmi_integer_limit(item.pair[0]); limit > 0)
+        check(item.pair[0], item.pair[1], limit, "the item", item.line_number);
     } else if (item.type == gemmi::cif::ItemType::Loop) {
       const gemmi::cif::Loop& loop = item.loop;
       for (size_t c = 0; c < loop.width(); ++c)
-        if (gemmi_reads_as_int(loop.tags[c]))
+        if (const int64_t limit = gemmi_integer_limit(loop.tags[c]); limit > 0)
           for (size_t r = 0; r < loop.length(); ++r)
-            check(loop.tags[c], loop.val(r, c), "in the loop", item.line_number);
+            check(loop.tags[c], loop.val(r, c), limit, "in the loop", item.line_number);
     }
   }
 }

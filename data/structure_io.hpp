@@ -2,6 +2,7 @@
 // with pLDDT in the B-factor column as AlphaFold does.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -9,6 +10,10 @@
 #include "data/protein.hpp"
 
 namespace kfold::data {
+
+// Residue numbers gemmi (the structure reader and writer) handles: it orders residues by number * 256 +
+// insertion code in an int, so |number| <= 2^23 - 1.
+inline constexpr int64_t kMaxResidueNumber = (int64_t{1} << 23) - 1;
 
 enum class StructureFormat { pdb, mmcif };
 // The format a file name announces: .pdb/.ent or .cif/.mmcif (any case), each optionally followed by .gz;

@@ -10,6 +10,7 @@
 #include "data/hdf5_file.hpp"
 #include "data/interrupt.hpp"
 #include "data/residue_constants.hpp"
+#include "data/structure_io.hpp"
 
 namespace kfold::fold {
 
@@ -231,6 +232,10 @@ RawFeatures read_raw_features(const std::filesystem::path& path) {
 }
 
 void check_residue_index(const int32_t* residue_index, int64_t n_res, const std::string& source) {
+  for (int64_t i = 0; i < n_res; ++i)  // the output structures number residue i as residue_index[i] + 1
+    if (residue_index[i] < -data::kMaxResidueNumber || residue_index[i] >= data::kMaxResidueNumber)
+      fail_input("{}: 'residue_index' of residue {} is {}: beyond what structure files number (±{}); renumber", source,
+                 i + 1, residue_index[i], data::kMaxResidueNumber);
   for (int64_t i = 1; i < n_res; ++i)
     if (residue_index[i] <= residue_index[i - 1])
       fail_input(

@@ -55,7 +55,8 @@ RawFeatures read_raw_features(const std::filesystem::path& path);
 // the 20 are X, as AlphaFold maps them), residue_index increases, msa ids are in [0, 21] and deletion
 // counts are not negative.
 void check_raw_feature_values(const RawFeatures& features, const std::string& source);
-// InputError naming `source` unless residue_index[i] > residue_index[i - 1] (duplicates would give two
+// InputError naming `source` unless residue_index[i] > residue_index[i - 1] and within ±(2^23 - 1) (the
+// residue numbers structure files can hold; duplicates would give two
 // residues one number in the output structures, which no reader accepts).
 void check_residue_index(const int32_t* residue_index, int64_t n_res, const std::string& source);
 // The template_* arrays alone (kfold batch keeps a target's templates beside its MSAs); at least one.
