@@ -39,14 +39,19 @@ An option given twice takes its last value (a list option such as --models: all 
 Run 'kfold COMMAND --help' for a command's options.)";
 
 // CLI11 2.1 reads an integer beyond 64 bits as the nearest limit without a word (--seed
-// 18446744073709551615 ran with seed 9223372036854775807): such values of the parsed commands' integer
-// options are refused here, before any command runs.
-void check_integer_overflow(const CLI::App& app) {
+// 18446744073709551615 ran with seed 9223372036854775807) and an empty value of a number as 0 (--recycles ''
+// ran without recycling): such values of the parsed commands' numeric options are refused here, before any
+// command runs.
+void check_numeric_values(const CLI::App& app) {
   for (const CLI::Option* option : app.get_options()) {
     const std::string& type = option->get_type_name();
     const bool is_unsigned = type.rfind("UINT", 0) == 0;
-    if (!is_unsigned && type.rfind("INT", 0) != 0) continue;
+    const bool is_integer = is_unsigned || type.rfind("INT", 0) == 0;
+    if (!is_integer && type.rfind("FLOAT", 0) != 0) continue;
     for (const std::string& text : option->results()) {
+      if (text.find_first_not_of(" \t") == std::string::npos)
+        throw CLI::ValidationError(option->get_name(), "empty value; give a number");
+      if (!is_integer) continue;
       long long value = 0;
       unsigned long long unsigned_value = 0;
       const auto ec = is_unsigned ? std::from_chars(text.data(), text.data() + text.size(), unsigned_value).ec
@@ -58,7 +63,7 @@ void check_integer_overflow(const CLI::App& app) {
                                                         : fmt::to_string(std::numeric_limits<long long>::max())));
     }
   }
-  for (const CLI::App* sub : app.get_subcommands()) check_integer_overflow(*sub);
+  for (const CLI::App* sub : app.get_subcommands()) check_numeric_values(*sub);
 }
 
 int run(int argc, char** argv) {
@@ -87,7 +92,7 @@ int run(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-    check_integer_overflow(app);
+    check_numeric_values(app);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -161,6 +161,20 @@ def test_integers_beyond_64_bits_are_refused_not_clamped(kfold, tmp_path):
         assert not (tmp_path / "a").exists() and not (tmp_path / "s").exists()
 
 
+def test_an_empty_number_is_refused_not_read_as_zero(kfold, tmp_path):
+    """CLI11 read an empty value of a number as 0: --recycles '' ran without recycling, -e '' was reported
+    as "must be > 0 (got 0)"."""
+    (tmp_path / "q.fasta").write_text(">q\nMKVLAAGIV\n")
+    for args, name in ((["predict", tmp_path / "q.fasta", "-o", tmp_path / "p", "--random-weights",
+                         "--recycles", ""], "--recycles"),
+                       (["search", tmp_path / "q.fasta", tmp_path / "q.fasta", "-o", tmp_path / "s", "-e", ""],
+                        "--evalue")):
+        r = kfold(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert f"{name}: empty value; give a number" in r.stderr, r.stderr
+        assert not (tmp_path / "p").exists() and not (tmp_path / "s").exists()
+
+
 def test_an_unknown_kfold_simd_value_is_said(build_dir, tmp_path):
     """KFOLD_SIMD=bogus (a typo of avx2...) was ignored without a word."""
     r = subprocess.run([str(build_dir / "bin" / "kfold"), "search", str(SOURCE_DIR / "data/examples/ubiquitin.fasta"),
