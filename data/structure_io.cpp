@@ -272,9 +272,10 @@ void check_integers_fit(const gemmi::cif::Block& block, const std::string& sourc
     if (end == first_digit || value.size() - end > 1) return;  // not an integer (an insertion code may follow)
     const bool negative = value[0] == '-';
     int64_t magnitude = 0;
-    const bool fits = end - significant <= 18 &&
-                      std::from_chars(value.data() + significant, value.data() + end, magnitude).ec == std::errc() &&
-                      magnitude <= limit + (negative && limit == std::numeric_limits<int32_t>::max() ? 1 : 0);
+    const bool fits = significant == end ||  // all zeros: 0, 00, -0
+                      (end - significant <= 18 &&
+                       std::from_chars(value.data() + significant, value.data() + end, magnitude).ec == std::errc() &&
+                       magnitude <= limit + (negative && limit == std::numeric_limits<int32_t>::max() ? 1 : 0));
     if (!fits)
       fail_input("{}: {} = {} ({} at line {}) is beyond {}, the structure reader's limit{}; renumber the file", source,
                  tag, value, where, line, limit == kMaxResidueNumber ? "±8388607" : "a 32-bit integer",

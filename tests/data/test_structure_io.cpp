@@ -116,6 +116,11 @@ TEST_CASE("structure_io: an mmCIF integer gemmi would read past its limit is an 
   // Residue numbers: within ±(2^23 - 1), as gemmi orders them by number * 256 + insertion code in an int.
   kfold::data::write_file_atomic(dir / "ok.cif", with_first_seq_id("0008388607"));
   CHECK(kfold::data::read_structure(dir / "ok.cif").residue_index.front() == 8388607);
+  // Zero, however written (residue 0 is common in real entries: a tag's last residue; a formal charge of 0).
+  for (const std::string zero : {"0", "00", "-0"}) {
+    kfold::data::write_file_atomic(dir / "zero.cif", with_first_seq_id(zero));
+    CHECK_MESSAGE(kfold::data::read_structure(dir / "zero.cif").residue_index.front() == 0, zero);
+  }
   // Columns gemmi keeps as text (an accession of digits) are not its integers; assembly generators are not
   // read at all (gemmi expanded "(1-99999999999)" without a bound or an overflow check).
   // Also when the category comes as a loop of another column first (gemmi's category lookup finds one).
