@@ -178,16 +178,21 @@ gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
     for (int k = 2; !subchains.insert(name).second; ++k) name = chain.name + std::to_string(k);
     for (gemmi::Residue& res : chain.residues) res.subchain = name;
   }
-  gemmi::setup_entities(st);
-  for (gemmi::Entity& ent : st.entities) {
-    if (ent.entity_type != gemmi::EntityType::Polymer) continue;
-    ent.polymer_type = gemmi::PolymerType::PeptideL;
-    for (const gemmi::Chain& ch : model.chains)
-      if (std::find(ent.subchains.begin(), ent.subchains.end(), ch.residues.front().subchain) != ent.subchains.end()) {
-        ent.full_sequence.clear();
-        for (const auto& r : ch.residues) ent.full_sequence.push_back(r.name);
-        break;
-      }
+  // One entity per distinct sequence, numbered 1, 2, ... as AlphaFold's mmCIF (gemmi's setup_entities names
+  // them by chain and gave both parts of a split chain the first part's sequence, so that label_seq_id of
+  // the second part pointed at other residues).
+  for (const gemmi::Chain& ch : model.chains) {
+    std::vector<std::string> sequence;
+    for (const auto& r : ch.residues) sequence.push_back(r.name);
+    auto ent = std::find_if(st.entities.begin(), st.entities.end(),
+                            [&](const gemmi::Entity& e) { return e.full_sequence == sequence; });
+    if (ent == st.entities.end()) {
+      ent = st.entities.emplace(st.entities.end(), std::to_string(st.entities.size() + 1));
+      ent->entity_type = gemmi::EntityType::Polymer;
+      ent->polymer_type = gemmi::PolymerType::PeptideL;
+      ent->full_sequence = std::move(sequence);
+    }
+    ent->subchains.push_back(ch.residues.front().subchain);
   }
   gemmi::assign_label_seq_id(st, true);
   st.setup_cell_images();

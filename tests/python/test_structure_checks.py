@@ -391,6 +391,28 @@ def test_a_peptide_bond_across_a_chain_name_change_is_warned(kfold, tmp_path):
     assert run.returncode == 0 and "different chains" not in run.stderr
 
 
+def test_a_split_chain_in_mmcif_has_consistent_labels(kfold, tmp_path):
+    """Chain A split by chain B (A 1-40, B 41-60, A 61-99): both parts of A were one entity holding the first
+    part's sequence, so that label_seq_id of A 61-99 pointed at other residues (or was '.'). Each part is
+    now its own asym of an entity with its own sequence, and every atom's label_seq_id names its residue."""
+    path = edited_1hpv(tmp_path / "split.pdb", lambda line, n: [line[:21] + ("B" if 41 <= n <= 60 else "A") + line[22:]])
+    run = kfold("relax", path, "-o", tmp_path / "split.cif")
+    assert run.returncode == 0, run.stderr
+    block = gemmi.cif.read(str(tmp_path / "split.cif")).sole_block()
+    sequences = {}
+    for entity, num, monomer in block.find("_entity_poly_seq.", ["entity_id", "num", "mon_id"]):
+        sequences.setdefault(entity, {})[num] = monomer
+    asym_entity = dict(block.find("_struct_asym.", ["id", "entity_id"]))
+    assert sorted(asym_entity) == ["A", "A2", "B"]
+    residues = {}
+    for asym, entity, seq_id, comp, auth_seq in block.find(
+            "_atom_site.", ["label_asym_id", "label_entity_id", "label_seq_id", "label_comp_id", "auth_seq_id"]):
+        assert entity == asym_entity[asym] and sequences[entity].get(seq_id) == comp, (asym, seq_id, comp, auth_seq)
+        residues.setdefault(asym, set()).add(int(auth_seq))
+    assert residues == {"A": set(range(1, 41)), "B": set(range(41, 61)), "A2": set(range(61, 100))}
+    assert {len(sequences[asym_entity[a]]) for a in ("A", "B", "A2")} == {40, 20, 39}
+
+
 def test_two_residue_types_at_one_position_keep_the_more_occupied(kfold, tmp_path):
     """Microheterogeneity: residue 10 as ILE (altloc A, occupancy 0.3, 1 A off) written before LEU (altloc B,
     0.7, in place): LEU is read, so nothing violates and relax leaves it where it is."""
