@@ -39,7 +39,9 @@ void inspect_structure(const std::string& path) {
   const int64_t n = protein.n_res();
   std::vector<std::string> breaks;
   const auto m = pipelines::check_protein(protein, pipelines::ChainBonds::by_numbering_and_geometry, &breaks);
-  const std::set<int64_t> chains(protein.chain_index.begin(), protein.chain_index.end());
+  std::set<std::string> chains;  // by name: the parts of a chain that another chain splits are one chain
+  for (const int64_t c : protein.chain_index)
+    chains.insert(protein.chain_names.empty() ? std::to_string(c) : protein.chain_names.at(static_cast<size_t>(c)));
   const auto atoms = std::count(protein.atom_mask.begin(), protein.atom_mask.end(), 1.0f);
   fmt::print("{}: structure, {} chain{}, {} residues, {} atoms\n", path, chains.size(), chains.size() == 1 ? "" : "s",
              n, atoms);

@@ -54,12 +54,17 @@ void run_relax(const RelaxCliOptions& o) {
   data::check_input_file(o.input);
   const auto format = data::structure_format_of(o.output);
   if (!format || o.output.ends_with(".gz"))
-    fail_input("-o {}: the output must end in .pdb or .cif (its format); gzip is not written", o.output);
+    fail_input("-o {}: the output must end in .pdb or .cif (its format){}", o.output,
+               o.output.ends_with(".gz") ? "; gzip is not written" : "");
   data::check_output_is_not_input(o.output, o.input, "-o");
   { const data::AtomicOutput output_check(o.output); }     // a bad -o is told before the relax, not after
   const std::string text = data::read_text_file(o.input);  // once: a pipe (<(...), a FIFO) cannot be read twice
   const auto protein = data::parse_structure(text, o.input);
-  if (*format == data::StructureFormat::pdb) data::check_fits_pdb(protein);
+  if (*format == data::StructureFormat::pdb) try {
+      data::check_fits_pdb(protein);
+    } catch (const InputError& e) {
+      fail_input("-o {}: {}", o.output, e.what());
+    }
   const auto relaxed = pipelines::relax_prediction(protein, o.input, pipelines::ChainBonds::by_numbering_and_geometry);
   data::StructureHeader header;  // any structure: its B-factors are not taken for pLDDTs
   header.title = "kfold relax: " + std::filesystem::path(o.input).filename().string();

@@ -311,6 +311,7 @@ def test_pdb_output_refuses_what_its_columns_cannot_hold(kfold, tmp_path):
     for name, message in (("long", "chain LONG"), ("far", "-2000.000"), ("two", "chain UA"), ("big", "residue number 1")):
         run = kfold("relax", tmp_path / f"{name}.cif", "-o", tmp_path / f"{name}_relaxed.pdb")
         assert run.returncode == 2 and message in run.stderr and "write .cif" in run.stderr, run.stderr
+        assert f"-o {tmp_path / f'{name}_relaxed.pdb'}: " in run.stderr, run.stderr  # which file cannot hold it
         assert not (tmp_path / f"{name}_relaxed.pdb").exists()
     run = kfold("relax", tmp_path / "long.cif", "-o", tmp_path / "long_relaxed.cif")
     assert run.returncode == 0, run.stderr
@@ -411,6 +412,8 @@ def test_a_split_chain_in_mmcif_has_consistent_labels(kfold, tmp_path):
         residues.setdefault(asym, set()).add(int(auth_seq))
     assert residues == {"A": set(range(1, 41)), "B": set(range(41, 61)), "A2": set(range(61, 100))}
     assert {len(sequences[asym_entity[a]]) for a in ("A", "B", "A2")} == {40, 20, 39}
+    run = kfold("inspect", path)  # the parts of A are one chain, as the checks take them
+    assert run.returncode == 0 and ": structure, 2 chains, 99 residues" in run.stdout, run.stdout
 
 
 def test_two_residue_types_at_one_position_keep_the_more_occupied(kfold, tmp_path):
