@@ -65,7 +65,7 @@ py::dict campaign_summary(const fs::path& path) {
   d["sequence"] = campaign.target.sequence;
   d["first_residue"] = campaign.target.first_residue;
   d["msa"] = campaign.target.msa;
-  d["measurements"] = campaign.measurements.size();
+  d["measurements"] = agent::measured_variant_count(campaign);  // distinct variants, as the surrogate counts
   d["plate_size"] = campaign.plate.size;
   d["structure_budget"] = campaign.structure_budget;
   return d;

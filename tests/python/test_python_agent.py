@@ -57,6 +57,13 @@ def test_results_from_python_feed_the_next_round(kf, tmp_path):
     # plate.csv's blank wells may come back with the results: checked, not learned from.
     again.add_results([("blank", 0.02), ("BLANK", 0.03, 0.01)])
     assert again.measurements == campaign.measurements
+    # A variant measured again is one measured variant still (it counted each row: 12, 13, 14 ...), as the
+    # surrogate's min_measurements counts them.
+    again.add_results([(picked["mutations"].iloc[0], 0.6)])
+    assert again.measurements == campaign.measurements
+    with pytest.raises(TypeError, match="potts: expected True or False, not str"):
+        again.propose(potts="False")
+    assert len(again.rounds) == 2
 
 
 def test_one_propose_at_a_time_per_campaign(kf, tmp_path):

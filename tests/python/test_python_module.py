@@ -228,6 +228,32 @@ def test_msa_save_modes_and_bad_paths(kf, tmp_path):
     assert kf.Msa.from_a3m(tmp_path / "out.a3m").sequences == ("MKV", "M-V")
 
 
+def test_paths_as_bytes_and_features_save_names(kf, tmp_path):
+    """A path may be bytes wherever open() takes one (Msa.save mixed bytes and str: a TypeError), and
+    Features.save writes HDF5 under an .h5 name only (it wrote HDF5 named x.npz, as kfold features refuses)."""
+    msa = kf.Msa.from_file(os.fsencode(EXAMPLES / "ubiquitin.a3m"))
+    msa.save(os.fsencode(tmp_path / "copy.a3m"))
+    assert (tmp_path / "copy.a3m").read_text() == msa.to_a3m()
+    f = kf.features(FASTA, msas=os.fsencode(tmp_path / "copy.a3m"))
+    f.save(os.fsencode(tmp_path / "f.h5"))
+    assert kf.Features.load(os.fsencode(tmp_path / "f.h5")) == f
+    for name in ("f.npz", "f"):
+        with pytest.raises(kf.InputError, match=r"Features.save writes HDF5; name the file .h5"):
+            f.save(tmp_path / name)
+        assert not (tmp_path / name).exists()
+
+
+def test_features_and_templates_compare_by_value(kf):
+    """Mapping's == compared the arrays with ==: f == g and f in [g] raised ValueError."""
+    f, g = kf.features("MKVLA"), kf.features("MKVLA")
+    assert f == g and f in [g] and not f != g
+    assert f != kf.features("MKVLG") and f != dict(f) and f != kf.features("MKVLAA")
+    t = one_template(kf, "MKVLA")
+    assert t == one_template(kf, "MKVLA") and t != f
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(f)
+
+
 def test_msa_headers_that_are_not_utf8_round_trip(kf, tmp_path):
     """A Latin-1 header (as some databases have) reads, prints, pickles and saves back byte for byte; it
     raised UnicodeDecodeError on .descriptions and .to_a3m()."""
@@ -573,8 +599,11 @@ def test_model_properties_and_config_dict(kf):
             model.predict("MKV", seed=seed)
     with pytest.raises(TypeError, match="seed: expected an integer"):
         model.predict("MKV", seed=1.5)
-    with pytest.raises(kf.InputError, match="config: not JSON"):
+    with pytest.raises(kf.InputError, match="config: model.num_recycle is nan; give a finite number"):
         kf.Model("model_3", random_weights=True, config={"model": {"num_recycle": float("nan")}})
+    # numpy numbers, as a loop over np.arange gives them, are JSON's (they were "not JSON").
+    config["model"]["num_recycle"], config["data"]["common"]["num_recycle"] = np.int64(0), np.int32(0)
+    assert kf.Model("model_3", random_weights=True, config=config).config["model"]["num_recycle"] == 0
     # chunk_size="auto": this small problem fits unchunked, so the result is the unchunked one.
     auto = kf.Model("model_3", random_weights=True, config=config, chunk_size="auto")
     np.testing.assert_array_equal(auto.predict("MKVLAAG").atom_positions, model.predict("MKVLAAG").atom_positions)
@@ -652,9 +681,22 @@ def test_bad_argument_types_are_named_type_errors(kf, tmp_path):
                           (lambda: kf.features("MKVL", msas=kf.features("MKVL")),
                            "msas: expected kfold.Msa objects or A3M/Stockholm paths, not Features .*Model.predict"),
                           (lambda: kf.features("MKVL", msas={"a": 1}), "msas: .* not dict"),
-                          (lambda: kf.features("MKVL", msas=5), "msas: .* not int")):
+                          (lambda: kf.features("MKVL", msas=5), "msas: .* not int"),
+                          # Flags: the string "False" is true, so truthiness turned options on.
+                          (lambda: kf.search("MKVLA", DB, composition_stats="False"),
+                           "composition_stats: expected True or False, not str"),
+                          (lambda: kf.Model(random_weights="no"), "random_weights: expected True or False, not str"),
+                          (lambda: kf.Model(random_weights=True, check_memory=0),
+                           "check_memory: expected True or False, not int"),
+                          (lambda: kf.set_progress("off"), "enabled: expected True or False, not str"),
+                          # A name given alone was split into letters; a non-str name got pybind11's dump.
+                          (lambda: kf.features("MKVL", msas=[msa], msa_sources="search"),
+                           "msa_sources: expected a list of names, one per MSA, not str"),
+                          (lambda: kf.features("MKVL", msas=[msa], msa_sources=[None]),
+                           r"msa_sources\[0\]: expected a name \(str\), not NoneType")):
         with pytest.raises(TypeError, match=message):
             call()
+    assert kf.features("MKVL", msas=[msa], msa_sources=("mine",))["msa"].shape == (2, 4)
     assert msa.filter(min_coverage=np.float32(0.5)).depth == 2  # numpy numbers are numbers
     assert msa.neff_at(np.float64(0.8)) == msa.neff
 

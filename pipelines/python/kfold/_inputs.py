@@ -2,11 +2,14 @@
 path for a query; an Msa or an A3M/Stockholm path for an MSA."""
 from __future__ import annotations
 
+import math
 import numbers
 import os
 from collections.abc import Iterable as _Iterable
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Iterable, Union
+from typing import TYPE_CHECKING, Any, Iterable, Union
+
+import numpy as np
 
 from . import _core
 from ._runner import run
@@ -56,7 +59,7 @@ def _looks_like_path(text: str) -> bool:
 
 def msa_source(msa: MsaLike, index: int) -> str:
     """The name of an MSA argument in messages (its path, or "msas[i]")."""
-    return f"msas[{index}]" if not isinstance(msa, (str, os.PathLike)) else os.fspath(msa)
+    return f"msas[{index}]" if not isinstance(msa, (str, bytes, os.PathLike)) else os.fsdecode(msa)
 
 
 def read_msa(msa: MsaLike) -> _core.Msa:
@@ -65,8 +68,8 @@ def read_msa(msa: MsaLike) -> _core.Msa:
 
     if isinstance(msa, Msa):
         return msa._msa
-    if isinstance(msa, (str, os.PathLike)):
-        return run(_core.read_msa_file, os.fspath(msa))
+    if isinstance(msa, (str, bytes, os.PathLike)):
+        return run(_core.read_msa_file, os.fsdecode(msa))
     raise TypeError(f"msa: expected a kfold.Msa or a path, not {type(msa).__name__}")
 
 
@@ -83,7 +86,7 @@ def msa_list(msas: Union[MsaLike, "Iterable[MsaLike]", None]) -> list:
     """The MSAs of an ``msas=`` argument: None (none), one MSA or path given alone, or several."""
     if msas is None:
         return []
-    if isinstance(msas, (str, os.PathLike, _core.Msa)) or hasattr(msas, "_msa"):
+    if isinstance(msas, (str, bytes, os.PathLike, _core.Msa)) or hasattr(msas, "_msa"):
         return [msas]  # one MSA given alone, not a list of them
     if isinstance(msas, Mapping) or not isinstance(msas, _Iterable):  # a Mapping iterated as its keys, as paths
         hint = (" (features hold their MSA already: give them to Model.predict as the query)"
@@ -93,10 +96,11 @@ def msa_list(msas: Union[MsaLike, "Iterable[MsaLike]", None]) -> list:
 
 
 def check_path(name: str, value: object) -> str:
-    """``value`` (a str or os.PathLike) as a str; TypeError naming ``name`` otherwise."""
-    if not isinstance(value, (str, os.PathLike)):
+    """``value`` (a str, bytes or os.PathLike, as ``open`` takes) as a str; TypeError naming ``name``
+    otherwise."""
+    if not isinstance(value, (str, bytes, os.PathLike)):
         raise TypeError(f"{name}: expected a path (str or os.PathLike), not {type(value).__name__}")
-    return os.fspath(value)
+    return os.fsdecode(value)
 
 
 def check_integer(name: str, value: object, low: int, high: int) -> int:
@@ -106,6 +110,14 @@ def check_integer(name: str, value: object, low: int, high: int) -> int:
     if not low <= int(value) <= high:
         raise _core.InputError(f"{name} {value}: must be {low}..{high}")
     return int(value)
+
+
+def check_flag(name: str, value: object) -> bool:
+    """``value`` (a bool or numpy bool) as a bool; TypeError naming ``name`` otherwise: the string "False"
+    is true in Python, so truthiness would turn an option on."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, not {type(value).__name__}")
+    return bool(value)
 
 
 def check_number(name: str, value: object, *, positive: bool = False) -> float:
@@ -125,3 +137,24 @@ def check_fraction(name: str, value: object, *, zero: bool = True) -> float:
     if not (0.0 <= number if zero else 0.0 < number) or not number <= 1.0:
         raise _core.InputError(f"{name} {value}: must be in {'[' if zero else '('}0, 1]")
     return number
+
+
+def json_values(value: Any, what: str, where: str = "") -> Any:
+    """The values of a dict given for a JSON file (a campaign, a model config) as JSON's: numpy (or pandas)
+    numbers and arrays, as a notebook makes them (``frozen`` from ``np.where``, ``num_recycle`` from
+    ``np.arange``), become Python numbers and lists; anything else JSON cannot hold is an InputError naming
+    ``what`` and the field (json.dumps named neither the field nor the fix)."""
+    if isinstance(value, Mapping):
+        return {key: json_values(item, what, f"{where}.{key}" if where else str(key)) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_values(item, what, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _core.InputError(f"{what}: {where or 'the ' + what} is {value}; give a finite number")
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, os.PathLike):  # "msa": EXAMPLES / "x.a3m"
+        return os.fspath(value)
+    if hasattr(value, "tolist"):  # numpy scalars and arrays, pandas Series
+        return json_values(value.tolist(), what, where)
+    raise _core.InputError(f"{what}: {where or 'the ' + what} holds a {type(value).__name__}, which JSON cannot "
+                           "hold (give numbers, text, lists or dicts)")

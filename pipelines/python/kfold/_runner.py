@@ -17,6 +17,8 @@ import threading
 import time
 from typing import Any, Callable, Mapping, Optional, TypeVar
 
+import numpy as np
+
 from . import _core
 
 logger = logging.getLogger("kfold")
@@ -44,6 +46,8 @@ def set_progress(enabled: bool) -> None:
         >>> kfold.set_progress(False)
     """
     global _progress_enabled
+    if not isinstance(enabled, (bool, np.bool_)):  # set_progress("off") would turn it on
+        raise TypeError(f"enabled: expected True or False, not {type(enabled).__name__}")
     _progress_enabled = bool(enabled)
 
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
 from . import _core
 from ._core import InputError
-from ._inputs import check_integer, check_path, check_threads
+from ._inputs import check_flag, check_integer, check_path, check_threads, json_values
 from ._runner import run
 from .model import Model
 
@@ -66,26 +66,6 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
-
-
-def _json_values(value: Any, where: str = "") -> Any:
-    """A campaign dict's values as JSON's: numpy (or pandas) numbers and arrays, as a notebook makes them
-    (``frozen`` from ``np.where``), become Python numbers and lists; anything else JSON cannot hold is an
-    InputError naming its field (json.dumps named neither the field nor the fix)."""
-    if isinstance(value, Mapping):
-        return {key: _json_values(item, f"{where}.{key}" if where else str(key)) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_values(item, f"{where}[{i}]") for i, item in enumerate(value)]
-    if isinstance(value, float) and not math.isfinite(value):
-        raise InputError(f"campaign: {where or 'the campaign'} is {value}; give a finite number")
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, os.PathLike):  # "msa": EXAMPLES / "x.a3m"
-        return os.fspath(value)
-    if hasattr(value, "tolist"):  # numpy scalars and arrays, pandas Series
-        return _json_values(value.tolist(), where)
-    raise InputError(f"campaign: {where or 'the campaign'} holds a {type(value).__name__}, which JSON cannot hold "
-                     "(give numbers, text, lists or dicts)")
 
 
 def _absolute_paths(spec: dict, base: Path) -> dict:
@@ -280,7 +260,7 @@ class Campaign:
             raise InputError(f"workdir {workdir}: is a file, not a folder; give the name of a new folder (or of "
                              "an empty one) for the campaign's files")
         if isinstance(campaign, Mapping):
-            spec, base = _json_values(campaign), Path.cwd()
+            spec, base = json_values(campaign, "campaign"), Path.cwd()
         else:
             source = Path(check_path("campaign", campaign))
             run(_core.campaign_summary, os.fspath(source))  # errors name the user's file
@@ -355,7 +335,8 @@ class Campaign:
 
     @property
     def measurements(self) -> int:
-        """Number of measured variants in the campaign's results."""
+        """Number of distinct measured variants in the campaign's results (a variant measured twice counts
+        once, as ``surrogate.min_measurements`` counts them)."""
         return self._summary["measurements"]
 
     @property
@@ -400,7 +381,7 @@ class Campaign:
         args = _core.AgentArgs()
         args.threads = threads
         args.seed = None if seed is None else int(seed)
-        args.no_potts = not potts
+        args.no_potts = not check_flag("potts", potts)
         args.potts_iterations = (None if potts_iterations is None else
                                  check_integer("potts_iterations", potts_iterations, 1, 2**31 - 1))
         args.evolution_cache = os.fspath(evolution_cache) if evolution_cache is not None else ""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from ._inputs import MsaLike, QueryLike, check_integer, check_path, msa_list
+from ._inputs import MsaLike, QueryLike, check_flag, check_integer, check_path, json_values, msa_list
 from ._runner import flush_log, logger, name_keywords, run
 from .raw_features import Features, features
 from .template_search import Templates
@@ -304,7 +304,7 @@ class Model:
         for name, value in (("preset", preset), ("device", device), ("attention", attention), ("dtype", dtype)):
             if not isinstance(value, str):
                 raise TypeError(f"{name}: expected a string, not {type(value).__name__}")
-        if random_weights and params is not None:
+        if check_flag("random_weights", random_weights) and params is not None:
             raise _core.InputError("give params or random_weights=True, not both")
         params = "" if params is None else check_path("params", params)
         if config is not None and not isinstance(config, (Mapping, str, os.PathLike)):
@@ -315,11 +315,11 @@ class Model:
         except _core.KfoldError as error:
             name_keywords(error, _MODEL_KEYWORDS)
             raise
-        self._check_memory = bool(check_memory)
+        self._check_memory = check_flag("check_memory", check_memory)
         self._device = device
         if isinstance(config, Mapping):
             try:
-                text = json.dumps(config, allow_nan=False)
+                text = json.dumps(json_values(config, "config"), allow_nan=False)
             except (TypeError, ValueError) as error:
                 raise _core.InputError(f"config: not JSON ({error})") from None
             with tempfile.TemporaryDirectory(prefix="kfold-config-") as tmp:

@@ -11,7 +11,7 @@ from typing import Iterable, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from ._inputs import (QueryLike, check_fraction, check_integer, check_number, check_path, check_threads,
+from ._inputs import (QueryLike, check_flag, check_fraction, check_integer, check_number, check_path, check_threads,
                       read_query)
 from ._runner import run
 
@@ -100,7 +100,7 @@ class Msa:
         if isinstance(a3m, str) and a3m.lstrip().startswith((">", "#")):
             msa = run(_core.parse_a3m, a3m, "A3M text")
         else:
-            msa = run(_core.read_msa_file, os.fspath(a3m))
+            msa = run(_core.read_msa_file, check_path("a3m", a3m))
         return cls._wrap(msa)
 
     @classmethod
@@ -112,7 +112,7 @@ class Msa:
             >>> import kfold
             >>> msa = kfold.Msa.from_file("msas/search.a3m")  # doctest: +SKIP
         """
-        return cls._wrap(run(_core.read_msa_file, os.fspath(path)))
+        return cls._wrap(run(_core.read_msa_file, check_path("path", path)))
 
     @property
     def sequences(self) -> tuple[str, ...]:
@@ -201,7 +201,7 @@ class Msa:
             >>> msa.save("ubiquitin.a3m.gz")  # doctest: +SKIP
         """
         text = self.to_a3m()  # first: a failure leaves an existing file as it was
-        path = os.fspath(path)
+        path = check_path("path", path)
         directory, name = os.path.split(path)
         directory = directory or "."
         if not name:
@@ -466,8 +466,8 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
     args.threads = 0 if threads is None else check_threads(threads, zero_means_all=True)
     args.max_seq_id = check_number("max_seq_id", max_seq_id)
     args.diff = check_integer("diff", diff, 0, 2**31 - 1)
-    args.composition_stats = bool(composition_stats)
-    args.composition_bias = bool(composition_bias)
+    args.composition_stats = check_flag("composition_stats", composition_stats)
+    args.composition_bias = check_flag("composition_bias", composition_bias)
     return Msa._wrap(run(_core.search, sequence, source, db, args, cancellable=True, keywords=_SEARCH_KEYWORDS))
 
 

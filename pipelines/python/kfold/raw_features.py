@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable as _Iterable
 from collections.abc import Mapping
 from typing import Iterator, Optional, Sequence, Union
 
 import numpy as np
 
 from . import _core
-from ._inputs import MsaLike, QueryLike, msa_list, msa_source, read_msa, read_query
+from ._array_mapping import ArrayMapping
+from ._inputs import MsaLike, QueryLike, check_path, msa_list, msa_source, read_msa, read_query
 from ._runner import flush_log, logger, run
 from .template_search import Templates
 
@@ -20,7 +22,7 @@ _KEYS = ("aatype", "between_segment_residues", "domain_name", "residue_index", "
          "deletion_matrix_int", "num_alignments", "msa_species_identifiers")
 
 
-class Features(Mapping):
+class Features(ArrayMapping):
     """AlphaFold's raw feature dict of one chain (``pipeline.make_sequence_features`` +
     ``make_msa_features``): a read-only mapping from AlphaFold's names to numpy arrays.
 
@@ -117,7 +119,7 @@ class Features(Mapping):
             >>> import kfold
             >>> f = kfold.Features.load("out/ubiquitin/features.h5")  # doctest: +SKIP
         """
-        raw = run(_core.read_raw_features, os.fspath(path))
+        raw = run(_core.read_raw_features, check_path("path", path))
         return cls(raw)
 
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
@@ -127,7 +129,11 @@ class Features(Mapping):
 
             >>> f.save("features.h5")  # doctest: +SKIP
         """
-        run(_core.write_raw_features, os.fspath(path), self._raw)
+        path = check_path("path", path)
+        # HDF5 whatever its name, as kfold features refuses: an .npz name would mislead numpy.load.
+        if os.path.basename(path) and not os.path.isdir(path) and os.path.splitext(path)[1] not in (".h5", ".hdf5"):
+            raise _core.InputError(f"{path}: Features.save writes HDF5; name the file .h5 (e.g. features.h5)")
+        run(_core.write_raw_features, path, self._raw)
 
     @property
     def n_res(self) -> int:
@@ -219,7 +225,15 @@ def features(query: QueryLike, msas: Union[MsaLike, Sequence[MsaLike], None] = (
     if templates is not None and not isinstance(templates, Templates):  # checked before the MSAs are read
         raise TypeError(f"templates: expected kfold.Templates (from kfold.templates), not {type(templates).__name__}")
     msas = msa_list(msas)
-    sources = list(msa_sources) if msa_sources is not None else [msa_source(m, i) for i, m in enumerate(msas)]
+    if msa_sources is None:
+        sources = [msa_source(m, i) for i, m in enumerate(msas)]
+    elif isinstance(msa_sources, (str, bytes)) or not isinstance(msa_sources, _Iterable):
+        raise TypeError(f"msa_sources: expected a list of names, one per MSA, not {type(msa_sources).__name__}")
+    else:
+        sources = list(msa_sources)
+        for i, name in enumerate(sources):
+            if not isinstance(name, str):
+                raise TypeError(f"msa_sources[{i}]: expected a name (str), not {type(name).__name__}")
     if len(sources) != len(msas):
         raise _core.InputError(f"msa_sources: {len(sources)} names for {len(msas)} MSAs")
     core_msas = [read_msa(m) for m in msas]

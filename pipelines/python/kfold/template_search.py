@@ -10,6 +10,7 @@ from typing import Iterator, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
+from ._array_mapping import ArrayMapping
 from ._inputs import (MsaLike, QueryLike, check_integer, check_number, check_path, check_threads, msa_list,
                       msa_source, read_msa, read_query)
 from ._runner import run
@@ -20,7 +21,7 @@ _KEYS = ("template_aatype", "template_all_atom_masks", "template_all_atom_positi
          "template_sequence", "template_sum_probs")
 
 
-class Templates(Mapping):
+class Templates(ArrayMapping):
     """AlphaFold's raw template features of one query: a read-only mapping with AlphaFold's names.
 
     ``template_aatype`` float32 [n_templates, n_res, 22] (one-hot, HHblits ids, 21 = gap),

@@ -1,0 +1,19 @@
+"""ArrayMapping: the base of kfold's read-only mappings from AlphaFold's names to numpy arrays
+(Features, Templates), equal when their keys and arrays are."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+
+class ArrayMapping(Mapping):
+    """A Mapping whose ``==`` compares arrays by value: Mapping's own compared them with ``==``, whose
+    element-wise result has no truth value (``f == g`` and ``f in [g]`` raised ValueError)."""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return self.keys() == other.keys() and all(np.array_equal(self[key], other[key]) for key in self)
+
+    __hash__ = None  # mutable-looking values: unhashable, as a dict
