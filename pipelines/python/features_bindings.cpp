@@ -199,7 +199,7 @@ void bind_features(py::module_& m) {
       "make_raw_features",
       [](const data::Sequence& query, const std::vector<data::Msa>& msas, const std::vector<std::string>& sources,
          const CancelToken& token) {
-        msa::check_queries({query}, "make_raw_features");  // a protein of a size kfold takes
+        msa::check_queries({query}, "kfold.features");  // a protein of a size kfold takes
         return fold::make_raw_features(query, msas, sources, [&token] { token.throw_if_cancelled(); });
       },
       py::arg("query"), py::arg("msas"), py::arg("msa_sources"), py::arg("cancel"), Release(),

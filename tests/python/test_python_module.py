@@ -243,6 +243,12 @@ def test_paths_as_bytes_and_features_save_names(kf, tmp_path):
         assert not (tmp_path / name).exists()
 
 
+def test_query_errors_name_the_function_not_the_binding(kf):
+    """They began "make_raw_features:", an internal name."""
+    with pytest.raises(kf.InputError, match=r"^kfold.features: query 'query' has no standard amino acid"):
+        kf.features("XXXX")
+
+
 def test_features_and_templates_compare_by_value(kf):
     """Mapping's == compared the arrays with ==: f == g and f in [g] raised ValueError."""
     f, g = kf.features("MKVLA"), kf.features("MKVLA")
