@@ -249,6 +249,13 @@ def test_query_errors_name_the_function_not_the_binding(kf):
         kf.features("XXXX")
 
 
+def test_search_warnings_name_the_python_keywords(kf, caplog):
+    """The warning that the MSA could be deeper named only the CLI's flags."""
+    kf.search(FASTA, DB, max_prefilter=2)
+    assert ("a deeper MSA needs a larger --max-prefilter (max_prefilter=) (e.g. --max-prefilter 10000) or -s "
+            "(sensitivity=)") in caplog.text, caplog.text
+
+
 def test_features_and_templates_compare_by_value(kf):
     """Mapping's == compared the arrays with ==: f == g and f in [g] raised ValueError."""
     f, g = kf.features("MKVLA"), kf.features("MKVLA")

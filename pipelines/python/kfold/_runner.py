@@ -51,10 +51,17 @@ def set_progress(enabled: bool) -> None:
     _progress_enabled = bool(enabled)
 
 
-def flush_log() -> None:
-    """Hands kfold's pending C++ log lines to the ``kfold`` logger."""
+def flush_log(keywords: Optional[Mapping[str, str]] = None) -> None:
+    """Hands kfold's pending C++ log lines to the ``kfold`` logger (with the Python keyword beside the first
+    mention of each CLI flag of ``keywords``, as :func:`name_keywords` does for errors)."""
     for level, message in _core.take_log_records():
-        logger.log(_LEVELS.get(level, logging.INFO), message)
+        logger.log(_LEVELS.get(level, logging.INFO), _with_keywords(message, keywords or {}))
+
+
+def _with_keywords(message: str, keywords: Mapping[str, str]) -> str:
+    for flag, keyword in keywords.items():
+        message = re.sub(rf"(?<![\w/-]){re.escape(flag)}(?![\w/-])", rf"\g<0> ({keyword})", message, count=1)
+    return message
 
 
 def _sync_log_level() -> None:
@@ -130,10 +137,7 @@ def name_keywords(error: BaseException, keywords: Mapping[str, str]) -> BaseExce
     ``keywords`` that its message names: ``--min-cov must be ...`` reads ``--min-cov (min_coverage=) must
     be ...`` for ``{"--min-cov": "min_coverage="}``. Changes the error in place (type and traceback stay)."""
     if isinstance(error, _core.KfoldError) and len(error.args) == 1 and isinstance(error.args[0], str):
-        message = error.args[0]
-        for flag, keyword in keywords.items():
-            message = re.sub(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", rf"\g<0> ({keyword})", message)
-        error.args = (message,)
+        error.args = (_with_keywords(error.args[0], keywords),)
     return error
 
 
@@ -174,7 +178,7 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
         raise
     try:
         while not done.wait(_POLL_SECONDS):
-            flush_log()
+            flush_log(keywords)
             if display is not None:
                 display.update()
         if display is not None:
@@ -182,13 +186,13 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
     except KeyboardInterrupt:
         if token is not None:
             token.cancel()
-        flush_log()
+        flush_log(keywords)
         logger.warning("interrupted: the computation stops at its next progress point in the background")
         raise
     finally:
         if display is not None:
             display.close()
-    flush_log()
+    flush_log(keywords)
     if "error" in outcome:
         raise name_keywords(outcome["error"], keywords or {})
     return outcome["value"]

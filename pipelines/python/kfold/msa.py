@@ -472,4 +472,4 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
 
 
 # The flags in kfold search's messages whose keyword here has another name: named beside them.
-_SEARCH_KEYWORDS = {"--min-cov": "min_coverage="}
+_SEARCH_KEYWORDS = {"--min-cov": "min_coverage=", "--max-prefilter": "max_prefilter=", "-s": "sensitivity="}
