@@ -89,7 +89,9 @@ void remove_old_temp_files(const fs::path& dir, std::chrono::seconds age) {
   for (const auto& entry : fs::directory_iterator(dir, error)) {
     if (!is_temp_file_name(entry.path().filename().string())) continue;
     const auto written = entry.last_write_time(error);
-    if (!error && now - written > age) stale.push_back(entry.path());
+    // In seconds: `age` in the file clock's nanoseconds overflowed from 2^63 ns (292 years: --lock-timeout
+    // 9999999999), which made every temp file old.
+    if (!error && std::chrono::duration_cast<std::chrono::seconds>(now - written) > age) stale.push_back(entry.path());
   }
   for (const auto& path : stale) fs::remove(path, error);
 }

@@ -161,6 +161,7 @@ class BatchRunner {
   // When this worker started (unix_time): a failure recorded since is another worker's of this run, not retried.
   double started_at_ = unix_time();
   std::set<std::string> waiting_;  // targets this worker found without a finished MSA stage (--stage predict)
+  std::map<std::string, json> unrecorded_failures_;  // failures whose status.json could not be written
 };
 
 std::string BatchRunner::msa_key(const BatchTarget& target) const {
@@ -207,6 +208,15 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
   const data::Sequence query{target.id, "", target.sequence};
   msa::check_queries({query}, target.source);  // a protein of a size kfold takes, searched or not
   data::ensure_directory(dir);
+  // The target's inputs change from here: what an earlier run completed is complete no more (a kill during
+  // the search left `done` and a "done" status beside the new query.fasta and the old structures).
+  if (status.contains("msa") || status.contains("predict") || fs::exists(dir / "done")) {
+    fs::remove(dir / "done");
+    status.erase("msa");
+    status.erase("predict");
+    status["status"] = "pending";
+    write_status(dir / "status.json", status);
+  }
   data::write_file_atomic(dir / "query.fasta", data::to_fasta({query}));
   std::optional<data::Msa> msa;
   std::string file_name;
@@ -258,8 +268,6 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
   }
   msa_status["seconds"] = seconds_since(start);
   status["msa"] = msa_status;
-  status.erase("predict");  // predictions of other MSAs are stale: no longer done
-  fs::remove(dir / "done", error);
   status.erase("failed");
   status["status"] = "msa_done";
   // The log says what was computed, status.json what is complete: a kill between them reruns the stage.
@@ -309,6 +317,7 @@ void BatchRunner::run_predict_stage(const BatchTarget& target, const fs::path& d
 
 void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
   if (!done_rows_.empty()) done_rows_[static_cast<size_t>(&target - targets_.data())].clear();  // read it again
+  unrecorded_failures_.erase(target.id);
   const auto dir = options_.output_dir / target.id;
   data::remove_temp_files(dir);  // a killed worker's; nobody else writes there while we hold the lock
   auto status = read_status(dir / "status.json");
@@ -323,9 +332,14 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
     fs::remove(dir / "done", error);
     status["status"] = "failed";
     status["failed"] = {{"stage", stage}, {"key", key}, {"kind", kind}, {"reason", reason}, {"time", unix_time()}};
-    data::ensure_directory(dir);
-    write_status(dir / "status.json", status);
     ++report.failed;
+    try {  // a folder that cannot be written (a file of its name, a full disk) fails this target, not the batch
+      data::ensure_directory(dir);
+      write_status(dir / "status.json", status);
+    } catch (const std::exception& e) {
+      log_error("{}: its failure could not be recorded in {}: {}", target.id, (dir / "status.json").string(), e.what());
+      unrecorded_failures_[target.id] = status["failed"];  // summary.tsv says it still
+    }
   };
   // A failure of the inputs themselves comes back with the same inputs; one of the resources (memory, disk, a
   // node) may not: those are tried again by every rerun, but not by another worker of this run (workers of
@@ -475,7 +489,11 @@ void BatchRunner::write_summary(bool force) {
     }
     const auto& target = targets_[t];
     const auto dir = options_.output_dir / target.id;
-    const auto status = read_status(dir / "status.json");
+    auto status = read_status(dir / "status.json");
+    if (const auto failure = unrecorded_failures_.find(target.id); failure != unrecorded_failures_.end()) {
+      status["status"] = "failed";
+      status["failed"] = failure->second;
+    }
     std::string state = status.value("status", "pending");
     std::string reason;
     std::string kind;  // input, memory, runtime: which failures a rerun retries

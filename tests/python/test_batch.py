@@ -205,6 +205,69 @@ def test_bad_targets_are_recorded_and_the_rest_finish(kfold, tmp_path):
     assert not (tmp_path / "dup").exists()
 
 
+def test_a_target_folder_that_cannot_be_written_fails_that_target_only(kfold, tmp_path):
+    """A file named as a target's folder stopped the whole batch (exit 2, no summary.tsv): recording the
+    failure in that folder failed too. The target is failed, the others finish, the summary says why."""
+    targets = tmp_path / "targets.csv"
+    targets.write_text("id,sequence\nfirst,MKTAYIAKQR\nblocked,MKVLAAGIVA\nlast,MQIFVKTLTG\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "blocked").write_text("a stray file\n")
+    run = kfold("batch", targets, "--stage", "msa", "-o", out)
+    assert run.returncode == 3 and "blocked: its failure could not be recorded" in run.stderr, run.stderr
+    rows = summary(out)
+    assert rows["first"]["status"] == rows["last"]["status"] == "msa_done"
+    assert rows["blocked"]["status"] == "failed" and "exists and is not a directory" in rows["blocked"]["reason"]
+    (out / "blocked").unlink()  # fixed: the rerun tries it again (nothing was recorded)
+    assert kfold("batch", targets, "--stage", "msa", "-o", out).returncode == 0
+    assert summary(out)["blocked"]["status"] == "msa_done"
+
+
+def test_a_rerun_with_new_inputs_is_not_done_while_its_msa_stage_runs(build_dir, kfold, tmp_path):
+    """A rerun wrote the new query.fasta, then searched, and only then removed `done`: killed during the search
+    (SIGKILL, a SLURM time limit), it left `done` and a "done" status beside structures of the old sequence.
+    A FIFO as the database holds the rerun inside its MSA stage while the folder is looked at."""
+    targets = tmp_path / "targets.csv"
+    targets.write_text("id,sequence\nubq,MQIFVKTLTGKTITLEVEPS\n")
+    out = tmp_path / "out"
+    assert kfold("batch", targets, *SEARCH, *MODEL, "-o", out).returncode == 0
+    assert (out / "ubq" / "done").exists()
+    targets.write_text("id,sequence\nubq,MQIFVKTLTGKTITLEVEPSAAAA\n")
+    fifo = tmp_path / "db.fasta"
+    os.mkfifo(fifo)
+    command = [build_dir / "bin" / "kfold", "batch", targets, "--db", fifo, *MODEL, "-o", out]
+    worker = subprocess.Popen(list(map(str, command)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and "AAAA" not in (out / "ubq" / "query.fasta").read_text():
+            time.sleep(0.05)
+        assert "AAAA" in (out / "ubq" / "query.fasta").read_text()
+        time.sleep(0.5)  # blocked opening the FIFO: nothing more happens
+        assert worker.poll() is None
+        assert not (out / "ubq" / "done").exists()
+        status = json.loads((out / "ubq" / "status.json").read_text())
+        assert status["status"] == "pending" and "predict" not in status and "msa" not in status
+    finally:
+        worker.kill()
+        worker.wait()
+    run = kfold("batch", targets, *SEARCH, *MODEL, "-o", out)  # the rerun completes it
+    assert run.returncode == 0 and summary(out)["ubq"]["length"] == "24", run.stderr
+
+
+def test_a_huge_lock_timeout_keeps_other_workers_fresh_temp_files(kfold, tmp_path):
+    """--lock-timeout 9999999999 (never take over) overflowed the age comparison in nanoseconds: every temp
+    file counted as old, and another live worker's summary.tsv and lock temp files were deleted."""
+    targets, _ = two_targets(tmp_path)
+    out = tmp_path / "out"
+    (out / ".locks").mkdir(parents=True)
+    fresh = [out / ".summary.tsv.tmp.424242.0", out / ".locks" / ".foo.lock.tmp.424242"]
+    for path in fresh:
+        path.write_text("")
+    run = kfold("batch", targets, "--stage", "msa", "--lock-timeout", "9999999999", "-o", out)
+    assert run.returncode == 0, run.stderr
+    assert all(path.exists() for path in fresh)
+
+
 def finished(out):
     """Targets whose status.json records a complete predict stage."""
     return {p.parent.name for p in out.glob("*/status.json") if '"status": "done"' in p.read_text()}

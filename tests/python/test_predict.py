@@ -392,6 +392,19 @@ def test_a_failed_predict_removes_only_the_folders_it_made(kfold, tmp_path):
     assert run.returncode == 2 and (tmp_path / "dangling").is_symlink(), run.stderr
 
 
+def test_a_predict_failing_at_its_first_file_leaves_no_empty_folders(build_dir, tmp_path):
+    """A full disk (here a file-size limit) at features.h5: the target's folder (made as that file was
+    written) stayed behind, empty, and with it the output folder and its parents."""
+    import resource
+
+    run = subprocess.run([str(build_dir / "bin" / "kfold"), "predict", str(EXAMPLES / "ubiquitin.fasta"), "--msa",
+                          str(EXAMPLES / "ubiquitin.a3m"), *map(str, SMALL), "--random-weights", "-o",
+                          str(tmp_path / "out" / "p")], capture_output=True, text=True, timeout=300,
+                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192)))
+    assert run.returncode == 1 and "features.h5" in run.stderr, run.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_nan_parameter_is_named_and_nothing_is_written(kfold, tmp_path):
     with np.load(FIXTURES / "ptm_recycle_params.npz") as params:
         arrays = dict(params)
