@@ -188,6 +188,9 @@ ModelOutputs AlphaFoldModel::predict(int64_t n_batch, int64_t n_res,
       features = ProcessedFeatures{};  // the previous iteration's batches go before the next ones are made
       features = batches(resample ? r * num_ensemble : 0, num_ensemble);
     }
+    // The previous iteration's outputs go first: only `previous` is recycled, and its heads' logits ([n_res,
+    // n_res, 64] each) and representations would otherwise stay alive through this iteration's peak.
+    out = ModelOutputs{};
     out = iteration(features, 0, previous, options);
     previous = {out.structure.final_atom_positions, out.msa_first_row.to(options.dtype), out.pair.to(options.dtype)};
     out.num_iterations = r + 1;

@@ -4,10 +4,12 @@
 #include <c10/core/ScalarType.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <string_view>
 
 #include "data/error.hpp"
 #include "data/log.hpp"
@@ -75,8 +77,7 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
   MemoryEstimate out;
   out.weight_bytes = parameter_count(config) * 4;  // stored in float32 whatever the trunk's dtype
   // Resident: the pair (activations, residual, recycled copy, a normalised copy), the MSA and extra
-  // MSA (activations, residual, normalised copy), the distogram / aligned-error logits at the end; and
-  // the input features (s.feature_bytes).
+  // MSA (activations, residual, normalised copy); and the input features (s.feature_bytes).
   const int64_t resident =
       (4 * L2 * e.pair_channel + 3 * s.n_seq * L * e.msa_channel + 3 * s.n_extra * L * e.extra_msa_channel) * bytes;
   // Transients of each stage (the chunked axis scales with chunk_rows / rows).
@@ -94,6 +95,12 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
   const int64_t tri_mult =
       chunk > 0 ? L2 * (tri + 2 * e.pair_channel + 4 * tri_group) + chunk_rows * L * (tri + 2 * e.pair_channel)
                 : L2 * (6 * tri + 3 * e.pair_channel);
+  // The heads at the end of an iteration, in float32 whatever the trunk's dtype: the distogram logits
+  // [L, L, 64] (and, while made symmetric, two more); with the aligned-error head also its logits, their
+  // softmax (kept for the output) and a product being summed, then pTM's softmax and product: 5 such
+  // tensors (measured at L = 1000 with the small config: the heads add 0.7 GB to the trunk's 1.1 GB, 5.4).
+  const bool aligned_error = config.model.heads.predicted_aligned_error.weight != 0;
+  const int64_t heads_elements = L2 * 64 * (aligned_error ? 5 : 3) * 4 / bytes;
   const std::pair<const char*, int64_t> stages[] = {
       {"triangle multiplication projections", tri_mult},
       // The pair bias: the normalised pair and its projection to the heads.
@@ -108,7 +115,7 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
       {"pair transition", chunk_rows * L * 4 * e.pair_channel * 2 + L2 * e.pair_channel},
       {"MSA transition",
        std::min(chunk_rows, std::max(s.n_seq, s.n_extra)) * L * 4 * std::max(e.msa_channel, e.extra_msa_channel) * 2},
-      {"distogram and aligned-error logits", L2 * 64 * 3},
+      {aligned_error ? "distogram and aligned-error heads" : "distogram head", heads_elements},
       {"template pair stack", template_stage_elements(config, s, chunk, fused)},
   };
   for (const auto& [name, elements] : stages)
@@ -130,6 +137,16 @@ int64_t read_number(const fs::path& path) {
   int64_t value = -1;
   if (!(in >> value)) return -1;
   return value;
+}
+
+// The value of `key` in a memory.stat file ("key value" lines), 0 when absent.
+int64_t read_stat(const fs::path& path, std::string_view key) {
+  std::ifstream in(path);
+  std::string name;
+  int64_t value = 0;
+  while (in >> name >> value)
+    if (name == key) return value;
+  return 0;
 }
 
 int64_t cpu_available_bytes() {
@@ -163,12 +180,16 @@ std::string gib(int64_t bytes) { return fmt::format("{:.1f} GiB", static_cast<do
 int64_t cgroup_memory_left(const fs::path& root, const std::string& membership) {
   int64_t left = -1;
   // Limit less usage of the cgroup and of each ancestor up to the hierarchy's root: the tightest binds.
+  // Usage counts the page cache the cgroup's files left, which the kernel reclaims before it kills
+  // anything: the inactive part is not used here (the working set, as the kubelet and docker count it; a
+  // job that read a 2.5 GB database was refused a run that fits).
   const auto walk = [&](const fs::path& hierarchy, const std::string& cgroup, const char* limit_file,
-                        const char* usage_file) {
+                        const char* usage_file, std::string_view inactive_file_key) {
     const fs::path relative = fs::path(cgroup).relative_path();
     for (fs::path dir = relative.empty() ? hierarchy : hierarchy / relative;; dir = dir.parent_path()) {
       const int64_t limit = read_number(dir / limit_file);  // "max" (v2, no limit) reads as -1
-      const int64_t usage = read_number(dir / usage_file);
+      int64_t usage = read_number(dir / usage_file);
+      if (usage >= 0) usage -= std::min(usage, read_stat(dir / "memory.stat", inactive_file_key));
       if (limit > 0 && limit < kNoCgroupLimit && usage >= 0) {
         const int64_t here = std::max<int64_t>(limit - usage, 0);
         left = left < 0 ? here : std::min(left, here);
@@ -183,9 +204,9 @@ int64_t cgroup_memory_left(const fs::path& root, const std::string& membership) 
     if (first == std::string::npos || second == std::string::npos) continue;
     const std::string controllers = line.substr(first + 1, second - first - 1), path = line.substr(second + 1);
     if (controllers.empty())
-      walk(root, path, "memory.max", "memory.current");
+      walk(root, path, "memory.max", "memory.current", "inactive_file");
     else if (("," + controllers + ",").find(",memory,") != std::string::npos)
-      walk(root / "memory", path, "memory.limit_in_bytes", "memory.usage_in_bytes");
+      walk(root / "memory", path, "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file");
   }
   return left;
 }
@@ -234,17 +255,22 @@ void check_memory(const ModelConfig& config, const ProblemSize& size, const RunO
   const auto verdict = memory_verdict(need.total_bytes, available, retaining);
   if (verdict == MemoryVerdict::fits) return;
   if (verdict == MemoryVerdict::fits_releasing_freed_memory && kernels::malloc_release_freed_memory()) {
-    log_warn(
-        "memory: about {} needed, {} available: tcmalloc now returns freed memory to the system at once "
-        "(less resident memory, slower; as TCMALLOC_AGGRESSIVE_DECOMMIT=true)",
-        gib(need.total_bytes), gib(available));
+    static std::atomic<bool> said{false};  // once a process: the model's preparation checks too
+    if (!said.exchange(true))
+      log_warn(
+          "memory: about {} needed, {} available: tcmalloc now returns freed memory to the system at once "
+          "(less resident memory, slower; as TCMALLOC_AGGRESSIVE_DECOMMIT=true)",
+          gib(need.total_bytes), gib(available));
     return;
   }
   if (need.total_bytes <= available) return;
   const int64_t chunk = suggest_chunk_size(config, size, options, available);
   const std::string fix =
       need.weight_bytes > available
-          ? std::string("the weights alone do not fit: check the channel and layer sizes of --config")
+          ? fmt::format(
+                "even the weights ({}) do not fit: free memory (other processes, the job's memory limit) "
+                "or use a machine with more, or check the channel and layer sizes of --config",
+                gib(need.weight_bytes))
       : chunk > 0 ? fmt::format("rerun with --chunk-size {} (Python: chunk_size={})", chunk, chunk)
                   : std::string(
                         "no chunk size fits: use a device with more memory, a shorter sequence, or fewer "

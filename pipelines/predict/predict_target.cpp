@@ -55,9 +55,11 @@ std::vector<T> to_vector(const at::Tensor& tensor) {
   return std::vector<T>(t.data_ptr<T>(), t.data_ptr<T>() + t.numel());
 }
 
+// Written from the tensor's own memory (a float32 CPU tensor is not copied: the logits are [n_res, n_res, 64]).
 void write_tensor(data::H5Writer& h5, std::string_view name, const at::Tensor& tensor) {
-  const auto shape = tensor.sizes().vec();
-  h5.write<float>(name, to_vector<float>(tensor), shape);
+  const at::Tensor t = tensor.detach().to(at::kCPU).to(at::kFloat).contiguous();
+  const auto shape = t.sizes().vec();
+  h5.write<float>(name, std::span<const float>(t.data_ptr<float>(), static_cast<size_t>(t.numel())), shape);
 }
 
 // result_<model>.h5: the prediction as AlphaFold's result pickle holds it (DESIGN.md names).

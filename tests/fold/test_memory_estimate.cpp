@@ -122,6 +122,32 @@ TEST_CASE("cgroup limits: v2 and v1, the tightest of the process's cgroup and it
   // Usage above the limit leaves nothing, not a negative number.
   write("memory/slurm/job_9/memory.usage_in_bytes", "2147483648");
   CHECK(fold::cgroup_memory_left(root.path(), "3:memory:/slurm/job_9/task_0") == 0);
+  // Inactive page cache (a database the job read) is reclaimed before anything is killed: not used memory.
+  // v1's hierarchical total_inactive_file, v2's inactive_file (its memory.stat is hierarchical).
+  write("memory/slurm/job_9/memory.stat", "cache 1879048192\ninactive_file 1\ntotal_inactive_file 1879048192");
+  CHECK(fold::cgroup_memory_left(root.path(), "3:memory:/slurm/job_9/task_0") == int64_t{3} << 28);
+  write("system.slice/job_7/memory.stat", "anon 536870912\nfile 536870912\ninactive_file 536870912");
+  write("memory.stat", "inactive_file 268435456");  // the namespace root (2 GiB, 512 MiB used) binds: 1.75 GiB
+  CHECK(fold::cgroup_memory_left(root.path(), "0::/system.slice/job_7/step_0\n") == int64_t{7} << 28);
+}
+
+TEST_CASE("Memory estimate counts the heads' [L, L, 64] tensors in float32, five with the aligned-error head") {
+  // Measured at L = 1000 with data/examples/small_model.json: the heads add 0.7 GB to the trunk's 1.1 GB
+  // (the estimate named the trunk's stages and was 1.4 GB against a 1.76 GB peak).
+  auto config = fold::model_config("model_1_ptm");
+  fold::apply_config_file(config, kfold::test::source_dir() / "data/examples/small_model.json");
+  const fold::ProblemSize size{1000, 16, 16};
+  for (const auto dtype : {c10::kFloat, c10::kBFloat16}) {
+    fold::RunOptions options;
+    options.dtype = dtype;
+    const auto ptm = fold::estimate_peak_memory(config, size, options);
+    CHECK(ptm.largest_transient == "distogram and aligned-error heads");
+    CHECK(ptm.largest_transient_bytes == int64_t{1000} * 1000 * 64 * 5 * 4);
+  }
+  config.model.heads.predicted_aligned_error.weight = 0;  // model_1: the distogram alone
+  const auto plain = fold::estimate_peak_memory(config, size, fold::RunOptions{});
+  CHECK(plain.largest_transient == "distogram head");
+  CHECK(plain.largest_transient_bytes == int64_t{1000} * 1000 * 64 * 3 * 4);
 }
 
 TEST_CASE("A full-size model at L = 3000 fits an 80 GB GPU with a chunk size, in float32 and bfloat16") {

@@ -405,6 +405,24 @@ def test_a_predict_failing_at_its_first_file_leaves_no_empty_folders(build_dir, 
     assert not (tmp_path / "out").exists()
 
 
+def test_libtorchs_out_of_memory_is_said_plainly(build_dir, tmp_path):
+    """libtorch's CPU allocator throws its own error, not std::bad_alloc: it came out as "internal error",
+    38 stack frames and "Please report this". An 8 GB address-space limit fails L = 3000's first big tensor."""
+    import random
+    import resource
+
+    rng = random.Random(1)
+    (tmp_path / "long.fasta").write_text(">long\n" + "".join(rng.choice("ACDEFGHIKLMNPQRSTVWY") for _ in range(3000)))
+    run = subprocess.run([str(build_dir / "bin" / "kfold"), "predict", str(tmp_path / "long.fasta"), *map(str, SMALL),
+                          "--random-weights", "--no-memory-check", "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=300,
+                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30)))
+    assert run.returncode == 1, run.stderr
+    assert "kfold: error: out of memory (" in run.stderr and "can't allocate memory" in run.stderr, run.stderr
+    assert "internal error" not in run.stderr and "frame #" not in run.stderr
+    assert not list((tmp_path / "out").rglob("result_*.h5"))  # features.h5, complete, may stay
+
+
 def test_a_nan_parameter_is_named_and_nothing_is_written(kfold, tmp_path):
     with np.load(FIXTURES / "ptm_recycle_params.npz") as params:
         arrays = dict(params)
