@@ -5,10 +5,15 @@ if(KFOLD_BUILD_TESTS)
   include(doctest)
 endif()
 
-# kfold_add_test_suite(NAME LABEL label SOURCES ... LIBS ...)
+# kfold_add_test_suite(NAME [TORCH] LABEL label SOURCES ... LIBS ...); TORCH for suites that use libtorch
+# (tests/doctest_c10.hpp keeps doctest's CHECK there).
 function(kfold_add_test_suite name)
-  cmake_parse_arguments(arg "" "LABEL" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(arg "TORCH" "LABEL" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${arg_SOURCES} ${CMAKE_SOURCE_DIR}/tests/doctest_main.cpp)
+  if(arg_TORCH)
+    target_compile_options(${name} PRIVATE
+      "$<$<COMPILE_LANGUAGE:CXX>:SHELL:-include ${CMAKE_SOURCE_DIR}/tests/doctest_c10.hpp>")
+  endif()
   target_link_libraries(${name} PRIVATE doctest::doctest kfold_warnings ${arg_LIBS})
   target_compile_definitions(${name} PRIVATE
     KFOLD_SOURCE_DIR="${CMAKE_SOURCE_DIR}" KFOLD_BINARY_DIR="${CMAKE_BINARY_DIR}")
