@@ -1,10 +1,11 @@
 // kfold's C++ errors as Python exceptions with the CLI's messages: InputError (bad usage or input,
 // the CLI's exit 2) is kfold.InputError, a ValueError; every other kfold error and libtorch's are
 // kfold.KfoldError, a RuntimeError; InputError derives from KfoldError too. std::bad_alloc stays
-// MemoryError (pybind11's own translation).
+// MemoryError (pybind11's own translation), and so are libtorch's allocation failures.
 #include <c10/util/Exception.h>
 
 #include <cstring>
+#include <string>
 #include <system_error>
 
 #include "data/error.hpp"
@@ -65,7 +66,12 @@ void bind_errors(py::module_& m) {
     } catch (const Error& e) {
       set_error(g_kfold_error, e.what());
     } catch (const c10::Error& e) {
-      set_error(g_kfold_error, e.what_without_backtrace());
+      // libtorch's allocators: the CPU's "can't allocate memory", CUDA's "out of memory" are MemoryErrors,
+      // as std::bad_alloc is.
+      const std::string message = e.what_without_backtrace();
+      const bool memory = message.find("can't allocate memory") != std::string::npos ||
+                          message.find("CUDA out of memory") != std::string::npos;
+      set_error(memory ? PyExc_MemoryError : g_kfold_error, message.c_str());
     } catch (const std::system_error& e) {  // I/O failures the CLI reports with exit 1
       set_error(g_kfold_error, e.what());
     }

@@ -12,6 +12,8 @@ import os
 import pickle
 import re
 import shutil
+import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -254,6 +256,26 @@ def test_search_warnings_name_the_python_keywords(kf, caplog):
     kf.search(FASTA, DB, max_prefilter=2)
     assert ("a deeper MSA needs a larger --max-prefilter (max_prefilter=) (e.g. --max-prefilter 10000) or -s "
             "(sensitivity=)") in caplog.text, caplog.text
+
+
+def test_libtorchs_out_of_memory_is_a_memory_error(tmp_path):
+    """libtorch's allocators throw their own error: it was a KfoldError carrying "[enforce fail ...]". In a
+    child process with an 8 GB address-space limit, L = 3000's first big tensor fails."""
+    script = tmp_path / "oom.py"
+    script.write_text(f"""
+import random, resource
+resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
+import kfold
+kfold.set_progress(False)
+model = kfold.Model("model_1_ptm", random_weights=True, config={str(SMALL)!r}, check_memory=False)
+rng = random.Random(1)
+try:
+    model.predict("".join(rng.choice("ACDEFGHIKLMNPQRSTVWY") for _ in range(3000)))
+except MemoryError as error:
+    print("MemoryError:", error)
+""")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert "MemoryError: " in run.stdout and "can't allocate memory" in run.stdout, run.stdout + run.stderr
 
 
 def test_features_and_templates_compare_by_value(kf):
