@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace kfold {
 
@@ -37,6 +38,13 @@ class MemoryError : public RuntimeError {
  public:
   explicit MemoryError(const std::string& message) : RuntimeError(message) {}
 };
+
+// Whether an error message is an allocator's out-of-memory: libtorch throws its own error (c10::Error), not
+// std::bad_alloc: "can't allocate memory" (the CPU allocator), "CUDA out of memory".
+inline bool is_out_of_memory_message(std::string_view message) {
+  return message.find("can't allocate memory") != std::string_view::npos ||
+         message.find("out of memory") != std::string_view::npos;
+}
 
 template <typename... Args>
 [[noreturn]] void fail_input(fmt::format_string<Args...> format, Args&&... args) {

@@ -566,7 +566,7 @@ Protein parse_structure(std::string text, const std::string& source) {
     if (name.empty() || name == " ")
       for (char c = 'A'; c <= 'Z'; ++c)
         if (std::find(p.chain_names.begin(), p.chain_names.end(), std::string(1, c)) == p.chain_names.end()) {
-          log_warn("{}: a chain without a name (PDB column 22 blank) is read, and written, as chain {}", source, c);
+          log_warn("{}: a chain without a name (PDB column 22 blank) is read as chain {}", source, c);
           name = std::string(1, c);
           break;
         }

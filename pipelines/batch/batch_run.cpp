@@ -210,10 +210,11 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
   data::ensure_directory(dir);
   // The target's inputs change from here: what an earlier run completed is complete no more (a kill during
   // the search left `done` and a "done" status beside the new query.fasta and the old structures).
-  if (status.contains("msa") || status.contains("predict") || fs::exists(dir / "done")) {
+  if (status.contains("msa") || status.contains("predict") || status.contains("failed") || fs::exists(dir / "done")) {
     fs::remove(dir / "done");
     status.erase("msa");
     status.erase("predict");
+    status.erase("failed");  // of other inputs: this run's outcome replaces it
     status["status"] = "pending";
     write_status(dir / "status.json", status);
   }
@@ -268,7 +269,6 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
   }
   msa_status["seconds"] = seconds_since(start);
   status["msa"] = msa_status;
-  status.erase("failed");
   status["status"] = "msa_done";
   // The log says what was computed, status.json what is complete: a kill between them reruns the stage.
   append_stage_log(dir, "msa", key, msa_status["seconds"].get<double>());
@@ -366,9 +366,7 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
       fail(stage, key, "memory", "out of memory (try --chunk-size, fewer threads, or a larger node)");
     } catch (const c10::Error& e) {
       const std::string message = e.what_without_backtrace();
-      const bool memory = message.find("out of memory") != std::string::npos ||
-                          message.find("can't allocate memory") != std::string::npos;  // CUDA's, the CPU allocator's
-      fail(stage, key, memory ? "memory" : "runtime", message.substr(0, message.find('\n')));
+      fail(stage, key, is_out_of_memory_message(message) ? "memory" : "runtime", message.substr(0, message.find('\n')));
     } catch (const std::exception& e) {
       fail(stage, key, "runtime", e.what());
     }
@@ -490,7 +488,10 @@ void BatchRunner::write_summary(bool force) {
     const auto& target = targets_[t];
     const auto dir = options_.output_dir / target.id;
     auto status = read_status(dir / "status.json");
-    if (const auto failure = unrecorded_failures_.find(target.id); failure != unrecorded_failures_.end()) {
+    // A failure this worker could not record, while nothing newer is recorded (another worker may since
+    // have run the target: its status.json then says what is true).
+    if (const auto failure = unrecorded_failures_.find(target.id);
+        failure != unrecorded_failures_.end() && !status.contains("status")) {
       status["status"] = "failed";
       status["failed"] = failure->second;
     }

@@ -144,10 +144,8 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const std::exception& e) {
     std::string message = e.what();
-    // libtorch's allocators throw their own error (c10::Error), not std::bad_alloc: the CPU's "can't allocate
-    // memory", CUDA's "out of memory". Its first line says how much; the backtrace after it is no use here.
-    if (message.find("can't allocate memory") != std::string::npos ||
-        message.find("CUDA out of memory") != std::string::npos) {
+    // libtorch's allocators throw their own error: its first line says how much, the backtrace is no use here.
+    if (kfold::is_out_of_memory_message(message.substr(0, message.find('\n')))) {
       message = message.substr(0, message.find('\n'));
       kfold::write_stderr(fmt::format(
           "kfold: error: out of memory ({}); try --chunk-size, a smaller input, or a machine with more memory\n",

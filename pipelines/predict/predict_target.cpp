@@ -345,14 +345,14 @@ PredictSummary predict_target(const PredictOptions& options) {
   try {
     auto inputs = read_target_inputs(options, [&](const std::string& id) {
       made = make_missing_directories(options.output_dir);
-      if (std::error_code error; !fs::exists(options.output_dir / id, error))  // made as the first file is written
-        made.insert(made.end(), {options.output_dir / id, options.output_dir / id / "msas"});
       data::ensure_directory(options.output_dir);  // its checks (writable, not a file) and messages
       locks = std::make_unique<LockDirectory>(options.output_dir / ".locks", kPredictLockStaleAfter);
       lock = locks->try_lock(id);
       if (!lock)
         fail_input("{}: another kfold run is writing it ({}); wait for it to finish, or give another -o",
                    (options.output_dir / id).string(), locks->holder_text(id));
+      if (std::error_code error; !fs::exists(options.output_dir / id, error))  // made as the first file is written
+        made.insert(made.end(), {options.output_dir / id, options.output_dir / id / "msas"});
       data::remove_temp_files(options.output_dir / id);  // of a killed run; the lock keeps others out
     });
     inputs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -66,12 +66,8 @@ void bind_errors(py::module_& m) {
     } catch (const Error& e) {
       set_error(g_kfold_error, e.what());
     } catch (const c10::Error& e) {
-      // libtorch's allocators: the CPU's "can't allocate memory", CUDA's "out of memory" are MemoryErrors,
-      // as std::bad_alloc is.
-      const std::string message = e.what_without_backtrace();
-      const bool memory = message.find("can't allocate memory") != std::string::npos ||
-                          message.find("CUDA out of memory") != std::string::npos;
-      set_error(memory ? PyExc_MemoryError : g_kfold_error, message.c_str());
+      const std::string message = e.what_without_backtrace();  // an allocator's: a MemoryError, as bad_alloc
+      set_error(is_out_of_memory_message(message) ? PyExc_MemoryError : g_kfold_error, message.c_str());
     } catch (const std::system_error& e) {  // I/O failures the CLI reports with exit 1
       set_error(g_kfold_error, e.what());
     }

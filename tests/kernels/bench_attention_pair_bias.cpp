@@ -121,7 +121,7 @@ void print_row(const char* pass, int64_t S, const Measure& fused, const Measure&
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
   Options opt;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -208,4 +208,14 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // no CUDA driver, out of memory, a bad number: said, not terminate()
+    const std::string message = e.what();
+    std::fprintf(stderr, "bench_kernels: error: %s\n", message.substr(0, message.find('\n')).c_str());
+    return 1;
+  }
 }

@@ -330,7 +330,7 @@ CASES = [
     Case("predict/config-huge-channels", "predict {ex}/ubiquitin.fasta --random-weights --models model_1_ptm "
          "--config {tmp}/huge.json -o {tmp}/out",
          text("huge.json", '{"model": {"embeddings_and_evoformer": {"msa_channel": 1048576}}}'), 1,
-         r"memory: .*\(weights \d+\.\d GiB, .*the weights alone do not fit: check the channel and layer sizes"),
+         r"memory: .*\(weights \d+\.\d GiB, .*even the weights \(\d+\.\d GiB\) do not fit: .*check the channel and layer sizes"),
     Case("predict/config-unknown-key", "predict {ex}/ubiquitin.fasta --random-weights --models model_1_ptm "
          "--config {tmp}/bad.json -o {tmp}/out", text("bad.json", '{"model": {"num_recycles": 2}}'), 2,
          r"bad\.json: .*num_recycles"),

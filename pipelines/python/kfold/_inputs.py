@@ -17,12 +17,12 @@ from ._runner import run
 if TYPE_CHECKING:
     from .msa import Msa
 
-QueryLike = Union[str, "os.PathLike[str]", _core.Sequence]
-"""A protein sequence in capitals (``"MQIFVK..."``), FASTA text, or the path of a FASTA file with one
-record. A bare word with lowercase letters that names no file is refused: ``"ubiquitin"`` would
+QueryLike = Union[str, bytes, "os.PathLike[str]", _core.Sequence]
+"""A protein sequence in capitals (``"MQIFVK..."``), FASTA text, or the path (str, bytes or
+os.PathLike) of a FASTA file with one record. A bare word with lowercase letters that names no file is refused: ``"ubiquitin"`` would
 otherwise be searched as the nine residues U, B, I, Q, ..."""
 
-MsaLike = Union["Msa", str, "os.PathLike[str]"]
+MsaLike = Union["Msa", str, bytes, "os.PathLike[str]"]
 """An :class:`kfold.Msa` or the path of an A3M or Stockholm file."""
 
 
@@ -30,8 +30,8 @@ def read_query(query: QueryLike, what: str) -> tuple[_core.Sequence, str]:
     """The one query sequence of ``query`` and the name errors give its source."""
     if isinstance(query, _core.Sequence):
         return query, query.id
-    if isinstance(query, os.PathLike) or (isinstance(query, str) and _looks_like_path(query)):
-        source = os.fspath(query)
+    if isinstance(query, (bytes, os.PathLike)) or (isinstance(query, str) and _looks_like_path(query)):
+        source = os.fsdecode(query)
         records = run(_core.read_fasta, source)  # on a worker thread: Ctrl-C stops waiting at once
     elif isinstance(query, str):
         text = query.strip()
@@ -58,8 +58,11 @@ def _looks_like_path(text: str) -> bool:
 
 
 def msa_source(msa: MsaLike, index: int) -> str:
-    """The name of an MSA argument in messages (its path, or "msas[i]")."""
-    return f"msas[{index}]" if not isinstance(msa, (str, bytes, os.PathLike)) else os.fsdecode(msa)
+    """The name of an MSA argument in messages (its path, with bytes that are no UTF-8 as escapes; or
+    "msas[i]")."""
+    if not isinstance(msa, (str, bytes, os.PathLike)):
+        return f"msas[{index}]"
+    return os.fsdecode(msa).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def read_msa(msa: MsaLike) -> _core.Msa:
@@ -99,7 +102,7 @@ def check_path(name: str, value: object) -> str:
     """``value`` (a str, bytes or os.PathLike, as ``open`` takes) as a str; TypeError naming ``name``
     otherwise."""
     if not isinstance(value, (str, bytes, os.PathLike)):
-        raise TypeError(f"{name}: expected a path (str or os.PathLike), not {type(value).__name__}")
+        raise TypeError(f"{name}: expected a path (str, bytes or os.PathLike), not {type(value).__name__}")
     return os.fsdecode(value)
 
 

@@ -307,7 +307,7 @@ class Model:
         if check_flag("random_weights", random_weights) and params is not None:
             raise _core.InputError("give params or random_weights=True, not both")
         params = "" if params is None else check_path("params", params)
-        if config is not None and not isinstance(config, (Mapping, str, os.PathLike)):
+        if config is not None and not isinstance(config, (Mapping, str, bytes, os.PathLike)):
             raise TypeError(f"config: expected a JSON file or a dict, not {type(config).__name__}")
         self._seed = _check_seed(seed)
         try:
@@ -318,9 +318,10 @@ class Model:
         self._check_memory = check_flag("check_memory", check_memory)
         self._device = device
         if isinstance(config, Mapping):
+            values = json_values(config, "config")  # its errors name the field
             try:
-                text = json.dumps(json_values(config, "config"), allow_nan=False)
-            except (TypeError, ValueError) as error:
+                text = json.dumps(values, allow_nan=False)
+            except (TypeError, ValueError) as error:  # a key JSON cannot hold (a tuple)
                 raise _core.InputError(f"config: not JSON ({error})") from None
             with tempfile.TemporaryDirectory(prefix="kfold-config-") as tmp:
                 path = os.path.join(tmp, "config.json")
@@ -332,7 +333,7 @@ class Model:
                 except _core.InputError as error:  # named "config", not the temporary file
                     raise _core.InputError(str(error).replace(path, "config")) from None
         else:
-            config_path = "" if config is None else os.fspath(config)
+            config_path = "" if config is None else check_path("config", config)
             self._model = self._load(preset, config_path, recycles, params_path, device, chunk_size, attention,
                                      dtype)
         if random_weights:
