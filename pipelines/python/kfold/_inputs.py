@@ -1,5 +1,6 @@
-"""Query and MSA arguments as the kfold functions accept them: a sequence, FASTA text or a FASTA
-path for a query; an Msa or an A3M/Stockholm path for an MSA."""
+"""Arguments as the kfold functions accept them: a sequence, FASTA text or a FASTA path for a query;
+an Msa or an A3M/Stockholm path for an MSA; and the checks of the others (paths, integers, numbers,
+fractions, flags, dicts given for JSON files), each a TypeError or InputError naming the argument."""
 from __future__ import annotations
 
 import math
@@ -19,11 +20,11 @@ if TYPE_CHECKING:
 
 QueryLike = Union[str, bytes, "os.PathLike[str]", _core.Sequence]
 """A protein sequence in capitals (``"MQIFVK..."``), FASTA text, or the path (str, bytes or
-os.PathLike) of a FASTA file with one record. A bare word with lowercase letters that names no file is refused: ``"ubiquitin"`` would
-otherwise be searched as the nine residues U, B, I, Q, ..."""
+os.PathLike) of a FASTA file with one record. A bare word with lowercase letters that names no file
+is refused: ``"ubiquitin"`` would otherwise be searched as the nine residues U, B, I, Q, ..."""
 
 MsaLike = Union["Msa", str, bytes, "os.PathLike[str]"]
-"""An :class:`kfold.Msa` or the path of an A3M or Stockholm file."""
+"""An :class:`kfold.Msa` or the path (str, bytes or os.PathLike) of an A3M or Stockholm file."""
 
 
 def read_query(query: QueryLike, what: str) -> tuple[_core.Sequence, str]:
