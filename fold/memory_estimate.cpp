@@ -2,6 +2,7 @@
 #include "fold/memory_estimate.hpp"
 
 #include <c10/core/ScalarType.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -163,6 +164,21 @@ int64_t cpu_available_bytes() {
   const std::string membership((std::istreambuf_iterator<char>(cgroups)), std::istreambuf_iterator<char>());
   const int64_t left = cgroup_memory_left("/sys/fs/cgroup", membership);
   if (left >= 0) available = available < 0 ? left : std::min(available, left);
+  // An address-space limit (ulimit -v, prlimit --as; some clusters set it per job): what the process may
+  // still map. Mapped, not resident, memory counts there: the libraries' reservations too.
+  if (rlimit limit{}; getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    std::ifstream status("/proc/self/status");
+    int64_t mapped = -1;
+    for (std::string field; std::getline(status, field);)
+      if (field.rfind("VmSize:", 0) == 0) {
+        std::istringstream fields(field.substr(7));
+        if (int64_t kib = 0; fields >> kib) mapped = kib * 1024;
+      }
+    if (mapped >= 0) {
+      const int64_t as_left = std::max<int64_t>(static_cast<int64_t>(limit.rlim_cur) - mapped, 0);
+      available = available < 0 ? as_left : std::min(available, as_left);
+    }
+  }
   return available;
 }
 

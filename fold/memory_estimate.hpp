@@ -39,8 +39,9 @@ struct MemoryEstimate {
 // allocator); it is deliberately simple and documented in the README, not a profile.
 MemoryEstimate estimate_peak_memory(const ModelConfig& config, const ProblemSize& size, const RunOptions& options);
 
-// Bytes the run may use on `device`: on the CPU the smaller of MemAvailable (/proc/meminfo) and the
-// cgroup limit less usage; on CUDA the free memory the driver reports. -1 when unknown.
+// Bytes the run may use on `device`: on the CPU the smallest of MemAvailable (/proc/meminfo), the cgroup
+// limit less usage and the address-space limit (RLIMIT_AS) less what is mapped; on CUDA the free memory the
+// driver reports. -1 when unknown.
 int64_t available_memory_bytes(const c10::Device& device);
 
 // The memory a process may still use under its cgroups' limits, or -1 when none is set: the smallest

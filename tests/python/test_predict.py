@@ -421,6 +421,12 @@ def test_libtorchs_out_of_memory_is_said_plainly(build_dir, tmp_path):
     assert "kfold: error: out of memory (" in run.stderr and "can't allocate memory" in run.stderr, run.stderr
     assert "internal error" not in run.stderr and "frame #" not in run.stderr
     assert not list((tmp_path / "out").rglob("result_*.h5"))  # features.h5, complete, may stay
+    # Without --no-memory-check the guard reads the address-space limit and refuses before any work.
+    run = subprocess.run([str(build_dir / "bin" / "kfold"), "predict", str(tmp_path / "long.fasta"), *map(str, SMALL),
+                          "--random-weights", "-o", str(tmp_path / "guarded")], capture_output=True, text=True,
+                         timeout=300, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30)))
+    assert run.returncode == 1 and "kfold: error: memory: n_res 3000" in run.stderr, run.stderr
+    assert not (tmp_path / "guarded").exists()
 
 
 def test_a_nan_parameter_is_named_and_nothing_is_written(kfold, tmp_path):
