@@ -131,7 +131,7 @@ TEST_CASE("cgroup limits: v2 and v1, the tightest of the process's cgroup and it
   CHECK(fold::cgroup_memory_left(root.path(), "0::/system.slice/job_7/step_0\n") == int64_t{7} << 28);
 }
 
-TEST_CASE("Memory estimate counts the heads' [L, L, 64] tensors in float32, five with the aligned-error head") {
+TEST_CASE("Memory estimate counts the heads' L x L x 64 tensors in float32, five with the aligned-error head") {
   // Measured at L = 1000 with data/examples/small_model.json: the heads add 0.7 GB to the trunk's 1.1 GB
   // (the estimate named the trunk's stages and was 1.4 GB against a 1.76 GB peak).
   auto config = fold::model_config("model_1_ptm");
