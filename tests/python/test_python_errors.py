@@ -1,0 +1,177 @@
+"""The Python module's errors: kfold's errors with the CLI's messages (the Python keyword beside a flag),
+TypeErrors naming a wrong argument, MemoryError for libtorch's allocation failures, arguments checked
+before any work. The module against the CLI on valid inputs: test_python_module.py."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES
+
+FASTA = EXAMPLES / "ubiquitin.fasta"
+A3M = EXAMPLES / "ubiquitin.a3m"
+DB = EXAMPLES / "ubiquitin_db.fasta"
+SMALL = EXAMPLES / "small_model.json"
+
+
+def test_query_errors_name_the_function_not_the_binding(kf):
+    """They began "make_raw_features:", an internal name."""
+    with pytest.raises(kf.InputError, match=r"^kfold.features: query 'query' has no standard amino acid"):
+        kf.features("XXXX")
+
+
+def test_search_warnings_name_the_python_keywords(kf, caplog):
+    """The warning that the MSA could be deeper named only the CLI's flags."""
+    kf.search(FASTA, DB, max_prefilter=2)
+    assert ("a deeper MSA needs a larger --max-prefilter (max_prefilter=) (e.g. --max-prefilter 10000) or -s "
+            "(sensitivity=)") in caplog.text, caplog.text
+
+
+def test_libtorchs_out_of_memory_is_a_memory_error(tmp_path):
+    """libtorch's allocators throw their own error: it was a KfoldError carrying "[enforce fail ...]". In a
+    child process with an 8 GB address-space limit, L = 3000's first big tensor fails."""
+    script = tmp_path / "oom.py"
+    script.write_text(f"""
+import random, resource
+resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
+import kfold
+kfold.set_progress(False)
+model = kfold.Model("model_1_ptm", random_weights=True, config={str(SMALL)!r}, check_memory=False)
+rng = random.Random(1)
+try:
+    model.predict("".join(rng.choice("ACDEFGHIKLMNPQRSTVWY") for _ in range(3000)))
+except MemoryError as error:
+    print("MemoryError:", error)
+""")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert "MemoryError: " in run.stdout and "can't allocate memory" in run.stdout, run.stdout + run.stderr
+
+
+def cli_message(run):
+    assert run.returncode == 2, run.stderr
+    return run.stderr.strip().splitlines()[-1].removeprefix("kfold: error: ")
+
+
+def test_errors_carry_the_clis_messages(kf, kfold, tmp_path):
+    other = tmp_path / "other.a3m"
+    other.write_text(">x\nMKV\n")
+    with pytest.raises(kf.InputError) as error:
+        kf.features(FASTA, msas=[other])
+    assert str(error.value) == cli_message(kfold("features", FASTA, "--msa", other, "-o", tmp_path / "f.h5"))
+    assert isinstance(error.value, ValueError) and isinstance(error.value, kf.KfoldError)
+
+    missing = tmp_path / "missing.fasta"
+    with pytest.raises(kf.InputError) as error:
+        kf.search(missing, DB)
+    assert str(error.value) == cli_message(kfold("search", missing, DB, "-o", tmp_path / "s"))
+
+    letters = tmp_path / "letters.fasta"
+    letters.write_text(">q\nMKV1L\n")
+    with pytest.raises(kf.InputError, match="letters.fasta:2:4: invalid character '1'"):
+        kf.search(letters, DB)
+    with pytest.raises(kf.InputError, match=r"^evalue 0: must be > 0"):  # named as the argument
+        kf.search(FASTA, DB, evalue=0)
+    with pytest.raises(kf.InputError, match="holds 2 sequences"):
+        kf.features(">a\nMKV\n>b\nMKL\n")
+    with pytest.raises(kf.InputError, match="device 'tpu'"):
+        kf.Model(random_weights=True, config=SMALL, device="tpu")
+    with pytest.raises(kf.InputError, match="model_9"):
+        kf.Model("model_9", random_weights=True)
+    with pytest.raises(kf.InputError, match="chunk_size 'big'"):
+        kf.Model(random_weights=True, config=SMALL, chunk_size="big")
+    # Integers out of the C++ types' range are named (they were pybind11's unnamed TypeErrors).
+    with pytest.raises(kf.InputError, match=r"chunk_size -1: must be 0\.\."):
+        kf.Model(random_weights=True, config=SMALL, chunk_size=-1)
+    with pytest.raises(kf.InputError, match=r"max_seqs 1180591620717411303424: must be 1\.\."):
+        kf.search(FASTA, DB, max_seqs=2**70)
+    with pytest.raises(kf.InputError, match=r"diff -1: must be 0\.\."):
+        kf.Msa(["MKV", "M-V"]).filter(diff=-1)
+    # Wrong types are named TypeErrors (or a KeyError for a Mapping), not AttributeErrors from inside.
+    with pytest.raises(TypeError, match="device: expected a string"):
+        kf.Model(random_weights=True, config=SMALL, device=None)
+    with pytest.raises(TypeError, match="preset: expected a string"):
+        kf.Model(None, random_weights=True)
+    with pytest.raises(KeyError):
+        kf.features("MKV")[0]
+    with pytest.raises(TypeError, match="templates: expected kfold.Templates"):
+        kf.features("MKV", templates="x")
+
+
+def test_bad_argument_types_are_named_type_errors(kf, tmp_path):
+    """Wrong types raise TypeErrors naming the argument (they were numpy's UFuncTypeError, pybind11's
+    signature dump, a bare os.fspath TypeError, or a Mapping's keys read as MSA paths)."""
+    msa = kf.Msa(["MKVL", "MKVL", "M---"])
+    for call, message in ((lambda: msa.filter(min_coverage="0.5"), "min_coverage: expected a number, not str"),
+                          (lambda: msa.filter(min_identity=True), "min_identity: expected a number, not bool"),
+                          (lambda: msa.filter(max_seq_id="1"), "max_seq_id: expected a number, not str"),
+                          (lambda: msa.neff_at("0.8"), "identity: expected a number, not str"),
+                          (lambda: kf.Msa(["MKV", "MKL"], descriptions=["q", None]),
+                           r"descriptions\[1\]: expected a string, not NoneType"),
+                          (lambda: kf.Msa(["MKV", 3]), r"sequences\[1\]: expected a string, not int"),
+                          (lambda: kf.Msa(None), "sequences: expected a list of strings, not NoneType"),
+                          (lambda: kf.search("MKVLA", None), r"db: expected a path \(str, bytes or os.PathLike\)"),
+                          (lambda: kf.templates("MKVLA", DB, None), "mmcif_dir: expected a path"),
+                          (lambda: kf.Model(random_weights=True, config=[1, 2]),
+                           "config: expected a JSON file or a dict, not list"),
+                          (lambda: kf.Model(params=7), "params: expected a path"),
+                          (lambda: kf.features("MKVL", msas=kf.features("MKVL")),
+                           "msas: expected kfold.Msa objects or A3M/Stockholm paths, not Features .*Model.predict"),
+                          (lambda: kf.features("MKVL", msas={"a": 1}), "msas: .* not dict"),
+                          (lambda: kf.features("MKVL", msas=5), "msas: .* not int"),
+                          # Flags: the string "False" is true, so truthiness turned options on.
+                          (lambda: kf.search("MKVLA", DB, composition_stats="False"),
+                           "composition_stats: expected True or False, not str"),
+                          (lambda: kf.Model(random_weights="no"), "random_weights: expected True or False, not str"),
+                          (lambda: kf.Model(random_weights=True, check_memory=0),
+                           "check_memory: expected True or False, not int"),
+                          (lambda: kf.set_progress("off"), "enabled: expected True or False, not str"),
+                          # A name given alone was split into letters; a non-str name got pybind11's dump.
+                          (lambda: kf.features("MKVL", msas=[msa], msa_sources="search"),
+                           "msa_sources: expected a list of names, one per MSA, not str"),
+                          (lambda: kf.features("MKVL", msas=[msa], msa_sources=[None]),
+                           r"msa_sources\[0\]: expected a name \(str\), not NoneType")):
+        with pytest.raises(TypeError, match=message):
+            call()
+    assert kf.features("MKVL", msas=[msa], msa_sources=("mine",))["msa"].shape == (2, 4)
+    assert msa.filter(min_coverage=np.float32(0.5)).depth == 2  # numpy numbers are numbers
+    assert msa.neff_at(np.float64(0.8)) == msa.neff
+
+
+def test_predict_checks_its_arguments_before_building_features(kf, small_model, caplog):
+    """A bad seed is refused before the MSAs are read (it was checked after the features were built: an
+    MSA error hid it, and the single-sequence warning came first)."""
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="kfold"):
+        with pytest.raises(kf.InputError, match="^seed -1: must be"):
+            small_model.predict("MKVLAAGIVG", msas=["missing.a3m"], seed=-1)
+        with pytest.raises(kf.InputError, match="^seed -1: must be"):
+            small_model.predict("MKVLAAGIVG", seed=-1)
+        with pytest.raises(TypeError, match="templates: expected kfold.Templates"):
+            small_model.predict("MKVLAAGIVG", msas=["missing.a3m"], templates={})
+    assert "single-sequence" not in caplog.text
+
+
+def test_errors_name_the_python_keyword_beside_the_flag(kf, tmp_path):
+    """The CLI's messages name its flags; where the keyword has another name it stands beside the flag."""
+    with pytest.raises(kf.InputError, match=r"^--min-cov \(min_coverage=\) must be between 0 and 1 \(got 2\)"):
+        kf.search(FASTA, DB, min_coverage=2)
+    with pytest.raises(kf.InputError, match=r"^--template-db \(db=\) .*nope\.txt does not exist"):
+        kf.templates("MKVLA", tmp_path / "nope.txt", tmp_path)
+    with pytest.raises(kf.InputError, match=r"^--template-mmcif-dir \(mmcif_dir=\): .*folder .*nope does not exist"):
+        kf.templates("MKVLA", DB, tmp_path / "nope")
+    with pytest.raises(kf.InputError, match=r"^-s/--sensitivity must be between"):  # the same name: as it was
+        kf.search(FASTA, DB, sensitivity=9)
+
+
+def test_missing_params_say_where_they_looked(kf, kfold, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KFOLD_PARAMS", raising=False)
+    with pytest.raises(kf.InputError) as error:
+        kf.Model("model_1_ptm")
+    run = kfold("predict", FASTA, "--models", "model_1_ptm", "-o", tmp_path / "out", cwd=tmp_path)
+    # The CLI's message, with the Python keyword beside the flag whose name differs.
+    assert str(error.value) == cli_message(run).replace("--random-weights", "--random-weights (random_weights=True)")
+    assert "no parameters for model_1_ptm" in str(error.value)
