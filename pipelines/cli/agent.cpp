@@ -86,7 +86,7 @@ void add_agent_command(CLI::App& app, Action& action) {
          "--threads", o->run.threads,
          "OpenMP threads; 0 = $OMP_NUM_THREADS or the CPUs this process may use (results are identical for any count)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, kMaxThreads));
+      ->check(thread_count());
   o->seed_option = cmd->add_option(
       "--seed", o->seed,
       "Seed of the surrogate's bootstrap, the Thompson draws and the plate layout (overrides the campaign's \"seed\")");

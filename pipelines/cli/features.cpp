@@ -68,7 +68,7 @@ void add_features_command(CLI::App& app, Action& action) {
          "--threads", opt->threads,
          "Threads of the template search; 0 = $OMP_NUM_THREADS or the CPUs this process may use (same output for any)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, kMaxThreads));
+      ->check(thread_count());
   cmd->footer(
       "Example:\n  kfold features data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m -o "
       "ubiquitin_features.h5\n"

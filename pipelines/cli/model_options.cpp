@@ -83,7 +83,7 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
       ->default_val("0");
   cmd.add_option("--threads", o.threads, "CPU threads; 0 = $OMP_NUM_THREADS or the CPUs this process may use")
       ->default_val(0)
-      ->check(CLI::Range(int64_t{0}, kMaxThreads));
+      ->check(thread_count());
   cmd.add_flag("--no-memory-check", o.no_memory_check, "Run even when the memory estimate exceeds what is free");
 }
 

@@ -129,7 +129,7 @@ void add_search_command(CLI::App& app, Action& action) {
          "--threads", o->search.threads,
          "OpenMP threads; 0 = $OMP_NUM_THREADS or the CPUs this process may use (output is identical for any count)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, kMaxThreads));
+      ->check(thread_count());
   cmd->add_option("--index-memory", o->index_memory_mib,
                   "MiB for the prefilter: the in-memory k-mer index (about 9 bytes per database residue) and each "
                   "thread's scan state (about 1 byte per residue, at least 45 bytes per sequence); a larger "

@@ -220,7 +220,11 @@ CASES = [
     Case("search/query-too-long", "search {tmp}/long.fasta {ex}/ubiquitin_db.fasta -o {tmp}/out", TOO_LONG, 2,
          rf"long\.fasta.*{MAX_QUERY + 1}.*{MAX_QUERY}"),
     Case("search/threads-too-many", "search {ex}/ubiquitin.fasta {ex}/ubiquitin_db.fasta --threads 3000000000 "
-         "-o {tmp}/out", None, 2, r"--threads: Value 3000000000 not in range 0 to 4096"),
+         "-o {tmp}/out", None, 2, r"--threads: '3000000000' is not a thread count; give a whole number from 0 \(all CPUs\) "
+         r"to 4096"),
+    # A word was "Value abc not in range 0 to 4096".
+    Case("predict/threads-a-word", "predict {ex}/ubiquitin.fasta --threads abc -o {tmp}/out", None, 2,
+         r"--threads: 'abc' is not a thread count"),
     Case("search/db-missing", "search {ex}/ubiquitin.fasta {tmp}/missing_db -o {tmp}/out", None, 2,
          r"missing_db"),
     Case("search/db-directory-not-a-db", "search {ex}/ubiquitin.fasta {tmp}/adir -o {tmp}/out", directory("adir"), 2,
