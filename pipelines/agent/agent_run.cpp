@@ -156,6 +156,31 @@ std::vector<std::pair<std::filesystem::path, std::string>> structure_files(const
   return files;
 }
 
+// The round's files in `out_dir` (write_round_files below) must not be the campaign's inputs: results saved
+// as DIR/plate.csv were replaced by the next plate without a word, and inputs in DIR/structures/ removed.
+void check_inputs_outside_round_files(const Campaign& campaign, const std::filesystem::path& out_dir) {
+  namespace fs = std::filesystem;
+  static constexpr std::string_view kRoundFiles[] = {
+      "scores.tsv", "plate.csv", "notebook.jsonl", "report.md", "report.html", "constructs.tsv", "done"};
+  std::vector<std::pair<fs::path, std::string>> inputs{{campaign.path, "the campaign file"}};
+  if (!campaign.target.msa.empty()) inputs.emplace_back(campaign.target.msa, "target.msa");
+  if (!campaign.target.db.empty()) inputs.emplace_back(campaign.target.db, "target.db");
+  if (!campaign.library.empty()) inputs.emplace_back(campaign.library, "library");
+  for (const auto& path : campaign.results) inputs.emplace_back(path, "results");
+  std::error_code error;
+  for (const auto& [input, field] : inputs) {
+    std::string_view clash;
+    for (const std::string_view name : kRoundFiles)
+      if (fs::equivalent(out_dir / name, input, error)) clash = name;
+    if (fs::equivalent(input.parent_path(), out_dir / "structures", error)) clash = "structures/";
+    if (!clash.empty())
+      fail_input(
+          "{} ({}): is -o {}'s {}, which each round writes or removes; move it out of that folder (and "
+          "update the campaign) or give another -o",
+          input.string(), field, out_dir.string(), clash);
+  }
+}
+
 }  // namespace
 
 void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& options) {
@@ -181,6 +206,7 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
       if (!dir.empty() && fs::is_empty(dir, ec) && !ec) fs::remove(dir, ec);
     }
   } created_folder{fs::exists(options.out_dir) ? fs::path() : options.out_dir};
+  check_inputs_outside_round_files(campaign, options.out_dir);
   data::ensure_directory(options.out_dir);
   // The notebook is read before any long work: a damaged one fails now, not after the predictions.
   const fs::path notebook_path = options.out_dir / "notebook.jsonl";

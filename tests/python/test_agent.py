@@ -127,6 +127,24 @@ def test_agent_bad_input_exit_2(kfold, tmp_path):
     assert r.returncode == 0 and "Example" in r.stdout and "kfold agent" in r.stdout
 
 
+def test_agent_refuses_inputs_among_the_files_a_round_writes(kfold, tmp_path):
+    """Results saved in -o DIR as plate.csv were replaced by the next plate without a word (exit 0); an input in
+    DIR/structures/ would be removed. Both are refused before any work, and the input is untouched."""
+    shutil.copy(SOURCE_DIR / "data/examples/ubiquitin.a3m", tmp_path / "ubiquitin.a3m")
+    out = tmp_path / "out"
+    (out / "structures").mkdir(parents=True)
+    measured = (SOURCE_DIR / "data/examples/ubiquitin_round0.csv").read_text()
+    campaign = json.loads((SOURCE_DIR / SOURCE_EXAMPLE).read_text())
+    for saved_as in ("plate.csv", "structures/round0.csv"):
+        (out / saved_as).write_text(measured)
+        campaign["results"] = [str(out / saved_as)]
+        (tmp_path / "c.json").write_text(json.dumps(campaign))
+        r = kfold("agent", tmp_path / "c.json", "-o", out, "--no-potts")
+        assert r.returncode == 2, r.stderr
+        assert f"(results): is -o {out}'s {saved_as.split('/')[0] + ('/' if '/' in saved_as else '')}" in r.stderr
+        assert (out / saved_as).read_text() == measured and not (out / "done").exists()
+
+
 def test_agent_bad_model_options_exit_2_before_any_work(kfold, tmp_path):
     """The structure options are checked whether or not the campaign predicts structures: a typo there was
     ignored (structure_budget 0) or turned into a warning that skipped the structure terms."""
