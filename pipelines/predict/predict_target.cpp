@@ -42,6 +42,7 @@
 #include "pipelines/predict/relax_prediction.hpp"
 #include "pipelines/predict/timings.hpp"
 #include "pipelines/predict/violations_json.hpp"
+#include "pipelines/predict/written_files_record.hpp"
 
 namespace kfold::pipelines {
 
@@ -86,47 +87,37 @@ void write_result(const fs::path& path, const fold::ModelOutputs& out, const at:
   h5.commit();
 }
 
-// The model-output files of an earlier run into `dir` that this run did not write (fewer models, no
-// relax, real weights after random ones, no PAE head): without this they would sit beside the new
-// ones under the new done marker. Input files are remove_stale_inputs' business; a batch's files stay.
-void remove_stale_outputs(const fs::path& dir, const std::set<std::string>& written) {
-  static constexpr std::string_view kPerModel[] = {"ranked_", "relaxed_",    "unrelaxed_",
-                                                   "result_", "confidence_", "pae_"};
-  static constexpr std::string_view kSingles[] = {"relax_metrics.json", "pae.png", "RANDOM_WEIGHTS.txt"};
-  std::error_code error;
-  std::vector<fs::path> stale;
-  for (const auto& entry : fs::directory_iterator(dir, error)) {
-    const std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file() || written.contains(name)) continue;
-    const auto ext = entry.path().extension().string();
-    const bool per_model = (ext == ".pdb" || ext == ".cif" || ext == ".h5" || ext == ".json") &&
-                           std::any_of(std::begin(kPerModel), std::end(kPerModel),
-                                       [&](std::string_view p) { return name.starts_with(p); });
-    if (per_model || std::find(std::begin(kSingles), std::end(kSingles), name) != std::end(kSingles))
-      stale.push_back(entry.path());
+// The model-output files of a run of `models` (in rank order), relative to the target folder; relaxed
+// structures, PAE files and the random-weights warning only where `relaxed`, `with_pae`, `random_weights` say.
+std::set<std::string> output_file_names(const std::vector<std::string>& models, const std::set<std::string>& relaxed,
+                                        const std::set<std::string>& with_pae, bool relax_metrics,
+                                        bool random_weights) {
+  std::set<std::string> names{"ranking_debug.json", "violations.json", "plddt.png", "timings.json"};
+  if (relax_metrics) names.insert("relax_metrics.json");
+  if (!with_pae.empty()) names.insert("pae.png");
+  if (random_weights) names.insert("RANDOM_WEIGHTS.txt");
+  for (size_t k = 0; k < models.size(); ++k) {
+    const auto& model = models[k];
+    for (const char* ext : {".pdb", ".cif"}) {
+      names.insert(fmt::format("ranked_{}{}", k, ext));
+      names.insert("unrelaxed_" + model + ext);
+      if (relaxed.contains(model)) names.insert("relaxed_" + model + ext);
+    }
+    names.insert("result_" + model + ".h5");
+    names.insert("confidence_" + model + ".json");
+    if (with_pae.contains(model)) names.insert("pae_" + model + ".json");
   }
-  for (const auto& path : stale) {
-    log_info("removing {} of an earlier run", path.string());
-    fs::remove(path, error);
-  }
+  return names;
 }
 
-// The input files of an earlier run into `dir` that this run did not write: MSAs of other --msa files or
-// of a --db search, template hits, and features.h5 and msas/ altogether when this run read --features.
-void remove_stale_inputs(const fs::path& dir, const TargetInputs& inputs) {
-  std::set<std::string> written;
-  for (const auto& [name, msa] : inputs.msas) written.insert(name);
-  if (!inputs.template_hits_m8.empty()) written.insert("pdb_hits.m8");
-  std::error_code error;
-  std::vector<fs::path> stale;
-  if (inputs.processed && fs::is_regular_file(dir / "features.h5")) stale.push_back(dir / "features.h5");
-  for (const auto& entry : fs::directory_iterator(dir / "msas", error))
-    if (entry.is_regular_file() && !written.contains(entry.path().filename().string())) stale.push_back(entry.path());
-  for (const auto& path : stale) {
-    log_info("removing {} of an earlier run", path.string());
-    fs::remove(path, error);
-  }
-  if (written.empty()) fs::remove(dir / "msas", error);  // only when empty
+// The input files a run writes into the target folder: features.h5 and msas/ (MSAs, template hits).
+std::set<std::string> input_file_names(const TargetInputs& inputs) {
+  std::set<std::string> names;
+  if (!inputs.raw) return names;
+  names.insert("features.h5");
+  for (const auto& [name, msa] : inputs.msas) names.insert("msas/" + name);
+  if (!inputs.template_hits_m8.empty()) names.insert("msas/pdb_hits.m8");
+  return names;
 }
 
 // The output id of a FASTA id or file stem `text` read from `source`; one too long to name a folder is refused.
@@ -386,6 +377,25 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   }
   data::ensure_directory(summary.target_dir);
   fs::remove(summary.target_dir / "done");  // a rerun: complete again only when this run finishes
+  // Every file this run may write is recorded before it is written; an earlier kfold run's files that it
+  // does not write again are removed at the end. Files of the same names that no kfold run wrote (AlphaFold's
+  // output in the same folder) are replaced, with a warning; other files stay.
+  const std::set<std::string> all_models(models.names().begin(), models.names().end());
+  const auto planned_outputs =
+      output_file_names(models.names(), options.relax != RelaxModels::none ? all_models : std::set<std::string>{},
+                        all_models, options.relax != RelaxModels::none, options.random_weights);
+  WrittenFilesRecord record(summary.target_dir);
+  std::vector<std::string> foreign;
+  for (const auto& name : planned_outputs)
+    if (std::error_code error; !record.contains(name) && fs::exists(summary.target_dir / name, error))
+      foreign.push_back(name);
+  if (!foreign.empty())
+    log_warn("{}: replacing {} that no kfold run wrote there ({}); give another -o to keep them",
+             summary.target_dir.string(), foreign.size() == 1 ? "a file" : fmt::format("{} files", foreign.size()),
+             fmt::join(foreign, ", "));
+  auto planned = input_file_names(inputs);
+  planned.insert(planned_outputs.begin(), planned_outputs.end());
+  record.add(planned);
   if (inputs.raw) {
     summary.n_res = inputs.raw->n_res;
     summary.msa_depth = inputs.raw->n_seq;
@@ -414,7 +424,6 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   std::error_code same_error;
   const bool own_features =
       !options.features.empty() && fs::equivalent(options.features, summary.target_dir / "features.h5", same_error);
-  if (inputs.owns_input_files && !own_features) remove_stale_inputs(summary.target_dir, inputs);
   timings.add("features",
               inputs.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
 
@@ -528,22 +537,22 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   if (options.random_weights)
     data::write_file_atomic(summary.target_dir / "RANDOM_WEIGHTS.txt", std::string(kRandomWeightsWarning) + "\n");
   timings.write(summary.target_dir / "timings.json");
-  std::set<std::string> written;
-  if (options.relax != RelaxModels::none) written.insert("relax_metrics.json");
-  if (!pae.empty()) written.insert("pae.png");
-  if (options.random_weights) written.insert("RANDOM_WEIGHTS.txt");
-  for (size_t k = 0; k < summary.ranking.size(); ++k) {
-    const auto& model = summary.ranking[k];
-    for (const char* ext : {".pdb", ".cif"}) {
-      written.insert(fmt::format("ranked_{}{}", k, ext));
-      written.insert("unrelaxed_" + model + ext);
-      if (relaxed_proteins.contains(model)) written.insert("relaxed_" + model + ext);
-    }
-    written.insert("result_" + model + ".h5");
-    written.insert("confidence_" + model + ".json");
-    if (pae.contains(model)) written.insert("pae_" + model + ".json");
+  std::set<std::string> relaxed_models, pae_models;
+  for (const auto& [model, protein] : relaxed_proteins) relaxed_models.insert(model);
+  for (const auto& [model, values] : pae) pae_models.insert(model);
+  auto kept = output_file_names(summary.ranking, relaxed_models, pae_models, options.relax != RelaxModels::none,
+                                options.random_weights);
+  // Inputs: features.h5 and msas/ hold exactly this run's (kfold predict's, unless it read this folder's own
+  // features.h5); a batch's stay.
+  if (inputs.owns_input_files && !own_features) {
+    kept.merge(input_file_names(inputs));
+  } else {
+    for (const auto& name : record.names())
+      if (name == "features.h5" || name.starts_with("msas/")) kept.insert(name);
   }
-  remove_stale_outputs(summary.target_dir, written);
+  record.remove_all_but(kept);
+  std::error_code error;
+  fs::remove(summary.target_dir / "msas", error);  // only when empty
   data::write_file_atomic(summary.target_dir / "done", "");
   log_info("{}: ranking {} -> {}", summary.target_id, fmt::join(summary.ranking, " > "), summary.target_dir.string());
   return summary;

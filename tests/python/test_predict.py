@@ -162,9 +162,33 @@ def test_rerun_into_the_same_folder_leaves_no_stale_outputs(kfold, tmp_path):
     left = sorted(p.name for p in target.iterdir() if p.is_file())
     assert left == sorted(["features.h5", "ranking_debug.json", "violations.json", "timings.json", "plddt.png",
                            "RANDOM_WEIGHTS.txt", "done", "ranked_0.pdb", "ranked_0.cif", "result_model_3.h5",
-                           "unrelaxed_model_3.pdb", "unrelaxed_model_3.cif", "confidence_model_3.json"]), left
+                           "unrelaxed_model_3.pdb", "unrelaxed_model_3.cif", "confidence_model_3.json",
+                           ".kfold_files"]), left
     assert not (target / "msas").exists()  # the single-sequence rerun's features.h5 has no MSA behind it
     assert json.loads((target / "ranking_debug.json").read_text())["order"] == ["model_3"]
+    recorded = (target / ".kfold_files").read_text().split()
+    assert sorted(recorded) == sorted(name for name in left if name not in ("done", ".kfold_files")), recorded
+
+
+def test_predict_into_alphafolds_output_folder_keeps_its_files(kfold, tmp_path):
+    """AlphaFold's output folder (the same file names) or a user's own files: a kfold run removes only the files
+    an earlier kfold run wrote (it removed AlphaFold's relaxed models, ranked_1..4 and its MSAs of hours of
+    jackhmmer). Files of kfold's names are replaced with a warning naming them."""
+    target = tmp_path / "ubiquitin"
+    alphafold = ["relaxed_model_1_ptm.pdb", "unrelaxed_model_2_ptm.pdb", "ranked_1.pdb", "relax_metrics.json",
+                 "result_model_2_ptm.pkl", "msas/uniref90_hits.sto", "msas/bfd_uniref_hits.a3m"]
+    (target / "msas").mkdir(parents=True)
+    for name in alphafold + ["ranked_0.pdb"]:
+        (target / name).write_text("AlphaFold's\n")
+    common = [EXAMPLES / "ubiquitin.fasta", "--random-weights", *SMALL, "--models", "model_3", "-o", tmp_path]
+    run = kfold("predict", *common, "--msa", EXAMPLES / "ubiquitin.a3m")
+    assert run.returncode == 0, run.stderr
+    assert "replacing a file that no kfold run wrote there (ranked_0.pdb)" in run.stderr
+    run = kfold("predict", *common)  # single sequence: its own earlier MSA goes, AlphaFold's stay
+    assert run.returncode == 0, run.stderr
+    assert "no kfold run wrote" not in run.stderr
+    assert all((target / name).read_text() == "AlphaFold's\n" for name in alphafold)
+    assert not (target / "msas/ubiquitin.a3m").exists() and (target / "ranked_0.pdb").read_text() != "AlphaFold's\n"
 
 
 def test_one_run_at_a_time_per_target_folder(kfold, build_dir, tmp_path):

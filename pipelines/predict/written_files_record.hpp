@@ -1,0 +1,37 @@
+// The files kfold runs wrote into one target folder, kept in DIR/<id>/.kfold_files: a rerun removes only
+// the files an earlier kfold run wrote there and does not write again, so that AlphaFold's output (the same
+// file names) or a user's own files in that folder are never taken for stale ones.
+#pragma once
+
+#include <filesystem>
+#include <set>
+#include <string>
+
+namespace kfold::pipelines {
+
+class WrittenFilesRecord {
+ public:
+  static constexpr const char* kFileName = ".kfold_files";
+
+  // Reads the record in `dir` (none: empty). Lines that are not a file of the folder or of its msas/
+  // (a path with '..', an absolute path) are ignored: the record never names a file elsewhere.
+  explicit WrittenFilesRecord(std::filesystem::path dir);
+
+  const std::set<std::string>& names() const { return names_; }
+  bool contains(const std::string& name) const { return names_.contains(name); }
+
+  // Records `names` (relative to the folder) before they are written, so that an interrupted run's
+  // files are known to the next.
+  void add(const std::set<std::string>& names);
+
+  // Removes the recorded files not in `keep`, then records those of the record that exist.
+  void remove_all_but(const std::set<std::string>& keep);
+
+ private:
+  void save() const;
+
+  std::filesystem::path dir_;
+  std::set<std::string> names_;
+};
+
+}  // namespace kfold::pipelines
