@@ -46,6 +46,23 @@ std::string header_line(const data::Sequence& seq) {
   return seq.description.empty() ? seq.id : seq.id + " " + seq.description;
 }
 
+// Removes the folders from `inner` up to `outer` (those a run made for its output) while they are empty,
+// unless released.
+class MadeFoldersGuard {
+ public:
+  MadeFoldersGuard(fs::path inner, fs::path outer) : inner_(std::move(inner)), outer_(std::move(outer)) {}
+  ~MadeFoldersGuard() {
+    std::error_code ec;
+    for (fs::path folder = inner_; !outer_.empty() && !folder.empty(); folder = folder.parent_path()) {
+      if (!fs::remove(folder, ec) || folder == outer_) break;  // not empty: a folder others write to
+    }
+  }
+  void release() { outer_.clear(); }
+
+ private:
+  fs::path inner_, outer_;
+};
+
 // Removes a half-built directory unless released.
 class DirectoryGuard {
  public:
@@ -328,10 +345,21 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   std::error_code ec;
   if (fs::exists(db_dir, ec))
     fail_input("{}: already exists; remove it or choose another name for the database", db_dir.string());
+  // Missing parent folders are made, as -o makes its folder (the help's `kfold db create x.fasta dbs/x` in a
+  // fresh folder failed).
   const fs::path parent = db_dir.has_parent_path() ? db_dir.parent_path() : fs::path(".");
+  fs::path outermost_made;  // removed again, while empty, by a run that fails
+  for (fs::path folder = parent; !folder.empty() && !fs::exists(folder, ec); folder = folder.parent_path())
+    outermost_made = folder;
+  MadeFoldersGuard made_folders(parent, outermost_made);
   if (!fs::is_directory(parent, ec)) {
-    fail_input("{}: {}; the database folder must be created inside an existing directory", parent.string(),
-               fs::exists(parent, ec) ? "is a file, not a directory" : "directory does not exist");
+    if (fs::exists(parent, ec))
+      fail_input("{}: is a file, not a directory; the database folder must be made inside a directory",
+                 parent.string());
+    fs::create_directories(parent, ec);
+    if (ec)
+      fail_input("{}: cannot create the folder ({}); check the path and its permissions", parent.string(),
+                 ec.message());
   }
   remove_abandoned_temp_dirs(db_dir);
   fs::path tmp = db_dir;
@@ -404,6 +432,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   fs::rename(tmp, db_dir, ec);
   if (ec) fail_runtime("cannot rename {} to {}: {}", tmp.string(), db_dir.string(), ec.message());
   guard.release();
+  made_folders.release();
   return stats;
 }
 

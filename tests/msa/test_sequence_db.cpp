@@ -115,6 +115,12 @@ TEST_CASE("SequenceDb: bad inputs are InputErrors naming the path, and leave no 
       CHECK_FALSE(entry.path().filename().string().starts_with("out.tmp"));
     CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / name), doctest::Contains(name), InputError);
   }
+  // Missing parent folders are made (`kfold db create x.fasta dbs/x` in a fresh folder was refused), and
+  // removed again by a run that fails.
+  CHECK_THROWS_AS(msa::create_db(dir / "bad.fasta", dir / "dbs/new/db"), InputError);
+  CHECK(!fs::exists(dir / "dbs"));
+  msa::create_db(dir / "db.fasta", dir / "dbs/new/db");
+  CHECK(msa::SequenceDb::open(dir / "dbs/new/db").size() == msa::SequenceDb::open(dir / "db.fasta").size());
   msa::create_db(dir / "db.fasta", dir / "db");
   CHECK_THROWS_WITH_AS(msa::create_db(dir / "db.fasta", dir / "db"), doctest::Contains("already exists"), InputError);
   // A DB_DIR naming no folder ("" or ".") is refused before the FASTA is read (it failed after, exit 1).
