@@ -187,6 +187,7 @@ fs::path checked_params_file(const fs::path& file, const std::string& model, std
 }  // namespace
 
 fs::path find_params(const std::string& model, const PredictOptions& options) {
+  fold::model_config(model);  // an unknown name fails as such, not as missing parameters (kfold.Model("model_9"))
   const auto file_name = "params_" + model + ".npz";
   std::vector<fs::path> places;
   if (!options.params.empty()) {

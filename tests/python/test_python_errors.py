@@ -77,8 +77,9 @@ def test_errors_carry_the_clis_messages(kf, kfold, tmp_path):
         kf.features(">a\nMKV\n>b\nMKL\n")
     with pytest.raises(kf.InputError, match="device 'tpu'"):
         kf.Model(random_weights=True, config=SMALL, device="tpu")
-    with pytest.raises(kf.InputError, match="model_9"):
-        kf.Model("model_9", random_weights=True)
+    for weights in (True, False):  # without parameters too: not "no parameters for model_9"
+        with pytest.raises(kf.InputError, match="unknown model preset 'model_9'"):
+            kf.Model("model_9", random_weights=weights)
     with pytest.raises(kf.InputError, match="chunk_size 'big'"):
         kf.Model(random_weights=True, config=SMALL, chunk_size="big")
     # Integers out of the C++ types' range are named (they were pybind11's unnamed TypeErrors).
