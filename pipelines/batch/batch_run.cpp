@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -124,12 +125,31 @@ std::string key_of(const json& status, const char* stage) {
 // Content checksum of a stage's file, kept in status.json so that a damaged cached file is recomputed.
 std::string file_checksum(const fs::path& path) { return StageKey().add_file_content("file", path).hex(); }
 
-// The precomputed MSA of `id` in msa_dir (<id>.a3m, .a3m.gz, .sto), if there is one.
+// The names of a target's precomputed MSA in --msa-dir: <id> and one of these.
+constexpr const char* kMsaExtensions[] = {".a3m", ".a3m.gz", ".sto", ".sto.gz"};
+
+// The precomputed MSA of `id` in msa_dir, if there is one.
 std::optional<fs::path> given_msa(const BatchOptions& options, const std::string& id) {
   if (options.msa_dir.empty()) return std::nullopt;
-  for (const char* ext : {".a3m", ".a3m.gz", ".sto", ".sto.gz"})
+  for (const char* ext : kMsaExtensions)
     if (fs::is_regular_file(options.msa_dir / (id + ext))) return options.msa_dir / (id + ext);
   return std::nullopt;
+}
+
+// " (there is U4.a3m: ...)" when msa_dir holds an MSA of `id` in other letter case, else "".
+std::string msa_name_hint(const fs::path& msa_dir, const std::string& id) {
+  const auto lower = [](std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+  };
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(msa_dir, error)) {
+    const std::string name = entry.path().filename().string();
+    for (const char* ext : kMsaExtensions)
+      if (lower(name) == lower(id + ext))
+        return fmt::format(" (there is {}: the file name must be the id, letter case included)", name);
+  }
+  return "";
 }
 
 class BatchRunner {
@@ -222,9 +242,17 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
   std::optional<data::Msa> msa;
   std::string file_name;
   const auto given = given_msa(options_, target.id);
-  if (!given && !options_.msa_dir.empty())
-    log_warn("{}: no {}.a3m, .a3m.gz, .sto or .sto.gz in --msa-dir {}; {}", target.id, target.id,
-             options_.msa_dir.string(), options_.db.empty() ? "single-sequence features" : "searching --db instead");
+  if (!given && !options_.msa_dir.empty()) {
+    const std::string missing = fmt::format("no {}.a3m, .a3m.gz, .sto or .sto.gz in --msa-dir {}{}", target.id,
+                                            options_.msa_dir.string(), msa_name_hint(options_.msa_dir, target.id));
+    // Without --db the target would have been predicted from its sequence alone, a warning its only trace.
+    if (options_.db.empty())
+      fail_input(
+          "{}: {}; add it (a one-row A3M, '>{}' and the sequence, predicts from the sequence alone) or give "
+          "--db to search for it",
+          target.id, missing, target.id);
+    log_warn("{}: {}; searching --db instead", target.id, missing);
+  }
   if (given) {
     msa = data::read_msa_file(*given);
     file_name = target.id + ".a3m";

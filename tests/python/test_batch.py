@@ -521,6 +521,28 @@ def test_a_predict_stage_with_msa_dir_takes_the_msa_stages_search_for_the_other_
     assert all(row["status"] == "done" for row in summary(out).values())
 
 
+def test_a_target_missing_from_msa_dir_fails_without_db(kfold, tmp_path):
+    """--msa-dir without --db: a target whose MSA is not there was predicted from its sequence alone, exit 0 and a
+    warning its only trace. It fails (exit 3), the summary names the file to add (and one of other letter case);
+    once added, the next run predicts it."""
+    targets, (given, missing) = two_targets(tmp_path)
+    sequences = dict(row.split(",") for row in targets.read_text().splitlines()[1:])
+    msa_dir = tmp_path / "msas"
+    msa_dir.mkdir()
+    (msa_dir / f"{given}.a3m").write_text(f">{given}\n{sequences[given]}\n")
+    (msa_dir / f"{missing.upper()}.a3m").write_text(f">{missing}\n{sequences[missing]}\n")
+    out = tmp_path / "out"
+    run = kfold("batch", targets, "--msa-dir", msa_dir, *MODEL, "-o", out)
+    assert run.returncode == 3, run.stderr
+    row = summary(out)[missing]
+    assert row["status"] == "failed" and row["failure_kind"] == "input", row
+    assert f"no {missing}.a3m" in row["reason"] and f"there is {missing.upper()}.a3m" in row["reason"], row
+    assert summary(out)[given]["status"] == "done"
+    (msa_dir / f"{missing.upper()}.a3m").rename(msa_dir / f"{missing}.a3m")
+    run = kfold("batch", targets, "--msa-dir", msa_dir, *MODEL, "-o", out)
+    assert run.returncode == 0 and summary(out)[missing]["status"] == "done", run.stderr
+
+
 def test_a_failed_msa_stage_is_a_failure_for_the_predict_stage_not_a_wait(kfold, tmp_path):
     targets = tmp_path / "targets.csv"
     targets.write_text("id,sequence\ngood,MKTAYIAKQR\n")
