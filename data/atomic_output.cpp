@@ -125,9 +125,15 @@ AtomicOutput::~AtomicOutput() {
   }
 }
 
-void AtomicOutput::commit() {
+void AtomicOutput::sync() {
+  if (synced_) return;
   if (const int err = fsync_path(temp_, false); err != 0)
     fail_runtime("{}: write failed: {}", target_.string(), write_error_text(err));
+  synced_ = true;
+}
+
+void AtomicOutput::commit() {
+  sync();
   std::error_code ec;
   fs::rename(temp_, target_, ec);
   if (ec) fail_runtime("{}: cannot move finished file into place: {}", target_.string(), ec.message());
@@ -168,7 +174,34 @@ void write_files_atomic(const std::vector<std::pair<fs::path, std::string>>& fil
     outputs.push_back(std::make_unique<AtomicOutput>(path));
     write_temp(*outputs.back(), path, content);
   }
-  for (auto& out : outputs) out->commit();
+  for (auto& out : outputs) out->sync();
+  // Each file replaced stays reachable under a temporary name (a hard link, else a copy) until every rename
+  // succeeded: a rename failing halfway puts them back.
+  std::vector<std::pair<const AtomicOutput*, std::unique_ptr<AtomicOutput>>> renamed;  // (output, its earlier file)
+  try {
+    for (auto& out : outputs) {
+      std::unique_ptr<AtomicOutput> earlier;
+      std::error_code ec;
+      if (fs::is_regular_file(out->target(), ec)) {
+        earlier = std::make_unique<AtomicOutput>(out->target());
+        fs::create_hard_link(out->target(), earlier->temp_path(), ec);
+        if (ec && !fs::copy_file(out->target(), earlier->temp_path(), ec))
+          fail_runtime("{}: cannot keep the file it replaces until all are written: {}", out->target().string(),
+                       ec.message());
+      }
+      renamed.emplace_back(out.get(), std::move(earlier));
+      out->commit();
+    }
+  } catch (...) {
+    std::error_code ec;
+    for (const auto& [out, earlier] : renamed) {
+      if (earlier)
+        fs::rename(earlier->temp_path(), out->target(), ec);
+      else
+        fs::remove(out->target(), ec);  // none before; the one failing was not renamed and is not there
+    }
+    throw;
+  }
 }
 
 }  // namespace kfold::data

@@ -24,12 +24,15 @@ class AtomicOutput {
   const std::filesystem::path& temp_path() const { return temp_; }
   const std::filesystem::path& target() const { return target_; }
 
-  // fsyncs the temporary file and renames it onto the target. Throws RuntimeError.
+  // fsyncs the temporary file (a full disk or quota can surface only here). Throws RuntimeError.
+  void sync();
+  // sync() unless done, then renames the temporary file onto the target. Throws RuntimeError.
   void commit();
 
  private:
   std::filesystem::path target_;
   std::filesystem::path temp_;
+  bool synced_ = false;
   bool committed_ = false;
 };
 
@@ -37,8 +40,9 @@ class AtomicOutput {
 // RuntimeError (write failure, e.g. disk full).
 void write_file_atomic(const std::filesystem::path& path, std::string_view content);
 
-// Writes several files all or nothing: every content goes to its temporary file first, and only when
-// all are written are they renamed into place (a full disk leaves none of them changed).
+// Writes several files all or nothing: every content goes to its temporary file and is synced first, and
+// only then are they renamed into place, in order (a full disk leaves none of them changed); the files
+// they replace are kept (hard links) until the last rename, and put back when one fails.
 void write_files_atomic(const std::vector<std::pair<std::filesystem::path, std::string>>& files);
 
 // Creates `dir` (and parents) if needed; throws InputError naming it when that fails or when it exists

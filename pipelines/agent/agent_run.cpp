@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <limits>
 #include <optional>
 #include <string_view>
@@ -308,13 +309,14 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
 
   notebook += notebook_lines(table, plate, campaign, models, run, round);
 
-  // All or nothing: a full disk leaves the previous round's files unchanged. `done` goes first, so that a
-  // crash between the renames is never taken for a complete round.
+  // All or nothing: a full disk or a failing rename leaves the previous round's files as they were. `done`
+  // goes first, so that a crash between the renames is never taken for a complete round, and the notebook
+  // last, so that a rerun after one makes this round again (it counts the notebook's rounds).
+  const bool was_done = fs::exists(options.out_dir / "done");
   fs::remove(options.out_dir / "done");
   std::vector<std::pair<fs::path, std::string>> files{
       {options.out_dir / "scores.tsv", scores_tsv(table, campaign)},
       {options.out_dir / "plate.csv", plate_csv(plate, table, campaign)},
-      {notebook_path, notebook},
       {options.out_dir / "report.md", report_md(table, plate, campaign, models, run)},
       {options.out_dir / "report.html", report_html(table, plate, campaign, models, run, predicted)}};
   const fs::path constructs_path = options.out_dir / "constructs.tsv";
@@ -324,7 +326,13 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
       predicted ? structure_files(structures_dir, table, *predicted) : std::vector<std::pair<fs::path, std::string>>{};
   if (!structures.empty()) data::ensure_directory(structures_dir);
   files.insert(files.end(), structures.begin(), structures.end());
-  data::write_files_atomic(files);
+  files.emplace_back(notebook_path, notebook);
+  try {
+    data::write_files_atomic(files);
+  } catch (...) {
+    if (was_done) std::ofstream(options.out_dir / "done");  // the previous round's files, complete again
+    throw;
+  }
   // An earlier round's constructs and structures would be taken for this one's.
   std::error_code error;
   if (table.constructs.empty()) fs::remove(constructs_path, error);

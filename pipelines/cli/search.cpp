@@ -63,6 +63,10 @@ void run_search(const SearchCommandOptions& o) {
   msa::check_search_output_paths(o.out_dir, queries, o.query);
   const msa::SequenceDb db = msa::SequenceDb::open(o.db);
   data::ensure_directory(o.out_dir);  // an output path that cannot be a directory fails before the search
+  // An earlier run's marker must not outlive this run's search: stopped or killed in it, the folder held
+  // `done` beside the earlier run's MSAs.
+  std::error_code ignored;
+  fs::remove(fs::path(o.out_dir) / msa::kDoneMarker, ignored);
   const auto results = msa::search(queries, db, options);
   msa::OutputOptions output;
   output.filter = o.filter;

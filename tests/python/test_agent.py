@@ -145,6 +145,29 @@ def test_agent_refuses_inputs_among_the_files_a_round_writes(kfold, tmp_path):
         assert (out / saved_as).read_text() == measured and not (out / "done").exists()
 
 
+@pytest.mark.parametrize("failing", ["report.md", "notebook.jsonl"])
+def test_agent_round_files_all_or_nothing_when_a_rename_fails(kfold, build_dir, tmp_path, monkeypatch, failing):
+    """A file system error between the renames of a round's files (an EIO, a quota at rename) left half a round:
+    round 2's scores and plate beside round 1's report, and a rerun counted the failed round. Now the round's
+    files are as before the failed run, `done` included, and the rerun makes round 2 as a clean run does."""
+    out, clean = tmp_path / "out", tmp_path / "clean"
+    for folder in (out, clean):
+        assert run_example(kfold, folder, "--no-potts", "--seed", 5).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    monkeypatch.setenv("LD_PRELOAD", str(build_dir / "tests" / "libfail_rename.so"))
+    monkeypatch.setenv("KFOLD_TEST_FAIL_RENAME", f"/{failing}")
+    r = run_example(kfold, out, "--no-potts", "--seed", 5)
+    assert r.returncode == 1 and f"{failing}: cannot move finished file into place" in r.stderr, r.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    monkeypatch.delenv("LD_PRELOAD")
+    for folder in (out, clean):
+        assert run_example(kfold, folder, "--no-potts", "--seed", 5).returncode == 0
+    for name in ("plate.csv", "scores.tsv", "report.md"):
+        assert (out / name).read_bytes() == (clean / name).read_bytes(), name
+    rounds = [len((folder / "notebook.jsonl").read_text().splitlines()) for folder in (out, clean)]
+    assert rounds[0] == rounds[1], rounds
+
+
 def test_agent_bad_model_options_exit_2_before_any_work(kfold, tmp_path):
     """The structure options are checked whether or not the campaign predicts structures: a typo there was
     ignored (structure_budget 0) or turned into a warning that skipped the structure terms."""

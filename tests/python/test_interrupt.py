@@ -2,6 +2,7 @@
 signal, says so in one line, and leaves complete files only (no temporary file, no `done`). A second
 signal stopping at once is tested in tests/data/test_interrupt.cpp; `kfold batch` frees its locks and
 stops at once (test_batch.py)."""
+import random
 import signal
 import subprocess
 import time
@@ -46,3 +47,22 @@ def test_sigterm_stops_the_agent_before_it_writes_a_round(build_dir, tmp_path):
     assert p.returncode == 128 + signal.SIGTERM, err
     assert "interrupted by SIGTERM" in err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_sigterm_during_a_search_leaves_no_earlier_done(build_dir, kfold, tmp_path):
+    """A rerun into a folder of an earlier search: stopped during its search, the folder held the earlier
+    run's `done` beside its MSAs, which a workflow waiting for `done` took for this run's."""
+    out = tmp_path / "out"
+    assert kfold("search", EXAMPLES / "ubiquitin.fasta", EXAMPLES / "ubiquitin_db.fasta", "-o", out).returncode == 0
+    assert (out / "done").exists()
+    rng = random.Random(7)
+    def fasta(prefix, n):
+        return "".join(f">{prefix}{i}\n{''.join(rng.choices('ACDEFGHIKLMNPQRSTVWY', k=150))}\n" for i in range(n))
+    (tmp_path / "db.fasta").write_text(fasta("s", 10000))
+    (tmp_path / "queries.fasta").write_text(fasta("q", 200))
+    p = start(build_dir, "search", tmp_path / "queries.fasta", tmp_path / "db.fasta", "-o", out, "--threads", 1)
+    wait_for_line(p, "search: 0/")
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 128 + signal.SIGTERM, err
+    assert not leftovers(out)
