@@ -125,6 +125,11 @@ AtomicOutput::~AtomicOutput() {
   }
 }
 
+void sync_file(const fs::path& path) {
+  if (const int err = fsync_path(path, false); err != 0)
+    fail_runtime("{}: write failed: {}", path.string(), write_error_text(err));
+}
+
 void AtomicOutput::sync() {
   if (synced_) return;
   if (const int err = fsync_path(temp_, false); err != 0)

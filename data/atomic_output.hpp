@@ -45,6 +45,10 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
 // they replace are kept (hard links) until the last rename, and put back when one fails.
 void write_files_atomic(const std::vector<std::pair<std::filesystem::path, std::string>>& files);
 
+// fsyncs a finished file (a full disk or quota can surface only here; file systems that cannot sync
+// pass). Throws RuntimeError naming it.
+void sync_file(const std::filesystem::path& path);
+
 // Creates `dir` (and parents) if needed; throws InputError naming it when that fails or when it exists
 // and is not writable (an output folder found unusable before the work, not after).
 void ensure_directory(const std::filesystem::path& dir);

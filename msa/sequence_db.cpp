@@ -92,6 +92,7 @@ class BinaryWriter {
     out_.flush();
     out_.close();
     if (!out_) fail_runtime("{}: write failed (disk full?)", path_.string());
+    data::sync_file(path_);  // on disk before the folder is renamed into place (a node crash left it truncated)
   }
 
  private:
