@@ -272,7 +272,9 @@ TargetInputs read_target_inputs(const PredictOptions& options, const std::functi
   // search.a3m and the --db search's) get numbered names instead of overwriting each other.
   std::set<std::string> taken;
   for (size_t i = 0; i < msas.size(); ++i) {
-    const fs::path base = fs::path(names[i]).replace_extension(".a3m");
+    fs::path base = names[i];
+    if (base.extension() == ".gz") base = base.stem();  // x.a3m.gz: x.a3m, not x.a3m.a3m
+    base.replace_extension(".a3m");
     std::string name = base.string();
     for (int k = 2; !taken.insert(name).second; ++k) name = fmt::format("{}_{}.a3m", base.stem().string(), k);
     in.msas.emplace_back(name, std::move(msas[i]));

@@ -9,6 +9,7 @@
   pLDDT (1e-3), PAE (1e-3 A) and pTM (1e-4).
 - Bad input: exit code 2, one message naming the problem, no output left behind.
 """
+import gzip
 import json
 import os
 import shutil
@@ -480,17 +481,20 @@ def test_msas_of_one_name_are_all_kept_and_a_rerun_from_features_keeps_them(kfol
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
         shutil.copy(EXAMPLES / "ubiquitin.a3m", tmp_path / folder / "search.a3m")
+    (tmp_path / "c.a3m.gz").write_bytes(gzip.compress((EXAMPLES / "ubiquitin.a3m").read_bytes()))
     common = ("--random-weights", "--models", "model_3", *SMALL, "-o", tmp_path / "out")
     run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--msa", tmp_path / "a" / "search.a3m", "--msa",
-                tmp_path / "b" / "search.a3m", "--db", EXAMPLES / "ubiquitin_db.fasta", *common)
+                tmp_path / "b" / "search.a3m", "--msa", tmp_path / "c.a3m.gz", "--db", EXAMPLES / "ubiquitin_db.fasta",
+                *common)
     assert run.returncode == 0, run.stderr
     msas = tmp_path / "out" / "ubiquitin" / "msas"
-    assert sorted(p.name for p in msas.iterdir()) == ["search.a3m", "search_2.a3m", "search_3.a3m"]
+    kept = ["c.a3m", "search.a3m", "search_2.a3m", "search_3.a3m"]  # c.a3m.gz was copied as c.a3m.a3m
+    assert sorted(p.name for p in msas.iterdir()) == kept
     # Other models from this folder's own features.h5: its msas/ are the MSAs of those features and stay.
     run = kfold("predict", "--features", tmp_path / "out" / "ubiquitin" / "features.h5", "--random-weights",
                 "--models", "model_1_ptm", *SMALL, "-o", tmp_path / "out")
     assert run.returncode == 0, run.stderr
-    assert sorted(p.name for p in msas.iterdir()) == ["search.a3m", "search_2.a3m", "search_3.a3m"]
+    assert sorted(p.name for p in msas.iterdir()) == kept
 
 
 def test_features_are_written_as_h5_and_inspect_shows_the_random_weights_warning(kfold, tmp_path):
