@@ -94,8 +94,10 @@ void check_variant(const Variant& variant, std::string_view wild_type, int64_t f
     }
     const char actual = wild_type[static_cast<size_t>(s.position - first_residue)];
     if (actual != s.wild_type) {
+      // A44I where the wild type has I: the letters swapped, I44A (I44I would change nothing).
+      const char mutant = s.mutant == actual ? s.wild_type : s.mutant;
       fail_input("{}: variant '{}': the wild type has {} at residue {}, not {}; write {}{}{} or check the numbering",
-                 context, format_variant(variant), actual, s.position, s.wild_type, actual, s.position, s.mutant);
+                 context, format_variant(variant), actual, s.position, s.wild_type, actual, s.position, mutant);
     }
   }
 }

@@ -155,7 +155,8 @@ bool is_fasta_name(const fs::path& path) { return fasta_extension_length(path) >
 std::vector<BatchTarget> read_folder(const fs::path& dir) {
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    if (!is_fasta_name(entry.path())) continue;
+    // Hidden files are skipped as ls does: macOS's ._x.fasta (AppleDouble metadata, binary) stopped the batch.
+    if (!is_fasta_name(entry.path()) || entry.path().filename().string().starts_with('.')) continue;
     // A FASTA name that is not a readable file (a broken link, a folder) would be a target silently lost.
     if (!entry.is_regular_file())
       fail_input("{}: not a readable file (a broken link or a folder?); fix or remove it", entry.path().string());

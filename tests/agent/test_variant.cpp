@@ -72,4 +72,7 @@ TEST_CASE("variant: checked against the wild type and applied") {
     CHECK(m.find("has Q at residue 2") != std::string::npos);
     CHECK(m.find("Q2P") != std::string::npos);  // suggested fix
   }
+  // The letters swapped (A2Q where the wild type has Q): Q2A, not Q2Q, which would change nothing.
+  CHECK_THROWS_WITH_AS(check_variant(parse_variant("A2Q", "t"), wt, 1, "t"), doctest::Contains("; write Q2A or"),
+                       kfold::InputError);
 }

@@ -45,6 +45,8 @@ TEST_CASE("read_batch_targets: CSV with header, FASTA, folder") {
   write(tmp.path() / "dir" / "b.fa", ">anything\nMKV\n");
   write(tmp.path() / "dir" / "a.fasta", ">x\nMK\n>y\nMK\n");
   write(tmp.path() / "dir" / "notes.txt", "not a target");
+  write(tmp.path() / "dir" / "._a.fasta", std::string("\0\5\26\7", 4));  // macOS metadata: skipped, as hidden
+  write(tmp.path() / "dir" / ".draft.fasta", ">draft\nMK\n");
   targets = kfold::pipelines::read_batch_targets(tmp.path() / "dir");
   REQUIRE(targets.size() == 2);
   CHECK(targets[0].id == "a");  // file stems, sorted
