@@ -25,8 +25,13 @@ std::vector<std::string> a3m_file_names(const std::vector<data::Sequence>& queri
       const bool ok = data::is_ascii_letter(c) || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
       if (!ok) c = '_';
     }
-    if (name.empty() || name == "." || name == ".." || name.size() > 200)
-      fail_input("{}: query id '{}' cannot name an output file", source, q.id);
+    if (name.empty() || name == "." || name == "..")
+      fail_input("{}: query id '{}' cannot name an output file (DIR/<id>.a3m); give the query another id", source,
+                 q.id);
+    if (name.size() > 200)
+      fail_input("{}: query id '{}...' is {} characters long, at most 200 (it names DIR/<id>.a3m); shorten it", source,
+                 q.id.substr(0, 40), name.size());
+    if (name.front() == '.') name.front() = '_';  // no hidden files: ../x gave .._x.a3m
     name += ".a3m";
     if (!seen.insert(name).second)
       fail_input("{}: query id '{}' gives the output file name '{}' twice; make the ids unique", source, q.id, name);

@@ -16,7 +16,7 @@
 namespace kfold::msa {
 
 // The A3M file name of each query: its id with characters other than letters, digits, '.', '_' and '-'
-// replaced by '_', plus ".a3m". Throws InputError (naming `source`) when two queries get the same
+// replaced by '_' (a leading '.' too), plus ".a3m". Throws InputError (naming `source`) when two queries get the same
 // name or an id makes no usable name.
 std::vector<std::string> a3m_file_names(const std::vector<data::Sequence>& queries, const std::string& source);
 

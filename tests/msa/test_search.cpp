@@ -547,5 +547,9 @@ TEST_CASE("a3m_file_names: one file per query id, unsafe characters replaced, co
                        doctest::Contains("q.fasta: query id 'a_b' gives the output file name 'a_b.a3m' twice"),
                        InputError);
   CHECK_THROWS_WITH_AS(msa::a3m_file_names({{"..", "", "M"}}, "q.fasta"),
-                       doctest::Contains("query id '..' cannot name an output file"), InputError);
+                       doctest::Contains("query id '..' cannot name an output file (DIR/<id>.a3m); give the query"),
+                       InputError);
+  CHECK(msa::a3m_file_names({{"../../x", "", "M"}}, "q.fasta") == std::vector<std::string>{"_._.._x.a3m"});  // visible
+  CHECK_THROWS_WITH_AS(msa::a3m_file_names({{std::string(201, 'a'), "", "M"}}, "q.fasta"),
+                       doctest::Contains("is 201 characters long, at most 200"), InputError);
 }
