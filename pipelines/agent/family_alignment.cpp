@@ -118,6 +118,10 @@ FamilyAlignment parse(data::LineReader& reader) {
 
   std::string_view line;
   while (reader.next(line)) {
+    if (!have_record && line.starts_with("# STOCKHOLM"))
+      reader.fail(
+          "a Stockholm file; the agent reads the family alignment as A2M/A3M (kfold predict and features read "
+          "Stockholm too): convert it, e.g. esl-reformat a2m FILE.sto or hh-suite's reformat.pl sto a3m");
     if (line.empty() || line.front() == '#') continue;
     if (line.front() == '>') {
       finish_record();

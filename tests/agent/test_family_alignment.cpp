@@ -59,4 +59,6 @@ TEST_CASE("family_alignment: errors name the file and line") {
   CHECK(m.find("3 match states") != std::string::npos);
   CHECK(message(">f/2x-9\nMQIF\n").find("malformed region") != std::string::npos);
   CHECK(message(">f\nMQ1F\n").find("unexpected character") != std::string::npos);
+  // Stockholm, which kfold predict reads: said so, with the conversion (was "text before the first '>' header").
+  CHECK(message("# STOCKHOLM 1.0\nf MQIF\n//\n").find("fam.a2m:1: a Stockholm file") == 0);
 }
