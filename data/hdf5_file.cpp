@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -186,13 +187,22 @@ void create_parent_groups(hid_t file, const std::string& key) {
   }
 }
 
+// Why an HDF5 call that writes the file failed: the system's error when the call left one in errno
+// (cleared before it), else the likely cause. (An EIO was reported as "disk full".)
+std::string write_failure(int err) {
+  if (err == 0) return "disk full or file size limit?";
+  const bool no_room = err == ENOSPC || err == EFBIG || err == EDQUOT;
+  return fmt::format("{}{}", std::strerror(err), no_room ? " (disk full or file size limit)" : "");
+}
+
 }  // namespace
 
 H5Writer::H5Writer(const fs::path& path) : path_(path), output_(path) {
   std::lock_guard lock(hdf5_mutex());
   silence_hdf5_errors();
+  errno = 0;
   const hid_t id = H5Fcreate(output_.temp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (id < 0) fail_runtime("{}: cannot create HDF5 file (disk full or file size limit?)", path_.string());
+  if (id < 0) fail_runtime("{}: cannot create HDF5 file: {}", path_.string(), write_failure(errno));
   file_ = std::make_unique<HdfHandle>(id, H5Fclose);
 }
 
@@ -216,8 +226,9 @@ void H5Writer::write_raw(std::string_view name, DType dtype, const void* data, s
   Id dset(H5Dcreate2(file_->id, key.c_str(), native_type(dtype), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
           H5Dclose);
   if (!dset.ok()) fail_runtime("{}: cannot create dataset '{}' (duplicate name?)", path_.string(), key);
+  errno = 0;
   if (H5Dwrite(dset.get(), native_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-    fail_runtime("{}: writing dataset '{}' failed (disk full or file size limit?)", path_.string(), key);
+    fail_runtime("{}: writing dataset '{}' failed: {}", path_.string(), key, write_failure(errno));
 }
 
 template <typename T>
@@ -248,8 +259,9 @@ void H5Writer::write_strings(std::string_view name, const std::vector<std::strin
   std::vector<const char*> ptrs;
   ptrs.reserve(values.size());
   for (const auto& v : values) ptrs.push_back(v.c_str());
+  errno = 0;
   if (H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
-    fail_runtime("{}: writing dataset '{}' failed (disk full or file size limit?)", path_.string(), key);
+    fail_runtime("{}: writing dataset '{}' failed: {}", path_.string(), key, write_failure(errno));
 }
 
 void H5Writer::set_attribute(std::string_view key, const std::string& value) {
@@ -271,12 +283,14 @@ void H5Writer::commit() {
   {
     std::lock_guard lock(hdf5_mutex());
     if (!file_) fail_runtime("{}: committed twice", path_.string());
+    errno = 0;
     if (H5Fflush(file_->id, H5F_SCOPE_GLOBAL) < 0)
-      fail_runtime("{}: flushing HDF5 file failed (disk full or file size limit?)", path_.string());
+      fail_runtime("{}: flushing HDF5 file failed: {}", path_.string(), write_failure(errno));
     const hid_t id = file_->id;
     file_->id = H5I_INVALID_HID;
     file_.reset();
-    if (H5Fclose(id) < 0) fail_runtime("{}: closing HDF5 file failed (disk full or file size limit?)", path_.string());
+    errno = 0;
+    if (H5Fclose(id) < 0) fail_runtime("{}: closing HDF5 file failed: {}", path_.string(), write_failure(errno));
   }
   output_.commit();
 }

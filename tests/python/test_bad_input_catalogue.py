@@ -286,9 +286,9 @@ CASES = [
          "--template-mmcif-dir {tmp} -o {tmp}/out.h5", None, 2,
          r"--template-db .*ubiquitin_db\.fasta: its first record 'synthetic_homolog_1' is not named <pdb id>_<chain>"),
     Case("features/disk-full-at-create", "features {ex}/ubiquitin.fasta -o {tmp}/out.h5", None, 1,
-         r"out\.h5: cannot create HDF5 file \(disk full or file size limit", fsize=0),
+         r"out\.h5: cannot create HDF5 file: File too large \(disk full or file size limit", fsize=0),
     Case("features/disk-full-at-flush", "features {ex}/ubiquitin.fasta -o {tmp}/out.h5", None, 1,
-         r"out\.h5: .*failed \(disk full or file size limit", fsize=4096),
+         r"out\.h5: .*failed: File too large \(disk full or file size limit", fsize=4096),
     # ------------------------------------------------------------ kfold predict
     Case("predict/query-missing", "predict {tmp}/missing.fasta {small} -o {tmp}/out", None, 2,
          r"missing\.fasta: file not found"),
@@ -377,7 +377,7 @@ CASES = [
          r"out/\.locks/ubiquitin\.lock: cannot write the lock file \(disk full or file size limit", fsize=0),
     Case("predict/disk-full-mid-run", "predict {ex}/ubiquitin.fasta --msa {ex}/ubiquitin.a3m {small} -o {tmp}/out",
          None, 1, r"out/ubiquitin/result_model_1_ptm\.h5: .*disk full or file size limit", fsize=100_000,
-         may_remain=("out/ubiquitin/features.h5", "out/ubiquitin/msas/ubiquitin.a3m")),
+         may_remain=("out/ubiquitin/features.h5", "out/ubiquitin/msas/ubiquitin.a3m", "out/ubiquitin/.kfold_files")),
     # ------------------------------------------------------------ kfold batch
     Case("batch/input-missing", "batch {tmp}/missing.csv {small} -o {tmp}/out", None, 2,
          r"missing\.csv: file not found"),
