@@ -1,7 +1,7 @@
 // Several chains as one input of AlphaFold's monomer models (ColabFold's way of predicting complexes with
 // them): the sequences concatenated, residue_index jumping by `gap` (ColabFold: 200) at each chain
-// break so that the relative-position features (clipped at 32) see unconnected chains, and an unpaired, block-diagonal MSA:
-// the concatenated query first, then each chain's MSA rows with gaps over the other chains.
+// break so that the relative-position features (clipped at 32) see unconnected chains, and an unpaired, block-diagonal
+// MSA: the concatenated query first, then each chain's MSA rows with gaps over the other chains.
 #pragma once
 
 #include <cstdint>

@@ -57,9 +57,7 @@ Rigid Rigid::from_3_points(const at::Tensor& point_on_neg_x_axis, const at::Tens
   return {at::stack({e0, e1, e2}, -1), origin};  // columns e0, e1, e2
 }
 
-Rigid Rigid::compose(const Rigid& other) const {
-  return {at::matmul(rot, other.rot), apply(other.trans)};
-}
+Rigid Rigid::compose(const Rigid& other) const { return {at::matmul(rot, other.rot), apply(other.trans)}; }
 
 Rigid Rigid::invert() const {
   const auto rot_t = rot.transpose(-1, -2);

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
-#include <optional>
 #include <utility>
 #include <vector>
 

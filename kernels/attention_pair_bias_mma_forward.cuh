@@ -87,7 +87,7 @@ __global__ void __launch_bounds__(kThreads) attention_pair_bias_forward_mma_kern
     tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
     const float m_new = fmaxf(m, tile_max);
     const float shift = m_new == -INFINITY ? 0.0f : m_new;  // keys so far all -inf (a -inf bias): p = 0
-    const float alpha = expf(m - shift);                     // 0 on the first tile (m = -inf)
+    const float alpha = expf(m - shift);                    // 0 on the first tile (m = -inf)
     float sum = 0.0f;
     T* p_row = probs_w + row * kLdProb + half * 32;
     KFOLD_UNROLL

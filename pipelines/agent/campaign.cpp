@@ -167,9 +167,10 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
       std::from_chars(text.data(), text.data() + text.size(), v);
       // The surrogate and the scores square values and sds: past 1e100 (or under 1e-100) they overflow.
       if (v != 0.0 && !(std::abs(v) >= 1e-100 && std::abs(v) <= 1e100))
-        fail_input("{}: {} {} is outside the range kfold computes with (0, or 1e-100 to 1e100 in magnitude); give "
-                   "the measurements in other units (e.g. their log10)",
-                   where, what, text);
+        fail_input(
+            "{}: {} {} is outside the range kfold computes with (0, or 1e-100 to 1e100 in magnitude); give "
+            "the measurements in other units (e.g. their log10)",
+            where, what, text);
       return v;
     };
     // A construct or blank well of plate.csv: checked, not learned from.

@@ -1,8 +1,8 @@
 // Fuzz harness: A3M (data/a3m.hpp). Parses the input as text and checks the writer's promise: reading
 // to_a3m's output back gives the same sequences, deletion matrix and descriptions.
+#include "a3m_round_trip.hpp"
 #include "data/a3m.hpp"
 #include "data/error.hpp"
-#include "a3m_round_trip.hpp"
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

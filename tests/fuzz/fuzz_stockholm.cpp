@@ -1,9 +1,9 @@
 // Fuzz harness: Stockholm (data/stockholm.hpp). Parses the input as text; an alignment it accepts must
 // also survive the A3M writer (reading to_a3m's output back gives the same rows and deletions).
+#include "a3m_round_trip.hpp"
 #include "data/a3m.hpp"
 #include "data/error.hpp"
 #include "data/stockholm.hpp"
-#include "a3m_round_trip.hpp"
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
   std::vector<std::vector<uint8_t>> targets(static_cast<size_t>(n_targets));
   for (auto& t : targets) msa::encode_residues(test::random_protein(rng, t_len), t);
   const auto profile = msa::make_sequence_profile(query, msa::blosum62());
-  for (const auto level : {msa::SimdLevel::scalar, msa::SimdLevel::sse2, msa::SimdLevel::avx2, msa::SimdLevel::avx512}) {
+  for (const auto level :
+       {msa::SimdLevel::scalar, msa::SimdLevel::sse2, msa::SimdLevel::avx2, msa::SimdLevel::avx512}) {
     if (!msa::simd_level_supported(level)) continue;
     msa::StripedAligner aligner(profile, {}, level);
     const int64_t n = level == msa::SimdLevel::scalar ? n_targets / 10 : n_targets;

@@ -1,7 +1,9 @@
 """Repository rules that keep the test suite honest and the code readable (STYLE.md):
-CTest can run every doctest case, every source file opens with a comment saying what it is, and
-no file grows past the size where it should be split."""
+CTest can run every doctest case, every source file opens with a comment saying what it is, is
+formatted by the repository's .clang-format, and no file grows past the size where it should be split."""
 import re
+import shutil
+import subprocess
 
 from conftest import SOURCE_DIR
 
@@ -28,6 +30,19 @@ def test_doctest_case_names_survive_ctest_discovery():
 def test_every_source_file_opens_with_a_comment():
     missing = [str(p.relative_to(SOURCE_DIR)) for p in sources() if not p.read_text().startswith("//")]
     assert not missing, "add a 1-3 line header comment to:\n" + "\n".join(missing)
+
+
+def test_every_cpp_file_follows_clang_format():
+    """STYLE.md: one .clang-format, applied to every file (eight files had drifted). clang-format-14 is
+    installed by scripts/setup (scripts/deps/apt.txt): other versions format some constructs differently."""
+    clang_format = shutil.which("clang-format-14")
+    assert clang_format, "clang-format-14 is missing: run scripts/setup"
+    files = sorted(str(p.relative_to(SOURCE_DIR)) for folder in ("data", "msa", "kernels", "fold", "pipelines", "tests")
+                   for p in (SOURCE_DIR / folder).rglob("*") if p.suffix in (".cpp", ".hpp", ".cu", ".cuh", ".h", ".c"))
+    run = subprocess.run([clang_format, "--dry-run", "--Werror", *files], cwd=SOURCE_DIR, capture_output=True,
+                         text=True)
+    drifted = sorted({line.split(":")[0] for line in run.stderr.splitlines() if ": error:" in line})
+    assert run.returncode == 0 and not drifted, "run clang-format-14 -i on:\n" + "\n".join(drifted or [run.stderr])
 
 
 def test_no_source_file_over_800_lines():
