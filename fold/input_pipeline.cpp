@@ -111,75 +111,78 @@ void InputPipelineConfig::validate() const {
                sum);
 }
 
+namespace {
+
+// Every array of ProcessedFeatures, the one list of them: its name (AlphaFold's), its member, and its shape in
+// files: fixed sizes, or one of the symbols B (batches), R (residues), C (cluster rows), E (extra rows),
+// F (msa_feat channels), T (templates), which must agree across arrays.
+struct ArraySpec {
+  std::string_view name;
+  at::Tensor ProcessedFeatures::*member;
+  bool is_int;
+  std::vector<int64_t> dims;  // symbols as negative codes below
+  int32_t max_value = -1;     // ints the model indexes with: 0 .. max_value (-1: any int)
+};
+constexpr int64_t B = -1, R = -2, C = -3, E = -4, F = -5, T = -6;
+
+const std::vector<ArraySpec>& array_specs() {
+  static const std::vector<ArraySpec> specs = {
+      {"aatype", &ProcessedFeatures::aatype, true, {B, R}, rc::restype_num},  // 0..20, 20 = X
+      {"residue_index", &ProcessedFeatures::residue_index, true, {B, R}},
+      {"seq_length", &ProcessedFeatures::seq_length, true, {B}},
+      {"seq_mask", &ProcessedFeatures::seq_mask, false, {B, R}},
+      {"is_distillation", &ProcessedFeatures::is_distillation, false, {B}},
+      {"target_feat", &ProcessedFeatures::target_feat, false, {B, R, kTargetFeatChannels}},
+      {"msa_feat", &ProcessedFeatures::msa_feat, false, {B, C, R, F}},
+      {"msa_mask", &ProcessedFeatures::msa_mask, false, {B, C, R}},
+      {"msa_row_mask", &ProcessedFeatures::msa_row_mask, false, {B, C}},
+      {"bert_mask", &ProcessedFeatures::bert_mask, false, {B, C, R}},
+      {"true_msa", &ProcessedFeatures::true_msa, true, {B, C, R}, kMsaOneHotClasses - 1},
+      {"extra_msa", &ProcessedFeatures::extra_msa, true, {B, E, R}, kMsaOneHotClasses - 1},
+      {"extra_msa_mask", &ProcessedFeatures::extra_msa_mask, false, {B, E, R}},
+      {"extra_msa_row_mask", &ProcessedFeatures::extra_msa_row_mask, false, {B, E}},
+      {"extra_has_deletion", &ProcessedFeatures::extra_has_deletion, false, {B, E, R}},
+      {"extra_deletion_value", &ProcessedFeatures::extra_deletion_value, false, {B, E, R}},
+      {"atom14_atom_exists", &ProcessedFeatures::atom14_atom_exists, false, {B, R, rc::atom14_num}},
+      {"atom37_atom_exists", &ProcessedFeatures::atom37_atom_exists, false, {B, R, rc::atom_type_num}},
+      {"residx_atom14_to_atom37",
+       &ProcessedFeatures::residx_atom14_to_atom37,
+       true,
+       {B, R, rc::atom14_num},
+       rc::atom_type_num - 1},
+      {"residx_atom37_to_atom14",
+       &ProcessedFeatures::residx_atom37_to_atom14,
+       true,
+       {B, R, rc::atom_type_num},
+       rc::atom14_num - 1},
+      {"random_crop_to_size_seed", &ProcessedFeatures::random_crop_to_size_seed, true, {B, 2}},
+      {"template_aatype", &ProcessedFeatures::template_aatype, true, {B, T, R}, rc::restype_num + 1},  // 21 = gap
+      {"template_all_atom_masks", &ProcessedFeatures::template_all_atom_masks, false, {B, T, R, rc::atom_type_num}},
+      {"template_all_atom_positions",
+       &ProcessedFeatures::template_all_atom_positions,
+       false,
+       {B, T, R, rc::atom_type_num, 3}},
+      {"template_mask", &ProcessedFeatures::template_mask, false, {B, T}},
+      {"template_pseudo_beta", &ProcessedFeatures::template_pseudo_beta, false, {B, T, R, 3}},
+      {"template_pseudo_beta_mask", &ProcessedFeatures::template_pseudo_beta_mask, false, {B, T, R}},
+      {"template_sum_probs", &ProcessedFeatures::template_sum_probs, false, {B, T, 1}},
+  };
+  return specs;
+}
+
+}  // namespace
+
 std::vector<std::pair<std::string, at::Tensor>> ProcessedFeatures::named() const {
   std::vector<std::pair<std::string, at::Tensor>> out;
-  const auto add = [&](const char* name, const at::Tensor& t) {
-    if (t.defined()) out.emplace_back(name, t);
-  };
-  add("aatype", aatype);
-  add("residue_index", residue_index);
-  add("seq_length", seq_length);
-  add("seq_mask", seq_mask);
-  add("is_distillation", is_distillation);
-  add("target_feat", target_feat);
-  add("msa_feat", msa_feat);
-  add("msa_mask", msa_mask);
-  add("msa_row_mask", msa_row_mask);
-  add("bert_mask", bert_mask);
-  add("true_msa", true_msa);
-  add("extra_msa", extra_msa);
-  add("extra_msa_mask", extra_msa_mask);
-  add("extra_msa_row_mask", extra_msa_row_mask);
-  add("extra_has_deletion", extra_has_deletion);
-  add("extra_deletion_value", extra_deletion_value);
-  add("atom14_atom_exists", atom14_atom_exists);
-  add("atom37_atom_exists", atom37_atom_exists);
-  add("residx_atom14_to_atom37", residx_atom14_to_atom37);
-  add("residx_atom37_to_atom14", residx_atom37_to_atom14);
-  add("random_crop_to_size_seed", random_crop_to_size_seed);
-  add("template_aatype", template_aatype);
-  add("template_all_atom_masks", template_all_atom_masks);
-  add("template_all_atom_positions", template_all_atom_positions);
-  add("template_mask", template_mask);
-  add("template_pseudo_beta", template_pseudo_beta);
-  add("template_pseudo_beta_mask", template_pseudo_beta_mask);
-  add("template_sum_probs", template_sum_probs);
+  for (const ArraySpec& spec : array_specs())
+    if (const at::Tensor& t = this->*spec.member; t.defined()) out.emplace_back(spec.name, t);
   return out;
 }
 
 at::Tensor* ProcessedFeatures::field(std::string_view name) {
-  static const std::map<std::string_view, at::Tensor ProcessedFeatures::*, std::less<>> fields = {
-      {"aatype", &ProcessedFeatures::aatype},
-      {"residue_index", &ProcessedFeatures::residue_index},
-      {"seq_length", &ProcessedFeatures::seq_length},
-      {"seq_mask", &ProcessedFeatures::seq_mask},
-      {"is_distillation", &ProcessedFeatures::is_distillation},
-      {"target_feat", &ProcessedFeatures::target_feat},
-      {"msa_feat", &ProcessedFeatures::msa_feat},
-      {"msa_mask", &ProcessedFeatures::msa_mask},
-      {"msa_row_mask", &ProcessedFeatures::msa_row_mask},
-      {"bert_mask", &ProcessedFeatures::bert_mask},
-      {"true_msa", &ProcessedFeatures::true_msa},
-      {"extra_msa", &ProcessedFeatures::extra_msa},
-      {"extra_msa_mask", &ProcessedFeatures::extra_msa_mask},
-      {"extra_msa_row_mask", &ProcessedFeatures::extra_msa_row_mask},
-      {"extra_has_deletion", &ProcessedFeatures::extra_has_deletion},
-      {"extra_deletion_value", &ProcessedFeatures::extra_deletion_value},
-      {"atom14_atom_exists", &ProcessedFeatures::atom14_atom_exists},
-      {"atom37_atom_exists", &ProcessedFeatures::atom37_atom_exists},
-      {"residx_atom14_to_atom37", &ProcessedFeatures::residx_atom14_to_atom37},
-      {"residx_atom37_to_atom14", &ProcessedFeatures::residx_atom37_to_atom14},
-      {"random_crop_to_size_seed", &ProcessedFeatures::random_crop_to_size_seed},
-      {"template_aatype", &ProcessedFeatures::template_aatype},
-      {"template_all_atom_masks", &ProcessedFeatures::template_all_atom_masks},
-      {"template_all_atom_positions", &ProcessedFeatures::template_all_atom_positions},
-      {"template_mask", &ProcessedFeatures::template_mask},
-      {"template_pseudo_beta", &ProcessedFeatures::template_pseudo_beta},
-      {"template_pseudo_beta_mask", &ProcessedFeatures::template_pseudo_beta_mask},
-      {"template_sum_probs", &ProcessedFeatures::template_sum_probs},
-  };
-  const auto it = fields.find(name);
-  return it == fields.end() ? nullptr : &(this->*(it->second));
+  for (const ArraySpec& spec : array_specs())
+    if (spec.name == name) return &(this->*spec.member);
+  return nullptr;
 }
 
 ProcessedFeatures ProcessedFeatures::batches(int64_t first, int64_t count) const {
@@ -405,50 +408,6 @@ ProcessedFeatures make_model_inputs(const RawFeatures& raw, const InputPipelineC
 // ---- Files --------------------------------------------------------------------------------------
 
 namespace {
-
-// Shape of each array: fixed sizes, or one of the symbols B (batches), R (residues), C (cluster
-// rows), E (extra rows), F (msa_feat channels), T (templates), which must agree across arrays.
-struct ArraySpec {
-  std::string_view name;
-  bool is_int;
-  std::vector<int64_t> dims;  // symbols as negative codes below
-  int32_t max_value = -1;     // ints the model indexes with: 0 .. max_value (-1: any int)
-};
-constexpr int64_t B = -1, R = -2, C = -3, E = -4, F = -5, T = -6;
-
-const std::vector<ArraySpec>& array_specs() {
-  static const std::vector<ArraySpec> specs = {
-      {"aatype", true, {B, R}, rc::restype_num},  // 0..20, 20 = X
-      {"residue_index", true, {B, R}},
-      {"seq_length", true, {B}},
-      {"seq_mask", false, {B, R}},
-      {"is_distillation", false, {B}},
-      {"target_feat", false, {B, R, kTargetFeatChannels}},
-      {"msa_feat", false, {B, C, R, F}},
-      {"msa_mask", false, {B, C, R}},
-      {"msa_row_mask", false, {B, C}},
-      {"bert_mask", false, {B, C, R}},
-      {"true_msa", true, {B, C, R}, kMsaOneHotClasses - 1},
-      {"extra_msa", true, {B, E, R}, kMsaOneHotClasses - 1},
-      {"extra_msa_mask", false, {B, E, R}},
-      {"extra_msa_row_mask", false, {B, E}},
-      {"extra_has_deletion", false, {B, E, R}},
-      {"extra_deletion_value", false, {B, E, R}},
-      {"atom14_atom_exists", false, {B, R, rc::atom14_num}},
-      {"atom37_atom_exists", false, {B, R, rc::atom_type_num}},
-      {"residx_atom14_to_atom37", true, {B, R, rc::atom14_num}, rc::atom_type_num - 1},
-      {"residx_atom37_to_atom14", true, {B, R, rc::atom_type_num}, rc::atom14_num - 1},
-      {"random_crop_to_size_seed", true, {B, 2}},
-      {"template_aatype", true, {B, T, R}, rc::restype_num + 1},  // 21 = gap
-      {"template_all_atom_masks", false, {B, T, R, rc::atom_type_num}},
-      {"template_all_atom_positions", false, {B, T, R, rc::atom_type_num, 3}},
-      {"template_mask", false, {B, T}},
-      {"template_pseudo_beta", false, {B, T, R, 3}},
-      {"template_pseudo_beta_mask", false, {B, T, R}},
-      {"template_sum_probs", false, {B, T, 1}},
-  };
-  return specs;
-}
 
 std::string_view symbol_name(int64_t code) {
   static constexpr std::array<std::string_view, 6> names = {"n_batch",           "n_res",  "n_clust", "n_extra",
