@@ -80,12 +80,12 @@ at::Tensor atom14_radius_table() {
 void between_residue_bonds(const at::Tensor& aatype, const at::Tensor& gap_free,  // [L], [L - 1]
                            const at::Tensor& x, const at::Tensor& e,              // [L, 14, 3], [L, 14]
                            double tolerance_factor, bool squared, StructuralViolations& v) {
-  const int64_t n = x.size(0);
-  const auto head = Slice(None, n - 1), tail = Slice(1, None);
-  const auto this_ca = x.index({head, kCa}), this_c = x.index({head, kC});  // [L - 1, 3]
-  const auto next_n = x.index({tail, kN}), next_ca = x.index({tail, kCa});
+  const int64_t n_res = x.size(0);
+  const auto head = Slice(None, n_res - 1), tail = Slice(1, None);
+  const auto this_ca = x.index({head, kCa}), this_c = x.index({head, kC});            // [L - 1, 3]
+  const auto next_n = x.index({tail, kN}), next_ca = x.index({tail, kCa});            // [L - 1, 3]
   const auto this_ca_mask = e.index({head, kCa}), this_c_mask = e.index({head, kC});  // [L - 1]
-  const auto next_n_mask = e.index({tail, kN}), next_ca_mask = e.index({tail, kCa});
+  const auto next_n_mask = e.index({tail, kN}), next_ca_mask = e.index({tail, kCa});  // [L - 1]
   const auto masked_mean = [](const at::Tensor& mask, const at::Tensor& value) {
     return (mask * value).sum() / (mask.sum() + 1e-6);
   };
@@ -186,9 +186,9 @@ void between_residue_clashes(const at::Tensor& aatype, const at::Tensor& residue
   const auto clash = (dists < lower - tolerance).to(x.scalar_type());
 
   // The denominator: every atom pair of every residue pair (i before j), less the exempt ones.
-  const auto before = (residue_index.unsqueeze(1) < residue_index.unsqueeze(0)).to(x.scalar_type());  // [L, L]
-  const auto next = (residue_index.unsqueeze(1) + 1 == residue_index.unsqueeze(0)).to(x.scalar_type());
-  const auto n_atoms = e.sum(-1);
+  const auto before = (residue_index.unsqueeze(1) < residue_index.unsqueeze(0)).to(x.scalar_type());     // [L, L]
+  const auto next = (residue_index.unsqueeze(1) + 1 == residue_index.unsqueeze(0)).to(x.scalar_type());  // [L, L]
+  const auto n_atoms = e.sum(-1);                                                                        // [L]
   const auto pair_count = before * (n_atoms.unsqueeze(1) * n_atoms.unsqueeze(0) -
                                     next * e.select(1, kC).unsqueeze(1) * e.select(1, kN).unsqueeze(0) -
                                     e.select(1, kCysSg).unsqueeze(1) * e.select(1, kCysSg).unsqueeze(0));
@@ -209,10 +209,10 @@ void within_residue(const at::Tensor& aatype, const at::Tensor& x, const at::Ten
                     StructuralViolations& v) {
   const auto [lower_table, upper_table] =
       atom14_dists_bounds(options.clash_overlap_tolerance, options.violation_tolerance_factor);
-  const auto lower = lower_table.to(x.device(), x.scalar_type()).index_select(0, aatype);  // [L, 14, 14]
-  const auto upper = upper_table.to(x.device(), x.scalar_type()).index_select(0, aatype);
-  const auto mask = (1 - at::eye(rc::atom14_num, x.options())) * e.unsqueeze(2) * e.unsqueeze(1);
-  const auto dists = (1e-10 + (x.unsqueeze(2) - x.unsqueeze(1)).square().sum(-1)).sqrt();  // [L, 14, 14]
+  const auto lower = lower_table.to(x.device(), x.scalar_type()).index_select(0, aatype);          // [L, 14, 14]
+  const auto upper = upper_table.to(x.device(), x.scalar_type()).index_select(0, aatype);          // [L, 14, 14]
+  const auto mask = (1 - at::eye(rc::atom14_num, x.options())) * e.unsqueeze(2) * e.unsqueeze(1);  // [L, 14, 14]
+  const auto dists = (1e-10 + (x.unsqueeze(2) - x.unsqueeze(1)).square().sum(-1)).sqrt();          // [L, 14, 14]
   const auto loss =
       mask * (excess_loss(lower - dists, options.squared_losses) + excess_loss(dists - upper, options.squared_losses));
   const auto violations = mask * ((dists < lower) | (dists > upper)).to(x.scalar_type());
@@ -221,9 +221,9 @@ void within_residue(const at::Tensor& aatype, const at::Tensor& x, const at::Ten
 }
 
 void check_shapes(const at::Tensor& aatype, const at::Tensor& residue_index, const at::Tensor& x, const at::Tensor& e) {
-  const int64_t n = aatype.numel();
+  const int64_t n_res = aatype.numel();
   if (aatype.dim() != 1 || residue_index.sizes() != aatype.sizes() ||
-      x.sizes() != at::IntArrayRef{n, rc::atom14_num, 3} || e.sizes() != at::IntArrayRef{n, rc::atom14_num})
+      x.sizes() != at::IntArrayRef{n_res, rc::atom14_num, 3} || e.sizes() != at::IntArrayRef{n_res, rc::atom14_num})
     fail_input(
         "structural violations: expected aatype [L], residue_index [L], atom14 positions [L, 14, 3] and "
         "mask [L, 14]; got [{}], [{}], [{}], [{}]",
@@ -241,9 +241,9 @@ StructuralViolations find_structural_violations(const at::Tensor& aatype, const 
   const auto e = atom14_exists.to(x.scalar_type());
   const auto ri = residue_index.to(x.device(), at::kLong);
   const auto aa = aatype.to(x.device(), at::kLong);
-  const int64_t n = x.size(0);
+  const int64_t n_res = x.size(0);
   const auto gap_free =
-      (ri.narrow(0, 1, std::max<int64_t>(n - 1, 0)) - ri.narrow(0, 0, std::max<int64_t>(n - 1, 0)) == 1)
+      (ri.narrow(0, 1, std::max<int64_t>(n_res - 1, 0)) - ri.narrow(0, 0, std::max<int64_t>(n_res - 1, 0)) == 1)
           .to(x.scalar_type());  // [L - 1]
 
   StructuralViolations v;
@@ -261,16 +261,16 @@ ViolationMetrics compute_violation_metrics(const at::Tensor& residue_index, cons
   const auto x = atom14_positions.detach().to(at::kCPU, at::kFloat);
   const auto e = atom14_exists.to(at::kCPU, at::kFloat);
   const auto ri = residue_index.to(at::kCPU, at::kLong);
-  const int64_t n = x.size(0);
+  const int64_t n_res = x.size(0);
   const auto ratio = [](double count, double total) { return total > 0 ? count / total : 0.0; };  // mask_mean
   const auto fraction = [&](const at::Tensor& per_residue) {
-    return ratio(per_residue.detach().to(at::kCPU, at::kDouble).sum().item<double>(), static_cast<double>(n));
+    return ratio(per_residue.detach().to(at::kCPU, at::kDouble).sum().item<double>(), static_cast<double>(n_res));
   };
 
   ViolationMetrics m;
-  if (n > 1) {  // consecutive CA atoms more than 1.5 A beyond the trans distance
+  if (n_res > 1) {  // consecutive CA atoms more than 1.5 A beyond the trans distance
     const auto ca = x.select(1, kCa), ca_mask = e.select(1, kCa);
-    const auto head = Slice(None, n - 1), tail = Slice(1, None);
+    const auto head = Slice(None, n_res - 1), tail = Slice(1, None);
     const auto distance = norm(ca.index({head}) - ca.index({tail}), 1e-6);
     const auto violation = ((distance - rc::ca_ca) > 1.5).to(at::kFloat);
     const auto mask =
