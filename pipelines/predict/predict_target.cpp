@@ -336,6 +336,7 @@ PredictSummary predict_target(const PredictOptions& options) {
   // The folders this run creates (the output folder, its missing parents, .locks in a new output folder):
   // a run that fails before writing anything removes them again, when empty, and nothing else.
   std::vector<fs::path> made;  // outermost first
+  fs::path made_record;        // the written-files record in a target folder this run made
   try {
     auto inputs = read_target_inputs(options, [&](const std::string& id) {
       made = make_missing_directories(options.output_dir);
@@ -345,8 +346,10 @@ PredictSummary predict_target(const PredictOptions& options) {
       if (!lock)
         fail_input("{}: another kfold run is writing it ({}); wait for it to finish, or give another -o",
                    (options.output_dir / id).string(), locks->holder_text(id));
-      if (std::error_code error; !fs::exists(options.output_dir / id, error))  // made as the first file is written
+      if (std::error_code error; !fs::exists(options.output_dir / id, error)) {  // made as the first file is written
         made.insert(made.end(), {options.output_dir / id, options.output_dir / id / "msas"});
+        made_record = options.output_dir / id / WrittenFilesRecord::kFileName;
+      }
       data::remove_temp_files(options.output_dir / id);  // of a killed run; the lock keeps others out
     });
     inputs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -360,6 +363,10 @@ PredictSummary predict_target(const PredictOptions& options) {
     if (std::any_of(made.begin(), made.end(),
                     [&](const fs::path& folder) { return fs::equivalent(folder, options.output_dir, ignored); }))
       fs::remove(options.output_dir / ".locks", ignored);  // in an output folder this run made
+    // The record alone (the first file failed): it goes with its folder.
+    if (!made_record.empty() &&
+        std::distance(fs::directory_iterator(made_record.parent_path(), ignored), fs::directory_iterator()) == 1)
+      fs::remove(made_record, ignored);
     for (auto folder = made.rbegin(); folder != made.rend(); ++folder) fs::remove(*folder, ignored);
     throw;
   }
