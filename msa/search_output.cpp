@@ -12,6 +12,7 @@
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
 #include "data/log.hpp"
+#include "data/written_files_record.hpp"
 #include "msa/msa_filter.hpp"
 
 namespace kfold::msa {
@@ -130,6 +131,12 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
   // A marker from an earlier run must not vouch for files this run is about to replace.
   std::error_code ignored;
   std::filesystem::remove(dir / kDoneMarker, ignored);
+  // A rerun with other queries removes the A3Ms an earlier search wrote here that this one does not write
+  // again (they sat beside the new `done`); files no kfold search wrote stay (data/written_files_record.hpp).
+  std::set<std::string> written(names.begin(), names.end());
+  written.insert("hits.m8");
+  data::WrittenFilesRecord record(dir);
+  record.add(written);
   // Queries in groups: each group's MSAs are built, filtered and measured in parallel (Neff is
   // O(depth^2 length)), then written in query order; a group bounds the MSAs held in memory. In a group
   // of fewer queries than threads each Neff runs after the loop on all threads (nested in the loop over
@@ -168,6 +175,7 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
     }
   }
   data::write_file_atomic(dir / "hits.m8", format_m8(queries, results, db));
+  record.remove_all_but(written);
   data::write_file_atomic(dir / kDoneMarker, fmt::format("kfold search: {} queries\n", queries.size()));
   return summaries;
 }

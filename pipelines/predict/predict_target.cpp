@@ -26,6 +26,7 @@
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
 #include "data/structure_io.hpp"
+#include "data/written_files_record.hpp"
 #include "fold/alphafold_model.hpp"
 #include "fold/config.hpp"
 #include "fold/input_pipeline.hpp"
@@ -42,7 +43,6 @@
 #include "pipelines/predict/relax_prediction.hpp"
 #include "pipelines/predict/timings.hpp"
 #include "pipelines/predict/violations_json.hpp"
-#include "pipelines/predict/written_files_record.hpp"
 
 namespace kfold::pipelines {
 
@@ -348,7 +348,7 @@ PredictSummary predict_target(const PredictOptions& options) {
                    (options.output_dir / id).string(), locks->holder_text(id));
       if (std::error_code error; !fs::exists(options.output_dir / id, error)) {  // made as the first file is written
         made.insert(made.end(), {options.output_dir / id, options.output_dir / id / "msas"});
-        made_record = options.output_dir / id / WrittenFilesRecord::kFileName;
+        made_record = options.output_dir / id / data::WrittenFilesRecord::kFileName;
       }
       data::remove_temp_files(options.output_dir / id);  // of a killed run; the lock keeps others out
     });
@@ -394,7 +394,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   const auto planned_outputs =
       output_file_names(models.names(), options.relax != RelaxModels::none ? all_models : std::set<std::string>{},
                         all_models, options.relax != RelaxModels::none, options.random_weights);
-  WrittenFilesRecord record(summary.target_dir);
+  data::WrittenFilesRecord record(summary.target_dir);
   std::vector<std::string> foreign;
   for (const auto& name : planned_outputs)
     if (std::error_code error; !record.contains(name) && fs::exists(summary.target_dir / name, error))

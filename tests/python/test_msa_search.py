@@ -143,6 +143,20 @@ def test_an_output_name_taken_by_a_directory_is_refused_before_the_search(kfold,
     assert sorted(p.name for p in out.iterdir()) == ["hits.m8"]
 
 
+def test_a_rerun_with_fewer_queries_removes_only_its_own_earlier_msas(kfold, planted, tmp_path):
+    """A rerun into the same -o with one query of two: the other query's A3M of the earlier run sat beside
+    the new `done` (a workflow taking DIR/*.a3m took it). It goes; a file no kfold search wrote stays."""
+    d, queries, _, _ = planted
+    out = tmp_path / "out"
+    assert kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", out).returncode == 0
+    (out / "mine.a3m").write_text(">mine\nMKV\n")
+    (tmp_path / "q0.fasta").write_text(f">q0\n{queries['q0']}\n")
+    run = kfold("search", tmp_path / "q0.fasta", d / "db.fasta.gz", "-o", out)
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in out.iterdir()) == [".kfold_files", "done", "hits.m8", "mine.a3m", "q0.a3m"]
+    assert {row[0] for row in read_m8(out / "hits.m8")} == {"q0"}
+
+
 def test_min_cov_and_max_seq_id_filters(kfold, planted):
     d, queries, homologs, _ = planted
     if not (d / "db").exists():

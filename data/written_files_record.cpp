@@ -1,5 +1,5 @@
-// The record of the files kfold wrote into a target folder (written_files_record.hpp).
-#include "pipelines/predict/written_files_record.hpp"
+// The record of the files kfold wrote into an output folder (written_files_record.hpp).
+#include "data/written_files_record.hpp"
 
 #include <fmt/format.h>
 
@@ -10,17 +10,19 @@
 #include "data/log.hpp"
 #include "data/text_input.hpp"
 
-namespace kfold::pipelines {
+namespace kfold::data {
 
 namespace fs = std::filesystem;
 
 namespace {
 
-// A file name of the folder, or msas/<file name>: the only places kfold predict writes.
-bool is_target_file_name(const std::string& name) {
-  const std::string_view file = name.starts_with("msas/") ? std::string_view(name).substr(5) : std::string_view(name);
-  return !file.empty() && file != "." && file != ".." && file.find('/') == std::string_view::npos &&
-         file.find_first_of(std::string_view("\n\0", 2)) == std::string_view::npos;
+// A path inside the folder: relative, every component a plain name.
+bool is_inside_name(const std::string& name) {
+  if (name.empty() || name.front() == '/' || name.find_first_of(std::string_view("\n\0", 2)) != std::string::npos)
+    return false;
+  for (const auto& part : fs::path(name))
+    if (part.empty() || part == "." || part == "..") return false;
+  return name.back() != '/';
 }
 
 }  // namespace
@@ -30,13 +32,13 @@ WrittenFilesRecord::WrittenFilesRecord(fs::path dir) : dir_(std::move(dir)) {
   if (!fs::is_regular_file(dir_ / kFileName, error)) return;
   std::istringstream lines(data::read_text_file(dir_ / kFileName));
   for (std::string line; std::getline(lines, line);)
-    if (is_target_file_name(line)) names_.insert(line);
+    if (is_inside_name(line)) names_.insert(line);
 }
 
 void WrittenFilesRecord::add(const std::set<std::string>& names) {
   const size_t before = names_.size();
   for (const auto& name : names)
-    if (is_target_file_name(name)) names_.insert(name);
+    if (is_inside_name(name)) names_.insert(name);
   if (names_.size() != before) save();
 }
 
@@ -63,4 +65,4 @@ void WrittenFilesRecord::save() const {
   data::write_file_atomic(dir_ / kFileName, text);
 }
 
-}  // namespace kfold::pipelines
+}  // namespace kfold::data

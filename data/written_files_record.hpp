@@ -1,5 +1,5 @@
-// The files kfold runs wrote into one target folder, kept in DIR/<id>/.kfold_files: a rerun removes only
-// the files an earlier kfold run wrote there and does not write again, so that AlphaFold's output (the same
+// The files kfold runs wrote into one output folder, kept in DIR/.kfold_files: a rerun removes only the
+// files an earlier kfold run wrote there and does not write again, so that AlphaFold's output (the same
 // file names) or a user's own files in that folder are never taken for stale ones.
 #pragma once
 
@@ -7,20 +7,20 @@
 #include <set>
 #include <string>
 
-namespace kfold::pipelines {
+namespace kfold::data {
 
 class WrittenFilesRecord {
  public:
   static constexpr const char* kFileName = ".kfold_files";
 
-  // Reads the record in `dir` (none: empty). Lines that are not a file of the folder or of its msas/
-  // (a path with '..', an absolute path) are ignored: the record never names a file elsewhere.
+  // Reads the record in `dir` (none: empty). Lines that do not name a file inside the folder (an absolute
+  // path, a '.' or '..' component) are ignored: the record never names a file elsewhere.
   explicit WrittenFilesRecord(std::filesystem::path dir);
 
   const std::set<std::string>& names() const { return names_; }
   bool contains(const std::string& name) const { return names_.contains(name); }
 
-  // Records `names` (relative to the folder) before they are written, so that an interrupted run's
+  // Records `names` (paths relative to the folder) before they are written, so that an interrupted run's
   // files are known to the next.
   void add(const std::set<std::string>& names);
 
@@ -34,4 +34,4 @@ class WrittenFilesRecord {
   std::set<std::string> names_;
 };
 
-}  // namespace kfold::pipelines
+}  // namespace kfold::data

@@ -1,0 +1,54 @@
+// Tests for WrittenFilesRecord: a rerun removes only the files an earlier kfold run recorded writing, and
+// a damaged or planted record never names a file outside its folder.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include "data/written_files_record.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using kfold::data::WrittenFilesRecord;
+
+namespace {
+void touch(const fs::path& path) { std::ofstream(path) << "x"; }
+}  // namespace
+
+TEST_CASE("WrittenFilesRecord: removes its own files not written again, keeps everything else") {
+  kfold::test::ScratchDir dir("written_files_record");
+  fs::create_directories(dir / "msas");
+  for (const char* name : {"ranked_0.pdb", "ranked_1.pdb", "msas/a.a3m", "theirs.pdb", "msas/theirs.sto"})
+    touch(dir / name);
+  {
+    WrittenFilesRecord record(dir.path());
+    CHECK(record.names().empty());
+    record.add({"ranked_0.pdb", "ranked_1.pdb", "msas/a.a3m", "never_written.json"});
+  }
+  WrittenFilesRecord rerun(dir.path());  // read back from the folder
+  CHECK(rerun.names() == std::set<std::string>{"msas/a.a3m", "never_written.json", "ranked_0.pdb", "ranked_1.pdb"});
+  rerun.remove_all_but({"ranked_0.pdb"});
+  CHECK(fs::exists(dir / "ranked_0.pdb"));
+  CHECK(!fs::exists(dir / "ranked_1.pdb"));
+  CHECK(!fs::exists(dir / "msas/a.a3m"));
+  CHECK(fs::exists(dir / "theirs.pdb"));
+  CHECK(fs::exists(dir / "msas/theirs.sto"));
+  CHECK(WrittenFilesRecord(dir.path()).names() == std::set<std::string>{"ranked_0.pdb"});  // what exists of it
+}
+
+TEST_CASE("WrittenFilesRecord: lines naming files outside the folder, and links, are never removed") {
+  kfold::test::ScratchDir dir("written_files_record_planted");
+  fs::create_directories(dir / "out");
+  touch(dir / "precious.txt");
+  fs::create_symlink(dir / "precious.txt", dir / "out" / "link.pdb");
+  std::ofstream(dir / "out" / WrittenFilesRecord::kFileName)
+      << "../precious.txt\n"
+      << (dir / "precious.txt").string() << "\nmsas/../../precious.txt\n./x\nlink.pdb\n";
+  WrittenFilesRecord record(dir / "out");
+  CHECK(record.names() == std::set<std::string>{"link.pdb"});
+  record.remove_all_but({});
+  CHECK(fs::exists(dir / "precious.txt"));
+  CHECK(fs::is_symlink(dir / "out" / "link.pdb"));
+}
