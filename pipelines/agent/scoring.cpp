@@ -178,6 +178,53 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
   return table;
 }
 
+namespace {
+
+// One variant's measurements as one training row.
+struct ReplicateMean {
+  Variant variant;
+  double value = 0.0;
+  std::optional<double> sd;
+};
+
+// The measurements of each variant (its wells on one plate, on several plates, the same export added twice)
+// as one row, in first-measured order: their mean, inverse-variance weighted with the combined sd when every
+// replicate has an sd. As separate rows, leave-one-out predicted each replicate from its twin: the
+// surrogate's error looked 3x smaller than on the next plate (Spearman 0.95 against 0.16) and lambda fell
+// to the grid's smallest.
+std::vector<ReplicateMean> replicate_means(const std::vector<Measurement>& measurements) {
+  std::vector<std::vector<const Measurement*>> groups;
+  std::map<std::string, size_t> group_of;
+  for (const Measurement& m : measurements) {
+    const auto [it, added] = group_of.emplace(format_variant(m.variant), groups.size());
+    if (added) groups.emplace_back();
+    groups[it->second].push_back(&m);
+  }
+  std::vector<ReplicateMean> out;
+  out.reserve(groups.size());
+  for (const auto& group : groups) {
+    ReplicateMean mean;
+    mean.variant = group.front()->variant;
+    const bool all_sd =
+        std::all_of(group.begin(), group.end(), [](const Measurement* m) { return m->sd && *m->sd > 0; });
+    double sum = 0.0, weight_sum = 0.0;
+    for (const Measurement* m : group) {
+      const double w = all_sd ? 1.0 / (*m->sd * *m->sd) : 1.0;
+      sum += w * m->value;
+      weight_sum += w;
+    }
+    mean.value = sum / weight_sum;
+    if (all_sd)
+      mean.sd = 1.0 / std::sqrt(weight_sum);
+    else if (group.size() == 1)
+      mean.sd = group.front()->sd;  // 0, or none
+    out.push_back(std::move(mean));
+  }
+  return out;
+}
+
+}  // namespace
+
 double measured_weight(const ScoreTable& table) {
   return table.evolutionary_weight > 0.0 ? table.evolutionary_weight : 1.0;
 }
@@ -201,7 +248,7 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
   std::vector<double> values;
   std::vector<std::optional<double>> sds;
   SurrogateSummary summary;
-  for (const Measurement& m : campaign.measurements) {
+  for (const ReplicateMean& m : replicate_means(campaign.measurements)) {
     training.push_back({m.variant, dense(m.variant)});
     values.push_back(m.value);
     sds.push_back(m.sd);

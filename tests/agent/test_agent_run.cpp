@@ -601,6 +601,33 @@ nlohmann::json fresh_campaign() {
 
 }  // namespace
 
+TEST_CASE("agent run: the surrogate fits each variant's replicates as one row") {
+  // The same export added twice (or a plate measured twice): each replicate was a row, leave-one-out predicted
+  // it from its twin, and the surrogate's error, lambda and plate changed. Its means are the same data.
+  kfold::test::ScratchDir dir("agent-replicates");
+  auto campaign = fresh_campaign();
+  const auto round0 = (kCampaign.parent_path() / "ubiquitin_round0.csv").string();
+  campaign["evolution"]["potts_iterations"] = 5;
+  const auto run_with = [&](const nlohmann::json& results, const std::string& out) {
+    campaign["results"] = results;
+    std::ofstream(dir / (out + ".json")) << campaign.dump();
+    AgentOptions o;
+    o.threads = 1;
+    o.out_dir = dir / out;
+    run_agent(dir / (out + ".json"), o);
+    std::ifstream nb(dir / out / "notebook.jsonl");
+    std::string line;
+    std::getline(nb, line);
+    return std::pair(kfold::data::read_text_file(dir / out / "plate.csv"), nlohmann::json::parse(line)["surrogate"]);
+  };
+  const auto [once_plate, once] = run_with({round0}, "once");
+  const auto [twice_plate, twice] = run_with({round0, round0}, "twice");
+  CHECK(twice["measurements"] == once["measurements"]);
+  CHECK(once["lambda"].is_number());
+  CHECK(twice["lambda"] == once["lambda"]);
+  CHECK(twice_plate == once_plate);
+}
+
 TEST_CASE("agent run: a plate without any variant is refused, not written with controls alone") {
   kfold::test::ScratchDir dir("agent-all-frozen");
   auto campaign = fresh_campaign();
