@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
+#include <numeric>
 #include <set>
 
 #include "data/error.hpp"
@@ -106,10 +108,18 @@ void check_construct_cell(const std::string& cell, const Campaign& campaign, con
 }
 
 // A blank well's name in a results file: "blank" as plate.csv writes it (any case).
-bool is_blank_cell(const std::string& cell) {
-  return cell.size() == 5 && std::equal(cell.begin(), cell.end(), "blank", [](char a, char b) {
+// `cell` is `word` in any letter case.
+bool is_word(std::string_view cell, std::string_view word) {
+  return cell.size() == word.size() && std::equal(cell.begin(), cell.end(), word.begin(), [](char a, char b) {
            return data::to_ascii_upper(a) == data::to_ascii_upper(b);
          });
+}
+
+bool is_blank_cell(const std::string& cell) { return is_word(cell, "blank"); }
+
+// A failed well as plate readers and spreadsheets export it: no value, NA, N/A or NaN.
+bool is_missing_value(const std::string& cell) {
+  return cell.empty() || is_word(cell, "na") || is_word(cell, "n/a") || is_word(cell, "nan");
 }
 
 std::vector<Measurement> read_results_csv(const std::filesystem::path& path, const Campaign& campaign) {
@@ -117,6 +127,8 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
   std::vector<Measurement> out;
   int64_t constructs = 0;
   int64_t blanks = 0;
+  int64_t missing = 0;  // rows without a value
+  std::string first_missing;
   bool seen_line = false;  // a line other than blank or '#'
   std::string_view line;
   while (reader.next(line)) {
@@ -138,7 +150,7 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
     }
     const bool first_line = !seen_line;
     seen_line = true;
-    if (first_line && cells[0] == "variant") continue;  // header
+    if (first_line && is_word(cells[0], "variant")) continue;  // header
     const auto is_number = [](const std::string& text) {
       double v = 0.0;
       const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -173,6 +185,10 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
             where, what, text);
       return v;
     };
+    if (is_missing_value(cells[1])) {  // a failed well: skipped with a warning (the whole file was refused)
+      if (missing++ == 0) first_missing = where;
+      continue;
+    }
     // A construct or blank well of plate.csv: checked, not learned from.
     const bool construct = cells[0].rfind("construct ", 0) == 0;
     if (construct || is_blank_cell(cells[0])) {
@@ -194,6 +210,10 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
     }
     out.push_back(std::move(m));
   }
+  if (missing > 0) {
+    log_warn("{}: {} row(s) without a value (empty, NA or NaN: failed wells) not learned from, the first at {}",
+             path.string(), missing, first_missing);
+  }
   if (constructs > 0) {
     log_info("{}: {} construct result(s) not learned from (the surrogate models substitutions of the full length)",
              path.string(), constructs);
@@ -209,6 +229,33 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
         path.string(), seen_line ? "only the header" : "the file is empty");
   }
   return out;
+}
+
+// Plates are compared through their wild-type wells: when the WT means of two results files differ by more
+// than 4 times the spread of WT wells within a file, the files were likely read on different scales (another
+// gain, another day), and the surrogate, which pools them, takes that offset for the variants' effects.
+void warn_if_wild_type_controls_disagree(const Campaign& campaign) {
+  std::map<std::string, std::vector<double>> wild_type;  // file -> its WT values
+  for (const Measurement& m : campaign.measurements)
+    if (m.variant.substitutions.empty()) wild_type[m.source.substr(0, m.source.rfind(':'))].push_back(m.value);
+  double sum_squares = 0.0;
+  int64_t freedom = 0;
+  std::vector<std::pair<double, std::string>> means;  // (WT mean, file)
+  for (const auto& [file, values] : wild_type) {
+    const double mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+    for (const double v : values) sum_squares += (v - mean) * (v - mean);
+    freedom += static_cast<int64_t>(values.size()) - 1;
+    means.emplace_back(mean, file);
+  }
+  if (means.size() < 2 || freedom < 1) return;
+  const double within_sd = std::sqrt(sum_squares / static_cast<double>(freedom));
+  const auto [low, high] = std::minmax_element(means.begin(), means.end());
+  if (high->first - low->first <= 4.0 * within_sd) return;
+  log_warn(
+      "results: the wild-type wells disagree between files: mean {:.4g} in {}, {:.4g} in {} (within a file their sd "
+      "is {:.3g}); if the plates were read on different scales, normalise each file to its own WT wells (e.g. "
+      "subtract their mean) before adding it: pooled, the offset reads as the variants' effects",
+      low->first, low->second, high->first, high->second, within_sd);
 }
 
 // One variant per line (first comma-separated cell; header `variant` and '#' lines skipped), duplicates
@@ -472,6 +519,7 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
     auto m = read_results_csv(p, k);
     k.measurements.insert(k.measurements.end(), std::make_move_iterator(m.begin()), std::make_move_iterator(m.end()));
   }
+  warn_if_wild_type_controls_disagree(k);
   if (k.target.db.empty() && !is_file(k.target.msa)) {
     c.fail("target.msa", fmt::format("{} does not exist or is not a file", k.target.msa.string()));
   }

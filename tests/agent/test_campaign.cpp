@@ -50,7 +50,7 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
   { std::ofstream(dir / "c_good.csv") << "variant,value,sd\nconstruct 2-4,0.5,0.1\nQ2A,1\n"; }
   // Blank wells of plate.csv ("blank", any case) are checked (a value) and not learned from.
   { std::ofstream(dir / "b_good.csv") << "blank,0.05\nBLANK,0.04,0.01\nQ2A,1\nBlank,0.06,\n"; }
-  { std::ofstream(dir / "b_value.csv") << "variant,value\nblank,NA\n"; }
+  { std::ofstream(dir / "b_value.csv") << "variant,value\nblank,abc\n"; }
   { std::ofstream(dir / "b_sd.csv") << "variant,value,sd\nblank,0.1,-1\n"; }
   const auto path = dir / "c.json";
   const std::string target = R"("target": {"id": "Q", "sequence": "MQIF", "msa": "f.a3m"})";
@@ -101,7 +101,7 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
       {"{" + target + R"(, "name": "x", "results": ["c_range.csv"]})",
        "c_range.csv:2: 'construct 2-9' is not a fragment of the target (residues 1..4)"},
       {"{" + target + R"(, "name": "x", "results": ["c_value.csv"]})", "c_value.csv:2: value 'abc' is not a finite"},
-      {"{" + target + R"(, "name": "x", "results": ["b_value.csv"]})", "b_value.csv:2: value 'NA' is not a finite"},
+      {"{" + target + R"(, "name": "x", "results": ["b_value.csv"]})", "b_value.csv:2: value 'abc' is not a finite"},
       {"{" + target + R"(, "name": "x", "results": ["b_sd.csv"]})", "b_sd.csv:2: sd -1 is negative"},
   };
   CHECK(parse_campaign("{" + target + R"(, "name": "x", "results": ["c_good.csv"]})", path).measurements.size() == 1);
@@ -199,4 +199,31 @@ TEST_CASE("campaign: a results file with another header, a missing mutant letter
     REQUIRE(warnings.lines.size() == 1u);
     CHECK(warnings.lines[0].find(std::string(file) + ": no measurements") != std::string::npos);
   }
+}
+
+TEST_CASE("campaign: results as labs export them: any header case, failed wells skipped, plates on other scales") {
+  kfold::test::ScratchDir dir("agent-campaign-lab-results");
+  { std::ofstream(dir / "f.a3m") << ">q\nMQIF\n"; }
+  // A spreadsheet's header and failed wells (empty, NA, N/A, NaN): the whole file was refused at the first.
+  { std::ofstream(dir / "plate1.csv") << "Variant,Value\nQ2A,0.5\nQ2W,\nI3V,NA\nWT,0.0\nWT,0.1\nF4L,nan\nI3L,n/a\n"; }
+  // The next plate read at another gain: its WT wells near 5 where the first plate's were near 0.
+  { std::ofstream(dir / "plate2.csv") << "variant,value\nQ2Y,6.0\nWT,5.0\nWT,5.1\n"; }
+  const auto path = dir / "c.json";
+  const std::string head = R"({"name": "x", "target": {"id": "Q", "sequence": "MQIF", "msa": "f.a3m"}, "results": [)";
+  {
+    kfold::test::CapturedWarnings warnings;
+    const Campaign c = parse_campaign(head + R"("plate1.csv"]})", path);
+    CHECK(c.measurements.size() == 3u);  // Q2A and the two WT wells
+    REQUIRE(warnings.lines.size() == 1u);
+    CHECK(warnings.lines[0].find("plate1.csv: 4 row(s) without a value (empty, NA or NaN: failed wells) not learned "
+                                 "from, the first at ") != std::string::npos);
+    CHECK(warnings.lines[0].find("plate1.csv:3") != std::string::npos);
+  }
+  kfold::test::CapturedWarnings warnings;
+  const Campaign c = parse_campaign(head + R"("plate1.csv", "plate2.csv"]})", path);
+  CHECK(c.measurements.size() == 6u);
+  REQUIRE(warnings.lines.size() == 2u);
+  CHECK(warnings.lines[1].find("the wild-type wells disagree between files: mean 0.05 in ") != std::string::npos);
+  CHECK(warnings.lines[1].find("5.05 in ") != std::string::npos);
+  CHECK(warnings.lines[1].find("normalise each file to its own WT wells") != std::string::npos);
 }

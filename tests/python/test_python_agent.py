@@ -98,14 +98,23 @@ def test_a_moved_campaign_folder_opens(kf, kfold, tmp_path):
     assert r.returncode == 0, r.stderr
 
 
+def test_failed_wells_are_skipped_with_a_warning(kf, tmp_path, caplog):
+    """A plate's DataFrame with failed wells (NaN, None): they were an error for the whole plate."""
+    campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
+    before = campaign.measurements
+    campaign.add_results(pd.DataFrame({"variant": ["Q2W", "L8A", "K6R"], "value": [-1.0, float("nan"), None]}))
+    assert campaign.measurements == before + 1
+    assert "2 row(s) without a value (empty, NA or NaN: failed wells) not learned from" in caplog.text
+
+
 def test_bad_results_leave_the_campaign_unchanged(kf, tmp_path):
     campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
     spec_file = campaign.path.read_bytes()
     # Messages name what was given (line 3: the second measurement), never the copy in workdir.
     with pytest.raises(kf.InputError, match=r"^results:3: .*(99|position)"):
         campaign.add_results([("I44A", -1.0), ("Q99A", 0.5)])  # ubiquitin has 76 residues
-    with pytest.raises(kf.InputError, match=r"results: item 0: value nan is not a finite number"):
-        campaign.add_results({"I44A": float("nan")})
+    with pytest.raises(kf.InputError, match=r"results: item 0: value inf is not a finite number"):
+        campaign.add_results({"I44A": float("inf")})
     (tmp_path / "measured.csv").write_text("variant,value\nI44A,-1.0\nQ99A,0.5\n")
     with pytest.raises(kf.InputError, match=r"measured\.csv:3: .*(99|position)"):
         campaign.add_results(tmp_path / "measured.csv")

@@ -126,7 +126,10 @@ def _results_csv(results: ResultsLike) -> str:
         if not isinstance(variant, str) or "," in variant or not variant.strip():
             raise InputError(f"results: variant {variant!r} must be text such as 'I44A' or 'I44A:K63R'")
         missing_sd = sd is None or (isinstance(sd, float) and sd != sd)
-        lines.append(f"{variant.strip()},{number(i, 'value', value)!r},"
+        # A failed well (None or NaN, pandas' missing value): an empty value, skipped with a warning as the
+        # CLI skips a results file's empty or NA cells.
+        failed = value is None or (isinstance(value, float) and value != value)
+        lines.append(f"{variant.strip()},{'' if failed else repr(number(i, 'value', value))},"
                      f"{'' if missing_sd else repr(number(i, 'sd', sd))}")
     return "\n".join(lines) + "\n"
 
