@@ -425,7 +425,7 @@ Protein parse_structure(std::string text, const std::string& source) {
   int64_t chain_number = 0;
   std::vector<std::string> skipped, renamed, unknown;  // residues not read, read under a parent's name, as UNK
   std::vector<std::string> unread_atoms;               // heavy atoms not read: no atom of their residue type
-  int64_t nucleotides = 0, waters = 0, ligands = 0;
+  int64_t nucleotides = 0, waters = 0, ligands = 0, hydrogens = 0;
   const auto listed = [](std::vector<std::string>& list, std::string what) {
     if (list.size() < 10) list.push_back(std::move(what));
   };
@@ -525,7 +525,9 @@ Protein parse_structure(std::string text, const std::string& source) {
           continue;  // a side-chain atom of UNK: not read (the warning below says so)
         if (a < 0 || (!unknown_type && a != oxt &&
                       rc::restype_atom37_mask()[static_cast<size_t>(aa)][static_cast<size_t>(a)] < 0.5f)) {
-          if (!atom.is_hydrogen())
+          if (atom.is_hydrogen())
+            ++hydrogens;
+          else
             listed(unread_atoms, fmt::format("{} of {} {}{}", atom.name, res.name, chain.name, res.seqid.str()));
           continue;
         }
@@ -571,6 +573,9 @@ Protein parse_structure(std::string text, const std::string& source) {
           break;
         }
   if (nucleotides > 0) log_warn("{}: {} nucleotides (DNA/RNA) are not read", source, nucleotides);
+  if (hydrogens > 0)
+    log_warn("{}: {} hydrogen atoms are not read (kfold models heavy atoms: checks and relax use and write none)",
+             source, hydrogens);
   if (waters > 0 || ligands > 0)
     log_warn("{}: {} waters and {} ligand groups (HETATM: ions, small molecules) are not read, checked or written",
              source, waters, ligands);

@@ -226,6 +226,7 @@ ATOM      2  CA  ALA A   1       1.460   0.000   0.000  1.00 20.00           C
 ATOM      3  C   ALA A   1       2.000   1.400   0.000  1.00 20.00           C
 ATOM      4  O   ALA A   1       1.300   2.400   0.000  1.00 20.00           O
 ATOM      5  CB  ALA A   1       2.000  -0.800   1.200  1.00 20.00           C
+ATOM      5  H   ALA A   1      -0.500   0.800   0.000  1.00 20.00           H
 ATOM      6  N  BGLY A   2       3.300   1.500   0.000  1.00 20.00           N
 ATOM      7  CA BGLY A   2       4.000   2.700   0.000  1.00 20.00           C
 ATOM      8  C  BGLY A   2       5.500   2.500   0.000  1.00 20.00           C
@@ -245,9 +246,14 @@ HETATM   21  CE  MSE A   3      12.000   2.200   2.400  1.00 20.00           C
 HETATM   22  O   HOH A 101      20.000  20.000  20.000  1.00 20.00           O
 END
 )");
+  kfold::test::CapturedWarnings warnings;
   const Protein p = kfold::data::read_structure(dir / "alt.pdb");
   namespace rc = kfold::data::rc;
   REQUIRE(p.n_res() == 3);
+  // Hydrogens are not read, as waters are, and said so (they vanished without a word).
+  CHECK(std::any_of(warnings.lines.begin(), warnings.lines.end(), [](const std::string& line) {
+    return line.find("alt.pdb: 1 hydrogen atoms are not read") != std::string::npos;
+  }));
   CHECK(p.aatype == std::vector<int64_t>{rc::find_resname("ALA"), rc::find_resname("GLY"), rc::find_resname("MET")});
   const auto atom = [&](int64_t residue, const char* name) {
     return static_cast<size_t>(residue * rc::atom_type_num + rc::find_atom_type(name));
