@@ -37,24 +37,38 @@ WrittenFilesRecord::WrittenFilesRecord(fs::path dir) : dir_(std::move(dir)) {
 
 void WrittenFilesRecord::add(const std::set<std::string>& names) {
   const size_t before = names_.size();
-  for (const auto& name : names)
-    if (is_inside_name(name)) names_.insert(name);
+  std::error_code error;
+  for (const auto& name : names)  // an existing file not recorded is another's: recorded only once written
+    if (is_inside_name(name) && !fs::exists(fs::symlink_status(dir_ / name, error))) names_.insert(name);
   if (names_.size() != before) save();
+}
+
+bool WrittenFilesRecord::is_plain_file(const std::string& name) const {
+  std::error_code error;
+  fs::path path = dir_;
+  fs::file_status status;
+  for (const auto& part : fs::path(name)) {  // no symbolic link on the way: a linked msas/ is a user's folder
+    path /= part;
+    status = fs::symlink_status(path, error);
+    if (fs::is_symlink(status)) return false;
+  }
+  return fs::is_regular_file(status);
 }
 
 void WrittenFilesRecord::remove_all_but(const std::set<std::string>& keep) {
   std::error_code error;
   std::set<std::string> left;
   for (const auto& name : names_) {
-    const fs::path path = dir_ / name;
-    if (!fs::is_regular_file(fs::symlink_status(path, error))) continue;  // gone (or not kfold's file now)
+    if (!is_plain_file(name)) continue;  // gone (or not kfold's file now)
     if (keep.contains(name)) {
       left.insert(name);
       continue;
     }
-    log_info("removing {} of an earlier run", path.string());
-    if (!fs::remove(path, error)) left.insert(name);
+    log_info("removing {} of an earlier run", (dir_ / name).string());
+    if (!fs::remove(dir_ / name, error)) left.insert(name);
   }
+  for (const auto& name : keep)  // what this run wrote, over another's file of that name too
+    if (is_inside_name(name) && is_plain_file(name)) left.insert(name);
   names_ = std::move(left);
   save();
 }

@@ -21,13 +21,16 @@ class WrittenFilesRecord {
   bool contains(const std::string& name) const { return names_.contains(name); }
 
   // Records `names` (paths relative to the folder) before they are written, so that an interrupted run's
-  // files are known to the next.
+  // files are known to the next; a name that exists and is not recorded is another's file, left out.
   void add(const std::set<std::string>& names);
 
-  // Removes the recorded files not in `keep`, then records those of the record that exist.
+  // Removes the recorded files not in `keep` (never through a symbolic link), then records what exists of
+  // the record and of `keep`: the files this run wrote.
   void remove_all_but(const std::set<std::string>& keep);
 
  private:
+  // `name` is a regular file reached without a symbolic link.
+  bool is_plain_file(const std::string& name) const;
   void save() const;
 
   std::filesystem::path dir_;

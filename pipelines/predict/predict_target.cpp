@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <memory>
@@ -387,24 +388,17 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   }
   data::ensure_directory(summary.target_dir);
   fs::remove(summary.target_dir / "done");  // a rerun: complete again only when this run finishes
-  // Every file this run may write is recorded before it is written; an earlier kfold run's files that it
-  // does not write again are removed at the end. Files of the same names that no kfold run wrote (AlphaFold's
-  // output in the same folder) are replaced, with a warning; other files stay.
+  // Every file this run may write is recorded before it is written (an existing file no kfold run wrote
+  // is not: AlphaFold's output in the same folder); an earlier kfold run's files that this one does not
+  // write again are removed at the end. Another's file of a name this run writes is replaced, with a warning.
   const std::set<std::string> all_models(models.names().begin(), models.names().end());
-  const auto planned_outputs =
-      output_file_names(models.names(), options.relax != RelaxModels::none ? all_models : std::set<std::string>{},
-                        all_models, options.relax != RelaxModels::none, options.random_weights);
+  auto planned = output_file_names(models.names(), all_models, all_models, true, options.random_weights);
+  planned.merge(input_file_names(inputs));
   data::WrittenFilesRecord record(summary.target_dir);
-  std::vector<std::string> foreign;
-  for (const auto& name : planned_outputs)
+  std::set<std::string> others;  // planned names of existing files no kfold run recorded
+  for (const auto& name : planned)
     if (std::error_code error; !record.contains(name) && fs::exists(summary.target_dir / name, error))
-      foreign.push_back(name);
-  if (!foreign.empty())
-    log_warn("{}: replacing {} that no kfold run wrote there ({}); give another -o to keep them",
-             summary.target_dir.string(), foreign.size() == 1 ? "a file" : fmt::format("{} files", foreign.size()),
-             fmt::join(foreign, ", "));
-  auto planned = input_file_names(inputs);
-  planned.insert(planned_outputs.begin(), planned_outputs.end());
+      others.insert(name);
   record.add(planned);
   if (inputs.raw) {
     summary.n_res = inputs.raw->n_res;
@@ -554,15 +548,20 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
                                 options.random_weights);
   // Inputs: features.h5 and msas/ hold exactly this run's (kfold predict's, unless it read this folder's own
   // features.h5); a batch's stay.
-  if (inputs.owns_input_files && !own_features) {
-    kept.merge(input_file_names(inputs));
-  } else {
+  kept.merge(input_file_names(inputs));
+  if (!inputs.owns_input_files || own_features)
     for (const auto& name : record.names())
       if (name == "features.h5" || name.starts_with("msas/")) kept.insert(name);
-  }
+  std::vector<std::string> replaced;
+  std::set_intersection(others.begin(), others.end(), kept.begin(), kept.end(), std::back_inserter(replaced));
+  if (!replaced.empty())
+    log_warn("{}: replaced {} that no kfold run had written there ({}); give another -o to keep such files",
+             summary.target_dir.string(), replaced.size() == 1 ? "a file" : fmt::format("{} files", replaced.size()),
+             fmt::join(replaced, ", "));
   record.remove_all_but(kept);
   std::error_code error;
-  fs::remove(summary.target_dir / "msas", error);  // only when empty
+  if (fs::is_directory(fs::symlink_status(summary.target_dir / "msas", error)))  // not a link to a user's folder
+    fs::remove(summary.target_dir / "msas", error);                              // only when empty
   data::write_file_atomic(summary.target_dir / "done", "");
   log_info("{}: ranking {} -> {}", summary.target_id, fmt::join(summary.ranking, " > "), summary.target_dir.string());
   return summary;

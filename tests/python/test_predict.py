@@ -177,14 +177,15 @@ def test_predict_into_alphafolds_output_folder_keeps_its_files(kfold, tmp_path):
     jackhmmer). Files of kfold's names are replaced with a warning naming them."""
     target = tmp_path / "ubiquitin"
     alphafold = ["relaxed_model_1_ptm.pdb", "unrelaxed_model_2_ptm.pdb", "ranked_1.pdb", "relax_metrics.json",
-                 "result_model_2_ptm.pkl", "msas/uniref90_hits.sto", "msas/bfd_uniref_hits.a3m"]
+                 "result_model_2_ptm.pkl", "msas/uniref90_hits.sto", "msas/bfd_uniref_hits.a3m",
+                 "relaxed_model_3.pdb", "pae_model_3.json"]  # names kfold may write but does not here
     (target / "msas").mkdir(parents=True)
     for name in alphafold + ["ranked_0.pdb"]:
         (target / name).write_text("AlphaFold's\n")
     common = [EXAMPLES / "ubiquitin.fasta", "--random-weights", *SMALL, "--models", "model_3", "-o", tmp_path]
     run = kfold("predict", *common, "--msa", EXAMPLES / "ubiquitin.a3m")
     assert run.returncode == 0, run.stderr
-    assert "replacing a file that no kfold run wrote there (ranked_0.pdb)" in run.stderr
+    assert "replaced a file that no kfold run had written there (ranked_0.pdb)" in run.stderr
     run = kfold("predict", *common)  # single sequence: its own earlier MSA goes, AlphaFold's stay
     assert run.returncode == 0, run.stderr
     assert "no kfold run wrote" not in run.stderr
@@ -488,7 +489,7 @@ def test_msas_of_one_name_are_all_kept_and_a_rerun_from_features_keeps_them(kfol
                 *common)
     assert run.returncode == 0, run.stderr
     msas = tmp_path / "out" / "ubiquitin" / "msas"
-    kept = ["c.a3m", "search.a3m", "search_2.a3m", "search_3.a3m"]  # c.a3m.gz was copied as c.a3m.a3m
+    kept = ["c.a3m", "search.a3m", "search_2.a3m", "search_3.a3m"]  # c.a3m.gz: c.a3m (it was c.a3m.a3m)
     assert sorted(p.name for p in msas.iterdir()) == kept
     # Other models from this folder's own features.h5: its msas/ are the MSAs of those features and stay.
     run = kfold("predict", "--features", tmp_path / "out" / "ubiquitin" / "features.h5", "--random-weights",
