@@ -25,6 +25,58 @@ Moments moments(const std::vector<ScoredVariant>& rows, double ScoredVariant::*f
   return finite_moments(values);
 }
 
+// Each variant's measurements (its wells on one plate, on several plates, the same export added twice) as
+// one, in first-measured order: the rows without sd count with the median sd of the others (the rule of
+// measurement_weights), so the mean is inverse-variance weighted and its sd the combined one; exact rows
+// (sd 0) alone make the mean when there are any; without any sd, the plain mean. As separate rows,
+// leave-one-out predicted each replicate from its twin: the surrogate's error looked 3x smaller than on the
+// next plate (Spearman 0.95 against 0.16) and lambda fell to the grid's smallest.
+std::vector<Measurement> replicate_means(const std::vector<Measurement>& measurements) {
+  std::vector<double> variances;
+  for (const Measurement& m : measurements)
+    if (m.sd) variances.push_back(*m.sd * *m.sd);
+  std::sort(variances.begin(), variances.end());
+  const size_t half = variances.size() / 2;
+  const double median_variance = variances.empty()           ? 0.0
+                                 : variances.size() % 2 == 1 ? variances[half]
+                                                             : 0.5 * (variances[half - 1] + variances[half]);
+  std::vector<std::vector<const Measurement*>> groups;
+  std::map<std::string, size_t> group_of;
+  for (const Measurement& m : measurements) {
+    const auto [it, added] = group_of.emplace(format_variant(m.variant), groups.size());
+    if (added) groups.emplace_back();
+    groups[it->second].push_back(&m);
+  }
+  std::vector<Measurement> out;
+  out.reserve(groups.size());
+  for (const auto& group : groups) {
+    Measurement mean = *group.front();
+    if (group.size() > 1) {
+      std::vector<const Measurement*> exact;
+      for (const Measurement* m : group)
+        if (m->sd && *m->sd == 0.0) exact.push_back(m);
+      const auto& used = exact.empty() ? group : exact;
+      double sum = 0.0, weight_sum = 0.0;
+      for (const Measurement* m : used) {
+        const double variance = m->sd ? *m->sd * *m->sd : median_variance;
+        const double w = exact.empty() && median_variance > 0.0 ? 1.0 / variance : 1.0;
+        sum += w * m->value;
+        weight_sum += w;
+      }
+      mean.value = sum / weight_sum;
+      mean.sd.reset();
+      if (!exact.empty())
+        mean.sd = 0.0;
+      else if (median_variance > 0.0)
+        mean.sd = std::sqrt(1.0 / weight_sum);
+      mean.source = fmt::format("mean of {}: {}", group.size(), group.front()->source);
+      for (size_t k = 1; k < group.size(); ++k) mean.source += ", " + group[k]->source;
+    }
+    out.push_back(std::move(mean));
+  }
+  return out;
+}
+
 }  // namespace
 
 Moments finite_moments(const std::vector<double>& values) {
@@ -80,23 +132,11 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
   // The structure's stability terms count with the evolutionary weight, the fallback's too, except where the
   // objective weighs binding alone: it weighs no stability.
   table.structure_weight = table.evolutionary_weight <= 0.0 && table.binding_weight > 0.0 ? 0.0 : evo_weight;
-  // Replicates of a variant: their mean (as the beneficial-combination operator reads them), the
-  // sources listed.
-  std::map<std::string, std::vector<const Measurement*>> replicates;
-  for (const auto& m : campaign.measurements) replicates[format_variant(m.variant)].push_back(&m);
+  // Replicates of a variant: their mean (as the beneficial-combination operator and the surrogate read
+  // them), the sources listed.
   std::map<std::string, Measurement> measured;
-  for (const auto& [name, list] : replicates) {
-    Measurement mean = *list.front();
-    if (list.size() > 1) {
-      double sum = 0.0;
-      for (const Measurement* m : list) sum += m->value;
-      mean.value = sum / static_cast<double>(list.size());
-      mean.sd.reset();
-      mean.source = fmt::format("mean of {}: {}", list.size(), list.front()->source);
-      for (size_t k = 1; k < list.size(); ++k) mean.source += ", " + list[k]->source;
-    }
-    measured.emplace(name, std::move(mean));
-  }
+  for (Measurement& mean : replicate_means(campaign.measurements))
+    measured.emplace(format_variant(mean.variant), std::move(mean));
 
   LiabilityContext lc;
   lc.wild_type = campaign.target.sequence;
@@ -178,53 +218,6 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
   return table;
 }
 
-namespace {
-
-// One variant's measurements as one training row.
-struct ReplicateMean {
-  Variant variant;
-  double value = 0.0;
-  std::optional<double> sd;
-};
-
-// The measurements of each variant (its wells on one plate, on several plates, the same export added twice)
-// as one row, in first-measured order: their mean, inverse-variance weighted with the combined sd when every
-// replicate has an sd. As separate rows, leave-one-out predicted each replicate from its twin: the
-// surrogate's error looked 3x smaller than on the next plate (Spearman 0.95 against 0.16) and lambda fell
-// to the grid's smallest.
-std::vector<ReplicateMean> replicate_means(const std::vector<Measurement>& measurements) {
-  std::vector<std::vector<const Measurement*>> groups;
-  std::map<std::string, size_t> group_of;
-  for (const Measurement& m : measurements) {
-    const auto [it, added] = group_of.emplace(format_variant(m.variant), groups.size());
-    if (added) groups.emplace_back();
-    groups[it->second].push_back(&m);
-  }
-  std::vector<ReplicateMean> out;
-  out.reserve(groups.size());
-  for (const auto& group : groups) {
-    ReplicateMean mean;
-    mean.variant = group.front()->variant;
-    const bool all_sd =
-        std::all_of(group.begin(), group.end(), [](const Measurement* m) { return m->sd && *m->sd > 0; });
-    double sum = 0.0, weight_sum = 0.0;
-    for (const Measurement* m : group) {
-      const double w = all_sd ? 1.0 / (*m->sd * *m->sd) : 1.0;
-      sum += w * m->value;
-      weight_sum += w;
-    }
-    mean.value = sum / weight_sum;
-    if (all_sd)
-      mean.sd = 1.0 / std::sqrt(weight_sum);
-    else if (group.size() == 1)
-      mean.sd = group.front()->sd;  // 0, or none
-    out.push_back(std::move(mean));
-  }
-  return out;
-}
-
-}  // namespace
-
 double measured_weight(const ScoreTable& table) {
   return table.evolutionary_weight > 0.0 ? table.evolutionary_weight : 1.0;
 }
@@ -248,7 +241,7 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
   std::vector<double> values;
   std::vector<std::optional<double>> sds;
   SurrogateSummary summary;
-  for (const ReplicateMean& m : replicate_means(campaign.measurements)) {
+  for (const Measurement& m : replicate_means(campaign.measurements)) {
     training.push_back({m.variant, dense(m.variant)});
     values.push_back(m.value);
     sds.push_back(m.sd);

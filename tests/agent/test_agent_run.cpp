@@ -586,6 +586,15 @@ TEST_CASE("agent run: a solubility objective scores residues off the alignment, 
   // One measured variant in two result rows (the report said "2 measured before").
   CHECK(kfold::data::read_text_file(dir / "out/report.md").find("(1 of them measured before, in 2 result rows)") !=
         std::string::npos);
+  // With sds: inverse-variance weighted, a row without sd at the median variance (0.025): weights 100, 25, 40.
+  std::ofstream(dir / "r.csv") << "variant,value,sd\nQ2A,1,0.1\nQ2A,2,0.2\nQ2A,4\n";
+  o.out_dir = dir / "out_sd";
+  run_agent(dir / "c.json", o);
+  const auto with_sd = read_table(dir / "out_sd/scores.tsv", '\t');
+  const auto q2a =
+      std::find_if(with_sd.begin(), with_sd.end(), [&](const auto& row) { return row[mutations] == "Q2A"; });
+  REQUIRE(q2a != with_sd.end());
+  CHECK((*q2a)[measured] == fmt::format("{:.6f}", 310.0 / 165.0));
 }
 
 namespace {
