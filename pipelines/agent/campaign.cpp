@@ -185,12 +185,15 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
             where, what, text);
       return v;
     };
+    // A construct or blank well of plate.csv: checked, not learned from.
+    const bool construct = cells[0].rfind("construct ", 0) == 0;
     if (is_missing_value(cells[1])) {  // a failed well: skipped with a warning (the whole file was refused)
+      if (construct) check_construct_cell(cells[0], campaign, where);
+      if (!construct && !is_blank_cell(cells[0]))
+        check_variant(parse_variant(cells[0], where), campaign.target.sequence, campaign.target.first_residue, where);
       if (missing++ == 0) first_missing = where;
       continue;
     }
-    // A construct or blank well of plate.csv: checked, not learned from.
-    const bool construct = cells[0].rfind("construct ", 0) == 0;
     if (construct || is_blank_cell(cells[0])) {
       if (construct) check_construct_cell(cells[0], campaign, where);
       parse_number(cells[1], "value");
@@ -226,7 +229,10 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
     log_warn(
         "{}: no measurements ({}); nothing is learned from this file: give one line per measured variant, "
         "variant,value[,sd]",
-        path.string(), seen_line ? "only the header" : "the file is empty");
+        path.string(),
+        missing > 0 ? "only rows without a value"
+        : seen_line ? "only the header"
+                    : "the file is empty");
   }
   return out;
 }
@@ -247,7 +253,7 @@ void warn_if_wild_type_controls_disagree(const Campaign& campaign) {
     freedom += static_cast<int64_t>(values.size()) - 1;
     means.emplace_back(mean, file);
   }
-  if (means.size() < 2 || freedom < 1) return;
+  if (means.size() < 2 || freedom < 4) return;  // fewer: the spread is too uncertain (1 in 5 same-scale plates warned)
   const double within_sd = std::sqrt(sum_squares / static_cast<double>(freedom));
   const auto [low, high] = std::minmax_element(means.begin(), means.end());
   if (high->first - low->first <= 4.0 * within_sd) return;

@@ -205,15 +205,20 @@ TEST_CASE("campaign: results as labs export them: any header case, failed wells 
   kfold::test::ScratchDir dir("agent-campaign-lab-results");
   { std::ofstream(dir / "f.a3m") << ">q\nMQIF\n"; }
   // A spreadsheet's header and failed wells (empty, NA, N/A, NaN): the whole file was refused at the first.
-  { std::ofstream(dir / "plate1.csv") << "Variant,Value\nQ2A,0.5\nQ2W,\nI3V,NA\nWT,0.0\nWT,0.1\nF4L,nan\nI3L,n/a\n"; }
+  {
+    std::ofstream(dir / "plate1.csv")
+        << "Variant,Value\nQ2A,0.5\nQ2W,\nI3V,NA\nWT,0.0\nWT,0.1\nWT,0.05\nF4L,nan\nI3L,n/a\n";
+  }
   // The next plate read at another gain: its WT wells near 5 where the first plate's were near 0.
-  { std::ofstream(dir / "plate2.csv") << "variant,value\nQ2Y,6.0\nWT,5.0\nWT,5.1\n"; }
+  { std::ofstream(dir / "plate2.csv") << "variant,value\nQ2Y,6.0\nWT,5.0\nWT,5.1\nWT,5.05\n"; }
+  // A failed well's variant is still checked: a typo is named, not skipped.
+  { std::ofstream(dir / "typo.csv") << "variant,value\nQ9A,NA\n"; }
   const auto path = dir / "c.json";
   const std::string head = R"({"name": "x", "target": {"id": "Q", "sequence": "MQIF", "msa": "f.a3m"}, "results": [)";
   {
     kfold::test::CapturedWarnings warnings;
     const Campaign c = parse_campaign(head + R"("plate1.csv"]})", path);
-    CHECK(c.measurements.size() == 3u);  // Q2A and the two WT wells
+    CHECK(c.measurements.size() == 4u);  // Q2A and the three WT wells
     REQUIRE(warnings.lines.size() == 1u);
     CHECK(warnings.lines[0].find("plate1.csv: 4 row(s) without a value (empty, NA or NaN: failed wells) not learned "
                                  "from, the first at ") != std::string::npos);
@@ -221,7 +226,8 @@ TEST_CASE("campaign: results as labs export them: any header case, failed wells 
   }
   kfold::test::CapturedWarnings warnings;
   const Campaign c = parse_campaign(head + R"("plate1.csv", "plate2.csv"]})", path);
-  CHECK(c.measurements.size() == 6u);
+  CHECK(c.measurements.size() == 8u);
+  CHECK(error_of(head + R"("typo.csv"]})", path).find("typo.csv:2: variant 'Q9A'") != std::string::npos);
   REQUIRE(warnings.lines.size() == 2u);
   CHECK(warnings.lines[1].find("the wild-type wells disagree between files: mean 0.05 in ") != std::string::npos);
   CHECK(warnings.lines[1].find("5.05 in ") != std::string::npos);
