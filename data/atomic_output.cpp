@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "data/error.hpp"
+#include "data/log.hpp"
 
 namespace kfold::data {
 
@@ -200,10 +201,13 @@ void write_files_atomic(const std::vector<std::pair<fs::path, std::string>>& fil
   } catch (...) {
     std::error_code ec;
     for (const auto& [out, earlier] : renamed) {
-      if (earlier)
-        fs::rename(earlier->temp_path(), out->target(), ec);
-      else
+      if (!earlier) {
         fs::remove(out->target(), ec);  // none before; the one failing was not renamed and is not there
+      } else if (fs::rename(earlier->temp_path(), out->target(), ec); ec) {
+        earlier->keep_temp();  // its only name now: never removed
+        log_warn("{}: the file it replaced could not be put back ({}); it is kept as {}", out->target().string(),
+                 ec.message(), earlier->temp_path().string());
+      }
     }
     throw;
   }

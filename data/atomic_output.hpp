@@ -28,6 +28,8 @@ class AtomicOutput {
   void sync();
   // sync() unless done, then renames the temporary file onto the target. Throws RuntimeError.
   void commit();
+  // The temporary file is kept, not removed by the destructor (it holds data that has no other name).
+  void keep_temp() { committed_ = true; }
 
  private:
   std::filesystem::path target_;

@@ -187,11 +187,12 @@ void create_parent_groups(hid_t file, const std::string& key) {
   }
 }
 
-// Why an HDF5 call that writes the file failed: the system's error when the call left one in errno
-// (cleared before it), else the likely cause. (An EIO was reported as "disk full".)
+// Why an HDF5 call that writes the file failed: the system's error when the call left a write error in errno
+// (cleared before it; other codes may come from HDF5's own probing), else the likely cause. (An EIO was
+// reported as "disk full".)
 std::string write_failure(int err) {
-  if (err == 0) return "disk full or file size limit?";
   const bool no_room = err == ENOSPC || err == EFBIG || err == EDQUOT;
+  if (!no_room && err != EIO && err != EROFS && err != EACCES && err != EPERM) return "disk full or file size limit?";
   return fmt::format("{}{}", std::strerror(err), no_room ? " (disk full or file size limit)" : "");
 }
 

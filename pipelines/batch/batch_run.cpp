@@ -146,7 +146,7 @@ std::string msa_name_hint(const fs::path& msa_dir, const std::string& id) {
   for (const auto& entry : fs::directory_iterator(msa_dir, error)) {
     const std::string name = entry.path().filename().string();
     for (const char* ext : kMsaExtensions)
-      if (lower(name) == lower(id + ext))
+      if (name != id + ext && lower(name) == lower(id + ext))  // (the exact name: not a readable file)
         return fmt::format(" (there is {}: the file name must be the id, letter case included)", name);
   }
   return "";
