@@ -249,7 +249,8 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
   if (table.surrogate) {
     const SurrogateSummary& s = *table.surrogate;
     head["surrogate"] = {{"members", s.members},
-                         {"measurements", s.n_train},
+                         {"measurements", campaign.measurements.size()},  // result rows
+                         {"variants", s.n_train},  // the training rows: each variant's replicates as one
                          {"features", s.n_features},
                          {"lambda", s.lambda},
                          {"loo_spearman", json_number(s.loo_spearman)},
@@ -456,7 +457,8 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
     md += fmt::format(
         "A bootstrap ensemble of {} ridge regressions (lambda {} by leave-one-out error; {} features: site "
         "and residue terms of the evolutionary scores, one-hot positions, mutant residues and position x "
-        "residue) was fitted to {} measurements. Leave-one-out Spearman {}, RMSE {}. `total` is the "
+        "residue) was fitted to {} measured variants (replicates averaged). Leave-one-out Spearman {}, RMSE {}. "
+        "`total` is the "
         "ensemble mean (predicted measured value) and `sd` its predictive sd (the ensemble's spread, "
         "`surrogate_ensemble_sd`, and the leave-one-out residual sd in quadrature: a new measurement falls "
         "within 1 sd about 2 times in 3); the plate ranks by {}. Measured variants are left off the plate.\n\n",

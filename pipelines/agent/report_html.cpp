@@ -390,7 +390,7 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
   if (table.surrogate) {
     const SurrogateSummary& s = *table.surrogate;
     h += fmt::format(
-        "<li>Surrogate: {} bootstrap ridge members on {} measurements ({} features, lambda {}); leave-one-out "
+        "<li>Surrogate: {} bootstrap ridge members on {} measured variants ({} features, lambda {}); leave-one-out "
         "Spearman {}; acquisition {}.</li>\n",
         s.members, s.n_train, s.n_features, s.lambda, fmt_or_na(s.loo_spearman),
         s.acquisition == "ucb" ? fmt::format("UCB, beta {}", s.beta) : std::string("Thompson sampling"));

@@ -631,7 +631,8 @@ TEST_CASE("agent run: the surrogate fits each variant's replicates as one row") 
   };
   const auto [once_plate, once] = run_with({round0}, "once");
   const auto [twice_plate, twice] = run_with({round0, round0}, "twice");
-  CHECK(twice["measurements"] == once["measurements"]);
+  CHECK(twice["measurements"] == 2 * once["measurements"].get<int64_t>());  // result rows
+  CHECK(twice["variants"] == once["variants"]);
   CHECK(once["lambda"].is_number());
   CHECK(twice["lambda"] == once["lambda"]);
   CHECK(twice_plate == once_plate);
