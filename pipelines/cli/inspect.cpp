@@ -53,6 +53,11 @@ void inspect_structure(const std::string& path) {
   if (!breaks.empty())
     fmt::print("chain breaks between residues of successive numbers (not checked as peptide bonds): {}\n",
                fmt::join(breaks, ", "));
+  if (const auto across = pipelines::peptide_bonds_across_chains(protein); !across.empty())
+    fmt::print(
+        "peptide bonds between residues of different chains (checked as clashes: give each chain one name "
+        "if they are one): {}\n",
+        fmt::join(across, ", "));
   if (m.residue_violations.empty()) return;
   std::vector<std::string> names;
   for (const int64_t i : m.residue_violations) {

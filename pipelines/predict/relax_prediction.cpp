@@ -38,9 +38,8 @@ std::optional<double> c_to_n(const data::Protein& p, size_t i, size_t j) {
   return std::sqrt(sum);
 }
 
-// "A40-B41 (C-N 1.33 A)" for each residue followed in the file by one of another chain whose N lies at
-// peptide-bond distance from its C: one chain given two names. Chains are never bonded, so the checks see
-// a clash there and relax pulls the pair apart.
+}  // namespace
+
 std::vector<std::string> peptide_bonds_across_chains(const data::Protein& p) {
   std::vector<std::string> out;
   if (p.atom_mask.size() != static_cast<size_t>(p.n_res()) * data::rc::atom_type_num) return out;
@@ -56,8 +55,6 @@ std::vector<std::string> peptide_bonds_across_chains(const data::Protein& p) {
   }
   return out;
 }
-
-}  // namespace
 
 std::vector<int64_t> violation_check_residue_index(const data::Protein& protein, ChainBonds bonds,
                                                    std::vector<std::string>* breaks) {

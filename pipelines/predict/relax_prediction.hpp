@@ -39,6 +39,11 @@ enum class ChainBonds { by_numbering, by_numbering_and_geometry };
 std::vector<int64_t> violation_check_residue_index(const data::Protein& protein, ChainBonds bonds,
                                                    std::vector<std::string>* breaks = nullptr);
 
+// "A40-B41 (C-N 1.33 A)" for each residue followed in the file by one of another chain whose N lies at
+// peptide-bond distance from its C: one chain given two names. Chains are never bonded, so the checks see
+// a clash there and relax pulls the pair apart.
+std::vector<std::string> peptide_bonds_across_chains(const data::Protein& protein);
+
 // AlphaFold's structural violation checks of `protein` (numbered as above).
 fold::ViolationMetrics check_protein(const data::Protein& protein, ChainBonds bonds,
                                      std::vector<std::string>* breaks = nullptr);

@@ -389,6 +389,9 @@ def test_a_peptide_bond_across_a_chain_name_change_is_warned(kfold, tmp_path):
     assert re.search(r"peptide bonds between residues of different chains: A40-B41 \(C-N 1\.3\d A\), "
                      r"B60-A61 \(C-N 1\.3\d A\)", run.stderr), run.stderr
     assert "give each chain one name" in run.stderr
+    inspect = kfold("inspect", path)  # it listed the clashes alone, not their cause
+    assert inspect.returncode == 0 and re.search(r"peptide bonds between residues of different chains \(checked as "
+                                                 r"clashes: .*\): A40-B41 \(C-N 1\.3\d A\)", inspect.stdout)
     run = kfold("relax", PDB_1HPV, "-o", tmp_path / "whole.pdb")
     assert run.returncode == 0 and "different chains" not in run.stderr
 
