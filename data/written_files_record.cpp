@@ -27,19 +27,21 @@ bool is_inside_name(const std::string& name) {
 
 }  // namespace
 
-WrittenFilesRecord::WrittenFilesRecord(fs::path dir) : dir_(std::move(dir)) {
+WrittenFilesRecord::WrittenFilesRecord(fs::path dir, std::string file_name)
+    : dir_(std::move(dir)), file_name_(std::move(file_name)) {
   std::error_code error;
-  if (!fs::is_regular_file(dir_ / kFileName, error)) return;
-  std::istringstream lines(data::read_text_file(dir_ / kFileName));
+  if (!fs::is_regular_file(dir_ / file_name_, error)) return;
+  std::istringstream lines(data::read_text_file(dir_ / file_name_));
   for (std::string line; std::getline(lines, line);)
     if (is_inside_name(line)) names_.insert(line);
 }
 
-void WrittenFilesRecord::add(const std::set<std::string>& names) {
+void WrittenFilesRecord::add(const std::set<std::string>& names, bool existing_too) {
   const size_t before = names_.size();
   std::error_code error;
   for (const auto& name : names)  // an existing file not recorded is another's: recorded only once written
-    if (is_inside_name(name) && !fs::exists(fs::symlink_status(dir_ / name, error))) names_.insert(name);
+    if (is_inside_name(name) && (existing_too || !fs::exists(fs::symlink_status(dir_ / name, error))))
+      names_.insert(name);
   if (names_.size() != before) save();
 }
 
@@ -76,7 +78,7 @@ void WrittenFilesRecord::remove_all_but(const std::set<std::string>& keep) {
 void WrittenFilesRecord::save() const {
   std::string text;
   for (const auto& name : names_) text += name + '\n';
-  data::write_file_atomic(dir_ / kFileName, text);
+  data::write_file_atomic(dir_ / file_name_, text);
 }
 
 }  // namespace kfold::data

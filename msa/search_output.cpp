@@ -135,7 +135,7 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
   // again (they sat beside the new `done`); files no kfold search wrote stay (data/written_files_record.hpp).
   std::set<std::string> written(names.begin(), names.end());
   written.insert("hits.m8");
-  data::WrittenFilesRecord record(dir);
+  data::WrittenFilesRecord record(dir, ".kfold_search_files");  // not predict's: a search into a target folder
   record.add(written);
   // Queries in groups: each group's MSAs are built, filtered and measured in parallel (Neff is
   // O(depth^2 length)), then written in query order; a group bounds the MSAs held in memory. In a group

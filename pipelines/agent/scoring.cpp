@@ -34,7 +34,7 @@ Moments moments(const std::vector<ScoredVariant>& rows, double ScoredVariant::*f
 std::vector<Measurement> replicate_means(const std::vector<Measurement>& measurements) {
   std::vector<double> variances;
   for (const Measurement& m : measurements)
-    if (m.sd) variances.push_back(*m.sd * *m.sd);
+    if (m.sd && *m.sd > 0.0) variances.push_back(*m.sd * *m.sd);  // exact rows aside: they have their own rule
   std::sort(variances.begin(), variances.end());
   const size_t half = variances.size() / 2;
   const double median_variance = variances.empty()           ? 0.0

@@ -131,18 +131,26 @@ std::string checked_target_id(const std::string& text, const fs::path& source) {
   return id;
 }
 
-// Writes DIR/STEM.cif and DIR/STEM.pdb. A structure the PDB format cannot hold (residue numbers beyond
-// -999..9999, as a chain-break gap in --features gives, or a coordinate beyond its columns) gets the .cif
-// alone: one warning per run (`warned`), an earlier run's .pdb removed.
+// The structure files of a run: the target folder's record, and the .pdb files the format could not hold.
+struct StructureFiles {
+  data::WrittenFilesRecord& record;
+  std::set<std::string> without_pdb;  // STEM.pdb names not written
+  bool warned = false;                // the one warning about them
+};
+
+// Writes DIR/STEM.cif and DIR/STEM.pdb (recorded as written). A structure the PDB format cannot hold
+// (residue numbers beyond -999..9999, as a chain-break gap in --features gives, or a coordinate beyond its
+// columns) gets the .cif alone, with one warning per run; an earlier kfold run's .pdb then goes at the end.
 void write_structure_files(const fs::path& dir, const std::string& stem, const data::Protein& protein,
-                           const data::StructureHeader& header, bool& warned) {
+                           const data::StructureHeader& header, StructureFiles& files) {
   data::write_mmcif(dir / (stem + ".cif"), protein, header);
   try {
     data::write_pdb(dir / (stem + ".pdb"), protein, header);
+    files.record.add({stem + ".pdb"}, true);  // over another's file of that name too
   } catch (const InputError& e) {
-    if (!std::exchange(warned, true)) log_warn("no .pdb files: {} (the .cif files hold the structures)", e.what());
-    std::error_code error;
-    fs::remove(dir / (stem + ".pdb"), error);
+    if (!std::exchange(files.warned, true))
+      log_warn("no .pdb files: {} (the .cif files hold the structures)", e.what());
+    files.without_pdb.insert(stem + ".pdb");
   }
 }
 
@@ -394,12 +402,27 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   const std::set<std::string> all_models(models.names().begin(), models.names().end());
   auto planned = output_file_names(models.names(), all_models, all_models, true, options.random_weights);
   planned.merge(input_file_names(inputs));
+  // The files every run of these models writes (.pdb aside: a structure the format cannot hold has none).
+  auto surely = output_file_names(models.names(), {}, {}, false, options.random_weights);
+  std::erase_if(surely, [](const std::string& name) { return name.ends_with(".pdb"); });
+  surely.merge(input_file_names(inputs));
   data::WrittenFilesRecord record(summary.target_dir);
   std::set<std::string> others;  // planned names of existing files no kfold run recorded
   for (const auto& name : planned)
     if (std::error_code error; !record.contains(name) && fs::exists(summary.target_dir / name, error))
       others.insert(name);
+  const auto warn_replaced = [&](const std::set<std::string>& names, std::string_view tense) {
+    std::vector<std::string> listed;
+    std::set_intersection(others.begin(), others.end(), names.begin(), names.end(), std::back_inserter(listed));
+    if (!listed.empty())
+      log_warn("{}: {} {} that no kfold run had written there ({}); give another -o to keep such files",
+               summary.target_dir.string(), tense,
+               listed.size() == 1 ? "a file" : fmt::format("{} files", listed.size()), fmt::join(listed, ", "));
+  };
+  warn_replaced(surely, "replacing");
   record.add(planned);
+  record.add(surely, true);
+  StructureFiles structure_files{record, {}, false};
   if (inputs.raw) {
     summary.n_res = inputs.raw->n_res;
     summary.msa_depth = inputs.raw->n_seq;
@@ -433,7 +456,6 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
 
   const auto header_remarks =
       options.random_weights ? std::vector<std::string>{kRandomWeightsWarning} : std::vector<std::string>{};
-  bool pdb_warned = false;
   std::vector<ModelScore> scores;
   std::vector<PlddtSeries> plddt_series;
   std::map<std::string, data::Protein> proteins;
@@ -475,7 +497,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
     const auto plddt = to_vector<float>(out.plddt);
     auto protein = protein_from_prediction({aatype_v, residue_index_v, positions, mask, plddt});
     const auto header = prediction_header(model, header_remarks);
-    write_structure_files(summary.target_dir, "unrelaxed_" + model, protein, header, pdb_warned);
+    write_structure_files(summary.target_dir, "unrelaxed_" + model, protein, header, structure_files);
     write_confidence_json(summary.target_dir / ("confidence_" + model + ".json"), plddt);
     if (out.aligned_error) {
       auto values = to_vector<float>(out.predicted_aligned_error);
@@ -515,7 +537,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
     auto [relaxed, remaining] = relax_prediction(proteins.at(model), model, ChainBonds::by_numbering);
     relax_time.stop();
     const auto header = prediction_header(model, relaxed_remarks);
-    write_structure_files(summary.target_dir, "relaxed_" + model, relaxed, header, pdb_warned);
+    write_structure_files(summary.target_dir, "relaxed_" + model, relaxed, header, structure_files);
     relaxed_proteins.emplace(model, std::move(relaxed));
     relax_metrics.emplace_back(model, std::move(remaining));
     check_interrupt();
@@ -526,7 +548,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
     const bool is_relaxed = relaxed != relaxed_proteins.end();
     const auto header = prediction_header(model, is_relaxed ? relaxed_remarks : header_remarks);
     const auto& protein = is_relaxed ? relaxed->second : proteins.at(model);
-    write_structure_files(summary.target_dir, fmt::format("ranked_{}", k), protein, header, pdb_warned);
+    write_structure_files(summary.target_dir, fmt::format("ranked_{}", k), protein, header, structure_files);
   }
   if (options.relax != RelaxModels::none)
     write_relax_metrics_json(summary.target_dir / "relax_metrics.json", relax_metrics);
@@ -552,12 +574,11 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   if (!inputs.owns_input_files || own_features)
     for (const auto& name : record.names())
       if (name == "features.h5" || name.starts_with("msas/")) kept.insert(name);
-  std::vector<std::string> replaced;
-  std::set_intersection(others.begin(), others.end(), kept.begin(), kept.end(), std::back_inserter(replaced));
-  if (!replaced.empty())
-    log_warn("{}: replaced {} that no kfold run had written there ({}); give another -o to keep such files",
-             summary.target_dir.string(), replaced.size() == 1 ? "a file" : fmt::format("{} files", replaced.size()),
-             fmt::join(replaced, ", "));
+  for (const auto& name : structure_files.without_pdb) kept.erase(name);
+  std::set<std::string> kept_later;  // replaced files not announced before the writing
+  std::set_difference(kept.begin(), kept.end(), surely.begin(), surely.end(),
+                      std::inserter(kept_later, kept_later.end()));
+  warn_replaced(kept_later, "replaced");
   record.remove_all_but(kept);
   std::error_code error;
   if (fs::is_directory(fs::symlink_status(summary.target_dir / "msas", error)))  // not a link to a user's folder

@@ -153,7 +153,7 @@ def test_a_rerun_with_fewer_queries_removes_only_its_own_earlier_msas(kfold, pla
     (tmp_path / "q0.fasta").write_text(f">q0\n{queries['q0']}\n")
     run = kfold("search", tmp_path / "q0.fasta", d / "db.fasta.gz", "-o", out)
     assert run.returncode == 0, run.stderr
-    assert sorted(p.name for p in out.iterdir()) == [".kfold_files", "done", "hits.m8", "mine.a3m", "q0.a3m"]
+    assert sorted(p.name for p in out.iterdir()) == [".kfold_search_files", "done", "hits.m8", "mine.a3m", "q0.a3m"]
     assert {row[0] for row in read_m8(out / "hits.m8")} == {"q0"}
 
 

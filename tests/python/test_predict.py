@@ -180,17 +180,24 @@ def test_predict_into_alphafolds_output_folder_keeps_its_files(kfold, tmp_path):
                  "result_model_2_ptm.pkl", "msas/uniref90_hits.sto", "msas/bfd_uniref_hits.a3m",
                  "relaxed_model_3.pdb", "pae_model_3.json"]  # names kfold may write but does not here
     (target / "msas").mkdir(parents=True)
-    for name in alphafold + ["ranked_0.pdb"]:
+    for name in alphafold + ["ranked_0.pdb", "unrelaxed_model_3.cif"]:
         (target / name).write_text("AlphaFold's\n")
     common = [EXAMPLES / "ubiquitin.fasta", "--random-weights", *SMALL, "--models", "model_3", "-o", tmp_path]
     run = kfold("predict", *common, "--msa", EXAMPLES / "ubiquitin.a3m")
     assert run.returncode == 0, run.stderr
+    # Said before it is written over (a run stopped midway had replaced it without a word), and recorded.
+    replacing = run.stderr.find("replacing a file that no kfold run had written there (unrelaxed_model_3.cif)")
+    assert 0 <= replacing < run.stderr.find("iteration 1/"), run.stderr
     assert "replaced a file that no kfold run had written there (ranked_0.pdb)" in run.stderr
+    assert {"unrelaxed_model_3.cif", "ranked_0.pdb"} <= set((target / ".kfold_files").read_text().split())
     run = kfold("predict", *common)  # single sequence: its own earlier MSA goes, AlphaFold's stay
     assert run.returncode == 0, run.stderr
-    assert "no kfold run wrote" not in run.stderr
+    assert "no kfold run had written" not in run.stderr
     assert all((target / name).read_text() == "AlphaFold's\n" for name in alphafold)
     assert not (target / "msas/ubiquitin.a3m").exists() and (target / "ranked_0.pdb").read_text() != "AlphaFold's\n"
+    # A search into the target folder keeps its own record: it removed the whole prediction as stale.
+    assert kfold("search", EXAMPLES / "ubiquitin.fasta", EXAMPLES / "ubiquitin_db.fasta", "-o", target).returncode == 0
+    assert (target / "ranked_0.cif").exists() and (target / "result_model_3.h5").exists()
 
 
 def test_one_run_at_a_time_per_target_folder(kfold, build_dir, tmp_path):
