@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <set>
 #include <system_error>
@@ -135,6 +136,8 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
   // again (they sat beside the new `done`); files no kfold search wrote stay (data/written_files_record.hpp).
   std::set<std::string> written(names.begin(), names.end());
   written.insert("hits.m8");
+  // Temporary files a killed search left (an A3M of a deep MSA can be large); a live writer's are younger.
+  data::remove_old_temp_files(dir, std::chrono::hours(1));
   data::WrittenFilesRecord record(dir, ".kfold_search_files");  // not predict's: a search into a target folder
   record.add(written);
   // Queries in groups: each group's MSAs are built, filtered and measured in parallel (Neff is

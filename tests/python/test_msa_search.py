@@ -1,7 +1,9 @@
 """kfold db create + kfold search end to end on a synthetic database with planted homologs (mutated
 copies of the query at known identity) among shuffled and random decoys; bad inputs exit 2."""
 import gzip
+import os
 import random
+import time
 
 import pytest
 
@@ -145,15 +147,20 @@ def test_an_output_name_taken_by_a_directory_is_refused_before_the_search(kfold,
 
 def test_a_rerun_with_fewer_queries_removes_only_its_own_earlier_msas(kfold, planted, tmp_path):
     """A rerun into the same -o with one query of two: the other query's A3M of the earlier run sat beside
-    the new `done` (a workflow taking DIR/*.a3m took it). It goes; a file no kfold search wrote stays."""
+    the new `done` (a workflow taking DIR/*.a3m took it). It goes; a file no kfold search wrote stays, and so does
+    a temporary file younger than an hour (a killed search's older one is removed)."""
     d, queries, _, _ = planted
     out = tmp_path / "out"
     assert kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", out).returncode == 0
     (out / "mine.a3m").write_text(">mine\nMKV\n")
+    for age, name in ((7200, ".q1.a3m.tmp.99999.0"), (0, ".q1.a3m.tmp.99998.0")):  # a killed run's, a live one's
+        (out / name).write_text("half an A3M")
+        os.utime(out / name, (time.time() - age, time.time() - age))
     (tmp_path / "q0.fasta").write_text(f">q0\n{queries['q0']}\n")
     run = kfold("search", tmp_path / "q0.fasta", d / "db.fasta.gz", "-o", out)
     assert run.returncode == 0, run.stderr
-    assert sorted(p.name for p in out.iterdir()) == [".kfold_search_files", "done", "hits.m8", "mine.a3m", "q0.a3m"]
+    assert sorted(p.name for p in out.iterdir()) == [".kfold_search_files", ".q1.a3m.tmp.99998.0", "done", "hits.m8",
+                                                     "mine.a3m", "q0.a3m"]
     assert {row[0] for row in read_m8(out / "hits.m8")} == {"q0"}
 
 
