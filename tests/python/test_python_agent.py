@@ -120,6 +120,10 @@ def test_bad_results_leave_the_campaign_unchanged(kf, tmp_path):
         campaign.add_results(tmp_path / "measured.csv")
     with pytest.raises(kf.InputError, match=r"absent\.csv: cannot read the results file"):
         campaign.add_results(tmp_path / "absent.csv")
+    plate = pd.DataFrame({"well": ["A01"], "variant": ["I44A"], "score": [0.1], "sd": [0.3], "rank": [1],
+                          "value": [0.5]})  # Round.plate, 'mutations' renamed, the lab's value added
+    with pytest.raises(kf.InputError, match=r"is a plate \(columns well, score, rank\): its 'sd' is the predicted"):
+        campaign.add_results(plate)  # its sd, the prediction's, was taken as the measured one
     with pytest.raises(kf.InputError, match="no column 'value'"):
         campaign.add_results(pd.DataFrame({"variant": ["I44A"], "fitness": [1.0]}))
     with pytest.raises(kf.InputError, match=r"results: item 1: value 'abc' is not a number"):

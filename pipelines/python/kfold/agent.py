@@ -97,6 +97,12 @@ def _results_csv(results: ResultsLike) -> str:
         if missing:
             raise InputError(f"results: the DataFrame has no column {missing[0]!r} (columns: {columns}); "
                              "give columns variant, value and optionally sd")
+        # A plate (Round.plate: well, score, sd, rank, ...) with 'mutations' renamed and the lab's values added:
+        # its sd is the surrogate's prediction, and taken as the measurement's it weighed the rows wrongly.
+        if "sd" in columns and {"well", "score", "rank"} <= set(columns):
+            raise InputError("results: the DataFrame is a plate (columns well, score, rank): its 'sd' is the "
+                             "predicted one, not the measurement's; give results[['variant', 'value']], or a "
+                             "measured sd in its place")
         sds = results["sd"].tolist() if "sd" in columns else [None] * len(results)
         rows = list(zip(results["variant"].tolist(), results["value"].tolist(), sds))
     elif isinstance(results, Mapping) or callable(getattr(results, "items", None)):  # a dict, a pandas Series
