@@ -157,7 +157,7 @@ std::vector<std::pair<std::filesystem::path, std::string>> structure_files(const
   return files;
 }
 
-// The round's files in `out_dir` (write_round_files below) must not be the campaign's inputs: results saved
+// The round's files in `out_dir` (written at the end of run_agent) must not be the campaign's inputs: results saved
 // as DIR/plate.csv were replaced by the next plate without a word, and inputs in DIR/structures/ removed.
 void check_inputs_outside_round_files(const Campaign& campaign, const std::filesystem::path& out_dir) {
   namespace fs = std::filesystem;
