@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -13,6 +14,7 @@
 #include "msa/search.hpp"
 #include "msa/search_output.hpp"
 #include "msa/sequence_db.hpp"
+#include "pipelines/batch/target_lock.hpp"
 #include "pipelines/cli/commands.hpp"
 
 namespace kfold::cli {
@@ -63,6 +65,14 @@ void run_search(const SearchCommandOptions& o) {
   msa::check_search_output_paths(o.out_dir, queries, o.query);
   const msa::SequenceDb db = msa::SequenceDb::open(o.db);
   data::ensure_directory(o.out_dir);  // an output path that cannot be a directory fails before the search
+  // Two searches writing one folder would mix their MSAs and records: the later one stops here. The lock file
+  // is DIR/.kfold_search.lock (a name no query's files take: ids starting with '.' are written with '_'); a killed
+  // search's lock is taken over.
+  pipelines::LockDirectory locks(o.out_dir, std::chrono::seconds{600});
+  const auto lock = locks.try_lock(".kfold_search");
+  if (!lock)
+    fail_input("{}: another kfold search is writing it ({}); wait for it to finish, or give another -o", o.out_dir,
+               locks.holder_text(".kfold_search"));
   // An earlier run's marker must not outlive this run's search: stopped or killed in it, the folder held
   // `done` beside the earlier run's MSAs.
   std::error_code ignored;

@@ -3,6 +3,8 @@ copies of the query at known identity) among shuffled and random decoys; bad inp
 import gzip
 import os
 import random
+import socket
+import subprocess
 import time
 
 import pytest
@@ -162,6 +164,29 @@ def test_a_rerun_with_fewer_queries_removes_only_its_own_earlier_msas(kfold, pla
     assert sorted(p.name for p in out.iterdir()) == [".kfold_search_files", ".q1.a3m.tmp.99998.0", "done", "hits.m8",
                                                      "mine.a3m", "q0.a3m"]
     assert {row[0] for row in read_m8(out / "hits.m8")} == {"q0"}
+
+
+def test_one_search_at_a_time_per_output_folder(kfold, planted, tmp_path):
+    """Two searches writing one folder would mix their MSAs and records: while a live process holds
+    DIR/.kfold_search.lock another search stops with exit 2 naming it, and writes nothing; a dead owner's lock is
+    taken over, and the lock goes when the search ends."""
+    d, _, _, _ = planted
+    out = tmp_path / "out"
+    out.mkdir()
+    lock = out / ".kfold_search.lock"
+    holder = subprocess.Popen(["sleep", "60"])
+    try:
+        lock.write_text(f"{socket.gethostname()} {holder.pid} ?\n")  # "host pid start-time" (? : not checked)
+        run = kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", out)
+        assert run.returncode == 2, run.stderr
+        assert "another kfold search is writing it" in run.stderr and f"pid {holder.pid}" in run.stderr
+        assert sorted(p.name for p in out.iterdir()) == [".kfold_search.lock"]
+    finally:
+        holder.kill()
+        holder.wait()
+    run = kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", out)
+    assert run.returncode == 0, run.stderr
+    assert (out / "done").exists() and (out / "q0.a3m").exists() and not lock.exists()
 
 
 def test_min_cov_and_max_seq_id_filters(kfold, planted):
