@@ -13,21 +13,15 @@ namespace kfold::data {
 
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
-
-bool is_blank(std::string_view line) { return trim(line).empty(); }
+bool is_blank(std::string_view line) { return trim_spaces(line).empty(); }
 
 // Splits a header (without '>') into id and description.
 void parse_header(std::string_view header, Sequence& sequence) {
-  header = trim(header);
+  header = trim_spaces(header);
   size_t end = 0;
   while (end < header.size() && !is_space(header[end])) ++end;
   sequence.id.assign(header.substr(0, end));
-  sequence.description.assign(trim(header.substr(end)));
+  sequence.description.assign(trim_spaces(header.substr(end)));
 }
 
 std::vector<Sequence> read_all(FastaReader& reader, const FastaReadOptions& options) {
@@ -110,8 +104,12 @@ void FastaReader::append_residues(std::string_view line, Sequence& sequence) {
     if (!is_ascii_letter(c))
       fail_input(
           "{}:{}:{}: invalid character {} in sequence '{}'; expected amino-acid letters "
-          "(the 20 standard ones, X, B, Z, U, O, J)",
-          source(), reader_.line_number(), column, char_for_message(c), sequence.id);
+          "(the 20 standard ones, X, B, Z, U, O, J){}",
+          source(), reader_.line_number(), column, char_for_message(c), sequence.id,
+          c == ':' || c == '/'
+              ? " (ColabFold's chain separator: kfold predicts one chain; a complex goes as kfold agent's "
+                "target.partner, or as features with asym_id to kfold predict --features)"
+              : "");
     sequence.residues.push_back(to_ascii_upper(c));
   }
 }
@@ -162,7 +160,7 @@ std::string to_fasta(const std::vector<Sequence>& sequences, int64_t line_width)
     check_writable(sequence, static_cast<int64_t>(i));
     text += '>';
     text += sequence.id;
-    const std::string_view description = trim(sequence.description);
+    const std::string_view description = trim_spaces(sequence.description);
     if (!description.empty()) (text += ' ') += description;
     text += '\n';
     const auto length = static_cast<int64_t>(sequence.residues.size());

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace kfold::data {
 
@@ -26,6 +27,12 @@ inline bool is_ascii_letter(char c) { return is_ascii_upper(c) || is_ascii_lower
 inline char to_ascii_upper(char c) { return is_ascii_lower(c) ? static_cast<char>(c - 'a' + 'A') : c; }
 inline char to_ascii_lower(char c) { return is_ascii_upper(c) ? static_cast<char>(c - 'A' + 'a') : c; }
 inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r'; }
+// `text` without the is_space characters at either end.
+inline std::string_view trim_spaces(std::string_view text) {
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  return text;
+}
 
 // A character as it appears in an error message: 'x' when printable, "byte 0x1b" otherwise.
 inline std::string char_for_message(char c) {

@@ -43,12 +43,16 @@ RawFeatures make_complex_raw_features(const std::vector<ChainInput>& chains, int
     offset += length;
   }
   RawFeatures f = make_raw_features(data::Sequence{ids, "", joined}, {msa}, {"complex MSA"});
-  // Chain k's residue indices are shifted by k x gap.
+  // Chain k's residue indices are shifted by k x gap; its asym_id is k + 1.
   offset = 0;
   int32_t shift = 0;
-  for (const ChainInput& c : chains) {
-    const auto length = static_cast<int64_t>(c.sequence.residues.size());
-    for (int64_t i = offset; i < offset + length; ++i) f.residue_index[static_cast<size_t>(i)] += shift;
+  f.asym_id.assign(static_cast<size_t>(f.n_res), 0);
+  for (size_t k = 0; k < chains.size(); ++k) {
+    const auto length = static_cast<int64_t>(chains[k].sequence.residues.size());
+    for (int64_t i = offset; i < offset + length; ++i) {
+      f.residue_index[static_cast<size_t>(i)] += shift;
+      f.asym_id[static_cast<size_t>(i)] = static_cast<int32_t>(k + 1);
+    }
     offset += length;
     shift += gap;
   }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <string_view>
 #include <unordered_set>
 
@@ -197,6 +198,7 @@ void write_raw_features(const std::filesystem::path& path, const RawFeatures& f)
   h5.write_strings("domain_name", {f.domain_name});
   h5.write("residue_index", f.residue_index, {f.n_res});
   h5.write("seq_length", f.seq_length, {f.n_res});
+  if (!f.asym_id.empty()) h5.write("asym_id", f.asym_id, {f.n_res});
   h5.write_strings("sequence", {f.sequence});
   h5.write("msa", f.msa, {f.n_seq, f.n_res});
   h5.write("deletion_matrix_int", f.deletion_matrix_int, {f.n_seq, f.n_res});
@@ -217,6 +219,7 @@ RawFeatures read_raw_features(const std::filesystem::path& path) {
   f.domain_name = h5.read_string("domain_name");
   f.residue_index = h5.read<int32_t>("residue_index", {f.n_res}).values;
   f.seq_length = h5.read<int32_t>("seq_length", {f.n_res}).values;
+  if (h5.contains("asym_id")) f.asym_id = h5.read<int32_t>("asym_id", {f.n_res}).values;
   f.sequence = h5.read_string("sequence");
   const auto msa = h5.read<int32_t>("msa", {-1, f.n_res});
   f.n_seq = msa.shape[0];
@@ -268,7 +271,27 @@ void check_raw_feature_values(const RawFeatures& f, const std::string& source) {
                    i + 1, letter, rc::restypes_with_x[static_cast<size_t>(type)]);
     }
   }
-  check_residue_index(f.residue_index.data(), static_cast<int64_t>(f.residue_index.size()), source);
+  if (f.asym_id.empty()) {
+    check_residue_index(f.residue_index.data(), static_cast<int64_t>(f.residue_index.size()), source);
+  } else {
+    if (f.asym_id.size() != f.residue_index.size())
+      fail_input("{}: 'asym_id' has {} values for {} residues", source, f.asym_id.size(), f.residue_index.size());
+    // Chain by chain: residue_index may start again with each (AlphaFold-Multimer's features do).
+    std::set<int32_t> finished;  // chains already left
+    size_t start = 0;
+    for (size_t i = 1; i <= f.asym_id.size(); ++i) {
+      if (i < f.asym_id.size() && f.asym_id[i] == f.asym_id[i - 1]) continue;
+      check_residue_index(f.residue_index.data() + start, static_cast<int64_t>(i - start),
+                          fmt::format("{} (chain of asym_id {})", source, f.asym_id[start]));
+      finished.insert(f.asym_id[start]);
+      if (i < f.asym_id.size() && finished.contains(f.asym_id[i]))
+        fail_input(
+            "{}: 'asym_id' {} comes back at residue {} after another chain; a chain's residues must be "
+            "consecutive (order the chains one after another)",
+            source, f.asym_id[i], i + 1);
+      start = i;
+    }
+  }
   for (const int32_t v : f.msa)
     if (v < 0 || v > 21) fail_input("{}: 'msa' has value {} outside [0, 21] (HHblits ids)", source, v);
   for (const int32_t v : f.deletion_matrix_int)

@@ -23,7 +23,10 @@ struct RawFeatures {
   std::string domain_name;                        // the FASTA header line (id and description)
   std::vector<int32_t> residue_index;             // [n_res] 0, 1, ..., n_res-1
   std::vector<int32_t> seq_length;                // [n_res] n_res repeated
-  std::string sequence;                           // query letters as given (upper case)
+  // [n_res] the chain of each residue, 1, 2, ... as AlphaFold-Multimer's asym_id, for several chains given as one
+  // input (fold/complex_features.hpp); the output structures have one chain per id. Empty: one chain.
+  std::vector<int32_t> asym_id;
+  std::string sequence;  // query letters as given (upper case)
   // MSA features (row 0 is the query).
   std::vector<int32_t> msa;                          // [n_seq, n_res] HHblits ids (gap = 21)
   std::vector<int32_t> deletion_matrix_int;          // [n_seq, n_res]
@@ -53,7 +56,7 @@ RawFeatures read_raw_features(const std::filesystem::path& path);
 // The values of features that come from outside (a file, Python arrays): InputError naming `source` and the
 // array unless every aatype row is one-hot over the 21 types and agrees with `sequence` (letters outside
 // the 20 are X, as AlphaFold maps them), residue_index increases, msa ids are in [0, 21] and deletion
-// counts are not negative.
+// counts are not negative; an asym_id, when given, has n_res values and each chain's residues together.
 void check_raw_feature_values(const RawFeatures& features, const std::string& source);
 // InputError naming `source` unless residue_index[i] > residue_index[i - 1] and within ±(2^23 - 1) (the
 // residue numbers structure files can hold; duplicates would give two

@@ -32,6 +32,7 @@ inline constexpr double kMaxSensitivity = 7.0;
 inline constexpr double kDefaultSensitivity = 4.0;
 // Throws InputError unless kMinSensitivity <= s <= kMaxSensitivity.
 void check_sensitivity(double s);
+// The preset of sensitivity s (InputError as check_sensitivity when out of range).
 PrefilterOptions prefilter_for_sensitivity(double s);
 // Throws InputError for options out of range (each message names its command-line option).
 void check_prefilter_options(const PrefilterOptions& options);

@@ -231,7 +231,8 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
       {"alignment",
        {{"sequences", models.alignment.n_seq}, {"columns", models.alignment.n_col}, {"neff", models.weights.neff}}},
       {"stability_model", models.model_note},
-      {"structure_terms", table.structure_terms ? "from a structure oracle" : "not computed"},
+      {"structure_terms", table.structure_terms ? "predicted by " + run.structure_model : "not computed"},
+      {"random_structure_weights", table.structure_terms && run.random_structure_weights},
       {"evolution_cache", models.from_cache},
       {"measurements", campaign.measurements.size()},
       {"acquisition", {{"type", campaign.acquisition.type}, {"beta", campaign.acquisition.beta}}},
@@ -427,6 +428,8 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
   std::string md = fmt::format("# kfold agent: {}\n\n", campaign.name);
   md += fmt::format("Target **{}** ({} residues, numbered from {}). kfold {} ({}), seed {}.\n\n", campaign.target.id,
                     campaign.target.sequence.size(), campaign.target.first_residue, kVersion, kGitRevision, run.seed);
+  if (table.structure_terms && run.random_structure_weights)
+    md += fmt::format("**{}**\n\n", kRandomStructureWeightsWarning);
   md += "## Objective\n\n| term | weight | computed by |\n|---|---|---|\n";
   for (const auto& [term, weight] : campaign.objective)
     md += fmt::format("| {} | {} | {} |\n", term, weight, objective_term_note(term, table, models));
@@ -436,7 +439,8 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
               "fixed scales, weighed by the predictions' confidence (mean pLDDT) and centred on the shortlist's mean, "
               "so that a variant not predicted stands where a predicted one does in expectation "
               "(structure_adjustment in scores.tsv); the sites' "
-              "burial and new Cα clashes (a soft flag) are in scores.tsv too.\n\n"
+              "burial and new Cα clashes (a soft flag) are in scores.tsv too. Predicted by " +
+                  run.structure_model + ".\n\n"
         : campaign.structure_budget == 0
             ? std::string("\nStructure terms: not computed (the campaign's structure_budget is 0).\n\n")
             : fmt::format(

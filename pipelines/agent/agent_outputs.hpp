@@ -16,11 +16,18 @@
 
 namespace kfold::pipelines::agent {
 
+// What report.md and report.html say first when the structure terms came from random weights.
+inline constexpr const char* kRandomStructureWeightsWarning =
+    "WARNING: the structure terms come from random weights (--random-weights: a pipeline demo); they measure "
+    "nothing, and the plate they helped pick is not a design.";
+
 struct RunRecord {
   uint64_t seed = 0;
   int threads = 0;
   bool no_potts = false;
   std::map<std::string, std::string> input_hashes;  // file -> sha256
+  std::string structure_model;                      // StructureOracle::description(); empty: no oracle
+  bool random_structure_weights = false;            // the oracle's predictions are of random weights (a demo)
   std::vector<LlmCallRecord> llm_calls;             // the optional LLM operator's calls (KFOLD_LLM_URL)
 };
 

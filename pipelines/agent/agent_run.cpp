@@ -19,6 +19,7 @@
 #include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/progress.hpp"
+#include "data/sha256.hpp"
 #include "data/text_input.hpp"
 #include "pipelines/agent/agent_outputs.hpp"
 #include "pipelines/agent/binding_terms.hpp"
@@ -29,7 +30,6 @@
 #include "pipelines/agent/plate_layout.hpp"
 #include "pipelines/agent/report_html.hpp"
 #include "pipelines/agent/scoring.hpp"
-#include "pipelines/agent/sha256.hpp"
 #include "pipelines/agent/structure_operators.hpp"
 #include "pipelines/agent/target_search.hpp"
 
@@ -220,15 +220,19 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   run.seed = seed;
   run.threads = threads;
   run.no_potts = options.no_potts;
-  run.input_hashes[campaign_path.string()] = sha256_file(campaign_path);
+  if (options.structure_oracle != nullptr) {
+    run.structure_model = options.structure_oracle->description();
+    run.random_structure_weights = options.structure_oracle->random_weights();
+  }
+  run.input_hashes[campaign_path.string()] = data::sha256_file(campaign_path);
   if (!campaign.target.db.empty()) {
     campaign.target.msa = searched_target_msa(campaign, options.out_dir, threads, options.check_cancelled);
     if (options.structure_oracle != nullptr) {
       options.structure_oracle->family_alignment_found(campaign.target.msa, campaign.target.sequence);
     }
   }
-  run.input_hashes[campaign.target.msa.string()] = sha256_file(campaign.target.msa);
-  for (const auto& p : campaign.results) run.input_hashes[p.string()] = sha256_file(p);
+  run.input_hashes[campaign.target.msa.string()] = data::sha256_file(campaign.target.msa);
+  for (const auto& p : campaign.results) run.input_hashes[p.string()] = data::sha256_file(p);
 
   EvolutionOptions eo;
   eo.fit_potts = !options.no_potts;

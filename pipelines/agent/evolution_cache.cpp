@@ -11,7 +11,7 @@
 
 #include "data/atomic_output.hpp"
 #include "data/log.hpp"
-#include "pipelines/agent/sha256.hpp"
+#include "data/sha256.hpp"
 
 namespace kfold::pipelines::agent {
 
@@ -63,7 +63,7 @@ struct Reader {
 
 std::string evolution_cache_key(const std::string& alignment_sha256, double identity, bool potts,
                                 int64_t potts_iterations, double lambda_h, double lambda_J) {
-  return sha256_hex(
+  return data::sha256_hex(
       fmt::format("kfold-evolution-v1|{}|identity={:.17g}|potts={}|iterations={}|lambda_h={:.17g}|"
                   "lambda_J={:.17g}",
                   alignment_sha256, identity, potts ? 1 : 0, potts ? potts_iterations : 0, lambda_h, lambda_J));
@@ -83,7 +83,7 @@ std::optional<CachedEvolution> load_evolution_cache(const std::filesystem::path&
   }
   const std::string digest = s.substr(s.size() - kDigestSize);
   s.resize(s.size() - kDigestSize);
-  if (sha256_hex(s) != digest) {
+  if (data::sha256_hex(s) != digest) {
     log_warn("agent: evolution cache {}: checksum mismatch (a damaged file); refitting", path.string());
     return std::nullopt;
   }
@@ -133,7 +133,7 @@ void save_evolution_cache(const std::filesystem::path& dir, const std::string& k
     put_array(out, std::vector<char>(p.fit.stop_reason.begin(), p.fit.stop_reason.end()));
     put_array(out, p.params);
   }
-  out += sha256_hex(out);
+  out += data::sha256_hex(out);
   data::ensure_directory(dir);
   data::write_file_atomic(dir / (key + ".evo"), out);
 }

@@ -9,8 +9,8 @@
 #include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/progress.hpp"
+#include "data/sha256.hpp"
 #include "pipelines/agent/evolution_cache.hpp"
-#include "pipelines/agent/sha256.hpp"
 
 namespace kfold::pipelines::agent {
 
@@ -121,7 +121,7 @@ EvolutionaryModels build_evolutionary_models(const Campaign& campaign, const Evo
   po.threads = options.threads;
   std::string cache_key;
   if (!options.cache_dir.empty()) {
-    cache_key = evolution_cache_key(sha256_file(campaign.target.msa), campaign.evolution.identity, fit,
+    cache_key = evolution_cache_key(data::sha256_file(campaign.target.msa), campaign.evolution.identity, fit,
                                     po.max_iterations, po.lambda_h, po.lambda_J);
     if (auto cached = load_evolution_cache(options.cache_dir, cache_key, ali.n_seq, ali.n_col)) {
       m.weights = std::move(cached->weights);

@@ -13,7 +13,7 @@
 
 #include "data/error.hpp"
 #include "data/log.hpp"
-#include "pipelines/agent/sha256.hpp"
+#include "data/sha256.hpp"
 
 namespace kfold::pipelines::agent {
 
@@ -100,7 +100,7 @@ std::optional<std::string> ask_llm(LlmSession& session, const std::string& purpo
   record.url = url_for_display(session.config.url);
   record.model = session.config.model;
   const std::string body = chat_request_body(session.config, system, user);
-  record.request_sha256 = sha256_hex(body);
+  record.request_sha256 = data::sha256_hex(body);
   log_info("agent: asking the LLM at {} ({}, {} bytes)", record.url, purpose, body.size());
   const ChatReply reply = session.post(session.config, body);
   if (!reply.ok()) {

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "pipelines/agent/agent_outputs.hpp"
+#include "pipelines/agent/binding_terms.hpp"
 #include "pipelines/agent/pae_plot.hpp"
 #include "pipelines/version.hpp"
 
@@ -304,7 +305,7 @@ std::string plddt_svg(const ScoreTable& table, const Campaign& campaign, const P
 
 // PAE heat maps of the wild type and the three best shortlisted variants (those with a PAE of the
 // wild type's size); "" when the model has no PAE head.
-std::string pae_section(const ScoreTable& table, const PredictedStructures& predicted) {
+std::string pae_section(const ScoreTable& table, const PredictedStructures& predicted, const Campaign& campaign) {
   const auto n = static_cast<int64_t>(predicted.wild_type.plddt.size());
   const auto has_pae = [n](const StructurePrediction& p) {
     return n > 0 && static_cast<int64_t>(p.pae.size()) == n * n;
@@ -319,10 +320,16 @@ std::string pae_section(const ScoreTable& table, const PredictedStructures& pred
   if (shown.size() > 3) shown.resize(3);
   std::string h =
       "<h2>Predicted aligned error: wild type and the best shortlisted variants</h2>\n<div class=\"plot\">\n";
-  h += pae_heatmap_svg(predicted.wild_type.pae, n, "wild type");
+  // The structures' numbering: the target from first_residue, a partner from 1 (a copy of the target as it).
+  const bool copy =
+      campaign.target.partner && partner_is_target_copy(campaign.target.partner->sequence, campaign.target.sequence);
+  const auto axis = [&](const StructurePrediction& p) {
+    return PaeAxis{p.chain_break, campaign.target.first_residue, copy ? campaign.target.first_residue : 1};
+  };
+  h += pae_heatmap_svg(predicted.wild_type.pae, n, "wild type", axis(predicted.wild_type));
   for (const auto* v : shown) {
     const Hypothesis& hyp = *table.rows[v->first].hypothesis;
-    h += pae_heatmap_svg(v->second.pae, n, hyp.id + " " + format_variant(hyp.variant));
+    h += pae_heatmap_svg(v->second.pae, n, hyp.id + " " + format_variant(hyp.variant), axis(v->second));
   }
   return h + "</div>\n";
 }
@@ -369,6 +376,8 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
   h += fmt::format("<p>Target <b>{}</b> ({} residues, numbered from {}). kfold {} ({}), seed {}.</p>\n",
                    html_escape(campaign.target.id), campaign.target.sequence.size(), campaign.target.first_residue,
                    html_escape(kVersion), html_escape(kGitRevision), run.seed);
+  if (table.structure_terms && run.random_structure_weights)
+    h += fmt::format("<p style=\"color:#b00;font-weight:bold\">{}</p>\n", html_escape(kRandomStructureWeightsWarning));
   h += "<h2>Objective</h2>\n<table>\n<tr><th>term</th><th>weight</th><th>computed by</th></tr>\n";
   for (const auto& [term, weight] : campaign.objective)
     h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", html_escape(term), weight,
@@ -399,7 +408,8 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
   }
   h += table.structure_terms ? "<li>Structure terms: from predicted structures of the wild type and the shortlist "
                                "(dpLDDT near the site, C-alpha distance RMSD, dpTM, site contacts lost; burial and "
-                               "new clashes in scores.tsv).</li>\n</ul>\n"
+                               "new clashes in scores.tsv), predicted by " +
+                                   html_escape(run.structure_model) + ".</li>\n</ul>\n"
        : campaign.structure_budget == 0
            ? "<li>Structure terms: not computed (the campaign's structure_budget is 0).</li>\n</ul>\n"
            : "<li>Structure terms: not computed (structure_budget > 0 but no model was given).</li>\n"
@@ -446,7 +456,7 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
   if (predicted) {
     h += "<h2>Predicted pLDDT: wild type and shortlist</h2>\n<div class=\"plot\">\n" +
          plddt_svg(table, campaign, *predicted) + "</div>\n";
-    h += pae_section(table, *predicted);
+    h += pae_section(table, *predicted, campaign);
   }
   h += "<p>Files: scores.tsv, plate.csv, ";
   if (!table.constructs.empty()) h += "constructs.tsv, ";

@@ -54,6 +54,10 @@ class StructureOracle {
   // The family alignment of a campaign that searched a database for it (target.db), once found; an
   // oracle that predicts with the family MSA takes it from here. Default: ignored.
   virtual void family_alignment_found(const std::filesystem::path& /*a3m*/, const std::string& /*target_sequence*/) {}
+  // What predicts, for the notebook and the report (a model with its parameter file and SHA-256, say).
+  virtual std::string description() const { return "a structure oracle"; }
+  // Predictions of random weights (a demo): the report and the notebook say the structure terms measure nothing.
+  virtual bool random_weights() const { return false; }
 };
 
 inline constexpr double kBurialRadius = 10.0;        // Å, Cβ neighbours counted for burial

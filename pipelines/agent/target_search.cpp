@@ -7,10 +7,10 @@
 #include "data/atomic_output.hpp"
 #include "data/file_identity.hpp"
 #include "data/log.hpp"
+#include "data/sha256.hpp"
 #include "data/text_input.hpp"
 #include "msa/search.hpp"
 #include "msa/search_output.hpp"
-#include "pipelines/agent/sha256.hpp"
 
 namespace kfold::pipelines::agent {
 
@@ -23,7 +23,7 @@ nlohmann::json search_record(const Campaign& campaign, const msa::SequenceDb& db
   std::error_code error;
   const fs::path db_path = fs::weakly_canonical(campaign.target.db, error);
   return {{"target_id", campaign.target.id},
-          {"target_sha256", sha256_hex(campaign.target.sequence)},
+          {"target_sha256", data::sha256_hex(campaign.target.sequence)},
           {"db", (error ? campaign.target.db : db_path).string()},
           {"db_sequences", db.size()},
           {"db_residues", db.total_residues()},

@@ -323,9 +323,11 @@ void BatchRunner::run_predict_stage(const BatchTarget& target, const fs::path& d
   auto predict = options_.predict;
   predict.output_dir = options_.output_dir;
   // The earlier prediction's record goes before its files change: a run killed after writing `done` and
-  // before status.json must not leave this run's files under the earlier run's key.
+  // before status.json must not leave this run's files under the earlier run's key, nor a folder of two runs'
+  // files counted as done.
   if (status.contains("predict")) {
     status.erase("predict");
+    status["status"] = "msa_done";
     write_status(dir / "status.json", status);
   }
   const auto summary = predict_target(inputs, predict, *models_);

@@ -20,12 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (data::is_space(text.front()) || text.front() == '\n')) text.remove_prefix(1);
-  while (!text.empty() && (data::is_space(text.back()) || text.back() == '\n')) text.remove_suffix(1);
-  return text;
-}
-
 // Appends the residues of `text` (from column first_column + 1 of line `where` on) to `target`, uppercased,
 // without whitespace; a bad character (or a '*' before the end) becomes the target's problem instead of
 // an error, so the batch goes on.
@@ -64,11 +58,11 @@ std::vector<BatchTarget> read_fasta_records(const fs::path& path) {
     const std::string where = fmt::format("{}:{}", reader.source(), reader.line_number());
     if (!line.empty() && line.front() == '>') {
       if (!targets.empty()) finish(targets.back());
-      const auto header = trim(line.substr(1));
+      const auto header = data::trim_spaces(line.substr(1));
       const auto id = header.substr(0, std::min(header.size(), header.find_first_of(" \t")));
       if (id.empty()) reader.fail("FASTA header without an id (write '>name' before the residues)");
       targets.push_back({std::string(id), "", where, ""});
-    } else if (!trim(line).empty()) {
+    } else if (!data::trim_spaces(line).empty()) {
       if (targets.empty()) reader.fail("residues before the first '>' header (is this a FASTA file?)");
       append_residues(line, where, 0, targets.back());
     }
@@ -91,13 +85,13 @@ std::vector<BatchTarget> read_csv(const fs::path& path) {
   std::string_view line;
   bool first_row = true;
   while (reader.next(line)) {
-    if (trim(line).empty()) continue;
+    if (data::trim_spaces(line).empty()) continue;
     const auto comma = line.find(',');
     if (comma == std::string_view::npos || line.find(',', comma + 1) != std::string_view::npos)
       reader.fail(fmt::format("expected two fields 'id,sequence', got {} (an id cannot hold a comma, quoted or not)",
                               std::count(line.begin(), line.end(), ',') + 1));
-    auto id = trim(line.substr(0, comma));
-    auto sequence = trim(line.substr(comma + 1));
+    auto id = data::trim_spaces(line.substr(0, comma));
+    auto sequence = data::trim_spaces(line.substr(comma + 1));
     const auto unquote = [](std::string_view f) {
       return f.size() >= 2 && f.front() == '"' && f.back() == '"' ? f.substr(1, f.size() - 2) : f;
     };

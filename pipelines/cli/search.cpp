@@ -44,7 +44,6 @@ void run_search(const SearchCommandOptions& o) {
                o.index_memory_mib);
   msa::SearchOptions options = o.search;
   if (o.index_memory_mib > 0) options.index_memory_bytes = o.index_memory_mib << 20;
-  msa::check_sensitivity(o.sensitivity);
   const msa::PrefilterOptions preset = msa::prefilter_for_sensitivity(o.sensitivity);
   if (o.word_threshold->count() == 0) options.prefilter.word_threshold = preset.word_threshold;
   if (o.max_prefilter->count() == 0) options.prefilter.max_candidates = preset.max_candidates;

@@ -37,7 +37,6 @@ std::string SearchCliOptions::first_given() const {
 msa::SearchOptions search_options(const SearchCliOptions& o, const std::string& db) {
   if (const std::string given = o.first_given(); db.empty() && !given.empty())
     fail_input("{} is an option of the MSA search: it needs --db (the database to search)", given);
-  msa::check_sensitivity(o.sensitivity);
   msa::SearchOptions out = o.search;
   const msa::PrefilterOptions preset = msa::prefilter_for_sensitivity(o.sensitivity);
   out.prefilter.word_threshold = preset.word_threshold;

@@ -74,7 +74,7 @@ fold::ModelConfig model_config_for(const ModelSpec& spec) {
 
 LoadedModel::LoadedModel(const ModelSpec& spec, const std::filesystem::path& params, uint64_t random_seed,
                          const fold::RunOptions& run)
-    : name_(spec.name), config_(model_config_for(spec)), run_(run) {
+    : name_(spec.name), params_file_(params), config_(model_config_for(spec)), run_(run) {
   // Weights stay float32 (a bfloat16 trunk casts them per use; the structure module needs float32).
   const auto options = at::TensorOptions().dtype(at::kFloat).device(run.device);
   store_ = params.empty() ? fold::ParameterStore::random(random_seed, options, name_)

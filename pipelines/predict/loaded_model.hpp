@@ -56,6 +56,7 @@ class LoadedModel {
   const fold::ModelConfig& config() const { return config_; }
   const fold::RunOptions& run_options() const { return run_; }
   bool random_weights() const { return store_->is_random(); }
+  const std::filesystem::path& params_file() const { return params_file_; }  // empty with random weights
 
   // Raw features (sequence + MSAs) through this model's input pipeline with `seed`, then the network.
   // `check_memory`: refuse with a RuntimeError (and a --chunk-size hint) when the estimate exceeds what
@@ -92,6 +93,7 @@ class LoadedModel {
   fold::RunOptions checked_run_options(const fold::ProblemSize& size, bool check_memory) const;
 
   std::string name_;
+  std::filesystem::path params_file_;
   fold::ModelConfig config_;
   fold::RunOptions run_;
   std::unique_ptr<fold::ParameterStore> store_;  // outlives the networks: they view its tensors

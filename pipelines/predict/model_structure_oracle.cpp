@@ -9,6 +9,7 @@
 #include "data/error.hpp"
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
+#include "data/sha256.hpp"
 #include "data/structure_io.hpp"
 #include "fold/complex_features.hpp"
 #include "fold/raw_features.hpp"
@@ -100,17 +101,29 @@ agent::StructurePrediction ModelStructureOracle::predict_fragment(const std::str
   return predict_with(sequence, std::move(msas), partner_.has_value(), first_residue_ + offset);
 }
 
+std::string ModelStructureOracle::description() const {
+  if (model_.random_weights()) return fmt::format("{} with random weights (--random-weights: a demo)", model_.name());
+  return fmt::format("{}, parameters {} (SHA-256 {})", model_.name(),
+                     std::filesystem::absolute(model_.params_file()).lexically_normal().string(),
+                     data::sha256_file(model_.params_file()));
+}
+
 agent::StructurePrediction ModelStructureOracle::predict_with(const std::string& sequence, std::vector<data::Msa> msas,
                                                               bool complex, int64_t first_number) {
   const data::Sequence query{"variant", "", sequence};
   fold::RawFeatures raw;
+  const bool copy = complex && agent::partner_is_target_copy(partner_->residues, wild_type_);
   if (complex) {
     std::vector<fold::ChainInput> chains(2);
     chains[0].sequence = query;
-    if (!msas.empty()) chains[0].msa = std::move(msas.front());
     chains[1].sequence = *partner_;
-    // A copy of the target (homo-oligomer) carries the same variant or fragment.
+    // A copy of the target (homo-oligomer) carries the same variant or fragment, and its MSA block: each chain
+    // its own unpaired MSA, as ColabFold gives every copy of a chain.
     chains[1].sequence.residues = agent::partner_chain_sequence(partner_->residues, wild_type_, sequence);
+    if (!msas.empty()) {
+      if (copy) chains[1].msa = msas.front();
+      chains[0].msa = std::move(msas.front());
+    }
     raw = fold::make_complex_raw_features(chains);
   } else {
     raw = fold::make_raw_features(query, msas, {"family"});
@@ -133,11 +146,11 @@ agent::StructurePrediction ModelStructureOracle::predict_with(const std::string&
   data::Protein protein = prediction_protein(prediction);
   const auto n_target = static_cast<int64_t>(sequence.size());
   for (int64_t i = 0; i < n_target; ++i) protein.residue_index[static_cast<size_t>(i)] = first_number + i;
-  if (complex) {  // chain B numbered from 1
+  if (complex) {  // chain B numbered from 1; a copy of the target as chain A is
     result.chain_break = n_target;
     for (int64_t i = result.chain_break; i < protein.n_res(); ++i) {
       protein.chain_index[static_cast<size_t>(i)] = 1;
-      protein.residue_index[static_cast<size_t>(i)] = i - result.chain_break + 1;
+      protein.residue_index[static_cast<size_t>(i)] = i - result.chain_break + (copy ? first_number : 1);
     }
   }
   result.violating_residues =
@@ -149,8 +162,8 @@ agent::StructurePrediction ModelStructureOracle::predict_with(const std::string&
   std::vector<std::string> remarks;
   if (model_.random_weights()) remarks.emplace_back(kRandomWeightsWarning);
   result.pdb = data::to_pdb(protein, prediction_header(model_.name(), remarks));
-  log_info("structure oracle: prediction {} ({} residues{}), mean pLDDT {:.1f}", predictions_, n_target,
-           complex ? " and the partner" : "", out.mean_plddt);
+  log_info("structure oracle: prediction {} ({} residues{}, {} MSA rows), mean pLDDT {:.1f}", predictions_, n_target,
+           complex ? " and the partner" : "", raw.n_seq, out.mean_plddt);
   return result;
 }
 

@@ -24,8 +24,8 @@ class ModelStructureOracle : public agent::StructureOracle {
   // gap, unpaired MSA, the partner single-sequence); the predictions are then complexes.
   // `first_residue`: the campaign's number of the target's first residue; the PDB texts number chain A
   // from it (a construct from its own first residue), the partner (chain B) from 1. `wild_type`: the
-  // target's sequence; a partner equal to it is a copy of the target (a homo-oligomer) and carries each
-  // variant and construct too (agent::partner_chain_sequence).
+  // target's sequence; a partner equal to it is a copy of the target (a homo-oligomer): it carries each
+  // variant and construct too (agent::partner_chain_sequence), the target's MSA and its numbering.
   ModelStructureOracle(const LoadedModel& model, std::optional<data::Msa> msa, int64_t seed,
                        std::optional<data::Sequence> partner = std::nullopt, int64_t first_residue = 1,
                        std::string wild_type = {});
@@ -37,6 +37,8 @@ class ModelStructureOracle : public agent::StructureOracle {
   // A construct: the MSA's columns offset .. offset + size - 1 (rows left with no residue dropped).
   agent::StructurePrediction predict_fragment(const std::string& sequence, int64_t offset) override;
   void family_alignment_found(const std::filesystem::path& a3m, const std::string& target_sequence) override;
+  std::string description() const override;
+  bool random_weights() const override { return model_.random_weights(); }
 
   int64_t predictions() const { return predictions_; }
 

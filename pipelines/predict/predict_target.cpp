@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include "data/a3m.hpp"
 #include "data/atomic_output.hpp"
@@ -26,6 +27,7 @@
 #include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
+#include "data/sha256.hpp"
 #include "data/structure_io.hpp"
 #include "data/written_files_record.hpp"
 #include "fold/alphafold_model.hpp"
@@ -42,6 +44,7 @@
 #include "pipelines/predict/plots.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
 #include "pipelines/predict/relax_prediction.hpp"
+#include "pipelines/predict/run_record.hpp"
 #include "pipelines/predict/timings.hpp"
 #include "pipelines/predict/violations_json.hpp"
 
@@ -93,7 +96,7 @@ void write_result(const fs::path& path, const fold::ModelOutputs& out, const at:
 std::set<std::string> output_file_names(const std::vector<std::string>& models, const std::set<std::string>& relaxed,
                                         const std::set<std::string>& with_pae, bool relax_metrics,
                                         bool random_weights) {
-  std::set<std::string> names{"ranking_debug.json", "violations.json", "plddt.png", "timings.json"};
+  std::set<std::string> names{"ranking_debug.json", "violations.json", "plddt.png", "timings.json", "run.json"};
   if (relax_metrics) names.insert("relax_metrics.json");
   if (!with_pae.empty()) names.insert("pae.png");
   if (random_weights) names.insert("RANDOM_WEIGHTS.txt");
@@ -326,6 +329,17 @@ const LoadedModel& ModelSet::get(const std::string& name) {
   return *slot;
 }
 
+fs::path ModelSet::params_file(const std::string& name) const {
+  const auto it = params_.find(name);
+  return it == params_.end() ? fs::path() : it->second;
+}
+
+const std::string& ModelSet::params_sha256(const std::string& name) {
+  auto& digest = params_sha256_[name];
+  if (digest.empty()) digest = data::sha256_file(params_.at(name));
+  return digest;
+}
+
 PredictSummary predict_target(const PredictOptions& options) {
   if (options.features.empty() == options.query.empty())
     fail_input("give either a FASTA query or --features (processed features), not {}",
@@ -407,6 +421,8 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   std::erase_if(surely, [](const std::string& name) { return name.ends_with(".pdb"); });
   surely.merge(input_file_names(inputs));
   data::WrittenFilesRecord record(summary.target_dir);
+  // run.json describes a complete run, as `done` marks one: an earlier kfold run's goes now.
+  if (std::error_code ignored; record.contains("run.json")) fs::remove(summary.target_dir / "run.json", ignored);
   std::set<std::string> others;  // planned names of existing files no kfold run recorded
   for (const auto& name : planned)
     if (std::error_code error; !record.contains(name) && fs::exists(summary.target_dir / name, error))
@@ -495,7 +511,11 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
     const auto positions = to_vector<float>(out.structure.final_atom_positions);
     const auto mask = to_vector<float>(out.structure.final_atom_mask);
     const auto plddt = to_vector<float>(out.plddt);
-    auto protein = protein_from_prediction({aatype_v, residue_index_v, positions, mask, plddt});
+    // A complex given as one input (raw features with asym_id): one output chain each, numbered from 1.
+    std::vector<int64_t> chain_index, numbering = residue_index_v;
+    if (inputs.raw && !inputs.raw->asym_id.empty())
+      std::tie(chain_index, numbering) = chains_from_asym_id(inputs.raw->asym_id, residue_index_v);
+    auto protein = protein_from_prediction({aatype_v, numbering, positions, mask, plddt, chain_index});
     const auto header = prediction_header(model, header_remarks);
     write_structure_files(summary.target_dir, "unrelaxed_" + model, protein, header, structure_files);
     write_confidence_json(summary.target_dir / ("confidence_" + model + ".json"), plddt);
@@ -579,6 +599,12 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   std::set_difference(kept.begin(), kept.end(), surely.begin(), surely.end(),
                       std::inserter(kept_later, kept_later.end()));
   warn_replaced(kept_later, "replaced");
+  std::set<std::string> folder_inputs;
+  for (const auto& name : kept)
+    if (std::error_code e;
+        (name == "features.h5" || name.starts_with("msas/")) && fs::is_regular_file(summary.target_dir / name, e))
+      folder_inputs.insert(name);
+  write_run_json(summary.target_dir / "run.json", options, summary, models, folder_inputs);
   record.remove_all_but(kept);
   std::error_code error;
   if (fs::is_directory(fs::symlink_status(summary.target_dir / "msas", error)))  // not a link to a user's folder

@@ -91,11 +91,15 @@ class ModelSet {
   explicit ModelSet(const PredictOptions& options);
   const std::vector<std::string>& names() const { return names_; }
   const LoadedModel& get(const std::string& name);
+  // The parameter file of `name` (empty with random weights) and its SHA-256 (read once, for run.json).
+  std::filesystem::path params_file(const std::string& name) const;
+  const std::string& params_sha256(const std::string& name);
 
  private:
   PredictOptions options_;
   std::vector<std::string> names_;
   std::map<std::string, std::filesystem::path> params_;
+  std::map<std::string, std::string> params_sha256_;
   std::map<std::string, std::unique_ptr<LoadedModel>> loaded_;
 };
 

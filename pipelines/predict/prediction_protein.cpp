@@ -41,6 +41,24 @@ data::Protein protein_from_prediction(const PredictionArrays& prediction) {
   return p;
 }
 
+std::pair<std::vector<int64_t>, std::vector<int64_t>> chains_from_asym_id(std::span<const int32_t> asym_id,
+                                                                          std::span<const int64_t> residue_index) {
+  if (asym_id.size() != residue_index.size())
+    fail_input("asym_id has {} values for {} residues", asym_id.size(), residue_index.size());
+  std::vector<int64_t> chain(asym_id.size()), index(asym_id.size());
+  int64_t chain_number = 0;
+  size_t start = 0;  // the current chain's first residue
+  for (size_t i = 0; i < asym_id.size(); ++i) {
+    if (i > 0 && asym_id[i] != asym_id[i - 1]) {
+      ++chain_number;
+      start = i;
+    }
+    chain[i] = chain_number;
+    index[i] = residue_index[i] - residue_index[start];
+  }
+  return {std::move(chain), std::move(index)};
+}
+
 data::StructureHeader prediction_header(const std::string& model_name, const std::vector<std::string>& remarks) {
   return data::StructureHeader{"kfold prediction: " + model_name, remarks, /*b_factors_are_plddt=*/true,
                                std::string("kfold ") + kVersion};

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/protein.hpp"
@@ -25,6 +26,13 @@ struct PredictionArrays {
 // repeated over the residue's 37 atom slots. Throws InputError naming the array whose size disagrees
 // with n_res (= aatype.size()) or an aatype outside 0..20.
 data::Protein protein_from_prediction(const PredictionArrays& prediction);
+
+// The chains of a complex given as one input (asym_id [n_res], each chain's residues together, as
+// check_raw_feature_values requires): each residue's chain (0 = A, 1 = B, ... in order of appearance) and its
+// residue index restarting at 0 with each chain (offsets within a chain kept), as ColabFold numbers a complex
+// that the monomer models predicted with residue-index gaps. Returns {chain_index, residue_index}.
+std::pair<std::vector<int64_t>, std::vector<int64_t>> chains_from_asym_id(std::span<const int32_t> asym_id,
+                                                                          std::span<const int64_t> residue_index);
 
 // The header written into unrelaxed/ranked structure files: title "kfold prediction: <model>" and
 // the remarks (PDB REMARK 250 / mmCIF comments), e.g. "WARNING: random weights, not a prediction".

@@ -49,7 +49,6 @@ data::Msa search_one(const data::Sequence& query, const std::string& source, con
                      const SearchArgs& a, const CancelToken& token) {
   const msa::MsaFilterOptions filter{a.max_seq_id, a.diff};
   msa::check_msa_filter_options(filter);
-  msa::check_sensitivity(a.sensitivity);
   msa::SearchOptions options;
   options.evalue = a.evalue;
   options.max_seqs = a.max_seqs;

@@ -7,11 +7,11 @@
 #include <iterator>
 
 #include "data/atomic_output.hpp"
+#include "data/sha256.hpp"
 #include "pipelines/agent/evolution_cache.hpp"
 #include "pipelines/agent/evolutionary_models.hpp"
 #include "pipelines/agent/operators.hpp"
 #include "pipelines/agent/scoring.hpp"
-#include "pipelines/agent/sha256.hpp"
 #include "pipelines/agent/structure_oracle.hpp"
 #include "test_support.hpp"
 
@@ -127,7 +127,7 @@ TEST_CASE("evolution cache: a second build reads the same weights and Potts para
   CHECK(a.potts->fit.iterations == b.potts->fit.iterations);
   // One flipped bit in the Potts parameters: the checksum catches it, and the next build refits and
   // rewrites the file.
-  const std::string cached_key = evolution_cache_key(sha256_file(c.target.msa), c.evolution.identity, true,
+  const std::string cached_key = evolution_cache_key(kfold::data::sha256_file(c.target.msa), c.evolution.identity, true,
                                                      c.evolution.potts_iterations, 0.01, 0.01);
   const auto cache_file = dir / (cached_key + ".evo");
   REQUIRE(std::filesystem::exists(cache_file));

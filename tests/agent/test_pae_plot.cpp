@@ -2,7 +2,9 @@
 // and colours, and bad sizes.
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "pipelines/agent/pae_plot.hpp"
 
@@ -42,7 +44,7 @@ TEST_CASE("pae_blocks: means over residue blocks") {
 TEST_CASE("pae_heatmap_svg: one cell per block, titled, AlphaFold's colours, escaped caption") {
   std::vector<double> pae(100 * 100, 0.0);
   for (int i = 0; i < 100; ++i) pae[static_cast<size_t>(i * 100 + 99)] = 40.0;  // the last column: high
-  const std::string svg = pae_heatmap_svg(pae, 100, "v1 <A23P>", 10);
+  const std::string svg = pae_heatmap_svg(pae, 100, "v1 <A23P>", {}, 10);
   CHECK(svg.rfind("<svg", 0) == 0);
   CHECK(svg.find("aria-label=\"predicted aligned error\"") != std::string::npos);
   CHECK(count(svg, "<title>aligned on") == 100);  // 10 x 10 blocks
@@ -51,4 +53,23 @@ TEST_CASE("pae_heatmap_svg: one cell per block, titled, AlphaFold's colours, esc
   CHECK(svg.find("fill=\"#0f5a0f\"") != std::string::npos);  // 0 Å
   CHECK(svg.find("v1 &lt;A23P&gt;") != std::string::npos);
   CHECK(svg.find("<A23P>") == std::string::npos);
+}
+
+TEST_CASE("pae_heatmap_svg: a complex's blocks stay within a chain, numbered per chain, with a line at the break") {
+  // 76 + 9 residues into 32 cells: chain A gets round(32 x 76 / 85) = 29 blocks, chain B 3 (blocks of 3 residues).
+  const auto edges = pae_block_edges(85, 32, 76);
+  REQUIRE(edges.size() == 33u);
+  CHECK(edges[29] == 76);
+  CHECK(std::vector<int64_t>(edges.begin() + 29, edges.end()) == std::vector<int64_t>{76, 79, 82, 85});
+  CHECK(pae_block_edges(10, 32, 9).size() == 11u);                       // 10 cells: one residue each
+  CHECK(pae_block_edges(85, 2, 84) == std::vector<int64_t>{0, 84, 85});  // at least one block per chain
+  // PAE 0 within the chains, 20 between: no block mixes them, so no cell shows a mean between 0 and 20.
+  std::vector<double> pae(85 * 85);
+  for (int64_t i = 0; i < 85; ++i)
+    for (int64_t j = 0; j < 85; ++j) pae[static_cast<size_t>(i * 85 + j)] = (i < 76) == (j < 76) ? 0.0 : 20.0;
+  for (const double v : pae_blocks(pae, 85, 32, 76)) CHECK((v == 0.0 || v == 20.0));
+  const std::string svg = pae_heatmap_svg(pae, 85, "complex", {76, 10, 1});
+  CHECK(svg.find("<title>aligned on A10-A11, error at B7-B9: 20.0 A</title>") != std::string::npos);
+  CHECK(count(svg, "class=\"chain-break\"") == 2);
+  CHECK(pae_heatmap_svg(pae, 85, "one chain").find("chain-break") == std::string::npos);
 }

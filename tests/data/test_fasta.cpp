@@ -113,6 +113,8 @@ TEST_CASE("fasta: invalid characters name file, line, column and character") {
                        InputError);
   CHECK_THROWS_WITH_AS(parse_fasta(">a\nMK\xc3\xa9\n", "bad.fa"),
                        doctest::Contains("bad.fa:2:3: invalid character byte 0xc3"), InputError);
+  CHECK_THROWS_WITH_AS(parse_fasta(">ab\nMKV:GSH\n", "bad.fa"), doctest::Contains("ColabFold's chain separator"),
+                       InputError);
 }
 
 TEST_CASE("fasta: a 1,000,000-residue single line") {

@@ -106,6 +106,7 @@ TEST_CASE("make_complex_raw_features: concatenated chains, residue-index gap, bl
   CHECK(f.sequence == "ACDKL");
   CHECK(f.domain_name == "A_B");
   CHECK(f.residue_index == std::vector<int32_t>{0, 1, 2, 203, 204});  // chain B shifted by 200
+  CHECK(f.asym_id == std::vector<int32_t>{1, 1, 1, 2, 2});            // AlphaFold-Multimer's chain ids
   CHECK(f.seq_length == std::vector<int32_t>(5, 5));
   REQUIRE(f.n_seq == 3);  // the joined query, then chain A's two rows with gaps over chain B
   // HHblits ids: A 0, C 1, D 2, G 5, K 8, L 9, gap 21.
@@ -141,4 +142,24 @@ TEST_CASE("make_raw_features: a cancelled build stops within 4096 rows") {
                   Cancelled);
   CHECK(calls == 1);
   CHECK(make_raw_features(query, {msa}, {"deep.a3m"}, [] {}).n_seq == 1001);  // 1000 distinct rows + the query
+}
+
+TEST_CASE("asym_id: kept by features.h5, chains must be consecutive, residue_index may restart per chain") {
+  kfold::test::ScratchDir dir("raw_features_asym_id");
+  auto f = kfold::fold::make_raw_features({"AB", "", "ACDKL"}, {}, {});
+  f.asym_id = {1, 1, 1, 2, 2};
+  f.residue_index = {0, 1, 2, 0, 1};  // AlphaFold-Multimer's features number each chain from 0
+  kfold::fold::write_raw_features(dir / "f.h5", f);
+  CHECK(kfold::fold::read_raw_features(dir / "f.h5").asym_id == f.asym_id);
+  f.residue_index = {0, 1, 2, 1, 0};  // within a chain it must still increase
+  CHECK_THROWS_WITH_AS(kfold::fold::check_raw_feature_values(f, "f.h5"),
+                       doctest::Contains("f.h5 (chain of asym_id 2): 'residue_index' must increase"),
+                       kfold::InputError);
+  f.residue_index = {0, 1, 2, 3, 4};
+  f.asym_id = {1, 1, 2, 2, 1};
+  CHECK_THROWS_WITH_AS(kfold::fold::check_raw_feature_values(f, "f.h5"),
+                       doctest::Contains("'asym_id' 1 comes back at residue 5 after another chain"), kfold::InputError);
+  f.asym_id = {1, 1, 2};
+  CHECK_THROWS_WITH_AS(kfold::fold::check_raw_feature_values(f, "f.h5"),
+                       doctest::Contains("'asym_id' has 3 values for 5 residues"), kfold::InputError);
 }

@@ -77,3 +77,13 @@ TEST_CASE("protein_from_prediction rejects inconsistent arrays") {
   CHECK_THROWS_AS(kp::protein_from_prediction({ok, residue_index, std::span(positions).first(10), mask, plddt}),
                   kfold::InputError);
 }
+
+TEST_CASE("chains_from_asym_id: one chain per id in order, each numbered from its first residue") {
+  // ColabFold's complex of the monomer models: chain B's residue_index jumps by 200 (a gap inside it kept).
+  const std::vector<int32_t> asym_id{3, 3, 3, 1, 1, 1};
+  const std::vector<int64_t> residue_index{0, 1, 2, 203, 204, 206};
+  const auto [chain, index] = kp::chains_from_asym_id(asym_id, residue_index);
+  CHECK(chain == std::vector<int64_t>{0, 0, 0, 1, 1, 1});
+  CHECK(index == std::vector<int64_t>{0, 1, 2, 0, 1, 3});
+  CHECK_THROWS_AS(kp::chains_from_asym_id(asym_id, std::vector<int64_t>{0, 1}), kfold::InputError);
+}

@@ -405,6 +405,43 @@ def test_agent_binding_to_a_partner_chain(kfold, tmp_path):
     assert all(r["ca_drmsd"] != "NA" for r in predicted)  # the single-chain terms use the target chain
     assert any("interface: ΔPAE" in r["rationale"] for r in predicted)
     assert "| binding | 1 | change of the mean PAE between the target and the partner" in (out / "report.md").read_text()
+    html = (out / "report.html").read_text()  # PAE maps: blocks within a chain, numbered per chain, the break drawn
+    assert 'class="chain-break"' in html and "error at B1-" in html and "aligned on A10-" in html
+
+
+def test_agent_homodimer_copy_has_the_targets_msa_and_numbering(kfold, tmp_path):
+    """A partner that is a copy of the target (a homodimer): chain B carries each variant, is numbered as chain A
+    and is predicted with the family MSA too (each chain its own unpaired block, as ColabFold gives every copy;
+    it had none: the MSA had the family's rows once). Random weights are said in the report and the notebook."""
+    campaign = json.loads((SOURCE_DIR / SOURCE_EXAMPLE).read_text())
+    campaign["target"]["msa"] = str(SOURCE_DIR / "data/examples/ubiquitin.a3m")
+    campaign["target"]["partner"] = {"id": "UBQ_B", "sequence": WILD_TYPE}
+    campaign["target"]["first_residue"] = 10
+    campaign["frozen"] = [10]
+    campaign["objective"] = {"stability": 1.0, "binding": 1.0}
+    campaign["results"] = []
+    campaign["structure_budget"] = 1
+    path = tmp_path / "homodimer.json"
+    path.write_text(json.dumps(campaign))
+    out = tmp_path / "out"
+    run = kfold("agent", path, "-o", out, "--threads", "2", "--random-weights", "--config",
+                SOURCE_DIR / "data/examples/small_model.json")
+    assert run.returncode == 0, run.stderr
+    family_rows = (SOURCE_DIR / "data/examples/ubiquitin.a3m").read_text().count(">")  # 9 distinct rows
+    rows = {int(m) for m in re.findall(r"and the partner, (\d+) MSA rows", run.stderr)}
+    assert rows == {2 * family_rows - 1}, run.stderr  # the joined query, then each copy's family rows
+    variant_file = next(p for p in (out / "structures").iterdir() if p.name != "WT.pdb" and "construct" not in p.name)
+    model = gemmi.read_structure(str(variant_file))[0]
+    assert [r.seqid.num for r in model["A"]] == [r.seqid.num for r in model["B"]] == list(range(10, 86))
+    for mutation in variant_file.stem.split("_", 1)[1].split("_"):
+        position, mutant = int(mutation[1:-1]), mutation[-1]
+        for chain in "AB":
+            assert gemmi.find_tabulated_residue(model[chain][str(position)][0].name).one_letter_code.upper() == mutant
+    assert "WARNING: the structure terms come from random weights" in (out / "report.md").read_text()
+    assert "WARNING: the structure terms come from random weights" in (out / "report.html").read_text()
+    record = next(json.loads(line) for line in (out / "notebook.jsonl").read_text().splitlines() if "structure_terms" in line)
+    assert record["random_structure_weights"] is True
+    assert record["structure_terms"] == "predicted by model_1_ptm with random weights (--random-weights: a demo)"
 
 
 class MockChat(http.server.BaseHTTPRequestHandler):

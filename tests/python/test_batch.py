@@ -278,6 +278,30 @@ def results_of(out, target):
         return {k: np.array(h5[k]) for k in ("final_atom_positions", "plddt", "predicted_aligned_error")}
 
 
+def test_a_rerun_of_the_predict_stage_is_not_done_while_it_writes(build_dir, kfold, tmp_path):
+    """A rerun with another seed erased the earlier prediction's record but kept the status "done": killed
+    while it wrote its models, the folder mixed two runs' files and status.json (and the summary) called it done."""
+    targets = tmp_path / "targets.csv"
+    targets.write_text("id,sequence\nubq,MQIFVKTLTGKTITLEVEPS\n")
+    out = tmp_path / "out"
+    assert kfold("batch", targets, *SEARCH, *MODEL, "-o", out).returncode == 0
+    command = [build_dir / "bin" / "kfold", "batch", targets, *SEARCH, *MODEL, "--seed", "7", "--recycles", "10000",
+               "-o", out]
+    worker = subprocess.Popen(list(map(str, command)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and "predict" in json.loads((out / "ubq" / "status.json").read_text()):
+            time.sleep(0.05)
+        status = json.loads((out / "ubq" / "status.json").read_text())
+        assert "predict" not in status and status["status"] == "msa_done"
+        assert worker.poll() is None and not (out / "ubq" / "done").exists()
+    finally:
+        worker.kill()
+        worker.wait()
+    assert kfold("batch", targets, *SEARCH, *MODEL, "--stage", "msa", "-o", out).returncode == 0
+    assert summary(out)["ubq"]["status"] == "msa_done"
+
+
 def test_kill_and_resume_equals_an_uninterrupted_run(build_dir, kfold, full_run, tmp_path):
     reference, _ = full_run
     out = tmp_path / "out"
@@ -301,7 +325,9 @@ def test_kill_and_resume_equals_an_uninterrupted_run(build_dir, kfold, full_run,
         for key in ours:
             np.testing.assert_array_equal(ours[key], theirs[key], err_msg=f"{target} {key}")
         assert (out / target / "ranked_0.pdb").read_bytes() == (reference / target / "ranked_0.pdb").read_bytes()
-    assert not temp_files(out)
+    # A lock file the kill caught before it was linked stays until it is older than the stale time (another
+    # host's worker may be writing one now); every other temporary file is gone.
+    assert not [p for p in temp_files(out) if p.parent.name != ".locks"]
 
 
 def test_two_workers_share_a_folder(build_dir, tmp_path):

@@ -10,6 +10,7 @@
 - Bad input: exit code 2, one message naming the problem, no output left behind.
 """
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -42,7 +43,7 @@ def test_demo_writes_every_file(demo):
     assert "random weights, not a prediction" in run.stderr
     expected = ["features.h5", "msas/ubiquitin.a3m", "ranking_debug.json", "violations.json", "timings.json",
                 "plddt.png", "pae.png",
-                "done", "RANDOM_WEIGHTS.txt", "ranked_0.pdb", "ranked_1.cif", "pae_model_1_ptm.json"]
+                "done", "RANDOM_WEIGHTS.txt", "ranked_0.pdb", "ranked_1.cif", "pae_model_1_ptm.json", "run.json"]
     for model in ("model_1_ptm", "model_3"):
         expected += [f"result_{model}.h5", f"unrelaxed_{model}.pdb", f"unrelaxed_{model}.cif",
                      f"confidence_{model}.json"]
@@ -95,6 +96,57 @@ def test_pae_json_and_ranking(demo):
             assert scores[model] == pytest.approx(h5["mean_plddt"][()], abs=1e-6)
     timings = json.loads((target / "timings.json").read_text())
     assert {"features", "predict_and_compile_model_3"} <= set(timings)
+
+
+def test_run_json_says_what_made_the_folder(demo):
+    """run.json ties the folder's files to what made them: version, command line, inputs with their SHA-256,
+    each model's pipeline seed (i + n x --seed, AlphaFold's) and weights, the run options."""
+    target, _ = demo
+    run = json.loads((target / "run.json").read_text())
+    assert run["kfold"]["version"] and run["kfold"]["git_revision"]
+    assert "predict" in run["command_line"] and "--random-weights" in run["command_line"]
+    assert run["target"] == "ubiquitin" and run["seed"] == 0
+    assert run["inputs"]["query"]["sha256"] == hashlib.sha256((EXAMPLES / "ubiquitin.fasta").read_bytes()).hexdigest()
+    assert [m["path"] for m in run["inputs"]["msa_files"]] == [str(EXAMPLES / "ubiquitin.a3m")]
+    assert run["config_overrides"]["sha256"] == hashlib.sha256((EXAMPLES / "small_model.json").read_bytes()).hexdigest()
+    assert [(m["name"], m["pipeline_seed"], m["parameters"]) for m in run["models"]] == [
+        ("model_1_ptm", 0, {"random_weights": True, "seed": 0}), ("model_3", 1, {"random_weights": True, "seed": 0})]
+    for name, digest in run["folder_inputs_sha256"].items():
+        assert hashlib.sha256((target / name).read_bytes()).hexdigest() == digest, name
+    assert set(run["folder_inputs_sha256"]) == {"features.h5", "msas/ubiquitin.a3m"}
+    assert run["run_options"] == {"device": "cpu", "dtype": "fp32", "attention": "fused", "chunk_size": 0}
+
+
+def test_a_complex_in_features_with_asym_id_is_written_as_its_chains(kfold, tmp_path):
+    """Raw features of two chains as one input (ColabFold's way with the monomer models: residue_index jumping by
+    200, AlphaFold-Multimer's asym_id 1, 2) give one output chain each, numbered from 1, each its own entity; the
+    folder's features.h5 keeps asym_id. An asym_id whose chain comes back after another is refused."""
+    ubiquitin = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
+    peptide = "GSHMKLVFF"
+    (tmp_path / "ab.fasta").write_text(f">AB\n{ubiquitin}{peptide}\n")
+    features = tmp_path / "ab.h5"
+    assert kfold("features", tmp_path / "ab.fasta", "-o", features).returncode == 0
+    asym_id = np.r_[np.ones(len(ubiquitin)), np.full(len(peptide), 2)].astype(np.int32)
+    with h5py.File(features, "r+") as h5:
+        h5["residue_index"][len(ubiquitin):] += 200
+        h5.create_dataset("asym_id", data=asym_id)
+    run = kfold("predict", "--features", features, "--random-weights", *SMALL, "--models", "model_1_ptm",
+                "--threads", 1, "-o", tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    target = tmp_path / "out" / "AB"
+    for name in ("ranked_0.pdb", "ranked_0.cif"):
+        structure = gemmi.read_structure(str(target / name))
+        structure.setup_entities()
+        chains = {c.name: [r.seqid.num for r in c] for c in structure[0]}
+        assert chains == {"A": list(range(1, len(ubiquitin) + 1)), "B": list(range(1, len(peptide) + 1))}, name
+        assert len([e for e in structure.entities if e.entity_type == gemmi.EntityType.Polymer]) == 2, name
+    with h5py.File(target / "features.h5") as h5:
+        assert (h5["asym_id"][()] == asym_id).all()
+    with h5py.File(features, "r+") as h5:
+        h5["asym_id"][-1] = 1
+    run = kfold("predict", "--features", features, "--random-weights", *SMALL, "--models", "model_1_ptm",
+                "-o", tmp_path / "out2")
+    assert run.returncode == 2 and "'asym_id' 1 comes back at residue 85 after another chain" in run.stderr
 
 
 def test_violations_json_agrees_with_the_structures(demo):
@@ -164,7 +216,7 @@ def test_rerun_into_the_same_folder_leaves_no_stale_outputs(kfold, tmp_path):
     assert left == sorted(["features.h5", "ranking_debug.json", "violations.json", "timings.json", "plddt.png",
                            "RANDOM_WEIGHTS.txt", "done", "ranked_0.pdb", "ranked_0.cif", "result_model_3.h5",
                            "unrelaxed_model_3.pdb", "unrelaxed_model_3.cif", "confidence_model_3.json",
-                           ".kfold_files"]), left
+                           ".kfold_files", "run.json"]), left
     assert not (target / "msas").exists()  # the single-sequence rerun's features.h5 has no MSA behind it
     assert json.loads((target / "ranking_debug.json").read_text())["order"] == ["model_3"]
     recorded = (target / ".kfold_files").read_text().split()

@@ -1,5 +1,5 @@
 // SHA-256, straight from FIPS 180-4 section 6.2.
-#include "pipelines/agent/sha256.hpp"
+#include "data/sha256.hpp"
 
 #include <array>
 #include <cstdint>
@@ -8,7 +8,7 @@
 
 #include "data/error.hpp"
 
-namespace kfold::pipelines::agent {
+namespace kfold::data {
 
 namespace {
 
@@ -119,4 +119,4 @@ std::string sha256_file(const std::filesystem::path& path) {
   return s.hex();
 }
 
-}  // namespace kfold::pipelines::agent
+}  // namespace kfold::data

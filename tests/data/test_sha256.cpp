@@ -1,15 +1,15 @@
-// SHA-256 (pipelines/agent/sha256.hpp) against FIPS 180-4 known answers and coreutils' sha256sum.
+// SHA-256 (data/sha256.hpp) against FIPS 180-4 known answers and coreutils' sha256sum.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <string>
 
-#include "pipelines/agent/sha256.hpp"
+#include "data/sha256.hpp"
 #include "test_support.hpp"
 
-using kfold::pipelines::agent::sha256_file;
-using kfold::pipelines::agent::sha256_hex;
+using kfold::data::sha256_file;
+using kfold::data::sha256_hex;
 
 TEST_CASE("sha256_hex: FIPS 180-4 examples") {
   CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
