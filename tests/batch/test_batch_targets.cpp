@@ -134,3 +134,15 @@ TEST_CASE("shard_targets: an exact partition, balanced by length squared, sorted
   // Deterministic: the same inputs give the same shard.
   CHECK(kfold::pipelines::shard_targets(targets, 3, 7) == kfold::pipelines::shard_targets(targets, 3, 7));
 }
+
+TEST_CASE("shard_targets: greedy longest-first on the cost L^2 (hand-worked assignment)") {
+  // Lengths 300, 200, 200, 100 on two shards, longest first, each to the shard with the smaller load:
+  // L^2: 300 -> s0 (90,000); 200 -> s1 (40,000); 200 -> s1 (80,000); 100 -> s1 (80,000 < 90,000; 90,000).
+  // A linear cost would send 100 to s0 instead (300 < 400).
+  std::vector<BatchTarget> targets;
+  for (const auto& [id, length] :
+       std::vector<std::pair<std::string, size_t>>{{"a", 300}, {"b", 200}, {"c", 200}, {"d", 100}})
+    targets.push_back({id, std::string(length, 'A'), "", ""});
+  CHECK(kfold::pipelines::shard_targets(targets, 0, 2) == std::vector<int64_t>{0});
+  CHECK(kfold::pipelines::shard_targets(targets, 1, 2) == std::vector<int64_t>{3, 1, 2});  // sorted by length, then id
+}

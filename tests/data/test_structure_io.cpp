@@ -332,3 +332,27 @@ TEST_CASE("structure_io: short LINK, SSBOND and CISPEP records are read whole, a
   CHECK_THROWS_WITH_AS(kfold::data::parse_structure(nul, "nul.pdb"),
                        doctest::Contains("nul.pdb: line 43 has a NUL byte: not a text PDB file"), kfold::InputError);
 }
+
+TEST_CASE("structure_io: B-factors keep two decimals (pLDDT 87.46 stays 87.46, in PDB and mmCIF)") {
+  Protein p = kfold::test::example_protein();
+  for (size_t k = 0; k < p.b_factors.size(); ++k)
+    if (p.atom_mask[k] >= 0.5f) p.b_factors[k] = 87.46f;
+  kfold::test::ScratchDir dir("structure_io_bfactor");
+  kfold::data::write_pdb(dir / "x.pdb", p, {});
+  kfold::data::write_mmcif(dir / "x.cif", p, {});
+  // PDB columns 61-66 (%6.2f) of every ATOM record.
+  std::istringstream lines(kfold::data::read_text_file(dir / "x.pdb"));
+  int64_t atoms = 0;
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("ATOM", 0) == 0) {
+      ++atoms;
+      CHECK(line.substr(60, 6) == " 87.46");
+    }
+  CHECK(atoms > 0);
+  for (const char* name : {"x.pdb", "x.cif"}) {
+    CAPTURE(name);
+    const Protein q = kfold::data::read_structure(dir / name);
+    for (size_t k = 0; k < q.b_factors.size(); ++k)
+      if (q.atom_mask[k] >= 0.5f) CHECK(q.b_factors[k] == doctest::Approx(87.46).epsilon(1e-6));
+  }
+}

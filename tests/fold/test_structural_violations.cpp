@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "data/error.hpp"
+#include "data/residue_constants.hpp"
 #include "fold/all_atom.hpp"
 #include "fold/structural_violations.hpp"
 #include "fold_fixture.hpp"
@@ -158,3 +159,27 @@ TEST_CASE("structural violations: wrong shapes are input errors") {
 }
 
 }  // namespace kfold::fold
+
+TEST_CASE("structural violations: a peptide bond before a proline is judged by the proline literature length") {
+  // AlphaFold's residue_constants: C-N is 1.329 +- 0.014 A, 1.341 +- 0.016 A before a proline; with the tolerance
+  // factor 12 a bond of 1.527 A is 0.186 A from the proline mean (< 12 x 0.016 = 0.192: no loss, no violation)
+  // and 0.198 A from the other mean (> 12 x 0.014 = 0.168: loss 0.198 - 0.168 = 0.030, a violation; and > 0.192,
+  // so the proline's stddev with the other mean would be a violation too).
+  auto positions = at::zeros({2, 14, 3});
+  positions.index_put_({0, 0}, at::tensor({-2.4f, 1.0f, 0.0f}));   // N
+  positions.index_put_({0, 1}, at::tensor({-1.5f, 0.0f, 0.0f}));   // CA
+  positions.index_put_({0, 2}, at::tensor({0.0f, 0.0f, 0.0f}));    // C
+  positions.index_put_({1, 0}, at::tensor({1.527f, 0.0f, 0.0f}));  // N of the next residue
+  positions.index_put_({1, 1}, at::tensor({2.3f, 1.2f, 0.0f}));    // CA
+  positions.index_put_({1, 2}, at::tensor({3.8f, 1.2f, 0.0f}));    // C
+  auto exists = at::zeros({2, 14});
+  exists.index_put_({at::indexing::Slice(), at::indexing::Slice(0, 3)}, 1.0f);
+  const auto residue_index = at::tensor({int64_t{0}, int64_t{1}});
+  const int64_t ala = kfold::data::rc::resname_to_idx("ALA"), pro = kfold::data::rc::resname_to_idx("PRO");
+  const auto before_pro =
+      kfold::fold::find_structural_violations(at::tensor({ala, pro}), residue_index, positions, exists);
+  const auto before_ala =
+      kfold::fold::find_structural_violations(at::tensor({ala, ala}), residue_index, positions, exists);
+  CHECK(before_pro.bonds_c_n_loss_mean.item<double>() == doctest::Approx(0.0).scale(1.0).epsilon(1e-6));
+  CHECK(before_ala.bonds_c_n_loss_mean.item<double>() == doctest::Approx(0.198 - 0.168).epsilon(1e-3));
+}

@@ -113,3 +113,17 @@ TEST_CASE("filter_msa: --max-seq-id first, then --diff, and bad values are input
   CHECK_THROWS_WITH(msa::filter_msa(m, {0.0, 0}), doctest::Contains("--max-seq-id"));
   CHECK_THROWS_WITH(msa::filter_msa(m, {1.0, -1}), doctest::Contains("--diff must be >= 0"));
 }
+
+TEST_CASE("filter_max_seq_id and neff: identity exactly at the threshold") {
+  // Row 1 is 9/10 = 0.9 identical to the query, row 2 8/10 = 0.8 (hand-counted).
+  const auto m = make_msa({"ACDEFGHIKL", "ACDEFGHIKV", "ACDEFGHIWV"});
+  REQUIRE(msa::row_identity(m.sequences[0], m.sequences[1]) == doctest::Approx(0.9));
+  REQUIRE(msa::row_identity(m.sequences[0], m.sequences[2]) == doctest::Approx(0.8));
+  // "identity to every row kept so far <= max_seq_id": 0.9 itself is kept. (Identities are ratios of small
+  // integers; 9/10 computed in double equals the literal 0.9.)
+  CHECK(msa::filter_max_seq_id(m, 0.9) == std::vector<int64_t>{0, 1, 2});  // row 2: 0.8 to row 0, 0.9 to row 1
+  CHECK(msa::filter_max_seq_id(m, 0.89) == std::vector<int64_t>{0, 2});
+  // Neff counts rows at >= 0.8: 0-1 (0.9), 0-2 (0.8), 1-2 (0.9): every row has 3 neighbours -> Neff = 1.
+  CHECK(msa::neff(m, 0.8) == doctest::Approx(1.0));
+  CHECK(msa::neff(m, 0.85) == doctest::Approx(1.0 / 2 + 1.0 / 3 + 1.0 / 2));
+}

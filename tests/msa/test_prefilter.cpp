@@ -422,3 +422,35 @@ TEST_CASE("prefilter: a bin written 255 scans ago (the same epoch after the wrap
   REQUIRE(got.size() == 1);
   CHECK(got[0].ungapped_score == 0);
 }
+
+TEST_CASE("NeighbourWords: exactly the 4-mers scoring >= T at each position (brute force over 20^4)") {
+  // The word of letters a0 a1 a2 a3 at query position i scores sum_j score(i + j, a_j); BLAST's neighbourhood
+  // is every word with score >= T, a word scoring exactly T included.
+  std::mt19937_64 rng(77);
+  const std::string q = test::random_protein(rng, 12);
+  const auto profile = msa::make_sequence_profile(q, msa::blosum62());
+  for (const int32_t threshold : {11, 14, 17}) {
+    CAPTURE(threshold);
+    const msa::NeighbourWords words(profile, threshold);
+    REQUIRE(words.positions() == static_cast<int64_t>(q.size()) - 3);
+    int64_t at_threshold = 0;
+    for (int64_t i = 0; i < words.positions(); ++i) {
+      std::vector<uint32_t> expected;
+      for (uint32_t w = 0; w < msa::kSeedWords; ++w) {
+        int32_t score = 0;
+        uint32_t rest = w;
+        for (int64_t j = 3; j >= 0; --j) {
+          score += profile.score(i + j, static_cast<uint8_t>(rest % msa::kSeedAlphabet));
+          rest /= msa::kSeedAlphabet;
+        }
+        if (score >= threshold) expected.push_back(w);
+        at_threshold += score == threshold;
+      }
+      std::vector<uint32_t> got(words.at(i).begin(), words.at(i).end());
+      std::sort(got.begin(), got.end());
+      CAPTURE(i);
+      CHECK(got == expected);
+    }
+    REQUIRE(at_threshold > 0);  // the boundary is exercised
+  }
+}

@@ -553,3 +553,87 @@ TEST_CASE("a3m_file_names: one file per query id, unsafe characters replaced, co
   CHECK_THROWS_WITH_AS(msa::a3m_file_names({{std::string(201, 'a'), "", "M"}}, "q.fasta"),
                        doctest::Contains("is 201 characters long, at most 200"), InputError);
 }
+
+TEST_CASE("search --min-cov: a hit spanning exactly half of the query is kept at 0.5, dropped above") {
+  // The target is the query's first 100 of 200 residues and nothing else: every column of the optimal local
+  // alignment is an identity (positive in BLOSUM62), so the aligned query span is exactly 0..99, coverage 0.5.
+  test::ScratchDir dir("msa_min_cov");
+  std::mt19937_64 rng(31);
+  const std::string q = test::random_protein(rng, 200);
+  std::string fasta = ">half\n" + q.substr(0, 100) + "\n";
+  for (int d = 0; d < 50; ++d) fasta += ">decoy" + std::to_string(d) + "\n" + test::random_protein(rng, 150) + "\n";
+  data::write_file_atomic(dir / "db.fasta", fasta);
+  const auto db = msa::SequenceDb::open(dir / "db.fasta");
+  const std::vector<data::Sequence> queries{{"q", "", q}};
+  const auto ids = [&](double min_coverage) {
+    msa::SearchOptions options;
+    options.threads = 1;
+    options.min_coverage = min_coverage;
+    std::vector<std::string> found;
+    const auto results = msa::search(queries, db, options);
+    for (const auto& h : results[0].hits) found.emplace_back(db.id(h.target));
+    return found;
+  };
+  const auto all = ids(0.0);
+  REQUIRE(std::find(all.begin(), all.end(), "half") != all.end());
+  msa::SearchOptions plain;
+  plain.threads = 1;
+  const auto results = msa::search(queries, db, plain);
+  REQUIRE(!results[0].hits.empty());
+  REQUIRE(db.id(results[0].hits[0].target) == "half");
+  CHECK(results[0].hits[0].alignment.q_start == 0);
+  CHECK(results[0].hits[0].alignment.q_end == 99);
+  const auto at_half = ids(0.5);  // "least fraction of the query a hit covers": 0.5 itself passes
+  CHECK(std::find(at_half.begin(), at_half.end(), "half") != at_half.end());
+  const auto above = ids(0.51);
+  CHECK(std::find(above.begin(), above.end(), "half") == above.end());
+}
+
+TEST_CASE("build_msa: inserted target residues are counted before the next query column and written lowercase") {
+  // Query MKVLEF; target GMKWWVLFG aligned as q0-t1 M, q1-t2 K, insert t3 W, t4 W, q2-t5 V, q3-t6 L, q4 E facing
+  // a gap, q5-t7 F. A3M (AlphaFold's parse_a3m convention): the two lowercase letters sit before column 2, so the
+  // deletion row is 0 0 2 0 0 0, the aligned row MKVL-F and the A3M text MKwwVL-F.
+  test::ScratchDir dir("msa_build_msa");
+  data::write_file_atomic(dir / "db.fasta", ">t target\nGMKWWVLFG\n");
+  const auto db = msa::SequenceDb::open(dir / "db.fasta");
+  msa::QueryResult result;
+  msa::Hit hit;
+  hit.target = 0;
+  hit.alignment.q_start = 0;
+  hit.alignment.q_end = 5;
+  hit.alignment.t_start = 1;
+  hit.alignment.t_end = 7;
+  hit.alignment.ops = "MMIIMMDM";
+  result.hits.push_back(hit);
+  const auto msa = msa::build_msa({"q", "", "MKVLEF"}, result, db);
+  REQUIRE(msa.depth() == 2);
+  CHECK(msa.sequences[1] == "MKVL-F");
+  CHECK(msa.deletion_matrix[1] == std::vector<int32_t>{0, 0, 2, 0, 0, 0});
+  CHECK(data::to_a3m(msa) == ">q\nMKVLEF\n>t target\nMKwwVL-F\n");
+}
+
+TEST_CASE("search --inclusion-evalue: hits above it do not enter the next round's PSSM") {
+  // No hit reaches E <= 1e-200 (the planted homologs' E-values are far from underflowing to 0), so round 2's
+  // profile is the PSSM of the query alone: the same search as one round started from that profile.
+  test::ScratchDir dir("msa_inclusion");
+  const Planted p = make_database();
+  const auto db = open_database(p, dir.path());
+  const std::vector<data::Sequence> queries{p.queries[0]};
+  msa::SearchOptions two;
+  two.threads = 1;
+  two.iterations = 2;
+  two.inclusion_evalue = 1e-200;
+  const auto first = msa::search(queries, db, [] {
+    msa::SearchOptions o;
+    o.threads = 1;
+    return o;
+  }());
+  REQUIRE(!first[0].hits.empty());
+  for (const auto& h : first[0].hits) REQUIRE(h.evalue > 1e-200);
+  msa::SearchOptions one;
+  one.threads = 1;
+  std::vector<uint8_t> codes;
+  msa::encode_residues(queries[0].residues, codes);
+  one.first_round_profiles = {msa::make_pssm({codes})};
+  CHECK(fingerprint(msa::search(queries, db, two)) == fingerprint(msa::search(queries, db, one)));
+}
