@@ -106,10 +106,9 @@ void FastaReader::append_residues(std::string_view line, Sequence& sequence) {
           "{}:{}:{}: invalid character {} in sequence '{}'; expected amino-acid letters "
           "(the 20 standard ones, X, B, Z, U, O, J){}",
           source(), reader_.line_number(), column, char_for_message(c), sequence.id,
-          c == ':' || c == '/'
-              ? " (ColabFold's chain separator: kfold predicts one chain; a complex goes as kfold agent's "
-                "target.partner, or as features with asym_id to kfold predict --features)"
-              : "");
+          c == ':' ? " (ColabFold's chain separator: kfold predicts one chain; a complex goes as kfold agent's "
+                     "target.partner, or as features with asym_id to kfold predict --features)"
+                   : "");
     sequence.residues.push_back(to_ascii_upper(c));
   }
 }

@@ -50,7 +50,8 @@ std::string signal_name(int signal_number) {
 Interrupted::Interrupted(int signal_number)
     : Error("interrupted by " + signal_name(signal_number) +
                 ": stopped at a safe point; each file written so far is complete and no partial file is left, but an "
-                "output folder without its `done` marker is unfinished (its files may be of this run and an earlier "
+                "output folder of kfold search, predict, batch or agent without its `done` marker is unfinished (its "
+                "files may be of this run and an earlier "
                 "one): run the command again to finish it",
             128 + signal_number) {}
 

@@ -107,12 +107,13 @@ std::string sha256_hex(std::string_view data) {
   return s.hex();
 }
 
-std::string sha256_file(const std::filesystem::path& path) {
+std::string sha256_file(const std::filesystem::path& path, const std::atomic<bool>* stop) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail_input("{}: cannot be read (for its SHA-256)", path.string());
   Sha256 s;
   std::vector<char> buf(1 << 16);
   while (in) {
+    if (stop != nullptr && stop->load()) return "";
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
     s.update(reinterpret_cast<const unsigned char*>(buf.data()), static_cast<size_t>(in.gcount()));
   }

@@ -2,6 +2,7 @@
 // the agent's notebook and a prediction's run.json record.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -9,7 +10,7 @@
 namespace kfold::data {
 
 std::string sha256_hex(std::string_view data);
-// Throws InputError when the file cannot be read.
-std::string sha256_file(const std::filesystem::path& path);
+// Throws InputError when the file cannot be read. Returns "" when `stop` (checked every 64 KiB) becomes true.
+std::string sha256_file(const std::filesystem::path& path, const std::atomic<bool>* stop = nullptr);
 
 }  // namespace kfold::data

@@ -32,16 +32,16 @@
 
 namespace kfold::data {
 
-namespace {
-
-constexpr double kMaxCoordinate = 1e6;  // Å: beyond it no structure's, and near float's range
-
 std::string chain_name(int64_t index) {
   constexpr std::string_view kNames = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   if (index < 0 || index >= static_cast<int64_t>(kNames.size()))
     fail_input("chain_index {} out of range: PDB output supports {} chains", index, kNames.size());
   return std::string(1, kNames[static_cast<size_t>(index)]);
 }
+
+namespace {
+
+constexpr double kMaxCoordinate = 1e6;  // Å: beyond it no structure's, and near float's range
 
 // The amino acid a residue name stands for: force fields' names of protonation states (Amber, CHARMM)
 // and selenomethionine as their amino acid; any other name as it is.

@@ -24,6 +24,10 @@ std::optional<StructureFormat> structure_format_of(const std::filesystem::path& 
 // coordinates outside -999.999..9999.999 Å); to_pdb checks it, callers may check before long work.
 void check_fits_pdb(const Protein& protein);
 std::string to_pdb(const Protein& protein, const StructureHeader& header = {});
+
+// The name the writers give chain_index `index` of a Protein without chain_names: A..Z, a..z, 0..9 (InputError
+// beyond 62 chains).
+std::string chain_name(int64_t index);
 std::string to_mmcif(const Protein& protein, const StructureHeader& header = {});
 
 // Atomic writes (temp + rename).

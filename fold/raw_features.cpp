@@ -271,25 +271,22 @@ void check_raw_feature_values(const RawFeatures& f, const std::string& source) {
                    i + 1, letter, rc::restypes_with_x[static_cast<size_t>(type)]);
     }
   }
-  if (f.asym_id.empty()) {
-    check_residue_index(f.residue_index.data(), static_cast<int64_t>(f.residue_index.size()), source);
-  } else {
+  // Over the whole input, chains included: the monomer models see chains apart only through residue_index (its
+  // relative-position features), so AlphaFold-Multimer's numbering that starts again per chain would put the
+  // chains on top of each other.
+  check_residue_index(f.residue_index.data(), static_cast<int64_t>(f.residue_index.size()), source);
+  if (!f.asym_id.empty()) {
     if (f.asym_id.size() != f.residue_index.size())
       fail_input("{}: 'asym_id' has {} values for {} residues", source, f.asym_id.size(), f.residue_index.size());
-    // Chain by chain: residue_index may start again with each (AlphaFold-Multimer's features do).
     std::set<int32_t> finished;  // chains already left
-    size_t start = 0;
-    for (size_t i = 1; i <= f.asym_id.size(); ++i) {
-      if (i < f.asym_id.size() && f.asym_id[i] == f.asym_id[i - 1]) continue;
-      check_residue_index(f.residue_index.data() + start, static_cast<int64_t>(i - start),
-                          fmt::format("{} (chain of asym_id {})", source, f.asym_id[start]));
-      finished.insert(f.asym_id[start]);
-      if (i < f.asym_id.size() && finished.contains(f.asym_id[i]))
+    for (size_t i = 1; i < f.asym_id.size(); ++i) {
+      if (f.asym_id[i] == f.asym_id[i - 1]) continue;
+      finished.insert(f.asym_id[i - 1]);
+      if (finished.contains(f.asym_id[i]))
         fail_input(
             "{}: 'asym_id' {} comes back at residue {} after another chain; a chain's residues must be "
             "consecutive (order the chains one after another)",
             source, f.asym_id[i], i + 1);
-      start = i;
     }
   }
   for (const int32_t v : f.msa)

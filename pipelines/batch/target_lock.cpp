@@ -167,7 +167,7 @@ std::string LockDirectory::owner_text() {
   return owner.host + " " + std::to_string(owner.pid) + " " + owner.start;
 }
 
-LockDirectory::LockDirectory(fs::path dir, std::chrono::seconds stale_after)
+LockDirectory::LockDirectory(fs::path dir, std::chrono::seconds stale_after, bool remove_old_temp_files)
     : dir_(std::move(dir)), stale_after_(stale_after), owner_line_(data::owner_line(data::this_process())) {
   if (const auto text = owner_line_ + "\n"; text.size() < sizeof(signal_owner) && signal_owner_size == 0) {
     std::memcpy(signal_owner, text.data(), text.size());
@@ -180,7 +180,7 @@ LockDirectory::LockDirectory(fs::path dir, std::chrono::seconds stale_after)
   const auto interval =
       std::clamp<std::chrono::seconds>(stale_after / 10, std::chrono::seconds(1), std::chrono::seconds(30));
   heartbeat_ = std::make_unique<Heartbeat>(interval, owner_line_);
-  data::remove_old_temp_files(dir_, stale_after);  // lock files a killed worker had not linked yet
+  if (remove_old_temp_files) data::remove_old_temp_files(dir_, stale_after);  // lock files a killed worker left
   install_signal_handlers();
 }
 

@@ -41,8 +41,9 @@ class TargetLock {
 class LockDirectory {
  public:
   // `stale_after`: a lock whose heartbeat is older than this is taken over (the heartbeat runs every
-  // stale_after / 10, at most every 30 s).
-  LockDirectory(std::filesystem::path dir, std::chrono::seconds stale_after);
+  // stale_after / 10, at most every 30 s). `remove_old_temp_files`: the temporary files in `dir` older than that
+  // go first (lock files a killed worker had not linked yet); off for a folder of other files (kfold search's).
+  LockDirectory(std::filesystem::path dir, std::chrono::seconds stale_after, bool remove_old_temp_files = true);
   ~LockDirectory();
   LockDirectory(const LockDirectory&) = delete;
   LockDirectory& operator=(const LockDirectory&) = delete;

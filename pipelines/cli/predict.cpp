@@ -64,7 +64,8 @@ void add_predict_command(CLI::App& app, Action& action) {
       "B-factor column), confidence_<model>.json, pae_<model>.json (pTM models), ranking_debug.json,\n"
       "timings.json, plddt.png, pae.png, features.h5, msas/ (with pdb_hits.m8 after a template search),\n"
       "violations.json (AlphaFold's structural violation checks per model), with --relax also\n"
-      "relaxed_<model>.pdb/.cif and relax_metrics.json, and `done` when complete. Templates feed the presets\n"
+      "relaxed_<model>.pdb/.cif and relax_metrics.json, run.json (version, command line, inputs and parameters\n"
+      "with their SHA-256, seeds, run options) and `done` when complete. Templates feed the presets\n"
       "that use them (model_1, model_2).");
   cmd->callback([&action, o] { action = [o] { run_predict(*o); }; });
 }

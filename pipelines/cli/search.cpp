@@ -67,7 +67,7 @@ void run_search(const SearchCommandOptions& o) {
   // Two searches writing one folder would mix their MSAs and records: the later one stops here. The lock file
   // is DIR/.kfold_search.lock (a name no query's files take: ids starting with '.' are written with '_'); a killed
   // search's lock is taken over.
-  pipelines::LockDirectory locks(o.out_dir, std::chrono::seconds{600});
+  pipelines::LockDirectory locks(o.out_dir, std::chrono::seconds{600}, false);  // its temp files: the search's rule
   const auto lock = locks.try_lock(".kfold_search");
   if (!lock)
     fail_input("{}: another kfold search is writing it ({}); wait for it to finish, or give another -o", o.out_dir,

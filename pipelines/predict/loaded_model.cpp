@@ -108,6 +108,7 @@ Prediction LoadedModel::predict(const fold::RawFeatures& raw, int64_t seed, bool
   auto prediction =
       predict(fold::InputBatches(raw, fold::input_pipeline_config(config_), seed), check_memory, on_iteration);
   prediction.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  prediction.asym_id = raw.asym_id;
   return prediction;
 }
 
@@ -116,6 +117,11 @@ data::Protein prediction_protein(const Prediction& p) {
   const auto positions = cpu(p.outputs.structure.final_atom_positions, at::kFloat);  // [n_res, 37, 3]
   const auto mask = cpu(p.outputs.structure.final_atom_mask, at::kFloat);            // [n_res, 37]
   const auto plddt = cpu(p.outputs.plddt, at::kFloat);                               // [n_res]
+  if (!p.asym_id.empty()) {
+    const auto [chain_index, numbering] = chains_from_asym_id(p.asym_id, span_of<int64_t>(residue_index));
+    return protein_from_prediction({span_of<int64_t>(aatype), numbering, span_of<float>(positions),
+                                    span_of<float>(mask), span_of<float>(plddt), chain_index});
+  }
   return protein_from_prediction({span_of<int64_t>(aatype), span_of<int64_t>(residue_index), span_of<float>(positions),
                                   span_of<float>(mask), span_of<float>(plddt)});
 }

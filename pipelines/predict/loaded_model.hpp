@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "data/protein.hpp"
 #include "fold/alphafold_model.hpp"
@@ -36,13 +37,15 @@ fold::ModelConfig model_config_for(const ModelSpec& spec);
 // One prediction: the model's outputs and the residues they belong to.
 struct Prediction {
   std::string model_name;
-  fold::ModelOutputs outputs;  // final_atom_positions [n_res, 37, 3], plddt [n_res], PAE [n_res, n_res], ...
-  at::Tensor aatype;           // [n_res] int64, AlphaFold's residue order
-  at::Tensor residue_index;    // [n_res] int64, 0-based
-  double seconds = 0;          // input pipeline + network
+  fold::ModelOutputs outputs;    // final_atom_positions [n_res, 37, 3], plddt [n_res], PAE [n_res, n_res], ...
+  at::Tensor aatype;             // [n_res] int64, AlphaFold's residue order
+  at::Tensor residue_index;      // [n_res] int64, 0-based
+  std::vector<int32_t> asym_id;  // [n_res] the raw features' chains (several as one input); empty: one chain
+  double seconds = 0;            // input pipeline + network
 };
 
-// The prediction as unrelaxed_<model>.pdb/.cif hold it (pLDDT in the B-factor column of every atom).
+// The prediction as unrelaxed_<model>.pdb/.cif hold it (pLDDT in the B-factor column of every atom; with an
+// asym_id one chain per id, each numbered from 1: chains_from_asym_id).
 data::Protein prediction_protein(const Prediction& prediction);
 
 class LoadedModel {

@@ -114,6 +114,18 @@ std::set<std::string> output_file_names(const std::vector<std::string>& models, 
   return names;
 }
 
+// Several chains as one input (asym_id): the monomer models see two chains apart only where residue_index jumps by
+// more than 32 (relative positions are clipped at 32); a smaller jump is a warning.
+void warn_close_chains(const fold::RawFeatures& raw, const std::string& id) {
+  for (size_t i = 1; i < raw.asym_id.size(); ++i)
+    if (const int64_t jump = int64_t{raw.residue_index[i]} - raw.residue_index[i - 1];
+        raw.asym_id[i] != raw.asym_id[i - 1] && jump <= 32)
+      log_warn(
+          "{}: the chain starting at residue {} follows the one before it by {} in residue_index: the model sees them "
+          "as one chain unless residue_index jumps by more than 32 there (ColabFold jumps by 200)",
+          id, i + 1, jump);
+}
+
 // The input files a run writes into the target folder: features.h5 and msas/ (MSAs, template hits).
 std::set<std::string> input_file_names(const TargetInputs& inputs) {
   std::set<std::string> names;
@@ -316,7 +328,18 @@ ModelSet::ModelSet(const PredictOptions& options) : options_(options), names_(op
     if (options.rank_by == RankBy::ptm && !has_pae)
       fail_input("--rank ptm: {} has no aligned-error head (use the _ptm presets or --rank plddt)", model);
   }
+  if (!params_.empty())
+    params_sha256_ = std::async(std::launch::async, [files = params_, stop = stop_hashing_] {
+                       std::map<std::string, std::string> digests;
+                       for (const auto& [model, file] : files) try {
+                           digests[model] = data::sha256_file(file, stop.get());
+                         } catch (const std::exception&) {  // unreadable: run.json says so, the run goes on
+                         }
+                       return digests;
+                     }).share();
 }
+
+ModelSet::~ModelSet() { *stop_hashing_ = true; }
 
 const LoadedModel& ModelSet::get(const std::string& name) {
   auto& slot = loaded_[name];
@@ -334,10 +357,11 @@ fs::path ModelSet::params_file(const std::string& name) const {
   return it == params_.end() ? fs::path() : it->second;
 }
 
-const std::string& ModelSet::params_sha256(const std::string& name) {
-  auto& digest = params_sha256_[name];
-  if (digest.empty()) digest = data::sha256_file(params_.at(name));
-  return digest;
+std::string ModelSet::params_sha256(const std::string& name) const {
+  if (!params_sha256_.valid()) return "";
+  const auto& digests = params_sha256_.get();
+  const auto it = digests.find(name);
+  return it == digests.end() ? "" : it->second;
 }
 
 PredictSummary predict_target(const PredictOptions& options) {
@@ -401,6 +425,8 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   PredictSummary summary;
   summary.target_id = inputs.id;
   summary.target_dir = options.output_dir / inputs.id;
+  if (inputs.raw) warn_close_chains(*inputs.raw, inputs.id);
+  const std::string inputs_json = run_inputs_json(options);  // hashed now, as read
   // Parameters (keys, shapes) and memory are checked for every model before the target gets any file.
   for (const auto& model : models.names()) {
     if (inputs.processed)
@@ -527,7 +553,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
     }
     const auto checks =
         fold::check_structure(aatype, residue_index, out.structure.final_atom_positions, out.structure.final_atom_mask);
-    violations.emplace_back(model, violations_entry_json(checks, residue_index_v));
+    violations.emplace_back(model, violations_entry_json(checks, numbering, chain_index));
     const auto n_violations = static_cast<int64_t>(checks.residue_violations.size());
     proteins.emplace(model, std::move(protein));
     plddt_series.push_back({model, plddt});
@@ -599,14 +625,20 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   std::set_difference(kept.begin(), kept.end(), surely.begin(), surely.end(),
                       std::inserter(kept_later, kept_later.end()));
   warn_replaced(kept_later, "replaced");
+  // The inputs the folder keeps: this run's (kfold predict), or a batch's MSA stage's (query.fasta, msas/).
+  std::error_code error;
   std::set<std::string> folder_inputs;
   for (const auto& name : kept)
-    if (std::error_code e;
-        (name == "features.h5" || name.starts_with("msas/")) && fs::is_regular_file(summary.target_dir / name, e))
-      folder_inputs.insert(name);
-  write_run_json(summary.target_dir / "run.json", options, summary, models, folder_inputs);
+    if (name == "features.h5" || name.starts_with("msas/")) folder_inputs.insert(name);
+  if (!inputs.owns_input_files) {
+    folder_inputs.insert("query.fasta");
+    for (const auto& entry : fs::directory_iterator(summary.target_dir / "msas", error))
+      folder_inputs.insert("msas/" + entry.path().filename().string());
+  }
+  std::erase_if(folder_inputs,
+                [&](const std::string& name) { return !fs::is_regular_file(summary.target_dir / name, error); });
+  write_run_json(summary.target_dir / "run.json", options, inputs_json, summary, models, folder_inputs);
   record.remove_all_but(kept);
-  std::error_code error;
   if (fs::is_directory(fs::symlink_status(summary.target_dir / "msas", error)))  // not a link to a user's folder
     fs::remove(summary.target_dir / "msas", error);                              // only when empty
   data::write_file_atomic(summary.target_dir / "done", "");

@@ -2,9 +2,11 @@
 // raw features, every selected model with recycling, ranking, and AlphaFold's output files.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -89,17 +91,22 @@ std::filesystem::path find_params(const std::string& model, const PredictOptions
 class ModelSet {
  public:
   explicit ModelSet(const PredictOptions& options);
+  ~ModelSet();  // stops the parameter files' hashing (a run that fails or is stopped does not wait for it)
+  ModelSet(const ModelSet&) = delete;
+  ModelSet& operator=(const ModelSet&) = delete;
   const std::vector<std::string>& names() const { return names_; }
   const LoadedModel& get(const std::string& name);
-  // The parameter file of `name` (empty with random weights) and its SHA-256 (read once, for run.json).
+  // The parameter file of `name` (empty with random weights) and its SHA-256 for run.json ("" when it cannot be
+  // read): hashed once, on a thread of its own started with the set, while the models run.
   std::filesystem::path params_file(const std::string& name) const;
-  const std::string& params_sha256(const std::string& name);
+  std::string params_sha256(const std::string& name) const;
 
  private:
   PredictOptions options_;
   std::vector<std::string> names_;
   std::map<std::string, std::filesystem::path> params_;
-  std::map<std::string, std::string> params_sha256_;
+  std::shared_ptr<std::atomic<bool>> stop_hashing_ = std::make_shared<std::atomic<bool>>(false);
+  std::shared_future<std::map<std::string, std::string>> params_sha256_;
   std::map<std::string, std::unique_ptr<LoadedModel>> loaded_;
 };
 

@@ -34,10 +34,16 @@ json command_line() {
   return args;
 }
 
-// {"path", "sha256"} of an input file; null for an empty path.
+// {"path", "sha256"} of an input file (sha256 null where it cannot be read as a file); null for an empty path.
 json file_entry(const fs::path& path) {
   if (path.empty()) return nullptr;
-  return {{"path", fs::absolute(path).lexically_normal().string()}, {"sha256", data::sha256_file(path)}};
+  std::error_code error;
+  json entry = {{"path", fs::absolute(path, error).lexically_normal().string()}, {"sha256", nullptr}};
+  if (fs::is_regular_file(path, error)) try {
+      entry["sha256"] = data::sha256_file(path);
+    } catch (const std::exception&) {  // unreadable now: recorded as such
+    }
+  return entry;
 }
 
 json search_entry(const msa::SearchOptions& s) {
@@ -57,26 +63,33 @@ json search_entry(const msa::SearchOptions& s) {
 
 }  // namespace
 
-void write_run_json(const fs::path& path, const PredictOptions& options, const PredictSummary& summary,
-                    ModelSet& models, const std::set<std::string>& folder_inputs) {
-  const fs::path dir = summary.target_dir;
-  json inputs = {{"query", file_entry(options.query)}, {"features", file_entry(options.features)}};
+std::string run_inputs_json(const PredictOptions& options) {
+  json inputs = {{"query", file_entry(options.query)},
+                 {"features", file_entry(options.features)},
+                 {"config_overrides", file_entry(options.config)}};
   inputs["msa_files"] = json::array();
   for (const auto& msa : options.msas) inputs["msa_files"].push_back(file_entry(msa));
+  std::error_code error;
   if (!options.db.empty())
-    inputs["search"] = {{"db", fs::absolute(options.db).lexically_normal().string()},
+    inputs["search"] = {{"db", fs::absolute(options.db, error).lexically_normal().string()},
                         {"options", search_entry(options.search)}};
   if (!options.templates.db.empty())
     inputs["template_search"] = {
-        {"db", fs::absolute(options.templates.db).lexically_normal().string()},
-        {"mmcif_dir", fs::absolute(options.templates.featurizer.mmcif_dir).lexically_normal().string()},
+        {"db", fs::absolute(options.templates.db, error).lexically_normal().string()},
+        {"mmcif_dir", fs::absolute(options.templates.featurizer.mmcif_dir, error).lexically_normal().string()},
         {"max_template_date", options.templates.featurizer.max_template_date},
         {"max_hits", options.templates.featurizer.max_hits},
         {"evalue", options.templates.evalue}};
+  return inputs.dump();
+}
+
+void write_run_json(const fs::path& path, const PredictOptions& options, const std::string& inputs_json,
+                    const PredictSummary& summary, ModelSet& models, const std::set<std::string>& folder_inputs) {
+  const fs::path dir = summary.target_dir;
   // What the models read, as this folder holds it: the features (raw: the input pipeline samples them with each
   // model's seed) and the MSAs they were made from.
   json folder = json::object();
-  for (const auto& name : folder_inputs) folder[name] = data::sha256_file(dir / name);
+  for (const auto& name : folder_inputs) folder[name] = file_entry(dir / name)["sha256"];
 
   const auto n_models = static_cast<int64_t>(summary.models.size());
   json model_entries = json::array();
@@ -89,9 +102,11 @@ void write_run_json(const fs::path& path, const PredictOptions& options, const P
                   {"num_recycle", model.config().model.num_recycle}};
     if (model.random_weights())
       entry["parameters"] = {{"random_weights", true}, {"seed", options.seed}};
-    else
+    else if (const std::string digest = models.params_sha256(name); !digest.empty())
       entry["parameters"] = {{"path", fs::absolute(models.params_file(name)).lexically_normal().string()},
-                             {"sha256", models.params_sha256(name)}};
+                             {"sha256", digest}};
+    else
+      entry["parameters"] = file_entry(models.params_file(name));
     model_entries.push_back(std::move(entry));
   }
   const auto& run = options.run;
@@ -104,11 +119,10 @@ void write_run_json(const fs::path& path, const PredictOptions& options, const P
   const json record = {{"kfold", {{"version", kVersion}, {"git_revision", kGitRevision}}},
                        {"command_line", command_line()},
                        {"target", summary.target_id},
-                       {"inputs", inputs},
+                       {"inputs", json::parse(inputs_json)},
                        {"folder_inputs_sha256", folder},
                        {"seed", options.seed},
                        {"models", model_entries},
-                       {"config_overrides", file_entry(options.config)},
                        {"recycles", options.recycles ? json(*options.recycles) : json(nullptr)},
                        {"rank_by", options.rank_by == RankBy::ptm ? "ptm" : "plddt"},
                        {"relax", relax},

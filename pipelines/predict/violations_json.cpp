@@ -3,21 +3,30 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
+#include "data/structure_io.hpp"
 
 namespace kfold::pipelines {
 
-std::string violations_entry_json(const fold::ViolationMetrics& metrics, std::span<const int64_t> residue_index) {
+std::string violations_entry_json(const fold::ViolationMetrics& metrics, std::span<const int64_t> residue_index,
+                                  std::span<const int64_t> chain_index) {
   std::vector<int64_t> numbers;
+  std::vector<std::string> chains;
+  const bool complex = std::any_of(chain_index.begin(), chain_index.end(), [](int64_t c) { return c != 0; });
   for (const int64_t position : metrics.residue_violations) {
-    if (position < 0 || position >= static_cast<int64_t>(residue_index.size()))
+    if (position < 0 || position >= static_cast<int64_t>(residue_index.size()) ||
+        (complex && position >= static_cast<int64_t>(chain_index.size())))
       fail_runtime("violations: residue position {} outside the {} residues", position, residue_index.size());
     numbers.push_back(residue_index[static_cast<size_t>(position)] + 1);
+    if (complex) chains.push_back(data::chain_name(chain_index[static_cast<size_t>(position)]));
   }
   nlohmann::ordered_json entry;
   entry["num_residue_violations"] = numbers.size();
   entry["violating_residues"] = numbers;
+  if (complex) entry["violating_residue_chains"] = chains;
   entry["violations_per_residue"] = metrics.per_residue;
   entry["violations_between_residue_bond"] = metrics.between_residue_bond;
   entry["violations_between_residue_clash"] = metrics.between_residue_clash;

@@ -29,7 +29,7 @@ RawFeatures raw_features_from_arrays(const py::handle& aatype, const py::handle&
                                      std::string domain_name, const py::handle& residue_index,
                                      const py::handle& seq_length, std::string sequence, const py::handle& msa,
                                      const py::handle& deletion_matrix_int, const py::handle& num_alignments,
-                                     std::vector<std::string> msa_species_identifiers) {
+                                     std::vector<std::string> msa_species_identifiers, const py::handle& asym_id) {
   RawFeatures f;
   f.aatype = numpy_to_vector<int32_t>(aatype, "aatype", {-1, rc::restype_num_with_x});
   f.n_res = static_cast<int64_t>(f.aatype.size()) / rc::restype_num_with_x;
@@ -44,6 +44,7 @@ RawFeatures raw_features_from_arrays(const py::handle& aatype, const py::handle&
   f.deletion_matrix_int = numpy_to_vector<int32_t>(deletion_matrix_int, "deletion_matrix_int", {f.n_seq, f.n_res});
   f.num_alignments = numpy_to_vector<int32_t>(num_alignments, "num_alignments", {f.n_res});
   f.msa_species_identifiers = std::move(msa_species_identifiers);
+  if (!asym_id.is_none()) f.asym_id = numpy_to_vector<int32_t>(asym_id, "asym_id", {f.n_res});
   if (static_cast<int64_t>(f.sequence.size()) != f.n_res)
     fail_input("sequence: {} letters, but aatype has {} rows", f.sequence.size(), f.n_res);
   if (!f.msa_species_identifiers.empty() && static_cast<int64_t>(f.msa_species_identifiers.size()) != f.n_seq)
@@ -148,7 +149,8 @@ void bind_features(py::module_& m) {
   py::class_<RawFeatures>(m, "RawFeatures", "AlphaFold's raw feature dict of one chain (fold/raw_features.hpp).")
       .def(py::init(&raw_features_from_arrays), py::arg("aatype"), py::arg("between_segment_residues"),
            py::arg("domain_name"), py::arg("residue_index"), py::arg("seq_length"), py::arg("sequence"), py::arg("msa"),
-           py::arg("deletion_matrix_int"), py::arg("num_alignments"), py::arg("msa_species_identifiers"))
+           py::arg("deletion_matrix_int"), py::arg("num_alignments"), py::arg("msa_species_identifiers"),
+           py::arg("asym_id") = py::none())
       .def_readonly("n_res", &RawFeatures::n_res)
       .def_readonly("n_seq", &RawFeatures::n_seq)
       // The query's FASTA header and the MSA's species ids are the bytes of the user's files: bytes_as_text.
@@ -191,9 +193,15 @@ void bind_features(py::module_& m) {
                                const auto& f = self.cast<const RawFeatures&>();
                                return view_as_numpy(f.deletion_matrix_int, {f.n_seq, f.n_res}, self);
                              })
-      .def_property_readonly("num_alignments", [](py::object self) {
+      .def_property_readonly("num_alignments",
+                             [](py::object self) {
+                               const auto& f = self.cast<const RawFeatures&>();
+                               return view_as_numpy(f.num_alignments, {f.n_res}, self);
+                             })
+      .def_property_readonly("asym_id", [](py::object self) -> py::object {
         const auto& f = self.cast<const RawFeatures&>();
-        return view_as_numpy(f.num_alignments, {f.n_res}, self);
+        if (f.asym_id.empty()) return py::none();
+        return view_as_numpy(f.asym_id, {f.n_res}, self);
       });
   m.def(
       "make_raw_features",

@@ -144,17 +144,17 @@ TEST_CASE("make_raw_features: a cancelled build stops within 4096 rows") {
   CHECK(make_raw_features(query, {msa}, {"deep.a3m"}, [] {}).n_seq == 1001);  // 1000 distinct rows + the query
 }
 
-TEST_CASE("asym_id: kept by features.h5, chains must be consecutive, residue_index may restart per chain") {
+TEST_CASE("asym_id: kept by features.h5, chains must be consecutive, residue_index increasing over all chains") {
   kfold::test::ScratchDir dir("raw_features_asym_id");
   auto f = kfold::fold::make_raw_features({"AB", "", "ACDKL"}, {}, {});
   f.asym_id = {1, 1, 1, 2, 2};
-  f.residue_index = {0, 1, 2, 0, 1};  // AlphaFold-Multimer's features number each chain from 0
+  f.residue_index = {0, 1, 2, 203, 204};  // ColabFold's jump of 200 at the break
   kfold::fold::write_raw_features(dir / "f.h5", f);
   CHECK(kfold::fold::read_raw_features(dir / "f.h5").asym_id == f.asym_id);
-  f.residue_index = {0, 1, 2, 1, 0};  // within a chain it must still increase
+  // AlphaFold-Multimer's numbering from 0 per chain: the monomer models would see the chains on top of each other.
+  f.residue_index = {0, 1, 2, 0, 1};
   CHECK_THROWS_WITH_AS(kfold::fold::check_raw_feature_values(f, "f.h5"),
-                       doctest::Contains("f.h5 (chain of asym_id 2): 'residue_index' must increase"),
-                       kfold::InputError);
+                       doctest::Contains("f.h5: 'residue_index' must increase"), kfold::InputError);
   f.residue_index = {0, 1, 2, 3, 4};
   f.asym_id = {1, 1, 2, 2, 1};
   CHECK_THROWS_WITH_AS(kfold::fold::check_raw_feature_values(f, "f.h5"),

@@ -9,6 +9,7 @@
 - Shards 0..N-1 (and the SLURM variables) partition the targets.
 """
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -83,6 +84,18 @@ def test_summary_is_complete_and_matches_the_files(full_run):
     assert "targets 20\tdone 20\tfailed 0" in run.stdout
     assert not temp_files(out)
     assert not list((out / ".locks").iterdir())
+
+
+def test_run_json_names_the_folders_inputs(full_run):
+    """A batch target's run.json hashes the inputs its MSA stage left in the folder (query.fasta, msas/)."""
+    out, _ = full_run
+    target = out / target_ids()[0]
+    run = json.loads((target / "run.json").read_text())
+    assert "batch" in run["command_line"]
+    names = set(run["folder_inputs_sha256"])
+    assert {"query.fasta", "features.h5"} <= names and any(n.startswith("msas/") for n in names), names
+    for name, digest in run["folder_inputs_sha256"].items():
+        assert hashlib.sha256((target / name).read_bytes()).hexdigest() == digest, name
 
 
 def test_rerun_skips_every_stage(kfold, full_run, tmp_path):

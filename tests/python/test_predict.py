@@ -108,7 +108,8 @@ def test_run_json_says_what_made_the_folder(demo):
     assert run["target"] == "ubiquitin" and run["seed"] == 0
     assert run["inputs"]["query"]["sha256"] == hashlib.sha256((EXAMPLES / "ubiquitin.fasta").read_bytes()).hexdigest()
     assert [m["path"] for m in run["inputs"]["msa_files"]] == [str(EXAMPLES / "ubiquitin.a3m")]
-    assert run["config_overrides"]["sha256"] == hashlib.sha256((EXAMPLES / "small_model.json").read_bytes()).hexdigest()
+    config_sha256 = hashlib.sha256((EXAMPLES / "small_model.json").read_bytes()).hexdigest()
+    assert run["inputs"]["config_overrides"]["sha256"] == config_sha256
     assert [(m["name"], m["pipeline_seed"], m["parameters"]) for m in run["models"]] == [
         ("model_1_ptm", 0, {"random_weights": True, "seed": 0}), ("model_3", 1, {"random_weights": True, "seed": 0})]
     for name, digest in run["folder_inputs_sha256"].items():
@@ -142,6 +143,16 @@ def test_a_complex_in_features_with_asym_id_is_written_as_its_chains(kfold, tmp_
         assert len([e for e in structure.entities if e.entity_type == gemmi.EntityType.Polymer]) == 2, name
     with h5py.File(target / "features.h5") as h5:
         assert (h5["asym_id"][()] == asym_id).all()
+    violations = json.loads((target / "violations.json").read_text())["model_1_ptm"]  # random weights violate
+    chains = violations["violating_residue_chains"]
+    assert len(chains) == len(violations["violating_residues"]) > 0 and set(chains) <= {"A", "B"}
+    assert all(n <= len(peptide) for n, c in zip(violations["violating_residues"], chains) if c == "B")
+    # Without a jump at the break the model sees one chain: said.
+    with h5py.File(features, "r+") as h5:
+        h5["residue_index"][len(ubiquitin):] -= 200
+    run = kfold("predict", "--features", features, "--random-weights", *SMALL, "--models", "model_1_ptm",
+                "--threads", 1, "-o", tmp_path / "out3")
+    assert run.returncode == 0 and "the model sees them as one chain" in run.stderr, run.stderr
     with h5py.File(features, "r+") as h5:
         h5["asym_id"][-1] = 1
     run = kfold("predict", "--features", features, "--random-weights", *SMALL, "--models", "model_1_ptm",

@@ -377,6 +377,26 @@ def test_msa_and_features_pickle(kf):
         np.testing.assert_array_equal(np.asarray(g[key]), np.asarray(f[key]), err_msg=key)
 
 
+def test_asym_id_survives_dict_pickle_and_save_and_predict_writes_its_chains(kf, small_model, tmp_path):
+    """Several chains as one input (asym_id, residue_index jumping by 200): dict(), from_dict, pickling and
+    save/load keep asym_id (they dropped it); the prediction's structure has one chain per id, numbered from 1."""
+    import pickle
+
+    f = dict(kf.features("MQIFVKTLTGKTITLEGSHMKLVFF"))
+    assert "asym_id" not in f  # one chain: no key
+    f["residue_index"] = np.r_[np.arange(17), np.arange(8) + 217].astype(np.int32)
+    f["asym_id"] = np.r_[np.ones(17), np.full(8, 2)].astype(np.int32)
+    g = kf.Features.from_dict(f)
+    np.testing.assert_array_equal(g["asym_id"], f["asym_id"])
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(g))["asym_id"], f["asym_id"])
+    g.save(tmp_path / "f.h5")
+    np.testing.assert_array_equal(kf.Features.load(tmp_path / "f.h5")["asym_id"], f["asym_id"])
+    import gemmi
+
+    structure = gemmi.read_pdb_string(small_model.predict(g).to_pdb())
+    assert {c.name: [r.seqid.num for r in c] for c in structure[0]} == {"A": list(range(1, 18)), "B": list(range(1, 9))}
+
+
 def test_features_from_arrays_are_checked(kf):
     """Edited raw features: aatype must be one-hot and agree with the sequence (it was read as residue 0,
     alanine, when a row was all zeros); MSA ids and deletion counts in range."""

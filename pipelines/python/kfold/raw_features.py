@@ -31,7 +31,8 @@ class Features(ArrayMapping):
     int32 [n_res], ``seq_length`` int32 [n_res], ``sequence`` object [1] (bytes), ``msa`` int32
     [n_seq, n_res] (HHblits ids, 21 = gap), ``deletion_matrix_int`` int32 [n_seq, n_res],
     ``num_alignments`` int32 [n_res], ``msa_species_identifiers`` object [n_seq] (bytes); with
-    templates also the ``template_*`` arrays of :class:`kfold.Templates`. The arrays share memory with
+    templates also the ``template_*`` arrays of :class:`kfold.Templates`; for several chains as one input
+    (ColabFold's way with the monomer models) AlphaFold-Multimer's ``asym_id`` int32 [n_res]. The arrays share memory with
     the C++ features (read-only); ``dict(f)`` gives a plain dict.
 
     Example::
@@ -90,7 +91,8 @@ class Features(ArrayMapping):
                                 domain_name=text("domain_name"), residue_index=d["residue_index"],
                                 seq_length=d["seq_length"], sequence=text("sequence"), msa=d["msa"],
                                 deletion_matrix_int=d["deletion_matrix_int"], num_alignments=d["num_alignments"],
-                                msa_species_identifiers=species)
+                                msa_species_identifiers=species,
+                                asym_id=d["asym_id"] if "asym_id" in d else None)
         if "template_aatype" in d and len(d["template_aatype"]) > 0:
             raw = _core.with_templates(raw, Templates.from_dict(d)._core)
         return cls(raw)
@@ -156,7 +158,8 @@ class Features(ArrayMapping):
         return self._raw.domain_name
 
     def _keys(self) -> tuple:
-        return _KEYS + (tuple(Templates(self._raw.templates)) if self._raw.templates.n_templates > 0 else ())
+        chains = ("asym_id",) if self._raw.asym_id is not None else ()
+        return _KEYS + chains + (tuple(Templates(self._raw.templates)) if self._raw.templates.n_templates > 0 else ())
 
     def __getitem__(self, key: str) -> np.ndarray:
         if not isinstance(key, str):
@@ -164,7 +167,7 @@ class Features(ArrayMapping):
         if key not in self._cache:
             if key.startswith("template_") and key in self._keys():
                 value = self.templates[key]
-            elif key in _ARRAY_KEYS:
+            elif key in _ARRAY_KEYS or (key == "asym_id" and key in self._keys()):
                 value = getattr(self._raw, key)
             elif key in ("domain_name", "sequence"):
                 value = np.array([getattr(self._raw, key).encode("utf-8", "surrogateescape")], dtype=object)
