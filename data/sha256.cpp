@@ -117,6 +117,7 @@ std::string sha256_file(const std::filesystem::path& path, const std::atomic<boo
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
     s.update(reinterpret_cast<const unsigned char*>(buf.data()), static_cast<size_t>(in.gcount()));
   }
+  if (in.bad()) fail_input("{}: read error (for its SHA-256)", path.string());  // a directory, an I/O error
   return s.hex();
 }
 

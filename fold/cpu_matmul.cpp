@@ -17,8 +17,10 @@ namespace {
 // process predicting many lengths (kfold batch, a notebook) held 340-420 MB of them (peak RSS up to 1.2 GB with
 // glibc's malloc). One prediction uses 16-64 shapes (L = 64, full preset: capacity 64 as fast as 1024, 16 8 %
 // slower, 0 30 % slower), so 128 keeps a few lengths. Set when kfold's code is loaded, before oneDNN reads it at
-// its first primitive; ONEDNN_PRIMITIVE_CACHE_CAPACITY set by the user wins.
-const bool kPrimitiveCacheCapacitySet = ::setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "128", /*overwrite=*/0) == 0;
+// its first primitive (not when libtorch ran a oneDNN op before kfold was loaded); a capacity the user set, in
+// either spelling, wins. Child processes inherit it.
+const bool kPrimitiveCacheCapacitySet = std::getenv("DNNL_PRIMITIVE_CACHE_CAPACITY") != nullptr ||
+                                        ::setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "128", /*overwrite=*/0) == 0;
 
 // mkldnn::_linear_pointwise(Tensor X, Tensor W, Tensor? B, str attr, Scalar?[] scalars, str? algorithm):
 // X [m, k] @ W [n, k]^T + B, then the element-wise `attr` ("none", "relu", ...); registered by libtorch_cpu

@@ -115,15 +115,16 @@ std::set<std::string> output_file_names(const std::vector<std::string>& models, 
 }
 
 // Several chains as one input (asym_id): the monomer models see two chains apart only where residue_index jumps by
-// more than 32 (relative positions are clipped at 32); a smaller jump is a warning.
-void warn_close_chains(const fold::RawFeatures& raw, const std::string& id) {
+// at least max_relative_feature (relative positions are clipped there: 32 in AlphaFold's presets); a smaller jump
+// is a warning.
+void warn_close_chains(const fold::RawFeatures& raw, const std::string& id, int64_t max_relative_feature) {
   for (size_t i = 1; i < raw.asym_id.size(); ++i)
     if (const int64_t jump = int64_t{raw.residue_index[i]} - raw.residue_index[i - 1];
-        raw.asym_id[i] != raw.asym_id[i - 1] && jump <= 32)
+        raw.asym_id[i] != raw.asym_id[i - 1] && jump < max_relative_feature)
       log_warn(
           "{}: the chain starting at residue {} follows the one before it by {} in residue_index: the model sees them "
-          "as one chain unless residue_index jumps by more than 32 there (ColabFold jumps by 200)",
-          id, i + 1, jump);
+          "as one chain unless residue_index jumps by at least {} there (ColabFold jumps by 200)",
+          id, i + 1, jump, max_relative_feature);
 }
 
 // The input files a run writes into the target folder: features.h5 and msas/ (MSAs, template hits).
@@ -240,6 +241,7 @@ fs::path find_params(const std::string& model, const PredictOptions& options) {
 
 TargetInputs read_target_inputs(const PredictOptions& options, const std::function<void(const std::string&)>& on_id) {
   TargetInputs in;
+  in.run_inputs_json = run_inputs_json(options);  // before anything reads them
   if (!options.features.empty()) {
     in.id = checked_target_id(options.features.stem().string(), options.features);
     in.owns_input_files = true;
@@ -425,8 +427,12 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   PredictSummary summary;
   summary.target_id = inputs.id;
   summary.target_dir = options.output_dir / inputs.id;
-  if (inputs.raw) warn_close_chains(*inputs.raw, inputs.id);
-  const std::string inputs_json = run_inputs_json(options);  // hashed now, as read
+  for (const auto& model : models.names())
+    if (inputs.raw)
+      warn_close_chains(*inputs.raw, inputs.id,
+                        models.get(model).config().model.embeddings_and_evoformer.max_relative_feature);
+  // The inputs' record, hashed as they were read (kfold predict: before its search; a batch: now).
+  const std::string inputs_json = inputs.run_inputs_json.empty() ? run_inputs_json(options) : inputs.run_inputs_json;
   // Parameters (keys, shapes) and memory are checked for every model before the target gets any file.
   for (const auto& model : models.names()) {
     if (inputs.processed)
@@ -625,20 +631,26 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   std::set_difference(kept.begin(), kept.end(), surely.begin(), surely.end(),
                       std::inserter(kept_later, kept_later.end()));
   warn_replaced(kept_later, "replaced");
-  // The inputs the folder keeps: this run's (kfold predict), or a batch's MSA stage's (query.fasta, msas/).
-  std::error_code error;
-  std::set<std::string> folder_inputs;
-  for (const auto& name : kept)
-    if (name == "features.h5" || name.starts_with("msas/")) folder_inputs.insert(name);
-  if (!inputs.owns_input_files) {
-    folder_inputs.insert("query.fasta");
-    for (const auto& entry : fs::directory_iterator(summary.target_dir / "msas", error))
-      folder_inputs.insert("msas/" + entry.path().filename().string());
+  // run.json never fails a finished run (an unreadable folder, a write error): a warning says it is missing.
+  try {
+    // The inputs the folder keeps: this run's (kfold predict), or a batch's MSA stage's (query.fasta, msas/).
+    std::error_code error;
+    std::set<std::string> folder_inputs;
+    for (const auto& name : kept)
+      if (name == "features.h5" || name.starts_with("msas/")) folder_inputs.insert(name);
+    if (!inputs.owns_input_files) {
+      folder_inputs.insert({"query.fasta", "templates.h5"});  // kfold batch's (pipelines/batch/batch_run.cpp)
+      for (const auto& entry : fs::directory_iterator(summary.target_dir / "msas", error))
+        folder_inputs.insert("msas/" + entry.path().filename().string());
+    }
+    std::erase_if(folder_inputs,
+                  [&](const std::string& name) { return !fs::is_regular_file(summary.target_dir / name, error); });
+    write_run_json(summary.target_dir / "run.json", options, inputs_json, summary, models, folder_inputs);
+  } catch (const std::exception& e) {
+    log_warn("{}: run.json not written: {}", summary.target_dir.string(), e.what());
   }
-  std::erase_if(folder_inputs,
-                [&](const std::string& name) { return !fs::is_regular_file(summary.target_dir / name, error); });
-  write_run_json(summary.target_dir / "run.json", options, inputs_json, summary, models, folder_inputs);
   record.remove_all_but(kept);
+  std::error_code error;
   if (fs::is_directory(fs::symlink_status(summary.target_dir / "msas", error)))  // not a link to a user's folder
     fs::remove(summary.target_dir / "msas", error);                              // only when empty
   data::write_file_atomic(summary.target_dir / "done", "");

@@ -118,7 +118,8 @@ struct TargetInputs {
   std::optional<fold::ProcessedFeatures> processed;
   std::vector<std::pair<std::string, data::Msa>> msas;  // (file name, MSA)
   std::string template_hits_m8;                         // the template search's hits (msas/pdb_hits.m8)
-  double seconds = 0;                                   // reading and searching them
+  std::string run_inputs_json;  // run.json's "inputs", taken before they were read (run_record.hpp); "": at the run
+  double seconds = 0;           // reading and searching them
   // kfold predict: features.h5 and msas/ hold exactly this run's inputs (an earlier run's go). A batch
   // manages msas/ in its own MSA stage and leaves this false.
   bool owns_input_files = false;

@@ -80,7 +80,7 @@ std::string run_inputs_json(const PredictOptions& options) {
         {"max_template_date", options.templates.featurizer.max_template_date},
         {"max_hits", options.templates.featurizer.max_hits},
         {"evalue", options.templates.evalue}};
-  return inputs.dump();
+  return inputs.dump(-1, ' ', false, json::error_handler_t::replace);  // paths need not be UTF-8
 }
 
 void write_run_json(const fs::path& path, const PredictOptions& options, const std::string& inputs_json,
@@ -127,7 +127,7 @@ void write_run_json(const fs::path& path, const PredictOptions& options, const s
                        {"rank_by", options.rank_by == RankBy::ptm ? "ptm" : "plddt"},
                        {"relax", relax},
                        {"run_options", run_options}};
-  data::write_file_atomic(path, record.dump(2) + "\n");
+  data::write_file_atomic(path, record.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace kfold::pipelines

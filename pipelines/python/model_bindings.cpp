@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -136,8 +137,10 @@ at::Tensor* output_field(Prediction& p, const std::string& name) {
 // and the scores, checked for the shapes the PDB/mmCIF writers and the violation checks rely on.
 Prediction prediction_from_state(const std::string& model_name, double seconds, double mean_plddt,
                                  std::optional<std::pair<double, double>> ptm_and_max_pae, int64_t num_iterations,
-                                 const std::vector<std::pair<std::string, py::array>>& arrays) {
+                                 const std::vector<std::pair<std::string, py::array>>& arrays,
+                                 std::vector<int32_t> asym_id) {
   Prediction p;
+  p.asym_id = std::move(asym_id);
   p.model_name = model_name;
   p.seconds = seconds;
   p.outputs.mean_plddt = mean_plddt;
@@ -157,6 +160,8 @@ Prediction prediction_from_state(const std::string& model_name, double seconds, 
     fail_input(
         "prediction state: aatype/residue_index (int64 [n_res]), plddt [n_res], final_atom_positions "
         "[n_res, 37, 3] and final_atom_mask [n_res, 37] disagree");
+  if (!p.asym_id.empty() && static_cast<int64_t>(p.asym_id.size()) != n_res)
+    fail_input("prediction state: asym_id has {} values for {} residues", p.asym_id.size(), n_res);
   return p;
 }
 
@@ -222,7 +227,9 @@ void bind_model(py::module_& m) {
   py::class_<Prediction>(m, "Prediction", "One model's outputs (pipelines::Prediction).")
       .def_static("from_state", &prediction_from_state, py::arg("model_name"), py::arg("seconds"),
                   py::arg("mean_plddt"), py::arg("ptm_and_max_pae"), py::arg("num_iterations"), py::arg("arrays"),
+                  py::arg("asym_id") = std::vector<int32_t>(),
                   "A prediction rebuilt (on the CPU) from its scores and named arrays, as pickling saved them.")
+      .def_readonly("asym_id", &Prediction::asym_id, "The input's chain of each residue (empty: one chain).")
       .def_readonly("model_name", &Prediction::model_name)
       .def_readonly("seconds", &Prediction::seconds)
       .def_property_readonly("mean_plddt", [](const Prediction& p) { return p.outputs.mean_plddt; })
@@ -251,9 +258,13 @@ void bind_model(py::module_& m) {
           [](const Prediction& p) {
             const auto& s = p.outputs.structure;
             const auto residue_index = p.residue_index.to(at::kCPU).contiguous();
-            return pipelines::violations_entry_json(
-                fold::check_structure(p.aatype, p.residue_index, s.final_atom_positions, s.final_atom_mask),
-                {residue_index.data_ptr<int64_t>(), static_cast<size_t>(residue_index.numel())});
+            const std::span<const int64_t> index{residue_index.data_ptr<int64_t>(),
+                                                 static_cast<size_t>(residue_index.numel())};
+            const auto checks =
+                fold::check_structure(p.aatype, p.residue_index, s.final_atom_positions, s.final_atom_mask);
+            if (p.asym_id.empty()) return pipelines::violations_entry_json(checks, index);
+            const auto [chain_index, numbering] = pipelines::chains_from_asym_id(p.asym_id, index);  // as to_pdb
+            return pipelines::violations_entry_json(checks, numbering, chain_index);
           },
           Release(), "The structure's entry of violations.json (AlphaFold's structural violation checks), as JSON.")
       .def(

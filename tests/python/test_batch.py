@@ -303,7 +303,7 @@ def test_a_rerun_of_the_predict_stage_is_not_done_while_it_writes(build_dir, kfo
     worker = subprocess.Popen(list(map(str, command)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
-        while time.time() < deadline and "predict" in json.loads((out / "ubq" / "status.json").read_text()):
+        while time.time() < deadline and (out / "ubq" / "done").exists():  # removed when the models start
             time.sleep(0.05)
         status = json.loads((out / "ubq" / "status.json").read_text())
         assert "predict" not in status and status["status"] == "msa_done"
@@ -363,9 +363,11 @@ def test_shards_partition_the_targets(build_dir, kfold, tmp_path):
         out = tmp_path / f"shard{shard}"
         run = kfold("batch", TARGETS, "--stage", "msa", "--shard", f"{shard}/3", "-o", out)
         assert run.returncode == 0, run.stderr
-        for status in out.glob("*/status.json"):
+        taken = list(out.glob("*/status.json"))
+        for status in taken:
             assert status.parent.name not in owners
             owners[status.parent.name] = shard
+        assert f"\tdone {len(taken)}\tfailed 0\t" in run.stdout, run.stdout  # the stage's targets count as done
     assert sorted(owners) == sorted(target_ids())
     shard_1 = {t for t, s in owners.items() if s == 1}
 

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import gemmi
 import h5py
@@ -158,6 +159,19 @@ def test_a_complex_in_features_with_asym_id_is_written_as_its_chains(kfold, tmp_
     run = kfold("predict", "--features", features, "--random-weights", *SMALL, "--models", "model_1_ptm",
                 "-o", tmp_path / "out2")
     assert run.returncode == 2 and "'asym_id' 1 comes back at residue 85 after another chain" in run.stderr
+
+
+def test_an_output_path_that_is_not_utf8_is_recorded_in_run_json(build_dir, tmp_path):
+    """run.json is JSON (UTF-8): a path of other bytes is written with U+FFFD; it failed the finished run (exit 1,
+    no `done`) with a JSON encoding error."""
+    out = os.fsdecode(os.fsencode(tmp_path) + b"/out\xe9")
+    run = subprocess.run([str(build_dir / "bin" / "kfold"), "predict", str(EXAMPLES / "ubiquitin.fasta"),
+                          "--random-weights", *map(str, SMALL), "--models", "model_1_ptm", "--threads", "1", "-o", out],
+                         capture_output=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    target = Path(out) / "ubiquitin"
+    assert (target / "done").exists()
+    assert json.loads((target / "run.json").read_text())["command_line"][-1].endswith("out\ufffd")
 
 
 def test_violations_json_agrees_with_the_structures(demo):

@@ -393,8 +393,14 @@ def test_asym_id_survives_dict_pickle_and_save_and_predict_writes_its_chains(kf,
     np.testing.assert_array_equal(kf.Features.load(tmp_path / "f.h5")["asym_id"], f["asym_id"])
     import gemmi
 
-    structure = gemmi.read_pdb_string(small_model.predict(g).to_pdb())
-    assert {c.name: [r.seqid.num for r in c] for c in structure[0]} == {"A": list(range(1, 18)), "B": list(range(1, 9))}
+    prediction = small_model.predict(g)
+    chains = {"A": list(range(1, 18)), "B": list(range(1, 9))}
+    for p in (prediction, pickle.loads(pickle.dumps(prediction))):  # pickling kept the chains too
+        structure = gemmi.read_pdb_string(p.to_pdb())
+        assert {c.name: [r.seqid.num for r in c] for c in structure[0]} == chains
+        violations = p.violations  # random weights violate: numbered as the PDB, with their chains
+        assert len(violations["violating_residue_chains"]) == len(violations["violating_residues"]) > 0
+        assert all(n in chains[c] for n, c in zip(violations["violating_residues"], violations["violating_residue_chains"]))
 
 
 def test_features_from_arrays_are_checked(kf):
@@ -545,12 +551,14 @@ def test_prediction_pickles(kf, small_model):
     assert back.to_pdb() == pred.to_pdb() and back.to_mmcif() == pred.to_mmcif()
     assert back.violations == pred.violations and repr(back) == repr(pred)
     state = pred.__reduce__()[1][0]
-    arrays = [(name, a) for name, a in state[-1] if name != "final_atom_mask"]
+    arrays = [(name, a) for name, a in state[5] if name != "final_atom_mask"]
     with pytest.raises(kf.InputError, match="array 'final_atom_mask' is missing"):
-        kf._core.Prediction.from_state(*state[:-1], arrays)
-    arrays = [(name, a[:-1] if name == "plddt" else a) for name, a in state[-1]]
+        kf._core.Prediction.from_state(*state[:5], arrays)
+    arrays = [(name, a[:-1] if name == "plddt" else a) for name, a in state[5]]
     with pytest.raises(kf.InputError, match="disagree"):
-        kf._core.Prediction.from_state(*state[:-1], arrays)
+        kf._core.Prediction.from_state(*state[:5], arrays)
+    with pytest.raises(kf.InputError, match="asym_id has 2 values for 11 residues"):
+        kf._core.Prediction.from_state(*state[:6], [1, 2])
 
 
 def test_thread_counts_are_checked(kf, tmp_path):

@@ -81,7 +81,7 @@ class Prediction:
         p = self._prediction
         ptm_and_max_pae = (p.ptm, p.max_predicted_aligned_error) if p.has_aligned_error else None
         arrays = [(name, np.array(self._array(name))) for name in p.array_names()]
-        state = (p.model_name, p.seconds, p.mean_plddt, ptm_and_max_pae, p.num_recycles + 1, arrays)
+        state = (p.model_name, p.seconds, p.mean_plddt, ptm_and_max_pae, p.num_recycles + 1, arrays, p.asym_id)
         return _rebuild_prediction, (state, self._random_weights, self._relaxed)
 
     def _array(self, name: str) -> np.ndarray:
