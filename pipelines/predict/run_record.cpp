@@ -1,14 +1,11 @@
 // The run record of a target folder (run.json).
 #include "pipelines/predict/run_record.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <vector>
 
 #include "data/atomic_output.hpp"
 #include "data/sha256.hpp"
