@@ -427,10 +427,13 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   PredictSummary summary;
   summary.target_id = inputs.id;
   summary.target_dir = options.output_dir / inputs.id;
-  for (const auto& model : models.names())
-    if (inputs.raw)
-      warn_close_chains(*inputs.raw, inputs.id,
-                        models.get(model).config().model.embeddings_and_evoformer.max_relative_feature);
+  if (inputs.raw && !inputs.raw->asym_id.empty()) {  // once, at the largest clipping of the selected models
+    int64_t max_relative_feature = 0;
+    for (const auto& model : models.names())
+      max_relative_feature = std::max(max_relative_feature,
+                                      models.get(model).config().model.embeddings_and_evoformer.max_relative_feature);
+    warn_close_chains(*inputs.raw, inputs.id, max_relative_feature);
+  }
   // The inputs' record, hashed as they were read (kfold predict: before its search; a batch: now).
   const std::string inputs_json = inputs.run_inputs_json.empty() ? run_inputs_json(options) : inputs.run_inputs_json;
   // Parameters (keys, shapes) and memory are checked for every model before the target gets any file.
