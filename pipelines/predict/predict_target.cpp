@@ -8,12 +8,9 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
-#include <cstdlib>
 #include <functional>
 #include <iterator>
-#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -27,7 +24,6 @@
 #include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
-#include "data/sha256.hpp"
 #include "data/structure_io.hpp"
 #include "data/written_files_record.hpp"
 #include "fold/alphafold_model.hpp"
@@ -191,53 +187,7 @@ std::vector<fs::path> make_missing_directories(const fs::path& dir) {
 // A predict's lock without a heartbeat for this long belongs to a run that died on another host.
 constexpr std::chrono::seconds kPredictLockStaleAfter{600};
 
-// A parameter file given by name (--params FILE or KFOLD_PARAMS=FILE) for `model`. AlphaFold's file
-// names say the model: another model's weights would run under this model's name.
-fs::path checked_params_file(const fs::path& file, const std::string& model, std::string_view given_as) {
-  std::string name = file.filename().string();
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (!name.starts_with("params_") || !name.ends_with(".npz")) return file;
-  const auto file_model = name.substr(7, name.size() - 11);
-  if (file_model.find("multimer") != std::string::npos)
-    fail_input(
-        "{} {}: AlphaFold-Multimer parameters; kfold runs the monomer models: give params_{}.npz (or its "
-        "directory), e.g. from scripts/download-params",
-        given_as, file.string(), model);
-  if (file_model != model)
-    fail_input("{} {}: the parameters of {}, not of {}; give --models {} or that model's file", given_as, file.string(),
-               file_model, model, file_model);
-  return file;
-}
-
 }  // namespace
-
-fs::path find_params(const std::string& model, const PredictOptions& options) {
-  fold::model_config(model);  // an unknown name fails as such, not as missing parameters (kfold.Model("model_9"))
-  const auto file_name = "params_" + model + ".npz";
-  std::vector<fs::path> places;
-  if (!options.params.empty()) {
-    if (fs::is_regular_file(options.params)) return checked_params_file(options.params, model, "--params");
-    if (!fs::exists(options.params))
-      fail_input("--params {}: {} not found; check the path (a directory holding params_<model>.npz, or one such file)",
-                 options.params.string(), options.params.extension() == ".npz" ? "file" : "directory");
-    places.push_back(options.params);
-  } else {
-    if (const char* env = std::getenv("KFOLD_PARAMS"); env != nullptr && *env != '\0') {
-      if (fs::is_regular_file(env)) return checked_params_file(env, model, "KFOLD_PARAMS");
-      places.emplace_back(env);
-    }
-    places.emplace_back("data/params");
-  }
-  std::string looked;
-  for (const auto& dir : places) {
-    if (fs::is_regular_file(dir / file_name)) return dir / file_name;
-    looked += (looked.empty() ? "" : ", ") + (dir / file_name).string();
-  }
-  fail_input(
-      "no parameters for {}: looked for {}. Download AlphaFold's parameters with scripts/download-params "
-      "(then --params DIR or KFOLD_PARAMS=DIR), or pass --random-weights for a demo that predicts nothing",
-      model, looked);
-}
 
 TargetInputs read_target_inputs(const PredictOptions& options, const std::function<void(const std::string&)>& on_id) {
   TargetInputs in;
@@ -309,63 +259,6 @@ TargetInputs read_target_inputs(const PredictOptions& options, const std::functi
   return in;
 }
 
-ModelSet::ModelSet(const PredictOptions& options) : options_(options), names_(options.models) {
-  if (names_.empty()) fail_input("--models: no model given");
-  std::set<std::string> seen;
-  for (const auto& model : names_)
-    if (!seen.insert(model).second) fail_input("--models: {} is listed twice; list each model once", model);
-  if (!options.random_weights && names_.size() > 1 && fs::is_regular_file(options.params))
-    fail_input(
-        "--params {}: one parameter file serves one model, but {} models are selected ({}); pass the "
-        "directory holding params_<model>.npz for each, or --models with one model",
-        options.params.string(), names_.size(), fmt::join(names_, ","));
-  const auto n_models = static_cast<int64_t>(names_.size());
-  if (options.seed < 0 || options.seed > (std::numeric_limits<int64_t>::max() - n_models) / n_models)
-    fail_input("--seed {}: must be in 0..{} (model i of {} uses seed i + {} x seed, as AlphaFold)", options.seed,
-               (std::numeric_limits<int64_t>::max() - n_models) / n_models, n_models, n_models);
-  for (const auto& model : names_) {
-    const auto config = model_config_for({model, options.config, options.recycles});
-    if (!options.random_weights) params_[model] = find_params(model, options);
-    const bool has_pae = config.model.heads.predicted_aligned_error.weight != 0;
-    if (options.rank_by == RankBy::ptm && !has_pae)
-      fail_input("--rank ptm: {} has no aligned-error head (use the _ptm presets or --rank plddt)", model);
-  }
-  if (!params_.empty())
-    params_sha256_ = std::async(std::launch::async, [files = params_, stop = stop_hashing_] {
-                       std::map<std::string, std::string> digests;
-                       for (const auto& [model, file] : files) try {
-                           digests[model] = data::sha256_file(file, stop.get());
-                         } catch (const std::exception&) {  // unreadable: run.json says so, the run goes on
-                         }
-                       return digests;
-                     }).share();
-}
-
-ModelSet::~ModelSet() { *stop_hashing_ = true; }
-
-const LoadedModel& ModelSet::get(const std::string& name) {
-  auto& slot = loaded_[name];
-  if (!slot) {
-    const auto params = options_.random_weights ? fs::path() : params_.at(name);
-    if (!params.empty()) log_info("{}: loading {}", name, params.string());
-    slot = std::make_unique<LoadedModel>(ModelSpec{name, options_.config, options_.recycles}, params,
-                                         static_cast<uint64_t>(options_.seed), options_.run);
-  }
-  return *slot;
-}
-
-fs::path ModelSet::params_file(const std::string& name) const {
-  const auto it = params_.find(name);
-  return it == params_.end() ? fs::path() : it->second;
-}
-
-std::string ModelSet::params_sha256(const std::string& name) const {
-  if (!params_sha256_.valid()) return "";
-  const auto& digests = params_sha256_.get();
-  const auto it = digests.find(name);
-  return it == digests.end() ? "" : it->second;
-}
-
 PredictSummary predict_target(const PredictOptions& options) {
   if (options.features.empty() == options.query.empty())
     fail_input("give either a FASTA query or --features (processed features), not {}",
@@ -421,12 +314,10 @@ PredictSummary predict_target(const PredictOptions& options) {
   }
 }
 
-PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& options, ModelSet& models) {
-  Timings timings;
-  const auto write_start = std::chrono::steady_clock::now();
-  PredictSummary summary;
-  summary.target_id = inputs.id;
-  summary.target_dir = options.output_dir / inputs.id;
+namespace {
+
+// Every model's parameters (keys, shapes) and memory are checked before the target gets any file.
+void prepare_models(const TargetInputs& inputs, ModelSet& models, bool check_memory) {
   if (inputs.raw && !inputs.raw->asym_id.empty()) {  // once, at the largest clipping of the selected models
     int64_t max_relative_feature = 0;
     for (const auto& model : models.names())
@@ -434,154 +325,159 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
                                       models.get(model).config().model.embeddings_and_evoformer.max_relative_feature);
     warn_close_chains(*inputs.raw, inputs.id, max_relative_feature);
   }
-  // The inputs' record, hashed as they were read (kfold predict: before its search; a batch: now).
-  const std::string inputs_json = inputs.run_inputs_json.empty() ? run_inputs_json(options) : inputs.run_inputs_json;
-  // Parameters (keys, shapes) and memory are checked for every model before the target gets any file.
   for (const auto& model : models.names()) {
     if (inputs.processed)
-      models.get(model).prepare(*inputs.processed, options.check_memory);
+      models.get(model).prepare(*inputs.processed, check_memory);
     else
-      models.get(model).prepare(*inputs.raw, options.check_memory);
+      models.get(model).prepare(*inputs.raw, check_memory);
   }
-  data::ensure_directory(summary.target_dir);
-  fs::remove(summary.target_dir / "done");  // a rerun: complete again only when this run finishes
-  // Every file this run may write is recorded before it is written (an existing file no kfold run wrote
-  // is not: AlphaFold's output in the same folder); an earlier kfold run's files that this one does not
-  // write again are removed at the end. Another's file of a name this run writes is replaced, with a warning.
-  const std::set<std::string> all_models(models.names().begin(), models.names().end());
-  auto planned = output_file_names(models.names(), all_models, all_models, true, options.random_weights);
-  planned.merge(input_file_names(inputs));
-  // The files every run of these models writes (.pdb aside: a structure the format cannot hold has none).
-  auto surely = output_file_names(models.names(), {}, {}, false, options.random_weights);
-  std::erase_if(surely, [](const std::string& name) { return name.ends_with(".pdb"); });
-  surely.merge(input_file_names(inputs));
-  data::WrittenFilesRecord record(summary.target_dir);
-  // run.json describes a complete run, as `done` marks one: an earlier kfold run's goes now.
-  if (std::error_code ignored; record.contains("run.json")) fs::remove(summary.target_dir / "run.json", ignored);
+}
+
+// The files a run may write in its target folder, recorded before they are written (an existing file no kfold
+// run wrote is not: AlphaFold's output in the same folder); an earlier kfold run's files that this one does not
+// write again are removed at the end. Another's file of a name this run writes is replaced, with a warning.
+struct TargetFilePlan {
+  std::set<std::string> surely;  // the files every run of these models writes (.pdb aside: a structure the
+                                 // format cannot hold has none)
   std::set<std::string> others;  // planned names of existing files no kfold run recorded
-  for (const auto& name : planned)
-    if (std::error_code error; !record.contains(name) && fs::exists(summary.target_dir / name, error))
-      others.insert(name);
-  const auto warn_replaced = [&](const std::set<std::string>& names, std::string_view tense) {
+
+  TargetFilePlan(const TargetInputs& inputs, const std::vector<std::string>& models, bool random_weights,
+                 const fs::path& dir, data::WrittenFilesRecord& record)
+      : dir_(dir) {
+    const std::set<std::string> all_models(models.begin(), models.end());
+    auto planned = output_file_names(models, all_models, all_models, true, random_weights);
+    planned.merge(input_file_names(inputs));
+    surely = output_file_names(models, {}, {}, false, random_weights);
+    std::erase_if(surely, [](const std::string& name) { return name.ends_with(".pdb"); });
+    surely.merge(input_file_names(inputs));
+    // run.json describes a complete run, as `done` marks one: an earlier kfold run's goes now.
+    if (std::error_code ignored; record.contains("run.json")) fs::remove(dir_ / "run.json", ignored);
+    for (const auto& name : planned)
+      if (std::error_code error; !record.contains(name) && fs::exists(dir_ / name, error)) others.insert(name);
+    warn_replaced(surely, "replacing");
+    record.add(planned);
+    record.add(surely, true);
+  }
+
+  // One warning naming those of `names` that were another's files.
+  void warn_replaced(const std::set<std::string>& names, std::string_view tense) const {
     std::vector<std::string> listed;
     std::set_intersection(others.begin(), others.end(), names.begin(), names.end(), std::back_inserter(listed));
     if (!listed.empty())
-      log_warn("{}: {} {} that no kfold run had written there ({}); give another -o to keep such files",
-               summary.target_dir.string(), tense,
-               listed.size() == 1 ? "a file" : fmt::format("{} files", listed.size()), fmt::join(listed, ", "));
-  };
-  warn_replaced(surely, "replacing");
-  record.add(planned);
-  record.add(surely, true);
-  StructureFiles structure_files{record, {}, false};
-  if (inputs.raw) {
-    summary.n_res = inputs.raw->n_res;
-    summary.msa_depth = inputs.raw->n_seq;
-    fold::write_raw_features(summary.target_dir / "features.h5", *inputs.raw);
-    if (!inputs.msas.empty() || !inputs.template_hits_m8.empty()) data::ensure_directory(summary.target_dir / "msas");
-    for (const auto& [name, msa] : inputs.msas) data::write_a3m(summary.target_dir / "msas" / name, msa);
-    if (!inputs.template_hits_m8.empty())
-      data::write_file_atomic(summary.target_dir / "msas" / "pdb_hits.m8", inputs.template_hits_m8);
-    if (const auto& t = inputs.raw->templates; t.n_templates > 0) {
-      std::vector<std::string> with, without;
-      for (const auto& model : models.names())
-        (models.get(model).config().data.common.use_templates ? with : without).push_back(model);
-      if (with.empty())
-        log_warn("{} templates found, but none of the selected models uses templates (model_1 and model_2 do)",
-                 t.n_templates);
-      else if (!without.empty())
-        log_info("{} templates: used by {}, not by {} (AlphaFold's presets without templates)", t.n_templates,
-                 fmt::join(with, ", "), fmt::join(without, ", "));
-    }
-    log_info("{}: {} residues, MSA depth {}", inputs.id, summary.n_res, summary.msa_depth);
-  } else {
-    summary.n_res = inputs.processed->n_res();
+      log_warn("{}: {} {} that no kfold run had written there ({}); give another -o to keep such files", dir_.string(),
+               tense, listed.size() == 1 ? "a file" : fmt::format("{} files", listed.size()), fmt::join(listed, ", "));
   }
-  // Features read from this folder's own features.h5 (a rerun with other models): its msas/ are still the
-  // MSAs those features came from, and stay.
-  std::error_code same_error;
-  const bool own_features =
-      !options.features.empty() && fs::equivalent(options.features, summary.target_dir / "features.h5", same_error);
-  timings.add("features",
-              inputs.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
 
-  const auto header_remarks =
-      options.random_weights ? std::vector<std::string>{kRandomWeightsWarning} : std::vector<std::string>{};
+ private:
+  fs::path dir_;
+};
+
+// features.h5 and msas/ (MSAs, template hits) of raw inputs, with the log lines that describe them.
+void write_target_inputs(const TargetInputs& inputs, ModelSet& models, const fs::path& target_dir) {
+  const auto& raw = *inputs.raw;
+  fold::write_raw_features(target_dir / "features.h5", raw);
+  if (!inputs.msas.empty() || !inputs.template_hits_m8.empty()) data::ensure_directory(target_dir / "msas");
+  for (const auto& [name, msa] : inputs.msas) data::write_a3m(target_dir / "msas" / name, msa);
+  if (!inputs.template_hits_m8.empty())
+    data::write_file_atomic(target_dir / "msas" / "pdb_hits.m8", inputs.template_hits_m8);
+  if (const auto& t = raw.templates; t.n_templates > 0) {
+    std::vector<std::string> with, without;
+    for (const auto& model : models.names())
+      (models.get(model).config().data.common.use_templates ? with : without).push_back(model);
+    if (with.empty())
+      log_warn("{} templates found, but none of the selected models uses templates (model_1 and model_2 do)",
+               t.n_templates);
+    else if (!without.empty())
+      log_info("{} templates: used by {}, not by {} (AlphaFold's presets without templates)", t.n_templates,
+               fmt::join(with, ", "), fmt::join(without, ", "));
+  }
+  log_info("{}: {} residues, MSA depth {}", inputs.id, raw.n_res, raw.n_seq);
+}
+
+// What the models' runs leave for ranking, relaxation and the target's summary files.
+struct ModelRuns {
   std::vector<ModelScore> scores;
   std::vector<PlddtSeries> plddt_series;
   std::map<std::string, data::Protein> proteins;
   std::map<std::string, std::pair<std::vector<float>, double>> pae;  // model -> (PAE, max PAE)
   std::vector<std::pair<std::string, std::string>> violations;       // model -> violations.json entry
-  std::map<std::string, data::Protein> relaxed_proteins;
+};
+
+// Model `index` of the set on the target: its input pipeline, the network with recycling, and its files
+// (result_, unrelaxed_, confidence_, pae_).
+void run_model(size_t index, const TargetInputs& inputs, const PredictOptions& options, ModelSet& models,
+               const std::vector<std::string>& header_remarks, Timings& timings, StructureFiles& structure_files,
+               ModelRuns& runs, PredictSummary& summary) {
   const auto& names = models.names();
-  for (size_t index = 0; index < names.size(); ++index) {
-    const auto& model = names[index];
-    const auto& network = models.get(model);
-    Timings::Scope process_time(timings, "process_features_" + model);
-    // AlphaFold's run_alphafold.py: model i of n samples its MSA clusters and masks with seed i + n * seed.
-    const int64_t model_seed = static_cast<int64_t>(index) + static_cast<int64_t>(names.size()) * options.seed;
-    // The input pipeline's shared part; each recycle's batch is made when it starts (inside predict).
-    std::optional<fold::InputBatches> batches;
-    if (!inputs.processed) batches.emplace(*inputs.raw, fold::input_pipeline_config(network.config()), model_seed);
-    process_time.stop();
-    const c10::Device device = options.run.device;
-    const int64_t gpu = device.is_cuda() ? (device.has_index() ? device.index() : 0) : -1;
-    if (gpu >= 0) kernels::cuda_reset_peak_allocated(gpu);
-    Timings::Scope predict_time(timings, "predict_and_compile_" + model);
-    const auto report = [&](int64_t r, int64_t n, const fold::ModelOutputs& it) {
-      log_info("{}: iteration {}/{} mean pLDDT {:.2f}{}", model, r + 1, n, it.mean_plddt,
-               it.aligned_error ? fmt::format(" pTM {:.4f}", it.ptm) : "");
-      check_interrupt();  // a safe point: the CLI's Ctrl-C / SIGTERM (data/interrupt.hpp)
-    };
-    const auto prediction = batches ? network.predict(*batches, options.check_memory, report)
-                                    : network.predict(*inputs.processed, options.check_memory, report);
-    const double seconds = predict_time.stop();
-    const int64_t peak_gpu_bytes = gpu >= 0 ? kernels::cuda_peak_allocated_bytes(gpu) : -1;
-    const auto& out = prediction.outputs;
+  const auto& model = names[index];
+  const auto& network = models.get(model);
+  Timings::Scope process_time(timings, "process_features_" + model);
+  // AlphaFold's run_alphafold.py: model i of n samples its MSA clusters and masks with seed i + n * seed.
+  const int64_t model_seed = static_cast<int64_t>(index) + static_cast<int64_t>(names.size()) * options.seed;
+  // The input pipeline's shared part; each recycle's batch is made when it starts (inside predict).
+  std::optional<fold::InputBatches> batches;
+  if (!inputs.processed) batches.emplace(*inputs.raw, fold::input_pipeline_config(network.config()), model_seed);
+  process_time.stop();
+  const c10::Device device = options.run.device;
+  const int64_t gpu = device.is_cuda() ? (device.has_index() ? device.index() : 0) : -1;
+  if (gpu >= 0) kernels::cuda_reset_peak_allocated(gpu);
+  Timings::Scope predict_time(timings, "predict_and_compile_" + model);
+  const auto report = [&](int64_t r, int64_t n, const fold::ModelOutputs& it) {
+    log_info("{}: iteration {}/{} mean pLDDT {:.2f}{}", model, r + 1, n, it.mean_plddt,
+             it.aligned_error ? fmt::format(" pTM {:.4f}", it.ptm) : "");
+    check_interrupt();  // a safe point: the CLI's Ctrl-C / SIGTERM (data/interrupt.hpp)
+  };
+  const auto prediction = batches ? network.predict(*batches, options.check_memory, report)
+                                  : network.predict(*inputs.processed, options.check_memory, report);
+  const double seconds = predict_time.stop();
+  const int64_t peak_gpu_bytes = gpu >= 0 ? kernels::cuda_peak_allocated_bytes(gpu) : -1;
+  const auto& out = prediction.outputs;
 
-    const auto& aatype = prediction.aatype;
-    const auto& residue_index = prediction.residue_index;
-    write_result(summary.target_dir / ("result_" + model + ".h5"), out, aatype, residue_index, options.random_weights);
-    const auto aatype_v = to_vector<int64_t>(aatype), residue_index_v = to_vector<int64_t>(residue_index);
-    const auto positions = to_vector<float>(out.structure.final_atom_positions);
-    const auto mask = to_vector<float>(out.structure.final_atom_mask);
-    const auto plddt = to_vector<float>(out.plddt);
-    // A complex given as one input (raw features with asym_id): one output chain each, numbered from 1.
-    std::vector<int64_t> chain_index, numbering = residue_index_v;
-    if (inputs.raw && !inputs.raw->asym_id.empty())
-      std::tie(chain_index, numbering) = chains_from_asym_id(inputs.raw->asym_id, residue_index_v);
-    auto protein = protein_from_prediction({aatype_v, numbering, positions, mask, plddt, chain_index});
-    const auto header = prediction_header(model, header_remarks);
-    write_structure_files(summary.target_dir, "unrelaxed_" + model, protein, header, structure_files);
-    write_confidence_json(summary.target_dir / ("confidence_" + model + ".json"), plddt);
-    if (out.aligned_error) {
-      auto values = to_vector<float>(out.predicted_aligned_error);
-      write_pae_json(summary.target_dir / ("pae_" + model + ".json"), values, prediction.aatype.size(0),
-                     out.max_predicted_aligned_error);
-      pae[model] = {std::move(values), out.max_predicted_aligned_error};
-    }
-    const auto checks =
-        fold::check_structure(aatype, residue_index, out.structure.final_atom_positions, out.structure.final_atom_mask);
-    violations.emplace_back(model, violations_entry_json(checks, numbering, chain_index));
-    const auto n_violations = static_cast<int64_t>(checks.residue_violations.size());
-    proteins.emplace(model, std::move(protein));
-    plddt_series.push_back({model, plddt});
-    summary.models.push_back(
-        {model, out.mean_plddt, out.aligned_error ? out.ptm : -1.0, seconds, peak_gpu_bytes, n_violations});
-    scores.push_back({model, options.rank_by == RankBy::ptm ? out.ptm : out.mean_plddt});
-    log_info("{}: mean pLDDT {:.2f}{}, {} residue{} with structural violations, in {:.1f} s{}", model, out.mean_plddt,
-             out.aligned_error ? fmt::format(", pTM {:.4f}", out.ptm) : "", n_violations, n_violations == 1 ? "" : "s",
-             seconds,
-             peak_gpu_bytes >= 0 ? fmt::format(", peak GPU memory {:.2f} GiB (torch's allocator)",
-                                               static_cast<double>(peak_gpu_bytes) / (1 << 30))
-                                 : std::string());
+  const auto& aatype = prediction.aatype;
+  const auto& residue_index = prediction.residue_index;
+  const auto& dir = summary.target_dir;
+  write_result(dir / ("result_" + model + ".h5"), out, aatype, residue_index, options.random_weights);
+  const auto aatype_v = to_vector<int64_t>(aatype), residue_index_v = to_vector<int64_t>(residue_index);
+  const auto positions = to_vector<float>(out.structure.final_atom_positions);
+  const auto mask = to_vector<float>(out.structure.final_atom_mask);
+  const auto plddt = to_vector<float>(out.plddt);
+  // A complex given as one input (raw features with asym_id): one output chain each, numbered from 1.
+  std::vector<int64_t> chain_index, numbering = residue_index_v;
+  if (inputs.raw && !inputs.raw->asym_id.empty())
+    std::tie(chain_index, numbering) = chains_from_asym_id(inputs.raw->asym_id, residue_index_v);
+  auto protein = protein_from_prediction({aatype_v, numbering, positions, mask, plddt, chain_index});
+  write_structure_files(dir, "unrelaxed_" + model, protein, prediction_header(model, header_remarks), structure_files);
+  write_confidence_json(dir / ("confidence_" + model + ".json"), plddt);
+  if (out.aligned_error) {
+    auto values = to_vector<float>(out.predicted_aligned_error);
+    write_pae_json(dir / ("pae_" + model + ".json"), values, aatype.size(0), out.max_predicted_aligned_error);
+    runs.pae[model] = {std::move(values), out.max_predicted_aligned_error};
   }
+  const auto checks =
+      fold::check_structure(aatype, residue_index, out.structure.final_atom_positions, out.structure.final_atom_mask);
+  runs.violations.emplace_back(model, violations_entry_json(checks, numbering, chain_index));
+  const auto n_violations = static_cast<int64_t>(checks.residue_violations.size());
+  runs.proteins.emplace(model, std::move(protein));
+  runs.plddt_series.push_back({model, plddt});
+  runs.scores.push_back({model, options.rank_by == RankBy::ptm ? out.ptm : out.mean_plddt});
+  summary.models.push_back(
+      {model, out.mean_plddt, out.aligned_error ? out.ptm : -1.0, seconds, peak_gpu_bytes, n_violations});
+  log_info("{}: mean pLDDT {:.2f}{}, {} residue{} with structural violations, in {:.1f} s{}", model, out.mean_plddt,
+           out.aligned_error ? fmt::format(", pTM {:.4f}", out.ptm) : "", n_violations, n_violations == 1 ? "" : "s",
+           seconds,
+           peak_gpu_bytes >= 0 ? fmt::format(", peak GPU memory {:.2f} GiB (torch's allocator)",
+                                             static_cast<double>(peak_gpu_bytes) / (1 << 30))
+                               : std::string());
+}
 
-  // Ranking, relaxation, ranked_<k> structures (relaxed where relaxed, as AlphaFold), plots, timings; the done
-  // marker last.
-  summary.ranking = rank_models(scores);
+// relaxed_<model> for the models --relax selects (with relax_metrics.json), then ranked_<k>: relaxed where
+// relaxed, as AlphaFold. Returns the models relaxed.
+std::set<std::string> write_relaxed_and_ranked(const PredictOptions& options, const PredictSummary& summary,
+                                               const ModelRuns& runs, const std::vector<std::string>& header_remarks,
+                                               Timings& timings, StructureFiles& structure_files) {
   auto relaxed_remarks = header_remarks;
   relaxed_remarks.emplace_back(kRelaxRemark);
+  std::map<std::string, data::Protein> relaxed_proteins;
   std::vector<std::pair<std::string, std::vector<float>>> relax_metrics;  // model -> remaining violations
   const size_t n_relax = options.relax == RelaxModels::all    ? summary.ranking.size()
                          : options.relax == RelaxModels::best ? 1
@@ -589,7 +485,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   for (size_t k = 0; k < n_relax; ++k) {
     const auto& model = summary.ranking[k];
     Timings::Scope relax_time(timings, "relax_" + model);
-    auto [relaxed, remaining] = relax_prediction(proteins.at(model), model, ChainBonds::by_numbering);
+    auto [relaxed, remaining] = relax_prediction(runs.proteins.at(model), model, ChainBonds::by_numbering);
     relax_time.stop();
     const auto header = prediction_header(model, relaxed_remarks);
     write_structure_files(summary.target_dir, "relaxed_" + model, relaxed, header, structure_files);
@@ -602,41 +498,22 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
     const auto relaxed = relaxed_proteins.find(model);
     const bool is_relaxed = relaxed != relaxed_proteins.end();
     const auto header = prediction_header(model, is_relaxed ? relaxed_remarks : header_remarks);
-    const auto& protein = is_relaxed ? relaxed->second : proteins.at(model);
+    const auto& protein = is_relaxed ? relaxed->second : runs.proteins.at(model);
     write_structure_files(summary.target_dir, fmt::format("ranked_{}", k), protein, header, structure_files);
   }
   if (options.relax != RelaxModels::none)
     write_relax_metrics_json(summary.target_dir / "relax_metrics.json", relax_metrics);
-  write_ranking_debug_json(summary.target_dir / "ranking_debug.json", scores, options.rank_by);
-  write_violations_json(summary.target_dir / "violations.json", violations);
-  write_plddt_png(summary.target_dir / "plddt.png", plddt_series);
-  for (const auto& model : summary.ranking)
-    if (const auto it = pae.find(model); it != pae.end()) {
-      write_pae_png(summary.target_dir / "pae.png", it->second.first, summary.n_res, it->second.second, model);
-      break;
-    }
-  if (options.random_weights)
-    data::write_file_atomic(summary.target_dir / "RANDOM_WEIGHTS.txt", std::string(kRandomWeightsWarning) + "\n");
-  timings.write(summary.target_dir / "timings.json");
-  std::set<std::string> relaxed_models, pae_models;
+  std::set<std::string> relaxed_models;
   for (const auto& [model, protein] : relaxed_proteins) relaxed_models.insert(model);
-  for (const auto& [model, values] : pae) pae_models.insert(model);
-  auto kept = output_file_names(summary.ranking, relaxed_models, pae_models, options.relax != RelaxModels::none,
-                                options.random_weights);
-  // Inputs: features.h5 and msas/ hold exactly this run's (kfold predict's, unless it read this folder's own
-  // features.h5); a batch's stay.
-  kept.merge(input_file_names(inputs));
-  if (!inputs.owns_input_files || own_features)
-    for (const auto& name : record.names())
-      if (name == "features.h5" || name.starts_with("msas/")) kept.insert(name);
-  for (const auto& name : structure_files.without_pdb) kept.erase(name);
-  std::set<std::string> kept_later;  // replaced files not announced before the writing
-  std::set_difference(kept.begin(), kept.end(), surely.begin(), surely.end(),
-                      std::inserter(kept_later, kept_later.end()));
-  warn_replaced(kept_later, "replaced");
-  // run.json never fails a finished run (an unreadable folder, a write error): a warning says it is missing.
+  return relaxed_models;
+}
+
+// run.json, for the input files the folder keeps among `kept`: this run's (kfold predict), or a batch's MSA
+// stage's (query.fasta, msas/). It never fails a finished run (an unreadable folder, a write error): a warning
+// says it is missing.
+void write_run_json_or_warn(const TargetInputs& inputs, const PredictOptions& options, const std::string& inputs_json,
+                            const PredictSummary& summary, ModelSet& models, const std::set<std::string>& kept) {
   try {
-    // The inputs the folder keeps: this run's (kfold predict), or a batch's MSA stage's (query.fasta, msas/).
     std::error_code error;
     std::set<std::string> folder_inputs;
     for (const auto& name : kept)
@@ -652,6 +529,76 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   } catch (const std::exception& e) {
     log_warn("{}: run.json not written: {}", summary.target_dir.string(), e.what());
   }
+}
+
+}  // namespace
+
+PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& options, ModelSet& models) {
+  Timings timings;
+  const auto write_start = std::chrono::steady_clock::now();
+  PredictSummary summary;
+  summary.target_id = inputs.id;
+  summary.target_dir = options.output_dir / inputs.id;
+  // The inputs' record, hashed as they were read (kfold predict: before its search; a batch: now).
+  const std::string inputs_json = inputs.run_inputs_json.empty() ? run_inputs_json(options) : inputs.run_inputs_json;
+  prepare_models(inputs, models, options.check_memory);
+  data::ensure_directory(summary.target_dir);
+  fs::remove(summary.target_dir / "done");  // a rerun: complete again only when this run finishes
+  data::WrittenFilesRecord record(summary.target_dir);
+  const TargetFilePlan plan(inputs, models.names(), options.random_weights, summary.target_dir, record);
+  StructureFiles structure_files{record, {}, false};
+  if (inputs.raw) {
+    summary.n_res = inputs.raw->n_res;
+    summary.msa_depth = inputs.raw->n_seq;
+    write_target_inputs(inputs, models, summary.target_dir);
+  } else {
+    summary.n_res = inputs.processed->n_res();
+  }
+  // Features read from this folder's own features.h5 (a rerun with other models): its msas/ are still the
+  // MSAs those features came from, and stay.
+  std::error_code same_error;
+  const bool own_features =
+      !options.features.empty() && fs::equivalent(options.features, summary.target_dir / "features.h5", same_error);
+  timings.add("features",
+              inputs.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
+
+  const auto header_remarks =
+      options.random_weights ? std::vector<std::string>{kRandomWeightsWarning} : std::vector<std::string>{};
+  ModelRuns runs;
+  for (size_t index = 0; index < models.names().size(); ++index)
+    run_model(index, inputs, options, models, header_remarks, timings, structure_files, runs, summary);
+
+  // Ranking, relaxation, ranked_<k> structures, plots, timings, run.json; the done marker last.
+  summary.ranking = rank_models(runs.scores);
+  const auto relaxed_models =
+      write_relaxed_and_ranked(options, summary, runs, header_remarks, timings, structure_files);
+  write_ranking_debug_json(summary.target_dir / "ranking_debug.json", runs.scores, options.rank_by);
+  write_violations_json(summary.target_dir / "violations.json", runs.violations);
+  write_plddt_png(summary.target_dir / "plddt.png", runs.plddt_series);
+  for (const auto& model : summary.ranking)
+    if (const auto it = runs.pae.find(model); it != runs.pae.end()) {
+      write_pae_png(summary.target_dir / "pae.png", it->second.first, summary.n_res, it->second.second, model);
+      break;
+    }
+  if (options.random_weights)
+    data::write_file_atomic(summary.target_dir / "RANDOM_WEIGHTS.txt", std::string(kRandomWeightsWarning) + "\n");
+  timings.write(summary.target_dir / "timings.json");
+  std::set<std::string> pae_models;
+  for (const auto& [model, values] : runs.pae) pae_models.insert(model);
+  auto kept = output_file_names(summary.ranking, relaxed_models, pae_models, options.relax != RelaxModels::none,
+                                options.random_weights);
+  // Inputs: features.h5 and msas/ hold exactly this run's (kfold predict's, unless it read this folder's own
+  // features.h5); a batch's stay.
+  kept.merge(input_file_names(inputs));
+  if (!inputs.owns_input_files || own_features)
+    for (const auto& name : record.names())
+      if (name == "features.h5" || name.starts_with("msas/")) kept.insert(name);
+  for (const auto& name : structure_files.without_pdb) kept.erase(name);
+  std::set<std::string> kept_later;  // replaced files not announced before the writing
+  std::set_difference(kept.begin(), kept.end(), plan.surely.begin(), plan.surely.end(),
+                      std::inserter(kept_later, kept_later.end()));
+  plan.warn_replaced(kept_later, "replaced");
+  write_run_json_or_warn(inputs, options, inputs_json, summary, models, kept);
   record.remove_all_but(kept);
   std::error_code error;
   if (fs::is_directory(fs::symlink_status(summary.target_dir / "msas", error)))  // not a link to a user's folder
