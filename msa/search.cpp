@@ -194,213 +194,283 @@ void cancellation_point(const SearchOptions& options) {
   if (options.check_cancelled) options.check_cancelled();
 }
 
+// One search: the queries in batches of kQueryBatch, each through its rounds (profiles, prefilter over the
+// index chunks, gapped scores, tracebacks and statistics). Holds what the batches share: the index chunk in
+// memory, the per-thread scanners, the results and the progress.
+class SearchRun {
+ public:
+  SearchRun(const std::vector<data::Sequence>& queries, const SequenceDb& db, const SearchOptions& options)
+      : queries_(queries),
+        db_(db),
+        options_(options),
+        params_(blosum62_params(options.gaps)),
+        threads_(static_cast<int>(options.threads)),
+        simd_(options.simd ? *options.simd : detect_simd_level()),
+        // The candidates do not depend on the chunking (nor, so, on the thread count a memory bound sizes it by).
+        bounds_(options.index_memory_bytes > 0
+                    ? prefilter_chunk_bounds(db, options.index_memory_bytes, std::max(threads_, 1))
+                    : index_chunk_bounds(db, options.index_chunk_residues)),
+        n_chunk_(static_cast<int64_t>(bounds_.size()) - 1),
+        units_per_round_(n_chunk_ + kAlignUnits + 1),
+        results_(queries.size()),
+        progress_("search", static_cast<int64_t>(queries.size()) * options.iterations * units_per_round_),
+        reuse_buffers_(options.index_memory_bytes == 0),
+        scanners_(static_cast<size_t>(std::max(threads_, 1))) {
+    const auto n_query = static_cast<int64_t>(queries.size());
+    log_info("search: {} {} against {} sequences ({} residues) from {}, {} threads, {} kernel, {} iteration(s)",
+             n_query, n_query == 1 ? "query" : "queries", db.size(), db.total_residues(), db.source(), threads_,
+             simd_level_name(simd_), options.iterations);
+    log_debug("search: k-mer T {}, max {} candidates per query, {} index chunk(s)", options.prefilter.word_threshold,
+              options.prefilter.max_candidates, n_chunk_);
+  }
+
+  std::vector<QueryResult> run() {
+    const auto n_query = static_cast<int64_t>(queries_.size());
+    for (int64_t first = 0; first < n_query; first += kQueryBatch) {
+      Batch batch(first, std::min(kQueryBatch, n_query - first));
+      for (int64_t round = 1; round <= options_.iterations; ++round) {
+        make_profiles(batch, round);
+        const auto active = static_cast<int64_t>(std::count(batch.converged.begin(), batch.converged.end(), 0));
+        progress_.advance((batch.size - active) * units_per_round_);  // converged queries have nothing left
+        const auto candidates = prefilter(batch, active);
+        const auto scores = gapped_scores(batch, candidates);
+        finish_round(batch, round, candidates, scores);
+      }
+    }
+    progress_.finish();
+    log_debug("search: {} prefilter candidates in all", prefilter_hits_);
+    warn_where_the_prefilter_limited(queries_, results_, options_, db_.size());
+    return std::move(results_);
+  }
+
+ private:
+  // The queries first .. first + size - 1 through their rounds; a query whose included set stops changing
+  // is converged and skips the rounds left.
+  struct Batch {
+    Batch(int64_t first_query, int64_t n)
+        : first(first_query),
+          size(n),
+          profiles(static_cast<size_t>(n)),
+          words(static_cast<size_t>(n)),
+          composition(static_cast<size_t>(n)),
+          converged(static_cast<size_t>(n), 0) {}
+    int64_t first, size;
+    std::vector<ScoreProfile> profiles;
+    std::vector<std::unique_ptr<NeighbourWords>> words;
+    std::vector<std::unique_ptr<CompositionStats>> composition;
+    std::vector<char> converged;
+  };
+
+  const data::Sequence& query(const Batch& batch, int64_t b) const {
+    return queries_[static_cast<size_t>(batch.first + b)];
+  }
+
+  // Profiles: the query sequence in round 1, a PSSM of the included hits afterwards; with their masks, seed
+  // words and composition statistics.
+  void make_profiles(Batch& batch, int64_t round) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+    for (int64_t b = 0; b < batch.size; ++b) {
+      try {
+        cancellation_point(options_);
+        const auto bi = static_cast<size_t>(b);
+        const auto qi = static_cast<size_t>(batch.first + b);
+        auto& profile = batch.profiles[bi];
+        if (round == 1) {
+          profile = options_.first_round_profiles.empty() ? make_sequence_profile(queries_[qi].residues, blosum62())
+                                                          : options_.first_round_profiles[qi];
+        } else if (!batch.converged[bi]) {
+          profile = make_pssm(included_rows(profile, results_[qi], db_, options_.inclusion_evalue));
+        }
+        if (batch.converged[bi]) continue;
+        // Low-complexity query regions: no seeds, and scored as X by the gapped alignment.
+        const std::vector<uint8_t> mask =
+            options_.prefilter.mask_low_complexity ? low_complexity_mask(profile.codes) : std::vector<uint8_t>{};
+        mask_profile_positions(profile, mask, blosum62());
+        if (options_.composition_bias) correct_local_composition_bias(profile, mask);
+        batch.words[bi] = std::make_unique<NeighbourWords>(profile, options_.prefilter.word_threshold, mask);
+        if (round == 1) warn_if_unseeded(queries_[qi], *batch.words[bi], mask);
+        if (options_.composition_stats) batch.composition[bi] = std::make_unique<CompositionStats>(profile, mask);
+      } catch (...) {
+        error_.record(batch.first + b, std::current_exception());
+      }
+    }
+    error_.rethrow();
+  }
+
+  // A query the prefilter cannot seed: its MSA will hold the query alone.
+  void warn_if_unseeded(const data::Sequence& query, const NeighbourWords& words,
+                        const std::vector<uint8_t>& mask) const {
+    // The prefilter's two-hit rule needs two seed words on one diagonal, min_hit_distance apart.
+    const int64_t min_length = kSeedSpan + options_.prefilter.min_hit_distance;
+    if (static_cast<int64_t>(query.residues.size()) < min_length) {
+      log_warn(
+          "query {}: {} residues, fewer than two seed words need ({}, the prefilter's two-hit rule): no search is "
+          "possible; its MSA will hold the query alone",
+          query.id, query.residues.size(), min_length);
+    } else if (words.entries() == 0) {
+      const bool masked = std::any_of(mask.begin(), mask.end(), [](uint8_t m) { return m != 0; });
+      log_warn(
+          "query {}: no 4-mer of it can seed a hit ({} residues{}): its MSA will hold the query alone; a higher -s "
+          "(lower word score){} may help",
+          query.id, query.residues.size(), masked ? ", low-complexity regions masked" : "",
+          masked ? " or --no-mask" : "");
+    }
+  }
+
+  // Every index chunk against every active query of the batch; the best candidates are merged chunk by chunk (a
+  // total order, so the merge does not depend on the chunking either).
+  std::vector<std::vector<Candidate>> prefilter(const Batch& batch, int64_t active) {
+    std::vector<std::vector<Candidate>> candidates(static_cast<size_t>(batch.size));
+    // Chunks are visited from the end whose index is loaded (0, 1, 2 then 2, 1, 0 ...), saving one index build
+    // per batch and round when the database is several chunks.
+    const bool backwards = n_chunk_ > 1 && index_ && index_->begin() == bounds_[static_cast<size_t>(n_chunk_ - 1)];
+    for (int64_t step = 0; step < n_chunk_; ++step) {
+      const int64_t c = backwards ? n_chunk_ - 1 - step : step;
+      const int64_t begin = bounds_[static_cast<size_t>(c)], end = bounds_[static_cast<size_t>(c) + 1];
+      if (index_ && index_->begin() != begin && reuse_buffers_) {
+        index_->rebuild(db_, begin, end, threads_);
+      } else if (!index_ || index_->begin() != begin) {
+        index_.reset();  // one chunk's index in memory at a time: --index-memory bounds it
+        index_ = std::make_unique<KmerIndex>(db_, begin, end, threads_);
+      }
+#pragma omp parallel num_threads(threads_)
+      {
+        PrefilterScanner& scanner = scanners_[static_cast<size_t>(omp_get_thread_num())];
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < batch.size; ++b) {
+          const auto bi = static_cast<size_t>(b);
+          if (batch.converged[bi]) continue;
+          try {
+            cancellation_point(options_);
+            scanner.scan(batch.profiles[bi], *batch.words[bi], *index_, options_.prefilter, candidates[bi]);
+          } catch (...) {
+            error_.record(batch.first + b, std::current_exception());
+          }
+        }
+      }
+      if (!reuse_buffers_)
+        for (PrefilterScanner& s : scanners_) s = PrefilterScanner{};  // moved in: the buffers are freed
+      error_.rethrow();
+      progress_.advance(active);
+    }
+    for (const auto& c : candidates) prefilter_hits_ += static_cast<int64_t>(c.size());
+    return candidates;
+  }
+
+  // Gapped scores: tasks of kAlignBlock candidates of one query, so that a few long queries still use every
+  // thread.
+  std::vector<std::vector<int32_t>> gapped_scores(const Batch& batch,
+                                                  const std::vector<std::vector<Candidate>>& candidates) {
+    std::vector<std::vector<int32_t>> scores(static_cast<size_t>(batch.size));
+    std::vector<std::pair<int64_t, int64_t>> tasks;  // (query in batch, first candidate)
+    for (int64_t b = 0; b < batch.size; ++b) {
+      const auto bi = static_cast<size_t>(b);
+      if (batch.converged[bi]) continue;
+      const auto n_cand = static_cast<int64_t>(candidates[bi].size());
+      scores[bi].assign(static_cast<size_t>(n_cand), 0);
+      for (int64_t k = 0; k < n_cand; k += kAlignBlock) tasks.emplace_back(b, k);
+      if (n_cand == 0) progress_.advance(kAlignUnits);
+    }
+#pragma omp parallel num_threads(threads_)
+    {
+      std::vector<uint8_t> target;  // per-thread buffer
+#pragma omp for schedule(dynamic, 1)
+      for (size_t task = 0; task < tasks.size(); ++task) {
+        const auto [b, first] = tasks[task];
+        const auto bi = static_cast<size_t>(b);
+        try {
+          cancellation_point(options_);
+          StripedAligner aligner(batch.profiles[bi], options_.gaps, simd_);
+          const auto n_cand = static_cast<int64_t>(candidates[bi].size());
+          const int64_t last = std::min<int64_t>(first + kAlignBlock, n_cand);
+          for (int64_t k = first; k < last; ++k) {
+            encode_residues(db_.residues(candidates[bi][static_cast<size_t>(k)].target), target);
+            scores[bi][static_cast<size_t>(k)] = aligner.score(target);
+          }
+          progress_.advance(align_units(first / kAlignBlock, (n_cand + kAlignBlock - 1) / kAlignBlock));
+        } catch (...) {
+          error_.record(batch.first + b, std::current_exception());
+        }
+      }
+    }
+    error_.rethrow();
+    return scores;
+  }
+
+  // Tracebacks and statistics of each active query: its result for this round, and whether it converged.
+  void finish_round(Batch& batch, int64_t round, const std::vector<std::vector<Candidate>>& candidates,
+                    const std::vector<std::vector<int32_t>>& scores) {
+#pragma omp parallel num_threads(threads_)
+    {
+      std::vector<uint8_t> target;  // per-thread buffer
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t b = 0; b < batch.size; ++b) {
+        const auto bi = static_cast<size_t>(b);
+        if (batch.converged[bi]) continue;
+        try {
+          cancellation_point(options_);
+          const auto qi = static_cast<size_t>(batch.first + b);
+          QueryResult next = finish_query(queries_[qi], batch.profiles[bi], batch.composition[bi].get(), candidates[bi],
+                                          scores[bi], db_, options_, simd_, params_, target);
+          // Converged when the included set did not change (PSI-BLAST's stopping rule).
+          if (round > 1 && included_targets(next, options_.inclusion_evalue) ==
+                               included_targets(results_[qi], options_.inclusion_evalue))
+            batch.converged[bi] = 1;
+          if (round > 1)
+            log_info("{}: round {}: {} hits{}", queries_[qi].id, round, next.hits.size(),
+                     batch.converged[bi] ? " (converged)" : "");
+          results_[qi] = std::move(next);
+        } catch (...) {
+          error_.record(batch.first + b, std::current_exception());
+        }
+        progress_.advance();
+      }
+    }
+    error_.rethrow();
+  }
+
+  const std::vector<data::Sequence>& queries_;
+  const SequenceDb& db_;
+  const SearchOptions& options_;
+  const KarlinAltschulParams params_;
+  const int threads_;
+  const SimdLevel simd_;
+  const std::vector<int64_t> bounds_;  // index chunks: sequences bounds_[c] .. bounds_[c + 1] - 1
+  const int64_t n_chunk_;
+  const int64_t units_per_round_;
+  std::vector<QueryResult> results_;
+  Progress progress_;
+  data::FirstError error_;
+  std::unique_ptr<KmerIndex> index_;  // kept across batches and rounds when the database is one chunk
+  // One scanner per thread for the whole search: its buffers (and the index's, rebuilt in place) are paged in
+  // once, not again for every batch and chunk (the kernel zeroes each new page: 7 % of a search's time).
+  // Not under --index-memory: kept beside the index build and the gapped alignment, they raised the peak by
+  // 30-60 MB at 16 threads and 64 MiB.
+  const bool reuse_buffers_;
+  std::vector<PrefilterScanner> scanners_;
+  int64_t prefilter_hits_ = 0;
+};
+
+// The first-round profiles a caller gives must be profiles of the queries' own sequences.
+void check_first_round_profiles(const std::vector<data::Sequence>& queries, const SearchOptions& options) {
+  if (options.first_round_profiles.empty()) return;
+  if (options.first_round_profiles.size() != queries.size())
+    fail_input("search: {} first-round profiles for {} queries", options.first_round_profiles.size(), queries.size());
+  std::vector<uint8_t> codes;
+  for (size_t q = 0; q < queries.size(); ++q) {
+    encode_residues(queries[q].residues, codes);
+    if (options.first_round_profiles[q].codes != codes)
+      fail_input("search: the first-round profile of query {} is not a profile of its sequence", queries[q].id);
+  }
+}
+
 }  // namespace
 
 std::vector<QueryResult> search(const std::vector<data::Sequence>& queries, const SequenceDb& db,
                                 const SearchOptions& options) {
   check_search_options(options);
-  const KarlinAltschulParams params = blosum62_params(options.gaps);
-  const auto n_query = static_cast<int64_t>(queries.size());
-  if (!options.first_round_profiles.empty()) {
-    if (static_cast<int64_t>(options.first_round_profiles.size()) != n_query)
-      fail_input("search: {} first-round profiles for {} queries", options.first_round_profiles.size(), n_query);
-    std::vector<uint8_t> codes;
-    for (int64_t q = 0; q < n_query; ++q) {
-      encode_residues(queries[static_cast<size_t>(q)].residues, codes);
-      if (options.first_round_profiles[static_cast<size_t>(q)].codes != codes)
-        fail_input("search: the first-round profile of query {} is not a profile of its sequence",
-                   queries[static_cast<size_t>(q)].id);
-    }
-  }
-  const int threads = static_cast<int>(options.threads);
-  const SimdLevel simd = options.simd ? *options.simd : detect_simd_level();
-  // The candidates do not depend on the chunking (nor, so, on the thread count a memory bound sizes it by).
-  const std::vector<int64_t> bounds = options.index_memory_bytes > 0
-                                          ? prefilter_chunk_bounds(db, options.index_memory_bytes, std::max(threads, 1))
-                                          : index_chunk_bounds(db, options.index_chunk_residues);
-  const auto n_chunk = static_cast<int64_t>(bounds.size()) - 1;
-  log_info("search: {} {} against {} sequences ({} residues) from {}, {} threads, {} kernel, {} iteration(s)", n_query,
-           n_query == 1 ? "query" : "queries", db.size(), db.total_residues(), db.source(), threads,
-           simd_level_name(simd), options.iterations);
-  log_debug("search: k-mer T {}, max {} candidates per query, {} index chunk(s)", options.prefilter.word_threshold,
-            options.prefilter.max_candidates, n_chunk);
-
-  std::vector<QueryResult> results(static_cast<size_t>(n_query));
-  const int64_t units_per_round = n_chunk + kAlignUnits + 1;
-  Progress progress("search", n_query * options.iterations * units_per_round);
-  data::FirstError error;
-  std::unique_ptr<KmerIndex> index;  // kept across batches and rounds when the database is one chunk
-  // One scanner per thread for the whole search: its buffers (and the index's, rebuilt in place) are paged in
-  // once, not again for every batch and chunk (the kernel zeroes each new page: 7 % of a search's time).
-  // Not under --index-memory: kept beside the index build and the gapped alignment, they raised the peak by
-  // 30-60 MB at 16 threads and 64 MiB.
-  const bool reuse_buffers = options.index_memory_bytes == 0;
-  std::vector<PrefilterScanner> scanners(static_cast<size_t>(std::max(threads, 1)));
-  int64_t prefilter_hits = 0;
-  for (int64_t batch = 0; batch < n_query; batch += kQueryBatch) {
-    const int64_t n_batch = std::min(kQueryBatch, n_query - batch);
-    std::vector<ScoreProfile> profiles(static_cast<size_t>(n_batch));
-    std::vector<std::unique_ptr<NeighbourWords>> words(static_cast<size_t>(n_batch));
-    std::vector<std::unique_ptr<CompositionStats>> composition(static_cast<size_t>(n_batch));
-    std::vector<char> converged(static_cast<size_t>(n_batch), 0);
-    for (int64_t round = 1; round <= options.iterations; ++round) {
-      // Profiles: the query sequence in round 1, a PSSM of the included hits afterwards.
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-      for (int64_t b = 0; b < n_batch; ++b) {
-        try {
-          cancellation_point(options);
-          const auto bi = static_cast<size_t>(b);
-          if (round == 1) {
-            const auto qi = static_cast<size_t>(batch + b);
-            profiles[bi] = options.first_round_profiles.empty()
-                               ? make_sequence_profile(queries[qi].residues, blosum62())
-                               : options.first_round_profiles[qi];
-          } else if (!converged[bi]) {
-            profiles[bi] = make_pssm(
-                included_rows(profiles[bi], results[static_cast<size_t>(batch + b)], db, options.inclusion_evalue));
-          }
-          if (!converged[bi]) {
-            // Low-complexity query regions: no seeds, and scored as X by the gapped alignment.
-            const std::vector<uint8_t> mask = options.prefilter.mask_low_complexity
-                                                  ? low_complexity_mask(profiles[bi].codes)
-                                                  : std::vector<uint8_t>{};
-            mask_profile_positions(profiles[bi], mask, blosum62());
-            if (options.composition_bias) correct_local_composition_bias(profiles[bi], mask);
-            words[bi] = std::make_unique<NeighbourWords>(profiles[bi], options.prefilter.word_threshold, mask);
-            // The prefilter's two-hit rule needs two seed words on one diagonal, min_hit_distance apart.
-            const auto& query = queries[static_cast<size_t>(batch + b)];
-            const int64_t min_length = kSeedSpan + options.prefilter.min_hit_distance;
-            if (round == 1 && static_cast<int64_t>(query.residues.size()) < min_length) {
-              log_warn(
-                  "query {}: {} residues, fewer than two seed words need ({}, the prefilter's two-hit rule): no "
-                  "search is possible; its MSA will hold the query alone",
-                  query.id, query.residues.size(), min_length);
-            } else if (round == 1 && words[bi]->entries() == 0) {
-              const bool masked = std::any_of(mask.begin(), mask.end(), [](uint8_t m) { return m != 0; });
-              log_warn(
-                  "query {}: no 4-mer of it can seed a hit ({} residues{}): its MSA will hold the query alone; "
-                  "a higher -s (lower word score){} may help",
-                  query.id, query.residues.size(), masked ? ", low-complexity regions masked" : "",
-                  masked ? " or --no-mask" : "");
-            }
-            if (options.composition_stats) composition[bi] = std::make_unique<CompositionStats>(profiles[bi], mask);
-          }
-        } catch (...) {
-          error.record(batch + b, std::current_exception());
-        }
-      }
-      error.rethrow();
-      const auto active = static_cast<int64_t>(std::count(converged.begin(), converged.end(), 0));
-      progress.advance((n_batch - active) * units_per_round);  // converged queries have nothing left
-
-      // Prefilter: every index chunk against every query of the batch; the best candidates are merged
-      // chunk by chunk (a total order, so the merge does not depend on the chunking either).
-      std::vector<std::vector<Candidate>> candidates(static_cast<size_t>(n_batch));
-      // Chunks are visited from the end whose index is loaded (0, 1, 2 then 2, 1, 0 ...), saving one
-      // index build per batch and round when the database is several chunks.
-      const bool backwards = n_chunk > 1 && index && index->begin() == bounds[static_cast<size_t>(n_chunk - 1)];
-      for (int64_t step = 0; step < n_chunk; ++step) {
-        const int64_t c = backwards ? n_chunk - 1 - step : step;
-        const int64_t begin = bounds[static_cast<size_t>(c)], end = bounds[static_cast<size_t>(c) + 1];
-        if (index && index->begin() != begin && reuse_buffers) {
-          index->rebuild(db, begin, end, threads);
-        } else if (!index || index->begin() != begin) {
-          index.reset();  // one chunk's index in memory at a time: --index-memory bounds it
-          index = std::make_unique<KmerIndex>(db, begin, end, threads);
-        }
-#pragma omp parallel num_threads(threads)
-        {
-          PrefilterScanner& scanner = scanners[static_cast<size_t>(omp_get_thread_num())];
-#pragma omp for schedule(dynamic, 1)
-          for (int64_t b = 0; b < n_batch; ++b) {
-            const auto bi = static_cast<size_t>(b);
-            if (converged[bi]) continue;
-            try {
-              cancellation_point(options);
-              scanner.scan(profiles[bi], *words[bi], *index, options.prefilter, candidates[bi]);
-            } catch (...) {
-              error.record(batch + b, std::current_exception());
-            }
-          }
-        }
-        if (!reuse_buffers)
-          for (PrefilterScanner& s : scanners) s = PrefilterScanner{};  // moved in: the buffers are freed
-        error.rethrow();
-        progress.advance(active);
-      }
-      for (int64_t b = 0; b < n_batch; ++b)
-        prefilter_hits += static_cast<int64_t>(candidates[static_cast<size_t>(b)].size());
-
-      // Gapped scores: tasks of kAlignBlock candidates of one query, so that a few long queries still
-      // use every thread.
-      std::vector<std::vector<int32_t>> scores(static_cast<size_t>(n_batch));
-      std::vector<std::pair<int64_t, int64_t>> tasks;  // (query in batch, first candidate)
-      for (int64_t b = 0; b < n_batch; ++b) {
-        const auto bi = static_cast<size_t>(b);
-        if (converged[bi]) continue;
-        const auto n_cand = static_cast<int64_t>(candidates[bi].size());
-        scores[bi].assign(static_cast<size_t>(n_cand), 0);
-        for (int64_t k = 0; k < n_cand; k += kAlignBlock) tasks.emplace_back(b, k);
-        if (n_cand == 0) progress.advance(kAlignUnits);
-      }
-#pragma omp parallel num_threads(threads)
-      {
-        std::vector<uint8_t> target;  // per-thread buffer
-#pragma omp for schedule(dynamic, 1)
-        for (size_t task = 0; task < tasks.size(); ++task) {
-          const auto [b, first] = tasks[task];
-          const auto bi = static_cast<size_t>(b);
-          try {
-            cancellation_point(options);
-            StripedAligner aligner(profiles[bi], options.gaps, simd);
-            const int64_t last = std::min<int64_t>(first + kAlignBlock, static_cast<int64_t>(candidates[bi].size()));
-            for (int64_t k = first; k < last; ++k) {
-              encode_residues(db.residues(candidates[bi][static_cast<size_t>(k)].target), target);
-              scores[bi][static_cast<size_t>(k)] = aligner.score(target);
-            }
-            const auto n_cand = static_cast<int64_t>(candidates[bi].size());
-            progress.advance(align_units(first / kAlignBlock, (n_cand + kAlignBlock - 1) / kAlignBlock));
-          } catch (...) {
-            error.record(batch + b, std::current_exception());
-          }
-        }
-      }
-      error.rethrow();
-
-#pragma omp parallel num_threads(threads)
-      {
-        std::vector<uint8_t> target;  // per-thread buffer
-#pragma omp for schedule(dynamic, 1)
-        for (int64_t b = 0; b < n_batch; ++b) {
-          const auto bi = static_cast<size_t>(b);
-          if (!converged[bi]) {
-            try {
-              cancellation_point(options);
-              const auto qi = static_cast<size_t>(batch + b);
-              QueryResult next = finish_query(queries[qi], profiles[bi], composition[bi].get(), candidates[bi],
-                                              scores[bi], db, options, simd, params, target);
-              // Converged when the included set did not change (PSI-BLAST's stopping rule).
-              if (round > 1 && included_targets(next, options.inclusion_evalue) ==
-                                   included_targets(results[qi], options.inclusion_evalue))
-                converged[bi] = 1;
-              if (round > 1)
-                log_info("{}: round {}: {} hits{}", queries[qi].id, round, next.hits.size(),
-                         converged[bi] ? " (converged)" : "");
-              results[qi] = std::move(next);
-            } catch (...) {
-              error.record(batch + b, std::current_exception());
-            }
-            progress.advance();
-          }
-        }
-      }
-      error.rethrow();
-    }
-  }
-  progress.finish();
-  log_debug("search: {} prefilter candidates in all", prefilter_hits);
-  warn_where_the_prefilter_limited(queries, results, options, db.size());
-  return results;
+  check_first_round_profiles(queries, options);
+  return SearchRun(queries, db, options).run();
 }
 
 }  // namespace kfold::msa
