@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <set>
@@ -304,6 +305,215 @@ std::vector<Variant> read_library(const std::filesystem::path& path, const Campa
   return out;
 }
 
+// A path of the campaign file, resolved against the campaign file's folder.
+using Resolve = std::function<std::filesystem::path(const std::string&)>;
+
+// "target": the wild type (id, sequence, numbering), its family alignment or a database to search, a partner chain.
+CampaignTarget parse_target(const Ctx& c, const Json& root, const Resolve& resolve) {
+  CampaignTarget t;
+  const Json* target = find(root, "target");
+  if (!target || !target->is_object())
+    c.fail("target", "missing or not an object; give {\"id\", \"sequence\", \"msa\"}");
+  check_keys(c, *target, "target", {"id", "sequence", "msa", "db", "partner", "first_residue"});
+  const Json* id = find(*target, "id");
+  if (!id) c.fail("target.id", "missing");
+  t.id = get_string(c, *id, "target.id");
+  if (t.id.empty()) c.fail("target.id", "is empty");
+  const Json* seq = find(*target, "sequence");
+  if (!seq) c.fail("target.sequence", "missing; give the wild-type amino-acid sequence");
+  t.sequence = check_sequence(c, get_string(c, *seq, "target.sequence"), "target.sequence");
+  if (const Json* fr = find(*target, "first_residue")) {
+    t.first_residue = get_int(c, *fr, "target.first_residue", -100000, 100000);
+  }
+  const Json* msa = find(*target, "msa");
+  const Json* db = find(*target, "db");
+  if (msa) t.msa = resolve(get_string(c, *msa, "target.msa"));
+  if (db) t.db = resolve(get_string(c, *db, "target.db"));
+  if (!msa && !db) {
+    c.fail("target.msa",
+           "missing; give the family alignment (A2M/A3M) of the target, or \"db\": a database to search for it");
+  }
+  if (msa && db) c.fail("target.db", "give either \"msa\" or \"db\", not both");
+  if (const Json* partner = find(*target, "partner")) {
+    if (!partner->is_object()) c.fail("target.partner", "must be an object {\"id\", \"sequence\"}");
+    check_keys(c, *partner, "target.partner", {"id", "sequence"});
+    PartnerChain p;
+    const Json* pid = find(*partner, "id");
+    const Json* pseq = find(*partner, "sequence");
+    if (!pid || !pseq) c.fail("target.partner", "needs both \"id\" and \"sequence\"");
+    p.id = get_string(c, *pid, "target.partner.id");
+    if (p.id.empty()) c.fail("target.partner.id", "must name the partner (it labels the complex in the outputs)");
+    p.sequence = check_sequence(c, get_string(c, *pseq, "target.partner.sequence"), "target.partner.sequence");
+    t.partner = p;
+  }
+  return t;
+}
+
+// "objective": term -> weight (stability alone when absent).
+std::map<std::string, double> parse_objective(const Ctx& c, const Json& root) {
+  std::map<std::string, double> weights;
+  const Json* objective = find(root, "objective");
+  if (!objective) {
+    weights["stability"] = 1.0;
+  } else {
+    if (!objective->is_object() || objective->empty()) {
+      c.fail("objective", "must be a non-empty object of term weights, e.g. {\"stability\": 1.0}");
+    }
+    for (const auto& item : objective->items()) {
+      const std::string& term = item.key();  // not a structured binding: clang 14 cannot capture those
+      const Json& weight = item.value();
+      const bool known =
+          std::any_of(std::begin(kObjectiveTerms), std::end(kObjectiveTerms), [&](const char* t) { return term == t; });
+      if (!known) {
+        std::string list;
+        for (const char* t : kObjectiveTerms) list += (list.empty() ? "" : ", ") + std::string(t);
+        c.fail("objective." + term, "unknown objective term; known terms: " + list);
+      }
+      const double w = get_number(c, weight, "objective." + term);
+      if (w < 0.0) c.fail("objective." + term, "weights must be >= 0");
+      weights[term] = w;
+    }
+  }
+  return weights;
+}
+
+// "frozen": residue numbers of the target never mutated, sorted, each once.
+std::vector<int64_t> parse_frozen(const Ctx& c, const Json& root, const CampaignTarget& target) {
+  const int64_t first = target.first_residue;
+  const int64_t last = first + static_cast<int64_t>(target.sequence.size()) - 1;
+  if (const Json* frozen = find(root, "frozen")) {
+    if (!frozen->is_array()) c.fail("frozen", "must be an array of residue numbers");
+    std::set<int64_t> seen;
+    for (size_t n = 0; n < frozen->size(); ++n) {
+      seen.insert(get_int(c, (*frozen)[n], fmt::format("frozen[{}]", n), first, last));
+    }
+    return {seen.begin(), seen.end()};
+  }
+  return {};
+}
+
+// "plate": its format, the wells for controls, blanks and constructs, and how variants fill the rest.
+PlateSpec parse_plate(const Ctx& c, const Json& root) {
+  PlateSpec spec;
+  if (const Json* plate = find(root, "plate")) {
+    if (!plate->is_object()) c.fail("plate", "must be an object {\"size\", \"controls\"}");
+    check_keys(
+        c, *plate, "plate",
+        {"size", "controls", "blanks", "constructs", "max_per_position", "explore_fraction", "similarity_penalty"});
+    if (const Json* size = find(*plate, "size")) {
+      spec.size = get_int(c, *size, "plate.size", 1, 384);
+      if (spec.size != 24 && spec.size != 48 && spec.size != 96 && spec.size != 384) {
+        c.fail("plate.size", fmt::format("{} is not a plate format; use 24, 48, 96 or 384", spec.size));
+      }
+    }
+    if (const Json* controls = find(*plate, "controls")) {
+      spec.controls = get_int(c, *controls, "plate.controls", 0, spec.size - 1);
+    }
+    if (const Json* blanks = find(*plate, "blanks")) {
+      spec.blanks = get_int(c, *blanks, "plate.blanks", 0, spec.size - 1);
+    }
+    if (const Json* constructs = find(*plate, "constructs")) {
+      spec.constructs = get_int(c, *constructs, "plate.constructs", 0, spec.size - 1);
+    }
+    if (const Json* cap = find(*plate, "max_per_position")) {
+      spec.max_per_position = get_int(c, *cap, "plate.max_per_position", 1, 19);
+    }
+    if (const Json* f = find(*plate, "explore_fraction")) {
+      spec.explore_fraction = get_number(c, *f, "plate.explore_fraction");
+      if (spec.explore_fraction < 0.0 || spec.explore_fraction > 1.0) {
+        c.fail("plate.explore_fraction", "must be in [0, 1] (share of the variant wells that explore)");
+      }
+    }
+    if (const Json* pen = find(*plate, "similarity_penalty")) {
+      spec.similarity_penalty = get_number(c, *pen, "plate.similarity_penalty");
+      if (spec.similarity_penalty < 0.0) c.fail("plate.similarity_penalty", "must be >= 0");
+    }
+  }
+  if (spec.controls > spec.size - 1) {
+    c.fail("plate.controls", fmt::format("must leave at least one well of {} for variants", spec.size));
+  }
+  if (spec.controls == 0) {
+    log_warn(
+        "{}: plate.controls is 0: the plate has no wild-type wells to normalise its measurements to (the "
+        "default is {})",
+        c.file, PlateSpec{}.controls);
+  }
+  // Defaults never take a well that the plate's own numbers need for variants.
+  const Json* plate = find(root, "plate");
+  const auto given = [&](const char* key) { return plate != nullptr && find(*plate, key) != nullptr; };
+  if (!given("blanks")) spec.blanks = std::clamp<int64_t>(spec.size - 1 - spec.controls, 0, spec.blanks);
+  if (spec.controls + spec.blanks > spec.size - 1) {
+    c.fail("plate.blanks", fmt::format("{} control and {} blank wells leave no well of {} for variants", spec.controls,
+                                       spec.blanks, spec.size));
+  }
+  if (!given("constructs")) {
+    spec.constructs = std::clamp<int64_t>(spec.size - 1 - spec.controls - spec.blanks, 0, spec.constructs);
+  }
+  if (spec.controls + spec.blanks + spec.constructs > spec.size - 1) {
+    c.fail("plate.constructs",
+           fmt::format("{} control, {} blank and {} construct wells leave no well of {} for variants", spec.controls,
+                       spec.blanks, spec.constructs, spec.size));
+  }
+  return spec;
+}
+
+// "evolution": the evolutionary model of the family.
+EvolutionSpec parse_evolution(const Ctx& c, const Json& root) {
+  EvolutionSpec spec;
+  if (const Json* evo = find(root, "evolution")) {
+    if (!evo->is_object()) c.fail("evolution", "must be an object");
+    check_keys(c, *evo, "evolution", {"model", "potts_iterations", "identity"});
+    if (const Json* m = find(*evo, "model")) {
+      spec.model = get_string(c, *m, "evolution.model");
+      if (spec.model != "auto" && spec.model != "potts" && spec.model != "site_independent") {
+        c.fail("evolution.model", "must be \"auto\", \"potts\" or \"site_independent\"");
+      }
+    }
+    if (const Json* it = find(*evo, "potts_iterations")) {
+      spec.potts_iterations = get_int(c, *it, "evolution.potts_iterations", 1, 100000);
+    }
+    if (const Json* id_ = find(*evo, "identity")) {
+      spec.identity = get_number(c, *id_, "evolution.identity");
+      if (spec.identity <= 0.0 || spec.identity > 1.0) c.fail("evolution.identity", "must be in (0, 1]");
+    }
+  }
+  return spec;
+}
+
+// "acquisition": how the plate trades exploration for exploitation.
+AcquisitionSpec parse_acquisition(const Ctx& c, const Json& root) {
+  AcquisitionSpec spec;
+  if (const Json* acq = find(root, "acquisition")) {
+    if (!acq->is_object()) c.fail("acquisition", "must be an object, e.g. {\"type\": \"ucb\", \"beta\": 1.0}");
+    check_keys(c, *acq, "acquisition", {"type", "beta"});
+    if (const Json* t = find(*acq, "type")) {
+      spec.type = get_string(c, *t, "acquisition.type");
+      if (spec.type != "ucb" && spec.type != "thompson") {
+        c.fail("acquisition.type", "must be \"ucb\" (mean + beta sd) or \"thompson\" (Thompson sampling)");
+      }
+    }
+    if (const Json* b = find(*acq, "beta")) {
+      spec.beta = get_number(c, *b, "acquisition.beta");
+      if (spec.beta < 0.0) c.fail("acquisition.beta", "must be >= 0");
+    }
+  }
+  return spec;
+}
+
+// "surrogate": the ensemble fitted to the measurements.
+SurrogateSpec parse_surrogate(const Ctx& c, const Json& root) {
+  SurrogateSpec spec;
+  if (const Json* sur = find(root, "surrogate")) {
+    if (!sur->is_object()) c.fail("surrogate", "must be an object, e.g. {\"members\": 32}");
+    check_keys(c, *sur, "surrogate", {"members", "min_measurements"});
+    if (const Json* m = find(*sur, "members")) spec.members = get_int(c, *m, "surrogate.members", 2, 1024);
+    if (const Json* m = find(*sur, "min_measurements")) {
+      spec.min_measurements = get_int(c, *m, "surrogate.min_measurements", 2, 1000000);
+    }
+  }
+  return spec;
+}
+
 }  // namespace
 
 Campaign parse_campaign(const std::string& json_text, const std::filesystem::path& path) {
@@ -321,7 +531,7 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
   Campaign k;
   k.path = path;
   const std::filesystem::path dir = path.parent_path();
-  auto resolve = [&](const std::string& p) {
+  const Resolve resolve = [&](const std::string& p) {
     const std::filesystem::path q(p);
     return q.is_absolute() ? q : dir / q;
   };
@@ -331,179 +541,18 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
   k.name = get_string(c, *name, "name");
   if (k.name.empty()) c.fail("name", "is empty");
 
-  const Json* target = find(root, "target");
-  if (!target || !target->is_object())
-    c.fail("target", "missing or not an object; give {\"id\", \"sequence\", \"msa\"}");
-  check_keys(c, *target, "target", {"id", "sequence", "msa", "db", "partner", "first_residue"});
-  const Json* id = find(*target, "id");
-  if (!id) c.fail("target.id", "missing");
-  k.target.id = get_string(c, *id, "target.id");
-  if (k.target.id.empty()) c.fail("target.id", "is empty");
-  const Json* seq = find(*target, "sequence");
-  if (!seq) c.fail("target.sequence", "missing; give the wild-type amino-acid sequence");
-  k.target.sequence = check_sequence(c, get_string(c, *seq, "target.sequence"), "target.sequence");
-  if (const Json* fr = find(*target, "first_residue")) {
-    k.target.first_residue = get_int(c, *fr, "target.first_residue", -100000, 100000);
-  }
-  const Json* msa = find(*target, "msa");
-  const Json* db = find(*target, "db");
-  if (msa) k.target.msa = resolve(get_string(c, *msa, "target.msa"));
-  if (db) k.target.db = resolve(get_string(c, *db, "target.db"));
-  if (!msa && !db) {
-    c.fail("target.msa",
-           "missing; give the family alignment (A2M/A3M) of the target, or \"db\": a database to search for it");
-  }
-  if (msa && db) c.fail("target.db", "give either \"msa\" or \"db\", not both");
-  if (const Json* partner = find(*target, "partner")) {
-    if (!partner->is_object()) c.fail("target.partner", "must be an object {\"id\", \"sequence\"}");
-    check_keys(c, *partner, "target.partner", {"id", "sequence"});
-    PartnerChain p;
-    const Json* pid = find(*partner, "id");
-    const Json* pseq = find(*partner, "sequence");
-    if (!pid || !pseq) c.fail("target.partner", "needs both \"id\" and \"sequence\"");
-    p.id = get_string(c, *pid, "target.partner.id");
-    if (p.id.empty()) c.fail("target.partner.id", "must name the partner (it labels the complex in the outputs)");
-    p.sequence = check_sequence(c, get_string(c, *pseq, "target.partner.sequence"), "target.partner.sequence");
-    k.target.partner = p;
-  }
-
-  const Json* objective = find(root, "objective");
-  if (!objective) {
-    k.objective["stability"] = 1.0;
-  } else {
-    if (!objective->is_object() || objective->empty()) {
-      c.fail("objective", "must be a non-empty object of term weights, e.g. {\"stability\": 1.0}");
-    }
-    for (const auto& item : objective->items()) {
-      const std::string& term = item.key();  // not a structured binding: clang 14 cannot capture those
-      const Json& weight = item.value();
-      const bool known =
-          std::any_of(std::begin(kObjectiveTerms), std::end(kObjectiveTerms), [&](const char* t) { return term == t; });
-      if (!known) {
-        std::string list;
-        for (const char* t : kObjectiveTerms) list += (list.empty() ? "" : ", ") + std::string(t);
-        c.fail("objective." + term, "unknown objective term; known terms: " + list);
-      }
-      const double w = get_number(c, weight, "objective." + term);
-      if (w < 0.0) c.fail("objective." + term, "weights must be >= 0");
-      k.objective[term] = w;
-    }
-  }
-
-  const int64_t first = k.target.first_residue;
-  const int64_t last = first + static_cast<int64_t>(k.target.sequence.size()) - 1;
-  if (const Json* frozen = find(root, "frozen")) {
-    if (!frozen->is_array()) c.fail("frozen", "must be an array of residue numbers");
-    std::set<int64_t> seen;
-    for (size_t n = 0; n < frozen->size(); ++n) {
-      seen.insert(get_int(c, (*frozen)[n], fmt::format("frozen[{}]", n), first, last));
-    }
-    k.frozen.assign(seen.begin(), seen.end());
-  }
+  k.target = parse_target(c, root, resolve);
+  k.objective = parse_objective(c, root);
+  k.frozen = parse_frozen(c, root, k.target);
   if (const Json* mm = find(root, "max_mutations")) k.max_mutations = get_int(c, *mm, "max_mutations", 1, 20);
-  if (const Json* plate = find(root, "plate")) {
-    if (!plate->is_object()) c.fail("plate", "must be an object {\"size\", \"controls\"}");
-    check_keys(
-        c, *plate, "plate",
-        {"size", "controls", "blanks", "constructs", "max_per_position", "explore_fraction", "similarity_penalty"});
-    if (const Json* size = find(*plate, "size")) {
-      k.plate.size = get_int(c, *size, "plate.size", 1, 384);
-      if (k.plate.size != 24 && k.plate.size != 48 && k.plate.size != 96 && k.plate.size != 384) {
-        c.fail("plate.size", fmt::format("{} is not a plate format; use 24, 48, 96 or 384", k.plate.size));
-      }
-    }
-    if (const Json* controls = find(*plate, "controls")) {
-      k.plate.controls = get_int(c, *controls, "plate.controls", 0, k.plate.size - 1);
-    }
-    if (const Json* blanks = find(*plate, "blanks")) {
-      k.plate.blanks = get_int(c, *blanks, "plate.blanks", 0, k.plate.size - 1);
-    }
-    if (const Json* constructs = find(*plate, "constructs")) {
-      k.plate.constructs = get_int(c, *constructs, "plate.constructs", 0, k.plate.size - 1);
-    }
-    if (const Json* cap = find(*plate, "max_per_position")) {
-      k.plate.max_per_position = get_int(c, *cap, "plate.max_per_position", 1, 19);
-    }
-    if (const Json* f = find(*plate, "explore_fraction")) {
-      k.plate.explore_fraction = get_number(c, *f, "plate.explore_fraction");
-      if (k.plate.explore_fraction < 0.0 || k.plate.explore_fraction > 1.0) {
-        c.fail("plate.explore_fraction", "must be in [0, 1] (share of the variant wells that explore)");
-      }
-    }
-    if (const Json* pen = find(*plate, "similarity_penalty")) {
-      k.plate.similarity_penalty = get_number(c, *pen, "plate.similarity_penalty");
-      if (k.plate.similarity_penalty < 0.0) c.fail("plate.similarity_penalty", "must be >= 0");
-    }
-  }
-  if (k.plate.controls > k.plate.size - 1) {
-    c.fail("plate.controls", fmt::format("must leave at least one well of {} for variants", k.plate.size));
-  }
-  if (k.plate.controls == 0) {
-    log_warn(
-        "{}: plate.controls is 0: the plate has no wild-type wells to normalise its measurements to (the "
-        "default is {})",
-        c.file, PlateSpec{}.controls);
-  }
-  // Defaults never take a well that the plate's own numbers need for variants.
-  const Json* plate = find(root, "plate");
-  const auto given = [&](const char* key) { return plate != nullptr && find(*plate, key) != nullptr; };
-  if (!given("blanks")) k.plate.blanks = std::clamp<int64_t>(k.plate.size - 1 - k.plate.controls, 0, k.plate.blanks);
-  if (k.plate.controls + k.plate.blanks > k.plate.size - 1) {
-    c.fail("plate.blanks", fmt::format("{} control and {} blank wells leave no well of {} for variants",
-                                       k.plate.controls, k.plate.blanks, k.plate.size));
-  }
-  if (!given("constructs")) {
-    k.plate.constructs =
-        std::clamp<int64_t>(k.plate.size - 1 - k.plate.controls - k.plate.blanks, 0, k.plate.constructs);
-  }
-  if (k.plate.controls + k.plate.blanks + k.plate.constructs > k.plate.size - 1) {
-    c.fail("plate.constructs",
-           fmt::format("{} control, {} blank and {} construct wells leave no well of {} for variants", k.plate.controls,
-                       k.plate.blanks, k.plate.constructs, k.plate.size));
-  }
+  k.plate = parse_plate(c, root);
   if (const Json* budget = find(root, "structure_budget")) {
     k.structure_budget = get_int(c, *budget, "structure_budget", 0, 1000000);
   }
   if (const Json* seed = find(root, "seed")) k.seed = static_cast<uint64_t>(get_int(c, *seed, "seed", 0, INT64_MAX));
-  if (const Json* evo = find(root, "evolution")) {
-    if (!evo->is_object()) c.fail("evolution", "must be an object");
-    check_keys(c, *evo, "evolution", {"model", "potts_iterations", "identity"});
-    if (const Json* m = find(*evo, "model")) {
-      k.evolution.model = get_string(c, *m, "evolution.model");
-      if (k.evolution.model != "auto" && k.evolution.model != "potts" && k.evolution.model != "site_independent") {
-        c.fail("evolution.model", "must be \"auto\", \"potts\" or \"site_independent\"");
-      }
-    }
-    if (const Json* it = find(*evo, "potts_iterations")) {
-      k.evolution.potts_iterations = get_int(c, *it, "evolution.potts_iterations", 1, 100000);
-    }
-    if (const Json* id_ = find(*evo, "identity")) {
-      k.evolution.identity = get_number(c, *id_, "evolution.identity");
-      if (k.evolution.identity <= 0.0 || k.evolution.identity > 1.0) c.fail("evolution.identity", "must be in (0, 1]");
-    }
-  }
-  if (const Json* acq = find(root, "acquisition")) {
-    if (!acq->is_object()) c.fail("acquisition", "must be an object, e.g. {\"type\": \"ucb\", \"beta\": 1.0}");
-    check_keys(c, *acq, "acquisition", {"type", "beta"});
-    if (const Json* t = find(*acq, "type")) {
-      k.acquisition.type = get_string(c, *t, "acquisition.type");
-      if (k.acquisition.type != "ucb" && k.acquisition.type != "thompson") {
-        c.fail("acquisition.type", "must be \"ucb\" (mean + beta sd) or \"thompson\" (Thompson sampling)");
-      }
-    }
-    if (const Json* b = find(*acq, "beta")) {
-      k.acquisition.beta = get_number(c, *b, "acquisition.beta");
-      if (k.acquisition.beta < 0.0) c.fail("acquisition.beta", "must be >= 0");
-    }
-  }
-  if (const Json* sur = find(root, "surrogate")) {
-    if (!sur->is_object()) c.fail("surrogate", "must be an object, e.g. {\"members\": 32}");
-    check_keys(c, *sur, "surrogate", {"members", "min_measurements"});
-    if (const Json* m = find(*sur, "members")) k.surrogate.members = get_int(c, *m, "surrogate.members", 2, 1024);
-    if (const Json* m = find(*sur, "min_measurements")) {
-      k.surrogate.min_measurements = get_int(c, *m, "surrogate.min_measurements", 2, 1000000);
-    }
-  }
+  k.evolution = parse_evolution(c, root);
+  k.acquisition = parse_acquisition(c, root);
+  k.surrogate = parse_surrogate(c, root);
   if (const Json* lib = find(root, "library")) {
     k.library = resolve(get_string(c, *lib, "library"));
     if (!is_file(k.library)) {
