@@ -381,7 +381,11 @@ Protein read_structure(const std::filesystem::path& path) {
   return parse_structure(read_text_file(path), path.string());
 }
 
-Protein parse_structure(std::string text, const std::string& source) {
+namespace {
+
+// The structure gemmi reads from `text` (PDB or mmCIF, told by the content) after kfold's guards; the first of
+// several mmCIF data blocks with coordinates, the first model of an ensemble.
+gemmi::Structure read_gemmi_structure(std::string text, const std::string& source) {
   if (text.empty()) fail_input("{}: the file is empty; expected a PDB or mmCIF structure", source);
   const gemmi::CoorFormat format = gemmi::coor_format_from_content(text.data(), text.data() + text.size());
   if (format == gemmi::CoorFormat::Pdb && (text.starts_with("loop_") || text.find("\nloop_") != std::string::npos) &&
@@ -421,148 +425,206 @@ Protein parse_structure(std::string text, const std::string& source) {
   if (st.models.empty()) fail_input("{}: no models (no atoms) in the structure file", source);
   if (st.models.size() > 1) log_info("{}: {} models (an ensemble): the first is read", source, st.models.size());
   gemmi::setup_entities(st);  // entity types: which HETATM residues belong to a chain's polymer
-  Protein p;
-  int64_t chain_number = 0;
+  return st;
+}
+
+// What a structure's reading left out or read otherwise than written, said in one warning each at the end.
+struct ReadNotes {
   std::vector<std::string> skipped, renamed, unknown;  // residues not read, read under a parent's name, as UNK
   std::vector<std::string> unread_atoms;               // heavy atoms not read: no atom of their residue type
   int64_t nucleotides = 0, waters = 0, ligands = 0, hydrogens = 0;
-  const auto listed = [](std::vector<std::string>& list, std::string what) {
-    if (list.size() < 10) list.push_back(std::move(what));
+
+  static void list(std::vector<std::string>& names, std::string what) {
+    if (names.size() < 10) names.push_back(std::move(what));
+  }
+
+  void warn(const std::string& source) const {
+    const auto more = [](const std::vector<std::string>& names) { return names.size() == 10 ? ", ..." : ""; };
+    if (nucleotides > 0) log_warn("{}: {} nucleotides (DNA/RNA) are not read", source, nucleotides);
+    if (hydrogens > 0)
+      log_warn("{}: {} hydrogen atoms are not read (kfold models heavy atoms: checks and relax use and write none)",
+               source, hydrogens);
+    if (waters > 0 || ligands > 0)
+      log_warn("{}: {} waters and {} ligand groups (HETATM: ions, small molecules) are not read, checked or written",
+               source, waters, ligands);
+    if (!unread_atoms.empty())
+      log_warn("{}: atoms whose names are not their residue's (AlphaFold's atom names) are not read or checked: {}{}",
+               source, fmt::join(unread_atoms, ", "), more(unread_atoms));
+    if (!skipped.empty())
+      log_warn(
+          "{}: residues in the chains that are not one of the 20 amino acids are not read (modified residues, "
+          "caps): {}{}",
+          source, fmt::join(skipped, ", "), more(skipped));
+    if (!renamed.empty())
+      log_warn("{}: force-field residue names read (and written) as their amino acid: {}{}", source,
+               fmt::join(renamed, ", "), more(renamed));
+    if (!unknown.empty())
+      log_warn("{}: residues named UNK are read as their backbone (N, CA, C, O) and take no part in the checks: {}{}",
+               source, fmt::join(unknown, ", "), more(unknown));
+  }
+};
+
+// Residues given twice under one number with altloc labels (microheterogeneity: two residue types at one
+// position): the one of highest mean occupancy, by number.
+std::map<gemmi::SeqId, const gemmi::Residue*> preferred_residue_types(const gemmi::Chain& chain) {
+  std::map<gemmi::SeqId, std::pair<const gemmi::Residue*, double>> best;
+  for (const gemmi::Residue& res : chain.residues) {
+    double occupancy = 0.0;
+    int64_t labelled = 0;
+    for (const gemmi::Atom& atom : res.atoms)
+      if (atom.altloc != '\0') occupancy += atom.occ, ++labelled;
+    if (labelled == 0) continue;
+    const double mean = occupancy / static_cast<double>(labelled);
+    if (auto [it, first] = best.try_emplace(res.seqid, &res, mean); !first && mean > it->second.second)
+      it->second = {&res, mean};
+  }
+  std::map<gemmi::SeqId, const gemmi::Residue*> preferred;
+  for (const auto& [seqid, entry] : best) preferred.emplace(seqid, entry.first);
+  return preferred;
+}
+
+// The heavy atoms of residue `res` (read as `name`, residue type `aa`; `unknown_type`: UNK, its backbone alone) in
+// conformer `conformer`, into the atom37 slots of the protein's last residue.
+void read_residue_atoms(const gemmi::Chain& chain, const gemmi::Residue& res, const std::string& name, int64_t aa,
+                        bool unknown_type, bool selenomethionine, char conformer, const std::string& source, Protein& p,
+                        ReadNotes& notes) {
+  const size_t base = p.atom_mask.size();
+  p.atom_mask.resize(base + rc::atom_type_num, 0.0f);
+  p.b_factors.resize(base + rc::atom_type_num, 0.0f);
+  p.atom_positions.resize(3 * (base + rc::atom_type_num), 0.0f);
+  std::array<char, rc::atom_type_num> kept_altloc{};  // of each atom read
+  for (const gemmi::Atom& atom : res.atoms) {
+    if (atom.altloc != '\0' && atom.altloc != conformer) continue;
+    const int64_t a = rc::find_atom_type(atom37_name(name, atom.name, selenomethionine));
+    // An atom its residue type does not have (OXT aside) would be written back but never checked or moved.
+    static const int64_t oxt = rc::find_atom_type("OXT");
+    static const int64_t backbone[] = {rc::find_atom_type("N"), rc::find_atom_type("CA"), rc::find_atom_type("C"),
+                                       rc::find_atom_type("O"), oxt};
+    if (unknown_type && a >= 0 && std::find(std::begin(backbone), std::end(backbone), a) == std::end(backbone))
+      continue;  // a side-chain atom of UNK: not read (the warning says so)
+    if (a < 0 || (!unknown_type && a != oxt &&
+                  rc::restype_atom37_mask()[static_cast<size_t>(aa)][static_cast<size_t>(a)] < 0.5f)) {
+      if (atom.is_hydrogen())
+        ++notes.hydrogens;
+      else
+        ReadNotes::list(notes.unread_atoms,
+                        fmt::format("{} of {} {}{}", atom.name, res.name, chain.name, res.seqid.str()));
+      continue;
+    }
+    // Beyond 1e6 Å a coordinate is no structure's (and past float's range it would become inf).
+    if (!(std::abs(atom.pos.x) <= kMaxCoordinate && std::abs(atom.pos.y) <= kMaxCoordinate &&
+          std::abs(atom.pos.z) <= kMaxCoordinate))
+      fail_input(
+          "{}: atom {} {} of residue {} {}{} has a coordinate that is not a number or beyond ±1e6 Å ({}); fix or "
+          "remove it",
+          source, atom.serial, atom.name, res.name, chain.name, res.seqid.str(), atom.pos.str());
+    const size_t k = base + static_cast<size_t>(a);
+    if (p.atom_mask[k] > 0.5f) {
+      // The same atom twice (gemmi joins the lines of one residue number, wherever they are in the file): which
+      // one is meant is not for kfold to guess.
+      if (kept_altloc[static_cast<size_t>(a)] == atom.altloc)
+        fail_input(
+            "{}: atom {} of residue {} {}{} is given twice{}; remove one, or label them as alternative locations",
+            source, atom.name, res.name, chain.name, res.seqid.str(),
+            atom.altloc == '\0' ? "" : fmt::format(" with altloc {}", atom.altloc));
+      continue;
+    }
+    kept_altloc[static_cast<size_t>(a)] = atom.altloc;
+    p.atom_mask[k] = 1.0f;
+    p.b_factors[k] = atom.b_iso;
+    p.atom_positions[3 * k] = static_cast<float>(atom.pos.x);
+    p.atom_positions[3 * k + 1] = static_cast<float>(atom.pos.y);
+    p.atom_positions[3 * k + 2] = static_cast<float>(atom.pos.z);
+  }
+}
+
+// The protein residues of `chain` into `p` as chain `chain_number`; whether it had any.
+bool read_chain(const gemmi::Chain& chain, int64_t chain_number, const std::string& source, Protein& p,
+                ReadNotes& notes) {
+  bool any = false;
+  struct Numbered {
+    std::string name, segment;
+    bool altlocs;
   };
-  for (const gemmi::Chain& chain : st.models.front().chains) {
-    bool any = false;
-    struct Numbered {
-      std::string name, segment;
-      bool altlocs;
-    };
-    std::map<gemmi::SeqId, Numbered> numbered;  // the residues read, by number
-    // Residues given twice under one number with altloc labels (microheterogeneity: two residue types at one
-    // position): the one of highest mean occupancy.
-    std::map<gemmi::SeqId, std::pair<const gemmi::Residue*, double>> variant;
-    for (const gemmi::Residue& res : chain.residues) {
-      double occupancy = 0.0;
-      int64_t labelled = 0;
-      for (const gemmi::Atom& atom : res.atoms)
-        if (atom.altloc != '\0') occupancy += atom.occ, ++labelled;
-      if (labelled == 0) continue;
-      const double mean = occupancy / static_cast<double>(labelled);
-      if (auto [it, first] = variant.try_emplace(res.seqid, &res, mean); !first && mean > it->second.second)
-        it->second = {&res, mean};
+  std::map<gemmi::SeqId, Numbered> numbered;  // the residues read, by number
+  const auto preferred = preferred_residue_types(chain);
+  for (const gemmi::Residue& res : chain.residues) {
+    if (res.is_water()) {
+      ++notes.waters;
+      continue;
     }
-    for (const gemmi::Residue& res : chain.residues) {
-      if (res.is_water()) {
-        ++waters;
-        continue;
-      }
-      const gemmi::ResidueInfo info = gemmi::find_tabulated_residue(res.name);
-      if (info.is_nucleic_acid()) {
-        ++nucleotides;  // DNA/RNA: not a protein residue
-        continue;
-      }
-      // Residues are told by name, not by ATOM/HETATM: the 20 amino acids, force fields' names of their
-      // protonation states (HIE, CYX, ...) and selenomethionine (its SE read as SD, as AlphaFold's mmCIF
-      // parser does). Modified residues (SEP, ...) and caps (ACE, NME) are not read; a HETATM amino acid
-      // outside the polymer and bonded to no neighbour is a ligand (a free amino acid).
-      const std::string name = amino_acid_name(res.name);
-      const bool selenomethionine = res.name == "MSE";
-      const int64_t aa = rc::find_resname(name);
-      if (aa < 0 && name != "UNK") {
-        if (res.entity_type == gemmi::EntityType::Polymer || res.het_flag != 'H')
-          listed(skipped, fmt::format("{} {}{}", res.name, chain.name, res.seqid.str()));
-        else
-          ++ligands;
-        continue;
-      }
-      if (res.het_flag == 'H' && !selenomethionine && res.entity_type != gemmi::EntityType::Polymer &&
-          !peptide_bonded_to_neighbour(chain, static_cast<size_t>(&res - chain.residues.data()))) {
-        ++ligands;
-        continue;
-      }
-      const auto number = res.seqid.num;
-      if (!number.has_value())
-        fail_input("{}: residue {} of chain {} has no residue number (auth_seq_id, label_seq_id; -999 counts as none)",
-                   source, res.name, chain.name);
-      const char conformer = most_occupied_altloc(res);
-      if (const auto v = variant.find(res.seqid); conformer != '\0' && v != variant.end() && v->second.first != &res)
-        continue;  // a less occupied residue type at this position
-      // The same number twice without altloc labels: one residue would silently vanish.
-      auto [earlier, first] = numbered.try_emplace(res.seqid, Numbered{res.name, res.segment, conformer != '\0'});
-      if (!first) {
-        if (!earlier->second.altlocs && conformer == '\0')
-          fail_input("{}: chain {} has two residues numbered {} ({} and {}) and no alternative-location labels: {}",
-                     source, chain.name, res.seqid.str(), earlier->second.name, res.name,
-                     earlier->second.segment != res.segment
-                         ? fmt::format("their segment ids differ ('{}' and '{}', PDB columns 73-76); if the segments "
-                                       "are separate chains, give them different chain ids (column 22), else give a "
-                                       "residue's atoms one segment id",
-                                       earlier->second.segment, res.segment)
-                         : std::string("give one an insertion code or renumber the chain"));
-        continue;
-      }
-      if (name != res.name && !selenomethionine)
-        listed(renamed, fmt::format("{} {}{}", res.name, chain.name, res.seqid.str()));
-      // UNK (find_resname gives it the catch-all index): its backbone is read, no side chain.
-      const bool unknown_type = aa < 0 || aa == rc::unk_restype_index;
-      if (unknown_type) listed(unknown, fmt::format("{}{}", chain.name, res.seqid.str()));
-      any = true;
-      p.aatype.push_back(unknown_type ? rc::unk_restype_index : aa);
-      p.residue_index.push_back(number.value);
-      p.insertion_code.push_back(res.seqid.icode == '\0' ? ' ' : res.seqid.icode);
-      p.chain_index.push_back(chain_number);
-      const size_t base = p.atom_mask.size();
-      p.atom_mask.resize(base + rc::atom_type_num, 0.0f);
-      p.b_factors.resize(base + rc::atom_type_num, 0.0f);
-      p.atom_positions.resize(3 * (base + rc::atom_type_num), 0.0f);
-      std::array<char, rc::atom_type_num> kept_altloc{};  // of each atom read
-      for (const gemmi::Atom& atom : res.atoms) {
-        if (atom.altloc != '\0' && atom.altloc != conformer) continue;
-        const int64_t a = rc::find_atom_type(atom37_name(name, atom.name, selenomethionine));
-        // An atom its residue type does not have (OXT aside) would be written back but never checked or moved.
-        static const int64_t oxt = rc::find_atom_type("OXT");
-        static const int64_t backbone[] = {rc::find_atom_type("N"), rc::find_atom_type("CA"), rc::find_atom_type("C"),
-                                           rc::find_atom_type("O"), oxt};
-        if (unknown_type && a >= 0 && std::find(std::begin(backbone), std::end(backbone), a) == std::end(backbone))
-          continue;  // a side-chain atom of UNK: not read (the warning below says so)
-        if (a < 0 || (!unknown_type && a != oxt &&
-                      rc::restype_atom37_mask()[static_cast<size_t>(aa)][static_cast<size_t>(a)] < 0.5f)) {
-          if (atom.is_hydrogen())
-            ++hydrogens;
-          else
-            listed(unread_atoms, fmt::format("{} of {} {}{}", atom.name, res.name, chain.name, res.seqid.str()));
-          continue;
-        }
-        // Beyond 1e6 Å a coordinate is no structure's (and past float's range it would become inf).
-        if (!(std::abs(atom.pos.x) <= kMaxCoordinate && std::abs(atom.pos.y) <= kMaxCoordinate &&
-              std::abs(atom.pos.z) <= kMaxCoordinate))
-          fail_input(
-              "{}: atom {} {} of residue {} {}{} has a coordinate that is not a number or beyond ±1e6 Å ({}); fix or "
-              "remove it",
-              source, atom.serial, atom.name, res.name, chain.name, res.seqid.str(), atom.pos.str());
-        const size_t k = base + static_cast<size_t>(a);
-        if (p.atom_mask[k] > 0.5f) {
-          // The same atom twice (gemmi joins the lines of one residue number, wherever they are in the file):
-          // which one is meant is not for kfold to guess.
-          if (kept_altloc[static_cast<size_t>(a)] == atom.altloc)
-            fail_input(
-                "{}: atom {} of residue {} {}{} is given twice{}; remove one, or label them as alternative "
-                "locations",
-                source, atom.name, res.name, chain.name, res.seqid.str(),
-                atom.altloc == '\0' ? "" : fmt::format(" with altloc {}", atom.altloc));
-          continue;
-        }
-        kept_altloc[static_cast<size_t>(a)] = atom.altloc;
-        p.atom_mask[k] = 1.0f;
-        p.b_factors[k] = atom.b_iso;
-        p.atom_positions[3 * k] = static_cast<float>(atom.pos.x);
-        p.atom_positions[3 * k + 1] = static_cast<float>(atom.pos.y);
-        p.atom_positions[3 * k + 2] = static_cast<float>(atom.pos.z);
-      }
+    const gemmi::ResidueInfo info = gemmi::find_tabulated_residue(res.name);
+    if (info.is_nucleic_acid()) {
+      ++notes.nucleotides;  // DNA/RNA: not a protein residue
+      continue;
     }
-    if (any) {
+    // Residues are told by name, not by ATOM/HETATM: the 20 amino acids, force fields' names of their
+    // protonation states (HIE, CYX, ...) and selenomethionine (its SE read as SD, as AlphaFold's mmCIF
+    // parser does). Modified residues (SEP, ...) and caps (ACE, NME) are not read; a HETATM amino acid
+    // outside the polymer and bonded to no neighbour is a ligand (a free amino acid).
+    const std::string name = amino_acid_name(res.name);
+    const bool selenomethionine = res.name == "MSE";
+    const int64_t aa = rc::find_resname(name);
+    if (aa < 0 && name != "UNK") {
+      if (res.entity_type == gemmi::EntityType::Polymer || res.het_flag != 'H')
+        ReadNotes::list(notes.skipped, fmt::format("{} {}{}", res.name, chain.name, res.seqid.str()));
+      else
+        ++notes.ligands;
+      continue;
+    }
+    if (res.het_flag == 'H' && !selenomethionine && res.entity_type != gemmi::EntityType::Polymer &&
+        !peptide_bonded_to_neighbour(chain, static_cast<size_t>(&res - chain.residues.data()))) {
+      ++notes.ligands;
+      continue;
+    }
+    const auto number = res.seqid.num;
+    if (!number.has_value())
+      fail_input("{}: residue {} of chain {} has no residue number (auth_seq_id, label_seq_id; -999 counts as none)",
+                 source, res.name, chain.name);
+    const char conformer = most_occupied_altloc(res);
+    if (const auto v = preferred.find(res.seqid); conformer != '\0' && v != preferred.end() && v->second != &res)
+      continue;  // a less occupied residue type at this position
+    // The same number twice without altloc labels: one residue would silently vanish.
+    auto [earlier, first] = numbered.try_emplace(res.seqid, Numbered{res.name, res.segment, conformer != '\0'});
+    if (!first) {
+      if (!earlier->second.altlocs && conformer == '\0')
+        fail_input("{}: chain {} has two residues numbered {} ({} and {}) and no alternative-location labels: {}",
+                   source, chain.name, res.seqid.str(), earlier->second.name, res.name,
+                   earlier->second.segment != res.segment
+                       ? fmt::format("their segment ids differ ('{}' and '{}', PDB columns 73-76); if the segments "
+                                     "are separate chains, give them different chain ids (column 22), else give a "
+                                     "residue's atoms one segment id",
+                                     earlier->second.segment, res.segment)
+                       : std::string("give one an insertion code or renumber the chain"));
+      continue;
+    }
+    if (name != res.name && !selenomethionine)
+      ReadNotes::list(notes.renamed, fmt::format("{} {}{}", res.name, chain.name, res.seqid.str()));
+    // UNK (find_resname gives it the catch-all index): its backbone is read, no side chain.
+    const bool unknown_type = aa < 0 || aa == rc::unk_restype_index;
+    if (unknown_type) ReadNotes::list(notes.unknown, fmt::format("{}{}", chain.name, res.seqid.str()));
+    any = true;
+    p.aatype.push_back(unknown_type ? rc::unk_restype_index : aa);
+    p.residue_index.push_back(number.value);
+    p.insertion_code.push_back(res.seqid.icode == '\0' ? ' ' : res.seqid.icode);
+    p.chain_index.push_back(chain_number);
+    read_residue_atoms(chain, res, name, aa, unknown_type, selenomethionine, conformer, source, p, notes);
+  }
+  return any;
+}
+
+}  // namespace
+
+Protein parse_structure(std::string text, const std::string& source) {
+  const gemmi::Structure st = read_gemmi_structure(std::move(text), source);
+  Protein p;
+  ReadNotes notes;
+  int64_t chain_number = 0;
+  for (const gemmi::Chain& chain : st.models.front().chains)
+    if (read_chain(chain, chain_number, source, p, notes)) {
       p.chain_names.push_back(chain.name);
       ++chain_number;
     }
-  }
   // A blank chain name (PDB column 22 empty) gets the first letter no other chain has: mmCIF needs one.
   for (auto& name : p.chain_names)
     if (name.empty() || name == " ")
@@ -572,27 +634,7 @@ Protein parse_structure(std::string text, const std::string& source) {
           name = std::string(1, c);
           break;
         }
-  if (nucleotides > 0) log_warn("{}: {} nucleotides (DNA/RNA) are not read", source, nucleotides);
-  if (hydrogens > 0)
-    log_warn("{}: {} hydrogen atoms are not read (kfold models heavy atoms: checks and relax use and write none)",
-             source, hydrogens);
-  if (waters > 0 || ligands > 0)
-    log_warn("{}: {} waters and {} ligand groups (HETATM: ions, small molecules) are not read, checked or written",
-             source, waters, ligands);
-  if (!unread_atoms.empty())
-    log_warn("{}: atoms whose names are not their residue's (AlphaFold's atom names) are not read or checked: {}{}",
-             source, fmt::join(unread_atoms, ", "), unread_atoms.size() == 10 ? ", ..." : "");
-  if (!skipped.empty())
-    log_warn(
-        "{}: residues in the chains that are not one of the 20 amino acids are not read (modified residues, "
-        "caps): {}{}",
-        source, fmt::join(skipped, ", "), skipped.size() == 10 ? ", ..." : "");
-  if (!renamed.empty())
-    log_warn("{}: force-field residue names read (and written) as their amino acid: {}{}", source,
-             fmt::join(renamed, ", "), renamed.size() == 10 ? ", ..." : "");
-  if (!unknown.empty())
-    log_warn("{}: residues named UNK are read as their backbone (N, CA, C, O) and take no part in the checks: {}{}",
-             source, fmt::join(unknown, ", "), unknown.size() == 10 ? ", ..." : "");
+  notes.warn(source);
   if (p.n_res() == 0) fail_input("{}: no protein residues found", source);
   if (std::none_of(p.atom_mask.begin(), p.atom_mask.end(), [](float m) { return m > 0.5f; }))
     fail_input(
