@@ -14,7 +14,8 @@
 
 #include "data/error.hpp"
 #include "data/log.hpp"
-#include "kernels/runtime_info.hpp"
+#include "kernels/cuda_memory.hpp"
+#include "kernels/malloc_control.hpp"
 
 namespace kfold::fold {
 

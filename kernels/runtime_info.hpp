@@ -30,19 +30,4 @@ struct RuntimeInfo {
 
 RuntimeInfo runtime_info();
 
-// True when tcmalloc serves this process's malloc and keeps freed memory for reuse (its default, and why
-// the kfold executable links it: no page faults for each new large tensor).
-bool malloc_retains_freed_memory();
-// Asks tcmalloc to hand freed memory back to the system at once (tcmalloc.aggressive_memory_decommit, as
-// TCMALLOC_AGGRESSIVE_DECOMMIT=true): less resident memory, slower. False when not on tcmalloc.
-bool malloc_release_freed_memory();
-
-// Free memory of CUDA device `index` as the driver reports it; -1 without CUDA or on any error.
-int64_t cuda_free_memory_bytes(int64_t index);
-
-// Peak bytes allocated through torch's CUDA caching allocator on device `index` since the last
-// cuda_reset_peak_allocated (which sets it to the current use); -1 without CUDA or on any error.
-int64_t cuda_peak_allocated_bytes(int64_t index);
-void cuda_reset_peak_allocated(int64_t index);
-
 }  // namespace kfold::kernels

@@ -31,7 +31,7 @@
 #include "fold/input_pipeline.hpp"
 #include "fold/raw_features.hpp"
 #include "fold/structural_violations.hpp"
-#include "kernels/runtime_info.hpp"
+#include "kernels/cuda_memory.hpp"
 #include "msa/search.hpp"
 #include "msa/search_output.hpp"
 #include "msa/sequence_db.hpp"

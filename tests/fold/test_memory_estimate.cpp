@@ -11,7 +11,7 @@
 #include "fold/config.hpp"
 #include "fold/input_pipeline.hpp"
 #include "fold/memory_estimate.hpp"
-#include "kernels/runtime_info.hpp"
+#include "kernels/malloc_control.hpp"
 #include "test_support.hpp"
 
 namespace fold = kfold::fold;

@@ -5,7 +5,7 @@
 #include <ATen/Context.h>
 #include <doctest/doctest.h>
 
-#include "kernels/runtime_info.hpp"
+#include "kernels/cuda_memory.hpp"
 
 TEST_CASE("cuda memory stats: -1 without a GPU, the allocator's peak with one") {
   if (!at::hasCUDA()) {

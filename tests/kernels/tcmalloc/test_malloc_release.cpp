@@ -1,8 +1,9 @@
-// kernels/runtime_info.hpp's malloc controls in a binary linked with tcmalloc, as the kfold executable is
+// kernels/malloc_control.hpp in a binary linked with tcmalloc, as the kfold executable is
 // (built only when KFOLD_WITH_TCMALLOC): tcmalloc keeps freed memory until told to release it, which the
 // CPU memory guard does when only tcmalloc's retention would not fit (fold/memory_estimate.cpp).
 #include <doctest/doctest.h>
 
+#include "kernels/malloc_control.hpp"
 #include "kernels/runtime_info.hpp"
 
 TEST_CASE("tcmalloc keeps freed memory until the guard tells it to release") {
