@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <exception>
 #include <memory>
+#include <variant>
 
 #include "data/error.hpp"
 #include "data/first_error.hpp"
@@ -261,40 +262,25 @@ class SearchRun {
     std::vector<char> converged;
   };
 
-  const data::Sequence& query(const Batch& batch, int64_t b) const {
-    return queries_[static_cast<size_t>(batch.first + b)];
-  }
-
   // Profiles: the query sequence in round 1, a PSSM of the included hits afterwards; with their masks, seed
   // words and composition statistics.
   void make_profiles(Batch& batch, int64_t round) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
-    for (int64_t b = 0; b < batch.size; ++b) {
-      try {
-        cancellation_point(options_);
-        const auto bi = static_cast<size_t>(b);
-        const auto qi = static_cast<size_t>(batch.first + b);
-        auto& profile = batch.profiles[bi];
-        if (round == 1) {
-          profile = options_.first_round_profiles.empty() ? make_sequence_profile(queries_[qi].residues, blosum62())
-                                                          : options_.first_round_profiles[qi];
-        } else if (!batch.converged[bi]) {
-          profile = make_pssm(included_rows(profile, results_[qi], db_, options_.inclusion_evalue));
-        }
-        if (batch.converged[bi]) continue;
-        // Low-complexity query regions: no seeds, and scored as X by the gapped alignment.
-        const std::vector<uint8_t> mask =
-            options_.prefilter.mask_low_complexity ? low_complexity_mask(profile.codes) : std::vector<uint8_t>{};
-        mask_profile_positions(profile, mask, blosum62());
-        if (options_.composition_bias) correct_local_composition_bias(profile, mask);
-        batch.words[bi] = std::make_unique<NeighbourWords>(profile, options_.prefilter.word_threshold, mask);
-        if (round == 1) warn_if_unseeded(queries_[qi], *batch.words[bi], mask);
-        if (options_.composition_stats) batch.composition[bi] = std::make_unique<CompositionStats>(profile, mask);
-      } catch (...) {
-        error_.record(batch.first + b, std::current_exception());
-      }
-    }
-    error_.rethrow();
+    for_each_active_query(batch, [&](int64_t b) {
+      const auto bi = static_cast<size_t>(b);
+      const auto qi = static_cast<size_t>(batch.first + b);
+      auto& profile = batch.profiles[bi];
+      profile = round > 1 ? make_pssm(included_rows(profile, results_[qi], db_, options_.inclusion_evalue))
+                : options_.first_round_profiles.empty() ? make_sequence_profile(queries_[qi].residues, blosum62())
+                                                        : options_.first_round_profiles[qi];
+      // Low-complexity query regions: no seeds, and scored as X by the gapped alignment.
+      const std::vector<uint8_t> mask =
+          options_.prefilter.mask_low_complexity ? low_complexity_mask(profile.codes) : std::vector<uint8_t>{};
+      mask_profile_positions(profile, mask, blosum62());
+      if (options_.composition_bias) correct_local_composition_bias(profile, mask);
+      batch.words[bi] = std::make_unique<NeighbourWords>(profile, options_.prefilter.word_threshold, mask);
+      if (round == 1) warn_if_unseeded(queries_[qi], *batch.words[bi], mask);
+      if (options_.composition_stats) batch.composition[bi] = std::make_unique<CompositionStats>(profile, mask);
+    });
   }
 
   // A query the prefilter cannot seed: its MSA will hold the query alone.
@@ -333,24 +319,14 @@ class SearchRun {
         index_.reset();  // one chunk's index in memory at a time: --index-memory bounds it
         index_ = std::make_unique<KmerIndex>(db_, begin, end, threads_);
       }
-#pragma omp parallel num_threads(threads_)
-      {
-        PrefilterScanner& scanner = scanners_[static_cast<size_t>(omp_get_thread_num())];
-#pragma omp for schedule(dynamic, 1)
-        for (int64_t b = 0; b < batch.size; ++b) {
-          const auto bi = static_cast<size_t>(b);
-          if (batch.converged[bi]) continue;
-          try {
-            cancellation_point(options_);
+      for_each_active_query(
+          batch, [&]() -> PrefilterScanner& { return scanners_[static_cast<size_t>(omp_get_thread_num())]; },
+          [&](int64_t b, PrefilterScanner& scanner) {
+            const auto bi = static_cast<size_t>(b);
             scanner.scan(batch.profiles[bi], *batch.words[bi], *index_, options_.prefilter, candidates[bi]);
-          } catch (...) {
-            error_.record(batch.first + b, std::current_exception());
-          }
-        }
-      }
+          });
       if (!reuse_buffers_)
         for (PrefilterScanner& s : scanners_) s = PrefilterScanner{};  // moved in: the buffers are freed
-      error_.rethrow();
       progress_.advance(active);
     }
     for (const auto& c : candidates) prefilter_hits_ += static_cast<int64_t>(c.size());
@@ -400,15 +376,10 @@ class SearchRun {
   // Tracebacks and statistics of each active query: its result for this round, and whether it converged.
   void finish_round(Batch& batch, int64_t round, const std::vector<std::vector<Candidate>>& candidates,
                     const std::vector<std::vector<int32_t>>& scores) {
-#pragma omp parallel num_threads(threads_)
-    {
-      std::vector<uint8_t> target;  // per-thread buffer
-#pragma omp for schedule(dynamic, 1)
-      for (int64_t b = 0; b < batch.size; ++b) {
-        const auto bi = static_cast<size_t>(b);
-        if (batch.converged[bi]) continue;
-        try {
-          cancellation_point(options_);
+    for_each_active_query(
+        batch, [] { return std::vector<uint8_t>(); },
+        [&](int64_t b, std::vector<uint8_t>& target) {
+          const auto bi = static_cast<size_t>(b);
           const auto qi = static_cast<size_t>(batch.first + b);
           QueryResult next = finish_query(queries_[qi], batch.profiles[bi], batch.composition[bi].get(), candidates[bi],
                                           scores[bi], db_, options_, simd_, params_, target);
@@ -420,13 +391,35 @@ class SearchRun {
             log_info("{}: round {}: {} hits{}", queries_[qi].id, round, next.hits.size(),
                      batch.converged[bi] ? " (converged)" : "");
           results_[qi] = std::move(next);
+          progress_.advance();
+        });
+  }
+
+  // body(b, state) for each query b of the batch that has not converged, in parallel (the converged flags are
+  // read before the loop's body can change them: each body changes its own); `state` is its thread's own,
+  // from make_state (a buffer, a scanner). An exception ends its query and is rethrown after the loop.
+  template <typename MakeState, typename Body>
+  void for_each_active_query(const Batch& batch, MakeState make_state, Body body) {
+#pragma omp parallel num_threads(threads_)
+    {
+      decltype(auto) state = make_state();
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t b = 0; b < batch.size; ++b) {
+        if (batch.converged[static_cast<size_t>(b)]) continue;
+        try {
+          cancellation_point(options_);
+          body(b, state);
         } catch (...) {
           error_.record(batch.first + b, std::current_exception());
         }
-        progress_.advance();
       }
     }
     error_.rethrow();
+  }
+  template <typename Body>
+  void for_each_active_query(const Batch& batch, Body body) {
+    for_each_active_query(
+        batch, [] { return std::monostate(); }, [&](int64_t b, std::monostate) { body(b); });
   }
 
   const std::vector<data::Sequence>& queries_;
