@@ -225,7 +225,7 @@ std::string BatchRunner::predict_key(const std::string& msa_key, const fs::path&
 
 void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, const std::string& key, json& status) {
   const auto start = Clock::now();
-  const data::Sequence query{target.id, "", target.sequence};
+  const data::Sequence query{target.id, target.description, target.sequence};
   msa::check_queries({query}, target.source);  // a protein of a size kfold takes, searched or not
   data::ensure_directory(dir);
   // The target's inputs change from here: what an earlier run completed is complete no more (a kill during

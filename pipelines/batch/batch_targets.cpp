@@ -61,7 +61,7 @@ std::vector<BatchTarget> read_fasta_records(const fs::path& path) {
       const auto header = data::trim_spaces(line.substr(1));
       const auto id = header.substr(0, std::min(header.size(), header.find_first_of(" \t")));
       if (id.empty()) reader.fail("FASTA header without an id (write '>name' before the residues)");
-      targets.push_back({std::string(id), "", where, ""});
+      targets.push_back({std::string(id), "", where, "", std::string(data::trim_spaces(header.substr(id.size())))});
     } else if (!data::trim_spaces(line).empty()) {
       if (targets.empty()) reader.fail("residues before the first '>' header (is this a FASTA file?)");
       append_residues(line, where, 0, targets.back());
@@ -121,7 +121,7 @@ std::vector<BatchTarget> read_csv(const fs::path& path) {
     }
     const std::string where = fmt::format("{}:{}", reader.source(), reader.line_number());
     if (id.empty()) reader.fail("empty id (every row needs 'id,sequence')");
-    BatchTarget target{std::string(id), "", where, ""};
+    BatchTarget target{std::string(id), "", where, "", ""};
     append_residues(sequence, where, static_cast<size_t>(sequence.data() - line.data()), target);
     finish(target);
     targets.push_back(std::move(target));

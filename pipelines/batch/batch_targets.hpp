@@ -10,10 +10,11 @@
 namespace kfold::pipelines {
 
 struct BatchTarget {
-  std::string id;        // output folder name: DIR/<id>/
-  std::string sequence;  // uppercase one-letter codes
-  std::string source;    // "file:line" of the record, for messages
-  std::string problem;   // why the target cannot run (bad letters, no residues); empty when fine
+  std::string id;           // output folder name: DIR/<id>/
+  std::string sequence;     // uppercase one-letter codes
+  std::string source;       // "file:line" of the record, for messages
+  std::string problem;      // why the target cannot run (bad letters, no residues); empty when fine
+  std::string description;  // a FASTA header's words after the id (written to DIR/<id>/query.fasta); CSV: none
 };
 
 // Reads every target of `input`, in input order. A target with bad residues is kept with its `problem`

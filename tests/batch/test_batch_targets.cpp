@@ -32,10 +32,15 @@ TEST_CASE("read_batch_targets: CSV with header, FASTA, folder") {
   CHECK(targets[1].problem.empty());
   CHECK(targets[1].source == (tmp.path() / "t.csv").string() + ":4");
 
-  write(tmp.path() / "t.fasta", ">one first\nACD\nEF\n>two|x\nKL-M\n>three\n");
+  CHECK(targets[0].description.empty());
+
+  // A header's words after the id are the description (DIR/<id>/query.fasta keeps them).
+  write(tmp.path() / "t.fasta", ">one first  human\tkinase \nACD\nEF\n>two|x\nKL-M\n>three\n");
   targets = kfold::pipelines::read_batch_targets(tmp.path() / "t.fasta");
   REQUIRE(targets.size() == 3);
   CHECK(targets[0].sequence == "ACDEF");
+  CHECK(targets[0].description == "first  human\tkinase");
+  CHECK(targets[2].description.empty());
   CHECK(targets[1].id == "two_x");  // made safe for a folder name
   CHECK(targets[1].problem.find("'-' is not an amino-acid letter") != std::string::npos);
   CHECK(targets[1].problem.find("t.fasta:5") != std::string::npos);
@@ -53,6 +58,7 @@ TEST_CASE("read_batch_targets: CSV with header, FASTA, folder") {
   CHECK(targets[0].problem.find("holds 2 sequences") != std::string::npos);
   CHECK(targets[1].id == "b");
   CHECK(targets[1].sequence == "MKV");
+  CHECK(targets[1].description.empty());  // ">anything": the id is the file's stem, the header's id is dropped
 
   // Only the FASTA extension leaves the file name; any header cased "sequence"/"seq" or behind a
   // byte-order mark is a header; ids never start with '.'.
@@ -109,7 +115,8 @@ TEST_CASE("parse_shard") {
 TEST_CASE("shard_targets: an exact partition, balanced by length squared, sorted by length") {
   std::vector<BatchTarget> targets;
   for (int i = 0; i < 103; ++i)
-    targets.push_back({"t" + std::to_string(i), std::string(static_cast<size_t>(10 + (i * 37) % 500), 'A'), "", ""});
+    targets.push_back(
+        {"t" + std::to_string(i), std::string(static_cast<size_t>(10 + (i * 37) % 500), 'A'), "", "", ""});
   for (const int64_t count : {1, 2, 7, 200}) {
     std::set<int64_t> seen;
     std::vector<double> load;
@@ -142,7 +149,7 @@ TEST_CASE("shard_targets: greedy longest-first on the cost L^2 (hand-worked assi
   std::vector<BatchTarget> targets;
   for (const auto& [id, length] :
        std::vector<std::pair<std::string, size_t>>{{"a", 300}, {"b", 200}, {"c", 200}, {"d", 100}})
-    targets.push_back({id, std::string(length, 'A'), "", ""});
+    targets.push_back({id, std::string(length, 'A'), "", "", ""});
   CHECK(kfold::pipelines::shard_targets(targets, 0, 2) == std::vector<int64_t>{0});
   CHECK(kfold::pipelines::shard_targets(targets, 1, 2) == std::vector<int64_t>{3, 1, 2});  // sorted by length, then id
 }

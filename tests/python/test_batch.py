@@ -178,6 +178,16 @@ def test_a_damaged_msa_is_recomputed_never_trusted(kfold, full_run, tmp_path):
     assert all(len(stage_runs(copy, t, "msa")) == 1 for t in target_ids() if t != "ubiquitin_1_35")
 
 
+def test_query_fasta_keeps_the_header_description(kfold, tmp_path):
+    """DIR/<id>/query.fasta kept the id alone: the header's description (the UniProt entry, the construct) was lost."""
+    targets = tmp_path / "targets.fasta"
+    targets.write_text(">ubq sp|P0CG48|UBC_HUMAN residues 1-76\nMQIFVKTLTGKTITLEVEPS\n>bare\nMKTAYIAKQR\n")
+    out = tmp_path / "out"
+    assert kfold("batch", targets, "--stage", "msa", "-o", out).returncode == 0
+    assert (out / "ubq" / "query.fasta").read_text() == ">ubq sp|P0CG48|UBC_HUMAN residues 1-76\nMQIFVKTLTGKTITLEVEPS\n"
+    assert (out / "bare" / "query.fasta").read_text() == ">bare\nMKTAYIAKQR\n"
+
+
 def test_weights_that_cannot_fit_stop_the_batch_before_they_are_allocated(kfold, tmp_path):
     (tmp_path / "huge.json").write_text('{"model": {"embeddings_and_evoformer": {"msa_channel": 1048576}}}')
     run = kfold("batch", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--models", "model_1_ptm", "--config",
