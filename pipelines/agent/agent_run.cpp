@@ -182,6 +182,88 @@ void check_inputs_outside_round_files(const Campaign& campaign, const std::files
   }
 }
 
+// The campaign's wild type as the oracle predicts it (in complex with the partner chain when there is one).
+StructurePrediction predict_wild_type(const Campaign& campaign, StructureOracle& oracle) {
+  const bool homo =
+      campaign.target.partner && partner_is_target_copy(campaign.target.partner->sequence, campaign.target.sequence);
+  log_info("agent: predicting the wild type{}{}",
+           campaign.target.partner ? " in complex with " + campaign.target.partner->id : std::string(),
+           homo ? " (a copy of the target: a homo-oligomer; each variant is applied to both chains)" : "");
+  StructurePrediction wild_type = oracle.predict(campaign.target.sequence);
+  if (wild_type.chain_break > 0) {
+    const InterfaceTerms interface = interface_terms(wild_type);
+    log_info("agent: wild-type interface: mean PAE {:.1f} Å between the chains, {} Cβ contacts", interface.pae,
+             interface.contacts);
+  }
+  return wild_type;
+}
+
+// Every operator's proposals for round `round` (structure rules with a predicted wild type, the LLM's with a
+// session), restricted to the campaign's library when it has one.
+HypothesisSet propose_hypotheses(const Campaign& campaign, const EvolutionaryModels& models,
+                                 const StructurePrediction* wild_target, LlmSession* llm, int64_t round) {
+  HypothesisSet proposed(fmt::format("R{}-", round));  // ids unique across the campaign's rounds
+  propose_single_substitutions(campaign, proposed);
+  propose_consensus(campaign, models, proposed);
+  propose_coevolution_pairs(campaign, models, proposed);
+  propose_beneficial_combinations(campaign, proposed);
+  if (wild_target != nullptr) {
+    propose_structure_rules(campaign, models, analyse_wild_type(*wild_target, campaign.target.sequence.size()),
+                            proposed);
+  }
+  if (llm != nullptr) propose_with_llm(*llm, campaign, models, proposed);
+  HypothesisSet hypotheses = restrict_to_library(campaign, proposed);
+  if (!campaign.library_variants.empty()) {
+    log_info("agent: library {}: {} variants; {} of {} proposals kept", campaign.library.string(),
+             campaign.library_variants.size(), hypotheses.items().size(), proposed.items().size());
+  }
+  log_info("agent: {} hypotheses", hypotheses.items().size());
+  return hypotheses;
+}
+
+// The round's files, all or nothing: a full disk or a failing rename leaves the previous round's files as they
+// were. `done` goes first, so that a crash between the renames is never taken for a complete round, and the
+// notebook last, so that a rerun after one makes this round again (it counts the notebook's rounds).
+void write_round_files(const std::filesystem::path& out_dir, const std::filesystem::path& notebook_path,
+                       const std::string& notebook, const ScoreTable& table, const Plate& plate,
+                       const Campaign& campaign, const EvolutionaryModels& models, const RunRecord& run,
+                       const std::optional<PredictedStructures>& predicted) {
+  namespace fs = std::filesystem;
+  const bool was_done = fs::exists(out_dir / "done");
+  fs::remove(out_dir / "done");
+  std::vector<std::pair<fs::path, std::string>> files{
+      {out_dir / "scores.tsv", scores_tsv(table, campaign)},
+      {out_dir / "plate.csv", plate_csv(plate, table, campaign)},
+      {out_dir / "report.md", report_md(table, plate, campaign, models, run)},
+      {out_dir / "report.html", report_html(table, plate, campaign, models, run, predicted)}};
+  const fs::path constructs_path = out_dir / "constructs.tsv";
+  if (!table.constructs.empty()) files.emplace_back(constructs_path, constructs_tsv(table, plate, campaign));
+  const fs::path structures_dir = out_dir / "structures";
+  const auto structures =
+      predicted ? structure_files(structures_dir, table, *predicted) : std::vector<std::pair<fs::path, std::string>>{};
+  if (!structures.empty()) data::ensure_directory(structures_dir);
+  files.insert(files.end(), structures.begin(), structures.end());
+  files.emplace_back(notebook_path, notebook);
+  try {
+    data::write_files_atomic(files);
+  } catch (...) {
+    if (was_done) std::ofstream(out_dir / "done");  // the previous round's files, complete again
+    throw;
+  }
+  // An earlier round's constructs and structures would be taken for this one's.
+  std::error_code error;
+  if (table.constructs.empty()) fs::remove(constructs_path, error);
+  for (const auto& entry : fs::directory_iterator(structures_dir, error)) {
+    const bool current =
+        std::any_of(structures.begin(), structures.end(), [&](const auto& file) { return file.first == entry.path(); });
+    if (!current) fs::remove(entry.path(), error);
+  }
+  if (structures.empty()) fs::remove(structures_dir, error);  // only when empty
+  data::write_file_atomic(out_dir / "done", "");
+  log_info("agent: wrote {}/{{scores.tsv, plate.csv, notebook.jsonl, report.md, report.html}}{}", out_dir.string(),
+           fs::exists(structures_dir) ? " and structures/" : "");
+}
+
 }  // namespace
 
 void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& options) {
@@ -250,40 +332,16 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   // The wild type is predicted first: the structure operators, the liability rules (helices, Cys
   // geometry) and the solubility term's exposure read it (its target chain when it is a complex with
   // the campaign's partner).
-  std::optional<StructurePrediction> wild_type;    // as predicted (a complex with a partner)
-  std::optional<StructurePrediction> wild_target;  // the target chain of it
+  std::optional<StructurePrediction> wild_type;  // as predicted (a complex with a partner)
   if (options.structure_oracle != nullptr && campaign.structure_budget > 0) {
-    const bool homo =
-        campaign.target.partner && partner_is_target_copy(campaign.target.partner->sequence, campaign.target.sequence);
-    log_info("agent: predicting the wild type{}{}",
-             campaign.target.partner ? " in complex with " + campaign.target.partner->id : std::string(),
-             homo ? " (a copy of the target: a homo-oligomer; each variant is applied to both chains)" : "");
-    wild_type = options.structure_oracle->predict(campaign.target.sequence);
-    wild_target = target_chain(*wild_type);
-    if (wild_type->chain_break > 0) {
-      const InterfaceTerms interface = interface_terms(*wild_type);
-      log_info("agent: wild-type interface: mean PAE {:.1f} Å between the chains, {} Cβ contacts", interface.pae,
-               interface.contacts);
-    }
+    wild_type = predict_wild_type(campaign, *options.structure_oracle);
     cancellation_point();
   }
+  const std::optional<StructurePrediction> wild_target =  // the target chain of it
+      wild_type ? std::optional(target_chain(*wild_type)) : std::nullopt;
 
-  HypothesisSet proposed(fmt::format("R{}-", round));  // ids unique across the campaign's rounds
-  propose_single_substitutions(campaign, proposed);
-  propose_consensus(campaign, models, proposed);
-  propose_coevolution_pairs(campaign, models, proposed);
-  propose_beneficial_combinations(campaign, proposed);
-  if (wild_target) {
-    propose_structure_rules(campaign, models, analyse_wild_type(*wild_target, campaign.target.sequence.size()),
-                            proposed);
-  }
-  if (llm) propose_with_llm(*llm, campaign, models, proposed);
-  const HypothesisSet hypotheses = restrict_to_library(campaign, proposed);
-  if (!campaign.library_variants.empty()) {
-    log_info("agent: library {}: {} variants; {} of {} proposals kept", campaign.library.string(),
-             campaign.library_variants.size(), hypotheses.items().size(), proposed.items().size());
-  }
-  log_info("agent: {} hypotheses", hypotheses.items().size());
+  const HypothesisSet hypotheses =
+      propose_hypotheses(campaign, models, wild_target ? &*wild_target : nullptr, llm ? &*llm : nullptr, round);
   ScoreTable table = score_hypotheses(hypotheses.items(), campaign, models, wild_target ? &*wild_target : nullptr);
   apply_surrogate(table, campaign, models, seed, threads);
   cancellation_point();
@@ -313,42 +371,7 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
 
   notebook += notebook_lines(table, plate, campaign, models, run, round);
 
-  // All or nothing: a full disk or a failing rename leaves the previous round's files as they were. `done`
-  // goes first, so that a crash between the renames is never taken for a complete round, and the notebook
-  // last, so that a rerun after one makes this round again (it counts the notebook's rounds).
-  const bool was_done = fs::exists(options.out_dir / "done");
-  fs::remove(options.out_dir / "done");
-  std::vector<std::pair<fs::path, std::string>> files{
-      {options.out_dir / "scores.tsv", scores_tsv(table, campaign)},
-      {options.out_dir / "plate.csv", plate_csv(plate, table, campaign)},
-      {options.out_dir / "report.md", report_md(table, plate, campaign, models, run)},
-      {options.out_dir / "report.html", report_html(table, plate, campaign, models, run, predicted)}};
-  const fs::path constructs_path = options.out_dir / "constructs.tsv";
-  if (!table.constructs.empty()) files.emplace_back(constructs_path, constructs_tsv(table, plate, campaign));
-  const fs::path structures_dir = options.out_dir / "structures";
-  const auto structures =
-      predicted ? structure_files(structures_dir, table, *predicted) : std::vector<std::pair<fs::path, std::string>>{};
-  if (!structures.empty()) data::ensure_directory(structures_dir);
-  files.insert(files.end(), structures.begin(), structures.end());
-  files.emplace_back(notebook_path, notebook);
-  try {
-    data::write_files_atomic(files);
-  } catch (...) {
-    if (was_done) std::ofstream(options.out_dir / "done");  // the previous round's files, complete again
-    throw;
-  }
-  // An earlier round's constructs and structures would be taken for this one's.
-  std::error_code error;
-  if (table.constructs.empty()) fs::remove(constructs_path, error);
-  for (const auto& entry : fs::directory_iterator(structures_dir, error)) {
-    const bool current =
-        std::any_of(structures.begin(), structures.end(), [&](const auto& file) { return file.first == entry.path(); });
-    if (!current) fs::remove(entry.path(), error);
-  }
-  if (structures.empty()) fs::remove(structures_dir, error);  // only when empty
-  data::write_file_atomic(options.out_dir / "done", "");
-  log_info("agent: wrote {}/{{scores.tsv, plate.csv, notebook.jsonl, report.md, report.html}}{}",
-           options.out_dir.string(), fs::exists(structures_dir) ? " and structures/" : "");
+  write_round_files(options.out_dir, notebook_path, notebook, table, plate, campaign, models, run, predicted);
 }
 
 }  // namespace kfold::pipelines::agent
