@@ -164,20 +164,27 @@ ModelOutputs AlphaFoldModel::predict(const InputBatches& batches, const RunOptio
       options, on_iteration);
 }
 
+void AlphaFoldModel::check_batch_count(int64_t n_batch) const {
+  const int64_t num_ensemble = config_.data.eval.num_ensemble;
+  const bool resample = config_.model.resample_msa_in_recycling;
+  const int64_t needed = (resample ? config_.model.num_recycle + 1 : 1) * num_ensemble;
+  const std::string ensembling = num_ensemble > 1 ? " with ensembling" : "";
+  if (n_batch < needed)
+    fail_input(
+        "features: {} batches on the leading axis, but {} recycles{} need {}: make the features with the same "
+        "num_recycle and num_ensemble as the model config{}",
+        n_batch, config_.model.num_recycle, ensembling, needed,
+        resample && n_batch >= num_ensemble ? fmt::format(", or give --recycles {}", n_batch / num_ensemble - 1) : "");
+}
+
 ModelOutputs AlphaFoldModel::predict(int64_t n_batch, int64_t n_res,
                                      const std::function<ProcessedFeatures(int64_t, int64_t)>& batches,
                                      const RunOptions& options, const IterationCallback& on_iteration) const {
+  check_batch_count(n_batch);
   const int64_t num_iterations = config_.model.num_recycle + 1;
   const int64_t num_ensemble = config_.data.eval.num_ensemble;
   const bool resample = config_.model.resample_msa_in_recycling;
-  const int64_t needed = (resample ? num_iterations : 1) * num_ensemble;
-  if (n_batch < needed)
-    fail_input(
-        "features: {} batches on the leading axis, but {} recycles{} need {} "
-        "(make the features with the same num_recycle and num_ensemble as the model config)",
-        n_batch, config_.model.num_recycle, num_ensemble > 1 ? " with ensembling" : "", needed);
-
-  if (n_batch > needed)
+  if (const int64_t needed = (resample ? num_iterations : 1) * num_ensemble; n_batch > needed)
     log_warn("features: {} batches on the leading axis; {} recycles{} use the first {} (the rest are ignored)", n_batch,
              config_.model.num_recycle, num_ensemble > 1 ? " with ensembling" : "", needed);
   Recycled previous = initial_state(n_res, options);

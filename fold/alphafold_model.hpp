@@ -56,6 +56,9 @@ class AlphaFoldModel {
   // InputError when `features` has fewer batches than that needs.
   ModelOutputs predict(const ProcessedFeatures& features, const RunOptions& options,
                        const IterationCallback& on_iteration = {}) const;
+  // InputError when features with `n_batch` batches on their leading axis are too few for the config's
+  // recycles and ensemble (the message gives the largest --recycles they hold).
+  void check_batch_count(int64_t n_batch) const;
   // The same with each iteration's batches built when it starts (one recycle's features in memory).
   ModelOutputs predict(const InputBatches& batches, const RunOptions& options,
                        const IterationCallback& on_iteration = {}) const;

@@ -48,8 +48,6 @@ fold::ModelConfig model_config_for(const ModelSpec& spec) {
   auto config = fold::model_config(spec.name);
   if (!spec.config.empty()) fold::apply_config_file(config, spec.config);
   if (spec.recycles) {
-    // The bound only stops typos (10^12 asked the input pipeline for 300 TB); AlphaFold runs 3, ColabFold up to ~48.
-    constexpr int64_t kMaxRecycles = 100000;
     if (*spec.recycles < 0 || *spec.recycles > kMaxRecycles)
       fail_input("--recycles {}: must be in 0..{} (AlphaFold's default is 3)", *spec.recycles, kMaxRecycles);
     config.model.num_recycle = *spec.recycles;
@@ -69,6 +67,11 @@ fold::ModelConfig model_config_for(const ModelSpec& spec) {
         spec.config.empty() ? spec.name : spec.config.string(), config.model.num_recycle, config.model.num_recycle,
         config.model.resample_msa_in_recycling, needed, made, config.data.common.num_recycle,
         config.data.common.resample_msa_in_recycling);
+  try {
+    fold::input_pipeline_config(config).validate();
+  } catch (const InputError& e) {
+    fail_input("{}: {}", spec.config.empty() ? spec.name : spec.config.string(), e.what());
+  }
   return config;
 }
 
@@ -178,7 +181,7 @@ void LoadedModel::prepare(const fold::RawFeatures& raw, bool check_memory) const
 
 void LoadedModel::prepare(const fold::ProcessedFeatures& features, bool check_memory) const {
   (void)checked_run_options(problem_size(features), check_memory);
-  (void)network(features.template_aatype.defined());
+  network(features.template_aatype.defined()).check_batch_count(features.n_batch());
 }
 
 Prediction LoadedModel::predict(const fold::InputBatches& batches, bool check_memory,

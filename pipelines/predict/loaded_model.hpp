@@ -24,6 +24,10 @@
 
 namespace kfold::pipelines {
 
+// The most recycles a run takes: the bound only stops typos (10^12 asked the input pipeline for 300 TB); AlphaFold
+// runs 3, ColabFold up to ~48.
+inline constexpr int64_t kMaxRecycles = 100000;
+
 // What selects and configures a model: the preset, JSON overrides and recycles.
 struct ModelSpec {
   std::string name;                 // preset, e.g. "model_1_ptm"

@@ -317,7 +317,7 @@ PredictSummary predict_target(const PredictOptions& options) {
 namespace {
 
 // Every model's parameters (keys, shapes) and memory are checked before the target gets any file.
-void prepare_models(const TargetInputs& inputs, ModelSet& models, bool check_memory) {
+void prepare_models(const TargetInputs& inputs, ModelSet& models, const PredictOptions& options) {
   if (inputs.raw && !inputs.raw->asym_id.empty()) {  // once, at the largest clipping of the selected models
     int64_t max_relative_feature = 0;
     for (const auto& model : models.names())
@@ -326,10 +326,17 @@ void prepare_models(const TargetInputs& inputs, ModelSet& models, bool check_mem
     warn_close_chains(*inputs.raw, inputs.id, max_relative_feature);
   }
   for (const auto& model : models.names()) {
-    if (inputs.processed)
-      models.get(model).prepare(*inputs.processed, check_memory);
-    else
-      models.get(model).prepare(*inputs.raw, check_memory);
+    if (!inputs.processed) {
+      models.get(model).prepare(*inputs.raw, options.check_memory);
+      continue;
+    }
+    try {
+      models.get(model).prepare(*inputs.processed, options.check_memory);
+    } catch (const InputError& e) {  // of the features: named by their file
+      std::string_view message = e.what();
+      if (message.starts_with("features: ")) message.remove_prefix(10);
+      fail_input("{}: {}", options.features.empty() ? "features" : options.features.string(), message);
+    }
   }
 }
 
@@ -541,7 +548,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   summary.target_dir = options.output_dir / inputs.id;
   // The inputs' record, hashed as they were read (kfold predict: before its search; a batch: now).
   const std::string inputs_json = inputs.run_inputs_json.empty() ? run_inputs_json(options) : inputs.run_inputs_json;
-  prepare_models(inputs, models, options.check_memory);
+  prepare_models(inputs, models, options);
   data::ensure_directory(summary.target_dir);
   fs::remove(summary.target_dir / "done");  // a rerun: complete again only when this run finishes
   data::WrittenFilesRecord record(summary.target_dir);

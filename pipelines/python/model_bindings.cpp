@@ -187,6 +187,7 @@ py::capsule dlpack_capsule(const at::Tensor& tensor) {
 void bind_model(py::module_& m) {
   m.attr("RANDOM_WEIGHTS_WARNING") = kRandomWeightsWarning;
   m.attr("AUTO_CHUNK") = fold::RunOptions::kAutoChunk;
+  m.attr("MAX_RECYCLES") = pipelines::kMaxRecycles;
   m.def("model_presets", &fold::model_presets, "The model presets (model_1 ... model_5_ptm).");
   m.def(
       "find_params",

@@ -396,6 +396,27 @@ def test_reference_parity_through_the_cli(kfold, tmp_path, case):
             assert "ptm" not in h5
 
 
+def test_features_with_too_few_recycling_batches_name_the_file_and_the_recycles_they_hold(kfold, tmp_path):
+    """The message named neither the --features file nor the --recycles that would fit, and came when the model
+    ran (after the target folder was made); now before any file, naming both."""
+    features = FIXTURES / "ptm_recycle_features.npz"  # 3 batches: 2 recycles
+    run = kfold("predict", "--features", features, "--params", FIXTURES / "ptm_recycle_params.npz", "--models",
+                "model_1_ptm", "--config", FIXTURES / "ptm_recycle_config.json", "--recycles", "3", "-o", tmp_path / "o")
+    assert run.returncode == 2, run.stderr
+    assert f"{features}: 3 batches on the leading axis, but 3 recycles need 4" in run.stderr, run.stderr
+    assert "or give --recycles 2" in run.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_config_leaving_no_cluster_centre_is_named(kfold, tmp_path):
+    (tmp_path / "few.json").write_text('{"data": {"eval": {"max_msa_clusters": 4}}}')  # model_1 reserves 4
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--models", "model_1",
+                "--config", tmp_path / "few.json", "-o", tmp_path / "o")
+    assert run.returncode == 2, run.stderr
+    assert f"{tmp_path / 'few.json'}: data.eval.max_msa_clusters (4 - max_templates 4) must leave" in run.stderr
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("args, message", [
     (["--models", "model_3"], "no parameters for model_3"),
     (["--random-weights", "--features", FIXTURES / "uneven_features.npz"], "not both"),

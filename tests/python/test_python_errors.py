@@ -85,6 +85,9 @@ def test_errors_carry_the_clis_messages(kf, kfold, tmp_path):
     # Integers out of the C++ types' range are named (they were pybind11's unnamed TypeErrors).
     with pytest.raises(kf.InputError, match=r"chunk_size -1: must be 0\.\."):
         kf.Model(random_weights=True, config=SMALL, chunk_size=-1)
+    # recycles: the CLI's bound, in Python's words (it was "--recycles 1000000000: must be in 0..100000").
+    with pytest.raises(kf.InputError, match=r"^recycles 1000000000: must be 0\.\.100000"):
+        kf.Model(random_weights=True, config=SMALL, recycles=10**9)
     with pytest.raises(kf.InputError, match=r"max_seqs 1180591620717411303424: must be 1\.\."):
         kf.search(FASTA, DB, max_seqs=2**70)
     with pytest.raises(kf.InputError, match=r"diff -1: must be 0\.\."):

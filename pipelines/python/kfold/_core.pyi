@@ -9,6 +9,7 @@ __version__: str
 git_revision: str
 RANDOM_WEIGHTS_WARNING: str
 AUTO_CHUNK: int
+MAX_RECYCLES: int
 
 class KfoldError(RuntimeError): ...
 class InputError(KfoldError, ValueError): ...

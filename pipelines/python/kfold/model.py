@@ -342,7 +342,7 @@ class Model:
     def _load(self, preset: str, config: str, recycles: Optional[int], params: str, device: str,
               chunk_size: Union[int, str], attention: str, dtype: str) -> _core.LoadedModel:
         if recycles is not None:
-            recycles = check_integer("recycles", recycles, 0, 2**31 - 1)
+            recycles = check_integer("recycles", recycles, 0, _core.MAX_RECYCLES)  # as the CLI's --recycles
         if chunk_size == "auto":
             chunk_size = _core.AUTO_CHUNK
         elif isinstance(chunk_size, str):
