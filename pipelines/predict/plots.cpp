@@ -115,8 +115,8 @@ RgbImage plot_plddt(const std::vector<PlddtSeries>& series) {
   RgbImage image(area.x1 + 20 + 40 + legend_width + 20, area.y1 + 80);
   const double w = static_cast<double>(area.x1 - area.x0 - 1);
   const double h = static_cast<double>(area.y1 - area.y0 - 1);
-  const auto x_of = [&](double residue) {  // residue 1..n_res
-    return static_cast<double>(area.x0) + (n_res > 1 ? (residue - 1.0) / static_cast<double>(n_res - 1) * w : 0.0);
+  const auto x_of = [&](double residue) {  // residue 1..n_res; a single residue in the middle
+    return static_cast<double>(area.x0) + (n_res > 1 ? (residue - 1.0) / static_cast<double>(n_res - 1) * w : w / 2);
   };
   const auto y_of = [&](double plddt) {
     return static_cast<double>(area.y0) + (100.0 - std::clamp(plddt, 0.0, 100.0)) / 100.0 * h;
@@ -135,7 +135,10 @@ RgbImage plot_plddt(const std::vector<PlddtSeries>& series) {
   for (size_t k = 0; k < series.size(); ++k) {
     const auto& p = series[k].plddt;
     const Rgb colour = series_colour(k);
-    if (n_res == 1) image.draw_line(x_of(1), y_of(p[0]), x_of(1), y_of(p[0]), colour, 4);
+    if (n_res == 1) {  // a point: a square marker (a line of no length draws next to nothing)
+      const auto x = static_cast<int64_t>(std::lround(x_of(1))), y = static_cast<int64_t>(std::lround(y_of(p[0])));
+      image.fill_rect(x - 4, y - 4, x + 5, y + 5, colour);
+    }
     for (int64_t i = 1; i < n_res; ++i)
       image.draw_line(x_of(static_cast<double>(i)), y_of(p[static_cast<size_t>(i - 1)]),
                       x_of(static_cast<double>(i + 1)), y_of(p[static_cast<size_t>(i)]), colour, 2);

@@ -106,7 +106,11 @@ TEST_CASE("plot_plddt draws each model's pLDDT over the confidence bands") {
   const auto ramp_image = kp::plot_plddt({{"m", ramp}});
   CHECK(ramp_image.at(area.x0 + 1, y_of(0) - 1) == kp::series_colour(0));
   CHECK(ramp_image.at(area.x1 - 2, y_of(100) + 1) == kp::series_colour(0));
-  CHECK_NOTHROW(kp::plot_plddt({{"single residue", {77.0f}}}));
+  // One residue: a square marker in the middle of the plot (a line of no length on the frame showed nothing).
+  const auto single = kp::plot_plddt({{"single residue", {77.0f}}});
+  const kp::PixelBox plot{area.x0 + 1, area.y0 + 1, area.x1 - 1, area.y1 - 1};
+  CHECK(count_colour(single, plot, kp::series_colour(0)) >= 64);
+  CHECK(single.at((area.x0 + area.x1 - 1) / 2, y_of(77)) == kp::series_colour(0));
 
   CHECK_THROWS_AS(kp::plot_plddt({}), kfold::InputError);
   CHECK_THROWS_AS(kp::plot_plddt({{"a", {1.0f, 2.0f}}, {"b", {1.0f}}}), kfold::InputError);
