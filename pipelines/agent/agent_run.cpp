@@ -166,6 +166,8 @@ void check_inputs_outside_round_files(const Campaign& campaign, const std::files
   std::vector<std::pair<fs::path, std::string>> inputs{{campaign.path, "the campaign file"}};
   if (!campaign.target.msa.empty()) inputs.emplace_back(campaign.target.msa, "target.msa");
   if (!campaign.target.db.empty()) inputs.emplace_back(campaign.target.db, "target.db");
+  if (campaign.target.partner && !campaign.target.partner->msa.empty())
+    inputs.emplace_back(campaign.target.partner->msa, "target.partner.msa");
   if (!campaign.library.empty()) inputs.emplace_back(campaign.library, "library");
   for (const auto& path : campaign.results) inputs.emplace_back(path, "results");
   std::error_code error;
@@ -314,6 +316,8 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
     }
   }
   run.input_hashes[campaign.target.msa.string()] = data::sha256_file(campaign.target.msa);
+  if (campaign.target.partner && !campaign.target.partner->msa.empty())
+    run.input_hashes[campaign.target.partner->msa.string()] = data::sha256_file(campaign.target.partner->msa);
   for (const auto& p : campaign.results) run.input_hashes[p.string()] = data::sha256_file(p);
 
   EvolutionOptions eo;

@@ -336,7 +336,7 @@ CampaignTarget parse_target(const Ctx& c, const Json& root, const Resolve& resol
   if (msa && db) c.fail("target.db", "give either \"msa\" or \"db\", not both");
   if (const Json* partner = find(*target, "partner")) {
     if (!partner->is_object()) c.fail("target.partner", "must be an object {\"id\", \"sequence\"}");
-    check_keys(c, *partner, "target.partner", {"id", "sequence"});
+    check_keys(c, *partner, "target.partner", {"id", "sequence", "msa"});
     PartnerChain p;
     const Json* pid = find(*partner, "id");
     const Json* pseq = find(*partner, "sequence");
@@ -344,6 +344,11 @@ CampaignTarget parse_target(const Ctx& c, const Json& root, const Resolve& resol
     p.id = get_string(c, *pid, "target.partner.id");
     if (p.id.empty()) c.fail("target.partner.id", "must name the partner (it labels the complex in the outputs)");
     p.sequence = check_sequence(c, get_string(c, *pseq, "target.partner.sequence"), "target.partner.sequence");
+    if (const Json* pmsa = find(*partner, "msa")) {
+      p.msa = resolve(get_string(c, *pmsa, "target.partner.msa"));
+      if (!is_file(p.msa))
+        c.fail("target.partner.msa", fmt::format("{} does not exist or is not a file", p.msa.string()));
+    }
     t.partner = p;
   }
   return t;

@@ -27,6 +27,7 @@ namespace kfold::pipelines::agent {
 struct PartnerChain {
   std::string id;
   std::string sequence;
+  std::filesystem::path msa;  // its own MSA (A3M/A2M/Stockholm, first row its sequence), resolved; empty: none
 };
 
 struct CampaignTarget {

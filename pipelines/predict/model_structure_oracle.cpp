@@ -34,14 +34,23 @@ std::unique_ptr<ModelStructureOracle> campaign_structure_oracle(const LoadedMode
                                                                 const agent::Campaign& campaign, int64_t seed) {
   std::optional<data::Msa> msa;
   if (!campaign.target.msa.empty()) msa = wild_type_msa(campaign.target.msa, campaign.target.sequence);
-  std::optional<data::Sequence> partner;
-  if (campaign.target.partner) {
-    partner = data::Sequence{campaign.target.partner->id, "", campaign.target.partner->sequence};
-    if (agent::partner_is_target_copy(partner->residues, campaign.target.sequence)) {
+  std::optional<fold::ChainInput> partner;
+  if (const auto& given = campaign.target.partner) {
+    partner = fold::ChainInput{data::Sequence{given->id, "", given->sequence}, std::nullopt};
+    if (agent::partner_is_target_copy(given->sequence, campaign.target.sequence)) {
       log_info(
           "structure oracle: partner {} is a copy of the target (homo-oligomer): each variant and construct "
           "is applied to both chains",
-          partner->id);
+          given->id);
+      if (!given->msa.empty())
+        log_warn("{} (target.partner.msa): not used: a copy of the target takes the target's MSA", given->msa.string());
+    } else if (!given->msa.empty()) {
+      partner->msa = data::read_msa_file(given->msa);
+      if (partner->msa->sequences.front() != given->sequence)
+        fail_input(
+            "{} (target.partner.msa): its first row must be the partner's sequence (target.partner.sequence, {} "
+            "residues), as an MSA's query row",
+            given->msa.string(), given->sequence.size());
     }
   }
   return std::make_unique<ModelStructureOracle>(model, std::move(msa), seed, std::move(partner),
@@ -54,7 +63,7 @@ void ModelStructureOracle::family_alignment_found(const std::filesystem::path& a
 }
 
 ModelStructureOracle::ModelStructureOracle(const LoadedModel& model, std::optional<data::Msa> msa, int64_t seed,
-                                           std::optional<data::Sequence> partner, int64_t first_residue,
+                                           std::optional<fold::ChainInput> partner, int64_t first_residue,
                                            std::string wild_type)
     : model_(model),
       msa_(std::move(msa)),
@@ -112,14 +121,14 @@ agent::StructurePrediction ModelStructureOracle::predict_with(const std::string&
                                                               bool complex, int64_t first_number) {
   const data::Sequence query{"variant", "", sequence};
   fold::RawFeatures raw;
-  const bool copy = complex && agent::partner_is_target_copy(partner_->residues, wild_type_);
+  const bool copy = complex && agent::partner_is_target_copy(partner_->sequence.residues, wild_type_);
   if (complex) {
     std::vector<fold::ChainInput> chains(2);
     chains[0].sequence = query;
-    chains[1].sequence = *partner_;
     // A copy of the target (homo-oligomer) carries the same variant or fragment, and its MSA block: each chain
-    // its own unpaired MSA, as ColabFold gives every copy of a chain.
-    chains[1].sequence.residues = agent::partner_chain_sequence(partner_->residues, wild_type_, sequence);
+    // its own unpaired MSA, as ColabFold gives every copy of a chain. Another partner: its own MSA, if any.
+    chains[1] = copy ? fold::ChainInput{partner_->sequence, std::nullopt} : *partner_;
+    chains[1].sequence.residues = agent::partner_chain_sequence(partner_->sequence.residues, wild_type_, sequence);
     if (!msas.empty()) {
       if (copy) chains[1].msa = msas.front();
       chains[0].msa = std::move(msas.front());

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "data/msa.hpp"
+#include "fold/complex_features.hpp"
 #include "pipelines/agent/campaign.hpp"
 #include "pipelines/agent/structure_oracle.hpp"
 #include "pipelines/predict/loaded_model.hpp"
@@ -21,13 +22,13 @@ class ModelStructureOracle : public agent::StructureOracle {
  public:
   // `msa`: the wild type's MSA (row 0 the wild-type sequence); nullopt runs single-sequence.
   // `partner`: a second chain predicted with every variant (fold/complex_features.hpp: residue-index
-  // gap, unpaired MSA, the partner single-sequence); the predictions are then complexes.
+  // gap, unpaired MSA: the partner's own MSA, or none); the predictions are then complexes.
   // `first_residue`: the campaign's number of the target's first residue; the PDB texts number chain A
   // from it (a construct from its own first residue), the partner (chain B) from 1. `wild_type`: the
   // target's sequence; a partner equal to it is a copy of the target (a homo-oligomer): it carries each
   // variant and construct too (agent::partner_chain_sequence), the target's MSA and its numbering.
   ModelStructureOracle(const LoadedModel& model, std::optional<data::Msa> msa, int64_t seed,
-                       std::optional<data::Sequence> partner = std::nullopt, int64_t first_residue = 1,
+                       std::optional<fold::ChainInput> partner = std::nullopt, int64_t first_residue = 1,
                        std::string wild_type = {});
 
   // Substitutions only (the sequence has the MSA's query length). Throws InputError otherwise. With a
@@ -49,7 +50,7 @@ class ModelStructureOracle : public agent::StructureOracle {
   const LoadedModel& model_;
   std::optional<data::Msa> msa_;
   int64_t seed_;
-  std::optional<data::Sequence> partner_;
+  std::optional<fold::ChainInput> partner_;
   int64_t first_residue_ = 1;
   std::string wild_type_;
   int64_t predictions_ = 0;

@@ -409,6 +409,39 @@ def test_agent_binding_to_a_partner_chain(kfold, tmp_path):
     assert 'class="chain-break"' in html and "error at B1-" in html and "aligned on A10-" in html
 
 
+def test_agent_partner_chain_with_its_own_msa(kfold, tmp_path):
+    """A different partner was always predicted single-sequence; target.partner.msa gives it its own MSA block
+    (its rows below the target's, as ColabFold's unpaired MSA). A first row other than the partner's sequence
+    and a missing file are refused, naming the field."""
+    partner = "MKTAYIAKQRQISFVKSHFSRQ"
+    (tmp_path / "partner.a3m").write_text(f">PEP\n{partner}\n>h1\nMKTAYIAKQRQISFVKAHFSRQ\n>h2\nMKSAYIAKQRQLSFVKSHFSRE\n")
+    campaign = json.loads((SOURCE_DIR / SOURCE_EXAMPLE).read_text())
+    campaign["target"]["msa"] = str(SOURCE_DIR / "data/examples/ubiquitin.a3m")
+    campaign["target"]["partner"] = {"id": "PEP", "sequence": partner, "msa": "partner.a3m"}  # beside the campaign
+    campaign["results"] = []
+    campaign["structure_budget"] = 1
+    path = tmp_path / "partner.json"
+    path.write_text(json.dumps(campaign))
+    run = kfold("agent", path, "-o", tmp_path / "out", "--threads", "2", "--random-weights", "--config",
+                SOURCE_DIR / "data/examples/small_model.json")
+    assert run.returncode == 0, run.stderr
+    family_rows = (SOURCE_DIR / "data/examples/ubiquitin.a3m").read_text().count(">")
+    rows = {int(m) for m in re.findall(r"and the partner, (\d+) MSA rows", run.stderr)}
+    assert rows == {family_rows + 2}, run.stderr  # the joined query, the family's other rows, the partner's two
+    record = json.loads((tmp_path / "out" / "notebook.jsonl").read_text().splitlines()[0])
+    assert str(tmp_path / "partner.a3m") in json.dumps(record)  # hashed with the other inputs
+
+    (tmp_path / "partner.a3m").write_text(">h1\nMKTAYIAKQRQISFVKAHFSRQ\n")
+    run = kfold("agent", path, "-o", tmp_path / "out2", "--random-weights", "--config",
+                SOURCE_DIR / "data/examples/small_model.json")
+    assert run.returncode == 2 and "(target.partner.msa): its first row must be the partner's sequence" in run.stderr
+    assert not (tmp_path / "out2").exists()
+    campaign["target"]["partner"]["msa"] = "missing.a3m"
+    path.write_text(json.dumps(campaign))
+    run = kfold("agent", path, "-o", tmp_path / "out3")
+    assert run.returncode == 2 and "field 'target.partner.msa'" in run.stderr and "does not exist" in run.stderr
+
+
 def test_agent_homodimer_copy_has_the_targets_msa_and_numbering(kfold, tmp_path):
     """A partner that is a copy of the target (a homodimer): chain B carries each variant, is numbered as chain A
     and is predicted with the family MSA too (each chain its own unpaired block, as ColabFold gives every copy;
