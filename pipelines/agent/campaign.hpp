@@ -3,7 +3,7 @@
 // InputError naming the file, the field and the fix.
 //
 //   {"name": "ubq", "target": {"id": "UBQ", "sequence": "MQIF...", "msa": "ubq.a3m", "first_residue": 1,
-//                              "partner": {"id": "E2", "sequence": "..."}},
+//                              "partner": {"id": "E2", "sequence": "...", "msa": "e2.a3m"}},
 //    "objective": {"stability": 1.0, "solubility": 0.3}, "frozen": [1, 2], "max_mutations": 1,
 //    "plate": {"size": 96, "controls": 4, "blanks": 2, "constructs": 4, "max_per_position": 2,
 //              "explore_fraction": 0.25, "similarity_penalty": 0.5},
