@@ -98,6 +98,22 @@ def test_a_moved_campaign_folder_opens(kf, kfold, tmp_path):
     assert r.returncode == 0, r.stderr
 
 
+def test_campaign_paths_relative_to_the_campaign_file_are_kept_absolute(kf, tmp_path):
+    """A campaign file's relative paths, the partner's MSA among them, name files beside the campaign file
+    (target.partner.msa was left relative, and so named a file in workdir)."""
+    spec = json.loads(CAMPAIGN.read_text())
+    spec["target"]["partner"] = {"id": "PEP", "sequence": "MKTAYIAKQR", "msa": "pep.a3m"}
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "pep.a3m").write_text(">PEP\nMKTAYIAKQR\n")
+    spec["target"]["msa"] = str(CAMPAIGN.parent / spec["target"]["msa"])
+    spec["results"] = [str(CAMPAIGN.parent / r) for r in spec.get("results", [])]
+    if "library" in spec:
+        spec["library"] = str(CAMPAIGN.parent / spec["library"])
+    (tmp_path / "src" / "c.json").write_text(json.dumps(spec))
+    campaign = kf.agent.Campaign(tmp_path / "src" / "c.json", workdir=tmp_path / "work")
+    assert campaign.spec["target"]["partner"]["msa"] == str((tmp_path / "src" / "pep.a3m").resolve())
+
+
 def test_failed_wells_are_skipped_with_a_warning(kf, tmp_path, caplog):
     """A plate's DataFrame with failed wells (NaN, None): they were an error for the whole plate."""
     campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")

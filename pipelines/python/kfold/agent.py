@@ -80,6 +80,9 @@ def _absolute_paths(spec: dict, base: Path) -> dict:
         for key in ("msa", "db"):
             if key in target:
                 target[key] = resolve(target[key])
+        partner = target.get("partner")
+        if isinstance(partner, dict) and "msa" in partner:
+            partner["msa"] = resolve(partner["msa"])
     if "library" in spec:
         spec["library"] = resolve(spec["library"])
     if isinstance(spec.get("results"), list):
