@@ -174,7 +174,10 @@ void AlphaFoldModel::check_batch_count(int64_t n_batch) const {
         "features: {} batches on the leading axis, but {} recycles{} need {}: make the features with the same "
         "num_recycle and num_ensemble as the model config{}",
         n_batch, config_.model.num_recycle, ensembling, needed,
-        resample && n_batch >= num_ensemble ? fmt::format(", or give --recycles {}", n_batch / num_ensemble - 1) : "");
+        resample && n_batch >= num_ensemble
+            ? fmt::format(", or run {0} recycles (kfold predict --recycles {0}, Python's recycles={0})",
+                          n_batch / num_ensemble - 1)
+            : "");
 }
 
 ModelOutputs AlphaFoldModel::predict(int64_t n_batch, int64_t n_res,

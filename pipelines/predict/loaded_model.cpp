@@ -67,17 +67,16 @@ fold::ModelConfig model_config_for(const ModelSpec& spec) {
         spec.config.empty() ? spec.name : spec.config.string(), config.model.num_recycle, config.model.num_recycle,
         config.model.resample_msa_in_recycling, needed, made, config.data.common.num_recycle,
         config.data.common.resample_msa_in_recycling);
-  try {
-    fold::input_pipeline_config(config).validate();
-  } catch (const InputError& e) {
-    fail_input("{}: {}", spec.config.empty() ? spec.name : spec.config.string(), e.what());
-  }
   return config;
 }
 
 LoadedModel::LoadedModel(const ModelSpec& spec, const std::filesystem::path& params, uint64_t random_seed,
                          const fold::RunOptions& run)
-    : name_(spec.name), params_file_(params), config_(model_config_for(spec)), run_(run) {
+    : name_(spec.name),
+      config_source_(spec.config.empty() ? spec.name : spec.config.string()),
+      params_file_(params),
+      config_(model_config_for(spec)),
+      run_(run) {
   // Weights stay float32 (a bfloat16 trunk casts them per use; the structure module needs float32).
   const auto options = at::TensorOptions().dtype(at::kFloat).device(run.device);
   store_ = params.empty() ? fold::ParameterStore::random(random_seed, options, name_)
@@ -108,8 +107,7 @@ const fold::AlphaFoldModel& LoadedModel::network(bool with_templates) const {
 Prediction LoadedModel::predict(const fold::RawFeatures& raw, int64_t seed, bool check_memory,
                                 const fold::IterationCallback& on_iteration) const {
   const auto start = std::chrono::steady_clock::now();
-  auto prediction =
-      predict(fold::InputBatches(raw, fold::input_pipeline_config(config_), seed), check_memory, on_iteration);
+  auto prediction = predict(fold::InputBatches(raw, input_pipeline_config(), seed), check_memory, on_iteration);
   prediction.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   prediction.asym_id = raw.asym_id;
   return prediction;
@@ -173,7 +171,7 @@ void LoadedModel::check_parameters(bool check_memory) const {
 
 void LoadedModel::prepare(const fold::RawFeatures& raw, bool check_memory) const {
   // The input pipeline makes template arrays (max_templates of them, padded) when the preset uses them.
-  const bool with_templates = fold::input_pipeline_config(config_).use_templates && raw.templates.n_templates > 0;
+  const bool with_templates = input_pipeline_config().use_templates && raw.templates.n_templates > 0;
   // Memory first: the estimate counts the weights, which building the network allocates.
   (void)checked_run_options(problem_size(raw.n_res, raw.n_seq, with_templates), check_memory);
   (void)network(with_templates);
@@ -181,7 +179,21 @@ void LoadedModel::prepare(const fold::RawFeatures& raw, bool check_memory) const
 
 void LoadedModel::prepare(const fold::ProcessedFeatures& features, bool check_memory) const {
   (void)checked_run_options(problem_size(features), check_memory);
+  (void)network(features.template_aatype.defined());
+}
+
+void LoadedModel::check_batch_count(const fold::ProcessedFeatures& features) const {
   network(features.template_aatype.defined()).check_batch_count(features.n_batch());
+}
+
+fold::InputPipelineConfig LoadedModel::input_pipeline_config() const {
+  auto config = fold::input_pipeline_config(config_);
+  try {
+    config.validate();
+  } catch (const InputError& e) {  // a config's values: named by the config
+    fail_input("{}: {}", config_source_, e.what());
+  }
+  return config;
 }
 
 Prediction LoadedModel::predict(const fold::InputBatches& batches, bool check_memory,

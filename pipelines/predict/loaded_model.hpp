@@ -86,6 +86,10 @@ class LoadedModel {
   // `check_memory` the weights must fit first (MemoryError).
   void check_parameters(bool check_memory) const;
   void prepare(const fold::ProcessedFeatures& features, bool check_memory) const;
+  // InputError when `features` hold too few batches for the config's recycles (fold::AlphaFoldModel).
+  void check_batch_count(const fold::ProcessedFeatures& features) const;
+  // The input pipeline's part of the config, checked (InputError naming the --config file or the preset).
+  fold::InputPipelineConfig input_pipeline_config() const;
 
  private:
   // The network for features with or without template arrays, built on first use (shares the weights).
@@ -100,6 +104,7 @@ class LoadedModel {
   fold::RunOptions checked_run_options(const fold::ProblemSize& size, bool check_memory) const;
 
   std::string name_;
+  std::string config_source_;  // the --config file, or the preset's name without one
   std::filesystem::path params_file_;
   fold::ModelConfig config_;
   fold::RunOptions run_;

@@ -330,8 +330,10 @@ void prepare_models(const TargetInputs& inputs, ModelSet& models, const PredictO
       models.get(model).prepare(*inputs.raw, options.check_memory);
       continue;
     }
+    const auto& loaded = models.get(model);
+    loaded.prepare(*inputs.processed, options.check_memory);
     try {
-      models.get(model).prepare(*inputs.processed, options.check_memory);
+      loaded.check_batch_count(*inputs.processed);
     } catch (const InputError& e) {  // of the features: named by their file
       std::string_view message = e.what();
       if (message.starts_with("features: ")) message.remove_prefix(10);
@@ -423,7 +425,7 @@ void run_model(size_t index, const TargetInputs& inputs, const PredictOptions& o
   const int64_t model_seed = static_cast<int64_t>(index) + static_cast<int64_t>(names.size()) * options.seed;
   // The input pipeline's shared part; each recycle's batch is made when it starts (inside predict).
   std::optional<fold::InputBatches> batches;
-  if (!inputs.processed) batches.emplace(*inputs.raw, fold::input_pipeline_config(network.config()), model_seed);
+  if (!inputs.processed) batches.emplace(*inputs.raw, network.input_pipeline_config(), model_seed);
   process_time.stop();
   const c10::Device device = options.run.device;
   const int64_t gpu = device.is_cuda() ? (device.has_index() ? device.index() : 0) : -1;

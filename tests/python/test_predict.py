@@ -404,8 +404,13 @@ def test_features_with_too_few_recycling_batches_name_the_file_and_the_recycles_
                 "model_1_ptm", "--config", FIXTURES / "ptm_recycle_config.json", "--recycles", "3", "-o", tmp_path / "o")
     assert run.returncode == 2, run.stderr
     assert f"{features}: 3 batches on the leading axis, but 3 recycles need 4" in run.stderr, run.stderr
-    assert "or give --recycles 2" in run.stderr
+    assert "or run 2 recycles (kfold predict --recycles 2, Python's recycles=2)" in run.stderr
     assert not (tmp_path / "o").exists()
+    # Only the features' own errors are named by their file: a damaged parameter file is named alone.
+    (tmp_path / "params_model_1_ptm.npz").write_bytes(b"not a zip" * 300)
+    run = kfold("predict", "--features", features, "--params", tmp_path / "params_model_1_ptm.npz", "--models",
+                "model_1_ptm", "--config", FIXTURES / "ptm_recycle_config.json", "-o", tmp_path / "o")
+    assert run.returncode == 2 and f"error: {tmp_path / 'params_model_1_ptm.npz'}: not an .npz file" in run.stderr
 
 
 def test_a_config_leaving_no_cluster_centre_is_named(kfold, tmp_path):
@@ -415,6 +420,14 @@ def test_a_config_leaving_no_cluster_centre_is_named(kfold, tmp_path):
     assert run.returncode == 2, run.stderr
     assert f"{tmp_path / 'few.json'}: data.eval.max_msa_clusters (4 - max_templates 4) must leave" in run.stderr
     assert not (tmp_path / "o").exists()
+    # Processed features never go through the input pipeline: its part of the config does not stop them.
+    config = json.loads((FIXTURES / "ptm_recycle_config.json").read_text())
+    config["data"]["eval"]["max_msa_clusters"] = 4
+    (tmp_path / "few_processed.json").write_text(json.dumps(config))
+    run = kfold("predict", "--features", FIXTURES / "ptm_recycle_features.npz", "--params",
+                FIXTURES / "ptm_recycle_params.npz", "--models", "model_1_ptm", "--config", tmp_path / "few_processed.json",
+                "-o", tmp_path / "p")
+    assert run.returncode == 0, run.stderr
 
 
 @pytest.mark.parametrize("args, message", [
