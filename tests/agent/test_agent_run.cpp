@@ -595,6 +595,24 @@ TEST_CASE("agent run: a solubility objective scores residues off the alignment, 
       std::find_if(with_sd.begin(), with_sd.end(), [&](const auto& row) { return row[mutations] == "Q2A"; });
   REQUIRE(q2a != with_sd.end());
   CHECK((*q2a)[measured] == fmt::format("{:.6f}", 310.0 / 165.0));
+  // An odd count of sds: the median variance is the middle one (0.04 of 0.01, 0.04, 0.09), weights 100, 25, 100/9
+  // and 25 for the row without sd.
+  std::ofstream(dir / "r.csv") << "variant,value,sd\nQ2A,1,0.1\nQ2A,2,0.2\nQ2A,3,0.3\nQ2A,4\n";
+  o.out_dir = dir / "out_odd";
+  run_agent(dir / "c.json", o);
+  const auto odd = read_table(dir / "out_odd/scores.tsv", '\t');
+  const auto q2a_odd = std::find_if(odd.begin(), odd.end(), [&](const auto& row) { return row[mutations] == "Q2A"; });
+  REQUIRE(q2a_odd != odd.end());
+  CHECK((*q2a_odd)[measured] == fmt::format("{:.6f}", (100.0 + 50.0 + 100.0 / 3 + 100.0) / (150.0 + 100.0 / 9)));
+  // Exact rows (sd 0), when there are any, alone make the mean.
+  std::ofstream(dir / "r.csv") << "variant,value,sd\nQ2A,1,0\nQ2A,5,0.1\nQ2A,9\nQ2A,3,0\n";
+  o.out_dir = dir / "out_exact";
+  run_agent(dir / "c.json", o);
+  const auto exact = read_table(dir / "out_exact/scores.tsv", '\t');
+  const auto q2a_exact =
+      std::find_if(exact.begin(), exact.end(), [&](const auto& row) { return row[mutations] == "Q2A"; });
+  REQUIRE(q2a_exact != exact.end());
+  CHECK((*q2a_exact)[measured] == "2.000000");
 }
 
 namespace {

@@ -46,6 +46,7 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
   // Construct wells of plate.csv ("construct FIRST-LAST") are checked like variants (they were skipped unread).
   { std::ofstream(dir / "c_name.csv") << "variant,value\nconstruct banana,1\n"; }
   { std::ofstream(dir / "c_range.csv") << "variant,value\nconstruct 2-9,1\n"; }
+  { std::ofstream(dir / "c_reversed.csv") << "variant,value\nconstruct 3-2,1\n"; }
   { std::ofstream(dir / "c_value.csv") << "variant,value\nconstruct 1-3,abc\n"; }
   { std::ofstream(dir / "c_good.csv") << "variant,value,sd\nconstruct 2-4,0.5,0.1\nQ2A,1\n"; }
   // Blank wells of plate.csv ("blank", any case) are checked (a value) and not learned from.
@@ -100,6 +101,8 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
        "c_name.csv:2: 'construct banana' is not a construct"},
       {"{" + target + R"(, "name": "x", "results": ["c_range.csv"]})",
        "c_range.csv:2: 'construct 2-9' is not a fragment of the target (residues 1..4)"},
+      {"{" + target + R"(, "name": "x", "results": ["c_reversed.csv"]})",
+       "c_reversed.csv:2: 'construct 3-2' is not a fragment of the target (residues 1..4)"},
       {"{" + target + R"(, "name": "x", "results": ["c_value.csv"]})", "c_value.csv:2: value 'abc' is not a finite"},
       {"{" + target + R"(, "name": "x", "results": ["b_value.csv"]})", "b_value.csv:2: value 'abc' is not a finite"},
       {"{" + target + R"(, "name": "x", "results": ["b_sd.csv"]})", "b_sd.csv:2: sd -1 is negative"},

@@ -176,6 +176,29 @@ TEST_CASE("plate: exploit and explore quotas, caps, controls and layout invarian
   // No explore quota: every pick exploits.
   f.campaign.plate.explore_fraction = 0.0;
   CHECK(select_plate(f.table, f.campaign, 1).n_explore == 0);
+  // The explore quota is rounded to the nearest well: 0.23 x 20 = 4.6 wells is 5.
+  f.campaign.plate.explore_fraction = 0.23;
+  CHECK(select_plate(f.table, f.campaign, 1).n_explore == 5);
+  // References filling the whole plate leave no variant well.
+  f.campaign.plate.controls = 24;
+  CHECK_THROWS_WITH_AS(select_plate(f.table, f.campaign, 1), doctest::Contains("leave no well of 24 for variants"),
+                       kfold::InputError);
+}
+
+TEST_CASE("plate: candidates of equal value rank in table order") {
+  Fixture f;
+  for (const char* v : {"A3C", "A1C", "A4C", "A2C"}) f.add(v, 1.0, 0.5);
+  f.finish(true);
+  f.campaign.plate.size = 24;
+  f.campaign.plate.controls = 20;
+  f.campaign.plate.blanks = 0;
+  f.campaign.plate.explore_fraction = 0.0;
+  const Plate plate = select_plate(f.table, f.campaign, 1);
+  REQUIRE(plate.n_variants == 4);
+  std::map<int64_t, int64_t> row_of_rank;
+  for (const PlateWell& w : plate.wells)
+    if (w.row >= 0) row_of_rank[w.rank] = w.row;
+  CHECK(row_of_rank == std::map<int64_t, int64_t>{{1, 0}, {2, 1}, {3, 2}, {4, 3}});
 }
 
 TEST_CASE("plate: the similarity penalty moves a variant sharing a substitution down") {
@@ -277,6 +300,10 @@ TEST_CASE("structure shortlist: capped per residue like the plate") {
     if (w.row >= 0) plated.insert(w.row);
   for (const size_t k : shortlist) CHECK(plated.count(static_cast<int64_t>(k)) == 1);
   CHECK(structure_shortlist(f.table, f.campaign, 0).empty());
+  // A variant with a hard liability flag never reaches a plate: not shortlisted either.
+  f.table.rows[8].flags = {LiabilityFlag{"test", true, ""}};
+  const std::vector<size_t> flagged = structure_shortlist(f.table, f.campaign, 6);
+  CHECK(flagged == std::vector<size_t>{0, 1, 9, 10, 11});  // 8 left out, nothing else left to take
 }
 
 namespace {

@@ -164,3 +164,28 @@ TEST_CASE("a3m: the ubiquitin example matches the ubiquitin FASTA query") {
   CHECK(total == 10);
   CHECK(msa.sequences[4].starts_with("-----KTLTG"));
 }
+
+TEST_CASE("a3m: the writer rejects query deletions, negative counts, line breaks and no columns") {
+  Msa msa;
+  msa.sequences = {"MKV", "MKV"};
+  msa.deletion_matrix = {{0, 0, 0}, {0, 2, 0}};
+  msa.descriptions = {"q", "h1"};
+  CHECK(to_a3m(msa) == ">q\nMKV\n>h1\nMxxKV\n");
+  msa.deletion_matrix[0][1] = 1;
+  CHECK_THROWS_WITH_AS(to_a3m(msa), doctest::Contains("the query row 'q' has deletions"), InputError);
+  msa.deletion_matrix[0][1] = 0;
+  msa.deletion_matrix[1][1] = -1;
+  CHECK_THROWS_WITH_AS(to_a3m(msa), doctest::Contains("row 'h1' has a negative deletion count"), InputError);
+  msa.deletion_matrix[1][1] = 0;
+  msa.descriptions[1] = "h1 two\nlines";
+  CHECK_THROWS_WITH_AS(to_a3m(msa), doctest::Contains("description of row 'h1' contains a line break"), InputError);
+  // A row without a header name is named by its 1-based position.
+  msa.descriptions[1] = "";
+  msa.sequences[1] = "MkV";
+  CHECK_THROWS_WITH_AS(to_a3m(msa), doctest::Contains("row '#2' contains 'k'"), InputError);
+  Msa no_columns;
+  no_columns.sequences = {""};
+  no_columns.deletion_matrix = {{}};
+  no_columns.descriptions = {"q"};
+  CHECK_THROWS_WITH_AS(to_a3m(no_columns), doctest::Contains("the MSA is empty"), InputError);
+}

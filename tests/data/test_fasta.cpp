@@ -192,3 +192,21 @@ TEST_CASE("fasta: the ubiquitin example") {
   CHECK(seqs[0].residues == "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG");
   CHECK(seqs[0].residues.size() == 76);
 }
+
+TEST_CASE("fasta: a database's internal stops read as X, the first one located") {
+  FastaReader db(kfold::data::LineReader::from_string(">a\nM*K\n>b\nVV\nL*W*\n", "stops.fa"));
+  db.read_as_database();
+  Sequence seq;
+  std::vector<std::string> residues;
+  while (db.next(seq)) residues.push_back(seq.residues);
+  CHECK(residues == std::vector<std::string>{"MXK", "VVLXW"});
+  CHECK(db.internal_stops() == 2);
+  CHECK(db.first_internal_stop() == "stops.fa:2:2");
+}
+
+TEST_CASE("fasta: the writer's line width of 1 and records without residues") {
+  CHECK(kfold::data::to_fasta({{"a", "", "MKV"}}, 1) == ">a\nM\nK\nV\n");
+  CHECK(kfold::data::to_fasta({{"a", "", "MKV"}}, 2) == ">a\nMK\nV\n");
+  CHECK_THROWS_WITH_AS(kfold::data::to_fasta({{"a", "", "MK"}, {"empty", "", ""}}),
+                       doctest::Contains("sequence 'empty' has no residues"), InputError);
+}

@@ -135,3 +135,10 @@ TEST_CASE("stockholm: a file without its closing '//' is read, warned about, and
                                          "'//': cut short?)"),
                        InputError);
 }
+
+TEST_CASE("stockholm: residues in the query's gap columns are kept as lowercase insertions") {
+  const Msa msa = parse_stockholm_string("# STOCKHOLM 1.0\nq  M--K\nh  MAwK\n//\n", "upper.sto");
+  CHECK(msa.sequences == std::vector<std::string>{"MK", "MK"});
+  CHECK(msa.deletion_matrix == Matrix{{0, 0}, {0, 2}});
+  CHECK(msa.insertions == std::vector<std::string>{"", "aw"});
+}

@@ -115,3 +115,40 @@ TEST_CASE("Confidence metrics in limiting cases and with bad shapes") {
   CHECK_THROWS_AS(fold::predicted_tm_score(logits, breaks, {}, {}, /*interface=*/true), kfold::InputError);
   CHECK_THROWS_AS(fold::compute_plddt(logits), kfold::InputError);
 }
+
+TEST_CASE("pTM anchor choice and d0 with fractional residue weights") {
+  const auto breaks = at::linspace(0.0, 31.0, 63, at::kFloat);
+  // Residue 1's row puts all mass in the first bin (centre 0.25 A), residues 0 and 2 theirs in the second (0.75 A).
+  // Residue 1 is the best anchor (~0.31 against ~0.048), but weighted by 0.1 it loses (0.031): the anchor is the
+  // argmax of the per-anchor score times its weight, and the score returned is the unweighted one.
+  auto logits = at::full({3, 3, 64}, -1e4f);
+  logits.select(2, 1).fill_(0.0f);
+  logits[1].select(1, 1).fill_(-1e4f);
+  logits[1].select(1, 0).fill_(0.0f);
+  const double d0_small = 1.24 * std::cbrt(19.0 - 15.0) - 1.8;  // 3 residues: clipped at 19
+  const double first_bin = 1.0 / (1.0 + 0.0625 / (d0_small * d0_small));
+  const double second_bin = 1.0 / (1.0 + 0.5625 / (d0_small * d0_small));
+  CHECK(fold::predicted_tm_score(logits, breaks, at::tensor({1.0, 1.0, 1.0})) ==
+        doctest::Approx(first_bin).epsilon(1e-5));
+  CHECK(fold::predicted_tm_score(logits, breaks, at::tensor({1.0, 0.1, 1.0})) ==
+        doctest::Approx(second_bin).epsilon(1e-5));
+
+  // The weighted residue count is truncated (AlphaFold's int()): 20.7 counts as 20 residues, not 21.
+  auto flat = at::full({21, 21, 64}, -1e4f);
+  flat.select(2, 0).fill_(0.0f);
+  auto weights = at::ones({21}, at::kDouble);
+  weights[20] = 0.7;
+  const double d0 = 1.24 * std::cbrt(20.0 - 15.0) - 1.8;
+  CHECK(fold::predicted_tm_score(flat, breaks, weights) ==
+        doctest::Approx(1.0 / (1.0 + 0.0625 / (d0 * d0))).epsilon(1e-6));
+}
+
+TEST_CASE("Confidence metrics refuse non-square PAE logits and a single break") {
+  const auto breaks = at::linspace(0.0, 31.0, 63, at::kFloat);
+  const auto logits = at::zeros({4, 5, 64});
+  CHECK_THROWS_AS(fold::compute_predicted_aligned_error(logits, breaks), kfold::InputError);
+  CHECK_THROWS_AS(fold::predicted_tm_score(logits, breaks), kfold::InputError);
+  // One edge gives no step: an input error, not an index error from breaks[1].
+  CHECK_THROWS_AS(fold::aligned_error_bin_centers(at::tensor({1.0f})), kfold::InputError);
+  CHECK_THROWS_AS(fold::aligned_error_bin_centers(at::zeros({2, 3})), kfold::InputError);
+}

@@ -383,3 +383,71 @@ TEST_CASE("make_model_inputs is bitwise the same for 1, 2, 3 and 4 threads") {
     CHECK(at::equal(runs[run].target_feat, runs[0].target_feat));
   }
 }
+
+TEST_CASE("make_model_inputs: config ranges and raw feature checks") {
+  RawFeatures raw = ubiquitin();
+  InputPipelineConfig config;
+  config.max_msa_clusters = 4;
+  config.max_extra_msa = 4;
+  config.num_recycle = 0;
+  CHECK_NOTHROW(config.validate());
+  const auto refused = [](InputPipelineConfig c, const char* what) {
+    CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains(what), kfold::InputError);
+  };
+  InputPipelineConfig bad = config;
+  bad.max_extra_msa = -1;
+  refused(bad, "max_extra_msa must be >= 0");
+  bad = config;
+  bad.num_recycle = -1;
+  refused(bad, "num_recycle must be >= 0");
+  bad = config;
+  bad.num_ensemble = 0;
+  refused(bad, "num_ensemble must be >= 1");
+  bad = config;
+  bad.masked_msa_replace_fraction = 1.5;
+  refused(bad, "masked_msa_replace_fraction must be in [0, 1]");
+  bad.masked_msa_replace_fraction = -0.1;
+  refused(bad, "masked_msa_replace_fraction must be in [0, 1]");
+  bad = config;
+  bad.max_extra_msa = 0;  // the edges themselves are allowed
+  bad.masked_msa_replace_fraction = 1.0;
+  CHECK_NOTHROW(bad.validate());
+
+  // between_segment_residues is target_feat's channel 0 (clipped to 1); the residue type is channel 1 + aatype.
+  raw.between_segment_residues[3] = 2;
+  const auto f = make_model_inputs(raw, config, 1);
+  CHECK(f.target_feat[0][3][0].item<float>() == 1.0f);
+  CHECK(f.target_feat[0][2][0].item<float>() == 0.0f);
+  CHECK(f.target_feat.select(2, 0).sum().item<float>() == 1.0f);
+
+  RawFeatures wrong_length = ubiquitin();
+  wrong_length.seq_length.assign(wrong_length.seq_length.size(), 75);
+  CHECK_THROWS_WITH_AS(make_model_inputs(wrong_length, config, 1), doctest::Contains("seq_length is 75"),
+                       kfold::InputError);
+  RawFeatures empty;
+  CHECK_THROWS_WITH_AS(make_model_inputs(empty, config, 1), doctest::Contains("no residues"), kfold::InputError);
+}
+
+TEST_CASE("processed features: msa_feat channel count and incomplete template arrays are refused") {
+  kfold::test::ScratchDir dir("input_pipeline_refused");
+  InputPipelineConfig config;
+  config.max_msa_clusters = 4;
+  config.max_extra_msa = 4;
+  config.num_recycle = 0;
+  const auto f = make_model_inputs(ubiquitin(), config, 3);
+  ProcessedFeatures bad = f;
+  bad.msa_feat = f.msa_feat.slice(3, 0, 30).contiguous();
+  write_processed_features(dir / "channels.h5", bad);
+  CHECK_THROWS_WITH_AS(read_processed_features(dir / "channels.h5"), doctest::Contains("49 (or 25) channels"),
+                       kfold::InputError);
+  // 25 channels (no cluster features) are taken.
+  bad.msa_feat = f.msa_feat.slice(3, 0, 25).contiguous();
+  write_processed_features(dir / "plain.h5", bad);
+  CHECK(read_processed_features(dir / "plain.h5").msa_feat.size(3) == 25);
+  bad = f;
+  bad.template_aatype = at::zeros({1, 2, 76}, at::kInt);  // without the other template arrays
+  write_processed_features(dir / "templates.h5", bad);
+  CHECK_THROWS_WITH_AS(read_processed_features(dir / "templates.h5"),
+                       doctest::Contains("have template arrays but lack 'template_all_atom_positions'"),
+                       kfold::InputError);
+}

@@ -3,8 +3,11 @@
 // tests/python/test_features.py (fixture from scripts/make_fixture_raw_features.py).
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "data/a3m.hpp"
 #include "data/error.hpp"
+#include "data/structure_io.hpp"
 #include "fold/complex_features.hpp"
 #include "fold/raw_features.hpp"
 #include "test_support.hpp"
@@ -162,4 +165,49 @@ TEST_CASE("asym_id: kept by features.h5, chains must be consecutive, residue_ind
   f.asym_id = {1, 1, 2};
   CHECK_THROWS_WITH_AS(kfold::fold::check_raw_feature_values(f, "f.h5"),
                        doctest::Contains("'asym_id' has 3 values for 5 residues"), kfold::InputError);
+}
+
+TEST_CASE("raw features: boundaries of the species pattern, the MSA alphabet and residue numbers") {
+  CHECK(species_identifier("tr|A0A0B4J2F0|A0A0B4J2F0_HUMAN") == "HUMAN");  // 10-letter accession
+  CHECK(species_identifier("tr|A0A0B4J2F0X|A0A0B4J2F0_HUMAN").empty());    // 11 letters
+  // Letters the model reads as X on either side match anything: B (Asx) in the query, D in the MSA.
+  const auto asx = kfold::data::parse_a3m_string(">x\nMKD\n>h\nMKE\n", "asx.a3m");
+  CHECK(make_raw_features({"q", "", "MKB"}, {asx}, {"asx.a3m"}).n_seq == 2);
+  const auto sec = kfold::data::parse_a3m_string(">x\nMKU\n", "sec.a3m");
+  CHECK(make_raw_features({"q", "", "MKC"}, {sec}, {"sec.a3m"}).n_seq == 1);
+
+  const auto a = kfold::data::parse_a3m_string(">q\nMKV\n", "a.a3m");
+  const auto good = make_raw_features({"q", "", "MKV"}, {a}, {"a.a3m"});
+  auto f = good;
+  f.msa[1] = 21;  // the gap: the last HHblits id
+  CHECK_NOTHROW(kfold::fold::check_raw_feature_values(f, "f.h5"));
+  f.msa[1] = 22;
+  CHECK_THROWS_WITH_AS(kfold::fold::check_raw_feature_values(f, "f.h5"),
+                       doctest::Contains("'msa' has value 22 outside [0, 21]"), kfold::InputError);
+  f = good;
+  f.residue_index = {0, 1, static_cast<int32_t>(kfold::data::kMaxResidueNumber)};
+  CHECK_THROWS_WITH_AS(kfold::fold::check_raw_feature_values(f, "f.h5"),
+                       doctest::Contains("'residue_index' of residue 3 is"), kfold::InputError);
+  f.residue_index = {static_cast<int32_t>(-kfold::data::kMaxResidueNumber), 1,
+                     static_cast<int32_t>(kfold::data::kMaxResidueNumber - 1)};
+  CHECK_NOTHROW(kfold::fold::check_raw_feature_values(f, "f.h5"));
+  f = good;
+  f.templates.n_templates = 1;
+  f.templates.n_res = 3;
+  f.templates.aatype.assign(3 * 22, 0.0f);
+  f.templates.all_atom_masks.assign(3 * 37, 1.0f);
+  f.templates.all_atom_positions.assign(3 * 37 * 3, 0.0f);
+  f.templates.all_atom_positions[7] = std::nanf("");
+  f.templates.sum_probs = {0.0f};
+  CHECK_THROWS_WITH_AS(kfold::fold::check_raw_feature_values(f, "f.h5"),
+                       doctest::Contains("'template_all_atom_positions' holds 1 NaN"), kfold::InputError);
+}
+
+TEST_CASE("features.h5: a sequence of another length than aatype is refused") {
+  kfold::test::ScratchDir dir("raw_features_sequence");
+  auto f = make_raw_features({"q", "", "MKV"}, {}, {});
+  f.sequence = "MK";
+  kfold::fold::write_raw_features(dir / "f.h5", f);
+  CHECK_THROWS_WITH_AS(kfold::fold::read_raw_features(dir / "f.h5"),
+                       doctest::Contains("'sequence' has 2 letters but 'aatype' has 3 rows"), kfold::InputError);
 }

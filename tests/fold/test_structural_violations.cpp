@@ -183,3 +183,105 @@ TEST_CASE("structural violations: a peptide bond before a proline is judged by t
   CHECK(before_pro.bonds_c_n_loss_mean.item<double>() == doctest::Approx(0.0).scale(1.0).epsilon(1e-6));
   CHECK(before_ala.bonds_c_n_loss_mean.item<double>() == doctest::Approx(0.198 - 0.168).epsilon(1e-3));
 }
+
+namespace {
+
+// Atom14 arrays of `n_res` residues with no atoms; place() adds one atom.
+struct TinyStructure {
+  at::Tensor positions, exists;
+  explicit TinyStructure(int64_t n_res) : positions(at::zeros({n_res, 14, 3})), exists(at::zeros({n_res, 14})) {}
+  void place(int64_t residue, int64_t slot, float x, float y, float z) {
+    positions.index_put_({residue, slot}, at::tensor({x, y, z}));
+    exists.index_put_({residue, slot}, 1.0f);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("structural violations: clash denominator exempts the peptide C-N pair and SG-SG pairs") {
+  namespace rc = kfold::data::rc;
+  const auto gly = rc::resname_to_idx("GLY"), cys = rc::resname_to_idx("CYS");
+  // Residue 0 has C and O, residue 1 only N: two atom pairs, of which C(0)-N(1) is the exempt peptide bond.
+  // O (1.52 A) and N (1.55 A) 1.07 A apart overlap by 3.07 - 1.5 - 1.07 = 0.5 A: mean clash loss 0.5 over 1 pair.
+  TinyStructure s(2);
+  s.place(0, 2, 0.0f, 0.0f, 0.0f);   // C
+  s.place(0, 3, 0.0f, 2.0f, 0.0f);   // O
+  s.place(1, 0, 0.0f, 2.0f, 1.07f);  // N
+  const auto v = kfold::fold::find_structural_violations(at::tensor({gly, gly}), at::tensor({int64_t{0}, int64_t{1}}),
+                                                         s.positions, s.exists);
+  CHECK(v.clashes_mean_loss.item<double>() == doctest::Approx(0.5).epsilon(1e-4));
+  CHECK(v.clashes_per_atom_clash_mask[0][3].item<float>() == 1.0f);
+  CHECK(v.clashes_per_atom_clash_mask[0][2].item<float>() == 0.0f);  // C-N 2.3 A: exempt, not a clash
+  // With the squared losses the same overlap costs 0.5^2; the masks are the same.
+  kfold::fold::ViolationOptions squared;
+  squared.squared_losses = true;
+  const auto q = kfold::fold::find_structural_violations(at::tensor({gly, gly}), at::tensor({int64_t{0}, int64_t{1}}),
+                                                         s.positions, s.exists, squared);
+  CHECK(q.clashes_mean_loss.item<double>() == doctest::Approx(0.25).epsilon(1e-4));
+  CHECK(at::equal(q.clashes_per_atom_clash_mask, v.clashes_per_atom_clash_mask));
+
+  // A disulfide: the SG atoms (slot 5) of two cysteines 2.03 A apart overlap by 3.6 - 1.5 - 2.03 > 0 but are exempt.
+  TinyStructure d(2);
+  d.place(0, 5, 0.0f, 0.0f, 0.0f);
+  d.place(1, 5, 2.03f, 0.0f, 0.0f);
+  const auto ss = kfold::fold::find_structural_violations(at::tensor({cys, cys}), at::tensor({int64_t{0}, int64_t{10}}),
+                                                          d.positions, d.exists);
+  CHECK(ss.clashes_per_atom_clash_mask.sum().item<double>() == 0.0);
+  CHECK(ss.clashes_mean_loss.item<double>() == 0.0);
+}
+
+TEST_CASE("structural violations: extreme CA-CA distances count consecutive residues only, beyond 1.5 A") {
+  namespace rc = kfold::data::rc;
+  const auto ala = rc::resname_to_idx("ALA");
+  const auto metrics = [&](const TinyStructure& s, std::vector<int64_t> numbers) {
+    const auto n = static_cast<int64_t>(numbers.size());
+    const auto aatype = at::full({n}, ala, at::kLong), residue_index = at::tensor(numbers);
+    const auto v = kfold::fold::find_structural_violations(aatype, residue_index, s.positions, s.exists);
+    return kfold::fold::compute_violation_metrics(residue_index, s.positions, s.exists, v);
+  };
+  // Two residues, CA only: 1.2 A beyond the trans distance (3.80 A) is no violation, 1.6 A is one.
+  TinyStructure near(2), far(2);
+  near.place(0, 1, 0.0f, 0.0f, 0.0f);
+  near.place(1, 1, 5.0f, 0.0f, 0.0f);
+  far.place(0, 1, 0.0f, 0.0f, 0.0f);
+  far.place(1, 1, 5.41f, 0.0f, 0.0f);
+  CHECK(metrics(near, {0, 1}).extreme_ca_ca_distance == 0.0);
+  CHECK(metrics(far, {0, 1}).extreme_ca_ca_distance == 1.0);
+  // Not consecutive (a chain break): not counted, and no pair at all is 0, not NaN.
+  CHECK(metrics(far, {0, 5}).extreme_ca_ca_distance == 0.0);
+  TinyStructure three(3);
+  three.place(0, 1, 0.0f, 0.0f, 0.0f);
+  three.place(1, 1, 3.8f, 0.0f, 0.0f);
+  three.place(2, 1, 30.0f, 0.0f, 0.0f);
+  CHECK(metrics(three, {0, 1, 2}).extreme_ca_ca_distance == doctest::Approx(0.5));
+  CHECK(metrics(three, {0, 1, 9}).extreme_ca_ca_distance == 0.0);
+  // One residue: no pairs, no clash denominator; every metric 0 and the clash loss finite.
+  TinyStructure one(1);
+  one.place(0, 1, 0.0f, 0.0f, 0.0f);
+  const auto single = kfold::fold::find_structural_violations(at::full({1}, ala, at::kLong), at::zeros({1}, at::kLong),
+                                                              one.positions, one.exists);
+  CHECK(single.clashes_mean_loss.item<double>() == 0.0);
+  CHECK(metrics(one, {0}).per_residue == 0.0);
+}
+
+TEST_CASE("structural violations: connections_loss_sum skips chain breaks and missing atoms") {
+  // The 1.527 A peptide bond of the proline test costs 0.030 A before an alanine; across a break in the residue
+  // numbering the same geometry costs nothing, as in the per-connection means.
+  namespace rc = kfold::data::rc;
+  const auto ala = rc::resname_to_idx("ALA");
+  TinyStructure s(2);
+  s.place(0, 0, -2.4f, 1.0f, 0.0f);
+  s.place(0, 1, -1.5f, 0.0f, 0.0f);
+  s.place(0, 2, 0.0f, 0.0f, 0.0f);
+  s.place(1, 0, 1.527f, 0.0f, 0.0f);
+  s.place(1, 1, 2.3f, 1.2f, 0.0f);
+  s.place(1, 2, 3.8f, 1.2f, 0.0f);
+  const auto aatype = at::tensor({ala, ala});
+  const auto joined =
+      kfold::fold::find_structural_violations(aatype, at::tensor({int64_t{0}, int64_t{1}}), s.positions, s.exists);
+  CHECK(joined.connections_loss_sum.item<double>() >= 0.029);
+  const auto broken =
+      kfold::fold::find_structural_violations(aatype, at::tensor({int64_t{0}, int64_t{3}}), s.positions, s.exists);
+  CHECK(broken.connections_loss_sum.item<double>() == 0.0);
+  CHECK(broken.connections_per_residue_violation_mask.sum().item<double>() == 0.0);
+}

@@ -188,3 +188,62 @@ TEST_CASE("Template features: a database sequence that differs from the file's S
   CHECK_THROWS_WITH_AS(kfold::fold::extract_template_features(structure, "4zhl", "U", other, query),
                        doctest::Contains("less than 90 % identical"), kfold::fold::TemplateError);
 }
+
+TEST_CASE("Template hits: the prefilter's boundaries, max_hits, stacking and too few atoms") {
+  std::string query;
+  for (int i = 0; i < 5; ++i) query += "MKVLAAGICWSTPNDEFHRQ";
+  REQUIRE(query.size() == 100);
+  const std::string other(50, 'W');
+  // Aligned to exactly 10 % of the query: not > 10 %.
+  CHECK(kfold::fold::prefilter_template_hit({"1abc_A", other, {}, 10, 1.0}, query).find("needs > 10 %") !=
+        std::string::npos);
+  CHECK(kfold::fold::prefilter_template_hit({"1abc_A", other, {}, 11, 1.0}, query).empty());
+  // The query's own sequence only when it covers > 95 %: 93 letters of it are a template.
+  CHECK(kfold::fold::prefilter_template_hit({"1abc_A", query.substr(0, 93), {}, 93, 1.0}, query).empty());
+  CHECK(kfold::fold::prefilter_template_hit({"1abc_A", query.substr(0, 96), {}, 96, 1.0}, query).find("own sequence") !=
+        std::string::npos);
+  // 10 residues are enough, 9 are not.
+  CHECK(kfold::fold::prefilter_template_hit({"1abc_A", other.substr(0, 10), {}, 20, 1.0}, query).empty());
+  CHECK(kfold::fold::prefilter_template_hit({"1abc_A", other.substr(0, 9), {}, 20, 1.0}, query) ==
+        "too short (9 residues)");
+
+  kfold::fold::TemplateFeaturizerOptions options;
+  options.mmcif_dir = kFixtures / "mmcif";
+  options.max_hits = 0;
+  CHECK_THROWS_WITH_AS(kfold::fold::featurize_template_hits(query, {}, options),
+                       doctest::Contains("--max-template-hits must be at least 1"), kfold::InputError);
+
+  TemplateFeatures a, b;
+  a.n_templates = b.n_templates = 1;
+  a.n_res = 10;
+  b.n_res = 11;
+  CHECK_THROWS_WITH_AS(kfold::fold::append_templates(a, b), doctest::Contains("cannot be stacked"), kfold::InputError);
+
+  // A chain whose residues have only their CA: 4 mapped residues are 4 atoms (< 5, fewer than an alanine's).
+  kfold::data::TemplateStructure structure;
+  structure.source = "hand.cif";
+  kfold::data::TemplateChain chain;
+  chain.id = "A";
+  chain.sequence = "ACDEFGHIKL";
+  chain.atom_positions.assign(10 * rc::atom_type_num * 3, 1.0f);
+  chain.atom_mask.assign(10 * rc::atom_type_num, 0.0f);
+  for (int64_t r = 0; r < 10; ++r) chain.atom_mask[static_cast<size_t>(r * rc::atom_type_num + 1)] = 1.0f;
+  structure.chains.push_back(chain);
+  TemplateHit hit{"1abc_A", "ACDEFGHIKL", {{0, 0}, {1, 1}, {2, 2}, {3, 3}}, 4, 1.0};
+  CHECK_THROWS_WITH_AS(kfold::fold::extract_template_features(structure, "1abc", "A", hit, "ACDEFG"),
+                       doctest::Contains("no atoms of 1abc_A face the query"), kfold::fold::TemplateError);
+  hit.mapping.emplace_back(4, 4);
+  CHECK(kfold::fold::extract_template_features(structure, "1abc", "A", hit, "ACDEFG").sequence.front() == "ACDEF-");
+}
+
+TEST_CASE("Template features: a realigned database sequence below 90 % identity is refused") {
+  const auto structure = kfold::data::read_template_structure(kFixtures / "mmcif/4zhl.cif.gz");
+  const std::string seqres = structure.chain("U")->sequence;
+  // 59 residues (one dropped) with 7 substitutions: 52 of 59 (88 %) the same.
+  std::string db = seqres.substr(0, 30) + seqres.substr(31, 29);
+  for (const size_t i : {0, 8, 16, 24, 36, 44, 52}) db[i] = db[i] == 'W' ? 'A' : 'W';
+  TemplateHit hit{"4zhl_U", db, {}, static_cast<int64_t>(db.size()), 1.0};
+  for (int64_t i = 0; i < static_cast<int64_t>(db.size()); ++i) hit.mapping.emplace_back(i, i);
+  CHECK_THROWS_WITH_AS(kfold::fold::extract_template_features(structure, "4zhl", "U", hit, db),
+                       doctest::Contains("less than 90 % identical"), kfold::fold::TemplateError);
+}
