@@ -149,6 +149,14 @@ TEST_CASE("campaign: library variants that change a frozen residue are dropped, 
                  R"("library": "frozen_only.csv", "frozen": [1, 6]})",
                  dir / "c.json")
             .find("lists no variants outside the frozen residues") != std::string::npos);
+  // max_mutations bounds the library's variants: two substitutions pass at 2 (Q2A:K6R above, before the freeze),
+  // three do not.
+  { std::ofstream(dir / "three.csv") << "Q2A:I3L:F4W\n"; }
+  CHECK(error_of(R"({"name": "x", "target": {"id": "Q", "sequence": "MQIFVK", "msa": "f.a3m"}, )"
+                 R"("library": "three.csv", "max_mutations": 2})",
+                 dir / "c.json")
+            .find("has 3 substitutions, more than max_mutations 2") != std::string::npos);
+  CHECK(parse_campaign(head + R"("seed": 0})", dir / "c.json").library_variants.size() == 4);
 }
 
 TEST_CASE("campaign: replicates and wild-type controls count once toward surrogate.min_measurements") {
