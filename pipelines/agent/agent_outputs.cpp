@@ -448,12 +448,17 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
                   "(kfold agent: --params/--model or --random-weights; Python: "
                   "Campaign.propose(model=kfold.Model(...))).\n\n",
                   campaign.structure_budget);
-  if (table.structure_terms && campaign.target.partner &&
-      partner_is_target_copy(campaign.target.partner->sequence, campaign.target.sequence)) {
-    md += fmt::format(
-        "The partner {} is a copy of the target (a homo-oligomer): every variant and construct was applied to "
-        "both chains of its complex.\n\n",
-        campaign.target.partner->id);
+  if (const auto& partner = campaign.target.partner; table.structure_terms && partner) {
+    if (partner_is_target_copy(partner->sequence, campaign.target.sequence))
+      md += fmt::format(
+          "The partner {} is a copy of the target (a homo-oligomer): every variant and construct was applied to "
+          "both chains of its complex, each with the target's MSA.\n\n",
+          partner->id);
+    else
+      md += fmt::format("The partner {} ({} residues, chain B) was predicted with {}.\n\n", partner->id,
+                        partner->sequence.size(),
+                        partner->msa.empty() ? std::string("no MSA (single sequence: target.partner.msa gives one)")
+                                             : fmt::format("its MSA {} (target.partner.msa)", partner->msa.string()));
   }
   md += "## Learning from results\n\n";
   if (table.surrogate) {

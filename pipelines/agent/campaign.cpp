@@ -14,6 +14,7 @@
 #include "data/error.hpp"
 #include "data/json_error.hpp"
 #include "data/log.hpp"
+#include "data/msa_file.hpp"
 #include "data/sequence.hpp"
 #include "data/text_input.hpp"
 
@@ -308,6 +309,29 @@ std::vector<Variant> read_library(const std::filesystem::path& path, const Campa
 // A path of the campaign file, resolved against the campaign file's folder.
 using Resolve = std::function<std::filesystem::path(const std::string&)>;
 
+// A partner's MSA must be one of the partner: its first row the partner's sequence (read now, so that a wrong file
+// fails before any work, predictions or not).
+void check_partner_msa(const Ctx& c, const PartnerChain& partner) {
+  if (!is_file(partner.msa))
+    c.fail("target.partner.msa", fmt::format("{} does not exist or is not a file", partner.msa.string()));
+  std::string first;
+  try {
+    first = data::read_msa_file(partner.msa).sequences.front();
+  } catch (const InputError& e) {
+    c.fail("target.partner.msa", e.what());
+  }
+  if (first == partner.sequence) return;
+  const auto [differs, _] = std::mismatch(first.begin(), first.end(), partner.sequence.begin(), partner.sequence.end());
+  const auto at = static_cast<size_t>(differs - first.begin());
+  c.fail("target.partner.msa",
+         fmt::format("{}: its first row must be the partner's sequence (target.partner.sequence), as an MSA's query "
+                     "row; it has {} residues to the partner's {}{}",
+                     partner.msa.string(), first.size(), partner.sequence.size(),
+                     at < std::min(first.size(), partner.sequence.size())
+                         ? fmt::format(", and {} for {} at residue {}", first[at], partner.sequence[at], at + 1)
+                         : std::string()));
+}
+
 // "target": the wild type (id, sequence, numbering), its family alignment or a database to search, a partner chain.
 CampaignTarget parse_target(const Ctx& c, const Json& root, const Resolve& resolve) {
   CampaignTarget t;
@@ -346,8 +370,7 @@ CampaignTarget parse_target(const Ctx& c, const Json& root, const Resolve& resol
     p.sequence = check_sequence(c, get_string(c, *pseq, "target.partner.sequence"), "target.partner.sequence");
     if (const Json* pmsa = find(*partner, "msa")) {
       p.msa = resolve(get_string(c, *pmsa, "target.partner.msa"));
-      if (!is_file(p.msa))
-        c.fail("target.partner.msa", fmt::format("{} does not exist or is not a file", p.msa.string()));
+      check_partner_msa(c, p);
     }
     t.partner = p;
   }

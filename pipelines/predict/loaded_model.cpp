@@ -77,6 +77,9 @@ LoadedModel::LoadedModel(const ModelSpec& spec, const std::filesystem::path& par
       params_file_(params),
       config_(model_config_for(spec)),
       run_(run) {
+  // A config the input pipeline cannot run is refused now, named by its file, before any work (an agent's
+  // Potts fit and search, a Python model's first prediction); AlphaFold's own pipeline could not run it either.
+  (void)input_pipeline_config();
   // Weights stay float32 (a bfloat16 trunk casts them per use; the structure module needs float32).
   const auto options = at::TensorOptions().dtype(at::kFloat).device(run.device);
   store_ = params.empty() ? fold::ParameterStore::random(random_seed, options, name_)

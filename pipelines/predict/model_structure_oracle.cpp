@@ -45,12 +45,9 @@ std::unique_ptr<ModelStructureOracle> campaign_structure_oracle(const LoadedMode
       if (!given->msa.empty())
         log_warn("{} (target.partner.msa): not used: a copy of the target takes the target's MSA", given->msa.string());
     } else if (!given->msa.empty()) {
-      partner->msa = data::read_msa_file(given->msa);
+      partner->msa = data::read_msa_file(given->msa);  // its first row checked with the campaign (campaign.cpp)
       if (partner->msa->sequences.front() != given->sequence)
-        fail_input(
-            "{} (target.partner.msa): its first row must be the partner's sequence (target.partner.sequence, {} "
-            "residues), as an MSA's query row",
-            given->msa.string(), given->sequence.size());
+        fail_input("{} (target.partner.msa): its first row is not the partner's sequence", given->msa.string());
     }
   }
   return std::make_unique<ModelStructureOracle>(model, std::move(msa), seed, std::move(partner),

@@ -430,11 +430,17 @@ def test_agent_partner_chain_with_its_own_msa(kfold, tmp_path):
     assert rows == {family_rows + 2}, run.stderr  # the joined query, the family's other rows, the partner's two
     record = json.loads((tmp_path / "out" / "notebook.jsonl").read_text().splitlines()[0])
     assert str(tmp_path / "partner.a3m") in json.dumps(record)  # hashed with the other inputs
+    assert f"The partner PEP (22 residues, chain B) was predicted with its MSA {tmp_path / 'partner.a3m'}" in (
+        tmp_path / "out" / "report.md").read_text()
 
+    # Checked when the campaign is read, predictions or not (structure_budget 0 never read it).
     (tmp_path / "partner.a3m").write_text(">h1\nMKTAYIAKQRQISFVKAHFSRQ\n")
-    run = kfold("agent", path, "-o", tmp_path / "out2", "--random-weights", "--config",
-                SOURCE_DIR / "data/examples/small_model.json")
-    assert run.returncode == 2 and "(target.partner.msa): its first row must be the partner's sequence" in run.stderr
+    campaign["structure_budget"] = 0
+    path.write_text(json.dumps(campaign))
+    run = kfold("agent", path, "-o", tmp_path / "out2")
+    assert run.returncode == 2, run.stderr
+    assert "field 'target.partner.msa'" in run.stderr and "its first row must be the partner's sequence" in run.stderr
+    assert "and A for S at residue 17" in run.stderr
     assert not (tmp_path / "out2").exists()
     campaign["target"]["partner"]["msa"] = "missing.a3m"
     path.write_text(json.dumps(campaign))

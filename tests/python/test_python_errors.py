@@ -85,6 +85,10 @@ def test_errors_carry_the_clis_messages(kf, kfold, tmp_path):
     # Integers out of the C++ types' range are named (they were pybind11's unnamed TypeErrors).
     with pytest.raises(kf.InputError, match=r"chunk_size -1: must be 0\.\."):
         kf.Model(random_weights=True, config=SMALL, chunk_size=-1)
+    # A config the input pipeline cannot run is refused when the model is made, named (not at its first prediction).
+    (tmp_path / "no_centre.json").write_text('{"data": {"eval": {"max_msa_clusters": 4}}}')
+    with pytest.raises(kf.InputError, match="no_centre.json: data.eval.max_msa_clusters"):
+        kf.Model("model_1", random_weights=True, config=tmp_path / "no_centre.json")
     # recycles: the CLI's bound, in Python's words (it was "--recycles 1000000000: must be in 0..100000").
     with pytest.raises(kf.InputError, match=r"^recycles 1000000000: must be 0\.\.100000"):
         kf.Model(random_weights=True, config=SMALL, recycles=10**9)
