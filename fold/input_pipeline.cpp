@@ -107,8 +107,8 @@ void InputPipelineConfig::validate() const {
   const double sum = masked_msa.uniform_prob + masked_msa.profile_prob + masked_msa.same_prob;
   if (!(masked_msa.uniform_prob >= 0.0 && masked_msa.profile_prob >= 0.0 && masked_msa.same_prob >= 0.0) ||
       1.0 - masked_msa.profile_prob - masked_msa.same_prob - masked_msa.uniform_prob < 0.0)
-    fail_input("data.common.masked_msa: uniform_prob, profile_prob, same_prob must be >= 0 with a sum <= 1 (sum {:.6g})",
-               sum);
+    fail_input(
+        "data.common.masked_msa: uniform_prob, profile_prob, same_prob must be >= 0 with a sum <= 1 (sum {:.6g})", sum);
 }
 
 namespace {
