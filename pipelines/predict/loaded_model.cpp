@@ -67,19 +67,20 @@ fold::ModelConfig model_config_for(const ModelSpec& spec) {
         spec.config.empty() ? spec.name : spec.config.string(), config.model.num_recycle, config.model.num_recycle,
         config.model.resample_msa_in_recycling, needed, made, config.data.common.num_recycle,
         config.data.common.resample_msa_in_recycling);
+  // A config the input pipeline cannot run is refused here, named by its file, before any work (kfold predict and
+  // batch check their models first; an agent's Potts fit and search, a Python model's first prediction come
+  // later), also for processed features, which AlphaFold's own pipeline could not have made with it.
+  try {
+    fold::input_pipeline_config(config).validate();
+  } catch (const InputError& e) {
+    fail_input("{}: {}", spec.config.empty() ? spec.name : spec.config.string(), e.what());
+  }
   return config;
 }
 
 LoadedModel::LoadedModel(const ModelSpec& spec, const std::filesystem::path& params, uint64_t random_seed,
                          const fold::RunOptions& run)
-    : name_(spec.name),
-      config_source_(spec.config.empty() ? spec.name : spec.config.string()),
-      params_file_(params),
-      config_(model_config_for(spec)),
-      run_(run) {
-  // A config the input pipeline cannot run is refused now, named by its file, before any work (an agent's
-  // Potts fit and search, a Python model's first prediction); AlphaFold's own pipeline could not run it either.
-  (void)input_pipeline_config();
+    : name_(spec.name), params_file_(params), config_(model_config_for(spec)), run_(run) {
   // Weights stay float32 (a bfloat16 trunk casts them per use; the structure module needs float32).
   const auto options = at::TensorOptions().dtype(at::kFloat).device(run.device);
   store_ = params.empty() ? fold::ParameterStore::random(random_seed, options, name_)
@@ -189,15 +190,7 @@ void LoadedModel::check_batch_count(const fold::ProcessedFeatures& features) con
   network(features.template_aatype.defined()).check_batch_count(features.n_batch());
 }
 
-fold::InputPipelineConfig LoadedModel::input_pipeline_config() const {
-  auto config = fold::input_pipeline_config(config_);
-  try {
-    config.validate();
-  } catch (const InputError& e) {  // a config's values: named by the config
-    fail_input("{}: {}", config_source_, e.what());
-  }
-  return config;
-}
+fold::InputPipelineConfig LoadedModel::input_pipeline_config() const { return fold::input_pipeline_config(config_); }
 
 Prediction LoadedModel::predict(const fold::InputBatches& batches, bool check_memory,
                                 const fold::IterationCallback& on_iteration) const {

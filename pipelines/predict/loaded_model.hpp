@@ -35,7 +35,8 @@ struct ModelSpec {
   std::optional<int64_t> recycles;  // overrides model.num_recycle and data.common.num_recycle
 };
 
-// The preset's config with `spec`'s overrides; InputError for a bad config file or recycles < 0.
+// The preset's config with `spec`'s overrides; InputError for a bad config file, recycles out of range, or values
+// the input pipeline cannot run (named by the config file, or the preset without one).
 fold::ModelConfig model_config_for(const ModelSpec& spec);
 
 // One prediction: the model's outputs and the residues they belong to.
@@ -88,7 +89,7 @@ class LoadedModel {
   void prepare(const fold::ProcessedFeatures& features, bool check_memory) const;
   // InputError when `features` hold too few batches for the config's recycles (fold::AlphaFoldModel).
   void check_batch_count(const fold::ProcessedFeatures& features) const;
-  // The input pipeline's part of the config, checked (InputError naming the --config file or the preset).
+  // The input pipeline's part of the config (checked by model_config_for).
   fold::InputPipelineConfig input_pipeline_config() const;
 
  private:
@@ -104,7 +105,6 @@ class LoadedModel {
   fold::RunOptions checked_run_options(const fold::ProblemSize& size, bool check_memory) const;
 
   std::string name_;
-  std::string config_source_;  // the --config file, or the preset's name without one
   std::filesystem::path params_file_;
   fold::ModelConfig config_;
   fold::RunOptions run_;
