@@ -78,8 +78,15 @@ void write_result(const fs::path& path, const fold::ModelOutputs& out, const at:
     write_tensor(h5, "distogram/logits", out.distogram.logits);  // [n_res, n_res, 64]
     write_tensor(h5, "distogram/bin_edges", out.distogram.bin_edges);
   }
+  write_tensor(h5, "predicted_lddt/logits", out.predicted_lddt_logits);  // [n_res, 50]
+  if (out.experimentally_resolved_logits.defined())
+    write_tensor(h5, "experimentally_resolved/logits", out.experimentally_resolved_logits);  // [n_res, 37]
+  if (out.masked_msa_logits.defined())
+    write_tensor(h5, "masked_msa/logits", out.masked_msa_logits);  // [n_seq, n_res, 23]
   if (out.aligned_error) {
     write_tensor(h5, "predicted_aligned_error", out.predicted_aligned_error);  // [n_res, n_res]
+    write_tensor(h5, "aligned_error/logits", out.aligned_error->logits);       // [n_res, n_res, 64]
+    write_tensor(h5, "aligned_error/breaks", out.aligned_error->breaks);       // [63]
     h5.write_scalar<double>("max_predicted_aligned_error", out.max_predicted_aligned_error);
     h5.write_scalar<double>("ptm", out.ptm);
   }

@@ -493,7 +493,12 @@ def test_prediction_equals_the_clis(kf, small_model, cli_prediction):
         np.testing.assert_array_equal(pred.atom_mask, h5["final_atom_mask"][()])
         np.testing.assert_array_equal(pred.plddt, h5["plddt"][()])
         np.testing.assert_array_equal(pred.pae, h5["predicted_aligned_error"][()])
-        np.testing.assert_array_equal(pred.arrays()["distogram/logits"], h5["distogram/logits"][()])
+        # every head's output but the representations, under the same names as pred.arrays()
+        for name, array in pred.arrays().items():
+            if not name.startswith("representations/"):
+                np.testing.assert_array_equal(array, h5[name][()], err_msg=name)
+        assert {"predicted_lddt/logits", "experimentally_resolved/logits", "masked_msa/logits",
+                "aligned_error/logits", "aligned_error/breaks"} <= set(pred.arrays())
         np.testing.assert_array_equal(pred.aatype, h5["aatype"][()])
         np.testing.assert_array_equal(pred.residue_index, h5["residue_index"][()])
         assert pred.ptm == h5["ptm"][()] and pred.mean_plddt == h5["mean_plddt"][()]
