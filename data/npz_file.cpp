@@ -268,6 +268,126 @@ T element(const std::byte* p, DType dtype, bool swap, bool& out_of_range) {
   return T{};
 }
 
+// The zip archive's central directory: where it starts and how many entries it has (ZIP64 or not).
+struct CentralDirectory {
+  int64_t offset = 0;
+  int64_t entries = 0;
+};
+
+CentralDirectory find_central_directory(const Cursor& c, int64_t size, const std::string& file) {
+  // End of central directory: last 22..65557 bytes.
+  int64_t eocd = -1;
+  for (int64_t p = size - 22; p >= std::max<int64_t>(0, size - 22 - 65535); --p)
+    if (c.at<uint32_t>(p) == kEndOfDirectory) {
+      eocd = p;
+      break;
+    }
+  if (eocd < 0) fail_input("{}: not an .npz file (no zip end-of-directory record; truncated?)", file);
+  CentralDirectory dir{c.at<uint32_t>(eocd + 16), c.at<uint16_t>(eocd + 10)};
+  if (eocd >= 20 && c.at<uint32_t>(eocd - 20) == kZip64Locator) {
+    const auto end64 = static_cast<int64_t>(c.at<uint64_t>(eocd - 20 + 8));
+    if (c.at<uint32_t>(end64) != kZip64End) c.truncated();
+    dir.entries = static_cast<int64_t>(c.at<uint64_t>(end64 + 32));
+    dir.offset = static_cast<int64_t>(c.at<uint64_t>(end64 + 48));
+  }
+  return dir;
+}
+
+// One central-directory entry (sizes and offset with their ZIP64 values).
+struct ZipEntry {
+  std::string name;
+  uint16_t flags = 0;
+  uint16_t method = 0;
+  uint32_t crc = 0;
+  int64_t packed = 0;
+  int64_t unpacked = 0;
+  int64_t local = 0;  // offset of its local header
+};
+
+// The entry at `p`; `p` moves to the next one.
+ZipEntry read_central_entry(const Cursor& c, int64_t& p) {
+  if (c.at<uint32_t>(p) != kCentralHeader) c.truncated();
+  ZipEntry entry;
+  entry.flags = c.at<uint16_t>(p + 8);
+  entry.method = c.at<uint16_t>(p + 10);
+  entry.crc = c.at<uint32_t>(p + 16);
+  entry.packed = c.at<uint32_t>(p + 20);
+  entry.unpacked = c.at<uint32_t>(p + 24);
+  const uint16_t name_len = c.at<uint16_t>(p + 28);
+  const uint16_t extra_len = c.at<uint16_t>(p + 30);
+  const uint16_t comment_len = c.at<uint16_t>(p + 32);
+  entry.local = c.at<uint32_t>(p + 42);
+  entry.name = std::string(c.text(p + 46, name_len));
+  // ZIP64 extra field: 64-bit values for the fields that hold 0xFFFFFFFF, in this order.
+  for (int64_t e = p + 46 + name_len; e + 4 <= p + 46 + name_len + extra_len;) {
+    const uint16_t id = c.at<uint16_t>(e);
+    const uint16_t len = c.at<uint16_t>(e + 2);
+    if (id == 0x0001) {
+      int64_t q = e + 4;
+      for (int64_t* field : {&entry.unpacked, &entry.packed}) {
+        if (*field == 0xFFFFFFFF) {
+          *field = static_cast<int64_t>(c.at<uint64_t>(q));
+          q += 8;
+        }
+      }
+      if (entry.local == 0xFFFFFFFF) entry.local = static_cast<int64_t>(c.at<uint64_t>(q));
+    }
+    e += 4 + len;
+  }
+  p += 46 + name_len + extra_len + comment_len;
+  return entry;
+}
+
+// InputError for an entry that is not a plain or deflated .npy member with believable sizes.
+void check_entry(const Cursor& c, const ZipEntry& entry, const std::string& where) {
+  if (entry.flags & 0x1) fail_input("{}: encrypted zip members are not supported", where);
+  if (entry.method != 0 && entry.method != 8)
+    fail_input("{}: unsupported zip compression method {}", where, entry.method);
+  if (!entry.name.ends_with(".npy")) fail_input("{}: not a .npy array; an .npz holds only .npy members", where);
+  // ZIP64 values are unsigned 64-bit: past INT64_MAX they come out negative here.
+  if (entry.packed < 0 || entry.unpacked < 0 || entry.local < 0) c.truncated();
+  if (entry.method == 0 && entry.packed != entry.unpacked)
+    fail_input("{}: stored (uncompressed) member of {} bytes says it holds {} bytes: corrupt archive", where,
+               entry.packed, entry.unpacked);
+  // Deflate expands at most 1032:1; a larger claim would only make us allocate it before failing.
+  if (entry.method == 8 && entry.unpacked / 1032 > entry.packed + 1)
+    fail_input("{}: {} compressed bytes cannot inflate to the {} bytes the archive claims: corrupt archive", where,
+               entry.packed, entry.unpacked);
+  if (c.at<uint32_t>(entry.local) != kLocalHeader) c.truncated();
+}
+
+// The array an entry holds, from its .npy header (the first bytes of the member, inflated when compressed).
+NpyArray read_array_header(const Cursor& c, const std::byte* map, int64_t size, const ZipEntry& entry,
+                           const std::string& where) {
+  NpyArray a;
+  a.name = entry.name.substr(0, entry.name.size() - 4);
+  a.compressed = entry.method == 8;
+  a.crc32 = entry.crc;
+  a.member_offset = entry.local + 30 + c.at<uint16_t>(entry.local + 26) + c.at<uint16_t>(entry.local + 28);
+  a.member_size = entry.packed;
+  if (a.member_offset > size || entry.packed > size - a.member_offset) c.truncated();
+  const std::span<const std::byte> member(map + a.member_offset, static_cast<size_t>(entry.packed));
+  std::vector<std::byte> head_buf;
+  std::string_view head;
+  if (a.compressed) {
+    head_buf = inflate_member(member, entry.unpacked, 4096, where);
+    head = {reinterpret_cast<const char*>(head_buf.data()), head_buf.size()};
+  } else {
+    head = {reinterpret_cast<const char*>(member.data()), std::min<size_t>(member.size(), 65536)};
+  }
+  const NpyHeader h = parse_npy_header(head, where);
+  a.dtype = h.dtype;
+  a.big_endian = h.big_endian;
+  a.fortran_order = h.fortran_order;
+  a.shape = h.shape;
+  a.data_offset = h.data_offset;
+  a.numpy_dtype = h.numpy_dtype;
+  if (a.dtype != DType::other && h.data_offset + a.nbytes() != entry.unpacked)
+    fail_input("{}: shape {} of {} needs {} bytes but the member holds {}", where, shape_string(a.shape),
+               dtype_name(a.dtype), a.nbytes(), entry.unpacked - h.data_offset);
+  return a;
+}
+
 }  // namespace
 
 int64_t NpyArray::numel() const {
@@ -303,96 +423,13 @@ NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
   map_ = static_cast<const std::byte*>(map);
   try {
     const Cursor c(map_, size_, file);
-    // End of central directory: last 22..65557 bytes.
-    int64_t eocd = -1;
-    for (int64_t p = size_ - 22; p >= std::max<int64_t>(0, size_ - 22 - 65535); --p)
-      if (c.at<uint32_t>(p) == kEndOfDirectory) {
-        eocd = p;
-        break;
-      }
-    if (eocd < 0) fail_input("{}: not an .npz file (no zip end-of-directory record; truncated?)", file);
-    int64_t entries = c.at<uint16_t>(eocd + 10);
-    int64_t dir_offset = c.at<uint32_t>(eocd + 16);
-    if (eocd >= 20 && c.at<uint32_t>(eocd - 20) == kZip64Locator) {
-      const auto end64 = static_cast<int64_t>(c.at<uint64_t>(eocd - 20 + 8));
-      if (c.at<uint32_t>(end64) != kZip64End) c.truncated();
-      entries = static_cast<int64_t>(c.at<uint64_t>(end64 + 32));
-      dir_offset = static_cast<int64_t>(c.at<uint64_t>(end64 + 48));
-    }
-    int64_t p = dir_offset;
-    for (int64_t i = 0; i < entries; ++i) {
-      if (c.at<uint32_t>(p) != kCentralHeader) c.truncated();
-      const uint16_t flags = c.at<uint16_t>(p + 8);
-      const uint16_t method = c.at<uint16_t>(p + 10);
-      const uint32_t crc = c.at<uint32_t>(p + 16);
-      int64_t packed = c.at<uint32_t>(p + 20);
-      int64_t unpacked = c.at<uint32_t>(p + 24);
-      const uint16_t name_len = c.at<uint16_t>(p + 28);
-      const uint16_t extra_len = c.at<uint16_t>(p + 30);
-      const uint16_t comment_len = c.at<uint16_t>(p + 32);
-      int64_t local = c.at<uint32_t>(p + 42);
-      const std::string name(c.text(p + 46, name_len));
-      // ZIP64 extra field: 64-bit values for the fields that hold 0xFFFFFFFF, in this order.
-      for (int64_t e = p + 46 + name_len; e + 4 <= p + 46 + name_len + extra_len;) {
-        const uint16_t id = c.at<uint16_t>(e);
-        const uint16_t len = c.at<uint16_t>(e + 2);
-        if (id == 0x0001) {
-          int64_t q = e + 4;
-          if (unpacked == 0xFFFFFFFF) {
-            unpacked = static_cast<int64_t>(c.at<uint64_t>(q));
-            q += 8;
-          }
-          if (packed == 0xFFFFFFFF) {
-            packed = static_cast<int64_t>(c.at<uint64_t>(q));
-            q += 8;
-          }
-          if (local == 0xFFFFFFFF) local = static_cast<int64_t>(c.at<uint64_t>(q));
-        }
-        e += 4 + len;
-      }
-      p += 46 + name_len + extra_len + comment_len;
-      const std::string where = file + ": member '" + name + "'";
-      if (flags & 0x1) fail_input("{}: encrypted zip members are not supported", where);
-      if (method != 0 && method != 8) fail_input("{}: unsupported zip compression method {}", where, method);
-      if (name.size() < 4 || name.substr(name.size() - 4) != ".npy")
-        fail_input("{}: not a .npy array; an .npz holds only .npy members", where);
-      // ZIP64 values are unsigned 64-bit: past INT64_MAX they come out negative here.
-      if (packed < 0 || unpacked < 0 || local < 0) c.truncated();
-      if (method == 0 && packed != unpacked)
-        fail_input("{}: stored (uncompressed) member of {} bytes says it holds {} bytes: corrupt archive", where,
-                   packed, unpacked);
-      // Deflate expands at most 1032:1; a larger claim would only make us allocate it before failing.
-      if (method == 8 && unpacked / 1032 > packed + 1)
-        fail_input("{}: {} compressed bytes cannot inflate to the {} bytes the archive claims: corrupt archive", where,
-                   packed, unpacked);
-      if (c.at<uint32_t>(local) != kLocalHeader) c.truncated();
-      NpyArray a;
-      a.name = name.substr(0, name.size() - 4);
-      a.compressed = method == 8;
-      a.crc32 = crc;
-      a.member_offset = local + 30 + c.at<uint16_t>(local + 26) + c.at<uint16_t>(local + 28);
-      a.member_size = packed;
-      if (a.member_offset > size_ || packed > size_ - a.member_offset) c.truncated();
-      // Header: first bytes of the member (inflate just enough when compressed).
-      const std::span<const std::byte> member(map_ + a.member_offset, static_cast<size_t>(packed));
-      std::vector<std::byte> head_buf;
-      std::string_view head;
-      if (a.compressed) {
-        head_buf = inflate_member(member, unpacked, 4096, where);
-        head = {reinterpret_cast<const char*>(head_buf.data()), head_buf.size()};
-      } else {
-        head = {reinterpret_cast<const char*>(member.data()), std::min<size_t>(member.size(), 65536)};
-      }
-      const NpyHeader h = parse_npy_header(head, where);
-      a.dtype = h.dtype;
-      a.big_endian = h.big_endian;
-      a.fortran_order = h.fortran_order;
-      a.shape = h.shape;
-      a.data_offset = h.data_offset;
-      a.numpy_dtype = h.numpy_dtype;
-      if (a.dtype != DType::other && h.data_offset + a.nbytes() != unpacked)
-        fail_input("{}: shape {} of {} needs {} bytes but the member holds {}", where, shape_string(a.shape),
-                   dtype_name(a.dtype), a.nbytes(), unpacked - h.data_offset);
+    const CentralDirectory dir = find_central_directory(c, size_, file);
+    int64_t p = dir.offset;
+    for (int64_t i = 0; i < dir.entries; ++i) {
+      const ZipEntry entry = read_central_entry(c, p);
+      const std::string where = file + ": member '" + entry.name + "'";
+      check_entry(c, entry, where);
+      NpyArray a = read_array_header(c, map_, size_, entry, where);
       // numpy keeps the last of two members of one name, a first-wins reader the first: refuse both.
       if (!index_.emplace(a.name, arrays_.size()).second)
         fail_input("{}: holds the array '{}' twice (numpy would read the second copy); write the file again",

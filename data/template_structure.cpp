@@ -87,11 +87,31 @@ struct EntityPolymer {
   int64_t first_num = 0;              // min(_entity_poly_seq.num)
 };
 
-}  // namespace
+// Polymer entities in order of first appearance, with their monomers.
+struct Polymers {
+  std::vector<std::string> order;
+  std::map<std::string, EntityPolymer> by_entity;
+};
 
-TemplateStructure read_template_structure(const std::filesystem::path& path, int64_t max_chain_residues) {
-  check_input_file(path);
-  const std::string source = path.string();
+// A protein label chain (AlphaFold's valid_chains: an entity with any peptide-like monomer) as it is read.
+struct LabelChain {
+  const EntityPolymer* polymer;
+  std::string author_id;
+  std::vector<float> positions, mask;
+  std::vector<std::map<std::string, float>> best_occupancy;  // per position: atom name → occupancy kept
+  std::vector<std::string> residue_names;                    // per position: _atom_site.label_comp_id
+  std::map<int64_t, std::set<std::string>> replaced_names;   // microheterogeneity: types no longer read
+};
+
+struct LabelChains {
+  std::vector<std::string> order;
+  std::map<std::string, LabelChain> by_id;
+};
+
+// _atom_site columns, in the order `read_atom_sites` asks for them.
+enum AtomColumn { kAtomName, kCompId, kAsymId, kSeqId, kAuthAsymId, kX, kY, kZ, kOccupancy, kModel };
+
+cif::Document read_document(const std::string& source) {
   cif::Document doc;
   try {
     doc = cif::read(gemmi::MaybeGzipped(source));
@@ -99,26 +119,35 @@ TemplateStructure read_template_structure(const std::filesystem::path& path, int
     fail_input("{}: not a readable mmCIF file: {}", source, e.what());
   }
   if (doc.blocks.empty()) fail_input("{}: no data block in the mmCIF file", source);
-  cif::Block& block = doc.blocks.front();
+  return doc;
+}
 
-  TemplateStructure out;
-  out.source = source;
+// The earliest _pdbx_audit_revision_history.revision_date ("" when none).
+std::string earliest_release_date(cif::Block& block) {
+  std::string earliest;
   for (const std::string& date : block.find_values("_pdbx_audit_revision_history.revision_date")) {
     const std::string d = cif::as_string(date);
-    if (!d.empty() && (out.release_date.empty() || d < out.release_date)) out.release_date = d;
+    if (!d.empty() && (earliest.empty() || d < earliest)) earliest = d;
   }
+  return earliest;
+}
 
-  // Polymer entities in order of first appearance, with their monomers.
-  std::vector<std::string> entity_order;
-  std::map<std::string, EntityPolymer> polymers;
+Polymers read_polymers(cif::Block& block, const std::string& source) {
+  Polymers polymers;
   for (cif::Table::Row row : block.find("_entity_poly_seq.", {"entity_id", "num", "mon_id"})) {
     const std::string entity = row.str(0);
-    auto [it, inserted] = polymers.try_emplace(entity);
-    if (inserted) entity_order.push_back(entity);
+    auto [it, inserted] = polymers.by_entity.try_emplace(entity);
+    if (inserted) polymers.order.push_back(entity);
     const int64_t num = parse_integer(row.str(1), source, "_entity_poly_seq.num");
     if (inserted || num < it->second.first_num) it->second.first_num = num;
     it->second.monomers.push_back(row.str(2));
   }
+  return polymers;
+}
+
+// The protein label chains of the polymers (_chem_comp types, _struct_asym chains), in entity order,
+// their arrays still empty.
+LabelChains protein_label_chains(cif::Block& block, const std::string& source, const Polymers& polymers) {
   std::map<std::string, bool> peptide_component;
   for (cif::Table::Row row : block.find("_chem_comp.", {"id", "type"})) {
     std::string type = row.str(1);
@@ -134,20 +163,9 @@ TemplateStructure read_template_structure(const std::filesystem::path& path, int
                  row.str(1));
     entity_chains.emplace(row.str(1), row.str(0));
   }
-
-  // Protein label chains (AlphaFold's valid_chains): entities with any peptide-like monomer.
-  struct LabelChain {
-    const EntityPolymer* polymer;
-    std::string author_id;
-    std::vector<float> positions, mask;
-    std::vector<std::map<std::string, float>> best_occupancy;  // per position: atom name → occupancy kept
-    std::vector<std::string> residue_names;                    // per position: _atom_site.label_comp_id
-    std::map<int64_t, std::set<std::string>> replaced_names;   // microheterogeneity: types no longer read
-  };
-  std::vector<std::string> label_order;
-  std::map<std::string, LabelChain> label_chains;
-  for (const std::string& entity : entity_order) {
-    const EntityPolymer& polymer = polymers.at(entity);
+  LabelChains chains;
+  for (const std::string& entity : polymers.order) {
+    const EntityPolymer& polymer = polymers.by_entity.at(entity);
     const bool protein = std::any_of(polymer.monomers.begin(), polymer.monomers.end(), [&](const std::string& m) {
       const auto it = peptide_component.find(m);
       return it != peptide_component.end() && it->second;
@@ -155,26 +173,62 @@ TemplateStructure read_template_structure(const std::filesystem::path& path, int
     if (!protein) continue;
     auto [first, last] = entity_chains.equal_range(entity);
     for (auto it = first; it != last; ++it) {
-      label_order.push_back(it->second);
-      label_chains[it->second] = LabelChain{&polymer, "", {}, {}, {}, {}, {}};  // arrays at its first atom
+      chains.order.push_back(it->second);
+      chains.by_id[it->second] = LabelChain{&polymer, "", {}, {}, {}, {}, {}};  // arrays at its first atom
     }
   }
-  int64_t chain_residues = 0;
-  if (label_chains.empty()) fail_input("{}: no protein chains (_entity_poly_seq with peptide monomers)", source);
+  if (chains.by_id.empty()) fail_input("{}: no protein chains (_entity_poly_seq with peptide monomers)", source);
+  return chains;
+}
 
+// The position of an _atom_site row in its chain's _entity_poly_seq (InputError outside it).
+int64_t residue_position(const cif::Table::Row& row, const LabelChain& chain, const std::string& source) {
+  const int64_t seq_id = parse_integer(row.str(kSeqId), source, "_atom_site.label_seq_id");
+  // The offset from the first _entity_poly_seq.num, in unsigned arithmetic: the difference of two int64
+  // values (e.g. -2^63 and 1) may not fit int64.
+  const uint64_t offset = static_cast<uint64_t>(seq_id) - static_cast<uint64_t>(chain.polymer->first_num);
+  if (seq_id < chain.polymer->first_num || offset >= chain.polymer->monomers.size())
+    fail_input("{}: _atom_site.label_seq_id {} is outside chain {}'s _entity_poly_seq", source, row.str(kSeqId),
+               row.str(kAsymId));
+  return static_cast<int64_t>(offset);
+}
+
+// Keeps the residue type of `row` at `index` of `chain`. False when the row's atoms are not read: two residue
+// types at one position (microheterogeneity, under altloc labels) — Biopython's DisorderedResidue selects
+// the type added last, and AlphaFold reads that type's atoms only: never a mixture of the two.
+bool take_residue_type(LabelChain& chain, int64_t index, const std::string& type) {
+  const auto r = static_cast<size_t>(index);
+  std::string& current = chain.residue_names[r];
+  if (current.empty()) {
+    current = type;
+  } else if (current != type) {
+    auto& replaced = chain.replaced_names[index];
+    if (replaced.count(type) > 0) return false;
+    replaced.insert(std::exchange(current, type));
+    std::fill_n(chain.mask.begin() + index * rc::atom_type_num, rc::atom_type_num, 0.0f);
+    std::fill_n(chain.positions.begin() + 3 * index * rc::atom_type_num, 3 * rc::atom_type_num, 0.0f);
+    chain.best_occupancy[r].clear();
+  }
+  return true;
+}
+
+// Reads the first model's atoms of the label chains into their arrays (sized at a chain's first atom, at
+// most `max_chain_residues` residues in all).
+void read_atom_sites(cif::Block& block, const std::string& source, LabelChains& chains, int64_t max_chain_residues) {
   cif::Table atoms =
       block.find("_atom_site.", {"label_atom_id", "label_comp_id", "label_asym_id", "label_seq_id", "auth_asym_id",
                                  "Cartn_x", "Cartn_y", "Cartn_z", "?occupancy", "?pdbx_PDB_model_num"});
   if (atoms.length() == 0) fail_input("{}: no _atom_site records", source);
+  int64_t chain_residues = 0;
   std::optional<std::string> first_model;
   for (cif::Table::Row row : atoms) {
-    if (row.has(9)) {
-      const std::string model = row.str(9);
+    if (row.has(kModel)) {
+      const std::string model = row.str(kModel);
       if (!first_model) first_model = model;
       if (model != *first_model) continue;
     }
-    const auto chain_it = label_chains.find(row.str(2));
-    if (chain_it == label_chains.end() || cif::is_null(row[3])) continue;
+    const auto chain_it = chains.by_id.find(row.str(kAsymId));
+    if (chain_it == chains.by_id.end() || cif::is_null(row[kSeqId])) continue;
     LabelChain& chain = chain_it->second;
     if (chain.residue_names.empty()) {
       const size_t n = chain.polymer->monomers.size();
@@ -182,53 +236,49 @@ TemplateStructure read_template_structure(const std::filesystem::path& path, int
         fail_input(
             "{}: its protein chains with atoms span more than {} _entity_poly_seq residues in all (chain {}, of {} "
             "residues, passes it): more than a template can have; is the file damaged?",
-            source, max_chain_residues, row.str(2), n);
+            source, max_chain_residues, row.str(kAsymId), n);
       chain.positions.assign(n * rc::atom_type_num * 3, 0.0f);
       chain.mask.assign(n * rc::atom_type_num, 0.0f);
       chain.best_occupancy.resize(n);
       chain.residue_names.resize(n);
     }
-    chain.author_id = row.str(4);
-    const int64_t seq_id = parse_integer(row.str(3), source, "_atom_site.label_seq_id");
-    // The offset from the first _entity_poly_seq.num, in unsigned arithmetic: the difference of two int64
-    // values (e.g. -2^63 and 1) may not fit int64.
-    const uint64_t offset = static_cast<uint64_t>(seq_id) - static_cast<uint64_t>(chain.polymer->first_num);
-    if (seq_id < chain.polymer->first_num || offset >= chain.polymer->monomers.size())
-      fail_input("{}: _atom_site.label_seq_id {} is outside chain {}'s _entity_poly_seq", source, row.str(3),
-                 row.str(2));
-    const auto index = static_cast<int64_t>(offset);
-    std::string atom_name = row.str(0);
-    const auto r = static_cast<size_t>(index);
-    if (std::string& current = chain.residue_names[r]; current.empty()) {
-      current = row.str(1);
-    } else if (current != row.str(1)) {
-      // Two residue types at one position (microheterogeneity, under altloc labels): Biopython's
-      // DisorderedResidue selects the type added last, and AlphaFold reads that type's atoms only: never a
-      // mixture of the two.
-      auto& replaced = chain.replaced_names[index];
-      if (replaced.count(row.str(1)) > 0) continue;
-      replaced.insert(std::exchange(current, row.str(1)));
-      std::fill_n(chain.mask.begin() + index * rc::atom_type_num, rc::atom_type_num, 0.0f);
-      std::fill_n(chain.positions.begin() + 3 * index * rc::atom_type_num, 3 * rc::atom_type_num, 0.0f);
-      chain.best_occupancy[r].clear();
-    }
-    if (row.str(1) == "MSE" && atom_name == "SE") atom_name = "SD";
+    chain.author_id = row.str(kAuthAsymId);
+    const int64_t index = residue_position(row, chain, source);
+    if (!take_residue_type(chain, index, row.str(kCompId))) continue;
+    std::string atom_name = row.str(kAtomName);
+    if (row.str(kCompId) == "MSE" && atom_name == "SE") atom_name = "SD";
     const int64_t atom = rc::find_atom_type(atom_name);
     if (atom < 0) continue;
-    const float occupancy = row.has2(8) ? parse_real(row.str(8), source, "_atom_site.occupancy") : 1.0f;
+    const float occupancy =
+        row.has2(kOccupancy) ? parse_real(row.str(kOccupancy), source, "_atom_site.occupancy") : 1.0f;
     // Alternative locations: keep the first with the highest occupancy (Biopython's DisorderedAtom).
-    auto [kept, inserted] = chain.best_occupancy[r].try_emplace(atom_name, occupancy);
+    auto [kept, inserted] = chain.best_occupancy[static_cast<size_t>(index)].try_emplace(atom_name, occupancy);
     if (!inserted) {
       if (!(occupancy > kept->second)) continue;
       kept->second = occupancy;
     }
     const size_t k = static_cast<size_t>(index * rc::atom_type_num + atom);
     chain.mask[k] = 1.0f;
-    for (int d = 0; d < 3; ++d) chain.positions[3 * k + d] = parse_real(row.str(5 + d), source, "_atom_site.Cartn");
+    for (int d = 0; d < 3; ++d) chain.positions[3 * k + d] = parse_real(row.str(kX + d), source, "_atom_site.Cartn");
   }
+}
 
-  for (const std::string& label : label_order) {
-    LabelChain& chain = label_chains.at(label);
+}  // namespace
+
+TemplateStructure read_template_structure(const std::filesystem::path& path, int64_t max_chain_residues) {
+  check_input_file(path);
+  const std::string source = path.string();
+  cif::Document doc = read_document(source);
+  cif::Block& block = doc.blocks.front();
+
+  TemplateStructure out;
+  out.source = source;
+  out.release_date = earliest_release_date(block);
+  const Polymers polymers = read_polymers(block, source);
+  LabelChains chains = protein_label_chains(block, source, polymers);
+  read_atom_sites(block, source, chains, max_chain_residues);
+  for (const std::string& label : chains.order) {
+    LabelChain& chain = chains.by_id.at(label);
     if (chain.author_id.empty()) continue;  // no atoms: AlphaFold cannot name it either
     fix_arginine_names(chain.residue_names, chain.positions, chain.mask);
     TemplateChain c;

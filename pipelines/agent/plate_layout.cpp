@@ -191,17 +191,131 @@ double spread_of(const std::vector<int64_t>& rows, const std::vector<double>& ke
   return ss > 0.0 ? std::sqrt(ss / (n - 1.0)) : 1.0;
 }
 
+// The rows that may go on a plate (finite total, not measured, not the wild type, no hard flag), in
+// table order; `n_filtered` counts those a hard flag alone keeps off.
+std::vector<int64_t> plate_candidates(const ScoreTable& table, int64_t* n_filtered = nullptr) {
+  std::vector<int64_t> eligible;
+  for (size_t k = 0; k < table.rows.size(); ++k) {
+    const ScoredVariant& r = table.rows[k];
+    if (!std::isfinite(r.total) || r.measured || r.hypothesis->variant.is_wild_type()) continue;
+    if (has_hard_flag(r.flags)) {
+      if (n_filtered) ++*n_filtered;
+      continue;
+    }
+    eligible.push_back(static_cast<int64_t>(k));
+  }
+  return eligible;
+}
+
+// The key the plate exploits: the acquisition value under a surrogate, else the total score.
+std::vector<double> exploit_key_of(const ScoreTable& table) {
+  std::vector<double> key(table.rows.size());
+  for (size_t k = 0; k < table.rows.size(); ++k)
+    key[k] = table.surrogate ? table.rows[k].acquisition : table.rows[k].total;
+  return key;
+}
+
+// The rows of `eligible` whose residues the family holds, at sites with nothing measured.
+std::vector<int64_t> untested_family_rows(const ScoreTable& table, const Campaign& campaign,
+                                          const std::vector<int64_t>& eligible) {
+  std::set<int64_t> tested;
+  for (const Measurement& m : campaign.measurements) {
+    for (const Substitution& s : m.variant.substitutions) tested.insert(s.position);
+  }
+  std::vector<int64_t> untested;
+  for (const int64_t k : eligible) {
+    if (!table.rows[static_cast<size_t>(k)].family_holds) continue;
+    const auto& subs = table.rows[static_cast<size_t>(k)].hypothesis->variant.substitutions;
+    if (std::none_of(subs.begin(), subs.end(), [&](const Substitution& s) { return tested.count(s.position); })) {
+      untested.push_back(k);
+    }
+  }
+  return untested;
+}
+
+// The variant wells' rows in rank order, each with its pick ("exploit" or "explore"): `capacity` at most,
+// `n_explore` of them meant for exploring.
+std::vector<std::pair<int64_t, std::string>> choose_variants(const ScoreTable& table, const Campaign& campaign,
+                                                             const std::vector<int64_t>& eligible, int64_t capacity,
+                                                             int64_t n_explore, uint64_t seed) {
+  const size_t n_rows = table.rows.size();
+  std::vector<double> mean(n_rows);
+  std::vector<double> explore_key(n_rows);
+  for (size_t k = 0; k < n_rows; ++k) {
+    mean[k] = table.rows[k].total;
+    explore_key[k] = table.rows[k].explore_key;
+  }
+  const std::vector<double> exploit_key = exploit_key_of(table);
+  const bool thompson =
+      table.surrogate && table.surrogate->acquisition == "thompson" && !table.member_predictions.empty();
+
+  Picker picker{table, campaign.plate.max_per_position, campaign.plate.similarity_penalty, {},
+                {},    std::vector<char>(n_rows, 0)};
+  std::vector<std::pair<int64_t, std::string>> chosen;  // (row, pick) in rank order
+  // Exploit (until `wells` are chosen): the best by the key, or by one ensemble member per pick (Thompson).
+  const double exploit_spread = spread_of(eligible, thompson ? mean : exploit_key);
+  ThompsonSampler sampler(thompson ? static_cast<int64_t>(table.member_predictions.size()) : 1, seed);
+  const auto exploit_until = [&](int64_t wells) {
+    while (static_cast<int64_t>(chosen.size()) < wells) {
+      const std::vector<double>& key =
+          thompson ? table.member_predictions[static_cast<size_t>(sampler.next_member())] : exploit_key;
+      const int64_t k = picker.best(eligible, key, exploit_spread);
+      if (k < 0) break;
+      picker.take(k);
+      chosen.emplace_back(k, "exploit");
+    }
+  };
+  exploit_until(capacity - n_explore);
+  // Explore: the best residue (explore_key) at a site with nothing measured and nothing yet on the plate,
+  // one well per site: evidence where the surrogate has none, for residues the family prefers whether or
+  // not their site is tolerant (site_decomposition.hpp). Only residues the family holds there: at a fully
+  // conserved site every residue term is the same and the solubility term alone would pick (charged
+  // residues into the core).
+  if (n_explore > 0) {
+    const std::vector<int64_t> untested = untested_family_rows(table, campaign, eligible);
+    Picker one_per_site = picker;
+    one_per_site.cap = 1;
+    const double explore_spread = spread_of(untested, explore_key);
+    while (static_cast<int64_t>(chosen.size()) < capacity) {
+      const int64_t k = one_per_site.best(untested, explore_key, explore_spread);
+      if (k < 0) break;
+      picker.take(k);
+      one_per_site.take(k);
+      chosen.emplace_back(k, "explore");
+    }
+  }
+  exploit_until(capacity);  // wells the explore quota could not fill
+  return chosen;
+}
+
+// The control and blank wells over the first `rows` rows of a plate of `plate_rows` x `cols`: a seeded draw
+// with each kind off the plate's edge where one of kMaxDraws finds it, else spread over the rows and
+// columns off the edge.
+References place_references(int64_t n_controls, int64_t n_blanks, int64_t rows, int64_t plate_rows, int64_t cols,
+                            SplitMix64& rng) {
+  constexpr int kMaxDraws = 64;
+  References refs;
+  bool off_edge = false;
+  for (int draw = 0; draw < kMaxDraws && !off_edge; ++draw) {
+    References d = draw_references(n_controls, n_blanks, rows, cols, rng);
+    off_edge = references_off_edge(d, rows, plate_rows, cols);
+    if (draw == 0 || off_edge) refs = std::move(d);
+  }
+  // Few references over few rows (1 control and 1 blank over 4 rows: always two rows apart, one on the
+  // edge) find no such draw: then they are spread over the rows and columns off the edge instead.
+  const int64_t inner_rows = std::min(rows, plate_rows - 1) - 1;
+  if (!off_edge && inner_rows > 0 && cols > 2 && n_controls + n_blanks <= inner_rows * (cols - 2)) {
+    refs = draw_references(n_controls, n_blanks, inner_rows, cols - 2, rng);
+    for (int64_t& well : refs.wells) well = (well / (cols - 2) + 1) * cols + well % (cols - 2) + 1;
+  }
+  return refs;
+}
+
 }  // namespace
 
 std::vector<size_t> structure_shortlist(const ScoreTable& table, const Campaign& campaign, int64_t budget) {
-  std::vector<int64_t> eligible;
-  std::vector<double> key(table.rows.size());
-  for (size_t k = 0; k < table.rows.size(); ++k) {
-    const ScoredVariant& r = table.rows[k];
-    key[k] = table.surrogate ? r.acquisition : r.total;
-    if (std::isfinite(r.total) && !r.measured && !r.hypothesis->variant.is_wild_type() && !has_hard_flag(r.flags))
-      eligible.push_back(static_cast<int64_t>(k));
-  }
+  const std::vector<int64_t> eligible = plate_candidates(table);
+  const std::vector<double> key = exploit_key_of(table);
   Picker picker{table, campaign.plate.max_per_position,        campaign.plate.similarity_penalty, {},
                 {},    std::vector<char>(table.rows.size(), 0)};
   const double spread = spread_of(eligible, key);
@@ -226,29 +340,8 @@ std::vector<const PlateWell*> ranked_variant_wells(const Plate& plate) {
 
 Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t seed, int64_t round) {
   Plate plate;
-  std::vector<int64_t> eligible;
-  for (size_t k = 0; k < table.rows.size(); ++k) {
-    const ScoredVariant& r = table.rows[k];
-    if (!std::isfinite(r.total) || r.measured || r.hypothesis->variant.is_wild_type()) continue;
-    if (has_hard_flag(r.flags)) {
-      ++plate.n_filtered;
-      continue;
-    }
-    eligible.push_back(static_cast<int64_t>(k));
-  }
+  const std::vector<int64_t> eligible = plate_candidates(table, &plate.n_filtered);
   plate.n_candidates = static_cast<int64_t>(eligible.size());
-  const size_t n_rows = table.rows.size();
-  std::vector<double> mean(n_rows);
-  std::vector<double> exploit_key(n_rows);
-  std::vector<double> explore_key(n_rows);
-  for (size_t k = 0; k < n_rows; ++k) {
-    const ScoredVariant& r = table.rows[k];
-    mean[k] = r.total;
-    exploit_key[k] = table.surrogate ? r.acquisition : r.total;
-    explore_key[k] = r.explore_key;
-  }
-  const bool thompson =
-      table.surrogate && table.surrogate->acquisition == "thompson" && !table.member_predictions.empty();
   const int64_t n_construct_wells =
       std::min<int64_t>(campaign.plate.constructs, static_cast<int64_t>(table.constructs.size()));
   const int64_t n_references = campaign.plate.controls + campaign.plate.blanks;
@@ -259,56 +352,8 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
   }
   const int64_t n_explore =
       static_cast<int64_t>(std::llround(campaign.plate.explore_fraction * static_cast<double>(capacity)));
-  const int64_t n_exploit = capacity - n_explore;
-
-  Picker picker{table, campaign.plate.max_per_position, campaign.plate.similarity_penalty, {},
-                {},    std::vector<char>(n_rows, 0)};
-  std::vector<std::pair<int64_t, std::string>> chosen;  // (row, pick) in rank order
-  // Exploit (until `wells` are chosen): the best by the key, or by one ensemble member per pick (Thompson).
-  const double exploit_spread = spread_of(eligible, thompson ? mean : exploit_key);
-  ThompsonSampler sampler(thompson ? static_cast<int64_t>(table.member_predictions.size()) : 1, seed);
-  const auto exploit_until = [&](int64_t wells) {
-    while (static_cast<int64_t>(chosen.size()) < wells) {
-      const std::vector<double>& key =
-          thompson ? table.member_predictions[static_cast<size_t>(sampler.next_member())] : exploit_key;
-      const int64_t k = picker.best(eligible, key, exploit_spread);
-      if (k < 0) break;
-      picker.take(k);
-      chosen.emplace_back(k, "exploit");
-    }
-  };
-  exploit_until(n_exploit);
-  // Explore: the best residue (explore_key) at a site with nothing measured and nothing yet on the plate,
-  // one well per site: evidence where the surrogate has none, for residues the family prefers whether or
-  // not their site is tolerant (site_decomposition.hpp). Only residues the family holds there: at a fully
-  // conserved site every residue term is the same and the solubility term alone would pick (charged
-  // residues into the core).
-  if (n_explore > 0) {
-    std::set<int64_t> tested;
-    for (const Measurement& m : campaign.measurements) {
-      for (const Substitution& s : m.variant.substitutions) tested.insert(s.position);
-    }
-    std::vector<int64_t> untested;
-    for (const int64_t k : eligible) {
-      if (!table.rows[static_cast<size_t>(k)].family_holds) continue;
-      const auto& subs = table.rows[static_cast<size_t>(k)].hypothesis->variant.substitutions;
-      if (std::none_of(subs.begin(), subs.end(), [&](const Substitution& s) { return tested.count(s.position); })) {
-        untested.push_back(k);
-      }
-    }
-    Picker one_per_site = picker;
-    one_per_site.cap = 1;
-    const double explore_spread = spread_of(untested, explore_key);
-    while (static_cast<int64_t>(chosen.size()) < capacity) {
-      const int64_t k = one_per_site.best(untested, explore_key, explore_spread);
-      if (k < 0) break;
-      picker.take(k);
-      one_per_site.take(k);
-      chosen.emplace_back(k, "explore");
-      ++plate.n_explore;
-    }
-  }
-  exploit_until(capacity);                         // wells the explore quota could not fill
+  const auto chosen = choose_variants(table, campaign, eligible, capacity, n_explore, seed);
+  plate.n_explore = std::count_if(chosen.begin(), chosen.end(), [](const auto& c) { return c.second == "explore"; });
   if (chosen.empty() && n_construct_wells == 0) {  // a plate of wild-type controls alone tests nothing
     fail_input(
         "agent: no variant qualifies for the plate ({} candidates; hard liability filters, frozen residues, "
@@ -333,24 +378,8 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
   SplitMix64 rng(round <= 1 ? seed : SplitMix64(seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(round))).next());
   for (size_t k = items.size(); k > 1; --k) std::swap(items[k - 1], items[static_cast<size_t>(rng.below(k))]);
   const auto [plate_rows, cols] = plate_shape(campaign.plate.size);
-  const int64_t n_used = static_cast<int64_t>(items.size()) + n_references;
-  const int64_t rows = (n_used + cols - 1) / cols;
-  constexpr int kMaxDraws = 64;
-  References refs;
-  bool off_edge = false;
-  for (int draw = 0; draw < kMaxDraws && !off_edge; ++draw) {
-    References d = draw_references(campaign.plate.controls, campaign.plate.blanks, rows, cols, rng);
-    off_edge = references_off_edge(d, rows, plate_rows, cols);
-    if (draw == 0 || off_edge) refs = std::move(d);
-  }
-  // Few references over few rows (1 control and 1 blank over 4 rows: always two rows apart, one on the
-  // edge) find no such draw: then they are spread over the rows and columns off the edge instead.
-  const int64_t inner_rows = std::min(rows, plate_rows - 1) - 1;
-  if (!off_edge && inner_rows > 0 && cols > 2 && n_references <= inner_rows * (cols - 2)) {
-    refs = draw_references(campaign.plate.controls, campaign.plate.blanks, inner_rows, cols - 2, rng);
-    for (int64_t& well : refs.wells) well = (well / (cols - 2) + 1) * cols + well % (cols - 2) + 1;
-  }
-  std::vector<PlateWell> wells;
+  const int64_t rows = (static_cast<int64_t>(items.size()) + n_references + cols - 1) / cols;
+  const References refs = place_references(campaign.plate.controls, campaign.plate.blanks, rows, plate_rows, cols, rng);
   size_t next_ref = 0;
   size_t next_item = 0;
   for (int64_t w = 0; w < rows * cols; ++w) {
@@ -364,9 +393,8 @@ Plate select_plate(const ScoreTable& table, const Campaign& campaign, uint64_t s
       continue;
     }
     well.well = well_name(w, campaign.plate.size);
-    wells.push_back(std::move(well));
+    plate.wells.push_back(std::move(well));
   }
-  plate.wells = std::move(wells);
   plate.n_variants = static_cast<int64_t>(chosen.size());
   plate.n_controls = campaign.plate.controls;
   plate.n_blanks = campaign.plate.blanks;

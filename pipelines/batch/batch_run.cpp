@@ -14,6 +14,7 @@
 #include <cctype>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -159,7 +160,21 @@ class BatchRunner {
   BatchReport run();
 
  private:
+  // One target's run: its folder, its status.json as it changes, the report its outcome counts in.
+  struct TargetRun {
+    const BatchTarget& target;
+    fs::path dir;
+    json status;
+    BatchReport& report;
+  };
   void run_target(const BatchTarget& target, BatchReport& report);
+  bool refuse_problem_target(TargetRun& run);
+  void fail(TargetRun& run, const std::string& stage, const std::string& key, const std::string& kind,
+            const std::string& reason);
+  bool failed_before(const TargetRun& run, const std::string& stage, const std::string& key) const;
+  bool attempt(TargetRun& run, const std::string& stage, const std::string& key, const std::function<void()>& work);
+  bool msa_complete(const TargetRun& run, const std::string& key) const;
+  void wait_for_msa_stage(TargetRun& run);
   std::string msa_key(const BatchTarget& target) const;
   std::string predict_key(const std::string& msa_key, const fs::path& dir, const json& msa_status) const;
   void run_msa_stage(const BatchTarget& target, const fs::path& dir, const std::string& key, json& status);
@@ -345,135 +360,154 @@ void BatchRunner::run_predict_stage(const BatchTarget& target, const fs::path& d
   write_status(dir / "status.json", status);
 }
 
+// Records a failed stage (the batch goes on): the target is not done, whatever an earlier run with other
+// inputs predicted.
+void BatchRunner::fail(TargetRun& run, const std::string& stage, const std::string& key, const std::string& kind,
+                       const std::string& reason) {
+  log_error("{}: {} stage failed: {}", run.target.id, stage, reason);
+  run.status.erase("predict");
+  std::error_code error;
+  fs::remove(run.dir / "done", error);
+  run.status["status"] = "failed";
+  run.status["failed"] = {{"stage", stage}, {"key", key}, {"kind", kind}, {"reason", reason}, {"time", unix_time()}};
+  ++run.report.failed;
+  try {  // a folder that cannot be written (a file of its name, a full disk) fails this target, not the batch
+    data::ensure_directory(run.dir);
+    write_status(run.dir / "status.json", run.status);
+  } catch (const std::exception& e) {
+    log_error("{}: its failure could not be recorded in {}: {}", run.target.id, (run.dir / "status.json").string(),
+              e.what());
+    unrecorded_failures_[run.target.id] = run.status["failed"];  // summary.tsv says it still
+  }
+}
+
+// A failure of the inputs themselves comes back with the same inputs; one of the resources (memory, disk, a
+// node) may not: those are tried again by every rerun, but not by another worker of this run (workers of
+// one shard, one per GPU, would each try the target that just ran out of memory).
+bool BatchRunner::failed_before(const TargetRun& run, const std::string& stage, const std::string& key) const {
+  if (options_.retry_failed || !run.status.contains("failed")) return false;
+  const auto& failed = run.status["failed"];
+  return failed.value("stage", "") == stage && failed.value("key", "") == key &&
+         (failed.value("kind", "") == "input" || failed.value("time", 0.0) >= started_at_);
+}
+
+// Runs one stage, turning a failure into a record (the batch goes on). False when it failed.
+bool BatchRunner::attempt(TargetRun& run, const std::string& stage, const std::string& key,
+                          const std::function<void()>& work) {
+  ++stages_run_;
+  try {
+    work();
+    return true;
+  } catch (const Interrupted&) {
+    throw;  // the batch stops (and the target stays as it was): not a failure of the target
+  } catch (const InputError& e) {
+    fail(run, stage, key, "input", e.what());
+  } catch (const MemoryError& e) {
+    fail(run, stage, key, "memory", e.what());
+  } catch (const std::bad_alloc&) {
+    fail(run, stage, key, "memory", "out of memory (try --chunk-size, fewer threads, or a larger node)");
+  } catch (const c10::Error& e) {
+    const std::string message = e.what_without_backtrace();
+    fail(run, stage, key, is_out_of_memory_message(message) ? "memory" : "runtime",
+         message.substr(0, message.find('\n')));
+  } catch (const std::exception& e) {
+    fail(run, stage, key, "runtime", e.what());
+  }
+  return false;
+}
+
+// A target the input itself rules out (a problem found reading it, longer than --max-length) fails, once per
+// reason. False when the target may run.
+bool BatchRunner::refuse_problem_target(TargetRun& run) {
+  const BatchTarget& target = run.target;
+  if (target.problem.empty() &&
+      (options_.max_length <= 0 || static_cast<int64_t>(target.sequence.size()) <= options_.max_length))
+    return false;
+  const auto reason = !target.problem.empty() ? target.problem
+                                              : fmt::format("{}: {} residues, longer than --max-length {}",
+                                                            target.source, target.sequence.size(), options_.max_length);
+  const auto key = StageKey().add("problem", reason).hex();
+  if (failed_before(run, "input", key)) {
+    ++run.report.failed;
+  } else {
+    fail(run, "input", key, "input", reason);
+  }
+  return true;
+}
+
+// The MSA stage's files for `key` exist and match the checksums status.json holds (a damaged file is never used).
+bool BatchRunner::msa_complete(const TargetRun& run, const std::string& key) const {
+  const json& status = run.status;
+  if (key_of(status, "msa") != key) return false;
+  const auto checksums = status["msa"].value("checksums", std::map<std::string, std::string>{});
+  std::vector<fs::path> files{run.dir / "query.fasta"};
+  for (const auto& file : status["msa"].value("files", std::vector<std::string>{}))
+    files.push_back(run.dir / "msas" / file);
+  if (status["msa"].contains("templates")) files.push_back(run.dir / kTemplatesFile);
+  for (const auto& path : files) {
+    const auto name = fs::relative(path, run.dir).generic_string();
+    if (!fs::is_regular_file(path)) return false;
+    const auto expected = checksums.find(name);
+    if (expected == checksums.end() || expected->second != file_checksum(path)) {
+      log_warn("{}: {} does not match its checksum in status.json (damaged or changed); the MSA stage runs again",
+               run.target.id, path.string());
+      return false;
+    }
+  }
+  return true;
+}
+
+// A target whose MSA stage has not finished when the predict stage needs it: an input failure of that stage
+// comes back every time (failed); one of resources a --stage msa job may be retrying now (waiting).
+void BatchRunner::wait_for_msa_stage(TargetRun& run) {
+  const json& status = run.status;
+  if (status.contains("failed") && status["failed"].value("stage", "") == "msa" &&
+      status["failed"].value("kind", "") == "input") {
+    log_error("{}: its MSA stage failed: {}", run.target.id, status["failed"].value("reason", ""));
+    ++run.report.failed;
+    return;
+  }
+  log_warn("{}: no finished MSA stage (run kfold batch --stage msa first)", run.target.id);
+  waiting_.insert(run.target.id);
+  ++run.report.waiting;
+}
+
 void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
   if (!done_rows_.empty()) done_rows_[static_cast<size_t>(&target - targets_.data())].clear();  // read it again
   unrecorded_failures_.erase(target.id);
-  const auto dir = options_.output_dir / target.id;
-  data::remove_temp_files(dir);  // a killed worker's; nobody else writes there while we hold the lock
-  auto status = read_status(dir / "status.json");
-  status["id"] = target.id;
-  status["length"] = target.sequence.size();
-  const auto fail = [&](const std::string& stage, const std::string& key, const std::string& kind,
-                        const std::string& reason) {
-    log_error("{}: {} stage failed: {}", target.id, stage, reason);
-    // A failed target is not done, whatever an earlier run with other inputs predicted.
-    status.erase("predict");
-    std::error_code error;
-    fs::remove(dir / "done", error);
-    status["status"] = "failed";
-    status["failed"] = {{"stage", stage}, {"key", key}, {"kind", kind}, {"reason", reason}, {"time", unix_time()}};
-    ++report.failed;
-    try {  // a folder that cannot be written (a file of its name, a full disk) fails this target, not the batch
-      data::ensure_directory(dir);
-      write_status(dir / "status.json", status);
-    } catch (const std::exception& e) {
-      log_error("{}: its failure could not be recorded in {}: {}", target.id, (dir / "status.json").string(), e.what());
-      unrecorded_failures_[target.id] = status["failed"];  // summary.tsv says it still
-    }
-  };
-  // A failure of the inputs themselves comes back with the same inputs; one of the resources (memory, disk, a
-  // node) may not: those are tried again by every rerun, but not by another worker of this run (workers of
-  // one shard, one per GPU, would each try the target that just ran out of memory).
-  const auto failed_before = [&](const std::string& stage, const std::string& key) {
-    if (options_.retry_failed || !status.contains("failed")) return false;
-    const auto& failed = status["failed"];
-    return failed.value("stage", "") == stage && failed.value("key", "") == key &&
-           (failed.value("kind", "") == "input" || failed.value("time", 0.0) >= started_at_);
-  };
-  // Runs one stage, turning a failure into a record (the batch goes on).
-  const auto attempt = [&](const std::string& stage, const std::string& key, const auto& work) {
-    ++stages_run_;
-    try {
-      work();
-      return true;
-    } catch (const Interrupted&) {
-      throw;  // the batch stops (and the target stays as it was): not a failure of the target
-    } catch (const InputError& e) {
-      fail(stage, key, "input", e.what());
-    } catch (const MemoryError& e) {
-      fail(stage, key, "memory", e.what());
-    } catch (const std::bad_alloc&) {
-      fail(stage, key, "memory", "out of memory (try --chunk-size, fewer threads, or a larger node)");
-    } catch (const c10::Error& e) {
-      const std::string message = e.what_without_backtrace();
-      fail(stage, key, is_out_of_memory_message(message) ? "memory" : "runtime", message.substr(0, message.find('\n')));
-    } catch (const std::exception& e) {
-      fail(stage, key, "runtime", e.what());
-    }
-    return false;
-  };
-
-  if (!target.problem.empty() ||
-      (options_.max_length > 0 && static_cast<int64_t>(target.sequence.size()) > options_.max_length)) {
-    const auto reason = !target.problem.empty()
-                            ? target.problem
-                            : fmt::format("{}: {} residues, longer than --max-length {}", target.source,
-                                          target.sequence.size(), options_.max_length);
-    const auto key = StageKey().add("problem", reason).hex();
-    if (failed_before("input", key)) {
-      ++report.failed;
-    } else {
-      fail("input", key, "input", reason);
-    }
-    return;
-  }
+  TargetRun run{target, options_.output_dir / target.id, {}, report};
+  data::remove_temp_files(run.dir);  // a killed worker's; nobody else writes there while we hold the lock
+  run.status = read_status(run.dir / "status.json");
+  run.status["id"] = target.id;
+  run.status["length"] = target.sequence.size();
+  if (refuse_problem_target(run)) return;
 
   // --stage predict without --db, for a target without an MSA in --msa-dir, takes the MSAs the MSA stage
   // left, whatever made them (that stage may have searched a database: the options of the two stages
   // need not be the same).
   const bool any_msa = options_.stage == BatchStage::predict && options_.db.empty() && !given_msa(options_, target.id);
-  const auto mkey = any_msa && status.contains("msa") ? key_of(status, "msa") : msa_key(target);
-  // The MSA stage's files exist and match the checksums status.json holds (a damaged file is never used).
-  const auto msa_complete = [&] {
-    if (key_of(status, "msa") != mkey) return false;
-    const auto checksums = status["msa"].value("checksums", std::map<std::string, std::string>{});
-    std::vector<fs::path> files{dir / "query.fasta"};
-    for (const auto& file : status["msa"].value("files", std::vector<std::string>{}))
-      files.push_back(dir / "msas" / file);
-    if (status["msa"].contains("templates")) files.push_back(dir / kTemplatesFile);
-    for (const auto& path : files) {
-      const auto name = fs::relative(path, dir).generic_string();
-      if (!fs::is_regular_file(path)) return false;
-      const auto expected = checksums.find(name);
-      if (expected == checksums.end() || expected->second != file_checksum(path)) {
-        log_warn("{}: {} does not match its checksum in status.json (damaged or changed); the MSA stage runs again",
-                 target.id, path.string());
-        return false;
-      }
-    }
-    return true;
-  };
-  if (options_.stage != BatchStage::predict && !msa_complete()) {
-    if (failed_before("msa", mkey)) {
+  const auto mkey = any_msa && run.status.contains("msa") ? key_of(run.status, "msa") : msa_key(target);
+  if (options_.stage != BatchStage::predict && !msa_complete(run, mkey)) {
+    if (failed_before(run, "msa", mkey)) {
       ++report.failed;
       return;
     }
-    if (!attempt("msa", mkey, [&] { run_msa_stage(target, dir, mkey, status); })) return;
+    if (!attempt(run, "msa", mkey, [&] { run_msa_stage(target, run.dir, mkey, run.status); })) return;
   }
   if (options_.stage == BatchStage::msa) {
     ++report.done;
     return;
   }
-  if (!msa_complete()) {
-    // An input failure of the MSA stage comes back every time: failed. One of resources a --stage msa job may
-    // be retrying now: waiting.
-    if (status.contains("failed") && status["failed"].value("stage", "") == "msa" &&
-        status["failed"].value("kind", "") == "input") {
-      log_error("{}: its MSA stage failed: {}", target.id, status["failed"].value("reason", ""));
-      ++report.failed;
-      return;
-    }
-    log_warn("{}: no finished MSA stage (run kfold batch --stage msa first)", target.id);
-    waiting_.insert(target.id);
-    ++report.waiting;
+  if (!msa_complete(run, mkey)) {
+    wait_for_msa_stage(run);
     return;
   }
-  const auto pkey = predict_key(mkey, dir, status["msa"]);
-  if (key_of(status, "predict") == pkey && fs::exists(dir / "done")) {
+  const auto pkey = predict_key(mkey, run.dir, run.status["msa"]);
+  if (key_of(run.status, "predict") == pkey && fs::exists(run.dir / "done")) {
     ++report.done;
     return;
   }
-  if (failed_before("predict", pkey)) {
+  if (failed_before(run, "predict", pkey)) {
     ++report.failed;
     return;
   }
@@ -483,7 +517,7 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
     for (const auto& name : models_->names()) models_->get(name).check_parameters(options_.predict.check_memory);
     parameters_checked_ = true;
   }
-  if (attempt("predict", pkey, [&] { run_predict_stage(target, dir, pkey, status); })) ++report.done;
+  if (attempt(run, "predict", pkey, [&] { run_predict_stage(target, run.dir, pkey, run.status); })) ++report.done;
 }
 
 // DIR/summary.tsv over every target of the input (all shards), from their status.json; at most every

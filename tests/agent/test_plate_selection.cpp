@@ -460,3 +460,31 @@ TEST_CASE("plate: a plate that is not full uses its first rows, the empty wells 
     for (int64_t k = 0; k < last_variant; ++k) CHECK(used.count(k) == 1);  // no gap before the last variant
   }
 }
+
+TEST_CASE("plate: a seed gives the same plate in every kfold version, round 1 from the plain seed") {
+  // A plate ordered from a plan must be re-made from the same campaign and seed by later versions: the whole
+  // layout of two rounds pinned (captured from the version that introduced this test).
+  Fixture f;
+  f.hypotheses.reserve(40);
+  for (int64_t p = 1; p <= 20; ++p) {
+    f.add("A" + std::to_string(p) + "G", -static_cast<double>(p), 0.1, static_cast<double>(p % 7));
+    f.add("A" + std::to_string(p) + "W", -static_cast<double>(p) - 0.5, 0.3, static_cast<double>(p % 5));
+  }
+  f.finish(true);
+  f.campaign.plate.size = 24;
+  f.campaign.plate.controls = 2;
+  f.campaign.plate.blanks = 1;
+  const auto layout = [&](int64_t round) {
+    const Plate plate = select_plate(f.table, f.campaign, 11, round);
+    std::string text;
+    for (const PlateWell& w : plate.wells)
+      text += w.well + ":" + (w.row >= 0 ? f.hypotheses[static_cast<size_t>(w.row)].id : w.pick) + " ";
+    return text;
+  };
+  CHECK(layout(1) ==
+        "A01:H39 A02:H37 A03:H13 A04:H1 A05:H8 A06:H5 B01:H18 B02:control B03:H10 B04:H12 B05:H4 B06:H2 "
+        "C01:H14 C02:H23 C03:H11 C04:blank C05:H7 C06:H15 D01:H3 D02:H9 D03:H25 D04:H6 D05:H16 D06:control ");
+  CHECK(layout(2) ==
+        "A01:H11 A02:H1 A03:H2 A04:H16 A05:H5 A06:H23 B01:H18 B02:control B03:H14 B04:H10 B05:H25 B06:H15 "
+        "C01:H37 C02:H12 C03:H7 C04:blank C05:H4 C06:H8 D01:H39 D02:H13 D03:H6 D04:H9 D05:H3 D06:control ");
+}
