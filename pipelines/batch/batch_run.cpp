@@ -137,6 +137,29 @@ std::optional<fs::path> given_msa(const BatchOptions& options, const std::string
   return std::nullopt;
 }
 
+// Removes `done` and the records of completed stages (and of a failure: of other inputs), when there are any:
+// the target's inputs changed.
+void forget_completed_stages(const fs::path& dir, json& status) {
+  if (status.contains("msa") || status.contains("predict") || status.contains("failed") || fs::exists(dir / "done")) {
+    fs::remove(dir / "done");
+    status.erase("msa");
+    status.erase("predict");
+    status.erase("failed");  // of other inputs: this run's outcome replaces it
+    status["status"] = "pending";
+    write_status(dir / "status.json", status);
+  }
+}
+
+// True when DIR/<id>/query.fasta, the MSA stage's record of its query, holds the target's sequence.
+bool msa_stage_query_is(const fs::path& dir, const BatchTarget& target) {
+  try {
+    const auto queries = data::read_fasta(dir / "query.fasta");
+    return queries.size() == 1 && queries.front().residues == target.sequence;
+  } catch (const std::exception&) {
+    return false;  // missing or damaged: the stage is not complete either
+  }
+}
+
 // " (there is U4.a3m: ...)" when msa_dir holds an MSA of `id` in other letter case, else "".
 std::string msa_name_hint(const fs::path& msa_dir, const std::string& id) {
   const auto lower = [](std::string text) {
@@ -241,18 +264,12 @@ std::string BatchRunner::predict_key(const std::string& msa_key, const fs::path&
 void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, const std::string& key, json& status) {
   const auto start = Clock::now();
   const data::Sequence query{target.id, target.description, target.sequence};
-  msa::check_queries({query}, target.source);  // a protein of a size kfold takes, searched or not
   data::ensure_directory(dir);
   // The target's inputs change from here: what an earlier run completed is complete no more (a kill during
-  // the search left `done` and a "done" status beside the new query.fasta and the old structures).
-  if (status.contains("msa") || status.contains("predict") || status.contains("failed") || fs::exists(dir / "done")) {
-    fs::remove(dir / "done");
-    status.erase("msa");
-    status.erase("predict");
-    status.erase("failed");  // of other inputs: this run's outcome replaces it
-    status["status"] = "pending";
-    write_status(dir / "status.json", status);
-  }
+  // the search left `done` and a "done" status beside the new query.fasta and the old structures; a new
+  // sequence that fails its check must not leave the old one's MSA stage for --stage predict to take).
+  forget_completed_stages(dir, status);
+  msa::check_queries({query}, target.source);  // a protein of a size kfold takes, searched or not
   data::write_file_atomic(dir / "query.fasta", data::to_fasta({query}));
   std::optional<data::Msa> msa;
   std::string file_name;
@@ -483,9 +500,14 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
   if (refuse_problem_target(run)) return;
 
   // --stage predict without --db, for a target without an MSA in --msa-dir, takes the MSAs the MSA stage
-  // left, whatever made them (that stage may have searched a database: the options of the two stages
-  // need not be the same).
+  // left for the target's sequence, whatever made them (that stage may have searched a database: the
+  // options of the two stages need not be the same).
   const bool any_msa = options_.stage == BatchStage::predict && options_.db.empty() && !given_msa(options_, target.id);
+  if (any_msa && run.status.contains("msa") && !msa_stage_query_is(run.dir, target)) {
+    log_warn("{}: its MSA stage was run for another sequence than {} gives now (the input changed)", target.id,
+             target.source);
+    forget_completed_stages(run.dir, run.status);  // the old sequence's structures are not this target's
+  }
   const auto mkey = any_msa && run.status.contains("msa") ? key_of(run.status, "msa") : msa_key(target);
   if (options_.stage != BatchStage::predict && !msa_complete(run, mkey)) {
     if (failed_before(run, "msa", mkey)) {
@@ -592,7 +614,17 @@ void BatchRunner::write_summary(bool force) {
     // may finish the target meanwhile, and this worker's last summary would turn it back into msa_done.
     if (state == "done") done_rows_[t] = std::move(row);
   }
-  data::write_file_atomic(path, text);
+  if (force) {
+    data::write_file_atomic(path, text);
+    return;
+  }
+  try {  // a periodic summary that cannot be written (a full disk) must not stop the targets; the last one says
+    data::write_file_atomic(path, text);
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const Error& e) {
+    log_warn("{} (the summary is written again as targets finish)", e.what());
+  }
 }
 
 BatchReport BatchRunner::run() {
@@ -633,6 +665,13 @@ BatchReport BatchRunner::run() {
   report.targets = static_cast<int64_t>(mine.size());
   log_info("batch: {} targets in {}, {} in shard {}/{}", targets_.size(), options_.input.string(), mine.size(),
            options_.shard_index, options_.shard_count);
+  // More shards than targets leave some empty (fine); an array job whose tasks each have their own input
+  // file shards it again by the SLURM variables and does nothing: say so.
+  if (mine.empty() && !targets_.empty())
+    log_warn(
+        "batch: shard {}/{} holds none of the {} targets, nothing to do here; when each array task has its own "
+        "input, pass --shard 0/1",
+        options_.shard_index, options_.shard_count, targets_.size());
   const auto cost = [&](int64_t i) {
     const auto n = static_cast<double>(targets_[static_cast<size_t>(i)].sequence.size());
     return std::max(1.0, n * n);

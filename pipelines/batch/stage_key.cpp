@@ -40,7 +40,11 @@ StageKey& StageKey::add_file_content(std::string_view field, const fs::path& pat
 }
 
 StageKey& StageKey::add_file_identity(std::string_view field, const fs::path& path) {
-  add(field, fs::absolute(path).lexically_normal().string());
+  // Its name without the folder: a copy staged to node-local scratch (`cp -p`, `rsync -a` keep size and
+  // mtime) keeps the key.
+  fs::path normal = fs::absolute(path).lexically_normal();
+  if (normal.filename().empty()) normal = normal.parent_path();  // "db/"
+  add(field, normal.filename().string());
   for (const std::string& file : data::file_identity(path)) add("file", file);
   return *this;
 }

@@ -202,6 +202,14 @@ std::string LockDirectory::holder_text(const std::string& name) const {
   const std::string who = data::read_process_owner(path, owner)
                               ? fmt::format("pid {} on {}", owner.pid, owner.host)
                               : std::string("a worker that had not yet written its name");
+  // On this host a live owner keeps its lock whatever its heartbeat (it may only be slow): a hung one is
+  // the user's to stop.
+  if (const auto running = data::read_process_owner(path, owner) ? data::process_is_running(owner) : std::nullopt;
+      running && *running)
+    return fmt::format(
+        "{}, heartbeat {:.0f} s ago (alive on this host: not taken over while it runs; if it hangs, stop it; lock "
+        "{})",
+        who, age_seconds(path), path.string());
   const double timeout = std::max(static_cast<double>(stale_after_.count()), holder_timeout(lock_lines(path)));
   return fmt::format("{}, heartbeat {:.0f} s ago (taken over after {:.0f} s without one; lock {})", who,
                      age_seconds(path), timeout, path.string());
@@ -268,12 +276,6 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
   return nullptr;
 }
 
-void LockDirectory::forget(const fs::path& lock) {
-  const std::lock_guard<std::mutex> guard(heartbeat_->mutex);
-  heartbeat_->held.erase(lock);
-  forget_held(lock);
-}
-
 TargetLock::TargetLock(LockDirectory* owner, fs::path path) : owner_(owner), path_(std::move(path)) {}
 TargetLock::TargetLock(TargetLock&& other) noexcept : owner_(other.owner_), path_(std::move(other.path_)) {
   other.owner_ = nullptr;
@@ -291,6 +293,11 @@ TargetLock::~TargetLock() { release(); }
 
 void TargetLock::release() {
   if (owner_ == nullptr) return;
+  {  // Out of the heartbeat's set first: touched after the unlink, it would warn of a missing file, or of a
+     // takeover when another worker's lock has its name by then.
+    const std::lock_guard<std::mutex> guard(owner_->heartbeat_->mutex);
+    owner_->heartbeat_->held.erase(path_);
+  }
   // Unlinked before the signal handler forgets it: a SIGTERM between the two steps (the moment a target
   // is done, when schedulers' and tests' signals tend to come) must not leave the lock behind. A lock
   // another worker took over is its lock now.
@@ -298,7 +305,7 @@ void TargetLock::release() {
     ::unlink(path_.c_str());
   else
     log_warn("{}: taken over by another worker while this one held it; left to it", path_.string());
-  owner_->forget(path_);
+  forget_held(path_);
   owner_ = nullptr;
 }
 

@@ -65,7 +65,6 @@ class LockDirectory {
   friend class TargetLock;
   struct Heartbeat;
   bool is_stale(const std::filesystem::path& lock) const;
-  void forget(const std::filesystem::path& lock);
 
   std::filesystem::path dir_;
   std::chrono::seconds stale_after_;

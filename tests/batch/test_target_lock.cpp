@@ -127,4 +127,16 @@ TEST_CASE("StageKey: every field and file counts") {
   const auto identity = StageKey().add_file_identity("db", tmp.path()).hex();
   std::ofstream(tmp / "g") << "new file";
   CHECK(StageKey().add_file_identity("db", tmp.path()).hex() != identity);
+  // A copy staged elsewhere with its size and mtime (cp -p) keeps the key; another name or mtime does not.
+  std::filesystem::create_directories(tmp / "scratch");
+  std::filesystem::copy_file(tmp / "f", tmp / "scratch" / "f");
+  const auto original = StageKey().add_file_identity("db", tmp / "f").hex();
+  std::filesystem::last_write_time(tmp / "scratch" / "f", std::filesystem::last_write_time(tmp / "f"));
+  CHECK(StageKey().add_file_identity("db", tmp / "scratch" / "f").hex() == original);
+  std::filesystem::copy_file(tmp / "f", tmp / "scratch" / "g");
+  std::filesystem::last_write_time(tmp / "scratch" / "g", std::filesystem::last_write_time(tmp / "f"));
+  CHECK(StageKey().add_file_identity("db", tmp / "scratch" / "g").hex() != original);
+  std::filesystem::last_write_time(tmp / "scratch" / "f",
+                                   std::filesystem::last_write_time(tmp / "f") + std::chrono::seconds(1));
+  CHECK(StageKey().add_file_identity("db", tmp / "scratch" / "f").hex() != original);
 }

@@ -607,6 +607,29 @@ def test_a_failed_msa_stage_is_a_failure_for_the_predict_stage_not_a_wait(kfold,
     assert "--stage msa first" not in run.stderr
 
 
+def test_a_predict_stage_never_takes_the_msa_stage_of_another_sequence(kfold, tmp_path):
+    """--stage predict without --db takes the MSA stage's result only for the target's sequence: an input
+    edited since (the MSA job did not reach it, or failed on the new sequence) waits for or fails with its
+    own MSA stage, and the old sequence's structures are no longer counted as done."""
+    targets = tmp_path / "targets.csv"
+    targets.write_text("id,sequence\nt1,MKTAYIAKQRQISFVKSHFSRQ\n")
+    out = tmp_path / "out"
+    assert kfold("batch", targets, "--stage", "msa", "-o", out).returncode == 0
+    assert kfold("batch", targets, "--stage", "predict", *MODEL, "-o", out).returncode == 0
+    targets.write_text("id,sequence\nt1,MKTAYIAKQRQISFVKSHFSRQLEERLGL\n")
+    run = kfold("batch", targets, "--stage", "predict", *MODEL, "-o", out)
+    assert run.returncode == 3 and "another sequence" in run.stderr, run.stderr
+    row = summary(out)["t1"]
+    assert row["status"] == "pending" and row["length"] == "29" and "--stage msa first" in row["reason"]
+    assert not (out / "t1" / "done").exists()
+    # The new sequence fails its MSA stage (DNA): the predict stage fails too.
+    targets.write_text("id,sequence\nt1,ACGTTGCAACGTTGCAACGTTGCA\n")
+    assert kfold("batch", targets, "--stage", "msa", "-o", out).returncode == 3
+    run = kfold("batch", targets, "--stage", "predict", *MODEL, "-o", out)
+    assert run.returncode == 3 and "1 of 1 targets failed" in run.stderr, run.stderr
+    assert summary(out)["t1"]["status"] == "failed" and not (out / "t1" / "done").exists()
+
+
 def test_another_workers_fresh_resource_failure_is_not_retried(kfold, full_run, tmp_path):
     """Workers of one shard (one per GPU): a target another worker of this run just failed out of memory is not
     tried again by each of them; a later run retries it (the record is older than that run)."""
