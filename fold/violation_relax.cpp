@@ -8,6 +8,7 @@
 #include <torch/optim/lbfgs.h>
 
 #include <cmath>
+#include <mutex>
 #include <vector>
 
 #include "data/interrupt.hpp"
@@ -19,16 +20,29 @@ namespace kfold::fold {
 namespace {
 
 // Sums over more elements than libtorch's grain size are split across threads, so their last bits depend on
-// the thread count; the minimisation runs on one thread to be reproducible.
+// the thread count; the minimisation runs on one thread to be reproducible. libtorch's count is the
+// process's (new threads start with it) and OpenMP's the calling thread's: relaxes that overlap (Python
+// threads) each restore the count from before the first of them began, never another's 1, and one still
+// running keeps its own thread's 1.
 class SingleThread {
  public:
-  SingleThread() : threads_(at::get_num_threads()) { at::set_num_threads(1); }
-  ~SingleThread() { at::set_num_threads(threads_); }
+  SingleThread() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (running_++ == 0) threads_before_ = at::get_num_threads();
+    at::set_num_threads(1);
+  }
+  ~SingleThread() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    --running_;
+    at::set_num_threads(threads_before_);
+  }
   SingleThread(const SingleThread&) = delete;
   SingleThread& operator=(const SingleThread&) = delete;
 
  private:
-  int threads_;
+  static inline std::mutex mutex_;
+  static inline int running_ = 0;
+  static inline int threads_before_ = 1;
 };
 
 // The squared violation losses (each atom pair once) plus the harmonic restraints of the restrained residues'

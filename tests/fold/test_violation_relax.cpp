@@ -8,8 +8,11 @@
 #include <c10/core/InferenceMode.h>
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cmath>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "fold/violation_relax.hpp"
 #include "fold_fixture.hpp"
@@ -96,6 +99,28 @@ TEST_CASE("relax: the same result for 1 and 2 threads, and run to run") {
   CHECK(at::get_num_threads() == threads);
   CHECK(at::equal(one.atom37_positions, two.atom37_positions));
   CHECK(at::equal(two.atom37_positions, again.atom37_positions));
+}
+
+TEST_CASE("relax: overlapping relaxes on two threads leave the thread count as it was") {
+  // Each relax runs on one thread; one that began while another ran saved that one's 1 and restored it,
+  // so that every later thread (a Python call's) ran on one thread.
+  const auto s = fixture_structure("damaged");
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  const auto expected = relax(s);
+  // The second starts (a new thread, as each Python call's) while the first runs, and ends last.
+  std::vector<at::Tensor> results(2);
+  std::thread first([&] { results[0] = relax(s).atom37_positions; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::thread second([&] { results[1] = relax(s).atom37_positions; });
+  first.join();
+  second.join();
+  int fresh = 0;
+  std::thread([&] { fresh = at::get_num_threads(); }).join();
+  CHECK(fresh == 2);
+  CHECK(at::get_num_threads() == 2);
+  for (const auto& r : results) CHECK(at::equal(r, expected.atom37_positions));
+  at::set_num_threads(threads);
 }
 
 TEST_CASE("relax: works from inside inference mode and with gradients off (a model run's context)") {
