@@ -134,7 +134,9 @@ agent::StructurePrediction ModelStructureOracle::predict_with(const std::string&
   } else {
     raw = fold::make_raw_features(query, msas, {"family"});
   }
-  const auto prediction = model_.predict(raw, seed_);
+  const auto prediction = model_.predict(raw, seed_, true, [this](int64_t, int64_t, const fold::ModelOutputs&) {
+    if (check_cancelled_) check_cancelled_();
+  });
   ++predictions_;
   const auto& out = prediction.outputs;
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,9 @@ class ModelStructureOracle : public agent::StructureOracle {
   bool random_weights() const override { return model_.random_weights(); }
 
   int64_t predictions() const { return predictions_; }
+  // Called after every recycling iteration of a prediction (it throws to stop it): Python's cancel token, so
+  // that Ctrl-C stops a round within one iteration, not at the end of the prediction.
+  void set_cancellation_check(std::function<void()> check) { check_cancelled_ = std::move(check); }
 
  private:
   agent::StructurePrediction predict_with(const std::string& sequence, std::vector<data::Msa> msas, bool complex,
@@ -54,6 +58,7 @@ class ModelStructureOracle : public agent::StructureOracle {
   int64_t first_residue_ = 1;
   std::string wild_type_;
   int64_t predictions_ = 0;
+  std::function<void()> check_cancelled_;
 };
 
 // The family alignment `a3m` as the wild type's MSA of the oracle; nullopt, with a warning, when its

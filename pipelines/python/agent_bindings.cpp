@@ -47,6 +47,7 @@ void run_agent_round(const fs::path& campaign_path, const fs::path& out_dir, con
     const agent::Campaign campaign = agent::read_campaign(campaign_path);
     if (campaign.structure_budget > 0) {
       oracle = pipelines::campaign_structure_oracle(*model, campaign, 0);
+      oracle->set_cancellation_check(options.check_cancelled);
     }
   }
   options.structure_oracle = oracle.get();

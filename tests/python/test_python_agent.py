@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -38,7 +39,14 @@ def test_results_from_python_feed_the_next_round(kf, tmp_path):
     campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
     before = campaign.measurements
     first = campaign.propose(threads=2, potts=False)
-    picked = first.plate[first.plate["rank"].notna()].head(5)  # variants, not controls or blanks
+    plate = first.plate
+    # rank: integers for the variants, missing for the controls and blanks (it was text, "" there)
+    assert str(plate["rank"].dtype) == "Int64"
+    assert plate.loc[plate["operator"].isin(["control", "blank"]), "rank"].isna().all()
+    picked = plate[plate["rank"].notna()]  # variants, not controls or blanks
+    assert sorted(picked["rank"]) == list(range(1, len(picked) + 1))
+    assert not picked["operator"].isin(["control", "blank"]).any()
+    picked = picked.sort_values("rank").head(5)
     measured = pd.DataFrame({"variant": picked["mutations"], "value": [0.5, -0.25, 1.0, 0.0, -2.0],
                              "sd": [0.1, None, 0.2, 0.1, 0.3]})
     path = campaign.add_results(measured)
@@ -121,6 +129,28 @@ def test_failed_wells_are_skipped_with_a_warning(kf, tmp_path, caplog):
     campaign.add_results(pd.DataFrame({"variant": ["Q2W", "L8A", "K6R"], "value": [-1.0, float("nan"), None]}))
     assert campaign.measurements == before + 1
     assert "2 row(s) without a value (empty, NA or NaN: failed wells) not learned from" in caplog.text
+    # pandas' nullable columns (pd.NA) and numpy's float32 NaN are failed wells too; so is a missing sd.
+    caplog.clear()
+    campaign.add_results(pd.DataFrame({"variant": ["T14S", "V5A"],
+                                       "value": pd.array([-0.5, None], dtype="Float64"),
+                                       "sd": pd.array([None, 0.1], dtype="Float64")}))
+    campaign.add_results({"I44V": np.float32("nan"), "I44L": np.float32(-0.25)})
+    assert campaign.measurements == before + 3
+    assert "results_2.csv: 1 row(s) without a value" in caplog.text
+    assert "results_3.csv: 1 row(s) without a value" in caplog.text
+
+
+def test_two_campaign_objects_on_one_folder_keep_each_others_results(kf, tmp_path):
+    """Each add_results appends to campaign.json as it is on disk (the second object wrote its own copy
+    of the spec, dropping the first's results file)."""
+    kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
+    a, b = kf.agent.Campaign.open(tmp_path / "ubq"), kf.agent.Campaign.open(tmp_path / "ubq")
+    before = a.measurements
+    first = b.add_results({"T14S": -1.0})
+    second = a.add_results({"V5A": -0.5})
+    assert first != second
+    assert {first.name, second.name} <= {p.split("/")[-1] for p in a.spec["results"]}
+    assert kf.agent.Campaign.open(tmp_path / "ubq").measurements == a.measurements == before + 2
 
 
 def test_bad_results_leave_the_campaign_unchanged(kf, tmp_path):

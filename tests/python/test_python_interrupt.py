@@ -107,6 +107,71 @@ def test_ctrl_c_interrupts_predict(kf):
     assert done < total
 
 
+def interrupt_when(event):
+    """A thread that sends this process SIGINT once `event` is set (with Python's own handler in place)."""
+    thread = threading.Thread(target=lambda: event.wait(60) and os.kill(os.getpid(), signal.SIGINT))
+    thread.start()
+    return thread
+
+
+def join_kfold_calls():
+    for thread in [t for t in threading.enumerate() if t.name == "kfold-call"]:
+        thread.join(60)
+        assert not thread.is_alive()
+
+
+def test_ctrl_c_in_propose_keeps_the_lock_until_the_round_has_stopped(kf, tmp_path, monkeypatch):
+    """The round goes on in the background until its next progress point: its lock and folder stay until
+    then (they were removed at once, and a second propose() started the same round beside it)."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    campaign = kf.agent.Campaign(EXAMPLES / "ubiquitin_campaign.json", workdir=tmp_path / "ubq")
+    started, release = threading.Event(), threading.Event()
+
+    def slow_round(campaign_file, folder, args, model, token):  # stops only when released (a prediction's end)
+        started.set()
+        release.wait(60)
+
+    monkeypatch.setattr(kf._core, "run_agent", slow_round)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    watcher = interrupt_when(started)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            campaign.propose(threads=1, potts=False)
+    finally:
+        watcher.join()
+        signal.signal(signal.SIGINT, previous)
+    lock, folder = tmp_path / "ubq" / ".propose.lock", tmp_path / "ubq" / "round_1"
+    assert lock.exists() and folder.exists()
+    with pytest.raises(kf.InputError, match="interrupted one still stopping"):
+        campaign.propose(threads=1, potts=False)
+    release.set()
+    join_kfold_calls()
+    assert not lock.exists() and not folder.exists() and campaign.rounds == []
+
+
+def test_ctrl_c_stops_a_rounds_structure_prediction_within_an_iteration(kf, tmp_path):
+    """A model with 20000 recycles would predict the round's wild type for many minutes: Ctrl-C (3 s in, the
+    round's set-up takes a fraction of that) stops it at the end of its iteration (the agent's predictions
+    checked the token only between predictions: the join below ran out)."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    campaign = kf.agent.Campaign(EXAMPLES / "ubiquitin_campaign.json", workdir=tmp_path / "ubq")
+    model = kf.Model("model_1_ptm", random_weights=True, config=SMALL, recycles=20000)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    later = threading.Event()
+    threading.Timer(3.0, later.set).start()
+    watcher = interrupt_when(later)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            campaign.propose(threads=1, potts=False, model=model)
+    finally:
+        watcher.join()
+        signal.signal(signal.SIGINT, previous)
+    join_kfold_calls()
+    assert not (tmp_path / "ubq" / ".propose.lock").exists() and campaign.rounds == []
+
+
 def start_python(script):
     """`python -c script` with this interpreter and environment (PYTHONPATH reaches kfold), stderr piped."""
     return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -142,11 +142,13 @@ def name_keywords(error: BaseException, keywords: Mapping[str, str]) -> BaseExce
 
 
 def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
-        keywords: Optional[Mapping[str, str]] = None) -> T:
+        keywords: Optional[Mapping[str, str]] = None, after_interrupt: Optional[Callable[[], None]] = None) -> T:
     """Runs ``function(*args)`` (a ``kfold._core`` call that releases the GIL) on a worker thread.
 
     With ``cancellable`` a fresh ``_core.CancelToken`` is passed as the last argument; Ctrl-C cancels it.
     ``keywords``: the caller's Python keywords of the CLI flags its errors may name (see :func:`name_keywords`).
+    ``after_interrupt``: when Ctrl-C ends the call, called once the C++ work has stopped (on the worker
+    thread, or at once when it already had): the cleanup of what that work still uses.
     """
     _sync_log_level()
     token = _core.CancelToken() if cancellable else None
@@ -155,6 +157,15 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
     # Set when the call has returned. Not Thread.join: a join interrupted by Ctrl-C can mark the thread
     # stopped while it still runs (CPython 3.11's bpo-45274 fix releases the running thread's lock).
     done = threading.Event()
+    state = {"finished": False, "interrupted": False}  # under state_lock: who runs after_interrupt
+    state_lock = threading.Lock()
+
+    def cleanup() -> None:
+        if after_interrupt is not None:
+            try:
+                after_interrupt()
+            except Exception as error:  # nobody to hand it to: said
+                logger.warning("cleanup after the interrupted call failed: %s", error)
 
     def work() -> None:
         try:
@@ -164,35 +175,53 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
         finally:
             with _running_lock:
                 _running.pop(done, None)
+            with state_lock:
+                state["finished"] = True
+                caller_interrupted = state["interrupted"]
+            if caller_interrupted:
+                cleanup()
             done.set()
+
+    def interrupted() -> None:
+        if token is not None:
+            token.cancel()
+        with state_lock:
+            state["interrupted"] = True
+            finished = state["finished"]
+        if finished:
+            cleanup()
 
     display = _ProgressDisplay() if _progress_enabled else None
     worker = threading.Thread(target=work, name="kfold-call", daemon=True)
     with _running_lock:
         _running[done] = token
     try:
-        worker.start()
-    except BaseException:  # no thread: nothing to wait for at exit
-        with _running_lock:
-            _running.pop(done, None)
-        raise
-    try:
+        try:
+            worker.start()
+        except BaseException:
+            # Ctrl-C may land in start() once the thread runs (it waits for the thread to begin): that thread
+            # is waited for like any. Without one there is nothing to wait for at exit, nor to wait for here.
+            if worker.ident is None:
+                with _running_lock:
+                    _running.pop(done, None)
+                with state_lock:
+                    state["finished"] = True
+            raise
         while not done.wait(_POLL_SECONDS):
             flush_log(keywords)
             if display is not None:
                 display.update()
         if display is not None:
             display.update()  # the last report, made just before the worker ended
+        flush_log(keywords)
     except KeyboardInterrupt:
-        if token is not None:
-            token.cancel()
+        interrupted()
         flush_log(keywords)
         logger.warning("interrupted: the computation stops at its next progress point in the background")
         raise
     finally:
         if display is not None:
             display.close()
-    flush_log(keywords)
     if "error" in outcome:
         raise name_keywords(outcome["error"], keywords or {})
     return outcome["value"]

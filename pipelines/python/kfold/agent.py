@@ -90,6 +90,16 @@ def _absolute_paths(spec: dict, base: Path) -> dict:
     return spec
 
 
+def _is_missing(x) -> bool:
+    """None, a NaN of any float type (numpy's float32 too) or pandas' NA/NaT: a failed well."""
+    if x is None or type(x).__name__ in ("NAType", "NaTType"):
+        return True
+    try:
+        return math.isnan(x)
+    except (TypeError, ValueError):
+        return False
+
+
 def _results_csv(results: ResultsLike) -> str:
     """`variant,value,sd` CSV text of measurements given as a DataFrame, a mapping or (variant, value[, sd])
     tuples. Values are written with repr() so that they round-trip exactly."""
@@ -134,10 +144,10 @@ def _results_csv(results: ResultsLike) -> str:
     for i, (variant, value, sd) in enumerate(rows):
         if not isinstance(variant, str) or "," in variant or not variant.strip():
             raise InputError(f"results: variant {variant!r} must be text such as 'I44A' or 'I44A:K63R'")
-        missing_sd = sd is None or (isinstance(sd, float) and sd != sd)
-        # A failed well (None or NaN, pandas' missing value): an empty value, skipped with a warning as the
-        # CLI skips a results file's empty or NA cells.
-        failed = value is None or (isinstance(value, float) and value != value)
+        missing_sd = _is_missing(sd)
+        # A failed well (None, NaN, pandas' NA): an empty value, skipped with a warning as the CLI skips a
+        # results file's empty or NA cells.
+        failed = _is_missing(value)
         lines.append(f"{variant.strip()},{'' if failed else repr(number(i, 'value', value))},"
                      f"{'' if missing_sd else repr(number(i, 'sd', sd))}")
     return "\n".join(lines) + "\n"
@@ -160,8 +170,12 @@ class Round:
         """plate.csv: well, id, mutations, sequence, score, sd, rank, operator, flags, rationale, one row per
         used well in well order (``A01``, ``A02``, ...). The wild-type controls have operator ``control``
         (mutations ``WT``), the buffer-only blanks operator ``blank`` (mutations ``blank``, no sequence);
-        the variants are the rows with a rank."""
-        return _read_table(self.folder / "plate.csv", ",")
+        the variants are the rows with a rank (an integer column, missing in the other wells)."""
+        plate = _read_table(self.folder / "plate.csv", ",")
+        # The file leaves the rank of controls, blanks and constructs empty: missing here, not "" (a text
+        # column whose notna() kept every well and whose sort put "10" before "2").
+        plate["rank"] = _pandas().to_numeric(plate["rank"].replace("", None)).astype("Int64")
+        return plate
 
     @property
     def scores(self) -> "pandas.DataFrame":
@@ -198,11 +212,10 @@ class Round:
         return f"<kfold.agent.Round {self.number} in {self.folder}>"
 
 
-@contextlib.contextmanager
-def _propose_lock(workdir: Path):
+def _acquire_propose_lock(workdir: Path) -> Path:
     """One propose() at a time per campaign folder: two kernels (or threads) on one campaign both took the
     same round number and one got the other's plate. The lock file names its holder ("host pid"); a dead
-    holder's lock (same host) is taken over."""
+    holder's lock (same host) is taken over. Returns the lock file, which the caller removes."""
     path = workdir / ".propose.lock"
     for attempt in range(2):
         try:
@@ -215,17 +228,17 @@ def _propose_lock(workdir: Path):
             alive = host != socket.gethostname() or _pid_alive(int(pid) if pid.isdigit() else 0)
             if alive or attempt > 0:
                 who = f"pid {pid} on {host}" if host else "a process that had not yet written its name"
+                if host == socket.gethostname() and pid == str(os.getpid()):
+                    who += (": this process, another thread's call or an interrupted one still stopping at its "
+                            "next progress point")
                 raise InputError(f"{workdir}: another propose() is running on this campaign ({who}); wait for it to "
                                  f"finish (or remove {path} if that process is gone)") from None
             path.unlink(missing_ok=True)  # its holder died
             continue
         with os.fdopen(fd, "w") as f:
             f.write(f"{socket.gethostname()} {os.getpid()}\n")
-        break
-    try:
-        yield
-    finally:
-        path.unlink(missing_ok=True)
+        return path
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _pid_alive(pid: int) -> bool:
@@ -309,6 +322,13 @@ class Campaign:
         self._summary = run(_core.campaign_summary, os.fspath(path))  # errors name the file and the field
         self._spec = json.loads(path.read_text(encoding="utf-8"))
         return self
+
+    def _reload(self) -> None:
+        path = self.workdir / _CAMPAIGN_FILE
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        if spec != self._spec:
+            self._summary = run(_core.campaign_summary, os.fspath(path))
+            self._spec = spec
 
     def _save(self, spec: dict) -> None:
         """Writes campaign.json and validates it; on an error the previous file is restored."""
@@ -398,10 +418,16 @@ class Campaign:
                                  check_integer("potts_iterations", potts_iterations, 1, 2**31 - 1))
         args.evolution_cache = os.fspath(evolution_cache) if evolution_cache is not None else ""
         loaded = model._model if model is not None else None
-        with _propose_lock(self.workdir):
-            return self._propose(args, loaded)
+        lock = _acquire_propose_lock(self.workdir)
+        stopping: list = []  # set by _propose when an interrupted round still runs and releases the lock itself
+        try:
+            return self._propose(args, loaded, lock, stopping)
+        finally:
+            if not stopping:
+                lock.unlink(missing_ok=True)
 
-    def _propose(self, args: "_core.AgentArgs", loaded: Optional["_core.LoadedModel"]) -> Round:
+    def _propose(self, args: "_core.AgentArgs", loaded: Optional["_core.LoadedModel"], lock: Path,
+                 stopping: list) -> Round:
         rounds = self.rounds
         number = rounds[-1].number + 1 if rounds else 1
         folder = self.workdir / f"round_{number}"
@@ -413,8 +439,18 @@ class Campaign:
             for name in ("target.a3m", "target_search.json"):  # a "db" campaign's search, reused if current
                 if (rounds[-1].folder / name).exists():
                     shutil.copyfile(rounds[-1].folder / name, folder / name)
+        def stopped() -> None:  # an interrupted round, once it has stopped: its folder and the lock go
+            shutil.rmtree(folder, ignore_errors=True)
+            lock.unlink(missing_ok=True)
+
         try:
-            run(_core.run_agent, os.fspath(self.path), os.fspath(folder), args, loaded, cancellable=True)
+            run(_core.run_agent, os.fspath(self.path), os.fspath(folder), args, loaded, cancellable=True,
+                after_interrupt=stopped)
+        except KeyboardInterrupt:
+            # The round stops at its next progress point (a structure prediction's end): until then the lock
+            # stays, so that a second propose() cannot start the same round beside it.
+            stopping.append(True)
+            raise
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -451,6 +487,9 @@ class Campaign:
         else:
             source = "results"
             text = _results_csv(results)
+        # campaign.json as it is now: another Campaign object on this folder (a second kernel, an open() cell run
+        # again) may have added results since this one read it, and writing this one's copy dropped them.
+        self._reload()
         existing = {Path(p).name for p in self._spec.get("results", [])}
         index = 1
         while f"results_{index}.csv" in existing or (self.workdir / f"results_{index}.csv").exists():
