@@ -7,6 +7,7 @@
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
+#include "data/header_text.hpp"
 #include "data/log.hpp"
 #include "data/sequence.hpp"
 
@@ -194,7 +195,7 @@ std::string to_a3m(const Msa& msa) {
   std::string text;
   for (int64_t i = 0; i < msa.depth(); ++i) {
     text += '>';
-    text += msa.descriptions[i];
+    text += portable_header_text(msa.descriptions[i]);
     text += '\n';
     append_row(text, msa, i);
     text += '\n';

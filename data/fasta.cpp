@@ -8,6 +8,7 @@
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
+#include "data/header_text.hpp"
 
 namespace kfold::data {
 
@@ -158,9 +159,9 @@ std::string to_fasta(const std::vector<Sequence>& sequences, int64_t line_width)
     const Sequence& sequence = sequences[i];
     check_writable(sequence, static_cast<int64_t>(i));
     text += '>';
-    text += sequence.id;
+    text += portable_header_text(sequence.id, '_');
     const std::string_view description = trim_spaces(sequence.description);
-    if (!description.empty()) (text += ' ') += description;
+    if (!description.empty()) (text += ' ') += portable_header_text(description);
     text += '\n';
     const auto length = static_cast<int64_t>(sequence.residues.size());
     const int64_t width = line_width > 0 ? line_width : length;

@@ -40,6 +40,11 @@ PrefilterOptions prefilter_for_sensitivity(double s) {
   return options;
 }
 
+int64_t prefilter_candidates(int64_t preset, std::optional<int64_t> max_prefilter, std::optional<int64_t> max_seqs) {
+  if (max_prefilter) return *max_prefilter;
+  return max_seqs ? std::max(preset, *max_seqs) : preset;
+}
+
 void check_prefilter_options(const PrefilterOptions& options) {
   if (options.max_candidates < 1) fail_input("--max-prefilter must be >= 1 (got {})", options.max_candidates);
   if (options.word_threshold < 1 || options.word_threshold > 60)

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -36,6 +37,10 @@ void check_sensitivity(double s);
 PrefilterOptions prefilter_for_sensitivity(double s);
 // Throws InputError for options out of range (each message names its command-line option).
 void check_prefilter_options(const PrefilterOptions& options);
+// Candidates per query the prefilter passes to alignment: --max-prefilter when given, else the sensitivity's
+// `preset` raised to an explicit --max-seqs (only candidates can become hits: a user asking for 5000 hits
+// gets a prefilter of 5000, as MMseqs2's --max-seqs is its prefilter's limit).
+int64_t prefilter_candidates(int64_t preset, std::optional<int64_t> max_prefilter, std::optional<int64_t> max_seqs);
 
 // Low-complexity regions of a sequence (a SEG-like rule): windows of 12 residues whose Shannon entropy
 // is below 2.2 bits are masked. Returns one flag per residue (1: masked). The search picks no seed

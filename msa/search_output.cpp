@@ -139,6 +139,11 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
   // Temporary files a killed search left (an A3M of a deep MSA can be large); a live writer's are younger.
   data::remove_old_temp_files(dir, std::chrono::hours(1));
   data::WrittenFilesRecord record(dir, ".kfold_search_files");  // not predict's: a search into a target folder
+  for (const std::string& name : written) {
+    std::error_code error;
+    if (!record.contains(name) && std::filesystem::exists(dir / name, error))
+      log_warn("{}: replacing it (a file no kfold search wrote there)", (dir / name).string());
+  }
   record.add(written);
   // Queries in groups: each group's MSAs are built, filtered and measured in parallel (Neff is
   // O(depth^2 length)), then written in query order; a group bounds the MSAs held in memory. In a group

@@ -32,6 +32,7 @@ struct SearchCommandOptions {
   // Explicit prefilter options override the --sensitivity preset.
   CLI::Option* word_threshold = nullptr;
   CLI::Option* max_prefilter = nullptr;
+  CLI::Option* max_seqs = nullptr;
 };
 
 void run_search(const SearchCommandOptions& o) {
@@ -46,7 +47,10 @@ void run_search(const SearchCommandOptions& o) {
   if (o.index_memory_mib > 0) options.index_memory_bytes = o.index_memory_mib << 20;
   const msa::PrefilterOptions preset = msa::prefilter_for_sensitivity(o.sensitivity);
   if (o.word_threshold->count() == 0) options.prefilter.word_threshold = preset.word_threshold;
-  if (o.max_prefilter->count() == 0) options.prefilter.max_candidates = preset.max_candidates;
+  options.prefilter.max_candidates = msa::prefilter_candidates(
+      preset.max_candidates,
+      o.max_prefilter->count() > 0 ? std::optional(o.search.prefilter.max_candidates) : std::nullopt,
+      o.max_seqs->count() > 0 ? std::optional(o.search.max_seqs) : std::nullopt);
   if (options.threads == 0) options.threads = static_cast<int>(data::default_threads());
   if (o.simd != "auto") {
     const msa::SimdLevel level = o.simd == "avx512" ? msa::SimdLevel::avx512
@@ -92,7 +96,10 @@ void add_search_command(CLI::App& app, Action& action) {
   cmd->add_option("DB", o->db, "Database: a FASTA file or a directory made by 'kfold db create'")->required();
   cmd->add_option("-o,--output,--out", o->out_dir, "Output directory (DIR/<query_id>.a3m, DIR/hits.m8)")->required();
   cmd->add_option("-e,--evalue", o->search.evalue, "Report hits with E-value <= this")->capture_default_str();
-  cmd->add_option("--max-seqs", o->search.max_seqs, "Hits kept per query (best E-values)")->capture_default_str();
+  o->max_seqs = cmd->add_option("--max-seqs", o->search.max_seqs,
+                                "Hits kept per query (best E-values); given, it raises the prefilter's candidates "
+                                "(--max-prefilter, from -s: 1000 at -s 4) to as many, unless --max-prefilter is given")
+                    ->capture_default_str();
   cmd->add_option("-s,--sensitivity", o->sensitivity,
                   fmt::format("Speed/sensitivity preset from {} (fastest) to {} (most sensitive); sets "
                               "--word-threshold and --max-prefilter unless they are given",
@@ -135,7 +142,8 @@ void add_search_command(CLI::App& app, Action& action) {
                   "Search rounds; rounds after the first search with a PSSM of the included hits (PSI-BLAST style)")
       ->capture_default_str();
   cmd->add_option("--inclusion-evalue", o->search.inclusion_evalue,
-                  "Hits with E-value <= this build the next round's PSSM")
+                  "Hits with E-value <= this build the next round's PSSM (of the hits kept: within -e, "
+                  "--min-cov and --max-seqs)")
       ->capture_default_str();
   o->search.threads = 0;
   cmd->add_option(

@@ -16,16 +16,21 @@ void add_search_options(CLI::App& cmd, SearchCliOptions& o) {
                      "search)"));
   r.push_back(cmd.add_option("-e,--evalue", o.search.evalue, "Search: report hits with E-value <= this")
                   ->capture_default_str());
-  r.push_back(cmd.add_option("--max-seqs", o.search.max_seqs, "Search: hits kept per query (best E-values)")
-                  ->capture_default_str());
+  o.max_seqs = cmd.add_option("--max-seqs", o.search.max_seqs,
+                              "Search: hits kept per query (best E-values); given, it raises --max-prefilter's "
+                              "default to as many")
+                   ->capture_default_str();
+  r.push_back(o.max_seqs);
   r.push_back(cmd.add_option("--min-cov", o.search.min_coverage, "Search: least fraction of the query a hit covers")
                   ->capture_default_str());
   r.push_back(
       cmd.add_option("--iterations", o.search.iterations, "Search rounds (a PSSM of the included hits after the first)")
           ->capture_default_str());
-  r.push_back(cmd.add_option("--inclusion-evalue", o.search.inclusion_evalue,
-                             "Search: hits with E-value <= this build the next round's PSSM")
-                  ->capture_default_str());
+  r.push_back(
+      cmd.add_option("--inclusion-evalue", o.search.inclusion_evalue,
+                     "Search: hits with E-value <= this build the next round's PSSM (of the hits kept: within -e, "
+                     "--min-cov and --max-seqs)")
+          ->capture_default_str());
 }
 
 std::string SearchCliOptions::first_given() const {
@@ -40,7 +45,10 @@ msa::SearchOptions search_options(const SearchCliOptions& o, const std::string& 
   msa::SearchOptions out = o.search;
   const msa::PrefilterOptions preset = msa::prefilter_for_sensitivity(o.sensitivity);
   out.prefilter.word_threshold = preset.word_threshold;
-  out.prefilter.max_candidates = o.max_prefilter.value_or(preset.max_candidates);  // checked below
+  const bool max_seqs_given = o.max_seqs != nullptr && o.max_seqs->count() > 0;
+  out.prefilter.max_candidates =  // checked below
+      msa::prefilter_candidates(preset.max_candidates, o.max_prefilter,
+                                max_seqs_given ? std::optional(o.search.max_seqs) : std::nullopt);
   msa::SearchOptions checked = out;
   checked.threads = 1;  // set by the command later
   msa::check_search_options(checked);

@@ -20,6 +20,7 @@ struct SearchCliOptions {
   double sensitivity = msa::kDefaultSensitivity;
   std::optional<int64_t> max_prefilter;  // unset: the sensitivity's preset
   std::vector<CLI::Option*> registered;  // the options above, to tell whether any was given
+  CLI::Option* max_seqs = nullptr;       // given: raises the prefilter (msa::prefilter_candidates)
 
   // The first of these options given on the command line ("" when none).
   std::string first_given() const;

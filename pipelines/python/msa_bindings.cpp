@@ -30,7 +30,7 @@ using Release = py::call_guard<py::gil_scoped_release>;
 
 struct SearchArgs {
   double evalue = 1e-3;
-  int64_t max_seqs = 10000;
+  int64_t max_seqs = 0;  // 0: not given (msa::SearchOptions' 10000, the prefilter's preset bounding it)
   double min_coverage = 0.0;
   int64_t iterations = 1;
   double inclusion_evalue = 1e-5;
@@ -51,14 +51,16 @@ data::Msa search_one(const data::Sequence& query, const std::string& source, con
   msa::check_msa_filter_options(filter);
   msa::SearchOptions options;
   options.evalue = a.evalue;
-  options.max_seqs = a.max_seqs;
+  if (a.max_seqs > 0) options.max_seqs = a.max_seqs;
   options.min_coverage = a.min_coverage;
   options.iterations = a.iterations;
   options.inclusion_evalue = a.inclusion_evalue;
   options.composition_stats = a.composition_stats;
   options.composition_bias = a.composition_bias;
   options.prefilter = msa::prefilter_for_sensitivity(a.sensitivity);
-  if (a.max_prefilter != 0) options.prefilter.max_candidates = a.max_prefilter;
+  options.prefilter.max_candidates = msa::prefilter_candidates(
+      options.prefilter.max_candidates, a.max_prefilter != 0 ? std::optional(a.max_prefilter) : std::nullopt,
+      a.max_seqs > 0 ? std::optional(a.max_seqs) : std::nullopt);
   options.threads = a.threads > 0 ? a.threads : data::default_threads();
   msa::check_search_options(options);
   options.check_cancelled = [&token] { token.throw_if_cancelled(); };

@@ -454,3 +454,12 @@ TEST_CASE("NeighbourWords: exactly the 4-mers scoring >= T at each position (bru
     REQUIRE(at_threshold > 0);  // the boundary is exercised
   }
 }
+
+TEST_CASE("prefilter candidates: --max-prefilter wins, else the preset raised to an explicit --max-seqs") {
+  using kfold::msa::prefilter_candidates;
+  CHECK(prefilter_candidates(1000, std::nullopt, std::nullopt) == 1000);
+  CHECK(prefilter_candidates(1000, std::nullopt, 5000) == 5000);
+  CHECK(prefilter_candidates(1000, std::nullopt, 10) == 1000);
+  CHECK(prefilter_candidates(1000, 300, 5000) == 300);
+  CHECK(prefilter_candidates(1000, 3000, std::nullopt) == 3000);
+}

@@ -112,6 +112,24 @@ def test_search_accepts_fasta_database_with_same_results(kfold, planted):
     assert (d / "out_fasta" / "hits.m8").read_text() == (packed / "hits.m8").read_text()
 
 
+def test_max_seqs_raises_the_prefilter_unless_max_prefilter_is_given(kfold, planted, tmp_path):
+    """Only prefilter candidates can become hits: --max-seqs 5000 with the preset's 1000 candidates gave at most
+    1000 hits. The candidates per query are in the debug log (-v); kfold predict/batch and Python share the
+    rule (msa::prefilter_candidates)."""
+    d, _, _, _ = planted
+
+    def candidates(*options):
+        r = kfold("-v", "search", d / "query.fasta", d / "db.fasta.gz", "-o", tmp_path / "o", *options)
+        assert r.returncode == 0, r.stderr
+        return int(r.stderr.split("max ")[1].split(" candidates per query")[0])
+
+    assert candidates() == 1000
+    assert candidates("--max-seqs", "5000") == 5000
+    assert candidates("--max-seqs", "10") == 1000
+    assert candidates("--max-seqs", "5000", "--max-prefilter", "300") == 300
+    assert candidates("-s", "7", "--max-seqs", "3000") == max(3000, candidates("-s", "7"))
+
+
 def test_index_memory_option(kfold, planted, tmp_path):
     # Chunked scans give the same hits (tests/msa/test_search.cpp splits a database into many chunks);
     # here the option is parsed, applied and checked.
@@ -145,6 +163,20 @@ def test_an_output_name_taken_by_a_directory_is_refused_before_the_search(kfold,
     r = kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", out)
     assert r.returncode == 2 and "hits.m8: exists and is not a regular file" in r.stderr
     assert sorted(p.name for p in out.iterdir()) == ["hits.m8"]
+
+
+def test_a_file_no_search_wrote_is_replaced_with_a_warning(kfold, planted, tmp_path):
+    d, queries, _, _ = planted
+    out = tmp_path / "out"
+    out.mkdir()
+    first_id = (d / "query.fasta").read_text().split()[0][1:]
+    mine = out / f"{first_id}.a3m"
+    mine.write_text(">my own alignment\nMKV\n")
+    r = kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert f"{mine}: replacing it (a file no kfold search wrote there)" in r.stderr
+    r = kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", out)  # its own files: no warning
+    assert r.returncode == 0 and "replacing" not in r.stderr, r.stderr
 
 
 def test_a_rerun_with_fewer_queries_removes_only_its_own_earlier_msas(kfold, planted, tmp_path):

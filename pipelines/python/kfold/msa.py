@@ -409,7 +409,7 @@ def _msa_from_rows(sequences, descriptions, deletion_matrix, insertions) -> Msa:
 
 
 def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: int = 1, evalue: float = 1e-3,
-           max_seqs: int = 10000, min_coverage: float = 0.0, max_seq_id: float = 1.0, diff: int = 0,
+           max_seqs: Optional[int] = None, min_coverage: float = 0.0, max_seq_id: float = 1.0, diff: int = 0,
            sensitivity: float = 4.0, max_prefilter: Optional[int] = None, inclusion_evalue: float = 1e-5,
            threads: Optional[int] = None,
            composition_stats: bool = True, composition_bias: bool = True) -> Msa:
@@ -426,7 +426,8 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
         db: a FASTA file (plain or gzip) or a directory made by ``kfold db create``.
         iterations: search rounds; later rounds search with a PSSM of the included hits.
         evalue: report hits with E-value <= this (``-e``).
-        max_seqs: hits kept (best E-values).
+        max_seqs: hits kept (best E-values; None: 10000, bounded by ``max_prefilter``). Given, it raises
+            ``max_prefilter``'s default to as many (only prefilter candidates can become hits).
         min_coverage: least fraction of the query a hit's alignment must span (``--min-cov``: first to
             last aligned query position, deletions inside included, as MMseqs2's ``--cov-mode 2``
             query coverage; ``Msa.filter(min_coverage=)`` counts the columns with a residue instead).
@@ -434,8 +435,8 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
         diff: keep the ``diff`` most diverse rows covering each 50-column block (``--diff``; 0: off).
         sensitivity: 1 (fastest) to 7 (most sensitive); 4 is the default (``-s``).
         max_prefilter: candidates the prefilter passes to alignment (``--max-prefilter``; None: the
-            sensitivity's, 1000 at 4). A query with more homologs than this gets a warning: raise it
-            (e.g. to ``max_seqs``) for a deeper MSA.
+            sensitivity's, 1000 at 4, or ``max_seqs`` when that is larger). A query with more homologs than
+            this gets a warning: raise it (or ``max_seqs``) for a deeper MSA.
         inclusion_evalue: hits with E-value <= this build the next round's PSSM.
         threads: OpenMP threads (None or 0: $OMP_NUM_THREADS, else every core this process may use); the result is the same for any count.
         composition_stats: composition-based E-values (False: plain BLOSUM62 statistics, ``--no-comp-stats``).
@@ -456,7 +457,7 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
     db = check_path("db", db)
     args = _core.SearchArgs()
     args.evalue = check_number("evalue", evalue, positive=True)
-    args.max_seqs = check_integer("max_seqs", max_seqs, 1, 2**62)
+    args.max_seqs = 0 if max_seqs is None else check_integer("max_seqs", max_seqs, 1, 2**62)
     args.min_coverage = check_number("min_coverage", min_coverage)
     args.iterations = check_integer("iterations", iterations, 1, 2**31 - 1)
     args.inclusion_evalue = check_number("inclusion_evalue", inclusion_evalue, positive=True)

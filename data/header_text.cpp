@@ -1,0 +1,65 @@
+// portable_header_text (data/header_text.hpp).
+#include "data/header_text.hpp"
+
+#include <cstdint>
+
+namespace kfold::data {
+
+namespace {
+
+// The length of the valid UTF-8 sequence at text[i] (its code point in `code`), 0 when there is none.
+size_t utf8_sequence(std::string_view text, size_t i, uint32_t& code) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  size_t n = 0;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    n = 2;
+    code = lead & 0x1fu;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    n = 3;
+    code = lead & 0x0fu;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    n = 4;
+    code = lead & 0x07u;
+  } else {
+    return 0;
+  }
+  if (i + n > text.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    const auto next = static_cast<unsigned char>(text[i + k]);
+    if ((next & 0xc0) != 0x80) return 0;
+    code = (code << 6) | (next & 0x3fu);
+  }
+  const bool overlong = (n == 3 && code < 0x800) || (n == 4 && code < 0x10000);
+  const bool surrogate = code >= 0xd800 && code <= 0xdfff;
+  return overlong || surrogate || code > 0x10ffff ? 0 : n;
+}
+
+}  // namespace
+
+std::string portable_header_text(std::string_view text, char replacement) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      out += (c < 0x20 && c != '\t') || c == 0x7f ? replacement : static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    uint32_t code = 0;
+    const size_t n = utf8_sequence(text, i, code);
+    if (n == 0) {
+      out += '?';
+      ++i;
+    } else {
+      if ((code >= 0x80 && code <= 0x9f) || code == 0x2028 || code == 0x2029)
+        out += replacement;
+      else
+        out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+}  // namespace kfold::data

@@ -1,0 +1,15 @@
+// Header lines (FASTA, A3M) that every reader splits into the same lines: a database's headers pass into
+// kfold's outputs, and AlphaFold's and ColabFold's parsers split lines with Python's str.splitlines(),
+// which also breaks at \v, \f, \x1c-\x1e, U+0085, U+2028 and U+2029, and read files as UTF-8.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace kfold::data {
+
+// `text` with every control character (C0 but tab, DEL, C1) and Unicode line or paragraph separator
+// replaced by `replacement`, and every byte that is no part of valid UTF-8 by '?'.
+std::string portable_header_text(std::string_view text, char replacement = ' ');
+
+}  // namespace kfold::data
