@@ -65,15 +65,16 @@ std::string status_problem(const json& status) {
   const auto text = &json::is_string;
   const auto number = &json::is_number;
   const auto object = &json::is_object;
-  for (const char* section : {"msa", "predict", "failed"})
+  for (const char* section : {"msa", "predict", "failed", "running"})
     if (auto problem = field(status, section, object, "an object"); !problem.empty()) return problem;
   std::string problem = field(status, "status", text, "a text");
-  for (const char* section : {"msa", "predict", "failed"}) {
+  for (const char* section : {"msa", "predict", "failed", "running"}) {
     if (!status.contains(section) || !problem.empty()) continue;
     const json& s = status[section];
-    for (const char* name : {"key", "stage", "kind", "reason", "best_model"})
+    for (const char* name : {"key", "stage", "kind", "reason", "best_model", "worker", "started"})
       if (problem.empty()) problem = field(s, name, text, "a text");
-    for (const char* name : {"depth", "neff", "seconds", "mean_plddt", "num_residue_violations", "time"})
+    for (const char* name :
+         {"depth", "neff", "seconds", "mean_plddt", "num_residue_violations", "time", "worker_deaths"})
       if (problem.empty()) problem = field(s, name, number, "a number");
     if (problem.empty() && s.contains("ptm") && !s["ptm"].is_number() && !s["ptm"].is_null())
       problem = "'ptm' is not a number";
@@ -197,6 +198,7 @@ class BatchRunner {
   bool failed_before(const TargetRun& run, const std::string& stage, const std::string& key) const;
   bool attempt(TargetRun& run, const std::string& stage, const std::string& key, const std::function<void()>& work);
   bool msa_complete(const TargetRun& run, const std::string& key) const;
+  bool mark_running(TargetRun& run, const std::string& stage, const std::string& key);
   void wait_for_msa_stage(TargetRun& run);
   std::string msa_key(const BatchTarget& target) const;
   std::string predict_key(const std::string& msa_key, const fs::path& dir, const json& msa_status) const;
@@ -330,6 +332,7 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
   msa_status["seconds"] = seconds_since(start);
   status["msa"] = msa_status;
   status["status"] = "msa_done";
+  status.erase("running");
   // The log says what was computed, status.json what is complete: a kill between them reruns the stage.
   append_stage_log(dir, "msa", key, msa_status["seconds"].get<double>());
   write_status(dir / "status.json", status);
@@ -372,6 +375,7 @@ void BatchRunner::run_predict_stage(const BatchTarget& target, const fs::path& d
   result["num_residue_violations"] = best->num_residue_violations;
   status["predict"] = result;
   status.erase("failed");
+  status.erase("running");
   status["status"] = "done";
   append_stage_log(dir, "predict", key, result["seconds"].get<double>());
   write_status(dir / "status.json", status);
@@ -383,6 +387,7 @@ void BatchRunner::fail(TargetRun& run, const std::string& stage, const std::stri
                        const std::string& reason) {
   log_error("{}: {} stage failed: {}", run.target.id, stage, reason);
   run.status.erase("predict");
+  run.status.erase("running");
   std::error_code error;
   fs::remove(run.dir / "done", error);
   run.status["status"] = "failed";
@@ -398,14 +403,16 @@ void BatchRunner::fail(TargetRun& run, const std::string& stage, const std::stri
   }
 }
 
-// A failure of the inputs themselves comes back with the same inputs; one of the resources (memory, disk, a
-// node) may not: those are tried again by every rerun, but not by another worker of this run (workers of
-// one shard, one per GPU, would each try the target that just ran out of memory).
+// A failure of the inputs themselves comes back with the same inputs, and so does a stage that killed its
+// workers again and again (kind "crash"); one of the resources (memory, disk, a node) may not: those are
+// tried again by every rerun, but not by another worker of this run (workers of one shard, one per GPU, would
+// each try the target that just ran out of memory).
 bool BatchRunner::failed_before(const TargetRun& run, const std::string& stage, const std::string& key) const {
   if (options_.retry_failed || !run.status.contains("failed")) return false;
   const auto& failed = run.status["failed"];
   return failed.value("stage", "") == stage && failed.value("key", "") == key &&
-         (failed.value("kind", "") == "input" || failed.value("time", 0.0) >= started_at_);
+         (failed.value("kind", "") == "input" || failed.value("kind", "") == "crash" ||
+          failed.value("time", 0.0) >= started_at_);
 }
 
 // Runs one stage, turning a failure into a record (the batch goes on). False when it failed.
@@ -413,10 +420,17 @@ bool BatchRunner::attempt(TargetRun& run, const std::string& stage, const std::s
                           const std::function<void()>& work) {
   ++stages_run_;
   try {
+    if (!mark_running(run, stage, key)) return false;  // (a folder it cannot write fails the target here)
     work();
     return true;
   } catch (const Interrupted&) {
-    throw;  // the batch stops (and the target stays as it was): not a failure of the target
+    // The batch stops (and the target stays as it was): not a failure of the target, nor a worker's death.
+    try {
+      run.status.erase("running");
+      write_status(run.dir / "status.json", run.status);
+    } catch (const std::exception&) {  // (the next worker counts one death too many)
+    }
+    throw;
   } catch (const InputError& e) {
     fail(run, stage, key, "input", e.what());
   } catch (const MemoryError& e) {
@@ -431,6 +445,40 @@ bool BatchRunner::attempt(TargetRun& run, const std::string& stage, const std::s
     fail(run, stage, key, "runtime", e.what());
   }
   return false;
+}
+
+// Records in status.json that this worker runs `stage` (the record goes when the stage ends, failed or not).
+// A record found there was left by a worker that died in the stage (out-of-memory or time-limit kill, a
+// crash, a lost node): after kMaxWorkerDeaths of them for the same inputs the target fails (kind "crash",
+// not retried but with --retry-failed) instead of taking down every later worker of its shard. False then.
+bool BatchRunner::mark_running(TargetRun& run, const std::string& stage, const std::string& key) {
+  constexpr int64_t kMaxWorkerDeaths = 2;
+  int64_t deaths = 0;
+  if (const json& left = run.status.value("running", json::object());
+      left.value("stage", "") == stage && left.value("key", "") == key) {
+    deaths = left.value("worker_deaths", int64_t{0}) + 1;
+    log_warn("{}: a worker died running its {} stage ({}, started {}); {} death(s) with these inputs", run.target.id,
+             stage, left.value("worker", "?"), left.value("started", "?"), deaths);
+    if (deaths >= kMaxWorkerDeaths && !options_.retry_failed) {
+      fail(run, stage, key, "crash",
+           fmt::format("{} workers died running this stage (killed for memory or time by the scheduler, a crash, a "
+                       "lost node; the last: {}); give it more memory, time or --chunk-size, then kfold batch "
+                       "--retry-failed",
+                       deaths, left.value("worker", "?")));
+      return false;
+    }
+  }
+  char started[32] = {};
+  const std::time_t now = std::time(nullptr);
+  std::strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  run.status["running"] = {{"stage", stage},
+                           {"key", key},
+                           {"worker", LockDirectory::owner_text()},
+                           {"started", started},
+                           {"worker_deaths", deaths}};
+  data::ensure_directory(run.dir);
+  write_status(run.dir / "status.json", run.status);
+  return true;
 }
 
 // A target the input itself rules out (a problem found reading it, longer than --max-length) fails, once per

@@ -144,7 +144,9 @@ void add_batch_command(CLI::App& app, Action& action) {
   add_search_options(*cmd, o->search);
   cmd->add_option("--max-length", o->batch.max_length, "Longer targets fail with that reason; 0 = no limit")
       ->capture_default_str();
-  cmd->add_flag("--retry-failed", o->batch.retry_failed, "Run again the targets that failed with the same inputs");
+  cmd->add_flag("--retry-failed", o->batch.retry_failed,
+                "Run again the targets that failed with the same inputs (input failures, and stages whose workers died "
+                "twice: kind crash; memory and runtime failures are retried anyway)");
   cmd->add_flag_callback(
       "--no-wait", [o] { o->batch.wait_for_busy = false; },
       "Leave targets that other workers hold to them (exit 4) instead of waiting until they are done or their "

@@ -630,6 +630,38 @@ def test_a_predict_stage_never_takes_the_msa_stage_of_another_sequence(kfold, tm
     assert summary(out)["t1"]["status"] == "failed" and not (out / "t1" / "done").exists()
 
 
+def test_a_stage_that_kills_its_workers_fails_after_two_deaths(kfold, tmp_path):
+    """A worker killed in a stage (SIGKILL: the scheduler's out-of-memory or time-limit kill) leaves its
+    "running" record; the next worker warns and tries again, and after the second death the target fails
+    (kind crash, not retried without --retry-failed) instead of taking every rerun of its shard down."""
+    targets = tmp_path / "targets.csv"
+    targets.write_text("id,sequence\nt1,MKTAYIAKQRQISFVKSHFSRQ\n")
+    out = tmp_path / "out"
+    assert kfold("batch", targets, "--stage", "msa", "-o", out).returncode == 0
+    status_file = out / "t1" / "status.json"
+    status = json.loads(status_file.read_text())
+    key = status.pop("msa")["key"]
+    assert "running" not in status  # gone when the stage ended
+
+    def died(deaths):  # as a worker killed in the MSA stage leaves the target
+        status_file.write_text(json.dumps({**status, "status": "pending", "running": {
+            "stage": "msa", "key": key, "worker": "node7 4242 1", "started": "2026-12-05T10:00:00Z",
+            "worker_deaths": deaths}}))
+
+    died(0)
+    run = kfold("batch", targets, "--stage", "msa", "-o", out)
+    assert run.returncode == 0 and "a worker died running its msa stage (node7 4242 1" in run.stderr, run.stderr
+    died(1)
+    run = kfold("batch", targets, "--stage", "msa", "-o", out)
+    assert run.returncode == 3 and "2 workers died running this stage" in run.stderr, run.stderr
+    row = summary(out)["t1"]
+    assert row["status"] == "failed" and row["failure_kind"] == "crash"
+    assert kfold("batch", targets, "--stage", "msa", "-o", out).returncode == 3  # not retried by a rerun
+    run = kfold("batch", targets, "--stage", "msa", "--retry-failed", "-o", out)
+    assert run.returncode == 0 and summary(out)["t1"]["status"] == "msa_done", run.stderr
+    assert "running" not in json.loads(status_file.read_text())
+
+
 def test_another_workers_fresh_resource_failure_is_not_retried(kfold, full_run, tmp_path):
     """Workers of one shard (one per GPU): a target another worker of this run just failed out of memory is not
     tried again by each of them; a later run retries it (the record is older than that run)."""
