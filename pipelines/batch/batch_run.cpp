@@ -405,14 +405,15 @@ void BatchRunner::fail(TargetRun& run, const std::string& stage, const std::stri
 
 // A failure of the inputs themselves comes back with the same inputs, and so does a stage that killed its
 // workers again and again (kind "crash"); one of the resources (memory, disk, a node) may not: those are
-// tried again by every rerun, but not by another worker of this run (workers of one shard, one per GPU, would
-// each try the target that just ran out of memory).
+// tried again by every rerun, and a memory failure not by another worker of this run (workers of one shard, one
+// per GPU, would each try the target that just ran out of memory); a runtime failure is (a worker on a broken
+// GPU or a full local disk fails target after target: its healthy siblings must not skip them all).
 bool BatchRunner::failed_before(const TargetRun& run, const std::string& stage, const std::string& key) const {
   if (options_.retry_failed || !run.status.contains("failed")) return false;
   const auto& failed = run.status["failed"];
   return failed.value("stage", "") == stage && failed.value("key", "") == key &&
          (failed.value("kind", "") == "input" || failed.value("kind", "") == "crash" ||
-          failed.value("time", 0.0) >= started_at_);
+          (failed.value("kind", "") == "memory" && failed.value("time", 0.0) >= started_at_));
 }
 
 // Runs one stage, turning a failure into a record (the batch goes on). False when it failed.

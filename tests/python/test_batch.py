@@ -672,6 +672,10 @@ def test_another_workers_fresh_resource_failure_is_not_retried(kfold, full_run, 
     status["failed"]["time"] = time.time() - 3600
     status_file.write_text(json.dumps(status))
     assert kfold("batch", TARGETS, *SEARCH, *MODEL, "-o", copy).returncode == 0
+    # A runtime failure of another worker of this run (one on a broken GPU fails target after target) is tried.
+    copy, target, status_file, key = with_predict_failure(full_run, tmp_path / "runtime", kind="runtime",
+                                                          reason="CUDA error: ...", time=time.time() + 3600)
+    assert kfold("batch", TARGETS, *SEARCH, *MODEL, "-o", copy).returncode == 0
 
 
 def test_a_status_file_of_another_shape_is_reported_and_the_target_runs_again(kfold, tmp_path):
