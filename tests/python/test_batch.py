@@ -745,3 +745,16 @@ def test_predict_array_sbatch_exit_codes_and_usage(tmp_path):
     assert job("t.csv", "out", SLURM_GPUS_ON_NODE="0").returncode == 4
     run = job("t.csv")
     assert run.returncode == 2 and "usage:" in run.stderr, run.stderr
+    # A worker's own failure (1: it crashed) is not hidden by another's failed targets (3).
+    fake.write_text('#!/bin/sh\ncase "$*" in *cuda:0*) exit 3;; *cuda:1*) exit 1;; esac\nexit 0\n')
+    assert job("t.csv", "out", SLURM_GPUS_ON_NODE="2").returncode == 1
+    # SIGTERM (scancel) and SIGINT reach the background workers, as SIGTERM: each says so and stops.
+    fake.write_text('#!/bin/bash\ntrap \'echo "worker $* got TERM" >&2; exit 143\' TERM\n'
+                    'while true; do sleep 0.1; done\n')
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        process = subprocess.Popen(["bash", str(script), "t.csv", "out"], stderr=subprocess.PIPE, text=True,
+                                   env=dict(os.environ, KFOLD=str(fake), SLURM_GPUS_ON_NODE="2"))
+        time.sleep(1.0)
+        process.send_signal(sig)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == 143 and err.count("got TERM") == 2, (sig, process.returncode, err)
