@@ -26,6 +26,9 @@ void add_search_options(CLI::App& cmd, SearchCliOptions& o) {
   r.push_back(
       cmd.add_option("--iterations", o.search.iterations, "Search rounds (a PSSM of the included hits after the first)")
           ->capture_default_str());
+  r.push_back(cmd.add_flag("!--no-mask", o.search.prefilter.mask_low_complexity,
+                           "Search: do not mask low-complexity query regions (by default they neither seed nor score, "
+                           "as kfold search)"));
   r.push_back(
       cmd.add_option("--inclusion-evalue", o.search.inclusion_evalue,
                      "Search: hits with E-value <= this build the next round's PSSM (of the hits kept: within -e, "

@@ -40,6 +40,7 @@ struct SearchArgs {
   double max_seq_id = 1.0;
   int64_t diff = 0;
   bool composition_stats = true;
+  bool mask = true;  // low-complexity query regions masked (--no-mask: false)
   bool composition_bias = true;
 };
 
@@ -58,6 +59,7 @@ data::Msa search_one(const data::Sequence& query, const std::string& source, con
   options.composition_stats = a.composition_stats;
   options.composition_bias = a.composition_bias;
   options.prefilter = msa::prefilter_for_sensitivity(a.sensitivity);
+  options.prefilter.mask_low_complexity = a.mask;
   options.prefilter.max_candidates = msa::prefilter_candidates(
       options.prefilter.max_candidates, a.max_prefilter != 0 ? std::optional(a.max_prefilter) : std::nullopt,
       a.max_seqs > 0 ? std::optional(a.max_seqs) : std::nullopt);
@@ -193,6 +195,7 @@ void bind_msa(py::module_& m) {
       .def_readwrite("max_seq_id", &SearchArgs::max_seq_id)
       .def_readwrite("diff", &SearchArgs::diff)
       .def_readwrite("composition_stats", &SearchArgs::composition_stats)
+      .def_readwrite("mask", &SearchArgs::mask)
       .def_readwrite("composition_bias", &SearchArgs::composition_bias);
   m.def("search", &search_one, py::arg("query"), py::arg("source"), py::arg("db"), py::arg("args"), py::arg("token"),
         Release(),

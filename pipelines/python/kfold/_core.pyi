@@ -76,6 +76,7 @@ class SearchArgs:
     diff: int
     composition_stats: bool
     composition_bias: bool
+    mask: bool
     def __init__(self) -> None: ...
 
 def search(query: Sequence, source: str, db: str | os.PathLike[str], args: SearchArgs, token: CancelToken) -> Msa: ...

@@ -412,12 +412,12 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
            max_seqs: Optional[int] = None, min_coverage: float = 0.0, max_seq_id: float = 1.0, diff: int = 0,
            sensitivity: float = 4.0, max_prefilter: Optional[int] = None, inclusion_evalue: float = 1e-5,
            threads: Optional[int] = None,
-           composition_stats: bool = True, composition_bias: bool = True) -> Msa:
+           composition_stats: bool = True, composition_bias: bool = True, mask: bool = True) -> Msa:
     """Searches ``db`` for homologs of ``query`` and returns their MSA (``kfold search``).
 
     The MSA is the one ``kfold search`` writes to ``DIR/<query id>.a3m`` for the same inputs and
     options: the query, then one row per hit (best E-value first) in query coordinates. The search's
-    tuning flags have no keyword here and keep their defaults: ``--no-mask``, ``--word-threshold``
+    tuning flags have no keyword here and keep their defaults: ``--word-threshold``
     (set by ``sensitivity``), ``--gap-open``, ``--gap-extend``, ``--min-ungapped-score``,
     ``--index-memory`` and ``--simd`` (the last two change speed, not the MSA).
 
@@ -441,6 +441,8 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
         threads: OpenMP threads (None or 0: $OMP_NUM_THREADS, else every core this process may use); the result is the same for any count.
         composition_stats: composition-based E-values (False: plain BLOSUM62 statistics, ``--no-comp-stats``).
         composition_bias: local composition-bias correction of the query's scores (False: ``--no-comp-bias``).
+        mask: low-complexity query regions neither seed nor score (False: ``--no-mask``; a conserved family
+            with such a region can lose true hits to the mask).
 
     Raises:
         kfold.InputError: bad query, database or option, with the CLI's message.
@@ -469,6 +471,7 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
     args.diff = check_integer("diff", diff, 0, 2**31 - 1)
     args.composition_stats = check_flag("composition_stats", composition_stats)
     args.composition_bias = check_flag("composition_bias", composition_bias)
+    args.mask = check_flag("mask", mask)
     return Msa._wrap(run(_core.search, sequence, source, db, args, cancellable=True, keywords=_SEARCH_KEYWORDS))
 
 
