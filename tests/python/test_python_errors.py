@@ -139,7 +139,10 @@ def test_bad_argument_types_are_named_type_errors(kf, tmp_path):
                           (lambda: kf.features("MKVL", msas=[msa], msa_sources="search"),
                            "msa_sources: expected a list of names, one per MSA, not str"),
                           (lambda: kf.features("MKVL", msas=[msa], msa_sources=[None]),
-                           r"msa_sources\[0\]: expected a name \(str\), not NoneType")):
+                           r"msa_sources\[0\]: expected a name \(str\), not NoneType"),
+                          # os.fspath's and pathlib's TypeErrors named no argument.
+                          (lambda: kf.agent.Campaign.open(3), r"workdir: expected a path"),
+                          (lambda: kf.Model(random_weights=True).predict_processed(3), r"path: expected a path")):
         with pytest.raises(TypeError, match=message):
             call()
     assert kf.features("MKVL", msas=[msa], msa_sources=("mine",))["msa"].shape == (2, 4)
@@ -172,6 +175,31 @@ def test_errors_name_the_python_keyword_beside_the_flag(kf, tmp_path):
         kf.templates("MKVLA", DB, tmp_path / "nope")
     with pytest.raises(kf.InputError, match=r"^-s/--sensitivity must be between"):  # the same name: as it was
         kf.search(FASTA, DB, sensitivity=9)
+    with pytest.raises(kf.InputError, match=r"^--max-template-date \(max_template_date=\) '26/04/1999'"):
+        kf.templates("MKVLA", DB, tmp_path, max_template_date="26/04/1999")
+    with pytest.raises(kf.InputError, match=r"^--params \(params=\) "):
+        kf.Model(params=tmp_path / "nowhere")
+
+
+def test_paths_expand_the_home_folder_and_a3m_text_may_be_bytes(kf, tmp_path, monkeypatch):
+    """workdir="~/ubq" made a folder named "~" in the current one; A3M text given as bytes (a pipe's output)
+    was taken as a path and printed whole as "file not found"."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    campaign = kf.agent.Campaign(EXAMPLES / "ubiquitin_campaign.json", workdir="~/ubq")
+    assert campaign.workdir == tmp_path / "home" / "ubq" and not (tmp_path / "~").exists()
+    msa = kf.Msa.from_a3m(b">q\nMKV\n>h\nMK-\n")
+    assert msa.depth == 2 and list(msa.sequences) == ["MKV", "MK-"]
+    with pytest.raises(kf.InputError, match="no UTF-8"):
+        kf.Msa.from_a3m(b">q \xe9\nMKV\n")
+    # A folder left with an earlier campaign's rounds (its campaign.json gone) is refused up front.
+    (tmp_path / "old" / "round_1").mkdir(parents=True)
+    with pytest.raises(kf.InputError, match="holds the rounds .* of an earlier campaign"):
+        kf.agent.Campaign(EXAMPLES / "ubiquitin_campaign.json", workdir=tmp_path / "old")
+    # A Model does not pickle: said in its words, not pybind11's.
+    import pickle
+    with pytest.raises(TypeError, match="does not pickle or copy .* kfold.Model"):
+        pickle.dumps(kf.Model(random_weights=True))
 
 
 def test_missing_params_say_where_they_looked(kf, kfold, tmp_path, monkeypatch):
@@ -181,5 +209,6 @@ def test_missing_params_say_where_they_looked(kf, kfold, tmp_path, monkeypatch):
         kf.Model("model_1_ptm")
     run = kfold("predict", FASTA, "--models", "model_1_ptm", "-o", tmp_path / "out", cwd=tmp_path)
     # The CLI's message, with the Python keyword beside the flag whose name differs.
-    assert str(error.value) == cli_message(run).replace("--random-weights", "--random-weights (random_weights=True)")
+    assert str(error.value) == cli_message(run).replace("--random-weights", "--random-weights (random_weights=True)",
+                                                        1).replace("--params", "--params (params=)", 1)
     assert "no parameters for model_1_ptm" in str(error.value)

@@ -100,11 +100,12 @@ def msa_list(msas: Union[MsaLike, "Iterable[MsaLike]", None]) -> list:
 
 
 def check_path(name: str, value: object) -> str:
-    """``value`` (a str, bytes or os.PathLike, as ``open`` takes) as a str; TypeError naming ``name``
+    """``value`` (a str, bytes or os.PathLike, as ``open`` takes) as a str with a leading ``~`` expanded (as
+    a shell and pandas do: ``workdir="~/ubq"`` made a folder named ``~``); TypeError naming ``name``
     otherwise."""
     if not isinstance(value, (str, bytes, os.PathLike)):
         raise TypeError(f"{name}: expected a path (str, bytes or os.PathLike), not {type(value).__name__}")
-    return os.fsdecode(value)
+    return os.path.expanduser(os.fsdecode(value))
 
 
 def check_integer(name: str, value: object, low: int, high: int) -> int:

@@ -23,7 +23,6 @@ Example::
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -284,6 +283,9 @@ class Campaign:
         if self.workdir.exists() and not self.workdir.is_dir():
             raise InputError(f"workdir {workdir}: is a file, not a folder; give the name of a new folder (or of "
                              "an empty one) for the campaign's files")
+        if self.workdir.is_dir() and any(self.workdir.glob("round_*")):
+            raise InputError(f"workdir {workdir}: holds the rounds (round_N/) of an earlier campaign without its "
+                             "campaign.json; give a new or empty workdir")
         if isinstance(campaign, Mapping):
             spec, base = json_values(campaign, "campaign"), Path.cwd()
         else:
@@ -315,7 +317,7 @@ class Campaign:
             >>> campaign = kfold.agent.Campaign.open("ubq")  # doctest: +SKIP
         """
         self = cls.__new__(cls)
-        self.workdir = Path(workdir).resolve()
+        self.workdir = Path(check_path("workdir", workdir)).resolve()
         path = self.workdir / _CAMPAIGN_FILE
         if not path.is_file():
             raise InputError(f"{path}: no campaign here; start one with kfold.agent.Campaign(file, workdir=...)")
@@ -416,7 +418,7 @@ class Campaign:
         args.no_potts = not check_flag("potts", potts)
         args.potts_iterations = (None if potts_iterations is None else
                                  check_integer("potts_iterations", potts_iterations, 1, 2**31 - 1))
-        args.evolution_cache = os.fspath(evolution_cache) if evolution_cache is not None else ""
+        args.evolution_cache = check_path("evolution_cache", evolution_cache) if evolution_cache is not None else ""
         loaded = model._model if model is not None else None
         lock = _acquire_propose_lock(self.workdir)
         stopping: list = []  # set by _propose when an interrupted round still runs and releases the lock itself
@@ -478,8 +480,8 @@ class Campaign:
             >>> campaign.add_results(pd.DataFrame({"variant": ["I44A", "L8A"], "value": [-1.2, -0.4]}))
             ... # doctest: +SKIP
         """
-        if isinstance(results, (str, os.PathLike)):
-            source = os.fspath(results)
+        if isinstance(results, (str, bytes, os.PathLike)):
+            source = check_path("results", results)
             try:
                 text = Path(results).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as error:

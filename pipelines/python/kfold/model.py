@@ -36,7 +36,7 @@ def _check_seed(seed: object) -> int:
 
 
 # The flags in kfold predict's parameter messages whose keyword here has another name: named beside them.
-_MODEL_KEYWORDS = {"--random-weights": "random_weights=True"}
+_MODEL_KEYWORDS = {"--random-weights": "random_weights=True", "--params": "params="}
 
 
 def presets() -> list[str]:
@@ -336,8 +336,12 @@ class Model:
             config_path = "" if config is None else check_path("config", config)
             self._model = self._load(preset, config_path, recycles, params_path, device, chunk_size, attention,
                                      dtype)
-        if random_weights:
-            logger.warning(_core.RANDOM_WEIGHTS_WARNING)
+        if random_weights:  # (logging says the level: the CLI's "WARNING: " prefix would be said twice)
+            logger.warning(_core.RANDOM_WEIGHTS_WARNING.removeprefix("WARNING: "))
+
+    def __reduce__(self):
+        raise TypeError("a kfold.Model does not pickle or copy (its weights live in C++): make one in each worker "
+                        "process, kfold.Model(...) with the same arguments")
 
     def _load(self, preset: str, config: str, recycles: Optional[int], params: str, device: str,
               chunk_size: Union[int, str], attention: str, dtype: str) -> _core.LoadedModel:
@@ -427,7 +431,7 @@ class Model:
 
             >>> pred = model.predict_processed("processed_features.npz")  # doctest: +SKIP
         """
-        prediction = run(self._model.predict_processed, os.fspath(path), self._check_memory, cancellable=True)
+        prediction = run(self._model.predict_processed, check_path("path", path), self._check_memory, cancellable=True)
         flush_log()
         return Prediction(prediction, self.random_weights)
 

@@ -83,10 +83,10 @@ class Msa:
         return _msa_from_rows, (m.sequences, m.descriptions, np.array(m.deletion_matrix), m.insertions)
 
     @classmethod
-    def from_a3m(cls, a3m: Union[str, "os.PathLike[str]"]) -> "Msa":
+    def from_a3m(cls, a3m: Union[str, bytes, "os.PathLike[str]"]) -> "Msa":
         """Reads A3M text or an A3M file (AlphaFold's ``parse_a3m``; gzip files too).
 
-        Text is recognised by its leading ``>`` or ``#``; anything else is a path.
+        Text (str, or bytes of UTF-8) is recognised by its leading ``>`` or ``#``; anything else is a path.
 
         Example::
 
@@ -94,6 +94,11 @@ class Msa:
             >>> kfold.Msa.from_a3m("data/examples/ubiquitin.a3m").depth  # doctest: +SKIP
             9
         """
+        if isinstance(a3m, bytes) and a3m.lstrip().startswith((b">", b"#")):  # text as bytes (a pipe's output)
+            try:
+                a3m = a3m.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise _core.InputError(f"Msa.from_a3m: A3M text given as bytes is no UTF-8 ({error})") from None
         if isinstance(a3m, str) and not a3m.strip():
             raise _core.InputError("Msa.from_a3m(''): empty A3M text; give A3M text starting with '>' or a file path")
         # On a worker thread (run): Ctrl-C stops waiting at once, also while a large file is read.

@@ -165,4 +165,5 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
 
 
 # The flags in the template search's messages (kfold predict's) whose keyword here has another name.
-_TEMPLATE_KEYWORDS = {"--template-db": "db=", "--template-mmcif-dir": "mmcif_dir="}
+_TEMPLATE_KEYWORDS = {"--template-db": "db=", "--template-mmcif-dir": "mmcif_dir=",
+                      "--max-template-date": "max_template_date="}
