@@ -1,8 +1,12 @@
-// Levelled logger: one global level and sink guarded by a mutex.
+// Levelled logger: one global level and sink guarded by a mutex; KFOLD_LOG_TIME=1 puts the UTC time before
+// every line (a batch job's log file: when did that target start, how long did it wait).
 #include "data/log.hpp"
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
 #include <mutex>
 
 namespace kfold {
@@ -28,6 +32,21 @@ const char* level_tag(LogLevel level) {
   return "";
 }
 
+// "2026-12-05T10:00:01Z " when KFOLD_LOG_TIME is 1 (read once), else "".
+std::string time_prefix() {
+  static const bool enabled = [] {
+    const char* value = std::getenv("KFOLD_LOG_TIME");
+    return value != nullptr && std::strcmp(value, "1") == 0;
+  }();
+  if (!enabled) return "";
+  char text[32] = {};
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ ", &utc);
+  return text;
+}
+
 }  // namespace
 
 void set_log_level(LogLevel level) { g_level.store(level); }
@@ -46,9 +65,9 @@ void log_message(LogLevel level, std::string_view message) {
   }
   // info lines are plain; other levels carry their tag so they stand out in a batch log.
   if (level == LogLevel::info) {
-    write_stderr(fmt::format("{}\n", message));
+    write_stderr(fmt::format("{}{}\n", time_prefix(), message));
   } else {
-    write_stderr(fmt::format("[{}] {}\n", level_tag(level), message));
+    write_stderr(fmt::format("{}[{}] {}\n", time_prefix(), level_tag(level), message));
   }
 }
 

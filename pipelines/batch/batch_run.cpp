@@ -555,21 +555,29 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
   if (any_msa && run.status.contains("msa") && !msa_stage_query_is(run.dir, target)) {
     log_warn("{}: its MSA stage was run for another sequence than {} gives now (the input changed)", target.id,
              target.source);
-    forget_completed_stages(run.dir, run.status);  // the old sequence's structures are not this target's
+    try {  // the old sequence's structures are not this target's
+      forget_completed_stages(run.dir, run.status);
+    } catch (const std::exception& e) {  // (a folder that cannot be written: it waits all the same)
+      log_error("{}: {}", target.id, e.what());
+      run.status.erase("msa");
+    }
   }
   const auto mkey = any_msa && run.status.contains("msa") ? key_of(run.status, "msa") : msa_key(target);
-  if (options_.stage != BatchStage::predict && !msa_complete(run, mkey)) {
+  // Checked once (it reads every MSA file: a rerun over 10,000 finished targets on a shared file system).
+  bool msa_ready = msa_complete(run, mkey);
+  if (options_.stage != BatchStage::predict && !msa_ready) {
     if (failed_before(run, "msa", mkey)) {
       ++report.failed;
       return;
     }
     if (!attempt(run, "msa", mkey, [&] { run_msa_stage(target, run.dir, mkey, run.status); })) return;
+    msa_ready = true;  // its files, as it recorded them
   }
   if (options_.stage == BatchStage::msa) {
     ++report.done;
     return;
   }
-  if (!msa_complete(run, mkey)) {
+  if (!msa_ready) {
     wait_for_msa_stage(run);
     return;
   }

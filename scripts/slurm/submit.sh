@@ -27,6 +27,9 @@ for arg in "$@"; do
     exit 2
   fi
 done
+# The inputs exist here (the jobs run in this folder too: relative paths hold), or no job starts at all.
+[[ -e $targets ]] || { echo "submit.sh: TARGETS $targets: not found (a CSV, a FASTA file or a folder of them)" >&2; exit 2; }
+[[ -e $db ]] || { echo "submit.sh: DB $db: not found (a FASTA file or a folder made by kfold db create)" >&2; exit 2; }
 command -v sbatch > /dev/null || { echo "submit.sh: sbatch not found on PATH (run this on a SLURM login node)" >&2; exit 2; }
 # KFOLD_SHARDS fixes each task's shard to its array id, so that resubmitting some tasks later
 # (KFOLD_SHARDS=200 sbatch --array=17,42 msa_array.sbatch ...) runs the same shards.

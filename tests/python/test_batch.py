@@ -518,9 +518,12 @@ def test_submit_checks_its_task_counts_before_submitting(tmp_path):
     script = SOURCE_DIR / "scripts/slurm/submit.sh"
     env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
 
-    def submit(*counts, environment=env):
-        return subprocess.run([shutil.which("bash"), str(script), "t.csv", "out dir", "db", *counts], env=environment,
-                              capture_output=True, text=True, timeout=60)
+    (tmp_path / "t.csv").write_text("id,sequence\nt,MKV\n")
+    (tmp_path / "db").write_text(">d\nMKV\n")
+
+    def submit(*counts, environment=env, targets="t.csv"):
+        return subprocess.run([shutil.which("bash"), str(script), targets, "out dir", "db", *counts], env=environment,
+                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
 
     run = submit("010", "2")
     assert run.returncode == 0, run.stderr
@@ -529,6 +532,8 @@ def test_submit_checks_its_task_counts_before_submitting(tmp_path):
     assert "--array=0-1" in predict_call and "--dependency=afterany:123 " in predict_call
     assert "MSA array job 123 (10 tasks), predict array job 123 (2 tasks)" in run.stdout
     calls.unlink()
+    run = submit("2", "2", targets="missing.csv")  # (it was found only when every task had failed on it)
+    assert run.returncode == 2 and "TARGETS missing.csv: not found" in run.stderr and not calls.exists()
     for counts, word in ((("abc", "2"), "MSA_TASKS 'abc'"), (("4", "0"), "GPU_TASKS '0'"),
                          (("-3", "2"), "MSA_TASKS '-3'"), (("2.5", "2"), "MSA_TASKS '2.5'"),
                          (("2", "2", "--device", "cuda:1"), "leave --device out")):

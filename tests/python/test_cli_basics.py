@@ -182,3 +182,21 @@ def test_an_unknown_kfold_simd_value_is_said(build_dir, tmp_path):
                        env=dict(os.environ, KFOLD_SIMD="bogus"), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stderr.count("KFOLD_SIMD=bogus: not one of avx512, avx2, sse2, scalar") == 1, r.stderr
+
+
+def test_kfold_log_time_puts_the_utc_time_before_every_log_line(build_dir, tmp_path):
+    """A batch job's log file says when each line was written (the SLURM scripts set KFOLD_LOG_TIME=1)."""
+    import re
+
+    def search(**env):
+        return subprocess.run([str(build_dir / "bin" / "kfold"), "search",
+                               str(SOURCE_DIR / "data/examples/ubiquitin.fasta"),
+                               str(SOURCE_DIR / "data/examples/ubiquitin_db.fasta"), "-o", str(tmp_path / "out")],
+                              env=dict(os.environ, **env), capture_output=True, text=True, timeout=300)
+
+    timed = search(KFOLD_LOG_TIME="1")
+    assert timed.returncode == 0, timed.stderr
+    lines = timed.stderr.splitlines()
+    assert lines and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line) for line in lines), lines
+    plain = search()
+    assert plain.returncode == 0 and not re.match(r"\d{4}-", plain.stderr), plain.stderr
