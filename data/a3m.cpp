@@ -194,8 +194,13 @@ std::string to_a3m(const Msa& msa) {
              msa.insertions.size());
   std::string text;
   for (int64_t i = 0; i < msa.depth(); ++i) {
+    // The id (first token) with '_' where a reader would split it, the rest with spaces.
+    const std::string_view header = msa.descriptions[i];
+    size_t id_end = 0;
+    while (id_end < header.size() && !is_space(header[id_end])) ++id_end;
     text += '>';
-    text += portable_header_text(msa.descriptions[i]);
+    text += portable_header_text(header.substr(0, id_end), '_');
+    text += portable_header_text(header.substr(id_end));
     text += '\n';
     append_row(text, msa, i);
     text += '\n';

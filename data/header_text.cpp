@@ -1,6 +1,7 @@
 // portable_header_text (data/header_text.hpp).
 #include "data/header_text.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace kfold::data {
@@ -41,21 +42,33 @@ std::string portable_header_text(std::string_view text, char replacement) {
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
+    uint32_t code = 0;
+    const size_t n = c < 0x80 ? 1 : utf8_sequence(text, i, code);
     if (c < 0x80) {
       out += (c < 0x20 && c != '\t') || c == 0x7f ? replacement : static_cast<char>(c);
-      ++i;
-      continue;
+    } else if (n == 0) {
+      out += text[i];  // not UTF-8: kept
+    } else if ((code >= 0x80 && code <= 0x9f) || code == 0x2028 || code == 0x2029) {
+      out += replacement;
+    } else {
+      out.append(text.substr(i, n));
     }
+    i += std::max<size_t>(n, 1);
+  }
+  return out;
+}
+
+std::string valid_utf8_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
     uint32_t code = 0;
-    const size_t n = utf8_sequence(text, i, code);
+    const size_t n = static_cast<unsigned char>(text[i]) < 0x80 ? 1 : utf8_sequence(text, i, code);
     if (n == 0) {
       out += '?';
       ++i;
     } else {
-      if ((code >= 0x80 && code <= 0x9f) || code == 0x2028 || code == 0x2029)
-        out += replacement;
-      else
-        out.append(text.substr(i, n));
+      out.append(text.substr(i, n));
       i += n;
     }
   }

@@ -9,7 +9,12 @@
 namespace kfold::data {
 
 // `text` with every control character (C0 but tab, DEL, C1) and Unicode line or paragraph separator
-// replaced by `replacement`, and every byte that is no part of valid UTF-8 by '?'.
+// replaced by `replacement`; bytes that are no part of valid UTF-8 stay (a Latin-1 header of the user's MSA
+// is written back as it was read).
 std::string portable_header_text(std::string_view text, char replacement = ' ');
+
+// `text` with every byte that is no part of valid UTF-8 replaced by '?': a database's headers in kfold's
+// search outputs, which Python readers open as UTF-8 (a Latin-1 byte made the whole A3M unreadable).
+std::string valid_utf8_text(std::string_view text);
 
 }  // namespace kfold::data

@@ -12,6 +12,7 @@
 #include "data/a3m.hpp"
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
+#include "data/header_text.hpp"
 #include "data/log.hpp"
 #include "data/written_files_record.hpp"
 #include "msa/msa_filter.hpp"
@@ -99,7 +100,7 @@ data::Msa build_msa(const data::Sequence& query, const QueryResult& result, cons
     }
     msa.sequences.push_back(std::move(row));
     msa.deletion_matrix.push_back(std::move(deletions));
-    msa.descriptions.emplace_back(db.header(hit.target));
+    msa.descriptions.emplace_back(data::valid_utf8_text(db.header(hit.target)));  // (Python readers: UTF-8)
     msa.insertions.push_back(std::move(inserted));
   }
   return msa;

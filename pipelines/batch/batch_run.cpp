@@ -34,6 +34,7 @@
 #include "pipelines/batch/batch_targets.hpp"
 #include "pipelines/batch/stage_key.hpp"
 #include "pipelines/batch/target_lock.hpp"
+#include "pipelines/batch/target_status.hpp"
 
 namespace kfold::pipelines {
 
@@ -54,60 +55,6 @@ double unix_time() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Why a parsed status.json is not one this program wrote ("" when it is): the type of every field that is
-// read back (a hand-edited or foreign file must not stop the batch with a type error).
-std::string status_problem(const json& status) {
-  if (!status.is_object()) return "not a JSON object";
-  const auto field = [](const json& object, const char* name, auto is_type, const char* type) -> std::string {
-    if (!object.contains(name) || (object[name].*is_type)()) return "";
-    return fmt::format("'{}' is not {}", name, type);
-  };
-  const auto text = &json::is_string;
-  const auto number = &json::is_number;
-  const auto object = &json::is_object;
-  for (const char* section : {"msa", "predict", "failed", "running"})
-    if (auto problem = field(status, section, object, "an object"); !problem.empty()) return problem;
-  std::string problem = field(status, "status", text, "a text");
-  for (const char* section : {"msa", "predict", "failed", "running"}) {
-    if (!status.contains(section) || !problem.empty()) continue;
-    const json& s = status[section];
-    for (const char* name : {"key", "stage", "kind", "reason", "best_model", "worker", "started"})
-      if (problem.empty()) problem = field(s, name, text, "a text");
-    for (const char* name :
-         {"depth", "neff", "seconds", "mean_plddt", "num_residue_violations", "time", "worker_deaths"})
-      if (problem.empty()) problem = field(s, name, number, "a number");
-    if (problem.empty() && s.contains("ptm") && !s["ptm"].is_number() && !s["ptm"].is_null())
-      problem = "'ptm' is not a number";
-    if (problem.empty() && s.contains("files") &&
-        (!s["files"].is_array() ||
-         !std::all_of(s["files"].begin(), s["files"].end(), [](const json& f) { return f.is_string(); })))
-      problem = "'files' is not a list of texts";
-    if (problem.empty() && s.contains("checksums") &&
-        (!s["checksums"].is_object() ||
-         !std::all_of(s["checksums"].begin(), s["checksums"].end(), [](const json& c) { return c.is_string(); })))
-      problem = "'checksums' is not an object of texts";
-    if (!problem.empty()) problem = fmt::format("'{}': {}", section, problem);
-  }
-  return problem;
-}
-
-json read_status(const fs::path& path) {
-  if (!fs::exists(path)) return json::object();
-  std::string problem;
-  try {
-    std::ifstream in(path);
-    json status = json::parse(in);
-    problem = status_problem(status);
-    if (problem.empty()) return status;
-  } catch (const std::exception& e) {
-    problem = e.what();
-  }
-  log_warn("{}: unreadable ({}); the target runs again", path.string(), problem);
-  return json::object();
-}
-
-void write_status(const fs::path& path, const json& status) { data::write_file_atomic(path, status.dump(2) + "\n"); }
-
 // One line per finished stage in DIR/<id>/stages.log (one write() with O_APPEND: lines never interleave).
 void append_stage_log(const fs::path& dir, const std::string& stage, const std::string& key, double seconds) {
   char when[32] = {};
@@ -118,10 +65,6 @@ void append_stage_log(const fs::path& dir, const std::string& stage, const std::
   if (fd < 0) return;
   [[maybe_unused]] const auto written = ::write(fd, line.data(), line.size());
   ::close(fd);
-}
-
-std::string key_of(const json& status, const char* stage) {
-  return status.contains(stage) ? status[stage].value("key", "") : "";
 }
 
 // Content checksum of a stage's file, kept in status.json so that a damaged cached file is recomputed.
@@ -136,19 +79,6 @@ std::optional<fs::path> given_msa(const BatchOptions& options, const std::string
   for (const char* ext : kMsaExtensions)
     if (fs::is_regular_file(options.msa_dir / (id + ext))) return options.msa_dir / (id + ext);
   return std::nullopt;
-}
-
-// Removes `done` and the records of completed stages (and of a failure: of other inputs), when there are any:
-// the target's inputs changed.
-void forget_completed_stages(const fs::path& dir, json& status) {
-  if (status.contains("msa") || status.contains("predict") || status.contains("failed") || fs::exists(dir / "done")) {
-    fs::remove(dir / "done");
-    status.erase("msa");
-    status.erase("predict");
-    status.erase("failed");  // of other inputs: this run's outcome replaces it
-    status["status"] = "pending";
-    write_status(dir / "status.json", status);
-  }
 }
 
 // True when DIR/<id>/query.fasta, the MSA stage's record of its query, holds the target's sequence.
@@ -190,8 +120,9 @@ class BatchRunner {
     fs::path dir;
     json status;
     BatchReport& report;
+    bool previous_worker_died;  // its lock was taken over: a "running" record is a worker's death
   };
-  void run_target(const BatchTarget& target, BatchReport& report);
+  void run_target(const BatchTarget& target, BatchReport& report, bool previous_worker_died);
   bool refuse_problem_target(TargetRun& run);
   void fail(TargetRun& run, const std::string& stage, const std::string& key, const std::string& kind,
             const std::string& reason);
@@ -245,7 +176,7 @@ std::string BatchRunner::msa_key(const BatchTarget& target) const {
   }
   if (const auto& t = options_.predict.templates; !t.db.empty()) {  // absent: keys of template-free runs stay
     key.add_file_identity("template db", t.db)
-        .add("mmcif dir", t.featurizer.mmcif_dir.string())
+        .add("mmcif dir", staged_name(t.featurizer.mmcif_dir))  // its name: a staged copy keeps the key
         .add("max template date", t.featurizer.max_template_date)
         .add("max template hits", t.featurizer.max_hits)
         .add("template evalue", t.evalue);
@@ -391,7 +322,8 @@ void BatchRunner::fail(TargetRun& run, const std::string& stage, const std::stri
   std::error_code error;
   fs::remove(run.dir / "done", error);
   run.status["status"] = "failed";
-  run.status["failed"] = {{"stage", stage}, {"key", key}, {"kind", kind}, {"reason", reason}, {"time", unix_time()}};
+  run.status["failed"] = {{"stage", stage},   {"key", key},          {"kind", kind},
+                          {"reason", reason}, {"time", unix_time()}, {"sequence_sha256", sequence_digest(run.target)}};
   ++run.report.failed;
   try {  // a folder that cannot be written (a file of its name, a full disk) fails this target, not the batch
     data::ensure_directory(run.dir);
@@ -412,7 +344,7 @@ bool BatchRunner::failed_before(const TargetRun& run, const std::string& stage, 
   if (options_.retry_failed || !run.status.contains("failed")) return false;
   const auto& failed = run.status["failed"];
   return failed.value("stage", "") == stage && failed.value("key", "") == key &&
-         (failed.value("kind", "") == "input" || failed.value("kind", "") == "crash" ||
+         (permanent_failure(failed) ||
           (failed.value("kind", "") == "memory" && failed.value("time", 0.0) >= started_at_));
 }
 
@@ -449,24 +381,29 @@ bool BatchRunner::attempt(TargetRun& run, const std::string& stage, const std::s
 }
 
 // Records in status.json that this worker runs `stage` (the record goes when the stage ends, failed or not).
-// A record found there was left by a worker that died in the stage (out-of-memory or time-limit kill, a
-// crash, a lost node): after kMaxWorkerDeaths of them for the same inputs the target fails (kind "crash",
-// not retried but with --retry-failed) instead of taking down every later worker of its shard. False then.
+// A record found there with a lock taken over was left by a worker that died in the stage (SIGKILL: the
+// scheduler's out-of-memory kill or the kill after a time limit's SIGTERM, a crash, a lost node); one stopped
+// by SIGTERM, SIGINT or SIGHUP released its lock, and its stop is no death. After kMaxWorkerDeaths for the
+// same inputs the target fails (kind "crash", not retried but with --retry-failed) instead of taking down
+// every later worker of its shard. False then.
 bool BatchRunner::mark_running(TargetRun& run, const std::string& stage, const std::string& key) {
   constexpr int64_t kMaxWorkerDeaths = 2;
   int64_t deaths = 0;
-  if (const json& left = run.status.value("running", json::object());
-      left.value("stage", "") == stage && left.value("key", "") == key) {
-    deaths = left.value("worker_deaths", int64_t{0}) + 1;
-    log_warn("{}: a worker died running its {} stage ({}, started {}); {} death(s) with these inputs", run.target.id,
-             stage, left.value("worker", "?"), left.value("started", "?"), deaths);
-    if (deaths >= kMaxWorkerDeaths && !options_.retry_failed) {
-      fail(run, stage, key, "crash",
-           fmt::format("{} workers died running this stage (killed for memory or time by the scheduler, a crash, a "
-                       "lost node; the last: {}); give it more memory, time or --chunk-size, then kfold batch "
-                       "--retry-failed",
-                       deaths, left.value("worker", "?")));
-      return false;
+  const json left = run.status.value("running", json::object());
+  if (left.value("stage", "") == stage && left.value("key", "") == key) {
+    deaths = left.value("worker_deaths", int64_t{0});
+    if (run.previous_worker_died) {
+      ++deaths;
+      log_warn("{}: a worker died running its {} stage ({}, started {}); {} death(s) with these inputs", run.target.id,
+               stage, left.value("worker", "?"), left.value("started", "?"), deaths);
+      if (deaths >= kMaxWorkerDeaths && !options_.retry_failed) {
+        fail(run, stage, key, "crash",
+             fmt::format("{} workers died running this stage (SIGKILL: killed for memory or at a time limit by the "
+                         "scheduler; a crash; a lost node; the last: {}); give it more memory, time or --chunk-size, "
+                         "then kfold batch --retry-failed",
+                         deaths, left.value("worker", "?")));
+        return false;
+      }
     }
   }
   char started[32] = {};
@@ -523,12 +460,14 @@ bool BatchRunner::msa_complete(const TargetRun& run, const std::string& key) con
   return true;
 }
 
-// A target whose MSA stage has not finished when the predict stage needs it: an input failure of that stage
-// comes back every time (failed); one of resources a --stage msa job may be retrying now (waiting).
+// A target whose MSA stage has not finished when the predict stage needs it: an input or crash failure of that
+// stage comes back every time (failed); one of resources a --stage msa job may be retrying now (waiting).
 void BatchRunner::wait_for_msa_stage(TargetRun& run) {
   const json& status = run.status;
-  if (status.contains("failed") && status["failed"].value("stage", "") == "msa" &&
-      status["failed"].value("kind", "") == "input") {
+  const json failed = status.value("failed", json::object());
+  // (a failure recorded for another sequence, the input edited since, is not this one's)
+  if (failed.value("stage", "") == "msa" && permanent_failure(failed) &&
+      failed.value("sequence_sha256", sequence_digest(run.target)) == sequence_digest(run.target)) {
     log_error("{}: its MSA stage failed: {}", run.target.id, status["failed"].value("reason", ""));
     ++run.report.failed;
     return;
@@ -538,10 +477,10 @@ void BatchRunner::wait_for_msa_stage(TargetRun& run) {
   ++run.report.waiting;
 }
 
-void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
+void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, bool previous_worker_died) {
   if (!done_rows_.empty()) done_rows_[static_cast<size_t>(&target - targets_.data())].clear();  // read it again
   unrecorded_failures_.erase(target.id);
-  TargetRun run{target, options_.output_dir / target.id, {}, report};
+  TargetRun run{target, options_.output_dir / target.id, {}, report, previous_worker_died};
   data::remove_temp_files(run.dir);  // a killed worker's; nobody else writes there while we hold the lock
   run.status = read_status(run.dir / "status.json");
   run.status["id"] = target.id;
@@ -557,9 +496,9 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report) {
              target.source);
     try {  // the old sequence's structures are not this target's
       forget_completed_stages(run.dir, run.status);
-    } catch (const std::exception& e) {  // (a folder that cannot be written: it waits all the same)
-      log_error("{}: {}", target.id, e.what());
-      run.status.erase("msa");
+    } catch (const std::exception& e) {  // a folder that cannot be written fails this target, not the batch
+      fail(run, "msa", msa_key(target), "runtime", e.what());
+      return;
     }
   }
   const auto mkey = any_msa && run.status.contains("msa") ? key_of(run.status, "msa") : msa_key(target);
@@ -726,8 +665,8 @@ BatchReport BatchRunner::run() {
   // file shards it again by the SLURM variables and does nothing: say so.
   if (mine.empty() && !targets_.empty())
     log_warn(
-        "batch: shard {}/{} holds none of the {} targets, nothing to do here; when each array task has its own "
-        "input, pass --shard 0/1",
+        "batch: shard {}/{} holds none of the {} targets, nothing to do here (fine when there are more shards than "
+        "targets; when each array task has its own input, pass --shard 0/1)",
         options_.shard_index, options_.shard_count, targets_.size());
   const auto cost = [&](int64_t i) {
     const auto n = static_cast<double>(targets_[static_cast<size_t>(i)].sequence.size());
@@ -746,7 +685,7 @@ BatchReport BatchRunner::run() {
       continue;
     }
     const int64_t stages_before = stages_run_;
-    run_target(target, report);
+    run_target(target, report, lock->took_over_stale());
     lock.reset();
     if (stages_run_ > stages_before) computed_cost += cost(i);
     write_summary(false);
@@ -764,7 +703,7 @@ BatchReport BatchRunner::run() {
     for (const int64_t i : busy) {
       const auto& target = targets_[static_cast<size_t>(i)];
       if (auto lock = locks_->try_lock(target.id)) {
-        run_target(target, report);
+        run_target(target, report, lock->took_over_stale());
       } else {
         if (first || !options_.wait_for_busy)
           log_warn("{}: {} another worker: {}", target.id, options_.wait_for_busy ? "waiting for" : "left to",

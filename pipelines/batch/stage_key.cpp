@@ -39,12 +39,14 @@ StageKey& StageKey::add_file_content(std::string_view field, const fs::path& pat
   return *this;
 }
 
-StageKey& StageKey::add_file_identity(std::string_view field, const fs::path& path) {
-  // Its name without the folder: a copy staged to node-local scratch (`cp -p`, `rsync -a` keep size and
-  // mtime) keeps the key.
+std::string staged_name(const fs::path& path) {
   fs::path normal = fs::absolute(path).lexically_normal();
   if (normal.filename().empty()) normal = normal.parent_path();  // "db/"
-  add(field, normal.filename().string());
+  return normal.filename().string();
+}
+
+StageKey& StageKey::add_file_identity(std::string_view field, const fs::path& path) {
+  add(field, staged_name(path));
   for (const std::string& file : data::file_identity(path)) add("file", file);
   return *this;
 }

@@ -9,6 +9,10 @@
 
 namespace kfold::pipelines {
 
+// The name of a file or folder without the folders it is in ("uniref50" of "/scratch/job/uniref50/"): a copy
+// staged to node-local scratch (`cp -p`, `rsync -a` keep size and mtime) keeps the keys it is part of.
+std::string staged_name(const std::filesystem::path& path);
+
 class StageKey {
  public:
   // `field` names what follows, so ("a", "bc") and ("ab", "c") hash differently.

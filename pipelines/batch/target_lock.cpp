@@ -228,6 +228,7 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
   // to the signal handler before their files can exist (it removes only files naming this process).
   const auto temp = dir_ / fmt::format(".{}.lock.tmp.{}", name, ::getpid());  // a temporary-file name (data/)
   const auto text = fmt::format("{}\nheartbeat_timeout {}\n", owner_line_, stale_after_.count());
+  bool took_over = false;
   for (int attempt = 0; attempt < 3; ++attempt) {
     remember_held(temp);
     remember_held(path);
@@ -251,7 +252,7 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
     if (linked) {
       const std::lock_guard<std::mutex> lock(heartbeat_->mutex);
       heartbeat_->held.insert(path);
-      return std::unique_ptr<TargetLock>(new TargetLock(this, path));
+      return std::unique_ptr<TargetLock>(new TargetLock(this, path, took_over));
     }
     forget_held(path);
     if (!written)
@@ -270,14 +271,17 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
     if (is_stale(path)) {
       log_info("taking over the stale lock {}", path.string());
       ::unlink(path.c_str());
+      took_over = true;
     }
     ::rmdir(breaker.c_str());
   }
   return nullptr;
 }
 
-TargetLock::TargetLock(LockDirectory* owner, fs::path path) : owner_(owner), path_(std::move(path)) {}
-TargetLock::TargetLock(TargetLock&& other) noexcept : owner_(other.owner_), path_(std::move(other.path_)) {
+TargetLock::TargetLock(LockDirectory* owner, fs::path path, bool took_over_stale)
+    : owner_(owner), path_(std::move(path)), took_over_stale_(took_over_stale) {}
+TargetLock::TargetLock(TargetLock&& other) noexcept
+    : owner_(other.owner_), path_(std::move(other.path_)), took_over_stale_(other.took_over_stale_) {
   other.owner_ = nullptr;
 }
 TargetLock& TargetLock::operator=(TargetLock&& other) noexcept {
@@ -285,6 +289,7 @@ TargetLock& TargetLock::operator=(TargetLock&& other) noexcept {
     release();
     owner_ = other.owner_;
     path_ = std::move(other.path_);
+    took_over_stale_ = other.took_over_stale_;
     other.owner_ = nullptr;
   }
   return *this;

@@ -22,13 +22,17 @@ class TargetLock {
   TargetLock& operator=(TargetLock&&) noexcept;
   ~TargetLock();
   const std::filesystem::path& path() const { return path_; }
+  // Whether this lock was taken over from a worker gone without releasing it (killed by SIGKILL, crashed, its
+  // node lost): a worker stopped by SIGTERM, SIGINT or SIGHUP releases its locks as it dies.
+  bool took_over_stale() const { return took_over_stale_; }
 
  private:
   friend class LockDirectory;
-  TargetLock(LockDirectory* owner, std::filesystem::path path);
+  TargetLock(LockDirectory* owner, std::filesystem::path path, bool took_over_stale);
   void release();
   LockDirectory* owner_ = nullptr;
   std::filesystem::path path_;
+  bool took_over_stale_ = false;
 };
 
 // The lock files of one batch output (DIR/.locks/<id>.lock) and the heartbeat that refreshes the held

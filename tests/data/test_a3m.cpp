@@ -98,23 +98,28 @@ TEST_CASE("a3m: without known insertions the writer emits 'x' per deletion") {
 
 TEST_CASE("a3m and fasta: headers are written as every reader splits them, Python's splitlines too") {
   // A database's headers reach the outputs: \v, \f, \x1c (Python line breaks), U+0085, U+2028, U+2029
-  // (UTF-8 line and paragraph separators), DEL, a Latin-1 byte and a cut UTF-8 sequence (no UTF-8 at all).
+  // (UTF-8 line and paragraph separators), DEL; bytes that are no UTF-8 (Latin-1, a cut sequence, overlong
+  // and surrogate forms) stay as they were read, and valid_utf8_text (search outputs) makes them '?'.
   const std::string raw =
-      "hit \v1 \f2 \x1c"
+      "hit\xe2\x80\xa8x \v1 \f2 \x1c"
       "3 \xc2\x85"
       "4 \xe2\x80\xa8"
       "5 \xe2\x80\xa9"
       "6 \x7f"
       "7 \xe9t\xe9 \xe2\x80 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xed\xa0\x80 \xc0\xaf\tend";
-  const std::string expected = "hit  1  2  3  4  5  6  7 ?t? ?? \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 ??? ??\tend";
-  CHECK(kfold::data::portable_header_text(raw) == expected);
+  const std::string rest =
+      "  1  2  3  4  5  6  7 \xe9t\xe9 \xe2\x80 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xed\xa0\x80 \xc0\xaf\tend";
+  CHECK(kfold::data::portable_header_text(raw) == "hit x" + rest);
+  CHECK(
+      kfold::data::valid_utf8_text("\xe9t\xe9 \xe2\x80 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xed\xa0\x80 \xc0\xaf") ==
+      "?t? ?? \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 ??? ??");
   Msa msa;
   msa.sequences = {"MKV", "MKV"};
   msa.deletion_matrix = {{0, 0, 0}, {0, 0, 0}};
   msa.descriptions = {"q", raw};
-  CHECK(to_a3m(msa) == ">q\nMKV\n>" + expected + "\nMKV\n");
-  const kfold::data::Sequence sequence{"id\x1c\xc2\x85x", raw.substr(4), "MKV"};
-  CHECK(kfold::data::to_fasta({sequence}) == ">id__x " + expected.substr(5) + "\nMKV\n");  // (description trimmed)
+  CHECK(to_a3m(msa) == ">q\nMKV\n>hit_x" + rest + "\nMKV\n");  // the id one token, as the FASTA's
+  const kfold::data::Sequence sequence{"id\x1c\xc2\x85x", raw.substr(8), "MKV"};
+  CHECK(kfold::data::to_fasta({sequence}) == ">id__x " + rest.substr(2) + "\nMKV\n");  // (description trimmed)
 }
 
 TEST_CASE("a3m: the writer rejects inconsistent MSAs") {

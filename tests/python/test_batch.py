@@ -633,12 +633,18 @@ def test_a_predict_stage_never_takes_the_msa_stage_of_another_sequence(kfold, tm
     run = kfold("batch", targets, "--stage", "predict", *MODEL, "-o", out)
     assert run.returncode == 3 and "1 of 1 targets failed" in run.stderr, run.stderr
     assert summary(out)["t1"]["status"] == "failed" and not (out / "t1" / "done").exists()
+    # Edited again, to a protein: the DNA's failure is not this sequence's; it waits for its MSA stage.
+    targets.write_text("id,sequence\nt1,MKTAYIAKQRQISFVKSHFSRQLEERL\n")
+    run = kfold("batch", targets, "--stage", "predict", *MODEL, "-o", out)
+    assert run.returncode == 3 and "0 of 1 targets failed and 1 wait" in run.stderr, run.stderr
 
 
 def test_a_stage_that_kills_its_workers_fails_after_two_deaths(kfold, tmp_path):
     """A worker killed in a stage (SIGKILL: the scheduler's out-of-memory or time-limit kill) leaves its
-    "running" record; the next worker warns and tries again, and after the second death the target fails
-    (kind crash, not retried without --retry-failed) instead of taking every rerun of its shard down."""
+    "running" record and its lock; the next worker warns and tries again, and after the second death the
+    target fails (kind crash, not retried without --retry-failed) instead of taking every rerun of its shard
+    down. A worker stopped by SIGTERM or Ctrl-C released its lock: its record is no death (two scancels
+    failed the target)."""
     targets = tmp_path / "targets.csv"
     targets.write_text("id,sequence\nt1,MKTAYIAKQRQISFVKSHFSRQ\n")
     out = tmp_path / "out"
@@ -648,20 +654,33 @@ def test_a_stage_that_kills_its_workers_fails_after_two_deaths(kfold, tmp_path):
     key = status.pop("msa")["key"]
     assert "running" not in status  # gone when the stage ended
 
-    def died(deaths):  # as a worker killed in the MSA stage leaves the target
+    def died(deaths, killed=True):  # as a worker stopped in the MSA stage leaves the target
         status_file.write_text(json.dumps({**status, "status": "pending", "running": {
             "stage": "msa", "key": key, "worker": "node7 4242 1", "started": "2026-12-05T10:00:00Z",
             "worker_deaths": deaths}}))
+        if killed:  # its lock stays, naming a process that is gone
+            dead = subprocess.Popen(["true"])
+            dead.wait()
+            (out / ".locks" / "t1.lock").write_text(f"{socket.gethostname()} {dead.pid} 1\n")
 
+    died(1, killed=False)  # stopped by a signal: no death, whatever came before
+    run = kfold("batch", targets, "--stage", "msa", "-o", out)
+    assert run.returncode == 0 and "died" not in run.stderr, run.stderr
+    status = json.loads(status_file.read_text())
+    status.pop("msa")
     died(0)
     run = kfold("batch", targets, "--stage", "msa", "-o", out)
     assert run.returncode == 0 and "a worker died running its msa stage (node7 4242 1" in run.stderr, run.stderr
+    status = json.loads(status_file.read_text())
+    status.pop("msa")
     died(1)
     run = kfold("batch", targets, "--stage", "msa", "-o", out)
     assert run.returncode == 3 and "2 workers died running this stage" in run.stderr, run.stderr
     row = summary(out)["t1"]
     assert row["status"] == "failed" and row["failure_kind"] == "crash"
     assert kfold("batch", targets, "--stage", "msa", "-o", out).returncode == 3  # not retried by a rerun
+    run = kfold("batch", targets, "--stage", "predict", *MODEL, "-o", out)  # failed there too, not waiting
+    assert run.returncode == 3 and "1 of 1 targets failed and 0 wait" in run.stderr, run.stderr
     run = kfold("batch", targets, "--stage", "msa", "--retry-failed", "-o", out)
     assert run.returncode == 0 and summary(out)["t1"]["status"] == "msa_done", run.stderr
     assert "running" not in json.loads(status_file.read_text())

@@ -165,6 +165,24 @@ def test_an_output_name_taken_by_a_directory_is_refused_before_the_search(kfold,
     assert sorted(p.name for p in out.iterdir()) == ["hits.m8"]
 
 
+def test_a3m_headers_from_the_database_read_in_python_as_lines(kfold, tmp_path):
+    """Database headers with a vertical tab, U+2028 and a Latin-1 byte: AlphaFold's parse_a3m (Python's
+    splitlines, a UTF-8 read) split the row at the first two and could not read the file at all for the
+    third. The A3M decodes as UTF-8 and has two lines per row."""
+    records = (EXAMPLES / "ubiquitin_db.fasta").read_bytes().split(b">")[1:]
+    marks = [b" vt\x0bmark", " ls\u2028mark".encode(), b" caf\xe9"]
+    db = tmp_path / "db.fasta"
+    db.write_bytes(b"".join(b">" + r.split(b"\n", 1)[0] + marks[i % 3] + b"\n" + r.split(b"\n", 1)[1]
+                            for i, r in enumerate(records)))
+    r = kfold("search", EXAMPLES / "ubiquitin.fasta", db, "-o", tmp_path / "out", "-e", "10")
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "out" / "ubiquitin.a3m").read_bytes().decode("utf-8")
+    lines = text.splitlines()
+    assert len(lines) == 2 * text.count(">") > 4
+    assert all(line.startswith(">") for line in lines[::2])
+    assert "caf?" in text and "vt mark" in text and "ls mark" in text
+
+
 def test_a_file_no_search_wrote_is_replaced_with_a_warning(kfold, planted, tmp_path):
     d, queries, _, _ = planted
     out = tmp_path / "out"

@@ -1,0 +1,98 @@
+// A batch target's status.json (pipelines/batch/target_status.hpp).
+#include "pipelines/batch/target_status.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "data/atomic_output.hpp"
+#include "data/log.hpp"
+#include "data/sha256.hpp"
+
+namespace kfold::pipelines {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+// Why a parsed status.json is not one this program wrote ("" when it is): the type of every field that is
+// read back (a hand-edited or foreign file must not stop the batch with a type error).
+std::string status_problem(const json& status) {
+  if (!status.is_object()) return "not a JSON object";
+  const auto field = [](const json& object, const char* name, auto is_type, const char* type) -> std::string {
+    if (!object.contains(name) || (object[name].*is_type)()) return "";
+    return fmt::format("'{}' is not {}", name, type);
+  };
+  const auto text = &json::is_string;
+  const auto number = &json::is_number;
+  const auto object = &json::is_object;
+  for (const char* section : {"msa", "predict", "failed", "running"})
+    if (auto problem = field(status, section, object, "an object"); !problem.empty()) return problem;
+  std::string problem = field(status, "status", text, "a text");
+  for (const char* section : {"msa", "predict", "failed", "running"}) {
+    if (!status.contains(section) || !problem.empty()) continue;
+    const json& s = status[section];
+    for (const char* name : {"key", "stage", "kind", "reason", "best_model", "worker", "started", "sequence_sha256"})
+      if (problem.empty()) problem = field(s, name, text, "a text");
+    for (const char* name :
+         {"depth", "neff", "seconds", "mean_plddt", "num_residue_violations", "time", "worker_deaths"})
+      if (problem.empty()) problem = field(s, name, number, "a number");
+    if (problem.empty() && s.contains("ptm") && !s["ptm"].is_number() && !s["ptm"].is_null())
+      problem = "'ptm' is not a number";
+    if (problem.empty() && s.contains("files") &&
+        (!s["files"].is_array() ||
+         !std::all_of(s["files"].begin(), s["files"].end(), [](const json& f) { return f.is_string(); })))
+      problem = "'files' is not a list of texts";
+    if (problem.empty() && s.contains("checksums") &&
+        (!s["checksums"].is_object() ||
+         !std::all_of(s["checksums"].begin(), s["checksums"].end(), [](const json& c) { return c.is_string(); })))
+      problem = "'checksums' is not an object of texts";
+    if (!problem.empty()) problem = fmt::format("'{}': {}", section, problem);
+  }
+  return problem;
+}
+
+json read_status(const fs::path& path) {
+  if (!fs::exists(path)) return json::object();
+  std::string problem;
+  try {
+    std::ifstream in(path);
+    json status = json::parse(in);
+    problem = status_problem(status);
+    if (problem.empty()) return status;
+  } catch (const std::exception& e) {
+    problem = e.what();
+  }
+  log_warn("{}: unreadable ({}); the target runs again", path.string(), problem);
+  return json::object();
+}
+
+void write_status(const fs::path& path, const json& status) { data::write_file_atomic(path, status.dump(2) + "\n"); }
+
+std::string key_of(const json& status, const char* stage) {
+  return status.contains(stage) ? status[stage].value("key", "") : "";
+}
+
+// A failure that comes back with the same inputs: of the inputs themselves, or a stage that killed its workers.
+bool permanent_failure(const json& failed) {
+  const std::string kind = failed.value("kind", "");
+  return kind == "input" || kind == "crash";
+}
+
+// The first 16 hex digits of the target sequence's SHA-256, kept with a failure.
+std::string sequence_digest(const BatchTarget& target) { return data::sha256_hex(target.sequence).substr(0, 16); }
+
+// Removes `done` and the records of completed stages (and of a failure: of other inputs), when there are any:
+// the target's inputs changed.
+void forget_completed_stages(const fs::path& dir, json& status) {
+  if (status.contains("msa") || status.contains("predict") || status.contains("failed") || fs::exists(dir / "done")) {
+    fs::remove(dir / "done");
+    status.erase("msa");
+    status.erase("predict");
+    status.erase("failed");  // of other inputs: this run's outcome replaces it
+    status["status"] = "pending";
+    write_status(dir / "status.json", status);
+  }
+}
+
+}  // namespace kfold::pipelines

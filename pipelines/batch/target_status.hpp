@@ -1,0 +1,31 @@
+// A batch target's DIR/<id>/status.json: what is complete, with the key of its inputs ("msa", "predict"), a
+// failure ("failed": stage, key, kind, reason, time, the sequence's digest) and the stage a worker runs
+// ("running"). Read back only when every field read has its type (a hand-edited or foreign file runs the
+// target again); written whole (temp + rename).
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "pipelines/batch/batch_targets.hpp"
+
+namespace kfold::pipelines {
+
+// Why a parsed status.json is not one this program wrote ("" when it is).
+std::string status_problem(const nlohmann::json& status);
+// The status at `path` (an empty object when there is none or it is not this program's: said in a warning).
+nlohmann::json read_status(const std::filesystem::path& path);
+void write_status(const std::filesystem::path& path, const nlohmann::json& status);
+// The key of the completed `stage` ("" when there is none).
+std::string key_of(const nlohmann::json& status, const char* stage);
+// A failure that comes back with the same inputs: of the inputs themselves ("input"), or a stage that killed
+// its workers ("crash").
+bool permanent_failure(const nlohmann::json& failed);
+// The first 16 hex digits of the target sequence's SHA-256, kept with a failure.
+std::string sequence_digest(const BatchTarget& target);
+// Removes DIR/<id>/done and the records of completed stages and of a failure, when there are any: the
+// target's inputs changed.
+void forget_completed_stages(const std::filesystem::path& dir, nlohmann::json& status);
+
+}  // namespace kfold::pipelines
