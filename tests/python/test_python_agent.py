@@ -83,9 +83,13 @@ def test_one_propose_at_a_time_per_campaign(kf, tmp_path):
     campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
     lock = tmp_path / "ubq" / ".propose.lock"
     lock.write_text(f"{socket.gethostname()} {os.getpid()}\n")  # this process: alive
-    with pytest.raises(kf.InputError, match=f"another propose\\(\\) is running on this campaign \\(pid {os.getpid()}"):
+    with pytest.raises(kf.InputError, match="another propose\\(\\) of this process is running on this campaign"):
         campaign.propose(threads=2, potts=False)
     assert campaign.rounds == [] and lock.exists()
+    lock.write_text("otherhost 4242\n")  # another host's: alive as far as this one can tell
+    with pytest.raises(kf.InputError, match="another propose\\(\\) is running on this campaign \\(pid 4242 on otherhost"):
+        campaign.propose(threads=2, potts=False)
+    assert lock.read_text() == "otherhost 4242\n"  # (a refused call leaves another's lock alone)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     lock.write_text(f"{socket.gethostname()} {dead.stdout.strip()}\n")
     first = campaign.propose(threads=2, potts=False)

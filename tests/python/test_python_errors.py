@@ -190,8 +190,17 @@ def test_paths_expand_the_home_folder_and_a3m_text_may_be_bytes(kf, tmp_path, mo
     assert campaign.workdir == tmp_path / "home" / "ubq" and not (tmp_path / "~").exists()
     msa = kf.Msa.from_a3m(b">q\nMKV\n>h\nMK-\n")
     assert msa.depth == 2 and list(msa.sequences) == ["MKV", "MK-"]
-    with pytest.raises(kf.InputError, match="no UTF-8"):
-        kf.Msa.from_a3m(b">q \xe9\nMKV\n")
+    assert kf.Msa.from_a3m(b">q d\xe9s\nMKV\n").descriptions == ("q d\udce9s",)  # as from a file
+    assert kf.Msa.from_a3m(b"\xef\xbb\xbf>q\nMKV\n").depth == 1  # a byte-order mark first
+    (tmp_path / "home" / "q.fasta").write_text(">q\nMKVLA\n")
+    assert kf.features("~/q.fasta")["msa"].shape == (1, 5)  # queries and MSAs by ~ too
+    (tmp_path / "home" / "q.a3m").write_text(">q\nMKVLA\n")
+    assert kf.features("MKVLA", msas="~/q.a3m")["msa"].shape == (1, 5)
+    (tmp_path / "home" / "res.csv").write_text("variant,value\nT14S,-1.0\n")
+    before = campaign.measurements
+    campaign.add_results("~/res.csv")
+    campaign.add_results(os.fsencode(tmp_path / "home" / "res.csv"))  # bytes paths as open() takes them
+    assert kf.agent.Campaign.open("~/ubq").measurements == before + 1
     # A folder left with an earlier campaign's rounds (its campaign.json gone) is refused up front.
     (tmp_path / "old" / "round_1").mkdir(parents=True)
     with pytest.raises(kf.InputError, match="holds the rounds .* of an earlier campaign"):

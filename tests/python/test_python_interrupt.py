@@ -143,7 +143,7 @@ def test_ctrl_c_in_propose_keeps_the_lock_until_the_round_has_stopped(kf, tmp_pa
         signal.signal(signal.SIGINT, previous)
     lock, folder = tmp_path / "ubq" / ".propose.lock", tmp_path / "ubq" / "round_1"
     assert lock.exists() and folder.exists()
-    with pytest.raises(kf.InputError, match="interrupted one still stopping"):
+    with pytest.raises(kf.InputError, match="of this process is running.* interrupted one still stopping"):
         campaign.propose(threads=1, potts=False)
     release.set()
     join_kfold_calls()
@@ -289,3 +289,54 @@ def test_logging_and_progress(kf, small_model, caplog, capsys):
     with caplog.at_level(logging.WARNING, logger="kfold"):
         kf.features("MKV")
     assert any("single-sequence" in r.getMessage() for r in caplog.records)
+
+
+def test_after_interrupt_runs_once_whenever_ctrl_c_leaves_run(kf, monkeypatch):
+    """run()'s contract: whenever it raises KeyboardInterrupt, after_interrupt runs exactly once, when the call
+    has stopped or never began. Ctrl-C in Thread.start() once the thread exists (it cleaned up at once, and
+    again when the call ran anyway), before the thread (nothing cleaned up: a propose lock stayed for the
+    process's life), and as the progress display closes."""
+    from kfold import _runner
+
+    def run_interrupted(patches):
+        calls, ran = [], threading.Event()
+
+        def work(token):
+            ran.set()
+            time.sleep(0.3)
+
+        with monkeypatch.context() as m:
+            for (target, name), value in patches.items():
+                m.setattr(target, name, value)
+            with pytest.raises(KeyboardInterrupt) as error:
+                _runner.run(work, cancellable=True, after_interrupt=lambda: calls.append(ran.is_set()))
+        assert error.value.kfold_after_interrupt
+        return calls, ran
+
+    gate = threading.Event()
+    original = threading._start_new_thread
+
+    def start_then_interrupt(function, args, *rest):  # the thread exists and has not begun
+        original(lambda: (gate.wait(10), function(*args)), (), *rest)
+        raise KeyboardInterrupt
+
+    calls, ran = run_interrupted({(threading, "_start_new_thread"): start_then_interrupt})
+    assert calls == [False]  # at once: the call will never begin
+    gate.set()
+    time.sleep(0.5)
+    assert calls == [False] and not ran.is_set()  # the thread did not run the call, nor clean up again
+
+    def interrupt_now(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    calls, ran = run_interrupted({(_runner, "_sync_log_level"): interrupt_now})
+    assert calls == [False] and not ran.is_set()
+
+    progress = _runner._progress_enabled
+    _runner._progress_enabled = True
+    try:
+        calls, ran = run_interrupted({(_runner._ProgressDisplay, "close"): interrupt_now})
+    finally:
+        _runner._progress_enabled = progress
+    assert calls == [True]  # the call had ended: cleaned up at once
+    assert not _runner._running

@@ -57,7 +57,6 @@ def test_version_is_the_clis(kf, kfold):
     {"sensitivity": 1.0, "min_coverage": 0.5, "max_seqs": 3},
     {"composition_stats": False, "evalue": 10.0},
     {"composition_bias": False, "composition_stats": False, "evalue": 10.0},
-    {"mask": False, "evalue": 10.0},
 ])
 def test_search_gives_the_clis_a3m(kf, kfold, tmp_path, options):
     flags = {"iterations": "--iterations", "evalue": "-e", "max_seq_id": "--max-seq-id", "sensitivity": "-s",
@@ -71,6 +70,33 @@ def test_search_gives_the_clis_a3m(kf, kfold, tmp_path, options):
     msa = kf.search(FASTA, DB, threads=1, **options)
     assert msa.to_a3m() == want
     assert msa.depth == want.count(">") and msa.depth > 1
+
+
+def test_the_low_complexity_mask_can_be_turned_off(kf, kfold, tmp_path):
+    """A (GS)20 linker in the query and in unrelated database sequences: masked (the default), they are no
+    hits; with mask=False / --no-mask (kfold search, predict and batch) they are, alike in Python and the CLI.
+    (The example database has no such region: the mask changed nothing there.)"""
+    import random
+
+    rng = random.Random(7)
+
+    def flank(n):
+        return "".join(rng.choice("ACDEFGHIKLMNPQRSTVWY") for _ in range(n))
+
+    query = flank(60) + "GS" * 20 + flank(60)
+    (tmp_path / "q.fasta").write_text(f">lcq\n{query}\n")
+    (tmp_path / "db.fasta").write_text("".join(f">d{i}\n{flank(50)}{'GS' * 20}{flank(50)}\n" for i in range(25)))
+    masked = kf.search(tmp_path / "q.fasta", tmp_path / "db.fasta", evalue=10.0)
+    unmasked = kf.search(tmp_path / "q.fasta", tmp_path / "db.fasta", evalue=10.0, mask=False)
+    assert unmasked.depth > masked.depth
+    run = kfold("search", tmp_path / "q.fasta", tmp_path / "db.fasta", "-o", tmp_path / "out", "-e", "10", "--no-mask")
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "out" / "lcq.a3m").read_text() == unmasked.to_a3m()
+    run = kfold("predict", tmp_path / "q.fasta", "--db", tmp_path / "db.fasta", "-e", "10", "--no-mask",
+                "--random-weights", "--models", "model_1_ptm", "--config", EXAMPLES / "small_model.json",
+                "--recycles", "0", "-o", tmp_path / "pred")
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "pred" / "lcq" / "msas" / "search.a3m").read_text().count(">") == unmasked.depth
 
 
 def test_search_names_the_cli_options_it_does_not_take(kf, kfold):

@@ -32,7 +32,7 @@ def read_query(query: QueryLike, what: str) -> tuple[_core.Sequence, str]:
     if isinstance(query, _core.Sequence):
         return query, query.id
     if isinstance(query, (bytes, os.PathLike)) or (isinstance(query, str) and _looks_like_path(query)):
-        source = os.fsdecode(query)
+        source = check_path("query", query)
         records = run(_core.read_fasta, source)  # on a worker thread: Ctrl-C stops waiting at once
     elif isinstance(query, str):
         text = query.strip()
@@ -55,7 +55,7 @@ def read_query(query: QueryLike, what: str) -> tuple[_core.Sequence, str]:
 def _looks_like_path(text: str) -> bool:
     if "\n" in text or text.lstrip().startswith(">"):
         return False
-    return os.path.exists(text) or "/" in text or os.sep in text or "." in text
+    return os.path.exists(_home(text)) or "/" in text or os.sep in text or "." in text
 
 
 def msa_source(msa: MsaLike, index: int) -> str:
@@ -73,7 +73,7 @@ def read_msa(msa: MsaLike) -> _core.Msa:
     if isinstance(msa, Msa):
         return msa._msa
     if isinstance(msa, (str, bytes, os.PathLike)):
-        return run(_core.read_msa_file, os.fsdecode(msa))
+        return run(_core.read_msa_file, check_path("msa", msa))
     raise TypeError(f"msa: expected a kfold.Msa or a path, not {type(msa).__name__}")
 
 
@@ -100,12 +100,17 @@ def msa_list(msas: Union[MsaLike, "Iterable[MsaLike]", None]) -> list:
 
 
 def check_path(name: str, value: object) -> str:
-    """``value`` (a str, bytes or os.PathLike, as ``open`` takes) as a str with a leading ``~`` expanded (as
-    a shell and pandas do: ``workdir="~/ubq"`` made a folder named ``~``); TypeError naming ``name``
+    """``value`` (a str, bytes or os.PathLike, as ``open`` takes) as a str with a leading ``~`` or ``~/``
+    meaning the home folder (``workdir="~/ubq"`` made a folder named ``~``); TypeError naming ``name``
     otherwise."""
     if not isinstance(value, (str, bytes, os.PathLike)):
         raise TypeError(f"{name}: expected a path (str, bytes or os.PathLike), not {type(value).__name__}")
-    return os.path.expanduser(os.fsdecode(value))
+    return _home(os.fsdecode(value))
+
+
+def _home(path: str) -> str:
+    """``path`` with a leading ``~`` or ``~/`` as the home folder (not ``~user``, which names another's)."""
+    return os.path.expanduser(path) if path == "~" or path.startswith("~/") else path
 
 
 def check_integer(name: str, value: object, low: int, high: int) -> int:

@@ -3,7 +3,7 @@ the calling thread shows the progress bar, forwards kfold's log lines to ``loggi
 interruptible. On Ctrl-C the call is cancelled: the caller gets ``KeyboardInterrupt`` at once, and the
 C++ work stops at its next progress point in the background: a model at the end of its current
 recycling iteration, a search before its next block of alignments, an agent round between its stages
-and structure predictions. A script that ends on that ``KeyboardInterrupt`` waits at exit for the work to
+and at a structure prediction's recycling iteration. A script that ends on that ``KeyboardInterrupt`` waits at exit for the work to
 stop there (exit status 130 with the traceback, not an abort).
 """
 from __future__ import annotations
@@ -147,20 +147,25 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
 
     With ``cancellable`` a fresh ``_core.CancelToken`` is passed as the last argument; Ctrl-C cancels it.
     ``keywords``: the caller's Python keywords of the CLI flags its errors may name (see :func:`name_keywords`).
-    ``after_interrupt``: when Ctrl-C ends the call, called once the C++ work has stopped (on the worker
-    thread, or at once when it already had): the cleanup of what that work still uses.
+    ``after_interrupt``: whenever run() raises KeyboardInterrupt, it is called exactly once, when the call has
+    stopped (on the worker thread), or at once when it has or never began: the cleanup of what that work
+    still uses. The KeyboardInterrupt then carries ``kfold_after_interrupt = True``.
     """
-    _sync_log_level()
-    token = _core.CancelToken() if cancellable else None
-    call_args = (*args, token) if cancellable else args
     outcome: dict = {}
-    # Set when the call has returned. Not Thread.join: a join interrupted by Ctrl-C can mark the thread
-    # stopped while it still runs (CPython 3.11's bpo-45274 fix releases the running thread's lock).
+    token: Optional[_core.CancelToken] = None
+    # Set when the call has returned or will never run. Not Thread.join: a join interrupted by Ctrl-C can mark
+    # the thread stopped while it still runs (CPython 3.11's bpo-45274 fix releases the running thread's lock).
     done = threading.Event()
-    state = {"finished": False, "interrupted": False}  # under state_lock: who runs after_interrupt
+    # Under state_lock: whether the worker began the call (it does not once the caller gave up), ended it, and
+    # whether the caller was interrupted; the cleanup runs once, by whichever side comes last.
+    state = {"began": False, "abandoned": False, "finished": False, "interrupted": False, "cleaned": False}
     state_lock = threading.Lock()
 
-    def cleanup() -> None:
+    def cleanup_once() -> None:
+        with state_lock:
+            if state["cleaned"]:
+                return
+            state["cleaned"] = True
         if after_interrupt is not None:
             try:
                 after_interrupt()
@@ -168,44 +173,57 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
                 logger.warning("cleanup after the interrupted call failed: %s", error)
 
     def work() -> None:
+        with state_lock:
+            abandoned = state["abandoned"]
+            state["began"] = not abandoned
+        if abandoned:  # the caller was interrupted before this thread began: the call never runs
+            done.set()
+            return
         try:
             outcome["value"] = function(*call_args)
         except BaseException as error:  # handed to the caller below
             outcome["error"] = error
         finally:
-            with _running_lock:
-                _running.pop(done, None)
             with state_lock:
                 state["finished"] = True
                 caller_interrupted = state["interrupted"]
             if caller_interrupted:
-                cleanup()
+                cleanup_once()
+            with _running_lock:  # after the cleanup: an exit waits for it too
+                _running.pop(done, None)
             done.set()
 
     def interrupted() -> None:
-        if token is not None:
-            token.cancel()
         with state_lock:
             state["interrupted"] = True
-            finished = state["finished"]
-        if finished:
-            cleanup()
-
-    display = _ProgressDisplay() if _progress_enabled else None
-    worker = threading.Thread(target=work, name="kfold-call", daemon=True)
-    with _running_lock:
-        _running[done] = token
-    try:
-        try:
-            worker.start()
-        except BaseException:
-            # Ctrl-C may land in start() once the thread runs (it waits for the thread to begin): that thread
-            # is waited for like any. Without one there is nothing to wait for at exit, nor to wait for here.
-            if worker.ident is None:
+            if not state["began"]:
+                state["abandoned"] = True
+            settled = state["finished"] or state["abandoned"]
+        if token is not None:
+            token.cancel()
+        if settled:
+            if state["abandoned"]:
                 with _running_lock:
                     _running.pop(done, None)
-                with state_lock:
-                    state["finished"] = True
+                done.set()
+            cleanup_once()
+
+    display = None
+    try:
+        _sync_log_level()
+        token = _core.CancelToken() if cancellable else None
+        call_args = (*args, token) if cancellable else args
+        display = _ProgressDisplay() if _progress_enabled else None
+        worker = threading.Thread(target=work, name="kfold-call", daemon=True)
+        with _running_lock:
+            _running[done] = token
+        try:
+            worker.start()
+        except KeyboardInterrupt:
+            raise  # (the thread may run: `abandoned` tells it not to begin the call)
+        except BaseException:  # no thread: nothing to wait for at exit
+            with _running_lock:
+                _running.pop(done, None)
             raise
         while not done.wait(_POLL_SECONDS):
             flush_log(keywords)
@@ -213,18 +231,29 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
                 display.update()
         if display is not None:
             display.update()  # the last report, made just before the worker ended
+            closing, display = display, None
+            closing.close()
         flush_log(keywords)
-    except KeyboardInterrupt:
+        if "error" in outcome:
+            raise name_keywords(outcome["error"], keywords or {})
+        return outcome["value"]
+    except KeyboardInterrupt as error:
         interrupted()
-        flush_log(keywords)
-        logger.warning("interrupted: the computation stops at its next progress point in the background")
+        error.kfold_after_interrupt = True  # type: ignore[attr-defined]
+        closing, display = display, None
+        try:
+            if closing is not None:
+                closing.close()
+            flush_log(keywords)
+            logger.warning("interrupted: the computation stops at its next progress point in the background")
+        except KeyboardInterrupt as again:  # a second Ctrl-C: the cleanup is arranged all the same
+            again.kfold_after_interrupt = True  # type: ignore[attr-defined]
+            raise
         raise
-    finally:
+    except BaseException:
         if display is not None:
             display.close()
-    if "error" in outcome:
-        raise name_keywords(outcome["error"], keywords or {})
-    return outcome["value"]
+        raise
 
 
 def _forget_workers() -> None:

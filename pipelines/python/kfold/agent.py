@@ -211,33 +211,44 @@ class Round:
         return f"<kfold.agent.Round {self.number} in {self.folder}>"
 
 
-def _acquire_propose_lock(workdir: Path) -> Path:
+class _ProposeLock:
     """One propose() at a time per campaign folder: two kernels (or threads) on one campaign both took the
-    same round number and one got the other's plate. The lock file names its holder ("host pid"); a dead
-    holder's lock (same host) is taken over. Returns the lock file, which the caller removes."""
-    path = workdir / ".propose.lock"
-    for attempt in range(2):
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-        except FileExistsError:
+    same round number and one got the other's plate. The lock file names its holder ("host pid") and this
+    call (a token): a dead holder's lock (same host) is taken over, and a release removes the file only while
+    it is still this call's (an interrupted round's late cleanup must not remove a later call's lock)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.path = workdir / ".propose.lock"
+        self.text = f"{socket.gethostname()} {os.getpid()} {os.urandom(8).hex()}\n"
+        for attempt in range(2):
             try:
-                host, pid = path.read_text().split()[:2]
-            except (OSError, ValueError):
-                host, pid = "", "0"
-            alive = host != socket.gethostname() or _pid_alive(int(pid) if pid.isdigit() else 0)
-            if alive or attempt > 0:
-                who = f"pid {pid} on {host}" if host else "a process that had not yet written its name"
-                if host == socket.gethostname() and pid == str(os.getpid()):
-                    who += (": this process, another thread's call or an interrupted one still stopping at its "
-                            "next progress point")
-                raise InputError(f"{workdir}: another propose() is running on this campaign ({who}); wait for it to "
-                                 f"finish (or remove {path} if that process is gone)") from None
-            path.unlink(missing_ok=True)  # its holder died
-            continue
-        with os.fdopen(fd, "w") as f:
-            f.write(f"{socket.gethostname()} {os.getpid()}\n")
-        return path
-    raise AssertionError("unreachable")  # pragma: no cover
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            except FileExistsError:
+                try:
+                    host, pid = self.path.read_text().split()[:2]
+                except (OSError, ValueError):
+                    host, pid = "", "0"
+                alive = host != socket.gethostname() or _pid_alive(int(pid) if pid.isdigit() else 0)
+                if alive or attempt > 0:
+                    if host == socket.gethostname() and pid == str(os.getpid()):
+                        raise InputError(f"{workdir}: another propose() of this process is running on this campaign "
+                                         "(another thread's, or an interrupted one still stopping at its next "
+                                         "progress point); wait for it to finish") from None
+                    who = f"pid {pid} on {host}" if host else "a process that had not yet written its name"
+                    raise InputError(f"{workdir}: another propose() is running on this campaign ({who}); wait for it "
+                                     f"to finish (or remove {self.path} if that process is gone)") from None
+                self.path.unlink(missing_ok=True)  # its holder died
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(self.text)
+            return
+
+    def release(self) -> None:
+        try:
+            if self.path.read_text() == self.text:
+                self.path.unlink()
+        except OSError:
+            pass
 
 
 def _pid_alive(pid: int) -> bool:
@@ -283,7 +294,7 @@ class Campaign:
         if self.workdir.exists() and not self.workdir.is_dir():
             raise InputError(f"workdir {workdir}: is a file, not a folder; give the name of a new folder (or of "
                              "an empty one) for the campaign's files")
-        if self.workdir.is_dir() and any(self.workdir.glob("round_*")):
+        if self.workdir.is_dir() and any(p.is_dir() and p.name[6:].isdigit() for p in self.workdir.glob("round_*")):
             raise InputError(f"workdir {workdir}: holds the rounds (round_N/) of an earlier campaign without its "
                              "campaign.json; give a new or empty workdir")
         if isinstance(campaign, Mapping):
@@ -420,16 +431,18 @@ class Campaign:
                                  check_integer("potts_iterations", potts_iterations, 1, 2**31 - 1))
         args.evolution_cache = check_path("evolution_cache", evolution_cache) if evolution_cache is not None else ""
         loaded = model._model if model is not None else None
-        lock = _acquire_propose_lock(self.workdir)
-        stopping: list = []  # set by _propose when an interrupted round still runs and releases the lock itself
+        lock = _ProposeLock(self.workdir)
         try:
-            return self._propose(args, loaded, lock, stopping)
-        finally:
-            if not stopping:
-                lock.unlink(missing_ok=True)
+            return self._propose(args, loaded, lock)
+        except KeyboardInterrupt as error:
+            if not getattr(error, "kfold_after_interrupt", False):  # else the round's cleanup releases it
+                lock.release()
+            raise
+        except BaseException:
+            lock.release()
+            raise
 
-    def _propose(self, args: "_core.AgentArgs", loaded: Optional["_core.LoadedModel"], lock: Path,
-                 stopping: list) -> Round:
+    def _propose(self, args: "_core.AgentArgs", loaded: Optional["_core.LoadedModel"], lock: _ProposeLock) -> Round:
         rounds = self.rounds
         number = rounds[-1].number + 1 if rounds else 1
         folder = self.workdir / f"round_{number}"
@@ -443,19 +456,20 @@ class Campaign:
                     shutil.copyfile(rounds[-1].folder / name, folder / name)
         def stopped() -> None:  # an interrupted round, once it has stopped: its folder and the lock go
             shutil.rmtree(folder, ignore_errors=True)
-            lock.unlink(missing_ok=True)
+            lock.release()
 
         try:
+            # Ctrl-C: the round stops at its next progress point (between stages, or a structure prediction's
+            # recycling iteration); until then the lock stays, so that a second propose() cannot start the
+            # same round beside it, and stopped() runs then.
             run(_core.run_agent, os.fspath(self.path), os.fspath(folder), args, loaded, cancellable=True,
                 after_interrupt=stopped)
         except KeyboardInterrupt:
-            # The round stops at its next progress point (a structure prediction's end): until then the lock
-            # stays, so that a second propose() cannot start the same round beside it.
-            stopping.append(True)
             raise
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
+        lock.release()
         return Round(folder, number)
 
     def add_results(self, results: ResultsLike) -> Path:
@@ -483,7 +497,7 @@ class Campaign:
         if isinstance(results, (str, bytes, os.PathLike)):
             source = check_path("results", results)
             try:
-                text = Path(results).read_text(encoding="utf-8")
+                text = Path(source).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as error:
                 raise InputError(f"{source}: cannot read the results file ({error})") from None
         else:

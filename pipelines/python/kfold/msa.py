@@ -86,7 +86,7 @@ class Msa:
     def from_a3m(cls, a3m: Union[str, bytes, "os.PathLike[str]"]) -> "Msa":
         """Reads A3M text or an A3M file (AlphaFold's ``parse_a3m``; gzip files too).
 
-        Text (str, or bytes of UTF-8) is recognised by its leading ``>`` or ``#``; anything else is a path.
+        Text (str or bytes) is recognised by its leading ``>`` or ``#``; anything else is a path.
 
         Example::
 
@@ -94,11 +94,9 @@ class Msa:
             >>> kfold.Msa.from_a3m("data/examples/ubiquitin.a3m").depth  # doctest: +SKIP
             9
         """
-        if isinstance(a3m, bytes) and a3m.lstrip().startswith((b">", b"#")):  # text as bytes (a pipe's output)
-            try:
-                a3m = a3m.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise _core.InputError(f"Msa.from_a3m: A3M text given as bytes is no UTF-8 ({error})") from None
+        if isinstance(a3m, bytes) and a3m.removeprefix(b"\xef\xbb\xbf").lstrip().startswith((b">", b"#")):
+            # Text as bytes (a pipe's output), read as a file's bytes are (a Latin-1 header too).
+            return cls._wrap(run(_core.parse_a3m, a3m, "A3M text"))
         if isinstance(a3m, str) and not a3m.strip():
             raise _core.InputError("Msa.from_a3m(''): empty A3M text; give A3M text starting with '>' or a file path")
         # On a worker thread (run): Ctrl-C stops waiting at once, also while a large file is read.
