@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from conftest import EXAMPLES
+
 AA = "ARNDCQEGHILKMFPSTWYV"
 
 
