@@ -697,13 +697,21 @@ BatchReport BatchRunner::run() {
   // (then it runs here); without wait_for_busy leave the ones still held to their owner.
   const auto poll = std::clamp<std::chrono::seconds>(options_.lock_stale_after / 20, std::chrono::seconds(1),
                                                      std::chrono::seconds(5));
+  auto last_said = Clock::now();
   for (bool first = true; !busy.empty(); first = false) {
     if (!first) std::this_thread::sleep_for(poll);
+    if (!first && Clock::now() - last_said >= std::chrono::minutes(5)) {  // a job log that says it is alive
+      last_said = Clock::now();
+      log_info("batch: waiting for {} target(s) other workers hold ({} finished here)", busy.size(),
+               report.done + report.failed + report.waiting);
+    }
     std::vector<int64_t> still_held;
     for (const int64_t i : busy) {
       const auto& target = targets_[static_cast<size_t>(i)];
       if (auto lock = locks_->try_lock(target.id)) {
         run_target(target, report, lock->took_over_stale());
+        log_info("batch: {}/{} finished ({} failed)", report.done + report.failed + report.waiting, report.targets,
+                 report.failed);
       } else {
         if (first || !options_.wait_for_busy)
           log_warn("{}: {} another worker: {}", target.id, options_.wait_for_busy ? "waiting for" : "left to",

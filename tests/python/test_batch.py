@@ -480,6 +480,8 @@ def test_targets_held_by_another_worker_are_waited_for(kfold, tmp_path):
     stderr += worker.stderr.read()
     assert worker.wait(timeout=120) == 0, stderr
     assert "taking over" in stderr, stderr
+    # The target it waited for has its progress line too (the log ended on the wait's warning).
+    assert stderr.split("taking over", 1)[1].count("batch: 2/2 finished (0 failed)") == 1, stderr
     assert all(row["status"] == "msa_done" for row in summary(out).values())
     assert not lock.exists()
 
