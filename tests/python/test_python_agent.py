@@ -142,6 +142,10 @@ def test_failed_wells_are_skipped_with_a_warning(kf, tmp_path, caplog):
     assert campaign.measurements == before + 3
     assert "results_2.csv: 1 row(s) without a value" in caplog.text
     assert "results_3.csv: 1 row(s) without a value" in caplog.text
+    # Each file's note once (every add_results reads the campaign again and repeated them all): results_1's came
+    # before caplog.clear().
+    assert "results_1.csv" not in caplog.text
+    assert caplog.text.count("results_2.csv: 1 row(s) without a value") == 1
 
 
 def test_two_campaign_objects_on_one_folder_keep_each_others_results(kf, tmp_path):

@@ -24,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import shutil
@@ -332,15 +333,36 @@ class Campaign:
         path = self.workdir / _CAMPAIGN_FILE
         if not path.is_file():
             raise InputError(f"{path}: no campaign here; start one with kfold.agent.Campaign(file, workdir=...)")
-        self._summary = run(_core.campaign_summary, os.fspath(path))  # errors name the file and the field
+        self._summary = self._summarize(path)  # errors name the file and the field
         self._spec = json.loads(path.read_text(encoding="utf-8"))
         return self
+
+    def _summarize(self, path: Path) -> dict:
+        """campaign_summary of ``path``; a results file's note of failed wells shows once per Campaign object (every
+        add_results reads the campaign again, and repeated the notes of every earlier file)."""
+        said = self.__dict__.setdefault("_notes_said", set())
+
+        def first_time(record: logging.LogRecord) -> bool:
+            message = record.getMessage()
+            if "without a value" not in message:
+                return True
+            if message in said:
+                return False
+            said.add(message)
+            return True
+
+        logger = logging.getLogger("kfold")
+        logger.addFilter(first_time)
+        try:
+            return run(_core.campaign_summary, os.fspath(path))
+        finally:
+            logger.removeFilter(first_time)
 
     def _reload(self) -> None:
         path = self.workdir / _CAMPAIGN_FILE
         spec = json.loads(path.read_text(encoding="utf-8"))
         if spec != self._spec:
-            self._summary = run(_core.campaign_summary, os.fspath(path))
+            self._summary = self._summarize(path)
             self._spec = spec
 
     def _save(self, spec: dict) -> None:
@@ -349,7 +371,7 @@ class Campaign:
         previous = path.read_bytes() if path.exists() else None
         _write_atomic(path, json.dumps(spec, indent=2) + "\n")
         try:
-            self._summary = run(_core.campaign_summary, os.fspath(path))
+            self._summary = self._summarize(path)
         except BaseException:
             if previous is None:
                 path.unlink()
