@@ -136,6 +136,7 @@ class BatchRunner {
   void run_msa_stage(const BatchTarget& target, const fs::path& dir, const std::string& key, json& status);
   void run_predict_stage(const BatchTarget& target, const fs::path& dir, const std::string& key, json& status);
   void write_summary(bool force);
+  void stop_if_failing_in_a_row();
 
   const BatchOptions& options_;
   std::vector<BatchTarget> targets_;
@@ -153,6 +154,13 @@ class BatchRunner {
   double started_at_ = unix_time();
   std::set<std::string> waiting_;  // targets this worker found without a finished MSA stage (--stage predict)
   std::map<std::string, json> unrecorded_failures_;  // failures whose status.json could not be written
+  // Per stage: runtime failures of this worker since that stage last completed here, and the last one's
+  // "<id>: <reason>" (a broken GPU fails every predict stage while the MSA stages on the CPU complete).
+  struct FailuresInARow {
+    int64_t count = 0;
+    std::string last;
+  };
+  std::map<std::string, FailuresInARow> runtime_failures_;
 };
 
 std::string BatchRunner::msa_key(const BatchTarget& target) const {
@@ -325,6 +333,11 @@ void BatchRunner::fail(TargetRun& run, const std::string& stage, const std::stri
   run.status["failed"] = {{"stage", stage},   {"key", key},          {"kind", kind},
                           {"reason", reason}, {"time", unix_time()}, {"sequence_sha256", sequence_digest(run.target)}};
   ++run.report.failed;
+  if (kind == "runtime") {
+    auto& in_a_row = runtime_failures_[stage];
+    ++in_a_row.count;
+    in_a_row.last = fmt::format("{}: {}", run.target.id, reason);
+  }
   try {  // a folder that cannot be written (a file of its name, a full disk) fails this target, not the batch
     data::ensure_directory(run.dir);
     write_status(run.dir / "status.json", run.status);
@@ -355,6 +368,7 @@ bool BatchRunner::attempt(TargetRun& run, const std::string& stage, const std::s
   try {
     if (!mark_running(run, stage, key)) return false;  // (a folder it cannot write fails the target here)
     work();
+    runtime_failures_.erase(stage);
     return true;
   } catch (const Interrupted&) {
     // The batch stops (and the target stays as it was): not a failure of the target, nor a worker's death.
@@ -623,6 +637,28 @@ void BatchRunner::write_summary(bool force) {
   }
 }
 
+// Stops this worker once one stage failed --max-consecutive-failures times in a row with a runtime error: a broken
+// GPU, a full local disk or a lost mount would otherwise fail every target left in its shard within minutes (runtime
+// failures are retried by the next run; the rest of the shard is left to it or to sibling workers).
+void BatchRunner::stop_if_failing_in_a_row() {
+  const int64_t limit = options_.max_consecutive_failures;
+  const auto broken = std::find_if(runtime_failures_.begin(), runtime_failures_.end(),
+                                   [&](const auto& stage) { return limit > 0 && stage.second.count >= limit; });
+  if (broken == runtime_failures_.end()) return;
+  try {
+    write_summary(true);
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const std::exception& e) {
+    log_warn("{}", e.what());
+  }
+  fail_runtime(
+      "batch: the {} stage of {} targets in a row failed with a runtime error on this worker (the last, {}); it stops "
+      "here: the node, its GPU or its disk looks broken. Its failed targets are retried by the next run (on another "
+      "node, or once the cause is fixed); --max-consecutive-failures 0 never stops",
+      broken->first, broken->second.count, broken->second.last);
+}
+
 BatchReport BatchRunner::run() {
   targets_ = read_batch_targets(options_.input);
   if (options_.stage != BatchStage::msa) {
@@ -687,6 +723,7 @@ BatchReport BatchRunner::run() {
     const int64_t stages_before = stages_run_;
     run_target(target, report, lock->took_over_stale());
     lock.reset();
+    stop_if_failing_in_a_row();
     if (stages_run_ > stages_before) computed_cost += cost(i);
     write_summary(false);
     const double eta = computed_cost > 0 ? seconds_since(start) / computed_cost * remaining_cost : 0;
@@ -710,6 +747,8 @@ BatchReport BatchRunner::run() {
       const auto& target = targets_[static_cast<size_t>(i)];
       if (auto lock = locks_->try_lock(target.id)) {
         run_target(target, report, lock->took_over_stale());
+        lock.reset();
+        stop_if_failing_in_a_row();
         log_info("batch: {}/{} finished ({} failed)", report.done + report.failed + report.waiting, report.targets,
                  report.failed);
       } else {

@@ -34,6 +34,10 @@ struct BatchOptions {
   // Targets another worker holds are waited for (it finishes them, or dies and they are taken over), so that
   // a worker that returns has seen every target of its shard end; false: they are left to it (counted busy).
   bool wait_for_busy = true;
+  // This worker stops (RuntimeError, exit 1) once a stage failed this many times in a row with a runtime error,
+  // none of that stage completing in between: a broken GPU, a full local disk or a lost mount fails target after
+  // target. 0: never.
+  int64_t max_consecutive_failures = 5;
 
   // The models and their options (query, msas, db, features and output_dir are set per target).
   PredictOptions predict;

@@ -147,6 +147,12 @@ void add_batch_command(CLI::App& app, Action& action) {
   cmd->add_flag("--retry-failed", o->batch.retry_failed,
                 "Run again the targets that failed with the same inputs (input failures, and stages whose workers died "
                 "twice: kind crash; memory and runtime failures are retried anyway)");
+  cmd->add_option("--max-consecutive-failures", o->batch.max_consecutive_failures,
+                  "Stop this worker (exit 1) when a stage (msa or predict) fails with a runtime error N times in a "
+                  "row (a broken GPU, a full disk: every target left would fail); those targets are retried by the "
+                  "next run; 0 = never")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_flag_callback(
       "--no-wait", [o] { o->batch.wait_for_busy = false; },
       "Leave targets that other workers hold to them (exit 4) instead of waiting until they are done or their "
@@ -165,8 +171,8 @@ void add_batch_command(CLI::App& app, Action& action) {
       "A target another worker holds is waited for: done by it, or taken over once that worker is gone\n"
       "(--lock-timeout for another host); --no-wait leaves it. Exit codes: 0 every target done, 3 some failed\n"
       "or wait for the MSA stage (see DIR/summary.tsv), 4 (--no-wait) some left to other workers, 2 bad input\n"
-      "or options, 1 runtime failure. The template search (--template-db) runs in the MSA stage and keeps\n"
-      "DIR/<id>/templates.h5 for the predict stage.\n\n"
+      "or options, 1 runtime failure (also: --max-consecutive-failures reached). The template search\n"
+      "(--template-db) runs in the MSA stage and keeps DIR/<id>/templates.h5 for the predict stage.\n\n"
       "Examples:\n"
       "  kfold batch targets.fasta --db dbs/uniref50 --params ~/af2/params -o out\n"
       "  kfold batch targets.csv --stage msa --db dbs/uniref50 --threads 16 -o out     # CPU nodes\n"

@@ -784,3 +784,33 @@ def test_predict_array_sbatch_exit_codes_and_usage(tmp_path):
         process.send_signal(sig)
         _, err = process.communicate(timeout=30)
         assert process.returncode == 143 and err.count("got TERM") == 2, (sig, process.returncode, err)
+
+
+def test_a_worker_whose_predict_stage_fails_again_and_again_stops(build_dir, tmp_path):
+    """A broken GPU or a full local disk fails target after target with a runtime error: the worker stops after
+    --max-consecutive-failures of one stage in a row (exit 1, naming the stage and the last target), and the MSA
+    stages completing in between (on the CPU) do not reset the predict stage's count. A full disk is simulated by
+    a 8 KB file-size limit: every MSA stage fits, no features.h5 does."""
+    import resource
+
+    path = tmp_path / "four.csv"
+    path.write_text("\n".join(TARGETS.read_text().splitlines()[:5]) + "\n")  # chignolin < trp_cage < villin < gb1
+    out = tmp_path / "out"
+
+    def batch(*extra, limit=8192):
+        return subprocess.run([str(BUILD_DIR / "bin" / "kfold"), "batch", str(path), *map(str, MODEL), *extra, "-o",
+                               str(out)], capture_output=True, text=True, timeout=600,
+                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+
+    run = batch("--max-consecutive-failures", "2")
+    assert run.returncode == 1, run.stderr
+    assert "the predict stage of 2 targets in a row failed" in run.stderr and "trp_cage:" in run.stderr, run.stderr
+    rows = summary(out)
+    assert [rows[t]["failure_kind"] for t in ("chignolin", "trp_cage")] == ["runtime", "runtime"], rows
+    assert [rows[t]["status"] for t in ("villin_hp35", "gb1")] == ["pending", "pending"], rows  # never started
+    assert not (out / "villin_hp35").exists()
+    # 0: never stops; every target fails (exit 3). The next run with room retries them all (kind runtime).
+    run = batch("--max-consecutive-failures", "0")
+    assert run.returncode == 3 and all(row["failure_kind"] == "runtime" for row in summary(out).values()), run.stderr
+    run = batch(limit=resource.RLIM_INFINITY)
+    assert run.returncode == 0 and all(row["status"] == "done" for row in summary(out).values()), run.stderr
