@@ -250,8 +250,11 @@ void check_residue_index(const int32_t* residue_index, int64_t n_res, const std:
 
 void check_raw_feature_values(const RawFeatures& f, const std::string& source) {
   const int64_t n_types = rc::restype_num_with_x;
+  std::vector<int64_t> types(static_cast<size_t>(f.n_res));  // [n_res] aatype's index per residue
   for (int64_t i = 0; i < f.n_res; ++i) {
-    int64_t ones = 0, type = -1;
+    int64_t& type = types[static_cast<size_t>(i)];
+    int64_t ones = 0;
+    type = -1;
     for (int64_t a = 0; a < n_types; ++a) {
       const int32_t v = f.aatype[static_cast<size_t>(i * n_types + a)];
       if (v != 0 && v != 1)
@@ -291,6 +294,19 @@ void check_raw_feature_values(const RawFeatures& f, const std::string& source) {
   }
   for (const int32_t v : f.msa)
     if (v < 0 || v > 21) fail_input("{}: 'msa' has value {} outside [0, 21] (HHblits ids)", source, v);
+  // Row 0 is the query, as AlphaFold's pipeline writes it: a mutation made in 'aatype' and 'sequence' alone would be
+  // predicted from a mix of both. Unknown on either side matches (B, Z, U are D, E, C in the MSA, X in aatype).
+  if (f.msa.size() >= types.size()) {
+    for (size_t i = 0; i < types.size(); ++i) {
+      const int64_t in_msa = rc::MAP_HHBLITS_AATYPE_TO_OUR_AATYPE[static_cast<size_t>(f.msa[i])];
+      if (in_msa == types[i] || types[i] == rc::unk_restype_index || in_msa == rc::unk_restype_index) continue;
+      fail_input(
+          "{}: row 0 of 'msa' (the query's row) has '{}' at residue {} where 'aatype' has '{}'; make 'msa' and "
+          "'deletion_matrix_int' from the same sequence (a mutation changes row 0 of 'msa' too)",
+          source, rc::restypes_with_x_and_gap[static_cast<size_t>(in_msa)], i + 1,
+          rc::restypes_with_x[static_cast<size_t>(types[i])]);
+    }
+  }
   for (const int32_t v : f.deletion_matrix_int)
     if (v < 0) fail_input("{}: 'deletion_matrix_int' has a negative count {}", source, v);
   // Template arrays: a NaN coordinate or mask would make every output NaN.

@@ -8,6 +8,7 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -133,6 +134,10 @@ at::Tensor* output_field(Prediction& p, const std::string& name) {
   return found;
 }
 
+// The outputs a prediction always has: its structure (PDB/mmCIF, violations, relaxation) needs them.
+constexpr const char* kRequiredOutputs[] = {"aatype", "residue_index", "plddt", "final_atom_positions",
+                                            "final_atom_mask"};
+
 // A Prediction rebuilt from what Prediction.state() gave (pickling): the arrays (copied into CPU tensors)
 // and the scores, checked for the shapes the PDB/mmCIF writers and the violation checks rely on.
 Prediction prediction_from_state(const std::string& model_name, double seconds, double mean_plddt,
@@ -150,7 +155,7 @@ Prediction prediction_from_state(const std::string& model_name, double seconds, 
     std::tie(p.outputs.ptm, p.outputs.max_predicted_aligned_error) = *ptm_and_max_pae;
   }
   for (const auto& [name, array] : arrays) *output_field(p, name) = numpy_to_tensor(array, name);
-  for (const char* name : {"aatype", "residue_index", "plddt", "final_atom_positions", "final_atom_mask"})
+  for (const char* name : kRequiredOutputs)
     if (!output_field(p, name)->defined()) fail_input("prediction state: array '{}' is missing", name);
   const int64_t n_res = p.aatype.numel();
   if (p.aatype.dim() != 1 || p.aatype.scalar_type() != at::kLong || p.residue_index.sizes() != p.aatype.sizes() ||
@@ -251,6 +256,17 @@ void bind_model(py::module_& m) {
       .def(
           "array", [](const Prediction& p, const std::string& name) { return tensor_to_numpy(named_output(p, name)); },
           py::arg("name"), "One output as a numpy array (a view of the tensor when it is on the CPU).")
+      .def(
+          "drop_arrays",
+          [](Prediction& p, const std::vector<std::string>& names) {
+            for (const auto& name : names) {
+              if (std::find(std::begin(kRequiredOutputs), std::end(kRequiredOutputs), name) !=
+                  std::end(kRequiredOutputs))
+                fail_input("drop_arrays: '{}' is part of the structure; it cannot be dropped", name);
+              *output_field(p, name) = at::Tensor();  // (an unknown name is an InputError)
+            }
+          },
+          py::arg("names"), "Frees these outputs (not the structure's: aatype, residue_index, plddt, final_atom_*).")
       .def(
           "dlpack", [](const Prediction& p, const std::string& name) { return dlpack_capsule(named_output(p, name)); },
           py::arg("name"), "One output as a DLPack capsule (its device, no copy).")

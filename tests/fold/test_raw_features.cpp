@@ -7,6 +7,7 @@
 
 #include "data/a3m.hpp"
 #include "data/error.hpp"
+#include "data/residue_constants.hpp"
 #include "data/structure_io.hpp"
 #include "fold/complex_features.hpp"
 #include "fold/raw_features.hpp"
@@ -95,6 +96,26 @@ TEST_CASE("raw features from outside: residue_index must increase") {
   CHECK_NOTHROW(kfold::fold::check_raw_feature_values(f, "f.h5"));
 }
 
+TEST_CASE("raw features from outside: row 0 of the MSA is the query") {
+  // A mutation made in 'aatype' and 'sequence' alone (a notebook editing features) was predicted from a mix of the
+  // old and the new sequence.
+  const auto a = kfold::data::parse_a3m_string(">q\nMKVB\n>h\nMRV-\n", "a.a3m");
+  auto f = make_raw_features({"q", "", "MKVB"}, {a}, {"a.a3m"});
+  CHECK_NOTHROW(kfold::fold::check_raw_feature_values(f, "f.h5"));  // B: D in the MSA, X in aatype
+  const int64_t k = kfold::data::rc::aatype_from_letter('K'), r = kfold::data::rc::aatype_from_letter('R');
+  f.aatype[1 * 21 + static_cast<size_t>(k)] = 0;
+  f.aatype[1 * 21 + static_cast<size_t>(r)] = 1;
+  f.sequence = "MRVB";
+  CHECK_THROWS_WITH_AS(kfold::fold::check_raw_feature_values(f, "f.h5"),
+                       "f.h5: row 0 of 'msa' (the query's row) has 'K' at residue 2 where 'aatype' has 'R'; make "
+                       "'msa' and 'deletion_matrix_int' from the same sequence (a mutation changes row 0 of 'msa' too)",
+                       kfold::InputError);
+  f.msa[1] = kfold::data::rc::hhblits_aa_to_id('R');  // row 0 edited too; row 1 (a homolog's R) is no matter
+  CHECK_NOTHROW(kfold::fold::check_raw_feature_values(f, "f.h5"));
+  f.msa[0] = kfold::data::rc::hhblits_aa_to_id('X');  // unknown in the MSA matches
+  CHECK_NOTHROW(kfold::fold::check_raw_feature_values(f, "f.h5"));
+}
+
 TEST_CASE("make_complex_raw_features: concatenated chains, residue-index gap, block-diagonal MSA") {
   kfold::fold::ChainInput a;
   a.sequence = {"A", "", "ACD"};
@@ -176,12 +197,12 @@ TEST_CASE("raw features: boundaries of the species pattern, the MSA alphabet and
   const auto sec = kfold::data::parse_a3m_string(">x\nMKU\n", "sec.a3m");
   CHECK(make_raw_features({"q", "", "MKC"}, {sec}, {"sec.a3m"}).n_seq == 1);
 
-  const auto a = kfold::data::parse_a3m_string(">q\nMKV\n", "a.a3m");
+  const auto a = kfold::data::parse_a3m_string(">q\nMKV\n>h\nMRV\n", "a.a3m");
   const auto good = make_raw_features({"q", "", "MKV"}, {a}, {"a.a3m"});
   auto f = good;
-  f.msa[1] = 21;  // the gap: the last HHblits id
+  f.msa[3 + 1] = 21;  // the gap, the last HHblits id, in a homolog's row (row 0 is the query's)
   CHECK_NOTHROW(kfold::fold::check_raw_feature_values(f, "f.h5"));
-  f.msa[1] = 22;
+  f.msa[3 + 1] = 22;
   CHECK_THROWS_WITH_AS(kfold::fold::check_raw_feature_values(f, "f.h5"),
                        doctest::Contains("'msa' has value 22 outside [0, 21]"), kfold::InputError);
   f = good;

@@ -594,6 +594,28 @@ def test_prediction_pickles(kf, small_model):
         kf._core.Prediction.from_state(*state[:6], [1, 2])
 
 
+def test_keep_confidence_frees_the_logits_and_keeps_the_structure(kf, small_model):
+    """A scan that keeps many predictions held every logits and representation array (~1 KB x L² each, ~100 MB
+    at L = 300 with the full config): keep="confidence" keeps the structure and its confidence only, the same
+    values as keep="all", and such a prediction still writes, pickles and checks."""
+    import pickle
+
+    full = small_model.predict("MKVLAAGIVGK")
+    small = small_model.predict("MKVLAAGIVGK", keep="confidence")
+    assert "representations/pair" in full.arrays() and "distogram/logits" in full.arrays()
+    assert set(small.arrays()) == {"final_atom_positions", "final_atom_mask", "plddt", "aatype", "residue_index",
+                                   "predicted_aligned_error", "aligned_error/breaks", "distogram/bin_edges"}
+    for name, array in small.arrays().items():
+        np.testing.assert_array_equal(array, full.arrays()[name], err_msg=name)
+    assert (small.mean_plddt, small.ptm, small.max_pae) == (full.mean_plddt, full.ptm, full.max_pae)
+    assert small.to_pdb() == full.to_pdb() and small.violations == full.violations
+    assert pickle.loads(pickle.dumps(small)).to_mmcif() == full.to_mmcif()
+    with pytest.raises(kf.InputError, match="keep: 'some' is not 'all' or 'confidence'"):
+        small_model.predict("MKVLAAGIVGK", keep="some")
+    with pytest.raises(kf.InputError, match="'plddt' is part of the structure"):
+        full._prediction.drop_arrays(["plddt"])
+
+
 def test_thread_counts_are_checked(kf, tmp_path):
     """Counts the CLI refuses (--threads 0..4096) are refused here too: 100000 crashed the interpreter."""
     with pytest.raises(kf.InputError, match="threads 100000: must be 0..4096"):

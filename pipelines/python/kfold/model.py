@@ -51,6 +51,24 @@ def presets() -> list[str]:
     return list(_core.model_presets())
 
 
+# The arrays keep="confidence" keeps: the structure, its confidence and the small arrays that describe them.
+_CONFIDENCE_ARRAYS = ("final_atom_positions", "final_atom_mask", "plddt", "aatype", "residue_index",
+                      "predicted_aligned_error", "aligned_error/breaks", "distogram/bin_edges")
+
+
+def _check_keep(keep: Any) -> None:
+    if keep not in ("all", "confidence"):
+        raise _core.InputError(f"keep: {keep!r} is not 'all' or 'confidence' (the structure and its confidence "
+                               "only: no logits or representations)")
+
+
+def _kept(prediction: _core.Prediction, keep: str) -> _core.Prediction:
+    """`prediction` with only the arrays `keep` asks for (their memory freed)."""
+    if keep == "confidence":
+        prediction.drop_arrays([name for name in prediction.array_names() if name not in _CONFIDENCE_ARRAYS])
+    return prediction
+
+
 class Prediction:
     """One model's prediction for one target: numpy arrays and scores, PDB/mmCIF text.
 
@@ -383,7 +401,7 @@ class Model:
         return json.loads(self._model.config_json())
 
     def predict(self, query: Union[QueryLike, Features, Mapping], msas: Optional[Sequence[MsaLike]] = None, *,
-                templates: Optional[Templates] = None, seed: Optional[int] = None) -> Prediction:
+                templates: Optional[Templates] = None, seed: Optional[int] = None, keep: str = "all") -> Prediction:
         """Predicts the structure of one target.
 
         Args:
@@ -395,6 +413,9 @@ class Model:
             templates: template features (:func:`kfold.templates`), used by the presets with templates
                 (model_1, model_2); with features, they replace the features' own.
             seed: the input pipeline's seed (default: the model's ``seed``).
+            keep: ``"all"`` keeps every output array; ``"confidence"`` only the structure and its confidence
+                (``plddt``, ``pae``, ``ptm``: a prediction of L residues holds ~1 KB x L² less, ~100 MB at L = 300
+                with the full config: logits and representations go), for scans that keep many predictions.
 
         Raises:
             kfold.InputError: bad input; kfold.KfoldError: not enough memory (the message names a
@@ -408,6 +429,7 @@ class Model:
         """
         # Every argument is checked before the features are built (a bad seed cost the MSAs' reading first).
         seed = self._seed if seed is None else _check_seed(seed)
+        _check_keep(keep)
         if templates is not None and not isinstance(templates, Templates):
             raise TypeError(f"templates: expected kfold.Templates (from kfold.templates), not "
                             f"{type(templates).__name__}")
@@ -421,19 +443,21 @@ class Model:
         else:
             raw = features(query, msas, templates=templates)
         prediction = run(self._model.predict, raw._raw, seed, self._check_memory, cancellable=True)
-        return Prediction(prediction, self.random_weights)
+        return Prediction(_kept(prediction, keep), self.random_weights)
 
-    def predict_processed(self, path: Union[str, "os.PathLike[str]"]) -> Prediction:
+    def predict_processed(self, path: Union[str, "os.PathLike[str]"], *, keep: str = "all") -> Prediction:
         """Runs the network on AlphaFold-processed features (``kfold predict --features``): an ``.h5``
         or ``.npz`` with the leading recycling axis, e.g. saved from AlphaFold's own input pipeline.
+        ``keep`` as for :meth:`predict`.
 
         Example::
 
             >>> pred = model.predict_processed("processed_features.npz")  # doctest: +SKIP
         """
+        _check_keep(keep)
         prediction = run(self._model.predict_processed, check_path("path", path), self._check_memory, cancellable=True)
         flush_log()
-        return Prediction(prediction, self.random_weights)
+        return Prediction(_kept(prediction, keep), self.random_weights)
 
     def __repr__(self) -> str:
         weights = "random weights" if self.random_weights else "parameters"
