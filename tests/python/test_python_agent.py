@@ -161,6 +161,30 @@ def test_two_campaign_objects_on_one_folder_keep_each_others_results(kf, tmp_pat
     assert kf.agent.Campaign.open(tmp_path / "ubq").measurements == a.measurements == before + 2
 
 
+def test_add_results_of_two_processes_at_once_keep_both(kf, tmp_path):
+    """Two kernels adding results to one campaign at the same moment: each read campaign.json, appended its
+    file and wrote it back, so one's entry was lost (its file left unlisted). Now one at a time (a lock)."""
+    import subprocess
+    import sys
+
+    kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
+    before = kf.agent.Campaign.open(tmp_path / "ubq").spec.get("results", [])
+    script = ("import pathlib, sys, time, kfold\n"  # both start adding once both have imported kfold
+              "c = kfold.agent.Campaign.open(sys.argv[1])\n"
+              "ready = pathlib.Path(sys.argv[1])\n"
+              "(ready / ('ready_' + sys.argv[2])).touch()\n"
+              "while len(list(ready.glob('ready_*'))) < 2:\n"
+              "    time.sleep(0.01)\n"
+              "for i in range(20):\n"
+              "    c.add_results({sys.argv[2]: -0.1 * i})\n")
+    workers = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "ubq"), variant])
+               for variant in ("T14S", "V5A")]
+    assert all(w.wait(timeout=300) == 0 for w in workers)
+    campaign = kf.agent.Campaign.open(tmp_path / "ubq")
+    added = campaign.spec["results"][len(before):]
+    assert len(added) == 40 and sorted(p.name for p in (tmp_path / "ubq").glob("results_*.csv")) == sorted(added)
+
+
 def test_bad_results_leave_the_campaign_unchanged(kf, tmp_path):
     campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
     spec_file = campaign.path.read_bytes()

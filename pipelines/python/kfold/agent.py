@@ -23,6 +23,8 @@ Example::
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import math
@@ -250,6 +252,19 @@ class _ProposeLock:
                 self.path.unlink()
         except OSError:
             pass
+
+
+@contextlib.contextmanager
+def _results_lock(workdir: Path):
+    """One add_results at a time per campaign folder, across processes: each reads campaign.json, appends its
+    file and writes it back, and two at once (two kernels) kept one's entry and left the other's file unlisted.
+    An advisory lock (flock) on workdir/.results.lock, released when its holder ends, however it ends."""
+    with open(workdir / ".results.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -525,26 +540,27 @@ class Campaign:
         else:
             source = "results"
             text = _results_csv(results)
-        # campaign.json as it is now: another Campaign object on this folder (a second kernel, an open() cell run
-        # again) may have added results since this one read it, and writing this one's copy dropped them.
-        self._reload()
-        existing = {Path(p).name for p in self._spec.get("results", [])}
-        index = 1
-        while f"results_{index}.csv" in existing or (self.workdir / f"results_{index}.csv").exists():
-            index += 1
-        path = self.workdir / f"results_{index}.csv"
-        _write_atomic(path, text)
-        spec = self.spec
-        # Relative to campaign.json's folder (as kfold agent resolves it): the workdir can move as a whole.
-        spec.setdefault("results", []).append(path.name)
-        try:
-            self._save(spec)
-        except InputError as error:  # named after what the user gave, not the copy just removed
-            path.unlink()
-            raise InputError(str(error).replace(str(path), source)) from None
-        except BaseException:
-            path.unlink()
-            raise
+        with _results_lock(self.workdir):
+            # campaign.json as it is now: another Campaign object on this folder (a second kernel, an open() cell
+            # run again) may have added results since this one read it, and writing this one's copy dropped them.
+            self._reload()
+            existing = {Path(p).name for p in self._spec.get("results", [])}
+            index = 1
+            while f"results_{index}.csv" in existing or (self.workdir / f"results_{index}.csv").exists():
+                index += 1
+            path = self.workdir / f"results_{index}.csv"
+            _write_atomic(path, text)
+            spec = self.spec
+            # Relative to campaign.json's folder (as kfold agent resolves it): the workdir can move as a whole.
+            spec.setdefault("results", []).append(path.name)
+            try:
+                self._save(spec)
+            except InputError as error:  # named after what the user gave, not the copy just removed
+                path.unlink()
+                raise InputError(str(error).replace(str(path), source)) from None
+            except BaseException:
+                path.unlink()
+                raise
         return path
 
     def plate(self) -> "pandas.DataFrame":
