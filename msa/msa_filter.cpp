@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <optional>
 
 #include <omp.h>
 
 #include "data/error.hpp"
+#include "data/progress.hpp"
 
 namespace kfold::msa {
 
@@ -129,10 +131,48 @@ data::Msa select_rows(const data::Msa& msa, const std::vector<int64_t>& rows) {
   return out;
 }
 
-double neff(const data::Msa& msa, double identity, const std::function<void()>& check_cancelled, int threads) {
+namespace {
+
+// row_identity(a, b) >= identity, with a and b of length n, deciding early once the mismatches ruled it out:
+// same / aligned >= identity needs mismatches <= (1 - identity) * aligned, and aligned <= max_aligned (the
+// fewer residues of the two rows). Columns in blocks of 64 (SIMD); the same answer as row_identity's.
+bool identity_at_least(const char* a, const char* b, int64_t n, double identity, int64_t max_aligned) {
+  constexpr int64_t kBlock = 64;
+  // More mismatches than this: below `identity` (the margin keeps a pair at the threshold for the exact test).
+  const double ruled_out = (1.0 - identity) * static_cast<double>(max_aligned) + 1e-6;
+  int64_t same = 0;
+  int64_t both = 0;
+  for (int64_t start = 0; start < n; start += kBlock) {
+    const int64_t end = std::min(n, start + kBlock);
+    int32_t block_same = 0;
+    int32_t block_both = 0;
+#pragma omp simd reduction(+ : block_same, block_both)
+    for (int64_t k = start; k < end; ++k) {
+      const int32_t aligned = static_cast<int32_t>(a[k] != '-') & static_cast<int32_t>(b[k] != '-');
+      block_both += aligned;
+      block_same += aligned & static_cast<int32_t>(a[k] == b[k]);
+    }
+    same += block_same;
+    both += block_both;
+    if (static_cast<double>(both - same) > ruled_out) return false;
+  }
+  return (both == 0 ? 0.0 : static_cast<double>(same) / static_cast<double>(both)) >= identity;
+}
+
+}  // namespace
+
+double neff(const data::Msa& msa, double identity, const std::function<void()>& check_cancelled, int threads,
+            bool show_progress) {
   const int64_t depth = msa.depth();
+  std::optional<Progress> progress;  // pairs of rows compared (seconds from about 10,000 rows on)
+  if (show_progress && depth >= 4096) progress.emplace("Neff", depth * (depth - 1) / 2);
   std::vector<int64_t> neighbours(static_cast<size_t>(depth), 1);  // each row counts itself
-  std::exception_ptr cancelled;                                    // no exception may leave the parallel loop
+  std::vector<int64_t> residues(static_cast<size_t>(depth));       // [depth] non-gap columns of each row
+  for (int64_t i = 0; i < depth; ++i) {
+    const std::string& row = msa.sequences[static_cast<size_t>(i)];
+    residues[static_cast<size_t>(i)] = static_cast<int64_t>(row.size() - std::count(row.begin(), row.end(), '-'));
+  }
+  std::exception_ptr cancelled;  // no exception may leave the parallel loop
   std::atomic<bool> stop{false};
   // Rows in parallel (a search's outputs call this from a parallel loop over queries, where it runs on
   // that thread alone); integer counts, so the sum is the same for any thread count.
@@ -151,8 +191,12 @@ double neff(const data::Msa& msa, double identity, const std::function<void()>& 
       }
     }
     int64_t own = 0;
+    const std::string& a = msa.sequences[static_cast<size_t>(i)];
     for (int64_t j = i + 1; j < depth; ++j) {
-      if (row_identity(msa.sequences[static_cast<size_t>(i)], msa.sequences[static_cast<size_t>(j)]) >= identity) {
+      const std::string& b = msa.sequences[static_cast<size_t>(j)];
+      const auto n = static_cast<int64_t>(std::min(a.size(), b.size()));
+      const int64_t max_aligned = std::min(residues[static_cast<size_t>(i)], residues[static_cast<size_t>(j)]);
+      if (identity_at_least(a.data(), b.data(), n, identity, max_aligned)) {
         ++own;
 #pragma omp atomic
         ++neighbours[static_cast<size_t>(j)];
@@ -160,6 +204,7 @@ double neff(const data::Msa& msa, double identity, const std::function<void()>& 
     }
 #pragma omp atomic
     neighbours[static_cast<size_t>(i)] += own;
+    if (progress) progress->advance(depth - 1 - i);
   }
   if (cancelled) std::rethrow_exception(cancelled);
   double sum = 0.0;

@@ -172,7 +172,8 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
     for (int64_t k = 0; k < n && !query_parallel; ++k) {
       const size_t q = first + static_cast<size_t>(k);
       if (!errors[static_cast<size_t>(k)])
-        summaries[q] = {msas[static_cast<size_t>(k)].depth(), neff(msas[static_cast<size_t>(k)], 0.8, {}, threads)};
+        summaries[q] = {msas[static_cast<size_t>(k)].depth(),
+                        neff(msas[static_cast<size_t>(k)], 0.8, {}, threads, /*show_progress=*/true)};
     }
     for (int64_t k = 0; k < n; ++k)  // the first query's error, whatever the thread timing
       if (errors[static_cast<size_t>(k)]) std::rethrow_exception(errors[static_cast<size_t>(k)]);

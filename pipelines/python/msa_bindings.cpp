@@ -164,7 +164,8 @@ void bind_msa(py::module_& m) {
       .def(
           "neff",
           [](const data::Msa& msa, double identity, const CancelToken& token) {
-            return msa::neff(msa, identity, [&token] { token.throw_if_cancelled(); });
+            return msa::neff(
+                msa, identity, [&token] { token.throw_if_cancelled(); }, 0, /*show_progress=*/true);
           },
           py::arg("identity"), py::arg("token"), Release())
       .def(

@@ -127,3 +127,37 @@ TEST_CASE("filter_max_seq_id and neff: identity exactly at the threshold") {
   CHECK(msa::neff(m, 0.8) == doctest::Approx(1.0));
   CHECK(msa::neff(m, 0.85) == doctest::Approx(1.0 / 2 + 1.0 / 3 + 1.0 / 2));
 }
+
+TEST_CASE("neff: leaving a pair early gives the count of every pair's row_identity") {
+  // Neff stops comparing a pair once its mismatches rule the threshold out; the answer must be the plain
+  // definition's, sum_i 1 / (1 + |{j != i : row_identity(i, j) >= t}|), also for pairs at the threshold exactly.
+  std::mt19937_64 rng(7);
+  const std::string query = test::random_protein(rng, 150);  // three 64-column blocks, the last partial
+  std::vector<std::string> rows{query};
+  std::bernoulli_distribution gap(0.15);
+  for (int i = 0; i < 300; ++i) {
+    std::string row = perturb(rng, rows[std::uniform_int_distribution<size_t>(0, rows.size() - 1)(rng)],
+                              std::uniform_real_distribution<double>(0.0, 0.5)(rng));
+    for (char& c : row)
+      if (gap(rng)) c = '-';
+    rows.push_back(std::move(row));
+  }
+  rows.push_back(rows[5]);                // a duplicate
+  rows.push_back(std::string(150, '-'));  // no residue at all: identity 0 to every row
+  std::string at_threshold = query;       // 120 of 150 identical: 0.8 exactly
+  for (int k = 0; k < 30; ++k)
+    at_threshold[static_cast<size_t>(k * 5)] = query[static_cast<size_t>(k * 5)] == 'W' ? 'A' : 'W';
+  rows.push_back(at_threshold);
+  const auto m = make_msa(rows);
+  for (const double t : {0.0, 0.3, 0.62, 0.8, 0.95, 1.0}) {
+    double expected = 0.0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      int64_t neighbours = 1;  // itself (an all-gap row too)
+      for (size_t j = 0; j < rows.size(); ++j) neighbours += j != i && msa::row_identity(rows[i], rows[j]) >= t;
+      expected += 1.0 / static_cast<double>(neighbours);
+    }
+    CAPTURE(t);
+    CHECK(msa::neff(m, t) == doctest::Approx(expected).epsilon(1e-12));
+    CHECK(msa::neff(m, t, {}, 1) == msa::neff(m, t, {}, 2));  // integer counts: any thread count
+  }
+}
