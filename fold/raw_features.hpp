@@ -56,8 +56,8 @@ RawFeatures read_raw_features(const std::filesystem::path& path);
 // The values of features that come from outside (a file, Python arrays): InputError naming `source` and the
 // array unless every aatype row is one-hot over the 21 types and agrees with `sequence` (letters outside
 // the 20 are X, as AlphaFold maps them), residue_index increases, msa ids are in [0, 21], msa's row 0 is the
-// query (X on either side matches anything) and deletion counts are not negative; an asym_id, when given, has n_res values and each chain's residues together
-// (residue_index increases over the whole input, chains included).
+// query (X on either side matches anything) and deletion counts are not negative; an asym_id, when given, has n_res
+// values and each chain's residues together (residue_index increases over the whole input, chains included).
 void check_raw_feature_values(const RawFeatures& features, const std::string& source);
 // InputError naming `source` unless residue_index[i] > residue_index[i - 1] and within ±(2^23 - 1) (the
 // residue numbers structure files can hold; duplicates would give two
