@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "data/log.hpp"
@@ -48,6 +49,9 @@ void Progress::finish() { report(done_.load(), true); }
 void Progress::report(int64_t done, bool final) {
   std::lock_guard lock(mutex_);
   if (finished_) return;
+  // Threads add outside the lock and report in whatever order they take it: never a count below one shown.
+  done = std::max(done, shown_);
+  shown_ = done;
   if (final) finished_ = true;
   {
     std::lock_guard sink_lock(g_sink_mutex);

@@ -34,6 +34,7 @@ class Progress {
   std::mutex mutex_;
   bool tty_;
   bool finished_ = false;
+  int64_t shown_ = 0;  // the largest count reported
   int64_t last_decile_ = -1;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_report_;

@@ -68,16 +68,36 @@ std::string to_upper(std::string s) {
   return s;
 }
 
+// Whether an MSA's first row may hold `in_msa` where the query has `in_query`. Letters the model reads as unknown
+// (X) in the query match anything (search tools write U, O, B, Z, J as X); in the MSA X, O and J (X among HHblits
+// ids) match anything, while B, Z and U stand for D or N, E or Q, and C (HHblits reads them as D, E and C: row 0
+// of 'msa' must agree with 'aatype', check_raw_feature_values).
+bool msa_letter_may_be(char in_msa, char in_query) {
+  if (in_msa == in_query || std::string_view("XUOBZJ").find(in_query) != std::string_view::npos) return true;
+  switch (in_msa) {
+    case 'X':
+    case 'O':
+    case 'J':
+      return true;
+    case 'B':
+      return in_query == 'D' || in_query == 'N';
+    case 'Z':
+      return in_query == 'E' || in_query == 'Q';
+    case 'U':
+      return in_query == 'C';
+    default:
+      return false;
+  }
+}
+
 void check_msa_matches_query(const data::Msa& msa, const std::string& query, const std::string& source) {
   if (msa.depth() == 0) fail_input("{}: MSA has no sequences; the first row must be the query", source);
   if (msa.length() != static_cast<int64_t>(query.size()))
     fail_input("{}: MSA has {} columns but the query has {} residues; was it made for another sequence?", source,
                msa.length(), query.size());
-  // Letters the model reads as unknown (X) on one side match anything: search tools write U, O, B, Z, J as X.
-  const auto unknown = [](char c) { return std::string_view("XUOBZJ").find(c) != std::string_view::npos; };
   const std::string row = to_upper(msa.sequences.front());
   for (size_t i = 0; i < row.size(); ++i) {
-    if (row[i] == query[i] || unknown(row[i]) || unknown(query[i])) continue;
+    if (msa_letter_may_be(row[i], query[i])) continue;
     fail_input(
         "{}: the MSA's first row ('{}') differs from the query sequence at residue {} ('{}' in the MSA, '{}' in the "
         "query); an MSA must start with its query",
@@ -295,11 +315,15 @@ void check_raw_feature_values(const RawFeatures& f, const std::string& source) {
   for (const int32_t v : f.msa)
     if (v < 0 || v > 21) fail_input("{}: 'msa' has value {} outside [0, 21] (HHblits ids)", source, v);
   // Row 0 is the query, as AlphaFold's pipeline writes it: a mutation made in 'aatype' and 'sequence' alone would be
-  // predicted from a mix of both. Unknown on either side matches (B, Z, U are D, E, C in the MSA, X in aatype).
+  // predicted from a mix of both. Unknown on either side matches; an MSA's B and Z (D and E among HHblits ids)
+  // stand for N and Q too (msa_letter_may_be).
+  const auto letter = [](int64_t type) { return rc::restypes_with_x_and_gap[static_cast<size_t>(type)]; };
   if (f.msa.size() >= types.size()) {
     for (size_t i = 0; i < types.size(); ++i) {
       const int64_t in_msa = rc::MAP_HHBLITS_AATYPE_TO_OUR_AATYPE[static_cast<size_t>(f.msa[i])];
-      if (in_msa == types[i] || types[i] == rc::unk_restype_index || in_msa == rc::unk_restype_index) continue;
+      if (in_msa == types[i] || types[i] == rc::unk_restype_index || in_msa == rc::unk_restype_index ||
+          (letter(in_msa) == 'D' && letter(types[i]) == 'N') || (letter(in_msa) == 'E' && letter(types[i]) == 'Q'))
+        continue;
       fail_input(
           "{}: row 0 of 'msa' (the query's row) has '{}' at residue {} where 'aatype' has '{}'; make 'msa' and "
           "'deletion_matrix_int' from the same sequence (a mutation changes row 0 of 'msa' too)",

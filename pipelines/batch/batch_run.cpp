@@ -120,7 +120,8 @@ class BatchRunner {
     fs::path dir;
     json status;
     BatchReport& report;
-    bool previous_worker_died;  // its lock was taken over: a "running" record is a worker's death
+    bool previous_worker_died;            // its lock was taken over: a "running" record is a worker's death
+    json failed_before = json::object();  // status.json's failure record as this run found it
   };
   void run_target(const BatchTarget& target, BatchReport& report, bool previous_worker_died);
   bool refuse_problem_target(TargetRun& run);
@@ -154,8 +155,9 @@ class BatchRunner {
   double started_at_ = unix_time();
   std::set<std::string> waiting_;  // targets this worker found without a finished MSA stage (--stage predict)
   std::map<std::string, json> unrecorded_failures_;  // failures whose status.json could not be written
-  // Per stage: runtime failures of this worker since that stage last completed here, and the last one's
-  // "<id>: <reason>" (a broken GPU fails every predict stage while the MSA stages on the CPU complete).
+  // Per stage: runtime failures of this worker since that stage last completed here (of targets whose status.json
+  // held no runtime failure of that stage with those inputs), and the last one's "<id>: <reason>" (a broken GPU
+  // fails every predict stage while the MSA stages on the CPU complete).
   struct FailuresInARow {
     int64_t count = 0;
     std::string last;
@@ -325,6 +327,15 @@ void BatchRunner::run_predict_stage(const BatchTarget& target, const fs::path& d
 void BatchRunner::fail(TargetRun& run, const std::string& stage, const std::string& key, const std::string& kind,
                        const std::string& reason) {
   log_error("{}: {} stage failed: {}", run.target.id, stage, reason);
+  // A runtime failure of a target that failed so before (a rerun retries them first) does not count towards
+  // --max-consecutive-failures: each run gets further through a shard whose targets fail the same way.
+  const json& before = run.failed_before;
+  if (kind == "runtime" && !(before.value("stage", "") == stage && before.value("key", "") == key &&
+                             before.value("kind", "") == "runtime")) {
+    auto& in_a_row = runtime_failures_[stage];
+    ++in_a_row.count;
+    in_a_row.last = fmt::format("{}: {}", run.target.id, reason);
+  }
   run.status.erase("predict");
   run.status.erase("running");
   std::error_code error;
@@ -333,11 +344,6 @@ void BatchRunner::fail(TargetRun& run, const std::string& stage, const std::stri
   run.status["failed"] = {{"stage", stage},   {"key", key},          {"kind", kind},
                           {"reason", reason}, {"time", unix_time()}, {"sequence_sha256", sequence_digest(run.target)}};
   ++run.report.failed;
-  if (kind == "runtime") {
-    auto& in_a_row = runtime_failures_[stage];
-    ++in_a_row.count;
-    in_a_row.last = fmt::format("{}: {}", run.target.id, reason);
-  }
   try {  // a folder that cannot be written (a file of its name, a full disk) fails this target, not the batch
     data::ensure_directory(run.dir);
     write_status(run.dir / "status.json", run.status);
@@ -497,6 +503,7 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
   TargetRun run{target, options_.output_dir / target.id, {}, report, previous_worker_died};
   data::remove_temp_files(run.dir);  // a killed worker's; nobody else writes there while we hold the lock
   run.status = read_status(run.dir / "status.json");
+  run.failed_before = run.status.value("failed", json::object());  // (a stage starting forgets it)
   run.status["id"] = target.id;
   run.status["length"] = target.sequence.size();
   if (refuse_problem_target(run)) return;

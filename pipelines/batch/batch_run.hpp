@@ -36,8 +36,9 @@ struct BatchOptions {
   bool wait_for_busy = true;
   // This worker stops (RuntimeError, exit 1) once a stage failed this many times in a row with a runtime error,
   // none of that stage completing in between: a broken GPU, a full local disk or a lost mount fails target after
-  // target. 0: never.
-  int64_t max_consecutive_failures = 5;
+  // target. A target that failed so before (same stage and inputs) does not count: each rerun gets further. Memory
+  // failures do not count (a shard's longest targets may all need more than a GPU has). 0: never.
+  int64_t max_consecutive_failures = 10;
 
   // The models and their options (query, msas, db, features and output_dir are set per target).
   PredictOptions predict;

@@ -259,12 +259,14 @@ void bind_model(py::module_& m) {
       .def(
           "drop_arrays",
           [](Prediction& p, const std::vector<std::string>& names) {
+            std::vector<at::Tensor*> fields;  // every name checked first: all dropped or none
             for (const auto& name : names) {
               if (std::find(std::begin(kRequiredOutputs), std::end(kRequiredOutputs), name) !=
                   std::end(kRequiredOutputs))
                 fail_input("drop_arrays: '{}' is part of the structure; it cannot be dropped", name);
-              *output_field(p, name) = at::Tensor();  // (an unknown name is an InputError)
+              fields.push_back(output_field(p, name));  // (an unknown name is an InputError)
             }
+            for (at::Tensor* field : fields) *field = at::Tensor();
           },
           py::arg("names"), "Frees these outputs (not the structure's: aatype, residue_index, plddt, final_atom_*).")
       .def(

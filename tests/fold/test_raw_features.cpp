@@ -114,6 +114,16 @@ TEST_CASE("raw features from outside: row 0 of the MSA is the query") {
   CHECK_NOTHROW(kfold::fold::check_raw_feature_values(f, "f.h5"));
   f.msa[0] = kfold::data::rc::hhblits_aa_to_id('X');  // unknown in the MSA matches
   CHECK_NOTHROW(kfold::fold::check_raw_feature_values(f, "f.h5"));
+  // An MSA's B and Z (D and E among HHblits ids) stand for N and Q too: kfold's own features of such an MSA pass
+  // the check they meet when read back; a B, Z or U where the query has another letter is refused when built.
+  const auto bz = kfold::data::parse_a3m_string(">q\nMKBVAZC\n", "bz.a3m");
+  CHECK_NOTHROW(kfold::fold::check_raw_feature_values(make_raw_features({"q", "", "MKNVAQC"}, {bz}, {"bz.a3m"}), "f"));
+  CHECK_NOTHROW(make_raw_features({"q", "", "MKDVAEC"}, {bz}, {"bz.a3m"}));
+  CHECK_THROWS_WITH_AS(make_raw_features({"q", "", "MKKVAQC"}, {bz}, {"bz.a3m"}),
+                       doctest::Contains("at residue 3 ('B' in the MSA, 'K' in the query)"), kfold::InputError);
+  const auto sec = kfold::data::parse_a3m_string(">q\nMKU\n", "sec.a3m");
+  CHECK_THROWS_WITH_AS(make_raw_features({"q", "", "MKK"}, {sec}, {"sec.a3m"}),
+                       doctest::Contains("('U' in the MSA, 'K' in the query)"), kfold::InputError);
 }
 
 TEST_CASE("make_complex_raw_features: concatenated chains, residue-index gap, block-diagonal MSA") {

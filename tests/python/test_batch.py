@@ -789,8 +789,9 @@ def test_predict_array_sbatch_exit_codes_and_usage(tmp_path):
 def test_a_worker_whose_predict_stage_fails_again_and_again_stops(build_dir, tmp_path):
     """A broken GPU or a full local disk fails target after target with a runtime error: the worker stops after
     --max-consecutive-failures of one stage in a row (exit 1, naming the stage and the last target), and the MSA
-    stages completing in between (on the CPU) do not reset the predict stage's count. A full disk is simulated by
-    a 8 KB file-size limit: every MSA stage fits, no features.h5 does."""
+    stages completing in between (on the CPU) do not reset the predict stage's count; failures of targets that
+    failed so before do not count, so that each rerun gets further. A full disk is simulated by a 8 KB file-size
+    limit: every MSA stage fits, no features.h5 does."""
     import resource
 
     path = tmp_path / "four.csv"
@@ -809,8 +810,45 @@ def test_a_worker_whose_predict_stage_fails_again_and_again_stops(build_dir, tmp
     assert [rows[t]["failure_kind"] for t in ("chignolin", "trp_cage")] == ["runtime", "runtime"], rows
     assert [rows[t]["status"] for t in ("villin_hp35", "gb1")] == ["pending", "pending"], rows  # never started
     assert not (out / "villin_hp35").exists()
-    # 0: never stops; every target fails (exit 3). The next run with room retries them all (kind runtime).
-    run = batch("--max-consecutive-failures", "0")
+    # A rerun retries the two (their failures again do not count) and gets two targets further, then stops again.
+    run = batch("--max-consecutive-failures", "2")
+    assert run.returncode == 1 and "(the last, gb1:" in run.stderr, run.stderr
+    assert all(row["failure_kind"] == "runtime" for row in summary(out).values()), summary(out)
+    # Each target failed so once: the next run tries them all (exit 3).
+    run = batch("--max-consecutive-failures", "2")
     assert run.returncode == 3 and all(row["failure_kind"] == "runtime" for row in summary(out).values()), run.stderr
     run = batch(limit=resource.RLIM_INFINITY)
     assert run.returncode == 0 and all(row["status"] == "done" for row in summary(out).values()), run.stderr
+
+
+def test_a_worker_whose_msa_stage_fails_again_and_again_gets_further_each_rerun(build_dir, tmp_path):
+    """The MSA stage forgets a target's old records as it starts: its earlier runtime failure must still keep a
+    retried target from counting towards --max-consecutive-failures (the limit stopped every rerun at the same
+    targets). The given A3Ms of the three shortest targets cannot be written under a 4 KB file-size limit."""
+    import resource
+
+    path = tmp_path / "five.csv"
+    path.write_text("\n".join(TARGETS.read_text().splitlines()[:6]) + "\n")
+    ids = sorted(target_ids(path), key=lambda t: len(next(r for r in TARGETS.read_text().splitlines()
+                                                         if r.startswith(t + ",")).split(",")[1]))
+    msa_dir = tmp_path / "msas"
+    msa_dir.mkdir()
+    for k, target in enumerate(ids):
+        sequence = next(r for r in TARGETS.read_text().splitlines() if r.startswith(target + ",")).split(",")[1]
+        rows = 1 if k >= 3 else 400  # 400 rows: over 4 KB
+        (msa_dir / f"{target}.a3m").write_text("".join(f">{target}_{i}\n{sequence}\n" for i in range(rows)))
+    out = tmp_path / "out"
+
+    def batch():
+        return subprocess.run([str(build_dir / "bin" / "kfold"), "batch", str(path), "--stage", "msa", "--msa-dir",
+                               str(msa_dir), "--max-consecutive-failures", "2", "-o", str(out)],
+                              capture_output=True, text=True, timeout=600,
+                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096)))
+
+    run = batch()
+    assert run.returncode == 1 and f"(the last, {ids[1]}:" in run.stderr, run.stderr
+    run = batch()  # ids[0] and ids[1] again (not counted), ids[2] fails (1), ids[3] and ids[4] complete
+    assert run.returncode == 3, run.stderr
+    rows = summary(out)
+    assert [rows[t]["failure_kind"] for t in ids] == ["runtime"] * 3 + ["", ""], rows
+    assert [rows[t]["status"] for t in ids[3:]] == ["msa_done", "msa_done"], rows

@@ -185,6 +185,25 @@ def test_add_results_of_two_processes_at_once_keep_both(kf, tmp_path):
     assert len(added) == 40 and sorted(p.name for p in (tmp_path / "ubq").glob("results_*.csv")) == sorted(added)
 
 
+def test_add_results_where_there_is_no_lock(kf, tmp_path, monkeypatch, caplog):
+    """Lustre mounted noflock or NFS without its lock daemon: flock fails (ENOLCK); results are still added, with a
+    warning, as before the lock."""
+    import errno
+    import fcntl
+
+    kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
+    campaign = kf.agent.Campaign.open(tmp_path / "ubq")
+    before = campaign.measurements
+
+    def no_locks(*args):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    campaign.add_results({"T14S": -1.0})
+    assert kf.agent.Campaign.open(tmp_path / "ubq").measurements == before + 1
+    assert "results are added without a lock (No locks available)" in caplog.text
+
+
 def test_bad_results_leave_the_campaign_unchanged(kf, tmp_path):
     campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "ubq")
     spec_file = campaign.path.read_bytes()

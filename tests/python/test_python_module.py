@@ -612,8 +612,11 @@ def test_keep_confidence_frees_the_logits_and_keeps_the_structure(kf, small_mode
     assert pickle.loads(pickle.dumps(small)).to_mmcif() == full.to_mmcif()
     with pytest.raises(kf.InputError, match="keep: 'some' is not 'all' or 'confidence'"):
         small_model.predict("MKVLAAGIVGK", keep="some")
+    with pytest.raises(TypeError, match="keep: expected 'all' or 'confidence', not NoneType"):
+        small_model.predict("MKVLAAGIVGK", keep=None)
     with pytest.raises(kf.InputError, match="'plddt' is part of the structure"):
-        full._prediction.drop_arrays(["plddt"])
+        full._prediction.drop_arrays(["distogram/logits", "plddt"])
+    assert "distogram/logits" in full.arrays()  # all or nothing
 
 
 def test_thread_counts_are_checked(kf, tmp_path):

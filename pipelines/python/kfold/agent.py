@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 from . import _core
 from ._core import InputError
 from ._inputs import check_flag, check_integer, check_path, check_threads, json_values
-from ._runner import run
+from ._runner import logger, run
 from .model import Model
 
 if TYPE_CHECKING:
@@ -258,9 +258,21 @@ class _ProposeLock:
 def _results_lock(workdir: Path):
     """One add_results at a time per campaign folder, across processes: each reads campaign.json, appends its
     file and writes it back, and two at once (two kernels) kept one's entry and left the other's file unlisted.
-    An advisory lock (flock) on workdir/.results.lock, released when its holder ends, however it ends."""
-    with open(workdir / ".results.lock", "a") as f:
+    An advisory lock (flock) on workdir/.results.lock, released when its holder ends, however it ends. Where there
+    is none (Lustre mounted noflock, NFS without its lock daemon, a folder that cannot be written) the call goes on
+    without it, as before, with a warning (the write itself says what is wrong with a folder)."""
+    f = None
+    try:
+        f = open(workdir / ".results.lock", "a")
         fcntl.flock(f, fcntl.LOCK_EX)
+    except OSError as error:
+        if f is not None:
+            f.close()
+        logger.warning("%s: results are added without a lock (%s): add results from one process at a time",
+                       workdir, error.strerror or error)
+        yield
+        return
+    with f:
         try:
             yield
         finally:

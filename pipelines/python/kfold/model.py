@@ -57,6 +57,8 @@ _CONFIDENCE_ARRAYS = ("final_atom_positions", "final_atom_mask", "plddt", "aatyp
 
 
 def _check_keep(keep: Any) -> None:
+    if not isinstance(keep, str):
+        raise TypeError(f"keep: expected 'all' or 'confidence', not {type(keep).__name__}")
     if keep not in ("all", "confidence"):
         raise _core.InputError(f"keep: {keep!r} is not 'all' or 'confidence' (the structure and its confidence "
                                "only: no logits or representations)")
@@ -202,7 +204,8 @@ class Prediction:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every output array by its AlphaFold result-dict name (``distogram/logits``,
-        ``representations/pair``, ``masked_msa/logits``, ...; more than ``result_<model>.h5`` keeps).
+        ``representations/pair``, ``masked_msa/logits``, ...; more than ``result_<model>.h5`` keeps; with
+        ``predict(keep="confidence")`` the structure and its confidence only).
 
         Example::
 
