@@ -153,3 +153,12 @@ TEST_CASE("shard_targets: greedy longest-first on the cost L^2 (hand-worked assi
   CHECK(kfold::pipelines::shard_targets(targets, 0, 2) == std::vector<int64_t>{0});
   CHECK(kfold::pipelines::shard_targets(targets, 1, 2) == std::vector<int64_t>{3, 1, 2});  // sorted by length, then id
 }
+
+TEST_CASE("read_batch_targets: a header 'id,<other column>' is refused, not run as a target named 'id'") {
+  // "residues" is all amino-acid letters: without the check the header ran as target 'id' of RESIDUES.
+  kfold::test::ScratchDir tmp("batch_targets_id_header");
+  write(tmp.path() / "t.csv", "id,residues\nalpha,MKV\n");
+  CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "t.csv"),
+                       doctest::Contains("t.csv:1: 'id,residues' is neither a target nor the header"),
+                       kfold::InputError);
+}

@@ -140,3 +140,47 @@ TEST_CASE("StageKey: every field and file counts") {
                                    std::filesystem::last_write_time(tmp / "f") + std::chrono::seconds(1));
   CHECK(StageKey().add_file_identity("db", tmp / "scratch" / "f").hex() != original);
 }
+
+TEST_CASE("LockDirectory: a breaker folder its worker left (older than 60 s) does not block the takeover") {
+  kfold::test::ScratchDir tmp("target_lock_old_breaker");
+  LockDirectory locks(tmp.path(), std::chrono::seconds(600));
+  std::ofstream(tmp / "t.lock") << host_of_this_machine() << " " << dead_pid() << " 12345\n";
+  fs::create_directory(tmp / "t.lock.break");  // a worker died while breaking the lock
+  set_age(tmp / "t.lock.break", 5);
+  CHECK_FALSE(locks.try_lock("t"));  // a breaker at work: left to it
+  set_age(tmp / "t.lock.break", 120);
+  auto lock = locks.try_lock("t");
+  REQUIRE(lock);
+  CHECK(lock->took_over_stale());
+  CHECK_FALSE(fs::exists(tmp / "t.lock.break"));
+}
+
+TEST_CASE("TargetLock: a lock another worker took over is left to it on release") {
+  kfold::test::ScratchDir tmp("target_lock_taken_over");
+  LockDirectory locks(tmp.path(), std::chrono::seconds(600));
+  auto lock = locks.try_lock("t");
+  REQUIRE(lock);
+  std::ofstream(tmp / "t.lock") << "node-elsewhere 4242 999\nheartbeat_timeout 600\n";  // the new owner's
+  lock.reset();
+  CHECK(fs::exists(tmp / "t.lock"));
+  std::ifstream in(tmp / "t.lock");
+  std::string owner;
+  std::getline(in, owner);
+  CHECK(owner == "node-elsewhere 4242 999");
+}
+
+TEST_CASE("StageKey: a folder given with a trailing slash has the key of the same folder without it") {
+  using kfold::pipelines::StageKey;
+  kfold::test::ScratchDir tmp("stage_key_slash");
+  fs::create_directories(tmp / "uniref50");
+  std::ofstream(tmp / "uniref50" / "db.fasta") << ">a\nMKV\n";
+  CHECK(kfold::pipelines::staged_name(tmp / "uniref50" / "") == "uniref50");
+  CHECK(StageKey().add_file_identity("db", tmp / "uniref50" / "").hex() ==
+        StageKey().add_file_identity("db", tmp / "uniref50").hex());
+  // Another folder's name with the same files (size, mtime): another key.
+  fs::create_directories(tmp / "uniref90");
+  fs::copy_file(tmp / "uniref50" / "db.fasta", tmp / "uniref90" / "db.fasta");
+  fs::last_write_time(tmp / "uniref90" / "db.fasta", fs::last_write_time(tmp / "uniref50" / "db.fasta"));
+  CHECK(StageKey().add_file_identity("db", tmp / "uniref90").hex() !=
+        StageKey().add_file_identity("db", tmp / "uniref50").hex());
+}

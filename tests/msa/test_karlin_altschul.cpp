@@ -105,3 +105,23 @@ TEST_CASE("Karlin-Altschul: every supported gap setting has NCBI BLAST's publish
 TEST_CASE("Karlin-Altschul: unsupported gap costs are an input error") {
   CHECK_THROWS_WITH(msa::blosum62_params({7, 3}), doctest::Contains("no published Karlin-Altschul parameters"));
 }
+
+TEST_CASE("Karlin-Altschul: every supported gap setting has NCBI BLAST's published alpha and beta") {
+  // The length correction's parameters (blast_stat.c, blosum62_values, columns alpha and beta): --gap-open /
+  // --gap-extend other than 11/1 use them for every E-value.
+  struct Published {
+    int32_t open, extend;
+    double alpha, beta;
+  };
+  const Published published[] = {
+      {11, 2, 1.1, -10}, {10, 2, 1.3, -15}, {9, 2, 1.5, -19},  {8, 2, 1.8, -26},  {7, 2, 2.5, -46}, {6, 2, 3.3, -58},
+      {13, 1, 1.2, -11}, {12, 1, 1.5, -19}, {11, 1, 1.9, -30}, {10, 1, 2.5, -44}, {9, 1, 4.0, -87},
+  };
+  for (const Published& row : published) {
+    CAPTURE(row.open);
+    CAPTURE(row.extend);
+    const auto p = msa::blosum62_params({row.open, row.extend});
+    CHECK(p.alpha == row.alpha);
+    CHECK(p.beta == row.beta);
+  }
+}

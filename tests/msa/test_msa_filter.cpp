@@ -5,6 +5,8 @@
 
 #include <random>
 
+#include "data/a3m.hpp"
+#include "data/error.hpp"
 #include "msa/msa_filter.hpp"
 #include "msa/reference_alignment.hpp"
 
@@ -160,4 +162,46 @@ TEST_CASE("neff: leaving a pair early gives the count of every pair's row_identi
     CHECK(msa::neff(m, t) == doctest::Approx(expected).epsilon(1e-12));
     CHECK(msa::neff(m, t, {}, 1) == msa::neff(m, t, {}, 2));  // integer counts: any thread count
   }
+}
+
+TEST_CASE("row_identity and filter_max_seq_id: rows that share no column are not identical") {
+  // Row 1 covers the first half (3/5 identical to the query), row 2 the second half (2/5); rows 1 and 2
+  // share no column: identity 0, so --max-seq-id keeps both fragments.
+  const auto m = make_msa({"ACDEFGHIKL", "ACDWW-----", "-----GHWWW"});
+  CHECK(msa::row_identity(m.sequences[1], m.sequences[2]) == 0.0);
+  CHECK(msa::filter_max_seq_id(m, 0.7) == std::vector<int64_t>{0, 1, 2});
+  CHECK(msa::neff(m, 0.8) == doctest::Approx(3.0));
+}
+
+TEST_CASE("filter_diverse: the identity threshold starts at 0.3") {
+  // One block. Row 1 is 4/12 = 0.33 identical to the query, row 2 3/12 = 0.25: at t = 0.3 only row 2
+  // qualifies, so with one row per block it is row 2 that is kept.
+  const auto m = make_msa({"ACDEFGHIKLMN", "ACDEWYPQRSTV", "ACDWWYPQRSTV"});
+  REQUIRE(msa::row_identity(m.sequences[0], m.sequences[1]) == doctest::Approx(4.0 / 12));
+  REQUIRE(msa::row_identity(m.sequences[0], m.sequences[2]) == doctest::Approx(3.0 / 12));
+  CHECK(msa::filter_diverse(m, 1) == std::vector<int64_t>{0, 2});
+}
+
+TEST_CASE("filter_msa: --max-seq-id above 1 is refused (a percentage typed as 95 would filter nothing)") {
+  const auto m = make_msa({"ACDEFGHIKL", "ACDEFGHIKV"});
+  CHECK_NOTHROW(msa::filter_msa(m, {1.0, 0}));
+  CHECK_THROWS_WITH_AS(msa::filter_msa(m, {1.5, 0}), doctest::Contains("--max-seq-id"), InputError);
+  CHECK_THROWS_WITH_AS(msa::filter_msa(m, {95.0, 0}), doctest::Contains("--max-seq-id"), InputError);
+}
+
+TEST_CASE("select_rows: the row index equal to the depth is refused (no out-of-bounds read)") {
+  const auto m = make_msa({"ACDEFGHIKL", "ACDEFGHIKV", "ACDEFGHIWV"});
+  CHECK_THROWS_WITH_AS(msa::select_rows(m, {0, 3}), doctest::Contains("outside the MSA's rows 0..2"), InputError);
+  CHECK(msa::select_rows(m, {0, 2}).sequences == std::vector<std::string>{"ACDEFGHIKL", "ACDEFGHIWV"});
+}
+
+TEST_CASE("filter_msa and select_rows keep each kept row's inserted residues (written back to the A3M)") {
+  // h: MKL with 'a' inserted before column 1; g: MKV with 'c' before column 2 (identical to the query).
+  const auto m = data::parse_a3m_string(">q\nMKV\n>h\nMaKL\n>g\nMKcV\n", "test.a3m");
+  REQUIRE(m.insertions.size() == 3);
+  const auto filtered = msa::filter_msa(m, {0.9, 0});  // g (identity 1 to the query) goes
+  REQUIRE(filtered.sequences == std::vector<std::string>{"MKV", "MKL"});
+  CHECK(filtered.insertions == std::vector<std::string>{m.insertions[0], m.insertions[1]});
+  CHECK(data::to_a3m(filtered).find("MaKL") != std::string::npos);  // not "MxKL"
+  CHECK(msa::select_rows(m, {2}).insertions == std::vector<std::string>{m.insertions[2]});
 }

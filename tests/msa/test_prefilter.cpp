@@ -463,3 +463,71 @@ TEST_CASE("prefilter candidates: --max-prefilter wins, else the preset raised to
   CHECK(prefilter_candidates(1000, 300, 5000) == 300);
   CHECK(prefilter_candidates(1000, 3000, std::nullopt) == 3000);
 }
+
+TEST_CASE("prefilter: two seed hits exactly the two-hit window apart are a pair, one further are not") {
+  // Seeds only from WCHW and CWWH (T = 38, filler A/G/S): WCHW at query 0, CWWH at query `gap`, and a target
+  // holding the query itself (one diagonal).
+  std::mt19937_64 rng(21);
+  const auto filler = [&](size_t n) { return low_scoring_filler(rng, n); };
+  msa::PrefilterOptions options;
+  options.word_threshold = 38;
+  REQUIRE(options.two_hit_window == 40);
+  for (const int gap : {40, 41}) {
+    CAPTURE(gap);
+    const std::string query = "WCHW" + filler(static_cast<size_t>(gap - 4)) + "CWWH" + filler(20);
+    test::ScratchDir dir("msa_prefilter_window");
+    const auto db = open_fasta_db(dir, ">t\n" + filler(10) + query + filler(10) + "\n");
+    const auto profile = msa::make_sequence_profile(query, msa::blosum62());
+    const msa::NeighbourWords words(profile, options.word_threshold);
+    const msa::KmerIndex index(db, 0, db.size());
+    msa::PrefilterScanner scanner;
+    std::vector<msa::Candidate> out;
+    scanner.scan(profile, words, index, options, out);
+    CHECK(out.size() == (gap <= options.two_hit_window ? 1u : 0u));
+  }
+}
+
+TEST_CASE("prefilter: after the epoch wrap, bins of the wrapped epochs are never hits (scans 256 and 257)") {
+  std::mt19937_64 rng(8);
+  const auto filler = [&](size_t n) { return low_scoring_filler(rng, n); };
+  std::string target = filler(300);
+  target.replace(60, 4, "WCHW");
+  target.replace(74, 4, "CWWH");
+  test::ScratchDir dir("msa_prefilter_epoch_wrap2");
+  const auto db = open_fasta_db(dir, ">t\n" + target + "\n");
+  const msa::KmerIndex index(db, 0, db.size());
+  msa::PrefilterOptions options;
+  options.word_threshold = 38;
+  options.min_ungapped_score = 0;
+  const std::string a = filler(10) + "WCHW" + filler(50);  // diagonal 50 at query 10
+  const std::string b = filler(24) + "CWWH" + filler(50);  // diagonal 50 at query 24: a pair only with a's bin
+  const std::string none = filler(20);
+  const auto scan = [&](msa::PrefilterScanner& s, const std::string& q) {
+    const auto profile = msa::make_sequence_profile(q, msa::blosum62());
+    const msa::NeighbourWords words(profile, options.word_threshold);
+    std::vector<msa::Candidate> out;
+    s.scan(profile, words, index, options, out);
+    return out;
+  };
+  msa::PrefilterScanner shared;
+  scan(shared, a);                                    // scan 1
+  for (int k = 2; k <= 256; ++k) scan(shared, none);  // scans 2..256
+  const auto got = scan(shared, b);                   // scan 257
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].ungapped_score == 0);
+}
+
+TEST_CASE("low_complexity_mask: a sequence of exactly one window is judged; word thresholds 1 and 60 are valid") {
+  std::vector<uint8_t> codes;
+  msa::encode_residues(std::string(12, 'Q'), codes);
+  CHECK(msa::low_complexity_mask(codes) == std::vector<uint8_t>(12, 1));
+  msa::encode_residues(std::string(11, 'Q'), codes);
+  CHECK(msa::low_complexity_mask(codes) == std::vector<uint8_t>(11, 0));  // shorter than the window: never
+  msa::PrefilterOptions options;
+  for (const int32_t t : {1, 60}) {
+    options.word_threshold = t;
+    CHECK_NOTHROW(msa::check_prefilter_options(options));
+  }
+  options.word_threshold = 61;
+  CHECK_THROWS_WITH_AS(msa::check_prefilter_options(options), doctest::Contains("--word-threshold"), InputError);
+}
