@@ -170,6 +170,17 @@ Prediction prediction_from_state(const std::string& model_name, double seconds, 
   return p;
 }
 
+// Frees the outputs `names` (Model.predict(keep="confidence")); every name is checked first: all dropped or none.
+void drop_arrays(Prediction& p, const std::vector<std::string>& names) {
+  std::vector<at::Tensor*> fields;
+  for (const auto& name : names) {
+    if (std::find(std::begin(kRequiredOutputs), std::end(kRequiredOutputs), name) != std::end(kRequiredOutputs))
+      fail_input("drop_arrays: '{}' is part of the structure; it cannot be dropped", name);
+    fields.push_back(output_field(p, name));  // (an unknown name is an InputError)
+  }
+  for (at::Tensor* field : fields) *field = at::Tensor();
+}
+
 at::Tensor named_output(const Prediction& p, const std::string& name) {
   for (auto& [key, tensor] : named_outputs(p))
     if (key == name) return tensor;
@@ -186,6 +197,8 @@ py::capsule dlpack_capsule(const at::Tensor& tensor) {
     }
   });
 }
+
+void bind_prediction(py::module_& m);
 
 }  // namespace
 
@@ -229,7 +242,12 @@ void bind_model(py::module_& m) {
           },
           py::arg("path"), py::arg("check_memory"), py::arg("token"), Release(),
           "AlphaFold-processed features (.h5 or .npz with the leading recycling axis) through the network.");
+  bind_prediction(m);
+}
 
+namespace {
+
+void bind_prediction(py::module_& m) {
   py::class_<Prediction>(m, "Prediction", "One model's outputs (pipelines::Prediction).")
       .def_static("from_state", &prediction_from_state, py::arg("model_name"), py::arg("seconds"),
                   py::arg("mean_plddt"), py::arg("ptm_and_max_pae"), py::arg("num_iterations"), py::arg("arrays"),
@@ -256,19 +274,8 @@ void bind_model(py::module_& m) {
       .def(
           "array", [](const Prediction& p, const std::string& name) { return tensor_to_numpy(named_output(p, name)); },
           py::arg("name"), "One output as a numpy array (a view of the tensor when it is on the CPU).")
-      .def(
-          "drop_arrays",
-          [](Prediction& p, const std::vector<std::string>& names) {
-            std::vector<at::Tensor*> fields;  // every name checked first: all dropped or none
-            for (const auto& name : names) {
-              if (std::find(std::begin(kRequiredOutputs), std::end(kRequiredOutputs), name) !=
-                  std::end(kRequiredOutputs))
-                fail_input("drop_arrays: '{}' is part of the structure; it cannot be dropped", name);
-              fields.push_back(output_field(p, name));  // (an unknown name is an InputError)
-            }
-            for (at::Tensor* field : fields) *field = at::Tensor();
-          },
-          py::arg("names"), "Frees these outputs (not the structure's: aatype, residue_index, plddt, final_atom_*).")
+      .def("drop_arrays", &drop_arrays, py::arg("names"),
+           "Frees these outputs (not the structure's: aatype, residue_index, plddt, final_atom_*).")
       .def(
           "dlpack", [](const Prediction& p, const std::string& name) { return dlpack_capsule(named_output(p, name)); },
           py::arg("name"), "One output as a DLPack capsule (its device, no copy).")
@@ -313,5 +320,7 @@ void bind_model(py::module_& m) {
           },
           py::arg("remarks"), Release());
 }
+
+}  // namespace
 
 }  // namespace kfold::python
