@@ -1,0 +1,259 @@
+"""kfold.agent.Campaign's files and rounds: relative paths in a campaign file, results (sd kept, checked before
+writing, exact values, never overwriting, not UTF-8), the propose lock (a later call's lock, dead and other users'
+holders), which folders are rounds and in what order, a failed or left-over round, the evolution cache."""
+import json
+import os
+import shutil
+import socket
+
+import pytest
+
+from conftest import EXAMPLES
+
+A3M = EXAMPLES / "ubiquitin.a3m"
+CAMPAIGN = EXAMPLES / "ubiquitin_campaign.json"
+
+
+def test_a_campaign_files_relative_db_and_library_are_made_absolute(kf, tmp_path):
+    """"db" and "library" relative to the campaign file name files beside it, also once the
+    campaign is copied into workdir (they were left relative, so named files in workdir)."""
+    spec = json.loads(CAMPAIGN.read_text())
+    del spec["target"]["msa"]
+    spec["target"]["db"] = "db.fasta"
+    spec["library"] = "lib.csv"
+    spec["results"] = []
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(EXAMPLES / "ubiquitin_db.fasta", src / "db.fasta")
+    (src / "lib.csv").write_text("variant\nQ2A\nI3L\n")
+    (src / "c.json").write_text(json.dumps(spec))
+    campaign = kf.agent.Campaign(src / "c.json", workdir=tmp_path / "work")
+    assert campaign.spec["target"]["db"] == str((src / "db.fasta").resolve())
+    assert campaign.spec["library"] == str((src / "lib.csv").resolve())
+    saved = json.loads(campaign.path.read_text())
+    assert saved["target"]["db"] == str((src / "db.fasta").resolve()) and saved["library"] == str((src / "lib.csv").resolve())
+
+
+def _plain_campaign(kf, workdir):
+    spec = json.loads(CAMPAIGN.read_text())
+    spec["target"]["msa"] = str(A3M)
+    spec["results"] = []
+    return kf.agent.Campaign(spec, workdir=workdir)
+
+
+def test_results_keep_the_measured_sd(kf, tmp_path):
+    """A DataFrame's sd column and a tuple's third entry are written as the measurement's sd
+    (they were dropped: every row then weighed the same)."""
+    import pandas as pd
+    campaign = _plain_campaign(kf, tmp_path / "ubq")
+    path = campaign.add_results(pd.DataFrame({"variant": ["I44A", "K63R"], "value": [-1.3, 0.1], "sd": [0.2, 0.05]}))
+    assert path.read_text() == "variant,value,sd\nI44A,-1.3,0.2\nK63R,0.1,0.05\n"
+    path = campaign.add_results([("I44A", -1.3, 0.25), ("L8A", 0.5)])
+    assert path.read_text() == "variant,value,sd\nI44A,-1.3,0.25\nL8A,0.5,\n"
+
+
+def test_results_are_checked_before_they_are_written(kf, tmp_path):
+    """Results with no rows, rows of 4 entries, a comma in a variant (it split the CSV
+    row) or a blank variant are InputErrors naming the problem, and the campaign is unchanged."""
+    campaign = _plain_campaign(kf, tmp_path / "ubq")
+    for results, message in (({}, "results: no measurements given"),
+                             ([("I44A", -1.3, 0.2, "note")], r"results: item 0 is \('I44A'"),
+                             ({"I44A,K63R": 1.0}, "results: variant 'I44A,K63R' must be text"),
+                             ({"  ": 1.0}, "results: variant '  ' must be text")):
+        with pytest.raises(kf.InputError, match=message):
+            campaign.add_results(results)
+    assert "results" not in campaign.spec or campaign.spec["results"] == []
+    assert not list((tmp_path / "ubq").glob("results_*.csv"))
+
+
+def test_results_values_round_trip_exactly(kf, tmp_path):
+    """Values are written with every digit (repr), not rounded."""
+    campaign = _plain_campaign(kf, tmp_path / "ubq")
+    path = campaign.add_results({"I44A": 0.123456789012345, "K63R": -1234567.25})
+    assert path.read_text() == "variant,value,sd\nI44A,0.123456789012345,\nK63R,-1234567.25,\n"
+
+
+def _dead_pid():
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+
+
+def test_a_lock_release_leaves_a_later_calls_lock(kf, tmp_path):
+    """release() removes the lock file only while it is still this call's (an interrupted round's late
+    cleanup removed the lock of the propose() that came after it)."""
+    from kfold.agent import _ProposeLock
+    lock = _ProposeLock(tmp_path)
+    later = f"{socket.gethostname()} {os.getpid()} 0123456789abcdef\n"
+    lock.path.write_text(later)  # a later call's lock
+    lock.release()
+    assert lock.path.read_text() == later
+    lock.path.write_text(lock.text)
+    lock.release()
+    assert not lock.path.exists()
+
+
+def test_a_dead_holders_lock_that_comes_back_is_refused(kf, tmp_path, monkeypatch):
+    """A dead holder's lock is taken over once; when the file is there again on the second try (another
+    process took it meanwhile), propose() is refused, not run without a lock."""
+    import pathlib
+    from kfold.agent import _ProposeLock
+    lock_path = tmp_path / ".propose.lock"
+    lock_path.write_text(f"{socket.gethostname()} {_dead_pid()}\n")
+    real_unlink = pathlib.Path.unlink
+    # Another process re-creates the lock as soon as it is removed: removing it changes nothing.
+    monkeypatch.setattr(pathlib.Path, "unlink",
+                        lambda self, missing_ok=False: None if self.name == ".propose.lock" else real_unlink(self, missing_ok))
+    with pytest.raises(kf.InputError, match="another propose\\(\\) is running on this campaign"):
+        _ProposeLock(tmp_path)
+
+
+def test_a_lock_held_by_another_users_live_process_is_refused(kf, tmp_path, monkeypatch):
+    """A holder that this process may not signal (another user's, os.kill: PermissionError) is alive:
+    its lock is not taken over."""
+    from kfold.agent import _ProposeLock
+    (tmp_path / ".propose.lock").write_text(f"{socket.gethostname()} 4242\n")
+
+    def no_permission(pid, sig):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "kill", no_permission)
+    with pytest.raises(kf.InputError, match="another propose\\(\\) is running on this campaign \\(pid 4242"):
+        _ProposeLock(tmp_path)
+    assert (tmp_path / ".propose.lock").read_text() == f"{socket.gethostname()} 4242\n"
+
+
+def test_a_bad_campaign_file_is_named_and_leaves_no_workdir(kf, tmp_path):
+    """A bad campaign file's errors name the user's file (not workdir/campaign.json, the copy), and a
+    file that is not JSON is an InputError (it was json's JSONDecodeError)."""
+    spec = json.loads(CAMPAIGN.read_text())
+    spec["target"]["msa"] = str(A3M)
+    spec["max_mutations"] = "two"
+    (tmp_path / "c.json").write_text(json.dumps(spec))
+    with pytest.raises(kf.InputError, match=f"^{tmp_path / 'c.json'}: field 'max_mutations'"):
+        kf.agent.Campaign(tmp_path / "c.json", workdir=tmp_path / "w")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(kf.InputError, match=f"^{tmp_path / 'bad.json'}: not valid JSON"):
+        kf.agent.Campaign(tmp_path / "bad.json", workdir=tmp_path / "w")
+    assert not (tmp_path / "w").exists()
+
+
+def test_open_says_there_is_no_campaign(kf, tmp_path):
+    """campaign.open on a folder without campaign.json says how to start one."""
+    with pytest.raises(kf.InputError, match="no campaign here; start one with kfold.agent.Campaign"):
+        kf.agent.Campaign.open(tmp_path)
+
+
+def test_only_numbered_round_folders_make_a_workdir_used(kf, tmp_path):
+    """A workdir with round_N/ folders is refused, one with another round_* folder (round_notes/) is not."""
+    spec = json.loads(CAMPAIGN.read_text())
+    spec["target"]["msa"] = str(A3M)
+    spec["results"] = []
+    (tmp_path / "a" / "round_notes").mkdir(parents=True)
+    kf.agent.Campaign(spec, workdir=tmp_path / "a")
+    (tmp_path / "b" / "round_3").mkdir(parents=True)
+    with pytest.raises(kf.InputError, match="holds the rounds"):
+        kf.agent.Campaign(spec, workdir=tmp_path / "b")
+
+
+def test_rounds_are_the_complete_ones_in_numeric_order(kf, tmp_path):
+    """campaign.rounds lists the rounds with a `done` file (an interrupted round_N/ is none), in
+    numeric order (round_10 after round_9, not after round_1): the latest is the highest number."""
+    campaign = _plain_campaign(kf, tmp_path / "ubq")
+    for n in range(1, 12):
+        (tmp_path / "ubq" / f"round_{n}").mkdir()
+        if n != 11:  # round_11: interrupted, no `done`
+            (tmp_path / "ubq" / f"round_{n}" / "done").write_text("")
+    assert [r.number for r in campaign.rounds] == list(range(1, 11))
+    assert campaign._latest().folder.name == "round_10"
+
+
+def test_propose_names_a_wrong_model_argument(kf, tmp_path):
+    """propose(model=<not a kfold.Model>) is a TypeError naming the argument, and leaves no round."""
+    campaign = _plain_campaign(kf, tmp_path / "ubq")
+    with pytest.raises(TypeError, match="model: expected a kfold.Model or None, not str"):
+        campaign.propose(model="model_1_ptm")
+    assert campaign.rounds == [] and not (tmp_path / "ubq" / "round_1").exists()
+
+
+def test_propose_fills_the_evolution_cache(kf, tmp_path):
+    """propose(evolution_cache=DIR) keeps the fitted evolutionary model in DIR (the argument was
+    dropped: every round refitted)."""
+    campaign = _plain_campaign(kf, tmp_path / "ubq")
+    campaign.propose(threads=2, potts_iterations=5, evolution_cache=tmp_path / "cache")
+    assert [p.suffix for p in (tmp_path / "cache").iterdir()] == [".evo"]
+
+
+def test_a_failed_round_releases_the_lock(kf, tmp_path, monkeypatch):
+    """A round that fails (an error, not Ctrl-C) releases the propose lock and leaves no round_1/;
+    the next propose() runs (it was refused: "another propose() of this process is running")."""
+    import kfold.agent
+    campaign = _plain_campaign(kf, tmp_path / "ubq")
+
+    def failing(*args):
+        raise kf.KfoldError("the round failed")
+
+    with monkeypatch.context() as m:
+        m.setattr(kfold.agent._core, "run_agent", failing)
+        with pytest.raises(kf.KfoldError, match="the round failed"):
+            campaign.propose(threads=2, potts=False)
+    assert not (tmp_path / "ubq" / ".propose.lock").exists() and not (tmp_path / "ubq" / "round_1").exists()
+    assert campaign.propose(threads=2, potts=False).number == 1
+
+
+def test_a_leftover_incomplete_round_is_replaced(kf, tmp_path):
+    """A round_N/ without `done` (a process killed mid-round) is removed and the round run again (propose
+    failed on it for good: FileExistsError)."""
+    campaign = _plain_campaign(kf, tmp_path / "ubq")
+    (tmp_path / "ubq" / "round_1").mkdir()
+    (tmp_path / "ubq" / "round_1" / "plate.csv").write_text("partial")
+    first = campaign.propose(threads=2, potts=False)
+    assert first.number == 1 and (first.folder / "done").exists()
+    assert first.plate["well"].iloc[0] == "A01"
+
+
+def test_a_results_file_that_is_not_utf8_is_an_input_error(kf, tmp_path):
+    """A results file that is not UTF-8 is an InputError naming it (it was UnicodeDecodeError)."""
+    campaign = _plain_campaign(kf, tmp_path / "ubq")
+    (tmp_path / "lab.csv").write_bytes(b"variant,value\nI44A,\xff\xfe1.0\n")
+    with pytest.raises(kf.InputError, match=f"^{tmp_path / 'lab.csv'}: cannot read the results file"):
+        campaign.add_results(tmp_path / "lab.csv")
+
+
+def test_add_results_never_overwrites_a_file_in_workdir(kf, tmp_path):
+    """A results_N.csv already in workdir (not in the campaign: the user's own, or left by a crash) is
+    kept; the new results take the next free name."""
+    campaign = _plain_campaign(kf, tmp_path / "ubq")
+    (tmp_path / "ubq" / "results_1.csv").write_text("mine\n")
+    path = campaign.add_results({"I44A": -1.3})
+    assert path.name == "results_2.csv" and (tmp_path / "ubq" / "results_1.csv").read_text() == "mine\n"
+    assert campaign.spec["results"] == ["results_2.csv"]
+
+
+def test_add_results_interrupted_leaves_no_file(kf, tmp_path, monkeypatch):
+    """add_results stopped by another error than InputError (Ctrl-C, a KfoldError) while the campaign is
+    checked leaves neither the results copy nor a changed campaign.json."""
+    import kfold.agent
+    campaign = _plain_campaign(kf, tmp_path / "ubq")
+    before = campaign.path.read_bytes()
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kfold.agent._core, "campaign_summary", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        campaign.add_results({"I44A": -1.3})
+    assert not list((tmp_path / "ubq").glob("results_*.csv")) and campaign.path.read_bytes() == before
+
+
+def test_the_next_round_follows_the_highest_number(kf, tmp_path):
+    """With round_1/ deleted by hand, the next round is round_3 and round_2 stays (counting the rounds gave
+    2, and round_2, a complete round, was removed as an interrupted attempt)."""
+    campaign = _plain_campaign(kf, tmp_path / "ubq")
+    campaign.propose(threads=2, potts=False)
+    second = campaign.propose(threads=2, potts=False)
+    plate = (second.folder / "plate.csv").read_bytes()
+    shutil.rmtree(tmp_path / "ubq" / "round_1")
+    third = campaign.propose(threads=2, potts=False)
+    assert third.number == 3 and (second.folder / "plate.csv").read_bytes() == plate

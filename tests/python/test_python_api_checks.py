@@ -1,0 +1,270 @@
+"""The Python module's argument checks (an Msa alone, bools, fractions, paths with dots and ~user), its logging and
+progress (debug lines, the last count, cleanups and exits), and the defaults and checks of Model, Msa, Features
+and Templates (the model's seed, templates with features, thresholds, save names, pickled skipped hits)."""
+import datetime
+import json
+import os
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES
+
+FASTA = EXAMPLES / "ubiquitin.fasta"
+A3M = EXAMPLES / "ubiquitin.a3m"
+
+
+def test_one_msa_object_alone_is_one_msa(kf):
+    """msas=<a kfold.Msa> alone (documented: "or one alone") is the same as msas=[msa]."""
+    msa = kf.Msa(["MKVL", "MK-L"])
+    assert kf.features("MKVL", msas=msa) == kf.features("MKVL", msas=[msa])
+
+
+def test_msa_errors_name_the_index_of_the_msa_objects(kf):
+    """An error in an in-memory MSA names it by its index in msas (msas[0] is the first)."""
+    with pytest.raises(kf.InputError, match=r"^msas\[0\]: the MSA's first row"):
+        kf.features("MKVL", msas=[kf.Msa(["MKAL"])])
+    with pytest.raises(kf.InputError, match=r"^msas\[1\]: the MSA's first row"):
+        kf.features("MKVL", msas=[kf.Msa(["MKVL"]), kf.Msa(["MKAL"])])
+
+
+def test_integer_arguments_refuse_bools(kf):
+    """True is no integer (it was diff=1, iterations=1, recycles=1)."""
+    msa = kf.Msa(["MKVL", "MK-L"])
+    with pytest.raises(TypeError, match="diff: expected an integer, not bool"):
+        msa.filter(diff=True)
+    with pytest.raises(TypeError, match="threads: expected an integer, not bool"):
+        kf.set_threads(True)
+
+
+def test_fractions_refuse_nan_and_max_seq_id_zero(kf):
+    """max_seq_id is in (0, 1] (0 was taken, and kept only the query); NaN is no fraction either."""
+    msa = kf.Msa(["MKVL", "MK-L", "AKVL"])
+    with pytest.raises(kf.InputError, match=r"max_seq_id 0: must be in \(0, 1\]"):
+        msa.filter(max_seq_id=0)
+    with pytest.raises(kf.InputError, match=r"min_coverage nan: must be in \[0, 1\]"):
+        msa.filter(min_coverage=float("nan"))
+    with pytest.raises(kf.InputError, match=r"min_identity nan: must be in \[0, 1\]"):
+        msa.filter(min_identity=float("nan"))
+
+
+def test_a_missing_path_with_a_dot_is_a_missing_file(kf, tmp_path, monkeypatch):
+    """A name with a dot that names no file is said missing (it was read as a sequence: "invalid
+    character '.'")."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(kf.InputError, match=r"^MISSING\.FA: file not found"):
+        kf.features("MISSING.FA")
+
+
+def test_tilde_user_is_not_expanded(kf, tmp_path, monkeypatch):
+    """Only ~ and ~/ mean the home folder; ~user (another's home) stays a name."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(kf.InputError, match=r"^~root/none\.fasta: file not found"):
+        kf.features("~root/none.fasta")
+
+
+def test_debug_lines_reach_the_kfold_logger(kf, caplog):
+    """With the kfold logger at DEBUG, the C++ debug lines (the search's prefilter counts) are forwarded
+    (C++ was left at info: nothing below INFO ever came)."""
+    import logging
+    with caplog.at_level(logging.DEBUG, logger="kfold"):
+        kf.search(FASTA, EXAMPLES / "ubiquitin_db.fasta")
+    debug = [r.getMessage() for r in caplog.records if r.name == "kfold" and r.levelno == logging.DEBUG]
+    assert any("prefilter candidates" in m for m in debug), debug
+
+
+def test_plain_progress_lines_end_with_the_last_count(kf, small_model, capsys, monkeypatch):
+    """Without tqdm the plain progress lines on stderr end at done/total, however fast the call
+    (the last line was only printed 2 s after the one before)."""
+    import types
+    import kfold._runner
+    monkeypatch.setattr(kfold._runner, "_tqdm_class", lambda: None)
+    # A frozen clock: every line after the first is one that a call shorter than 2 s prints.
+    monkeypatch.setattr(kfold._runner, "time", types.SimpleNamespace(monotonic=lambda: 1000.0))
+    kf.set_progress(True)
+    try:
+        small_model.predict("MKVLAAGIVG")
+    finally:
+        kf.set_progress(False)
+    assert "model_1_ptm: 2/2" in capsys.readouterr().err.splitlines()
+
+
+def test_a_failing_cleanup_is_logged_and_the_interrupt_still_raised(kf, monkeypatch, caplog):
+    """An after_interrupt cleanup that raises is logged as a warning; the caller still gets its
+    KeyboardInterrupt (not the cleanup's error)."""
+    import logging
+    from kfold import _runner
+
+    def interrupt_now(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    def failing_cleanup():
+        raise RuntimeError("cleanup broke")
+
+    monkeypatch.setattr(_runner, "_sync_log_level", interrupt_now)
+    with caplog.at_level(logging.WARNING, logger="kfold"):
+        with pytest.raises(KeyboardInterrupt):
+            _runner.run(lambda token: None, cancellable=True, after_interrupt=failing_cleanup)
+    assert any("cleanup after the interrupted call failed: cleanup broke" in r.getMessage() for r in caplog.records)
+
+
+def test_an_exit_cancels_a_call_still_running_on_a_daemon_thread(kf):
+    """A script that ends while a daemon thread still runs a long call: the exit cancels the call and
+    waits only for its next progress point (without the cancel it waited for all 2000 recycles)."""
+    import subprocess
+    import sys
+    script = f"""
+import logging, threading, time, kfold
+logging.basicConfig(level=logging.INFO)
+kfold.set_progress(False)
+model = kfold.Model("model_1_ptm", random_weights=True, config={str(EXAMPLES / "small_model.json")!r}, recycles=2000)
+threading.Thread(target=model.predict, args=("MKVLAAGIVGKLEQDSWR" * 8,), daemon=True).start()
+time.sleep(3)
+"""
+    # The original exits within an iteration or two (seconds); without the cancel the 2000 recycles run on.
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "waiting for the running kfold computation" in p.stderr
+
+
+def test_random_weights_are_said_when_the_model_is_made(kf, caplog):
+    """model(random_weights=True) logs the warning that its structures are not predictions."""
+    import logging
+    with caplog.at_level(logging.WARNING, logger="kfold"):
+        kf.Model("model_1_ptm", random_weights=True, config=EXAMPLES / "small_model.json")
+    assert any(r.levelno == logging.WARNING and "random weights, not a prediction" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_predict_defaults_to_the_models_seed(kf):
+    """predict() without seed= uses the model's seed (documented), not 0: the same as seed=<model's>."""
+    model = kf.Model("model_1_ptm", random_weights=True, config=EXAMPLES / "small_model.json", seed=5)
+    default = model.predict(FASTA, msas=[A3M])
+    assert np.array_equal(default.plddt, model.predict(FASTA, msas=[A3M], seed=5).plddt)
+    assert not np.array_equal(default.plddt, model.predict(FASTA, msas=[A3M], seed=0).plddt)
+
+
+def _one_template(n_res, sequence):
+    return {"template_aatype": np.zeros((1, n_res, 22), np.float32),
+            "template_all_atom_masks": np.ones((1, n_res, 37), np.float32),
+            "template_all_atom_positions": np.zeros((1, n_res, 37, 3), np.float32),
+            "template_domain_names": np.array([b"1abc_A"], dtype=object),
+            "template_sequence": np.array([sequence.encode()], dtype=object),
+            "template_sum_probs": np.zeros((1, 1), np.float32)}
+
+
+def test_predict_from_features_takes_templates_and_refuses_msas(kf, small_model, monkeypatch):
+    """predict(features, msas=...) is an InputError (the MSAs were silently ignored), and
+    predict(features, templates=t) runs the model on the features with t (t was silently dropped)."""
+    import kfold.model
+    features = kf.features("MKVL")
+    with pytest.raises(kf.InputError, match="msas: the features already hold their MSA"):
+        small_model.predict(features, msas=[kf.Msa(["MKVL"])])
+    seen = []
+
+    def capture(function, raw, *args, **kwargs):
+        seen.append(raw.templates.n_templates)
+        raise KeyboardInterrupt  # stop before the network runs
+
+    monkeypatch.setattr(kfold.model, "run", capture)
+    with pytest.raises(KeyboardInterrupt):
+        small_model.predict(features, templates=kf.Templates.from_dict(_one_template(4, "MKVL")))
+    assert seen == [1]
+
+
+def test_model_repr_says_random_weights(kf, small_model):
+    """A random-weights model says so in its repr (it read "parameters")."""
+    assert repr(small_model) == "<kfold.Model model_1_ptm (random weights) on cpu>"
+
+
+def test_msa_descriptions_as_one_string_are_refused(kf):
+    """Descriptions given as one string are a TypeError (they became one header per character)."""
+    with pytest.raises(TypeError, match="descriptions: expected one header per row, not one string"):
+        kf.Msa(["MKV", "M-V"], descriptions="ab")
+
+
+def test_msa_filters_keep_rows_exactly_at_the_threshold(kf):
+    """Rows covering exactly min_coverage, or exactly min_identity identical,
+    stay (documented: rows covering *less* are dropped); min_coverage=1 keeps the full rows."""
+    msa = kf.Msa(["MKVL", "MK-L", "MKVL", "MKAL"])
+    assert msa.filter(min_coverage=0.75).depth == 4
+    assert msa.filter(min_coverage=1.0).sequences == ("MKVL", "MKVL", "MKAL")
+    assert msa.filter(min_identity=0.75).depth == 4
+    assert msa.filter(min_identity=1.0).sequences == ("MKVL", "MK-L", "MKVL")
+
+
+def test_identity_to_query_ignores_the_querys_gap_columns(kf):
+    """Identity counts the columns where both rows have a residue: a gap in the query row (an MSA made
+    from rows, or reordered with select) is not a mismatch."""
+    assert kf.Msa(["M-VL", "MKVA"]).identity_to_query.tolist() == [1.0, 2 / 3]
+
+
+def test_a_failed_msa_save_leaves_no_temporary_file(kf, tmp_path, monkeypatch):
+    """A write that fails (disk full) is a KfoldError and removes its temporary file."""
+    msa = kf.Msa(["MKVL", "MK-L"])
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(kf.KfoldError, match="out.a3m: write failed: No space left on device"):
+        msa.save(tmp_path / "out.a3m")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_features_save_takes_an_hdf5_name(kf, tmp_path):
+    """features.save accepts .hdf5 as well as .h5 (its message says HDF5), and the file loads back."""
+    f = kf.features("MKVLA", msas=[kf.Msa(["MKVLA", "MK-LA"])])
+    f.save(tmp_path / "features.hdf5")
+    assert kf.Features.load(tmp_path / "features.hdf5") == f
+
+
+def test_features_refuse_more_msa_names_than_msas(kf):
+    """msa_sources must name each MSA once: more names than MSAs is an InputError (the extra names were
+    ignored, hiding a shifted list)."""
+    with pytest.raises(kf.InputError, match="msa_sources: 2 names for 1 MSAs"):
+        kf.features("MKVL", msas=[kf.Msa(["MKVL"])], msa_sources=["a.a3m", "b.a3m"])
+
+
+def test_features_from_a_dict_without_species(kf):
+    """msa_species_identifiers is optional in Features.from_dict (AlphaFold's older dicts lack it)."""
+    d = dict(kf.features("MKVLA", msas=[kf.Msa(["MKVLA", "MK-LA"])]))
+    del d["msa_species_identifiers"]
+    f = kf.Features.from_dict(d)
+    assert f.n_seq == 2 and f["msa_species_identifiers"].tolist() == []
+
+
+def test_templates_pickle_keeps_the_skipped_hits(kf):
+    """Pickling keeps the hits that gave no template (the shipped pickle test has none to keep)."""
+    import pickle
+    core = kf.Templates.from_dict(_one_template(4, "MKVL"))._core
+    t = kf.Templates(core, [("9xyz_A", "no mmCIF file")], "q\t9xyz_A\t...\n", "MKVL")
+    back = pickle.loads(pickle.dumps(t))
+    assert (back.skipped, back.hits_m8, back.query) == ([("9xyz_A", "no mmCIF file")], "q\t9xyz_A\t...\n", "MKVL")
+
+
+def test_a_datetime_is_a_max_template_date(kf, tmp_path):
+    """A datetime.datetime (a datetime.date subclass) limits the templates by its day."""
+    from test_templates import MMCIF, TEMPLATES, seqres_fasta
+    query = json.loads((TEMPLATES / "template_features.json").read_text())["query"]
+    db = seqres_fasta(tmp_path / "pdb_seqres.txt")
+    by_day = kf.templates(query, db, MMCIF, max_template_date="1999-04-26", threads=1)
+    by_time = kf.templates(query, db, MMCIF, max_template_date=datetime.datetime(1999, 4, 26, 15, 30), threads=1)
+    assert by_time.domain_names == by_day.domain_names
+
+
+def test_max_hits_zero_is_refused(kf, tmp_path):
+    """max_hits=0 is an InputError (it searched and silently kept no template)."""
+    from test_templates import MMCIF, TEMPLATES, seqres_fasta
+    query = json.loads((TEMPLATES / "template_features.json").read_text())["query"]
+    with pytest.raises(kf.InputError, match=r"^max_hits 0: must be 1..100000"):
+        kf.templates(query, seqres_fasta(tmp_path / "pdb_seqres.txt"), MMCIF, max_hits=0)
+
+
+def test_single_sequence_features_are_a_warning(kf, caplog):
+    """Features without an MSA log a WARNING (test_logging_and_progress finds the text, but among the
+    records of an earlier INFO-level call, so an INFO line passes it too)."""
+    import logging
+    with caplog.at_level(logging.WARNING, logger="kfold"):
+        kf.features("MKV")
+    assert [r.levelno for r in caplog.records if "single-sequence" in r.getMessage()] == [logging.WARNING]
