@@ -37,7 +37,7 @@ namespace {
 // remove them before the process dies, so other hosts need not wait for the stale time. A path is known
 // here before its file can exist, and the handler removes a file only when it names this process (its
 // first line is this process's owner line): so a lock being taken, or one another worker took over, is
-// safe. Only async-signal-safe work happens in the handler (reading these slots, open, read, unlink, raise).
+// safe. Only async-signal-safe work happens in the handler (reading these slots, open, read, unlink, write, raise).
 struct HeldSlot {
   volatile sig_atomic_t used = 0;
   char path[4096] = {};
@@ -64,6 +64,14 @@ bool names_this_process(const char* path) {
 extern "C" void release_locks_and_die(int signal_number) {
   for (auto& slot : held_slots)
     if (slot.used && names_this_process(slot.path)) ::unlink(slot.path);
+  // The job log's last line (scancel, a time limit, requeue): fixed text, write() only.
+  const char* said = signal_number == SIGTERM  ? "kfold batch: stopped by SIGTERM; its target locks are released "
+                                                 "(a rerun finishes its targets and rewrites summary.tsv)\n"
+                     : signal_number == SIGINT ? "kfold batch: stopped by SIGINT; its target locks are released "
+                                                 "(a rerun finishes its targets and rewrites summary.tsv)\n"
+                                               : "kfold batch: stopped by SIGHUP; its target locks are released "
+                                                 "(a rerun finishes its targets and rewrites summary.tsv)\n";
+  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, said, std::strlen(said));
   ::signal(signal_number, SIG_DFL);
   ::raise(signal_number);
 }

@@ -53,8 +53,23 @@ std::pair<int64_t, int64_t> shard_from_slurm(const char* id) {
     return value;
   };
   const long task = number("SLURM_ARRAY_TASK_ID", id);
-  if (const std::string shards = env("KFOLD_SHARDS"); !shards.empty())
-    return pipelines::parse_shard(fmt::format("{}/{}", id, shards), "shard from SLURM_ARRAY_TASK_ID/KFOLD_SHARDS");
+  if (const std::string shards = env("KFOLD_SHARDS"); !shards.empty()) {
+    const auto shard =
+        pipelines::parse_shard(fmt::format("{}/{}", id, shards), "shard from SLURM_ARRAY_TASK_ID/KFOLD_SHARDS");
+    // An array of ids 0..M-1, M > 1 tasks, is what a new submission looks like: with another N (a KFOLD_SHARDS left
+    // exported from an earlier batch) the shards M..N-1 never run. A resubmission of tasks 0..M-1 looks the same,
+    // hence a warning.
+    long tasks = 0;
+    const std::string count = env("SLURM_ARRAY_TASK_COUNT");
+    const auto [end, error] = std::from_chars(count.data(), count.data() + count.size(), tasks);
+    if (error == std::errc() && end == count.data() + count.size() && tasks > 1 && tasks != shard.second &&
+        env("SLURM_ARRAY_TASK_MIN") == "0" && env("SLURM_ARRAY_TASK_MAX") == std::to_string(tasks - 1))
+      log_warn(
+          "KFOLD_SHARDS={} but this array has the ids 0..{}: shard i is the task of id i, and only the ids 0..{} "
+          "together run every target (a KFOLD_SHARDS left from an earlier batch? unset it for a new array)",
+          shards, tasks - 1, shard.second - 1);
+    return shard;
+  }
   const std::string count = env("SLURM_ARRAY_TASK_COUNT");
   if (count.empty()) fail_input("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; pass --shard I/N");
   const std::string min = env("SLURM_ARRAY_TASK_MIN");

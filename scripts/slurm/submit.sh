@@ -2,12 +2,17 @@
 # Submits a whole kfold batch to SLURM: an MSA array job on CPU nodes, then a GPU array job that starts
 # when it has ended (afterany: targets whose MSA failed are recorded as such, the rest still run).
 #   scripts/slurm/submit.sh TARGETS OUT DB MSA_TASKS GPU_TASKS [extra kfold batch options for both]
+# sbatch options of each job (partition, account, time, CPUs, memory, gres; not --array, which this sets)
+# in KFOLD_MSA_SBATCH_OPTS and KFOLD_PREDICT_SBATCH_OPTS (words, split at spaces).
+# The kfold binary: $KFOLD, else kfold on PATH (checked here: the nodes must see the same path).
 # Example (10,000 targets, 200 CPU tasks of ~50 targets, 40 GPU tasks of ~250 targets):
-#   scripts/slurm/submit.sh targets.csv /scratch/kfold/out /data/dbs/uniref50 200 40 --params /data/af2
+#   KFOLD_MSA_SBATCH_OPTS="--partition=cpu --cpus-per-task=32" KFOLD_PREDICT_SBATCH_OPTS="--partition=gpu \
+#     --gres=gpu:4 --cpus-per-task=16" scripts/slurm/submit.sh targets.csv /scratch/kfold/out /data/dbs/uniref50 \
+#     200 40 --params /data/af2
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-case "${1:-}" in -h|--help) sed -n '2,6p' "${BASH_SOURCE[0]}"; exit 0 ;; esac
-[[ $# -ge 5 ]] || { sed -n '2,6p' "${BASH_SOURCE[0]}"; exit 2; }
+case "${1:-}" in -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}"; exit 0 ;; esac
+[[ $# -ge 5 ]] || { sed -n '2,11p' "${BASH_SOURCE[0]}"; exit 2; }
 targets="$1" out="$2" db="$3" msa_tasks="$4" gpu_tasks="$5"
 shift 5
 # Task counts: plain decimal numbers (never evaluated as shell arithmetic: "010" was octal 8 for --array but 10
@@ -31,16 +36,36 @@ done
 [[ -e $targets ]] || { echo "submit.sh: TARGETS $targets: not found (a CSV, a FASTA file or a folder of them)" >&2; exit 2; }
 [[ -e $db ]] || { echo "submit.sh: DB $db: not found (a FASTA file or a folder made by kfold db create)" >&2; exit 2; }
 command -v sbatch > /dev/null || { echo "submit.sh: sbatch not found on PATH (run this on a SLURM login node)" >&2; exit 2; }
+# Without the binary both jobs fail at once (exit 127), the predict job after the MSA job.
+command -v "${KFOLD:-kfold}" > /dev/null || {
+  echo "submit.sh: ${KFOLD:-kfold}: not found; export KFOLD=/path/to/checkout/build/bin/kfold (a path the nodes see)" >&2
+  exit 2
+}
+# Array ids 0..N-1 must be below the cluster's MaxArraySize (1001 by default), or the second job is refused
+# after the first was submitted.
+max_array=$(scontrol show config 2> /dev/null | awk -F= '/^MaxArraySize/ {gsub(/ /, "", $2); print $2}') || true
+if [[ $max_array =~ ^[0-9]+$ ]]; then
+  for name in msa_tasks gpu_tasks; do
+    if (( ${!name} > max_array )); then
+      echo "submit.sh: ${name^^} ${!name}: more array tasks than this cluster's MaxArraySize $max_array allows" >&2
+      exit 2
+    fi
+  done
+fi
+read -r -a msa_opts <<< "${KFOLD_MSA_SBATCH_OPTS:-}"
+read -r -a predict_opts <<< "${KFOLD_PREDICT_SBATCH_OPTS:-}"
 # KFOLD_SHARDS fixes each task's shard to its array id, so that resubmitting some tasks later
 # (KFOLD_SHARDS=200 sbatch --array=17,42 msa_array.sbatch ...) runs the same shards.
-msa_job=$(sbatch --parsable --array="0-$((msa_tasks - 1))" --export="ALL,KFOLD_SHARDS=$msa_tasks" "$here/msa_array.sbatch" "$targets" "$out" "$db" "$@")
+msa_job=$(sbatch --parsable ${msa_opts[@]+"${msa_opts[@]}"} --array="0-$((msa_tasks - 1))" \
+  --export="ALL,KFOLD_SHARDS=$msa_tasks" "$here/msa_array.sbatch" "$targets" "$out" "$db" "$@")
 msa_job="${msa_job%%;*}"  # --parsable prints "id;cluster" on multi-cluster setups
-if ! gpu_job=$(sbatch --parsable --array="0-$((gpu_tasks - 1))" --export="ALL,KFOLD_SHARDS=$gpu_tasks" \
-  --dependency="afterany:$msa_job" \
+if ! gpu_job=$(sbatch --parsable ${predict_opts[@]+"${predict_opts[@]}"} --array="0-$((gpu_tasks - 1))" \
+  --export="ALL,KFOLD_SHARDS=$gpu_tasks" --dependency="afterany:$msa_job" \
   "$here/predict_array.sbatch" "$targets" "$out" "$@"); then
   # The whole command: without --array and KFOLD_SHARDS the job would be one task of shard 0/1 (every target).
-  printf -v predict_command '%q ' sbatch --array="0-$((gpu_tasks - 1))" --export="ALL,KFOLD_SHARDS=$gpu_tasks" \
-    --dependency="afterany:$msa_job" "$here/predict_array.sbatch" "$targets" "$out" "$@"
+  printf -v predict_command '%q ' sbatch ${predict_opts[@]+"${predict_opts[@]}"} --array="0-$((gpu_tasks - 1))" \
+    --export="ALL,KFOLD_SHARDS=$gpu_tasks" --dependency="afterany:$msa_job" "$here/predict_array.sbatch" \
+    "$targets" "$out" "$@"
   echo "submit.sh: the predict array job was not submitted; the MSA array job $msa_job was: scancel $msa_job," \
     "or submit the predict stage yourself: $predict_command" >&2
   exit 1

@@ -517,7 +517,7 @@ TEST_CASE("prefilter: after the epoch wrap, bins of the wrapped epochs are never
   CHECK(got[0].ungapped_score == 0);
 }
 
-TEST_CASE("low_complexity_mask: a sequence of exactly one window is judged; word thresholds 1 and 60 are valid") {
+TEST_CASE("low_complexity_mask: a sequence of exactly one window is judged, word thresholds 1 and 60 are valid") {
   std::vector<uint8_t> codes;
   msa::encode_residues(std::string(12, 'Q'), codes);
   CHECK(msa::low_complexity_mask(codes) == std::vector<uint8_t>(12, 1));

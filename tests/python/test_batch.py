@@ -397,6 +397,14 @@ def test_shards_partition_the_targets(build_dir, kfold, tmp_path):
     run, taken = msa_stage_in_array_task("resubmitted", SLURM_ARRAY_TASK_ID="1", SLURM_ARRAY_TASK_COUNT="1",
                                          SLURM_ARRAY_TASK_MIN="1", SLURM_ARRAY_TASK_MAX="1", KFOLD_SHARDS="3")
     assert run.returncode == 0 and taken == shard_1, run.stderr
+    assert "but this array has the ids" not in run.stderr
+    # A KFOLD_SHARDS left exported from an earlier batch of 3 with a new array of 2 (ids 0..1): shard 2 of 3 would
+    # never run; it runs as asked (a resubmission of tasks 0..1 looks the same), with a warning.
+    run, taken = msa_stage_in_array_task("leftover", SLURM_ARRAY_TASK_ID="1", SLURM_ARRAY_TASK_COUNT="2",
+                                         SLURM_ARRAY_TASK_MIN="0", SLURM_ARRAY_TASK_MAX="1", KFOLD_SHARDS="3")
+    assert run.returncode == 0 and taken == shard_1, run.stderr
+    assert "KFOLD_SHARDS=3 but this array has the ids 0..1: shard i is the task of id i, and only the ids 0..2" \
+        in run.stderr, run.stderr
     run, taken = msa_stage_in_array_task("gaps", SLURM_ARRAY_TASK_ID="2", SLURM_ARRAY_TASK_COUNT="2",
                                          SLURM_ARRAY_TASK_MIN="0", SLURM_ARRAY_TASK_MAX="2")
     assert run.returncode == 2 and "KFOLD_SHARDS" in run.stderr, run.stderr
@@ -423,13 +431,16 @@ def test_sigterm_frees_the_locks(build_dir, tmp_path):
     """SLURM's time limit sends SIGTERM: the worker's locks go with it, so no host waits for them."""
     out = tmp_path / "out"
     command = list(map(str, [build_dir / "bin" / "kfold", "batch", TARGETS, *MODEL, "-o", out]))
-    worker = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while time.time() < deadline and not finished(out):
         time.sleep(0.02)
     worker.send_signal(signal.SIGTERM)
-    assert worker.wait(timeout=60) == -signal.SIGTERM
+    _, err = worker.communicate(timeout=60)
+    assert worker.returncode == -signal.SIGTERM
     assert not list((out / ".locks").glob("*.lock"))
+    # The job log's last line says why it ended (it ended mid-target, without a word).
+    assert err.splitlines()[-1].startswith("kfold batch: stopped by SIGTERM; its target locks are released"), err
 
 
 def test_a_predict_stage_before_its_msa_stage_says_why_in_the_summary(kfold, tmp_path):
@@ -517,8 +528,10 @@ def test_submit_checks_its_task_counts_before_submitting(tmp_path):
     calls = tmp_path / "calls.txt"
     (bin_dir / "sbatch").write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\necho "123;cluster1"\n')
     (bin_dir / "sbatch").chmod(0o755)
+    (bin_dir / "scontrol").write_text('#!/bin/sh\necho "MaxArraySize            = 1001"\n')  # Slurm's default
+    (bin_dir / "scontrol").chmod(0o755)
     script = SOURCE_DIR / "scripts/slurm/submit.sh"
-    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", KFOLD=str(BUILD_DIR / "bin" / "kfold"))
 
     (tmp_path / "t.csv").write_text("id,sequence\nt,MKV\n")
     (tmp_path / "db").write_text(">d\nMKV\n")
@@ -534,6 +547,20 @@ def test_submit_checks_its_task_counts_before_submitting(tmp_path):
     assert "--array=0-1" in predict_call and "--dependency=afterany:123 " in predict_call
     assert "MSA array job 123 (10 tasks), predict array job 123 (2 tasks)" in run.stdout
     calls.unlink()
+    # Each job's own sbatch options (a CPU partition for one, GPUs for the other).
+    run = submit("2", "2", environment=dict(env, KFOLD_MSA_SBATCH_OPTS="--partition=cpu  --cpus-per-task=4",
+                                            KFOLD_PREDICT_SBATCH_OPTS="--gres=gpu:4"))
+    assert run.returncode == 0, run.stderr
+    msa_call, predict_call = calls.read_text().splitlines()
+    assert msa_call.startswith("--parsable --partition=cpu --cpus-per-task=4 --array=0-1") and "gpu" not in msa_call
+    assert predict_call.startswith("--parsable --gres=gpu:4 --array=0-1") and "partition" not in predict_call
+    calls.unlink()
+    # No kfold binary: both jobs failed at once (exit 127); more tasks than MaxArraySize: the second was refused.
+    run = submit("2", "2", environment=dict(env, KFOLD=str(tmp_path / "no-kfold")))
+    assert run.returncode == 2 and "no-kfold: not found; export KFOLD=" in run.stderr and not calls.exists()
+    run = submit("2", "1002")
+    assert run.returncode == 2 and "GPU_TASKS 1002: more array tasks than this cluster's MaxArraySize 1001" in run.stderr
+    assert not calls.exists()
     run = submit("2", "2", targets="missing.csv")  # (it was found only when every task had failed on it)
     assert run.returncode == 2 and "TARGETS missing.csv: not found" in run.stderr and not calls.exists()
     for counts, word in ((("abc", "2"), "MSA_TASKS 'abc'"), (("4", "0"), "GPU_TASKS '0'"),
