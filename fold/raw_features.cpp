@@ -70,8 +70,8 @@ std::string to_upper(std::string s) {
 
 // Whether an MSA's first row may hold `in_msa` where the query has `in_query`. Letters the model reads as unknown
 // (X) in the query match anything (search tools write U, O, B, Z, J as X); in the MSA X, O and J (X among HHblits
-// ids) match anything, while B, Z and U stand for D or N, E or Q, and C (HHblits reads them as D, E and C: row 0
-// of 'msa' must agree with 'aatype', check_raw_feature_values).
+// ids) match anything, while B, Z and U match only D, E and C, what HHblits ids read them as (row 0 of 'msa' must
+// equal 'aatype', check_raw_feature_values: a D->N mutation made in aatype alone must not pass as a B).
 bool msa_letter_may_be(char in_msa, char in_query) {
   if (in_msa == in_query || std::string_view("XUOBZJ").find(in_query) != std::string_view::npos) return true;
   switch (in_msa) {
@@ -80,9 +80,9 @@ bool msa_letter_may_be(char in_msa, char in_query) {
     case 'J':
       return true;
     case 'B':
-      return in_query == 'D' || in_query == 'N';
+      return in_query == 'D';
     case 'Z':
-      return in_query == 'E' || in_query == 'Q';
+      return in_query == 'E';
     case 'U':
       return in_query == 'C';
     default:
@@ -315,15 +315,11 @@ void check_raw_feature_values(const RawFeatures& f, const std::string& source) {
   for (const int32_t v : f.msa)
     if (v < 0 || v > 21) fail_input("{}: 'msa' has value {} outside [0, 21] (HHblits ids)", source, v);
   // Row 0 is the query, as AlphaFold's pipeline writes it: a mutation made in 'aatype' and 'sequence' alone would be
-  // predicted from a mix of both. Unknown on either side matches; an MSA's B and Z (D and E among HHblits ids)
-  // stand for N and Q too (msa_letter_may_be).
-  const auto letter = [](int64_t type) { return rc::restypes_with_x_and_gap[static_cast<size_t>(type)]; };
+  // predicted from a mix of both. Unknown on either side matches (msa_letter_may_be keeps kfold's own features so).
   if (f.msa.size() >= types.size()) {
     for (size_t i = 0; i < types.size(); ++i) {
       const int64_t in_msa = rc::MAP_HHBLITS_AATYPE_TO_OUR_AATYPE[static_cast<size_t>(f.msa[i])];
-      if (in_msa == types[i] || types[i] == rc::unk_restype_index || in_msa == rc::unk_restype_index ||
-          (letter(in_msa) == 'D' && letter(types[i]) == 'N') || (letter(in_msa) == 'E' && letter(types[i]) == 'Q'))
-        continue;
+      if (in_msa == types[i] || types[i] == rc::unk_restype_index || in_msa == rc::unk_restype_index) continue;
       fail_input(
           "{}: row 0 of 'msa' (the query's row) has '{}' at residue {} where 'aatype' has '{}'; make 'msa' and "
           "'deletion_matrix_int' from the same sequence (a mutation changes row 0 of 'msa' too)",

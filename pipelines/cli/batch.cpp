@@ -65,9 +65,10 @@ std::pair<int64_t, int64_t> shard_from_slurm(const char* id) {
     if (error == std::errc() && end == count.data() + count.size() && tasks > 1 && tasks != shard.second &&
         env("SLURM_ARRAY_TASK_MIN") == "0" && env("SLURM_ARRAY_TASK_MAX") == std::to_string(tasks - 1))
       log_warn(
-          "KFOLD_SHARDS={} but this array has the ids 0..{}: shard i is the task of id i, and only the ids 0..{} "
-          "together run every target (a KFOLD_SHARDS left from an earlier batch? unset it for a new array)",
-          shards, tasks - 1, shard.second - 1);
+          "KFOLD_SHARDS={} with an array of ids 0..{}: each task runs the shard of its id of {} (right when these "
+          "tasks are resubmitted; for a new array of {} tasks, a KFOLD_SHARDS left exported from an earlier batch, "
+          "unset it: the ids 0..{} together run every target)",
+          shards, tasks - 1, shard.second, tasks, shard.second - 1);
     return shard;
   }
   const std::string count = env("SLURM_ARRAY_TASK_COUNT");
@@ -165,7 +166,7 @@ void add_batch_command(CLI::App& app, Action& action) {
   cmd->add_option("--max-consecutive-failures", o->batch.max_consecutive_failures,
                   "Stop this worker (exit 1) when a stage (msa or predict) fails with a runtime error N times in a "
                   "row (a broken GPU, a full disk: every target left would fail); those targets are retried by the "
-                  "next run; 0 = never")
+                  "next run. Memory failures and targets that failed so before do not count; 0 = never")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_flag_callback(

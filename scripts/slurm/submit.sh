@@ -12,7 +12,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 case "${1:-}" in -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}"; exit 0 ;; esac
-[[ $# -ge 5 ]] || { sed -n '2,11p' "${BASH_SOURCE[0]}"; exit 2; }
+[[ $# -ge 5 ]] || { sed -n '2,11p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 targets="$1" out="$2" db="$3" msa_tasks="$4" gpu_tasks="$5"
 shift 5
 # Task counts: plain decimal numbers (never evaluated as shell arithmetic: "010" was octal 8 for --array but 10
@@ -38,7 +38,8 @@ done
 command -v sbatch > /dev/null || { echo "submit.sh: sbatch not found on PATH (run this on a SLURM login node)" >&2; exit 2; }
 # Without the binary both jobs fail at once (exit 127), the predict job after the MSA job.
 command -v "${KFOLD:-kfold}" > /dev/null || {
-  echo "submit.sh: ${KFOLD:-kfold}: not found; export KFOLD=/path/to/checkout/build/bin/kfold (a path the nodes see)" >&2
+  echo "submit.sh: ${KFOLD:-kfold}: not found or not executable; export KFOLD=/path/to/checkout/build/bin/kfold (a" \
+    "path the nodes see)" >&2
   exit 2
 }
 # Array ids 0..N-1 must be below the cluster's MaxArraySize (1001 by default), or the second job is refused
@@ -52,19 +53,23 @@ if [[ $max_array =~ ^[0-9]+$ ]]; then
     fi
   done
 fi
-read -r -a msa_opts <<< "${KFOLD_MSA_SBATCH_OPTS:-}"
-read -r -a predict_opts <<< "${KFOLD_PREDICT_SBATCH_OPTS:-}"
+read -r -d '' -a msa_opts <<< "${KFOLD_MSA_SBATCH_OPTS:-}" || true  # every line's words (-d ''), not the first's
+read -r -d '' -a predict_opts <<< "${KFOLD_PREDICT_SBATCH_OPTS:-}" || true
+# The jobs' environment: KFOLD too when it was given to this script alone (KFOLD=... submit.sh), so that a
+# printed fallback command works from any shell.
+export_msa="ALL,KFOLD_SHARDS=$msa_tasks${KFOLD:+,KFOLD=$KFOLD}"
+export_predict="ALL,KFOLD_SHARDS=$gpu_tasks${KFOLD:+,KFOLD=$KFOLD}"
 # KFOLD_SHARDS fixes each task's shard to its array id, so that resubmitting some tasks later
 # (KFOLD_SHARDS=200 sbatch --array=17,42 msa_array.sbatch ...) runs the same shards.
 msa_job=$(sbatch --parsable ${msa_opts[@]+"${msa_opts[@]}"} --array="0-$((msa_tasks - 1))" \
-  --export="ALL,KFOLD_SHARDS=$msa_tasks" "$here/msa_array.sbatch" "$targets" "$out" "$db" "$@")
+  --export="$export_msa" "$here/msa_array.sbatch" "$targets" "$out" "$db" "$@")
 msa_job="${msa_job%%;*}"  # --parsable prints "id;cluster" on multi-cluster setups
 if ! gpu_job=$(sbatch --parsable ${predict_opts[@]+"${predict_opts[@]}"} --array="0-$((gpu_tasks - 1))" \
-  --export="ALL,KFOLD_SHARDS=$gpu_tasks" --dependency="afterany:$msa_job" \
+  --export="$export_predict" --dependency="afterany:$msa_job" \
   "$here/predict_array.sbatch" "$targets" "$out" "$@"); then
   # The whole command: without --array and KFOLD_SHARDS the job would be one task of shard 0/1 (every target).
   printf -v predict_command '%q ' sbatch ${predict_opts[@]+"${predict_opts[@]}"} --array="0-$((gpu_tasks - 1))" \
-    --export="ALL,KFOLD_SHARDS=$gpu_tasks" --dependency="afterany:$msa_job" "$here/predict_array.sbatch" \
+    --export="$export_predict" --dependency="afterany:$msa_job" "$here/predict_array.sbatch" \
     "$targets" "$out" "$@"
   echo "submit.sh: the predict array job was not submitted; the MSA array job $msa_job was: scancel $msa_job," \
     "or submit the predict stage yourself: $predict_command" >&2

@@ -114,13 +114,19 @@ TEST_CASE("raw features from outside: row 0 of the MSA is the query") {
   CHECK_NOTHROW(kfold::fold::check_raw_feature_values(f, "f.h5"));
   f.msa[0] = kfold::data::rc::hhblits_aa_to_id('X');  // unknown in the MSA matches
   CHECK_NOTHROW(kfold::fold::check_raw_feature_values(f, "f.h5"));
-  // An MSA's B and Z (D and E among HHblits ids) stand for N and Q too: kfold's own features of such an MSA pass
-  // the check they meet when read back; a B, Z or U where the query has another letter is refused when built.
+  // An MSA's B and Z (D and E among HHblits ids) match only D and E: kfold's own features of such an MSA pass the
+  // check they meet when read back, and a D->N or E->Q mutation made in aatype alone is still caught there.
   const auto bz = kfold::data::parse_a3m_string(">q\nMKBVAZC\n", "bz.a3m");
-  CHECK_NOTHROW(kfold::fold::check_raw_feature_values(make_raw_features({"q", "", "MKNVAQC"}, {bz}, {"bz.a3m"}), "f"));
-  CHECK_NOTHROW(make_raw_features({"q", "", "MKDVAEC"}, {bz}, {"bz.a3m"}));
-  CHECK_THROWS_WITH_AS(make_raw_features({"q", "", "MKKVAQC"}, {bz}, {"bz.a3m"}),
-                       doctest::Contains("at residue 3 ('B' in the MSA, 'K' in the query)"), kfold::InputError);
+  CHECK_NOTHROW(kfold::fold::check_raw_feature_values(make_raw_features({"q", "", "MKDVAEC"}, {bz}, {"bz.a3m"}), "f"));
+  CHECK_THROWS_WITH_AS(make_raw_features({"q", "", "MKNVAQC"}, {bz}, {"bz.a3m"}),
+                       doctest::Contains("at residue 3 ('B' in the MSA, 'N' in the query)"), kfold::InputError);
+  auto knockout = make_raw_features({"q", "", "MKDVAEC"}, {bz}, {"bz.a3m"});
+  const int64_t d = kfold::data::rc::aatype_from_letter('D'), n = kfold::data::rc::aatype_from_letter('N');
+  knockout.aatype[2 * 21 + static_cast<size_t>(d)] = 0;
+  knockout.aatype[2 * 21 + static_cast<size_t>(n)] = 1;
+  knockout.sequence = "MKNVAEC";
+  CHECK_THROWS_WITH_AS(kfold::fold::check_raw_feature_values(knockout, "f.h5"),
+                       doctest::Contains("has 'D' at residue 3 where 'aatype' has 'N'"), kfold::InputError);
   const auto sec = kfold::data::parse_a3m_string(">q\nMKU\n", "sec.a3m");
   CHECK_THROWS_WITH_AS(make_raw_features({"q", "", "MKK"}, {sec}, {"sec.a3m"}),
                        doctest::Contains("('U' in the MSA, 'K' in the query)"), kfold::InputError);

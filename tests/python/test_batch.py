@@ -397,14 +397,13 @@ def test_shards_partition_the_targets(build_dir, kfold, tmp_path):
     run, taken = msa_stage_in_array_task("resubmitted", SLURM_ARRAY_TASK_ID="1", SLURM_ARRAY_TASK_COUNT="1",
                                          SLURM_ARRAY_TASK_MIN="1", SLURM_ARRAY_TASK_MAX="1", KFOLD_SHARDS="3")
     assert run.returncode == 0 and taken == shard_1, run.stderr
-    assert "but this array has the ids" not in run.stderr
+    assert "with an array of ids" not in run.stderr
     # A KFOLD_SHARDS left exported from an earlier batch of 3 with a new array of 2 (ids 0..1): shard 2 of 3 would
     # never run; it runs as asked (a resubmission of tasks 0..1 looks the same), with a warning.
     run, taken = msa_stage_in_array_task("leftover", SLURM_ARRAY_TASK_ID="1", SLURM_ARRAY_TASK_COUNT="2",
                                          SLURM_ARRAY_TASK_MIN="0", SLURM_ARRAY_TASK_MAX="1", KFOLD_SHARDS="3")
     assert run.returncode == 0 and taken == shard_1, run.stderr
-    assert "KFOLD_SHARDS=3 but this array has the ids 0..1: shard i is the task of id i, and only the ids 0..2" \
-        in run.stderr, run.stderr
+    assert "KFOLD_SHARDS=3 with an array of ids 0..1: each task runs the shard of its id of 3" in run.stderr, run.stderr
     run, taken = msa_stage_in_array_task("gaps", SLURM_ARRAY_TASK_ID="2", SLURM_ARRAY_TASK_COUNT="2",
                                          SLURM_ARRAY_TASK_MIN="0", SLURM_ARRAY_TASK_MAX="2")
     assert run.returncode == 2 and "KFOLD_SHARDS" in run.stderr, run.stderr
@@ -548,16 +547,17 @@ def test_submit_checks_its_task_counts_before_submitting(tmp_path):
     assert "MSA array job 123 (10 tasks), predict array job 123 (2 tasks)" in run.stdout
     calls.unlink()
     # Each job's own sbatch options (a CPU partition for one, GPUs for the other).
-    run = submit("2", "2", environment=dict(env, KFOLD_MSA_SBATCH_OPTS="--partition=cpu  --cpus-per-task=4",
+    run = submit("2", "2", environment=dict(env, KFOLD_MSA_SBATCH_OPTS="--partition=cpu \n --cpus-per-task=4",
                                             KFOLD_PREDICT_SBATCH_OPTS="--gres=gpu:4"))
     assert run.returncode == 0, run.stderr
     msa_call, predict_call = calls.read_text().splitlines()
     assert msa_call.startswith("--parsable --partition=cpu --cpus-per-task=4 --array=0-1") and "gpu" not in msa_call
     assert predict_call.startswith("--parsable --gres=gpu:4 --array=0-1") and "partition" not in predict_call
+    assert f"--export=ALL,KFOLD_SHARDS=2,KFOLD={env['KFOLD']} " in predict_call  # a fallback command needs it
     calls.unlink()
     # No kfold binary: both jobs failed at once (exit 127); more tasks than MaxArraySize: the second was refused.
     run = submit("2", "2", environment=dict(env, KFOLD=str(tmp_path / "no-kfold")))
-    assert run.returncode == 2 and "no-kfold: not found; export KFOLD=" in run.stderr and not calls.exists()
+    assert run.returncode == 2 and "no-kfold: not found or not executable" in run.stderr and not calls.exists()
     run = submit("2", "1002")
     assert run.returncode == 2 and "GPU_TASKS 1002: more array tasks than this cluster's MaxArraySize 1001" in run.stderr
     assert not calls.exists()

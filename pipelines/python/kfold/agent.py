@@ -261,22 +261,22 @@ def _results_lock(workdir: Path):
     An advisory lock (flock) on workdir/.results.lock, released when its holder ends, however it ends. Where there
     is none (Lustre mounted noflock, NFS without its lock daemon, a folder that cannot be written) the call goes on
     without it, as before, with a warning (the write itself says what is wrong with a folder)."""
-    f = None
-    try:
-        f = open(workdir / ".results.lock", "a")
-        fcntl.flock(f, fcntl.LOCK_EX)
+    fd = -1
+    try:  # read-only: a lock file another user of the group made serves too
+        fd = os.open(workdir / ".results.lock", os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        locked = True
     except OSError as error:
-        if f is not None:
-            f.close()
         logger.warning("%s: results are added without a lock (%s): add results from one process at a time",
                        workdir, error.strerror or error)
-        yield
-        return
-    with f:
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+        locked = False
+    try:
+        yield  # (outside the except: an error of the body is not chained to the lock's)
+    finally:
+        if locked:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        if fd >= 0:
+            os.close(fd)
 
 
 def _pid_alive(pid: int) -> bool:
