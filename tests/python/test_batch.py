@@ -519,62 +519,6 @@ def test_search_options_do_not_stop_a_predict_stage_without_db(kfold, tmp_path):
     assert "needs --db" not in run.stderr and "does not use it" in run.stderr, run.stderr
 
 
-def test_submit_checks_its_task_counts_before_submitting(tmp_path):
-    """scripts/slurm/submit.sh with a fake sbatch: counts are decimal ("010" is 10 tasks, it was octal 8 for
-    --array and 10 for KFOLD_SHARDS), bad ones exit 2 before any job is submitted, "id;cluster" is an id."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    calls = tmp_path / "calls.txt"
-    (bin_dir / "sbatch").write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\necho "123;cluster1"\n')
-    (bin_dir / "sbatch").chmod(0o755)
-    (bin_dir / "scontrol").write_text('#!/bin/sh\necho "MaxArraySize            = 1001"\n')  # Slurm's default
-    (bin_dir / "scontrol").chmod(0o755)
-    script = SOURCE_DIR / "scripts/slurm/submit.sh"
-    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", KFOLD=str(BUILD_DIR / "bin" / "kfold"))
-
-    (tmp_path / "t.csv").write_text("id,sequence\nt,MKV\n")
-    (tmp_path / "db").write_text(">d\nMKV\n")
-
-    def submit(*counts, environment=env, targets="t.csv"):
-        return subprocess.run([shutil.which("bash"), str(script), targets, "out dir", "db", *counts], env=environment,
-                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
-
-    run = submit("010", "2")
-    assert run.returncode == 0, run.stderr
-    msa_call, predict_call = calls.read_text().splitlines()
-    assert "--array=0-9" in msa_call and "KFOLD_SHARDS=10" in msa_call
-    assert "--array=0-1" in predict_call and "--dependency=afterany:123 " in predict_call
-    assert "MSA array job 123 (10 tasks), predict array job 123 (2 tasks)" in run.stdout
-    calls.unlink()
-    # Each job's own sbatch options (a CPU partition for one, GPUs for the other).
-    run = submit("2", "2", environment=dict(env, KFOLD_MSA_SBATCH_OPTS="--partition=cpu \n --cpus-per-task=4",
-                                            KFOLD_PREDICT_SBATCH_OPTS="--gres=gpu:4"))
-    assert run.returncode == 0, run.stderr
-    msa_call, predict_call = calls.read_text().splitlines()
-    assert msa_call.startswith("--parsable --partition=cpu --cpus-per-task=4 --array=0-1") and "gpu" not in msa_call
-    assert predict_call.startswith("--parsable --gres=gpu:4 --array=0-1") and "partition" not in predict_call
-    assert f"--export=ALL,KFOLD_SHARDS=2,KFOLD={env['KFOLD']} " in predict_call  # a fallback command needs it
-    calls.unlink()
-    # No kfold binary: both jobs failed at once (exit 127); more tasks than MaxArraySize: the second was refused.
-    run = submit("2", "2", environment=dict(env, KFOLD=str(tmp_path / "no-kfold")))
-    assert run.returncode == 2 and "no-kfold: not found or not executable" in run.stderr and not calls.exists()
-    run = submit("2", "1002")
-    assert run.returncode == 2 and "GPU_TASKS 1002: more array tasks than this cluster's MaxArraySize 1001" in run.stderr
-    assert not calls.exists()
-    run = submit("2", "2", targets="missing.csv")  # (it was found only when every task had failed on it)
-    assert run.returncode == 2 and "TARGETS missing.csv: not found" in run.stderr and not calls.exists()
-    for counts, word in ((("abc", "2"), "MSA_TASKS 'abc'"), (("4", "0"), "GPU_TASKS '0'"),
-                         (("-3", "2"), "MSA_TASKS '-3'"), (("2.5", "2"), "MSA_TASKS '2.5'"),
-                         (("2", "2", "--device", "cuda:1"), "leave --device out")):
-        run = submit(*counts)
-        assert run.returncode == 2 and word in run.stderr, (counts, run.stderr)
-        assert not calls.exists(), counts  # nothing submitted
-    # A PATH with dirname alone (the script needs it): never a real sbatch, wherever SLURM is installed.
-    bare = tmp_path / "bare"
-    bare.mkdir()
-    (bare / "dirname").symlink_to(shutil.which("dirname"))
-    run = submit("2", "2", environment=dict(os.environ, PATH=str(bare)))
-    assert run.returncode == 2 and "sbatch not found" in run.stderr, run.stderr
 
 
 def test_the_summary_shows_what_a_rerun_did_to_a_target_it_had_read_as_done(kfold, tmp_path):
@@ -779,36 +723,3 @@ def test_a_lock_is_judged_by_its_owners_timeout_too(kfold, tmp_path):
     os.utime(lock, (old, old))
     run = kfold("batch", targets, "--stage", "msa", "--no-wait", "--lock-timeout", "10", "-o", out)
     assert run.returncode == 0 and "taking over" in run.stderr, run.stderr
-
-
-def test_predict_array_sbatch_exit_codes_and_usage(tmp_path):
-    """The GPU job's exit code: a failure of one worker (3) is not hidden by another's 'still held' (4); missing
-    arguments give the usage and exit 2; SLURM_GPUS_ON_NODE=0 runs one worker (it divided by zero)."""
-    script = SOURCE_DIR / "scripts/slurm/predict_array.sbatch"
-    fake = tmp_path / "kfold"
-    fake.write_text('#!/bin/sh\ncase "$*" in *cuda:0*) exit 4;; *cuda:1*) exit 3;; esac\nexit 0\n')
-    fake.chmod(0o755)
-
-    def job(*args, **env):
-        return subprocess.run(["bash", str(script), *args], env=dict(os.environ, KFOLD=str(fake), **env),
-                              capture_output=True, text=True, timeout=60)
-
-    assert job("t.csv", "out", SLURM_GPUS_ON_NODE="2").returncode == 3
-    assert job("t.csv", "out", SLURM_GPUS_ON_NODE="1").returncode == 4
-    assert job("t.csv", "out", SLURM_GPUS_ON_NODE="0").returncode == 4
-    run = job("t.csv")
-    assert run.returncode == 2 and "usage:" in run.stderr, run.stderr
-    # A worker's own failure (1: it crashed) is not hidden by another's failed targets (3).
-    fake.write_text('#!/bin/sh\ncase "$*" in *cuda:0*) exit 3;; *cuda:1*) exit 1;; esac\nexit 0\n')
-    assert job("t.csv", "out", SLURM_GPUS_ON_NODE="2").returncode == 1
-    # SIGTERM (scancel) and SIGINT reach the background workers, as SIGTERM: each says so and stops.
-    fake.write_text('#!/bin/bash\ntrap \'echo "worker $* got TERM" >&2; exit 143\' TERM\n'
-                    'while true; do sleep 0.1; done\n')
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        process = subprocess.Popen(["bash", str(script), "t.csv", "out"], stderr=subprocess.PIPE, text=True,
-                                   env=dict(os.environ, KFOLD=str(fake), SLURM_GPUS_ON_NODE="2"))
-        time.sleep(1.0)
-        process.send_signal(sig)
-        _, err = process.communicate(timeout=30)
-        assert process.returncode == 143 and err.count("got TERM") == 2, (sig, process.returncode, err)
-
