@@ -163,6 +163,8 @@ class BatchRunner {
     std::string last;
   };
   std::map<std::string, FailuresInARow> runtime_failures_;
+  std::vector<char> in_shard_;  // [targets] 1 for this worker's shard
+  std::string stopped_;         // why this worker stopped early (summary.tsv's reason of its targets left pending)
 };
 
 std::string BatchRunner::msa_key(const BatchTarget& target) const {
@@ -616,6 +618,7 @@ void BatchRunner::write_summary(bool force) {
     }
     if (state == "pending" && waiting_.contains(target.id))
       reason = "no finished MSA stage with these inputs and options: run kfold batch --stage msa first";
+    if (state == "pending" && reason.empty() && !stopped_.empty() && in_shard_[t]) reason = stopped_;
     std::replace_if(
         reason.begin(), reason.end(), [](char c) { return c == '\t' || c == '\n'; }, ' ');
     const std::string best = status.contains("predict") ? status["predict"].value("best_model", "") : "";
@@ -652,6 +655,10 @@ void BatchRunner::stop_if_failing_in_a_row() {
   const auto broken = std::find_if(runtime_failures_.begin(), runtime_failures_.end(),
                                    [&](const auto& stage) { return limit > 0 && stage.second.count >= limit; });
   if (broken == runtime_failures_.end()) return;
+  stopped_ = fmt::format(
+      "not run: the worker of its shard ({}) stopped after {} runtime failures of the {} stage in "
+      "a row; the next run takes it",
+      LockDirectory::owner_text(), broken->second.count, broken->first);
   try {
     write_summary(true);
   } catch (const Interrupted&) {
@@ -700,6 +707,8 @@ BatchReport BatchRunner::run() {
   locks_ = std::make_unique<LockDirectory>(options_.output_dir / ".locks", options_.lock_stale_after);
 
   const auto mine = shard_targets(targets_, options_.shard_index, options_.shard_count);
+  in_shard_.assign(targets_.size(), 0);
+  for (const int64_t i : mine) in_shard_[static_cast<size_t>(i)] = 1;
   BatchReport report;
   report.targets = static_cast<int64_t>(mine.size());
   log_info("batch: {} targets in {}, {} in shard {}/{}", targets_.size(), options_.input.string(), mine.size(),

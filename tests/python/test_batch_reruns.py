@@ -163,6 +163,8 @@ def test_a_worker_whose_predict_stage_fails_again_and_again_stops(build_dir, tmp
     rows = summary(out)
     assert [rows[t]["failure_kind"] for t in ("chignolin", "trp_cage")] == ["runtime", "runtime"], rows
     assert [rows[t]["status"] for t in ("villin_hp35", "gb1")] == ["pending", "pending"], rows  # never started
+    assert rows["gb1"]["reason"].startswith("not run: the worker of its shard ("), rows["gb1"]
+    assert "stopped after 2 runtime failures of the predict stage in a row" in rows["gb1"]["reason"]
     assert not (out / "villin_hp35").exists()
     # A rerun retries the two (their failures again do not count) and gets two targets further, then stops again.
     run = batch("--max-consecutive-failures", "2")
