@@ -612,19 +612,25 @@ def test_a_predict_stage_never_takes_the_msa_stage_of_another_sequence(kfold, tm
     assert run.returncode == 3 and "0 of 1 targets failed and 1 wait" in run.stderr, run.stderr
 
 
-def test_a_stage_that_kills_its_workers_fails_after_two_deaths(kfold, tmp_path):
-    """A worker killed in a stage (SIGKILL: the scheduler's out-of-memory or time-limit kill) leaves its
-    "running" record and its lock; the next worker warns and tries again, and after the second death the
-    target fails (kind crash, not retried without --retry-failed) instead of taking every rerun of its shard
-    down. A worker stopped by SIGTERM or Ctrl-C released its lock: its record is no death (two scancels
-    failed the target)."""
+def one_target_after_its_msa_stage(kfold, tmp_path):
+    """A batch of one target, t1, through its MSA stage: (the targets file, the output folder, t1's status.json,
+    its content without the "msa" record, and that record's key)."""
     targets = tmp_path / "targets.csv"
     targets.write_text("id,sequence\nt1,MKTAYIAKQRQISFVKSHFSRQ\n")
     out = tmp_path / "out"
     assert kfold("batch", targets, "--stage", "msa", "-o", out).returncode == 0
     status_file = out / "t1" / "status.json"
     status = json.loads(status_file.read_text())
-    key = status.pop("msa")["key"]
+    return targets, out, status_file, status, status.pop("msa")["key"]
+
+
+def test_a_stage_that_kills_its_workers_fails_after_two_deaths(kfold, tmp_path):
+    """A worker killed in a stage (SIGKILL: the scheduler's out-of-memory or time-limit kill) leaves its
+    "running" record and its lock; the next worker warns and tries again, and after the second death the
+    target fails (kind crash, not retried without --retry-failed) instead of taking every rerun of its shard
+    down. A worker stopped by SIGTERM or Ctrl-C released its lock: its record is no death (two scancels
+    failed the target)."""
+    targets, out, status_file, status, key = one_target_after_its_msa_stage(kfold, tmp_path)
     assert "running" not in status  # gone when the stage ended
 
     def died(deaths, killed=True):  # as a worker stopped in the MSA stage leaves the target

@@ -6,19 +6,13 @@ import os
 import subprocess
 import time
 
-from test_batch import MODEL, SEARCH, TARGETS, stage_runs, summary, target_ids
+from test_batch import MODEL, SEARCH, TARGETS, one_target_after_its_msa_stage, stage_runs, summary, target_ids
 
 
 def test_a_failure_record_whose_time_is_not_a_number_is_reported_and_the_target_runs_again(kfold, tmp_path):
     """status.json's failed.time is read back (a memory failure of this run is not retried): a hand-edited text
     there must be refused by the shape check, not stop the batch with a JSON type error."""
-    targets = tmp_path / "t.csv"
-    targets.write_text("id,sequence\nt1,MKTAYIAKQRQISFVKSHFSRQ\n")
-    out = tmp_path / "out"
-    assert kfold("batch", targets, "--stage", "msa", "-o", out).returncode == 0
-    status_file = out / "t1" / "status.json"
-    status = json.loads(status_file.read_text())
-    key = status.pop("msa")["key"]
+    targets, out, status_file, status, key = one_target_after_its_msa_stage(kfold, tmp_path)
     status["status"] = "failed"
     status["failed"] = {"stage": "msa", "key": key, "kind": "memory", "reason": "out of memory",
                         "time": "2026-12-05T10:00:00Z"}
@@ -44,13 +38,7 @@ def test_a_target_of_exactly_max_length_runs(kfold, tmp_path):
 def test_a_worker_death_under_other_inputs_does_not_count(kfold, tmp_path):
     """The deaths that fail a target (kind crash) are those with the same inputs: a "running" record of another
     key (the input changed since) starts the count again."""
-    targets = tmp_path / "t.csv"
-    targets.write_text("id,sequence\nt1,MKTAYIAKQRQISFVKSHFSRQ\n")
-    out = tmp_path / "out"
-    assert kfold("batch", targets, "--stage", "msa", "-o", out).returncode == 0
-    status_file = out / "t1" / "status.json"
-    status = json.loads(status_file.read_text())
-    status.pop("msa")
+    targets, out, status_file, status, _ = one_target_after_its_msa_stage(kfold, tmp_path)
     status_file.write_text(json.dumps({**status, "status": "pending", "running": {
         "stage": "msa", "key": "0123456789abcdef", "worker": "node7 4242 1", "started": "2026-12-05T10:00:00Z",
         "worker_deaths": 1}}))
