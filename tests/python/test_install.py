@@ -1,0 +1,84 @@
+"""`cmake --install BUILD --prefix P` (README, Installing for a site): the kfold command, the Python package, the
+SLURM scripts and the examples run from P, away from the checkout and the build tree."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import BUILD_DIR, SOURCE_DIR
+
+
+@pytest.fixture(scope="module")
+def prefix(tmp_path_factory):
+    if not shutil.which("cmake"):
+        pytest.fail("cmake is not on PATH (scripts/setup installs it)")
+    prefix = tmp_path_factory.mktemp("prefix")
+    components = ["cli"]
+    if os.environ.get("KFOLD_PYTHON_MODULE", "ON").upper() not in ("OFF", "0", "FALSE", "NO"):
+        components.append("python")
+    for component in components:
+        run = subprocess.run(["cmake", "--install", str(BUILD_DIR), "--prefix", str(prefix), "--component", component,
+                              "--strip"], capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stdout + run.stderr
+    return prefix
+
+
+def clean_environment(**extra):
+    """No PYTHONPATH or LD_LIBRARY_PATH pointing into the checkout: the installed files must find their own way."""
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "LD_LIBRARY_PATH")}
+    env.update(extra)
+    return env
+
+
+def test_installed_kfold_predicts_the_installed_example_from_elsewhere(prefix, tmp_path):
+    kfold = prefix / "bin" / "kfold"
+    examples = prefix / "share" / "kfold" / "examples"
+    version = subprocess.run([str(kfold), "--version"], capture_output=True, text=True, cwd=tmp_path,
+                             env=clean_environment(), timeout=60)
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.startswith("kfold ")
+    run = subprocess.run([str(kfold), "predict", str(examples / "ubiquitin.fasta"), "--msa",
+                          str(examples / "ubiquitin.a3m"), "--random-weights", "--recycles", "0", "--config",
+                          str(examples / "small_model.json"), "-o", "out", "-q"], capture_output=True, text=True,
+                         cwd=tmp_path, env=clean_environment(), timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "out" / "ubiquitin" / "done").exists()
+    assert (prefix / "share" / "doc" / "kfold" / "README.md").read_text() == (SOURCE_DIR / "README.md").read_text()
+
+
+def test_installed_submit_script_submits_the_sbatch_files_beside_it(prefix, tmp_path):
+    slurm = prefix / "share" / "kfold" / "slurm"
+    assert os.access(slurm / "submit.sh", os.X_OK)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls.txt"
+    (bin_dir / "sbatch").write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\necho 7\n')
+    (bin_dir / "scontrol").write_text('#!/bin/sh\necho "MaxArraySize            = 1001"\n')
+    for tool in ("sbatch", "scontrol"):
+        (bin_dir / tool).chmod(0o755)
+    (tmp_path / "t.csv").write_text("id,sequence\nt,MKV\n")
+    (tmp_path / "db").write_text(">d\nMKV\n")
+    env = clean_environment(PATH=f"{bin_dir}:{prefix / 'bin'}:{os.environ['PATH']}")
+    env.pop("KFOLD", None)  # the installed kfold, found on PATH
+    run = subprocess.run(["bash", str(slurm / "submit.sh"), "t.csv", "out", "db", "2", "1"], capture_output=True,
+                         text=True, cwd=tmp_path, env=env, timeout=60)
+    assert run.returncode == 0, run.stderr
+    msa_call, predict_call = calls.read_text().splitlines()
+    assert str(slurm / "msa_array.sbatch") in msa_call
+    assert str(slurm / "predict_array.sbatch") in predict_call
+
+
+def test_installed_python_package_imports_from_the_prefix(prefix, tmp_path):
+    if os.environ.get("KFOLD_PYTHON_MODULE", "ON").upper() in ("OFF", "0", "FALSE", "NO"):
+        pytest.skip("the Python module is not built (configure with -DKFOLD_PYTHON=ON)")
+    site = prefix / "lib" / "kfold" / "python"
+    code = ("import kfold, pathlib; print(pathlib.Path(kfold.__file__).parent); "
+            "print(pathlib.Path(kfold._core.__file__).parent); print(sorted(kfold.presets())[0])")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env=clean_environment(PYTHONPATH=str(site)), timeout=120)
+    assert run.returncode == 0, run.stderr
+    package, core, _ = run.stdout.splitlines()
+    assert package == core == str(site / "kfold")
+    assert (site / "kfold" / "py.typed").exists() and (site / "kfold" / "_core.pyi").exists()
