@@ -31,7 +31,8 @@ bool better_hit(const Hit& a, const Hit& b) {
   if (a.evalue != b.evalue) return a.evalue < b.evalue;
   if (a.bits != b.bits) return a.bits > b.bits;
   if (a.score != b.score) return a.score > b.score;
-  return a.target < b.target;
+  if (a.target != b.target) return a.target < b.target;
+  return a.alignment.t_start < b.alignment.t_start;  // alternative alignments of one target
 }
 
 }  // namespace
@@ -71,6 +72,8 @@ void check_search_options(const SearchOptions& options) {
   check_prefilter_options(options.prefilter);
   if (!(options.min_coverage >= 0.0 && options.min_coverage <= 1.0))
     fail_input("--min-cov must be between 0 and 1 (got {})", options.min_coverage);
+  if (options.alt_alignments < 0 || options.alt_alignments > kMaxAltAlignments)
+    fail_input("--alt-ali must be between 0 and {} (got {})", kMaxAltAlignments, options.alt_alignments);
   if (options.threads < 1) fail_input("--threads must be >= 1 (got {})", options.threads);
   if (options.index_chunk_residues < 1) fail_input("--index-memory must be positive");
   if (options.iterations < 1 || options.iterations > 20)
@@ -128,6 +131,51 @@ int64_t align_units(int64_t k, int64_t n_blocks) {
   return (k + 1) * kAlignUnits / n_blocks - k * kAlignUnits / n_blocks;
 }
 
+// A stretch [begin, end) of a target that no alignment of it covers yet, and its best local score.
+struct TargetStretch {
+  int64_t begin = 0;
+  int64_t end = 0;
+  int32_t score = 0;
+};
+
+// The alternative alignments of one target after its best one (SearchOptions::alt_alignments): the stretches
+// left and right of every alignment so far are scored, the best one (ties: the leftmost) is traced back, and
+// its stretch splits in two; it stops after `count` alignments, or when the best stretch fails the E-value.
+// `make_hit` keeps an alignment (in target coordinates) that passes; it returns false when the coverage
+// filter drops it, which still splits its stretch.
+template <typename Passes, typename MakeHit>
+void add_alternative_alignments(StripedAligner& aligner, std::span<const uint8_t> target, const Alignment& best,
+                                int64_t count, int64_t max_cells, const Passes& passes, const MakeHit& make_hit) {
+  std::vector<TargetStretch> stretches;
+  auto add_stretch = [&](int64_t begin, int64_t end) {
+    if (end <= begin) return;
+    const int32_t score = aligner.score(target.subspan(static_cast<size_t>(begin), static_cast<size_t>(end - begin)));
+    if (score > 0) stretches.push_back({begin, end, score});
+  };
+  add_stretch(0, best.t_start);
+  add_stretch(best.t_end + 1, static_cast<int64_t>(target.size()));
+  for (int64_t made = 0; made < count && !stretches.empty();) {
+    const auto top =
+        std::max_element(stretches.begin(), stretches.end(), [](const TargetStretch& a, const TargetStretch& b) {
+          return a.score != b.score ? a.score < b.score : a.begin > b.begin;
+        });
+    const TargetStretch stretch = *top;
+    stretches.erase(top);
+    if (!passes(stretch.score)) break;  // the best stretch left fails: so do the others
+    const auto piece =
+        target.subspan(static_cast<size_t>(stretch.begin), static_cast<size_t>(stretch.end - stretch.begin));
+    auto alignment = aligner.align(piece, stretch.score, max_cells);
+    if (!alignment) continue;  // too large to trace back: this stretch is given up
+    alignment->t_start += stretch.begin;
+    alignment->t_end += stretch.begin;
+    const int64_t left_end = alignment->t_start;
+    const int64_t right_begin = alignment->t_end + 1;
+    made += make_hit(std::move(*alignment)) ? 1 : 0;
+    add_stretch(stretch.begin, left_end);
+    add_stretch(right_begin, stretch.end);
+  }
+}
+
 // One query's gapped stage after its candidates have scores: E-values (composition-adjusted when
 // `composition` is given), tracebacks, filters.
 QueryResult finish_query(const data::Sequence& query, const ScoreProfile& profile, const CompositionStats* composition,
@@ -153,18 +201,26 @@ QueryResult finish_query(const data::Sequence& query, const ScoreProfile& profil
       log_warn("{}: alignment with {} is too large to trace back; hit skipped", query.id, db.id(candidate.target));
       continue;
     }
-    const double coverage =
-        static_cast<double>(alignment->q_end - alignment->q_start + 1) / static_cast<double>(profile.n_res);
-    if (coverage < options.min_coverage) continue;
-    Hit hit;
-    hit.target = candidate.target;
-    hit.score = score;
-    hit.evalue = e;
-    hit.bits = bit_score(params, score * ratio);
-    hit.lambda_ratio = ratio;
-    hit.stats = alignment_stats(*alignment, query.residues, db.residues(candidate.target));
-    hit.alignment = std::move(*alignment);
-    result.hits.push_back(std::move(hit));
+    // Keeps an alignment of this target that covers enough of the query; false when it does not.
+    auto make_hit = [&](Alignment&& a) {
+      const double coverage = static_cast<double>(a.q_end - a.q_start + 1) / static_cast<double>(profile.n_res);
+      if (coverage < options.min_coverage) return false;
+      Hit hit;
+      hit.target = candidate.target;
+      hit.score = a.score;
+      hit.evalue = evalue(params, space, a.score * ratio);
+      hit.bits = bit_score(params, a.score * ratio);
+      hit.lambda_ratio = ratio;
+      hit.stats = alignment_stats(a, query.residues, db.residues(candidate.target));
+      hit.alignment = std::move(a);
+      result.hits.push_back(std::move(hit));
+      return true;
+    };
+    const Alignment best = *alignment;
+    if (!make_hit(std::move(*alignment)) || options.alt_alignments == 0) continue;
+    add_alternative_alignments(
+        aligner, target, best, options.alt_alignments, options.max_traceback_cells,
+        [&](int32_t s) { return evalue(params, space, s * ratio) <= options.evalue; }, make_hit);
   }
   std::sort(result.hits.begin(), result.hits.end(), better_hit);
   if (static_cast<int64_t>(result.hits.size()) > options.max_seqs)

@@ -22,11 +22,17 @@ namespace kfold::msa {
 
 // Longest query accepted: traceback memory and the 16-bit kernel are sized for it.
 inline constexpr int64_t kMaxQueryLength = 16384;
+// Most alternative alignments per target (--alt-ali).
+inline constexpr int64_t kMaxAltAlignments = 100;
 
 struct SearchOptions {
-  double evalue = 1e-3;        // report hits with E <= evalue
-  int64_t max_seqs = 10000;    // hits kept per query (best E-values), after the coverage filter
-  double min_coverage = 0.0;   // fraction of the query the aligned query span must cover
+  double evalue = 1e-3;       // report hits with E <= evalue
+  int64_t max_seqs = 10000;   // hits kept per query (best E-values), after the coverage filter
+  double min_coverage = 0.0;  // fraction of the query the aligned query span must cover
+  // Further alignments per target beyond its best (MMseqs2's --alt-ali): each the best local alignment
+  // in a stretch of the target that no alignment before it covers, kept while it passes evalue and
+  // min_coverage; a target with two copies of a domain gives two rows. Each counts as a hit.
+  int64_t alt_alignments = 0;
   GapPenalties gaps;           // BLOSUM62 with BLAST's 11/1 by default
   PrefilterOptions prefilter;  // prefilter.max_candidates is --max-prefilter
   int64_t iterations = 1;      // search rounds; rounds after the first use a PSSM of the hits

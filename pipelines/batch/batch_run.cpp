@@ -185,6 +185,7 @@ std::string BatchRunner::msa_key(const BatchTarget& target) const {
         .add("mask", static_cast<int64_t>(s.prefilter.mask_low_complexity))
         .add("composition_stats", static_cast<int64_t>(s.composition_stats))
         .add("composition_bias", static_cast<int64_t>(s.composition_bias));
+    if (s.alt_alignments > 0) key.add("alt_alignments", s.alt_alignments);  // absent: earlier keys stay
   }
   if (const auto& t = options_.predict.templates; !t.db.empty()) {  // absent: keys of template-free runs stay
     key.add_file_identity("template db", t.db)

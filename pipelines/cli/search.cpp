@@ -129,6 +129,11 @@ void add_search_command(CLI::App& app, Action& action) {
          "--min-cov", o->search.min_coverage,
          "Least fraction of the query a hit must span (first to last aligned query residue, as MMseqs2 --cov-mode 2)")
       ->capture_default_str();
+  cmd->add_option("--alt-ali", o->search.alt_alignments,
+                  "Further alignments per target beyond its best, none overlapping another in the target (as "
+                  "MMseqs2's --alt-ali; ColabFold searches with 10): a target holding two copies of a domain gives "
+                  "two rows; each passes -e and --min-cov and counts against --max-seqs")
+      ->capture_default_str();
   cmd->add_option("--max-seq-id", o->filter.max_seq_id,
                   "Drop A3M rows more identical than this to a row kept before them (1: keep all)")
       ->capture_default_str();

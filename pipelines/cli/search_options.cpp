@@ -23,6 +23,9 @@ void add_search_options(CLI::App& cmd, SearchCliOptions& o) {
   r.push_back(o.max_seqs);
   r.push_back(cmd.add_option("--min-cov", o.search.min_coverage, "Search: least fraction of the query a hit covers")
                   ->capture_default_str());
+  r.push_back(cmd.add_option("--alt-ali", o.search.alt_alignments,
+                             "Search: further non-overlapping alignments per target beyond its best (see kfold search)")
+                  ->capture_default_str());
   r.push_back(
       cmd.add_option("--iterations", o.search.iterations, "Search rounds (a PSSM of the included hits after the first)")
           ->capture_default_str());

@@ -47,6 +47,7 @@ json search_entry(const msa::SearchOptions& s) {
   return {{"evalue", s.evalue},
           {"max_seqs", s.max_seqs},
           {"min_coverage", s.min_coverage},
+          {"alt_alignments", s.alt_alignments},
           {"iterations", s.iterations},
           {"inclusion_evalue", s.inclusion_evalue},
           {"word_threshold", s.prefilter.word_threshold},

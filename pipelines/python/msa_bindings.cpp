@@ -32,6 +32,7 @@ struct SearchArgs {
   double evalue = 1e-3;
   int64_t max_seqs = 0;  // 0: not given (msa::SearchOptions' 10000, the prefilter's preset bounding it)
   double min_coverage = 0.0;
+  int64_t alt_alignments = 0;
   int64_t iterations = 1;
   double inclusion_evalue = 1e-5;
   double sensitivity = msa::kDefaultSensitivity;
@@ -54,6 +55,7 @@ data::Msa search_one(const data::Sequence& query, const std::string& source, con
   options.evalue = a.evalue;
   if (a.max_seqs > 0) options.max_seqs = a.max_seqs;
   options.min_coverage = a.min_coverage;
+  options.alt_alignments = a.alt_alignments;
   options.iterations = a.iterations;
   options.inclusion_evalue = a.inclusion_evalue;
   options.composition_stats = a.composition_stats;
@@ -188,6 +190,7 @@ void bind_msa(py::module_& m) {
       .def_readwrite("evalue", &SearchArgs::evalue)
       .def_readwrite("max_seqs", &SearchArgs::max_seqs)
       .def_readwrite("min_coverage", &SearchArgs::min_coverage)
+      .def_readwrite("alt_alignments", &SearchArgs::alt_alignments)
       .def_readwrite("iterations", &SearchArgs::iterations)
       .def_readwrite("inclusion_evalue", &SearchArgs::inclusion_evalue)
       .def_readwrite("sensitivity", &SearchArgs::sensitivity)

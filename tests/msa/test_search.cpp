@@ -637,3 +637,60 @@ TEST_CASE("search --inclusion-evalue: hits above it do not enter the next round'
   one.first_round_profiles = {msa::make_pssm({codes})};
   CHECK(fingerprint(msa::search(queries, db, two)) == fingerprint(msa::search(queries, db, one)));
 }
+
+TEST_CASE("search --alt-ali: a target with three copies of a homolog gives up to three disjoint alignments") {
+  // Each alternative alignment is the best local alignment (plain BLOSUM62, 11/1, the full-matrix reference)
+  // in the target stretches that no alignment before it covers; the random linkers between copies pass no E-value.
+  test::ScratchDir dir("msa_alt_ali");
+  std::mt19937_64 rng(57);
+  const std::string q = test::random_protein(rng, 120);
+  const std::string target = test::random_protein(rng, 10) + test::mutate(rng, q, 0.2, 0.0) +
+                             test::random_protein(rng, 20) + test::mutate(rng, q, 0.35, 0.02) +
+                             test::random_protein(rng, 10) + test::mutate(rng, q, 0.45, 0.02) +
+                             test::random_protein(rng, 10);
+  std::string fasta = ">tandem\n" + target + "\n";
+  for (int d = 0; d < 60; ++d) fasta += ">decoy" + std::to_string(d) + "\n" + test::random_protein(rng, 200) + "\n";
+  data::write_file_atomic(dir / "db.fasta", fasta);
+  const auto db = msa::SequenceDb::open(dir / "db.fasta");
+  const std::vector<data::Sequence> queries{{"q", "", q}};
+  const auto search = [&](int64_t alt, int64_t threads) {
+    msa::SearchOptions options;
+    options.threads = threads;
+    options.alt_alignments = alt;
+    options.composition_bias = false;  // plain BLOSUM62 scores, as the reference's
+    options.composition_stats = false;
+    options.prefilter.mask_low_complexity = false;
+    return msa::search(queries, db, options);
+  };
+  // The reference: the best stretch score left once `taken` ([start, end] target ranges) are cut out.
+  const auto best_left = [&](std::vector<std::pair<int64_t, int64_t>> taken) {
+    std::sort(taken.begin(), taken.end());
+    int32_t best = 0;
+    int64_t begin = 0;
+    for (const auto& [start, end] : taken) {
+      best = std::max(best, test::reference_sw(q, target.substr(begin, start - begin), 11, 1));
+      begin = end + 1;
+    }
+    return std::max(best, test::reference_sw(q, target.substr(begin), 11, 1));
+  };
+  for (const int64_t alt : {0, 1, 2, 5}) {
+    CAPTURE(alt);
+    const auto results = search(alt, 1);
+    REQUIRE(results[0].hits.size() == static_cast<size_t>(std::min<int64_t>(alt + 1, 3)));
+    std::vector<std::pair<int64_t, int64_t>> taken;
+    for (const auto& hit : results[0].hits) {  // best E-value first: each the best of what was left
+      CHECK(db.id(hit.target) == "tandem");
+      CHECK(hit.score == best_left(taken));
+      CHECK(hit.evalue <= 1e-3);
+      for (const auto& [start, end] : taken) CHECK((hit.alignment.t_end < start || hit.alignment.t_start > end));
+      taken.emplace_back(hit.alignment.t_start, hit.alignment.t_end);
+    }
+    CHECK(fingerprint(search(alt, 3)) == fingerprint(results));
+    const data::Msa msa = msa::build_msa(queries[0], results[0], db);
+    CHECK(msa.depth() == static_cast<int64_t>(results[0].hits.size()) + 1);
+  }
+  msa::SearchOptions bad;
+  bad.alt_alignments = msa::kMaxAltAlignments + 1;
+  CHECK_THROWS_WITH_AS(msa::check_search_options(bad), doctest::Contains("--alt-ali must be between 0 and 100"),
+                       InputError);
+}

@@ -60,7 +60,8 @@ def test_every_search_option_of_the_msa_key_reruns_the_msa_stage(kfold, tmp_path
     base = ["batch", targets, "--stage", "msa", *SEARCH, "-o", out]
     assert kfold(*base).returncode == 0
     runs = 1
-    for option in (["--min-cov", "0.3"], ["--inclusion-evalue", "1e-4"], ["-e", "1"], ["--max-seqs", "7"]):
+    for option in (["--min-cov", "0.3"], ["--inclusion-evalue", "1e-4"], ["-e", "1"], ["--max-seqs", "7"],
+                   ["--alt-ali", "2"]):
         run = kfold(*base, *option)
         assert run.returncode == 0, (option, run.stderr)
         runs += 1

@@ -57,10 +57,11 @@ def test_version_is_the_clis(kf, kfold):
     {"sensitivity": 1.0, "min_coverage": 0.5, "max_seqs": 3},
     {"composition_stats": False, "evalue": 10.0},
     {"composition_bias": False, "composition_stats": False, "evalue": 10.0},
+    {"alt_alignments": 3, "evalue": 10.0},
 ])
 def test_search_gives_the_clis_a3m(kf, kfold, tmp_path, options):
     flags = {"iterations": "--iterations", "evalue": "-e", "max_seq_id": "--max-seq-id", "sensitivity": "-s",
-             "min_coverage": "--min-cov", "max_seqs": "--max-seqs"}
+             "min_coverage": "--min-cov", "max_seqs": "--max-seqs", "alt_alignments": "--alt-ali"}
     switches = {"composition_stats": "--no-comp-stats", "composition_bias": "--no-comp-bias", "mask": "--no-mask"}
     args = [a for k, v in options.items() if k not in switches for a in (flags[k], v)]
     args += [switches[k] for k, v in options.items() if k in switches and v is False]
@@ -105,7 +106,7 @@ def test_search_names_the_cli_options_it_does_not_take(kf, kfold):
     options = re.findall(r"^  (?:-\w,)?--([a-z-]+)((?:,--[a-z-]+)*)", kfold("search", "--help").stdout, re.M)
     assert len(options) > 15
     keywords = set(inspect.signature(kf.search).parameters)
-    other_names = {"min-cov": "min_coverage", "no-comp-bias": "composition_bias", "no-comp-stats": "composition_stats",
+    other_names = {"min-cov": "min_coverage", "alt-ali": "alt_alignments", "no-comp-bias": "composition_bias", "no-comp-stats": "composition_stats",
                    "no-mask": "mask"}
     untaken = [flag for flag, _ in options if flag not in ("help", "output")
                and other_names.get(flag, flag.replace("-", "_")) not in keywords]

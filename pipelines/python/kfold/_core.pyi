@@ -67,6 +67,7 @@ class SearchArgs:
     evalue: float
     max_seqs: int
     min_coverage: float
+    alt_alignments: int
     iterations: int
     inclusion_evalue: float
     sensitivity: float

@@ -412,7 +412,8 @@ def _msa_from_rows(sequences, descriptions, deletion_matrix, insertions) -> Msa:
 
 
 def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: int = 1, evalue: float = 1e-3,
-           max_seqs: Optional[int] = None, min_coverage: float = 0.0, max_seq_id: float = 1.0, diff: int = 0,
+           max_seqs: Optional[int] = None, min_coverage: float = 0.0, alt_alignments: int = 0,
+           max_seq_id: float = 1.0, diff: int = 0,
            sensitivity: float = 4.0, max_prefilter: Optional[int] = None, inclusion_evalue: float = 1e-5,
            threads: Optional[int] = None,
            composition_stats: bool = True, composition_bias: bool = True, mask: bool = True) -> Msa:
@@ -434,6 +435,9 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
         min_coverage: least fraction of the query a hit's alignment must span (``--min-cov``: first to
             last aligned query position, deletions inside included, as MMseqs2's ``--cov-mode 2``
             query coverage; ``Msa.filter(min_coverage=)`` counts the columns with a residue instead).
+        alt_alignments: further alignments per target beyond its best, none overlapping another in the
+            target (``--alt-ali``, 0 to 100; ColabFold searches with 10): a target holding two copies of a
+            domain gives two rows. Each passes ``evalue`` and ``min_coverage`` and counts as a hit.
         max_seq_id: drop rows more identical than this to a row kept before them (1: keep all).
         diff: keep the ``diff`` most diverse rows covering each 50-column block (``--diff``; 0: off).
         sensitivity: 1 (fastest) to 7 (most sensitive); 4 is the default (``-s``).
@@ -464,6 +468,7 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
     args.evalue = check_number("evalue", evalue, positive=True)
     args.max_seqs = 0 if max_seqs is None else check_integer("max_seqs", max_seqs, 1, 2**62)
     args.min_coverage = check_number("min_coverage", min_coverage)
+    args.alt_alignments = check_integer("alt_alignments", alt_alignments, 0, 2**31 - 1)
     args.iterations = check_integer("iterations", iterations, 1, 2**31 - 1)
     args.inclusion_evalue = check_number("inclusion_evalue", inclusion_evalue, positive=True)
     args.sensitivity = check_number("sensitivity", sensitivity)
@@ -479,4 +484,4 @@ def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: 
 
 
 # The flags in kfold search's messages whose keyword here has another name: named beside them.
-_SEARCH_KEYWORDS = {"--min-cov": "min_coverage=", "--max-prefilter": "max_prefilter=", "-s": "sensitivity="}
+_SEARCH_KEYWORDS = {"--min-cov": "min_coverage=", "--alt-ali": "alt_alignments=", "--max-prefilter": "max_prefilter=", "-s": "sensitivity="}
