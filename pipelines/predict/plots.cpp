@@ -1,4 +1,4 @@
-// plddt.png and pae.png: the prediction's figures, rasterised into an RGB image.
+// plddt.png, pae.png and msa_coverage.png: the prediction's figures, rasterised into an RGB image.
 #include "pipelines/predict/plots.hpp"
 
 #include <fmt/format.h>
@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
+#include <numbers>
 
 #include "data/error.hpp"
 
@@ -54,6 +56,25 @@ std::vector<int64_t> residue_ticks(int64_t n_res) {
     if (r > 1 && r <= n_res && (static_cast<double>(r - 1) >= step / 3.0 || ticks.size() > 1)) ticks.push_back(r);
   }
   return ticks;
+}
+
+// A vertical colour bar of `colour_of(value)` from max at its top row to 0 at its bottom, framed, with ticks
+// on its right and `label` beside them.
+template <typename ColourOf>
+void draw_colour_bar(RgbImage& image, const PixelBox& bar, double max, const ColourOf& colour_of,
+                     const std::string& label) {
+  const int64_t bar_h = bar.y1 - bar.y0;
+  for (int64_t y = 0; y < bar_h; ++y) {
+    const double value = max * static_cast<double>(bar_h - 1 - y) / static_cast<double>(bar_h - 1);
+    image.fill_rect(bar.x0, bar.y0 + y, bar.x1, bar.y0 + y + 1, colour_of(value));
+  }
+  draw_frame(image, bar);
+  for (const double v : nice_ticks(0.0, max, 7)) {
+    const auto y = bar.y0 + static_cast<int64_t>(std::lround(static_cast<double>(bar_h - 1) * (1.0 - v / max)));
+    image.fill_rect(bar.x1 + 1, y, bar.x1 + 1 + kTickLength, y + 1, kBlack);
+    image.draw_text(bar.x1 + kTickLength + 5, y - text_height(kFont) / 2 + 1, tick_label(v), kBlack, kFont);
+  }
+  image.draw_text(bar.x1 + 75, (bar.y0 + bar.y1) / 2, label, kBlack, kFont, TextAnchor::center, true);
 }
 
 }  // namespace
@@ -221,26 +242,130 @@ RgbImage plot_pae(std::span<const float> pae, int64_t n_res, double max_pae, con
   image.draw_text((area.x0 + area.x1) / 2, area.y1 + 40, "Scored residue", kBlack, kFont, TextAnchor::center);
   image.draw_text(18, (area.y0 + area.y1) / 2, "Aligned residue", kBlack, kFont, TextAnchor::center, true);
 
-  // Colour bar: max_pae at the top row, 0 at the bottom row, ticks on the right.
-  const int64_t bar_h = bar.y1 - bar.y0;
-  for (int64_t y = 0; y < bar_h; ++y) {
-    const double value = max_pae * static_cast<double>(bar_h - 1 - y) / static_cast<double>(bar_h - 1);
-    image.fill_rect(bar.x0, bar.y0 + y, bar.x1, bar.y0 + y + 1, pae_colour(value, max_pae));
-  }
-  draw_frame(image, bar);
-  for (const double v : nice_ticks(0.0, max_pae, 7)) {
-    const auto y = bar.y0 + static_cast<int64_t>(std::lround(static_cast<double>(bar_h - 1) * (1.0 - v / max_pae)));
-    image.fill_rect(bar.x1 + 1, y, bar.x1 + 1 + kTickLength, y + 1, kBlack);
-    image.draw_text(bar.x1 + kTickLength + 5, y - text_height(kFont) / 2 + 1, tick_label(v), kBlack, kFont);
-  }
-  image.draw_text(bar.x1 + 75, (bar.y0 + bar.y1) / 2, "Expected position error (A)", kBlack, kFont, TextAnchor::center,
-                  true);
+  draw_colour_bar(
+      image, bar, max_pae, [&](double v) { return pae_colour(v, max_pae); }, "Expected position error (A)");
   return image;
 }
 
 void write_pae_png(const std::filesystem::path& path, std::span<const float> pae, int64_t n_res, double max_pae,
                    const std::string& model_name) {
   write_png(path, plot_pae(pae, n_res, max_pae, model_name));
+}
+
+}  // namespace kfold::pipelines
+
+namespace kfold::pipelines {
+
+CoverageRows coverage_rows(std::span<const int32_t> msa, int64_t n_seq, int64_t n_res,
+                           std::span<const int32_t> asym_id) {
+  constexpr int32_t kGap = 21;
+  if (n_seq < 1 || n_res < 1 || static_cast<int64_t>(msa.size()) != n_seq * n_res)
+    fail_input("msa_coverage.png: the MSA must be [n_seq >= 1, n_res >= 1]: {} values for {} x {}", msa.size(), n_seq,
+               n_res);
+  if (!asym_id.empty() && static_cast<int64_t>(asym_id.size()) != n_res)
+    fail_input("msa_coverage.png: asym_id has {} values for {} residues", asym_id.size(), n_res);
+  CoverageRows rows;
+  for (int64_t j = 1; j <= n_res; ++j)  // chains are runs of one asym_id
+    if (j == n_res || (!asym_id.empty() && asym_id[static_cast<size_t>(j)] != asym_id[static_cast<size_t>(j - 1)]))
+      rows.chain_ends.push_back(j);
+  const size_t n_chain = rows.chain_ends.size();
+  rows.identity.assign(static_cast<size_t>(n_seq), 0.0);
+  std::map<std::vector<bool>, std::vector<int64_t>> groups;  // covered chains -> rows (ascending pattern)
+  for (int64_t r = 0; r < n_seq; ++r) {
+    const int32_t* row = msa.data() + r * n_res;
+    std::vector<bool> covered(n_chain, false);
+    double sum = 0.0;
+    int64_t begin = 0;
+    for (size_t c = 0; c < n_chain; ++c) {
+      int64_t same = 0;
+      for (int64_t j = begin; j < rows.chain_ends[c]; ++j) {
+        covered[c] = covered[c] || row[j] != kGap;
+        same += row[j] == msa[static_cast<size_t>(j)];  // the query has no gaps
+      }
+      sum += static_cast<double>(same) / static_cast<double>(rows.chain_ends[c] - begin);
+      begin = rows.chain_ends[c];
+    }
+    const auto n_covered = std::count(covered.begin(), covered.end(), true);
+    rows.identity[static_cast<size_t>(r)] = n_covered > 0 ? sum / static_cast<double>(n_covered) : 0.0;
+    groups[covered].push_back(r);
+  }
+  for (auto& [pattern, members] : groups) {
+    std::stable_sort(members.begin(), members.end(), [&](int64_t a, int64_t b) {
+      return rows.identity[static_cast<size_t>(a)] < rows.identity[static_cast<size_t>(b)];
+    });
+    rows.order.insert(rows.order.end(), members.begin(), members.end());
+    rows.group_ends.push_back(static_cast<int64_t>(rows.order.size()));
+  }
+  return rows;
+}
+
+Rgb identity_colour(double identity) {
+  // matplotlib's rainbow (gnuplot's functions 33, 13, 10 for red, green, blue) in its 256-entry table, reversed.
+  const auto entry = std::min<int64_t>(static_cast<int64_t>(std::clamp(identity, 0.0, 1.0) * 256.0), 255);
+  const double x = static_cast<double>(255 - entry) / 255.0;
+  const auto byte = [](double v) { return static_cast<uint8_t>(std::lround(std::clamp(v, 0.0, 1.0) * 255.0)); };
+  return {byte(std::abs(2.0 * x - 0.5)), byte(std::sin(x * std::numbers::pi)),
+          byte(std::cos(x * std::numbers::pi / 2))};
+}
+
+PixelBox coverage_plot_area() { return {90, 50, 730, 450}; }
+PixelBox coverage_colour_bar_area() { return {760, 50, 785, 450}; }
+
+RgbImage plot_msa_coverage(std::span<const int32_t> msa, int64_t n_seq, int64_t n_res,
+                           std::span<const int32_t> asym_id) {
+  const CoverageRows rows = coverage_rows(msa, n_seq, n_res, asym_id);
+  const PixelBox area = coverage_plot_area();
+  const PixelBox bar = coverage_colour_bar_area();
+  RgbImage image(bar.x1 + 110, area.y1 + 80);
+  const int64_t width = area.x1 - area.x0;
+  const int64_t height = area.y1 - area.y0;
+  for (int64_t py = 0; py < height; ++py) {
+    const int64_t line = (2 * (height - 1 - py) + 1) * n_seq / (2 * height);  // from the bottom
+    const int64_t r = rows.order[static_cast<size_t>(line)];
+    const Rgb colour = identity_colour(rows.identity[static_cast<size_t>(r)]);
+    for (int64_t px = 0; px < width; ++px) {
+      const int64_t j = (2 * px + 1) * n_res / (2 * width);
+      if (msa[static_cast<size_t>(r * n_res + j)] != 21) image.set(area.x0 + px, area.y0 + py, colour);
+    }
+  }
+  const auto x_of = [&](double column) {  // the centre of column j at j + 0.5
+    return static_cast<double>(area.x0) + column / static_cast<double>(n_res) * static_cast<double>(width);
+  };
+  const auto y_of = [&](double count) {
+    return static_cast<double>(area.y1) - count / static_cast<double>(n_seq) * static_cast<double>(height);
+  };
+  // Chain boundaries and row groups as black lines (a complex), then the residues per column.
+  for (size_t c = 0; c + 1 < rows.chain_ends.size(); ++c)
+    image.draw_line(x_of(static_cast<double>(rows.chain_ends[c])), area.y0,
+                    x_of(static_cast<double>(rows.chain_ends[c])), area.y1 - 1, kBlack);
+  for (size_t g = 0; g + 1 < rows.group_ends.size(); ++g)
+    image.draw_line(area.x0, y_of(static_cast<double>(rows.group_ends[g])), area.x1 - 1,
+                    y_of(static_cast<double>(rows.group_ends[g])), kBlack);
+  std::vector<int64_t> residues(static_cast<size_t>(n_res), 0);
+  for (int64_t r = 0; r < n_seq; ++r)
+    for (int64_t j = 0; j < n_res; ++j)
+      residues[static_cast<size_t>(j)] += msa[static_cast<size_t>(r * n_res + j)] != 21;
+  for (int64_t j = 0; j < n_res; ++j) {
+    const double y = y_of(static_cast<double>(residues[static_cast<size_t>(j)]));
+    const double next = j + 1 < n_res ? y_of(static_cast<double>(residues[static_cast<size_t>(j + 1)])) : y;
+    image.draw_line(x_of(static_cast<double>(j) + 0.5), y,
+                    x_of(std::min<double>(static_cast<double>(j) + 1.5, static_cast<double>(n_res))), next, kBlack, 2);
+  }
+  draw_frame(image, area);
+  for (const int64_t r : residue_ticks(n_res))
+    draw_x_tick(image, area, static_cast<int64_t>(std::lround(x_of(static_cast<double>(r) - 0.5))), std::to_string(r));
+  for (const double v : nice_ticks(0.0, static_cast<double>(n_seq), 6))
+    draw_y_tick(image, area.x0, std::min(static_cast<int64_t>(std::lround(y_of(v))), area.y1 - 1), tick_label(v));
+  image.draw_text((area.x0 + area.x1) / 2, 16, "Sequence coverage", kBlack, kFont, TextAnchor::center);
+  image.draw_text((area.x0 + area.x1) / 2, area.y1 + 40, "Positions", kBlack, kFont, TextAnchor::center);
+  image.draw_text(18, (area.y0 + area.y1) / 2, "Sequences", kBlack, kFont, TextAnchor::center, true);
+  draw_colour_bar(image, bar, 1.0, identity_colour, "Sequence identity to query");
+  return image;
+}
+
+void write_msa_coverage_png(const std::filesystem::path& path, std::span<const int32_t> msa, int64_t n_seq,
+                            int64_t n_res, std::span<const int32_t> asym_id) {
+  write_png(path, plot_msa_coverage(msa, n_seq, n_res, asym_id));
 }
 
 }  // namespace kfold::pipelines

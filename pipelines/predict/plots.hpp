@@ -1,6 +1,7 @@
-// The prediction's figures as AlphaFold's notebooks draw them: plddt.png (pLDDT per residue, one line
-// per model, over the AlphaFold DB confidence bands) and pae.png (heat map of one model's predicted
-// aligned error, 0..max colour scale with a colour bar), rasterised without a plotting library.
+// The prediction's figures as AlphaFold's and ColabFold's notebooks draw them: plddt.png (pLDDT per
+// residue, one line per model, over the AlphaFold DB confidence bands), pae.png (heat map of one model's
+// predicted aligned error, 0..max colour scale with a colour bar) and msa_coverage.png (ColabFold's
+// "Sequence coverage": the MSA's rows by identity to the query), rasterised without a plotting library.
 #pragma once
 
 #include <cstddef>
@@ -47,6 +48,30 @@ Rgb pae_colour(double value, double max_pae);
 RgbImage plot_pae(std::span<const float> pae, int64_t n_res, double max_pae, const std::string& model_name);
 void write_pae_png(const std::filesystem::path& path, std::span<const float> pae, int64_t n_res, double max_pae,
                    const std::string& model_name);
+
+// The rows of msa_coverage.png as ColabFold's plot_msa_v2 orders them. msa [n_seq, n_res] HHblits ids
+// (21: gap), row 0 the query; asym_id [n_res] the chain of each residue (empty: one chain). A row's
+// identity is the sum over chains of (residues equal to the query's) / (chain length), over the number of
+// chains the row covers (0 when none). Rows are grouped by the chains they cover (groups in ascending
+// order of that 0/1 pattern, the rows of every chain last) and, within a group, by identity (ties: MSA order).
+struct CoverageRows {
+  std::vector<int64_t> order;       // MSA row indices, bottom of the plot to top
+  std::vector<double> identity;     // [n_seq] per MSA row index
+  std::vector<int64_t> group_ends;  // position in `order` where each group ends (the last is n_seq)
+  std::vector<int64_t> chain_ends;  // residue index where each chain ends (the last is n_res)
+};
+CoverageRows coverage_rows(std::span<const int32_t> msa, int64_t n_seq, int64_t n_res,
+                           std::span<const int32_t> asym_id);
+// The colour of an identity to the query: matplotlib's rainbow_r (1: violet, 0.5: green-yellow, 0: red).
+Rgb identity_colour(double identity);
+// The coverage plot's area (position j across, rows bottom to top; each pixel its nearest cell, white for a
+// gap) with the number of residues per column as a black line, and its colour bar's (1 at the top).
+PixelBox coverage_plot_area();
+PixelBox coverage_colour_bar_area();
+RgbImage plot_msa_coverage(std::span<const int32_t> msa, int64_t n_seq, int64_t n_res,
+                           std::span<const int32_t> asym_id);
+void write_msa_coverage_png(const std::filesystem::path& path, std::span<const int32_t> msa, int64_t n_seq,
+                            int64_t n_res, std::span<const int32_t> asym_id);
 
 // "Nice" axis ticks (1, 2 or 5 times a power of ten) covering [lo, hi], at most about max_ticks of them.
 std::vector<double> nice_ticks(double lo, double hi, int64_t max_ticks);

@@ -135,6 +135,7 @@ std::set<std::string> input_file_names(const TargetInputs& inputs) {
   std::set<std::string> names;
   if (!inputs.raw) return names;
   names.insert("features.h5");
+  names.insert("msa_coverage.png");
   for (const auto& [name, msa] : inputs.msas) names.insert("msas/" + name);
   if (!inputs.template_hits_m8.empty()) names.insert("msas/pdb_hits.m8");
   return names;
@@ -567,6 +568,8 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
     summary.n_res = inputs.raw->n_res;
     summary.msa_depth = inputs.raw->n_seq;
     write_target_inputs(inputs, models, summary.target_dir);
+    const fold::RawFeatures& raw = *inputs.raw;
+    write_msa_coverage_png(summary.target_dir / "msa_coverage.png", raw.msa, raw.n_seq, raw.n_res, raw.asym_id);
   } else {
     summary.n_res = inputs.processed->n_res();
   }

@@ -1,4 +1,4 @@
-// plddt.png and pae.png: the raster primitives, the plots' pixels where the data puts them (series
+// plddt.png, pae.png and msa_coverage.png: the raster primitives, the plots' pixels where the data puts them (series
 // colours at their pLDDT, heat-map cells in the colour of their PAE, the colour bar's ends), and the
 // PNG bytes decoded back by stb_image (an independent PNG decoder) to the same pixels.
 #include <doctest/doctest.h>
@@ -171,4 +171,51 @@ TEST_CASE("nice_ticks picks 1, 2 or 5 times a power of ten") {
   CHECK(kp::nice_ticks(0.0, 31.75, 7) == std::vector<double>{0, 10, 20, 30});
   CHECK(kp::nice_ticks(1.0, 76.0, 8) == std::vector<double>{20, 40, 60});
   CHECK(kp::nice_ticks(1.0, 1.0, 8) == std::vector<double>{1});
+}
+
+TEST_CASE("msa_coverage.png: rows grouped by the chains they cover, then by identity; ColabFold's identity") {
+  // Two chains of 3 and 2 residues. HHblits ids: 0 A, 1 C, ..., 21 gap.
+  const int32_t gap = 21;
+  const std::vector<int32_t> msa = {
+      0,   1,   2,   3,   4,    // the query
+      0,   1,   5,   gap, gap,  // chain 1 only: 2/3
+      gap, gap, gap, 3,   5,    // chain 2 only: 1/2
+      0,   5,   5,   3,   4,    // both: (1/3 + 2/2) / 2
+      gap, gap, gap, gap, gap,  // none: 0
+      5,   5,   2,   6,   6,    // both: (1/3 + 0) / 2
+  };
+  const std::vector<int32_t> asym_id = {1, 1, 1, 2, 2};
+  const auto rows = kp::coverage_rows(msa, 6, 5, asym_id);
+  CHECK(rows.chain_ends == std::vector<int64_t>{3, 5});
+  CHECK(rows.identity[0] == doctest::Approx(1.0));
+  CHECK(rows.identity[1] == doctest::Approx(2.0 / 3));
+  CHECK(rows.identity[2] == doctest::Approx(0.5));
+  CHECK(rows.identity[3] == doctest::Approx((1.0 / 3 + 1.0) / 2));
+  CHECK(rows.identity[4] == 0.0);
+  CHECK(rows.identity[5] == doctest::Approx(1.0 / 6));
+  // Patterns (none), (chain 2), (chain 1), (both), bottom to top; by identity within "both".
+  CHECK(rows.order == std::vector<int64_t>{4, 2, 1, 5, 3, 0});
+  CHECK(rows.group_ends == std::vector<int64_t>{1, 2, 3, 6});
+  // One chain without asym_id: the identity over all residues.
+  const auto one = kp::coverage_rows(msa, 6, 5, {});
+  CHECK(one.chain_ends == std::vector<int64_t>{5});
+  CHECK(one.identity[1] == doctest::Approx(2.0 / 5));
+  CHECK(one.group_ends.size() == 2);  // rows with a residue, and the all-gap row
+
+  // matplotlib 3.10's rainbow_r(v)[:3] * 255 (its red channel is always k + 0.5 of a byte): within 1 per channel.
+  const auto near = [](kp::Rgb got, double r, double g, double b) {
+    return std::abs(got.r - r) <= 1 && std::abs(got.g - g) <= 1 && std::abs(got.b - b) <= 1;
+  };
+  CHECK(near(kp::identity_colour(1.0), 127.5, 0.0, 255.0));
+  CHECK(near(kp::identity_colour(0.0), 255.0, 0.0, 0.0));
+  CHECK(near(kp::identity_colour(0.5), 126.5, 254.995, 180.867));
+  CHECK(near(kp::identity_colour(0.25), 254.5, 180.867, 97.947));
+  CHECK(near(kp::identity_colour(0.8), 25.5, 149.885, 242.519));
+  const auto image = kp::plot_msa_coverage(msa, 6, 5, asym_id);
+  const kp::PixelBox area = kp::coverage_plot_area();
+  CHECK(image.at(area.x0 + 5, area.y0 + 5) == kp::identity_colour(1.0));        // the query on top
+  CHECK(image.at(area.x0 + 5, area.y1 - 5) == kp::Rgb{255, 255, 255});          // the all-gap row
+  CHECK(image.at(area.x1 - 5, area.y0 + 100) == kp::identity_colour(2.0 / 3));  // second from the top: row 3
+  CHECK_THROWS_AS(kp::coverage_rows(msa, 5, 5, asym_id), kfold::InputError);
+  CHECK_THROWS_AS(kp::coverage_rows(msa, 6, 5, std::vector<int32_t>{1, 2}), kfold::InputError);
 }

@@ -43,7 +43,7 @@ def test_demo_writes_every_file(demo):
     target, run = demo
     assert "random weights, not a prediction" in run.stderr
     expected = ["features.h5", "msas/ubiquitin.a3m", "ranking_debug.json", "violations.json", "timings.json",
-                "plddt.png", "pae.png",
+                "plddt.png", "pae.png", "msa_coverage.png",
                 "done", "RANDOM_WEIGHTS.txt", "ranked_0.pdb", "ranked_1.cif", "pae_model_1_ptm.json", "run.json"]
     for model in ("model_1_ptm", "model_3"):
         expected += [f"result_{model}.h5", f"unrelaxed_{model}.pdb", f"unrelaxed_{model}.cif",
@@ -239,6 +239,7 @@ def test_rerun_into_the_same_folder_leaves_no_stale_outputs(kfold, tmp_path):
     assert run.returncode == 0, run.stderr
     left = sorted(p.name for p in target.iterdir() if p.is_file())
     assert left == sorted(["features.h5", "ranking_debug.json", "violations.json", "timings.json", "plddt.png",
+                           "msa_coverage.png",
                            "RANDOM_WEIGHTS.txt", "done", "ranked_0.pdb", "ranked_0.cif", "result_model_3.h5",
                            "unrelaxed_model_3.pdb", "unrelaxed_model_3.cif", "confidence_model_3.json",
                            ".kfold_files", "run.json"]), left

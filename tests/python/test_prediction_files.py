@@ -2,14 +2,18 @@
 pae_<model>.json byte-identical to AlphaFold's confidence.confidence_json / pae_json (reimplemented
 below from DeepMind AlphaFold v2.3's alphafold/common/confidence.py), ranking_debug.json and timings.json
 as run_alphafold.py's json.dumps(..., indent=4), plddt.png / pae.png decoded by Pillow (PAE colours
-against matplotlib's Greens_r), unrelaxed structures with pLDDT B-factors (gemmi)."""
+against matplotlib's Greens_r), msa_coverage.png against ColabFold's plot_msa_v2 (reimplemented below) and
+matplotlib's rainbow_r, unrelaxed structures with pLDDT B-factors (gemmi)."""
 import json
 import subprocess
 
 import gemmi
+import h5py
 import numpy as np
 import pytest
 from PIL import Image
+
+from conftest import EXAMPLES
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +173,85 @@ def test_unrelaxed_cif_has_modelcif_plddt_metrics(prediction, inputs):
                                        "auth_asym_id"])
     assert all(len(row[k].partition(".")[2]) <= 3 for row in sites for k in range(3))
     assert all(len(row[3].partition(".")[2]) <= 2 and row[4] == row[5] for row in sites)
+
+
+# --- ColabFold 1.5 (colabfold/plot.py, plot_msa_v2), the rows of its "Sequence coverage" figure -------------
+def colabfold_coverage_lines(msa, chain_lengths):
+    """[n_seq, n_res]: each row's identity to the query where it has a residue, NaN at gaps; row 0 at the
+    bottom of the figure (imshow origin='lower'). Ties are sorted stably (ColabFold's argsort leaves them open)."""
+    bounds = np.cumsum([0] + chain_lengths)
+    gap = msa != 21
+    qid = msa == msa[0]
+    gapid = np.stack([gap[:, bounds[i]:bounds[i + 1]].max(-1) for i in range(len(chain_lengths))], -1)
+    lines = []
+    for g in np.unique(gapid, axis=0):
+        rows = np.where((gapid == g).all(axis=-1))
+        qid_, gap_ = qid[rows], gap[rows]
+        seqid = np.stack([qid_[:, bounds[i]:bounds[i + 1]].mean(-1) for i in range(len(chain_lengths))],
+                         -1).sum(-1) / (g.sum(-1) + 1e-8)
+        non_gaps = gap_.astype(float)
+        non_gaps[non_gaps == 0] = np.nan
+        order = seqid.argsort(kind="stable")
+        lines.append(non_gaps[order] * seqid[order, None])
+    return np.concatenate(lines, 0)
+
+
+def test_msa_coverage_png_is_colabfolds_sequence_coverage(kfold, tmp_path):
+    """A complex (ubiquitin and a peptide, asym_id 1 and 2) whose MSA has rows covering either chain or both:
+    every pixel of the plot is the colour (matplotlib's rainbow_r) of its row's identity as ColabFold computes
+    it, white at gaps, or black (the residues-per-column line, the chain and row-group boundaries)."""
+    from matplotlib import colormaps
+    ubiquitin = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
+    peptide = "GSHMKLVFF"
+    rng = np.random.default_rng(5)
+
+    def mutated(seq, fraction):
+        return "".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY")) if rng.random() < fraction else c for c in seq)
+
+    rows = [ubiquitin + peptide]
+    rows += [mutated(ubiquitin, f) + "-" * len(peptide) for f in (0.1, 0.3, 0.5, 0.7)]
+    rows += ["-" * len(ubiquitin) + mutated(peptide, f) for f in (0.2, 0.6)]
+    rows += [mutated(ubiquitin, f) + mutated(peptide, f) for f in (0.2, 0.4)]
+    rows += ["-" * 20 + mutated(ubiquitin, 0.2)[20:60] + "-" * (len(ubiquitin) - 60 + len(peptide))]
+    (tmp_path / "ab.fasta").write_text(f">AB\n{rows[0]}\n")
+    (tmp_path / "ab.a3m").write_text("".join(f">r{k}\n{row}\n" for k, row in enumerate(rows)))
+    features = tmp_path / "ab.h5"
+    run = kfold("features", tmp_path / "ab.fasta", "--msa", tmp_path / "ab.a3m", "-o", features)
+    assert run.returncode == 0, run.stderr
+    with h5py.File(features, "r+") as h5:
+        h5["residue_index"][len(ubiquitin):] += 200
+        h5.create_dataset("asym_id", data=np.r_[np.ones(len(ubiquitin)), np.full(len(peptide), 2)].astype(np.int32))
+    run = kfold("predict", "--features", features, "--random-weights", "--config", EXAMPLES / "small_model.json",
+                "--models", "model_1_ptm", "--recycles", "0", "-o", tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    target = tmp_path / "out" / "AB"
+    with h5py.File(target / "features.h5") as h5:
+        msa = h5["msa"][()]
+    assert msa.shape == (len(rows), len(rows[0]))
+    lines = colabfold_coverage_lines(msa, [len(ubiquitin), len(peptide)])
+    image = Image.open(target / "msa_coverage.png")
+    image.load()
+    pixels = np.asarray(image).astype(int)
+    x0, y0, x1, y1 = 90, 50, 730, 450  # coverage_plot_area() in pipelines/predict/plots.cpp
+    width, height = x1 - x0, y1 - y0
+    n_seq, n_res = lines.shape
+    cmap = colormaps["rainbow_r"]
+    black = 0
+    for py in range(height):
+        line = (2 * (height - 1 - py) + 1) * n_seq // (2 * height)
+        for px in range(width):
+            got = pixels[y0 + py, x0 + px]
+            if (got == 0).all():
+                black += 1
+                continue
+            value = lines[line, (2 * px + 1) * n_res // (2 * width)]
+            want = np.array([255, 255, 255]) if np.isnan(value) else np.array(cmap(value)[:3]) * 255
+            assert np.abs(got - want).max() <= 3, (px, py, got, want)
+    assert 0 < black < width * height // 10
+    # The residues-per-column line passes through each column's count.
+    counts = (~np.isnan(lines)).sum(0)
+    for j, count in enumerate(counts):
+        x = x0 + int((j + 0.5) * width / n_res)
+        y = round(y1 - count / n_seq * height)
+        window = pixels[max(y - 2, y0):y + 3, x - 1:x + 2].reshape(-1, 3)
+        assert (window == 0).all(axis=-1).any(), (j, count)
