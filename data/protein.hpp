@@ -19,6 +19,10 @@ struct Protein {
   // predictions: no insertion codes, chains named A, B, ...
   std::vector<char> insertion_code;      // [n_res] ' ' for none, else the PDB insertion code (100A, 100B, ...)
   std::vector<std::string> chain_names;  // [number of chains] the name of chain_index k
+  // [n_res] 1 where the file ends a molecule after this residue inside one chain (a TER record, a new
+  // label_asym_id: Amber, OpenMM and GROMACS write complexes so): never peptide-bonded to the next residue,
+  // written back with a TER / a new label_asym_id. Empty: none (predictions).
+  std::vector<uint8_t> ends_molecule;
 
   int64_t n_res() const { return static_cast<int64_t>(aatype.size()); }
   // Throws InputError when the array sizes disagree with n_res().

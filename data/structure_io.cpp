@@ -133,7 +133,9 @@ gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
     const int64_t chain_number = p.chain_index[static_cast<size_t>(i)];
     const std::string chain =
         p.chain_names.empty() ? chain_name(chain_number) : p.chain_names[static_cast<size_t>(chain_number)];
-    if (model.chains.empty() || model.chains.back().name != chain) model.chains.emplace_back(chain);
+    // A molecule the file ended inside a chain: its own gemmi chain of the same name (TER, label_asym_id A2).
+    const bool after_end = i > 0 && !p.ends_molecule.empty() && p.ends_molecule[static_cast<size_t>(i - 1)] != 0;
+    if (model.chains.empty() || model.chains.back().name != chain || after_end) model.chains.emplace_back(chain);
     gemmi::Residue res;
     const int64_t aa = p.aatype[static_cast<size_t>(i)];
     if (aa < 0 || aa > rc::restype_num) fail_input("aatype {} at residue {} is out of range [0, 20]", aa, i);
@@ -308,6 +310,7 @@ void Protein::check_shapes() const {
   check(chain_index.size(), n, "chain_index");
   check(b_factors.size(), n37, "b_factors");
   if (!insertion_code.empty()) check(insertion_code.size(), n, "insertion_code");
+  if (!ends_molecule.empty()) check(ends_molecule.size(), n, "ends_molecule");
   for (const int64_t c : chain_index)
     if (!chain_names.empty() && (c < 0 || c >= static_cast<int64_t>(chain_names.size())))
       fail_input("Protein.chain_index {} has no name in chain_names ({} names)", c, chain_names.size());
@@ -538,10 +541,19 @@ void read_residue_atoms(const gemmi::Chain& chain, const gemmi::Residue& res, co
   }
 }
 
+// Whether the file ends a molecule between residues `a` and `b` (read one after the other) of one chain: a TER
+// record between them (gemmi's PDB reader makes the residues after it non-polymer), or, in mmCIF, another
+// label_asym_id (entity instance) under the same auth_asym_id.
+bool molecule_ends_between(const gemmi::Residue& a, const gemmi::Residue& b, bool mmcif) {
+  if (mmcif) return !a.subchain.empty() && !b.subchain.empty() && a.subchain != b.subchain;
+  return a.entity_type == gemmi::EntityType::Polymer && b.entity_type == gemmi::EntityType::NonPolymer;
+}
+
 // The protein residues of `chain` into `p` as chain `chain_number`; whether it had any.
-bool read_chain(const gemmi::Chain& chain, int64_t chain_number, const std::string& source, Protein& p,
+bool read_chain(const gemmi::Chain& chain, int64_t chain_number, bool mmcif, const std::string& source, Protein& p,
                 ReadNotes& notes) {
   bool any = false;
+  const gemmi::Residue* last_read = nullptr;
   struct Numbered {
     std::string name, segment;
     bool altlocs;
@@ -604,6 +616,9 @@ bool read_chain(const gemmi::Chain& chain, int64_t chain_number, const std::stri
     const bool unknown_type = aa < 0 || aa == rc::unk_restype_index;
     if (unknown_type) ReadNotes::list(notes.unknown, fmt::format("{}{}", chain.name, res.seqid.str()));
     any = true;
+    if (last_read != nullptr && molecule_ends_between(*last_read, res, mmcif)) p.ends_molecule.back() = 1;
+    last_read = &res;
+    p.ends_molecule.push_back(0);
     p.aatype.push_back(unknown_type ? rc::unk_restype_index : aa);
     p.residue_index.push_back(number.value);
     p.insertion_code.push_back(res.seqid.icode == '\0' ? ' ' : res.seqid.icode);
@@ -620,8 +635,9 @@ Protein parse_structure(std::string text, const std::string& source) {
   Protein p;
   ReadNotes notes;
   int64_t chain_number = 0;
+  const bool mmcif = st.input_format == gemmi::CoorFormat::Mmcif;
   for (const gemmi::Chain& chain : st.models.front().chains)
-    if (read_chain(chain, chain_number, source, p, notes)) {
+    if (read_chain(chain, chain_number, mmcif, source, p, notes)) {
       p.chain_names.push_back(chain.name);
       ++chain_number;
     }

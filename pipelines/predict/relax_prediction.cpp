@@ -66,6 +66,14 @@ std::vector<int64_t> violation_check_residue_index(const data::Protein& protein,
   };
   const bool geometry =
       bonds == ChainBonds::by_numbering_and_geometry && protein.atom_mask.size() == n * data::rc::atom_type_num;
+  // A C terminus (an OXT atom, or the file ends a molecule there: TER, another label_asym_id) bonds to nothing
+  // after it, however close and whatever its numbering: Amber's and OpenMM's complexes number on across chains.
+  static const auto kOxt = static_cast<size_t>(data::rc::atom_order("OXT"));
+  const auto c_terminus = [&](size_t i) {
+    return (!protein.ends_molecule.empty() && protein.ends_molecule[i] != 0) ||
+           (protein.atom_mask.size() == n * data::rc::atom_type_num &&
+            protein.atom_mask[i * data::rc::atom_type_num + kOxt] > 0.5f);
+  };
   // Chains by name, in file order: the parts of a chain that another chain splits (A, B, A) are one chain.
   const auto chain_of = [&](size_t i) {
     const auto c = protein.chain_index[i];
@@ -86,6 +94,7 @@ std::vector<int64_t> violation_check_residue_index(const data::Protein& protein,
   for (const auto& [name, residues] : chains) {
     for (size_t k = 1; k < residues.size(); ++k) {
       const size_t a = residues[k - 1], b = residues[k];
+      if (c_terminus(a)) continue;
       const bool successive = number[b] == number[a] + 1 || (number[b] == number[a] && code(b) != code(a));
       bool bonded = successive;
       if (const auto d = geometry ? c_to_n(protein, a, b) : std::nullopt) {
@@ -100,7 +109,7 @@ std::vector<int64_t> violation_check_residue_index(const data::Protein& protein,
     }
     // Residues written out of order (50-99, then 1-49): a fragment's end bonded to another fragment's start.
     for (const size_t a : residues) {
-      if (!geometry || next[a] >= 0) continue;
+      if (!geometry || next[a] >= 0 || c_terminus(a)) continue;
       auto head = static_cast<int64_t>(a);
       while (prev[static_cast<size_t>(head)] >= 0) head = prev[static_cast<size_t>(head)];
       std::optional<size_t> best;

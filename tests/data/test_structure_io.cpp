@@ -356,3 +356,38 @@ TEST_CASE("structure_io: B-factors keep two decimals (pLDDT 87.46 stays 87.46, i
       if (q.atom_mask[k] >= 0.5f) CHECK(q.b_factors[k] == doctest::Approx(87.46).epsilon(1e-6));
   }
 }
+
+TEST_CASE(
+    "structure_io: a TER inside a chain ends a molecule; written back with a TER and a label_asym_id of its own") {
+  // Amber's and OpenMM's complexes: one chain name, numbers running on, TER between the molecules. 1hpv chain A
+  // (its OXT left out) and a copy of residues 1-3 numbered 100-102, 40 A away.
+  const std::string original =
+      kfold::data::read_text_file(std::filesystem::path(KFOLD_SOURCE_DIR) / "data/examples/1hpv_chain_a.pdb");
+  std::istringstream lines(original);
+  std::string first, second;
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("ATOM") || line.substr(12, 4) == " OXT") continue;
+    first += line + "\n";
+    if (const int number = std::stoi(line.substr(22, 4)); number <= 3) {
+      std::string copy = line;
+      copy.replace(22, 4, fmt::format("{:4d}", number + 99));
+      copy.replace(30, 8, fmt::format("{:8.3f}", std::stod(line.substr(30, 8)) + 40.0));
+      second += copy + "\n";
+    }
+  }
+  const Protein p = kfold::data::parse_structure(first + "TER\n" + second + "END\n", "amber.pdb");
+  REQUIRE(p.n_res() == 102);
+  std::vector<uint8_t> expected(102, 0);
+  expected[98] = 1;  // PHE 99, before the TER
+  CHECK(p.ends_molecule == expected);
+  CHECK(p.chain_names == std::vector<std::string>{"A"});
+  const std::string pdb = kfold::data::to_pdb(p);
+  CHECK(pdb.find("TER") < pdb.find(" PRO A 100"));
+  CHECK(kfold::data::parse_structure(pdb, "again.pdb").ends_molecule == expected);
+  const std::string cif = kfold::data::to_mmcif(p);
+  CHECK(cif.find(" A2 ") != std::string::npos);  // label_asym_id of the second molecule, auth_asym_id A
+  CHECK(kfold::data::parse_structure(cif, "again.cif").ends_molecule == expected);
+  // Without the TER: one molecule (the numbers run on; kfold relax then goes by the atoms' distance).
+  const Protein joined = kfold::data::parse_structure(first + second + "END\n", "joined.pdb");
+  CHECK(std::count(joined.ends_molecule.begin(), joined.ends_molecule.end(), 1) == 0);
+}

@@ -99,3 +99,17 @@ TEST_CASE("relax numbering: the parts of a chain split by another chain are one 
   const auto split = backbone({1, 2, 1, 3, 4}, "     ", {0, 0, 1, 2, 2}, {"A", "B", "A"}, {0, 1, 20, 2, 3});
   CHECK(kfold::pipelines::violation_check_residue_index(split, kGeometry) == std::vector<int64_t>{1, 2, 104, 3, 4});
 }
+
+TEST_CASE("relax numbering: a C terminus (OXT, or a molecule the file ended) bonds to nothing after it") {
+  // Amber's complexes number on across molecules: 2 and 3 are successive numbers 1.33 A apart, C to N, yet
+  // residue 2 carries an OXT (or the file put a TER after it): a chain break, never a bond to close.
+  namespace rc = kfold::data::rc;
+  auto p = backbone({1, 2, 3, 4}, "    ", {0, 0, 0, 0}, {"A"}, {0, 1, 2, 3});
+  CHECK(kfold::pipelines::violation_check_residue_index(p, kGeometry) == std::vector<int64_t>{1, 2, 3, 4});
+  p.atom_mask[1 * rc::atom_type_num + static_cast<size_t>(rc::atom_order("OXT"))] = 1.0f;
+  CHECK(kfold::pipelines::violation_check_residue_index(p, kGeometry) == std::vector<int64_t>{1, 2, 102, 103});
+  CHECK(kfold::pipelines::violation_check_residue_index(p, kNumbering) == std::vector<int64_t>{1, 2, 102, 103});
+  p.atom_mask[1 * rc::atom_type_num + static_cast<size_t>(rc::atom_order("OXT"))] = 0.0f;
+  p.ends_molecule = {0, 1, 0, 0};
+  CHECK(kfold::pipelines::violation_check_residue_index(p, kGeometry) == std::vector<int64_t>{1, 2, 102, 103});
+}
