@@ -1,6 +1,8 @@
 // A3M parsing (AlphaFold's parse_a3m plus checks) and writing; rules in data/a3m.hpp.
 #include "data/a3m.hpp"
 
+#include <fmt/ranges.h>
+
 #include <numeric>
 #include <string_view>
 #include <utility>
@@ -34,6 +36,13 @@ std::string row_name(std::string_view description, int64_t index) {
   return std::string(description.substr(0, end));
 }
 
+// HH-suite's annotation records (hhblits -addss, reformat.pl, pdb70's A3Ms): secondary structure, solvent
+// accessibility and consensus lines, which HH-suite reads as annotation and never as sequences.
+bool is_hhsuite_annotation(std::string_view name) {
+  return name == "ss_dssp" || name == "sa_dssp" || name == "ss_pred" || name == "ss_conf" || name == "Consensus" ||
+         (name.size() > 10 && name.ends_with("_consensus"));
+}
+
 class A3mParser {
  public:
   explicit A3mParser(LineReader& reader) : reader_(reader) {}
@@ -54,6 +63,9 @@ class A3mParser {
     if (in_row_) finish_row();
     if (msa_.sequences.empty())
       fail_input("{}: no A3M records found (expected '>' header lines followed by aligned residues)", reader_.source());
+    if (!annotations_.empty())
+      log_warn("{}: {} HH-suite annotation record(s) ({}) are not sequences: left out of the MSA", reader_.source(),
+               annotations_.size(), fmt::join(annotations_, ", "));
     return std::move(msa_);
   }
 
@@ -64,6 +76,7 @@ class A3mParser {
     in_row_ = true;
     header_line_ = reader_.line_number();
     description_.assign(trim_end(header));
+    annotation_ = is_hhsuite_annotation(row_name(description_, 0));
     aligned_.clear();
     deletions_.clear();
     inserted_.clear();
@@ -71,6 +84,7 @@ class A3mParser {
   }
 
   void add_line(std::string_view line) {
+    if (annotation_) return;  // digits, secondary-structure letters: no residues
     for (size_t i = 0; i < line.size(); ++i) {
       const char c = line[i];
       if (is_space(c) || c == '.') continue;
@@ -98,6 +112,11 @@ class A3mParser {
 
   void finish_row() {
     const std::string name = row_name(description_, msa_.depth());
+    in_row_ = false;
+    if (annotation_) {
+      annotations_.push_back(name);
+      return;
+    }
     if (is_query() && aligned_.empty())
       fail_input("{}:{}: the query (first record '{}') has no residues", reader_.source(), header_line_, name);
     if (!is_query() && aligned_.size() != msa_.sequences.front().size())
@@ -107,12 +126,13 @@ class A3mParser {
     msa_.deletion_matrix.push_back(std::move(deletions_));
     msa_.descriptions.push_back(std::move(description_));
     msa_.insertions.push_back(std::move(inserted_));
-    in_row_ = false;
   }
 
   LineReader& reader_;
   Msa msa_;
   bool in_row_ = false;
+  bool annotation_ = false;               // the row being read is an HH-suite annotation
+  std::vector<std::string> annotations_;  // the names of those left out
   int64_t header_line_ = 0;
   std::string description_;         // of the row being read
   std::string aligned_;             // its match columns so far

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "data/error.hpp"
+#include "data/header_text.hpp"
 
 namespace kfold::data {
 
@@ -257,9 +258,14 @@ void H5Writer::write_strings(std::string_view name, const std::vector<std::strin
   const Id dcpl(untimed_dataset_options(), H5Pclose);
   Id dset(H5Dcreate2(file_->id, key.c_str(), type.get(), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), H5Dclose);
   if (!dset.ok()) fail_runtime("{}: cannot create dataset '{}' (duplicate name?)", path_.string(), key);
+  // The type says UTF-8: bytes that are none (a Windows-1252 FASTA header) become '?', or h5py's asstr() and
+  // other readers fail on the whole dataset.
+  std::vector<std::string> texts;
+  texts.reserve(values.size());
+  for (const auto& v : values) texts.push_back(valid_utf8_text(v));
   std::vector<const char*> ptrs;
-  ptrs.reserve(values.size());
-  for (const auto& v : values) ptrs.push_back(v.c_str());
+  ptrs.reserve(texts.size());
+  for (const auto& v : texts) ptrs.push_back(v.c_str());
   errno = 0;
   if (H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
     fail_runtime("{}: writing dataset '{}' failed: {}", path_.string(), key, write_failure(errno));
@@ -275,7 +281,8 @@ void H5Writer::set_attribute(std::string_view key, const std::string& value) {
   const std::string k(key);
   if (H5Aexists(file_->id, k.c_str()) > 0) H5Adelete(file_->id, k.c_str());
   Id attr(H5Acreate2(file_->id, k.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  const char* ptr = value.c_str();
+  const std::string text = valid_utf8_text(value);
+  const char* ptr = text.c_str();
   if (!attr.ok() || H5Awrite(attr.get(), type.get(), &ptr) < 0)
     fail_runtime("{}: cannot write attribute '{}'", path_.string(), k);
 }

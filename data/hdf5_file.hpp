@@ -50,7 +50,8 @@ class H5Writer {
   void write_scalar(std::string_view name, T value) {
     write<T>(name, std::span<const T>(&value, 1), std::span<const int64_t>());
   }
-  // Variable-length UTF-8 strings (h5py reads them as bytes or str); `shape` {n} or {} for one.
+  // Variable-length UTF-8 strings (h5py reads them as bytes or str); `shape` {n} or {} for one. Bytes that are
+  // no part of valid UTF-8 are written as '?' (the type promises UTF-8), here and in set_attribute.
   void write_strings(std::string_view name, const std::vector<std::string>& values, bool scalar = false);
   void write_string(std::string_view name, const std::string& value) { write_strings(name, {value}, true); }
   // String attribute on the root group (e.g. provenance, warnings).

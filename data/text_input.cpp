@@ -185,7 +185,7 @@ std::string binary_hint(int64_t line_number, std::string_view line) {
     if (line.starts_with("PK\x03\x04")) return ": a zip archive; unzip it first";
   }
   if (line_number > 1 && line.find('\0') != std::string_view::npos)
-    return ": a NUL byte after text lines (if this is an A3M of ColabFold's MSA server, it joins the A3Ms of "
+    return ": a NUL byte with text after it (if this is an A3M of ColabFold's MSA server, it joins the A3Ms of "
            "several queries with NUL bytes: split the file at them)";
   return "";
 }
@@ -213,6 +213,10 @@ bool LineReader::next(std::string_view& line) {
   if (!line_.empty() && line_.back() == '\r') line_.pop_back();
   // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first line's text.
   if (line_number_ == 1 && line_.starts_with("\xEF\xBB\xBF")) line_.erase(0, 3);
+  // NUL bytes ending the file (an A3M cut from an MMseqs2 database, whose entries end with one, as ColabFold's
+  // MSA server sends them): the end of the text, as ColabFold reads it. NULs with text after them stay an error.
+  if (!line_.empty() && line_.find_first_not_of('\0') == std::string::npos && pos_ >= buffer_.size() && !fill())
+    return false;
   for (const char c : line_) {
     const auto u = static_cast<unsigned char>(c);
     if (c == '\r')

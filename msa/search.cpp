@@ -56,6 +56,13 @@ void check_queries(const std::vector<data::Sequence>& queries, const std::string
       if (c == 'T' || c == 'U') seen[3] = true;
     }
     if (standard == 0) fail_input("{}: query '{}' has no standard amino acid", source, q.id);
+    // pdb_seqres.txt's headers say what a chain is: ">102d_A mol:na length:12  DNA".
+    if (q.description.starts_with("mol:na ") || q.description == "mol:na" ||
+        q.description.find(" mol:na ") != std::string::npos)
+      fail_input(
+          "{}: query '{}' is a nucleic-acid chain (its header says mol:na, as pdb_seqres.txt marks DNA and RNA); "
+          "kfold takes protein sequences: leave it out",
+          source, q.id);
     // Three of the four bases and 90 % of the letters: a low-complexity protein of one or two of these
     // amino acids (poly-GA, polyalanine) is no nucleotide sequence; DNA repeats (TTAGGG) are.
     if (n >= 20 && nucleotide * 10 >= n * 9 && seen[0] + seen[1] + seen[2] + seen[3] >= 3)

@@ -85,7 +85,8 @@ struct QueryResult {
 
 // Throws InputError (naming `source`) for an empty query list, a query longer than kMaxQueryLength, one
 // without a standard amino acid, or one of 20 residues or more that is 90% A, C, G, T, U or N with three
-// of the four bases (a nucleotide sequence): what no kfold command takes as a protein query, searched or not.
+// of the four bases (a nucleotide sequence), or whose header says mol:na (pdb_seqres.txt's DNA and RNA
+// chains): what no kfold command takes as a protein query, searched or not.
 void check_queries(const std::vector<data::Sequence>& queries, const std::string& source);
 
 // Throws InputError for options out of range.

@@ -216,3 +216,18 @@ TEST_CASE("a3m: the writer rejects query deletions, negative counts, line breaks
   no_columns.descriptions = {"q"};
   CHECK_THROWS_WITH_AS(to_a3m(no_columns), doctest::Contains("the MSA is empty"), InputError);
 }
+
+TEST_CASE("a3m: HH-suite's annotation records are left out, with a warning naming them") {
+  // hhblits -addss writes ss_pred and ss_conf before the query; ss_dssp and Consensus rows occur after it too.
+  kfold::test::CapturedWarnings warnings;
+  const Msa msa = parse_a3m_string(
+      "#A3M#\n>ss_pred PSIPRED predicted secondary structure\nCCCEEEHHHC\n>ss_conf PSIPRED confidence values\n"
+      "9988776655\n>q\nMKTAYIAKQR\n>ss_dssp\nCC-EEEHHHC\n>h1\nMKSAYIAKQR\n>Consensus\nxktayiakqr\n"
+      ">d1_consensus\nMKTA\n",
+      "hh.a3m");
+  CHECK(msa.descriptions == std::vector<std::string>{"q", "h1"});
+  CHECK(msa.sequences == std::vector<std::string>{"MKTAYIAKQR", "MKSAYIAKQR"});
+  REQUIRE(warnings.lines.size() == 1);
+  CHECK(warnings.lines[0].find("5 HH-suite annotation record(s) (ss_pred, ss_conf, ss_dssp, Consensus, "
+                               "d1_consensus)") != std::string::npos);
+}

@@ -26,7 +26,10 @@ TEST_CASE("HDF5: arrays, scalars and strings round-trip exactly") {
     w.write_scalar<int64_t>("seq_length", 4);
     w.write_string("sequence", "ARNX");
     w.write_strings("descriptions", {"query", "hit one", ""});
+    // The type is UTF-8: valid UTF-8 stays, other bytes (a Windows-1252 header) become '?'.
+    w.write_strings("headers", {"caf\xc3\xa9", "caf\xe9 \x93quoted\x94"});
     w.set_attribute("kfold_note", "random weights: not a prediction");
+    w.set_attribute("latin1", "\xe9t\xe9");
     w.commit();
   }
   H5Reader r(path);
@@ -37,10 +40,12 @@ TEST_CASE("HDF5: arrays, scalars and strings round-trip exactly") {
   CHECK(r.read_scalar<int32_t>("seq_length") == 4);
   CHECK(r.read_string("sequence") == "ARNX");
   CHECK(r.read_strings("descriptions") == std::vector<std::string>{"query", "hit one", ""});
+  CHECK(r.read_strings("headers") == std::vector<std::string>{"caf\xc3\xa9", "caf? ?quoted?"});
   CHECK(r.attribute("kfold_note") == "random weights: not a prediction");
+  CHECK(r.attribute("latin1") == "?t?");
   CHECK(r.attribute("absent").empty());
   const auto listing = r.list();
-  REQUIRE(listing.size() == 5);
+  REQUIRE(listing.size() == 6);
   CHECK(listing[0].name == "aatype");
   CHECK(listing[2].name == "distogram/logits");
   CHECK(listing[2].dtype == kfold::data::DType::float32);

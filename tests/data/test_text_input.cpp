@@ -147,6 +147,17 @@ TEST_CASE("LineReader: UTF-16, xz, bzip2, zip and NUL-joined A3Ms are named with
     CHECK(message.find("binary data") != std::string::npos);
     CHECK(message.find(hint) != std::string::npos);
   }
+  // NUL bytes that end the file (an MMseqs2 database entry's end, one query's A3M): the end of the text.
+  for (const std::string& tail : {std::string("\0", 1), std::string("\0\0", 2), std::string("\n\0", 2)}) {
+    write_bytes(dir / "one.a3m", ">q1\nACDEF\n" + tail);
+    LineReader reader(dir / "one.a3m");
+    std::string_view line;
+    std::vector<std::string> lines;
+    while (reader.next(line)) lines.emplace_back(line);
+    std::vector<std::string> expected{">q1", "ACDEF"};
+    if (tail[0] == '\n') expected.emplace_back();  // the empty line before the NUL
+    CHECK(lines == expected);
+  }
 }
 
 TEST_CASE("LineReader: a corrupt gzip stream is an InputError, not a crash") {

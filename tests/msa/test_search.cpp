@@ -319,6 +319,12 @@ TEST_CASE("check_queries: too long, nucleotide and all-X queries are input error
                        InputError);
   CHECK_THROWS_AS(msa::check_queries({}, "q.fasta"), InputError);
   CHECK_NOTHROW(msa::check_queries({{"ok", "", "MKTAYIAKQRQISFVKSHFSRQ"}}, "q.fasta"));
+  // pdb_seqres.txt's headers: a DNA chain shorter than the letter rule's 20 residues is told by its header.
+  CHECK_THROWS_WITH_AS(msa::check_queries({{"102d_A", "mol:na length:12  DNA", "CGCAAATTTGCG"}}, "seqres.txt"),
+                       doctest::Contains("seqres.txt: query '102d_A' is a nucleic-acid chain (its header says mol:na"),
+                       InputError);
+  CHECK_NOTHROW(msa::check_queries({{"101m_A", "mol:protein length:10  MYOGLOBIN", "MKTAYIAKQR"}}, "seqres.txt"));
+  CHECK_NOTHROW(msa::check_queries({{"p", "binds mol:nanobody", "MKTAYIAKQR"}}, "q.fasta"));
   // Low-complexity proteins of few of the four bases' letters are proteins: poly-GA (C9orf72's
   // dipeptide repeat), polyalanine, an Asn/Thr-rich stretch.
   CHECK_NOTHROW(msa::check_queries({{"polyGA", "", std::string(24, 'G') + std::string(24, 'A')}}, "q.fasta"));
