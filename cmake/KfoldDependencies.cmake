@@ -108,8 +108,12 @@ if((KFOLD_CUDA OR KFOLD_TORCH_CUDA_VERSION) AND NOT DEFINED TORCH_CUDA_ARCH_LIST
   endforeach()
 endif()
 find_package(Torch REQUIRED)
-# Where libtorch lives (site-packages/torch/lib): the installed kfold and kfold._core keep it as RUNPATH.
-set(KFOLD_TORCH_LIBRARY_DIR "${TORCH_INSTALL_PREFIX}/lib")
+# The RUNPATH of kfold and kfold._core, built and installed: the libtorch (site-packages/torch/lib) and CUDA
+# runtime they were built against.
+set(KFOLD_INSTALL_RPATH "${TORCH_INSTALL_PREFIX}/lib")
+if(KFOLD_CUDA)
+  list(APPEND KFOLD_INSTALL_RPATH "${CUDAToolkit_LIBRARY_DIR}")
+endif()
 # TORCH_LIBRARIES carries torch_cuda when the wheel has CUDA; TORCH_CXX_FLAGS sets the ABI.
 add_library(kfold_torch INTERFACE)
 target_link_libraries(kfold_torch INTERFACE ${TORCH_LIBRARIES})

@@ -82,3 +82,26 @@ def test_installed_python_package_imports_from_the_prefix(prefix, tmp_path):
     package, core, _ = run.stdout.splitlines()
     assert package == core == str(site / "kfold")
     assert (site / "kfold" / "py.typed").exists() and (site / "kfold" / "_core.pyi").exists()
+
+
+def runpath_entries(path):
+    """The DT_RUNPATH / DT_RPATH entries of an ELF file, as readelf prints them."""
+    dynamic = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True, timeout=60, check=True)
+    entries = []
+    for line in dynamic.stdout.splitlines():
+        if "(RUNPATH)" in line or "(RPATH)" in line:
+            entries += line.split("[", 1)[1].rsplit("]", 1)[0].split(":")
+    return entries
+
+
+def test_no_runpath_searches_the_working_directory(prefix):
+    """An empty RUNPATH entry (CMake gives a build-tree binary one that it rewrites at install: a trailing ':')
+    makes the loader search the working directory: a libfmt.so.9 planted there was loaded by kfold --version."""
+    if not shutil.which("readelf"):
+        pytest.skip("readelf (binutils) is not installed")
+    files = [BUILD_DIR / "bin" / "kfold", prefix / "bin" / "kfold"]
+    files += list((BUILD_DIR / "python" / "kfold").glob("_core*.so"))
+    files += list((prefix / "lib" / "kfold" / "python" / "kfold").glob("_core*.so"))
+    for path in files:
+        entries = runpath_entries(path)
+        assert entries and all(entry and not entry.startswith(".") for entry in entries), (path, entries)
