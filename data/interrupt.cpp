@@ -1,5 +1,5 @@
 // Safe-point interrupts (data/interrupt.hpp). The handler does only async-signal-safe work: an atomic
-// exchange, write(2), and for a second signal signal(2) + raise(2).
+// exchange, write(2), and for a second signal die_by_signal (signal(2), sigprocmask(2), raise(2), _exit(2)).
 #include "data/interrupt.hpp"
 
 #include <unistd.h>
@@ -22,15 +22,25 @@ struct sigaction g_previous[std::size(kSignals)] = {};
 bool g_installed[std::size(kSignals)] = {};
 
 extern "C" void on_interrupt(int signal_number) {
-  if (g_signal.exchange(signal_number) != 0) {  // the second signal: stop now
-    std::signal(signal_number, SIG_DFL);
-    std::raise(signal_number);
-    return;
-  }
+  if (g_signal.exchange(signal_number) != 0) die_by_signal(signal_number);  // the second signal: stop now
   constexpr char message[] =
       "\nkfold: stopping at the next safe point (outputs stay complete); signal again to stop at once\n";
   [[maybe_unused]] const auto written = ::write(STDERR_FILENO, message, sizeof(message) - 1);
 }
+
+}  // namespace
+
+void die_by_signal(int signal_number) noexcept {
+  ::signal(signal_number, SIG_DFL);
+  sigset_t unblock;
+  ::sigemptyset(&unblock);
+  ::sigaddset(&unblock, signal_number);
+  ::sigprocmask(SIG_UNBLOCK, &unblock, nullptr);  // blocked while its handler runs: delivered by raise
+  ::raise(signal_number);
+  ::_exit(128 + signal_number);  // PID 1 (of a PID namespace): the default action does not end it
+}
+
+namespace {
 
 std::string signal_name(int signal_number) {
   switch (signal_number) {

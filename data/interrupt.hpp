@@ -29,4 +29,9 @@ int interrupt_signal();
 // Throws Interrupted when a signal has arrived.
 void check_interrupt();
 
+// From a signal handler (async-signal-safe): the default action of `signal_number`, now (the signal unblocked),
+// and where that does not end the process, exit code 128 + signal_number: as PID 1 of a container (docker
+// without --init) the kernel ignores SIGTERM's default action, and a worker that had released its locks ran on.
+[[noreturn]] void die_by_signal(int signal_number) noexcept;
+
 }  // namespace kfold

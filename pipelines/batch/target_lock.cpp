@@ -24,6 +24,7 @@
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
+#include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/process_owner.hpp"
 
@@ -72,8 +73,7 @@ extern "C" void release_locks_and_die(int signal_number) {
                                                : "kfold batch: stopped by SIGHUP; its target locks are released "
                                                  "(a rerun finishes its targets and rewrites summary.tsv)\n";
   [[maybe_unused]] const auto written = ::write(STDERR_FILENO, said, std::strlen(said));
-  ::signal(signal_number, SIG_DFL);
-  ::raise(signal_number);
+  die_by_signal(signal_number);  // as PID 1 too: a worker without its locks must not go on
 }
 
 void install_signal_handlers() {

@@ -442,6 +442,28 @@ def test_sigterm_frees_the_locks(build_dir, tmp_path):
     assert err.splitlines()[-1].startswith("kfold batch: stopped by SIGTERM; its target locks are released"), err
 
 
+def test_sigterm_stops_a_worker_that_is_pid_1(build_dir, tmp_path):
+    """In a container without an init (docker without --init, Kubernetes) kfold is PID 1, whose signals' default
+    actions the kernel ignores: the worker released its locks, said it stopped, and went on without them (exit 0,
+    a second worker ran its targets at the same time)."""
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "--pid", "--fork", "true"]).returncode != 0:
+        pytest.skip("no PID namespace here (unshare --pid needs root or user namespaces)")
+    out = tmp_path / "out"
+    command = list(map(str, ["unshare", "--pid", "--fork", build_dir / "bin" / "kfold", "batch", TARGETS, *MODEL,
+                             "-o", out]))
+    worker = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not finished(out):
+        time.sleep(0.02)
+    kfold_pid = int(Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()[0])
+    os.kill(kfold_pid, signal.SIGTERM)
+    _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 128 + signal.SIGTERM, err
+    assert err.splitlines()[-1].startswith("kfold batch: stopped by SIGTERM"), err
+    assert not list((out / ".locks").glob("*.lock"))
+    assert len(finished(out)) < len(TARGETS.read_text().splitlines()) - 1  # it stopped: targets are left
+
+
 def test_a_predict_stage_before_its_msa_stage_says_why_in_the_summary(kfold, tmp_path):
     out = tmp_path / "out"
     run = kfold("batch", TARGETS, "--stage", "predict", *SEARCH, *MODEL, "-o", out)
