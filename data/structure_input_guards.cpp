@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "data/error.hpp"
+#include "data/sequence.hpp"
 #include "data/structure_io.hpp"
 
 namespace kfold::data {
@@ -51,7 +52,7 @@ int64_t gemmi_integer_limit(const std::string& tag) {
       "_atom_site.",   "_struct_conf.",         "_struct_sheet_range.", "_pdbx_struct_sheet_hbond.",
       "_struct_conn.", "_struct_mon_prot_cis.", "_pdbx_sifts_xref_db."};
   std::string lower = tag;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(lower.begin(), lower.end(), lower.begin(), to_ascii_lower);
   if ((lower.ends_with("seq_id") &&
        std::any_of(std::begin(kSeqIdCategories), std::end(kSeqIdCategories),
                    [&](const std::string& category) { return lower.starts_with(category); })) ||
@@ -66,7 +67,7 @@ void check_integers_fit(const gemmi::cif::Block& block, const std::string& sourc
     const size_t first_digit = i;
     while (i < value.size() && value[i] == '0') ++i;
     const size_t significant = i;
-    while (i < value.size() && std::isdigit(static_cast<unsigned char>(value[i]))) ++i;
+    while (i < value.size() && (value[i] >= '0' && value[i] <= '9')) ++i;
     const size_t end = i;
     if (end == first_digit || value.size() - end > 1) return;  // not an integer (an insertion code may follow)
     const bool negative = value[0] == '-';
@@ -168,7 +169,7 @@ std::string prepare_pdb_text(std::string text, const std::string& source) {
   constexpr size_t kColumns = 80;
   const auto record = [](std::string_view line) {  // the first four letters, as gemmi tells records
     std::string prefix(line.substr(0, 4));
-    for (char& c : prefix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char& c : prefix) c = to_ascii_upper(c);
     return prefix;
   };
   const auto check_coordinates = [&](std::string_view line, size_t start) {
@@ -216,7 +217,7 @@ std::string prepare_pdb_text(std::string text, const std::string& source) {
     const size_t columns = line.ends_with('\r') ? line.size() - 1 : line.size();
     const std::string type = record(line);
     // gemmi stops at END ("END" then a blank or the line's end; ENDMDL is another record).
-    if (type.starts_with("END") && (type.size() == 3 || std::isspace(static_cast<unsigned char>(type[3])))) break;
+    if (type.starts_with("END") && (type.size() == 3 || is_space(type[3]))) break;
     if (type == "ATOM" || type == "HETA") check_coordinates(line, start);
     if (columns < kColumns && (type == "LINK" || type == "SSBO" || type == "CISP")) {
       padded.append(text, copied, start + columns - copied);

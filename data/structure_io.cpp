@@ -27,6 +27,7 @@
 #include "data/error.hpp"
 #include "data/log.hpp"
 #include "data/residue_constants.hpp"
+#include "data/sequence.hpp"
 #include "data/structure_input_guards.hpp"
 #include "data/text_input.hpp"
 
@@ -291,7 +292,7 @@ void add_modelcif_metadata(gemmi::cif::Block& block, const gemmi::Structure& st,
 
 std::optional<StructureFormat> structure_format_of(const std::filesystem::path& path) {
   std::string name = path.filename().string();
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(name.begin(), name.end(), name.begin(), to_ascii_lower);
   if (name.size() > 3 && name.ends_with(".gz")) name.resize(name.size() - 3);
   if (name.ends_with(".pdb") || name.ends_with(".ent")) return StructureFormat::pdb;
   if (name.ends_with(".cif") || name.ends_with(".mmcif")) return StructureFormat::mmcif;

@@ -1,6 +1,7 @@
 // mmCIF → TemplateStructure through gemmi's CIF parser, reading the categories AlphaFold's
 // mmcif_parsing reads (_entity_poly_seq, _chem_comp, _struct_asym, _atom_site, the revision history).
 #include "data/template_structure.hpp"
+#include "data/sequence.hpp"
 
 #include <gemmi/cif.hpp>
 #include <gemmi/gz.hpp>
@@ -45,12 +46,10 @@ char monomer_letter(const std::string& mon_id) {
 
 // Biopython's float → numpy float32: the decimal parsed to double, then rounded to float.
 float parse_real(const std::string& text, const std::string& source, const char* tag) {
-  char* end = nullptr;
-  const double value = std::strtod(text.c_str(), &end);
+  const std::optional<double> value = parse_decimal(text);
   // Beyond 1e6 (Å, or occupancy) no structure's value, and past float's range it would become inf.
-  if (end == text.c_str() || *end != '\0' || !(std::abs(value) <= 1e6))
-    fail_input("{}: {} '{}' is not a number within ±1e6", source, tag, text);
-  return static_cast<float>(value);
+  if (!value || !(std::abs(*value) <= 1e6)) fail_input("{}: {} '{}' is not a number within ±1e6", source, tag, text);
+  return static_cast<float>(*value);
 }
 
 int64_t parse_integer(const std::string& text, const std::string& source, const char* tag) {
@@ -151,7 +150,8 @@ LabelChains protein_label_chains(cif::Block& block, const std::string& source, c
   std::map<std::string, bool> peptide_component;
   for (cif::Table::Row row : block.find("_chem_comp.", {"id", "type"})) {
     std::string type = row.str(1);
-    std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(type.begin(), type.end(), type.begin(), to_ascii_lower);  // not std::tolower: Turkish 'I'
+
     peptide_component[row.str(0)] = type.find("peptide") != std::string::npos;
   }
   std::multimap<std::string, std::string> entity_chains;  // entity → label_asym_ids, in file order

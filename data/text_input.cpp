@@ -1,6 +1,8 @@
 // LineReader over a file (plain, or gzip decoded with zlib's inflate, member after member) or a string.
 #include "data/text_input.hpp"
 
+#include <charconv>
+
 #include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -239,6 +241,14 @@ std::string read_text_file(const fs::path& path) {
     text.push_back('\n');
   }
   return text;
+}
+
+std::optional<double> parse_decimal(std::string_view text) {
+  if (text.starts_with('+')) text.remove_prefix(1);
+  double value = 0.0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
 }
 
 }  // namespace kfold::data

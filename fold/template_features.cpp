@@ -14,6 +14,7 @@
 #include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/residue_constants.hpp"
+#include "data/sequence.hpp"
 
 namespace kfold::fold {
 
@@ -69,7 +70,7 @@ std::pair<std::vector<int64_t>, int64_t> align_global(const std::string& a, cons
 // them, then upper case as some mirrors do).
 std::optional<std::filesystem::path> find_mmcif(const std::filesystem::path& dir, const std::string& pdb_id) {
   std::string upper = pdb_id;
-  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char& c : upper) c = data::to_ascii_upper(c);
   for (const std::string& id : {pdb_id, upper})
     for (const std::filesystem::path& folder : {dir, dir / id.substr(1, 2)})
       for (const char* extension : {".cif", ".cif.gz"})
@@ -81,7 +82,7 @@ std::optional<std::filesystem::path> find_mmcif(const std::filesystem::path& dir
 bool is_iso_date(const std::string& s) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
   for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+    if (s[i] < '0' || s[i] > '9') return false;
   const std::chrono::year_month_day day{std::chrono::year(std::stoi(s.substr(0, 4))),
                                         std::chrono::month(static_cast<unsigned>(std::stoi(s.substr(5, 2)))),
                                         std::chrono::day(static_cast<unsigned>(std::stoi(s.substr(8, 2))))};
@@ -98,7 +99,7 @@ std::optional<std::pair<std::string, std::string>> pdb_id_and_chain(const std::s
   while (end < name.size() && (alnum(name[end]) || name[end] == '.')) ++end;
   if (end == 5) return std::nullopt;
   std::string id = name.substr(0, 4);
-  std::transform(id.begin(), id.end(), id.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(id.begin(), id.end(), id.begin(), data::to_ascii_lower);
   return std::make_pair(id, name.substr(5, end - 5));
 }
 

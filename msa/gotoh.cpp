@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "data/sequence.hpp"
 #include "msa/local_traceback.hpp"
 
 namespace kfold::msa {
@@ -84,7 +85,7 @@ std::optional<Alignment> align_local(const ScoreProfile& query, std::span<const 
 }
 
 AlignmentStats alignment_stats(const Alignment& alignment, std::string_view query, std::string_view target) {
-  const auto upper = [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); };
+  const auto upper = data::to_ascii_upper;
   AlignmentStats stats;
   int64_t i = alignment.q_start;
   int64_t j = alignment.t_start;

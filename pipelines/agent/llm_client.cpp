@@ -1,6 +1,7 @@
 // The OpenAI-compatible chat client of the agent's LLM operator (libcurl easy interface, one request at a
 // time, no retries: a failed call is reported to the caller, which continues without the LLM).
 #include "pipelines/agent/llm_client.hpp"
+#include "data/text_input.hpp"
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -53,10 +54,8 @@ std::optional<LlmConfig> llm_config_from_environment() {
   if (const std::string model = environment("KFOLD_LLM_MODEL"); !model.empty()) config.model = model;
   config.api_key = environment("KFOLD_LLM_API_KEY");
   if (const std::string timeout = environment("KFOLD_LLM_TIMEOUT"); !timeout.empty()) {
-    char* end = nullptr;
-    config.timeout_seconds = std::strtod(timeout.c_str(), &end);
-    if (end != timeout.c_str() + timeout.size() || !(config.timeout_seconds > 0.0) ||
-        config.timeout_seconds > 86400.0) {
+    config.timeout_seconds = data::parse_decimal(timeout).value_or(0.0);
+    if (!(config.timeout_seconds > 0.0) || config.timeout_seconds > 86400.0) {
       fail_input("KFOLD_LLM_TIMEOUT='{}': give the LLM request timeout in seconds (a number > 0, e.g. 60)", timeout);
     }
   }

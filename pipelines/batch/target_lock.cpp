@@ -27,6 +27,8 @@
 #include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/process_owner.hpp"
+#include "data/sequence.hpp"
+#include "data/text_input.hpp"
 
 namespace kfold::pipelines {
 
@@ -118,7 +120,8 @@ std::vector<std::string> lock_lines(const fs::path& lock) {
 // The owner's stale time, 0 when the lock does not say.
 double holder_timeout(const std::vector<std::string>& lines) {
   for (const auto& line : lines)
-    if (line.starts_with("heartbeat_timeout ")) return std::strtod(line.c_str() + 18, nullptr);
+    if (line.starts_with("heartbeat_timeout "))
+      return data::parse_decimal(data::trim_spaces(std::string_view(line).substr(18))).value_or(0.0);
   return 0.0;
 }
 

@@ -3,12 +3,15 @@
 // featurizer: tests/fold/test_template_features.cpp.
 #include <doctest/doctest.h>
 
+#include <clocale>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 
 #include "data/error.hpp"
 #include "data/residue_constants.hpp"
 #include "data/template_structure.hpp"
+#include "data/text_input.hpp"
 #include "test_support.hpp"
 
 namespace rc = kfold::data::rc;
@@ -236,4 +239,31 @@ TEST_CASE("Template structure: arrays only for chains with atoms, and at most ma
                        doctest::Contains("three.cif: its protein chains with atoms span more than 6 "
                                          "_entity_poly_seq residues in all (chain D, of 3 residues, passes it)"),
                        kfold::InputError);
+}
+
+TEST_CASE("Template structure: read the same in a locale whose decimal point is ',' (Python after setlocale)") {
+  // A notebook's locale.setlocale(LC_ALL, "") in a German locale made strtod read "1.00" as 1 and stop at the
+  // '.': every template was "not a number". The locale is built with localedef into a scratch LOCPATH.
+  kfold::test::ScratchDir dir("template_locale");
+  const std::string command = "localedef -i de_DE -f UTF-8 '" + (dir / "de_DE.UTF-8").string() + "' > /dev/null 2>&1";
+  const std::string before = std::setlocale(LC_NUMERIC, nullptr);
+  if (std::system(command.c_str()) != 0 || ::setenv("LOCPATH", dir.path().c_str(), 1) != 0 ||
+      std::setlocale(LC_NUMERIC, "de_DE.UTF-8") == nullptr) {
+    MESSAGE("skipped: no de_DE locale (localedef and its locale sources are needed)");
+    std::setlocale(LC_NUMERIC, before.c_str());
+    return;
+  }
+  CHECK(std::strtod("2.5", nullptr) == 2.0);  // the locale is in effect
+  CHECK(kfold::data::parse_decimal("2.5") == 2.5);
+  CHECK(kfold::data::parse_decimal("+1.00") == 1.0);
+  CHECK(kfold::data::parse_decimal("-3e-2") == -0.03);
+  CHECK_FALSE(kfold::data::parse_decimal("2,5").has_value());
+  CHECK_FALSE(kfold::data::parse_decimal("").has_value());
+  CHECK_FALSE(kfold::data::parse_decimal(" 1").has_value());
+  const auto in_locale = kfold::data::read_template_structure(kMmcif / "1a8o.cif.gz");
+  std::setlocale(LC_NUMERIC, before.c_str());
+  ::unsetenv("LOCPATH");
+  const auto in_c = kfold::data::read_template_structure(kMmcif / "1a8o.cif.gz");
+  REQUIRE(in_locale.chains.size() == in_c.chains.size());
+  CHECK(in_locale.chains.front().atom_positions == in_c.chains.front().atom_positions);
 }
