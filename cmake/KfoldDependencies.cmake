@@ -109,8 +109,8 @@ if((KFOLD_CUDA OR KFOLD_TORCH_CUDA_VERSION) AND NOT DEFINED TORCH_CUDA_ARCH_LIST
 endif()
 find_package(Torch REQUIRED)
 # The RUNPATH of kfold and kfold._core, built and installed: the libtorch (site-packages/torch/lib) and CUDA
-# runtime they were built against.
-set(KFOLD_INSTALL_RPATH "${TORCH_INSTALL_PREFIX}/lib")
+# runtime they were built against; the venv's own directory, not the checkout's .venv link to it.
+file(REAL_PATH "${TORCH_INSTALL_PREFIX}/lib" KFOLD_INSTALL_RPATH)
 if(KFOLD_CUDA)
   list(APPEND KFOLD_INSTALL_RPATH "${CUDAToolkit_LIBRARY_DIR}")
 endif()

@@ -150,7 +150,7 @@ void AtomicOutput::commit() {
 namespace {
 
 void write_temp(const AtomicOutput& out, const fs::path& path, std::string_view content) {
-  const int fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);  // the umask decides
   if (fd < 0) fail_runtime("{}: cannot create: {}", path.string(), write_error_text(errno));
   size_t done = 0;
   while (done < content.size()) {

@@ -169,6 +169,15 @@ bool is_hdf5_file(const fs::path& path) {
 
 namespace {
 
+// File access without HDF5's file locks: where flock fails (NFS without lockd, Lustre mounted without flock:
+// ENOLCK) every open failed, read as a corrupt file or a full disk. kfold needs no lock: it writes to a
+// temporary name and renames, so no reader ever opens a file being written.
+hid_t unlocked_file_access() {
+  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (fapl >= 0) H5Pset_file_locking(fapl, false, true);
+  return fapl;
+}
+
 // Datasets without modification times, so that the same arrays make the same bytes (a rerun's
 // features.h5 or result_<model>.h5 compares equal with cmp).
 hid_t untimed_dataset_options() {
@@ -203,7 +212,8 @@ H5Writer::H5Writer(const fs::path& path) : path_(path), output_(path) {
   std::lock_guard lock(hdf5_mutex());
   silence_hdf5_errors();
   errno = 0;
-  const hid_t id = H5Fcreate(output_.temp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const Id fapl(unlocked_file_access(), H5Pclose);
+  const hid_t id = H5Fcreate(output_.temp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
   if (id < 0) fail_runtime("{}: cannot create HDF5 file: {}", path_.string(), write_failure(errno));
   file_ = std::make_unique<HdfHandle>(id, H5Fclose);
 }
@@ -312,7 +322,8 @@ H5Reader::H5Reader(const fs::path& path) : path_(path) {
   if (!fs::exists(path, ec)) fail_input("{}: file not found; check the path", path.string());
   if (fs::is_directory(path, ec)) fail_input("{}: is a directory, expected an HDF5 file", path.string());
   if (!is_hdf5_file(path)) fail_input("{}: not an HDF5 file (no HDF5 signature)", path.string());
-  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  const Id fapl(unlocked_file_access(), H5Pclose);
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
   if (id < 0) fail_input("{}: cannot open HDF5 file (truncated or corrupt?)", path.string());
   file_ = std::make_unique<HdfHandle>(id, H5Fclose);
 }

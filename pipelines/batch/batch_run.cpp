@@ -61,7 +61,8 @@ void append_stage_log(const fs::path& dir, const std::string& stage, const std::
   const std::time_t now = std::time(nullptr);
   std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   const auto line = fmt::format("{}\t{}\t{}\t{}\t{:.2f}\n", when, LockDirectory::owner_text(), stage, key, seconds);
-  const int fd = ::open((dir / "stages.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int fd = ::open((dir / "stages.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                        0666);  // the umask decides (a group worker appends)
   if (fd < 0) return;
   [[maybe_unused]] const auto written = ::write(fd, line.data(), line.size());
   ::close(fd);

@@ -243,7 +243,7 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     remember_held(temp);
     remember_held(path);
-    const int fd = ::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+    const int fd = ::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0666);  // the umask decides
     if (fd < 0 && errno == ENOENT && attempt < 2) {
       // The lock folder went away (a failed kfold predict removes the empty folders it made): made again.
       forget_held(temp);
@@ -275,7 +275,7 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
     if (!is_stale(path)) return nullptr;
     // Break the stale lock; the breaker folder makes sure one worker does it, and it is re-checked inside.
     const auto breaker = fs::path(path.string() + ".break");
-    if (::mkdir(breaker.c_str(), 0755) != 0) {
+    if (::mkdir(breaker.c_str(), 0777) != 0) {
       if (errno == EEXIST && age_seconds(breaker) > 60) ::rmdir(breaker.c_str());  // its breaker died
       continue;
     }

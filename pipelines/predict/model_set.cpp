@@ -54,6 +54,12 @@ fs::path find_params(const std::string& model, const PredictOptions& options) {
   } else {
     if (const char* env = std::getenv("KFOLD_PARAMS"); env != nullptr && *env != '\0') {
       if (fs::is_regular_file(env)) return checked_params_file(env, model, "KFOLD_PARAMS");
+      // A typo there fell back to ./data/params without a word: parameters from elsewhere than the user meant.
+      if (std::error_code error; !fs::is_directory(env, error))
+        fail_input(
+            "KFOLD_PARAMS={}: no such directory or file{}; set it to the directory holding params_<model>.npz "
+            "(or unset it), or pass --params",
+            env, std::string_view(env).starts_with("~") ? " ('~' is not expanded inside quotes: write $HOME)" : "");
       places.emplace_back(env);
     }
     places.emplace_back("data/params");

@@ -489,6 +489,12 @@ def test_kfold_params_may_name_one_file_and_a_missing_params_directory_is_named(
     run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--params", tmp_path / "no_such_dir", *SMALL, "-o",
                 tmp_path / "out")
     assert run.returncode == 2 and "no_such_dir: directory not found" in run.stderr, run.stderr
+    # A KFOLD_PARAMS naming nothing fell back to ./data/params without a word.
+    env["KFOLD_PARAMS"] = str(tmp_path / "typo")
+    run = subprocess.run([str(build_dir / "bin" / "kfold"), "predict", str(EXAMPLES / "ubiquitin.fasta"),
+                          *map(str, SMALL), "-o", str(tmp_path / "out")], capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert run.returncode == 2 and f"KFOLD_PARAMS={tmp_path / 'typo'}: no such directory or file" in run.stderr
 
 
 def test_a_config_whose_input_pipeline_makes_too_few_recycles_is_refused_before_any_file(kfold, tmp_path):

@@ -1,0 +1,55 @@
+"""What HPC file systems do to kfold's files: a group-writable umask is honoured (a group's workers share a batch
+folder), and file locks that fail (NFS without lockd, Lustre without flock: ENOLCK) do not stop HDF5 reads and
+writes (kfold writes to a temporary name and renames, so it needs no lock)."""
+import os
+import shutil
+import stat
+import subprocess
+
+import pytest
+
+from conftest import BUILD_DIR, SOURCE_DIR
+
+EXAMPLES = SOURCE_DIR / "data/examples"
+SMALL = ["--random-weights", "--config", EXAMPLES / "small_model.json", "--models", "model_1_ptm", "--recycles", "0"]
+
+
+def run_kfold(*args, umask=None, env=None):
+    return subprocess.run([str(BUILD_DIR / "bin" / "kfold"), *map(str, args)], capture_output=True, text=True,
+                          timeout=600, env=env, preexec_fn=(lambda: os.umask(umask)) if umask is not None else None)
+
+
+def test_files_follow_the_umask(tmp_path):
+    """Every file was 0644 whatever the umask: under umask 002 a group member's worker could not append to the
+    batch folder's stages.log (the failure was swallowed) nor replace its outputs."""
+    out = tmp_path / "out"
+    (tmp_path / "t.csv").write_text("id,sequence\nt1,MKTAYIAKQR\n")
+    run = run_kfold("batch", tmp_path / "t.csv", *SMALL, "-o", out, umask=0o002)
+    assert run.returncode == 0, run.stderr
+    files = [p for p in out.rglob("*") if p.is_file() and not p.name.endswith(".lock")]
+    assert len(files) > 10
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o664, path
+    run = run_kfold("predict", EXAMPLES / "ubiquitin.fasta", *SMALL, "-o", tmp_path / "private", umask=0o077)
+    assert run.returncode == 0, run.stderr
+    for path in (tmp_path / "private").rglob("*"):
+        if path.is_file():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_hdf5_files_are_read_and_written_where_file_locks_fail(tmp_path):
+    """flock() failing with ENOLCK (an LD_PRELOAD shim): HDF5's own file locks made every features.h5 a
+    "cannot create HDF5 file" / "truncated or corrupt?" error there."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        pytest.skip("no C compiler for the flock shim")
+    (tmp_path / "shim.c").write_text("#include <errno.h>\nint flock(int fd, int op) { (void)fd; (void)op; "
+                                     "errno = ENOLCK; return -1; }\n")
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", tmp_path / "shim.so", tmp_path / "shim.c"], check=True)
+    env = dict(os.environ, LD_PRELOAD=str(tmp_path / "shim.so"))
+    features = tmp_path / "f.h5"
+    run = run_kfold("features", EXAMPLES / "ubiquitin.fasta", "--msa", EXAMPLES / "ubiquitin.a3m", "-o", features,
+                    env=env)
+    assert run.returncode == 0, run.stderr
+    run = run_kfold("inspect", features, env=env)
+    assert run.returncode == 0 and "msa" in run.stdout, run.stderr
