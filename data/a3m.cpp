@@ -3,6 +3,7 @@
 
 #include <fmt/ranges.h>
 
+#include <charconv>
 #include <numeric>
 #include <string_view>
 #include <utility>
@@ -205,6 +206,40 @@ Msa read_a3m(const std::filesystem::path& path) {
 Msa parse_a3m_string(std::string text, std::string source_name) {
   LineReader reader = LineReader::from_string(std::move(text), std::move(source_name));
   return parse_a3m(reader);
+}
+
+std::vector<int64_t> colabfold_chain_lengths(const std::filesystem::path& path) {
+  LineReader reader(path);
+  std::string_view line;
+  if (!reader.next(line) || !line.starts_with('#')) return {};
+  // "#10,6\t1,1": comma-separated lengths, a tab, as many comma-separated copy numbers.
+  const auto numbers = [](std::string_view text) {
+    std::vector<int64_t> values;
+    for (size_t start = 0; start <= text.size();) {
+      const size_t end = std::min(text.find(',', start), text.size());
+      int64_t value = 0;
+      const auto [ptr, error] = std::from_chars(text.data() + start, text.data() + end, value);
+      if (error != std::errc() || ptr != text.data() + end || value < 1) return std::vector<int64_t>{};
+      values.push_back(value);
+      start = end + 1;
+    }
+    return values;
+  };
+  line.remove_prefix(1);
+  const size_t tab = line.find('\t');
+  if (tab == std::string_view::npos) return {};
+  const std::vector<int64_t> lengths = numbers(line.substr(0, tab));
+  const std::vector<int64_t> copies = numbers(trim_end(line.substr(tab + 1)));
+  if (lengths.empty() || lengths.size() != copies.size()) return {};
+  for (size_t k = 0; k < copies.size(); ++k)
+    if (copies[k] != 1)
+      fail_input(
+          "{}:1: a ColabFold complex A3M with {} copies of chain {} (its header '#{}'): kfold reads complexes of "
+          "one copy per chain; predict one copy with its chain's MSA, or give --features with asym_id (README, "
+          "Prediction inputs)",
+          path.string(), copies[k], k + 1, line);
+  if (lengths.size() < 2) return {};
+  return lengths;
 }
 
 std::string to_a3m(const Msa& msa) {

@@ -16,6 +16,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "data/msa.hpp"
 #include "data/text_input.hpp"
@@ -26,6 +27,12 @@ Msa parse_a3m(LineReader& reader);
 Msa read_a3m(const std::filesystem::path& path);
 // Parses in-memory A3M text; `source_name` stands in for the file name in messages.
 Msa parse_a3m_string(std::string text, std::string source_name);
+
+// The chains of a ColabFold complex A3M, from its first line "#L1,L2,...<TAB>C1,C2,..." (lengths, copy numbers;
+// colabfold_search and the MSA server write it, the query row being the chains joined): their lengths when
+// there are two or more, else empty (a monomer's "#76\t1", no such line, or another format). Throws InputError
+// for copy numbers other than 1 (homo-oligomers, whose rows ColabFold builds per copy: not read).
+std::vector<int64_t> colabfold_chain_lengths(const std::filesystem::path& path);
 
 // A3M text for `msa`. Throws InputError when the Msa is empty or inconsistent (row lengths, deletion
 // matrix shape, characters other than uppercase letters and '-', descriptions with line breaks).

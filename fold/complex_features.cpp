@@ -1,9 +1,14 @@
 // Complex inputs for the monomer models: concatenated chains, residue-index gaps, block-diagonal MSA.
 #include "fold/complex_features.hpp"
 
+#include <fmt/ranges.h>
+
+#include <numeric>
 #include <string>
 
+#include "data/a3m.hpp"
 #include "data/error.hpp"
+#include "data/log.hpp"
 
 namespace kfold::fold {
 
@@ -43,20 +48,56 @@ RawFeatures make_complex_raw_features(const std::vector<ChainInput>& chains, int
     offset += length;
   }
   RawFeatures f = make_raw_features(data::Sequence{ids, "", joined}, {msa}, {"complex MSA"});
+  std::vector<int64_t> lengths;
+  for (const auto& c : chains) lengths.push_back(static_cast<int64_t>(c.sequence.residues.size()));
+  mark_chains(f, lengths, gap);
+  return f;
+}
+
+void mark_chains(RawFeatures& f, const std::vector<int64_t>& lengths, int32_t gap) {
+  int64_t total = 0;
+  for (const int64_t length : lengths) {
+    if (length < 1) fail_input("a chain of {} residues: every chain needs at least one", length);
+    total += length;
+  }
+  if (total != f.n_res) fail_input("chains of {} residues in all for a query of {}", total, f.n_res);
   // Chain k's residue indices are shifted by k x gap; its asym_id is k + 1.
-  offset = 0;
+  int64_t offset = 0;
   int32_t shift = 0;
   f.asym_id.assign(static_cast<size_t>(f.n_res), 0);
-  for (size_t k = 0; k < chains.size(); ++k) {
-    const auto length = static_cast<int64_t>(chains[k].sequence.residues.size());
-    for (int64_t i = offset; i < offset + length; ++i) {
+  for (size_t k = 0; k < lengths.size(); ++k) {
+    for (int64_t i = offset; i < offset + lengths[k]; ++i) {
       f.residue_index[static_cast<size_t>(i)] += shift;
       f.asym_id[static_cast<size_t>(i)] = static_cast<int32_t>(k + 1);
     }
-    offset += length;
+    offset += lengths[k];
     shift += gap;
   }
-  return f;
+}
+
+void mark_colabfold_complex(RawFeatures& f, const std::vector<std::filesystem::path>& msa_files) {
+  std::vector<int64_t> lengths;
+  std::filesystem::path declared_by;
+  for (const auto& path : msa_files) {
+    const std::vector<int64_t> chains = data::colabfold_chain_lengths(path);
+    if (chains.empty()) continue;
+    if (!lengths.empty() && chains != lengths)
+      fail_input("{}: its ColabFold header declares chains of {} residues, {} declares chains of {}", path.string(),
+                 fmt::join(chains, "+"), declared_by.string(), fmt::join(lengths, "+"));
+    lengths = chains;
+    declared_by = path;
+  }
+  if (lengths.empty()) return;
+  const int64_t total = std::accumulate(lengths.begin(), lengths.end(), int64_t{0});
+  if (total != f.n_res)
+    fail_input(
+        "{}: a ColabFold complex A3M of chains of {} = {} residues, but the query has {}; give the chains joined "
+        "as the query (one FASTA record), as ColabFold does",
+        declared_by.string(), fmt::join(lengths, " + "), total, f.n_res);
+  mark_chains(f, lengths);
+  log_info(
+      "{}: a complex of {} chains ({} residues; ColabFold's A3M header): asym_id 1..{}, residue_index +{} per chain",
+      declared_by.string(), lengths.size(), fmt::join(lengths, ", "), lengths.size(), kChainBreakGap);
 }
 
 }  // namespace kfold::fold

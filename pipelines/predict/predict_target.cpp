@@ -27,6 +27,7 @@
 #include "data/structure_io.hpp"
 #include "data/written_files_record.hpp"
 #include "fold/alphafold_model.hpp"
+#include "fold/complex_features.hpp"
 #include "fold/config.hpp"
 #include "fold/input_pipeline.hpp"
 #include "fold/raw_features.hpp"
@@ -219,8 +220,9 @@ TargetInputs read_target_inputs(const PredictOptions& options, const std::functi
   const auto queries = data::read_fasta(options.query);
   if (queries.size() != 1)
     fail_input(
-        "{}: holds {} sequences; kfold predict takes one chain (monomer models; complexes are not predicted "
-        "here). For several targets, each predicted alone: kfold batch",
+        "{}: holds {} sequences; kfold predict takes one query (a complex: its chains joined in one record, with "
+        "a ColabFold complex A3M as --msa, or --features with asym_id). For several targets, each predicted alone: "
+        "kfold batch",
         options.query.string(), queries.size());
   msa::check_queries(queries, options.query.string());  // a protein of a size kfold takes, searched or not
   const auto& query = queries.front();
@@ -245,6 +247,7 @@ TargetInputs read_target_inputs(const PredictOptions& options, const std::functi
   }
   if (msas.empty()) log_warn("no --msa or --db: single-sequence features (predictions will be much less accurate)");
   in.raw = fold::make_raw_features(query, msas, names);
+  fold::mark_colabfold_complex(*in.raw, options.msas);  // a ColabFold complex A3M: its chains
   if (!options.templates.db.empty()) {
     TemplateSearchOptions template_options = options.templates;
     template_options.threads = std::max<int64_t>(1, at::get_num_threads());

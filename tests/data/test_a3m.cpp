@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "data/a3m.hpp"
+#include "data/atomic_output.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
 #include "data/header_text.hpp"
@@ -230,4 +231,21 @@ TEST_CASE("a3m: HH-suite's annotation records are left out, with a warning namin
   REQUIRE(warnings.lines.size() == 1);
   CHECK(warnings.lines[0].find("5 HH-suite annotation record(s) (ss_pred, ss_conf, ss_dssp, Consensus, "
                                "d1_consensus)") != std::string::npos);
+}
+
+TEST_CASE("a3m: the chains of ColabFold's complex A3M header") {
+  kfold::test::ScratchDir dir("a3m_colabfold_complex");
+  const auto lengths_of = [&](const std::string& text) {
+    kfold::data::write_file_atomic(dir / "x.a3m", text);
+    return kfold::data::colabfold_chain_lengths(dir / "x.a3m");
+  };
+  CHECK(lengths_of("#10,6\t1,1\n>101\t102\nMKTAYIAKQRGGSSAA\n") == std::vector<int64_t>{10, 6});
+  CHECK(lengths_of("#3,4,5\t1,1,1\r\n>q\nAAAAAAAAAAAA\n") == std::vector<int64_t>{3, 4, 5});
+  CHECK(lengths_of("#76\t1\n>101\nMK\n").empty());  // a monomer
+  CHECK(lengths_of(">q\nMK\n").empty());
+  CHECK(lengths_of("#A3M#\n>q\nMK\n").empty());     // HH-suite's first line
+  CHECK(lengths_of("#10,6\t1\n>q\nMK\n").empty());  // not ColabFold's: the counts differ
+  CHECK(lengths_of("#10,x\t1,1\n>q\nMK\n").empty());
+  CHECK_THROWS_WITH_AS(lengths_of("#76\t2\n>101\nMK\n"),
+                       doctest::Contains("x.a3m:1: a ColabFold complex A3M with 2 copies"), InputError);
 }

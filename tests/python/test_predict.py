@@ -161,6 +161,25 @@ def test_a_complex_in_features_with_asym_id_is_written_as_its_chains(kfold, tmp_
     assert run.returncode == 2 and "'asym_id' 1 comes back at residue 85 after another chain" in run.stderr
 
 
+def test_a_colabfold_complex_a3m_is_predicted_as_its_chains(kfold, tmp_path):
+    """ColabFold's complex A3M ("#10,6<TAB>1,1": chain lengths and copies, the query row the chains joined): two
+    chains, residue_index jumping by 200 as ColabFold does, not one chain of the two proteins fused (it was)."""
+    (tmp_path / "mm.a3m").write_text("#10,6\t1,1\n>101\t102\nMKTAYIAKQRGGSSAA\n>101\nMKTAYIAKQR------\n"
+                                     ">102\n----------GGSSAA\n>UniRef100_X\t120\t0.9\nMKSAYIAKQR------\n")
+    (tmp_path / "ab.fasta").write_text(">AB\nMKTAYIAKQRGGSSAA\n")
+    run = kfold("predict", tmp_path / "ab.fasta", "--msa", tmp_path / "mm.a3m", "--random-weights", *SMALL,
+                "--models", "model_1_ptm", "--recycles", "0", "-o", tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    structure = gemmi.read_structure(str(tmp_path / "out" / "AB" / "ranked_0.cif"))
+    assert {c.name: len(c) for c in structure[0]} == {"A": 10, "B": 6}
+    with h5py.File(tmp_path / "out" / "AB" / "features.h5") as h5:
+        assert list(h5["asym_id"][()]) == [1] * 10 + [2] * 6
+        assert list(h5["residue_index"][()]) == list(range(10)) + list(range(210, 216))
+    (tmp_path / "a.fasta").write_text(">A\nMKTAYIAKQR\n")  # one chain of the complex as the query
+    run = kfold("features", tmp_path / "a.fasta", "--msa", tmp_path / "mm.a3m", "-o", tmp_path / "a.h5")
+    assert run.returncode == 2, run.stderr
+
+
 def test_an_output_path_that_is_not_utf8_is_recorded_in_run_json(build_dir, tmp_path):
     """run.json is JSON (UTF-8): a path of other bytes is written with U+FFFD; it failed the finished run (exit 1,
     no `done`) with a JSON encoding error."""
