@@ -44,6 +44,40 @@ bool is_hhsuite_annotation(std::string_view name) {
          (name.size() > 10 && name.ends_with("_consensus"));
 }
 
+// ColabFold's complex header "#10,6\t1,1" (the chains' lengths, a tab, their copy numbers): the lengths of two
+// or more chains; empty for anything else (a monomer's "#76\t1", HH-suite's "#A3M#"). InputError (naming the
+// file) for copy numbers other than 1.
+std::vector<int64_t> colabfold_chain_lengths(std::string_view line, const std::string& source) {
+  if (!line.starts_with('#')) return {};
+  const auto numbers = [](std::string_view text) {
+    std::vector<int64_t> values;
+    for (size_t start = 0; start <= text.size();) {
+      const size_t end = std::min(text.find(',', start), text.size());
+      int64_t value = 0;
+      const auto [ptr, error] = std::from_chars(text.data() + start, text.data() + end, value);
+      if (error != std::errc() || ptr != text.data() + end || value < 1) return std::vector<int64_t>{};
+      values.push_back(value);
+      start = end + 1;
+    }
+    return values;
+  };
+  line.remove_prefix(1);
+  const size_t tab = line.find('\t');
+  if (tab == std::string_view::npos) return {};
+  const std::vector<int64_t> lengths = numbers(line.substr(0, tab));
+  const std::vector<int64_t> copies = numbers(trim_end(line.substr(tab + 1)));
+  if (lengths.empty() || lengths.size() != copies.size()) return {};
+  for (size_t k = 0; k < copies.size(); ++k)
+    if (copies[k] != 1)
+      fail_input(
+          "{}:1: a ColabFold complex A3M with {} copies of chain {} (its header '#{}'): kfold reads complexes of "
+          "one copy per chain; predict one copy with its chain's MSA, or give --features with asym_id (README, "
+          "Prediction inputs)",
+          source, copies[k], k + 1, line);
+  if (lengths.size() < 2) return {};
+  return lengths;
+}
+
 class A3mParser {
  public:
   explicit A3mParser(LineReader& reader) : reader_(reader) {}
@@ -51,6 +85,7 @@ class A3mParser {
   Msa parse() {
     std::string_view line;
     while (reader_.next(line)) {
+      if (reader_.line_number() == 1) msa_.chain_lengths = colabfold_chain_lengths(line, reader_.source());
       if (is_blank(line) || line.front() == '#') continue;
       if (line.front() == '>') {
         if (in_row_) finish_row();
@@ -64,6 +99,11 @@ class A3mParser {
     if (in_row_) finish_row();
     if (msa_.sequences.empty())
       fail_input("{}: no A3M records found (expected '>' header lines followed by aligned residues)", reader_.source());
+    if (const auto& chains = msa_.chain_lengths;
+        !chains.empty() && std::accumulate(chains.begin(), chains.end(), int64_t{0}) != msa_.length())
+      fail_input("{}:1: its ColabFold header declares chains of {} residues, {} in all; its query row has {} columns",
+                 reader_.source(), fmt::join(chains, " + "), std::accumulate(chains.begin(), chains.end(), int64_t{0}),
+                 msa_.length());
     if (!annotations_.empty())
       log_warn("{}: {} HH-suite annotation record(s) ({}) are not sequences: left out of the MSA", reader_.source(),
                annotations_.size(), fmt::join(annotations_, ", "));
@@ -208,46 +248,15 @@ Msa parse_a3m_string(std::string text, std::string source_name) {
   return parse_a3m(reader);
 }
 
-std::vector<int64_t> colabfold_chain_lengths(const std::filesystem::path& path) {
-  LineReader reader(path);
-  std::string_view line;
-  if (!reader.next(line) || !line.starts_with('#')) return {};
-  // "#10,6\t1,1": comma-separated lengths, a tab, as many comma-separated copy numbers.
-  const auto numbers = [](std::string_view text) {
-    std::vector<int64_t> values;
-    for (size_t start = 0; start <= text.size();) {
-      const size_t end = std::min(text.find(',', start), text.size());
-      int64_t value = 0;
-      const auto [ptr, error] = std::from_chars(text.data() + start, text.data() + end, value);
-      if (error != std::errc() || ptr != text.data() + end || value < 1) return std::vector<int64_t>{};
-      values.push_back(value);
-      start = end + 1;
-    }
-    return values;
-  };
-  line.remove_prefix(1);
-  const size_t tab = line.find('\t');
-  if (tab == std::string_view::npos) return {};
-  const std::vector<int64_t> lengths = numbers(line.substr(0, tab));
-  const std::vector<int64_t> copies = numbers(trim_end(line.substr(tab + 1)));
-  if (lengths.empty() || lengths.size() != copies.size()) return {};
-  for (size_t k = 0; k < copies.size(); ++k)
-    if (copies[k] != 1)
-      fail_input(
-          "{}:1: a ColabFold complex A3M with {} copies of chain {} (its header '#{}'): kfold reads complexes of "
-          "one copy per chain; predict one copy with its chain's MSA, or give --features with asym_id (README, "
-          "Prediction inputs)",
-          path.string(), copies[k], k + 1, line);
-  if (lengths.size() < 2) return {};
-  return lengths;
-}
-
 std::string to_a3m(const Msa& msa) {
   check_writable(msa);
   if (!msa.insertions.empty() && std::ssize(msa.insertions) != msa.depth())
     log_warn("A3M output: the MSA has {} rows but {} insertion strings; writing 'x' for inserted residues", msa.depth(),
              msa.insertions.size());
   std::string text;
+  if (!msa.chain_lengths.empty())  // ColabFold's complex header: the chains, one copy each
+    text += fmt::format("#{}\t{}\n", fmt::join(msa.chain_lengths, ","),
+                        fmt::join(std::vector<int>(msa.chain_lengths.size(), 1), ","));
   for (int64_t i = 0; i < msa.depth(); ++i) {
     // The id (first token) with '_' where a reader would split it, the rest with spaces.
     const std::string_view header = msa.descriptions[i];

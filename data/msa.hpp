@@ -25,6 +25,11 @@ struct Msa {
   // [depth] or empty
   std::vector<std::string> insertions;
 
+  // Optional: the chains a ColabFold complex A3M declares in its first line "#L1,L2,...<TAB>1,1,..." (the query
+  // row being the chains joined), two or more lengths summing to length(); empty: one chain. The A3M reader
+  // fills it, the writer writes the line back, and the features take the chains from it (asym_id).
+  std::vector<int64_t> chain_lengths;
+
   int64_t depth() const { return static_cast<int64_t>(sequences.size()); }
   int64_t length() const { return sequences.empty() ? 0 : static_cast<int64_t>(sequences.front().size()); }
 };

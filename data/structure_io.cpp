@@ -419,7 +419,12 @@ gemmi::Structure read_gemmi_structure(std::string text, const std::string& sourc
       }
       st = gemmi::make_structure_from_doc(doc, true);
     } else {
-      st = gemmi::read_structure_from_char_array(text.data(), text.size(), source);
+      // A TER record starts a new gemmi chain even where the chain name goes on (Amber, OpenMM and GROMACS
+      // write complexes so): gemmi's default marks the residues after a chain's first TER non-polymer, and
+      // joins a molecule numbered from 1 again with the first one's residues.
+      gemmi::PdbReadOptions options;
+      options.split_chain_on_ter = true;
+      st = gemmi::read_pdb_from_memory(text.data(), text.size(), source, options);
     }
   } catch (const InputError&) {
     throw;
@@ -542,12 +547,11 @@ void read_residue_atoms(const gemmi::Chain& chain, const gemmi::Residue& res, co
   }
 }
 
-// Whether the file ends a molecule between residues `a` and `b` (read one after the other) of one chain: a TER
-// record between them (gemmi's PDB reader makes the residues after it non-polymer), or, in mmCIF, another
-// label_asym_id (entity instance) under the same auth_asym_id.
-bool molecule_ends_between(const gemmi::Residue& a, const gemmi::Residue& b, bool mmcif) {
-  if (mmcif) return !a.subchain.empty() && !b.subchain.empty() && a.subchain != b.subchain;
-  return a.entity_type == gemmi::EntityType::Polymer && b.entity_type == gemmi::EntityType::NonPolymer;
+// Whether an mmCIF file ends a molecule between residues `a` and `b` (read one after the other) of one
+// auth_asym_id: another label_asym_id (entity instance). (In a PDB file a TER record does so: its molecules are
+// gemmi chains of their own, read_gemmi_structure.)
+bool another_entity_instance(const gemmi::Residue& a, const gemmi::Residue& b) {
+  return !a.subchain.empty() && !b.subchain.empty() && a.subchain != b.subchain;
 }
 
 // The protein residues of `chain` into `p` as chain `chain_number`; whether it had any.
@@ -617,7 +621,7 @@ bool read_chain(const gemmi::Chain& chain, int64_t chain_number, bool mmcif, con
     const bool unknown_type = aa < 0 || aa == rc::unk_restype_index;
     if (unknown_type) ReadNotes::list(notes.unknown, fmt::format("{}{}", chain.name, res.seqid.str()));
     any = true;
-    if (last_read != nullptr && molecule_ends_between(*last_read, res, mmcif)) p.ends_molecule.back() = 1;
+    if (mmcif && last_read != nullptr && another_entity_instance(*last_read, res)) p.ends_molecule.back() = 1;
     last_read = &res;
     p.ends_molecule.push_back(0);
     p.aatype.push_back(unknown_type ? rc::unk_restype_index : aa);
@@ -637,11 +641,20 @@ Protein parse_structure(std::string text, const std::string& source) {
   ReadNotes notes;
   int64_t chain_number = 0;
   const bool mmcif = st.input_format == gemmi::CoorFormat::Mmcif;
-  for (const gemmi::Chain& chain : st.models.front().chains)
-    if (read_chain(chain, chain_number, mmcif, source, p, notes)) {
+  const gemmi::Chain* previous = nullptr;  // the gemmi chain before, and whether it had protein residues
+  bool previous_read = false;
+  for (const gemmi::Chain& chain : st.models.front().chains) {
+    const int64_t last = p.n_res() - 1;
+    const bool read = read_chain(chain, chain_number, mmcif, source, p, notes);
+    // Two molecules of one chain name a TER record parted: the first ends there.
+    if (read && previous_read && previous->name == chain.name) p.ends_molecule[static_cast<size_t>(last)] = 1;
+    if (read) {
       p.chain_names.push_back(chain.name);
       ++chain_number;
     }
+    previous = &chain;
+    previous_read = read;
+  }
   // A blank chain name (PDB column 22 empty) gets the first letter no other chain has: mmCIF needs one.
   for (auto& name : p.chain_names)
     if (name.empty() || name == " ")

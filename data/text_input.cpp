@@ -194,6 +194,19 @@ std::string binary_hint(int64_t line_number, std::string_view line) {
 
 }  // namespace
 
+bool LineReader::only_nul_left() {
+  // A few NUL bytes end an MMseqs2 entry; megabytes of them (/dev/zero, a disk image) are binary input.
+  constexpr size_t kMostTrailingBytes = size_t{1} << 16;
+  for (size_t scanned = 0; scanned <= kMostTrailingBytes;) {
+    for (size_t i = pos_; i < buffer_.size(); ++i)
+      if (buffer_[i] != '\0' && buffer_[i] != '\n' && buffer_[i] != '\r') return false;
+    scanned += buffer_.size() - pos_;
+    pos_ = buffer_.size();
+    if (!fill()) return true;
+  }
+  return false;
+}
+
 bool LineReader::next(std::string_view& line) {
   // Binary data can go on for gigabytes without a newline (/dev/zero, a disk image): reading stops at the
   // first byte that cannot be text, and the checks below name it.
@@ -217,8 +230,11 @@ bool LineReader::next(std::string_view& line) {
   if (line_number_ == 1 && line_.starts_with("\xEF\xBB\xBF")) line_.erase(0, 3);
   // NUL bytes ending the file (an A3M cut from an MMseqs2 database, whose entries end with one, as ColabFold's
   // MSA server sends them): the end of the text, as ColabFold reads it. NULs with text after them stay an error.
-  if (!line_.empty() && line_.find_first_not_of('\0') == std::string::npos && pos_ >= buffer_.size() && !fill())
-    return false;
+  if (const size_t nul = line_.find('\0');
+      nul != std::string::npos && line_.find_first_not_of('\0', nul) == std::string::npos && only_nul_left()) {
+    if (nul == 0) return false;
+    line_.resize(nul);
+  }
   for (const char c : line_) {
     const auto u = static_cast<unsigned char>(c);
     if (c == '\r')

@@ -40,6 +40,8 @@ class LineReader {
  private:
   LineReader() = default;
   bool fill();
+  // Whether the rest of the input is NUL bytes and line breaks only, at most 64 KiB (read to its end when so).
+  bool only_nul_left();
 
   struct Gz;
   std::unique_ptr<Gz> gz_;  // null when reading from memory

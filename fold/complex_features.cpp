@@ -3,10 +3,8 @@
 
 #include <fmt/ranges.h>
 
-#include <numeric>
 #include <string>
 
-#include "data/a3m.hpp"
 #include "data/error.hpp"
 #include "data/log.hpp"
 
@@ -75,29 +73,25 @@ void mark_chains(RawFeatures& f, const std::vector<int64_t>& lengths, int32_t ga
   }
 }
 
-void mark_colabfold_complex(RawFeatures& f, const std::vector<std::filesystem::path>& msa_files) {
-  std::vector<int64_t> lengths;
-  std::filesystem::path declared_by;
-  for (const auto& path : msa_files) {
-    const std::vector<int64_t> chains = data::colabfold_chain_lengths(path);
-    if (chains.empty()) continue;
-    if (!lengths.empty() && chains != lengths)
-      fail_input("{}: its ColabFold header declares chains of {} residues, {} declares chains of {}", path.string(),
-                 fmt::join(chains, "+"), declared_by.string(), fmt::join(lengths, "+"));
-    lengths = chains;
-    declared_by = path;
+void mark_colabfold_complex(RawFeatures& f, const std::vector<data::Msa>& msas,
+                            const std::vector<std::string>& sources) {
+  const auto source = [&](size_t k) { return k < sources.size() ? sources[k] : fmt::format("MSA {}", k + 1); };
+  const std::vector<int64_t>* lengths = nullptr;
+  size_t declared_by = 0;
+  for (size_t k = 0; k < msas.size(); ++k) {
+    if (msas[k].chain_lengths.empty()) continue;
+    if (lengths != nullptr && msas[k].chain_lengths != *lengths)
+      fail_input("{}: its ColabFold header declares chains of {} residues, {} declares chains of {}", source(k),
+                 fmt::join(msas[k].chain_lengths, " + "), source(declared_by), fmt::join(*lengths, " + "));
+    lengths = &msas[k].chain_lengths;
+    declared_by = k;
   }
-  if (lengths.empty()) return;
-  const int64_t total = std::accumulate(lengths.begin(), lengths.end(), int64_t{0});
-  if (total != f.n_res)
-    fail_input(
-        "{}: a ColabFold complex A3M of chains of {} = {} residues, but the query has {}; give the chains joined "
-        "as the query (one FASTA record), as ColabFold does",
-        declared_by.string(), fmt::join(lengths, " + "), total, f.n_res);
-  mark_chains(f, lengths);
+  if (lengths == nullptr) return;
+  mark_chains(f, *lengths);  // the MSA matched the query: the lengths sum to it (the A3M reader checked them)
   log_info(
-      "{}: a complex of {} chains ({} residues; ColabFold's A3M header): asym_id 1..{}, residue_index +{} per chain",
-      declared_by.string(), lengths.size(), fmt::join(lengths, ", "), lengths.size(), kChainBreakGap);
+      "{}: a complex of {} chains ({} residues; ColabFold's A3M header): asym_id 1..{}, residue_index +{} per "
+      "chain",
+      source(declared_by), lengths->size(), fmt::join(*lengths, ", "), lengths->size(), kChainBreakGap);
 }
 
 }  // namespace kfold::fold

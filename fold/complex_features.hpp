@@ -5,8 +5,8 @@
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "data/msa.hpp"
@@ -26,13 +26,14 @@ struct ChainInput {
 RawFeatures make_complex_raw_features(const std::vector<ChainInput>& chains, int32_t gap = kChainBreakGap);
 
 // Features of a concatenated query made a complex of chains of `lengths` residues in order: asym_id 1, 2, ...
-// and residue_index shifted by k x gap for chain k (e.g. from ColabFold's complex A3M header,
-// data::colabfold_chain_lengths). Throws InputError unless the lengths are positive and sum to f.n_res.
+// and residue_index shifted by k x gap for chain k. Throws InputError unless the lengths are positive and sum to
+// f.n_res.
 void mark_chains(RawFeatures& f, const std::vector<int64_t>& lengths, int32_t gap = kChainBreakGap);
 
-// mark_chains with the chains a ColabFold complex A3M among `msa_files` declares in its header (the query being
-// the chains joined, as ColabFold writes it); nothing when none does. InputError naming the file when two
-// files declare different chains or the lengths do not sum to the query's.
-void mark_colabfold_complex(RawFeatures& f, const std::vector<std::filesystem::path>& msa_files);
+// mark_chains with the chains a ColabFold complex A3M among `msas` declares (data::Msa::chain_lengths), the
+// query being the chains joined as ColabFold writes it; nothing when none does. InputError naming the MSA
+// (`sources`) when two declare different chains.
+void mark_colabfold_complex(RawFeatures& f, const std::vector<data::Msa>& msas,
+                            const std::vector<std::string>& sources);
 
 }  // namespace kfold::fold

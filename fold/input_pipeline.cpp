@@ -496,7 +496,14 @@ ProcessedFeatures read_processed_features(const std::filesystem::path& path) {
     if (ext == ".npz" || ext == ".h5" || ext == ".hdf5")
       fail_input("{}: not a readable {} file (damaged or truncated?); write the processed features again",
                  path.string(), ext == ".npz" ? "NumPy .npz (zip)" : "HDF5");
-    fail_input("{}: processed features must be an HDF5 (.h5) or NumPy (.npz) file", path.string());
+    if (ext == ".pkl")  // every AlphaFold output folder's features.pkl: AlphaFold's raw feature dict, pickled
+      fail_input(
+          "{}: a Python pickle, which kfold does not read; AlphaFold's features.pkl holds its raw features: "
+          "convert them in Python with kfold.Features.from_dict(pickle.load(open(\"{}\", "
+          "\"rb\"))).save(\"features.h5\"), "
+          "then --features features.h5",
+          path.string(), path.filename().string());
+    fail_input("{}: --features must be an HDF5 (.h5) or NumPy (.npz) file (kfold features writes one)", path.string());
   }
   std::unique_ptr<data::NpzFile> npz_file;
   std::unique_ptr<data::H5Reader> h5_file;

@@ -1,6 +1,8 @@
 // make_raw_features: AlphaFold's sequence + MSA feature construction, and features.h5 I/O.
 #include "fold/raw_features.hpp"
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -12,6 +14,7 @@
 #include "data/interrupt.hpp"
 #include "data/residue_constants.hpp"
 #include "data/structure_io.hpp"
+#include "fold/complex_features.hpp"
 
 namespace kfold::fold {
 
@@ -92,9 +95,24 @@ bool msa_letter_may_be(char in_msa, char in_query) {
 
 void check_msa_matches_query(const data::Msa& msa, const std::string& query, const std::string& source) {
   if (msa.depth() == 0) fail_input("{}: MSA has no sequences; the first row must be the query", source);
-  if (msa.length() != static_cast<int64_t>(query.size()))
+  if (msa.length() != static_cast<int64_t>(query.size())) {
+    if (!msa.chain_lengths.empty())
+      fail_input(
+          "{}: a ColabFold complex A3M of chains of {} residues ({} columns), but the query has {}: give the chains "
+          "joined in one FASTA record, as its query row",
+          source, fmt::join(msa.chain_lengths, " + "), msa.length(), query.size());
+    // An aligned FASTA (MAFFT, Clustal Omega, Jalview): the query row has gap columns, which A3M has not.
+    std::string residues = to_upper(msa.sequences.front());
+    const auto gaps = std::erase(residues, '-');
+    if (gaps > 0 && residues == query)
+      fail_input(
+          "{}: the query row (first record) has {} gap columns: an aligned FASTA, not A3M (where the query has no "
+          "gaps and other rows' residues in its gap columns are lowercase insertions); convert it, e.g. hhsuite's "
+          "reformat.pl fas a3m -M first",
+          source, gaps);
     fail_input("{}: MSA has {} columns but the query has {} residues; was it made for another sequence?", source,
                msa.length(), query.size());
+  }
   const std::string row = to_upper(msa.sequences.front());
   for (size_t i = 0; i < row.size(); ++i) {
     if (msa_letter_may_be(row[i], query[i])) continue;
@@ -163,6 +181,7 @@ RawFeatures make_raw_features(const data::Sequence& query, const std::vector<dat
     }
   }
   f.num_alignments.assign(static_cast<size_t>(f.n_res), static_cast<int32_t>(f.n_seq));
+  mark_colabfold_complex(f, msas, msa_sources);  // a ColabFold complex A3M: its chains
   return f;
 }
 

@@ -43,7 +43,8 @@ std::string species_identifier(const std::string& description);
 // Builds the raw features. `msas` are used in order; a row whose aligned sequence was already seen
 // (in any earlier MSA) is dropped, as DeepMind's AlphaFold does. Each MSA's first row must equal the
 // query (case-insensitive); `msa_sources` names each MSA in error messages. With no MSA the query
-// alone forms the MSA (single-sequence mode). Stops every 4096 rows where Ctrl-C was pressed
+// alone forms the MSA (single-sequence mode). A ColabFold complex A3M's chains (Msa::chain_lengths) become
+// asym_id and residue_index jumps (mark_colabfold_complex). Stops every 4096 rows where Ctrl-C was pressed
 // (data/interrupt.hpp) or `check_cancelled` throws (Python's cancel token).
 RawFeatures make_raw_features(const data::Sequence& query, const std::vector<data::Msa>& msas,
                               const std::vector<std::string>& msa_sources,

@@ -93,7 +93,7 @@ bool is_iso_date(const std::string& s) {
 
 // "1abc_A ..." → ("1abc", "A"), as templates._get_pdb_id_and_chain; nullopt for other names.
 std::optional<std::pair<std::string, std::string>> pdb_id_and_chain(const std::string& name) {
-  const auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  const auto alnum = [](char c) { return data::is_ascii_letter(c) || (c >= '0' && c <= '9'); };
   if (name.size() < 6 || name[4] != '_' || !std::all_of(name.begin(), name.begin() + 4, alnum)) return std::nullopt;
   size_t end = 5;
   while (end < name.size() && (alnum(name[end]) || name[end] == '.')) ++end;

@@ -119,6 +119,7 @@ data::Msa filter_msa(const data::Msa& msa, const MsaFilterOptions& options) {
 
 data::Msa select_rows(const data::Msa& msa, const std::vector<int64_t>& rows) {
   data::Msa out;
+  out.chain_lengths = msa.chain_lengths;  // the columns stay: so do a complex's chains
   const bool has_insertions = msa.insertions.size() == msa.sequences.size();
   for (const int64_t r : rows) {
     if (r < 0 || r >= msa.depth()) fail_input("rows: index {} is outside the MSA's rows 0..{}", r, msa.depth() - 1);

@@ -57,8 +57,9 @@ void check_queries(const std::vector<data::Sequence>& queries, const std::string
     }
     if (standard == 0) fail_input("{}: query '{}' has no standard amino acid", source, q.id);
     // pdb_seqres.txt's headers say what a chain is: ">102d_A mol:na length:12  DNA".
-    if (q.description.starts_with("mol:na ") || q.description == "mol:na" ||
-        q.description.find(" mol:na ") != std::string::npos)
+    const std::string_view header = q.description;
+    if (header == "mol:na" || header.starts_with("mol:na ") || header.ends_with(" mol:na") ||
+        header.find(" mol:na ") != std::string_view::npos)
       fail_input(
           "{}: query '{}' is a nucleic-acid chain (its header says mol:na, as pdb_seqres.txt marks DNA and RNA); "
           "kfold takes protein sequences: leave it out",

@@ -28,6 +28,7 @@
 #include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
+#include "data/sequence.hpp"
 #include "msa/msa_filter.hpp"
 #include "msa/search_output.hpp"
 #include "msa/sequence_db.hpp"
@@ -95,7 +96,7 @@ bool msa_stage_query_is(const fs::path& dir, const BatchTarget& target) {
 // " (there is U4.a3m: ...)" when msa_dir holds an MSA of `id` in other letter case, else "".
 std::string msa_name_hint(const fs::path& msa_dir, const std::string& id) {
   const auto lower = [](std::string text) {
-    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : text) c = data::to_ascii_lower(c);
     return text;
   };
   std::error_code error;

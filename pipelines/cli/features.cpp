@@ -12,7 +12,6 @@
 #include "data/fasta.hpp"
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
-#include "fold/complex_features.hpp"
 #include "fold/raw_features.hpp"
 #include "msa/search.hpp"
 #include "pipelines/cli/commands.hpp"
@@ -48,7 +47,6 @@ void run_features(const FeaturesOptions& opt) {
   for (const auto& path : opt.msas) msas.push_back(data::read_msa_file(path));
   if (msas.empty()) log_warn("no --msa given: single-sequence features (predictions will be much less accurate)");
   fold::RawFeatures features = fold::make_raw_features(queries.front(), msas, opt.msas);
-  fold::mark_colabfold_complex(features, {opt.msas.begin(), opt.msas.end()});  // a ColabFold complex A3M: its chains
   if (!templates.db.empty())
     features.templates = pipelines::search_templates(queries.front(), templates, &features).result.features;
   fold::write_raw_features(opt.output, features);

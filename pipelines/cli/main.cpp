@@ -7,8 +7,11 @@
 #include <cerrno>
 #include <charconv>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
+#include <iostream>
 #include <limits>
 #include <new>
 #include <string>
@@ -66,6 +69,18 @@ void check_numeric_values(const CLI::App& app) {
   for (const CLI::App* sub : app.get_subcommands()) check_numeric_values(*sub);
 }
 
+// Output buffered for stdout reaches it at exit, after the command: a write error there (`> /dev/full`, a full
+// disk) must fail the command (exit 1), not leave it 0 with the output lost. A closed pipe (`| head`) is no error.
+int flushed_stdout(int code) {
+  errno = 0;
+  std::cout.flush();
+  const bool failed = !std::cout || std::fflush(stdout) != 0 || std::ferror(stdout) != 0;
+  if (!failed || errno == EPIPE) return code;
+  kfold::write_stderr(fmt::format("kfold: error: writing standard output failed: {}\n",
+                                  errno != 0 ? std::strerror(errno) : "an I/O error"));
+  return code == 0 ? 1 : code;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"kfold: protein structure prediction (MSA search, AlphaFold2-class model, agent loop)", "kfold"};
   app.set_version_flag("--version", [] { return kfold::cli::version_text(); });
@@ -94,11 +109,11 @@ int run(int argc, char** argv) {
     app.parse(argc, argv);
     check_numeric_values(app);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return flushed_stdout(app.exit(e));
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return flushed_stdout(app.exit(e));
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return flushed_stdout(app.exit(e));
   } catch (const CLI::ParseError& e) {
     // The first word that is no option and no command: name it (CLI11 says only that a command is required).
     std::string message = e.what();
@@ -117,7 +132,7 @@ int run(int argc, char** argv) {
   }
   kfold::set_log_level(quiet ? kfold::LogLevel::warn : verbose ? kfold::LogLevel::debug : kfold::LogLevel::info);
   if (action) action();
-  return 0;
+  return flushed_stdout(0);
 }
 
 }  // namespace

@@ -66,6 +66,12 @@ void run_search(const SearchCommandOptions& o) {
   msa::check_queries(queries, o.query);
   if (fs::exists(o.out_dir) && !fs::is_directory(o.out_dir)) fail_input("{}: exists and is not a directory", o.out_dir);
   msa::check_search_output_paths(o.out_dir, queries, o.query);
+  // A query or FASTA database in DIR under a name the search writes (DIR/q.a3m for query q) would be replaced.
+  std::vector<std::string> outputs = msa::a3m_file_names(queries, o.query);
+  outputs.emplace_back("hits.m8");
+  for (const auto& name : outputs)
+    for (const std::string& input : {o.query, o.db})
+      if (fs::is_regular_file(input)) data::check_output_is_not_input(fs::path(o.out_dir) / name, input, "-o");
   const msa::SequenceDb db = msa::SequenceDb::open(o.db);
   data::ensure_directory(o.out_dir);  // an output path that cannot be a directory fails before the search
   // Two searches writing one folder would mix their MSAs and records: the later one stops here. The lock file

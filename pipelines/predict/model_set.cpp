@@ -12,6 +12,7 @@
 
 #include "data/error.hpp"
 #include "data/log.hpp"
+#include "data/sequence.hpp"
 #include "data/sha256.hpp"
 #include "fold/config.hpp"
 
@@ -25,7 +26,7 @@ namespace {
 // names say the model: another model's weights would run under this model's name.
 fs::path checked_params_file(const fs::path& file, const std::string& model, std::string_view given_as) {
   std::string name = file.filename().string();
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(name.begin(), name.end(), name.begin(), data::to_ascii_lower);
   if (!name.starts_with("params_") || !name.ends_with(".npz")) return file;
   const auto file_model = name.substr(7, name.size() - 11);
   if (file_model.find("multimer") != std::string::npos)
@@ -57,9 +58,9 @@ fs::path find_params(const std::string& model, const PredictOptions& options) {
       // A typo there fell back to ./data/params without a word: parameters from elsewhere than the user meant.
       if (std::error_code error; !fs::is_directory(env, error))
         fail_input(
-            "KFOLD_PARAMS={}: no such directory or file{}; set it to the directory holding params_<model>.npz "
-            "(or unset it), or pass --params",
-            env, std::string_view(env).starts_with("~") ? " ('~' is not expanded inside quotes: write $HOME)" : "");
+            "KFOLD_PARAMS={}: {}{}; set it to the directory holding params_<model>.npz (or unset it), or pass --params",
+            env, error && error != std::errc::no_such_file_or_directory ? error.message() : "no such directory or file",
+            std::string_view(env).starts_with("~") ? " ('~' is not expanded inside quotes: write $HOME)" : "");
       places.emplace_back(env);
     }
     places.emplace_back("data/params");

@@ -328,7 +328,7 @@ RgbImage plot_msa_coverage(std::span<const int32_t> msa, int64_t n_seq, int64_t 
       if (msa[static_cast<size_t>(r * n_res + j)] != 21) image.set(area.x0 + px, area.y0 + py, colour);
     }
   }
-  const auto x_of = [&](double column) {  // the centre of column j at j + 0.5
+  const auto x_of = [&](double column) {  // column j spans [j, j + 1)
     return static_cast<double>(area.x0) + column / static_cast<double>(n_res) * static_cast<double>(width);
   };
   const auto y_of = [&](double count) {
@@ -348,8 +348,9 @@ RgbImage plot_msa_coverage(std::span<const int32_t> msa, int64_t n_seq, int64_t 
   for (int64_t j = 0; j < n_res; ++j) {
     const double y = y_of(static_cast<double>(residues[static_cast<size_t>(j)]));
     const double next = j + 1 < n_res ? y_of(static_cast<double>(residues[static_cast<size_t>(j + 1)])) : y;
-    image.draw_line(x_of(static_cast<double>(j) + 0.5), y,
-                    x_of(std::min<double>(static_cast<double>(j) + 1.5, static_cast<double>(n_res))), next, kBlack, 2);
+    // As matplotlib's plot(counts) on the image's extent (0, n_res): column j's count at x = j, its left edge.
+    image.draw_line(x_of(static_cast<double>(j)), y, x_of(static_cast<double>(j + 1 < n_res ? j + 1 : j)), next, kBlack,
+                    2);
   }
   draw_frame(image, area);
   for (const int64_t r : residue_ticks(n_res))

@@ -27,7 +27,6 @@
 #include "data/structure_io.hpp"
 #include "data/written_files_record.hpp"
 #include "fold/alphafold_model.hpp"
-#include "fold/complex_features.hpp"
 #include "fold/config.hpp"
 #include "fold/input_pipeline.hpp"
 #include "fold/raw_features.hpp"
@@ -247,7 +246,6 @@ TargetInputs read_target_inputs(const PredictOptions& options, const std::functi
   }
   if (msas.empty()) log_warn("no --msa or --db: single-sequence features (predictions will be much less accurate)");
   in.raw = fold::make_raw_features(query, msas, names);
-  fold::mark_colabfold_complex(*in.raw, options.msas);  // a ColabFold complex A3M: its chains
   if (!options.templates.db.empty()) {
     TemplateSearchOptions template_options = options.templates;
     template_options.threads = std::max<int64_t>(1, at::get_num_threads());

@@ -233,19 +233,24 @@ TEST_CASE("a3m: HH-suite's annotation records are left out, with a warning namin
                                "d1_consensus)") != std::string::npos);
 }
 
-TEST_CASE("a3m: the chains of ColabFold's complex A3M header") {
-  kfold::test::ScratchDir dir("a3m_colabfold_complex");
-  const auto lengths_of = [&](const std::string& text) {
-    kfold::data::write_file_atomic(dir / "x.a3m", text);
-    return kfold::data::colabfold_chain_lengths(dir / "x.a3m");
-  };
+TEST_CASE("a3m: the chains of ColabFold's complex A3M header, read and written back") {
+  const auto lengths_of = [](const std::string& text) { return parse_a3m_string(text, "x.a3m").chain_lengths; };
   CHECK(lengths_of("#10,6\t1,1\n>101\t102\nMKTAYIAKQRGGSSAA\n") == std::vector<int64_t>{10, 6});
   CHECK(lengths_of("#3,4,5\t1,1,1\r\n>q\nAAAAAAAAAAAA\n") == std::vector<int64_t>{3, 4, 5});
-  CHECK(lengths_of("#76\t1\n>101\nMK\n").empty());  // a monomer
+  CHECK(lengths_of("#2\t1\n>101\nMK\n").empty());  // a monomer
   CHECK(lengths_of(">q\nMK\n").empty());
-  CHECK(lengths_of("#A3M#\n>q\nMK\n").empty());     // HH-suite's first line
-  CHECK(lengths_of("#10,6\t1\n>q\nMK\n").empty());  // not ColabFold's: the counts differ
-  CHECK(lengths_of("#10,x\t1,1\n>q\nMK\n").empty());
+  CHECK(lengths_of("#A3M#\n>q\nMK\n").empty());    // HH-suite's first line
+  CHECK(lengths_of("#1,1\t1\n>q\nMK\n").empty());  // not ColabFold's: the counts differ
+  CHECK(lengths_of("#1,x\t1,1\n>q\nMK\n").empty());
+  CHECK(lengths_of(">q\nMK\n#1,1\t1,1\n").empty());  // only as the first line
   CHECK_THROWS_WITH_AS(lengths_of("#76\t2\n>101\nMK\n"),
                        doctest::Contains("x.a3m:1: a ColabFold complex A3M with 2 copies"), InputError);
+  CHECK_THROWS_WITH_AS(lengths_of("#10,5\t1,1\n>101\t102\nMKTAYIAKQRGGSSAA\n"),
+                       doctest::Contains("x.a3m:1: its ColabFold header declares chains of 10 + 5 residues, 15 in all; "
+                                         "its query row has 16 columns"),
+                       InputError);
+  // Written back with the header (batch's and predict's msas/ copies keep the chains).
+  const Msa complex = parse_a3m_string("#10,6\t1,1\n>101\t102\nMKTAYIAKQRGGSSAA\n>h\nMKTAYIAKQR------\n", "c.a3m");
+  CHECK(to_a3m(complex).starts_with("#10,6\t1,1\n>101"));
+  CHECK(parse_a3m_string(to_a3m(complex), "again.a3m").chain_lengths == std::vector<int64_t>{10, 6});
 }

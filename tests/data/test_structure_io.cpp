@@ -380,7 +380,7 @@ TEST_CASE(
   std::vector<uint8_t> expected(102, 0);
   expected[98] = 1;  // PHE 99, before the TER
   CHECK(p.ends_molecule == expected);
-  CHECK(p.chain_names == std::vector<std::string>{"A"});
+  CHECK(p.chain_names == std::vector<std::string>{"A", "A"});  // two molecules of one chain name
   const std::string pdb = kfold::data::to_pdb(p);
   CHECK(pdb.find("TER") < pdb.find(" PRO A 100"));
   CHECK(kfold::data::parse_structure(pdb, "again.pdb").ends_molecule == expected);
@@ -390,4 +390,23 @@ TEST_CASE(
   // Without the TER: one molecule (the numbers run on; kfold relax then goes by the atoms' distance).
   const Protein joined = kfold::data::parse_structure(first + second + "END\n", "joined.pdb");
   CHECK(std::count(joined.ends_molecule.begin(), joined.ends_molecule.end(), 1) == 0);
+  // Three molecules (gemmi's default reader saw the first TER of a chain only), and molecules numbered from 1
+  // each, as GROMACS writes a homodimer (they were joined: "atom N of residue PRO A1 is given twice").
+  std::string third, restarted;
+  std::istringstream copy(second);
+  for (std::string line; std::getline(copy, line);) {
+    third += line.substr(0, 22) + fmt::format("{:4d}", std::stoi(line.substr(22, 4)) + 3) + line.substr(26) + "\n";
+    restarted += line.substr(0, 22) + fmt::format("{:4d}", std::stoi(line.substr(22, 4)) - 99) + line.substr(26) + "\n";
+  }
+  const Protein three = kfold::data::parse_structure(first + "TER\n" + second + "TER\n" + third + "END\n", "3.pdb");
+  REQUIRE(three.n_res() == 105);
+  expected.assign(105, 0);
+  expected[98] = expected[101] = 1;
+  CHECK(three.ends_molecule == expected);
+  CHECK(kfold::data::parse_structure(kfold::data::to_pdb(three), "3.pdb").ends_molecule == expected);
+  CHECK(kfold::data::parse_structure(kfold::data::to_mmcif(three), "3.cif").ends_molecule == expected);
+  const Protein dimer = kfold::data::parse_structure(first + "TER\n" + restarted + "END\n", "dimer.pdb");
+  REQUIRE(dimer.n_res() == 102);
+  CHECK(dimer.residue_index[99] == 1);
+  CHECK(dimer.ends_molecule[98] == 1);
 }

@@ -148,7 +148,8 @@ TEST_CASE("LineReader: UTF-16, xz, bzip2, zip and NUL-joined A3Ms are named with
     CHECK(message.find(hint) != std::string::npos);
   }
   // NUL bytes that end the file (an MMseqs2 database entry's end, one query's A3M): the end of the text.
-  for (const std::string& tail : {std::string("\0", 1), std::string("\0\0", 2), std::string("\n\0", 2)}) {
+  for (const std::string& tail :
+       {std::string("\0", 1), std::string("\0\0", 2), std::string("\n\0", 2), std::string("\0\n\0\n", 4)}) {
     write_bytes(dir / "one.a3m", ">q1\nACDEF\n" + tail);
     LineReader reader(dir / "one.a3m");
     std::string_view line;
@@ -158,6 +159,12 @@ TEST_CASE("LineReader: UTF-16, xz, bzip2, zip and NUL-joined A3Ms are named with
     if (tail[0] == '\n') expected.emplace_back();  // the empty line before the NUL
     CHECK(lines == expected);
   }
+  write_bytes(dir / "glued.a3m", std::string(">q1\nACDEF\0", 11));  // the NUL right after the last residue
+  LineReader glued(dir / "glued.a3m");
+  std::string_view line;
+  std::vector<std::string> lines;
+  while (glued.next(line)) lines.emplace_back(line);
+  CHECK(lines == std::vector<std::string>{">q1", "ACDEF"});
 }
 
 TEST_CASE("LineReader: a corrupt gzip stream is an InputError, not a crash") {
