@@ -74,10 +74,16 @@ void check_numeric_values(const CLI::App& app) {
 int flushed_stdout(int code) {
   errno = 0;
   std::cout.flush();
-  const bool failed = !std::cout || std::fflush(stdout) != 0 || std::ferror(stdout) != 0;
-  if (!failed || errno == EPIPE) return code;
+  int error = errno;
+  bool failed = !std::cout;
+  errno = 0;
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+    failed = true;
+    if (errno != 0) error = errno;
+  }
+  if (!failed || error == EPIPE) return code;
   kfold::write_stderr(fmt::format("kfold: error: writing standard output failed: {}\n",
-                                  errno != 0 ? std::strerror(errno) : "an I/O error"));
+                                  error != 0 ? std::strerror(error) : "a write error (a full disk or device?)"));
   return code == 0 ? 1 : code;
 }
 

@@ -173,7 +173,7 @@ TEST_CASE("nice_ticks picks 1, 2 or 5 times a power of ten") {
   CHECK(kp::nice_ticks(1.0, 1.0, 8) == std::vector<double>{1});
 }
 
-TEST_CASE("msa_coverage.png: rows grouped by the chains they cover, then by identity; ColabFold's identity") {
+TEST_CASE("msa_coverage.png: rows grouped by the chains they cover, then by identity, with ColabFold's identity") {
   // Two chains of 3 and 2 residues. HHblits ids: 0 A, 1 C, ..., 21 gap.
   const int32_t gap = 21;
   const std::vector<int32_t> msa = {

@@ -377,7 +377,8 @@ CASES = [
          r"out/\.locks/ubiquitin\.lock: cannot write the lock file \(disk full or file size limit", fsize=0),
     Case("predict/disk-full-mid-run", "predict {ex}/ubiquitin.fasta --msa {ex}/ubiquitin.a3m {small} -o {tmp}/out",
          None, 1, r"out/ubiquitin/result_model_1_ptm\.h5: .*disk full or file size limit", fsize=100_000,
-         may_remain=("out/ubiquitin/features.h5", "out/ubiquitin/msas/ubiquitin.a3m", "out/ubiquitin/.kfold_files")),
+         may_remain=("out/ubiquitin/features.h5", "out/ubiquitin/msa_coverage.png", "out/ubiquitin/msas/ubiquitin.a3m",
+                     "out/ubiquitin/.kfold_files")),
     # ------------------------------------------------------------ kfold batch
     Case("batch/input-missing", "batch {tmp}/missing.csv {small} -o {tmp}/out", None, 2,
          r"missing\.csv: file not found"),

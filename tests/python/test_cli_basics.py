@@ -5,6 +5,7 @@ import subprocess
 
 import h5py
 import numpy as np
+import pytest
 
 from conftest import SOURCE_DIR
 
@@ -137,6 +138,17 @@ def test_closed_stderr_or_stdout_does_not_abort_the_work(build_dir, tmp_path):
                        stderr=subprocess.PIPE, timeout=120)
     os.close(write_end)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_full_stdout_fails_the_command(build_dir, tmp_path):
+    """`kfold ... > /dev/full`: the text, buffered, was lost at exit with exit code 0."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    for args in (["--version"], ["search", "--help"]):
+        with open("/dev/full", "w") as full:
+            r = subprocess.run([str(build_dir / "bin" / "kfold"), *map(str, args)], stdout=full,
+                               stderr=subprocess.PIPE, text=True, timeout=120)
+        assert r.returncode == 1 and "kfold: error: writing standard output failed" in r.stderr, r.stderr
 
 
 def test_usage_errors_point_to_the_commands_own_help(kfold):

@@ -125,3 +125,15 @@ def test_failed_hdf5_reads_print_no_library_dump_on_any_thread(kf, tmp_path, cap
         else:
             raise AssertionError("a damaged features file was read")
     assert "HDF5-DIAG" not in capfd.readouterr().err
+
+
+def test_other_tools_files_get_messages_naming_the_fix(kfold, tmp_path):
+    """An aligned FASTA (gaps in the query row) and AlphaFold's features.pkl were refused with messages that
+    named another cause ("made for another sequence?", "processed features")."""
+    (tmp_path / "q.fasta").write_text(">q\nMKTAYIAKQR\n")
+    (tmp_path / "afa.fasta").write_text(">q\nMKT--AYIAKQR\n>h1\nMKTGGAYIAKQR\n")
+    r = kfold("features", tmp_path / "q.fasta", "--msa", tmp_path / "afa.fasta", "-o", tmp_path / "x.h5")
+    assert r.returncode == 2 and "the query row (first record) has 2 gap columns: an aligned FASTA" in r.stderr
+    (tmp_path / "features.pkl").write_bytes(b"\x80\x04\x95\x00")
+    r = kfold("predict", "--features", tmp_path / "features.pkl", "--random-weights", "-o", tmp_path / "out")
+    assert r.returncode == 2 and "kfold.Features.from_dict(pickle.load(" in r.stderr, r.stderr

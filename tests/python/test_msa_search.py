@@ -185,6 +185,19 @@ def test_a3m_headers_from_the_database_read_in_python_as_lines(kfold, tmp_path):
     assert "caf?" in text and "vt mark" in text and "ls mark" in text
 
 
+def test_a_query_or_database_under_an_output_name_is_refused(kfold, planted, tmp_path):
+    """A query q.fasta holding query 'hits' or a database named DIR/hits.m8 in -o DIR would be replaced by the
+    search's own file of that name (it was, with a warning only)."""
+    d, _, _, _ = planted
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "q.a3m").write_text(">q\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n")
+    query = out / "q.a3m"  # FASTA text under the name of query q's MSA
+    r = kfold("search", query, d / "db.fasta.gz", "-o", out)
+    assert r.returncode == 2 and "is the input" in r.stderr, r.stderr
+    assert query.read_text().startswith(">q\n") and not (out / "hits.m8").exists()
+
+
 def test_a_file_no_search_wrote_is_replaced_with_a_warning(kfold, planted, tmp_path):
     d, queries, _, _ = planted
     out = tmp_path / "out"

@@ -175,9 +175,18 @@ def test_a_colabfold_complex_a3m_is_predicted_as_its_chains(kfold, tmp_path):
     with h5py.File(tmp_path / "out" / "AB" / "features.h5") as h5:
         assert list(h5["asym_id"][()]) == [1] * 10 + [2] * 6
         assert list(h5["residue_index"][()]) == list(range(10)) + list(range(210, 216))
+    assert (tmp_path / "out" / "AB" / "msas" / "mm.a3m").read_text().startswith("#10,6\t1,1\n")  # "the inputs used"
+    # kfold batch --msa-dir: its MSA stage's copy keeps the chains for its predict stage.
+    (tmp_path / "msas").mkdir()
+    shutil.copy(tmp_path / "mm.a3m", tmp_path / "msas" / "AB.a3m")
+    run = kfold("batch", tmp_path / "ab.fasta", "--msa-dir", tmp_path / "msas", "--random-weights", *SMALL,
+                "--models", "model_1_ptm", "--recycles", "0", "-o", tmp_path / "batch")
+    assert run.returncode == 0, run.stderr
+    structure = gemmi.read_structure(str(tmp_path / "batch" / "AB" / "ranked_0.cif"))
+    assert {c.name: len(c) for c in structure[0]} == {"A": 10, "B": 6}
     (tmp_path / "a.fasta").write_text(">A\nMKTAYIAKQR\n")  # one chain of the complex as the query
     run = kfold("features", tmp_path / "a.fasta", "--msa", tmp_path / "mm.a3m", "-o", tmp_path / "a.h5")
-    assert run.returncode == 2, run.stderr
+    assert run.returncode == 2 and "a ColabFold complex A3M of chains of 10 + 6 residues" in run.stderr, run.stderr
 
 
 def test_an_output_path_that_is_not_utf8_is_recorded_in_run_json(build_dir, tmp_path):
