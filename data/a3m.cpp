@@ -45,8 +45,8 @@ bool is_hhsuite_annotation(std::string_view name) {
 }
 
 // ColabFold's complex header "#10,6\t1,1" (the chains' lengths, a tab, their copy numbers): the lengths of two
-// or more chains; empty for anything else (a monomer's "#76\t1", HH-suite's "#A3M#"). InputError (naming the
-// file) for copy numbers other than 1.
+// or more chains; empty for anything else (a monomer's "#76\t1", HH-suite's "#A3M#"). Copy numbers other than 1
+// (a homo-oligomer, whose columns hold one copy) are warned about and read as one copy.
 std::vector<int64_t> colabfold_chain_lengths(std::string_view line, const std::string& source) {
   if (!line.starts_with('#')) return {};
   const auto numbers = [](std::string_view text) {
@@ -68,12 +68,14 @@ std::vector<int64_t> colabfold_chain_lengths(std::string_view line, const std::s
   const std::vector<int64_t> copies = numbers(trim_end(line.substr(tab + 1)));
   if (lengths.empty() || lengths.size() != copies.size()) return {};
   for (size_t k = 0; k < copies.size(); ++k)
-    if (copies[k] != 1)
-      fail_input(
-          "{}:1: a ColabFold complex A3M with {} copies of chain {} (its header '#{}'): kfold reads complexes of "
-          "one copy per chain; predict one copy with its chain's MSA, or give --features with asym_id (README, "
-          "Prediction inputs)",
+    if (copies[k] != 1) {
+      // Its columns are one copy of each chain: read so (a monomer when it has one chain), and said.
+      log_warn(
+          "{}:1: a ColabFold A3M of a homo-oligomer ({} copies of chain {}, its header '#{}'): read as one copy of "
+          "each chain (kfold predicts no copies; for the complex, give --features with asym_id)",
           source, copies[k], k + 1, line);
+      break;
+    }
   if (lengths.size() < 2) return {};
   return lengths;
 }

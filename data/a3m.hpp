@@ -6,10 +6,10 @@
 // the aligned row and counted into deletion_matrix (the number of lowercase letters just before each
 // column); '.' is ignored (HHblits padding). Lines starting with '#' and blank lines are skipped, but for
 // ColabFold's complex header "#L1,L2,...<TAB>1,1,..." as the first line (Msa::chain_lengths; copy numbers
-// other than 1, a homo-oligomer, are an InputError). HH-suite's annotation records (ss_pred, ss_conf,
-// ss_dssp, sa_dssp, Consensus) are left out with a warning. Beyond AlphaFold, errors (InputError naming file and line)
-// for: no records, text before the first header, a query with insertions or no columns, a row whose match-column count
-// differs from the query's, and any other character.
+// other than 1, a homo-oligomer, are read as one copy, with a warning). HH-suite's annotation records (ss_pred,
+// ss_conf, ss_dssp, sa_dssp, Consensus) are left out with a warning. Beyond AlphaFold, errors (InputError naming file
+// and line) for: no records, text before the first header, a query with insertions or no columns, a row whose
+// match-column count differs from the query's, and any other character.
 //
 // Writing: one line per row, insertions as lowercase letters from Msa::insertions where that is consistent
 // with the deletion matrix, otherwise one 'x' per counted deletion. Either way reading the output back gives

@@ -635,35 +635,62 @@ bool read_chain(const gemmi::Chain& chain, int64_t chain_number, bool mmcif, con
 
 }  // namespace
 
+namespace {
+
+// A one-character chain name no chain in `taken` has (PDB's column 22 holds one): A-Z, a-z, 0-9; InputError
+// naming `source` when all 62 are taken.
+std::string free_chain_name(const std::set<std::string>& taken, const std::string& source) {
+  for (const char c : std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))
+    if (!taken.contains(std::string(1, c))) return std::string(1, c);
+  fail_input("{}: more chains without a name of their own than the 62 one-character names; give them chain ids",
+             source);
+}
+
+}  // namespace
+
 Protein parse_structure(std::string text, const std::string& source) {
   const gemmi::Structure st = read_gemmi_structure(std::move(text), source);
   Protein p;
   ReadNotes notes;
   int64_t chain_number = 0;
   const bool mmcif = st.input_format == gemmi::CoorFormat::Mmcif;
+  std::set<std::string> taken;  // every chain name of the file
+  for (const gemmi::Chain& chain : st.models.front().chains) taken.insert(chain.name);
   const gemmi::Chain* previous = nullptr;  // the gemmi chain before, and whether it had protein residues
   bool previous_read = false;
   for (const gemmi::Chain& chain : st.models.front().chains) {
     const int64_t last = p.n_res() - 1;
     const bool read = read_chain(chain, chain_number, mmcif, source, p, notes);
-    // Two molecules of one chain name a TER record parted: the first ends there.
-    if (read && previous_read && previous->name == chain.name) p.ends_molecule[static_cast<size_t>(last)] = 1;
+    std::string name = chain.name;
+    if (read && previous_read && previous->name == chain.name) {
+      // Two molecules of one chain name a TER record parted: the first ends there. Numbered from the start
+      // again (GROMACS's homodimers), the second gets a name of its own: one chain's numbers must not repeat
+      // (an mmCIF reader joins such residues).
+      p.ends_molecule[static_cast<size_t>(last)] = 1;
+      if (!name.empty() &&
+          p.residue_index[static_cast<size_t>(last + 1)] <= p.residue_index[static_cast<size_t>(last)]) {
+        name = free_chain_name(taken, source);
+        taken.insert(name);
+        log_warn(
+            "{}: chain {}: the molecule after the TER before residue {} numbers its residues again: read as "
+            "chain {}",
+            source, chain.name, p.residue_index[static_cast<size_t>(last + 1)], name);
+      }
+    }
     if (read) {
-      p.chain_names.push_back(chain.name);
+      p.chain_names.push_back(name);
       ++chain_number;
     }
     previous = &chain;
     previous_read = read;
   }
-  // A blank chain name (PDB column 22 empty) gets the first letter no other chain has: mmCIF needs one.
+  // A blank chain name (PDB column 22 empty) gets the first name no other chain has: mmCIF needs one.
   for (auto& name : p.chain_names)
-    if (name.empty() || name == " ")
-      for (char c = 'A'; c <= 'Z'; ++c)
-        if (std::find(p.chain_names.begin(), p.chain_names.end(), std::string(1, c)) == p.chain_names.end()) {
-          log_warn("{}: a chain without a name (PDB column 22 blank) is read as chain {}", source, c);
-          name = std::string(1, c);
-          break;
-        }
+    if (name.empty() || name == " ") {
+      name = free_chain_name(taken, source);
+      taken.insert(name);
+      log_warn("{}: a chain without a name (PDB column 22 blank) is read as chain {}", source, name);
+    }
   notes.warn(source);
   if (p.n_res() == 0) fail_input("{}: no protein residues found", source);
   if (std::none_of(p.atom_mask.begin(), p.atom_mask.end(), [](float m) { return m > 0.5f; }))

@@ -139,7 +139,7 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
   written.insert("hits.m8");
   // Temporary files a killed search left (an A3M of a deep MSA can be large); a live writer's are younger.
   data::remove_old_temp_files(dir, std::chrono::hours(1));
-  data::WrittenFilesRecord record(dir, ".kfold_search_files");  // not predict's: a search into a target folder
+  data::WrittenFilesRecord record(dir, kSearchRecord);  // not predict's: a search into a target folder
   for (const std::string& name : written) {
     std::error_code error;
     if (!record.contains(name) && std::filesystem::exists(dir / name, error))

@@ -41,6 +41,8 @@ struct MsaSummary {
 // Written last into the output directory: its presence means every output file is complete (a pipeline
 // can skip a finished search, as MMseqs2's .done markers allow).
 inline constexpr const char* kDoneMarker = "done";
+// The record of the files kfold search wrote in its folder (data/written_files_record.hpp).
+inline constexpr const char* kSearchRecord = ".kfold_search_files";
 
 // Throws InputError when one of the files write_search_outputs would write into `dir` (the A3Ms, hits.m8,
 // done) is taken by something that is not a regular file (a directory, say): checked before a search,

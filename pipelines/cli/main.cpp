@@ -2,6 +2,8 @@
 // exit codes (0 success, 1 runtime failure, 2 bad usage or input). Never lets an exception out.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <cerrno>
@@ -81,7 +83,10 @@ int flushed_stdout(int code) {
     failed = true;
     if (errno != 0) error = errno;
   }
-  if (!failed || error == EPIPE) return code;
+  // A pipe or socket fails only when its reader is gone (EPIPE, perhaps at an earlier flush whose errno is lost).
+  struct stat out {};
+  const bool pipe = ::fstat(STDOUT_FILENO, &out) == 0 && (S_ISFIFO(out.st_mode) || S_ISSOCK(out.st_mode));
+  if (!failed || error == EPIPE || pipe) return code;
   kfold::write_stderr(fmt::format("kfold: error: writing standard output failed: {}\n",
                                   error != 0 ? std::strerror(error) : "a write error (a full disk or device?)"));
   return code == 0 ? 1 : code;

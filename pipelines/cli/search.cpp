@@ -11,6 +11,7 @@
 #include "data/cpu_count.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
+#include "data/written_files_record.hpp"
 #include "msa/search.hpp"
 #include "msa/search_output.hpp"
 #include "msa/sequence_db.hpp"
@@ -66,9 +67,15 @@ void run_search(const SearchCommandOptions& o) {
   msa::check_queries(queries, o.query);
   if (fs::exists(o.out_dir) && !fs::is_directory(o.out_dir)) fail_input("{}: exists and is not a directory", o.out_dir);
   msa::check_search_output_paths(o.out_dir, queries, o.query);
-  // A query or FASTA database in DIR under a name the search writes (DIR/q.a3m for query q) would be replaced.
+  // A query or FASTA database in DIR under a name the search writes (DIR/q.a3m for query q) would be replaced,
+  // one an earlier search wrote there (its record) removed, `done` removed first.
   std::vector<std::string> outputs = msa::a3m_file_names(queries, o.query);
   outputs.emplace_back("hits.m8");
+  outputs.emplace_back(msa::kDoneMarker);
+  if (fs::is_directory(o.out_dir)) {
+    const data::WrittenFilesRecord earlier(o.out_dir, msa::kSearchRecord);
+    outputs.insert(outputs.end(), earlier.names().begin(), earlier.names().end());
+  }
   for (const auto& name : outputs)
     for (const std::string& input : {o.query, o.db})
       if (fs::is_regular_file(input)) data::check_output_is_not_input(fs::path(o.out_dir) / name, input, "-o");

@@ -54,7 +54,8 @@ fs::path find_params(const std::string& model, const PredictOptions& options) {
     places.push_back(options.params);
   } else {
     if (const char* env = std::getenv("KFOLD_PARAMS"); env != nullptr && *env != '\0') {
-      if (fs::is_regular_file(env)) return checked_params_file(env, model, "KFOLD_PARAMS");
+      if (std::error_code ignored; fs::is_regular_file(env, ignored))
+        return checked_params_file(env, model, "KFOLD_PARAMS");
       // A typo there fell back to ./data/params without a word: parameters from elsewhere than the user meant.
       if (std::error_code error; !fs::is_directory(env, error))
         fail_input(

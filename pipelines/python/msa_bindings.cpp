@@ -144,6 +144,7 @@ void bind_msa(py::module_& m) {
       .def(py::init(&make_msa), py::arg("sequences"), py::arg("descriptions"), py::arg("deletion_matrix"),
            py::arg("insertions") = std::vector<std::string>{})
       .def_readonly("sequences", &data::Msa::sequences)
+      .def_readwrite("chain_lengths", &data::Msa::chain_lengths)
       .def_property_readonly("descriptions",
                              [](const data::Msa& msa) {
                                py::list out;

@@ -243,8 +243,14 @@ TEST_CASE("a3m: the chains of ColabFold's complex A3M header, read and written b
   CHECK(lengths_of("#1,1\t1\n>q\nMK\n").empty());  // not ColabFold's: the counts differ
   CHECK(lengths_of("#1,x\t1,1\n>q\nMK\n").empty());
   CHECK(lengths_of(">q\nMK\n#1,1\t1,1\n").empty());  // only as the first line
-  CHECK_THROWS_WITH_AS(lengths_of("#76\t2\n>101\nMK\n"),
-                       doctest::Contains("x.a3m:1: a ColabFold complex A3M with 2 copies"), InputError);
+  {
+    kfold::test::CapturedWarnings warnings;  // a homo-oligomer: its columns are one copy
+    CHECK(lengths_of("#2\t2\n>101\nMK\n").empty());
+    CHECK(lengths_of("#1,1\t2,1\n>101\nMK\n") == std::vector<int64_t>{1, 1});
+    REQUIRE(warnings.lines.size() == 2);
+    CHECK(warnings.lines[0].find("x.a3m:1: a ColabFold A3M of a homo-oligomer (2 copies of chain 1") !=
+          std::string::npos);
+  }
   CHECK_THROWS_WITH_AS(lengths_of("#10,5\t1,1\n>101\t102\nMKTAYIAKQRGGSSAA\n"),
                        doctest::Contains("x.a3m:1: its ColabFold header declares chains of 10 + 5 residues, 15 in all; "
                                          "its query row has 16 columns"),

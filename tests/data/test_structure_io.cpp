@@ -409,4 +409,20 @@ TEST_CASE(
   REQUIRE(dimer.n_res() == 102);
   CHECK(dimer.residue_index[99] == 1);
   CHECK(dimer.ends_molecule[98] == 1);
+  // Its numbers repeat: the second molecule is chain B (an mmCIF reader joined A1 and A1 again).
+  CHECK(dimer.chain_names == std::vector<std::string>{"A", "B"});
+  CHECK(kfold::data::parse_structure(kfold::data::to_mmcif(dimer), "dimer.cif").chain_names ==
+        std::vector<std::string>{"A", "B"});
+  // Molecules without a chain name: A-Z, then a-z and 0-9 (the 27th was written without a name).
+  std::string blank;
+  for (int m = 0; m < 30; ++m) {
+    std::istringstream molecule(second);
+    for (std::string line; std::getline(molecule, line);) blank += line.substr(0, 21) + " " + line.substr(22) + "\n";
+    blank += "TER\n";
+  }
+  const Protein many = kfold::data::parse_structure(blank + "END\n", "many.pdb");
+  REQUIRE(many.chain_names.size() == 30);
+  CHECK(many.chain_names[25] == "Z");
+  CHECK(many.chain_names[29] == "d");
+  CHECK(kfold::data::parse_structure(kfold::data::to_mmcif(many), "many.cif").n_res() == 90);
 }

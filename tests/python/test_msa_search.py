@@ -303,3 +303,17 @@ def test_help_texts_have_examples(kfold):
         r = kfold(*cmd)
         assert r.returncode == 0 and "Example" in r.stdout, cmd
     assert "kfold search" in kfold("--help").stdout
+
+
+def test_a_database_an_earlier_search_wrote_is_not_removed(kfold, planted, tmp_path):
+    """A rerun removes the A3Ms an earlier search recorded in -o DIR: one of them given as this search's FASTA
+    database was deleted."""
+    d, _, _, _ = planted
+    out = tmp_path / "out"
+    assert kfold("search", d / "query.fasta", d / "db.fasta.gz", "-o", out).returncode == 0
+    earlier = sorted(out.glob("*.a3m"))[0]
+    before = earlier.read_text()
+    (tmp_path / "q2.fasta").write_text(">other\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n")
+    r = kfold("search", tmp_path / "q2.fasta", earlier, "-o", out)
+    assert r.returncode == 2 and "is the input" in r.stderr, r.stderr
+    assert earlier.read_text() == before

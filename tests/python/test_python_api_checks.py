@@ -268,3 +268,17 @@ def test_single_sequence_features_are_a_warning(kf, caplog):
     with caplog.at_level(logging.WARNING, logger="kfold"):
         kf.features("MKV")
     assert [r.levelno for r in caplog.records if "single-sequence" in r.getMessage()] == [logging.WARNING]
+
+
+def test_a_colabfold_complex_msa_keeps_its_chains_through_pickling(kf):
+    """Msa.chain_lengths (ColabFold's complex header) survives pickle and deepcopy: the features of a copy sent to
+    another process were one chain of the proteins fused."""
+    import copy
+    import pickle
+    msa = kf.Msa.from_a3m("#4,3\t1,1\n>101\t102\nMKTAGSH\n>h\nMKSA---\n")
+    assert msa.chain_lengths == [4, 3]
+    for other in (pickle.loads(pickle.dumps(msa)), copy.deepcopy(msa)):
+        assert other.chain_lengths == [4, 3]
+        features = kf.features("MKTAGSH", msas=[other])
+        assert list(features["residue_index"]) == [0, 1, 2, 3, 204, 205, 206]
+    assert kf.Msa.from_a3m(">q\nMKT\n").chain_lengths == []

@@ -78,9 +78,17 @@ class Msa:
         return msa
 
     def __reduce__(self):
-        """Pickling (multiprocessing, ``copy.deepcopy``): the rows, descriptions, deletions and insertions."""
+        """Pickling (multiprocessing, ``copy.deepcopy``): the rows, descriptions, deletions, insertions and the
+        chains of a ColabFold complex A3M."""
         m = self._msa
-        return _msa_from_rows, (m.sequences, m.descriptions, np.array(m.deletion_matrix), m.insertions)
+        return _msa_from_rows, (m.sequences, m.descriptions, np.array(m.deletion_matrix), m.insertions,
+                                list(m.chain_lengths))
+
+    @property
+    def chain_lengths(self) -> list[int]:
+        """The chains of a ColabFold complex A3M (its first line ``#L1,L2<TAB>1,1``), whose query row joins them:
+        the features give each its asym_id; ``[]`` for one chain."""
+        return list(self._msa.chain_lengths)
 
     @classmethod
     def from_a3m(cls, a3m: Union[str, bytes, "os.PathLike[str]"]) -> "Msa":
@@ -407,8 +415,10 @@ def _header_bytes(descriptions) -> list:
     return [d.encode("utf-8", "surrogateescape") if isinstance(d, str) else d for d in descriptions]
 
 
-def _msa_from_rows(sequences, descriptions, deletion_matrix, insertions) -> Msa:
-    return Msa._wrap(_core.Msa(sequences, _header_bytes(descriptions), deletion_matrix, insertions))
+def _msa_from_rows(sequences, descriptions, deletion_matrix, insertions, chain_lengths=()) -> Msa:
+    core = _core.Msa(sequences, _header_bytes(descriptions), deletion_matrix, insertions)
+    core.chain_lengths = list(chain_lengths)
+    return Msa._wrap(core)
 
 
 def search(query: QueryLike, db: Union[str, "os.PathLike[str]"], *, iterations: int = 1, evalue: float = 1e-3,
