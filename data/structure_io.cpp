@@ -633,10 +633,6 @@ bool read_chain(const gemmi::Chain& chain, int64_t chain_number, bool mmcif, con
   return any;
 }
 
-}  // namespace
-
-namespace {
-
 // A one-character chain name no chain in `taken` has (PDB's column 22 holds one): A-Z, a-z, 0-9; InputError
 // naming `source` when all 62 are taken.
 std::string free_chain_name(const std::set<std::string>& taken, const std::string& source) {
@@ -685,12 +681,16 @@ Protein parse_structure(std::string text, const std::string& source) {
     previous_read = read;
   }
   // A blank chain name (PDB column 22 empty) gets the first name no other chain has: mmCIF needs one.
+  std::vector<std::string> named;
   for (auto& name : p.chain_names)
     if (name.empty() || name == " ") {
       name = free_chain_name(taken, source);
       taken.insert(name);
-      log_warn("{}: a chain without a name (PDB column 22 blank) is read as chain {}", source, name);
+      named.push_back(name);
     }
+  if (!named.empty())
+    log_warn("{}: {} chain(s) without a name (PDB column 22 blank) are read as chain(s) {}", source, named.size(),
+             fmt::join(named, ", "));
   notes.warn(source);
   if (p.n_res() == 0) fail_input("{}: no protein residues found", source);
   if (std::none_of(p.atom_mask.begin(), p.atom_mask.end(), [](float m) { return m > 0.5f; }))

@@ -267,7 +267,7 @@ def test_a_blank_chain_name_gets_a_letter(kfold, tmp_path):
                              for line in crystal.read_text().splitlines()))
     run = kfold("relax", blank, "-o", tmp_path / "blank.cif")
     assert run.returncode == 0, run.stderr
-    assert "a chain without a name (PDB column 22 blank) is read as chain A" in run.stderr
+    assert "1 chain(s) without a name (PDB column 22 blank) are read as chain(s) A" in run.stderr
     doc = gemmi.cif.read(str(tmp_path / "blank.cif")).sole_block()
     assert set(doc.find_values("_atom_site.auth_asym_id")) == {"A"}
     assert list(doc.find_values("_entity_poly.type")) == ["polypeptide(L)"]
