@@ -101,11 +101,11 @@ class A3mParser {
     if (in_row_) finish_row();
     if (msa_.sequences.empty())
       fail_input("{}: no A3M records found (expected '>' header lines followed by aligned residues)", reader_.source());
-    if (const auto& chains = msa_.chain_lengths;
-        !chains.empty() && std::accumulate(chains.begin(), chains.end(), int64_t{0}) != msa_.length())
+    const auto& chains = msa_.chain_lengths;
+    if (const int64_t total = std::accumulate(chains.begin(), chains.end(), int64_t{0});
+        !chains.empty() && total != msa_.length())
       fail_input("{}:1: its ColabFold header declares chains of {} residues, {} in all; its query row has {} columns",
-                 reader_.source(), fmt::join(chains, " + "), std::accumulate(chains.begin(), chains.end(), int64_t{0}),
-                 msa_.length());
+                 reader_.source(), fmt::join(chains, " + "), total, msa_.length());
     if (!annotations_.empty())
       log_warn("{}: {} HH-suite annotation record(s) ({}) are not sequences: left out of the MSA", reader_.source(),
                annotations_.size(), fmt::join(annotations_, ", "));
