@@ -3,6 +3,7 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <charconv>
 #include <numeric>
 #include <string_view>
@@ -47,7 +48,7 @@ bool is_hhsuite_annotation(std::string_view name) {
 // ColabFold's complex header "#10,6\t1,1" (the chains' lengths, a tab, their copy numbers): the lengths of two
 // or more chains; empty for anything else (a monomer's "#76\t1", HH-suite's "#A3M#"). Copy numbers other than 1
 // (a homo-oligomer, whose columns hold one copy) are warned about and read as one copy.
-std::vector<int64_t> colabfold_chain_lengths(std::string_view line, const std::string& source) {
+std::vector<int64_t> colabfold_chain_lengths(std::string_view line, const std::string& where) {
   if (!line.starts_with('#')) return {};
   const auto numbers = [](std::string_view text) {
     std::vector<int64_t> values;
@@ -71,13 +72,26 @@ std::vector<int64_t> colabfold_chain_lengths(std::string_view line, const std::s
     if (copies[k] != 1) {
       // Its columns are one copy of each chain: read so (a monomer when it has one chain), and said.
       log_warn(
-          "{}:1: a ColabFold A3M of a homo-oligomer ({} copies of chain {}, its header '#{}'): read as one copy of "
+          "{}: a ColabFold A3M of a homo-oligomer ({} copies of chain {}, its header '#{}'): read as one copy of "
           "each chain (kfold predicts no copies; for the complex, give --features with asym_id)",
-          source, copies[k], k + 1, line);
+          where, copies[k], k + 1, line);
       break;
     }
   if (lengths.size() < 2) return {};
   return lengths;
+}
+
+// A Stockholm line ("//", "#=GS ...", or a name, blanks and aligned residues): a file without Stockholm's
+// first line ("# STOCKHOLM 1.0", which decides the format) reaches the A3M reader.
+bool looks_like_stockholm(std::string_view line) {
+  line = trim_end(line);
+  if (line == "//" || line.starts_with("#=G")) return true;
+  const size_t blank = line.find_first_of(" \t");
+  if (blank == std::string_view::npos) return false;
+  const size_t residues = line.find_first_not_of(" \t", blank);
+  return residues != std::string_view::npos &&
+         std::all_of(line.begin() + static_cast<std::ptrdiff_t>(residues), line.end(),
+                     [](char c) { return is_ascii_letter(c) || c == '-' || c == '.'; });
 }
 
 class A3mParser {
@@ -86,8 +100,13 @@ class A3mParser {
 
   Msa parse() {
     std::string_view line;
+    bool seen_text = false;
     while (reader_.next(line)) {
-      if (reader_.line_number() == 1) msa_.chain_lengths = colabfold_chain_lengths(line, reader_.source());
+      if (!seen_text && !is_blank(line)) {  // ColabFold's header is the first line (a notebook's text may not be)
+        seen_text = true;
+        header_ = fmt::format("{}:{}", reader_.source(), reader_.line_number());
+        msa_.chain_lengths = colabfold_chain_lengths(line, header_);
+      }
       if (is_blank(line) || line.front() == '#') continue;
       if (line.front() == '>') {
         if (in_row_) finish_row();
@@ -95,7 +114,11 @@ class A3mParser {
       } else if (in_row_) {
         add_line(line);
       } else {
-        reader_.fail("missing A3M header: expected a line starting with '>' before the residues");
+        reader_.fail(
+            fmt::format("missing A3M header: expected a line starting with '>' before the residues{}",
+                        looks_like_stockholm(line)
+                            ? " (this looks like a Stockholm alignment: add '# STOCKHOLM 1.0' as its first line)"
+                            : ""));
       }
     }
     if (in_row_) finish_row();
@@ -104,8 +127,8 @@ class A3mParser {
     const auto& chains = msa_.chain_lengths;
     if (const int64_t total = std::accumulate(chains.begin(), chains.end(), int64_t{0});
         !chains.empty() && total != msa_.length())
-      fail_input("{}:1: its ColabFold header declares chains of {} residues, {} in all; its query row has {} columns",
-                 reader_.source(), fmt::join(chains, " + "), total, msa_.length());
+      fail_input("{}: its ColabFold header declares chains of {} residues, {} in all; its query row has {} columns",
+                 header_, fmt::join(chains, " + "), total, msa_.length());
     if (!annotations_.empty())
       log_warn("{}: {} HH-suite annotation record(s) ({}) are not sequences: left out of the MSA", reader_.source(),
                annotations_.size(), fmt::join(annotations_, ", "));
@@ -173,6 +196,7 @@ class A3mParser {
 
   LineReader& reader_;
   Msa msa_;
+  std::string header_;  // "file:line" of the first line with text (ColabFold's complex header, if it is one)
   bool in_row_ = false;
   bool annotation_ = false;               // the row being read is an HH-suite annotation
   std::vector<std::string> annotations_;  // the names of those left out

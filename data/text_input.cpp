@@ -230,10 +230,12 @@ bool LineReader::next(std::string_view& line) {
   if (line_number_ == 1 && line_.starts_with("\xEF\xBB\xBF")) line_.erase(0, 3);
   // NUL bytes ending the file (an A3M cut from an MMseqs2 database, whose entries end with one, as ColabFold's
   // MSA server sends them): the end of the text, as ColabFold reads it. NULs with text after them stay an error.
-  if (const size_t nul = line_.find('\0');
-      nul != std::string::npos && line_.find_first_not_of('\0', nul) == std::string::npos && only_nul_left()) {
+  // A file of NULs alone is binary, not empty.
+  if (const size_t nul = line_.find('\0'); nul != std::string::npos && (nul > 0 || line_number_ > 1) &&
+                                           line_.find_first_not_of('\0', nul) == std::string::npos && only_nul_left()) {
     if (nul == 0) return false;
     line_.resize(nul);
+    if (line_.back() == '\r') line_.pop_back();  // "...\r\n" then NULs, or "...\r" and NULs
   }
   for (const char c : line_) {
     const auto u = static_cast<unsigned char>(c);

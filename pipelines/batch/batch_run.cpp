@@ -33,6 +33,7 @@
 #include "msa/search_output.hpp"
 #include "msa/sequence_db.hpp"
 #include "pipelines/batch/batch_targets.hpp"
+#include "pipelines/batch/given_msa.hpp"
 #include "pipelines/batch/stage_key.hpp"
 #include "pipelines/batch/target_lock.hpp"
 #include "pipelines/batch/target_status.hpp"
@@ -72,17 +73,6 @@ void append_stage_log(const fs::path& dir, const std::string& stage, const std::
 // Content checksum of a stage's file, kept in status.json so that a damaged cached file is recomputed.
 std::string file_checksum(const fs::path& path) { return StageKey().add_file_content("file", path).hex(); }
 
-// The names of a target's precomputed MSA in --msa-dir: <id> and one of these.
-constexpr const char* kMsaExtensions[] = {".a3m", ".a3m.gz", ".sto", ".sto.gz"};
-
-// The precomputed MSA of `id` in msa_dir, if there is one.
-std::optional<fs::path> given_msa(const BatchOptions& options, const std::string& id) {
-  if (options.msa_dir.empty()) return std::nullopt;
-  for (const char* ext : kMsaExtensions)
-    if (fs::is_regular_file(options.msa_dir / (id + ext))) return options.msa_dir / (id + ext);
-  return std::nullopt;
-}
-
 // True when DIR/<id>/query.fasta, the MSA stage's record of its query, holds the target's sequence.
 bool msa_stage_query_is(const fs::path& dir, const BatchTarget& target) {
   try {
@@ -91,22 +81,6 @@ bool msa_stage_query_is(const fs::path& dir, const BatchTarget& target) {
   } catch (const std::exception&) {
     return false;  // missing or damaged: the stage is not complete either
   }
-}
-
-// " (there is U4.a3m: ...)" when msa_dir holds an MSA of `id` in other letter case, else "".
-std::string msa_name_hint(const fs::path& msa_dir, const std::string& id) {
-  const auto lower = [](std::string text) {
-    for (char& c : text) c = data::to_ascii_lower(c);
-    return text;
-  };
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator(msa_dir, error)) {
-    const std::string name = entry.path().filename().string();
-    for (const char* ext : kMsaExtensions)
-      if (name != id + ext && lower(name) == lower(id + ext))  // (the exact name: not a readable file)
-        return fmt::format(" (there is {}: the file name must be the id, letter case included)", name);
-  }
-  return "";
 }
 
 class BatchRunner {
@@ -172,7 +146,7 @@ class BatchRunner {
 std::string BatchRunner::msa_key(const BatchTarget& target) const {
   StageKey key;
   key.add("stage", std::string_view("msa v1")).add("sequence", target.sequence);
-  if (const auto given = given_msa(options_, target.id)) {
+  if (const auto given = given_msa(options_.msa_dir, target)) {
     key.add_file_content("given msa", *given);
   } else if (!options_.db.empty()) {
     const auto& s = options_.search;
@@ -221,10 +195,9 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
   data::write_file_atomic(dir / "query.fasta", data::to_fasta({query}));
   std::optional<data::Msa> msa;
   std::string file_name;
-  const auto given = given_msa(options_, target.id);
+  const auto given = given_msa(options_.msa_dir, target);
   if (!given && !options_.msa_dir.empty()) {
-    const std::string missing = fmt::format("no {}.a3m, .a3m.gz, .sto or .sto.gz in --msa-dir {}{}", target.id,
-                                            options_.msa_dir.string(), msa_name_hint(options_.msa_dir, target.id));
+    const std::string missing = missing_msa_message(options_.msa_dir, target);
     // Without --db the target would have been predicted from its sequence alone, a warning its only trace.
     if (options_.db.empty())
       fail_input(
@@ -516,7 +489,8 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
   // --stage predict without --db, for a target without an MSA in --msa-dir, takes the MSAs the MSA stage
   // left for the target's sequence, whatever made them (that stage may have searched a database: the
   // options of the two stages need not be the same).
-  const bool any_msa = options_.stage == BatchStage::predict && options_.db.empty() && !given_msa(options_, target.id);
+  const bool any_msa =
+      options_.stage == BatchStage::predict && options_.db.empty() && !given_msa(options_.msa_dir, target);
   if (any_msa && run.status.contains("msa") && !msa_stage_query_is(run.dir, target)) {
     log_warn("{}: its MSA stage was run for another sequence than {} gives now (the input changed)", target.id,
              target.source);

@@ -156,7 +156,9 @@ void add_batch_command(CLI::App& app, Action& action) {
                   "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT, or SLURM_ARRAY_TASK_ID of "
                   "$KFOLD_SHARDS when set; else 0/1)");
   cmd->add_option("--db", o->db, "Search this database (kfold db create, or FASTA) for each target's MSA");
-  cmd->add_option("--msa-dir", o->msa_dir, "Precomputed MSAs: <id>.a3m (or .sto) here is used instead of a search");
+  cmd->add_option("--msa-dir", o->msa_dir,
+                  "Precomputed MSAs: <id>.a3m (.a3m.gz, .sto, .sto.gz, or colabfold_search's name of the whole header) "
+                  "here is used instead of a search");
   add_search_options(*cmd, o->search);
   cmd->add_option("--max-length", o->batch.max_length, "Longer targets fail with that reason; 0 = no limit")
       ->capture_default_str();

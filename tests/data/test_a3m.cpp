@@ -154,6 +154,14 @@ TEST_CASE("a3m: malformed input errors") {
   CHECK_THROWS_WITH_AS(parse_a3m_string("#12\t1\n\n", "hdr.a3m"), doctest::Contains("no A3M records"), InputError);
   CHECK_THROWS_WITH_AS(parse_a3m_string("MKV\n>q\nMKV\n", "nohdr.a3m"),
                        doctest::Contains("nohdr.a3m:1: missing A3M header"), InputError);
+  // A Stockholm alignment without its first line (which decides the format) is named as one.
+  for (const char* text : {"q  MKV\nh  MK-\n//\n", "#=GS h DE x\nq MKV\n", "//\n"})
+    CHECK_THROWS_WITH_AS(parse_a3m_string(text, "s.a3m"),
+                         doctest::Contains("looks like a Stockholm alignment: add '# STOCKHOLM 1.0' as its first line"),
+                         InputError);
+  CHECK_THROWS_WITH_AS(parse_a3m_string("MKV\n", "m.a3m"),
+                       "m.a3m:1: missing A3M header: expected a line starting with '>' before the residues",
+                       InputError);
   CHECK_THROWS_WITH_AS(parse_a3m_string(">q\nMkV\n", "q.a3m"),
                        doctest::Contains("q.a3m:2:2: the query (first record) has an insertion 'k'"), InputError);
   CHECK_THROWS_WITH_AS(parse_a3m_string(">q\n\n>h\nMKV\n", "q.a3m"),
@@ -243,6 +251,10 @@ TEST_CASE("a3m: the chains of ColabFold's complex A3M header, read and written b
   CHECK(lengths_of("#1,1\t1\n>q\nMK\n").empty());  // not ColabFold's: the counts differ
   CHECK(lengths_of("#1,x\t1,1\n>q\nMK\n").empty());
   CHECK(lengths_of(">q\nMK\n#1,1\t1,1\n").empty());  // only as the first line
+  // The first line with text: a notebook's """ string starts with a line break (the header was not read).
+  CHECK(lengths_of("\n \n#1,1\t1,1\n>q\nMK\n") == std::vector<int64_t>{1, 1});
+  CHECK_THROWS_WITH_AS(lengths_of("\n#1,2\t1,1\n>q\nMK\n"), doctest::Contains("x.a3m:2: its ColabFold header"),
+                       InputError);
   {
     kfold::test::CapturedWarnings warnings;  // a homo-oligomer: its columns are one copy
     CHECK(lengths_of("#2\t2\n>101\nMK\n").empty());

@@ -165,6 +165,15 @@ TEST_CASE("LineReader: UTF-16, xz, bzip2, zip and NUL-joined A3Ms are named with
   std::vector<std::string> lines;
   while (glued.next(line)) lines.emplace_back(line);
   CHECK(lines == std::vector<std::string>{">q1", "ACDEF"});
+  // Windows line ends before the NULs ("carriage return inside the line" before); NULs alone are binary.
+  write_bytes(dir / "crlf.a3m", std::string(">q1\r\nACDEF\r\0\0", 14));
+  LineReader crlf(dir / "crlf.a3m");
+  lines.clear();
+  while (crlf.next(line)) lines.emplace_back(line);
+  CHECK(lines == std::vector<std::string>{">q1", "ACDEF"});
+  write_bytes(dir / "zeros.a3m", std::string(100, '\0'));
+  LineReader zeros(dir / "zeros.a3m");
+  CHECK_THROWS_WITH_AS(zeros.next(line), doctest::Contains("binary data (byte 0x00)"), InputError);
 }
 
 TEST_CASE("LineReader: a corrupt gzip stream is an InputError, not a crash") {

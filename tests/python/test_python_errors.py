@@ -221,3 +221,19 @@ def test_missing_params_say_where_they_looked(kf, kfold, tmp_path, monkeypatch):
     assert str(error.value) == cli_message(run).replace("--random-weights", "--random-weights (random_weights=True)",
                                                         1).replace("--params", "--params (params=)", 1)
     assert "no parameters for model_1_ptm" in str(error.value)
+
+
+def test_file_names_that_are_not_utf8(kf, tmp_path):
+    """A query file whose name is not UTF-8 (os.listdir gives such names with surrogates) failed in
+    kfold.search with pybind11's TypeError: its name, the MSA's source, is passed on with escapes."""
+    name = os.fsdecode(os.fsencode(tmp_path) + b"/q\xff.fasta")
+    with open(name, "w") as out:
+        out.write(">q\nMKVLAAGIVQ\n")
+    db = tmp_path / "db.fasta"
+    db.write_text(">h\nMKVLAAGIVQ\n")
+    assert kf.search(name, db).depth == 2
+    assert kf.features(name, msas=[kf.Msa(["MKVLAAGIVQ"])])["msa"].shape == (1, 10)
+    with open(name, "a") as out:
+        out.write(">r\nMKV\n")
+    with pytest.raises(kf.InputError, match=r"q\\xff\.fasta: holds 2 sequences"):
+        kf.search(name, db)

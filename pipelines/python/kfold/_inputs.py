@@ -32,8 +32,9 @@ def read_query(query: QueryLike, what: str) -> tuple[_core.Sequence, str]:
     if isinstance(query, _core.Sequence):
         return query, query.id
     if isinstance(query, (bytes, os.PathLike)) or (isinstance(query, str) and _looks_like_path(query)):
-        source = check_path("query", query)
-        records = run(_core.read_fasta, source)  # on a worker thread: Ctrl-C stops waiting at once
+        path = check_path("query", query)
+        records = run(_core.read_fasta, path)  # on a worker thread: Ctrl-C stops waiting at once
+        source = printable_path(path)  # the name errors and the MSA give the query: str that encodes as UTF-8
     elif isinstance(query, str):
         text = query.strip()
         source = "query"
@@ -63,7 +64,13 @@ def msa_source(msa: MsaLike, index: int) -> str:
     "msas[i]")."""
     if not isinstance(msa, (str, bytes, os.PathLike)):
         return f"msas[{index}]"
-    return os.fsdecode(msa).encode("utf-8", "backslashreplace").decode("utf-8")
+    return printable_path(msa)
+
+
+def printable_path(path: str | bytes | os.PathLike) -> str:
+    """``path`` as text for messages, its bytes that are no UTF-8 as escapes (``\\xff``; ``os.fsdecode``
+    gives them as surrogates, which the C++ side cannot take as a str)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def read_msa(msa: MsaLike) -> _core.Msa:
