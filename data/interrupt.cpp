@@ -1,13 +1,17 @@
 // Safe-point interrupts (data/interrupt.hpp). The handler does only async-signal-safe work: an atomic
-// exchange, write(2), and for a second signal die_by_signal (signal(2), sigprocmask(2), raise(2), _exit(2)).
+// exchange, clock_gettime(2) for KFOLD_LOG_TIME's stamp, write(2), and for a second signal die_by_signal (signal(2),
+// sigprocmask(2), raise(2), _exit(2)).
 #include "data/interrupt.hpp"
 
 #include <unistd.h>
 
 #include <atomic>
 #include <csignal>
+#include <initializer_list>
 #include <iterator>
 #include <string>
+
+#include "data/log.hpp"
 
 namespace kfold {
 
@@ -24,8 +28,14 @@ bool g_installed[std::size(kSignals)] = {};
 extern "C" void on_interrupt(int signal_number) {
   if (g_signal.exchange(signal_number) != 0) die_by_signal(signal_number);  // the second signal: stop now
   constexpr char message[] =
-      "\nkfold: stopping at the next safe point (outputs stay complete); signal again to stop at once\n";
-  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, message, sizeof(message) - 1);
+      "kfold: stopping at the next safe point (outputs stay complete); signal again to stop at once\n";
+  char stamp[22];
+  log_time_prefix(stamp);                             // KFOLD_LOG_TIME's stamp, as every log line has
+  char line[sizeof(stamp) + sizeof(message)] = "\n";  // one write(2): lines of other processes stay whole
+  size_t length = 1;
+  for (const char* part : {static_cast<const char*>(stamp), message})
+    for (; *part != '\0'; ++part) line[length++] = *part;
+  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, line, length);
 }
 
 }  // namespace
@@ -67,6 +77,8 @@ Interrupted::Interrupted(int signal_number)
 
 void install_interrupt_handlers() {
   g_signal.store(0);
+  char stamp[22];
+  log_time_prefix(stamp);  // reads KFOLD_LOG_TIME now: getenv is not async-signal-safe
   for (size_t k = 0; k < std::size(kSignals); ++k) {
     // A signal the parent ignores (nohup's SIGHUP, SIGINT of a background job of a script) stays ignored.
     g_installed[k] = ::sigaction(kSignals[k], nullptr, &g_previous[k]) == 0 && g_previous[k].sa_handler != SIG_IGN;

@@ -32,22 +32,55 @@ const char* level_tag(LogLevel level) {
   return "";
 }
 
-// "2026-12-05T10:00:01Z " when KFOLD_LOG_TIME is 1 (read once), else "".
-std::string time_prefix() {
+}  // namespace
+
+void format_utc_time(int64_t seconds, char (&out)[21]) noexcept {
+  // The civil date of a day count (days since 1970-01-01), in eras of 400 years that start on 1 March.
+  const int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
+  const int64_t second_of_day = seconds - days * 86400;
+  const int64_t shifted = days + 719468;  // days since 0000-03-01
+  const int64_t era = (shifted >= 0 ? shifted : shifted - 146096) / 146097;
+  const int64_t day_of_era = shifted - era * 146097;  // 0..146096
+  const int64_t year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  const int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);  // from 1 Mar
+  const int64_t month_from_march = (5 * day_of_year + 2) / 153;                                        // 0..11
+  const int64_t day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+  const int64_t month = month_from_march < 10 ? month_from_march + 3 : month_from_march - 9;
+  const int64_t year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
+  const auto put = [&out](int at, int64_t value, int digits) {
+    for (int k = digits - 1; k >= 0; --k, value /= 10) out[at + k] = static_cast<char>('0' + value % 10);
+  };
+  put(0, year, 4);
+  out[4] = '-';
+  put(5, month, 2);
+  out[7] = '-';
+  put(8, day, 2);
+  out[10] = 'T';
+  put(11, second_of_day / 3600, 2);
+  out[13] = ':';
+  put(14, second_of_day / 60 % 60, 2);
+  out[16] = ':';
+  put(17, second_of_day % 60, 2);
+  out[19] = 'Z';
+  out[20] = '\0';
+}
+
+const char* log_time_prefix(char (&out)[22]) noexcept {
   static const bool enabled = [] {
     const char* value = std::getenv("KFOLD_LOG_TIME");
     return value != nullptr && std::strcmp(value, "1") == 0;
   }();
-  if (!enabled) return "";
-  char text[32] = {};
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ ", &utc);
-  return text;
+  out[0] = '\0';
+  if (!enabled) return out;
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  char time[21];
+  format_utc_time(now.tv_sec, time);
+  std::memcpy(out, time, 20);
+  out[20] = ' ';
+  out[21] = '\0';
+  return out;
 }
-
-}  // namespace
 
 void set_log_level(LogLevel level) { g_level.store(level); }
 LogLevel log_level() { return g_level.load(); }
@@ -64,10 +97,11 @@ void log_message(LogLevel level, std::string_view message) {
     return;
   }
   // info lines are plain; other levels carry their tag so they stand out in a batch log.
+  char stamp[22];
   if (level == LogLevel::info) {
-    write_stderr(fmt::format("{}{}\n", time_prefix(), message));
+    write_stderr(fmt::format("{}{}\n", log_time_prefix(stamp), message));
   } else {
-    write_stderr(fmt::format("{}[{}] {}\n", time_prefix(), level_tag(level), message));
+    write_stderr(fmt::format("{}[{}] {}\n", log_time_prefix(stamp), level_tag(level), message));
   }
 }
 

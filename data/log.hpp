@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <functional>
 #include <string_view>
 
@@ -26,6 +27,15 @@ void log_message(LogLevel level, std::string_view message);
 // Writes text to stderr and flushes, ignoring failures: a closed or full stderr (a pipe into
 // `head`, a full log disk) must never abort the work being logged.
 void write_stderr(std::string_view text) noexcept;
+
+// "YYYY-MM-DDTHH:MM:SSZ" of `seconds` since 1970 (UTC) into out[0..20), with a NUL after it. Async-signal-safe
+// (no locale, lock or allocation), as gmtime and strftime are not.
+void format_utc_time(int64_t seconds, char (&out)[21]) noexcept;
+
+// The stamp KFOLD_LOG_TIME=1 puts before every log line, "2026-12-05T10:00:01Z " (the time now), or "" without
+// it. Async-signal-safe once called from a thread before (install_interrupt_handlers does: the variable is read
+// by the first call).
+const char* log_time_prefix(char (&out)[22]) noexcept;
 
 template <typename... Args>
 void log_debug(fmt::format_string<Args...> f, Args&&... args) {

@@ -17,6 +17,7 @@
 #include <limits>
 #include <new>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -26,6 +27,16 @@
 #include "pipelines/cli/commands.hpp"
 
 namespace {
+
+// Writes the command's closing error lines to stderr, with KFOLD_LOG_TIME's stamp as every log line has.
+void write_error(std::string_view text) noexcept {
+  char stamp[22];
+  try {
+    kfold::write_stderr(std::string(kfold::log_time_prefix(stamp)).append(text));
+  } catch (const std::bad_alloc&) {  // (after an out-of-memory error)
+    kfold::write_stderr(text);
+  }
+}
 
 constexpr const char* kFooter = R"(Examples:
   kfold db create uniref50.fasta.gz dbs/uniref50
@@ -87,8 +98,8 @@ int flushed_stdout(int code) {
   struct stat out {};
   const bool pipe = ::fstat(STDOUT_FILENO, &out) == 0 && (S_ISFIFO(out.st_mode) || S_ISSOCK(out.st_mode));
   if (!failed || error == EPIPE || pipe) return code;
-  kfold::write_stderr(fmt::format("kfold: error: writing standard output failed: {}\n",
-                                  error != 0 ? std::strerror(error) : "a write error (a full disk or device?)"));
+  write_error(fmt::format("kfold: error: writing standard output failed: {}\n",
+                          error != 0 ? std::strerror(error) : "a write error (a full disk or device?)"));
   return code == 0 ? 1 : code;
 }
 
@@ -138,7 +149,7 @@ int run(int argc, char** argv) {
       sub = sub->get_subcommands().front();
       command += " " + sub->get_name();
     }
-    kfold::write_stderr(fmt::format("kfold: error: {}\nRun '{} --help' for usage.\n", message, command));
+    write_error(fmt::format("kfold: error: {}\nRun '{} --help' for usage.\n", message, command));
     return 2;
   }
   kfold::set_log_level(quiet ? kfold::LogLevel::warn : verbose ? kfold::LogLevel::debug : kfold::LogLevel::info);
@@ -156,29 +167,29 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const kfold::Error& e) {
-    kfold::write_stderr(fmt::format("kfold: error: {}\n", e.what()));
+    write_error(fmt::format("kfold: error: {}\n", e.what()));
     return e.exit_code();
   } catch (const std::filesystem::filesystem_error& e) {  // a path the system rejects (too long, no access)
-    kfold::write_stderr(fmt::format("kfold: error: {}: {}; check the path\n", e.path1().string(), e.code().message()));
+    write_error(fmt::format("kfold: error: {}: {}; check the path\n", e.path1().string(), e.code().message()));
     return 2;
   } catch (const std::bad_alloc&) {
-    kfold::write_stderr("kfold: error: out of memory; try a smaller input or --chunk-size\n");
+    write_error("kfold: error: out of memory; try a smaller input or --chunk-size\n");
     return 1;
   } catch (const std::system_error& e) {
     if (e.code().value() == EPIPE) return 0;  // stdout closed early (e.g. `kfold inspect F | head`)
-    kfold::write_stderr(fmt::format("kfold: error: {}\n", e.what()));
+    write_error(fmt::format("kfold: error: {}\n", e.what()));
     return 1;
   } catch (const std::exception& e) {
     std::string message = e.what();
     // libtorch's allocators throw their own error: its first line says how much, the backtrace is no use here.
     if (kfold::is_out_of_memory_message(message.substr(0, message.find('\n')))) {
       message = message.substr(0, message.find('\n'));
-      kfold::write_stderr(fmt::format(
+      write_error(fmt::format(
           "kfold: error: out of memory ({}); try --chunk-size, a smaller input, or a machine with more memory\n",
           message));
       return 1;
     }
-    kfold::write_stderr(
+    write_error(
         fmt::format("kfold: internal error: {}\nPlease report this with the command line that caused it.\n", message));
     return 1;
   }

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <ctime>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +40,23 @@ TEST_CASE("log: levels filter messages, the sink receives whole formatted lines"
   CHECK(log.lines[0].first == kfold::LogLevel::warn);
   CHECK(log.lines[0].second == "shown 2 of 3");
   CHECK(log.lines[1].second == "debug line");
+}
+
+TEST_CASE("log: format_utc_time (the signal handler's stamp) equals gmtime and strftime") {
+  // Leap days, century years (2100 is no leap year, 2000 is), the ends of days and years, and now.
+  for (const int64_t seconds :
+       {int64_t{0}, int64_t{86399}, int64_t{951782400}, int64_t{951868799}, int64_t{978307199}, int64_t{1709164800},
+        int64_t{4107542399}, int64_t{4107542400}, int64_t{253402300799}, static_cast<int64_t>(std::time(nullptr))}) {
+    CAPTURE(seconds);
+    const std::time_t t = seconds;
+    std::tm utc{};
+    gmtime_r(&t, &utc);
+    char expected[32] = {};
+    std::strftime(expected, sizeof(expected), "%Y-%m-%dT%H:%M:%SZ", &utc);
+    char text[21];
+    kfold::format_utc_time(seconds, text);
+    CHECK(std::string(text) == expected);
+  }
 }
 
 TEST_CASE("Progress: without a terminal, one line per 10% and a final line with the total") {

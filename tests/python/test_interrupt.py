@@ -2,7 +2,9 @@
 signal, says so in one line, and leaves complete files only (no temporary file, no `done`). A second
 signal stopping at once is tested in tests/data/test_interrupt.cpp; `kfold batch` frees its locks and
 stops at once (test_batch.py)."""
+import os
 import random
+import re
 import signal
 import subprocess
 import time
@@ -13,9 +15,9 @@ EXAMPLES = SOURCE_DIR / "data/examples"
 SMALL_MODEL = ["--random-weights", "--config", EXAMPLES / "small_model.json", "--models", "model_1_ptm"]
 
 
-def start(build_dir, *args):
+def start(build_dir, *args, env=None):
     return subprocess.Popen([str(build_dir / "bin" / "kfold"), *map(str, args)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env=env)
 
 
 def leftovers(folder):
@@ -39,13 +41,18 @@ def test_ctrl_c_stops_predict_after_the_current_iteration(build_dir, tmp_path):
 def test_sigterm_stops_the_agent_before_it_writes_a_round(build_dir, tmp_path):
     out = tmp_path / "agent"
     p = start(build_dir, "agent", EXAMPLES / "ubiquitin_campaign.json", "-o", out, "--potts-iterations", 100000,
-              "--threads", 1)
+              "--threads", 1, env=dict(os.environ, KFOLD_LOG_TIME="1"))
     wait_for_line(p, "fitting the Potts model")
     time.sleep(0.5)
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=120)
     assert p.returncode == 128 + signal.SIGTERM, err
     assert "interrupted by SIGTERM" in err
+    # KFOLD_LOG_TIME's stamp on every line, the signal handler's too (it had none).
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert any("stopping at the next safe point" in line for line in lines)
+    assert all(stamp.match(line) for line in lines), lines
     assert not out.exists() or not any(out.iterdir())
 
 
