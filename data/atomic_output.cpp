@@ -2,6 +2,7 @@
 #include "data/atomic_output.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -89,6 +90,10 @@ void remove_old_temp_files(const fs::path& dir, std::chrono::seconds age) {
   std::vector<fs::path> stale;
   for (const auto& entry : fs::directory_iterator(dir, error)) {
     if (!is_temp_file_name(entry.path().filename().string())) continue;
+    if (entry.is_symlink(error)) {  // never one of kfold's (a planted link: its target's age is no measure)
+      stale.push_back(entry.path());
+      continue;
+    }
     const auto written = entry.last_write_time(error);
     // In seconds: `age` in the file clock's nanoseconds overflowed from 2^63 ns (292 years: --lock-timeout
     // 9999999999), which made every temp file old.
@@ -115,8 +120,21 @@ AtomicOutput::AtomicOutput(fs::path target) : target_(std::move(target)) {
   // The temporary name keeps within kNameMax too: a long name is cut (at a UTF-8 character boundary).
   size_t keep = std::min<size_t>(name.size(), kNameMax - 40);
   while (keep > 0 && keep < name.size() && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
+  temp_prefix_ = name.substr(0, keep);
+  next_temp_name();
+}
+
+void AtomicOutput::next_temp_name() {
   static std::atomic<unsigned> counter{0};
-  temp_ = dir / fmt::format(".{}.tmp.{}.{}", name.substr(0, keep), ::getpid(), counter++);
+  temp_ = directory_of(target_) / fmt::format(".{}.tmp.{}.{}", temp_prefix_, ::getpid(), counter++);
+}
+
+bool AtomicOutput::temp_name_taken() {
+  // lstat: a link someone planted under the name counts, wherever it points.
+  struct stat info {};
+  if (::lstat(temp_.c_str(), &info) != 0 || ++names_tried_ >= kMostTempNames) return false;
+  next_temp_name();
+  return true;
 }
 
 AtomicOutput::~AtomicOutput() {
@@ -149,9 +167,13 @@ void AtomicOutput::commit() {
 
 namespace {
 
-void write_temp(const AtomicOutput& out, const fs::path& path, std::string_view content) {
-  const int fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);  // the umask decides
-  if (fd < 0) fail_runtime("{}: cannot create: {}", path.string(), write_error_text(errno));
+void write_temp(AtomicOutput& out, const fs::path& path, std::string_view content) {
+  int fd;
+  do {  // O_EXCL: a file or link already under the name (another user's, in a shared folder) is never opened
+    fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);  // umask decides
+  } while (fd < 0 && errno == EEXIST && out.temp_name_taken());
+  if (fd < 0)
+    fail_runtime("{}: cannot create {}: {}", path.string(), out.temp_path().string(), write_error_text(errno));
   size_t done = 0;
   while (done < content.size()) {
     const ssize_t n = ::write(fd, content.data() + done, content.size() - done);

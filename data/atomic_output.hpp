@@ -31,8 +31,19 @@ class AtomicOutput {
   // The temporary file is kept, not removed by the destructor (it holds data that has no other name).
   void keep_temp() { committed_ = true; }
 
+  // Writers create the temporary file exclusively (O_EXCL, which never follows a link, or HDF5's
+  // H5F_ACC_EXCL); when that failed, true if something already had the name (a file or link another user
+  // planted in a shared folder, a killed run's file) and temp_path() is now another, untried one; false
+  // otherwise, or after kMostTempNames names.
+  bool temp_name_taken();
+
  private:
+  static constexpr int kMostTempNames = 100;
+  void next_temp_name();
+
   std::filesystem::path target_;
+  std::string temp_prefix_;  // the target's name, cut to leave room for ".tmp.<pid>.<n>"
+  int names_tried_ = 0;
   std::filesystem::path temp_;
   bool synced_ = false;
   bool committed_ = false;

@@ -213,7 +213,11 @@ H5Writer::H5Writer(const fs::path& path) : path_(path), output_(path) {
   silence_hdf5_errors();
   errno = 0;
   const Id fapl(unlocked_file_access(), H5Pclose);
-  const hid_t id = H5Fcreate(output_.temp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+  hid_t id;
+  do {  // H5F_ACC_EXCL opens with O_EXCL: a file or link already under the temporary name is never written
+    errno = 0;
+    id = H5Fcreate(output_.temp_path().c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get());
+  } while (id < 0 && errno == EEXIST && output_.temp_name_taken());
   if (id < 0) fail_runtime("{}: cannot create HDF5 file: {}", path_.string(), write_failure(errno));
   file_ = std::make_unique<HdfHandle>(id, H5Fclose);
 }

@@ -64,11 +64,15 @@ struct NpyHeader {
   int64_t data_offset = 0;
 };
 
-// Value of `key` in the .npy header dict, e.g. 'descr': '<f4' → "'<f4'".
-std::string_view header_value(std::string_view dict, std::string_view key) {
+// Value of `key` in the .npy header dict, e.g. 'descr': '<f4' → "'<f4'", without the blanks around it. A key
+// given twice is an InputError naming `where` (numpy takes the last, a reader taking the first would read
+// other values than numpy from the same file).
+std::string_view header_value(std::string_view dict, std::string_view key, const std::string& where) {
   const std::string quoted = "'" + std::string(key) + "'";
   size_t p = dict.find(quoted);
   if (p == std::string_view::npos) return {};
+  if (dict.find(quoted, p + quoted.size()) != std::string_view::npos)
+    fail_input("{}: invalid .npy header: '{}' is given twice", where, key);
   p = dict.find(':', p + quoted.size());
   if (p == std::string_view::npos) return {};
   ++p;
@@ -83,6 +87,7 @@ std::string_view header_value(std::string_view dict, std::string_view key) {
     return end == std::string_view::npos ? std::string_view{} : dict.substr(p, end - p + 1);
   }
   while (end < dict.size() && dict[end] != ',' && dict[end] != '}') ++end;
+  while (end > p && (dict[end - 1] == ' ' || dict[end - 1] == '\t')) --end;
   return dict.substr(p, end - p);
 }
 
@@ -108,7 +113,7 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& where) {
   const std::string_view dict = bytes.substr(static_cast<size_t>(prefix), static_cast<size_t>(header_len));
   NpyHeader h;
   h.data_offset = prefix + header_len;
-  const std::string_view descr = header_value(dict, "descr");
+  const std::string_view descr = header_value(dict, "descr", where);
   if (descr.size() < 4 || descr.front() != '\'')
     bad(fmt::format("dtype {} is not a numpy dtype kfold can list (structured arrays are not supported)",
                     descr.empty() ? "?" : descr));
@@ -142,8 +147,11 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& where) {
   }
   // Strings, objects, complex numbers...: listed with numpy's name, never read (NpzFile::read refuses them).
   if (h.dtype == DType::other) h.numpy_dtype = std::string(descr.substr(1, descr.size() - 2));
-  h.fortran_order = header_value(dict, "fortran_order") == "True";
-  std::string_view shape = header_value(dict, "shape");
+  const std::string_view fortran_order = header_value(dict, "fortran_order", where);
+  if (fortran_order != "True" && fortran_order != "False")
+    bad(fmt::format("fortran_order is '{}', not True or False", fortran_order));
+  h.fortran_order = fortran_order == "True";
+  std::string_view shape = header_value(dict, "shape", where);
   if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')') bad("missing shape");
   shape = shape.substr(1, shape.size() - 2);
   size_t p = 0;

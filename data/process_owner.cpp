@@ -61,6 +61,8 @@ std::string owner_line(const ProcessOwner& owner) {
 }
 
 bool read_process_owner(const std::filesystem::path& file, ProcessOwner& owner) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(file, error)) return false;  // none of kfold's (a FIFO would block)
   std::ifstream file_stream(file);
   std::string line;  // the first line only: a lock file has more below
   if (!std::getline(file_stream, line)) return false;

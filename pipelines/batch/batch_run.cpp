@@ -8,10 +8,12 @@
 #include <c10/util/Exception.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <functional>
@@ -59,14 +61,24 @@ double unix_time() {
 
 // One line per finished stage in DIR/<id>/stages.log (one write() with O_APPEND: lines never interleave).
 void append_stage_log(const fs::path& dir, const std::string& stage, const std::string& key, double seconds) {
-  char when[32] = {};
-  const std::time_t now = std::time(nullptr);
-  std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  char when[21];
+  format_utc_time(std::time(nullptr), when);
   const auto line = fmt::format("{}\t{}\t{}\t{}\t{:.2f}\n", when, LockDirectory::owner_text(), stage, key, seconds);
-  const int fd = ::open((dir / "stages.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                        0666);  // the umask decides (a group worker appends)
-  if (fd < 0) return;
-  [[maybe_unused]] const auto written = ::write(fd, line.data(), line.size());
+  // Only into a plain file: never through a link (to a file elsewhere) nor into a FIFO (which blocks).
+  const int fd =
+      ::open((dir / "stages.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+             0666);  // the umask decides (a group worker appends)
+  if (fd < 0) {
+    log_warn("{}: cannot append to it ({}); the stage's line is left out", (dir / "stages.log").string(),
+             std::strerror(errno));
+    return;
+  }
+  struct stat info {};
+  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) {
+    [[maybe_unused]] const auto written = ::write(fd, line.data(), line.size());
+  } else {
+    log_warn("{}: not a plain file; the stage's line is left out", (dir / "stages.log").string());
+  }
   ::close(fd);
 }
 

@@ -30,6 +30,8 @@ StageKey& StageKey::add(std::string_view field, double value) { return add(field
 StageKey& StageKey::add(std::string_view field, int64_t value) { return add(field, std::to_string(value)); }
 
 StageKey& StageKey::add_file_content(std::string_view field, const fs::path& path) {
+  std::error_code error;
+  if (!fs::is_regular_file(path, error)) return add(field, std::string_view("missing"));  // (a FIFO: blocks)
   std::ifstream in(path, std::ios::binary);
   if (!in) return add(field, std::string_view("missing"));
   mix(fmt::format("{}:file:", field));

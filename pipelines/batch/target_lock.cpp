@@ -111,8 +111,10 @@ double age_seconds(const fs::path& path) {
 
 // The lock file's lines: the owner, then "heartbeat_timeout SECONDS" (absent in an older version's lock).
 std::vector<std::string> lock_lines(const fs::path& lock) {
-  std::ifstream in(lock);
   std::vector<std::string> lines;
+  std::error_code error;
+  if (!fs::is_regular_file(lock, error)) return lines;  // no lock of kfold's (a FIFO would block for ever)
+  std::ifstream in(lock);
   for (std::string line; lines.size() < 4 && std::getline(in, line);) lines.push_back(line);
   return lines;
 }
@@ -201,6 +203,9 @@ bool LockDirectory::is_stale(const fs::path& lock) const {
   // Same host and PID namespace (or a lock of an older version, which does not say): the owner is gone when its
   // pid is free or now names another process. Another host, another PID namespace of this host (a container),
   // or a lock whose owner died before writing it: the heartbeat tells.
+  // Something else than a file under the name (a FIFO, a folder, a link) is no worker's lock: stale now.
+  std::error_code error;
+  if (!fs::is_regular_file(fs::symlink_status(lock, error))) return fs::exists(fs::symlink_status(lock, error));
   data::ProcessOwner owner;
   if (data::read_process_owner(lock, owner))
     if (const auto running = data::process_is_running(owner)) return !*running;
@@ -243,7 +248,10 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     remember_held(temp);
     remember_held(path);
-    const int fd = ::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0666);  // the umask decides
+    // The name is this process's: whatever has it (a killed run's file of this pid, a link another user
+    // planted) goes, and the file is made anew, exclusively (O_EXCL never follows a link).
+    ::unlink(temp.c_str());
+    const int fd = ::open(temp.c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0666);  // umask decides
     if (fd < 0 && errno == ENOENT && attempt < 2) {
       // The lock folder went away (a failed kfold predict removes the empty folders it made): made again.
       forget_held(temp);

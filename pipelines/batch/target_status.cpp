@@ -55,6 +55,11 @@ std::string status_problem(const json& status) {
 json read_status(const fs::path& path) {
   if (!fs::exists(path)) return json::object();
   std::string problem;
+  std::error_code error;
+  if (!fs::is_regular_file(path, error)) {  // (a FIFO would block the worker for ever)
+    log_warn("{}: not a plain file; the target runs again", path.string());
+    return json::object();
+  }
   try {
     std::ifstream in(path);
     json status = json::parse(in);

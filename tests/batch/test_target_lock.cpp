@@ -3,6 +3,7 @@
 // ones respected, the heartbeat keeps a held lock fresh; keys change with every input they cover.
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -183,4 +184,27 @@ TEST_CASE("StageKey: a folder given with a trailing slash has the key of the sam
   fs::last_write_time(tmp / "uniref90" / "db.fasta", fs::last_write_time(tmp / "uniref50" / "db.fasta"));
   CHECK(StageKey().add_file_identity("db", tmp / "uniref90").hex() !=
         StageKey().add_file_identity("db", tmp / "uniref50").hex());
+}
+
+TEST_CASE("LockDirectory: links and FIFOs other users plant are neither written through nor waited on") {
+  kfold::test::ScratchDir tmp("target_lock_planted");
+  std::ofstream(tmp / "victim.txt") << "keep\n";
+  LockDirectory locks(tmp / "locks", std::chrono::seconds(600));
+  // A link under this process's temporary lock name (known from the pid alone): the victim was overwritten
+  // with the lock's text; and the cleanup judged the link's age by its target's, so it stayed.
+  fs::create_symlink(tmp / "victim.txt", tmp / "locks" / fmt::format(".t.lock.tmp.{}", getpid()));
+  CHECK(locks.try_lock("t"));
+  std::ifstream victim(tmp / "victim.txt");
+  std::string text;
+  std::getline(victim, text);
+  CHECK(text == "keep");
+  fs::create_symlink(tmp / "victim.txt", tmp / "locks" / ".u.lock.tmp.1");
+  LockDirectory again(tmp / "locks", std::chrono::seconds(600));  // removes old temporary files: links at once
+  CHECK_FALSE(fs::is_symlink(fs::symlink_status(tmp / "locks" / ".u.lock.tmp.1")));
+  // A FIFO under a lock's name blocked every worker reaching the target (reading its owner); it is no lock.
+  REQUIRE(mkfifo((tmp / "locks" / "f.lock").c_str(), 0666) == 0);
+  CHECK_FALSE(locks.held_by_live_worker("f"));
+  const auto held = locks.try_lock("f");
+  CHECK(held);
+  CHECK(fs::is_regular_file(tmp / "locks" / "f.lock"));
 }

@@ -96,3 +96,25 @@ TEST_CASE("NpzFile: truncated, corrupted and non-zip files are InputErrors") {
   CHECK_THROWS_WITH_AS(npz.read<float>(npz.arrays().front().name), doctest::Contains("fails its CRC check"),
                        InputError);
 }
+
+TEST_CASE("NpzFile: header dicts numpy would read otherwise are refused, blanks are allowed") {
+  // 'fortran_order': True , (a blank before the comma) was False for kfold, True for numpy; a key given twice
+  // was the first for kfold, the last for numpy: the same file gave other weights, silently.
+  kfold::test::ScratchDir dir("npz_headers");
+  const std::string good = read_bytes(kFixtures / "stored.npz");
+  const std::string header = "'fortran_order': False, 'shape': (22, 8), }";
+  REQUIRE(good.find(header) != std::string::npos);
+  const auto with_header = [&](const std::string& name, const std::string& replacement) {
+    REQUIRE(replacement.size() == header.size());  // the header's length stays: only its text differs
+    std::string bytes = good;
+    bytes.replace(bytes.find(header), header.size(), replacement);
+    write_bytes(dir / name, bytes);
+    return dir / name;
+  };
+  const auto blank = with_header("blank.npz", "'fortran_order': True , 'shape': (22, 8), }");
+  CHECK(NpzFile(blank).arrays().front().fortran_order);
+  CHECK_THROWS_WITH_AS(NpzFile(with_header("twice.npz", "'fortran_order':False,'fortran_order':True}")),
+                       doctest::Contains("invalid .npy header: 'fortran_order' is given twice"), InputError);
+  CHECK_THROWS_WITH_AS(NpzFile(with_header("odd.npz", "'fortran_order': 1,     'shape': (22, 8), }")),
+                       doctest::Contains("fortran_order is '1', not True or False"), InputError);
+}

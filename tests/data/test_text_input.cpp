@@ -1,5 +1,4 @@
-// Tests for LineReader (plain, gzip, CRLF, byte-order marks, long lines, binary and truncated input) and
-// atomic output files.
+// Tests for LineReader (plain, gzip, CRLF, byte-order marks, long lines, binary and truncated input).
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -233,62 +232,4 @@ TEST_CASE("LineReader: a byte-order mark is dropped, a carriage return inside a 
   auto mac = LineReader::from_string(">q human\rubiquitin\nMQIF\n", "mac.fasta");
   std::string_view line;
   CHECK_THROWS_WITH_AS(mac.next(line), doctest::Contains("mac.fasta:1: carriage return inside the line"), InputError);
-}
-
-TEST_CASE("write_file_atomic: writes whole files and leaves no temporary behind") {
-  kfold::test::ScratchDir dir("atomic_output");
-  kfold::data::write_file_atomic(dir / "out.txt", "hello\n");
-  CHECK(kfold::data::read_text_file(dir / "out.txt") == "hello\n");
-  kfold::data::write_file_atomic(dir / "out.txt", "replaced\n");
-  CHECK(kfold::data::read_text_file(dir / "out.txt") == "replaced\n");
-  int64_t entries = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++entries;
-  CHECK(entries == 1);
-}
-
-TEST_CASE("AtomicOutput: uncommitted output never appears, bad directories are InputErrors") {
-  kfold::test::ScratchDir dir("atomic_uncommitted");
-  {
-    kfold::data::AtomicOutput out(dir / "partial.txt");
-    std::ofstream(out.temp_path()) << "half";
-    CHECK(std::filesystem::exists(out.temp_path()));
-  }  // destroyed without commit: simulates an error mid-write
-  CHECK(std::filesystem::is_empty(dir.path()));
-  CHECK_THROWS_WITH_AS(kfold::data::AtomicOutput(dir / "missing" / "x.txt"), doctest::Contains("does not exist"),
-                       InputError);
-  CHECK_THROWS_WITH_AS(kfold::data::AtomicOutput(dir.path()), doctest::Contains("is a directory"), InputError);
-}
-
-TEST_CASE("AtomicOutput: names up to 255 bytes work, longer ones are refused before any work") {
-  kfold::test::ScratchDir dir("atomic_long_names");
-  const std::string longest(252, 'n');  // + ".h5": 255 bytes, whose ".<name>.tmp.<pid>.<n>" would not fit
-  kfold::data::write_file_atomic(dir / (longest + ".h5"), "x\n");
-  CHECK(kfold::data::read_text_file(dir / (longest + ".h5")) == "x\n");
-  std::string utf8;  // 2-byte letters: the temporary name is cut between characters, not inside one
-  for (int i = 0; i < 127; ++i) utf8 += "\xC3\xA9";
-  kfold::data::write_file_atomic(dir / (utf8 + "x"), "y");
-  CHECK(std::filesystem::exists(dir / (utf8 + "x")));
-  CHECK_THROWS_WITH_AS(kfold::data::AtomicOutput(dir / (longest + ".h5x")),
-                       doctest::Contains("the file name is 256 bytes long, file systems allow 255"), InputError);
-}
-
-TEST_CASE("check_output_is_not_input, ensure_directory on a dangling link, remove_temp_files") {
-  kfold::test::ScratchDir dir("atomic_inputs");
-  kfold::data::write_file_atomic(dir / "q.a3m", ">q\nMKV\n");
-  std::filesystem::create_symlink("q.a3m", dir / "link.a3m");
-  CHECK_THROWS_WITH_AS(kfold::data::check_output_is_not_input(dir / "link.a3m", dir / "q.a3m", "-o"),
-                       doctest::Contains("is the input"), InputError);
-  CHECK_NOTHROW(kfold::data::check_output_is_not_input(dir / "new.h5", dir / "q.a3m", "-o"));  // not there yet
-  std::filesystem::create_directories(dir / "msas");
-  for (const char* name : {".result.h5.tmp.123.0", "msas/.q.a3m.tmp.77.3"})
-    kfold::data::write_file_atomic(dir / name, "half");
-  std::filesystem::create_symlink("nowhere", dir / "dangling");
-  CHECK_THROWS_WITH_AS(kfold::data::ensure_directory(dir / "dangling"),
-                       doctest::Contains("dangling: is a symbolic link to nowhere, which does not exist"), InputError);
-  CHECK_THROWS_WITH_AS(kfold::data::ensure_directory(""),  // -o '': "cannot create output directory: Invalid argument"
-                       "the output directory is an empty name; give a folder, e.g. -o out", InputError);
-  kfold::data::remove_temp_files(dir.path());
-  CHECK_FALSE(std::filesystem::exists(dir / ".result.h5.tmp.123.0"));
-  CHECK_FALSE(std::filesystem::exists(dir / "msas/.q.a3m.tmp.77.3"));
-  CHECK(kfold::data::read_text_file(dir / "q.a3m") == ">q\nMKV\n");
 }

@@ -1,6 +1,7 @@
 """What HPC file systems do to kfold's files: a group-writable umask is honoured (a group's workers share a batch
 folder), and file locks that fail (NFS without lockd, Lustre without flock: ENOLCK) do not stop HDF5 reads and
-writes (kfold writes to a temporary name and renames, so it needs no lock)."""
+writes (kfold writes to a temporary name and renames, so it needs no lock), and what another user of a shared
+folder plants there (links, FIFOs) is neither written through nor waited on."""
 import os
 import shutil
 import stat
@@ -53,3 +54,24 @@ def test_hdf5_files_are_read_and_written_where_file_locks_fail(tmp_path):
     assert run.returncode == 0, run.stderr
     run = run_kfold("inspect", features, env=env)
     assert run.returncode == 0 and "msa" in run.stdout, run.stderr
+
+
+def test_links_and_fifos_planted_in_a_shared_batch_folder(tmp_path):
+    """A link as DIR/<id>/stages.log made every worker append its lines to the file it points to (another
+    user's, in a group folder); a FIFO as status.json blocked the worker for ever. The stage lines are left
+    out, with a warning, and the target runs."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep\n")
+    (tmp_path / "t.csv").write_text("id,sequence\nt1,MKTAYIAKQR\nt2,GYDPETGTWG\n")
+    out = tmp_path / "out"
+    (out / "t1").mkdir(parents=True)
+    (out / "t1" / "stages.log").symlink_to(victim)
+    (out / "t2").mkdir()
+    os.mkfifo(out / "t2" / "status.json")
+    os.mkfifo(out / "t2" / "stages.log")
+    run = run_kfold("batch", tmp_path / "t.csv", *SMALL, "-o", out)
+    assert run.returncode == 0, run.stderr
+    assert victim.read_text() == "keep\n"
+    assert "t1/stages.log: cannot append to it" in run.stderr
+    assert "t2/status.json: not a plain file; the target runs again" in run.stderr
+    assert (out / "t1" / "done").exists() and (out / "t2" / "done").exists()
