@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <string_view>
@@ -249,7 +248,12 @@ void write_round_files(const std::filesystem::path& out_dir, const std::filesyst
   try {
     data::write_files_atomic(files);
   } catch (...) {
-    if (was_done) std::ofstream(out_dir / "done");  // the previous round's files, complete again
+    if (was_done) {  // the previous round's files, complete again
+      try {
+        data::write_file_atomic(out_dir / "done", "");  // (never through a link another user put there)
+      } catch (const std::exception&) {                 // the write's own error is the one to report
+      }
+    }
     throw;
   }
   // An earlier round's constructs and structures would be taken for this one's.

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -59,6 +61,21 @@ struct Reader {
   }
 };
 
+// Why the values of `e` cannot come from a fit of an alignment of n_seq rows, or "".
+std::string implausible_values(const CachedEvolution& e, int64_t n_seq) {
+  double neff = 0.0;
+  for (size_t s = 0; s < e.weights.weights.size(); ++s) {
+    const int64_t n = e.weights.neighbours[s];
+    if (n < 1 || n > n_seq || e.weights.weights[s] != 1.0 / static_cast<double>(n))
+      return fmt::format("sequence {} has weight {} and {} neighbours", s, e.weights.weights[s], n);
+    neff += e.weights.weights[s];  // in compute_sequence_weights' order: the same sum to the bit
+  }
+  if (e.weights.neff != neff) return fmt::format("Neff {} is not the weights' sum {}", e.weights.neff, neff);
+  if (e.potts && !std::all_of(e.potts->params.begin(), e.potts->params.end(), [](float v) { return std::isfinite(v); }))
+    return "a Potts parameter is not a finite number";
+  return "";
+}
+
 }  // namespace
 
 std::string evolution_cache_key(const std::string& alignment_sha256, double identity, bool potts,
@@ -110,6 +127,13 @@ std::optional<CachedEvolution> load_evolution_cache(const std::filesystem::path&
   }
   if (!r.ok || r.at != s.size()) {
     log_warn("agent: evolution cache {}: truncated or from another alignment; refitting", path.string());
+    return std::nullopt;
+  }
+  // The checksum finds damage; values someone changed and signed again (a group's shared cache) must still be
+  // what a fit gives: each weight is 1 / its neighbour count, Neff their sum, the Potts parameters finite.
+  if (const std::string problem = implausible_values(e, n_seq); !problem.empty()) {
+    log_warn("agent: evolution cache {}: {}, which no fit gives; refitting (is the cache folder writable by others?)",
+             path.string(), problem);
     return std::nullopt;
   }
   return e;

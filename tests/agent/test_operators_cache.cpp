@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 
@@ -142,6 +143,22 @@ TEST_CASE("evolution cache: a second build reads the same weights and Potts para
   CHECK(!refit.from_cache);
   CHECK(refit.potts->params == a.potts->params);
   CHECK(build_evolutionary_models(c, eo).from_cache);
+  // Values changed and signed again (anyone who can write a shared cache folder): a weight that is not 1 / its
+  // neighbour count changed every evolutionary score silently; such a file is refitted.
+  {
+    std::ifstream again(cache_file, std::ios::binary);
+    std::string signed_bytes((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
+    signed_bytes.resize(signed_bytes.size() - 64);
+    const double planted = 1e6;
+    std::memcpy(signed_bytes.data() + 8 + sizeof(int64_t), &planted, sizeof(double));  // the first weight
+    signed_bytes += kfold::data::sha256_hex(signed_bytes);
+    kfold::data::write_file_atomic(cache_file, signed_bytes);
+    kfold::test::CapturedWarnings warnings;
+    CHECK(!load_evolution_cache(dir.path(), cached_key, static_cast<int64_t>(a.weights.weights.size()),
+                                a.alignment.n_col));
+    REQUIRE(warnings.lines.size() == 1);
+    CHECK(warnings.lines[0].find("sequence 0 has weight 1000000 and") != std::string::npos);
+  }
   // Other options, another key; a damaged file is ignored.
   const std::string key = evolution_cache_key("x", 0.8, true, 15, 0.01, 0.01);
   CHECK(key != evolution_cache_key("x", 0.8, true, 16, 0.01, 0.01));
