@@ -151,7 +151,20 @@ int64_t read_stat(const fs::path& path, std::string_view key) {
   return 0;
 }
 
-int64_t cpu_available_bytes() {
+// The memory this process may still use on the CPU, and which limit bounds it (for the memory guard's message).
+struct CpuMemory {
+  int64_t bytes = -1;
+  const char* bound = "";
+  void limit(int64_t candidate, const char* what) {
+    if (candidate >= 0 && (bytes < 0 || candidate < bytes)) {
+      bytes = candidate;
+      bound = what;
+    }
+  }
+};
+
+CpuMemory cpu_available_memory() {
+  CpuMemory memory;
   int64_t available = -1;
   std::ifstream meminfo("/proc/meminfo");
   std::string line;
@@ -163,8 +176,8 @@ int64_t cpu_available_bytes() {
     }
   std::ifstream cgroups("/proc/self/cgroup");
   const std::string membership((std::istreambuf_iterator<char>(cgroups)), std::istreambuf_iterator<char>());
-  const int64_t left = cgroup_memory_left("/sys/fs/cgroup", membership);
-  if (left >= 0) available = available < 0 ? left : std::min(available, left);
+  memory.limit(available, "the system's free memory, MemAvailable");
+  memory.limit(cgroup_memory_left("/sys/fs/cgroup", membership), "the cgroup's memory limit less its use");
   // An address-space limit (ulimit -v, prlimit --as; some clusters set it per job): what the process may
   // still map. Mapped, not resident, memory counts there: the libraries' reservations too.
   if (rlimit limit{}; getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
@@ -175,18 +188,17 @@ int64_t cpu_available_bytes() {
         std::istringstream fields(field.substr(7));
         if (int64_t kib = 0; fields >> kib) mapped = kib * 1024;
       }
-    if (mapped >= 0) {
-      const int64_t as_left = std::max<int64_t>(static_cast<int64_t>(limit.rlim_cur) - mapped, 0);
-      available = available < 0 ? as_left : std::min(available, as_left);
-    }
+    if (mapped >= 0)
+      memory.limit(std::max<int64_t>(static_cast<int64_t>(limit.rlim_cur) - mapped, 0),
+                   "the address-space limit (ulimit -v, RLIMIT_AS) less what this process maps");
   }
-  return available;
+  return memory;
 }
 
 // The memory the run may use: what the device has free plus the weights this process already holds there
 // (the estimate counts those). -1 when unknown.
-int64_t available_for(const ProblemSize& size, const c10::Device& device) {
-  const int64_t free = available_memory_bytes(device);
+int64_t available_for(const ProblemSize& size, const c10::Device& device, std::string* bound = nullptr) {
+  const int64_t free = available_memory_bytes(device, bound);
   return free < 0 ? -1 : free + size.allocated_weight_bytes;
 }
 
@@ -232,8 +244,13 @@ MemoryEstimate estimate_peak_memory(const ModelConfig& config, const ProblemSize
   return estimate(config, size, options);
 }
 
-int64_t available_memory_bytes(const c10::Device& device) {
-  if (device.is_cpu()) return cpu_available_bytes();
+int64_t available_memory_bytes(const c10::Device& device, std::string* bound) {
+  if (device.is_cpu()) {
+    const CpuMemory memory = cpu_available_memory();
+    if (bound != nullptr) *bound = memory.bound;
+    return memory.bytes;
+  }
+  if (bound != nullptr) *bound = "the GPU's free memory";
   if (device.is_cuda()) return kernels::cuda_free_memory_bytes(device.index() < 0 ? 0 : device.index());
   return -1;
 }
@@ -265,7 +282,8 @@ MemoryVerdict memory_verdict(int64_t need, int64_t available, bool retaining_mal
 }
 
 void check_memory(const ModelConfig& config, const ProblemSize& size, const RunOptions& options) {
-  const int64_t available = available_for(size, options.device);
+  std::string bound;
+  const int64_t available = available_for(size, options.device, &bound);
   if (available < 0) return;  // unknown: nothing to compare with
   const auto need = estimate(config, size, options);
   const bool retaining = options.device.is_cpu() && kernels::malloc_retains_freed_memory();
@@ -294,9 +312,9 @@ void check_memory(const ModelConfig& config, const ProblemSize& size, const RunO
                         "MSA rows (max_msa_clusters, max_extra_msa in --config)");
   throw MemoryError(fmt::format(
       "memory: n_res {} with {} MSA and {} extra rows needs about {} on {} (weights {}, largest: {} {}), "
-      "{} is available; {}",
+      "{} is available ({}); {}",
       size.n_res, size.n_seq, size.n_extra, gib(need.total_bytes), options.device.str(), gib(need.weight_bytes),
-      need.largest_transient, gib(need.largest_transient_bytes), gib(available), fix));
+      need.largest_transient, gib(need.largest_transient_bytes), gib(available), bound, fix));
 }
 
 }  // namespace kfold::fold

@@ -41,8 +41,8 @@ MemoryEstimate estimate_peak_memory(const ModelConfig& config, const ProblemSize
 
 // Bytes the run may use on `device`: on the CPU the smallest of MemAvailable (/proc/meminfo), the cgroup
 // limit less usage and the address-space limit (RLIMIT_AS) less what is mapped; on CUDA the free memory the
-// driver reports. -1 when unknown.
-int64_t available_memory_bytes(const c10::Device& device);
+// driver reports. -1 when unknown. `bound`, when given, says which of them it is (for messages).
+int64_t available_memory_bytes(const c10::Device& device, std::string* bound = nullptr);
 
 // The memory a process may still use under its cgroups' limits, or -1 when none is set: the smallest
 // limit less usage over the cgroups `membership` (the text of /proc/self/cgroup) names and their

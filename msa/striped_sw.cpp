@@ -1,4 +1,4 @@
-// Run-time ISA choice, striped profile layout and the 8 → 16 → 32-bit rescue chain.
+// Run-time ISA choice, striped profile layout and the 8 → 16 → 32-bit lane chain.
 #include "msa/striped_sw.hpp"
 
 #include <algorithm>
@@ -18,6 +18,7 @@ namespace {
 
 int64_t lanes_u8(SimdLevel level) { return level == SimdLevel::avx512 ? 64 : level == SimdLevel::avx2 ? 32 : 16; }
 int64_t lanes_i16(SimdLevel level) { return lanes_u8(level) / 2; }
+int64_t lanes_i32(SimdLevel level) { return lanes_u8(level) / 4; }
 
 // The kernels of one instruction set (striped_sw_<isa>.cpp).
 struct Kernels {
@@ -25,16 +26,21 @@ struct Kernels {
   int32_t (*score_i16)(const detail::StripedInput&, bool&);
   int64_t (*store_u8)(const detail::StripedInput&, void*, int32_t);
   int64_t (*store_i16)(const detail::StripedInput&, void*, int32_t);
+  int32_t (*score_i32)(const detail::StripedInput&, bool&);
+  int64_t (*store_i32)(const detail::StripedInput&, void*, int32_t);
 };
 
 #if defined(__x86_64__) || defined(_M_X64)
 const Kernels& kernels(SimdLevel level) {
-  static constexpr Kernels kSse2{detail::striped_u8_sse2, detail::striped_i16_sse2, detail::striped_store_u8_sse2,
-                                 detail::striped_store_i16_sse2};
-  static constexpr Kernels kAvx2{detail::striped_u8_avx2, detail::striped_i16_avx2, detail::striped_store_u8_avx2,
-                                 detail::striped_store_i16_avx2};
-  static constexpr Kernels kAvx512{detail::striped_u8_avx512, detail::striped_i16_avx512,
-                                   detail::striped_store_u8_avx512, detail::striped_store_i16_avx512};
+  static constexpr Kernels kSse2{detail::striped_u8_sse2,       detail::striped_i16_sse2,
+                                 detail::striped_store_u8_sse2, detail::striped_store_i16_sse2,
+                                 detail::striped_i32_sse2,      detail::striped_store_i32_sse2};
+  static constexpr Kernels kAvx2{detail::striped_u8_avx2,       detail::striped_i16_avx2,
+                                 detail::striped_store_u8_avx2, detail::striped_store_i16_avx2,
+                                 detail::striped_i32_avx2,      detail::striped_store_i32_avx2};
+  static constexpr Kernels kAvx512{detail::striped_u8_avx512,       detail::striped_i16_avx512,
+                                   detail::striped_store_u8_avx512, detail::striped_store_i16_avx512,
+                                   detail::striped_i32_avx512,      detail::striped_store_i32_avx512};
   return level == SimdLevel::avx512 ? kAvx512 : level == SimdLevel::avx2 ? kAvx2 : kSse2;
 }
 #else
@@ -46,6 +52,26 @@ const Kernels& kernels(SimdLevel) {
 #endif
 
 constexpr int16_t kPaddingI16 = -16384;  // score of the striped layout's cells past the query end
+constexpr int32_t kPaddingI32 = -(1 << 24);
+// A 32-bit lane above this may be wrong: H grows by at most the best profile score (< 2^15) per query residue,
+// so a query within kfold's length limit stays far below it; the check guards the arithmetic all the same.
+constexpr int32_t kLimitI32 = (1 << 30);
+
+// The striped profile [kAlphabetSize][seg][lanes] of scores + offset: query position q sits in segment
+// q % seg, lane q / seg; cells past the query end hold `padding`.
+template <class T>
+void fill_striped_profile(const ScoreProfile& query, int64_t seg, int64_t lanes, int32_t offset, T padding,
+                          T* out_all) {
+  for (int64_t code = 0; code < kAlphabetSize; ++code) {
+    T* out = out_all + code * seg * lanes;
+    for (int64_t i = 0; i < seg; ++i)
+      for (int64_t k = 0; k < lanes; ++k) {
+        const int64_t q = k * seg + i;
+        out[i * lanes + k] =
+            q < query.n_res ? static_cast<T>(query.score(q, static_cast<uint8_t>(code)) + offset) : padding;
+      }
+  }
+}
 
 }  // namespace
 
@@ -155,40 +181,32 @@ StripedAligner::StripedAligner(const ScoreProfile& query, const GapPenalties& ga
   seg_u8_ = (n_res + lanes - 1) / lanes;
   const int64_t lanes16 = lanes_i16(level_);
   seg_i16_ = (n_res + lanes16 - 1) / lanes16;
+  const int64_t lanes32 = lanes_i32(level_);
+  seg_i32_ = (n_res + lanes32 - 1) / lanes32;
   bias_ = query.min_score < 0 ? -query.min_score : 0;
   use_u8_ = query.max_score + bias_ <= 255 && gaps.open + gaps.extend <= 255;
   if (use_u8_) {
     profile_u8_.resize(static_cast<size_t>(kAlphabetSize * seg_u8_ * lanes));
-    for (int64_t code = 0; code < kAlphabetSize; ++code) {
-      uint8_t* out = profile_u8_.data + code * seg_u8_ * lanes;
-      for (int64_t i = 0; i < seg_u8_; ++i) {
-        for (int64_t k = 0; k < lanes; ++k) {
-          const int64_t q = k * seg_u8_ + i;
-          // Past the query end: 0, i.e. a score of -bias, which can never start or extend a best cell.
-          out[i * lanes + k] = q < n_res ? static_cast<uint8_t>(query.score(q, static_cast<uint8_t>(code)) + bias_) : 0;
-        }
-      }
-    }
+    // Past the query end: 0, i.e. a score of -bias, which can never start or extend a best cell.
+    fill_striped_profile<uint8_t>(query, seg_u8_, lanes, bias_, 0, profile_u8_.data);
   }
-  work_.resize(static_cast<size_t>(3 * std::max(seg_u8_ * lanes, seg_i16_ * lanes16 * 2)));
+  work_.resize(static_cast<size_t>(3 * std::max({seg_u8_ * lanes, seg_i16_ * lanes16 * 2, seg_i32_ * lanes32 * 4})));
 }
 
 void StripedAligner::build_i16() {
   if (built_i16_) return;
-  const int64_t lanes = lanes_i16(level_);
-  profile_i16_.resize(static_cast<size_t>(kAlphabetSize * seg_i16_ * lanes) * sizeof(int16_t));
-  auto* out_all = reinterpret_cast<int16_t*>(profile_i16_.data);
-  for (int64_t code = 0; code < kAlphabetSize; ++code) {
-    int16_t* out = out_all + code * seg_i16_ * lanes;
-    for (int64_t i = 0; i < seg_i16_; ++i) {
-      for (int64_t k = 0; k < lanes; ++k) {
-        const int64_t q = k * seg_i16_ + i;
-        out[i * lanes + k] =
-            q < query_.n_res ? static_cast<int16_t>(query_.score(q, static_cast<uint8_t>(code))) : kPaddingI16;
-      }
-    }
-  }
+  profile_i16_.resize(static_cast<size_t>(kAlphabetSize * seg_i16_ * lanes_i16(level_)) * sizeof(int16_t));
+  fill_striped_profile(query_, seg_i16_, lanes_i16(level_), 0, kPaddingI16,
+                       reinterpret_cast<int16_t*>(profile_i16_.data));
   built_i16_ = true;
+}
+
+void StripedAligner::build_i32() {
+  if (built_i32_) return;
+  profile_i32_.resize(static_cast<size_t>(kAlphabetSize * seg_i32_ * lanes_i32(level_)) * sizeof(int32_t));
+  fill_striped_profile(query_, seg_i32_, lanes_i32(level_), 0, kPaddingI32,
+                       reinterpret_cast<int32_t*>(profile_i32_.data));
+  built_i32_ = true;
 }
 
 int32_t StripedAligner::score(std::span<const uint8_t> target) {
@@ -224,13 +242,17 @@ int32_t StripedAligner::score(std::span<const uint8_t> target) {
   in.seg = seg_i16_;
   in.bias = 0;
   in.limit = 32767 - 129;  // adds_epi16 clips at 32767; keep a margin of one profile entry
-  const int32_t s = k.score_i16(in, overflow);
-  if (!overflow) {
+  if (const int32_t s = k.score_i16(in, overflow); !overflow) {
     last_precision_ = ScorePrecision::i16;
     return s;
   }
+  build_i32();
+  in.profile = profile_i32_.data;
+  in.seg = seg_i32_;
+  in.limit = kLimitI32;
   last_precision_ = ScorePrecision::i32;
-  return gotoh_local_score(query_, target, gaps_).score;
+  if (const int32_t s = k.score_i32(in, overflow); !overflow) return s;
+  return gotoh_local_score(query_, target, gaps_).score;  // (beyond any query kfold takes)
 }
 
 namespace {
@@ -288,13 +310,12 @@ std::optional<Alignment> StripedAligner::align_stored(std::span<const uint8_t> t
   if (score <= 0 || n == 0 || m == 0) return std::nullopt;
   const bool fits_u8 = use_u8_ && score <= 254 - bias_;
   const bool fits_i16 = score <= 32767 - 129;  // as score(): no lane can saturate below this
-  if (level_ == SimdLevel::scalar || !(fits_u8 || fits_i16))
-    return align_local(query_, target, gaps_, max_cells, score);
+  if (level_ == SimdLevel::scalar || score > kLimitI32) return align_local(query_, target, gaps_, max_cells, score);
 
   const Kernels& k = kernels(level_);
-  const int64_t lanes = fits_u8 ? lanes_u8(level_) : lanes_i16(level_);
-  const int64_t seg = fits_u8 ? seg_u8_ : seg_i16_;
-  const int64_t elem = fits_u8 ? 1 : 2;
+  const int64_t lanes = fits_u8 ? lanes_u8(level_) : fits_i16 ? lanes_i16(level_) : lanes_i32(level_);
+  const int64_t seg = fits_u8 ? seg_u8_ : fits_i16 ? seg_i16_ : seg_i32_;
+  const int64_t elem = fits_u8 ? 1 : fits_i16 ? 2 : 4;
   // Columns within max_cells (counted in query cells, as align_local does).
   const int64_t max_columns = std::min(m, std::max<int64_t>(max_cells, 0) / n);
   if (max_columns == 0) return std::nullopt;
@@ -311,10 +332,14 @@ std::optional<Alignment> StripedAligner::align_stored(std::span<const uint8_t> t
     in.profile = profile_u8_.data;
     in.bias = bias_;
     end_column = k.store_u8(in, trace_.data, score);
-  } else {
+  } else if (fits_i16) {
     build_i16();
     in.profile = profile_i16_.data;
     end_column = k.store_i16(in, trace_.data, score);
+  } else {
+    build_i32();
+    in.profile = profile_i32_.data;
+    end_column = k.store_i32(in, trace_.data, score);
   }
   if (end_column < 0) return std::nullopt;  // the score is not reached within max_cells
 
@@ -326,7 +351,8 @@ std::optional<Alignment> StripedAligner::align_stored(std::span<const uint8_t> t
     return detail::walk_back(query_, target, gaps_, end, h_at);
   };
   if (fits_u8) return walk(StripedColumns<uint8_t>{trace_.data, seg, lanes});
-  return walk(StripedColumns<int16_t>{reinterpret_cast<const int16_t*>(trace_.data), seg, lanes});
+  if (fits_i16) return walk(StripedColumns<int16_t>{reinterpret_cast<const int16_t*>(trace_.data), seg, lanes});
+  return walk(StripedColumns<int32_t>{reinterpret_cast<const int32_t*>(trace_.data), seg, lanes});
 }
 
 }  // namespace kfold::msa

@@ -1,5 +1,5 @@
 // Striped Smith-Waterman (Farrar 2007) local alignment scores with affine gaps: 8-bit saturating
-// lanes first, 16-bit when the score saturates, scalar 32-bit Gotoh when that saturates too; and the
+// lanes first, 16-bit when the score saturates, 32-bit lanes when that saturates too; and the
 // tracebacks of accepted hits from H stored by the same striped pass. The instruction set is chosen at run
 // time (AVX-512BW, AVX2 or SSE2); other CPUs use the scalar code.
 #pragma once
@@ -44,8 +44,8 @@ class StripedAligner {
 
   // The optimal local alignment given its exact score (from score()), identical to align_local's
   // (msa/gotoh.hpp: same end cell, same tie rules): H of every column up to the first one that reaches
-  // `score` is stored by the striped pass (1 byte per cell when the score fits 8 bits, else 2; the
-  // scalar pass when it fits neither), then walked back. When that part of the matrix has more than
+  // `score` is stored by the striped pass (1 byte per cell when the score fits 8 bits, 2 when it fits
+  // 16, else 4), then walked back. When that part of the matrix has more than
   // `max_cells` cells, score passes first narrow the target to the alignment's own columns (an optimal
   // alignment still; a tie may then resolve otherwise). Returns nullopt when even those columns hold more
   // than `max_cells` cells, or the score is 0.
@@ -73,15 +73,19 @@ class StripedAligner {
   SimdLevel level_;
   int64_t seg_u8_ = 0;  // vectors per column of the 8-bit profile (query length / lanes, rounded up)
   int64_t seg_i16_ = 0;
+  int64_t seg_i32_ = 0;
   int32_t bias_ = 0;          // added to every 8-bit profile entry so that it is unsigned
   bool use_u8_ = false;       // false when the score range does not fit 8 bits
   AlignedBytes profile_u8_;   // [kAlphabetSize][seg_u8][lanes] uint8
   AlignedBytes profile_i16_;  // [kAlphabetSize][seg_i16][lanes] int16, built on first need
+  AlignedBytes profile_i32_;  // [kAlphabetSize][seg_i32][lanes] int32, built on first need
   bool built_i16_ = false;
+  bool built_i32_ = false;
   AlignedBytes work_;   // H (two columns) and E, 3 * seg vectors
   AlignedBytes trace_;  // stored H columns of align(), [columns][seg][lanes], grown on demand
 
   void build_i16();
+  void build_i32();
   ScorePrecision last_precision_ = ScorePrecision::u8;
 };
 
@@ -114,6 +118,13 @@ int32_t striped_u8_avx512(const StripedInput& in, bool& overflow);
 int32_t striped_i16_avx512(const StripedInput& in, bool& overflow);
 int64_t striped_store_u8_avx512(const StripedInput& in, void* columns, int32_t stop_score);
 int64_t striped_store_i16_avx512(const StripedInput& in, void* columns, int32_t stop_score);
+// 32-bit lanes: scores above the 16-bit range (a long query against a long, close homolog).
+int32_t striped_i32_sse2(const StripedInput& in, bool& overflow);
+int32_t striped_i32_avx2(const StripedInput& in, bool& overflow);
+int32_t striped_i32_avx512(const StripedInput& in, bool& overflow);
+int64_t striped_store_i32_sse2(const StripedInput& in, void* columns, int32_t stop_score);
+int64_t striped_store_i32_avx2(const StripedInput& in, void* columns, int32_t stop_score);
+int64_t striped_store_i32_avx512(const StripedInput& in, void* columns, int32_t stop_score);
 
 }  // namespace detail
 }  // namespace kfold::msa

@@ -1,4 +1,4 @@
-// AVX2 instantiation of the striped Smith-Waterman kernel (32 x 8-bit or 16 x 16-bit lanes). Compiled
+// AVX2 instantiation of the striped Smith-Waterman kernel (32 x 8-bit, 16 x 16-bit or 8 x 32-bit lanes). Compiled
 // for AVX2 through a target pragma placed after the standard headers, so that nothing shared with other
 // files is built with AVX2; called only when the CPU reports AVX2.
 #include <algorithm>
@@ -63,6 +63,22 @@ struct Avx2I16 {
   }
 };
 
+struct Avx2I32 {
+  using V = __m256i;
+  static V zero() { return _mm256_setzero_si256(); }
+  static V set1(int32_t x) { return _mm256_set1_epi32(x); }
+  static V subs(V a, V b) { return _mm256_max_epi32(_mm256_sub_epi32(a, b), _mm256_setzero_si256()); }
+  static V max(V a, V b) { return _mm256_max_epi32(a, b); }
+  static V add_score(V h, V p, V) { return _mm256_max_epi32(_mm256_add_epi32(h, p), _mm256_setzero_si256()); }
+  static V shift_in(V a) { return shift_in_256<4>(a); }
+  static bool any_gt(V a, V b) { return _mm256_movemask_epi8(_mm256_cmpgt_epi32(a, b)) != 0; }
+  static int32_t hmax(V a) {
+    alignas(32) int32_t lanes[8];
+    _mm256_store_si256(reinterpret_cast<V*>(lanes), a);
+    return *std::max_element(lanes, lanes + 8);
+  }
+};
+
 }  // namespace
 
 int32_t striped_u8_avx2(const StripedInput& in, bool& overflow) { return striped_local_score<Avx2U8>(in, overflow); }
@@ -72,6 +88,10 @@ int64_t striped_store_u8_avx2(const StripedInput& in, void* columns, int32_t sto
 }
 int64_t striped_store_i16_avx2(const StripedInput& in, void* columns, int32_t stop_score) {
   return striped_store_columns<Avx2I16>(in, columns, stop_score);
+}
+int32_t striped_i32_avx2(const StripedInput& in, bool& overflow) { return striped_local_score<Avx2I32>(in, overflow); }
+int64_t striped_store_i32_avx2(const StripedInput& in, void* columns, int32_t stop_score) {
+  return striped_store_columns<Avx2I32>(in, columns, stop_score);
 }
 
 }  // namespace kfold::msa::detail

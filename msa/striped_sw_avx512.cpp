@@ -1,4 +1,4 @@
-// AVX-512BW instantiation of the striped Smith-Waterman kernel (64 x 8-bit or 32 x 16-bit lanes).
+// AVX-512BW instantiation of the striped Smith-Waterman kernel (64 x 8-bit, 32 x 16-bit or 16 x 32-bit lanes).
 // Compiled for AVX-512BW through a target pragma placed after the standard headers (as the AVX2 file);
 // called only when the CPU reports AVX-512BW.
 #include <algorithm>
@@ -59,6 +59,23 @@ struct Avx512I16 {
   }
 };
 
+struct Avx512I32 {
+  using V = __m512i;
+  // (The maskz form: GCC 12's plain _mm512_max_epi32 trips -Wmaybe-uninitialized in its header.)
+  static V max(V a, V b) { return _mm512_maskz_max_epi32(0xFFFF, a, b); }
+  static V zero() { return _mm512_setzero_si512(); }
+  static V set1(int32_t x) { return _mm512_set1_epi32(x); }
+  static V subs(V a, V b) { return max(_mm512_sub_epi32(a, b), zero()); }
+  static V add_score(V h, V p, V) { return max(_mm512_add_epi32(h, p), zero()); }
+  static V shift_in(V a) { return shift_in_512<4>(a); }
+  static bool any_gt(V a, V b) { return _mm512_cmpgt_epi32_mask(a, b) != 0; }
+  static int32_t hmax(V a) {
+    alignas(64) int32_t lanes[16];
+    _mm512_store_si512(reinterpret_cast<V*>(lanes), a);
+    return std::max<int32_t>(0, *std::max_element(lanes, lanes + 16));
+  }
+};
+
 }  // namespace
 
 int32_t striped_u8_avx512(const StripedInput& in, bool& overflow) {
@@ -72,6 +89,12 @@ int64_t striped_store_u8_avx512(const StripedInput& in, void* columns, int32_t s
 }
 int64_t striped_store_i16_avx512(const StripedInput& in, void* columns, int32_t stop_score) {
   return striped_store_columns<Avx512I16>(in, columns, stop_score);
+}
+int32_t striped_i32_avx512(const StripedInput& in, bool& overflow) {
+  return striped_local_score<Avx512I32>(in, overflow);
+}
+int64_t striped_store_i32_avx512(const StripedInput& in, void* columns, int32_t stop_score) {
+  return striped_store_columns<Avx512I32>(in, columns, stop_score);
 }
 
 }  // namespace kfold::msa::detail

@@ -605,6 +605,7 @@ def test_libtorchs_out_of_memory_is_said_plainly(build_dir, tmp_path):
                           "--random-weights", "-o", str(tmp_path / "guarded")], capture_output=True, text=True,
                          timeout=300, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30)))
     assert run.returncode == 1 and "kfold: error: memory: n_res 3000" in run.stderr, run.stderr
+    assert "available (the address-space limit (ulimit -v, RLIMIT_AS)" in run.stderr  # which limit, named
     assert not (tmp_path / "guarded").exists()
 
 
