@@ -251,6 +251,9 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
   so.members = campaign.surrogate.members;
   so.seed = seed;
   so.threads = threads;
+  if (training.size() >= 500)  // a deep mutational scan's results: the fits take a while (cubic in the rows)
+    log_info("agent: surrogate: fitting {} measurements ({} leave-one-out fits, {} bootstrap members)...",
+             training.size(), so.lambdas.size() * so.position_scales.size(), so.members);
   const SurrogateModel model(std::move(training), values, rows, so, measurement_weights(sds));
   SurrogatePrediction p = model.predict(rows);
   // The surrogate predicts the measured value; the objective's solubility term (not measured) is added to

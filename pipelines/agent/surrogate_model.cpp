@@ -91,16 +91,33 @@ Matrix gram_primal(const Matrix& xc, double lambda) {
   return a;
 }
 
-// Xc Xc^T + lambda I  [n, n]
-Matrix gram_kernel(const Matrix& xc, double lambda) {
-  Matrix k(xc.rows, xc.rows);
-  for (int64_t i = 0; i < xc.rows; ++i) {
+// Xc Xc^T + lambda I  [n, n], from the nonzero entries of x: Xc's rows are sqrt(w_i) (x_i - mean), so
+// (Xc Xc^T)_ij = sqrt(w_i w_j) (x_i.x_j - x_i.mean - x_j.mean + mean.mean). The surrogate's rows are mostly
+// indicators (a few nonzeros in thousands of columns): the dense product of the centred rows took n^2 d.
+Matrix gram_kernel(const Matrix& x, const Centred& c, double lambda) {
+  const int64_t n = x.rows;
+  std::vector<std::vector<std::pair<int64_t, double>>> nonzeros(static_cast<size_t>(n));
+  std::vector<double> dot_mean(static_cast<size_t>(n), 0.0);  // x_i . mean
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t p = 0; p < x.cols; ++p)
+      if (const double v = x(i, p); v != 0.0) {
+        nonzeros[static_cast<size_t>(i)].emplace_back(p, v);
+        dot_mean[static_cast<size_t>(i)] += v * c.x_mean[static_cast<size_t>(p)];
+      }
+  double mean_mean = 0.0;
+  for (const double m : c.x_mean) mean_mean += m * m;
+  Matrix k(n, n);
+  std::vector<double> row(static_cast<size_t>(x.cols), 0.0);  // x_i scattered
+  for (int64_t i = 0; i < n; ++i) {
+    for (const auto& [p, v] : nonzeros[static_cast<size_t>(i)]) row[static_cast<size_t>(p)] = v;
     for (int64_t j = 0; j <= i; ++j) {
-      double s = 0.0;
-      for (int64_t p = 0; p < xc.cols; ++p) s += xc(i, p) * xc(j, p);
-      k(i, j) = k(j, i) = s;
+      double dot = 0.0;
+      for (const auto& [p, v] : nonzeros[static_cast<size_t>(j)]) dot += row[static_cast<size_t>(p)] * v;
+      const double centred = dot - dot_mean[static_cast<size_t>(i)] - dot_mean[static_cast<size_t>(j)] + mean_mean;
+      k(i, j) = k(j, i) = c.sqrt_w[static_cast<size_t>(i)] * c.sqrt_w[static_cast<size_t>(j)] * centred;
     }
     k(i, i) += lambda;
+    for (const auto& [p, v] : nonzeros[static_cast<size_t>(i)]) row[static_cast<size_t>(p)] = 0.0;
   }
   return k;
 }
@@ -127,21 +144,31 @@ std::vector<double> average_ranks(const std::vector<double>& x) {
   return r;
 }
 
+// sum_k a[k] b[k] over four partial sums (the compiler keeps a single sum's order: no vector instructions),
+// in a fixed order: the same result on every run and thread count.
+double dot(const double* a, const double* b, int64_t n) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  int64_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    s0 += a[k] * b[k];
+    s1 += a[k + 1] * b[k + 1];
+    s2 += a[k + 2] * b[k + 2];
+    s3 += a[k + 3] * b[k + 3];
+  }
+  for (; k < n; ++k) s0 += a[k] * b[k];
+  return (s0 + s1) + (s2 + s3);
+}
+
 }  // namespace
 
 void cholesky_factor(Matrix& a) {
   const int64_t n = a.rows;
   for (int64_t j = 0; j < n; ++j) {
-    double d = a(j, j);
-    for (int64_t k = 0; k < j; ++k) d -= a(j, k) * a(j, k);
+    const double d = a(j, j) - dot(a.row(j), a.row(j), j);
     if (!(d > 0.0)) fail_runtime("cholesky: matrix not positive definite at pivot {} ({})", j, d);
     const double l = std::sqrt(d);
     a(j, j) = l;
-    for (int64_t i = j + 1; i < n; ++i) {
-      double s = a(i, j);
-      for (int64_t k = 0; k < j; ++k) s -= a(i, k) * a(j, k);
-      a(i, j) = s / l;
-    }
+    for (int64_t i = j + 1; i < n; ++i) a(i, j) = (a(i, j) - dot(a.row(i), a.row(j), j)) / l;
   }
 }
 
@@ -181,7 +208,7 @@ RidgeSolution ridge_fit_primal(const Matrix& x, const std::vector<double>& y, do
 RidgeSolution ridge_fit_kernel(const Matrix& x, const std::vector<double>& y, double lambda,
                                const std::vector<double>& weights) {
   const Centred c = centre(x, y, weights);
-  Matrix k = gram_kernel(c.x, lambda);
+  Matrix k = gram_kernel(x, c, lambda);
   cholesky_factor(k);
   const std::vector<double> alpha = cholesky_solve(k, c.y);
   std::vector<double> w(static_cast<size_t>(x.cols), 0.0);
@@ -196,49 +223,94 @@ RidgeSolution ridge_fit(const Matrix& x, const std::vector<double>& y, double la
   return x.rows < x.cols ? ridge_fit_kernel(x, y, lambda, weights) : ridge_fit_primal(x, y, lambda, weights);
 }
 
-std::vector<double> ridge_loo_predictions(const Matrix& x, const std::vector<double>& y, double lambda,
-                                          const std::vector<double>& weights) {
+std::vector<double> cholesky_inverse_diagonal(const Matrix& l) {
+  // (L L^T)^-1 = L^-T L^-1: its diagonal entry j is the squared norm of column j of L^-1, found by forward
+  // substitution down the column (n^3 / 6 multiply-adds in all; n solves took 2 n^3, reading L by columns).
+  const int64_t n = l.rows;
+  std::vector<double> diagonal(static_cast<size_t>(n));
+  std::vector<double> column(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) {
+    column[static_cast<size_t>(j)] = 1.0 / l(j, j);
+    double squares = column[static_cast<size_t>(j)] * column[static_cast<size_t>(j)];
+    for (int64_t i = j + 1; i < n; ++i) {
+      const double* row = l.row(i);
+      column[static_cast<size_t>(i)] = -dot(row + j, column.data() + j, i - j) / row[i];
+      squares += column[static_cast<size_t>(i)] * column[static_cast<size_t>(i)];
+    }
+    diagonal[static_cast<size_t>(j)] = squares;
+  }
+  return diagonal;
+}
+
+std::vector<std::vector<double>> ridge_loo_predictions(const Matrix& x, const std::vector<double>& y,
+                                                       const std::vector<double>& lambdas,
+                                                       const std::vector<double>& weights, int threads) {
   const Centred c = centre(x, y, weights);
   const int64_t n = x.rows;
-  std::vector<double> leverage = c.w_share;  // the intercept's share
-  std::vector<double> fitted(static_cast<size_t>(n), 0.0);
-  if (n < x.cols) {
-    // H = K (K + lambda I)^-1 = I - lambda (K + lambda I)^-1; residual r = lambda alpha.
-    Matrix k = gram_kernel(c.x, lambda);
-    cholesky_factor(k);
-    const std::vector<double> alpha = cholesky_solve(k, c.y);
-    for (int64_t i = 0; i < n; ++i) {
-      std::vector<double> e(static_cast<size_t>(n), 0.0);
-      e[static_cast<size_t>(i)] = 1.0;
-      const double inv_ii = cholesky_solve(k, std::move(e))[static_cast<size_t>(i)];
-      leverage[static_cast<size_t>(i)] += 1.0 - lambda * inv_ii;
-      fitted[static_cast<size_t>(i)] = c.y[static_cast<size_t>(i)] - lambda * alpha[static_cast<size_t>(i)];
-    }
-  } else {
-    Matrix a = gram_primal(c.x, lambda);
-    cholesky_factor(a);
-    const RidgeSolution s = ridge_fit_primal(x, y, lambda, weights);
-    for (int64_t i = 0; i < n; ++i) {
-      const std::vector<double> xi(c.x.row(i), c.x.row(i) + x.cols);
-      const std::vector<double> m = cholesky_solve(a, xi);
-      double h = 0.0;
-      double f = 0.0;
-      for (int64_t p = 0; p < x.cols; ++p) {
-        h += xi[static_cast<size_t>(p)] * m[static_cast<size_t>(p)];
-        f += xi[static_cast<size_t>(p)] * s.w[static_cast<size_t>(p)];
+  const bool kernel = n < x.cols;
+  // The Gram matrix without the penalty, shared by every lambda: [n, n] (kernel form) or [d, d].
+  const Matrix gram = kernel ? gram_kernel(x, c, 0.0) : gram_primal(c.x, 0.0);
+  std::vector<double> xty;  // Xc^T yc (primal form)
+  if (!kernel) {
+    xty.assign(static_cast<size_t>(x.cols), 0.0);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t p = 0; p < x.cols; ++p) xty[static_cast<size_t>(p)] += c.x(i, p) * c.y[static_cast<size_t>(i)];
+  }
+  std::vector<std::vector<double>> out(lambdas.size());
+  data::FirstError error;  // (a matrix not positive definite: no exception may leave the OpenMP region)
+  // One lambda per thread, each computed alone: the same numbers for any thread count.
+#pragma omp parallel for schedule(dynamic) num_threads(std::max(threads, 1))
+  for (size_t g = 0; g < lambdas.size(); ++g) {
+    try {
+      const double lambda = lambdas[g];
+      std::vector<double> leverage = c.w_share;  // the intercept's share
+      std::vector<double> fitted(static_cast<size_t>(n), 0.0);
+      Matrix factor = gram;
+      for (int64_t i = 0; i < factor.rows; ++i) factor(i, i) += lambda;
+      cholesky_factor(factor);
+      if (kernel) {
+        // H = K (K + lambda I)^-1 = I - lambda (K + lambda I)^-1; residual r = lambda alpha.
+        const std::vector<double> alpha = cholesky_solve(factor, c.y);
+        const std::vector<double> inverse_diagonal = cholesky_inverse_diagonal(factor);
+        for (int64_t i = 0; i < n; ++i) {
+          const auto u = static_cast<size_t>(i);
+          leverage[u] += 1.0 - lambda * inverse_diagonal[u];
+          fitted[u] = c.y[u] - lambda * alpha[u];
+        }
+      } else {
+        const std::vector<double> w = cholesky_solve(factor, xty);
+        for (int64_t i = 0; i < n; ++i) {
+          const std::vector<double> xi(c.x.row(i), c.x.row(i) + x.cols);
+          const std::vector<double> m = cholesky_solve(factor, xi);
+          double h = 0.0;
+          double f = 0.0;
+          for (int64_t p = 0; p < x.cols; ++p) {
+            h += xi[static_cast<size_t>(p)] * m[static_cast<size_t>(p)];
+            f += xi[static_cast<size_t>(p)] * w[static_cast<size_t>(p)];
+          }
+          leverage[static_cast<size_t>(i)] += h;
+          fitted[static_cast<size_t>(i)] = f;
+        }
       }
-      leverage[static_cast<size_t>(i)] += h;
-      fitted[static_cast<size_t>(i)] = f;
+      std::vector<double> loo(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) {
+        const auto u = static_cast<size_t>(i);
+        const double r = (c.y[u] - fitted[u]) / c.sqrt_w[u];  // the residual in y's units
+        const double denom = std::max(1.0 - leverage[u], 1e-12);
+        loo[u] = y[u] - r / denom;
+      }
+      out[g] = std::move(loo);
+    } catch (...) {
+      error.record(static_cast<int64_t>(g), std::current_exception());
     }
   }
-  std::vector<double> out(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    const size_t u = static_cast<size_t>(i);
-    const double r = (c.y[u] - fitted[u]) / c.sqrt_w[u];  // the residual in y's units
-    const double denom = std::max(1.0 - leverage[u], 1e-12);
-    out[u] = y[u] - r / denom;
-  }
+  error.rethrow();
   return out;
+}
+
+std::vector<double> ridge_loo_predictions(const Matrix& x, const std::vector<double>& y, double lambda,
+                                          const std::vector<double>& weights) {
+  return ridge_loo_predictions(x, y, std::vector<double>{lambda}, weights, 1).front();
 }
 
 SurrogateFeatures::SurrogateFeatures(const std::vector<SurrogateRow>& training,
@@ -383,8 +455,11 @@ SurrogateModel::SurrogateModel(std::vector<SurrogateRow> training, std::vector<d
   for (const double scale : options.position_scales) {
     features_.set_position_scale(scale);
     const Matrix xs = features_.matrix(training_);
-    for (const double lambda : options.lambdas) {
-      const std::vector<double> loo = ridge_loo_predictions(xs, values_, lambda, weights_);
+    const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+    const auto loo_of_lambdas = ridge_loo_predictions(xs, values_, options.lambdas, weights_, threads);
+    for (size_t g = 0; g < options.lambdas.size(); ++g) {
+      const double lambda = options.lambdas[g];
+      const std::vector<double>& loo = loo_of_lambdas[g];
       double sse = 0.0;  // weighted as the fit: a noisy measurement's miss counts less
       for (int64_t i = 0; i < n; ++i) {
         const auto u = static_cast<size_t>(i);

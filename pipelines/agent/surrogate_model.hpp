@@ -55,6 +55,13 @@ RidgeSolution ridge_fit(const Matrix& x, const std::vector<double>& y, double la
 // weighted problem's hat matrix (the prediction of a refit without row i, the other rows keeping weights).
 std::vector<double> ridge_loo_predictions(const Matrix& x, const std::vector<double>& y, double lambda,
                                           const std::vector<double>& weights = {});
+// The same for each of `lambdas`, sharing the centring and the Gram matrix (OpenMP over the lambdas, each
+// computed by one thread: the same numbers for any `threads`).
+std::vector<std::vector<double>> ridge_loo_predictions(const Matrix& x, const std::vector<double>& y,
+                                                       const std::vector<double>& lambdas,
+                                                       const std::vector<double>& weights, int threads);
+// The diagonal of (L L^T)^-1 for a factor L from cholesky_factor.
+std::vector<double> cholesky_inverse_diagonal(const Matrix& l);
 
 // Row weights from measurement standard deviations: 1 / (sd_i^2 + tau^2), tau^2 the median of the given
 // sd^2 (variance that no measurement's own sd covers: model error, day-to-day drift), a row without sd
