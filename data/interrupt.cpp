@@ -96,8 +96,27 @@ void remove_interrupt_handlers() {
 
 int interrupt_signal() { return g_signal.load(std::memory_order_relaxed); }
 
+namespace {
+
+thread_local void (*t_cancel_check)(const void*) = nullptr;
+thread_local const void* t_cancel_context = nullptr;
+
+}  // namespace
+
 void check_interrupt() {
   if (const int s = interrupt_signal()) throw Interrupted(s);
+  if (t_cancel_check != nullptr) t_cancel_check(t_cancel_context);
+}
+
+ScopedCancelCheck::ScopedCancelCheck(void (*check)(const void*), const void* context)
+    : previous_check_(t_cancel_check), previous_context_(t_cancel_context) {
+  t_cancel_check = check;
+  t_cancel_context = context;
+}
+
+ScopedCancelCheck::~ScopedCancelCheck() {
+  t_cancel_check = previous_check_;
+  t_cancel_context = previous_context_;
 }
 
 }  // namespace kfold

@@ -26,8 +26,23 @@ void install_interrupt_handlers();
 void remove_interrupt_handlers();
 // The signal received since the handlers were installed, or 0.
 int interrupt_signal();
-// Throws Interrupted when a signal has arrived.
+// Throws Interrupted when a signal has arrived, and calls this thread's cancel check (below) if it has one.
 void check_interrupt();
+
+// While it lives, check_interrupt() on this thread also calls `check` (the Python module's cancel token: a
+// model given up stops within one Evoformer block, not at the end of a recycling iteration). Nested scopes
+// replace the outer one until they end.
+class ScopedCancelCheck {
+ public:
+  explicit ScopedCancelCheck(void (*check)(const void*), const void* context);
+  ~ScopedCancelCheck();
+  ScopedCancelCheck(const ScopedCancelCheck&) = delete;
+  ScopedCancelCheck& operator=(const ScopedCancelCheck&) = delete;
+
+ private:
+  void (*previous_check_)(const void*);
+  const void* previous_context_;
+};
 
 // From a signal handler (async-signal-safe): the default action of `signal_number`, now (the signal unblocked),
 // and where that does not end the process, exit code 128 + signal_number: as PID 1 of a container (docker

@@ -5,13 +5,42 @@
 #include <ATen/ops/cat.h>
 #include <ATen/ops/one_hot.h>
 
+#include <chrono>
 #include <utility>
 
 #include "data/dtype.hpp"
 #include "data/error.hpp"
+#include "data/interrupt.hpp"
+#include "data/log.hpp"
 
 namespace kfold::fold {
+
 namespace {
+
+// Safe points between the blocks of the extra-MSA and Evoformer stacks (the CLI's Ctrl-C and SIGTERM, the
+// Python module's cancel token: a long iteration stops within a block, and a scheduler's SIGTERM is acted on
+// before its SIGKILL), with a progress line when an iteration runs long (at most one a minute: L = 1000 on a
+// CPU was silent for minutes).
+class BlockSafePoints {
+ public:
+  explicit BlockSafePoints(int64_t blocks) : blocks_(blocks) {}
+  void after_block() {
+    ++done_;
+    if (const auto now = Clock::now(); now - last_line_ >= std::chrono::seconds(60)) {
+      log_info("  trunk block {}/{} of this iteration ({:.0f} s)", done_, blocks_,
+               std::chrono::duration<double>(now - start_).count());
+      last_line_ = now;
+    }
+    check_interrupt();
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  int64_t blocks_;
+  int64_t done_ = 0;
+  Clock::time_point start_ = Clock::now();
+  Clock::time_point last_line_ = start_;
+};
 
 constexpr int64_t kTargetFeat = 22, kMsaFeat = 49, kExtraMsaFeat = 25;  // 23 one-hot + has_deletion + value
 
@@ -117,8 +146,11 @@ EvoformerOutputs EmbeddingsAndEvoformer::forward(const EvoformerInputs& batch, c
                                    batch.extra_has_deletion.unsqueeze(-1), batch.extra_deletion_value.unsqueeze(-1)},
                                   -1);                                           // [n_extra, n_res, 25]
   EvoformerActivations extra{extra_msa_activations_.forward(extra_feat), pair};  // [n_extra, n_res, c_e]
-  for (const auto& block : extra_msa_stack_)
+  BlockSafePoints safe_points(static_cast<int64_t>(extra_msa_stack_.size() + evoformer_.size()));
+  for (const auto& block : extra_msa_stack_) {
     extra = block.forward(std::move(extra), batch.extra_msa_mask, mask_2d, options);
+    safe_points.after_block();
+  }
 
   // Template rows appended to the MSA (Alg. 2 lines 7-8), masked by their psi torsion mask.
   const int64_t n_seq = msa.size(0);
@@ -132,7 +164,10 @@ EvoformerOutputs EmbeddingsAndEvoformer::forward(const EvoformerInputs& batch, c
 
   // Evoformer stack (Alg. 6).
   EvoformerActivations act{msa, extra.pair};
-  for (const auto& block : evoformer_) act = block.forward(std::move(act), msa_mask, mask_2d, options);
+  for (const auto& block : evoformer_) {
+    act = block.forward(std::move(act), msa_mask, mask_2d, options);
+    safe_points.after_block();
+  }
 
   EvoformerOutputs out;
   out.msa = act.msa.narrow(0, 0, n_seq);                        // [n_seq, n_res, c_m] without the template rows

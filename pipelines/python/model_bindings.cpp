@@ -230,6 +230,7 @@ void bind_model(py::module_& m) {
           "predict",
           [](const LoadedModel& model, const fold::RawFeatures& raw, int64_t seed, bool check_memory,
              const CancelToken& token) {
+            const auto watched = token.watch();  // stops within an Evoformer block
             return model.predict(raw, seed, check_memory, iteration_reporter(model, token));
           },
           py::arg("raw"), py::arg("seed"), py::arg("check_memory"), py::arg("token"), Release(),
@@ -238,6 +239,7 @@ void bind_model(py::module_& m) {
           "predict_processed",
           [](const LoadedModel& model, const fs::path& path, bool check_memory, const CancelToken& token) {
             const auto features = fold::read_processed_features(path);
+            const auto watched = token.watch();
             return model.predict(features, check_memory, iteration_reporter(model, token));
           },
           py::arg("path"), py::arg("check_memory"), py::arg("token"), Release(),

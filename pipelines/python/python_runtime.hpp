@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "data/interrupt.hpp"
 #include "data/log.hpp"
 
 namespace kfold::python {
@@ -30,6 +31,12 @@ class CancelToken {
   bool cancelled() const { return cancelled_.load(); }
   void throw_if_cancelled() const {
     if (cancelled()) throw Cancelled();
+  }
+  // While the result lives, the library's safe points on this thread (check_interrupt: a model's blocks) throw
+  // Cancelled once the token is cancelled.
+  ScopedCancelCheck watch() const {
+    return ScopedCancelCheck([](const void* token) { static_cast<const CancelToken*>(token)->throw_if_cancelled(); },
+                             this);
   }
 
  private:

@@ -7,6 +7,8 @@
 
 #include <csignal>
 #include <functional>
+#include <stdexcept>
+#include <thread>
 
 #include "data/interrupt.hpp"
 
@@ -77,4 +79,34 @@ TEST_CASE("interrupt: a signal ignored when kfold starts stays ignored (nohup's 
   });
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("interrupt: a thread's cancel check runs at its safe points, nested scopes restore the outer one") {
+  struct Flag {
+    bool raise = false;
+    int calls = 0;
+  };
+  const auto check = [](const void* context) {
+    auto* flag = const_cast<Flag*>(static_cast<const Flag*>(context));
+    ++flag->calls;
+    if (flag->raise) throw std::runtime_error("cancelled");
+  };
+  Flag outer, inner;
+  CHECK_NOTHROW(kfold::check_interrupt());  // none yet
+  {
+    const kfold::ScopedCancelCheck watching_outer(check, &outer);
+    kfold::check_interrupt();
+    {
+      const kfold::ScopedCancelCheck watching_inner(check, &inner);
+      inner.raise = true;
+      CHECK_THROWS_WITH(kfold::check_interrupt(), "cancelled");
+    }
+    kfold::check_interrupt();
+    std::thread([] { kfold::check_interrupt(); }).join();  // another thread has its own (none)
+    CHECK(outer.calls == 2);
+    CHECK(inner.calls == 1);
+  }
+  outer.raise = true;
+  CHECK_NOTHROW(kfold::check_interrupt());  // the scope ended
+  CHECK(outer.calls == 2);
 }

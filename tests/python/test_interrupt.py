@@ -73,3 +73,22 @@ def test_sigterm_during_a_search_leaves_no_earlier_done(build_dir, kfold, tmp_pa
     _, err = p.communicate(timeout=120)
     assert p.returncode == 128 + signal.SIGTERM, err
     assert not leftovers(out)
+
+
+def test_sigterm_stops_predict_within_an_iteration(build_dir, tmp_path):
+    """The trunk's blocks are safe points: SIGTERM during a long iteration (L = 1000 on a CPU: minutes) was
+    acted on at its end, after the scheduler's SIGKILL had come."""
+    import json
+    config = json.loads((EXAMPLES / "small_model.json").read_text())
+    config["model"]["embeddings_and_evoformer"]["evoformer_num_block"] = 1000  # ~5 s an iteration here
+    (tmp_path / "deep.json").write_text(json.dumps(config))
+    out = tmp_path / "out"
+    p = start(build_dir, "predict", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--config", tmp_path / "deep.json",
+              "--models", "model_1_ptm", "--recycles", 0, "-o", out)
+    wait_for_line(p, "MSA depth 1")  # the model starts next
+    time.sleep(0.3)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 128 + signal.SIGTERM, err
+    assert "iteration 1/1" not in err, err  # stopped inside the iteration
+    assert not leftovers(out)

@@ -386,3 +386,20 @@ def test_a_db_campaign_searches_again_when_the_database_changes(kf, tmp_path, ca
     with caplog.at_level("INFO", logger="kfold"):
         campaign.propose(threads=2, potts=False)
     assert "agent: searching" in caplog.text and "reusing" not in caplog.text
+
+
+def test_a_model_given_up_stops_within_an_iteration(kf, tmp_path):
+    """The trunk's blocks check the cancel token (a notebook's interrupt waited for the end of an iteration,
+    minutes at L = 1000 on a CPU)."""
+    import json
+    import threading
+    config = json.loads((EXAMPLES / "small_model.json").read_text())
+    config["model"]["embeddings_and_evoformer"]["evoformer_num_block"] = 1000  # ~5 s an iteration here
+    model = kf.Model("model_1_ptm", random_weights=True, config=config, recycles=0)
+    raw = kf.features(EXAMPLES / "ubiquitin.fasta")
+    token = kf._core.CancelToken()
+    threading.Timer(0.3, token.cancel).start()
+    with pytest.raises(KeyboardInterrupt):
+        model._model.predict(raw._raw, 0, False, token)
+    label, done, total, _ = kf._core.progress_snapshot()  # the iteration's report never came
+    assert (label, done, total) == ("model_1_ptm", 0, 1)
