@@ -132,13 +132,17 @@ void AtomicOutput::next_temp_name() {
 bool AtomicOutput::temp_name_taken() {
   // lstat: a link someone planted under the name counts, wherever it points.
   struct stat info {};
-  if (::lstat(temp_.c_str(), &info) != 0 || ++names_tried_ >= kMostTempNames) return false;
+  if (::lstat(temp_.c_str(), &info) != 0) return false;
+  if (++names_tried_ >= kMostTempNames) {
+    owns_temp_ = false;  // the name is someone else's: the destructor leaves it
+    return false;
+  }
   next_temp_name();
   return true;
 }
 
 AtomicOutput::~AtomicOutput() {
-  if (!committed_) {
+  if (!committed_ && owns_temp_) {
     std::error_code ec;
     fs::remove(temp_, ec);
   }
@@ -212,8 +216,12 @@ void write_files_atomic(const std::vector<std::pair<fs::path, std::string>>& fil
       std::error_code ec;
       if (fs::is_regular_file(out->target(), ec)) {
         earlier = std::make_unique<AtomicOutput>(out->target());
-        fs::create_hard_link(out->target(), earlier->temp_path(), ec);
-        if (ec && !fs::copy_file(out->target(), earlier->temp_path(), ec))
+        do {  // (both fail on a name something has, and never write through a link there: another name then)
+          ec.clear();
+          fs::create_hard_link(out->target(), earlier->temp_path(), ec);
+          if (ec && ec != std::errc::file_exists) fs::copy_file(out->target(), earlier->temp_path(), ec);
+        } while (ec == std::errc::file_exists && earlier->temp_name_taken());
+        if (ec)
           fail_runtime("{}: cannot keep the file it replaces until all are written: {}", out->target().string(),
                        ec.message());
       }

@@ -44,6 +44,7 @@ class AtomicOutput {
   std::filesystem::path target_;
   std::string temp_prefix_;  // the target's name, cut to leave room for ".tmp.<pid>.<n>"
   int names_tried_ = 0;
+  bool owns_temp_ = true;  // false when every name tried was taken (temp_ is then someone else's)
   std::filesystem::path temp_;
   bool synced_ = false;
   bool committed_ = false;

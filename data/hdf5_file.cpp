@@ -213,8 +213,12 @@ H5Writer::H5Writer(const fs::path& path) : path_(path), output_(path) {
   silence_hdf5_errors();
   errno = 0;
   const Id fapl(unlocked_file_access(), H5Pclose);
+  // Past names something already has (HDF5 first opens an existing name read-write, a link to a device too),
+  // then H5F_ACC_EXCL: O_EXCL, so a file or link put there since is never written either.
+  while (output_.temp_name_taken()) {
+  }
   hid_t id;
-  do {  // H5F_ACC_EXCL opens with O_EXCL: a file or link already under the temporary name is never written
+  do {
     errno = 0;
     id = H5Fcreate(output_.temp_path().c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get());
   } while (id < 0 && errno == EEXIST && output_.temp_name_taken());

@@ -344,7 +344,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
     fail_input("DB_DIR '{}' names no new folder: give the database folder's name, e.g. dbs/uniref",
                db_dir_argument.string());
   // The folder is built as "<name>.tmp.<pid>": that name must fit the file system's 255 bytes too.
-  constexpr size_t kLongestName = 255 - sizeof(".tmp.4294967295");
+  constexpr size_t kLongestName = 255 - std::char_traits<char>::length(".tmp.4294967295");
   if (const size_t length = db_dir.filename().string().size(); length > kLongestName)
     fail_input(
         "{}: the database folder's name is {} bytes long; kfold allows {} (it builds the folder under "

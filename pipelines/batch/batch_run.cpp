@@ -87,6 +87,8 @@ std::string file_checksum(const fs::path& path) { return StageKey().add_file_con
 
 // True when DIR/<id>/query.fasta, the MSA stage's record of its query, holds the target's sequence.
 bool msa_stage_query_is(const fs::path& dir, const BatchTarget& target) {
+  std::error_code error;
+  if (!fs::is_regular_file(dir / "query.fasta", error)) return false;  // (a FIFO would block the worker)
   try {
     const auto queries = data::read_fasta(dir / "query.fasta");
     return queries.size() == 1 && queries.front().residues == target.sequence;

@@ -16,6 +16,7 @@
 #include <ctime>
 #include <fstream>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 #include <vector>
@@ -51,8 +52,13 @@ size_t signal_owner_size = 0;
 
 // Whether the file at `path` starts with signal_owner (async-signal-safe).
 bool names_this_process(const char* path) {
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  // Never blocks (a FIFO planted under the name) nor follows a link; only a plain file can name this process.
+  const int fd = ::open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return false;
+  if (struct stat info{}; ::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    ::close(fd);
+    return false;
+  }
   char buffer[sizeof(signal_owner)];
   size_t got = 0;
   while (got < signal_owner_size) {
@@ -242,17 +248,25 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
   // The lock is written whole under a name of this process's, then linked to its own name: link() is atomic
   // and fails when the lock exists (on NFS too), so a lock file always names its owner. Both names are known
   // to the signal handler before their files can exist (it removes only files naming this process).
-  const auto temp = dir_ / fmt::format(".{}.lock.tmp.{}", name, ::getpid());  // a temporary-file name (data/)
   const auto text = fmt::format("{}\nheartbeat_timeout {}\n", owner_line_, stale_after_.count());
   bool took_over = false;
+  std::random_device entropy;  // (the temporary name only: results never depend on it)
   for (int attempt = 0; attempt < 3; ++attempt) {
-    remember_held(temp);
-    remember_held(path);
-    // The name is this process's: whatever has it (a killed run's file of this pid, a link another user
-    // planted) goes, and the file is made anew, exclusively (O_EXCL never follows a link).
-    ::unlink(temp.c_str());
-    const int fd = ::open(temp.c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0666);  // umask decides
-    if (fd < 0 && errno == ENOENT && attempt < 2) {
+    // A temporary-file name (data/) of this process's, made exclusively (O_EXCL never follows a link): a pid
+    // alone is not unique on a shared folder (other hosts, containers), so a random part follows it, and a
+    // name that is taken (another worker's file, a link someone planted) is left alone for another.
+    fs::path temp;
+    int fd = -1;
+    for (int names = 0; names < 16 && fd < 0; ++names) {
+      temp = dir_ / fmt::format(".{}.lock.tmp.{}.{:08x}{:08x}", name, ::getpid(), entropy(), entropy());
+      remember_held(temp);
+      remember_held(path);
+      fd = ::open(temp.c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0666);  // umask decides
+      if (fd < 0 && errno != EEXIST) break;
+      if (fd < 0) forget_held(temp);
+    }
+    const int open_error = fd < 0 ? errno : 0;
+    if (fd < 0 && open_error == ENOENT && attempt < 2) {
       // The lock folder went away (a failed kfold predict removes the empty folders it made): made again.
       forget_held(temp);
       forget_held(path);
@@ -262,11 +276,11 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
     }
     const bool written =
         fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-    const int write_error = errno;
+    const int write_error = fd < 0 ? open_error : errno;
     if (fd >= 0) ::close(fd);
     const bool linked = written && ::link(temp.c_str(), path.c_str()) == 0;
     const int link_error = errno;
-    ::unlink(temp.c_str());
+    if (fd >= 0) ::unlink(temp.c_str());  // (only a file this process made)
     forget_held(temp);
     if (linked) {
       const std::lock_guard<std::mutex> lock(heartbeat_->mutex);
@@ -289,7 +303,7 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
     }
     if (is_stale(path)) {
       log_info("taking over the stale lock {}", path.string());
-      ::unlink(path.c_str());
+      if (::unlink(path.c_str()) != 0 && errno == EISDIR) ::rmdir(path.c_str());  // a folder there: no lock
       took_over = true;
     }
     ::rmdir(breaker.c_str());

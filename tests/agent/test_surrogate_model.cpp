@@ -132,16 +132,35 @@ TEST_CASE("ridge: the inverse's diagonal from the factor, and the lambda grid th
     CHECK(std::fabs(cholesky_solve(a, e)[static_cast<size_t>(i)] - diagonal[static_cast<size_t>(i)]) <
           1e-12 * std::fabs(diagonal[static_cast<size_t>(i)]) + 1e-15);
   }
-  // Every lambda of a grid gives the one-lambda function's numbers, bitwise, with 1 or 3 threads (kernel form:
-  // 12 rows, 30 columns; primal form: 30 rows, 5 columns).
+  // Every lambda of a grid equals refits without each row (the independent reference), with 1 or 3 threads
+  // alike, in the kernel form (12 rows, 30 columns: its Gram matrix from the rows' nonzeros) and the primal
+  // form (30 rows, 5 columns); indicator columns and a column offset by 100 (the Gram's expansion
+  // x_i.x_j - x_i.m - x_j.m + m.m cancels most of its digits there).
   for (const auto& [n, d] : std::vector<std::pair<int64_t, int64_t>>{{12, 30}, {30, 5}}) {
-    const Matrix xs = random_matrix(n, d, 9);
+    CAPTURE(n);
+    Matrix xs = random_matrix(n, d, 9);
+    for (int64_t i = 0; i < n; ++i) {
+      xs(i, 0) += 100.0;
+      for (int64_t p = 2; p < d; ++p) xs(i, p) = (i + p) % 4 == 0 ? 1.0 : 0.0;
+    }
     std::vector<double> y(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) y[static_cast<size_t>(i)] = xs(i, 0) - 0.5 * xs(i, 1);
+    for (int64_t i = 0; i < n; ++i) y[static_cast<size_t>(i)] = xs(i, 0) - 0.5 * xs(i, 1) + 0.3 * xs(i, 2);
     const std::vector<double> lambdas = {0.03, 0.3, 3.0, 30.0};
     const auto one_thread = ridge_loo_predictions(xs, y, lambdas, {}, 1);
     CHECK(ridge_loo_predictions(xs, y, lambdas, {}, 3) == one_thread);
-    for (size_t g = 0; g < lambdas.size(); ++g) CHECK(ridge_loo_predictions(xs, y, lambdas[g]) == one_thread[g]);
+    for (size_t g = 0; g < lambdas.size(); ++g)
+      for (int64_t out = 0; out < n; ++out) {
+        Matrix rest(n - 1, d);
+        std::vector<double> ys;
+        for (int64_t i = 0, r = 0; i < n; ++i) {
+          if (i == out) continue;
+          for (int64_t p = 0; p < d; ++p) rest(r, p) = xs(i, p);
+          ys.push_back(y[static_cast<size_t>(i)]);
+          ++r;
+        }
+        const double refit = ridge_fit_primal(rest, ys, lambdas[g]).predict(xs.row(out));  // dense, centred
+        CHECK(std::fabs(refit - one_thread[g][static_cast<size_t>(out)]) < 1e-7);
+      }
   }
 }
 

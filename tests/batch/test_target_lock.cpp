@@ -190,8 +190,9 @@ TEST_CASE("LockDirectory: links and FIFOs other users plant are neither written 
   kfold::test::ScratchDir tmp("target_lock_planted");
   std::ofstream(tmp / "victim.txt") << "keep\n";
   LockDirectory locks(tmp / "locks", std::chrono::seconds(600));
-  // A link under this process's temporary lock name (known from the pid alone): the victim was overwritten
-  // with the lock's text; and the cleanup judged the link's age by its target's, so it stayed.
+  // A link under this process's temporary lock name (it was known from the pid alone; a random part follows
+  // now, and the name is made with O_EXCL): the victim was overwritten with the lock's text; and the cleanup
+  // judged the link's age by its target's, so it stayed.
   fs::create_symlink(tmp / "victim.txt", tmp / "locks" / fmt::format(".t.lock.tmp.{}", getpid()));
   CHECK(locks.try_lock("t"));
   std::ifstream victim(tmp / "victim.txt");

@@ -130,10 +130,10 @@ TEST_CASE("SequenceDb: bad inputs are InputErrors naming the path, and leave no 
   }
   // A name that fits the file system but not with ".tmp.<pid>" after it is refused by its length, naming the fix
   // (it failed on the temporary folder's name); the longest allowed one is made.
-  CHECK_THROWS_WITH_AS(msa::create_db(dir / "db.fasta", dir / std::string(240, 'd')),
+  CHECK_THROWS_WITH_AS(msa::create_db(dir / "db.fasta", dir / std::string(241, 'd')),
                        doctest::Contains("choose a shorter name"), InputError);
-  msa::create_db(dir / "db.fasta", dir / std::string(239, 'd'));
-  CHECK(msa::SequenceDb::open(dir / std::string(239, 'd')).size() == msa::SequenceDb::open(dir / "db.fasta").size());
+  msa::create_db(dir / "db.fasta", dir / std::string(240, 'd'));  // + ".tmp.<10 digits>": 255 bytes
+  CHECK(msa::SequenceDb::open(dir / std::string(240, 'd')).size() == msa::SequenceDb::open(dir / "db.fasta").size());
   // Temporary folders: a killed run's are removed; a live run's stops this one, untouched. Live: this process
   // (its pid and start time), or a folder on another host (or without an owner file) written in the last
   // 15 minutes. Dead: a pid that has exited, or an unknown owner's folder unchanged for longer.
