@@ -1,6 +1,6 @@
 // Stopping at a safe point on SIGINT/SIGTERM/SIGHUP (the command line's Ctrl-C, `kill`, a scheduler):
 // the first signal only sets a flag, which long computations check where stopping loses nothing (a
-// search before its next unit of work, a model after a recycling iteration, an agent round between its
+// search before its next unit of work, a model after a trunk block, an agent round between its
 // stages). check_interrupt() then throws Interrupted; unwinding removes temporary files, and every
 // file already written is complete. A second signal stops the process at once.
 //

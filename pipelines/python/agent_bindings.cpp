@@ -42,6 +42,7 @@ void run_agent_round(const fs::path& campaign_path, const fs::path& out_dir, con
   options.potts_iterations = args.potts_iterations;
   options.evolution_cache = args.evolution_cache;
   options.check_cancelled = [&token] { token.throw_if_cancelled(); };
+  const auto watched = token.watch();  // the structure predictions stop within a trunk block
   std::unique_ptr<pipelines::ModelStructureOracle> oracle;
   if (model != nullptr) {
     const agent::Campaign campaign = agent::read_campaign(campaign_path);
