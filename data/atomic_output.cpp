@@ -134,7 +134,7 @@ bool AtomicOutput::temp_name_taken() {
   struct stat info {};
   if (::lstat(temp_.c_str(), &info) != 0) return false;
   if (++names_tried_ >= kMostTempNames) {
-    owns_temp_ = false;  // the name is someone else's: the destructor leaves it
+    temp_not_made();
     return false;
   }
   next_temp_name();
@@ -176,8 +176,11 @@ void write_temp(AtomicOutput& out, const fs::path& path, std::string_view conten
   do {  // O_EXCL: a file or link already under the name (another user's, in a shared folder) is never opened
     fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);  // umask decides
   } while (fd < 0 && errno == EEXIST && out.temp_name_taken());
-  if (fd < 0)
-    fail_runtime("{}: cannot create {}: {}", path.string(), out.temp_path().string(), write_error_text(errno));
+  if (fd < 0) {
+    const int error = errno;
+    out.temp_not_made();  // (O_EXCL made nothing: what has the name is someone else's)
+    fail_runtime("{}: cannot create {}: {}", path.string(), out.temp_path().string(), write_error_text(error));
+  }
   size_t done = 0;
   while (done < content.size()) {
     const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
@@ -221,6 +224,7 @@ void write_files_atomic(const std::vector<std::pair<fs::path, std::string>>& fil
           fs::create_hard_link(out->target(), earlier->temp_path(), ec);
           if (ec && ec != std::errc::file_exists) fs::copy_file(out->target(), earlier->temp_path(), ec);
         } while (ec == std::errc::file_exists && earlier->temp_name_taken());
+        if (ec == std::errc::file_exists) earlier->temp_not_made();
         if (ec)
           fail_runtime("{}: cannot keep the file it replaces until all are written: {}", out->target().string(),
                        ec.message());

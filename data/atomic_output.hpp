@@ -36,6 +36,9 @@ class AtomicOutput {
   // planted in a shared folder, a killed run's file) and temp_path() is now another, untried one; false
   // otherwise, or after kMostTempNames names.
   bool temp_name_taken();
+  // The writer's exclusive create failed: what has the temporary name (if anything) is not this object's, and
+  // the destructor leaves it (names repeat across hosts and containers: it may be another's file in progress).
+  void temp_not_made() { owns_temp_ = false; }
 
  private:
   static constexpr int kMostTempNames = 100;
@@ -44,7 +47,7 @@ class AtomicOutput {
   std::filesystem::path target_;
   std::string temp_prefix_;  // the target's name, cut to leave room for ".tmp.<pid>.<n>"
   int names_tried_ = 0;
-  bool owns_temp_ = true;  // false when every name tried was taken (temp_ is then someone else's)
+  bool owns_temp_ = true;  // false after temp_not_made()
   std::filesystem::path temp_;
   bool synced_ = false;
   bool committed_ = false;

@@ -222,6 +222,11 @@ H5Writer::H5Writer(const fs::path& path) : path_(path), output_(path) {
     errno = 0;
     id = H5Fcreate(output_.temp_path().c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get());
   } while (id < 0 && errno == EEXIST && output_.temp_name_taken());
+  if (id < 0 && errno == EEXIST) {
+    output_.temp_not_made();
+    fail_runtime("{}: cannot create its temporary file: the names tried ({} the last) all exist", path_.string(),
+                 output_.temp_path().string());
+  }
   if (id < 0) fail_runtime("{}: cannot create HDF5 file: {}", path_.string(), write_failure(errno));
   file_ = std::make_unique<HdfHandle>(id, H5Fclose);
 }

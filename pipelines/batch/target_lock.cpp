@@ -257,10 +257,10 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
     // name that is taken (another worker's file, a link someone planted) is left alone for another.
     fs::path temp;
     int fd = -1;
+    remember_held(path);
     for (int names = 0; names < 16 && fd < 0; ++names) {
       temp = dir_ / fmt::format(".{}.lock.tmp.{}.{:08x}{:08x}", name, ::getpid(), entropy(), entropy());
       remember_held(temp);
-      remember_held(path);
       fd = ::open(temp.c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0666);  // umask decides
       if (fd < 0 && errno != EEXIST) break;
       if (fd < 0) forget_held(temp);
@@ -276,7 +276,7 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
     }
     const bool written =
         fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-    const int write_error = fd < 0 ? open_error : errno;
+    const int write_error = errno;
     if (fd >= 0) ::close(fd);
     const bool linked = written && ::link(temp.c_str(), path.c_str()) == 0;
     const int link_error = errno;
@@ -288,6 +288,8 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
       return std::unique_ptr<TargetLock>(new TargetLock(this, path, took_over));
     }
     forget_held(path);
+    if (fd < 0)
+      fail_runtime("{}: cannot create a lock file in {}: {}", path.string(), dir_.string(), std::strerror(open_error));
     if (!written)
       fail_runtime("{}: cannot write the lock file (disk full or file size limit?): {}", path.string(),
                    std::strerror(write_error));
@@ -303,7 +305,12 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
     }
     if (is_stale(path)) {
       log_info("taking over the stale lock {}", path.string());
-      if (::unlink(path.c_str()) != 0 && errno == EISDIR) ::rmdir(path.c_str());  // a folder there: no lock
+      // (a folder there is no lock either: removed when empty)
+      if (::unlink(path.c_str()) != 0 && !(errno == EISDIR && ::rmdir(path.c_str()) == 0) && errno != ENOENT) {
+        const int error = errno;
+        ::rmdir(breaker.c_str());
+        fail_runtime("{}: cannot remove this stale lock ({}); remove it by hand", path.string(), std::strerror(error));
+      }
       took_over = true;
     }
     ::rmdir(breaker.c_str());

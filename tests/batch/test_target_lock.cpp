@@ -208,4 +208,9 @@ TEST_CASE("LockDirectory: links and FIFOs other users plant are neither written 
   const auto held = locks.try_lock("f");
   CHECK(held);
   CHECK(fs::is_regular_file(tmp / "locks" / "f.lock"));
+  // A folder under a lock's name is no lock: removed when empty, else an error naming it (it looked held).
+  fs::create_directories(tmp / "locks" / "d.lock");
+  CHECK(locks.try_lock("d"));
+  fs::create_directories(tmp / "locks" / "e.lock" / "inside");
+  CHECK_THROWS_WITH(locks.try_lock("e"), doctest::Contains("e.lock: cannot remove this stale lock"));
 }
