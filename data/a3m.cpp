@@ -12,6 +12,7 @@
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
 #include "data/header_text.hpp"
+#include "data/host_memory.hpp"
 #include "data/log.hpp"
 #include "data/sequence.hpp"
 
@@ -96,7 +97,7 @@ bool looks_like_stockholm(std::string_view line) {
 
 class A3mParser {
  public:
-  explicit A3mParser(LineReader& reader) : reader_(reader) {}
+  explicit A3mParser(LineReader& reader) : reader_(reader), memory_(reader.source(), kReduceMsa) {}
 
   Msa parse() {
     std::string_view line;
@@ -188,6 +189,9 @@ class A3mParser {
     if (!is_query() && aligned_.size() != msa_.sequences.front().size())
       fail_input("{}:{}: A3M row '{}' has {} match columns (uppercase letters and '-'), the query has {}",
                  reader_.source(), header_line_, name, aligned_.size(), msa_.sequences.front().size());
+    memory_.add(static_cast<int64_t>(aligned_.size() * (1 + sizeof(int32_t)) + inserted_.size() + description_.size() +
+                                     128),  // + the four containers' headers
+                msa_.depth() + 1);
     msa_.sequences.push_back(std::move(aligned_));
     msa_.deletion_matrix.push_back(std::move(deletions_));
     msa_.descriptions.push_back(std::move(description_));
@@ -206,6 +210,7 @@ class A3mParser {
   std::vector<int32_t> deletions_;  // deletion count before each match column
   std::string inserted_;            // its lowercase letters
   int32_t pending_ = 0;             // lowercase letters since the last match column
+  ReadMemoryGuard memory_;
 };
 
 // Throws InputError unless `msa` has the shape and alphabet an A3M file can hold.

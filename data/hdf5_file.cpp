@@ -15,6 +15,7 @@
 
 #include "data/error.hpp"
 #include "data/header_text.hpp"
+#include "data/host_memory.hpp"
 
 namespace kfold::data {
 
@@ -148,6 +149,9 @@ void check_stored(hid_t dset, const std::string& file, const DatasetInfo& info) 
         "{}: dataset '{}' has shape {} ({} bytes) but the file stores {} bytes of it (unwritten, truncated or "
         "corrupt file?)",
         file, info.name, shape_string(info.shape), need, stored);
+  // Compressed values may still inflate to more than the memory left (a features file of millions of MSA rows).
+  check_host_memory(need, fmt::format("{}: dataset '{}' (shape {})", file, info.name, shape_string(info.shape)),
+                    "read it where more memory is available, or make it from a smaller input (fewer MSA rows)");
 }
 
 }  // namespace

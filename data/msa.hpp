@@ -34,4 +34,9 @@ struct Msa {
   int64_t length() const { return sequences.empty() ? 0 : static_cast<int64_t>(sequences.front().size()); }
 };
 
+// The fix an MSA file too large for the memory left gets (ReadMemoryGuard, data/host_memory.hpp).
+inline constexpr const char* kReduceMsa =
+    "keep fewer rows (the model samples a few thousand: e.g. hhfilter -i in.a3m -o out.a3m -id 90 -diff 5000, "
+    "or a search with a lower --max-seqs) or give the run more memory";
+
 }  // namespace kfold::data

@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "data/error.hpp"
+#include "data/host_memory.hpp"
 
 namespace kfold::data {
 
@@ -523,6 +524,9 @@ std::vector<T> NpzFile::read(std::string_view name, const std::vector<int64_t>& 
     fail_input("{}: key '{}' has shape {}, expected {}", path_.string(), a.name, shape_string(a.shape),
                shape_string(expected_shape));
   }
+  check_host_memory(a.numel() * static_cast<int64_t>(sizeof(T)) + (a.compressed ? a.nbytes() : 0),
+                    fmt::format("{}: key '{}' (shape {})", path_.string(), a.name, shape_string(a.shape)),
+                    "read it where more memory is available");
   std::vector<std::byte> owned;
   std::span<const std::byte> bytes = raw_bytes(a);
   if (bytes.empty() && a.nbytes() > 0) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "data/error.hpp"
+#include "data/host_memory.hpp"
 #include "data/log.hpp"
 #include "data/sequence.hpp"
 
@@ -31,7 +32,7 @@ struct RawRow {
 
 class StockholmParser {
  public:
-  explicit StockholmParser(LineReader& reader) : reader_(reader) {}
+  explicit StockholmParser(LineReader& reader) : reader_(reader), memory_(reader.source(), kReduceMsa) {}
 
   std::vector<RawRow> read_rows() {
     read_header();
@@ -90,6 +91,8 @@ class StockholmParser {
                    reader_.source(), reader_.line_number(), i + 1, char_for_message(c), row.name);
       row.columns.push_back(c);
     }
+    // Its columns, and what each becomes in the MSA (a residue and its deletion count).
+    memory_.add(6 * static_cast<int64_t>(residues_end - residues_start), std::ssize(rows_));
   }
 
   RawRow& row_for(std::string_view name) {
@@ -102,6 +105,7 @@ class StockholmParser {
   std::vector<RawRow> rows_;
   std::unordered_map<std::string, int64_t> index_;  // name → position in rows_
   bool terminated_ = false;
+  ReadMemoryGuard memory_;
 };
 
 // Appends one row to `msa`: the query's columns, the deletions before each and the dropped residues.

@@ -2,24 +2,17 @@
 #include "fold/memory_estimate.hpp"
 
 #include <c10/core/ScalarType.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <sstream>
-#include <string_view>
 
 #include "data/error.hpp"
+#include "data/host_memory.hpp"
 #include "data/log.hpp"
 #include "kernels/cuda_memory.hpp"
 #include "kernels/malloc_control.hpp"
 
 namespace kfold::fold {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -131,70 +124,6 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
   return out;
 }
 
-// A cgroup limit this large is none (v1 writes LLONG_MAX rounded down to a page for "no limit").
-constexpr int64_t kNoCgroupLimit = int64_t{1} << 62;
-
-int64_t read_number(const fs::path& path) {
-  std::ifstream in(path);
-  int64_t value = -1;
-  if (!(in >> value)) return -1;
-  return value;
-}
-
-// The value of `key` in a memory.stat file ("key value" lines), 0 when absent.
-int64_t read_stat(const fs::path& path, std::string_view key) {
-  std::ifstream in(path);
-  std::string name;
-  int64_t value = 0;
-  while (in >> name >> value)
-    if (name == key) return value;
-  return 0;
-}
-
-// The memory this process may still use on the CPU, and which limit bounds it (for the memory guard's message).
-struct CpuMemory {
-  int64_t bytes = -1;
-  const char* bound = "";
-  void limit(int64_t candidate, const char* what) {
-    if (candidate >= 0 && (bytes < 0 || candidate < bytes)) {
-      bytes = candidate;
-      bound = what;
-    }
-  }
-};
-
-CpuMemory cpu_available_memory() {
-  CpuMemory memory;
-  int64_t available = -1;
-  std::ifstream meminfo("/proc/meminfo");
-  std::string line;
-  while (std::getline(meminfo, line))
-    if (line.rfind("MemAvailable:", 0) == 0) {
-      std::istringstream fields(line.substr(13));
-      int64_t kib = 0;
-      if (fields >> kib) available = kib * 1024;
-    }
-  std::ifstream cgroups("/proc/self/cgroup");
-  const std::string membership((std::istreambuf_iterator<char>(cgroups)), std::istreambuf_iterator<char>());
-  memory.limit(available, "the system's free memory, MemAvailable");
-  memory.limit(cgroup_memory_left("/sys/fs/cgroup", membership), "the cgroup's memory limit less its use");
-  // An address-space limit (ulimit -v, prlimit --as; some clusters set it per job): what the process may
-  // still map. Mapped, not resident, memory counts there: the libraries' reservations too.
-  if (rlimit limit{}; getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
-    std::ifstream status("/proc/self/status");
-    int64_t mapped = -1;
-    for (std::string field; std::getline(status, field);)
-      if (field.rfind("VmSize:", 0) == 0) {
-        std::istringstream fields(field.substr(7));
-        if (int64_t kib = 0; fields >> kib) mapped = kib * 1024;
-      }
-    if (mapped >= 0)
-      memory.limit(std::max<int64_t>(static_cast<int64_t>(limit.rlim_cur) - mapped, 0),
-                   "the address-space limit (ulimit -v, RLIMIT_AS) less what this process maps");
-  }
-  return memory;
-}
-
 // The memory the run may use: what the device has free plus the weights this process already holds there
 // (the estimate counts those). -1 when unknown.
 int64_t available_for(const ProblemSize& size, const c10::Device& device, std::string* bound = nullptr) {
@@ -202,43 +131,7 @@ int64_t available_for(const ProblemSize& size, const c10::Device& device, std::s
   return free < 0 ? -1 : free + size.allocated_weight_bytes;
 }
 
-std::string gib(int64_t bytes) { return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1 << 30)); }
-
 }  // namespace
-
-int64_t cgroup_memory_left(const fs::path& root, const std::string& membership) {
-  int64_t left = -1;
-  // Limit less usage of the cgroup and of each ancestor up to the hierarchy's root: the tightest binds.
-  // Usage counts the page cache the cgroup's files left, which the kernel reclaims before it kills
-  // anything: the inactive part is not used here (the working set, as the kubelet and docker count it; a
-  // job that read a 2.5 GB database was refused a run that fits).
-  const auto walk = [&](const fs::path& hierarchy, const std::string& cgroup, const char* limit_file,
-                        const char* usage_file, std::string_view inactive_file_key) {
-    const fs::path relative = fs::path(cgroup).relative_path();
-    for (fs::path dir = relative.empty() ? hierarchy : hierarchy / relative;; dir = dir.parent_path()) {
-      const int64_t limit = read_number(dir / limit_file);  // "max" (v2, no limit) reads as -1
-      int64_t usage = read_number(dir / usage_file);
-      if (usage >= 0) usage -= std::min(usage, read_stat(dir / "memory.stat", inactive_file_key));
-      if (limit > 0 && limit < kNoCgroupLimit && usage >= 0) {
-        const int64_t here = std::max<int64_t>(limit - usage, 0);
-        left = left < 0 ? here : std::min(left, here);
-      }
-      if (dir.native().size() <= hierarchy.native().size()) break;  // the hierarchy's root, read last
-    }
-  };
-  std::istringstream lines(membership);
-  for (std::string line; std::getline(lines, line);) {
-    // "hierarchy-id:controllers:path": v2 is "0::/path", v1's memory controller "N:memory:/path" (or with others).
-    const auto first = line.find(':'), second = line.find(':', first + 1);
-    if (first == std::string::npos || second == std::string::npos) continue;
-    const std::string controllers = line.substr(first + 1, second - first - 1), path = line.substr(second + 1);
-    if (controllers.empty())
-      walk(root, path, "memory.max", "memory.current", "inactive_file");
-    else if (("," + controllers + ",").find(",memory,") != std::string::npos)
-      walk(root / "memory", path, "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file");
-  }
-  return left;
-}
 
 MemoryEstimate estimate_peak_memory(const ModelConfig& config, const ProblemSize& size, const RunOptions& options) {
   return estimate(config, size, options);
@@ -246,7 +139,7 @@ MemoryEstimate estimate_peak_memory(const ModelConfig& config, const ProblemSize
 
 int64_t available_memory_bytes(const c10::Device& device, std::string* bound) {
   if (device.is_cpu()) {
-    const CpuMemory memory = cpu_available_memory();
+    const data::HostMemory memory = data::host_available_memory();
     if (bound != nullptr) *bound = memory.bound;
     return memory.bytes;
   }
@@ -295,7 +188,7 @@ void check_memory(const ModelConfig& config, const ProblemSize& size, const RunO
       log_warn(
           "memory: about {} needed, {} available: tcmalloc now returns freed memory to the system at once "
           "(less resident memory, slower; as TCMALLOC_AGGRESSIVE_DECOMMIT=true)",
-          gib(need.total_bytes), gib(available));
+          data::gib_text(need.total_bytes), data::gib_text(available));
     return;
   }
   if (need.total_bytes <= available) return;
@@ -305,16 +198,17 @@ void check_memory(const ModelConfig& config, const ProblemSize& size, const RunO
           ? fmt::format(
                 "even the weights ({}) do not fit: free memory (other processes, the job's memory limit) "
                 "or use a machine with more, or check the channel and layer sizes of --config",
-                gib(need.weight_bytes))
+                data::gib_text(need.weight_bytes))
       : chunk > 0 ? fmt::format("rerun with --chunk-size {} (Python: chunk_size={})", chunk, chunk)
                   : std::string(
                         "no chunk size fits: use a device with more memory, a shorter sequence, or fewer "
                         "MSA rows (max_msa_clusters, max_extra_msa in --config)");
-  throw MemoryError(fmt::format(
-      "memory: n_res {} with {} MSA and {} extra rows needs about {} on {} (weights {}, largest: {} {}), "
-      "{} is available ({}); {}",
-      size.n_res, size.n_seq, size.n_extra, gib(need.total_bytes), options.device.str(), gib(need.weight_bytes),
-      need.largest_transient, gib(need.largest_transient_bytes), gib(available), bound, fix));
+  throw MemoryError(
+      fmt::format("memory: n_res {} with {} MSA and {} extra rows needs about {} on {} (weights {}, largest: {} {}), "
+                  "{} is available ({}); {}",
+                  size.n_res, size.n_seq, size.n_extra, data::gib_text(need.total_bytes), options.device.str(),
+                  data::gib_text(need.weight_bytes), need.largest_transient,
+                  data::gib_text(need.largest_transient_bytes), data::gib_text(available), bound, fix));
 }
 
 }  // namespace kfold::fold

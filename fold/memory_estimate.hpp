@@ -6,7 +6,6 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
-#include <filesystem>
 #include <string>
 
 #include "fold/config.hpp"
@@ -43,12 +42,6 @@ MemoryEstimate estimate_peak_memory(const ModelConfig& config, const ProblemSize
 // limit less usage and the address-space limit (RLIMIT_AS) less what is mapped; on CUDA the free memory the
 // driver reports. -1 when unknown. `bound`, when given, says which of them it is (for messages).
 int64_t available_memory_bytes(const c10::Device& device, std::string* bound = nullptr);
-
-// The memory a process may still use under its cgroups' limits, or -1 when none is set: the smallest
-// limit less usage over the cgroups `membership` (the text of /proc/self/cgroup) names and their
-// ancestors, for cgroup v2 (memory.max) and v1's memory controller (memory.limit_in_bytes), with `root`
-// where they are mounted (/sys/fs/cgroup).
-int64_t cgroup_memory_left(const std::filesystem::path& root, const std::string& membership);
 
 // The largest chunk size (a power of two from 1024 down to 1) with which the estimate fits in
 // `available_bytes`; 0 when even chunk size 1 does not fit.

@@ -4,8 +4,6 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 
 #include "data/error.hpp"
 #include "fold/config.hpp"
@@ -93,42 +91,6 @@ TEST_CASE("Suggested chunk size fits the memory given, or is 0 when nothing fits
 TEST_CASE("Available memory of the CPU is known on Linux") {
   const int64_t bytes = fold::available_memory_bytes(c10::Device(c10::kCPU));
   CHECK(bytes > 0);
-}
-
-TEST_CASE("cgroup limits: v2 and v1, the tightest of the process's cgroup and its ancestors") {
-  kfold::test::ScratchDir root("cgroup_memory");
-  const auto write = [&](const std::string& file, const std::string& text) {
-    std::filesystem::create_directories((root / file).parent_path());
-    std::ofstream(root / file) << text << "\n";
-  };
-  // v2: a SLURM job's limit (4 GiB, 1 GiB used) above an unlimited step; the root has no files.
-  write("system.slice/job_7/memory.max", "4294967296");
-  write("system.slice/job_7/memory.current", "1073741824");
-  write("system.slice/job_7/step_0/memory.max", "max");
-  write("system.slice/job_7/step_0/memory.current", "1048576");
-  CHECK(fold::cgroup_memory_left(root.path(), "0::/system.slice/job_7/step_0\n") == int64_t{3} << 30);
-  CHECK(fold::cgroup_memory_left(root.path(), "0::/\n") == -1);  // no limit anywhere
-  // A container's namespace root (memory.max at the top), the process's path unknown there.
-  write("memory.max", "2147483648");
-  write("memory.current", "536870912");
-  CHECK(fold::cgroup_memory_left(root.path(), "0::/docker/abc\n") == int64_t{3} << 29);
-  // v1: the memory controller's hierarchy, beside others; "no limit" is LLONG_MAX rounded to a page.
-  write("memory/slurm/job_9/memory.limit_in_bytes", "1073741824");
-  write("memory/slurm/job_9/memory.usage_in_bytes", "268435456");
-  write("memory/slurm/job_9/task_0/memory.limit_in_bytes", "9223372036854771712");
-  write("memory/slurm/job_9/task_0/memory.usage_in_bytes", "4096");
-  CHECK(fold::cgroup_memory_left(root.path(), "5:cpuacct,cpu:/slurm/job_9\n3:memory:/slurm/job_9/task_0\n") ==
-        int64_t{3} << 28);
-  // Usage above the limit leaves nothing, not a negative number.
-  write("memory/slurm/job_9/memory.usage_in_bytes", "2147483648");
-  CHECK(fold::cgroup_memory_left(root.path(), "3:memory:/slurm/job_9/task_0") == 0);
-  // Inactive page cache (a database the job read) is reclaimed before anything is killed: not used memory.
-  // v1's hierarchical total_inactive_file, v2's inactive_file (its memory.stat is hierarchical).
-  write("memory/slurm/job_9/memory.stat", "cache 1879048192\ninactive_file 1\ntotal_inactive_file 1879048192");
-  CHECK(fold::cgroup_memory_left(root.path(), "3:memory:/slurm/job_9/task_0") == int64_t{3} << 28);
-  write("system.slice/job_7/memory.stat", "anon 536870912\nfile 536870912\ninactive_file 536870912");
-  write("memory.stat", "inactive_file 268435456");  // the namespace root (2 GiB, 512 MiB used) binds: 1.75 GiB
-  CHECK(fold::cgroup_memory_left(root.path(), "0::/system.slice/job_7/step_0\n") == int64_t{7} << 28);
 }
 
 TEST_CASE("Memory estimate counts the heads' L x L x 64 tensors in float32, five with the aligned-error head") {
