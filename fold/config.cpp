@@ -135,6 +135,86 @@ void write(json& out, const S& section) {
 
 ModelConfig base_config() { return ModelConfig{}; }
 
+// Values the per-key reader cannot judge alone: heads that must divide their module's channels, bins and
+// probabilities. Checked when a config is read, before any model work (a run whose PAE bins were wrong
+// used to fail at pae.png, after its models had run).
+class ValueCheck {
+ public:
+  explicit ValueCheck(std::string_view source) : source_(source) {}
+
+  void check(const ModelConfig& c) const {
+    const auto& e = c.model.embeddings_and_evoformer;
+    const std::string evo = "model.embeddings_and_evoformer.";
+    // The Evoformer's block settings serve its blocks (msa_channel) and the extra-MSA stack's (extra_msa_channel).
+    for (const int64_t msa_channels : {e.msa_channel, e.extra_msa_channel}) {
+      heads(evo + "evoformer.msa_row_attention_with_pair_bias", e.evoformer.msa_row_attention_with_pair_bias,
+            msa_channels);
+      heads(evo + "evoformer.msa_column_attention", e.evoformer.msa_column_attention, msa_channels);
+    }
+    heads(evo + "evoformer.triangle_attention_starting_node", e.evoformer.triangle_attention_starting_node,
+          e.pair_channel);
+    heads(evo + "evoformer.triangle_attention_ending_node", e.evoformer.triangle_attention_ending_node, e.pair_channel);
+    const auto& stack = e.template_.template_pair_stack;
+    // The template pair stack's width is its ending-node value_dim, as in AlphaFold (unset: the embedding says so).
+    if (const int64_t c_t = stack.triangle_attention_ending_node.value_dim.value_or(0); c_t > 0) {
+      heads(evo + "template.template_pair_stack.triangle_attention_starting_node",
+            stack.triangle_attention_starting_node, c_t);
+      heads(evo + "template.template_pair_stack.triangle_attention_ending_node", stack.triangle_attention_ending_node,
+            c_t);
+    }
+    const auto& ta = e.template_.attention;
+    divides(evo + "template.attention.num_head", ta.num_head, ta.key_dim, ta.value_dim);
+    bins(evo + "prev_pos", e.prev_pos.min_bin, e.prev_pos.max_bin);
+    bins(evo + "template.dgram_features", e.template_.dgram_features.min_bin, e.template_.dgram_features.max_bin);
+    const auto& h = c.model.heads;
+    bins("model.heads.distogram", h.distogram.first_break, h.distogram.last_break, "first_break", "last_break");
+    at_least("model.heads.distogram.num_bins", h.distogram.num_bins, 2);
+    at_least("model.heads.predicted_lddt.num_bins", h.predicted_lddt.num_bins, 2);
+    at_least("model.heads.predicted_aligned_error.num_bins", h.predicted_aligned_error.num_bins, 2);
+    if (!(h.predicted_aligned_error.max_error_bin > 0))
+      fail("model.heads.predicted_aligned_error.max_error_bin", "must be above 0 (Angstrom; AlphaFold's is 31)");
+    if (!(h.structure_module.position_scale > 0))
+      fail("model.heads.structure_module.position_scale", "must be above 0 (AlphaFold's is 10)");
+    const auto& m = c.data.common.masked_msa;
+    for (const auto& [key, p] : {std::pair{"profile_prob", m.profile_prob}, std::pair{"same_prob", m.same_prob},
+                                 std::pair{"uniform_prob", m.uniform_prob}})
+      probability(std::string("data.common.masked_msa.") + key, p);
+    if (m.profile_prob + m.same_prob + m.uniform_prob > 1)
+      fail("data.common.masked_msa", "profile_prob + same_prob + uniform_prob must be at most 1");
+    probability("data.eval.masked_msa_replace_fraction", c.data.eval.masked_msa_replace_fraction);
+    if (!c.data.common.msa_cluster_features)
+      fail("data.common.msa_cluster_features",
+           "false makes a 25-channel msa_feat, which AlphaFold2's networks do not take (every released model's "
+           "first MSA layer reads 49 channels); leave it true");
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& key, const std::string& why) const {
+    fail_input("{}: config key '{}': {}", source_, key, why);
+  }
+  void divides(const std::string& key, int64_t n_head, int64_t key_channels, int64_t value_channels) const {
+    if (key_channels % n_head != 0 || value_channels % n_head != 0)
+      fail(key, fmt::format("{} heads do not divide this module's {} key and {} value channels; give a num_head that "
+                            "divides them",
+                            n_head, key_channels, value_channels));
+  }
+  void heads(const std::string& module, const AttentionConfig& a, int64_t channels) const {
+    divides(module + ".num_head", a.num_head, a.key_dim.value_or(channels), a.value_dim.value_or(channels));
+  }
+  void bins(const std::string& section, double low, double high, const char* low_key = "min_bin",
+            const char* high_key = "max_bin") const {
+    if (!(low < high)) fail(section, fmt::format("{} ({}) must be below {} ({})", low_key, low, high_key, high));
+  }
+  void at_least(const std::string& key, int64_t value, int64_t least) const {
+    if (value < least) fail(key, fmt::format("{} is out of range; it must be at least {}", value, least));
+  }
+  void probability(const std::string& key, double p) const {
+    if (!(p >= 0 && p <= 1)) fail(key, fmt::format("{} is not a probability (0 to 1)", p));
+  }
+
+  std::string source_;
+};
+
 }  // namespace
 
 const std::vector<std::string>& model_presets() {
@@ -176,6 +256,7 @@ void apply_config_json(ModelConfig& config, std::string_view json_text, std::str
   }
   ModelConfig updated = config;  // all or nothing
   Reader(source).read("", j, updated);
+  ValueCheck(source).check(updated);
   config = std::move(updated);
 }
 

@@ -2,6 +2,8 @@
 // make_msa_feat and make_fixed_size; processed-feature files (see input_pipeline.hpp).
 #include "fold/input_pipeline.hpp"
 
+#include <ATen/ATen.h>
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -432,8 +434,10 @@ void check_shape(const std::filesystem::path& path, const ArraySpec& spec, const
       fail(fmt::format("{} is {} here but {} in '{}'", symbol_name(d), shape[i], it->second.first, it->second.second));
     }
   }
-  if (spec.name == "msa_feat" && shape[3] != msa_feat_channels(true) && shape[3] != msa_feat_channels(false))
-    fail("msa_feat must have 49 (or 25) channels");
+  if (spec.name == "msa_feat" && shape[3] != msa_feat_channels(true))
+    fail(
+        "msa_feat must have 49 channels, the cluster features included (AlphaFold2's networks read 49; features "
+        "made with msa_cluster_features false have 25)");
   for (size_t i = 0; i < shape.size(); ++i)
     if (shape[i] == 0) fail(fmt::format("dimension {} is empty (every dimension needs at least one entry)", i));
 }

@@ -3,7 +3,7 @@
 // reference for a given seed (Suppl. 1.2.5-1.2.7: MSA clustering, BERT masking, extra MSA, msa_feat).
 #pragma once
 
-#include <ATen/ATen.h>
+#include <ATen/core/Tensor.h>
 
 #include <cstdint>
 #include <filesystem>

@@ -83,7 +83,10 @@ void check_search_options(const SearchOptions& options) {
   if (options.alt_alignments < 0 || options.alt_alignments > kMaxAltAlignments)
     fail_input("--alt-ali must be between 0 and {} (got {})", kMaxAltAlignments, options.alt_alignments);
   if (options.threads < 1) fail_input("--threads must be >= 1 (got {})", options.threads);
-  if (options.index_chunk_residues < 1) fail_input("--index-memory must be positive");
+  if (options.index_chunk_residues < 1)
+    fail_input("the index chunk must hold at least 1 residue (got {})", options.index_chunk_residues);
+  if (options.index_memory_bytes < 0)
+    fail_input("--index-memory must be positive (got {} bytes)", options.index_memory_bytes);
   if (options.iterations < 1 || options.iterations > 20)
     fail_input("--iterations must be between 1 and 20 (got {})", options.iterations);
   if (!(options.inclusion_evalue > 0.0))

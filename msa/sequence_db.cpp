@@ -21,6 +21,7 @@
 #include "data/error.hpp"
 #include "data/fasta.hpp"
 #include "data/interrupt.hpp"
+#include "data/json_error.hpp"
 #include "data/log.hpp"
 #include "data/process_owner.hpp"
 #include "data/progress.hpp"
@@ -209,6 +210,16 @@ void remove_abandoned_temp_dirs(const fs::path& db_dir) {
   }
 }
 
+// The integer `key` of a database manifest, -1 when absent; InputError naming it when it is something else.
+int64_t manifest_integer(const nlohmann::json& manifest, const char* key, const fs::path& file) {
+  const auto it = manifest.find(key);
+  if (it == manifest.end()) return -1;
+  if (!it->is_number_integer())
+    fail_input("{}: \"{}\" must be an integer, not {}; the database is damaged, create it again", file.string(), key,
+               it->type_name());
+  return it->get<int64_t>();
+}
+
 }  // namespace
 
 struct SequenceDb::Storage {
@@ -263,23 +274,18 @@ SequenceDb SequenceDb::open(const fs::path& path) {
     try {
       manifest = nlohmann::json::parse(data::read_text_file(manifest_path));
     } catch (const nlohmann::json::exception& e) {
-      fail_input("{}: not valid JSON ({})", manifest_path.string(), e.what());
+      fail_input("{}: invalid JSON ({}); create the database again", manifest_path.string(), data::json_error_text(e));
     }
-    int64_t n = -1;
-    int64_t manifest_residues = -1;
-    try {
-      if (!manifest.is_object()) fail_input("{}: expected a JSON object", manifest_path.string());
-      if (manifest.value("format", "") != "kfold-db")
-        fail_input("{}: \"format\" is not \"kfold-db\"", manifest_path.string());
-      const auto version = manifest.value("version", int64_t{-1});
-      if (version != kDbFormatVersion)
-        fail_input("{}: database format version {} is not supported (this kfold reads version {}); create it again",
-                   manifest_path.string(), version, kDbFormatVersion);
-      n = manifest.value("sequences", int64_t{-1});
-      manifest_residues = manifest.value("residues", int64_t{-1});
-    } catch (const nlohmann::json::exception& e) {  // a field of the wrong type
-      fail_input("{}: damaged manifest ({}); create the database again", manifest_path.string(), e.what());
-    }
+    if (!manifest.is_object()) fail_input("{}: expected a JSON object", manifest_path.string());
+    if (const auto format = manifest.find("format");
+        format == manifest.end() || !format->is_string() || *format != "kfold-db")
+      fail_input("{}: \"format\" is not \"kfold-db\"", manifest_path.string());
+    const int64_t version = manifest_integer(manifest, "version", manifest_path);
+    if (version != kDbFormatVersion)
+      fail_input("{}: database format version {} is not supported (this kfold reads version {}); create it again",
+                 manifest_path.string(), version, kDbFormatVersion);
+    const int64_t n = manifest_integer(manifest, "sequences", manifest_path);
+    const int64_t manifest_residues = manifest_integer(manifest, "residues", manifest_path);
     if (n <= 0) fail_input("{}: \"sequences\" must be a positive count", manifest_path.string());
     s.residues_map = MappedFile(path / kResidues);
     s.offsets_map = MappedFile(path / kOffsets);
@@ -403,7 +409,6 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
     } else if (stats.sequences == kMaxIdHashes) {
       log_info("{}: more than {} records: the duplicate-id check stops here (it would need 8 bytes per record)",
                fasta.string(), kMaxIdHashes);
-      id_hashes = {};
     }
     ++stats.sequences;
     if (stats.sequences % 10000 == 0) {

@@ -4,7 +4,6 @@
 // leaves either the old complete state or the new one.
 #include "pipelines/batch/batch_run.hpp"
 
-#include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -12,10 +11,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -39,6 +36,7 @@
 #include "pipelines/batch/stage_key.hpp"
 #include "pipelines/batch/target_lock.hpp"
 #include "pipelines/batch/target_status.hpp"
+#include "pipelines/predict/predict_target.hpp"
 
 namespace kfold::pipelines {
 
@@ -418,9 +416,8 @@ bool BatchRunner::mark_running(TargetRun& run, const std::string& stage, const s
       }
     }
   }
-  char started[32] = {};
-  const std::time_t now = std::time(nullptr);
-  std::strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  char started[21];
+  format_utc_time(std::time(nullptr), started);  // not std::gmtime: its buffer is shared by every thread
   run.status["running"] = {{"stage", stage},
                            {"key", key},
                            {"worker", LockDirectory::owner_text()},
@@ -692,6 +689,10 @@ BatchReport BatchRunner::run() {
     if (std::error_code error; !fs::exists(options_.db, error))
       fail_input("--db {}: not found (a FASTA file or a folder made by kfold db create)", options_.db.string());
   }
+  if (options_.db.empty() && options_.msa_dir.empty())
+    log_warn(
+        "no --db or --msa-dir: every target gets single-sequence features (predictions will be much less "
+        "accurate)");
   data::ensure_directory(options_.output_dir);
   // summary.tsv's temporary files that a killed worker left (another worker may be writing one now).
   data::remove_old_temp_files(options_.output_dir, options_.lock_stale_after);

@@ -42,11 +42,14 @@ namespace {
 // here before its file can exist, and the handler removes a file only when it names this process (its
 // first line is this process's owner line): so a lock being taken, or one another worker took over, is
 // safe. Only async-signal-safe work happens in the handler (reading these slots, open, read, unlink, write, raise).
+// The worker's thread and its heartbeat thread change the slots (under held_slots_mutex); the handler reads them.
 struct HeldSlot {
-  volatile sig_atomic_t used = 0;
+  std::atomic<int> used{0};  // lock-free: async-signal-safe
   char path[4096] = {};
 };
+static_assert(std::atomic<int>::is_always_lock_free);
 HeldSlot held_slots[64];
+std::mutex held_slots_mutex;
 char signal_owner[1024] = {};  // "<owner line>\n" of this process, set before any slot is used
 size_t signal_owner_size = 0;
 
@@ -72,7 +75,7 @@ bool names_this_process(const char* path) {
 
 extern "C" void release_locks_and_die(int signal_number) {
   for (auto& slot : held_slots)
-    if (slot.used && names_this_process(slot.path)) ::unlink(slot.path);
+    if (slot.used.load(std::memory_order_acquire) != 0 && names_this_process(slot.path)) ::unlink(slot.path);
   // The job log's last line (scancel, a time limit, requeue): fixed text, write() only.
   const char* said = signal_number == SIGTERM  ? "kfold batch: stopped by SIGTERM; its target locks are released "
                                                  "(a rerun finishes its targets and rewrites summary.tsv)\n"
@@ -95,18 +98,20 @@ void install_signal_handlers() {
 void remember_held(const fs::path& path) {
   const auto& text = path.native();
   if (text.size() >= sizeof(HeldSlot::path)) return;
+  const std::lock_guard lock(held_slots_mutex);
   for (auto& slot : held_slots)
-    if (!slot.used) {
+    if (slot.used.load(std::memory_order_relaxed) == 0) {
       std::memcpy(slot.path, text.c_str(), text.size() + 1);
-      std::atomic_signal_fence(std::memory_order_seq_cst);  // the path is complete before the handler may see it
-      slot.used = 1;
+      slot.used.store(1, std::memory_order_release);  // the path is complete before the handler may see it
       return;
     }
 }
 
 void forget_held(const fs::path& path) {
+  const std::lock_guard lock(held_slots_mutex);
   for (auto& slot : held_slots)
-    if (slot.used && path.native() == slot.path) slot.used = 0;
+    if (slot.used.load(std::memory_order_relaxed) != 0 && path.native() == slot.path)
+      slot.used.store(0, std::memory_order_release);
 }
 
 double age_seconds(const fs::path& path) {

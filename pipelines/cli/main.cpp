@@ -1,5 +1,6 @@
 // `kfold` entry point: parses the command line, runs the chosen command, and maps errors to
 // exit codes (0 success, 1 runtime failure, 2 bad usage or input). Never lets an exception out.
+#include <c10/util/Exception.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <sys/stat.h>
@@ -180,8 +181,10 @@ int main(int argc, char** argv) {
     write_error(fmt::format("kfold: error: {}\n", e.what()));
     return 1;
   } catch (const std::exception& e) {
-    std::string message = e.what();
-    // libtorch's allocators throw their own error: its first line says how much, the backtrace is no use here.
+    // libtorch's errors carry a C++ backtrace that is no use to a user; an allocator's first line says how much.
+    const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
+    std::string message = torch_error != nullptr ? torch_error->what_without_backtrace() : e.what();
+    if (torch_error != nullptr) message = message.substr(0, message.find('\n'));
     if (kfold::is_out_of_memory_message(message.substr(0, message.find('\n')))) {
       message = message.substr(0, message.find('\n'));
       write_error(fmt::format(

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "pipelines/predict/predict_target.hpp"
+#include "pipelines/predict/predict_options.hpp"
 
 namespace kfold::cli {
 

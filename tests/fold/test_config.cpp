@@ -169,3 +169,47 @@ TEST_CASE("resolve_config: a preset name or a JSON file over model_1_ptm") {
   CHECK(kfold::fold::resolve_config("model_4").data.common.max_extra_msa == 5120);
   CHECK_THROWS_AS(kfold::fold::resolve_config((dir / "missing.json").string()), kfold::InputError);
 }
+
+TEST_CASE("config values a key alone cannot judge are refused when the config is read, naming the key") {
+  // Each ran its models before failing (at pae.png, or inside the network with a libtorch trace).
+  const std::pair<const char*, const char*> refused[] = {
+      {R"({"model": {"embeddings_and_evoformer": {"evoformer": {"triangle_attention_starting_node": {"num_head": 3}}}}})",
+       "'model.embeddings_and_evoformer.evoformer.triangle_attention_starting_node.num_head': 3 heads do not divide "
+       "this module's 128 key and 128 value channels"},
+      // 8 heads divide the Evoformer's 256 MSA channels but not the extra-MSA stack's 12.
+      {R"({"model": {"embeddings_and_evoformer": {"extra_msa_channel": 12}}})",
+       "'model.embeddings_and_evoformer.evoformer.msa_row_attention_with_pair_bias.num_head': 8 heads do not divide "
+       "this module's 12 key"},
+      {R"({"model": {"embeddings_and_evoformer": {"template": {"attention": {"key_dim": 30}}}}})",
+       "'model.embeddings_and_evoformer.template.attention.num_head': 4 heads do not divide"},
+      {R"({"model": {"heads": {"predicted_aligned_error": {"max_error_bin": -5}}}})",
+       "'model.heads.predicted_aligned_error.max_error_bin': must be above 0"},
+      {R"({"model": {"heads": {"predicted_aligned_error": {"num_bins": 1}}}})",
+       "'model.heads.predicted_aligned_error.num_bins': 1 is out of range; it must be at least 2"},
+      {R"({"model": {"heads": {"distogram": {"first_break": 30}}}})",
+       "'model.heads.distogram': first_break (30) must be below last_break (21.6875)"},
+      {R"({"model": {"embeddings_and_evoformer": {"prev_pos": {"max_bin": 1}}}})",
+       "'model.embeddings_and_evoformer.prev_pos': min_bin (3.25) must be below max_bin (1)"},
+      {R"({"data": {"common": {"masked_msa": {"same_prob": 1.5}}}})",
+       "'data.common.masked_msa.same_prob': 1.5 is not a probability"},
+      {R"({"data": {"common": {"masked_msa": {"same_prob": 0.5, "uniform_prob": 0.5}}}})",
+       "'data.common.masked_msa': profile_prob + same_prob + uniform_prob must be at most 1"},
+      {R"({"data": {"common": {"msa_cluster_features": false}}})",
+       "'data.common.msa_cluster_features': false makes a 25-channel msa_feat"},
+  };
+  for (const auto& [json, message] : refused) {
+    CAPTURE(json);
+    auto c = model_config("model_1_ptm");
+    const auto before = kfold::fold::config_to_json(c);
+    CHECK_THROWS_WITH_AS(apply_config_json(c, json, "bad.json"),
+                         doctest::Contains((std::string("bad.json: config key ") + message).c_str()),
+                         kfold::InputError);
+    CHECK(kfold::fold::config_to_json(c) == before);
+  }
+  // Changing heads and channels together is fine: the check is on the result, not on each key.
+  auto c = model_config("model_1_ptm");
+  apply_config_json(c, R"({"model": {"embeddings_and_evoformer": {"extra_msa_channel": 12, "evoformer":
+                          {"msa_row_attention_with_pair_bias": {"num_head": 4}, "msa_column_attention": {"num_head": 4}}}}})",
+                    "ok.json");
+  CHECK(c.model.embeddings_and_evoformer.extra_msa_channel == 12);
+}

@@ -199,7 +199,15 @@ TEST_CASE("SequenceDb: bad inputs are InputErrors naming the path, and leave no 
   with("\"sequences\": 3", "\"sequences\": 2305843009213693951");
   CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "db2"), doctest::Contains("damaged"), InputError);
   with("\"sequences\": 3", "\"sequences\": \"3\"");
-  CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "db2"), doctest::Contains("kfold_db.json: damaged manifest"),
+  CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "db2"),
+                       doctest::Contains("kfold_db.json: \"sequences\" must be an integer, not string; the database "
+                                         "is damaged"),
+                       InputError);
+  with("\"format\": \"kfold-db\"", "\"format\": 7");
+  CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "db2"), doctest::Contains("\"format\" is not \"kfold-db\""),
+                       InputError);
+  data::write_file_atomic(manifest, "{\"format\": ");
+  CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "db2"), doctest::Contains("kfold_db.json: invalid JSON (parse error at line"),
                        InputError);
   data::write_file_atomic(manifest, "[1, 2]");
   CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "db2"), doctest::Contains("expected a JSON object"), InputError);

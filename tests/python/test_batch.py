@@ -56,6 +56,7 @@ def full_run(kfold, tmp_path_factory):
     out = tmp_path_factory.mktemp("batch") / "out"
     run = kfold("batch", TARGETS, *SEARCH, *MODEL, "-o", out)
     assert run.returncode == 0, run.stderr
+    assert "single-sequence" not in run.stderr
     return out, run
 
 
@@ -183,7 +184,10 @@ def test_query_fasta_keeps_the_header_description(kfold, tmp_path):
     targets = tmp_path / "targets.fasta"
     targets.write_text(">ubq sp|P0CG48|UBC_HUMAN residues 1-76\nMQIFVKTLTGKTITLEVEPS\n>bare\nMKTAYIAKQR\n")
     out = tmp_path / "out"
-    assert kfold("batch", targets, "--stage", "msa", "-o", out).returncode == 0
+    run = kfold("batch", targets, "--stage", "msa", "-o", out)
+    assert run.returncode == 0, run.stderr
+    # Neither --db nor --msa-dir: said once, as predict and features say it (batch said nothing).
+    assert run.stderr.count("no --db or --msa-dir: every target gets single-sequence features") == 1
     assert (out / "ubq" / "query.fasta").read_text() == ">ubq sp|P0CG48|UBC_HUMAN residues 1-76\nMQIFVKTLTGKTITLEVEPS\n"
     assert (out / "bare" / "query.fasta").read_text() == ">bare\nMKTAYIAKQR\n"
 
