@@ -539,6 +539,9 @@ void read_residue_atoms(const gemmi::Chain& chain, const gemmi::Residue& res, co
       continue;
     }
     kept_altloc[static_cast<size_t>(a)] = atom.altloc;
+    if (!std::isfinite(atom.b_iso))  // it would go on into the files written from this structure
+      fail_input("{}: atom {} of residue {} {}{} has a B-factor that is not a number ({}); write a number there",
+                 source, atom.name, res.name, chain.name, res.seqid.str(), atom.b_iso);
     p.atom_mask[k] = 1.0f;
     p.b_factors[k] = atom.b_iso;
     p.atom_positions[3 * k] = static_cast<float>(atom.pos.x);

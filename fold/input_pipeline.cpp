@@ -463,6 +463,19 @@ void check_values(const std::filesystem::path& path, const ArraySpec& spec, cons
     if (const int64_t bad = (~at::isfinite(t)).sum().item<int64_t>(); bad > 0)
       fail_input("{}: processed feature '{}' holds {} NaN or infinite values; make the features again", path.string(),
                  spec.name, bad);
+    // Masks and flags are 0 or 1 and deletion values 2/pi atan(d/3) in [0, 1): a seq_mask of 0.5 or -1 ran and
+    // moved pTM silently.
+    const std::string_view name = spec.name;
+    const bool binary = name.ends_with("_mask") || name.ends_with("_masks") || name.ends_with("_exists") ||
+                        name == "extra_has_deletion" || name == "is_distillation";
+    const bool unit = name == "extra_deletion_value";
+    if (binary || unit) {
+      const at::Tensor bad = binary ? at::logical_and(t != 0, t != 1) : at::logical_or(t<0, t> 1);
+      if (const int64_t n_bad = bad.sum().item<int64_t>(); n_bad > 0)
+        fail_input("{}: processed feature '{}' holds {} values outside {} (e.g. {}); make the features again",
+                   path.string(), spec.name, n_bad, binary ? "{0, 1}" : "[0, 1]",
+                   t.masked_select(bad)[0].item<float>());
+    }
   }
 }
 

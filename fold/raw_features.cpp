@@ -278,6 +278,11 @@ void check_residue_index(const int32_t* residue_index, int64_t n_res, const std:
     if (residue_index[i] < -data::kMaxResidueNumber || residue_index[i] >= data::kMaxResidueNumber)
       fail_input("{}: 'residue_index' of residue {} is {}: beyond what structure files number (±{}); renumber", source,
                  i + 1, residue_index[i], data::kMaxResidueNumber);
+    else if (residue_index[i] + 1 == -999)  // refused only when the structures were written, after the models ran
+      fail_input(
+          "{}: 'residue_index' of residue {} is -1000: numbered -999 in the structures, which their readers take "
+          "for no number; renumber",
+          source, i + 1);
   for (int64_t i = 1; i < n_res; ++i)
     if (residue_index[i] <= residue_index[i - 1])
       fail_input(

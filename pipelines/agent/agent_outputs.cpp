@@ -122,7 +122,13 @@ std::string critic_notes(const std::vector<const PlateWell*>& ranked, const Scor
 
 }  // namespace
 
-std::string format_number(double v) { return std::isfinite(v) ? fmt::format("{:.6f}", v) : "NA"; }
+std::string format_number(double v, int decimals) {
+  if (!std::isfinite(v)) return "NA";
+  // Measurements in molar (a Kd of 3e-9) or in thousands of millions keep their digits in scientific notation.
+  if (const double a = std::abs(v); a != 0 && (a < 1e-3 || a >= 1e12))
+    return fmt::format("{:.{}e}", v, std::max(decimals - 1, 1));
+  return fmt::format("{:.{}f}", v, decimals);
+}
 
 std::vector<std::string> row_decisions(const ScoreTable& table, const Plate& plate) {
   std::vector<std::string> out(table.rows.size(), "not_selected");

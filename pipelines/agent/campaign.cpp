@@ -454,7 +454,11 @@ PlateSpec parse_plate(const Ctx& c, const Json& root) {
     }
     if (const Json* pen = find(*plate, "similarity_penalty")) {
       spec.similarity_penalty = get_number(c, *pen, "plate.similarity_penalty");
-      if (spec.similarity_penalty < 0.0) c.fail("plate.similarity_penalty", "must be >= 0");
+      // The penalty is in units of the key's spread per shared substitution: 1000 already rules out any overlap.
+      if (!(spec.similarity_penalty >= 0.0 && spec.similarity_penalty <= 1000.0))
+        c.fail("plate.similarity_penalty",
+               "must be in [0, 1000] (default 0.5; in spreads of the score per shared "
+               "substitution)");
     }
   }
   if (spec.controls > spec.size - 1) {
@@ -522,7 +526,9 @@ AcquisitionSpec parse_acquisition(const Ctx& c, const Json& root) {
     }
     if (const Json* b = find(*acq, "beta")) {
       spec.beta = get_number(c, *b, "acquisition.beta");
-      if (spec.beta < 0.0) c.fail("acquisition.beta", "must be >= 0");
+      // In predictive sds: 0 exploits, 2 to 3 is the usual exploration, 100 already ranks by the sd alone.
+      if (!(spec.beta >= 0.0 && spec.beta <= 100.0))
+        c.fail("acquisition.beta", "must be in [0, 100] (default 1; predictive sds added to the mean)");
     }
   }
   return spec;

@@ -93,7 +93,8 @@ struct Picker {
     for (const int64_t k : candidates) {
       const double v = key[static_cast<size_t>(k)];
       if (taken[static_cast<size_t>(k)] || !std::isfinite(v) || !fits(k)) continue;
-      const double adjusted = v - penalty * spread * static_cast<double>(shared(k));
+      const int64_t overlap = shared(k);  // never penalty x spread x 0: inf x 0 is NaN when the product overflows
+      const double adjusted = overlap == 0 ? v : v - penalty * spread * static_cast<double>(overlap);
       if (best_row < 0 || adjusted > best_value) {
         best_row = k;
         best_value = adjusted;

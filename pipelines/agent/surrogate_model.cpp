@@ -573,13 +573,10 @@ double spearman(const std::vector<double>& a, const std::vector<double>& b) {
   if (a.size() != b.size() || a.size() < 2) return kNaN;
   const std::vector<double> ra = average_ranks(a);
   const std::vector<double> rb = average_ranks(b);
-  const double n = static_cast<double>(a.size());
-  double ma = 0.0;
-  double mb = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    ma += ra[i] / n;
-    mb += rb[i] / n;
-  }
+  // Average ranks (from 0) always sum to n (n - 1) / 2: the exact mean. A mean summed as r / n missed it by 1e-16,
+  // and all tied values (constant measurements) then had a variance of 1e-32, not 0, and a perfect correlation.
+  const double ma = (static_cast<double>(a.size()) - 1.0) / 2.0;
+  const double mb = ma;
   double sab = 0.0;
   double saa = 0.0;
   double sbb = 0.0;

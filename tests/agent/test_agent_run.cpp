@@ -14,6 +14,7 @@
 
 #include "data/error.hpp"
 #include "data/text_input.hpp"
+#include "pipelines/agent/agent_outputs.hpp"
 #include "pipelines/agent/agent_run.hpp"
 #include "pipelines/agent/scoring.hpp"
 #include "pipelines/agent/variant.hpp"
@@ -708,4 +709,16 @@ TEST_CASE("agent run: hypothesis ids name one variant across the rounds of a cam
     CHECK(variant_of.at(plate[k][1]) == plate[k][2]);
   }
   CHECK(kfold::data::read_text_file(dir / "out/report.md").find("| R2-H") != std::string::npos);
+}
+
+TEST_CASE("agent outputs: numbers keep their digits at every scale (a Kd in molar is not 0.000000)") {
+  using kfold::pipelines::agent::format_number;
+  CHECK(format_number(2.5) == "2.500000");
+  CHECK(format_number(-0.004) == "-0.004000");
+  CHECK(format_number(0.0) == "0.000000");
+  CHECK(format_number(3.2e-9) == "3.20000e-09");
+  CHECK(format_number(-7e-7) == "-7.00000e-07");
+  CHECK(format_number(1.5e100) == "1.50000e+100");  // not a 101-digit number
+  CHECK(format_number(3.2e-9, 3) == "3.20e-09");
+  CHECK(format_number(std::nan("")) == "NA");
 }

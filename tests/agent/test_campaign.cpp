@@ -90,6 +90,11 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
       {"{" + target + R"(, "name": "x", "plate": {"blank": 2}})",
        "field 'plate.blank': unknown key; known keys: size, "
        "controls, blanks,"},
+      // Huge but finite: UCB values overflowed to inf (skipped: a plate of 37 of 90 wells), the penalty made NaN.
+      {"{" + target + R"(, "name": "x", "acquisition": {"beta": 1e308}})",
+       "field 'acquisition.beta': must be in [0, 100]"},
+      {"{" + target + R"(, "name": "x", "plate": {"similarity_penalty": 1e308}})",
+       "field 'plate.similarity_penalty': must be in [0, 1000]"},
       {"{" + target + R"(, "name": "x", "max_mutations": 0})", "'max_mutations'"},
       {"{" + target + R"(, "name": "x", "seed": -1})", "'seed'"},
       {"{" + target + R"(, "name": "x", "seed": 18446744073709551615})", "(got 18446744073709551615)"},

@@ -236,6 +236,30 @@ TEST_CASE("plate: the similarity penalty moves a variant sharing a substitution 
   for (const auto& [rank, v] : capped) CHECK(v != "A1C:A3E");
 }
 
+TEST_CASE("plate: a penalty whose product with the spread overflows still ranks by value") {
+  // Values near 1e306 and the largest penalty: penalty x spread is inf, and inf x 0 shared substitutions was
+  // NaN for every candidate, so the plate took the table's order (A1C:A3E before A4F) whatever the scores.
+  Fixture f;
+  f.add("A1C:A3E", 9.0e306, 0.0);
+  f.add("A1C:A2D", 1.0e307, 0.0);
+  f.add("A4F", 9.5e306, 0.0);
+  for (int64_t p = 10; p < 30; ++p) f.add("A" + std::to_string(p) + "G", 1.0e306, 0.0);
+  f.finish(false);
+  f.campaign.plate.size = 24;
+  f.campaign.plate.controls = 19;
+  f.campaign.plate.blanks = 2;  // three variant wells
+  f.campaign.plate.explore_fraction = 0.0;
+  f.campaign.plate.similarity_penalty = 1000.0;
+  const Plate plate = select_plate(f.table, f.campaign, 0);
+  std::map<int64_t, std::string> by_rank;
+  for (const PlateWell& w : plate.wells)
+    if (w.row >= 0) by_rank[w.rank] = format_variant(f.hypotheses[static_cast<size_t>(w.row)].variant);
+  REQUIRE(by_rank.size() == 3);
+  CHECK(by_rank.at(1) == "A1C:A2D");
+  CHECK(by_rank.at(2) == "A4F");
+  CHECK(by_rank.at(3) == "A10G");  // A1C:A3E shares A1C: an infinite penalty puts it last
+}
+
 TEST_CASE("plate: Thompson sampling picks by drawn members, deterministic per seed") {
   Fixture f;
   f.hypotheses.reserve(100);

@@ -482,4 +482,13 @@ TEST_CASE("spearman: ranks with ties") {
   CHECK(spearman({1, 2, 3, 4}, {4, 3, 2, 1}) == doctest::Approx(-1.0));
   CHECK(spearman({1, 1, 2}, {1, 1, 2}) == doctest::Approx(1.0));
   CHECK(std::isnan(spearman({1, 1, 1}, {1, 2, 3})));
+  // Constant measurements have no ranking to predict, at any count (a mean of ranks summed as r / n made some
+  // counts a perfect 1.0: "loo_spearman 1.0" in the report of a campaign whose values were all equal).
+  for (size_t n = 2; n < 60; ++n) {
+    std::vector<double> predicted(n), constant(n, 0.7);
+    for (size_t i = 0; i < n; ++i) predicted[i] = 0.7 + 1e-17 * static_cast<double>(i % 3);
+    CAPTURE(n);
+    CHECK(std::isnan(spearman(predicted, constant)));
+    CHECK(std::isnan(spearman(constant, constant)));
+  }
 }

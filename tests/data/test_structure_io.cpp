@@ -182,6 +182,9 @@ TEST_CASE("structure_io: coordinates that are not numbers or beyond 1e6 A, atoms
   // A finite coordinate past float's range became inf, and everything computed from it NaN.
   CHECK(error(with_first_atom(atom.substr(0, 30) + "   1e300" + atom.substr(38)))
             .find("has a coordinate that is not a number or beyond ±1e6 Å") != std::string::npos);
+  // A B-factor that is not a number went on into kfold relax's output (NaN in the mmCIF, exit 0).
+  CHECK(error(with_first_atom(atom.substr(0, 60) + "   nan" + atom.substr(66)))
+            .find("has a B-factor that is not a number (nan); write a number there") != std::string::npos);
   // The same atom twice (its residue's records again at the chain's end): one was dropped without a word.
   CHECK(error(std::string(good).insert(good.find("\nTER") + 1, atom + "\n"))
             .find("is given twice; remove one, or label them as alternative locations") != std::string::npos);

@@ -451,4 +451,26 @@ TEST_CASE("processed features: msa_feat channel count and incomplete template ar
   CHECK_THROWS_WITH_AS(read_processed_features(dir / "templates.h5"),
                        doctest::Contains("have template arrays but lack 'template_all_atom_positions'"),
                        kfold::InputError);
+  // Masks other than 0 and 1 and deletion values outside [0, 1] ran (a seq_mask of 0.5 moved pTM, exit 0).
+  bad = f;
+  bad.seq_mask = f.seq_mask.clone();
+  bad.seq_mask.index_put_({0, 3}, 0.5);
+  write_processed_features(dir / "seq_mask.h5", bad);
+  CHECK_THROWS_WITH_AS(read_processed_features(dir / "seq_mask.h5"),
+                       doctest::Contains("processed feature 'seq_mask' holds 1 values outside {0, 1} (e.g. 0.5)"),
+                       kfold::InputError);
+  bad = f;
+  bad.extra_deletion_value = f.extra_deletion_value.clone();
+  bad.extra_deletion_value.index_put_({0, 0, 0}, 1e30);
+  write_processed_features(dir / "deletion.h5", bad);
+  CHECK_THROWS_WITH_AS(read_processed_features(dir / "deletion.h5"),
+                       doctest::Contains("'extra_deletion_value' holds 1 values outside [0, 1] (e.g. 1e+30)"),
+                       kfold::InputError);
+  // residue_index -1000 is residue -999 in the structures, which readers take for no number: refused at once.
+  bad = f;
+  bad.residue_index = f.residue_index.clone();
+  bad.residue_index.sub_(1000 + bad.residue_index.index({0, 0}).item<int32_t>());
+  write_processed_features(dir / "residue_index.h5", bad);
+  CHECK_THROWS_WITH_AS(read_processed_features(dir / "residue_index.h5"),
+                       doctest::Contains("'residue_index' of residue 1 is -1000"), kfold::InputError);
 }
