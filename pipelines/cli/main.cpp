@@ -26,6 +26,7 @@
 #include "data/interrupt.hpp"
 #include "data/log.hpp"
 #include "pipelines/cli/commands.hpp"
+#include "pipelines/cli/parse_error_text.hpp"
 
 namespace {
 
@@ -138,13 +139,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return flushed_stdout(app.exit(e));
   } catch (const CLI::ParseError& e) {
-    // The first word that is no option and no command: name it (CLI11 says only that a command is required).
-    std::string message = e.what();
-    if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty()) {
-      std::vector<std::string> names;
-      for (const auto* sub : app.get_subcommands({})) names.push_back(sub->get_name());
-      message = fmt::format("unknown command '{}'; the commands are {}", argv[1], fmt::join(names, ", "));
-    }
+    const std::string message = kfold::cli::parse_error_text(app, e, std::vector<std::string>(argv + 1, argv + argc));
     std::string command = "kfold";  // the deepest command parsed so far: its --help has the options
     for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
       sub = sub->get_subcommands().front();

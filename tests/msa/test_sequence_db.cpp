@@ -207,8 +207,8 @@ TEST_CASE("SequenceDb: bad inputs are InputErrors naming the path, and leave no 
   CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "db2"), doctest::Contains("\"format\" is not \"kfold-db\""),
                        InputError);
   data::write_file_atomic(manifest, "{\"format\": ");
-  CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "db2"), doctest::Contains("kfold_db.json: invalid JSON (parse error at line"),
-                       InputError);
+  CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "db2"),
+                       doctest::Contains("kfold_db.json: invalid JSON (parse error at line"), InputError);
   data::write_file_atomic(manifest, "[1, 2]");
   CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "db2"), doctest::Contains("expected a JSON object"), InputError);
 }

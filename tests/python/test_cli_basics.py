@@ -40,7 +40,24 @@ def test_executable_runs_on_tcmalloc_when_built_with_it(kfold, build_dir, kfold_
 def test_bad_usage_is_exit_2(kfold):
     assert kfold().returncode == 2
     r = kfold("no-such-command")
-    assert r.returncode == 2 and "unknown command 'no-such-command'; the commands are features" in r.stderr
+    assert r.returncode == 2 and "unknown command 'no-such-command' for 'kfold'; the commands are features" in r.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    # CLI11's own words named neither the commands, nor the word, nor what a value should be, nor the option meant.
+    ((), "kfold: error: 'kfold' needs a command: one of features, inspect, relax, db, search, predict, agent, batch\n"
+         "Run 'kfold --help' for usage."),
+    (("db",), "'kfold db' needs a command: one of create\nRun 'kfold db --help'"),
+    (("db", "foo"), "unknown command 'foo' for 'kfold db'; the commands are create\nRun 'kfold db --help'"),
+    (("predict", "q.fasta", "--recycles", "abc"), "--recycles: 'abc' is not a whole number\nRun 'kfold predict --help'"),
+    (("search", "q.fasta", "db", "-e", "x1"), "'x1' is not a number"),
+    (("predict", "q.fasta", "--recycle", "3", "-o", "out"), "unknown option '--recycle' (did you mean --recycles?)"),
+    (("batch", "t.csv", "--max-lenght", "9", "-o", "out"), "unknown option '--max-lenght' (did you mean --max-length?)"),
+    (("predict", "q.fasta", "-o", "out", "--frobnicate"), "The following argument was not expected: --frobnicate"),
+])
+def test_parse_errors_name_the_commands_the_value_and_the_option_meant(kfold, args, message):
+    r = kfold(*args)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
     # -q / -v are global flags, also after the command.
     r = kfold("inspect", SOURCE_DIR / "tests/fixtures/templates/mmcif/4zhl.cif.gz", "-q")
     assert r.returncode == 0 and "2 chains, 257 residues" in r.stdout, r.stderr
