@@ -417,10 +417,17 @@ NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) fail_input("{}: file not found; check the path", file);
   if (std::filesystem::is_directory(path, ec)) fail_input("{}: is a directory, expected an .npz file", file);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking: a FIFO under the name would block the open until a writer came.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) fail_input("{}: cannot open: {}", file, std::strerror(errno));
   struct stat st {};
-  ::fstat(fd, &st);
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const int error = errno;
+    ::close(fd);
+    fail_input("{}: {}, expected an .npz file", file,
+               S_ISREG(st.st_mode) ? std::string("cannot read its size: ") + std::strerror(error)
+                                   : std::string("not a regular file (a FIFO or device?)"));
+  }
   size_ = st.st_size;
   if (size_ < 22) {
     ::close(fd);

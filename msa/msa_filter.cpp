@@ -208,8 +208,10 @@ double neff(const data::Msa& msa, double identity, const std::function<void()>& 
     if (progress) progress->advance(depth - 1 - i);
   }
   if (cancelled) std::rethrow_exception(cancelled);
+  // A row without a residue (all gaps: a hit outside a cropped domain) is no sequence here: it counts 0, not 1.
   double sum = 0.0;
-  for (const int64_t n : neighbours) sum += 1.0 / static_cast<double>(n);
+  for (int64_t i = 0; i < depth; ++i)
+    if (residues[static_cast<size_t>(i)] > 0) sum += 1.0 / static_cast<double>(neighbours[static_cast<size_t>(i)]);
   return sum;
 }
 

@@ -2,6 +2,7 @@
 // scripts/make_fixture_npz.py): every array's dtype, shape and values; stored and deflated
 // members; Fortran order; big-endian; float16; corrupt and truncated archives.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -87,6 +88,10 @@ TEST_CASE("NpzFile: truncated, corrupted and non-zip files are InputErrors") {
   write_bytes(dir / "text.npz", "hello, this is not a zip archive at all\n");
   CHECK_THROWS_WITH_AS(NpzFile(dir / "text.npz"), doctest::Contains("not an .npz file"), InputError);
   CHECK_THROWS_WITH_AS(NpzFile(dir / "missing.npz"), doctest::Contains("file not found"), InputError);
+  // A FIFO under the name blocked the open for ever (until a writer came).
+  REQUIRE(::mkfifo((dir / "fifo.npz").c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(NpzFile(dir / "fifo.npz"), doctest::Contains("fifo.npz: not a regular file (a FIFO or device?)"),
+                       InputError);
   // Flip one byte inside the first array's data: the CRC catches it on read.
   std::string flipped = good;
   const size_t pos = flipped.find("\x93NUMPY") + 200;

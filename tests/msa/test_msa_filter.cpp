@@ -154,7 +154,8 @@ TEST_CASE("neff: leaving a pair early gives the count of every pair's row_identi
   for (const double t : {0.0, 0.3, 0.62, 0.8, 0.95, 1.0}) {
     double expected = 0.0;
     for (size_t i = 0; i < rows.size(); ++i) {
-      int64_t neighbours = 1;  // itself (an all-gap row too)
+      if (rows[i].find_first_not_of('-') == std::string::npos) continue;  // an all-gap row counts 0
+      int64_t neighbours = 1;                                             // itself
       for (size_t j = 0; j < rows.size(); ++j) neighbours += j != i && msa::row_identity(rows[i], rows[j]) >= t;
       expected += 1.0 / static_cast<double>(neighbours);
     }
@@ -171,6 +172,16 @@ TEST_CASE("row_identity and filter_max_seq_id: rows that share no column are not
   CHECK(msa::row_identity(m.sequences[1], m.sequences[2]) == 0.0);
   CHECK(msa::filter_max_seq_id(m, 0.7) == std::vector<int64_t>{0, 1, 2});
   CHECK(msa::neff(m, 0.8) == doctest::Approx(3.0));
+}
+
+TEST_CASE("neff: rows without a residue count 0") {
+  // A hit outside a cropped domain: all gaps. Each counted 1 (20 of them: Neff 21 for the query alone, and
+  // kfold batch's summary reported it).
+  std::vector<std::string> rows{"ACDEFGHIKL"};
+  for (int i = 0; i < 20; ++i) rows.emplace_back(10, '-');
+  CHECK(msa::neff(make_msa(rows), 0.8) == 1.0);
+  rows.emplace_back("ACDEFGHIK-");
+  CHECK(msa::neff(make_msa(rows), 0.8) == doctest::Approx(1.0));  // the query and its near copy: 1/2 + 1/2
 }
 
 TEST_CASE("filter_diverse: the identity threshold starts at 0.3") {
