@@ -336,6 +336,13 @@ void check_raw_feature_values(const RawFeatures& f, const std::string& source) {
             source, f.asym_id[i], i + 1);
     }
   }
+  // As AlphaFold writes them: the residue count at every position (the model reads the first).
+  for (const int32_t v : f.seq_length)
+    if (v != f.n_res)
+      fail_input("{}: 'seq_length' holds {} but 'aatype' has {} residues; it is the residue count at every position",
+                 source, v, f.n_res);
+  if (f.n_seq < 1)
+    fail_input("{}: 'msa' has no rows; its first row is the query's (single sequence: that row alone)", source);
   for (const int32_t v : f.msa)
     if (v < 0 || v > 21) fail_input("{}: 'msa' has value {} outside [0, 21] (HHblits ids)", source, v);
   // Row 0 is the query, as AlphaFold's pipeline writes it: a mutation made in 'aatype' and 'sequence' alone would be

@@ -234,6 +234,18 @@ def test_features_from_a_dict_without_species(kf):
     assert f.n_seq == 2 and f["msa_species_identifiers"].tolist() == []
 
 
+def test_features_from_a_dict_are_checked_where_the_dict_is_made(kf):
+    """A seq_length other than the residue count passed from_dict and failed at predict; an MSA of no rows was
+    named by its consequence (msa_species_identifiers given for 0 rows)."""
+    d = dict(kf.features("MKVLA", msas=[kf.Msa(["MKVLA", "MK-LA"])]))
+    with pytest.raises(kf.InputError, match=r"^features: 'seq_length' holds 3 but 'aatype' has 5 residues"):
+        kf.Features.from_dict({**d, "seq_length": np.full(5, 3, np.int32)})
+    empty = {**d, "msa": np.zeros((0, 5), np.int32), "deletion_matrix_int": np.zeros((0, 5), np.int32),
+             "msa_species_identifiers": np.array([], dtype=object)}
+    with pytest.raises(kf.InputError, match=r"^features: 'msa' has no rows"):
+        kf.Features.from_dict(empty)
+
+
 def test_templates_pickle_keeps_the_skipped_hits(kf):
     """Pickling keeps the hits that gave no template (the shipped pickle test has none to keep)."""
     import pickle
