@@ -55,7 +55,10 @@ void check_queries(const std::vector<data::Sequence>& queries, const std::string
       if (c == 'G') seen[2] = true;
       if (c == 'T' || c == 'U') seen[3] = true;
     }
-    if (standard == 0) fail_input("{}: query '{}' has no standard amino acid", source, q.id);
+    if (standard == 0)
+      fail_input(
+          "{}: query '{}' has no standard amino acid (only X or other unknown letters): give the protein's sequence",
+          source, q.id);
     // pdb_seqres.txt's headers say what a chain is: ">102d_A mol:na length:12  DNA".
     const std::string_view header = q.description;
     if (header == "mol:na" || header.starts_with("mol:na ") || header.ends_with(" mol:na") ||

@@ -378,7 +378,11 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   remove_abandoned_temp_dirs(db_dir);
   fs::path tmp = db_dir;
   tmp += fmt::format(".tmp.{}", ::getpid());  // its own folder: two runs for one name never share one
-  if (!fs::create_directory(tmp, ec)) fail_input("{}: cannot create ({})", tmp.string(), ec.message());
+  if (!fs::create_directory(tmp, ec))
+    fail_input(
+        "{}: cannot create the database's build folder {} ({}); check the permissions of {} or choose another "
+        "place",
+        db_dir.string(), tmp.string(), ec.message(), parent.string());
   DirectoryGuard guard(tmp);
   data::write_file_atomic(tmp / kOwner, data::owner_line(data::this_process()) + "\n");
 

@@ -8,7 +8,7 @@
 //   offsets.bin          int64 little-endian [n + 1]: sequence i is residues[offsets[i], offsets[i+1])
 //   headers.txt          "id description\n" per sequence
 //   header_offsets.bin   int64 little-endian [n + 1] into headers.txt (each header ends with '\n')
-// The directory is built under DB_DIR.tmp and renamed when complete.
+// The directory is built under DB_DIR.tmp.<pid> and renamed when complete.
 #pragma once
 
 #include <cstdint>

@@ -266,8 +266,8 @@ void write_round_files(const std::filesystem::path& out_dir, const std::filesyst
   }
   if (structures.empty()) fs::remove(structures_dir, error);  // only when empty
   data::write_file_atomic(out_dir / "done", "");
-  log_info("agent: wrote {}/{{scores.tsv, plate.csv, notebook.jsonl, report.md, report.html}}{}", out_dir.string(),
-           fs::exists(structures_dir) ? " and structures/" : "");
+  log_info("agent: wrote {}/{{scores.tsv, plate.csv, notebook.jsonl, report.md, report.html{}}}{}", out_dir.string(),
+           table.constructs.empty() ? "" : ", constructs.tsv", fs::exists(structures_dir) ? " and structures/" : "");
 }
 
 }  // namespace
@@ -280,7 +280,8 @@ void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& o
   // value fails before any long work. Unset: nothing changes.
   std::optional<LlmSession> llm = llm_session_from_environment();
   if (options.potts_iterations) {
-    if (*options.potts_iterations < 1) fail_input("--potts-iterations must be >= 1");
+    if (*options.potts_iterations < 1)
+      fail_input("--potts-iterations must be >= 1 (got {})", *options.potts_iterations);
     campaign.evolution.potts_iterations = *options.potts_iterations;
   }
   const uint64_t seed = options.seed.value_or(campaign.seed);

@@ -109,7 +109,6 @@ void check_construct_cell(const std::string& cell, const Campaign& campaign, con
     fail_input("{}: '{}' is not a fragment of the target (residues {}..{})", where, cell, lo, hi);
 }
 
-// A blank well's name in a results file: "blank" as plate.csv writes it (any case).
 // `cell` is `word` in any letter case.
 bool is_word(std::string_view cell, std::string_view word) {
   return cell.size() == word.size() && std::equal(cell.begin(), cell.end(), word.begin(), [](char a, char b) {
@@ -117,6 +116,7 @@ bool is_word(std::string_view cell, std::string_view word) {
          });
 }
 
+// A blank well's name in a results file: "blank" as plate.csv writes it (any case).
 bool is_blank_cell(const std::string& cell) { return is_word(cell, "blank"); }
 
 // A failed well as plate readers and spreadsheets export it: no value, NA, N/A or NaN.
