@@ -56,4 +56,12 @@ template <typename... Args>
   throw RuntimeError(fmt::format(format, std::forward<Args>(args)...));
 }
 
+// A broken invariant of kfold's own code, never of the input (an InputError, exit 2, would blame the user):
+// a RuntimeError (exit 1) that says so.
+template <typename... Args>
+[[noreturn]] void fail_internal(fmt::format_string<Args...> format, Args&&... args) {
+  throw RuntimeError(fmt::format("internal error: {}; please report it with the command line or call that caused it",
+                                 fmt::format(format, std::forward<Args>(args)...)));
+}
+
 }  // namespace kfold

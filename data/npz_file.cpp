@@ -421,12 +421,14 @@ NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) fail_input("{}: cannot open: {}", file, std::strerror(errno));
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(fd, &st) != 0) {
     const int error = errno;
     ::close(fd);
-    fail_input("{}: {}, expected an .npz file", file,
-               S_ISREG(st.st_mode) ? std::string("cannot read its size: ") + std::strerror(error)
-                                   : std::string("not a regular file (a FIFO or device?)"));
+    fail_input("{}: cannot read its size: {}", file, std::strerror(error));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail_input("{}: not a regular file (a FIFO or device?), expected an .npz file", file);
   }
   size_ = st.st_size;
   if (size_ < 22) {

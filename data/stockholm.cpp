@@ -1,6 +1,7 @@
 // Stockholm parsing with AlphaFold's parse_stockholm semantics; rules in data/stockholm.hpp.
 #include "data/stockholm.hpp"
 
+#include <algorithm>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -91,8 +92,9 @@ class StockholmParser {
                    reader_.source(), reader_.line_number(), i + 1, char_for_message(c), row.name);
       row.columns.push_back(c);
     }
-    // Its columns, and what each becomes in the MSA (a residue and its deletion count).
-    memory_.add(6 * static_cast<int64_t>(residues_end - residues_start), std::ssize(rows_));
+    // Its raw columns (which of them are the query's match columns, 5 bytes each in the MSA, is known only at the
+    // end: the guard's "as much again" stands for them).
+    memory_.add(static_cast<int64_t>(residues_end - residues_start), std::ssize(rows_));
   }
 
   RawRow& row_for(std::string_view name) {
@@ -142,6 +144,11 @@ Msa to_msa(const std::vector<RawRow>& rows, const std::string& source, std::stri
   }
   if (!any_kept)
     fail_input("{}:{}: the query (first sequence '{}') has no residues", source, query.first_line, query.name);
+  // What the rows become beside them: each match column a residue and its deletion count.
+  const auto match_columns = static_cast<int64_t>(std::count(keep.begin(), keep.end(), true));
+  check_host_memory(std::ssize(rows) * match_columns * static_cast<int64_t>(1 + sizeof(int32_t)),
+                    fmt::format("{}: its {} rows as an MSA of {} columns", source, rows.size(), match_columns),
+                    kReduceMsa);
   Msa msa;
   for (const RawRow& row : rows) {
     if (row.columns.size() != query.columns.size())

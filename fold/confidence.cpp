@@ -13,7 +13,7 @@ namespace kfold::fold {
 
 at::Tensor compute_plddt(const at::Tensor& logits) {
   if (logits.dim() != 2 || logits.size(-1) < 1)
-    fail_input("compute_plddt: logits must be [n_res, num_bins], got {} dimensions", logits.dim());
+    fail_internal("compute_plddt: logits must be [n_res, num_bins], got {} dimensions", logits.dim());
   const int64_t num_bins = logits.size(-1);
   const auto bin_centers =
       (at::arange(num_bins, logits.options()) + 0.5) / static_cast<double>(num_bins);  // [num_bins]
@@ -58,7 +58,7 @@ double predicted_tm_score(const at::Tensor& logits, const at::Tensor& breaks, co
   const auto f64 = logits.options().dtype(at::kDouble);
   const auto weights = residue_weights.defined() ? residue_weights.to(f64) : at::ones({n_res}, f64);  // [n_res]
   if (weights.dim() != 1 || weights.size(0) != n_res)
-    fail_input("predicted_tm_score: residue_weights must be [{}], got {} values", n_res, weights.numel());
+    fail_internal("predicted_tm_score: residue_weights must be [{}], got {} values", n_res, weights.numel());
 
   // d0 of the TM-score (Yang & Skolnick 2004, eq. 5) for the weighted residue count, clipped at 19
   // residues so that d0 stays positive; like AlphaFold, the count is truncated to an integer.
@@ -73,7 +73,7 @@ double predicted_tm_score(const at::Tensor& logits, const at::Tensor& breaks, co
   auto pair_weights = weights.unsqueeze(1) * weights.unsqueeze(0);  // [n_res, n_res]
   if (interface) {
     if (!asym_id.defined() || asym_id.dim() != 1 || asym_id.size(0) != n_res)
-      fail_input("predicted_tm_score: the interface score needs asym_id [{}] (chain ids)", n_res);
+      fail_internal("predicted_tm_score: the interface score needs asym_id [{}] (chain ids)", n_res);
     const auto ids = asym_id.to(logits.device());
     const auto pair_mask = (ids.unsqueeze(1) != ids.unsqueeze(0)).to(at::kDouble);  // [n_res, n_res]
     predicted_tm_term = predicted_tm_term * pair_mask;

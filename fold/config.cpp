@@ -146,10 +146,12 @@ class ValueCheck {
     const auto& e = c.model.embeddings_and_evoformer;
     const std::string evo = "model.embeddings_and_evoformer.";
     // The Evoformer's block settings serve its blocks (msa_channel) and the extra-MSA stack's (extra_msa_channel).
-    for (const int64_t msa_channels : {e.msa_channel, e.extra_msa_channel}) {
+    for (const auto& [msa_channels, stack] :
+         {std::pair{e.msa_channel, " in the Evoformer (msa_channel)"},
+          std::pair{e.extra_msa_channel, " in the extra-MSA stack (extra_msa_channel)"}}) {
       heads(evo + "evoformer.msa_row_attention_with_pair_bias", e.evoformer.msa_row_attention_with_pair_bias,
-            msa_channels);
-      heads(evo + "evoformer.msa_column_attention", e.evoformer.msa_column_attention, msa_channels);
+            msa_channels, stack);
+      heads(evo + "evoformer.msa_column_attention", e.evoformer.msa_column_attention, msa_channels, stack);
     }
     heads(evo + "evoformer.triangle_attention_starting_node", e.evoformer.triangle_attention_starting_node,
           e.pair_channel);
@@ -192,14 +194,15 @@ class ValueCheck {
   [[noreturn]] void fail(const std::string& key, const std::string& why) const {
     fail_input("{}: config key '{}': {}", source_, key, why);
   }
-  void divides(const std::string& key, int64_t n_head, int64_t key_channels, int64_t value_channels) const {
+  void divides(const std::string& key, int64_t n_head, int64_t key_channels, int64_t value_channels,
+               std::string_view where = "") const {
     if (key_channels % n_head != 0 || value_channels % n_head != 0)
-      fail(key, fmt::format("{} heads do not divide this module's {} key and {} value channels; give a num_head that "
+      fail(key, fmt::format("{} heads do not divide this module's {} key and {} value channels{}; give a num_head that "
                             "divides them",
-                            n_head, key_channels, value_channels));
+                            n_head, key_channels, value_channels, where));
   }
-  void heads(const std::string& module, const AttentionConfig& a, int64_t channels) const {
-    divides(module + ".num_head", a.num_head, a.key_dim.value_or(channels), a.value_dim.value_or(channels));
+  void heads(const std::string& module, const AttentionConfig& a, int64_t channels, std::string_view where = "") const {
+    divides(module + ".num_head", a.num_head, a.key_dim.value_or(channels), a.value_dim.value_or(channels), where);
   }
   void bins(const std::string& section, double low, double high, const char* low_key = "min_bin",
             const char* high_key = "max_bin") const {

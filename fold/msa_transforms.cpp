@@ -103,7 +103,7 @@ void make_masked_msa(EnsembleMsa& batch, std::span<const float> hhblits_profile,
   if (mask_prob < 0.0)
     fail_input("masked_msa: uniform_prob + profile_prob + same_prob must not exceed 1 (is {})", 1.0 - mask_prob);
   if (static_cast<int64_t>(hhblits_profile.size()) != n_res * kProfileClasses)
-    fail_input("make_masked_msa: hhblits_profile must have {} x {} values", n_res, kProfileClasses);
+    fail_internal("make_masked_msa: hhblits_profile must have {} x {} values", n_res, kProfileClasses);
 
   // categorical_probs in the reference's float32 steps: (uniform·random_aa + profile·P) + same·onehot.
   // Each product is stored before it is added so that no compiler contracts it into an FMA.
@@ -184,7 +184,7 @@ void summarize_clusters(EnsembleMsa& batch) {
   const MsaArrays& extra = batch.extra;
   const int64_t n_res = centres.n_res, n_clust = centres.n_seq;
   if (static_cast<int64_t>(batch.extra_cluster_assignment.size()) != extra.n_seq)
-    fail_input("summarize_clusters: run nearest_neighbor_clusters first");
+    fail_internal("summarize_clusters: run nearest_neighbor_clusters first");
   // Sums of 0/1 masks and integer deletions: exact in float32, in any order.
   std::vector<float> counts(idx(n_clust * n_res), 0.0f);
   std::vector<float> msa_sum(idx(n_clust * n_res * kMsaOneHotClasses), 0.0f);

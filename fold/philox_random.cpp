@@ -69,7 +69,7 @@ std::vector<float> tf_uniform_float(PhiloxSeeds seeds, int64_t n, int64_t iterat
 std::vector<int32_t> tf_uniform_int(PhiloxSeeds seeds, int64_t n, int32_t minval, int32_t maxval, int64_t iteration) {
   const uint32_t lo = static_cast<uint32_t>(minval);
   const uint32_t range = static_cast<uint32_t>(maxval) - lo;
-  if (range == 0) fail_input("tf_uniform_int: minval ({}) must differ from maxval", minval);
+  if (range == 0) fail_internal("tf_uniform_int: minval ({}) must differ from maxval", minval);
   const auto bits =
       philox_stream(seeds, n, static_cast<uint64_t>(iteration) * static_cast<uint64_t>(n) * kBlocksPerOutput);
   std::vector<int32_t> out(bits.size());
@@ -94,7 +94,7 @@ std::vector<int64_t> tf_random_shuffle(PhiloxSeeds seeds, int64_t n, int64_t ite
 std::vector<int32_t> tf_categorical(PhiloxSeeds seeds, std::span<const double> logits, int64_t n_rows,
                                     int64_t n_classes, int64_t iteration) {
   if (static_cast<int64_t>(logits.size()) != n_rows * n_classes)
-    fail_input("tf_categorical: {} logits for {} rows of {} classes", logits.size(), n_rows, n_classes);
+    fail_internal("tf_categorical: {} logits for {} rows of {} classes", logits.size(), n_rows, n_classes);
   // Two 32-bit draws per sample; TF reserves ceil(samples / 4) * 4 * 2 outputs per row.
   constexpr uint64_t kReservedPerRow = 8;  // for one sample per row
   const auto bits = philox_stream(

@@ -199,7 +199,8 @@ void append_templates(TemplateFeatures& into, const TemplateFeatures& more) {
     into = more;
     return;
   }
-  if (into.n_res != more.n_res) fail_input("templates of {} and {} residues cannot be stacked", into.n_res, more.n_res);
+  if (into.n_res != more.n_res)
+    fail_internal("templates of {} and {} residues cannot be stacked", into.n_res, more.n_res);
   const auto add = [](auto& a, const auto& b) { a.insert(a.end(), b.begin(), b.end()); };
   add(into.aatype, more.aatype);
   add(into.all_atom_masks, more.all_atom_masks);

@@ -80,8 +80,8 @@ at::Tensor ParameterStore::get(std::string_view key, const std::vector<int64_t>&
   if (npz_ == nullptr) {
     if (auto it = fetched_.find(key); it != fetched_.end()) {
       if (it->second.sizes().vec() != shape)
-        fail_input("random weights: parameter '{}' requested with shape {} and before with {}", key,
-                   data::shape_string(shape), data::shape_string(it->second.sizes().vec()));
+        fail_internal("random weights: parameter '{}' requested with shape {} and before with {}", key,
+                      data::shape_string(shape), data::shape_string(it->second.sizes().vec()));
       return it->second;
     }
     auto tensor = synthesise(key, shape, layer_axes).to(options_);
@@ -151,7 +151,7 @@ ParameterScope ParameterScope::operator/(std::string_view name) const {
 
 ParameterScope ParameterScope::layer(int64_t index, int64_t n_layer) const {
   if (index < 0 || index >= n_layer)
-    fail_input("layer {} of a stack of {} requested for '{}'", index, n_layer, prefix_);
+    fail_internal("layer {} of a stack of {} requested for '{}'", index, n_layer, prefix_);
   ParameterScope layered = *this;
   layered.layers_.emplace_back(index, n_layer);
   return layered;

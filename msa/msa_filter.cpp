@@ -197,7 +197,8 @@ double neff(const data::Msa& msa, double identity, const std::function<void()>& 
       const std::string& b = msa.sequences[static_cast<size_t>(j)];
       const auto n = static_cast<int64_t>(std::min(a.size(), b.size()));
       const int64_t max_aligned = std::min(residues[static_cast<size_t>(i)], residues[static_cast<size_t>(j)]);
-      if (identity_at_least(a.data(), b.data(), n, identity, max_aligned)) {
+      // A row without a residue is nobody's neighbour, not even at identity 0.
+      if (max_aligned > 0 && identity_at_least(a.data(), b.data(), n, identity, max_aligned)) {
         ++own;
 #pragma omp atomic
         ++neighbours[static_cast<size_t>(j)];
@@ -208,7 +209,8 @@ double neff(const data::Msa& msa, double identity, const std::function<void()>& 
     if (progress) progress->advance(depth - 1 - i);
   }
   if (cancelled) std::rethrow_exception(cancelled);
-  // A row without a residue (all gaps: a hit outside a cropped domain) is no sequence here: it counts 0, not 1.
+  // A row without a residue (all gaps: a hit outside a cropped domain) is no sequence here: it counts 0, not 1,
+  // and no row's neighbour.
   double sum = 0.0;
   for (int64_t i = 0; i < depth; ++i)
     if (residues[static_cast<size_t>(i)] > 0) sum += 1.0 / static_cast<double>(neighbours[static_cast<size_t>(i)]);

@@ -89,7 +89,7 @@ void check_search_options(const SearchOptions& options) {
   if (options.index_chunk_residues < 1)
     fail_input("the index chunk must hold at least 1 residue (got {})", options.index_chunk_residues);
   if (options.index_memory_bytes < 0)
-    fail_input("--index-memory must be positive (got {} bytes)", options.index_memory_bytes);
+    fail_input("--index-memory must be >= 0 (0: the default; got {} bytes)", options.index_memory_bytes);
   if (options.iterations < 1 || options.iterations > 20)
     fail_input("--iterations must be between 1 and 20 (got {})", options.iterations);
   if (!(options.inclusion_evalue > 0.0))

@@ -17,7 +17,15 @@ namespace kfold::pipelines::agent {
 
 namespace {
 
-std::string num(double v) { return format_number(v); }
+// The output files' numbers: format_number with one count of decimals.
+class NumberFormat {
+ public:
+  explicit NumberFormat(int decimals) : decimals_(decimals) {}
+  std::string operator()(double v) const { return format_number(v, decimals_); }
+
+ private:
+  int decimals_;
+};
 
 std::string csv_cell(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -124,10 +132,18 @@ std::string critic_notes(const std::vector<const PlateWell*>& ranked, const Scor
 
 std::string format_number(double v, int decimals) {
   if (!std::isfinite(v)) return "NA";
-  // Measurements in molar (a Kd of 3e-9) or in thousands of millions keep their digits in scientific notation.
-  if (const double a = std::abs(v); a != 0 && (a < 1e-3 || a >= 1e12))
-    return fmt::format("{:.{}e}", v, std::max(decimals - 1, 1));
+  if (std::abs(v) >= 1e15) return fmt::format("{:.{}e}", v, std::max(decimals - 1, 1));  // not 100 digits
   return fmt::format("{:.{}f}", v, decimals);
+}
+
+int output_decimals(const Campaign& campaign, int base) {
+  double scale = 0.0;  // the largest measured magnitude: the objective's unit
+  for (const Measurement& m : campaign.measurements)
+    if (std::isfinite(m.value)) scale = std::max(scale, std::abs(m.value));
+  if (scale == 0.0 || scale >= 1e-3) return base;
+  // As many significant digits as a value of 1e-3 has with `base` decimals (a Kd in molar, 3.2e-9, printed
+  // 0.000000 with 6); rounding noise of values near 0 (8.9e-16) stays 0.000000 in a campaign of unit scale.
+  return base + std::min(20, static_cast<int>(std::ceil(std::log10(1e-3 / scale))));
 }
 
 std::vector<std::string> row_decisions(const ScoreTable& table, const Plate& plate) {
@@ -148,6 +164,7 @@ std::vector<std::string> row_decisions(const ScoreTable& table, const Plate& pla
 }
 
 std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
+  const NumberFormat num(output_decimals(campaign));
   std::string out = "id\tmutations\toperator\tn_mutations\tsite_independent\tpotts\tresidue_term";
   for (const auto& [term, weight] : campaign.objective) out += "\t" + term;
   out +=
@@ -183,6 +200,7 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
 }
 
 std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaign& campaign) {
+  const NumberFormat num(output_decimals(campaign));
   std::string out = "well,id,mutations,sequence,score,sd,rank,operator,flags,rationale\n";
   for (const PlateWell& w : plate.wells) {
     if (w.construct >= 0) {
@@ -351,6 +369,7 @@ constexpr const char* kSolubilityNote =
 
 // report.md's "Construct proposals" section ("" without proposals).
 std::string constructs_md(const ScoreTable& table, const Plate& plate) {
+  const NumberFormat num(6);  // pLDDT and pTM
   if (table.constructs.empty()) return "";
   const std::vector<std::string> wells = construct_wells(table, plate);
   std::string md =
@@ -414,6 +433,7 @@ std::vector<std::string> construct_wells(const ScoreTable& table, const Plate& p
 }
 
 std::string constructs_tsv(const ScoreTable& table, const Plate& plate, const Campaign& campaign) {
+  const NumberFormat num(6);  // pLDDT, pTM and PAE
   std::string out =
       "id\tconstruct\toperator\tfirst\tlast\tlength\twell\twild_type_plddt\tpredicted_plddt\tpredicted_ptm\t"
       "interface_pae\tsequence\trationale\n";
@@ -431,6 +451,7 @@ std::string constructs_tsv(const ScoreTable& table, const Plate& plate, const Ca
 
 std::string report_md(const ScoreTable& table, const Plate& plate, const Campaign& campaign,
                       const EvolutionaryModels& models, const RunRecord& run) {
+  const NumberFormat num(output_decimals(campaign));
   std::string md = fmt::format("# kfold agent: {}\n\n", campaign.name);
   md += fmt::format("Target **{}** ({} residues, numbered from {}). kfold {} ({}), seed {}.\n\n", campaign.target.id,
                     campaign.target.sequence.size(), campaign.target.first_residue, kVersion, kGitRevision, run.seed);

@@ -70,9 +70,11 @@ std::vector<std::string> row_decisions(const ScoreTable& table, const Plate& pla
 int64_t measured_rows(const ScoreTable& table);
 // report.md's and report.html's "computed by" of an objective term.
 std::string objective_term_note(const std::string& term, const ScoreTable& table, const EvolutionaryModels& models);
-// Number formatting of the output files: `decimals` decimals, "NA" for NaN; scientific notation (as many
-// significant digits) below 1e-3 and from 1e12 on in magnitude.
+// Number formatting of the output files: `decimals` decimals, "NA" for NaN; scientific notation from 1e15 on.
 std::string format_number(double v, int decimals = 6);
+// The decimals the campaign's numbers need: `base`, more when its measurements are all below 1e-3 in magnitude
+// (a Kd in molar), so that they keep as many significant digits.
+int output_decimals(const Campaign& campaign, int base = 6);
 
 // With LLM calls, an Evidence line about them and, when the critic flagged plate variants, a "Critic notes
 // (LLM)" section; without, the same text as before the LLM operator existed.

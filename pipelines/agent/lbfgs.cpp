@@ -35,7 +35,7 @@ struct Pair {
 
 LbfgsResult minimize_lbfgs(std::vector<float>& x, const LbfgsObjective& objective, const LbfgsOptions& options,
                            const LbfgsProgress& progress) {
-  if (options.history < 1) fail_input("L-BFGS: history must be >= 1 (got {})", options.history);
+  if (options.history < 1) fail_internal("L-BFGS: history must be >= 1 (got {})", options.history);
   const size_t n = x.size();
   LbfgsResult result;
   std::vector<float> g(n, 0.0f);

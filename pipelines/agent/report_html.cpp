@@ -424,8 +424,9 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
         "</tr>\n",
         ranked[k]->rank, ranked[k]->well, html_escape(r.hypothesis->id),
-        html_escape(format_variant(r.hypothesis->variant)), format_number(r.total, 3), format_number(r.sd, 3),
-        ranked[k]->pick, html_escape(operator_label(*r.hypothesis)), html_escape(r.rationale));
+        html_escape(format_variant(r.hypothesis->variant)), format_number(r.total, output_decimals(campaign, 3)),
+        format_number(r.sd, output_decimals(campaign, 3)), ranked[k]->pick, html_escape(operator_label(*r.hypothesis)),
+        html_escape(r.rationale));
   }
   h += "</table>\n";
   if (!table.constructs.empty()) {

@@ -21,7 +21,7 @@ int64_t identical_columns(const uint8_t* a, const uint8_t* b, int64_t n) {
 
 SequenceWeights compute_sequence_weights(const FamilyAlignment& alignment, double identity, int threads) {
   if (!(identity >= 0.0 && identity <= 1.0))
-    fail_input("sequence weights: identity must be in [0, 1] (got {})", identity);
+    fail_internal("sequence weights: identity must be in [0, 1] (got {})", identity);
   const int64_t n_seq = alignment.n_seq;
   const int64_t n_col = alignment.n_col;
   // Smallest number of identical columns that makes two sequences neighbours.

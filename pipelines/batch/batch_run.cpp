@@ -689,7 +689,8 @@ BatchReport BatchRunner::run() {
     if (std::error_code error; !fs::exists(options_.db, error))
       fail_input("--db {}: not found (a FASTA file or a folder made by kfold db create)", options_.db.string());
   }
-  if (options_.db.empty() && options_.msa_dir.empty())
+  // (--stage predict reads what an earlier MSA stage made.)
+  if (options_.db.empty() && options_.msa_dir.empty() && options_.stage != BatchStage::predict)
     log_warn(
         "no --db or --msa-dir: every target gets single-sequence features (predictions will be much less "
         "accurate)");

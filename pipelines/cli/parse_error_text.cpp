@@ -61,6 +61,14 @@ std::vector<std::string_view> split_words(std::string_view text) {
   return words;
 }
 
+// Whether `word` (-q, --verbose) is an option of `command` or above it that takes no value.
+bool is_flag(const CLI::App& command, const std::string& word) {
+  for (const CLI::App* app = &command; app != nullptr; app = app->get_parent())
+    for (const CLI::Option* option : app->get_options())
+      if (option->check_name(word)) return option->get_expected_max() == 0;
+  return false;
+}
+
 std::vector<std::string> command_names(const CLI::App& app) {
   std::vector<std::string> names;
   for (const CLI::App* sub : const_cast<CLI::App&>(app).get_subcommands({})) names.push_back(sub->get_name());
@@ -75,7 +83,7 @@ std::string expected_value(const CLI::App& command, const std::string& option_na
         const std::string& type = option->get_type_name();
         if (type.starts_with("INT") || type.starts_with("UINT")) return "a whole number";
         if (type.starts_with("FLOAT")) return "a number";
-        return "a value of type " + type;
+        return type.empty() ? "a value it takes" : "a value of type " + type;
       }
   return "another value";
 }
@@ -104,11 +112,20 @@ std::string parse_error_text(const CLI::App& app, const CLI::ParseError& error, 
   const std::string path = command_path(command);
   if (command.get_require_subcommand_min() > 0 && command.get_subcommands().empty() &&
       !command_names(command).empty()) {
-    // The word after the command's own name that is no option: a command that does not exist.
+    // The word after the command's own name that is neither an option nor an option's value: a command that
+    // does not exist (`kfold -o out predcit`: 'out' is the value of -o).
     auto word =
         command.get_parent() == nullptr ? args.begin() : std::find(args.begin(), args.end(), command.get_name());
     if (word != args.end() && command.get_parent() != nullptr) ++word;
-    word = std::find_if(word, args.end(), [](const std::string& a) { return !a.starts_with("-"); });
+    bool value_next = false;  // the word before was an option that may take a value
+    for (; word != args.end(); ++word) {
+      if (word->starts_with("-")) {
+        value_next = word->find('=') == std::string::npos && !is_flag(command, *word);
+        continue;
+      }
+      if (!value_next) break;
+      value_next = false;
+    }
     const std::string names = fmt::format("{}", fmt::join(command_names(command), ", "));
     if (word != args.end())
       return fmt::format("unknown command '{}' for '{}'; the commands are {}", *word, path, names);

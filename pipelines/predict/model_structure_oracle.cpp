@@ -73,8 +73,8 @@ agent::StructurePrediction ModelStructureOracle::predict(const std::string& sequ
   std::vector<data::Msa> msas;
   if (msa_) {
     if (static_cast<int64_t>(sequence.size()) != msa_->length())
-      fail_input("structure oracle: a sequence of {} residues for an MSA of {} columns (substitutions only)",
-                 sequence.size(), msa_->length());
+      fail_internal("structure oracle: a sequence of {} residues for an MSA of {} columns (substitutions only)",
+                    sequence.size(), msa_->length());
     data::Msa msa = *msa_;
     msa.sequences.front() = sequence;  // the variant as the query row; its deletions stay 0
     if (!msa.insertions.empty()) msa.insertions.front().clear();
@@ -88,8 +88,8 @@ agent::StructurePrediction ModelStructureOracle::predict_fragment(const std::str
   if (msa_) {
     const auto length = static_cast<int64_t>(sequence.size());
     if (offset < 0 || offset + length > msa_->length())
-      fail_input("structure oracle: a fragment of {} residues at {} for an MSA of {} columns", length, offset,
-                 msa_->length());
+      fail_internal("structure oracle: a fragment of {} residues at {} for an MSA of {} columns", length, offset,
+                    msa_->length());
     data::Msa fragment;
     for (int64_t row = 0; row < msa_->depth(); ++row) {
       const auto r = static_cast<size_t>(row);

@@ -119,7 +119,7 @@ Rgb plddt_band_colour(double plddt) {
 }
 
 RgbImage plot_plddt(const std::vector<PlddtSeries>& series) {
-  if (series.empty()) fail_input("plddt.png needs at least one model's pLDDT");
+  if (series.empty()) fail_internal("plddt.png needs at least one model's pLDDT");
   const auto n_res = static_cast<int64_t>(series.front().plddt.size());
   if (n_res < 1) fail_input("plddt.png: model {} has no residues", series.front().model_name);
   for (const auto& s : series) {

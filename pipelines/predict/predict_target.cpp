@@ -231,7 +231,7 @@ TargetInputs read_target_inputs(const PredictOptions& options, const std::functi
   std::vector<std::string> names;
   for (const auto& path : options.msas) {
     msas.push_back(data::read_msa_file(path));
-    names.push_back(path.string());  // as given: two files of one name in different folders are told apart
+    names.push_back(path.filename().string());  // also the name of its copy in DIR/<id>/msas/
   }
   if (!options.db.empty()) {
     const auto db = msa::SequenceDb::open(options.db);
@@ -241,7 +241,7 @@ TargetInputs read_target_inputs(const PredictOptions& options, const std::functi
     log_info("searching {} ({} sequences) for {}", options.db.string(), db.size(), query.id);
     const auto results = msa::search(queries, db, search);
     msas.push_back(msa::build_msa(query, results.front(), db));
-    names.push_back(fmt::format("the MSA of the search of {}", options.db.string()));
+    names.push_back("search.a3m");
     log_info("search: {} hits", results.front().hits.size());
   }
   if (msas.empty()) log_warn("no --msa or --db: single-sequence features (predictions will be much less accurate)");

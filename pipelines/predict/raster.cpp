@@ -25,7 +25,7 @@ Rgb mix(Rgb a, Rgb b, double t) {
 
 RgbImage::RgbImage(int64_t width, int64_t height, Rgb background) : width_(width), height_(height) {
   if (width <= 0 || height <= 0 || width > 1 << 15 || height > 1 << 15)
-    fail_input("image size {} x {} is out of range (1..32768)", width, height);
+    fail_internal("image size {} x {} is out of range (1..32768)", width, height);
   pixels_.resize(static_cast<size_t>(width * height * 3));
   for (size_t i = 0; i < pixels_.size(); i += 3) {
     pixels_[i] = background.r;
@@ -36,7 +36,7 @@ RgbImage::RgbImage(int64_t width, int64_t height, Rgb background) : width_(width
 
 Rgb RgbImage::at(int64_t x, int64_t y) const {
   if (x < 0 || y < 0 || x >= width_ || y >= height_)
-    fail_input("pixel ({}, {}) is outside the {} x {} image", x, y, width_, height_);
+    fail_internal("pixel ({}, {}) is outside the {} x {} image", x, y, width_, height_);
   const auto k = static_cast<size_t>((y * width_ + x) * 3);
   return {pixels_[k], pixels_[k + 1], pixels_[k + 2]};
 }

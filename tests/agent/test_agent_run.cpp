@@ -711,14 +711,21 @@ TEST_CASE("agent run: hypothesis ids name one variant across the rounds of a cam
   CHECK(kfold::data::read_text_file(dir / "out/report.md").find("| R2-H") != std::string::npos);
 }
 
-TEST_CASE("agent outputs: numbers keep their digits at every scale (a Kd in molar is not 0.000000)") {
+TEST_CASE("agent outputs: numbers keep the digits of the campaign's unit (a Kd in molar is not 0.000000)") {
   using kfold::pipelines::agent::format_number;
+  using kfold::pipelines::agent::output_decimals;
   CHECK(format_number(2.5) == "2.500000");
   CHECK(format_number(-0.004) == "-0.004000");
-  CHECK(format_number(0.0) == "0.000000");
-  CHECK(format_number(3.2e-9) == "3.20000e-09");
-  CHECK(format_number(-7e-7) == "-7.00000e-07");
-  CHECK(format_number(1.5e100) == "1.50000e+100");  // not a 101-digit number
-  CHECK(format_number(3.2e-9, 3) == "3.20e-09");
+  CHECK(format_number(8.881784197001252e-16) == "0.000000");  // rounding noise near 0 in a campaign of unit scale
+  CHECK(format_number(1.5e100) == "1.50000e+100");            // not a 101-digit number
   CHECK(format_number(std::nan("")) == "NA");
+  kfold::pipelines::agent::Campaign campaign;
+  CHECK(output_decimals(campaign) == 6);  // no measurements
+  campaign.measurements.push_back({});
+  campaign.measurements.back().value = 0.7;
+  CHECK(output_decimals(campaign) == 6);
+  campaign.measurements.back().value = 3.2e-9;  // molar: 1e-3 / 3.2e-9 = 10^5.5, six more decimals
+  CHECK(output_decimals(campaign) == 12);
+  CHECK(format_number(3.2e-9, output_decimals(campaign)) == "0.000000003200");
+  CHECK(output_decimals(campaign, 3) == 9);
 }

@@ -2,6 +2,7 @@
 // containers set them, a read too large for what is left refused with the file named (MemoryError),
 // not ended by the allocator or the kernel's OOM killer.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,9 +13,9 @@
 #include <new>
 #include <string>
 
-#include "data/a3m.hpp"
 #include "data/error.hpp"
 #include "data/host_memory.hpp"
+#include "data/msa_file.hpp"
 #include "test_support.hpp"
 
 namespace data = kfold::data;
@@ -94,38 +95,49 @@ TEST_CASE("check_host_memory: a read larger than the memory left is a MemoryErro
   }
 }
 
-TEST_CASE("An A3M file too large for the memory left stops with its name, not the allocator's bad_alloc") {
+TEST_CASE("An MSA file too large for the memory left stops with its name, not the allocator's bad_alloc") {
 #if defined(__SANITIZE_ADDRESS__)
   return;  // AddressSanitizer's shadow memory and allocator do not work under an address-space limit
 #endif
   // 200,000 rows of 300 columns: about 330 MB once parsed, under an address-space limit 256 MiB above what
-  // the process maps (as ulimit -v sets one; a 5 MB .a3m.gz of repeated rows does the same to a worker).
-  kfold::test::ScratchDir dir("host_memory_a3m");
-  const std::filesystem::path path = dir / "deep.a3m";
-  {
-    std::ofstream out(path);
-    const std::string row(300, 'A');
-    for (int i = 0; i < 200000; ++i) out << ">r" << i << "\n" << row << "\n";
-  }
-  const int code = in_child([&] {
-    const int64_t mapped = mapped_bytes();
-    if (mapped < 0) return 10;
-    const rlimit limit{static_cast<rlim_t>(mapped + (int64_t{256} << 20)), RLIM_INFINITY};
-    if (::setrlimit(RLIMIT_AS, &limit) != 0) return 11;
-    try {
-      data::read_a3m(path);
-      return 12;  // it fit: the limit did not bind
-    } catch (const kfold::MemoryError& e) {
-      const std::string what = e.what();
-      return what.starts_with(path.string() + ": after ") && what.find("hhfilter") != std::string::npos &&
-                     what.find("ulimit -v") != std::string::npos
-                 ? 0
-                 : 13;
-    } catch (const std::bad_alloc&) {
-      return 14;  // the allocator's failure: no file named
-    } catch (...) {
-      return 15;
+  // the process maps (as ulimit -v sets one; a 5 MB .a3m.gz of repeated rows does the same to a worker). The
+  // same MSA of 2,000 rows fits and is read.
+  kfold::test::ScratchDir dir("host_memory_msa");
+  const std::string row(300, 'A');
+  for (const int rows : {2000, 200000}) {
+    std::ofstream a3m(dir / fmt::format("{}.a3m", rows));
+    std::ofstream sto(dir / fmt::format("{}.sto", rows));
+    sto << "# STOCKHOLM 1.0\n";
+    for (int i = 0; i < rows; ++i) {
+      a3m << ">r" << i << "\n" << row << "\n";
+      sto << "r" << i << " " << row << "\n";
     }
-  });
-  CHECK(code == 0);
+    sto << "//\n";
+  }
+  for (const char* format : {"a3m", "sto"}) {
+    CAPTURE(format);
+    const auto small = dir / fmt::format("2000.{}", format), deep = dir / fmt::format("200000.{}", format);
+    const int code = in_child([&] {
+      const int64_t mapped = mapped_bytes();
+      if (mapped < 0) return 10;
+      const rlimit limit{static_cast<rlim_t>(mapped + (int64_t{256} << 20)), RLIM_INFINITY};
+      if (::setrlimit(RLIMIT_AS, &limit) != 0) return 11;
+      try {
+        if (data::read_msa_file(small).depth() != 2000) return 16;
+        data::read_msa_file(deep);
+        return 12;  // it fit: the limit did not bind
+      } catch (const kfold::MemoryError& e) {
+        const std::string what = e.what();
+        return what.starts_with(deep.string() + ": ") && what.find("hhfilter") != std::string::npos &&
+                       what.find("ulimit -v") != std::string::npos
+                   ? 0
+                   : 13;
+      } catch (const std::bad_alloc&) {
+        return 14;  // the allocator's failure: no file named
+      } catch (...) {
+        return 15;
+      }
+    });
+    CHECK(code == 0);
+  }
 }

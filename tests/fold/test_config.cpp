@@ -179,7 +179,7 @@ TEST_CASE("config values a key alone cannot judge are refused when the config is
       // 8 heads divide the Evoformer's 256 MSA channels but not the extra-MSA stack's 12.
       {R"({"model": {"embeddings_and_evoformer": {"extra_msa_channel": 12}}})",
        "'model.embeddings_and_evoformer.evoformer.msa_row_attention_with_pair_bias.num_head': 8 heads do not divide "
-       "this module's 12 key"},
+       "this module's 12 key and 12 value channels in the extra-MSA stack (extra_msa_channel)"},
       {R"({"model": {"embeddings_and_evoformer": {"template": {"attention": {"key_dim": 30}}}}})",
        "'model.embeddings_and_evoformer.template.attention.num_head': 4 heads do not divide"},
       {R"({"model": {"heads": {"predicted_aligned_error": {"max_error_bin": -5}}}})",

@@ -156,7 +156,9 @@ TEST_CASE("neff: leaving a pair early gives the count of every pair's row_identi
     for (size_t i = 0; i < rows.size(); ++i) {
       if (rows[i].find_first_not_of('-') == std::string::npos) continue;  // an all-gap row counts 0
       int64_t neighbours = 1;                                             // itself
-      for (size_t j = 0; j < rows.size(); ++j) neighbours += j != i && msa::row_identity(rows[i], rows[j]) >= t;
+      for (size_t j = 0; j < rows.size(); ++j)
+        neighbours +=
+            j != i && rows[j].find_first_not_of('-') != std::string::npos && msa::row_identity(rows[i], rows[j]) >= t;
       expected += 1.0 / static_cast<double>(neighbours);
     }
     CAPTURE(t);
@@ -182,6 +184,7 @@ TEST_CASE("neff: rows without a residue count 0") {
   CHECK(msa::neff(make_msa(rows), 0.8) == 1.0);
   rows.emplace_back("ACDEFGHIK-");
   CHECK(msa::neff(make_msa(rows), 0.8) == doctest::Approx(1.0));  // the query and its near copy: 1/2 + 1/2
+  CHECK(msa::neff(make_msa(rows), 0.0) == doctest::Approx(1.0));  // nor their neighbours at identity 0
 }
 
 TEST_CASE("filter_diverse: the identity threshold starts at 0.3") {

@@ -41,6 +41,9 @@ def test_bad_usage_is_exit_2(kfold):
     assert kfold().returncode == 2
     r = kfold("no-such-command")
     assert r.returncode == 2 and "unknown command 'no-such-command' for 'kfold'; the commands are features" in r.stderr
+    # -q / -v are global flags, also after the command.
+    r = kfold("inspect", SOURCE_DIR / "tests/fixtures/templates/mmcif/4zhl.cif.gz", "-q")
+    assert r.returncode == 0 and "2 chains, 257 residues" in r.stdout, r.stderr
 
 
 @pytest.mark.parametrize("args, message", [
@@ -49,6 +52,8 @@ def test_bad_usage_is_exit_2(kfold):
          "Run 'kfold --help' for usage."),
     (("db",), "'kfold db' needs a command: one of create\nRun 'kfold db --help'"),
     (("db", "foo"), "unknown command 'foo' for 'kfold db'; the commands are create\nRun 'kfold db --help'"),
+    (("-v", "-o", "out", "predcit"), "unknown command 'predcit' for 'kfold'"),  # 'out' is the value of -o
+    (("db", "--recycles", "3"), "'kfold db' needs a command: one of create"),
     (("predict", "q.fasta", "--recycles", "abc"), "--recycles: 'abc' is not a whole number\nRun 'kfold predict --help'"),
     (("search", "q.fasta", "db", "-e", "x1"), "'x1' is not a number"),
     (("predict", "q.fasta", "--recycle", "3", "-o", "out"), "unknown option '--recycle' (did you mean --recycles?)"),
@@ -58,9 +63,6 @@ def test_bad_usage_is_exit_2(kfold):
 def test_parse_errors_name_the_commands_the_value_and_the_option_meant(kfold, args, message):
     r = kfold(*args)
     assert r.returncode == 2 and message in r.stderr, r.stderr
-    # -q / -v are global flags, also after the command.
-    r = kfold("inspect", SOURCE_DIR / "tests/fixtures/templates/mmcif/4zhl.cif.gz", "-q")
-    assert r.returncode == 0 and "2 chains, 257 residues" in r.stdout, r.stderr
 
 
 def test_an_option_given_twice_takes_its_last_value(kfold, tmp_path):
