@@ -11,6 +11,7 @@
 #include <numeric>
 #include <set>
 
+#include "data/csv_line.hpp"
 #include "data/error.hpp"
 #include "data/json_error.hpp"
 #include "data/log.hpp"
@@ -135,20 +136,13 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
   std::string_view line;
   while (reader.next(line)) {
     if (line.empty() || line.front() == '#') continue;
-    std::vector<std::string> cells;
-    size_t start = 0;
-    while (true) {
-      const size_t comma = line.find(',', start);
-      std::string cell(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-      while (!cell.empty() && data::is_space(cell.back())) cell.pop_back();
-      while (!cell.empty() && data::is_space(cell.front())) cell.erase(cell.begin());
-      cells.push_back(cell);
-      if (comma == std::string_view::npos) break;
-      start = comma + 1;
-    }
     const std::string where = fmt::format("{}:{}", path.string(), reader.line_number());
+    const auto split = data::split_csv_line(line);  // quoted cells too ("Q2A","1.5", as pandas may write them)
+    if (!split) fail_input("{}: a quoted cell is not closed, or has text after its closing quote", where);
+    const std::vector<std::string>& cells = *split;
     if (cells.size() < 2 || cells.size() > 3) {
-      fail_input("{}: expected 2 or 3 comma-separated columns (variant,value[,sd]), got {}", where, cells.size());
+      fail_input("{}: expected 2 or 3 comma-separated columns (variant,value[,sd]), got {}{}", where, cells.size(),
+                 data::semicolon_hint(line));
     }
     const bool first_line = !seen_line;
     seen_line = true;
@@ -276,9 +270,8 @@ std::vector<Variant> read_library(const std::filesystem::path& path, const Campa
   std::string first_frozen;
   std::string_view line;
   while (reader.next(line)) {
-    std::string cell(line.substr(0, line.find(',')));
-    while (!cell.empty() && data::is_space(cell.back())) cell.pop_back();
-    while (!cell.empty() && data::is_space(cell.front())) cell.erase(cell.begin());
+    const auto cells = data::split_csv_line(line);
+    const std::string cell = cells ? cells->front() : std::string(data::trim_spaces(line.substr(0, line.find(','))));
     if (cell.empty() || cell.front() == '#') continue;
     if (out.empty() && seen.empty() && cell == "variant") continue;
     const std::string where = fmt::format("{}:{}", path.string(), reader.line_number());

@@ -14,18 +14,18 @@
 
 namespace kfold::cli {
 
-c10::Device parse_device(const std::string& text) {
+c10::Device parse_device(const std::string& text, std::string_view option, std::string_view use_cpu) {
   c10::Device device(c10::kCPU);
   try {
     device = c10::Device(text);
   } catch (const std::exception&) {
-    fail_input("--device '{}': expected cpu, cuda or cuda:N", text);
+    fail_input("{} '{}': expected cpu, cuda or cuda:N", option, text);
   }
   if (device.is_cuda()) {
     if (!at::hasCUDA())
-      fail_input("--device {}: this kfold (or this machine) has no CUDA device; use --device cpu", text);
+      fail_input("{} {}: this kfold (or this machine) has no CUDA device; use {}", option, text, use_cpu);
   } else if (!device.is_cpu()) {
-    fail_input("--device '{}': expected cpu, cuda or cuda:N", text);
+    fail_input("{} '{}': expected cpu, cuda or cuda:N", option, text);
   }
   return device;
 }

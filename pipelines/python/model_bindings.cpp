@@ -24,6 +24,7 @@
 #include "fold/input_pipeline.hpp"
 #include "fold/raw_features.hpp"
 #include "fold/structural_violations.hpp"
+#include "pipelines/cli/model_options.hpp"
 #include "pipelines/predict/loaded_model.hpp"
 #include "pipelines/predict/predict_target.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
@@ -44,27 +45,13 @@ using Release = py::call_guard<py::gil_scoped_release>;
 
 using pipelines::kRandomWeightsWarning;
 
-// device= as the CLI reads --device (pipelines/cli/model_options.cpp), with messages naming the keyword.
-c10::Device parse_device(const std::string& text) {
-  c10::Device device(c10::kCPU);
-  try {
-    device = c10::Device(text);
-  } catch (const std::exception&) {
-    fail_input("device '{}': expected cpu, cuda or cuda:N", text);
-  }
-  if (device.is_cuda() && !at::hasCUDA())
-    fail_input("device {}: this kfold (or this machine) has no CUDA device; use device='cpu'", text);
-  if (!device.is_cpu() && !device.is_cuda()) fail_input("device '{}': expected cpu, cuda or cuda:N", text);
-  return device;
-}
-
 std::unique_ptr<LoadedModel> load_model(const std::string& preset, const fs::path& config,
                                         std::optional<int64_t> recycles, const fs::path& params, uint64_t random_seed,
                                         const std::string& device, int64_t chunk_size, const std::string& attention,
                                         const std::string& dtype) {
   const py::gil_scoped_release release;  // loading parameters (or making random ones) takes a while
   fold::RunOptions run;
-  run.device = parse_device(device);
+  run.device = cli::parse_device(device, "device", "device='cpu'");
   if (chunk_size < 0 && chunk_size != fold::RunOptions::kAutoChunk)
     fail_input("chunk_size {}: must be 0 (no chunking), more, or 'auto'", chunk_size);
   run.chunk_size = chunk_size;

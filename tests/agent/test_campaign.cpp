@@ -53,6 +53,10 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
   { std::ofstream(dir / "b_good.csv") << "blank,0.05\nBLANK,0.04,0.01\nQ2A,1\nBlank,0.06,\n"; }
   { std::ofstream(dir / "b_value.csv") << "variant,value\nblank,abc\n"; }
   { std::ofstream(dir / "b_sd.csv") << "variant,value,sd\nblank,0.1,-1\n"; }
+  // Quoted cells (pandas, spreadsheets) are read; a semicolon-separated file (some locales' Excel) is named as one.
+  { std::ofstream(dir / "quoted.csv") << "\"variant\",\"value\",\"sd\"\n\"Q2A\",\"1.5\",\"0.1\"\n"; }
+  { std::ofstream(dir / "semicolon.csv") << "variant;value\nQ2A;1.5\n"; }
+  { std::ofstream(dir / "open_quote.csv") << "variant,value\n\"Q2A,1.5\n"; }
   const auto path = dir / "c.json";
   const std::string target = R"("target": {"id": "Q", "sequence": "MQIF", "msa": "f.a3m"})";
   CHECK(error_of("{" + target + R"(, "name": "x"})", path) == "no error");
@@ -102,6 +106,11 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
       {"{" + target + R"(, "name": "x", "colour": "red"})", "'colour'"},
       {"{" + target + R"(, "name": "x", "results": ["none.csv"]})", "'results[0]'"},
       {"{" + target + R"(, "name": "x", "results": ["bad.csv"]})", "bad.csv:3"},
+      {"{" + target + R"(, "name": "x", "results": ["semicolon.csv"]})",
+       "semicolon.csv:1: expected 2 or 3 comma-separated columns (variant,value[,sd]), got 1 (the line has no comma "
+       "but semicolons"},
+      {"{" + target + R"(, "name": "x", "results": ["open_quote.csv"]})",
+       "open_quote.csv:2: a quoted cell is not closed"},
       {"{" + target + R"(, "name": "x", "results": ["c_name.csv"]})",
        "c_name.csv:2: 'construct banana' is not a construct"},
       {"{" + target + R"(, "name": "x", "results": ["c_range.csv"]})",
@@ -113,6 +122,10 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
       {"{" + target + R"(, "name": "x", "results": ["b_sd.csv"]})", "b_sd.csv:2: sd -1 is negative"},
   };
   CHECK(parse_campaign("{" + target + R"(, "name": "x", "results": ["c_good.csv"]})", path).measurements.size() == 1);
+  const auto quoted = parse_campaign("{" + target + R"(, "name": "x", "results": ["quoted.csv"]})", path);
+  REQUIRE(quoted.measurements.size() == 1);
+  CHECK(quoted.measurements.front().value == 1.5);
+  CHECK(quoted.measurements.front().sd == 0.1);
   const Campaign with_blanks = parse_campaign("{" + target + R"(, "name": "x", "results": ["b_good.csv"]})", path);
   REQUIRE(with_blanks.measurements.size() == 1u);
   CHECK(format_variant(with_blanks.measurements[0].variant) == "Q2A");

@@ -111,9 +111,9 @@ TEST_CASE("Confidence metrics in limiting cases and with bad shapes") {
 
   CHECK_THROWS_AS(fold::compute_predicted_aligned_error(logits, at::linspace(0.0, 31.0, 62, at::kFloat)),
                   kfold::InputError);
-  CHECK_THROWS_AS(fold::predicted_tm_score(logits, breaks, at::ones({n_res - 1})), kfold::InputError);
-  CHECK_THROWS_AS(fold::predicted_tm_score(logits, breaks, {}, {}, /*interface=*/true), kfold::InputError);
-  CHECK_THROWS_AS(fold::compute_plddt(logits), kfold::InputError);
+  CHECK_THROWS_AS(fold::predicted_tm_score(logits, breaks, at::ones({n_res - 1})), kfold::RuntimeError);
+  CHECK_THROWS_AS(fold::predicted_tm_score(logits, breaks, {}, {}, /*interface=*/true), kfold::RuntimeError);
+  CHECK_THROWS_AS(fold::compute_plddt(logits), kfold::RuntimeError);
 }
 
 TEST_CASE("pTM anchor choice and d0 with fractional residue weights") {

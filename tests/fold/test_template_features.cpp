@@ -217,7 +217,8 @@ TEST_CASE("Template hits: the prefilter's boundaries, max_hits, stacking and too
   a.n_templates = b.n_templates = 1;
   a.n_res = 10;
   b.n_res = 11;
-  CHECK_THROWS_WITH_AS(kfold::fold::append_templates(a, b), doctest::Contains("cannot be stacked"), kfold::RuntimeError);
+  CHECK_THROWS_WITH_AS(kfold::fold::append_templates(a, b), doctest::Contains("cannot be stacked"),
+                       kfold::RuntimeError);
 
   // A chain whose residues have only their CA: 4 mapped residues are 4 atoms (< 5, fewer than an alanine's).
   kfold::data::TemplateStructure structure;

@@ -58,7 +58,7 @@ TEST_CASE("RgbImage draws rectangles, lines and text and encodes PNG") {
   CHECK(image.at(5, 5) == kp::Rgb{0, 0, 255});
   CHECK(image.at(15, 15) == kp::Rgb{0, 0, 255});
   CHECK(image.at(25, 25) == kp::Rgb{0, 0, 255});
-  CHECK_THROWS_AS(image.at(40, 0), kfold::InputError);
+  CHECK_THROWS_AS(image.at(40, 0), kfold::RuntimeError);
   CHECK(kp::mix({0, 0, 0}, {255, 100, 10}, 0.5) == kp::Rgb{128, 50, 5});
 
   // Text: "1" at scale 1 lies inside its measured box; scale 2 doubles the box.
@@ -75,7 +75,7 @@ TEST_CASE("RgbImage draws rectangles, lines and text and encodes PNG") {
   CHECK(count_colour(vertical, {5, 50 - kp::text_width("10"), 5 + kp::text_height(), 50}, {0, 0, 0}) == drawn);
 
   check_png_roundtrip(kp::encode_png(image), image);
-  CHECK_THROWS_AS(kp::RgbImage(0, 10), kfold::InputError);
+  CHECK_THROWS_AS(kp::RgbImage(0, 10), kfold::RuntimeError);
 }
 
 TEST_CASE("plot_plddt draws each model's pLDDT over the confidence bands") {
@@ -112,7 +112,7 @@ TEST_CASE("plot_plddt draws each model's pLDDT over the confidence bands") {
   CHECK(count_colour(single, plot, kp::series_colour(0)) >= 64);
   CHECK(single.at((area.x0 + area.x1 - 1) / 2, y_of(77)) == kp::series_colour(0));
 
-  CHECK_THROWS_AS(kp::plot_plddt({}), kfold::InputError);
+  CHECK_THROWS_AS(kp::plot_plddt({}), kfold::RuntimeError);
   CHECK_THROWS_AS(kp::plot_plddt({{"a", {1.0f, 2.0f}}, {"b", {1.0f}}}), kfold::InputError);
   CHECK_THROWS_AS(kp::plot_plddt({{"a", {NAN}}}), kfold::RuntimeError);
 

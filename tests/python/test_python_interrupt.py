@@ -100,9 +100,7 @@ def test_ctrl_c_interrupts_predict(kf):
         watcher.join()
         signal.signal(signal.SIGINT, previous)
     # The caller got control back at once; the computation stops at its next iteration.
-    for thread in [t for t in threading.enumerate() if t.name == "kfold-call"]:
-        thread.join(60)
-        assert not thread.is_alive()
+    join_kfold_calls()
     _, done, total, _ = kf._core.progress_snapshot()
     assert done < total
 
@@ -115,9 +113,12 @@ def interrupt_when(event):
 
 
 def join_kfold_calls():
-    for thread in [t for t in threading.enumerate() if t.name == "kfold-call"]:
-        thread.join(60)
-        assert not thread.is_alive()
+    """Waits until no kfold call runs (the worker threads stay, for the next calls)."""
+    from kfold import _runner
+    deadline = time.monotonic() + 60
+    while _runner._running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _runner._running
 
 
 def test_ctrl_c_in_propose_keeps_the_lock_until_the_round_has_stopped(kf, tmp_path, monkeypatch):
@@ -257,6 +258,81 @@ os._exit(0)
     assert p.returncode == 0 and "the child exited" in err, err
 
 
+def test_a_timeout_raised_in_the_caller_cancels_the_call_and_cleans_up_when_it_stops(kf, tmp_path, monkeypatch):
+    """A SIGALRM handler raising TimeoutError (as timeout decorators do) left the call running uncancelled, and
+    propose() released its lock and removed the round's folder at once: the round then finished anyway (a
+    'failed' propose became a real round) while a retry ran beside it."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    campaign = kf.agent.Campaign(EXAMPLES / "ubiquitin_campaign.json", workdir=tmp_path / "ubq")
+    started, cancelled = threading.Event(), threading.Event()
+
+    def slow_round(campaign_file, folder, args, model, token):  # a round that stops when cancelled
+        started.set()
+        while not token.cancelled:
+            time.sleep(0.01)
+        cancelled.set()
+        raise KeyboardInterrupt  # as the C++ round does (Cancelled)
+
+    def timeout(*_):
+        raise TimeoutError("too slow")
+
+    monkeypatch.setattr(kf._core, "run_agent", slow_round)
+    previous = signal.signal(signal.SIGALRM, timeout)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with pytest.raises(TimeoutError) as error:
+            campaign.propose(threads=1, potts=False)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert started.is_set() and error.value.kfold_after_interrupt
+    join_kfold_calls()
+    assert cancelled.is_set()  # the round was cancelled, not left to finish
+    assert not (tmp_path / "ubq" / ".propose.lock").exists() and not (tmp_path / "ubq" / "round_1").exists()
+
+
+def test_a_call_goes_on_without_a_progress_bar_when_stderr_is_gone(kf, small_model, monkeypatch):
+    """With sys.stderr None (pythonw, some daemons) or closed, every predict failed at once in tqdm while its
+    computation went on in the background."""
+    import io
+
+    from kfold import _runner
+    monkeypatch.setattr(_runner, "_progress_enabled", True)
+    expected = small_model.predict("MKVLAAGIVG").plddt
+    for stderr in (None, io.StringIO()):
+        if stderr is not None:
+            stderr.close()
+        monkeypatch.setattr(sys, "stderr", stderr)
+        assert (small_model.predict("MKVLAAGIVG").plddt == expected).all()
+
+
+def test_cancel_running_stops_calls_ctrl_c_cannot_reach(kf):
+    """kfold.cancel_running() cancels the calls of other threads (a concurrent.futures pool's, which Ctrl-C in
+    the main thread does not stop)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kfold import _runner
+    started = threading.Event()
+
+    def endless(token):
+        started.set()
+        while not token.cancelled:
+            time.sleep(0.01)
+        raise KeyboardInterrupt
+
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(_runner.run, endless, cancellable=True) for _ in range(2)]
+        assert started.wait(30)
+        while len(_runner._running) < 2:
+            time.sleep(0.01)
+        assert kf.cancel_running() == 2
+        for future in futures:
+            with pytest.raises(KeyboardInterrupt):
+                future.result(30)
+    join_kfold_calls()
+
+
 def test_msa_and_query_files_are_read_on_the_worker_thread(kf, monkeypatch):
     """Reading an MSA or a query runs on run()'s worker thread, so that Ctrl-C interrupts at once (a 128 MB
     A3M held KeyboardInterrupt back for its whole read, 2 s, when read on the calling thread)."""
@@ -320,7 +396,8 @@ def test_after_interrupt_runs_once_whenever_ctrl_c_leaves_run(kf, monkeypatch):
         original(lambda: (gate.wait(10), function(*args)), (), *rest)
         raise KeyboardInterrupt
 
-    calls, ran = run_interrupted({(threading, "_start_new_thread"): start_then_interrupt})
+    # (No idle worker: the call needs a new thread.)
+    calls, ran = run_interrupted({(threading, "_start_new_thread"): start_then_interrupt, (_runner, "_idle"): []})
     assert calls == [False]  # at once: the call will never begin
     gate.set()
     time.sleep(0.5)

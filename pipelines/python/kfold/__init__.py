@@ -32,7 +32,7 @@ if not _glob.glob(_os.path.join(__path__[0], "_core.*.so")):
 from . import _core  # noqa: E402
 from ._core import InputError, KfoldError  # noqa: E402
 from ._inputs import check_threads as _check_threads  # noqa: E402
-from ._runner import set_progress  # noqa: E402
+from ._runner import cancel_running, set_progress  # noqa: E402
 from .template_search import Templates, templates  # noqa: E402
 from .raw_features import Features, features  # noqa: E402
 from .model import Model, Prediction, presets  # noqa: E402
@@ -52,6 +52,7 @@ __all__ = [
     "Templates",
     "__version__",
     "agent",
+    "cancel_running",
     "features",
     "presets",
     "search",

@@ -1,16 +1,21 @@
 """How kfold runs a long C++ call from Python: on a worker thread (the GIL is released inside), while
 the calling thread shows the progress bar, forwards kfold's log lines to ``logging`` and stays
 interruptible. On Ctrl-C the call is cancelled: the caller gets ``KeyboardInterrupt`` at once, and the
-C++ work stops at its next progress point in the background: a model at the end of its current
-recycling iteration, a search before its next block of alignments, an agent round between its stages
-and at a structure prediction's recycling iteration. A script that ends on that ``KeyboardInterrupt`` waits at exit for the work to
-stop there (exit status 130 with the traceback, not an abort).
+C++ work stops at its next progress point in the background: a model within its current Evoformer block,
+a search before its next block of alignments, an agent round between its stages and within a structure
+prediction. Any other exception that reaches the waiting caller (a timeout's signal handler raising
+``TimeoutError``) cancels the call the same way. A script that ends on that exception waits at exit for the
+work to stop there (exit status 130 with the traceback, not an abort).
+
+Worker threads are kept and reused: each holds its own OpenMP thread team, and a new thread per call left
+the previous calls' teams spinning beside the new one (a busy machine ran 30 times slower).
 """
 from __future__ import annotations
 
 import atexit
 import logging
 import os
+import queue
 import re
 import sys
 import threading
@@ -32,6 +37,51 @@ _POLL_SECONDS = 0.1
 # The calls still running on worker threads: their "done" event -> their CancelToken (None: not cancellable).
 _running: dict[threading.Event, Optional[_core.CancelToken]] = {}
 _running_lock = threading.Lock()
+
+
+class _Worker:
+    """A kfold worker thread that runs one call after another (see the module's note on OpenMP teams)."""
+
+    def __init__(self) -> None:
+        self._jobs: "queue.SimpleQueue[Callable[[], None]]" = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name="kfold-call", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            self._jobs.get()()  # never raises: work() keeps its exception for the caller
+            with _idle_lock:
+                _idle.append(self)
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._jobs.put(job)
+
+
+_idle: list[_Worker] = []  # workers waiting for a call
+_idle_lock = threading.Lock()
+
+
+def _start(job: Callable[[], None]) -> None:
+    """Runs ``job`` on an idle worker, or a new one when all are busy (concurrent calls)."""
+    with _idle_lock:
+        worker = _idle.pop() if _idle else None
+    (worker or _Worker()).submit(job)
+
+
+def cancel_running() -> int:
+    """Cancels every kfold call running now, in any thread (they stop at their next progress point and raise
+    ``KeyboardInterrupt`` in their callers); returns how many. For calls that Ctrl-C does not reach: a
+    ``concurrent.futures`` pool's workers, whose callers wait outside Python's signal handling.
+
+    Example::
+
+        >>> import kfold, signal
+        >>> signal.signal(signal.SIGINT, lambda *_: kfold.cancel_running())  # Ctrl-C stops a pool's calls
+    """
+    with _running_lock:
+        tokens = [token for token in _running.values() if token is not None]
+    for token in tokens:
+        token.cancel()
+    return len(tokens)
 
 
 def set_progress(enabled: bool) -> None:
@@ -147,9 +197,10 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
 
     With ``cancellable`` a fresh ``_core.CancelToken`` is passed as the last argument; Ctrl-C cancels it.
     ``keywords``: the caller's Python keywords of the CLI flags its errors may name (see :func:`name_keywords`).
-    ``after_interrupt``: whenever run() raises KeyboardInterrupt, it is called exactly once, when the call has
-    stopped (on the worker thread), or at once when it has or never began: the cleanup of what that work
-    still uses. The KeyboardInterrupt then carries ``kfold_after_interrupt = True``.
+    ``after_interrupt``: whenever run() raises KeyboardInterrupt, or another exception raised while the call
+    ran, it is called exactly once, when the call has stopped (on the worker thread), or at once when it has
+    or never began: the cleanup of what that work still uses. The exception then carries
+    ``kfold_after_interrupt = True``.
     """
     outcome: dict = {}
     token: Optional[_core.CancelToken] = None
@@ -213,57 +264,84 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
         _sync_log_level()
         token = _core.CancelToken() if cancellable else None
         call_args = (*args, token) if cancellable else args
-        display = _ProgressDisplay() if _progress_enabled else None
-        worker = threading.Thread(target=work, name="kfold-call", daemon=True)
+        # No bar where there is no stderr to draw it on (pythonw, a daemon): it failed every call.
+        display = _ProgressDisplay() if _progress_enabled and sys.stderr is not None else None
         with _running_lock:
             _running[done] = token
         try:
-            worker.start()
+            _start(work)
         except KeyboardInterrupt:
-            raise  # (the thread may run: `abandoned` tells it not to begin the call)
-        except BaseException:  # no thread: nothing to wait for at exit
+            raise  # (the job may run: `abandoned` tells it not to begin the call)
+        except BaseException:  # no worker: nothing to wait for at exit
             with _running_lock:
                 _running.pop(done, None)
             raise
         while not done.wait(_POLL_SECONDS):
             flush_log(keywords)
-            if display is not None:
-                display.update()
+            display = _updated(display)
+        display = _updated(display)  # the last report, made just before the worker ended
         if display is not None:
-            display.update()  # the last report, made just before the worker ended
             closing, display = display, None
             closing.close()
         flush_log(keywords)
         if "error" in outcome:
             raise name_keywords(outcome["error"], keywords or {})
         return outcome["value"]
-    except KeyboardInterrupt as error:
+    except BaseException as error:
+        if not isinstance(error, KeyboardInterrupt) and done.is_set():  # the call's own error, or one after it
+            if display is not None:
+                display.close()
+            raise
+        # Ctrl-C, or raised while the call runs (a timeout's signal handler): cancelled, cleaned up when it stops.
         interrupted()
-        error.kfold_after_interrupt = True  # type: ignore[attr-defined]
+        try:
+            error.kfold_after_interrupt = True  # type: ignore[attr-defined]
+        except AttributeError:  # an exception type without attributes: the cleanup is arranged all the same
+            pass
         closing, display = display, None
         try:
             if closing is not None:
                 closing.close()
             flush_log(keywords)
-            logger.warning("interrupted: the computation stops at its next progress point in the background")
+            logger.warning("interrupted (%s): the computation stops at its next progress point in the background",
+                           type(error).__name__)
         except KeyboardInterrupt as again:  # a second Ctrl-C: the cleanup is arranged all the same
             again.kfold_after_interrupt = True  # type: ignore[attr-defined]
             raise
         raise
-    except BaseException:
-        if display is not None:
-            display.close()
-        raise
+
+
+def _updated(display: Optional[_ProgressDisplay]) -> Optional[_ProgressDisplay]:
+    """``display`` after drawing the latest progress; None once drawing fails (a closed stderr): the call goes
+    on without a bar rather than failing while its computation runs."""
+    if display is None:
+        return None
+    try:
+        display.update()
+        return display
+    except Exception as error:  # tqdm's own errors on a closed or replaced stream
+        logger.debug("progress bar off: %s", error)
+        return None
+
+
+def _warn_before_fork() -> None:
+    """A fork while a call runs copies the locks its threads hold (OpenMP's, MKL's, the allocator's): the child
+    may hang in its first computation."""
+    if _running:
+        logger.warning("os.fork() while a kfold computation runs in another thread: the child may hang; use "
+                       "multiprocessing's 'spawn' or 'forkserver' start method (multiprocessing.get_context)")
 
 
 def _forget_workers() -> None:
     """In a forked child: the parent's worker threads do not exist there, so its exit must not wait for them."""
-    global _running_lock
+    global _running_lock, _idle_lock
     _running_lock = threading.Lock()  # another thread may have held it at the fork
     _running.clear()
+    _idle_lock = threading.Lock()
+    _idle.clear()
 
 
-os.register_at_fork(after_in_child=_forget_workers)
+os.register_at_fork(before=_warn_before_fork, after_in_child=_forget_workers)
 
 
 @atexit.register

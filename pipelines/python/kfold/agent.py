@@ -31,6 +31,7 @@ import math
 import os
 import shutil
 import socket
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
@@ -65,9 +66,31 @@ def _read_table(path: Path, sep: str) -> "pandas.DataFrame":
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    # A temporary name of its own: two sessions writing one campaign at once shared one and lost it to the other.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _umask() -> int:
+    """The process's umask, read without setting it (os.umask would change it for every thread meanwhile)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
 
 
 def _absolute_paths(spec: dict, base: Path) -> dict:
@@ -483,12 +506,10 @@ class Campaign:
         lock = _ProposeLock(self.workdir)
         try:
             return self._propose(args, loaded, lock)
-        except KeyboardInterrupt as error:
-            if not getattr(error, "kfold_after_interrupt", False):  # else the round's cleanup releases it
+        except BaseException as error:
+            # Ctrl-C or a timeout while the round runs: the round's cleanup releases the lock once it has stopped.
+            if not getattr(error, "kfold_after_interrupt", False):
                 lock.release()
-            raise
-        except BaseException:
-            lock.release()
             raise
 
     def _propose(self, args: "_core.AgentArgs", loaded: Optional["_core.LoadedModel"], lock: _ProposeLock) -> Round:
@@ -513,10 +534,9 @@ class Campaign:
             # same round beside it, and stopped() runs then.
             run(_core.run_agent, os.fspath(self.path), os.fspath(folder), args, loaded, cancellable=True,
                 after_interrupt=stopped)
-        except KeyboardInterrupt:
-            raise
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
+        except BaseException as error:
+            if not getattr(error, "kfold_after_interrupt", False):  # else stopped() removes it once the round stops
+                shutil.rmtree(folder, ignore_errors=True)
             raise
         lock.release()
         return Round(folder, number)

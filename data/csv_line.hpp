@@ -1,0 +1,20 @@
+// One line of a CSV file split into its cells as spreadsheets and pandas write them (RFC 4180): cells
+// separated by commas, a cell in double quotes may hold commas and "" for a quote, blanks around a cell
+// are not part of it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kfold::data {
+
+// The cells of `line`; nullopt when a quoted cell is not closed on the line or has text after its closing quote.
+std::optional<std::vector<std::string>> split_csv_line(std::string_view line);
+
+// " (the line has no comma but semicolons: a spreadsheet in a locale that writes semicolon-separated files;
+// save it with commas)" when `line` looks so, else "": a hint for a message about the columns.
+std::string semicolon_hint(std::string_view line);
+
+}  // namespace kfold::data

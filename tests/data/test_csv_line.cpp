@@ -1,0 +1,30 @@
+// CSV lines as spreadsheets and pandas write them (data/csv_line.hpp): quoted cells with commas and
+// doubled quotes, blanks around cells, and what is refused.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "data/csv_line.hpp"
+
+using kfold::data::semicolon_hint;
+using kfold::data::split_csv_line;
+using Cells = std::vector<std::string>;
+
+TEST_CASE("split_csv_line: plain, quoted and empty cells") {
+  CHECK(split_csv_line("Q2A,1.5,0.1") == Cells{"Q2A", "1.5", "0.1"});
+  CHECK(split_csv_line(" Q2A , 1.5 ") == Cells{"Q2A", "1.5"});
+  CHECK(split_csv_line("\"Q2A\",\"1.5\"") == Cells{"Q2A", "1.5"});  // pandas' QUOTE_ALL
+  CHECK(split_csv_line("\"a, b\",\"say \"\"hi\"\"\"") == Cells{"a, b", "say \"hi\""});
+  CHECK(split_csv_line("Q2A,,") == Cells{"Q2A", "", ""});
+  CHECK(split_csv_line("") == Cells{""});
+  CHECK(split_csv_line(" \"Q2A\" ,1") == Cells{"Q2A", "1"});
+  CHECK(!split_csv_line("\"Q2A,1.5"));   // not closed
+  CHECK(!split_csv_line("\"Q2A\"x,1"));  // text after the closing quote
+}
+
+TEST_CASE("semicolon_hint: a semicolon-separated line without commas") {
+  CHECK(semicolon_hint("Q2A;1,5").empty());  // has a comma (a decimal comma): not this case
+  CHECK(semicolon_hint("Q2A;1.5").find("semicolons") != std::string::npos);
+  CHECK(semicolon_hint("Q2A,1.5").empty());
+}
