@@ -7,8 +7,9 @@ prediction. Any other exception that reaches the waiting caller (a timeout's sig
 ``TimeoutError``) cancels the call the same way. A script that ends on that exception waits at exit for the
 work to stop there (exit status 130 with the traceback, not an abort).
 
-Worker threads are kept and reused: each holds its own OpenMP thread team, and a new thread per call left
-the previous calls' teams spinning beside the new one (a busy machine ran 30 times slower).
+Worker threads are kept and reused: each holds its own OpenMP thread team, and a new thread per call made a
+new team each time while the last one's threads still spun (measured once slower on a loaded machine; not
+reproduced since).
 """
 from __future__ import annotations
 
