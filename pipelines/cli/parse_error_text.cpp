@@ -105,32 +105,32 @@ std::string command_path(const CLI::App& command) {
   return path;
 }
 
+// `command` needs a command and got none: the word after its own name that is neither an option nor an
+// option's value is a command that does not exist (`kfold -o out predcit`: 'out' is the value of -o).
+std::string missing_command_text(const CLI::App& command, const std::vector<std::string>& args) {
+  auto word = command.get_parent() == nullptr ? args.begin() : std::find(args.begin(), args.end(), command.get_name());
+  if (word != args.end() && command.get_parent() != nullptr) ++word;
+  bool value_next = false;  // the word before was an option that may take a value
+  for (; word != args.end(); ++word) {
+    if (word->starts_with("-")) {
+      value_next = word->find('=') == std::string::npos && !is_flag(command, *word);
+      continue;
+    }
+    if (!value_next) break;
+    value_next = false;
+  }
+  const std::string path = command_path(command);
+  const std::string names = fmt::format("{}", fmt::join(command_names(command), ", "));
+  if (word != args.end()) return fmt::format("unknown command '{}' for '{}'; the commands are {}", *word, path, names);
+  return fmt::format("'{}' needs a command: one of {}", path, names);
+}
+
 }  // namespace
 
 std::string parse_error_text(const CLI::App& app, const CLI::ParseError& error, const std::vector<std::string>& args) {
   const CLI::App& command = deepest_command(app);
-  const std::string path = command_path(command);
-  if (command.get_require_subcommand_min() > 0 && command.get_subcommands().empty() &&
-      !command_names(command).empty()) {
-    // The word after the command's own name that is neither an option nor an option's value: a command that
-    // does not exist (`kfold -o out predcit`: 'out' is the value of -o).
-    auto word =
-        command.get_parent() == nullptr ? args.begin() : std::find(args.begin(), args.end(), command.get_name());
-    if (word != args.end() && command.get_parent() != nullptr) ++word;
-    bool value_next = false;  // the word before was an option that may take a value
-    for (; word != args.end(); ++word) {
-      if (word->starts_with("-")) {
-        value_next = word->find('=') == std::string::npos && !is_flag(command, *word);
-        continue;
-      }
-      if (!value_next) break;
-      value_next = false;
-    }
-    const std::string names = fmt::format("{}", fmt::join(command_names(command), ", "));
-    if (word != args.end())
-      return fmt::format("unknown command '{}' for '{}'; the commands are {}", *word, path, names);
-    return fmt::format("'{}' needs a command: one of {}", path, names);
-  }
+  if (command.get_require_subcommand_min() > 0 && command.get_subcommands().empty() && !command_names(command).empty())
+    return missing_command_text(command, args);
   const std::string what = error.what();
   if (dynamic_cast<const CLI::ConversionError*>(&error) != nullptr) {
     // "Could not convert: --recycles = abc"
