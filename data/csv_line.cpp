@@ -24,8 +24,11 @@ std::optional<std::vector<std::string>> split_csv_line(std::string_view line) {
           break;
         }
       }
-      while (i < line.size() && is_space(line[i])) ++i;
-      if (i < line.size() && line[i] != ',') return std::nullopt;  // text after the closing quote
+      // Text after the closing quote joins the cell, as spreadsheets read it: "value" (AU) is value (AU).
+      const size_t comma = std::min(line.find(',', i), line.size());
+      cell += line.substr(i, comma - i);
+      while (!cell.empty() && is_space(cell.back())) cell.pop_back();
+      i = comma;
     } else {
       const size_t comma = std::min(line.find(',', i), line.size());
       cell = line.substr(i, comma - i);

@@ -10,7 +10,8 @@
 
 namespace kfold::data {
 
-// The cells of `line`; nullopt when a quoted cell is not closed on the line or has text after its closing quote.
+// The cells of `line` (text after a closing quote joins its cell, as spreadsheets read it); nullopt when a quoted
+// cell is not closed on the line.
 std::optional<std::vector<std::string>> split_csv_line(std::string_view line);
 
 // " (the line has no comma but semicolons: a spreadsheet in a locale that writes semicolon-separated files;

@@ -137,13 +137,14 @@ std::string format_number(double v, int decimals) {
 }
 
 int output_decimals(const Campaign& campaign, int base) {
-  double scale = 0.0;  // the largest measured magnitude: the objective's unit
+  double smallest = 0.0;  // the smallest measured magnitude but 0: its digits must show
   for (const Measurement& m : campaign.measurements)
-    if (std::isfinite(m.value)) scale = std::max(scale, std::abs(m.value));
-  if (scale == 0.0 || scale >= 1e-3) return base;
-  // As many significant digits as a value of 1e-3 has with `base` decimals (a Kd in molar, 3.2e-9, printed
-  // 0.000000 with 6); rounding noise of values near 0 (8.9e-16) stays 0.000000 in a campaign of unit scale.
-  return base + std::min(20, static_cast<int>(std::ceil(std::log10(1e-3 / scale))));
+    if (const double a = std::abs(m.value); std::isfinite(a) && a > 0 && (smallest == 0.0 || a < smallest))
+      smallest = a;
+  if (smallest == 0.0 || smallest >= 1e-3) return base;
+  // Four significant digits of the smallest (a Kd in molar, 4.5e-10, printed 0.000000 with 6 decimals); rounding
+  // noise of values near 0 (8.9e-16) stays 0.000000 in a campaign of ordinary units.
+  return std::max(base, std::min(30, static_cast<int>(std::ceil(-std::log10(smallest))) + 3));
 }
 
 std::vector<std::string> row_decisions(const ScoreTable& table, const Plate& plate) {

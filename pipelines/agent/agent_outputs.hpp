@@ -72,8 +72,8 @@ int64_t measured_rows(const ScoreTable& table);
 std::string objective_term_note(const std::string& term, const ScoreTable& table, const EvolutionaryModels& models);
 // Number formatting of the output files: `decimals` decimals, "NA" for NaN; scientific notation from 1e15 on.
 std::string format_number(double v, int decimals = 6);
-// The decimals the campaign's numbers need: `base`, more when its measurements are all below 1e-3 in magnitude
-// (a Kd in molar), so that they keep as many significant digits.
+// The decimals the campaign's numbers need: `base`, or as many as give its smallest measured magnitude four
+// significant digits when that is below 1e-3 (a Kd in molar).
 int output_decimals(const Campaign& campaign, int base = 6);
 
 // With LLM calls, an Evidence line about them and, when the critic flagged plate variants, a "Critic notes

@@ -138,7 +138,7 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
     if (line.empty() || line.front() == '#') continue;
     const std::string where = fmt::format("{}:{}", path.string(), reader.line_number());
     const auto split = data::split_csv_line(line);  // quoted cells too ("Q2A","1.5", as pandas may write them)
-    if (!split) fail_input("{}: a quoted cell is not closed, or has text after its closing quote", where);
+    if (!split) fail_input("{}: a quoted cell is not closed on its line", where);
     const std::vector<std::string>& cells = *split;
     if (cells.size() < 2 || cells.size() > 3) {
       fail_input("{}: expected 2 or 3 comma-separated columns (variant,value[,sd]), got {}{}", where, cells.size(),

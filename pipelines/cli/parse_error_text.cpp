@@ -113,10 +113,14 @@ std::string missing_command_text(const CLI::App& command, const std::vector<std:
   bool value_next = false;  // the word before was an option that may take a value
   for (; word != args.end(); ++word) {
     if (word->starts_with("-")) {
-      value_next = word->find('=') == std::string::npos && !is_flag(command, *word);
+      // "--" ends the options, "-qv" joins flags (or "-oout" a value): no value follows either.
+      const bool joined = !word->starts_with("--") && word->size() > 2;
+      value_next = *word != "--" && !joined && word->find('=') == std::string::npos && !is_flag(command, *word);
       continue;
     }
-    if (!value_next) break;
+    // A command's name is no option's value (`kfold --verbos predict`: the option is unknown, the word is not).
+    const auto names = command_names(command);
+    if (!value_next || std::find(names.begin(), names.end(), *word) != names.end()) break;
     value_next = false;
   }
   const std::string path = command_path(command);

@@ -724,8 +724,14 @@ TEST_CASE("agent outputs: numbers keep the digits of the campaign's unit (a Kd i
   campaign.measurements.push_back({});
   campaign.measurements.back().value = 0.7;
   CHECK(output_decimals(campaign) == 6);
-  campaign.measurements.back().value = 3.2e-9;  // molar: 1e-3 / 3.2e-9 = 10^5.5, six more decimals
+  campaign.measurements.back().value = 3.2e-9;  // molar: four significant digits
   CHECK(output_decimals(campaign) == 12);
   CHECK(format_number(3.2e-9, output_decimals(campaign)) == "0.000000003200");
-  CHECK(output_decimals(campaign, 3) == 9);
+  CHECK(output_decimals(campaign, 3) == 12);
+  // The smallest decides: a tight binder among weak ones keeps its digits.
+  for (const double kd : {2e-6, 4.5e-10}) {
+    campaign.measurements.push_back({});
+    campaign.measurements.back().value = kd;
+  }
+  CHECK(format_number(4.5e-10, output_decimals(campaign)) == "0.0000000004500");
 }

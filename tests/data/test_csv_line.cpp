@@ -19,8 +19,8 @@ TEST_CASE("split_csv_line: plain, quoted and empty cells") {
   CHECK(split_csv_line("Q2A,,") == Cells{"Q2A", "", ""});
   CHECK(split_csv_line("") == Cells{""});
   CHECK(split_csv_line(" \"Q2A\" ,1") == Cells{"Q2A", "1"});
-  CHECK(!split_csv_line("\"Q2A,1.5"));   // not closed
-  CHECK(!split_csv_line("\"Q2A\"x,1"));  // text after the closing quote
+  CHECK(!split_csv_line("\"Q2A,1.5"));                                                // not closed
+  CHECK(split_csv_line("variant,\"value\" (AU)") == Cells{"variant", "value (AU)"});  // text after the quote
 }
 
 TEST_CASE("semicolon_hint: a semicolon-separated line without commas") {

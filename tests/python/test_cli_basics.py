@@ -53,6 +53,7 @@ def test_bad_usage_is_exit_2(kfold):
     (("db",), "'kfold db' needs a command: one of create\nRun 'kfold db --help'"),
     (("db", "foo"), "unknown command 'foo' for 'kfold db'; the commands are create\nRun 'kfold db --help'"),
     (("-v", "-o", "out", "predcit"), "unknown command 'predcit' for 'kfold'"),  # 'out' is the value of -o
+    (("-qv", "predcit"), "unknown command 'predcit' for 'kfold'"),  # joined flags take no value
     (("db", "--recycles", "3"), "'kfold db' needs a command: one of create"),
     (("predict", "q.fasta", "--recycles", "abc"), "--recycles: 'abc' is not a whole number\nRun 'kfold predict --help'"),
     (("search", "q.fasta", "db", "-e", "x1"), "'x1' is not a number"),

@@ -307,6 +307,19 @@ def test_a_call_goes_on_without_a_progress_bar_when_stderr_is_gone(kf, small_mod
         assert (small_model.predict("MKVLAAGIVG").plddt == expected).all()
 
 
+def test_each_call_follows_set_threads(kf):
+    """A call runs with the count kfold.set_threads gave last (OpenMP's count is per thread: a worker thread
+    reused across calls kept the count of its first call)."""
+    from kfold import _runner
+    before = kf._core.get_threads()
+    try:
+        for n in (1, 2, 1, 2):
+            kf.set_threads(n)
+            assert _runner.run(kf._core.get_threads) == n
+    finally:
+        kf.set_threads(before)
+
+
 def test_cancel_running_stops_calls_ctrl_c_cannot_reach(kf):
     """kfold.cancel_running() cancels the calls of other threads (a concurrent.futures pool's, which Ctrl-C in
     the main thread does not stop)."""
@@ -396,8 +409,7 @@ def test_after_interrupt_runs_once_whenever_ctrl_c_leaves_run(kf, monkeypatch):
         original(lambda: (gate.wait(10), function(*args)), (), *rest)
         raise KeyboardInterrupt
 
-    # (No idle worker: the call needs a new thread.)
-    calls, ran = run_interrupted({(threading, "_start_new_thread"): start_then_interrupt, (_runner, "_idle"): []})
+    calls, ran = run_interrupted({(threading, "_start_new_thread"): start_then_interrupt})
     assert calls == [False]  # at once: the call will never begin
     gate.set()
     time.sleep(0.5)

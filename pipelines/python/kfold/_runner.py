@@ -7,16 +7,14 @@ prediction. Any other exception that reaches the waiting caller (a timeout's sig
 ``TimeoutError``) cancels the call the same way. A script that ends on that exception waits at exit for the
 work to stop there (exit status 130 with the traceback, not an abort).
 
-Worker threads are kept and reused: each holds its own OpenMP thread team, and a new thread per call made a
-new team each time while the last one's threads still spun (measured once slower on a loaded machine; not
-reproduced since).
+Each call gets a thread of its own: a thread keeps the OpenMP thread count it first used, so a reused one
+would not follow ``kfold.set_threads``.
 """
 from __future__ import annotations
 
 import atexit
 import logging
 import os
-import queue
 import re
 import sys
 import threading
@@ -40,34 +38,6 @@ _running: dict[threading.Event, Optional[_core.CancelToken]] = {}
 _running_lock = threading.Lock()
 
 
-class _Worker:
-    """A kfold worker thread that runs one call after another (see the module's note on OpenMP teams)."""
-
-    def __init__(self) -> None:
-        self._jobs: "queue.SimpleQueue[Callable[[], None]]" = queue.SimpleQueue()
-        threading.Thread(target=self._loop, name="kfold-call", daemon=True).start()
-
-    def _loop(self) -> None:
-        while True:
-            self._jobs.get()()  # never raises: work() keeps its exception for the caller
-            with _idle_lock:
-                _idle.append(self)
-
-    def submit(self, job: Callable[[], None]) -> None:
-        self._jobs.put(job)
-
-
-_idle: list[_Worker] = []  # workers waiting for a call
-_idle_lock = threading.Lock()
-
-
-def _start(job: Callable[[], None]) -> None:
-    """Runs ``job`` on an idle worker, or a new one when all are busy (concurrent calls)."""
-    with _idle_lock:
-        worker = _idle.pop() if _idle else None
-    (worker or _Worker()).submit(job)
-
-
 def cancel_running() -> int:
     """Cancels every kfold call running now, in any thread (they stop at their next progress point and raise
     ``KeyboardInterrupt`` in their callers); returns how many. For calls that Ctrl-C does not reach: a
@@ -78,8 +48,7 @@ def cancel_running() -> int:
         >>> import kfold, signal
         >>> signal.signal(signal.SIGINT, lambda *_: kfold.cancel_running())  # Ctrl-C stops a pool's calls
     """
-    with _running_lock:
-        tokens = [token for token in _running.values() if token is not None]
+    tokens = [token for token in list(_running.values()) if token is not None]  # no lock: safe in a signal handler
     for token in tokens:
         token.cancel()
     return len(tokens)
@@ -267,13 +236,14 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
         call_args = (*args, token) if cancellable else args
         # No bar where there is no stderr to draw it on (pythonw, a daemon): it failed every call.
         display = _ProgressDisplay() if _progress_enabled and sys.stderr is not None else None
+        worker = threading.Thread(target=work, name="kfold-call", daemon=True)
         with _running_lock:
             _running[done] = token
         try:
-            _start(work)
+            worker.start()
         except KeyboardInterrupt:
-            raise  # (the job may run: `abandoned` tells it not to begin the call)
-        except BaseException:  # no worker: nothing to wait for at exit
+            raise  # (the thread may run: `abandoned` tells it not to begin the call)
+        except BaseException:  # no thread: nothing to wait for at exit
             with _running_lock:
                 _running.pop(done, None)
             raise
@@ -281,35 +251,51 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
             flush_log(keywords)
             display = _updated(display)
         display = _updated(display)  # the last report, made just before the worker ended
-        if display is not None:
-            closing, display = display, None
-            closing.close()
+        closing, display = display, None
+        _close(closing)
         flush_log(keywords)
         if "error" in outcome:
             raise name_keywords(outcome["error"], keywords or {})
         return outcome["value"]
     except BaseException as error:
         if not isinstance(error, KeyboardInterrupt) and done.is_set():  # the call's own error, or one after it
-            if display is not None:
-                display.close()
+            _close(display)
             raise
         # Ctrl-C, or raised while the call runs (a timeout's signal handler): cancelled, cleaned up when it stops.
-        interrupted()
-        try:
-            error.kfold_after_interrupt = True  # type: ignore[attr-defined]
-        except AttributeError:  # an exception type without attributes: the cleanup is arranged all the same
-            pass
+        _mark_after_interrupt(error)
+        while True:  # a second signal's exception landing here must not leave the call uncancelled
+            try:
+                interrupted()
+                break
+            except BaseException as again:
+                _mark_after_interrupt(again)
         closing, display = display, None
         try:
-            if closing is not None:
-                closing.close()
+            _close(closing)
             flush_log(keywords)
             logger.warning("interrupted (%s): the computation stops at its next progress point in the background",
                            type(error).__name__)
-        except KeyboardInterrupt as again:  # a second Ctrl-C: the cleanup is arranged all the same
-            again.kfold_after_interrupt = True  # type: ignore[attr-defined]
+        except BaseException as again:  # a second Ctrl-C or timeout: the cleanup is arranged all the same
+            _mark_after_interrupt(again)
             raise
         raise
+
+
+def _mark_after_interrupt(error: BaseException) -> None:
+    """Says on ``error`` that run()'s after_interrupt cleans up (when the call has stopped)."""
+    try:
+        error.kfold_after_interrupt = True  # type: ignore[attr-defined]
+    except AttributeError:  # an exception type without attributes
+        pass
+
+
+def _close(display: Optional[_ProgressDisplay]) -> None:
+    """Closes the bar; a closed or replaced stderr does not fail the call."""
+    if display is not None:
+        try:
+            display.close()
+        except Exception as error:
+            logger.debug("progress bar close: %s", error)
 
 
 def _updated(display: Optional[_ProgressDisplay]) -> Optional[_ProgressDisplay]:
@@ -335,11 +321,9 @@ def _warn_before_fork() -> None:
 
 def _forget_workers() -> None:
     """In a forked child: the parent's worker threads do not exist there, so its exit must not wait for them."""
-    global _running_lock, _idle_lock
+    global _running_lock
     _running_lock = threading.Lock()  # another thread may have held it at the fork
     _running.clear()
-    _idle_lock = threading.Lock()
-    _idle.clear()
 
 
 os.register_at_fork(before=_warn_before_fork, after_in_child=_forget_workers)
