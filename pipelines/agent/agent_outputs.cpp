@@ -137,14 +137,16 @@ std::string format_number(double v, int decimals) {
 }
 
 int output_decimals(const Campaign& campaign, int base) {
-  double smallest = 0.0;  // the smallest measured magnitude but 0: its digits must show
+  std::vector<double> magnitudes;  // of the measurements but 0: the campaign's unit is their median
   for (const Measurement& m : campaign.measurements)
-    if (const double a = std::abs(m.value); std::isfinite(a) && a > 0 && (smallest == 0.0 || a < smallest))
-      smallest = a;
-  if (smallest == 0.0 || smallest >= 1e-3) return base;
-  // Four significant digits of the smallest (a Kd in molar, 4.5e-10, printed 0.000000 with 6 decimals); rounding
-  // noise of values near 0 (8.9e-16) stays 0.000000 in a campaign of ordinary units.
-  return std::max(base, std::min(30, static_cast<int>(std::ceil(-std::log10(smallest))) + 3));
+    if (const double a = std::abs(m.value); std::isfinite(a) && a > 0) magnitudes.push_back(a);
+  if (magnitudes.empty()) return base;
+  const auto middle = magnitudes.begin() + static_cast<std::ptrdiff_t>(magnitudes.size() / 2);
+  std::nth_element(magnitudes.begin(), middle, magnitudes.end());
+  const double unit = *middle;
+  if (unit >= 1e-3) return base;  // ordinary units (a fitness of 0.0002 among others of order 1 changes nothing)
+  // Four significant digits of the typical measurement (a Kd in molar, 3.2e-9, printed 0.000000 with 6).
+  return std::max(base, std::min(30, static_cast<int>(std::ceil(-std::log10(unit))) + 3));
 }
 
 std::vector<std::string> row_decisions(const ScoreTable& table, const Plate& plate) {

@@ -72,7 +72,7 @@ int64_t measured_rows(const ScoreTable& table);
 std::string objective_term_note(const std::string& term, const ScoreTable& table, const EvolutionaryModels& models);
 // Number formatting of the output files: `decimals` decimals, "NA" for NaN; scientific notation from 1e15 on.
 std::string format_number(double v, int decimals = 6);
-// The decimals the campaign's numbers need: `base`, or as many as give its smallest measured magnitude four
+// The decimals the campaign's numbers need: `base`, or as many as give its median measured magnitude four
 // significant digits when that is below 1e-3 (a Kd in molar).
 int output_decimals(const Campaign& campaign, int base = 6);
 

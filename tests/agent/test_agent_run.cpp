@@ -728,10 +728,15 @@ TEST_CASE("agent outputs: numbers keep the digits of the campaign's unit (a Kd i
   CHECK(output_decimals(campaign) == 12);
   CHECK(format_number(3.2e-9, output_decimals(campaign)) == "0.000000003200");
   CHECK(output_decimals(campaign, 3) == 12);
-  // The smallest decides: a tight binder among weak ones keeps its digits.
+  // The median decides: a tight binder among others keeps digits, one value near 0 among values of order 1
+  // changes nothing.
   for (const double kd : {2e-6, 4.5e-10}) {
     campaign.measurements.push_back({});
     campaign.measurements.back().value = kd;
   }
-  CHECK(format_number(4.5e-10, output_decimals(campaign)) == "0.0000000004500");
+  CHECK(format_number(4.5e-10, output_decimals(campaign)) == "0.000000000450");
+  for (auto& m : campaign.measurements) m.value *= 1e8;  // 200, 0.32, 0.045
+  campaign.measurements.push_back({});
+  campaign.measurements.back().value = 2e-4;
+  CHECK(output_decimals(campaign) == 6);
 }

@@ -5,7 +5,7 @@ C++ work stops at its next progress point in the background: a model within its 
 a search before its next block of alignments, an agent round between its stages and within a structure
 prediction. Any other exception that reaches the waiting caller (a timeout's signal handler raising
 ``TimeoutError``) cancels the call the same way. A script that ends on that exception waits at exit for the
-work to stop there (exit status 130 with the traceback, not an abort).
+work to stop there (with the traceback and, for Ctrl-C, exit status 130; not an abort).
 
 Each call gets a thread of its own: a thread keeps the OpenMP thread count it first used, so a reused one
 would not follow ``kfold.set_threads``.
