@@ -1,8 +1,12 @@
 // Helpers shared by the C++ test suites: paths to test data, scratch directories, captured warnings.
 #pragma once
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -14,6 +18,16 @@ namespace kfold::test {
 
 // Root of the source tree (for committed fixtures under tests/ and data/examples/).
 inline std::filesystem::path source_dir() { return KFOLD_SOURCE_DIR; }
+
+// Runs `body` in a forked child process (its signals and resource limits stay there) and returns the child's
+// wait status; -1 when the fork or the wait failed.
+inline int wait_status_in_child(const std::function<int()>& body) {
+  const pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) ::_exit(body());
+  int status = 0;
+  return ::waitpid(pid, &status, 0) == pid ? status : -1;
+}
 
 // The bytes of a file ("" when it cannot be read).
 inline std::string read_bytes(const std::filesystem::path& path) {

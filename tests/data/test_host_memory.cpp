@@ -24,11 +24,8 @@ namespace {
 
 // Runs `body` in a child process; returns its exit code (-1 when it did not exit).
 int in_child(const std::function<int()>& body) {
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) ::_exit(body());
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  const int status = kfold::test::wait_status_in_child(body);
+  REQUIRE(status != -1);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

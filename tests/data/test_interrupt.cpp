@@ -11,16 +11,13 @@
 #include <thread>
 
 #include "data/interrupt.hpp"
+#include "test_support.hpp"
 
 namespace {
 
-// Runs `body` in a child process; returns its wait status.
 int in_child(const std::function<int()>& body) {
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) ::_exit(body());
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  const int status = kfold::test::wait_status_in_child(body);
+  REQUIRE(status != -1);
   return status;
 }
 
