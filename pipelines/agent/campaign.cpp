@@ -9,7 +9,9 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
+#include <string_view>
 
 #include "data/csv_line.hpp"
 #include "data/error.hpp"
@@ -125,14 +127,89 @@ bool is_missing_value(const std::string& cell) {
   return cell.empty() || is_word(cell, "na") || is_word(cell, "n/a") || is_word(cell, "nan");
 }
 
-std::vector<Measurement> read_results_csv(const std::filesystem::path& path, const Campaign& campaign) {
-  data::LineReader reader(path);
-  std::vector<Measurement> out;
+// A finite number written as spreadsheets and plate readers export them ("1.5", "-2e-9", "+1.2"); nullopt
+// for anything else (from_chars alone refuses the leading '+').
+std::optional<double> finite_number(std::string_view text) {
+  if (text.size() > 1 && text.front() == '+' && text[1] != '-' && text[1] != '+') text.remove_prefix(1);
+  double v = 0.0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+// A results file's value or sd: InputError naming the line unless finite and within the range kfold computes with.
+double parse_result_number(const std::string& text, const char* what, const std::string& where) {
+  const std::optional<double> v = finite_number(text);
+  if (!v) fail_input("{}: {} '{}' is not a finite number", where, what, text);
+  // The surrogate and the scores square values and sds: past 1e100 (or under 1e-100) they overflow.
+  if (*v != 0.0 && !(std::abs(*v) >= 1e-100 && std::abs(*v) <= 1e100))
+    fail_input(
+        "{}: {} {} is outside the range kfold computes with (0, or 1e-100 to 1e100 in magnitude); give "
+        "the measurements in other units (e.g. their log10)",
+        where, what, text);
+  return *v;
+}
+
+// A results file's sd cell (empty: none given): a number >= 0.
+std::optional<double> parse_result_sd(const std::vector<std::string>& cells, const std::string& where) {
+  if (cells.size() < 3 || cells[2].empty()) return std::nullopt;
+  const double sd = parse_result_number(cells[2], "sd", where);
+  if (sd < 0.0) fail_input("{}: sd {} is negative; give a standard deviation >= 0", where, cells[2]);
+  return sd;
+}
+
+// The first line of a results file that is not ours: a header of other words (a DMS table's "mutant,score") is
+// named as such, not as a variant whose letters are not amino acids.
+void check_results_header(const std::vector<std::string>& cells, std::string_view line, const std::string& where) {
+  if (finite_number(cells[1]) || cells[0].rfind("construct ", 0) == 0 || is_blank_cell(cells[0])) return;
+  try {
+    parse_variant(cells[0], where);
+    return;
+  } catch (const InputError&) {
+  }
+  fail_input(
+      "{}: the header must be 'variant,value' or 'variant,value,sd' (got '{}'): variants written A23P "
+      "(multiples joined by ':'), values and sds numbers",
+      where, line);
+}
+
+// Counts of a results file's rows that are not learned from, said once the file is read.
+struct SkippedResults {
   int64_t constructs = 0;
   int64_t blanks = 0;
   int64_t missing = 0;  // rows without a value
   std::string first_missing;
   bool seen_line = false;  // a line other than blank or '#'
+
+  void report(const std::filesystem::path& path, bool learned_any) const {
+    if (missing > 0) {
+      log_warn("{}: {} row(s) without a value (empty, NA or NaN: failed wells) not learned from, the first at {}",
+               path.string(), missing, first_missing);
+    }
+    if (constructs > 0) {
+      log_info("{}: {} construct result(s) not learned from (the surrogate models substitutions of the full length)",
+               path.string(), constructs);
+    }
+    if (blanks > 0) {
+      log_info("{}: {} blank result(s) not learned from (give values with the background subtracted)", path.string(),
+               blanks);
+    }
+    if (!learned_any && constructs == 0 && blanks == 0) {
+      log_warn(
+          "{}: no measurements ({}); nothing is learned from this file: give one line per measured variant, "
+          "variant,value[,sd]",
+          path.string(),
+          missing > 0 ? "only rows without a value"
+          : seen_line ? "only the header"
+                      : "the file is empty");
+    }
+  }
+};
+
+std::vector<Measurement> read_results_csv(const std::filesystem::path& path, const Campaign& campaign) {
+  data::LineReader reader(path);
+  std::vector<Measurement> out;
+  SkippedResults skipped;
   std::string_view line;
   while (reader.next(line)) {
     if (line.empty() || line.front() == '#') continue;
@@ -144,92 +221,34 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
       fail_input("{}: expected 2 or 3 comma-separated columns (variant,value[,sd]), got {}{}", where, cells.size(),
                  data::semicolon_hint(line));
     }
-    const bool first_line = !seen_line;
-    seen_line = true;
+    const bool first_line = !skipped.seen_line;
+    skipped.seen_line = true;
     if (first_line && is_word(cells[0], "variant")) continue;  // header
-    const auto is_number = [](const std::string& text) {
-      double v = 0.0;
-      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-      return !text.empty() && ec == std::errc() && end == text.data() + text.size() && std::isfinite(v);
-    };
-    // A first line of words is a header other than ours (a DMS table's "mutant,score"): named as such, not
-    // as a variant whose letters are not amino acids.
-    const auto is_variant = [&](const std::string& text) {
-      try {
-        parse_variant(text, where);
-        return true;
-      } catch (const InputError&) {
-        return false;
-      }
-    };
-    if (first_line && !is_number(cells[1]) && cells[0].rfind("construct ", 0) != 0 && !is_blank_cell(cells[0]) &&
-        !is_variant(cells[0])) {
-      fail_input(
-          "{}: the header must be 'variant,value' or 'variant,value,sd' (got '{}'): variants written A23P "
-          "(multiples joined by ':'), values and sds numbers",
-          where, line);
-    }
-    auto parse_number = [&](const std::string& text, const char* what) {
-      if (!is_number(text)) fail_input("{}: {} '{}' is not a finite number", where, what, text);
-      double v = 0.0;
-      std::from_chars(text.data(), text.data() + text.size(), v);
-      // The surrogate and the scores square values and sds: past 1e100 (or under 1e-100) they overflow.
-      if (v != 0.0 && !(std::abs(v) >= 1e-100 && std::abs(v) <= 1e100))
-        fail_input(
-            "{}: {} {} is outside the range kfold computes with (0, or 1e-100 to 1e100 in magnitude); give "
-            "the measurements in other units (e.g. their log10)",
-            where, what, text);
-      return v;
-    };
+    if (first_line) check_results_header(cells, line, where);
     // A construct or blank well of plate.csv: checked, not learned from.
     const bool construct = cells[0].rfind("construct ", 0) == 0;
+    if (construct) check_construct_cell(cells[0], campaign, where);
     if (is_missing_value(cells[1])) {  // a failed well: skipped with a warning (the whole file was refused)
-      if (construct) check_construct_cell(cells[0], campaign, where);
       if (!construct && !is_blank_cell(cells[0]))
         check_variant(parse_variant(cells[0], where), campaign.target.sequence, campaign.target.first_residue, where);
-      if (missing++ == 0) first_missing = where;
+      if (skipped.missing++ == 0) skipped.first_missing = where;
       continue;
     }
     if (construct || is_blank_cell(cells[0])) {
-      if (construct) check_construct_cell(cells[0], campaign, where);
-      parse_number(cells[1], "value");
-      if (cells.size() == 3 && !cells[2].empty() && parse_number(cells[2], "sd") < 0.0)
-        fail_input("{}: sd {} is negative; give a standard deviation >= 0", where, cells[2]);
-      ++(construct ? constructs : blanks);
+      parse_result_number(cells[1], "value", where);
+      parse_result_sd(cells, where);
+      ++(construct ? skipped.constructs : skipped.blanks);
       continue;
     }
     Measurement m;
     m.source = where;
     m.variant = parse_variant(cells[0], where);
     check_variant(m.variant, campaign.target.sequence, campaign.target.first_residue, where);
-    m.value = parse_number(cells[1], "value");
-    if (cells.size() == 3 && !cells[2].empty()) {
-      m.sd = parse_number(cells[2], "sd");
-      if (*m.sd < 0.0) fail_input("{}: sd {} is negative; give a standard deviation >= 0", where, *m.sd);
-    }
+    m.value = parse_result_number(cells[1], "value", where);
+    m.sd = parse_result_sd(cells, where);
     out.push_back(std::move(m));
   }
-  if (missing > 0) {
-    log_warn("{}: {} row(s) without a value (empty, NA or NaN: failed wells) not learned from, the first at {}",
-             path.string(), missing, first_missing);
-  }
-  if (constructs > 0) {
-    log_info("{}: {} construct result(s) not learned from (the surrogate models substitutions of the full length)",
-             path.string(), constructs);
-  }
-  if (blanks > 0) {
-    log_info("{}: {} blank result(s) not learned from (give values with the background subtracted)", path.string(),
-             blanks);
-  }
-  if (out.empty() && constructs == 0 && blanks == 0) {
-    log_warn(
-        "{}: no measurements ({}); nothing is learned from this file: give one line per measured variant, "
-        "variant,value[,sd]",
-        path.string(),
-        missing > 0 ? "only rows without a value"
-        : seen_line ? "only the header"
-                    : "the file is empty");
-  }
+  skipped.report(path, !out.empty());
   return out;
 }
 

@@ -135,6 +135,12 @@ EvolutionaryModels build_evolutionary_models(const Campaign& campaign, const Evo
   }
   log_info("agent: sequence weights at {:.0f}% identity: Neff {:.1f}", 100.0 * campaign.evolution.identity,
            m.weights.neff);
+  if (ali.n_seq < 2)
+    log_warn(
+        "{}: the alignment holds the target alone: its evolutionary scores (the stability term) carry no "
+        "information and rank every substitution alike but for the amino acids' background frequencies; give the "
+        "family's alignment (kfold search, jackhmmer or EVcouplings' A2M)",
+        ali.source);
   m.site_independent = fit_site_independent_model(ali, m.weights);
   const bool deep = m.weights.neff >= static_cast<double>(ali.n_col);
   if (fit && !m.from_cache) {

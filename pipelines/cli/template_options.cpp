@@ -19,6 +19,10 @@ void add_template_options(CLI::App& cmd, TemplateCliOptions& o) {
 
 pipelines::TemplateSearchOptions template_search_options(const TemplateCliOptions& o) {
   pipelines::TemplateSearchOptions out;
+  // Checked without --template-db too: a nan or 0 given by mistake was ignored there, then failed the day the
+  // database was added.
+  if (!(o.evalue > 0.0)) fail_input("--template-evalue must be > 0 (got {})", o.evalue);
+  if (o.max_hits < 1) fail_input("--max-template-hits must be at least 1 (is {})", o.max_hits);
   if (o.db.empty()) {
     if (!o.mmcif_dir.empty() || !o.max_date.empty())
       fail_input("--template-mmcif-dir and --max-template-date need --template-db (the sequences to search)");

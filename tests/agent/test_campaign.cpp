@@ -57,6 +57,9 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
   { std::ofstream(dir / "quoted.csv") << "\"variant\",\"value\",\"sd\"\n\"Q2A\",\"1.5\",\"0.1\"\n"; }
   { std::ofstream(dir / "semicolon.csv") << "variant;value\nQ2A;1.5\n"; }
   { std::ofstream(dir / "open_quote.csv") << "variant,value\n\"Q2A,1.5\n"; }
+  // A leading '+' as some instruments export values (from_chars alone refused "+1.2"); not twice.
+  { std::ofstream(dir / "plus.csv") << "variant,value,sd\nQ2A,+1.2,+0.1\n"; }
+  { std::ofstream(dir / "plus_minus.csv") << "variant,value\nQ2A,+-1.2\n"; }
   const auto path = dir / "c.json";
   const std::string target = R"("target": {"id": "Q", "sequence": "MQIF", "msa": "f.a3m"})";
   CHECK(error_of("{" + target + R"(, "name": "x"})", path) == "no error");
@@ -120,12 +123,18 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
       {"{" + target + R"(, "name": "x", "results": ["c_value.csv"]})", "c_value.csv:2: value 'abc' is not a finite"},
       {"{" + target + R"(, "name": "x", "results": ["b_value.csv"]})", "b_value.csv:2: value 'abc' is not a finite"},
       {"{" + target + R"(, "name": "x", "results": ["b_sd.csv"]})", "b_sd.csv:2: sd -1 is negative"},
+      {"{" + target + R"(, "name": "x", "results": ["plus_minus.csv"]})",
+       "plus_minus.csv:2: value '+-1.2' is not a finite number"},
   };
   CHECK(parse_campaign("{" + target + R"(, "name": "x", "results": ["c_good.csv"]})", path).measurements.size() == 1);
   const auto quoted = parse_campaign("{" + target + R"(, "name": "x", "results": ["quoted.csv"]})", path);
   REQUIRE(quoted.measurements.size() == 1);
   CHECK(quoted.measurements.front().value == 1.5);
   CHECK(quoted.measurements.front().sd == 0.1);
+  const auto plus = parse_campaign("{" + target + R"(, "name": "x", "results": ["plus.csv"]})", path);
+  REQUIRE(plus.measurements.size() == 1);
+  CHECK(plus.measurements.front().value == 1.2);
+  CHECK(plus.measurements.front().sd == 0.1);
   const Campaign with_blanks = parse_campaign("{" + target + R"(, "name": "x", "results": ["b_good.csv"]})", path);
   REQUIRE(with_blanks.measurements.size() == 1u);
   CHECK(format_variant(with_blanks.measurements[0].variant) == "Q2A");

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <string>
 
 #include "data/atomic_output.hpp"
 #include "data/sha256.hpp"
@@ -276,4 +277,26 @@ TEST_CASE("structure seam: burial, lost contacts and new clashes on hand-built t
   CHECK(table.rows[0].flags[1].name == "structural_violations");
   CHECK(!table.rows[0].flags[1].hard);
   CHECK(table.rows[0].rationale.find("3 more residues with structural violations") != std::string::npos);
+}
+
+TEST_CASE("evolutionary models: an alignment of the target alone is warned of") {
+  // One row: every score is the pseudo-count's; the run went on without a word (a wrong file given as the msa).
+  const kfold::test::ScratchDir dir("one-row-alignment");
+  { std::ofstream(dir / "one.a2m") << ">SYN/5-46 synthetic focus\nkDDSLNPRALDwKWMCMDS-YPVIDMKQYGVDHSFQLMWTTMY\n"; }
+  const Campaign c = parse_campaign(R"({"name": "syn", "target": {"id": "SYN", "first_residue": 5,
+    "sequence": "KDDSLNPRALDWKWMCMDSYPVIDMKQYGVDHSFQLMWTTMY", "msa": "one.a2m"}})",
+                                    dir / "campaign.json");
+  EvolutionOptions eo;
+  eo.threads = 1;
+  eo.fit_potts = false;
+  {
+    const kfold::test::CapturedWarnings warnings;
+    CHECK(build_evolutionary_models(c, eo).alignment.n_seq == 1);
+    REQUIRE(warnings.lines.size() == 1u);
+    CHECK(warnings.lines[0].find("one.a2m: the alignment holds the target alone") != std::string::npos);
+  }
+  // The fixture's family (150 homologs) gets no such warning.
+  const kfold::test::CapturedWarnings none;
+  build_evolutionary_models(synthetic_campaign(1), eo);
+  CHECK(none.lines.empty());
 }

@@ -225,6 +225,8 @@ def test_bad_results_leave_the_campaign_unchanged(kf, tmp_path):
         campaign.add_results(pd.DataFrame({"variant": ["I44A"], "fitness": [1.0]}))
     with pytest.raises(kf.InputError, match=r"results: item 1: value 'abc' is not a number"):
         campaign.add_results([("I44A", 1.0), ("Q2A", "abc")])
+    with pytest.raises(kf.InputError, match=r"results: item 0: value True is a truth value"):
+        campaign.add_results({"I44A": True})  # (float() made it a measurement of 1.0)
     assert campaign.path.read_bytes() == spec_file
     # (besides add_results' empty lock file, which stays: removing it would let two processes lock two files)
     assert sorted(p.name for p in (tmp_path / "ubq").iterdir()) == [".results.lock", "campaign.json"]

@@ -107,6 +107,8 @@ def test_template_option_errors_exit_2_before_any_work(kfold, inputs, tmp_path):
         (["--template-db", inputs["db"], "--template-mmcif-dir", MMCIF, "--template-evalue", "-1"],
          "--template-evalue must be > 0"),
         (["--template-mmcif-dir", MMCIF], "need --template-db"),
+        (["--template-evalue", "nan"], "--template-evalue must be > 0 (got nan)"),  # (ignored without a db)
+        (["--max-template-hits", "0"], "--max-template-hits must be at least 1"),
     ]
     for args, words in cases:
         out = tmp_path / "f.h5"

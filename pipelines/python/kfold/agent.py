@@ -158,6 +158,8 @@ def _results_csv(results: ResultsLike) -> str:
         raise InputError("results: no measurements given")
     lines = ["variant,value,sd"]
     def number(i: int, name: str, x) -> float:
+        if type(x).__name__ in ("bool", "bool_"):  # Python's or numpy's: float() made True a measurement of 1.0
+            raise InputError(f"results: item {i}: {name} {x!r} is a truth value, not a measurement")
         try:
             value = float(x)
         except (TypeError, ValueError):
