@@ -503,10 +503,15 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
         "within 1 sd about 2 times in 3); the plate ranks by {}. Measured variants are left off the plate.\n\n",
         s.members, s.lambda, s.n_features, s.n_train,
         std::isfinite(s.loo_spearman) ? fmt::format("{:.3f}", s.loo_spearman)
-                                      : "NA (the measured values are all equal)",
+                                      : "NA (the leave-one-out predictions are all equal)",
         std::isfinite(s.loo_rmse) ? fmt::format("{:.3g}", s.loo_rmse) : "NA",
         s.acquisition == "ucb" ? fmt::format("UCB (mean + {} surrogate_ensemble_sd)", s.beta)
                                : std::string("Thompson sampling"));
+  } else if (!table.no_surrogate_reason.empty()) {
+    md += fmt::format(
+        "No surrogate: {}, which tells nothing of their effects; the plate ranks by the zero-shot total. "
+        "Measured variants are left off the plate.\n\n",
+        table.no_surrogate_reason);
   } else {
     md += fmt::format(
         "{} measured variant(s): no surrogate (needs at least {} distinct variants); the plate ranks by the "

@@ -232,6 +232,17 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
     }
     return false;
   }
+  const std::vector<Measurement> means = replicate_means(campaign.measurements);
+  const auto [low, high] = std::minmax_element(
+      means.begin(), means.end(), [](const Measurement& a, const Measurement& b) { return a.value < b.value; });
+  if (low->value == high->value) {
+    // Nothing tells the variants' effects apart: the ensemble predicted that value with sd 0 for every
+    // candidate, and the plate's order was the table's. (A detection limit, or one value pasted down a column.)
+    table.no_surrogate_reason = fmt::format("the {} measured variants all have the value {}", means.size(), low->value);
+    log_warn("agent: {}: nothing to learn their effects from; zero-shot ranking (check the results files)",
+             table.no_surrogate_reason);
+    return false;
+  }
   const SiteDecomposition sites(models, campaign.target.sequence, campaign.target.first_residue);
   auto dense = [&](const Variant& v) { return sites.features(v); };
   std::vector<SurrogateRow> rows;
@@ -241,7 +252,7 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
   std::vector<double> values;
   std::vector<std::optional<double>> sds;
   SurrogateSummary summary;
-  for (const Measurement& m : replicate_means(campaign.measurements)) {
+  for (const Measurement& m : means) {
     training.push_back({m.variant, dense(m.variant)});
     values.push_back(m.value);
     sds.push_back(m.sd);

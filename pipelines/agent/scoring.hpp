@@ -98,6 +98,7 @@ struct ScoreTable {
   double structure_weight = 0.0;
   std::vector<std::string> not_computed;  // objective terms with weight > 0 that this version cannot compute
   std::optional<SurrogateSummary> surrogate;
+  std::string no_surrogate_reason;  // why enough measurements fitted no surrogate (all equal); "" otherwise
   std::vector<std::vector<double>> member_predictions;  // [members][rows]: Thompson sampling's draws
   bool structure_terms = false;                         // some rows carry structure terms
   // Construct proposals (wild-type fragments; with a predicted wild type), not scored like the variants.

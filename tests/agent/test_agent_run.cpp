@@ -657,6 +657,32 @@ TEST_CASE("agent run: the surrogate fits each variant's replicates as one row") 
   CHECK(twice_plate == once_plate);
 }
 
+TEST_CASE("agent run: measurements that are all equal fit no surrogate, the plate ranks by the zero-shot total") {
+  // (A detection limit, or one value pasted down a column: the ensemble predicted that value with sd 0 for every
+  // candidate, and the plate followed the table's order.)
+  kfold::test::ScratchDir dir("agent-constant");
+  auto campaign = fresh_campaign();
+  campaign["evolution"]["potts_iterations"] = 5;
+  std::ofstream(dir / "equal.csv") << "variant,value\n";
+  for (const char* v : {"I44A", "L8A", "K63R", "V26A", "F45W", "I3A", "V5A", "L67A", "L69A"})
+    std::ofstream(dir / "equal.csv", std::ios::app) << v << ",1.5\n";
+  campaign["results"] = {(dir / "equal.csv").string()};
+  std::ofstream(dir / "c.json") << campaign.dump();
+  AgentOptions o;
+  o.threads = 1;
+  o.out_dir = dir / "out";
+  const kfold::test::CapturedWarnings warnings;
+  run_agent(dir / "c.json", o);
+  CHECK(std::count_if(warnings.lines.begin(), warnings.lines.end(), [](const std::string& line) {
+          return line.find("the 9 measured variants all have the value 1.5: nothing to learn") != std::string::npos;
+        }) == 1);
+  CHECK(kfold::data::read_text_file(dir / "out/report.md").find("No surrogate: the 9 measured variants all have") !=
+        std::string::npos);
+  const auto scores = read_table(dir / "out/scores.tsv", '\t');
+  const size_t sd = column(scores[0], "sd");
+  CHECK(std::any_of(scores.begin() + 1, scores.end(), [&](const auto& row) { return row[sd] != "0.000000"; }));
+}
+
 TEST_CASE("agent run: a plate without any variant is refused, not written with controls alone") {
   kfold::test::ScratchDir dir("agent-all-frozen");
   auto campaign = fresh_campaign();
