@@ -387,6 +387,22 @@ Protein read_structure(const std::filesystem::path& path) {
 
 namespace {
 
+// A text gemmi reads as PDB must hold ATOM or HETATM records: a FASTA file (a query given where a structure
+// belongs) or any other text was read as a structure of no residues ("no protein residues found").
+void check_pdb_has_atoms(std::string_view text, const std::string& source) {
+  for (size_t at = 0; at < text.size();) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    const std::string_view line = text.substr(at, end - at);
+    if (line.starts_with("ATOM") || line.starts_with("HETATM")) return;
+    at = end + 1;
+  }
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && text[first] == '>')
+    fail_input("{}: a FASTA file, not a structure: give a PDB or mmCIF file (a prediction's ranked_0.pdb, a PDB entry)",
+               source);
+  fail_input("{}: no ATOM or HETATM records: not a PDB or mmCIF structure with coordinates", source);
+}
+
 // The structure gemmi reads from `text` (PDB or mmCIF, told by the content) after kfold's guards; the first of
 // several mmCIF data blocks with coordinates, the first model of an ensemble.
 gemmi::Structure read_gemmi_structure(std::string text, const std::string& source) {
@@ -398,7 +414,10 @@ gemmi::Structure read_gemmi_structure(std::string text, const std::string& sourc
         "{}: mmCIF without a 'data_' line (gemmi reads it as PDB, and finds no atoms); add a line data_NAME "
         "before the first item",
         source);
-  if (format == gemmi::CoorFormat::Pdb) text = prepare_pdb_text(std::move(text), source);
+  if (format != gemmi::CoorFormat::Mmcif) {  // read as PDB below (a text under 9 bytes is "Unknown")
+    check_pdb_has_atoms(text, source);
+    text = prepare_pdb_text(std::move(text), source);
+  }
   gemmi::Structure st;
   try {
     if (format == gemmi::CoorFormat::Mmcif) {

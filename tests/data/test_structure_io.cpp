@@ -91,7 +91,16 @@ TEST_CASE("structure_io: inconsistent arrays are an InputError naming the field"
 TEST_CASE("structure_io: reading garbage is an InputError") {
   kfold::test::ScratchDir dir("structure_io_bad");
   kfold::data::write_file_atomic(dir / "junk.pdb", "this is not a structure\n");
-  CHECK_THROWS_AS(kfold::data::read_structure(dir / "junk.pdb"), kfold::InputError);
+  CHECK_THROWS_WITH_AS(kfold::data::read_structure(dir / "junk.pdb"),
+                       doctest::Contains("junk.pdb: no ATOM or HETATM records: not a PDB or mmCIF structure"),
+                       kfold::InputError);
+  // A query given where the structure belongs was "no protein residues found".
+  kfold::data::write_file_atomic(dir / "query.fasta", "\n>query\nMKVLAAGIVG\n");
+  CHECK_THROWS_WITH_AS(kfold::data::read_structure(dir / "query.fasta"),
+                       doctest::Contains("query.fasta: a FASTA file, not a structure"), kfold::InputError);
+  kfold::data::write_file_atomic(dir / "short.fasta", ">a\nMKV\n");  // under 9 bytes: gemmi's format "Unknown"
+  CHECK_THROWS_WITH_AS(kfold::data::read_structure(dir / "short.fasta"),
+                       doctest::Contains("short.fasta: a FASTA file, not a structure"), kfold::InputError);
 }
 
 TEST_CASE("structure_io: an mmCIF integer gemmi would read past its limit is an InputError naming its tag") {

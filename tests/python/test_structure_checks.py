@@ -117,7 +117,7 @@ def test_inspect_structure_errors(kfold, tmp_path):
     empty.write_text("HEADER    NOTHING\nEND\n")
     run = kfold("inspect", empty)
     assert run.returncode == 2
-    assert "empty.pdb" in run.stderr and "no protein residues" in run.stderr
+    assert "empty.pdb: no ATOM or HETATM records" in run.stderr, run.stderr
 
 
 def fixture_case(name):
