@@ -237,3 +237,11 @@ def test_file_names_that_are_not_utf8(kf, tmp_path):
         out.write(">r\nMKV\n")
     with pytest.raises(kf.InputError, match=r"q\\xff\.fasta: holds 2 sequences"):
         kf.search(name, db)
+
+
+def test_predict_processed_names_its_keyword_beside_the_cli_flag(kf, small_model, tmp_path):
+    """Its errors are the CLI's (`--features must be ...`): the Python keyword is named beside the flag."""
+    text = tmp_path / "features.txt"
+    text.write_text("not features\n")
+    with pytest.raises(kf.InputError, match=r"features\.txt: --features \(path=\) must be an HDF5"):
+        small_model.predict_processed(text)

@@ -458,7 +458,8 @@ class Model:
             >>> pred = model.predict_processed("processed_features.npz")  # doctest: +SKIP
         """
         _check_keep(keep)
-        prediction = run(self._model.predict_processed, check_path("path", path), self._check_memory, cancellable=True)
+        prediction = run(self._model.predict_processed, check_path("path", path), self._check_memory, cancellable=True,
+                         keywords={"--features": "path="})
         flush_log()
         return Prediction(_kept(prediction, keep), self.random_weights)
 
