@@ -62,6 +62,19 @@ void check_writable(const Sequence& sequence, int64_t index) {
 
 }  // namespace
 
+std::string invalid_residue_text(char c, std::string_view id) {
+  return fmt::format(
+      "invalid character {} in sequence '{}'; expected amino-acid letters (the 20 standard ones, X, B, Z, U, O, J){}",
+      char_for_message(c), id,
+      c == ':' ? " (ColabFold's chain separator: kfold predicts one chain; a complex goes as kfold agent's "
+                 "target.partner, or as features with asym_id to kfold predict --features)"
+               : "");
+}
+
+std::string internal_stop_text(std::string_view id) {
+  return fmt::format("'*' (stop codon) in sequence '{}' is allowed only at the end of the sequence", id);
+}
+
 FastaReader::FastaReader(const std::filesystem::path& path) : reader_(path) {}
 
 FastaReader::FastaReader(LineReader reader) : reader_(std::move(reader)) {}
@@ -94,22 +107,14 @@ void FastaReader::append_residues(std::string_view line, Sequence& sequence) {
       sequence.residues.push_back('X');
       stop_line_ = 0;
     }
-    if (stop_line_ > 0)
-      fail_input("{}:{}:{}: '*' (stop codon) in record '{}' is allowed only at the end of the sequence", source(),
-                 stop_line_, stop_column_, sequence.id);
+    if (stop_line_ > 0) fail_input("{}:{}:{}: {}", source(), stop_line_, stop_column_, internal_stop_text(sequence.id));
     if (c == '*') {
       stop_line_ = reader_.line_number();
       stop_column_ = column;
       continue;
     }
     if (!is_ascii_letter(c))
-      fail_input(
-          "{}:{}:{}: invalid character {} in sequence '{}'; expected amino-acid letters "
-          "(the 20 standard ones, X, B, Z, U, O, J){}",
-          source(), reader_.line_number(), column, char_for_message(c), sequence.id,
-          c == ':' ? " (ColabFold's chain separator: kfold predicts one chain; a complex goes as kfold agent's "
-                     "target.partner, or as features with asym_id to kfold predict --features)"
-                   : "");
+      fail_input("{}:{}:{}: {}", source(), reader_.line_number(), column, invalid_residue_text(c, sequence.id));
     sequence.residues.push_back(to_ascii_upper(c));
   }
 }

@@ -12,12 +12,19 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "data/sequence.hpp"
 #include "data/text_input.hpp"
 
 namespace kfold::data {
+
+// The words of the two residue errors, after "file:line:column: ", shared by every reader of query sequences
+// (FastaReader, kfold batch's FASTA and CSV reader): a character that is no amino-acid letter in record `id`, and
+// a '*' (stop codon) before its end.
+std::string invalid_residue_text(char c, std::string_view id);
+std::string internal_stop_text(std::string_view id);
 
 // Reads one record at a time, so UniRef-sized (gzip) databases never sit in memory whole.
 class FastaReader {

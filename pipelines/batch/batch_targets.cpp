@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "data/error.hpp"
+#include "data/fasta.hpp"
 #include "data/sequence.hpp"
 #include "data/text_input.hpp"
 #include "pipelines/predict/target_id.hpp"
@@ -22,23 +23,21 @@ namespace {
 
 // Appends the residues of `text` (from column first_column + 1 of line `where` on) to `target`, uppercased,
 // without whitespace; a bad character (or a '*' before the end) becomes the target's problem instead of
-// an error, so the batch goes on.
-void append_residues(std::string_view text, const std::string& where, size_t first_column, BatchTarget& target) {
+// an error, so the batch goes on. `stop_at`: "file:line:column" of a '*' read last (a record's lines share it).
+void append_residues(std::string_view text, const std::string& where, size_t first_column, BatchTarget& target,
+                     std::string& stop_at) {
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     const size_t column = first_column + i + 1;
     if (data::is_space(c)) continue;
     if (!target.problem.empty()) return;
     if (!target.sequence.empty() && target.sequence.back() == '*') {
-      target.problem =
-          fmt::format("{}:{}: {} follows a '*' (a stop codon); '*' is allowed only at the end of the sequence", where,
-                      column, data::char_for_message(c));
+      target.problem = fmt::format("{}: {}", stop_at, data::internal_stop_text(target.id));
     } else if (data::is_ascii_letter(c) || c == '*') {
       target.sequence += data::to_ascii_upper(c);  // a '*' stays only at the very end: checked in finish()
+      if (c == '*') stop_at = fmt::format("{}:{}", where, column);
     } else {
-      target.problem =
-          fmt::format("{}:{}: {} is not an amino-acid letter (letters A-Z, X for unknown, '*' only at the end)", where,
-                      column, data::char_for_message(c));
+      target.problem = fmt::format("{}:{}: {}", where, column, data::invalid_residue_text(c, target.id));
     }
   }
 }
@@ -53,6 +52,7 @@ void finish(BatchTarget& target) {
 std::vector<BatchTarget> read_fasta_records(const fs::path& path) {
   data::LineReader reader(path);
   std::vector<BatchTarget> targets;
+  std::string stop_at;
   std::string_view line;
   while (reader.next(line)) {
     const std::string where = fmt::format("{}:{}", reader.source(), reader.line_number());
@@ -64,7 +64,7 @@ std::vector<BatchTarget> read_fasta_records(const fs::path& path) {
       targets.push_back({std::string(id), "", where, "", std::string(data::trim_spaces(header.substr(id.size())))});
     } else if (!data::trim_spaces(line).empty()) {
       if (targets.empty()) reader.fail("residues before the first '>' header (is this a FASTA file?)");
-      append_residues(line, where, 0, targets.back());
+      append_residues(line, where, 0, targets.back(), stop_at);
     }
   }
   if (!targets.empty()) finish(targets.back());
@@ -122,7 +122,8 @@ std::vector<BatchTarget> read_csv(const fs::path& path) {
     const std::string where = fmt::format("{}:{}", reader.source(), reader.line_number());
     if (id.empty()) reader.fail("empty id (every row needs 'id,sequence')");
     BatchTarget target{std::string(id), "", where, "", ""};
-    append_residues(sequence, where, static_cast<size_t>(sequence.data() - line.data()), target);
+    std::string stop_at;
+    append_residues(sequence, where, static_cast<size_t>(sequence.data() - line.data()), target, stop_at);
     finish(target);
     targets.push_back(std::move(target));
   }

@@ -42,9 +42,16 @@ TEST_CASE("read_batch_targets: CSV with header, FASTA, folder") {
   CHECK(targets[0].description == "first  human\tkinase");
   CHECK(targets[2].description.empty());
   CHECK(targets[1].id == "two_x");  // made safe for a folder name
-  CHECK(targets[1].problem.find("'-' is not an amino-acid letter") != std::string::npos);
+  CHECK(targets[1].problem.find("invalid character '-' in sequence 'two|x'; expected amino-acid letters") !=
+        std::string::npos);
   CHECK(targets[1].problem.find("t.fasta:5") != std::string::npos);
   CHECK(targets[2].problem.find("no residues") != std::string::npos);
+  // A '*' ending a line but not the record: named where it stands, as kfold predict's reader names it.
+  write(tmp.path() / "stop.fasta", ">s\nMK*\nV\n");
+  targets = kfold::pipelines::read_batch_targets(tmp.path() / "stop.fasta");
+  REQUIRE(targets.size() == 1);
+  CHECK(targets[0].problem == (tmp.path() / "stop.fasta").string() +
+                                  ":2:3: '*' (stop codon) in sequence 's' is allowed only at the end of the sequence");
 
   fs::create_directory(tmp.path() / "dir");
   write(tmp.path() / "dir" / "b.fa", ">anything\nMKV\n");

@@ -95,7 +95,7 @@ TEST_CASE("fasta: '*' is dropped at the end of a record and rejected elsewhere")
   CHECK(parse_fasta(">a\nMKV*\n", "s.fa")[0].residues == "MKV");
   CHECK(parse_fasta(">a\nMKV\n*\n>b\nW*  \n", "s.fa")[1].residues == "W");
   CHECK_THROWS_WITH_AS(parse_fasta(">a\nMK*V\n", "s.fa"),
-                       doctest::Contains("s.fa:2:3: '*' (stop codon) in record 'a' is allowed only at the end"),
+                       doctest::Contains("s.fa:2:3: '*' (stop codon) in sequence 'a' is allowed only at the end"),
                        InputError);
   CHECK_THROWS_WITH_AS(parse_fasta(">a\nMK*\nV\n", "s.fa"), doctest::Contains("s.fa:2:3: '*'"), InputError);
   CHECK_THROWS_WITH_AS(parse_fasta(">a\nMK**\n", "s.fa"), doctest::Contains("s.fa:2:3: '*'"), InputError);

@@ -397,7 +397,7 @@ CASES = [
          both(FILE, text("t.csv", CSV + "q,MKTAYIAKQR\n")), 2, r"afile/out: cannot create output directory"),
     # Per-target problems: the batch goes on, records the reason and exits 3.
     Case("batch/target-letters", "batch {tmp}/t.csv {small} -o {tmp}/out", text("t.csv", CSV + "q,MKV1LQ\n"), 3,
-         r"t\.csv:2:\d+: '1' is not an amino-acid letter", may_remain=BATCH_RECORDS),
+         r"t\.csv:2:\d+: invalid character '1' in sequence 'q'", may_remain=BATCH_RECORDS),
     Case("batch/target-length-0", "batch {tmp}/t.fasta {small} -o {tmp}/out", text("t.fasta", ">q\n"), 3,
          r"t\.fasta:1: no residues", may_remain=BATCH_RECORDS),
     Case("batch/target-too-long", "batch {tmp}/t.csv --max-length 50 {small} -o {tmp}/out",

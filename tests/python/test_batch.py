@@ -212,9 +212,11 @@ def test_bad_targets_are_recorded_and_the_rest_finish(kfold, tmp_path):
     rows = summary(out)
     assert rows["good"]["status"] == "done"
     assert rows["bad_letters"]["status"] == "failed"
-    assert "targets.csv:3:16: '1' is not an amino-acid letter" in rows["bad_letters"]["reason"]
+    # Worded as kfold predict's FASTA reader words them.
+    assert "targets.csv:3:16: invalid character '1' in sequence 'bad_letters'" in rows["bad_letters"]["reason"]
     assert rows["bad_letters"]["length"] == ""  # not the letters before the bad one
-    assert "targets.csv:5:16: 'A' follows a '*' (a stop codon)" in rows["inner_stop"]["reason"]
+    assert ("targets.csv:5:15: '*' (stop codon) in sequence 'inner_stop' is allowed only at the end"
+            in rows["inner_stop"]["reason"])
     assert rows["too_long"]["status"] == "failed"
     assert "22 residues, longer than --max-length 20" in rows["too_long"]["reason"]
     assert rows["too_long"]["failure_kind"] == rows["bad_letters"]["failure_kind"] == "input"
