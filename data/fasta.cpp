@@ -18,11 +18,9 @@ bool is_blank(std::string_view line) { return trim_spaces(line).empty(); }
 
 // Splits a header (without '>') into id and description.
 void parse_header(std::string_view header, Sequence& sequence) {
-  header = trim_spaces(header);
-  size_t end = 0;
-  while (end < header.size() && !is_space(header[end])) ++end;
-  sequence.id.assign(header.substr(0, end));
-  sequence.description.assign(trim_spaces(header.substr(end)));
+  const auto [id, description] = split_fasta_header(header);
+  sequence.id.assign(id);
+  sequence.description.assign(description);
 }
 
 std::vector<Sequence> read_all(FastaReader& reader, const FastaReadOptions& options) {
@@ -61,6 +59,16 @@ void check_writable(const Sequence& sequence, int64_t index) {
 }
 
 }  // namespace
+
+std::pair<std::string_view, std::string_view> split_fasta_header(std::string_view header) {
+  header = trim_spaces(header);
+  size_t end = 0;
+  // A no-break space (UTF-8 C2 A0, a header pasted from a web page) ends the id as a blank does.
+  while (end < header.size() && !is_space(header[end]) && header.substr(end, 2) != "\xc2\xa0") ++end;
+  std::string_view rest = trim_spaces(header.substr(end));
+  while (rest.starts_with("\xc2\xa0")) rest = trim_spaces(rest.substr(2));
+  return {header.substr(0, end), rest};
+}
 
 std::string invalid_residue_text(char c, std::string_view id) {
   return fmt::format(

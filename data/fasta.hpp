@@ -13,12 +13,16 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "data/sequence.hpp"
 #include "data/text_input.hpp"
 
 namespace kfold::data {
+
+// A header line's text after '>' as (id, description): the id ends at the first blank or no-break space.
+std::pair<std::string_view, std::string_view> split_fasta_header(std::string_view header);
 
 // The words of the two residue errors, after "file:line:column: ", shared by every reader of query sequences
 // (FastaReader, kfold batch's FASTA and CSV reader): a character that is no amino-acid letter in record `id`, and

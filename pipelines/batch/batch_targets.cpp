@@ -58,10 +58,9 @@ std::vector<BatchTarget> read_fasta_records(const fs::path& path) {
     const std::string where = fmt::format("{}:{}", reader.source(), reader.line_number());
     if (!line.empty() && line.front() == '>') {
       if (!targets.empty()) finish(targets.back());
-      const auto header = data::trim_spaces(line.substr(1));
-      const auto id = header.substr(0, std::min(header.size(), header.find_first_of(" \t")));
+      const auto [id, description] = data::split_fasta_header(line.substr(1));
       if (id.empty()) reader.fail("FASTA header without an id (write '>name' before the residues)");
-      targets.push_back({std::string(id), "", where, "", std::string(data::trim_spaces(header.substr(id.size())))});
+      targets.push_back({std::string(id), "", where, "", std::string(description)});
     } else if (!data::trim_spaces(line).empty()) {
       if (targets.empty()) reader.fail("residues before the first '>' header (is this a FASTA file?)");
       append_residues(line, where, 0, targets.back(), stop_at);

@@ -42,6 +42,23 @@ TEST_CASE("fasta: multi-record file with descriptions, wrapped lines and lowerca
   CHECK(seqs[1].residues == "ACDEF");
 }
 
+TEST_CASE("fasta: a no-break space ends the id as a blank does") {
+  // A header pasted from a web page: the id took the UTF-8 bytes and the description (a folder "P1\xc2\xa0kinase").
+  const auto seqs = parse_fasta(">P1\xc2\xa0kinase A\n MKV\n>P2 \xc2\xa0\xc2\xa0 x\nW\n>P3\xc2\xa0\nW\n", "in.fa");
+  REQUIRE(seqs.size() == 3);
+  CHECK(seqs[0].id == "P1");
+  CHECK(seqs[0].description == "kinase A");
+  CHECK(seqs[1].id == "P2");
+  CHECK(seqs[1].description == "x");
+  CHECK(seqs[2].id == "P3");
+  CHECK(seqs[2].description.empty());
+  CHECK(kfold::data::split_fasta_header("a\xc3\xa9"
+                                        "b c")
+            .first ==
+        "a\xc3\xa9"
+        "b");  // other UTF-8 stays in the id
+}
+
 TEST_CASE("fasta: CRLF line endings and blank lines are ignored") {
   const auto seqs = parse_fasta("\r\n\r\n>a  desc with  spaces \r\nMK\r\n\r\nVL\r\n\r\n>b\r\nW\r\n", "crlf.fa");
   REQUIRE(seqs.size() == 2);
