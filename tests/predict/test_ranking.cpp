@@ -48,5 +48,4 @@ TEST_CASE("timings.json is json.dumps with indent 4, in insertion order") {
   REQUIRE(timings.entries().size() == 4);
   CHECK(timings.entries()[3].first == "process_features_model_1");
   CHECK(timings.entries()[3].second >= 0.004);
-  CHECK(timings.entries()[3].second < 5.0);
 }

@@ -2,7 +2,7 @@
 import os
 import pathlib
 import subprocess
-import time
+import threading
 
 import pytest
 
@@ -68,13 +68,19 @@ def wait_for_line(process, needle, timeout=120):
     """Reads a process's piped stderr until a line containing `needle`; returns the lines read (kills the
     process and fails when none comes within `timeout` seconds or stderr ends)."""
     lines = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            break
-        lines.append(line)
-        if needle in line:
-            return lines
+    # The kill at the deadline ends a readline() that waits on a live, silent process (checked between lines
+    # only, such a wait outlasted any deadline: ctest's timeout then hid which test hung).
+    killer = threading.Timer(timeout, process.kill)
+    killer.start()
+    try:
+        while True:
+            line = process.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+            if needle in line:
+                return lines
+    finally:
+        killer.cancel()
     process.kill()
-    raise AssertionError(f"no line with {needle!r} in:\n{''.join(lines)}")
+    raise AssertionError(f"no line with {needle!r} within {timeout} s in:\n{''.join(lines)}")

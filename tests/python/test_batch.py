@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import BUILD_DIR, SOURCE_DIR
+from conftest import BUILD_DIR, SOURCE_DIR, wait_for_line
 
 EXAMPLES = SOURCE_DIR / "data/examples"
 TARGETS = EXAMPLES / "batch_targets.csv"
@@ -506,12 +506,7 @@ def test_targets_held_by_another_worker_are_waited_for(kfold, tmp_path):
         worker = subprocess.Popen([str(BUILD_DIR / "bin" / "kfold"), "batch", str(targets), "--stage", "msa",
                                    "--lock-timeout", "10", "-o", str(out)], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True)
-        stderr = ""
-        for line in worker.stderr:
-            stderr += line
-            if f"{held}: waiting for another worker" in line:
-                break
-        assert f"{held}: waiting for another worker" in stderr, stderr
+        stderr = "".join(wait_for_line(worker, f"{held}: waiting for another worker"))  # (a deadline, a kill)
     finally:
         owner.kill()
         owner.wait()

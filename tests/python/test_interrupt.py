@@ -6,6 +6,7 @@ import os
 import random
 import re
 import signal
+import socket
 import subprocess
 import time
 
@@ -39,13 +40,25 @@ def test_ctrl_c_stops_predict_after_the_current_iteration(build_dir, tmp_path):
 
 
 def test_sigterm_stops_the_agent_before_it_writes_a_round(build_dir, tmp_path):
+    """Held at a known point, its LLM call to an endpoint that accepts and never answers. (Signalled 0.5 s after
+    the Potts fit began, it raced the round: the fit converges in ~1.4 s, and a test process descheduled for 2 s
+    saw the agent finish with exit 0.)"""
     out = tmp_path / "agent"
-    p = start(build_dir, "agent", EXAMPLES / "ubiquitin_campaign.json", "-o", out, "--potts-iterations", 100000,
-              "--threads", 1, env=dict(os.environ, KFOLD_LOG_TIME="1"))
-    wait_for_line(p, "fitting the Potts model")
-    time.sleep(0.5)
-    p.send_signal(signal.SIGTERM)
-    _, err = p.communicate(timeout=120)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        env = dict(os.environ, KFOLD_LOG_TIME="1", KFOLD_LLM_TIMEOUT="300", NO_PROXY="127.0.0.1",
+                   no_proxy="127.0.0.1",
+                   KFOLD_LLM_URL=f"http://127.0.0.1:{silent.getsockname()[1]}/v1/chat/completions")
+        p = start(build_dir, "agent", EXAMPLES / "ubiquitin_campaign.json", "-o", out, "--threads", 1, env=env)
+        try:
+            silent.settimeout(120)
+            connection, _ = silent.accept()  # the round is under way and cannot end before the call does
+            p.send_signal(signal.SIGTERM)
+            _, err = p.communicate(timeout=120)
+            connection.close()
+        finally:
+            p.kill()
     assert p.returncode == 128 + signal.SIGTERM, err
     assert "interrupted by SIGTERM" in err
     # KFOLD_LOG_TIME's stamp on every line, the signal handler's too (it had none).
@@ -66,7 +79,9 @@ def test_sigterm_during_a_search_leaves_no_earlier_done(build_dir, kfold, tmp_pa
     def fasta(prefix, n):
         return "".join(f">{prefix}{i}\n{''.join(rng.choices('ACDEFGHIKLMNPQRSTVWY', k=150))}\n" for i in range(n))
     (tmp_path / "db.fasta").write_text(fasta("s", 10000))
-    (tmp_path / "queries.fasta").write_text(fasta("q", 200))
+    # 4000 queries: about 35 s of search here, which the signal cuts short (200 took 2 s, and a test process
+    # descheduled for that long saw the search finish with exit 0).
+    (tmp_path / "queries.fasta").write_text(fasta("q", 4000))
     p = start(build_dir, "search", tmp_path / "queries.fasta", tmp_path / "db.fasta", "-o", out, "--threads", 1)
     wait_for_line(p, "search: 0/")
     p.send_signal(signal.SIGTERM)

@@ -173,13 +173,18 @@ def test_add_results_of_two_processes_at_once_keep_both(kf, tmp_path):
               "c = kfold.agent.Campaign.open(sys.argv[1])\n"
               "ready = pathlib.Path(sys.argv[1])\n"
               "(ready / ('ready_' + sys.argv[2])).touch()\n"
-              "while len(list(ready.glob('ready_*'))) < 2:\n"
+              "deadline = time.monotonic() + 120\n"  # (a worker that died first left the other spinning)
+              "while len(list(ready.glob('ready_*'))) < 2 and time.monotonic() < deadline:\n"
               "    time.sleep(0.01)\n"
               "for i in range(20):\n"
               "    c.add_results({sys.argv[2]: -0.1 * i})\n")
     workers = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "ubq"), variant])
                for variant in ("T14S", "V5A")]
-    assert all(w.wait(timeout=300) == 0 for w in workers)
+    try:
+        assert all(w.wait(timeout=300) == 0 for w in workers)
+    finally:
+        for w in workers:
+            w.kill()
     campaign = kf.agent.Campaign.open(tmp_path / "ubq")
     added = campaign.spec["results"][len(before):]
     assert len(added) == 40 and sorted(p.name for p in (tmp_path / "ubq").glob("results_*.csv")) == sorted(added)

@@ -31,11 +31,11 @@ def test_search_warnings_name_the_python_keywords(kf, caplog):
 
 def test_libtorchs_out_of_memory_is_a_memory_error(tmp_path):
     """libtorch's allocators throw their own error: it was a KfoldError carrying "[enforce fail ...]". In a
-    child process with an 8 GB address-space limit, L = 3000's first big tensor fails."""
+    child process with a 4 GiB address-space limit, L = 3000's first big tensor fails."""
     script = tmp_path / "oom.py"
     script.write_text(f"""
 import random, resource
-resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
+resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
 import kfold
 kfold.set_progress(False)
 model = kfold.Model("model_1_ptm", random_weights=True, config={str(SMALL)!r}, check_memory=False)

@@ -514,8 +514,12 @@ def test_features_keep_the_bytes_of_a_latin1_header(kf, tmp_path):
 # ---- model -------------------------------------------------------------------------------------
 
 def test_prediction_equals_the_clis(kf, small_model, cli_prediction):
+    before = kf._core.get_threads()
     kf.set_threads(2)
-    pred = small_model.predict(FASTA, msas=[A3M])
+    try:
+        pred = small_model.predict(FASTA, msas=[A3M])
+    finally:
+        kf.set_threads(before)  # not left to the tests after this one
     assert pred.random_weights and "RANDOM WEIGHTS" in repr(pred)
     with h5py.File(cli_prediction / "result_model_1_ptm.h5", "r") as h5:
         np.testing.assert_array_equal(pred.atom_positions, h5["final_atom_positions"][()])

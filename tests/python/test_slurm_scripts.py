@@ -5,9 +5,8 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 
-from conftest import BUILD_DIR, SOURCE_DIR
+from conftest import BUILD_DIR, SOURCE_DIR, wait_for_line
 from test_batch import TARGETS
 
 
@@ -90,12 +89,22 @@ def test_predict_array_sbatch_exit_codes_and_usage(tmp_path):
     fake.write_text('#!/bin/sh\ncase "$*" in *cuda:0*) exit 3;; *cuda:1*) exit 1;; esac\nexit 0\n')
     assert job("t.csv", "out", SLURM_GPUS_ON_NODE="2").returncode == 1
     # SIGTERM (scancel) and SIGINT reach the background workers, as SIGTERM: each says so and stops.
+    # Each worker says when its trap is set (the job's trap is set before the first starts): the signal is sent
+    # then, not after a fixed sleep (a job descheduled at its start was killed before its trap: exit -2).
     fake.write_text('#!/bin/bash\ntrap \'echo "worker $* got TERM" >&2; exit 143\' TERM\n'
-                    'while true; do sleep 0.1; done\n')
+                    'echo "worker ready" >&2\nwhile true; do sleep 0.1; done\n')
     for sig in (signal.SIGTERM, signal.SIGINT):
-        process = subprocess.Popen(["bash", str(script), "t.csv", "out"], stderr=subprocess.PIPE, text=True,
+        process = subprocess.Popen(["bash", str(script), "t.csv", "out"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True, start_new_session=True,
                                    env=dict(os.environ, KFOLD=str(fake), SLURM_GPUS_ON_NODE="2"))
-        time.sleep(1.0)
-        process.send_signal(sig)
-        _, err = process.communicate(timeout=30)
+        try:
+            wait_for_line(process, "worker ready")
+            wait_for_line(process, "worker ready")
+            process.send_signal(sig)
+            _, err = process.communicate(timeout=30)
+        finally:  # no worker left looping (it would hold ctest's output pipe)
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         assert process.returncode == 143 and err.count("got TERM") == 2, (sig, process.returncode, err)

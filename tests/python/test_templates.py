@@ -228,7 +228,12 @@ def test_python_module_gives_the_clis_templates_and_prediction(kfold_module, kfo
     assert kf.Features.load(tmp_path / "f.h5").templates.domain_names == t.domain_names
     # Model.predict with templates = kfold predict --template-db.
     model = kf.Model("model_1_ptm", random_weights=True, config=SMALL_CONFIG)
-    pred = model.predict(inputs["fasta"], templates=t)
+    before = kf._core.get_threads()
+    kf.set_threads(2)  # as the CLI's below (it held only because an earlier test left 2 set)
+    try:
+        pred = model.predict(inputs["fasta"], templates=t)
+    finally:
+        kf.set_threads(before)
     r = kfold("predict", inputs["fasta"], "--random-weights", "--config", SMALL_CONFIG, "--models", "model_1_ptm",
               "--template-db", inputs["db"], "--template-mmcif-dir", MMCIF, "--threads", "2", "-o", tmp_path / "p")
     assert r.returncode == 0, r.stderr
