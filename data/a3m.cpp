@@ -57,7 +57,9 @@ std::vector<int64_t> colabfold_chain_lengths(std::string_view line, const std::s
       const size_t end = std::min(text.find(',', start), text.size());
       int64_t value = 0;
       const auto [ptr, error] = std::from_chars(text.data() + start, text.data() + end, value);
-      if (error != std::errc() || ptr != text.data() + end || value < 1) return std::vector<int64_t>{};
+      // (bounded: their sum, compared with the query's length, must not overflow)
+      if (error != std::errc() || ptr != text.data() + end || value < 1 || value > (int64_t{1} << 31))
+        return std::vector<int64_t>{};
       values.push_back(value);
       start = end + 1;
     }

@@ -166,6 +166,9 @@ void AtomicOutput::commit() {
   fs::rename(temp_, target_, ec);
   if (ec) fail_runtime("{}: cannot move finished file into place: {}", target_.string(), ec.message());
   committed_ = true;
+  // Best effort, its result not checked: the file's data is synced above; a folder that cannot be opened or
+  // synced (no read permission, some network file systems) leaves the rename's durability to the file system,
+  // and failing here would report an error for a file that is in place.
   fsync_path(directory_of(target_), true);
 }
 

@@ -436,8 +436,9 @@ NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
     fail_input("{}: not an .npz file (too small to be a zip archive)", file);
   }
   void* map = ::mmap(nullptr, static_cast<size_t>(size_), PROT_READ, MAP_PRIVATE, fd, 0);
+  const int map_error = errno;  // before close() sets its own
   ::close(fd);
-  if (map == MAP_FAILED) fail_runtime("{}: cannot map file: {}", file, std::strerror(errno));
+  if (map == MAP_FAILED) fail_runtime("{}: cannot map file: {}", file, std::strerror(map_error));
   map_ = static_cast<const std::byte*>(map);
   try {
     const Cursor c(map_, size_, file);

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace kfold::data {
@@ -73,7 +74,12 @@ bool read_process_owner(const std::filesystem::path& file, ProcessOwner& owner) 
   return true;
 }
 
-bool pid_exists(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
+// A pid beyond pid_t (a damaged or planted owner line: 4294967295) is no process: narrowed to -1, kill(-1, 0)
+// succeeded and the lock read as held by a live process for ever.
+bool pid_exists(long pid) {
+  return pid > 0 && pid <= std::numeric_limits<pid_t>::max() &&
+         (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
 
 std::optional<bool> process_is_running(const ProcessOwner& owner) {
   if (owner.host != host_name() || (!owner.space.empty() && owner.space != pid_space())) return std::nullopt;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "data/log.hpp"
@@ -17,7 +18,7 @@ ProgressSink g_sink;
 
 std::string format_seconds(double s) {
   if (s < 0 || s > 1e7) return "?";
-  const auto t = static_cast<int64_t>(s + 0.5);
+  const auto t = static_cast<int64_t>(std::llround(s));
   if (t >= 3600) return fmt::format("{}h{:02}m", t / 3600, (t % 3600) / 60);
   if (t >= 60) return fmt::format("{}m{:02}s", t / 60, t % 60);
   return fmt::format("{}s", t);
@@ -37,7 +38,14 @@ Progress::Progress(std::string label, int64_t total)
       start_(std::chrono::steady_clock::now()),
       last_report_(start_) {}
 
-Progress::~Progress() { finish(); }
+// A destructor must not throw: run while an error (out of memory, a cancellation) unwinds, the final report's
+// allocations or the sink could, and std::terminate would end the process without the error's message.
+Progress::~Progress() {
+  try {
+    finish();
+  } catch (...) {  // the final line is lost; the error unwinding is what the user needs to see
+  }
+}
 
 void Progress::advance(int64_t n) {
   const int64_t done = done_.fetch_add(n) + n;

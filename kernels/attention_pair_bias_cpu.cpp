@@ -42,9 +42,12 @@ constexpr int64_t kBlockK = 64;  // keys per block (a [D, kBlockK] tile of k sta
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // exp for the softmax: Cephes-style polynomial (about 2 ulp), written so the compiler vectorises it;
-// exactly 0 below -87.34 (where expf underflows), which covers the -1e9 of masked keys.
+// exactly 0 below -87.34 (where expf underflows), which covers the -1e9 of masked keys; NaN for NaN (a row
+// whose bias is -inf at every key gives -inf + inf in the backward).
 KFOLD_ALWAYS_INLINE float exp_acc(float x) {
-  const float xc = std::min(std::max(x, -87.33654f), 88.0f);
+  // Clamped with NaN to -87.34 (std::max returns its first argument for NaN): the int conversion of n below
+  // is undefined behaviour for NaN.
+  const float xc = std::min(88.0f, std::max(-87.33654f, x));
   const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(x / ln 2)
   float r = xc - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
@@ -56,7 +59,8 @@ KFOLD_ALWAYS_INLINE float exp_acc(float x) {
   y = y * r + 5.0000001201e-1f;
   y = y * r * r + r + 1.0f;
   const float two_n = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
-  return x < -87.33654f ? 0.0f : y * two_n;
+  const float e = x < -87.33654f ? 0.0f : y * two_n;
+  return x == x ? e : x;
 }
 KFOLD_ALWAYS_INLINE double exp_acc(double x) { return std::exp(x); }
 

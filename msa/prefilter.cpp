@@ -136,11 +136,11 @@ int32_t ungapped_diagonal_score(const ScoreProfile& query, std::span<const uint8
   const int64_t q_begin = std::max<int64_t>(0, -diagonal);
   const int64_t q_end = std::min(query.n_res, n - diagonal);
   const int8_t* scores = query.scores.data();
-  const uint8_t* t = target.data() + diagonal;
+  const uint8_t* t = target.data();  // t[q + diagonal]: (t + diagonal, before the array, is undefined behaviour)
   int32_t run = 0;
   int32_t best = 0;
   for (int64_t q = q_begin; q < q_end; ++q) {
-    run = std::max(0, run + scores[q * kAlphabetSize + t[q]]);
+    run = std::max(0, run + scores[q * kAlphabetSize + t[q + diagonal]]);
     best = std::max(best, run);
   }
   return best;
@@ -152,18 +152,18 @@ int32_t ungapped_xdrop_score(const ScoreProfile& query, std::span<const uint8_t>
   const int64_t q_begin = std::max<int64_t>(0, -diagonal);
   const int64_t q_end = std::min(query.n_res, n - diagonal);
   const int8_t* scores = query.scores.data();
-  const uint8_t* t = target.data() + diagonal;
+  const uint8_t* t = target.data();  // indexed q + diagonal, as above
   int32_t run = 0;
   int32_t right = 0;  // best sum of [q_seed, q]
   for (int64_t q = q_seed; q < q_end; ++q) {
-    run += scores[q * kAlphabetSize + t[q]];
+    run += scores[q * kAlphabetSize + t[q + diagonal]];
     if (run > right) right = run;
     if (run < right - xdrop) break;
   }
   run = 0;
   int32_t left = 0;  // best sum of [q, q_seed)
   for (int64_t q = q_seed - 1; q >= q_begin; --q) {
-    run += scores[q * kAlphabetSize + t[q]];
+    run += scores[q * kAlphabetSize + t[q + diagonal]];
     if (run > left) left = run;
     if (run < left - xdrop) break;
   }

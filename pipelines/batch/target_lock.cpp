@@ -159,22 +159,29 @@ struct LockDirectory::Heartbeat {
     thread = std::thread([this, interval, owner_line = std::move(owner_line)] {
       std::unique_lock<std::mutex> lock(mutex);
       while (!wake.wait_for(lock, interval, [this] { return stop; })) {
-        for (auto it = held.begin(); it != held.end();) {
-          if (owned_by_another(*it, owner_line)) {
-            log_warn(
-                "{}: another worker took this lock over (this one was stopped or suspended for longer than "
-                "the lock timeout); its target may be written twice",
-                it->string());
-            forget_held(*it);  // nor may the signal handler remove it now
-            it = held.erase(it);
-            continue;
-          }
-          if (::utimensat(AT_FDCWD, it->c_str(), nullptr, 0) != 0)
-            log_warn("lock heartbeat: cannot touch {}: {}", it->string(), std::strerror(errno));
-          ++it;
+        try {
+          beat(owner_line);
+        } catch (...) {  // an exception escaping a thread ends the process; the next beat tries again
         }
       }
     });
+  }
+  // Touches the held locks (under `mutex`); forgets those another worker took over.
+  void beat(const std::string& owner_line) {
+    for (auto it = held.begin(); it != held.end();) {
+      if (owned_by_another(*it, owner_line)) {
+        log_warn(
+            "{}: another worker took this lock over (this one was stopped or suspended for longer than "
+            "the lock timeout); its target may be written twice",
+            it->string());
+        forget_held(*it);  // nor may the signal handler remove it now
+        it = held.erase(it);
+        continue;
+      }
+      if (::utimensat(AT_FDCWD, it->c_str(), nullptr, 0) != 0)
+        log_warn("lock heartbeat: cannot touch {}: {}", it->string(), std::strerror(errno));
+      ++it;
+    }
   }
   ~Heartbeat() {
     {
@@ -194,7 +201,7 @@ std::string LockDirectory::owner_text() {
 LockDirectory::LockDirectory(fs::path dir, std::chrono::seconds stale_after, bool remove_old_temp_files)
     : dir_(std::move(dir)), stale_after_(stale_after), owner_line_(data::owner_line(data::this_process())) {
   if (const auto text = owner_line_ + "\n"; text.size() < sizeof(signal_owner) && signal_owner_size == 0) {
-    std::memcpy(signal_owner, text.data(), text.size());
+    std::memcpy(signal_owner, text.data(), text.size());  // NOLINT(bugprone-not-null-terminated-result): sized
     std::atomic_signal_fence(std::memory_order_seq_cst);
     signal_owner_size = text.size();
   }
@@ -279,8 +286,9 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
       fs::create_directories(dir_, ignored);
       continue;
     }
-    const bool written =
-        fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+    const ssize_t wrote = fd >= 0 ? ::write(fd, text.data(), text.size()) : -1;
+    if (wrote >= 0 && wrote < static_cast<ssize_t>(text.size())) errno = ENOSPC;  // a short write sets no errno
+    const bool written = wrote == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
     const int write_error = errno;
     if (fd >= 0) ::close(fd);
     const bool linked = written && ::link(temp.c_str(), path.c_str()) == 0;
@@ -339,7 +347,12 @@ TargetLock& TargetLock::operator=(TargetLock&& other) noexcept {
   }
   return *this;
 }
-TargetLock::~TargetLock() { release(); }
+TargetLock::~TargetLock() {
+  try {
+    release();
+  } catch (...) {  // (a destructor must not throw) the check before the unlink failed: the lock is left in place,
+  }                // stale once this process is gone, taken over then
+}
 
 void TargetLock::release() {
   if (owner_ == nullptr) return;

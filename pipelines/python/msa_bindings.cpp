@@ -94,7 +94,7 @@ data::Msa make_msa(std::vector<std::string> sequences, std::vector<std::string> 
                    data::char_for_message(row[j]));
   }
   const auto deletions = numpy_to_vector<int32_t>(deletion_matrix, "deletion_matrix", {depth, length});
-  for (size_t k = 0; k < deletions.size(); ++k)
+  for (size_t k = 0; length > 0 && k < deletions.size(); ++k)
     if (deletions[k] < 0)
       fail_input("deletion_matrix: row {} column {}: {} deleted residues (counts are 0 or more)",
                  static_cast<int64_t>(k) / length, static_cast<int64_t>(k) % length + 1, deletions[k]);

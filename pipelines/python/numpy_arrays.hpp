@@ -108,8 +108,9 @@ void check_values_fit(const py::handle& object, const std::string& name) {
     if (!std::isfinite(x)) fail_input("{}: value {} at flat index {} is not finite", name, x, k);
     if constexpr (std::is_integral_v<T>) {
       if (x != std::floor(x)) fail_input("{}: value {} at flat index {} is not an integer", name, x, k);
+      // 2^digits, exactly (the max of a 64-bit T rounds up to it as a double: 2^63 passed and wrapped)
       if (x < static_cast<double>(std::numeric_limits<T>::min()) ||
-          x > static_cast<double>(std::numeric_limits<T>::max()))
+          x >= std::ldexp(1.0, std::numeric_limits<T>::digits))
         fail_input("{}: value {} at flat index {} is out of range for {}-bit integers", name, x, k, 8 * sizeof(T));
     } else if (std::abs(x) > static_cast<double>(std::numeric_limits<T>::max())) {
       fail_input("{}: value {} at flat index {} is too large", name, x, k);

@@ -67,6 +67,12 @@ TEST_CASE("LockDirectory: a dead owner on this host is taken over at once") {
   // A live pid whose start time differs: the pid was reused, the owner is gone.
   std::ofstream(tmp / "u.lock") << host_of_this_machine() << " " << getpid() << " 1\n";
   CHECK(locks.try_lock("u"));
+  // A pid beyond pid_t, start unknown ('?'): narrowed to -1, kill(-1, 0) found "a live process" for ever.
+  for (const char* pid : {"4294967295", "-1", "0"}) {
+    std::ofstream(tmp / "v.lock") << host_of_this_machine() << " " << pid << " ?\n";
+    CHECK_MESSAGE(locks.try_lock("v"), pid);
+    fs::remove(tmp / "v.lock");
+  }
 }
 
 TEST_CASE("LockDirectory: a lock of another PID namespace on this host (a container) waits for the stale time") {
