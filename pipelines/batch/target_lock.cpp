@@ -145,6 +145,23 @@ bool owned_by_another(const fs::path& lock, const std::string& owner_line) {
   return !lines.empty() && !lines.front().empty() && lines.front() != owner_line;
 }
 
+// link(2)'s errors of a file system without hard links (some FUSE, SMB and object-store mounts).
+bool no_hard_links(int error) { return error == EPERM || error == ENOTSUP || error == EOPNOTSUPP || error == ENOSYS; }
+
+// The lock made in place where a file system has no hard links: O_EXCL still lets one worker create it, but
+// others may read it before its line is written (an owner not yet named reads as no owner; its fresh age keeps
+// it from being taken as stale). 0, or the errno of what failed (the file is removed again then).
+int create_lock_in_place(const fs::path& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0666);
+  if (fd < 0) return errno;
+  const ssize_t wrote = ::write(fd, text.data(), text.size());
+  int error = wrote == static_cast<ssize_t>(text.size()) ? 0 : wrote < 0 ? errno : ENOSPC;
+  if (error == 0 && ::fsync(fd) != 0 && errno != EINVAL) error = errno;
+  ::close(fd);
+  if (error != 0) ::unlink(path.c_str());
+  return error;
+}
+
 }  // namespace
 
 // Touches every held lock at a fixed interval until destroyed.
@@ -291,10 +308,14 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
     const bool written = wrote == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
     const int write_error = errno;
     if (fd >= 0) ::close(fd);
-    const bool linked = written && ::link(temp.c_str(), path.c_str()) == 0;
-    const int link_error = errno;
+    bool linked = written && ::link(temp.c_str(), path.c_str()) == 0;
+    int link_error = errno;
     if (fd >= 0) ::unlink(temp.c_str());  // (only a file this process made)
     forget_held(temp);
+    if (written && !linked && no_hard_links(link_error)) {
+      link_error = create_lock_in_place(path, text);
+      linked = link_error == 0;
+    }
     if (linked) {
       const std::lock_guard<std::mutex> lock(heartbeat_->mutex);
       heartbeat_->held.insert(path);
@@ -307,8 +328,7 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
       fail_runtime("{}: cannot write the lock file (disk full or file size limit?): {}", path.string(),
                    std::strerror(write_error));
     if (link_error != EEXIST)
-      fail_runtime("{}: cannot create the lock file: {} (a file system without hard links?)", path.string(),
-                   std::strerror(link_error));
+      fail_runtime("{}: cannot create the lock file: {}", path.string(), std::strerror(link_error));
     if (!is_stale(path)) return nullptr;
     // Break the stale lock; the breaker folder makes sure one worker does it, and it is re-checked inside.
     const auto breaker = fs::path(path.string() + ".break");

@@ -153,7 +153,7 @@ def test_agent_round_files_all_or_nothing_when_a_rename_fails(kfold, build_dir, 
     for folder in (out, clean):
         assert run_example(kfold, folder, "--no-potts", "--seed", 5).returncode == 0
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
-    monkeypatch.setenv("LD_PRELOAD", str(build_dir / "tests" / "libfail_rename.so"))
+    monkeypatch.setenv("LD_PRELOAD", str(build_dir / "tests" / "libfail_syscalls.so"))
     monkeypatch.setenv("KFOLD_TEST_FAIL_RENAME", f"/{failing}")
     r = run_example(kfold, out, "--no-potts", "--seed", 5)
     assert r.returncode == 1 and f"{failing}: cannot move finished file into place" in r.stderr, r.stderr

@@ -75,3 +75,28 @@ def test_links_and_fifos_planted_in_a_shared_batch_folder(tmp_path):
     assert "t1/stages.log: cannot append to it" in run.stderr
     assert "t2/status.json: not a plain file; the target runs again" in run.stderr
     assert (out / "t1" / "done").exists() and (out / "t2" / "done").exists()
+
+
+def test_locks_where_the_file_system_has_no_hard_links(tmp_path):
+    """Some FUSE, SMB and object-store mounts refuse link(2) (EPERM): every lock (search, predict, batch) failed
+    with "cannot create the lock file". Now it is made in place, exclusively; a second worker still waits."""
+    env = dict(os.environ, LD_PRELOAD=str(BUILD_DIR / "tests" / "libfail_syscalls.so"), KFOLD_TEST_NO_HARD_LINKS="1")
+    run = run_kfold("search", EXAMPLES / "ubiquitin.fasta", EXAMPLES / "ubiquitin_db.fasta", "-o", tmp_path / "s",
+                    env=env)
+    assert run.returncode == 0 and (tmp_path / "s" / "done").exists(), run.stderr
+    (tmp_path / "t.csv").write_text("id,sequence\nt1,MKTAYIAKQR\n")
+    run = run_kfold("batch", tmp_path / "t.csv", *SMALL, "-o", tmp_path / "b", env=env)
+    assert run.returncode == 0, run.stderr
+    assert not list((tmp_path / "b" / ".locks").iterdir())  # released
+    # Held (a live process of this host named in it, as the in-place lock writes it): left to its holder.
+    locks = tmp_path / "c" / ".locks"
+    locks.mkdir(parents=True)
+    holder = subprocess.Popen(["sleep", "600"])
+    try:
+        start = open(f"/proc/{holder.pid}/stat").read().rsplit(")", 1)[1].split()[19]
+        (locks / "t1.lock").write_text(f"{os.uname().nodename} {holder.pid} {start}\nheartbeat_timeout 600\n")
+        run = run_kfold("batch", tmp_path / "t.csv", *SMALL, "-o", tmp_path / "c", "--no-wait", env=env)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run.returncode == 4 and "left to another worker" in run.stderr, run.stderr
