@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <map>
 #include <set>
 #include <system_error>
 
@@ -22,6 +23,7 @@ namespace kfold::msa {
 std::vector<std::string> a3m_file_names(const std::vector<data::Sequence>& queries, const std::string& source) {
   std::vector<std::string> names;
   std::set<std::string> seen;
+  std::map<std::string, std::string> seen_folded;  // a file name in lower case -> its query's id
   for (const auto& q : queries) {
     std::string name = q.id;
     for (char& c : name) {
@@ -38,6 +40,14 @@ std::vector<std::string> a3m_file_names(const std::vector<data::Sequence>& queri
     name += ".a3m";
     if (!seen.insert(name).second)
       fail_input("{}: query id '{}' gives the output file name '{}' twice; make the ids unique", source, q.id, name);
+    // One file on case-insensitive file systems (macOS, Windows shares): the second MSA would replace the first.
+    std::string folded = name;
+    std::transform(folded.begin(), folded.end(), folded.begin(), [](char c) { return data::to_ascii_lower(c); });
+    if (const auto [other, fresh] = seen_folded.emplace(folded, q.id); !fresh)
+      fail_input(
+          "{}: query ids '{}' and '{}' differ in letter case only: their files DIR/<id>.a3m are one file on "
+          "case-insensitive file systems (macOS, Windows shares); make the ids unique",
+          source, other->second, q.id);
     names.push_back(std::move(name));
   }
   return names;

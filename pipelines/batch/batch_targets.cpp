@@ -189,7 +189,8 @@ std::vector<BatchTarget> read_batch_targets(const fs::path& input) {
   }
   if (targets.empty())
     fail_input("{}: no targets (expected FASTA files, a multi-FASTA, or a CSV of 'id,sequence' rows)", input.string());
-  std::map<std::string, std::string> seen;  // output id -> source
+  std::map<std::string, std::string> seen;         // output id -> source
+  std::map<std::string, std::string> seen_folded;  // output id in lower case -> that id
   for (auto& target : targets) {
     const auto id = target_id_from(target.id);
     if (id == "summary.tsv")
@@ -203,6 +204,15 @@ std::vector<BatchTarget> read_batch_targets(const fs::path& input) {
     if (!inserted)
       fail_input("{}: id '{}' again (first at {}); every target needs its own output folder DIR/<id>/", target.source,
                  id, it->second);
+    // Folders of ids that differ in letter case only are one folder on case-insensitive file systems (macOS,
+    // Windows and SMB shares, or wherever the results are copied): the two targets' files would mix.
+    std::string folded = id;
+    std::transform(folded.begin(), folded.end(), folded.begin(), [](char c) { return data::to_ascii_lower(c); });
+    if (const auto [other, fresh] = seen_folded.emplace(folded, id); !fresh)
+      fail_input(
+          "{}: id '{}' differs from '{}' (at {}) in letter case only: their folders DIR/<id>/ are one folder on "
+          "case-insensitive file systems (macOS, Windows shares); rename one",
+          target.source, id, other->second, seen.at(other->second));
     target.id = id;
   }
   return targets;
