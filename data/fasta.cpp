@@ -62,6 +62,7 @@ void check_writable(const Sequence& sequence, int64_t index) {
 
 std::pair<std::string_view, std::string_view> split_fasta_header(std::string_view header) {
   header = trim_spaces(header);
+  while (header.starts_with("\xc2\xa0")) header = trim_spaces(header.substr(2));  // ("> \xc2\xa0P1": id P1)
   size_t end = 0;
   // A no-break space (UTF-8 C2 A0, a header pasted from a web page) ends the id as a blank does.
   while (end < header.size() && !is_space(header[end]) && header.substr(end, 2) != "\xc2\xa0") ++end;

@@ -387,13 +387,20 @@ Protein read_structure(const std::filesystem::path& path) {
 
 namespace {
 
+// `line` starts with `word` in any letter case.
+bool is_word_prefix(std::string_view line, std::string_view word) {
+  return line.size() >= word.size() &&
+         std::equal(word.begin(), word.end(), line.begin(), [](char a, char b) { return a == to_ascii_upper(b); });
+}
+
 // A text gemmi reads as PDB must hold ATOM or HETATM records: a FASTA file (a query given where a structure
 // belongs) or any other text was read as a structure of no residues ("no protein residues found").
 void check_pdb_has_atoms(std::string_view text, const std::string& source) {
   for (size_t at = 0; at < text.size();) {
     const size_t end = std::min(text.find('\n', at), text.size());
     const std::string_view line = text.substr(at, end - at);
-    if (line.starts_with("ATOM") || line.starts_with("HETATM")) return;
+    // Any letter case, as gemmi reads records (and prepare_pdb_text keeps them).
+    if (is_word_prefix(line, "ATOM") || is_word_prefix(line, "HETATM")) return;
     at = end + 1;
   }
   const size_t first = text.find_first_not_of(" \t\r\n");

@@ -403,6 +403,8 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
         "Spearman {}; acquisition {}.</li>\n",
         s.members, s.n_train, s.n_features, s.lambda, fmt_or_na(s.loo_spearman),
         s.acquisition == "ucb" ? fmt::format("UCB, beta {}", s.beta) : std::string("Thompson sampling"));
+  } else if (!table.no_surrogate_reason.empty()) {
+    h += "<li>Surrogate: none (" + html_escape(table.no_surrogate_reason) + "): zero-shot ranking.</li>\n";
   } else {
     h += "<li>Surrogate: none (no or too few measured results): zero-shot ranking.</li>\n";
   }

@@ -141,6 +141,7 @@ std::string encode_png(const RgbImage& image) {
   };
   const int w = static_cast<int>(image.width());
   const int h = static_cast<int>(image.height());
+  if (w < 1 || h < 1) fail_internal("a PNG of {} x {} pixels: an image has at least one", w, h);
   if (!stbi_write_png_to_func(append, &bytes, w, h, 3, image.pixels().data(), w * 3))
     fail_runtime("PNG encoding of a {} x {} image failed", w, h);
   return bytes;

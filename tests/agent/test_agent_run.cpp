@@ -678,6 +678,8 @@ TEST_CASE("agent run: measurements that are all equal fit no surrogate, the plat
         }) == 1);
   CHECK(kfold::data::read_text_file(dir / "out/report.md").find("No surrogate: the 9 measured variants all have") !=
         std::string::npos);
+  CHECK(kfold::data::read_text_file(dir / "out/report.html")
+            .find("Surrogate: none (the 9 measured variants all have the value 1.5)") != std::string::npos);
   const auto scores = read_table(dir / "out/scores.tsv", '\t');
   const size_t sd = column(scores[0], "sd");
   CHECK(std::any_of(scores.begin() + 1, scores.end(), [&](const auto& row) { return row[sd] != "0.000000"; }));

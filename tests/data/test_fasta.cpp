@@ -56,7 +56,8 @@ TEST_CASE("fasta: a no-break space ends the id as a blank does") {
                                         "b c")
             .first ==
         "a\xc3\xa9"
-        "b");  // other UTF-8 stays in the id
+        "b");                                                             // other UTF-8 stays in the id
+  CHECK(kfold::data::split_fasta_header(" \xc2\xa0P4 y").first == "P4");  // before the id too (it was empty)
 }
 
 TEST_CASE("fasta: CRLF line endings and blank lines are ignored") {

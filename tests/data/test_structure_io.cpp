@@ -101,6 +101,12 @@ TEST_CASE("structure_io: reading garbage is an InputError") {
   kfold::data::write_file_atomic(dir / "short.fasta", ">a\nMKV\n");  // under 9 bytes: gemmi's format "Unknown"
   CHECK_THROWS_WITH_AS(kfold::data::read_structure(dir / "short.fasta"),
                        doctest::Contains("short.fasta: a FASTA file, not a structure"), kfold::InputError);
+  // Records in lower case are read (gemmi reads them; the check for records must not refuse them).
+  std::string lower = kfold::data::to_pdb(kfold::test::example_protein());
+  for (size_t at = lower.find("ATOM  "); at != std::string::npos; at = lower.find("ATOM  ", at))
+    lower.replace(at, 4, "atom");
+  kfold::data::write_file_atomic(dir / "lower.pdb", lower);
+  CHECK(kfold::data::read_structure(dir / "lower.pdb").n_res() == kfold::test::example_protein().n_res());
 }
 
 TEST_CASE("structure_io: an mmCIF integer gemmi would read past its limit is an InputError naming its tag") {
