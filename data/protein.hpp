@@ -23,6 +23,9 @@ struct Protein {
   // label_asym_id: Amber, OpenMM and GROMACS write complexes so): never peptide-bonded to the next residue,
   // written back with a TER / a new label_asym_id. Empty: none (predictions).
   std::vector<uint8_t> ends_molecule;
+  // [n_res] an mmCIF's label_asym_id of each residue (the entity instance: C and D under auth_asym_id A in many
+  // PDB entries), written back; empty (a PDB file, a prediction): named after the chains (A, A2, ...).
+  std::vector<std::string> label_asym_ids;
 
   int64_t n_res() const { return static_cast<int64_t>(aatype.size()); }
   // Throws InputError when the array sizes disagree with n_res().

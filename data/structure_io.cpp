@@ -135,7 +135,9 @@ gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
     const std::string chain =
         p.chain_names.empty() ? chain_name(chain_number) : p.chain_names[static_cast<size_t>(chain_number)];
     // A molecule the file ended inside a chain: its own gemmi chain of the same name (TER, label_asym_id A2).
-    const bool after_end = i > 0 && !p.ends_molecule.empty() && p.ends_molecule[static_cast<size_t>(i - 1)] != 0;
+    const bool after_end = i > 0 && ((!p.ends_molecule.empty() && p.ends_molecule[static_cast<size_t>(i - 1)] != 0) ||
+                                     (!p.label_asym_ids.empty() && p.label_asym_ids[static_cast<size_t>(i - 1)] !=
+                                                                       p.label_asym_ids[static_cast<size_t>(i)]));
     if (model.chains.empty() || model.chains.back().name != chain || after_end) model.chains.emplace_back(chain);
     gemmi::Residue res;
     const int64_t aa = p.aatype[static_cast<size_t>(i)];
@@ -172,13 +174,19 @@ gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
     }
     model.chains.back().residues.push_back(std::move(res));
   }
-  // label_asym_id: the chain's name, as AlphaFold's mmCIF writes it (gemmi would name it "Apoly"); a chain
-  // split in two by another (A, B, A) gets A and A2.
+  // label_asym_id: the one read from an mmCIF (kfold relax of a PDB entry keeps its C, D), else the chain's name,
+  // as AlphaFold's mmCIF writes it (gemmi would name it "Apoly"); a chain split in two by another (A, B, A) gets
+  // A and A2.
   std::set<std::string> subchains;
+  int64_t first_residue = 0;  // of the chain below, in p
   for (gemmi::Chain& chain : model.chains) {
-    std::string name = chain.name;
-    for (int k = 2; !subchains.insert(name).second; ++k) name = chain.name + std::to_string(k);
+    const std::string read =
+        p.label_asym_ids.empty() ? std::string() : p.label_asym_ids[static_cast<size_t>(first_residue)];
+    const std::string& base = read.empty() ? chain.name : read;
+    std::string name = base;
+    for (int k = 2; !subchains.insert(name).second; ++k) name = base + std::to_string(k);
     for (gemmi::Residue& res : chain.residues) res.subchain = name;
+    first_residue += static_cast<int64_t>(chain.residues.size());
   }
   // One entity per distinct sequence, numbered 1, 2, ... as AlphaFold's mmCIF (gemmi's setup_entities names
   // them by chain and gave both parts of a split chain the first part's sequence, so that label_seq_id of
@@ -311,6 +319,7 @@ void Protein::check_shapes() const {
   check(chain_index.size(), n, "chain_index");
   check(b_factors.size(), n37, "b_factors");
   if (!insertion_code.empty()) check(insertion_code.size(), n, "insertion_code");
+  if (!label_asym_ids.empty()) check(label_asym_ids.size(), n, "label_asym_ids");
   if (!ends_molecule.empty()) check(ends_molecule.size(), n, "ends_molecule");
   for (const int64_t c : chain_index)
     if (!chain_names.empty() && (c < 0 || c >= static_cast<int64_t>(chain_names.size())))
@@ -656,6 +665,7 @@ bool read_chain(const gemmi::Chain& chain, int64_t chain_number, bool mmcif, con
     p.aatype.push_back(unknown_type ? rc::unk_restype_index : aa);
     p.residue_index.push_back(number.value);
     p.insertion_code.push_back(res.seqid.icode == '\0' ? ' ' : res.seqid.icode);
+    if (mmcif) p.label_asym_ids.push_back(res.subchain);
     p.chain_index.push_back(chain_number);
     read_residue_atoms(chain, res, name, aa, unknown_type, selenomethionine, conformer, source, p, notes);
   }

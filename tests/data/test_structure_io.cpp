@@ -444,3 +444,28 @@ TEST_CASE(
   CHECK(many.chain_names[29] == "d");
   CHECK(kfold::data::parse_structure(kfold::data::to_mmcif(many), "many.cif").n_res() == 90);
 }
+
+TEST_CASE("structure_io: an mmCIF's label_asym_id is read and written back") {
+  // Many PDB entries name the protein's entity instances C, D under auth_asym_ids A, B (ligands and waters
+  // first): kfold relax of such a file wrote A, B.
+  Protein p = kfold::test::example_protein();  // chains A (residues 1-8) and B
+  p.label_asym_ids.clear();
+  for (const int64_t c : p.chain_index) p.label_asym_ids.push_back(c == 0 ? "C" : "D");
+  const std::string cif = kfold::data::to_mmcif(p);
+  const Protein again = kfold::data::parse_structure(cif, "cd.cif");
+  CHECK(again.label_asym_ids == p.label_asym_ids);
+  CHECK(again.chain_names == std::vector<std::string>{"A", "B"});  // auth_asym_id unchanged
+  CHECK(kfold::data::to_mmcif(again) == cif);
+  // Two molecules in chain A, label_asym_ids C and E (another entity instance ends a molecule).
+  for (size_t i = 4; i < 8; ++i) p.label_asym_ids[i] = "E";
+  const Protein split = kfold::data::parse_structure(kfold::data::to_mmcif(p), "ced.cif");
+  CHECK(split.label_asym_ids == p.label_asym_ids);
+  CHECK(split.ends_molecule[3] == 1);
+  // One name given to two chains: made unique (D, D2), as label_asym_ids must be.
+  for (std::string& id : p.label_asym_ids) id = "D";
+  const Protein same = kfold::data::parse_structure(kfold::data::to_mmcif(p), "dd.cif");
+  CHECK(same.label_asym_ids.front() == "D");
+  CHECK(same.label_asym_ids.back() == "D2");
+  // A PDB file has none: named after the chains, as before.
+  CHECK(kfold::data::parse_structure(kfold::data::to_pdb(p), "c.pdb").label_asym_ids.empty());
+}
