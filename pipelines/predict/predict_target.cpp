@@ -277,7 +277,6 @@ PredictSummary predict_target(const PredictOptions& options) {
   // Everything that can be checked before hours of compute is checked first.
   if (!options.templates.db.empty()) check_template_search_options(options.templates);
   ModelSet models(options);
-  if (options.random_weights) log_warn("{}", kRandomWeightsWarning);
   const auto start = std::chrono::steady_clock::now();
   // Two runs writing one target folder would mix their files: the later one stops as soon as the id is known,
   // before its search. The lock is kfold batch's (DIR/.locks/<id>.lock), so a predict and a batch exclude each
@@ -290,6 +289,8 @@ PredictSummary predict_target(const PredictOptions& options) {
   fs::path made_record;        // the written-files record in a target folder this run made
   try {
     auto inputs = read_target_inputs(options, [&](const std::string& id) {
+      // Once the query is read (its errors come first) and before the search and the models.
+      if (options.random_weights) log_warn("{}", kRandomWeightsWarning);
       made = make_missing_directories(options.output_dir);
       data::ensure_directory(options.output_dir);  // its checks (writable, not a file) and messages
       locks = std::make_unique<LockDirectory>(options.output_dir / ".locks", kPredictLockStaleAfter);

@@ -232,3 +232,13 @@ def test_kfold_log_time_puts_the_utc_time_before_every_log_line(build_dir, tmp_p
     assert lines and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line) for line in lines), lines
     plain = search()
     assert plain.returncode == 0 and not re.match(r"\d{4}-", plain.stderr), plain.stderr
+
+
+def test_a_bad_query_is_the_only_line_of_a_random_weights_predict(kfold, tmp_path):
+    """The random-weights warning was printed first, above the query's error; now once the query is read."""
+    (tmp_path / "bad.fasta").write_text(">a\nMK1V\n")
+    run = kfold("predict", tmp_path / "bad.fasta", "--random-weights", "-o", tmp_path / "out")
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        "kfold: error: " + str(tmp_path / "bad.fasta") + ":2:3: invalid character '1' in sequence 'a'; expected "
+        "amino-acid letters (the 20 standard ones, X, B, Z, U, O, J)"], run.stderr
