@@ -464,7 +464,7 @@ gemmi::Structure read_gemmi_structure(std::string text, const std::string& sourc
   } catch (const InputError&) {
     throw;
   } catch (const std::exception& e) {
-    fail_input("{}: not a readable PDB/mmCIF file: {}", source, e.what());
+    fail_input("{}: not a readable PDB/mmCIF file: {}", source, one_line(e.what()));
   }
   if (st.models.empty()) fail_input("{}: no models (no atoms) in the structure file", source);
   if (st.models.size() > 1) log_info("{}: {} models (an ensemble): the first is read", source, st.models.size());

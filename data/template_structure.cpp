@@ -115,7 +115,7 @@ cif::Document read_document(const std::string& source) {
   try {
     doc = cif::read(gemmi::MaybeGzipped(source));
   } catch (const std::exception& e) {
-    fail_input("{}: not a readable mmCIF file: {}", source, e.what());
+    fail_input("{}: not a readable mmCIF file: {}", source, one_line(e.what()));
   }
   if (doc.blocks.empty()) fail_input("{}: no data block in the mmCIF file", source);
   return doc;

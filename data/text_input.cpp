@@ -261,8 +261,28 @@ std::string read_text_file(const fs::path& path) {
   return text;
 }
 
+std::string one_line(std::string_view text) {
+  std::string out;
+  bool pending_break = false;
+  for (const char c : text) {
+    if (c == '\n' || c == '\r') {
+      pending_break = true;
+      while (!out.empty() && (out.back() == ' ' || out.back() == '\t')) out.pop_back();
+      continue;
+    }
+    if (pending_break && (c == ' ' || c == '\t')) continue;
+    if (pending_break && !out.empty()) out += "; ";
+    pending_break = false;
+    out += c;
+  }
+  return out;
+}
+
 std::optional<double> parse_decimal(std::string_view text) {
-  if (text.starts_with('+')) text.remove_prefix(1);
+  if (text.starts_with('+')) {
+    text.remove_prefix(1);
+    if (text.starts_with('+') || text.starts_with('-')) return std::nullopt;  // "+-1" is no number
+  }
   double value = 0.0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || error != std::errc() || end != text.data() + text.size()) return std::nullopt;

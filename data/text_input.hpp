@@ -56,9 +56,14 @@ class LineReader {
 // Whole content of a (possibly gzip) text file, with the same checks as LineReader.
 std::string read_text_file(const std::filesystem::path& path);
 
-// A decimal number written in the C locale ("1.00", "-2.5e-3", "+7"), the whole of `text`; nullopt otherwise.
+// A decimal number written in the C locale ("1.00", "-2.5e-3", "+7"; also "inf" and "nan"), the whole of `text`;
+// nullopt otherwise.
 // Not strtod, which reads the process's LC_NUMERIC: after Python's locale.setlocale(LC_ALL, "") in a German
 // locale it read "1.00" as 1 and stopped at the '.', so every mmCIF occupancy was "not a number".
 std::optional<double> parse_decimal(std::string_view text);
+
+// `text` on one line: each run of line breaks (and the blanks around it) as "; ", trailing ones dropped. For a
+// library's multi-line message (gemmi's) inside kfold's one-line error.
+std::string one_line(std::string_view text);
 
 }  // namespace kfold::data

@@ -128,13 +128,10 @@ bool is_missing_value(const std::string& cell) {
 }
 
 // A finite number written as spreadsheets and plate readers export them ("1.5", "-2e-9", "+1.2"); nullopt
-// for anything else (from_chars alone refuses the leading '+').
+// for anything else.
 std::optional<double> finite_number(std::string_view text) {
-  if (text.size() > 1 && text.front() == '+' && text[1] != '-' && text[1] != '+') text.remove_prefix(1);
-  double v = 0.0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v)) return std::nullopt;
-  return v;
+  const std::optional<double> v = data::parse_decimal(text);
+  return v && std::isfinite(*v) ? v : std::nullopt;
 }
 
 // A results file's value or sd: InputError naming the line unless finite and within the range kfold computes with.

@@ -260,6 +260,10 @@ TEST_CASE("Template structure: read the same in a locale whose decimal point is 
   CHECK_FALSE(kfold::data::parse_decimal("2,5").has_value());
   CHECK_FALSE(kfold::data::parse_decimal("").has_value());
   CHECK_FALSE(kfold::data::parse_decimal(" 1").has_value());
+  CHECK_FALSE(kfold::data::parse_decimal("+-1").has_value());  // one sign
+  CHECK_FALSE(kfold::data::parse_decimal("++1").has_value());
+  CHECK_FALSE(kfold::data::parse_decimal("+").has_value());
+  CHECK(kfold::data::one_line("a\n  b\r\n\nc \n") == "a; b; c");  // gemmi's two-line messages in one error line
   const auto in_locale = kfold::data::read_template_structure(kMmcif / "1a8o.cif.gz");
   std::setlocale(LC_NUMERIC, before.c_str());
   ::unsetenv("LOCPATH");
