@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import socket
+import time
 
 import pytest
 
@@ -107,6 +108,27 @@ def test_a_dead_holders_lock_that_comes_back_is_refused(kf, tmp_path, monkeypatc
                         lambda self, missing_ok=False: None if self.name == ".propose.lock" else real_unlink(self, missing_ok))
     with pytest.raises(kf.InputError, match="another propose\\(\\) is running on this campaign"):
         _ProposeLock(tmp_path)
+
+
+def test_a_dead_holders_lock_is_taken_over_once(kf, tmp_path):
+    """Two callers that both found the holder dead: the second's takeover must not remove the lock the first made
+    meanwhile (it did: both ran); a breaker folder a dead caller left is removed after a minute."""
+    from kfold.agent import _ProposeLock
+    lock_path = tmp_path / ".propose.lock"
+    dead = f"{socket.gethostname()} {_dead_pid()}\n"
+    lock_path.write_text(dead)
+    first = _ProposeLock(tmp_path)  # took it over
+    assert lock_path.read_text() == first.text
+    first._take_over(dead)  # the other caller, late, with the text it had read
+    assert lock_path.read_text() == first.text
+    first.release()
+    lock_path.write_text(dead)
+    breaker = tmp_path / ".propose.lock.break"
+    breaker.mkdir()  # a caller taking it over now: not removed under it
+    with pytest.raises(kf.InputError, match="another propose\\(\\) is running"):
+        _ProposeLock(tmp_path)
+    os.utime(breaker, (time.time() - 120, time.time() - 120))  # its caller died
+    assert _ProposeLock(tmp_path).path.exists() and not breaker.exists()
 
 
 def test_a_lock_held_by_another_users_live_process_is_refused(kf, tmp_path, monkeypatch):

@@ -32,6 +32,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
@@ -253,9 +254,10 @@ class _ProposeLock:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             except FileExistsError:
                 try:
-                    host, pid = self.path.read_text().split()[:2]
+                    seen = self.path.read_text()
+                    host, pid = seen.split()[:2]
                 except (OSError, ValueError):
-                    host, pid = "", "0"
+                    seen, host, pid = None, "", "0"
                 alive = host != socket.gethostname() or _pid_alive(int(pid) if pid.isdigit() else 0)
                 if alive or attempt > 0:
                     if host == socket.gethostname() and pid == str(os.getpid()):
@@ -265,11 +267,37 @@ class _ProposeLock:
                     who = f"pid {pid} on {host}" if host else "a process that had not yet written its name"
                     raise InputError(f"{workdir}: another propose() is running on this campaign ({who}); wait for it "
                                      f"to finish (or remove {self.path} if that process is gone)") from None
-                self.path.unlink(missing_ok=True)  # its holder died
+                self._take_over(seen)  # its holder died
                 continue
             with os.fdopen(fd, "w") as f:
                 f.write(self.text)
             return
+
+    def _take_over(self, seen: Optional[str]) -> None:
+        """Removes the dead holder's lock, whose text was ``seen``: under a breaker folder, and only while the
+        file still holds that text. (Two callers that both found the holder dead each removed the lock the
+        other had just made, and both ran.) A breaker left by a caller that died is removed after a minute."""
+        breaker = self.path.with_name(self.path.name + ".break")
+        try:
+            try:
+                breaker.mkdir()
+            except FileExistsError:  # another caller is taking it over (the next attempt sees its lock), or died
+                if time.time() - breaker.stat().st_mtime <= 60:
+                    return
+                breaker.rmdir()
+                breaker.mkdir()
+        except OSError:
+            return
+        try:
+            if seen is None or self.path.read_text() == seen:
+                self.path.unlink(missing_ok=True)
+        except OSError:
+            pass
+        finally:
+            try:
+                breaker.rmdir()
+            except OSError:
+                pass
 
     def release(self) -> None:
         try:
