@@ -45,6 +45,14 @@ int64_t prefilter_candidates(int64_t preset, std::optional<int64_t> max_prefilte
   return max_seqs ? std::max(preset, *max_seqs) : preset;
 }
 
+PrefilterOptions prefilter_for_search(PrefilterOptions base, double s, std::optional<int32_t> word_threshold,
+                                      std::optional<int64_t> max_prefilter, std::optional<int64_t> max_seqs) {
+  const PrefilterOptions preset = prefilter_for_sensitivity(s);
+  base.word_threshold = word_threshold.value_or(preset.word_threshold);
+  base.max_candidates = prefilter_candidates(preset.max_candidates, max_prefilter, max_seqs);
+  return base;
+}
+
 void check_prefilter_options(const PrefilterOptions& options) {
   if (options.max_candidates < 1) fail_input("--max-prefilter must be >= 1 (got {})", options.max_candidates);
   if (options.word_threshold < 1 || options.word_threshold > 60)

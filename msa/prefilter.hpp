@@ -41,6 +41,11 @@ void check_prefilter_options(const PrefilterOptions& options);
 // `preset` raised to an explicit --max-seqs (only candidates can become hits: a user asking for 5000 hits
 // gets a prefilter of 5000, as MMseqs2's --max-seqs is its prefilter's limit).
 int64_t prefilter_candidates(int64_t preset, std::optional<int64_t> max_prefilter, std::optional<int64_t> max_seqs);
+// The prefilter of a search at sensitivity `s`, as every caller builds it (kfold search, predict and batch's
+// --db, Python's kfold.search): `base` (its masking and two-hit rule kept) with the preset's word threshold
+// unless one is given, and prefilter_candidates' count. InputError for an s out of range.
+PrefilterOptions prefilter_for_search(PrefilterOptions base, double s, std::optional<int32_t> word_threshold,
+                                      std::optional<int64_t> max_prefilter, std::optional<int64_t> max_seqs);
 
 // Low-complexity regions of a sequence (a SEG-like rule): windows of 12 residues whose Shannon entropy
 // is below 2.2 bits are masked. Returns one flag per residue (1: masked). The search picks no seed

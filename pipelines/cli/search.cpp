@@ -46,10 +46,9 @@ void run_search(const SearchCommandOptions& o) {
                o.index_memory_mib);
   msa::SearchOptions options = o.search;
   if (o.index_memory_mib > 0) options.index_memory_bytes = o.index_memory_mib << 20;
-  const msa::PrefilterOptions preset = msa::prefilter_for_sensitivity(o.sensitivity);
-  if (o.word_threshold->count() == 0) options.prefilter.word_threshold = preset.word_threshold;
-  options.prefilter.max_candidates = msa::prefilter_candidates(
-      preset.max_candidates,
+  options.prefilter = msa::prefilter_for_search(
+      o.search.prefilter, o.sensitivity,
+      o.word_threshold->count() > 0 ? std::optional(o.search.prefilter.word_threshold) : std::nullopt,
       o.max_prefilter->count() > 0 ? std::optional(o.search.prefilter.max_candidates) : std::nullopt,
       o.max_seqs->count() > 0 ? std::optional(o.search.max_seqs) : std::nullopt);
   if (options.threads == 0) options.threads = static_cast<int>(data::default_threads());

@@ -49,12 +49,10 @@ msa::SearchOptions search_options(const SearchCliOptions& o, const std::string& 
   if (const std::string given = o.first_given(); db.empty() && !given.empty())
     fail_input("{} is an option of the MSA search: it needs --db (the database to search)", given);
   msa::SearchOptions out = o.search;
-  const msa::PrefilterOptions preset = msa::prefilter_for_sensitivity(o.sensitivity);
-  out.prefilter.word_threshold = preset.word_threshold;
   const bool max_seqs_given = o.max_seqs != nullptr && o.max_seqs->count() > 0;
-  out.prefilter.max_candidates =  // checked below
-      msa::prefilter_candidates(preset.max_candidates, o.max_prefilter,
-                                max_seqs_given ? std::optional(o.search.max_seqs) : std::nullopt);
+  out.prefilter =
+      msa::prefilter_for_search(o.search.prefilter, o.sensitivity, std::nullopt,  // checked below
+                                o.max_prefilter, max_seqs_given ? std::optional(o.search.max_seqs) : std::nullopt);
   msa::SearchOptions checked = out;
   checked.threads = 1;  // set by the command later
   msa::check_search_options(checked);

@@ -60,11 +60,10 @@ data::Msa search_one(const data::Sequence& query, const std::string& source, con
   options.inclusion_evalue = a.inclusion_evalue;
   options.composition_stats = a.composition_stats;
   options.composition_bias = a.composition_bias;
-  options.prefilter = msa::prefilter_for_sensitivity(a.sensitivity);
   options.prefilter.mask_low_complexity = a.mask;
-  options.prefilter.max_candidates = msa::prefilter_candidates(
-      options.prefilter.max_candidates, a.max_prefilter != 0 ? std::optional(a.max_prefilter) : std::nullopt,
-      a.max_seqs > 0 ? std::optional(a.max_seqs) : std::nullopt);
+  options.prefilter = msa::prefilter_for_search(options.prefilter, a.sensitivity, std::nullopt,
+                                                a.max_prefilter != 0 ? std::optional(a.max_prefilter) : std::nullopt,
+                                                a.max_seqs > 0 ? std::optional(a.max_seqs) : std::nullopt);
   options.threads = a.threads > 0 ? a.threads : data::default_threads();
   msa::check_search_options(options);
   options.check_cancelled = [&token] { token.throw_if_cancelled(); };

@@ -466,6 +466,19 @@ TEST_CASE("prefilter candidates: --max-prefilter wins, else the preset raised to
   CHECK(prefilter_candidates(1000, std::nullopt, 10) == 1000);
   CHECK(prefilter_candidates(1000, 300, 5000) == 300);
   CHECK(prefilter_candidates(1000, 3000, std::nullopt) == 3000);
+  // The whole prefilter as kfold search, predict --db and kfold.search build it.
+  kfold::msa::PrefilterOptions base;
+  base.mask_low_complexity = false;
+  base.two_hit_window = 30;
+  const auto preset = kfold::msa::prefilter_for_sensitivity(2.5);
+  const auto built = kfold::msa::prefilter_for_search(base, 2.5, std::nullopt, std::nullopt, 5000);
+  CHECK(built.word_threshold == preset.word_threshold);
+  CHECK(built.max_candidates == std::max<int64_t>(preset.max_candidates, 5000));
+  CHECK((!built.mask_low_complexity && built.two_hit_window == 30));  // the rest of `base` kept
+  CHECK(kfold::msa::prefilter_for_search(base, 2.5, 21, 300, 5000).word_threshold == 21);
+  CHECK(kfold::msa::prefilter_for_search(base, 2.5, 21, 300, 5000).max_candidates == 300);
+  CHECK_THROWS_AS(kfold::msa::prefilter_for_search(base, 9.0, std::nullopt, std::nullopt, std::nullopt),
+                  kfold::InputError);
 }
 
 TEST_CASE("prefilter: two seed hits exactly the two-hit window apart are a pair, one further are not") {
