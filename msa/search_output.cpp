@@ -12,6 +12,7 @@
 
 #include "data/a3m.hpp"
 #include "data/atomic_output.hpp"
+#include "data/case_insensitive.hpp"
 #include "data/error.hpp"
 #include "data/header_text.hpp"
 #include "data/log.hpp"
@@ -23,7 +24,6 @@ namespace kfold::msa {
 std::vector<std::string> a3m_file_names(const std::vector<data::Sequence>& queries, const std::string& source) {
   std::vector<std::string> names;
   std::set<std::string> seen;
-  std::map<std::string, std::string> seen_folded;  // a file name in lower case -> its query's id
   for (const auto& q : queries) {
     std::string name = q.id;
     for (char& c : name) {
@@ -40,14 +40,6 @@ std::vector<std::string> a3m_file_names(const std::vector<data::Sequence>& queri
     name += ".a3m";
     if (!seen.insert(name).second)
       fail_input("{}: query id '{}' gives the output file name '{}' twice; make the ids unique", source, q.id, name);
-    // One file on case-insensitive file systems (macOS, Windows shares): the second MSA would replace the first.
-    std::string folded = name;
-    std::transform(folded.begin(), folded.end(), folded.begin(), [](char c) { return data::to_ascii_lower(c); });
-    if (const auto [other, fresh] = seen_folded.emplace(folded, q.id); !fresh)
-      fail_input(
-          "{}: query ids '{}' and '{}' differ in letter case only: their files DIR/<id>.a3m are one file on "
-          "case-insensitive file systems (macOS, Windows shares); make the ids unique",
-          source, other->second, q.id);
     names.push_back(std::move(name));
   }
   return names;
@@ -57,6 +49,12 @@ void check_search_output_paths(const std::filesystem::path& dir, const std::vect
                                const std::string& source) {
   namespace fs = std::filesystem;
   std::vector<std::string> names = a3m_file_names(queries, source);
+  // Names that differ in letter case only are one file where the folder ignores case (macOS, Windows shares).
+  if (const auto pair = data::first_case_only_pair(names); pair && data::folder_ignores_case(dir))
+    fail_input(
+        "{}: query ids '{}' and '{}' differ in letter case only, and {} is on a file system that ignores case: "
+        "their files DIR/<id>.a3m would be one; make the ids unique, or write to another file system",
+        source, queries[pair->first].id, queries[pair->second].id, dir.string());
   names.emplace_back("hits.m8");
   names.emplace_back(kDoneMarker);
   for (const std::string& name : names) {

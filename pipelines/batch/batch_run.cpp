@@ -695,6 +695,7 @@ BatchReport BatchRunner::run() {
         "no --db or --msa-dir: every target gets single-sequence features (predictions will be much less "
         "accurate)");
   data::ensure_directory(options_.output_dir);
+  check_case_distinct_ids(targets_, options_.output_dir);
   // summary.tsv's temporary files that a killed worker left (another worker may be writing one now).
   data::remove_old_temp_files(options_.output_dir, options_.lock_stale_after);
   locks_ = std::make_unique<LockDirectory>(options_.output_dir / ".locks", options_.lock_stale_after);

@@ -9,6 +9,7 @@
 #include <numeric>
 #include <utility>
 
+#include "data/case_insensitive.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
 #include "data/sequence.hpp"
@@ -189,8 +190,7 @@ std::vector<BatchTarget> read_batch_targets(const fs::path& input) {
   }
   if (targets.empty())
     fail_input("{}: no targets (expected FASTA files, a multi-FASTA, or a CSV of 'id,sequence' rows)", input.string());
-  std::map<std::string, std::string> seen;         // output id -> source
-  std::map<std::string, std::string> seen_folded;  // output id in lower case -> that id
+  std::map<std::string, std::string> seen;  // output id -> source
   for (auto& target : targets) {
     const auto id = target_id_from(target.id);
     if (id == "summary.tsv")
@@ -204,18 +204,23 @@ std::vector<BatchTarget> read_batch_targets(const fs::path& input) {
     if (!inserted)
       fail_input("{}: id '{}' again (first at {}); every target needs its own output folder DIR/<id>/", target.source,
                  id, it->second);
-    // Folders of ids that differ in letter case only are one folder on case-insensitive file systems (macOS,
-    // Windows and SMB shares, or wherever the results are copied): the two targets' files would mix.
-    std::string folded = id;
-    std::transform(folded.begin(), folded.end(), folded.begin(), [](char c) { return data::to_ascii_lower(c); });
-    if (const auto [other, fresh] = seen_folded.emplace(folded, id); !fresh)
-      fail_input(
-          "{}: id '{}' differs from '{}' (at {}) in letter case only: their folders DIR/<id>/ are one folder on "
-          "case-insensitive file systems (macOS, Windows shares); rename one",
-          target.source, id, other->second, seen.at(other->second));
     target.id = id;
   }
   return targets;
+}
+
+void check_case_distinct_ids(const std::vector<BatchTarget>& targets, const fs::path& output_dir) {
+  std::vector<std::string> ids;
+  for (const auto& target : targets) ids.push_back(target.id);
+  const auto pair = data::first_case_only_pair(ids);
+  if (!pair || !data::folder_ignores_case(output_dir)) return;  // (SOX2 and Sox2 are two folders elsewhere)
+  const BatchTarget& a = targets[pair->first];
+  const BatchTarget& b = targets[pair->second];
+  fail_input(
+      "{}: id '{}' differs from '{}' (at {}) in letter case only, and {} is on a file system that ignores case "
+      "(macOS, a Windows or SMB share): their folders DIR/<id>/ would be one; rename one, or write to another "
+      "file system",
+      b.source, b.id, a.id, a.source, output_dir.string());
 }
 
 std::pair<int64_t, int64_t> parse_shard(const std::string& text, const std::string& what) {

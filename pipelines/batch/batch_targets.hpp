@@ -22,6 +22,10 @@ struct BatchTarget {
 // all is an InputError naming the file and line.
 std::vector<BatchTarget> read_batch_targets(const std::filesystem::path& input);
 
+// InputError when two targets' ids differ in letter case only and `output_dir` is on a file system that ignores
+// case (their folders would be one); elsewhere such ids are two folders and pass.
+void check_case_distinct_ids(const std::vector<BatchTarget>& targets, const std::filesystem::path& output_dir);
+
 // "I/N" (0-based I < N) into {I, N}; InputError naming `what` otherwise.
 std::pair<int64_t, int64_t> parse_shard(const std::string& text, const std::string& what);
 
