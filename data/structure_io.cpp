@@ -420,8 +420,10 @@ void check_pdb_has_atoms(std::string_view text, const std::string& source) {
 }
 
 // The structure gemmi reads from `text` (PDB or mmCIF, told by the content) after kfold's guards; the first of
-// several mmCIF data blocks with coordinates, the first model of an ensemble.
-gemmi::Structure read_gemmi_structure(std::string text, const std::string& source) {
+// several mmCIF data blocks with coordinates, the first model of an ensemble. `labels_read`: whether the file
+// gave every residue of that model a label_asym_id (an mmCIF with none '.' or '?'; gemmi names the others after
+// their chain, "Apoly", and then the whole chain so).
+gemmi::Structure read_gemmi_structure(std::string text, const std::string& source, bool& labels_read) {
   if (text.empty()) fail_input("{}: the file is empty; expected a PDB or mmCIF structure", source);
   const gemmi::CoorFormat format = gemmi::coor_format_from_content(text.data(), text.data() + text.size());
   if (format == gemmi::CoorFormat::Pdb && (text.starts_with("loop_") || text.find("\nloop_") != std::string::npos) &&
@@ -468,6 +470,12 @@ gemmi::Structure read_gemmi_structure(std::string text, const std::string& sourc
   }
   if (st.models.empty()) fail_input("{}: no models (no atoms) in the structure file", source);
   if (st.models.size() > 1) log_info("{}: {} models (an ensemble): the first is read", source, st.models.size());
+  labels_read =
+      st.input_format == gemmi::CoorFormat::Mmcif &&
+      std::all_of(st.models.front().chains.begin(), st.models.front().chains.end(), [](const gemmi::Chain& c) {
+        return std::all_of(c.residues.begin(), c.residues.end(),
+                           [](const gemmi::Residue& r) { return !r.subchain.empty(); });
+      });
   gemmi::setup_entities(st);  // entity types: which HETATM residues belong to a chain's polymer
   return st;
 }
@@ -684,7 +692,8 @@ std::string free_chain_name(const std::set<std::string>& taken, const std::strin
 }  // namespace
 
 Protein parse_structure(std::string text, const std::string& source) {
-  const gemmi::Structure st = read_gemmi_structure(std::move(text), source);
+  bool labels_read = false;
+  const gemmi::Structure st = read_gemmi_structure(std::move(text), source, labels_read);
   Protein p;
   ReadNotes notes;
   int64_t chain_number = 0;
@@ -731,6 +740,7 @@ Protein parse_structure(std::string text, const std::string& source) {
     log_warn("{}: {} chain(s) without a name (PDB column 22 blank) are read as chain(s) {}", source, named.size(),
              fmt::join(named, ", "));
   notes.warn(source);
+  if (!labels_read) p.label_asym_ids.clear();  // gemmi's names, not the file's: named after the chains when written
   if (p.n_res() == 0) fail_input("{}: no protein residues found", source);
   if (std::none_of(p.atom_mask.begin(), p.atom_mask.end(), [](float m) { return m > 0.5f; }))
     fail_input(

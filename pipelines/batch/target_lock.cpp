@@ -313,6 +313,13 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
     if (fd >= 0) ::unlink(temp.c_str());  // (only a file this process made)
     forget_held(temp);
     if (written && !linked && no_hard_links(link_error)) {
+      static std::once_flag said;
+      std::call_once(said, [&] {
+        log_info(
+            "{}: the file system refuses hard links ({}): locks are created in place, exclusively (O_EXCL; where "
+            "that is not atomic across hosts, some object-store mounts, give each host its own output folder)",
+            dir_.string(), std::strerror(link_error));
+      });
       link_error = create_lock_in_place(path, text);
       linked = link_error == 0;
     }

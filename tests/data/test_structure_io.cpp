@@ -468,4 +468,24 @@ TEST_CASE("structure_io: an mmCIF's label_asym_id is read and written back") {
   CHECK(same.label_asym_ids.back() == "D2");
   // A PDB file has none: named after the chains, as before.
   CHECK(kfold::data::parse_structure(kfold::data::to_pdb(p), "c.pdb").label_asym_ids.empty());
+  // Nor an mmCIF whose label_asym_id is '.' (or '?') anywhere: gemmi names such chains "Apoly", which were
+  // written back.
+  std::istringstream written(kfold::data::to_mmcif(kfold::test::example_protein()));
+  std::string dotted;
+  for (std::string line; std::getline(written, line);) {
+    if (line.starts_with("ATOM ")) {  // label_asym_id is the 7th field
+      std::istringstream fields(line);
+      std::vector<std::string> words{std::istream_iterator<std::string>(fields), std::istream_iterator<std::string>()};
+      REQUIRE(words.size() == 21);
+      words[6] = ".";
+      line = fmt::format("{}", fmt::join(words, " "));
+    }
+    dotted += line + "\n";
+  }
+  const Protein unlabelled = kfold::data::parse_structure(dotted, "dotted.cif");
+  CHECK(unlabelled.n_res() == kfold::test::example_protein().n_res());
+  CHECK(unlabelled.label_asym_ids.empty());
+  const std::string rewritten = kfold::data::to_mmcif(unlabelled);
+  CHECK(rewritten.find("Apoly") == std::string::npos);
+  CHECK(rewritten == kfold::data::to_mmcif(kfold::test::example_protein()));
 }

@@ -125,7 +125,7 @@ def test_a_dead_holders_lock_is_taken_over_once(kf, tmp_path):
     lock_path.write_text(dead)
     breaker = tmp_path / ".propose.lock.break"
     breaker.mkdir()  # a caller taking it over now: not removed under it
-    with pytest.raises(kf.InputError, match="another propose\\(\\) is running"):
+    with pytest.raises(kf.InputError, match="another propose\\(\\) is taking over the lock of pid"):
         _ProposeLock(tmp_path)
     os.utime(breaker, (time.time() - 120, time.time() - 120))  # its caller died
     assert _ProposeLock(tmp_path).path.exists() and not breaker.exists()

@@ -84,6 +84,7 @@ def test_locks_where_the_file_system_has_no_hard_links(tmp_path):
     run = run_kfold("search", EXAMPLES / "ubiquitin.fasta", EXAMPLES / "ubiquitin_db.fasta", "-o", tmp_path / "s",
                     env=env)
     assert run.returncode == 0 and (tmp_path / "s" / "done").exists(), run.stderr
+    assert run.stderr.count("refuses hard links") == 1  # said once
     (tmp_path / "t.csv").write_text("id,sequence\nt1,MKTAYIAKQR\n")
     run = run_kfold("batch", tmp_path / "t.csv", *SMALL, "-o", tmp_path / "b", env=env)
     assert run.returncode == 0, run.stderr

@@ -265,6 +265,9 @@ class _ProposeLock:
                                          "(another thread's, or an interrupted one still stopping at its next "
                                          "progress point); wait for it to finish") from None
                     who = f"pid {pid} on {host}" if host else "a process that had not yet written its name"
+                    if not alive and self.path.with_name(self.path.name + ".break").exists():
+                        raise InputError(f"{workdir}: another propose() is taking over the lock of {who} (gone); "
+                                         "wait for it to finish") from None
                     raise InputError(f"{workdir}: another propose() is running on this campaign ({who}); wait for it "
                                      f"to finish (or remove {self.path} if that process is gone)") from None
                 self._take_over(seen)  # its holder died
