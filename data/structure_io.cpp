@@ -121,6 +121,22 @@ std::vector<std::string> remark_lines(const std::vector<std::string>& remarks, s
   return lines;
 }
 
+// label_asym_id: the one read from an mmCIF (kfold relax of a PDB entry keeps its C, D), else the chain's name,
+// as AlphaFold's mmCIF writes it (gemmi would name it "Apoly"); a chain split in two by another (A, B, A) gets
+// A and A2. `model`: p's residues in order, a gemmi chain per molecule.
+void name_entity_instances(const Protein& p, gemmi::Model& model) {
+  std::set<std::string> subchains;
+  size_t first_residue = 0;  // of the chain below, in p
+  for (gemmi::Chain& chain : model.chains) {
+    const std::string read = p.label_asym_ids.empty() ? std::string() : p.label_asym_ids[first_residue];
+    const std::string& base = read.empty() ? chain.name : read;
+    std::string name = base;
+    for (int k = 2; !subchains.insert(name).second; ++k) name = base + std::to_string(k);
+    for (gemmi::Residue& res : chain.residues) res.subchain = name;
+    first_residue += chain.residues.size();
+  }
+}
+
 gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
   p.check_shapes();
   gemmi::Structure st;
@@ -174,20 +190,7 @@ gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
     }
     model.chains.back().residues.push_back(std::move(res));
   }
-  // label_asym_id: the one read from an mmCIF (kfold relax of a PDB entry keeps its C, D), else the chain's name,
-  // as AlphaFold's mmCIF writes it (gemmi would name it "Apoly"); a chain split in two by another (A, B, A) gets
-  // A and A2.
-  std::set<std::string> subchains;
-  int64_t first_residue = 0;  // of the chain below, in p
-  for (gemmi::Chain& chain : model.chains) {
-    const std::string read =
-        p.label_asym_ids.empty() ? std::string() : p.label_asym_ids[static_cast<size_t>(first_residue)];
-    const std::string& base = read.empty() ? chain.name : read;
-    std::string name = base;
-    for (int k = 2; !subchains.insert(name).second; ++k) name = base + std::to_string(k);
-    for (gemmi::Residue& res : chain.residues) res.subchain = name;
-    first_residue += static_cast<int64_t>(chain.residues.size());
-  }
+  name_entity_instances(p, model);
   // One entity per distinct sequence, numbered 1, 2, ... as AlphaFold's mmCIF (gemmi's setup_entities names
   // them by chain and gave both parts of a split chain the first part's sequence, so that label_seq_id of
   // the second part pointed at other residues).
