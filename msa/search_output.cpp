@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
-#include <map>
 #include <set>
 #include <system_error>
 
