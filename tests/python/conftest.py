@@ -18,6 +18,14 @@ def build_dir() -> pathlib.Path:
     return BUILD_DIR
 
 
+def skip_under_address_sanitizer(reason):
+    """Skips the test when the build is instrumented with ASan (scripts/sanitize --all), for `reason`."""
+    cache = BUILD_DIR / "CMakeCache.txt"
+    lines = cache.read_text().splitlines() if cache.exists() else []
+    if any(line.startswith("KFOLD_SANITIZE:") and "address" in line for line in lines):
+        pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def kfold(build_dir):
     """Runs `kfold ARGS...` and returns the CompletedProcess (text mode, never raises)."""

@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import SOURCE_DIR
+from conftest import SOURCE_DIR, skip_under_address_sanitizer
 
 EXAMPLES = SOURCE_DIR / "data/examples"
 FIXTURES = SOURCE_DIR / "tests/fixtures/alphafold_model"
@@ -592,6 +592,7 @@ def test_libtorchs_out_of_memory_is_said_plainly(build_dir, tmp_path):
     import random
     import resource
 
+    skip_under_address_sanitizer("an address-space limit cannot hold ASan's shadow memory")
     rng = random.Random(1)
     (tmp_path / "long.fasta").write_text(">long\n" + "".join(rng.choice("ACDEFGHIKLMNPQRSTVWY") for _ in range(3000)))
     run = subprocess.run([str(build_dir / "bin" / "kfold"), "predict", str(tmp_path / "long.fasta"), *map(str, SMALL),

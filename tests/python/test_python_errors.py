@@ -29,7 +29,7 @@ def test_search_warnings_name_the_python_keywords(kf, caplog):
             "(sensitivity=)") in caplog.text, caplog.text
 
 
-def test_libtorchs_out_of_memory_is_a_memory_error(tmp_path):
+def test_libtorchs_out_of_memory_is_a_memory_error(kf, tmp_path):
     """libtorch's allocators throw their own error: it was a KfoldError carrying "[enforce fail ...]". In a
     child process with a 4 GiB address-space limit, L = 3000's first big tensor fails."""
     script = tmp_path / "oom.py"
