@@ -25,10 +25,9 @@ std::string_view trim_end(std::string_view text) {
   return text;
 }
 
-bool is_blank(std::string_view line) {
-  for (const char c : line)
-    if (!is_space(c)) return false;
-  return true;
+std::string_view trim_start(std::string_view text) {
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  return text;
 }
 
 // How errors name a row: the first token of its header, else its 1-based position.
@@ -105,15 +104,17 @@ class A3mParser {
     std::string_view line;
     bool seen_text = false;
     while (reader_.next(line)) {
-      if (!seen_text && !is_blank(line)) {  // ColabFold's header is the first line (a notebook's text may not be)
+      // Blanks before '>' or '#' are read past, as AlphaFold's parse_a3m strips each line.
+      const std::string_view text = trim_start(line);
+      if (!seen_text && !text.empty()) {  // ColabFold's header is the first line (a notebook's text may not be)
         seen_text = true;
         header_ = fmt::format("{}:{}", reader_.source(), reader_.line_number());
-        msa_.chain_lengths = colabfold_chain_lengths(line, header_);
+        msa_.chain_lengths = colabfold_chain_lengths(text, header_);
       }
-      if (is_blank(line) || line.front() == '#') continue;
-      if (line.front() == '>') {
+      if (text.empty() || text.front() == '#') continue;
+      if (text.front() == '>') {
         if (in_row_) finish_row();
-        start_row(line.substr(1));
+        start_row(text.substr(1));
       } else if (in_row_) {
         add_line(line);
       } else {
@@ -150,14 +151,23 @@ class A3mParser {
     deletions_.clear();
     inserted_.clear();
     pending_ = 0;
+    stop_line_ = 0;
   }
 
   void add_line(std::string_view line) {
     if (annotation_) return;  // digits, secondary-structure letters: no residues
     for (size_t i = 0; i < line.size(); ++i) {
       const char c = line[i];
-      if (is_space(c) || c == '.') continue;
-      if (is_ascii_lower(c)) {
+      if (is_space(c)) continue;
+      if (stop_line_ > 0)  // a '*' (stop codon, as a translated sequence ends) only ends a row
+        fail_input("{}:{}:{}: '*' (stop codon) in A3M row '{}' is allowed only at the end of the row", reader_.source(),
+                   stop_line_, stop_column_, row_name(description_, msa_.depth()));
+      if (c == '*') {
+        stop_line_ = reader_.line_number();
+        stop_column_ = static_cast<int64_t>(i) + 1;
+      } else if (c == '.') {
+        continue;
+      } else if (is_ascii_lower(c)) {
         if (is_query())
           fail_at(i, fmt::format("the query (first record) has an insertion {}; its residues must "
                                  "all be match columns (uppercase)",
@@ -212,6 +222,8 @@ class A3mParser {
   std::vector<int32_t> deletions_;  // deletion count before each match column
   std::string inserted_;            // its lowercase letters
   int32_t pending_ = 0;             // lowercase letters since the last match column
+  int64_t stop_line_ = 0;           // line and column of a '*' read in this row (0: none)
+  int64_t stop_column_ = 0;
   ReadMemoryGuard memory_;
 };
 

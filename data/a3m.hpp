@@ -4,12 +4,13 @@
 // Reading: records are '>' header lines followed by residue lines (joined, whitespace removed). Uppercase
 // letters and '-' are match columns; lowercase letters are insertions relative to the query: removed from
 // the aligned row and counted into deletion_matrix (the number of lowercase letters just before each
-// column); '.' is ignored (HHblits padding). Lines starting with '#' and blank lines are skipped, but for
+// column); '.' is ignored (HHblits padding); a '*' (stop codon) may end a row. Blanks before '>' or '#' are read
+// past (AlphaFold strips each line). Lines starting with '#' and blank lines are skipped, but for
 // ColabFold's complex header "#L1,L2,...<TAB>1,1,..." as the first line (Msa::chain_lengths; copy numbers
 // other than 1, a homo-oligomer, are read as one copy, with a warning). HH-suite's annotation records (ss_pred,
 // ss_conf, ss_dssp, sa_dssp, Consensus) are left out with a warning. Beyond AlphaFold, errors (InputError naming file
 // and line) for: no records, text before the first header, a query with insertions or no columns, a row whose
-// match-column count differs from the query's, and any other character.
+// match-column count differs from the query's, a '*' before a row's end, and any other character.
 //
 // Writing: one line per row, insertions as lowercase letters from Msa::insertions where that is consistent
 // with the deletion matrix, otherwise one 'x' per counted deletion. Either way reading the output back gives

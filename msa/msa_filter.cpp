@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include "data/error.hpp"
+#include "data/first_error.hpp"
 #include "data/progress.hpp"
 
 namespace kfold::msa {
@@ -173,7 +174,7 @@ double neff(const data::Msa& msa, double identity, const std::function<void()>& 
     const std::string& row = msa.sequences[static_cast<size_t>(i)];
     residues[static_cast<size_t>(i)] = static_cast<int64_t>(row.size() - std::count(row.begin(), row.end(), '-'));
   }
-  std::exception_ptr cancelled;  // no exception may leave the parallel loop
+  data::FirstError cancelled;  // no exception may leave the parallel loop
   std::atomic<bool> stop{false};
   // Rows in parallel (a search's outputs call this from a parallel loop over queries, where it runs on
   // that thread alone); integer counts, so the sum is the same for any thread count.
@@ -185,8 +186,7 @@ double neff(const data::Msa& msa, double identity, const std::function<void()>& 
       try {
         check_cancelled();
       } catch (...) {
-#pragma omp critical(kfold_neff_cancelled)
-        if (!cancelled) cancelled = std::current_exception();
+        cancelled.record(i, std::current_exception());
         stop = true;
         continue;
       }
@@ -208,7 +208,7 @@ double neff(const data::Msa& msa, double identity, const std::function<void()>& 
     neighbours[static_cast<size_t>(i)] += own;
     if (progress) progress->advance(depth - 1 - i);
   }
-  if (cancelled) std::rethrow_exception(cancelled);
+  cancelled.rethrow();
   // A row without a residue (all gaps: a hit outside a cropped domain) is no sequence here: it counts 0, not 1,
   // and no row's neighbour.
   double sum = 0.0;

@@ -13,6 +13,7 @@
 #include "data/atomic_output.hpp"
 #include "data/case_insensitive.hpp"
 #include "data/error.hpp"
+#include "data/first_error.hpp"
 #include "data/header_text.hpp"
 #include "data/log.hpp"
 #include "data/written_files_record.hpp"
@@ -161,10 +162,10 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
   const int threads = static_cast<int>(std::max<int64_t>(1, options.threads));
   std::vector<MsaSummary> summaries(queries.size());
   std::vector<data::Msa> msas(std::min(kGroup, queries.size()));
-  std::vector<std::exception_ptr> errors(msas.size());
   for (size_t first = 0; first < queries.size(); first += kGroup) {
     const auto n = static_cast<int64_t>(std::min(kGroup, queries.size() - first));
     const bool query_parallel = n >= threads;  // else each Neff on all threads, one query after another
+    data::FirstError error;                    // the first query's, whatever the thread timing
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int64_t k = 0; k < n; ++k) {
       const size_t q = first + static_cast<size_t>(k);
@@ -173,17 +174,15 @@ std::vector<MsaSummary> write_search_outputs(const std::filesystem::path& dir,
         msa = filter_msa(build_msa(queries[q], results[q], db), options.filter);
         if (query_parallel) summaries[q] = {msa.depth(), neff(msa, 0.8, {}, 1)};
       } catch (...) {
-        errors[static_cast<size_t>(k)] = std::current_exception();
+        error.record(k, std::current_exception());
       }
     }
+    error.rethrow();
     for (int64_t k = 0; k < n && !query_parallel; ++k) {
       const size_t q = first + static_cast<size_t>(k);
-      if (!errors[static_cast<size_t>(k)])
-        summaries[q] = {msas[static_cast<size_t>(k)].depth(),
-                        neff(msas[static_cast<size_t>(k)], 0.8, {}, threads, /*show_progress=*/true)};
+      summaries[q] = {msas[static_cast<size_t>(k)].depth(),
+                      neff(msas[static_cast<size_t>(k)], 0.8, {}, threads, /*show_progress=*/true)};
     }
-    for (int64_t k = 0; k < n; ++k)  // the first query's error, whatever the thread timing
-      if (errors[static_cast<size_t>(k)]) std::rethrow_exception(errors[static_cast<size_t>(k)]);
     for (int64_t k = 0; k < n; ++k) {
       const size_t q = first + static_cast<size_t>(k);
       log_info("{}: {} prefilter candidates, {} hits, MSA depth {}, Neff {:.1f} (80% identity)", queries[q].id,

@@ -167,7 +167,23 @@ TEST_CASE("a3m: malformed input errors") {
   CHECK_THROWS_WITH_AS(parse_a3m_string(">q\n\n>h\nMKV\n", "q.a3m"),
                        doctest::Contains("q.a3m:1: the query (first record 'q') has no residues"), InputError);
   CHECK_THROWS_WITH_AS(parse_a3m_string(">q\nMKV\n>h\nM*V\n", "bad.a3m"),
-                       doctest::Contains("bad.a3m:4:2: invalid character '*' in A3M row 'h'"), InputError);
+                       doctest::Contains("bad.a3m:4:2: '*' (stop codon) in A3M row 'h' is allowed only at the end"),
+                       InputError);
+  CHECK_THROWS_WITH_AS(parse_a3m_string(">q\nMKV\n>h\nMK*\n-\n", "bad.a3m"),
+                       doctest::Contains("bad.a3m:4:3: '*' (stop codon)"), InputError);
+  CHECK_THROWS_WITH_AS(parse_a3m_string(">q\nMKV\n>h\nMKV*.\n", "bad.a3m"), doctest::Contains("bad.a3m:4:4: '*'"),
+                       InputError);
+}
+
+TEST_CASE("a3m: a '*' ends a row and blanks before '>' are read past, as AlphaFold's parse_a3m reads them") {
+  const Msa msa = parse_a3m_string("  #76\t1\n  >q desc\nMKV*\n\t>h\nM-\nV *  \n", "ok.a3m");
+  REQUIRE(msa.depth() == 2);
+  CHECK(msa.sequences[0] == "MKV");
+  CHECK(msa.sequences[1] == "M-V");
+  CHECK(msa.descriptions[0] == "q desc");
+  CHECK(msa.descriptions[1] == "h");
+  const Msa complex = parse_a3m_string(" #2,1\t1,1\n>q\nMKV\n", "c.a3m");
+  CHECK(complex.chain_lengths == std::vector<int64_t>{2, 1});
 }
 
 TEST_CASE("a3m: gzip input") {
