@@ -25,6 +25,7 @@
 #include "data/error.hpp"
 #include "data/interrupt.hpp"
 #include "data/log.hpp"
+#include "data/thread_limit.hpp"
 #include "pipelines/cli/commands.hpp"
 #include "pipelines/cli/parse_error_text.hpp"
 
@@ -173,6 +174,10 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const std::system_error& e) {
     if (e.code().value() == EPIPE) return 0;  // stdout closed early (e.g. `kfold inspect F | head`)
+    if (kfold::data::is_thread_start_failure(e)) {
+      write_error(fmt::format("kfold: error: {}\n", kfold::data::thread_start_failure_text(e)));
+      return 1;
+    }
     write_error(fmt::format("kfold: error: {}\n", e.what()));
     return 1;
   } catch (const std::exception& e) {

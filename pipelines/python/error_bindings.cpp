@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "data/error.hpp"
+#include "data/thread_limit.hpp"
 #include "pipelines/python/bindings.hpp"
 #include "pipelines/python/python_runtime.hpp"
 
@@ -69,7 +70,8 @@ void bind_errors(py::module_& m) {
       const std::string message = e.what_without_backtrace();  // an allocator's: a MemoryError, as bad_alloc
       set_error(is_out_of_memory_message(message) ? PyExc_MemoryError : g_kfold_error, message.c_str());
     } catch (const std::system_error& e) {  // I/O failures the CLI reports with exit 1
-      set_error(g_kfold_error, e.what());
+      set_error(g_kfold_error,
+                data::is_thread_start_failure(e) ? data::thread_start_failure_text(e).c_str() : e.what());
     }
   });
 }

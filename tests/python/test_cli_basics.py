@@ -1,13 +1,17 @@
 """CLI behaviour every command shares: help, version, exit codes, and `kfold inspect` on HDF5
 files written by kfold and by h5py."""
 import os
+import resource
+import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-from conftest import SOURCE_DIR
+from conftest import EXAMPLES, SOURCE_DIR
 
 
 def test_help_lists_commands_and_exit_codes(kfold):
@@ -242,3 +246,26 @@ def test_a_bad_query_is_the_only_line_of_a_random_weights_predict(kfold, tmp_pat
     assert run.stderr.strip().splitlines() == [
         "kfold: error: " + str(tmp_path / "bad.fasta") + ":2:3: invalid character '1' in sequence 'a'; expected "
         "amino-acid letters (the 20 standard ones, X, B, Z, U, O, J)"], run.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root to run kfold as another user (the process limit does not bind root)")
+def test_a_thread_that_cannot_start_is_an_error_naming_the_process_limit(build_dir):
+    """A login node's `ulimit -u` (processes and threads per user) reached: a message that names the limit and
+    the fix, exit 1, not a bare "Resource temporarily unavailable"."""
+    keep = "+dac_read_search,+dac_override"  # (this checkout and its venv may be readable by root alone)
+    out = Path(tempfile.mkdtemp(prefix="kfold-nproc-"))  # (access(2) checks the real user: a folder it may write)
+    try:
+        out.chmod(0o777)
+        run = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", f"--inh-caps={keep}",
+                              f"--ambient-caps={keep}", str(build_dir / "bin" / "kfold"), "predict",
+                              str(EXAMPLES / "ubiquitin.fasta"), "--random-weights", "--models", "model_1", "--config",
+                              str(EXAMPLES / "small_model.json"), "--threads", "4", "-o", str(out / "out")],
+                             capture_output=True, text=True, timeout=120,
+                             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NPROC, (1, 1)))
+        assert run.returncode == 1, run.stderr
+        assert "kfold: error: cannot start a thread (Resource temporarily unavailable)" in run.stderr, run.stderr
+        assert "(ulimit -u: 1)" in run.stderr and "use fewer threads (--threads)" in run.stderr
+        assert not list(out.rglob("result_*.h5"))
+    finally:
+        shutil.rmtree(out)

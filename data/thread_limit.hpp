@@ -1,0 +1,15 @@
+// The error text when a thread cannot start (std::thread's std::system_error, EAGAIN): the per-user limit on
+// processes and threads (`ulimit -u`, which login nodes often set low) or memory for its stack.
+#pragma once
+
+#include <string>
+#include <system_error>
+
+namespace kfold::data {
+
+// True for std::thread's "Resource temporarily unavailable".
+bool is_thread_start_failure(const std::system_error& error);
+// "cannot start a thread (Resource temporarily unavailable): ... (ulimit -u: 1) ...; use fewer --threads, ..."
+std::string thread_start_failure_text(const std::system_error& error);
+
+}  // namespace kfold::data
