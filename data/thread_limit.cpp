@@ -4,7 +4,39 @@
 #include <fmt/format.h>
 #include <sys/resource.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 namespace kfold::data {
+
+void check_threads_can_start(int64_t threads) {
+  std::mutex mutex;
+  std::condition_variable released;
+  bool release = false;
+  std::vector<std::thread> started;
+  const auto end_all = [&] {
+    {
+      const std::lock_guard lock(mutex);
+      release = true;
+    }
+    released.notify_all();
+    for (std::thread& thread : started) thread.join();
+  };
+  try {
+    started.reserve(static_cast<size_t>(threads));
+    for (int64_t i = 0; i < threads; ++i)
+      started.emplace_back([&] {
+        std::unique_lock lock(mutex);
+        released.wait(lock, [&] { return release; });
+      });
+  } catch (...) {
+    end_all();
+    throw;
+  }
+  end_all();
+}
 
 bool is_thread_start_failure(const std::system_error& error) {
   return error.code() == std::errc::resource_unavailable_try_again;

@@ -165,6 +165,7 @@ void add_agent_command(CLI::App& app, Action& action) {
       }
       if (o->iterations_option->count() > 0) run.potts_iterations = o->potts_iterations;
       parse_device(o->device);  // a bad --device is an error even when no structure is predicted
+      if (run.threads >= 0) set_model_threads(run.threads);  // (a negative count: run_agent's error)
       const auto structures = make_structure_oracle(*o);
       run.structure_oracle = structures.oracle.get();
       pipelines::agent::run_agent(o->campaign, run);

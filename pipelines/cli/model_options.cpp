@@ -9,6 +9,7 @@
 
 #include "data/cpu_count.hpp"
 #include "data/error.hpp"
+#include "data/thread_limit.hpp"
 #include "fold/config.hpp"
 #include "pipelines/cli/commands.hpp"
 
@@ -103,7 +104,13 @@ int64_t apply_model_options(const ModelCliOptions& o, pipelines::PredictOptions&
   p.run.attention_kernel = o.attention == "reference" ? fold::AttentionKernel::reference : fold::AttentionKernel::fused;
   p.run.chunk_size = parse_chunk_size(o.chunk_size);
   p.check_memory = !o.no_memory_check;
-  const int64_t threads = o.threads > 0 ? o.threads : data::default_threads();
+  return set_model_threads(o.threads);
+}
+
+int64_t set_model_threads(int64_t threads) {
+  if (threads <= 0) threads = data::default_threads();
+  // libtorch's pthreadpool and the OpenMP team each start threads - 1: room for both, before either starts.
+  data::check_threads_can_start(2 * threads);
   at::set_num_threads(static_cast<int>(threads));
   return threads;
 }

@@ -39,8 +39,12 @@ c10::Device parse_device(const std::string& text, std::string_view option = "--d
 // "auto" (RunOptions::kAutoChunk) or a row count >= 0 (0: no chunking); InputError naming --chunk-size.
 int64_t parse_chunk_size(const std::string& text);
 
+// Resolves --threads (0: data::default_threads()), checks that libtorch's thread pools can start that many
+// (data/thread_limit.hpp) and sets libtorch's thread count; returns it.
+int64_t set_model_threads(int64_t threads);
+
 // Fills the model fields of `p` from `o` (InputError for a bad --device or --chunk-size) and sets the
-// libtorch thread count; returns the thread count used.
+// libtorch thread count (set_model_threads); returns the thread count used.
 int64_t apply_model_options(const ModelCliOptions& o, pipelines::PredictOptions& p);
 
 }  // namespace kfold::cli

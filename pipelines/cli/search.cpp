@@ -11,6 +11,7 @@
 #include "data/cpu_count.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
+#include "data/thread_limit.hpp"
 #include "data/written_files_record.hpp"
 #include "msa/search.hpp"
 #include "msa/search_output.hpp"
@@ -52,6 +53,7 @@ void run_search(const SearchCommandOptions& o) {
       o.max_prefilter->count() > 0 ? std::optional(o.search.prefilter.max_candidates) : std::nullopt,
       o.max_seqs->count() > 0 ? std::optional(o.search.max_seqs) : std::nullopt);
   if (options.threads == 0) options.threads = static_cast<int>(data::default_threads());
+  data::check_threads_can_start(options.threads);
   if (o.simd != "auto") {
     const msa::SimdLevel level = o.simd == "avx512" ? msa::SimdLevel::avx512
                                  : o.simd == "avx2" ? msa::SimdLevel::avx2

@@ -7,6 +7,7 @@
 
 #include "data/cpu_count.hpp"
 #include "data/error.hpp"
+#include "data/thread_limit.hpp"
 #include "pipelines/cli/commands.hpp"
 #include "pipelines/python/bindings.hpp"
 #include "pipelines/python/python_runtime.hpp"
@@ -46,7 +47,9 @@ void bind_runtime(py::module_& m) {
       [](int64_t threads) {
         if (threads < 0 || threads > cli::kMaxThreads)
           fail_input("threads {}: must be 0..{}", threads, cli::kMaxThreads);
-        at::set_num_threads(static_cast<int>(threads == 0 ? data::default_threads() : threads));
+        const int64_t resolved = threads == 0 ? data::default_threads() : threads;
+        data::check_threads_can_start(2 * resolved);  // (room for libtorch's pthreadpool and OpenMP's team)
+        at::set_num_threads(static_cast<int>(resolved));
       },
       py::arg("threads"),
       "libtorch's intra-op threads (process-wide; 0: $OMP_NUM_THREADS, else every core this process may use).");

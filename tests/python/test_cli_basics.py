@@ -250,22 +250,27 @@ def test_a_bad_query_is_the_only_line_of_a_random_weights_predict(kfold, tmp_pat
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
                     reason="needs root to run kfold as another user (the process limit does not bind root)")
-def test_a_thread_that_cannot_start_is_an_error_naming_the_process_limit(build_dir):
+@pytest.mark.parametrize("command", [
+    ["predict", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--models", "model_1", "--config",
+     EXAMPLES / "small_model.json"],
+    ["search", EXAMPLES / "ubiquitin.fasta", EXAMPLES / "ubiquitin_db.fasta"],
+    ["agent", EXAMPLES / "ubiquitin_campaign.json", "--random-weights", "--no-potts"],
+], ids=["predict", "search", "agent"])
+def test_a_thread_that_cannot_start_is_an_error_naming_the_process_limit(build_dir, command):
     """A login node's `ulimit -u` (processes and threads per user) reached: a message that names the limit and
-    the fix, exit 1, not a bare "Resource temporarily unavailable"."""
+    the fix, exit 1, checked before any thread pool starts (it was a bare "Resource temporarily unavailable",
+    libgomp's own message, or a crash at exit in libtorch's pthreadpool)."""
     keep = "+dac_read_search,+dac_override"  # (this checkout and its venv may be readable by root alone)
     out = Path(tempfile.mkdtemp(prefix="kfold-nproc-"))  # (access(2) checks the real user: a folder it may write)
     try:
         out.chmod(0o777)
         run = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", f"--inh-caps={keep}",
-                              f"--ambient-caps={keep}", str(build_dir / "bin" / "kfold"), "predict",
-                              str(EXAMPLES / "ubiquitin.fasta"), "--random-weights", "--models", "model_1", "--config",
-                              str(EXAMPLES / "small_model.json"), "--threads", "4", "-o", str(out / "out")],
-                             capture_output=True, text=True, timeout=120,
+                              f"--ambient-caps={keep}", str(build_dir / "bin" / "kfold"), *map(str, command),
+                              "--threads", "4", "-o", str(out / "out")], capture_output=True, text=True, timeout=120,
                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NPROC, (1, 1)))
         assert run.returncode == 1, run.stderr
         assert "kfold: error: cannot start a thread (Resource temporarily unavailable)" in run.stderr, run.stderr
         assert "(ulimit -u: 1)" in run.stderr and "use fewer threads (--threads)" in run.stderr
-        assert not list(out.rglob("result_*.h5"))
+        assert not list(out.rglob("*.a3m")) and not list(out.rglob("result_*.h5")) and not list(out.rglob("plate*"))
     finally:
         shutil.rmtree(out)

@@ -2,6 +2,7 @@
 TypeErrors naming a wrong argument, MemoryError for libtorch's allocation failures, arguments checked
 before any work. The module against the CLI on valid inputs: test_python_module.py."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -47,6 +48,30 @@ except MemoryError as error:
 """)
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert "MemoryError: " in run.stdout and "can't allocate memory" in run.stdout, run.stdout + run.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root to run Python as another user (the process limit does not bind root)")
+def test_threads_that_cannot_start_are_a_kfold_error_naming_the_limit(tmp_path):
+    """set_threads under a process limit (`ulimit -u`) that leaves no room: a KfoldError naming the limit, and the
+    interpreter exits cleanly (libtorch's pthreadpool, left with threads that never started, crashed at exit)."""
+    script = tmp_path / "threads.py"
+    script.write_text("""
+import resource
+import kfold
+resource.setrlimit(resource.RLIMIT_NPROC, (1, 1))
+try:
+    kfold.set_threads(8)
+except kfold.KfoldError as error:
+    print("KfoldError:", error)
+""")
+    keep = "+dac_read_search,+dac_override"  # (this checkout and its venv may be readable by root alone)
+    run = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", f"--inh-caps={keep}",
+                          f"--ambient-caps={keep}", sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "KfoldError: cannot start a thread (Resource temporarily unavailable)" in run.stdout, run.stdout
+    assert "(ulimit -u: 1)" in run.stdout
 
 
 def cli_message(run):
