@@ -68,9 +68,9 @@ const SubstitutionMatrix& blosum62() { return kBlosum62; }
 
 void check_gap_penalties(const GapPenalties& gaps) {
   if (gaps.open < 0 || gaps.open > 100)
-    fail_input("gap open penalty {} is out of range (0 to 100; BLAST's default is 11)", gaps.open);
+    fail_input("--gap-open must be between 0 and 100 (got {}; BLAST's default is 11)", gaps.open);
   if (gaps.extend < 1 || gaps.extend > 100)
-    fail_input("gap extension penalty {} is out of range (1 to 100; BLAST's default is 1)", gaps.extend);
+    fail_input("--gap-extend must be between 1 and 100 (got {}; BLAST's default is 1)", gaps.extend);
 }
 
 }  // namespace kfold::msa

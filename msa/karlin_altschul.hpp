@@ -20,7 +20,7 @@ struct KarlinAltschulParams {
 };
 
 // NCBI BLAST's table (blast_stat.c) for BLOSUM62 with gap open/extend:
-// 11/1: lambda 0.267, K 0.041, H 0.14, alpha 1.9, beta -30. Also 10/1, 11/2, 12/1, 9/2, 10/2 and the ungapped
+// 11/1: lambda 0.267, K 0.041, H 0.14, alpha 1.9, beta -30. Also 9/1 to 13/1, 6/2 to 11/2 and the ungapped
 // (32767/32767) row. Throws InputError for any other pair.
 KarlinAltschulParams blosum62_params(const GapPenalties& gaps);
 

@@ -106,7 +106,8 @@ void add_agent_command(CLI::App& app, Action& action) {
                   "model's file is an error")
       ->check(CLI::ExistingPath);
   cmd->add_flag("--random-weights", o->random_weights,
-                "Structure terms from deterministic random weights (a pipeline demo: they measure nothing)");
+                "Structure terms from deterministic random weights (a pipeline demo: they measure nothing)")
+      ->excludes("--params");
   cmd->add_option("--config", o->config, "JSON overrides of the model config (AlphaFold's key names)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N for the structure predictions")->capture_default_str();

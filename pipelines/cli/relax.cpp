@@ -87,7 +87,8 @@ void add_relax_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand(
       "relax",
       "Relax a protein structure against AlphaFold's structural violation checks (restrained minimisation of the "
-      "violation terms, not Amber), as kfold predict --relax does");
+      "violation terms, not Amber), the minimisation kfold predict --relax runs; unlike a prediction's sequence "
+      "neighbours, residues of a file more than 4 A apart (C to N) are a chain break, never closed");
   cmd->add_option("STRUCTURE", o->input, "A PDB or mmCIF file (gzip allowed); its first model is relaxed")->required();
   cmd->add_option("-o,--output", o->output, "The relaxed structure: .pdb or .cif (written atomically)")->required();
   cmd->footer(

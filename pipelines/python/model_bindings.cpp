@@ -204,6 +204,7 @@ void bind_model(py::module_& m) {
       py::arg("model"), py::arg("params"),
       "params_<model>.npz as `kfold predict` finds it: in `params` (a directory or one file), else "
       "$KFOLD_PARAMS, else ./data/params/; InputError naming every place looked at.");
+  bind_prediction(m);  // (first: help() then names LoadedModel.predict's return type kfold._core.Prediction)
 
   py::class_<LoadedModel>(m, "LoadedModel", "A model preset with its parameters loaded (pipelines::LoadedModel).")
       .def(py::init(&load_model), py::arg("preset"), py::arg("config"), py::arg("recycles"), py::arg("params"),
@@ -231,7 +232,6 @@ void bind_model(py::module_& m) {
           },
           py::arg("path"), py::arg("check_memory"), py::arg("token"), Release(),
           "AlphaFold-processed features (.h5 or .npz with the leading recycling axis) through the network.");
-  bind_prediction(m);
 }
 
 namespace {

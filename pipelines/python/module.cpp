@@ -66,8 +66,8 @@ PYBIND11_MODULE(_core, m) {
   kp::bind_errors(m);
   kp::bind_runtime(m);
   kp::bind_msa(m);
+  kp::bind_features(m);  // (before the template functions taking RawFeatures, so that help() names the class)
   kp::bind_templates(m);
-  kp::bind_features(m);
   kp::bind_model(m);
   kp::bind_agent(m);
 }

@@ -701,4 +701,8 @@ TEST_CASE("search --alt-ali: a target with three copies of a homolog gives up to
   bad.alt_alignments = msa::kMaxAltAlignments + 1;
   CHECK_THROWS_WITH_AS(msa::check_search_options(bad), doctest::Contains("--alt-ali must be between 0 and 100"),
                        InputError);
+  CHECK_THROWS_WITH_AS(msa::check_gap_penalties({-1, 1}),
+                       "--gap-open must be between 0 and 100 (got -1; BLAST's default is 11)", InputError);
+  CHECK_THROWS_WITH_AS(msa::check_gap_penalties({11, 0}),
+                       "--gap-extend must be between 1 and 100 (got 0; BLAST's default is 1)", InputError);
 }

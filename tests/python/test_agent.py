@@ -179,7 +179,8 @@ def test_agent_bad_model_options_exit_2_before_any_work(kfold, tmp_path):
             (["--model", "model_1_pmt"], "--model: model_1_pmt not in"),
             (["--device", "bogus"], "--device"),
             (["--config", tmp_path / "nope.json"], "--config: File does not exist"),
-            (["--params", tmp_path / "nowhere"], "--params: Path does not exist")]):
+            (["--params", tmp_path / "nowhere"], "--params: Path does not exist"),
+            (["--params", tmp_path / "params", "--random-weights"], "--params excludes --random-weights")]):
         r = kfold("agent", tmp_path / "c.json", "-o", tmp_path / f"out{i}", *options)
         assert r.returncode == 2 and message in r.stderr, (options, r.stderr)
         assert not (tmp_path / f"out{i}").exists()

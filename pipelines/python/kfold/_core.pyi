@@ -1,5 +1,6 @@
 # Type stubs of kfold._core, the compiled module (pipelines/python/*.cpp). The public API is the
 # Python layer around it (kfold/*.py, annotated inline); tests check these stubs against the module.
+import collections.abc
 import os
 from typing import Optional
 
@@ -84,10 +85,10 @@ class SearchArgs:
 def search(query: Sequence, source: str, db: str | os.PathLike[str], args: SearchArgs, token: CancelToken) -> Msa: ...
 
 class RawFeatures:
-    def __init__(self, aatype: np.ndarray, between_segment_residues: np.ndarray, domain_name: str,
-                 residue_index: np.ndarray, seq_length: np.ndarray, sequence: str, msa: np.ndarray,
+    def __init__(self, aatype: np.ndarray, between_segment_residues: np.ndarray, domain_name: str | bytes,
+                 residue_index: np.ndarray, seq_length: np.ndarray, sequence: str | bytes, msa: np.ndarray,
                  deletion_matrix_int: np.ndarray, num_alignments: np.ndarray,
-                 msa_species_identifiers: list[str], asym_id: Optional[np.ndarray] = None) -> None: ...
+                 msa_species_identifiers: collections.abc.Sequence[str | bytes], asym_id: Optional[np.ndarray] = None) -> None: ...
     @property
     def n_res(self) -> int: ...
     @property

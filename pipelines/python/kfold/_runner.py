@@ -46,7 +46,7 @@ def cancel_running() -> int:
     Example::
 
         >>> import kfold, signal
-        >>> signal.signal(signal.SIGINT, lambda *_: kfold.cancel_running())  # Ctrl-C stops a pool's calls
+        >>> _ = signal.signal(signal.SIGINT, lambda *_: kfold.cancel_running())  # Ctrl-C stops a pool's calls
     """
     tokens = [token for token in list(_running.values()) if token is not None]  # no lock: safe in a signal handler
     for token in tokens:

@@ -507,7 +507,8 @@ class Campaign:
 
         Args:
             threads: OpenMP threads (0: $OMP_NUM_THREADS or the CPUs this process may use); results do not depend on it.
-            seed: seed of the plate layout (default: the campaign's ``seed``).
+            seed: seed of the surrogate's bootstrap, the Thompson draws and the plate layout, as ``kfold agent
+                --seed`` (default: the campaign's ``seed``).
             potts: False skips the Potts model (``--no-potts``, fast).
             potts_iterations: L-BFGS iterations of the Potts fit (default: the campaign's).
             evolution_cache: folder of fitted evolutionary models reused by later rounds.

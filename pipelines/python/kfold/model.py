@@ -262,7 +262,8 @@ class Prediction:
     def _relaxed_texts(self) -> tuple[str, str]:
         """The relaxed structure as (PDB, mmCIF) text: relaxed once, kept for later calls (it is deterministic)."""
         if self._relaxed is None:
-            self._relaxed = tuple(run(self._prediction.relaxed_texts, self._remarks(), cancellable=True))
+            pdb, cif = run(self._prediction.relaxed_texts, self._remarks(), cancellable=True)
+            self._relaxed = (pdb, cif)
         return self._relaxed
 
     def __repr__(self) -> str:

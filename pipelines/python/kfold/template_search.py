@@ -120,7 +120,7 @@ def _rebuild_templates(arrays: dict, skipped: list, hits_m8: str, query: Optiona
 
 
 def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: Union[str, "os.PathLike[str]"], *,
-              msas: Union[MsaLike, Sequence[MsaLike], None] = (), max_template_date: Optional[str] = None, evalue: float = 10.0,
+              msas: Union[MsaLike, Sequence[MsaLike], None] = (), max_template_date: Union[str, datetime.date, None] = None, evalue: float = 10.0,
               max_hits: int = 20, threads: Optional[int] = None) -> Templates:
     """Searches ``db`` for templates of ``query`` and builds AlphaFold's template features from the
     mmCIF files in ``mmcif_dir`` (``kfold predict --template-db DB --template-mmcif-dir DIR``).
