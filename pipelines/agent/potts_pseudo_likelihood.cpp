@@ -11,8 +11,9 @@ namespace kfold::pipelines::agent {
 
 namespace {
 
-// The helpers below take and return 32-byte vectors; they are always inlined into site_objective, so
-// GCC's note that such an ABI differs without AVX does not apply.
+// The helpers below take and return 32-byte vectors; they are always inlined into site_objective (forced: at
+// -O0 an out-of-line copy has the baseline ABI, which the AVX2 clone calls with its arguments in the wrong
+// registers: a Debug build crashed), so GCC's note that such an ABI differs without AVX does not apply.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 // States of the column's own residue are padded from 21 to 24 floats (three vectors of 8) so that the
@@ -24,17 +25,17 @@ constexpr int64_t kPad = 24;
 typedef float Vec8 __attribute__((vector_size(32)));
 typedef int32_t Int8 __attribute__((vector_size(32)));
 
-inline Vec8 load8(const float* p) {
+[[gnu::always_inline]] inline Vec8 load8(const float* p) {
   Vec8 v;
   std::memcpy(&v, p, sizeof(v));
   return v;
 }
-inline void store8(float* p, Vec8 v) { std::memcpy(p, &v, sizeof(v)); }
+[[gnu::always_inline]] inline void store8(float* p, Vec8 v) { std::memcpy(p, &v, sizeof(v)); }
 
 // exp(x) for x <= 0, elementwise: Cody-Waite range reduction x = n ln2 + r, |r| <= ln2 / 2, a degree-6
 // Taylor polynomial for exp(r) (relative error < 2e-7), and 2^n put into the exponent bits. x below
 // -87 gives 0's neighbourhood (exp(-87) ~ 1.6e-38), which is what a probability that small rounds to.
-inline Vec8 exp8(Vec8 x) {
+[[gnu::always_inline]] inline Vec8 exp8(Vec8 x) {
   x = x < -87.0f ? Vec8{} - 87.0f : x;
   const Vec8 n =
       __builtin_convertvector(__builtin_convertvector(x * 1.44269504f + (x < 0.0f ? -0.5f : 0.5f), Int8), Vec8);
