@@ -1,6 +1,7 @@
 """Shared pytest fixtures: locations of the build tree and a runner for the kfold CLI."""
 import os
 import pathlib
+import shutil
 import subprocess
 import threading
 
@@ -24,6 +25,25 @@ def skip_under_address_sanitizer(reason):
     lines = cache.read_text().splitlines() if cache.exists() else []
     if any(line.startswith("KFOLD_SANITIZE:") and "address" in line for line in lines):
         pytest.skip(reason)
+
+
+def as_user_with_no_processes():
+    """A command prefix that runs a program as a user id no process has, keeping read and write access to every
+    file: under RLIMIT_NPROC 1 it may start no thread (the limit does not bind root, and binds a user's
+    processes all together: a user that runs anything else, as 'nobody' may, could not even start the
+    program). Skips the test unless run as root with setpriv (util-linux)."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run a program as another user")
+    used = set()
+    for status in pathlib.Path("/proc").glob("[0-9]*/status"):
+        try:
+            used.update(int(line.split()[1]) for line in status.read_text().splitlines() if line.startswith("Uid:"))
+        except (OSError, IndexError, ValueError):
+            continue  # (a process that ended meanwhile)
+    uid = next(u for u in range(61000, 65000) if u not in used)
+    keep = "+dac_read_search,+dac_override"  # (this checkout and its venv may be readable by root alone)
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", f"--inh-caps={keep}",
+            f"--ambient-caps={keep}"]
 
 
 @pytest.fixture(scope="session")

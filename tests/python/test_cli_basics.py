@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import EXAMPLES, SOURCE_DIR
+from conftest import EXAMPLES, SOURCE_DIR, as_user_with_no_processes
 
 
 def test_help_lists_commands_and_exit_codes(kfold):
@@ -248,8 +248,6 @@ def test_a_bad_query_is_the_only_line_of_a_random_weights_predict(kfold, tmp_pat
         "amino-acid letters (the 20 standard ones, X, B, Z, U, O, J)"], run.stderr
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                    reason="needs root to run kfold as another user (the process limit does not bind root)")
 @pytest.mark.parametrize("command", [
     ["predict", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--models", "model_1", "--config",
      EXAMPLES / "small_model.json"],
@@ -260,12 +258,11 @@ def test_a_thread_that_cannot_start_is_an_error_naming_the_process_limit(build_d
     """A login node's `ulimit -u` (processes and threads per user) reached: a message that names the limit and
     the fix, exit 1, checked before any thread pool starts (it was a bare "Resource temporarily unavailable",
     libgomp's own message, or a crash at exit in libtorch's pthreadpool)."""
-    keep = "+dac_read_search,+dac_override"  # (this checkout and its venv may be readable by root alone)
+    as_user = as_user_with_no_processes()
     out = Path(tempfile.mkdtemp(prefix="kfold-nproc-"))  # (access(2) checks the real user: a folder it may write)
     try:
         out.chmod(0o777)
-        run = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", f"--inh-caps={keep}",
-                              f"--ambient-caps={keep}", str(build_dir / "bin" / "kfold"), *map(str, command),
+        run = subprocess.run([*as_user, str(build_dir / "bin" / "kfold"), *map(str, command),
                               "--threads", "4", "-o", str(out / "out")], capture_output=True, text=True, timeout=120,
                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NPROC, (1, 1)))
         assert run.returncode == 1, run.stderr

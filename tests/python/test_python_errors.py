@@ -2,14 +2,13 @@
 TypeErrors naming a wrong argument, MemoryError for libtorch's allocation failures, arguments checked
 before any work. The module against the CLI on valid inputs: test_python_module.py."""
 import os
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, as_user_with_no_processes
 
 FASTA = EXAMPLES / "ubiquitin.fasta"
 A3M = EXAMPLES / "ubiquitin.a3m"
@@ -50,8 +49,6 @@ except MemoryError as error:
     assert "MemoryError: " in run.stdout and "can't allocate memory" in run.stdout, run.stdout + run.stderr
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                    reason="needs root to run Python as another user (the process limit does not bind root)")
 def test_threads_that_cannot_start_are_a_kfold_error_naming_the_limit(tmp_path):
     """set_threads under a process limit (`ulimit -u`) that leaves no room: a KfoldError naming the limit, and the
     interpreter exits cleanly (libtorch's pthreadpool, left with threads that never started, crashed at exit)."""
@@ -65,10 +62,8 @@ try:
 except kfold.KfoldError as error:
     print("KfoldError:", error)
 """)
-    keep = "+dac_read_search,+dac_override"  # (this checkout and its venv may be readable by root alone)
-    run = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", f"--inh-caps={keep}",
-                          f"--ambient-caps={keep}", sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=120)
+    run = subprocess.run([*as_user_with_no_processes(), sys.executable, str(script)], capture_output=True,
+                         text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "KfoldError: cannot start a thread (Resource temporarily unavailable)" in run.stdout, run.stdout
     assert "(ulimit -u: 1)" in run.stdout
