@@ -5,8 +5,10 @@
 #include <memory>
 #include <string>
 
+#include "data/cpu_count.hpp"
 #include "data/error.hpp"
 #include "data/log.hpp"
+#include "data/thread_limit.hpp"
 #include "fold/config.hpp"
 #include "pipelines/agent/agent_run.hpp"
 #include "pipelines/agent/campaign.hpp"
@@ -67,6 +69,7 @@ StructureSetup make_structure_oracle(const AgentCommandOptions& o) {
   fold::RunOptions run;
   run.device = parse_device(o.device);
   run.dtype = o.dtype == "bf16" ? c10::kBFloat16 : c10::kFloat;
+  set_model_threads(o.run.threads);  // (before the model's thread pools start)
   setup.model =
       std::make_unique<pipelines::LoadedModel>(pipelines::ModelSpec{o.model, o.config, std::nullopt}, params, 0, run);
   setup.oracle = pipelines::campaign_structure_oracle(*setup.model, campaign, 0);
@@ -166,7 +169,7 @@ void add_agent_command(CLI::App& app, Action& action) {
       }
       if (o->iterations_option->count() > 0) run.potts_iterations = o->potts_iterations;
       parse_device(o->device);  // a bad --device is an error even when no structure is predicted
-      if (run.threads >= 0) set_model_threads(run.threads);  // (a negative count: run_agent's error)
+      data::check_threads_can_start(run.threads > 0 ? run.threads : data::default_threads());  // (--threads >= 0)
       const auto structures = make_structure_oracle(*o);
       run.structure_oracle = structures.oracle.get();
       pipelines::agent::run_agent(o->campaign, run);

@@ -12,6 +12,7 @@
 #include "data/fasta.hpp"
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
+#include "data/thread_limit.hpp"
 #include "fold/raw_features.hpp"
 #include "msa/search.hpp"
 #include "pipelines/cli/commands.hpp"
@@ -36,6 +37,7 @@ void run_features(const FeaturesOptions& opt) {
   msa::check_queries(queries, opt.query);                   // a protein of a size kfold takes
   auto templates = template_search_options(opt.templates);  // checked before any work
   templates.threads = opt.threads > 0 ? opt.threads : data::default_threads();
+  if (!templates.db.empty()) data::check_threads_can_start(templates.threads);
   { const data::AtomicOutput output_check(opt.output); }  // so is the output path
   data::check_output_is_not_input(opt.output, opt.query, "-o");
   for (const auto& path : opt.msas) data::check_output_is_not_input(opt.output, path, "-o");

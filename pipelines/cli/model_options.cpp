@@ -109,8 +109,9 @@ int64_t apply_model_options(const ModelCliOptions& o, pipelines::PredictOptions&
 
 int64_t set_model_threads(int64_t threads) {
   if (threads <= 0) threads = data::default_threads();
-  // libtorch's pthreadpool and the OpenMP team each start threads - 1: room for both, before either starts.
-  data::check_threads_can_start(2 * threads);
+  // libtorch's pthreadpool and the OpenMP team each start threads - 1 beside the caller: room for both and one
+  // more (a lock's heartbeat, a progress line), before either starts.
+  data::check_threads_can_start(2 * threads - 1);
   at::set_num_threads(static_cast<int>(threads));
   return threads;
 }

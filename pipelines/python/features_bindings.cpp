@@ -9,6 +9,7 @@
 #include "data/cpu_count.hpp"
 #include "data/error.hpp"
 #include "data/residue_constants.hpp"
+#include "data/thread_limit.hpp"
 #include "fold/raw_features.hpp"
 #include "msa/search.hpp"
 #include "pipelines/predict/template_search.hpp"
@@ -124,6 +125,7 @@ void bind_templates(py::module_& m) {
         options.evalue = evalue;
         options.threads = threads > 0 ? threads : data::default_threads();
         pipelines::check_template_search_options(options);
+        data::check_threads_can_start(options.threads);
         auto out = pipelines::search_templates(query, options, features);
         std::vector<std::pair<std::string, std::string>> skipped;
         for (auto& s : out.result.skipped) skipped.emplace_back(std::move(s.name), std::move(s.reason));

@@ -48,7 +48,7 @@ void bind_runtime(py::module_& m) {
         if (threads < 0 || threads > cli::kMaxThreads)
           fail_input("threads {}: must be 0..{}", threads, cli::kMaxThreads);
         const int64_t resolved = threads == 0 ? data::default_threads() : threads;
-        data::check_threads_can_start(2 * resolved);  // (room for libtorch's pthreadpool and OpenMP's team)
+        data::check_threads_can_start(2 * resolved - 1);  // (libtorch's pthreadpool and OpenMP's team, as the CLI)
         at::set_num_threads(static_cast<int>(resolved));
       },
       py::arg("threads"),

@@ -13,6 +13,7 @@
 #include "data/fasta.hpp"
 #include "data/msa_file.hpp"
 #include "data/sequence.hpp"
+#include "data/thread_limit.hpp"
 #include "msa/msa_filter.hpp"
 #include "msa/prefilter.hpp"
 #include "msa/search.hpp"
@@ -66,6 +67,7 @@ data::Msa search_one(const data::Sequence& query, const std::string& source, con
                                                 a.max_seqs > 0 ? std::optional(a.max_seqs) : std::nullopt);
   options.threads = a.threads > 0 ? a.threads : data::default_threads();
   msa::check_search_options(options);
+  data::check_threads_can_start(options.threads);  // (libgomp ends the process when it cannot start one)
   options.check_cancelled = [&token] { token.throw_if_cancelled(); };
   const std::vector<data::Sequence> queries{query};
   msa::check_queries(queries, source);

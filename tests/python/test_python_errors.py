@@ -53,7 +53,7 @@ def test_threads_that_cannot_start_are_a_kfold_error_naming_the_limit(tmp_path):
     """set_threads under a process limit (`ulimit -u`) that leaves no room: a KfoldError naming the limit, and the
     interpreter exits cleanly (libtorch's pthreadpool, left with threads that never started, crashed at exit)."""
     script = tmp_path / "threads.py"
-    script.write_text("""
+    script.write_text(f"""
 import resource
 import kfold
 resource.setrlimit(resource.RLIMIT_NPROC, (1, 1))
@@ -61,12 +61,18 @@ try:
     kfold.set_threads(8)
 except kfold.KfoldError as error:
     print("KfoldError:", error)
+try:  # every call runs on a worker thread, which cannot start either: not an "interruption"
+    kfold.search("MKVLAAGIVALLLAAGCSS", {str(EXAMPLES / "ubiquitin_db.fasta")!r}, threads=1)
+except kfold.KfoldError as error:
+    print("search KfoldError:", error)
 """)
     run = subprocess.run([*as_user_with_no_processes(), sys.executable, str(script)], capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "KfoldError: cannot start a thread (Resource temporarily unavailable)" in run.stdout, run.stdout
     assert "(ulimit -u: 1)" in run.stdout
+    assert "search KfoldError: cannot start a thread (can't start new thread): " in run.stdout, run.stdout
+    assert "use fewer threads (threads=)" in run.stdout and "interrupted" not in run.stderr, run.stderr
 
 
 def cli_message(run):

@@ -16,6 +16,7 @@ import atexit
 import logging
 import os
 import re
+import resource
 import sys
 import threading
 import time
@@ -243,9 +244,12 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
             worker.start()
         except KeyboardInterrupt:
             raise  # (the thread may run: `abandoned` tells it not to begin the call)
-        except BaseException:  # no thread: nothing to wait for at exit
+        except BaseException as error:  # no thread: nothing to wait for at exit, nothing interrupted
             with _running_lock:
                 _running.pop(done, None)
+            done.set()
+            if isinstance(error, RuntimeError):  # "can't start new thread"
+                raise _core.KfoldError(_thread_start_failure_text(error)) from error
             raise
         while not done.wait(_POLL_SECONDS):
             flush_log(keywords)
@@ -279,6 +283,17 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
             _mark_after_interrupt(again)
             raise
         raise
+
+
+def _thread_start_failure_text(error: BaseException) -> str:
+    """The CLI's words for a thread that cannot start (data/thread_limit.hpp), with ``error``'s text."""
+    try:
+        limit: object = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+    except (OSError, ValueError):
+        limit = resource.RLIM_INFINITY
+    shown = "unlimited" if limit == resource.RLIM_INFINITY else limit
+    return (f"cannot start a thread ({error}): your processes and threads reached their limit (ulimit -u: {shown}), "
+            "or memory ran out; use fewer threads (threads=), end other processes, or raise the limit")
 
 
 def _mark_after_interrupt(error: BaseException) -> None:
