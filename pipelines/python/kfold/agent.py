@@ -506,7 +506,9 @@ class Campaign:
         out the plate (``kfold agent``). Returns the new :class:`Round`.
 
         Args:
-            threads: OpenMP threads (0: $OMP_NUM_THREADS or the CPUs this process may use); results do not depend on it.
+            threads: OpenMP threads of the evolutionary models, the surrogate and a target search (0:
+                $OMP_NUM_THREADS or the CPUs this process may use); ``model``'s structure predictions run on
+                libtorch's threads, :func:`kfold.set_threads` (process-wide). Results depend on neither.
             seed: seed of the surrogate's bootstrap, the Thompson draws and the plate layout, as ``kfold agent
                 --seed`` (default: the campaign's ``seed``).
             potts: False skips the Potts model (``--no-potts``, fast).
