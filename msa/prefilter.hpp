@@ -123,12 +123,25 @@ class PrefilterScanner {
     int32_t scored_diag = std::numeric_limits<int32_t>::min();  // last diagonal extended (not again at once)
     int32_t best = 0;                                           // best extension score so far
   };
+  // One (query position, neighbour word) of a scan: its occurrence list and how far the scan has read it.
+  struct Run {
+    const KmerIndex::Entry* occurrences;
+    size_t size;
+    size_t next;  // the first occurrence not scanned yet (of a target in a later block)
+    uint32_t q;   // the query position
+  };
   void prepare(const KmerIndex& index);
   std::vector<TargetState> states_;
   HugePageVector<uint32_t> layout_;  // per target: (first bin / 8) << 5 | log2(bins)
   HugePageVector<uint32_t> bins_;
-  std::vector<uint64_t> touched_;  // bit per target: a seed hit in this scan
-  uint64_t prepared_build_ = 0;    // KmerIndex::build_id of the index the members are laid out for
+  // The scan reads every occurrence list once per block of targets (each list is ordered by target) whose
+  // bins fit in a few MiB of cache: a block's bins are then read from cache, not memory (the chunk's bins,
+  // tens of MB per scanning thread, exceed the last-level cache). Each target's hits come in the order an
+  // unblocked scan gives them, so the result is the same.
+  std::vector<uint32_t> block_ends_;  // [blocks] one past each block's last target
+  std::vector<Run> runs_;             // [NeighbourWords::entries()] of the query being scanned
+  std::vector<uint64_t> touched_;     // bit per target: a seed hit in this scan
+  uint64_t prepared_build_ = 0;       // KmerIndex::build_id of the index the members are laid out for
   uint32_t epoch_ = 0;
 };
 
