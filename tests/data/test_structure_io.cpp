@@ -489,3 +489,45 @@ TEST_CASE("structure_io: an mmCIF's label_asym_id is read and written back") {
   CHECK(rewritten.find("Apoly") == std::string::npos);
   CHECK(rewritten == kfold::data::to_mmcif(kfold::test::example_protein()));
 }
+
+TEST_CASE("structure_io: a modified residue in a chain is left out with a warning, leaving a numbering gap") {
+  // SEP 2 (phosphoserine, HETATM, peptide-bonded to both neighbours) is not one of the 20: not read, said so.
+  kfold::test::ScratchDir dir("structure_io_modified");
+  kfold::data::write_file_atomic(dir / "sep.pdb",
+                                 R"(ATOM      1  N   ALA A   1       0.000   0.000   0.000  1.00 20.00           N
+ATOM      2  CA  ALA A   1       1.460   0.000   0.000  1.00 20.00           C
+ATOM      3  C   ALA A   1       2.000   1.400   0.000  1.00 20.00           C
+ATOM      4  O   ALA A   1       1.300   2.400   0.000  1.00 20.00           O
+ATOM      5  CB  ALA A   1       2.000  -0.800   1.200  1.00 20.00           C
+HETATM    6  N   SEP A   2       3.300   1.500   0.000  1.00 20.00           N
+HETATM    7  CA  SEP A   2       4.000   2.700   0.000  1.00 20.00           C
+HETATM    8  C   SEP A   2       5.500   2.500   0.000  1.00 20.00           C
+HETATM    9  O   SEP A   2       6.000   1.400   0.000  1.00 20.00           O
+HETATM   10  CB  SEP A   2       3.500   3.900   0.500  1.00 20.00           C
+HETATM   11  OG  SEP A   2       4.000   5.000   0.900  1.00 20.00           O
+HETATM   12  P   SEP A   2       3.500   6.300   1.500  1.00 20.00           P
+ATOM     13  N   ALA A   3       6.200   3.600   0.000  1.00 20.00           N
+ATOM     14  CA  ALA A   3       7.600   3.600   0.000  1.00 20.00           C
+ATOM     15  C   ALA A   3       8.100   5.000   0.000  1.00 20.00           C
+ATOM     16  O   ALA A   3       7.400   6.000   0.000  1.00 20.00           O
+ATOM     17  CB  ALA A   3       8.100   2.800   1.200  1.00 20.00           C
+END
+)");
+  kfold::test::CapturedWarnings warnings;
+  const Protein p = kfold::data::read_structure(dir / "sep.pdb");
+  REQUIRE(p.n_res() == 2);
+  CHECK(p.residue_index == std::vector<int64_t>{1, 3});
+  CHECK(std::any_of(warnings.lines.begin(), warnings.lines.end(), [](const std::string& line) {
+    return line.find("sep.pdb: residues in the chains that are not one of the 20 amino acids are not read") !=
+               std::string::npos &&
+           line.find("SEP") != std::string::npos;
+  }));
+}
+
+TEST_CASE("structure_io: PDB output names at most 62 chains") {
+  Protein p = kfold::test::example_protein();
+  p.chain_index.assign(p.chain_index.size(), 62);  // a 63rd chain: no one-character name left
+  CHECK_THROWS_WITH_AS(kfold::data::to_pdb(p, {}),
+                       doctest::Contains("chain_index 62 out of range: PDB output supports 62 chains"),
+                       kfold::InputError);
+}

@@ -16,6 +16,7 @@
 #include "data/error.hpp"
 #include "data/npz_file.hpp"
 #include "fold/input_pipeline.hpp"
+#include "fold/msa_transforms.hpp"
 #include "test_support.hpp"
 
 using namespace kfold::fold;
@@ -473,4 +474,51 @@ TEST_CASE("processed features: msa_feat channel count and incomplete template ar
   write_processed_features(dir / "residue_index.h5", bad);
   CHECK_THROWS_WITH_AS(read_processed_features(dir / "residue_index.h5"),
                        doctest::Contains("'residue_index' of residue 1 is -1000"), kfold::InputError);
+}
+
+TEST_CASE("nearest_neighbor_clusters over several row chunks equals a brute-force count") {
+  // 3,000 extra rows of 400 residues: more than one matrix product's chunk of rows (2^24 one-hot floats, 1,997
+  // rows here); random ids 0..22 (gap, X and [MASK] count as no agreement) and masks, 20 centres. Each row
+  // goes to the centre with the most mask-weighted shared residues, ties to the first: exact integers.
+  constexpr int64_t n_res = 400, n_clust = 20, n_extra = 3000;
+  uint64_t state = 12345;
+  const auto next = [&state](uint64_t n) {  // (a small LCG: the test needs no distribution)
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (state >> 33) % n;
+  };
+  const auto fill = [&](MsaArrays& m, int64_t rows) {
+    m.n_seq = rows;
+    m.n_res = n_res;
+    for (int64_t k = 0; k < rows * n_res; ++k) {
+      m.msa.push_back(static_cast<int32_t>(next(4) == 0 ? next(23) : next(3)));  // few classes: many ties
+      m.msa_mask.push_back(next(10) == 0 ? 0.0f : 1.0f);
+      m.deletion_matrix.push_back(0.0f);
+    }
+    m.msa_row_mask.assign(static_cast<size_t>(rows), 1.0f);
+  };
+  EnsembleMsa batch;
+  fill(batch.msa, n_clust);
+  fill(batch.extra, n_extra);
+  nearest_neighbor_clusters(batch);
+  REQUIRE(batch.extra_cluster_assignment.size() == static_cast<size_t>(n_extra));
+  for (int64_t e = 0; e < n_extra; ++e) {
+    int64_t best = 0;
+    float best_count = -1.0f;
+    for (int64_t c = 0; c < n_clust; ++c) {
+      float count = 0.0f;
+      for (int64_t r = 0; r < n_res; ++r) {
+        const auto ke = static_cast<size_t>(e * n_res + r), kc = static_cast<size_t>(c * n_res + r);
+        if (batch.extra.msa[ke] < 21 && batch.extra.msa[ke] == batch.msa.msa[kc])
+          count += batch.extra.msa_mask[ke] * batch.msa.msa_mask[kc];
+      }
+      if (count > best_count) {
+        best_count = count;
+        best = c;
+      }
+    }
+    if (batch.extra_cluster_assignment[static_cast<size_t>(e)] != best) {
+      FAIL("extra row ", e, ": assigned centre ", batch.extra_cluster_assignment[static_cast<size_t>(e)],
+           ", brute force ", best);
+    }
+  }
 }
