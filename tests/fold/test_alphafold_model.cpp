@@ -115,3 +115,28 @@ TEST_CASE("AlphaFoldModel: an iteration is bitwise the same for 1, 2, 3 and 4 th
     CHECK(at::equal(runs[run].plddt, runs[0].plddt));
   }
 }
+
+TEST_CASE("AlphaFoldModel: ensembling averages the members' trunk outputs (num_ensemble 2)") {
+  // AlphaFold's eval ensembling (the CASP14 preset's num_ensemble 8) averages single, pair and the MSA's first
+  // row over the members before the heads. The same model with num_ensemble 1 run on each member's batch gives
+  // the two terms: their mean must be what the ensembled iteration hands the heads.
+  kfold::test::ModelCase c("ptm_recycle");
+  c.config.data.eval.num_ensemble = 2;
+  const auto raw = ubiquitin_raw_features();
+  const auto pipeline = fold::input_pipeline_config(c.config);
+  REQUIRE(pipeline.num_ensemble == 2);
+  const auto features = fold::make_model_inputs(raw, pipeline, 7);  // batch 0, 1: iteration 0's two members
+  const fold::RunOptions options;
+  const fold::AlphaFoldModel ensembled(c.params->root(), c.config);
+  const auto both = ensembled.iteration(features, 0, ensembled.initial_state(features.n_res(), options), options);
+  c.config.data.eval.num_ensemble = 1;
+  const fold::AlphaFoldModel single(c.params->root(), c.config);
+  const auto state = single.initial_state(features.n_res(), options);
+  const auto first = single.iteration(features, 0, state, options);
+  const auto second = single.iteration(features, 1, state, options);
+  REQUIRE_FALSE(at::equal(first.pair, second.pair));  // the members differ (their MSA samples and masks)
+  // (a + b) / 2 in float32, as the ensembled run sums and divides: equal to rounding.
+  CHECK(at::allclose(both.single, (first.single + second.single) / 2.0, 1e-6, 1e-6));
+  CHECK(at::allclose(both.pair, (first.pair + second.pair) / 2.0, 1e-6, 1e-6));
+  CHECK(at::allclose(both.msa_first_row, (first.msa_first_row + second.msa_first_row) / 2.0, 1e-6, 1e-6));
+}
