@@ -98,6 +98,16 @@ int32_t ungapped_xdrop_score(const ScoreProfile& query, std::span<const uint8_t>
 // only on the query, the words and the index contents (not on chunking or threads).
 class PrefilterScanner {
  public:
+  // Targets per scan block: about 4 MiB of diagonal bins (block_ends_). Measured on 100 queries against 200,000
+  // sequences (two threads, a 32 MiB last-level cache): the scan 16-22 % faster than unblocked.
+  static constexpr uint64_t kBlockBins = (uint64_t{4} << 20) / sizeof(uint32_t);
+  // Runs (query position, word) held at a time: consecutive query positions are scanned as windows of at most
+  // this many (at least one position), so runs_ stays within 2 MiB for any query length and word threshold.
+  static constexpr size_t kWindowRuns = size_t{1} << 16;
+  // Other sizes are for tests: the result does not depend on them.
+  explicit PrefilterScanner(uint64_t block_bins = kBlockBins, size_t window_runs = kWindowRuns)
+      : block_bins_(block_bins), window_runs_(window_runs) {}
+
   // Appends the targets of `index` whose best diagonal scores >= options.min_ungapped_score, then
   // keeps the best options.max_candidates of what `out` holds.
   void scan(const ScoreProfile& query, const NeighbourWords& words, const KmerIndex& index,
@@ -137,9 +147,11 @@ class PrefilterScanner {
   // The scan reads every occurrence list once per block of targets (each list is ordered by target) whose
   // bins fit in a few MiB of cache: a block's bins are then read from cache, not memory (the chunk's bins,
   // tens of MB per scanning thread, exceed the last-level cache). Each target's hits come in the order an
-  // unblocked scan gives them, so the result is the same.
+  // unblocked scan gives them (query position, word, target position), so the result is the same.
+  uint64_t block_bins_;
+  size_t window_runs_;
   std::vector<uint32_t> block_ends_;  // [blocks] one past each block's last target
-  std::vector<Run> runs_;             // [NeighbourWords::entries()] of the query being scanned
+  std::vector<Run> runs_;             // the non-empty runs of the window of query positions being scanned
   std::vector<uint64_t> touched_;     // bit per target: a seed hit in this scan
   uint64_t prepared_build_ = 0;       // KmerIndex::build_id of the index the members are laid out for
   uint32_t epoch_ = 0;

@@ -518,3 +518,41 @@ TEST_CASE("low_complexity_mask: a sequence of exactly one window is judged, word
   options.word_threshold = 61;
   CHECK_THROWS_WITH_AS(msa::check_prefilter_options(options), doctest::Contains("--word-threshold"), InputError);
 }
+
+TEST_CASE("prefilter: blocks of targets and windows of query positions of any size give the same candidates") {
+  // The scan reads each occurrence list once per block of targets and holds the runs of a window of query
+  // positions (PrefilterScanner's sizes; a block is ~131,000 short targets by default, more than any test
+  // database): tiny blocks and windows must give exactly the single-block, single-window candidates.
+  const Family f = make_family(12);
+  test::ScratchDir dir("msa_prefilter_blocks");
+  const auto db = open_fasta_db(dir, f.fasta);
+  const msa::KmerIndex index(db, 0, db.size());
+  msa::PrefilterOptions options;
+  options.min_ungapped_score = 0;  // every touched target
+  std::mt19937_64 rng(11);
+  msa::PrefilterScanner whole;
+  msa::PrefilterScanner blocks(/*block_bins=*/64, /*window_runs=*/1);  // a few targets a block, a position a window
+  msa::PrefilterScanner windows(msa::PrefilterScanner::kBlockBins, /*window_runs=*/500);
+  for (int k = 0; k < 40; ++k) {
+    const auto t = static_cast<int64_t>(rng() % static_cast<uint64_t>(db.size()));
+    std::string residues(db.residues(t));
+    const size_t len = std::min<size_t>(residues.size(), 40 + rng() % 160);
+    const size_t at = rng() % (residues.size() - len + 1);
+    const std::string query =
+        test::random_protein(rng, rng() % 30) + test::mutate(rng, residues.substr(at, len), 0.3, 0.02);
+    const auto profile = msa::make_sequence_profile(query, msa::blosum62());
+    const msa::NeighbourWords words(profile, options.word_threshold);
+    std::vector<msa::Candidate> a, b, c;
+    whole.scan(profile, words, index, options, a);
+    blocks.scan(profile, words, index, options, b);
+    windows.scan(profile, words, index, options, c);
+    CAPTURE(k);
+    REQUIRE(!a.empty());
+    REQUIRE(a.size() == b.size());
+    REQUIRE(a.size() == c.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      REQUIRE((a[i].target == b[i].target && a[i].ungapped_score == b[i].ungapped_score));
+      REQUIRE((a[i].target == c[i].target && a[i].ungapped_score == c[i].ungapped_score));
+    }
+  }
+}
