@@ -1,4 +1,4 @@
-// Error text for a thread that cannot start; see data/thread_limit.hpp.
+// Whether threads can start, and the error text when one cannot; see data/thread_limit.hpp.
 #include "data/thread_limit.hpp"
 
 #include <fmt/format.h>

@@ -1,5 +1,6 @@
-// The error text when a thread cannot start (std::thread's std::system_error, EAGAIN): the per-user limit on
-// processes and threads (`ulimit -u`, which login nodes often set low) or memory for its stack.
+// Threads that cannot start (std::thread's std::system_error, EAGAIN): the per-user limit on processes and
+// threads (`ulimit -u`, which login nodes often set low) or memory for their stacks. A check run before the
+// thread pools start, and the error text that names the limit and the fix.
 #pragma once
 
 #include <cstdint>

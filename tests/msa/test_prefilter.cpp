@@ -71,6 +71,16 @@ std::vector<msa::Candidate> scan_all(const msa::ScoreProfile& profile, const msa
   return out;
 }
 
+// A mutated piece of a random database sequence after a random prefix: hits on varied targets, diagonals and
+// query positions.
+std::string mutated_piece(const msa::SequenceDb& db, std::mt19937_64& rng) {
+  const auto t = static_cast<int64_t>(rng() % static_cast<uint64_t>(db.size()));
+  std::string residues(db.residues(t));
+  const size_t len = std::min<size_t>(residues.size(), 40 + rng() % 160);
+  const size_t at = rng() % (residues.size() - len + 1);
+  return test::random_protein(rng, rng() % 30) + test::mutate(rng, residues.substr(at, len), 0.3, 0.02);
+}
+
 }  // namespace
 
 TEST_CASE("prefilter: planted homologs pass, decoys rank below them, chunking changes nothing") {
@@ -371,13 +381,7 @@ TEST_CASE(
   std::mt19937_64 rng(5);
   msa::PrefilterScanner shared;
   for (int k = 0; k < 300; ++k) {
-    // A mutated piece of a random database sequence: hits on varied targets, diagonals and query positions.
-    const auto t = static_cast<int64_t>(rng() % static_cast<uint64_t>(db.size()));
-    std::string residues(db.residues(t));
-    const size_t len = std::min<size_t>(residues.size(), 40 + rng() % 160);
-    const size_t at = rng() % (residues.size() - len + 1);
-    const std::string query =
-        test::random_protein(rng, rng() % 30) + test::mutate(rng, residues.substr(at, len), 0.3, 0.02);
+    const std::string query = mutated_piece(db, rng);
     const auto profile = msa::make_sequence_profile(query, msa::blosum62());
     const msa::NeighbourWords words(profile, options.word_threshold);
     std::vector<msa::Candidate> a, b;
@@ -534,12 +538,7 @@ TEST_CASE("prefilter: blocks of targets and windows of query positions of any si
   msa::PrefilterScanner blocks(/*block_bins=*/64, /*window_runs=*/1);  // a few targets a block, a position a window
   msa::PrefilterScanner windows(msa::PrefilterScanner::kBlockBins, /*window_runs=*/500);
   for (int k = 0; k < 40; ++k) {
-    const auto t = static_cast<int64_t>(rng() % static_cast<uint64_t>(db.size()));
-    std::string residues(db.residues(t));
-    const size_t len = std::min<size_t>(residues.size(), 40 + rng() % 160);
-    const size_t at = rng() % (residues.size() - len + 1);
-    const std::string query =
-        test::random_protein(rng, rng() % 30) + test::mutate(rng, residues.substr(at, len), 0.3, 0.02);
+    const std::string query = mutated_piece(db, rng);
     const auto profile = msa::make_sequence_profile(query, msa::blosum62());
     const msa::NeighbourWords words(profile, options.word_threshold);
     std::vector<msa::Candidate> a, b, c;
