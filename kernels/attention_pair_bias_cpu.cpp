@@ -1,7 +1,8 @@
 // Fused CPU kernels of kfold::attention_pair_bias (forward and backward): cache-blocked online softmax,
 // at::parallel_for over fixed tasks with per-thread scratch, fp32 accumulation (fp64 for double inputs).
 // Every output element is computed by one task in a fixed order, so results do not depend on the
-// thread count; the hot loops are compiled for x86-64-v4/v3/baseline and picked at load time.
+// thread count; the hot loops are compiled for x86-64-v4/v3/baseline and picked at each call
+// (data/cpu_capability.hpp).
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
@@ -19,14 +20,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "data/cpu_capability.hpp"
 #include "kernels/attention_pair_bias.hpp"
 
-// Not under ThreadSanitizer: GCC instruments the ifunc resolver, which the loader runs before TSan starts.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
-#define KFOLD_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define KFOLD_CPU_CLONES
-#endif
 #define KFOLD_ALWAYS_INLINE inline __attribute__((always_inline))
 #define KFOLD_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
 
@@ -243,7 +239,7 @@ KFOLD_ALWAYS_INLINE void scale_add_probs_times_rows(acc_t* o, acc_t alpha, const
 // Tasks are (b, r, h, query block), query block fastest. kD: the head dim when fixed at compile time
 // (16, 32, 64: AlphaFold's), else 0.
 template <typename scalar_t, typename acc_t, int kD>
-KFOLD_CPU_CLONES void forward_tasks(const ForwardArgs<scalar_t, acc_t>& a, int64_t begin, int64_t end) {
+KFOLD_ALWAYS_INLINE void forward_tasks(const ForwardArgs<scalar_t, acc_t>& a, int64_t begin, int64_t end) {
   const auto [B, R, S, H, D_arg] = a.n;
   (void)B;
   const int64_t D = kD > 0 ? kD : D_arg;
@@ -364,7 +360,7 @@ KFOLD_ALWAYS_INLINE void accumulate_outer(acc_t* rows, const acc_t* coef, const 
 // query i in a fixed order, so it owns its grad_bias columns and its grad_k / grad_v rows. Queries go in
 // steps of kBlockI: probabilities and logit gradients first, then the dk / dv rows.
 template <typename scalar_t, typename acc_t, int kD>
-KFOLD_CPU_CLONES void backward_kv_tasks(const BackwardArgs<scalar_t, acc_t>& a, int64_t begin, int64_t end) {
+KFOLD_ALWAYS_INLINE void backward_kv_tasks(const BackwardArgs<scalar_t, acc_t>& a, int64_t begin, int64_t end) {
   const auto [B, R, S, H, D_arg] = a.n;
   (void)B;
   const int64_t D = kD > 0 ? kD : D_arg;
@@ -424,7 +420,7 @@ KFOLD_CPU_CLONES void backward_kv_tasks(const BackwardArgs<scalar_t, acc_t>& a, 
 
 // Pass 2: grad_q. Tasks are (b, r, h, query block) like the forward; logits are recomputed.
 template <typename scalar_t, typename acc_t, int kD>
-KFOLD_CPU_CLONES void backward_q_tasks(const BackwardArgs<scalar_t, acc_t>& a, int64_t begin, int64_t end) {
+KFOLD_ALWAYS_INLINE void backward_q_tasks(const BackwardArgs<scalar_t, acc_t>& a, int64_t begin, int64_t end) {
   const auto [B, R, S, H, D_arg] = a.n;
   (void)B;
   const int64_t D = kD > 0 ? kD : D_arg;
@@ -492,8 +488,8 @@ void compute_delta(const Strided5<const scalar_t>& grad_out, const Strided5<cons
 constexpr double kExactLseBelow = 128.0;
 
 template <typename scalar_t, typename acc_t>
-KFOLD_CPU_CLONES void row_stats_tasks(const BackwardArgs<scalar_t, acc_t>& a, acc_t* row_max, acc_t* row_log_sum,
-                                      int64_t begin, int64_t end) {
+KFOLD_ALWAYS_INLINE void row_stats_tasks(const BackwardArgs<scalar_t, acc_t>& a, acc_t* row_max, acc_t* row_log_sum,
+                                         int64_t begin, int64_t end) {
   const auto [B, R, S, H, D] = a.n;
   (void)B;
   std::vector<acc_t> q_row(D), k_tile(D * kBlockK), s(kBlockK);
@@ -521,12 +517,41 @@ KFOLD_CPU_CLONES void row_stats_tasks(const BackwardArgs<scalar_t, acc_t>& a, ac
   }
 }
 
+// body() (an always-inline lambda around one of the task functions above) compiled for each CPU level;
+// run_for_cpu calls the copy for `level` (data::cpu_capability(), read once per op call).
+template <typename Body>
+KFOLD_TARGET_AVX512 void run_avx512(const Body& body) {
+  body();
+}
+template <typename Body>
+KFOLD_TARGET_AVX2 void run_avx2(const Body& body) {
+  body();
+}
+template <typename Body>
+void run_baseline(const Body& body) {
+  body();
+}
+template <typename Body>
+void run_for_cpu(data::CpuCapability level, const Body& body) {
+  switch (level) {
+    case data::CpuCapability::avx512:
+      return run_avx512(body);
+    case data::CpuCapability::avx2:
+      return run_avx2(body);
+    case data::CpuCapability::baseline:
+      return run_baseline(body);
+  }
+}
+
 template <typename scalar_t, typename acc_t>
 void exact_row_stats(const BackwardArgs<scalar_t, acc_t>& a, acc_t* row_max, acc_t* row_log_sum) {
   const auto [B, R, S, H, D] = a.n;
   (void)D;
+  const auto level = data::cpu_capability();
   at::parallel_for(0, B * R * H * S, 64, [&](int64_t begin, int64_t end) {
-    row_stats_tasks<scalar_t, acc_t>(a, row_max, row_log_sum, begin, end);
+    run_for_cpu(level, [&]() KFOLD_ALWAYS_INLINE_LAMBDA {
+      row_stats_tasks<scalar_t, acc_t>(a, row_max, row_log_sum, begin, end);
+    });
   });
 }
 
@@ -577,9 +602,11 @@ std::tuple<at::Tensor, at::Tensor> attention_pair_bias_cpu(const at::Tensor& q, 
                                             n,
                                             softmax_scale<acc_t>(n.D)};
     const int64_t n_tasks = n.B * n.R * n.H * ceil_div(n.S, kBlockQ);
+    const auto level = data::cpu_capability();
     with_head_dim(n.D, [&]<int kD>() {
-      at::parallel_for(0, n_tasks, 1,
-                       [&](int64_t begin, int64_t end) { forward_tasks<scalar_t, acc_t, kD>(args, begin, end); });
+      at::parallel_for(0, n_tasks, 1, [&](int64_t begin, int64_t end) {
+        run_for_cpu(level, [&]() KFOLD_ALWAYS_INLINE_LAMBDA { forward_tasks<scalar_t, acc_t, kD>(args, begin, end); });
+      });
     });
   });
   return {out, lse};
@@ -622,11 +649,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_b
         grad_bias_acc.data_ptr<acc_t>(), n,
         softmax_scale<acc_t>(n.D)};
     exact_row_stats(args, row_max.data_ptr<acc_t>(), row_log_sum.data_ptr<acc_t>());
+    const auto level = data::cpu_capability();
     with_head_dim(n.D, [&]<int kD>() {
-      at::parallel_for(0, n.B * n.H * ceil_div(n.S, kBlockK), 1,
-                       [&](int64_t begin, int64_t end) { backward_kv_tasks<scalar_t, acc_t, kD>(args, begin, end); });
-      at::parallel_for(0, n.B * n.R * n.H * ceil_div(n.S, kBlockQ), 1,
-                       [&](int64_t begin, int64_t end) { backward_q_tasks<scalar_t, acc_t, kD>(args, begin, end); });
+      at::parallel_for(0, n.B * n.H * ceil_div(n.S, kBlockK), 1, [&](int64_t begin, int64_t end) {
+        run_for_cpu(level,
+                    [&]() KFOLD_ALWAYS_INLINE_LAMBDA { backward_kv_tasks<scalar_t, acc_t, kD>(args, begin, end); });
+      });
+      at::parallel_for(0, n.B * n.R * n.H * ceil_div(n.S, kBlockQ), 1, [&](int64_t begin, int64_t end) {
+        run_for_cpu(level,
+                    [&]() KFOLD_ALWAYS_INLINE_LAMBDA { backward_q_tasks<scalar_t, acc_t, kD>(args, begin, end); });
+      });
     });
   });
   return {grad_q, grad_k, grad_v, grad_bias_acc.to(bias.scalar_type())};

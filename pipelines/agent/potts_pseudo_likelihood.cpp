@@ -7,12 +7,14 @@
 #include <cmath>
 #include <cstring>
 
+#include "data/cpu_capability.hpp"
+
 namespace kfold::pipelines::agent {
 
 namespace {
 
 // The helpers below take and return 32-byte vectors; they are always inlined into site_objective (forced: at
-// -O0 an out-of-line copy has the baseline ABI, which the AVX2 clone calls with its arguments in the wrong
+// -O0 an out-of-line copy has the baseline ABI, which the AVX2 copy calls with its arguments in the wrong
 // registers: a Debug build crashed), so GCC's note that such an ABI differs without AVX does not apply.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
@@ -20,7 +22,7 @@ namespace {
 // inner loops run over whole SIMD vectors; the padding stays zero.
 constexpr int64_t kPad = 24;
 
-// Eight floats as one value (GCC/Clang vector extension): AVX registers in the AVX2 clone, pairs of SSE
+// Eight floats as one value (GCC/Clang vector extension): AVX registers in the AVX2 copy, pairs of SSE
 // registers in the baseline one. Keeps the 24 running sums of a column in registers.
 typedef float Vec8 __attribute__((vector_size(32)));
 typedef int32_t Int8 __attribute__((vector_size(32)));
@@ -56,16 +58,11 @@ typedef int32_t Int8 __attribute__((vector_size(32)));
 
 // One column i over all sequences. Jloc [n_col][21][kPad]: J_ij(a, b) at [j][b][a] (zero for j = i);
 // hi [kPad]. Accumulates the gradient into Dloc (same layout) and dh [21]; returns the weighted negative
-// log conditional likelihood. Compiled for AVX2 and for the baseline; the loader picks one. Not under
-// ThreadSanitizer: GCC instruments the ifunc resolver, which the loader runs before TSan is initialised.
-#if defined(__SANITIZE_THREAD__)
-#define KFOLD_POTTS_CLONES
-#else
-#define KFOLD_POTTS_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
-KFOLD_POTTS_CLONES double site_objective(int64_t i, int64_t n_seq, int64_t n_col, const uint8_t* states,
-                                         const float* weights, const float* hi, const float* Jloc, float* Dloc,
-                                         double* dh) {
+// log conditional likelihood. Compiled for AVX2 and for the baseline below: AVX2 without FMA, so that GCC
+// contracts no a * b + c and both copies round alike (a fit does not depend on the CPU).
+[[gnu::always_inline]] inline double site_objective(int64_t i, int64_t n_seq, int64_t n_col, const uint8_t* states,
+                                                    const float* weights, const float* hi, const float* Jloc,
+                                                    float* Dloc, double* dh) {
   double nll = 0.0;
   const Vec8 h0 = load8(hi);
   const Vec8 h1 = load8(hi + 8);
@@ -135,6 +132,22 @@ KFOLD_POTTS_CLONES double site_objective(int64_t i, int64_t n_seq, int64_t n_col
   return nll;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define KFOLD_TARGET_AVX2_NO_FMA __attribute__((target("avx2")))
+#else
+#define KFOLD_TARGET_AVX2_NO_FMA
+#endif
+KFOLD_TARGET_AVX2_NO_FMA double site_objective_avx2(int64_t i, int64_t n_seq, int64_t n_col, const uint8_t* states,
+                                                    const float* weights, const float* hi, const float* Jloc,
+                                                    float* Dloc, double* dh) {
+  return site_objective(i, n_seq, n_col, states, weights, hi, Jloc, Dloc, dh);
+}
+
+double site_objective_baseline(int64_t i, int64_t n_seq, int64_t n_col, const uint8_t* states, const float* weights,
+                               const float* hi, const float* Jloc, float* Dloc, double* dh) {
+  return site_objective(i, n_seq, n_col, states, weights, hi, Jloc, Dloc, dh);
+}
+
 }  // namespace
 
 PottsPseudoLikelihood::PottsPseudoLikelihood(const FamilyAlignment& alignment, const std::vector<double>& weights,
@@ -152,6 +165,7 @@ PottsPseudoLikelihood::PottsPseudoLikelihood(const FamilyAlignment& alignment, c
 
 double PottsPseudoLikelihood::evaluate(const std::vector<float>& x, std::vector<float>& g) {
   const int64_t L = n_col_;
+  const bool avx2 = data::cpu_capability() >= data::CpuCapability::avx2;
   const int64_t block = L * kStates * kPad;
   g.assign(static_cast<size_t>(n_params()), 0.0f);
   // Per-thread couplings of one column, allocated here: an exception (out of memory) must not leave the
@@ -183,8 +197,8 @@ double PottsPseudoLikelihood::evaluate(const std::vector<float>& x, std::vector<
       std::fill(Dloc, Dloc + block, 0.0f);
       double* dh = field_gradients_.data() + i * kStates;
       std::fill(dh, dh + kStates, 0.0);
-      site_objective_[static_cast<size_t>(i)] =
-          site_objective(i, alignment_.n_seq, L, alignment_.states.data(), weights_.data(), hi, Jloc_data, Dloc, dh);
+      site_objective_[static_cast<size_t>(i)] = (avx2 ? site_objective_avx2 : site_objective_baseline)(
+          i, alignment_.n_seq, L, alignment_.states.data(), weights_.data(), hi, Jloc_data, Dloc, dh);
     }
     // Combine: dJ_ij(a, b) = D_i[j][b][a] + D_j[i][a][b], each pair by one thread in a fixed order.
 #pragma omp for schedule(dynamic, 1)

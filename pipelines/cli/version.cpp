@@ -1,6 +1,7 @@
 // `kfold --version`: what this build is and what the machine offers it.
 #include <fmt/format.h>
 
+#include "data/cpu_capability.hpp"
 #include "fold/cpu_matmul.hpp"
 #include "kernels/runtime_info.hpp"
 #include "pipelines/cli/commands.hpp"
@@ -24,6 +25,9 @@ std::string version_text() {
   text +=
       info.openmp ? fmt::format("OpenMP: yes ({} threads)\n", info.openmp_max_threads) : std::string("OpenMP: no\n");
   text += fmt::format("CPU matrix products: {}\n", fold::onednn_available() ? "oneDNN" : "torch (at::addmm)");
+  text += fmt::format("CPU kernels: {} (this CPU: {}; KFOLD_CPU_CAPABILITY lowers it)\n",
+                      data::cpu_capability_name(data::cpu_capability()),
+                      data::cpu_capability_name(data::cpu_capability_supported()));
   text += fmt::format("malloc: {}", info.malloc_name);
   return text;
 }

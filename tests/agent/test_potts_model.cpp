@@ -1,9 +1,11 @@
 // Potts model: analytic gradient against finite differences, a planted coupling found by APC scores,
-// thread-count independence of the fit, Hamiltonian differences against full energies.
+// thread-count independence of the fit, Hamiltonian differences against full energies, the AVX2 and
+// baseline copies of the objective.
 #include <doctest/doctest.h>
 
 #include <cmath>
 
+#include "data/cpu_capability.hpp"
 #include "pipelines/agent/family_alignment.hpp"
 #include "pipelines/agent/plate_layout.hpp"
 #include "pipelines/agent/potts_model.hpp"
@@ -128,4 +130,27 @@ TEST_CASE("potts: 1 and 2 threads give bit-identical parameters, dE matches ener
   CHECK(single == doctest::Approx(m1.energy(one.data()) - m1.energy(wt)).epsilon(1e-4));
   // The fit lowers the objective from its start.
   CHECK(m1.fit.iterations == 15);
+}
+
+TEST_CASE("potts: the AVX2 and baseline copies of the objective give the same value and gradient (bitwise)") {
+  // Lane-wise vector arithmetic in the same order and no contraction into FMA (the ISO C++ mode): the two
+  // copies round alike, so a fit does not depend on the CPU it ran on.
+  using kfold::data::CpuCapability;
+  if (kfold::data::cpu_capability_supported() < CpuCapability::avx2) return;
+  struct RestoreLevel {
+    ~RestoreLevel() { kfold::data::set_cpu_capability_limit(CpuCapability::avx512); }
+  } restore;
+  const FamilyAlignment a = random_alignment(70, 13, 5);
+  const SequenceWeights w = compute_sequence_weights(a, 0.8, 1);
+  PottsPseudoLikelihood objective(a, w.weights, 0.05, 0.1, 2);
+  SplitMix64 rng(11);
+  std::vector<float> x(static_cast<size_t>(objective.n_params()));
+  for (auto& v : x) v = static_cast<float>(static_cast<int64_t>(rng.below(201)) - 100) / 64.0f;
+  std::vector<float> g_avx2, g_baseline;
+  kfold::data::set_cpu_capability_limit(CpuCapability::avx2);
+  const double f_avx2 = objective.evaluate(x, g_avx2);
+  kfold::data::set_cpu_capability_limit(CpuCapability::baseline);
+  const double f_baseline = objective.evaluate(x, g_baseline);
+  CHECK(f_avx2 == f_baseline);
+  CHECK(g_avx2 == g_baseline);
 }

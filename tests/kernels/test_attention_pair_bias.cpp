@@ -1,6 +1,6 @@
 // kfold::attention_pair_bias on the CPU: the fused kernels against the libtorch reference (forward, lse,
-// gradients, fully masked rows, strided ending-node views), finite-difference gradients in fp64, and
-// results independent of the thread count.
+// gradients, fully masked rows, strided ending-node views), finite-difference gradients in fp64, results
+// independent of the thread count, and every CPU level's copy of the kernels (AVX-512, AVX2, baseline).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <doctest/doctest.h>
@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "data/cpu_capability.hpp"
 #include "kernels/attention_test_support.hpp"
 
 using kfold::test::AttentionInputs;
@@ -152,6 +153,54 @@ TEST_CASE("attention_pair_bias: CPU results do not depend on the thread count (b
       INFO("run " << run << " tensor " << t);
       CHECK(at::equal(runs[run][t], runs[0][t]));
     }
+  }
+}
+
+TEST_CASE("attention_pair_bias: each CPU level's kernels (AVX-512, AVX2, baseline) match the reference") {
+  // The kernels are compiled once per level and data::cpu_capability() picks one at each call: lowering
+  // it runs the other copies on this machine (levels above what the CPU has are skipped).
+  struct RestoreLevel {
+    ~RestoreLevel() { kfold::data::set_cpu_capability_limit(kfold::data::CpuCapability::avx512); }
+  } restore;
+  using kfold::data::CpuCapability;
+  for (const auto level : {CpuCapability::baseline, CpuCapability::avx2, CpuCapability::avx512}) {
+    if (level > kfold::data::cpu_capability_supported()) continue;
+    kfold::data::set_cpu_capability_limit(level);
+    REQUIRE(kfold::data::cpu_capability() == level);
+    // D = 16 and 64 (head dims fixed at compile time) and 20 (any D); 129 keys: a partial block.
+    for (const AttentionShape shape :
+         {AttentionShape{2, 3, 7, 2, 16}, AttentionShape{1, 3, 129, 2, 64}, AttentionShape{1, 2, 33, 3, 20}}) {
+      INFO(kfold::data::cpu_capability_name(level) << " " << kfold::test::describe(shape));
+      auto in = make_attention_inputs(shape, f32(), /*with_mask=*/true);
+      const auto [out, lse] = call_attention_op(in);
+      const auto [ref_out, ref_lse] = reference_in_fp64(in);
+      check_close(out, ref_out, kAtolF32, kRtolF32, "out");
+      check_close(lse, ref_lse, kAtolF32, kRtolF32, "lse");
+      set_requires_grad(in);
+      const auto w_out = at::randn({shape.B, shape.R, shape.S, shape.H, shape.D});
+      const auto w_lse = at::randn({shape.B, shape.R, shape.H, shape.S});
+      const auto fused = gradients(in, w_out, w_lse, [](const AttentionInputs& x) { return call_attention_op(x); });
+      const auto ref =
+          gradients(in, w_out, w_lse, [](const AttentionInputs& x) { return call_attention_reference(x); });
+      const char* names[] = {"grad_q", "grad_k", "grad_v", "grad_bias"};
+      for (int t = 0; t < 4; ++t) check_close(fused[t], ref[t], kAtolGradF32, kRtolGradF32, names[t]);
+      // A constant pair bias of 1e3 leaves the softmax as it was and moves lse past the backward's
+      // exact-row-statistics threshold (|lse| > 128). Tolerance 1e-3: fp32 logits near 1e3 carry 6e-5.
+      auto shifted = in;
+      shifted.bias = (in.bias.detach() + 1e3).requires_grad_(true);
+      const auto moved = gradients(shifted, w_out, at::zeros_like(w_lse),
+                                   [](const AttentionInputs& x) { return call_attention_op(x); });
+      const auto unmoved =
+          gradients(in, w_out, at::zeros_like(w_lse), [](const AttentionInputs& x) { return call_attention_op(x); });
+      for (int t = 0; t < 4; ++t) check_close(moved[t], unmoved[t], 1e-3, 1e-3, names[t]);
+    }
+    // bf16 inputs: the same kernels on rounded inputs, against the fp32 reference of those inputs.
+    auto in = make_attention_inputs({1, 2, 64, 2, 32}, f32(), /*with_mask=*/true);
+    auto in16 = in;
+    for (at::Tensor* t : {&in16.q, &in16.k, &in16.v}) *t = t->to(at::kBFloat16);
+    for (at::Tensor* t : {&in.q, &in.k, &in.v}) *t = t->to(at::kBFloat16).to(at::kFloat);
+    check_close(std::get<0>(call_attention_op(in16)).to(at::kFloat), std::get<0>(reference_in_fp64(in)), kAtolBf16, 0.0,
+                "bf16 out");
   }
 }
 

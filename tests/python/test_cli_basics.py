@@ -32,6 +32,26 @@ def test_version_names_torch_cuda_openmp(kfold, build_dir):
     assert "CPU matrix products: torch (at::addmm)" in off.stdout
 
 
+def test_cpu_capability_is_lowered_by_the_environment(build_dir):
+    """KFOLD_CPU_CAPABILITY (libtorch's names: default, avx2, avx512) lowers the instruction-set level of
+    kfold's own CPU kernels, never raises it past the CPU's; another value is warned about and ignored."""
+    def run(value):
+        r = subprocess.run([str(build_dir / "bin" / "kfold"), "--version"], capture_output=True, text=True,
+                           env=dict(os.environ, KFOLD_CPU_CAPABILITY=value), timeout=60)
+        assert r.returncode == 0, r.stderr
+        line = next(x for x in r.stdout.splitlines() if x.startswith("CPU kernels: "))
+        used, cpu = line.removeprefix("CPU kernels: ").split(" (this CPU: ")
+        return used, cpu.split(";")[0], r.stderr
+
+    levels = ["default", "avx2", "avx512"]
+    used, cpu, _ = run("")
+    assert used == cpu and cpu in levels
+    for value in levels:
+        assert run(value)[0] == levels[min(levels.index(value), levels.index(cpu))]
+    used, _, err = run("sse4")
+    assert used == cpu and "KFOLD_CPU_CAPABILITY=sse4: expected default, avx2 or avx512; ignored" in err
+
+
 def test_executable_runs_on_tcmalloc_when_built_with_it(kfold, build_dir, kfold_module):
     """The build links the kfold executable with tcmalloc when it finds it (scripts/setup installs it); the
     Python module never brings its own malloc."""

@@ -1,0 +1,61 @@
+// cpu_capability (data/cpu_capability.hpp).
+#include "data/cpu_capability.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <string>
+
+#include "data/log.hpp"
+
+namespace kfold::data {
+namespace {
+
+std::atomic<int> g_limit{static_cast<int>(CpuCapability::avx512)};
+
+CpuCapability from_environment() {
+  const char* value = std::getenv("KFOLD_CPU_CAPABILITY");
+  if (value == nullptr || *value == '\0') return CpuCapability::avx512;
+  for (const auto c : {CpuCapability::baseline, CpuCapability::avx2, CpuCapability::avx512})
+    if (cpu_capability_name(c) == value) return c;
+  log_warn("KFOLD_CPU_CAPABILITY={}: expected default, avx2 or avx512; ignored", value);
+  return CpuCapability::avx512;
+}
+
+}  // namespace
+
+CpuCapability cpu_capability_supported() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const CpuCapability supported = [] {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) return CpuCapability::avx512;
+    if (__builtin_cpu_supports("x86-64-v3")) return CpuCapability::avx2;
+    return CpuCapability::baseline;
+  }();
+  return supported;
+#else
+  return CpuCapability::baseline;
+#endif
+}
+
+CpuCapability cpu_capability() {
+  static const CpuCapability environment = from_environment();
+  return static_cast<CpuCapability>(
+      std::min({static_cast<int>(cpu_capability_supported()), static_cast<int>(environment), g_limit.load()}));
+}
+
+void set_cpu_capability_limit(CpuCapability limit) { g_limit.store(static_cast<int>(limit)); }
+
+std::string_view cpu_capability_name(CpuCapability c) {
+  switch (c) {
+    case CpuCapability::baseline:
+      return "default";
+    case CpuCapability::avx2:
+      return "avx2";
+    case CpuCapability::avx512:
+      return "avx512";
+  }
+  return "default";
+}
+
+}  // namespace kfold::data
