@@ -49,6 +49,7 @@ class Cursor {
   [[noreturn]] void truncated() const {
     fail_input("{}: truncated or corrupt zip archive (a record points past the end of the file)", file_);
   }
+  [[noreturn]] void corrupt(std::string_view why) const { fail_input("{}: corrupt zip archive: {}", file_, why); }
 
  private:
   const std::byte* base_;
@@ -95,10 +96,14 @@ std::string_view header_value(std::string_view dict, std::string_view key, const
 NpyHeader parse_npy_header(std::string_view bytes, const std::string& where) {
   auto bad = [&](std::string_view why) { fail_input("{}: invalid .npy header: {}", where, why); };
   if (bytes.size() < 10 || bytes.substr(0, 6) != "\x93NUMPY") bad("missing \\x93NUMPY magic");
+  // numpy writes and reads versions 1.0, 2.0 (4-byte header length) and 3.0 (utf8 header) only.
   const auto major = static_cast<unsigned char>(bytes[6]);
+  const auto minor = static_cast<unsigned char>(bytes[7]);
   int64_t header_len = 0;
   int64_t prefix = 0;
-  if (major == 1) {
+  if (minor != 0) {
+    bad(fmt::format("unsupported .npy format version {}.{} (kfold reads 1.0, 2.0 and 3.0)", major, minor));
+  } else if (major == 1) {
     header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
     prefix = 10;
   } else if (major == 2 || major == 3) {
@@ -108,7 +113,7 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& where) {
     header_len = n;
     prefix = 12;
   } else {
-    bad(fmt::format("unsupported version {}", major));
+    bad(fmt::format("unsupported .npy format version {}.{} (kfold reads 1.0, 2.0 and 3.0)", major, minor));
   }
   if (prefix + header_len > static_cast<int64_t>(bytes.size())) bad("header longer than the member");
   const std::string_view dict = bytes.substr(static_cast<size_t>(prefix), static_cast<size_t>(header_len));
@@ -120,7 +125,12 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& where) {
                     descr.empty() ? "?" : descr));
   const char order = descr[1];
   const char kind = descr[2];
-  const int size = std::atoi(std::string(descr.substr(3, descr.size() - 4)).c_str());
+  // Item size in bytes; anything but plain digits (or digits past int) is 0: dtype other, never read.
+  const std::string_view size_text = descr.substr(3, descr.size() - 4);
+  int size = 0;
+  if (const auto r = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
+      r.ec != std::errc() || r.ptr != size_text.data() + size_text.size())
+    size = 0;
   h.big_endian = order == '>' && size > 1;
   switch (kind) {
     case 'f':
@@ -168,11 +178,13 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& where) {
     h.shape.push_back(dim);
     p = q;
   }
-  // The element count and byte size must fit in int64 (NpyArray::numel and nbytes multiply them).
-  int64_t nbytes = dtype_size(h.dtype);
+  // The element count and byte size must fit in int64 (NpyArray::numel and nbytes multiply them; a member
+  // of dtype other counts one byte an element, so that its numel() cannot overflow either).
+  int64_t nbytes = std::max<int64_t>(1, dtype_size(h.dtype));
   for (const int64_t dim : h.shape)
     if (__builtin_mul_overflow(nbytes, dim, &nbytes) || nbytes > (INT64_MAX >> 1))
-      bad(fmt::format("shape ({}) of {} holds more bytes than any file can", shape, dtype_name(h.dtype)));
+      bad(fmt::format("shape ({}) of {} holds more bytes than any file can", shape,
+                      h.dtype == DType::other ? h.numpy_dtype : std::string(dtype_name(h.dtype))));
   return h;
 }
 
@@ -277,11 +289,14 @@ T element(const std::byte* p, DType dtype, bool swap, bool& out_of_range) {
   return T{};
 }
 
-// The zip archive's central directory: where it starts and how many entries it has (ZIP64 or not).
+// The zip archive's central directory: where it starts, its size and how many entries it has (ZIP64 or not).
 struct CentralDirectory {
   int64_t offset = 0;
+  int64_t size = 0;
   int64_t entries = 0;
 };
+
+constexpr int64_t kCentralHeaderSize = 46;  // an entry's fixed part, before its name, extra data and comment
 
 CentralDirectory find_central_directory(const Cursor& c, int64_t size, const std::string& file) {
   // End of central directory: last 22..65557 bytes.
@@ -292,13 +307,19 @@ CentralDirectory find_central_directory(const Cursor& c, int64_t size, const std
       break;
     }
   if (eocd < 0) fail_input("{}: not an .npz file (no zip end-of-directory record; truncated?)", file);
-  CentralDirectory dir{c.at<uint32_t>(eocd + 16), c.at<uint16_t>(eocd + 10)};
+  CentralDirectory dir{c.at<uint32_t>(eocd + 16), c.at<uint32_t>(eocd + 12), c.at<uint16_t>(eocd + 10)};
   if (eocd >= 20 && c.at<uint32_t>(eocd - 20) == kZip64Locator) {
     const auto end64 = static_cast<int64_t>(c.at<uint64_t>(eocd - 20 + 8));
-    if (c.at<uint32_t>(end64) != kZip64End) c.truncated();
+    if (c.at<uint32_t>(end64) != kZip64End) c.corrupt("the ZIP64 locator does not point at a ZIP64 end record");
+    // Unsigned 64-bit values: past INT64_MAX they come out negative here, and are refused below.
     dir.entries = static_cast<int64_t>(c.at<uint64_t>(end64 + 32));
+    dir.size = static_cast<int64_t>(c.at<uint64_t>(end64 + 40));
     dir.offset = static_cast<int64_t>(c.at<uint64_t>(end64 + 48));
   }
+  if (dir.offset < 0 || dir.size < 0 || dir.offset > size || dir.size > size - dir.offset) c.truncated();
+  if (dir.entries < 0 || dir.entries > dir.size / kCentralHeaderSize)
+    c.corrupt(fmt::format("{} entries cannot fit a central directory of {} bytes", static_cast<uint64_t>(dir.entries),
+                          dir.size));
   return dir;
 }
 
@@ -327,19 +348,26 @@ ZipEntry read_central_entry(const Cursor& c, int64_t& p) {
   const uint16_t comment_len = c.at<uint16_t>(p + 32);
   entry.local = c.at<uint32_t>(p + 42);
   entry.name = std::string(c.text(p + 46, name_len));
-  // ZIP64 extra field: 64-bit values for the fields that hold 0xFFFFFFFF, in this order.
-  for (int64_t e = p + 46 + name_len; e + 4 <= p + 46 + name_len + extra_len;) {
+  // ZIP64 extra field: 64-bit values for the fields that hold 0xFFFFFFFF, in this order. Every field must lie
+  // inside the entry's extra data, every value inside its field (as Python's zipfile requires).
+  const int64_t extra_end = p + 46 + name_len + extra_len;
+  for (int64_t e = p + 46 + name_len; e + 4 <= extra_end;) {
     const uint16_t id = c.at<uint16_t>(e);
     const uint16_t len = c.at<uint16_t>(e + 2);
+    if (e + 4 + len > extra_end)
+      c.corrupt(fmt::format("entry '{}': extra field {:#06x} of {} bytes runs past the entry's {} bytes of extra data",
+                            entry.name, id, len, extra_len));
     if (id == 0x0001) {
       int64_t q = e + 4;
-      for (int64_t* field : {&entry.unpacked, &entry.packed}) {
-        if (*field == 0xFFFFFFFF) {
-          *field = static_cast<int64_t>(c.at<uint64_t>(q));
-          q += 8;
-        }
+      for (int64_t* field : {&entry.unpacked, &entry.packed, &entry.local}) {
+        if (*field != 0xFFFFFFFF) continue;
+        if (q + 8 > e + 4 + len)
+          c.corrupt(
+              fmt::format("entry '{}': its ZIP64 extra field of {} bytes lacks a value the entry marks 0xFFFFFFFF",
+                          entry.name, len));
+        *field = static_cast<int64_t>(c.at<uint64_t>(q));
+        q += 8;
       }
-      if (entry.local == 0xFFFFFFFF) entry.local = static_cast<int64_t>(c.at<uint64_t>(q));
     }
     e += 4 + len;
   }
@@ -445,6 +473,7 @@ NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
     const CentralDirectory dir = find_central_directory(c, size_, file);
     int64_t p = dir.offset;
     for (int64_t i = 0; i < dir.entries; ++i) {
+      if (p >= dir.offset + dir.size) c.corrupt(fmt::format("its central directory ends before entry {}", i + 1));
       const ZipEntry entry = read_central_entry(c, p);
       const std::string where = file + ": member '" + entry.name + "'";
       check_entry(c, entry, where);
@@ -455,6 +484,11 @@ NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
                    path_.string(), a.name);
       arrays_.push_back(std::move(a));
     }
+    // Python's zipfile reads entries until the directory's size is used up, not as many as the end record
+    // counts: a count that disagrees would hide arrays numpy reads (or read bytes past the directory).
+    if (p != dir.offset + dir.size)
+      c.corrupt(fmt::format("its end record counts {} entries, but they take {} of its central directory's {} bytes",
+                            dir.entries, p - dir.offset, dir.size));
   } catch (...) {
     ::munmap(const_cast<std::byte*>(map_), static_cast<size_t>(size_));
     map_ = nullptr;

@@ -1,11 +1,16 @@
 // Tests for the .npz reader against archives written by numpy (tests/fixtures/npz, made by
 // scripts/make_fixture_npz.py): every array's dtype, shape and values; stored and deflated
-// members; Fortran order; big-endian; float16; corrupt and truncated archives.
+// members; .npy versions 1.0-3.0; every integer dtype; big-endian; float16 edge values; corrupt and
+// truncated archives. ZIP64 archives: test_npz_zip64.cpp.
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <fstream>
+#include <limits>
 
 #include "data/error.hpp"
 #include "data/npz_file.hpp"
@@ -13,6 +18,7 @@
 #include "test_support.hpp"
 
 using kfold::InputError;
+using kfold::data::DType;
 using kfold::data::NpzFile;
 
 namespace {
@@ -122,4 +128,156 @@ TEST_CASE("NpzFile: header dicts numpy would read otherwise are refused, blanks 
                        doctest::Contains("invalid .npy header: 'fortran_order' is given twice"), InputError);
   CHECK_THROWS_WITH_AS(NpzFile(with_header("odd.npz", "'fortran_order': 1,     'shape': (22, 8), }")),
                        doctest::Contains("fortran_order is '1', not True or False"), InputError);
+}
+
+TEST_CASE("NpzFile: odd item sizes are dtype other, shapes of dtype other must fit int64 too") {
+  // '<i4294967300' was read as int32 (atoi wrapped the item size to 4); a '<U3' member with 2^64 elements was
+  // listed, and NpyArray::numel() overflowed on it (kfold inspect sums nbytes() over every member).
+  kfold::test::ScratchDir dir("npz_descr");
+  const std::string good = read_bytes(kFixtures / "stored.npz");
+  const auto with_dict = [&](const std::string& name, const std::string& dict) {
+    std::string bytes = good;
+    const size_t start = bytes.find("{'descr': '<i4'");
+    REQUIRE(start != std::string::npos);
+    const size_t end = bytes.find('\n', start);  // the header's padding ends with a newline
+    REQUIRE(dict.size() <= end - start);
+    bytes.replace(start, end - start, dict + std::string(end - start - dict.size(), ' '));
+    write_bytes(dir / name, bytes);
+    return dir / name;
+  };
+  const NpzFile wide(with_dict("wide.npz", "{'descr': '<i4294967300', 'fortran_order': False, 'shape': (3, 4), }"));
+  CHECK(wide.get("int32").dtype == DType::other);
+  CHECK_THROWS_WITH_AS(wide.read<int32_t>("int32"), doctest::Contains("has numpy dtype '<i4294967300'"), InputError);
+  CHECK(NpzFile(with_dict("odd.npz", "{'descr': '<i4x', 'fortran_order': False, 'shape': (3, 4), }"))
+            .get("int32")
+            .dtype == DType::other);
+  CHECK_THROWS_WITH_AS(
+      NpzFile(with_dict("huge.npz", "{'descr': '<U3', 'fortran_order': False, 'shape': (4611686018427387904, 4), }")),
+      doctest::Contains("member 'int32.npy': invalid .npy header: shape (4611686018427387904, 4) of <U3 holds more"),
+      InputError);
+}
+
+TEST_CASE("NpzFile: .npy format versions 1.0, 2.0 and 3.0 are read alike, stored and compressed") {
+  // 2.0 and 3.0 give the header length in 4 bytes, not 2 (3.0: the header is utf8; plain arrays keep it ASCII).
+  for (const char* name : {"versions.npz", "versions_compressed.npz"}) {
+    CAPTURE(name);
+    const NpzFile npz(kFixtures / name);
+    REQUIRE(npz.arrays().size() == 5);
+    const std::vector<float> want{-0.5f, -0.25f, 0.0f, 0.25f, 0.5f, 0.75f};
+    for (const char* key : {"v1_f4", "v2_f4", "v3_f4"}) {
+      CAPTURE(key);
+      const auto& a = npz.get(key);
+      CHECK(a.shape == std::vector<int64_t>{2, 3});
+      CHECK(a.data_offset == 128);          // numpy pads every header (prefix included) to 64 bytes
+      CHECK(npz.read<float>(key) == want);  // exact
+      if (!a.compressed) CHECK(std::memcmp(npz.raw_bytes(a).data(), want.data(), 24) == 0);
+    }
+    CHECK(npz.get("v2_i2_big").big_endian);
+    CHECK(npz.read<int32_t>("v2_i2_big", {3}) == std::vector<int32_t>{-300, 7, 258});
+    CHECK(npz.get("v3_f8_fortran").fortran_order);
+    CHECK(npz.read<double>("v3_f8_fortran", {2, 3}) == std::vector<double>{0, 1, 2, 3, 4, 5});
+  }
+}
+
+TEST_CASE("NpzFile: unsupported .npy versions and header lengths past the member name the member") {
+  kfold::test::ScratchDir dir("npz_versions");
+  const std::string good = read_bytes(kFixtures / "versions.npz");
+  const size_t v2 = good.find(std::string("\x93NUMPY\x02\x00", 8));
+  REQUIRE(v2 != std::string::npos);
+  std::string bytes = good;
+  bytes[v2 + 6] = 4;
+  write_bytes(dir / "v4.npz", bytes);
+  CHECK_THROWS_WITH_AS(
+      NpzFile(dir / "v4.npz"),
+      doctest::Contains("member 'v2_f4.npy': invalid .npy header: unsupported .npy format version 4.0"), InputError);
+  bytes = good;
+  bytes[v2 + 6] = 0;
+  write_bytes(dir / "v0.npz", bytes);
+  CHECK_THROWS_WITH_AS(NpzFile(dir / "v0.npz"), doctest::Contains("unsupported .npy format version 0.0"), InputError);
+  bytes = good;
+  bytes[v2 + 7] = 1;  // numpy refuses 2.1 too
+  write_bytes(dir / "v2_1.npz", bytes);
+  CHECK_THROWS_WITH_AS(NpzFile(dir / "v2_1.npz"), doctest::Contains("unsupported .npy format version 2.1"), InputError);
+  // A 4-byte header length of 0xFFFFFFF0: past the member, not read past it.
+  bytes = good;
+  bytes.replace(v2 + 8, 4, "\xF0\xFF\xFF\xFF");
+  write_bytes(dir / "long.npz", bytes);
+  CHECK_THROWS_WITH_AS(NpzFile(dir / "long.npz"),
+                       doctest::Contains("member 'v2_f4.npy': invalid .npy header: header longer than the member"),
+                       InputError);
+}
+
+TEST_CASE("NpzFile: integer dtypes at their limits and big-endian integers") {
+  const NpzFile npz(kFixtures / "dtypes.npz");
+  using V = std::vector<int64_t>;
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  CHECK(npz.get("int8").dtype == DType::int8);
+  CHECK(npz.read<int64_t>("int8") == V{-128, -1, 0, 127});
+  CHECK(npz.get("int16").dtype == DType::int16);
+  CHECK(npz.read<int64_t>("int16") == V{-32768, -1, 0, 32767});
+  CHECK(npz.get("uint16").dtype == DType::uint16);
+  CHECK(npz.read<int32_t>("uint16") == std::vector<int32_t>{0, 1, 65535});
+  CHECK(npz.get("uint32").dtype == DType::uint32);
+  CHECK(npz.read<int64_t>("uint32") == V{0, 1, int64_t{1} << 31, (int64_t{1} << 32) - 1});
+  CHECK(npz.get("uint64").dtype == DType::uint64);
+  CHECK(npz.read<int64_t>("uint64") == V{0, 1, kMax});
+  // Big-endian: every byte order reversed, sign included.
+  CHECK(npz.get("int16_big").big_endian);
+  CHECK_FALSE(npz.zero_copy(npz.get("int16_big")));
+  CHECK(npz.read<int64_t>("int16_big") == V{-32768, -2, 258, 32767});
+  CHECK(npz.read<int64_t>("uint16_big") == V{1, 258, 65535});
+  CHECK(npz.read<int32_t>("int32_big") == std::vector<int32_t>{INT32_MIN, -2, 0x01020304, INT32_MAX});
+  CHECK(npz.read<int64_t>("uint32_big") == V{0x01020304, 0xFFFFFFFF});
+  CHECK(npz.read<int64_t>("int64_big") == V{kMin, -2, 0x0102030405060708, kMax});
+  CHECK(npz.read<int64_t>("uint64_big") == V{0x0102030405060708, kMax});
+  CHECK_FALSE(npz.get("int8").big_endian);  // '|i1': no byte order
+}
+
+TEST_CASE("NpzFile: integers that do not fit the type read are refused, never wrapped") {
+  // uint64 values past 2^63 do not fit int64 (read<int64_t> is kfold's widest integer read), and reading
+  // integers as float (read<double>) is refused for every integer dtype: neither wraps nor rounds.
+  const NpzFile npz(kFixtures / "dtypes.npz");
+  CHECK_THROWS_WITH_AS(npz.read<int64_t>("uint64_high"),
+                       doctest::Contains("key 'uint64_high' holds uint64 values that do not fit int64"), InputError);
+  CHECK_THROWS_WITH_AS(npz.read<double>("uint64_high"),
+                       doctest::Contains("key 'uint64_high' has dtype uint64, expected float64"), InputError);
+  CHECK_THROWS_WITH_AS(npz.read<int32_t>("uint32"), doctest::Contains("holds uint32 values that do not fit int32"),
+                       InputError);
+  CHECK_THROWS_WITH_AS(npz.read<int32_t>("int64_big"), doctest::Contains("holds int64 values that do not fit int32"),
+                       InputError);
+  CHECK_THROWS_WITH_AS(npz.read<uint8_t>("int8"), doctest::Contains("holds int8 values that do not fit uint8"),
+                       InputError);
+  CHECK_THROWS_WITH_AS(npz.read<uint8_t>("uint16"), doctest::Contains("holds uint16 values that do not fit uint8"),
+                       InputError);
+}
+
+TEST_CASE("NpzFile: float16 subnormals, signed zeros, infinities, NaN and max widen exactly") {
+  // Tolerance: exact; every float16 value is a float. Bit patterns: 0x0001, 0x03ff, 0x0400, 0x0000, 0x8000,
+  // 0x7c00, 0xfc00, 0x7e00, 0x7bff, 0xfbff, 0x8001, 0x3c00.
+  const double inf = std::numeric_limits<double>::infinity();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<double> want{0x1p-24, 0x3ffp-24, 0x1p-14, 0.0,      -0.0,     inf,
+                                 -inf,    nan,       65504.0, -65504.0, -0x1p-24, 1.0};
+  const NpzFile npz(kFixtures / "dtypes.npz");
+  for (const char* key : {"float16_special", "float16_special_big"}) {
+    CAPTURE(key);
+    CHECK(npz.get(key).dtype == DType::float16);
+    const auto as_double = npz.read<double>(key, {12});
+    const auto as_float = npz.read<float>(key, {12});
+    for (size_t i = 0; i < want.size(); ++i) {
+      CAPTURE(i);
+      if (std::isnan(want[i])) {
+        CHECK(std::isnan(as_double[i]));
+        CHECK(std::isnan(as_float[i]));
+        continue;
+      }
+      CHECK(as_double[i] == want[i]);
+      CHECK(static_cast<double>(as_float[i]) == want[i]);
+      CHECK(std::signbit(as_double[i]) == std::signbit(want[i]));
+      CHECK(std::signbit(as_float[i]) == std::signbit(want[i]));
+    }
+  }
+  CHECK_THROWS_WITH_AS(npz.read<int64_t>("float16_special"), doctest::Contains("has dtype float16, expected int64"),
+                       InputError);
 }
