@@ -244,6 +244,7 @@ void PrefilterScanner::prepare(const KmerIndex& index) {
     }
   }
   touched_.assign(static_cast<size_t>((n_local + 63) / 64), 0);
+  runs_.reserve(window_runs_);  // a window holds at most this many (or one position's): no allocation mid-scan
   prepared_build_ = index.build_id();
   epoch_ = 0;
 }
@@ -338,12 +339,14 @@ void PrefilterScanner::scan(const ScoreProfile& query, const NeighbourWords& wor
           __builtin_prefetch(&states_[p.target], 1);
           index.prefetch_codes_offset(p.target);
           if (n_pending >= kCodesAt) {
-            // Extensions reach ~20 residues each way from the seed: the lines on both sides. (Written out here:
-            // GCC drops a call to a lambda that only prefetches, as a call without effects.)
+            // Extensions reach ~20 residues each way from the seed: the lines on both sides, which may lie
+            // outside the target's residues (addresses as integers: no pointer outside an array is formed).
+            // (Written out here: GCC drops a call to a lambda that only prefetches, as a call without effects.)
             const Pending& c = pending[(n_pending - kCodesAt) % kPending];
-            const uint8_t* seed = index.codes(c.target).data() + c.q_seed + c.diag;
-            __builtin_prefetch(seed - 24);
-            __builtin_prefetch(seed + 40);
+            const uintptr_t seed = reinterpret_cast<uintptr_t>(index.codes(c.target).data()) +
+                                   static_cast<uintptr_t>(static_cast<int64_t>(c.q_seed) + c.diag);
+            __builtin_prefetch(reinterpret_cast<const void*>(seed - 24));
+            __builtin_prefetch(reinterpret_cast<const void*>(seed + 40));
           }
           Pending& slot = pending[n_pending % kPending];
           if (n_pending >= kPending) extend(slot);  // the oldest
