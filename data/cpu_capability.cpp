@@ -26,11 +26,16 @@ CpuCapability from_environment() {
 
 CpuCapability cpu_capability_supported() {
 #if defined(__x86_64__) && defined(__GNUC__)
+  // Feature by feature (Clang 14 knows no level names): x86-64-v3's vector and bit-manipulation features,
+  // then v4's AVX-512 subsets.
   static const CpuCapability supported = [] {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("x86-64-v4")) return CpuCapability::avx512;
-    if (__builtin_cpu_supports("x86-64-v3")) return CpuCapability::avx2;
-    return CpuCapability::baseline;
+    const bool v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi") &&
+                    __builtin_cpu_supports("bmi2");
+    const bool v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                    __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
+                    __builtin_cpu_supports("avx512vl");
+    return v4 ? CpuCapability::avx512 : v3 ? CpuCapability::avx2 : CpuCapability::baseline;
   }();
   return supported;
 #else

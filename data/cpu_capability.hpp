@@ -6,11 +6,12 @@
 
 #include <string_view>
 
-// A function compiled for one level (x86-64 with GCC or Clang; elsewhere every level is the baseline).
-// Helpers it calls must be always-inline to be compiled for that level too.
+// A function compiled for one level (x86-64 with GCC or Clang; elsewhere every level is the baseline): the
+// features cpu_capability_supported() checks, no more. Helpers it calls must be always-inline to be
+// compiled for that level too.
 #if defined(__x86_64__) && defined(__GNUC__)
-#define KFOLD_TARGET_AVX512 __attribute__((target("arch=x86-64-v4")))
-#define KFOLD_TARGET_AVX2 __attribute__((target("arch=x86-64-v3")))
+#define KFOLD_TARGET_AVX512 __attribute__((target("avx2,fma,bmi,bmi2,avx512f,avx512bw,avx512cd,avx512dq,avx512vl")))
+#define KFOLD_TARGET_AVX2 __attribute__((target("avx2,fma,bmi,bmi2")))
 #else
 #define KFOLD_TARGET_AVX512
 #define KFOLD_TARGET_AVX2
@@ -18,7 +19,7 @@
 
 namespace kfold::data {
 
-// x86-64 (SSE2), x86-64-v3 (AVX2, FMA), x86-64-v4 (AVX-512 F/BW/CD/DQ/VL).
+// x86-64 (SSE2); AVX2, FMA, BMI1/2 (x86-64-v3's vector features); and AVX-512 F/BW/CD/DQ/VL (x86-64-v4's).
 enum class CpuCapability { baseline = 0, avx2 = 1, avx512 = 2 };
 
 // What this CPU runs (baseline on other architectures).

@@ -81,46 +81,67 @@ struct Dims {
 
 // 16 floats as one value (GCC vector extensions; one AVX-512 register, two AVX2 ones): the float paths keep
 // their sums in such local values, which stay in registers where a local array is kept on the stack.
-typedef float Float16 __attribute__((vector_size(64)));
-// Unaligned loads and stores (by reference: a 64-byte vector passed by value would depend on AVX-512).
-KFOLD_ALWAYS_INLINE void load16(Float16& v, const float* p) { std::memcpy(&v, p, sizeof(v)); }
-KFOLD_ALWAYS_INLINE void store16(float* p, const Float16& v) { std::memcpy(p, &v, sizeof(v)); }
+// Sixteen floats as 16 / kW vectors of kW lanes: kW = 16 in the AVX-512 copy, 8 in the AVX2 one, 4 (SSE2)
+// in the baseline one (a 64-byte vector in the AVX2 copy went through the stack: 20x slower). Lane-wise
+// arithmetic, so the sums are the same for any kW.
+template <int kW>
+struct Float16 {
+  typedef float Lanes __attribute__((vector_size(kW * sizeof(float))));
+  static constexpr int kN = 16 / kW;
+  Lanes v[kN];
+
+  static KFOLD_ALWAYS_INLINE Float16 splat(float x) {  // broadcast
+    Float16 r;
+    for (int i = 0; i < kN; ++i) r.v[i] = Lanes{} + x;
+    return r;
+  }
+  // Unaligned loads and stores, a vector at a time (one 64-byte copy went through the stack with kW < 16).
+  static KFOLD_ALWAYS_INLINE Float16 load(const float* p) {
+    Float16 r;
+    for (int i = 0; i < kN; ++i) std::memcpy(&r.v[i], p + i * kW, sizeof(Lanes));
+    return r;
+  }
+  KFOLD_ALWAYS_INLINE void store(float* p) const {
+    for (int i = 0; i < kN; ++i) std::memcpy(p + i * kW, &v[i], sizeof(Lanes));
+  }
+  KFOLD_ALWAYS_INLINE void add_product(const Float16& a, const Float16& b) {  // this += a * b
+    for (int i = 0; i < kN; ++i) v[i] += a.v[i] * b.v[i];
+  }
+  KFOLD_ALWAYS_INLINE void operator+=(const Float16& a) {
+    for (int i = 0; i < kN; ++i) v[i] += a.v[i];
+  }
+};
 
 // s[j] = sum_d x[d] * tile[d, j] for the kBlockK columns of a [D, kBlockK] tile. The sums stay in a local
-// array rather than in s, which the compiler cannot prove free of aliasing (float: below).
-template <typename acc_t>
+// array (in four Float16 accumulators for float) rather than in s, which the compiler cannot prove free of
+// aliasing. Same sums, same order either way.
+template <int kW, typename acc_t>
 KFOLD_ALWAYS_INLINE void row_times_tile(const acc_t* x, const acc_t* tile, int64_t D, acc_t* s) {
-  acc_t sum[kBlockK] = {};
-  for (int64_t d = 0; d < D; ++d) {
-    const acc_t xd = x[d];
-    const acc_t* t = tile + d * kBlockK;
+  if constexpr (std::is_same_v<acc_t, float>) {
+    static_assert(kBlockK == 64, "four 16-lane accumulators");
+    Float16<kW> s0{}, s1{}, s2{}, s3{};
+    for (int64_t d = 0; d < D; ++d) {
+      const auto xd = Float16<kW>::splat(x[d]);
+      const float* t = tile + d * kBlockK;
+      s0.add_product(xd, Float16<kW>::load(t));
+      s1.add_product(xd, Float16<kW>::load(t + 16));
+      s2.add_product(xd, Float16<kW>::load(t + 32));
+      s3.add_product(xd, Float16<kW>::load(t + 48));
+    }
+    s0.store(s);
+    s1.store(s + 16);
+    s2.store(s + 32);
+    s3.store(s + 48);
+  } else {
+    acc_t sum[kBlockK] = {};
+    for (int64_t d = 0; d < D; ++d) {
+      const acc_t xd = x[d];
+      const acc_t* t = tile + d * kBlockK;
 #pragma omp simd
-    for (int64_t j = 0; j < kBlockK; ++j) sum[j] += xd * t[j];
+      for (int64_t j = 0; j < kBlockK; ++j) sum[j] += xd * t[j];
+    }
+    for (int64_t j = 0; j < kBlockK; ++j) s[j] = sum[j];
   }
-  for (int64_t j = 0; j < kBlockK; ++j) s[j] = sum[j];
-}
-
-// The same for float in four Float16 accumulators. Same sums, same order.
-template <>
-KFOLD_ALWAYS_INLINE void row_times_tile<float>(const float* x, const float* tile, int64_t D, float* s) {
-  static_assert(kBlockK == 64, "four 16-lane accumulators");
-  Float16 s0{}, s1{}, s2{}, s3{}, t0, t1, t2, t3;
-  for (int64_t d = 0; d < D; ++d) {
-    const Float16 xd = Float16{} + x[d];  // broadcast
-    const float* t = tile + d * kBlockK;
-    load16(t0, t);
-    load16(t1, t + 16);
-    load16(t2, t + 32);
-    load16(t3, t + 48);
-    s0 += xd * t0;
-    s1 += xd * t1;
-    s2 += xd * t2;
-    s3 += xd * t3;
-  }
-  store16(s, s0);
-  store16(s + 16, s1);
-  store16(s + 32, s2);
-  store16(s + 48, s3);
 }
 
 // max_j s[j] over a whole block, lane-wise first so that it vectorises (a running std::max does not
@@ -161,10 +182,10 @@ KFOLD_ALWAYS_INLINE void load_row(const Strided5<const scalar_t>& x, int64_t b, 
 
 // Logits of one query against keys [k0, k0 + nk): s = (q_scaled . k + mask_bias) + bias, in AlphaFold's
 // order (a fully masked row's -1e9 absorbs q.k, not the pair bias); s[nk, kBlockK) = -inf (no key there).
-template <typename acc_t>
+template <int kW, typename acc_t>
 KFOLD_ALWAYS_INLINE void logits_row(const acc_t* q_row, const acc_t* k_tile, const acc_t* bias_row,
                                     const acc_t* mask_row, int64_t nk, int64_t D, acc_t* s) {
-  row_times_tile(q_row, k_tile, D, s);
+  row_times_tile<kW>(q_row, k_tile, D, s);
   if (mask_row != nullptr) {
     for (int64_t j = 0; j < nk; ++j) s[j] += mask_row[j];
   }
@@ -185,21 +206,19 @@ struct ForwardArgs {
 
 // o[d] = o[d] * alpha + sum_j p[j] * v_rows[j, d] over nk keys. With the head dim known at compile time
 // (kD > 0) the row of o stays in registers across the keys.
-template <int kD, typename acc_t>
+template <int kD, int kW, typename acc_t>
 KFOLD_ALWAYS_INLINE void scale_add_probs_times_rows(acc_t* o, acc_t alpha, const acc_t* p, const acc_t* v_rows,
                                                     int64_t nk, int64_t D) {
   if constexpr (kD > 0 && kD % 16 == 0 && std::is_same_v<acc_t, float>) {
     // Float16 accumulators, kSplit per part of the row (key j goes to j % kSplit), so that consecutive
     // multiply-adds do not wait for each other; summed in a fixed order at the end.
     constexpr int kV = kD / 16, kSplit = kV >= 8 ? 1 : 8 / kV;
-    Float16 acc[kSplit][kV] = {}, x;
+    Float16<kW> acc[kSplit][kV] = {};
     const auto add = [&](int split, int64_t j) KFOLD_ALWAYS_INLINE_LAMBDA {
-      const Float16 pj = Float16{} + p[j];  // broadcast
+      const auto pj = Float16<kW>::splat(p[j]);
 #pragma GCC unroll 8
-      for (int part = 0; part < kV; ++part) {
-        load16(x, v_rows + j * kD + 16 * part);
-        acc[split][part] += pj * x;
-      }
+      for (int part = 0; part < kV; ++part)
+        acc[split][part].add_product(pj, Float16<kW>::load(v_rows + j * kD + 16 * part));
     };
     int64_t j = 0;
     for (; j + kSplit <= nk; j += kSplit) {
@@ -209,11 +228,11 @@ KFOLD_ALWAYS_INLINE void scale_add_probs_times_rows(acc_t* o, acc_t alpha, const
     for (; j < nk; ++j) add(0, j);
 #pragma GCC unroll 8
     for (int part = 0; part < kV; ++part) {
-      Float16 sum = acc[0][part];
+      Float16<kW> sum = acc[0][part];
 #pragma GCC unroll 8
       for (int split = 1; split < kSplit; ++split) sum += acc[split][part];
-      load16(x, o + 16 * part);
-      store16(o + 16 * part, x * alpha + sum);
+      sum.add_product(Float16<kW>::load(o + 16 * part), Float16<kW>::splat(alpha));  // o * alpha + sum
+      sum.store(o + 16 * part);
     }
   } else if constexpr (kD > 0) {
     acc_t row[kD];
@@ -238,7 +257,7 @@ KFOLD_ALWAYS_INLINE void scale_add_probs_times_rows(acc_t* o, acc_t alpha, const
 
 // Tasks are (b, r, h, query block), query block fastest. kD: the head dim when fixed at compile time
 // (16, 32, 64: AlphaFold's), else 0.
-template <typename scalar_t, typename acc_t, int kD>
+template <typename scalar_t, typename acc_t, int kD, int kW>
 KFOLD_ALWAYS_INLINE void forward_tasks(const ForwardArgs<scalar_t, acc_t>& a, int64_t begin, int64_t end) {
   const auto [B, R, S, H, D_arg] = a.n;
   (void)B;
@@ -262,7 +281,7 @@ KFOLD_ALWAYS_INLINE void forward_tasks(const ForwardArgs<scalar_t, acc_t>& a, in
       for (int64_t i = 0; i < nq; ++i) {
         acc_t* sp = s.data();
         const acc_t* bias_row = a.bias + ((b * H + h) * S + q0 + i) * S + k0;
-        logits_row(&q_blk[i * D], k_tile.data(), bias_row, mask_bh != nullptr ? mask_bh + k0 : nullptr, nk, D, sp);
+        logits_row<kW>(&q_blk[i * D], k_tile.data(), bias_row, mask_bh != nullptr ? mask_bh + k0 : nullptr, nk, D, sp);
         const acc_t m_new = std::max(m[i], block_max(sp));
         // Keys so far all -inf (a -inf pair bias): shifted by 0, so that every p is 0, not exp(-inf + inf).
         const acc_t shift = m_new == -std::numeric_limits<acc_t>::infinity() ? acc_t(0) : m_new;
@@ -275,7 +294,7 @@ KFOLD_ALWAYS_INLINE void forward_tasks(const ForwardArgs<scalar_t, acc_t>& a, in
         }
         l[i] = l[i] * alpha + sum;
         m[i] = m_new;
-        scale_add_probs_times_rows<kD>(&acc[i * D], alpha, sp, v_rows.data(), nk, D);
+        scale_add_probs_times_rows<kD, kW>(&acc[i * D], alpha, sp, v_rows.data(), nk, D);
       }
     }
     for (int64_t i = 0; i < nq; ++i) {
@@ -308,7 +327,7 @@ constexpr int64_t kBlockI = 8;  // queries per step of the dk/dv accumulation
 // rows[j, :] += sum_i coef[i, j] * x[i, :] for ni <= kBlockI queries i (coef: [kBlockI, kBlockK], x:
 // [kBlockI, D]) and nk keys j; the sum over i runs in order, and with the head dim known at compile time
 // the row stays in registers across the queries.
-template <int kD, typename acc_t>
+template <int kD, int kW, typename acc_t>
 KFOLD_ALWAYS_INLINE void accumulate_outer(acc_t* rows, const acc_t* coef, const acc_t* x, int64_t ni, int64_t nk,
                                           int64_t D) {
   int64_t j = 0;
@@ -316,21 +335,21 @@ KFOLD_ALWAYS_INLINE void accumulate_outer(acc_t* rows, const acc_t* coef, const 
     // kKeys rows at a time in Float16 registers: independent multiply-add chains, each element still
     // summed over i in order (the same result as one row at a time).
     constexpr int kV = kD / 16, kKeys = kV >= 4 ? 2 : 8 / kV;
-    Float16 acc[kKeys][kV], xv;
+    Float16<kW> acc[kKeys][kV];
     for (; j + kKeys <= nk; j += kKeys) {
-      std::memcpy(acc, rows + j * kD, sizeof(acc));  // kKeys consecutive rows
+      for (int key = 0; key < kKeys; ++key)  // kKeys consecutive rows
+        for (int part = 0; part < kV; ++part) acc[key][part] = Float16<kW>::load(rows + (j + key) * kD + 16 * part);
       for (int64_t i = 0; i < ni; ++i) {
 #pragma GCC unroll 8
         for (int key = 0; key < kKeys; ++key) {
-          const Float16 c = Float16{} + coef[i * kBlockK + j + key];  // broadcast
+          const auto c = Float16<kW>::splat(coef[i * kBlockK + j + key]);
 #pragma GCC unroll 8
-          for (int part = 0; part < kV; ++part) {
-            load16(xv, x + i * kD + 16 * part);
-            acc[key][part] += c * xv;
-          }
+          for (int part = 0; part < kV; ++part)
+            acc[key][part].add_product(c, Float16<kW>::load(x + i * kD + 16 * part));
         }
       }
-      std::memcpy(rows + j * kD, acc, sizeof(acc));
+      for (int key = 0; key < kKeys; ++key)
+        for (int part = 0; part < kV; ++part) acc[key][part].store(rows + (j + key) * kD + 16 * part);
     }
   }
   for (; j < nk; ++j) {
@@ -359,7 +378,7 @@ KFOLD_ALWAYS_INLINE void accumulate_outer(acc_t* rows, const acc_t* coef, const 
 // Pass 1: grad_k, grad_v and grad_bias. Tasks are (b, h, key block); each loops over every row r and
 // query i in a fixed order, so it owns its grad_bias columns and its grad_k / grad_v rows. Queries go in
 // steps of kBlockI: probabilities and logit gradients first, then the dk / dv rows.
-template <typename scalar_t, typename acc_t, int kD>
+template <typename scalar_t, typename acc_t, int kD, int kW>
 KFOLD_ALWAYS_INLINE void backward_kv_tasks(const BackwardArgs<scalar_t, acc_t>& a, int64_t begin, int64_t end) {
   const auto [B, R, S, H, D_arg] = a.n;
   (void)B;
@@ -390,8 +409,8 @@ KFOLD_ALWAYS_INLINE void backward_kv_tasks(const BackwardArgs<scalar_t, acc_t>& 
           load_row(a.grad_out, b, r, i, h, D, acc_t(1), go_row);
           const int64_t row = ((b * R + r) * H + h) * S + i;
           const acc_t row_max = a.row_max[row], row_log_sum = a.row_log_sum[row], delta = a.delta[row];
-          logits_row(q_row, k_tile.data(), a.bias + ((b * H + h) * S + i) * S + k0, mask_row, nk, D, p);
-          row_times_tile(go_row, v_tile.data(), D, ds);
+          logits_row<kW>(q_row, k_tile.data(), a.bias + ((b * H + h) * S + i) * S + k0, mask_row, nk, D, p);
+          row_times_tile<kW>(go_row, v_tile.data(), D, ds);
           acc_t* gb = &grad_bias[i * kBlockK];
 #pragma omp simd
           for (int64_t j = 0; j < nk; ++j) {
@@ -400,8 +419,8 @@ KFOLD_ALWAYS_INLINE void backward_kv_tasks(const BackwardArgs<scalar_t, acc_t>& 
             gb[j] += ds[j];
           }
         }
-        accumulate_outer<kD>(grad_v.data(), p_blk.data(), go_blk.data(), ni, nk, D);
-        accumulate_outer<kD>(grad_k.data(), ds_blk.data(), q_blk.data(), ni, nk, D);  // q is already scaled
+        accumulate_outer<kD, kW>(grad_v.data(), p_blk.data(), go_blk.data(), ni, nk, D);
+        accumulate_outer<kD, kW>(grad_k.data(), ds_blk.data(), q_blk.data(), ni, nk, D);  // q is already scaled
       }
       for (int64_t j = 0; j < nk; ++j) {
         const int64_t offset = (((b * R + r) * S + k0 + j) * H + h) * D;
@@ -419,7 +438,7 @@ KFOLD_ALWAYS_INLINE void backward_kv_tasks(const BackwardArgs<scalar_t, acc_t>& 
 }
 
 // Pass 2: grad_q. Tasks are (b, r, h, query block) like the forward; logits are recomputed.
-template <typename scalar_t, typename acc_t, int kD>
+template <typename scalar_t, typename acc_t, int kD, int kW>
 KFOLD_ALWAYS_INLINE void backward_q_tasks(const BackwardArgs<scalar_t, acc_t>& a, int64_t begin, int64_t end) {
   const auto [B, R, S, H, D_arg] = a.n;
   (void)B;
@@ -444,12 +463,12 @@ KFOLD_ALWAYS_INLINE void backward_q_tasks(const BackwardArgs<scalar_t, acc_t>& a
       for (int64_t i = 0; i < nq; ++i) {
         const int64_t row = ((b * R + r) * H + h) * S + q0 + i;
         const acc_t row_max = a.row_max[row], row_log_sum = a.row_log_sum[row], delta = a.delta[row];
-        logits_row(&q_blk[i * D], k_tile.data(), a.bias + ((b * H + h) * S + q0 + i) * S + k0,
-                   mask_bh != nullptr ? mask_bh + k0 : nullptr, nk, D, s.data());
-        row_times_tile(&go_blk[i * D], v_tile.data(), D, dp.data());
+        logits_row<kW>(&q_blk[i * D], k_tile.data(), a.bias + ((b * H + h) * S + q0 + i) * S + k0,
+                       mask_bh != nullptr ? mask_bh + k0 : nullptr, nk, D, s.data());
+        row_times_tile<kW>(&go_blk[i * D], v_tile.data(), D, dp.data());
 #pragma omp simd
         for (int64_t j = 0; j < nk; ++j) dp[j] = exp_acc((s[j] - row_max) - row_log_sum) * (dp[j] - delta);
-        scale_add_probs_times_rows<kD>(&grad_q[i * D], acc_t(1), dp.data(), k_rows.data(), nk, D);
+        scale_add_probs_times_rows<kD, kW>(&grad_q[i * D], acc_t(1), dp.data(), k_rows.data(), nk, D);
       }
     }
     for (int64_t i = 0; i < nq; ++i) {
@@ -487,7 +506,7 @@ void compute_delta(const Strided5<const scalar_t>& grad_out, const Strided5<cons
 // Other rows keep (lse, 0).
 constexpr double kExactLseBelow = 128.0;
 
-template <typename scalar_t, typename acc_t>
+template <typename scalar_t, typename acc_t, int kW>
 KFOLD_ALWAYS_INLINE void row_stats_tasks(const BackwardArgs<scalar_t, acc_t>& a, acc_t* row_max, acc_t* row_log_sum,
                                          int64_t begin, int64_t end) {
   const auto [B, R, S, H, D] = a.n;
@@ -503,8 +522,8 @@ KFOLD_ALWAYS_INLINE void row_stats_tasks(const BackwardArgs<scalar_t, acc_t>& a,
     for (int64_t k0 = 0; k0 < S; k0 += kBlockK) {  // online, as the forward
       const int64_t nk = std::min(kBlockK, S - k0);
       load_keys(a.k, b, r, h, k0, nk, D, k_tile.data(), static_cast<acc_t*>(nullptr));
-      logits_row(q_row.data(), k_tile.data(), a.bias + ((b * H + h) * S + i) * S + k0,
-                 mask_row != nullptr ? mask_row + k0 : nullptr, nk, D, s.data());
+      logits_row<kW>(q_row.data(), k_tile.data(), a.bias + ((b * H + h) * S + i) * S + k0,
+                     mask_row != nullptr ? mask_row + k0 : nullptr, nk, D, s.data());
       const acc_t m_new = std::max(m, block_max(s.data()));
       const acc_t shift = m_new == -std::numeric_limits<acc_t>::infinity() ? acc_t(0) : m_new;
       acc_t sum = 0;
@@ -517,19 +536,20 @@ KFOLD_ALWAYS_INLINE void row_stats_tasks(const BackwardArgs<scalar_t, acc_t>& a,
   }
 }
 
-// body() (an always-inline lambda around one of the task functions above) compiled for each CPU level;
-// run_for_cpu calls the copy for `level` (data::cpu_capability(), read once per op call).
+// body.operator()<kW>() (an always-inline lambda around one of the task functions above) compiled for each
+// CPU level with its vector width kW (floats); run_for_cpu calls the copy for `level`
+// (data::cpu_capability(), read once per op call).
 template <typename Body>
 KFOLD_TARGET_AVX512 void run_avx512(const Body& body) {
-  body();
+  body.template operator()<16>();
 }
 template <typename Body>
 KFOLD_TARGET_AVX2 void run_avx2(const Body& body) {
-  body();
+  body.template operator()<8>();
 }
 template <typename Body>
 void run_baseline(const Body& body) {
-  body();
+  body.template operator()<4>();
 }
 template <typename Body>
 void run_for_cpu(data::CpuCapability level, const Body& body) {
@@ -549,8 +569,8 @@ void exact_row_stats(const BackwardArgs<scalar_t, acc_t>& a, acc_t* row_max, acc
   (void)D;
   const auto level = data::cpu_capability();
   at::parallel_for(0, B * R * H * S, 64, [&](int64_t begin, int64_t end) {
-    run_for_cpu(level, [&]() KFOLD_ALWAYS_INLINE_LAMBDA {
-      row_stats_tasks<scalar_t, acc_t>(a, row_max, row_log_sum, begin, end);
+    run_for_cpu(level, [&]<int kW>() KFOLD_ALWAYS_INLINE_LAMBDA {
+      row_stats_tasks<scalar_t, acc_t, kW>(a, row_max, row_log_sum, begin, end);
     });
   });
 }
@@ -605,7 +625,9 @@ std::tuple<at::Tensor, at::Tensor> attention_pair_bias_cpu(const at::Tensor& q, 
     const auto level = data::cpu_capability();
     with_head_dim(n.D, [&]<int kD>() {
       at::parallel_for(0, n_tasks, 1, [&](int64_t begin, int64_t end) {
-        run_for_cpu(level, [&]() KFOLD_ALWAYS_INLINE_LAMBDA { forward_tasks<scalar_t, acc_t, kD>(args, begin, end); });
+        run_for_cpu(level, [&]<int kW>() KFOLD_ALWAYS_INLINE_LAMBDA {
+          forward_tasks<scalar_t, acc_t, kD, kW>(args, begin, end);
+        });
       });
     });
   });
@@ -652,12 +674,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_b
     const auto level = data::cpu_capability();
     with_head_dim(n.D, [&]<int kD>() {
       at::parallel_for(0, n.B * n.H * ceil_div(n.S, kBlockK), 1, [&](int64_t begin, int64_t end) {
-        run_for_cpu(level,
-                    [&]() KFOLD_ALWAYS_INLINE_LAMBDA { backward_kv_tasks<scalar_t, acc_t, kD>(args, begin, end); });
+        run_for_cpu(level, [&]<int kW>() KFOLD_ALWAYS_INLINE_LAMBDA {
+          backward_kv_tasks<scalar_t, acc_t, kD, kW>(args, begin, end);
+        });
       });
       at::parallel_for(0, n.B * n.R * n.H * ceil_div(n.S, kBlockQ), 1, [&](int64_t begin, int64_t end) {
-        run_for_cpu(level,
-                    [&]() KFOLD_ALWAYS_INLINE_LAMBDA { backward_q_tasks<scalar_t, acc_t, kD>(args, begin, end); });
+        run_for_cpu(level, [&]<int kW>() KFOLD_ALWAYS_INLINE_LAMBDA {
+          backward_q_tasks<scalar_t, acc_t, kD, kW>(args, begin, end);
+        });
       });
     });
   });

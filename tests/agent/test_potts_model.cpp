@@ -133,8 +133,9 @@ TEST_CASE("potts: 1 and 2 threads give bit-identical parameters, dE matches ener
 }
 
 TEST_CASE("potts: the AVX2 and baseline copies of the objective give the same value and gradient (bitwise)") {
-  // Lane-wise vector arithmetic in the same order and no contraction into FMA (the ISO C++ mode): the two
-  // copies round alike, so a fit does not depend on the CPU it ran on.
+  // Lane-wise vector arithmetic in the same order, and the AVX2 copy has no FMA to contract into (and the
+  // file is compiled with -ffp-contract=off): the two copies round alike. (glibc's log, which both call,
+  // may still pick another code path on another CPU.)
   using kfold::data::CpuCapability;
   if (kfold::data::cpu_capability_supported() < CpuCapability::avx2) return;
   struct RestoreLevel {
