@@ -64,8 +64,17 @@ void ensure_directory(const fs::path& dir) {
   if (fs::is_symlink(fs::symlink_status(dir, ec)))
     fail_input("{}: is a symbolic link to {}, which does not exist; create that folder or give another one",
                dir.string(), fs::read_symlink(dir, ec).string());
+  // The nearest folder above `dir` that exists: create_directories makes those below it, and when it then fails on
+  // a later name (one too long for the file system) they are removed again, as an output never made.
+  fs::path existing = dir.parent_path();
+  while (existing.has_relative_path() && !fs::exists(existing, ec)) existing = existing.parent_path();
   fs::create_directories(dir, ec);
-  if (ec) fail_input("{}: cannot create output directory: {}", dir.string(), ec.message());
+  if (ec) {
+    const std::error_code failure = ec;
+    for (fs::path made = dir.parent_path(); made.has_relative_path() && made != existing; made = made.parent_path())
+      ::rmdir(made.c_str());  // an empty folder only (never a file): one another process has since filled stays
+    fail_input("{}: cannot create output directory: {}", dir.string(), failure.message());
+  }
 }
 
 void check_output_is_not_input(const fs::path& output, const fs::path& input, std::string_view flag) {

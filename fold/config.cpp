@@ -56,12 +56,16 @@ class Reader {
   }
   void read(const std::string& path, const json& j, int64_t& value) const {
     if (!j.is_number_integer()) wrong_type(path, "an integer", j);
+    // No AlphaFold size comes near 2^24; beyond it the memory guard's byte counts could overflow.
+    constexpr int64_t kMost = int64_t{1} << 24;
+    // Read as int64_t, an unsigned beyond its range (18446744073709551615) wrapped and was named as -1.
+    if (j.is_number_unsigned() && j.get<uint64_t>() > static_cast<uint64_t>(kMost))
+      fail_input("{}: config key '{}': {} is out of range; it must be at most {}", source_, path, j.get<uint64_t>(),
+                 kMost);
     value = j.get<int64_t>();
     const int64_t least = least_value(path.substr(path.rfind('.') + 1));
     if (value < least)
       fail_input("{}: config key '{}': {} is out of range; it must be at least {}", source_, path, value, least);
-    // No AlphaFold size comes near 2^24; beyond it the memory guard's byte counts could overflow.
-    constexpr int64_t kMost = int64_t{1} << 24;
     if (value > kMost)
       fail_input("{}: config key '{}': {} is out of range; it must be at most {}", source_, path, value, kMost);
   }
@@ -156,8 +160,31 @@ class ValueCheck {
     heads(evo + "evoformer.triangle_attention_starting_node", e.evoformer.triangle_attention_starting_node,
           e.pair_channel);
     heads(evo + "evoformer.triangle_attention_ending_node", e.evoformer.triangle_attention_ending_node, e.pair_channel);
+    // The modules' own checks of these texts came at model construction, naming a weight scope, not this file.
+    orientation(evo + "evoformer.msa_row_attention_with_pair_bias", e.evoformer.msa_row_attention_with_pair_bias,
+                false);
+    orientation(evo + "evoformer.msa_column_attention", e.evoformer.msa_column_attention, true);
     const auto& stack = e.template_.template_pair_stack;
-    // The template pair stack's width is its ending-node value_dim, as in AlphaFold (unset: the embedding says so).
+    for (const std::string& section : {evo + "evoformer.", evo + "template.template_pair_stack."}) {
+      const bool in_stack = section != evo + "evoformer.";
+      for (const auto& [name, attention] :
+           {std::pair{"triangle_attention_starting_node", in_stack ? &stack.triangle_attention_starting_node
+                                                                   : &e.evoformer.triangle_attention_starting_node},
+            std::pair{"triangle_attention_ending_node", in_stack ? &stack.triangle_attention_ending_node
+                                                                 : &e.evoformer.triangle_attention_ending_node}})
+        if (attention->orientation != "per_row" && attention->orientation != "per_column")
+          fail(section + name + ".orientation",
+               fmt::format("'{}' is neither per_row nor per_column", attention->orientation));
+      for (const auto& [name, product] :
+           {std::pair{"triangle_multiplication_outgoing", in_stack ? &stack.triangle_multiplication_outgoing
+                                                                   : &e.evoformer.triangle_multiplication_outgoing},
+            std::pair{"triangle_multiplication_incoming", in_stack ? &stack.triangle_multiplication_incoming
+                                                                   : &e.evoformer.triangle_multiplication_incoming}})
+        if (product->equation != "ikc,jkc->ijc" && product->equation != "kjc,kic->ijc")
+          fail(section + name + ".equation",
+               fmt::format("'{}' is neither 'ikc,jkc->ijc' (outgoing) nor 'kjc,kic->ijc' (incoming)",
+                           product->equation));
+    }
     if (const int64_t c_t = stack.triangle_attention_ending_node.value_dim.value_or(0); c_t > 0) {
       heads(evo + "template.template_pair_stack.triangle_attention_starting_node",
             stack.triangle_attention_starting_node, c_t);
@@ -172,7 +199,9 @@ class ValueCheck {
     bins("model.heads.distogram", h.distogram.first_break, h.distogram.last_break, "first_break", "last_break");
     at_least("model.heads.distogram.num_bins", h.distogram.num_bins, 2);
     at_least("model.heads.predicted_lddt.num_bins", h.predicted_lddt.num_bins, 2);
-    at_least("model.heads.predicted_aligned_error.num_bins", h.predicted_aligned_error.num_bins, 2);
+    // The PAE head's breaks are num_bins - 1 edges from 0 to max_error_bin, at least 2 of them (2 bins passed
+    // this check and failed after the models had run, leaving their features behind).
+    at_least("model.heads.predicted_aligned_error.num_bins", h.predicted_aligned_error.num_bins, 3);
     if (!(h.predicted_aligned_error.max_error_bin > 0))
       fail("model.heads.predicted_aligned_error.max_error_bin", "must be above 0 (Angstrom; AlphaFold's is 31)");
     if (!(h.structure_module.position_scale > 0))
@@ -207,6 +236,12 @@ class ValueCheck {
   void bins(const std::string& section, double low, double high, const char* low_key = "min_bin",
             const char* high_key = "max_bin") const {
     if (!(low < high)) fail(section, fmt::format("{} ({}) must be below {} ({})", low_key, low, high_key, high));
+  }
+  void orientation(const std::string& module, const AttentionConfig& a, bool per_column) const {
+    const char* expected = per_column ? "per_column" : "per_row";
+    if (a.orientation != expected)
+      fail(module + ".orientation", fmt::format("'{}', expected {} (this module's only orientation)", a.orientation,
+                                                expected));
   }
   void at_least(const std::string& key, int64_t value, int64_t least) const {
     if (value < least) fail(key, fmt::format("{} is out of range; it must be at least {}", value, least));

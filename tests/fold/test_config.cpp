@@ -142,6 +142,11 @@ TEST_CASE("config JSON overrides use AlphaFold's key names") {
       {R"({"model": {"heads": {"distogram": {"num_bins": 0}}}})", "num_bins': 0 is out of range"},
       {R"({"model": {"embeddings_and_evoformer": {"evoformer_num_block": -1}}})", "must be at least 0"},
       {R"({"model": {"embeddings_and_evoformer": {"max_relative_feature": -3}}})", "must be at least 0"},
+      // Beyond int64_t (nlohmann reads it as unsigned): it wrapped to -1 and was named so.
+      {R"({"model": {"embeddings_and_evoformer": {"msa_channel": 18446744073709551615}}})",
+       "'model.embeddings_and_evoformer.msa_channel': 18446744073709551615 is out of range; it must be at most 16777216"},
+      {R"({"model": {"num_recycle": 9223372036854775808}})",
+       "'model.num_recycle': 9223372036854775808 is out of range; it must be at most 16777216"},
   };
   for (const auto& [json, message] : out_of_range) {
     CAPTURE(json);
@@ -184,8 +189,23 @@ TEST_CASE("config values a key alone cannot judge are refused when the config is
        "'model.embeddings_and_evoformer.template.attention.num_head': 4 heads do not divide"},
       {R"({"model": {"heads": {"predicted_aligned_error": {"max_error_bin": -5}}}})",
        "'model.heads.predicted_aligned_error.max_error_bin': must be above 0"},
-      {R"({"model": {"heads": {"predicted_aligned_error": {"num_bins": 1}}}})",
-       "'model.heads.predicted_aligned_error.num_bins': 1 is out of range; it must be at least 2"},
+      // 2 bins make one break where the head needs two (it failed after the models had run).
+      {R"({"model": {"heads": {"predicted_aligned_error": {"num_bins": 2}}}})",
+       "'model.heads.predicted_aligned_error.num_bins': 2 is out of range; it must be at least 3"},
+      // The modules refused these texts at model construction, naming a weight scope and not this file.
+      {R"({"model": {"embeddings_and_evoformer": {"evoformer": {"msa_row_attention_with_pair_bias": {"orientation":
+          "per_column"}}}}})",
+       "'model.embeddings_and_evoformer.evoformer.msa_row_attention_with_pair_bias.orientation': 'per_column', "
+       "expected per_row"},
+      {R"({"model": {"embeddings_and_evoformer": {"evoformer": {"msa_column_attention": {"orientation": "x"}}}}})",
+       "'model.embeddings_and_evoformer.evoformer.msa_column_attention.orientation': 'x', expected per_column"},
+      {R"({"model": {"embeddings_and_evoformer": {"template": {"template_pair_stack": {"triangle_attention_ending_node":
+          {"orientation": "sideways"}}}}}})",
+       "'model.embeddings_and_evoformer.template.template_pair_stack.triangle_attention_ending_node.orientation': "
+       "'sideways' is neither per_row nor per_column"},
+      {R"({"model": {"embeddings_and_evoformer": {"evoformer": {"triangle_multiplication_incoming": {"equation":
+          "abc"}}}}})",
+       "'model.embeddings_and_evoformer.evoformer.triangle_multiplication_incoming.equation': 'abc' is neither"},
       {R"({"model": {"heads": {"distogram": {"first_break": 30}}}})",
        "'model.heads.distogram': first_break (30) must be below last_break (21.6875)"},
       {R"({"model": {"embeddings_and_evoformer": {"prev_pos": {"max_bin": 1}}}})",

@@ -74,15 +74,10 @@ def test_output_paths_the_system_rejects_are_bad_input(kfold, tmp_path, query, c
     assert not [p for p in out_root.rglob("*")], list(out_root.rglob("*"))
 
 
-LEAVES_ITS_PARENT = pytest.mark.xfail(strict=True, reason="the command creates the missing parent folders of its "
-                                      "output folder, fails on the last name, and leaves them (predict removes them)")
-
-
-@pytest.mark.parametrize("command", ["features", "predict", pytest.param("search", marks=LEAVES_ITS_PARENT),
-                                     pytest.param("batch", marks=LEAVES_ITS_PARENT),
-                                     pytest.param("agent", marks=LEAVES_ITS_PARENT), "relax", "db create"])
+@pytest.mark.parametrize("command", ["features", "predict", "search", "batch", "agent", "relax", "db create"])
 def test_an_output_path_refused_leaves_no_folder_it_made(kfold, tmp_path, query, command):
-    """-o NEW/LONG: NEW did not exist; the run that fails on LONG must not leave NEW behind."""
+    """-o NEW/LONG: NEW did not exist; the run that fails on LONG must not leave NEW behind (kfold search, batch and
+    agent left it: data::ensure_directory's create_directories made NEW, then failed on LONG)."""
     name, args, option = next(c for c in output_commands(query) if c[0] == command)
     target = tmp_path / "new" / (LONG + (".pdb" if name == "relax" else ""))
     run = kfold(*args, *([option] if option else []), target)
@@ -194,9 +189,8 @@ def test_a_listing_into_a_full_device_fails_in_the_middle(many_datasets, name):
     assert "No space left on device" in run.stderr, run.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="a write failing in the middle of a listing is reported as fmt's "
-                                       "'fflush failed: No space left on device', not naming standard output")
 def test_a_listing_into_a_full_device_names_standard_output(many_datasets):
+    """It said fmt's 'kfold: error: fflush failed: No space left on device', not which file."""
     run = run_into_dev_full(["inspect", many_datasets / "many.h5"])
     assert "standard output" in run.stderr, run.stderr
 
@@ -330,9 +324,8 @@ def test_batch_and_agent_check_the_config_before_any_target(kfold, tmp_path, que
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="fold/config.cpp reads 18446744073709551615 (nlohmann: unsigned) with "
-                                       "get<int64_t>(): the message says '-1 is out of range', not the value written")
 def test_a_value_too_large_for_64_bits_is_named_as_written(kfold, tmp_path, query):
+    """18446744073709551615 (nlohmann: unsigned) was read with get<int64_t>() and named as '-1 is out of range'."""
     config = tmp_path / "config.json"
     config.write_text(json.dumps(small_config_with(f"{EVO}.msa_channel", 2 ** 64 - 1)))
     run = kfold("predict", query, *MODEL, "--config", config, "-o", tmp_path / "out")
@@ -340,10 +333,9 @@ def test_a_value_too_large_for_64_bits_is_named_as_written(kfold, tmp_path, quer
     assert "18446744073709551615" in run.stderr, run.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="fold/config.cpp checks predicted_aligned_error.num_bins >= 2, but the PAE "
-                                       "head needs >= 3 (num_bins - 1 >= 2 breaks): 2 passes the check, the model "
-                                       "runs, and the run fails afterwards, leaving features.h5 in the output")
 def test_pae_num_bins_the_head_cannot_use_is_refused_when_read(kfold, tmp_path, query):
+    """The check was num_bins >= 2, but the PAE head needs >= 3 (num_bins - 1 >= 2 breaks): 2 passed it, the model
+    ran, and the run failed afterwards ('aligned error breaks must be ...'), leaving features.h5 in the output."""
     config = tmp_path / "config.json"
     config.write_text(json.dumps(small_config_with("model.heads.predicted_aligned_error.num_bins", 2)))
     run = kfold("predict", query, *MODEL, "--config", config, "-o", tmp_path / "out")
@@ -352,15 +344,16 @@ def test_pae_num_bins_the_head_cannot_use_is_refused_when_read(kfold, tmp_path, 
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="string values a module refuses (orientation, equation) are not checked when "
-                                       "the config is read: the error comes at model construction, names the weight "
-                                       "scope (extra_msa_stack) and neither the config file nor its key; kfold "
-                                       "batch runs the first target's MSA stage before it")
 @pytest.mark.parametrize("key, value", [(f"{ROW}.orientation", "sideways"),
+                                        (f"{EVO}.evoformer.msa_column_attention.orientation", "per_row"),
+                                        (f"{EVO}.evoformer.triangle_attention_starting_node.orientation", "x"),
                                         (f"{EVO}.evoformer.triangle_multiplication_outgoing.equation", "abc")])
 def test_string_values_a_module_refuses_are_named_with_the_config_file(kfold, tmp_path, query, key, value):
+    """They were refused at model construction only, naming a weight scope (extra_msa_stack), neither the file
+    nor its key; kfold batch ran the first target's MSA stage before it."""
     config = tmp_path / "config.json"
     config.write_text(json.dumps(small_config_with(key, value)))
     run = kfold("predict", query, *MODEL, "--config", config, "-o", tmp_path / "out")
     assert_clear_error(run)
     assert f"{config}: config key '{key}'" in run.stderr, run.stderr
+    assert not (tmp_path / "out").exists()
