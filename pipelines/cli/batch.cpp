@@ -123,6 +123,10 @@ void run_batch_command(BatchCliOptions& o) {
              o.search.first_given());
   b.search = search_unused ? search_options(SearchCliOptions{}, "") : search_options(o.search, o.db);
   if (o.lock_timeout < 10) fail_input("--lock-timeout {}: must be at least 10 seconds", o.lock_timeout);
+  // (--max-length -5 ran as 0, no limit; CLI11's NonNegativeNumber said "not in range 0.000000 to" DBL_MAX's 309 digits)
+  if (b.max_length < 0) fail_input("--max-length {}: must be 0 (no limit) or a residue count", b.max_length);
+  if (b.max_consecutive_failures < 0)
+    fail_input("--max-consecutive-failures {}: must be 0 (never stop) or more", b.max_consecutive_failures);
   b.lock_stale_after = std::chrono::seconds(o.lock_timeout);
   b.search.threads = apply_model_options(o.model, b.predict);
   b.predict.templates = template_search_options(o.templates);
@@ -169,7 +173,6 @@ void add_batch_command(CLI::App& app, Action& action) {
                   "Stop this worker (exit 1) when a stage (msa or predict) fails with a runtime error N times in a "
                   "row (a broken GPU, a full disk: every target left would fail); those targets are retried by the "
                   "next run. Memory failures and targets that failed so before do not count; 0 = never")
-      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_flag_callback(
       "--no-wait", [o] { o->batch.wait_for_busy = false; },

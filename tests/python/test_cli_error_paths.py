@@ -357,3 +357,19 @@ def test_string_values_a_module_refuses_are_named_with_the_config_file(kfold, tm
     assert_clear_error(run)
     assert f"{config}: config key '{key}'" in run.stderr, run.stderr
     assert not (tmp_path / "out").exists()
+
+
+# --- numeric options of kfold batch ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option, value, words", [
+    # CLI11's NonNegativeNumber said "Value -1 not in range 0.000000 to" and DBL_MAX's 309 digits.
+    ("--max-consecutive-failures", "-1", "--max-consecutive-failures -1: must be 0 (never stop) or more"),
+    # -5 ran as 0, no limit.
+    ("--max-length", "-5", "--max-length -5: must be 0 (no limit) or a residue count"),
+])
+def test_negative_counts_of_batch_are_refused_in_words(kfold, tmp_path, query, option, value, words):
+    run = kfold("batch", query, "--stage", "msa", option, value, "-o", tmp_path / "out")
+    assert_clear_error(run)
+    assert words in run.stderr and len(run.stderr) < 400, run.stderr
+    assert not (tmp_path / "out").exists()
