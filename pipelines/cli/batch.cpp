@@ -123,7 +123,8 @@ void run_batch_command(BatchCliOptions& o) {
              o.search.first_given());
   b.search = search_unused ? search_options(SearchCliOptions{}, "") : search_options(o.search, o.db);
   if (o.lock_timeout < 10) fail_input("--lock-timeout {}: must be at least 10 seconds", o.lock_timeout);
-  // (--max-length -5 ran as 0, no limit; CLI11's NonNegativeNumber said "not in range 0.000000 to" DBL_MAX's 309 digits)
+  // (--max-length -5 ran as 0, no limit; CLI11's NonNegativeNumber said "not in range 0.000000 to" and DBL_MAX's
+  // 309 digits)
   if (b.max_length < 0) fail_input("--max-length {}: must be 0 (no limit) or a residue count", b.max_length);
   if (b.max_consecutive_failures < 0)
     fail_input("--max-consecutive-failures {}: must be 0 (never stop) or more", b.max_consecutive_failures);

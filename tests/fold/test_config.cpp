@@ -144,7 +144,8 @@ TEST_CASE("config JSON overrides use AlphaFold's key names") {
       {R"({"model": {"embeddings_and_evoformer": {"max_relative_feature": -3}}})", "must be at least 0"},
       // Beyond int64_t (nlohmann reads it as unsigned): it wrapped to -1 and was named so.
       {R"({"model": {"embeddings_and_evoformer": {"msa_channel": 18446744073709551615}}})",
-       "'model.embeddings_and_evoformer.msa_channel': 18446744073709551615 is out of range; it must be at most 16777216"},
+       "'model.embeddings_and_evoformer.msa_channel': 18446744073709551615 is out of range; it must be at most "
+       "16777216"},
       {R"({"model": {"num_recycle": 9223372036854775808}})",
        "'model.num_recycle': 9223372036854775808 is out of range; it must be at most 16777216"},
   };
