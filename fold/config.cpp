@@ -170,8 +170,8 @@ class ValueCheck {
       for (const auto& [name, attention] :
            {std::pair{"triangle_attention_starting_node", in_stack ? &stack.triangle_attention_starting_node
                                                                    : &e.evoformer.triangle_attention_starting_node},
-            std::pair{"triangle_attention_ending_node", in_stack ? &stack.triangle_attention_ending_node
-                                                                 : &e.evoformer.triangle_attention_ending_node}})
+            std::pair{"triangle_attention_ending_node",
+                      in_stack ? &stack.triangle_attention_ending_node : &e.evoformer.triangle_attention_ending_node}})
         if (attention->orientation != "per_row" && attention->orientation != "per_column")
           fail(section + name + ".orientation",
                fmt::format("'{}' is neither per_row nor per_column", attention->orientation));
@@ -240,8 +240,8 @@ class ValueCheck {
   void orientation(const std::string& module, const AttentionConfig& a, bool per_column) const {
     const char* expected = per_column ? "per_column" : "per_row";
     if (a.orientation != expected)
-      fail(module + ".orientation", fmt::format("'{}', expected {} (this module's only orientation)", a.orientation,
-                                                expected));
+      fail(module + ".orientation",
+           fmt::format("'{}', expected {} (this module's only orientation)", a.orientation, expected));
   }
   void at_least(const std::string& key, int64_t value, int64_t least) const {
     if (value < least) fail(key, fmt::format("{} is out of range; it must be at least {}", value, least));
