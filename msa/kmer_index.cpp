@@ -20,10 +20,13 @@ void KmerIndex::rebuild(const SequenceDb& db, int64_t begin, int64_t end, int th
   // no occurrence, and scanners laid out for its last build lay themselves out again.
   begin_ = end_ = 0;
   build_id_ = 0;
+  mapping_.reset();
   starts_.assign(static_cast<size_t>(kSeedWords + 1), 0);
   const int64_t n = end - begin;
   threads = std::max(1, threads);
   code_offsets_.assign(static_cast<size_t>(n + 1), 0);
+  n_entries_ = 0;
+  view_own_storage();
   for (int64_t i = 0; i < n; ++i) {
     const auto len = static_cast<int64_t>(db.residues(begin + i).size());
     if (len >= int64_t{std::numeric_limits<uint32_t>::max()})
@@ -31,6 +34,7 @@ void KmerIndex::rebuild(const SequenceDb& db, int64_t begin, int64_t end, int th
     code_offsets_[static_cast<size_t>(i + 1)] = code_offsets_[static_cast<size_t>(i)] + len;
   }
   codes_.resize(static_cast<size_t>(code_offsets_.back()));
+  view_own_storage();  // codes(i) below reads the new codes
   // Parts: contiguous sequence ranges of about equal residues, one per thread (and of at least
   // min_part_residues). Each part counts and then places its own words; a word's entries stay ordered by
   // (target, position) because part p's go after those of parts < p, so the index does not depend on the
@@ -104,10 +108,23 @@ void KmerIndex::rebuild(const SequenceDb& db, int64_t begin, int64_t end, int th
                                                                           static_cast<uint32_t>(pos)};
     });
   }
+  n_entries_ = total;
+  view_own_storage();
   begin_ = begin;
   end_ = end;
+  build_id_ = next_build_id();
+}
+
+void KmerIndex::view_own_storage() {
+  starts_view_ = starts_.data();
+  entries_view_ = entries_.get();
+  codes_view_ = codes_.data();
+  code_offsets_view_ = code_offsets_.data();
+}
+
+uint64_t KmerIndex::next_build_id() {
   static std::atomic<uint64_t> builds{0};
-  build_id_ = ++builds;
+  return ++builds;
 }
 
 std::vector<int64_t> index_chunk_bounds(const SequenceDb& db, int64_t residues) {

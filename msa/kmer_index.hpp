@@ -1,16 +1,19 @@
-// In-memory k-mer index of a range of database sequences (the prefilter's target side, as MMseqs2's
-// prefilter indexes its target database): every position of every sequence under its seed word,
-// grouped by word, plus the sequences' residue codes for ungapped scoring.
+// K-mer index of a range of database sequences (the prefilter's target side, as MMseqs2's prefilter
+// indexes its target database): every position of every sequence under its seed word, grouped by word,
+// plus the sequences' residue codes for ungapped scoring. Built in memory, or mapped from a file that
+// `kfold db index` stored (msa/kmer_index_file.cpp).
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <vector>
 
 #include "msa/alphabet.hpp"
 #include "msa/huge_page_allocator.hpp"
+#include "msa/mapped_file.hpp"
 #include "msa/sequence_db.hpp"
 
 namespace kfold::msa {
@@ -47,24 +50,38 @@ class KmerIndex {
   void rebuild(const SequenceDb& db, int64_t begin, int64_t end, int threads = 1,
                int64_t min_part_residues = kMinIndexPartResidues);
 
-  // Unique to each build in this process (what per-index buffers are laid out for).
+  // The index of sequences [begin, end) of `db` stored in `file` by write() (`kfold db index`), memory-mapped:
+  // nothing is built, and the pages are the page cache's (shared by every process on the node). Throws
+  // InputError naming the file when it is not a kfold k-mer index of exactly those sequences (another
+  // database, a truncated or damaged file). rebuild() on it builds in memory.
+  static std::unique_ptr<KmerIndex> map_file(const std::filesystem::path& file, const SequenceDb& db, int64_t begin,
+                                             int64_t end);
+  // Writes this index to `file` (a new file; its directory must exist). Throws RuntimeError when writing fails.
+  void write(const std::filesystem::path& file) const;
+
+  // Unique to each build or mapping in this process (what per-index buffers are laid out for).
   uint64_t build_id() const { return build_id_; }
   int64_t begin() const { return begin_; }
   int64_t end() const { return end_; }
+  bool mapped() const { return mapping_ != nullptr; }
+  int64_t n_entries() const { return n_entries_; }
   // Occurrences of `word`, ordered by target, then position.
   std::span<const Entry> occurrences(uint32_t word) const {
-    return {entries_.get() + starts_[word], static_cast<size_t>(starts_[word + 1] - starts_[word])};
+    return {entries_view_ + starts_view_[word], static_cast<size_t>(starts_view_[word + 1] - starts_view_[word])};
   }
   // Hint that codes(local) will be asked for soon (its offset is a random access into the chunk).
-  void prefetch_codes_offset(int64_t local) const { __builtin_prefetch(code_offsets_.data() + local); }
+  void prefetch_codes_offset(int64_t local) const { __builtin_prefetch(code_offsets_view_ + local); }
   // Residue codes of sequence begin() + local.
   std::span<const uint8_t> codes(int64_t local) const {
-    return {
-        codes_.data() + code_offsets_[static_cast<size_t>(local)],
-        static_cast<size_t>(code_offsets_[static_cast<size_t>(local) + 1] - code_offsets_[static_cast<size_t>(local)])};
+    return {codes_view_ + code_offsets_view_[local],
+            static_cast<size_t>(code_offsets_view_[local + 1] - code_offsets_view_[local])};
   }
 
  private:
+  KmerIndex() = default;
+  void view_own_storage();  // the views below point at the owned containers
+  static uint64_t next_build_id();
+
   int64_t begin_ = 0;
   int64_t end_ = 0;
   uint64_t build_id_ = 0;
@@ -73,6 +90,13 @@ class KmerIndex {
   size_t entries_capacity_ = 0;
   HugePageVector<uint8_t> codes_;      // concatenated residue codes
   std::vector<int64_t> code_offsets_;  // [end - begin + 1]
+  // What the accessors read: the containers above, or a mapped file's arrays.
+  const int64_t* starts_view_ = nullptr;
+  const Entry* entries_view_ = nullptr;
+  const uint8_t* codes_view_ = nullptr;
+  const int64_t* code_offsets_view_ = nullptr;
+  int64_t n_entries_ = 0;
+  std::shared_ptr<const MappedFile> mapping_;  // the file the views point into, when mapped
 };
 
 // Seed word at `codes[pos]` (pos + kSeedSpan <= size), or -1 when a residue in it is X.

@@ -17,6 +17,7 @@
 #include "data/progress.hpp"
 #include "msa/composition_stats.hpp"
 #include "msa/karlin_altschul.hpp"
+#include "msa/kmer_index_file.hpp"
 #include "msa/pssm.hpp"
 #include "msa/score_profile.hpp"
 
@@ -286,13 +287,18 @@ class SearchRun {
         results_(queries.size()),
         progress_("search", static_cast<int64_t>(queries.size()) * options.iterations * units_per_round_),
         reuse_buffers_(options.index_memory_bytes == 0),
-        scanners_(static_cast<size_t>(std::max(threads_, 1))) {
+        scanners_(static_cast<size_t>(std::max(threads_, 1))),
+        // --index-memory chunks the database otherwise (bounds_ differ from the stored index's).
+        stored_index_(options.index_memory_bytes == 0 ? stored_index_files(db, bounds_)
+                                                      : std::vector<std::filesystem::path>{}) {
     const auto n_query = static_cast<int64_t>(queries.size());
     log_info("search: {} {} against {} sequences ({} residues) from {}, {} threads, {} kernel, {} iteration(s)",
              n_query, n_query == 1 ? "query" : "queries", db.size(), db.total_residues(), db.source(), threads_,
              simd_level_name(simd_), options.iterations);
     log_debug("search: k-mer T {}, max {} candidates per query, {} index chunk(s)", options.prefilter.word_threshold,
               options.prefilter.max_candidates, n_chunk_);
+    if (!stored_index_.empty())
+      log_info("search: k-mer index mapped from {}", stored_index_.front().parent_path().string());
   }
 
   std::vector<QueryResult> run() {
@@ -383,12 +389,7 @@ class SearchRun {
     for (int64_t step = 0; step < n_chunk_; ++step) {
       const int64_t c = backwards ? n_chunk_ - 1 - step : step;
       const int64_t begin = bounds_[static_cast<size_t>(c)], end = bounds_[static_cast<size_t>(c) + 1];
-      if (index_ && index_->begin() != begin && reuse_buffers_) {
-        index_->rebuild(db_, begin, end, threads_);
-      } else if (!index_ || index_->begin() != begin) {
-        index_.reset();  // one chunk's index in memory at a time: --index-memory bounds it
-        index_ = std::make_unique<KmerIndex>(db_, begin, end, threads_);
-      }
+      if (!index_ || index_->begin() != begin) load_index(c, begin, end);
       for_each_active_query(
           batch, [&]() -> PrefilterScanner& { return scanners_[static_cast<size_t>(omp_get_thread_num())]; },
           [&](int64_t b, PrefilterScanner& scanner) {
@@ -401,6 +402,27 @@ class SearchRun {
     }
     for (const auto& c : candidates) prefilter_hits_ += static_cast<int64_t>(c.size());
     return candidates;
+  }
+
+  // The index of chunk c: mapped from the database's stored index when it has one, else built (in the last
+  // index's memory when buffers are reused).
+  void load_index(int64_t c, int64_t begin, int64_t end) {
+    if (!stored_index_.empty()) {
+      try {
+        index_.reset();
+        index_ = KmerIndex::map_file(stored_index_[static_cast<size_t>(c)], db_, begin, end);
+        return;
+      } catch (const InputError& e) {
+        log_warn("{}; the search builds its k-mer index in memory instead", e.what());
+        stored_index_.clear();
+      }
+    }
+    if (index_ && reuse_buffers_ && !index_->mapped()) {
+      index_->rebuild(db_, begin, end, threads_);
+    } else {
+      index_.reset();  // one chunk's index in memory at a time: --index-memory bounds it
+      index_ = std::make_unique<KmerIndex>(db_, begin, end, threads_);
+    }
   }
 
   // Gapped scores: tasks of kAlignBlock candidates of one query, so that a few long queries still use every
@@ -511,6 +533,7 @@ class SearchRun {
   // 30-60 MB at 16 threads and 64 MiB.
   const bool reuse_buffers_;
   std::vector<PrefilterScanner> scanners_;
+  std::vector<std::filesystem::path> stored_index_;  // the chunks' files of the database's stored index, if used
   int64_t prefilter_hits_ = 0;
 };
 

@@ -26,6 +26,7 @@
 #include "data/process_owner.hpp"
 #include "data/progress.hpp"
 #include "data/text_input.hpp"
+#include "msa/db_folder.hpp"
 #include "msa/mapped_file.hpp"
 
 namespace kfold::msa {
@@ -38,10 +39,6 @@ constexpr const char* kResidues = "residues.bin";
 constexpr const char* kOffsets = "offsets.bin";
 constexpr const char* kHeaders = "headers.txt";
 constexpr const char* kHeaderOffsets = "header_offsets.bin";
-constexpr const char* kOwner = "owner";  // in the temporary folder only: who is creating the database
-// A temporary folder whose creator cannot be looked up (another host) and that has not changed for this
-// long is abandoned; a live creator writes every few seconds.
-constexpr int kAbandonedAfterSeconds = 900;
 
 std::string header_line(const data::Sequence& seq) {
   return seq.description.empty() ? seq.id : seq.id + " " + seq.description;
@@ -62,43 +59,6 @@ class MadeFoldersGuard {
 
  private:
   fs::path inner_, outer_;
-};
-
-// Removes a half-built directory unless released.
-class DirectoryGuard {
- public:
-  explicit DirectoryGuard(fs::path path) : path_(std::move(path)) {}
-  ~DirectoryGuard() {
-    if (!path_.empty()) {
-      std::error_code ec;
-      fs::remove_all(path_, ec);
-    }
-  }
-  void release() { path_.clear(); }
-
- private:
-  fs::path path_;
-};
-
-class BinaryWriter {
- public:
-  explicit BinaryWriter(const fs::path& path) : path_(path), out_(path, std::ios::binary | std::ios::trunc) {
-    if (!out_) fail_runtime("{}: cannot create ({})", path.string(), std::strerror(errno));
-  }
-  void write(const void* data, size_t bytes) {
-    out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
-  }
-  void write_i64(int64_t value) { write(&value, sizeof value); }
-  void close() {
-    out_.flush();
-    out_.close();
-    if (!out_) fail_runtime("{}: write failed (disk full?)", path_.string());
-    data::sync_file(path_);  // on disk before the folder is renamed into place (a node crash left it truncated)
-  }
-
- private:
-  fs::path path_;
-  std::ofstream out_;
 };
 
 // Offsets must start at 0, never decrease and end at `end`.
@@ -163,51 +123,6 @@ void warn_lenient_reads(const data::FastaReader& reader) {
   if (reader.empty_records() > 0)
     log_warn("{}: {} records without residues skipped, the first at {}", reader.source(), reader.empty_records(),
              reader.first_empty_record());
-}
-
-// Seconds since the newest write to `dir` or a file directly inside it.
-double seconds_since_last_write(const fs::path& dir) {
-  std::error_code ec;
-  auto newest = fs::last_write_time(dir, ec);
-  for (const auto& entry : fs::directory_iterator(dir, ec)) newest = std::max(newest, entry.last_write_time(ec));
-  return std::chrono::duration<double>(fs::file_time_type::clock::now() - newest).count();
-}
-
-// The temporary folders of `db_dir` ("<db_dir>.tmp.<pid>", or "<db_dir>.tmp" of older versions) that a
-// killed 'kfold db create' left are removed. One whose creator still runs stops this run rather than race
-// it for the name: its owner file says who; a creator on another host (or in another container) is taken
-// as alive while its files change, and so is a folder without an owner file (written just after the folder).
-void remove_abandoned_temp_dirs(const fs::path& db_dir) {
-  const fs::path parent = db_dir.has_parent_path() ? db_dir.parent_path() : fs::path(".");
-  const std::string prefix = db_dir.filename().string() + ".tmp";
-  std::error_code ec;
-  std::vector<fs::path> abandoned;
-  for (const auto& entry : fs::directory_iterator(parent, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!name.starts_with(prefix) || !entry.is_directory(ec)) continue;
-    const std::string suffix = name.substr(prefix.size());
-    if (!suffix.empty() &&
-        (suffix.size() < 2 || suffix[0] != '.' ||
-         !std::all_of(suffix.begin() + 1, suffix.end(), [](char c) { return c >= '0' && c <= '9'; })))
-      continue;  // another name that starts alike ("db.tmp.old", "db.tmpfiles")
-    data::ProcessOwner owner;
-    const bool known = data::read_process_owner(entry.path() / kOwner, owner);
-    const double idle = seconds_since_last_write(entry.path());
-    const auto looked_up = known ? data::process_is_running(owner) : std::nullopt;
-    const bool running = looked_up.value_or(idle < kAbandonedAfterSeconds);
-    if (running) {
-      fail_input(
-          "{}: another 'kfold db create' ({}) is creating it now in {} (last write {:.0f} s ago; a folder "
-          "unchanged for {} s counts as abandoned); wait for it, or choose another name",
-          db_dir.string(), known ? fmt::format("pid {} on {}", owner.pid, owner.host) : "whose owner is not yet known",
-          entry.path().string(), idle, kAbandonedAfterSeconds);
-    }
-    abandoned.push_back(entry.path());
-  }
-  for (const auto& dir : abandoned) {
-    log_warn("removing {} left by an interrupted 'kfold db create'", dir.string());
-    fs::remove_all(dir, ec);
-  }
 }
 
 // The integer `key` of a database manifest, -1 when absent; InputError naming it when it is something else.
@@ -375,7 +290,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
       fail_input("{}: cannot create the folder ({}); check the path and its permissions", parent.string(),
                  ec.message());
   }
-  remove_abandoned_temp_dirs(db_dir);
+  remove_abandoned_temp_dirs(db_dir, "kfold db create");
   fs::path tmp = db_dir;
   tmp += fmt::format(".tmp.{}", ::getpid());  // its own folder: two runs for one name never share one
   if (!fs::create_directory(tmp, ec))
@@ -384,7 +299,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
         "place",
         db_dir.string(), tmp.string(), ec.message(), parent.string());
   DirectoryGuard guard(tmp);
-  data::write_file_atomic(tmp / kOwner, data::owner_line(data::this_process()) + "\n");
+  data::write_file_atomic(tmp / kBuildOwnerFile, data::owner_line(data::this_process()) + "\n");
 
   BinaryWriter residues(tmp / kResidues);
   BinaryWriter offsets(tmp / kOffsets);
@@ -445,7 +360,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   data::write_file_atomic(tmp / kManifest, manifest.dump(2) + "\n");
   if (fs::exists(db_dir, ec))  // another run for this name finished first (rename would replace an empty folder)
     fail_input("{}: was created by another run meanwhile; this run's copy is removed", db_dir.string());
-  fs::remove(tmp / kOwner, ec);
+  fs::remove(tmp / kBuildOwnerFile, ec);
   fs::rename(tmp, db_dir, ec);
   if (ec) fail_runtime("cannot rename {} to {}: {}", tmp.string(), db_dir.string(), ec.message());
   guard.release();

@@ -74,8 +74,8 @@ def test_bad_usage_is_exit_2(kfold):
     # CLI11's own words named neither the commands, nor the word, nor what a value should be, nor the option meant.
     ((), "kfold: error: 'kfold' needs a command: one of features, inspect, relax, db, search, predict, agent, batch\n"
          "Run 'kfold --help' for usage."),
-    (("db",), "'kfold db' needs a command: one of create\nRun 'kfold db --help'"),
-    (("db", "foo"), "unknown command 'foo' for 'kfold db'; the commands are create\nRun 'kfold db --help'"),
+    (("db",), "'kfold db' needs a command: one of create, index\nRun 'kfold db --help'"),
+    (("db", "foo"), "unknown command 'foo' for 'kfold db'; the commands are create, index\nRun 'kfold db --help'"),
     (("-v", "-o", "out", "predcit"), "unknown command 'predcit' for 'kfold'"),  # 'out' is the value of -o
     (("-qv", "predcit"), "unknown command 'predcit' for 'kfold'"),  # joined flags take no value
     (("db", "--recycles", "3"), "'kfold db' needs a command: one of create"),

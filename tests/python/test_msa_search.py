@@ -149,6 +149,45 @@ def test_index_memory_option(kfold, planted, tmp_path):
     assert not (tmp_path / "c").exists()
 
 
+def test_db_index_stores_the_kmer_index_and_searches_map_it(kfold, planted, tmp_path):
+    """`kfold db index` writes DB/kmer_index/; a search maps it (it says so) and finds the same hits, in one
+    query's search (kfold predict's) as in several; --index-memory searches build their own chunks."""
+    d, _, _, _ = planted
+    db = tmp_path / "db"
+    assert kfold("db", "create", d / "db.fasta.gz", db).returncode == 0
+    one = tmp_path / "q0.fasta"
+    one.write_text("".join((d / "query.fasta").read_text().splitlines(keepends=True)[:2]))
+    before = {}
+    for name, query in (("all", d / "query.fasta"), ("one", one)):
+        r = kfold("search", query, db, "-o", tmp_path / f"built_{name}")
+        assert r.returncode == 0 and "mapped" not in r.stderr, r.stderr
+        before[name] = (tmp_path / f"built_{name}" / "hits.m8").read_text()
+    r = kfold("db", "index", db, "--threads", "2")
+    assert r.returncode == 0, r.stderr
+    assert "k-mer index stored in kmer_index (1 chunk(s)" in r.stderr
+    assert sorted(p.name for p in (db / "kmer_index").iterdir()) == ["chunk_0.kmi", "index.json"]
+    for name, query in (("all", d / "query.fasta"), ("one", one)):
+        r = kfold("search", query, db, "-o", tmp_path / f"mapped_{name}")
+        assert r.returncode == 0 and f"k-mer index mapped from {db / 'kmer_index'}" in r.stderr, r.stderr
+        assert (tmp_path / f"mapped_{name}" / "hits.m8").read_text() == before[name]
+    r = kfold("search", d / "query.fasta", db, "-o", tmp_path / "chunked", "--index-memory", "16")
+    assert r.returncode == 0 and "mapped" not in r.stderr
+    assert (tmp_path / "chunked" / "hits.m8").read_text() == before["all"]
+    # Again: the index is replaced, nothing else is left in the database folder.
+    assert kfold("db", "index", db).returncode == 0
+    assert sorted(p.name for p in db.iterdir() if p.is_dir()) == ["kmer_index"]
+    # A truncated chunk: a warning naming it and the fix; the search builds its index and finds the same.
+    chunk = db / "kmer_index" / "chunk_0.kmi"
+    chunk.write_bytes(chunk.read_bytes()[:-8])
+    r = kfold("search", d / "query.fasta", db, "-o", tmp_path / "damaged")
+    assert r.returncode == 0, r.stderr
+    assert "chunk_0.kmi" in r.stderr and "run 'kfold db index' on the database again" in r.stderr
+    assert (tmp_path / "damaged" / "hits.m8").read_text() == before["all"]
+    # A FASTA database has no folder to hold an index.
+    r = kfold("db", "index", d / "db.fasta.gz")
+    assert r.returncode == 2 and "make one with 'kfold db create" in r.stderr
+
+
 def test_an_output_name_taken_by_a_directory_is_refused_before_the_search(kfold, planted, tmp_path):
     # It was found after the search, with the A3Ms before it written and no done marker.
     d, _, _, _ = planted
@@ -299,7 +338,7 @@ def test_bad_inputs_exit_2_and_leave_no_output(kfold, tmp_path):
 
 
 def test_help_texts_have_examples(kfold):
-    for cmd in (("search", "--help"), ("db", "create", "--help"), ("db", "--help")):
+    for cmd in (("search", "--help"), ("db", "create", "--help"), ("db", "index", "--help"), ("db", "--help")):
         r = kfold(*cmd)
         assert r.returncode == 0 and "Example" in r.stdout, cmd
     assert "kfold search" in kfold("--help").stdout

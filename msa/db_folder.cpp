@@ -1,0 +1,90 @@
+// DirectoryGuard, BinaryWriter and remove_abandoned_temp_dirs (msa/db_folder.hpp).
+#include "msa/db_folder.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/atomic_output.hpp"
+#include "data/error.hpp"
+#include "data/log.hpp"
+#include "data/process_owner.hpp"
+
+namespace kfold::msa {
+namespace fs = std::filesystem;
+
+namespace {
+
+// A temporary folder whose builder cannot be looked up (another host) and that has not changed for this
+// long is abandoned; a live builder writes every few seconds.
+constexpr int kAbandonedAfterSeconds = 900;
+
+// Seconds since the newest write to `dir` or a file directly inside it.
+double seconds_since_last_write(const fs::path& dir) {
+  std::error_code ec;
+  auto newest = fs::last_write_time(dir, ec);
+  for (const auto& entry : fs::directory_iterator(dir, ec)) newest = std::max(newest, entry.last_write_time(ec));
+  return std::chrono::duration<double>(fs::file_time_type::clock::now() - newest).count();
+}
+
+}  // namespace
+
+DirectoryGuard::~DirectoryGuard() {
+  if (!path_.empty()) {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+}
+
+BinaryWriter::BinaryWriter(const fs::path& path) : path_(path), out_(path, std::ios::binary | std::ios::trunc) {
+  if (!out_) fail_runtime("{}: cannot create ({})", path.string(), std::strerror(errno));
+}
+
+void BinaryWriter::close() {
+  out_.flush();
+  out_.close();
+  if (!out_) fail_runtime("{}: write failed (disk full?)", path_.string());
+  data::sync_file(path_);  // on disk before the folder is renamed into place (a node crash left it truncated)
+}
+
+void remove_abandoned_temp_dirs(const fs::path& folder, std::string_view command) {
+  const fs::path parent = folder.has_parent_path() ? folder.parent_path() : fs::path(".");
+  const std::string prefix = folder.filename().string() + ".tmp";
+  std::error_code ec;
+  std::vector<fs::path> abandoned;
+  for (const auto& entry : fs::directory_iterator(parent, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(prefix) || !entry.is_directory(ec)) continue;
+    const std::string suffix = name.substr(prefix.size());
+    if (!suffix.empty() &&
+        (suffix.size() < 2 || suffix[0] != '.' ||
+         !std::all_of(suffix.begin() + 1, suffix.end(), [](char c) { return c >= '0' && c <= '9'; })))
+      continue;  // another name that starts alike ("db.tmp.old", "db.tmpfiles")
+    data::ProcessOwner owner;
+    const bool known = data::read_process_owner(entry.path() / kBuildOwnerFile, owner);
+    const double idle = seconds_since_last_write(entry.path());
+    const auto looked_up = known ? data::process_is_running(owner) : std::nullopt;
+    const bool running = looked_up.value_or(idle < kAbandonedAfterSeconds);
+    if (running) {
+      fail_input(
+          "{}: another '{}' ({}) is creating it now in {} (last write {:.0f} s ago; a folder unchanged for {} s "
+          "counts as abandoned); wait for it, or choose another name",
+          folder.string(), command,
+          known ? fmt::format("pid {} on {}", owner.pid, owner.host) : "whose owner is not yet known",
+          entry.path().string(), idle, kAbandonedAfterSeconds);
+    }
+    abandoned.push_back(entry.path());
+  }
+  for (const auto& dir : abandoned) {
+    log_warn("removing {} left by an interrupted '{}'", dir.string(), command);
+    fs::remove_all(dir, ec);
+  }
+}
+
+}  // namespace kfold::msa

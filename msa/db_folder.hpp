@@ -1,0 +1,54 @@
+// Building a database folder (`kfold db create`, `kfold db index`) under a temporary name: a guard that
+// removes it unless the build finished, a binary file writer that syncs, and the clean-up of the
+// temporary folders a killed build left.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string_view>
+#include <utility>
+
+namespace kfold::msa {
+
+// In a temporary folder only: who is building it (data/process_owner.hpp), written first.
+inline constexpr const char* kBuildOwnerFile = "owner";
+
+// Removes a half-built folder unless released.
+class DirectoryGuard {
+ public:
+  explicit DirectoryGuard(std::filesystem::path path) : path_(std::move(path)) {}
+  ~DirectoryGuard();
+  DirectoryGuard(const DirectoryGuard&) = delete;
+  DirectoryGuard& operator=(const DirectoryGuard&) = delete;
+  void release() { path_.clear(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A new binary file; close() flushes and fsyncs it (on disk before its folder is renamed into place).
+// Throws RuntimeError naming the file when it cannot be created or written (disk full).
+class BinaryWriter {
+ public:
+  explicit BinaryWriter(const std::filesystem::path& path);
+  void write(const void* data, size_t bytes) {
+    out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
+  }
+  void write_i64(int64_t value) { write(&value, sizeof value); }
+  void close();
+
+ private:
+  std::filesystem::path path_;
+  std::ofstream out_;
+};
+
+// The temporary folders of `folder` ("<folder>.tmp.<pid>", or "<folder>.tmp" of older versions) that a
+// killed `command` left are removed. One whose builder still runs stops this run (InputError) rather than
+// race it for the name: its owner file says who; a builder on another host (or in another container) is
+// taken as alive while its files change, and so is a folder without an owner file (written just after the
+// folder).
+void remove_abandoned_temp_dirs(const std::filesystem::path& folder, std::string_view command);
+
+}  // namespace kfold::msa

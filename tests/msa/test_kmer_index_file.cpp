@@ -1,0 +1,203 @@
+// The k-mer index stored in a database folder (`kfold db index`): mapped back word for word and residue for
+// residue as it was built; a search that maps it gives exactly the hits of one that builds it (one chunk and
+// several); a damaged, truncated or foreign index is refused by name and the search builds its own.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "data/atomic_output.hpp"
+#include "data/error.hpp"
+#include "data/text_input.hpp"
+#include "msa/kmer_index.hpp"
+#include "msa/kmer_index_file.hpp"
+#include "msa/reference_alignment.hpp"
+#include "msa/search.hpp"
+#include "test_support.hpp"
+
+using namespace kfold;
+namespace fs = std::filesystem;
+
+namespace {
+
+// 3 queries, each with 4 mutated copies among 300 random decoys, packed by create_db in dir/db.
+struct Database {
+  std::vector<data::Sequence> queries;
+  fs::path dir;
+};
+
+Database make_database(const fs::path& dir) {
+  std::mt19937_64 rng(77);
+  Database d;
+  std::string fasta;
+  for (int qi = 0; qi < 3; ++qi) {
+    const std::string q = test::random_protein(rng, 120 + 50 * qi);
+    d.queries.push_back({"query" + std::to_string(qi), "", q});
+    for (const double sub : {0.1, 0.3, 0.5, 0.6})
+      fasta += fmt::format(">hom{}_{} planted\n{}\n", qi, sub, test::mutate(rng, q, sub, 0.03));
+  }
+  for (int k = 0; k < 300; ++k) fasta += fmt::format(">decoy{}\n{}\n", k, test::random_protein(rng, 60 + k % 240));
+  data::write_file_atomic(dir / "db.fasta", fasta);
+  msa::create_db(dir / "db.fasta", dir / "db");
+  d.dir = dir / "db";
+  return d;
+}
+
+std::string fingerprint(const std::vector<msa::QueryResult>& results) {
+  std::string s;
+  for (const auto& r : results)
+    for (const auto& h : r.hits) s += fmt::format("{} {} {} {:.6e}\n", h.target, h.score, h.alignment.ops, h.evalue);
+  return s;
+}
+
+std::vector<msa::QueryResult> search(const Database& d, int64_t chunk_residues = msa::kIndexChunkResidues) {
+  msa::SearchOptions options;
+  options.threads = 2;
+  options.index_chunk_residues = chunk_residues;
+  return msa::search(d.queries, msa::SequenceDb::open(d.dir), options);
+}
+
+}  // namespace
+
+TEST_CASE("stored k-mer index: mapped back, every word's occurrences and every sequence's codes are the built ones") {
+  test::ScratchDir dir("kmer_index_file_roundtrip");
+  const Database d = make_database(dir.path());
+  const auto db = msa::SequenceDb::open(d.dir);
+  const int64_t begin = 17, end = db.size() - 5;  // a chunk inside the database
+  const msa::KmerIndex built(db, begin, end, 2);
+  built.write(dir / "chunk.kmi");
+  const auto mapped = msa::KmerIndex::map_file(dir / "chunk.kmi", db, begin, end);
+  CHECK(mapped->mapped());
+  CHECK_FALSE(built.mapped());
+  CHECK(mapped->begin() == begin);
+  CHECK(mapped->end() == end);
+  CHECK(mapped->n_entries() == built.n_entries());
+  CHECK(mapped->build_id() != built.build_id());  // scanners lay themselves out again
+  int64_t differing_words = 0;
+  for (uint32_t w = 0; w < msa::kSeedWords; ++w) {
+    const auto a = built.occurrences(w), b = mapped->occurrences(w);
+    differing_words += a.size() != b.size() || !std::equal(a.begin(), a.end(), b.begin(), [](auto x, auto y) {
+                         return x.target == y.target && x.pos == y.pos;
+                       });
+  }
+  CHECK(differing_words == 0);
+  for (int64_t i = 0; i < end - begin; ++i) {
+    const auto a = built.codes(i), b = mapped->codes(i);
+    CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end()));
+  }
+  // rebuild() on a mapped index builds in memory.
+  auto rebuilt = msa::KmerIndex::map_file(dir / "chunk.kmi", db, begin, end);
+  rebuilt->rebuild(db, 0, db.size(), 1);
+  CHECK_FALSE(rebuilt->mapped());
+  CHECK(rebuilt->end() == db.size());
+}
+
+TEST_CASE("stored k-mer index: a search that maps it finds what one that builds it finds, one chunk or several") {
+  test::ScratchDir dir("kmer_index_file_search");
+  const Database d = make_database(dir.path());
+  const std::string built_one = fingerprint(search(d));
+  const std::string built_many = fingerprint(search(d, 20000));
+  REQUIRE_FALSE(built_one.empty());
+  const auto bounds = [&](int64_t residues) { return msa::index_chunk_bounds(msa::SequenceDb::open(d.dir), residues); };
+  REQUIRE(bounds(20000).size() > 3);  // several chunks
+
+  const auto stats = msa::write_stored_index(d.dir, 2);
+  CHECK(stats.chunks == 1);
+  CHECK(fs::exists(d.dir / "kmer_index" / "index.json"));
+  CHECK(msa::stored_index_files(msa::SequenceDb::open(d.dir), bounds(msa::kIndexChunkResidues)).size() == 1);
+  // Chunks other than the stored ones (a test's chunk size, or --index-memory): built in memory, no warning.
+  {
+    test::CapturedWarnings warnings;
+    CHECK(msa::stored_index_files(msa::SequenceDb::open(d.dir), bounds(20000)).empty());
+    CHECK(fingerprint(search(d, 20000)) == built_many);
+    CHECK(warnings.lines.empty());
+  }
+  CHECK(fingerprint(search(d)) == built_one);
+
+  // Stored again in several chunks (replacing the first: no temporary or old folder is left).
+  const auto many = msa::write_stored_index(d.dir, 1, 20000);
+  CHECK(many.chunks == static_cast<int64_t>(bounds(20000).size()) - 1);
+  CHECK(many.entries == stats.entries);
+  CHECK(msa::stored_index_files(msa::SequenceDb::open(d.dir), bounds(20000)).size() == bounds(20000).size() - 1);
+  CHECK(fingerprint(search(d, 20000)) == built_many);
+  int64_t folders = 0;
+  for (const auto& entry : fs::directory_iterator(d.dir)) folders += entry.is_directory();
+  CHECK(folders == 1);
+}
+
+TEST_CASE("stored k-mer index: damaged, truncated or another database's index is refused by name, search goes on") {
+  test::ScratchDir dir("kmer_index_file_damaged");
+  const Database d = make_database(dir.path());
+  const std::string built = fingerprint(search(d));
+  msa::write_stored_index(d.dir, 1);
+  const fs::path chunk = d.dir / "kmer_index" / "chunk_0.kmi";
+  const fs::path manifest = d.dir / "kmer_index" / "index.json";
+  const std::string chunk_bytes = test::read_bytes(chunk), manifest_text = data::read_text_file(manifest);
+  const auto db = msa::SequenceDb::open(d.dir);
+
+  SUBCASE("truncated chunk") {
+    const std::string truncated = fmt::format("chunk_0.kmi: {} bytes", chunk_bytes.size() - 1);
+    std::ofstream(chunk, std::ios::binary | std::ios::trunc) << chunk_bytes.substr(0, chunk_bytes.size() - 1);
+    CHECK_THROWS_WITH_AS(msa::KmerIndex::map_file(chunk, db, 0, db.size()), doctest::Contains(truncated.c_str()),
+                         InputError);
+  }
+  SUBCASE("a sequence length changed (another database's index)") {
+    std::string bytes = chunk_bytes;
+    // code_offsets[1] (after the 8-word header and kSeedWords + 1 starts) one higher.
+    const size_t at = 8 * (8 + msa::kSeedWords + 1 + 1);
+    int64_t offset = 0;
+    std::memcpy(&offset, bytes.data() + at, 8);
+    ++offset;
+    std::memcpy(bytes.data() + at, &offset, 8);
+    std::ofstream(chunk, std::ios::binary | std::ios::trunc) << bytes;
+    CHECK_THROWS_WITH_AS(msa::KmerIndex::map_file(chunk, db, 0, db.size()),
+                         doctest::Contains("sequence 0 ('hom0_0.1') has"), InputError);
+  }
+  SUBCASE("not an index file") {
+    std::ofstream(chunk, std::ios::binary | std::ios::trunc) << std::string(chunk_bytes.size(), 'x');
+    CHECK_THROWS_WITH_AS(msa::KmerIndex::map_file(chunk, db, 0, db.size()), doctest::Contains("no k-mer index header"),
+                         InputError);
+  }
+  SUBCASE("another range of sequences") {
+    CHECK_THROWS_WITH_AS(msa::KmerIndex::map_file(chunk, db, 1, db.size()), doctest::Contains("holds sequences 0 to"),
+                         InputError);
+    return;
+  }
+  SUBCASE("a manifest of another database") {
+    auto json = manifest_text;
+    const auto at = json.find("\"residues\": ");
+    REQUIRE(at != std::string::npos);
+    json.insert(at + 12, "1");
+    data::write_file_atomic(manifest, json);
+    test::CapturedWarnings warnings;
+    CHECK(msa::stored_index_files(db, msa::index_chunk_bounds(db)).empty());
+    REQUIRE(warnings.lines.size() == 1);
+    CHECK(warnings.lines[0].find("made for a database of") != std::string::npos);
+  }
+  SUBCASE("a manifest that is no JSON") {
+    data::write_file_atomic(manifest, "{\"format\": ");
+    test::CapturedWarnings warnings;
+    CHECK(msa::stored_index_files(db, msa::index_chunk_bounds(db)).empty());
+    REQUIRE(warnings.lines.size() == 1);
+    CHECK(warnings.lines[0].find("index.json is not valid JSON") != std::string::npos);
+  }
+  // The search warns, names the file and builds its index: the same hits.
+  test::CapturedWarnings warnings;
+  CHECK(fingerprint(search(d)) == built);
+  REQUIRE(warnings.lines.size() == 1);
+  CHECK(warnings.lines[0].find("kmer_index") != std::string::npos);
+}
+
+TEST_CASE("stored k-mer index: a FASTA database has none to store; a folder that is no database is refused") {
+  test::ScratchDir dir("kmer_index_file_fasta");
+  const Database d = make_database(dir.path());
+  CHECK_THROWS_WITH_AS(msa::write_stored_index(dir / "db.fasta", 1),
+                       doctest::Contains("a FASTA file; the k-mer index is stored in a database folder"), InputError);
+  fs::create_directories(dir / "empty");
+  CHECK_THROWS_WITH_AS(msa::write_stored_index(dir / "empty", 1), doctest::Contains("not a kfold database"),
+                       InputError);
+  CHECK(msa::stored_index_files(msa::SequenceDb::open(dir / "db.fasta"), {0, 1}).empty());
+}
