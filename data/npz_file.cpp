@@ -437,7 +437,9 @@ bool is_zip_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::array<char, 4> magic{};
   in.read(magic.data(), 4);
-  return in.gcount() == 4 && std::memcmp(magic.data(), "PK\x03\x04", 4) == 0;
+  // A member's local header first, or the end record of an archive without members (np.savez()).
+  return in.gcount() == 4 &&
+         (std::memcmp(magic.data(), "PK\x03\x04", 4) == 0 || std::memcmp(magic.data(), "PK\x05\x06", 4) == 0);
 }
 
 NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {

@@ -74,7 +74,7 @@ class NpzFile {
   mutable std::unique_ptr<std::vector<bool>> crc_checked_;
 };
 
-// True when the file starts with a zip local-file signature.
+// True when the file starts with a zip local-file signature (or an end record: an archive without members).
 bool is_zip_file(const std::filesystem::path& path);
 
 }  // namespace kfold::data

@@ -281,3 +281,10 @@ TEST_CASE("NpzFile: float16 subnormals, signed zeros, infinities, NaN and max wi
   CHECK_THROWS_WITH_AS(npz.read<int64_t>("float16_special"), doctest::Contains("has dtype float16, expected int64"),
                        InputError);
 }
+
+TEST_CASE("NpzFile: an archive without arrays (np.savez() of nothing) is a zip file with no members") {
+  kfold::test::ScratchDir dir("npz_empty");
+  write_bytes(dir / "empty.npz", std::string("PK\x05\x06", 4) + std::string(18, '\0'));  // numpy's 22 bytes
+  CHECK(kfold::data::is_zip_file(dir / "empty.npz"));
+  CHECK(NpzFile(dir / "empty.npz").arrays().empty());
+}
