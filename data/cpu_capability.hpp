@@ -1,7 +1,8 @@
 // Which x86-64 instruction-set level kfold's own CPU kernels run (the fused attention, the Potts
-// objective): the highest this CPU has, lowered by KFOLD_CPU_CAPABILITY (default | avx2 | avx512, the
-// names of libtorch's ATEN_CPU_CAPABILITY) or by a test. Each kernel is compiled once per level and picks
-// its copy at every call, so a test can run all of them on one machine.
+// objective; the search's striped Smith-Waterman takes it as its ceiling): the highest this CPU has,
+// lowered by KFOLD_CPU_CAPABILITY (default | avx2 | avx512, the names of libtorch's ATEN_CPU_CAPABILITY)
+// or by a test. Each kernel is compiled once per level and picks its copy at every call, so a test can
+// run all of them on one machine.
 #pragma once
 
 #include <string_view>

@@ -53,9 +53,9 @@ void BinaryWriter::close() {
   data::sync_file(path_);  // on disk before the folder is renamed into place (a node crash left it truncated)
 }
 
-void remove_abandoned_temp_dirs(const fs::path& folder, std::string_view command) {
+void remove_abandoned_temp_dirs(const fs::path& folder, std::string_view command, std::string_view marker) {
   const fs::path parent = folder.has_parent_path() ? folder.parent_path() : fs::path(".");
-  const std::string prefix = folder.filename().string() + ".tmp";
+  const std::string prefix = folder.filename().string() + std::string(marker);
   std::error_code ec;
   std::vector<fs::path> abandoned;
   for (const auto& entry : fs::directory_iterator(parent, ec)) {
@@ -74,16 +74,20 @@ void remove_abandoned_temp_dirs(const fs::path& folder, std::string_view command
     if (running) {
       fail_input(
           "{}: another '{}' ({}) is creating it now in {} (last write {:.0f} s ago; a folder unchanged for {} s "
-          "counts as abandoned); wait for it, or choose another name",
+          "counts as abandoned); wait for it{}",
           folder.string(), command,
           known ? fmt::format("pid {} on {}", owner.pid, owner.host) : "whose owner is not yet known",
-          entry.path().string(), idle, kAbandonedAfterSeconds);
+          entry.path().string(), idle, kAbandonedAfterSeconds,
+          marker == ".tmp" && command == "kfold db create" ? ", or choose another name" : "");
     }
     abandoned.push_back(entry.path());
   }
   for (const auto& dir : abandoned) {
-    log_warn("removing {} left by an interrupted '{}'", dir.string(), command);
     fs::remove_all(dir, ec);
+    if (ec)
+      log_warn("cannot remove {}, left by an interrupted '{}': {}", dir.string(), command, ec.message());
+    else
+      log_warn("removed {}, left by an interrupted '{}'", dir.string(), command);
   }
 }
 

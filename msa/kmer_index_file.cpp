@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <memory>
 #include <string>
@@ -18,6 +19,7 @@
 #include "data/process_owner.hpp"
 #include "data/progress.hpp"
 #include "data/text_input.hpp"
+#include "msa/alphabet.hpp"
 #include "msa/db_folder.hpp"
 #include "msa/kmer_index.hpp"
 #include "msa/mapped_file.hpp"
@@ -61,8 +63,9 @@ void KmerIndex::write(const fs::path& file) const {
   out.close();
 }
 
-// Checks everything but the entries' and codes' values (trusted as the database's own files are: their
-// sizes and the sequence lengths must match, which catches a truncated file or another database's).
+// Checks the sizes, the word starts, the sequence lengths against the database (a truncated file, another
+// database's) and the residue codes' range, not each entry (512 MiB a chunk): the scan bounds an entry's
+// target by its block and the extension clamps its position, so a damaged entry costs hits, never memory.
 std::unique_ptr<KmerIndex> KmerIndex::map_file(const fs::path& file, const SequenceDb& db, int64_t begin, int64_t end) {
   auto map = std::make_shared<const MappedFile>(file);
   const int64_t size = map->size();
@@ -96,6 +99,10 @@ std::unique_ptr<KmerIndex> KmerIndex::map_file(const fs::path& file, const Seque
       damaged(file, fmt::format("sequence {} ('{}') has {} residues in the database and {} here", begin + i,
                                 db.id(begin + i), length, offsets[i + 1] - offsets[i]));
   }
+  uint8_t highest = 0;
+  for (int64_t k = 0; k < n_codes; ++k) highest = std::max(highest, codes[k]);  // (vectorised: ~5 ms a chunk)
+  if (n_codes > 0 && highest >= kAlphabetSize)
+    damaged(file, fmt::format("a residue code {} (codes are below {})", highest, kAlphabetSize));
   auto index = std::unique_ptr<KmerIndex>(new KmerIndex());
   index->begin_ = begin;
   index->end_ = end;
@@ -117,10 +124,14 @@ StoredIndexStats write_stored_index(const fs::path& db_dir, int threads, int64_t
         "DB_DIR', then run 'kfold db index DB_DIR'",
         db_dir.string(), db_dir.string());
   const fs::path folder = db_dir / kStoredIndexFolder;
+  std::error_code ec;
+  if (const auto status = fs::symlink_status(folder, ec); fs::exists(status) && !fs::is_directory(status))
+    fail_input("{}: exists and is no folder; remove it, then run 'kfold db index {}' again", folder.string(),
+               db_dir.string());
   remove_abandoned_temp_dirs(folder, "kfold db index");
+  remove_abandoned_temp_dirs(folder, "kfold db index", ".old");
   fs::path tmp = folder;
   tmp += fmt::format(".tmp.{}", ::getpid());
-  std::error_code ec;
   if (!fs::create_directory(tmp, ec))
     fail_input("{}: cannot create {} ({}); the database folder must be writable to store its index", db_dir.string(),
                tmp.string(), ec ? ec.message() : "it exists");
@@ -151,9 +162,9 @@ StoredIndexStats write_stored_index(const fs::path& db_dir, int threads, int64_t
                                    {"chunk_residues", chunk_residues},
                                    {"bounds", bounds}};
   data::write_file_atomic(tmp / kManifest, manifest.dump(2) + "\n");
-  fs::remove(tmp / kBuildOwnerFile, ec);
   // Replace an index stored before: moved aside, the new one renamed in, then the old removed (a search
-  // that mapped the old files keeps reading them).
+  // that mapped the old files keeps reading them). The owner file goes last: a run killed before has left
+  // folders the next run can tell abandoned.
   fs::path old;
   if (fs::exists(folder, ec)) {
     old = folder;
@@ -169,10 +180,12 @@ StoredIndexStats write_stored_index(const fs::path& db_dir, int threads, int64_t
   }
   guard.release();
   if (!old.empty()) fs::remove_all(old, ec);
+  fs::remove(folder / kBuildOwnerFile, ec);
   return stats;
 }
 
-std::vector<fs::path> stored_index_files(const SequenceDb& db, const std::vector<int64_t>& bounds) {
+std::vector<fs::path> stored_index_files(const SequenceDb& db, const std::vector<int64_t>& bounds,
+                                         int64_t chunk_residues) {
   if (!db.memory_mapped()) return {};
   const fs::path folder = fs::path(db.source()) / kStoredIndexFolder;
   const fs::path manifest_path = folder / kManifest;
@@ -201,7 +214,8 @@ std::vector<fs::path> stored_index_files(const SequenceDb& db, const std::vector
   if (field("sequences") != db.size() || field("residues") != db.total_residues())
     return unusable(fmt::format("made for a database of {} sequences and {} residues, not this one's {} and {}",
                                 field("sequences").dump(), field("residues").dump(), db.size(), db.total_residues()));
-  if (field("bounds") != nlohmann::json(bounds)) return {};  // other chunks (a test's chunk size): built in memory
+  if (field("chunk_residues") != chunk_residues) return {};  // another chunk size (a test's): built in memory
+  if (field("bounds") != nlohmann::json(bounds)) return unusable("its chunks are not the database's");
   std::vector<fs::path> files;
   for (size_t c = 0; c + 1 < bounds.size(); ++c) files.push_back(folder / chunk_file_name(c));
   return files;

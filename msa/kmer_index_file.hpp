@@ -35,8 +35,10 @@ struct StoredIndexStats {
 StoredIndexStats write_stored_index(const std::filesystem::path& db_dir, int threads,
                                     int64_t chunk_residues = kIndexChunkResidues);
 
-// The chunk files of the index stored with `db` (a database folder) for the chunks `bounds`; empty when
-// there is none, or when the stored one is of other chunks or another database (warned about).
-std::vector<std::filesystem::path> stored_index_files(const SequenceDb& db, const std::vector<int64_t>& bounds);
+// The chunk files of the index stored with `db` (a database folder) for the chunks `bounds` of
+// `chunk_residues`; empty when there is none, when it was stored in chunks of another size, or when it does
+// not fit the database (another database's, damaged: warned about).
+std::vector<std::filesystem::path> stored_index_files(const SequenceDb& db, const std::vector<int64_t>& bounds,
+                                                      int64_t chunk_residues = kIndexChunkResidues);
 
 }  // namespace kfold::msa

@@ -47,7 +47,8 @@ void install_truncation_handler() {
 
 MappedFile::MappedFile(const std::filesystem::path& path) {
   install_truncation_handler();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking: a FIFO under the name is refused below instead of waiting for a writer forever.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail_input("{}: cannot open ({})", path.string(), std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

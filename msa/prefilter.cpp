@@ -159,6 +159,10 @@ int32_t ungapped_xdrop_score(const ScoreProfile& query, std::span<const uint8_t>
   const auto n = static_cast<int64_t>(target.size());
   const int64_t q_begin = std::max<int64_t>(0, -diagonal);
   const int64_t q_end = std::min(query.n_res, n - diagonal);
+  // A seed lies on the diagonal inside both sequences; one outside (a damaged stored index's position)
+  // scores what the overlap gives instead of reading past the target.
+  if (q_end <= q_begin) return 0;
+  q_seed = std::clamp(q_seed, q_begin, q_end);
   const int8_t* scores = query.scores.data();
   const uint8_t* t = target.data();  // indexed q + diagonal, as above
   int32_t run = 0;

@@ -289,7 +289,7 @@ class SearchRun {
         reuse_buffers_(options.index_memory_bytes == 0),
         scanners_(static_cast<size_t>(std::max(threads_, 1))),
         // --index-memory chunks the database otherwise (bounds_ differ from the stored index's).
-        stored_index_(options.index_memory_bytes == 0 ? stored_index_files(db, bounds_)
+        stored_index_(options.index_memory_bytes == 0 ? stored_index_files(db, bounds_, options.index_chunk_residues)
                                                       : std::vector<std::filesystem::path>{}) {
     const auto n_query = static_cast<int64_t>(queries.size());
     log_info("search: {} {} against {} sequences ({} residues) from {}, {} threads, {} kernel, {} iteration(s)",
@@ -297,8 +297,6 @@ class SearchRun {
              simd_level_name(simd_), options.iterations);
     log_debug("search: k-mer T {}, max {} candidates per query, {} index chunk(s)", options.prefilter.word_threshold,
               options.prefilter.max_candidates, n_chunk_);
-    if (!stored_index_.empty())
-      log_info("search: k-mer index mapped from {}", stored_index_.front().parent_path().string());
   }
 
   std::vector<QueryResult> run() {
@@ -411,6 +409,8 @@ class SearchRun {
       try {
         index_.reset();
         index_ = KmerIndex::map_file(stored_index_[static_cast<size_t>(c)], db_, begin, end);
+        if (!said_mapped_) log_info("search: k-mer index mapped from {}", stored_index_.front().parent_path().string());
+        said_mapped_ = true;
         return;
       } catch (const InputError& e) {
         log_warn("{}; the search builds its k-mer index in memory instead", e.what());
@@ -534,6 +534,7 @@ class SearchRun {
   const bool reuse_buffers_;
   std::vector<PrefilterScanner> scanners_;
   std::vector<std::filesystem::path> stored_index_;  // the chunks' files of the database's stored index, if used
+  bool said_mapped_ = false;
   int64_t prefilter_hits_ = 0;
 };
 

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "data/cpu_capability.hpp"
 #include "data/log.hpp"
 #include "msa/gotoh.hpp"
 #include "msa/local_traceback.hpp"
@@ -105,9 +106,13 @@ double kernel_seconds(SimdLevel level, const ScoreProfile& query, const std::vec
 }
 
 SimdLevel fastest_simd_level() {
+  // Of the levels KFOLD_CPU_CAPABILITY allows (data/cpu_capability.hpp: every kfold CPU kernel's ceiling).
+  const data::CpuCapability ceiling = data::cpu_capability();
   std::vector<SimdLevel> vector_levels;
-  for (const SimdLevel level : {SimdLevel::avx2, SimdLevel::avx512})
-    if (simd_level_supported(level)) vector_levels.push_back(level);
+  if (simd_level_supported(SimdLevel::avx2) && ceiling >= data::CpuCapability::avx2)
+    vector_levels.push_back(SimdLevel::avx2);
+  if (simd_level_supported(SimdLevel::avx512) && ceiling >= data::CpuCapability::avx512)
+    vector_levels.push_back(SimdLevel::avx512);
   if (vector_levels.size() < 2)
     return vector_levels.empty() ? (simd_level_supported(SimdLevel::sse2) ? SimdLevel::sse2 : SimdLevel::scalar)
                                  : vector_levels.front();

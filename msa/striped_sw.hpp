@@ -23,8 +23,9 @@ enum class SimdLevel { scalar, sse2, avx2, avx512 };  // avx512: AVX-512BW
 // workload (a 300-residue query against 48 targets of 300) faster, timed once per process (~10 ms);
 // which of the two wins depends on the CPU (measured: AVX2 15-25 % faster for queries up to 450
 // residues on one AMD EPYC host, AVX-512 ~20 % faster on another). Every level gives the same scores
-// and alignments, so the choice changes only the speed. KFOLD_SIMD=scalar|sse2|avx2|avx512 in the
-// environment picks a level instead (for tests and comparisons); one the CPU lacks is ignored.
+// and alignments, so the choice changes only the speed. KFOLD_CPU_CAPABILITY=default|avx2 leaves out the
+// levels above it (SSE2, AVX2), as for every kfold CPU kernel; KFOLD_SIMD=scalar|sse2|avx2|avx512 picks a
+// level instead (for tests and comparisons); one the CPU lacks is ignored.
 SimdLevel detect_simd_level();
 bool simd_level_supported(SimdLevel level);
 std::string_view simd_level_name(SimdLevel level);

@@ -171,7 +171,8 @@ void add_search_command(CLI::App& app, Action& action) {
       ->capture_default_str()
       ->check(thread_count());
   cmd->add_option("--index-memory", o->index_memory_mib,
-                  "MiB for the prefilter: the in-memory k-mer index (about 9 bytes per database residue) and each "
+                  "MiB for the prefilter: the k-mer index built in memory (about 9 bytes per database residue; "
+                  "a stored one, from 'kfold db index', is not used then) and each "
                   "thread's scan state (about 1 byte per residue, at least 45 bytes per sequence); a larger "
                   "database is scanned in chunks that fit, with identical results. Default 0: chunks of 64 Mi "
                   "residues (576 MiB of index, plus about 64 MiB per thread)")
@@ -190,7 +191,8 @@ void add_search_command(CLI::App& app, Action& action) {
       "Queries may have at most 16384 residues; one under 5 finds nothing (the prefilter needs two seed\n"
       "words). A hit whose alignment needs more than 2^28 traceback cells (query x target span) is skipped\n"
       "with a warning: near that length, a homolog with insertions.\n"
-      "Prefilter: similar 4-mers (score >= T) looked up in an in-memory k-mer index of the database, two hits\n"
+      "Prefilter: similar 4-mers (score >= T) looked up in a k-mer index of the database (built in memory, or\n"
+      "mapped from the one 'kfold db index' stored), two hits\n"
       "on one diagonal, best ungapped diagonal score; the best --max-prefilter targets get gapped alignment.\n"
       "On the scripts/bench_msa data: -s 1 finds 0.79 of phmmer's hits in 0.7-0.9x MMseqs2-default's time\n"
       "(which finds 0.74); -s 4 (default) 0.92 in 1.3-1.7x; -s 7: most sensitive. DIR/done is written when\n"

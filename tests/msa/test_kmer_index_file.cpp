@@ -3,7 +3,9 @@
 // several); a damaged, truncated or foreign index is refused by name and the search builds its own.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -111,7 +113,7 @@ TEST_CASE("stored k-mer index: a search that maps it finds what one that builds 
   // Chunks other than the stored ones (a test's chunk size, or --index-memory): built in memory, no warning.
   {
     test::CapturedWarnings warnings;
-    CHECK(msa::stored_index_files(msa::SequenceDb::open(d.dir), bounds(20000)).empty());
+    CHECK(msa::stored_index_files(msa::SequenceDb::open(d.dir), bounds(20000), 20000).empty());
     CHECK(fingerprint(search(d, 20000)) == built_many);
     CHECK(warnings.lines.empty());
   }
@@ -121,7 +123,7 @@ TEST_CASE("stored k-mer index: a search that maps it finds what one that builds 
   const auto many = msa::write_stored_index(d.dir, 1, 20000);
   CHECK(many.chunks == static_cast<int64_t>(bounds(20000).size()) - 1);
   CHECK(many.entries == stats.entries);
-  CHECK(msa::stored_index_files(msa::SequenceDb::open(d.dir), bounds(20000)).size() == bounds(20000).size() - 1);
+  CHECK(msa::stored_index_files(msa::SequenceDb::open(d.dir), bounds(20000), 20000).size() == bounds(20000).size() - 1);
   CHECK(fingerprint(search(d, 20000)) == built_many);
   int64_t folders = 0;
   for (const auto& entry : fs::directory_iterator(d.dir)) folders += entry.is_directory();
@@ -161,6 +163,19 @@ TEST_CASE("stored k-mer index: damaged, truncated or another database's index is
     CHECK_THROWS_WITH_AS(msa::KmerIndex::map_file(chunk, db, 0, db.size()), doctest::Contains("no k-mer index header"),
                          InputError);
   }
+  SUBCASE("a residue code out of range") {
+    std::string bytes = chunk_bytes;
+    bytes.back() = static_cast<char>(msa::kAlphabetSize);
+    std::ofstream(chunk, std::ios::binary | std::ios::trunc) << bytes;
+    CHECK_THROWS_WITH_AS(msa::KmerIndex::map_file(chunk, db, 0, db.size()),
+                         doctest::Contains("a residue code 21 (codes are below 21)"), InputError);
+  }
+  SUBCASE("a FIFO under the chunk's name") {
+    fs::remove(chunk);
+    REQUIRE(::mkfifo(chunk.c_str(), 0600) == 0);  // opening it must not wait for a writer
+    CHECK_THROWS_WITH_AS(msa::KmerIndex::map_file(chunk, db, 0, db.size()), doctest::Contains("not a regular file"),
+                         InputError);
+  }
   SUBCASE("another range of sequences") {
     CHECK_THROWS_WITH_AS(msa::KmerIndex::map_file(chunk, db, 1, db.size()), doctest::Contains("holds sequences 0 to"),
                          InputError);
@@ -191,7 +206,32 @@ TEST_CASE("stored k-mer index: damaged, truncated or another database's index is
   CHECK(warnings.lines[0].find("kmer_index") != std::string::npos);
 }
 
-TEST_CASE("stored k-mer index: a FASTA database has none to store; a folder that is no database is refused") {
+TEST_CASE("stored k-mer index: what a killed run left is removed, a file under the folder's name is refused") {
+  test::ScratchDir dir("kmer_index_file_leftovers");
+  const Database d = make_database(dir.path());
+  // A run killed while it swapped the folders left the old index aside (no owner file, written an hour ago)
+  // and its new one under a temporary name (its owner, a pid that no process has, in the file).
+  const auto hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  for (const char* name : {"kmer_index.old.4242", "kmer_index.tmp.4242"}) {
+    fs::create_directories(d.dir / name);
+    data::write_file_atomic(d.dir / name / "chunk_0.kmi", "x");
+    fs::last_write_time(d.dir / name / "chunk_0.kmi", hour_ago);
+    fs::last_write_time(d.dir / name, hour_ago);
+  }
+  {
+    test::CapturedWarnings warnings;
+    msa::write_stored_index(d.dir, 1);
+    CHECK(warnings.lines.size() == 2);
+  }
+  CHECK_FALSE(fs::exists(d.dir / "kmer_index.old.4242"));
+  CHECK_FALSE(fs::exists(d.dir / "kmer_index.tmp.4242"));
+  CHECK_FALSE(fs::exists(d.dir / "kmer_index" / "owner"));
+  fs::remove_all(d.dir / "kmer_index");
+  data::write_file_atomic(d.dir / "kmer_index", "a file");
+  CHECK_THROWS_WITH_AS(msa::write_stored_index(d.dir, 1), doctest::Contains("exists and is no folder"), InputError);
+}
+
+TEST_CASE("stored k-mer index: a FASTA database has none to store, a folder that is no database is refused") {
   test::ScratchDir dir("kmer_index_file_fasta");
   const Database d = make_database(dir.path());
   CHECK_THROWS_WITH_AS(msa::write_stored_index(dir / "db.fasta", 1),
@@ -200,4 +240,26 @@ TEST_CASE("stored k-mer index: a FASTA database has none to store; a folder that
   CHECK_THROWS_WITH_AS(msa::write_stored_index(dir / "empty", 1), doctest::Contains("not a kfold database"),
                        InputError);
   CHECK(msa::stored_index_files(msa::SequenceDb::open(dir / "db.fasta"), {0, 1}).empty());
+}
+
+TEST_CASE("stored k-mer index: entries damaged past their targets cost hits, never memory") {
+  // Entries are not checked when mapped (512 MiB a chunk): positions beyond every target (+ 0xC0000000)
+  // made the ungapped extension read past the target (a crash) before it clamped its seed.
+  test::ScratchDir dir("kmer_index_file_entries");
+  const Database d = make_database(dir.path());
+  msa::write_stored_index(d.dir, 1);
+  const fs::path chunk = d.dir / "kmer_index" / "chunk_0.kmi";
+  std::string bytes = test::read_bytes(chunk);
+  const auto db = msa::SequenceDb::open(d.dir);
+  const auto index = msa::KmerIndex::map_file(chunk, db, 0, db.size());
+  const size_t first = 8 * (8 + msa::kSeedWords + 1 + db.size() + 1);
+  for (int64_t e = 0; e < index->n_entries(); ++e) {
+    uint32_t pos = 0;
+    std::memcpy(&pos, bytes.data() + first + 8 * e + 4, 4);
+    pos += 0xC0000000u;
+    std::memcpy(bytes.data() + first + 8 * e + 4, &pos, 4);
+  }
+  std::ofstream(chunk, std::ios::binary | std::ios::trunc) << bytes;
+  const auto results = search(d);
+  CHECK(results.size() == d.queries.size());
 }

@@ -114,6 +114,25 @@ def test_search_accepts_fasta_database_with_same_results(kfold, planted):
     assert (d / "out_fasta" / "hits.m8").read_text() == (packed / "hits.m8").read_text()
 
 
+def test_cpu_capability_caps_the_alignment_kernels(kfold, planted, build_dir, tmp_path):
+    """KFOLD_CPU_CAPABILITY=default keeps the search on SSE2 (the striped kernels' ceiling, as for every kfold
+    CPU kernel), with the same hits; KFOLD_SIMD still picks a level outright."""
+    d, _, _, _ = planted
+
+    def run(out, **env):
+        r = subprocess.run([str(build_dir / "bin" / "kfold"), "search", str(d / "query.fasta"), str(d / "db.fasta.gz"),
+                            "-o", str(tmp_path / out)], capture_output=True, text=True, timeout=600,
+                           env={**os.environ, **env})
+        assert r.returncode == 0, r.stderr
+        return r.stderr, (tmp_path / out / "hits.m8").read_text()
+
+    _, hits = run("native")
+    log, capped = run("capped", KFOLD_CPU_CAPABILITY="default")
+    assert "threads, sse2 kernel" in log and capped == hits
+    log, _ = run("scalar", KFOLD_CPU_CAPABILITY="default", KFOLD_SIMD="scalar")
+    assert "threads, scalar kernel" in log
+
+
 def test_max_seqs_raises_the_prefilter_unless_max_prefilter_is_given(kfold, planted, tmp_path):
     """Only prefilter candidates can become hits: --max-seqs 5000 with the preset's 1000 candidates gave at most
     1000 hits. The candidates per query are in the debug log (-v); kfold predict/batch and Python share the
