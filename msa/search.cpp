@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <memory>
 #include <variant>
@@ -25,6 +26,9 @@ namespace kfold::msa {
 namespace {
 
 constexpr int64_t kQueryBatch = 256;
+// A packed database from this size up (16 Mi residues: ~0.3 s of index build a search) gets the hint to store
+// its index (kfold db index) when it has none.
+constexpr int64_t kStoredIndexHintResidues = int64_t{16} << 20;
 
 // E-value first, then the bit score (of the composition-scaled score, which decides among hits whose
 // E-values underflow to 0, as strong hits' do), then the raw score and the database order.
@@ -297,6 +301,15 @@ class SearchRun {
              simd_level_name(simd_), options.iterations);
     log_debug("search: k-mer T {}, max {} candidates per query, {} index chunk(s)", options.prefilter.word_threshold,
               options.prefilter.max_candidates, n_chunk_);
+    // Few queries against a large packed database spend most of their time building the index: say once per
+    // process (kfold batch searches target by target) how to store it.
+    static std::atomic<bool> hinted{false};
+    if (db.memory_mapped() && stored_index_.empty() && options.index_memory_bytes == 0 &&
+        db.total_residues() >= kStoredIndexHintResidues && n_query <= 10 && !hinted.exchange(true))
+      log_info(
+          "search: the k-mer index of {} is built in memory for each search; 'kfold db index {}' stores it once "
+          "and searches map it",
+          db.source(), db.source());
   }
 
   std::vector<QueryResult> run() {
