@@ -47,6 +47,11 @@ class Reader {
   explicit Reader(std::string_view source) : source_(source) {}
 
   [[noreturn]] void wrong_type(const std::string& path, std::string_view expected, const json& j) const {
+    if (path.empty())  // the file's top level
+      fail_input(
+          "{}: a config is a JSON object of AlphaFold's config keys (e.g. {{\"model\": {{\"num_recycle\": 1}}}}), "
+          "found {}",
+          source_, json_type(j));
     fail_input("{}: config key '{}': expected {}, found {}", source_, path, expected, json_type(j));
   }
 

@@ -130,6 +130,8 @@ void run_batch_command(BatchCliOptions& o) {
     fail_input("--max-consecutive-failures {}: must be 0 (never stop) or more", b.max_consecutive_failures);
   b.lock_stale_after = std::chrono::seconds(o.lock_timeout);
   b.search.threads = apply_model_options(o.model, b.predict);
+  // (checked with the models too; here for --stage msa, which builds none: its --seed went unchecked)
+  if (b.predict.seed < 0) fail_input("--seed {}: must be 0 or more", b.predict.seed);
   b.predict.templates = template_search_options(o.templates);
   const auto report = pipelines::run_batch(b);
   fmt::print("targets {}\tdone {}\tfailed {}\tbusy {}\twaiting {}\n", report.targets, report.done, report.failed,

@@ -129,6 +129,9 @@ TEST_CASE("config JSON overrides use AlphaFold's key names") {
       doctest::Contains("'model.global_config.zero_init': expected a boolean, found an integer"), kfold::InputError);
   CHECK_THROWS_WITH_AS(apply_config_json(c, R"({"model": 3})", "bad.json"),
                        doctest::Contains("config key 'model': expected an object"), kfold::InputError);
+  CHECK_THROWS_WITH_AS(apply_config_json(c, "[1, 2]", "bad.json"),
+                       doctest::Contains("bad.json: a config is a JSON object of AlphaFold's config keys"),
+                       kfold::InputError);  // (said "config key ''")
   CHECK_THROWS_WITH_AS(apply_config_json(c, "{", "bad.json"), doctest::Contains("bad.json: invalid JSON"),
                        kfold::InputError);
   CHECK_THROWS_WITH_AS(apply_config_json(c, R"({"model": {"num_recycle": 1e999}})", "bad.json"),

@@ -285,13 +285,16 @@ def test_a_config_with_a_wrong_type_or_value_is_bad_input(kfold, tmp_path, query
     assert not (tmp_path / "out").exists()
 
 
+TOP_LEVEL = "a config is a JSON object of AlphaFold's config keys (e.g. {\"model\": {\"num_recycle\": 1}})"
+
+
 @pytest.mark.parametrize("text, words", [
     ('{"model": {"num_recycle": 1}', "invalid JSON"),
     ("", "invalid JSON"),
     ("{} trailing", "invalid JSON"),
     ('{"model": {"num_recycle": 1e400}}', "invalid JSON: number overflow"),
-    ("[]", "expected an object, found a list"),
-    ('"model_1"', "expected an object, found a string"),
+    ("[]", f"{TOP_LEVEL}, found a list"),
+    ('"model_1"', f"{TOP_LEVEL}, found a string"),
 ])
 def test_a_config_that_is_not_a_json_object_is_bad_input(kfold, tmp_path, query, text, words):
     config = tmp_path / "config.json"
@@ -367,6 +370,8 @@ def test_string_values_a_module_refuses_are_named_with_the_config_file(kfold, tm
     ("--max-consecutive-failures", "-1", "--max-consecutive-failures -1: must be 0 (never stop) or more"),
     # -5 ran as 0, no limit.
     ("--max-length", "-5", "--max-length -5: must be 0 (no limit) or a residue count"),
+    # --stage msa builds no model, whose check refused it (predict and agent did).
+    ("--seed", "-1", "--seed -1: must be 0 or more"),
 ])
 def test_negative_counts_of_batch_are_refused_in_words(kfold, tmp_path, query, option, value, words):
     run = kfold("batch", query, "--stage", "msa", option, value, "-o", tmp_path / "out")
