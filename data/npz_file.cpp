@@ -101,19 +101,17 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& where) {
   const auto minor = static_cast<unsigned char>(bytes[7]);
   int64_t header_len = 0;
   int64_t prefix = 0;
-  if (minor != 0) {
+  if (minor != 0 || major < 1 || major > 3)
     bad(fmt::format("unsupported .npy format version {}.{} (kfold reads 1.0, 2.0 and 3.0)", major, minor));
-  } else if (major == 1) {
+  if (major == 1) {
     header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
     prefix = 10;
-  } else if (major == 2 || major == 3) {
+  } else {  // 2 or 3
     if (bytes.size() < 12) bad("too short");
     uint32_t n = 0;
     std::memcpy(&n, bytes.data() + 8, 4);
     header_len = n;
     prefix = 12;
-  } else {
-    bad(fmt::format("unsupported .npy format version {}.{} (kfold reads 1.0, 2.0 and 3.0)", major, minor));
   }
   if (prefix + header_len > static_cast<int64_t>(bytes.size())) bad("header longer than the member");
   const std::string_view dict = bytes.substr(static_cast<size_t>(prefix), static_cast<size_t>(header_len));
