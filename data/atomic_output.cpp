@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "data/error.hpp"
 #include "data/log.hpp"
@@ -64,16 +65,26 @@ void ensure_directory(const fs::path& dir) {
   if (fs::is_symlink(fs::symlink_status(dir, ec)))
     fail_input("{}: is a symbolic link to {}, which does not exist; create that folder or give another one",
                dir.string(), fs::read_symlink(dir, ec).string());
-  // The nearest folder above `dir` that exists: create_directories makes those below it, and when it then fails on
-  // a later name (one too long for the file system) they are removed again, as an output never made.
-  fs::path existing = dir.parent_path();
-  while (existing.has_relative_path() && !fs::exists(existing, ec)) existing = existing.parent_path();
-  fs::create_directories(dir, ec);
-  if (ec) {
-    const std::error_code failure = ec;
-    for (fs::path made = dir.parent_path(); made.has_relative_path() && made != existing; made = made.parent_path())
-      ::rmdir(made.c_str());  // an empty folder only (never a file): one another process has since filled stays
-    fail_input("{}: cannot create output directory: {}", dir.string(), failure.message());
+  // Made one level at a time, remembering which this call made: when a later name fails (one too long for the
+  // file system) those are removed again, as an output never made, and nothing that existed before is (a
+  // "new/../kept/..." path passes kept/ again; another process may make a level meanwhile: EEXIST, not ours).
+  std::vector<fs::path> made;
+  fs::path level;
+  int err = 0;
+  for (const auto& part : dir) {
+    level /= part;
+    if (part == "." || part == ".." || part == level.root_path()) continue;
+    if (::mkdir(level.c_str(), 0777) == 0) {
+      made.push_back(level);
+    } else if (errno != EEXIST || !fs::is_directory(level, ec)) {
+      err = errno == EEXIST ? ENOTDIR : errno;
+      break;
+    }
+  }
+  if (err != 0) {
+    for (auto it = made.rbegin(); it != made.rend(); ++it)
+      ::rmdir(it->c_str());  // an empty folder only (never a file): one another process has since filled stays
+    fail_input("{}: cannot create output directory: {}", dir.string(), std::strerror(err));
   }
 }
 

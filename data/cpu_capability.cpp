@@ -43,11 +43,12 @@ CpuCapability cpu_capability_supported() {
 #endif
 }
 
-CpuCapability cpu_capability() {
+CpuCapability cpu_capability_requested() {
   static const CpuCapability environment = from_environment();
-  return static_cast<CpuCapability>(
-      std::min({static_cast<int>(cpu_capability_supported()), static_cast<int>(environment), g_limit.load()}));
+  return static_cast<CpuCapability>(std::min(static_cast<int>(environment), g_limit.load()));
 }
+
+CpuCapability cpu_capability() { return std::min(cpu_capability_supported(), cpu_capability_requested()); }
 
 void set_cpu_capability_limit(CpuCapability limit) { g_limit.store(static_cast<int>(limit)); }
 

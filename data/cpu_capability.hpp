@@ -30,6 +30,10 @@ CpuCapability cpu_capability_supported();
 // value is warned about and ignored) and the limit below.
 CpuCapability cpu_capability();
 
+// What KFOLD_CPU_CAPABILITY and the limit below ask for, whatever the CPU has (a ceiling for kernels that
+// need fewer features than a level's copies: the search's striped kernels need AVX2 alone, not FMA or BMI).
+CpuCapability cpu_capability_requested();
+
 // Caps cpu_capability() for the whole process (tests; the kernels read it at each call).
 void set_cpu_capability_limit(CpuCapability limit);
 

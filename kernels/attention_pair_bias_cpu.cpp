@@ -83,7 +83,8 @@ struct Dims {
 // their sums in such local values, which stay in registers where a local array is kept on the stack.
 // Sixteen floats as 16 / kW vectors of kW lanes: kW = 16 in the AVX-512 copy, 8 in the AVX2 one, 4 (SSE2)
 // in the baseline one (a 64-byte vector in the AVX2 copy went through the stack: 20x slower). Lane-wise
-// arithmetic, so the sums are the same for any kW.
+// arithmetic: each lane's sum runs in the same order for any kW (the copies differ only where one contracts
+// a multiply-add into FMA and another cannot).
 template <int kW>
 struct Float16 {
   typedef float Lanes __attribute__((vector_size(kW * sizeof(float))));

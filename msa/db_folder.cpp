@@ -53,7 +53,8 @@ void BinaryWriter::close() {
   data::sync_file(path_);  // on disk before the folder is renamed into place (a node crash left it truncated)
 }
 
-void remove_abandoned_temp_dirs(const fs::path& folder, std::string_view command, std::string_view marker) {
+void remove_abandoned_temp_dirs(const fs::path& folder, std::string_view command, std::string_view marker,
+                                bool bare_name_too) {
   const fs::path parent = folder.has_parent_path() ? folder.parent_path() : fs::path(".");
   const std::string prefix = folder.filename().string() + std::string(marker);
   std::error_code ec;
@@ -62,10 +63,11 @@ void remove_abandoned_temp_dirs(const fs::path& folder, std::string_view command
     const std::string name = entry.path().filename().string();
     if (!name.starts_with(prefix) || !entry.is_directory(ec)) continue;
     const std::string suffix = name.substr(prefix.size());
-    if (!suffix.empty() &&
-        (suffix.size() < 2 || suffix[0] != '.' ||
-         !std::all_of(suffix.begin() + 1, suffix.end(), [](char c) { return c >= '0' && c <= '9'; })))
-      continue;  // another name that starts alike ("db.tmp.old", "db.tmpfiles")
+    if (suffix.empty()
+            ? !bare_name_too
+            : suffix.size() < 2 || suffix[0] != '.' ||
+                  !std::all_of(suffix.begin() + 1, suffix.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;  // another name that starts alike ("db.tmp.old", "db.tmpfiles"), or a user's own "kmer_index.old"
     data::ProcessOwner owner;
     const bool known = data::read_process_owner(entry.path() / kBuildOwnerFile, owner);
     const double idle = seconds_since_last_write(entry.path());

@@ -44,12 +44,12 @@ class BinaryWriter {
   std::ofstream out_;
 };
 
-// The temporary folders of `folder` ("<folder><marker>.<pid>", or "<folder><marker>" of older versions) that
-// a killed `command` left are removed. One whose builder still runs stops this run (InputError) rather than
-// race it for the name: its owner file says who; a builder on another host (or in another container) is
+// The temporary folders of `folder` ("<folder><marker>.<pid>", and "<folder><marker>" of older versions when
+// `bare_name_too`) that a killed `command` left are removed. One whose builder still runs stops this run (InputError)
+// rather than race it for the name: its owner file says who; a builder on another host (or in another container) is
 // taken as alive while its files change, and so is a folder without an owner file (written just after the
 // folder).
 void remove_abandoned_temp_dirs(const std::filesystem::path& folder, std::string_view command,
-                                std::string_view marker = ".tmp");
+                                std::string_view marker = ".tmp", bool bare_name_too = false);
 
 }  // namespace kfold::msa

@@ -167,6 +167,8 @@ StoredIndexStats write_stored_index(const fs::path& db_dir, int threads, int64_t
   // folders the next run can tell abandoned.
   fs::path old;
   if (fs::exists(folder, ec)) {
+    // Owned by this run while aside: a kill before it is removed leaves a folder the next run can tell abandoned.
+    data::write_file_atomic(folder / kBuildOwnerFile, data::owner_line(data::this_process()) + "\n");
     old = folder;
     old += fmt::format(".old.{}", ::getpid());
     fs::rename(folder, old, ec);

@@ -290,7 +290,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
       fail_input("{}: cannot create the folder ({}); check the path and its permissions", parent.string(),
                  ec.message());
   }
-  remove_abandoned_temp_dirs(db_dir, "kfold db create");
+  remove_abandoned_temp_dirs(db_dir, "kfold db create", ".tmp", /*bare_name_too=*/true);
   fs::path tmp = db_dir;
   tmp += fmt::format(".tmp.{}", ::getpid());  // its own folder: two runs for one name never share one
   if (!fs::create_directory(tmp, ec))

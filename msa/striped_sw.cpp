@@ -107,7 +107,7 @@ double kernel_seconds(SimdLevel level, const ScoreProfile& query, const std::vec
 
 SimdLevel fastest_simd_level() {
   // Of the levels KFOLD_CPU_CAPABILITY allows (data/cpu_capability.hpp: every kfold CPU kernel's ceiling).
-  const data::CpuCapability ceiling = data::cpu_capability();
+  const data::CpuCapability ceiling = data::cpu_capability_requested();
   std::vector<SimdLevel> vector_levels;
   if (simd_level_supported(SimdLevel::avx2) && ceiling >= data::CpuCapability::avx2)
     vector_levels.push_back(SimdLevel::avx2);

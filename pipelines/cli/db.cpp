@@ -55,7 +55,8 @@ void add_db_command(CLI::App& app, Action& action) {
       ->check(thread_count());
   index->footer(
       "Writes DB_DIR/kmer_index/ (index.json and one chunk_<c>.kmi per 64 Mi residues; about 9 bytes a residue),\n"
-      "built in DB_DIR/kmer_index.tmp.<pid> and renamed when complete, replacing an index stored before.\n"
+      "built in DB_DIR/kmer_index.tmp.<pid> and renamed when complete, replacing an index stored before\n"
+      "(the folders kmer_index.tmp.<pid> and kmer_index.old.<pid> a killed run left are removed).\n"
       "Searches of DB_DIR then map it (pages shared by every process on a node) instead of building it for\n"
       "every run, which is most of a one-query search's time (kfold predict --db, kfold batch); their\n"
       "results are the same. Searches with --index-memory build their own chunks as before.\n\n"

@@ -174,14 +174,14 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const std::system_error& e) {
     if (e.code().value() == EPIPE) return 0;  // stdout closed early (e.g. `kfold inspect F | head`)
+    if (kfold::data::is_thread_start_failure(e)) {
+      write_error(fmt::format("kfold: error: {}\n", kfold::data::thread_start_failure_text(e)));
+      return 1;
+    }
     // fmt::print's write to stdout failed in the middle of a command's output (`kfold inspect F > /dev/full` with a
     // listing beyond stdio's buffer): fmt's own words ("fflush failed") did not say which file.
     if (std::ferror(stdout) != 0) {
       write_error(fmt::format("kfold: error: writing standard output failed: {}\n", e.code().message()));
-      return 1;
-    }
-    if (kfold::data::is_thread_start_failure(e)) {
-      write_error(fmt::format("kfold: error: {}\n", kfold::data::thread_start_failure_text(e)));
       return 1;
     }
     write_error(fmt::format("kfold: error: {}\n", e.what()));

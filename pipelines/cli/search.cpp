@@ -178,8 +178,8 @@ void add_search_command(CLI::App& app, Action& action) {
                   "residues (576 MiB of index, plus about 64 MiB per thread)")
       ->capture_default_str();
   cmd->add_option("--simd", o->simd,
-                  "Alignment kernel: auto (of AVX-512BW and AVX2 the faster on this CPU, timed at start; same "
-                  "output with any), avx512, avx2, sse2 or scalar")
+                  "Alignment kernel: auto (of AVX-512BW and AVX2 the faster on this CPU, timed at start, at most "
+                  "KFOLD_CPU_CAPABILITY's level; same output with any), avx512, avx2, sse2 or scalar")
       ->check(CLI::IsMember({"auto", "avx512", "avx2", "sse2", "scalar"}))
       ->capture_default_str();
   cmd->footer(

@@ -109,3 +109,18 @@ TEST_CASE("AtomicOutput: a link or file planted under the next temporary name is
   for (const auto& entry : fs::directory_iterator(dir.path())) CHECK_FALSE(entry.is_symlink());
   CHECK(kfold::data::read_text_file(dir / "victim.txt") == "keep\n");
 }
+
+TEST_CASE("ensure_directory: a failed create removes only the folders it made") {
+  // The path's parents are made one level at a time; when a later name fails (one past 255 bytes) the new
+  // ones go again. "new/../kept/..." passes kept/ a second time: it existed, so it stays (it was removed).
+  kfold::test::ScratchDir dir("ensure_directory_made");
+  fs::create_directories(dir / "kept");
+  const std::string too_long(300, 'x');
+  CHECK_THROWS_WITH_AS(kfold::data::ensure_directory(dir / "new" / ".." / "kept" / "inner" / too_long),
+                       doctest::Contains("cannot create output directory: File name too long"), kfold::InputError);
+  CHECK(fs::is_directory(dir / "kept"));
+  CHECK_FALSE(fs::exists(dir / "new"));
+  CHECK_FALSE(fs::exists(dir / "kept" / "inner"));
+  kfold::data::ensure_directory(dir / "a" / "b" / "c/");
+  CHECK(fs::is_directory(dir / "a" / "b" / "c"));
+}

@@ -218,14 +218,20 @@ TEST_CASE("stored k-mer index: what a killed run left is removed, a file under t
     fs::last_write_time(d.dir / name / "chunk_0.kmi", hour_ago);
     fs::last_write_time(d.dir / name, hour_ago);
   }
+  fs::create_directories(d.dir / "kmer_index.old");  // a user's own copy: no pid, never taken for a leftover
+  fs::last_write_time(d.dir / "kmer_index.old", hour_ago);
   {
     test::CapturedWarnings warnings;
     msa::write_stored_index(d.dir, 1);
     CHECK(warnings.lines.size() == 2);
   }
+  CHECK(fs::exists(d.dir / "kmer_index.old"));
+  msa::write_stored_index(d.dir, 1);  // again, replacing the index (its old copy aside, then removed)
+  CHECK(fs::exists(d.dir / "kmer_index.old"));
   CHECK_FALSE(fs::exists(d.dir / "kmer_index.old.4242"));
   CHECK_FALSE(fs::exists(d.dir / "kmer_index.tmp.4242"));
   CHECK_FALSE(fs::exists(d.dir / "kmer_index" / "owner"));
+  CHECK(std::distance(fs::directory_iterator(d.dir), fs::directory_iterator()) == 7);  // 5 db files, 2 folders
   fs::remove_all(d.dir / "kmer_index");
   data::write_file_atomic(d.dir / "kmer_index", "a file");
   CHECK_THROWS_WITH_AS(msa::write_stored_index(d.dir, 1), doctest::Contains("exists and is no folder"), InputError);
