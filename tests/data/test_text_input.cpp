@@ -76,6 +76,10 @@ TEST_CASE("LineReader: missing file, directory and binary input are clear InputE
   kfold::test::ScratchDir dir("text_input_errors");
   CHECK_THROWS_WITH_AS(LineReader(dir / "nope.fasta"), doctest::Contains("nope.fasta: file not found"), InputError);
   CHECK_THROWS_WITH_AS(LineReader(dir.path()), doctest::Contains("is a directory"), InputError);
+  // A name too long for the file system is no missing file (it was reported as one).
+  CHECK_THROWS_WITH_AS(LineReader(dir / std::string(300, 'q')),
+                       doctest::Contains(": cannot read it: File name too long"), InputError);
+  CHECK_THROWS_WITH_AS(LineReader(dir / "nope" / "x.fasta"), doctest::Contains("x.fasta: file not found"), InputError);
   write_bytes(dir / "binary.bin", std::string("ok\n\x7f"
                                               "ELF\x02\x01\x01\0\0\0",
                                               14));
