@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "data/error.hpp"
-#include "data/json_error.hpp"
+#include "data/json_input.hpp"
 #include "data/text_input.hpp"
 
 namespace kfold::fold {
@@ -291,12 +291,7 @@ ModelConfig model_config(std::string_view preset) {
 }
 
 void apply_config_json(ModelConfig& config, std::string_view json_text, std::string_view source) {
-  json j;
-  try {
-    j = json::parse(json_text.begin(), json_text.end());
-  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers past double's range
-    fail_input("{}: invalid JSON: {}", source, data::json_error_text(e));
-  }
+  const json j = data::parse_json_input(json_text, source);
   ModelConfig updated = config;  // all or nothing
   Reader(source).read("", j, updated);
   ValueCheck(source).check(updated);

@@ -15,7 +15,7 @@
 
 #include "data/csv_line.hpp"
 #include "data/error.hpp"
-#include "data/json_error.hpp"
+#include "data/json_input.hpp"
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
 #include "data/sequence.hpp"
@@ -561,12 +561,7 @@ SurrogateSpec parse_surrogate(const Ctx& c, const Json& root) {
 
 Campaign parse_campaign(const std::string& json_text, const std::filesystem::path& path) {
   const Ctx c{path.string()};
-  Json root;
-  try {
-    root = Json::parse(json_text);
-  } catch (const Json::exception& e) {  // parse_error, and out_of_range for numbers past double's range
-    fail_input("{}: not valid JSON: {}", path.string(), data::json_error_text(e));
-  }
+  const Json root = data::parse_json_input(json_text, path.string());
   if (!root.is_object()) fail_input("{}: the campaign must be a JSON object", path.string());
   check_keys(c, root, "",
              {"name", "target", "objective", "frozen", "max_mutations", "plate", "structure_budget", "seed", "results",

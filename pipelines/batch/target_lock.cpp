@@ -114,9 +114,16 @@ void forget_held(const fs::path& path) {
       slot.used.store(0, std::memory_order_release);
 }
 
-double age_seconds(const fs::path& path) {
+// Seconds since `path` was last written, by the clock that stamps the lock files: the file system's (on NFS the
+// server's, so a worker whose clock runs ahead or behind the others' neither takes a live lock early nor waits
+// for a dead one's timeout plus the skew), read as the mtime of the lock folder after touching it; this host's
+// clock where the folder cannot be touched.
+double age_seconds(const fs::path& path, const fs::path& lock_folder) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return 0;
+  struct stat now {};
+  if (::utimensat(AT_FDCWD, lock_folder.c_str(), nullptr, 0) == 0 && ::stat(lock_folder.c_str(), &now) == 0)
+    return difftime(now.st_mtime, st.st_mtime);
   return difftime(time(nullptr), st.st_mtime);
 }
 
@@ -244,7 +251,8 @@ bool LockDirectory::is_stale(const fs::path& lock) const {
   data::ProcessOwner owner;
   if (data::read_process_owner(lock, owner))
     if (const auto running = data::process_is_running(owner)) return !*running;
-  return age_seconds(lock) > std::max(static_cast<double>(stale_after_.count()), holder_timeout(lock_lines(lock)));
+  return age_seconds(lock, dir_) >
+         std::max(static_cast<double>(stale_after_.count()), holder_timeout(lock_lines(lock)));
 }
 
 std::string LockDirectory::holder_text(const std::string& name) const {
@@ -260,10 +268,10 @@ std::string LockDirectory::holder_text(const std::string& name) const {
     return fmt::format(
         "{}, heartbeat {:.0f} s ago (alive on this host: not taken over while it runs; if it hangs, stop it; lock "
         "{})",
-        who, age_seconds(path), path.string());
+        who, age_seconds(path, dir_), path.string());
   const double timeout = std::max(static_cast<double>(stale_after_.count()), holder_timeout(lock_lines(path)));
   return fmt::format("{}, heartbeat {:.0f} s ago (taken over after {:.0f} s without one; lock {})", who,
-                     age_seconds(path), timeout, path.string());
+                     age_seconds(path, dir_), timeout, path.string());
 }
 
 bool LockDirectory::held_by_live_worker(const std::string& name) const {
@@ -340,7 +348,7 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
     // Break the stale lock; the breaker folder makes sure one worker does it, and it is re-checked inside.
     const auto breaker = fs::path(path.string() + ".break");
     if (::mkdir(breaker.c_str(), 0777) != 0) {
-      if (errno == EEXIST && age_seconds(breaker) > 60) ::rmdir(breaker.c_str());  // its breaker died
+      if (errno == EEXIST && age_seconds(breaker, dir_) > 60) ::rmdir(breaker.c_str());  // its breaker died
       continue;
     }
     if (is_stale(path)) {

@@ -69,7 +69,7 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
   };
   const std::vector<Case> cases = {
       {"[1]", "JSON object"},
-      {"{", "not valid JSON"},
+      {"{", "invalid JSON"},
       {"{" + target + "}", "'name'"},
       {R"({"name": "x"})", "'target'"},
       {R"({"name": "x", "target": {"id": "Q", "sequence": "MQ1F", "msa": "f.a3m"}})", "'target.sequence'"},

@@ -421,7 +421,7 @@ CASES = [
          r"adir: is a directory"),
     Case("agent/campaign-empty", "agent {tmp}/c.json --no-potts -o {tmp}/out", text("c.json", ""), 2, r"c\.json"),
     Case("agent/campaign-truncated", "agent {tmp}/c.json --no-potts -o {tmp}/out",
-         campaign("c.json", raw=lambda c: json.dumps(c)[:120]), 2, r"c\.json: not valid JSON: .*line \d+"),
+         campaign("c.json", raw=lambda c: json.dumps(c)[:120]), 2, r"c\.json: invalid JSON: .*line \d+"),
     Case("agent/campaign-unknown-field", "agent {tmp}/c.json --no-potts -o {tmp}/out",
          campaign("c.json", lambda c, tmp: c.update(bogus=1)), 2, r"c\.json: field 'bogus': unknown key"),
     Case("agent/campaign-unknown-nested-field", "agent {tmp}/c.json --no-potts -o {tmp}/out",

@@ -6,6 +6,7 @@ and runs the MSA stage (no --db: single-sequence, no model) with --no-wait: exit
 taken, exit 4 with the lock left as it was when not. No case depends on timing: heartbeat ages are set with
 utime far from the timeout."""
 import os
+import re
 import socket
 import subprocess
 import time
@@ -147,6 +148,22 @@ def test_another_hosts_lock_is_taken_over_after_the_lock_timeout(kfold, tmp_path
     host = "node17.cluster" if owner == "another host" else socket.gethostname()
     text = f"{host} {live.pid} {start_time(live.pid)} 00000000-0000-0000-0000-000000000000/pid:[4026531836]\n"
     run, lock = run_with_lock(kfold, tmp_path, text, age=TIMEOUT * 100)
+    assert_taken_over(run, lock)
+
+
+@pytest.mark.parametrize("shift", [7200, -7200])
+def test_a_workers_clock_off_by_hours_reads_heartbeats_by_the_file_systems_clock(kfold, tmp_path, live, build_dir,
+                                                                                  monkeypatch, shift):
+    """Heartbeats are file times, stamped by the file system (on NFS by the server); a worker whose own clock runs
+    2 h ahead took a fresh lock at once, and one 2 h behind waited 2 h more for a dead one. Ages are now read
+    against the file system's clock (an LD_PRELOAD shim shifts the worker's time() and clock_gettime())."""
+    monkeypatch.setenv("LD_PRELOAD", str(build_dir / "tests" / "libfail_syscalls.so"))
+    monkeypatch.setenv("KFOLD_TEST_CLOCK_SHIFT", str(shift))
+    text = f"node17.cluster {live.pid} {start_time(live.pid)} 00000000-0000-0000-0000-000000000000/pid:[4026531836]\n"
+    run, lock = run_with_lock(kfold, tmp_path, text, age=TIMEOUT / 5)
+    assert_left(run, lock, text)
+    assert re.search(r"heartbeat [234] s ago", run.stderr), run.stderr  # not 7202 nor -7198
+    run, lock = run_with_lock(kfold, tmp_path / "later", text, age=TIMEOUT * 100)
     assert_taken_over(run, lock)
 
 

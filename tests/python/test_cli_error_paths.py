@@ -295,8 +295,9 @@ TOP_LEVEL = "a config is a JSON object of AlphaFold's config keys (e.g. {\"model
     ('{"model": {"num_recycle": 1e400}}', "invalid JSON: number overflow"),
     ("[]", f"{TOP_LEVEL}, found a list"),
     ('"model_1"', f"{TOP_LEVEL}, found a string"),
+    ('{"model": {"num_recycle": 1, "num_recycle": 3}}', "key 'model.num_recycle' appears twice in 'model'"),
 ])
-def test_a_config_that_is_not_a_json_object_is_bad_input(kfold, tmp_path, query, text, words):
+def test_a_config_that_is_no_valid_json_object_is_bad_input(kfold, tmp_path, query, text, words):
     config = tmp_path / "config.json"
     config.write_text(text)
     run = kfold("predict", query, *MODEL, "--config", config, "-o", tmp_path / "out")

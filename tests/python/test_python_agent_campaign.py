@@ -156,7 +156,7 @@ def test_a_bad_campaign_file_is_named_and_leaves_no_workdir(kf, tmp_path):
     with pytest.raises(kf.InputError, match=f"^{tmp_path / 'c.json'}: field 'max_mutations'"):
         kf.agent.Campaign(tmp_path / "c.json", workdir=tmp_path / "w")
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(kf.InputError, match=f"^{tmp_path / 'bad.json'}: not valid JSON"):
+    with pytest.raises(kf.InputError, match=f"^{tmp_path / 'bad.json'}: invalid JSON"):
         kf.agent.Campaign(tmp_path / "bad.json", workdir=tmp_path / "w")
     assert not (tmp_path / "w").exists()
 
