@@ -104,9 +104,16 @@ void remove_temp_files(const fs::path& dir) {
   for (const auto& path : stale) fs::remove(path, error);
 }
 
+fs::file_time_type file_system_now(const fs::path& dir) {
+  std::error_code error;
+  if (::utimensat(AT_FDCWD, dir.c_str(), nullptr, 0) == 0)
+    if (const auto now = fs::last_write_time(dir, error); !error) return now;
+  return fs::file_time_type::clock::now();
+}
+
 void remove_old_temp_files(const fs::path& dir, std::chrono::seconds age) {
   std::error_code error;
-  const auto now = fs::file_time_type::clock::now();
+  const auto now = file_system_now(dir);
   std::vector<fs::path> stale;
   for (const auto& entry : fs::directory_iterator(dir, error)) {
     if (!is_temp_file_name(entry.path().filename().string())) continue;

@@ -80,7 +80,12 @@ void check_output_is_not_input(const std::filesystem::path& output, const std::f
 void remove_temp_files(const std::filesystem::path& dir);
 
 // The same for a folder others may be writing to now: only the temporary files directly in `dir` that were
-// last written more than `age` ago (a live writer finishes a small file in well under that).
+// last written more than `age` ago (a live writer finishes a small file in well under that), by file_system_now.
 void remove_old_temp_files(const std::filesystem::path& dir, std::chrono::seconds age);
+
+// Now by the clock that stamps the files of `dir`: the file system's (on NFS the server's, which cluster nodes'
+// own clocks may be off from), read as the folder's mtime after touching it; this host's clock where the folder
+// cannot be touched. Ages of other processes' files are measured against it.
+std::filesystem::file_time_type file_system_now(const std::filesystem::path& dir);
 
 }  // namespace kfold::data

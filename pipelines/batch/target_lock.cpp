@@ -114,17 +114,14 @@ void forget_held(const fs::path& path) {
       slot.used.store(0, std::memory_order_release);
 }
 
-// Seconds since `path` was last written, by the clock that stamps the lock files: the file system's (on NFS the
-// server's, so a worker whose clock runs ahead or behind the others' neither takes a live lock early nor waits
-// for a dead one's timeout plus the skew), read as the mtime of the lock folder after touching it; this host's
-// clock where the folder cannot be touched.
+// Seconds since `path` was last written, by the clock that stamps the lock files (data::file_system_now: on NFS
+// the server's, so a worker whose clock runs ahead or behind the others' neither takes a live lock early nor waits
+// for a dead one's timeout plus the skew).
 double age_seconds(const fs::path& path, const fs::path& lock_folder) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return 0;
-  struct stat now {};
-  if (::utimensat(AT_FDCWD, lock_folder.c_str(), nullptr, 0) == 0 && ::stat(lock_folder.c_str(), &now) == 0)
-    return difftime(now.st_mtime, st.st_mtime);
-  return difftime(time(nullptr), st.st_mtime);
+  std::error_code error;
+  const auto written = fs::last_write_time(path, error);
+  if (error) return 0;
+  return std::chrono::duration<double>(data::file_system_now(lock_folder) - written).count();
 }
 
 // The lock file's lines: the owner, then "heartbeat_timeout SECONDS" (absent in an older version's lock).

@@ -156,15 +156,28 @@ def test_a_workers_clock_off_by_hours_reads_heartbeats_by_the_file_systems_clock
                                                                                   monkeypatch, shift):
     """Heartbeats are file times, stamped by the file system (on NFS by the server); a worker whose own clock runs
     2 h ahead took a fresh lock at once, and one 2 h behind waited 2 h more for a dead one. Ages are now read
-    against the file system's clock (an LD_PRELOAD shim shifts the worker's time() and clock_gettime())."""
+    against the file system's clock (an LD_PRELOAD shim shifts the worker's time() and clock_gettime()), as are
+    the ages of other workers' temporary files in the output folder (one being written was removed)."""
     monkeypatch.setenv("LD_PRELOAD", str(build_dir / "tests" / "libfail_syscalls.so"))
     monkeypatch.setenv("KFOLD_TEST_CLOCK_SHIFT", str(shift))
     text = f"node17.cluster {live.pid} {start_time(live.pid)} 00000000-0000-0000-0000-000000000000/pid:[4026531836]\n"
+
+    def other_workers_temp_file(folder, age):
+        temp = folder / "out" / ".summary.tsv.tmp.4242.1"
+        temp.parent.mkdir(parents=True)
+        temp.write_text("id\tstate\n")
+        os.utime(temp, (time.time() - age, time.time() - age))
+        return temp
+
+    temp = other_workers_temp_file(tmp_path, TIMEOUT / 5)
     run, lock = run_with_lock(kfold, tmp_path, text, age=TIMEOUT / 5)
     assert_left(run, lock, text)
     assert re.search(r"heartbeat [234] s ago", run.stderr), run.stderr  # not 7202 nor -7198
+    assert temp.exists()
+    temp = other_workers_temp_file(tmp_path / "later", TIMEOUT * 100)
     run, lock = run_with_lock(kfold, tmp_path / "later", text, age=TIMEOUT * 100)
     assert_taken_over(run, lock)
+    assert not temp.exists()
 
 
 def test_the_owners_longer_timeout_wins(kfold, tmp_path):
