@@ -1,5 +1,5 @@
 // Runtime choices for running the model (device, dtype, chunking, attention kernel): one object
-// passed to forward(), never flags threaded through every call (STYLE.md rule 6).
+// passed to forward(), never flags threaded through every call.
 #pragma once
 
 #include <c10/core/Device.h>

@@ -63,7 +63,7 @@ void write_tensor(data::H5Writer& h5, std::string_view name, const at::Tensor& t
   h5.write<float>(name, std::span<const float>(t.data_ptr<float>(), static_cast<size_t>(t.numel())), shape);
 }
 
-// result_<model>.h5: the prediction as AlphaFold's result pickle holds it (DESIGN.md names).
+// result_<model>.h5: the prediction as AlphaFold's result pickle holds it, with its key names.
 void write_result(const fs::path& path, const fold::ModelOutputs& out, const at::Tensor& aatype,
                   const at::Tensor& residue_index, bool random_weights) {
   data::H5Writer h5(path);

@@ -1,5 +1,5 @@
 // kfold._core: the compiled part of the `kfold` Python package (pipelines/python/kfold/ wraps it).
-// Bindings stay thin (STYLE.md 13): they convert, release the GIL on long calls, and translate errors.
+// Bindings stay thin: they convert, release the GIL on long calls, and translate errors.
 #include <ATen/Parallel.h>
 #include <pybind11/stl.h>
 

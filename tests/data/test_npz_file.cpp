@@ -106,6 +106,13 @@ TEST_CASE("NpzFile: truncated, corrupted and non-zip files are InputErrors") {
   const NpzFile npz(dir / "flipped.npz");
   CHECK_THROWS_WITH_AS(npz.read<float>(npz.arrays().front().name), doctest::Contains("fails its CRC check"),
                        InputError);
+  // A deflate bomb: np.savez_compressed's 256-byte array with its size patched to 0xF0000000 in both headers
+  // (past deflate's 1032:1) is refused before any allocation or inflate.
+  CHECK_THROWS_WITH_AS(
+      NpzFile(kfold::test::source_dir() / "tests/fuzz/regressions/npz/deflate_bomb_size.npz"),
+      doctest::Contains(
+          "member 'x.npy': 72 compressed bytes cannot inflate to the 4026531840 bytes the archive claims"),
+      InputError);
 }
 
 TEST_CASE("NpzFile: header dicts numpy would read otherwise are refused, blanks are allowed") {

@@ -1,6 +1,6 @@
 """`kfold predict` end to end, checked with independent readers (gemmi, h5py, json).
 
-- The shipped example with the small config and random weights: every file of DESIGN.md exists,
+- The shipped example with the small config and random weights: every output file the README lists exists,
   structures parse, B-factors equal the result's pLDDT, JSON files follow AlphaFold DB's schema,
   ranking_debug.json's order follows the scores, the outputs say loudly that nothing was predicted.
 - violations.json: AlphaFold's structural violation checks per model, consistent with the structures.

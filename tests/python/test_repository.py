@@ -1,4 +1,4 @@
-"""Repository rules that keep the test suite honest and the code readable (STYLE.md):
+"""Repository rules that keep the test suite honest and the code readable:
 CTest can run every doctest case, every source file opens with a comment saying what it is, is
 formatted by the repository's .clang-format, and no file grows past the size where it should be split."""
 import re
@@ -33,7 +33,7 @@ def test_every_source_file_opens_with_a_comment():
 
 
 def test_every_cpp_file_follows_clang_format():
-    """STYLE.md: one .clang-format, applied to every file (eight files had drifted). clang-format-14 is
+    """One .clang-format, applied to every file (eight files had drifted). clang-format-14 is
     installed by scripts/setup (scripts/deps/apt.txt): other versions format some constructs differently."""
     clang_format = shutil.which("clang-format-14")
     assert clang_format, "clang-format-14 is missing: run scripts/setup"
