@@ -30,6 +30,7 @@ constexpr uint32_t kCentralHeader = 0x02014b50;
 constexpr uint32_t kEndOfDirectory = 0x06054b50;
 constexpr uint32_t kZip64Locator = 0x07064b50;
 constexpr uint32_t kZip64End = 0x06064b50;
+constexpr int64_t kMaxNpyHeadBytes = 65536;  // the most of a member's start read for its .npy header
 
 // Little-endian reads with bounds checks against the mapping.
 class Cursor {
@@ -93,7 +94,8 @@ std::string_view header_value(std::string_view dict, std::string_view key, const
   return dict.substr(p, end - p);
 }
 
-NpyHeader parse_npy_header(std::string_view bytes, const std::string& where) {
+// `bytes`: the member's first bytes (at most kMaxNpyHeadBytes), of `member_size` in all.
+NpyHeader parse_npy_header(std::string_view bytes, int64_t member_size, const std::string& where) {
   auto bad = [&](std::string_view why) { fail_input("{}: invalid .npy header: {}", where, why); };
   if (bytes.size() < 10 || bytes.substr(0, 6) != "\x93NUMPY") bad("missing \\x93NUMPY magic");
   // numpy writes and reads versions 1.0, 2.0 (4-byte header length) and 3.0 (utf8 header) only.
@@ -113,7 +115,10 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& where) {
     header_len = n;
     prefix = 12;
   }
-  if (prefix + header_len > static_cast<int64_t>(bytes.size())) bad("header longer than the member");
+  if (prefix + header_len > member_size) bad("header longer than the member");
+  if (prefix + header_len > static_cast<int64_t>(bytes.size()))
+    bad(fmt::format("a header of {} bytes; kfold reads .npy headers of up to {} bytes (numpy writes ~128)", header_len,
+                    kMaxNpyHeadBytes - prefix));
   const std::string_view dict = bytes.substr(static_cast<size_t>(prefix), static_cast<size_t>(header_len));
   NpyHeader h;
   h.data_offset = prefix + header_len;
@@ -123,6 +128,8 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& where) {
                     descr.empty() ? "?" : descr));
   const char order = descr[1];
   const char kind = descr[2];
+  if (order != '<' && order != '>' && order != '|' && order != '=')
+    bad(fmt::format("dtype {}: byte order '{}' is none of numpy's '<', '>', '|' and '='", descr, order));
   // Item size in bytes; anything but plain digits (or digits past int) is 0: dtype other, never read.
   const std::string_view size_text = descr.substr(3, descr.size() - 4);
   int size = 0;
@@ -405,12 +412,12 @@ NpyArray read_array_header(const Cursor& c, const std::byte* map, int64_t size, 
   std::vector<std::byte> head_buf;
   std::string_view head;
   if (a.compressed) {
-    head_buf = inflate_member(member, entry.unpacked, 4096, where);
+    head_buf = inflate_member(member, entry.unpacked, kMaxNpyHeadBytes, where);
     head = {reinterpret_cast<const char*>(head_buf.data()), head_buf.size()};
   } else {
-    head = {reinterpret_cast<const char*>(member.data()), std::min<size_t>(member.size(), 65536)};
+    head = {reinterpret_cast<const char*>(member.data()), std::min<size_t>(member.size(), size_t{kMaxNpyHeadBytes})};
   }
-  const NpyHeader h = parse_npy_header(head, where);
+  const NpyHeader h = parse_npy_header(head, entry.unpacked, where);
   a.dtype = h.dtype;
   a.big_endian = h.big_endian;
   a.fortran_order = h.fortran_order;

@@ -9,10 +9,14 @@ Writes tests/fixtures/npz/:
                               .npy format versions 1.0, 2.0 (4-byte header length) and 3.0 (utf8 header)
   dtypes.npz                  int8/16, uint16/32/64 at their limits, big-endian integers, float16
                               subnormals, signed zeros, infinities, NaN and max
+  long_header.npz, too_long_header.npz
+                              a deflated member whose .npy header is padded with blanks: 6,000 bytes (v1.0,
+                              past the 4 KiB kfold once inflated for a header), 70,000 (v2.0, past the 64 KiB
+                              it reads)
   zip64.npz                   ZIP64 everywhere: central entries with 0xFFFFFFFF sizes and offsets and the
                               ZIP64 extra field, a ZIP64 end record and locator, a classic end record
                               holding only the 0xFFFF / 0xFFFFFFFF placeholders
-The values of the last four are spelled out in tests/data/test_npz_file*.cpp. Deterministic: fixed zip
+The values of the last six are spelled out in tests/data/test_npz_file*.cpp. Deterministic: fixed zip
 timestamps, no randomness outside the seeded generator.
 """
 import io
@@ -68,6 +72,16 @@ def version_members():
         "v2_i2_big": npy_bytes(np.array([-300, 7, 258], dtype=">i2"), (2, 0)),
         "v3_f8_fortran": npy_bytes(np.asfortranarray(np.arange(6, dtype="<f8").reshape(2, 3)), (3, 0)),
     }
+
+
+def padded_npy(a, header_bytes, version):
+    """a's .npy bytes with its header dict padded with blanks to header_bytes (numpy's reader allows it)."""
+    text = "{'descr': '%s', 'fortran_order': False, 'shape': %r, }" % (a.dtype.str, a.shape)
+    header = (text + " " * (header_bytes - len(text) - 1) + "\n").encode("latin1")
+    length = struct.pack("<H", len(header)) if version == (1, 0) else struct.pack("<I", len(header))
+    data = b"\x93NUMPY" + bytes(version) + length + header + a.tobytes()
+    assert np.array_equal(np.load(io.BytesIO(data), max_header_size=header_bytes + 1), a)
+    return data
 
 
 def half(*bits):
@@ -138,6 +152,10 @@ def main():
     write_zip(OUT / "versions_compressed.npz", version_members(), zipfile.ZIP_DEFLATED)
     np.savez(OUT / "dtypes.npz", **dtype_arrays())
     write_zip64(OUT / "zip64.npz")
+    write_zip(OUT / "long_header.npz", {"pad_6000": padded_npy(np.arange(3, dtype="<f4"), 6000, (1, 0))},
+              zipfile.ZIP_DEFLATED)
+    write_zip(OUT / "too_long_header.npz", {"pad_70000": padded_npy(np.arange(2, dtype="<i8"), 70000, (2, 0))},
+              zipfile.ZIP_DEFLATED)
     print(f"wrote {OUT}")
 
 

@@ -186,6 +186,27 @@ TEST_CASE("NpzFile: .npy format versions 1.0, 2.0 and 3.0 are read alike, stored
   }
 }
 
+TEST_CASE("NpzFile: long .npy headers of deflated members, and byte orders numpy does not know") {
+  // Only the first 4 KiB of a deflated member were inflated for its header: a 6,000-byte one (numpy reads up to
+  // 10,000 by default) was "longer than the member". Up to 64 KiB are read now, and past that the message says so.
+  const NpzFile npz(kFixtures / "long_header.npz");
+  CHECK(npz.read<float>("pad_6000", {3}) == std::vector<float>{0, 1, 2});
+  CHECK_THROWS_WITH_AS(NpzFile(kFixtures / "too_long_header.npz"),
+                       doctest::Contains("member 'pad_70000.npy': invalid .npy header: a header of 70000 bytes; kfold "
+                                         "reads .npy headers of up to 65524 bytes"),
+                       InputError);
+  // A byte order other than '<', '>', '|' and '=' was read as little-endian.
+  kfold::test::ScratchDir dir("npz_order");
+  std::string bytes = read_bytes(kFixtures / "versions.npz");
+  const size_t descr = bytes.find("'descr': '<f4'");
+  REQUIRE(descr != std::string::npos);
+  bytes[descr + 10] = 'x';
+  write_bytes(dir / "order.npz", bytes);
+  CHECK_THROWS_WITH_AS(NpzFile(dir / "order.npz"),
+                       doctest::Contains("invalid .npy header: dtype 'xf4': byte order 'x' is none of numpy's"),
+                       InputError);
+}
+
 TEST_CASE("NpzFile: unsupported .npy versions and header lengths past the member name the member") {
   kfold::test::ScratchDir dir("npz_versions");
   const std::string good = read_bytes(kFixtures / "versions.npz");
