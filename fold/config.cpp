@@ -222,9 +222,41 @@ class ValueCheck {
       fail("data.common.msa_cluster_features",
            "false makes a 25-channel msa_feat, which AlphaFold2's networks do not take (every released model's "
            "first MSA layer reads 49 channels); leave it true");
+    unsupported(c);
   }
 
  private:
+  // Values with which AlphaFold predicts something kfold does not compute: refused, not run as something else
+  // (each was accepted and ignored, the prediction being that of the default).
+  void unsupported(const ModelConfig& c) const {
+    const auto& g = c.model.global_config;
+    if (g.eval_dropout)
+      fail("model.global_config.eval_dropout",
+           "true makes AlphaFold apply the Evoformer's dropout at prediction time (a different structure for each "
+           "seed); kfold applies no dropout at inference; leave it false");
+    if (g.multimer_mode)
+      fail("model.global_config.multimer_mode",
+           "true selects AlphaFold-Multimer's network; kfold runs the monomer network only (complexes as "
+           "ColabFold runs them with it: chains joined, residue_index jumping at the breaks); leave it false");
+    if (c.data.eval.subsample_templates)
+      fail("data.eval.subsample_templates",
+           "true makes AlphaFold's input pipeline keep a random subset of the templates in a random order; kfold "
+           "keeps the first max_templates, in the search's order; leave it false");
+    const auto& h = c.model.heads;
+    if (h.structure_module.weight == 0)
+      fail("model.heads.structure_module.weight",
+           "0 leaves out AlphaFold's structure module (a zero-weight head is not built), and with it the "
+           "structure kfold writes; give it a weight above 0 (AlphaFold's is 1)");
+    if (h.predicted_lddt.weight == 0)
+      fail("model.heads.predicted_lddt.weight",
+           "0 leaves out the pLDDT head (a zero-weight head is not built), whose pLDDT every output of kfold "
+           "(B-factors, ranking, confidence files) holds; give it a weight above 0 (AlphaFold's is 0.01)");
+    const auto& t = c.model.embeddings_and_evoformer.template_;
+    if (t.enabled && !t.template_pair_stack.triangle_attention_ending_node.value_dim)
+      fail("model.embeddings_and_evoformer.template.template_pair_stack.triangle_attention_ending_node.value_dim",
+           "null, but with template.enabled it is the template pair channels (AlphaFold's is 64); give a number");
+  }
+
   [[noreturn]] void fail(const std::string& key, const std::string& why) const {
     fail_input("{}: config key '{}': {}", source_, key, why);
   }

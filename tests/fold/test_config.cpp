@@ -220,6 +220,22 @@ TEST_CASE("config values a key alone cannot judge are refused when the config is
        "'data.common.masked_msa': profile_prob + same_prob + uniform_prob must be at most 1"},
       {R"({"data": {"common": {"msa_cluster_features": false}}})",
        "'data.common.msa_cluster_features': false makes a 25-channel msa_feat"},
+      // Values with which AlphaFold predicts what kfold does not compute: each was accepted and the default run
+      // (the same atoms, bit for bit), or, for the pLDDT head, the models ran and an internal error followed.
+      {R"({"model": {"global_config": {"eval_dropout": true}}})",
+       "'model.global_config.eval_dropout': true makes AlphaFold apply the Evoformer's dropout at prediction time"},
+      {R"({"model": {"global_config": {"multimer_mode": true}}})",
+       "'model.global_config.multimer_mode': true selects AlphaFold-Multimer's network"},
+      {R"({"data": {"eval": {"subsample_templates": true}}})",
+       "'data.eval.subsample_templates': true makes AlphaFold's input pipeline keep a random subset"},
+      {R"({"model": {"heads": {"structure_module": {"weight": 0}}}})",
+       "'model.heads.structure_module.weight': 0 leaves out AlphaFold's structure module"},
+      {R"({"model": {"heads": {"predicted_lddt": {"weight": 0.0}}}})",
+       "'model.heads.predicted_lddt.weight': 0 leaves out the pLDDT head"},
+      {R"({"model": {"embeddings_and_evoformer": {"template": {"template_pair_stack": {"triangle_attention_ending_node":
+          {"value_dim": null}}}}}})",
+       "'model.embeddings_and_evoformer.template.template_pair_stack.triangle_attention_ending_node.value_dim': null, "
+       "but with template.enabled it is the template pair channels"},
   };
   for (const auto& [json, message] : refused) {
     CAPTURE(json);
@@ -236,4 +252,14 @@ TEST_CASE("config values a key alone cannot judge are refused when the config is
                           {"msa_row_attention_with_pair_bias": {"num_head": 4}, "msa_column_attention": {"num_head": 4}}}}})",
                     "ok.json");
   CHECK(c.model.embeddings_and_evoformer.extra_msa_channel == 12);
+  // Keys AlphaFold reads for training, memory or its own precision only are accepted (README: Model parameters).
+  apply_config_json(c, R"({"model": {"global_config": {"deterministic": true, "bfloat16": false, "subbatch_size": 1,
+                          "zero_init": false}}, "data": {"eval": {"fixed_size": false}}})",
+                    "ok.json");
+  CHECK(c.model.global_config.deterministic);
+  // Without templates the template pair channels are not read.
+  auto no_templates = model_config("model_3");
+  apply_config_json(no_templates, R"({"model": {"embeddings_and_evoformer": {"template": {"template_pair_stack":
+                          {"triangle_attention_ending_node": {"value_dim": null}}}}}})",
+                    "ok.json");
 }

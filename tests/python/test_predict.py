@@ -551,6 +551,18 @@ def test_a_config_whose_input_pipeline_makes_too_few_recycles_is_refused_before_
     assert run.returncode == 2 and "it must be at most 16777216" in run.stderr, run.stderr
 
 
+def test_a_config_without_the_plddt_head_is_refused_before_any_model_runs(kfold, tmp_path):
+    # The models ran, then "internal error: Expected a proper Tensor but got None" (no pLDDT to write).
+    config = json.loads((EXAMPLES / "small_model.json").read_text())
+    config["model"]["heads"]["predicted_lddt"]["weight"] = 0
+    (tmp_path / "no_plddt.json").write_text(json.dumps(config))
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--models", "model_1_ptm", "--config",
+                tmp_path / "no_plddt.json", "-o", tmp_path / "out")
+    assert run.returncode == 2, run.stderr
+    assert "config key 'model.heads.predicted_lddt.weight': 0 leaves out the pLDDT head" in run.stderr, run.stderr
+    assert "iteration" not in run.stderr and not (tmp_path / "out").exists()
+
+
 def test_a_failed_predict_removes_only_the_folders_it_made(kfold, tmp_path):
     (tmp_path / "bad.a3m").write_text("not an alignment\n")
     bad = ("predict", EXAMPLES / "ubiquitin.fasta", "--msa", tmp_path / "bad.a3m", *SMALL, "--random-weights")
