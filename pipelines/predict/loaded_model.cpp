@@ -55,18 +55,21 @@ fold::ModelConfig model_config_for(const ModelSpec& spec) {
   }
   // The input pipeline must make the batches the network runs: one per recycle and ensemble member with
   // MSA resampling, the ensemble's once without (found here, before any file is written, and blamed on
-  // the config).
+  // the config). More batches are refused too: AlphaFold's network takes every batch it is given, as
+  // ensemble members (batches / (num_recycle + 1) per recycle, all of them without resampling), where kfold
+  // would run data.eval.num_ensemble of them (model.num_recycle 0 alone made a 2-member ensemble in AlphaFold).
   const int64_t needed =
       (config.model.resample_msa_in_recycling ? config.model.num_recycle + 1 : 1) * config.data.eval.num_ensemble;
-  if (const int64_t made = fold::input_pipeline_config(config).num_batches(); made < needed)
+  if (const int64_t made = fold::input_pipeline_config(config).num_batches(); made != needed)
     fail_input(
         "{}: the network runs {} recycles (model.num_recycle {}, model.resample_msa_in_recycling {}) and needs {} "
         "batches of features, but the input pipeline makes {} (data.common.num_recycle {}, "
-        "data.common.resample_msa_in_recycling {}); give both num_recycle keys one value (or use --recycles) and "
+        "data.common.resample_msa_in_recycling {}{}); give both num_recycle keys one value (or use --recycles) and "
         "both resample_msa_in_recycling keys one value",
         spec.config.empty() ? spec.name : spec.config.string(), config.model.num_recycle, config.model.num_recycle,
         config.model.resample_msa_in_recycling, needed, made, config.data.common.num_recycle,
-        config.data.common.resample_msa_in_recycling);
+        config.data.common.resample_msa_in_recycling,
+        made > needed ? "; AlphaFold would average the extra batches into each recycle as ensemble members" : "");
   // A config the input pipeline cannot run is refused here, named by its file, before any work (kfold predict and
   // batch check their models first; an agent's Potts fit and search, a Python model's first prediction come
   // later), also for processed features, which AlphaFold's own pipeline could not have made with it.

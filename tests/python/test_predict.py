@@ -525,7 +525,7 @@ def test_kfold_params_may_name_one_file_and_a_missing_params_directory_is_named(
     assert run.returncode == 2 and f"KFOLD_PARAMS={tmp_path / 'typo'}: no such directory or file" in run.stderr
 
 
-def test_a_config_whose_input_pipeline_makes_too_few_recycles_is_refused_before_any_file(kfold, tmp_path):
+def test_a_config_whose_input_pipeline_makes_another_number_of_batches_is_refused_before_any_file(kfold, tmp_path):
     config = json.loads((EXAMPLES / "small_model.json").read_text())
     config["data"]["common"]["num_recycle"] = 0  # the model keeps 1: it would need 2 batches
     (tmp_path / "mismatch.json").write_text(json.dumps(config))
@@ -535,6 +535,21 @@ def test_a_config_whose_input_pipeline_makes_too_few_recycles_is_refused_before_
     assert "mismatch.json: the network runs 1 recycles" in run.stderr, run.stderr
     assert "the input pipeline makes 1 (data.common.num_recycle 0" in run.stderr
     assert not (tmp_path / "out").exists()
+    # More batches than the network runs: AlphaFold would take the extra ones as ensemble members, kfold ran
+    # the first ones with a warning (model.num_recycle edited alone).
+    config["data"]["common"]["num_recycle"] = 3
+    (tmp_path / "more.json").write_text(json.dumps(config))
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--models", "model_1_ptm", "--config",
+                tmp_path / "more.json", "-o", tmp_path / "out")
+    assert run.returncode == 2, run.stderr
+    assert "the input pipeline makes 4 (data.common.num_recycle 3" in run.stderr, run.stderr
+    assert "AlphaFold would average the extra batches into each recycle as ensemble members" in run.stderr
+    assert not (tmp_path / "out").exists()
+    # --recycles sets both keys.
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--models", "model_1_ptm", "--config",
+                tmp_path / "more.json", "--recycles", "0", "-o", tmp_path / "out0")
+    assert run.returncode == 0, run.stderr
+    config["data"]["common"]["num_recycle"] = 0
     # Without resampling one batch serves every recycle: valid whatever data.common.num_recycle says.
     config["data"]["common"]["resample_msa_in_recycling"] = False
     config["model"]["resample_msa_in_recycling"] = False
