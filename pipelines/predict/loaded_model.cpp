@@ -99,7 +99,13 @@ const fold::AlphaFoldModel& LoadedModel::network(bool with_templates) const {
   if (templates.enabled && !with_templates) {
     // With no template found AlphaFold's template embedding adds nothing (its output is zeroed and
     // the torsion rows are masked), so a template-free run is exactly that case.
-    log_info("{}: no templates (no --template-db, or no usable hit); the template embedding is off", name_);
+    if (config.data.common.use_templates)
+      log_info("{}: no templates (no --template-db, or no usable hit); the template embedding is off", name_);
+    else  // AlphaFold's network would fail on the missing template features; kfold runs it as without hits
+      log_info(
+          "{}: data.common.use_templates is false (the config), so the input pipeline makes no template features; "
+          "the template embedding is off",
+          name_);
     templates.enabled = false;
     templates.embed_torsion_angles = false;
   }

@@ -578,6 +578,18 @@ def test_a_config_without_the_plddt_head_is_refused_before_any_model_runs(kfold,
     assert "iteration" not in run.stderr and not (tmp_path / "out").exists()
 
 
+def test_a_config_without_template_features_says_so(kfold, tmp_path):
+    # model_1 with data.common.use_templates false: the log blamed a missing --template-db or hit.
+    config = json.loads((EXAMPLES / "small_model.json").read_text())
+    config["data"]["common"]["use_templates"] = False
+    (tmp_path / "no_templates.json").write_text(json.dumps(config))
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--models", "model_1_ptm", "--config",
+                tmp_path / "no_templates.json", "-o", tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    assert "model_1_ptm: data.common.use_templates is false (the config)" in run.stderr, run.stderr
+    assert "no --template-db" not in run.stderr
+
+
 def test_a_failed_predict_removes_only_the_folders_it_made(kfold, tmp_path):
     (tmp_path / "bad.a3m").write_text("not an alignment\n")
     bad = ("predict", EXAMPLES / "ubiquitin.fasta", "--msa", tmp_path / "bad.a3m", *SMALL, "--random-weights")
