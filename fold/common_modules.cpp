@@ -23,6 +23,14 @@ at::Tensor Linear::forward(const at::Tensor& x, bool relu) const {
   return matmul_transposed(flat, weights_.to(x.scalar_type()).t(), bias_, relu).view(shape);  // [..., c_out]
 }
 
+at::Tensor Linear::forward_one_hot(const at::Tensor& index, c10::ScalarType dtype) const {
+  auto shape = index.sizes().vec();
+  shape.push_back(weights_.size(1));
+  auto out = weights_.index_select(0, index.reshape({-1}).to(at::kLong)).to(dtype);  // [n, c_out]
+  if (bias_.defined()) out.add_(bias_.to(dtype));
+  return out.view(shape);  // [..., c_out]
+}
+
 at::Tensor Linear::forward_channels_first(const at::Tensor& x) const {
   std::vector<int64_t> shape{weights_.size(1)};
   shape.insert(shape.end(), x.sizes().begin(), x.sizes().end() - 1);

@@ -21,6 +21,9 @@ class Linear {
 
   // [..., c_in] -> [..., c_out], in x's dtype; relu: max(0, y) fused into the product where it can be.
   at::Tensor forward(const at::Tensor& x, bool relu = false) const;
+  // forward(one_hot(index, c_in)) in `dtype` without the one-hot tensor: a one-hot row's product is the weight
+  // row it picks, so the rows at `index` are gathered, plus the bias. index: [...] integers in [0, c_in).
+  at::Tensor forward_one_hot(const at::Tensor& index, c10::ScalarType dtype) const;
   // The same values with the output channels first: [..., c_in] -> [c_out, ...], contiguous (one matrix
   // product with transposed operands; for a per-channel batched product after it, no copy of a permuted view).
   at::Tensor forward_channels_first(const at::Tensor& x) const;

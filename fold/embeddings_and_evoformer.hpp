@@ -56,8 +56,8 @@ class EmbeddingsAndEvoformer {
   EvoformerOutputs forward(const EvoformerInputs& batch, const RunOptions& options) const;
 
  private:
-  at::Tensor relative_position_features(const at::Tensor& residue_index) const;  // [n_res, n_res, 2r+1]
-  TemplateBatch template_batch(const EvoformerInputs& batch) const;              // checked
+  at::Tensor relative_position_classes(const at::Tensor& residue_index) const;  // [n_res, n_res] in 0 .. 2r
+  TemplateBatch template_batch(const EvoformerInputs& batch) const;             // checked
 
   EmbeddingsAndEvoformerConfig config_;
   Linear preprocess_1d_, preprocess_msa_, left_single_, right_single_;

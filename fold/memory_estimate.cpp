@@ -31,7 +31,7 @@ int64_t parameter_count(const ModelConfig& config) {
   };
   const int64_t c = sm.num_channel;
   return e.evoformer_num_block * block(c_m) + e.extra_msa_stack_num_block * block(c_e) + 12 * c * c +
-         e.seq_channel * c + 2 * c_m * e.seq_channel;
+         e.seq_channel * c + 2 * c_m * e.seq_channel + (2 * e.max_relative_feature + 1) * c_z;  // + relpos
 }
 
 // An attention module over `rows` rows of S queries and keys, c channels, `heads` heads: its normalised

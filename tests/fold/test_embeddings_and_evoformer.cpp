@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include "data/error.hpp"
+#include "fold/common_modules.hpp"
 #include "fold/config.hpp"
 #include "fold/embeddings_and_evoformer.hpp"
 #include "fold_fixture.hpp"
@@ -43,4 +44,23 @@ TEST_CASE("EmbeddingsAndEvoformer matches the reference (2 blocks, extra-MSA sta
   const fold::EmbeddingsAndEvoformer templated(random->scope("alphafold/alphafold_iteration/evoformer"),
                                                with_templates);
   CHECK_THROWS_WITH_AS(templated.forward(batch, {}), doctest::Contains("has no 'template_aatype'"), kfold::InputError);
+}
+
+TEST_CASE("Linear::forward_one_hot gives the product with the one-hot (relative positions without the one-hot)") {
+  // The relative-position features were a [n_res, n_res, 2r+1] one-hot (int64, then float): 97 GB at L = 76 with
+  // max_relative_feature 2^20, which the config accepts; the rows are gathered instead.
+  const auto random = fold::ParameterStore::random(7);
+  const fold::Linear linear(random->scope("relpos"), 65, 16);
+  const auto classes = at::randint(0, 65, {11, 11}, at::TensorOptions().dtype(at::kLong));
+  for (const auto dtype : {at::kFloat, at::kBFloat16}) {
+    CAPTURE(dtype);
+    const auto expected = linear.forward(at::one_hot(classes, 65).to(dtype));  // [11, 11, 16]
+    const auto gathered = linear.forward_one_hot(classes, dtype);
+    REQUIRE(gathered.sizes() == expected.sizes());
+    CHECK((gathered.scalar_type() == dtype));
+    if (dtype == at::kFloat)
+      CHECK(at::equal(gathered, expected));  // one exact product term plus the bias: the same rounding
+    else
+      check_close(gathered.to(at::kFloat), expected.to(at::kFloat), 1e-2, 1e-2, "bfloat16");
+  }
 }

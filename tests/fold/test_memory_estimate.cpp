@@ -40,6 +40,16 @@ TEST_CASE("Memory estimate scales with the problem and falls with chunking and t
   CHECK(fold::estimate_peak_memory(config, {1024, 512, 1024}, chunked).total_bytes < large.total_bytes / 4);
 }
 
+TEST_CASE("Memory estimate counts the relative-position weights, (2 max_relative_feature + 1) x pair_channel") {
+  // max_relative_feature is accepted up to 2^24: its weights were not counted (0.27 GB at 2^20 and c_z 128).
+  auto config = fold::model_config("model_3");
+  const auto base = fold::estimate_peak_memory(config, {64, 32, 32}, {});
+  config.model.embeddings_and_evoformer.max_relative_feature = int64_t{1} << 20;
+  const auto wide = fold::estimate_peak_memory(config, {64, 32, 32}, {});
+  CHECK(wide.weight_bytes - base.weight_bytes == ((int64_t{2} << 20) - 64) * 128 * 4);
+  CHECK(wide.largest_transient_bytes == base.largest_transient_bytes);  // no [L, L, 2r+1] one-hot any more
+}
+
 TEST_CASE("Memory estimate counts the template embedding when it is on") {
   auto config = fold::model_config("model_1");  // templates on
   fold::RunOptions options;
