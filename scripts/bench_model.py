@@ -19,7 +19,8 @@ Reference deviations (as in scripts/make_fixture_fold_modules.py): bfloat16 off 
 unfused triangle-multiplication weights, no Pallas kernels, templates off (kfold does not embed them yet).
 global_config.subbatch_size stays the preset's 4 (AlphaFold's inference default); --subbatch changes it.
 Peak RSS: 'run' peak = highest RSS while running (after jit compile and weight construction; /proc/self/clear_refs
-resets the high-water mark there), 'process' peak = the whole process's high-water mark (compile included).
+resets the high-water mark there), 'process' peak = the high-water mark before that reset (compile included); the
+whole-model table's JAX peak is the larger of the two, as kfold's is its whole process's.
 """
 import argparse
 import json
@@ -32,11 +33,15 @@ import time
 
 
 def set_threads(threads):
-    """XLA's CPU thread pools; must run before jax is imported."""
+    """XLA's CPU thread pools; must run before jax is imported.
+
+    XLA has no thread-count flag ('intra_op_parallelism_threads=N' in XLA_FLAGS, often suggested, is silently
+    ignored): its pools are sized by the CPUs the process may run on, so the process is restricted to `threads`
+    of them (the first ones allowed; scripts/bench_model pins kfold's runs to the same CPUs)."""
     if threads > 0:
-        flags = os.environ.get('XLA_FLAGS', '')
-        os.environ['XLA_FLAGS'] = (f'{flags} --xla_cpu_multi_thread_eigen=true '
-                                   f'intra_op_parallelism_threads={threads}').strip()
+        allowed = sorted(os.sched_getaffinity(0))
+        if threads < len(allowed):
+            os.sched_setaffinity(0, allowed[:threads])
         os.environ['OMP_NUM_THREADS'] = str(threads)
 
 
@@ -109,6 +114,8 @@ def cmd_block(a):
 
     f = hk.transform(block)
     params = random_params(jax.eval_shape(f.init, key, msa, pair, msa_mask, pair_mask), 0)
+    # On the device once: numpy arguments would be converted again in every timed call (kfold's are tensors).
+    params, msa, pair, msa_mask, pair_mask = jax.device_put((params, msa, pair, msa_mask, pair_mask))
     rss_before = vm_kb('VmRSS') / 1024
     t0 = time.perf_counter()
     apply = jax.jit(f.apply).lower(params, key, msa, pair, msa_mask, pair_mask).compile()
@@ -258,7 +265,7 @@ def cmd_model(a):
     def batch(r, prev):
         return {**{k: jnp.asarray(v[r:r + 1]) for k, v in feats.items()}, 'prev': dict(prev)}
 
-    params = random_params(jax.eval_shape(f.init, key, batch(0, prev)), 0)
+    params = jax.device_put(random_params(jax.eval_shape(f.init, key, batch(0, prev)), 0))  # once, not per call
     rss_before = vm_kb('VmRSS') / 1024
     t0 = time.perf_counter()
     apply = jax.jit(f.apply).lower(params, key, batch(0, prev)).compile()
@@ -342,11 +349,14 @@ def cmd_table(a):
             j = [r for r in models if r['n_res'] == n and r['side'] == 'jax']
             if not k or not j:
                 continue
-            # Steady-state iteration: kfold's second iteration (between its two log lines), JAX's median apply.
+            # Steady-state iteration on both sides: the last one (kfold: between its last two log lines; JAX: its
+            # last apply). A median over JAX's applies took in the first, cold one (with 2 iterations: their mean).
             kit = med([r['iteration_marks_s'][-1] - r['iteration_marks_s'][-2] for r in k])
-            jit = med([med(r['iteration_s']) for r in j])
+            jit = med([r['iteration_s'][-1] for r in j])
             kw, jw = med([r['wall_s'] for r in k]), med([r['total_s'] + r['compile_s'] for r in j])
-            km, jm = med([r['peak_rss_mb'] for r in k]), med([r['peak_rss_mb'] for r in j])
+            # Process peaks on both sides: kfold's from wait4; JAX's the larger of compile's and the run's.
+            km = med([r['peak_rss_mb'] for r in k])
+            jm = med([max(r['peak_rss_mb'], r.get('process_peak_rss_mb', 0)) for r in j])
             rows_s = f'{j[0]["msa_rows"]}+{j[0]["extra_rows"]}'
             print(f'{n:5d} {rows_s:>9} | {kit:10.1f} {jit:9.1f} {jit / kit:8.2f}x | {kw:10.1f} {jw:9.1f} | '
                   f'{km:9.0f} {jm:9.0f} {jm / km:8.2f}x | {med([r["compile_s"] for r in j]):13.1f}')
