@@ -22,6 +22,7 @@ import tempfile
 import time
 
 import numpy as np
+import openmm
 from alphafold.common import protein
 from alphafold.relax import amber_minimize, relax
 
@@ -66,7 +67,10 @@ def main():
     args = parser.parse_args()
     fixture = np.load(FIXTURE)
     case = {key: fixture[f'damaged/{key}'] for key in ('aatype', 'residue_index', 'atom_positions', 'atom_mask')}
+    # OpenMM reads OPENMM_CPU_THREADS once, when its plugins load (on `import openmm`, above, by alphafold.relax):
+    # setting the variable here did nothing, and Amber ran on every CPU. The platform's default is set instead.
     os.environ['OPENMM_CPU_THREADS'] = str(args.threads)
+    openmm.Platform.getPlatformByName('CPU').setPropertyDefaultValue('Threads', str(args.threads))
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OMP_WAIT_POLICY='PASSIVE')
     amber = relax.AmberRelaxation(max_iterations=0, tolerance=2.39, stiffness=10.0, exclude_residues=[],
                                   max_outer_iterations=3, use_gpu=False)
