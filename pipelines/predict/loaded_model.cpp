@@ -55,12 +55,16 @@ fold::ModelConfig model_config_for(const ModelSpec& spec) {
   }
   // The input pipeline must make the batches the network runs: one per recycle and ensemble member with
   // MSA resampling, the ensemble's once without (found here, before any file is written, and blamed on
-  // the config). More batches are refused too: AlphaFold's network takes every batch it is given, as
-  // ensemble members (batches / (num_recycle + 1) per recycle, all of them without resampling), where kfold
-  // would run data.eval.num_ensemble of them (model.num_recycle 0 alone made a 2-member ensemble in AlphaFold).
+  // the config). More batches are refused where AlphaFold's network would ensemble them: it takes
+  // batches / (num_recycle + 1) of them per recycle (rounded down; the last ones unused), all of them without
+  // resampling, where kfold runs data.eval.num_ensemble (model.num_recycle 1 alone, over data.common.num_recycle
+  // 3, made a 2-member ensemble in AlphaFold; model.num_recycle 2 alone leaves AlphaFold one batch per recycle,
+  // the fourth unused, as kfold runs it).
   const int64_t needed =
       (config.model.resample_msa_in_recycling ? config.model.num_recycle + 1 : 1) * config.data.eval.num_ensemble;
-  if (const int64_t made = fold::input_pipeline_config(config).num_batches(); made != needed)
+  const int64_t made = fold::input_pipeline_config(config).num_batches();
+  const int64_t members = config.model.resample_msa_in_recycling ? made / (config.model.num_recycle + 1) : made;
+  if (members != config.data.eval.num_ensemble)
     fail_input(
         "{}: the network runs {} recycles (model.num_recycle {}, model.resample_msa_in_recycling {}) and needs {} "
         "batches of features, but the input pipeline makes {} (data.common.num_recycle {}, "
@@ -69,7 +73,10 @@ fold::ModelConfig model_config_for(const ModelSpec& spec) {
         spec.config.empty() ? spec.name : spec.config.string(), config.model.num_recycle, config.model.num_recycle,
         config.model.resample_msa_in_recycling, needed, made, config.data.common.num_recycle,
         config.data.common.resample_msa_in_recycling,
-        made > needed ? "; AlphaFold would average the extra batches into each recycle as ensemble members" : "");
+        made > needed ? fmt::format("; AlphaFold would average {} of them into each recycle as ensemble members, not "
+                                    "data.eval.num_ensemble {}",
+                                    members, config.data.eval.num_ensemble)
+                      : "");
   // A config the input pipeline cannot run is refused here, named by its file, before any work (kfold predict and
   // batch check their models first; an agent's Potts fit and search, a Python model's first prediction come
   // later), also for processed features, which AlphaFold's own pipeline could not have made with it.

@@ -172,7 +172,7 @@ def test_a_workers_clock_off_by_hours_reads_heartbeats_by_the_file_systems_clock
     temp = other_workers_temp_file(tmp_path, TIMEOUT / 5)
     run, lock = run_with_lock(kfold, tmp_path, text, age=TIMEOUT / 5)
     assert_left(run, lock, text)
-    assert re.search(r"heartbeat [234] s ago", run.stderr), run.stderr  # not 7202 nor -7198
+    assert re.search(r"heartbeat [2-9] s ago", run.stderr), run.stderr  # not 7202 nor -7198 (a slow start: 5)
     assert temp.exists()
     temp = other_workers_temp_file(tmp_path / "later", TIMEOUT * 100)
     run, lock = run_with_lock(kfold, tmp_path / "later", text, age=TIMEOUT * 100)

@@ -543,8 +543,16 @@ def test_a_config_whose_input_pipeline_makes_another_number_of_batches_is_refuse
                 tmp_path / "more.json", "-o", tmp_path / "out")
     assert run.returncode == 2, run.stderr
     assert "the input pipeline makes 4 (data.common.num_recycle 3" in run.stderr, run.stderr
-    assert "AlphaFold would average the extra batches into each recycle as ensemble members" in run.stderr
+    assert "AlphaFold would average 2 of them into each recycle as ensemble members" in run.stderr
     assert not (tmp_path / "out").exists()
+    # One batch more than 3 recycles use: AlphaFold takes 4 // 3 = 1 per recycle and leaves the last unused, as
+    # kfold does, so the config runs.
+    config["model"]["num_recycle"] = 2
+    (tmp_path / "one_more.json").write_text(json.dumps(config))
+    run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--models", "model_1_ptm", "--config",
+                tmp_path / "one_more.json", "-o", tmp_path / "out_one_more")
+    assert run.returncode == 0, run.stderr
+    config["model"]["num_recycle"] = 1
     # --recycles sets both keys.
     run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--random-weights", "--models", "model_1_ptm", "--config",
                 tmp_path / "more.json", "--recycles", "0", "-o", tmp_path / "out0")

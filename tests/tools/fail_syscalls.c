@@ -54,7 +54,15 @@ int clock_gettime(clockid_t clock, struct timespec* now) {
   return result;
 }
 
-int gettimeofday(struct timeval* now, void* zone) {
+// glibc 2.31 made the second parameter void*; before it is struct timezone* (with _GNU_SOURCE), and a definition
+// of the other type does not compile.
+#if defined(__GLIBC__) && !__GLIBC_PREREQ(2, 31)
+typedef struct timezone* timezone_arg;
+#else
+typedef void* timezone_arg;
+#endif
+
+int gettimeofday(struct timeval* now, timezone_arg zone) {
   struct timespec ts;
   if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return -1;
   if (now != NULL) {
