@@ -57,3 +57,10 @@ TEST_CASE("parse_json_input names the line of a syntax error") {
   CHECK(error_of("").starts_with("c.json: invalid JSON:"));
   CHECK(error_of("{} x").starts_with("c.json: invalid JSON:"));
 }
+
+TEST_CASE("parse_json_input keeps memory linear in the nesting depth") {
+  // Each open array kept its whole path: 50,000 nested arrays (a 100 KB file) took about 4 GB.
+  const size_t depth = 50000;
+  const std::string text = std::string(depth, '[') + std::string(depth, ']');
+  CHECK(parse_json_input(text, "c.json") == nlohmann::json::parse(text));
+}
