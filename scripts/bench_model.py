@@ -287,6 +287,9 @@ def cmd_model(a):
                       'process_peak_rss_mb': process_peak, 'rss_before_mb': rss_before}), flush=True)
 
 
+ITERATION_DONE = re.compile(r': iteration \d+/\d+ mean pLDDT')  # kfold's log line at each iteration's end
+
+
 def cmd_run(a):
     cmd = a.command[1:] if a.command and a.command[0] == '--' else a.command
     t0 = time.perf_counter()
@@ -295,7 +298,7 @@ def cmd_run(a):
     for line in proc.stderr:
         now = time.perf_counter() - t0
         tail = (tail + [line])[-20:]
-        if 'iteration' in line:
+        if ITERATION_DONE.search(line):  # (not the progress lines a long iteration prints, which name it too)
             marks.append(now)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0

@@ -72,6 +72,19 @@ def test_bench_model_table_compares_steady_iterations_and_process_peaks(tmp_path
     assert cells[3].split() == ["900", "1800", "2.00x"], line
 
 
+def test_bench_model_marks_iterations_by_their_end_lines_only():
+    """At L = 256 a kfold iteration is long enough for progress lines that name it too: each was taken for an
+    iteration's end (4 marks for 2 iterations: the table's 'iteration' was the last 11 s of a 72 s one)."""
+    stderr = ("model_1_ptm iterations [#####     ] 1/2 (50%) ETA 1m02s\n"
+              "model_1_ptm: iteration 1/2 mean pLDDT 48.44 pTM 0.2858\n"
+              "model_1_ptm iterations [##########] 2/2 (100%) in 2m04s\n"
+              "model_1_ptm: iteration 2/2 mean pLDDT 47.99 pTM 0.1924\n")
+    result = run(sys.executable, SCRIPTS / "bench_model.py", "run", "--meta", '{"n_res": 8}', "--",
+                 sys.executable, "-c", f"import sys; sys.stderr.write({stderr!r})")
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["iteration_marks_s"]) == 2, result.stdout
+
+
 def test_bench_msa_helpers_parse_time_and_score_pairs(tmp_path):
     helper = SCRIPTS / "bench_msa.py"
     timev = tmp_path / "run.time"
