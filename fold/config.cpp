@@ -100,6 +100,16 @@ class Reader {
     }
     value = std::move(out);
   }
+  void read(const std::string& path, const json& j, FeatureShapeSchema& value) const {
+    if (!j.is_object()) wrong_type(path, "an object of feature names and their shapes", j);
+    for (const auto& [name, shape] : j.items()) {
+      if (!shape.is_array()) wrong_type(join_path(path, name), "a list of dimensions (names, nulls or sizes)", shape);
+      for (const auto& dim : shape)
+        if (!dim.is_string() && !dim.is_null() && !dim.is_number_unsigned())
+          wrong_type(join_path(path, name), "dimensions that are names, nulls or sizes", dim);
+    }
+    value.json_text = j.dump();
+  }
   template <class S>
   requires std::is_class_v<S>
   void read(const std::string& path, const json& j, S& section) const {
@@ -127,6 +137,7 @@ void write(json& out, const int64_t& value) { out = value; }
 void write(json& out, const double& value) { out = value; }
 void write(json& out, const std::string& value) { out = value; }
 void write(json& out, const std::vector<std::string>& value) { out = value; }
+void write(json& out, const FeatureShapeSchema& value) { out = json::parse(value.json_text); }
 template <class S>
 requires std::is_class_v<S>
 void write(json& out, const S& section) {
@@ -135,6 +146,8 @@ void write(json& out, const S& section) {
     using F = std::decay_t<decltype(field)>;
     if constexpr (std::is_same_v<F, std::optional<int64_t>>) {
       if (field) out[std::string(name)] = *field;
+    } else if constexpr (std::is_same_v<F, FeatureShapeSchema>) {
+      if (!field.json_text.empty()) write(out[std::string(name)], field);
     } else {
       write(out[std::string(name)], field);
     }

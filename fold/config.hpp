@@ -451,7 +451,16 @@ struct DataCommonConfig {
   }
 };
 
-struct DataEvalConfig {  // AlphaFold's data.eval, without its feature shape schema ("feat")
+// AlphaFold's data.eval.feat: each input feature's padded shape (placeholder names such as "num residues
+// placeholder", null or sizes) for its fixed-size padding. kfold drops that padding (data.eval.fixed_size), so the
+// schema changes nothing; it is checked for its form and kept as given (JSON text, empty when absent) so that a
+// config exported from AlphaFold loads and writes back whole.
+struct FeatureShapeSchema {
+  std::string json_text;
+};
+
+struct DataEvalConfig {  // AlphaFold's data.eval
+  FeatureShapeSchema feat{};
   bool fixed_size = true;
   bool subsample_templates = false;
   double masked_msa_replace_fraction = 0.15;
@@ -460,6 +469,7 @@ struct DataEvalConfig {  // AlphaFold's data.eval, without its feature shape sch
   int64_t num_ensemble = 1;
   template <class V>
   void visit(V& v) {
+    v("feat", feat);
     v("fixed_size", fixed_size);
     v("subsample_templates", subsample_templates);
     v("masked_msa_replace_fraction", masked_msa_replace_fraction);

@@ -91,11 +91,15 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
       chunk > 0 ? L2 * (tri + 2 * e.pair_channel + 4 * tri_group) + chunk_rows * L * (tri + 2 * e.pair_channel)
                 : L2 * (6 * tri + 3 * e.pair_channel);
   // The heads at the end of an iteration, in float32 whatever the trunk's dtype: the distogram logits
-  // [L, L, 64] (and, while made symmetric, two more); with the aligned-error head also its logits, their
-  // softmax (kept for the output) and a product being summed, then pTM's softmax and product: 5 such
-  // tensors (measured at L = 1000 with the small config: the heads add 0.7 GB to the trunk's 1.1 GB, 5.4).
-  const bool aligned_error = config.model.heads.predicted_aligned_error.weight != 0;
-  const int64_t heads_elements = L2 * 64 * (aligned_error ? 5 : 3) * 4 / bytes;
+  // [L, L, bins] (and, while made symmetric, two more); with the aligned-error head also its logits, their
+  // softmax (kept for the output) and a product being summed, then pTM's softmax and product: with 64 bins
+  // each, 5 [L, L, 64] tensors (measured at L = 1000 with the small config: the heads add 0.7 GB to the
+  // trunk's 1.1 GB, 5.4). Each head's own bin count scales its share.
+  const auto& heads = config.model.heads;
+  const bool aligned_error = heads.predicted_aligned_error.weight != 0;
+  const int64_t heads_elements =
+      L2 * (3 * heads.distogram.num_bins + (aligned_error ? 2 * heads.predicted_aligned_error.num_bins : 0)) * 4 /
+      bytes;
   const std::pair<const char*, int64_t> stages[] = {
       {"triangle multiplication projections", tri_mult},
       // The pair bias: the normalised pair and its projection to the heads.

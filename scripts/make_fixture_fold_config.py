@@ -7,7 +7,9 @@ Deviation from DeepMind's AlphaFold v2.3 applied here: alphafold-colabfold 2.3.2
 triangle_multiplication_{outgoing,incoming}.fuse_projection_weights = True in the monomer config (evoformer
 and template pair stack); DeepMind's monomer config has False, and the monomer params_model_*.npz hold the
 unfused weights (left_projection, right_projection, left_gate, right_gate). The script restores False.
-data.eval.feat (the shape schema of the input features) is left out. Keys colabfold adds (global_config.use_pallas, kernel_backend, ...) are kept: the test lists them as not
+data.eval.feat (the shape schema of the input features, the same in every preset) is written apart, to
+tests/fixtures/fold/eval_feat.json (the test loads it as a config key, as in a config exported from AlphaFold).
+Keys colabfold adds (global_config.use_pallas, kernel_backend, ...) are kept: the test lists them as not
 modelled by kfold.
 
     .venv-reference/bin/python scripts/make_fixture_fold_config.py
@@ -31,14 +33,17 @@ def deepmind_monomer(cfg):
 
 def main():
     out = {}
+    feats = []
     for name in PRESETS:
         d = deepmind_monomer(config.model_config(name)).to_dict()
-        del d['data']['eval']['feat']  # the input pipeline's shape schema (placeholders), not a setting
+        feats.append(d['data']['eval'].pop('feat'))  # the input pipeline's shape schema (placeholders)
         out[name] = d
-    path = ROOT / 'tests/fixtures/fold/model_config.json'
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=1, sort_keys=True) + '\n')
-    print(f'wrote {path} ({len(out)} presets)')
+    assert all(feat == feats[0] for feat in feats)
+    folder = ROOT / 'tests/fixtures/fold'
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / 'model_config.json').write_text(json.dumps(out, indent=1, sort_keys=True) + '\n')
+    (folder / 'eval_feat.json').write_text(json.dumps(feats[0], indent=1, sort_keys=True) + '\n')
+    print(f'wrote {folder}/model_config.json ({len(out)} presets) and eval_feat.json')
 
 
 if __name__ == '__main__':

@@ -166,6 +166,37 @@ TEST_CASE("config JSON overrides use AlphaFold's key names") {
   CHECK(c.model.heads.distogram.first_break == 2.0);  // integers are numbers
 }
 
+TEST_CASE("data.eval.feat, AlphaFold's feature shape schema, loads from a config AlphaFold exported") {
+  // The schema of alphafold.model.config (scripts/make_fixture_fold_config.py): it sets fixed-size padding,
+  // which kfold drops, so it changes nothing; it was refused as an unknown key.
+  std::ifstream in(kfold::test::source_dir() / "tests/fixtures/fold/eval_feat.json");
+  REQUIRE(in.good());
+  const json feat = json::parse(in);
+  REQUIRE(feat.size() > 40);
+  auto c = model_config("model_1_ptm");
+  const auto preset = kfold::fold::config_to_json(c);
+  CHECK(json::parse(preset)["data"]["eval"].contains("feat") == false);  // absent unless given
+  apply_config_json(c, json{{"data", {{"eval", {{"feat", feat}, {"num_ensemble", 1}}}}}}.dump(), "exported.json");
+  const json written = json::parse(kfold::fold::config_to_json(c));
+  CHECK(written["data"]["eval"]["feat"] == feat);  // written back as given
+  auto without = written;
+  without["data"]["eval"].erase("feat");
+  CHECK(without == json::parse(preset));  // and nothing else changed
+
+  const std::pair<const char*, const char*> refused[] = {
+      {R"({"data": {"eval": {"feat": 3}}})",
+       "'data.eval.feat': expected an object of feature names and their shapes, found an integer"},
+      {R"({"data": {"eval": {"feat": {"aatype": "num residues placeholder"}}}})",
+       "'data.eval.feat.aatype': expected a list of dimensions (names, nulls or sizes), found a string"},
+      {R"({"data": {"eval": {"feat": {"aatype": [1.5]}}}})",
+       "'data.eval.feat.aatype': expected dimensions that are names, nulls or sizes, found a number"},
+  };
+  for (const auto& [text, message] : refused) {
+    CAPTURE(text);
+    CHECK_THROWS_WITH_AS(apply_config_json(c, text, "bad.json"), doctest::Contains(message), kfold::InputError);
+  }
+}
+
 TEST_CASE("resolve_config: a preset name or a JSON file over model_1_ptm") {
   kfold::test::ScratchDir dir("fold_config");
   {

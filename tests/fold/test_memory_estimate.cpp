@@ -122,6 +122,17 @@ TEST_CASE("Memory estimate counts the heads' L x L x 64 tensors in float32, five
   CHECK(plain.largest_transient_bytes == int64_t{1000} * 1000 * 64 * 3 * 4);
 }
 
+TEST_CASE("Memory estimate scales the heads' tensors with each head's num_bins") {
+  // A config with more bins (the estimate assumed 64 for both heads) holds proportionally larger logits.
+  auto config = fold::model_config("model_1_ptm");
+  fold::apply_config_file(config, kfold::test::source_dir() / "data/examples/small_model.json");
+  config.model.heads.distogram.num_bins = 128;
+  config.model.heads.predicted_aligned_error.num_bins = 256;
+  const auto estimate = fold::estimate_peak_memory(config, {1000, 16, 16}, fold::RunOptions{});
+  CHECK(estimate.largest_transient == "distogram and aligned-error heads");
+  CHECK(estimate.largest_transient_bytes == int64_t{1000} * 1000 * (3 * 128 + 2 * 256) * 4);
+}
+
 TEST_CASE("A full-size model at L = 3000 fits an 80 GB GPU with a chunk size, in float32 and bfloat16") {
   // The GPU target (no out-of-memory up to L = 3000 on an H100 80 GB) as the guard sees it: model_1_ptm
   // with AlphaFold's 512 cluster and 5120 extra-MSA rows. Unchunked, float32 does not fit (the outer
