@@ -25,12 +25,12 @@ namespace {
 // long is abandoned; a live builder writes every few seconds.
 constexpr int kAbandonedAfterSeconds = 900;
 
-// Seconds since the newest write to `dir` or a file directly inside it.
-double seconds_since_last_write(const fs::path& dir) {
+// Seconds from the newest write to `dir` or a file directly inside it to `now`.
+double seconds_since_last_write(const fs::path& dir, fs::file_time_type now) {
   std::error_code ec;
   auto newest = fs::last_write_time(dir, ec);
   for (const auto& entry : fs::directory_iterator(dir, ec)) newest = std::max(newest, entry.last_write_time(ec));
-  return std::chrono::duration<double>(fs::file_time_type::clock::now() - newest).count();
+  return std::chrono::duration<double>(now - newest).count();
 }
 
 }  // namespace
@@ -59,6 +59,9 @@ void remove_abandoned_temp_dirs(const fs::path& folder, std::string_view command
   const std::string prefix = folder.filename().string() + std::string(marker);
   std::error_code ec;
   std::vector<fs::path> abandoned;
+  // "Now" by the clock that stamps the folders (on NFS the server's): a node whose clock ran 15 minutes
+  // ahead took another host's live build for abandoned and removed it. Read once, when a folder is found.
+  std::optional<fs::file_time_type> now;
   for (const auto& entry : fs::directory_iterator(parent, ec)) {
     const std::string name = entry.path().filename().string();
     if (!name.starts_with(prefix) || !entry.is_directory(ec)) continue;
@@ -70,7 +73,8 @@ void remove_abandoned_temp_dirs(const fs::path& folder, std::string_view command
       continue;  // another name that starts alike ("db.tmp.old", "db.tmpfiles"), or a user's own "kmer_index.old"
     data::ProcessOwner owner;
     const bool known = data::read_process_owner(entry.path() / kBuildOwnerFile, owner);
-    const double idle = seconds_since_last_write(entry.path());
+    if (!now) now = data::file_system_now(parent);
+    const double idle = seconds_since_last_write(entry.path(), *now);
     const auto looked_up = known ? data::process_is_running(owner) : std::nullopt;
     const bool running = looked_up.value_or(idle < kAbandonedAfterSeconds);
     if (running) {

@@ -559,11 +559,13 @@ void BatchRunner::write_summary(bool force) {
   const fs::path path = options_.output_dir / "summary.tsv";
   if (!force) {
     // Another worker rewrote it within the interval: skip. Every worker reads every target's status.json
-    // for a summary; hundreds of array tasks doing so every 10 s would load a shared file system.
+    // for a summary; hundreds of array tasks doing so every 10 s would load a shared file system. The age by
+    // the clock that stamped the file (on NFS the server's; a node's clock a minute off skipped no summary).
     std::error_code error;
-    const auto written = fs::last_write_time(path, error);
-    const auto age = fs::file_time_type::clock::now() - written;
-    if (!error && age >= fs::file_time_type::duration::zero() && age < kInterval) return;
+    if (const auto written = fs::last_write_time(path, error); !error) {
+      const auto age = data::file_system_now(options_.output_dir) - written;
+      if (age >= fs::file_time_type::duration::zero() && age < kInterval) return;
+    }
   }
   done_rows_.resize(targets_.size());
   std::string text =

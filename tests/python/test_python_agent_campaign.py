@@ -131,6 +131,20 @@ def test_a_dead_holders_lock_is_taken_over_once(kf, tmp_path):
     assert _ProposeLock(tmp_path).path.exists() and not breaker.exists()
 
 
+def test_a_breakers_age_is_read_by_the_file_systems_clock(kf, tmp_path, monkeypatch):
+    """The breaker folder's age was this host's clock less the file system's stamp (on NFS the server's): a host
+    whose clock ran an hour ahead removed the fresh breaker of a caller taking the lock over."""
+    from kfold.agent import _ProposeLock
+    (tmp_path / ".propose.lock").write_text(f"{socket.gethostname()} {_dead_pid()}\n")
+    breaker = tmp_path / ".propose.lock.break"
+    breaker.mkdir()
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 3600)
+    with pytest.raises(kf.InputError, match="another propose\\(\\) is taking over the lock of pid"):
+        _ProposeLock(tmp_path)
+    assert breaker.exists()
+
+
 def test_a_lock_held_by_another_users_live_process_is_refused(kf, tmp_path, monkeypatch):
     """A holder that this process may not signal (another user's, os.kill: PermissionError) is alive:
     its lock is not taken over."""

@@ -101,3 +101,28 @@ def test_locks_where_the_file_system_has_no_hard_links(tmp_path):
         holder.kill()
         holder.wait()
     assert run.returncode == 4 and "left to another worker" in run.stderr, run.stderr
+
+
+@pytest.mark.parametrize("shift", [3600, -3600])
+def test_another_hosts_database_build_is_aged_by_the_file_systems_clock(tmp_path, shift):
+    """`kfold db create` takes another host's temporary build folder for abandoned once it has not changed for
+    15 minutes. The age was this host's clock less the file system's stamps (on NFS the server's): a node whose
+    clock ran an hour ahead removed a live build of another host; one an hour behind kept a dead one an hour
+    longer. An LD_PRELOAD shim shifts this process's clocks by `shift` seconds."""
+    fasta = tmp_path / "db.fasta"
+    fasta.write_text(">a\nMKTAYIAKQRQISFVKSHFSRQ\n")
+    building = tmp_path / "db.tmp.6"
+    building.mkdir()
+    (building / "owner").write_text("node17.cluster 6 100\n")
+    env = dict(os.environ, LD_PRELOAD=str(BUILD_DIR / "tests" / "libfail_syscalls.so"),
+               KFOLD_TEST_CLOCK_SHIFT=str(shift))
+    run = run_kfold("db", "create", fasta, tmp_path / "db", env=env)
+    assert run.returncode == 2, run.stderr
+    assert "another 'kfold db create' (pid 6 on node17.cluster) is creating it now" in run.stderr, run.stderr
+    assert building.exists() and not (tmp_path / "db").exists()
+    old = (tmp_path / "db.fasta").stat().st_mtime - 1800
+    for path in (building / "owner", building):
+        os.utime(path, (old, old))
+    run = run_kfold("db", "create", fasta, tmp_path / "db", env=env)
+    assert run.returncode == 0, run.stderr
+    assert f"removed {building}" in run.stderr and not building.exists()
