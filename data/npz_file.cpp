@@ -356,6 +356,7 @@ ZipEntry read_central_entry(const Cursor& c, int64_t& p) {
   // ZIP64 extra field: 64-bit values for the fields that hold 0xFFFFFFFF, in this order. Every field must lie
   // inside the entry's extra data, every value inside its field (as Python's zipfile requires).
   const int64_t extra_end = p + 46 + name_len + extra_len;
+  bool zip64_extra = false;
   for (int64_t e = p + 46 + name_len; e + 4 <= extra_end;) {
     const uint16_t id = c.at<uint16_t>(e);
     const uint16_t len = c.at<uint16_t>(e + 2);
@@ -363,6 +364,7 @@ ZipEntry read_central_entry(const Cursor& c, int64_t& p) {
       c.corrupt(fmt::format("entry '{}': extra field {:#06x} of {} bytes runs past the entry's {} bytes of extra data",
                             entry.name, id, len, extra_len));
     if (id == 0x0001) {
+      zip64_extra = true;
       int64_t q = e + 4;
       for (int64_t* field : {&entry.unpacked, &entry.packed, &entry.local}) {
         if (*field != 0xFFFFFFFF) continue;
@@ -376,6 +378,10 @@ ZipEntry read_central_entry(const Cursor& c, int64_t& p) {
     }
     e += 4 + len;
   }
+  // 0xFFFFFFFF says "in the ZIP64 extra field"; read as a size it would be a member of 4 GiB ("truncated").
+  if (!zip64_extra && (entry.unpacked == 0xFFFFFFFF || entry.packed == 0xFFFFFFFF || entry.local == 0xFFFFFFFF))
+    c.corrupt(
+        fmt::format("entry '{}': marks a size or offset 0xFFFFFFFF (ZIP64) but has no ZIP64 extra field", entry.name));
   p += 46 + name_len + extra_len + comment_len;
   return entry;
 }

@@ -124,7 +124,7 @@ TEST_CASE("NpzFile: corrupt ZIP64 records are InputErrors naming what is wrong")
       {"directory_too_short", l.end64 + 40, l.end64 - l.central - 1, 8, "its end record counts 3 entries"},
       {"extra_short", extra1 + 2, 16, 2, "its ZIP64 extra field of 16 bytes lacks a value the entry marks 0xFFFFFFFF"},
       {"extra_past_entry", extra1 + 2, 40, 2, "extra field 0x0001 of 40 bytes runs past the entry's 28 bytes"},
-      {"extra_missing", extra1, 0x0002, 2, "truncated or corrupt zip archive"},
+      {"extra_missing", extra1, 0x0002, 2, "marks a size or offset 0xFFFFFFFF (ZIP64) but has no ZIP64 extra field"},
       {"offset_negative", extra1 + 20, negative, 8, "truncated or corrupt zip archive"},
       {"offset_past_end", extra1 + 20, size, 8, "truncated or corrupt zip archive"},
       {"packed_past_end", extra1 + 12, uint64_t{1} << 40, 8, "truncated or corrupt zip archive"},
