@@ -481,6 +481,7 @@ NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
   ::close(fd);
   if (map == MAP_FAILED) fail_runtime("{}: cannot map file: {}", file, std::strerror(map_error));
   map_ = static_cast<const std::byte*>(map);
+  guard_ = MappedFileGuard(map, static_cast<size_t>(size_), path_);
   try {
     const Cursor c(map_, size_, file);
     const CentralDirectory dir = find_central_directory(c, size_, file);
@@ -503,6 +504,7 @@ NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
       c.corrupt(fmt::format("its end record counts {} entries, but they take {} of its central directory's {} bytes",
                             dir.entries, p - dir.offset, dir.size));
   } catch (...) {
+    guard_.release();
     ::munmap(const_cast<std::byte*>(map_), static_cast<size_t>(size_));
     map_ = nullptr;
     throw;
@@ -511,6 +513,7 @@ NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
 }
 
 NpzFile::~NpzFile() {
+  guard_.release();  // before the range can be another mapping's
   if (map_) ::munmap(const_cast<std::byte*>(map_), static_cast<size_t>(size_));
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "data/dtype.hpp"
+#include "data/mapped_file_guard.hpp"
 
 namespace kfold::data {
 
@@ -69,6 +70,7 @@ class NpzFile {
   std::filesystem::path path_;
   const std::byte* map_ = nullptr;
   int64_t size_ = 0;
+  MappedFileGuard guard_;  // a SIGBUS inside the map (the file cut short while mapped) names the file
   std::vector<NpyArray> arrays_;
   std::unordered_map<std::string, size_t> index_;
   mutable std::unique_ptr<std::vector<bool>> crc_checked_;

@@ -2,51 +2,20 @@
 #include "msa/mapped_file.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 #include <utility>
 
 #include "data/error.hpp"
+#include "data/mapped_file_guard.hpp"
 
 namespace kfold::msa {
 
-namespace {
-
-// A mapped file cut short while mapped (a database replaced in place: `cp` truncates first) makes the
-// next read of a page beyond its new end raise SIGBUS, which would kill the process without a word. The
-// handler, installed where nobody else handles SIGBUS, says what happened and exits with status 1; it
-// does only async-signal-safe work (write, _exit).
-extern "C" void on_mapped_file_truncated(int) {
-  constexpr char message[] =
-      "kfold: error: a memory-mapped database file was truncated or replaced while it was being read "
-      "(SIGBUS); let the database be written completely (kfold db create builds a new one under its own "
-      "name), then run again\n";
-  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, message, sizeof(message) - 1);
-  ::_exit(1);
-}
-
-void install_truncation_handler() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct sigaction current {};
-    if (::sigaction(SIGBUS, nullptr, &current) != 0 || current.sa_handler != SIG_DFL) return;
-    struct sigaction handler {};
-    handler.sa_handler = on_mapped_file_truncated;
-    sigemptyset(&handler.sa_mask);
-    ::sigaction(SIGBUS, &handler, nullptr);
-  });
-}
-
-}  // namespace
-
 MappedFile::MappedFile(const std::filesystem::path& path) {
-  install_truncation_handler();
   // Non-blocking: a FIFO under the name is refused below instead of waiting for a writer forever.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail_input("{}: cannot open ({})", path.string(), std::strerror(errno));
@@ -65,25 +34,31 @@ MappedFile::MappedFile(const std::filesystem::path& path) {
     }
     mapping_ = mapping;
     data_ = static_cast<const uint8_t*>(mapping);
+    guard_ = data::MappedFileGuard(mapping, static_cast<size_t>(size_), path);
   }
   ::close(fd);
 }
 
-MappedFile::~MappedFile() {
+MappedFile::~MappedFile() { unmap(); }
+
+void MappedFile::unmap() {
+  guard_.release();  // before the range can be another mapping's
   if (mapping_ != nullptr) ::munmap(mapping_, static_cast<size_t>(size_));
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       size_(std::exchange(other.size_, 0)),
-      mapping_(std::exchange(other.mapping_, nullptr)) {}
+      mapping_(std::exchange(other.mapping_, nullptr)),
+      guard_(std::move(other.guard_)) {}
 
 MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   if (this != &other) {
-    if (mapping_ != nullptr) ::munmap(mapping_, static_cast<size_t>(size_));
+    unmap();
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
     mapping_ = std::exchange(other.mapping_, nullptr);
+    guard_ = std::move(other.guard_);
   }
   return *this;
 }

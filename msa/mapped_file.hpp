@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <span>
 
+#include "data/mapped_file_guard.hpp"
+
 namespace kfold::msa {
 
 class MappedFile {
@@ -22,9 +24,12 @@ class MappedFile {
   int64_t size() const { return size_; }
 
  private:
+  void unmap();
+
   const uint8_t* data_ = nullptr;
   int64_t size_ = 0;
-  void* mapping_ = nullptr;  // null for an empty file
+  void* mapping_ = nullptr;      // null for an empty file
+  data::MappedFileGuard guard_;  // a SIGBUS inside the mapping (the file cut short) names the file
 };
 
 }  // namespace kfold::msa

@@ -241,6 +241,7 @@ TEST_CASE("MappedFile: a file truncated while mapped ends the process with a mes
   REQUIRE(::waitpid(child, &status, 0) == child);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 1);
-  CHECK(stderr_text.find("kfold: error: a memory-mapped database file was truncated or replaced") != std::string::npos);
+  const std::string expected = "kfold: error: " + path.string() + ": this memory-mapped file was truncated or replaced";
+  CHECK_MESSAGE(stderr_text.find(expected) != std::string::npos, stderr_text);
 }
 #endif

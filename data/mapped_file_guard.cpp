@@ -1,0 +1,108 @@
+// MappedFileGuard (data/mapped_file_guard.hpp): a fixed table of mapped ranges the SIGBUS handler can read.
+#include "data/mapped_file_guard.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace kfold::data {
+namespace {
+
+struct Slot {
+  std::atomic<bool> taken{false};
+  std::atomic<uintptr_t> begin{0};
+  std::atomic<uintptr_t> end{0};  // 0 while the slot is being filled or emptied: the handler skips it
+  char file[1024] = {};
+};
+
+std::array<Slot, MappedFileGuard::kMaxMappings> g_slots;
+
+void say(const char* text) { [[maybe_unused]] const auto written = ::write(STDERR_FILENO, text, ::strlen(text)); }
+
+extern "C" void on_mapped_file_truncated(int, siginfo_t* info, void*) {
+  const auto address = reinterpret_cast<uintptr_t>(info->si_addr);
+  const char* file = nullptr;
+  for (const Slot& slot : g_slots) {
+    const uintptr_t end = slot.end.load(std::memory_order_acquire);
+    if (end != 0 && address >= slot.begin.load(std::memory_order_relaxed) && address < end) {
+      file = slot.file;
+      break;
+    }
+  }
+  say("kfold: error: ");
+  if (file != nullptr) {
+    say(file);
+    say(": this memory-mapped file was truncated or replaced in place while kfold was reading it (SIGBUS)");
+  } else {
+    say("a memory-mapped file (a sequence database, its k-mer index, a parameter or feature file) was truncated "
+        "or replaced in place while kfold was reading it (SIGBUS)");
+  }
+  say("; let it be written completely (write a new copy under another name and rename it into place, as kfold db "
+      "create, kfold db index and scripts/download-params do), then run again\n");
+  ::_exit(1);
+}
+
+void install_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (::sigaction(SIGBUS, nullptr, &current) != 0 || (current.sa_flags & SA_SIGINFO) != 0 ||
+        current.sa_handler != SIG_DFL)
+      return;
+    struct sigaction handler {};
+    handler.sa_sigaction = on_mapped_file_truncated;
+    handler.sa_flags = SA_SIGINFO;
+    sigemptyset(&handler.sa_mask);
+    ::sigaction(SIGBUS, &handler, nullptr);
+  });
+}
+
+}  // namespace
+
+MappedFileGuard::MappedFileGuard(const void* begin, size_t size, const std::filesystem::path& file) {
+  install_handler();
+  if (begin == nullptr || size == 0) return;
+  for (int s = 0; s < kMaxMappings; ++s) {
+    Slot& slot = g_slots[static_cast<size_t>(s)];
+    bool expected = false;
+    if (!slot.taken.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) continue;
+    const std::string name = file.string();
+    const size_t n = std::min(name.size(), sizeof slot.file - 1);
+    std::memcpy(slot.file, name.data(), n);
+    slot.file[n] = '\0';
+    const auto b = reinterpret_cast<uintptr_t>(begin);
+    slot.begin.store(b, std::memory_order_relaxed);
+    slot.end.store(b + size, std::memory_order_release);  // publishes begin and the name
+    slot_ = s;
+    return;
+  }
+}
+
+void MappedFileGuard::release() {
+  if (slot_ < 0) return;
+  Slot& slot = g_slots[static_cast<size_t>(slot_)];
+  slot.end.store(0, std::memory_order_release);
+  slot.begin.store(0, std::memory_order_relaxed);
+  slot.taken.store(false, std::memory_order_release);
+  slot_ = -1;
+}
+
+MappedFileGuard::MappedFileGuard(MappedFileGuard&& other) noexcept : slot_(std::exchange(other.slot_, -1)) {}
+
+MappedFileGuard& MappedFileGuard::operator=(MappedFileGuard&& other) noexcept {
+  if (this != &other) {
+    release();
+    slot_ = std::exchange(other.slot_, -1);
+  }
+  return *this;
+}
+
+}  // namespace kfold::data
