@@ -16,7 +16,10 @@ reference venv) and the bookkeeping (run in any python3).
       the tables (medians over repeats, ratios) from the JSON lines the other commands printed
 
 Reference deviations (as in scripts/make_fixture_fold_modules.py): bfloat16 off (both sides fp32), DeepMind's
-unfused triangle-multiplication weights, no Pallas kernels, templates off (kfold does not embed them yet).
+unfused triangle-multiplication weights, no Pallas kernels, templates off. (kfold embeds templates, checked against
+the reference in tests/fixtures/alphafold_model's `templates` case; here the synthetic query has no structures to
+use as templates, so the features carry none and both sides run model_1_ptm template-free, as AlphaFold does
+when no template is found: the timings leave out the template stack.)
 global_config.subbatch_size stays the preset's 4 (AlphaFold's inference default); --subbatch changes it.
 Peak RSS: 'run' peak = highest RSS while running (after jit compile and weight construction; /proc/self/clear_refs
 resets the high-water mark there), 'process' peak = the high-water mark before that reset (compile included); the

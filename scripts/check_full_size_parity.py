@@ -3,17 +3,18 @@
 model_1_ptm size (48 Evoformer blocks, 4 extra-MSA blocks, c_m 256, c_z 128, the preset's heads) with random
 parameters that both sides read from one params_model_1_ptm.npz.
 
-  check_full_size_parity.py reference --features F.npz --params-dir DIR --out REF.npz [--seed S] [--gain G]
-                                      [--backbone-gain B] [--probe EPS] [--threads T]
+  check_full_size_parity.py reference --features F.npz [--params-dir DIR] --out REF.npz [--seed S] [--gain G]
+                                      [--backbone-gain B] [--probe EPS] [--threads T] [--bfloat16]
       (reference venv) draws the parameters (seed S), writes DIR/params_model_1_ptm.npz, runs every recycling
       iteration of modules.AlphaFold (jit, one apply per iteration, DeepMind's fp32 recycling) and writes each
       iteration's outputs to REF.npz; with --probe EPS it runs the loop again with every parameter multiplied by
-      (1 + EPS N(0, 1)) (EPS about fp32's rounding: how far the reference moves under rounding-sized changes)
+      (1 + EPS N(0, 1)) (EPS about fp32's rounding: how far the reference moves under rounding-sized changes);
+      --bfloat16: AlphaFold's bfloat16 trunk (global_config.bfloat16), the reference of kfold's --dtype bf16
   check_full_size_parity.py compare --reference REF.npz [--iteration I] [--report-only] [--recycled-from R.h5]
                                     LABEL=RESULT.h5 ...
       (any python with numpy and h5py) each kfold result_model_1_ptm.h5 against the reference's iteration I
-      (default: the last): max and mean |deviation| of the final atom positions (atom37-masked), pLDDT, PAE and
-      pTM, and of the heads' logits; PASS/FAIL against the small-config tolerances (exit 1 on FAIL; results
+      (default: the last; a RESULT may also be another reference's .npz, e.g. the bfloat16 one): max and mean
+      |deviation| of the final atom positions (atom37-masked), pLDDT, PAE and pTM, and of the heads' logits; PASS/FAIL against the small-config tolerances (exit 1 on FAIL; results
       labelled with --report-only, or a trailing '~' on the label, are shown but not judged; with --recycled-from
       kfold's iteration-0 result, the loop is judged only if kfold recycles every pseudo-beta pair into the
       reference's distogram bin)
@@ -155,6 +156,8 @@ def iteration_outputs(ref_npz, iteration, prefix='it'):
 
 
 def read_h5(path):
+    if str(path).endswith('.npz'):  # another reference run (--bfloat16): its last iteration
+        return iteration_outputs(np.load(path), None)[1]
     import h5py
     out = {}
     with h5py.File(path) as h5:
@@ -238,6 +241,7 @@ def cmd_reference(a):
     n_iter, n_res = feats['aatype'].shape[:2]
     cfg = reference_config(None)
     cfg.model.num_recycle = n_iter - 1
+    cfg.model.global_config.bfloat16 = a.bfloat16  # AlphaFold's bfloat16 trunk (the preset's own inference mode)
     e = cfg.model.embeddings_and_evoformer
 
     def forward(batch):
@@ -253,10 +257,11 @@ def cmd_reference(a):
 
     t0 = time.perf_counter()
     params = draw_params(jax.eval_shape(f.init, key, batch(0, zeros)), a.seed, a.gain, a.backbone_gain)
-    os.makedirs(a.params_dir, exist_ok=True)
-    path = os.path.join(a.params_dir, 'params_model_1_ptm.npz')
-    np.savez(path + '.tmp.npz', **flatten(params))
-    os.replace(path + '.tmp.npz', path)  # never rewrite a file a reader may have mapped
+    if a.params_dir:
+        os.makedirs(a.params_dir, exist_ok=True)
+        path = os.path.join(a.params_dir, 'params_model_1_ptm.npz')
+        np.savez(path + '.tmp.npz', **flatten(params))
+        os.replace(path + '.tmp.npz', path)  # never rewrite a file a reader may have mapped
     print(f'parameters: {sum(v.size for d in params.values() for v in d.values()) / 1e6:.1f} M drawn (seed {a.seed}, '
           f'gain {a.gain}, backbone gain {a.backbone_gain}) in {time.perf_counter() - t0:.0f} s', file=sys.stderr)
     t0 = time.perf_counter()
@@ -302,13 +307,14 @@ def main():
     sub = p.add_subparsers(dest='cmd', required=True)
     r = sub.add_parser('reference')
     r.add_argument('--features', required=True)
-    r.add_argument('--params-dir', required=True)
+    r.add_argument('--params-dir', help='write params_model_1_ptm.npz there')
     r.add_argument('--out', required=True)
     r.add_argument('--seed', type=int, default=0)
     r.add_argument('--gain', type=float, default=1.0)
     r.add_argument('--backbone-gain', type=float, default=0.2)
     r.add_argument('--probe', type=float, default=0.0)
     r.add_argument('--threads', type=int, default=0)
+    r.add_argument('--bfloat16', action='store_true')
     c = sub.add_parser('compare')
     c.add_argument('--reference', required=True)
     c.add_argument('--iteration', type=int, default=None)

@@ -20,6 +20,7 @@ BENCHES = {
     "bench_dms": ["scripts/bench_dms", "scripts/bench_dms.py"],
     "bench_campaign": ["scripts/bench_campaign", "scripts/bench_campaign.py"],
     "bench_kernels": ["scripts/bench_kernels", "tests/kernels/bench_attention_pair_bias.cpp"],
+    "check_full_size_parity": ["scripts/check_full_size_parity"],
 }
 
 
@@ -45,7 +46,7 @@ def test_help_names_only_options_the_script_reads(name):
     assert not unread, f"{name} --help names options it does not read: {unread}"
 
 
-@pytest.mark.parametrize("name", ["bench_model", "bench_msa"])
+@pytest.mark.parametrize("name", ["bench_model", "bench_msa", "check_full_size_parity"])
 def test_unknown_argument_is_refused_before_any_work(name):
     result = run(SCRIPTS / name, "--no-such-option")
     assert result.returncode == 2, result.stderr
@@ -102,3 +103,114 @@ def test_bench_msa_helpers_parse_time_and_score_pairs(tmp_path):
     truth = tmp_path / "truth.tsv"
     truth.write_text("P1\tP2\nP1\tP4\n")
     assert run(sys.executable, helper, "score", pairs, truth).stdout.split() == ["1", "2", "1", "0.5000"]
+
+
+def parity_helper():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("check_full_size_parity", SCRIPTS / "check_full_size_parity.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # numpy only: jax is imported by the reference command
+    return module
+
+
+def parity_outputs(n=6, seed=0):
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((n, 37), np.float32)
+    mask[:, :5] = 1
+    return {"final_atom_positions": rng.normal(0, 8, (n, 37, 3)).astype(np.float32), "final_atom_mask": mask,
+            "plddt": rng.uniform(40, 60, n).astype(np.float32),
+            "predicted_aligned_error": rng.uniform(1, 30, (n, n)).astype(np.float32), "ptm": np.float32(0.3)}
+
+
+def test_full_size_parity_deviations_mask_atoms_and_judge_each_tolerance():
+    import numpy as np
+    h = parity_helper()
+    ref = parity_outputs()
+    got = {k: np.array(v, copy=True) for k, v in ref.items()}
+    got["final_atom_positions"][:, 20] += 50.0  # atoms the atom37 mask leaves out do not count
+    got["final_atom_positions"][2, 1, 0] += 4e-4
+    got["plddt"][0] += 2e-4
+    devs = h.deviations(ref, got)
+    assert devs["final_atom_positions"]["max"] == pytest.approx(4e-4, rel=1e-2)  # float32 rounding at 8 A
+    assert devs["final_atom_positions"]["mean"] == pytest.approx(4e-4 / (6 * 5 * 3), rel=1e-2)
+    assert devs["plddt"]["max"] == pytest.approx(2e-4, rel=1e-2)
+    assert devs["ptm"]["max"] == 0
+    assert h.verdict(devs) == (True, [])
+    got["ptm"] = np.float32(0.3 + 2e-4)  # over pTM's 1e-4
+    got["predicted_aligned_error"][1, 2] = np.nan  # NaN is never within tolerance
+    assert h.verdict(h.deviations(ref, got)) == (False, ["predicted_aligned_error", "ptm"])
+    del got["ptm"]  # an output with a tolerance that was not compared fails
+    assert "ptm" in h.verdict(h.deviations(ref, got))[1]
+    got = {**ref, "final_atom_mask": np.ones_like(ref["final_atom_mask"])}
+    with pytest.raises(ValueError, match="final_atom_mask"):
+        h.deviations(ref, got)
+
+
+def test_full_size_parity_refuses_trivial_references_and_counts_recycled_bin_changes():
+    import numpy as np
+    h = parity_helper()
+    ref = parity_outputs()
+    assert h.triviality(ref) == []
+    collapsed = {**ref, "final_atom_positions": np.zeros_like(ref["final_atom_positions"]),
+                 "plddt": np.full_like(ref["plddt"], 50.0)}
+    assert len(h.triviality(collapsed)) == 2
+    # Pseudo-beta: CB, CA for glycine (aatype 7). Bin edges 3.25 .. 20.75 A, squared distances compared.
+    aatype = np.array([0, 7, 0])
+    pos = np.zeros((3, 37, 3))
+    pos[1, 1] = [3.25 + 1e-4, 0, 0]  # glycine's CA just past the first edge from residue 0's CB
+    pos[1, 3] = [100, 0, 0]  # its CB does not count
+    pos[2, 3] = [0, 30, 0]
+    bins = h.recycled_bins(aatype, pos)
+    assert bins[0, 1] == 1 and bins[0, 2] == 15 and bins[0, 0] == 0
+    moved = pos.copy()
+    moved[1, 1, 0] -= 2e-4
+    assert int((h.recycled_bins(aatype, moved) != bins).sum() // 2) == 1
+    assert h.bin_margin(aatype, pos) == pytest.approx(1e-4, abs=1e-7)
+
+
+def test_full_size_parity_draws_fan_in_scaled_parameters_per_layer():
+    import numpy as np
+    from types import SimpleNamespace
+    h = parity_helper()
+    shape = lambda *s: SimpleNamespace(shape=s)  # noqa: E731  (what jax.eval_shape gives: .shape)
+    shapes = {"alphafold/evoformer/evoformer_iteration/transition": {"weights": shape(48, 1024, 256)},
+              "alphafold/single_activations": {"weights": shape(256, 384), "bias": shape(384)},
+              "alphafold/evoformer/evoformer_iteration/attention": {"output_w": shape(48, 8, 32, 256),
+                                                                    "query_w": shape(48, 256, 8, 32)},
+              "alphafold/norm": {"scale": shape(256), "offset": shape(256)},
+              "alphafold/structure_module/fold_iteration/affine_update": {"weights": shape(384, 6)}}
+    p = h.draw_params(shapes, seed=3)
+    std = lambda m, n: float(np.std(p[m][n]))  # noqa: E731
+    assert std("alphafold/evoformer/evoformer_iteration/transition", "weights") == pytest.approx(1 / 32, rel=0.02)
+    assert std("alphafold/evoformer/evoformer_iteration/attention", "output_w") == pytest.approx(1 / 16, rel=0.02)
+    assert std("alphafold/evoformer/evoformer_iteration/attention", "query_w") == pytest.approx(1 / 16, rel=0.02)
+    assert std("alphafold/single_activations", "weights") == pytest.approx(1 / 16, rel=0.02)
+    assert std("alphafold/structure_module/fold_iteration/affine_update", "weights") == \
+        pytest.approx(0.2 / np.sqrt(384), rel=0.15)
+    assert float(np.mean(p["alphafold/norm"]["scale"])) == pytest.approx(1, abs=0.03)
+    assert std("alphafold/norm", "offset") == pytest.approx(0.1, rel=0.15)
+    assert all(v.dtype == np.float32 for d in p.values() for v in d.values())
+    again = h.draw_params(shapes, seed=3)
+    assert all(np.array_equal(again[m][n], p[m][n]) for m in p for n in p[m])
+    flat = h.flatten(p)
+    assert "alphafold/single_activations//bias" in flat and len(flat) == 8
+
+
+def test_full_size_parity_compare_exits_1_on_a_judged_failure_only(tmp_path):
+    import numpy as np
+    h5py = pytest.importorskip("h5py")
+    ref = parity_outputs()
+    np.savez(tmp_path / "ref.npz", n_iterations=np.int32(1), aatype=np.zeros(6, np.int32),
+             **{f"it0/{k}": v for k, v in ref.items()}, **{"it0/recycled_bin_margin": np.float32(1)})
+    for name, shift in (("close", 1e-5), ("far", 1e-2)):
+        with h5py.File(tmp_path / f"{name}.h5", "w") as f:
+            for k, v in ref.items():
+                f[k] = v + shift if k == "final_atom_positions" else v
+    compare = [sys.executable, SCRIPTS / "check_full_size_parity.py", "compare", "--reference", tmp_path / "ref.npz"]
+    close = run(*compare, f"fp32={tmp_path / 'close.h5'}")
+    assert close.returncode == 0 and "PASS" in close.stdout, close.stdout + close.stderr
+    far = run(*compare, f"fp32={tmp_path / 'far.h5'}")
+    assert far.returncode == 1 and "FAIL (final_atom_positions over tolerance)" in far.stdout, far.stdout
+    assert run(*compare, f"bf16~={tmp_path / 'far.h5'}").returncode == 0
+    assert run(*compare, "--report-only", f"x={tmp_path / 'far.h5'}").returncode == 0
