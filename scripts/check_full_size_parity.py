@@ -14,10 +14,10 @@ parameters that both sides read from one params_model_1_ptm.npz.
                                     LABEL=RESULT.h5 ...
       (any python with numpy and h5py) each kfold result_model_1_ptm.h5 against the reference's iteration I
       (default: the last; a RESULT may also be another reference's .npz, e.g. the bfloat16 one): max and mean
-      |deviation| of the final atom positions (atom37-masked), pLDDT, PAE and pTM, and of the heads' logits; PASS/FAIL against the small-config tolerances (exit 1 on FAIL; results
-      labelled with --report-only, or a trailing '~' on the label, are shown but not judged; with --recycled-from
-      kfold's iteration-0 result, the loop is judged only if kfold recycles every pseudo-beta pair into the
-      reference's distogram bin)
+      |deviation| of the final atom positions (atom37-masked), pLDDT, PAE and pTM, and of the heads' logits;
+      PASS/FAIL against the small-config tolerances (exit 1 on FAIL; results labelled with --report-only, or a
+      trailing '~' on the label, are shown but not judged; with --recycled-from kfold's iteration-0 result, the
+      loop is judged only if kfold recycles every pseudo-beta pair into the reference's distogram bin)
 
 Parameters. A plain haiku init gives AlphaFold's inference init only with zero_init on, which zeroes every final
 projection (each residual update, the structure module's backbone update: positions at the origin); with it off
