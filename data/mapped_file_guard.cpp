@@ -24,18 +24,33 @@ struct Slot {
 };
 
 std::array<Slot, MappedFileGuard::kMaxMappings> g_slots;
+// Live guards the full table could not register: while there are any, a SIGBUS outside every registered range may
+// still be a kfold mapping's, and gets the message without a name.
+std::atomic<int> g_unregistered{0};
+constexpr int kUnregistered = -2;  // MappedFileGuard::slot_ of a guard the table had no room for
 
 void say(const char* text) { [[maybe_unused]] const auto written = ::write(STDERR_FILENO, text, ::strlen(text)); }
 
 extern "C" void on_mapped_file_truncated(int, siginfo_t* info, void*) {
   const auto address = reinterpret_cast<uintptr_t>(info->si_addr);
   const char* file = nullptr;
+  // si_addr is the faulting address only where the kernel raised the signal (si_code > 0), not kill(2)'s.
   for (const Slot& slot : g_slots) {
     const uintptr_t end = slot.end.load(std::memory_order_acquire);
-    if (end != 0 && address >= slot.begin.load(std::memory_order_relaxed) && address < end) {
+    if (info->si_code > 0 && end != 0 && address >= slot.begin.load(std::memory_order_relaxed) && address < end) {
       file = slot.file;
       break;
     }
+  }
+  if (file == nullptr && (info->si_code <= 0 || g_unregistered.load(std::memory_order_relaxed) == 0)) {
+    // Not a kfold mapping's (a hardware error, another library's or the application's own map, a signal sent by
+    // kill): the default action, as if kfold had never handled SIGBUS. A fault raises it again on return.
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    sigemptyset(&default_action.sa_mask);
+    ::sigaction(SIGBUS, &default_action, nullptr);
+    if (info->si_code <= 0) ::raise(SIGBUS);  // delivered once this handler returns
+    return;
   }
   say("kfold: error: ");
   if (file != nullptr) {
@@ -84,9 +99,15 @@ MappedFileGuard::MappedFileGuard(const void* begin, size_t size, const std::file
     slot_ = s;
     return;
   }
+  g_unregistered.fetch_add(1, std::memory_order_relaxed);
+  slot_ = kUnregistered;
 }
 
 void MappedFileGuard::release() {
+  if (slot_ == kUnregistered) {
+    g_unregistered.fetch_sub(1, std::memory_order_relaxed);
+    slot_ = -1;
+  }
   if (slot_ < 0) return;
   Slot& slot = g_slots[static_cast<size_t>(slot_)];
   slot.end.store(0, std::memory_order_release);

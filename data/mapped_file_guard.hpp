@@ -3,7 +3,9 @@
 // (packed sequence databases, stored k-mer indexes, .npz parameter and feature files) registers its address
 // range and file here; the SIGBUS handler, installed once where nobody else handles SIGBUS (not under a
 // sanitizer, nor where Python's faulthandler has taken it), names the file whose range holds the faulting
-// address, says what to do and exits with status 1. It does only async-signal-safe work (loads, write, _exit).
+// address, says what to do and exits with status 1. A SIGBUS outside every registered range (another library's or
+// the application's own map, a hardware error, kill -BUS) gets the default action, unless a guard found the table
+// full. It does only async-signal-safe work (loads, write, sigaction, raise, _exit).
 #pragma once
 
 #include <cstddef>
@@ -15,7 +17,7 @@ class MappedFileGuard {
  public:
   MappedFileGuard() = default;
   // Registers [begin, begin + size) as a map of `file`. Beyond kMaxMappings live mappings a range is not
-  // registered: a SIGBUS there still gets the message, without the file's name.
+  // registered: while such a guard lives, a SIGBUS outside the registered ranges gets the message without a name.
   MappedFileGuard(const void* begin, size_t size, const std::filesystem::path& file);
   ~MappedFileGuard() { release(); }
   MappedFileGuard(MappedFileGuard&& other) noexcept;
@@ -29,7 +31,7 @@ class MappedFileGuard {
   static constexpr int kMaxMappings = 256;
 
  private:
-  int slot_ = -1;
+  int slot_ = -1;  // -2: not registered, the table was full
 };
 
 }  // namespace kfold::data
