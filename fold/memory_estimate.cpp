@@ -91,15 +91,17 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
       chunk > 0 ? L2 * (tri + 2 * e.pair_channel + 4 * tri_group) + chunk_rows * L * (tri + 2 * e.pair_channel)
                 : L2 * (6 * tri + 3 * e.pair_channel);
   // The heads at the end of an iteration, in float32 whatever the trunk's dtype: the distogram logits
-  // [L, L, bins] (and, while made symmetric, two more); with the aligned-error head also its logits, their
-  // softmax (kept for the output) and a product being summed, then pTM's softmax and product: with 64 bins
-  // each, 5 [L, L, 64] tensors (measured at L = 1000 with the small config: the heads add 0.7 GB to the
-  // trunk's 1.1 GB, 5.4). Each head's own bin count scales its share.
+  // [L, L, bins] (and, while made symmetric, two more: 3 of the distogram's bins); later, beside the distogram's
+  // logits kept for the output, the aligned-error head's logits, their softmax (kept for the output), then pTM's
+  // softmax and product (4 of its bins): with 64 bins each, 5 [L, L, 64] tensors at the peak (measured at
+  // L = 1000 with the small config: the heads add 0.7 GB to the trunk's 1.1 GB, 5.4).
   const auto& heads = config.model.heads;
   const bool aligned_error = heads.predicted_aligned_error.weight != 0;
+  const int64_t distogram_bins = heads.distogram.num_bins;
   const int64_t heads_elements =
-      L2 * (3 * heads.distogram.num_bins + (aligned_error ? 2 * heads.predicted_aligned_error.num_bins : 0)) * 4 /
-      bytes;
+      L2 *
+      std::max(3 * distogram_bins, distogram_bins + (aligned_error ? 4 * heads.predicted_aligned_error.num_bins : 0)) *
+      4 / bytes;
   const std::pair<const char*, int64_t> stages[] = {
       {"triangle multiplication projections", tri_mult},
       // The pair bias: the normalised pair and its projection to the heads.

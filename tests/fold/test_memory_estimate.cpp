@@ -130,7 +130,13 @@ TEST_CASE("Memory estimate scales the heads' tensors with each head's num_bins")
   config.model.heads.predicted_aligned_error.num_bins = 256;
   const auto estimate = fold::estimate_peak_memory(config, {1000, 16, 16}, fold::RunOptions{});
   CHECK(estimate.largest_transient == "distogram and aligned-error heads");
-  CHECK(estimate.largest_transient_bytes == int64_t{1000} * 1000 * (3 * 128 + 2 * 256) * 4);
+  // At pTM: the distogram's logits beside the aligned-error head's logits, softmax, pTM's softmax and product.
+  CHECK(estimate.largest_transient_bytes == int64_t{1000} * 1000 * (128 + 4 * 256) * 4);
+  // A distogram with more bins than the aligned-error head peaks while its logits are made symmetric.
+  config.model.heads.distogram.num_bins = 512;
+  config.model.heads.predicted_aligned_error.num_bins = 16;
+  CHECK(fold::estimate_peak_memory(config, {1000, 16, 16}, fold::RunOptions{}).largest_transient_bytes ==
+        int64_t{1000} * 1000 * 3 * 512 * 4);
 }
 
 TEST_CASE("A full-size model at L = 3000 fits an 80 GB GPU with a chunk size, in float32 and bfloat16") {
