@@ -27,7 +27,8 @@ std::array<Slot, MappedFileGuard::kMaxMappings> g_slots;
 // Live guards the full table could not register: while there are any, a SIGBUS outside every registered range may
 // still be a kfold mapping's, and gets the message without a name.
 std::atomic<int> g_unregistered{0};
-constexpr int kUnregistered = -2;  // MappedFileGuard::slot_ of a guard the table had no room for
+constexpr int kUnregistered = -2;
+std::atomic<bool> g_installed{false};  // MappedFileGuard::slot_ of a guard the table had no room for
 
 void say(const char* text) { [[maybe_unused]] const auto written = ::write(STDERR_FILENO, text, ::strlen(text)); }
 
@@ -76,7 +77,7 @@ void install_handler() {
     handler.sa_sigaction = on_mapped_file_truncated;
     handler.sa_flags = SA_SIGINFO;
     sigemptyset(&handler.sa_mask);
-    ::sigaction(SIGBUS, &handler, nullptr);
+    g_installed = ::sigaction(SIGBUS, &handler, nullptr) == 0;
   });
 }
 
@@ -114,6 +115,11 @@ void MappedFileGuard::release() {
   slot.begin.store(0, std::memory_order_relaxed);
   slot.taken.store(false, std::memory_order_release);
   slot_ = -1;
+}
+
+bool MappedFileGuard::handler_installed() {
+  install_handler();
+  return g_installed;
 }
 
 MappedFileGuard::MappedFileGuard(MappedFileGuard&& other) noexcept : slot_(std::exchange(other.slot_, -1)) {}

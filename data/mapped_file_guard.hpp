@@ -30,6 +30,10 @@ class MappedFileGuard {
 
   static constexpr int kMaxMappings = 256;
 
+  // Installs the handler where SIGBUS still has its default action; whether kfold's handler is SIGBUS's (not
+  // under ASan or TSan, or where Python's faulthandler took SIGBUS first).
+  static bool handler_installed();
+
  private:
   int slot_ = -1;  // -2: not registered, the table was full
 };

@@ -19,6 +19,22 @@ namespace kfold::test {
 // Root of the source tree (for committed fixtures under tests/ and data/examples/).
 inline std::filesystem::path source_dir() { return KFOLD_SOURCE_DIR; }
 
+// Whether a sanitizer takes SIGBUS in this build (ASan, TSan: TSan even runs its own report where a program
+// installed a handler), so that kfold's SIGBUS handler does not run. GCC defines __SANITIZE_*__, clang does not.
+constexpr bool sanitizer_handles_sigbus() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+  return true;
+#else
+  return false;
+#endif
+#else
+  return false;
+#endif
+}
+
 // Runs `body` in a forked child process (its signals and resource limits stay there) and returns the child's
 // wait status; -1 when the fork or the wait failed.
 inline int wait_status_in_child(const std::function<int()>& body) {
