@@ -376,7 +376,7 @@ TEST_CASE("structure_io: B-factors keep two decimals (pLDDT 87.46 stays 87.46, i
 }
 
 TEST_CASE(
-    "structure_io: a TER inside a chain ends a molecule; written back with a TER and a label_asym_id of its own") {
+    "structure_io: a TER inside a chain ends a molecule, written back with a TER and a label_asym_id of its own") {
   // Amber's and OpenMM's complexes: one chain name, numbers running on, TER between the molecules. 1hpv chain A
   // (its OXT left out) and a copy of residues 1-3 numbered 100-102, 40 A away.
   const std::string original =
