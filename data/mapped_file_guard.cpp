@@ -27,8 +27,8 @@ std::array<Slot, MappedFileGuard::kMaxMappings> g_slots;
 // Live guards the full table could not register: while there are any, a SIGBUS outside every registered range may
 // still be a kfold mapping's, and gets the message without a name.
 std::atomic<int> g_unregistered{0};
-constexpr int kUnregistered = -2;
-std::atomic<bool> g_installed{false};  // MappedFileGuard::slot_ of a guard the table had no room for
+constexpr int kUnregistered = -2;  // MappedFileGuard::slot_ of a guard the table had no room for
+std::atomic<bool> g_installed{false};
 
 void say(const char* text) { [[maybe_unused]] const auto written = ::write(STDERR_FILENO, text, ::strlen(text)); }
 
@@ -62,7 +62,8 @@ extern "C" void on_mapped_file_truncated(int, siginfo_t* info, void*) {
         "or replaced in place while kfold was reading it (SIGBUS)");
   }
   say("; let it be written completely (write a new copy under another name and rename it into place, as kfold db "
-      "create, kfold db index and scripts/download-params do), then run again\n");
+      "create, kfold db index and scripts/download-params do), then run again. (A read error of the file system "
+      "under the map, e.g. a lost NFS server, ends the same way.)\n");
   ::_exit(1);
 }
 
@@ -90,9 +91,9 @@ MappedFileGuard::MappedFileGuard(const void* begin, size_t size, const std::file
     Slot& slot = g_slots[static_cast<size_t>(s)];
     bool expected = false;
     if (!slot.taken.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) continue;
-    const std::string name = file.string();
-    const size_t n = std::min(name.size(), sizeof slot.file - 1);
-    std::memcpy(slot.file, name.data(), n);
+    const char* name = file.c_str();  // (no copy that could throw with the slot taken)
+    const size_t n = ::strnlen(name, sizeof slot.file - 1);
+    std::memcpy(slot.file, name, n);
     slot.file[n] = '\0';
     const auto b = reinterpret_cast<uintptr_t>(begin);
     slot.begin.store(b, std::memory_order_relaxed);

@@ -202,8 +202,9 @@ def cmd_compare(a):
                   f'{[float(ref[f"it{r}/recycled_bin_margin"]) for r in range(i)]} A)')
     failed = False
     for item in a.results:
-        label, _, path = item.rpartition('=')
-        label = label or path
+        label, sep, path = item.partition('=')  # LABEL=PATH (a path may hold '=' itself) or PATH
+        if not sep:
+            label, path = item, item
         judged = comparable and not (a.report_only or label.endswith('~'))
         label = label.rstrip('~')
         got = read_h5(path)
