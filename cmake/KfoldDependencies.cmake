@@ -51,6 +51,21 @@ endif()
 list(APPEND CMAKE_PREFIX_PATH "${_torch_prefix}")
 
 # CUDA: AUTO turns it on when nvcc exists and the torch wheel was built with CUDA.
+# A toolkit whose bin/ is not on PATH (NVIDIA's packages and runfile install to /usr/local/cuda and leave
+# PATH alone: a fresh machine) is named here: torch's config (FindCUDA) finds that toolkit by itself and
+# enables CUDA whenever the wheel has it, even with KFOLD_CUDA=OFF, and without a compiler configuring
+# then fails ("Failed to detect a default CUDA architecture").
+if(KFOLD_TORCH_CUDA_VERSION AND NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX})
+  find_program(_kfold_nvcc nvcc NO_CACHE)  # on PATH: CMake's own search finds it
+  if(NOT _kfold_nvcc)
+    find_program(_kfold_nvcc nvcc PATHS ENV CUDA_HOME ENV CUDA_PATH /usr/local/cuda PATH_SUFFIXES bin
+                 NO_DEFAULT_PATH NO_CACHE)
+    if(_kfold_nvcc)
+      message(STATUS "nvcc is not on PATH: using ${_kfold_nvcc}")
+      set(CMAKE_CUDA_COMPILER "${_kfold_nvcc}" CACHE FILEPATH "CUDA compiler" FORCE)
+    endif()
+  endif()
+endif()
 include(CheckLanguage)
 set(_want_cuda OFF)
 if(KFOLD_CUDA STREQUAL "ON")
