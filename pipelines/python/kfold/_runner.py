@@ -36,7 +36,13 @@ _POLL_SECONDS = 0.1
 
 # The calls still running on worker threads: their "done" event -> their CancelToken (None: not cancellable).
 _running: dict[threading.Event, Optional[_core.CancelToken]] = {}
+# The threads that called them (under _running_lock too): an exit waits for them to leave run() as well.
+_callers: dict[threading.Event, threading.Thread] = {}
 _running_lock = threading.Lock()
+# How long an exit waits for a caller thread to leave run() once its call has stopped (it reports the
+# cancellation: a traceback printed while the interpreter finalises could abort it, "could not acquire lock
+# for <stderr>").
+_CALLER_EXIT_SECONDS = 5.0
 
 
 def cancel_running() -> int:
@@ -240,6 +246,7 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
         worker = threading.Thread(target=work, name="kfold-call", daemon=True)
         with _running_lock:
             _running[done] = token
+            _callers[done] = threading.current_thread()
         try:
             worker.start()
         except KeyboardInterrupt:
@@ -283,6 +290,9 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
             _mark_after_interrupt(again)
             raise
         raise
+    finally:
+        with _running_lock:
+            _callers.pop(done, None)
 
 
 def _thread_start_failure_text(error: BaseException) -> str:
@@ -339,6 +349,7 @@ def _forget_workers() -> None:
     global _running_lock
     _running_lock = threading.Lock()  # another thread may have held it at the fork
     _running.clear()
+    _callers.clear()
 
 
 os.register_at_fork(before=_warn_before_fork, after_in_child=_forget_workers)
@@ -352,6 +363,7 @@ def _stop_workers() -> None:
     "terminate called without an active exception"). A second Ctrl-C leaves at once, with status 130."""
     with _running_lock:
         running = list(_running.items())
+        callers = [thread for thread in _callers.values() if thread is not threading.current_thread()]
     if not running:
         return
     try:  # the second Ctrl-C may land anywhere here, in the log call too (it once did: exit by SIGINT, not 130)
@@ -362,6 +374,11 @@ def _stop_workers() -> None:
                        "(Ctrl-C again: exit now)")
         for done, _ in running:
             done.wait()
+        # Then for the threads that called them to leave run() (they raise the cancellation, and a daemon
+        # thread's traceback printed during finalisation could abort the interpreter).
+        deadline = time.monotonic() + _CALLER_EXIT_SECONDS
+        for thread in callers:
+            thread.join(max(0.0, deadline - time.monotonic()))
     except KeyboardInterrupt:
         sys.stdout.flush()
         sys.stderr.flush()
