@@ -6,11 +6,15 @@ if(KFOLD_BUILD_TESTS)
 endif()
 
 # kfold_add_test_suite(NAME [TORCH] LABEL label SOURCES ... LIBS ...); TORCH for suites that use libtorch
-# (tests/doctest_c10.hpp keeps doctest's CHECK there).
+# (they start from the precompiled libtorch headers, or tests/doctest_c10.hpp without them: either keeps
+# doctest's CHECK there).
 function(kfold_add_test_suite name)
   cmake_parse_arguments(arg "TORCH" "LABEL" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${arg_SOURCES} ${CMAKE_SOURCE_DIR}/tests/doctest_main.cpp)
   if(arg_TORCH)
+    kfold_precompile_torch_headers(${name} precompiled)
+  endif()
+  if(arg_TORCH AND NOT precompiled)
     target_compile_options(${name} PRIVATE
       "$<$<COMPILE_LANGUAGE:CXX>:SHELL:-include ${CMAKE_SOURCE_DIR}/tests/doctest_c10.hpp>")
   endif()

@@ -102,13 +102,16 @@ class Reader {
   }
   void read(const std::string& path, const json& j, FeatureShapeSchema& value) const {
     if (!j.is_object()) wrong_type(path, "an object of feature names and their shapes", j);
+    // Merged per feature, as every other section merges per key (a config over a config changes what it names).
+    json merged = value.json_text.empty() ? json::object() : json::parse(value.json_text);
     for (const auto& [name, shape] : j.items()) {
       if (!shape.is_array()) wrong_type(join_path(path, name), "a list of dimensions (names, nulls or sizes)", shape);
       for (const auto& dim : shape)
         if (!dim.is_string() && !dim.is_null() && !dim.is_number_unsigned())
           wrong_type(join_path(path, name), "dimensions that are names, nulls or sizes", dim);
+      merged[name] = shape;
     }
-    value.json_text = j.dump();
+    value.json_text = merged.dump();
   }
   template <class S>
   requires std::is_class_v<S>

@@ -453,8 +453,8 @@ struct DataCommonConfig {
 
 // AlphaFold's data.eval.feat: each input feature's padded shape (placeholder names such as "num residues
 // placeholder", null or sizes) for its fixed-size padding. kfold drops that padding (data.eval.fixed_size), so the
-// schema changes nothing; it is checked for its form and kept as given (JSON text, empty when absent) so that a
-// config exported from AlphaFold loads and writes back whole.
+// schema changes nothing; it is checked for its form and kept as given (JSON text, empty when absent; a config
+// over a config replaces the features it names) so that a config exported from AlphaFold loads and writes back whole.
 struct FeatureShapeSchema {
   std::string json_text;
 };

@@ -182,6 +182,11 @@ TEST_CASE("data.eval.feat, AlphaFold's feature shape schema, loads from a config
   auto without = written;
   without["data"]["eval"].erase("feat");
   CHECK(without == json::parse(preset));  // and nothing else changed
+  // A config over it changes the features it names and keeps the others, as every other section merges.
+  apply_config_json(c, R"({"data": {"eval": {"feat": {"aatype": ["num residues placeholder", 7]}}}})", "over.json");
+  auto merged = feat;
+  merged["aatype"] = json::array({"num residues placeholder", 7});
+  CHECK(json::parse(kfold::fold::config_to_json(c))["data"]["eval"]["feat"] == merged);
 
   const std::pair<const char*, const char*> refused[] = {
       {R"({"data": {"eval": {"feat": 3}}})",
