@@ -48,6 +48,9 @@ if(KFOLD_SANITIZE)
   endforeach()
   # GCC's -Wmaybe-uninitialized gives false positives under -fsanitize (inside libstdc++ too).
   add_compile_options($<$<COMPILE_LANGUAGE:CXX,C>:-fno-omit-frame-pointer> $<$<COMPILE_LANGUAGE:CXX,C>:-Wno-maybe-uninitialized>)
+  # -O1, the sanitizers' own advice, in the default build type: reports are as exact, and the instrumented
+  # files compile in about 60 % of the time of -O2 (tests/agent/test_agent_run.cpp 43.7 -> 25.7 s under ASan+UBSan).
+  add_compile_options($<$<AND:$<COMPILE_LANGUAGE:CXX,C>,$<CONFIG:RelWithDebInfo>>:-O1>)
   if("undefined" IN_LIST _sanitizers)
     add_compile_options($<$<COMPILE_LANGUAGE:CXX,C>:-fno-sanitize-recover=undefined>)
   endif()
