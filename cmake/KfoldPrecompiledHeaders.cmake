@@ -14,11 +14,14 @@ if(KFOLD_PRECOMPILED_HEADERS AND NOT CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
 endif()
 set(_kfold_torch_pch_headers <c10/util/Logging.h> <ATen/ATen.h> <fmt/format.h>)
 
-# ccache caches precompiled headers and the compilations that use them only with these sloppiness
-# settings (the image's macros and __TIME__ are compared by content, not by ccache).
+# ccache caches precompiled headers and the compilations that use them only with the sloppiness settings
+# pch_defines and time_macros (the image's macros and __TIME__ are compared by content, not by ccache): a
+# launcher script adds them to the user's own.
 if(KFOLD_PRECOMPILED_HEADERS AND KFOLD_CCACHE)
-  find_program(KFOLD_ENV_PROGRAM env REQUIRED)
-  set(CMAKE_CXX_COMPILER_LAUNCHER ${KFOLD_ENV_PROGRAM} CCACHE_SLOPPINESS=pch_defines,time_macros ${KFOLD_CCACHE})
+  set(_kfold_launcher ${PROJECT_BINARY_DIR}/generated/ccache_pch_launcher.sh)
+  configure_file(${CMAKE_CURRENT_LIST_DIR}/ccache_pch_launcher.sh.in ${_kfold_launcher} @ONLY
+                 FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${_kfold_launcher})
 endif()
 
 # _kfold_torch_pch_donor(NAME PIC|PIE): an object library that builds the image for one code model.

@@ -377,6 +377,12 @@ std::string to_mmcif(const Protein& protein, const StructureHeader& header) {
   add_auth_columns(doc.blocks.at(0));
   set_chem_comp_types(doc.blocks.at(0));
   if (header.b_factors_are_plddt) add_modelcif_metadata(doc.blocks.at(0), st, protein, header);
+  // The remarks as data too (as the PDB's REMARK 250): readers drop the comments above the block.
+  if (!header.remarks.empty()) {
+    gemmi::cif::Loop& remarks = doc.blocks.at(0).init_mmcif_loop("_database_PDB_remark.", {"id", "text"});
+    for (const auto& line : remark_lines(header.remarks, std::string::npos))
+      remarks.add_row({"250", gemmi::cif::quote(line)});
+  }
   std::ostringstream os;
   for (const auto& line : remark_lines(header.remarks, std::string::npos)) os << "# " << line << '\n';
   gemmi::cif::write_cif_to_stream(os, doc);

@@ -12,6 +12,7 @@
 #include "data/error.hpp"
 #include "data/hdf5_file.hpp"
 #include "data/interrupt.hpp"
+#include "data/log.hpp"
 #include "data/residue_constants.hpp"
 #include "data/structure_io.hpp"
 #include "fold/complex_features.hpp"
@@ -136,10 +137,21 @@ RawFeatures make_raw_features(const data::Sequence& query, const std::vector<dat
   f.domain_name = query.description.empty() ? query.id : query.id + " " + query.description;
 
   f.aatype.assign(static_cast<size_t>(f.n_res * rc::restype_num_with_x), 0);
+  std::vector<std::string> unknown;  // letters other than the 20 amino acids and X: "12 U"
   for (int64_t i = 0; i < f.n_res; ++i) {
-    const int64_t aa = rc::aatype_from_letter(f.sequence[static_cast<size_t>(i)]);
+    const char letter = f.sequence[static_cast<size_t>(i)];
+    const int64_t aa = rc::aatype_from_letter(letter);
     f.aatype[static_cast<size_t>(i * rc::restype_num_with_x + aa)] = 1;
+    if (aa == rc::unk_restype_index && letter != 'X') unknown.push_back(fmt::format("{} {}", i + 1, letter));
   }
+  if (!unknown.empty())
+    log_warn(
+        "query '{}': {} residue(s) not among the 20 amino acids ({}{}) are modelled as unknown (X: no atoms in the "
+        "structure), as AlphaFold does; for selenocysteine (U) give C, for pyrrolysine (O) K, for B and Z the residue "
+        "meant (D or N, E or Q)",
+        query.id, unknown.size(),
+        fmt::join(unknown.begin(), unknown.begin() + std::min<size_t>(unknown.size(), 5), ", "),
+        unknown.size() > 5 ? ", ..." : "");
   f.between_segment_residues.assign(static_cast<size_t>(f.n_res), 0);
   f.residue_index.resize(static_cast<size_t>(f.n_res));
   for (int64_t i = 0; i < f.n_res; ++i) f.residue_index[static_cast<size_t>(i)] = static_cast<int32_t>(i);

@@ -273,9 +273,12 @@ void write_round_files(const std::filesystem::path& out_dir, const std::filesyst
 }  // namespace
 
 void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& options) {
+  run_agent(read_campaign(campaign_path), campaign_path, options);
+}
+
+void run_agent(Campaign campaign, const std::filesystem::path& campaign_path, const AgentOptions& options) {
   namespace fs = std::filesystem;
   if (options.threads < 0) fail_input("--threads must be >= 0 (got {})", options.threads);
-  Campaign campaign = read_campaign(campaign_path);
   // The optional LLM operator (KFOLD_LLM_URL; llm_operator.hpp): read now, so that a bad KFOLD_LLM_*
   // value fails before any long work. Unset: nothing changes.
   std::optional<LlmSession> llm = llm_session_from_environment();

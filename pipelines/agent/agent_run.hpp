@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 
+#include "pipelines/agent/campaign.hpp"
 #include "pipelines/agent/structure_oracle.hpp"
 
 namespace kfold::pipelines::agent {
@@ -30,5 +31,8 @@ struct AgentOptions {
 };
 
 void run_agent(const std::filesystem::path& campaign_path, const AgentOptions& options);
+// The same round for `campaign`, read from `campaign_path` by the caller (who needed it first: its warnings
+// are said once).
+void run_agent(Campaign campaign, const std::filesystem::path& campaign_path, const AgentOptions& options);
 
 }  // namespace kfold::pipelines::agent

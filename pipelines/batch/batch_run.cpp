@@ -551,12 +551,41 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
 
 // DIR/summary.tsv over every target of the input (all shards), from their status.json; at most every
 // 10 s unless forced, and not when another worker wrote it within those 10 s. A done target's row is
-// read once per worker. Several workers may write it: each write is whole (temp + rename).
+// read once per worker. Several workers may write it: each write is whole (temp + rename), and each
+// reads and writes holding the lock ".summary" (no target's: ids never start with '.'), so that a worker
+// whose reading began before another's targets were done cannot rename its older summary over the newer
+// one after both have ended. A periodic summary skips while another worker writes; a forced one (a worker's
+// last) waits for it, at most kSummaryWait, then writes all the same.
 void BatchRunner::write_summary(bool force) {
   constexpr auto kInterval = std::chrono::seconds(10);
+  constexpr auto kSummaryWait = std::chrono::seconds(120);
   if (!force && Clock::now() - last_summary_ < kInterval) return;
   last_summary_ = Clock::now();
   const fs::path path = options_.output_dir / "summary.tsv";
+  // A lock that cannot be made (a full disk) leaves the summary unserialised, as before there was one: the write
+  // then says what fails.
+  bool unlockable = false;
+  const auto try_summary_lock = [&]() -> std::unique_ptr<TargetLock> {
+    try {
+      return locks_->try_lock(".summary");
+    } catch (const Interrupted&) {
+      throw;
+    } catch (const Error&) {
+      unlockable = true;
+      return nullptr;
+    }
+  };
+  std::unique_ptr<TargetLock> writing = try_summary_lock();
+  for (const auto since = Clock::now(); force && !writing && !unlockable && Clock::now() - since < kSummaryWait;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    check_interrupt();
+    writing = try_summary_lock();
+  }
+  if (!writing && !unlockable) {
+    if (!force) return;
+    log_info("{}: another worker has been writing it for {} s ({}); written without waiting longer", path.string(),
+             kSummaryWait.count(), locks_->holder_text(".summary"));
+  }
   if (!force) {
     // Another worker rewrote it within the interval: skip. Every worker reads every target's status.json
     // for a summary; hundreds of array tasks doing so every 10 s would load a shared file system. The age by

@@ -40,17 +40,8 @@ struct StructureSetup {
   std::unique_ptr<pipelines::ModelStructureOracle> oracle;
 };
 
-StructureSetup make_structure_oracle(const AgentCommandOptions& o) {
+StructureSetup make_structure_oracle(const AgentCommandOptions& o, const pipelines::agent::Campaign& campaign) {
   StructureSetup setup;
-  // Only its structure_budget is needed here: run_agent reads the campaign again, and warns about it once.
-  const LogLevel level = log_level();
-  struct RestoreLevel {
-    LogLevel level;
-    ~RestoreLevel() { set_log_level(level); }
-  } restore{level};
-  set_log_level(std::max(level, LogLevel::error));
-  const auto campaign = pipelines::agent::read_campaign(o.campaign);
-  set_log_level(level);
   if (campaign.structure_budget <= 0) return setup;
   pipelines::PredictOptions predict;
   predict.params = o.params;
@@ -170,9 +161,10 @@ void add_agent_command(CLI::App& app, Action& action) {
       if (o->iterations_option->count() > 0) run.potts_iterations = o->potts_iterations;
       parse_device(o->device);  // a bad --device is an error even when no structure is predicted
       data::check_threads_can_start(run.threads > 0 ? run.threads : data::default_threads());  // (--threads >= 0)
-      const auto structures = make_structure_oracle(*o);
+      auto campaign = pipelines::agent::read_campaign(o->campaign);
+      const auto structures = make_structure_oracle(*o, campaign);
       run.structure_oracle = structures.oracle.get();
-      pipelines::agent::run_agent(o->campaign, run);
+      pipelines::agent::run_agent(std::move(campaign), o->campaign, run);
     };
   });
 }

@@ -54,6 +54,16 @@ std::pair<int64_t, int64_t> shard_from_slurm(const char* id) {
   };
   const long task = number("SLURM_ARRAY_TASK_ID", id);
   if (const std::string shards = env("KFOLD_SHARDS"); !shards.empty()) {
+    // An array whose ids reach N (--array=1-N) is numbered from 1: its tasks 1..N-1 would run their shards while
+    // shard 0 never runs and task N fails. Every task refuses it, so that none runs a part of the batch.
+    long n_shards = 0;
+    const std::string max = env("SLURM_ARRAY_TASK_MAX");
+    if (std::from_chars(shards.data(), shards.data() + shards.size(), n_shards).ec == std::errc() && n_shards > 0 &&
+        !max.empty() && number("SLURM_ARRAY_TASK_MAX", max) >= n_shards)
+      fail_input(
+          "KFOLD_SHARDS={} takes SLURM array ids 0..{}, and this array's ids reach {} (SLURM_ARRAY_TASK_MAX): submit "
+          "--array=0-{}, or unset KFOLD_SHARDS (the array's ids, from any first one, are then its shards)",
+          shards, n_shards - 1, max, n_shards - 1);
     const auto shard =
         pipelines::parse_shard(fmt::format("{}/{}", id, shards), "shard from SLURM_ARRAY_TASK_ID/KFOLD_SHARDS");
     // An array of ids 0..M-1, M > 1 tasks, is what a new submission looks like: with another N (a KFOLD_SHARDS left

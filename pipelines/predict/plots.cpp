@@ -18,10 +18,17 @@ namespace {
 constexpr Rgb kWhite{255, 255, 255};
 constexpr Rgb kBlack{0, 0, 0};
 constexpr Rgb kGrey{110, 110, 110};
+constexpr Rgb kWarningRed{200, 0, 0};
 constexpr int64_t kFont = 2;  // font pixel size for labels and ticks
 constexpr int64_t kTickLength = 5;
 
 // A one-pixel black frame just outside `area`.
+// A warning (random weights: not a prediction) in red below the plot, at the right, clear of the axis label.
+void draw_warning(RgbImage& image, const PixelBox& area, std::string_view warning) {
+  if (!warning.empty())
+    image.draw_text(image.width() - 10, area.y1 + 40, warning, kWarningRed, kFont, TextAnchor::right);
+}
+
 void draw_frame(RgbImage& image, const PixelBox& area) {
   image.fill_rect(area.x0 - 1, area.y0 - 1, area.x1 + 1, area.y0, kBlack);
   image.fill_rect(area.x0 - 1, area.y1, area.x1 + 1, area.y1 + 1, kBlack);
@@ -118,7 +125,7 @@ Rgb plddt_band_colour(double plddt) {
   return {255, 125, 69};                    // very low #FF7D45
 }
 
-RgbImage plot_plddt(const std::vector<PlddtSeries>& series) {
+RgbImage plot_plddt(const std::vector<PlddtSeries>& series, std::string_view warning) {
   if (series.empty()) fail_internal("plddt.png needs at least one model's pLDDT");
   const auto n_res = static_cast<int64_t>(series.front().plddt.size());
   if (n_res < 1) fail_input("plddt.png: model {} has no residues", series.front().model_name);
@@ -173,6 +180,7 @@ RgbImage plot_plddt(const std::vector<PlddtSeries>& series) {
   image.draw_text((area.x0 + area.x1) / 2, 16, "Predicted LDDT per position", kBlack, kFont, TextAnchor::center);
   image.draw_text((area.x0 + area.x1) / 2, area.y1 + 40, "Residue", kBlack, kFont, TextAnchor::center);
   image.draw_text(18, (area.y0 + area.y1) / 2, "pLDDT", kBlack, kFont, TextAnchor::center, /*vertical=*/true);
+  draw_warning(image, area, warning);
 
   // Legend: a short line in the series colour, then the model name.
   for (size_t k = 0; k < series.size(); ++k) {
@@ -184,8 +192,9 @@ RgbImage plot_plddt(const std::vector<PlddtSeries>& series) {
   return image;
 }
 
-void write_plddt_png(const std::filesystem::path& path, const std::vector<PlddtSeries>& series) {
-  write_png(path, plot_plddt(series));
+void write_plddt_png(const std::filesystem::path& path, const std::vector<PlddtSeries>& series,
+                     std::string_view warning) {
+  write_png(path, plot_plddt(series, warning));
 }
 
 PixelBox pae_plot_area() { return {100, 50, 600, 550}; }
@@ -208,7 +217,8 @@ Rgb pae_colour(double value, double max_pae) {
   return mix(greens_r[k], greens_r[k + 1], x - static_cast<double>(k));
 }
 
-RgbImage plot_pae(std::span<const float> pae, int64_t n_res, double max_pae, const std::string& model_name) {
+RgbImage plot_pae(std::span<const float> pae, int64_t n_res, double max_pae, const std::string& model_name,
+                  std::string_view warning) {
   if (n_res < 1 || static_cast<int64_t>(pae.size()) != n_res * n_res)
     fail_input("pae.png: PAE must be a square matrix: {} values for {} residues", pae.size(), n_res);
   if (!(max_pae > 0) || !std::isfinite(max_pae))
@@ -241,6 +251,7 @@ RgbImage plot_pae(std::span<const float> pae, int64_t n_res, double max_pae, con
                   TextAnchor::center);
   image.draw_text((area.x0 + area.x1) / 2, area.y1 + 40, "Scored residue", kBlack, kFont, TextAnchor::center);
   image.draw_text(18, (area.y0 + area.y1) / 2, "Aligned residue", kBlack, kFont, TextAnchor::center, true);
+  draw_warning(image, area, warning);
 
   draw_colour_bar(
       image, bar, max_pae, [&](double v) { return pae_colour(v, max_pae); }, "Expected position error (A)");
@@ -248,8 +259,8 @@ RgbImage plot_pae(std::span<const float> pae, int64_t n_res, double max_pae, con
 }
 
 void write_pae_png(const std::filesystem::path& path, std::span<const float> pae, int64_t n_res, double max_pae,
-                   const std::string& model_name) {
-  write_png(path, plot_pae(pae, n_res, max_pae, model_name));
+                   const std::string& model_name, std::string_view warning) {
+  write_png(path, plot_pae(pae, n_res, max_pae, model_name, warning));
 }
 
 }  // namespace kfold::pipelines

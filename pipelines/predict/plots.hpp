@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pipelines/predict/raster.hpp"
@@ -32,9 +33,11 @@ Rgb series_colour(size_t index);
 // AlphaFold DB's colour of a pLDDT band: >= 90 dark blue, 70..90 light blue, 50..70 yellow, < 50 orange.
 Rgb plddt_band_colour(double plddt);
 
-// Every series must have the same n_res >= 1; InputError otherwise (or when there is none).
-RgbImage plot_plddt(const std::vector<PlddtSeries>& series);
-void write_plddt_png(const std::filesystem::path& path, const std::vector<PlddtSeries>& series);
+// Every series must have the same n_res >= 1; InputError otherwise (or when there is none). A `warning` (a
+// random-weight run's) is written in red below the plot.
+RgbImage plot_plddt(const std::vector<PlddtSeries>& series, std::string_view warning = {});
+void write_plddt_png(const std::filesystem::path& path, const std::vector<PlddtSeries>& series,
+                     std::string_view warning = {});
 
 // The PAE heat map's area (cell [i, j]: aligned residue i down, scored residue j across, as
 // matplotlib's imshow) and its colour bar's (max_pae at the top, 0 at the bottom).
@@ -45,9 +48,10 @@ Rgb pae_colour(double value, double max_pae);
 
 // pae [n_res, n_res] row-major; max_pae > 0 (the head's largest bin centre, 31.75 for AlphaFold).
 // When n_res exceeds the heat map's pixels, each pixel shows its nearest cell.
-RgbImage plot_pae(std::span<const float> pae, int64_t n_res, double max_pae, const std::string& model_name);
+RgbImage plot_pae(std::span<const float> pae, int64_t n_res, double max_pae, const std::string& model_name,
+                  std::string_view warning = {});
 void write_pae_png(const std::filesystem::path& path, std::span<const float> pae, int64_t n_res, double max_pae,
-                   const std::string& model_name);
+                   const std::string& model_name, std::string_view warning = {});
 
 // The rows of msa_coverage.png as ColabFold's plot_msa_v2 orders them. msa [n_seq, n_res] HHblits ids
 // (21: gap), row 0 the query; asym_id [n_res] the chain of each residue (empty: one chain). A row's

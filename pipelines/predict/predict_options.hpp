@@ -10,14 +10,11 @@
 
 #include "fold/run_options.hpp"
 #include "msa/search.hpp"
+#include "pipelines/predict/random_weights_warning.hpp"
 #include "pipelines/predict/ranking.hpp"
 #include "pipelines/predict/template_search.hpp"
 
 namespace kfold::pipelines {
-
-// What every output of a random-weight run says (log, structure headers, result attribute, file).
-inline constexpr const char* kRandomWeightsWarning =
-    "WARNING: random weights, not a prediction (kfold predict --random-weights: a demo of the pipeline)";
 
 // Which models' structures `kfold predict --relax` relaxes (fold/violation_relax.hpp), as AlphaFold's
 // --models_to_relax: none, the top-ranked one, or all.

@@ -228,10 +228,10 @@ TargetInputs read_target_inputs(const PredictOptions& options, const std::functi
   in.id = checked_target_id(query.id, options.query);
   if (on_id) on_id(in.id);  // before the MSAs are read and searched
   std::vector<data::Msa> msas;
-  std::vector<std::string> names;
+  std::vector<std::string> names;  // the paths as given, for messages (DIR/<id>/msas/ names its copies by file name)
   for (const auto& path : options.msas) {
     msas.push_back(data::read_msa_file(path));
-    names.push_back(path.filename().string());  // also the name of its copy in DIR/<id>/msas/
+    names.push_back(path.string());
   }
   if (!options.db.empty()) {
     const auto db = msa::SequenceDb::open(options.db);
@@ -257,7 +257,7 @@ TargetInputs read_target_inputs(const PredictOptions& options, const std::functi
   // search.a3m and the --db search's) get numbered names instead of overwriting each other.
   std::set<std::string> taken;
   for (size_t i = 0; i < msas.size(); ++i) {
-    fs::path base = names[i];
+    fs::path base = fs::path(names[i]).filename();
     if (base.extension() == ".gz") base = base.stem();  // x.a3m.gz: x.a3m, not x.a3m.a3m
     base.replace_extension(".a3m");
     std::string name = base.string();
@@ -595,10 +595,12 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
       write_relaxed_and_ranked(options, summary, runs, header_remarks, timings, structure_files);
   write_ranking_debug_json(summary.target_dir / "ranking_debug.json", runs.scores, options.rank_by);
   write_violations_json(summary.target_dir / "violations.json", runs.violations);
-  write_plddt_png(summary.target_dir / "plddt.png", runs.plddt_series);
+  const std::string_view plot_warning = options.random_weights ? kRandomWeightsPlotWarning : "";
+  write_plddt_png(summary.target_dir / "plddt.png", runs.plddt_series, plot_warning);
   for (const auto& model : summary.ranking)
     if (const auto it = runs.pae.find(model); it != runs.pae.end()) {
-      write_pae_png(summary.target_dir / "pae.png", it->second.first, summary.n_res, it->second.second, model);
+      write_pae_png(summary.target_dir / "pae.png", it->second.first, summary.n_res, it->second.second, model,
+                    plot_warning);
       break;
     }
   if (options.random_weights)

@@ -1,8 +1,11 @@
 // A prediction as a data::Protein (AlphaFold's protein.from_prediction).
 #include "pipelines/predict/prediction_protein.hpp"
 
+#include <algorithm>
+
 #include "data/error.hpp"
 #include "data/residue_constants.hpp"
+#include "pipelines/predict/random_weights_warning.hpp"
 #include "pipelines/version.hpp"
 
 namespace kfold::pipelines {
@@ -60,8 +63,12 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> chains_from_asym_id(std::s
 }
 
 data::StructureHeader prediction_header(const std::string& model_name, const std::vector<std::string>& remarks) {
-  return data::StructureHeader{"kfold prediction: " + model_name, remarks, /*b_factors_are_plddt=*/true,
-                               std::string("kfold ") + kVersion};
+  // A random-weight structure says so in its title too (mmCIF's _struct.title, the PDB's TITLE), which every
+  // reader keeps, unlike comments.
+  const bool random = std::find(remarks.begin(), remarks.end(), kRandomWeightsWarning) != remarks.end();
+  return data::StructureHeader{
+      (random ? "kfold random-weight demo, not a prediction: " : "kfold prediction: ") + model_name, remarks,
+      /*b_factors_are_plddt=*/true, std::string("kfold ") + kVersion};
 }
 
 }  // namespace kfold::pipelines

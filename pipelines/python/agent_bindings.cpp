@@ -43,16 +43,14 @@ void run_agent_round(const fs::path& campaign_path, const fs::path& out_dir, con
   options.evolution_cache = args.evolution_cache;
   options.check_cancelled = [&token] { token.throw_if_cancelled(); };
   const auto watched = token.watch();  // the structure predictions stop within a trunk block
+  agent::Campaign campaign = agent::read_campaign(campaign_path);  // (once: its warnings said once)
   std::unique_ptr<pipelines::ModelStructureOracle> oracle;
-  if (model != nullptr) {
-    const agent::Campaign campaign = agent::read_campaign(campaign_path);
-    if (campaign.structure_budget > 0) {
-      oracle = pipelines::campaign_structure_oracle(*model, campaign, 0);
-      oracle->set_cancellation_check(options.check_cancelled);
-    }
+  if (model != nullptr && campaign.structure_budget > 0) {
+    oracle = pipelines::campaign_structure_oracle(*model, campaign, 0);
+    oracle->set_cancellation_check(options.check_cancelled);
   }
   options.structure_oracle = oracle.get();
-  agent::run_agent(campaign_path, options);
+  agent::run_agent(std::move(campaign), campaign_path, options);
 }
 
 py::dict campaign_summary(const fs::path& path) {

@@ -10,13 +10,14 @@ namespace kfold::python {
 
 namespace py = pybind11;
 
-void bind_errors(py::module_& m);     // error_bindings.cpp: kfold errors as Python exceptions
-void bind_runtime(py::module_& m);    // module.cpp: progress, log records, cancellation, threads, version
-void bind_msa(py::module_& m);        // msa_bindings.cpp: Msa, A3M/FASTA, search, Neff, filters
-void bind_templates(py::module_& m);  // features_bindings.cpp: template search and features
-void bind_features(py::module_& m);   // features_bindings.cpp: AlphaFold's raw features
-void bind_model(py::module_& m);      // model_bindings.cpp: LoadedModel, Prediction, parameters
-void bind_agent(py::module_& m);      // agent_bindings.cpp: one round of a campaign
+void bind_errors(py::module_& m);           // error_bindings.cpp: kfold errors as Python exceptions
+void bind_runtime(py::module_& m);          // module.cpp: progress, log records, cancellation, threads, version
+void bind_msa(py::module_& m);              // msa_bindings.cpp: Msa, A3M/FASTA, search, Neff, filters
+void bind_templates(py::module_& m);        // features_bindings.cpp: template features
+void bind_features(py::module_& m);         // features_bindings.cpp: AlphaFold's raw features
+void bind_template_search(py::module_& m);  // features_bindings.cpp: template search, features with templates
+void bind_model(py::module_& m);            // model_bindings.cpp: LoadedModel, Prediction, parameters
+void bind_agent(py::module_& m);            // agent_bindings.cpp: one round of a campaign
 
 // Bytes read from a user's file (a FASTA or A3M header, a species id) as Python text: bytes that are not
 // UTF-8 become surrogates ("surrogateescape", as os.fsdecode does), so a Latin-1 header reads instead of

@@ -111,6 +111,10 @@ void bind_templates(py::module_& m) {
         const auto& t = self.cast<const TemplateFeatures&>();
         return view_as_numpy(t.sum_probs, {t.n_templates, 1}, self);
       });
+}
+
+void bind_template_search(py::module_& m) {
+  using fold::TemplateFeatures;
   m.def(
       "search_templates",
       [](const data::Sequence& query, const std::filesystem::path& db, const std::filesystem::path& mmcif_dir,

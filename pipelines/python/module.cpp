@@ -66,8 +66,10 @@ PYBIND11_MODULE(_core, m) {
   kp::bind_errors(m);
   kp::bind_runtime(m);
   kp::bind_msa(m);
-  kp::bind_features(m);  // (before the template functions taking RawFeatures, so that help() names the class)
+  // Each class before the functions and properties that take or return it, so that help() names it.
   kp::bind_templates(m);
+  kp::bind_features(m);
+  kp::bind_template_search(m);
   kp::bind_model(m);
   kp::bind_agent(m);
 }

@@ -95,10 +95,20 @@ data::Msa make_msa(std::vector<std::string> sequences, std::vector<std::string> 
                    data::char_for_message(row[j]));
   }
   const auto deletions = numpy_to_vector<int32_t>(deletion_matrix, "deletion_matrix", {depth, length});
-  for (size_t k = 0; length > 0 && k < deletions.size(); ++k)
-    if (deletions[k] < 0)
-      fail_input("deletion_matrix: row {} column {}: {} deleted residues (counts are 0 or more)",
-                 static_cast<int64_t>(k) / length, static_cast<int64_t>(k) % length + 1, deletions[k]);
+  // Counts of residues a row has between two query columns: none in the query itself (it defines the
+  // columns), and no more than a protein has (a typo's 2^31 would make to_a3m() write gigabytes).
+  constexpr int32_t kMaxDeleted = 100000;
+  for (size_t k = 0; length > 0 && k < deletions.size(); ++k) {
+    const int64_t row = static_cast<int64_t>(k) / length, column = static_cast<int64_t>(k) % length + 1;
+    if (deletions[k] < 0 || deletions[k] > kMaxDeleted)
+      fail_input("deletion_matrix: row {} column {}: {} deleted residues (counts are 0 to {})", row, column,
+                 deletions[k], kMaxDeleted);
+    if (row == 0 && deletions[k] != 0)
+      fail_input(
+          "deletion_matrix: row 0 (the query) column {}: {} deleted residues; the query defines the columns and has "
+          "none (its row must be all 0)",
+          column, deletions[k]);
+  }
   if (static_cast<int64_t>(descriptions.size()) != depth)
     fail_input("descriptions: {} given for {} sequences", descriptions.size(), depth);
   if (!insertions.empty() && static_cast<int64_t>(insertions.size()) != depth)

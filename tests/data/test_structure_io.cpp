@@ -77,6 +77,8 @@ TEST_CASE("structure_io: long and multi-line remarks stay within the PDB's 80 co
   // The mmCIF has the same lines as comments; a newline inside a remark must not start a data line.
   const std::string cif = kfold::data::to_mmcif(p, header);
   CHECK(cif.find("# first line\n# second line after a tab\n") != std::string::npos);
+  // ... and as data (_database_PDB_remark, as the PDB's REMARK 250), which readers keep.
+  CHECK(cif.find("250 'first line'\n250 'second line after a tab'\n") != std::string::npos);
   kfold::test::ScratchDir dir("structure_io_remarks");
   kfold::data::write_file_atomic(dir / "x.cif", cif);
   CHECK(kfold::data::read_structure(dir / "x.cif").n_res() == p.n_res());

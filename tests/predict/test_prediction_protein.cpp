@@ -8,6 +8,7 @@
 #include "data/structure_io.hpp"
 #include "example_protein.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
+#include "pipelines/predict/random_weights_warning.hpp"
 #include "test_support.hpp"
 
 namespace kp = kfold::pipelines;
@@ -37,6 +38,11 @@ TEST_CASE("A prediction becomes a Protein with pLDDT B-factors and writes as PDB
   kfold::test::ScratchDir dir("prediction_protein");
   const auto header = kp::prediction_header("model_1_ptm", {"WARNING: random weights, not a prediction"});
   CHECK(header.title == "kfold prediction: model_1_ptm");
+  // A random-weight structure's title says so (readers keep titles, not comments), and its mmCIF has the remark
+  // as data.
+  const auto demo = kp::prediction_header("model_1_ptm", {kp::kRandomWeightsWarning});
+  CHECK(demo.title == "kfold random-weight demo, not a prediction: model_1_ptm");
+  CHECK(kfold::data::to_mmcif(protein, demo).find("_database_PDB_remark.text") != std::string::npos);
   CHECK(header.b_factors_are_plddt);
   // pLDDT as ModelCIF quality metrics only where the B-factors are pLDDTs (not for any structure relaxed).
   CHECK(kfold::data::to_mmcif(protein, header).find("_ma_qa_metric_local.metric_value") != std::string::npos);

@@ -410,6 +410,12 @@ def test_shards_partition_the_targets(build_dir, kfold, tmp_path):
                                          SLURM_ARRAY_TASK_MIN="0", SLURM_ARRAY_TASK_MAX="1", KFOLD_SHARDS="3")
     assert run.returncode == 0 and taken == shard_1, run.stderr
     assert "KFOLD_SHARDS=3 with an array of ids 0..1: each task runs the shard of its id of 3" in run.stderr, run.stderr
+    # KFOLD_SHARDS=3 with an array numbered from 1 (--array=1-3): shard 0 would never run and task 3 fail; every task
+    # refuses, task 1 too.
+    run, taken = msa_stage_in_array_task("one_based", SLURM_ARRAY_TASK_ID="1", SLURM_ARRAY_TASK_COUNT="3",
+                                         SLURM_ARRAY_TASK_MIN="1", SLURM_ARRAY_TASK_MAX="3", KFOLD_SHARDS="3")
+    assert run.returncode == 2 and "KFOLD_SHARDS=3 takes SLURM array ids 0..2" in run.stderr, run.stderr
+    assert not taken
     run, taken = msa_stage_in_array_task("gaps", SLURM_ARRAY_TASK_ID="2", SLURM_ARRAY_TASK_COUNT="2",
                                          SLURM_ARRAY_TASK_MIN="0", SLURM_ARRAY_TASK_MAX="2")
     assert run.returncode == 2 and "KFOLD_SHARDS" in run.stderr, run.stderr

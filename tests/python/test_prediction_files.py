@@ -131,6 +131,11 @@ def test_plddt_png_has_one_line_per_model(prediction, inputs):
             y = round(y0 + (100 - value) / 100 * (y1 - y0 - 1))
             window = pixels[max(y - 2, 0):y + 3, max(x - 2, 0):x + 3].reshape(-1, 3)
             assert (window == tab10[k]).all(axis=-1).any(), (k, i, value)
+    # A random-weight run's plots say so, in red below the plot (pae.png too).
+    for name in ("plddt.png", "pae.png"):
+        if (prediction / name).exists():
+            red = (np.asarray(Image.open(prediction / name).convert("RGB")).astype(int) == (200, 0, 0)).all(axis=-1)
+            assert red.sum() > 100, name
 
 
 def test_unrelaxed_structure_has_plddt_b_factors(prediction, inputs):
@@ -142,6 +147,10 @@ def test_unrelaxed_structure_has_plddt_b_factors(prediction, inputs):
         for res, value in zip(residues, inputs["plddt"][0]):
             assert all(abs(atom.b_iso - value) <= 0.006 for atom in res)
         assert "random weights" in (prediction / f"unrelaxed_{model}.{suffix}").read_text()
+        # In what readers keep, not only in comments: the title (PDB TITLE, upper case, and mmCIF _struct.title).
+        assert st.info["_struct.title"].lower().startswith("kfold random-weight demo, not a prediction"), st.info
+    block = gemmi.cif.read(str(prediction / f"unrelaxed_{model}.cif")).sole_block()
+    assert any("random weights" in text for text in block.find_values("_database_PDB_remark.text"))
 
 
 def test_unrelaxed_cif_has_modelcif_plddt_metrics(prediction, inputs):

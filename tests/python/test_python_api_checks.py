@@ -297,3 +297,61 @@ def test_a_colabfold_complex_msa_keeps_its_chains_through_pickling(kf):
         features = kf.features("MKTAGSH", msas=[other])
         assert list(features["residue_index"]) == [0, 1, 2, 3, 204, 205, 206]
     assert kf.Msa.from_a3m(">q\nMKT\n").chain_lengths == []
+
+
+def test_relaxed_is_a_flag(kf, small_model):
+    """to_pdb(relaxed="False") relaxed the structure (a non-empty string is true): refused as other flags are."""
+    prediction = small_model.predict("MKVLAAGIVG")
+    for method in (prediction.to_pdb, prediction.to_mmcif):
+        with pytest.raises(TypeError, match="relaxed: expected True or False, not str"):
+            method(relaxed="False")
+
+
+def test_a3m_text_with_a_byte_order_mark_is_text(kf):
+    """open(..., encoding="utf-8").read() of a file with a BOM keeps it: still A3M text, not a file name."""
+    assert kf.Msa.from_a3m("\ufeff>q\nMKV\n>h\nMK-\n").sequences == ("MKV", "MK-")
+
+
+def test_msa_deletion_counts_are_checked_where_the_msa_is_made(kf):
+    """The query defines the columns (no deletions: to_a3m() refused it only later), and a count is no more than a
+    protein has (2**31 - 1 made to_a3m() write gigabytes)."""
+    with pytest.raises(kf.InputError, match=r"deletion_matrix: row 0 \(the query\) column 2: 3 deleted"):
+        kf.Msa(["MKV", "MKV"], deletion_matrix=[[0, 3, 0], [0, 0, 0]])
+    with pytest.raises(kf.InputError, match=r"deletion_matrix: row 1 column 1: 2147483647 deleted residues"):
+        kf.Msa(["MKV", "MKV"], deletion_matrix=[[0, 0, 0], [2**31 - 1, 0, 0]])
+    assert kf.Msa(["MKV", "MKV"], deletion_matrix=[[0, 0, 0], [0, 7, 0]]).deletion_matrix[1, 1] == 7
+
+
+def test_wrong_argument_types_are_named(kf):
+    """TypeErrors name the argument (Python's own texts, "'str' object cannot be interpreted as an integer",
+    did not)."""
+    msa = kf.Msa(["MKV", "M-V", "--V"])
+    with pytest.raises(TypeError, match="rows: expected row indices or a boolean mask, not str"):
+        msa.select("abc")
+    with pytest.raises(TypeError, match="rows: expected row indices or a boolean mask, not NoneType"):
+        msa.select(None)
+    with pytest.raises(TypeError, match=r"rows\[1\]: expected a row index \(an integer\), not float"):
+        msa.select([0, 1.5])
+    with pytest.raises(TypeError, match=r"rows\[0\]: expected a row index \(an integer\), not list"):
+        msa.select([[0, 1]])
+    with pytest.raises(kf.InputError, match="rows: expected one index per row"):
+        msa.select(np.array([[0, 1]]))
+    with pytest.raises(TypeError, match="rows: expected integer row indices or a boolean mask, not an array of float"):
+        msa.select(np.array([0.0, 1.0]))
+    assert msa.select([True, False, True]).sequences == msa.select([0, 2]).sequences
+    assert msa.select(np.array([0, 2])).sequences == ("MKV", "--V")
+    for cls in (kf.Features, kf.Templates):
+        with pytest.raises(TypeError, match="d: expected a dict of AlphaFold's feature arrays, not int"):
+            cls.from_dict(5)
+    with pytest.raises(TypeError, match=r"msas\[1\]: expected a kfold.Msa or a path, not int"):
+        kf.features("MKV", msas=[kf.Msa(["MKV"]), 5])
+
+
+def test_letters_outside_the_amino_acids_are_a_warning(kf, caplog):
+    """B, Z, U, O, J are modelled as unknown (X: no atoms), as AlphaFold does; the user is told which and why."""
+    import logging
+    with caplog.at_level(logging.WARNING, logger="kfold"):
+        features = kf.features("MKUVBX")
+    assert list(np.argmax(features["aatype"], axis=-1)) == [12, 11, 20, 19, 20, 20]
+    warnings = [r.getMessage() for r in caplog.records if "not among the 20 amino acids" in r.getMessage()]
+    assert len(warnings) == 1 and "2 residue(s)" in warnings[0] and "(3 U, 5 B)" in warnings[0], warnings

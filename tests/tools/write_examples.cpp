@@ -19,6 +19,7 @@
 #include "pipelines/predict/confidence_json.hpp"
 #include "pipelines/predict/plots.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
+#include "pipelines/predict/random_weights_warning.hpp"
 #include "pipelines/predict/ranking.hpp"
 #include "pipelines/predict/timings.hpp"
 
@@ -57,15 +58,15 @@ void write_prediction_examples(const std::filesystem::path& dir) {
   }
   kp::write_ranking_debug_json(dir / "ranking_debug.json", scores, kp::RankBy::plddt);
   timings.write(dir / "timings.json");
-  kp::write_plddt_png(dir / "plddt.png", series);
+  kp::write_plddt_png(dir / "plddt.png", series, kp::kRandomWeightsPlotWarning);
   const auto best = kp::rank_models(scores).front() == models[0] ? size_t{0} : size_t{1};
-  kp::write_pae_png(dir / "pae.png", pae[best], n, max_pae, models[best]);
+  kp::write_pae_png(dir / "pae.png", pae[best], n, max_pae, models[best], kp::kRandomWeightsPlotWarning);
 
   std::vector<int64_t> residue_index;
   for (const int64_t r : p.residue_index) residue_index.push_back(r - 1);
   const auto protein =
       kp::protein_from_prediction({p.aatype, residue_index, p.atom_positions, p.atom_mask, plddt[0], p.chain_index});
-  const auto header = kp::prediction_header(models[0], {"WARNING: random weights, not a prediction"});
+  const auto header = kp::prediction_header(models[0], {kp::kRandomWeightsWarning});
   kfold::data::write_pdb(dir / ("unrelaxed_" + models[0] + ".pdb"), protein, header);
   kfold::data::write_mmcif(dir / ("unrelaxed_" + models[0] + ".cif"), protein, header);
 

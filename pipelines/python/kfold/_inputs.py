@@ -73,15 +73,15 @@ def printable_path(path: str | bytes | os.PathLike) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def read_msa(msa: MsaLike) -> _core.Msa:
-    """The ``_core.Msa`` of an Msa or of an A3M/Stockholm file."""
+def read_msa(msa: MsaLike, name: str = "msa") -> _core.Msa:
+    """The ``_core.Msa`` of an Msa or of an A3M/Stockholm file; errors name the argument ``name``."""
     from .msa import Msa
 
     if isinstance(msa, Msa):
         return msa._msa
     if isinstance(msa, (str, bytes, os.PathLike)):
-        return run(_core.read_msa_file, check_path("msa", msa))
-    raise TypeError(f"msa: expected a kfold.Msa or a path, not {type(msa).__name__}")
+        return run(_core.read_msa_file, check_path(name, msa))
+    raise TypeError(f"{name}: expected a kfold.Msa or a path, not {type(msa).__name__}")
 
 
 MAX_THREADS: int = _core.MAX_THREADS

@@ -243,7 +243,7 @@ class Prediction:
             >>> open("pred.pdb", "w").write(pred.to_pdb())  # doctest: +SKIP
             >>> open("relaxed.pdb", "w").write(pred.to_pdb(relaxed=True))  # doctest: +SKIP
         """
-        if relaxed:
+        if check_flag("relaxed", relaxed):
             return self._relaxed_texts()[0]
         return self._prediction.to_pdb(self._remarks())
 
@@ -255,7 +255,7 @@ class Prediction:
 
             >>> open("pred.cif", "w").write(pred.to_mmcif())  # doctest: +SKIP
         """
-        if relaxed:
+        if check_flag("relaxed", relaxed):
             return self._relaxed_texts()[1]
         return self._prediction.to_mmcif(self._remarks())
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import operator
+import numbers
 import os
 from collections.abc import Iterable as _Iterable
 from typing import Iterable, Optional, Sequence, Union
@@ -108,8 +108,9 @@ class Msa:
         if isinstance(a3m, str) and not a3m.strip():
             raise _core.InputError("Msa.from_a3m(''): empty A3M text; give A3M text starting with '>' or a file path")
         # On a worker thread (run): Ctrl-C stops waiting at once, also while a large file is read.
-        if isinstance(a3m, str) and a3m.lstrip().startswith((">", "#")):
-            msa = run(_core.parse_a3m, a3m, "A3M text")
+        if isinstance(a3m, str) and a3m.removeprefix("\ufeff").lstrip().startswith((">", "#")):
+            # (a file read with encoding="utf-8" keeps its byte-order mark: text all the same)
+            msa = run(_core.parse_a3m, a3m.removeprefix("\ufeff"), "A3M text")
         else:
             msa = run(_core.read_msa_file, check_path("a3m", a3m))
         return cls._wrap(msa)
@@ -335,13 +336,30 @@ class Msa:
             >>> kfold.Msa(["MKV", "M-V", "--V"]).select([0, 2]).sequences
             ('MKV', '--V')
         """
-        array = np.asarray(rows if isinstance(rows, np.ndarray) else list(rows))
+        if isinstance(rows, (str, bytes)) or not isinstance(rows, _Iterable):
+            raise TypeError(f"rows: expected row indices or a boolean mask, not {type(rows).__name__}")
+        if isinstance(rows, np.ndarray):
+            array = rows
+        else:
+            items = list(rows)
+            if items and all(isinstance(r, (bool, np.bool_)) for r in items):
+                array = np.asarray(items, dtype=bool)
+            else:
+                for i, r in enumerate(items):
+                    if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Integral):  # 1.5 is no row 1
+                        raise TypeError(f"rows[{i}]: expected a row index (an integer), not {type(r).__name__}")
+                array = np.asarray([int(r) for r in items], dtype=np.int64)
+        if array.ndim != 1:
+            raise _core.InputError(f"rows: expected one index per row (a flat list), not an array of shape "
+                                   f"{array.shape}")
         if array.dtype == bool:  # a mask, e.g. msa.identity_to_query >= 0.9
             if array.shape != (self.depth,):
                 raise _core.InputError(f"rows: a boolean mask of shape {array.shape} for an MSA of {self.depth} rows")
             indices = [int(r) for r in np.flatnonzero(array)]
+        elif np.issubdtype(array.dtype, np.integer):
+            indices = [int(r) for r in array]
         else:
-            indices = [operator.index(r) for r in array.tolist()]  # TypeError for 1.5, not row 1
+            raise TypeError(f"rows: expected integer row indices or a boolean mask, not an array of {array.dtype}")
         return Msa._wrap(self._msa.select_rows(indices))
 
     def filter(self, *, max_seq_id: Optional[float] = None, min_coverage: Optional[float] = None,

@@ -72,6 +72,8 @@ class Features(ArrayMapping):
             >>> g.sequence
             'MKVLA'
         """
+        if not isinstance(d, Mapping):
+            raise TypeError(f"d: expected a dict of AlphaFold's feature arrays, not {type(d).__name__}")
         missing = [k for k in _KEYS if k not in d and k != "msa_species_identifiers"]
         if missing:
             raise _core.InputError(f"features: missing {', '.join(missing)} (AlphaFold's raw feature names)")
@@ -239,7 +241,7 @@ def features(query: QueryLike, msas: Union[MsaLike, Sequence[MsaLike], None] = (
                 raise TypeError(f"msa_sources[{i}]: expected a name (str), not {type(name).__name__}")
     if len(sources) != len(msas):
         raise _core.InputError(f"msa_sources: {len(sources)} names for {len(msas)} MSAs")
-    core_msas = [read_msa(m) for m in msas]
+    core_msas = [read_msa(m, f"msas[{i}]") for i, m in enumerate(msas)]
     flush_log()
     if not core_msas:
         logger.warning("no MSA given: single-sequence features (predictions will be much less accurate)")

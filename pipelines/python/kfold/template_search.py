@@ -99,6 +99,8 @@ class Templates(ArrayMapping):
     @classmethod
     def from_dict(cls, d: Mapping) -> "Templates":
         """Templates from arrays with AlphaFold's names (e.g. AlphaFold's own features dict)."""
+        if not isinstance(d, Mapping):
+            raise TypeError(f"d: expected a dict of AlphaFold's feature arrays, not {type(d).__name__}")
         missing = [k for k in _KEYS if k not in d]
         if missing:
             raise _core.InputError(f"templates: missing {', '.join(missing)} (AlphaFold's template feature names)")
@@ -158,7 +160,8 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
     raw = None
     if msas:
         sources = [msa_source(m, i) for i, m in enumerate(msas)]
-        raw = run(_core.make_raw_features, sequence, [read_msa(m) for m in msas], sources, cancellable=True)
+        core_msas = [read_msa(m, f"msas[{i}]") for i, m in enumerate(msas)]
+        raw = run(_core.make_raw_features, sequence, core_msas, sources, cancellable=True)
     core, skipped, hits_m8 = run(_core.search_templates, sequence, db, mmcif_dir, max_template_date or "", evalue,
                                  max_hits, n_threads, raw, cancellable=True, keywords=_TEMPLATE_KEYWORDS)
     return Templates(core, skipped, hits_m8, query=sequence.residues)
