@@ -22,13 +22,14 @@ constexpr Rgb kWarningRed{200, 0, 0};
 constexpr int64_t kFont = 2;  // font pixel size for labels and ticks
 constexpr int64_t kTickLength = 5;
 
-// A one-pixel black frame just outside `area`.
-// A warning (random weights: not a prediction) in red below the plot, at the right, clear of the axis label.
+// The title's top: 16, or 8 with a warning (random weights: not a prediction), which goes in red between the
+// title and the plot (at y 50), in upper case, whose letters have no descent.
+int64_t title_y(std::string_view warning) { return warning.empty() ? 16 : 8; }
 void draw_warning(RgbImage& image, const PixelBox& area, std::string_view warning) {
-  if (!warning.empty())
-    image.draw_text(image.width() - 10, area.y1 + 40, warning, kWarningRed, kFont, TextAnchor::right);
+  if (!warning.empty()) image.draw_text((area.x0 + area.x1) / 2, 30, warning, kWarningRed, kFont, TextAnchor::center);
 }
 
+// A one-pixel black frame just outside `area`.
 void draw_frame(RgbImage& image, const PixelBox& area) {
   image.fill_rect(area.x0 - 1, area.y0 - 1, area.x1 + 1, area.y0, kBlack);
   image.fill_rect(area.x0 - 1, area.y1, area.x1 + 1, area.y1 + 1, kBlack);
@@ -177,7 +178,8 @@ RgbImage plot_plddt(const std::vector<PlddtSeries>& series, std::string_view war
     draw_x_tick(image, area, static_cast<int64_t>(std::lround(x_of(static_cast<double>(r)))), std::to_string(r));
   for (int64_t v = 0; v <= 100; v += 10)
     draw_y_tick(image, area.x0, static_cast<int64_t>(std::lround(y_of(static_cast<double>(v)))), std::to_string(v));
-  image.draw_text((area.x0 + area.x1) / 2, 16, "Predicted LDDT per position", kBlack, kFont, TextAnchor::center);
+  image.draw_text((area.x0 + area.x1) / 2, title_y(warning), "Predicted LDDT per position", kBlack, kFont,
+                  TextAnchor::center);
   image.draw_text((area.x0 + area.x1) / 2, area.y1 + 40, "Residue", kBlack, kFont, TextAnchor::center);
   image.draw_text(18, (area.y0 + area.y1) / 2, "pLDDT", kBlack, kFont, TextAnchor::center, /*vertical=*/true);
   draw_warning(image, area, warning);
@@ -247,7 +249,7 @@ RgbImage plot_pae(std::span<const float> pae, int64_t n_res, double max_pae, con
     draw_x_tick(image, area, area.x0 + cell_centre(r), std::to_string(r));
     draw_y_tick(image, area.x0, area.y0 + cell_centre(r), std::to_string(r));
   }
-  image.draw_text((area.x0 + area.x1) / 2, 16, "Predicted aligned error: " + model_name, kBlack, kFont,
+  image.draw_text((area.x0 + area.x1) / 2, title_y(warning), "Predicted aligned error: " + model_name, kBlack, kFont,
                   TextAnchor::center);
   image.draw_text((area.x0 + area.x1) / 2, area.y1 + 40, "Scored residue", kBlack, kFont, TextAnchor::center);
   image.draw_text(18, (area.y0 + area.y1) / 2, "Aligned residue", kBlack, kFont, TextAnchor::center, true);

@@ -34,7 +34,7 @@ Rgb series_colour(size_t index);
 Rgb plddt_band_colour(double plddt);
 
 // Every series must have the same n_res >= 1; InputError otherwise (or when there is none). A `warning` (a
-// random-weight run's) is written in red below the plot.
+// random-weight run's) is written in red under the title.
 RgbImage plot_plddt(const std::vector<PlddtSeries>& series, std::string_view warning = {});
 void write_plddt_png(const std::filesystem::path& path, const std::vector<PlddtSeries>& series,
                      std::string_view warning = {});

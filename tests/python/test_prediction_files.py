@@ -131,7 +131,7 @@ def test_plddt_png_has_one_line_per_model(prediction, inputs):
             y = round(y0 + (100 - value) / 100 * (y1 - y0 - 1))
             window = pixels[max(y - 2, 0):y + 3, max(x - 2, 0):x + 3].reshape(-1, 3)
             assert (window == tab10[k]).all(axis=-1).any(), (k, i, value)
-    # A random-weight run's plots say so, in red below the plot (pae.png too).
+    # A random-weight run's plots say so, in red under the title (pae.png too).
     for name in ("plddt.png", "pae.png"):
         if (prediction / name).exists():
             red = (np.asarray(Image.open(prediction / name).convert("RGB")).astype(int) == (200, 0, 0)).all(axis=-1)
