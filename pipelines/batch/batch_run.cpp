@@ -562,6 +562,16 @@ void BatchRunner::write_summary(bool force) {
   if (!force && Clock::now() - last_summary_ < kInterval) return;
   last_summary_ = Clock::now();
   const fs::path path = options_.output_dir / "summary.tsv";
+  if (!force) {
+    // Another worker rewrote it within the interval: skip. Every worker reads every target's status.json
+    // for a summary; hundreds of array tasks doing so every 10 s would load a shared file system. The age by
+    // the clock that stamped the file (on NFS the server's; a node's clock a minute off skipped no summary).
+    std::error_code error;
+    if (const auto written = fs::last_write_time(path, error); !error) {
+      const auto age = data::file_system_now(options_.output_dir) - written;
+      if (age >= fs::file_time_type::duration::zero() && age < kInterval) return;
+    }
+  }
   // A lock that cannot be made (a full disk) leaves the summary unserialised, as before there was one: the write
   // then says what fails.
   bool unlockable = false;
@@ -585,16 +595,6 @@ void BatchRunner::write_summary(bool force) {
     if (!force) return;
     log_info("{}: another worker has been writing it for {} s ({}); written without waiting longer", path.string(),
              kSummaryWait.count(), locks_->holder_text(".summary"));
-  }
-  if (!force) {
-    // Another worker rewrote it within the interval: skip. Every worker reads every target's status.json
-    // for a summary; hundreds of array tasks doing so every 10 s would load a shared file system. The age by
-    // the clock that stamped the file (on NFS the server's; a node's clock a minute off skipped no summary).
-    std::error_code error;
-    if (const auto written = fs::last_write_time(path, error); !error) {
-      const auto age = data::file_system_now(options_.output_dir) - written;
-      if (age >= fs::file_time_type::duration::zero() && age < kInterval) return;
-    }
   }
   done_rows_.resize(targets_.size());
   std::string text =

@@ -197,7 +197,7 @@ def test_msa_arguments_are_checked(kf):
         msa.filter(min_coverage=2)
     # Numbers that do not fit the deletion counts are refused, not cast (NaN became INT_MIN, 2**40 became 0).
     for value, message in ((np.nan, "is not finite"), (2.0**40, "out of range for 32-bit"),
-                           (1.7, "is not an integer"), (-7, "counts are 0 or more")):
+                           (1.7, "is not an integer"), (-7, "counts are 0 to 100000")):
         with pytest.raises(kf.InputError, match=message):
             kf.Msa(["MKV", "MKV"], deletion_matrix=np.array([[0, 0, 0], [0, value, 0]]))
     with pytest.raises(kf.InputError, match=r"identity nan: must be a fraction in 0..1"):

@@ -225,9 +225,10 @@ def test_the_c_terminal_oxygen_moves_with_its_residue(kfold, tmp_path):
     assert run.returncode == 0 and "-> 0" in run.stderr, run.stderr
     before, after = (gemmi.read_structure(str(p))[0][0][len(case["aatype"]) - 1] for p in (shifted, tmp_path / "relaxed.pdb"))
     assert max(after[n][0].pos.dist(before[n][0].pos) for n in ("CA", "C", "O")) > 0.05  # the C terminus moved
-    # Exactly at the same distance from C (the frame's origin), within the small change of the backbone's own
-    # geometry from CA and O; an OXT left behind is ~0.05 A off from C.
-    for name, tolerance in (("C", 0.002), ("CA", 0.02), ("O", 0.02)):
+    # Exactly at the same distance from C (the frame's origin); from CA within the change of the residue's own
+    # angles, which the relax brings within 3 stddevs (CA-OXT 0.08 A here; O-OXT 0.33 A: the relax moves this
+    # residue's O, so that distance is no measure); an OXT left behind is ~0.05 A off from C.
+    for name, tolerance in (("C", 0.002), ("CA", 0.1)):
         distance = [r[name][0].pos.dist(r["OXT"][0].pos) for r in (before, after)]
         assert abs(distance[1] - distance[0]) < tolerance, name
 
