@@ -3,7 +3,8 @@
 # when it has ended (afterany: targets whose MSA failed are recorded as such, the rest still run).
 #   scripts/slurm/submit.sh TARGETS OUT DB MSA_TASKS GPU_TASKS [extra kfold batch options for both]
 # sbatch options of each job (partition, account, time, CPUs, memory, gres; not --array, which this sets)
-# in KFOLD_MSA_SBATCH_OPTS and KFOLD_PREDICT_SBATCH_OPTS (words, split at spaces).
+# in KFOLD_MSA_SBATCH_OPTS and KFOLD_PREDICT_SBATCH_OPTS (words, split at spaces); at most K tasks of a job at
+# once: KFOLD_MSA_MAX_RUNNING=K, KFOLD_PREDICT_MAX_RUNNING=K.
 # The kfold binary: $KFOLD, else kfold on PATH (checked here: the nodes must see the same path).
 # Example (10,000 targets, 200 CPU tasks of ~50 targets, 40 GPU tasks of ~250 targets):
 #   KFOLD_MSA_SBATCH_OPTS="--partition=cpu --cpus-per-task=32" KFOLD_PREDICT_SBATCH_OPTS="--partition=gpu \
@@ -11,8 +12,8 @@
 #     200 40 --params /data/af2
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-case "${1:-}" in -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}"; exit 0 ;; esac
-[[ $# -ge 5 ]] || { sed -n '2,11p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+case "${1:-}" in -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;; esac
+[[ $# -ge 5 ]] || { sed -n '2,12p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 targets="$1" out="$2" db="$3" msa_tasks="$4" gpu_tasks="$5"
 shift 5
 # Task counts: plain decimal numbers (never evaluated as shell arithmetic: "010" was octal 8 for --array but 10
@@ -25,12 +26,19 @@ for name in msa_tasks gpu_tasks; do
   fi
   printf -v "$name" '%d' "$((10#$value))"
 done
-# predict_array.sbatch gives each worker its own GPU (--device cuda:N): a --device here would fail every GPU task.
+# Options the array scripts set themselves: predict_array.sbatch gives each worker its own GPU (--device cuda:N: a
+# --device here would fail every GPU task); the shard comes from the array (a --shard here gave every task all
+# targets), the stage and output folder from this script's arguments.
 for arg in "$@"; do
-  if [[ $arg == --device || $arg == --device=* ]]; then
-    echo "submit.sh: leave --device out: the predict array job gives each worker its GPU (--device cuda:N)" >&2
-    exit 2
-  fi
+  case "$arg" in
+    --device|--device=*)
+      echo "submit.sh: leave --device out: the predict array job gives each worker its GPU (--device cuda:N)" >&2
+      exit 2 ;;
+    --shard|--shard=*|--stage|--stage=*|-o|--output|--output=*|--out|--out=*)
+      echo "submit.sh: leave ${arg%%=*} out: the array jobs set it (each task its shard, the MSA job --stage msa," \
+        "the predict job --stage predict, both -o OUT)" >&2
+      exit 2 ;;
+  esac
 done
 # The inputs exist here (the jobs run in this folder too: relative paths hold), or no job starts at all.
 [[ -e $targets ]] || { echo "submit.sh: TARGETS $targets: not found (a CSV, a FASTA file or a folder of them)" >&2; exit 2; }
@@ -55,20 +63,38 @@ if [[ $max_array =~ ^[0-9]+$ ]]; then
 fi
 read -r -d '' -a msa_opts <<< "${KFOLD_MSA_SBATCH_OPTS:-}" || true  # every line's words (-d ''), not the first's
 read -r -d '' -a predict_opts <<< "${KFOLD_PREDICT_SBATCH_OPTS:-}" || true
+# This script sets --array (sbatch keeps the last one given: a "%" throttle there was lost); the throttles are
+# KFOLD_MSA_MAX_RUNNING and KFOLD_PREDICT_MAX_RUNNING (tasks running at once, "%K" of the --array).
+for opt in ${msa_opts[@]+"${msa_opts[@]}"} ${predict_opts[@]+"${predict_opts[@]}"}; do
+  if [[ $opt == --array || $opt == --array=* || $opt == -a || $opt == -a* ]]; then
+    echo "submit.sh: leave $opt out of KFOLD_*_SBATCH_OPTS: this script sets --array (to run at most K tasks at" \
+      "once, set KFOLD_MSA_MAX_RUNNING=K or KFOLD_PREDICT_MAX_RUNNING=K)" >&2
+    exit 2
+  fi
+done
+for name in KFOLD_MSA_MAX_RUNNING KFOLD_PREDICT_MAX_RUNNING; do
+  value="${!name:-}"
+  if [[ -n $value && ! $value =~ ^[1-9][0-9]{0,5}$ ]]; then
+    echo "submit.sh: $name '$value': expected a whole number of tasks running at once, 1 to 999999" >&2
+    exit 2
+  fi
+done
+msa_array="0-$((msa_tasks - 1))${KFOLD_MSA_MAX_RUNNING:+%$KFOLD_MSA_MAX_RUNNING}"
+predict_array="0-$((gpu_tasks - 1))${KFOLD_PREDICT_MAX_RUNNING:+%$KFOLD_PREDICT_MAX_RUNNING}"
 # The jobs' environment: KFOLD too when it was given to this script alone (KFOLD=... submit.sh), so that a
 # printed fallback command works from any shell.
 export_msa="ALL,KFOLD_SHARDS=$msa_tasks${KFOLD:+,KFOLD=$KFOLD}"
 export_predict="ALL,KFOLD_SHARDS=$gpu_tasks${KFOLD:+,KFOLD=$KFOLD}"
 # KFOLD_SHARDS fixes each task's shard to its array id, so that resubmitting some tasks later
 # (KFOLD_SHARDS=200 sbatch --array=17,42 msa_array.sbatch ...) runs the same shards.
-msa_job=$(sbatch --parsable ${msa_opts[@]+"${msa_opts[@]}"} --array="0-$((msa_tasks - 1))" \
+msa_job=$(sbatch --parsable ${msa_opts[@]+"${msa_opts[@]}"} --array="$msa_array" \
   --export="$export_msa" "$here/msa_array.sbatch" "$targets" "$out" "$db" "$@")
 msa_job="${msa_job%%;*}"  # --parsable prints "id;cluster" on multi-cluster setups
-if ! gpu_job=$(sbatch --parsable ${predict_opts[@]+"${predict_opts[@]}"} --array="0-$((gpu_tasks - 1))" \
+if ! gpu_job=$(sbatch --parsable ${predict_opts[@]+"${predict_opts[@]}"} --array="$predict_array" \
   --export="$export_predict" --dependency="afterany:$msa_job" \
   "$here/predict_array.sbatch" "$targets" "$out" "$@"); then
   # The whole command: without --array and KFOLD_SHARDS the job would be one task of shard 0/1 (every target).
-  printf -v predict_command '%q ' sbatch ${predict_opts[@]+"${predict_opts[@]}"} --array="0-$((gpu_tasks - 1))" \
+  printf -v predict_command '%q ' sbatch ${predict_opts[@]+"${predict_opts[@]}"} --array="$predict_array" \
     --export="$export_predict" --dependency="afterany:$msa_job" "$here/predict_array.sbatch" \
     "$targets" "$out" "$@"
   echo "submit.sh: the predict array job was not submitted; the MSA array job $msa_job was: scancel $msa_job," \

@@ -46,6 +46,16 @@ def test_submit_checks_its_task_counts_before_submitting(tmp_path):
     assert predict_call.startswith("--parsable --gres=gpu:4 --array=0-1") and "partition" not in predict_call
     assert f"--export=ALL,KFOLD_SHARDS=2,KFOLD={env['KFOLD']} " in predict_call  # a fallback command needs it
     calls.unlink()
+    # Throttles: "%K" of each --array (one in the sbatch options was overridden by the script's --array: refused).
+    run = submit("4", "2", environment=dict(env, KFOLD_MSA_MAX_RUNNING="2", KFOLD_PREDICT_MAX_RUNNING="1"))
+    assert run.returncode == 0, run.stderr
+    msa_call, predict_call = calls.read_text().splitlines()
+    assert "--array=0-3%2 " in msa_call and "--array=0-1%1 " in predict_call and "KFOLD_SHARDS=4" in msa_call
+    calls.unlink()
+    for variables, word in (({"KFOLD_MSA_SBATCH_OPTS": "--array=0-3%2"}, "leave --array=0-3%2 out"),
+                            ({"KFOLD_PREDICT_MAX_RUNNING": "0"}, "KFOLD_PREDICT_MAX_RUNNING '0'")):
+        run = submit("4", "2", environment=dict(env, **variables))
+        assert run.returncode == 2 and word in run.stderr and not calls.exists(), run.stderr
     # No kfold binary: both jobs failed at once (exit 127); more tasks than MaxArraySize: the second was refused.
     run = submit("2", "2", environment=dict(env, KFOLD=str(tmp_path / "no-kfold")))
     assert run.returncode == 2 and "no-kfold: not found or not executable" in run.stderr and not calls.exists()
@@ -56,7 +66,9 @@ def test_submit_checks_its_task_counts_before_submitting(tmp_path):
     assert run.returncode == 2 and "TARGETS missing.csv: not found" in run.stderr and not calls.exists()
     for counts, word in ((("abc", "2"), "MSA_TASKS 'abc'"), (("4", "0"), "GPU_TASKS '0'"),
                          (("-3", "2"), "MSA_TASKS '-3'"), (("2.5", "2"), "MSA_TASKS '2.5'"),
-                         (("2", "2", "--device", "cuda:1"), "leave --device out")):
+                         (("2", "2", "--device", "cuda:1"), "leave --device out"),
+                         (("2", "2", "--shard", "0/1"), "leave --shard out: the array jobs set it"),
+                         (("2", "2", "--stage=predict"), "leave --stage out")):
         run = submit(*counts)
         assert run.returncode == 2 and word in run.stderr, (counts, run.stderr)
         assert not calls.exists(), counts  # nothing submitted
