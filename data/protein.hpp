@@ -41,6 +41,8 @@ struct StructureHeader {
   // with `software` (e.g. "kfold 0.9.0") as the method that computed them.
   bool b_factors_are_plddt = false;
   std::string software{};
+  // The mmCIF data block's name and _entry.id (AlphaFold's file_id, which is the model name there); empty: "kfold".
+  std::string entry_id{};
 };
 
 }  // namespace kfold::data

@@ -140,7 +140,7 @@ void name_entity_instances(const Protein& p, gemmi::Model& model) {
 gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
   p.check_shapes();
   gemmi::Structure st;
-  st.name = "kfold";
+  st.name = header.entry_id.empty() ? "kfold" : header.entry_id;
   st.info["_struct.title"] = header.title.empty() ? "kfold structure" : header.title;
   for (const auto& line : remark_lines(header.remarks, kPdbRemarkWidth))
     st.raw_remarks.push_back(fmt::format("REMARK 250 {:<{}}\n", line, kPdbRemarkWidth));

@@ -68,7 +68,7 @@ data::StructureHeader prediction_header(const std::string& model_name, const std
   const bool random = std::find(remarks.begin(), remarks.end(), kRandomWeightsWarning) != remarks.end();
   return data::StructureHeader{
       (random ? "kfold random-weight demo, not a prediction: " : "kfold prediction: ") + model_name, remarks,
-      /*b_factors_are_plddt=*/true, std::string("kfold ") + kVersion};
+      /*b_factors_are_plddt=*/true, std::string("kfold ") + kVersion, model_name};
 }
 
 }  // namespace kfold::pipelines

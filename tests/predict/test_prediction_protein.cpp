@@ -43,6 +43,9 @@ TEST_CASE("A prediction becomes a Protein with pLDDT B-factors and writes as PDB
   const auto demo = kp::prediction_header("model_1_ptm", {kp::kRandomWeightsWarning});
   CHECK(demo.title == "kfold random-weight demo, not a prediction: model_1_ptm");
   CHECK(kfold::data::to_mmcif(protein, demo).find("_database_PDB_remark.text") != std::string::npos);
+  // The data block and _entry.id are the model's name (AlphaFold's file_id), not one name for every file.
+  CHECK(kfold::data::to_mmcif(protein, demo).find("data_model_1_ptm\n") != std::string::npos);
+  CHECK(kfold::data::to_mmcif(protein, demo).find("_entry.id 'model_1_ptm'\n") != std::string::npos);
   CHECK(header.b_factors_are_plddt);
   // pLDDT as ModelCIF quality metrics only where the B-factors are pLDDTs (not for any structure relaxed).
   CHECK(kfold::data::to_mmcif(protein, header).find("_ma_qa_metric_local.metric_value") != std::string::npos);
