@@ -262,6 +262,19 @@ void add_modelcif_metadata(gemmi::cif::Block& block, const gemmi::Structure& st,
                  "https://raw.githubusercontent.com/ihmwg/ModelCIF/master/dist/mmcif_ma.dic");
   gemmi::cif::Loop& data = block.init_mmcif_loop("_ma_data.", {"id", "name", "content_type"});
   data.add_row({"1", "Model", quote("model coordinates")});
+  // The modelled target: each chain (_struct_asym) an instance of its entity, each entity of data 1 (the
+  // categories ModelCIF requires and AlphaFold's files have).
+  std::vector<std::pair<std::string, std::string>> asyms;  // read whole first: a new loop may move the block's items
+  for (auto row : block.find("_struct_asym.", {"id", "entity_id"})) asyms.emplace_back(row[0], row[1]);
+  std::vector<std::string> entities;
+  gemmi::cif::Loop& instances =
+      block.init_mmcif_loop("_ma_target_entity_instance.", {"asym_id", "entity_id", "details"});
+  for (const auto& [asym, entity] : asyms) {
+    instances.add_row({asym, entity, "."});
+    if (std::find(entities.begin(), entities.end(), entity) == entities.end()) entities.push_back(entity);
+  }
+  gemmi::cif::Loop& targets = block.init_mmcif_loop("_ma_target_entity.", {"entity_id", "data_id", "origin"});
+  for (const auto& entity : entities) targets.add_row({entity, "1", "."});
   gemmi::cif::Loop& models = block.init_mmcif_loop(
       "_ma_model_list.",
       {"ordinal_id", "model_id", "model_group_id", "model_name", "model_group_name", "data_id", "model_type"});

@@ -549,13 +549,11 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
   if (attempt(run, "predict", pkey, [&] { run_predict_stage(target, run.dir, pkey, run.status); })) ++report.done;
 }
 
-// DIR/summary.tsv over every target of the input (all shards), from their status.json; at most every
-// 10 s unless forced, and not when another worker wrote it within those 10 s. A done target's row is
-// read once per worker. Several workers may write it: each write is whole (temp + rename), and each
-// reads and writes holding the lock ".summary" (no target's: ids never start with '.'), so that a worker
-// whose reading began before another's targets were done cannot rename its older summary over the newer
-// one after both have ended. A periodic summary skips while another worker writes; a forced one (a worker's
-// last) waits for it, at most kSummaryWait, then writes all the same.
+// DIR/summary.tsv over every target of the input (all shards), from their status.json; at most every 10 s unless
+// forced, and not when another worker wrote it within those 10 s. A done target's row is read once per worker.
+// Each write is whole (temp + rename), read and written under the lock ".summary" (ids never start with '.'): a
+// worker that read statuses before another's targets were done cannot rename its summary over the newer one. A
+// periodic summary skips while another worker writes; a worker's last waits, at most kSummaryWait.
 void BatchRunner::write_summary(bool force) {
   constexpr auto kInterval = std::chrono::seconds(10);
   constexpr auto kSummaryWait = std::chrono::seconds(120);
@@ -572,29 +570,16 @@ void BatchRunner::write_summary(bool force) {
       if (age >= fs::file_time_type::duration::zero() && age < kInterval) return;
     }
   }
-  // A lock that cannot be made (a full disk) leaves the summary unserialised, as before there was one: the write
-  // then says what fails.
-  bool unlockable = false;
-  const auto try_summary_lock = [&]() -> std::unique_ptr<TargetLock> {
-    try {
-      return locks_->try_lock(".summary");
-    } catch (const Interrupted&) {
-      throw;
-    } catch (const Error&) {
-      unlockable = true;
-      return nullptr;
-    }
-  };
-  std::unique_ptr<TargetLock> writing = try_summary_lock();
-  for (const auto since = Clock::now(); force && !writing && !unlockable && Clock::now() - since < kSummaryWait;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    check_interrupt();
-    writing = try_summary_lock();
-  }
-  if (!writing && !unlockable) {
-    if (!force) return;
-    log_info("{}: another worker has been writing it for {} s ({}); written without waiting longer", path.string(),
-             kSummaryWait.count(), locks_->holder_text(".summary"));
+  std::unique_ptr<TargetLock> writing;
+  try {  // (a lock that cannot be made, a full disk, leaves the summary unserialised: the write says what fails)
+    writing = locks_->lock_waiting(".summary", force ? kSummaryWait : std::chrono::seconds(0));
+    if (!writing && !force) return;
+    if (!writing)
+      log_info("{}: another worker has been writing it for {} s ({}); written without waiting longer", path.string(),
+               kSummaryWait.count(), locks_->holder_text(".summary"));
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const Error&) {
   }
   done_rows_.resize(targets_.size());
   std::string text =

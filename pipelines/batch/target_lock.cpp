@@ -363,6 +363,17 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
   return nullptr;
 }
 
+std::unique_ptr<TargetLock> LockDirectory::lock_waiting(const std::string& name, std::chrono::seconds max_wait) {
+  const auto since = std::chrono::steady_clock::now();
+  auto lock = try_lock(name);
+  while (!lock && std::chrono::steady_clock::now() - since < max_wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    check_interrupt();
+    lock = try_lock(name);
+  }
+  return lock;
+}
+
 TargetLock::TargetLock(LockDirectory* owner, fs::path path, bool took_over_stale)
     : owner_(owner), path_(std::move(path)), took_over_stale_(took_over_stale) {}
 TargetLock::TargetLock(TargetLock&& other) noexcept

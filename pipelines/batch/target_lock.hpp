@@ -54,6 +54,9 @@ class LockDirectory {
 
   // The lock of `name`, or nullptr when a live owner holds it.
   std::unique_ptr<TargetLock> try_lock(const std::string& name);
+  // try_lock again every 0.2 s while a live owner holds it, for at most `max_wait` (nullptr after that); Ctrl-C
+  // stops the wait (Interrupted).
+  std::unique_ptr<TargetLock> lock_waiting(const std::string& name, std::chrono::seconds max_wait);
 
   // "host pid start" of this process, as its lock files hold it.
   static std::string owner_text();

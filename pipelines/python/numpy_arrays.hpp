@@ -100,6 +100,12 @@ void check_values_fit(const py::handle& object, const std::string& name) {
       if (kind == 'b' || (kind == 'i' && size <= sizeof(T)) || (kind == 'u' && size < sizeof(T))) return;
     }
   }
+  // None in a list (an object array) would read as NaN below: named as what it is.
+  if (const auto any = py::array::ensure(object); any && any.dtype().kind() == 'O') {
+    const py::list items = any.attr("ravel")().attr("tolist")();
+    for (size_t k = 0; k < items.size(); ++k)
+      if (items[k].is_none()) fail_input("{}: None at flat index {}: give a number there", name, k);
+  }
   const auto values = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(object);
   if (!values) return;  // not numeric: the caller's conversion says so
   const double* v = values.data();

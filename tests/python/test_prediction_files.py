@@ -175,6 +175,10 @@ def test_unrelaxed_cif_has_modelcif_plddt_metrics(prediction, inputs):
     # The rest of ModelCIF's description, as in AlphaFold's files: the dictionary, the model the metrics'
     # model_id refers to, and each residue's chemical type (gemmi alone writes '.').
     assert block.find_value("_audit_conform.dict_name") == "mmcif_ma.dic"
+    # The target as ModelCIF requires (and AlphaFold writes it): each chain an instance of its entity.
+    asyms = [tuple(row) for row in block.find("_struct_asym.", ["id", "entity_id"])]
+    assert [tuple(row) for row in block.find("_ma_target_entity_instance.", ["asym_id", "entity_id"])] == asyms
+    assert list(block.find_values("_ma_target_entity.entity_id")) == sorted({e for _, e in asyms})
     assert [row[0] for row in block.find("_ma_model_list.", ["model_id"])] == ["1"]
     assert set(block.find_values("_chem_comp.type")) <= {"'L-peptide linking'", "'peptide linking'"}
     # As AlphaFold's mmCIF: coordinates to 0.001 A, B-factors to 0.01, label_asym_id the chain's name.

@@ -320,6 +320,8 @@ def test_msa_deletion_counts_are_checked_where_the_msa_is_made(kf):
     with pytest.raises(kf.InputError, match=r"deletion_matrix: row 1 column 1: 2147483647 deleted residues"):
         kf.Msa(["MKV", "MKV"], deletion_matrix=[[0, 0, 0], [2**31 - 1, 0, 0]])
     assert kf.Msa(["MKV", "MKV"], deletion_matrix=[[0, 0, 0], [0, 7, 0]]).deletion_matrix[1, 1] == 7
+    with pytest.raises(kf.InputError, match="deletion_matrix: None at flat index 3: give a number there"):
+        kf.Msa(["MKV", "MKV"], deletion_matrix=[[0, 0, 0], [None, 0, 0]])
 
 
 def test_wrong_argument_types_are_named(kf):
