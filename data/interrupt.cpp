@@ -29,8 +29,8 @@ extern "C" void on_interrupt(int signal_number) {
   if (g_signal.exchange(signal_number) != 0) die_by_signal(signal_number);  // the second signal: stop now
   constexpr char message[] =
       "kfold: stopping at the next safe point (outputs stay complete); signal again to stop at once\n";
-  char stamp[22];
-  log_time_prefix(stamp);                             // KFOLD_LOG_TIME's stamp, as every log line has
+  char stamp[kLogPrefixSize];
+  log_line_prefix(stamp);                             // KFOLD_LOG_TIME's stamp and the tag, as every log line has
   char line[sizeof(stamp) + sizeof(message)] = "\n";  // one write(2): lines of other processes stay whole
   size_t length = 1;
   for (const char* part : {static_cast<const char*>(stamp), message})
@@ -77,8 +77,8 @@ Interrupted::Interrupted(int signal_number)
 
 void install_interrupt_handlers() {
   g_signal.store(0);
-  char stamp[22];
-  log_time_prefix(stamp);  // reads KFOLD_LOG_TIME now: getenv is not async-signal-safe
+  char stamp[kLogPrefixSize];
+  log_line_prefix(stamp);  // reads KFOLD_LOG_TIME and KFOLD_LOG_TAG now: getenv is not async-signal-safe
   for (size_t k = 0; k < std::size(kSignals); ++k) {
     // A signal the parent ignores (nohup's SIGHUP, SIGINT of a background job of a script) stays ignored.
     g_installed[k] = ::sigaction(kSignals[k], nullptr, &g_previous[k]) == 0 && g_previous[k].sa_handler != SIG_IGN;

@@ -1,7 +1,9 @@
 // Levelled logger: one global level and sink guarded by a mutex; KFOLD_LOG_TIME=1 puts the UTC time before
-// every line (a batch job's log file: when did that target start, how long did it wait).
+// every line (a batch job's log file: when did that target start, how long did it wait), KFOLD_LOG_TAG a
+// worker's name (several GPU workers of one job writing one log).
 #include "data/log.hpp"
 
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -65,20 +67,34 @@ void format_utc_time(int64_t seconds, char (&out)[21]) noexcept {
   out[20] = '\0';
 }
 
-const char* log_time_prefix(char (&out)[22]) noexcept {
-  static const bool enabled = [] {
+const char* log_line_prefix(char (&out)[kLogPrefixSize]) noexcept {
+  static const bool timed = [] {
     const char* value = std::getenv("KFOLD_LOG_TIME");
     return value != nullptr && std::strcmp(value, "1") == 0;
   }();
-  out[0] = '\0';
-  if (!enabled) return out;
-  timespec now{};
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  char time[21];
-  format_utc_time(now.tv_sec, time);
-  std::memcpy(out, time, 20);
-  out[20] = ' ';
-  out[21] = '\0';
+  static const std::array<char, kMaxLogTag + 4> tag = [] {  // "[tag] " or ""
+    std::array<char, kMaxLogTag + 4> text{};
+    const char* value = std::getenv("KFOLD_LOG_TAG");
+    if (value == nullptr || *value == '\0') return text;
+    size_t n = 0;
+    text[n++] = '[';
+    for (; *value != '\0' && n <= kMaxLogTag; ++value) text[n++] = *value >= ' ' && *value <= '~' ? *value : '?';
+    text[n++] = ']';
+    text[n++] = ' ';
+    return text;
+  }();
+  size_t n = 0;
+  if (timed) {
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    char time[21];
+    format_utc_time(now.tv_sec, time);
+    std::memcpy(out, time, 20);
+    out[20] = ' ';
+    n = 21;
+  }
+  for (size_t k = 0; tag[k] != '\0'; ++k) out[n++] = tag[k];
+  out[n] = '\0';
   return out;
 }
 
@@ -97,11 +113,11 @@ void log_message(LogLevel level, std::string_view message) {
     return;
   }
   // info lines are plain; other levels carry their tag so they stand out in a batch log.
-  char stamp[22];
+  char prefix[kLogPrefixSize];
   if (level == LogLevel::info) {
-    write_stderr(fmt::format("{}{}\n", log_time_prefix(stamp), message));
+    write_stderr(fmt::format("{}{}\n", log_line_prefix(prefix), message));
   } else {
-    write_stderr(fmt::format("{}[{}] {}\n", log_time_prefix(stamp), level_tag(level), message));
+    write_stderr(fmt::format("{}[{}] {}\n", log_line_prefix(prefix), level_tag(level), message));
   }
 }
 

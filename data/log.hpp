@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string_view>
@@ -32,10 +33,13 @@ void write_stderr(std::string_view text) noexcept;
 // (no locale, lock or allocation), as gmtime and strftime are not.
 void format_utc_time(int64_t seconds, char (&out)[21]) noexcept;
 
-// The stamp KFOLD_LOG_TIME=1 puts before every log line, "2026-12-05T10:00:01Z " (the time now), or "" without
-// it. Async-signal-safe once called from a thread before (install_interrupt_handlers does: the variable is read
-// by the first call).
-const char* log_time_prefix(char (&out)[22]) noexcept;
+// What starts every log line: the stamp KFOLD_LOG_TIME=1 asks for, "2026-12-05T10:00:01Z " (the time now), then
+// KFOLD_LOG_TAG's text as "[cuda:1] " (a worker's name in a log several workers share: printable ASCII, at most
+// kMaxLogTag characters); "" without either. Async-signal-safe once called from a thread before
+// (install_interrupt_handlers does: the variables are read by the first call).
+inline constexpr size_t kMaxLogTag = 64;
+inline constexpr size_t kLogPrefixSize = 21 + kMaxLogTag + 4;  // stamp and blank, "[" tag "] ", NUL
+const char* log_line_prefix(char (&out)[kLogPrefixSize]) noexcept;
 
 template <typename... Args>
 void log_debug(fmt::format_string<Args...> f, Args&&... args) {

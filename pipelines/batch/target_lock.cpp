@@ -83,11 +83,18 @@ extern "C" void release_locks_and_die(int signal_number) {
                                                  "(a rerun finishes its targets and rewrites summary.tsv)\n"
                                                : "kfold batch: stopped by SIGHUP; its target locks are released "
                                                  "(a rerun finishes its targets and rewrites summary.tsv)\n";
-  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, said, std::strlen(said));
+  char prefix[kLogPrefixSize];  // the log lines' stamp and tag (read by the first log line), in one write(2)
+  char line[sizeof(prefix) + 160];
+  const size_t n = std::strlen(log_line_prefix(prefix)), length = std::min(std::strlen(said), sizeof(line) - n);
+  std::memcpy(line, prefix, n);
+  std::memcpy(line + n, said, length);  // NOLINT(bugprone-not-null-terminated-result): written with its length
+  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, line, n + length);
   die_by_signal(signal_number);  // as PID 1 too: a worker without its locks must not go on
 }
 
 void install_signal_handlers() {
+  char prefix[kLogPrefixSize];
+  log_line_prefix(prefix);  // reads KFOLD_LOG_TIME and KFOLD_LOG_TAG now, not in the handler (getenv is not safe there)
   for (const int signal_number : {SIGTERM, SIGINT, SIGHUP}) {
     struct sigaction current {};
     if (::sigaction(signal_number, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)

@@ -31,11 +31,12 @@
 
 namespace {
 
-// Writes the command's closing error lines to stderr, with KFOLD_LOG_TIME's stamp as every log line has.
+// Writes the command's closing error lines to stderr, with KFOLD_LOG_TIME's stamp and KFOLD_LOG_TAG's tag as every
+// log line has.
 void write_error(std::string_view text) noexcept {
-  char stamp[22];
+  char stamp[kfold::kLogPrefixSize];
   try {
-    kfold::write_stderr(std::string(kfold::log_time_prefix(stamp)).append(text));
+    kfold::write_stderr(std::string(kfold::log_line_prefix(stamp)).append(text));
   } catch (const std::bad_alloc&) {  // (after an out-of-memory error)
     kfold::write_stderr(text);
   }

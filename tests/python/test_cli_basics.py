@@ -240,7 +240,7 @@ def test_an_unknown_kfold_simd_value_is_said(build_dir, tmp_path):
     assert r.stderr.count("KFOLD_SIMD=bogus: not one of avx512, avx2, sse2, scalar") == 1, r.stderr
 
 
-def test_kfold_log_time_puts_the_utc_time_before_every_log_line(build_dir, tmp_path):
+def test_kfold_log_time_and_tag_start_every_log_line(build_dir, tmp_path):
     """A batch job's log file says when each line was written (the SLURM scripts set KFOLD_LOG_TIME=1)."""
     import re
 
@@ -256,6 +256,11 @@ def test_kfold_log_time_puts_the_utc_time_before_every_log_line(build_dir, tmp_p
     assert lines and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line) for line in lines), lines
     plain = search()
     assert plain.returncode == 0 and not re.match(r"\d{4}-", plain.stderr), plain.stderr
+    # KFOLD_LOG_TAG names the worker after the stamp (predict_array.sbatch's GPU workers share one log).
+    tagged = search(KFOLD_LOG_TIME="1", KFOLD_LOG_TAG="cuda:1")
+    lines = tagged.stderr.splitlines()
+    assert lines and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \[cuda:1\] ", line) for line in lines), lines
+    assert all(line.startswith("[cuda:1] ") for line in search(KFOLD_LOG_TAG="cuda:1").stderr.splitlines())
 
 
 def test_a_bad_query_is_the_only_line_of_a_random_weights_predict(kfold, tmp_path):
