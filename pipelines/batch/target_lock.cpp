@@ -83,7 +83,7 @@ extern "C" void release_locks_and_die(int signal_number) {
                                                  "(a rerun finishes its targets and rewrites summary.tsv)\n"
                                                : "kfold batch: stopped by SIGHUP; its target locks are released "
                                                  "(a rerun finishes its targets and rewrites summary.tsv)\n";
-  char prefix[kLogPrefixSize];  // the log lines' stamp and tag (read by the first log line), in one write(2)
+  char prefix[kLogPrefixSize];  // the log lines' stamp and tag (install_signal_handlers read them), in one write(2)
   char line[sizeof(prefix) + 160];
   const size_t n = std::strlen(log_line_prefix(prefix)), length = std::min(std::strlen(said), sizeof(line) - n);
   std::memcpy(line, prefix, n);
