@@ -59,6 +59,23 @@ TEST_CASE("LockDirectory: one holder, released on destruction") {
   CHECK(locks.try_lock("t1"));
 }
 
+TEST_CASE("LockDirectory: lock_waiting waits for a live holder's release, at most its limit") {
+  // (batch's summary.tsv is read and written under one: a worker's last summary waits for another's)
+  kfold::test::ScratchDir tmp("target_lock_waiting");
+  LockDirectory locks(tmp.path(), std::chrono::seconds(600));
+  auto held = locks.try_lock(".summary");
+  REQUIRE(held);
+  CHECK_FALSE(locks.lock_waiting(".summary", std::chrono::seconds(0)));  // no wait: one try
+  CHECK_FALSE(locks.lock_waiting(".summary", std::chrono::seconds(1)));  // held throughout: nullptr after the limit
+  std::thread release([&held] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    held.reset();
+  });
+  auto taken = locks.lock_waiting(".summary", std::chrono::seconds(600));  // returns at the release, not after 600 s
+  release.join();
+  CHECK(taken);
+}
+
 TEST_CASE("LockDirectory: a dead owner on this host is taken over at once") {
   kfold::test::ScratchDir tmp("target_lock_dead");
   LockDirectory locks(tmp.path(), std::chrono::seconds(600));
