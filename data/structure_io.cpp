@@ -26,6 +26,7 @@
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
 #include "data/log.hpp"
+#include "data/mmcif_annotations.hpp"
 #include "data/residue_constants.hpp"
 #include "data/sequence.hpp"
 #include "data/structure_input_guards.hpp"
@@ -214,104 +215,6 @@ gemmi::Structure to_gemmi(const Protein& p, const StructureHeader& header) {
 
 void write_text(const std::filesystem::path& path, const std::string& text) { write_file_atomic(path, text); }
 
-// gemmi 0.5 writes auth_comp_id/auth_atom_id only where they differ from the label_* values, but
-// most readers (biotite, PyMOL, ChimeraX) look for them: add both columns to _atom_site.
-void add_auth_columns(gemmi::cif::Block& block) {
-  auto item = std::find_if(block.items.begin(), block.items.end(), [](const gemmi::cif::Item& i) {
-    return i.type == gemmi::cif::ItemType::Loop && i.loop.has_tag("_atom_site.id");
-  });
-  if (item == block.items.end()) return;
-  gemmi::cif::Loop& loop = item->loop;
-  const int comp = loop.find_tag("_atom_site.label_comp_id");
-  const int atom = loop.find_tag("_atom_site.label_atom_id");
-  if (comp < 0 || atom < 0 || loop.has_tag("_atom_site.auth_comp_id")) return;
-  const size_t width = loop.width();
-  const size_t rows = loop.length();
-  std::vector<std::string> values;
-  values.reserve(rows * (width + 2));
-  for (size_t r = 0; r < rows; ++r) {
-    for (size_t c = 0; c < width; ++c) values.push_back(loop.val(r, c));
-    values.push_back(loop.val(r, static_cast<size_t>(comp)));
-    values.push_back(loop.val(r, static_cast<size_t>(atom)));
-  }
-  loop.tags.push_back("_atom_site.auth_comp_id");
-  loop.tags.push_back("_atom_site.auth_atom_id");
-  loop.values = std::move(values);
-}
-
-// The Chemical Component Dictionary's type of each amino acid (gemmi 0.5 writes "."): glycine is achiral.
-void set_chem_comp_types(gemmi::cif::Block& block) {
-  gemmi::cif::Table table = block.find("_chem_comp.", {"id", "type"});
-  for (auto row : table)
-    if (row[1] == ".")
-      row[1] = row[0] == "GLY" ? "'peptide linking'" : "'L-peptide linking'";  // every residue kfold writes
-}
-
-// ModelCIF's description of a prediction whose B-factors are pLDDTs, as AlphaFold's mmCIF files have it:
-// the dictionary it conforms to, the model (_ma_model_list, which the metrics' model_id refers to), the
-// software, and the quality metrics: the per-residue pLDDT (_ma_qa_metric_local, keyed by
-// label_asym_id/label_seq_id as Mol* and the AlphaFold DB read it) and its mean over residues
-// (_ma_qa_metric_global, the mean pLDDT that ranking_debug.json ranks by: over every residue of the
-// protein, including those without atoms, which have no local row).
-void add_modelcif_metadata(gemmi::cif::Block& block, const gemmi::Structure& st, const Protein& protein,
-                           const StructureHeader& header) {
-  using gemmi::cif::quote;
-  block.set_pair("_audit_conform.dict_name", "mmcif_ma.dic");
-  block.set_pair("_audit_conform.dict_version", "1.4.6");
-  block.set_pair("_audit_conform.dict_location",
-                 "https://raw.githubusercontent.com/ihmwg/ModelCIF/master/dist/mmcif_ma.dic");
-  gemmi::cif::Loop& data = block.init_mmcif_loop("_ma_data.", {"id", "name", "content_type"});
-  data.add_row({"1", "Model", quote("model coordinates")});
-  // The modelled target: each chain (_struct_asym) an instance of its entity, each entity of data 1 (the
-  // categories ModelCIF requires and AlphaFold's files have).
-  std::vector<std::pair<std::string, std::string>> asyms;  // read whole first: a new loop may move the block's items
-  for (auto row : block.find("_struct_asym.", {"id", "entity_id"})) asyms.emplace_back(row[0], row[1]);
-  std::vector<std::string> entities;
-  gemmi::cif::Loop& instances =
-      block.init_mmcif_loop("_ma_target_entity_instance.", {"asym_id", "entity_id", "details"});
-  for (const auto& [asym, entity] : asyms) {
-    instances.add_row({asym, entity, "."});
-    if (std::find(entities.begin(), entities.end(), entity) == entities.end()) entities.push_back(entity);
-  }
-  gemmi::cif::Loop& targets = block.init_mmcif_loop("_ma_target_entity.", {"entity_id", "data_id", "origin"});
-  for (const auto& entity : entities) targets.add_row({entity, "1", "."});
-  gemmi::cif::Loop& models = block.init_mmcif_loop(
-      "_ma_model_list.",
-      {"ordinal_id", "model_id", "model_group_id", "model_name", "model_group_name", "data_id", "model_type"});
-  models.add_row({"1", "1", "1", quote(st.get_info("_struct.title")),
-                  quote(header.software.empty() ? "kfold" : header.software), "1", quote("Ab initio model")});
-  const std::string software = header.software.empty() ? "kfold" : header.software;
-  const auto space = software.find(' ');
-  gemmi::cif::Loop& sw =
-      block.init_mmcif_loop("_software.", {"pdbx_ordinal", "name", "version", "type", "classification", "description"});
-  sw.add_row({"1", quote(software.substr(0, space)),
-              space == std::string::npos ? "?" : quote(software.substr(space + 1)), "package", "other",
-              quote("Structure prediction")});
-  gemmi::cif::Loop& group = block.init_mmcif_loop("_ma_software_group.", {"ordinal_id", "group_id", "software_id"});
-  group.add_row({"1", "1", "1"});
-  gemmi::cif::Loop& metric =
-      block.init_mmcif_loop("_ma_qa_metric.", {"id", "name", "type", "mode", "software_group_id"});
-  metric.add_row({"1", "pLDDT", "pLDDT", "global", "1"});
-  metric.add_row({"2", "pLDDT", "pLDDT", "local", "1"});
-  gemmi::cif::Loop& local = block.init_mmcif_loop(
-      "_ma_qa_metric_local.",
-      {"ordinal_id", "model_id", "label_asym_id", "label_comp_id", "label_seq_id", "metric_id", "metric_value"});
-  size_t n = 0;
-  for (const gemmi::Chain& chain : st.models.at(0).chains)
-    for (const gemmi::Residue& res : chain.residues) {
-      if (res.atoms.empty()) continue;
-      const double plddt = res.atoms.front().b_iso;  // every atom of a residue carries its pLDDT
-      local.add_row(
-          {std::to_string(++n), "1", res.subchain, res.name, res.label_seq.str(), "2", fmt::format("{:.2f}", plddt)});
-    }
-  double sum = 0.0;  // every atom slot of a residue, present or not, carries its pLDDT
-  for (int64_t i = 0; i < protein.n_res(); ++i) sum += protein.b_factors[static_cast<size_t>(i) * rc::atom_type_num];
-  gemmi::cif::Loop& global =
-      block.init_mmcif_loop("_ma_qa_metric_global.", {"ordinal_id", "model_id", "metric_id", "metric_value"});
-  global.add_row(
-      {"1", "1", "1", fmt::format("{:.2f}", protein.n_res() == 0 ? 0.0 : sum / static_cast<double>(protein.n_res()))});
-}
-
 }  // namespace
 
 std::optional<StructureFormat> structure_format_of(const std::filesystem::path& path) {
@@ -387,9 +290,7 @@ std::string to_mmcif(const Protein& protein, const StructureHeader& header) {
   groups.cell = false;  // predictions have no unit cell
   groups.symmetry = false;
   gemmi::cif::Document doc = gemmi::make_mmcif_document(st, groups);
-  add_auth_columns(doc.blocks.at(0));
-  set_chem_comp_types(doc.blocks.at(0));
-  if (header.b_factors_are_plddt) add_modelcif_metadata(doc.blocks.at(0), st, protein, header);
+  complete_mmcif_block(doc.blocks.at(0), st, protein, header);
   // The remarks as data too (as the PDB's REMARK 250): readers drop the comments above the block.
   if (!header.remarks.empty()) {
     gemmi::cif::Loop& remarks = doc.blocks.at(0).init_mmcif_loop("_database_PDB_remark.", {"id", "text"});

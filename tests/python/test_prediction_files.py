@@ -181,6 +181,15 @@ def test_unrelaxed_cif_has_modelcif_plddt_metrics(prediction, inputs):
     assert list(block.find_values("_ma_target_entity.entity_id")) == sorted({e for _, e in asyms})
     assert [row[0] for row in block.find("_ma_model_list.", ["model_id"])] == ["1"]
     assert set(block.find_values("_chem_comp.type")) <= {"'L-peptide linking'", "'peptide linking'"}
+    # Each residue's name (AlphaFold's _CHEM_COMP table) and each entity's chains by author name.
+    names = dict(zip(block.find_values("_chem_comp.id"), block.find_values("_chem_comp.name")))
+    expected = {"ASP": "'ASPARTIC ACID'", "GLU": "'GLUTAMIC ACID'", "GLY": "GLYCINE", "LYS": "LYSINE"}
+    assert names and all(names[k] == v for k, v in expected.items() if k in names) and "?" not in names.values()
+    strands = {row[0]: row[1] for row in block.find("_entity_poly.", ["entity_id", "pdbx_strand_id"])}
+    chains_of = {}
+    for asym, entity in asyms:
+        chains_of.setdefault(entity, []).append(asym)
+    assert strands == {entity: ",".join(chains) for entity, chains in chains_of.items()}
     # As AlphaFold's mmCIF: coordinates to 0.001 A, B-factors to 0.01, label_asym_id the chain's name.
     sites = block.find("_atom_site.", ["Cartn_x", "Cartn_y", "Cartn_z", "B_iso_or_equiv", "label_asym_id",
                                        "auth_asym_id"])
