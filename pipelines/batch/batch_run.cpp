@@ -532,7 +532,7 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
     return;
   }
   const auto pkey = predict_key(mkey, run.dir, run.status["msa"]);
-  if (key_of(run.status, "predict") == pkey && fs::exists(run.dir / "done")) {
+  if (key_of(run.status, "predict") == pkey && prediction_complete(run.dir, run.status, target.id)) {
     ++report.done;
     return;
   }

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "data/atomic_output.hpp"
 #include "data/log.hpp"
@@ -86,6 +88,31 @@ bool permanent_failure(const json& failed) {
 
 // The first 16 hex digits of the target sequence's SHA-256, kept with a failure.
 std::string sequence_digest(const BatchTarget& target) { return data::sha256_hex(target.sequence).substr(0, 16); }
+
+bool prediction_complete(const fs::path& dir, const json& status, const std::string& id) {
+  if (!status.contains("predict") || !fs::exists(dir / "done")) return false;
+  const json ranking = status["predict"].value("ranking", json::array());
+  if (!ranking.is_array() || ranking.empty() ||
+      !std::all_of(ranking.begin(), ranking.end(), [](const json& m) { return m.is_string(); })) {
+    log_warn("{}: {} has no ranking of its prediction (edited by hand?); the target is predicted again", id,
+             (dir / "status.json").string());
+    return false;
+  }
+  std::vector<std::string> files{"ranking_debug.json"};
+  for (size_t k = 0; k < ranking.size(); ++k) {
+    const auto model = ranking[k].get<std::string>();
+    for (const auto& name : {fmt::format("ranked_{}.pdb", k), fmt::format("ranked_{}.cif", k),
+                             "result_" + model + ".h5", "confidence_" + model + ".json"})
+      files.push_back(name);
+  }
+  for (const auto& name : files)
+    if (std::error_code error; !fs::is_regular_file(dir / name, error)) {
+      log_warn("{}: {} of its finished prediction is missing; the target is predicted again", id,
+               (dir / name).string());
+      return false;
+    }
+  return true;
+}
 
 // Removes `done` and the records of completed stages (and of a failure: of other inputs), when there are any:
 // the target's inputs changed.

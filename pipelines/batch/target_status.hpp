@@ -24,6 +24,11 @@ std::string key_of(const nlohmann::json& status, const char* stage);
 bool permanent_failure(const nlohmann::json& failed);
 // The first 16 hex digits of the target sequence's SHA-256, kept with a failure.
 std::string sequence_digest(const BatchTarget& target);
+// Whether the prediction recorded in `status` is complete in the target folder `dir`: its `done` marker and
+// the files a user reads first (ranking_debug.json, ranked_<k>.pdb/.cif, result_<model>.h5 and
+// confidence_<model>.json of each ranked model). A file deleted by hand is named in a warning (target `id`),
+// and the target is predicted again.
+bool prediction_complete(const std::filesystem::path& dir, const nlohmann::json& status, const std::string& id);
 // Removes DIR/<id>/done and the records of completed stages and of a failure, when there are any: the
 // target's inputs changed.
 void forget_completed_stages(const std::filesystem::path& dir, nlohmann::json& status);

@@ -1,7 +1,7 @@
 """`kfold batch` end to end (small config, random weights, the shipped 20-target example).
 
 - The summary is complete and agrees with each target's own files; a rerun skips every stage; a
-  damaged cached MSA (checksum mismatch) is recomputed.
+  damaged cached MSA (checksum mismatch) is recomputed, a deleted result file predicted again.
 - Bad targets (bad letters, too long) are recorded with their reason, the rest finish, exit code 3.
 - Kill -9 in the middle, rerun: every target complete, no finished stage computed twice, no temp file
   left, and the results byte-identical to an uninterrupted run.
@@ -114,6 +114,26 @@ def test_rerun_skips_every_stage(kfold, full_run, tmp_path):
     for t in target_ids():
         assert len(stage_runs(copy, t, "msa")) == 1
         assert len(stage_runs(copy, t, "predict")) == 2
+
+
+def test_a_done_target_whose_result_files_were_deleted_is_predicted_again(kfold, full_run, tmp_path):
+    """A user who deletes a finished target's structure or result file and reruns gets it back: that target's
+    predict stage runs again (its MSA stage does not), a warning names the file, the others are skipped."""
+    out, _ = full_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    first, second, *rest = target_ids()
+    (copy / first / "ranked_0.pdb").unlink()
+    (copy / second / "result_model_1_ptm.h5").unlink()
+    run = kfold("batch", TARGETS, *SEARCH, *MODEL, "-o", copy)
+    assert run.returncode == 0, run.stderr
+    for target, name in [(first, "ranked_0.pdb"), (second, "result_model_1_ptm.h5")]:
+        assert f"{target}: {copy / target / name} of its finished prediction is missing" in run.stderr
+        assert (copy / target / name).is_file()
+        assert len(stage_runs(copy, target, "predict")) == 2 and len(stage_runs(copy, target, "msa")) == 1
+    assert all(len(stage_runs(copy, t, "predict")) == 1 for t in rest)
+    assert (copy / first / "ranked_0.pdb").read_bytes() == (out / first / "ranked_0.pdb").read_bytes()
+    assert summary(copy)[first]["status"] == "done"
 
 
 def with_predict_failure(full_run, tmp_path, **failed):
