@@ -41,11 +41,15 @@ std::optional<std::vector<std::string>> split_csv_line(std::string_view line) {
   }
 }
 
-std::string semicolon_hint(std::string_view line) {
-  return line.find(',') == std::string_view::npos && line.find(';') != std::string_view::npos
-             ? " (the line has no comma but semicolons: a spreadsheet in a locale that writes semicolon-separated "
-               "files; save it with commas)"
-             : "";
+std::string separator_hint(std::string_view line) {
+  if (line.find(',') != std::string_view::npos) return "";
+  if (line.find('\t') != std::string_view::npos)
+    return " (the line has no comma but tabs: a tab-separated file, as a plate reader or a spreadsheet exports it; "
+           "save it as comma-separated)";
+  if (line.find(';') != std::string_view::npos)
+    return " (the line has no comma but semicolons: a spreadsheet in a locale that writes semicolon-separated "
+           "files; save it with commas)";
+  return "";
 }
 
 }  // namespace kfold::data

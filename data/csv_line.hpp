@@ -14,8 +14,8 @@ namespace kfold::data {
 // cell is not closed on the line.
 std::optional<std::vector<std::string>> split_csv_line(std::string_view line);
 
-// " (the line has no comma but semicolons: a spreadsheet in a locale that writes semicolon-separated files;
-// save it with commas)" when `line` looks so, else "": a hint for a message about the columns.
-std::string semicolon_hint(std::string_view line);
+// A hint for a message about the columns of a line without commas: it has tabs (a tab-separated export) or
+// semicolons (a spreadsheet in a locale that writes semicolon-separated files); "" otherwise.
+std::string separator_hint(std::string_view line);
 
 }  // namespace kfold::data

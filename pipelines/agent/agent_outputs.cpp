@@ -367,8 +367,8 @@ constexpr const char* kBindingNote =
     "change of the mean PAE between the target and the partner chain in complex predictions (structure "
     "shortlist only)";
 constexpr const char* kSolubilityNote =
-    "hydropathy change weighted by exposure in the predicted wild type (sequence only without one) plus net "
-    "charge away from zero";
+    "hydropathy change weighted by exposure in the predicted wild type (without one: I, V, L, F, C, M count a "
+    "quarter) plus net charge away from zero";
 
 // report.md's "Construct proposals" section ("" without proposals).
 std::string constructs_md(const ScoreTable& table, const Plate& plate) {
@@ -496,7 +496,7 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
     md += fmt::format(
         "A bootstrap ensemble of {} ridge regressions (lambda {} by leave-one-out error; {} features: site "
         "and residue terms of the evolutionary scores, one-hot positions, mutant residues and position x "
-        "residue) was fitted to {} measured variants (replicates averaged). Leave-one-out Spearman {}, RMSE {}. "
+        "residue) was fitted to {} measured variants (replicates averaged). Leave-one-out Spearman {}, RMSE {}{}. "
         "`total` is the "
         "ensemble mean (predicted measured value) and `sd` its predictive sd (the ensemble's spread, "
         "`surrogate_ensemble_sd`, and the leave-one-out residual sd in quadrature: a new measurement falls "
@@ -505,18 +505,32 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
         std::isfinite(s.loo_spearman) ? fmt::format("{:.3f}", s.loo_spearman)
                                       : "NA (the leave-one-out predictions are all equal)",
         std::isfinite(s.loo_rmse) ? fmt::format("{:.3g}", s.loo_rmse) : "NA",
+        std::isfinite(s.evolutionary_spearman)
+            ? fmt::format(" (the evolutionary score's Spearman with {} of these measurements: {:.3f})",
+                          s.evolutionary_n, s.evolutionary_spearman)
+            : "",
         s.acquisition == "ucb" ? fmt::format("UCB (mean + {} surrogate_ensemble_sd)", s.beta)
                                : std::string("Thompson sampling"));
-  } else if (!table.no_surrogate_reason.empty()) {
-    md += fmt::format(
-        "No surrogate: {}, which tells nothing of their effects; the plate ranks by the zero-shot total. "
-        "Measured variants are left off the plate.\n\n",
-        table.no_surrogate_reason);
+    if (!s.has_skill())
+      md.insert(md.size() - 2, fmt::format(" **The surrogate has no predictive skill yet** (leave-one-out Spearman "
+                                           "below {}): its ranking is close to chance and its sd is calibrated "
+                                           "only for a model that is right; measure more variants.",
+                                           SurrogateSummary::kMinSkill));
   } else {
-    md += fmt::format(
-        "{} measured variant(s): no surrogate (needs at least {} distinct variants); the plate ranks by the "
-        "zero-shot total. Measured variants are left off the plate.\n\n",
-        measured_variant_count(campaign), campaign.surrogate.min_measurements);
+    if (!table.no_surrogate_reason.empty())
+      md += fmt::format(
+          "No surrogate: {}, which tells nothing of their effects; the plate ranks by the zero-shot total. "
+          "Measured variants are left off the plate.",
+          table.no_surrogate_reason);
+    else
+      md += fmt::format(
+          "{} measured variant(s): no surrogate (needs at least {} distinct variants); the plate ranks by the "
+          "zero-shot total. Measured variants are left off the plate.",
+          measured_variant_count(campaign), campaign.surrogate.min_measurements);
+    md += models.stability_from_potts
+              ? " Zero-shot scores have no calibrated uncertainty: `sd` is how far the Potts and site-independent "
+                "models disagree (half the difference of their z-scores).\n\n"
+              : " Zero-shot scores have no calibrated uncertainty (`sd` NA).\n\n";
   }
   md += "## Evidence\n\n";
   md += fmt::format(
@@ -534,12 +548,22 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
       "- {} variants evaluated ({} of them measured before, in {} result rows), {} removed by hard liability "
       "filters, {} eligible for the plate.\n",
       table.rows.size(), measured_rows(table), campaign.measurements.size(), plate.n_filtered, plate.n_candidates);
-  md += "- " + plate_summary(plate, campaign) + "\n\n";
+  md += "- " + plate_summary(plate, campaign) + "\n";
+  const std::vector<const PlateWell*> ranked = ranked_variant_wells(plate);
+  const auto unseen = std::count_if(ranked.begin(), ranked.end(), [&](const PlateWell* w) {
+    return !table.rows[static_cast<size_t>(w->row)].family_holds;
+  });
+  if (unseen > 0)
+    md += fmt::format(
+        "- {} of the plate's {} variants put a residue where the family alignment never shows it: for that "
+        "substitution the site-independent score is the pseudocount's alone, the same for every such residue at "
+        "its site (the other terms of the objective tell them apart).\n",
+        unseen, ranked.size());
+  md += "\n";
   if (!run.llm_calls.empty()) md.insert(md.size() - 1, llm_evidence(run.llm_calls));
   md +=
       "## Top candidates\n\n| rank | well | id | mutations | score | sd | site-indep. | Potts | operator | "
       "rationale |\n|---|---|---|---|---|---|---|---|---|---|\n";
-  const std::vector<const PlateWell*> ranked = ranked_variant_wells(plate);
   for (size_t k = 0; k < ranked.size() && k < 20; ++k) {
     const ScoredVariant& r = table.rows[static_cast<size_t>(ranked[k]->row)];
     const std::string rationale = markdown_text(r.rationale);

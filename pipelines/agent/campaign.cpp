@@ -216,7 +216,7 @@ std::vector<Measurement> read_results_csv(const std::filesystem::path& path, con
     const std::vector<std::string>& cells = *split;
     if (cells.size() < 2 || cells.size() > 3) {
       fail_input("{}: expected 2 or 3 comma-separated columns (variant,value[,sd]), got {}{}", where, cells.size(),
-                 data::semicolon_hint(line));
+                 data::separator_hint(line));
     }
     const bool first_line = !skipped.seen_line;
     skipped.seen_line = true;
@@ -274,6 +274,37 @@ void warn_if_wild_type_controls_disagree(const Campaign& campaign) {
       "is {:.3g}); if the plates were read on different scales, normalise each file to its own WT wells (e.g. "
       "subtract their mean) before adding it: pooled, the offset reads as the variants' effects",
       low->first, low->second, high->first, high->second, within_sd);
+}
+
+// Replicates of one variant that disagree beyond their stated sds (chi-square of their weighted mean, Wilson-Hilferty's
+// normal approximation, one-sided p < 0.001) are averaged all the same: most often a mislabelled or failed well, which
+// the lab should see. Rows without an sd cannot be judged.
+void warn_if_replicates_disagree(const Campaign& campaign) {
+  std::map<std::string, std::vector<const Measurement*>> groups;
+  for (const Measurement& m : campaign.measurements) groups[format_variant(m.variant)].push_back(&m);
+  for (const auto& [variant, group] : groups) {
+    if (variant == "WT" || group.size() < 2 ||
+        !std::all_of(group.begin(), group.end(), [](auto* m) { return m->sd && *m->sd > 0.0; }))
+      continue;
+    double sum = 0.0, weights = 0.0;
+    for (const Measurement* m : group) {
+      sum += m->value / (*m->sd * *m->sd);
+      weights += 1.0 / (*m->sd * *m->sd);
+    }
+    const double mean = sum / weights;
+    double chi2 = 0.0;
+    for (const Measurement* m : group) chi2 += std::pow((m->value - mean) / *m->sd, 2);
+    const auto k = static_cast<double>(group.size() - 1);
+    const double z = (std::cbrt(chi2 / k) - (1.0 - 2.0 / (9.0 * k))) / std::sqrt(2.0 / (9.0 * k));
+    if (z <= 3.09) continue;
+    std::string rows;
+    for (const Measurement* m : group)
+      rows += fmt::format("{}{} +/- {} ({})", rows.empty() ? "" : ", ", m->value, *m->sd, m->source);
+    log_warn(
+        "results: the {} replicates of {} disagree far beyond their sd (chi-square {:.1f} on {} degrees of freedom): "
+        "{}; they are averaged (weighted mean {:.4g}); check for a mislabelled or failed well and remove it",
+        group.size(), variant, chi2, group.size() - 1, rows, mean);
+  }
 }
 
 // One variant per line (first comma-separated cell; header `variant` and '#' lines skipped), duplicates
@@ -605,6 +636,11 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
       if (!is_file(p)) {
         c.fail(fmt::format("results[{}]", n), fmt::format("{} does not exist or is not a file", p.string()));
       }
+      for (size_t earlier = 0; earlier < k.results.size(); ++earlier)
+        if (std::error_code e; std::filesystem::equivalent(k.results[earlier], p, e))
+          c.fail(fmt::format("results[{}]", n),
+                 fmt::format("{} is results[{}] again: each file's measurements would count twice; list it once",
+                             p.string(), earlier));
       k.results.push_back(p);
     }
   }
@@ -613,6 +649,7 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
     k.measurements.insert(k.measurements.end(), std::make_move_iterator(m.begin()), std::make_move_iterator(m.end()));
   }
   warn_if_wild_type_controls_disagree(k);
+  warn_if_replicates_disagree(k);
   if (k.target.db.empty() && !is_file(k.target.msa)) {
     c.fail("target.msa", fmt::format("{} does not exist or is not a file", k.target.msa.string()));
   }

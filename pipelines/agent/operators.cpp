@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include "data/log.hpp"
+
 namespace kfold::pipelines::agent {
 
 void propose_single_substitutions(const Campaign& campaign, HypothesisSet& out) {
@@ -64,6 +66,10 @@ void propose_consensus(const Campaign& campaign, const EvolutionaryModels& model
 void propose_coevolution_pairs(const Campaign& campaign, const EvolutionaryModels& models, HypothesisSet& out,
                                int64_t n_pairs, int64_t per_pair, int64_t min_separation) {
   if (campaign.max_mutations < 2 || !models.potts) return;
+  if (!models.stability_from_potts) {  // couplings of a model too shallow for the stability term are noise
+    log_info("agent: no coevolution-pair proposals: {}", models.model_note);
+    return;
+  }
   const PottsModel& potts = *models.potts;
   const std::vector<CouplingScore> scores = coupling_scores(potts);
   const std::vector<int64_t>& residue_of_column = models.alignment.column_residue;
@@ -135,13 +141,18 @@ void propose_beneficial_combinations(const Campaign& campaign, HypothesisSet& ou
     variants[key] = m.variant;
   }
   double reference = 0.0;
+  std::string reference_name;  // what the singles were better than, for the rationale
   if (sums.count("WT")) {
     reference = sums["WT"].first / sums["WT"].second;
+    reference_name = fmt::format("the wild type's measured {:+.3g}", reference);
   } else {
+    // Without wild-type wells "better than the wild type" is unknown: better than most measured variants
+    // stands in, and says so (a set of only destabilising singles has a better half too).
     std::vector<double> all;
     for (const Measurement& m : campaign.measurements) all.push_back(m.value);
     std::sort(all.begin(), all.end());
     reference = all[all.size() / 2];
+    reference_name = fmt::format("the median measured value {:+.3g}, no wild-type wells measured", reference);
   }
   struct Single {
     Substitution sub;
@@ -174,8 +185,8 @@ void propose_beneficial_combinations(const Campaign& campaign, HypothesisSet& ou
       Variant v;
       v.substitutions = {picked[a].sub, picked[b].sub};
       out.add("combine_beneficial", sorted(v),
-              {fmt::format("combines measured {} ({:+.3g}) and {} ({:+.3g}); reference {:+.3g}", picked[a].name,
-                           picked[a].value, picked[b].name, picked[b].value, reference)});
+              {fmt::format("combines measured {} ({:+.3g}) and {} ({:+.3g}), each above {}", picked[a].name,
+                           picked[a].value, picked[b].name, picked[b].value, reference_name)});
     }
   }
   const size_t n = std::min(picked.size(), static_cast<size_t>(campaign.max_mutations));
@@ -186,7 +197,8 @@ void propose_beneficial_combinations(const Campaign& campaign, HypothesisSet& ou
       v.substitutions.push_back(picked[k].sub);
       names += (k ? ", " : "") + picked[k].name;
     }
-    out.add("combine_beneficial", sorted(v), {fmt::format("combines the {} best measured singles: {}", n, names)});
+    out.add("combine_beneficial", sorted(v),
+            {fmt::format("combines the {} best measured singles: {}, each above {}", n, names, reference_name)});
   }
 }
 

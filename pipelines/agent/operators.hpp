@@ -20,7 +20,8 @@ void propose_single_substitutions(const Campaign& campaign, HypothesisSet& out);
 void propose_consensus(const Campaign& campaign, const EvolutionaryModels& models, HypothesisSet& out,
                        double min_frequency = 0.3);
 
-// With max_mutations >= 2 and a Potts model: the top `n_pairs` column pairs by APC coupling score (at least
+// With max_mutations >= 2 and a Potts model the stability term uses (not one `auto` found too shallow: its
+// couplings would be noise): the top `n_pairs` column pairs by APC coupling score (at least
 // `min_separation` residues apart, neither frozen), and at each the `per_pair` double mutants (a, b), a
 // and b not wild type, of largest Potts ΔE among those whose coupling favours them over the wild-type
 // combination (epistasis J(a,b) - J(a,wt_j) - J(wt_i,b) + J(wt_i,wt_j) > 0) ("coevolution_pair").
@@ -28,9 +29,9 @@ void propose_coevolution_pairs(const Campaign& campaign, const EvolutionaryModel
                                int64_t n_pairs = 10, int64_t per_pair = 2, int64_t min_separation = 3);
 
 // With max_mutations >= 2 and measured single substitutions: the measured singles better than the wild
-// type (its measured mean, or without a wild-type measurement the median of all measurements), best
-// first, at most `top` of them at distinct non-frozen positions; every pair of them and the combination
-// of the best max_mutations ("combine_beneficial").
+// type (its measured mean, or without a wild-type measurement the median of all measurements, as the
+// rationale says), best first, at most `top` of them at distinct non-frozen positions; every pair of them and the
+// combination of the best max_mutations ("combine_beneficial").
 void propose_beneficial_combinations(const Campaign& campaign, HypothesisSet& out, int64_t top = 8);
 
 // Keeps the hypotheses whose variant is in campaign.library_variants (renumbered in their order) and adds

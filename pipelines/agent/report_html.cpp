@@ -400,8 +400,9 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
     const SurrogateSummary& s = *table.surrogate;
     h += fmt::format(
         "<li>Surrogate: {} bootstrap ridge members on {} measured variants ({} features, lambda {}); leave-one-out "
-        "Spearman {}; acquisition {}.</li>\n",
-        s.members, s.n_train, s.n_features, s.lambda, fmt_or_na(s.loo_spearman),
+        "Spearman {} (the evolutionary score's: {}){}; acquisition {}.</li>\n",
+        s.members, s.n_train, s.n_features, s.lambda, fmt_or_na(s.loo_spearman), fmt_or_na(s.evolutionary_spearman),
+        s.has_skill() ? "" : ": <strong>no predictive skill yet</strong>, its ranking is close to chance",
         s.acquisition == "ucb" ? fmt::format("UCB, beta {}", s.beta) : std::string("Thompson sampling"));
   } else if (!table.no_surrogate_reason.empty()) {
     h += "<li>Surrogate: none (" + html_escape(table.no_surrogate_reason) + "): zero-shot ranking.</li>\n";

@@ -197,9 +197,12 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
         weighted(evo_weight, (r.residue_term - m_residue.mean) / m_residue.sd) + weighted(sol_weight, z_sol);
     const double z_si = (r.site_independent - m_si.mean) / m_si.sd;
     const double z_potts = (r.potts - m_potts.mean) / m_potts.sd;
-    r.sd = evo_weight <= 0.0                               ? 0.0
-           : std::isfinite(z_si) && std::isfinite(z_potts) ? evo_weight * std::fabs(z_potts - z_si) / 2.0
-                                                           : std::numeric_limits<double>::quiet_NaN();
+    // Zero-shot sd: how far the two evolutionary models disagree (half their z difference), not a calibrated
+    // uncertainty; none (NA) unless the Potts model is the one trusted (a shallow alignment's is noise).
+    r.sd = evo_weight <= 0.0 ? 0.0
+           : models.stability_from_potts && std::isfinite(z_si) && std::isfinite(z_potts)
+               ? evo_weight * std::fabs(z_potts - z_si) / 2.0
+               : std::numeric_limits<double>::quiet_NaN();
     std::string line;
     if (std::isfinite(r.evolutionary)) {
       line = fmt::format("{} {:+.2f} (z {:+.2f}) for {}", model, r.evolutionary, z, evolutionary_for);
@@ -300,9 +303,24 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
   double sse = 0.0;
   for (size_t k = 0; k < values.size(); ++k) sse += std::pow(summary.loo_predicted[k] - values[k], 2);
   summary.loo_rmse = std::sqrt(sse / static_cast<double>(values.size()));
-  const std::string acq_name = campaign.acquisition.type == "ucb"
-                                   ? fmt::format("UCB beta {}", campaign.acquisition.beta)
-                                   : std::string("Thompson draw");
+  {
+    std::map<std::string, double> evolutionary;  // variant -> its evolutionary score
+    for (const ScoredVariant& r : table.rows) evolutionary[format_variant(r.hypothesis->variant)] = r.evolutionary;
+    std::vector<double> zero_shot, measured_values;
+    for (size_t k = 0; k < means.size(); ++k)
+      if (const auto it = evolutionary.find(summary.train_variants[k]);
+          it != evolutionary.end() && std::isfinite(it->second)) {
+        zero_shot.push_back(it->second);
+        measured_values.push_back(values[k]);
+      }
+    summary.evolutionary_n = static_cast<int64_t>(zero_shot.size());
+    if (zero_shot.size() >= 3) summary.evolutionary_spearman = spearman(zero_shot, measured_values);
+  }
+  // (A Thompson plate draws one ensemble member per pick: the `acquisition` value, the first draw's member, is
+  // not the value that picked a variant, and its rationale gives none.)
+  const bool ucb = campaign.acquisition.type == "ucb";
+  const std::string acq_name =
+      ucb ? fmt::format("UCB beta {}", campaign.acquisition.beta) : std::string("Thompson: one member per pick");
   for (size_t k = 0; k < table.rows.size(); ++k) {
     ScoredVariant& r = table.rows[k];
     r.surrogate_mean = p.mean[k];
@@ -313,9 +331,10 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
     r.sd = r.surrogate_sd;
     const std::string solubility =
         table.solubility_weight > 0.0 ? fmt::format("; solubility {:+.3g} to the total", solubility_shift[k]) : "";
-    r.rationale = fmt::format("surrogate {:+.3g} ± {:.2g} ({} {:+.3g}; {} measurements{})", r.surrogate_mean,
-                              r.surrogate_sd, acq_name, r.acquisition, summary.n_train, solubility) +
-                  "; " + r.rationale;
+    r.rationale =
+        fmt::format("surrogate {:+.3g} ± {:.2g} ({}{}; {} measurements{})", r.surrogate_mean, r.surrogate_sd, acq_name,
+                    ucb ? fmt::format(" {:+.3g}", r.acquisition) : "", summary.n_train, solubility) +
+        "; " + r.rationale;
   }
   table.member_predictions = std::move(p.members);
   log_info(
@@ -324,6 +343,12 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
       "(the ensemble's and the leave-one-out residual sd {:.3g} together)",
       summary.members, summary.n_train, summary.n_features, summary.lambda, summary.loo_spearman, summary.loo_rmse,
       model.position_prior_sd(), acq_name, std::sqrt(model.residual_variance()));
+  if (!summary.has_skill())
+    log_warn(
+        "agent: the surrogate has no predictive skill yet (leave-one-out Spearman {:.3f} on {} measurements; the "
+        "evolutionary score's on {} of them: {:.3f}): its ranking is close to chance. Measure more variants, or "
+        "raise surrogate.min_measurements to keep the zero-shot ranking meanwhile",
+        summary.loo_spearman, summary.n_train, summary.evolutionary_n, summary.evolutionary_spearman);
   table.surrogate = std::move(summary);
   return true;
 }

@@ -5,8 +5,8 @@
 // (solubility_score.hpp). Terms of the objective this version cannot compute (binding, expression,
 // activity) are reported as not computed and weigh nothing. total = sum over computed terms of weight x
 // z-score (z over every variant with a value), so terms in different units can be weighed. sd: the disagreement
-// of the two evolutionary models, |z_potts - z_site_independent| / 2 x the evolutionary weight (NaN when
-// only one model exists) - a stand-in until the surrogate ensemble of later rounds exists.
+// of the two evolutionary models, |z_potts - z_site_independent| / 2 x the evolutionary weight (NaN unless the
+// stability term trusts the Potts model) - not a calibrated uncertainty, until the surrogate of later rounds.
 //
 // With measured results (apply_surrogate): a bootstrap ridge ensemble (surrogate_model.hpp) learns the
 // measured value from one-hot and evolutionary features; then total = the ensemble mean (predicted
@@ -85,6 +85,13 @@ struct SurrogateSummary {
   std::vector<double> loo_predicted;        // leave-one-out predictions of them
   double loo_spearman = 0.0;
   double loo_rmse = 0.0;
+  // The evolutionary score's Spearman with the same measurements (of those among the scored variants): what
+  // the surrogate's leave-one-out Spearman is to beat; NaN with fewer than 3 such variants.
+  double evolutionary_spearman = std::numeric_limits<double>::quiet_NaN();
+  int64_t evolutionary_n = 0;
+  // Below this leave-one-out Spearman the surrogate is said to have no skill yet (log and report).
+  static constexpr double kMinSkill = 0.1;
+  bool has_skill() const { return loo_spearman >= kMinSkill; }
 };
 
 struct ScoreTable {

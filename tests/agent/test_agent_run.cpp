@@ -649,7 +649,9 @@ TEST_CASE("agent run: the surrogate fits each variant's replicates as one row") 
     return std::pair(kfold::data::read_text_file(dir / out / "plate.csv"), nlohmann::json::parse(line)["surrogate"]);
   };
   const auto [once_plate, once] = run_with({round0}, "once");
-  const auto [twice_plate, twice] = run_with({round0, round0}, "twice");
+  // (Two files: one file listed twice is refused, tested in test_campaign.)
+  std::filesystem::copy_file(round0, dir / "round0_again.csv");
+  const auto [twice_plate, twice] = run_with({round0, (dir / "round0_again.csv").string()}, "twice");
   CHECK(twice["measurements"] == 2 * once["measurements"].get<int64_t>());  // result rows
   CHECK(twice["variants"] == once["variants"]);
   CHECK(once["lambda"].is_number());

@@ -56,6 +56,7 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
   // Quoted cells (pandas, spreadsheets) are read; a semicolon-separated file (some locales' Excel) is named as one.
   { std::ofstream(dir / "quoted.csv") << "\"variant\",\"value\",\"sd\"\n\"Q2A\",\"1.5\",\"0.1\"\n"; }
   { std::ofstream(dir / "semicolon.csv") << "variant;value\nQ2A;1.5\n"; }
+  { std::ofstream(dir / "tabs.csv") << "variant\tvalue\tsd\nQ2A\t1.5\t0.1\n"; }
   { std::ofstream(dir / "open_quote.csv") << "variant,value\n\"Q2A,1.5\n"; }
   // A leading '+' as some instruments export values (from_chars alone refused "+1.2"); not twice.
   { std::ofstream(dir / "plus.csv") << "variant,value,sd\nQ2A,+1.2,+0.1\n"; }
@@ -112,6 +113,12 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
       {"{" + target + R"(, "name": "x", "results": ["semicolon.csv"]})",
        "semicolon.csv:1: expected 2 or 3 comma-separated columns (variant,value[,sd]), got 1 (the line has no comma "
        "but semicolons"},
+      {"{" + target + R"(, "name": "x", "results": ["tabs.csv"]})",
+       "tabs.csv:1: expected 2 or 3 comma-separated columns (variant,value[,sd]), got 1 (the line has no comma "
+       "but tabs: a tab-separated file"},
+      // One file listed twice: each of its rows would count twice (the combined sds shrink by sqrt 2).
+      {"{" + target + R"(, "name": "x", "results": ["c_good.csv", "quoted.csv", "./quoted.csv"]})",
+       "quoted.csv is results[1] again: each file's measurements would count twice; list it once"},
       {"{" + target + R"(, "name": "x", "results": ["open_quote.csv"]})",
        "open_quote.csv:2: a quoted cell is not closed"},
       {"{" + target + R"(, "name": "x", "results": ["c_name.csv"]})",
@@ -270,4 +277,26 @@ TEST_CASE("campaign: results as labs export them: any header case, failed wells 
   CHECK(warnings.lines[1].find("the wild-type wells disagree between files: mean 0.05 in ") != std::string::npos);
   CHECK(warnings.lines[1].find("5.05 in ") != std::string::npos);
   CHECK(warnings.lines[1].find("normalise each file to its own WT wells") != std::string::npos);
+}
+
+TEST_CASE("campaign: replicates that disagree far beyond their sds are named in a warning") {
+  kfold::test::ScratchDir dir("agent-campaign-replicates");
+  { std::ofstream(dir / "f.a3m") << ">q\nMQIF\n"; }
+  // Q2A: -1.2, +1.5, -1.0 each +/- 0.2 (chi-square ~113 on 2 degrees of freedom: a mislabelled well); I3V
+  // within its sds (chi-square 0.5); F4L without sds (not judged); WT wells are compared across files
+  // elsewhere.
+  {
+    std::ofstream(dir / "r.csv") << "variant,value,sd\nQ2A,-1.2,0.2\nQ2A,1.5,0.2\nQ2A,-1.0,0.2\nI3V,0.1,0.2\n"
+                                    "I3V,0.3,0.2\nF4L,-3\nF4L,3\nWT,0,0.01\nWT,1,0.01\n";
+  }
+  kfold::test::CapturedWarnings warnings;
+  const Campaign c = parse_campaign(
+      R"({"name": "x", "target": {"id": "Q", "sequence": "MQIF", "msa": "f.a3m"}, "results": ["r.csv"]})",
+      dir / "c.json");
+  CHECK(c.measurements.size() == 9u);  // all kept (averaged later)
+  REQUIRE(warnings.lines.size() == 1u);
+  const std::string& w = warnings.lines[0];
+  CHECK(w.find("the 3 replicates of Q2A disagree far beyond their sd (chi-square 113.") != std::string::npos);
+  CHECK(w.find("1.5 +/- 0.2 (" + (dir / "r.csv").string() + ":3)") != std::string::npos);
+  CHECK(w.find("check for a mislabelled or failed well") != std::string::npos);
 }

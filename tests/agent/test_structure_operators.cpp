@@ -232,9 +232,13 @@ TEST_CASE("solubility term: hydropathy weighted by exposure, net charge away fro
   CHECK(kyte_doolittle('I') == 4.5);
   CHECK(kyte_doolittle('R') == -4.5);
   CHECK(net_charge("KRDEH") == 0);
-  // L3K: hydropathy (3.8 + 3.9) / 4.5 plus charge 0 -> +1 (0.1).
-  CHECK(solubility_score(v("L3K"), wt, 1, {}) == doctest::Approx(7.7 / 4.5 + 0.1));
+  // L3K: hydropathy (3.8 + 3.9) / 4.5 plus charge 0 -> +1 (0.1); without a structure a Leu counts a quarter
+  // (mostly buried), a Lys fully.
+  CHECK(solubility_score(v("L3K"), wt, 1, {}) == doctest::Approx(0.25 * 7.7 / 4.5 + 0.1));
   CHECK(solubility_score(v("K2L"), wt, 1, {}) == doctest::Approx(-7.7 / 4.5 + 0.1));  // |0 - 1| = 1 too
+  CHECK(solubility_score(v("E5K"), wt, 1, {}) == doctest::Approx((-3.5 + 3.9) / 4.5 + 0.1 * 2));
+  for (const char buried : std::string("IVLFCM")) CHECK(sequence_only_exposure(buried) == kBuriedByTypeExposure);
+  for (const char other : std::string("AGSTNQDEKRHPWY")) CHECK(sequence_only_exposure(other) == 1.0);
   // Buried (exposure 0): only the charge term remains; half exposed: half the hydropathy.
   const std::vector<double> exposure = {1.0, 1.0, 0.0, 0.5, 1.0, 1.0};
   CHECK(solubility_score(v("L3K"), wt, 1, exposure) == doctest::Approx(0.1));
@@ -266,8 +270,9 @@ TEST_CASE("exposure: residues of low pLDDT are exposed for the oxidation flag an
   REQUIRE(flags.size() == 1u);
   CHECK(flags[0].name == "new_oxidation");
   CHECK(flags[0].detail == "M14 (pLDDT 40: taken as exposed)");
-  // Solubility: the low-confidence residue counts as without structure (exposure 1), the buried one not.
+  // Solubility: the low-confidence residue counts as exposed (exposure 1, as a disordered region is), the buried
+  // one not.
   const Variant to_lys = parse_variant("L14K", "t");
-  CHECK(solubility_score(to_lys, wt, 1, w.exposure) == doctest::Approx(solubility_score(to_lys, wt, 1, {})));
+  CHECK(solubility_score(to_lys, wt, 1, w.exposure) == doctest::Approx(7.7 / 4.5 + 0.1));
   CHECK(solubility_score(parse_variant("L1K", "t"), wt, 1, w.exposure) == doctest::Approx(0.1));
 }

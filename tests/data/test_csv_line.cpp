@@ -7,7 +7,7 @@
 
 #include "data/csv_line.hpp"
 
-using kfold::data::semicolon_hint;
+using kfold::data::separator_hint;
 using kfold::data::split_csv_line;
 using Cells = std::vector<std::string>;
 
@@ -23,8 +23,10 @@ TEST_CASE("split_csv_line: plain, quoted and empty cells") {
   CHECK(split_csv_line("variant,\"value\" (AU)") == Cells{"variant", "value (AU)"});  // text after the quote
 }
 
-TEST_CASE("semicolon_hint: a semicolon-separated line without commas") {
-  CHECK(semicolon_hint("Q2A;1,5").empty());  // has a comma (a decimal comma): not this case
-  CHECK(semicolon_hint("Q2A;1.5").find("semicolons") != std::string::npos);
-  CHECK(semicolon_hint("Q2A,1.5").empty());
+TEST_CASE("separator_hint: a semicolon- or tab-separated line without commas") {
+  CHECK(separator_hint("Q2A;1,5").empty());  // has a comma (a decimal comma): not this case
+  CHECK(separator_hint("Q2A;1.5").find("semicolons") != std::string::npos);
+  CHECK(separator_hint("Q2A\t1.5\t0.1").find("tab-separated") != std::string::npos);
+  CHECK(separator_hint("Q2A,1.5").empty());
+  CHECK(separator_hint("Q2A").empty());
 }
