@@ -12,6 +12,7 @@
 #include "data/case_insensitive.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
+#include "data/log.hpp"
 #include "data/sequence.hpp"
 #include "data/text_input.hpp"
 #include "pipelines/predict/target_id.hpp"
@@ -149,15 +150,25 @@ bool is_fasta_name(const fs::path& path) { return fasta_extension_length(path) >
 // extension.
 std::vector<BatchTarget> read_folder(const fs::path& dir) {
   std::vector<fs::path> files;
+  std::vector<std::string> other;  // files not read: said once (a target named x.txt was lost without a word)
   for (const auto& entry : fs::directory_iterator(dir)) {
     // Hidden files are skipped as ls does: macOS's ._x.fasta (AppleDouble metadata, binary) stopped the batch.
-    if (!is_fasta_name(entry.path()) || entry.path().filename().string().starts_with('.')) continue;
+    if (entry.path().filename().string().starts_with('.')) continue;
+    if (!is_fasta_name(entry.path())) {
+      other.push_back(entry.path().filename().string());
+      continue;
+    }
     // A FASTA name that is not a readable file (a broken link, a folder) would be a target silently lost.
     if (!entry.is_regular_file())
       fail_input("{}: not a readable file (a broken link or a folder?); fix or remove it", entry.path().string());
     files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
+  if (!other.empty())
+    log_warn(
+        "{}: {} entr{} without a FASTA name (.fasta, .fa, .faa, .fas, any case, optionally .gz) not read, e.g. "
+        "'{}'; rename what holds a target",
+        dir.string(), other.size(), other.size() == 1 ? "y" : "ies", *std::min_element(other.begin(), other.end()));
   std::vector<BatchTarget> targets;
   for (const auto& file : files) {
     auto records = read_fasta_records(file);

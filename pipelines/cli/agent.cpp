@@ -104,7 +104,9 @@ void add_agent_command(CLI::App& app, Action& action) {
       ->excludes("--params");
   cmd->add_option("--config", o->config, "JSON overrides of the model config (AlphaFold's key names)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N for the structure predictions")->capture_default_str();
+  cmd->add_option("--device", o->device,
+                  "cpu, cuda or cuda:N for the structure predictions (CUDA: not yet validated on a GPU)")
+      ->capture_default_str();
   cmd->add_option("--dtype", o->dtype, "Trunk precision of the structure predictions: fp32 or bf16")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();

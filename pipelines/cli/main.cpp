@@ -48,7 +48,7 @@ constexpr const char* kFooter = R"(Examples:
   kfold features data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m -o ubiquitin_features.h5
   kfold inspect ubiquitin_features.h5
   kfold predict query.fasta --msa query.a3m --params ~/af2/params -o out
-  kfold relax out/query/ranked_0.pdb -o ranked_0_relaxed.pdb
+  kfold relax out/<id>/ranked_0.pdb -o ranked_0_relaxed.pdb   (<id>: the FASTA record's id)
   kfold batch targets.csv --db dbs/uniref50 --params ~/af2/params -o out/batch
   kfold agent data/examples/ubiquitin_campaign.json -o out/agent
 

@@ -67,7 +67,9 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
                  "AlphaFold's structural violation terms, not the Amber force field")
       ->check(CLI::IsMember({"none", "best", "all"}))
       ->default_val("none");
-  cmd.add_option("--device", o.device, "cpu, cuda or cuda:N")->default_val("cpu");
+  cmd.add_option("--device", o.device,
+                 "cpu, cuda or cuda:N (CUDA: compiled, not yet validated on a GPU; see the README's GPU check)")
+      ->default_val("cpu");
   cmd.add_option(
          "--dtype", o.dtype,
          "Trunk precision: fp32, or bf16 (mixed precision: Evoformer in bfloat16, weights, LayerNorm statistics, "

@@ -59,7 +59,13 @@ TEST_CASE("read_batch_targets: CSV with header, FASTA, folder") {
   write(tmp.path() / "dir" / "notes.txt", "not a target");
   write(tmp.path() / "dir" / "._a.fasta", std::string("\0\5\26\7", 4));  // macOS metadata: skipped, as hidden
   write(tmp.path() / "dir" / ".draft.fasta", ">draft\nMK\n");
-  targets = kfold::pipelines::read_batch_targets(tmp.path() / "dir");
+  {
+    const kfold::test::CapturedWarnings warnings;  // notes.txt is not read, and said so (hidden files are not)
+    targets = kfold::pipelines::read_batch_targets(tmp.path() / "dir");
+    REQUIRE(warnings.lines.size() == 1u);
+    CHECK(warnings.lines[0].find(": 1 entry without a FASTA name (.fasta, .fa, .faa, .fas, any case, optionally .gz) "
+                                 "not read, e.g. 'notes.txt'") != std::string::npos);
+  }
   REQUIRE(targets.size() == 2);
   CHECK(targets[0].id == "a");  // file stems, sorted
   CHECK(targets[0].problem.find("holds 2 sequences") != std::string::npos);
