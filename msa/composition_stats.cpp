@@ -1,9 +1,10 @@
 // Composition-based lambda ratios: score distributions under a target's composition and their
-// ungapped lambda.
+// ungapped lambda; the ungapped K, and a PSSM's own Karlin-Altschul parameters.
 #include "msa/composition_stats.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "msa/pssm.hpp"
 
@@ -44,6 +45,41 @@ double ungapped_lambda(std::span<const double> probabilities, int32_t min_score)
   return 0.5 * (lo + hi);
 }
 
+double ungapped_k(std::span<const double> probabilities, int32_t min_score, double lambda) {
+  if (!(lambda > 0.0)) return 0.0;
+  int32_t span = 0;     // the lattice span d: gcd of the scores that occur
+  double tilted = 0.0;  // H / lambda
+  for (size_t s = 0; s < probabilities.size(); ++s) {
+    if (!(probabilities[s] > 0.0)) continue;
+    const int32_t score = min_score + static_cast<int32_t>(s);
+    span = std::gcd(span, score);
+    tilted += probabilities[s] * score * std::exp(lambda * score);
+  }
+  if (!(tilted > 0.0) || span == 0) return 0.0;
+  // sum_k: the distribution of S_k, probabilities of low_k, low_k + 1, ..., by convolution.
+  std::vector<double> sum(probabilities.begin(), probabilities.end());
+  std::vector<double> next;
+  int64_t low = min_score;
+  double sigma = 0.0;
+  for (int64_t k = 1; k <= 400; ++k) {
+    double term = 0.0;
+    for (size_t i = 0; i < sum.size(); ++i) {
+      const auto score = static_cast<double>(low + static_cast<int64_t>(i));
+      term += score < 0.0 ? sum[i] * std::exp(lambda * score) : sum[i];
+    }
+    sigma += term / static_cast<double>(k);
+    if (term / static_cast<double>(k) < 1e-8 * sigma) break;
+    next.assign(sum.size() + probabilities.size() - 1, 0.0);
+    for (size_t i = 0; i < sum.size(); ++i) {
+      if (!(sum[i] > 0.0)) continue;
+      for (size_t j = 0; j < probabilities.size(); ++j) next[i + j] += sum[i] * probabilities[j];
+    }
+    sum.swap(next);
+    low += min_score;
+  }
+  return std::exp(-2.0 * sigma) * span / (tilted * -std::expm1(-lambda * span));
+}
+
 std::array<double, 20> residue_composition(std::span<const uint8_t> codes, double pseudocounts) {
   std::array<double, kAa> counts{};
   double n = 0.0;
@@ -59,7 +95,8 @@ std::array<double, 20> residue_composition(std::span<const uint8_t> codes, doubl
   return composition;
 }
 
-CompositionStats::CompositionStats(const ScoreProfile& profile, std::span<const uint8_t> mask) {
+CompositionStats::CompositionStats(const ScoreProfile& profile, std::span<const uint8_t> mask, double reference_lambda)
+    : reference_lambda_(reference_lambda) {
   int32_t lo = 0;
   int32_t hi = 0;
   for (int64_t i = 0; i < profile.n_res; ++i) {
@@ -84,6 +121,16 @@ CompositionStats::CompositionStats(const ScoreProfile& profile, std::span<const 
   for (double& x : fractions_) x /= static_cast<double>(positions);
 }
 
+std::vector<double> CompositionStats::score_probabilities(const std::array<double, 20>& composition) const {
+  std::vector<double> probabilities(static_cast<size_t>(fractions_.empty() ? 0 : n_scores_), 0.0);
+  if (fractions_.empty()) return probabilities;
+  for (int64_t b = 0; b < kAa; ++b) {
+    const double* row = fractions_.data() + b * n_scores_;
+    for (int64_t s = 0; s < n_scores_; ++s) probabilities[static_cast<size_t>(s)] += composition[b] * row[s];
+  }
+  return probabilities;
+}
+
 double CompositionStats::lambda_ratio(std::span<const uint8_t> target) const {
   if (fractions_.empty()) return 1.0;
   const std::array<double, kAa> composition = residue_composition(target, kTargetCompositionPseudocounts);
@@ -92,9 +139,36 @@ double CompositionStats::lambda_ratio(std::span<const uint8_t> target) const {
     const double* row = fractions_.data() + b * n_scores_;
     for (int64_t s = 0; s < n_scores_; ++s) probabilities[static_cast<size_t>(s)] += composition[b] * row[s];
   }
-  const double ratio = ungapped_lambda(std::span(probabilities.data(), static_cast<size_t>(n_scores_)), min_score_) /
-                       kBlosum62UngappedLambda;
+  const double ratio =
+      ungapped_lambda(std::span(probabilities.data(), static_cast<size_t>(n_scores_)), min_score_) / reference_lambda_;
   return std::clamp(ratio, kMinLambdaRatio, 1.0);
+}
+
+PssmStatistics pssm_statistics(const ScoreProfile& profile, std::span<const uint8_t> mask,
+                               const KarlinAltschulParams& blosum62_gapped) {
+  // BLOSUM62's ungapped lambda and K with the background frequencies, from the functions the profile's use.
+  static const std::array<double, 2> ideal = [] {
+    const auto& q = background_frequencies();
+    constexpr int32_t kLow = -4;  // BLOSUM62's lowest score among the 20 amino acids
+    std::vector<double> p(16, 0.0);
+    for (int64_t a = 0; a < kAa; ++a)
+      for (int64_t b = 0; b < kAa; ++b) p[static_cast<size_t>(blosum62()[a][b] - kLow)] += q[a] * q[b];
+    const double lambda = ungapped_lambda(p, kLow);
+    return std::array<double, 2>{lambda, ungapped_k(p, kLow, lambda)};
+  }();
+  PssmStatistics out;
+  out.gapped = blosum62_gapped;
+  const CompositionStats stats(profile, mask);
+  const std::vector<double> p = stats.score_probabilities(background_frequencies());
+  const double lambda = p.empty() ? 0.0 : ungapped_lambda(p, stats.min_score());
+  const double k = ungapped_k(p, stats.min_score(), lambda);
+  if (!(lambda > 0.0 && k > 0.0)) return out;
+  const double lambda_scale = lambda / ideal[0];
+  out.gapped.lambda *= lambda_scale;
+  out.gapped.alpha *= lambda_scale;
+  out.gapped.k *= k / ideal[1];
+  out.ungapped_lambda = lambda;
+  return out;
 }
 
 }  // namespace kfold::msa

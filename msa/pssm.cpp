@@ -65,6 +65,7 @@ ScoreProfile make_pssm(const std::vector<std::vector<uint8_t>>& rows, const Pssm
 
   ScoreProfile profile;
   profile.n_res = n_res;
+  profile.pssm = true;
   profile.codes = rows.front();
   for (auto& c : profile.codes)
     if (c == kGapCode) c = kCodeX;

@@ -1,10 +1,9 @@
 // Position-specific scoring matrices from search hits, PSI-BLAST style: position-based sequence
 // weights (Henikoff & Henikoff 1994), BLOSUM62-derived pseudocounts (Altschul et al. 1997, with
-// beta = 10), scores in BLOSUM62's own units (lambda_ungapped = 0.3176) so that the gapped
-// Karlin-Altschul parameters of BLOSUM62 11/1 still apply approximately.
-// Rounding and clamping leave the PSSM's ungapped lambda near but not at BLOSUM62's; the search's
-// composition-based statistics (msa/composition_stats.hpp) rescale each hit's score by the lambda the
-// PSSM has under the target's composition, which covers both.
+// beta = 10), scores in BLOSUM62's own units (lambda_ungapped = 0.3176). Rounding and clamping leave
+// the PSSM's ungapped lambda near but not at BLOSUM62's, and its more informative scores have a larger K:
+// the search takes both from the PSSM's own scores (pssm_statistics, msa/composition_stats.hpp), as
+// PSI-BLAST does, to scale BLOSUM62's gapped parameters.
 #pragma once
 
 #include <array>

@@ -17,6 +17,9 @@ struct ScoreProfile {
   std::vector<uint8_t> codes;  // [n_res] the query's own residue codes
   int32_t min_score = 0;       // smallest and largest entry of `scores`
   int32_t max_score = 0;
+  // Made by make_pssm (msa/pssm.hpp): searched with its own Karlin-Altschul parameters (pssm_statistics,
+  // msa/composition_stats.hpp) instead of BLOSUM62's.
+  bool pssm = false;
 
   int32_t score(int64_t i, uint8_t code) const { return scores[static_cast<size_t>(i * kAlphabetSize + code)]; }
   const int8_t* row(int64_t i) const { return scores.data() + i * kAlphabetSize; }

@@ -341,16 +341,18 @@ class SearchRun {
           profiles(static_cast<size_t>(n)),
           words(static_cast<size_t>(n)),
           composition(static_cast<size_t>(n)),
+          params(static_cast<size_t>(n)),
           converged(static_cast<size_t>(n), 0) {}
     int64_t first, size;
     std::vector<ScoreProfile> profiles;
     std::vector<std::unique_ptr<NeighbourWords>> words;
     std::vector<std::unique_ptr<CompositionStats>> composition;
+    std::vector<KarlinAltschulParams> params;  // BLOSUM62's, or a PSSM's own (pssm_statistics)
     std::vector<char> converged;
   };
 
   // Profiles: the query sequence in round 1, a PSSM of the included hits afterwards; with their masks, seed
-  // words and composition statistics.
+  // words, Karlin-Altschul parameters and composition statistics.
   void make_profiles(Batch& batch, int64_t round) {
     for_each_active_query(batch, [&](int64_t b) {
       const auto bi = static_cast<size_t>(b);
@@ -366,7 +368,12 @@ class SearchRun {
       if (options_.composition_bias) correct_local_composition_bias(profile, mask);
       batch.words[bi] = std::make_unique<NeighbourWords>(profile, options_.prefilter.word_threshold, mask);
       if (round == 1) warn_if_unseeded(queries_[qi], *batch.words[bi], mask);
-      if (options_.composition_stats) batch.composition[bi] = std::make_unique<CompositionStats>(profile, mask);
+      // A PSSM's E-values use its own Karlin-Altschul parameters, and its composition ratios its own lambda.
+      const PssmStatistics stats =
+          profile.pssm ? pssm_statistics(profile, mask, params_) : PssmStatistics{params_, kBlosum62UngappedLambda};
+      batch.params[bi] = stats.gapped;
+      if (options_.composition_stats)
+        batch.composition[bi] = std::make_unique<CompositionStats>(profile, mask, stats.ungapped_lambda);
     });
   }
 
@@ -487,7 +494,7 @@ class SearchRun {
           const auto bi = static_cast<size_t>(b);
           const auto qi = static_cast<size_t>(batch.first + b);
           QueryResult next = finish_query(queries_[qi], batch.profiles[bi], batch.composition[bi].get(), candidates[bi],
-                                          scores[bi], db_, options_, simd_, params_, target);
+                                          scores[bi], db_, options_, simd_, batch.params[bi], target);
           // Converged when the included set did not change (PSI-BLAST's stopping rule).
           if (round > 1 && included_targets(next, options_.inclusion_evalue) ==
                                included_targets(results_[qi], options_.inclusion_evalue))
