@@ -53,6 +53,20 @@ std::string write_error_text(int err) {
 
 }  // namespace
 
+std::vector<fs::path> make_missing_directories(const fs::path& dir) {
+  std::vector<fs::path> made;
+  std::error_code error;
+  fs::path p;
+  for (const auto& part : fs::absolute(dir, error)) {
+    p /= part;
+    if (part.empty() || part == "." || part == ".." || p == p.root_path()) continue;
+    if (fs::exists(fs::symlink_status(p, error))) continue;
+    if (!fs::create_directory(p, error)) break;  // exists now (another run's), or cannot: not ours
+    made.push_back(p);
+  }
+  return made;
+}
+
 void ensure_directory(const fs::path& dir) {
   if (dir.empty()) fail_input("the output directory is an empty name; give a folder, e.g. -o out");
   std::error_code ec;

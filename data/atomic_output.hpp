@@ -66,6 +66,13 @@ void write_files_atomic(const std::vector<std::pair<std::filesystem::path, std::
 // pass). Throws RuntimeError naming it.
 void sync_file(const std::filesystem::path& path);
 
+// Creates the missing folders of `dir` one level at a time, in the order the system resolves the path ('..'
+// after a missing folder needs that folder: `-o new/../out` makes `new` too), and returns those this call
+// created (another run's, made meanwhile, are not in it), outermost first: a run that fails removes them again
+// (fs::remove: while empty). Stops at the first folder it cannot make (a file, a dangling symbolic link:
+// ensure_directory names the problem).
+std::vector<std::filesystem::path> make_missing_directories(const std::filesystem::path& dir);
+
 // Creates `dir` (and parents) if needed; throws InputError naming it when that fails or when it exists
 // and is not writable (an output folder found unusable before the work, not after).
 void ensure_directory(const std::filesystem::path& dir);

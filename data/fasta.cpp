@@ -75,9 +75,11 @@ std::string invalid_residue_text(char c, std::string_view id) {
   return fmt::format(
       "invalid character {} in sequence '{}'; expected amino-acid letters (the 20 standard ones, X, B, Z, U, O, J){}",
       char_for_message(c), id,
-      c == ':' ? " (ColabFold's chain separator: kfold predicts one chain; a complex goes as kfold agent's "
-                 "target.partner, or as features with asym_id to kfold predict --features)"
-               : "");
+      c == ':'               ? " (ColabFold's chain separator: kfold predicts one chain; a complex goes as kfold "
+                               "agent's target.partner, or as features with asym_id to kfold predict --features)"
+      : c == '-' || c == '.' ? " (an alignment gap: is this an aligned row, of an A3M/A2M or aligned FASTA? "
+                               "give the sequence without gaps: remove its '-' and '.')"
+                             : "");
 }
 
 std::string internal_stop_text(std::string_view id) {

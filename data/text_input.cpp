@@ -64,6 +64,8 @@ void check_input_file(const fs::path& path) {
   // Only a missing name is "not found": a name too long for the file system or a folder this user may not
   // enter say so (both were reported as missing).
   if (status.type() == fs::file_type::none && ec) fail_input("{}: cannot read it: {}", path.string(), ec.message());
+  if (!fs::exists(status) && path == "-")  // the Unix convention for standard input, which kfold does not read
+    fail_input("-: reading standard input is not supported; save the input to a file and give its path");
   if (!fs::exists(status)) fail_input("{}: file not found; check the path", path.string());
   if (fs::is_directory(status)) fail_input("{}: is a directory, expected a file", path.string());
   if (!fs::is_regular_file(status) && !fs::is_fifo(status) && !fs::is_character_file(status))

@@ -142,6 +142,9 @@ StoredIndexStats write_stored_index(const fs::path& db_dir, int threads, int64_t
   std::unique_ptr<KmerIndex> index;
   Progress progress("db index", static_cast<int64_t>(bounds.size()) - 1);
   for (size_t c = 0; c + 1 < bounds.size(); ++c) {
+    // A byte that is no residue code is damage the index would read as X, and searches too, but for the hits
+    // that cover it (those stop): refused here, where every residue is read anyway.
+    check_residue_bytes(db, bounds[c], bounds[c + 1]);
     if (index)
       index->rebuild(db, bounds[c], bounds[c + 1], threads);
     else

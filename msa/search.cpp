@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <exception>
 #include <memory>
 #include <variant>
@@ -83,7 +84,8 @@ void check_queries(const std::vector<data::Sequence>& queries, const std::string
 }
 
 void check_search_options(const SearchOptions& options) {
-  if (!(options.evalue > 0.0)) fail_input("-e/--evalue must be > 0 (got {})", options.evalue);
+  if (!(std::isfinite(options.evalue) && options.evalue > 0.0))
+    fail_input("-e/--evalue must be a finite number > 0 (got {})", options.evalue);
   if (options.max_seqs < 1) fail_input("--max-seqs must be >= 1 (got {})", options.max_seqs);
   check_prefilter_options(options.prefilter);
   if (!(options.min_coverage >= 0.0 && options.min_coverage <= 1.0))
@@ -383,10 +385,11 @@ class SearchRun {
     // The prefilter's two-hit rule needs two seed words on one diagonal, min_hit_distance apart.
     const int64_t min_length = kSeedSpan + options_.prefilter.min_hit_distance;
     if (static_cast<int64_t>(query.residues.size()) < min_length) {
+      const size_t n = query.residues.size();
       log_warn(
-          "query {}: {} residues, fewer than two seed words need ({}, the prefilter's two-hit rule): no search is "
-          "possible; its MSA will hold the query alone",
-          query.id, query.residues.size(), min_length);
+          "query {}: {} residue{}; the prefilter's two-hit rule (two seed words on one diagonal) needs at least {}: "
+          "no search is possible, its MSA will hold the query alone",
+          query.id, n, n == 1 ? "" : "s", min_length);
     } else if (words.entries() == 0) {
       const bool masked = std::any_of(mask.begin(), mask.end(), [](uint8_t m) { return m != 0; });
       log_warn(

@@ -83,14 +83,7 @@ data::Msa build_msa(const data::Sequence& query, const QueryResult& result, cons
     const std::string_view target = db.residues(hit.target);
     // A database holds letters only (create_db and the FASTA reader see to it): anything else is damage
     // the search read as X, and must not reach an A3M as a gap or a stray byte.
-    for (int64_t j = hit.alignment.t_start; j <= hit.alignment.t_end; ++j) {
-      const char c = target[static_cast<size_t>(j)];
-      if (!data::is_ascii_letter(c))
-        fail_input(
-            "{}: sequence '{}' holds the byte 0x{:02x} at residue {}, which is no amino acid: the database is "
-            "damaged; create it again with 'kfold db create'",
-            db.source(), db.id(hit.target), static_cast<unsigned char>(c), j + 1);
-    }
+    check_residue_bytes(db, hit.target, hit.alignment.t_start, hit.alignment.t_end);
     std::string row(static_cast<size_t>(n_res), '-');
     std::vector<int32_t> deletions(static_cast<size_t>(n_res), 0);
     std::string inserted;

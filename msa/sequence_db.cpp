@@ -25,6 +25,7 @@
 #include "data/log.hpp"
 #include "data/process_owner.hpp"
 #include "data/progress.hpp"
+#include "data/sequence.hpp"
 #include "data/text_input.hpp"
 #include "msa/db_folder.hpp"
 #include "msa/mapped_file.hpp"
@@ -125,6 +126,16 @@ void warn_lenient_reads(const data::FastaReader& reader) {
              reader.first_empty_record());
 }
 
+// A database FASTA without a sequence to search: none at all, or only records without residues (skipped).
+[[noreturn]] void fail_no_sequences(const data::FastaReader& reader, std::string_view what) {
+  if (reader.empty_records() == 0) fail_input("{}: no sequences{}", reader.source(), what);
+  fail_input(
+      "{}: no sequences: its {} record{} no residues (the first at {}); a database needs records with residues "
+      "(the lines after each '>' header)",
+      reader.source(), reader.empty_records(), reader.empty_records() == 1 ? " has" : "s have",
+      reader.first_empty_record());
+}
+
 // The integer `key` of a database manifest, -1 when absent; InputError naming it when it is something else.
 int64_t manifest_integer(const nlohmann::json& manifest, const char* key, const fs::path& file) {
   const auto it = manifest.find(key);
@@ -202,10 +213,19 @@ SequenceDb SequenceDb::open(const fs::path& path) {
     const int64_t n = manifest_integer(manifest, "sequences", manifest_path);
     const int64_t manifest_residues = manifest_integer(manifest, "residues", manifest_path);
     if (n <= 0) fail_input("{}: \"sequences\" must be a positive count", manifest_path.string());
-    s.residues_map = MappedFile(path / kResidues);
-    s.offsets_map = MappedFile(path / kOffsets);
-    s.headers_map = MappedFile(path / kHeaders);
-    s.header_offsets_map = MappedFile(path / kHeaderOffsets);
+    // A file of the folder missing or unreadable: the manifest says it was made, so the folder is damaged.
+    const auto map_part = [&path](const char* name) {
+      try {
+        return MappedFile(path / name);
+      } catch (const InputError& e) {
+        fail_input("{}; the database {} is damaged or incomplete: create it again with 'kfold db create'", e.what(),
+                   path.string());
+      }
+    };
+    s.residues_map = map_part(kResidues);
+    s.offsets_map = map_part(kOffsets);
+    s.headers_map = map_part(kHeaders);
+    s.header_offsets_map = map_part(kHeaderOffsets);
     if (manifest_residues != s.residues_map.size())
       fail_input("{}: {} has {} bytes but the manifest says {} residues; the database is damaged, create it again",
                  path.string(), kResidues, s.residues_map.size(), manifest_residues);
@@ -236,7 +256,7 @@ SequenceDb SequenceDb::open(const fs::path& path) {
       s.headers.push_back('\n');
       s.header_offsets.push_back(static_cast<int64_t>(s.headers.size()));
     }
-    if (s.offsets.size() == 1) fail_input("{}: no sequences in the database", path.string());
+    if (s.offsets.size() == 1) fail_no_sequences(reader, "in the database");
     warn_duplicate_ids(path, std::move(id_hashes), [&s](const auto& visit) {
       const std::string_view all(s.headers.data(), s.headers.size());
       for (size_t start = 0; start < all.size();) {
@@ -255,6 +275,27 @@ SequenceDb SequenceDb::open(const fs::path& path) {
   }
   db.finish_open();
   return db;
+}
+
+void check_residue_bytes(const SequenceDb& db, int64_t i, int64_t first, int64_t last) {
+  const std::string_view residues = db.residues(i);
+  for (int64_t j = first; j <= last; ++j) {
+    const char c = residues[static_cast<size_t>(j)];
+    if (!data::is_ascii_letter(c))
+      fail_input(
+          "{}: sequence '{}' holds the byte 0x{:02x} at residue {}, which is no amino acid: the database is "
+          "damaged; create it again with 'kfold db create'",
+          db.source(), db.id(i), static_cast<unsigned char>(c), j + 1);
+  }
+}
+
+void check_residue_bytes(const SequenceDb& db, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    const std::string_view residues = db.residues(i);
+    // (the loop that finds no damage vectorises; the named check runs only where there is some)
+    const bool letters = std::all_of(residues.begin(), residues.end(), data::is_ascii_letter);
+    if (!letters) check_residue_bytes(db, i, 0, static_cast<int64_t>(residues.size()) - 1);
+  }
 }
 
 DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
@@ -338,7 +379,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   progress.advance(stats.sequences % 10000);
   progress.finish();
   check_interrupt();  // a signal while the last records were read (a pipe that waited): no database
-  if (stats.sequences == 0) fail_input("{}: no sequences; a database needs at least one FASTA record", fasta.string());
+  if (stats.sequences == 0) fail_no_sequences(reader, "; a database needs at least one FASTA record with residues");
   residues.close();
   offsets.close();
   headers.close();

@@ -63,6 +63,14 @@ class SequenceDb {
   const int64_t* header_offsets_ = nullptr;
 };
 
+// Throws InputError, "the database is damaged; create it again", for the first byte of sequence `i`'s
+// residues from `first` to `last` (0-based, inclusive) that is no letter: create_db writes letters only, so
+// anything else in a packed database is damage (its search reads it as X).
+void check_residue_bytes(const SequenceDb& db, int64_t i, int64_t first, int64_t last);
+
+// The same for every residue of sequences `begin` to `end` - 1.
+void check_residue_bytes(const SequenceDb& db, int64_t begin, int64_t end);
+
 struct DbStats {
   int64_t sequences = 0;
   int64_t residues = 0;

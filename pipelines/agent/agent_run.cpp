@@ -283,10 +283,17 @@ void run_agent(Campaign campaign, const std::filesystem::path& campaign_path, co
   // value fails before any long work. Unset: nothing changes.
   std::optional<LlmSession> llm = llm_session_from_environment();
   if (options.potts_iterations) {
-    if (*options.potts_iterations < 1)
-      fail_input("--potts-iterations must be >= 1 (got {})", *options.potts_iterations);
+    // The campaign's evolution.potts_iterations range: a huge count ran until L-BFGS converged, however long.
+    if (*options.potts_iterations < 1 || *options.potts_iterations > kMaxPottsIterations)
+      fail_input("--potts-iterations must be between 1 and {} (got {})", kMaxPottsIterations,
+                 *options.potts_iterations);
     campaign.evolution.potts_iterations = *options.potts_iterations;
   }
+  // A cache the user named that cannot be one fails now, not with a warning after the fit (it ran on, exit 0).
+  if (std::error_code error; !options.evolution_cache.empty() && fs::exists(options.evolution_cache, error) &&
+                             !fs::is_directory(options.evolution_cache, error))
+    fail_input("--evolution-cache {}: exists and is not a directory; give a folder (made when missing)",
+               options.evolution_cache.string());
   const uint64_t seed = options.seed.value_or(campaign.seed);
   if (fs::exists(options.out_dir) && !fs::is_directory(options.out_dir)) {
     fail_input("{}: exists and is not a directory; give -o a folder", options.out_dir.string());

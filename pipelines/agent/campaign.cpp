@@ -542,7 +542,7 @@ EvolutionSpec parse_evolution(const Ctx& c, const Json& root) {
       }
     }
     if (const Json* it = find(*evo, "potts_iterations")) {
-      spec.potts_iterations = get_int(c, *it, "evolution.potts_iterations", 1, 100000);
+      spec.potts_iterations = get_int(c, *it, "evolution.potts_iterations", 1, kMaxPottsIterations);
     }
     if (const Json* id_ = find(*evo, "identity")) {
       spec.identity = get_number(c, *id_, "evolution.identity");

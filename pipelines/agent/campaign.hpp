@@ -23,6 +23,9 @@
 
 namespace kfold::pipelines::agent {
 
+// The most L-BFGS iterations of the Potts fit (evolution.potts_iterations, --potts-iterations).
+inline constexpr int64_t kMaxPottsIterations = 100000;
+
 // A binding partner: predictions become complexes (target chain A, partner chain B).
 struct PartnerChain {
   std::string id;

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "data/case_insensitive.hpp"
+#include "data/csv_line.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
 #include "data/log.hpp"
@@ -87,17 +88,16 @@ std::vector<BatchTarget> read_csv(const fs::path& path) {
   bool first_row = true;
   while (reader.next(line)) {
     if (data::trim_spaces(line).empty()) continue;
-    const auto comma = line.find(',');
-    if (comma == std::string_view::npos || line.find(',', comma + 1) != std::string_view::npos)
-      reader.fail(fmt::format("expected two fields 'id,sequence', got {} (an id cannot hold a comma, quoted or not)",
-                              std::count(line.begin(), line.end(), ',') + 1));
-    auto id = data::trim_spaces(line.substr(0, comma));
-    auto sequence = data::trim_spaces(line.substr(comma + 1));
-    const auto unquote = [](std::string_view f) {
-      return f.size() >= 2 && f.front() == '"' && f.back() == '"' ? f.substr(1, f.size() - 2) : f;
-    };
-    id = unquote(id);
-    sequence = unquote(sequence);
+    // Cells as spreadsheets and pandas write them (quoted or not); an unclosed quote is an error (it named a
+    // target '"x').
+    const auto cells = data::split_csv_line(line);
+    if (!cells)
+      reader.fail("a quoted cell is not closed on the line; close its '\"' (or remove it: an id needs no quotes)");
+    if (cells->size() != 2 || (*cells)[0].find(',') != std::string::npos)
+      reader.fail(fmt::format("expected two fields 'id,sequence', got {} (an id cannot hold a comma, quoted or not){}",
+                              std::count(line.begin(), line.end(), ',') + 1, data::semicolon_hint(line)));
+    const std::string_view id = (*cells)[0];
+    const std::string_view sequence = (*cells)[1];
     if (std::exchange(first_row, false)) {
       if (is_sequence_heading(sequence)) continue;  // header
       // A header of other columns would run as a target (or, swapped, every row's id as its sequence).
@@ -124,7 +124,9 @@ std::vector<BatchTarget> read_csv(const fs::path& path) {
     if (id.empty()) reader.fail("empty id (every row needs 'id,sequence')");
     BatchTarget target{std::string(id), "", where, "", ""};
     std::string stop_at;
-    append_residues(sequence, where, static_cast<size_t>(sequence.data() - line.data()), target, stop_at);
+    // Columns of its residues on the line: the last cell ends the line but for blanks and a closing quote.
+    const size_t at = line.rfind(sequence);
+    append_residues(sequence, where, at == std::string_view::npos ? 0 : at, target, stop_at);
     finish(target);
     targets.push_back(std::move(target));
   }

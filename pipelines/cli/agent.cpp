@@ -87,10 +87,11 @@ void add_agent_command(CLI::App& app, Action& action) {
   cmd->add_flag("--no-potts", o->run.no_potts, "Site-independent model only: skip the Potts fit (fast)");
   cmd->add_option("--evolution-cache", o->evolution_cache,
                   "Folder of fitted evolutionary models (sequence weights, Potts parameters) keyed by the "
-                  "alignment's SHA-256 and the options: fitted once, reused by later rounds");
+                  "alignment's SHA-256 and the options: fitted once, reused by later rounds (made when missing; "
+                  "a file of that name is an error)");
   o->iterations_option = cmd->add_option("--potts-iterations", o->potts_iterations,
-                                         "L-BFGS iterations of the Potts fit (overrides evolution.potts_iterations; "
-                                         "default 100)");
+                                         "L-BFGS iterations of the Potts fit, 1 to 100000 (overrides "
+                                         "evolution.potts_iterations; default 100)");
   cmd->add_option("--model", o->model, "Preset predicting the structure_budget shortlist and the wild type")
       ->check(CLI::IsMember(fold::model_presets()))
       ->capture_default_str();

@@ -55,7 +55,8 @@ constexpr const char* kFooter = R"(Examples:
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input, 3 (batch) some targets failed or
 wait for their MSA stage, 4 (batch --no-wait) some targets left to other workers, 130/143/129 stopped by
 SIGINT/SIGTERM/SIGHUP (128 + the signal).
-An option given twice takes its last value (a list option such as --models: all of them).
+An option given twice takes its last value (a list option such as --models: all of them); every value given
+must be valid, the earlier ones too.
 Run 'kfold COMMAND --help' for a command's options.)";
 
 // CLI11 2.1 reads an integer beyond 64 bits as the nearest limit without a word (--seed

@@ -80,25 +80,49 @@ void run_search(const SearchCommandOptions& o) {
   for (const auto& name : outputs)
     for (const std::string& input : {o.query, o.db})
       if (fs::is_regular_file(input)) data::check_output_is_not_input(fs::path(o.out_dir) / name, input, "-o");
+  // The database folder itself would get the search's files beside its own.
+  if (std::error_code error; fs::is_directory(o.db, error) && fs::equivalent(o.out_dir, o.db, error))
+    fail_input("-o {}: is the database being searched; write the search's output to another folder", o.out_dir);
   const msa::SequenceDb db = msa::SequenceDb::open(o.db);
-  data::ensure_directory(o.out_dir);  // an output path that cannot be a directory fails before the search
-  // Two searches writing one folder would mix their MSAs and records: the later one stops here. The lock file
-  // is DIR/.kfold_search.lock (a name no query's files take: ids starting with '.' are written with '_'); a killed
-  // search's lock is taken over.
-  pipelines::LockDirectory locks(o.out_dir, std::chrono::seconds{600}, false);  // its temp files: the search's rule
-  const auto lock = locks.try_lock(".kfold_search");
-  if (!lock)
-    fail_input("{}: another kfold search is writing it ({}); wait for it to finish, or give another -o", o.out_dir,
-               locks.holder_text(".kfold_search"));
-  // An earlier run's marker must not outlive this run's search: stopped or killed in it, the folder held
-  // `done` beside the earlier run's MSAs.
-  std::error_code ignored;
-  fs::remove(fs::path(o.out_dir) / msa::kDoneMarker, ignored);
-  const auto results = msa::search(queries, db, options);
-  msa::OutputOptions output;
-  output.filter = o.filter;
-  output.threads = options.threads;
-  msa::write_search_outputs(o.out_dir, queries, results, db, output);
+  // A search that fails (bad input found late, a full disk, a signal) leaves nothing it created: the folders it
+  // made, or in a folder that existed the outputs and the record that were not there before (the earlier files
+  // stay, but `done`).
+  const fs::path dir = o.out_dir;
+  const std::vector<fs::path> made = data::make_missing_directories(dir);
+  std::vector<fs::path> created;  // once the lock is held: what a failure removes
+  std::unique_ptr<pipelines::LockDirectory> locks;
+  std::unique_ptr<pipelines::TargetLock> lock;
+  try {
+    data::ensure_directory(dir);  // an output path that cannot be a directory fails before the search
+    // Two searches writing one folder would mix their MSAs and records: the later one stops here. The lock file
+    // is DIR/.kfold_search.lock (a name no query's files take: ids starting with '.' are written with '_'); a
+    // killed search's lock is taken over.
+    locks = std::make_unique<pipelines::LockDirectory>(dir, std::chrono::seconds{600}, false);  // temp files: below
+    lock = locks->try_lock(".kfold_search");
+    if (!lock)
+      fail_input("{}: another kfold search is writing it ({}); wait for it to finish, or give another -o", o.out_dir,
+                 locks->holder_text(".kfold_search"));
+    std::vector<std::string> names = msa::a3m_file_names(queries, o.query);
+    names.insert(names.end(), {"hits.m8", msa::kSearchRecord});
+    for (const std::string& name : names)
+      if (std::error_code error; !fs::exists(fs::symlink_status(dir / name, error))) created.push_back(dir / name);
+    // An earlier run's marker must not outlive this run's search: stopped or killed in it, the folder held
+    // `done` beside the earlier run's MSAs.
+    std::error_code ignored;
+    fs::remove(dir / msa::kDoneMarker, ignored);
+    const auto results = msa::search(queries, db, options);
+    msa::OutputOptions output;
+    output.filter = o.filter;
+    output.threads = options.threads;
+    msa::write_search_outputs(dir, queries, results, db, output);
+  } catch (...) {
+    std::error_code ignored;
+    for (const fs::path& file : created) fs::remove(file, ignored);  // (a folder in its place: only when empty)
+    lock.reset();
+    locks.reset();
+    for (auto folder = made.rbegin(); folder != made.rend(); ++folder) fs::remove(*folder, ignored);  // if empty
+    throw;
+  }
 }
 
 }  // namespace

@@ -34,9 +34,15 @@ fs::path checked_params_file(const fs::path& file, const std::string& model, std
         "{} {}: AlphaFold-Multimer parameters; kfold runs the monomer models: give params_{}.npz (or its "
         "directory), e.g. from scripts/download-params",
         given_as, file.string(), model);
-  if (file_model != model)
+  const auto& presets = fold::model_presets();
+  if (file_model != model && std::find(presets.begin(), presets.end(), file_model) != presets.end())
     fail_input("{} {}: the parameters of {}, not of {}; give --models {} or that model's file", given_as, file.string(),
                file_model, model, file_model);
+  if (file_model != model)  // a name no model has (params_bad.npz): --models bad would fail too
+    fail_input(
+        "{} {}: its name says the parameters of '{}', which is no kfold model ({}); rename it params_{}.npz if it "
+        "holds {}'s parameters, or give that model's file",
+        given_as, file.string(), file_model, fmt::join(presets, ", "), model, model);
   return file;
 }
 

@@ -174,24 +174,6 @@ void write_structure_files(const fs::path& dir, const std::string& stem, const d
   }
 }
 
-// Creates the missing folders of `dir` one level at a time, in the order the system resolves the path ('..'
-// after a missing folder needs that folder: `-o new/../out` makes `new` too), and returns those this call
-// created (another run's, made meanwhile, are not in it), outermost first. Stops at the first folder it cannot
-// make (a file, a dangling symbolic link: ensure_directory names the problem).
-std::vector<fs::path> make_missing_directories(const fs::path& dir) {
-  std::vector<fs::path> made;
-  std::error_code error;
-  fs::path p;
-  for (const auto& part : fs::absolute(dir, error)) {
-    p /= part;
-    if (part.empty() || part == "." || part == ".." || p == p.root_path()) continue;
-    if (fs::exists(fs::symlink_status(p, error))) continue;
-    if (!fs::create_directory(p, error)) break;  // exists now (another run's), or cannot: not ours
-    made.push_back(p);
-  }
-  return made;
-}
-
 // A predict's lock without a heartbeat for this long belongs to a run that died on another host.
 constexpr std::chrono::seconds kPredictLockStaleAfter{600};
 
@@ -291,7 +273,7 @@ PredictSummary predict_target(const PredictOptions& options) {
     auto inputs = read_target_inputs(options, [&](const std::string& id) {
       // Once the query is read (its errors come first) and before the search and the models.
       if (options.random_weights) log_warn("{}", kRandomWeightsWarning);
-      made = make_missing_directories(options.output_dir);
+      made = data::make_missing_directories(options.output_dir);
       data::ensure_directory(options.output_dir);  // its checks (writable, not a file) and messages
       locks = std::make_unique<LockDirectory>(options.output_dir / ".locks", kPredictLockStaleAfter);
       lock = locks->try_lock(id);

@@ -107,6 +107,26 @@ TEST_CASE("read_batch_targets: errors name the file and line") {
                        doctest::Contains("three.csv:1: expected two fields 'id,sequence', got 3 (an id cannot hold a "
                                          "comma, quoted or not)"),
                        kfold::InputError);
+  // An unclosed quote was read as part of the id ('"x', written as the folder _x): refused with its line.
+  write(tmp.path() / "quote.csv", "id,sequence\n\"x,MQIF\n");
+  CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "quote.csv"),
+                       doctest::Contains("quote.csv:2: a quoted cell is not closed on the line"), kfold::InputError);
+  write(tmp.path() / "quoted_comma.csv", "\"a,b\",MK\n");
+  CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "quoted_comma.csv"),
+                       doctest::Contains("quoted_comma.csv:1: expected two fields 'id,sequence', got 3"),
+                       kfold::InputError);
+  write(tmp.path() / "semicolons.csv", "a;MK\n");
+  CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "semicolons.csv"),
+                       doctest::Contains("got 1 (an id cannot hold a comma, quoted or not) (the line has no comma but "
+                                         "semicolons"),
+                       kfold::InputError);
+  // Quoted cells (pandas' QUOTE_ALL) are read as before, and a bad residue is named by its column on the line.
+  write(tmp.path() / "quoted.csv", "\"id\",\"sequence\"\n\"a\", \"MKV\"\n\"b\",\"MK1\"\n");
+  const auto quoted = kfold::pipelines::read_batch_targets(tmp.path() / "quoted.csv");
+  REQUIRE(quoted.size() == 2);
+  CHECK(quoted[0].id == "a");
+  CHECK(quoted[0].sequence == "MKV");
+  CHECK(quoted[1].problem.find("quoted.csv:3:8: invalid character '1'") != std::string::npos);
   write(tmp.path() / "own.csv", "summary.tsv,MKV\n");
   CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "own.csv"),
                        doctest::Contains("own.csv:1: id 'summary.tsv' is the name of the batch's own summary file"),

@@ -127,6 +127,10 @@ TEST_CASE("fasta: invalid characters name file, line, column and character") {
                        InputError);
   CHECK_THROWS_WITH_AS(parse_fasta(">a\nMK.V\n", "bad.fa"), doctest::Contains("bad.fa:2:3: invalid character '.'"),
                        InputError);
+  // An aligned row given as the query: the message says to remove the gaps.
+  CHECK_THROWS_WITH_AS(parse_fasta(">a\nMK-V\n", "bad.fa"),
+                       doctest::Contains("an alignment gap: is this an aligned row"), InputError);
+  CHECK_THROWS_WITH_AS(parse_fasta(">a\nMK.V\n", "bad.fa"), doctest::Contains("remove its '-' and '.'"), InputError);
   CHECK_THROWS_WITH_AS(parse_fasta(">a\nM K;\n", "bad.fa"), doctest::Contains("bad.fa:2:4: invalid character ';'"),
                        InputError);
   CHECK_THROWS_WITH_AS(parse_fasta(">a\nMK\xc3\xa9\n", "bad.fa"),

@@ -80,6 +80,10 @@ TEST_CASE("LineReader: missing file, directory and binary input are clear InputE
   CHECK_THROWS_WITH_AS(LineReader(dir / std::string(300, 'q')),
                        doctest::Contains(": cannot read it: File name too long"), InputError);
   CHECK_THROWS_WITH_AS(LineReader(dir / "nope" / "x.fasta"), doctest::Contains("x.fasta: file not found"), InputError);
+  // '-' (standard input by the Unix convention) is not read: said so, not "file not found".
+  CHECK_THROWS_WITH_AS(LineReader("-"),
+                       "-: reading standard input is not supported; save the input to a file and give its path",
+                       InputError);
   write_bytes(dir / "binary.bin", std::string("ok\n\x7f"
                                               "ELF\x02\x01\x01\0\0\0",
                                               14));

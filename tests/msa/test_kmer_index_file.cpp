@@ -269,3 +269,24 @@ TEST_CASE("stored k-mer index: entries damaged past their targets cost hits, nev
   const auto results = search(d);
   CHECK(results.size() == d.queries.size());
 }
+
+TEST_CASE("stored k-mer index: a database holding a byte that is no residue is refused as damaged, no index left") {
+  test::ScratchDir dir("kmer_index_file_damaged_db");
+  const Database d = make_database(dir.path());
+  {  // residue 6 of the first sequence (it was indexed as X, and the command said it was done)
+    std::fstream residues(d.dir / "residues.bin", std::ios::in | std::ios::out | std::ios::binary);
+    residues.seekp(5);
+    residues.put(static_cast<char>(0xfa));
+  }
+  const msa::SequenceDb db = msa::SequenceDb::open(d.dir);
+  const std::string expected = fmt::format(
+      "sequence '{}' holds the byte 0xfa at residue 6, which is no amino acid: the database is damaged; "
+      "create it again with 'kfold db create'",
+      db.id(0));
+  CHECK_THROWS_WITH_AS(msa::write_stored_index(d.dir, 1), doctest::Contains(expected.c_str()), InputError);
+  CHECK_THROWS_WITH_AS(msa::check_residue_bytes(db, 0, db.size()), doctest::Contains(expected.c_str()), InputError);
+  CHECK_NOTHROW(msa::check_residue_bytes(db, 1, db.size()));
+  CHECK_FALSE(fs::exists(d.dir / msa::kStoredIndexFolder));
+  for (const auto& entry : fs::directory_iterator(d.dir))
+    CHECK_FALSE(entry.path().filename().string().starts_with("kmer_index"));
+}

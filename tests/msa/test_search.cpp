@@ -536,13 +536,18 @@ TEST_CASE("search: inputs that can never give hits are warned about") {
   kfold::test::CapturedWarnings short_query;
   (void)msa::search({{"tiny", "", "MKV"}}, db, msa::SearchOptions{});
   REQUIRE(short_query.lines.size() == 1);
-  CHECK(short_query.lines[0].find("query tiny: 3 residues, fewer than two seed words need (5, the prefilter's "
-                                  "two-hit rule): no search is possible") != std::string::npos);
+  CHECK(short_query.lines[0].find("query tiny: 3 residues; the prefilter's two-hit rule (two seed words on one "
+                                  "diagonal) needs at least 5: no search is possible") != std::string::npos);
+  kfold::test::CapturedWarnings one;  // singular
+  (void)msa::search({{"one", "", "M"}}, db, msa::SearchOptions{});
+  REQUIRE(one.lines.size() == 1);
+  CHECK(one.lines[0].find("query one: 1 residue; the prefilter's") != std::string::npos);
   // 4 residues make one seed word, and the two-hit rule needs two: no hit, even against an exact copy.
   kfold::test::CapturedWarnings four;
   (void)msa::search({{"four", "", "WCWH"}}, db, msa::SearchOptions{});
   REQUIRE(four.lines.size() == 1);
-  CHECK(four.lines[0].find("query four: 4 residues, fewer than two seed words need (5") != std::string::npos);
+  CHECK(four.lines[0].find("query four: 4 residues; the prefilter's two-hit rule (two seed words on one diagonal) "
+                           "needs at least 5") != std::string::npos);
 }
 
 TEST_CASE("a3m_file_names: one file per query id, unsafe characters replaced, collisions refused") {
@@ -697,6 +702,12 @@ TEST_CASE("search --alt-ali: a target with three copies of a homolog gives up to
     CHECK(msa.depth() == static_cast<int64_t>(results[0].hits.size()) + 1);
   }
   msa::SearchOptions bad;
+  for (const double evalue : {std::numeric_limits<double>::infinity(), std::nan(""), 0.0}) {  // -e 1e999 read as inf
+    bad.evalue = evalue;
+    CHECK_THROWS_WITH_AS(msa::check_search_options(bad), doctest::Contains("-e/--evalue must be a finite number > 0"),
+                         InputError);
+  }
+  bad.evalue = 1e-3;
   bad.alt_alignments = msa::kMaxAltAlignments + 1;
   CHECK_THROWS_WITH_AS(msa::check_search_options(bad), doctest::Contains("--alt-ali must be between 0 and 100"),
                        InputError);

@@ -215,6 +215,33 @@ TEST_CASE("SequenceDb: bad inputs are InputErrors naming the path, and leave no 
 }
 
 // Under ASan or TSan SIGBUS is the sanitizer's (kfold installs its handler only over the default): skipped there.
+TEST_CASE("SequenceDb: a packed folder missing a file is damaged, a FASTA of empty records says why it holds none") {
+  test::ScratchDir dir("msa_db_incomplete");
+  data::write_file_atomic(dir / "db.fasta", kFasta);
+  for (const char* name : {"headers.txt", "residues.bin", "offsets.bin", "header_offsets.bin"}) {
+    CAPTURE(name);
+    const fs::path db = dir / (std::string("db_") + name);
+    msa::create_db(dir / "db.fasta", db);
+    fs::remove(db / name);
+    const std::string expected = (db / name).string() + ": cannot open (No such file or directory); the database " +
+                                 db.string() + " is damaged or incomplete: create it again with 'kfold db create'";
+    CHECK_THROWS_WITH_AS(msa::SequenceDb::open(db), expected.c_str(), InputError);
+  }
+  // Records without residues are skipped with a warning; a file of nothing else said only "no sequences".
+  data::write_file_atomic(dir / "all_empty.fasta", ">a\n>b\n\n");
+  const std::string expected = (dir / "all_empty.fasta").string() +
+                               ": no sequences: its 2 records have no residues "
+                               "(the first at " +
+                               (dir / "all_empty.fasta").string() + ":1 'a')";
+  CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "all_empty.fasta"), doctest::Contains(expected.c_str()), InputError);
+  CHECK_THROWS_WITH_AS(msa::create_db(dir / "all_empty.fasta", dir / "out"), doctest::Contains(expected.c_str()),
+                       InputError);
+  CHECK_FALSE(fs::exists(dir / "out"));
+  data::write_file_atomic(dir / "one_empty.fasta", ">a\n");
+  CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "one_empty.fasta"),
+                       doctest::Contains("its 1 record has no residues"), InputError);
+}
+
 TEST_CASE("MappedFile: a file truncated while mapped ends the process with a message and status 1, not SIGBUS") {
   if (test::sanitizer_handles_sigbus() || !kfold::data::MappedFileGuard::handler_installed()) {
     MESSAGE("skipped: SIGBUS is a sanitizer's here (kfold installs its handler only over the default action)");

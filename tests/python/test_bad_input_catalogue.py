@@ -310,7 +310,7 @@ CASES = [
     Case("predict/search-option-without-db", "predict {ex}/ubiquitin.fasta --msa {ex}/ubiquitin.a3m -e 1e-5 {small} "
          "-o {tmp}/out", None, 2, r"--evalue is an option of the MSA search: it needs --db"),
     Case("predict/search-evalue-zero", "predict {ex}/ubiquitin.fasta --db {ex}/ubiquitin_db.fasta -e 0 {small} "
-         "-o {tmp}/out", None, 2, r"-e/--evalue must be > 0"),
+         "-o {tmp}/out", None, 2, r"-e/--evalue must be a finite number > 0"),
     Case("predict/msa-missing", "predict {ex}/ubiquitin.fasta --msa {tmp}/missing.a3m {small} -o {tmp}/out", None, 2,
          r"missing\.a3m: file not found"),
     Case("predict/msa-other-query", "predict {ex}/ubiquitin.fasta --msa {tmp}/other_query.a3m {small} -o {tmp}/out",
@@ -485,6 +485,27 @@ CASES = [
     Case("predict/features-residue-index-repeats", "predict --features {tmp}/features.npz {small} -o {tmp}/out",
          features_with("features.npz", "residue_index", lambda a: np.zeros_like(a)), 2,
          r"features\.npz: 'residue_index' must increase along the sequence \(residue 2 is numbered 0 after 0\)"),
+    # The inputs of the 2026-12 bad-input and search audits.
+    Case("search/evalue-infinite", "search {ex}/ubiquitin.fasta {ex}/ubiquitin_db.fasta -e 1e999 -o {tmp}/out", None,
+         2, r"-e/--evalue must be a finite number > 0 \(got inf\)"),
+    Case("search/query-stdin", "search - {ex}/ubiquitin_db.fasta -o {tmp}/out", None, 2,
+         r"^kfold: error: -: reading standard input is not supported; save the input to a file"),
+    Case("search/query-gapped", "search {tmp}/gapped.fasta {ex}/ubiquitin_db.fasta -o {tmp}/out",
+         text("gapped.fasta", ">q\nMQIF--VKTLTG\n"), 2,
+         r"gapped\.fasta:2:5: invalid character '-' .*an alignment gap.*remove its '-' and '\.'"),
+    Case("search/db-records-all-empty", "search {ex}/ubiquitin.fasta {tmp}/allempty.fa -o {tmp}/out",
+         text("allempty.fa", ">a\n>b\n"), 2,
+         r"allempty\.fa: no sequences: its 2 records have no residues \(the first at .*allempty\.fa:1 'a'\)"),
+    Case("batch/csv-unclosed-quote", "batch {tmp}/b.csv {small} -o {tmp}/out", text("b.csv", 'id,sequence\n"x,MQIF\n'),
+         2, r"b\.csv:2: a quoted cell is not closed on the line"),
+    Case("predict/params-name-no-model", "predict {ex}/ubiquitin.fasta --msa {ex}/ubiquitin.a3m --params "
+         "{tmp}/params_bad.npz --models model_1_ptm -o {tmp}/out", binary("params_bad.npz", b"garbage"), 2,
+         r"params_bad\.npz: its name says the parameters of 'bad', which is no kfold model \(model_1, .*\); rename "
+         r"it params_model_1_ptm\.npz"),
+    Case("agent/potts-iterations-too-many", "agent {tmp}/c.json --potts-iterations 100001 -o {tmp}/out",
+         campaign("c.json"), 2, r"--potts-iterations must be between 1 and 100000 \(got 100001\)"),
+    Case("agent/evolution-cache-a-file", "agent {tmp}/c.json --no-potts --evolution-cache {tmp}/c.json -o {tmp}/out",
+         campaign("c.json"), 2, r"--evolution-cache .*c\.json: exists and is not a directory; give a folder"),
 ]
 
 # ---------------------------------------------------------------- the checks

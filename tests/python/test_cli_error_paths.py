@@ -379,3 +379,18 @@ def test_negative_counts_of_batch_are_refused_in_words(kfold, tmp_path, query, o
     assert_clear_error(run)
     assert words in run.stderr and len(run.stderr) < 400, run.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_an_option_given_twice_takes_its_last_value_but_every_value_must_be_valid(kfold, tmp_path, query):
+    """kfold --help and the README said the last value is taken: an invalid earlier one is refused all the same
+    (CLI11 checks each value), as they now say."""
+    assert "every value given\nmust be valid, the earlier ones too" in kfold("--help").stdout
+    readme = " ".join((SOURCE_DIR / "README.md").read_text().split())
+    assert "every value given must be valid, the earlier ones too" in readme
+    for threads in ("-1", "99999"):
+        run = kfold("features", query, "-o", tmp_path / "f.h5", "--threads", threads, "--threads", "1")
+        assert_clear_error(run)
+        assert "--threads" in run.stderr
+        assert not (tmp_path / "f.h5").exists()
+    run = kfold("features", query, "-o", tmp_path / "f.h5", "--threads", "2", "--threads", "1")
+    assert run.returncode == 0, run.stderr

@@ -1,6 +1,7 @@
 """`kfold features` against the AlphaFold reference pipeline: every array equal to the golden
 fixture made by scripts/make_fixture_raw_features.py (exact: these are integers and strings)."""
 import os
+import subprocess
 import threading
 
 import h5py
@@ -137,3 +138,19 @@ def test_other_tools_files_get_messages_naming_the_fix(kfold, tmp_path):
     (tmp_path / "features.pkl").write_bytes(b"\x80\x04\x95\x00")
     r = kfold("predict", "--features", tmp_path / "features.pkl", "--random-weights", "-o", tmp_path / "out")
     assert r.returncode == 2 and "kfold.Features.from_dict(pickle.load(" in r.stderr, r.stderr
+
+
+def test_an_id_that_is_not_utf8_is_cleaned_as_kfold_predict_names_it(build_dir, tmp_path):
+    """The id's bytes went to the terminal and into domain_name raw (q\\xff\\xfe), which Python cannot decode;
+    kfold predict names that target q__."""
+    query = tmp_path / "nonutf8.fasta"
+    query.write_bytes(b">q\xff\xfe caf\xe9 protein\nMQIFVKTLTG\n")
+    out = tmp_path / "nu.h5"
+    r = subprocess.run([str(build_dir / "bin" / "kfold"), "features", str(query), "-o", str(out)],
+                       capture_output=True)
+    assert r.returncode == 0, r.stderr
+    stderr = r.stderr.decode("utf-8")  # every byte of it is UTF-8 now
+    assert "the query id 'q??' is not UTF-8 text; written as 'q__' (as kfold predict names it)" in stderr, stderr
+    assert "q__: 10 residues" in stderr
+    with h5py.File(out, "r") as f:
+        assert [as_text(v) for v in np.atleast_1d(f["domain_name"][()])] == ["q__ caf? protein"]

@@ -375,3 +375,71 @@ def test_a_database_an_earlier_search_wrote_is_not_removed(kfold, planted, tmp_p
     r = kfold("search", tmp_path / "q2.fasta", earlier, "-o", out)
     assert r.returncode == 2 and "is the input" in r.stderr, r.stderr
     assert earlier.read_text() == before
+
+
+def damage(db_dir, offset=5, byte=0xFA):
+    """A database folder whose residues.bin holds a byte that is no residue code (create_db writes letters)."""
+    with open(db_dir / "residues.bin", "r+b") as f:
+        f.seek(offset)
+        f.write(bytes([byte]))
+
+
+def test_a_damaged_database_stops_the_search_and_db_index_leaving_nothing_they_created(kfold, tmp_path):
+    """A search that finds the damage in a hit leaves no output folder it made (it held .kfold_search_files), and in
+    a folder that existed only the earlier files; kfold db index refuses the database (it indexed it, exit 0)."""
+    db = tmp_path / "db"
+    assert kfold("db", "create", EXAMPLES / "ubiquitin_db.fasta", db).returncode == 0
+    damage(db)
+    r = kfold("search", EXAMPLES / "ubiquitin.fasta", db, "-o", tmp_path / "new" / "out")
+    assert r.returncode == 2 and "holds the byte 0xfa at residue 6" in r.stderr, r.stderr
+    assert "the database is damaged; create it again" in r.stderr
+    assert not (tmp_path / "new").exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine\n")
+    r = kfold("search", EXAMPLES / "ubiquitin.fasta", db, "-o", kept)
+    assert r.returncode == 2, r.stderr
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]
+    r = kfold("db", "index", db)
+    assert r.returncode == 2, r.stderr
+    assert "holds the byte 0xfa at residue 6, which is no amino acid: the database is damaged; create it again" in \
+        r.stderr
+    assert not [p for p in db.iterdir() if p.name.startswith("kmer_index")]
+
+
+def test_the_database_folder_is_refused_as_the_output(kfold, tmp_path):
+    db = tmp_path / "db"
+    assert kfold("db", "create", EXAMPLES / "ubiquitin_db.fasta", db).returncode == 0
+    before = sorted(p.name for p in db.iterdir())
+    for out in (db, tmp_path / "." / "db"):
+        r = kfold("search", EXAMPLES / "ubiquitin.fasta", db, "-o", out)
+        assert r.returncode == 2 and "is the database being searched; write the search's output to another" in \
+            r.stderr, r.stderr
+    assert sorted(p.name for p in db.iterdir()) == before
+
+
+def test_input_messages_say_what_to_do(kfold, tmp_path):
+    """'-' is no stdin, an aligned row needs its gaps removed, a database folder missing a file or a FASTA of
+    empty records says why."""
+    r = kfold("search", "-", EXAMPLES / "ubiquitin_db.fasta", "-o", tmp_path / "o")
+    assert r.returncode == 2 and "-: reading standard input is not supported; save the input to a file" in r.stderr
+    (tmp_path / "gapped.fasta").write_text(">q\nMQIF--VKTLTG\n")
+    r = kfold("search", tmp_path / "gapped.fasta", EXAMPLES / "ubiquitin_db.fasta", "-o", tmp_path / "o")
+    assert r.returncode == 2 and "gapped.fasta:2:5: invalid character '-'" in r.stderr, r.stderr
+    assert "remove its '-' and '.'" in r.stderr
+    db = tmp_path / "db"
+    assert kfold("db", "create", EXAMPLES / "ubiquitin_db.fasta", db).returncode == 0
+    (db / "headers.txt").unlink()
+    r = kfold("search", EXAMPLES / "ubiquitin.fasta", db, "-o", tmp_path / "o")
+    assert r.returncode == 2 and "headers.txt: cannot open" in r.stderr, r.stderr
+    assert "is damaged or incomplete: create it again with 'kfold db create'" in r.stderr
+    (tmp_path / "all_empty.fa").write_text(">a\n>b\n")
+    r = kfold("search", EXAMPLES / "ubiquitin.fasta", tmp_path / "all_empty.fa", "-o", tmp_path / "o")
+    assert r.returncode == 2 and "no sequences: its 2 records have no residues (the first at " in r.stderr, r.stderr
+    assert "all_empty.fa:1 'a')" in r.stderr
+    (tmp_path / "one.fa").write_text(">one\nM\n")
+    r = kfold("search", tmp_path / "one.fa", EXAMPLES / "ubiquitin_db.fasta", "-o", tmp_path / "o1")
+    assert r.returncode == 0, r.stderr
+    assert "query one: 1 residue; the prefilter's two-hit rule (two seed words on one diagonal) needs at least 5" \
+        in r.stderr
+    assert not (tmp_path / "o").exists()
