@@ -95,7 +95,7 @@ std::vector<BatchTarget> read_csv(const fs::path& path) {
       reader.fail("a quoted cell is not closed on the line; close its '\"' (or remove it: an id needs no quotes)");
     if (cells->size() != 2 || (*cells)[0].find(',') != std::string::npos)
       reader.fail(fmt::format("expected two fields 'id,sequence', got {} (an id cannot hold a comma, quoted or not){}",
-                              std::count(line.begin(), line.end(), ',') + 1, data::semicolon_hint(line)));
+                              std::count(line.begin(), line.end(), ',') + 1, data::separator_hint(line)));
     const std::string_view id = (*cells)[0];
     const std::string_view sequence = (*cells)[1];
     if (std::exchange(first_row, false)) {
