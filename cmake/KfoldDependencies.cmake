@@ -127,6 +127,16 @@ find_package(Torch REQUIRED)
 # runtime they were built against; the venv's own directory, not the checkout's .venv link to it.
 file(REAL_PATH "${TORCH_INSTALL_PREFIX}/lib" KFOLD_INSTALL_RPATH)
 if(KFOLD_CUDA)
+  # The CUDA runtime the torch wheel ships (site-packages/nvidia/cu<major>/lib) before the toolkit's: a process
+  # loads one libcudart.so.<major>, the first found, and torch was built for the wheel's, at times a newer minor
+  # version than the toolkit's (13.2 against 13.0: torch then ran on 13.0); kfold's kernels run on any runtime
+  # of their major version. Nodes then need no toolkit at the build machine's path.
+  file(GLOB _kfold_wheel_cudart "${TORCH_INSTALL_PREFIX}/../nvidia/*/lib/libcudart.so.${CUDAToolkit_VERSION_MAJOR}")
+  foreach(_lib IN LISTS _kfold_wheel_cudart)
+    get_filename_component(_dir "${_lib}" DIRECTORY)
+    file(REAL_PATH "${_dir}" _dir)
+    list(APPEND KFOLD_INSTALL_RPATH "${_dir}")
+  endforeach()
   list(APPEND KFOLD_INSTALL_RPATH "${CUDAToolkit_LIBRARY_DIR}")
 endif()
 # TORCH_LIBRARIES carries torch_cuda when the wheel has CUDA; TORCH_CXX_FLAGS sets the ABI.

@@ -78,8 +78,9 @@ fs::path find_params(const std::string& model, const PredictOptions& options) {
     looked += (looked.empty() ? "" : ", ") + (dir / file_name).string();
   }
   fail_input(
-      "no parameters for {}: looked for {}. Download AlphaFold's parameters with scripts/download-params "
-      "(then --params DIR or KFOLD_PARAMS=DIR), or pass --random-weights for a demo that predicts nothing",
+      "no parameters for {}: looked for {}. Download AlphaFold's parameters with download-params (scripts/ of a "
+      "checkout, share/kfold/ of an install; then --params DIR or KFOLD_PARAMS=DIR), or pass --random-weights for a "
+      "demo that predicts nothing",
       model, looked);
 }
 

@@ -46,10 +46,15 @@ done
 command -v sbatch > /dev/null || { echo "submit.sh: sbatch not found on PATH (run this on a SLURM login node)" >&2; exit 2; }
 # Without the binary both jobs fail at once (exit 127), the predict job after the MSA job.
 command -v "${KFOLD:-kfold}" > /dev/null || {
-  echo "submit.sh: ${KFOLD:-kfold}: not found or not executable; export KFOLD=/path/to/checkout/build/bin/kfold (a" \
-    "path the nodes see)" >&2
+  echo "submit.sh: ${KFOLD:-kfold}: not found or not executable; export KFOLD=/path/to/kfold (an install's" \
+    "bin/kfold or a checkout's build/bin/kfold, a path the nodes see)" >&2
   exit 2
 }
+# One that does not start here (a library it cannot load: exit 127) would fail every array task.
+if ! version_error=$("${KFOLD:-kfold}" --version 2>&1 > /dev/null); then
+  echo "submit.sh: ${KFOLD:-kfold} does not start: ${version_error}" >&2
+  exit 2
+fi
 # Array ids 0..N-1 must be below the cluster's MaxArraySize (1001 by default), or the second job is refused
 # after the first was submitted.
 max_array=$(scontrol show config 2> /dev/null | awk -F= '/^MaxArraySize/ {gsub(/ /, "", $2); print $2}') || true

@@ -1,6 +1,7 @@
 """`cmake --install BUILD --prefix P` (README, Installing for a site): the kfold command, the Python package, the
 SLURM scripts and the examples run from P, away from the checkout and the build tree."""
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -18,11 +19,63 @@ def prefix(tmp_path_factory):
     components = ["cli"]
     if os.environ.get("KFOLD_PYTHON_MODULE", "ON").upper() not in ("OFF", "0", "FALSE", "NO"):
         components.append("python")
+    output = ""
     for component in components:
+        # Under a umask that keeps everything private (root's at many sites): the folders must still be 0755.
         run = subprocess.run(["cmake", "--install", str(BUILD_DIR), "--prefix", str(prefix), "--component", component,
-                              "--strip"], capture_output=True, text=True, timeout=300)
+                              "--strip"], capture_output=True, text=True, timeout=300, preexec_fn=lambda: os.umask(0o077))
         assert run.returncode == 0, run.stdout + run.stderr
+        output += run.stdout + run.stderr
+    (prefix / "install-output.txt").write_text(output)
     return prefix
+
+
+def test_installed_folders_are_readable_by_everyone_whatever_the_umask(prefix):
+    """Installed under umask 077, bin/, lib/ and share/ were 0700: every other user got exit 126."""
+    folders = [p for p in prefix.rglob("*") if p.is_dir()]
+    assert folders and all(p.stat().st_mode & 0o777 == 0o755 for p in folders), \
+        [(str(p), oct(p.stat().st_mode & 0o777)) for p in folders if p.stat().st_mode & 0o777 != 0o755]
+    assert os.access(prefix / "bin" / "kfold", os.X_OK) and (prefix / "bin" / "kfold").stat().st_mode & 0o005 == 0o005
+
+
+def test_the_install_warns_when_other_users_cannot_reach_the_libraries(prefix):
+    """A RUNPATH directory below a folder others cannot search (a venv in the builder's ~/.cache under a 0700
+    /root): the installed kfold starts for the builder only, exit 127 for everyone else; the install says so."""
+    if not shutil.which("readelf"):
+        pytest.skip("readelf (binutils) is not installed")
+    hidden = []
+    for entry in runpath_entries(prefix / "bin" / "kfold"):
+        path = pathlib.Path(entry)
+        for folder in [path, *path.parents]:
+            if folder.exists() and not folder.stat().st_mode & 0o001:
+                hidden.append((entry, str(folder)))
+                break
+    output = " ".join((prefix / "install-output.txt").read_text().split())  # (CMake wraps a warning's lines)
+    for entry, folder in hidden:
+        assert f"kfold's libraries lie below {folder} (d" in output, output
+    assert ("not searchable by other users" in output) == bool(hidden), output
+
+
+def test_the_wheel_cuda_runtime_comes_before_the_toolkit_one(prefix):
+    """One libcudart.so.<major> is loaded per process, the first found: the toolkit's (13.0) ran torch, built for the
+    wheel's (13.2)."""
+    if not shutil.which("readelf"):
+        pytest.skip("readelf (binutils) is not installed")
+    entries = runpath_entries(prefix / "bin" / "kfold")
+    wheel = [k for k, e in enumerate(entries) if "/site-packages/nvidia/" in e]
+    others = [k for k, e in enumerate(entries) if "/site-packages/" not in e]
+    if not wheel or not others:
+        pytest.skip(f"no CUDA runtime of a torch wheel and of a toolkit both in the RUNPATH: {entries}")
+    assert max(wheel) < min(others), entries
+
+
+def test_installed_download_params_needs_a_folder(prefix, tmp_path):
+    script = prefix / "share" / "kfold" / "download-params"
+    assert os.access(script, os.X_OK)
+    env = {k: v for k, v in clean_environment().items() if k != "KFOLD_PARAMS"}
+    assert subprocess.run([str(script), "--help"], capture_output=True, text=True, env=env, timeout=60).returncode == 0
+    run = subprocess.run([str(script)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
+    assert run.returncode == 2 and "give --dir DIR" in run.stderr and not list(prefix.glob("share/data*"))
 
 
 def clean_environment(**extra):

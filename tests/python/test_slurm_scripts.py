@@ -59,6 +59,13 @@ def test_submit_checks_its_task_counts_before_submitting(tmp_path):
     # No kfold binary: both jobs failed at once (exit 127); more tasks than MaxArraySize: the second was refused.
     run = submit("2", "2", environment=dict(env, KFOLD=str(tmp_path / "no-kfold")))
     assert run.returncode == 2 and "no-kfold: not found or not executable" in run.stderr and not calls.exists()
+    # One that cannot start (a library its RUNPATH does not reach here: exit 127) failed every array task.
+    broken = tmp_path / "broken-kfold"
+    broken.write_text("#!/bin/sh\necho 'kfold: error while loading shared libraries: libtorch.so' >&2\nexit 127\n")
+    broken.chmod(0o755)
+    run = submit("2", "2", environment=dict(env, KFOLD=str(broken)))
+    assert run.returncode == 2 and "broken-kfold does not start: kfold: error while loading shared libraries" in \
+        run.stderr and not calls.exists()
     run = submit("2", "1002")
     assert run.returncode == 2 and "GPU_TASKS 1002: more array tasks than this cluster's MaxArraySize 1001" in run.stderr
     assert not calls.exists()
