@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "pipelines/agent/binding_terms.hpp"
+#include "pipelines/git_revision.hpp"
 #include "pipelines/version.hpp"
 
 namespace kfold::pipelines::agent {
@@ -250,7 +251,7 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
       {"round", round},
       {"campaign", campaign.name},
       {"version", kVersion},
-      {"git_revision", kGitRevision},
+      {"git_revision", git_revision()},
       {"seed", run.seed},
       {"no_potts", run.no_potts},
       {"input_hashes", run.input_hashes},
@@ -457,7 +458,7 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
   const NumberFormat num(output_decimals(campaign));
   std::string md = fmt::format("# kfold agent: {}\n\n", campaign.name);
   md += fmt::format("Target **{}** ({} residues, numbered from {}). kfold {} ({}), seed {}.\n\n", campaign.target.id,
-                    campaign.target.sequence.size(), campaign.target.first_residue, kVersion, kGitRevision, run.seed);
+                    campaign.target.sequence.size(), campaign.target.first_residue, kVersion, git_revision(), run.seed);
   if (table.structure_terms && run.random_structure_weights)
     md += fmt::format("**{}**\n\n", kRandomStructureWeightsWarning);
   md += "## Objective\n\n| term | weight | computed by |\n|---|---|---|\n";

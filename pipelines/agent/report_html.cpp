@@ -11,6 +11,7 @@
 #include "pipelines/agent/agent_outputs.hpp"
 #include "pipelines/agent/binding_terms.hpp"
 #include "pipelines/agent/pae_plot.hpp"
+#include "pipelines/git_revision.hpp"
 #include "pipelines/version.hpp"
 
 namespace kfold::pipelines::agent {
@@ -375,7 +376,7 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
   h += "<h1>" + html_escape(title) + "</h1>\n";
   h += fmt::format("<p>Target <b>{}</b> ({} residues, numbered from {}). kfold {} ({}), seed {}.</p>\n",
                    html_escape(campaign.target.id), campaign.target.sequence.size(), campaign.target.first_residue,
-                   html_escape(kVersion), html_escape(kGitRevision), run.seed);
+                   html_escape(kVersion), html_escape(git_revision()), run.seed);
   if (table.structure_terms && run.random_structure_weights)
     h += fmt::format("<p style=\"color:#b00;font-weight:bold\">{}</p>\n", html_escape(kRandomStructureWeightsWarning));
   h += "<h2>Objective</h2>\n<table>\n<tr><th>term</th><th>weight</th><th>computed by</th></tr>\n";

@@ -5,13 +5,14 @@
 #include "fold/cpu_matmul.hpp"
 #include "kernels/runtime_info.hpp"
 #include "pipelines/cli/commands.hpp"
+#include "pipelines/git_revision.hpp"
 #include "pipelines/version.hpp"
 
 namespace kfold::cli {
 
 std::string version_text() {
   const auto info = kernels::runtime_info();
-  std::string text = fmt::format("kfold {} (git {})\n", pipelines::kVersion, pipelines::kGitRevision);
+  std::string text = fmt::format("kfold {} (git {})\n", pipelines::kVersion, pipelines::git_revision());
   text += fmt::format("torch {} ({} intra-op threads)\n", info.torch_version, info.torch_threads);
   if (!info.cuda_compiled) {
     text += "CUDA: not compiled in\n";

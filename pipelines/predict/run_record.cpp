@@ -9,6 +9,7 @@
 
 #include "data/atomic_output.hpp"
 #include "data/sha256.hpp"
+#include "pipelines/git_revision.hpp"
 #include "pipelines/version.hpp"
 
 namespace kfold::pipelines {
@@ -114,7 +115,7 @@ void write_run_json(const fs::path& path, const PredictOptions& options, const s
       {"attention", run.attention_kernel == fold::AttentionKernel::fused ? "fused" : "reference"},
       {"chunk_size", run.chunk_size == fold::RunOptions::kAutoChunk ? json("auto") : json(run.chunk_size)}};
   const char* relax = options.relax == RelaxModels::all ? "all" : options.relax == RelaxModels::best ? "best" : "none";
-  const json record = {{"kfold", {{"version", kVersion}, {"git_revision", kGitRevision}}},
+  const json record = {{"kfold", {{"version", kVersion}, {"git_revision", git_revision()}}},
                        {"command_line", command_line()},
                        {"target", summary.target_id},
                        {"inputs", json::parse(inputs_json)},

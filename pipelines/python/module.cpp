@@ -9,6 +9,7 @@
 #include "data/error.hpp"
 #include "data/thread_limit.hpp"
 #include "pipelines/cli/commands.hpp"
+#include "pipelines/git_revision.hpp"
 #include "pipelines/python/bindings.hpp"
 #include "pipelines/python/python_runtime.hpp"
 #include "pipelines/version.hpp"
@@ -17,7 +18,7 @@ namespace kfold::python {
 
 void bind_runtime(py::module_& m) {
   m.attr("__version__") = pipelines::kVersion;
-  m.attr("git_revision") = pipelines::kGitRevision;
+  m.attr("git_revision") = pipelines::git_revision();
   m.def("version_text", &cli::version_text, "The text of `kfold --version`.");
 
   py::class_<CancelToken>(m, "CancelToken", "Cancels a running call at its next progress point.")
