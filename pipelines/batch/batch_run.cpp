@@ -5,10 +5,7 @@
 #include "pipelines/batch/batch_run.hpp"
 
 #include <c10/util/Exception.h>
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -57,31 +54,13 @@ double unix_time() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// One line per finished stage in DIR/<id>/stages.log (one write() with O_APPEND: lines never interleave).
-void append_stage_log(const fs::path& dir, const std::string& stage, const std::string& key, double seconds) {
-  char when[21];
-  format_utc_time(std::time(nullptr), when);
-  const auto line = fmt::format("{}\t{}\t{}\t{}\t{:.2f}\n", when, LockDirectory::owner_text(), stage, key, seconds);
-  // Only into a plain file: never through a link (to a file elsewhere) nor into a FIFO (which blocks).
-  const int fd =
-      ::open((dir / "stages.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-             0666);  // the umask decides (a group worker appends)
-  if (fd < 0) {
-    log_warn("{}: cannot append to it ({}); the stage's line is left out", (dir / "stages.log").string(),
-             std::strerror(errno));
-    return;
-  }
-  struct stat info {};
-  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) {
-    [[maybe_unused]] const auto written = ::write(fd, line.data(), line.size());
-  } else {
-    log_warn("{}: not a plain file; the stage's line is left out", (dir / "stages.log").string());
-  }
-  ::close(fd);
-}
-
 // Content checksum of a stage's file, kept in status.json so that a damaged cached file is recomputed.
 std::string file_checksum(const fs::path& path) { return StageKey().add_file_content("file", path).hex(); }
+// "N/M finished (F failed[, W waiting for their MSA stage])": what a worker has seen of its shard.
+std::string progress(const BatchReport& r) {
+  return fmt::format("{}/{} finished ({} failed{})", r.done + r.failed + r.waiting, r.targets, r.failed,
+                     r.waiting > 0 ? fmt::format(", {} waiting for their MSA stage", r.waiting) : "");
+}
 
 // True when DIR/<id>/query.fasta, the MSA stage's record of its query, holds the target's sequence.
 bool msa_stage_query_is(const fs::path& dir, const BatchTarget& target) {
@@ -753,8 +732,7 @@ BatchReport BatchRunner::run() {
     if (stages_run_ > stages_before) computed_cost += cost(i);
     write_summary(false);
     const double eta = computed_cost > 0 ? seconds_since(start) / computed_cost * remaining_cost : 0;
-    log_info("batch: {}/{} finished ({} failed){}", report.done + report.failed + report.waiting, report.targets,
-             report.failed, computed_cost > 0 ? fmt::format(", ETA {:.0f} s", eta) : "");
+    log_info("batch: {}{}", progress(report), computed_cost > 0 ? fmt::format(", ETA {:.0f} s", eta) : "");
   }
   // Targets another worker held: take each once its owner has finished it (then it is skipped as done) or has gone
   // (then it runs here); without wait_for_busy leave the ones still held to their owner.
@@ -775,8 +753,7 @@ BatchReport BatchRunner::run() {
         run_target(target, report, lock->took_over_stale());
         lock.reset();
         stop_if_failing_in_a_row();
-        log_info("batch: {}/{} finished ({} failed)", report.done + report.failed + report.waiting, report.targets,
-                 report.failed);
+        log_info("batch: {}", progress(report));
       } else {
         if (first || !options_.wait_for_busy)
           log_warn("{}: {} another worker: {}", target.id, options_.wait_for_busy ? "waiting for" : "left to",

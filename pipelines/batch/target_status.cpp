@@ -1,9 +1,16 @@
-// A batch target's status.json (pipelines/batch/target_status.hpp).
+// A batch target's records: status.json and stages.log (pipelines/batch/target_status.hpp).
 #include "pipelines/batch/target_status.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -11,6 +18,7 @@
 #include "data/atomic_output.hpp"
 #include "data/log.hpp"
 #include "data/sha256.hpp"
+#include "pipelines/batch/target_lock.hpp"
 
 namespace kfold::pipelines {
 
@@ -125,6 +133,29 @@ void forget_completed_stages(const fs::path& dir, json& status) {
     status["status"] = "pending";
     write_status(dir / "status.json", status);
   }
+}
+
+// One write() with O_APPEND: lines never interleave.
+void append_stage_log(const fs::path& dir, const std::string& stage, const std::string& key, double seconds) {
+  char when[21];
+  format_utc_time(std::time(nullptr), when);
+  const auto line = fmt::format("{}\t{}\t{}\t{}\t{:.2f}\n", when, LockDirectory::owner_text(), stage, key, seconds);
+  // Only into a plain file: never through a link (to a file elsewhere) nor into a FIFO (which blocks).
+  const int fd =
+      ::open((dir / "stages.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+             0666);  // the umask decides (a group worker appends)
+  if (fd < 0) {
+    log_warn("{}: cannot append to it ({}); the stage's line is left out", (dir / "stages.log").string(),
+             std::strerror(errno));
+    return;
+  }
+  struct stat info {};
+  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) {
+    [[maybe_unused]] const auto written = ::write(fd, line.data(), line.size());
+  } else {
+    log_warn("{}: not a plain file; the stage's line is left out", (dir / "stages.log").string());
+  }
+  ::close(fd);
 }
 
 }  // namespace kfold::pipelines

@@ -1,7 +1,7 @@
 // A batch target's DIR/<id>/status.json: what is complete, with the key of its inputs ("msa", "predict"), a
 // failure ("failed": stage, key, kind, reason, time, the sequence's digest) and the stage a worker runs
 // ("running"). Read back only when every field read has its type (a hand-edited or foreign file runs the
-// target again); written whole (temp + rename).
+// target again); written whole (temp + rename). Also DIR/<id>/stages.log, a line per computed stage.
 #pragma once
 
 #include <filesystem>
@@ -29,6 +29,10 @@ std::string sequence_digest(const BatchTarget& target);
 // confidence_<model>.json of each ranked model). A file deleted by hand is named in a warning (target `id`),
 // and the target is predicted again.
 bool prediction_complete(const std::filesystem::path& dir, const nlohmann::json& status, const std::string& id);
+// Appends "UTC time, worker, stage, key, seconds" to DIR/<id>/stages.log, a line per computed stage (a warning,
+// not an error, when it cannot: a link or a FIFO there is not written through).
+void append_stage_log(const std::filesystem::path& dir, const std::string& stage, const std::string& key,
+                      double seconds);
 // Removes DIR/<id>/done and the records of completed stages and of a failure, when there are any: the
 // target's inputs changed.
 void forget_completed_stages(const std::filesystem::path& dir, nlohmann::json& status);

@@ -646,6 +646,8 @@ def test_a_predict_stage_never_takes_the_msa_stage_of_another_sequence(kfold, tm
     targets.write_text("id,sequence\nt1,MKTAYIAKQRQISFVKSHFSRQLEERLGL\n")
     run = kfold("batch", targets, "--stage", "predict", *MODEL, "-o", out)
     assert run.returncode == 3 and "another sequence" in run.stderr, run.stderr
+    # (The progress line counted it "finished" without a word: nothing was predicted.)
+    assert "batch: 1/1 finished (0 failed, 1 waiting for their MSA stage)" in run.stderr, run.stderr
     row = summary(out)["t1"]
     assert row["status"] == "pending" and row["length"] == "29" and "--stage msa first" in row["reason"]
     assert not (out / "t1" / "done").exists()
