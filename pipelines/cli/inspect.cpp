@@ -52,7 +52,7 @@ void inspect_structure(const std::string& path) {
       m.between_residue_bond, m.between_residue_clash, m.within_residue, m.extreme_ca_ca_distance);
   if (!breaks.empty())
     fmt::print("chain breaks between residues of successive numbers (not checked as peptide bonds): {}\n",
-               fmt::join(breaks, ", "));
+               pipelines::breaks_text(breaks));
   if (const auto across = pipelines::peptide_bonds_across_chains(protein); !across.empty())
     fmt::print(
         "peptide bonds between residues of different chains (checked as clashes: give each chain one name "

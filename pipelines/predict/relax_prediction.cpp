@@ -152,6 +152,13 @@ ProteinTensors protein_tensors(const data::Protein& protein, ChainBonds bonds, s
 
 }  // namespace
 
+std::string breaks_text(const std::vector<std::string>& breaks, size_t shown) {
+  if (breaks.size() <= shown) return fmt::format("{}", fmt::join(breaks, ", "));
+  return fmt::format("{}, ... ({} in all)",
+                     fmt::join(breaks.begin(), breaks.begin() + static_cast<std::ptrdiff_t>(shown), ", "),
+                     breaks.size());
+}
+
 fold::ViolationMetrics check_protein(const data::Protein& protein, ChainBonds bonds, std::vector<std::string>* breaks) {
   const auto t = protein_tensors(protein, bonds, breaks);
   return fold::check_structure(t.aatype, t.residue_index, t.positions, t.mask);
@@ -165,7 +172,7 @@ RelaxedPrediction relax_prediction(const data::Protein& prediction, const std::s
   const auto t = protein_tensors(prediction, bonds, &breaks);
   if (!breaks.empty())
     log_warn("{}: chain breaks between residues of successive numbers, neither checked nor closed as peptide bonds: {}",
-             name, fmt::join(breaks, ", "));
+             name, breaks_text(breaks));
   if (const auto across = peptide_bonds_across_chains(prediction); !across.empty())
     log_warn(
         "{}: peptide bonds between residues of different chains: {}; chains are never bonded, so these count as "

@@ -39,6 +39,10 @@ enum class ChainBonds { by_numbering, by_numbering_and_geometry };
 std::vector<int64_t> violation_check_residue_index(const data::Protein& protein, ChainBonds bonds,
                                                    std::vector<std::string>* breaks = nullptr);
 
+// `breaks` as a log or report shows them: the first `shown`, then how many in all (a random-weight prediction
+// has a break between most residues: a list of 75 was 3,000 characters).
+std::string breaks_text(const std::vector<std::string>& breaks, size_t shown = 8);
+
 // "A40-B41 (C-N 1.33 A)" for each residue followed in the file by one of another chain whose N lies at
 // peptide-bond distance from its C: one chain given two names. Chains are never bonded, so the checks see
 // a clash there and relax pulls the pair apart.

@@ -94,6 +94,16 @@ TEST_CASE("relax numbering: successive numbers far apart are a chain break, logg
   CHECK(kfold::pipelines::violation_check_residue_index(gap, kNumbering) == std::vector<int64_t>{38, 39, 40, 41});
 }
 
+TEST_CASE("relax numbering: many chain breaks are shown as the first few and a count") {
+  // A random-weight prediction read from its file has a break between most residues: 75 were listed.
+  std::vector<std::string> breaks;
+  for (int k = 1; k <= 20; ++k) breaks.push_back("chain A: " + std::to_string(k) + " to " + std::to_string(k + 1));
+  CHECK(kfold::pipelines::breaks_text({breaks.begin(), breaks.begin() + 2}) == "chain A: 1 to 2, chain A: 2 to 3");
+  const std::string text = kfold::pipelines::breaks_text(breaks, 3);
+  CHECK(text == "chain A: 1 to 2, chain A: 2 to 3, chain A: 3 to 4, ... (20 in all)");
+  CHECK(kfold::pipelines::breaks_text(breaks).ends_with("chain A: 8 to 9, ... (20 in all)"));
+}
+
 TEST_CASE("relax numbering: the parts of a chain split by another chain are one chain") {
   // A1 A2 | B1 | A3 A4, A2's C bonded to A3's N: A's residues in a row, B 100 after.
   const auto split = backbone({1, 2, 1, 3, 4}, "     ", {0, 0, 1, 2, 2}, {"A", "B", "A"}, {0, 1, 20, 2, 3});
