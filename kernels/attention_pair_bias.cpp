@@ -51,7 +51,8 @@ void check_attention_pair_bias_args(const at::Tensor& q, const at::Tensor& k, co
   TORCH_CHECK(is_supported_float(q.scalar_type()),
               "attention_pair_bias: q must be float32, float64, bfloat16 or float16, got ", q.scalar_type());
   TORCH_CHECK(k.scalar_type() == q.scalar_type() && v.scalar_type() == q.scalar_type(),
-              "attention_pair_bias: q, k, v must share a dtype");
+              "attention_pair_bias: q, k, v must share a dtype, got ", q.scalar_type(), ", ", k.scalar_type(), ", ",
+              v.scalar_type());
   TORCH_CHECK(q.size(4) > 0, "attention_pair_bias: head dimension D must be positive");
   const int64_t n_batch = q.size(0), n_head = q.size(3), n_key = q.size(2);
   TORCH_CHECK(bias.dim() == 4 && bias.size(0) == n_batch && bias.size(1) == n_head && bias.size(2) == n_key &&
@@ -62,7 +63,8 @@ void check_attention_pair_bias_args(const at::Tensor& q, const at::Tensor& k, co
               bias.scalar_type());
   const auto device = q.device();
   TORCH_CHECK(k.device() == device && v.device() == device && bias.device() == device,
-              "attention_pair_bias: q, k, v and bias must be on one device");
+              "attention_pair_bias: q, k, v and bias must be on one device, got ", device, ", ", k.device(), ", ",
+              v.device(), ", ", bias.device());
   if (mask.has_value() && mask->defined()) {
     TORCH_CHECK(mask->dim() == 3 && mask->size(0) == n_batch && mask->size(1) == q.size(1) && mask->size(2) == n_key,
                 "attention_pair_bias: mask must be [B, R, S] = [", n_batch, ", ", q.size(1), ", ", n_key, "], got ",
