@@ -18,6 +18,7 @@ namespace kfold::kernels {
 // library drops object files nobody references, and with them their TORCH_LIBRARY_IMPL blocks.
 int attention_pair_bias_cpu_linked();
 int attention_pair_bias_autograd_linked();
+int attention_pair_bias_meta_linked();
 #ifdef KFOLD_WITH_CUDA
 int attention_pair_bias_cuda_linked();
 #endif
@@ -25,7 +26,7 @@ int attention_pair_bias_cuda_linked();
 namespace {
 
 int registrations_linked() {
-  int n = attention_pair_bias_cpu_linked() + attention_pair_bias_autograd_linked();
+  int n = attention_pair_bias_cpu_linked() + attention_pair_bias_autograd_linked() + attention_pair_bias_meta_linked();
 #ifdef KFOLD_WITH_CUDA
   n += attention_pair_bias_cuda_linked();
 #endif

@@ -451,3 +451,30 @@ TEST_CASE("attention_pair_bias: the backward op refuses grad_out, out, lse or gr
                                                                          in.v, in.bias, in.mask, out, lse),
                   c10::Error);
 }
+
+TEST_CASE("attention_pair_bias: meta tensors give the kernels' shapes and dtypes, after the same checks") {
+  // Tracing with fake tensors (torch.compile, torch.export) refused the op: it had no Meta kernel.
+  const auto meta = [](const at::Tensor& t) { return t.to(at::kMeta); };
+  for (const auto dtype : {at::kFloat, at::kBFloat16, at::kDouble}) {
+    CAPTURE(c10::toString(dtype));
+    const auto in = make_attention_inputs({2, 3, 7, 2, 8}, at::TensorOptions().dtype(dtype), /*with_mask=*/true);
+    const auto [out, lse] = call_attention_op(in);
+    AttentionInputs fake{meta(in.q), meta(in.k), meta(in.v), meta(in.bias), meta(*in.mask)};
+    const auto [fake_out, fake_lse] = call_attention_op(fake);
+    CHECK(fake_out.is_meta());
+    CHECK(fake_out.sizes() == out.sizes());
+    CHECK((fake_out.scalar_type() == out.scalar_type()));
+    CHECK(fake_lse.sizes() == lse.sizes());
+    CHECK((fake_lse.scalar_type() == lse.scalar_type()));
+    const auto grads = kfold::kernels::attention_pair_bias_backward(at::ones_like(out), std::nullopt, in.q, in.k, in.v,
+                                                                    in.bias, in.mask, out, lse);
+    const auto fake_grads = kfold::kernels::attention_pair_bias_backward(
+        meta(at::ones_like(out)), std::nullopt, fake.q, fake.k, fake.v, fake.bias, fake.mask, fake_out, fake_lse);
+    CHECK(std::get<0>(fake_grads).sizes() == std::get<0>(grads).sizes());
+    CHECK((std::get<0>(fake_grads).scalar_type() == std::get<0>(grads).scalar_type()));
+    CHECK(std::get<3>(fake_grads).sizes() == std::get<3>(grads).sizes());
+    CHECK((std::get<3>(fake_grads).scalar_type() == std::get<3>(grads).scalar_type()));
+    fake.bias = meta(at::zeros({2, 2, 7, 6}));
+    CHECK_THROWS_WITH_AS(call_attention_op(fake), doctest::Contains("bias must be [B, H, S, S]"), c10::Error);
+  }
+}
