@@ -96,6 +96,11 @@ void check_attention_pair_bias_backward_args(const at::Tensor& grad_out, const s
   TORCH_CHECK(grad_out.device() == device && out.device() == device && lse.device() == device &&
                   (!has_grad_lse || grad_lse->device() == device),
               "attention_pair_bias_backward: grad_out, grad_lse, out and lse must be on q's device");
+  // One rule on every device (the CPU kernels rounded an fp32 grad_out to bf16, CUDA's fell back to the reference
+  // and kept it): grad_out and out in the dtype the forward gave out, as autograd passes them.
+  TORCH_CHECK(grad_out.scalar_type() == q.scalar_type() && out.scalar_type() == q.scalar_type(),
+              "attention_pair_bias_backward: grad_out and out must have q's dtype ", q.scalar_type(), ", got ",
+              grad_out.scalar_type(), " and ", out.scalar_type());
 }
 
 at::Tensor attention_mask_bias(const at::Tensor& mask, at::ScalarType dtype) {

@@ -57,8 +57,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_b
 void check_attention_pair_bias_args(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                     const at::Tensor& bias, const std::optional<at::Tensor>& mask);
 
-// The forward's checks, and grad_out and out shaped like q, lse and grad_lse (when given) [B, R, H, S], all on
-// q's device (TORCH_CHECK: throws c10::Error).
+// The forward's checks, and grad_out and out shaped like q and of its dtype, lse and grad_lse (when given)
+// [B, R, H, S], all on q's device (TORCH_CHECK: throws c10::Error).
 void check_attention_pair_bias_backward_args(const at::Tensor& grad_out, const std::optional<at::Tensor>& grad_lse,
                                              const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                              const at::Tensor& bias, const std::optional<at::Tensor>& mask,

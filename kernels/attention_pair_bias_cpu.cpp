@@ -655,16 +655,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_b
   at::Tensor grad_lse_acc;
   if (grad_lse.has_value() && grad_lse->defined()) grad_lse_acc = grad_lse->to(acc_type).contiguous();
   auto delta = at::empty({n.B, n.R, n.H, n.S}, row_max.options());  // [B, R, H, S]
-  auto go = grad_out.to(q.scalar_type());
-  auto out_same = out.to(q.scalar_type());
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, q.scalar_type(), "attention_pair_bias_backward_cpu", [&] {
     using acc_t = std::conditional_t<std::is_same_v<scalar_t, double>, double, float>;
-    compute_delta<scalar_t, acc_t>(Strided5<const scalar_t>(go), Strided5<const scalar_t>(out_same),
+    compute_delta<scalar_t, acc_t>(Strided5<const scalar_t>(grad_out), Strided5<const scalar_t>(out),
                                    grad_lse_acc.defined() ? grad_lse_acc.data_ptr<acc_t>() : nullptr, n,
                                    delta.data_ptr<acc_t>());
     const BackwardArgs<scalar_t, acc_t> args{
         Strided5<const scalar_t>(q),     Strided5<const scalar_t>(k),
-        Strided5<const scalar_t>(v),     Strided5<const scalar_t>(go),
+        Strided5<const scalar_t>(v),     Strided5<const scalar_t>(grad_out),
         bias_acc.data_ptr<acc_t>(),      mask_bias.defined() ? mask_bias.data_ptr<acc_t>() : nullptr,
         row_max.data_ptr<acc_t>(),       row_log_sum.data_ptr<acc_t>(),
         delta.data_ptr<acc_t>(),         grad_q.data_ptr<scalar_t>(),

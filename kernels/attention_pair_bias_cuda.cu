@@ -251,7 +251,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_b
     const at::Tensor& lse) {
   check_attention_pair_bias_backward_args(grad_out, grad_lse, q, k, v, bias, mask, out, lse);
   const c10::cuda::CUDAGuard guard(q.device());
-  if (!has_fused_kernels(q) || grad_out.scalar_type() != q.scalar_type()) {
+  if (!has_fused_kernels(q)) {
     return attention_pair_bias_backward_reference(grad_out, grad_lse, q, k, v, bias, mask, out, lse);
   }
   const int64_t B = q.size(0), R = q.size(1), S = q.size(2), H = q.size(3), D = q.size(4);

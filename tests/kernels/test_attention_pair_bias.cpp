@@ -447,6 +447,10 @@ TEST_CASE("attention_pair_bias: the backward op refuses grad_out, out, lse or gr
                        doctest::Contains("grad_lse must be [B, R, H, S]"), c10::Error);
   CHECK_THROWS_WITH_AS(backward(grad_out, grad_lse, out, lse.transpose(2, 3)),
                        doctest::Contains("lse must be [B, R, H, S]"), c10::Error);
+  // Another dtype: the CPU kernels rounded it to q's, CUDA's fell back to the reference and kept it.
+  CHECK_THROWS_WITH_AS(backward(grad_out.to(at::kDouble), grad_lse, out, lse),
+                       doctest::Contains("grad_out and out must have q's dtype Float, got Double and Float"),
+                       c10::Error);
   CHECK_THROWS_AS(kfold::kernels::attention_pair_bias_backward_reference(grad_out.narrow(0, 0, 1), grad_lse, in.q, in.k,
                                                                          in.v, in.bias, in.mask, out, lse),
                   c10::Error);
