@@ -242,7 +242,8 @@ std::tuple<at::Tensor, at::Tensor> attention_pair_bias_cuda(const at::Tensor& q,
   return {out, lse};
 }
 
-// With x_ij = ((q_i . k_j) * scale + mask_j) + bias_ij, p_ij its softmax and delta_i = dO_i . O_i - dlse_i:
+// With x_ij = (scale q_i . k_j + mask_j) + bias_ij (the CUDA-core kernels scale q, the tensor-core ones the
+// product), p_ij its softmax and delta_i = dO_i . O_i - dlse_i:
 // ds_ij = p_ij (dO_i . v_j - delta_i), then dq, dk, dv and dbias (summed over r) from ds and p (see the
 // kernels' headers).
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_backward_cuda(

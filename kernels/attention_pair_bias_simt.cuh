@@ -156,7 +156,8 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 // ---- Backward -----------------------------------------------------------------------------------
-// With x_ij = ((q_i . k_j) * scale + mask_j) + bias_ij (the forward's order), p_ij = exp(x_ij - m_i) / l_i
+// With x_ij = ((scale q_i) . k_j + mask_j) + bias_ij (the forward's order: q scaled as it is loaded, as in the
+// reference; the tensor-core kernels scale the product instead), p_ij = exp(x_ij - m_i) / l_i
 // (m_i, l_i: the row's max and sum, recomputed: the forward's lse loses them in fp32 for fully masked
 // rows, whose x are all near -1e9), delta_i = dO_i . O_i - dlse_i:
 //   ds_ij = p_ij (dO_i . v_j - delta_i);  dq_i = scale sum_j ds_ij k_j;  dk_j = scale sum_i ds_ij q_i;
