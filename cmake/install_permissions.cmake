@@ -5,7 +5,7 @@
 # installer's home folder.
 cmake_policy(PUSH)
 cmake_policy(VERSION 3.25)  # (install scripts run with no policies set)
-set(_kfold_prefix "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}")
+set(_kfold_prefix "${CMAKE_INSTALL_PREFIX}")  # the manifest's paths have no DESTDIR (packaging's staging root)
 set(_kfold_folders "")
 foreach(_file IN LISTS CMAKE_INSTALL_MANIFEST_FILES)
   cmake_path(GET _file PARENT_PATH _folder)
@@ -19,7 +19,7 @@ foreach(_file IN LISTS CMAKE_INSTALL_MANIFEST_FILES)
   endwhile()
 endforeach()
 foreach(_folder IN LISTS _kfold_folders)
-  file(CHMOD "${_folder}" DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
+  file(CHMOD "$ENV{DESTDIR}${_folder}" DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
        WORLD_READ WORLD_EXECUTE)
 endforeach()
 cmake_policy(POP)

@@ -38,6 +38,17 @@ def test_installed_folders_are_readable_by_everyone_whatever_the_umask(prefix):
     assert os.access(prefix / "bin" / "kfold", os.X_OK) and (prefix / "bin" / "kfold").stat().st_mode & 0o005 == 0o005
 
 
+def test_a_staged_install_gets_the_same_folder_modes(tmp_path):
+    """DESTDIR (a package's staging root): the install manifest's paths have no DESTDIR, the folders below it do."""
+    stage = tmp_path / "stage"
+    run = subprocess.run(["cmake", "--install", str(BUILD_DIR), "--prefix", "/opt/kfold", "--component", "cli"],
+                         capture_output=True, text=True, timeout=300, env=dict(os.environ, DESTDIR=str(stage)),
+                         preexec_fn=lambda: os.umask(0o077))
+    assert run.returncode == 0, run.stdout + run.stderr
+    folders = [p for p in (stage / "opt" / "kfold").rglob("*") if p.is_dir()] + [stage / "opt" / "kfold"]
+    assert len(folders) > 3 and all(p.stat().st_mode & 0o777 == 0o755 for p in folders), folders
+
+
 def test_the_install_warns_when_other_users_cannot_reach_the_libraries(prefix):
     """A RUNPATH directory below a folder others cannot search (a venv in the builder's ~/.cache under a 0700
     /root): the installed kfold starts for the builder only, exit 127 for everyone else; the install says so."""
