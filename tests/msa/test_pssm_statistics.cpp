@@ -7,6 +7,7 @@
 #include <random>
 
 #include "data/atomic_output.hpp"
+#include "msa/calibration_support.hpp"
 #include "msa/composition_stats.hpp"
 #include "msa/karlin_altschul.hpp"
 #include "msa/pssm.hpp"
@@ -18,10 +19,8 @@ using namespace kfold;
 
 namespace {
 
-constexpr double kBackground[20] = {0.07805, 0.05129, 0.04487, 0.05364, 0.01925, 0.04264, 0.06295,
-                                    0.07377, 0.02199, 0.05142, 0.09019, 0.05744, 0.02243, 0.03856,
-                                    0.05203, 0.07120, 0.05841, 0.01330, 0.03216, 0.06441};
-const std::string kLetters = "ARNDCQEGHILKMFPSTWYV";
+const auto& kBackground = msa::background_frequencies();
+const std::string& kLetters = test::kAminoAcidLetters;
 
 // BLOSUM62's score distribution with its background frequencies, scores -4 .. 11 (every score times `scale`).
 std::vector<double> blosum62_distribution(int32_t scale) {
@@ -87,12 +86,8 @@ TEST_CASE("search --iterations 3: PSSM E-values are calibrated on background dec
   // K (1.5x: the PSSM's K_u is ~1.4x BLOSUM62's), 68 with pssm_statistics. Tolerance: 0.6x .. 1.3x of
   // expected (Poisson sd 12 %; 1.3x = 86).
   std::mt19937_64 rng(1);
-  std::discrete_distribution<int> residue(std::begin(kBackground), std::end(kBackground));
-  const auto random_sequence = [&](int n) {
-    std::string s(static_cast<size_t>(n), 'A');
-    for (char& c : s) c = kLetters[static_cast<size_t>(residue(rng))];
-    return s;
-  };
+  test::BackgroundSequences background;
+  const auto random_sequence = [&](int n) { return background(rng, n); };
   std::string fasta;
   std::vector<data::Sequence> queries;
   for (int f = 0; f < 8; ++f) {
@@ -124,14 +119,8 @@ TEST_CASE("search --iterations 3: PSSM E-values are calibrated on background dec
   test::ScratchDir dir("msa_pssm_calibration");
   data::write_file_atomic(dir / "db.fasta", fasta);
   const auto db = msa::SequenceDb::open(dir / "db.fasta");
-  msa::SearchOptions options;
-  options.threads = 2;
-  options.evalue = 10.0;
-  options.max_seqs = 100000;
+  msa::SearchOptions options = test::exhaustive_search_options();
   options.iterations = 3;
-  options.prefilter.word_threshold = 11;
-  options.prefilter.min_ungapped_score = 0;
-  options.prefilter.max_candidates = 100000;
   int64_t within_10 = 0;
   int64_t members = 0;
   for (const auto& result : msa::search(queries, db, options))

@@ -13,6 +13,7 @@
 #include "data/log.hpp"
 #include "data/progress.hpp"
 #include "data/text_input.hpp"
+#include "msa/calibration_support.hpp"
 #include "msa/msa_filter.hpp"
 #include "msa/pssm.hpp"
 #include "msa/reference_alignment.hpp"
@@ -176,16 +177,10 @@ TEST_CASE("search: E-values are calibrated: random queries against a random data
   // Measured with this seed: 428 hits at E <= 10 for 40 queries (400 expected; the length correction of
   // BLAST 2.0, ln(K m' n') / H, gave 656, 1.6x optimistic, and fails) and 36 at E <= 1 (40 expected).
   // Tolerance 0.7x .. 1.3x at E <= 10 (Poisson sd ~5% of 400, and hits of one query share its length).
-  static const double kBackground[20] = {0.07805, 0.05129, 0.04487, 0.05364, 0.01925, 0.04264, 0.06295,
-                                         0.07377, 0.02199, 0.05142, 0.09019, 0.05744, 0.02243, 0.03856,
-                                         0.05203, 0.07120, 0.05841, 0.01330, 0.03216, 0.06441};
-  static const std::string kLetters = "ARNDCQEGHILKMFPSTWYV";
   std::mt19937_64 rng(5);
-  std::discrete_distribution<int> residue(std::begin(kBackground), std::end(kBackground));
+  test::BackgroundSequences background;
   const auto random_sequence = [&](int lo, int hi) {
-    std::string s(static_cast<size_t>(std::uniform_int_distribution<int>(lo, hi)(rng)), 'A');
-    for (char& c : s) c = kLetters[static_cast<size_t>(residue(rng))];
-    return s;
+    return background(rng, std::uniform_int_distribution<int>(lo, hi)(rng));
   };
   std::string fasta;
   for (int k = 0; k < 3000; ++k) fasta += ">r" + std::to_string(k) + "\n" + random_sequence(100, 400) + "\n";
@@ -194,13 +189,7 @@ TEST_CASE("search: E-values are calibrated: random queries against a random data
   test::ScratchDir dir("msa_search_calibration");
   data::write_file_atomic(dir / "db.fasta", fasta);
   const auto db = msa::SequenceDb::open(dir / "db.fasta");
-  msa::SearchOptions options;
-  options.threads = 2;
-  options.evalue = 10.0;
-  options.max_seqs = 100000;
-  options.prefilter.word_threshold = 11;
-  options.prefilter.min_ungapped_score = 0;
-  options.prefilter.max_candidates = 100000;
+  const msa::SearchOptions options = test::exhaustive_search_options();
   int64_t within_10 = 0;
   int64_t within_1 = 0;
   for (const auto& result : msa::search(queries, db, options)) {
