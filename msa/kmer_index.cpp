@@ -27,6 +27,9 @@ void KmerIndex::rebuild(const SequenceDb& db, int64_t begin, int64_t end, int th
   code_offsets_.assign(static_cast<size_t>(n + 1), 0);
   n_entries_ = 0;
   view_own_storage();
+  // Every residue is read here anyway: a damaged packed database is refused now (InputError naming the sequence),
+  // not only where a hit's alignment covers the byte (read as X elsewhere).
+  check_residue_bytes(db, begin, end);
   for (int64_t i = 0; i < n; ++i) {
     const auto len = static_cast<int64_t>(db.residues(begin + i).size());
     if (len >= int64_t{std::numeric_limits<uint32_t>::max()})

@@ -14,6 +14,7 @@
 #include "data/progress.hpp"
 #include "data/text_input.hpp"
 #include "msa/calibration_support.hpp"
+#include "msa/kmer_index_file.hpp"
 #include "msa/msa_filter.hpp"
 #include "msa/pssm.hpp"
 #include "msa/reference_alignment.hpp"
@@ -243,19 +244,22 @@ TEST_CASE("search outputs: a damaged residue byte in a packed database is named,
   const Planted p = make_database();
   data::write_file_atomic(dir.path() / "copy.fasta", ">copy\n" + p.queries[0].residues + "\n");
   msa::create_db(dir.path() / "copy.fasta", dir.path() / "db");
+  msa::write_stored_index(dir.path() / "db", 1);  // before the damage: the search maps it
   {
     std::fstream residues(dir.path() / "db" / "residues.bin", std::ios::in | std::ios::out | std::ios::binary);
     residues.seekp(20);
-    residues.put('-');  // read as X by the search; a gap in the A3M would shift nothing but lie
+    residues.put('-');  // read as X by the alignment; a gap in the A3M would shift nothing but lie
   }
+  constexpr const char* kDamage =
+      "sequence 'copy' holds the byte 0x2d at residue 21, which is no amino acid: the database is damaged";
   const auto db = msa::SequenceDb::open(dir.path() / "db");
   msa::SearchOptions options;
   const auto results = msa::search({p.queries[0]}, db, options);
   REQUIRE(results[0].hits.size() == 1u);
-  CHECK_THROWS_WITH_AS(msa::build_msa(p.queries[0], results[0], db),
-                       doctest::Contains("sequence 'copy' holds the byte 0x2d at residue 21, which is no amino acid: "
-                                         "the database is damaged"),
-                       InputError);
+  CHECK_THROWS_WITH_AS(msa::build_msa(p.queries[0], results[0], db), doctest::Contains(kDamage), InputError);
+  // A search that builds its index in memory reads every residue: refused before any alignment.
+  options.index_memory_bytes = int64_t{16} << 20;
+  CHECK_THROWS_WITH_AS(msa::search({p.queries[0]}, db, options), doctest::Contains(kDamage), InputError);
 }
 
 TEST_CASE("search: check_cancelled stops the search early and its exception reaches the caller") {

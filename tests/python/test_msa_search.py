@@ -405,6 +405,14 @@ def test_a_damaged_database_stops_the_search_and_db_index_leaving_nothing_they_c
     assert "holds the byte 0xfa at residue 6, which is no amino acid: the database is damaged; create it again" in \
         r.stderr
     assert not [p for p in db.iterdir() if p.name.startswith("kmer_index")]
+    # Damage no hit covers (the last residue of an unrelated sequence): the search's own index build reads every
+    # residue and refuses it too (it was read as X, exit 0).
+    decoy = tmp_path / "decoy_db"
+    assert kfold("db", "create", EXAMPLES / "ubiquitin_db.fasta", decoy).returncode == 0
+    damage(decoy, offset=(decoy / "residues.bin").stat().st_size - 1)
+    r = kfold("search", EXAMPLES / "ubiquitin.fasta", decoy, "-o", tmp_path / "decoy_out")
+    assert r.returncode == 2 and "sequence 'villin_hp35' holds the byte 0xfa" in r.stderr, r.stderr
+    assert not (tmp_path / "decoy_out").exists()
 
 
 def test_the_database_folder_is_refused_as_the_output(kfold, tmp_path):
