@@ -2,9 +2,12 @@
 #include "data/written_files_record.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <sstream>
 #include <utility>
+#include <vector>
 
 #include "data/atomic_output.hpp"
 #include "data/log.hpp"
@@ -60,14 +63,26 @@ bool WrittenFilesRecord::is_plain_file(const std::string& name) const {
 void WrittenFilesRecord::remove_all_but(const std::set<std::string>& keep) {
   std::error_code error;
   std::set<std::string> left;
+  std::vector<std::string> removed;
   for (const auto& name : names_) {
     if (!is_plain_file(name)) continue;  // gone (or not kfold's file now)
     if (keep.contains(name)) {
       left.insert(name);
       continue;
     }
-    log_info("removing {} of an earlier run", (dir_ / name).string());
-    if (!fs::remove(dir_ / name, error)) left.insert(name);
+    if (fs::remove(dir_ / name, error))
+      removed.push_back(name);
+    else
+      left.insert(name);
+  }
+  // A warning, not an info line (-q hid it): an earlier run's results, e.g. another model's, are gone.
+  if (!removed.empty()) {
+    const size_t shown = std::min<size_t>(removed.size(), 5);
+    log_warn(
+        "{}: removed {} file(s) an earlier run wrote and this one did not ({}{}): this run's outputs replace "
+        "them; give another folder to keep an earlier run's results",
+        dir_.string(), removed.size(), fmt::join(removed.begin(), removed.begin() + static_cast<long>(shown), ", "),
+        removed.size() > shown ? ", ..." : "");
   }
   for (const auto& name : keep)  // what this run wrote, over another's file of that name too
     if (is_inside_name(name) && is_plain_file(name)) left.insert(name);

@@ -29,7 +29,14 @@ TEST_CASE("WrittenFilesRecord: removes its own files not written again, keeps ev
   }
   WrittenFilesRecord rerun(dir.path());  // read back from the folder
   CHECK(rerun.names() == std::set<std::string>{"msas/a.a3m", "never_written.json", "ranked_0.pdb", "ranked_1.pdb"});
-  rerun.remove_all_but({"ranked_0.pdb"});
+  {
+    // One warning names what went (an info line per file was hidden by -q: another model's results lost unseen).
+    const kfold::test::CapturedWarnings warnings;
+    rerun.remove_all_but({"ranked_0.pdb"});
+    REQUIRE(warnings.lines.size() == 1u);
+    CHECK(warnings.lines[0].find(": removed 2 file(s) an earlier run wrote and this one did not (msas/a.a3m, "
+                                 "ranked_1.pdb): this run's outputs replace them") != std::string::npos);
+  }
   CHECK(fs::exists(dir / "ranked_0.pdb"));
   CHECK(!fs::exists(dir / "ranked_1.pdb"));
   CHECK(!fs::exists(dir / "msas/a.a3m"));
