@@ -6,6 +6,8 @@
 #include <fstream>
 #include <numeric>
 #include <set>
+#include <tuple>
+#include <vector>
 
 #include "data/error.hpp"
 #include "pipelines/batch/batch_targets.hpp"
@@ -102,24 +104,21 @@ TEST_CASE("read_batch_targets: errors name the file and line") {
   const auto orthologues = kfold::pipelines::read_batch_targets(tmp.path() / "case.csv");
   CHECK(orthologues.size() == 3);
   CHECK_NOTHROW(kfold::pipelines::check_case_distinct_ids(orthologues, tmp.path()));
-  write(tmp.path() / "three.csv", "a,MK,extra\n");
-  CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "three.csv"),
-                       doctest::Contains("three.csv:1: expected two fields 'id,sequence', got 3 (an id cannot hold a "
-                                         "comma, quoted or not)"),
-                       kfold::InputError);
-  // An unclosed quote was read as part of the id ('"x', written as the folder _x): refused with its line.
-  write(tmp.path() / "quote.csv", "id,sequence\n\"x,MQIF\n");
-  CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "quote.csv"),
-                       doctest::Contains("quote.csv:2: a quoted cell is not closed on the line"), kfold::InputError);
-  write(tmp.path() / "quoted_comma.csv", "\"a,b\",MK\n");
-  CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "quoted_comma.csv"),
-                       doctest::Contains("quoted_comma.csv:1: expected two fields 'id,sequence', got 3"),
-                       kfold::InputError);
-  write(tmp.path() / "semicolons.csv", "a;MK\n");
-  CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / "semicolons.csv"),
-                       doctest::Contains("got 1 (an id cannot hold a comma, quoted or not) (the line has no comma but "
-                                         "semicolons"),
-                       kfold::InputError);
+  // Each refused with its file:line (an unclosed quote was read as part of the id: '"x', the folder _x).
+  const std::vector<std::tuple<std::string, std::string, std::string>> refused = {
+      {"three.csv", "a,MK,extra\n",
+       "three.csv:1: expected two fields 'id,sequence', got 3 (an id cannot hold a comma, quoted or not)"},
+      {"quote.csv", "id,sequence\n\"x,MQIF\n", "quote.csv:2: a quoted cell is not closed on the line"},
+      {"quoted_comma.csv", "\"a,b\",MK\n", "quoted_comma.csv:1: expected two fields 'id,sequence', got 3"},
+      {"semicolons.csv", "a;MK\n",
+       "got 1 (an id cannot hold a comma, quoted or not) (the line has no comma but semicolons"},
+  };
+  for (const auto& [name, text, expected] : refused) {
+    CAPTURE(name);
+    write(tmp.path() / name, text);
+    CHECK_THROWS_WITH_AS(kfold::pipelines::read_batch_targets(tmp.path() / name), doctest::Contains(expected.c_str()),
+                         kfold::InputError);
+  }
   // Quoted cells (pandas' QUOTE_ALL) are read as before, and a bad residue is named by its column on the line.
   write(tmp.path() / "quoted.csv", "\"id\",\"sequence\"\n\"a\", \"MKV\"\n\"b\",\"MK1\"\n");
   const auto quoted = kfold::pipelines::read_batch_targets(tmp.path() / "quoted.csv");
