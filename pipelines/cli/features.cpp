@@ -10,7 +10,6 @@
 #include "data/cpu_count.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
-#include "data/header_text.hpp"
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
 #include "data/thread_limit.hpp"
@@ -18,7 +17,7 @@
 #include "msa/search.hpp"
 #include "pipelines/cli/commands.hpp"
 #include "pipelines/cli/template_options.hpp"
-#include "pipelines/predict/target_id.hpp"
+#include "pipelines/predict/features_query.hpp"
 
 namespace kfold::cli {
 namespace {
@@ -50,16 +49,7 @@ void run_features(const FeaturesOptions& opt) {
   std::vector<data::Msa> msas;
   for (const auto& path : opt.msas) msas.push_back(data::read_msa_file(path));
   if (msas.empty()) log_warn("no --msa given: single-sequence features (predictions will be much less accurate)");
-  // features.h5's domain_name is read as UTF-8 (AlphaFold's tools, h5py): an id that is none (a Latin-1 byte)
-  // is cleaned as kfold predict names its folder, a description's such bytes become '?' as in kfold search's A3Ms.
-  data::Sequence query = queries.front();
-  if (data::valid_utf8_text(query.id) != query.id) {
-    const std::string id = pipelines::target_id_from(query.id);
-    log_warn("{}: the query id '{}' is not UTF-8 text; written as '{}' (as kfold predict names it)", opt.query,
-             data::valid_utf8_text(query.id), id);
-    query.id = id;
-  }
-  query.description = data::valid_utf8_text(query.description);
+  const data::Sequence query = pipelines::utf8_features_query(queries.front(), opt.query);
   fold::RawFeatures features = fold::make_raw_features(query, msas, opt.msas);
   if (!templates.db.empty())
     features.templates = pipelines::search_templates(query, templates, &features).result.features;

@@ -37,6 +37,7 @@
 #include "msa/sequence_db.hpp"
 #include "pipelines/batch/target_lock.hpp"
 #include "pipelines/predict/confidence_json.hpp"
+#include "pipelines/predict/features_query.hpp"
 #include "pipelines/predict/plots.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
 #include "pipelines/predict/relax_prediction.hpp"
@@ -227,7 +228,7 @@ TargetInputs read_target_inputs(const PredictOptions& options, const std::functi
     log_info("search: {} hits", results.front().hits.size());
   }
   if (msas.empty()) log_warn("no --msa or --db: single-sequence features (predictions will be much less accurate)");
-  in.raw = fold::make_raw_features(query, msas, names);
+  in.raw = fold::make_raw_features(utf8_features_query(query, options.query.string()), msas, names);
   if (!options.templates.db.empty()) {
     TemplateSearchOptions template_options = options.templates;
     template_options.threads = std::max<int64_t>(1, at::get_num_threads());

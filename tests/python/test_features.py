@@ -142,15 +142,22 @@ def test_other_tools_files_get_messages_naming_the_fix(kfold, tmp_path):
 
 def test_an_id_that_is_not_utf8_is_cleaned_as_kfold_predict_names_it(build_dir, tmp_path):
     """The id's bytes went to the terminal and into domain_name raw (q\\xff\\xfe), which Python cannot decode;
-    kfold predict names that target q__."""
+    kfold predict names that target q__, and its features.h5 says q__ too (it wrote q??)."""
     query = tmp_path / "nonutf8.fasta"
     query.write_bytes(b">q\xff\xfe caf\xe9 protein\nMQIFVKTLTG\n")
     out = tmp_path / "nu.h5"
-    r = subprocess.run([str(build_dir / "bin" / "kfold"), "features", str(query), "-o", str(out)],
-                       capture_output=True)
+    kfold = str(build_dir / "bin" / "kfold")
+    r = subprocess.run([kfold, "features", str(query), "-o", str(out)], capture_output=True)
     assert r.returncode == 0, r.stderr
     stderr = r.stderr.decode("utf-8")  # every byte of it is UTF-8 now
-    assert "the query id 'q??' is not UTF-8 text; written as 'q__' (as kfold predict names it)" in stderr, stderr
+    message = "the query id 'q??' is not UTF-8 text; written as 'q__' (as kfold predict names its folder)"
+    assert message in stderr, stderr
     assert "q__: 10 residues" in stderr
-    with h5py.File(out, "r") as f:
-        assert [as_text(v) for v in np.atleast_1d(f["domain_name"][()])] == ["q__ caf? protein"]
+    r = subprocess.run([kfold, "predict", str(query), "--random-weights", "--models", "model_3", "--config",
+                        str(SOURCE_DIR / "data" / "examples" / "small_model.json"), "-o", str(tmp_path / "out")],
+                       capture_output=True)
+    assert r.returncode == 0, r.stderr
+    assert message in r.stderr.decode("utf-8")
+    for path in (out, tmp_path / "out" / "q__" / "features.h5"):
+        with h5py.File(path, "r") as f:
+            assert [as_text(v) for v in np.atleast_1d(f["domain_name"][()])] == ["q__ caf? protein"], path
