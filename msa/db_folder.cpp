@@ -53,8 +53,7 @@ void BinaryWriter::close() {
   data::sync_file(path_);  // on disk before the folder is renamed into place (a node crash left it truncated)
 }
 
-void remove_abandoned_temp_dirs(const fs::path& folder, std::string_view command, std::string_view marker,
-                                bool bare_name_too) {
+void remove_abandoned_temp_dirs(const fs::path& folder, std::string_view command, std::string_view marker) {
   const fs::path parent = folder.has_parent_path() ? folder.parent_path() : fs::path(".");
   const std::string prefix = folder.filename().string() + std::string(marker);
   std::error_code ec;
@@ -66,24 +65,22 @@ void remove_abandoned_temp_dirs(const fs::path& folder, std::string_view command
     const std::string name = entry.path().filename().string();
     if (!name.starts_with(prefix) || !entry.is_directory(ec)) continue;
     const std::string suffix = name.substr(prefix.size());
-    if (suffix.empty()
-            ? !bare_name_too
-            : suffix.size() < 2 || suffix[0] != '.' ||
-                  !std::all_of(suffix.begin() + 1, suffix.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    if (suffix.size() < 2 || suffix[0] != '.' ||
+        !std::all_of(suffix.begin() + 1, suffix.end(), [](char c) { return c >= '0' && c <= '9'; }))
       continue;  // another name that starts alike ("db.tmp.old", "db.tmpfiles"), or a user's own "kmer_index.old"
     data::ProcessOwner owner;
-    const bool known = data::read_process_owner(entry.path() / kBuildOwnerFile, owner);
+    if (!data::read_process_owner(entry.path() / kBuildOwnerFile, owner)) {
+      // Not kfold's: a user's folder of that name ("uniref.tmp.2024"), never removed.
+      log_info("{}: left alone: no kfold owner file in it, so no '{}' made it", entry.path().string(), command);
+      continue;
+    }
     if (!now) now = data::file_system_now(parent);
     const double idle = seconds_since_last_write(entry.path(), *now);
-    const auto looked_up = known ? data::process_is_running(owner) : std::nullopt;
-    const bool running = looked_up.value_or(idle < kAbandonedAfterSeconds);
-    if (running) {
+    if (data::process_is_running(owner).value_or(idle < kAbandonedAfterSeconds)) {
       fail_input(
-          "{}: another '{}' ({}) is creating it now in {} (last write {:.0f} s ago; a folder unchanged for {} s "
-          "counts as abandoned); wait for it{}",
-          folder.string(), command,
-          known ? fmt::format("pid {} on {}", owner.pid, owner.host) : "whose owner is not yet known",
-          entry.path().string(), idle, kAbandonedAfterSeconds,
+          "{}: another '{}' (pid {} on {}) is creating it now in {} (last write {:.0f} s ago; a folder unchanged for "
+          "{} s counts as abandoned); wait for it{}",
+          folder.string(), command, owner.pid, owner.host, entry.path().string(), idle, kAbandonedAfterSeconds,
           marker == ".tmp" && command == "kfold db create" ? ", or choose another name" : "");
     }
     abandoned.push_back(entry.path());

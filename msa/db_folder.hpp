@@ -44,12 +44,12 @@ class BinaryWriter {
   std::ofstream out_;
 };
 
-// The temporary folders of `folder` ("<folder><marker>.<pid>", and "<folder><marker>" of older versions when
-// `bare_name_too`) that a killed `command` left are removed. One whose builder still runs stops this run (InputError)
-// rather than race it for the name: its owner file says who; a builder on another host (or in another container) is
-// taken as alive while its files change, and so is a folder without an owner file (written just after the
-// folder).
+// The temporary folders of `folder` ("<folder><marker>.<pid>") that a killed `command` left are removed. Only a
+// folder holding kfold's owner file (kBuildOwnerFile, written just after the folder and kept until it is renamed
+// into place) counts as one: a folder of that name without it is the user's ("uniref.tmp.2024") and is left alone.
+// One whose builder still runs stops this run (InputError) rather than race it for the name: its owner file says
+// who; a builder on another host (or in another container) is taken as alive while its files change.
 void remove_abandoned_temp_dirs(const std::filesystem::path& folder, std::string_view command,
-                                std::string_view marker = ".tmp", bool bare_name_too = false);
+                                std::string_view marker = ".tmp");
 
 }  // namespace kfold::msa

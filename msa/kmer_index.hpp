@@ -52,8 +52,9 @@ class KmerIndex {
 
   // The index of sequences [begin, end) of `db` stored in `file` by write() (`kfold db index`), memory-mapped:
   // nothing is built, and the pages are the page cache's (shared by every process on the node). Throws
-  // InputError naming the file when it is not a kfold k-mer index of exactly those sequences (another
-  // database, a truncated or damaged file). rebuild() on it builds in memory.
+  // InputError naming the file when it is not a kfold k-mer index of sequences of those lengths (another
+  // database, a truncated or damaged file; stored_index_files refuses one of another database of the same lengths
+  // by its residues digest). rebuild() on it builds in memory.
   static std::unique_ptr<KmerIndex> map_file(const std::filesystem::path& file, const SequenceDb& db, int64_t begin,
                                              int64_t end);
   // Writes this index to `file` (a new file; its directory must exist). Throws RuntimeError when writing fails.

@@ -163,7 +163,8 @@ StoredIndexStats write_stored_index(const fs::path& db_dir, int threads, int64_t
                                    {"sequences", db.size()},
                                    {"residues", db.total_residues()},
                                    {"chunk_residues", chunk_residues},
-                                   {"bounds", bounds}};
+                                   {"bounds", bounds},
+                                   {"database_residues_fnv1a64", db.residues_digest()}};
   data::write_file_atomic(tmp / kManifest, manifest.dump(2) + "\n");
   // Replace an index stored before: moved aside, the new one renamed in, then the old removed (a search
   // that mapped the old files keeps reading them). The owner file goes last: a run killed before has left
@@ -219,6 +220,10 @@ std::vector<fs::path> stored_index_files(const SequenceDb& db, const std::vector
   if (field("sequences") != db.size() || field("residues") != db.total_residues())
     return unusable(fmt::format("made for a database of {} sequences and {} residues, not this one's {} and {}",
                                 field("sequences").dump(), field("residues").dump(), db.size(), db.total_residues()));
+  // Another database of the same size (a copied index): its k-mers are not this one's (hits were missed).
+  if (const std::string& digest = db.residues_digest(); !digest.empty() && field("database_residues_fnv1a64") != digest)
+    return unusable(fmt::format("made for another database (residues digest {}, this one's \"{}\")",
+                                field("database_residues_fnv1a64").dump(), digest));
   if (field("chunk_residues") != chunk_residues) return {};  // another chunk size (a test's): built in memory
   if (field("bounds") != nlohmann::json(bounds)) return unusable("its chunks are not the database's");
   std::vector<fs::path> files;

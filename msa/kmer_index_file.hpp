@@ -4,7 +4,9 @@
 //
 // DB/kmer_index/ holds
 //   index.json      {"format": "kfold-kmer-index", "version": 1, "sequences": n, "residues": total,
-//                    "chunk_residues": R, "bounds": [0, ..., n]}: the chunks of the default size
+//                    "chunk_residues": R, "bounds": [0, ..., n], "database_residues_fnv1a64": the
+//                    database's residues digest (SequenceDb::residues_digest; an index copied into another
+//                    database of the same size is refused by it)}: the chunks of the default size
 //   chunk_<c>.kmi   chunk c (little-endian): int64 header[8] {magic, version, begin, end, entries, codes,
 //                   seed words, seed weight}, int64 starts[seed words + 1], int64 code_offsets[end - begin
 //                   + 1], KmerIndex::Entry entries[entries], uint8 codes[codes]

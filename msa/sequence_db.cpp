@@ -231,6 +231,10 @@ SequenceDb SequenceDb::open(const fs::path& path) {
                  path.string(), kResidues, s.residues_map.size(), manifest_residues);
     check_offsets(s.offsets_map, n, s.residues_map.size(), path / kOffsets);
     check_offsets(s.header_offsets_map, n, s.headers_map.size(), path / kHeaderOffsets);
+    if (const auto digest = manifest.find("residues_fnv1a64"); digest != manifest.end()) {
+      if (!digest->is_string()) fail_input("{}: \"residues_fnv1a64\" must be a string", manifest_path.string());
+      db.residues_digest_ = digest->get<std::string>();
+    }
     db.mapped_ = true;
     db.n_seq_ = n;
     db.n_residues_ = s.residues_map.size();
@@ -331,7 +335,7 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
       fail_input("{}: cannot create the folder ({}); check the path and its permissions", parent.string(),
                  ec.message());
   }
-  remove_abandoned_temp_dirs(db_dir, "kfold db create", ".tmp", /*bare_name_too=*/true);
+  remove_abandoned_temp_dirs(db_dir, "kfold db create");
   fs::path tmp = db_dir;
   tmp += fmt::format(".tmp.{}", ::getpid());  // its own folder: two runs for one name never share one
   if (!fs::create_directory(tmp, ec))
@@ -355,8 +359,14 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   reader.read_as_database();
   data::Sequence seq;
   Progress progress("db create", 0);
+  uint64_t digest = 0xcbf29ce484222325ULL;  // FNV-1a 64 of the residues, a '\n' after each sequence
+  const auto add_to_digest = [&digest](std::string_view bytes) {
+    for (const char c : bytes) digest = (digest ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+  };
   while (reader.next(seq)) {
     residues.write(seq.residues.data(), seq.residues.size());
+    add_to_digest(seq.residues);
+    add_to_digest("\n");
     stats.residues += static_cast<int64_t>(seq.residues.size());
     stats.max_length = std::max(stats.max_length, static_cast<int64_t>(seq.residues.size()));
     offsets.write_i64(stats.residues);
@@ -397,14 +407,15 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
                                    {"residues", stats.residues},
                                    {"max_length", stats.max_length},
                                    {"byte_order", "little"},
-                                   {"source", fs::absolute(fasta).string()}};
+                                   {"source", fs::absolute(fasta).string()},
+                                   {"residues_fnv1a64", fmt::format("{:016x}", digest)}};
   data::write_file_atomic(tmp / kManifest, manifest.dump(2) + "\n");
   if (fs::exists(db_dir, ec))  // another run for this name finished first (rename would replace an empty folder)
     fail_input("{}: was created by another run meanwhile; this run's copy is removed", db_dir.string());
-  fs::remove(tmp / kBuildOwnerFile, ec);
-  fs::rename(tmp, db_dir, ec);
+  fs::rename(tmp, db_dir, ec);  // the owner file goes after: a temporary folder without one is not kfold's
   if (ec) fail_runtime("cannot rename {} to {}: {}", tmp.string(), db_dir.string(), ec.message());
   guard.release();
+  fs::remove(db_dir / kBuildOwnerFile, ec);
   made_folders.release();
   return stats;
 }

@@ -3,7 +3,8 @@
 //
 // Packed format (version 1), all files in DB_DIR:
 //   kfold_db.json        {"format": "kfold-db", "version": 1, "sequences": n, "residues": total,
-//                         "max_length": L, "byte_order": "little", "source": "<fasta path>"}
+//                         "max_length": L, "byte_order": "little", "source": "<fasta path>",
+//                         "residues_fnv1a64": "<16 hex digits>"}  (absent in databases of older versions)
 //   residues.bin         the residues of every sequence, concatenated, one uppercase ASCII letter per byte
 //   offsets.bin          int64 little-endian [n + 1]: sequence i is residues[offsets[i], offsets[i+1])
 //   headers.txt          "id description\n" per sequence
@@ -36,6 +37,9 @@ class SequenceDb {
   int64_t max_length() const { return max_length_; }
   bool memory_mapped() const { return mapped_; }
   const std::string& source() const { return source_; }
+  // The manifest's "residues_fnv1a64": 64-bit FNV-1a of every sequence's residues, each followed by '\n' (what a
+  // stored k-mer index is checked against); "" for a FASTA file and databases of older versions.
+  const std::string& residues_digest() const { return residues_digest_; }
 
   std::string_view residues(int64_t i) const {
     return {residues_ + offsets_[i], static_cast<size_t>(offsets_[i + 1] - offsets_[i])};
@@ -53,6 +57,7 @@ class SequenceDb {
 
   std::unique_ptr<Storage> storage_;
   std::string source_;
+  std::string residues_digest_;
   bool mapped_ = false;
   int64_t n_seq_ = 0;
   int64_t n_residues_ = 0;

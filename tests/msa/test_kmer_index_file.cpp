@@ -13,6 +13,7 @@
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
+#include "data/process_owner.hpp"
 #include "data/text_input.hpp"
 #include "msa/kmer_index.hpp"
 #include "msa/kmer_index_file.hpp"
@@ -192,6 +193,23 @@ TEST_CASE("stored k-mer index: damaged, truncated or another database's index is
     REQUIRE(warnings.lines.size() == 1);
     CHECK(warnings.lines[0].find("made for a database of") != std::string::npos);
   }
+  SUBCASE("the index of another database of the same sizes, copied in") {
+    // The first homolog's residues replaced by others: the sizes, lengths and chunks all match; the hits of the
+    // other database's k-mers were missed without a word (its best hit too).
+    std::string fasta = data::read_text_file(dir.path() / "db.fasta");
+    const size_t begin = fasta.find('\n') + 1, end = fasta.find('\n', begin);
+    std::mt19937_64 rng(5);
+    fasta.replace(begin, end - begin, test::random_protein(rng, static_cast<int64_t>(end - begin)));
+    data::write_file_atomic(dir.path() / "other.fasta", fasta);
+    msa::create_db(dir.path() / "other.fasta", dir.path() / "other");
+    msa::write_stored_index(dir.path() / "other", 1);
+    fs::remove_all(d.dir / "kmer_index");
+    fs::copy(dir.path() / "other" / "kmer_index", d.dir / "kmer_index");
+    test::CapturedWarnings warnings;
+    CHECK(msa::stored_index_files(db, msa::index_chunk_bounds(db)).empty());
+    REQUIRE(warnings.lines.size() == 1);
+    CHECK(warnings.lines[0].find("made for another database (residues digest") != std::string::npos);
+  }
   SUBCASE("a manifest that is no JSON") {
     data::write_file_atomic(manifest, "{\"format\": ");
     test::CapturedWarnings warnings;
@@ -209,13 +227,16 @@ TEST_CASE("stored k-mer index: damaged, truncated or another database's index is
 TEST_CASE("stored k-mer index: what a killed run left is removed, a file under the folder's name is refused") {
   test::ScratchDir dir("kmer_index_file_leftovers");
   const Database d = make_database(dir.path());
-  // A run killed while it swapped the folders left the old index aside (no owner file, written an hour ago)
-  // and its new one under a temporary name (its owner, a pid that no process has, in the file).
+  // A run killed while it swapped the folders left the old index aside and its new one under a temporary name,
+  // an hour ago, each with its owner file (a pid with another start time than any process's): removed. A user's
+  // folder of such a name has no owner file: kept.
   const auto hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
-  for (const char* name : {"kmer_index.old.4242", "kmer_index.tmp.4242"}) {
+  for (const char* name : {"kmer_index.old.4242", "kmer_index.tmp.4242", "kmer_index.tmp.2024"}) {
     fs::create_directories(d.dir / name);
     data::write_file_atomic(d.dir / name / "chunk_0.kmi", "x");
-    fs::last_write_time(d.dir / name / "chunk_0.kmi", hour_ago);
+    if (std::string_view(name).ends_with("4242"))  // kfold's: its owner file (a user's folder has none)
+      data::write_file_atomic(d.dir / name / "owner", fmt::format("{} 4242 100\n", data::this_process().host));
+    for (const auto& entry : fs::directory_iterator(d.dir / name)) fs::last_write_time(entry.path(), hour_ago);
     fs::last_write_time(d.dir / name, hour_ago);
   }
   fs::create_directories(d.dir / "kmer_index.old");  // a user's own copy: no pid, never taken for a leftover
@@ -230,8 +251,9 @@ TEST_CASE("stored k-mer index: what a killed run left is removed, a file under t
   CHECK(fs::exists(d.dir / "kmer_index.old"));
   CHECK_FALSE(fs::exists(d.dir / "kmer_index.old.4242"));
   CHECK_FALSE(fs::exists(d.dir / "kmer_index.tmp.4242"));
+  CHECK(fs::exists(d.dir / "kmer_index.tmp.2024" / "chunk_0.kmi"));
   CHECK_FALSE(fs::exists(d.dir / "kmer_index" / "owner"));
-  CHECK(std::distance(fs::directory_iterator(d.dir), fs::directory_iterator()) == 7);  // 5 db files, 2 folders
+  CHECK(std::distance(fs::directory_iterator(d.dir), fs::directory_iterator()) == 8);  // 5 db files, 3 folders
   fs::remove_all(d.dir / "kmer_index");
   data::write_file_atomic(d.dir / "kmer_index", "a file");
   CHECK_THROWS_WITH_AS(msa::write_stored_index(d.dir, 1), doctest::Contains("exists and is no folder"), InputError);

@@ -53,6 +53,10 @@ TEST_CASE("SequenceDb: FASTA file and packed directory give the same view") {
   const auto packed = msa::SequenceDb::open(dir / "db");
   CHECK(packed.memory_mapped());
   check_db(packed);
+  // 64-bit FNV-1a of "MKTAYIAKQRQISFVKSHFS\nACDEFGHIK\nW\n" (Python: h = 0xcbf29ce484222325; for each byte
+  // h = ((h ^ b) * 0x100000001b3) mod 2^64); a FASTA file has none.
+  CHECK(packed.residues_digest() == "120c31313851ee24");
+  CHECK(from_fasta.residues_digest().empty());
 }
 
 TEST_CASE("SequenceDb: create_db warns once about ids that repeat, naming the file, the id and the records") {
@@ -158,13 +162,18 @@ TEST_CASE("SequenceDb: bad inputs are InputErrors naming the path, and leave no 
   write_owner(dir / "db3.tmp.5", data::owner_line(dead));  // dead, written just now
   write_owner(dir / "db3.tmp.6", "otherhost 6 100");       // another host, old
   make_old(dir / "db3.tmp.6");
-  fs::create_directories(dir / "db3.tmp" / "leftover");  // older versions': no owner
-  make_old(dir / "db3.tmp");
+  // A user's folders of such names, without kfold's owner file, are never removed (db3.tmp.2024 was, old and all).
+  for (const char* name : {"db3.tmp", "db3.tmp.2024"}) {
+    fs::create_directories(dir / name / "notes");
+    data::write_file_atomic(dir / name / "notes" / "important.txt", "x");
+    make_old(dir / name);
+  }
   fs::create_directories(dir / "db3.tmpfiles");  // not a temporary folder of db3
   msa::create_db(dir / "db.fasta", dir / "db3");
   CHECK(msa::SequenceDb::open(dir / "db3").size() == 3);
   CHECK_FALSE(fs::exists(dir / "db3" / "owner"));
-  for (const char* name : {"db3.tmp", "db3.tmp.5", "db3.tmp.6"}) CHECK_FALSE(fs::exists(dir / name));
+  for (const char* name : {"db3.tmp.5", "db3.tmp.6"}) CHECK_FALSE(fs::exists(dir / name));
+  for (const char* name : {"db3.tmp", "db3.tmp.2024"}) CHECK(fs::exists(dir / name / "notes" / "important.txt"));
   CHECK(fs::exists(dir / "db3.tmpfiles"));
   const auto me = data::this_process();
   write_owner(dir / "db4.tmp.7", data::owner_line(me));
@@ -177,9 +186,9 @@ TEST_CASE("SequenceDb: bad inputs are InputErrors naming the path, and leave no 
   write_owner(dir / "db5.tmp.8", "otherhost 8 100");
   CHECK_THROWS_WITH_AS(msa::create_db(dir / "db.fasta", dir / "db5"),
                        doctest::Contains("(pid 8 on otherhost) is creating it now"), InputError);
-  fs::create_directories(dir / "db6.tmp.9");
-  CHECK_THROWS_WITH_AS(msa::create_db(dir / "db.fasta", dir / "db6"), doctest::Contains("whose owner is not yet known"),
-                       InputError);
+  fs::create_directories(dir / "db6.tmp.9");  // no owner file, changed just now: not kfold's either
+  msa::create_db(dir / "db.fasta", dir / "db6");
+  CHECK(fs::exists(dir / "db6.tmp.9"));
   CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "nothing"), doctest::Contains("database not found"), InputError);
   fs::create_directory(dir / "plain_dir");
   CHECK_THROWS_WITH_AS(msa::SequenceDb::open(dir / "plain_dir"), doctest::Contains("not a kfold database"), InputError);
