@@ -1,4 +1,4 @@
-// portable_header_text (data/header_text.hpp).
+// portable_header_text, valid_utf8_text and ascii_text (data/header_text.hpp).
 #include "data/header_text.hpp"
 
 #include <algorithm>
@@ -71,6 +71,18 @@ std::string valid_utf8_text(std::string_view text) {
       out.append(text.substr(i, n));
       i += n;
     }
+  }
+  return out;
+}
+
+std::string ascii_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    uint32_t code = 0;
+    const auto c = static_cast<unsigned char>(text[i]);
+    out += c < 0x80 ? static_cast<char>(c) : '?';
+    i += c < 0x80 ? 1 : std::max<size_t>(utf8_sequence(text, i, code), 1);
   }
   return out;
 }

@@ -17,4 +17,9 @@ std::string portable_header_text(std::string_view text, char replacement = ' ');
 // search outputs, which Python readers open as UTF-8 (a Latin-1 byte made the whole A3M unreadable).
 std::string valid_utf8_text(std::string_view text);
 
+// `text` with every character that is not ASCII (a valid UTF-8 sequence or a byte of none) replaced by '?':
+// the PDB format's header records, which are ASCII and cut at fixed columns (a cut inside a UTF-8 character made
+// the file unreadable as UTF-8). ASCII control characters stay.
+std::string ascii_text(std::string_view text);
+
 }  // namespace kfold::data

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <initializer_list>
 #include <iterator>
@@ -27,6 +28,7 @@ bool g_installed[std::size(kSignals)] = {};
 
 extern "C" void on_interrupt(int signal_number) {
   if (g_signal.exchange(signal_number) != 0) die_by_signal(signal_number);  // the second signal: stop now
+  const int saved_errno = errno;  // write(2) may set it (stderr closed): the interrupted code reads its own
   constexpr char message[] =
       "kfold: stopping at the next safe point (outputs stay complete); signal again to stop at once\n";
   char stamp[kLogPrefixSize];
@@ -36,6 +38,7 @@ extern "C" void on_interrupt(int signal_number) {
   for (const char* part : {static_cast<const char*>(stamp), message})
     for (; *part != '\0'; ++part) line[length++] = *part;
   [[maybe_unused]] const auto written = ::write(STDERR_FILENO, line, length);
+  errno = saved_errno;
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
+#include "data/header_text.hpp"
 #include "data/log.hpp"
 #include "data/mmcif_annotations.hpp"
 #include "data/residue_constants.hpp"
@@ -258,13 +259,17 @@ void check_fits_pdb(const Protein& protein) {
     if (number < -999 || number > 9999)
       fail_input("residue number {} does not fit the PDB format's columns (-999..9999); write .cif", number);
   for (size_t k = 0; k < protein.atom_mask.size(); ++k)
-    for (size_t c = 0; c < 3 && protein.atom_mask[k] >= 0.5f; ++c)
-      // (one that is not finite: to_gemmi's error)
-      if (const float x = protein.atom_positions[3 * k + c]; std::isfinite(x) && !(x > -999.9995f && x < 9999.9995f))
+    for (size_t c = 0; c < 3 && protein.atom_mask[k] >= 0.5f; ++c) {
+      const float x = protein.atom_positions[3 * k + c];
+      // In thousandths, as %8.3f rounds it (9999.999f is 9999.99902...: it fits); one that is not finite: to_gemmi's
+      // error.
+      const double thousandths = std::round(static_cast<double>(x) * 1000.0);
+      if (std::isfinite(x) && !(thousandths >= -999999.0 && thousandths <= 9999999.0))
         fail_input(
             "coordinate {:.3f} of residue {} does not fit the PDB format's columns (-999.999..9999.999); "
             "write .cif",
             x, protein.residue_index[k / rc::atom_type_num]);
+    }
   // B-factors have six columns (61-66, %6.2f): gemmi would clamp a larger one to 999.99 without a word.
   for (size_t k = 0; k < protein.b_factors.size() && k < protein.atom_mask.size(); ++k)
     if (const float b = protein.b_factors[k]; protein.atom_mask[k] >= 0.5f && !(b > -99.995f && b < 999.995f))
@@ -274,7 +279,12 @@ void check_fits_pdb(const Protein& protein) {
 
 std::string to_pdb(const Protein& protein, const StructureHeader& header) {
   check_fits_pdb(protein);
-  const gemmi::Structure st = to_gemmi(protein, header);
+  // ASCII header text, on one line each: gemmi wraps TITLE at byte 70 and the remarks are cut at their width (both
+  // cut UTF-8 characters in two), and a line break in the title (a file name) made records of its own ("END").
+  StructureHeader ascii = header;
+  ascii.title = portable_header_text(ascii_text(header.title));
+  for (std::string& remark : ascii.remarks) remark = ascii_text(remark);
+  const gemmi::Structure st = to_gemmi(protein, ascii);
   std::ostringstream os;
   gemmi::PdbWriteOptions options;
   options.cryst1_record = false;

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <functional>
 #include <stdexcept>
@@ -37,6 +38,18 @@ TEST_CASE("interrupt: the first signal is a flag, check_interrupt throws Interru
       return e.exit_code() == 128 + SIGTERM && what.find("interrupted by SIGTERM") != std::string::npos ? 0 : 12;
     }
     return 13;
+  });
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("interrupt: the handler leaves errno as the interrupted code set it, even when its write fails") {
+  const int status = in_child([] {
+    kfold::install_interrupt_handlers();
+    ::close(STDERR_FILENO);  // the handler's message fails with EBADF
+    errno = ENOENT;
+    std::raise(SIGINT);
+    return kfold::interrupt_signal() == SIGINT && errno == ENOENT ? 0 : 10;
   });
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);

@@ -84,6 +84,39 @@ TEST_CASE("structure_io: long and multi-line remarks stay within the PDB's 80 co
   CHECK(kfold::data::read_structure(dir / "x.cif").n_res() == p.n_res());
 }
 
+TEST_CASE("structure_io: PDB header text is ASCII on whole lines, a coordinate of 9999.999 fits") {
+  // kfold relax puts the input's file name in the title: gemmi wrapped it at byte 70, inside a Cyrillic character
+  // (Biopython and AlphaFold's from_pdb_string failed to decode the file), and a line break in it wrote a record of
+  // its own (END: no atoms read back). Remarks were cut at byte 69 and padded by characters (lines of 114 bytes).
+  Protein p = kfold::test::example_protein();
+  kfold::data::StructureHeader header;
+  std::string cyrillic;
+  for (int k = 0; k < 9; ++k) cyrillic += "\u0431\u0435\u043b\u043e\u043a";  // "protein" in Russian, 9 times
+  header.title = "relaxed " + cyrillic + ".pdb\nEND";
+  header.remarks = {"r\u00e9sum\u00e9 "};
+  for (int k = 0; k < 40; ++k) header.remarks[0] += "\u00e9";
+  p.atom_positions[0] = 9999.999f;  // %8.3f: "9999.999", 8 columns
+  const std::string pdb = kfold::data::to_pdb(p, header);
+  std::istringstream lines(pdb);
+  int64_t ends = 0;
+  for (std::string line; std::getline(lines, line);) {
+    CAPTURE(line);
+    CHECK(line.size() <= 80);
+    CHECK(std::all_of(line.begin(), line.end(), [](char c) { return c >= 0x20 && c < 0x7f; }));
+    ends += line.rfind("END", 0) == 0 && line.rfind("ENDMDL", 0) != 0;
+  }
+  CHECK(ends == 1);
+  CHECK(pdb.find("TITLE     RELAXED " + std::string(45, '?') + ".PDB END") != std::string::npos);  // (gemmi's capitals)
+  CHECK(pdb.find("REMARK 250 r?sum? ") != std::string::npos);
+  kfold::test::ScratchDir dir("structure_io_ascii_header");
+  kfold::data::write_file_atomic(dir / "x.pdb", pdb);
+  const Protein q = kfold::data::read_structure(dir / "x.pdb");
+  CHECK(q.n_res() == p.n_res());
+  CHECK(q.atom_positions[0] == doctest::Approx(9999.999).epsilon(1e-7));
+  p.atom_positions[0] = 9999.9996f;  // "10000.000": 9 columns
+  CHECK_THROWS_WITH_AS(kfold::data::to_pdb(p, header), doctest::Contains("coordinate 10000.000"), kfold::InputError);
+}
+
 TEST_CASE("structure_io: inconsistent arrays are an InputError naming the field") {
   Protein p = kfold::test::example_protein();
   p.b_factors.pop_back();
