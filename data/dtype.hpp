@@ -61,5 +61,9 @@ template <>
 constexpr DType dtype_of<int64_t>() {
   return DType::int64;
 }
+template <>
+constexpr DType dtype_of<uint64_t>() {
+  return DType::uint64;
+}
 
 }  // namespace kfold::data

@@ -42,10 +42,10 @@ std::vector<Sequence> read_all(FastaReader& reader, const FastaReadOptions& opti
 }
 
 void check_writable(const Sequence& sequence, int64_t index) {
-  const auto has_space = [](std::string_view s) {
+  const auto has_space = [](std::string_view s) {  // a no-break space ends an id too (split_fasta_header)
     for (const char c : s)
       if (is_space(c) || c == '\n') return true;
-    return false;
+    return s.find("\xc2\xa0") != std::string_view::npos;
   };
   if (sequence.id.empty() || has_space(sequence.id))
     fail_input("FASTA output: sequence {} has id '{}'; an id must be non-empty without whitespace", index, sequence.id);
@@ -176,7 +176,8 @@ std::string to_fasta(const std::vector<Sequence>& sequences, int64_t line_width)
     check_writable(sequence, static_cast<int64_t>(i));
     text += '>';
     text += portable_header_text(sequence.id, '_');
-    const std::string_view description = trim_spaces(sequence.description);
+    std::string_view description = trim_spaces(sequence.description);
+    while (description.starts_with("\xc2\xa0")) description = trim_spaces(description.substr(2));  // as read back
     if (!description.empty()) (text += ' ') += portable_header_text(description);
     text += '\n';
     const auto length = static_cast<int64_t>(sequence.residues.size());

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <type_traits>
 #include <utility>
 
 #include "data/error.hpp"
@@ -359,6 +360,15 @@ bool H5Reader::contains(std::string_view name) const {
     pos = key.find('/', pos);
     const std::string prefix = key.substr(0, pos);
     if (H5Lexists(file_->id, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+    // An external link (h5py.ExternalLink) would be followed into another file, which check_stored refuses for
+    // the values themselves.
+    H5L_info_t link;
+    if (H5Lget_info(file_->id, prefix.c_str(), &link, H5P_DEFAULT) < 0 ||
+        (link.type != H5L_TYPE_HARD && link.type != H5L_TYPE_SOFT))
+      fail_input(
+          "{}: '{}' is a link to another file (an external link); kfold reads only values stored in the file itself: "
+          "copy its values in",
+          path_.string(), prefix);
     if (pos == std::string::npos) break;
     ++pos;
   }
@@ -397,10 +407,8 @@ std::vector<DatasetInfo> H5Reader::list() const {
   };
   H5Lvisit(file_->id, H5_INDEX_NAME, H5_ITER_INC, visit, &names);
   std::vector<DatasetInfo> out;
-  for (const auto& n : names) {
-    Id obj(H5Oopen(file_->id, n.c_str(), H5P_DEFAULT), H5Oclose);
-    if (obj.ok() && H5Iget_type(obj.get()) == H5I_DATASET) out.push_back(info(n));
-  }
+  for (const auto& n : names)
+    if (contains(n)) out.push_back(info(n));  // (contains refuses a link to another file before opening it)
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }
@@ -432,7 +440,29 @@ Array<T> H5Reader::read(std::string_view name, std::vector<int64_t> expected_sha
   Array<T> out;
   out.shape = di.shape;
   out.values.resize(static_cast<size_t>(di.numel()));
-  if (!out.values.empty()) read_raw(di.name, want, out.values.data());
+  if (out.values.empty()) return out;
+  if constexpr (std::is_integral_v<T>) {
+    // HDF5 converts a wider or differently signed integer by clamping (2^33 + 7 read as int32 gave 2147483647):
+    // read the stored values whole, then each must fit.
+    if (di.dtype != want && di.dtype != DType::bool_) {
+      const auto narrow = [&](auto wide) {
+        wide.resize(out.values.size());
+        read_raw(di.name, dtype_of<typename decltype(wide)::value_type>(), wide.data());
+        for (size_t k = 0; k < wide.size(); ++k) {
+          if (!std::in_range<T>(wide[k]))
+            fail_input("{}: dataset '{}' holds {} (element {}), which does not fit {} (stored as {})", path_.string(),
+                       di.name, wide[k], k, dtype_name(want), dtype_name(di.dtype));
+          out.values[k] = static_cast<T>(wide[k]);
+        }
+      };
+      if (di.dtype == DType::uint64)
+        narrow(std::vector<uint64_t>());
+      else
+        narrow(std::vector<int64_t>());
+      return out;
+    }
+  }
+  read_raw(di.name, want, out.values.data());
   return out;
 }
 

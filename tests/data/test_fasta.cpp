@@ -205,6 +205,15 @@ TEST_CASE("fasta: write_fasta wraps lines and reads back identically") {
   CHECK_THROWS_WITH_AS(kfold::data::to_fasta({{"has space", "", "MK"}}), doctest::Contains("id 'has space'"),
                        InputError);
   CHECK_THROWS_WITH_AS(kfold::data::to_fasta({{"a", "", "MK-"}}), doctest::Contains("contains '-'"), InputError);
+  // A no-break space ends an id and starts no description when read back: refused in an id, dropped at the start of
+  // a description (they were written and read back as id 'P1', description 'x').
+  CHECK_THROWS_WITH_AS(kfold::data::to_fasta({{"P1\xc2\xa0x", "", "MK"}}), doctest::Contains("without whitespace"),
+                       InputError);
+  const std::string nbsp = kfold::data::to_fasta({{"P2", "\xc2\xa0 note", "MK"}});
+  CHECK(nbsp == ">P2 note\nMK\n");
+  const auto read_back = kfold::data::parse_fasta(nbsp, "nbsp.fa");
+  REQUIRE(read_back.size() == 1);
+  CHECK(read_back[0].description == "note");
 }
 
 TEST_CASE("fasta: the ubiquitin example") {

@@ -83,6 +83,27 @@ TEST_CASE("HDF5: missing datasets, wrong shapes and wrong dtypes name the datase
   CHECK_THROWS_WITH_AS(r.read<int32_t>("plddt"), doctest::Contains("dtype float32, expected int32"), InputError);
 }
 
+TEST_CASE("HDF5: an integer read into a narrower type must fit (HDF5 clamped it without a word)") {
+  kfold::test::ScratchDir dir("hdf5_narrowing");
+  const auto path = dir / "f.h5";
+  {
+    H5Writer w(path);
+    w.write<int64_t>("fits", {-5, 7, int64_t{1} << 30}, {3});
+    w.write<int64_t>("too_big", {1, (int64_t{1} << 33) + 7}, {2});
+    w.write<int32_t>("negative", {3, -1}, {2});
+    w.commit();
+  }
+  H5Reader r(path);
+  CHECK(r.read<int32_t>("fits").values == std::vector<int32_t>{-5, 7, 1 << 30});
+  CHECK_THROWS_WITH_AS(r.read<int32_t>("too_big"),
+                       doctest::Contains("'too_big' holds 8589934599 (element 1), which does not fit int32 (stored as "
+                                         "int64)"),
+                       InputError);
+  CHECK_THROWS_WITH_AS(r.read<uint8_t>("negative"), doctest::Contains("holds -1 (element 1), which does not fit uint8"),
+                       InputError);
+  CHECK(r.read<int64_t>("negative").values == std::vector<int64_t>{3, -1});
+}
+
 TEST_CASE("HDF5: non-HDF5, truncated and missing files are InputErrors, uncommitted writes vanish") {
   kfold::test::ScratchDir dir("hdf5_badfiles");
   std::ofstream(dir / "text.h5") << "not hdf5\n";

@@ -1,6 +1,7 @@
 """`kfold features` against the AlphaFold reference pipeline: every array equal to the golden
 fixture made by scripts/make_fixture_raw_features.py (exact: these are integers and strings)."""
 import os
+import shutil
 import subprocess
 import threading
 
@@ -161,3 +162,22 @@ def test_an_id_that_is_not_utf8_is_cleaned_as_kfold_predict_names_it(build_dir, 
     for path in (out, tmp_path / "out" / "q__" / "features.h5"):
         with h5py.File(path, "r") as f:
             assert [as_text(v) for v in np.atleast_1d(f["domain_name"][()])] == ["q__ caf? protein"], path
+
+
+def test_a_features_file_linking_to_another_file_is_refused(kfold, tmp_path):
+    """An external link (h5py.ExternalLink) was followed into the other file: residue_index came from there."""
+    features = tmp_path / "f.h5"
+    r = kfold("features", SOURCE_DIR / "data/examples/ubiquitin.fasta", "-o", features)
+    assert r.returncode == 0, r.stderr
+    other = tmp_path / "other.h5"
+    shutil.copy(features, other)
+    with h5py.File(other, "r+") as f:
+        f["residue_index"][...] = f["residue_index"][()] + 1000
+    with h5py.File(features, "r+") as f:
+        del f["residue_index"]
+        f["residue_index"] = h5py.ExternalLink(str(other), "/residue_index")
+    r = kfold("predict", "--features", features, "--random-weights", "--models", "model_3", "--config",
+              SOURCE_DIR / "data/examples/small_model.json", "-o", tmp_path / "out")
+    assert r.returncode == 2, r.stderr
+    assert f"{features}: 'residue_index' is a link to another file (an external link)" in r.stderr, r.stderr
+    assert not (tmp_path / "out").exists()
