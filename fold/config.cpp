@@ -250,6 +250,11 @@ class ValueCheck {
       fail("model.global_config.eval_dropout",
            "true makes AlphaFold apply the Evoformer's dropout at prediction time (a different structure for each "
            "seed); kfold applies no dropout at inference; leave it false");
+    if (!g.zero_init && c.model.embeddings_and_evoformer.template_.enabled)
+      fail("model.global_config.zero_init",
+           "false makes AlphaFold's template embedding put the placeholder (sin, cos) = (1, 0) at every undefined "
+           "torsion angle of a template (besides initialising untrained weights otherwise); kfold computes the "
+           "true case; leave it true");
     if (g.multimer_mode)
       fail("model.global_config.multimer_mode",
            "true selects AlphaFold-Multimer's network; kfold runs the monomer network only (complexes as "

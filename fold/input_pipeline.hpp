@@ -1,6 +1,9 @@
 // AlphaFold's inference input pipeline (alphafold/model/features.py np_example_to_features with
 // model/tf/input_pipeline.py): raw features → the processed, batched model inputs, bit-exact to the
-// reference for a given seed (Suppl. 1.2.5-1.2.7: MSA clustering, BERT masking, extra MSA, msa_feat).
+// reference for a given seed (Suppl. 1.2.5-1.2.7: MSA clustering, BERT masking, extra MSA, msa_feat). The
+// reference is alphafold-colabfold's NumPy port, which reproduces single-threaded TensorFlow: DeepMind's TF
+// pipeline on several cores draws the BERT mask's categorical samples per thread (TF's Multinomial skips its
+// generator per row block), so there the masked residues differ as with another seed, from the same distribution.
 #pragma once
 
 #include <ATen/core/Tensor.h>

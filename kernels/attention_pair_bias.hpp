@@ -4,7 +4,9 @@
 //
 // Semantics, for every batch b, row r, head h, query i and key j:
 //   s[b,r,h,i,j] = ((q[b,r,i,h,:] / sqrt(D)) . k[b,r,j,h,:] + 1e9 * (mask[b,r,j] - 1)) + bias[b,h,i,j]
-//   (the mask added first, as AlphaFold: it matters in a fully masked fp32 row, see below)
+//   (the mask added first, as AlphaFold v2.0-v2.3.1 and ColabFold: it matters in a fully masked fp32 row, see
+//   below; v2.3.2 puts -1e9 in place of a masked logit after the bias, which changes only such rows, and in kfold's
+//   model those are padding whose outputs reach no prediction)
 //   out[b,r,i,h,:] = sum_j softmax_j(s)[j] * v[b,r,j,h,:]          lse[b,r,h,i] = logsumexp_j s
 // - q, k, v: [B, R, S, H, D], any strides (transposed views, e.g. the ending node's, are read in place).
 // - bias:    [B, H, S, S], shared by all R rows.            mask: [B, R, S] or absent (1 keep, 0 drop).

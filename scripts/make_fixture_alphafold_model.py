@@ -15,9 +15,9 @@ and cases.json with each case's preset, crop and seed.
 
 Recycling is driven here as in DeepMind's AlphaFold (modules.AlphaFold.__call__ with num_recycle > 0):
 iteration r uses batch r of the features and the previous iteration's final_atom_positions,
-msa_first_row and pair (zeros before the first), kept in fp32. (With num_recycle = 0 DeepMind's code
-skips the recycling embedder; colabfold, and kfold, embed the zeros, so that a run without recycles
-is the first iteration of a longer one.) alphafold-colabfold calls one iteration per apply and casts
+msa_first_row and pair (zeros before the first), kept in fp32. (With num_recycle = 0 DeepMind's AlphaFold
+v2.0 and v2.1 skipped the recycling embedder; v2.2 and later, colabfold and kfold embed the zeros, so
+that a run without recycles is the first iteration of a longer one.) alphafold-colabfold calls one iteration per apply and casts
 the recycled tensors to float16 between iterations (colabfold/model.py RunModel.predict); that
 rounding is a colabfold choice, so this script keeps DeepMind's fp32 recycling. The other colabfold
 deviations (bfloat16 off, unfused triangle multiplication) are those of make_fixture_fold_modules.py.

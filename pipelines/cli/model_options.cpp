@@ -55,8 +55,8 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
   cmd.add_option(
       "--recycles", o.recycles,
       "Recycling iterations (default: the config's num_recycle, 3). With 0 the one iteration still embeds the "
-      "zero recycled state, as ColabFold and every longer run's first iteration (DeepMind's AlphaFold skips "
-      "the recycling embedder then)");
+      "zero recycled state, as AlphaFold (v2.2 and later) and ColabFold do, and every longer run's first "
+      "iteration");
   cmd.add_option("--seed", o.seed, "Seed of the input pipeline (MSA sampling, masking)")->default_val(0);
   cmd.add_option("--rank", o.rank, "Rank models by mean pLDDT or by pTM")
       ->check(CLI::IsMember({"plddt", "ptm"}))

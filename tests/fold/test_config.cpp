@@ -258,6 +258,8 @@ TEST_CASE("config values a key alone cannot judge are refused when the config is
        "'data.common.msa_cluster_features': false makes a 25-channel msa_feat"},
       // Values with which AlphaFold predicts what kfold does not compute: each was accepted and the default run
       // (the same atoms, bit for bit), or, for the pLDDT head, the models ran and an internal error followed.
+      {R"({"model": {"global_config": {"zero_init": false}}})",
+       "'model.global_config.zero_init': false makes AlphaFold's template embedding put the placeholder"},
       {R"({"model": {"global_config": {"eval_dropout": true}}})",
        "'model.global_config.eval_dropout': true makes AlphaFold apply the Evoformer's dropout at prediction time"},
       {R"({"model": {"global_config": {"multimer_mode": true}}})",
@@ -289,12 +291,13 @@ TEST_CASE("config values a key alone cannot judge are refused when the config is
                     "ok.json");
   CHECK(c.model.embeddings_and_evoformer.extra_msa_channel == 12);
   // Keys AlphaFold reads for training, memory or its own precision only are accepted (README: Model parameters).
-  apply_config_json(c, R"({"model": {"global_config": {"deterministic": true, "bfloat16": false, "subbatch_size": 1,
-                          "zero_init": false}}, "data": {"eval": {"fixed_size": false}}})",
+  apply_config_json(c, R"({"model": {"global_config": {"deterministic": true, "bfloat16": false, "subbatch_size": 1}},
+                          "data": {"eval": {"fixed_size": false}}})",
                     "ok.json");
   CHECK(c.model.global_config.deterministic);
-  // Without templates the template pair channels are not read.
+  // Without templates the template pair channels are not read, nor does zero_init change a prediction.
   auto no_templates = model_config("model_3");
+  apply_config_json(no_templates, R"({"model": {"global_config": {"zero_init": false}}})", "ok.json");
   apply_config_json(no_templates, R"({"model": {"embeddings_and_evoformer": {"template": {"template_pair_stack":
                           {"triangle_attention_ending_node": {"value_dim": null}}}}}})",
                     "ok.json");
