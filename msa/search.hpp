@@ -20,7 +20,7 @@
 
 namespace kfold::msa {
 
-// Longest query accepted: traceback memory and the 16-bit kernel are sized for it.
+// Longest query accepted: the traceback memory is sized for it.
 inline constexpr int64_t kMaxQueryLength = 16384;
 // Most alternative alignments per target (--alt-ali).
 inline constexpr int64_t kMaxAltAlignments = 100;
