@@ -87,7 +87,6 @@ class BatchRunner {
     fs::path dir;
     json status;
     BatchReport& report;
-    bool previous_worker_died;            // its lock was taken over: a "running" record is a worker's death
     json failed_before = json::object();  // status.json's failure record as this run found it
   };
   void run_target(const BatchTarget& target, BatchReport& report, bool previous_worker_died);
@@ -370,29 +369,24 @@ bool BatchRunner::attempt(TargetRun& run, const std::string& stage, const std::s
 }
 
 // Records in status.json that this worker runs `stage` (the record goes when the stage ends, failed or not).
-// A record found there with a lock taken over was left by a worker that died in the stage (SIGKILL: the
-// scheduler's out-of-memory kill or the kill after a time limit's SIGTERM, a crash, a lost node); one stopped
-// by SIGTERM, SIGINT or SIGHUP released its lock, and its stop is no death. After kMaxWorkerDeaths for the
-// same inputs the target fails (kind "crash", not retried but with --retry-failed) instead of taking down
-// every later worker of its shard. False then.
+// A record found there that a worker taking over the lock marked worker_died (run_target, whatever stage that
+// worker ran) was left by a worker that died in the stage (SIGKILL: the scheduler's out-of-memory kill or the
+// kill after a time limit's SIGTERM, a crash, a lost node); one stopped by SIGTERM, SIGINT or SIGHUP released
+// its lock, and its stop is no death. After kMaxWorkerDeaths for the same inputs the target fails (kind
+// "crash", not retried but with --retry-failed) instead of taking down every later worker of its shard. False then.
 bool BatchRunner::mark_running(TargetRun& run, const std::string& stage, const std::string& key) {
   constexpr int64_t kMaxWorkerDeaths = 2;
   int64_t deaths = 0;
   const json left = run.status.value("running", json::object());
   if (left.value("stage", "") == stage && left.value("key", "") == key) {
     deaths = left.value("worker_deaths", int64_t{0});
-    if (run.previous_worker_died) {
-      ++deaths;
-      log_warn("{}: a worker died running its {} stage ({}, started {}); {} death(s) with these inputs", run.target.id,
-               stage, left.value("worker", "?"), left.value("started", "?"), deaths);
-      if (deaths >= kMaxWorkerDeaths && !options_.retry_failed) {
-        fail(run, stage, key, "crash",
-             fmt::format("{} workers died running this stage (SIGKILL: killed for memory or at a time limit by the "
-                         "scheduler; a crash; a lost node; the last: {}); give it more memory, time or --chunk-size, "
-                         "then kfold batch --retry-failed",
-                         deaths, left.value("worker", "?")));
-        return false;
-      }
+    if (left.value("worker_died", false) && deaths >= kMaxWorkerDeaths && !options_.retry_failed) {
+      fail(run, stage, key, "crash",
+           fmt::format("{} workers died running this stage (SIGKILL: killed for memory or at a time limit by the "
+                       "scheduler; a crash; a lost node; the last: {}); give it more memory, time or --chunk-size, "
+                       "then kfold batch --retry-failed",
+                       deaths, left.value("worker", "?")));
+      return false;
     }
   }
   char started[21];
@@ -468,12 +462,25 @@ void BatchRunner::wait_for_msa_stage(TargetRun& run) {
 void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, bool previous_worker_died) {
   if (!done_rows_.empty()) done_rows_[static_cast<size_t>(&target - targets_.data())].clear();  // read it again
   unrecorded_failures_.erase(target.id);
-  TargetRun run{target, options_.output_dir / target.id, {}, report, previous_worker_died};
+  TargetRun run{target, options_.output_dir / target.id, {}, report};
   data::remove_temp_files(run.dir);  // a killed worker's; nobody else writes there while we hold the lock
   run.status = read_status(run.dir / "status.json");
   run.failed_before = run.status.value("failed", json::object());  // (a stage starting forgets it)
   run.status["id"] = target.id;
   run.status["length"] = target.sequence.size();
+  // Its lock taken over: a "running" record is a worker's death in that stage, counted now whatever stage this
+  // worker runs (in the two-job setup the other job's worker takes it over, and then releases it normally).
+  if (previous_worker_died && count_worker_death(run.status)) {
+    const json& left = run.status["running"];
+    log_warn("{}: a worker died running its {} stage ({}, started {}); {} death(s) with those inputs", target.id,
+             left.value("stage", "?"), left.value("worker", "?"), left.value("started", "?"),
+             left["worker_deaths"].get<int64_t>());
+    try {
+      write_status(run.dir / "status.json", run.status);
+    } catch (const std::exception& e) {  // (a folder it cannot write fails the target when its stage starts)
+      log_warn("{}: the death could not be recorded: {}", target.id, e.what());
+    }
+  }
   if (refuse_problem_target(run)) return;
 
   // --stage predict without --db, for a target without an MSA in --msa-dir, takes the MSAs the MSA stage

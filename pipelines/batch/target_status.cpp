@@ -47,6 +47,8 @@ std::string status_problem(const json& status) {
     for (const char* name :
          {"depth", "neff", "seconds", "mean_plddt", "num_residue_violations", "time", "worker_deaths"})
       if (problem.empty()) problem = field(s, name, number, "a number");
+    if (problem.empty() && s.contains("worker_died") && !s["worker_died"].is_boolean())
+      problem = "'worker_died' is not true or false";
     if (problem.empty() && s.contains("ptm") && !s["ptm"].is_number() && !s["ptm"].is_null())
       problem = "'ptm' is not a number";
     if (problem.empty() && s.contains("files") &&
@@ -133,6 +135,14 @@ void forget_completed_stages(const fs::path& dir, json& status) {
     status["status"] = "pending";
     write_status(dir / "status.json", status);
   }
+}
+
+bool count_worker_death(json& status) {
+  if (!status.contains("running") || status["running"].value("worker_died", false)) return false;
+  json& left = status["running"];
+  left["worker_deaths"] = left.value("worker_deaths", int64_t{0}) + 1;
+  left["worker_died"] = true;
+  return true;
 }
 
 // One write() with O_APPEND: lines never interleave.

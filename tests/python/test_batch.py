@@ -716,6 +716,43 @@ def test_a_stage_that_kills_its_workers_fails_after_two_deaths(kfold, tmp_path):
     assert "running" not in json.loads(status_file.read_text())
 
 
+def test_a_death_taken_over_by_the_other_stages_worker_counts(kfold, tmp_path):
+    """The two-job setup (an MSA job, then a predict job): a worker killed in its stage has its lock taken over by
+    a worker of the other stage, which releases it normally, so the next worker of the dead one's stage sees no
+    takeover. The death is counted by the worker that took the lock over (the deaths were lost, and a target
+    that killed every predict worker was never failed as crash), in either direction."""
+
+    def died(status_file, out, stage, key, status):  # a worker's second death in `stage`
+        status_file.write_text(json.dumps({**status, "running": {
+            "stage": stage, "key": key, "worker": "node7 4242 1", "started": "2026-12-05T10:00:00Z",
+            "worker_deaths": 1}}))
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        (out / ".locks" / "t1.lock").write_text(f"{socket.gethostname()} {dead.pid} 1\n")
+
+    for stage in ("predict", "msa"):
+        (tmp_path / stage).mkdir()
+    # A predict worker died; the MSA job's worker takes its lock over (the target's MSA stage is complete).
+    targets, out, status_file, status, _ = one_target_after_its_msa_stage(kfold, tmp_path / "predict")
+    assert kfold("batch", targets, "--stage", "predict", *MODEL, "-o", out).returncode == 0
+    status = json.loads(status_file.read_text())
+    died(status_file, out, "predict", status.pop("predict")["key"], {**status, "status": "msa_done"})
+    run = kfold("batch", targets, "--stage", "msa", "-o", out)
+    assert run.returncode == 0 and "a worker died running its predict stage (node7 4242 1" in run.stderr, run.stderr
+    assert json.loads(status_file.read_text())["running"]["worker_deaths"] == 2
+    run = kfold("batch", targets, "--stage", "predict", *MODEL, "-o", out)
+    assert run.returncode == 3 and "2 workers died running this stage" in run.stderr, run.stderr
+    assert summary(out)["t1"]["failure_kind"] == "crash"
+    # An MSA worker died; the predict job's worker takes its lock over (and waits for the MSA stage).
+    targets, out, status_file, status, key = one_target_after_its_msa_stage(kfold, tmp_path / "msa")
+    died(status_file, out, "msa", key, {**status, "status": "pending"})
+    run = kfold("batch", targets, "--stage", "predict", *MODEL, "-o", out)
+    assert run.returncode == 3 and "a worker died running its msa stage (node7 4242 1" in run.stderr, run.stderr
+    run = kfold("batch", targets, "--stage", "msa", "-o", out)
+    assert run.returncode == 3 and "2 workers died running this stage" in run.stderr, run.stderr
+    assert summary(out)["t1"]["failure_kind"] == "crash"
+
+
 def test_another_workers_fresh_resource_failure_is_not_retried(kfold, full_run, tmp_path):
     """Workers of one shard (one per GPU): a target another worker of this run just failed out of memory is not
     tried again by each of them; a later run retries it (the record is older than that run)."""
