@@ -152,6 +152,8 @@ std::string BatchRunner::msa_key(const BatchTarget& target) const {
         .add("composition_stats", static_cast<int64_t>(s.composition_stats))
         .add("composition_bias", static_cast<int64_t>(s.composition_bias));
     if (s.alt_alignments > 0) key.add("alt_alignments", s.alt_alignments);  // absent: earlier keys stay
+  } else if (!options_.msa_dir.empty()) {  // it fails: not the single-sequence stage of a run without --msa-dir
+    key.add("given msa", std::string_view("missing"));
   }
   if (const auto& t = options_.predict.templates; !t.db.empty()) {  // absent: keys of template-free runs stay
     key.add_file_identity("template db", t.db)

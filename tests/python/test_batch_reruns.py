@@ -80,6 +80,27 @@ def test_a_new_recycle_count_reruns_the_predict_stage(kfold, tmp_path):
     assert len(stage_runs(out, "t1", "msa")) == 1
 
 
+def test_a_target_missing_from_msa_dir_fails_after_a_single_sequence_run(kfold, tmp_path):
+    """--msa-dir without the target's file (and no --db) fails the target, also when an earlier run without
+    --msa-dir left its single-sequence stages (they had the same key: done, exit 0); that failure is not the key
+    of a later run without --msa-dir either."""
+    targets = tmp_path / "t.csv"
+    targets.write_text("id,sequence\nt1,MKTAYIAKQR\n")
+    out = tmp_path / "out"
+    assert kfold("batch", targets, *MODEL, "-o", out).returncode == 0
+    empty = tmp_path / "msas"
+    empty.mkdir()
+    run = kfold("batch", targets, "--msa-dir", empty, *MODEL, "-o", out)
+    assert run.returncode == 3 and "no t1.a3m" in run.stderr, run.stderr
+    assert summary(out)["t1"]["status"] == "failed"
+    run = kfold("batch", targets, *MODEL, "-o", out)
+    assert run.returncode == 0 and summary(out)["t1"]["status"] == "done", run.stderr
+    fresh = tmp_path / "fresh"  # failed first, then run without --msa-dir: not skipped as that failure
+    assert kfold("batch", targets, "--msa-dir", empty, *MODEL, "-o", fresh).returncode == 3
+    run = kfold("batch", targets, *MODEL, "-o", fresh)
+    assert run.returncode == 0 and summary(fresh)["t1"]["status"] == "done", run.stderr
+
+
 def test_a_target_that_succeeds_after_a_failure_has_no_failure_in_its_summary(kfold, tmp_path):
     """A predict-stage failure of resources (memory, recorded by an earlier run) is retried by a rerun; when the
     retry succeeds its record goes: done with a failure_kind and reason would read as a failed target."""
