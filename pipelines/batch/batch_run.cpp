@@ -26,10 +26,10 @@
 #include "data/msa_file.hpp"
 #include "data/sequence.hpp"
 #include "msa/msa_filter.hpp"
-#include "msa/search_output.hpp"
 #include "msa/sequence_db.hpp"
 #include "pipelines/batch/batch_targets.hpp"
 #include "pipelines/batch/given_msa.hpp"
+#include "pipelines/batch/msa_stage.hpp"
 #include "pipelines/batch/stage_key.hpp"
 #include "pipelines/batch/target_lock.hpp"
 #include "pipelines/batch/target_status.hpp"
@@ -60,18 +60,6 @@ std::string file_checksum(const fs::path& path) { return StageKey().add_file_con
 std::string progress(const BatchReport& r) {
   return fmt::format("{}/{} finished ({} failed{})", r.done + r.failed + r.waiting, r.targets, r.failed,
                      r.waiting > 0 ? fmt::format(", {} waiting for their MSA stage", r.waiting) : "");
-}
-
-// True when DIR/<id>/query.fasta, the MSA stage's record of its query, holds the target's sequence.
-bool msa_stage_query_is(const fs::path& dir, const BatchTarget& target) {
-  std::error_code error;
-  if (!fs::is_regular_file(dir / "query.fasta", error)) return false;  // (a FIFO would block the worker)
-  try {
-    const auto queries = data::read_fasta(dir / "query.fasta");
-    return queries.size() == 1 && queries.front().residues == target.sequence;
-  } catch (const std::exception&) {
-    return false;  // missing or damaged: the stage is not complete either
-  }
 }
 
 class BatchRunner {
@@ -177,43 +165,18 @@ std::string BatchRunner::predict_key(const std::string& msa_key, const fs::path&
 
 void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, const std::string& key, json& status) {
   const auto start = Clock::now();
-  const data::Sequence query{target.id, target.description, target.sequence};
   data::ensure_directory(dir);
+  // Another sequence's stages (the input edited) go first: a new sequence that fails its check must not leave the
+  // old one's MSA stage for --stage predict to take, nor `done` beside the old one's structures.
+  if (!msa_stage_query_is(dir, target)) forget_completed_stages(dir, status);
+  // What can fail runs before the folder changes: a failed stage (a bad --msa-dir, a search error) leaves this
+  // sequence's earlier MSA stage, so that a rerun with its options skips it again.
+  const auto [msa, file_name, templates] = compute_msa_stage(target, options_, db_ ? &*db_ : nullptr);
   // The target's inputs change from here: what an earlier run completed is complete no more (a kill during
-  // the search left `done` and a "done" status beside the new query.fasta and the old structures; a new
-  // sequence that fails its check must not leave the old one's MSA stage for --stage predict to take).
+  // the writes must not leave `done` and a "done" status beside the new query.fasta and the old structures).
   forget_completed_stages(dir, status);
-  msa::check_queries({query}, target.source);  // a protein of a size kfold takes, searched or not
-  data::write_file_atomic(dir / "query.fasta", data::to_fasta({query}));
-  std::optional<data::Msa> msa;
-  std::string file_name;
-  const auto given = given_msa(options_.msa_dir, target);
-  if (!given && !options_.msa_dir.empty()) {
-    const std::string missing = missing_msa_message(options_.msa_dir, target);
-    // Without --db the target would have been predicted from its sequence alone, a warning its only trace.
-    if (options_.db.empty())
-      fail_input(
-          "{}: {}; add it (a one-row A3M, '>{}' and the sequence, predicts from the sequence alone) or give "
-          "--db to search for it",
-          target.id, missing, target.id);
-    log_warn("{}: {}; searching --db instead", target.id, missing);
-  }
-  if (given) {
-    msa = data::read_msa_file(*given);
-    file_name = target.id + ".a3m";
-  } else if (!options_.db.empty()) {
-    if (!db_) db_.emplace(msa::SequenceDb::open(options_.db));
-    const auto results = msa::search({query}, *db_, options_.search);
-    msa = msa::build_msa(query, results.front(), *db_);
-    file_name = "search.a3m";
-  }
-  std::optional<TemplateSearchOutput> templates;
-  if (!options_.predict.templates.db.empty()) {
-    auto template_options = options_.predict.templates;
-    template_options.threads = options_.search.threads;
-    const auto raw = msa ? fold::make_raw_features(query, {*msa}, {file_name}) : fold::make_raw_features(query, {}, {});
-    templates = search_templates(query, template_options, &raw);
-  }
+  data::write_file_atomic(dir / "query.fasta",
+                          data::to_fasta({data::Sequence{target.id, target.description, target.sequence}}));
   // msas/ holds exactly this stage's MSA (and template hits): files of an earlier, different run go.
   std::error_code error;
   if (fs::is_directory(dir / "msas"))
@@ -500,6 +463,12 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
       return;
     }
   }
+  const bool msa_failed = run.status.value("failed", json::object()).value("stage", "") == "msa";
+  // The MSA stage last run for this sequence failed, keeping what an earlier one completed: not its result to take.
+  if (any_msa && msa_failed) {
+    wait_for_msa_stage(run);
+    return;
+  }
   const auto mkey = any_msa && run.status.contains("msa") ? key_of(run.status, "msa") : msa_key(target);
   // Checked once (it reads every MSA file: a rerun over 10,000 finished targets on a shared file system).
   bool msa_ready = msa_complete(run, mkey);
@@ -512,6 +481,17 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
     msa_ready = true;  // its files, as it recorded them
   }
   if (options_.stage == BatchStage::msa) {
+    // Skipped as complete: a failure recorded since was another MSA stage's (a failed stage keeps this one's).
+    if (run.status.value("failed", json::object()).value("stage", "") == "msa") {
+      run.status.erase("failed");
+      run.status["status"] = "msa_done";
+      try {
+        write_status(run.dir / "status.json", run.status);
+      } catch (const std::exception& e) {
+        fail(run, "msa", mkey, "runtime", e.what());
+        return;
+      }
+    }
     ++report.done;
     return;
   }
@@ -687,12 +667,9 @@ BatchReport BatchRunner::run() {
     models_key_ = models.hex();
   }
   if (!options_.db.empty() && options_.stage != BatchStage::predict) msa::check_search_options(options_.search);
-  if (!options_.db.empty()) {
-    // A missing database stops the batch here (exit 2), not every target one by one (opened when first needed;
-    // in --stage predict it is part of the MSA stage's key: every target would wait for a stage that cannot run).
-    if (std::error_code error; !fs::exists(options_.db, error))
-      fail_input("--db {}: not found (a FASTA file or a folder made by kfold db create)", options_.db.string());
-  }
+  // A bad database stops the batch here (exit 2), not every target one by one (in --stage predict it is part of
+  // the MSA stage's key: every target would wait for a stage that cannot run).
+  db_ = open_batch_db(options_);
   // (--stage predict reads what an earlier MSA stage made.)
   if (options_.db.empty() && options_.msa_dir.empty() && options_.stage != BatchStage::predict)
     log_warn(

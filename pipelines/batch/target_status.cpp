@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "data/atomic_output.hpp"
+#include "data/fasta.hpp"
 #include "data/log.hpp"
 #include "data/sha256.hpp"
 #include "pipelines/batch/target_lock.hpp"
@@ -134,6 +135,17 @@ void forget_completed_stages(const fs::path& dir, json& status) {
     status.erase("failed");  // of other inputs: this run's outcome replaces it
     status["status"] = "pending";
     write_status(dir / "status.json", status);
+  }
+}
+
+bool msa_stage_query_is(const fs::path& dir, const BatchTarget& target) {
+  std::error_code error;
+  if (!fs::is_regular_file(dir / "query.fasta", error)) return false;  // (a FIFO would block the worker)
+  try {
+    const auto queries = data::read_fasta(dir / "query.fasta");
+    return queries.size() == 1 && queries.front().residues == target.sequence;
+  } catch (const std::exception&) {
+    return false;  // missing or damaged: the stage is not complete either
   }
 }
 

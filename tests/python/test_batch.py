@@ -275,32 +275,51 @@ def test_a_target_folder_that_cannot_be_written_fails_that_target_only(kfold, tm
 def test_a_rerun_with_new_inputs_is_not_done_while_its_msa_stage_runs(build_dir, kfold, tmp_path):
     """A rerun wrote the new query.fasta, then searched, and only then removed `done`: killed during the search
     (SIGKILL, a SLURM time limit), it left `done` and a "done" status beside structures of the old sequence.
-    A FIFO as the database holds the rerun inside its MSA stage while the folder is looked at."""
+    A FIFO as the template database holds the rerun inside its MSA stage (after its search) while the folder is
+    looked at: the option check reads its first record, the template search waits for a writer that never comes
+    (--db is opened before any target, a FIFO there would hold the worker before it)."""
+    import threading
+
     targets = tmp_path / "targets.csv"
     targets.write_text("id,sequence\nubq,MQIFVKTLTGKTITLEVEPS\n")
     out = tmp_path / "out"
     assert kfold("batch", targets, *SEARCH, *MODEL, "-o", out).returncode == 0
     assert (out / "ubq" / "done").exists()
     targets.write_text("id,sequence\nubq,MQIFVKTLTGKTITLEVEPSAAAA\n")
-    fifo = tmp_path / "db.fasta"
+    fifo = tmp_path / "pdb_seqres.txt"
     os.mkfifo(fifo)
-    command = [build_dir / "bin" / "kfold", "batch", targets, "--db", fifo, *MODEL, "-o", out]
+    mmcif = tmp_path / "mmcif"
+    mmcif.mkdir()
+
+    def first_record():  # for the option check; a daemon: left blocked if kfold never opens it
+        try:
+            fifo.write_text(">101m_A mol:protein length:3  MYOGLOBIN\nMKV\n")
+        except OSError:
+            pass
+
+    threading.Thread(target=first_record, daemon=True).start()
+    command = [build_dir / "bin" / "kfold", "batch", targets, *SEARCH, "--template-db", fifo, "--template-mmcif-dir",
+               mmcif, *MODEL, "-o", out]
     worker = subprocess.Popen(list(map(str, command)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    status_file = out / "ubq" / "status.json"
     try:
         deadline = time.time() + 120
-        while time.time() < deadline and "AAAA" not in (out / "ubq" / "query.fasta").read_text():
-            time.sleep(0.05)
-        assert "AAAA" in (out / "ubq" / "query.fasta").read_text()
+        while time.time() < deadline and json.loads(status_file.read_text())["status"] != "pending":
+            time.sleep(0.05)  # (its old stages forgotten as its MSA stage starts: a new sequence)
         time.sleep(0.5)  # blocked opening the FIFO: nothing more happens
         assert worker.poll() is None
         assert not (out / "ubq" / "done").exists()
-        status = json.loads((out / "ubq" / "status.json").read_text())
+        status = json.loads(status_file.read_text())
+        assert status["running"]["stage"] == "msa", status
         assert status["status"] == "pending" and "predict" not in status and "msa" not in status
+        # (query.fasta is the MSA stage's record of its query: written with the stage's results.)
+        assert "AAAA" not in (out / "ubq" / "query.fasta").read_text()
     finally:
         worker.kill()
         worker.wait()
     run = kfold("batch", targets, *SEARCH, *MODEL, "-o", out)  # the rerun completes it
     assert run.returncode == 0 and summary(out)["ubq"]["length"] == "24", run.stderr
+    assert "AAAA" in (out / "ubq" / "query.fasta").read_text()
 
 
 def test_a_huge_lock_timeout_keeps_other_workers_fresh_temp_files(kfold, tmp_path):
