@@ -33,6 +33,7 @@
 #include "pipelines/batch/stage_key.hpp"
 #include "pipelines/batch/target_lock.hpp"
 #include "pipelines/batch/target_status.hpp"
+#include "pipelines/predict/loaded_model.hpp"
 #include "pipelines/predict/predict_target.hpp"
 
 namespace kfold::pipelines {
@@ -60,6 +61,22 @@ std::string file_checksum(const fs::path& path) { return StageKey().add_file_con
 std::string progress(const BatchReport& r) {
   return fmt::format("{}/{} finished ({} failed{})", r.done + r.failed + r.waiting, r.targets, r.failed,
                      r.waiting > 0 ? fmt::format(", {} waiting for their MSA stage", r.waiting) : "");
+}
+
+// The recycles part of the predict key: --recycles N, or -1 without it, and -1 when every model's config already
+// runs N (both num_recycle keys): it changes nothing then (the presets and the config's bytes key the config).
+int64_t recycles_key(const PredictOptions& predict, const std::vector<std::string>& models) {
+  if (!predict.recycles) return -1;
+  try {
+    for (const auto& name : models) {
+      const auto config = model_config_for({name, predict.config, std::nullopt});
+      if (config.model.num_recycle != *predict.recycles || config.data.common.num_recycle != *predict.recycles)
+        return *predict.recycles;
+    }
+  } catch (const InputError&) {  // a config that runs only with --recycles (num_recycle keys that differ)
+    return *predict.recycles;
+  }
+  return -1;
 }
 
 class BatchRunner {
@@ -658,7 +675,7 @@ BatchReport BatchRunner::run() {
         models.add_file_identity("params", find_params(name, options_.predict));
     }
     if (!options_.predict.config.empty()) models.add_file_content("config", options_.predict.config);
-    models.add("recycles", options_.predict.recycles.value_or(-1))
+    models.add("recycles", recycles_key(options_.predict, models_->names()))
         .add("seed", options_.predict.seed)
         .add("rank", static_cast<int64_t>(options_.predict.rank_by))
         .add("dtype", std::string_view(c10::toString(options_.predict.run.dtype)));

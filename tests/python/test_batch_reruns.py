@@ -81,6 +81,24 @@ def test_a_new_recycle_count_reruns_the_predict_stage(kfold, tmp_path):
     assert len(stage_runs(out, "t1", "msa")) == 1
 
 
+def test_a_recycle_count_the_config_already_runs_keeps_the_prediction(kfold, tmp_path):
+    """--recycles N where every model's config runs N (small_model.json: 1) changes nothing: the predict stage is
+    not run again (it was: the key held the option as typed), either way; another N runs it."""
+    targets = tmp_path / "t.csv"
+    targets.write_text("id,sequence\nt1,MKTAYIAKQR\n")
+    out = tmp_path / "out"
+    model = list(map(str, MODEL))
+    del model[model.index("--recycles"):model.index("--recycles") + 2]
+    assert kfold("batch", targets, *model, "-o", out).returncode == 0
+    assert kfold("batch", targets, *model, "--recycles", "1", "-o", out).returncode == 0
+    assert len(stage_runs(out, "t1", "predict")) == 1
+    assert kfold("batch", targets, *model, "--recycles", "2", "-o", out).returncode == 0
+    assert len(stage_runs(out, "t1", "predict")) == 2
+    assert kfold("batch", targets, *model, "--recycles", "1", "-o", out).returncode == 0
+    assert kfold("batch", targets, *model, "-o", out).returncode == 0
+    assert len(stage_runs(out, "t1", "predict")) == 3
+
+
 def test_a_db_that_is_no_database_stops_the_batch_before_any_target(kfold, tmp_path):
     """--db naming a folder that is no kfold database (the folder of the databases, a typo) is exit 2 before any
     target, naming the folder, the fix and the database inside, in every stage: every target's finished results stay
