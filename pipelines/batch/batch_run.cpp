@@ -26,13 +26,14 @@
 #include "data/msa_file.hpp"
 #include "data/sequence.hpp"
 #include "msa/msa_filter.hpp"
-#include "msa/search_output.hpp"
 #include "msa/sequence_db.hpp"
 #include "pipelines/batch/batch_targets.hpp"
 #include "pipelines/batch/given_msa.hpp"
+#include "pipelines/batch/msa_stage.hpp"
 #include "pipelines/batch/stage_key.hpp"
 #include "pipelines/batch/target_lock.hpp"
 #include "pipelines/batch/target_status.hpp"
+#include "pipelines/predict/loaded_model.hpp"
 #include "pipelines/predict/predict_target.hpp"
 
 namespace kfold::pipelines {
@@ -62,16 +63,20 @@ std::string progress(const BatchReport& r) {
                      r.waiting > 0 ? fmt::format(", {} waiting for their MSA stage", r.waiting) : "");
 }
 
-// True when DIR/<id>/query.fasta, the MSA stage's record of its query, holds the target's sequence.
-bool msa_stage_query_is(const fs::path& dir, const BatchTarget& target) {
-  std::error_code error;
-  if (!fs::is_regular_file(dir / "query.fasta", error)) return false;  // (a FIFO would block the worker)
+// The recycles part of the predict key: --recycles N, or -1 without it, and -1 when every model's config already
+// runs N (both num_recycle keys): it changes nothing then (the presets and the config's bytes key the config).
+int64_t recycles_key(const PredictOptions& predict, const std::vector<std::string>& models) {
+  if (!predict.recycles) return -1;
   try {
-    const auto queries = data::read_fasta(dir / "query.fasta");
-    return queries.size() == 1 && queries.front().residues == target.sequence;
-  } catch (const std::exception&) {
-    return false;  // missing or damaged: the stage is not complete either
+    for (const auto& name : models) {
+      const auto config = model_config_for({name, predict.config, std::nullopt});
+      if (config.model.num_recycle != *predict.recycles || config.data.common.num_recycle != *predict.recycles)
+        return *predict.recycles;
+    }
+  } catch (const InputError&) {  // a config that runs only with --recycles (num_recycle keys that differ)
+    return *predict.recycles;
   }
+  return -1;
 }
 
 class BatchRunner {
@@ -87,7 +92,6 @@ class BatchRunner {
     fs::path dir;
     json status;
     BatchReport& report;
-    bool previous_worker_died;            // its lock was taken over: a "running" record is a worker's death
     json failed_before = json::object();  // status.json's failure record as this run found it
   };
   void run_target(const BatchTarget& target, BatchReport& report, bool previous_worker_died);
@@ -153,6 +157,8 @@ std::string BatchRunner::msa_key(const BatchTarget& target) const {
         .add("composition_stats", static_cast<int64_t>(s.composition_stats))
         .add("composition_bias", static_cast<int64_t>(s.composition_bias));
     if (s.alt_alignments > 0) key.add("alt_alignments", s.alt_alignments);  // absent: earlier keys stay
+  } else if (!options_.msa_dir.empty()) {  // it fails: not the single-sequence stage of a run without --msa-dir
+    key.add("given msa", std::string_view("missing"));
   }
   if (const auto& t = options_.predict.templates; !t.db.empty()) {  // absent: keys of template-free runs stay
     key.add_file_identity("template db", t.db)
@@ -176,43 +182,18 @@ std::string BatchRunner::predict_key(const std::string& msa_key, const fs::path&
 
 void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, const std::string& key, json& status) {
   const auto start = Clock::now();
-  const data::Sequence query{target.id, target.description, target.sequence};
   data::ensure_directory(dir);
+  // Another sequence's stages (the input edited) go first: a new sequence that fails its check must not leave the
+  // old one's MSA stage for --stage predict to take, nor `done` beside the old one's structures.
+  if (!msa_stage_query_is(dir, target)) forget_completed_stages(dir, status);
+  // What can fail runs before the folder changes: a failed stage (a bad --msa-dir, a search error) leaves this
+  // sequence's earlier MSA stage, so that a rerun with its options skips it again.
+  const auto [msa, file_name, templates] = compute_msa_stage(target, options_, db_ ? &*db_ : nullptr);
   // The target's inputs change from here: what an earlier run completed is complete no more (a kill during
-  // the search left `done` and a "done" status beside the new query.fasta and the old structures; a new
-  // sequence that fails its check must not leave the old one's MSA stage for --stage predict to take).
+  // the writes must not leave `done` and a "done" status beside the new query.fasta and the old structures).
   forget_completed_stages(dir, status);
-  msa::check_queries({query}, target.source);  // a protein of a size kfold takes, searched or not
-  data::write_file_atomic(dir / "query.fasta", data::to_fasta({query}));
-  std::optional<data::Msa> msa;
-  std::string file_name;
-  const auto given = given_msa(options_.msa_dir, target);
-  if (!given && !options_.msa_dir.empty()) {
-    const std::string missing = missing_msa_message(options_.msa_dir, target);
-    // Without --db the target would have been predicted from its sequence alone, a warning its only trace.
-    if (options_.db.empty())
-      fail_input(
-          "{}: {}; add it (a one-row A3M, '>{}' and the sequence, predicts from the sequence alone) or give "
-          "--db to search for it",
-          target.id, missing, target.id);
-    log_warn("{}: {}; searching --db instead", target.id, missing);
-  }
-  if (given) {
-    msa = data::read_msa_file(*given);
-    file_name = target.id + ".a3m";
-  } else if (!options_.db.empty()) {
-    if (!db_) db_.emplace(msa::SequenceDb::open(options_.db));
-    const auto results = msa::search({query}, *db_, options_.search);
-    msa = msa::build_msa(query, results.front(), *db_);
-    file_name = "search.a3m";
-  }
-  std::optional<TemplateSearchOutput> templates;
-  if (!options_.predict.templates.db.empty()) {
-    auto template_options = options_.predict.templates;
-    template_options.threads = options_.search.threads;
-    const auto raw = msa ? fold::make_raw_features(query, {*msa}, {file_name}) : fold::make_raw_features(query, {}, {});
-    templates = search_templates(query, template_options, &raw);
-  }
+  data::write_file_atomic(dir / "query.fasta",
+                          data::to_fasta({data::Sequence{target.id, target.description, target.sequence}}));
   // msas/ holds exactly this stage's MSA (and template hits): files of an earlier, different run go.
   std::error_code error;
   if (fs::is_directory(dir / "msas"))
@@ -370,29 +351,24 @@ bool BatchRunner::attempt(TargetRun& run, const std::string& stage, const std::s
 }
 
 // Records in status.json that this worker runs `stage` (the record goes when the stage ends, failed or not).
-// A record found there with a lock taken over was left by a worker that died in the stage (SIGKILL: the
-// scheduler's out-of-memory kill or the kill after a time limit's SIGTERM, a crash, a lost node); one stopped
-// by SIGTERM, SIGINT or SIGHUP released its lock, and its stop is no death. After kMaxWorkerDeaths for the
-// same inputs the target fails (kind "crash", not retried but with --retry-failed) instead of taking down
-// every later worker of its shard. False then.
+// A record found there that a worker taking over the lock marked worker_died (run_target, whatever stage that
+// worker ran) was left by a worker that died in the stage (SIGKILL: the scheduler's out-of-memory kill or the
+// kill after a time limit's SIGTERM, a crash, a lost node); one stopped by SIGTERM, SIGINT or SIGHUP released
+// its lock, and its stop is no death. After kMaxWorkerDeaths for the same inputs the target fails (kind
+// "crash", not retried but with --retry-failed) instead of taking down every later worker of its shard. False then.
 bool BatchRunner::mark_running(TargetRun& run, const std::string& stage, const std::string& key) {
   constexpr int64_t kMaxWorkerDeaths = 2;
   int64_t deaths = 0;
   const json left = run.status.value("running", json::object());
   if (left.value("stage", "") == stage && left.value("key", "") == key) {
     deaths = left.value("worker_deaths", int64_t{0});
-    if (run.previous_worker_died) {
-      ++deaths;
-      log_warn("{}: a worker died running its {} stage ({}, started {}); {} death(s) with these inputs", run.target.id,
-               stage, left.value("worker", "?"), left.value("started", "?"), deaths);
-      if (deaths >= kMaxWorkerDeaths && !options_.retry_failed) {
-        fail(run, stage, key, "crash",
-             fmt::format("{} workers died running this stage (SIGKILL: killed for memory or at a time limit by the "
-                         "scheduler; a crash; a lost node; the last: {}); give it more memory, time or --chunk-size, "
-                         "then kfold batch --retry-failed",
-                         deaths, left.value("worker", "?")));
-        return false;
-      }
+    if (left.value("worker_died", false) && deaths >= kMaxWorkerDeaths && !options_.retry_failed) {
+      fail(run, stage, key, "crash",
+           fmt::format("{} workers died running this stage (SIGKILL: killed for memory or at a time limit by the "
+                       "scheduler; a crash; a lost node; the last: {}); give it more memory, time or --chunk-size, "
+                       "then kfold batch --retry-failed",
+                       deaths, left.value("worker", "?")));
+      return false;
     }
   }
   char started[21];
@@ -468,12 +444,25 @@ void BatchRunner::wait_for_msa_stage(TargetRun& run) {
 void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, bool previous_worker_died) {
   if (!done_rows_.empty()) done_rows_[static_cast<size_t>(&target - targets_.data())].clear();  // read it again
   unrecorded_failures_.erase(target.id);
-  TargetRun run{target, options_.output_dir / target.id, {}, report, previous_worker_died};
+  TargetRun run{target, options_.output_dir / target.id, {}, report};
   data::remove_temp_files(run.dir);  // a killed worker's; nobody else writes there while we hold the lock
   run.status = read_status(run.dir / "status.json");
   run.failed_before = run.status.value("failed", json::object());  // (a stage starting forgets it)
   run.status["id"] = target.id;
   run.status["length"] = target.sequence.size();
+  // Its lock taken over: a "running" record is a worker's death in that stage, counted now whatever stage this
+  // worker runs (in the two-job setup the other job's worker takes it over, and then releases it normally).
+  if (previous_worker_died && count_worker_death(run.status)) {
+    const json& left = run.status["running"];
+    log_warn("{}: a worker died running its {} stage ({}, started {}); {} death(s) with those inputs", target.id,
+             left.value("stage", "?"), left.value("worker", "?"), left.value("started", "?"),
+             left["worker_deaths"].get<int64_t>());
+    try {
+      write_status(run.dir / "status.json", run.status);
+    } catch (const std::exception& e) {  // (a folder it cannot write fails the target when its stage starts)
+      log_warn("{}: the death could not be recorded: {}", target.id, e.what());
+    }
+  }
   if (refuse_problem_target(run)) return;
 
   // --stage predict without --db, for a target without an MSA in --msa-dir, takes the MSAs the MSA stage
@@ -491,6 +480,12 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
       return;
     }
   }
+  const bool msa_failed = run.status.value("failed", json::object()).value("stage", "") == "msa";
+  // The MSA stage last run for this sequence failed, keeping what an earlier one completed: not its result to take.
+  if (any_msa && msa_failed) {
+    wait_for_msa_stage(run);
+    return;
+  }
   const auto mkey = any_msa && run.status.contains("msa") ? key_of(run.status, "msa") : msa_key(target);
   // Checked once (it reads every MSA file: a rerun over 10,000 finished targets on a shared file system).
   bool msa_ready = msa_complete(run, mkey);
@@ -503,6 +498,17 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
     msa_ready = true;  // its files, as it recorded them
   }
   if (options_.stage == BatchStage::msa) {
+    // Skipped as complete: a failure recorded since was another MSA stage's (a failed stage keeps this one's).
+    if (run.status.value("failed", json::object()).value("stage", "") == "msa") {
+      run.status.erase("failed");
+      run.status["status"] = "msa_done";
+      try {
+        write_status(run.dir / "status.json", run.status);
+      } catch (const std::exception& e) {
+        fail(run, "msa", mkey, "runtime", e.what());
+        return;
+      }
+    }
     ++report.done;
     return;
   }
@@ -669,7 +675,7 @@ BatchReport BatchRunner::run() {
         models.add_file_identity("params", find_params(name, options_.predict));
     }
     if (!options_.predict.config.empty()) models.add_file_content("config", options_.predict.config);
-    models.add("recycles", options_.predict.recycles.value_or(-1))
+    models.add("recycles", recycles_key(options_.predict, models_->names()))
         .add("seed", options_.predict.seed)
         .add("rank", static_cast<int64_t>(options_.predict.rank_by))
         .add("dtype", std::string_view(c10::toString(options_.predict.run.dtype)));
@@ -678,12 +684,9 @@ BatchReport BatchRunner::run() {
     models_key_ = models.hex();
   }
   if (!options_.db.empty() && options_.stage != BatchStage::predict) msa::check_search_options(options_.search);
-  if (!options_.db.empty()) {
-    // A missing database stops the batch here (exit 2), not every target one by one (opened when first needed;
-    // in --stage predict it is part of the MSA stage's key: every target would wait for a stage that cannot run).
-    if (std::error_code error; !fs::exists(options_.db, error))
-      fail_input("--db {}: not found (a FASTA file or a folder made by kfold db create)", options_.db.string());
-  }
+  // A bad database stops the batch here (exit 2), not every target one by one (in --stage predict it is part of
+  // the MSA stage's key: every target would wait for a stage that cannot run).
+  db_ = open_batch_db(options_);
   // (--stage predict reads what an earlier MSA stage made.)
   if (options_.db.empty() && options_.msa_dir.empty() && options_.stage != BatchStage::predict)
     log_warn(

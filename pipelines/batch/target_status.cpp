@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "data/atomic_output.hpp"
+#include "data/fasta.hpp"
 #include "data/log.hpp"
 #include "data/sha256.hpp"
 #include "pipelines/batch/target_lock.hpp"
@@ -47,6 +48,8 @@ std::string status_problem(const json& status) {
     for (const char* name :
          {"depth", "neff", "seconds", "mean_plddt", "num_residue_violations", "time", "worker_deaths"})
       if (problem.empty()) problem = field(s, name, number, "a number");
+    if (problem.empty() && s.contains("worker_died") && !s["worker_died"].is_boolean())
+      problem = "'worker_died' is not true or false";
     if (problem.empty() && s.contains("ptm") && !s["ptm"].is_number() && !s["ptm"].is_null())
       problem = "'ptm' is not a number";
     if (problem.empty() && s.contains("files") &&
@@ -133,6 +136,25 @@ void forget_completed_stages(const fs::path& dir, json& status) {
     status["status"] = "pending";
     write_status(dir / "status.json", status);
   }
+}
+
+bool msa_stage_query_is(const fs::path& dir, const BatchTarget& target) {
+  std::error_code error;
+  if (!fs::is_regular_file(dir / "query.fasta", error)) return false;  // (a FIFO would block the worker)
+  try {
+    const auto queries = data::read_fasta(dir / "query.fasta");
+    return queries.size() == 1 && queries.front().residues == target.sequence;
+  } catch (const std::exception&) {
+    return false;  // missing or damaged: the stage is not complete either
+  }
+}
+
+bool count_worker_death(json& status) {
+  if (!status.contains("running") || status["running"].value("worker_died", false)) return false;
+  json& left = status["running"];
+  left["worker_deaths"] = left.value("worker_deaths", int64_t{0}) + 1;
+  left["worker_died"] = true;
+  return true;
 }
 
 // One write() with O_APPEND: lines never interleave.

@@ -36,5 +36,12 @@ void append_stage_log(const std::filesystem::path& dir, const std::string& stage
 // Removes DIR/<id>/done and the records of completed stages and of a failure, when there are any: the
 // target's inputs changed.
 void forget_completed_stages(const std::filesystem::path& dir, nlohmann::json& status);
+// True when DIR/<id>/query.fasta, the MSA stage's record of its query, holds the target's sequence.
+bool msa_stage_query_is(const std::filesystem::path& dir, const BatchTarget& target);
+// A worker took the target's lock over from one that is gone: the "running" record in `status` was left by a
+// worker that died in that stage. Counts the death in the record (worker_deaths + 1, worker_died true), whatever
+// stage the worker that took over runs, for the next worker of that stage to see; not when a worker that took over
+// before counted it (the owner then died outside the stage). True when it counted one.
+bool count_worker_death(nlohmann::json& status);
 
 }  // namespace kfold::pipelines

@@ -275,32 +275,51 @@ def test_a_target_folder_that_cannot_be_written_fails_that_target_only(kfold, tm
 def test_a_rerun_with_new_inputs_is_not_done_while_its_msa_stage_runs(build_dir, kfold, tmp_path):
     """A rerun wrote the new query.fasta, then searched, and only then removed `done`: killed during the search
     (SIGKILL, a SLURM time limit), it left `done` and a "done" status beside structures of the old sequence.
-    A FIFO as the database holds the rerun inside its MSA stage while the folder is looked at."""
+    A FIFO as the template database holds the rerun inside its MSA stage (after its search) while the folder is
+    looked at: the option check reads its first record, the template search waits for a writer that never comes
+    (--db is opened before any target, a FIFO there would hold the worker before it)."""
+    import threading
+
     targets = tmp_path / "targets.csv"
     targets.write_text("id,sequence\nubq,MQIFVKTLTGKTITLEVEPS\n")
     out = tmp_path / "out"
     assert kfold("batch", targets, *SEARCH, *MODEL, "-o", out).returncode == 0
     assert (out / "ubq" / "done").exists()
     targets.write_text("id,sequence\nubq,MQIFVKTLTGKTITLEVEPSAAAA\n")
-    fifo = tmp_path / "db.fasta"
+    fifo = tmp_path / "pdb_seqres.txt"
     os.mkfifo(fifo)
-    command = [build_dir / "bin" / "kfold", "batch", targets, "--db", fifo, *MODEL, "-o", out]
+    mmcif = tmp_path / "mmcif"
+    mmcif.mkdir()
+
+    def first_record():  # for the option check; a daemon: left blocked if kfold never opens it
+        try:
+            fifo.write_text(">101m_A mol:protein length:3  MYOGLOBIN\nMKV\n")
+        except OSError:
+            pass
+
+    threading.Thread(target=first_record, daemon=True).start()
+    command = [build_dir / "bin" / "kfold", "batch", targets, *SEARCH, "--template-db", fifo, "--template-mmcif-dir",
+               mmcif, *MODEL, "-o", out]
     worker = subprocess.Popen(list(map(str, command)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    status_file = out / "ubq" / "status.json"
     try:
         deadline = time.time() + 120
-        while time.time() < deadline and "AAAA" not in (out / "ubq" / "query.fasta").read_text():
-            time.sleep(0.05)
-        assert "AAAA" in (out / "ubq" / "query.fasta").read_text()
+        while time.time() < deadline and json.loads(status_file.read_text())["status"] != "pending":
+            time.sleep(0.05)  # (its old stages forgotten as its MSA stage starts: a new sequence)
         time.sleep(0.5)  # blocked opening the FIFO: nothing more happens
         assert worker.poll() is None
         assert not (out / "ubq" / "done").exists()
-        status = json.loads((out / "ubq" / "status.json").read_text())
+        status = json.loads(status_file.read_text())
+        assert status["running"]["stage"] == "msa", status
         assert status["status"] == "pending" and "predict" not in status and "msa" not in status
+        # (query.fasta is the MSA stage's record of its query: written with the stage's results.)
+        assert "AAAA" not in (out / "ubq" / "query.fasta").read_text()
     finally:
         worker.kill()
         worker.wait()
     run = kfold("batch", targets, *SEARCH, *MODEL, "-o", out)  # the rerun completes it
     assert run.returncode == 0 and summary(out)["ubq"]["length"] == "24", run.stderr
+    assert "AAAA" in (out / "ubq" / "query.fasta").read_text()
 
 
 def test_a_huge_lock_timeout_keeps_other_workers_fresh_temp_files(kfold, tmp_path):
@@ -714,6 +733,43 @@ def test_a_stage_that_kills_its_workers_fails_after_two_deaths(kfold, tmp_path):
     run = kfold("batch", targets, "--stage", "msa", "--retry-failed", "-o", out)
     assert run.returncode == 0 and summary(out)["t1"]["status"] == "msa_done", run.stderr
     assert "running" not in json.loads(status_file.read_text())
+
+
+def test_a_death_taken_over_by_the_other_stages_worker_counts(kfold, tmp_path):
+    """The two-job setup (an MSA job, then a predict job): a worker killed in its stage has its lock taken over by
+    a worker of the other stage, which releases it normally, so the next worker of the dead one's stage sees no
+    takeover. The death is counted by the worker that took the lock over (the deaths were lost, and a target
+    that killed every predict worker was never failed as crash), in either direction."""
+
+    def died(status_file, out, stage, key, status):  # a worker's second death in `stage`
+        status_file.write_text(json.dumps({**status, "running": {
+            "stage": stage, "key": key, "worker": "node7 4242 1", "started": "2026-12-05T10:00:00Z",
+            "worker_deaths": 1}}))
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        (out / ".locks" / "t1.lock").write_text(f"{socket.gethostname()} {dead.pid} 1\n")
+
+    for stage in ("predict", "msa"):
+        (tmp_path / stage).mkdir()
+    # A predict worker died; the MSA job's worker takes its lock over (the target's MSA stage is complete).
+    targets, out, status_file, status, _ = one_target_after_its_msa_stage(kfold, tmp_path / "predict")
+    assert kfold("batch", targets, "--stage", "predict", *MODEL, "-o", out).returncode == 0
+    status = json.loads(status_file.read_text())
+    died(status_file, out, "predict", status.pop("predict")["key"], {**status, "status": "msa_done"})
+    run = kfold("batch", targets, "--stage", "msa", "-o", out)
+    assert run.returncode == 0 and "a worker died running its predict stage (node7 4242 1" in run.stderr, run.stderr
+    assert json.loads(status_file.read_text())["running"]["worker_deaths"] == 2
+    run = kfold("batch", targets, "--stage", "predict", *MODEL, "-o", out)
+    assert run.returncode == 3 and "2 workers died running this stage" in run.stderr, run.stderr
+    assert summary(out)["t1"]["failure_kind"] == "crash"
+    # An MSA worker died; the predict job's worker takes its lock over (and waits for the MSA stage).
+    targets, out, status_file, status, key = one_target_after_its_msa_stage(kfold, tmp_path / "msa")
+    died(status_file, out, "msa", key, {**status, "status": "pending"})
+    run = kfold("batch", targets, "--stage", "predict", *MODEL, "-o", out)
+    assert run.returncode == 3 and "a worker died running its msa stage (node7 4242 1" in run.stderr, run.stderr
+    run = kfold("batch", targets, "--stage", "msa", "-o", out)
+    assert run.returncode == 3 and "2 workers died running this stage" in run.stderr, run.stderr
+    assert summary(out)["t1"]["failure_kind"] == "crash"
 
 
 def test_another_workers_fresh_resource_failure_is_not_retried(kfold, full_run, tmp_path):

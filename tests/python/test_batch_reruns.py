@@ -6,7 +6,8 @@ import os
 import subprocess
 import time
 
-from test_batch import MODEL, SEARCH, TARGETS, one_target_after_its_msa_stage, stage_runs, summary, target_ids
+from test_batch import (EXAMPLES, MODEL, SEARCH, TARGETS, one_target_after_its_msa_stage, stage_runs, summary,
+                        target_ids)
 
 
 def test_a_failure_record_whose_time_is_not_a_number_is_reported_and_the_target_runs_again(kfold, tmp_path):
@@ -78,6 +79,93 @@ def test_a_new_recycle_count_reruns_the_predict_stage(kfold, tmp_path):
     assert kfold("batch", targets, *model, "-o", out).returncode == 0
     assert len(stage_runs(out, "t1", "predict")) == 2
     assert len(stage_runs(out, "t1", "msa")) == 1
+
+
+def test_a_recycle_count_the_config_already_runs_keeps_the_prediction(kfold, tmp_path):
+    """--recycles N where every model's config runs N (small_model.json: 1) changes nothing: the predict stage is
+    not run again (it was: the key held the option as typed), either way; another N runs it."""
+    targets = tmp_path / "t.csv"
+    targets.write_text("id,sequence\nt1,MKTAYIAKQR\n")
+    out = tmp_path / "out"
+    model = list(map(str, MODEL))
+    del model[model.index("--recycles"):model.index("--recycles") + 2]
+    assert kfold("batch", targets, *model, "-o", out).returncode == 0
+    assert kfold("batch", targets, *model, "--recycles", "1", "-o", out).returncode == 0
+    assert len(stage_runs(out, "t1", "predict")) == 1
+    assert kfold("batch", targets, *model, "--recycles", "2", "-o", out).returncode == 0
+    assert len(stage_runs(out, "t1", "predict")) == 2
+    assert kfold("batch", targets, *model, "--recycles", "1", "-o", out).returncode == 0
+    assert kfold("batch", targets, *model, "-o", out).returncode == 0
+    assert len(stage_runs(out, "t1", "predict")) == 3
+
+
+def test_a_db_that_is_no_database_stops_the_batch_before_any_target(kfold, tmp_path):
+    """--db naming a folder that is no kfold database (the folder of the databases, a typo) is exit 2 before any
+    target, naming the folder, the fix and the database inside, in every stage: every target's finished results stay
+    (each target's were erased, every target failed, and the rerun with the right --db predicted them all again)."""
+    targets = tmp_path / "t.csv"
+    targets.write_text("id,sequence\nt1,MKTAYIAKQRQISFVKSHFSRQ\nt2,MQIFVKTLTGKTITLEVEPSDT\n")
+    dbs = tmp_path / "dbs"
+    dbs.mkdir()
+    assert kfold("db", "create", EXAMPLES / "ubiquitin_db.fasta", dbs / "udb").returncode == 0
+    out = tmp_path / "out"
+    assert kfold("batch", targets, "--db", dbs / "udb", *MODEL, "-o", out).returncode == 0
+    statuses = {t: (out / t / "status.json").read_text() for t in ("t1", "t2")}
+    for stage in (["--stage", "msa"], ["--stage", "predict", *MODEL], MODEL):
+        run = kfold("batch", targets, "--db", dbs, *stage, "-o", out)
+        assert run.returncode == 2, (stage, run.stderr)
+        assert f"--db: {dbs}: not a kfold database" in run.stderr and "kfold db create" in run.stderr, run.stderr
+        assert f"--db {dbs / 'udb'}" in run.stderr, run.stderr
+    assert {t: (out / t / "status.json").read_text() for t in ("t1", "t2")} == statuses
+    assert all((out / t / "done").exists() for t in ("t1", "t2"))
+    run = kfold("batch", targets, "--db", dbs / "udb", *MODEL, "-o", out)
+    assert run.returncode == 0, run.stderr
+    assert [len(stage_runs(out, t, stage)) for t in ("t1", "t2") for stage in ("msa", "predict")] == [1, 1, 1, 1]
+
+
+def test_a_failed_msa_stage_leaves_the_earlier_one(kfold, tmp_path):
+    """An MSA stage that fails (an unreadable A3M in --msa-dir) changes nothing in the target's folder before it
+    fails: a rerun with the earlier options skips that MSA stage (it was forgotten and searched again), and --stage
+    predict does not take it for the failed stage's result."""
+    targets = tmp_path / "t.csv"
+    targets.write_text("id,sequence\nt1,MKTAYIAKQRQISFVKSHFSRQ\n")
+    out = tmp_path / "out"
+    assert kfold("batch", targets, "--stage", "msa", *SEARCH, "-o", out).returncode == 0
+    msa_dir = tmp_path / "given"
+    msa_dir.mkdir()
+    (msa_dir / "t1.a3m").write_text("not an alignment\n")
+    run = kfold("batch", targets, "--stage", "msa", "--msa-dir", msa_dir, *SEARCH, "-o", out)
+    assert run.returncode == 3 and summary(out)["t1"]["status"] == "failed", run.stderr
+    assert (out / "t1" / "msas" / "search.a3m").exists()
+    run = kfold("batch", targets, "--stage", "predict", *MODEL, "-o", out)
+    assert run.returncode == 3 and "1 of 1 targets failed" in run.stderr, run.stderr
+    run = kfold("batch", targets, "--stage", "msa", *SEARCH, "-o", out)
+    assert run.returncode == 0 and summary(out)["t1"]["status"] == "msa_done", run.stderr
+    assert "failed" not in json.loads((out / "t1" / "status.json").read_text())
+    assert len(stage_runs(out, "t1", "msa")) == 1
+    assert kfold("batch", targets, "--stage", "predict", *MODEL, "-o", out).returncode == 0
+
+
+def test_a_target_missing_from_msa_dir_fails_after_a_single_sequence_run(kfold, tmp_path):
+    """--msa-dir without the target's file (and no --db) fails the target, also when an earlier run without
+    --msa-dir left its single-sequence stages (they had the same key: done, exit 0); that failure is not the key
+    of a later run without --msa-dir either."""
+    targets = tmp_path / "t.csv"
+    targets.write_text("id,sequence\nt1,MKTAYIAKQR\n")
+    out = tmp_path / "out"
+    assert kfold("batch", targets, *MODEL, "-o", out).returncode == 0
+    empty = tmp_path / "msas"
+    empty.mkdir()
+    run = kfold("batch", targets, "--msa-dir", empty, *MODEL, "-o", out)
+    assert run.returncode == 3 and "no t1.a3m" in run.stderr, run.stderr
+    assert summary(out)["t1"]["status"] == "failed"
+    run = kfold("batch", targets, *MODEL, "-o", out)
+    assert run.returncode == 0 and summary(out)["t1"]["status"] == "done", run.stderr
+    assert len(stage_runs(out, "t1", "msa")) == 1
+    fresh = tmp_path / "fresh"  # failed first, then run without --msa-dir: not skipped as that failure
+    assert kfold("batch", targets, "--msa-dir", empty, *MODEL, "-o", fresh).returncode == 3
+    run = kfold("batch", targets, *MODEL, "-o", fresh)
+    assert run.returncode == 0 and summary(fresh)["t1"]["status"] == "done", run.stderr
 
 
 def test_a_target_that_succeeds_after_a_failure_has_no_failure_in_its_summary(kfold, tmp_path):
