@@ -99,6 +99,14 @@ struct Measurement {
   std::string source;  // "file:line"
 };
 
+// Each variant's measurements (its wells on one plate, on several plates, the same export added twice) as
+// one, in first-measured order: the rows without sd count with the median sd of the others (the rule of
+// measurement_weights), so the mean is inverse-variance weighted and its sd the combined one; exact rows
+// (sd 0) alone make the mean when there are any; without any sd, the plain mean. As separate rows,
+// leave-one-out predicted each replicate from its twin: the surrogate's error looked 3x smaller than on the
+// next plate (Spearman 0.95 against 0.16) and lambda fell to the grid's smallest.
+std::vector<Measurement> replicate_means(const std::vector<Measurement>& measurements);
+
 struct Campaign {
   std::filesystem::path path;  // the campaign file
   std::string name;

@@ -128,30 +128,24 @@ void propose_coevolution_pairs(const Campaign& campaign, const EvolutionaryModel
 
 void propose_beneficial_combinations(const Campaign& campaign, HypothesisSet& out, int64_t top) {
   if (campaign.max_mutations < 2 || campaign.measurements.empty()) return;
-  // Mean measured value per variant, in first-measured order.
-  std::vector<std::string> order;
-  std::map<std::string, std::pair<double, double>> sums;  // key -> (sum, n)
-  std::map<std::string, Variant> variants;
-  for (const Measurement& m : campaign.measurements) {
-    const std::string key = format_variant(m.variant);
-    if (!sums.count(key)) order.push_back(key);
-    auto& [sum, n] = sums[key];
-    sum += m.value;
-    n += 1.0;
-    variants[key] = m.variant;
-  }
+  // Each variant's measured value as the scores and the surrogate read it: its replicates' inverse-variance
+  // weighted mean (a plain mean let a noisy replicate put a better-than-wild-type single below the reference).
+  const std::vector<Measurement> means = replicate_means(campaign.measurements);
   double reference = 0.0;
   std::string reference_name;  // what the singles were better than, for the rationale
-  if (sums.count("WT")) {
-    reference = sums["WT"].first / sums["WT"].second;
+  if (const auto wt =
+          std::find_if(means.begin(), means.end(), [](const Measurement& m) { return m.variant.is_wild_type(); });
+      wt != means.end()) {
+    reference = wt->value;
     reference_name = fmt::format("the wild type's measured {:+.3g}", reference);
   } else {
     // Without wild-type wells "better than the wild type" is unknown: better than most measured variants
     // stands in, and says so (a set of only destabilising singles has a better half too).
     std::vector<double> all;
-    for (const Measurement& m : campaign.measurements) all.push_back(m.value);
+    for (const Measurement& m : means) all.push_back(m.value);
     std::sort(all.begin(), all.end());
-    reference = all[all.size() / 2];
+    const size_t half = all.size() / 2;
+    reference = all.size() % 2 == 1 ? all[half] : 0.5 * (all[half - 1] + all[half]);
     reference_name = fmt::format("the median measured value {:+.3g}, no wild-type wells measured", reference);
   }
   struct Single {
@@ -160,12 +154,10 @@ void propose_beneficial_combinations(const Campaign& campaign, HypothesisSet& ou
     std::string name;
   };
   std::vector<Single> good;
-  for (const std::string& key : order) {
-    const Variant& v = variants[key];
-    const double value = sums[key].first / sums[key].second;
-    if (v.substitutions.size() != 1 || value <= reference) continue;
-    if (is_frozen(campaign, v.substitutions.front().position)) continue;
-    good.push_back({v.substitutions.front(), value, key});
+  for (const Measurement& m : means) {
+    if (m.variant.substitutions.size() != 1 || m.value <= reference) continue;
+    if (is_frozen(campaign, m.variant.substitutions.front().position)) continue;
+    good.push_back({m.variant.substitutions.front(), m.value, format_variant(m.variant)});
   }
   std::stable_sort(good.begin(), good.end(), [](const Single& a, const Single& b) { return a.value > b.value; });
   std::vector<Single> picked;

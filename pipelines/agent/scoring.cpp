@@ -25,58 +25,6 @@ Moments moments(const std::vector<ScoredVariant>& rows, double ScoredVariant::*f
   return finite_moments(values);
 }
 
-// Each variant's measurements (its wells on one plate, on several plates, the same export added twice) as
-// one, in first-measured order: the rows without sd count with the median sd of the others (the rule of
-// measurement_weights), so the mean is inverse-variance weighted and its sd the combined one; exact rows
-// (sd 0) alone make the mean when there are any; without any sd, the plain mean. As separate rows,
-// leave-one-out predicted each replicate from its twin: the surrogate's error looked 3x smaller than on the
-// next plate (Spearman 0.95 against 0.16) and lambda fell to the grid's smallest.
-std::vector<Measurement> replicate_means(const std::vector<Measurement>& measurements) {
-  std::vector<double> variances;
-  for (const Measurement& m : measurements)
-    if (m.sd && *m.sd > 0.0) variances.push_back(*m.sd * *m.sd);  // exact rows aside: they have their own rule
-  std::sort(variances.begin(), variances.end());
-  const size_t half = variances.size() / 2;
-  const double median_variance = variances.empty()           ? 0.0
-                                 : variances.size() % 2 == 1 ? variances[half]
-                                                             : 0.5 * (variances[half - 1] + variances[half]);
-  std::vector<std::vector<const Measurement*>> groups;
-  std::map<std::string, size_t> group_of;
-  for (const Measurement& m : measurements) {
-    const auto [it, added] = group_of.emplace(format_variant(m.variant), groups.size());
-    if (added) groups.emplace_back();
-    groups[it->second].push_back(&m);
-  }
-  std::vector<Measurement> out;
-  out.reserve(groups.size());
-  for (const auto& group : groups) {
-    Measurement mean = *group.front();
-    if (group.size() > 1) {
-      std::vector<const Measurement*> exact;
-      for (const Measurement* m : group)
-        if (m->sd && *m->sd == 0.0) exact.push_back(m);
-      const auto& used = exact.empty() ? group : exact;
-      double sum = 0.0, weight_sum = 0.0;
-      for (const Measurement* m : used) {
-        const double variance = m->sd ? *m->sd * *m->sd : median_variance;
-        const double w = exact.empty() && median_variance > 0.0 ? 1.0 / variance : 1.0;
-        sum += w * m->value;
-        weight_sum += w;
-      }
-      mean.value = sum / weight_sum;
-      mean.sd.reset();
-      if (!exact.empty())
-        mean.sd = 0.0;
-      else if (median_variance > 0.0)
-        mean.sd = std::sqrt(1.0 / weight_sum);
-      mean.source = fmt::format("mean of {}: {}", group.size(), group.front()->source);
-      for (size_t k = 1; k < group.size(); ++k) mean.source += ", " + group[k]->source;
-    }
-    out.push_back(std::move(mean));
-  }
-  return out;
-}
-
 }  // namespace
 
 Moments finite_moments(const std::vector<double>& values) {

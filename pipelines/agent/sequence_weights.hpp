@@ -1,6 +1,8 @@
 // Sequence weights of a family alignment (plmc / EVcouplings convention): each sequence weighs 1/n,
 // n = the number of sequences (itself included) with identity >= `identity` to it over the aligned
-// columns (gap = gap counts as identical); Neff = the sum of the weights.
+// columns (gap = gap counts as identical); Neff = the sum of the weights. Unlike plmc, a row with a letter outside
+// the 20 amino acids (X, B, Z: read as a gap, family_alignment.hpp) is kept, not dropped (DHFR's alignment: 13 such
+// rows; Neff 1570.07 against plmc's 1568.10).
 #pragma once
 
 #include <cstdint>

@@ -96,5 +96,5 @@ TEST_CASE("agent evidence: a surrogate without skill is named, beside the evolut
   CHECK(std::none_of(learnable.begin(), learnable.end(),
                      [](const std::string& w) { return w.find("no predictive skill") != std::string::npos; }));
   CHECK(kfold::data::read_text_file(dir / "ok/scores.tsv")
-            .find("each above the median measured value +0, no wild-type wells measured") != std::string::npos);
+            .find("each above the median measured value -0.2, no wild-type wells measured") != std::string::npos);
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 
 #include "data/atomic_output.hpp"
@@ -31,10 +32,11 @@ Campaign synthetic_campaign(int64_t max_mutations) {
   return parse_campaign(json, kfold::test::source_dir() / "tests/fixtures/agent/campaign.json");
 }
 
-Measurement measured(const std::string& v, double value) {
+Measurement measured(const std::string& v, double value, std::optional<double> sd = std::nullopt) {
   Measurement m;
   m.variant = parse_variant(v, "test");
   m.value = value;
+  m.sd = sd;
   return m;
 }
 
@@ -92,6 +94,25 @@ TEST_CASE("operators: combinations of measured beneficial singles") {
   HypothesisSet none;
   propose_beneficial_combinations(c, none);
   CHECK(none.items().empty());
+}
+
+TEST_CASE("operators: beneficial singles are judged by their replicates' weighted mean, as the scores are") {
+  // D7A: 0.30 +- 0.05 and a noisy -0.20 +- 0.5 (consistent): weighted mean 0.295 (what scores.tsv says), above the
+  // wild type's 0.1; the plain mean 0.05 left it out of every combination.
+  Campaign c = synthetic_campaign(3);
+  c.measurements = {measured("WT", 0.1, 0.1),    measured("WT", 0.1, 0.1),  measured("D7A", 0.30, 0.05),
+                    measured("D7A", -0.20, 0.5), measured("S8G", 0.5, 0.1), measured("N10Q", 0.4, 0.1)};
+  HypothesisSet set;
+  propose_beneficial_combinations(c, set);
+  std::vector<std::string> names;
+  for (const Hypothesis& h : set.items()) names.push_back(format_variant(h.variant));
+  CHECK(names == std::vector<std::string>{"S8G:N10Q", "D7A:S8G", "D7A:N10Q", "D7A:S8G:N10Q"});
+  // Without WT rows the reference is the median of the variants' means (0.295, 0.4, 0.5: 0.4): S8G alone is
+  // above it, and one single makes no combination.
+  c.measurements.erase(c.measurements.begin(), c.measurements.begin() + 2);
+  HypothesisSet no_wild_type;
+  propose_beneficial_combinations(c, no_wild_type);
+  CHECK(no_wild_type.items().empty());
 }
 
 TEST_CASE("operators: the library keeps its variants only and adds the missing ones") {
