@@ -28,4 +28,22 @@ inline py::str bytes_as_text(const std::string& bytes) {
   return py::reinterpret_steal<py::str>(o);
 }
 
+// Text made of such bytes (a log line, a progress label naming a query id or a path) for display: bytes that are not
+// UTF-8 become backslash escapes (\xe9), never a UnicodeDecodeError (which lost a call's pending log lines and
+// its result).
+inline py::str display_text(const std::string& bytes) {
+  PyObject* o = PyUnicode_DecodeUTF8(bytes.data(), static_cast<Py_ssize_t>(bytes.size()), "backslashreplace");
+  if (o == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(o);
+}
+
+// The bytes of `text` for a C++ string: bytes as they are, str as UTF-8 with its surrogates (bytes_as_text's) back
+// as the bytes they stood for.
+inline std::string text_as_bytes(const py::handle& text) {
+  if (py::isinstance<py::bytes>(text)) return text.cast<std::string>();
+  PyObject* o = PyUnicode_AsEncodedString(text.ptr(), "utf-8", "surrogateescape");
+  if (o == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::bytes>(o).cast<std::string>();
+}
+
 }  // namespace kfold::python

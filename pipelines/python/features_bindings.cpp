@@ -8,6 +8,7 @@
 
 #include "data/cpu_count.hpp"
 #include "data/error.hpp"
+#include "data/header_text.hpp"
 #include "data/residue_constants.hpp"
 #include "data/thread_limit.hpp"
 #include "fold/raw_features.hpp"
@@ -132,8 +133,10 @@ void bind_template_search(py::module_& m) {
         data::check_threads_can_start(options.threads);
         auto out = pipelines::search_templates(query, options, features);
         std::vector<std::pair<std::string, std::string>> skipped;
-        for (auto& s : out.result.skipped) skipped.emplace_back(std::move(s.name), std::move(s.reason));
-        return std::make_tuple(std::move(out.result.features), std::move(skipped), std::move(out.hits_m8));
+        // Template names and hit lines come from the database's headers: UTF-8 text ('?' for other bytes).
+        for (auto& s : out.result.skipped)
+          skipped.emplace_back(data::valid_utf8_text(s.name), data::valid_utf8_text(s.reason));
+        return std::make_tuple(std::move(out.result.features), std::move(skipped), data::valid_utf8_text(out.hits_m8));
       },
       py::arg("query"), py::arg("db"), py::arg("mmcif_dir"), py::arg("max_template_date"), py::arg("evalue"),
       py::arg("max_hits"), py::arg("threads"), py::arg("features"), py::arg("token"), Release(),

@@ -29,14 +29,15 @@ void bind_runtime(py::module_& m) {
       "progress_snapshot",
       [] {
         const auto s = progress_snapshot();
-        return py::make_tuple(s.label, s.done, s.total, s.updates);
+        return py::make_tuple(display_text(s.label), s.done, s.total, s.updates);
       },
       "(label, done, total, updates) of the latest progress report.");
   m.def(
       "take_log_records",
       [] {
         py::list records;
-        for (auto& r : take_log_records()) records.append(py::make_tuple(static_cast<int>(r.level), r.message));
+        for (auto& r : take_log_records())
+          records.append(py::make_tuple(static_cast<int>(r.level), display_text(r.message)));
         return records;
       },
       "Log lines (level 0 debug .. 3 error, message) not yet taken, oldest first.");

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <utility>
 
 #include "data/a3m.hpp"
 #include "data/cpu_count.hpp"
@@ -136,10 +137,17 @@ py::array_t<int32_t> deletion_matrix_array(const data::Msa& msa) {
 
 void bind_msa(py::module_& m) {
   py::class_<data::Sequence>(m, "Sequence", "One named protein sequence (a FASTA record).")
-      .def(py::init<std::string, std::string, std::string>(), py::arg("id"), py::arg("description"),
-           py::arg("residues"))
-      .def_readwrite("id", &data::Sequence::id)
-      .def_readwrite("description", &data::Sequence::description)
+      .def(py::init([](const py::object& id, const py::object& description, std::string residues) {
+             return data::Sequence{text_as_bytes(id), text_as_bytes(description), std::move(residues)};
+           }),
+           py::arg("id"), py::arg("description"), py::arg("residues"))
+      // A header's bytes as text (bytes_as_text: a Latin-1 id raised UnicodeDecodeError), set from str or bytes.
+      .def_property(
+          "id", [](const data::Sequence& s) { return bytes_as_text(s.id); },
+          [](data::Sequence& s, const py::object& text) { s.id = text_as_bytes(text); })
+      .def_property(
+          "description", [](const data::Sequence& s) { return bytes_as_text(s.description); },
+          [](data::Sequence& s, const py::object& text) { s.description = text_as_bytes(text); })
       .def_readwrite("residues", &data::Sequence::residues);
   m.def(
       "read_fasta", [](const std::filesystem::path& path) { return data::read_fasta(path); }, py::arg("path"),

@@ -29,6 +29,20 @@ def test_search_warnings_name_the_python_keywords(kf, caplog):
             "(sensitivity=)") in caplog.text, caplog.text
 
 
+def test_log_lines_and_headers_of_latin1_bytes_are_text(kf, tmp_path, caplog):
+    """A query id of a Latin-1 byte in a log line raised UnicodeDecodeError in the log flush, which took the call's
+    pending lines and its result with it; Sequence.id raised it too."""
+    query = tmp_path / "latin1.fasta"
+    query.write_bytes(b">caf\xe9 prot\xe9ine\nMKV\n")
+    assert kf.search(query, DB).depth == 1  # a 3-residue query: warned about, by its id
+    assert "caf\\xe9" in caplog.text, caplog.text
+    sequence = kf._core.read_fasta(query)[0]
+    assert sequence.id == "caf\udce9" and sequence.description == "prot\udce9ine"  # surrogateescape, as os.fsdecode
+    sequence.id = b"r\xe9"
+    assert sequence.id.encode("utf-8", "surrogateescape") == b"r\xe9"
+    assert kf._core.Sequence("caf\udce9", "", "MKV").id == "caf\udce9"
+
+
 def test_libtorchs_out_of_memory_is_a_memory_error(kf, tmp_path):
     """libtorch's allocators throw their own error: it was a KfoldError carrying "[enforce fail ...]". In a
     child process with a 4 GiB address-space limit, L = 3000's first big tensor fails."""
