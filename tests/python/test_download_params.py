@@ -88,6 +88,13 @@ def test_download_extract_verify_and_skip(tmp_path, archive):
     (dest / "params_model_3.npz").write_bytes(b"tampered")
     bad = run("--dir", dest, "--verify")
     assert bad.returncode == 1 and "params_model_3.npz" in bad.stdout + bad.stderr
+    (dest / "params_model_3.npz").unlink()
+    assert run("--url", archive.as_uri(), "--dir", dest).returncode == 0  # (a missing file: installed again)
+    # --multimer on a monomer installation extracts the multimer models (it said "complete" and extracted none).
+    r = run("--url", archive.as_uri(), "--dir", dest, "--multimer")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in dest.glob("*.npz")) == sorted(MONOMER + MULTIMER)
+    assert "complete" in run("--url", archive.as_uri(), "--dir", dest, "--multimer").stderr
 
 
 def test_multimer_and_keep_tar(tmp_path, archive):
