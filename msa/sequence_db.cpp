@@ -35,7 +35,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kManifest = "kfold_db.json";
+constexpr const char* kManifest = kDbManifestFile;
 constexpr const char* kResidues = "residues.bin";
 constexpr const char* kOffsets = "offsets.bin";
 constexpr const char* kHeaders = "headers.txt";

@@ -21,6 +21,7 @@
 namespace kfold::msa {
 
 inline constexpr int64_t kDbFormatVersion = 1;
+inline constexpr const char* kDbManifestFile = "kfold_db.json";  // what makes a folder a database
 
 class SequenceDb {
  public:

@@ -20,16 +20,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A packed database's manifest (msa/sequence_db.hpp's format).
-constexpr const char* kDbManifest = "kfold_db.json";
-
 // " (its subfolder uniref50 is one: --db /data/dbs/uniref50)" for a folder whose subfolders hold databases.
 std::string database_subfolders(const fs::path& db) {
   std::vector<std::string> found;
   std::error_code error;
   if (!fs::is_directory(db, error)) return "";
   for (const auto& entry : fs::directory_iterator(db, error))
-    if (found.size() < 3 && entry.is_directory(error) && fs::exists(entry.path() / kDbManifest, error))
+    if (found.size() < 3 && entry.is_directory(error) && fs::exists(entry.path() / msa::kDbManifestFile, error))
       found.push_back(entry.path().string());
   if (found.empty()) return "";
   return fmt::format(" (a folder of databases? --db {}{})", found.front(), found.size() > 1 ? ", or another" : "");
@@ -79,7 +76,7 @@ std::optional<msa::SequenceDb> open_batch_db(const BatchOptions& options) {
     fail_input("--db {}: not found (a FASTA file or a folder made by kfold db create)", db.string());
   const bool search = options.stage != BatchStage::predict;
   // (A FASTA file is read whole by the open: --stage predict leaves it; a folder without a manifest is no database.)
-  if (!search && (!fs::is_directory(db, error) || fs::exists(db / kDbManifest, error))) return std::nullopt;
+  if (!search && (!fs::is_directory(db, error) || fs::exists(db / msa::kDbManifestFile, error))) return std::nullopt;
   try {
     auto opened = msa::SequenceDb::open(db);
     if (search) return opened;
