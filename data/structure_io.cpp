@@ -258,6 +258,16 @@ void check_fits_pdb(const Protein& protein) {
   for (const int64_t number : protein.residue_index)
     if (number < -999 || number > 9999)
       fail_input("residue number {} does not fit the PDB format's columns (-999..9999); write .cif", number);
+  // Atom serial numbers (columns 7-11, a TER record takes one too) likewise: beyond 99,999 gemmi writes hybrid-36.
+  int64_t serials = 0;
+  for (const float m : protein.atom_mask) serials += m >= 0.5f;
+  for (int64_t i = 0; i < protein.n_res(); ++i)  // a TER record after each chain and each molecule
+    serials += i + 1 == protein.n_res() ||
+               protein.chain_index[static_cast<size_t>(i)] != protein.chain_index[static_cast<size_t>(i + 1)] ||
+               (!protein.ends_molecule.empty() && protein.ends_molecule[static_cast<size_t>(i)] != 0);
+  if (serials > 99999)
+    fail_input("{} atoms and TER records do not fit the PDB format's serial numbers (at most 99,999); write .cif",
+               serials);
   for (size_t k = 0; k < protein.atom_mask.size(); ++k)
     for (size_t c = 0; c < 3 && protein.atom_mask[k] >= 0.5f; ++c) {
       const float x = protein.atom_positions[3 * k + c];

@@ -117,6 +117,27 @@ TEST_CASE("structure_io: PDB header text is ASCII on whole lines, a coordinate o
   CHECK_THROWS_WITH_AS(kfold::data::to_pdb(p, header), doctest::Contains("coordinate 10000.000"), kfold::InputError);
 }
 
+TEST_CASE("structure_io: more than 99999 atoms do not fit the PDB serial numbers (gemmi wrote hybrid-36)") {
+  Protein p;
+  const int64_t n = 2703;  // every atom37 slot present: 2,703 x 37 = 100,011 atoms, one TER
+  for (int64_t i = 0; i < n; ++i) {
+    p.aatype.push_back(0);
+    p.residue_index.push_back(i + 1);
+    p.chain_index.push_back(0);
+    for (int64_t a = 0; a < 37; ++a) {
+      p.atom_mask.push_back(1.0f);
+      p.b_factors.push_back(50.0f);
+      for (int64_t x = 0; x < 3; ++x) p.atom_positions.push_back(0.1f * static_cast<float>(i) + (x == 1 ? a : 0));
+    }
+  }
+  CHECK_THROWS_WITH_AS(kfold::data::to_pdb(p, {}), doctest::Contains("100012 atoms and TER records"),
+                       kfold::InputError);
+  for (int64_t k = 0; k < 12 * 37; ++k) p.atom_mask[static_cast<size_t>(k)] = 0.0f;  // 99,567 atoms: fits
+  const std::string pdb = kfold::data::to_pdb(p, {});
+  CHECK(pdb.find("ATOM  99567") != std::string::npos);
+  CHECK(pdb.find("TER   99568") != std::string::npos);
+}
+
 TEST_CASE("structure_io: inconsistent arrays are an InputError naming the field") {
   Protein p = kfold::test::example_protein();
   p.b_factors.pop_back();
