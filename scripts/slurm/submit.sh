@@ -86,10 +86,11 @@ for name in KFOLD_MSA_MAX_RUNNING KFOLD_PREDICT_MAX_RUNNING; do
 done
 msa_array="0-$((msa_tasks - 1))${KFOLD_MSA_MAX_RUNNING:+%$KFOLD_MSA_MAX_RUNNING}"
 predict_array="0-$((gpu_tasks - 1))${KFOLD_PREDICT_MAX_RUNNING:+%$KFOLD_PREDICT_MAX_RUNNING}"
-# The jobs' environment: KFOLD too when it was given to this script alone (KFOLD=... submit.sh), so that a
-# printed fallback command works from any shell.
-export_msa="ALL,KFOLD_SHARDS=$msa_tasks${KFOLD:+,KFOLD=$KFOLD}"
-export_predict="ALL,KFOLD_SHARDS=$gpu_tasks${KFOLD:+,KFOLD=$KFOLD}"
+# The jobs' environment: this one's (ALL), KFOLD exported too when it was given to this script alone
+# (KFOLD=... submit.sh). Not as ALL,KFOLD=PATH: sbatch splits that list at commas (a path with one broke it).
+[[ -z ${KFOLD:-} ]] || export KFOLD
+export_msa="ALL,KFOLD_SHARDS=$msa_tasks"
+export_predict="ALL,KFOLD_SHARDS=$gpu_tasks"
 # KFOLD_SHARDS fixes each task's shard to its array id, so that resubmitting some tasks later
 # (KFOLD_SHARDS=200 sbatch --array=17,42 msa_array.sbatch ...) runs the same shards.
 msa_job=$(sbatch --parsable ${msa_opts[@]+"${msa_opts[@]}"} --array="$msa_array" \
@@ -99,8 +100,9 @@ if ! gpu_job=$(sbatch --parsable ${predict_opts[@]+"${predict_opts[@]}"} --array
   --export="$export_predict" --dependency="afterany:$msa_job" \
   "$here/predict_array.sbatch" "$targets" "$out" "$@"); then
   # The whole command: without --array and KFOLD_SHARDS the job would be one task of shard 0/1 (every target).
-  printf -v predict_command '%q ' sbatch ${predict_opts[@]+"${predict_opts[@]}"} --array="$predict_array" \
-    --export="$export_predict" --dependency="afterany:$msa_job" "$here/predict_array.sbatch" \
+  # (KFOLD=PATH first when it is set, so that it works from any shell.)
+  printf -v predict_command '%q ' ${KFOLD:+"KFOLD=$KFOLD"} sbatch ${predict_opts[@]+"${predict_opts[@]}"} \
+    --array="$predict_array" --export="$export_predict" --dependency="afterany:$msa_job" "$here/predict_array.sbatch" \
     "$targets" "$out" "$@"
   echo "submit.sh: the predict array job was not submitted; the MSA array job $msa_job was: scancel $msa_job," \
     "or submit the predict stage yourself: $predict_command" >&2

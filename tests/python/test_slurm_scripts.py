@@ -44,7 +44,7 @@ def test_submit_checks_its_task_counts_before_submitting(tmp_path):
     msa_call, predict_call = calls.read_text().splitlines()
     assert msa_call.startswith("--parsable --partition=cpu --cpus-per-task=4 --array=0-1") and "gpu" not in msa_call
     assert predict_call.startswith("--parsable --gres=gpu:4 --array=0-1") and "partition" not in predict_call
-    assert f"--export=ALL,KFOLD_SHARDS=2,KFOLD={env['KFOLD']} " in predict_call  # a fallback command needs it
+    assert "--export=ALL,KFOLD_SHARDS=2 " in predict_call
     calls.unlink()
     # Throttles: "%K" of each --array (one in the sbatch options was overridden by the script's --array: refused).
     run = submit("4", "2", environment=dict(env, KFOLD_MSA_MAX_RUNNING="2", KFOLD_PREDICT_MAX_RUNNING="1"))
@@ -56,6 +56,23 @@ def test_submit_checks_its_task_counts_before_submitting(tmp_path):
                             ({"KFOLD_PREDICT_MAX_RUNNING": "0"}, "KFOLD_PREDICT_MAX_RUNNING '0'")):
         run = submit("4", "2", environment=dict(env, **variables))
         assert run.returncode == 2 and word in run.stderr and not calls.exists(), run.stderr
+    # A kfold path with a comma reaches the jobs whole (as --export=ALL,KFOLD=PATH sbatch split it at the comma),
+    # and the printed fallback command, when the second job is refused, sets it.
+    comma = tmp_path / "k,fold dir"
+    comma.mkdir()
+    (comma / "kfold").symlink_to(BUILD_DIR / "bin" / "kfold")
+    (bin_dir / "sbatch").write_text(f'#!/bin/sh\necho "$KFOLD | $@" >> "{calls}"\n'
+                                    f'[ "$(wc -l < "{calls}")" -lt 2 ] || exit 1\necho 123\n')
+    run = submit("2", "2", environment=dict(env, KFOLD=str(comma / "kfold")))
+    assert run.returncode == 1 and "the predict array job was not submitted" in run.stderr
+    msa_call, predict_call = calls.read_text().splitlines()
+    assert msa_call.startswith(f"{comma / 'kfold'} | ") and "--export=ALL,KFOLD_SHARDS=2 " in msa_call
+    fallback = run.stderr.split("submit the predict stage yourself: ")[1].strip()
+    assert fallback.startswith("KFOLD=") and " sbatch --array=0-1 --export=ALL" in fallback
+    fallback_run = subprocess.run(["bash", "-c", f"{fallback} > /dev/null"], env=dict(env, KFOLD=""), cwd=tmp_path)
+    assert fallback_run.returncode == 1 and calls.read_text().splitlines()[2].startswith(f"{comma / 'kfold'} | ")
+    calls.unlink()
+    (bin_dir / "sbatch").write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\necho "123;cluster1"\n')
     # No kfold binary: both jobs failed at once (exit 127); more tasks than MaxArraySize: the second was refused.
     run = submit("2", "2", environment=dict(env, KFOLD=str(tmp_path / "no-kfold")))
     assert run.returncode == 2 and "no-kfold: not found or not executable" in run.stderr and not calls.exists()
