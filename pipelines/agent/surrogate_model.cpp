@@ -489,6 +489,12 @@ SurrogateModel::SurrogateModel(std::vector<SurrogateRow> training, std::vector<d
   seed_ = options.seed;
   const Matrix x = features_.matrix(training_);
   const RidgeSolution full = ridge_fit(x, values_, lambda_, weights_);
+  // A kind with a single measured indicator (a saturation scan of one position) says nothing of how its
+  // indicators differ: their prior is then the measurements' own spread (it was 0: no reason to look elsewhere).
+  double value_mean = 0.0, value_ss = 0.0;
+  for (const double v : values_) value_mean += v / static_cast<double>(n);
+  for (const double v : values_) value_ss += (v - value_mean) * (v - value_mean);
+  const double value_sd = n > 1 ? std::sqrt(value_ss / static_cast<double>(n - 1)) : 0.0;
   for (int kind = 0; kind < SurrogateFeatures::kIndicatorKinds; ++kind) {
     double sum = 0.0, count = 0.0;
     for (const double effect : features_.indicator_effects(full.w, kind)) {
@@ -497,7 +503,8 @@ SurrogateModel::SurrogateModel(std::vector<SurrogateRow> training, std::vector<d
     }
     // The intercept takes up the indicators' mean: count - 1 degrees of freedom, and a new one also differs
     // by the error of that mean (variance / count).
-    prior_sd_[static_cast<size_t>(kind)] = count > 1.0 ? std::sqrt(sum / (count - 1.0) * (1.0 + 1.0 / count)) : 0.0;
+    prior_sd_[static_cast<size_t>(kind)] =
+        count > 1.0 ? std::sqrt(sum / (count - 1.0) * (1.0 + 1.0 / count)) : value_sd;
   }
   members_.resize(static_cast<size_t>(options.members));
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();

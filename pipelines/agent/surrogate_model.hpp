@@ -141,7 +141,8 @@ class SurrogateModel {
   // A fit says nothing of an indicator no training variant has (a position or residue never measured): there
   // member m adds its own draw of that indicator's effect, N(0, v), v the variance of the effects of the
   // measured indicators of the same kind in the fit on all rows, plus that of their mean (empirical Bayes:
-  // an unmeasured position is as different as the measured ones were). So the spread is wide where the data are silent
+  // an unmeasured position is as different as the measured ones were; with one measured indicator of the kind, v is
+  // the variance of the measurements). So the spread is wide where the data are silent
   // (without the draws it was narrowest there), and the same unmeasured position moves all its variants together in a
   // member, as a Thompson draw should.
   SurrogateModel(std::vector<SurrogateRow> training, std::vector<double> values, const std::vector<SurrogateRow>& all,

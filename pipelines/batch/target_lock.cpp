@@ -1,6 +1,6 @@
 // Target locks (pipelines/batch/target_lock.hpp). Creation by link() of a complete temporary file is atomic
 // on local file systems and on NFS; breaking a stale lock is serialised by a mkdir "breaker" so two workers
-// never both take it.
+// never both take it, and the breaker renames its own lock over the stale one (the taker always knows it took over).
 #include "pipelines/batch/target_lock.hpp"
 
 #include <fcntl.h>
@@ -291,6 +291,15 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
   // to the signal handler before their files can exist (it removes only files naming this process).
   const auto text = fmt::format("{}\nheartbeat_timeout {}\n", owner_line_, stale_after_.count());
   bool took_over = false;
+  // This worker holds the breaker of the stale lock at `path`: its own lock replaces that one in one rename, with
+  // no moment without a lock file (in which another worker's link() would take the target, and the death this
+  // takeover stands for would go uncounted: took_over_stale() false for the worker that got it).
+  bool replace = false;
+  const auto breaker = fs::path(path.string() + ".break");
+  const auto leave_breaker = [&] {
+    if (replace) ::rmdir(breaker.c_str());
+    replace = false;
+  };
   std::random_device entropy;  // (the temporary name only: results never depend on it)
   for (int attempt = 0; attempt < 3; ++attempt) {
     // A temporary-file name (data/) of this process's, made exclusively (O_EXCL never follows a link): a pid
@@ -311,6 +320,7 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
       // The lock folder went away (a failed kfold predict removes the empty folders it made): made again.
       forget_held(temp);
       forget_held(path);
+      leave_breaker();
       std::error_code ignored;
       fs::create_directories(dir_, ignored);
       continue;
@@ -320,11 +330,12 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
     const bool written = wrote == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
     const int write_error = errno;
     if (fd >= 0) ::close(fd);
-    bool linked = written && ::link(temp.c_str(), path.c_str()) == 0;
+    const bool renamed = written && replace && ::rename(temp.c_str(), path.c_str()) == 0;
+    bool linked = renamed || (written && !replace && ::link(temp.c_str(), path.c_str()) == 0);
     int link_error = errno;
-    if (fd >= 0) ::unlink(temp.c_str());  // (only a file this process made)
+    if (fd >= 0 && !renamed) ::unlink(temp.c_str());  // (only a file this process made)
     forget_held(temp);
-    if (written && !linked && no_hard_links(link_error)) {
+    if (written && !linked && !replace && no_hard_links(link_error)) {
       static std::once_flag said;
       std::call_once(said, [&] {
         log_info(
@@ -335,6 +346,8 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
       link_error = create_lock_in_place(path, text);
       linked = link_error == 0;
     }
+    const bool replacing = replace;
+    leave_breaker();
     if (linked) {
       const std::lock_guard<std::mutex> lock(heartbeat_->mutex);
       heartbeat_->held.insert(path);
@@ -346,27 +359,38 @@ std::unique_ptr<TargetLock> LockDirectory::try_lock(const std::string& name) {
     if (!written)
       fail_runtime("{}: cannot write the lock file (disk full or file size limit?): {}", path.string(),
                    std::strerror(write_error));
+    if (replacing)
+      fail_runtime("{}: cannot replace this stale lock ({}); remove it by hand", path.string(),
+                   std::strerror(link_error));
     if (link_error != EEXIST)
       fail_runtime("{}: cannot create the lock file: {}", path.string(), std::strerror(link_error));
     if (!is_stale(path)) return nullptr;
     // Break the stale lock; the breaker folder makes sure one worker does it, and it is re-checked inside.
-    const auto breaker = fs::path(path.string() + ".break");
     if (::mkdir(breaker.c_str(), 0777) != 0) {
       if (errno == EEXIST && age_seconds(breaker, dir_) > 60) ::rmdir(breaker.c_str());  // its breaker died
       continue;
     }
-    if (is_stale(path)) {
-      log_info("taking over the stale lock {}", path.string());
-      // (a folder there is no lock either: removed when empty)
-      if (::unlink(path.c_str()) != 0 && !(errno == EISDIR && ::rmdir(path.c_str()) == 0) && errno != ENOENT) {
-        const int error = errno;
-        ::rmdir(breaker.c_str());
-        fail_runtime("{}: cannot remove this stale lock ({}); remove it by hand", path.string(), std::strerror(error));
-      }
-      took_over = true;
+    if (!is_stale(path)) {
+      ::rmdir(breaker.c_str());
+      continue;
+    }
+    log_info("taking over the stale lock {}", path.string());
+    took_over = true;
+    std::error_code error;
+    if (fs::is_regular_file(fs::symlink_status(path, error))) {
+      replace = true;  // the next attempt's lock replaces it, the breaker held until then
+      continue;
+    }
+    // (a folder there is no lock either: removed when empty)
+    if (::unlink(path.c_str()) != 0 && !(errno == EISDIR && ::rmdir(path.c_str()) == 0) && errno != ENOENT) {
+      const int unlink_error = errno;
+      ::rmdir(breaker.c_str());
+      fail_runtime("{}: cannot remove this stale lock ({}); remove it by hand", path.string(),
+                   std::strerror(unlink_error));
     }
     ::rmdir(breaker.c_str());
   }
+  leave_breaker();
   return nullptr;
 }
 

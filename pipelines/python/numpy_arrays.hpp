@@ -22,11 +22,14 @@ namespace kfold::python {
 namespace py = pybind11;
 
 // A numpy array sharing the memory of `tensor` (moved to the CPU and made contiguous first when it is
-// not already; that is the only copy). The array keeps the tensor's storage alive.
+// not already; that is the only copy, made without the GIL: a GPU copy waits for the device's queued work,
+// and other Python threads run meanwhile). The array keeps the tensor's storage alive. Call with the GIL held.
 inline py::array tensor_to_numpy(const at::Tensor& tensor) {
   at::Tensor t = tensor.detach();
-  if (!t.device().is_cpu()) t = t.to(at::kCPU);
-  t = t.contiguous();
+  if (!t.device().is_cpu() || !t.is_contiguous()) {
+    py::gil_scoped_release release;
+    t = t.to(at::kCPU).contiguous();
+  }
   py::dtype dtype;
   switch (t.scalar_type()) {
     case at::kFloat:

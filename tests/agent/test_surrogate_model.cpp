@@ -423,6 +423,30 @@ TEST_CASE("surrogate: the sd is wide where no measurement says anything (unmeasu
   CHECK(together / draws > 0.7);
 }
 
+TEST_CASE("surrogate: after a saturation scan of one position, the sd elsewhere is that of the measurements") {
+  // One position measured (its 19 substitutions): the spread of position effects is unknown, and an unseen
+  // position's prior sd was 0 (the sd of one effect about the intercept), so the sd at every other position
+  // was the residue terms' alone and UCB had no reason to look there. Now it is the measurements' sd.
+  SplitMix64 rng(5);
+  std::vector<SurrogateRow> train, other;
+  std::vector<double> y;
+  for (const char residue : kAminoAcids) {
+    if (residue == 'A') continue;
+    Variant at_5, at_12;
+    at_5.substitutions.push_back({5, 'A', residue});
+    at_12.substitutions.push_back({12, 'A', residue});
+    train.push_back({at_5, {uniform(rng)}});
+    other.push_back({at_12, {uniform(rng)}});
+    y.push_back(2.0 * uniform(rng) - 1.0);
+  }
+  double mean = 0.0, ss = 0.0;
+  for (const double v : y) mean += v / static_cast<double>(y.size());
+  for (const double v : y) ss += (v - mean) * (v - mean);
+  const double value_sd = std::sqrt(ss / static_cast<double>(y.size() - 1));
+  const SurrogatePrediction p = SurrogateModel(train, y, other, SurrogateOptions{}).predict(other);
+  for (size_t k = 0; k < other.size(); ++k) CHECK(p.ensemble_sd[k] >= value_sd);
+}
+
 TEST_CASE("surrogate: the predictive sd covers about 68 percent of new measurements within 1 sd") {
   // Truth: a dense (evolutionary) feature, a position effect and a residue effect; measurements add noise
   // (sd 0.4). 80 measurements at 20 of 40 positions; the held-out variants of every position are measured

@@ -8,9 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include "pipelines/batch/stage_key.hpp"
 #include "pipelines/batch/target_lock.hpp"
@@ -183,6 +185,38 @@ TEST_CASE("LockDirectory: a breaker folder its worker left (older than 60 s) doe
   REQUIRE(lock);
   CHECK(lock->took_over_stale());
   CHECK_FALSE(fs::exists(tmp / "t.lock.break"));
+}
+
+TEST_CASE("LockDirectory: of two workers racing for stale locks, the one that gets each knows it took it over") {
+  // The breaker removed the stale lock, then linked its own: another worker's link() could come in between, hold
+  // the target with took_over_stale() false, and the death went uncounted (batch's "crash after two deaths" rule).
+  kfold::test::ScratchDir tmp("target_lock_race");
+  constexpr int kTargets = 300;
+  for (int t = 0; t < kTargets; ++t) {
+    std::ofstream(tmp / fmt::format("t{}.lock", t)) << "node-elsewhere 4242 999\n";
+    set_age(tmp / fmt::format("t{}.lock", t), 120);
+  }
+  // Two workers (their own lock folders' objects; one process: each sees the other's locks as a live owner's).
+  LockDirectory first(tmp.path(), std::chrono::seconds(60)), second(tmp.path(), std::chrono::seconds(60));
+  std::vector<std::unique_ptr<kfold::pipelines::TargetLock>> held_first(kTargets), held_second(kTargets);
+  std::atomic<int> ready{0};
+  const auto race = [&](LockDirectory& locks, auto& held) {
+    ready.fetch_add(1);
+    while (ready.load() < 2) {
+    }
+    for (int t = 0; t < kTargets; ++t) held[static_cast<size_t>(t)] = locks.try_lock(fmt::format("t{}", t));
+  };
+  std::thread other([&] { race(second, held_second); });
+  race(first, held_first);
+  other.join();
+  int untold = 0;
+  for (int t = 0; t < kTargets; ++t) {
+    const auto& a = held_first[static_cast<size_t>(t)];
+    const auto& b = held_second[static_cast<size_t>(t)];
+    REQUIRE(static_cast<bool>(a) != static_cast<bool>(b));  // exactly one holder
+    untold += !(a ? a : b)->took_over_stale();
+  }
+  CHECK(untold == 0);
 }
 
 TEST_CASE("TargetLock: a lock another worker took over is left to it on release") {
