@@ -261,10 +261,18 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_b
   auto grad_v = at::empty({B, R, S, H, D}, v.options());
   auto grad_bias = at::zeros({B, H, S, S}, bias.options().dtype(at::kFloat));  // [B, H, S, S]
   if (grad_q.numel() == 0) return {grad_q, grad_k, grad_v, grad_bias.to(bias.scalar_type())};
-  // delta = dO . O - dlse  [B, R, H, S]
-  auto delta = grad_out.to(at::kFloat).mul(out.to(at::kFloat)).sum(-1).permute({0, 1, 3, 2});
-  if (grad_lse.has_value() && grad_lse->defined()) delta = delta.sub(grad_lse->to(at::kFloat));
-  delta = delta.contiguous();
+  // delta = dO . O - dlse  [B, R, H, S], in fp32, a block of rows at a time: the fp32 copies of the whole of
+  // dO and O and their product were 3 x 2.1 GB at bf16 S = R = 2048, H = 4, D = 32, beside the 8.6 GB of inputs
+  // and gradients (the target is 16 GB). Blocks of at most 2^26 elements: two fp32 copies of 256 MiB.
+  auto delta = at::empty({B, R, H, S}, q.options().dtype(at::kFloat));
+  const int64_t row_elements = B * S * H * D;
+  const int64_t block_rows = std::max<int64_t>(1, (int64_t{1} << 26) / row_elements);
+  for (int64_t r0 = 0; r0 < R; r0 += block_rows) {
+    const int64_t rows = std::min(block_rows, R - r0);
+    const auto products = grad_out.narrow(1, r0, rows).to(at::kFloat).mul_(out.narrow(1, r0, rows).to(at::kFloat));
+    delta.narrow(1, r0, rows).copy_(products.sum(-1).permute({0, 1, 3, 2}));  // [B, rows, S, H] -> [B, rows, H, S]
+  }
+  if (grad_lse.has_value() && grad_lse->defined()) delta.sub_(grad_lse->to(at::kFloat));
   auto row_max = at::empty({B, R, H, S}, q.options().dtype(at::kFloat));
   auto row_sum = at::empty({B, R, H, S}, q.options().dtype(at::kFloat));
   const auto bias_f32 = bias.to(at::kFloat).contiguous();  // [B, H, S, S]

@@ -260,7 +260,7 @@ SequenceDb SequenceDb::open(const fs::path& path) {
       s.headers.push_back('\n');
       s.header_offsets.push_back(static_cast<int64_t>(s.headers.size()));
     }
-    if (s.offsets.size() == 1) fail_no_sequences(reader, "in the database");
+    if (s.offsets.size() == 1) fail_no_sequences(reader, " in the database");
     warn_duplicate_ids(path, std::move(id_hashes), [&s](const auto& visit) {
       const std::string_view all(s.headers.data(), s.headers.size());
       for (size_t start = 0; start < all.size();) {

@@ -83,17 +83,18 @@ data::Msa make_msa(std::vector<std::string> sequences, std::vector<std::string> 
   const auto depth = static_cast<int64_t>(sequences.size());
   const int64_t length = depth > 0 ? static_cast<int64_t>(sequences.front().size()) : 0;
   // The rows of data::Msa: one character per query column, uppercase letters or '-'.
+  // (Characters first: the lengths are bytes, and a row with an 'é' or a no-break space had "4 columns" of 3.)
   for (int64_t i = 0; i < depth; ++i) {
     const std::string& row = sequences[static_cast<size_t>(i)];
+    for (size_t j = 0; j < row.size(); ++j)
+      if (!((row[j] >= 'A' && row[j] <= 'Z') || row[j] == '-'))
+        fail_input("sequences: row {} column {}: {} is not an uppercase letter or '-'", i, j + 1,
+                   data::char_for_message(row[j]));
     if (static_cast<int64_t>(row.size()) != length)
       fail_input(
           "sequences: row {} has {} columns, the query (row 0) {}; every row needs one character per query "
           "column (insertions go in `insertions` and the deletion matrix)",
           i, row.size(), length);
-    for (size_t j = 0; j < row.size(); ++j)
-      if (!((row[j] >= 'A' && row[j] <= 'Z') || row[j] == '-'))
-        fail_input("sequences: row {} column {}: {} is not an uppercase letter or '-'", i, j + 1,
-                   data::char_for_message(row[j]));
   }
   const auto deletions = numpy_to_vector<int32_t>(deletion_matrix, "deletion_matrix", {depth, length});
   // Counts of residues a row has between two query columns: none in the query itself (it defines the

@@ -4,6 +4,7 @@ and Templates (the model's seed, templates with features, thresholds, save names
 import datetime
 import json
 import os
+import pickle
 
 import numpy as np
 import pytest
@@ -357,3 +358,32 @@ def test_letters_outside_the_amino_acids_are_a_warning(kf, caplog):
     assert list(np.argmax(features["aatype"], axis=-1)) == [12, 11, 20, 19, 20, 20]
     warnings = [r.getMessage() for r in caplog.records if "not among the 20 amino acids" in r.getMessage()]
     assert len(warnings) == 1 and "2 residue(s)" in warnings[0] and "(3 U, 5 B)" in warnings[0], warnings
+
+
+def test_notebook_user_inputs_and_messages(kf, small_model, tmp_path):
+    """What a notebook user met: raw features given to predict_processed (the message sent them back to it),
+    "no sequencesin the database", a dict campaign's error naming the campaign.json it removed again, an 'é' in
+    an Msa row counted as two columns, FASTA text as bytes taken for a path, Msa.from_a3m(b"") reading a file
+    named '', and equality by value (Msa by identity; a Features and the dict of its arrays unequal)."""
+    features = kf.features("MKVLAAGIVG")
+    features.save(tmp_path / "raw.h5")
+    with pytest.raises(kf.InputError, match=r"raw features .*; pass them to model\.predict\(kfold\.Features\.load"):
+        small_model.predict_processed(tmp_path / "raw.h5")
+    (tmp_path / "empty.fasta").write_text("")
+    with pytest.raises(kf.InputError, match="no sequences in the database"):
+        kf.search("MKVLAAGIVG", tmp_path / "empty.fasta")
+    spec = json.loads((EXAMPLES / "ubiquitin_campaign.json").read_text())
+    spec["target"]["msa"], spec["results"] = str(EXAMPLES / spec["target"]["msa"]), []
+    spec["plate"]["size"] = 7
+    with pytest.raises(kf.InputError, match=r"^campaign: field 'plate\.size'"):
+        kf.agent.Campaign(spec, workdir=tmp_path / "camp")
+    assert not (tmp_path / "camp").exists()
+    with pytest.raises(kf.InputError, match=r"row 1 column 2: .* is not an uppercase letter"):
+        kf.Msa(["MKV", "MéV"])
+    assert kf.features(b">query\nMKVLA\n") == kf.features("MKVLA")  # FASTA text as bytes
+    with pytest.raises(kf.InputError, match=r"Msa\.from_a3m\(b''\): empty A3M text"):
+        kf.Msa.from_a3m(b"")
+    msa = kf.Msa(["MKV", "M-V"])
+    assert msa == pickle.loads(pickle.dumps(msa)) and msa != kf.Msa(["MKV", "MKV"]) and msa != "MKV"
+    assert features == dict(features) and dict(features) == features
+    assert features != {**features, "seq_length": np.array([11] * 10, dtype=np.int32)}

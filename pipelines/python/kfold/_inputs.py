@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from .msa import Msa
 
 QueryLike = Union[str, bytes, "os.PathLike[str]", _core.Sequence]
-"""A protein sequence in capitals (``"MQIFVK..."``), FASTA text, or the path (str, bytes or
-os.PathLike) of a FASTA file with one record. A bare word with lowercase letters that names no file
+"""A protein sequence in capitals (``"MQIFVK..."``), FASTA text (str, or bytes starting with ``>``), or the
+path (str, bytes or os.PathLike) of a FASTA file with one record. A bare word with lowercase letters that names no file
 is refused: ``"ubiquitin"`` would otherwise be searched as the nine residues U, B, I, Q, ..."""
 
 MsaLike = Union["Msa", str, bytes, "os.PathLike[str]"]
@@ -31,7 +31,11 @@ def read_query(query: QueryLike, what: str) -> tuple[_core.Sequence, str]:
     """The one query sequence of ``query`` and the name errors give its source."""
     if isinstance(query, _core.Sequence):
         return query, query.id
-    if isinstance(query, (bytes, os.PathLike)) or (isinstance(query, str) and _looks_like_path(query)):
+    if isinstance(query, bytes) and query.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b">"):
+        # FASTA text as bytes (a pipe's output, a file's bytes), as Msa.from_a3m takes A3M text: no path starts so.
+        records = run(_core.parse_fasta, query.removeprefix(b"\xef\xbb\xbf"), "query")
+        source = "query"
+    elif isinstance(query, (bytes, os.PathLike)) or (isinstance(query, str) and _looks_like_path(query)):
         path = check_path("query", query)
         records = run(_core.read_fasta, path)  # on a worker thread: Ctrl-C stops waiting at once
         source = printable_path(path)  # the name errors and the MSA give the query: str that encodes as UTF-8

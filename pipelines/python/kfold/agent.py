@@ -404,7 +404,12 @@ class Campaign:
             raise InputError(f"workdir {workdir}: cannot create the folder ({error.strerror or error}); give "
                              "another workdir") from None
         try:
-            self._save(_absolute_paths(spec, base))
+            try:
+                self._save(_absolute_paths(spec, base))
+            except InputError as error:  # a dict's error names the argument, not the file that is gone again
+                if not isinstance(campaign, Mapping):
+                    raise
+                raise InputError(str(error).replace(str(path), "campaign")) from None
         except BaseException:
             for folder in created:  # deepest first; only the folders made here, and only while empty
                 try:

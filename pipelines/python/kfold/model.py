@@ -404,8 +404,9 @@ class Model:
         """
         return json.loads(self._model.config_json())
 
-    def predict(self, query: Union[QueryLike, Features, Mapping], msas: Optional[Sequence[MsaLike]] = None, *,
-                templates: Optional[Templates] = None, seed: Optional[int] = None, keep: str = "all") -> Prediction:
+    def predict(self, query: Union[QueryLike, Features, Mapping],
+                msas: Union[MsaLike, Sequence[MsaLike], None] = None, *, templates: Optional[Templates] = None,
+                seed: Optional[int] = None, keep: str = "all") -> Prediction:
         """Predicts the structure of one target.
 
         Args:
@@ -459,8 +460,14 @@ class Model:
             >>> pred = model.predict_processed("processed_features.npz")  # doctest: +SKIP
         """
         _check_keep(keep)
-        prediction = run(self._model.predict_processed, check_path("path", path), self._check_memory, cancellable=True,
-                         keywords={"--features": "path="})
+        try:
+            prediction = run(self._model.predict_processed, check_path("path", path), self._check_memory,
+                             cancellable=True, keywords={"--features": "path="})
+        except _core.InputError as error:  # raw features (kfold features' file): predict() takes those
+            if "holds AlphaFold's raw features" not in str(error):
+                raise
+            raise _core.InputError(str(error).split("; kfold reads raw features")[0] + "; pass them to "
+                                   "model.predict(kfold.Features.load(path)) instead") from None
         flush_log()
         return Prediction(_kept(prediction, keep), self.random_weights)
 

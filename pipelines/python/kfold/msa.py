@@ -80,9 +80,21 @@ class Msa:
     def __reduce__(self):
         """Pickling (multiprocessing, ``copy.deepcopy``): the rows, descriptions, deletions, insertions and the
         chains of a ColabFold complex A3M."""
+        return _msa_from_rows, self._state()
+
+    def _state(self) -> tuple:
         m = self._msa
-        return _msa_from_rows, (m.sequences, m.descriptions, np.array(m.deletion_matrix), m.insertions,
-                                list(m.chain_lengths))
+        return m.sequences, m.descriptions, np.array(m.deletion_matrix), m.insertions, list(m.chain_lengths)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal by value (as :class:`Features`): the same rows, descriptions, deletions, insertions and chains
+        (an unpickled copy equals its original)."""
+        if not isinstance(other, Msa):
+            return NotImplemented
+        a, b = self._state(), other._state()
+        return all(np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y for x, y in zip(a, b))
+
+    __hash__ = None  # equal by value: unhashable, as Features
 
     @property
     def chain_lengths(self) -> list[int]:
@@ -105,8 +117,9 @@ class Msa:
         if isinstance(a3m, bytes) and a3m.removeprefix(b"\xef\xbb\xbf").lstrip().startswith((b">", b"#")):
             # Text as bytes (a pipe's output), read as a file's bytes are (a Latin-1 header too).
             return cls._wrap(run(_core.parse_a3m, a3m, "A3M text"))
-        if isinstance(a3m, str) and not a3m.strip():
-            raise _core.InputError("Msa.from_a3m(''): empty A3M text; give A3M text starting with '>' or a file path")
+        if isinstance(a3m, (str, bytes)) and not a3m.strip():
+            raise _core.InputError(f"Msa.from_a3m({a3m!r}): empty A3M text; give A3M text starting with '>' or a "
+                                   "file path")
         # On a worker thread (run): Ctrl-C stops waiting at once, also while a large file is read.
         if isinstance(a3m, str) and a3m.removeprefix("\ufeff").lstrip().startswith((">", "#")):
             # (a file read with encoding="utf-8" keeps its byte-order mark: text all the same)
