@@ -19,6 +19,7 @@ function(kfold_add_test_suite name)
       "$<$<COMPILE_LANGUAGE:CXX>:SHELL:-include ${CMAKE_SOURCE_DIR}/tests/doctest_c10.hpp>")
   endif()
   target_link_libraries(${name} PRIVATE doctest::doctest kfold_warnings ${arg_LIBS})
+  kfold_glue_optimization(${name})
   target_compile_definitions(${name} PRIVATE
     KFOLD_SOURCE_DIR="${CMAKE_SOURCE_DIR}" KFOLD_BINARY_DIR="${CMAKE_BINARY_DIR}")
   doctest_discover_tests(${name} TEST_PREFIX "${name}:" PROPERTIES LABELS "${arg_LABEL}")

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "data/caller_tag.hpp"
 #include "data/log.hpp"
 
 namespace kfold {
@@ -34,6 +35,7 @@ void set_progress_sink(ProgressSink sink) {
 Progress::Progress(std::string label, int64_t total)
     : label_(std::move(label)),
       total_(total),
+      caller_tag_(caller_tag()),
       tty_(::isatty(STDERR_FILENO) == 1),
       start_(std::chrono::steady_clock::now()),
       last_report_(start_) {}
@@ -64,6 +66,7 @@ void Progress::report(int64_t done, bool final) {
   {
     std::lock_guard sink_lock(g_sink_mutex);
     if (g_sink) {
+      const ScopedCallerTag tag(caller_tag_);
       g_sink(label_, done, total_);
       return;
     }

@@ -11,7 +11,8 @@
 
 namespace kfold {
 
-// Receives (label, done, total) on every visible update; replaces the default rendering.
+// Receives (label, done, total) on every visible update; replaces the default rendering. Called with
+// caller_tag() (data/caller_tag.hpp) the tag of the thread that created the Progress.
 using ProgressSink = std::function<void(const std::string& label, int64_t done, int64_t total)>;
 void set_progress_sink(ProgressSink sink);
 
@@ -30,6 +31,7 @@ class Progress {
   void report(int64_t done, bool final);
   std::string label_;
   int64_t total_;
+  uint64_t caller_tag_;  // the creating thread's (data/caller_tag.hpp): the sink sees it on every thread
   std::atomic<int64_t> done_{0};
   std::mutex mutex_;
   bool tty_;

@@ -8,7 +8,9 @@
 #include <torch/optim/lbfgs.h>
 
 #include <cmath>
+#include <initializer_list>
 #include <mutex>
+#include <tuple>
 #include <vector>
 
 #include "data/interrupt.hpp"
@@ -45,16 +47,84 @@ class SingleThread {
   static inline int threads_before_ = 1;
 };
 
-// The squared violation losses (each atom pair once) plus the harmonic restraints of the restrained residues'
-// atoms (RelaxOptions).
+// atom14 slots (AlphaFold's restype_name_to_atom14_names: N, CA, C, O, CB first; Ile's CG1, CG2 and Thr's OG1, CG2
+// next).
+constexpr int64_t kN = 0, kCA = 1, kC = 2, kCB = 4, kSide1 = 5, kSide2 = 6;
+
+// [L] the signed volume (a - o) . ((b - o) x (c - o)) of the atoms at atom14 slots a, b, c about o: its sign is
+// the handedness of a chiral centre (Angstrom^3; about 2.5 at a tetrahedral carbon).
+at::Tensor signed_volume(const at::Tensor& x, int64_t o, int64_t a, int64_t b, int64_t c) {  // x [L, 14, 3]
+  const auto origin = x.select(1, o);
+  return ((x.select(1, a) - origin) * at::linalg_cross(x.select(1, b) - origin, x.select(1, c) - origin, -1)).sum(-1);
+}
+
+// [L - 1] cos of the peptide bond's dihedral omega (CA_i, C_i, N_i+1, CA_i+1): -1 trans, +1 cis.
+at::Tensor cos_omega(const at::Tensor& x) {                                                 // x [L, 14, 3]
+  const auto ca = x.select(1, kCA).slice(0, 0, -1), c = x.select(1, kC).slice(0, 0, -1);    // [L - 1, 3]
+  const auto n_next = x.select(1, kN).slice(0, 1), ca_next = x.select(1, kCA).slice(0, 1);  // [L - 1, 3]
+  const auto b2 = n_next - c;
+  const auto n1 = at::linalg_cross(c - ca, b2, -1), n2 = at::linalg_cross(b2, ca_next - n_next, -1);
+  return (n1 * n2).sum(-1) / (n1.norm(2, -1) * n2.norm(2, -1) + 1e-8);
+}
+
+// What the violation losses cannot see: they are distances, and a mirror image has the same ones. Unchecked, the
+// minimisation turned L residues into D and trans peptides into cis or twisted ones (a loop pushed into the core:
+// 3 residues inverted, a new cis peptide) while it removed the violations. So each chiral centre (every CA with
+// a CB; Ile's and Thr's CB) keeps the input's handedness, at least 0.8 of its volume, and each peptide bond
+// between consecutive residues stays on the input's side (trans or cis) no further from planar than 30 degrees
+// or than the input was: flat-bottomed squared penalties, zero for a structure that keeps them.
+struct Stereo {
+  struct Centre {
+    int64_t o, a, b, c;
+    at::Tensor sign, floor, mask;  // [L]: the input's handedness, the least signed volume allowed, where it counts
+  };
+  std::vector<Centre> centres;
+  at::Tensor trans, bound, peptide_mask;  // [L - 1]: trans (1) or cis (0) in the input, the |cos omega| kept, mask
+
+  Stereo(const at::Tensor& aatype, const at::Tensor& residue_index, const at::Tensor& x0, const at::Tensor& exists) {
+    const auto has = [&](std::initializer_list<int64_t> slots) {
+      auto m = at::ones({x0.size(0)}, x0.options());
+      for (const int64_t k : slots) m = m * exists.select(1, k);
+      return m;
+    };
+    const auto beta_branched = (aatype == data::rc::restype_order('I')) | (aatype == data::rc::restype_order('T'));
+    for (auto [o, a, b, c, only] : {std::tuple{kCA, kN, kC, kCB, at::Tensor()},
+                                    std::tuple{kCB, kCA, kSide1, kSide2, beta_branched.to(x0.scalar_type())}}) {
+      const auto v0 = signed_volume(x0, o, a, b, c);
+      auto mask = has({o, a, b, c}) * (v0.abs() > 0.1).to(x0.scalar_type());  // (not a flat or collapsed centre)
+      if (only.defined()) mask = mask * only;
+      centres.push_back({o, a, b, c, v0.sign(), (0.8 * v0.abs()).clamp_max(2.0), mask});
+    }
+    const auto cos0 = cos_omega(x0);
+    trans = (cos0 < 0).to(x0.scalar_type());
+    bound = cos0.abs().clamp_max(std::cos(30.0 * M_PI / 180.0));
+    const auto present = has({kN, kCA, kC});
+    peptide_mask = present.slice(0, 0, -1) * present.slice(0, 1) *
+                   (residue_index.slice(0, 1) - residue_index.slice(0, 0, -1) == 1).to(x0.scalar_type());
+  }
+
+  at::Tensor penalty(const at::Tensor& x) const {
+    auto total = at::zeros({}, x.options());
+    for (const Centre& k : centres)
+      total = total + ((k.floor - k.sign * signed_volume(x, k.o, k.a, k.b, k.c)).relu().square() * k.mask).sum();
+    if (x.size(0) < 2) return total;
+    // trans: cos omega <= -bound; cis: cos omega >= bound.
+    const auto cos = cos_omega(x);
+    const auto excess = trans * (cos + bound) + (1 - trans) * (bound - cos);
+    return total + (excess.relu().square() * peptide_mask).sum();
+  }
+};
+
+// The squared violation losses (each atom pair once) and the stereochemistry penalties (Stereo), plus the harmonic
+// restraints of the restrained residues' atoms (RelaxOptions).
 at::Tensor energy(const at::Tensor& aatype, const at::Tensor& residue_index, const at::Tensor& x,  // x [L, 14, 3]
                   const at::Tensor& x0, const at::Tensor& exists, const at::Tensor& restrained,    // [L, 14], [L]
-                  const RelaxOptions& options) {
+                  const Stereo& stereo, const RelaxOptions& options) {
   const auto v = find_structural_violations(aatype, residue_index, x, exists, options.objective);
   const auto losses =
       v.connections_loss_sum + 0.5 * (v.clashes_per_atom_loss_sum.sum() + v.within_per_atom_loss_sum.sum());
   const auto restraint = ((x - x0).square().sum(-1) * exists * restrained.unsqueeze(-1)).sum();
-  return options.violation_weight * losses + options.stiffness * restraint;
+  return options.violation_weight * losses + options.stereo_weight * stereo.penalty(x) + options.stiffness * restraint;
 }
 
 }  // namespace
@@ -82,6 +152,7 @@ RelaxResult relax_structure(const at::Tensor& aatype, const at::Tensor& residue_
   result.atom37_positions = x37.to(at::kFloat);
   if (result.initial.residue_violations.empty()) return result;
 
+  const Stereo stereo(aa, ri, x0, exists);
   auto x = x0.clone().requires_grad_(true);
   auto restrained = at::ones({aa.size(0)}, x0.options());
   for (int64_t round = 0; round < options.max_outer_iterations; ++round) {
@@ -96,7 +167,7 @@ RelaxResult relax_structure(const at::Tensor& aatype, const at::Tensor& residue_
       check_interrupt();  // the CLI's Ctrl-C: every evaluation is a safe point (nothing written yet)
       if (options.check_cancelled) options.check_cancelled();
       optimizer.zero_grad();
-      auto e = energy(aa, ri, x, x0, exists, restrained, options);
+      auto e = energy(aa, ri, x, x0, exists, restrained, stereo, options);
       e.backward();
       ++result.evaluations;
       return e;

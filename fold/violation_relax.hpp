@@ -18,11 +18,16 @@
 namespace kfold::fold {
 
 struct RelaxOptions {
-  // Energy = violation_weight * (squared violation losses) + stiffness * (squared displacements), in Angstrom.
+  // Energy = violation_weight * (squared violation losses) + stereo_weight * (stereochemistry penalties) +
+  // stiffness * (squared displacements), in Angstrom.
   // At the minimum a violation is left with an excess of about stiffness / violation_weight times its atoms'
   // displacement: 0.01 A per A moved.
   double violation_weight = 100.0;
   double stiffness = 1.0;
+  // Of the stereochemistry penalties (handedness, peptide planarity: fold/violation_relax.cpp's Stereo), in
+  // Angstrom^6 and cos^2 units: 10 times the violations', so that no clash is worth inverting a residue (at the
+  // violations' weight two chains 3 A apart still flipped a peptide bond).
+  double stereo_weight = 1000.0;
   int64_t max_outer_iterations = 5;  // rounds; after each, residues still violating lose their restraints
   int64_t max_iterations = 500;      // L-BFGS iterations per round
   // The losses minimised are those of tighter checks than `check`: bonds and angles within 3 literature stddevs

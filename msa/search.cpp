@@ -392,11 +392,14 @@ class SearchRun {
           query.id, n, n == 1 ? "" : "s", min_length);
     } else if (words.entries() == 0) {
       const bool masked = std::any_of(mask.begin(), mask.end(), [](uint8_t m) { return m != 0; });
+      // The composition-bias correction lowers the scores of a query's over-represented residues: a poly-Q
+      // query seeded nothing at any word threshold until --no-comp-bias (then 20 hits in a 40,000-sequence DB).
+      std::string remedies = "a higher -s (lower word score)";
+      if (masked) remedies += " or --no-mask";
+      if (options_.composition_bias) remedies += " or --no-comp-bias";
       log_warn(
-          "query {}: no 4-mer of it can seed a hit ({} residues{}): its MSA will hold the query alone; a higher -s "
-          "(lower word score){} may help",
-          query.id, query.residues.size(), masked ? ", low-complexity regions masked" : "",
-          masked ? " or --no-mask" : "");
+          "query {}: no 4-mer of it can seed a hit ({} residues{}): its MSA will hold the query alone; {} may help",
+          query.id, query.residues.size(), masked ? ", low-complexity regions masked" : "", remedies);
     }
   }
 

@@ -77,7 +77,9 @@ data::Msa build_msa(const data::Sequence& query, const QueryResult& result, cons
   data::Msa msa;
   msa.sequences.push_back(query.residues);
   msa.deletion_matrix.emplace_back(static_cast<size_t>(n_res), 0);
-  msa.descriptions.push_back(query.description.empty() ? query.id : query.id + " " + query.description);
+  // (Python readers: UTF-8; the query's header too, as the database's below.)
+  msa.descriptions.push_back(
+      data::valid_utf8_text(query.description.empty() ? query.id : query.id + " " + query.description));
   msa.insertions.emplace_back();
   for (const Hit& hit : result.hits) {
     const std::string_view target = db.residues(hit.target);
@@ -107,6 +109,14 @@ data::Msa build_msa(const data::Sequence& query, const QueryResult& result, cons
   return msa;
 }
 
+namespace {
+
+// An id as the A3M writes it (valid UTF-8, '_' for characters a reader would split at or stumble on), so that the
+// two files join by id.
+std::string m8_id(std::string_view id) { return data::portable_header_text(data::valid_utf8_text(id), '_'); }
+
+}  // namespace
+
 std::string format_m8(const std::vector<data::Sequence>& queries, const std::vector<QueryResult>& results,
                       const SequenceDb& db) {
   std::string text;
@@ -117,7 +127,7 @@ std::string format_m8(const std::vector<data::Sequence>& queries, const std::vec
                                                        static_cast<double>(hit.stats.length)
                                                  : 0.0;
       fmt::format_to(std::back_inserter(text), "{}\t{}\t{:.3f}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.2e}\t{:.1f}\n",
-                     queries[q].id, db.id(hit.target), pident, hit.stats.length, hit.stats.mismatches,
+                     m8_id(queries[q].id), m8_id(db.id(hit.target)), pident, hit.stats.length, hit.stats.mismatches,
                      hit.stats.gap_opens, a.q_start + 1, a.q_end + 1, a.t_start + 1, a.t_end + 1, hit.evalue, hit.bits);
     }
   }

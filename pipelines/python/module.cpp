@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "data/caller_tag.hpp"
 #include "data/cpu_count.hpp"
 #include "data/error.hpp"
 #include "data/thread_limit.hpp"
@@ -27,20 +28,26 @@ void bind_runtime(py::module_& m) {
       .def_property_readonly("cancelled", &CancelToken::cancelled);
   m.def(
       "progress_snapshot",
-      [] {
-        const auto s = progress_snapshot();
+      [](uint64_t call) {
+        const auto s = progress_snapshot(call);
         return py::make_tuple(display_text(s.label), s.done, s.total, s.updates);
       },
-      "(label, done, total, updates) of the latest progress report.");
+      py::arg("call") = 0, "(label, done, total, updates) of the call's latest progress report (0: any call's).");
   m.def(
       "take_log_records",
-      [] {
+      [](uint64_t call) {
         py::list records;
-        for (auto& r : take_log_records())
+        for (auto& r : take_log_records(call))
           records.append(py::make_tuple(static_cast<int>(r.level), display_text(r.message)));
         return records;
       },
-      "Log lines (level 0 debug .. 3 error, message) not yet taken, oldest first.");
+      py::arg("call") = 0,
+      "Log lines (level 0 debug .. 3 error, message) of the call and of no call not yet taken, oldest first.");
+  m.def("begin_call", &begin_call, py::arg("call"), "Collects the lines and reports made under tag `call` apart.");
+  m.def("end_call", &end_call, py::arg("call"), "Its lines not yet taken, and later ones, count as of no call.");
+  m.def(
+      "set_caller_tag", [](uint64_t tag) { t_caller_tag = tag; }, py::arg("tag"),
+      "The tag of this thread's lines and reports (data/caller_tag.hpp; 0: none).");
   m.def(
       "set_log_level", [](int level) { set_log_level(static_cast<LogLevel>(std::clamp(level, 0, 4))); },
       py::arg("level"), "Lines below this level (0 debug, 1 info, 2 warning, 3 error, 4 none) are not made.");

@@ -3,8 +3,11 @@
 
 #include <deque>
 #include <iterator>
+#include <map>
 #include <mutex>
+#include <set>
 
+#include "data/caller_tag.hpp"
 #include "data/progress.hpp"
 
 namespace kfold::python {
@@ -12,39 +15,72 @@ namespace {
 
 constexpr size_t kMaxLogRecords = 10000;
 
-std::mutex g_progress_mutex;
-ProgressSnapshot g_progress;
-
-std::mutex g_log_mutex;
+std::mutex g_mutex;                               // guards everything below
+std::set<uint64_t> g_calls;                       // begun, not ended
+ProgressSnapshot g_latest;                        // of any call
+std::map<uint64_t, ProgressSnapshot> g_progress;  // by begun call
 std::deque<LogRecord> g_log;
+
+// The tag lines and reports of the calling thread are stored under (mutex held).
+uint64_t current_call() {
+  const uint64_t tag = caller_tag();
+  return g_calls.count(tag) > 0 ? tag : 0;
+}
 
 }  // namespace
 
+void begin_call(uint64_t call) {
+  std::lock_guard lock(g_mutex);
+  g_calls.insert(call);
+  g_progress[call] = {};
+}
+
+void end_call(uint64_t call) {
+  std::lock_guard lock(g_mutex);
+  g_calls.erase(call);
+  g_progress.erase(call);
+  for (LogRecord& r : g_log)
+    if (r.call == call) r.call = 0;  // left for whichever caller flushes next
+}
+
 void report_progress(const std::string& label, int64_t done, int64_t total) {
-  std::lock_guard lock(g_progress_mutex);
-  g_progress.label = label;
-  g_progress.done = done;
-  g_progress.total = total;
-  ++g_progress.updates;
+  std::lock_guard lock(g_mutex);
+  const auto update = [&](ProgressSnapshot& s) {
+    s.label = label;
+    s.done = done;
+    s.total = total;
+    ++s.updates;
+  };
+  update(g_latest);
+  if (const uint64_t call = current_call(); call != 0) update(g_progress[call]);
 }
 
-ProgressSnapshot progress_snapshot() {
-  std::lock_guard lock(g_progress_mutex);
-  return g_progress;
+ProgressSnapshot progress_snapshot(uint64_t call) {
+  std::lock_guard lock(g_mutex);
+  if (call == 0) return g_latest;
+  const auto it = g_progress.find(call);
+  return it == g_progress.end() ? ProgressSnapshot{} : it->second;
 }
 
-std::vector<LogRecord> take_log_records() {
-  std::lock_guard lock(g_log_mutex);
-  std::vector<LogRecord> records(std::make_move_iterator(g_log.begin()), std::make_move_iterator(g_log.end()));
-  g_log.clear();
+std::vector<LogRecord> take_log_records(uint64_t call) {
+  std::lock_guard lock(g_mutex);
+  std::vector<LogRecord> records;
+  std::deque<LogRecord> left;
+  for (LogRecord& r : g_log) {
+    if (r.call == 0 || r.call == call)
+      records.push_back(std::move(r));
+    else
+      left.push_back(std::move(r));
+  }
+  g_log = std::move(left);
   return records;
 }
 
 void install_sinks() {
   set_log_sink([](LogLevel level, std::string_view message) {
-    std::lock_guard lock(g_log_mutex);
+    std::lock_guard lock(g_mutex);
     if (g_log.size() == kMaxLogRecords) g_log.pop_front();
-    g_log.push_back({level, std::string(message)});
+    g_log.push_back({level, std::string(message), current_call()});
   });
   set_progress_sink([](const std::string& label, int64_t done, int64_t total) { report_progress(label, done, total); });
 }

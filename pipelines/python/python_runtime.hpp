@@ -43,22 +43,30 @@ class CancelToken {
   std::atomic<bool> cancelled_{false};
 };
 
-// The latest progress report (one state for the process: concurrent calls share it).
+// Calls: the Python side gives each call a tag (a number > 0), begins it before its thread starts and ends it
+// when it stops waiting for it; the call's thread runs under the tag (data/caller_tag.hpp). Lines and reports
+// made under a tag that is not begun (a call given up after Ctrl-C, threads of no call) count as untagged.
+void begin_call(uint64_t call);
+void end_call(uint64_t call);
+
+// A progress report: the latest of one call, or (call 0) the latest of any.
 struct ProgressSnapshot {
   std::string label;
   int64_t done = 0;
   int64_t total = 0;
   int64_t updates = 0;  // number of reports so far; unchanged means nothing new
 };
-void report_progress(const std::string& label, int64_t done, int64_t total);
-ProgressSnapshot progress_snapshot();
+void report_progress(const std::string& label, int64_t done, int64_t total);  // under caller_tag()
+ProgressSnapshot progress_snapshot(uint64_t call = 0);
 
-// Log lines not yet shown on the Python side, oldest first (at most the last 10,000 are kept).
+// Log lines not yet shown on the Python side, oldest first (at most the last 10,000 are kept): those of `call`
+// and the untagged ones (call 0: the untagged ones alone).
 struct LogRecord {
   LogLevel level;
   std::string message;
+  uint64_t call = 0;
 };
-std::vector<LogRecord> take_log_records();
+std::vector<LogRecord> take_log_records(uint64_t call = 0);
 
 // Routes kfold's logger and progress reports into the stores above (once, when the module loads).
 void install_sinks();

@@ -135,7 +135,10 @@ TEST_CASE("fasta: invalid characters name file, line, column and character") {
                        InputError);
   CHECK_THROWS_WITH_AS(parse_fasta(">a\nMK\xc3\xa9\n", "bad.fa"),
                        doctest::Contains("bad.fa:2:3: invalid character byte 0xc3"), InputError);
-  CHECK_THROWS_WITH_AS(parse_fasta(">ab\nMKV:GSH\n", "bad.fa"), doctest::Contains("ColabFold's chain separator"),
+  // (the advice is the route kfold predict takes a complex by: it said kfold predicts one chain)
+  CHECK_THROWS_WITH_AS(parse_fasta(">ab\nMKV:GSH\n", "bad.fa"),
+                       doctest::Contains("ColabFold's chain separator: for a complex, join the chains without it in "
+                                         "one record and give kfold predict the ColabFold complex A3M"),
                        InputError);
 }
 

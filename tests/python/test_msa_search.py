@@ -225,7 +225,7 @@ def test_an_output_name_taken_by_a_directory_is_refused_before_the_search(kfold,
     assert sorted(p.name for p in out.iterdir()) == ["hits.m8"]
 
 
-def test_a3m_headers_from_the_database_read_in_python_as_lines(kfold, tmp_path):
+def test_a3m_headers_from_the_database_read_in_python_as_lines(kfold, build_dir, tmp_path):
     """Database headers with a vertical tab, U+2028 and a Latin-1 byte: AlphaFold's parse_a3m (Python's
     splitlines, a UTF-8 read) split the row at the first two and could not read the file at all for the
     third. The A3M decodes as UTF-8 and has two lines per row."""
@@ -241,6 +241,20 @@ def test_a3m_headers_from_the_database_read_in_python_as_lines(kfold, tmp_path):
     assert len(lines) == 2 * text.count(">") > 4
     assert all(line.startswith(">") for line in lines[::2])
     assert "caf?" in text and "vt mark" in text and "ls mark" in text
+    # The query's own header and the ids of hits.m8 too (they were written raw: the A3M's first line and the
+    # m8 did not decode, and the m8's ids did not join the A3M's), as the A3M writes them.
+    query = b">q\xffbad desc \xfe x\n" + (EXAMPLES / "ubiquitin.fasta").read_bytes().split(b"\n", 1)[1]
+    (tmp_path / "q.fasta").write_bytes(query)
+    db.write_bytes(db.read_bytes().replace(b">", b">t\xffx\x7f", 1))
+    r = subprocess.run([str(build_dir / "bin" / "kfold"), "search", tmp_path / "q.fasta", db, "-o", tmp_path / "out2",
+                        "-e", "10"], capture_output=True, timeout=600)  # (its log names the ids byte for byte)
+    assert r.returncode == 0, r.stderr
+    a3m = next((tmp_path / "out2").glob("*.a3m")).read_bytes().decode("utf-8")
+    assert a3m.startswith(">q?bad desc ? x\n")
+    m8 = (tmp_path / "out2" / "hits.m8").read_bytes().decode("utf-8").splitlines()
+    ids = {line.split()[0][1:] for line in a3m.splitlines()[2::2]}
+    assert {row.split("\t")[0] for row in m8} == {"q?bad"} and {row.split("\t")[1] for row in m8} <= ids
+    assert any(row.split("\t")[1].startswith("t?x_") for row in m8)
 
 
 def test_a_query_or_database_under_an_output_name_is_refused(kfold, planted, tmp_path):

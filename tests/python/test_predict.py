@@ -242,16 +242,27 @@ def test_relax_best_model(kfold, demo, tmp_path):
     metrics = json.loads(text)
     assert text == json.dumps(metrics, indent=4)
     assert list(metrics) == [best]
-    assert metrics[best]["remaining_violations"] == [0.0] * 76 and metrics[best]["remaining_violations_count"] == 0.0
+    # A random-weight model's residues sit up to 20 A from their neighbours: the relax, which keeps every residue's
+    # handedness and every peptide bond's side (it made 37 of 70 residues D to reach "76 -> 0"), leaves some
+    # violations, says so, and reports them as AlphaFold does (a list over residues and its sum).
+    remaining = metrics[best]["remaining_violations"]
+    assert len(remaining) == 76 and set(remaining) <= {0.0, 1.0}
+    assert metrics[best]["remaining_violations_count"] == sum(remaining)
     assert f"relax_{best}" in json.loads((relaxed / "timings.json").read_text())
-    assert "residues with structural violations 76 -> 0" in run.stderr
+    assert f"residues with structural violations 76 -> {int(sum(remaining))}" in run.stderr
     inspect = kfold("inspect", relaxed / "ranked_0.cif")
-    assert inspect.returncode == 0 and "structural violations (AlphaFold's checks): 0 of 76 residues" in inspect.stdout
+    assert inspect.returncode == 0
+    assert f"structural violations (AlphaFold's checks): {int(sum(remaining))} of 76 residues" in inspect.stdout
     # The same atoms and pLDDT B-factors, moved.
     before, after = (gemmi.read_structure(str(p))[0][0] for p in (relaxed / f"unrelaxed_{best}.pdb", relaxed / "ranked_0.pdb"))
     assert [a.name for r in before for a in r] == [a.name for r in after for a in r]
     assert [a.b_iso for r in before for a in r] == [a.b_iso for r in after for a in r]
     assert any(a.pos.dist(b.pos) > 0.1 for ra, rb in zip(before, after) for a, b in zip(ra, rb))
+    # No residue changed handedness (CA's signed volume of N, C, CB).
+    def handedness(residue):
+        n, ca, c, cb = (np.array(residue[name][0].pos.tolist()) for name in ("N", "CA", "C", "CB"))
+        return np.sign(np.dot(n - ca, np.cross(c - ca, cb - ca)))
+    assert all(handedness(a) == handedness(b) for a, b in zip(before, after) if a.name != "GLY")
 
 
 def test_rerun_into_the_same_folder_leaves_no_stale_outputs(kfold, tmp_path):

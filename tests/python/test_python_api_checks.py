@@ -387,3 +387,42 @@ def test_notebook_user_inputs_and_messages(kf, small_model, tmp_path):
     assert msa == pickle.loads(pickle.dumps(msa)) and msa != kf.Msa(["MKV", "MKV"]) and msa != "MKV"
     assert features == dict(features) and dict(features) == features
     assert features != {**features, "seq_length": np.array([11] * 10, dtype=np.int32)}
+
+
+def test_concurrent_calls_each_get_their_own_progress_and_log_lines(kf, small_model, caplog):
+    """Calls running at once (threads, a pool) shared one progress store and one log queue: a prediction drew
+    the other call's bars, and its lines were logged on whichever caller polled first (kfold/_runner.py)."""
+    import logging
+    import threading
+    raw = kf.features("MKVLAAGIVGKLEQDSWR")
+    kf._core.begin_call(901)
+    kf._core.begin_call(902)
+    try:
+        kf._core.set_log_level(1)
+
+        def tagged():
+            kf._core.set_caller_tag(901)
+            small_model._model.predict(raw._raw, 0, False, kf._core.CancelToken())
+
+        thread = threading.Thread(target=tagged)
+        thread.start()
+        thread.join()
+        label, done, total, updates = kf._core.progress_snapshot(901)
+        assert label == "model_1_ptm" and 0 < done == total and updates > 0
+        assert kf._core.progress_snapshot(902) == ("", 0, 0, 0)
+        assert kf._core.progress_snapshot()[0] == "model_1_ptm"  # the latest of any call
+        assert not any("model_1_ptm" in line for _, line in kf._core.take_log_records(902))
+        assert any("model_1_ptm" in line for _, line in kf._core.take_log_records(901))
+    finally:
+        kf._core.end_call(901)
+        kf._core.end_call(902)
+    # Through the public API: the prediction's lines are logged on its own caller's thread.
+    caplog.set_level(logging.INFO, logger="kfold")
+    predictor = threading.Thread(target=lambda: [small_model.predict(raw) for _ in range(2)], name="predictor")
+    predictor.start()
+    while predictor.is_alive():
+        kf.search("MKVLAAGIVGKLEQDSWR", EXAMPLES / "ubiquitin_db.fasta")
+    predictor.join()
+    model_lines = [r for r in caplog.records if "model_1_ptm" in r.getMessage()]
+    assert model_lines and all(r.threadName == "predictor" for r in model_lines), \
+        [(r.threadName, r.getMessage()) for r in model_lines if r.threadName != "predictor"]

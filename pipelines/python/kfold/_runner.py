@@ -8,11 +8,14 @@ prediction. Any other exception that reaches the waiting caller (a timeout's sig
 work to stop there (with the traceback and, for Ctrl-C, exit status 130; not an abort).
 
 Each call gets a thread of its own: a thread keeps the OpenMP thread count it first used, so a reused one
-would not follow ``kfold.set_threads``.
+would not follow ``kfold.set_threads``. And a tag of its own (``_core.begin_call``): calls running at once
+(threads, a ``concurrent.futures`` pool) each show their own progress bar and log their own lines on their
+own caller's thread (lines from threads of no call, OpenMP workers', go to whichever call takes them first).
 """
 from __future__ import annotations
 
 import atexit
+import itertools
 import logging
 import os
 import re
@@ -33,6 +36,7 @@ T = TypeVar("T")
 _LEVELS = {0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR}
 _progress_enabled = True
 _POLL_SECONDS = 0.1
+_call_tags = itertools.count(1)  # (next() is atomic under the GIL)
 
 # The calls still running on worker threads: their "done" event -> their CancelToken (None: not cancellable).
 _running: dict[threading.Event, Optional[_core.CancelToken]] = {}
@@ -78,10 +82,11 @@ def set_progress(enabled: bool) -> None:
     _progress_enabled = bool(enabled)
 
 
-def flush_log(keywords: Optional[Mapping[str, str]] = None) -> None:
-    """Hands kfold's pending C++ log lines to the ``kfold`` logger (with the Python keyword beside the first
-    mention of each CLI flag of ``keywords``, as :func:`name_keywords` does for errors)."""
-    for level, message in _core.take_log_records():
+def flush_log(keywords: Optional[Mapping[str, str]] = None, call: int = 0) -> None:
+    """Hands kfold's pending C++ log lines of ``call`` (the tag run() gave it) and of no call to the ``kfold``
+    logger (with the Python keyword beside the first mention of each CLI flag of ``keywords``, as
+    :func:`name_keywords` does for errors)."""
+    for level, message in _core.take_log_records(call):
         logger.log(_LEVELS.get(level, logging.INFO), _with_keywords(message, keywords or {}))
 
 
@@ -124,10 +129,11 @@ def _tqdm_class() -> Optional[Any]:
 
 
 class _ProgressDisplay:
-    """Draws the progress that C++ reports (polled, never called from C++)."""
+    """Draws the progress that C++ reports for one call (polled, never called from C++)."""
 
-    def __init__(self) -> None:
-        self._seen = _core.progress_snapshot()[3]
+    def __init__(self, call: int) -> None:
+        self._call = call
+        self._seen = _core.progress_snapshot(call)[3]
         self._key: Optional[tuple] = None
         self._done = 0
         self._bar: Any = None
@@ -135,7 +141,7 @@ class _ProgressDisplay:
         self._last_line = 0.0
 
     def update(self) -> None:
-        label, done, total, updates = _core.progress_snapshot()
+        label, done, total, updates = _core.progress_snapshot(self._call)
         if updates == self._seen:
             return
         self._seen = updates
@@ -208,10 +214,12 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
             done.set()
             return
         try:
+            _core.set_caller_tag(call)
             outcome["value"] = function(*call_args)
         except BaseException as error:  # handed to the caller below
             outcome["error"] = error
         finally:
+            _core.set_caller_tag(0)
             with state_lock:
                 state["finished"] = True
                 caller_interrupted = state["interrupted"]
@@ -237,12 +245,14 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
             cleanup_once()
 
     display = None
+    call = next(_call_tags)
     try:
+        _core.begin_call(call)
         _sync_log_level()
         token = _core.CancelToken() if cancellable else None
         call_args = (*args, token) if cancellable else args
         # No bar where there is no stderr to draw it on (pythonw, a daemon): it failed every call.
-        display = _ProgressDisplay() if _progress_enabled and sys.stderr is not None else None
+        display = _ProgressDisplay(call) if _progress_enabled and sys.stderr is not None else None
         worker = threading.Thread(target=work, name="kfold-call", daemon=True)
         with _running_lock:
             _running[done] = token
@@ -259,12 +269,12 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
                 raise _core.KfoldError(_thread_start_failure_text(error)) from error
             raise
         while not done.wait(_POLL_SECONDS):
-            flush_log(keywords)
+            flush_log(keywords, call)
             display = _updated(display)
         display = _updated(display)  # the last report, made just before the worker ended
         closing, display = display, None
         _close(closing)
-        flush_log(keywords)
+        flush_log(keywords, call)
         if "error" in outcome:
             raise name_keywords(outcome["error"], keywords or {})
         return outcome["value"]
@@ -283,7 +293,7 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
         closing, display = display, None
         try:
             _close(closing)
-            flush_log(keywords)
+            flush_log(keywords, call)
             logger.warning("interrupted (%s): the computation stops at its next progress point in the background",
                            type(error).__name__)
         except BaseException as again:  # a second Ctrl-C or timeout: the cleanup is arranged all the same
@@ -293,6 +303,7 @@ def run(function: Callable[..., T], *args: Any, cancellable: bool = False,
     finally:
         with _running_lock:
             _callers.pop(done, None)
+        _core.end_call(call)  # its lines still to come count as of no call
 
 
 def _thread_start_failure_text(error: BaseException) -> str:
