@@ -69,14 +69,18 @@ at::Tensor cos_omega(const at::Tensor& x) {                                     
 
 // What the violation losses cannot see: they are distances, and a mirror image has the same ones. Unchecked, the
 // minimisation turned L residues into D and trans peptides into cis or twisted ones (a loop pushed into the core:
-// 3 residues inverted, a new cis peptide) while it removed the violations. So each chiral centre (every CA with
-// a CB; Ile's and Thr's CB) keeps the input's handedness, at least 0.8 of its volume, and each peptide bond
-// between consecutive residues stays on the input's side (trans or cis) no further from planar than 30 degrees
-// or than the input was: flat-bottomed squared penalties, zero for a structure that keeps them.
+// 5 residues inverted; two chains 3 A apart: 13 and 3 cis) while it removed the violations. So each chiral centre
+// (every CA with a CB; Ile's and Thr's CB) keeps a signed volume of at least kChiralFloor of the natural
+// handedness (the residues kfold reads are the 20 L amino acids: positive, 2.2-2.8 A^3, in the ordering used
+// here), and each peptide bond between consecutive residues stays on the input's side (trans or cis) no further
+// from planar than 30 degrees or than the input was: flat-bottomed squared penalties, zero for a structure that
+// keeps them.
+constexpr double kChiralFloor = 1.2;  // A^3: about half an ideal centre's; an inversion passes through 0
+
 struct Stereo {
   struct Centre {
     int64_t o, a, b, c;
-    at::Tensor sign, floor, mask;  // [L]: the input's handedness, the least signed volume allowed, where it counts
+    at::Tensor mask;  // [L]: where it counts (the residue type has the centre, its four atoms exist)
   };
   std::vector<Centre> centres;
   at::Tensor trans, bound, peptide_mask;  // [L - 1]: trans (1) or cis (0) in the input, the |cos omega| kept, mask
@@ -88,13 +92,8 @@ struct Stereo {
       return m;
     };
     const auto beta_branched = (aatype == data::rc::restype_order('I')) | (aatype == data::rc::restype_order('T'));
-    for (auto [o, a, b, c, only] : {std::tuple{kCA, kN, kC, kCB, at::Tensor()},
-                                    std::tuple{kCB, kCA, kSide1, kSide2, beta_branched.to(x0.scalar_type())}}) {
-      const auto v0 = signed_volume(x0, o, a, b, c);
-      auto mask = has({o, a, b, c}) * (v0.abs() > 0.1).to(x0.scalar_type());  // (not a flat or collapsed centre)
-      if (only.defined()) mask = mask * only;
-      centres.push_back({o, a, b, c, v0.sign(), (0.8 * v0.abs()).clamp_max(2.0), mask});
-    }
+    centres.push_back({kCA, kN, kC, kCB, has({kCA, kN, kC, kCB})});
+    centres.push_back({kCB, kCA, kSide1, kSide2, has({kCB, kCA, kSide1, kSide2}) * beta_branched.to(x0.scalar_type())});
     const auto cos0 = cos_omega(x0);
     trans = (cos0 < 0).to(x0.scalar_type());
     bound = cos0.abs().clamp_max(std::cos(30.0 * M_PI / 180.0));
@@ -106,7 +105,7 @@ struct Stereo {
   at::Tensor penalty(const at::Tensor& x) const {
     auto total = at::zeros({}, x.options());
     for (const Centre& k : centres)
-      total = total + ((k.floor - k.sign * signed_volume(x, k.o, k.a, k.b, k.c)).relu().square() * k.mask).sum();
+      total = total + ((kChiralFloor - signed_volume(x, k.o, k.a, k.b, k.c)).relu().square() * k.mask).sum();
     if (x.size(0) < 2) return total;
     // trans: cos omega <= -bound; cis: cos omega >= bound.
     const auto cos = cos_omega(x);

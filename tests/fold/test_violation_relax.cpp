@@ -65,7 +65,7 @@ TEST_CASE(
     "relax: no residue changes handedness and no peptide bond flips (a loop pushed into the core, a clash of "
     "two chains)") {
   // The violation losses are distances, the same for a mirror image: the minimisation made D residues and cis
-  // peptides out of L and trans ones while removing the violations (3 and 1 here, 13 and 3 for two chains 3 A apart).
+  // peptides out of L and trans ones while removing the violations.
   const auto crystal = fixture_structure("crystal");
   Structure loop = crystal;
   loop.positions = crystal.positions.clone();
@@ -73,12 +73,13 @@ TEST_CASE(
                         crystal.mask.select(1, 1).sum();
   auto segment = loop.positions.slice(0, 42, 49);  // residues 43-49, 40 % of the way to the centroid
   segment.add_(0.4 * (centroid - segment.select(1, 1)).unsqueeze(1) * crystal.mask.slice(0, 42, 49).unsqueeze(-1));
-  const int64_t n = crystal.aatype.size(0);
-  const Structure dimer{at::cat({crystal.aatype, crystal.aatype}),
-                        at::cat({crystal.residue_index, crystal.residue_index + n + 200}),
-                        at::cat({crystal.positions, crystal.positions + at::tensor({3.0f, 0.0f, 0.0f})}) *
-                            at::cat({crystal.mask, crystal.mask}).unsqueeze(-1),
-                        at::cat({crystal.mask, crystal.mask})};
+  // Two copies of residues 1-40 as two chains, the second 3 A along x.
+  const auto part = [](const at::Tensor& t) { return t.slice(0, 0, 40); };
+  const Structure dimer{at::cat({part(crystal.aatype), part(crystal.aatype)}),
+                        at::cat({part(crystal.residue_index), part(crystal.residue_index) + 1000}),
+                        at::cat({part(crystal.positions), part(crystal.positions) + at::tensor({3.0f, 0.0f, 0.0f})}) *
+                            at::cat({part(crystal.mask), part(crystal.mask)}).unsqueeze(-1),
+                        at::cat({part(crystal.mask), part(crystal.mask)})};
   for (const auto& [name, s] : {std::pair{std::string("loop"), loop}, std::pair{std::string("dimer"), dimer}}) {
     const auto r = relax(s);
     const auto changes = stereo_changes(s, r.atom37_positions);
