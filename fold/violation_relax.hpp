@@ -2,8 +2,9 @@
 // (fold/structural_violations.hpp): a restrained minimisation, in the manner of AlphaFold's relax step
 // (alphafold/relax/amber_minimize.py: heavy atoms harmonically restrained to where the model put them,
 // L-BFGS, rounds that free the residues still violating until none is left), but whose energy is the
-// violation losses themselves, not the Amber force field. It removes the peptide-bond, angle, clash and
-// within-residue violations AlphaFold's relax is judged by, moving atoms as little as it can; it adds no
+// violation losses themselves, not the Amber force field, plus penalties that keep what those distances cannot
+// see (each residue's handedness, each peptide bond's cis/trans side). It removes the peptide-bond, angle, clash
+// and within-residue violations AlphaFold's relax is judged by, moving atoms as little as it can; it adds no
 // hydrogens and does not optimise packing or electrostatics.
 #pragma once
 
