@@ -10,7 +10,6 @@
 #include <cmath>
 #include <initializer_list>
 #include <mutex>
-#include <tuple>
 #include <vector>
 
 #include "data/interrupt.hpp"
