@@ -5,7 +5,6 @@
 #include <iterator>
 #include <map>
 #include <mutex>
-#include <set>
 
 #include "data/caller_tag.hpp"
 #include "data/progress.hpp"
@@ -16,28 +15,25 @@ namespace {
 constexpr size_t kMaxLogRecords = 10000;
 
 std::mutex g_mutex;                               // guards everything below
-std::set<uint64_t> g_calls;                       // begun, not ended
 ProgressSnapshot g_latest;                        // of any call
-std::map<uint64_t, ProgressSnapshot> g_progress;  // by begun call
+std::map<uint64_t, ProgressSnapshot> g_progress;  // by call begun and not ended
 std::deque<LogRecord> g_log;
 
 // The tag lines and reports of the calling thread are stored under (mutex held).
 uint64_t current_call() {
   const uint64_t tag = caller_tag();
-  return g_calls.count(tag) > 0 ? tag : 0;
+  return g_progress.count(tag) > 0 ? tag : 0;
 }
 
 }  // namespace
 
 void begin_call(uint64_t call) {
   std::lock_guard lock(g_mutex);
-  g_calls.insert(call);
   g_progress[call] = {};
 }
 
 void end_call(uint64_t call) {
   std::lock_guard lock(g_mutex);
-  g_calls.erase(call);
   g_progress.erase(call);
   for (LogRecord& r : g_log)
     if (r.call == call) r.call = 0;  // left for whichever caller flushes next
