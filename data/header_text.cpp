@@ -1,4 +1,4 @@
-// portable_header_text, valid_utf8_text and ascii_text (data/header_text.hpp).
+// portable_header_text, valid_utf8_text, escaped_utf8_text and ascii_text (data/header_text.hpp).
 #include "data/header_text.hpp"
 
 #include <algorithm>
@@ -66,6 +66,25 @@ std::string valid_utf8_text(std::string_view text) {
     const size_t n = static_cast<unsigned char>(text[i]) < 0x80 ? 1 : utf8_sequence(text, i, code);
     if (n == 0) {
       out += '?';
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+std::string escaped_utf8_text(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    uint32_t code = 0;
+    const auto c = static_cast<unsigned char>(text[i]);
+    const size_t n = c < 0x80 ? 1 : utf8_sequence(text, i, code);
+    if (n == 0) {
+      out += {'\\', 'x', kHex[c >> 4], kHex[c & 0xf]};
       ++i;
     } else {
       out.append(text.substr(i, n));

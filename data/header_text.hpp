@@ -17,6 +17,11 @@ std::string portable_header_text(std::string_view text, char replacement = ' ');
 // search outputs, which Python readers open as UTF-8 (a Latin-1 byte made the whole A3M unreadable).
 std::string valid_utf8_text(std::string_view text);
 
+// `text` with every byte that is no part of valid UTF-8 written as \xNN (Python's "backslashreplace"): kfold's
+// log lines and error messages, which name ids and paths byte for byte (a Latin-1 id made a log unreadable as
+// UTF-8); valid text is returned unchanged.
+std::string escaped_utf8_text(std::string_view text);
+
 // `text` with every character that is not ASCII (a valid UTF-8 sequence or a byte of none) replaced by '?':
 // the PDB format's header records, which are ASCII and cut at fixed columns (a cut inside a UTF-8 character made
 // the file unreadable as UTF-8). ASCII control characters stay.

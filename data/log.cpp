@@ -3,6 +3,7 @@
 // worker's name (several GPU workers of one job writing one log).
 #include "data/log.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -10,6 +11,8 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+
+#include "data/header_text.hpp"
 
 namespace kfold {
 namespace {
@@ -122,6 +125,17 @@ void log_message(LogLevel level, std::string_view message) {
 }
 
 void write_stderr(std::string_view text) noexcept {
+  // Ids and paths pass into messages byte for byte; a byte that is no UTF-8 goes out as \xNN so that the log
+  // stays readable as UTF-8 (journald, Python, a browser showing a SLURM log).
+  std::string escaped;
+  const bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (!ascii) {
+    try {
+      escaped = data::escaped_utf8_text(text);
+      text = escaped;
+    } catch (...) {  // out of memory: the bytes as they are
+    }
+  }
   std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);
   std::clearerr(stderr);

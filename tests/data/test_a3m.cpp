@@ -114,6 +114,12 @@ TEST_CASE("a3m and fasta: headers are written as every reader splits them, Pytho
   CHECK(
       kfold::data::valid_utf8_text("\xe9t\xe9 \xe2\x80 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xed\xa0\x80 \xc0\xaf") ==
       "?t? ?? \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 ??? ??");
+  // escaped_utf8_text (log lines, error messages): Python's "backslashreplace", valid characters unchanged.
+  CHECK(kfold::data::escaped_utf8_text("\xe9t\xe9 \xe2\x80 \xc3\xa9 \xf0\x9f\x98\x80 \xed\xa0\x80\tend\n") ==
+        R"(\xe9t\xe9 \xe2\x80 )"
+        "\xc3\xa9 \xf0\x9f\x98\x80 "
+        R"(\xed\xa0\x80)"
+        "\tend\n");
   Msa msa;
   msa.sequences = {"MKV", "MKV"};
   msa.deletion_matrix = {{0, 0, 0}, {0, 0, 0}};

@@ -137,6 +137,17 @@ def test_inspect_bad_inputs_exit_2_with_the_file_named(kfold, tmp_path):
         assert "Traceback" not in r.stderr and "terminate" not in r.stderr
 
 
+def test_a_path_of_no_utf8_is_escaped_in_messages(build_dir, tmp_path):
+    """Messages name paths and ids byte for byte; a byte that is no UTF-8 (a Latin-1 file name) is written as
+    \\xNN (Python's backslashreplace), so the log stays UTF-8 for whatever reads it (journald, Python, a browser)."""
+    path = os.fsencode(tmp_path) + b"/r\xe9sum\xc3\xa9.h5"
+    r = subprocess.run([str(build_dir / "bin" / "kfold").encode(), b"inspect", path], capture_output=True, timeout=60)
+    assert r.returncode == 2
+    err = r.stderr.decode("utf-8")  # strict: raises on a byte of no UTF-8
+    assert path.decode("utf-8", "backslashreplace") in err
+    assert "file not found" in err
+
+
 def test_inspect_lists_npz_like_numpy(kfold):
     for name in ("stored.npz", "compressed.npz"):
         path = SOURCE_DIR / "tests/fixtures/npz" / name
