@@ -14,7 +14,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <thread>
 
 #include "data/a3m.hpp"
@@ -31,6 +30,8 @@
 #include "pipelines/batch/given_msa.hpp"
 #include "pipelines/batch/msa_stage.hpp"
 #include "pipelines/batch/stage_key.hpp"
+#include "pipelines/batch/stage_keys.hpp"
+#include "pipelines/batch/stopped_shards.hpp"
 #include "pipelines/batch/target_lock.hpp"
 #include "pipelines/batch/target_status.hpp"
 #include "pipelines/predict/loaded_model.hpp"
@@ -45,9 +46,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A target's template features from its MSA stage (the template search runs there, on CPU nodes).
-constexpr const char* kTemplatesFile = "templates.h5";
-
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // Seconds since 1970 (status.json's failure times, compared between workers and hosts).
@@ -57,26 +55,15 @@ double unix_time() {
 
 // Content checksum of a stage's file, kept in status.json so that a damaged cached file is recomputed.
 std::string file_checksum(const fs::path& path) { return StageKey().add_file_content("file", path).hex(); }
+// --stage's word for `stage`.
+std::string stage_name(BatchStage stage) {
+  return stage == BatchStage::msa ? "msa" : stage == BatchStage::predict ? "predict" : "all";
+}
+
 // "N/M finished (F failed[, W waiting for their MSA stage])": what a worker has seen of its shard.
 std::string progress(const BatchReport& r) {
   return fmt::format("{}/{} finished ({} failed{})", r.done + r.failed + r.waiting, r.targets, r.failed,
                      r.waiting > 0 ? fmt::format(", {} waiting for their MSA stage", r.waiting) : "");
-}
-
-// The recycles part of the predict key: --recycles N, or -1 without it, and -1 when every model's config already
-// runs N (both num_recycle keys): it changes nothing then (the presets and the config's bytes key the config).
-int64_t recycles_key(const PredictOptions& predict, const std::vector<std::string>& models) {
-  if (!predict.recycles) return -1;
-  try {
-    for (const auto& name : models) {
-      const auto config = model_config_for({name, predict.config, std::nullopt});
-      if (config.model.num_recycle != *predict.recycles || config.data.common.num_recycle != *predict.recycles)
-        return *predict.recycles;
-    }
-  } catch (const InputError&) {  // a config that runs only with --recycles (num_recycle keys that differ)
-    return *predict.recycles;
-  }
-  return -1;
 }
 
 class BatchRunner {
@@ -96,6 +83,9 @@ class BatchRunner {
   };
   void run_target(const BatchTarget& target, BatchReport& report, bool previous_worker_died);
   bool refuse_problem_target(TargetRun& run);
+  bool takes_any_msa(const BatchTarget& target) const;
+  std::string msa_key_in_use(const TargetRun& run) const;
+  bool complete_for_this_run(const TargetRun& run) const;
   void fail(TargetRun& run, const std::string& stage, const std::string& key, const std::string& kind,
             const std::string& reason);
   bool failed_before(const TargetRun& run, const std::string& stage, const std::string& key) const;
@@ -103,8 +93,6 @@ class BatchRunner {
   bool msa_complete(const TargetRun& run, const std::string& key) const;
   bool mark_running(TargetRun& run, const std::string& stage, const std::string& key);
   void wait_for_msa_stage(TargetRun& run);
-  std::string msa_key(const BatchTarget& target) const;
-  std::string predict_key(const std::string& msa_key, const fs::path& dir, const json& msa_status) const;
   void run_msa_stage(const BatchTarget& target, const fs::path& dir, const std::string& key, json& status);
   void run_predict_stage(const BatchTarget& target, const fs::path& dir, const std::string& key, json& status);
   void write_summary(bool force);
@@ -124,7 +112,6 @@ class BatchRunner {
   bool parameters_checked_ = false;
   // When this worker started (unix_time): a failure recorded since is another worker's of this run, not retried.
   double started_at_ = unix_time();
-  std::set<std::string> waiting_;  // targets this worker found without a finished MSA stage (--stage predict)
   std::map<std::string, json> unrecorded_failures_;  // failures whose status.json could not be written
   // Per stage: runtime failures of this worker since that stage last completed here (of targets whose status.json
   // held no runtime failure of that stage with those inputs), and the last one's "<id>: <reason>" (a broken GPU
@@ -134,51 +121,8 @@ class BatchRunner {
     std::string last;
   };
   std::map<std::string, FailuresInARow> runtime_failures_;
-  std::vector<char> in_shard_;  // [targets] 1 for this worker's shard
-  std::string stopped_;         // why this worker stopped early (summary.tsv's reason of its targets left pending)
+  std::vector<int64_t> shard_of_;  // [targets] each one's shard of options_.shard_count
 };
-
-std::string BatchRunner::msa_key(const BatchTarget& target) const {
-  StageKey key;
-  key.add("stage", std::string_view("msa v1")).add("sequence", target.sequence);
-  if (const auto given = given_msa(options_.msa_dir, target)) {
-    key.add_file_content("given msa", *given);
-  } else if (!options_.db.empty()) {
-    const auto& s = options_.search;
-    key.add_file_identity("db", options_.db)
-        .add("evalue", s.evalue)
-        .add("max_seqs", s.max_seqs)
-        .add("min_coverage", s.min_coverage)
-        .add("iterations", s.iterations)
-        .add("inclusion_evalue", s.inclusion_evalue)
-        .add("word_threshold", static_cast<int64_t>(s.prefilter.word_threshold))
-        .add("max_candidates", s.prefilter.max_candidates)
-        .add("mask", static_cast<int64_t>(s.prefilter.mask_low_complexity))
-        .add("composition_stats", static_cast<int64_t>(s.composition_stats))
-        .add("composition_bias", static_cast<int64_t>(s.composition_bias));
-    if (s.alt_alignments > 0) key.add("alt_alignments", s.alt_alignments);  // absent: earlier keys stay
-  } else if (!options_.msa_dir.empty()) {  // it fails: not the single-sequence stage of a run without --msa-dir
-    key.add("given msa", std::string_view("missing"));
-  }
-  if (const auto& t = options_.predict.templates; !t.db.empty()) {  // absent: keys of template-free runs stay
-    key.add_file_identity("template db", t.db)
-        .add("mmcif dir", staged_name(t.featurizer.mmcif_dir))  // its name: a staged copy keeps the key
-        .add("max template date", t.featurizer.max_template_date)
-        .add("max template hits", t.featurizer.max_hits)
-        .add("template evalue", t.evalue);
-  }
-  return key.hex();
-}
-
-std::string BatchRunner::predict_key(const std::string& msa_key, const fs::path& dir, const json& msa_status) const {
-  StageKey key;
-  // v2: model i of n has the pipeline seed i + n x seed (AlphaFold's), v1 gave every model the seed.
-  key.add("stage", std::string_view("predict v2")).add("msa", msa_key).add("models", models_key_);
-  for (const auto& file : msa_status.value("files", std::vector<std::string>{}))
-    key.add_file_content("msa file", dir / "msas" / file);
-  if (msa_status.contains("templates")) key.add_file_content("templates", dir / kTemplatesFile);
-  return key.hex();
-}
 
 void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, const std::string& key, json& status) {
   const auto start = Clock::now();
@@ -373,6 +317,7 @@ bool BatchRunner::mark_running(TargetRun& run, const std::string& stage, const s
   }
   char started[21];
   format_utc_time(std::time(nullptr), started);  // not std::gmtime: its buffer is shared by every thread
+  run.status.erase("waiting");
   run.status["running"] = {{"stage", stage},
                            {"key", key},
                            {"worker", LockDirectory::owner_text()},
@@ -383,8 +328,32 @@ bool BatchRunner::mark_running(TargetRun& run, const std::string& stage, const s
   return true;
 }
 
+// --stage predict without --db, for a target without an MSA in --msa-dir, takes the MSAs the MSA stage left for the
+// target's sequence, whatever made them (that stage may have searched a database: the options of the two stages
+// need not be the same).
+bool BatchRunner::takes_any_msa(const BatchTarget& target) const {
+  return options_.stage == BatchStage::predict && options_.db.empty() && !given_msa(options_.msa_dir, target);
+}
+
+// The key of the MSA stage this run takes: the one recorded when it takes any, else that of this run's options.
+std::string BatchRunner::msa_key_in_use(const TargetRun& run) const {
+  return takes_any_msa(run.target) && run.status.contains("msa") ? key_of(run.status, "msa")
+                                                                 : msa_stage_key(options_, run.target);
+}
+
+// Whether the stages this run asks for are complete with its inputs and options: nothing would run.
+bool BatchRunner::complete_for_this_run(const TargetRun& run) const {
+  if (run.status.contains("failed") || !run.status.contains("msa") || !msa_stage_query_is(run.dir, run.target))
+    return false;
+  const auto mkey = msa_key_in_use(run);
+  if (!msa_complete(run, mkey)) return false;
+  if (options_.stage == BatchStage::msa) return true;
+  return key_of(run.status, "predict") == predict_stage_key(mkey, models_key_, run.dir, run.status["msa"]) &&
+         prediction_complete(run.dir, run.status, run.target.id);
+}
+
 // A target the input itself rules out (a problem found reading it, longer than --max-length) fails, once per
-// reason. False when the target may run.
+// reason, unless it is done. False when the target may run.
 bool BatchRunner::refuse_problem_target(TargetRun& run) {
   const BatchTarget& target = run.target;
   if (target.problem.empty() &&
@@ -393,6 +362,15 @@ bool BatchRunner::refuse_problem_target(TargetRun& run) {
   const auto reason = !target.problem.empty() ? target.problem
                                               : fmt::format("{}: {} residues, longer than --max-length {}",
                                                             target.source, target.sequence.size(), options_.max_length);
+  // A target over a lower --max-length of a rerun (or of another job on the folder) whose stages are complete with
+  // this run's inputs and options is left as it is: the limit says which targets this run works on, not that
+  // finished predictions are void (they were thrown away and predicted again by the next run with the old limit).
+  if (target.problem.empty() && complete_for_this_run(run)) {
+    log_info("{}: {} residues, longer than --max-length {}: complete already, kept", target.id, target.sequence.size(),
+             options_.max_length);
+    ++run.report.done;
+    return true;
+  }
   const auto key = StageKey().add("problem", reason).hex();
   if (failed_before(run, "input", key)) {
     ++run.report.failed;
@@ -424,21 +402,30 @@ bool BatchRunner::msa_complete(const TargetRun& run, const std::string& key) con
   return true;
 }
 
-// A target whose MSA stage has not finished when the predict stage needs it: an input or crash failure of that
-// stage comes back every time (failed); one of resources a --stage msa job may be retrying now (waiting).
+// A target whose MSA stage has not finished when the predict stage needs it: failed when that stage failed for this
+// sequence (as summary.tsv says: a rerun of --stage msa retries a failure of resources), else waiting for it.
 void BatchRunner::wait_for_msa_stage(TargetRun& run) {
   const json& status = run.status;
   const json failed = status.value("failed", json::object());
   // (a failure recorded for another sequence, the input edited since, is not this one's)
-  if (failed.value("stage", "") == "msa" && permanent_failure(failed) &&
+  if (failed.value("stage", "") == "msa" &&
       failed.value("sequence_sha256", sequence_digest(run.target)) == sequence_digest(run.target)) {
-    log_error("{}: its MSA stage failed: {}", run.target.id, status["failed"].value("reason", ""));
+    log_error("{}: its MSA stage failed ({}): {}{}", run.target.id, failed.value("kind", "?"),
+              failed.value("reason", ""),
+              permanent_failure(failed) ? "" : "; a rerun of kfold batch --stage msa retries it");
     ++run.report.failed;
     return;
   }
   log_warn("{}: no finished MSA stage (run kfold batch --stage msa first)", run.target.id);
-  waiting_.insert(run.target.id);
   ++run.report.waiting;
+  // Recorded for summary.tsv, whichever worker writes it (the next stage to start removes it).
+  run.status["waiting"] = {{"stage", "msa"}, {"time", unix_time()}};
+  try {
+    data::ensure_directory(run.dir);
+    write_status(run.dir / "status.json", run.status);
+  } catch (const std::exception& e) {
+    log_warn("{}: {} (summary.tsv gives no reason for its wait)", run.target.id, e.what());
+  }
 }
 
 void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, bool previous_worker_died) {
@@ -465,18 +452,14 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
   }
   if (refuse_problem_target(run)) return;
 
-  // --stage predict without --db, for a target without an MSA in --msa-dir, takes the MSAs the MSA stage
-  // left for the target's sequence, whatever made them (that stage may have searched a database: the
-  // options of the two stages need not be the same).
-  const bool any_msa =
-      options_.stage == BatchStage::predict && options_.db.empty() && !given_msa(options_.msa_dir, target);
+  const bool any_msa = takes_any_msa(target);
   if (any_msa && run.status.contains("msa") && !msa_stage_query_is(run.dir, target)) {
     log_warn("{}: its MSA stage was run for another sequence than {} gives now (the input changed)", target.id,
              target.source);
     try {  // the old sequence's structures are not this target's
       forget_completed_stages(run.dir, run.status);
     } catch (const std::exception& e) {  // a folder that cannot be written fails this target, not the batch
-      fail(run, "msa", msa_key(target), "runtime", e.what());
+      fail(run, "msa", msa_stage_key(options_, target), "runtime", e.what());
       return;
     }
   }
@@ -486,7 +469,7 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
     wait_for_msa_stage(run);
     return;
   }
-  const auto mkey = any_msa && run.status.contains("msa") ? key_of(run.status, "msa") : msa_key(target);
+  const auto mkey = msa_key_in_use(run);
   // Checked once (it reads every MSA file: a rerun over 10,000 finished targets on a shared file system).
   bool msa_ready = msa_complete(run, mkey);
   if (options_.stage != BatchStage::predict && !msa_ready) {
@@ -516,7 +499,7 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
     wait_for_msa_stage(run);
     return;
   }
-  const auto pkey = predict_key(mkey, run.dir, run.status["msa"]);
+  const auto pkey = predict_stage_key(mkey, models_key_, run.dir, run.status["msa"]);
   if (key_of(run.status, "predict") == pkey && prediction_complete(run.dir, run.status, target.id)) {
     ++report.done;
     return;
@@ -567,6 +550,7 @@ void BatchRunner::write_summary(bool force) {
   } catch (const Error&) {
   }
   done_rows_.resize(targets_.size());
+  StoppedShards stopped_shards(options_.output_dir, options_.shard_count);
   std::string text =
       "id\tlength\tmsa_depth\tneff\tbest_model\tmean_plddt\tptm\tstatus\treason\tmsa_seconds\tpredict_seconds"
       "\tviolations\tfailure_kind\n";
@@ -605,9 +589,12 @@ void BatchRunner::write_summary(bool force) {
         reason = "its worker is gone (killed or its node lost); the next run of its shard takes it over";
       }
     }
-    if (state == "pending" && waiting_.contains(target.id))
-      reason = "no finished MSA stage with these inputs and options: run kfold batch --stage msa first";
-    if (state == "pending" && reason.empty() && !stopped_.empty() && in_shard_[t]) reason = stopped_;
+    if (state != "done" && state != "failed" && state != "running" && reason.empty()) {
+      if (status.contains("waiting"))
+        reason = "no finished MSA stage with these inputs and options: run kfold batch --stage msa first";
+      else
+        reason = stopped_shards.reason(shard_of_[t]);
+    }
     std::replace_if(
         reason.begin(), reason.end(), [](char c) { return c == '\t' || c == '\n'; }, ' ');
     const std::string best = status.contains("predict") ? status["predict"].value("best_model", "") : "";
@@ -644,11 +631,12 @@ void BatchRunner::stop_if_failing_in_a_row() {
   const auto broken = std::find_if(runtime_failures_.begin(), runtime_failures_.end(),
                                    [&](const auto& stage) { return limit > 0 && stage.second.count >= limit; });
   if (broken == runtime_failures_.end()) return;
-  stopped_ = fmt::format(
-      "not run: the worker of its shard ({}) stopped after {} runtime failures of the {} stage in "
-      "a row; the next run takes it",
-      LockDirectory::owner_text(), broken->second.count, broken->first);
   try {
+    StoppedShards(options_.output_dir, options_.shard_count)
+        .record(stage_name(options_.stage), options_.shard_index,
+                fmt::format("not run: the worker of its shard ({}) stopped after {} runtime failures of the {} stage "
+                            "in a row; the next run takes it",
+                            LockDirectory::owner_text(), broken->second.count, broken->first));
     write_summary(true);
   } catch (const Interrupted&) {
     throw;
@@ -666,22 +654,7 @@ BatchReport BatchRunner::run() {
   targets_ = read_batch_targets(options_.input);
   if (options_.stage != BatchStage::msa) {
     models_.emplace(options_.predict);  // checks presets, configs and parameter files; loads nothing yet
-    StageKey models;
-    for (const auto& name : models_->names()) {
-      models.add("model", name);
-      if (options_.predict.random_weights)
-        models.add("random weights seed", options_.predict.seed);
-      else
-        models.add_file_identity("params", find_params(name, options_.predict));
-    }
-    if (!options_.predict.config.empty()) models.add_file_content("config", options_.predict.config);
-    models.add("recycles", recycles_key(options_.predict, models_->names()))
-        .add("seed", options_.predict.seed)
-        .add("rank", static_cast<int64_t>(options_.predict.rank_by))
-        .add("dtype", std::string_view(c10::toString(options_.predict.run.dtype)));
-    if (options_.predict.relax != RelaxModels::none)  // absent otherwise: keys from before --relax stay valid
-      models.add("relax", static_cast<int64_t>(options_.predict.relax));
-    models_key_ = models.hex();
+    models_key_ = models_stage_key(options_, models_->names());
   }
   if (!options_.db.empty() && options_.stage != BatchStage::predict) msa::check_search_options(options_.search);
   // A bad database stops the batch here (exit 2), not every target one by one (in --stage predict it is part of
@@ -699,8 +672,9 @@ BatchReport BatchRunner::run() {
   locks_ = std::make_unique<LockDirectory>(options_.output_dir / ".locks", options_.lock_stale_after);
 
   const auto mine = shard_targets(targets_, options_.shard_index, options_.shard_count);
-  in_shard_.assign(targets_.size(), 0);
-  for (const int64_t i : mine) in_shard_[static_cast<size_t>(i)] = 1;
+  shard_of_ = target_shards(targets_, options_.shard_count);
+  StoppedShards(options_.output_dir, options_.shard_count)
+      .clear(stage_name(options_.stage), options_.shard_index);  // worked on again
   BatchReport report;
   report.targets = static_cast<int64_t>(mine.size());
   log_info("batch: {} targets in {}, {} in shard {}/{}", targets_.size(), options_.input.string(), mine.size(),

@@ -248,7 +248,7 @@ std::pair<int64_t, int64_t> parse_shard(const std::string& text, const std::stri
   return {index, count};
 }
 
-std::vector<int64_t> shard_targets(const std::vector<BatchTarget>& targets, int64_t index, int64_t count) {
+std::vector<int64_t> target_shards(const std::vector<BatchTarget>& targets, int64_t count) {
   std::vector<int64_t> order(targets.size());
   std::iota(order.begin(), order.end(), 0);
   const auto length = [&](int64_t i) { return static_cast<int64_t>(targets[i].sequence.size()); };
@@ -256,12 +256,21 @@ std::vector<int64_t> shard_targets(const std::vector<BatchTarget>& targets, int6
     return length(a) != length(b) ? length(a) > length(b) : targets[a].id < targets[b].id;
   });
   std::vector<double> load(static_cast<size_t>(count), 0.0);
-  std::vector<int64_t> mine;
+  std::vector<int64_t> shards(targets.size());
   for (const int64_t i : order) {
     const auto shard = std::min_element(load.begin(), load.end()) - load.begin();
     load[shard] += std::max(1.0, static_cast<double>(length(i)) * static_cast<double>(length(i)));
-    if (shard == index) mine.push_back(i);
+    shards[static_cast<size_t>(i)] = shard;
   }
+  return shards;
+}
+
+std::vector<int64_t> shard_targets(const std::vector<BatchTarget>& targets, int64_t index, int64_t count) {
+  const auto shards = target_shards(targets, count);
+  std::vector<int64_t> mine;
+  for (size_t i = 0; i < shards.size(); ++i)
+    if (shards[i] == index) mine.push_back(static_cast<int64_t>(i));
+  const auto length = [&](int64_t i) { return static_cast<int64_t>(targets[i].sequence.size()); };
   std::sort(mine.begin(), mine.end(), [&](int64_t a, int64_t b) {
     return length(a) != length(b) ? length(a) < length(b) : targets[a].id < targets[b].id;
   });

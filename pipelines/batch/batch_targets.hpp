@@ -34,4 +34,7 @@ std::pair<int64_t, int64_t> parse_shard(const std::string& text, const std::stri
 // Returns indices into `targets`, sorted by length then id.
 std::vector<int64_t> shard_targets(const std::vector<BatchTarget>& targets, int64_t index, int64_t count);
 
+// [targets] the shard of `count` that each target belongs to, by shard_targets' rule.
+std::vector<int64_t> target_shards(const std::vector<BatchTarget>& targets, int64_t count);
+
 }  // namespace kfold::pipelines

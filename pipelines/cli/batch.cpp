@@ -177,7 +177,9 @@ void add_batch_command(CLI::App& app, Action& action) {
                   "Precomputed MSAs: <id>.a3m (.a3m.gz, .sto, .sto.gz, or colabfold_search's name of the whole header) "
                   "here is used instead of a search");
   add_search_options(*cmd, o->search);
-  cmd->add_option("--max-length", o->batch.max_length, "Longer targets fail with that reason; 0 = no limit")
+  cmd->add_option(
+         "--max-length", o->batch.max_length,
+         "Longer targets fail with that reason (one complete with this run's options stays done); 0 = no limit")
       ->capture_default_str();
   cmd->add_flag("--retry-failed", o->batch.retry_failed,
                 "Run again the targets that failed with the same inputs (input failures, and stages whose workers died "

@@ -34,7 +34,8 @@ for arg in "$@"; do
     --device|--device=*)
       echo "submit.sh: leave --device out: the predict array job gives each worker its GPU (--device cuda:N)" >&2
       exit 2 ;;
-    --shard|--shard=*|--stage|--stage=*|-o|--output|--output=*|--out|--out=*)
+    --shard|--shard=*|--stage|--stage=*|--output|--output=*|--out|--out=*|-o*|-[qv]o*|-[qv][qv]o*)
+      # (-o*, -[qv]o*: -o, -oDIR and -qoDIR, as kfold's parser takes -o)
       echo "submit.sh: leave ${arg%%=*} out: the array jobs set it (each task its shard, the MSA job --stage msa," \
         "the predict job --stage predict, both -o OUT)" >&2
       exit 2 ;;

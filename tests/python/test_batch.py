@@ -242,9 +242,14 @@ def test_bad_targets_are_recorded_and_the_rest_finish(kfold, tmp_path):
     assert rows["too_long"]["failure_kind"] == rows["bad_letters"]["failure_kind"] == "input"
     # A rerun does not retry them (same inputs), and exits 3 again.
     assert kfold("batch", targets, *MODEL, "--max-length", "20", "-o", out).returncode == 3
-    # A target that fails now is not done, whatever an earlier run predicted: no done marker, no metrics.
+    # A lower --max-length leaves a target that is complete with this run's options as it is (the limit says what
+    # this run works on); one with stale outputs (another seed) fails, and is not done, whatever an earlier run
+    # predicted: no done marker, no metrics.
     assert (out / "good" / "done").exists()
-    assert kfold("batch", targets, *MODEL, "--max-length", "5", "-o", out).returncode == 3
+    run = kfold("batch", targets, *MODEL, "--max-length", "5", "-o", out)
+    assert run.returncode == 3 and "good: 10 residues, longer than --max-length 5: complete already, kept" in run.stderr
+    assert summary(out)["good"]["status"] == "done" and (out / "good" / "done").exists()
+    assert kfold("batch", targets, *MODEL, "--seed", "1", "--max-length", "5", "-o", out).returncode == 3
     assert summary(out)["good"]["status"] == "failed" and summary(out)["good"]["mean_plddt"] in ("", "NA")
     assert not (out / "good" / "done").exists()
     # Duplicate ids stop the batch before any work: their outputs would collide.
@@ -597,7 +602,7 @@ def test_the_summary_shows_what_a_rerun_did_to_a_target_it_had_read_as_done(kfol
     assert kfold("batch", targets, *MODEL, "-o", out).returncode == 0
     old = time.time() - 60
     os.utime(out / "summary.tsv", (old, old))  # the rerun's first periodic summary is written, not skipped
-    run = kfold("batch", targets, *MODEL, "--max-length", "15", "-o", out)
+    run = kfold("batch", targets, *MODEL, "--seed", "1", "--max-length", "15", "-o", out)
     assert run.returncode == 3, run.stderr
     row = summary(out)["trp_cage"]
     assert row["status"] == "failed" and row["failure_kind"] == "input" and "--max-length 15" in row["reason"], row

@@ -92,7 +92,9 @@ def test_submit_checks_its_task_counts_before_submitting(tmp_path):
                          (("-3", "2"), "MSA_TASKS '-3'"), (("2.5", "2"), "MSA_TASKS '2.5'"),
                          (("2", "2", "--device", "cuda:1"), "leave --device out"),
                          (("2", "2", "--shard", "0/1"), "leave --shard out: the array jobs set it"),
-                         (("2", "2", "--stage=predict"), "leave --stage out")):
+                         (("2", "2", "--stage=predict"), "leave --stage out"),
+                         (("2", "2", "-oelsewhere"), "leave -oelsewhere out"),  # kfold takes -oDIR as -o DIR
+                         (("2", "2", "-qo", "elsewhere"), "leave -qo out")):
         run = submit(*counts)
         assert run.returncode == 2 and word in run.stderr, (counts, run.stderr)
         assert not calls.exists(), counts  # nothing submitted

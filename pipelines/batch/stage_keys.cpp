@@ -1,0 +1,99 @@
+// msa_stage_key, models_stage_key and predict_stage_key (pipelines/batch/stage_keys.hpp). A field added to a key
+// is added only when it is set, so that the keys of folders made before it existed stay valid.
+#include "pipelines/batch/stage_keys.hpp"
+
+#include <c10/core/ScalarType.h>
+
+#include <optional>
+
+#include "data/error.hpp"
+#include "pipelines/batch/given_msa.hpp"
+#include "pipelines/batch/stage_key.hpp"
+#include "pipelines/predict/loaded_model.hpp"
+#include "pipelines/predict/model_set.hpp"
+
+namespace kfold::pipelines {
+
+namespace {
+
+// The recycles part of the predict key: --recycles N, or -1 without it, and -1 when every model's config already
+// runs N (both num_recycle keys): it changes nothing then (the presets and the config's bytes key the config).
+int64_t recycles_key(const PredictOptions& predict, const std::vector<std::string>& models) {
+  if (!predict.recycles) return -1;
+  try {
+    for (const auto& name : models) {
+      const auto config = model_config_for({name, predict.config, std::nullopt});
+      if (config.model.num_recycle != *predict.recycles || config.data.common.num_recycle != *predict.recycles)
+        return *predict.recycles;
+    }
+  } catch (const InputError&) {  // a config that runs only with --recycles (num_recycle keys that differ)
+    return *predict.recycles;
+  }
+  return -1;
+}
+
+}  // namespace
+
+std::string msa_stage_key(const BatchOptions& options, const BatchTarget& target) {
+  StageKey key;
+  key.add("stage", std::string_view("msa v1")).add("sequence", target.sequence);
+  if (const auto given = given_msa(options.msa_dir, target)) {
+    key.add_file_content("given msa", *given);
+  } else if (!options.db.empty()) {
+    const auto& s = options.search;
+    key.add_file_identity("db", options.db)
+        .add("evalue", s.evalue)
+        .add("max_seqs", s.max_seqs)
+        .add("min_coverage", s.min_coverage)
+        .add("iterations", s.iterations)
+        .add("inclusion_evalue", s.inclusion_evalue)
+        .add("word_threshold", static_cast<int64_t>(s.prefilter.word_threshold))
+        .add("max_candidates", s.prefilter.max_candidates)
+        .add("mask", static_cast<int64_t>(s.prefilter.mask_low_complexity))
+        .add("composition_stats", static_cast<int64_t>(s.composition_stats))
+        .add("composition_bias", static_cast<int64_t>(s.composition_bias));
+    if (s.alt_alignments > 0) key.add("alt_alignments", s.alt_alignments);
+  } else if (!options.msa_dir.empty()) {  // it fails: not the single-sequence stage of a run without --msa-dir
+    key.add("given msa", std::string_view("missing"));
+  }
+  if (const auto& t = options.predict.templates; !t.db.empty()) {
+    key.add_file_identity("template db", t.db)
+        .add("mmcif dir", staged_name(t.featurizer.mmcif_dir))  // its name: a staged copy keeps the key
+        .add("max template date", t.featurizer.max_template_date)
+        .add("max template hits", t.featurizer.max_hits)
+        .add("template evalue", t.evalue);
+  }
+  return key.hex();
+}
+
+std::string models_stage_key(const BatchOptions& options, const std::vector<std::string>& models) {
+  const PredictOptions& predict = options.predict;
+  StageKey key;
+  for (const auto& name : models) {
+    key.add("model", name);
+    if (predict.random_weights)
+      key.add("random weights seed", predict.seed);
+    else
+      key.add_file_identity("params", find_params(name, predict));
+  }
+  if (!predict.config.empty()) key.add_file_content("config", predict.config);
+  key.add("recycles", recycles_key(predict, models))
+      .add("seed", predict.seed)
+      .add("rank", static_cast<int64_t>(predict.rank_by))
+      .add("dtype", std::string_view(c10::toString(predict.run.dtype)));
+  if (predict.relax != RelaxModels::none) key.add("relax", static_cast<int64_t>(predict.relax));
+  return key.hex();
+}
+
+std::string predict_stage_key(const std::string& msa_key, const std::string& models_key,
+                              const std::filesystem::path& dir, const nlohmann::json& msa_status) {
+  StageKey key;
+  // v2: model i of n has the pipeline seed i + n x seed (AlphaFold's), v1 gave every model the seed.
+  key.add("stage", std::string_view("predict v2")).add("msa", msa_key).add("models", models_key);
+  for (const auto& file : msa_status.value("files", std::vector<std::string>{}))
+    key.add_file_content("msa file", dir / "msas" / file);
+  if (msa_status.contains("templates")) key.add_file_content("templates", dir / kTemplatesFile);
+  return key.hex();
+}
+
+}  // namespace kfold::pipelines
