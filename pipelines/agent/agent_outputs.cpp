@@ -263,6 +263,7 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
       {"random_structure_weights", table.structure_terms && run.random_structure_weights},
       {"evolution_cache", models.from_cache},
       {"measurements", campaign.measurements.size()},
+      {"better", campaign.lower_is_better ? "lower" : "higher"},
       {"acquisition", {{"type", campaign.acquisition.type}, {"beta", campaign.acquisition.beta}}},
       {"plate",
        {{"size", campaign.plate.size},
@@ -492,6 +493,7 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
                                              : fmt::format("its MSA {} (target.partner.msa)", partner->msa.string()));
   }
   md += "## Learning from results\n\n";
+  if (campaign.lower_is_better) md += measured_direction_note(campaign) + "\n\n";
   if (table.surrogate) {
     const SurrogateSummary& s = *table.surrogate;
     md += fmt::format(

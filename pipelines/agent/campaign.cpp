@@ -596,7 +596,7 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
   if (!root.is_object()) fail_input("{}: the campaign must be a JSON object", path.string());
   check_keys(c, root, "",
              {"name", "target", "objective", "frozen", "max_mutations", "plate", "structure_budget", "seed", "results",
-              "evolution", "description", "library", "acquisition", "surrogate"});
+              "better", "evolution", "description", "library", "acquisition", "surrogate"});
   Campaign k;
   k.path = path;
   const std::filesystem::path dir = path.parent_path();
@@ -629,6 +629,14 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
     }
     k.library_variants = read_library(k.library, k);
   }
+  if (const Json* better = find(root, "better")) {
+    const std::string word = get_string(c, *better, "better");
+    if (word != "higher" && word != "lower")
+      c.fail("better", fmt::format("'{}': expected \"higher\" (the default: larger measured values are better) or "
+                                   "\"lower\" (a Kd, an IC50: the values are negated as read)",
+                                   word));
+    k.lower_is_better = word == "lower";
+  }
   if (const Json* results = find(root, "results")) {
     if (!results->is_array()) c.fail("results", "must be an array of CSV file names (variant,value[,sd])");
     for (size_t n = 0; n < results->size(); ++n) {
@@ -650,6 +658,8 @@ Campaign parse_campaign(const std::string& json_text, const std::filesystem::pat
   }
   warn_if_wild_type_controls_disagree(k);
   warn_if_replicates_disagree(k);
+  if (k.lower_is_better)  // (after the warnings: they print the values as the files hold them)
+    for (Measurement& m : k.measurements) m.value = -m.value;
   if (k.target.db.empty() && !is_file(k.target.msa)) {
     c.fail("target.msa", fmt::format("{} does not exist or is not a file", k.target.msa.string()));
   }
@@ -660,6 +670,13 @@ int64_t measured_variant_count(const Campaign& campaign) {
   std::set<std::string> variants;
   for (const Measurement& m : campaign.measurements) variants.insert(format_variant(m.variant));
   return static_cast<int64_t>(variants.size());
+}
+
+std::string measured_direction_note(const Campaign& campaign) {
+  return campaign.lower_is_better
+             ? "The measured values are negated as read (the campaign's \"better\": \"lower\"): higher is better "
+               "in every score, measured value and prediction of these outputs."
+             : "";
 }
 
 bool is_frozen(const Campaign& campaign, int64_t residue) {

@@ -7,7 +7,7 @@
 //    "objective": {"stability": 1.0, "solubility": 0.3}, "frozen": [1, 2], "max_mutations": 1,
 //    "plate": {"size": 96, "controls": 4, "blanks": 2, "constructs": 4, "max_per_position": 2,
 //              "explore_fraction": 0.25, "similarity_penalty": 0.5},
-//    "structure_budget": 50, "seed": 0, "results": ["round0.csv"], "library": "variants.csv",
+//    "structure_budget": 50, "seed": 0, "results": ["round0.csv"], "better": "higher", "library": "variants.csv",
 //    "evolution": {"model": "auto", "potts_iterations": 100},
 //    "acquisition": {"type": "ucb", "beta": 1.0}, "surrogate": {"members": 32}}
 #pragma once
@@ -118,7 +118,10 @@ struct Campaign {
   int64_t structure_budget = 0;
   uint64_t seed = 0;
   std::vector<std::filesystem::path> results;  // resolved paths
-  std::vector<Measurement> measurements;       // parsed from `results`
+  // "better": "lower" (a Kd, an IC50, a melting-time loss): the measured values are negated as read, so that higher
+  // is better everywhere after (the surrogate, the combinations of beneficial singles, every output). Default false.
+  bool lower_is_better = false;
+  std::vector<Measurement> measurements;  // parsed from `results` (negated when lower_is_better)
   // Optional library: the only variants the lab can make (one per line, first CSV column; header
   // `variant` optional). When given, hypotheses outside it are dropped and its variants are added.
   std::filesystem::path library;
@@ -131,6 +134,9 @@ struct Campaign {
 // The number of distinct variants measured (replicates and the wild type's control wells count once):
 // what surrogate.min_measurements is compared with.
 int64_t measured_variant_count(const Campaign& campaign);
+
+// The outputs' sentence on negated measurements (campaign.lower_is_better), "" when they are not.
+std::string measured_direction_note(const Campaign& campaign);
 
 // True when `residue` (a residue number) is in campaign.frozen.
 bool is_frozen(const Campaign& campaign, int64_t residue);

@@ -396,6 +396,7 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
       "<li>{} variants evaluated ({} of them measured before, in {} result rows), {} removed by hard liability "
       "filters, {} eligible.</li>\n",
       table.rows.size(), measured_rows(table), campaign.measurements.size(), plate.n_filtered, plate.n_candidates);
+  if (campaign.lower_is_better) h += "<li>" + html_escape(measured_direction_note(campaign)) + "</li>\n";
   h += "<li>" + html_escape(plate_summary(plate, campaign)) + "</li>\n";
   if (table.surrogate) {
     const SurrogateSummary& s = *table.surrogate;

@@ -80,6 +80,10 @@ TEST_CASE("campaign: bad fields are InputErrors naming the field") {
       {"{" + target + R"(, "name": "x", "frozen": [0]})", "'frozen[0]'"},
       {"{" + target + R"(, "name": "x", "frozen": "1"})", "'frozen'"},
       {"{" + target + R"(, "name": "x", "objective": {"speed": 1}})", "'objective.speed'"},
+      {"{" + target + R"(, "name": "x", "better": "smaller"})",
+       "field 'better': 'smaller': expected \"higher\" (the default: larger measured values are better) or "
+       "\"lower\" (a Kd, an IC50: the values are negated as read)"},
+      {"{" + target + R"(, "name": "x", "better": -1})", "'better'"},
       {"{" + target + R"(, "name": "x", "objective": {"stability": -1}})", "'objective.stability'"},
       {"{" + target + R"(, "name": "x", "plate": {"size": 100}})", "'plate.size'"},
       {"{" + target + R"(, "name": "x", "plate": {"size": 24, "controls": 24}})", "'plate.controls'"},
@@ -299,4 +303,25 @@ TEST_CASE("campaign: replicates that disagree far beyond their sds are named in 
   CHECK(w.find("the 3 replicates of Q2A disagree far beyond their sd (chi-square 113.") != std::string::npos);
   CHECK(w.find("1.5 +/- 0.2 (" + (dir / "r.csv").string() + ":3)") != std::string::npos);
   CHECK(w.find("check for a mislabelled or failed well") != std::string::npos);
+}
+
+TEST_CASE("campaign: \"better\": \"lower\" negates the measured values as read, sds and warnings as in the file") {
+  // A Kd (lower binds tighter) was maximised: the surrogate ranked and the combinations paired the weakest binders.
+  kfold::test::ScratchDir dir("agent-campaign-better");
+  { std::ofstream(dir / "f.a3m") << ">q\nMQIF\n"; }
+  { std::ofstream(dir / "kd.csv") << "variant,value,sd\nWT,1e-7,1e-8\nQ2A,8e-7,1e-8\nI3V,2e-8\n"; }
+  const std::string common = R"("name": "x", "target": {"id": "Q", "sequence": "MQIF", "msa": "f.a3m"}, )"
+                             R"("results": ["kd.csv"])";
+  const Campaign higher = parse_campaign("{" + common + "}", dir / "c.json");
+  const Campaign lower = parse_campaign("{" + common + R"(, "better": "lower"})", dir / "c.json");
+  CHECK_FALSE(higher.lower_is_better);
+  CHECK(measured_direction_note(higher).empty());
+  REQUIRE(lower.lower_is_better);
+  CHECK(measured_direction_note(lower).find("negated") != std::string::npos);
+  REQUIRE(lower.measurements.size() == 3u);
+  for (size_t k = 0; k < 3; ++k) {
+    CHECK(lower.measurements[k].value == -higher.measurements[k].value);
+    CHECK(lower.measurements[k].sd == higher.measurements[k].sd);
+  }
+  CHECK(lower.measurements[2].value == doctest::Approx(-2e-8));  // the tightest binder is the best
 }

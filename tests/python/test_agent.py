@@ -641,3 +641,24 @@ def test_agent_sigterm_during_a_silent_llm_call_stops_at_once(build_dir, tmp_pat
     assert process.returncode == 143, stderr
     assert "interrupted by SIGTERM" in stderr
     assert not (tmp_path / "out" / "done").exists()
+
+
+def test_a_campaign_where_lower_is_better_combines_the_lowest_measured_singles(kfold, tmp_path):
+    """Kd as the instrument gives it (lower binds tighter) with "better": "lower": the combinations of beneficial
+    singles pair the tight binders, and the outputs say the values are negated (without the key the agent
+    maximised: it combined the four weakest binders, each 'above the wild type')."""
+    shutil.copy(SOURCE_DIR / "data/examples/ubiquitin.a3m", tmp_path)
+    (tmp_path / "kd.csv").write_text("variant,value\nWT,1e-7\nI44A,8e-7\nL8A,5e-7\nL43A,4e-7\nV26A,3e-7\n"
+                                     "Q2E,2e-8\nK11R,3e-8\nE18Q,4e-8\nT12S,5e-8\n")
+    campaign = json.loads((SOURCE_DIR / SOURCE_EXAMPLE).read_text())
+    campaign.update(results=["kd.csv"], better="lower", structure_budget=0)
+    (tmp_path / "c.json").write_text(json.dumps(campaign))
+    r = kfold("agent", tmp_path / "c.json", "-o", tmp_path / "out", "--threads", 1, "--no-potts")
+    assert r.returncode == 0, r.stderr
+    with open(tmp_path / "out" / "plate.csv") as f:
+        combined = [row["mutations"] for row in csv.DictReader(f) if row["operator"] == "combine_beneficial"]
+    tight, weak = {"Q2E", "K11R", "E18Q", "T12S"}, {"I44A", "L8A", "L43A", "V26A"}
+    assert combined and all(set(v.split(":")) <= tight for v in combined), combined
+    assert not any(set(v.split(":")) & weak for v in combined)
+    assert "negated as read" in (tmp_path / "out" / "report.md").read_text()
+    assert json.loads((tmp_path / "out" / "notebook.jsonl").read_text().splitlines()[0])["better"] == "lower"
