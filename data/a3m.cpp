@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <numeric>
 #include <string_view>
@@ -46,11 +47,23 @@ bool is_hhsuite_annotation(std::string_view name) {
 }
 
 // ColabFold's complex header "#10,6\t1,1" (the chains' lengths, a tab, their copy numbers): the lengths of two
-// or more chains; empty for anything else (a monomer's "#76\t1", HH-suite's "#A3M#"). Copy numbers other than 1
-// (a homo-oligomer, whose columns hold one copy) are warned about and read as one copy.
+// or more chains; empty for a monomer's "#76\t1" and for a first line that is no such header ("#A3M#" of HH-suite, a
+// comment: '#' and no digit). A '#' and a digit that do not make one (a length of 0, fewer copy numbers than
+// lengths, "#40,36": no copy numbers) are an InputError: read past, the complex was predicted as one chain. Spaces
+// pass for the tab (an editor's). Copy numbers other than 1 (a homo-oligomer, whose columns hold one copy) are
+// warned about and read as one copy.
 std::vector<int64_t> colabfold_chain_lengths(std::string_view line, const std::string& where) {
-  if (!line.starts_with('#')) return {};
-  const auto numbers = [](std::string_view text) {
+  if (line.size() < 2 || line[0] != '#' || !(std::isdigit(static_cast<unsigned char>(line[1])) || line[1] == '-'))
+    return {};
+  line.remove_prefix(1);
+  const std::string_view header = trim_end(line);
+  const auto bad = [&](std::string_view what) {
+    fail_input(
+        "{}: '#{}' is no ColabFold complex header ({}): expected the chains' lengths, a tab and their copy numbers, "
+        "e.g. '#40,36<TAB>1,1' (a monomer: '#76<TAB>1'; or remove the line)",
+        where, header, what);
+  };
+  const auto numbers = [&](std::string_view text) {
     std::vector<int64_t> values;
     for (size_t start = 0; start <= text.size();) {
       const size_t end = std::min(text.find(',', start), text.size());
@@ -58,25 +71,25 @@ std::vector<int64_t> colabfold_chain_lengths(std::string_view line, const std::s
       const auto [ptr, error] = std::from_chars(text.data() + start, text.data() + end, value);
       // (bounded: their sum, compared with the query's length, must not overflow)
       if (error != std::errc() || ptr != text.data() + end || value < 1 || value > (int64_t{1} << 31))
-        return std::vector<int64_t>{};
+        bad(fmt::format("'{}' is not a number from 1 to 2^31", text.substr(start, end - start)));
       values.push_back(value);
       start = end + 1;
     }
     return values;
   };
-  line.remove_prefix(1);
-  const size_t tab = line.find('\t');
-  if (tab == std::string_view::npos) return {};
-  const std::vector<int64_t> lengths = numbers(line.substr(0, tab));
-  const std::vector<int64_t> copies = numbers(trim_end(line.substr(tab + 1)));
-  if (lengths.empty() || lengths.size() != copies.size()) return {};
+  const size_t blank = header.find_first_of(" \t");
+  if (blank == std::string_view::npos) bad("no copy numbers after the lengths");
+  const std::vector<int64_t> lengths = numbers(header.substr(0, blank));
+  const std::vector<int64_t> copies = numbers(header.substr(header.find_first_not_of(" \t", blank)));
+  if (lengths.size() != copies.size())
+    bad(fmt::format("{} length(s) and {} copy number(s)", lengths.size(), copies.size()));
   for (size_t k = 0; k < copies.size(); ++k)
     if (copies[k] != 1) {
       // Its columns are one copy of each chain: read so (a monomer when it has one chain), and said.
       log_warn(
           "{}: a ColabFold A3M of a homo-oligomer ({} copies of chain {}, its header '#{}'): read as one copy of "
           "each chain (kfold predicts no copies; for the complex, give --features with asym_id)",
-          where, copies[k], k + 1, line);
+          where, copies[k], k + 1, header);
       break;
     }
   if (lengths.size() < 2) return {};

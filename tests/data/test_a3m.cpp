@@ -269,9 +269,20 @@ TEST_CASE("a3m: the chains of ColabFold's complex A3M header, read and written b
   CHECK(lengths_of("#3,4,5\t1,1,1\r\n>q\nAAAAAAAAAAAA\n") == std::vector<int64_t>{3, 4, 5});
   CHECK(lengths_of("#2\t1\n>101\nMK\n").empty());  // a monomer
   CHECK(lengths_of(">q\nMK\n").empty());
-  CHECK(lengths_of("#A3M#\n>q\nMK\n").empty());    // HH-suite's first line
-  CHECK(lengths_of("#1,1\t1\n>q\nMK\n").empty());  // not ColabFold's: the counts differ
-  CHECK(lengths_of("#1,x\t1,1\n>q\nMK\n").empty());
+  CHECK(lengths_of("#A3M#\n>q\nMK\n").empty());  // HH-suite's first line
+  CHECK(lengths_of("# a comment\n>q\nMK\n").empty());
+  CHECK(lengths_of("#1,1 1,1\n>q\nMK\n") == std::vector<int64_t>{1, 1});  // spaces for the tab (an editor's)
+  // '#' and a number that make no header: an error (read past, the complex was predicted as one fused chain).
+  for (const auto& [header, why] :
+       std::vector<std::pair<std::string, std::string>>{{"#1,1\t1", "(2 length(s) and 1 copy number(s))"},
+                                                        {"#1,x\t1,1", "('x' is not a number from 1 to 2^31)"},
+                                                        {"#0,2\t1,1", "('0' is not a number from 1 to 2^31)"},
+                                                        {"#-4,6\t1,1", "('-4' is not a number"},
+                                                        {"#1,1", "(no copy numbers after the lengths)"},
+                                                        {"#1,1\t1,", "('' is not a number"}})
+    CHECK_THROWS_WITH_AS(lengths_of(header + "\n>q\nMK\n"),
+                         doctest::Contains(("x.a3m:1: '" + header + "' is no ColabFold complex header " + why).c_str()),
+                         InputError);
   CHECK(lengths_of(">q\nMK\n#1,1\t1,1\n").empty());  // only as the first line
   // The first line with text: a notebook's """ string starts with a line break (the header was not read).
   CHECK(lengths_of("\n \n#1,1\t1,1\n>q\nMK\n") == std::vector<int64_t>{1, 1});
