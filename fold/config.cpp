@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 #include "data/error.hpp"
@@ -351,13 +353,27 @@ void apply_config_json(ModelConfig& config, std::string_view json_text, std::str
   config = std::move(updated);
 }
 
-void apply_config_file(ModelConfig& config, const std::filesystem::path& path) {
-  data::check_input_file(path);  // names a missing file or a directory as such
+std::string config_file_text(const std::filesystem::path& path) {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> read_once;  // pipes, FIFOs, devices by path
+  data::check_input_file(path);                         // names a missing file or a directory as such
+  std::error_code error;
+  const bool regular = std::filesystem::is_regular_file(path, error);
+  std::unique_lock lock(mutex, std::defer_lock);
+  if (!regular) {
+    lock.lock();  // (held while reading: a second reader waits for the bytes instead of finding the pipe empty)
+    if (const auto known = read_once.find(path.string()); known != read_once.end()) return known->second;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) fail_input("{}: cannot open the config file", path.string());
   std::ostringstream text;
   text << in.rdbuf();
-  apply_config_json(config, text.str(), path.string());
+  if (!regular) read_once[path.string()] = text.str();
+  return text.str();
+}
+
+void apply_config_file(ModelConfig& config, const std::filesystem::path& path) {
+  apply_config_json(config, config_file_text(path), path.string());
 }
 
 ModelConfig resolve_config(std::string_view preset_or_file, std::string_view base_preset) {

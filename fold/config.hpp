@@ -511,6 +511,11 @@ ModelConfig model_config(std::string_view preset);
 void apply_config_json(ModelConfig& config, std::string_view json_text, std::string_view source);
 void apply_config_file(ModelConfig& config, const std::filesystem::path& path);
 
+// The bytes of a --config file. A pipe, FIFO or device (`--config <(...)`, /dev/stdin) can be read once: its bytes
+// are kept for the process, so that every model, check and stage key of a run reads the same (a second read found
+// it empty, or blocked on a FIFO forever); a regular file is read anew (a notebook that edits it between calls).
+std::string config_file_text(const std::filesystem::path& path);
+
 // `--config PRESET|FILE.json`: a preset name, or a JSON file applied on top of `base_preset`.
 ModelConfig resolve_config(std::string_view preset_or_file, std::string_view base_preset = "model_1_ptm");
 

@@ -41,6 +41,12 @@ StageKey& StageKey::add_file_content(std::string_view field, const fs::path& pat
   return *this;
 }
 
+StageKey& StageKey::add_file_bytes(std::string_view field, std::string_view bytes) {
+  mix(fmt::format("{}:file:", field));
+  mix(bytes);
+  return *this;
+}
+
 std::string staged_name(const fs::path& path) {
   fs::path normal = fs::absolute(path).lexically_normal();
   if (normal.filename().empty()) normal = normal.parent_path();  // "db/"

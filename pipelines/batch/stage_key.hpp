@@ -21,6 +21,8 @@ class StageKey {
   StageKey& add(std::string_view field, int64_t value);
   // The bytes of a file (MSAs, config files); a missing file hashes as "missing".
   StageKey& add_file_content(std::string_view field, const std::filesystem::path& path);
+  // Bytes read from a file already (a pipe's, which cannot be read twice): the key add_file_content gives them.
+  StageKey& add_file_bytes(std::string_view field, std::string_view bytes);
   // Name, size and modification time of a file or of every file in a folder (databases, parameters:
   // too large to read on every run); not the folder it is in, so that a staged copy has the same key.
   StageKey& add_file_identity(std::string_view field, const std::filesystem::path& path);

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "data/error.hpp"
+#include "fold/config.hpp"
 #include "pipelines/batch/given_msa.hpp"
 #include "pipelines/batch/stage_key.hpp"
 #include "pipelines/predict/loaded_model.hpp"
@@ -76,7 +77,7 @@ std::string models_stage_key(const BatchOptions& options, const std::vector<std:
     else
       key.add_file_identity("params", find_params(name, predict));
   }
-  if (!predict.config.empty()) key.add_file_content("config", predict.config);
+  if (!predict.config.empty()) key.add_file_bytes("config", fold::config_file_text(predict.config));
   key.add("recycles", recycles_key(predict, models))
       .add("seed", predict.seed)
       .add("rank", static_cast<int64_t>(predict.rank_by))

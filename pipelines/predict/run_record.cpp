@@ -9,6 +9,7 @@
 
 #include "data/atomic_output.hpp"
 #include "data/sha256.hpp"
+#include "fold/config.hpp"
 #include "pipelines/git_revision.hpp"
 #include "pipelines/version.hpp"
 
@@ -66,6 +67,10 @@ std::string run_inputs_json(const PredictOptions& options) {
   json inputs = {{"query", file_entry(options.query)},
                  {"features", file_entry(options.features)},
                  {"config_overrides", file_entry(options.config)}};
+  if (std::error_code error; !options.config.empty() && !fs::is_regular_file(options.config, error)) try {
+      inputs["config_overrides"]["sha256"] = data::sha256_hex(fold::config_file_text(options.config));  // a pipe's
+    } catch (const std::exception&) {  // unreadable now: recorded as such
+    }
   inputs["msa_files"] = json::array();
   for (const auto& msa : options.msas) inputs["msa_files"].push_back(file_entry(msa));
   std::error_code error;
