@@ -36,8 +36,11 @@ fs::path checked_params_file(const fs::path& file, const std::string& model, std
         given_as, file.string(), model);
   const auto& presets = fold::model_presets();
   if (file_model != model && std::find(presets.begin(), presets.end(), file_model) != presets.end())
-    fail_input("{} {}: the parameters of {}, not of {}; give --models {} or that model's file", given_as, file.string(),
-               file_model, model, file_model);
+    fail_input(
+        "{} {}: the parameters of {}, not of {}; run {} (kfold predict and batch: --models {}, kfold agent: --model "
+        "{}, "
+        "Python: kfold.Model(\"{}\")) or give {}'s file",
+        given_as, file.string(), file_model, model, file_model, file_model, file_model, file_model, model);
   if (file_model != model)  // a name no model has (params_bad.npz): --models bad would fail too
     fail_input(
         "{} {}: its name says the parameters of '{}', which is no kfold model ({}); rename it params_{}.npz if it "

@@ -504,6 +504,9 @@ def test_another_models_parameter_file_is_refused(kfold, tmp_path):
     run = kfold("predict", EXAMPLES / "ubiquitin.fasta", "--params", tmp_path / "params_model_1_ptm.npz", "--models",
                 "model_4_ptm", *SMALL, "-o", tmp_path / "out")
     assert run.returncode == 2 and "the parameters of model_1_ptm, not of model_4_ptm" in run.stderr, run.stderr
+    # Each command's way to run the other model (kfold agent has --model, not --models).
+    assert "run model_1_ptm (kfold predict and batch: --models model_1_ptm, kfold agent: --model model_1_ptm" in \
+        run.stderr, run.stderr
 
 
 @pytest.mark.parametrize("file_name, message", [
