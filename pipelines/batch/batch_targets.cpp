@@ -187,6 +187,23 @@ std::vector<BatchTarget> read_folder(const fs::path& dir) {
   return targets;
 }
 
+// targets.csv or targets.csv.gz (LineReader reads gzip), or a file of another name (targets.txt, .tsv) whose first
+// line with text is no FASTA header but has a comma (it was read as FASTA: "residues before the first '>' header");
+// a pipe is read once, as its name says.
+bool looks_like_csv(const fs::path& input) {
+  std::string name = input.filename().string();
+  std::transform(name.begin(), name.end(), name.begin(), [](char c) { return data::to_ascii_lower(c); });
+  if (name.ends_with(".csv") || name.ends_with(".csv.gz")) return true;
+  if (std::error_code error; !fs::is_regular_file(input, error) || is_fasta_name(input)) return false;
+  data::LineReader reader(input);
+  std::string_view line;
+  while (reader.next(line)) {
+    line = data::trim_spaces(line);
+    if (!line.empty()) return line.front() != '>' && line.front() != ';' && line.find(',') != std::string_view::npos;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<BatchTarget> read_batch_targets(const fs::path& input) {
@@ -195,11 +212,7 @@ std::vector<BatchTarget> read_batch_targets(const fs::path& input) {
     targets = read_folder(input);
   } else {
     data::check_input_file(input);
-    // targets.csv or targets.csv.gz (LineReader reads gzip)
-    std::string name = input.filename().string();
-    std::transform(name.begin(), name.end(), name.begin(), [](char c) { return data::to_ascii_lower(c); });
-    const bool csv = name.ends_with(".csv") || name.ends_with(".csv.gz");
-    targets = csv ? read_csv(input) : read_fasta_records(input);
+    targets = looks_like_csv(input) ? read_csv(input) : read_fasta_records(input);
   }
   if (targets.empty())
     fail_input("{}: no targets (expected FASTA files, a multi-FASTA, or a CSV of 'id,sequence' rows)", input.string());

@@ -35,6 +35,15 @@ TEST_CASE("read_batch_targets: CSV with header, FASTA, folder") {
   CHECK(targets[1].source == (tmp.path() / "t.csv").string() + ":4");
 
   CHECK(targets[0].description.empty());
+  // A CSV of another name (targets.txt, .tsv) is read as one by its first line (it was read as FASTA: "residues
+  // before the first '>' header"); a FASTA of such a name stays FASTA.
+  write(tmp.path() / "targets.txt", "\nalpha,ACDEF\nbeta,GHIK\n");
+  targets = kfold::pipelines::read_batch_targets(tmp.path() / "targets.txt");
+  REQUIRE(targets.size() == 2);
+  CHECK(targets[1].id == "beta");
+  CHECK(targets[1].sequence == "GHIK");
+  write(tmp.path() / "targets.txt", ">alpha x,y\nACDEF\n");
+  CHECK(kfold::pipelines::read_batch_targets(tmp.path() / "targets.txt")[0].sequence == "ACDEF");
 
   // A header's words after the id are the description (DIR/<id>/query.fasta keeps them).
   write(tmp.path() / "t.fasta", ">one first  human\tkinase \nACD\nEF\n>two|x\nKL-M\n>three\n");
