@@ -62,14 +62,21 @@ int64_t gemmi_integer_limit(const std::string& tag) {
 }
 
 void check_integers_fit(const gemmi::cif::Block& block, const std::string& source) {
-  const auto check = [&](const std::string& tag, const std::string& value, int64_t limit, const char* where, int line) {
+  const auto check = [&](const std::string& tag, const std::string& raw, int64_t limit, const char* where, int line) {
+    const std::string value = gemmi::cif::is_null(raw) ? raw : gemmi::cif::as_string(raw);  // ('12' quoted: 12)
     size_t i = !value.empty() && (value[0] == '-' || value[0] == '+') ? 1 : 0;
     const size_t first_digit = i;
     while (i < value.size() && value[i] == '0') ++i;
     const size_t significant = i;
     while (i < value.size() && (value[i] >= '0' && value[i] <= '9')) ++i;
     const size_t end = i;
-    if (end == first_digit || value.size() - end > 1) return;  // not an integer (an insertion code may follow)
+    if (end == first_digit || value.size() - end > 1) {  // not an integer (an insertion code may follow)
+      // gemmi's own message named neither column nor line ("not an integer: x"); '?' and '.' are none.
+      if (value != "?" && value != "." && gemmi::istarts_with(tag, "_atom_site."))
+        fail_input("{}: {} = {} ({} at line {}) is not an integer; give the residue or atom number", source, tag, value,
+                   where, line);
+      return;
+    }
     const bool negative = value[0] == '-';
     int64_t magnitude = 0;
     const bool fits = significant == end ||  // all zeros: 0, 00, -0

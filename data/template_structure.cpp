@@ -121,12 +121,20 @@ cif::Document read_document(const std::string& source) {
   return doc;
 }
 
-// The earliest _pdbx_audit_revision_history.revision_date ("" when none).
-std::string earliest_release_date(cif::Block& block) {
+// The earliest _pdbx_audit_revision_history.revision_date ("" when none). A date that is no YYYY-MM-DD is an
+// InputError (the template is skipped with a warning naming it): compared as text with --max-template-date, it
+// excluded the entry as "released notadate, after the max template date" (AlphaFold's strptime raises).
+std::string earliest_release_date(cif::Block& block, const std::string& source) {
   std::string earliest;
   for (const std::string& date : block.find_values("_pdbx_audit_revision_history.revision_date")) {
     const std::string d = cif::as_string(date);
-    if (!d.empty() && (earliest.empty() || d < earliest)) earliest = d;
+    if (d.empty() || cif::is_null(date)) continue;
+    const bool iso = d.size() == 10 && d[4] == '-' && d[7] == '-' &&
+                     std::all_of(d.begin(), d.end(), [](char c) { return c == '-' || (c >= '0' && c <= '9'); });
+    if (!iso)
+      fail_input("{}: _pdbx_audit_revision_history.revision_date '{}' is no date (YYYY-MM-DD); a damaged file", source,
+                 d);
+    if (earliest.empty() || d < earliest) earliest = d;
   }
   return earliest;
 }
@@ -273,7 +281,7 @@ TemplateStructure read_template_structure(const std::filesystem::path& path, int
 
   TemplateStructure out;
   out.source = source;
-  out.release_date = earliest_release_date(block);
+  out.release_date = earliest_release_date(block, source);
   const Polymers polymers = read_polymers(block, source);
   LabelChains chains = protein_label_chains(block, source, polymers);
   read_atom_sites(block, source, chains, max_chain_residues);

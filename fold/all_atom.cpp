@@ -297,11 +297,11 @@ TorsionAngles atom37_to_torsion_angles(const at::Tensor& aatype, const at::Tenso
   // Frame with atom 2 at the origin, atom 1 on -x and atom 0 in the xy plane; the 4th atom's (z, y) in that
   // frame are the angle's (sin, cos) up to the norm.
   const Rigid frames = Rigid::from_3_points(torsion_pos.select(-2, 1), torsion_pos.select(-2, 2),
-                                            torsion_pos.select(-2, 0));             // [..., n_res, 7]
-  const auto fourth = frames.invert_apply(torsion_pos.select(-2, 3));               // [..., n_res, 7, 3]
-  auto sin_cos = at::stack({fourth.select(-1, 2), fourth.select(-1, 1)}, -1);       // [..., n_res, 7, 2]
-  sin_cos = sin_cos / at::sqrt(sin_cos.square().sum(-1, /*keepdim=*/true) + 1e-8);  // [..., n_res, 7, 2]
-  out.sin_cos = sin_cos * c.torsion_mirror.to(sin_cos.options());                   // [..., n_res, 7, 2]
+                                            torsion_pos.select(-2, 0));                           // [..., n_res, 7]
+  const auto fourth = frames.invert_apply(torsion_pos.select(-2, 3));                             // [..., n_res, 7, 3]
+  auto sin_cos = at::stack({fourth.select(-1, 2), fourth.select(-1, 1)}, -1);                     // [..., n_res, 7, 2]
+  sin_cos = sin_cos / correctly_rounded_sqrt(sin_cos.square().sum(-1, /*keepdim=*/true) + 1e-8);  // [..., n_res, 7, 2]
+  out.sin_cos = sin_cos * c.torsion_mirror.to(sin_cos.options());                                 // [..., n_res, 7, 2]
 
   // pi-periodic chis (symmetric side chains) flipped: (sin, cos) -> -(sin, cos).
   const auto chi_flip = 1.0 - 2.0 * gather_table(c.chi_pi_periodic, aa).to(sin_cos.options());  // [..., n_res, 4]

@@ -43,10 +43,13 @@ Rigid Rigid::from_tensor_4x4(const at::Tensor& matrix) {
   return {matrix.index({"...", Slice(0, 3), Slice(0, 3)}), matrix.index({"...", Slice(0, 3), 3})};
 }
 
-namespace {
-// v / sqrt(|v|^2 + 1e-8) (r3.vecs_robust_normalize): finite for zero vectors (masked atoms).
-at::Tensor robust_normalize(const at::Tensor& v) { return v / at::sqrt((v * v).sum(-1, /*keepdim=*/true) + 1e-8); }
-}  // namespace
+at::Tensor correctly_rounded_sqrt(const at::Tensor& x) {
+  return x.scalar_type() == at::kDouble ? x.sqrt() : x.to(at::kDouble).sqrt().to(x.scalar_type());
+}
+
+at::Tensor robust_normalize(const at::Tensor& v) {
+  return v / correctly_rounded_sqrt((v * v).sum(-1, /*keepdim=*/true) + 1e-8);
+}
 
 Rigid Rigid::from_3_points(const at::Tensor& point_on_neg_x_axis, const at::Tensor& origin,
                            const at::Tensor& point_on_xy_plane) {

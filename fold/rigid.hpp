@@ -17,6 +17,15 @@ at::Tensor quaternion_to_rotation(const at::Tensor& quaternion);  // [..., 4] ->
 at::Tensor quaternion_multiply_by_vector(const at::Tensor& quaternion,  // [..., 4]
                                          const at::Tensor& vector);     // [..., 3] -> [..., 4]
 
+// v / sqrt(|v|^2 + 1e-8) (AlphaFold's r3.vecs_robust_normalize): finite for zero vectors (masked atoms at the
+// origin), with the square root rounded as IEEE 754 and XLA round it (correctly_rounded_sqrt): for a vector of
+// rounding residue one ulp turns the direction, and with it a masked torsion that the template embedding reads.
+at::Tensor robust_normalize(const at::Tensor& v);  // [..., 3] -> [..., 3]
+
+// sqrt(x) correctly rounded: libtorch's vectorised float32 sqrt (torch 2.15 on CPU) is one ulp off for about 17 % of
+// inputs while its scalar path and XLA are exact. Computed in float64 and rounded back (correct: 53 >= 2 x 24 + 2).
+at::Tensor correctly_rounded_sqrt(const at::Tensor& x);
+
 struct Rigid {
   at::Tensor rot;    // [..., 3, 3]
   at::Tensor trans;  // [..., 3]

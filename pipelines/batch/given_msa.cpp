@@ -29,14 +29,32 @@ std::string colabfold_msa_name(const BatchTarget& target) {
   return target.id + "_" + target_id_from(target.description) + ".a3m";
 }
 
-std::optional<fs::path> given_msa(const fs::path& msa_dir, const BatchTarget& target) {
-  if (msa_dir.empty()) return std::nullopt;
+namespace {
+
+// Every file of `target` in msa_dir, in given_msa's order of preference.
+std::vector<fs::path> given_msas(const fs::path& msa_dir, const BatchTarget& target) {
+  std::vector<fs::path> found;
+  if (msa_dir.empty()) return found;
   std::error_code error;  // (a name longer than the file system allows is no file)
   for (const char* ext : kMsaExtensions)
-    if (fs::is_regular_file(msa_dir / (target.id + ext), error)) return msa_dir / (target.id + ext);
+    if (fs::is_regular_file(msa_dir / (target.id + ext), error)) found.push_back(msa_dir / (target.id + ext));
   if (const auto name = colabfold_msa_name(target); !name.empty() && fs::is_regular_file(msa_dir / name, error))
-    return msa_dir / name;
-  return std::nullopt;
+    found.push_back(msa_dir / name);
+  return found;
+}
+
+}  // namespace
+
+std::optional<fs::path> given_msa(const fs::path& msa_dir, const BatchTarget& target) {
+  auto found = given_msas(msa_dir, target);
+  if (found.empty()) return std::nullopt;
+  return std::move(found.front());
+}
+
+std::vector<fs::path> other_given_msas(const fs::path& msa_dir, const BatchTarget& target) {
+  auto found = given_msas(msa_dir, target);
+  if (!found.empty()) found.erase(found.begin());
+  return found;
 }
 
 std::string missing_msa_message(const fs::path& msa_dir, const BatchTarget& target) {

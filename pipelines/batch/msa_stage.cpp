@@ -39,6 +39,12 @@ MsaStageInputs compute_msa_stage(const BatchTarget& target, const BatchOptions& 
   msa::check_queries({query}, target.source);  // a protein of a size kfold takes, searched or not
   MsaStageInputs out;
   const auto given = given_msa(options.msa_dir, target);
+  if (const auto others = other_given_msas(options.msa_dir, target); given && !others.empty()) {
+    std::string names;
+    for (const auto& other : others) names += (names.empty() ? "" : ", ") + other.filename().string();
+    log_warn("{}: --msa-dir holds {} files for it: {} is used, not {} (remove the stale one)", target.id,
+             others.size() + 1, given->filename().string(), names);
+  }
   if (!given && !options.msa_dir.empty()) {
     const std::string missing = missing_msa_message(options.msa_dir, target);
     // Without --db the target would have been predicted from its sequence alone, a warning its only trace.

@@ -215,6 +215,14 @@ TEST_CASE("structure_io: an mmCIF integer gemmi would read past its limit is an 
     CHECK_THROWS_WITH_AS(kfold::data::read_structure(dir / "big.cif"), doctest::Contains(expected.c_str()),
                          kfold::InputError);
   }
+  // Not a number: gemmi's "not an integer: x" named neither column nor line. A quoted number is one; '?' is none.
+  kfold::data::write_file_atomic(dir / "word.cif", with_first_seq_id("x"));
+  CHECK_THROWS_WITH_AS(
+      kfold::data::read_structure(dir / "word.cif"),
+      doctest::Contains("word.cif: _atom_site.auth_seq_id = x (in the loop at line 70) is not an integer"),
+      kfold::InputError);
+  kfold::data::write_file_atomic(dir / "quoted.cif", with_first_seq_id("'1'"));
+  CHECK(kfold::data::read_structure(dir / "quoted.cif").residue_index.front() == 1);
 }
 
 TEST_CASE("structure_io: coordinates that are not numbers or beyond 1e6 A, atoms given twice, hydrogens only") {

@@ -220,6 +220,23 @@ TEST_CASE(
                        kfold::InputError);
 }
 
+TEST_CASE("Template structure: a revision date that is no YYYY-MM-DD is an InputError, '?' is none") {
+  // Compared as text with --max-template-date it excluded the entry as "released notadate, after the max template
+  // date" (at debug level); the template featurizer now skips it with the one warning of a damaged file.
+  kfold::test::ScratchDir dir("template_structure_dates");
+  std::string entry = kSmallEntry;
+  entry.replace(entry.find("2001-02-03"), 10, "notadate");
+  std::ofstream(dir / "bad.cif") << entry;
+  CHECK_THROWS_WITH_AS(
+      kfold::data::read_template_structure(dir / "bad.cif"),
+      doctest::Contains("bad.cif: _pdbx_audit_revision_history.revision_date 'notadate' is no date (YYYY-MM-DD)"),
+      kfold::InputError);
+  entry = kSmallEntry;
+  entry.replace(entry.find("2001-02-03"), 10, "?");
+  std::ofstream(dir / "none.cif") << entry;
+  CHECK(kfold::data::read_template_structure(dir / "none.cif").release_date.empty());
+}
+
 TEST_CASE("Template structure: arrays only for chains with atoms, and at most max_chain_residues of them") {
   // Dense arrays of 592 bytes a monomer per chain with atoms: a file whose many chains of one long entity
   // have an atom each could ask for far more memory than its size. Chains without atoms take none.

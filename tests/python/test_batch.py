@@ -643,6 +643,11 @@ def test_a_target_missing_from_msa_dir_fails_without_db(kfold, tmp_path):
     (msa_dir / f"{missing.upper()}.a3m").rename(msa_dir / f"{missing}.a3m")
     run = kfold("batch", targets, "--msa-dir", msa_dir, *MODEL, "-o", out)
     assert run.returncode == 0 and summary(out)[missing]["status"] == "done", run.stderr
+    # Two files for one target (one may be stale): the MSA stage names the one taken and the other (it was silent).
+    (msa_dir / f"{given}.a3m").write_text(f">{given}\n{sequences[given]}\n>other\n{sequences[given]}\n")
+    (msa_dir / f"{given}.sto").write_text("# STOCKHOLM 1.0\n//\n")
+    run = kfold("batch", targets, "--msa-dir", msa_dir, *MODEL, "-o", out)
+    assert f"{given}: --msa-dir holds 2 files for it: {given}.a3m is used, not {given}.sto" in run.stderr, run.stderr
 
 
 def test_a_failed_msa_stage_is_a_failure_for_the_predict_stage_not_a_wait(kfold, tmp_path):
