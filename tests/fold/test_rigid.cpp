@@ -111,13 +111,13 @@ TEST_CASE("correctly_rounded_sqrt: every float32 as IEEE 754 rounds it (std::sqr
   at::manual_seed(3);
   const auto x = at::cat({at::rand({100000}) * 1000, at::rand({1000}) * 1e-12, at::zeros({3})});  // [N] float32
   const auto fast = at::sqrt(x), exact = correctly_rounded_sqrt(x);
-  REQUIRE(exact.scalar_type() == at::kFloat);
+  REQUIRE((exact.scalar_type() == at::kFloat));
   const auto* in = x.data_ptr<float>();
   const auto* out = exact.data_ptr<float>();
   int64_t wrong = 0;
   for (int64_t i = 0; i < x.numel(); ++i) wrong += out[i] != std::sqrt(in[i]);
   CHECK(wrong == 0);
-  MESSAGE("at::sqrt differs from std::sqrt for ", (fast != exact).sum().item<int64_t>(), " of ", x.numel());
+  MESSAGE("at::sqrt differs from std::sqrt for " << (fast != exact).sum().item<int64_t>() << " of " << x.numel());
 }
 
 }  // namespace kfold::fold
