@@ -55,6 +55,7 @@ double unix_time() {
 
 // Content checksum of a stage's file, kept in status.json so that a damaged cached file is recomputed.
 std::string file_checksum(const fs::path& path) { return StageKey().add_file_content("file", path).hex(); }
+
 // --stage's word for `stage`.
 std::string stage_name(BatchStage stage) {
   return stage == BatchStage::msa ? "msa" : stage == BatchStage::predict ? "predict" : "all";
