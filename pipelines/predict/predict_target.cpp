@@ -40,6 +40,7 @@
 #include "pipelines/predict/features_query.hpp"
 #include "pipelines/predict/plots.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
+#include "pipelines/predict/previous_run.hpp"
 #include "pipelines/predict/relax_prediction.hpp"
 #include "pipelines/predict/run_record.hpp"
 #include "pipelines/predict/timings.hpp"
@@ -545,6 +546,13 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   const std::string inputs_json = inputs.run_inputs_json.empty() ? run_inputs_json(options) : inputs.run_inputs_json;
   prepare_models(inputs, models, options);
   data::ensure_directory(summary.target_dir);
+  // An earlier complete run's outputs (and its inputs unless a batch's MSA stage owns them) stay until this one
+  // completes: put back when it fails.
+  std::set<std::string> earlier_outputs;
+  const data::WrittenFilesRecord earlier_record(summary.target_dir);
+  for (const auto& name : earlier_record.names())
+    if (inputs.owns_input_files || (name != "features.h5" && !name.starts_with("msas/"))) earlier_outputs.insert(name);
+  PreviousRun previous(summary.target_dir, earlier_outputs);
   fs::remove(summary.target_dir / "done");  // a rerun: complete again only when this run finishes
   data::WrittenFilesRecord record(summary.target_dir);
   const TargetFilePlan plan(inputs, models.names(), options.random_weights, summary.target_dir, record);
@@ -610,6 +618,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   if (fs::is_directory(fs::symlink_status(summary.target_dir / "msas", error)))  // not a link to a user's folder
     fs::remove(summary.target_dir / "msas", error);                              // only when empty
   data::write_file_atomic(summary.target_dir / "done", "");
+  previous.discard();
   log_info("{}: ranking {} -> {}", summary.target_id, fmt::join(summary.ranking, " > "), summary.target_dir.string());
   return summary;
 }

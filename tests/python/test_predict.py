@@ -759,3 +759,40 @@ def test_processed_features_padded_are_refused_and_large_numbers_get_cif_only(kf
     assert run.returncode == 0 and "no .pdb files" in run.stderr, run.stderr
     target = tmp_path / "out" / "gapped"
     assert (target / f"ranked_0.cif").exists() and not list(target.glob("*.pdb"))
+
+
+def test_a_rerun_that_fails_puts_the_earlier_complete_run_back(build_dir, tmp_path):
+    """A rerun that fails (here a 1 MB file-size limit: result_*.h5 cannot be written) left the folder mixed:
+    features.h5 of its own inputs beside the old structures, `done` and run.json gone. The earlier run's files are
+    kept as hard links until the rerun completes and put back when it fails; a snapshot a killed rerun left is put
+    back by the next run first."""
+    import resource
+
+    def predict(*extra, limit=resource.RLIM_INFINITY):
+        return subprocess.run([str(build_dir / "bin" / "kfold"), "predict", EXAMPLES / "ubiquitin.fasta", *extra,
+                               "--random-weights", "--models", "model_1_ptm", *SMALL, "--threads", "1", "-o", tmp_path],
+                              capture_output=True, text=True, timeout=600,
+                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+
+    target = tmp_path / "ubiquitin"
+
+    def contents():
+        return {p.relative_to(target).as_posix(): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+
+    assert predict("--msa", EXAMPLES / "ubiquitin.a3m").returncode == 0
+    before = contents()
+    run = predict(limit=1 << 20)  # another input (single sequence), and it fails
+    assert run.returncode == 1 and "the earlier run's files are put back" in run.stderr, run.stderr
+    assert contents() == before
+    # A killed rerun's snapshot (as it leaves it: links of the earlier files, the folder mixed) goes back first.
+    snapshot = target / ".previous-run"
+    for name in before:
+        (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
+        os.link(target / name, snapshot / name)
+    (target / "done").unlink()
+    (target / "features.h5").unlink()
+    (target / "features.h5").write_bytes(b"a killed run's")
+    run = predict(limit=1 << 20)
+    assert "an earlier run of this target was interrupted" in run.stderr, run.stderr
+    assert run.returncode == 1 and contents() == before
+    assert predict().returncode == 0 and not snapshot.exists() and (target / "done").exists()
