@@ -3,11 +3,10 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
-#include <iterator>
 #include <system_error>
 
 #include "data/atomic_output.hpp"
+#include "data/text_input.hpp"
 
 namespace kfold::pipelines {
 
@@ -32,11 +31,11 @@ const std::string& StoppedShards::reason(int64_t shard) {
   if (known != read_.end()) return known->second;
   std::string text;
   for (const char* stage : {"all", "predict", "msa"}) {
-    if (std::ifstream in(path(stage, shard), std::ios::binary); in) {  // none: no such worker stopped early
-      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-      while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-      if (!text.empty()) break;
-    }
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path(stage, shard), error)) continue;  // no such worker stopped early
+    text = data::read_text_file(path(stage, shard));
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    if (!text.empty()) break;
   }
   return read_.emplace(shard, std::move(text)).first->second;
 }
