@@ -52,10 +52,11 @@ int64_t read_kib(const char* file, std::string_view key) {
 
 HostMemory host_available_memory() {
   HostMemory memory;
-  const auto limit = [&](int64_t candidate, const char* what) {
+  const auto limit = [&](int64_t candidate, const char* what, bool counts_mapped = false) {
     if (candidate >= 0 && (memory.bytes < 0 || candidate < memory.bytes)) {
       memory.bytes = candidate;
       memory.bound = what;
+      memory.counts_mapped = counts_mapped;
     }
   };
   limit(read_kib("/proc/meminfo", "MemAvailable:"), "the system's free memory, MemAvailable");
@@ -67,9 +68,11 @@ HostMemory host_available_memory() {
   if (rlimit as{}; getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
     if (const int64_t mapped = read_kib("/proc/self/status", "VmSize:"); mapped >= 0)
       limit(std::max<int64_t>(static_cast<int64_t>(as.rlim_cur) - mapped, 0),
-            "the address-space limit (ulimit -v, RLIMIT_AS) less what this process maps");
+            "the address-space limit (ulimit -v, RLIMIT_AS) less what this process maps", true);
   return memory;
 }
+
+int64_t process_resident_bytes() { return read_kib("/proc/self/status", "VmRSS:"); }
 
 int64_t cgroup_memory_left(const fs::path& root, const std::string& membership) {
   int64_t left = -1;

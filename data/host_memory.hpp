@@ -13,6 +13,9 @@ namespace kfold::data {
 struct HostMemory {
   int64_t bytes = -1;  // what may still be allocated; -1 when unknown
   std::string bound;   // which limit gives it, for messages ("the cgroup's memory limit less its use", ...)
+  // The bound is the address-space limit, which counts mapped memory: freed memory a malloc keeps mapped
+  // (released to the system or not) still uses it.
+  bool counts_mapped = false;
 };
 
 // The smallest of MemAvailable (/proc/meminfo), the cgroup limit less usage and the address-space limit
@@ -24,6 +27,9 @@ HostMemory host_available_memory();
 // ancestors, for cgroup v2 (memory.max) and v1's memory controller (memory.limit_in_bytes), with `root`
 // where they are mounted (/sys/fs/cgroup).
 int64_t cgroup_memory_left(const std::filesystem::path& root, const std::string& membership);
+
+// This process's resident memory (VmRSS), -1 when unknown.
+int64_t process_resident_bytes();
 
 // "1.5 GiB"
 std::string gib_text(int64_t bytes);

@@ -131,7 +131,19 @@ GlobalAttention::GlobalAttention(const ParameterScope& scope, const AttentionCon
                      scope.get("gating_b", {n_head_, value_dim_}).reshape({n_head_ * value_dim_}));
 }
 
-at::Tensor GlobalAttention::forward(const at::Tensor& x, const at::Tensor& mask, const RunOptions& /*options*/) const {
+at::Tensor GlobalAttention::forward(const at::Tensor& x, const at::Tensor& mask, const RunOptions& options) const {
+  const int64_t n_row = x.size(0);
+  if (options.chunk_size <= 0 || options.chunk_size >= n_row) return forward_rows(x, mask);
+  // Rows are independent (each its own mean query): chunks through the whole module, the output alone whole.
+  auto out = at::empty({n_row, x.size(1), output_.c_out()}, x.options());  // [R, S, c_out]
+  for (int64_t r = 0; r < n_row; r += options.chunk_size) {
+    const int64_t n = std::min(options.chunk_size, n_row - r);
+    out.narrow(0, r, n).copy_(forward_rows(x.narrow(0, r, n), mask.narrow(0, r, n)));
+  }
+  return out;
+}
+
+at::Tensor GlobalAttention::forward_rows(const at::Tensor& x, const at::Tensor& mask) const {
   const int64_t n_row = x.size(0), s = x.size(1);
   const auto m = mask.unsqueeze(-1);  // [R, S, 1]
   // The masked mean over S in float32 (row counts above 256 are not exact in bfloat16).

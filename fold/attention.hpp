@@ -58,10 +58,12 @@ class GlobalAttention {
  public:
   GlobalAttention(const ParameterScope& scope, const AttentionConfig& config, int64_t c, int64_t c_out);
 
-  // x [R, S, c] (queries and memories), mask [R, S] -> [R, S, c_out].
+  // x [R, S, c] (queries and memories), mask [R, S] -> [R, S, c_out]; options.chunk_size rows at a time.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& mask, const RunOptions& options) const;
 
  private:
+  at::Tensor forward_rows(const at::Tensor& x, const at::Tensor& mask) const;
+
   int64_t n_head_, key_dim_, value_dim_;
   Linear query_, key_, value_, gating_, output_;
   bool gating_on_;

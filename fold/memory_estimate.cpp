@@ -36,13 +36,14 @@ int64_t parameter_count(const ModelConfig& config) {
 
 // An attention module over `rows` rows of S queries and keys, c channels, `heads` heads: its normalised
 // input, then (fold/attention.hpp) q, k, v, the gate, the attended and gated values and the output
-// projection, about 8 tensors of [rows, S, c], plus the reference kernel's logits and their softmax.
+// projection, about 8 tensors of [rows, S, c], plus the reference kernel's logits, their bias sum and softmax (3:
+// measured at L = 256, MSA row attention, 2 fell 7 % short).
 // Chunked, one chunk of rows at a time beside the whole output. bench_evoformer --profile measures
 // 7.7 (unchunked) and 3.1 (L = 384, chunk 64) [L, L, c_z] tensors for triangle attention; this gives 9
 // and 3.3.
 int64_t attention_elements(int64_t rows, int64_t S, int64_t c, int64_t heads, int64_t chunk_size, bool fused) {
   const int64_t r = chunk_size > 0 ? std::min(chunk_size, rows) : rows;
-  return rows * S * c + (r < rows ? rows * S * c : 0) + r * S * c * 8 + (fused ? 0 : heads * r * S * S * 2);
+  return rows * S * c + (r < rows ? rows * S * c : 0) + r * S * c * 8 + (fused ? 0 : heads * r * S * S * 3);
 }
 
 // The template embedding (before the trunk): every template's pair activations [n_templ, L, L, c_t]
@@ -111,6 +112,10 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
       {"extra-MSA row attention", attention_elements(s.n_extra, L, e.extra_msa_channel, heads_row, chunk, fused) +
                                       L2 * (e.pair_channel + heads_row)},
       {"MSA column attention", attention_elements(L, s.n_seq, e.msa_channel, heads_column, chunk, fused)},
+      // Global attention over the extra MSA's columns (fold/attention.hpp GlobalAttention): its normalised,
+      // transposed input and output whole, the gate, gated values and projection of a chunk of columns.
+      {"extra-MSA column global attention",
+       s.n_extra * L * e.extra_msa_channel * 2 + chunk_rows * s.n_extra * e.extra_msa_channel * 3},
       // The outer products of a chunk of rows (and their projection) beside the whole output.
       {"outer product mean", chunk_rows * L * opm * opm * 2 + L2 * e.pair_channel},
       {"pair transition", chunk_rows * L * 4 * e.pair_channel * 2 + L2 * e.pair_channel},
@@ -131,10 +136,32 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
 }
 
 // The memory the run may use: what the device has free plus the weights this process already holds there
-// (the estimate counts those). -1 when unknown.
-int64_t available_for(const ProblemSize& size, const c10::Device& device, std::string* bound = nullptr) {
-  const int64_t free = available_memory_bytes(device, bound);
-  return free < 0 ? -1 : free + size.allocated_weight_bytes;
+// (the estimate counts those); bytes -1 when unknown.
+struct Available {
+  int64_t bytes = -1;
+  std::string bound;           // which limit, for messages
+  bool release_helps = false;  // a retaining malloc's release of freed memory lowers what the bound counts
+  bool retaining = false;      // the host's malloc keeps freed memory (tcmalloc): up to kRetainingMallocFactor
+  // The estimate that fits: `bytes`, or less where the malloc's retention counts and no release helps.
+  int64_t budget() const {
+    return retaining && !release_helps ? static_cast<int64_t>(static_cast<double>(bytes) / kRetainingMallocFactor)
+                                       : bytes;
+  }
+};
+
+Available available_for(const ProblemSize& size, const c10::Device& device) {
+  Available out;
+  if (device.is_cpu()) {
+    const data::HostMemory memory = data::host_available_memory();
+    out.bytes = memory.bytes;
+    out.bound = memory.bound;
+    out.retaining = kernels::malloc_retains_freed_memory();
+    out.release_helps = !memory.counts_mapped;  // releasing unmaps no address space
+  } else {
+    out.bytes = available_memory_bytes(device, &out.bound);
+  }
+  if (out.bytes >= 0) out.bytes += size.allocated_weight_bytes;
+  return out;
 }
 
 }  // namespace
@@ -167,40 +194,38 @@ int64_t suggest_chunk_size(const ModelConfig& config, const ProblemSize& size, c
 RunOptions resolve_chunk_size(const ModelConfig& config, const ProblemSize& size, RunOptions options) {
   if (options.chunk_size != RunOptions::kAutoChunk) return options;
   options.chunk_size = 0;
-  const int64_t available = available_for(size, options.device);
-  if (available < 0 || estimate(config, size, options).total_bytes <= available) return options;
-  options.chunk_size = std::max<int64_t>(1, suggest_chunk_size(config, size, options, available));
+  const Available available = available_for(size, options.device);
+  if (available.bytes < 0 || estimate(config, size, options).total_bytes <= available.budget()) return options;
+  options.chunk_size = std::max<int64_t>(1, suggest_chunk_size(config, size, options, available.budget()));
   return options;
 }
 
-MemoryVerdict memory_verdict(int64_t need, int64_t available, bool retaining_malloc) {
+MemoryVerdict memory_verdict(int64_t need, int64_t available, bool retaining_malloc, bool release_helps) {
   if (retaining_malloc && static_cast<double>(need) * kRetainingMallocFactor <= static_cast<double>(available))
     return MemoryVerdict::fits;
   if (need > available) return MemoryVerdict::too_big;
-  return retaining_malloc ? MemoryVerdict::fits_releasing_freed_memory : MemoryVerdict::fits;
+  if (!retaining_malloc) return MemoryVerdict::fits;
+  return release_helps ? MemoryVerdict::fits_releasing_freed_memory : MemoryVerdict::too_big;
 }
 
 void check_memory(const ModelConfig& config, const ProblemSize& size, const RunOptions& options) {
-  std::string bound;
-  const int64_t available = available_for(size, options.device, &bound);
-  if (available < 0) return;  // unknown: nothing to compare with
+  const Available available = available_for(size, options.device);
+  if (available.bytes < 0) return;  // unknown: nothing to compare with
   const auto need = estimate(config, size, options);
-  const bool retaining = options.device.is_cpu() && kernels::malloc_retains_freed_memory();
-  const auto verdict = memory_verdict(need.total_bytes, available, retaining);
+  const auto verdict = memory_verdict(need.total_bytes, available.bytes, available.retaining, available.release_helps);
   if (verdict == MemoryVerdict::fits) return;
-  if (verdict == MemoryVerdict::fits_releasing_freed_memory && kernels::malloc_release_freed_memory()) {
+  if (verdict == MemoryVerdict::fits_releasing_freed_memory) {
     static std::atomic<bool> said{false};  // once a process: the model's preparation checks too
-    if (!said.exchange(true))
+    if (kernels::malloc_release_freed_memory() && !said.exchange(true))
       log_warn(
           "memory: about {} needed, {} available: tcmalloc now returns freed memory to the system at once "
           "(less resident memory, slower; as TCMALLOC_AGGRESSIVE_DECOMMIT=true)",
-          data::gib_text(need.total_bytes), data::gib_text(available));
+          data::gib_text(need.total_bytes), data::gib_text(available.bytes));
     return;
   }
-  if (need.total_bytes <= available) return;
-  const int64_t chunk = suggest_chunk_size(config, size, options, available);
+  const int64_t chunk = suggest_chunk_size(config, size, options, available.budget());
   const std::string fix =
-      need.weight_bytes > available
+      need.weight_bytes > available.budget()
           ? fmt::format(
                 "even the weights ({}) do not fit: free memory (other processes, the job's memory limit) "
                 "or use a machine with more, or check the channel and layer sizes of --config",
@@ -209,12 +234,19 @@ void check_memory(const ModelConfig& config, const ProblemSize& size, const RunO
                   : std::string(
                         "no chunk size fits: use a device with more memory, a shorter sequence, or fewer "
                         "MSA rows (max_msa_clusters, max_extra_msa in --config)");
-  throw MemoryError(
-      fmt::format("memory: n_res {} with {} MSA and {} extra rows needs about {} on {} (weights {}, largest: {} {}), "
-                  "{} is available ({}); {}",
-                  size.n_res, size.n_seq, size.n_extra, data::gib_text(need.total_bytes), options.device.str(),
-                  data::gib_text(need.weight_bytes), need.largest_transient,
-                  data::gib_text(need.largest_transient_bytes), data::gib_text(available), bound, fix));
+  const int64_t resident = options.device.is_cpu() ? data::process_resident_bytes() : -1;
+  throw MemoryError(fmt::format(
+      "memory: n_res {} with {} MSA and {} extra rows needs about {} on {}{} (weights {}, largest: {} {}), {} is "
+      "available ({}{}); {}",
+      size.n_res, size.n_seq, size.n_extra, data::gib_text(need.total_bytes), options.device.str(),
+      resident > 0 ? fmt::format(" beside the {} this process holds", data::gib_text(resident)) : "",
+      data::gib_text(need.weight_bytes), need.largest_transient, data::gib_text(need.largest_transient_bytes),
+      data::gib_text(available.bytes), available.bound,
+      verdict == MemoryVerdict::too_big && need.total_bytes <= available.bytes
+          ? fmt::format(", which counts the freed memory tcmalloc keeps mapped: up to {} x the estimate",
+                        kRetainingMallocFactor)
+          : "",
+      fix));
 }
 
 }  // namespace kfold::fold

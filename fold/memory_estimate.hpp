@@ -49,17 +49,20 @@ int64_t suggest_chunk_size(const ModelConfig& config, const ProblemSize& size, c
                            int64_t available_bytes);
 
 // options with chunk_size RunOptions::kAutoChunk resolved for this problem on options.device: 0 when
-// the unchunked estimate fits the available memory (or that is unknown), else the suggested chunk
-// size (1 when none fits, so that check_memory then says so). Other chunk sizes come back unchanged.
+// the unchunked estimate fits the available memory (or that is unknown; under an address-space limit with
+// a retaining malloc, with its retention), else the suggested chunk size (1 when none fits, so that
+// check_memory then says so). Other chunk sizes come back unchanged.
 RunOptions resolve_chunk_size(const ModelConfig& config, const ProblemSize& size, RunOptions options);
 
 // What the guard makes of an estimate of `need` bytes where `available` are free. A malloc that keeps
 // freed memory for reuse (tcmalloc, in the kfold executable) fragments: up to kRetainingMallocFactor times
 // the estimate resident (measured: one Evoformer block at L = 384, peak 1.42x glibc's above the
-// baseline). When only that overhead does not fit, the run goes on with the malloc told to release.
+// baseline). When only that overhead does not fit, the run goes on with the malloc told to release, where
+// that helps (`release_helps`: not under an address-space limit, which counts the memory still mapped; there
+// the overhead must fit).
 inline constexpr double kRetainingMallocFactor = 1.45;
 enum class MemoryVerdict { fits, fits_releasing_freed_memory, too_big };
-MemoryVerdict memory_verdict(int64_t need, int64_t available, bool retaining_malloc);
+MemoryVerdict memory_verdict(int64_t need, int64_t available, bool retaining_malloc, bool release_helps = true);
 
 // Throws RuntimeError when the estimate exceeds the available memory: the message gives both numbers
 // in GiB and the --chunk-size that fits (or says that none does and what to reduce). On the CPU under
