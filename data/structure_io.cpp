@@ -37,9 +37,12 @@ namespace kfold::data {
 
 std::string chain_name(int64_t index) {
   constexpr std::string_view kNames = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  if (index < 0 || index >= static_cast<int64_t>(kNames.size()))
-    fail_input("chain_index {} out of range: PDB output supports {} chains", index, kNames.size());
-  return std::string(1, kNames[static_cast<size_t>(index)]);
+  constexpr auto kCount = static_cast<int64_t>(kNames.size());
+  if (index < 0) fail_input("chain_index {}: must not be negative", index);
+  // Bijective base 62, the first character fastest (AlphaFold's mmCIF chain ids count so): A..9, then AA, BA, ...
+  std::string name;
+  for (int64_t n = index + 1; n > 0; n = (n - 1) / kCount) name += kNames[static_cast<size_t>((n - 1) % kCount)];
+  return name;
 }
 
 namespace {
@@ -253,6 +256,9 @@ void check_fits_pdb(const Protein& protein) {
     if (name.size() > 1)
       fail_input("chain {}: a chain name of more than 1 character does not fit the PDB format (column 22); write .cif",
                  name);
+  if (const auto last = std::max_element(protein.chain_index.begin(), protein.chain_index.end());
+      protein.chain_names.empty() && last != protein.chain_index.end() && chain_name(*last).size() > 1)
+    fail_input("{} chains: the PDB format's chain column (22) has one-character names for 62; write .cif", *last + 1);
   // Residue numbers have four columns (23-26); gemmi writes larger ones in hybrid-36 (A000), which standard
   // readers reject.
   for (const int64_t number : protein.residue_index)

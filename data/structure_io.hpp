@@ -25,8 +25,8 @@ std::optional<StructureFormat> structure_format_of(const std::filesystem::path& 
 void check_fits_pdb(const Protein& protein);
 std::string to_pdb(const Protein& protein, const StructureHeader& header = {});
 
-// The name the writers give chain_index `index` of a Protein without chain_names: A..Z, a..z, 0..9 (InputError
-// beyond 62 chains).
+// The name the writers give chain_index `index` of a Protein without chain_names: A..Z, a..z, 0..9, then two
+// characters and more (AA, BA, ..., mmCIF only: the PDB format's chain column has one).
 std::string chain_name(int64_t index);
 std::string to_mmcif(const Protein& protein, const StructureHeader& header = {});
 

@@ -192,6 +192,7 @@ ProcessedFeatures ProcessedFeatures::batches(int64_t first, int64_t count) const
     fail_input("feature batches {} .. {} asked for; there are {}", first, first + count - 1, n_batch());
   ProcessedFeatures out;
   for (const auto& [name, tensor] : named()) *out.field(name) = tensor.narrow(0, first, count);
+  out.asym_id = asym_id;
   return out;
 }
 
@@ -499,6 +500,8 @@ void write_processed_features(const std::filesystem::path& path, const Processed
     else
       fail_input("write_processed_features: '{}' must be int32 or float32", name);
   }
+  if (!features.asym_id.empty())
+    writer.write<int32_t>("asym_id", features.asym_id, {static_cast<int64_t>(features.asym_id.size())});
   writer.set_attribute("kfold_content", "AlphaFold processed features (leading batch axis: ensemble x recycle)");
   writer.commit();
 }
@@ -591,6 +594,22 @@ ProcessedFeatures read_processed_features(const std::filesystem::path& path) {
   // After the padding check: padding numbers its residues 0.
   const at::Tensor first_batch = out.residue_index.select(0, 0).contiguous();  // [R]
   check_residue_index(first_batch.data_ptr<int32_t>(), first_batch.numel(), path.string());
+  // A complex's chains: asym_id [n_res], or [n_batch, n_res] with one row repeated (as ColabFold tiles it); any
+  // integers (ColabFold's count from 0, AlphaFold-Multimer's from 1).
+  if (npz ? npz_file->find("asym_id") != nullptr : h5_file->contains("asym_id")) {
+    const auto shape = npz ? npz_file->find("asym_id")->shape : h5_file->info("asym_id").shape;
+    const int64_t n_res = out.n_res();
+    if (shape != std::vector<int64_t>{n_res} && shape != std::vector<int64_t>{out.n_batch(), n_res})
+      fail_input("{}: processed feature 'asym_id' has shape {}; expected [{}] or [{}, {}] (the chain of each residue)",
+                 path.string(), data::shape_string(shape), n_res, out.n_batch(), n_res);
+    const auto values = npz ? npz_file->read<int32_t>("asym_id") : h5_file->read<int32_t>("asym_id").values;
+    out.asym_id.assign(values.begin(), values.begin() + n_res);
+    for (size_t k = static_cast<size_t>(n_res); k < values.size(); ++k)
+      if (values[k] != values[k % static_cast<size_t>(n_res)])
+        fail_input("{}: processed feature 'asym_id' differs between batches 0 and {}; a residue has one chain",
+                   path.string(), k / static_cast<size_t>(n_res));
+    check_asym_id(out.asym_id, n_res, path.string());
+  }
   return out;
 }
 

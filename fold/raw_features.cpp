@@ -285,6 +285,21 @@ RawFeatures read_raw_features(const std::filesystem::path& path) {
   return f;
 }
 
+void check_asym_id(std::span<const int32_t> asym_id, int64_t n_res, const std::string& source) {
+  if (static_cast<int64_t>(asym_id.size()) != n_res)
+    fail_input("{}: 'asym_id' has {} values for {} residues", source, asym_id.size(), n_res);
+  std::set<int32_t> finished;  // chains already left
+  for (size_t i = 1; i < asym_id.size(); ++i) {
+    if (asym_id[i] == asym_id[i - 1]) continue;
+    finished.insert(asym_id[i - 1]);
+    if (finished.contains(asym_id[i]))
+      fail_input(
+          "{}: 'asym_id' {} comes back at residue {} after another chain; a chain's residues must be "
+          "consecutive (order the chains one after another)",
+          source, asym_id[i], i + 1);
+  }
+}
+
 void check_residue_index(const int32_t* residue_index, int64_t n_res, const std::string& source) {
   for (int64_t i = 0; i < n_res; ++i)  // the output structures number residue i as residue_index[i] + 1
     if (residue_index[i] < -data::kMaxResidueNumber || residue_index[i] >= data::kMaxResidueNumber)
@@ -334,20 +349,7 @@ void check_raw_feature_values(const RawFeatures& f, const std::string& source) {
   // relative-position features), so AlphaFold-Multimer's numbering that starts again per chain would put the
   // chains on top of each other.
   check_residue_index(f.residue_index.data(), static_cast<int64_t>(f.residue_index.size()), source);
-  if (!f.asym_id.empty()) {
-    if (f.asym_id.size() != f.residue_index.size())
-      fail_input("{}: 'asym_id' has {} values for {} residues", source, f.asym_id.size(), f.residue_index.size());
-    std::set<int32_t> finished;  // chains already left
-    for (size_t i = 1; i < f.asym_id.size(); ++i) {
-      if (f.asym_id[i] == f.asym_id[i - 1]) continue;
-      finished.insert(f.asym_id[i - 1]);
-      if (finished.contains(f.asym_id[i]))
-        fail_input(
-            "{}: 'asym_id' {} comes back at residue {} after another chain; a chain's residues must be "
-            "consecutive (order the chains one after another)",
-            source, f.asym_id[i], i + 1);
-    }
-  }
+  if (!f.asym_id.empty()) check_asym_id(f.asym_id, static_cast<int64_t>(f.residue_index.size()), source);
   // As AlphaFold writes them: the residue count at every position (the model reads the first).
   for (const int32_t v : f.seq_length)
     if (v != f.n_res)

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,9 @@ void check_raw_feature_values(const RawFeatures& features, const std::string& so
 // residue numbers structure files can hold; duplicates would give two
 // residues one number in the output structures, which no reader accepts).
 void check_residue_index(const int32_t* residue_index, int64_t n_res, const std::string& source);
+// InputError naming `source` unless asym_id (a complex's chain of each residue) has n_res values and each chain's
+// residues together.
+void check_asym_id(std::span<const int32_t> asym_id, int64_t n_res, const std::string& source);
 // The template_* arrays alone (kfold batch keeps a target's templates beside its MSAs); at least one.
 void write_template_features(const std::filesystem::path& path, const TemplateFeatures& templates);
 TemplateFeatures read_template_features(const std::filesystem::path& path);

@@ -208,6 +208,8 @@ void BatchRunner::run_predict_stage(const BatchTarget& target, const fs::path& d
   result["best_model"] = best->model_name;
   result["mean_plddt"] = best->mean_plddt;
   result["ptm"] = best->ptm >= 0 ? json(best->ptm) : json(nullptr);
+  if (best->iptm) result["iptm"] = *best->iptm;  // a complex's
+  result["ranked_by"] = ranking_key(summary.rank_by);
   result["num_residue_violations"] = best->num_residue_violations;
   status["predict"] = result;
   status.erase("failed");
@@ -554,7 +556,7 @@ void BatchRunner::write_summary(bool force) {
   StoppedShards stopped_shards(options_.output_dir, options_.shard_count);
   std::string text =
       "id\tlength\tmsa_depth\tneff\tbest_model\tmean_plddt\tptm\tstatus\treason\tmsa_seconds\tpredict_seconds"
-      "\tviolations\tfailure_kind\n";
+      "\tviolations\tfailure_kind\tiptm\n";
   const auto number = [](const json& j, const char* section, const char* field, const char* format) -> std::string {
     if (!j.contains(section) || !j[section].contains(field) || j[section][field].is_null()) return "";
     return fmt::format(fmt::runtime(format), j[section][field].get<double>());
@@ -600,12 +602,13 @@ void BatchRunner::write_summary(bool force) {
         reason.begin(), reason.end(), [](char c) { return c == '\t' || c == '\n'; }, ' ');
     const std::string best = status.contains("predict") ? status["predict"].value("best_model", "") : "";
     std::string row = fmt::format(
-        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", target.id,
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", target.id,
         target.sequence.empty() ? std::string() : std::to_string(target.sequence.size()),  // unreadable: no length
         number(status, "msa", "depth", "{:.0f}"), number(status, "msa", "neff", "{:.1f}"), best,
         number(status, "predict", "mean_plddt", "{:.2f}"), number(status, "predict", "ptm", "{:.4f}"), state, reason,
         number(status, "msa", "seconds", "{:.1f}"), number(status, "predict", "seconds", "{:.1f}"),
-        number(status, "predict", "num_residue_violations", "{:.0f}"), kind);
+        number(status, "predict", "num_residue_violations", "{:.0f}"), kind,
+        number(status, "predict", "iptm", "{:.4f}"));
     text += row;
     // Final unless this worker runs the target again (run_target clears it). Not msa_done: a predict-stage worker
     // may finish the target meanwhile, and this worker's last summary would turn it back into msa_done.

@@ -80,7 +80,9 @@ std::string models_stage_key(const BatchOptions& options, const std::vector<std:
   if (!predict.config.empty()) key.add_file_bytes("config", fold::config_file_text(predict.config));
   key.add("recycles", recycles_key(predict, models))
       .add("seed", predict.seed)
-      .add("rank", static_cast<int64_t>(predict.rank_by))
+      // auto keys as plddt, the default before it: a finished one-chain target is not predicted again (auto
+      // ranks it by pLDDT); a complex ranked by pLDDT before stays so (its ranking_debug.json says "plddts").
+      .add("rank", static_cast<int64_t>(predict.rank_by == RankBy::automatic ? RankBy::plddt : predict.rank_by))
       .add("dtype", std::string_view(c10::toString(predict.run.dtype)));
   if (predict.relax != RelaxModels::none) key.add("relax", static_cast<int64_t>(predict.relax));
   return key.hex();

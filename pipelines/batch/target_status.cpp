@@ -43,15 +43,17 @@ std::string status_problem(const json& status) {
   for (const char* section : {"msa", "predict", "failed", "running"}) {
     if (!status.contains(section) || !problem.empty()) continue;
     const json& s = status[section];
-    for (const char* name : {"key", "stage", "kind", "reason", "best_model", "worker", "started", "sequence_sha256"})
+    for (const char* name :
+         {"key", "stage", "kind", "reason", "best_model", "ranked_by", "worker", "started", "sequence_sha256"})
       if (problem.empty()) problem = field(s, name, text, "a text");
     for (const char* name :
          {"depth", "neff", "seconds", "mean_plddt", "num_residue_violations", "time", "worker_deaths"})
       if (problem.empty()) problem = field(s, name, number, "a number");
     if (problem.empty() && s.contains("worker_died") && !s["worker_died"].is_boolean())
       problem = "'worker_died' is not true or false";
-    if (problem.empty() && s.contains("ptm") && !s["ptm"].is_number() && !s["ptm"].is_null())
-      problem = "'ptm' is not a number";
+    for (const char* name : {"ptm", "iptm"})
+      if (problem.empty() && s.contains(name) && !s[name].is_number() && !s[name].is_null())
+        problem = fmt::format("'{}' is not a number", name);
     if (problem.empty() && s.contains("files") &&
         (!s["files"].is_array() ||
          !std::all_of(s["files"].begin(), s["files"].end(), [](const json& f) { return f.is_string(); })))

@@ -58,9 +58,11 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
       "zero recycled state, as AlphaFold (v2.2 and later) and ColabFold do, and every longer run's first "
       "iteration");
   cmd.add_option("--seed", o.seed, "Seed of the input pipeline (MSA sampling, masking)")->default_val(0);
-  cmd.add_option("--rank", o.rank, "Rank models by mean pLDDT or by pTM")
-      ->check(CLI::IsMember({"plddt", "ptm"}))
-      ->default_val("plddt");
+  cmd.add_option("--rank", o.rank,
+                 "Rank models by mean pLDDT, pTM, or 0.8 ipTM + 0.2 pTM (a complex); auto: iptm+ptm for a complex "
+                 "when every model has an aligned-error head (the _ptm presets), plddt otherwise, as ColabFold")
+      ->check(CLI::IsMember({"auto", "plddt", "ptm", "iptm+ptm"}))
+      ->default_val("auto");
   cmd.add_option("--relax", o.relax,
                  "Relax the structure of the best model, of all models, or none (relaxed_<model>.pdb/.cif, "
                  "relax_metrics.json; ranked_<k> then holds the relaxed structure): a restrained minimisation of "
@@ -97,7 +99,7 @@ int64_t apply_model_options(const ModelCliOptions& o, pipelines::PredictOptions&
   p.random_weights = o.random_weights;
   p.recycles = o.recycles;
   p.seed = o.seed;
-  p.rank_by = o.rank == "ptm" ? pipelines::RankBy::ptm : pipelines::RankBy::plddt;
+  p.rank_by = pipelines::parse_rank_by(o.rank);
   p.relax = o.relax == "all"    ? pipelines::RelaxModels::all
             : o.relax == "best" ? pipelines::RelaxModels::best
                                 : pipelines::RelaxModels::none;

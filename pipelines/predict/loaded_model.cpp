@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <span>
 
 #include "data/error.hpp"
 #include "data/log.hpp"
+#include "fold/confidence.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
 
 namespace kfold::pipelines {
@@ -130,7 +132,19 @@ Prediction LoadedModel::predict(const fold::RawFeatures& raw, int64_t seed, bool
   auto prediction = predict(fold::InputBatches(raw, input_pipeline_config(), seed), check_memory, on_iteration);
   prediction.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   prediction.asym_id = raw.asym_id;
+  prediction.iptm = interface_ptm(prediction.outputs, raw.asym_id);
   return prediction;
+}
+
+std::optional<double> interface_ptm(const fold::ModelOutputs& outputs, std::span<const int32_t> asym_id) {
+  if (!outputs.aligned_error || std::adjacent_find(asym_id.begin(), asym_id.end(), std::not_equal_to<>()) ==
+                                    asym_id.end())  // no head, or one chain
+    return std::nullopt;
+  const auto& logits = outputs.aligned_error->logits;  // [n_res, n_res, 64]
+  const auto ids = at::tensor(at::ArrayRef<int32_t>(asym_id.data(), asym_id.size())).to(logits.device());  // [n_res]
+  // Residue weights all 1: kfold's features are unpadded (AlphaFold's seq_mask).
+  return fold::predicted_tm_score(logits.to(at::kFloat), outputs.aligned_error->breaks.to(at::kFloat), {}, ids,
+                                  /*interface=*/true);
 }
 
 data::Protein prediction_protein(const Prediction& p) {
@@ -235,6 +249,8 @@ Prediction LoadedModel::predict(const fold::ProcessedFeatures& features, bool ch
   check_finite(name_, prediction.outputs);
   prediction.aatype = features.aatype[0].to(at::kLong);
   prediction.residue_index = features.residue_index[0].to(at::kLong);
+  prediction.asym_id = features.asym_id;
+  prediction.iptm = interface_ptm(prediction.outputs, features.asym_id);
   prediction.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return prediction;
 }

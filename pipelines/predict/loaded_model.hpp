@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -46,8 +47,14 @@ struct Prediction {
   at::Tensor aatype;             // [n_res] int64, AlphaFold's residue order
   at::Tensor residue_index;      // [n_res] int64, 0-based
   std::vector<int32_t> asym_id;  // [n_res] the raw features' chains (several as one input); empty: one chain
+  std::optional<double> iptm;    // interface_ptm(outputs, asym_id)
   double seconds = 0;            // input pipeline + network
 };
+
+// ipTM (AlphaFold's predicted_tm_score with asym_id: pTM over residue pairs of different chains, as ColabFold
+// reports it for a complex run with the monomer models) of a model with an aligned-error head on a target of
+// several chains (asym_id [n_res]); nullopt otherwise.
+std::optional<double> interface_ptm(const fold::ModelOutputs& outputs, std::span<const int32_t> asym_id);
 
 // The prediction as unrelaxed_<model>.pdb/.cif hold it (pLDDT in the B-factor column of every atom; with an
 // asym_id one chain per id, each numbered from 1: chains_from_asym_id).

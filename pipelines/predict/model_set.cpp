@@ -105,8 +105,10 @@ ModelSet::ModelSet(const PredictOptions& options) : options_(options), names_(op
     const auto config = model_config_for({model, options.config, options.recycles});
     if (!options.random_weights) params_[model] = find_params(model, options);
     const bool has_pae = config.model.heads.predicted_aligned_error.weight != 0;
-    if (options.rank_by == RankBy::ptm && !has_pae)
-      fail_input("--rank ptm: {} has no aligned-error head (use the _ptm presets or --rank plddt)", model);
+    have_pae_ = have_pae_ && has_pae;
+    if ((options.rank_by == RankBy::ptm || options.rank_by == RankBy::iptm_ptm) && !has_pae)
+      fail_input("--rank {}: {} has no aligned-error head (use the _ptm presets or --rank plddt)",
+                 rank_by_name(options.rank_by), model);
   }
   if (!params_.empty())
     params_sha256_ = std::async(std::launch::async, [files = params_, stop = stop_hashing_] {

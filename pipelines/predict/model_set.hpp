@@ -30,6 +30,8 @@ class ModelSet {
   ModelSet& operator=(const ModelSet&) = delete;
   const std::vector<std::string>& names() const { return names_; }
   const LoadedModel& get(const std::string& name);
+  // Every model has an aligned-error head (PAE, pTM; the _ptm presets), known from the configs without loading.
+  bool have_pae() const { return have_pae_; }
   // The parameter file of `name` (empty with random weights) and its SHA-256 for run.json ("" when it cannot be
   // read): hashed once, on a thread of its own started with the set, while the models run.
   std::filesystem::path params_file(const std::string& name) const;
@@ -38,6 +40,7 @@ class ModelSet {
  private:
   PredictOptions options_;
   std::vector<std::string> names_;
+  bool have_pae_ = true;
   std::map<std::string, std::filesystem::path> params_;
   std::shared_ptr<std::atomic<bool>> stop_hashing_ = std::make_shared<std::atomic<bool>>(false);
   std::shared_future<std::map<std::string, std::string>> params_sha256_;

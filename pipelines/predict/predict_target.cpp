@@ -66,8 +66,8 @@ void write_tensor(data::H5Writer& h5, std::string_view name, const at::Tensor& t
 }
 
 // result_<model>.h5: the prediction as AlphaFold's result pickle holds it, with its key names.
-void write_result(const fs::path& path, const fold::ModelOutputs& out, const at::Tensor& aatype,
-                  const at::Tensor& residue_index, bool random_weights) {
+void write_result(const fs::path& path, const fold::ModelOutputs& out, std::optional<double> iptm,
+                  const at::Tensor& aatype, const at::Tensor& residue_index, bool random_weights) {
   data::H5Writer h5(path);
   if (random_weights) h5.set_attribute("warning", kRandomWeightsWarning);
   write_tensor(h5, "final_atom_positions", out.structure.final_atom_positions);  // [n_res, 37, 3]
@@ -92,6 +92,7 @@ void write_result(const fs::path& path, const fold::ModelOutputs& out, const at:
     h5.write_scalar<double>("max_predicted_aligned_error", out.max_predicted_aligned_error);
     h5.write_scalar<double>("ptm", out.ptm);
   }
+  if (iptm) h5.write_scalar<double>("iptm", *iptm);  // a complex (ColabFold's result key)
   h5.write_scalar<int64_t>("num_recycles", out.num_iterations - 1);
   h5.commit();
 }
@@ -122,14 +123,25 @@ std::set<std::string> output_file_names(const std::vector<std::string>& models, 
 // Several chains as one input (asym_id): the monomer models see two chains apart only where residue_index jumps by
 // at least max_relative_feature (relative positions are clipped there: 32 in AlphaFold's presets); a smaller jump
 // is a warning.
-void warn_close_chains(const fold::RawFeatures& raw, const std::string& id, int64_t max_relative_feature) {
-  for (size_t i = 1; i < raw.asym_id.size(); ++i)
-    if (const int64_t jump = int64_t{raw.residue_index[i]} - raw.residue_index[i - 1];
-        raw.asym_id[i] != raw.asym_id[i - 1] && jump < max_relative_feature)
+void warn_close_chains(std::span<const int32_t> asym_id, std::span<const int32_t> residue_index, const std::string& id,
+                       int64_t max_relative_feature) {
+  for (size_t i = 1; i < asym_id.size(); ++i)
+    if (const int64_t jump = int64_t{residue_index[i]} - residue_index[i - 1];
+        asym_id[i] != asym_id[i - 1] && jump < max_relative_feature)
       log_warn(
           "{}: the chain starting at residue {} follows the one before it by {} in residue_index: the model sees them "
           "as one chain unless residue_index jumps by at least {} there (ColabFold jumps by 200)",
           id, i + 1, jump, max_relative_feature);
+}
+
+// The target's chains: asym_id of its raw or processed features (a complex given as one input); empty: one chain.
+const std::vector<int32_t>& target_asym_id(const TargetInputs& inputs) {
+  return inputs.raw ? inputs.raw->asym_id : inputs.processed->asym_id;
+}
+
+int64_t target_chain_count(const TargetInputs& inputs) {
+  const auto& ids = target_asym_id(inputs);
+  return std::max<int64_t>(1, static_cast<int64_t>(std::set<int32_t>(ids.begin(), ids.end()).size()));
 }
 
 // The input files a run writes into the target folder: features.h5 and msas/ (MSAs, template hits).
@@ -312,12 +324,14 @@ namespace {
 
 // Every model's parameters (keys, shapes) and memory are checked before the target gets any file.
 void prepare_models(const TargetInputs& inputs, ModelSet& models, const PredictOptions& options) {
-  if (inputs.raw && !inputs.raw->asym_id.empty()) {  // once, at the largest clipping of the selected models
+  if (const auto& asym_id = target_asym_id(inputs); !asym_id.empty()) {  // once, at the models' largest clipping
     int64_t max_relative_feature = 0;
     for (const auto& model : models.names())
       max_relative_feature = std::max(max_relative_feature,
                                       models.get(model).config().model.embeddings_and_evoformer.max_relative_feature);
-    warn_close_chains(*inputs.raw, inputs.id, max_relative_feature);
+    const auto residue_index =
+        inputs.raw ? inputs.raw->residue_index : to_vector<int32_t>(inputs.processed->residue_index[0]);
+    warn_close_chains(asym_id, residue_index, inputs.id, max_relative_feature);
   }
   for (const auto& model : models.names()) {
     if (!inputs.processed) {
@@ -399,6 +413,7 @@ void write_target_inputs(const TargetInputs& inputs, ModelSet& models, const fs:
 
 // What the models' runs leave for ranking, relaxation and the target's summary files.
 struct ModelRuns {
+  RankBy rank_by = RankBy::plddt;  // resolved for the target
   std::vector<ModelScore> scores;
   std::vector<PlddtSeries> plddt_series;
   std::map<std::string, data::Protein> proteins;
@@ -439,15 +454,16 @@ void run_model(size_t index, const TargetInputs& inputs, const PredictOptions& o
   const auto& aatype = prediction.aatype;
   const auto& residue_index = prediction.residue_index;
   const auto& dir = summary.target_dir;
-  write_result(dir / ("result_" + model + ".h5"), out, aatype, residue_index, options.random_weights);
+  const auto& asym_id = target_asym_id(inputs);
+  const auto iptm = interface_ptm(out, asym_id);
+  write_result(dir / ("result_" + model + ".h5"), out, iptm, aatype, residue_index, options.random_weights);
   const auto aatype_v = to_vector<int64_t>(aatype), residue_index_v = to_vector<int64_t>(residue_index);
   const auto positions = to_vector<float>(out.structure.final_atom_positions);
   const auto mask = to_vector<float>(out.structure.final_atom_mask);
   const auto plddt = to_vector<float>(out.plddt);
-  // A complex given as one input (raw features with asym_id): one output chain each, numbered from 1.
+  // A complex given as one input (features with asym_id): one output chain each, numbered from 1.
   std::vector<int64_t> chain_index, numbering = residue_index_v;
-  if (inputs.raw && !inputs.raw->asym_id.empty())
-    std::tie(chain_index, numbering) = chains_from_asym_id(inputs.raw->asym_id, residue_index_v);
+  if (!asym_id.empty()) std::tie(chain_index, numbering) = chains_from_asym_id(asym_id, residue_index_v);
   auto protein = protein_from_prediction({aatype_v, numbering, positions, mask, plddt, chain_index});
   write_structure_files(dir, "unrelaxed_" + model, protein, prediction_header(model, header_remarks), structure_files);
   write_confidence_json(dir / ("confidence_" + model + ".json"), plddt);
@@ -462,12 +478,12 @@ void run_model(size_t index, const TargetInputs& inputs, const PredictOptions& o
   const auto n_violations = static_cast<int64_t>(checks.residue_violations.size());
   runs.proteins.emplace(model, std::move(protein));
   runs.plddt_series.push_back({model, plddt});
-  runs.scores.push_back({model, options.rank_by == RankBy::ptm ? out.ptm : out.mean_plddt});
+  runs.scores.push_back({model, ranking_confidence(runs.rank_by, out.mean_plddt, out.ptm, iptm)});
   summary.models.push_back(
-      {model, out.mean_plddt, out.aligned_error ? out.ptm : -1.0, seconds, peak_gpu_bytes, n_violations});
-  log_info("{}: mean pLDDT {:.2f}{}, {} residue{} with structural violations, in {:.1f} s{}", model, out.mean_plddt,
-           out.aligned_error ? fmt::format(", pTM {:.4f}", out.ptm) : "", n_violations, n_violations == 1 ? "" : "s",
-           seconds,
+      {model, out.mean_plddt, out.aligned_error ? out.ptm : -1.0, seconds, peak_gpu_bytes, n_violations, iptm});
+  log_info("{}: mean pLDDT {:.2f}{}{}, {} residue{} with structural violations, in {:.1f} s{}", model, out.mean_plddt,
+           out.aligned_error ? fmt::format(", pTM {:.4f}", out.ptm) : "",
+           iptm ? fmt::format(", ipTM {:.4f}", *iptm) : "", n_violations, n_violations == 1 ? "" : "s", seconds,
            peak_gpu_bytes >= 0 ? fmt::format(", peak GPU memory {:.2f} GiB (torch's allocator)",
                                              static_cast<double>(peak_gpu_bytes) / (1 << 30))
                                : std::string());
@@ -544,6 +560,8 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   summary.target_dir = options.output_dir / inputs.id;
   // The inputs' record, hashed as they were read (kfold predict: before its search; a batch: now).
   const std::string inputs_json = inputs.run_inputs_json.empty() ? run_inputs_json(options) : inputs.run_inputs_json;
+  ModelRuns runs;
+  summary.rank_by = runs.rank_by = resolve_rank_by(options.rank_by, target_chain_count(inputs), models.have_pae());
   prepare_models(inputs, models, options);
   data::ensure_directory(summary.target_dir);
   // An earlier complete run's outputs (and its inputs unless a batch's MSA stage owns them) stay until this one
@@ -576,7 +594,6 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
 
   const auto header_remarks =
       options.random_weights ? std::vector<std::string>{kRandomWeightsWarning} : std::vector<std::string>{};
-  ModelRuns runs;
   for (size_t index = 0; index < models.names().size(); ++index)
     run_model(index, inputs, options, models, header_remarks, timings, structure_files, runs, summary);
 
@@ -584,7 +601,7 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   summary.ranking = rank_models(runs.scores);
   const auto relaxed_models =
       write_relaxed_and_ranked(options, summary, runs, header_remarks, timings, structure_files);
-  write_ranking_debug_json(summary.target_dir / "ranking_debug.json", runs.scores, options.rank_by);
+  write_ranking_debug_json(summary.target_dir / "ranking_debug.json", runs.scores, runs.rank_by);
   write_violations_json(summary.target_dir / "violations.json", runs.violations);
   const std::string_view plot_warning = options.random_weights ? kRandomWeightsPlotWarning : "";
   write_plddt_png(summary.target_dir / "plddt.png", runs.plddt_series, plot_warning);

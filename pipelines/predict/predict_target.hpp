@@ -26,6 +26,7 @@ struct ModelResult {
   double seconds = 0;
   int64_t peak_gpu_bytes = -1;         // on a CUDA device: torch's allocator peak during the model's run; else -1
   int64_t num_residue_violations = 0;  // residues with a structural violation (violations.json)
+  std::optional<double> iptm;          // a complex's ipTM (interface_ptm), with an aligned-error head
 };
 
 struct PredictSummary {
@@ -35,6 +36,7 @@ struct PredictSummary {
   int64_t msa_depth = 0;             // rows of the raw MSA (query included); 0 with --features
   std::vector<ModelResult> models;   // in run order
   std::vector<std::string> ranking;  // model names, best first
+  RankBy rank_by = RankBy::plddt;    // the metric of the ranking (--rank resolved for this target)
 };
 
 // One target's inputs: raw features (sequence + MSAs) or processed ones, and the MSAs to copy into

@@ -5,12 +5,56 @@
 #include <cmath>
 #include <numeric>
 #include <set>
+#include <utility>
 
 #include "data/atomic_output.hpp"
 #include "data/error.hpp"
 #include "pipelines/predict/json_text.hpp"
 
 namespace kfold::pipelines {
+
+namespace {
+
+constexpr std::pair<RankBy, const char*> kRankByNames[] = {
+    {RankBy::plddt, "plddt"}, {RankBy::ptm, "ptm"}, {RankBy::iptm_ptm, "iptm+ptm"}, {RankBy::automatic, "auto"}};
+
+}  // namespace
+
+const char* rank_by_name(RankBy rank_by) {
+  for (const auto& [value, name] : kRankByNames)
+    if (value == rank_by) return name;
+  fail_internal("rank_by_name: unknown RankBy {}", static_cast<int>(rank_by));
+}
+
+RankBy parse_rank_by(std::string_view name) {
+  for (const auto& [value, known] : kRankByNames)
+    if (name == known) return value;
+  fail_input("--rank {}: expected plddt, ptm, iptm+ptm or auto", name);
+}
+
+RankBy resolve_rank_by(RankBy requested, int64_t n_chains, bool every_model_has_pae) {
+  if (requested == RankBy::automatic) return n_chains > 1 && every_model_has_pae ? RankBy::iptm_ptm : RankBy::plddt;
+  if (requested == RankBy::iptm_ptm && n_chains < 2)
+    fail_input(
+        "--rank iptm+ptm: the target is one chain, and ipTM scores residue pairs of different chains (give a "
+        "complex: a ColabFold complex A3M or features with asym_id), or use --rank auto");
+  return requested;
+}
+
+double ranking_confidence(RankBy rank_by, double mean_plddt, double ptm, std::optional<double> iptm) {
+  switch (rank_by) {
+    case RankBy::plddt:
+      return mean_plddt;
+    case RankBy::ptm:
+      return ptm;
+    case RankBy::iptm_ptm:
+      if (!iptm) fail_internal("ranking_confidence: iptm+ptm without an ipTM");
+      return 0.8 * *iptm + 0.2 * ptm;
+    case RankBy::automatic:
+      break;
+  }
+  fail_internal("ranking_confidence: the ranking metric was not resolved");
+}
 
 const char* ranking_key(RankBy rank_by) {
   switch (rank_by) {
@@ -19,9 +63,11 @@ const char* ranking_key(RankBy rank_by) {
     case RankBy::iptm_ptm:
       return "iptm+ptm";
     case RankBy::plddt:
+      return "plddts";
+    case RankBy::automatic:
       break;
   }
-  return "plddts";
+  fail_internal("ranking_key: the ranking metric was not resolved");
 }
 
 std::vector<std::string> rank_models(const std::vector<ModelScore>& scores) {

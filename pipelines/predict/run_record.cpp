@@ -128,7 +128,7 @@ void write_run_json(const fs::path& path, const PredictOptions& options, const s
                        {"seed", options.seed},
                        {"models", model_entries},
                        {"recycles", options.recycles ? json(*options.recycles) : json(nullptr)},
-                       {"rank_by", options.rank_by == RankBy::ptm ? "ptm" : "plddt"},
+                       {"rank_by", rank_by_name(options.rank_by)},
                        {"relax", relax},
                        {"run_options", run_options}};
   data::write_file_atomic(path, record.dump(2, ' ', false, json::error_handler_t::replace) + "\n");

@@ -130,9 +130,10 @@ constexpr const char* kRequiredOutputs[] = {"aatype", "residue_index", "plddt", 
 Prediction prediction_from_state(const std::string& model_name, double seconds, double mean_plddt,
                                  std::optional<std::pair<double, double>> ptm_and_max_pae, int64_t num_iterations,
                                  const std::vector<std::pair<std::string, py::array>>& arrays,
-                                 std::vector<int32_t> asym_id) {
+                                 std::vector<int32_t> asym_id, std::optional<double> iptm) {
   Prediction p;
   p.asym_id = std::move(asym_id);
+  p.iptm = iptm;
   p.model_name = model_name;
   p.seconds = seconds;
   p.outputs.mean_plddt = mean_plddt;
@@ -240,7 +241,7 @@ void bind_prediction(py::module_& m) {
   py::class_<Prediction>(m, "Prediction", "One model's outputs (pipelines::Prediction).")
       .def_static("from_state", &prediction_from_state, py::arg("model_name"), py::arg("seconds"),
                   py::arg("mean_plddt"), py::arg("ptm_and_max_pae"), py::arg("num_iterations"), py::arg("arrays"),
-                  py::arg("asym_id") = std::vector<int32_t>(),
+                  py::arg("asym_id") = std::vector<int32_t>(), py::arg("iptm") = py::none(),
                   "A prediction rebuilt (on the CPU) from its scores and named arrays, as pickling saved them.")
       .def_readonly("asym_id", &Prediction::asym_id, "The input's chain of each residue (empty: one chain).")
       .def_readonly("model_name", &Prediction::model_name)
@@ -249,6 +250,7 @@ void bind_prediction(py::module_& m) {
       .def_property_readonly("has_aligned_error",
                              [](const Prediction& p) { return p.outputs.aligned_error.has_value(); })
       .def_property_readonly("ptm", [](const Prediction& p) { return p.outputs.ptm; })
+      .def_readonly("iptm", &Prediction::iptm, "ipTM of a complex (several chains, an aligned-error head); else None.")
       .def_property_readonly("max_predicted_aligned_error",
                              [](const Prediction& p) { return p.outputs.max_predicted_aligned_error; })
       .def_property_readonly("num_recycles", [](const Prediction& p) { return p.outputs.num_iterations - 1; })

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <optional>
 #include <thread>
 
 #include "data/error.hpp"
@@ -31,6 +32,24 @@ TEST_CASE("ranking_debug.json is json.dumps with indent 4") {
   CHECK(kp::ranking_debug_json({{"m", 0.5}}, kp::RankBy::iptm_ptm).rfind("{\n    \"iptm+ptm\": {", 0) == 0);
   CHECK(kp::ranking_debug_json({}, kp::RankBy::plddt) == "{\n    \"plddts\": {},\n    \"order\": []\n}");
   CHECK_THROWS_AS(kp::ranking_debug_json({{"m", 1.0}, {"m", 2.0}}, kp::RankBy::plddt), kfold::InputError);
+}
+
+TEST_CASE("--rank: auto is ColabFold's choice, iptm+ptm needs a complex, scores are AlphaFold-Multimer's") {
+  using kp::RankBy;
+  CHECK(kp::resolve_rank_by(RankBy::automatic, 2, true) == RankBy::iptm_ptm);
+  CHECK(kp::resolve_rank_by(RankBy::automatic, 2, false) == RankBy::plddt);  // a model without the PAE head
+  CHECK(kp::resolve_rank_by(RankBy::automatic, 1, true) == RankBy::plddt);
+  CHECK(kp::resolve_rank_by(RankBy::ptm, 1, true) == RankBy::ptm);
+  CHECK(kp::resolve_rank_by(RankBy::plddt, 3, true) == RankBy::plddt);
+  CHECK_THROWS_WITH_AS(kp::resolve_rank_by(RankBy::iptm_ptm, 1, true),
+                       doctest::Contains("--rank iptm+ptm: the target is one chain"), kfold::InputError);
+  CHECK(kp::ranking_confidence(RankBy::iptm_ptm, 80.0, 0.5, 0.25) == doctest::Approx(0.8 * 0.25 + 0.2 * 0.5));
+  CHECK(kp::ranking_confidence(RankBy::ptm, 80.0, 0.5, std::nullopt) == 0.5);
+  CHECK(kp::ranking_confidence(RankBy::plddt, 80.0, 0.5, 0.25) == 80.0);
+  CHECK_THROWS_AS(kp::ranking_confidence(RankBy::automatic, 80.0, 0.5, 0.25), kfold::RuntimeError);  // internal
+  for (const auto rank_by : {RankBy::plddt, RankBy::ptm, RankBy::iptm_ptm, RankBy::automatic})
+    CHECK(kp::parse_rank_by(kp::rank_by_name(rank_by)) == rank_by);
+  CHECK_THROWS_AS(kp::parse_rank_by("iptm"), kfold::InputError);
 }
 
 TEST_CASE("timings.json is json.dumps with indent 4, in insertion order") {

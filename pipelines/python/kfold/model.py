@@ -101,7 +101,8 @@ class Prediction:
         p = self._prediction
         ptm_and_max_pae = (p.ptm, p.max_predicted_aligned_error) if p.has_aligned_error else None
         arrays = [(name, np.array(self._array(name))) for name in p.array_names()]
-        state = (p.model_name, p.seconds, p.mean_plddt, ptm_and_max_pae, p.num_recycles + 1, arrays, p.asym_id)
+        state = (p.model_name, p.seconds, p.mean_plddt, ptm_and_max_pae, p.num_recycles + 1, arrays, p.asym_id,
+                 p.iptm)
         return _rebuild_prediction, (state, self._random_weights, self._relaxed)
 
     def _array(self, name: str) -> np.ndarray:
@@ -145,6 +146,12 @@ class Prediction:
     def ptm(self) -> Optional[float]:
         """Predicted TM-score (pTM presets; None otherwise)."""
         return self._prediction.ptm if self._prediction.has_aligned_error else None
+
+    @property
+    def iptm(self) -> Optional[float]:
+        """Interface pTM of a complex (features with ``asym_id`` of several chains; pTM presets): the predicted
+        TM-score over residue pairs of different chains, as ColabFold reports it. None otherwise."""
+        return self._prediction.iptm
 
     @property
     def atom_positions(self) -> np.ndarray:
@@ -268,6 +275,7 @@ class Prediction:
 
     def __repr__(self) -> str:
         scores = f"mean_plddt={self.mean_plddt:.2f}" + (f" ptm={self.ptm:.4f}" if self.ptm is not None else "")
+        scores += f" iptm={self.iptm:.4f}" if self.iptm is not None else ""
         warning = " RANDOM WEIGHTS" if self._random_weights else ""
         return f"<kfold.Prediction {self.model_name} n_res={self.n_res} {scores}{warning}>"
 
