@@ -126,7 +126,8 @@ Rgb plddt_band_colour(double plddt) {
   return {255, 125, 69};                    // very low #FF7D45
 }
 
-RgbImage plot_plddt(const std::vector<PlddtSeries>& series, std::string_view warning) {
+RgbImage plot_plddt(const std::vector<PlddtSeries>& series, std::string_view warning,
+                    std::span<const int64_t> chain_ends) {
   if (series.empty()) fail_internal("plddt.png needs at least one model's pLDDT");
   const auto n_res = static_cast<int64_t>(series.front().plddt.size());
   if (n_res < 1) fail_input("plddt.png: model {} has no residues", series.front().model_name);
@@ -160,6 +161,10 @@ RgbImage plot_plddt(const std::vector<PlddtSeries>& series, std::string_view war
   }
   for (const double level : {50.0, 70.0, 90.0})
     image.draw_dashed_hline(static_cast<int64_t>(std::lround(y_of(level))), area.x0, area.x1, kGrey);
+  for (size_t c = 0; c + 1 < chain_ends.size(); ++c) {  // between the chain's last residue and the next's first
+    const double x = x_of(static_cast<double>(chain_ends[c]) + 0.5);
+    image.draw_line(x, area.y0, x, area.y1 - 1, kBlack);
+  }
 
   for (size_t k = 0; k < series.size(); ++k) {
     const auto& p = series[k].plddt;
@@ -195,8 +200,8 @@ RgbImage plot_plddt(const std::vector<PlddtSeries>& series, std::string_view war
 }
 
 void write_plddt_png(const std::filesystem::path& path, const std::vector<PlddtSeries>& series,
-                     std::string_view warning) {
-  write_png(path, plot_plddt(series, warning));
+                     std::string_view warning, std::span<const int64_t> chain_ends) {
+  write_png(path, plot_plddt(series, warning, chain_ends));
 }
 
 PixelBox pae_plot_area() { return {100, 50, 600, 550}; }
@@ -220,7 +225,7 @@ Rgb pae_colour(double value, double max_pae) {
 }
 
 RgbImage plot_pae(std::span<const float> pae, int64_t n_res, double max_pae, const std::string& model_name,
-                  std::string_view warning) {
+                  std::string_view warning, std::span<const int64_t> chain_ends) {
   if (n_res < 1 || static_cast<int64_t>(pae.size()) != n_res * n_res)
     fail_input("pae.png: PAE must be a square matrix: {} values for {} residues", pae.size(), n_res);
   if (!(max_pae > 0) || !std::isfinite(max_pae))
@@ -238,6 +243,12 @@ RgbImage plot_pae(std::span<const float> pae, int64_t n_res, double max_pae, con
       const int64_t j = (2 * px + 1) * n_res / (2 * size);
       image.set(area.x0 + px, area.y0 + py, pae_colour(pae[static_cast<size_t>(i * n_res + j)], max_pae));
     }
+  }
+  for (size_t c = 0; c + 1 < chain_ends.size(); ++c) {  // the edge between two chains' cells
+    const int64_t edge = area.x0 + chain_ends[c] * size / n_res;
+    image.draw_line(static_cast<double>(edge), area.y0, static_cast<double>(edge), area.y1 - 1, kBlack);
+    const int64_t edge_y = area.y0 + chain_ends[c] * size / n_res;
+    image.draw_line(area.x0, static_cast<double>(edge_y), area.x1 - 1, static_cast<double>(edge_y), kBlack);
   }
   draw_frame(image, area);
   // Residue r sits at the centre of its cell.
@@ -261,8 +272,16 @@ RgbImage plot_pae(std::span<const float> pae, int64_t n_res, double max_pae, con
 }
 
 void write_pae_png(const std::filesystem::path& path, std::span<const float> pae, int64_t n_res, double max_pae,
-                   const std::string& model_name, std::string_view warning) {
-  write_png(path, plot_pae(pae, n_res, max_pae, model_name, warning));
+                   const std::string& model_name, std::string_view warning, std::span<const int64_t> chain_ends) {
+  write_png(path, plot_pae(pae, n_res, max_pae, model_name, warning, chain_ends));
+}
+
+std::vector<int64_t> chain_ends(std::span<const int32_t> asym_id, int64_t n_res) {
+  std::vector<int64_t> ends;
+  for (int64_t j = 1; j <= n_res; ++j)  // chains are runs of one asym_id
+    if (j == n_res || (!asym_id.empty() && asym_id[static_cast<size_t>(j)] != asym_id[static_cast<size_t>(j - 1)]))
+      ends.push_back(j);
+  return ends;
 }
 
 }  // namespace kfold::pipelines
@@ -278,9 +297,7 @@ CoverageRows coverage_rows(std::span<const int32_t> msa, int64_t n_seq, int64_t 
   if (!asym_id.empty() && static_cast<int64_t>(asym_id.size()) != n_res)
     fail_input("msa_coverage.png: asym_id has {} values for {} residues", asym_id.size(), n_res);
   CoverageRows rows;
-  for (int64_t j = 1; j <= n_res; ++j)  // chains are runs of one asym_id
-    if (j == n_res || (!asym_id.empty() && asym_id[static_cast<size_t>(j)] != asym_id[static_cast<size_t>(j - 1)]))
-      rows.chain_ends.push_back(j);
+  rows.chain_ends = chain_ends(asym_id, n_res);
   const size_t n_chain = rows.chain_ends.size();
   rows.identity.assign(static_cast<size_t>(n_seq), 0.0);
   std::map<std::vector<bool>, std::vector<int64_t>> groups;  // covered chains -> rows (ascending pattern)

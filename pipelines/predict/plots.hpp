@@ -33,11 +33,17 @@ Rgb series_colour(size_t index);
 // AlphaFold DB's colour of a pLDDT band: >= 90 dark blue, 70..90 light blue, 50..70 yellow, < 50 orange.
 Rgb plddt_band_colour(double plddt);
 
+// Where each chain ends: the residue indices at which asym_id [n_res] changes, then n_res (empty asym_id: one
+// chain, {n_res}).
+std::vector<int64_t> chain_ends(std::span<const int32_t> asym_id, int64_t n_res);
+
 // Every series must have the same n_res >= 1; InputError otherwise (or when there is none). A `warning` (a
-// random-weight run's) is written in red under the title.
-RgbImage plot_plddt(const std::vector<PlddtSeries>& series, std::string_view warning = {});
+// random-weight run's) is written in red under the title. A complex's chains (`chain_ends`) are split by black
+// lines, as ColabFold draws them.
+RgbImage plot_plddt(const std::vector<PlddtSeries>& series, std::string_view warning = {},
+                    std::span<const int64_t> chain_ends = {});
 void write_plddt_png(const std::filesystem::path& path, const std::vector<PlddtSeries>& series,
-                     std::string_view warning = {});
+                     std::string_view warning = {}, std::span<const int64_t> chain_ends = {});
 
 // The PAE heat map's area (cell [i, j]: aligned residue i down, scored residue j across, as
 // matplotlib's imshow) and its colour bar's (max_pae at the top, 0 at the bottom).
@@ -47,11 +53,13 @@ PixelBox pae_colour_bar_area();
 Rgb pae_colour(double value, double max_pae);
 
 // pae [n_res, n_res] row-major; max_pae > 0 (the head's largest bin centre, 31.75 for AlphaFold).
-// When n_res exceeds the heat map's pixels, each pixel shows its nearest cell.
+// When n_res exceeds the heat map's pixels, each pixel shows its nearest cell. A complex's chains (`chain_ends`)
+// are split by black lines across and down, as ColabFold draws them.
 RgbImage plot_pae(std::span<const float> pae, int64_t n_res, double max_pae, const std::string& model_name,
-                  std::string_view warning = {});
+                  std::string_view warning = {}, std::span<const int64_t> chain_ends = {});
 void write_pae_png(const std::filesystem::path& path, std::span<const float> pae, int64_t n_res, double max_pae,
-                   const std::string& model_name, std::string_view warning = {});
+                   const std::string& model_name, std::string_view warning = {},
+                   std::span<const int64_t> chain_ends = {});
 
 // The rows of msa_coverage.png as ColabFold's plot_msa_v2 orders them. msa [n_seq, n_res] HHblits ids
 // (21: gap), row 0 the query; asym_id [n_res] the chain of each residue (empty: one chain). A row's

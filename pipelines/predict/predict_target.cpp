@@ -604,11 +604,12 @@ PredictSummary predict_target(const TargetInputs& inputs, const PredictOptions& 
   write_ranking_debug_json(summary.target_dir / "ranking_debug.json", runs.scores, runs.rank_by);
   write_violations_json(summary.target_dir / "violations.json", runs.violations);
   const std::string_view plot_warning = options.random_weights ? kRandomWeightsPlotWarning : "";
-  write_plddt_png(summary.target_dir / "plddt.png", runs.plddt_series, plot_warning);
+  const auto chains = chain_ends(target_asym_id(inputs), summary.n_res);
+  write_plddt_png(summary.target_dir / "plddt.png", runs.plddt_series, plot_warning, chains);
   for (const auto& model : summary.ranking)
     if (const auto it = runs.pae.find(model); it != runs.pae.end()) {
       write_pae_png(summary.target_dir / "pae.png", it->second.first, summary.n_res, it->second.second, model,
-                    plot_warning);
+                    plot_warning, chains);
       break;
     }
   if (options.random_weights)

@@ -166,6 +166,29 @@ TEST_CASE("plot_pae colours every cell by its expected error with a 0..max colou
   check_png_roundtrip(bytes.str(), image);
 }
 
+TEST_CASE("A complex's chains are split by black lines in plddt.png and pae.png, as ColabFold draws them") {
+  const std::vector<int32_t> asym_id = {1, 1, 1, 1, 1, 1, 2, 2, 2, 2};
+  const auto ends = kp::chain_ends(asym_id, 10);
+  CHECK(ends == std::vector<int64_t>{6, 10});
+  CHECK(kp::chain_ends({}, 10) == std::vector<int64_t>{10});
+  const kp::Rgb black{0, 0, 0};
+  std::vector<float> pae(100, 5.0f);
+  const auto area = kp::pae_plot_area();
+  const int64_t edge = area.x0 + 6 * (area.x1 - area.x0) / 10, middle_y = (area.y0 + area.y1) / 2;
+  CHECK(kp::plot_pae(pae, 10, 31.75, "m", {}, ends).at(edge, middle_y) == black);  // down
+  CHECK(kp::plot_pae(pae, 10, 31.75, "m", {}, ends)
+            .at(middle_y - area.y0 + area.x0, area.y0 + 6 * (area.y1 - area.y0) / 10) == black);  // across
+  CHECK(kp::plot_pae(pae, 10, 31.75, "m").at(edge, middle_y) == kp::pae_colour(5.0, 31.75));      // one chain
+  const std::vector<kp::PlddtSeries> series = {{"m", std::vector<float>(10, 95.0f)}};
+  const auto plddt_area = kp::plddt_plot_area();
+  // Residue 6.5 (between the chains) on the x axis of residues 1..10, at a height the pLDDT line leaves alone.
+  const auto x = static_cast<int64_t>(
+      std::floor(plddt_area.x0 + 5.5 / 9.0 * static_cast<double>(plddt_area.x1 - plddt_area.x0 - 1)));
+  const int64_t y = plddt_area.y0 + 3 * (plddt_area.y1 - plddt_area.y0) / 4;
+  CHECK(kp::plot_plddt(series, {}, ends).at(x, y) == black);
+  CHECK(kp::plot_plddt(series).at(x, y) != black);
+}
+
 TEST_CASE("nice_ticks picks 1, 2 or 5 times a power of ten") {
   CHECK(kp::nice_ticks(0.0, 100.0, 11) == std::vector<double>{0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100});
   CHECK(kp::nice_ticks(0.0, 31.75, 7) == std::vector<double>{0, 10, 20, 30});
