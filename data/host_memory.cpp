@@ -52,11 +52,10 @@ int64_t read_kib(const char* file, std::string_view key) {
 
 HostMemory host_available_memory() {
   HostMemory memory;
-  const auto limit = [&](int64_t candidate, const char* what, bool counts_mapped = false) {
+  const auto limit = [&](int64_t candidate, const char* what) {
     if (candidate >= 0 && (memory.bytes < 0 || candidate < memory.bytes)) {
       memory.bytes = candidate;
       memory.bound = what;
-      memory.counts_mapped = counts_mapped;
     }
   };
   limit(read_kib("/proc/meminfo", "MemAvailable:"), "the system's free memory, MemAvailable");
@@ -66,9 +65,10 @@ HostMemory host_available_memory() {
   // An address-space limit (ulimit -v, prlimit --as; some clusters set it per job): what the process may
   // still map. Mapped, not resident, memory counts there: the libraries' reservations too.
   if (rlimit as{}; getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
-    if (const int64_t mapped = read_kib("/proc/self/status", "VmSize:"); mapped >= 0)
-      limit(std::max<int64_t>(static_cast<int64_t>(as.rlim_cur) - mapped, 0),
-            "the address-space limit (ulimit -v, RLIMIT_AS) less what this process maps", true);
+    if (const int64_t mapped = read_kib("/proc/self/status", "VmSize:"); mapped >= 0) {
+      memory.address_space_left = std::max<int64_t>(static_cast<int64_t>(as.rlim_cur) - mapped, 0);
+      limit(memory.address_space_left, "the address-space limit (ulimit -v, RLIMIT_AS) less what this process maps");
+    }
   return memory;
 }
 

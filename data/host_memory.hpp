@@ -13,9 +13,9 @@ namespace kfold::data {
 struct HostMemory {
   int64_t bytes = -1;  // what may still be allocated; -1 when unknown
   std::string bound;   // which limit gives it, for messages ("the cgroup's memory limit less its use", ...)
-  // The bound is the address-space limit, which counts mapped memory: freed memory a malloc keeps mapped
-  // (released to the system or not) still uses it.
-  bool counts_mapped = false;
+  // What an address-space limit (ulimit -v) leaves, tightest or not; -1 without one. It counts mapped memory:
+  // freed memory a malloc keeps mapped (released to the system or not) still uses it.
+  int64_t address_space_left = -1;
 };
 
 // The smallest of MemAvailable (/proc/meminfo), the cgroup limit less usage and the address-space limit

@@ -139,13 +139,13 @@ MemoryEstimate estimate(const ModelConfig& config, const ProblemSize& s, const R
 // (the estimate counts those); bytes -1 when unknown.
 struct Available {
   int64_t bytes = -1;
-  std::string bound;           // which limit, for messages
-  bool release_helps = false;  // a retaining malloc's release of freed memory lowers what the bound counts
-  bool retaining = false;      // the host's malloc keeps freed memory (tcmalloc): up to kRetainingMallocFactor
-  // The estimate that fits: `bytes`, or less where the malloc's retention counts and no release helps.
+  std::string bound;                // which limit, for messages
+  bool retaining = false;           // the host's malloc keeps freed memory (tcmalloc): kRetainingMallocFactor
+  int64_t address_space_left = -1;  // under ulimit -v (which the release of freed memory does not lower)
+  // The largest estimate that fits: `bytes`, and under an address-space limit with a retaining malloc its margin.
   int64_t budget() const {
-    return retaining && !release_helps ? static_cast<int64_t>(static_cast<double>(bytes) / kRetainingMallocFactor)
-                                       : bytes;
+    if (!retaining || address_space_left < 0) return bytes;
+    return std::min(bytes, static_cast<int64_t>(static_cast<double>(address_space_left) / kRetainingMallocFactor));
   }
 };
 
@@ -156,11 +156,12 @@ Available available_for(const ProblemSize& size, const c10::Device& device) {
     out.bytes = memory.bytes;
     out.bound = memory.bound;
     out.retaining = kernels::malloc_retains_freed_memory();
-    out.release_helps = !memory.counts_mapped;  // releasing unmaps no address space
+    out.address_space_left = memory.address_space_left;
   } else {
     out.bytes = available_memory_bytes(device, &out.bound);
   }
   if (out.bytes >= 0) out.bytes += size.allocated_weight_bytes;
+  if (out.address_space_left >= 0) out.address_space_left += size.allocated_weight_bytes;
   return out;
 }
 
@@ -200,19 +201,22 @@ RunOptions resolve_chunk_size(const ModelConfig& config, const ProblemSize& size
   return options;
 }
 
-MemoryVerdict memory_verdict(int64_t need, int64_t available, bool retaining_malloc, bool release_helps) {
-  if (retaining_malloc && static_cast<double>(need) * kRetainingMallocFactor <= static_cast<double>(available))
-    return MemoryVerdict::fits;
-  if (need > available) return MemoryVerdict::too_big;
-  if (!retaining_malloc) return MemoryVerdict::fits;
-  return release_helps ? MemoryVerdict::fits_releasing_freed_memory : MemoryVerdict::too_big;
+MemoryVerdict memory_verdict(int64_t need, int64_t available, bool retaining_malloc, int64_t address_space_left) {
+  const auto with_margin = static_cast<double>(need) * kRetainingMallocFactor;
+  if (need > available ||
+      (retaining_malloc && address_space_left >= 0 && with_margin > static_cast<double>(address_space_left)))
+    return MemoryVerdict::too_big;
+  return !retaining_malloc || with_margin <= static_cast<double>(available)
+             ? MemoryVerdict::fits
+             : MemoryVerdict::fits_releasing_freed_memory;
 }
 
 void check_memory(const ModelConfig& config, const ProblemSize& size, const RunOptions& options) {
   const Available available = available_for(size, options.device);
   if (available.bytes < 0) return;  // unknown: nothing to compare with
   const auto need = estimate(config, size, options);
-  const auto verdict = memory_verdict(need.total_bytes, available.bytes, available.retaining, available.release_helps);
+  const auto verdict =
+      memory_verdict(need.total_bytes, available.bytes, available.retaining, available.address_space_left);
   if (verdict == MemoryVerdict::fits) return;
   if (verdict == MemoryVerdict::fits_releasing_freed_memory) {
     static std::atomic<bool> said{false};  // once a process: the model's preparation checks too
@@ -242,10 +246,13 @@ void check_memory(const ModelConfig& config, const ProblemSize& size, const RunO
       resident > 0 ? fmt::format(" beside the {} this process holds", data::gib_text(resident)) : "",
       data::gib_text(need.weight_bytes), need.largest_transient, data::gib_text(need.largest_transient_bytes),
       data::gib_text(available.bytes), available.bound,
-      verdict == MemoryVerdict::too_big && need.total_bytes <= available.bytes
+      need.total_bytes > available.bytes ? std::string()
+      : available.address_space_left == available.bytes
           ? fmt::format(", which counts the freed memory tcmalloc keeps mapped: up to {} x the estimate",
                         kRetainingMallocFactor)
-          : "",
+          : fmt::format("; the address-space limit (ulimit -v) leaves {}, which counts the freed memory tcmalloc "
+                        "keeps mapped: up to {} x the estimate",
+                        data::gib_text(available.address_space_left), kRetainingMallocFactor),
       fix));
 }
 

@@ -57,12 +57,12 @@ RunOptions resolve_chunk_size(const ModelConfig& config, const ProblemSize& size
 // What the guard makes of an estimate of `need` bytes where `available` are free. A malloc that keeps
 // freed memory for reuse (tcmalloc, in the kfold executable) fragments: up to kRetainingMallocFactor times
 // the estimate resident (measured: one Evoformer block at L = 384, peak 1.42x glibc's above the
-// baseline). When only that overhead does not fit, the run goes on with the malloc told to release, where
-// that helps (`release_helps`: not under an address-space limit, which counts the memory still mapped; there
-// the overhead must fit).
+// baseline). When only that overhead does not fit, the run goes on with the malloc told to release, except
+// under an address-space limit (`address_space_left`: what ulimit -v leaves, -1 without one), which counts the
+// memory still mapped: there the overhead must fit, whichever limit is tightest.
 inline constexpr double kRetainingMallocFactor = 1.45;
 enum class MemoryVerdict { fits, fits_releasing_freed_memory, too_big };
-MemoryVerdict memory_verdict(int64_t need, int64_t available, bool retaining_malloc, bool release_helps = true);
+MemoryVerdict memory_verdict(int64_t need, int64_t available, bool retaining_malloc, int64_t address_space_left = -1);
 
 // Throws RuntimeError when the estimate exceeds the available memory: the message gives both numbers
 // in GiB and the --chunk-size that fits (or says that none does and what to reduce). On the CPU under

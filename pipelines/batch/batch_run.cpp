@@ -86,6 +86,7 @@ class BatchRunner {
   bool refuse_problem_target(TargetRun& run);
   bool takes_any_msa(const BatchTarget& target) const;
   std::string msa_key_in_use(const TargetRun& run) const;
+  std::string predict_key(const TargetRun& run, const std::string& mkey) const;
   bool complete_for_this_run(const TargetRun& run) const;
   void fail(TargetRun& run, const std::string& stage, const std::string& key, const std::string& kind,
             const std::string& reason);
@@ -153,6 +154,7 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
     msa_status["files"].push_back(file_name);
     msa_status["checksums"]["msas/" + file_name] = file_checksum(dir / "msas" / file_name);
     msa_status["depth"] = msa->depth();
+    if (msa->chain_lengths.size() > 1) msa_status["chains"] = msa->chain_lengths.size();  // a complex (--rank auto)
     msa_status["neff"] = msa::neff(*msa);
   }
   if (templates) {
@@ -338,6 +340,12 @@ bool BatchRunner::takes_any_msa(const BatchTarget& target) const {
   return options_.stage == BatchStage::predict && options_.db.empty() && !given_msa(options_.msa_dir, target);
 }
 
+// The predict stage's key of a target whose MSA stage has `mkey`.
+std::string BatchRunner::predict_key(const TargetRun& run, const std::string& mkey) const {
+  return predict_stage_key(mkey, models_key_, run.dir, run.status["msa"], options_.predict.rank_by,
+                           models_->have_pae());
+}
+
 // The key of the MSA stage this run takes: the one recorded when it takes any, else that of this run's options.
 std::string BatchRunner::msa_key_in_use(const TargetRun& run) const {
   return takes_any_msa(run.target) && run.status.contains("msa") ? key_of(run.status, "msa")
@@ -351,7 +359,7 @@ bool BatchRunner::complete_for_this_run(const TargetRun& run) const {
   const auto mkey = msa_key_in_use(run);
   if (!msa_complete(run, mkey)) return false;
   if (options_.stage == BatchStage::msa) return true;
-  return key_of(run.status, "predict") == predict_stage_key(mkey, models_key_, run.dir, run.status["msa"]) &&
+  return key_of(run.status, "predict") == predict_key(run, mkey) &&
          prediction_complete(run.dir, run.status, run.target.id);
 }
 
@@ -502,7 +510,7 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
     wait_for_msa_stage(run);
     return;
   }
-  const auto pkey = predict_stage_key(mkey, models_key_, run.dir, run.status["msa"]);
+  const auto pkey = predict_key(run, mkey);
   if (key_of(run.status, "predict") == pkey && prediction_complete(run.dir, run.status, target.id)) {
     ++report.done;
     return;

@@ -89,10 +89,17 @@ std::string models_stage_key(const BatchOptions& options, const std::vector<std:
 }
 
 std::string predict_stage_key(const std::string& msa_key, const std::string& models_key,
-                              const std::filesystem::path& dir, const nlohmann::json& msa_status) {
+                              const std::filesystem::path& dir, const nlohmann::json& msa_status, RankBy rank_by,
+                              bool models_have_pae) {
   StageKey key;
   // v2: model i of n has the pipeline seed i + n x seed (AlphaFold's), v1 gave every model the seed.
   key.add("stage", std::string_view("predict v2")).add("msa", msa_key).add("models", models_key);
+  // --rank auto keys as plddt in the models' key; where it ranks this target otherwise (a complex), it says so here,
+  // apart from an explicit --rank plddt.
+  if (rank_by == RankBy::automatic)
+    if (const auto resolved = resolve_rank_by(rank_by, msa_status.value("chains", int64_t{1}), models_have_pae);
+        resolved != RankBy::plddt)
+      key.add("ranked by", std::string_view(rank_by_name(resolved)));
   for (const auto& file : msa_status.value("files", std::vector<std::string>{}))
     key.add_file_content("msa file", dir / "msas" / file);
   if (msa_status.contains("templates")) key.add_file_content("templates", dir / kTemplatesFile);

@@ -23,9 +23,11 @@ std::string msa_stage_key(const BatchOptions& options, const BatchTarget& target
 // seed, ranking, dtype, relax. `models` are the names ModelSet resolved.
 std::string models_stage_key(const BatchOptions& options, const std::vector<std::string>& models);
 
-// The predict stage of a target in `dir`: the MSA stage's key and files (`msa_status`, status.json's "msa") and
-// the models' key.
+// The predict stage of a target in `dir`: the MSA stage's key and files (`msa_status`, status.json's "msa"), the
+// models' key, and the metric --rank auto (`rank_by`) picks for the target (its "chains", models with or without
+// an aligned-error head: `models_have_pae`).
 std::string predict_stage_key(const std::string& msa_key, const std::string& models_key,
-                              const std::filesystem::path& dir, const nlohmann::json& msa_status);
+                              const std::filesystem::path& dir, const nlohmann::json& msa_status, RankBy rank_by,
+                              bool models_have_pae);
 
 }  // namespace kfold::pipelines

@@ -47,7 +47,7 @@ std::string status_problem(const json& status) {
          {"key", "stage", "kind", "reason", "best_model", "ranked_by", "worker", "started", "sequence_sha256"})
       if (problem.empty()) problem = field(s, name, text, "a text");
     for (const char* name :
-         {"depth", "neff", "seconds", "mean_plddt", "num_residue_violations", "time", "worker_deaths"})
+         {"depth", "neff", "chains", "seconds", "mean_plddt", "num_residue_violations", "time", "worker_deaths"})
       if (problem.empty()) problem = field(s, name, number, "a number");
     if (problem.empty() && s.contains("worker_died") && !s["worker_died"].is_boolean())
       problem = "'worker_died' is not true or false";

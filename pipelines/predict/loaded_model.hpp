@@ -46,7 +46,7 @@ struct Prediction {
   fold::ModelOutputs outputs;    // final_atom_positions [n_res, 37, 3], plddt [n_res], PAE [n_res, n_res], ...
   at::Tensor aatype;             // [n_res] int64, AlphaFold's residue order
   at::Tensor residue_index;      // [n_res] int64, 0-based
-  std::vector<int32_t> asym_id;  // [n_res] the raw features' chains (several as one input); empty: one chain
+  std::vector<int32_t> asym_id;  // [n_res] the features' chains (several as one input); empty: one chain
   std::optional<double> iptm;    // interface_ptm(outputs, asym_id)
   double seconds = 0;            // input pipeline + network
 };

@@ -42,7 +42,7 @@ struct PredictOptions {
   std::filesystem::path config;     // JSON overrides applied to every preset
   std::optional<int64_t> recycles;  // overrides model.num_recycle and data.common.num_recycle
   int64_t seed = 0;                 // the input pipeline's seed (and the random weights')
-  RankBy rank_by = RankBy::plddt;
+  RankBy rank_by = RankBy::automatic;
   RelaxModels relax = RelaxModels::none;
   fold::RunOptions run;
   bool check_memory = true;

@@ -455,7 +455,7 @@ void run_model(size_t index, const TargetInputs& inputs, const PredictOptions& o
   const auto& residue_index = prediction.residue_index;
   const auto& dir = summary.target_dir;
   const auto& asym_id = target_asym_id(inputs);
-  const auto iptm = interface_ptm(out, asym_id);
+  const auto iptm = prediction.iptm ? prediction.iptm : interface_ptm(out, asym_id);  // processed features: made
   write_result(dir / ("result_" + model + ".h5"), out, iptm, aatype, residue_index, options.random_weights);
   const auto aatype_v = to_vector<int64_t>(aatype), residue_index_v = to_vector<int64_t>(residue_index);
   const auto positions = to_vector<float>(out.structure.final_atom_positions);

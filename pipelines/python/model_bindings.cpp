@@ -155,6 +155,10 @@ Prediction prediction_from_state(const std::string& model_name, double seconds, 
         "[n_res, 37, 3] and final_atom_mask [n_res, 37] disagree");
   if (!p.asym_id.empty() && static_cast<int64_t>(p.asym_id.size()) != n_res)
     fail_input("prediction state: asym_id has {} values for {} residues", p.asym_id.size(), n_res);
+  // A state without ipTM (an earlier kfold's pickle: 7 items) gets it from its aligned-error logits, when kept.
+  if (!p.iptm && p.outputs.aligned_error && p.outputs.aligned_error->logits.defined() &&
+      p.outputs.aligned_error->breaks.defined())
+    p.iptm = pipelines::interface_ptm(p.outputs, p.asym_id);
   return p;
 }
 

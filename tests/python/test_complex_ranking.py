@@ -122,6 +122,13 @@ def test_batch_records_the_best_models_iptm(kfold, complex_run):
     with open(tmp / "batch" / "summary.tsv") as f:
         rows = {r["id"]: r for r in csv.DictReader(f, delimiter="\t")}
     assert rows["AB"]["iptm"] == f"{status['iptm']:.4f}" and rows["ub"]["iptm"] == ""
+    # A rerun with --rank plddt ranks the complex again (auto keys as plddt, but not for a complex: the rerun was
+    # skipped, keeping the ipTM ranking); the one-chain target stays done.
+    run = kfold("batch", tmp / "two.fasta", "--msa-dir", tmp / "msas", "--random-weights", *SMALL, "--models",
+                "model_1_ptm", "--recycles", "0", "--threads", 1, "--rank", "plddt", "-o", tmp / "batch")
+    assert run.returncode == 0, run.stderr
+    assert json.loads((tmp / "batch" / "AB" / "status.json").read_text())["predict"]["ranked_by"] == "plddts"
+    assert run.stderr.count("ranking model_1_ptm") == 1, run.stderr
 
 
 def test_python_prediction_iptm(kf, small_model):
@@ -133,6 +140,9 @@ def test_python_prediction_iptm(kf, small_model):
                               arrays["aligned_error/breaks"].astype(np.float64), CHAINS)
     assert abs(prediction.iptm - expected) <= 1e-5 * expected and "iptm=" in repr(prediction)
     assert pickle.loads(pickle.dumps(prediction)).iptm == prediction.iptm
+    rebuild, (state, random_weights, relaxed) = prediction.__reduce__()
+    assert rebuild(state[:7], random_weights, relaxed).iptm == pytest.approx(prediction.iptm, abs=1e-12)  # an
+    # earlier kfold's pickle (no ipTM in its state): computed from its aligned-error logits
     assert small_model.predict("MKVLAAGIVG").iptm is None
 
 

@@ -11,6 +11,8 @@ import re
 import resource
 import subprocess
 
+import pytest
+
 from conftest import EXAMPLES, skip_under_address_sanitizer
 
 SMALL = ["--config", str(EXAMPLES / "small_model.json")]
@@ -30,11 +32,13 @@ def test_the_guard_counts_tcmallocs_retention_under_an_address_space_limit(build
     skip_under_address_sanitizer("an address-space limit cannot hold ASan's shadow memory")
     rng = random.Random(2)
     fasta = tmp_path / "long.fasta"
-    fasta.write_text(">long\n" + "".join(rng.choice("ACDEFGHIKLMNPQRSTVWY") for _ in range(3000)))
+    fasta.write_text(">long\n" + "".join(rng.choice("ACDEFGHIKLMNPQRSTVWY") for _ in range(2000)))
     # A first run at 4 GiB is refused: its message gives the estimate and what the limit left at the check.
     probe = run_limited(build_dir, fasta, tmp_path / "probe", 4 * GIB)
     found = re.search(r"needs about ([\d.]+) GiB on cpu beside the ([\d.]+) GiB this process holds .*?, "
                       r"([\d.]+) GiB is available \(the address-space limit", probe.stderr)
+    if probe.returncode == 1 and not found and "is available (the system's free memory" in probe.stderr:
+        pytest.skip("the host's free memory is below what a 4 GiB address-space limit leaves")
     assert probe.returncode == 1 and found, probe.stderr
     need, available = float(found[1]) * GIB, float(found[3]) * GIB
     assert need > 1.5 * GIB  # so that 0.1 GiB of rounding in the message cannot move 1.2 x need out of (1, 1.45)
@@ -42,6 +46,8 @@ def test_the_guard_counts_tcmallocs_retention_under_an_address_space_limit(build
     limit = int(mapped + 1.2 * need)
     run = run_limited(build_dir, fasta, tmp_path / "out", limit)
     assert run.returncode == 1, run.stderr
-    assert "which counts the freed memory tcmalloc keeps mapped: up to 1.45 x the estimate" in run.stderr, run.stderr
+    if "counts the freed memory" not in run.stderr and "is available (the system's free memory" in run.stderr:
+        pytest.skip("the host's free memory is below the estimate")  # refused for that, rightly
+    assert "counts the freed memory tcmalloc keeps mapped: up to 1.45 x the estimate" in run.stderr, run.stderr
     assert "tcmalloc now returns freed memory" not in run.stderr  # the fallback that did not help
     assert not (tmp_path / "out").exists()

@@ -129,7 +129,7 @@ class Prediction:
 
     @property
     def mean_plddt(self) -> float:
-        """Mean pLDDT (the ranking score of ``kfold predict``)."""
+        """Mean pLDDT (``kfold predict``'s ranking score, except for a complex of pTM models: 0.8 ipTM + 0.2 pTM)."""
         return self._prediction.mean_plddt
 
     @property
