@@ -176,7 +176,8 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
   // structure terms: NA unless predicted
   out +=
       "\tdelta_plddt_site\tca_drmsd\tdelta_ptm\tburial_site\tlost_contacts\tgained_contacts\tnew_clashes"
-      "\tnew_violations\tstructure_confidence\tstructure_adjustment\trationale\n";
+      "\tnew_violations\tdelta_interface_pae\tlost_interface_contacts\tdelta_iptm\tstructure_confidence"
+      "\tstructure_adjustment\trationale\n";
   for (const ScoredVariant& r : table.rows) {
     const Hypothesis& h = *r.hypothesis;
     out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}", h.id, format_variant(h.variant), operator_label(h),
@@ -185,19 +186,23 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
       const bool binding = term == "binding" && r.structure && r.structure->binding;
       out += "\t" + ((term == "stability" || term == "fitness") ? num(r.evolutionary)
                      : term == "solubility"                     ? num(r.solubility)
-                     : binding                                  ? num(-r.structure->delta_interface_pae)
+                     : binding                                  ? num(binding_score(*r.structure))
                                                                 : std::string("NA"));
     }
     out += fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}", num(r.total), num(r.sd), num(r.surrogate_mean),
                        num(r.surrogate_sd), num(r.surrogate_ensemble_sd), num(r.acquisition), format_flags(r.flags),
                        has_hard_flag(r.flags) ? 1 : 0, r.measured ? num(r.measured->value) : "NA");
-    out += r.structure
-               ? fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}", num(r.structure->delta_plddt_site),
-                             num(r.structure->ca_drmsd), num(r.structure->delta_ptm), num(r.structure->burial_site),
-                             r.structure->lost_contacts, r.structure->gained_contacts, r.structure->new_clashes,
-                             r.structure->new_violations, num(structure_confidence(*r.structure)),
-                             num(r.structure_adjustment))
-               : std::string("\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA");
+    if (const auto& t = r.structure) {
+      out +=
+          fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}", num(t->delta_plddt_site), num(t->ca_drmsd), num(t->delta_ptm),
+                      num(t->burial_site), t->lost_contacts, t->gained_contacts, t->new_clashes, t->new_violations);
+      out += t->binding ? fmt::format("\t{}\t{}\t{}", num(t->delta_interface_pae), t->lost_interface_contacts,
+                                      num(t->delta_iptm))
+                        : std::string("\tNA\tNA\tNA");
+      out += fmt::format("\t{}\t{}", num(structure_confidence(*t)), num(r.structure_adjustment));
+    } else {
+      out += "\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA";
+    }
     out += "\t" + tsv_cell(r.rationale) + "\n";
   }
   return out;
@@ -367,7 +372,9 @@ namespace {
 
 constexpr const char* kBindingNote =
     "change of the mean PAE between the target and the partner chain in complex predictions (structure "
-    "shortlist only)";
+    "shortlist only): minus the change beyond 0.25 Å, one unit per Å, so higher is better (the model places the "
+    "partner with more confidence: a confidence, not an affinity); without a PAE head, minus half the interface "
+    "Cβ contacts lost";
 constexpr const char* kSolubilityNote =
     "hydropathy change weighted by exposure in the predicted wild type (without one: I, V, L, F, C, M count a "
     "quarter) plus net charge away from zero";
@@ -465,13 +472,24 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
   md += "## Objective\n\n| term | weight | computed by |\n|---|---|---|\n";
   for (const auto& [term, weight] : campaign.objective)
     md += fmt::format("| {} | {} | {} |\n", term, weight, objective_term_note(term, table, models));
+  if (table.evolutionary_fallback)
+    md += fmt::format(
+        "\nNo weighted term is computed for every variant{}: the variants are ranked by the evolutionary term with "
+        "weight 1 (a zero-shot prior){}.\n",
+        table.binding_weight > 0.0 ? " (binding is, for the predicted shortlist alone)" : "",
+        table.binding_weight > 0.0 ? ", the shortlist's binding term added" : "");
   md += table.structure_terms
             ? "\nStructure terms: the wild type and the shortlist (campaign structure_budget) were predicted; "
-              "ΔpLDDT near the site, Cα distance RMSD, ΔpTM and the net change of site contacts joined the total on "
-              "fixed scales, weighed by the predictions' confidence (mean pLDDT) and centred on the shortlist's mean, "
-              "so that a variant not predicted stands where a predicted one does in expectation "
-              "(structure_adjustment in scores.tsv); the sites' "
-              "burial and new Cα clashes (a soft flag) are in scores.tsv too. Predicted by " +
+              "ΔpLDDT near the site, Cα distance RMSD, ΔpTM and the net change of site contacts " +
+                  std::string(table.structure_weight > 0.0 ? "joined the total on fixed scales"
+                              : table.binding_weight > 0.0
+                                  ? "are reported, not weighed (the objective has no stability term); the "
+                                    "binding term joined the total"
+                                  : "are reported, not weighed (the objective has no stability term)") +
+                  ", weighed by the predictions' confidence (mean pLDDT) and centred on the shortlist's mean, "
+                  "so that a variant not predicted stands where a predicted one does in expectation "
+                  "(structure_adjustment in scores.tsv); the sites' "
+                  "burial and new Cα clashes (a soft flag) are in scores.tsv too. Predicted by " +
                   run.structure_model + ".\n\n"
         : campaign.structure_budget == 0
             ? std::string("\nStructure terms: not computed (the campaign's structure_budget is 0).\n\n")
@@ -491,6 +509,16 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
                         partner->sequence.size(),
                         partner->msa.empty() ? std::string("no MSA (single sequence: target.partner.msa gives one)")
                                              : fmt::format("its MSA {} (target.partner.msa)", partner->msa.string()));
+    if (table.wild_type_interface_contacts >= 0)
+      md += fmt::format(
+          "The wild-type complex: {}{} {} Cβ contacts (≤ 8 Å) between the chains. scores.tsv gives each predicted "
+          "variant's delta_interface_pae (Å; lower is better), lost_interface_contacts and delta_iptm (reported, "
+          "not scored).\n\n",
+          std::isfinite(table.wild_type_interface_pae)
+              ? fmt::format("mean PAE {:.2f} Å between the chains,", table.wild_type_interface_pae)
+              : std::string("no PAE (the model has no PAE head: the binding term counts lost contacts),"),
+          std::isfinite(table.wild_type_iptm) ? fmt::format(" ipTM {:.3f},", table.wild_type_iptm) : std::string(),
+          table.wild_type_interface_contacts);
   }
   md += "## Learning from results\n\n";
   if (campaign.lower_is_better) md += measured_direction_note(campaign) + "\n\n";

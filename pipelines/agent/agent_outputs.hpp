@@ -32,12 +32,13 @@ struct RunRecord {
 };
 
 // Tab-separated, header first: id, mutations, operator, n_mutations, site_independent, potts, one column
-// per objective term (stability/fitness: the evolutionary term; solubility; binding: -delta_interface_pae
-// of predicted complexes; others NA: not computed), total, sd, surrogate_mean, surrogate_sd (predictive),
+// per objective term (stability/fitness: the evolutionary term; solubility; binding: binding_score of predicted
+// complexes; others NA: not computed), total, sd, surrogate_mean, surrogate_sd (predictive),
 // surrogate_ensemble_sd (the ensemble's spread), acquisition (NA without measured results), flags,
 // hard_filtered, measured, the structure terms delta_plddt_site, ca_drmsd, delta_ptm, burial_site,
-// lost_contacts, gained_contacts, new_clashes, new_violations, structure_confidence, structure_adjustment
-// (NA unless predicted), rationale. NA for missing values.
+// lost_contacts, gained_contacts, new_clashes, new_violations, delta_interface_pae, lost_interface_contacts,
+// delta_iptm (complexes), structure_confidence, structure_adjustment (NA unless predicted), rationale. NA for
+// missing values.
 std::string scores_tsv(const ScoreTable& table, const Campaign& campaign);
 
 // CSV (RFC 4180 quoting), one line per used well in well order (A01, A02, ...): well, id, mutations,

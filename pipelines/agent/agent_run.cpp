@@ -97,6 +97,12 @@ std::optional<PredictedStructures> add_predicted_structure_terms(ScoreTable& tab
     progress.advance();
   }
   add_structure_terms(table, terms);
+  if (wild_type.chain_break > 0) {
+    const InterfaceTerms interface = interface_terms(wild_type);
+    table.wild_type_interface_pae = interface.pae;
+    table.wild_type_interface_contacts = interface.contacts;
+    table.wild_type_iptm = wild_type.iptm;
+  }
   return predicted;
 }
 
@@ -193,7 +199,10 @@ StructurePrediction predict_wild_type(const Campaign& campaign, StructureOracle&
   StructurePrediction wild_type = oracle.predict(campaign.target.sequence);
   if (wild_type.chain_break > 0) {
     const InterfaceTerms interface = interface_terms(wild_type);
-    log_info("agent: wild-type interface: mean PAE {:.1f} Å between the chains, {} Cβ contacts", interface.pae,
+    log_info("agent: wild-type interface: {}{} Cβ contacts",
+             std::isfinite(interface.pae) ? fmt::format("mean PAE {:.1f} Å between the chains, ", interface.pae)
+                                          : std::string("no PAE (the model has no PAE head), "),
+             std::isfinite(wild_type.iptm) ? fmt::format("ipTM {:.3f}, ", wild_type.iptm) : std::string(),
              interface.contacts);
   }
   return wild_type;

@@ -80,6 +80,7 @@ void add_interface_terms(StructureTerms& terms, const StructurePrediction& wild_
     fail_runtime("interface terms: complexes of different shapes");
   }
   terms.delta_interface_pae = interface_terms(mutant).pae - interface_terms(wild_type).pae;
+  terms.delta_iptm = mutant.iptm - wild_type.iptm;
   const auto n = n_res_of(wild_type);
   const auto a = static_cast<size_t>(wild_type.chain_break);
   const auto& w = points(wild_type);

@@ -71,10 +71,12 @@ ScoreTable score_hypotheses(const std::vector<Hypothesis>& hypotheses, const Cam
   if (evo_weight <= 0.0 && table.solubility_weight <= 0.0) {
     if (log_context) {
       log_warn(
-          "agent: no objective term this version computes (stability, fitness, solubility) has a weight > 0; "
-          "ranking by the evolutionary term with weight 1");
+          "agent: no objective term computed for every variant (stability, fitness, solubility) has a weight > 0{}; "
+          "ranking by the evolutionary term with weight 1",
+          table.binding_weight > 0.0 ? " (binding is computed for the predicted shortlist alone)" : "");
     }
     evo_weight = 1.0;
+    table.evolutionary_fallback = true;
   }
   if (evolutionary_for.empty()) evolutionary_for = evo_weight > 0.0 ? "the ranking" : "reference (weight 0)";
   // The structure's stability terms count with the evolutionary weight, the fallback's too, except where the
@@ -398,8 +400,14 @@ void add_structure_terms(ScoreTable& table, const std::vector<std::optional<Stru
       for (auto& member : table.member_predictions) member[k] += adjustment;
     }
     if (t.binding) {
-      r.rationale += fmt::format("; interface: ΔPAE {:+.2f} Å, {} contacts lost", t.delta_interface_pae,
-                                 t.lost_interface_contacts);
+      r.rationale +=
+          std::isfinite(t.delta_interface_pae)
+              ? fmt::format("; interface: ΔPAE {:+.2f} Å (binding {:+.2f}){}, {} contacts lost", t.delta_interface_pae,
+                            binding_score(t),
+                            std::isfinite(t.delta_iptm) ? fmt::format(", ΔipTM {:+.3f}", t.delta_iptm) : "",
+                            t.lost_interface_contacts)
+              : fmt::format("; interface (no PAE head: scored by contacts): {} contacts lost (binding {:+.2f})",
+                            t.lost_interface_contacts, binding_score(t));
     }
     r.rationale += fmt::format(
         "; structure: ΔpLDDT near site {:+.1f}, Cα dRMSD {:.2f} Å, ΔpTM {}, burial {:.0f}, {} contacts lost, {} "

@@ -108,6 +108,13 @@ struct ScoreTable {
   std::string no_surrogate_reason;  // why enough measurements fitted no surrogate (all equal); "" otherwise
   std::vector<std::vector<double>> member_predictions;  // [members][rows]: Thompson sampling's draws
   bool structure_terms = false;                         // some rows carry structure terms
+  // No weighted term is computed for every variant (binding alone, or terms this version lacks): the evolutionary
+  // term ranks them with weight 1.
+  bool evolutionary_fallback = false;
+  // The predicted wild-type complex (a partner chain): its interface, the binding term's reference.
+  double wild_type_interface_pae = std::numeric_limits<double>::quiet_NaN();  // Å, NaN without a PAE head
+  int64_t wild_type_interface_contacts = -1;                                  // -1: no complex predicted
+  double wild_type_iptm = std::numeric_limits<double>::quiet_NaN();
   // Construct proposals (wild-type fragments; with a predicted wild type), not scored like the variants.
   std::vector<Construct> constructs;
 };

@@ -19,13 +19,14 @@
 namespace kfold::pipelines::agent {
 
 struct StructurePrediction {
-  std::vector<double> plddt;              // [n_res], 0..100
-  std::vector<double> pae;                // [n_res, n_res] row-major, Å (may be empty)
-  double ptm = 0.0;                       // NaN when the model has no pTM head
-  std::vector<std::array<double, 3>> ca;  // [n_res] Cα positions, Å
-  std::vector<std::array<double, 3>> cb;  // [n_res] Cβ positions (virtual for Gly), Å; empty: use ca
-  std::string pdb;                        // the structure as PDB text, pLDDT in the B-factors (may be empty)
-  int64_t violating_residues = -1;        // residues failing AlphaFold's structural violation checks; -1: unknown
+  std::vector<double> plddt;                               // [n_res], 0..100
+  std::vector<double> pae;                                 // [n_res, n_res] row-major, Å (may be empty)
+  double ptm = 0.0;                                        // NaN when the model has no pTM head
+  double iptm = std::numeric_limits<double>::quiet_NaN();  // a complex's ipTM (NaN: one chain or no pTM head)
+  std::vector<std::array<double, 3>> ca;                   // [n_res] Cα positions, Å
+  std::vector<std::array<double, 3>> cb;                   // [n_res] Cβ positions (virtual for Gly), Å; empty: use ca
+  std::string pdb;                  // the structure as PDB text, pLDDT in the B-factors (may be empty)
+  int64_t violating_residues = -1;  // residues failing AlphaFold's structural violation checks; -1: unknown
   // A complex (the campaign's partner chain): the target's residues come first, chain_break of them,
   // then the partner's; every array above covers both. 0: the target alone.
   int64_t chain_break = 0;
@@ -79,7 +80,8 @@ struct StructureTerms {
   // With a partner chain (complex predictions; binding_terms.hpp), else binding is false.
   bool binding = false;
   double delta_interface_pae = std::numeric_limits<double>::quiet_NaN();  // Å, mutant - wild type
-  int64_t lost_interface_contacts = 0;
+  int64_t lost_interface_contacts = 0;  // target-partner Cβ contacts of the wild type absent in the mutant
+  double delta_iptm = std::numeric_limits<double>::quiet_NaN();  // mutant - wild type (reported, not scored)
 };
 
 // Throws RuntimeError when the two predictions differ in length or a site lies outside them.

@@ -148,6 +148,7 @@ agent::StructurePrediction ModelStructureOracle::predict_with(const std::string&
     const auto pae = out.predicted_aligned_error.to(at::kCPU, at::kDouble).contiguous();  // [n_res, n_res]
     result.pae.assign(pae.data_ptr<double>(), pae.data_ptr<double>() + pae.numel());
     result.ptm = out.ptm;
+    result.iptm = prediction.iptm.value_or(std::numeric_limits<double>::quiet_NaN());
   } else {
     result.ptm = std::numeric_limits<double>::quiet_NaN();
   }
