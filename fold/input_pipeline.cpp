@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -595,14 +596,25 @@ ProcessedFeatures read_processed_features(const std::filesystem::path& path) {
   const at::Tensor first_batch = out.residue_index.select(0, 0).contiguous();  // [R]
   check_residue_index(first_batch.data_ptr<int32_t>(), first_batch.numel(), path.string());
   // A complex's chains: asym_id [n_res], or [n_batch, n_res] with one row repeated (as ColabFold tiles it); any
-  // integers (ColabFold's count from 0, AlphaFold-Multimer's from 1).
+  // integers (ColabFold's count from 0, AlphaFold-Multimer's from 1, as floats: its pipeline multiplies np.ones).
   if (npz ? npz_file->find("asym_id") != nullptr : h5_file->contains("asym_id")) {
     const auto shape = npz ? npz_file->find("asym_id")->shape : h5_file->info("asym_id").shape;
+    const data::DType dtype = npz ? npz_file->find("asym_id")->dtype : h5_file->info("asym_id").dtype;
     const int64_t n_res = out.n_res();
     if (shape != std::vector<int64_t>{n_res} && shape != std::vector<int64_t>{out.n_batch(), n_res})
       fail_input("{}: processed feature 'asym_id' has shape {}; expected [{}] or [{}, {}] (the chain of each residue)",
                  path.string(), data::shape_string(shape), n_res, out.n_batch(), n_res);
-    const auto values = npz ? npz_file->read<int32_t>("asym_id") : h5_file->read<int32_t>("asym_id").values;
+    std::vector<int32_t> values;
+    if (data::is_float(dtype)) {
+      const auto floats = npz ? npz_file->read<double>("asym_id") : h5_file->read<double>("asym_id").values;
+      for (const double v : floats) {
+        if (!(v == std::floor(v) && std::fabs(v) < 1e9))
+          fail_input("{}: processed feature 'asym_id' holds {}; chain ids are whole numbers", path.string(), v);
+        values.push_back(static_cast<int32_t>(v));
+      }
+    } else {
+      values = npz ? npz_file->read<int32_t>("asym_id") : h5_file->read<int32_t>("asym_id").values;
+    }
     out.asym_id.assign(values.begin(), values.begin() + n_res);
     for (size_t k = static_cast<size_t>(n_res); k < values.size(); ++k)
       if (values[k] != values[k % static_cast<size_t>(n_res)])

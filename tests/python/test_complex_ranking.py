@@ -147,7 +147,8 @@ def test_python_prediction_iptm(kf, small_model):
 
 
 def test_processed_features_with_asym_id_are_written_as_chains(kfold, tmp_path):
-    """AlphaFold-processed features with asym_id ([n_batch, n_res] as ColabFold tiles it, 0-based, or [n_res]) give
+    """AlphaFold-processed features with asym_id ([n_batch, n_res] as ColabFold tiles it, 0-based, or [n_res];
+    integers or whole floats as AlphaFold-Multimer's) give
     one output chain per id, numbered from 1, and ipTM; they were read as one chain (numbered 1-25, 226-240), no
     warning. An asym_id of another shape, or other rows per batch, is an input error naming it."""
     fixtures = SOURCE_DIR / "tests/fixtures/alphafold_model"
@@ -156,7 +157,8 @@ def test_processed_features_with_asym_id_are_written_as_chains(kfold, tmp_path):
     chains = np.r_[np.zeros(25), np.ones(15)].astype(np.int64)
     common = ["--random-weights", "--config", fixtures / "ptm_recycle_config.json", "--models", "model_1_ptm",
               "--threads", 1]
-    for name, asym_id in (("tiled", np.tile(chains, (3, 1))), ("flat", chains + 1)):
+    for name, asym_id in (("tiled", np.tile(chains, (3, 1))), ("flat", chains + 1),
+                          ("float", (chains + 1).astype(np.float64))):  # AlphaFold-Multimer's dtype
         np.savez(tmp_path / f"{name}.npz", **features, asym_id=asym_id)
         run = kfold("predict", "--features", tmp_path / f"{name}.npz", *common, "-o", tmp_path / "out")
         assert run.returncode == 0, run.stderr
@@ -168,7 +170,8 @@ def test_processed_features_with_asym_id_are_written_as_chains(kfold, tmp_path):
         assert set(json.loads((tmp_path / "out" / name / "ranking_debug.json").read_text())) == {"iptm+ptm", "order"}
     for name, asym_id, message in (
             ("shape", chains[:30], "processed feature 'asym_id' has shape [30]; expected [40] or [3, 40]"),
-            ("rows", np.stack([chains, chains, 1 - chains]), "'asym_id' differs between batches 0 and 2")):
+            ("rows", np.stack([chains, chains, 1 - chains]), "'asym_id' differs between batches 0 and 2"),
+            ("fraction", chains + 0.5, "processed feature 'asym_id' holds 0.5; chain ids are whole numbers")):
         np.savez(tmp_path / f"{name}.npz", **features, asym_id=asym_id)
         run = kfold("predict", "--features", tmp_path / f"{name}.npz", *common, "-o", tmp_path / "bad")
         assert run.returncode == 2 and message in run.stderr, run.stderr
