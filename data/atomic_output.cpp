@@ -2,12 +2,14 @@
 #include "data/atomic_output.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -28,6 +30,13 @@ constexpr size_t kNameMax = 255;
 
 bool is_temp_file_name(const std::string& name) {
   return !name.empty() && name.front() == '.' && name.find(".tmp.") != std::string::npos;
+}
+
+// The temporary name keeps within kNameMax too: a long name is cut (at a UTF-8 character boundary).
+std::string temp_prefix(const std::string& name) {
+  size_t keep = std::min<size_t>(name.size(), kNameMax - 40);
+  while (keep > 0 && keep < name.size() && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
+  return name.substr(0, keep);
 }
 
 fs::path directory_of(const fs::path& target) {
@@ -98,6 +107,8 @@ void ensure_directory(const fs::path& dir) {
   if (err != 0) {
     for (auto it = made.rbegin(); it != made.rend(); ++it)
       ::rmdir(it->c_str());  // an empty folder only (never a file): one another process has since filled stays
+    if (is_storage_failure(err))
+      fail_runtime("{}: cannot create output directory: {}", dir.string(), std::strerror(err));
     fail_input("{}: cannot create output directory: {}", dir.string(), std::strerror(err));
   }
 }
@@ -115,6 +126,26 @@ void remove_temp_files(const fs::path& dir) {
   std::vector<fs::path> stale;
   for (const auto& entry : fs::recursive_directory_iterator(dir, error))
     if (is_temp_file_name(entry.path().filename().string())) stale.push_back(entry.path());
+  for (const auto& path : stale) fs::remove(path, error);
+}
+
+void remove_dead_temp_files(const fs::path& dir, const std::vector<std::string>& names) {
+  std::error_code error;
+  std::vector<fs::path> stale;
+  for (const auto& entry : fs::directory_iterator(dir, error)) {
+    const std::string file = entry.path().filename().string();
+    if (!is_temp_file_name(file)) continue;
+    for (const std::string& name : names) {
+      const std::string prefix = "." + temp_prefix(name) + ".tmp.";
+      if (!file.starts_with(prefix)) continue;
+      const std::string rest = file.substr(prefix.size());  // "<pid>.<n>"
+      const auto dot = rest.find('.');
+      char* end = nullptr;
+      const long pid = std::strtol(rest.c_str(), &end, 10);
+      if (dot == std::string::npos || end != rest.c_str() + dot || pid <= 0) continue;
+      if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) stale.push_back(entry.path());
+    }
+  }
   for (const auto& path : stale) fs::remove(path, error);
 }
 
@@ -158,10 +189,7 @@ AtomicOutput::AtomicOutput(fs::path target) : target_(std::move(target)) {
   if (name.size() > kNameMax)
     fail_input("{}: the file name is {} bytes long, file systems allow {}; choose a shorter name", target_.string(),
                name.size(), kNameMax);
-  // The temporary name keeps within kNameMax too: a long name is cut (at a UTF-8 character boundary).
-  size_t keep = std::min<size_t>(name.size(), kNameMax - 40);
-  while (keep > 0 && keep < name.size() && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
-  temp_prefix_ = name.substr(0, keep);
+  temp_prefix_ = temp_prefix(name);
   next_temp_name();
 }
 

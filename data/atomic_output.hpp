@@ -2,6 +2,7 @@
 // crash or an error never leaves a partial file under the final name.
 #pragma once
 
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -82,9 +83,17 @@ void ensure_directory(const std::filesystem::path& dir);
 void check_output_is_not_input(const std::filesystem::path& output, const std::filesystem::path& input,
                                std::string_view flag);
 
+// Whether an errno says the storage failed (full: ENOSPC; over quota: EDQUOT; I/O: EIO), not the path given: a
+// RuntimeError (exit 1), where other failures to create a file or folder are the input's (exit 2).
+inline bool is_storage_failure(int err) { return err == ENOSPC || err == EDQUOT || err == EIO; }
+
 // Removes the temporary files (AtomicOutput's ".<name>.tmp.<pid>.<n>") that a killed process left under
 // `dir`, subfolders included. Only for a folder that no other process writes to now (one whose lock is held).
 void remove_temp_files(const std::filesystem::path& dir);
+
+// The temporary files of the outputs `names` directly in `dir` whose writer (the pid in their name) no longer
+// runs on this host: what a killed run of a command left (kfold search, under its folder's lock; kfold features).
+void remove_dead_temp_files(const std::filesystem::path& dir, const std::vector<std::string>& names);
 
 // The same for a folder others may be writing to now: only the temporary files directly in `dir` that were
 // last written more than `age` ago (a live writer finishes a small file in well under that), by file_system_now.

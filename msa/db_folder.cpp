@@ -1,4 +1,4 @@
-// DirectoryGuard, BinaryWriter and remove_abandoned_temp_dirs (msa/db_folder.hpp).
+// DirectoryGuard, BinaryWriter, remove_owned_folder and remove_abandoned_temp_dirs (msa/db_folder.hpp).
 #include "msa/db_folder.hpp"
 
 #include <fmt/format.h>
@@ -35,10 +35,20 @@ double seconds_since_last_write(const fs::path& dir, fs::file_time_type now) {
 
 }  // namespace
 
+void remove_owned_folder(const fs::path& dir, std::error_code& ec) {
+  std::vector<fs::path> entries;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.path().filename() != kBuildOwnerFile) entries.push_back(entry.path());
+  for (const auto& path : entries) fs::remove_all(path, ec);
+  if (ec) return;  // the owner file stays: the next run knows the folder is kfold's and tries again
+  fs::remove(dir / kBuildOwnerFile, ec);
+  fs::remove(dir, ec);
+}
+
 DirectoryGuard::~DirectoryGuard() {
   if (!path_.empty()) {
     std::error_code ec;
-    fs::remove_all(path_, ec);
+    remove_owned_folder(path_, ec);
   }
 }
 
@@ -86,7 +96,7 @@ void remove_abandoned_temp_dirs(const fs::path& folder, std::string_view command
     abandoned.push_back(entry.path());
   }
   for (const auto& dir : abandoned) {
-    fs::remove_all(dir, ec);
+    remove_owned_folder(dir, ec);
     if (ec)
       log_warn("cannot remove {}, left by an interrupted '{}': {}", dir.string(), command, ec.message());
     else

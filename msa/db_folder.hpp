@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 namespace kfold::msa {
@@ -15,7 +16,12 @@ namespace kfold::msa {
 // In a temporary folder only: who is building it (data/process_owner.hpp), written first.
 inline constexpr const char* kBuildOwnerFile = "owner";
 
-// Removes a half-built folder unless released.
+// Removes a kfold-made folder with its owner file last: a removal cut short leaves a folder the next run still
+// tells abandoned (std::filesystem::remove_all went in directory order, the owner file often first, and the rest
+// was then left alone as a user's folder).
+void remove_owned_folder(const std::filesystem::path& dir, std::error_code& ec);
+
+// Removes a half-built folder unless released (remove_owned_folder).
 class DirectoryGuard {
  public:
   explicit DirectoryGuard(std::filesystem::path path) : path_(std::move(path)) {}

@@ -132,9 +132,12 @@ StoredIndexStats write_stored_index(const fs::path& db_dir, int threads, int64_t
   remove_abandoned_temp_dirs(folder, "kfold db index", ".old");
   fs::path tmp = folder;
   tmp += fmt::format(".tmp.{}", ::getpid());
-  if (!fs::create_directory(tmp, ec))
+  if (!fs::create_directory(tmp, ec)) {
+    if (data::is_storage_failure(ec.value()))
+      fail_runtime("{}: cannot create {} ({})", db_dir.string(), tmp.string(), ec.message());
     fail_input("{}: cannot create {} ({}); the database folder must be writable to store its index", db_dir.string(),
                tmp.string(), ec ? ec.message() : "it exists");
+  }
   DirectoryGuard guard(tmp);
   data::write_file_atomic(tmp / kBuildOwnerFile, data::owner_line(data::this_process()) + "\n");
   const std::vector<int64_t> bounds = index_chunk_bounds(db, chunk_residues);
@@ -185,7 +188,7 @@ StoredIndexStats write_stored_index(const fs::path& db_dir, int threads, int64_t
     fail_runtime("cannot rename {} to {}: {}", tmp.string(), folder.string(), ec.message());
   }
   guard.release();
-  if (!old.empty()) fs::remove_all(old, ec);
+  if (!old.empty()) remove_owned_folder(old, ec);
   fs::remove(folder / kBuildOwnerFile, ec);
   return stats;
 }

@@ -62,15 +62,18 @@ class MadeFoldersGuard {
   fs::path inner_, outer_;
 };
 
-// Offsets must start at 0, never decrease and end at `end`.
-void check_offsets(const MappedFile& map, int64_t n, int64_t end, const fs::path& path) {
+// Offsets (`path`) must start at 0, never decrease and end at `end`, the size of `data_path`.
+void check_offsets(const MappedFile& map, int64_t n, int64_t end, const fs::path& path, const fs::path& data_path) {
   constexpr auto kWord = static_cast<int64_t>(sizeof(int64_t));
   if (map.size() % kWord != 0 || map.size() / kWord - 1 != n)  // (no (n + 1) * 8: n comes from the manifest)
     fail_input("{}: size {} bytes does not match {} sequences; the database is damaged, create it again", path.string(),
                map.size(), n);
   const auto* offsets = reinterpret_cast<const int64_t*>(map.bytes().data());
   if (offsets[0] != 0 || offsets[n] != end)
-    fail_input("{}: offsets do not cover the data file; the database is damaged, create it again", path.string());
+    fail_input(
+        "{}: offsets do not cover the data file {} (its size differs from what they end at); the database is "
+        "damaged, create it again",
+        path.string(), data_path.string());
   for (int64_t i = 0; i < n; ++i)
     if (offsets[i + 1] <= offsets[i])
       fail_input("{}: offset {} is not increasing; the database is damaged, create it again", path.string(), i + 1);
@@ -229,8 +232,8 @@ SequenceDb SequenceDb::open(const fs::path& path) {
     if (manifest_residues != s.residues_map.size())
       fail_input("{}: {} has {} bytes but the manifest says {} residues; the database is damaged, create it again",
                  path.string(), kResidues, s.residues_map.size(), manifest_residues);
-    check_offsets(s.offsets_map, n, s.residues_map.size(), path / kOffsets);
-    check_offsets(s.header_offsets_map, n, s.headers_map.size(), path / kHeaderOffsets);
+    check_offsets(s.offsets_map, n, s.residues_map.size(), path / kOffsets, path / kResidues);
+    check_offsets(s.header_offsets_map, n, s.headers_map.size(), path / kHeaderOffsets, path / kHeaders);
     if (const auto digest = manifest.find("residues_fnv1a64"); digest != manifest.end()) {
       if (!digest->is_string()) fail_input("{}: \"residues_fnv1a64\" must be a string", manifest_path.string());
       db.residues_digest_ = digest->get<std::string>();
@@ -331,6 +334,8 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
       fail_input("{}: is a file, not a directory; the database folder must be made inside a directory",
                  parent.string());
     fs::create_directories(parent, ec);
+    if (ec && data::is_storage_failure(ec.value()))
+      fail_runtime("{}: cannot create the folder ({})", parent.string(), ec.message());
     if (ec)
       fail_input("{}: cannot create the folder ({}); check the path and its permissions", parent.string(),
                  ec.message());
@@ -338,11 +343,15 @@ DbStats create_db(const fs::path& fasta, const fs::path& db_dir_argument) {
   remove_abandoned_temp_dirs(db_dir, "kfold db create");
   fs::path tmp = db_dir;
   tmp += fmt::format(".tmp.{}", ::getpid());  // its own folder: two runs for one name never share one
-  if (!fs::create_directory(tmp, ec))
+  if (!fs::create_directory(tmp, ec)) {
+    if (data::is_storage_failure(ec.value()))
+      fail_runtime("{}: cannot create the database's build folder {} ({})", db_dir.string(), tmp.string(),
+                   ec.message());
     fail_input(
         "{}: cannot create the database's build folder {} ({}); check the permissions of {} or choose another "
         "place",
         db_dir.string(), tmp.string(), ec.message(), parent.string());
+  }
   DirectoryGuard guard(tmp);
   data::write_file_atomic(tmp / kBuildOwnerFile, data::owner_line(data::this_process()) + "\n");
 

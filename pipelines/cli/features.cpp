@@ -53,6 +53,9 @@ void run_features(const FeaturesOptions& opt) {
   fold::RawFeatures features = fold::make_raw_features(query, msas, opt.msas);
   if (!templates.db.empty())
     features.templates = pipelines::search_templates(query, templates, &features).result.features;
+  const std::filesystem::path output(opt.output);
+  // A killed run's temporary file (SIGKILL, a second signal: hundreds of MB for a deep MSA).
+  data::remove_dead_temp_files(output.has_parent_path() ? output.parent_path() : ".", {output.filename().string()});
   fold::write_raw_features(opt.output, features);
   log_info("{}: {} residues, {} MSA rows (after de-duplication), {} templates -> {}", query.id, features.n_res,
            features.n_seq, features.templates.n_templates, opt.output);

@@ -1,6 +1,7 @@
 // `kfold` entry point: parses the command line, runs the chosen command, and maps errors to
 // exit codes (0 success, 1 runtime failure, 2 bad usage or input). Never lets an exception out.
 #include <c10/util/Exception.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <sys/stat.h>
@@ -156,9 +157,20 @@ int run(int argc, char** argv) {
   return flushed_stdout(0);
 }
 
+// A standard stream started closed (`2>&-`, a daemon's) would give its number to the next file opened, a
+// database's data file, which the log lines then overwrite: /dev/null takes the number first.
+void open_closed_standard_streams() {
+  for (int fd = 0; fd <= 2; ++fd)
+    if (::fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+      const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);  // the lowest free number: fd
+      if (opened != fd && opened >= 0) ::close(opened);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  open_closed_standard_streams();
   // A full disk or a file-size limit must surface as a write error, not kill the process.
   std::signal(SIGXFSZ, SIG_IGN);
   std::signal(SIGPIPE, SIG_IGN);

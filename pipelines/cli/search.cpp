@@ -80,9 +80,16 @@ void run_search(const SearchCommandOptions& o) {
   for (const auto& name : outputs)
     for (const std::string& input : {o.query, o.db})
       if (fs::is_regular_file(input)) data::check_output_is_not_input(fs::path(o.out_dir) / name, input, "-o");
-  // The database folder itself would get the search's files beside its own.
-  if (std::error_code error; fs::is_directory(o.db, error) && fs::equivalent(o.out_dir, o.db, error))
-    fail_input("-o {}: is the database being searched; write the search's output to another folder", o.out_dir);
+  // The database folder would get the search's files beside its own, and a folder inside it (its kmer_index/)
+  // loses them to the next `kfold db index` (links and ".." resolved: NB/sub/.. is NB).
+  if (std::error_code error; fs::is_directory(o.db, error)) {
+    const fs::path db_dir = fs::weakly_canonical(o.db, error);
+    fs::path out = fs::weakly_canonical(o.out_dir, error).lexically_normal();
+    if (!out.has_filename()) out = out.parent_path();  // "db/sub/.." normalises to "db/"
+    if (!error && std::mismatch(db_dir.begin(), db_dir.end(), out.begin(), out.end()).first == db_dir.end())
+      fail_input("-o {}: {} the database being searched; write the search's output to another folder", o.out_dir,
+                 out == db_dir ? "is" : "is inside");
+  }
   const msa::SequenceDb db = msa::SequenceDb::open(o.db);
   // A search that fails (bad input found late, a full disk, a signal) leaves nothing it created: the folders it
   // made, or in a folder that existed the outputs and the record that were not there before (the earlier files
@@ -106,6 +113,8 @@ void run_search(const SearchCommandOptions& o) {
     names.insert(names.end(), {"hits.m8", msa::kSearchRecord});
     for (const std::string& name : names)
       if (std::error_code error; !fs::exists(fs::symlink_status(dir / name, error))) created.push_back(dir / name);
+    names.emplace_back(msa::kDoneMarker);
+    data::remove_dead_temp_files(dir, names);  // a killed search's (SIGKILL, a second signal)
     // An earlier run's marker must not outlive this run's search: stopped or killed in it, the folder held
     // `done` beside the earlier run's MSAs.
     std::error_code ignored;

@@ -433,10 +433,13 @@ def test_the_database_folder_is_refused_as_the_output(kfold, tmp_path):
     db = tmp_path / "db"
     assert kfold("db", "create", EXAMPLES / "ubiquitin_db.fasta", db).returncode == 0
     before = sorted(p.name for p in db.iterdir())
-    for out in (db, tmp_path / "." / "db"):
+    for out in (db, tmp_path / "." / "db", db / "sub" / ".."):
         r = kfold("search", EXAMPLES / "ubiquitin.fasta", db, "-o", out)
         assert r.returncode == 2 and "is the database being searched; write the search's output to another" in \
             r.stderr, r.stderr
+    # Inside it too: the next `kfold db index` replaced kmer_index/ and the results with it.
+    r = kfold("search", EXAMPLES / "ubiquitin.fasta", db, "-o", db / "kmer_index")
+    assert r.returncode == 2 and "is inside the database being searched" in r.stderr, r.stderr
     assert sorted(p.name for p in db.iterdir()) == before
 
 
