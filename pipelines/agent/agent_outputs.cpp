@@ -211,6 +211,12 @@ std::string scores_tsv(const ScoreTable& table, const Campaign& campaign) {
 std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaign& campaign) {
   const NumberFormat num(output_decimals(campaign));
   std::string out = "well,id,mutations,sequence,score,sd,rank,operator,flags,rationale\n";
+  // A target given without its start Met (a mature chain numbered from 24): every well's sequence needs one, or the
+  // vector's tag, to be expressed, as a construct's does.
+  const bool target_without_met = campaign.target.sequence.front() != 'M';
+  const auto with_met_flag = [&](std::string flags) {
+    return target_without_met ? flags + (flags.empty() ? "" : ";") + "no_initiator_met" : flags;
+  };
   for (const PlateWell& w : plate.wells) {
     if (w.construct >= 0) {
       const Construct& c = table.constructs[static_cast<size_t>(w.construct)];
@@ -229,7 +235,8 @@ std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaig
       continue;
     }
     if (w.row < 0) {
-      out += fmt::format("{},WT,WT,{},NA,NA,,control,,wild-type control well\n", w.well, campaign.target.sequence);
+      out += fmt::format("{},WT,WT,{},NA,NA,,control,{},wild-type control well\n", w.well, campaign.target.sequence,
+                         with_met_flag(""));
       continue;
     }
     const ScoredVariant& r = table.rows[static_cast<size_t>(w.row)];
@@ -242,7 +249,7 @@ std::string plate_csv(const Plate& plate, const ScoreTable& table, const Campaig
                                       : r.rationale;
     out += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", w.well, h.id, format_variant(h.variant),
                        apply_variant(h.variant, campaign.target.sequence, campaign.target.first_residue), num(r.total),
-                       num(r.sd), w.rank, csv_cell(operator_label(h)), csv_cell(format_flags(r.flags)),
+                       num(r.sd), w.rank, csv_cell(operator_label(h)), csv_cell(with_met_flag(format_flags(r.flags))),
                        csv_cell(ascii_text(rationale)));
   }
   return out;
@@ -580,6 +587,11 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
       "filters, {} eligible for the plate.\n",
       table.rows.size(), measured_rows(table), campaign.measurements.size(), plate.n_filtered, plate.n_candidates);
   md += "- " + plate_summary(plate, campaign) + "\n";
+  if (campaign.target.sequence.front() != 'M')
+    md += fmt::format(
+        "- The target starts with {}, not Met (a mature chain, numbered from {}): every well's sequence is as "
+        "given, flagged no_initiator_met; add a start Met or the vector's tag to express it.\n",
+        campaign.target.sequence.front(), campaign.target.first_residue);
   const std::vector<const PlateWell*> ranked = ranked_variant_wells(plate);
   const auto unseen = std::count_if(ranked.begin(), ranked.end(), [&](const PlateWell* w) {
     return !table.rows[static_cast<size_t>(w->row)].family_holds;

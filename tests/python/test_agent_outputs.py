@@ -1,4 +1,5 @@
-"""kfold agent's binding term in complex predictions (target.partner): what scores.tsv and report.md say of it.
+"""kfold agent's binding term in complex predictions (target.partner): what scores.tsv and report.md say of it;
+and the plate of a target given without its start Met.
 
 A protein engineer's audit found the term scored by lost interface contacts (a model without a PAE head) while
 scores.tsv showed NA and the rationales "ΔPAE +nan Å", a binding-only objective's report claiming structure terms
@@ -73,3 +74,28 @@ def test_a_binding_only_objective_says_how_the_variants_were_ranked(kfold, tmp_p
     assert "No weighted term is computed for every variant (binding is, for the predicted shortlist alone)" in report
     assert "are reported, not weighed (the objective has no stability term); the binding term joined the total" in report
     assert "binding is computed for the predicted shortlist alone" in run.stderr
+
+
+def test_a_target_without_its_start_met_flags_every_well(kfold, tmp_path):
+    """A mature chain (numbered from 2 here, TEM-1 from 24): the plate's wells carried it as given with no word,
+    where a construct without Met was flagged no_initiator_met; now every well is, and report.md says why."""
+    rows = []
+    for line in (SOURCE_DIR / "data/examples/ubiquitin.a3m").read_text().splitlines():
+        rows.append(line if line.startswith(">") else line[1:])  # the alignment has no insertions
+    (tmp_path / "mature.a3m").write_text("\n".join(rows) + "\n")
+    campaign = json.loads((SOURCE_DIR / "data/examples/ubiquitin_campaign.json").read_text())
+    campaign["target"].update({"sequence": campaign["target"]["sequence"][1:], "msa": str(tmp_path / "mature.a3m"),
+                               "first_residue": 2})
+    campaign.update({"frozen": [76], "results": [], "structure_budget": 0})
+    (tmp_path / "mature.json").write_text(json.dumps(campaign))
+    run = kfold("agent", tmp_path / "mature.json", "-o", tmp_path / "out", "--threads", 1, "--no-potts")
+    assert run.returncode == 0, run.stderr
+    with open(tmp_path / "out" / "plate.csv") as f:
+        wells = [r for r in csv.DictReader(f) if r["operator"] != "blank"]
+    assert wells and all("no_initiator_met" in r["flags"].split(";") for r in wells)
+    assert "The target starts with Q, not Met (a mature chain, numbered from 2)" in (tmp_path / "out" /
+                                                                                    "report.md").read_text()
+    # The shipped target starts with Met: no such flag.
+    run = kfold("agent", SOURCE_DIR / "data/examples/ubiquitin_campaign.json", "-o", tmp_path / "met", "--threads",
+                1, "--no-potts")
+    assert run.returncode == 0 and "no_initiator_met" not in (tmp_path / "met" / "plate.csv").read_text()
