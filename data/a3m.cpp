@@ -46,56 +46,6 @@ bool is_hhsuite_annotation(std::string_view name) {
          (name.size() > 10 && name.ends_with("_consensus"));
 }
 
-// ColabFold's complex header "#10,6\t1,1" (the chains' lengths, a tab, their copy numbers): the lengths of two
-// or more chains; empty for a monomer's "#76\t1" and for a first line that is no such header ("#A3M#" of HH-suite, a
-// comment: '#' and no digit). A '#' and a digit that do not make one (a length of 0, fewer copy numbers than
-// lengths, "#40,36": no copy numbers) are an InputError: read past, the complex was predicted as one chain. Spaces
-// pass for the tab (an editor's). Copy numbers other than 1 (a homo-oligomer, whose columns hold one copy) are
-// warned about and read as one copy.
-std::vector<int64_t> colabfold_chain_lengths(std::string_view line, const std::string& where) {
-  if (line.size() < 2 || line[0] != '#' || !(std::isdigit(static_cast<unsigned char>(line[1])) || line[1] == '-'))
-    return {};
-  line.remove_prefix(1);
-  const std::string_view header = trim_end(line);
-  const auto bad = [&](std::string_view what) {
-    fail_input(
-        "{}: '#{}' is no ColabFold complex header ({}): expected the chains' lengths, a tab and their copy numbers, "
-        "e.g. '#40,36<TAB>1,1' (a monomer: '#76<TAB>1'; or remove the line)",
-        where, header, what);
-  };
-  const auto numbers = [&](std::string_view text) {
-    std::vector<int64_t> values;
-    for (size_t start = 0; start <= text.size();) {
-      const size_t end = std::min(text.find(',', start), text.size());
-      int64_t value = 0;
-      const auto [ptr, error] = std::from_chars(text.data() + start, text.data() + end, value);
-      // (bounded: their sum, compared with the query's length, must not overflow)
-      if (error != std::errc() || ptr != text.data() + end || value < 1 || value > (int64_t{1} << 31))
-        bad(fmt::format("'{}' is not a number from 1 to 2^31", text.substr(start, end - start)));
-      values.push_back(value);
-      start = end + 1;
-    }
-    return values;
-  };
-  const size_t blank = header.find_first_of(" \t");
-  if (blank == std::string_view::npos) bad("no copy numbers after the lengths");
-  const std::vector<int64_t> lengths = numbers(header.substr(0, blank));
-  const std::vector<int64_t> copies = numbers(header.substr(header.find_first_not_of(" \t", blank)));
-  if (lengths.size() != copies.size())
-    bad(fmt::format("{} length(s) and {} copy number(s)", lengths.size(), copies.size()));
-  for (size_t k = 0; k < copies.size(); ++k)
-    if (copies[k] != 1) {
-      // Its columns are one copy of each chain: read so (a monomer when it has one chain), and said.
-      log_warn(
-          "{}: a ColabFold A3M of a homo-oligomer ({} copies of chain {}, its header '#{}'): read as one copy of "
-          "each chain (kfold predicts no copies; for the complex, give --features with asym_id)",
-          where, copies[k], k + 1, header);
-      break;
-    }
-  if (lengths.size() < 2) return {};
-  return lengths;
-}
-
 // A Stockholm line ("//", "#=GS ...", or a name, blanks and aligned residues): a file without Stockholm's
 // first line ("# STOCKHOLM 1.0", which decides the format) reaches the A3M reader.
 bool looks_like_stockholm(std::string_view line) {
@@ -293,6 +243,50 @@ void append_row(std::string& text, const Msa& msa, int64_t i) {
 }
 
 }  // namespace
+
+std::vector<int64_t> colabfold_chain_lengths(std::string_view line, const std::string& where) {
+  if (line.size() < 2 || line[0] != '#' || !(std::isdigit(static_cast<unsigned char>(line[1])) || line[1] == '-'))
+    return {};
+  line.remove_prefix(1);
+  const std::string_view header = trim_end(line);
+  const auto bad = [&](std::string_view what) {
+    fail_input(
+        "{}: '#{}' is no ColabFold complex header ({}): expected the chains' lengths, a tab and their copy numbers, "
+        "e.g. '#40,36<TAB>1,1' (a monomer: '#76<TAB>1'; or remove the line)",
+        where, header, what);
+  };
+  const auto numbers = [&](std::string_view text) {
+    std::vector<int64_t> values;
+    for (size_t start = 0; start <= text.size();) {
+      const size_t end = std::min(text.find(',', start), text.size());
+      int64_t value = 0;
+      const auto [ptr, error] = std::from_chars(text.data() + start, text.data() + end, value);
+      // (bounded: their sum, compared with the query's length, must not overflow)
+      if (error != std::errc() || ptr != text.data() + end || value < 1 || value > (int64_t{1} << 31))
+        bad(fmt::format("'{}' is not a number from 1 to 2^31", text.substr(start, end - start)));
+      values.push_back(value);
+      start = end + 1;
+    }
+    return values;
+  };
+  const size_t blank = header.find_first_of(" \t");
+  if (blank == std::string_view::npos) bad("no copy numbers after the lengths");
+  const std::vector<int64_t> lengths = numbers(header.substr(0, blank));
+  const std::vector<int64_t> copies = numbers(header.substr(header.find_first_not_of(" \t", blank)));
+  if (lengths.size() != copies.size())
+    bad(fmt::format("{} length(s) and {} copy number(s)", lengths.size(), copies.size()));
+  for (size_t k = 0; k < copies.size(); ++k)
+    if (copies[k] != 1) {
+      // Its columns are one copy of each chain: read so (a monomer when it has one chain), and said.
+      log_warn(
+          "{}: a ColabFold A3M of a homo-oligomer ({} copies of chain {}, its header '#{}'): read as one copy of "
+          "each chain (kfold predicts no copies; for the complex, give --features with asym_id)",
+          where, copies[k], k + 1, header);
+      break;
+    }
+  if (lengths.size() < 2) return {};
+  return lengths;
+}
 
 Msa parse_a3m(LineReader& reader) { return A3mParser(reader).parse(); }
 

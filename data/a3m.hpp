@@ -17,8 +17,11 @@
 // the same sequences, deletion_matrix and descriptions.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "data/msa.hpp"
 #include "data/text_input.hpp"
@@ -29,6 +32,14 @@ Msa parse_a3m(LineReader& reader);
 Msa read_a3m(const std::filesystem::path& path);
 // Parses in-memory A3M text; `source_name` stands in for the file name in messages.
 Msa parse_a3m_string(std::string text, std::string source_name);
+
+// ColabFold's complex header "#10,6\t1,1" (the chains' lengths, a tab, their copy numbers): the lengths of two
+// or more chains; empty for a monomer's "#76\t1" and for a first line that is no such header ("#A3M#" of
+// HH-suite, a comment: '#' and no digit). A '#' and a digit that do not make one (a length of 0, fewer copy
+// numbers than lengths, "#40,36": no copy numbers) are an InputError naming `where`: read past, the complex was
+// predicted as one chain. Spaces pass for the tab (an editor's). Copy numbers other than 1 (a homo-oligomer, whose
+// columns hold one copy) are warned about and read as one copy.
+std::vector<int64_t> colabfold_chain_lengths(std::string_view line, const std::string& where);
 
 // A3M text for `msa`. Throws InputError when the Msa is empty or inconsistent (row lengths, deletion
 // matrix shape, characters other than uppercase letters and '-', descriptions with line breaks).

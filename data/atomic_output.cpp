@@ -129,9 +129,10 @@ void remove_temp_files(const fs::path& dir) {
   for (const auto& path : stale) fs::remove(path, error);
 }
 
-void remove_dead_temp_files(const fs::path& dir, const std::vector<std::string>& names) {
+void remove_dead_temp_files(const fs::path& dir, const std::vector<std::string>& names, std::chrono::seconds age) {
   std::error_code error;
   std::vector<fs::path> stale;
+  const auto now = age.count() > 0 ? file_system_now(dir) : fs::file_time_type{};
   for (const auto& entry : fs::directory_iterator(dir, error)) {
     const std::string file = entry.path().filename().string();
     if (!is_temp_file_name(file)) continue;
@@ -143,7 +144,12 @@ void remove_dead_temp_files(const fs::path& dir, const std::vector<std::string>&
       char* end = nullptr;
       const long pid = std::strtol(rest.c_str(), &end, 10);
       if (dot == std::string::npos || end != rest.c_str() + dot || pid <= 0) continue;
-      if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) stale.push_back(entry.path());
+      if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive (or another user's)
+      if (age.count() > 0) {
+        const auto written = entry.last_write_time(error);
+        if (error || std::chrono::duration_cast<std::chrono::seconds>(now - written) <= age) continue;
+      }
+      stale.push_back(entry.path());
     }
   }
   for (const auto& path : stale) fs::remove(path, error);

@@ -92,8 +92,11 @@ inline bool is_storage_failure(int err) { return err == ENOSPC || err == EDQUOT 
 void remove_temp_files(const std::filesystem::path& dir);
 
 // The temporary files of the outputs `names` directly in `dir` whose writer (the pid in their name) no longer
-// runs on this host: what a killed run of a command left (kfold search, under its folder's lock; kfold features).
-void remove_dead_temp_files(const std::filesystem::path& dir, const std::vector<std::string>& names);
+// runs on this host, and that were last written more than `age` ago (by file_system_now): what a killed run of a
+// command left. A pid is looked up in this host's namespace only: without a lock that keeps other hosts and
+// containers out (kfold search holds one: age 0), `age` keeps their live writers' files (kfold features: 10 min).
+void remove_dead_temp_files(const std::filesystem::path& dir, const std::vector<std::string>& names,
+                            std::chrono::seconds age);
 
 // The same for a folder others may be writing to now: only the temporary files directly in `dir` that were
 // last written more than `age` ago (a live writer finishes a small file in well under that), by file_system_now.

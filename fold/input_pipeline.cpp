@@ -608,8 +608,10 @@ ProcessedFeatures read_processed_features(const std::filesystem::path& path) {
     if (data::is_float(dtype)) {
       const auto floats = npz ? npz_file->read<double>("asym_id") : h5_file->read<double>("asym_id").values;
       for (const double v : floats) {
-        if (!(v == std::floor(v) && std::fabs(v) < 1e9))
+        if (v != std::floor(v))
           fail_input("{}: processed feature 'asym_id' holds {}; chain ids are whole numbers", path.string(), v);
+        if (std::fabs(v) >= 1e9)
+          fail_input("{}: processed feature 'asym_id' holds {}, out of range (chain ids below 10^9)", path.string(), v);
         values.push_back(static_cast<int32_t>(v));
       }
     } else {

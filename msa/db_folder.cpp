@@ -36,13 +36,19 @@ double seconds_since_last_write(const fs::path& dir, fs::file_time_type now) {
 }  // namespace
 
 void remove_owned_folder(const fs::path& dir, std::error_code& ec) {
+  ec.clear();
   std::vector<fs::path> entries;
   for (const auto& entry : fs::directory_iterator(dir, ec))
     if (entry.path().filename() != kBuildOwnerFile) entries.push_back(entry.path());
-  for (const auto& path : entries) fs::remove_all(path, ec);
+  if (ec) return;
+  for (const auto& path : entries) {  // each its own error code: a later success must not hide an earlier failure
+    std::error_code error;
+    fs::remove_all(path, error);
+    if (error && !ec) ec = error;
+  }
   if (ec) return;  // the owner file stays: the next run knows the folder is kfold's and tries again
   fs::remove(dir / kBuildOwnerFile, ec);
-  fs::remove(dir, ec);
+  if (!ec) fs::remove(dir, ec);
 }
 
 DirectoryGuard::~DirectoryGuard() {

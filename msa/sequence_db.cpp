@@ -69,11 +69,12 @@ void check_offsets(const MappedFile& map, int64_t n, int64_t end, const fs::path
     fail_input("{}: size {} bytes does not match {} sequences; the database is damaged, create it again", path.string(),
                map.size(), n);
   const auto* offsets = reinterpret_cast<const int64_t*>(map.bytes().data());
-  if (offsets[0] != 0 || offsets[n] != end)
-    fail_input(
-        "{}: offsets do not cover the data file {} (its size differs from what they end at); the database is "
-        "damaged, create it again",
-        path.string(), data_path.string());
+  if (offsets[0] != 0)
+    fail_input("{}: the first offset is {}, not 0; the database is damaged, create it again", path.string(),
+               offsets[0]);
+  if (offsets[n] != end)
+    fail_input("{}: the offsets end at {} but the data file {} has {} bytes; the database is damaged, create it again",
+               path.string(), offsets[n], data_path.string(), end);
   for (int64_t i = 0; i < n; ++i)
     if (offsets[i + 1] <= offsets[i])
       fail_input("{}: offset {} is not increasing; the database is damaged, create it again", path.string(), i + 1);

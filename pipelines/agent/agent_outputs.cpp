@@ -479,12 +479,14 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
   md += "## Objective\n\n| term | weight | computed by |\n|---|---|---|\n";
   for (const auto& [term, weight] : campaign.objective)
     md += fmt::format("| {} | {} | {} |\n", term, weight, objective_term_note(term, table, models));
-  if (table.evolutionary_fallback)
+  if (table.evolutionary_fallback) {
+    const bool binding = table.binding_weight > 0.0 && table.structure_terms;  // complexes were predicted
     md += fmt::format(
         "\nNo weighted term is computed for every variant{}: the variants are ranked by the evolutionary term with "
         "weight 1 (a zero-shot prior){}.\n",
-        table.binding_weight > 0.0 ? " (binding is, for the predicted shortlist alone)" : "",
-        table.binding_weight > 0.0 ? ", the shortlist's binding term added" : "");
+        binding ? " (binding is, for the predicted shortlist alone)" : "",
+        binding ? ", the shortlist's binding term added" : "");
+  }
   md += table.structure_terms
             ? "\nStructure terms: the wild type and the shortlist (campaign structure_budget) were predicted; "
               "ΔpLDDT near the site, Cα distance RMSD, ΔpTM and the net change of site contacts " +

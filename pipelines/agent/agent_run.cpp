@@ -199,7 +199,7 @@ StructurePrediction predict_wild_type(const Campaign& campaign, StructureOracle&
   StructurePrediction wild_type = oracle.predict(campaign.target.sequence);
   if (wild_type.chain_break > 0) {
     const InterfaceTerms interface = interface_terms(wild_type);
-    log_info("agent: wild-type interface: {}{} Cβ contacts",
+    log_info("agent: wild-type interface: {}{}{} Cβ contacts",
              std::isfinite(interface.pae) ? fmt::format("mean PAE {:.1f} Å between the chains, ", interface.pae)
                                           : std::string("no PAE (the model has no PAE head), "),
              std::isfinite(wild_type.iptm) ? fmt::format("ipTM {:.3f}, ", wild_type.iptm) : std::string(),

@@ -321,7 +321,8 @@ constexpr TermScale kInterfaceContactScale{0.0, 2.0};  // interface contacts
 
 double on_scale(double value, TermScale s) {
   if (!std::isfinite(value)) return std::numeric_limits<double>::quiet_NaN();
-  return std::copysign(std::max(0.0, std::fabs(value) - s.dead_zone) / s.scale, value);
+  // + 0.0: inside the dead zone 0, not copysign's -0 (written "-0.000000" in scores.tsv).
+  return std::copysign(std::max(0.0, std::fabs(value) - s.dead_zone) / s.scale, value) + 0.0;
 }
 
 }  // namespace

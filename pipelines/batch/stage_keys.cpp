@@ -4,8 +4,10 @@
 
 #include <c10/core/ScalarType.h>
 
+#include <fstream>
 #include <optional>
 
+#include "data/a3m.hpp"
 #include "data/error.hpp"
 #include "fold/config.hpp"
 #include "pipelines/batch/given_msa.hpp"
@@ -88,6 +90,27 @@ std::string models_stage_key(const BatchOptions& options, const std::vector<std:
   return key.hex();
 }
 
+namespace {
+
+// The chains of a target's MSA stage: its record's "chains", or (an earlier kfold's record) the ColabFold header of
+// its MSA file; 1 otherwise.
+int64_t recorded_chain_count(const std::filesystem::path& dir, const nlohmann::json& msa_status) {
+  if (msa_status.contains("chains")) return msa_status.value("chains", int64_t{1});
+  for (const auto& file : msa_status.value("files", std::vector<std::string>{})) {
+    std::ifstream in(dir / "msas" / file);
+    std::string line;
+    if (!std::getline(in, line)) continue;
+    try {
+      if (const auto lengths = data::colabfold_chain_lengths(line, file); lengths.size() > 1)
+        return static_cast<int64_t>(lengths.size());
+    } catch (const InputError&) {  // no header: the MSA stage wrote it, a damaged file fails that stage's check
+    }
+  }
+  return 1;
+}
+
+}  // namespace
+
 std::string predict_stage_key(const std::string& msa_key, const std::string& models_key,
                               const std::filesystem::path& dir, const nlohmann::json& msa_status, RankBy rank_by,
                               bool models_have_pae) {
@@ -97,7 +120,7 @@ std::string predict_stage_key(const std::string& msa_key, const std::string& mod
   // --rank auto keys as plddt in the models' key; where it ranks this target otherwise (a complex), it says so here,
   // apart from an explicit --rank plddt.
   if (rank_by == RankBy::automatic)
-    if (const auto resolved = resolve_rank_by(rank_by, msa_status.value("chains", int64_t{1}), models_have_pae);
+    if (const auto resolved = resolve_rank_by(rank_by, recorded_chain_count(dir, msa_status), models_have_pae);
         resolved != RankBy::plddt)
       key.add("ranked by", std::string_view(rank_by_name(resolved)));
   for (const auto& file : msa_status.value("files", std::vector<std::string>{}))

@@ -235,6 +235,8 @@ LockDirectory::LockDirectory(fs::path dir, std::chrono::seconds stale_after, boo
   }
   std::error_code error;
   fs::create_directories(dir_, error);
+  if (error && data::is_storage_failure(error.value()))
+    fail_runtime("{}: cannot create the lock folder: {}", dir_.string(), error.message());
   if (error) fail_input("{}: cannot create the lock folder: {}", dir_.string(), error.message());
   const auto interval =
       std::clamp<std::chrono::seconds>(stale_after / 10, std::chrono::seconds(1), std::chrono::seconds(30));

@@ -54,8 +54,10 @@ void run_features(const FeaturesOptions& opt) {
   if (!templates.db.empty())
     features.templates = pipelines::search_templates(query, templates, &features).result.features;
   const std::filesystem::path output(opt.output);
-  // A killed run's temporary file (SIGKILL, a second signal: hundreds of MB for a deep MSA).
-  data::remove_dead_temp_files(output.has_parent_path() ? output.parent_path() : ".", {output.filename().string()});
+  // A killed run's temporary file (SIGKILL, a second signal: hundreds of MB for a deep MSA), once 10 minutes old:
+  // no lock keeps another host's or container's live writer out.
+  data::remove_dead_temp_files(output.has_parent_path() ? output.parent_path() : ".", {output.filename().string()},
+                               std::chrono::minutes(10));
   fold::write_raw_features(opt.output, features);
   log_info("{}: {} residues, {} MSA rows (after de-duplication), {} templates -> {}", query.id, features.n_res,
            features.n_seq, features.templates.n_templates, opt.output);

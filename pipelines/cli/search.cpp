@@ -81,14 +81,17 @@ void run_search(const SearchCommandOptions& o) {
     for (const std::string& input : {o.query, o.db})
       if (fs::is_regular_file(input)) data::check_output_is_not_input(fs::path(o.out_dir) / name, input, "-o");
   // The database folder would get the search's files beside its own, and a folder inside it (its kmer_index/)
-  // loses them to the next `kfold db index` (links and ".." resolved: NB/sub/.. is NB).
+  // loses them to the next `kfold db index`: -o and each folder above it that exists are compared with the
+  // database folder as files (links, "..", bind mounts).
   if (std::error_code error; fs::is_directory(o.db, error)) {
-    const fs::path db_dir = fs::weakly_canonical(o.db, error);
     fs::path out = fs::weakly_canonical(o.out_dir, error).lexically_normal();
     if (!out.has_filename()) out = out.parent_path();  // "db/sub/.." normalises to "db/"
-    if (!error && std::mismatch(db_dir.begin(), db_dir.end(), out.begin(), out.end()).first == db_dir.end())
-      fail_input("-o {}: {} the database being searched; write the search's output to another folder", o.out_dir,
-                 out == db_dir ? "is" : "is inside");
+    for (fs::path folder = out; !error && !folder.empty(); folder = folder.parent_path()) {
+      if (std::error_code same; fs::equivalent(folder, o.db, same))
+        fail_input("-o {}: {} the database being searched; write the search's output to another folder", o.out_dir,
+                   folder == out ? "is" : "is inside");
+      if (folder == folder.parent_path()) break;  // the root
+    }
   }
   const msa::SequenceDb db = msa::SequenceDb::open(o.db);
   // A search that fails (bad input found late, a full disk, a signal) leaves nothing it created: the folders it
@@ -114,7 +117,7 @@ void run_search(const SearchCommandOptions& o) {
     for (const std::string& name : names)
       if (std::error_code error; !fs::exists(fs::symlink_status(dir / name, error))) created.push_back(dir / name);
     names.emplace_back(msa::kDoneMarker);
-    data::remove_dead_temp_files(dir, names);  // a killed search's (SIGKILL, a second signal)
+    data::remove_dead_temp_files(dir, names, std::chrono::seconds(0));  // a killed search's: the lock keeps others out
     // An earlier run's marker must not outlive this run's search: stopped or killed in it, the folder held
     // `done` beside the earlier run's MSAs.
     std::error_code ignored;

@@ -10,6 +10,7 @@ half the lost contacts), recomputed here from the other columns.
 import csv
 import json
 import math
+import re
 
 import pytest
 
@@ -53,7 +54,8 @@ def test_binding_with_a_pae_head(kfold, tmp_path):
     report = (out / "report.md").read_text()
     assert "The wild-type complex: mean PAE" in report and "ipTM" in report
     assert "higher is better" in report and "not an affinity" in report
-    assert "ipTM" in run.stderr and "wild-type interface: mean PAE" in run.stderr
+    assert re.search(r"wild-type interface: mean PAE [\d.]+ Å between the chains, ipTM [\d.]+, \d+ Cβ contacts",
+                     run.stderr), run.stderr
 
 
 def test_binding_without_a_pae_head_is_scored_by_contacts_and_says_so(kfold, tmp_path):
@@ -74,6 +76,15 @@ def test_a_binding_only_objective_says_how_the_variants_were_ranked(kfold, tmp_p
     assert "No weighted term is computed for every variant (binding is, for the predicted shortlist alone)" in report
     assert "are reported, not weighed (the objective has no stability term); the binding term joined the total" in report
     assert "binding is computed for the predicted shortlist alone" in run.stderr
+    # Nothing predicted (structure_budget 0): no word of a shortlist's binding term.
+    campaign = json.loads((tmp_path / "binding_only.json").read_text())
+    campaign["structure_budget"] = 0
+    (tmp_path / "unpredicted.json").write_text(json.dumps(campaign))
+    run = kfold("agent", tmp_path / "unpredicted.json", "-o", tmp_path / "unpredicted", "--threads", 1, "--no-potts")
+    assert run.returncode == 0, run.stderr
+    report = (tmp_path / "unpredicted" / "report.md").read_text()
+    assert "No weighted term is computed for every variant: the variants are ranked by the evolutionary term" in report
+    assert "shortlist" not in report.split("## Objective")[1].split("## ")[0]
 
 
 def test_a_target_without_its_start_met_flags_every_well(kfold, tmp_path):

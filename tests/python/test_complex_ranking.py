@@ -129,6 +129,15 @@ def test_batch_records_the_best_models_iptm(kfold, complex_run):
     assert run.returncode == 0, run.stderr
     assert json.loads((tmp / "batch" / "AB" / "status.json").read_text())["predict"]["ranked_by"] == "plddts"
     assert run.stderr.count("ranking model_1_ptm") == 1, run.stderr
+    # An earlier kfold's MSA record has no "chains": the MSA file's ColabFold header says it is a complex, so the
+    # default (auto) ranks it by ipTM again (it was taken for one chain: plddt's key, the target done).
+    status = json.loads((tmp / "batch" / "AB" / "status.json").read_text())
+    del status["msa"]["chains"]
+    (tmp / "batch" / "AB" / "status.json").write_text(json.dumps(status))
+    run = kfold("batch", tmp / "two.fasta", "--msa-dir", tmp / "msas", "--random-weights", *SMALL, "--models",
+                "model_1_ptm", "--recycles", "0", "--threads", 1, "-o", tmp / "batch")
+    assert run.returncode == 0, run.stderr
+    assert json.loads((tmp / "batch" / "AB" / "status.json").read_text())["predict"]["ranked_by"] == "iptm+ptm"
 
 
 def test_python_prediction_iptm(kf, small_model):
