@@ -2,6 +2,9 @@
 #include "kernels/malloc_control.hpp"
 
 #include <dlfcn.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <cstddef>
 
@@ -26,6 +29,12 @@ bool malloc_retains_freed_memory() {
 bool malloc_release_freed_memory() {
   const auto set = reinterpret_cast<SetNumericProperty>(dlsym(RTLD_DEFAULT, "MallocExtension_SetNumericProperty"));
   return set != nullptr && set(kDecommit, 1) != 0;
+}
+
+void trim_freed_heap_memory() {
+#if defined(__GLIBC__)
+  if (dlsym(RTLD_DEFAULT, "MallocExtension_GetNumericProperty") == nullptr) ::malloc_trim(0);  // not on tcmalloc
+#endif
 }
 
 }  // namespace kfold::kernels

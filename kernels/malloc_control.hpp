@@ -10,5 +10,8 @@ bool malloc_retains_freed_memory();
 // Asks tcmalloc to hand freed memory back to the system at once (tcmalloc.aggressive_memory_decommit, as
 // TCMALLOC_AGGRESSIVE_DECOMMIT=true): less resident memory, slower. False when not on tcmalloc.
 bool malloc_release_freed_memory();
+// Under glibc's malloc, hands the pages of freed heap memory back to the system (malloc_trim(0): glibc keeps them
+// while small live blocks sit among them); nothing under tcmalloc, which follows its own setting.
+void trim_freed_heap_memory();
 
 }  // namespace kfold::kernels
