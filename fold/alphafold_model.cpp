@@ -68,6 +68,8 @@ ModelOutputs AlphaFoldModel::iteration(const ProcessedFeatures& features, int64_
     };
     trim(in.msa_mask, {&in.msa_feat});
     trim(in.extra_msa_mask, {&in.extra_msa, &in.extra_has_deletion, &in.extra_deletion_value});
+    // A complex's chains: one row for every batch.
+    if (!features.asym_id.empty()) in.asym_id = at::tensor(features.asym_id).to(options.device, at::kLong);  // [n_res]
     // The recycled state on the run's device too (a caller may pass it from elsewhere, e.g. the CPU).
     in.prev_pos = previous.pos.to(options.device);                               // [n_res, 37, 3]
     in.prev_msa_first_row = previous.msa_first_row.to(options.device);           // [n_res, c_m]

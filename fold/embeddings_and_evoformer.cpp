@@ -4,6 +4,7 @@
 
 #include <ATen/ops/cat.h>
 #include <ATen/ops/one_hot.h>
+#include <ATen/ops/where.h>
 
 #include <chrono>
 #include <utility>
@@ -76,10 +77,20 @@ EmbeddingsAndEvoformer::EmbeddingsAndEvoformer(const ParameterScope& scope, cons
 // Suppl. Alg. 4 relpos: clipped residue index offsets, the classes of Alg. 5's one-hot. The linear layer
 // gathers its weight rows by them (Linear::forward_one_hot): the one-hot itself, [n_res, n_res, 2r+1] in int64
 // and float, was 0.8 GB at L = 1000 with AlphaFold's r = 32, and 97 GB at L = 76 with r = 2^20.
-at::Tensor EmbeddingsAndEvoformer::relative_position_classes(const at::Tensor& residue_index) const {
+// A complex's chains (asym_id defined) get the extreme classes for pairs of different chains, by the
+// sign of their chain ids' difference: alphafold-colabfold's rule, the same classes a residue_index jump
+// of more than r gives (ColabFold's 200 between chains), and the only separation for hand-made features
+// whose residue_index runs on across chains.
+at::Tensor EmbeddingsAndEvoformer::relative_position_classes(const at::Tensor& residue_index,
+                                                             const at::Tensor& asym_id) const {
   const int64_t r = config_.max_relative_feature;
-  const auto pos = residue_index.to(at::kLong);                          // [n_res]
-  return pos.unsqueeze(1).sub(pos.unsqueeze(0)).add(r).clamp(0, 2 * r);  // [n_res, n_res] in 0 .. 2r
+  const auto pos = residue_index.to(at::kLong);                                  // [n_res]
+  auto classes = pos.unsqueeze(1).sub(pos.unsqueeze(0)).add(r).clamp(0, 2 * r);  // [n_res, n_res] in 0 .. 2r
+  if (!asym_id.defined()) return classes;
+  const auto chain = asym_id.to(at::kLong);                              // [n_res]
+  const auto chain_offset = chain.unsqueeze(1).sub(chain.unsqueeze(0));  // [n_res, n_res]
+  const auto other_chain = chain_offset.gt(0).to(at::kLong).mul(2 * r);  // [n_res, n_res] 0 or 2r
+  return at::where(chain_offset.eq(0), classes, other_chain);
 }
 
 // The batch's template arrays, checked against each other and the residue count.
@@ -134,8 +145,8 @@ EvoformerOutputs EmbeddingsAndEvoformer::forward(const EvoformerInputs& batch, c
   }
   // Relative position encoding (Alg. 4).
   if (c.max_relative_feature > 0)
-    pair = pair.add(
-        pair_activiations_.forward_one_hot(relative_position_classes(batch.residue_index), pair.scalar_type()));
+    pair = pair.add(pair_activiations_.forward_one_hot(relative_position_classes(batch.residue_index, batch.asym_id),
+                                                       pair.scalar_type()));
   // Template embedding (Alg. 2 lines 9-13).
   std::optional<TemplateBatch> templates;
   if (template_embedding_) {

@@ -21,6 +21,7 @@ struct EvoformerInputs {
   at::Tensor msa_mask;              // [n_seq, n_res]
   at::Tensor aatype;                // [n_res] integer
   at::Tensor residue_index;         // [n_res] integer
+  at::Tensor asym_id;               // [n_res] integer chain ids of a complex; undefined: one chain
   at::Tensor extra_msa;             // [n_extra, n_res] integer (0..22)
   at::Tensor extra_has_deletion;    // [n_extra, n_res]
   at::Tensor extra_deletion_value;  // [n_extra, n_res]
@@ -56,8 +57,9 @@ class EmbeddingsAndEvoformer {
   EvoformerOutputs forward(const EvoformerInputs& batch, const RunOptions& options) const;
 
  private:
-  at::Tensor relative_position_classes(const at::Tensor& residue_index) const;  // [n_res, n_res] in 0 .. 2r
-  TemplateBatch template_batch(const EvoformerInputs& batch) const;             // checked
+  at::Tensor relative_position_classes(const at::Tensor& residue_index,
+                                       const at::Tensor& asym_id) const;  // [n_res, n_res] in 0 .. 2r
+  TemplateBatch template_batch(const EvoformerInputs& batch) const;       // checked
 
   EmbeddingsAndEvoformerConfig config_;
   Linear preprocess_1d_, preprocess_msa_, left_single_, right_single_;

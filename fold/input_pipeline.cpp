@@ -338,6 +338,7 @@ InputBatches::InputBatches(const RawFeatures& raw, const InputPipelineConfig& co
   const auto one_batch = [](const at::Tensor& t) { return t.unsqueeze(0).clone(); };  // [1, ...], owns its data
   out.aatype = one_batch(aatype);
   out.residue_index = one_batch(at::from_blob(const_cast<int32_t*>(raw.residue_index.data()), {n_res}, i32));
+  out.asym_id = raw.asym_id;
   out.seq_length = at::full({1}, static_cast<int32_t>(raw.seq_length.front()), i32);
   out.seq_mask = at::ones({1, n_res}, f32);
   out.is_distillation = at::zeros({1}, f32);
@@ -374,6 +375,7 @@ ProcessedFeatures InputBatches::batches(int64_t first, int64_t count) const {
     shape[0] = count;
     *out.field(name) = tensor.expand(shape).contiguous();
   }
+  out.asym_id = state_->shared.asym_id;
   // Per-batch MSA arrays, zero-padded to the fixed sizes.
   out.msa_feat = at::zeros({count, n_clust, n_res, msa_feat_channels(config.msa_cluster_features)}, f32);
   out.msa_mask = at::zeros({count, n_clust, n_res}, f32);

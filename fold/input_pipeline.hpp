@@ -85,7 +85,8 @@ struct ProcessedFeatures {
   at::Tensor template_pseudo_beta_mask;    // f32 [n_batch, n_templ, n_res]
   at::Tensor template_sum_probs;           // f32 [n_batch, n_templ, 1] (unused by the model)
   // A complex given as one input (ColabFold's way with the monomer models): the chain of each residue [n_res];
-  // empty: one chain. No network input: it names the output chains and gives ipTM.
+  // empty: one chain. It names the output chains, gives ipTM, and sets the relative positions of residues of
+  // different chains to the extreme classes (alphafold-colabfold's rule; EmbeddingsAndEvoformer).
   std::vector<int32_t> asym_id;
 
   int64_t n_batch() const { return aatype.size(0); }

@@ -11,7 +11,8 @@ tests/fixtures/alphafold_model/:
                         `kfold predict --features` reads them
   <case>_outputs.npz    the reference outputs of the last iteration, and prev_pos after each one
   <case>_config.json    the small model as overrides of the preset in the format of `--config`
-and cases.json with each case's preset, crop and seed.
+and cases.json with each case's preset, crop and seed. The `complex` case adds asym_id (two chains) to the
+features and records ipTM.
 
 Recycling is driven here as in DeepMind's AlphaFold (modules.AlphaFold.__call__ with num_recycle > 0):
 iteration r uses batch r of the features and the previous iteration's final_atom_positions,
@@ -87,7 +88,13 @@ CASES = {
     # template stack and the torsion-angle rows; MSA clusters reduced by max_templates; 2 iterations.
     'templates': ('model_1_ptm', (8, 48), dict(max_msa_clusters=10, max_extra_msa=8, num_recycle=1, use_templates=True),
                   {'num_recycle': 1, **TEMPLATE_MODEL}, 23),
+    # A complex as one input (ColabFold's way with the monomer models): asym_id in the batch, chains 0 and 1 split
+    # after residue 13 with residue_index running on (no jump), so only alphafold-colabfold's asym_id rule in the
+    # relative positions tells the chains apart; ipTM recorded. 2 iterations.
+    'complex': ('model_1_ptm', (0, 30), dict(max_msa_clusters=6, max_extra_msa=8, num_recycle=1),
+                {'num_recycle': 1}, 37),
 }
+CHAIN_BREAKS = {'complex': 13}  # case: residues in chain 0 (asym_id), the rest in chain 1
 
 
 def merge(node, overrides):
@@ -176,6 +183,9 @@ def make_case(name, preset, crop, data_overrides, model_overrides, seed):
     utils.seed_maker.next_seed = 0  # as in a fresh process (make_fixture_input_pipeline.py)
     raw = template_raw(*crop) if cfg.data.common.use_templates else cropped_raw(*crop)
     feats = {k: np.asarray(v) for k, v in features.np_example_to_features(raw, cfg, seed).items()}
+    if name in CHAIN_BREAKS:  # [n_batch, n_res], one row repeated (as ColabFold tiles it)
+        n_batch, n_res = feats['aatype'].shape
+        feats['asym_id'] = np.tile((np.arange(n_res) >= CHAIN_BREAKS[name]).astype(np.int32), (n_batch, 1))
     e = cfg.model.embeddings_and_evoformer
     n_res = feats['aatype'].shape[1]
 
@@ -242,6 +252,8 @@ def make_case(name, preset, crop, data_overrides, model_overrides, seed):
     if 'predicted_aligned_error' in ret:
         outputs.update(predicted_aligned_error=ret['predicted_aligned_error'],
                        max_predicted_aligned_error=ret['max_predicted_aligned_error'], ptm=ret['ptm'])
+    if 'iptm' in ret:  # asym_id in the batch: alphafold-colabfold's get_confidence_metrics adds the interface pTM
+        outputs['iptm'] = ret['iptm']
     outputs = {k: np.asarray(v, np.float32) for k, v in outputs.items()}
     np.savez(OUT / f'{name}_outputs.npz', **outputs)
     model_json = json.loads(json.dumps(SMALL_MODEL))

@@ -120,20 +120,6 @@ std::set<std::string> output_file_names(const std::vector<std::string>& models, 
   return names;
 }
 
-// Several chains as one input (asym_id): the monomer models see two chains apart only where residue_index jumps by
-// at least max_relative_feature (relative positions are clipped there: 32 in AlphaFold's presets); a smaller jump
-// is a warning.
-void warn_close_chains(std::span<const int32_t> asym_id, std::span<const int32_t> residue_index, const std::string& id,
-                       int64_t max_relative_feature) {
-  for (size_t i = 1; i < asym_id.size(); ++i)
-    if (const int64_t jump = int64_t{residue_index[i]} - residue_index[i - 1];
-        asym_id[i] != asym_id[i - 1] && jump < max_relative_feature)
-      log_warn(
-          "{}: the chain starting at residue {} follows the one before it by {} in residue_index: the model sees them "
-          "as one chain unless residue_index jumps by at least {} there (ColabFold jumps by 200)",
-          id, i + 1, jump, max_relative_feature);
-}
-
 // The target's chains: asym_id of its raw or processed features (a complex given as one input); empty: one chain.
 const std::vector<int32_t>& target_asym_id(const TargetInputs& inputs) {
   return inputs.raw ? inputs.raw->asym_id : inputs.processed->asym_id;
@@ -324,15 +310,6 @@ namespace {
 
 // Every model's parameters (keys, shapes) and memory are checked before the target gets any file.
 void prepare_models(const TargetInputs& inputs, ModelSet& models, const PredictOptions& options) {
-  if (const auto& asym_id = target_asym_id(inputs); !asym_id.empty()) {  // once, at the models' largest clipping
-    int64_t max_relative_feature = 0;
-    for (const auto& model : models.names())
-      max_relative_feature = std::max(max_relative_feature,
-                                      models.get(model).config().model.embeddings_and_evoformer.max_relative_feature);
-    const auto residue_index =
-        inputs.raw ? inputs.raw->residue_index : to_vector<int32_t>(inputs.processed->residue_index[0]);
-    warn_close_chains(asym_id, residue_index, inputs.id, max_relative_feature);
-  }
   for (const auto& model : models.names()) {
     if (!inputs.processed) {
       models.get(model).prepare(*inputs.raw, options.check_memory);

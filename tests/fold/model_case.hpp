@@ -17,6 +17,7 @@
 
 #include "data/npz_file.hpp"
 #include "fold/alphafold_model.hpp"
+#include "fold/confidence.hpp"
 #include "fold/config.hpp"
 #include "fold/input_pipeline.hpp"
 #include "fold/weights.hpp"
@@ -95,6 +96,14 @@ inline void check_final(const ModelCase& c, const fold::ModelOutputs& out, const
           doctest::Approx(c.output("max_predicted_aligned_error").item<double>()).epsilon(1e-6));
     MESSAGE("pTM " << out.ptm << " reference " << c.output("ptm").item<double>());
     CHECK(std::abs(out.ptm - c.output("ptm").item<double>()) <= tol.ptm);
+  }
+  if (c.expected->find("iptm") != nullptr) {  // a complex (asym_id in the features): the interface pTM
+    REQUIRE(out.aligned_error.has_value());
+    const auto asym_id = at::tensor(c.features.asym_id);  // [n_res]
+    const double iptm = fold::predicted_tm_score(out.aligned_error->logits.cpu(), out.aligned_error->breaks.cpu(), {},
+                                                 asym_id, /*interface=*/true);
+    MESSAGE("ipTM " << iptm << " reference " << c.output("iptm").item<double>());
+    CHECK(std::abs(iptm - c.output("iptm").item<double>()) <= tol.ptm);
   }
 }
 

@@ -1,9 +1,11 @@
 // Whole-model parity with the AlphaFold reference (modules.AlphaFold with recycling) at a small
 // config: random perturbed parameters, processed features of a ubiquitin crop, every iteration.
-// Fixtures: tests/fixtures/alphafold_model/ (scripts/make_fixture_alphafold_model.py), three cases:
+// Fixtures: tests/fixtures/alphafold_model/ (scripts/make_fixture_alphafold_model.py), four cases:
 //   ptm_recycle  model_1_ptm, n_res 40, extra-MSA stack, 3 iterations, aligned-error head
 //   uneven       model_3, n_res 37 from the middle of the chain, 5 clusters, 2 iterations
 //   templates    model_1_ptm with 4 real PDB templates (template stack, torsion-angle rows), 2 iterations
+//   complex      model_1_ptm, two chains as one input (asym_id, residue_index running on: the chains apart
+//                only through alphafold-colabfold's relative-position rule), 2 iterations, ipTM within 1e-4
 // Every iteration is compared on its own, from the reference's recycled inputs, and the whole loop
 // is compared as long as the recycled geometry is comparable: the recycling distogram jumps at its
 // bin edges, so a pseudo-beta distance within fp32 noise (~1e-4 A here) of an edge lets two correct
@@ -49,6 +51,19 @@ TEST_CASE("AlphaFoldModel matches the reference: non-pTM preset, uneven sizes, c
 
 TEST_CASE("AlphaFoldModel matches the reference: templates, their pair stack and torsion-angle rows") {
   check_case("templates", 0, fold::AttentionKernel::fused);
+}
+
+TEST_CASE("AlphaFoldModel matches the reference: a complex as one input (asym_id), its relative positions and ipTM") {
+  check_case("complex", 0, fold::AttentionKernel::fused);
+  // Without asym_id the same features are one chain to the model: the check above can tell them apart.
+  kfold::test::ModelCase c("complex");
+  const fold::AlphaFoldModel model(c.params->root(), c.config);
+  const auto prev_pos = c.output("prev_pos");  // [n_iter, n_res, 37, 3]
+  const fold::AlphaFoldModel::Recycled first{at::zeros_like(prev_pos[0]), c.output("iteration_prev_msa_first_row")[0],
+                                             c.output("iteration_prev_pair")[0]};
+  c.features.asym_id.clear();
+  const auto one_chain = model.iteration(c.features, 0, first, fold::RunOptions{});
+  CHECK((one_chain.structure.final_atom_positions - prev_pos[0]).abs().max().item<double>() > 1e-2);
 }
 
 TEST_CASE("AlphaFoldModel refuses features with fewer batches than the recycles need") {
