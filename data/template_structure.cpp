@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -115,28 +116,40 @@ cif::Document read_document(const std::string& source) {
   try {
     doc = cif::read(gemmi::MaybeGzipped(source));
   } catch (const std::exception& e) {
-    fail_input("{}: not a readable mmCIF file: {}", source, one_line(e.what()));
+    // gemmi decompresses by the name: gzip data under a plain .cif name fails as text.
+    std::ifstream file(source, std::ios::binary);
+    char magic[2] = {};
+    const bool gzip = file.read(magic, 2) && magic[0] == '\x1f' && magic[1] == '\x8b';
+    if (gzip && !source.ends_with(".gz"))
+      fail_input("{}: gzip-compressed data in a file named without .gz: rename it <pdb id>.cif.gz", source);
+    fail_input("{}: not a readable mmCIF file: {} (a damaged or cut download? fetch the entry again)", source,
+               one_line(e.what()));
   }
-  if (doc.blocks.empty()) fail_input("{}: no data block in the mmCIF file", source);
+  if (doc.blocks.empty())
+    fail_input("{}: no data block in the mmCIF file (empty or cut short? fetch the entry again)", source);
   return doc;
 }
 
-// The earliest _pdbx_audit_revision_history.revision_date ("" when none). A date that is no YYYY-MM-DD is an
-// InputError (the template is skipped with a warning naming it): compared as text with --max-template-date, it
-// excluded the entry as "released notadate, after the max template date" (AlphaFold's strptime raises).
+// The entry's release date: the earliest _pdbx_audit_revision_history.revision_date or, in a file of the older
+// mmCIF dictionary without that category (mirrors from before the PDB's 2017 remediation), the earliest
+// _database_PDB_rev.date (revision 1 is the release; date_original is the deposition). "" when neither is
+// there. A date that is no YYYY-MM-DD is an InputError (the template is skipped with a warning naming it):
+// compared as text with --max-template-date, it excluded the entry as "released notadate, after the max template
+// date" (AlphaFold's strptime raises).
 std::string earliest_release_date(cif::Block& block, const std::string& source) {
-  std::string earliest;
-  for (const std::string& date : block.find_values("_pdbx_audit_revision_history.revision_date")) {
-    const std::string d = cif::as_string(date);
-    if (d.empty() || cif::is_null(date)) continue;
-    const bool iso = d.size() == 10 && d[4] == '-' && d[7] == '-' &&
-                     std::all_of(d.begin(), d.end(), [](char c) { return c == '-' || (c >= '0' && c <= '9'); });
-    if (!iso)
-      fail_input("{}: _pdbx_audit_revision_history.revision_date '{}' is no date (YYYY-MM-DD); a damaged file", source,
-                 d);
-    if (earliest.empty() || d < earliest) earliest = d;
+  for (const char* tag : {"_pdbx_audit_revision_history.revision_date", "_database_PDB_rev.date"}) {
+    std::string earliest;
+    for (const std::string& date : block.find_values(tag)) {
+      const std::string d = cif::as_string(date);
+      if (d.empty() || cif::is_null(date)) continue;
+      const bool iso = d.size() == 10 && d[4] == '-' && d[7] == '-' &&
+                       std::all_of(d.begin(), d.end(), [](char c) { return c == '-' || (c >= '0' && c <= '9'); });
+      if (!iso) fail_input("{}: {} '{}' is no date (YYYY-MM-DD); a damaged file", source, tag, d);
+      if (earliest.empty() || d < earliest) earliest = d;
+    }
+    if (!earliest.empty()) return earliest;
   }
-  return earliest;
+  return {};
 }
 
 Polymers read_polymers(cif::Block& block, const std::string& source) {

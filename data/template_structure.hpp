@@ -21,7 +21,7 @@ struct TemplateChain {
 
 struct TemplateStructure {
   std::string source;                 // the file, for messages
-  std::string release_date;           // "YYYY-MM-DD": the oldest _pdbx_audit_revision_history date; "" if absent
+  std::string release_date;           // "YYYY-MM-DD": the oldest revision's date (the release); "" if absent
   std::vector<TemplateChain> chains;  // protein chains in _struct_asym order of their first atom
 
   // The chain with author id `id`, or nullptr.

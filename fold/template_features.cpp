@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,6 +24,8 @@ namespace rc = data::rc;
 namespace {
 
 size_t idx(int64_t i) { return static_cast<size_t>(i); }
+
+constexpr double kMaxCaCaDistance = 150.0;  // Angstrom, AlphaFold's max_ca_ca_distance
 
 // Where `hit` starts in `chain` when every hit letter equals the chain's or the chain has X there, and
 // an X in the hit matches anything (the fuzzy rule of templates._find_template_in_pdb); -1 if nowhere.
@@ -145,6 +148,26 @@ TemplateFeatures extract_template_features(const data::TemplateStructure& struct
     log_warn("template {}_{}: the database's sequence is not the file's SEQRES; realigned", pdb_id, chain_id);
   }
 
+  // _check_residue_distances: neighbouring SEQRES residues whose CA atoms are over 150 A apart (a damaged or
+  // mis-placed entry) drop the template, as AlphaFold drops it.
+  constexpr int64_t kCa = 1;  // atom37 index
+  for (int64_t r = 1; r < chain->n_res(); ++r) {
+    if (chain->atom_mask[idx((r - 1) * rc::atom_type_num + kCa)] == 0 ||
+        chain->atom_mask[idx(r * rc::atom_type_num + kCa)] == 0)
+      continue;
+    double squared = 0;
+    for (int64_t x = 0; x < 3; ++x) {
+      const double d = double{chain->atom_positions[idx((r * rc::atom_type_num + kCa) * 3 + x)]} -
+                       chain->atom_positions[idx(((r - 1) * rc::atom_type_num + kCa) * 3 + x)];
+      squared += d * d;
+    }
+    if (squared > kMaxCaCaDistance * kMaxCaCaDistance)
+      throw TemplateError(
+          fmt::format("the CA atoms of SEQRES residues {} and {} of chain {} are {:.1f} A apart (over "
+                      "{:.0f} A: a damaged entry, which AlphaFold drops too)",
+                      r, r + 1, chain->id, std::sqrt(squared), kMaxCaCaDistance));
+  }
+
   const int64_t n_res = static_cast<int64_t>(query_sequence.size());
   TemplateFeatures out;
   out.n_templates = 1;
@@ -233,6 +256,7 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
     std::shared_ptr<const data::TemplateStructure> structure;
     std::string error;  // why the file gave no structure
     bool missing = false;
+    int undated_warned = 0;
     size_t last_hit = 0;
   };
   std::map<std::string, Entry> entries;
@@ -242,8 +266,9 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
   // sequence and alignment as a template already kept would give the same template letters, which AlphaFold
   // drops, so it is skipped without reading its file.
   std::map<std::pair<std::string, std::vector<std::pair<int64_t, int64_t>>>, std::string> kept;  // → its name
-  int64_t looked_up = 0, files_missing = 0;  // hits that needed a file, and those whose file was missing
-  std::string first_missing;
+  // Hits that needed a file, those whose file was missing, and those whose file could not be read.
+  int64_t looked_up = 0, files_missing = 0, files_unreadable = 0;
+  std::string first_missing, first_unreadable;
   TemplateSearchResult out;
   for (size_t i = 0; i < hits.size() && out.features.n_templates < options.max_hits; ++i) {
     check_interrupt();
@@ -285,11 +310,22 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
     if (i == entry.last_hit) entry.structure.reset();
     if (!structure) {
       if (entry.missing && files_missing++ == 0) first_missing = pdb_id;
+      if (!entry.missing && files_unreadable++ == 0) first_unreadable = entry.error;
       skip(entry.error);
       continue;
     }
-    if (!options.max_template_date.empty() && !structure->release_date.empty() &&
-        structure->release_date > options.max_template_date) {
+    if (!options.max_template_date.empty() && structure->release_date.empty()) {
+      // Its date cannot be checked (AlphaFold fails on such a file): kept, it could leak a later structure into
+      // a benchmark. Said once per file, at warning level.
+      if (entry.undated_warned++ == 0)
+        log_warn(
+            "template {} skipped: {} gives no release date (_pdbx_audit_revision_history, _database_PDB_rev), "
+            "so --max-template-date cannot be checked",
+            pdb_id, structure->source);
+      skip("no release date in its mmCIF file to check against the max template date");
+      continue;
+    }
+    if (!options.max_template_date.empty() && structure->release_date > options.max_template_date) {
       skip(fmt::format("released {}, after the max template date {}", structure->release_date,
                        options.max_template_date));
       continue;
@@ -314,6 +350,12 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
         "also in the PDB's divided layout {}/): give the folder of the PDB's mmCIF files "
         "(--template-mmcif-dir)",
         options.mmcif_dir.string(), looked_up, first_missing, first_missing, first_missing.substr(1, 2));
+  // Not one file readable (damaged, cut or misnamed downloads): a run without templates would look like success.
+  if (looked_up > 0 && files_missing + files_unreadable == looked_up)
+    fail_input(
+        "template mmCIF folder {}: none of the {} template hits' files could be read ({} missing, {} unreadable; "
+        "first: {}): fetch the damaged entries again, or run without --template-db",
+        options.mmcif_dir.string(), looked_up, files_missing, files_unreadable, first_unreadable);
   return out;
 }
 

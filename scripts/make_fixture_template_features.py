@@ -5,7 +5,8 @@ template_features.{json,npz}: HmmsearchHitFeaturizer.get_templates (AlphaFold's 
 a sequence search against pdb_seqres.txt, which kfold's template search is) on a query made from PDB entry
 2OFG's chain X (10 extra N-terminal residues, substitutions, a deletion, an insertion) and six template
 hits on the mmCIF files of tests/fixtures/templates/mmcif/ (real PDB entries: see that folder's
-README), run twice: with max_template_date 2030-01-01 and 1999-01-01 (1A7G was released 1999-04-27).
+README), run three times: with max_template_date 2030-01-01, 2010-01-01 (before 4ZHL's release, 2015-09-16)
+and 1999-01-01 (before 1A7G's, 1999-04-27; 2OFG was released 2007-12-18, 1A8O 1998-10-14).
 
 The hits exercise: an exact chain match with indels (2ofg_X), a selenomethionine chain with an X in
 the hit's sequence (1a8o_A: the fuzzy match; MSE's SE becomes SD), a wrong chain name whose sequence
@@ -23,8 +24,9 @@ accidents: (1) DeepMind's mmcif_parsing maps SEQRES monomers to letters with Bio
 table, which knows modified residues (MSE → M); the Biopython this venv pins no longer has SCOPData
 and the package falls back to the 20 standard residues (MSE → X); this script restores a table with
 modified residues (PDBData.protein_letters_3to1_extended). (2) The reference raises KeyError for an
-mmCIF file without a revision history (no release date), which 3 of the 4 files lack; kfold keeps
-such a template (no date known), so this script gives them a date of 1900-01-01 for the reference.
+mmCIF file without _pdbx_audit_revision_history, which 3 of the 4 files lack (they are of the older mmCIF
+dictionary, from before the PDB's 2017 remediation); their release is the earliest _database_PDB_rev.date
+(revision 1), which kfold reads, so this script gives the reference that date.
 
     .venv-reference/bin/python scripts/make_fixture_template_features.py
 """
@@ -46,8 +48,8 @@ _parse = mmcif_parsing.parse
 
 def parse_with_default_date(**kwargs):  # (2) above
     result = _parse(**kwargs)
-    if result.mmcif_object is not None:
-        result.mmcif_object.header.setdefault("release_date", "1900-01-01")
+    if result.mmcif_object is not None and "release_date" not in result.mmcif_object.header:
+        result.mmcif_object.header["release_date"] = min(result.mmcif_object.raw_string["_database_PDB_rev.date"])
     return result
 
 
@@ -126,7 +128,7 @@ def main():
     with tempfile.TemporaryDirectory() as mmcif_dir:
         for path in (FIXTURES / "mmcif").glob("*.cif.gz"):
             (pathlib.Path(mmcif_dir) / path.name[:-3]).write_bytes(gzip.open(path).read())
-        for case, date in (("recent", "2030-01-01"), ("before_1a7g", "1999-01-01")):
+        for case, date in (("recent", "2030-01-01"), ("before_4zhl", "2010-01-01"), ("before_1a7g", "1999-01-01")):
             featurizer = templates.HmmsearchHitFeaturizer(mmcif_dir=mmcif_dir, max_template_date=date, max_hits=20,
                                                          kalign_binary_path=None, release_dates_path=None,
                                                          obsolete_pdbs_path=None)

@@ -94,8 +94,12 @@ TEST_CASE("Template hits: DeepMind's prefilter, max_hits and the dated entry") {
   const auto two = kfold::fold::featurize_template_hits(query, hits, options);
   CHECK(two.features.domain_names == std::vector<std::string>{"2ofg_X", "1a8o_A"});
   options.max_hits = 20;
-  options.max_template_date = "1999-04-27";  // 1A7G's release: not after the limit
-  CHECK(kfold::fold::featurize_template_hits(query, hits, options).features.n_templates == 4);
+  options.max_template_date = "1999-04-27";  // 1A7G's release: not after the limit (and 1A8O's, 1998-10-14)
+  CHECK(kfold::fold::featurize_template_hits(query, hits, options).features.domain_names ==
+        std::vector<std::string>{"1a8o_A", "1a7g_E"});
+  options.max_template_date = "1999-04-26";
+  CHECK(kfold::fold::featurize_template_hits(query, hits, options).features.domain_names ==
+        std::vector<std::string>{"1a8o_A"});
   for (const char* not_a_day : {"1999/04/27", "2022-13-45", "2022-02-29", "2021-04-31", "2021-00-10"}) {
     CAPTURE(not_a_day);
     options.max_template_date = not_a_day;
@@ -187,6 +191,24 @@ TEST_CASE("Template features: a database sequence that differs from the file's S
   for (char& c : other.sequence) c = c == 'G' ? 'P' : 'G';
   CHECK_THROWS_WITH_AS(kfold::fold::extract_template_features(structure, "4zhl", "U", other, query),
                        doctest::Contains("less than 90 % identical"), kfold::fold::TemplateError);
+}
+
+TEST_CASE("Template features: neighbouring residues over 150 A apart drop the template, as AlphaFold drops it") {
+  // 1A8O chain A with residues 35 on moved 200 A along x (it was used, a broken template for the model).
+  auto structure = kfold::data::read_template_structure(kFixtures / "mmcif/1a8o.cif.gz");
+  auto& a = structure.chains.front();
+  REQUIRE(a.id == "A");
+  for (int64_t r = 34; r < a.n_res(); ++r)
+    for (int atom = 0; atom < rc::atom_type_num; ++atom) a.atom_positions[(r * rc::atom_type_num + atom) * 3] += 200.0f;
+  const std::string query = a.sequence;
+  TemplateHit hit{"1a8o_A", a.sequence, {}, a.n_res(), 1.0};
+  for (int64_t i = 0; i < a.n_res(); ++i) hit.mapping.emplace_back(i, i);
+  CHECK_THROWS_WITH_AS(kfold::fold::extract_template_features(structure, "1a8o", "A", hit, query),
+                       doctest::Contains("the CA atoms of SEQRES residues 34 and 35 of chain A are"),
+                       kfold::fold::TemplateError);
+  for (int64_t r = 34; r < a.n_res(); ++r)  // 140 A: kept
+    for (int atom = 0; atom < rc::atom_type_num; ++atom) a.atom_positions[(r * rc::atom_type_num + atom) * 3] -= 60.0f;
+  CHECK(kfold::fold::extract_template_features(structure, "1a8o", "A", hit, query).n_templates == 1);
 }
 
 TEST_CASE("Template hits: the prefilter's boundaries, max_hits, stacking and too few atoms") {

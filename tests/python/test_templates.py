@@ -244,14 +244,16 @@ def test_python_module_gives_the_clis_templates_and_prediction(kfold_module, kfo
 
 
 def test_missing_or_damaged_mmcif_files_are_warned_about_and_skipped(kfold, inputs, tmp_path):
+    """A damaged file among readable ones is skipped with a warning naming it (none readable: see below)."""
     mmcif = tmp_path / "mmcif"
     mmcif.mkdir()
-    (mmcif / "2ofg.cif").write_text("data_x garbage ;;; loop_\n")  # damaged; 4zhl absent
+    (mmcif / "2ofg.cif").write_text("data_x garbage ;;; loop_\n")  # damaged; 4zhl readable
+    (mmcif / "4zhl.cif.gz").write_bytes((MMCIF / "4zhl.cif.gz").read_bytes())
     out = tmp_path / "f.h5"
     r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif, "-o", out)
     assert r.returncode == 0, r.stderr
     assert "template 2ofg skipped: " in r.stderr and "2ofg.cif: not a readable mmCIF file" in r.stderr
-    assert "templates: 0 of" in r.stderr
+    assert "templates: 1 of" in r.stderr
     # Readable mmCIF with a damaged field (a residue number "1O"): skipped too, not the run's end.
     text = gzip.decompress((MMCIF / "2ofg.cif.gz").read_bytes()).decode()
     lines = text.splitlines()
@@ -265,7 +267,7 @@ def test_missing_or_damaged_mmcif_files_are_warned_about_and_skipped(kfold, inpu
     assert r.returncode == 0, r.stderr
     assert "2ofg.cif: _entity_poly_seq.num '1O' is not an integer" in r.stderr
     with h5py.File(out, "r") as f:
-        assert "template_aatype" not in f  # no template: the model runs template-free
+        assert [n.decode() for n in f["template_domain_names"][()]] == ["4zhl_U"]  # the readable one
 
 
 def test_with_an_msa_the_template_search_uses_its_profile(kfold_module, kfold, inputs, tmp_path):
@@ -289,3 +291,48 @@ def test_with_an_msa_the_template_search_uses_its_profile(kfold_module, kfold, i
         cli_positions = f["template_all_atom_positions"][()]
     t = kfold_module.templates(inputs["fasta"], inputs["db"], MMCIF, msas=[a3m], threads=1)
     np.testing.assert_array_equal(t["template_all_atom_positions"], cli_positions)
+
+
+def test_max_template_date_reads_the_older_dictionarys_dates_and_skips_an_undated_file(kfold, kfold_module, inputs,
+                                                                                      tmp_path):
+    """Files of the older mmCIF dictionary (no _pdbx_audit_revision_history; 3 of the fixture's 4) were undated and
+    kept under any --max-template-date: now dated by revision 1 of _database_PDB_rev, and a file with no date at
+    all is skipped, with a warning naming it, when a date limit is given (AlphaFold fails on it)."""
+    mmcif = tmp_path / "mmcif"
+    mmcif.mkdir()
+    for path in MMCIF.glob("*.cif.gz"):
+        text = gzip.open(path, "rt").read()
+        if path.name.startswith("2ofg"):  # released 2007-12-18; here without any date
+            for date in ("2007-12-18", "2009-02-24", "2009-12-29", "2011-07-13"):
+                text = text.replace(f" {date} ", " ? ")
+        (mmcif / path.name[:-3]).write_text(text)
+    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif,
+              "--max-template-date", "2010-01-01", "-o", tmp_path / "features.h5")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("template 2ofg skipped:") == 1 and "gives no release date" in r.stderr, r.stderr
+    t = kfold_module.templates(inputs["fasta"], inputs["db"], mmcif, max_template_date="2010-01-01", threads=1)
+    assert t.domain_names == []
+    assert ("2ofg_X", "no release date in its mmCIF file to check against the max template date") in t.skipped
+    assert ("4zhl_U", "released 2015-09-16, after the max template date 2010-01-01") in t.skipped
+    undated = kfold_module.templates(inputs["fasta"], inputs["db"], mmcif, threads=1)  # no limit: kept
+    assert undated.domain_names[0] == "2ofg_X"
+
+
+def test_template_files_that_cannot_be_read_stop_the_run_with_the_fix(kfold, inputs, tmp_path):
+    """Every hit's file damaged or misnamed (gzip data named .cif) ran without templates, exit 0, the warnings
+    naming no fix; now exit 2 before any output, naming the first file's problem and what to do."""
+    mmcif = tmp_path / "mmcif"
+    mmcif.mkdir()
+    for path in MMCIF.glob("*.cif.gz"):
+        (mmcif / path.name[:-3]).write_bytes(path.read_bytes())  # gzip data, named .cif
+    out = tmp_path / "features.h5"
+    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif, "-o", out)
+    assert r.returncode == 2 and not out.exists(), r.stderr
+    assert "gzip-compressed data in a file named without .gz: rename it <pdb id>.cif.gz" in r.stderr, r.stderr
+    assert "none of the 2 template hits' files could be read (0 missing, 2 unreadable" in r.stderr, r.stderr
+    for path in mmcif.iterdir():  # cut short
+        path.write_text(gzip.open(MMCIF / f"{path.name}.gz", "rt").read()[:5000] + "\nloop_\n_atom_site.x\n")
+    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif, "-o", out)
+    assert r.returncode == 2 and not out.exists(), r.stderr
+    assert "(a damaged or cut download? fetch the entry again)" in r.stderr or "no protein chain" in r.stderr, r.stderr
+    assert "could be read" in r.stderr, r.stderr
