@@ -12,6 +12,7 @@
 
 #include "data/error.hpp"
 #include "data/log.hpp"
+#include "data/text_input.hpp"
 #include "fold/confidence.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
 
@@ -48,7 +49,14 @@ std::span<const T> span_of(const at::Tensor& t) {
 
 fold::ModelConfig model_config_for(const ModelSpec& spec) {
   auto config = fold::model_config(spec.name);
-  if (!spec.config.empty()) fold::apply_config_file(config, spec.config);
+  if (!spec.config.empty()) {
+    try {
+      data::check_input_file(spec.config);  // missing, a directory: the message names the option too
+    } catch (const InputError& e) {
+      fail_input("--config {}", e.what());
+    }
+    fold::apply_config_file(config, spec.config);
+  }
   if (spec.recycles) {
     if (*spec.recycles < 0 || *spec.recycles > kMaxRecycles)
       fail_input("--recycles {}: must be in 0..{} (AlphaFold's default is 3)", *spec.recycles, kMaxRecycles);

@@ -74,6 +74,18 @@ def test_debug_lines_reach_the_kfold_logger(kf, caplog):
     assert any("prefilter candidates" in m for m in debug), debug
 
 
+def test_no_msa_is_said_once_per_session(kf, monkeypatch, caplog):
+    """features() without an MSA warned at every call: a loop over 100 designs printed it 100 times."""
+    import logging
+    import kfold.raw_features
+    monkeypatch.setattr(kfold.raw_features, "_warned_no_msa", False)
+    with caplog.at_level(logging.WARNING, logger="kfold"):
+        for _ in range(3):
+            kf.features("MKTAYIAKQR")
+    said = [r.getMessage() for r in caplog.records if "no MSA given" in r.getMessage()]
+    assert len(said) == 1 and "said once per session" in said[0], said
+
+
 def test_plain_progress_lines_end_with_the_last_count(kf, small_model, capsys, monkeypatch):
     """Without tqdm the plain progress lines on stderr end at done/total, however fast the call
     (the last line was only printed 2 s after the one before)."""

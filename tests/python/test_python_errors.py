@@ -263,6 +263,12 @@ def test_missing_params_say_where_they_looked(kf, kfold, tmp_path, monkeypatch):
     assert "no parameters for model_1_ptm" in str(error.value)
 
 
+def test_a_missing_config_file_names_the_keyword(kf, tmp_path):
+    """Model(config="nope.json") said "nope.json: file not found", naming neither config= nor --config."""
+    with pytest.raises(kf.InputError, match=r"^--config \(config=\) .*nope\.json: file not found"):
+        kf.Model("model_1_ptm", random_weights=True, config=tmp_path / "nope.json")
+
+
 def test_file_names_that_are_not_utf8(kf, tmp_path):
     """A query file whose name is not UTF-8 (os.listdir gives such names with surrogates) failed in
     kfold.search with pybind11's TypeError: its name, the MSA's source, is passed on with escapes."""

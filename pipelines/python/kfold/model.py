@@ -36,7 +36,7 @@ def _check_seed(seed: object) -> int:
 
 
 # The flags in kfold predict's parameter messages whose keyword here has another name: named beside them.
-_MODEL_KEYWORDS = {"--random-weights": "random_weights=True", "--params": "params="}
+_MODEL_KEYWORDS = {"--random-weights": "random_weights=True", "--params": "params=", "--config": "config="}
 
 
 def presets() -> list[str]:
@@ -364,8 +364,12 @@ class Model:
                     raise _core.InputError(str(error).replace(path, "config")) from None
         else:
             config_path = "" if config is None else check_path("config", config)
-            self._model = self._load(preset, config_path, recycles, params_path, device, chunk_size, attention,
-                                     dtype)
+            try:
+                self._model = self._load(preset, config_path, recycles, params_path, device, chunk_size, attention,
+                                         dtype)
+            except _core.KfoldError as error:
+                name_keywords(error, _MODEL_KEYWORDS)
+                raise
         if random_weights:  # (logging says the level: the CLI's "WARNING: " prefix would be said twice)
             logger.warning(_core.RANDOM_WEIGHTS_WARNING.removeprefix("WARNING: "))
 

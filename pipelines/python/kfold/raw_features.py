@@ -14,6 +14,8 @@ from ._inputs import MsaLike, QueryLike, check_path, msa_list, msa_source, read_
 from ._runner import flush_log, logger, run
 from .template_search import Templates
 
+_warned_no_msa = False  # features() without an MSA says so once per session
+
 __all__ = ["Features", "features"]
 
 _ARRAY_KEYS = ("aatype", "between_segment_residues", "residue_index", "seq_length", "msa", "deletion_matrix_int",
@@ -243,7 +245,10 @@ def features(query: QueryLike, msas: Union[MsaLike, Sequence[MsaLike], None] = (
         raise _core.InputError(f"msa_sources: {len(sources)} names for {len(msas)} MSAs")
     core_msas = [read_msa(m, f"msas[{i}]") for i, m in enumerate(msas)]
     flush_log()
-    if not core_msas:
-        logger.warning("no MSA given: single-sequence features (predictions will be much less accurate)")
+    global _warned_no_msa
+    if not core_msas and not _warned_no_msa:  # once a session: a loop over designs would repeat it every call
+        _warned_no_msa = True
+        logger.warning("no MSA given: single-sequence features (predictions will be much less accurate; "
+                       "said once per session)")
     f = Features(run(_core.make_raw_features, sequence, core_msas, sources, cancellable=True))
     return f.with_templates(templates) if templates is not None else f
