@@ -165,7 +165,8 @@ void add_search_command(CLI::App& app, Action& action) {
                       "Score T of similar 4-mer seed words (lower: more sensitive, slower; default: from -s)");
   cmd->add_flag(
       "!--no-mask", o->search.prefilter.mask_low_complexity,
-      "Do not mask low-complexity query regions (by default they neither seed nor score: scored as X, as BLAST's SEG)");
+      "Do not mask low-complexity query regions (by default they neither seed nor score: scored as X, as BLAST's SEG; "
+      "without the mask, queries rich in a few residues (Gly/Pro, Glu/Lys) find decoys biased the same way)");
   cmd->add_flag("!--no-comp-bias", o->search.composition_bias,
                 "Raw substitution scores: no local composition-bias correction (by default each query position's "
                 "scores are shifted by its expected score minus its mean score against the query's residues within "
