@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "data/a3m.hpp"
 #include "data/error.hpp"
@@ -10,11 +11,21 @@
 
 namespace kfold::fuzz {
 
+// HH-suite's annotation records, which the A3M reader leaves out (ss_pred, ..., <name>_consensus): a row so
+// named in a Stockholm file does not come back from its A3M, as HH-suite would not read it either.
+inline bool hhsuite_annotation_name(std::string_view description) {
+  const std::string_view name = description.substr(0, description.find_first_of(" \t"));
+  return name == "ss_dssp" || name == "sa_dssp" || name == "ss_pred" || name == "ss_conf" || name == "Consensus" ||
+         (name.size() > 10 && name.ends_with("_consensus"));
+}
+
 // The A3M writer's promise for an alignment a parser accepted: reading to_a3m's output back gives the same
 // sequences and deletion matrix, and the same descriptions except where the writer makes a header portable
-// (control characters and line separators as spaces, blanks in the id as '_': data/header_text.hpp); writing
-// what was read back gives the same text (`what` names the parser in the finding).
+// (control characters and line separators as spaces, blanks in the id as '_': data/header_text.hpp); what was
+// read back is a fixed point of writing and reading (`what` names the parser in the finding).
 inline void check_a3m_round_trip(const data::Msa& msa, const char* what) {
+  for (const auto& description : msa.descriptions)
+    if (hhsuite_annotation_name(data::portable_header_text(description, '_'))) return;
   std::string written;
   try {
     written = data::to_a3m(msa);
@@ -23,12 +34,16 @@ inline void check_a3m_round_trip(const data::Msa& msa, const char* what) {
   }
   const auto again = data::parse_a3m_string(written, "fuzz-written.a3m");
   if (again.sequences != msa.sequences || again.deletion_matrix != msa.deletion_matrix ||
-      again.descriptions.size() != msa.descriptions.size() || data::to_a3m(again) != written)
+      again.descriptions.size() != msa.descriptions.size())
     finding(what);
   for (size_t i = 0; i < msa.descriptions.size(); ++i)
     if (data::portable_header_text(msa.descriptions[i], '_') == msa.descriptions[i] &&
         again.descriptions[i] != msa.descriptions[i])
       finding(what);  // a header with nothing to make portable must come back as it was
+  const auto third = data::parse_a3m_string(data::to_a3m(again), "fuzz-written-again.a3m");
+  if (third.sequences != again.sequences || third.deletion_matrix != again.deletion_matrix ||
+      third.descriptions != again.descriptions)
+    finding(what);
 }
 
 }  // namespace kfold::fuzz
