@@ -39,13 +39,6 @@ std::string row_name(std::string_view description, int64_t index) {
   return std::string(description.substr(0, end));
 }
 
-// HH-suite's annotation records (hhblits -addss, reformat.pl, pdb70's A3Ms): secondary structure, solvent
-// accessibility and consensus lines, which HH-suite reads as annotation and never as sequences.
-bool is_hhsuite_annotation(std::string_view name) {
-  return name == "ss_dssp" || name == "sa_dssp" || name == "ss_pred" || name == "ss_conf" || name == "Consensus" ||
-         (name.size() > 10 && name.ends_with("_consensus"));
-}
-
 // A Stockholm line ("//", "#=GS ...", or a name, blanks and aligned residues): a file without Stockholm's
 // first line ("# STOCKHOLM 1.0", which decides the format) reaches the A3M reader.
 bool looks_like_stockholm(std::string_view line) {
@@ -109,7 +102,7 @@ class A3mParser {
     in_row_ = true;
     header_line_ = reader_.line_number();
     description_.assign(trim_end(header));
-    annotation_ = is_hhsuite_annotation(row_name(description_, 0));
+    annotation_ = is_hhsuite_annotation(description_);
     aligned_.clear();
     deletions_.clear();
     inserted_.clear();
@@ -243,6 +236,12 @@ void append_row(std::string& text, const Msa& msa, int64_t i) {
 }
 
 }  // namespace
+
+bool is_hhsuite_annotation(std::string_view description) {
+  const std::string name = row_name(description, 0);
+  return name == "ss_dssp" || name == "sa_dssp" || name == "ss_pred" || name == "ss_conf" || name == "Consensus" ||
+         (name.size() > 10 && name.ends_with("_consensus"));
+}
 
 std::vector<int64_t> colabfold_chain_lengths(std::string_view line, const std::string& where) {
   if (line.size() < 2 || line[0] != '#' || !(std::isdigit(static_cast<unsigned char>(line[1])) || line[1] == '-'))

@@ -41,6 +41,11 @@ Msa parse_a3m_string(std::string text, std::string source_name);
 // columns hold one copy) are warned about and read as one copy.
 std::vector<int64_t> colabfold_chain_lengths(std::string_view line, const std::string& where);
 
+// True for a header of HH-suite's annotation records (hhblits -addss, reformat.pl, pdb70's A3Ms: ss_dssp,
+// sa_dssp, ss_pred, ss_conf, Consensus, <name>_consensus by its first token), which HH-suite reads as
+// annotation and never as sequences: the A3M reader leaves them out with a warning.
+bool is_hhsuite_annotation(std::string_view description);
+
 // A3M text for `msa`. Throws InputError when the Msa is empty or inconsistent (row lengths, deletion
 // matrix shape, characters other than uppercase letters and '-', descriptions with line breaks).
 std::string to_a3m(const Msa& msa);

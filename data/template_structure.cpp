@@ -13,7 +13,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -117,10 +116,7 @@ cif::Document read_document(const std::string& source) {
     doc = cif::read(gemmi::MaybeGzipped(source));
   } catch (const std::exception& e) {
     // gemmi decompresses by the name: gzip data under a plain .cif name fails as text.
-    std::ifstream file(source, std::ios::binary);
-    char magic[2] = {};
-    const bool gzip = file.read(magic, 2) && magic[0] == '\x1f' && magic[1] == '\x8b';
-    if (gzip && !source.ends_with(".gz"))
+    if (!source.ends_with(".gz") && starts_with_gzip_data(source))
       fail_input("{}: gzip-compressed data in a file named without .gz: rename it <pdb id>.cif.gz", source);
     fail_input("{}: not a readable mmCIF file: {} (a damaged or cut download? fetch the entry again)", source,
                one_line(e.what()));

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <system_error>
 
 #include "data/error.hpp"
@@ -80,6 +81,12 @@ bool starts_gzip_member(const std::string& bytes, size_t pos) {
 }
 
 }  // namespace
+
+bool starts_with_gzip_data(const fs::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::string magic(2, '\0');
+  return file.read(magic.data(), 2) && starts_gzip_member(magic, 0);
+}
 
 LineReader::LineReader(const fs::path& path) : gz_(std::make_unique<Gz>()), source_(path.string()) {
   check_input_file(path);

@@ -15,6 +15,9 @@ namespace kfold::data {
 // Throws InputError naming `path` when it does not exist, is a directory or cannot be read.
 void check_input_file(const std::filesystem::path& path);
 
+// True when the file's first bytes are gzip's magic number (whatever its name).
+bool starts_with_gzip_data(const std::filesystem::path& path);
+
 class LineReader {
  public:
   // Opens a file; gzip is detected from the content, not the name.

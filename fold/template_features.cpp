@@ -255,7 +255,7 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
   struct Entry {
     std::shared_ptr<const data::TemplateStructure> structure;
     std::string error;  // why the file gave no structure
-    bool missing = false;
+    bool looked_up = false, read = false, missing = false;
     int undated_warned = 0;
     size_t last_hit = 0;
   };
@@ -266,8 +266,7 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
   // sequence and alignment as a template already kept would give the same template letters, which AlphaFold
   // drops, so it is skipped without reading its file.
   std::map<std::pair<std::string, std::vector<std::pair<int64_t, int64_t>>>, std::string> kept;  // → its name
-  // Hits that needed a file, those whose file was missing, and those whose file could not be read.
-  int64_t looked_up = 0, files_missing = 0, files_unreadable = 0;
+  int64_t looked_up = 0, files_missing = 0;  // hits that needed a file, and those whose file was missing
   std::string first_missing, first_unreadable;
   TemplateSearchResult out;
   for (size_t i = 0; i < hits.size() && out.features.n_templates < options.max_hits; ++i) {
@@ -291,6 +290,7 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
     }
     ++looked_up;
     Entry& entry = entries[pdb_id];
+    entry.looked_up = true;
     if (!entry.structure && entry.error.empty()) {
       // A missing or damaged file is the database's problem, not the hit's: said once, at warning level.
       if (const auto path = find_mmcif(options.mmcif_dir, pdb_id); !path) {
@@ -305,12 +305,13 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
         }
       }
       if (!entry.structure) log_warn("template {} skipped: {}", pdb_id, entry.error);
+      if (!entry.structure && !entry.missing && first_unreadable.empty()) first_unreadable = entry.error;
+      entry.read = entry.structure != nullptr;
     }
     const std::shared_ptr<const data::TemplateStructure> structure = entry.structure;
     if (i == entry.last_hit) entry.structure.reset();
     if (!structure) {
       if (entry.missing && files_missing++ == 0) first_missing = pdb_id;
-      if (!entry.missing && files_unreadable++ == 0) first_unreadable = entry.error;
       skip(entry.error);
       continue;
     }
@@ -350,12 +351,21 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
         "also in the PDB's divided layout {}/): give the folder of the PDB's mmCIF files "
         "(--template-mmcif-dir)",
         options.mmcif_dir.string(), looked_up, first_missing, first_missing, first_missing.substr(1, 2));
-  // Not one file readable (damaged, cut or misnamed downloads): a run without templates would look like success.
-  if (looked_up > 0 && files_missing + files_unreadable == looked_up)
+  // Not one file readable among several entries (damaged, cut or misnamed downloads): a run without templates
+  // would look like success. One entry's damaged file is skipped with its warning, as AlphaFold skips it.
+  int64_t entries_looked_up = 0, entries_read = 0, entries_missing = 0;
+  for (const auto& [pdb_id, entry] : entries) {
+    entries_looked_up += entry.looked_up;
+    entries_read += entry.read;
+    entries_missing += entry.looked_up && entry.missing;
+  }
+  if (entries_looked_up >= 2 && entries_read == 0)
     fail_input(
-        "template mmCIF folder {}: none of the {} template hits' files could be read ({} missing, {} unreadable; "
-        "first: {}): fetch the damaged entries again, or run without --template-db",
-        options.mmcif_dir.string(), looked_up, files_missing, files_unreadable, first_unreadable);
+        "template mmCIF folder {}: none of the {} entries of the template hits could be read ({} missing, {} "
+        "unreadable), so the run would go on without templates; the first unreadable one: {}. Replace those files, "
+        "or run without --template-db",
+        options.mmcif_dir.string(), entries_looked_up, entries_missing, entries_looked_up - entries_missing,
+        first_unreadable);
   return out;
 }
 

@@ -85,11 +85,13 @@ void check_featurizer_options(const TemplateFeaturizerOptions& options);
 
 // HmmsearchHitFeaturizer.get_templates (AlphaFold's featurizer for pdb_seqres search hits): hits by
 // score (best first, stable), prefilter, the mmCIF file (read once per entry), its release date against
-// max_template_date (a file without a revision history is kept), features, and a hit whose template
+// max_template_date (a file without any release date is skipped then), features, and a hit whose template
 // letters equal an earlier template's dropped (a hit with a kept template's sequence and alignment, another
 // entry of the same protein, without reading its file); stops at max_hits templates. No usable hit gives
 // n_templates 0 (the model then runs template-free); `skipped` says why each dropped hit was dropped.
-// Throws InputError as check_featurizer_options; a hit whose file is missing or unreadable is skipped.
+// Throws InputError as check_featurizer_options, when not one hit's file is in the folder, and when the files
+// of two or more entries were looked up and none could be read; otherwise a hit whose file is missing or
+// unreadable is skipped.
 TemplateSearchResult featurize_template_hits(const std::string& query_sequence, std::vector<TemplateHit> hits,
                                              const TemplateFeaturizerOptions& options);
 

@@ -381,6 +381,9 @@ def cmd_table(a):
             ev, ex = 48 * med(main) / 1e3, 4 * med(ext) / 1e3
             print(f'{n:5d} | {kit:11.1f} | {ev:8.1f} ({ev / kit:3.0%}) {ex:7.1f} ({ex / kit:3.0%}) '
                   f'{kit - ev - ex:8.1f}')
+            if ev + ex > kit:  # the blocks were timed after the model ran, so a change of load shows here
+                print(f'      the parts exceed the iteration ({ev + ex:.1f} s > {kit:.1f} s): the machine\'s load '
+                      'changed between the two timings; rerun on an idle machine for this breakdown')
 
 
 def main():

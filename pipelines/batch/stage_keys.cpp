@@ -65,6 +65,9 @@ std::string msa_stage_key(const BatchOptions& options, const BatchTarget& target
         .add("max template date", t.featurizer.max_template_date)
         .add("max template hits", t.featurizer.max_hits)
         .add("template evalue", t.evalue);
+    // Since files of the older mmCIF dictionary are dated (they were kept under any date limit), features made
+    // with a date limit before then are made again; without one they did not change.
+    if (!t.featurizer.max_template_date.empty()) key.add("template release dates", std::string_view("v2"));
   }
   return key.hex();
 }

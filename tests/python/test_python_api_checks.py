@@ -74,18 +74,6 @@ def test_debug_lines_reach_the_kfold_logger(kf, caplog):
     assert any("prefilter candidates" in m for m in debug), debug
 
 
-def test_no_msa_is_said_once_per_session(kf, monkeypatch, caplog):
-    """features() without an MSA warned at every call: a loop over 100 designs printed it 100 times."""
-    import logging
-    import kfold.raw_features
-    monkeypatch.setattr(kfold.raw_features, "_warned_no_msa", False)
-    with caplog.at_level(logging.WARNING, logger="kfold"):
-        for _ in range(3):
-            kf.features("MKTAYIAKQR")
-    said = [r.getMessage() for r in caplog.records if "no MSA given" in r.getMessage()]
-    assert len(said) == 1 and "said once per session" in said[0], said
-
-
 def test_plain_progress_lines_end_with_the_last_count(kf, small_model, capsys, monkeypatch):
     """Without tqdm the plain progress lines on stderr end at done/total, however fast the call
     (the last line was only printed 2 s after the one before)."""
@@ -289,13 +277,18 @@ def test_max_hits_zero_is_refused(kf, tmp_path):
         kf.templates(query, seqres_fasta(tmp_path / "pdb_seqres.txt"), MMCIF, max_hits=0)
 
 
-def test_single_sequence_features_are_a_warning(kf, caplog):
+def test_single_sequence_features_are_a_warning_once_per_session(kf, monkeypatch, caplog):
     """Features without an MSA log a WARNING (test_logging_and_progress finds the text, but among the
-    records of an earlier INFO-level call, so an INFO line passes it too)."""
+    records of an earlier INFO-level call, so an INFO line passes it too), once per session: a loop over 100
+    designs printed it 100 times."""
     import logging
+    import kfold.raw_features
+    monkeypatch.setattr(kfold.raw_features, "_warned_no_msa", False)
     with caplog.at_level(logging.WARNING, logger="kfold"):
-        kf.features("MKV")
-    assert [r.levelno for r in caplog.records if "single-sequence" in r.getMessage()] == [logging.WARNING]
+        for _ in range(3):
+            kf.features("MKV")
+    said = [r for r in caplog.records if "single-sequence" in r.getMessage()]
+    assert [r.levelno for r in said] == [logging.WARNING] and "said once per session" in said[0].getMessage()
 
 
 def test_a_colabfold_complex_msa_keeps_its_chains_through_pickling(kf):

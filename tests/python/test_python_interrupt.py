@@ -374,8 +374,10 @@ def test_msa_and_query_files_are_read_on_the_worker_thread(kf, monkeypatch):
     assert threads == ["kfold-call"] * 6
 
 
-def test_logging_and_progress(kf, small_model, caplog, capsys):
+def test_logging_and_progress(kf, small_model, caplog, capsys, monkeypatch):
     import logging
+    import kfold.raw_features
+    monkeypatch.setattr(kfold.raw_features, "_warned_no_msa", False)  # said once per session
 
     kf.set_progress(True)
     try:

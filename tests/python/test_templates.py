@@ -320,7 +320,8 @@ def test_max_template_date_reads_the_older_dictionarys_dates_and_skips_an_undate
 
 def test_template_files_that_cannot_be_read_stop_the_run_with_the_fix(kfold, inputs, tmp_path):
     """Every hit's file damaged or misnamed (gzip data named .cif) ran without templates, exit 0, the warnings
-    naming no fix; now exit 2 before any output, naming the first file's problem and what to do."""
+    naming no fix; now, when that is so for several entries, exit 2 before any output, naming the first file's
+    problem and what to do."""
     mmcif = tmp_path / "mmcif"
     mmcif.mkdir()
     for path in MMCIF.glob("*.cif.gz"):
@@ -329,10 +330,16 @@ def test_template_files_that_cannot_be_read_stop_the_run_with_the_fix(kfold, inp
     r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif, "-o", out)
     assert r.returncode == 2 and not out.exists(), r.stderr
     assert "gzip-compressed data in a file named without .gz: rename it <pdb id>.cif.gz" in r.stderr, r.stderr
-    assert "none of the 2 template hits' files could be read (0 missing, 2 unreadable" in r.stderr, r.stderr
+    assert "none of the 2 entries of the template hits could be read (0 missing, 2 unreadable)" in r.stderr, r.stderr
     for path in mmcif.iterdir():  # cut short
         path.write_text(gzip.open(MMCIF / f"{path.name}.gz", "rt").read()[:5000] + "\nloop_\n_atom_site.x\n")
     r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif, "-o", out)
     assert r.returncode == 2 and not out.exists(), r.stderr
     assert "(a damaged or cut download? fetch the entry again)" in r.stderr or "no protein chain" in r.stderr, r.stderr
     assert "could be read" in r.stderr, r.stderr
+    # One entry's damaged file (here the only hit's): skipped with its warning, the run goes on without templates,
+    # as AlphaFold's featurizer does.
+    db = tmp_path / "one_entry.txt"
+    db.write_text("".join(f">{r}" for r in inputs["db"].read_text().split(">")[1:] if r.startswith("2ofg_X")))
+    r = kfold("features", inputs["fasta"], "--template-db", db, "--template-mmcif-dir", mmcif, "-o", out)
+    assert r.returncode == 0 and "template 2ofg skipped: " in r.stderr and "templates: 0 of" in r.stderr, r.stderr

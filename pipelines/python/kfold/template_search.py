@@ -139,7 +139,8 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
         threads: search threads (None or 0: $OMP_NUM_THREADS, else every core this process may use).
 
     Raises:
-        kfold.InputError: a missing database or folder, a malformed date, a bad query.
+        kfold.InputError: a missing database or folder, a malformed date, a bad query; not one hit's file in
+            the folder, or the files of two or more entries looked up and none readable.
 
     Example::
 
