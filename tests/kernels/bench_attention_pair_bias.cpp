@@ -5,6 +5,7 @@
 //                 [--repeats 3] [--no-backward] [--skip-reference-above S]
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <fmt/format.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #ifdef KFOLD_WITH_CUDA
@@ -124,12 +125,14 @@ std::string ratio(const Measure& base, const Measure& fused, bool time) {
 }
 
 void print_row(const char* pass, int64_t S, const Measure& fused, const Measure& ref, const Measure& sdpa) {
-  auto ms = [](const Measure& m) { return m.ran ? m.ms : -1.0; };
-  auto mb = [](const Measure& m) { return m.ran ? m.extra_mb : -1.0; };
-  std::printf("%-8s %5lld | %9.2f %9.2f %9.2f | %8s %8s | %9.1f %9.1f %9.1f | %8s %8s\n", pass,
-              static_cast<long long>(S), ms(fused), ms(ref), ms(sdpa), ratio(ref, fused, true).c_str(),
-              ratio(sdpa, fused, true).c_str(), mb(fused), mb(ref), mb(sdpa), ratio(ref, fused, false).c_str(),
-              ratio(sdpa, fused, false).c_str());
+  auto cell = [](const Measure& m, double value, int decimals) {  // "-" where it did not run
+    return m.ran ? fmt::format("{:.{}f}", value, decimals) : std::string("-");
+  };
+  std::printf("%-8s %5lld | %9s %9s %9s | %8s %8s | %9s %9s %9s | %8s %8s\n", pass, static_cast<long long>(S),
+              cell(fused, fused.ms, 2).c_str(), cell(ref, ref.ms, 2).c_str(), cell(sdpa, sdpa.ms, 2).c_str(),
+              ratio(ref, fused, true).c_str(), ratio(sdpa, fused, true).c_str(), cell(fused, fused.extra_mb, 1).c_str(),
+              cell(ref, ref.extra_mb, 1).c_str(), cell(sdpa, sdpa.extra_mb, 1).c_str(),
+              ratio(ref, fused, false).c_str(), ratio(sdpa, fused, false).c_str());
   std::fflush(stdout);
 }
 
