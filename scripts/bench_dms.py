@@ -75,7 +75,9 @@ def peer_site_independent(path, start, mutants):
     lookup = np.full(256, 20, np.int8)
     for k, a in enumerate(ALPHABET):
         lookup[ord(a)] = k
-    match = ["".join(c for c in s if c.isupper() or c == "-") for _, s in records]  # [n_seq] of L columns
+    match = ["".join(c for c in s if c.isupper() or c == "-") for _, s in records]  # match columns of each row
+    aligned = [i for i, c in enumerate(match[0]) if c != "-"]  # the aligned columns: the focus's letters there
+    match = ["".join(m[i] for i in aligned) for m in match]  # [n_seq] of L aligned columns
     length = len(match[0])
     x = lookup[np.frombuffer("".join(match).encode(), np.uint8)].reshape(len(match), length)  # [n_seq, L]
     neighbours = np.zeros(len(x))
@@ -86,16 +88,17 @@ def peer_site_independent(path, start, mutants):
     counts = np.stack([((x == a) * weights[:, None]).sum(0) for a in range(21)], axis=1)  # [L, 21]
     pseudo = 0.5 * neff
     freq = (counts + pseudo / 21) / (neff + pseudo)
-    column, number, k = {}, start, 0  # focus residue number -> match column
+    column, number, k = {}, start, 0  # focus residue number -> aligned column
     for c in records[0][1]:
         if c.isalpha():
             if c.isupper():
                 column[number] = k
+                k += 1
             number += 1
-        if c.isupper() or c == "-":
-            k += 1
     scores = {}
     for m in mutants:
+        if len(m) < 3 or not m[1:-1].isdigit():  # not one substitution (e.g. "_wt", "A1B:C2D"): left out
+            continue
         wt, position, mt = m[0], int(m[1:-1]), m[-1]
         if position in column and wt in ALPHABET[:20] and mt in ALPHABET[:20]:
             i = column[position]

@@ -66,7 +66,8 @@ std::string msa_stage_key(const BatchOptions& options, const BatchTarget& target
         .add("max template hits", t.featurizer.max_hits)
         .add("template evalue", t.evalue);
     // Since files of the older mmCIF dictionary are dated (they were kept under any date limit), features made
-    // with a date limit before then are made again; without one they did not change.
+    // with a date limit before then are made again. Without one, only a template that the 150 A CA-CA rule of the
+    // same change drops (a damaged entry, rare) can differ: not worth searching every finished target again.
     if (!t.featurizer.max_template_date.empty()) key.add("template release dates", std::string_view("v2"));
   }
   return key.hex();

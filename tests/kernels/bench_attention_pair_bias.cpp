@@ -101,6 +101,10 @@ Measure measure(const Options& opt, const std::function<void()>& fn) {
 bool peers_fit(const Options& opt, int64_t S) {
   const double need = 3.5 * 4.0 * static_cast<double>(S) * static_cast<double>(opt.heads) * static_cast<double>(S) *
                       static_cast<double>(S);  // R = S
+#ifdef KFOLD_WITH_CUDA
+  // The driver counts what torch's caching allocator keeps from the previous size as used.
+  if (opt.device == "cuda") c10::cuda::CUDACachingAllocator::emptyCache();
+#endif
   const int64_t left =
       opt.device == "cuda" ? kfold::kernels::cuda_free_memory_bytes(0) : kfold::data::host_available_memory().bytes;
   return left < 0 || need * 1.25 <= static_cast<double>(left);
