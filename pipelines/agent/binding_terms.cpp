@@ -1,6 +1,7 @@
 // Interface terms of complex predictions.
 #include "pipelines/agent/binding_terms.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -22,6 +23,17 @@ void check_complex(const StructurePrediction& p) {
   if (p.chain_break < 1 || p.chain_break >= n || static_cast<int64_t>(p.ca.size()) != n) {
     fail_runtime("interface terms: a prediction of {} residues with chain break {} is not a complex", n, p.chain_break);
   }
+}
+
+// Target-partner Cα pairs closer than kClashCaDistance: the clashes the target chain cut out of the complex
+// cannot show.
+int64_t interface_clashes(const StructurePrediction& p) {
+  const auto n = n_res_of(p);
+  const auto a = static_cast<size_t>(p.chain_break);
+  int64_t count = 0;
+  for (size_t i = 0; i < a; ++i)
+    for (size_t j = a; j < n; ++j) count += ca_distance(p.ca[i], p.ca[j]) < kClashCaDistance;
+  return count;
 }
 
 }  // namespace
@@ -92,6 +104,8 @@ void add_interface_terms(StructureTerms& terms, const StructurePrediction& wild_
           ca_distance(w[i], w[j]) <= kContactDistance && ca_distance(m[i], m[j]) > kContactDistance;
     }
   }
+  // Clashes across the interface join the target chain's own (structure_terms, on the chain cut out).
+  terms.new_clashes += std::max<int64_t>(0, interface_clashes(mutant) - interface_clashes(wild_type));
   terms.binding = true;
 }
 

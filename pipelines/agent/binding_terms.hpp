@@ -40,8 +40,9 @@ struct InterfaceTerms {
 // Throws RuntimeError when `complex` is not a complex (chain_break outside 1 .. n_res - 1).
 InterfaceTerms interface_terms(const StructurePrediction& complex);
 
-// Adds to `terms` the change of the interface, mutant against wild type: delta_interface_pae and
-// lost_interface_contacts (target-partner contacts of the wild type absent in the mutant, per residue pair).
+// Adds to `terms` the change of the interface, mutant against wild type: delta_interface_pae,
+// lost_interface_contacts (target-partner contacts of the wild type absent in the mutant, per residue pair), and to
+// new_clashes the target-partner Cα pairs under kClashCaDistance beyond the wild type's.
 void add_interface_terms(StructureTerms& terms, const StructurePrediction& wild_type,
                          const StructurePrediction& mutant);
 

@@ -58,6 +58,13 @@ TEST_CASE("binding terms: the target chain of a complex, interface PAE and conta
   add_interface_terms(same, wt, wt);
   CHECK(same.delta_interface_pae == 0.0);
   CHECK(same.lost_interface_contacts == 0);
+  // The partner pushed into the target (Cα pairs (1,3) and (2,4) 2 Å apart): two clashes across the interface,
+  // which the target chain cut out of the complex cannot show, join the chain's own count.
+  StructureTerms clashing;
+  clashing.new_clashes = 1;
+  add_interface_terms(clashing, wt, complex_of(2.0, 8.0));
+  CHECK(clashing.new_clashes == 1 + 2);
+  CHECK(same.new_clashes == 0);
   // Without a PAE head: the PAE term is NaN, the contacts still count.
   StructurePrediction no_pae = wt;
   no_pae.pae.clear();
