@@ -4,7 +4,6 @@
 
 #include <ATen/ops/cat.h>
 #include <ATen/ops/one_hot.h>
-#include <ATen/ops/where.h>
 
 #include <chrono>
 #include <utility>
@@ -87,10 +86,10 @@ at::Tensor EmbeddingsAndEvoformer::relative_position_classes(const at::Tensor& r
   const auto pos = residue_index.to(at::kLong);                                  // [n_res]
   auto classes = pos.unsqueeze(1).sub(pos.unsqueeze(0)).add(r).clamp(0, 2 * r);  // [n_res, n_res] in 0 .. 2r
   if (!asym_id.defined()) return classes;
-  const auto chain = asym_id.to(at::kLong);                              // [n_res]
-  const auto chain_offset = chain.unsqueeze(1).sub(chain.unsqueeze(0));  // [n_res, n_res]
-  const auto other_chain = chain_offset.gt(0).to(at::kLong).mul(2 * r);  // [n_res, n_res] 0 or 2r
-  return at::where(chain_offset.eq(0), classes, other_chain);
+  const auto chain = asym_id.to(at::kLong);                          // [n_res]
+  const auto row = chain.unsqueeze(1), column = chain.unsqueeze(0);  // [n_res, 1], [1, n_res]
+  // Boolean [n_res, n_res] masks only (no further int64 copies of the matrix: 72 MB each at L = 3000).
+  return classes.masked_fill_(row.gt(column), 2 * r).masked_fill_(row.lt(column), 0);
 }
 
 // The batch's template arrays, checked against each other and the residue count.
