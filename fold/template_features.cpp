@@ -316,8 +316,8 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
       continue;
     }
     if (!options.max_template_date.empty() && structure->release_date.empty()) {
-      // Its date cannot be checked (AlphaFold fails on such a file): kept, it could leak a later structure into
-      // a benchmark. Said once per file, at warning level.
+      // Its date cannot be checked (AlphaFold fails on such a file): were it kept, a later structure could leak
+      // into a benchmark. Said once per file, at warning level.
       if (entry.undated_warned++ == 0)
         log_warn(
             "template {} skipped: {} gives no release date (_pdbx_audit_revision_history, _database_PDB_rev), "
