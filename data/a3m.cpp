@@ -279,7 +279,8 @@ std::vector<int64_t> colabfold_chain_lengths(std::string_view line, const std::s
       // Its columns are one copy of each chain: read so (a monomer when it has one chain), and said.
       log_warn(
           "{}: a ColabFold A3M of a homo-oligomer ({} copies of chain {}, its header '#{}'): read as one copy of "
-          "each chain (kfold predicts no copies; for the complex, give --features with asym_id)",
+          "each chain (kfold predicts no copies; for the complex, give features with asym_id: --features, Python "
+          "kfold.Features.from_dict)",
           where, copies[k], k + 1, header);
       break;
     }

@@ -76,8 +76,9 @@ std::string invalid_residue_text(char c, std::string_view id) {
       "invalid character {} in sequence '{}'; expected amino-acid letters (the 20 standard ones, X, B, Z, U, O, J){}",
       char_for_message(c), id,
       c == ':'               ? " (ColabFold's chain separator: for a complex, join the chains without it in one "
-                               "record and give kfold predict the ColabFold complex A3M as --msa, whose first line "
-                               "says the chains' lengths; or --features with asym_id)"
+                               "record and give the ColabFold complex A3M, whose first line says the chains' "
+                               "lengths, as its MSA: kfold predict --msa, kfold batch --msa-dir DIR (DIR/<id>.a3m), "
+                               "Python msas=; or features with asym_id)"
       : c == '-' || c == '.' ? " (an alignment gap: is this an aligned row, of an A3M/A2M or aligned FASTA? "
                                "give the sequence without gaps: remove its '-' and '.')"
                              : "");

@@ -94,6 +94,8 @@ bool msa_letter_may_be(char in_msa, char in_query) {
   }
 }
 
+}  // namespace
+
 void check_msa_matches_query(const data::Msa& msa, const std::string& query, const std::string& source) {
   if (msa.depth() == 0) fail_input("{}: MSA has no sequences; the first row must be the query", source);
   if (msa.length() != static_cast<int64_t>(query.size())) {
@@ -123,8 +125,6 @@ void check_msa_matches_query(const data::Msa& msa, const std::string& query, con
         source, msa.descriptions.empty() ? std::string("?") : msa.descriptions.front(), i + 1, row[i], query[i]);
   }
 }
-
-}  // namespace
 
 RawFeatures make_raw_features(const data::Sequence& query, const std::vector<data::Msa>& msas,
                               const std::vector<std::string>& msa_sources,

@@ -51,6 +51,11 @@ RawFeatures make_raw_features(const data::Sequence& query, const std::vector<dat
                               const std::vector<std::string>& msa_sources,
                               const std::function<void()>& check_cancelled = {});
 
+// InputError naming `source` unless the MSA's first row is `query` (upper case; X on either side matches
+// anything) and the MSA has its number of columns; says what the MSA likely is instead (an aligned FASTA, a complex
+// A3M of other chains). make_raw_features checks each MSA so; kfold batch checks a given MSA early with it.
+void check_msa_matches_query(const data::Msa& msa, const std::string& query, const std::string& source);
+
 // features.h5 with AlphaFold's key names (atomic write) and its reader (shapes and dtypes checked);
 // the template_* arrays are written when there are templates and read when present.
 void write_raw_features(const std::filesystem::path& path, const RawFeatures& features);

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <optional>
 
 #include "data/error.hpp"
@@ -79,6 +80,31 @@ std::optional<std::filesystem::path> find_mmcif(const std::filesystem::path& dir
       for (const char* extension : {".cif", ".cif.gz"})
         if (std::filesystem::is_regular_file(folder / (id + extension))) return folder / (id + extension);
   return std::nullopt;
+}
+
+template <typename... Args>
+[[noreturn]] void fail_folder(fmt::format_string<Args...> format, Args&&... args) {
+  throw TemplateFolderError(fmt::format(format, std::forward<Args>(args)...));
+}
+
+// Whether `dir` (or one of its two-letter subfolders, the PDB's divided layout) holds a file named *.cif or
+// *.cif.gz, any case: stops at the first.
+bool holds_mmcif_files(const std::filesystem::path& dir) {
+  const auto is_mmcif = [](const std::filesystem::directory_entry& entry) {
+    std::string name = entry.path().filename().string();
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::error_code error;
+    return (name.ends_with(".cif") || name.ends_with(".cif.gz")) && entry.is_regular_file(error);
+  };
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    if (is_mmcif(entry)) return true;
+    if (entry.path().filename().string().size() == 2 && entry.is_directory(error)) {
+      for (const auto& inner : std::filesystem::directory_iterator(entry.path(), error))
+        if (is_mmcif(inner)) return true;
+    }
+  }
+  return false;
 }
 
 // YYYY-MM-DD naming a day of the calendar (2022-02-29 and 2022-13-45 do not).
@@ -205,13 +231,13 @@ TemplateFeatures extract_template_features(const data::TemplateStructure& struct
   return out;
 }
 
-std::string prefilter_template_hit(const TemplateHit& hit, const std::string& query_sequence) {
+std::string prefilter_template_hit(const TemplateHit& hit, std::string_view query_sequence, std::string_view what) {
   const double query_length = static_cast<double>(query_sequence.size());
   const double align_ratio = static_cast<double>(hit.aligned_cols) / query_length;
   const double length_ratio = static_cast<double>(hit.sequence.size()) / query_length;
-  if (align_ratio <= 0.1) return fmt::format("aligned to {:.1f} % of the query (needs > 10 %)", 100 * align_ratio);
-  if (length_ratio > 0.95 && query_sequence.find(hit.sequence) != std::string::npos)
-    return "the query's own sequence (an exact subsequence covering > 95 % of it)";
+  if (align_ratio <= 0.1) return fmt::format("aligned to {:.1f} % of {} (needs > 10 %)", 100 * align_ratio, what);
+  if (length_ratio > 0.95 && query_sequence.find(hit.sequence) != std::string_view::npos)
+    return fmt::format("{}'s own sequence (an exact subsequence covering > 95 % of it)", what);
   if (hit.sequence.size() < 10) return fmt::format("too short ({} residues)", hit.sequence.size());
   return {};
 }
@@ -245,11 +271,67 @@ void check_featurizer_options(const TemplateFeaturizerOptions& options) {
   if (options.max_hits < 1) fail_input("--max-template-hits must be at least 1 (is {})", options.max_hits);
 }
 
+void check_mmcif_folder_contents(const std::filesystem::path& mmcif_dir) {
+  if (!holds_mmcif_files(mmcif_dir))
+    throw TemplateFolderError(fmt::format(
+        "--template-mmcif-dir {}: holds no .cif or .cif.gz file, nor do its two-letter subfolders (the PDB's divided "
+        "layout): give the folder of the PDB's mmCIF files (<pdb id>.cif[.gz])",
+        mmcif_dir.string()));
+}
+
+namespace {
+
+// The chain (index into the complex's chains, in order) holding most of the hit's aligned query residues
+// (the first such chain on a tie); chain_end[c] is the end of chain c (query indices).
+size_t templated_chain(const TemplateHit& hit, const std::vector<int64_t>& chain_end) {
+  std::vector<int64_t> count(chain_end.size(), 0);
+  for (const auto& [query_index, template_index] : hit.mapping) {
+    const auto chain = std::upper_bound(chain_end.begin(), chain_end.end(), query_index) - chain_end.begin();
+    if (static_cast<size_t>(chain) < count.size()) ++count[static_cast<size_t>(chain)];
+  }
+  return static_cast<size_t>(std::max_element(count.begin(), count.end()) - count.begin());
+}
+
+}  // namespace
+
 TemplateSearchResult featurize_template_hits(const std::string& query_sequence, std::vector<TemplateHit> hits,
-                                             const TemplateFeaturizerOptions& options) {
+                                             const TemplateFeaturizerOptions& options,
+                                             const std::vector<int32_t>& asym_id) {
   check_featurizer_options(options);
   std::stable_sort(hits.begin(), hits.end(),
                    [](const TemplateHit& a, const TemplateHit& b) { return a.score > b.score; });
+  // A complex: each hit is judged against the chain it templates (AlphaFold-Multimer searches each chain
+  // alone; against the joined query a peptide partner's full-length hit was "aligned to 9.5 %"), and the
+  // chains take turns, best hit first within each, so that one chain's hits cannot fill every template slot.
+  std::vector<int64_t> chain_end;  // (asym_id: contiguous chains, checked where it was made)
+  for (size_t i = 0; i < asym_id.size(); ++i)
+    if (i + 1 == asym_id.size() || asym_id[i + 1] != asym_id[i]) chain_end.push_back(static_cast<int64_t>(i) + 1);
+  std::vector<size_t> hit_chain(hits.size(), 0);
+  if (chain_end.size() > 1 && static_cast<size_t>(chain_end.back()) == query_sequence.size()) {
+    std::vector<size_t> rank(hits.size()), seen(chain_end.size(), 0);
+    for (size_t i = 0; i < hits.size(); ++i) {
+      hit_chain[i] = templated_chain(hits[i], chain_end);
+      rank[i] = seen[hit_chain[i]]++;
+    }
+    std::vector<size_t> order(hits.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rank[a] < rank[b]; });
+    std::vector<TemplateHit> by_turns;
+    std::vector<size_t> chain_of;
+    for (const size_t i : order) {
+      by_turns.push_back(std::move(hits[i]));
+      chain_of.push_back(hit_chain[i]);
+    }
+    hits = std::move(by_turns);
+    hit_chain = std::move(chain_of);
+  } else {
+    chain_end = {static_cast<int64_t>(query_sequence.size())};
+  }
+  const auto chain_sequence = [&](size_t c) {
+    const int64_t start = c == 0 ? 0 : chain_end[c - 1];
+    return std::string_view(query_sequence)
+        .substr(static_cast<size_t>(start), static_cast<size_t>(chain_end[c] - start));
+  };
 
   // Each entry's file is read once (a failure too) and freed after its last hit.
   struct Entry {
@@ -280,7 +362,9 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
       continue;
     }
     const auto& [pdb_id, chain_id] = *id;
-    if (std::string reason = prefilter_template_hit(hit, query_sequence); !reason.empty()) {
+    const std::string what =
+        chain_end.size() > 1 ? fmt::format("chain {} of the query", hit_chain[i] + 1) : "the query";
+    if (std::string reason = prefilter_template_hit(hit, chain_sequence(hit_chain[i]), what); !reason.empty()) {
       skip(std::move(reason));
       continue;
     }
@@ -346,7 +430,7 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
   }
   // Not one file found: the folder is wrong, not the hits (a run without templates would be silent).
   if (looked_up > 0 && files_missing == looked_up)
-    fail_input(
+    fail_folder(
         "template mmCIF folder {}: not one of the {} template hits' files is there (for {}: {}.cif[.gz], "
         "also in the PDB's divided layout {}/): give the folder of the PDB's mmCIF files "
         "(--template-mmcif-dir)",
@@ -360,7 +444,7 @@ TemplateSearchResult featurize_template_hits(const std::string& query_sequence, 
     entries_missing += entry.looked_up && entry.missing;
   }
   if (entries_looked_up >= 2 && entries_read == 0)
-    fail_input(
+    fail_folder(
         "template mmCIF folder {}: none of the {} entries of the template hits could be read ({} missing, {} "
         "unreadable), so the run would go on without templates; the first unreadable one: {}. Replace those files, "
         "or run without --template-db",

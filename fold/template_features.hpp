@@ -10,9 +10,11 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "data/error.hpp"
 #include "data/template_structure.hpp"
 
 namespace kfold::fold {
@@ -50,6 +52,13 @@ struct TemplateFeaturizerOptions {
   std::function<void()> check_cancelled;
 };
 
+// The mmCIF folder, not one target's hits, is wrong: it holds no mmCIF file, none of the hits' files, or none
+// that can be read. An InputError (exit 2) that kfold batch records as a runtime failure: a rerun retries the
+// target once the folder is fixed, and a batch of them stops after --max-consecutive-failures.
+struct TemplateFolderError : InputError {
+  using InputError::InputError;
+};
+
 // Why a hit gave no template (AlphaFold's prefilter and feature errors), for the log.
 struct SkippedHit {
   std::string name;
@@ -73,8 +82,10 @@ TemplateFeatures extract_template_features(const data::TemplateStructure& struct
                                            const std::string& query_sequence);
 
 // AlphaFold's prefilter (templates._assess_hhsearch_hit) without the date: "" when the hit passes,
-// else the reason (align ratio <= 0.1, the query's own sequence, shorter than 10 residues).
-std::string prefilter_template_hit(const TemplateHit& hit, const std::string& query_sequence);
+// else the reason (align ratio <= 0.1, the query's own sequence, shorter than 10 residues), naming the
+// sequence judged as `what` (a complex's chain: "chain 2 of the query").
+std::string prefilter_template_hit(const TemplateHit& hit, std::string_view query_sequence,
+                                   std::string_view what = "the query");
 
 // InputError for a mmcif_dir that is not a folder or a max_template_date that is not YYYY-MM-DD.
 // "1abc_A ..." → ("1abc", "A"), as AlphaFold's templates._get_pdb_id_and_chain; nullopt for names that
@@ -82,6 +93,9 @@ std::string prefilter_template_hit(const TemplateHit& hit, const std::string& qu
 std::optional<std::pair<std::string, std::string>> pdb_id_and_chain(const std::string& name);
 
 void check_featurizer_options(const TemplateFeaturizerOptions& options);
+// TemplateFolderError unless `mmcif_dir` (or a two-letter subfolder of it) holds a *.cif or *.cif.gz file: an
+// empty or wrong folder is said before any search (stops at the first file found).
+void check_mmcif_folder_contents(const std::filesystem::path& mmcif_dir);
 
 // HmmsearchHitFeaturizer.get_templates (AlphaFold's featurizer for pdb_seqres search hits): hits by
 // score (best first, stable), prefilter, the mmCIF file (read once per entry), its release date against
@@ -89,11 +103,15 @@ void check_featurizer_options(const TemplateFeaturizerOptions& options);
 // letters equal an earlier template's dropped (a hit with a kept template's sequence and alignment, another
 // entry of the same protein, without reading its file); stops at max_hits templates. No usable hit gives
 // n_templates 0 (the model then runs template-free); `skipped` says why each dropped hit was dropped.
+// A complex (asym_id of several chains, each contiguous; empty: one chain): each hit is prefiltered against
+// the chain holding most of its aligned query residues, as AlphaFold-Multimer's per-chain search would, and
+// the chains take turns (best first within each) so that every chain's best hits come before max_hits.
 // Throws InputError as check_featurizer_options, when not one hit's file is in the folder, and when the files
 // of two or more entries were looked up and none could be read; otherwise a hit whose file is missing or
 // unreadable is skipped.
 TemplateSearchResult featurize_template_hits(const std::string& query_sequence, std::vector<TemplateHit> hits,
-                                             const TemplateFeaturizerOptions& options);
+                                             const TemplateFeaturizerOptions& options,
+                                             const std::vector<int32_t>& asym_id = {});
 
 // Appends `more`'s templates after `into`'s (same n_res).
 void append_templates(TemplateFeatures& into, const TemplateFeatures& more);

@@ -5,9 +5,11 @@
 #include <ATen/TensorOperators.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/ops/einsum.h>
+#include <ATen/ops/empty.h>
 #include <ATen/ops/softmax.h>
 #include <torch/library.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -39,8 +41,31 @@ bool is_supported_float(at::ScalarType t) {
 
 }  // namespace
 
+#ifndef KFOLD_WITH_CUDA
+AttentionCudaKernels attention_pair_bias_cuda_kernels(const at::Tensor& /*q*/) { return {"none", "none"}; }
+#endif
+
 at::ScalarType attention_accumulate_type(at::ScalarType input) {
   return input == at::kDouble ? at::kDouble : at::kFloat;
+}
+
+at::Tensor attention_backward_delta(const at::Tensor& grad_out, const at::Tensor& out,
+                                    const std::optional<at::Tensor>& grad_lse) {
+  const int64_t B = out.size(0), R = out.size(1), S = out.size(2), H = out.size(3), D = out.size(4);
+  auto delta = at::empty({B, R, H, S}, out.options().dtype(at::kFloat));  // [B, R, H, S]
+  // A block of rows at a time: the fp32 copies of the whole of dO and O and their product were 3 x 2.1 GB at
+  // bf16 S = R = 2048, H = 4, D = 32, beside the 8.6 GB of inputs and gradients (the target is 16 GB). Blocks
+  // of at most 2^26 elements: two fp32 copies of 256 MiB.
+  const int64_t block_rows = std::max<int64_t>(1, (int64_t{1} << 26) / std::max<int64_t>(1, B * S * H * D));
+  for (int64_t r0 = 0; r0 < R; r0 += block_rows) {
+    const int64_t rows = std::min(block_rows, R - r0);
+    // Out of place: for fp32 inputs .to(kFloat) is grad_out itself, and an in-place product overwrote the
+    // caller's gradient (and the dO the CUDA kernels read next; an expanded dO threw).
+    const auto products = grad_out.narrow(1, r0, rows).to(at::kFloat).mul(out.narrow(1, r0, rows).to(at::kFloat));
+    delta.narrow(1, r0, rows).copy_(products.sum(-1).permute({0, 1, 3, 2}));  // [B, rows, S, H] -> [B, rows, H, S]
+  }
+  if (grad_lse.has_value() && grad_lse->defined()) delta.sub_(grad_lse->to(at::kFloat));
+  return delta;
 }
 
 void check_attention_pair_bias_args(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,

@@ -55,6 +55,21 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_b
     const at::Tensor& v, const at::Tensor& bias, const std::optional<at::Tensor>& mask, const at::Tensor& out,
     const at::Tensor& lse);
 
+// The backward's row term delta = dO . O - dlse, [B, R, H, S] in fp32, from grad_out and out [B, R, S, H, D]
+// (any dtype and strides, read only) and grad_lse [B, R, H, S] when given: the CUDA backward's first step.
+at::Tensor attention_backward_delta(const at::Tensor& grad_out, const at::Tensor& out,
+                                    const std::optional<at::Tensor>& grad_lse);
+
+// The kernels the op runs on CUDA for inputs like q (its dtype, head dim and device, with
+// KFOLD_ATTENTION_TENSOR_CORES as set now), forward and backward: "tensor cores", "cuda cores" or
+// "reference" (no fused kernel for them in this build or on this device); "none" in a build without CUDA.
+// Tests and benchmarks ask it, so that a silent fallback cannot pass for the kernel they mean to measure.
+struct AttentionCudaKernels {
+  const char* forward;
+  const char* backward;
+};
+AttentionCudaKernels attention_pair_bias_cuda_kernels(const at::Tensor& q);
+
 // Checks shapes, dtypes and devices of the op's arguments (TORCH_CHECK: throws c10::Error).
 void check_attention_pair_bias_args(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                     const at::Tensor& bias, const std::optional<at::Tensor>& mask);

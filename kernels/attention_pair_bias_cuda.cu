@@ -137,25 +137,40 @@ bool shared_memory_fits(const at::Tensor& q, int64_t bytes) {
   return bytes <= limit;
 }
 
+// True when the forward (or the backward) of q runs on the tensor cores: wanted, eligible (use_tensor_cores)
+// and its shared memory fits (the backward's: the largest of its three kernels').
+template <typename Mma>
+bool on_tensor_cores(const at::Tensor& q, bool backward) {
+  if (!use_tensor_cores(q)) return false;
+  bool fits = false;
+  with_head_dim(q.size(4), [&](auto d) {
+    constexpr int D = decltype(d)::value;
+    if constexpr (D >= 16) {
+      fits = shared_memory_fits(
+          q, backward ? std::max({tc::DqSharedLayout<Mma, D>::bytes, tc::DkvSharedLayout<Mma, D>::bytes,
+                                  tc::DbiasSharedLayout<Mma, D>::bytes})
+                      : tc::ForwardSharedLayout<Mma, D>::bytes);
+    }
+  });
+  return fits;
+}
+
 // The forward of `q`'s dtype: T, the CUDA-core element type (float, c10::BFloat16, c10::Half), and
 // Mma, the tensor-core one (void for fp32).
 template <typename T, typename Mma>
 void forward_kernels(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias_f32,
                      const at::Tensor& mask_bias, at::Tensor& out, at::Tensor& lse) {
   if constexpr (!std::is_void_v<Mma>) {
-    if (use_tensor_cores(q)) {
-      bool launched = false;
+    if (on_tensor_cores<Mma>(q, /*backward=*/false)) {
       with_head_dim(q.size(4), [&](auto d) {
         constexpr int D = decltype(d)::value;
         if constexpr (D >= 16) {
-          if (!shared_memory_fits(q, tc::ForwardSharedLayout<Mma, D>::bytes)) return;
           const auto p = forward_params<Mma>(q, k, v, bias_f32, mask_bias, out, lse);
           launch(tc::attention_pair_bias_forward_mma_kernel<Mma, D>, tc::row_blocks(p), tc::kThreads,
                  tc::ForwardSharedLayout<Mma, D>::bytes, p);
-          launched = true;
         }
       });
-      if (launched) return;
+      return;
     }
   }
   const auto p = forward_params<T>(q, k, v, bias_f32, mask_bias, out, lse);
@@ -173,14 +188,10 @@ void backward_kernels(const at::Tensor& grad_out, const at::Tensor& q, const at:
                       at::Tensor& row_max, at::Tensor& row_sum, at::Tensor& grad_q, at::Tensor& grad_k,
                       at::Tensor& grad_v, at::Tensor& grad_bias) {
   if constexpr (!std::is_void_v<Mma>) {
-    if (use_tensor_cores(q)) {
-      bool launched = false;
+    if (on_tensor_cores<Mma>(q, /*backward=*/true)) {
       with_head_dim(q.size(4), [&](auto d) {
         constexpr int D = decltype(d)::value;
         if constexpr (D >= 16) {
-          const int64_t largest = std::max({tc::DqSharedLayout<Mma, D>::bytes, tc::DkvSharedLayout<Mma, D>::bytes,
-                                            tc::DbiasSharedLayout<Mma, D>::bytes});
-          if (!shared_memory_fits(q, largest)) return;
           const auto p = backward_params<Mma>(grad_out, q, k, v, bias_f32, mask_bias, delta, row_max, row_sum, grad_q,
                                               grad_k, grad_v, grad_bias);
           launch(tc::attention_pair_bias_backward_dq_mma_kernel<Mma, D>, tc::row_blocks(p), tc::kThreads,
@@ -189,10 +200,9 @@ void backward_kernels(const at::Tensor& grad_out, const at::Tensor& q, const at:
                  tc::DkvSharedLayout<Mma, D>::bytes, p);
           launch(tc::attention_pair_bias_backward_dbias_mma_kernel<Mma, D>, tc::bias_blocks(p), tc::kThreads,
                  tc::DbiasSharedLayout<Mma, D>::bytes, p);
-          launched = true;
         }
       });
-      if (launched) return;
+      return;
     }
   }
   const auto p = backward_params<T>(grad_out, q, k, v, bias_f32, mask_bias, delta, row_max, row_sum, grad_q, grad_k,
@@ -223,6 +233,24 @@ void with_dtype(at::ScalarType dtype, Fn&& fn) {
       TORCH_CHECK(false, "attention_pair_bias: unsupported dtype ", dtype);
   }
 }
+
+}  // namespace
+
+AttentionCudaKernels attention_pair_bias_cuda_kernels(const at::Tensor& q) {
+  TORCH_CHECK(q.is_cuda() && q.dim() == 5, "attention_pair_bias_cuda_kernels: q must be a CUDA tensor [B, R, S, H, D]");
+  if (!has_fused_kernels(q)) return {"reference", "reference"};
+  const c10::cuda::CUDAGuard guard(q.device());
+  AttentionCudaKernels kinds{"cuda cores", "cuda cores"};
+  with_dtype(q.scalar_type(), [&]<typename T, typename Mma>() {
+    if constexpr (!std::is_void_v<Mma>) {
+      if (on_tensor_cores<Mma>(q, false)) kinds.forward = "tensor cores";
+      if (on_tensor_cores<Mma>(q, true)) kinds.backward = "tensor cores";
+    }
+  });
+  return kinds;
+}
+
+namespace {
 
 std::tuple<at::Tensor, at::Tensor> attention_pair_bias_cuda(const at::Tensor& q, const at::Tensor& k,
                                                             const at::Tensor& v, const at::Tensor& bias,
@@ -261,18 +289,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_pair_bias_b
   auto grad_v = at::empty({B, R, S, H, D}, v.options());
   auto grad_bias = at::zeros({B, H, S, S}, bias.options().dtype(at::kFloat));  // [B, H, S, S]
   if (grad_q.numel() == 0) return {grad_q, grad_k, grad_v, grad_bias.to(bias.scalar_type())};
-  // delta = dO . O - dlse  [B, R, H, S], in fp32, a block of rows at a time: the fp32 copies of the whole of
-  // dO and O and their product were 3 x 2.1 GB at bf16 S = R = 2048, H = 4, D = 32, beside the 8.6 GB of inputs
-  // and gradients (the target is 16 GB). Blocks of at most 2^26 elements: two fp32 copies of 256 MiB.
-  auto delta = at::empty({B, R, H, S}, q.options().dtype(at::kFloat));
-  const int64_t row_elements = B * S * H * D;
-  const int64_t block_rows = std::max<int64_t>(1, (int64_t{1} << 26) / row_elements);
-  for (int64_t r0 = 0; r0 < R; r0 += block_rows) {
-    const int64_t rows = std::min(block_rows, R - r0);
-    const auto products = grad_out.narrow(1, r0, rows).to(at::kFloat).mul_(out.narrow(1, r0, rows).to(at::kFloat));
-    delta.narrow(1, r0, rows).copy_(products.sum(-1).permute({0, 1, 3, 2}));  // [B, rows, S, H] -> [B, rows, H, S]
-  }
-  if (grad_lse.has_value() && grad_lse->defined()) delta.sub_(grad_lse->to(at::kFloat));
+  const auto delta = attention_backward_delta(grad_out, out, grad_lse);  // [B, R, H, S] fp32
   auto row_max = at::empty({B, R, H, S}, q.options().dtype(at::kFloat));
   auto row_sum = at::empty({B, R, H, S}, q.options().dtype(at::kFloat));
   const auto bias_f32 = bias.to(at::kFloat).contiguous();  // [B, H, S, S]

@@ -24,6 +24,7 @@
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
 #include "data/sequence.hpp"
+#include "fold/template_features.hpp"
 #include "msa/msa_filter.hpp"
 #include "msa/sequence_db.hpp"
 #include "pipelines/batch/batch_targets.hpp"
@@ -158,6 +159,7 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
     msa_status["neff"] = msa::neff(*msa);
   }
   if (templates) {
+    msa_status["template_search"] = template_search_record(options_.predict.templates);
     data::ensure_directory(dir / "msas");
     data::write_file_atomic(dir / "msas" / "pdb_hits.m8", templates->hits_m8);
     const auto& t = templates->result.features;
@@ -195,6 +197,12 @@ void BatchRunner::run_predict_stage(const BatchTarget& target, const fs::path& d
   inputs.seconds = seconds_since(start);
   auto predict = options_.predict;
   predict.output_dir = options_.output_dir;
+  // The templates are the MSA stage's: run.json names the options it searched with, not this stage's (which
+  // submit.sh passes to both stages, and which search nothing here). An older kfold's record names none.
+  if (const auto searched = recorded_template_search(status["msa"]))
+    predict.templates = *searched;
+  else if (!status["msa"].contains("templates"))
+    predict.templates = {};
   // The earlier prediction's record goes before its files change: a run killed after writing `done` and
   // before status.json must not leave this run's files under the earlier run's key, nor a folder of two runs'
   // files counted as done.
@@ -283,6 +291,8 @@ bool BatchRunner::attempt(TargetRun& run, const std::string& stage, const std::s
     } catch (const std::exception&) {  // (the next worker counts one death too many)
     }
     throw;
+  } catch (const fold::TemplateFolderError& e) {  // the folder is wrong, not the target: retried when fixed
+    fail(run, stage, key, "runtime", e.what());
   } catch (const InputError& e) {
     fail(run, stage, key, "input", e.what());
   } catch (const MemoryError& e) {
@@ -385,6 +395,7 @@ bool BatchRunner::refuse_problem_target(TargetRun& run) {
   const auto key = StageKey().add("problem", reason).hex();
   if (failed_before(run, "input", key)) {
     ++run.report.failed;
+    ++run.report.failed_before;
   } else {
     fail(run, "input", key, "input", reason);
   }
@@ -427,7 +438,14 @@ void BatchRunner::wait_for_msa_stage(TargetRun& run) {
     ++run.report.failed;
     return;
   }
-  log_warn("{}: no finished MSA stage (run kfold batch --stage msa first)", run.target.id);
+  if (status.contains("msa"))  // finished, with other inputs or options than this run's
+    log_warn(
+        "{}: its MSA stage finished with other inputs or options than this run's (--msa-dir, --db and its search "
+        "options, the template options: give both stages the same), so it waits for kfold batch --stage msa with "
+        "this run's",
+        run.target.id);
+  else
+    log_warn("{}: no finished MSA stage (run kfold batch --stage msa first)", run.target.id);
   ++run.report.waiting;
   // Recorded for summary.tsv, whichever worker writes it (the next stage to start removes it).
   run.status["waiting"] = {{"stage", "msa"}, {"time", unix_time()}};
@@ -486,6 +504,7 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
   if (options_.stage != BatchStage::predict && !msa_ready) {
     if (failed_before(run, "msa", mkey)) {
       ++report.failed;
+      ++report.failed_before;
       return;
     }
     if (!attempt(run, "msa", mkey, [&] { run_msa_stage(target, run.dir, mkey, run.status); })) return;
@@ -517,6 +536,7 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
   }
   if (failed_before(run, "predict", pkey)) {
     ++report.failed;
+    ++report.failed_before;
     return;
   }
   // The parameters belong to the batch, not to a target: a bad file stops the batch (exit 2) at the first

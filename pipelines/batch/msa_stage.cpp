@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <filesystem>
 #include <vector>
 
@@ -58,6 +59,10 @@ MsaStageInputs compute_msa_stage(const BatchTarget& target, const BatchOptions& 
   if (given) {
     out.msa = data::read_msa_file(*given);
     out.file_name = target.id + ".a3m";
+    // Here, not first in the predict stage (a complex's chains given in another order than its A3M's).
+    std::string residues = target.sequence;
+    for (char& c : residues) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    fold::check_msa_matches_query(*out.msa, residues, given->string());
   } else if (!options.db.empty()) {
     if (!db) fail_runtime("{}: --db {} was not opened", target.id, options.db.string());  // (open_batch_db does)
     const auto results = msa::search({query}, *db, options.search);

@@ -182,4 +182,29 @@ void append_stage_log(const fs::path& dir, const std::string& stage, const std::
   ::close(fd);
 }
 
+json template_search_record(const TemplateSearchOptions& options) {
+  std::error_code error;
+  return {{"db", fs::absolute(options.db, error).lexically_normal().string()},
+          {"mmcif_dir", fs::absolute(options.featurizer.mmcif_dir, error).lexically_normal().string()},
+          {"max_template_date", options.featurizer.max_template_date},
+          {"max_hits", options.featurizer.max_hits},
+          {"evalue", options.evalue}};
+}
+
+std::optional<TemplateSearchOptions> recorded_template_search(const json& msa_record) {
+  const auto found = msa_record.find("template_search");
+  if (found == msa_record.end() || !found->is_object()) return std::nullopt;
+  try {
+    TemplateSearchOptions options;
+    options.db = found->at("db").get<std::string>();
+    options.featurizer.mmcif_dir = found->at("mmcif_dir").get<std::string>();
+    options.featurizer.max_template_date = found->at("max_template_date").get<std::string>();
+    options.featurizer.max_hits = found->at("max_hits").get<int64_t>();
+    options.evalue = found->at("evalue").get<double>();
+    return options;
+  } catch (const json::exception&) {  // (a hand-edited record: run.json then names this stage's options)
+    return std::nullopt;
+  }
+}
+
 }  // namespace kfold::pipelines

@@ -6,9 +6,11 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "pipelines/batch/batch_targets.hpp"
+#include "pipelines/predict/template_search.hpp"
 
 namespace kfold::pipelines {
 
@@ -38,6 +40,11 @@ void append_stage_log(const std::filesystem::path& dir, const std::string& stage
 void forget_completed_stages(const std::filesystem::path& dir, nlohmann::json& status);
 // True when DIR/<id>/query.fasta, the MSA stage's record of its query, holds the target's sequence.
 bool msa_stage_query_is(const std::filesystem::path& dir, const BatchTarget& target);
+// The template options an MSA stage searched with, for its record in status.json ("template_search"), and
+// back: the predict stage's run.json names them (the predict stage's own template options search nothing), the
+// search's threads aside. An MSA record without one: nullopt.
+nlohmann::json template_search_record(const TemplateSearchOptions& options);
+std::optional<TemplateSearchOptions> recorded_template_search(const nlohmann::json& msa_record);
 // A worker took the target's lock over from one that is gone: the "running" record in `status` was left by a
 // worker that died in that stage. Counts the death in the record (worker_deaths + 1, worker_died true), whatever
 // stage the worker that took over runs, for the next worker of that stage to see; not when a worker that took over

@@ -147,8 +147,13 @@ void run_batch_command(BatchCliOptions& o) {
   fmt::print("targets {}\tdone {}\tfailed {}\tbusy {}\twaiting {}\n", report.targets, report.done, report.failed,
              report.busy, report.waiting);
   if (report.failed > 0 || report.waiting > 0)
-    throw Error(fmt::format("{} of {} targets failed and {} wait for the MSA stage; reasons in {}/summary.tsv",
-                            report.failed, report.targets, report.waiting, o.output),
+    throw Error(fmt::format("{} of {} targets failed and {} wait for the MSA stage; reasons in {}/summary.tsv{}",
+                            report.failed, report.targets, report.waiting, o.output,
+                            report.failed_before > 0
+                                ? fmt::format(" ({} failed in an earlier run with these inputs and options and were "
+                                              "not tried again: once the cause is fixed, --retry-failed tries them)",
+                                              report.failed_before)
+                                : ""),
                 kSomeTargetsFailed);
   if (report.busy > 0)
     throw Error(fmt::format("{} of {} targets were left to the other workers that hold them (--no-wait); run the "

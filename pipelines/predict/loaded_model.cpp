@@ -208,7 +208,9 @@ fold::RunOptions LoadedModel::checked_run_options(const fold::ProblemSize& size,
 void LoadedModel::check_parameters(bool check_memory) const {
   // The weights must fit before they are allocated: the estimate of a one-residue target is about them.
   if (check_memory) (void)checked_run_options(fold::ProblemSize{1, 1, 0, 0, 0, store_->allocated_bytes()}, true);
-  (void)network(false);
+  // With the template embedding where the preset has one: its parameters are checked too, and the network
+  // without it is built (saying so) only for a target that has no templates.
+  (void)network(config_.model.embeddings_and_evoformer.template_.enabled && config_.data.common.use_templates);
 }
 
 void LoadedModel::prepare(const fold::RawFeatures& raw, bool check_memory) const {

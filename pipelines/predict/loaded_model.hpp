@@ -90,8 +90,8 @@ class LoadedModel {
   // parameter's key and shape is checked: InputError) and, with `check_memory`, compares the memory
   // estimate with what is free (RuntimeError).
   void prepare(const fold::RawFeatures& raw, bool check_memory) const;
-  // Builds the template-free network: every parameter's key and shape is checked (InputError); with
-  // `check_memory` the weights must fit first (MemoryError).
+  // Builds the network (with the template embedding where the preset has one): every parameter's key and
+  // shape is checked (InputError); with `check_memory` the weights must fit first (MemoryError).
   void check_parameters(bool check_memory) const;
   void prepare(const fold::ProcessedFeatures& features, bool check_memory) const;
   // InputError when `features` hold too few batches for the config's recycles (fold::AlphaFoldModel).

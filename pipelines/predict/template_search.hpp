@@ -32,8 +32,10 @@ struct TemplateSearchOutput {
 void check_template_search_options(const TemplateSearchOptions& options);
 
 // PSI-BLAST-style PSSM of the raw features' MSA (row 0 the query; msa/pssm.hpp): the template search's
-// profile when the query has homologs, as AlphaFold searches pdb_seqres with an HMM of the MSA.
-msa::ScoreProfile msa_profile(const data::Sequence& query, const fold::RawFeatures& features);
+// profile when the query has homologs, as AlphaFold searches pdb_seqres with an HMM of the MSA. `query` may be
+// one chain of a complex, at column `start` of the features: the MSA's columns of that chain, without the rows
+// that have none of its residues.
+msa::ScoreProfile msa_profile(const data::Sequence& query, const fold::RawFeatures& features, int64_t start = 0);
 
 // One search hit as a template hit: the aligned target residues, query ↔ target indices from its
 // alignment columns, aligned_cols = paired columns, score = bit score.

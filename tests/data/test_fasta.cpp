@@ -138,7 +138,8 @@ TEST_CASE("fasta: invalid characters name file, line, column and character") {
   // (the advice is the route kfold predict takes a complex by: it said kfold predicts one chain)
   CHECK_THROWS_WITH_AS(parse_fasta(">ab\nMKV:GSH\n", "bad.fa"),
                        doctest::Contains("ColabFold's chain separator: for a complex, join the chains without it in "
-                                         "one record and give kfold predict the ColabFold complex A3M"),
+                                         "one record and give the ColabFold complex A3M, whose first line says the "
+                                         "chains' lengths, as its MSA: kfold predict --msa, kfold batch --msa-dir"),
                        InputError);
 }
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
@@ -132,6 +133,51 @@ TEST_CASE("Template hits: a folder without their mmCIF files is refused, upper-c
   int64_t missing = 0;
   for (const auto& skipped : found.skipped) missing += skipped.reason.find("no 4zhl.cif[.gz] in") == 0 ? 1 : 0;
   CHECK(missing == 2);  // 4zhl_Z and 4zhl_U: one entry, looked up once, both hits skipped with the reason
+}
+
+TEST_CASE("Template hits of a complex: judged against the chain they template, the chains taking turns") {
+  const nlohmann::json j = fixture_json();
+  const std::string chain = j["query"];
+  const auto L = static_cast<int64_t>(chain.size());
+  kfold::fold::TemplateFeaturizerOptions options;
+  options.mmcif_dir = kFixtures / "mmcif";
+  const auto alone = kfold::fold::featurize_template_hits(chain, fixture_hits(j), options);
+  REQUIRE(alone.features.n_templates >= 2);
+  const auto shifted = [&](int64_t by, double score_change) {
+    auto hits = fixture_hits(j);
+    for (auto& hit : hits) {
+      for (auto& [query_index, template_index] : hit.mapping) query_index += by;
+      hit.score += score_change;
+    }
+    return hits;
+  };
+  // A partner ten times the chain's length before it: against the joined sequence every hit aligns to under
+  // 10 % (a peptide partner lost its full-length template so); against its own chain each is judged as alone.
+  const std::string partner(static_cast<size_t>(10 * L), 'G');
+  std::vector<int32_t> asym_id(static_cast<size_t>(11 * L), 1);
+  std::fill(asym_id.begin() + 10 * L, asym_id.end(), 2);
+  const auto joined = kfold::fold::featurize_template_hits(partner + chain, shifted(10 * L, 0.0), options);
+  CHECK(joined.features.n_templates == 0);
+  const auto complex = kfold::fold::featurize_template_hits(partner + chain, shifted(10 * L, 0.0), options, asym_id);
+  CHECK(complex.features.domain_names == alone.features.domain_names);
+  for (size_t t = 0; t < complex.features.sequence.size(); ++t) {
+    CHECK(complex.features.sequence[t] == std::string(static_cast<size_t>(10 * L), '-') + alone.features.sequence[t]);
+  }
+  for (const auto& skipped : complex.skipped) CHECK(skipped.reason.find("% of the query") == std::string::npos);
+  // A homodimer whose second chain's hits all score lower: with two template slots each chain gets its best
+  // (by score alone, chain 1's two best would take both).
+  auto hits = fixture_hits(j);
+  for (auto& hit : shifted(L, -1000.0)) hits.push_back(hit);
+  std::vector<int32_t> dimer(static_cast<size_t>(2 * L), 1);
+  std::fill(dimer.begin() + L, dimer.end(), 2);
+  options.max_hits = 2;
+  const auto two = kfold::fold::featurize_template_hits(chain + chain, hits, options, dimer);
+  const std::string first = alone.features.domain_names.front();
+  CHECK(two.features.domain_names == std::vector<std::string>{first, first});
+  REQUIRE(two.features.sequence.size() == 2);
+  const std::string blank(static_cast<size_t>(L), '-');
+  CHECK(two.features.sequence[0] == alone.features.sequence[0] + blank);
+  CHECK(two.features.sequence[1] == blank + alone.features.sequence[0]);
 }
 
 TEST_CASE("Template hits: a copy of a kept template (another entry of its sequence) is skipped unread") {

@@ -179,6 +179,10 @@ static int run(int argc, char** argv) {
       "KFOLD_ATTENTION_TENSOR_CORES=%s\n",
       opt.device.c_str(), c10::toString(opt.dtype), static_cast<long long>(opt.heads), static_cast<long long>(opt.dim),
       at::get_num_threads(), tensor_cores != nullptr ? tensor_cores : "(unset)");
+  if (opt.device == "cuda") {  // what ran, not what was asked for: a fallback must not pass for the kernel
+    const auto kinds = kfold::kernels::attention_pair_bias_cuda_kernels(at::empty({1, 1, 1, 1, opt.dim}, options));
+    std::printf("CUDA kernels: forward %s, backward %s\n", kinds.forward, kinds.backward);
+  }
   std::printf(
       "time in ms (median of %lld), memory = peak MB one call allocates (torch's allocators: tensors, not the\n"
       "CPU kernels' per-task scratch); ratios = other / fused (higher is better; n/a below 1 MB)\n",

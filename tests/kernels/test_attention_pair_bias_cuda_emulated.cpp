@@ -13,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "kernels/attention_pair_bias.hpp"
 #include "kernels/attention_test_support.hpp"
 #include "kernels/cuda_emulation.hpp"
 // The device code after the emulation it runs on.
@@ -77,8 +78,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> backward(Kind kind, c
   auto grad_k = at::empty({B, R, S, H, D}, in.q.options());
   auto grad_v = at::empty({B, R, S, H, D}, in.q.options());
   auto grad_bias = at::empty({B, H, S, S}, f32);  // every element written by the dbias kernel
-  const auto delta =                              // [B, R, H, S]
-      (grad_out.to(at::kFloat) * out.to(at::kFloat)).sum(-1).permute({0, 1, 3, 2}).sub(grad_lse).contiguous();
+  const auto delta = kern::attention_backward_delta(grad_out, out, grad_lse);  // [B, R, H, S], the launcher's
   auto row_max = at::empty({B, R, H, S}, f32), row_sum = at::empty({B, R, H, S}, f32);
   const auto prep = prepare(in);
   const auto p = kern::backward_params<T>(grad_out, in.q, in.k, in.v, prep.bias_f32, prep.mask_bias, delta, row_max,
@@ -285,4 +285,29 @@ TEST_CASE("cuda_emulation: a misaligned WMMA pointer is reported") {
     wmma::load_matrix_sync(f, tile, 24);
   };
   CHECK_NOTHROW(emu::launch(1, 32, 0, aligned));
+}
+
+TEST_CASE("attention_pair_bias CUDA backward's delta = dO . O - dlse: reads grad_out, never writes it") {
+  // fp32: .to(kFloat) is grad_out itself, and the CUDA launcher once multiplied it in place by O.
+  for (const auto dtype : {at::kFloat, at::kBFloat16}) {
+    INFO("dtype=" << dtype);
+    const auto options = at::TensorOptions().dtype(dtype);
+    const auto out = at::randn({2, 3, 5, 2, 8}, options);  // [B, R, S, H, D]
+    const auto grad_out = at::randn({2, 3, 5, 2, 8}, options);
+    const auto grad_lse = at::randn({2, 3, 2, 5});  // [B, R, H, S]
+    const auto before = grad_out.clone();
+    const auto delta = kern::attention_backward_delta(grad_out, out, grad_lse);
+    CHECK(at::equal(grad_out, before));
+    const auto expected = (grad_out.to(at::kDouble) * out.to(at::kDouble)).sum(-1).permute({0, 1, 3, 2}) - grad_lse;
+    check_close(delta, expected.to(at::kFloat), 1e-5, 1e-5, "delta");
+    // An expanded grad_out (out.sum().backward() passes ones of stride 0) is read, not written (that threw).
+    const auto ones = at::ones({}, options).expand(out.sizes());
+    check_close(kern::attention_backward_delta(ones, out, std::nullopt),
+                out.to(at::kFloat).sum(-1).permute({0, 1, 3, 2}), 1e-5, 1e-5, "delta of ones");
+  }
+#ifdef KFOLD_WITH_CUDA
+  CHECK_THROWS_AS(kern::attention_pair_bias_cuda_kernels(at::zeros({1, 1, 1, 1, 8})), c10::Error);  // a CPU tensor
+#else
+  CHECK(std::string(kern::attention_pair_bias_cuda_kernels(at::zeros({1, 1, 1, 1, 8})).forward) == "none");
+#endif
 }

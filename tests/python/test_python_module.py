@@ -426,6 +426,7 @@ def test_asym_id_survives_dict_pickle_and_save_and_predict_writes_its_chains(kf,
     prediction = small_model.predict(g)
     chains = {"A": list(range(1, 18)), "B": list(range(1, 9))}
     for p in (prediction, pickle.loads(pickle.dumps(prediction))):  # pickling kept the chains too
+        np.testing.assert_array_equal(p.asym_id, f["asym_id"])
         structure = gemmi.read_pdb_string(p.to_pdb())
         assert {c.name: [r.seqid.num for r in c] for c in structure[0]} == chains
         violations = p.violations  # random weights violate: numbered as the PDB, with their chains

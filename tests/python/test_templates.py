@@ -119,13 +119,39 @@ def test_template_option_errors_exit_2_before_any_work(kfold, inputs, tmp_path):
 
 
 def test_a_folder_without_the_hits_mmcif_files_exits_2(kfold, inputs, tmp_path):
+    """A folder of no mmCIF file is refused before the search; one of other entries' files after it."""
     (tmp_path / "empty").mkdir()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "9XYZ.cif").write_text("data_9XYZ\n")
     out = tmp_path / "f.h5"
-    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", tmp_path / "empty",
-              "-o", out)
-    assert r.returncode == 2, r.stderr
-    assert "empty: not one of the" in r.stderr and "template hits' files is there" in r.stderr, r.stderr
-    assert not out.exists()
+    for folder, words in (("empty", "empty: holds no .cif or .cif.gz file, nor do its two-letter subfolders"),
+                          ("other", "other: not one of the")):
+        r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir",
+                  tmp_path / folder, "-o", out)
+        assert r.returncode == 2, r.stderr
+        assert words in r.stderr, r.stderr
+        assert not out.exists()
+
+
+def test_batch_with_a_folder_of_other_mmcif_files_retries_the_targets_once_it_is_fixed(kfold, inputs, tmp_path):
+    """The folder is wrong, not the target: a runtime failure (a rerun retries it, and a batch of them stops after
+    --max-consecutive-failures), not an input one that every rerun skipped even after the files came."""
+    folder = tmp_path / "mmcif"
+    folder.mkdir()
+    (folder / "9xyz.cif").write_text("data_9XYZ\n")
+    targets = tmp_path / "targets.csv"
+    targets.write_text(f"id,sequence\nq2ofg,{inputs['query']}\n")
+    args = ["batch", targets, "--stage", "msa", "--template-db", inputs["db"], "--template-mmcif-dir", folder,
+            "-o", tmp_path / "out"]
+    r = kfold(*args)
+    assert r.returncode == 3, r.stderr
+    status = json.loads((tmp_path / "out/q2ofg/status.json").read_text())
+    assert status["failed"]["kind"] == "runtime" and "not one of the" in status["failed"]["reason"], status
+    for cif in MMCIF.glob("*.cif.gz"):
+        (folder / cif.name).write_bytes(cif.read_bytes())
+    r = kfold(*args)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "out/q2ofg/status.json").read_text())["msa"]["templates"][0] == "2ofg_X"
 
 
 def test_nucleic_acid_chains_are_not_templates(kfold_module, inputs, tmp_path):
@@ -191,8 +217,8 @@ def test_many_entries_of_one_protein_do_not_crowd_out_the_other_templates(kfold_
 def test_batch_searches_templates_in_the_msa_stage_and_reuses_them(kfold, inputs, tmp_path):
     targets = tmp_path / "targets.csv"
     targets.write_text(f"id,sequence\nq2ofg,{inputs['query']}\n")
-    args = ["batch", targets, "--template-db", inputs["db"], "--template-mmcif-dir", MMCIF, "--random-weights",
-            "--config", SMALL_CONFIG, "--models", "model_1_ptm", "--threads", "2", "-o", tmp_path / "out"]
+    common = ["batch", targets, "--random-weights", "--config", SMALL_CONFIG, "--threads", "2", "-o", tmp_path / "out"]
+    args = [*common, "--template-db", inputs["db"], "--template-mmcif-dir", MMCIF, "--models", "model_1_ptm"]
     r = kfold(*args)
     assert r.returncode == 0, r.stderr
     target = tmp_path / "out" / "q2ofg"
@@ -200,10 +226,18 @@ def test_batch_searches_templates_in_the_msa_stage_and_reuses_them(kfold, inputs
     assert status["msa"]["templates"][0] == "2ofg_X"
     with h5py.File(target / "templates.h5", "r") as t, h5py.File(target / "features.h5", "r") as f:
         np.testing.assert_array_equal(t["template_all_atom_positions"][()], f["template_all_atom_positions"][()])
+    # The parameters were checked with the template embedding: no "no templates" line for a target that has some.
+    assert "no templates (no --template-db" not in r.stderr, r.stderr
     stages = (target / "stages.log").read_text()
     r = kfold(*args)  # unchanged inputs: both stages skipped
     assert r.returncode == 0, r.stderr
     assert (target / "stages.log").read_text() == stages
+    # A predict stage given other template options (they search nothing there) records the MSA stage's in run.json.
+    r = kfold(*common, "--stage", "predict", "--models", "model_3_ptm", "--template-db", inputs["db"],
+              "--template-mmcif-dir", MMCIF, "--max-template-date", "1990-01-01")
+    assert r.returncode == 0, r.stderr
+    recorded = json.loads((target / "run.json").read_text())["inputs"]["template_search"]
+    assert recorded["max_template_date"] == "" and recorded["mmcif_dir"] == str(MMCIF), recorded
 
 
 def test_python_module_gives_the_clis_templates_and_prediction(kfold_module, kfold, inputs, tmp_path):
@@ -243,103 +277,42 @@ def test_python_module_gives_the_clis_templates_and_prediction(kfold_module, kfo
         kf.templates(inputs["fasta"], inputs["db"], MMCIF, max_template_date="yesterday")
 
 
-def test_missing_or_damaged_mmcif_files_are_warned_about_and_skipped(kfold, inputs, tmp_path):
-    """A damaged file among readable ones is skipped with a warning naming it (none readable: see below)."""
-    mmcif = tmp_path / "mmcif"
-    mmcif.mkdir()
-    (mmcif / "2ofg.cif").write_text("data_x garbage ;;; loop_\n")  # damaged; 4zhl readable
-    (mmcif / "4zhl.cif.gz").write_bytes((MMCIF / "4zhl.cif.gz").read_bytes())
-    out = tmp_path / "f.h5"
-    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif, "-o", out)
-    assert r.returncode == 0, r.stderr
-    assert "template 2ofg skipped: " in r.stderr and "2ofg.cif: not a readable mmCIF file" in r.stderr
-    assert "templates: 1 of" in r.stderr
-    # Readable mmCIF with a damaged field (a residue number "1O"): skipped too, not the run's end.
-    text = gzip.decompress((MMCIF / "2ofg.cif.gz").read_bytes()).decode()
-    lines = text.splitlines()
-    seq = next(i for i, line in enumerate(lines) if line.startswith("_entity_poly_seq."))
-    first_row = next(i for i in range(seq, len(lines)) if not lines[i].startswith("_"))
-    fields = lines[first_row].split()
-    fields[1] = "1O"  # entity_id num mon_id hetero
-    lines[first_row] = " ".join(fields)
-    (mmcif / "2ofg.cif").write_text("\n".join(lines) + "\n")
-    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif, "-o", out)
-    assert r.returncode == 0, r.stderr
-    assert "2ofg.cif: _entity_poly_seq.num '1O' is not an integer" in r.stderr
-    with h5py.File(out, "r") as f:
-        assert [n.decode() for n in f["template_domain_names"][()]] == ["4zhl_U"]  # the readable one
+def test_python_says_once_when_the_preset_does_not_use_the_templates(kfold_module, inputs, caplog):
+    """kfold predict warns when no selected model uses the templates found; Model.predict ignored them silently."""
+    kf = kfold_module
+    t = kf.templates(inputs["fasta"], inputs["db"], MMCIF, threads=1)
+    model = kf.Model("model_3_ptm", random_weights=True, config=SMALL_CONFIG, recycles=0)
+    with caplog.at_level("WARNING", logger="kfold"):
+        pred = model.predict(inputs["fasta"], templates=t)
+        model.predict(inputs["fasta"], templates=t)  # once per model: a loop over designs would repeat it
+    said = [r.getMessage() for r in caplog.records if "templates are not used" in r.getMessage()]
+    assert said == [f"model_3_ptm: the {t.n_templates} templates are not used: this preset has no template "
+                    "embedding (model_1 and model_2 have one, as AlphaFold's), or its config turns it off"], said
+    assert pred.asym_id is None  # one chain
 
 
-def test_with_an_msa_the_template_search_uses_its_profile(kfold_module, kfold, inputs, tmp_path):
-    rng = np.random.default_rng(5)
+def test_each_chain_of_a_complex_is_searched_alone_and_gets_its_templates(kfold_module, inputs, tmp_path):
+    """A complex's distinct chains are searched alone, as AlphaFold-Multimer searches them. The joined sequence
+    searched once lost a peptide's full-length template (26 of the complex's 273 residues: "aligned to 9.5 % of
+    the query") and gave a homodimer's second copy none (a PDB chain aligns to one copy)."""
+    lines = inputs["db"].read_text().split("\n")
+    seqres = {header.split()[0][1:]: sequence for header, sequence in zip(lines[0::2], lines[1::2]) if header}
+    chain_a, template = seqres["4zhl_U"], seqres["1a8o_A"][:26]
+    peptide = template[:12] + ("A" if template[12] != "A" else "G") + template[13:]  # one change: not 1A8O itself
+    (tmp_path / "complex.a3m").write_text(f"#{len(chain_a)},{len(peptide)}\t1,1\n>101\t102\n{chain_a}{peptide}\n")
+    t = kfold_module.templates(chain_a + peptide, inputs["db"], MMCIF, msas=[tmp_path / "complex.a3m"], threads=1)
+    assert "1a8o_A" in t.domain_names, (t.domain_names, t.skipped)
+    rows = dict(zip(t.domain_names, t["template_sequence"]))
+    assert rows["1a8o_A"].decode() == "-" * len(chain_a) + template  # on the peptide's residues only
+    # Chain A is 4ZHL U itself: the query's own sequence for its chain, as AlphaFold-Multimer's search of it.
+    assert ("4zhl_U", "chain 1 of the query's own sequence (an exact subsequence covering > 95 % of it)") in t.skipped
+    # A homodimer: each copy gets the template, at its own residues.
     query = inputs["query"]
-    rows = [query]
-    for _ in range(6):
-        row = np.array(list(query))
-        row[rng.choice(len(query), 30, replace=False)] = list(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), 30))
-        rows.append("".join(row))
-    a3m = tmp_path / "family.a3m"
-    a3m.write_text("".join(f">r{i}\n{r}\n" for i, r in enumerate(rows)))
-    out = tmp_path / "f.h5"
-    r = kfold("features", inputs["fasta"], "--msa", a3m, "--template-db", inputs["db"], "--template-mmcif-dir", MMCIF,
-              "-o", out)
-    assert r.returncode == 0, r.stderr
-    assert "with the profile of its 7 MSA rows" in r.stderr
-    with h5py.File(out, "r") as f:
-        names = [n.decode() if isinstance(n, bytes) else n for n in f["template_domain_names"][()]]
-        assert names[0] == "2ofg_X"
-        cli_positions = f["template_all_atom_positions"][()]
-    t = kfold_module.templates(inputs["fasta"], inputs["db"], MMCIF, msas=[a3m], threads=1)
-    np.testing.assert_array_equal(t["template_all_atom_positions"], cli_positions)
-
-
-def test_max_template_date_reads_the_older_dictionarys_dates_and_skips_an_undated_file(kfold, kfold_module, inputs,
-                                                                                      tmp_path):
-    """Files of the older mmCIF dictionary (no _pdbx_audit_revision_history; 3 of the fixture's 4) were undated and
-    kept under any --max-template-date: now dated by revision 1 of _database_PDB_rev, and a file with no date at
-    all is skipped, with a warning naming it, when a date limit is given (AlphaFold fails on it)."""
-    mmcif = tmp_path / "mmcif"
-    mmcif.mkdir()
-    for path in MMCIF.glob("*.cif.gz"):
-        text = gzip.open(path, "rt").read()
-        if path.name.startswith("2ofg"):  # released 2007-12-18; here without any date
-            for date in ("2007-12-18", "2009-02-24", "2009-12-29", "2011-07-13"):
-                text = text.replace(f" {date} ", " ? ")
-        (mmcif / path.name[:-3]).write_text(text)
-    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif,
-              "--max-template-date", "2010-01-01", "-o", tmp_path / "features.h5")
-    assert r.returncode == 0, r.stderr
-    assert r.stderr.count("template 2ofg skipped:") == 1 and "gives no release date" in r.stderr, r.stderr
-    t = kfold_module.templates(inputs["fasta"], inputs["db"], mmcif, max_template_date="2010-01-01", threads=1)
-    assert t.domain_names == []
-    assert ("2ofg_X", "no release date in its mmCIF file to check against the max template date") in t.skipped
-    assert ("4zhl_U", "released 2015-09-16, after the max template date 2010-01-01") in t.skipped
-    undated = kfold_module.templates(inputs["fasta"], inputs["db"], mmcif, threads=1)  # no limit: kept
-    assert undated.domain_names[0] == "2ofg_X"
-
-
-def test_template_files_that_cannot_be_read_stop_the_run_with_the_fix(kfold, inputs, tmp_path):
-    """Every hit's file damaged or misnamed (gzip data named .cif) ran without templates, exit 0, the warnings
-    naming no fix; now, when that is so for several entries, exit 2 before any output, naming the first file's
-    problem and what to do."""
-    mmcif = tmp_path / "mmcif"
-    mmcif.mkdir()
-    for path in MMCIF.glob("*.cif.gz"):
-        (mmcif / path.name[:-3]).write_bytes(path.read_bytes())  # gzip data, named .cif
-    out = tmp_path / "features.h5"
-    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif, "-o", out)
-    assert r.returncode == 2 and not out.exists(), r.stderr
-    assert "gzip-compressed data in a file named without .gz: rename it <pdb id>.cif.gz" in r.stderr, r.stderr
-    assert "none of the 2 entries of the template hits could be read (0 missing, 2 unreadable)" in r.stderr, r.stderr
-    for path in mmcif.iterdir():  # cut short
-        path.write_text(gzip.open(MMCIF / f"{path.name}.gz", "rt").read()[:5000] + "\nloop_\n_atom_site.x\n")
-    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif, "-o", out)
-    assert r.returncode == 2 and not out.exists(), r.stderr
-    assert "(a damaged or cut download? fetch the entry again)" in r.stderr or "no protein chain" in r.stderr, r.stderr
-    assert "could be read" in r.stderr, r.stderr
-    # One entry's damaged file (here the only hit's): skipped with its warning, the run goes on without templates,
-    # as AlphaFold's featurizer does.
-    db = tmp_path / "one_entry.txt"
-    db.write_text("".join(f">{r}" for r in inputs["db"].read_text().split(">")[1:] if r.startswith("2ofg_X")))
-    r = kfold("features", inputs["fasta"], "--template-db", db, "--template-mmcif-dir", mmcif, "-o", out)
-    assert r.returncode == 0 and "template 2ofg skipped: " in r.stderr and "templates: 0 of" in r.stderr, r.stderr
+    homolog = "G" + query[1:]  # (a second row: each copy is searched with its columns' profile)
+    (tmp_path / "dimer.a3m").write_text(f"#{len(query)},{len(query)}\t1,1\n>101\t102\n{query}{query}\n"
+                                        f">h\n{homolog}{'-' * len(query)}\n")
+    t = kfold_module.templates(query + query, inputs["db"], MMCIF, msas=[tmp_path / "dimer.a3m"], threads=1)
+    copies = [s.decode() for name, s in zip(t.domain_names, t["template_sequence"]) if name == "2ofg_X"]
+    blank = "-" * len(query)
+    assert len(copies) == 2 and copies[0].endswith(blank) and copies[1].startswith(blank), t.domain_names
+    assert "_chain1\t" in t.hits_m8 and "_chain2\t" not in t.hits_m8  # the copies share one search

@@ -52,8 +52,10 @@ def read_query(query: QueryLike, what: str) -> tuple[_core.Sequence, str]:
     else:
         raise TypeError(f"query: expected a sequence, FASTA text or a FASTA path, not {type(query).__name__}")
     if len(records) != 1:
-        raise _core.InputError(f"{source}: holds {len(records)} sequences; {what} takes exactly one query "
-                               "(split the file)")
+        raise _core.InputError(
+            f"{source}: holds {len(records)} sequences; {what} takes exactly one query. A complex: its chains "
+            "joined in one record, with a ColabFold complex A3M (first line '#L1,L2<TAB>1,1') as msas=, or "
+            "kfold.Features.from_dict with asym_id; several targets: one call each (or kfold batch)")
     return records[0], source
 
 

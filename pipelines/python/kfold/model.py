@@ -170,8 +170,27 @@ class Prediction:
 
     @property
     def residue_index(self) -> np.ndarray:
-        """int64 ``[n_res]``: residue indices (0-based; files number residues from 1)."""
+        """int64 ``[n_res]``: the model's residue indices (0-based). The structure files number a single
+        chain's residues ``residue_index + 1``, and each chain of a complex from 1 (a ColabFold complex's
+        indices jump by 200 between chains): use :attr:`asym_id` to tell the chains apart."""
         return self._array("residue_index")
+
+    @property
+    def asym_id(self) -> Optional[np.ndarray]:
+        """int32 ``[n_res]``: the chain of each residue of a complex (the features' ``asym_id``; the files name
+        the chains A, B, ... in order of appearance), None for a single chain.
+
+        Example::
+
+            >>> chain_b = pair.asym_id == pair.asym_id[-1]  # doctest: +SKIP
+            >>> pair.plddt[chain_b].mean(), pair.pae[~chain_b][:, chain_b].mean()  # doctest: +SKIP
+        """
+        asym_id = self._prediction.asym_id
+        if len(asym_id) == 0:
+            return None
+        array = np.asarray(asym_id, dtype=np.int32)
+        array.flags.writeable = False
+        return array
 
     @property
     def sequence(self) -> str:
@@ -196,7 +215,8 @@ class Prediction:
     @property
     def violations(self) -> dict:
         """AlphaFold's structural violation checks of this structure (its entry of ``violations.json``):
-        ``num_residue_violations``, ``violating_residues`` (residue numbers as in the PDB/mmCIF text),
+        ``num_residue_violations``, ``violating_residues`` (residue numbers as in the PDB/mmCIF text; a
+        complex's numbers restart in each chain: ``violating_residue_chains`` gives the chain of each),
         and the fractions of residues with a peptide bond or angle violation
         (``violations_between_residue_bond``), a clash (``violations_between_residue_clash``), a
         within-residue violation (``violations_within_residue``) or any (``violations_per_residue``), and
@@ -370,6 +390,10 @@ class Model:
             except _core.KfoldError as error:
                 name_keywords(error, _MODEL_KEYWORDS)
                 raise
+        config_values = self.config
+        self._uses_templates = bool(config_values["data"]["common"]["use_templates"] and
+                                    config_values["model"]["embeddings_and_evoformer"]["template"]["enabled"])
+        self._warned_unused_templates = False
         if random_weights:  # (logging says the level: the CLI's "WARNING: " prefix would be said twice)
             logger.warning(_core.RANDOM_WEIGHTS_WARNING.removeprefix("WARNING: "))
 
@@ -459,6 +483,11 @@ class Model:
                 raw = raw.with_templates(templates)
         else:
             raw = features(query, msas, templates=templates)
+        n_templates = raw._raw.templates.n_templates
+        if n_templates > 0 and not self._uses_templates and not self._warned_unused_templates:
+            self._warned_unused_templates = True  # (once per model: a loop over designs would repeat it)
+            logger.warning(f"{self.preset}: the {n_templates} templates are not used: this preset has no template "
+                           "embedding (model_1 and model_2 have one, as AlphaFold's), or its config turns it off")
         prediction = run(self._model.predict, raw._raw, seed, self._check_memory, cancellable=True)
         return Prediction(_kept(prediction, keep), self.random_weights)
 

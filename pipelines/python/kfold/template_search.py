@@ -29,7 +29,7 @@ class Templates(ArrayMapping):
     float32 [n_templates, n_res, 37, 3] (Å), ``template_domain_names`` object [n_templates] (bytes,
     ``b"1abc_A"``), ``template_sequence`` object [n_templates] (bytes: the template's letter facing each
     query residue, ``-`` for none), ``template_sum_probs`` float32 [n_templates, 1] (0, as AlphaFold writes for hmmsearch hits).
-    ``skipped`` lists the hits that gave no template, with the reason.
+    ``skipped`` lists the hits looked at that gave no template, with the reason.
 
     Example::
 
@@ -42,7 +42,8 @@ class Templates(ArrayMapping):
 
     __slots__ = {
         "_core": "The compiled template features.",
-        "skipped": "The hits that gave no template: a list of (hit id, reason).",
+        "skipped": "The hits looked at that gave no template: a list of (hit id, reason). Hits after the "
+                   "``max_hits``-th template are not looked at, nor listed (as AlphaFold's featurizer stops).",
         "hits_m8": "The template search's hits as BLAST tabular text (as ``msas/pdb_hits.m8`` of kfold predict).",
         "query": "The sequence the templates were searched for (None when not known, as from :meth:`from_dict`): "
                  ":func:`kfold.features` and :meth:`kfold.Model.predict` refuse templates of another sequence.",
@@ -133,14 +134,18 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
             ``kfold db create`` directory of it.
         mmcif_dir: folder of ``<id>.cif[.gz]`` files (or the PDB's divided layout ``ab/<id>.cif.gz``).
         msas: the query's MSAs (as for :func:`kfold.features`): the search then uses their profile (a
-            PSSM), as ``kfold predict --msa ... --template-db ...`` does; none: the query's sequence.
+            PSSM), as ``kfold predict --msa ... --template-db ...`` does; none: the query's sequence. A
+            complex (its chains joined, with a ColabFold complex A3M as msas): each distinct chain is searched
+            alone and its hits judged against it (AlphaFold's 10 % coverage rule), as AlphaFold-Multimer
+            searches; the chains take turns for the ``max_hits``.
         max_template_date: ``"YYYY-MM-DD"`` or a ``datetime.date``: later releases are not used (None: no limit).
         evalue: the search's E-value threshold; max_hits: templates kept (the model uses the first 4).
         threads: search threads (None or 0: $OMP_NUM_THREADS, else every core this process may use).
 
     Raises:
-        kfold.InputError: a missing database or folder, a malformed date, a bad query; not one hit's file in
-            the folder, or the files of two or more entries looked up and none readable.
+        kfold.InputError: a missing database or folder, a folder without mmCIF files, a malformed date, a bad
+            query; not one hit's file in the folder, or the files of two or more entries looked up and none
+            readable.
 
     Example::
 

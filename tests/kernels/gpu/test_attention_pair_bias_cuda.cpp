@@ -1,7 +1,8 @@
 // kfold::attention_pair_bias on CUDA (label gpu): the fused forward and backward against the reference
 // for fp32, bf16 and fp16, head dims 8/16/32/64, masks, fully masked rows and strided views; gradients
-// through autograd; the backward bitwise repeatable (no atomics). bf16/fp16 run through both the
-// CUDA-core kernels and the tensor-core ones (KFOLD_ATTENTION_TENSOR_CORES=1).
+// through autograd; the backward bitwise repeatable (no atomics) and leaving its grad_out as it was.
+// bf16/fp16 run through both the CUDA-core kernels and the tensor-core ones (KFOLD_ATTENTION_TENSOR_CORES=1),
+// and every case checks which kernels ran (a silent fallback would compare the reference with itself).
 // Without a CUDA device every case passes with a message, unless KFOLD_REQUIRE_GPU=1 (scripts/gpu_check).
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
@@ -14,6 +15,7 @@
 
 #include "gpu_test_support.hpp"
 #include "kernels/attention_test_support.hpp"
+#include "kernels/runtime_info.hpp"
 
 using kfold::test::AttentionInputs;
 using kfold::test::AttentionShape;
@@ -43,6 +45,24 @@ class TensorCores {
   TensorCores& operator=(const TensorCores&) = delete;
 };
 
+// The kernels the op must run for these inputs on this GPU. The tensor-core kernels need sm_80+; the
+// backward's at head dim 64 takes 106 KB of shared memory, more than sm_86/sm_89/sm_120 give a block (99 KB),
+// where the CUDA-core kernels run instead.
+std::string expected_kernels(at::ScalarType dtype, int64_t D, bool tensor_cores, bool backward) {
+  const auto devices = kfold::kernels::runtime_info().cuda_devices;
+  REQUIRE(!devices.empty());
+  const int major = devices.front().compute_major, minor = devices.front().compute_minor;
+  if (!tensor_cores || dtype == at::kFloat || D < 16 || major < 8) return "cuda cores";
+  const bool large_shared_memory = major == 9 || major == 10 || (major == 8 && (minor == 0 || minor == 7));
+  return backward && D == 64 && !large_shared_memory ? "cuda cores" : "tensor cores";
+}
+
+void check_kernels(const at::Tensor& q, bool tensor_cores) {
+  const auto ran = kfold::kernels::attention_pair_bias_cuda_kernels(q);
+  CHECK(std::string(ran.forward) == expected_kernels(q.scalar_type(), q.size(4), tensor_cores, false));
+  CHECK(std::string(ran.backward) == expected_kernels(q.scalar_type(), q.size(4), tensor_cores, true));
+}
+
 AttentionInputs as_float(const AttentionInputs& in) {
   return {in.q.to(at::kFloat), in.k.to(at::kFloat), in.v.to(at::kFloat), in.bias.to(at::kFloat), in.mask};
 }
@@ -63,6 +83,7 @@ TEST_CASE("attention_pair_bias CUDA: forward matches the reference (fp32/bf16/fp
           INFO(kfold::test::describe(shape)
                << " dtype=" << dtype << " mask=" << with_mask << " tensor cores=" << tensor_cores);
           const auto in = make_attention_inputs(shape, on_cuda(dtype), with_mask, with_mask);
+          check_kernels(in.q, tensor_cores);
           const auto [out, lse] = call_attention_op(in);
           const auto [ref_out, ref_lse] = call_attention_reference(as_float(in));
           CHECK(out.is_cuda());
@@ -135,10 +156,13 @@ TEST_CASE("attention_pair_bias CUDA: fused backward matches the reference (fp32/
           INFO(kfold::test::describe(shape)
                << " dtype=" << dtype << " mask=" << with_mask << " tensor cores=" << tensor_cores);
           const auto in = make_attention_inputs(shape, on_cuda(dtype), with_mask, with_mask);
+          check_kernels(in.q, tensor_cores);
           const auto [out, lse] = call_attention_op(in);
           const auto grad_out = at::randn(out.sizes(), on_cuda(at::kFloat)).to(dtype);
           const auto grad_lse = at::randn(lse.sizes(), on_cuda(at::kFloat));
+          const auto grad_out_before = grad_out.clone();
           const auto fused = call_attention_backward_op(grad_out, grad_lse, in, out, lse);
+          CHECK(at::equal(grad_out, grad_out_before));  // (fp32: the product dO * O was once taken in place)
           // The reference in fp32 on the same (rounded) inputs and the same forward output.
           const auto ref = kfold::kernels::attention_pair_bias_backward_reference(
               grad_out.to(at::kFloat), grad_lse, in.q.to(at::kFloat), in.k.to(at::kFloat), in.v.to(at::kFloat),
@@ -187,6 +211,7 @@ TEST_CASE("attention_pair_bias CUDA tensor cores: bf16 strided views, larger S, 
   const TensorCores scope(true);
   const AttentionShape shape{1, 4, 300, 2, 32};
   const auto base = make_attention_inputs(shape, on_cuda(at::kBFloat16), /*with_mask=*/true, true);
+  check_kernels(base.q, true);
   AttentionInputs in = base;
   in.q = base.q.transpose(1, 2).contiguous().transpose(1, 2);
   in.k = base.k.transpose(1, 2).contiguous().transpose(1, 2);
@@ -210,4 +235,31 @@ TEST_CASE("attention_pair_bias CUDA tensor cores: bf16 strided views, larger S, 
   CHECK(at::equal(std::get<1>(a), std::get<1>(b)));
   CHECK(at::equal(std::get<2>(a), std::get<2>(b)));
   CHECK(at::equal(std::get<3>(a), std::get<3>(b)));
+}
+
+TEST_CASE("attention_pair_bias CUDA: an expanded grad_out (out.sum().backward()) is read, never written") {
+  if (!have_cuda()) return;
+  const AttentionShape shape{1, 3, 65, 2, 32};
+  for (const auto dtype : {at::kFloat, at::kBFloat16}) {
+    INFO("dtype=" << dtype);
+    auto in = make_attention_inputs(shape, on_cuda(dtype), /*with_mask=*/true, /*fully_masked_row=*/false);
+    check_kernels(in.q, false);
+    const auto [out, lse] = call_attention_op(in);
+    const auto grad_out = at::ones({}, on_cuda(dtype)).expand(out.sizes());  // stride 0 everywhere
+    const auto fused = call_attention_backward_op(grad_out, std::nullopt, in, out, lse);
+    const auto ref = kfold::kernels::attention_pair_bias_backward_reference(
+        grad_out.to(at::kFloat), std::nullopt, in.q.to(at::kFloat), in.k.to(at::kFloat), in.v.to(at::kFloat),
+        in.bias.to(at::kFloat), in.mask, out.to(at::kFloat), lse);
+    const double atol = dtype == at::kFloat ? 1e-4 : 5e-2, rtol = dtype == at::kFloat ? 1e-4 : 2e-2;
+    check_close(std::get<0>(fused), std::get<0>(ref), atol, rtol, "grad_q");
+    check_close(std::get<1>(fused), std::get<1>(ref), atol, rtol, "grad_k");
+    check_close(std::get<2>(fused), std::get<2>(ref), atol, rtol, "grad_v");
+    check_close(std::get<3>(fused), std::get<3>(ref), atol, rtol, "grad_bias");
+    // Through autograd, as a loss of out.sum() gives it.
+    for (auto* t : {&in.q, &in.k, &in.v, &in.bias}) *t = t->detach().requires_grad_(true);
+    auto [out2, lse2] = call_attention_op(in);
+    const auto grads = torch::autograd::grad({out2.sum()}, {in.q, in.k, in.v, in.bias});
+    check_close(grads[0], std::get<0>(ref), atol, rtol, "autograd grad_q");
+    check_close(grads[3], std::get<3>(ref), atol, rtol, "autograd grad_bias");
+  }
 }
