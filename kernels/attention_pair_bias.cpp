@@ -59,9 +59,10 @@ at::Tensor attention_backward_delta(const at::Tensor& grad_out, const at::Tensor
   const int64_t block_rows = std::max<int64_t>(1, (int64_t{1} << 26) / std::max<int64_t>(1, B * S * H * D));
   for (int64_t r0 = 0; r0 < R; r0 += block_rows) {
     const int64_t rows = std::min(block_rows, R - r0);
-    // Out of place: for fp32 inputs .to(kFloat) is grad_out itself, and an in-place product overwrote the
+    // A copy (copy=true): for fp32 inputs .to(kFloat) is grad_out itself, and the in-place product overwrote the
     // caller's gradient (and the dO the CUDA kernels read next; an expanded dO threw).
-    const auto products = grad_out.narrow(1, r0, rows).to(at::kFloat).mul(out.narrow(1, r0, rows).to(at::kFloat));
+    auto products = grad_out.narrow(1, r0, rows).to(at::kFloat, /*non_blocking=*/false, /*copy=*/true);
+    products.mul_(out.narrow(1, r0, rows).to(at::kFloat));
     delta.narrow(1, r0, rows).copy_(products.sum(-1).permute({0, 1, 3, 2}));  // [B, rows, S, H] -> [B, rows, H, S]
   }
   if (grad_lse.has_value() && grad_lse->defined()) delta.sub_(grad_lse->to(at::kFloat));

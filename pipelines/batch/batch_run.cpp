@@ -395,7 +395,7 @@ bool BatchRunner::refuse_problem_target(TargetRun& run) {
   const auto key = StageKey().add("problem", reason).hex();
   if (failed_before(run, "input", key)) {
     ++run.report.failed;
-    ++run.report.failed_before;
+    ++run.report.failed_before;  // (an input failure: permanent)
   } else {
     fail(run, "input", key, "input", reason);
   }
@@ -438,13 +438,13 @@ void BatchRunner::wait_for_msa_stage(TargetRun& run) {
     ++run.report.failed;
     return;
   }
-  if (status.contains("msa"))  // finished, with other inputs or options than this run's
+  if (status.contains("msa") && key_of(status, "msa") != msa_key_in_use(run))  // of other inputs or options
     log_warn(
         "{}: its MSA stage finished with other inputs or options than this run's (--msa-dir, --db and its search "
         "options, the template options: give both stages the same), so it waits for kfold batch --stage msa with "
         "this run's",
         run.target.id);
-  else
+  else  // none, or its files damaged or missing (a warning said which)
     log_warn("{}: no finished MSA stage (run kfold batch --stage msa first)", run.target.id);
   ++run.report.waiting;
   // Recorded for summary.tsv, whichever worker writes it (the next stage to start removes it).
@@ -504,7 +504,7 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
   if (options_.stage != BatchStage::predict && !msa_ready) {
     if (failed_before(run, "msa", mkey)) {
       ++report.failed;
-      ++report.failed_before;
+      report.failed_before += permanent_failure(run.status["failed"]) ? 1 : 0;  // (not another worker's memory failure)
       return;
     }
     if (!attempt(run, "msa", mkey, [&] { run_msa_stage(target, run.dir, mkey, run.status); })) return;
@@ -536,7 +536,7 @@ void BatchRunner::run_target(const BatchTarget& target, BatchReport& report, boo
   }
   if (failed_before(run, "predict", pkey)) {
     ++report.failed;
-    ++report.failed_before;
+    report.failed_before += permanent_failure(run.status["failed"]) ? 1 : 0;  // (not another worker's memory failure)
     return;
   }
   // The parameters belong to the batch, not to a target: a bad file stops the batch (exit 2) at the first

@@ -48,7 +48,7 @@ struct BatchReport {
   int64_t targets = 0;        // in this shard
   int64_t done = 0;           // complete for the requested stage (now or before)
   int64_t failed = 0;         // recorded failures (now or before)
-  int64_t failed_before = 0;  // of `failed`: recorded by an earlier run with these inputs, not tried again
+  int64_t failed_before = 0;  // of `failed`: an input or crash failure of an earlier run with these inputs
   int64_t busy = 0;           // locked by another live worker, left to it (wait_for_busy false)
   int64_t waiting = 0;        // --stage predict without a finished MSA stage
 };

@@ -33,8 +33,8 @@ def test_notebook_runs(name, monkeypatch, kfold_module):
     client.execute()  # raises CellExecutionError naming the cell that failed
     errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
-    if name == "01_quickstart.ipynb":  # its complex: two chains in the PDB text and an ipTM printed
+    if name == "01_quickstart.ipynb":  # its complex: per-chain pLDDT, ipTM and interface PAE printed
         cell = next(c for c in notebook.cells if c.cell_type == "code" and "complex_msa" in c.source)
         text = "".join(o.get("text", "") for o in cell.outputs)
-        assert "chains: ['A', 'B']" in text and "ipTM " in text, text
+        assert "mean pLDDT: ubiquitin " in text and "ipTM " in text and "interface PAE" in text, text
 

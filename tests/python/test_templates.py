@@ -308,7 +308,7 @@ def test_each_chain_of_a_complex_is_searched_alone_and_gets_its_templates(kfold_
     assert ("4zhl_U", "chain 1 of the query's own sequence (an exact subsequence covering > 95 % of it)") in t.skipped
     # A homodimer: each copy gets the template, at its own residues.
     query = inputs["query"]
-    homolog = "G" + query[1:]  # (a second row: each copy is searched with its columns' profile)
+    homolog = "G" + query[1:]  # (a second row: the search takes the profile of the first copy's columns)
     (tmp_path / "dimer.a3m").write_text(f"#{len(query)},{len(query)}\t1,1\n>101\t102\n{query}{query}\n"
                                         f">h\n{homolog}{'-' * len(query)}\n")
     t = kfold_module.templates(query + query, inputs["db"], MMCIF, msas=[tmp_path / "dimer.a3m"], threads=1)
@@ -316,3 +316,105 @@ def test_each_chain_of_a_complex_is_searched_alone_and_gets_its_templates(kfold_
     blank = "-" * len(query)
     assert len(copies) == 2 and copies[0].endswith(blank) and copies[1].startswith(blank), t.domain_names
     assert "_chain1\t" in t.hits_m8 and "_chain2\t" not in t.hits_m8  # the copies share one search
+
+
+def test_missing_or_damaged_mmcif_files_are_warned_about_and_skipped(kfold, inputs, tmp_path):
+    """A damaged file among readable ones is skipped with a warning naming it (none readable: see below)."""
+    mmcif = tmp_path / "mmcif"
+    mmcif.mkdir()
+    (mmcif / "2ofg.cif").write_text("data_x garbage ;;; loop_\n")  # damaged; 4zhl readable
+    (mmcif / "4zhl.cif.gz").write_bytes((MMCIF / "4zhl.cif.gz").read_bytes())
+    out = tmp_path / "f.h5"
+    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif, "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert "template 2ofg skipped: " in r.stderr and "2ofg.cif: not a readable mmCIF file" in r.stderr
+    assert "templates: 1 of" in r.stderr
+    # Readable mmCIF with a damaged field (a residue number "1O"): skipped too, not the run's end.
+    text = gzip.decompress((MMCIF / "2ofg.cif.gz").read_bytes()).decode()
+    lines = text.splitlines()
+    seq = next(i for i, line in enumerate(lines) if line.startswith("_entity_poly_seq."))
+    first_row = next(i for i in range(seq, len(lines)) if not lines[i].startswith("_"))
+    fields = lines[first_row].split()
+    fields[1] = "1O"  # entity_id num mon_id hetero
+    lines[first_row] = " ".join(fields)
+    (mmcif / "2ofg.cif").write_text("\n".join(lines) + "\n")
+    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif, "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert "2ofg.cif: _entity_poly_seq.num '1O' is not an integer" in r.stderr
+    with h5py.File(out, "r") as f:
+        assert [n.decode() for n in f["template_domain_names"][()]] == ["4zhl_U"]  # the readable one
+
+
+def test_with_an_msa_the_template_search_uses_its_profile(kfold_module, kfold, inputs, tmp_path):
+    rng = np.random.default_rng(5)
+    query = inputs["query"]
+    rows = [query]
+    for _ in range(6):
+        row = np.array(list(query))
+        row[rng.choice(len(query), 30, replace=False)] = list(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), 30))
+        rows.append("".join(row))
+    a3m = tmp_path / "family.a3m"
+    a3m.write_text("".join(f">r{i}\n{r}\n" for i, r in enumerate(rows)))
+    out = tmp_path / "f.h5"
+    r = kfold("features", inputs["fasta"], "--msa", a3m, "--template-db", inputs["db"], "--template-mmcif-dir", MMCIF,
+              "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert "with the profile of its 7 MSA rows" in r.stderr
+    with h5py.File(out, "r") as f:
+        names = [n.decode() if isinstance(n, bytes) else n for n in f["template_domain_names"][()]]
+        assert names[0] == "2ofg_X"
+        cli_positions = f["template_all_atom_positions"][()]
+    t = kfold_module.templates(inputs["fasta"], inputs["db"], MMCIF, msas=[a3m], threads=1)
+    np.testing.assert_array_equal(t["template_all_atom_positions"], cli_positions)
+
+
+def test_max_template_date_reads_the_older_dictionarys_dates_and_skips_an_undated_file(kfold, kfold_module, inputs,
+                                                                                      tmp_path):
+    """Files of the older mmCIF dictionary (no _pdbx_audit_revision_history; 3 of the fixture's 4) were undated and
+    kept under any --max-template-date: now dated by revision 1 of _database_PDB_rev, and a file with no date at
+    all is skipped, with a warning naming it, when a date limit is given (AlphaFold fails on it)."""
+    mmcif = tmp_path / "mmcif"
+    mmcif.mkdir()
+    for path in MMCIF.glob("*.cif.gz"):
+        text = gzip.open(path, "rt").read()
+        if path.name.startswith("2ofg"):  # released 2007-12-18; here without any date
+            for date in ("2007-12-18", "2009-02-24", "2009-12-29", "2011-07-13"):
+                text = text.replace(f" {date} ", " ? ")
+        (mmcif / path.name[:-3]).write_text(text)
+    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif,
+              "--max-template-date", "2010-01-01", "-o", tmp_path / "features.h5")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("template 2ofg skipped:") == 1 and "gives no release date" in r.stderr, r.stderr
+    t = kfold_module.templates(inputs["fasta"], inputs["db"], mmcif, max_template_date="2010-01-01", threads=1)
+    assert t.domain_names == []
+    assert ("2ofg_X", "no release date in its mmCIF file to check against the max template date") in t.skipped
+    assert ("4zhl_U", "released 2015-09-16, after the max template date 2010-01-01") in t.skipped
+    undated = kfold_module.templates(inputs["fasta"], inputs["db"], mmcif, threads=1)  # no limit: kept
+    assert undated.domain_names[0] == "2ofg_X"
+
+
+def test_template_files_that_cannot_be_read_stop_the_run_with_the_fix(kfold, inputs, tmp_path):
+    """Every hit's file damaged or misnamed (gzip data named .cif) ran without templates, exit 0, the warnings
+    naming no fix; now, when that is so for several entries, exit 2 before any output, naming the first file's
+    problem and what to do."""
+    mmcif = tmp_path / "mmcif"
+    mmcif.mkdir()
+    for path in MMCIF.glob("*.cif.gz"):
+        (mmcif / path.name[:-3]).write_bytes(path.read_bytes())  # gzip data, named .cif
+    out = tmp_path / "features.h5"
+    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif, "-o", out)
+    assert r.returncode == 2 and not out.exists(), r.stderr
+    assert "gzip-compressed data in a file named without .gz: rename it <pdb id>.cif.gz" in r.stderr, r.stderr
+    assert "none of the 2 entries of the template hits could be read (0 missing, 2 unreadable)" in r.stderr, r.stderr
+    for path in mmcif.iterdir():  # cut short
+        path.write_text(gzip.open(MMCIF / f"{path.name}.gz", "rt").read()[:5000] + "\nloop_\n_atom_site.x\n")
+    r = kfold("features", inputs["fasta"], "--template-db", inputs["db"], "--template-mmcif-dir", mmcif, "-o", out)
+    assert r.returncode == 2 and not out.exists(), r.stderr
+    assert "(a damaged or cut download? fetch the entry again)" in r.stderr or "no protein chain" in r.stderr, r.stderr
+    assert "could be read" in r.stderr, r.stderr
+    # One entry's damaged file (here the only hit's): skipped with its warning, the run goes on without templates,
+    # as AlphaFold's featurizer does.
+    db = tmp_path / "one_entry.txt"
+    db.write_text("".join(f">{r}" for r in inputs["db"].read_text().split(">")[1:] if r.startswith("2ofg_X")))
+    r = kfold("features", inputs["fasta"], "--template-db", db, "--template-mmcif-dir", mmcif, "-o", out)
+    assert r.returncode == 0 and "template 2ofg skipped: " in r.stderr and "templates: 0 of" in r.stderr, r.stderr

@@ -186,7 +186,7 @@ class Prediction:
             >>> pair.plddt[chain_b].mean(), pair.pae[~chain_b][:, chain_b].mean()  # doctest: +SKIP
         """
         asym_id = self._prediction.asym_id
-        if len(asym_id) == 0:
+        if len(set(asym_id)) < 2:  # (absent, or features whose asym_id names one chain)
             return None
         array = np.asarray(asym_id, dtype=np.int32)
         array.flags.writeable = False
