@@ -54,9 +54,6 @@ double unix_time() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Content checksum of a stage's file, kept in status.json so that a damaged cached file is recomputed.
-std::string file_checksum(const fs::path& path) { return StageKey().add_file_content("file", path).hex(); }
-
 // --stage's word for `stage`.
 std::string stage_name(BatchStage stage) {
   return stage == BatchStage::msa ? "msa" : stage == BatchStage::predict ? "predict" : "all";
@@ -135,7 +132,8 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
   if (!msa_stage_query_is(dir, target)) forget_completed_stages(dir, status);
   // What can fail runs before the folder changes: a failed stage (a bad --msa-dir, a search error) leaves this
   // sequence's earlier MSA stage, so that a rerun with its options skips it again.
-  const auto [msa, file_name, templates] = compute_msa_stage(target, options_, db_ ? &*db_ : nullptr);
+  const auto [msa, file_name, templates] = compute_msa_stage(
+      target, options_, db_ ? &*db_ : nullptr, earlier_search(dir, status, msa_search_key(options_, target)));
   // The target's inputs change from here: what an earlier run completed is complete no more (a kill during
   // the writes must not leave `done` and a "done" status beside the new query.fasta and the old structures).
   forget_completed_stages(dir, status);
@@ -147,7 +145,11 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
     for (const auto& entry : fs::directory_iterator(dir / "msas", error))
       if (entry.path().filename() != file_name) fs::remove(entry.path(), error);
   fs::remove(dir / kTemplatesFile, error);
-  json msa_status = {{"key", key}, {"files", json::array()}, {"depth", 1}, {"neff", 1.0}};
+  json msa_status = {{"key", key},
+                     {"search_key", msa_search_key(options_, target)},
+                     {"files", json::array()},
+                     {"depth", 1},
+                     {"neff", 1.0}};
   msa_status["checksums"]["query.fasta"] = file_checksum(dir / "query.fasta");
   if (msa) {
     data::ensure_directory(dir / "msas");

@@ -35,7 +35,8 @@ std::string database_subfolders(const fs::path& db) {
 
 }  // namespace
 
-MsaStageInputs compute_msa_stage(const BatchTarget& target, const BatchOptions& options, const msa::SequenceDb* db) {
+MsaStageInputs compute_msa_stage(const BatchTarget& target, const BatchOptions& options, const msa::SequenceDb* db,
+                                 const fs::path& searched_before) {
   const data::Sequence query{target.id, target.description, target.sequence};
   msa::check_queries({query}, target.source);  // a protein of a size kfold takes, searched or not
   MsaStageInputs out;
@@ -63,6 +64,11 @@ MsaStageInputs compute_msa_stage(const BatchTarget& target, const BatchOptions& 
     std::string residues = target.sequence;
     for (char& c : residues) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     fold::check_msa_matches_query(*out.msa, residues, given->string());
+  } else if (!options.db.empty() && !searched_before.empty()) {
+    log_info("{}: only the template options changed: the MSA of its earlier search is taken, not searched again",
+             target.id);
+    out.msa = data::read_msa_file(searched_before);
+    out.file_name = "search.a3m";
   } else if (!options.db.empty()) {
     if (!db) fail_runtime("{}: --db {} was not opened", target.id, options.db.string());  // (open_batch_db does)
     const auto results = msa::search({query}, *db, options.search);

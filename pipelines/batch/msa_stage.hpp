@@ -22,9 +22,11 @@ struct MsaStageInputs {
 };
 
 // The MSA stage of `target` (its sequence checked first); `db` is --db as open_batch_db opened it (null without
-// --db). InputError for a sequence kfold does not take, an unreadable given MSA, or no file in --msa-dir without
-// --db; whatever the search or the template search throws.
-MsaStageInputs compute_msa_stage(const BatchTarget& target, const BatchOptions& options, const msa::SequenceDb* db);
+// --db). `searched_before`: the MSA an earlier stage searched with the same database and search options (only the
+// template options changed), taken instead of searching again. InputError for a sequence kfold does not take, an
+// unreadable given MSA, or no file in --msa-dir without --db; whatever the search or the template search throws.
+MsaStageInputs compute_msa_stage(const BatchTarget& target, const BatchOptions& options, const msa::SequenceDb* db,
+                                 const std::filesystem::path& searched_before = {});
 
 // --db, before any target: InputError (exit 2) naming the folder and the fix when it is missing or no database
 // (a folder that is not a kfold database names its subfolders that are: /data/dbs for /data/dbs/uniref50), so

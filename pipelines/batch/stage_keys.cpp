@@ -37,7 +37,10 @@ int64_t recycles_key(const PredictOptions& predict, const std::vector<std::strin
 
 }  // namespace
 
-std::string msa_stage_key(const BatchOptions& options, const BatchTarget& target) {
+namespace {
+
+// The MSA part of the MSA stage's key: the sequence and what its MSA comes from.
+StageKey msa_part_of_key(const BatchOptions& options, const BatchTarget& target) {
   StageKey key;
   key.add("stage", std::string_view("msa v1")).add("sequence", target.sequence);
   if (const auto given = given_msa(options.msa_dir, target)) {
@@ -59,6 +62,17 @@ std::string msa_stage_key(const BatchOptions& options, const BatchTarget& target
   } else if (!options.msa_dir.empty()) {  // it fails: not the single-sequence stage of a run without --msa-dir
     key.add("given msa", std::string_view("missing"));
   }
+  return key;
+}
+
+}  // namespace
+
+std::string msa_search_key(const BatchOptions& options, const BatchTarget& target) {
+  return msa_part_of_key(options, target).hex();
+}
+
+std::string msa_stage_key(const BatchOptions& options, const BatchTarget& target) {
+  StageKey key = msa_part_of_key(options, target);
   if (const auto& t = options.predict.templates; !t.db.empty()) {
     key.add_file_identity("template db", t.db)
         .add("mmcif dir", staged_name(t.featurizer.mmcif_dir))  // its name: a staged copy keeps the key

@@ -18,6 +18,9 @@ inline constexpr const char* kTemplatesFile = "templates.h5";
 // The MSA stage of `target`: its sequence, its MSA in --msa-dir or the database's identity and the search options,
 // and the template search's inputs.
 std::string msa_stage_key(const BatchOptions& options, const BatchTarget& target);
+// Its MSA part alone (the sequence and its given MSA or the database and search options; no template option): an
+// MSA stage whose search key is unchanged reuses the earlier stage's searched MSA.
+std::string msa_search_key(const BatchOptions& options, const BatchTarget& target);
 
 // The models' part of the predict key: names, parameter files (or the random weights' seed), config, recycles,
 // seed, ranking, dtype, relax. `models` are the names ModelSet resolved.

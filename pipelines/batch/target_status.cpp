@@ -19,6 +19,7 @@
 #include "data/fasta.hpp"
 #include "data/log.hpp"
 #include "data/sha256.hpp"
+#include "pipelines/batch/stage_key.hpp"
 #include "pipelines/batch/target_lock.hpp"
 
 namespace kfold::pipelines {
@@ -43,8 +44,8 @@ std::string status_problem(const json& status) {
   for (const char* section : {"msa", "predict", "failed", "running"}) {
     if (!status.contains(section) || !problem.empty()) continue;
     const json& s = status[section];
-    for (const char* name :
-         {"key", "stage", "kind", "reason", "best_model", "ranked_by", "worker", "started", "sequence_sha256"})
+    for (const char* name : {"key", "search_key", "stage", "kind", "reason", "best_model", "ranked_by", "worker",
+                             "started", "sequence_sha256"})
       if (problem.empty()) problem = field(s, name, text, "a text");
     for (const char* name :
          {"depth", "neff", "chains", "seconds", "mean_plddt", "num_residue_violations", "time", "worker_deaths"})
@@ -205,6 +206,20 @@ std::optional<TemplateSearchOptions> recorded_template_search(const json& msa_re
   } catch (const json::exception&) {  // (a hand-edited record: run.json then names this stage's options)
     return std::nullopt;
   }
+}
+
+std::string file_checksum(const fs::path& path) { return StageKey().add_file_content("file", path).hex(); }
+
+fs::path earlier_search(const fs::path& dir, const json& status, const std::string& search_key) {
+  const auto record = status.find("msa");
+  if (record == status.end() || !record->is_object() || record->value("search_key", "") != search_key ||
+      record->value("files", json::array()) != json::array({"search.a3m"}))
+    return {};
+  const fs::path path = dir / "msas" / "search.a3m";
+  std::error_code error;
+  const auto checksums = record->value("checksums", json::object());
+  if (!fs::is_regular_file(path, error) || checksums.value("msas/search.a3m", "") != file_checksum(path)) return {};
+  return path;
 }
 
 }  // namespace kfold::pipelines

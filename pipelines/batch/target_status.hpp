@@ -40,6 +40,13 @@ void append_stage_log(const std::filesystem::path& dir, const std::string& stage
 void forget_completed_stages(const std::filesystem::path& dir, nlohmann::json& status);
 // True when DIR/<id>/query.fasta, the MSA stage's record of its query, holds the target's sequence.
 bool msa_stage_query_is(const std::filesystem::path& dir, const BatchTarget& target);
+// Content checksum of a stage's file, kept in status.json so that a damaged cached file is recomputed.
+std::string file_checksum(const std::filesystem::path& path);
+// DIR/<id>/msas/search.a3m when `status`'s MSA record is of a search whose key (msa_search_key) is `search_key` and
+// the file is intact (its checksum): an MSA stage whose template options alone changed takes it instead of
+// searching the database again. Else an empty path.
+std::filesystem::path earlier_search(const std::filesystem::path& dir, const nlohmann::json& status,
+                                     const std::string& search_key);
 // The template options an MSA stage searched with, for its record in status.json ("template_search"), and
 // back: the predict stage's run.json names them (the predict stage's own template options search nothing), the
 // search's threads aside. An MSA record without one: nullopt.

@@ -69,6 +69,34 @@ def test_every_search_option_of_the_msa_key_reruns_the_msa_stage(kfold, tmp_path
         assert len(stage_runs(out, "t1", "msa")) == runs, option
 
 
+def test_new_template_options_take_the_msa_of_the_earlier_search(kfold, tmp_path):
+    """Only the template options changed (--template-db added, another date): the MSA stage runs again for its
+    templates but takes the MSA its earlier search made (the database search is most of a CPU job's hours); a new
+    search option, or a damaged MSA file, searches again."""
+    from test_templates import MMCIF, seqres_fasta
+
+    targets = tmp_path / "t.csv"
+    targets.write_text("id,sequence\nt1,MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEG\n")
+    out = tmp_path / "out"
+    base = ["batch", targets, "--stage", "msa", *SEARCH, "-o", out]
+    assert kfold(*base).returncode == 0
+    msa = (out / "t1/msas/search.a3m").read_text()
+    templates = ["--template-db", seqres_fasta(tmp_path / "seqres.txt"), "--template-mmcif-dir", MMCIF]
+    taken = "only the template options changed: the MSA of its earlier search is taken, not searched again"
+    for extra in ([], ["--max-template-date", "2010-01-01"]):
+        run = kfold(*base, *templates, *extra)
+        assert run.returncode == 0 and taken in run.stderr, (extra, run.stderr)
+        assert (out / "t1/msas/search.a3m").read_text() == msa
+    assert len(stage_runs(out, "t1", "msa")) == 3
+    run = kfold(*base, *templates, "-e", "1")
+    assert run.returncode == 0 and taken not in run.stderr, run.stderr
+    with open(out / "t1/msas/search.a3m", "a") as f:
+        f.write(">x\nMQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEG\n")
+    run = kfold(*base, *templates, "-e", "1", "--max-template-date", "2010-01-01")
+    assert run.returncode == 0 and taken not in run.stderr, run.stderr
+    assert (out / "t1/msas/search.a3m").read_text() != msa + ">x\nMQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEG\n"
+
+
 def test_a_new_recycle_count_reruns_the_predict_stage(kfold, tmp_path):
     targets = tmp_path / "t.csv"
     targets.write_text("id,sequence\nt1,MKTAYIAKQR\n")
