@@ -142,7 +142,14 @@ void run_batch_command(BatchCliOptions& o) {
   b.search.threads = apply_model_options(o.model, b.predict);
   // (checked with the models too; here for --stage msa, which builds none: its --seed went unchecked)
   if (b.predict.seed < 0) fail_input("--seed {}: must be 0 or more", b.predict.seed);
-  b.predict.templates = template_search_options(o.templates);
+  // Without --msa-dir either, every target takes the MSA stage's templates too: the template options are not
+  // used, nor their files looked for (a GPU node need not see the PDB mirror).
+  if (search_unused && o.msa_dir.empty() && !o.templates.db.empty())
+    log_info(
+        "--template-db is an option of the MSA stage; --stage predict without --db or --msa-dir takes the "
+        "templates that stage found");
+  else
+    b.predict.templates = template_search_options(o.templates);
   const auto report = pipelines::run_batch(b);
   fmt::print("targets {}\tdone {}\tfailed {}\tbusy {}\twaiting {}\n", report.targets, report.done, report.failed,
              report.busy, report.waiting);

@@ -238,6 +238,10 @@ def test_batch_searches_templates_in_the_msa_stage_and_reuses_them(kfold, inputs
     assert r.returncode == 0, r.stderr
     recorded = json.loads((target / "run.json").read_text())["inputs"]["template_search"]
     assert recorded["max_template_date"] == "" and recorded["mmcif_dir"] == str(MMCIF), recorded
+    # Nor are its files looked for there (a GPU node need not see the PDB mirror).
+    r = kfold(*common, "--stage", "predict", "--models", "model_3_ptm", "--template-db", tmp_path / "absent.txt",
+              "--template-mmcif-dir", tmp_path / "absent")
+    assert r.returncode == 0 and "takes the templates that stage found" in r.stderr, r.stderr
 
 
 def test_python_module_gives_the_clis_templates_and_prediction(kfold_module, kfold, inputs, tmp_path):
