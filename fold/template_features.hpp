@@ -87,11 +87,11 @@ TemplateFeatures extract_template_features(const data::TemplateStructure& struct
 std::string prefilter_template_hit(const TemplateHit& hit, std::string_view query_sequence,
                                    std::string_view what = "the query");
 
-// InputError for a mmcif_dir that is not a folder or a max_template_date that is not YYYY-MM-DD.
 // "1abc_A ..." → ("1abc", "A"), as AlphaFold's templates._get_pdb_id_and_chain; nullopt for names that
 // are no PDB chain's (a hit needs one to find its mmCIF file).
 std::optional<std::pair<std::string, std::string>> pdb_id_and_chain(const std::string& name);
 
+// InputError for a mmcif_dir that is not a folder, a max_template_date that is not YYYY-MM-DD or max_hits < 1.
 void check_featurizer_options(const TemplateFeaturizerOptions& options);
 // TemplateFolderError unless `mmcif_dir` (or a two-letter subfolder of it) holds a *.cif or *.cif.gz file: an
 // empty or wrong folder is said before any search (stops at the first file found).
@@ -106,9 +106,9 @@ void check_mmcif_folder_contents(const std::filesystem::path& mmcif_dir);
 // A complex (asym_id of several chains, each contiguous; empty: one chain): each hit is prefiltered against
 // the chain holding most of its aligned query residues, as AlphaFold-Multimer's per-chain search would, and
 // the chains take turns (best first within each) so that every chain's best hits come before max_hits.
-// Throws InputError as check_featurizer_options, when not one hit's file is in the folder, and when the files
-// of two or more entries were looked up and none could be read; otherwise a hit whose file is missing or
-// unreadable is skipped.
+// Throws InputError as check_featurizer_options; TemplateFolderError when not one hit's file is in the folder,
+// and when the files of two or more entries were looked up and none could be read; otherwise a hit whose file
+// is missing or unreadable is skipped.
 TemplateSearchResult featurize_template_hits(const std::string& query_sequence, std::vector<TemplateHit> hits,
                                              const TemplateFeaturizerOptions& options,
                                              const std::vector<int32_t>& asym_id = {});
