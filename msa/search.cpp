@@ -379,7 +379,7 @@ class SearchRun {
     });
   }
 
-  // A query the prefilter cannot seed: its MSA will hold the query alone.
+  // A query the prefilter cannot seed: said, with what it ends with (options_.unseeded_outcome).
   void warn_if_unseeded(const data::Sequence& query, const NeighbourWords& words,
                         const std::vector<uint8_t>& mask) const {
     // The prefilter's two-hit rule needs two seed words on one diagonal, min_hit_distance apart.
@@ -388,8 +388,8 @@ class SearchRun {
       const size_t n = query.residues.size();
       log_warn(
           "query {}: {} residue{}; the prefilter's two-hit rule (two seed words on one diagonal) needs at least {}: "
-          "no search is possible, its MSA will hold the query alone",
-          query.id, n, n == 1 ? "" : "s", min_length);
+          "no search is possible, {}",
+          query.id, n, n == 1 ? "" : "s", min_length, options_.unseeded_outcome);
     } else if (words.entries() == 0) {
       const bool masked = std::any_of(mask.begin(), mask.end(), [](uint8_t m) { return m != 0; });
       // The composition-bias correction lowers the scores of a query's over-represented residues: a poly-Q
@@ -397,9 +397,9 @@ class SearchRun {
       std::string remedies = "a higher -s (lower word score)";
       if (masked) remedies += " or --no-mask";
       if (options_.composition_bias) remedies += " or --no-comp-bias";
-      log_warn(
-          "query {}: no 4-mer of it can seed a hit ({} residues{}): its MSA will hold the query alone; {} may help",
-          query.id, query.residues.size(), masked ? ", low-complexity regions masked" : "", remedies);
+      log_warn("query {}: no 4-mer of it can seed a hit ({} residues{}): {}; {} may help", query.id,
+               query.residues.size(), masked ? ", low-complexity regions masked" : "", options_.unseeded_outcome,
+               remedies);
     }
   }
 

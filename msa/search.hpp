@@ -65,6 +65,8 @@ struct SearchOptions {
   // index chunk, a block of alignments, a query's tracebacks); it throws to stop the search early (the
   // Python module's Ctrl-C), and search() rethrows that exception. Must be thread-safe. Empty: never.
   std::function<void()> check_cancelled;
+  // What a query the prefilter cannot seed ends with, in the warning that says so.
+  std::string unseeded_outcome = "its MSA will hold the query alone";
 };
 
 struct Hit {

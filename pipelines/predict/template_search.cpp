@@ -116,6 +116,7 @@ TemplateSearchOutput search_templates(const data::Sequence& query, const Templat
   search.prefilter.max_candidates = 20000;
   search.threads = options.threads;
   search.check_cancelled = options.featurizer.check_cancelled;
+  search.unseeded_outcome = "it gets no template";
   msa::check_search_options(search);
   const auto chains = chain_queries(query, features);
   // Each distinct chain is searched once (a homo-oligomer's copies share the hits, at each copy's positions).

@@ -295,7 +295,7 @@ def test_python_says_once_when_the_preset_does_not_use_the_templates(kfold_modul
     assert pred.asym_id is None  # one chain
 
 
-def test_each_chain_of_a_complex_is_searched_alone_and_gets_its_templates(kfold_module, inputs, tmp_path):
+def test_each_chain_of_a_complex_is_searched_alone_and_gets_its_templates(kfold_module, inputs, tmp_path, caplog):
     """A complex's distinct chains are searched alone, as AlphaFold-Multimer searches them. The joined sequence
     searched once lost a peptide's full-length template (26 of the complex's 273 residues: "aligned to 9.5 % of
     the query") and gave a homodimer's second copy none (a PDB chain aligns to one copy)."""
@@ -320,6 +320,12 @@ def test_each_chain_of_a_complex_is_searched_alone_and_gets_its_templates(kfold_
     blank = "-" * len(query)
     assert len(copies) == 2 and copies[0].endswith(blank) and copies[1].startswith(blank), t.domain_names
     assert "_chain1\t" in t.hits_m8 and "_chain2\t" not in t.hits_m8  # the copies share one search
+    # A chain too short to search is said so, in the template search's terms (it said "its MSA will hold ...").
+    (tmp_path / "short.a3m").write_text(f"#{len(query)},3\t1,1\n>101\t102\n{query}MKV\n")
+    with caplog.at_level("WARNING", logger="kfold"):
+        t = kfold_module.templates(query + "MKV", inputs["db"], MMCIF, msas=[tmp_path / "short.a3m"], threads=1)
+    assert any("_chain2: 3 residues" in r.getMessage() and r.getMessage().endswith("no search is possible, it gets "
+               "no template") for r in caplog.records), [r.getMessage() for r in caplog.records]
 
 
 def test_missing_or_damaged_mmcif_files_are_warned_about_and_skipped(kfold, inputs, tmp_path):
