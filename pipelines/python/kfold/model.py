@@ -450,7 +450,9 @@ class Model:
                 ``msas`` as :func:`kfold.features` does), or raw features (:class:`kfold.Features` or a
                 dict with AlphaFold's raw feature names).
             msas: MSAs of the query (:class:`kfold.Msa` objects or A3M/Stockholm paths); only with a
-                sequence. None: single-sequence mode.
+                sequence. None: single-sequence mode. A complex: its chains joined as the query, with a
+                ColabFold complex A3M (first line ``#L1,L2<TAB>1,1``); then :attr:`Prediction.iptm` and
+                :attr:`Prediction.asym_id` tell the chains' interface and residues apart.
             templates: template features (:func:`kfold.templates`), used by the presets with templates
                 (model_1, model_2); with features, they replace the features' own.
             seed: the input pipeline's seed (default: the model's ``seed``).

@@ -214,7 +214,9 @@ def features(query: QueryLike, msas: Union[MsaLike, Sequence[MsaLike], None] = (
         query: a sequence in capitals, FASTA text, or a FASTA file holding one sequence.
         msas: :class:`kfold.Msa` objects or A3M/Stockholm paths (or one alone), each starting with the
             query. Used in order; a row already seen in an earlier MSA is dropped. None or none:
-            single-sequence features.
+            single-sequence features. A complex: the query is its chains joined, and a ColabFold complex
+            A3M (first line ``#L1,L2<TAB>1,1``) gives each chain its ``asym_id`` (or build the features and
+            set ``asym_id`` with :meth:`kfold.Features.from_dict`).
         msa_sources: names of the MSAs in error messages (default: their paths, or ``msas[i]``).
         templates: template features of the query (:func:`kfold.templates`); None: none.
 
