@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
 #include <filesystem>
 #include <vector>
 
@@ -60,10 +59,9 @@ MsaStageInputs compute_msa_stage(const BatchTarget& target, const BatchOptions& 
   if (given) {
     out.msa = data::read_msa_file(*given);
     out.file_name = target.id + ".a3m";
-    // Here, not first in the predict stage (a complex's chains given in another order than its A3M's).
-    std::string residues = target.sequence;
-    for (char& c : residues) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    fold::check_msa_matches_query(*out.msa, residues, given->string());
+    // Here, not first in the predict stage (a complex's chains given in another order than its A3M's); the
+    // target's letters are upper case as read (batch_targets.cpp, the FASTA reader).
+    fold::check_msa_matches_query(*out.msa, target.sequence, given->string());
   } else if (!options.db.empty() && !searched_before.empty()) {
     log_info("{}: only the template options changed: the MSA of its earlier search is taken, not searched again",
              target.id);
