@@ -132,8 +132,13 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
   if (!msa_stage_query_is(dir, target)) forget_completed_stages(dir, status);
   // What can fail runs before the folder changes: a failed stage (a bad --msa-dir, a search error) leaves this
   // sequence's earlier MSA stage, so that a rerun with its options skips it again.
-  const auto [msa, file_name, templates] = compute_msa_stage(
-      target, options_, db_ ? &*db_ : nullptr, earlier_search(dir, status, msa_search_key(options_, target)));
+  const std::string search_key = msa_search_key(options_, target);
+  const auto stage_msa =
+      compute_stage_msa(target, options_, db_ ? &*db_ : nullptr, earlier_search(dir, status, search_key));
+  if (stage_msa.searched && !options_.predict.templates.db.empty())
+    keep_search(dir, status, search_key, *stage_msa.msa);
+  const auto templates = compute_stage_templates(target, options_, stage_msa);
+  const auto& [msa, file_name, searched] = stage_msa;
   // The target's inputs change from here: what an earlier run completed is complete no more (a kill during
   // the writes must not leave `done` and a "done" status beside the new query.fasta and the old structures).
   forget_completed_stages(dir, status);
@@ -145,11 +150,7 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
     for (const auto& entry : fs::directory_iterator(dir / "msas", error))
       if (entry.path().filename() != file_name) fs::remove(entry.path(), error);
   fs::remove(dir / kTemplatesFile, error);
-  json msa_status = {{"key", key},
-                     {"search_key", msa_search_key(options_, target)},
-                     {"files", json::array()},
-                     {"depth", 1},
-                     {"neff", 1.0}};
+  json msa_status = {{"key", key}, {"search_key", search_key}, {"files", json::array()}, {"depth", 1}, {"neff", 1.0}};
   msa_status["checksums"]["query.fasta"] = file_checksum(dir / "query.fasta");
   if (msa) {
     data::ensure_directory(dir / "msas");
@@ -173,6 +174,7 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
   }
   msa_status["seconds"] = seconds_since(start);
   status["msa"] = msa_status;
+  forget_kept_search(dir, status);
   status["status"] = "msa_done";
   status.erase("running");
   // The log says what was computed, status.json what is complete: a kill between them reruns the stage.

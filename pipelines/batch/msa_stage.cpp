@@ -1,4 +1,4 @@
-// compute_msa_stage and open_batch_db (pipelines/batch/msa_stage.hpp).
+// compute_stage_msa, compute_stage_templates and open_batch_db (pipelines/batch/msa_stage.hpp).
 #include "pipelines/batch/msa_stage.hpp"
 
 #include <fmt/format.h>
@@ -34,11 +34,11 @@ std::string database_subfolders(const fs::path& db) {
 
 }  // namespace
 
-MsaStageInputs compute_msa_stage(const BatchTarget& target, const BatchOptions& options, const msa::SequenceDb* db,
-                                 const fs::path& searched_before) {
+StageMsa compute_stage_msa(const BatchTarget& target, const BatchOptions& options, const msa::SequenceDb* db,
+                           const fs::path& searched_before) {
   const data::Sequence query{target.id, target.description, target.sequence};
   msa::check_queries({query}, target.source);  // a protein of a size kfold takes, searched or not
-  MsaStageInputs out;
+  StageMsa out;
   const auto given = given_msa(options.msa_dir, target);
   if (const auto others = other_given_msas(options.msa_dir, target); given && !others.empty()) {
     std::string names;
@@ -63,8 +63,7 @@ MsaStageInputs compute_msa_stage(const BatchTarget& target, const BatchOptions& 
     // target's letters are upper case as read (batch_targets.cpp, the FASTA reader).
     fold::check_msa_matches_query(*out.msa, target.sequence, given->string());
   } else if (!options.db.empty() && !searched_before.empty()) {
-    log_info("{}: only the template options changed: the MSA of its earlier search is taken, not searched again",
-             target.id);
+    log_info("{}: the MSA of its earlier search with these options is taken, not searched again", target.id);
     out.msa = data::read_msa_file(searched_before);
     out.file_name = "search.a3m";
   } else if (!options.db.empty()) {
@@ -72,15 +71,20 @@ MsaStageInputs compute_msa_stage(const BatchTarget& target, const BatchOptions& 
     const auto results = msa::search({query}, *db, options.search);
     out.msa = msa::build_msa(query, results.front(), *db);
     out.file_name = "search.a3m";
-  }
-  if (!options.predict.templates.db.empty()) {
-    auto template_options = options.predict.templates;
-    template_options.threads = options.search.threads;
-    const auto raw =
-        out.msa ? fold::make_raw_features(query, {*out.msa}, {out.file_name}) : fold::make_raw_features(query, {}, {});
-    out.templates = search_templates(query, template_options, &raw);
+    out.searched = true;
   }
   return out;
+}
+
+std::optional<TemplateSearchOutput> compute_stage_templates(const BatchTarget& target, const BatchOptions& options,
+                                                            const StageMsa& msa) {
+  if (options.predict.templates.db.empty()) return std::nullopt;
+  const data::Sequence query{target.id, target.description, target.sequence};
+  auto template_options = options.predict.templates;
+  template_options.threads = options.search.threads;
+  const auto raw =
+      msa.msa ? fold::make_raw_features(query, {*msa.msa}, {msa.file_name}) : fold::make_raw_features(query, {}, {});
+  return search_templates(query, template_options, &raw);
 }
 
 std::optional<msa::SequenceDb> open_batch_db(const BatchOptions& options) {

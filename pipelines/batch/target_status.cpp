@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "data/a3m.hpp"
 #include "data/atomic_output.hpp"
 #include "data/fasta.hpp"
 #include "data/log.hpp"
@@ -210,16 +211,46 @@ std::optional<TemplateSearchOptions> recorded_template_search(const json& msa_re
 
 std::string file_checksum(const fs::path& path) { return StageKey().add_file_content("file", path).hex(); }
 
-fs::path earlier_search(const fs::path& dir, const json& status, const std::string& search_key) {
-  const auto record = status.find("msa");
-  if (record == status.end() || !record->is_object() || record->value("search_key", "") != search_key ||
-      record->value("files", json::array()) != json::array({"search.a3m"}))
-    return {};
-  const fs::path path = dir / "msas" / "search.a3m";
+namespace {
+
+constexpr const char* kKeptSearchFile = "kept_search.a3m";
+
+// `file` (in `dir`) when `record` is of a search with key `search_key` and the file's checksum is `checksum_field`'s.
+fs::path intact_search(const fs::path& dir, const json& record, const std::string& search_key, const fs::path& file,
+                       const std::string& checksum_field) {
+  if (!record.is_object() || record.value("search_key", "") != search_key) return {};
+  const fs::path path = dir / file;
   std::error_code error;
-  const auto checksums = record->value("checksums", json::object());
-  if (!fs::is_regular_file(path, error) || checksums.value("msas/search.a3m", "") != file_checksum(path)) return {};
+  const auto checksums = record.value("checksums", json::object());
+  if (!fs::is_regular_file(path, error) || !checksums.is_object() ||
+      checksums.value(checksum_field, "") != file_checksum(path))
+    return {};
   return path;
+}
+
+}  // namespace
+
+fs::path earlier_search(const fs::path& dir, const json& status, const std::string& search_key) {
+  if (const auto msa = status.find("msa");
+      msa != status.end() && msa->is_object() && msa->value("files", json::array()) == json::array({"search.a3m"}))
+    if (auto path = intact_search(dir, *msa, search_key, fs::path("msas") / "search.a3m", "msas/search.a3m");
+        !path.empty())
+      return path;
+  const auto kept = status.find("kept_search");
+  return kept == status.end() ? fs::path() : intact_search(dir, *kept, search_key, kKeptSearchFile, kKeptSearchFile);
+}
+
+void keep_search(const fs::path& dir, json& status, const std::string& search_key, const data::Msa& msa) {
+  data::write_a3m(dir / kKeptSearchFile, msa);
+  status["kept_search"] = {{"search_key", search_key},
+                           {"checksums", {{kKeptSearchFile, file_checksum(dir / kKeptSearchFile)}}}};
+  write_status(dir / "status.json", status);
+}
+
+void forget_kept_search(const fs::path& dir, json& status) {
+  std::error_code error;
+  fs::remove(dir / kKeptSearchFile, error);
+  status.erase("kept_search");
 }
 
 }  // namespace kfold::pipelines

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "data/msa.hpp"
 #include "pipelines/batch/batch_targets.hpp"
 #include "pipelines/predict/template_search.hpp"
 
@@ -42,11 +43,18 @@ void forget_completed_stages(const std::filesystem::path& dir, nlohmann::json& s
 bool msa_stage_query_is(const std::filesystem::path& dir, const BatchTarget& target);
 // Content checksum of a stage's file, kept in status.json so that a damaged cached file is recomputed.
 std::string file_checksum(const std::filesystem::path& path);
-// DIR/<id>/msas/search.a3m when `status`'s MSA record is of a search whose key (msa_search_key) is `search_key` and
-// the file is intact (its checksum): an MSA stage whose template options alone changed takes it instead of
-// searching the database again. Else an empty path.
+// The MSA of an earlier search whose key (msa_search_key) is `search_key`, when its file is intact (its checksum):
+// DIR/<id>/msas/search.a3m of a completed MSA stage (its template options alone changed), or the search a failed
+// stage kept (keep_search). An MSA stage takes it instead of searching the database again. Else an empty path.
 std::filesystem::path earlier_search(const std::filesystem::path& dir, const nlohmann::json& status,
                                      const std::string& search_key);
+// Keeps a finished --db search before the stage's template search runs: DIR/<id>/kept_search.a3m and its record in
+// `status` ("kept_search": key and checksum), written to status.json, so that a stage failing in its template search
+// (a folder short of mmCIF files, a kill) does not lose the search's hours: its rerun takes it (earlier_search).
+void keep_search(const std::filesystem::path& dir, nlohmann::json& status, const std::string& search_key,
+                 const data::Msa& msa);
+// Removes the kept search and its record (the MSA stage completed: msas/ holds its MSA).
+void forget_kept_search(const std::filesystem::path& dir, nlohmann::json& status);
 // The template options an MSA stage searched with, for its record in status.json ("template_search"), and
 // back: the predict stage's run.json names them (the predict stage's own template options search nothing), the
 // search's threads aside. An MSA record without one: nullopt.

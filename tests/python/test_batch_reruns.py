@@ -82,7 +82,7 @@ def test_new_template_options_take_the_msa_of_the_earlier_search(kfold, tmp_path
     assert kfold(*base).returncode == 0
     msa = (out / "t1/msas/search.a3m").read_text()
     templates = ["--template-db", seqres_fasta(tmp_path / "seqres.txt"), "--template-mmcif-dir", MMCIF]
-    taken = "only the template options changed: the MSA of its earlier search is taken, not searched again"
+    taken = "the MSA of its earlier search with these options is taken, not searched again"
     for extra in ([], ["--max-template-date", "2010-01-01"]):
         run = kfold(*base, *templates, *extra)
         assert run.returncode == 0 and taken in run.stderr, (extra, run.stderr)

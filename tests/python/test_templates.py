@@ -135,23 +135,57 @@ def test_a_folder_without_the_hits_mmcif_files_exits_2(kfold, inputs, tmp_path):
 
 def test_batch_with_a_folder_of_other_mmcif_files_retries_the_targets_once_it_is_fixed(kfold, inputs, tmp_path):
     """The folder is wrong, not the target: a runtime failure (a rerun retries it, and a batch of them stops after
-    --max-consecutive-failures), not an input one that every rerun skipped even after the files came."""
+    --max-consecutive-failures), not an input one that every rerun skipped even after the files came. The --db
+    search that finished before the template search failed is kept: the rerun takes it, not searching again."""
+    from test_batch import SEARCH
+
     folder = tmp_path / "mmcif"
     folder.mkdir()
     (folder / "9xyz.cif").write_text("data_9XYZ\n")
     targets = tmp_path / "targets.csv"
     targets.write_text(f"id,sequence\nq2ofg,{inputs['query']}\n")
-    args = ["batch", targets, "--stage", "msa", "--template-db", inputs["db"], "--template-mmcif-dir", folder,
-            "-o", tmp_path / "out"]
+    args = ["batch", targets, "--stage", "msa", *SEARCH, "--template-db", inputs["db"], "--template-mmcif-dir",
+            folder, "-o", tmp_path / "out"]
     r = kfold(*args)
     assert r.returncode == 3, r.stderr
-    status = json.loads((tmp_path / "out/q2ofg/status.json").read_text())
+    target = tmp_path / "out/q2ofg"
+    status = json.loads((target / "status.json").read_text())
     assert status["failed"]["kind"] == "runtime" and "not one of the" in status["failed"]["reason"], status
+    kept = (target / "kept_search.a3m").read_text()
+    assert kept.startswith(">q2ofg"), kept
     for cif in MMCIF.glob("*.cif.gz"):
         (folder / cif.name).write_bytes(cif.read_bytes())
     r = kfold(*args)
     assert r.returncode == 0, r.stderr
-    assert json.loads((tmp_path / "out/q2ofg/status.json").read_text())["msa"]["templates"][0] == "2ofg_X"
+    assert "the MSA of its earlier search with these options is taken" in r.stderr, r.stderr
+    status = json.loads((target / "status.json").read_text())
+    assert status["msa"]["templates"][0] == "2ofg_X" and "kept_search" not in status, status
+    assert (target / "msas/search.a3m").read_text() == kept and not (target / "kept_search.a3m").exists()
+
+
+def test_batch_searches_again_when_the_kept_search_is_damaged_or_of_other_options(kfold, inputs, tmp_path):
+    """A kept search (its stage failed in the template search) is taken only with the same search options and
+    intact: another --max-seqs, or a changed file, searches again."""
+    from test_batch import SEARCH
+
+    folder = tmp_path / "mmcif"
+    folder.mkdir()
+    (folder / "9xyz.cif").write_text("data_9XYZ\n")
+    targets = tmp_path / "targets.csv"
+    targets.write_text(f"id,sequence\nq2ofg,{inputs['query']}\n")
+    args = ["batch", targets, "--stage", "msa", *SEARCH, "--template-db", inputs["db"], "--template-mmcif-dir",
+            folder, "-o", tmp_path / "out"]
+    assert kfold(*args).returncode == 3
+    kept = tmp_path / "out/q2ofg/kept_search.a3m"
+    taken = "the MSA of its earlier search with these options is taken"
+    r = kfold(*args, "--max-seqs", "7")
+    assert r.returncode == 3 and taken not in r.stderr, r.stderr
+    with open(kept, "a") as f:
+        f.write(">x\n" + inputs["query"] + "\n")
+    r = kfold(*args, "--max-seqs", "7")
+    assert r.returncode == 3 and taken not in r.stderr, r.stderr
+    r = kfold(*args, "--max-seqs", "7")
+    assert r.returncode == 3 and taken in r.stderr, r.stderr
 
 
 def test_nucleic_acid_chains_are_not_templates(kfold_module, inputs, tmp_path):
