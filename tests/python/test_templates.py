@@ -362,6 +362,25 @@ def test_each_chain_of_a_complex_is_searched_alone_and_gets_its_templates(kfold_
                "no template") for r in caplog.records), [r.getMessage() for r in caplog.records]
 
 
+def test_features_of_a_complex_get_a_template_search_per_chain(kfold_module, inputs, tmp_path):
+    """kfold.Features as the query: a homodimer given as features with asym_id (no complex A3M) has each chain
+    searched alone, each copy getting its template, and the templates fit the features."""
+    query = inputs["query"]
+    d = dict(kfold_module.features(query + query))
+    d["asym_id"] = np.array([1] * len(query) + [2] * len(query), dtype=np.int32)
+    d["residue_index"] = np.concatenate([np.arange(len(query)), np.arange(len(query)) + 200 + len(query)])
+    dimer = kfold_module.Features.from_dict(d)
+    t = kfold_module.templates(dimer, inputs["db"], MMCIF, threads=1)
+    copies = [s.decode() for name, s in zip(t.domain_names, t["template_sequence"]) if name == "2ofg_X"]
+    blank = "-" * len(query)
+    assert len(copies) == 2 and copies[0].endswith(blank) and copies[1].startswith(blank), t.domain_names
+    assert "query_chain1\t" in t.hits_m8, t.hits_m8
+    with_templates = dimer.with_templates(t)
+    assert with_templates.templates.n_templates == t.n_templates and with_templates.n_res == 2 * len(query)
+    with pytest.raises(kfold_module.InputError, match="msas: the features given as the query hold their MSA"):
+        kfold_module.templates(dimer, inputs["db"], MMCIF, msas=[tmp_path / "any.a3m"])
+
+
 def test_missing_or_damaged_mmcif_files_are_warned_about_and_skipped(kfold, inputs, tmp_path):
     """A damaged file among readable ones is skipped with a warning naming it (none readable: see below)."""
     mmcif = tmp_path / "mmcif"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 from collections.abc import Mapping
-from typing import Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
@@ -14,6 +14,9 @@ from ._array_mapping import ArrayMapping
 from ._inputs import (MsaLike, QueryLike, check_integer, check_number, check_path, check_threads, msa_list,
                       msa_source, read_msa, read_query)
 from ._runner import run
+
+if TYPE_CHECKING:
+    from .raw_features import Features
 
 __all__ = ["Templates", "templates"]
 
@@ -122,14 +125,16 @@ def _rebuild_templates(arrays: dict, skipped: list, hits_m8: str, query: Optiona
     return Templates(rebuilt._core, skipped, hits_m8, query)
 
 
-def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: Union[str, "os.PathLike[str]"], *,
+def templates(query: Union[QueryLike, "Features"], db: Union[str, "os.PathLike[str]"], mmcif_dir: Union[str, "os.PathLike[str]"], *,
               msas: Union[MsaLike, Sequence[MsaLike], None] = (), max_template_date: Union[str, datetime.date, None] = None, evalue: float = 10.0,
               max_hits: int = 20, threads: Optional[int] = None) -> Templates:
     """Searches ``db`` for templates of ``query`` and builds AlphaFold's template features from the
     mmCIF files in ``mmcif_dir`` (``kfold predict --template-db DB --template-mmcif-dir DIR``).
 
     Args:
-        query: a sequence, FASTA text, or a FASTA file holding one sequence.
+        query: a sequence, FASTA text, or a FASTA file holding one sequence; or :class:`kfold.Features` (their
+            MSA's profile guides the search, msas left out): a complex's features with ``asym_id`` (as
+            ``Features.from_dict`` takes them) have each chain searched alone, as below.
         db: a FASTA of PDB chains with ids ``<pdb id>_<chain>`` (the PDB's ``pdb_seqres.txt``) or a
             ``kfold db create`` directory of it.
         mmcif_dir: folder of ``<id>.cif[.gz]`` files (or the PDB's divided layout ``ab/<id>.cif.gz``).
@@ -152,7 +157,8 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
         >>> t = kfold.templates("query.fasta", "pdb_seqres.txt", "mmcif_files")  # doctest: +SKIP
         >>> f = kfold.features("query.fasta", msas=["query.a3m"], templates=t)  # doctest: +SKIP
     """
-    sequence, _ = read_query(query, "kfold.templates")
+    features = _features_of(query)
+    sequence = features[0] if features else read_query(query, "kfold.templates")[0]
     db, mmcif_dir = check_path("db", db), check_path("mmcif_dir", mmcif_dir)
     n_threads = 0 if threads is None else check_threads(threads, zero_means_all=True)  # 0: OMP_NUM_THREADS, else the usable cores
     evalue = check_number("evalue", evalue, positive=True)
@@ -163,7 +169,9 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
         raise TypeError(f"max_template_date: expected 'YYYY-MM-DD' or a datetime.date, not "
                         f"{type(max_template_date).__name__}")
     msas = msa_list(msas)  # every argument checked before the work starts
-    raw = None
+    if features and msas:
+        raise _core.InputError("msas: the features given as the query hold their MSA; leave msas out")
+    raw = features[1] if features else None
     if msas:
         sources = [msa_source(m, i) for i, m in enumerate(msas)]
         core_msas = [read_msa(m, f"msas[{i}]") for i, m in enumerate(msas)]
@@ -171,6 +179,16 @@ def templates(query: QueryLike, db: Union[str, "os.PathLike[str]"], mmcif_dir: U
     core, skipped, hits_m8 = run(_core.search_templates, sequence, db, mmcif_dir, max_template_date or "", evalue,
                                  max_hits, n_threads, raw, cancellable=True, keywords=_TEMPLATE_KEYWORDS)
     return Templates(core, skipped, hits_m8, query=sequence.residues)
+
+
+def _features_of(query: object) -> Optional[tuple[_core.Sequence, _core.RawFeatures]]:
+    """(query sequence, core features) of a kfold.Features given as the query; None for any other query."""
+    from .raw_features import Features  # (raw_features imports this module)
+
+    if not isinstance(query, Features):
+        return None
+    name = query.domain_name.split(maxsplit=1) or ["query"]
+    return _core.Sequence(name[0], name[1] if len(name) > 1 else "", query.sequence), query._raw
 
 
 # The flags in the template search's messages (kfold predict's) whose keyword here has another name.
