@@ -5,6 +5,9 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -62,6 +65,9 @@ HostMemory host_available_memory() {
   std::ifstream cgroups("/proc/self/cgroup");
   const std::string membership((std::istreambuf_iterator<char>(cgroups)), std::istreambuf_iterator<char>());
   limit(cgroup_memory_left("/sys/fs/cgroup", membership), "the cgroup's memory limit less its use");
+  limit(slurm_memory_left(std::getenv("SLURM_MEM_PER_NODE"), std::getenv("SLURM_MEM_PER_CPU"),
+                          std::getenv("SLURM_CPUS_ON_NODE"), process_resident_bytes()),
+        "the SLURM job's memory request (--mem, --mem-per-cpu) less this process's resident memory");
   // An address-space limit (ulimit -v, prlimit --as; some clusters set it per job): what the process may
   // still map. Mapped, not resident, memory counts there: the libraries' reservations too.
   if (rlimit as{}; getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
@@ -70,6 +76,21 @@ HostMemory host_available_memory() {
       limit(memory.address_space_left, "the address-space limit (ulimit -v, RLIMIT_AS) less what this process maps");
     }
   return memory;
+}
+
+int64_t slurm_memory_left(const char* mem_per_node, const char* mem_per_cpu, const char* cpus_on_node,
+                          int64_t resident) {
+  const auto number = [](const char* text) -> int64_t {  // a whole number, else -1
+    if (text == nullptr) return -1;
+    int64_t value = -1;
+    const char* end = text + std::strlen(text);
+    const auto [stop, ec] = std::from_chars(text, end, value);
+    return ec == std::errc() && stop == end && value >= 0 ? value : -1;
+  };
+  int64_t mib = number(mem_per_node);
+  if (mib < 0 && number(mem_per_cpu) >= 0 && number(cpus_on_node) > 0) mib = number(mem_per_cpu) * number(cpus_on_node);
+  if (mib <= 0 || mib > (kNoCgroupLimit >> 20)) return -1;  // (0: --mem=0, the whole node)
+  return std::max<int64_t>((mib << 20) - std::max<int64_t>(resident, 0), 0);
 }
 
 int64_t process_resident_bytes() { return read_kib("/proc/self/status", "VmRSS:"); }

@@ -1,4 +1,5 @@
-// The memory this process may still use on the host (MemAvailable, its cgroups' limits, ulimit -v), and the
+// The memory this process may still use on the host (MemAvailable, its cgroups' limits, SLURM's request, ulimit -v),
+// and the
 // guards that refuse to read an input that cannot fit (an MSA of millions of rows, a compressed dataset
 // that inflates to gigabytes) with a message naming the file, instead of the kernel's OOM killer.
 #pragma once
@@ -18,8 +19,8 @@ struct HostMemory {
   int64_t address_space_left = -1;
 };
 
-// The smallest of MemAvailable (/proc/meminfo), the cgroup limit less usage and the address-space limit
-// (RLIMIT_AS) less what is mapped.
+// The smallest of MemAvailable (/proc/meminfo), the cgroup limit less usage, SLURM's memory request less this
+// process's resident memory and the address-space limit (RLIMIT_AS) less what is mapped.
 HostMemory host_available_memory();
 
 // The memory a process may still use under its cgroups' limits, or -1 when none is set: the smallest
@@ -27,6 +28,14 @@ HostMemory host_available_memory();
 // ancestors, for cgroup v2 (memory.max) and v1's memory controller (memory.limit_in_bytes), with `root`
 // where they are mounted (/sys/fs/cgroup).
 int64_t cgroup_memory_left(const std::filesystem::path& root, const std::string& membership);
+
+// What SLURM's memory request leaves this process, or -1 outside a job or when the request is all of the node's
+// memory (--mem=0): SLURM_MEM_PER_NODE (--mem), else SLURM_MEM_PER_CPU (--mem-per-cpu) times SLURM_CPUS_ON_NODE,
+// in MiB as SLURM writes them, less `resident` (this process's resident bytes). A site that enforces the request
+// by polling (JobAcctGather's OverMemoryKill) rather than with a cgroup kills a job that goes over it. The
+// variables' values are the arguments (null when unset); a value that is no number is ignored.
+int64_t slurm_memory_left(const char* mem_per_node, const char* mem_per_cpu, const char* cpus_on_node,
+                          int64_t resident);
 
 // This process's resident memory (VmRSS), -1 when unknown.
 int64_t process_resident_bytes();

@@ -75,6 +75,25 @@ TEST_CASE("cgroup limits: v2 and v1, the tightest of the process's cgroup and it
   CHECK(data::cgroup_memory_left(root.path(), "0::/system.slice/job_7/step_0\n") == int64_t{7} << 28);
 }
 
+TEST_CASE("SLURM's memory request: --mem, else --mem-per-cpu times the CPUs, less the resident memory") {
+  constexpr int64_t kMiB = int64_t{1} << 20;
+  CHECK(data::slurm_memory_left(nullptr, nullptr, nullptr, 0) == -1);  // not in a job
+  CHECK(data::slurm_memory_left("4096", nullptr, nullptr, 1000 * kMiB) == 3096 * kMiB);
+  CHECK(data::slurm_memory_left("4096", "100", "8", 0) == 4096 * kMiB);  // --mem first
+  CHECK(data::slurm_memory_left(nullptr, "1000", "8", 500 * kMiB) == 7500 * kMiB);
+  CHECK(data::slurm_memory_left(nullptr, "1000", nullptr, 0) == -1);  // CPUs unknown
+  CHECK(data::slurm_memory_left("0", nullptr, nullptr, 0) == -1);     // --mem=0: the whole node
+  CHECK(data::slurm_memory_left("100", nullptr, nullptr, 200 * kMiB) == 0);
+  for (const char* text : {"", "4G", "-5", "1e3", "99999999999999999999"})
+    CHECK_MESSAGE(data::slurm_memory_left(text, nullptr, nullptr, 0) == -1, text);
+  // In the environment: the bound the messages name.
+  setenv("SLURM_MEM_PER_NODE", "1", 1);
+  const auto memory = data::host_available_memory();
+  unsetenv("SLURM_MEM_PER_NODE");
+  CHECK(memory.bytes == 0);  // 1 MiB less this test's resident memory
+  CHECK(memory.bound == "the SLURM job's memory request (--mem, --mem-per-cpu) less this process's resident memory");
+}
+
 TEST_CASE("check_host_memory: a read larger than the memory left is a MemoryError naming it and the fix") {
   const data::HostMemory memory = data::host_available_memory();
   REQUIRE(memory.bytes > 0);  // Linux: MemAvailable at least
