@@ -83,7 +83,13 @@ bool pid_exists(long pid) {
 
 std::optional<bool> process_is_running(const ProcessOwner& owner) {
   if (owner.host != host_name() || (!owner.space.empty() && owner.space != pid_space())) return std::nullopt;
-  return pid_exists(owner.pid) && (owner.start == "?" || process_start(owner.pid) == owner.start);
+  if (!pid_exists(owner.pid)) return false;
+  if (owner.start == "?") return true;
+  // Another user's process under /proc mounted hidepid=1|2 (common on clusters): its pid exists, its
+  // /proc/PID/stat cannot be read. Not "gone": a live worker's lock was taken over and its files written over.
+  const std::string start = process_start(owner.pid);
+  if (start.empty()) return std::nullopt;
+  return start == owner.start;
 }
 
 }  // namespace kfold::data

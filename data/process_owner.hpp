@@ -28,7 +28,8 @@ std::string owner_line(const ProcessOwner& owner);
 bool read_process_owner(const std::filesystem::path& file, ProcessOwner& owner);
 
 // Whether `owner` still runs: true or false where this process can tell (same host and PID namespace; a
-// pid now used by a process with another start time is not the owner), nullopt where it cannot.
+// pid now used by a process with another start time is not the owner), nullopt where it cannot (another host or
+// PID namespace; a live pid whose /proc entry this user may not read, /proc mounted hidepid=1|2).
 std::optional<bool> process_is_running(const ProcessOwner& owner);
 
 // Whether process `pid` of this host and namespace exists (it may belong to another user).

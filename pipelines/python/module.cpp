@@ -8,6 +8,7 @@
 #include "data/caller_tag.hpp"
 #include "data/cpu_count.hpp"
 #include "data/error.hpp"
+#include "data/process_owner.hpp"
 #include "data/thread_limit.hpp"
 #include "pipelines/cli/commands.hpp"
 #include "pipelines/git_revision.hpp"
@@ -21,6 +22,17 @@ void bind_runtime(py::module_& m) {
   m.attr("__version__") = pipelines::kVersion;
   m.attr("git_revision") = pipelines::git_revision();
   m.def("version_text", &cli::version_text, "The text of `kfold --version`.");
+  m.def(
+      "process_owner_line", [] { return data::owner_line(data::this_process()); },
+      "This process as locks name their owner: 'host pid start-time pid-space' (data/process_owner.hpp).");
+  m.def(
+      "process_owner_running",
+      [](const std::string& host, long pid, const std::string& start, const std::string& space) {
+        return data::process_is_running({host, pid, start, space});
+      },
+      py::arg("host"), py::arg("pid"), py::arg("start"), py::arg("space"),
+      "Whether a lock's owner runs: True/False where this process can tell (this host and PID namespace; a pid "
+      "now another process's is not the owner), None where it cannot.");
 
   py::class_<CancelToken>(m, "CancelToken", "Cancels a running call at its next progress point.")
       .def(py::init<>())

@@ -145,19 +145,23 @@ def test_a_breakers_age_is_read_by_the_file_systems_clock(kf, tmp_path, monkeypa
     assert breaker.exists()
 
 
-def test_a_lock_held_by_another_users_live_process_is_refused(kf, tmp_path, monkeypatch):
-    """A holder that this process may not signal (another user's, os.kill: PermissionError) is alive:
-    its lock is not taken over."""
+def test_a_lock_of_a_live_process_is_refused_and_of_a_reused_pid_taken_over(kf, tmp_path):
+    """The holder is judged as kfold batch's locks judge theirs (process_is_running): a live process (pid 1, another
+    user's for a user other than root) holds it; a live pid whose start time is not the lock's is another process
+    (the pid reused: the lock looked held for ever), and its lock is taken over."""
     from kfold.agent import _ProposeLock
-    (tmp_path / ".propose.lock").write_text(f"{socket.gethostname()} 4242\n")
-
-    def no_permission(pid, sig):
-        raise PermissionError(1, "Operation not permitted")
-
-    monkeypatch.setattr(os, "kill", no_permission)
-    with pytest.raises(kf.InputError, match="another propose\\(\\) is running on this campaign \\(pid 4242"):
+    lock_path = tmp_path / ".propose.lock"
+    lock_path.write_text(f"{socket.gethostname()} 1\n")
+    with pytest.raises(kf.InputError, match="another propose\\(\\) is running on this campaign \\(pid 1 on"):
         _ProposeLock(tmp_path)
-    assert (tmp_path / ".propose.lock").read_text() == f"{socket.gethostname()} 4242\n"
+    assert lock_path.read_text() == f"{socket.gethostname()} 1\n"
+    host, pid, start, space = kf._core.process_owner_line().split()
+    assert int(pid) == os.getpid() and start.isdigit()
+    lock_path.write_text(f"{host} 1 {int(start) + 1} {space}\ntoken\n")  # pid 1 did not start then
+    lock = _ProposeLock(tmp_path)
+    assert lock_path.read_text() == lock.text and lock.text.startswith(f"{host} {pid} {start} {space}\n")
+    lock.release()
+    assert not lock_path.exists()
 
 
 def test_a_bad_campaign_file_is_named_and_leaves_no_workdir(kf, tmp_path):

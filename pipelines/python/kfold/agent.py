@@ -242,23 +242,28 @@ class Round:
 
 class _ProposeLock:
     """One propose() at a time per campaign folder: two kernels (or threads) on one campaign both took the
-    same round number and one got the other's plate. The lock file names its holder ("host pid") and this
-    call (a token): a dead holder's lock (same host) is taken over, and a release removes the file only while
-    it is still this call's (an interrupted round's late cleanup must not remove a later call's lock)."""
+    same round number and one got the other's plate. The lock file names its holder as kfold batch's locks do
+    ("host pid start-time pid-space", judged by the same C++ code) and, on its second line, this call (a token):
+    a dead holder's lock (same host and PID namespace; a pid now another process's) is taken over, and a release
+    removes the file only while it is still this call's (an interrupted round's late cleanup must not remove a
+    later call's lock)."""
 
     def __init__(self, workdir: Path) -> None:
         self.path = workdir / ".propose.lock"
-        self.text = f"{socket.gethostname()} {os.getpid()} {os.urandom(8).hex()}\n"
+        self.text = f"{_core.process_owner_line()}\n{os.urandom(8).hex()}\n"
         for attempt in range(2):
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             except FileExistsError:
                 try:
                     seen = self.path.read_text()
-                    host, pid = seen.split()[:2]
+                    owner = (seen.splitlines() or [""])[0].split()
+                    host, pid = owner[:2]
                 except (OSError, ValueError):
-                    seen, host, pid = None, "", "0"
-                alive = host != socket.gethostname() or _pid_alive(int(pid) if pid.isdigit() else 0)
+                    seen, owner, host, pid = None, [], "", "0"
+                alive = pid.isdigit() and _core.process_owner_running(
+                    host, min(int(pid), 2**62), owner[2] if len(owner) > 2 else "?",
+                    owner[3] if len(owner) > 3 else "") is not False
                 if alive or attempt > 0:
                     if host == socket.gethostname() and pid == str(os.getpid()):
                         raise InputError(f"{workdir}: another propose() of this process is running on this campaign "
@@ -343,18 +348,6 @@ def _results_lock(workdir: Path):
             fcntl.flock(fd, fcntl.LOCK_UN)
         if fd >= 0:
             os.close(fd)
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Campaign:
