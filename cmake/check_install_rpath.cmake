@@ -1,6 +1,11 @@
 # Run by `cmake --install` (pipelines/CMakeLists.txt): warns when a directory of the installed kfold's RUNPATH
 # (KFOLD_RPATH_DIRS) is not searchable by other users, who then get exit 127 ("libtorch.so: cannot open
 # shared object file"): a venv in the builder's ~/.cache, scripts/setup's default, under a 0700 /root.
+# Run for the cli and the python components: a whole install checks once.
+if(_kfold_rpath_checked)
+  return()
+endif()
+set(_kfold_rpath_checked TRUE)
 cmake_policy(PUSH)
 cmake_policy(VERSION 3.25)  # (install scripts run with no policies set)
 set(_kfold_unreachable "")  # "folder (mode)" of each folder others cannot search, once

@@ -460,7 +460,9 @@ NpzFile::NpzFile(const std::filesystem::path& path) : path_(path) {
   if (std::filesystem::is_directory(path, ec)) fail_input("{}: is a directory, expected an .npz file", file);
   // Non-blocking: a FIFO under the name would block the open until a writer came.
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) fail_input("{}: cannot open: {}", file, std::strerror(errno));
+  if (fd < 0)
+    fail_input("{}: cannot open: {}{}", file, std::strerror(errno),
+               errno == EACCES ? "; ask its owner for read access, or use a copy of your own" : "");
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int error = errno;

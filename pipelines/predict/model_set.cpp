@@ -56,7 +56,11 @@ fs::path find_params(const std::string& model, const PredictOptions& options) {
   const auto file_name = "params_" + model + ".npz";
   std::vector<fs::path> places;
   if (!options.params.empty()) {
-    if (fs::is_regular_file(options.params)) return checked_params_file(options.params, model, "--params");
+    std::error_code error;
+    if (fs::is_regular_file(options.params, error)) return checked_params_file(options.params, model, "--params");
+    if (error && error != std::errc::no_such_file_or_directory)
+      fail_input("--params {}: {}; ask for read access to the parameters (or give --params a copy of your own)",
+                 options.params.string(), error.message());
     if (!fs::exists(options.params))
       fail_input("--params {}: {} not found; check the path (a directory holding params_<model>.npz, or one such file)",
                  options.params.string(), options.params.extension() == ".npz" ? "file" : "directory");
@@ -77,7 +81,11 @@ fs::path find_params(const std::string& model, const PredictOptions& options) {
   }
   std::string looked;
   for (const auto& dir : places) {
-    if (fs::is_regular_file(dir / file_name)) return dir / file_name;
+    std::error_code error;  // (a folder this user may not search: named, not libstdc++'s "filesystem error")
+    if (fs::is_regular_file(dir / file_name, error)) return dir / file_name;
+    if (error && error != std::errc::no_such_file_or_directory)
+      fail_input("{}: {}; ask for read access to the parameters (or give --params a copy of your own)",
+                 (dir / file_name).string(), error.message());
     looked += (looked.empty() ? "" : ", ") + (dir / file_name).string();
   }
   fail_input(

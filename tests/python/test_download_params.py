@@ -97,6 +97,24 @@ def test_download_extract_verify_and_skip(tmp_path, archive):
     assert "complete" in run("--url", archive.as_uri(), "--dir", dest, "--multimer").stderr
 
 
+def test_the_parameters_are_readable_by_every_user_whatever_the_umask(tmp_path):
+    """A site's `download-params --dir /opt/kfold/params`, by root under umask 077 from an archive whose members
+    are 0600: the folder and files were left to their owner alone, and every user's kfold predict was refused."""
+    archive = make_archive(tmp_path / "alphafold_params_2022-12-06.tar")
+    private = tmp_path / "private.tar"
+    with tarfile.open(archive) as src, tarfile.open(private, "w") as dst:
+        for member in src.getmembers():
+            member.mode = 0o600
+            dst.addfile(member, src.extractfile(member))
+    dest = tmp_path / "site" / "params"
+    r = subprocess.run(["bash", "-c", f'umask 077; exec bash "{SCRIPT}" --url "{private.as_uri()}" --dir "{dest}"'],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert (dest.stat().st_mode & 0o777) == 0o755
+    for f in list(dest.glob("*.npz")) + [dest / "SHA256SUMS", dest / "ARCHIVE_SHA256", dest / "LICENSE"]:
+        assert (f.stat().st_mode & 0o777) == 0o644, f
+
+
 def test_multimer_and_keep_tar(tmp_path, archive):
     dest = tmp_path / "params"
     r = run("--url", archive.as_uri(), "--dir", dest, "--multimer", "--keep-tar")

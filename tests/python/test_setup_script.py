@@ -38,3 +38,27 @@ def test_a_kfold_venv_folder_of_the_users_is_refused_not_deleted(tmp_path):
     assert (new / ".kfold-venv").exists() and (new / ".kfold-installed").exists()
     (new / ".kfold-installed").unlink()
     assert setup(root, new).returncode == 0 and (new / ".kfold-installed").exists()
+
+
+def test_venv_libraries_no_longer_search_the_working_directory(tmp_path):
+    """An empty RUNPATH entry (torch's libcusparseLt.so.0: "$ORIGIN:") had the loader search the working directory
+    first: a libcuda.so.1 planted in a shared project folder ran as whoever started kfold there. Setup removes
+    such entries once per venv, and the project venv has none left."""
+    root = fake_root(tmp_path)
+    venv = tmp_path / "venv"
+    assert setup(root, venv).returncode == 0
+    lib = venv / "lib" / "libplanted_runpath.so"
+    (tmp_path / "x.c").write_text("int x(void) { return 1; }\n")
+    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,--enable-new-dtags,-rpath,$ORIGIN:", "-o", str(lib),
+                    str(tmp_path / "x.c")], check=True)
+    runpath = lambda path: subprocess.run(["patchelf", "--print-rpath", str(path)], capture_output=True,
+                                          text=True, check=True).stdout.strip()
+    assert runpath(lib) == "$ORIGIN:"
+    assert setup(root, venv).returncode == 0 and runpath(lib) == "$ORIGIN:"  # once per venv: the stamp
+    (venv / ".kfold-runpaths-fixed").unlink()
+    r = setup(root, venv)
+    assert r.returncode == 0 and "lib/libplanted_runpath.so: '$ORIGIN:' -> '$ORIGIN'" in r.stderr, r.stderr
+    assert runpath(lib) == "$ORIGIN"
+    for project_lib in (SOURCE_DIR / ".venv").resolve().glob("lib/python3*/site-packages/nvidia/*/lib/*.so*"):
+        entries = runpath(project_lib)
+        assert not entries or "" not in entries.split(":"), (project_lib, entries)
