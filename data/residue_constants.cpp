@@ -154,12 +154,6 @@ const std::array<std::vector<std::array<std::string_view, 4>>, restype_num_with_
   return grouped;
 }
 
-void check_restype(int64_t restype) {
-  if (restype < 0 || restype >= restype_num_with_x) {
-    fail_input("residue type index {} is out of range [0, {})", restype, restype_num_with_x);
-  }
-}
-
 // ---- Small vector algebra for the default frames (double precision, as numpy) ----------------------
 
 using Vec3 = std::array<double, 3>;
@@ -418,6 +412,12 @@ const Table<float, restype_num_with_x, atom14_num>& restype_atom14_is_ambiguous(
 }
 const Table<float, restype_num_with_x, atom14_num, atom14_num>& renaming_matrices() {
   return atom_layout_tables().renaming_matrices;
+}
+
+void check_restype(int64_t restype) {
+  if (restype < 0 || restype >= restype_num_with_x) {
+    fail_input("residue type index {} is out of range [0, {})", restype, restype_num_with_x);
+  }
 }
 
 }  // namespace kfold::data::rc

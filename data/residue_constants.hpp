@@ -62,6 +62,9 @@ constexpr int64_t find_resname(std::string_view resname) noexcept {
   return -1;
 }
 
+// Throws InputError unless 0 <= restype < restype_num_with_x (the rows of the per-restype tables).
+void check_restype(int64_t restype);
+
 // AlphaFold's restype_order / restype_order_with_x / resname_to_idx; throw InputError when absent.
 int64_t restype_order(char letter);
 int64_t restype_order_with_x(char letter);

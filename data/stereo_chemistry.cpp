@@ -232,12 +232,6 @@ StereoChemicalProps make_stereo_chemical_props() {
   return props;
 }
 
-void check_restype(int64_t restype) {
-  if (restype < 0 || restype >= restype_num_with_x) {
-    fail_input("residue type index {} is out of range [0, {})", restype, restype_num_with_x);
-  }
-}
-
 int64_t atom14_index_of(int64_t restype, std::string_view atom_name) {
   const int64_t index = find_atom14_index(restype, atom_name);
   if (index < 0) fail_runtime("stereo_chemistry: {} has no atom14 slot for {}", resnames[restype], atom_name);

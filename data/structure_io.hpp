@@ -1,4 +1,4 @@
-// PDB and mmCIF writing (and reading, for tests and the agent) of Protein through gemmi,
+// PDB and mmCIF writing and reading (kfold relax and inspect read them) of Protein through gemmi,
 // with pLDDT in the B-factor column as AlphaFold does.
 #pragma once
 
@@ -20,8 +20,9 @@ enum class StructureFormat { pdb, mmcif };
 // nullopt otherwise.
 std::optional<StructureFormat> structure_format_of(const std::filesystem::path& path);
 
-// Throws InputError when `protein` does not fit the PDB format (chain names of more than 2 characters,
-// coordinates outside -999.999..9999.999 Å); to_pdb checks it, callers may check before long work.
+// Throws InputError when `protein` does not fit the PDB format (chain names of more than 1 character, more than
+// 62 unnamed chains, residue numbers outside -999..9999, more than 99,999 atoms and TER records, coordinates
+// outside -999.999..9999.999 Å, B-factors beyond its columns); to_pdb checks it, callers may check before long work.
 void check_fits_pdb(const Protein& protein);
 std::string to_pdb(const Protein& protein, const StructureHeader& header = {});
 

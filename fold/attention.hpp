@@ -1,7 +1,7 @@
 // Multi-head attention as AlphaFold's modules.Attention (gated, with a pair bias) and
 // modules.GlobalAttention (Suppl. Alg. 19 lines 2-7), plus the one function every attention with a
 // pair bias goes through (MSA row attention Alg. 7, column attention Alg. 8, triangle attention
-// Alg. 13/14), which the fused kernel (kernels/attention_pair_bias) will take over.
+// Alg. 13/14): the fused kernel (kernels/attention_pair_bias) or its reference, per RunOptions::attention_kernel.
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -329,7 +329,8 @@ ModelConfig model_config(std::string_view preset) {
   if (std::find(presets.begin(), presets.end(), preset) == presets.end()) {
     std::string names;
     for (const auto& p : presets) names += (names.empty() ? "" : ", ") + p;
-    fail_input("unknown model preset '{}' (expected one of {}, or a JSON file)", preset, names);
+    fail_input("unknown model preset '{}' (expected one of {}){}", preset, names,
+               preset.ends_with(".json") ? "; a JSON file of config overrides goes in --config (Python: config=)" : "");
   }
   ModelConfig c = base_config();
   const bool ptm = preset.ends_with("_ptm");
@@ -374,15 +375,6 @@ std::string config_file_text(const std::filesystem::path& path) {
 
 void apply_config_file(ModelConfig& config, const std::filesystem::path& path) {
   apply_config_json(config, config_file_text(path), path.string());
-}
-
-ModelConfig resolve_config(std::string_view preset_or_file, std::string_view base_preset) {
-  const auto& presets = model_presets();
-  if (std::find(presets.begin(), presets.end(), preset_or_file) != presets.end()) return model_config(preset_or_file);
-  if (!std::string_view(preset_or_file).ends_with(".json")) return model_config(preset_or_file);  // names presets
-  ModelConfig c = model_config(base_preset);
-  apply_config_file(c, std::filesystem::path(std::string(preset_or_file)));
-  return c;
 }
 
 std::string config_to_json(const ModelConfig& config, int indent) {

@@ -516,9 +516,6 @@ void apply_config_file(ModelConfig& config, const std::filesystem::path& path);
 // it empty, or blocked on a FIFO forever); a regular file is read anew (a notebook that edits it between calls).
 std::string config_file_text(const std::filesystem::path& path);
 
-// `--config PRESET|FILE.json`: a preset name, or a JSON file applied on top of `base_preset`.
-ModelConfig resolve_config(std::string_view preset_or_file, std::string_view base_preset = "model_1_ptm");
-
 // The config as JSON with AlphaFold's key names (absent optional keys omitted).
 std::string config_to_json(const ModelConfig& config, int indent = 2);
 

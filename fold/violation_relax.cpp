@@ -7,12 +7,14 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/optim/lbfgs.h>
 
+#include <chrono>
 #include <cmath>
 #include <initializer_list>
 #include <mutex>
 #include <vector>
 
 #include "data/interrupt.hpp"
+#include "data/log.hpp"
 #include "data/residue_constants.hpp"
 #include "fold/all_atom.hpp"
 #include "fold/rigid.hpp"
@@ -153,6 +155,9 @@ RelaxResult relax_structure(const at::Tensor& aatype, const at::Tensor& residue_
   const Stereo stereo(aa, ri, x0, exists);
   auto x = x0.clone().requires_grad_(true);
   auto restrained = at::ones({aa.size(0)}, x0.options());
+  // Progress for long relaxes (a large complex runs for minutes): a line when a round ends 10 s after the last.
+  const auto start = std::chrono::steady_clock::now();
+  auto last_line = start;
   for (int64_t round = 0; round < options.max_outer_iterations; ++round) {
     torch::optim::LBFGS optimizer({x}, torch::optim::LBFGSOptions(1.0)
                                            .max_iter(options.max_iterations)
@@ -172,6 +177,11 @@ RelaxResult relax_structure(const at::Tensor& aatype, const at::Tensor& residue_
     });
     ++result.rounds;
     result.final = check(x.detach());
+    if (const auto now = std::chrono::steady_clock::now(); now - last_line >= std::chrono::seconds(10)) {
+      log_info("  relax round {}: {} of {} residues still with structural violations ({:.0f} s)", result.rounds,
+               result.final.residue_violations.size(), aa.size(0), std::chrono::duration<double>(now - start).count());
+      last_line = now;
+    }
     if (result.final.residue_violations.empty()) break;
     // As AlphaFold's relax: the residues still violating are freed from their restraints for the next round.
     for (const int64_t i : result.final.residue_violations) restrained[i] = 0;

@@ -1,5 +1,5 @@
 // What the compute runtime offers: libtorch version, CUDA (compiled in, runtime, devices)
-// and OpenMP. Reported by `kfold --version` and used to validate --device choices.
+// and OpenMP. Reported by `kfold --version`.
 #pragma once
 
 #include <cstdint>

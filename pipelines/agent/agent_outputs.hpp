@@ -1,6 +1,7 @@
-// The files `kfold agent` writes into its output folder, each atomically (temporary name, rename):
-// scores.tsv (every evaluated variant), plate.csv (the plate), notebook.jsonl (append-only record of
-// every run: inputs, hypotheses, scores, decisions, LLM calls) and report.md (for people).
+// The text of the files `kfold agent` writes into its output folder (agent_run.cpp writes each atomically):
+// scores.tsv (every evaluated variant), plate.csv (the plate), constructs.tsv (the construct wells),
+// notebook.jsonl (append-only record of every run: inputs, hypotheses, scores, decisions, LLM calls) and
+// report.md (for people).
 #pragma once
 
 #include <filesystem>

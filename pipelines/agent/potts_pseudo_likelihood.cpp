@@ -214,7 +214,6 @@ double PottsPseudoLikelihood::evaluate(const std::vector<float>& x, std::vector<
   }
   double nll = 0.0;
   for (int64_t i = 0; i < L; ++i) nll += site_objective_[static_cast<size_t>(i)];
-  last_nll_ = nll;
   // L2 penalties, in parameter order.
   double penalty = 0.0;
   const int64_t n_fields = L * kStates;

@@ -36,9 +36,6 @@ class PottsPseudoLikelihood {
   // buffers, which are then combined in a fixed order, so the result does not depend on the threads.
   double evaluate(const std::vector<float>& x, std::vector<float>& g);
 
-  // The negative log-pseudo-likelihood part of the last evaluate() (without the penalties).
-  double last_neg_log_pseudo_likelihood() const { return last_nll_; }
-
  private:
   const FamilyAlignment& alignment_;
   std::vector<float> weights_;
@@ -51,7 +48,6 @@ class PottsPseudoLikelihood {
   std::vector<double> site_objective_;   // [n_col]
   std::vector<double> field_gradients_;  // [n_col, 21]
   std::vector<float> coupling_scratch_;  // [threads][n_col (j)][21 (x_j)][kPad (state at i)]
-  double last_nll_ = 0.0;
 };
 
 }  // namespace kfold::pipelines::agent

@@ -1,5 +1,6 @@
 // The seam between the agent (torch-free) and structure prediction: an abstract StructureOracle that
-// predicts one sequence (kfold predict's LoadedModel implements it outside this library), and the
+// predicts one sequence (pipelines/predict/model_structure_oracle.hpp implements it with the model, outside this
+// library), and the
 // structure terms of a variant against the wild type's prediction: ΔpLDDT near the mutated sites, the
 // superposition-free Cα distance-matrix RMSD, the pTM change, the sites' burial, the site contacts lost
 // and gained, new Cα clashes, new residues failing AlphaFold's structural violation checks, and the two

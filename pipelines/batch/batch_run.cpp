@@ -142,8 +142,7 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
   // The target's inputs change from here: what an earlier run completed is complete no more (a kill during
   // the writes must not leave `done` and a "done" status beside the new query.fasta and the old structures).
   forget_completed_stages(dir, status);
-  data::write_file_atomic(dir / "query.fasta",
-                          data::to_fasta({data::Sequence{target.id, target.description, target.sequence}}));
+  data::write_fasta(dir / "query.fasta", {data::Sequence{target.id, target.description, target.sequence}});
   // msas/ holds exactly this stage's MSA (and template hits): files of an earlier, different run go.
   std::error_code error;
   if (fs::is_directory(dir / "msas"))

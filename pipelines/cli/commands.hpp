@@ -1,5 +1,5 @@
-// The `kfold` subcommands: each registers its options on the app and returns the action to
-// run after parsing. Actions throw kfold::Error; main() turns errors into exit codes.
+// The `kfold` subcommands: each registers its options on the app and stores in `action` what to run after
+// parsing. Actions throw kfold::Error; main() turns errors into exit codes.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -1,5 +1,6 @@
-// `kfold` entry point: parses the command line, runs the chosen command, and maps errors to
-// exit codes (0 success, 1 runtime failure, 2 bad usage or input). Never lets an exception out.
+// `kfold` entry point: parses the command line, runs the chosen command, and maps errors to exit codes (0
+// success, 1 runtime failure, 2 bad usage or input, 3/4 batch outcomes, 128 + a stopping signal; README "Exit
+// codes"). Never lets an exception out.
 #include <c10/util/Exception.h>
 #include <fcntl.h>
 #include <fmt/format.h>

@@ -57,7 +57,9 @@ void add_model_options(CLI::App& cmd, ModelCliOptions& o) {
       "Recycling iterations (default: the config's num_recycle, 3). With 0 the one iteration still embeds the "
       "zero recycled state, as AlphaFold (v2.2 and later) and ColabFold do, and every longer run's first "
       "iteration");
-  cmd.add_option("--seed", o.seed, "Seed of the input pipeline (MSA sampling, masking)")->default_val(0);
+  cmd.add_option("--seed", o.seed,
+                 "Seed of the input pipeline (MSA sampling, masking); with --random-weights also of the weights")
+      ->default_val(0);
   cmd.add_option("--rank", o.rank,
                  "Rank models by mean pLDDT, pTM, or 0.8 ipTM + 0.2 pTM (a complex); auto: iptm+ptm for a complex "
                  "when every model has an aligned-error head (the _ptm presets), plddt otherwise, as ColabFold")

@@ -20,7 +20,7 @@ struct ModelCliOptions {
   bool random_weights = false;
   std::optional<int64_t> recycles;  // unset: the config's num_recycle
   int64_t seed = 0;
-  std::string rank = "plddt";
+  std::string rank = "auto";
   std::string relax = "none";
   std::string device = "cpu";
   std::string dtype = "fp32";

@@ -1,5 +1,5 @@
 // The MSA-search options `kfold predict --db` and `kfold batch --db` share (-s, --max-prefilter, -e,
-// --max-seqs, --min-cov, --iterations, --no-mask, --inclusion-evalue): registered on a command, turned into
+// --max-seqs, --min-cov, --iterations, --no-mask, --inclusion-evalue, --alt-ali): registered on a command, turned into
 // msa::SearchOptions after parsing. `kfold search` has these and more (pipelines/cli/search.cpp).
 #pragma once
 

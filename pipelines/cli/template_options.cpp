@@ -1,4 +1,4 @@
-// The shared template-search options of `kfold features` and `kfold predict`.
+// The shared template-search options of `kfold features`, `kfold predict` and `kfold batch`.
 #include "pipelines/cli/template_options.hpp"
 
 #include "data/error.hpp"

@@ -1,4 +1,4 @@
-// The template-search options `kfold features` and `kfold predict` share (--template-db,
+// The template-search options `kfold features`, `kfold predict` and `kfold batch` share (--template-db,
 // --template-mmcif-dir, --max-template-date, ...): registered on a command, turned into
 // TemplateSearchOptions after parsing.
 #pragma once

@@ -22,7 +22,8 @@ enum class RelaxModels { none, best, all };
 
 struct PredictOptions {
   // Input: a FASTA with one sequence plus MSAs (--msa) or a database to search (--db); or
-  // AlphaFold-processed features (--features, with the leading recycling axis) instead of all three.
+  // features (--features: kfold's features.h5, or AlphaFold-processed ones with the leading recycling axis)
+  // instead of all three.
   std::filesystem::path query;
   std::vector<std::filesystem::path> msas;
   std::filesystem::path db;

@@ -202,17 +202,15 @@ TEST_CASE("data.eval.feat, AlphaFold's feature shape schema, loads from a config
   }
 }
 
-TEST_CASE("resolve_config: a preset name or a JSON file over model_1_ptm") {
-  kfold::test::ScratchDir dir("fold_config");
-  {
-    std::ofstream out(dir / "small.json");
-    out << R"({"model": {"embeddings_and_evoformer": {"evoformer_num_block": 2}, "num_recycle": 1}})";
-  }
-  const auto c = kfold::fold::resolve_config((dir / "small.json").string());
-  CHECK(c.model.embeddings_and_evoformer.evoformer_num_block == 2);
-  CHECK(c.model.heads.predicted_aligned_error.weight == 0.1);  // on top of model_1_ptm
-  CHECK(kfold::fold::resolve_config("model_4").data.common.max_extra_msa == 5120);
-  CHECK_THROWS_AS(kfold::fold::resolve_config((dir / "missing.json").string()), kfold::InputError);
+TEST_CASE("model_config: an unknown preset names the presets, and a JSON file's place") {
+  CHECK(kfold::fold::model_config("model_4").data.common.max_extra_msa == 5120);
+  CHECK_THROWS_WITH_AS(kfold::fold::model_config("model_6"),
+                       "unknown model preset 'model_6' (expected one of model_1, model_2, model_3, model_4, model_5, "
+                       "model_1_ptm, model_2_ptm, model_3_ptm, model_4_ptm, model_5_ptm)",
+                       kfold::InputError);
+  CHECK_THROWS_WITH_AS(kfold::fold::model_config("small.json"),
+                       doctest::Contains("; a JSON file of config overrides goes in --config (Python: config=)"),
+                       kfold::InputError);
 }
 
 TEST_CASE("config values a key alone cannot judge are refused when the config is read, naming the key") {
