@@ -14,7 +14,7 @@
 #include "data/structure_io.hpp"
 #include "data/text_input.hpp"
 #include "pipelines/cli/commands.hpp"
-#include "pipelines/predict/relax_prediction.hpp"
+#include "pipelines/predict/structure_checks.hpp"
 
 namespace kfold::cli {
 namespace {
@@ -38,7 +38,7 @@ void inspect_structure(const std::string& path) {
   const auto protein = data::read_structure(path);
   const int64_t n = protein.n_res();
   std::vector<std::string> breaks;
-  const auto m = pipelines::check_protein(protein, pipelines::ChainBonds::by_numbering_and_geometry, &breaks);
+  const auto m = pipelines::structure_violations_of(protein, pipelines::ChainBonds::by_numbering_and_geometry, &breaks);
   std::set<std::string> chains;  // by name: the parts of a chain that another chain splits are one chain
   for (const int64_t c : protein.chain_index)
     chains.insert(protein.chain_names.empty() ? std::to_string(c) : protein.chain_names.at(static_cast<size_t>(c)));

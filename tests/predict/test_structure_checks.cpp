@@ -9,7 +9,7 @@
 #include "data/residue_constants.hpp"
 
 #include "data/protein.hpp"
-#include "pipelines/predict/relax_prediction.hpp"
+#include "pipelines/predict/structure_checks.hpp"
 
 namespace {
 
