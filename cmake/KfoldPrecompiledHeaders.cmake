@@ -1,4 +1,4 @@
-# Precompiled libtorch headers for the targets that use libtorch (kfold_fold, kfold_cli, the Python
+# Precompiled libtorch headers for the targets that use libtorch (kfold_fold, kfold_pipelines, kfold_cli, the Python
 # module and the torch test suites). Parsing <ATen/ATen.h> and torch's header-only fmt takes about 9 s
 # of each such translation unit's 13 s; the precompiled image is built twice per build tree (once
 # position-independent for the libraries, once for the executables: GCC refuses an image made with

@@ -58,7 +58,7 @@ StructureSetup make_structure_oracle(const AgentCommandOptions& o, const pipelin
     log_warn("structure terms from RANDOM WEIGHTS (--random-weights): they measure nothing; a pipeline demo");
   }
   fold::RunOptions run;
-  run.device = parse_device(o.device);
+  run.device = pipelines::parse_device(o.device);
   run.dtype = o.dtype == "bf16" ? c10::kBFloat16 : c10::kFloat;
   set_model_threads(o.run.threads);  // (before the model's thread pools start)
   setup.model =
@@ -163,7 +163,7 @@ void add_agent_command(CLI::App& app, Action& action) {
         run.seed = static_cast<uint64_t>(o->seed);
       }
       if (o->iterations_option->count() > 0) run.potts_iterations = o->potts_iterations;
-      parse_device(o->device);  // a bad --device is an error even when no structure is predicted
+      pipelines::parse_device(o->device);  // a bad --device is an error even when no structure is predicted
       data::check_threads_can_start(run.threads > 0 ? run.threads : data::default_threads());  // (--threads >= 0)
       auto campaign = pipelines::agent::read_campaign(o->campaign);
       const auto structures = make_structure_oracle(*o, campaign);

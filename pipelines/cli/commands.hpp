@@ -44,7 +44,4 @@ void add_agent_command(CLI::App& app, Action& action);
 void add_batch_command(CLI::App& app, Action& action);
 void add_relax_command(CLI::App& app, Action& action);
 
-// Text of `kfold --version`: version, git revision, torch, CUDA and OpenMP availability.
-std::string version_text();
-
 }  // namespace kfold::cli

@@ -30,6 +30,7 @@
 #include "data/thread_limit.hpp"
 #include "pipelines/cli/commands.hpp"
 #include "pipelines/cli/parse_error_text.hpp"
+#include "pipelines/version_text.hpp"
 
 namespace {
 
@@ -112,7 +113,7 @@ int flushed_stdout(int code) {
 
 int run(int argc, char** argv) {
   CLI::App app{"kfold: protein structure prediction (MSA search, AlphaFold2-class model, agent loop)", "kfold"};
-  app.set_version_flag("--version", [] { return kfold::cli::version_text(); });
+  app.set_version_flag("--version", [] { return kfold::pipelines::version_text(); });
   app.require_subcommand(1);
   app.footer(kFooter);
   bool quiet = false;

@@ -1,7 +1,6 @@
 // Shared model options of `kfold predict` and `kfold batch` (pipelines/cli/model_options.hpp).
 #include "pipelines/cli/model_options.hpp"
 
-#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -14,22 +13,6 @@
 #include "pipelines/cli/commands.hpp"
 
 namespace kfold::cli {
-
-c10::Device parse_device(const std::string& text, std::string_view option, std::string_view use_cpu) {
-  c10::Device device(c10::kCPU);
-  try {
-    device = c10::Device(text);
-  } catch (const std::exception&) {
-    fail_input("{} '{}': expected cpu, cuda or cuda:N", option, text);
-  }
-  if (device.is_cuda()) {
-    if (!at::hasCUDA())
-      fail_input("{} {}: this kfold (or this machine) has no CUDA device; use {}", option, text, use_cpu);
-  } else if (!device.is_cpu()) {
-    fail_input("{} '{}': expected cpu, cuda or cuda:N", option, text);
-  }
-  return device;
-}
 
 int64_t parse_chunk_size(const std::string& text) {
   if (text == "auto") return fold::RunOptions::kAutoChunk;
@@ -105,7 +88,7 @@ int64_t apply_model_options(const ModelCliOptions& o, pipelines::PredictOptions&
   p.relax = o.relax == "all"    ? pipelines::RelaxModels::all
             : o.relax == "best" ? pipelines::RelaxModels::best
                                 : pipelines::RelaxModels::none;
-  p.run.device = parse_device(o.device);
+  p.run.device = pipelines::parse_device(o.device);
   p.run.dtype = o.dtype == "bf16" ? c10::kBFloat16 : c10::kFloat;
   p.run.attention_kernel = o.attention == "reference" ? fold::AttentionKernel::reference : fold::AttentionKernel::fused;
   p.run.chunk_size = parse_chunk_size(o.chunk_size);

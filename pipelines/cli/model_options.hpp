@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pipelines/predict/device_choice.hpp"
 #include "pipelines/predict/predict_options.hpp"
 
 namespace kfold::cli {
@@ -31,10 +32,6 @@ struct ModelCliOptions {
 };
 
 void add_model_options(CLI::App& cmd, ModelCliOptions& o);
-
-// "cpu", "cuda" or "cuda:N"; InputError naming --device when it is malformed or has no CUDA device.
-c10::Device parse_device(const std::string& text, std::string_view option = "--device",
-                         std::string_view use_cpu = "--device cpu");
 
 // "auto" (RunOptions::kAutoChunk) or a row count >= 0 (0: no chunking); InputError naming --chunk-size.
 int64_t parse_chunk_size(const std::string& text);

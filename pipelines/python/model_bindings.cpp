@@ -25,7 +25,7 @@
 #include "fold/raw_features.hpp"
 #include "fold/structural_violations.hpp"
 #include "kernels/malloc_control.hpp"
-#include "pipelines/cli/model_options.hpp"
+#include "pipelines/predict/device_choice.hpp"
 #include "pipelines/predict/loaded_model.hpp"
 #include "pipelines/predict/predict_target.hpp"
 #include "pipelines/predict/prediction_protein.hpp"
@@ -52,7 +52,7 @@ std::unique_ptr<LoadedModel> load_model(const std::string& preset, const fs::pat
                                         const std::string& dtype) {
   const py::gil_scoped_release release;  // loading parameters (or making random ones) takes a while
   fold::RunOptions run;
-  run.device = cli::parse_device(device, "device", "device='cpu'");
+  run.device = pipelines::parse_device(device, "device", "device='cpu'");
   if (chunk_size < 0 && chunk_size != fold::RunOptions::kAutoChunk)
     fail_input("chunk_size {}: must be 0 (no chunking), more, or 'auto'", chunk_size);
   run.chunk_size = chunk_size;

@@ -10,18 +10,18 @@
 #include "data/error.hpp"
 #include "data/process_owner.hpp"
 #include "data/thread_limit.hpp"
-#include "pipelines/cli/commands.hpp"
 #include "pipelines/git_revision.hpp"
 #include "pipelines/python/bindings.hpp"
 #include "pipelines/python/python_runtime.hpp"
 #include "pipelines/version.hpp"
+#include "pipelines/version_text.hpp"
 
 namespace kfold::python {
 
 void bind_runtime(py::module_& m) {
   m.attr("__version__") = pipelines::kVersion;
   m.attr("git_revision") = pipelines::git_revision();
-  m.def("version_text", &cli::version_text, "The text of `kfold --version`.");
+  m.def("version_text", &pipelines::version_text, "The text of `kfold --version`.");
   m.def(
       "process_owner_line", [] { return data::owner_line(data::this_process()); },
       "This process as locks name their owner: 'host pid start-time pid-space' (data/process_owner.hpp).");
@@ -66,8 +66,8 @@ void bind_runtime(py::module_& m) {
   m.def(
       "set_threads",
       [](int64_t threads) {
-        if (threads < 0 || threads > cli::kMaxThreads)
-          fail_input("threads {}: must be 0..{}", threads, cli::kMaxThreads);
+        if (threads < 0 || threads > data::kMaxThreads)
+          fail_input("threads {}: must be 0..{}", threads, data::kMaxThreads);
         const int64_t resolved = threads == 0 ? data::default_threads() : threads;
         data::check_threads_can_start(2 * resolved - 1);  // (libtorch's pthreadpool and OpenMP's team, as the CLI)
         at::set_num_threads(static_cast<int>(resolved));
@@ -75,7 +75,7 @@ void bind_runtime(py::module_& m) {
       py::arg("threads"),
       "libtorch's intra-op threads (process-wide; 0: $OMP_NUM_THREADS, else every core this process may use).");
   m.def("get_threads", [] { return at::get_num_threads(); });
-  m.attr("MAX_THREADS") = cli::kMaxThreads;  // as the CLI's --threads
+  m.attr("MAX_THREADS") = data::kMaxThreads;  // as the CLI's --threads
 }
 
 }  // namespace kfold::python

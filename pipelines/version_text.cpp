@@ -1,18 +1,18 @@
-// `kfold --version`: what this build is and what the machine offers it.
+// The text of `kfold --version` and kfold.version() (pipelines/version_text.hpp).
 #include <fmt/format.h>
 
 #include "data/cpu_capability.hpp"
 #include "fold/cpu_matmul.hpp"
 #include "kernels/runtime_info.hpp"
-#include "pipelines/cli/commands.hpp"
 #include "pipelines/git_revision.hpp"
 #include "pipelines/version.hpp"
+#include "pipelines/version_text.hpp"
 
-namespace kfold::cli {
+namespace kfold::pipelines {
 
 std::string version_text() {
   const auto info = kernels::runtime_info();
-  std::string text = fmt::format("kfold {} (git {})\n", pipelines::kVersion, pipelines::git_revision());
+  std::string text = fmt::format("kfold {} (git {})\n", kVersion, git_revision());
   text += fmt::format("torch {} ({} intra-op threads)\n", info.torch_version, info.torch_threads);
   if (!info.cuda_compiled) {
     text += "CUDA: not compiled in\n";
@@ -33,4 +33,4 @@ std::string version_text() {
   return text;
 }
 
-}  // namespace kfold::cli
+}  // namespace kfold::pipelines
