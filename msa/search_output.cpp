@@ -13,6 +13,7 @@
 #include "data/atomic_output.hpp"
 #include "data/case_insensitive.hpp"
 #include "data/error.hpp"
+#include "data/file_stem.hpp"
 #include "data/first_error.hpp"
 #include "data/header_text.hpp"
 #include "data/log.hpp"
@@ -25,18 +26,13 @@ std::vector<std::string> a3m_file_names(const std::vector<data::Sequence>& queri
   std::vector<std::string> names;
   std::set<std::string> seen;
   for (const auto& q : queries) {
-    std::string name = q.id;
-    for (char& c : name) {
-      const bool ok = data::is_ascii_letter(c) || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-      if (!ok) c = '_';
-    }
-    if (name.empty() || name == "." || name == "..")
+    std::string name = data::file_stem_of(q.id);
+    if (name.empty())
       fail_input("{}: query id '{}' cannot name an output file (DIR/<id>.a3m); give the query another id", source,
                  q.id);
-    if (name.size() > 200)
-      fail_input("{}: query id '{}...' is {} characters long, at most 200 (it names DIR/<id>.a3m); shorten it", source,
-                 q.id.substr(0, 40), name.size());
-    if (name.front() == '.') name.front() = '_';  // no hidden files: ../x gave .._x.a3m
+    if (name.size() > data::kMaxFileStemLength)
+      fail_input("{}: query id '{}...' is {} characters long, at most {} (it names DIR/<id>.a3m); shorten it", source,
+                 q.id.substr(0, 40), name.size(), data::kMaxFileStemLength);
     name += ".a3m";
     if (!seen.insert(name).second)
       fail_input("{}: query id '{}' gives the output file name '{}' twice; make the ids unique", source, q.id, name);
