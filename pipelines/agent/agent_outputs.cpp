@@ -10,6 +10,7 @@
 #include <string_view>
 #include <utility>
 
+#include "data/header_text.hpp"
 #include "pipelines/agent/binding_terms.hpp"
 #include "pipelines/git_revision.hpp"
 #include "pipelines/version.hpp"
@@ -41,27 +42,11 @@ std::string ascii_text(const std::string& s) {
   static const std::pair<std::string_view, std::string_view> kSpelled[] = {
       {"\u00c5", "A"},  {"\u03b1", "alpha"}, {"\u03b2", "beta"}, {"\u0394", "d"},
       {"\u2192", "->"}, {"\u00d7", "x"},     {"\u00b1", "+/-"}};
-  std::string out;
-  for (size_t i = 0; i < s.size();) {
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      out += s[i++];
-      continue;
-    }
-    bool spelled = false;
-    for (const auto& [utf8, text] : kSpelled) {
-      if (std::string_view(s).substr(i, utf8.size()) == utf8) {
-        out += text;
-        i += utf8.size();
-        spelled = true;
-        break;
-      }
-    }
-    if (spelled) continue;
-    out += '?';
-    for (++i; i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80; ++i) {
-    }
-  }
-  return out;
+  std::string spelled = s;
+  for (const auto& [utf8, text] : kSpelled)
+    for (size_t at = spelled.find(utf8); at != std::string::npos; at = spelled.find(utf8, at + text.size()))
+      spelled.replace(at, utf8.size(), text);
+  return data::ascii_text(spelled);
 }
 
 // Text in a report.md table cell or list item: '|' (a cell boundary) as '/', '<' and '>' as entities, so
