@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "data/atomic_output.hpp"
 #include "data/cpu_count.hpp"
 #include "data/error.hpp"
 #include "data/header_text.hpp"
@@ -229,6 +230,16 @@ void bind_features(py::module_& m) {
       "write_raw_features",
       [](const std::filesystem::path& path, const RawFeatures& f) { fold::write_raw_features(path, f); },
       py::arg("path"), py::arg("features"), Release(), "Writes features.h5 atomically.");
+  m.def(
+      "write_file_atomic",
+      [](const std::filesystem::path& path, const py::bytes& content) {
+        const std::string bytes = content;  // (copied with the GIL held)
+        py::gil_scoped_release release;
+        data::write_file_atomic(path, bytes);
+      },
+      py::arg("path"), py::arg("content"),
+      "Writes `content` to `path` as kfold writes its files: the output checks, a temporary file beside it, fsync, "
+      "rename.");
 }
 
 }  // namespace kfold::python

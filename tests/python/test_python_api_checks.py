@@ -203,16 +203,21 @@ def test_identity_to_query_ignores_the_querys_gap_columns(kf):
     assert kf.Msa(["M-VL", "MKVA"]).identity_to_query.tolist() == [1.0, 2 / 3]
 
 
-def test_a_failed_msa_save_leaves_no_temporary_file(kf, tmp_path, monkeypatch):
-    """A write that fails (disk full) is a KfoldError and removes its temporary file."""
-    msa = kf.Msa(["MKVL", "MK-L"])
-
-    def disk_full(fd):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, "fsync", disk_full)
-    with pytest.raises(kf.KfoldError, match="out.a3m: write failed: No space left on device"):
-        msa.save(tmp_path / "out.a3m")
+def test_a_failed_msa_save_leaves_no_temporary_file(kf, tmp_path):
+    """A write that fails (beyond the file-size limit here, as a full disk fails it) is a KfoldError naming the
+    file, and removes its temporary file."""
+    import resource
+    import signal
+    msa = kf.Msa(["MKVL" * 1000, "MK-L" * 1000])
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # (the signal would end the process)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, limit[1]))
+    try:
+        with pytest.raises(kf.KfoldError, match="out.a3m: write failed: File too large"):
+            msa.save(tmp_path / "out.a3m")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+        signal.signal(signal.SIGXFSZ, handler)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gzip
-import itertools
 import numbers
 import os
 from collections.abc import Iterable as _Iterable
@@ -227,38 +226,10 @@ class Msa:
         """
         text = self.to_a3m()  # first: a failure leaves an existing file as it was
         path = check_path("path", path)
-        directory, name = os.path.split(path)
-        directory = directory or "."
-        if not name:
-            raise _core.InputError(f"output path '{path}' names no file; give a file name such as out/query.a3m")
-        if not os.path.isdir(directory):
-            what = "is a file, not a directory" if os.path.exists(directory) else "does not exist"
-            raise _core.InputError(f"{path}: output directory {directory} {what}")
-        if not os.access(directory, os.W_OK):
-            raise _core.InputError(f"{path}: output directory {directory} is not writable")
-        if os.path.isdir(path):
-            raise _core.InputError(f"{path}: is a directory, expected a file name")
-        # kfold's temporary name (".<name>.tmp.<pid>.<n>", which kfold's clean-ups know), the name cut to
-        # stay within the file system's 255 bytes.
-        short = os.fsdecode(os.fsencode(name)[:200])
-        tmp = os.path.join(directory, f".{short}.tmp.{os.getpid()}.{next(_save_counter)}")
-        try:
-            # 0o644 as every kfold output (mkstemp's 0o600 ignored the umask); O_EXCL: never another's file.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-            data = text.encode("utf-8", "surrogateescape")  # headers' own bytes
-            if name.endswith(".gz"):  # it was plain text under a .gz name
-                data = gzip.compress(data, mtime=0)  # mtime 0: the same bytes for the same MSA
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except OSError as error:
-            _remove_quietly(tmp)
-            raise _core.KfoldError(f"{path}: write failed: {error.strerror or error}") from None
-        except BaseException:
-            _remove_quietly(tmp)
-            raise
+        data = text.encode("utf-8", "surrogateescape")  # headers' own bytes
+        if os.fsdecode(path).endswith(".gz"):  # it was plain text under a .gz name
+            data = gzip.compress(data, mtime=0)  # mtime 0: the same bytes for the same MSA
+        run(_core.write_file_atomic, path, data)  # kfold's writer: its checks, temporary name, fsync and rename
 
     @property
     def array(self) -> np.ndarray:
@@ -417,16 +388,6 @@ class Msa:
         if diff is not None:
             msa = msa.select(run(msa._msa.filter_diverse, diff))
         return msa
-
-
-_save_counter = itertools.count()
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def _texts(name: str, values: object) -> list:
