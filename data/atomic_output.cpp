@@ -124,8 +124,11 @@ void remove_temp_files(const fs::path& dir) {
   std::error_code error;
   if (!fs::is_directory(dir, error)) return;
   std::vector<fs::path> stale;
-  for (const auto& entry : fs::recursive_directory_iterator(dir, error))
-    if (is_temp_file_name(entry.path().filename().string())) stale.push_back(entry.path());
+  // Stepped with error codes: a subfolder this user may not read (or no file descriptor left) is skipped, not a
+  // filesystem_error that named no file and stopped a whole batch.
+  auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, error);
+  for (; !error && it != fs::recursive_directory_iterator(); it.increment(error))
+    if (is_temp_file_name(it->path().filename().string())) stale.push_back(it->path());
   for (const auto& path : stale) fs::remove(path, error);
 }
 

@@ -2,11 +2,13 @@
 #include "data/sha256.hpp"
 
 #include <array>
+#include <cerrno>
 #include <cstdint>
 #include <fstream>
 #include <vector>
 
 #include "data/error.hpp"
+#include "data/open_failure.hpp"
 
 namespace kfold::data {
 
@@ -108,8 +110,9 @@ std::string sha256_hex(std::string_view data) {
 }
 
 std::string sha256_file(const std::filesystem::path& path, const std::atomic<bool>* stop) {
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail_input("{}: cannot be read (for its SHA-256)", path.string());
+  if (!in) fail_open(path.string(), "cannot be read (for its SHA-256)", errno);
   Sha256 s;
   std::vector<char> buf(1 << 16);
   while (in) {

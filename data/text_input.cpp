@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "data/error.hpp"
+#include "data/open_failure.hpp"
 
 namespace kfold::data {
 
@@ -91,7 +92,7 @@ bool starts_with_gzip_data(const fs::path& path) {
 LineReader::LineReader(const fs::path& path) : gz_(std::make_unique<Gz>()), source_(path.string()) {
   check_input_file(path);
   gz_->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (gz_->fd < 0) fail_input("{}: cannot open: {}", source_, std::strerror(errno));
+  if (gz_->fd < 0) fail_open(source_, "cannot open", errno);
   while (gz_->unread() < 2 && gz_->read_more(source_)) {
   }
   gz_->gzip = starts_gzip_member(gz_->raw, 0);  // gzip is told by the content, not the name

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -11,6 +12,7 @@
 
 #include "data/error.hpp"
 #include "data/json_input.hpp"
+#include "data/open_failure.hpp"
 #include "data/text_input.hpp"
 
 namespace kfold::fold {
@@ -365,8 +367,9 @@ std::string config_file_text(const std::filesystem::path& path) {
     lock.lock();  // (held while reading: a second reader waits for the bytes instead of finding the pipe empty)
     if (const auto known = read_once.find(path.string()); known != read_once.end()) return known->second;
   }
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail_input("{}: cannot open the config file", path.string());
+  if (!in) data::fail_open(path.string(), "cannot open the config file", errno);
   std::ostringstream text;
   text << in.rdbuf();
   if (!regular) read_once[path.string()] = text.str();

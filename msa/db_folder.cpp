@@ -63,9 +63,12 @@ BinaryWriter::BinaryWriter(const fs::path& path) : path_(path), out_(path, std::
 }
 
 void BinaryWriter::close() {
+  errno = 0;
   out_.flush();
   out_.close();
-  if (!out_) fail_runtime("{}: write failed (disk full?)", path_.string());
+  if (!out_)
+    fail_runtime("{}: write failed: {}", path_.string(),
+                 errno != 0 ? std::strerror(errno) : "disk full or over a file-size limit (ulimit -f)?");
   data::sync_file(path_);  // on disk before the folder is renamed into place (a node crash left it truncated)
 }
 

@@ -222,6 +222,8 @@ SequenceDb SequenceDb::open(const fs::path& path) {
       try {
         return MappedFile(path / name);
       } catch (const InputError& e) {
+        if (const auto file = path / name; ::access(file.c_str(), F_OK) == 0 && ::access(file.c_str(), R_OK) != 0)
+          fail_input("{}; ask the database's owner for read access (or use a copy of your own)", e.what());
         fail_input("{}; the database {} is damaged or incomplete: create it again with 'kfold db create'", e.what(),
                    path.string());
       }

@@ -112,7 +112,8 @@ class BatchRunner {
   bool parameters_checked_ = false;
   // When this worker started (unix_time): a failure recorded since is another worker's of this run, not retried.
   double started_at_ = unix_time();
-  std::map<std::string, json> unrecorded_failures_;  // failures whose status.json could not be written
+  // Failures whose status.json could not be written, with the checksum of what that file held then ("" when none).
+  std::map<std::string, std::pair<json, std::string>> unrecorded_failures_;
   // Per stage: runtime failures of this worker since that stage last completed here (of targets whose status.json
   // held no runtime failure of that stage with those inputs), and the last one's "<id>: <reason>" (a broken GPU
   // fails every predict stage while the MSA stages on the CPU complete).
@@ -260,7 +261,10 @@ void BatchRunner::fail(TargetRun& run, const std::string& stage, const std::stri
   } catch (const std::exception& e) {
     log_error("{}: its failure could not be recorded in {}: {}", run.target.id, (run.dir / "status.json").string(),
               e.what());
-    unrecorded_failures_[run.target.id] = run.status["failed"];  // summary.tsv says it still
+    std::error_code exists_error;  // summary.tsv says it still, while that file stays as it was
+    const bool exists = fs::is_regular_file(run.dir / "status.json", exists_error);
+    unrecorded_failures_[run.target.id] = {run.status["failed"],
+                                           exists ? file_checksum(run.dir / "status.json") : std::string()};
   }
 }
 
@@ -600,12 +604,15 @@ void BatchRunner::write_summary(bool force) {
     const auto& target = targets_[t];
     const auto dir = options_.output_dir / target.id;
     auto status = read_status(dir / "status.json");
-    // A failure this worker could not record, while nothing newer is recorded (another worker may since
-    // have run the target: its status.json then says what is true).
-    if (const auto failure = unrecorded_failures_.find(target.id);
-        failure != unrecorded_failures_.end() && !status.contains("status")) {
-      status["status"] = "failed";
-      status["failed"] = failure->second;
+    // A failure this worker could not record, while its status.json is as it was then (an earlier stage's
+    // record, or none); another worker may since have run the target: its status.json then says what is true.
+    if (const auto failure = unrecorded_failures_.find(target.id); failure != unrecorded_failures_.end()) {
+      std::error_code exists_error;
+      const bool exists = fs::is_regular_file(dir / "status.json", exists_error);
+      if ((exists ? file_checksum(dir / "status.json") : std::string()) == failure->second.second) {
+        status["status"] = "failed";
+        status["failed"] = failure->second.first;
+      }
     }
     std::string state = status.value("status", "pending");
     std::string reason;

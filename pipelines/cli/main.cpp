@@ -186,7 +186,9 @@ int main(int argc, char** argv) {
     write_error(fmt::format("kfold: error: {}: {}; check the path\n", e.path1().string(), e.code().message()));
     return 2;
   } catch (const std::bad_alloc&) {
-    write_error("kfold: error: out of memory; try a smaller input or --chunk-size\n");
+    write_error(
+        "kfold: error: out of memory; try a smaller input (kfold predict and batch: --chunk-size; kfold search: "
+        "--index-memory) or a machine with more\n");
     return 1;
   } catch (const std::system_error& e) {
     if (e.code().value() == EPIPE) return 0;  // stdout closed early (e.g. `kfold inspect F | head`)

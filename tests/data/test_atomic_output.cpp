@@ -1,6 +1,7 @@
 // Atomic output files (data/atomic_output.hpp): whole files or none, long names, bad directories, temporary
 // files left by killed runs, and temporary names someone else planted (never written through).
 #include <doctest/doctest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -73,6 +74,35 @@ TEST_CASE("check_output_is_not_input, ensure_directory on a dangling link, remov
   CHECK_FALSE(std::filesystem::exists(dir / ".result.h5.tmp.123.0"));
   CHECK_FALSE(std::filesystem::exists(dir / "msas/.q.a3m.tmp.77.3"));
   CHECK(kfold::data::read_text_file(dir / "q.a3m") == ">q\nMKV\n");
+}
+
+TEST_CASE("remove_temp_files: a subfolder this user may not read is skipped, not an error naming no file") {
+  // A filesystem_error from the recursive iterator stopped a whole kfold batch (exit 2, "kfold: error: : Permission
+  // denied"). Root reads every folder: the check runs as nobody in a child.
+  if (::geteuid() != 0) {
+    MESSAGE("skipped: needs root to run the check as another user");
+    return;
+  }
+  kfold::test::ScratchDir dir("atomic_unreadable");
+  std::filesystem::create_directories(dir / "private");
+  kfold::data::write_file_atomic(dir / "private" / "x", "x");
+  std::filesystem::permissions(dir / "private", std::filesystem::perms::none);
+  const int status = kfold::test::wait_status_in_child([&] {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0 || ::access(dir.path().c_str(), R_OK | X_OK) != 0) return 77;
+    try {
+      kfold::data::remove_temp_files(dir.path());
+      return 0;
+    } catch (const std::exception&) {
+      return 1;
+    }
+  });
+  std::filesystem::permissions(dir / "private", std::filesystem::perms::owner_all);
+  REQUIRE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) {
+    MESSAGE("skipped: the scratch folder is not readable by another user here");
+    return;
+  }
+  CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE("AtomicOutput: a link or file planted under the next temporary name is never written through") {

@@ -85,3 +85,18 @@ def test_a_predict_stage_counts_a_runtime_failure_of_the_msa_stage_as_failed(bui
     assert "a rerun of kfold batch --stage msa retries it" in run.stderr
     assert "waiting" not in run.stderr and "run kfold batch --stage msa first" not in run.stderr, run.stderr
     assert summary(out)["t1"]["status"] == "failed"
+
+
+def test_a_failure_that_could_not_be_recorded_is_in_the_summary_beside_an_earlier_stage(build_dir, tmp_path):
+    """The failure could not be written to status.json (a full disk; the file-size limit here), which still held
+    the MSA stage's record: summary.tsv said msa_done, no reason, under "failed 1" and "reasons in summary.tsv"."""
+    (tmp_path / "t.csv").write_text("id,sequence\nt1,MKTAYIAKQRQISFVKSHFSRQ\n")
+    command = [str(build_dir / "bin" / "kfold"), "batch", "t.csv", *map(str, MODEL), "-o", "out", "--stage"]
+    assert subprocess.run([*command, "msa"], cwd=tmp_path, capture_output=True, timeout=600).returncode == 0
+    size = (tmp_path / "out" / "t1" / "status.json").stat().st_size  # (relative paths: summary.tsv fits too)
+    run = subprocess.run([*command, "predict"], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (size + 10, size + 10)))
+    assert run.returncode == 3 and "its failure could not be recorded" in run.stderr, run.stderr
+    row = summary(tmp_path / "out")["t1"]
+    assert row["status"] == "failed" and "write failed: File too large" in row["reason"], row
+    assert row["failure_kind"] == "runtime"

@@ -114,6 +114,20 @@ def test_input_paths_the_system_rejects_are_bad_input(kfold, tmp_path, query, ar
     assert not list(out.iterdir())
 
 
+def test_an_input_the_machine_cannot_open_is_a_runtime_failure(tmp_path):
+    """Too many open files is the machine's limit, not a bad input: exit 1 with the fix, and kfold batch records a
+    runtime failure that a rerun retries (it was exit 2 / "input", skipped by every rerun with the same inputs)."""
+    import resource
+    examples = SOURCE_DIR / "data" / "examples"
+    kfold = str(BUILD_DIR / "bin" / "kfold")
+    few = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (4, 4))  # noqa: E731
+    run = subprocess.run([kfold, "features", str(examples / "ubiquitin.fasta"), "--msa", str(examples / "ubiquitin.a3m"),
+                          "-o", str(tmp_path / "f.h5")], capture_output=True, text=True, timeout=300, preexec_fn=few)
+    assert run.returncode == 1, run.stderr
+    assert "ubiquitin.a3m: cannot open: Too many open files; raise the open-file limit (ulimit -n)" in run.stderr
+    assert not (tmp_path / "f.h5").exists()
+
+
 # --- standard output closed early (EPIPE) or full -------------------------------------------------------------
 
 
