@@ -284,6 +284,13 @@ void write_file_atomic(const fs::path& path, std::string_view content) {
   out.commit();
 }
 
+std::unique_ptr<AtomicOutput> prepare_file_atomic(const fs::path& path, std::string_view content) {
+  auto out = std::make_unique<AtomicOutput>(path);
+  write_temp(*out, path, content);
+  out->sync();
+  return out;
+}
+
 void write_files_atomic(const std::vector<std::pair<fs::path, std::string>>& files) {
   std::vector<std::unique_ptr<AtomicOutput>> outputs;
   for (const auto& [path, content] : files) {

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -57,6 +58,11 @@ class AtomicOutput {
 // Writes `content` to `path` atomically. Throws InputError (bad directory) or
 // RuntimeError (write failure, e.g. disk full).
 void write_file_atomic(const std::filesystem::path& path, std::string_view content);
+
+// write_file_atomic in two steps: the temporary file is written and synced now (a full disk or no inode left fails
+// here, before anything else changes), and renamed onto `path` by the returned object's commit() (removed when
+// that never comes): a completion marker prepared before the files it vouches for, committed after them.
+std::unique_ptr<AtomicOutput> prepare_file_atomic(const std::filesystem::path& path, std::string_view content);
 
 // Writes several files all or nothing: every content goes to its temporary file and is synced first, and
 // only then are they renamed into place, in order (a full disk leaves none of them changed); the files

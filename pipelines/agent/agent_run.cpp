@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -232,8 +233,10 @@ HypothesisSet propose_hypotheses(const Campaign& campaign, const EvolutionaryMod
 }
 
 // The round's files, all or nothing: a full disk or a failing rename leaves the previous round's files as they
-// were. `done` goes first, so that a crash between the renames is never taken for a complete round, and the
-// notebook last, so that a rerun after one makes this round again (it counts the notebook's rounds).
+// were. `done` is removed first, so that a crash between the renames is never taken for a complete round, and
+// the notebook goes last, so that a rerun after one makes this round again (it counts the notebook's rounds); the
+// new `done` is prepared with the files (a disk that fills fails there) and renamed into place after them (a
+// `done` that could not be written after the notebook counted the round left a complete round unmarked).
 void write_round_files(const std::filesystem::path& out_dir, const std::filesystem::path& notebook_path,
                        const std::string& notebook, const ScoreTable& table, const Plate& plate,
                        const Campaign& campaign, const EvolutionaryModels& models, const RunRecord& run,
@@ -251,10 +254,12 @@ void write_round_files(const std::filesystem::path& out_dir, const std::filesyst
   const fs::path structures_dir = out_dir / "structures";
   const auto structures =
       predicted ? structure_files(structures_dir, table, *predicted) : std::vector<std::pair<fs::path, std::string>>{};
-  if (!structures.empty()) data::ensure_directory(structures_dir);
   files.insert(files.end(), structures.begin(), structures.end());
   files.emplace_back(notebook_path, notebook);
+  std::unique_ptr<data::AtomicOutput> done;
   try {
+    if (!structures.empty()) data::ensure_directory(structures_dir);  // (a file there: the earlier `done` put back)
+    done = data::prepare_file_atomic(out_dir / "done", "");
     data::write_files_atomic(files);
   } catch (...) {
     if (was_done) {  // the previous round's files, complete again
@@ -274,7 +279,14 @@ void write_round_files(const std::filesystem::path& out_dir, const std::filesyst
     if (!current) fs::remove(entry.path(), error);
   }
   if (structures.empty()) fs::remove(structures_dir, error);  // only when empty
-  data::write_file_atomic(out_dir / "done", "");
+  try {
+    done->commit();
+  } catch (const std::exception& e) {  // (the notebook counts the round: a rerun makes the next one)
+    fail_runtime(
+        "{}; the round's files are complete and notebook.jsonl records it, but `done` could not be put "
+        "beside them: running again makes the next round",
+        e.what());
+  }
   log_info("agent: wrote {}/{{scores.tsv, plate.csv, notebook.jsonl, report.md, report.html{}}}{}", out_dir.string(),
            table.constructs.empty() ? "" : ", constructs.tsv", fs::exists(structures_dir) ? " and structures/" : "");
 }

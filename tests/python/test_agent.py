@@ -167,6 +167,29 @@ def test_agent_round_files_all_or_nothing_when_a_rename_fails(kfold, build_dir, 
     assert rounds[0] == rounds[1], rounds
 
 
+def test_agent_round_whose_done_cannot_be_written_says_the_round_counts(kfold, build_dir, tmp_path, monkeypatch):
+    """`done` is prepared with the round's files (a full disk fails before anything changes) and renamed after
+    them; a rename that fails then (an EIO) says that the notebook counts the round. A round refused for a
+    structures/ that is a file keeps the earlier round's `done` (it was removed for good)."""
+    def runs(folder):
+        return sum('"type":"run"' in line for line in (folder / "notebook.jsonl").read_text().splitlines())
+
+    out = tmp_path / "out"
+    assert run_example(kfold, out, "--no-potts", "--seed", 5).returncode == 0
+    monkeypatch.setenv("LD_PRELOAD", str(build_dir / "tests" / "libfail_syscalls.so"))
+    monkeypatch.setenv("KFOLD_TEST_FAIL_RENAME", "/done")
+    r = run_example(kfold, out, "--no-potts", "--seed", 5)
+    assert r.returncode == 1 and "notebook.jsonl records it, but `done` could not be put" in r.stderr, r.stderr
+    assert runs(out) == 2 and not (out / "done").exists()
+    monkeypatch.delenv("LD_PRELOAD")
+    assert run_example(kfold, out, "--no-potts", "--seed", 5).returncode == 0 and (out / "done").exists()
+    (out / "structures").write_text("not a folder\n")
+    small = SOURCE_DIR / "data/examples/small_model.json"
+    r = run_example(kfold, out, "--no-potts", "--seed", 5, "--random-weights", "--config", small)
+    assert r.returncode == 2 and "structures" in r.stderr, r.stderr
+    assert (out / "done").exists() and runs(out) == 3
+
+
 def test_agent_bad_model_options_exit_2_before_any_work(kfold, tmp_path):
     """The structure options are checked whether or not the campaign predicts structures: a typo there was
     ignored (structure_budget 0) or turned into a warning that skipped the structure terms."""

@@ -164,6 +164,53 @@ def test_a_lock_of_a_live_process_is_refused_and_of_a_reused_pid_taken_over(kf, 
     assert not lock_path.exists()
 
 
+def test_a_lock_that_cannot_be_written_or_was_left_empty_blocks_nothing(kf, tmp_path, monkeypatch):
+    """A full disk at the lock's write left an empty .propose.lock (and a bare OSError), and an empty lock counted
+    as a live holder for ever: every later propose() was refused. Now the failed write removes its lock (a
+    KfoldError naming it), and an empty lock is a holder still writing its name only for a minute."""
+    from kfold.agent import _ProposeLock
+    lock_path = tmp_path / ".propose.lock"
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, fd, *args, **kwargs):
+            self.file = real_fdopen(fd, *args, **kwargs)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+        def write(self, text):
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fdopen", FullDisk)
+    with pytest.raises(kf.KfoldError, match=".propose.lock: write failed: No space left on device"):
+        _ProposeLock(tmp_path)
+    monkeypatch.setattr(os, "fdopen", real_fdopen)
+    assert not lock_path.exists()
+    lock_path.write_text("")  # a holder that has not written its name yet
+    with pytest.raises(kf.InputError, match="a process that had not yet written its name"):
+        _ProposeLock(tmp_path)
+    os.utime(lock_path, (time.time() - 120, time.time() - 120))  # one that never will
+    lock = _ProposeLock(tmp_path)
+    assert lock_path.read_text() == lock.text
+    lock.release()
+
+
+def test_campaign_files_that_cannot_be_written_are_kfold_errors(kf, tmp_path, monkeypatch):
+    """A full disk while the campaign's files are written: a KfoldError naming the file (a bare OSError was)."""
+    import tempfile
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkstemp", full_disk)
+    with pytest.raises(kf.KfoldError, match="campaign.json: write failed: No space left on device"):
+        kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "w")
+
+
 def test_a_bad_campaign_file_is_named_and_leaves_no_workdir(kf, tmp_path):
     """A bad campaign file's errors name the user's file (not workdir/campaign.json, the copy), and a
     file that is not JSON is an InputError (it was json's JSONDecodeError)."""

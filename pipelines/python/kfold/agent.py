@@ -68,17 +68,22 @@ def _read_table(path: Path, sep: str) -> "pandas.DataFrame":
 
 def _write_atomic(path: Path, text: str) -> None:
     # A temporary name of its own: two sessions writing one campaign at once shared one and lost it to the other.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:  # (a full disk, no inode left: kfold's error naming the file, as the CLI's)
+        raise _core.KfoldError(f"{path}: write failed: {error.strerror or error}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(error, OSError):
+            raise _core.KfoldError(f"{path}: write failed: {error.strerror or error}") from None
         raise
 
 
@@ -261,9 +266,12 @@ class _ProposeLock:
                     host, pid = owner[:2]
                 except (OSError, ValueError):
                     seen, owner, host, pid = None, [], "", "0"
-                alive = pid.isdigit() and _core.process_owner_running(
-                    host, min(int(pid), 2**62), owner[2] if len(owner) > 2 else "?",
-                    owner[3] if len(owner) > 3 else "") is not False
+                if not host:  # no owner written (yet): a holder gets it in at once, one that died does not
+                    alive = not self._older_than(60)
+                else:
+                    alive = pid.isdigit() and _core.process_owner_running(
+                        host, min(int(pid), 2**62), owner[2] if len(owner) > 2 else "?",
+                        owner[3] if len(owner) > 3 else "") is not False
                 if alive or attempt > 0:
                     if host == socket.gethostname() and pid == str(os.getpid()):
                         raise InputError(f"{workdir}: another propose() of this process is running on this campaign "
@@ -277,9 +285,20 @@ class _ProposeLock:
                                      f"to finish (or remove {self.path} if that process is gone)") from None
                 self._take_over(seen)  # its holder died
                 continue
-            with os.fdopen(fd, "w") as f:
-                f.write(self.text)
+            try:
+                with os.fdopen(fd, "w") as f:
+                    f.write(self.text)
+            except OSError as error:  # (a full disk): no empty lock left to block every later call
+                self.path.unlink(missing_ok=True)
+                raise _core.KfoldError(f"{self.path}: write failed: {error.strerror or error}") from None
             return
+
+    def _older_than(self, seconds: float) -> bool:
+        """Whether the lock file was last written more than ``seconds`` ago, by the file system's clock."""
+        try:
+            return _file_system_now(self.path.parent) - self.path.stat().st_mtime > seconds
+        except OSError:
+            return False
 
     def _take_over(self, seen: Optional[str]) -> None:
         """Removes the dead holder's lock, whose text was ``seen``: under a breaker folder, and only while the
