@@ -185,7 +185,7 @@ void remove_old_temp_files(const fs::path& dir, std::chrono::seconds age) {
 
 AtomicOutput::AtomicOutput(fs::path target) : target_(std::move(target)) {
   if (!target_.has_filename())
-    fail_input("output path '{}' names no file; give a file name such as out/features.h5", target_.string());
+    fail_input("output path '{}' names no file; give a file name (a path that does not end in '/')", target_.string());
   const fs::path dir = directory_of(target_);
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))

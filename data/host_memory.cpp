@@ -88,8 +88,9 @@ int64_t slurm_memory_left(const char* mem_per_node, const char* mem_per_cpu, con
     return ec == std::errc() && stop == end && value >= 0 ? value : -1;
   };
   int64_t mib = number(mem_per_node);
-  if (mib < 0 && number(mem_per_cpu) >= 0 && number(cpus_on_node) > 0) mib = number(mem_per_cpu) * number(cpus_on_node);
-  if (mib <= 0 || mib > (kNoCgroupLimit >> 20)) return -1;  // (0: --mem=0, the whole node)
+  if (const int64_t per_cpu = number(mem_per_cpu), cpus = number(cpus_on_node); mib < 0 && per_cpu >= 0 && cpus > 0)
+    mib = per_cpu <= (kNoCgroupLimit >> 20) / cpus ? per_cpu * cpus : -1;  // (a product beyond any machine: none)
+  if (mib <= 0 || mib > (kNoCgroupLimit >> 20)) return -1;                 // (0: --mem=0, the whole node)
   return std::max<int64_t>((mib << 20) - std::max<int64_t>(resident, 0), 0);
 }
 

@@ -174,12 +174,14 @@ void BatchRunner::run_msa_stage(const BatchTarget& target, const fs::path& dir, 
   }
   msa_status["seconds"] = seconds_since(start);
   status["msa"] = msa_status;
-  forget_kept_search(dir, status);
+  const bool kept_search = status.contains("kept_search");
+  status.erase("kept_search");
   status["status"] = "msa_done";
   status.erase("running");
   // The log says what was computed, status.json what is complete: a kill between them reruns the stage.
   append_stage_log(dir, "msa", key, msa_status["seconds"].get<double>());
   write_status(dir / "status.json", status);
+  if (kept_search) forget_kept_search(dir);
   log_info("{}: MSA depth {}, Neff {:.1f} ({:.1f} s)", target.id, msa_status["depth"].get<int64_t>(),
            msa_status["neff"].get<double>(), msa_status["seconds"].get<double>());
 }

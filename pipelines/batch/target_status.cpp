@@ -39,10 +39,10 @@ std::string status_problem(const json& status) {
   const auto text = &json::is_string;
   const auto number = &json::is_number;
   const auto object = &json::is_object;
-  for (const char* section : {"msa", "predict", "failed", "running"})
+  for (const char* section : {"msa", "predict", "failed", "running", "kept_search"})
     if (auto problem = field(status, section, object, "an object"); !problem.empty()) return problem;
   std::string problem = field(status, "status", text, "a text");
-  for (const char* section : {"msa", "predict", "failed", "running"}) {
+  for (const char* section : {"msa", "predict", "failed", "running", "kept_search"}) {
     if (!status.contains(section) || !problem.empty()) continue;
     const json& s = status[section];
     for (const char* name : {"key", "search_key", "stage", "kind", "reason", "best_model", "ranked_by", "worker",
@@ -247,10 +247,9 @@ void keep_search(const fs::path& dir, json& status, const std::string& search_ke
   write_status(dir / "status.json", status);
 }
 
-void forget_kept_search(const fs::path& dir, json& status) {
+void forget_kept_search(const fs::path& dir) {
   std::error_code error;
   fs::remove(dir / kKeptSearchFile, error);
-  status.erase("kept_search");
 }
 
 }  // namespace kfold::pipelines

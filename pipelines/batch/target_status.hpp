@@ -53,8 +53,10 @@ std::filesystem::path earlier_search(const std::filesystem::path& dir, const nlo
 // (a folder short of mmCIF files, a kill) does not lose the search's hours: its rerun takes it (earlier_search).
 void keep_search(const std::filesystem::path& dir, nlohmann::json& status, const std::string& search_key,
                  const data::Msa& msa);
-// Removes the kept search and its record (the MSA stage completed: msas/ holds its MSA).
-void forget_kept_search(const std::filesystem::path& dir, nlohmann::json& status);
+// Removes the kept search's file, once the status.json without its record ("kept_search") is written (the MSA
+// stage completed: msas/ holds its MSA; a kill between the two leaves a record whose file is gone, not the other
+// way round).
+void forget_kept_search(const std::filesystem::path& dir);
 // The template options an MSA stage searched with, for its record in status.json ("template_search"), and
 // back: the predict stage's run.json names them (the predict stage's own template options search nothing), the
 // search's threads aside. An MSA record without one: nullopt.

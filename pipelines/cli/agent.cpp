@@ -14,6 +14,7 @@
 #include "pipelines/agent/campaign.hpp"
 #include "pipelines/cli/commands.hpp"
 #include "pipelines/cli/model_options.hpp"
+#include "pipelines/predict/device_choice.hpp"
 #include "pipelines/predict/model_structure_oracle.hpp"
 #include "pipelines/predict/predict_target.hpp"
 

@@ -11,6 +11,7 @@
 #include "data/thread_limit.hpp"
 #include "fold/config.hpp"
 #include "pipelines/cli/commands.hpp"
+#include "pipelines/predict/device_choice.hpp"
 
 namespace kfold::cli {
 

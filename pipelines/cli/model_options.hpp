@@ -7,10 +7,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
-#include "pipelines/predict/device_choice.hpp"
 #include "pipelines/predict/predict_options.hpp"
 
 namespace kfold::cli {

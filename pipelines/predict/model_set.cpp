@@ -100,7 +100,7 @@ ModelSet::ModelSet(const PredictOptions& options) : options_(options), names_(op
   std::set<std::string> seen;
   for (const auto& model : names_)
     if (!seen.insert(model).second) fail_input("--models: {} is listed twice; list each model once", model);
-  if (!options.random_weights && names_.size() > 1 && fs::is_regular_file(options.params))
+  if (std::error_code error; !options.random_weights && names_.size() > 1 && fs::is_regular_file(options.params, error))
     fail_input(
         "--params {}: one parameter file serves one model, but {} models are selected ({}); pass the "
         "directory holding params_<model>.npz for each, or --models with one model",

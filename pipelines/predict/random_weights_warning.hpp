@@ -1,4 +1,4 @@
-// What every output of a random-weight run says (torch-free: the file writers of kfold_predict use it too).
+// What every output of a random-weight run says (torch-free: the file writers of kfold_predict_outputs use it too).
 #pragma once
 
 namespace kfold::pipelines {

@@ -1,7 +1,6 @@
 // The structural checks of a structure file or a prediction: the residue numbering AlphaFold's violation checks
 // take (peptide bonds by numbering, or by the atoms for files), chain breaks and bonds across chains for the
-// log, and the checks themselves (kfold inspect, violations.json, Prediction.violations; relax_prediction
-// relaxes against them).
+// log, and the checks of a structure file (kfold inspect); relax_prediction relaxes against the same checks.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -47,8 +46,7 @@ struct ProteinTensors {
 };
 ProteinTensors protein_tensors(const data::Protein& protein, ChainBonds bonds, std::vector<std::string>* breaks);
 
-// AlphaFold's structural violation checks of `protein` (numbered as above): kfold inspect, violations.json,
-// Prediction.violations.
+// AlphaFold's structural violation checks of `protein` (numbered as above), as kfold inspect reports them.
 fold::ViolationMetrics structure_violations_of(const data::Protein& protein, ChainBonds bonds,
                                                std::vector<std::string>* breaks = nullptr);
 

@@ -84,6 +84,7 @@ TEST_CASE("SLURM's memory request: --mem, else --mem-per-cpu times the CPUs, les
   CHECK(data::slurm_memory_left(nullptr, "1000", nullptr, 0) == -1);  // CPUs unknown
   CHECK(data::slurm_memory_left("0", nullptr, nullptr, 0) == -1);     // --mem=0: the whole node
   CHECK(data::slurm_memory_left("100", nullptr, nullptr, 200 * kMiB) == 0);
+  CHECK(data::slurm_memory_left(nullptr, "4611686018427387905", "4", 0) == -1);  // (the product overflowed)
   for (const char* text : {"", "4G", "-5", "1e3", "99999999999999999999"})
     CHECK_MESSAGE(data::slurm_memory_left(text, nullptr, nullptr, 0) == -1, text);
   // In the environment: the bound the messages name.

@@ -113,6 +113,12 @@ def test_the_parameters_are_readable_by_every_user_whatever_the_umask(tmp_path):
     assert (dest.stat().st_mode & 0o777) == 0o755
     for f in list(dest.glob("*.npz")) + [dest / "SHA256SUMS", dest / "ARCHIVE_SHA256", dest / "LICENSE"]:
         assert (f.stat().st_mode & 0o777) == 0o644, f
+    # An installation an earlier version left private is made readable when found complete.
+    (dest / "params_model_1.npz").chmod(0o600)
+    dest.chmod(0o700)
+    r = run("--url", private.as_uri(), "--dir", dest)
+    assert r.returncode == 0 and "complete" in r.stderr, r.stderr
+    assert (dest.stat().st_mode & 0o777) == 0o755 and ((dest / "params_model_1.npz").stat().st_mode & 0o777) == 0o644
 
 
 def test_multimer_and_keep_tar(tmp_path, archive):

@@ -164,6 +164,29 @@ def test_a_lock_of_a_live_process_is_refused_and_of_a_reused_pid_taken_over(kf, 
     assert not lock_path.exists()
 
 
+def test_a_lock_of_an_earlier_boot_is_taken_over_and_an_earlier_kfolds_live_one_is_not(kf, tmp_path):
+    """This host rebooted since the holder wrote the lock (another boot id): the holder is gone (the lock was held
+    for ever: another boot reads as "cannot tell"). An earlier kfold's lock, "host pid token", of a live process
+    is held (its token was read as a start time, which made the holder gone)."""
+    import subprocess
+    import sys
+    from kfold.agent import _ProposeLock
+    lock_path = tmp_path / ".propose.lock"
+    host, pid, start, space = kf._core.process_owner_line().split()
+    lock_path.write_text(f"{host} {pid} {start} another-boot-id/{space.split('/', 1)[1]}\ntoken\n")
+    lock = _ProposeLock(tmp_path)
+    assert lock_path.read_text() == lock.text
+    lock.release()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock_path.write_text(f"{host} {holder.pid} 0123456789abcdef\n")
+        with pytest.raises(kf.InputError, match=f"another propose\\(\\) is running on this campaign \\(pid {holder.pid}"):
+            _ProposeLock(tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_a_lock_that_cannot_be_written_or_was_left_empty_blocks_nothing(kf, tmp_path, monkeypatch):
     """A full disk at the lock's write left an empty .propose.lock (and a bare OSError), and an empty lock counted
     as a live holder for ever: every later propose() was refused. Now the failed write removes its lock (a

@@ -51,6 +51,9 @@ def test_venv_libraries_no_longer_search_the_working_directory(tmp_path):
     (tmp_path / "x.c").write_text("int x(void) { return 1; }\n")
     subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,--enable-new-dtags,-rpath,$ORIGIN:", "-o", str(lib),
                     str(tmp_path / "x.c")], check=True)
+    old_style = venv / "lib" / "libplanted_rpath.so"  # DT_RPATH, which must stay one
+    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,--disable-new-dtags,-rpath,$ORIGIN:", "-o", str(old_style),
+                    str(tmp_path / "x.c")], check=True)
     runpath = lambda path: subprocess.run(["patchelf", "--print-rpath", str(path)], capture_output=True,
                                           text=True, check=True).stdout.strip()
     assert runpath(lib) == "$ORIGIN:"
@@ -58,7 +61,10 @@ def test_venv_libraries_no_longer_search_the_working_directory(tmp_path):
     (venv / ".kfold-runpaths-fixed").unlink()
     r = setup(root, venv)
     assert r.returncode == 0 and "lib/libplanted_runpath.so: '$ORIGIN:' -> '$ORIGIN'" in r.stderr, r.stderr
-    assert runpath(lib) == "$ORIGIN"
+    assert runpath(lib) == "$ORIGIN" and runpath(old_style) == "$ORIGIN"
+    dynamic = subprocess.run(["readelf", "-d", str(old_style)], capture_output=True, text=True).stdout
+    assert "(RPATH)" in dynamic and "(RUNPATH)" not in dynamic, dynamic
+    assert not list(venv.rglob("*.kfold-tmp.*"))
     for project_lib in (SOURCE_DIR / ".venv").resolve().glob("lib/python3*/site-packages/nvidia/*/lib/*.so*"):
         entries = runpath(project_lib)
         assert not entries or "" not in entries.split(":"), (project_lib, entries)

@@ -186,6 +186,14 @@ def test_batch_searches_again_when_the_kept_search_is_damaged_or_of_other_option
     assert r.returncode == 3 and taken not in r.stderr, r.stderr
     r = kfold(*args, "--max-seqs", "7")
     assert r.returncode == 3 and taken in r.stderr, r.stderr
+    # A hand-edited record is reported and the target runs again (it failed every run with a JSON type error).
+    status_path = tmp_path / "out/q2ofg/status.json"
+    status = json.loads(status_path.read_text())
+    status["kept_search"]["search_key"] = 5
+    status_path.write_text(json.dumps(status))
+    r = kfold(*args, "--max-seqs", "7")
+    assert r.returncode == 3 and "('kept_search': 'search_key' is not a text); the target runs again" in r.stderr, r.stderr
+    assert "not one of the" in json.loads(status_path.read_text())["failed"]["reason"]
 
 
 def test_nucleic_acid_chains_are_not_templates(kfold_module, inputs, tmp_path):

@@ -262,16 +262,14 @@ class _ProposeLock:
             except FileExistsError:
                 try:
                     seen = self.path.read_text()
-                    owner = (seen.splitlines() or [""])[0].split()
+                    lines = seen.splitlines() or [""]
+                    owner = lines[0].split()
+                    if len(lines) == 1 and len(owner) == 3:  # an earlier kfold's "host pid token": no start time
+                        owner = owner[:2]
                     host, pid = owner[:2]
                 except (OSError, ValueError):
                     seen, owner, host, pid = None, [], "", "0"
-                if not host:  # no owner written (yet): a holder gets it in at once, one that died does not
-                    alive = not self._older_than(60)
-                else:
-                    alive = pid.isdigit() and _core.process_owner_running(
-                        host, min(int(pid), 2**62), owner[2] if len(owner) > 2 else "?",
-                        owner[3] if len(owner) > 3 else "") is not False
+                alive = self._holder_alive(owner) if host else not self._older_than(60)
                 if alive or attempt > 0:
                     if host == socket.gethostname() and pid == str(os.getpid()):
                         raise InputError(f"{workdir}: another propose() of this process is running on this campaign "
@@ -292,6 +290,21 @@ class _ProposeLock:
                 self.path.unlink(missing_ok=True)
                 raise _core.KfoldError(f"{self.path}: write failed: {error.strerror or error}") from None
             return
+
+    def _holder_alive(self, owner: list) -> bool:
+        """Whether the holder named by ``owner`` ("host pid [start [boot-id/pid-namespace]]") may still run. Where
+        kfold cannot tell (another host, another container of this host) it may: this lock has no heartbeat. But
+        this host booted since the holder wrote it (another boot id under this host name): gone."""
+        host, pid = owner[0], owner[1]
+        if not pid.isdigit():
+            return False
+        space = owner[3] if len(owner) > 3 else ""
+        running = _core.process_owner_running(host, min(int(pid), 2**62), owner[2] if len(owner) > 2 else "?", space)
+        if running is None and host == socket.gethostname() and space:
+            mine = _core.process_owner_line().split()
+            if len(mine) > 3 and space.split("/")[0] != mine[3].split("/")[0]:
+                return False  # the holder's boot ended
+        return running is not False
 
     def _older_than(self, seconds: float) -> bool:
         """Whether the lock file was last written more than ``seconds`` ago, by the file system's clock."""

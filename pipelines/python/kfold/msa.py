@@ -229,7 +229,9 @@ class Msa:
         data = text.encode("utf-8", "surrogateescape")  # headers' own bytes
         if os.fsdecode(path).endswith(".gz"):  # it was plain text under a .gz name
             data = gzip.compress(data, mtime=0)  # mtime 0: the same bytes for the same MSA
-        run(_core.write_file_atomic, path, data)  # kfold's writer: its checks, temporary name, fsync and rename
+        # kfold's writer: its checks, temporary name, fsync and rename. Called here, not on run()'s worker thread:
+        # Ctrl-C then comes after the file is whole or not written, never beside a save that goes on.
+        _core.write_file_atomic(path, data)
 
     @property
     def array(self) -> np.ndarray:
