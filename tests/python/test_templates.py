@@ -133,10 +133,8 @@ def test_a_folder_without_the_hits_mmcif_files_exits_2(kfold, inputs, tmp_path):
         assert not out.exists()
 
 
-def test_batch_with_a_folder_of_other_mmcif_files_retries_the_targets_once_it_is_fixed(kfold, inputs, tmp_path):
-    """The folder is wrong, not the target: a runtime failure (a rerun retries it, and a batch of them stops after
-    --max-consecutive-failures), not an input one that every rerun skipped even after the files came. The --db
-    search that finished before the template search failed is kept: the rerun takes it, not searching again."""
+def batch_with_other_mmcif_files(inputs, tmp_path):
+    """(mmCIF folder holding another entry's file, kfold batch --stage msa arguments searching --db with it)."""
     from test_batch import SEARCH
 
     folder = tmp_path / "mmcif"
@@ -144,8 +142,15 @@ def test_batch_with_a_folder_of_other_mmcif_files_retries_the_targets_once_it_is
     (folder / "9xyz.cif").write_text("data_9XYZ\n")
     targets = tmp_path / "targets.csv"
     targets.write_text(f"id,sequence\nq2ofg,{inputs['query']}\n")
-    args = ["batch", targets, "--stage", "msa", *SEARCH, "--template-db", inputs["db"], "--template-mmcif-dir",
-            folder, "-o", tmp_path / "out"]
+    return folder, ["batch", targets, "--stage", "msa", *SEARCH, "--template-db", inputs["db"],
+                    "--template-mmcif-dir", folder, "-o", tmp_path / "out"]
+
+
+def test_batch_with_a_folder_of_other_mmcif_files_retries_the_targets_once_it_is_fixed(kfold, inputs, tmp_path):
+    """The folder is wrong, not the target: a runtime failure (a rerun retries it, and a batch of them stops after
+    --max-consecutive-failures), not an input one that every rerun skipped even after the files came. The --db
+    search that finished before the template search failed is kept: the rerun takes it, not searching again."""
+    folder, args = batch_with_other_mmcif_files(inputs, tmp_path)
     r = kfold(*args)
     assert r.returncode == 3, r.stderr
     target = tmp_path / "out/q2ofg"
@@ -166,15 +171,7 @@ def test_batch_with_a_folder_of_other_mmcif_files_retries_the_targets_once_it_is
 def test_batch_searches_again_when_the_kept_search_is_damaged_or_of_other_options(kfold, inputs, tmp_path):
     """A kept search (its stage failed in the template search) is taken only with the same search options and
     intact: another --max-seqs, or a changed file, searches again."""
-    from test_batch import SEARCH
-
-    folder = tmp_path / "mmcif"
-    folder.mkdir()
-    (folder / "9xyz.cif").write_text("data_9XYZ\n")
-    targets = tmp_path / "targets.csv"
-    targets.write_text(f"id,sequence\nq2ofg,{inputs['query']}\n")
-    args = ["batch", targets, "--stage", "msa", *SEARCH, "--template-db", inputs["db"], "--template-mmcif-dir",
-            folder, "-o", tmp_path / "out"]
+    _, args = batch_with_other_mmcif_files(inputs, tmp_path)
     assert kfold(*args).returncode == 3
     kept = tmp_path / "out/q2ofg/kept_search.a3m"
     taken = "the MSA of its earlier search with these options is taken"
