@@ -367,3 +367,18 @@ def test_the_next_round_follows_the_highest_number(kf, tmp_path):
     shutil.rmtree(tmp_path / "ubq" / "round_1")
     third = campaign.propose(threads=2, potts=False)
     assert third.number == 3 and (second.folder / "plate.csv").read_bytes() == plate
+
+
+def test_a_timeout_while_waiting_for_the_results_lock_is_raised_not_taken_for_no_lock(kf, tmp_path, monkeypatch):
+    """A caller's TimeoutError (an OSError) raised while add_results() waited for another process's lock was taken
+    for a file system without locks: a warning, and campaign.json rewritten beside the other holder's update."""
+    import fcntl
+    from kfold.agent import _results_lock
+
+    def times_out(fd, operation):
+        raise TimeoutError("the caller's timeout")
+
+    monkeypatch.setattr(fcntl, "flock", times_out)
+    with pytest.raises(TimeoutError, match="the caller's timeout"):
+        with _results_lock(tmp_path):
+            pytest.fail("the body ran without the lock")

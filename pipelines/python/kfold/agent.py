@@ -365,20 +365,18 @@ def _results_lock(workdir: Path):
     is none (Lustre mounted noflock, NFS without its lock daemon, a folder that cannot be written) the call goes on
     without it, as before, with a warning (the write itself says what is wrong with a folder)."""
     fd = -1
-    try:  # read-only: a lock file another user of the group made serves too
-        fd = os.open(workdir / ".results.lock", os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        locked = True
-    except OSError as error:
-        logger.warning("%s: results are added without a lock (%s): add results from one process at a time",
-                       workdir, error.strerror or error)
-        locked = False
     try:
+        try:  # read-only: a lock file another user of the group made serves too
+            fd = os.open(workdir / ".results.lock", os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as error:
+            if error.errno is None:  # raised by the caller's code (a timeout's TimeoutError while waiting): not ours
+                raise
+            logger.warning("%s: results are added without a lock (%s): add results from one process at a time",
+                           workdir, error.strerror or error)
         yield  # (outside the except: an error of the body is not chained to the lock's)
     finally:
-        if locked:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        if fd >= 0:
+        if fd >= 0:  # closing the file releases the lock, also one granted just as a Ctrl-C came
             os.close(fd)
 
 
@@ -579,12 +577,13 @@ class Campaign:
                                  check_integer("potts_iterations", potts_iterations, 1, 2**31 - 1))
         args.evolution_cache = check_path("evolution_cache", evolution_cache) if evolution_cache is not None else ""
         loaded = model._model if model is not None else None
-        lock = _ProposeLock(self.workdir)
+        lock = None
         try:
+            lock = _ProposeLock(self.workdir)  # (inside: a Ctrl-C as it returns must not leave the lock behind)
             return self._propose(args, loaded, lock)
         except BaseException as error:
             # Ctrl-C or a timeout while the round runs: the round's cleanup releases the lock once it has stopped.
-            if not getattr(error, "kfold_after_interrupt", False):
+            if lock is not None and not getattr(error, "kfold_after_interrupt", False):
                 lock.release()
             raise
 
