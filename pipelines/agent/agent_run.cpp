@@ -5,7 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -17,6 +19,7 @@
 #include "data/cpu_count.hpp"
 #include "data/error.hpp"
 #include "data/interrupt.hpp"
+#include "data/lock_directory.hpp"
 #include "data/log.hpp"
 #include "data/progress.hpp"
 #include "data/sha256.hpp"
@@ -232,37 +235,118 @@ HypothesisSet propose_hypotheses(const Campaign& campaign, const EvolutionaryMod
   return hypotheses;
 }
 
+// The round being written, DIR/.round-writing: "kfold agent round N", then the round's files that an earlier round
+// may have left under other names (constructs.tsv, structures/*.pdb), one per line. It is in place before `done`
+// is removed and goes after the new `done`. A run stopped between the notebook's rename, which commits the round,
+// and `done`'s (killed, a second Ctrl-C, a failing disk) leaves it, and the rerun finishes that round
+// (finish_round) instead of making another one.
+constexpr std::string_view kRoundMarker = ".round-writing";
+
+struct RoundMarker {
+  int64_t round = 0;
+  std::vector<std::string> files;  // relative to the output folder
+};
+
+std::string round_marker_text(const RoundMarker& marker) {
+  std::string text = fmt::format("kfold agent round {}\n", marker.round);
+  for (const auto& file : marker.files) text += file + "\n";
+  return text;
+}
+
+// The marker a stopped run left in `out_dir`; nullopt when there is none (or it is not one).
+std::optional<RoundMarker> read_round_marker(const std::filesystem::path& out_dir) {
+  std::error_code error;
+  const auto path = out_dir / kRoundMarker;
+  if (!std::filesystem::is_regular_file(path, error)) return std::nullopt;
+  const std::string text = data::read_text_file(path);
+  constexpr std::string_view kHead = "kfold agent round ";
+  RoundMarker marker;
+  for (size_t start = 0; start < text.size();) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    const std::string line = text.substr(start, end - start);
+    if (start == 0) {
+      char* rest = nullptr;
+      if (line.starts_with(kHead)) marker.round = std::strtoll(line.c_str() + kHead.size(), &rest, 10);
+      if (marker.round <= 0 || rest == nullptr || *rest != '\0') return std::nullopt;
+    } else if (!line.empty()) {
+      marker.files.push_back(line);
+    }
+    start = end + 1;
+  }
+  if (marker.round <= 0) return std::nullopt;
+  return marker;
+}
+
+// The rest of a round whose files are in place: an earlier round's constructs.tsv and structures that this one
+// has not (they would be taken for its own) go, then `done` (prepared with the files, else written now), then the
+// marker.
+void finish_round(const std::filesystem::path& out_dir, const RoundMarker& marker,
+                  std::unique_ptr<data::AtomicOutput> done) {
+  namespace fs = std::filesystem;
+  const auto in_round = [&](const fs::path& path) {
+    const std::string name = path.lexically_relative(out_dir).generic_string();
+    return std::find(marker.files.begin(), marker.files.end(), name) != marker.files.end();
+  };
+  std::error_code error;
+  if (!in_round(out_dir / "constructs.tsv")) fs::remove(out_dir / "constructs.tsv", error);
+  const fs::path structures_dir = out_dir / "structures";
+  std::vector<fs::path> earlier;
+  for (const auto& entry : fs::directory_iterator(structures_dir, error))
+    if (!in_round(entry.path())) earlier.push_back(entry.path());
+  for (const auto& path : earlier) fs::remove(path, error);
+  fs::remove(structures_dir, error);  // only when empty
+  try {
+    if (done)
+      done->commit();
+    else
+      data::write_file_atomic(out_dir / "done", "");
+  } catch (const std::exception& e) {  // (the marker stays: a rerun finishes the round)
+    fail_runtime(
+        "{}; the round's files are complete and notebook.jsonl records it, but `done` could not be put "
+        "beside them: running again marks the round done",
+        e.what());
+  }
+  fs::remove(out_dir / kRoundMarker, error);
+}
+
 // The round's files, all or nothing: a full disk or a failing rename leaves the previous round's files as they
 // were. `done` is removed first, so that a crash between the renames is never taken for a complete round, and
 // the notebook goes last, so that a rerun after one makes this round again (it counts the notebook's rounds); the
-// new `done` is prepared with the files (a disk that fills fails there) and renamed into place after them (a
-// `done` that could not be written after the notebook counted the round left a complete round unmarked).
+// new `done` is prepared with the files (a disk that fills fails there) and renamed into place after them. A
+// run stopped after the notebook's rename leaves the round marker, which the rerun finishes the round by.
 void write_round_files(const std::filesystem::path& out_dir, const std::filesystem::path& notebook_path,
                        const std::string& notebook, const ScoreTable& table, const Plate& plate,
                        const Campaign& campaign, const EvolutionaryModels& models, const RunRecord& run,
-                       const std::optional<PredictedStructures>& predicted) {
+                       const std::optional<PredictedStructures>& predicted, int64_t round) {
   namespace fs = std::filesystem;
-  const bool was_done = fs::exists(out_dir / "done");
-  fs::remove(out_dir / "done");
   std::vector<std::pair<fs::path, std::string>> files{
       {out_dir / "scores.tsv", scores_tsv(table, campaign)},
       {out_dir / "plate.csv", plate_csv(plate, table, campaign)},
       {out_dir / "report.md", report_md(table, plate, campaign, models, run)},
       {out_dir / "report.html", report_html(table, plate, campaign, models, run, predicted)}};
-  const fs::path constructs_path = out_dir / "constructs.tsv";
-  if (!table.constructs.empty()) files.emplace_back(constructs_path, constructs_tsv(table, plate, campaign));
+  RoundMarker marker{round, {}};
+  if (!table.constructs.empty()) {
+    files.emplace_back(out_dir / "constructs.tsv", constructs_tsv(table, plate, campaign));
+    marker.files.emplace_back("constructs.tsv");
+  }
   const fs::path structures_dir = out_dir / "structures";
   const auto structures =
       predicted ? structure_files(structures_dir, table, *predicted) : std::vector<std::pair<fs::path, std::string>>{};
   files.insert(files.end(), structures.begin(), structures.end());
+  for (const auto& [path, content] : structures) marker.files.push_back("structures/" + path.filename().string());
   files.emplace_back(notebook_path, notebook);
+  data::write_file_atomic(out_dir / kRoundMarker, round_marker_text(marker));
+  const bool was_done = fs::exists(out_dir / "done");
+  fs::remove(out_dir / "done");
   std::unique_ptr<data::AtomicOutput> done;
   try {
     if (!structures.empty()) data::ensure_directory(structures_dir);  // (a file there: the earlier `done` put back)
     done = data::prepare_file_atomic(out_dir / "done", "");
     data::write_files_atomic(files);
   } catch (...) {
-    if (was_done) {  // the previous round's files, complete again
+    std::error_code error;
+    fs::remove(out_dir / kRoundMarker, error);  // (left, it says this round is not in the notebook: no harm)
+    if (was_done) {                             // the previous round's files, complete again
       try {
         data::write_file_atomic(out_dir / "done", "");  // (never through a link another user put there)
       } catch (const std::exception&) {                 // the write's own error is the one to report
@@ -270,23 +354,7 @@ void write_round_files(const std::filesystem::path& out_dir, const std::filesyst
     }
     throw;
   }
-  // An earlier round's constructs and structures would be taken for this one's.
-  std::error_code error;
-  if (table.constructs.empty()) fs::remove(constructs_path, error);
-  for (const auto& entry : fs::directory_iterator(structures_dir, error)) {
-    const bool current =
-        std::any_of(structures.begin(), structures.end(), [&](const auto& file) { return file.first == entry.path(); });
-    if (!current) fs::remove(entry.path(), error);
-  }
-  if (structures.empty()) fs::remove(structures_dir, error);  // only when empty
-  try {
-    done->commit();
-  } catch (const std::exception& e) {  // (the notebook counts the round: a rerun makes the next one)
-    fail_runtime(
-        "{}; the round's files are complete and notebook.jsonl records it, but `done` could not be put "
-        "beside them: running again makes the next round",
-        e.what());
-  }
+  finish_round(out_dir, marker, std::move(done));
   log_info("agent: wrote {}/{{scores.tsv, plate.csv, notebook.jsonl, report.md, report.html{}}}{}", out_dir.string(),
            table.constructs.empty() ? "" : ", constructs.tsv", fs::exists(structures_dir) ? " and structures/" : "");
 }
@@ -329,11 +397,34 @@ void run_agent(Campaign campaign, const std::filesystem::path& campaign_path, co
   } created_folder{fs::exists(options.out_dir) ? fs::path() : options.out_dir};
   check_inputs_outside_round_files(campaign, options.out_dir);
   data::ensure_directory(options.out_dir);
+  // Two runs into one folder took the same round: the later one stops here (a killed run's lock is taken over).
+  data::LockDirectory locks(options.out_dir, std::chrono::seconds{600}, false);
+  const auto lock = locks.try_lock(".kfold_agent");
+  if (!lock)
+    fail_input("{}: another kfold agent is writing it ({}); wait for it to finish, or give another -o",
+               options.out_dir.string(), locks.holder_text(".kfold_agent"));
+  // A killed run's temporary files (some are links to its previous round's files): the round's, the db search's.
+  data::remove_dead_temp_files(
+      options.out_dir,
+      {"scores.tsv", "plate.csv", "notebook.jsonl", "report.md", "report.html", "constructs.tsv", "done",
+       std::string(kRoundMarker), "target.a3m", "target_search.json"},
+      std::chrono::seconds{0});
+  data::remove_temp_files(options.out_dir / "structures");  // (the round's own folder: nothing else is kept there)
   // The notebook is read before any long work: a damaged one fails now, not after the predictions.
   const fs::path notebook_path = options.out_dir / "notebook.jsonl";
   std::string notebook = fs::exists(notebook_path) ? data::read_text_file(notebook_path) : std::string();
   if (!notebook.empty() && notebook.back() != '\n') notebook += '\n';
   const int64_t round = previous_rounds(notebook, notebook_path, campaign) + 1;
+  if (const auto marker = read_round_marker(options.out_dir); marker && marker->round == round - 1) {
+    if (!fs::exists(options.out_dir / "done")) {  // the round is in the notebook: its files are all in place
+      finish_round(options.out_dir, *marker, nullptr);
+      log_info(
+          "agent: round {} was written whole by a run stopped before it was marked done; marked it now (nothing "
+          "else was run: run again for round {})",
+          marker->round, round);
+      return;
+    }
+  }
   const int threads = options.threads > 0 ? options.threads : static_cast<int>(data::default_threads());
 
   RunRecord run;
@@ -411,7 +502,7 @@ void run_agent(Campaign campaign, const std::filesystem::path& campaign_path, co
 
   notebook += notebook_lines(table, plate, campaign, models, run, round);
 
-  write_round_files(options.out_dir, notebook_path, notebook, table, plate, campaign, models, run, predicted);
+  write_round_files(options.out_dir, notebook_path, notebook, table, plate, campaign, models, run, predicted, round);
 }
 
 }  // namespace kfold::pipelines::agent

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "data/atomic_output.hpp"
 #include "data/error.hpp"
 #include "data/interrupt.hpp"
 #include "data/log.hpp"
@@ -123,6 +124,8 @@ EvolutionaryModels build_evolutionary_models(const Campaign& campaign, const Evo
   if (!options.cache_dir.empty()) {
     cache_key = evolution_cache_key(data::sha256_file(campaign.target.msa), campaign.evolution.identity, fit,
                                     po.max_iterations, po.lambda_h, po.lambda_J);
+    // A killed run's temporary file of this entry (its writer gone and quiet for 10 min: another host's may live).
+    data::remove_dead_temp_files(options.cache_dir, {cache_key + ".evo"}, std::chrono::minutes{10});
     if (auto cached = load_evolution_cache(options.cache_dir, cache_key, ali.n_seq, ali.n_col)) {
       m.weights = std::move(cached->weights);
       m.potts = std::move(cached->potts);

@@ -21,6 +21,7 @@
 #include "data/error.hpp"
 #include "data/fasta.hpp"
 #include "data/interrupt.hpp"
+#include "data/lock_directory.hpp"
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
 #include "data/sequence.hpp"
@@ -33,7 +34,6 @@
 #include "pipelines/batch/stage_key.hpp"
 #include "pipelines/batch/stage_keys.hpp"
 #include "pipelines/batch/stopped_shards.hpp"
-#include "pipelines/batch/target_lock.hpp"
 #include "pipelines/batch/target_status.hpp"
 #include "pipelines/predict/loaded_model.hpp"
 #include "pipelines/predict/predict_target.hpp"
@@ -103,7 +103,7 @@ class BatchRunner {
   std::optional<ModelSet> models_;
   std::string models_key_;  // the model part of the predict key
   std::optional<msa::SequenceDb> db_;
-  std::unique_ptr<LockDirectory> locks_;
+  std::unique_ptr<data::LockDirectory> locks_;
   Clock::time_point last_summary_{};
   // [targets] summary rows of targets seen done, not read again; cleared when this worker runs the target (a
   // rerun with other inputs or options replaces its results, or fails it).
@@ -344,7 +344,7 @@ bool BatchRunner::mark_running(TargetRun& run, const std::string& stage, const s
   run.status.erase("waiting");
   run.status["running"] = {{"stage", stage},
                            {"key", key},
-                           {"worker", LockDirectory::owner_text()},
+                           {"worker", data::LockDirectory::owner_text()},
                            {"started", started},
                            {"worker_deaths", deaths}};
   data::ensure_directory(run.dir);
@@ -578,7 +578,7 @@ void BatchRunner::write_summary(bool force) {
       if (age >= fs::file_time_type::duration::zero() && age < kInterval) return;
     }
   }
-  std::unique_ptr<TargetLock> writing;
+  std::unique_ptr<data::TargetLock> writing;
   try {  // (a lock that cannot be made, a full disk, leaves the summary unserialised: the write says what fails)
     writing = locks_->lock_waiting(".summary", force ? kSummaryWait : std::chrono::seconds(0));
     if (!writing && !force) return;
@@ -680,7 +680,7 @@ void BatchRunner::stop_if_failing_in_a_row() {
         .record(stage_name(options_.stage), options_.shard_index,
                 fmt::format("not run: the worker of its shard ({}) stopped after {} runtime failures of the {} stage "
                             "in a row; the next run takes it",
-                            LockDirectory::owner_text(), broken->second.count, broken->first));
+                            data::LockDirectory::owner_text(), broken->second.count, broken->first));
     write_summary(true);
   } catch (const Interrupted&) {
     throw;
@@ -713,7 +713,7 @@ BatchReport BatchRunner::run() {
   check_case_distinct_ids(targets_, options_.output_dir);
   // summary.tsv's temporary files that a killed worker left (another worker may be writing one now).
   data::remove_old_temp_files(options_.output_dir, options_.lock_stale_after);
-  locks_ = std::make_unique<LockDirectory>(options_.output_dir / ".locks", options_.lock_stale_after);
+  locks_ = std::make_unique<data::LockDirectory>(options_.output_dir / ".locks", options_.lock_stale_after);
 
   const auto mine = shard_targets(targets_, options_.shard_index, options_.shard_count);
   shard_of_ = target_shards(targets_, options_.shard_count);

@@ -18,10 +18,10 @@
 #include "data/a3m.hpp"
 #include "data/atomic_output.hpp"
 #include "data/fasta.hpp"
+#include "data/lock_directory.hpp"
 #include "data/log.hpp"
 #include "data/sha256.hpp"
 #include "pipelines/batch/stage_key.hpp"
-#include "pipelines/batch/target_lock.hpp"
 
 namespace kfold::pipelines {
 
@@ -165,7 +165,8 @@ bool count_worker_death(json& status) {
 void append_stage_log(const fs::path& dir, const std::string& stage, const std::string& key, double seconds) {
   char when[21];
   format_utc_time(std::time(nullptr), when);
-  const auto line = fmt::format("{}\t{}\t{}\t{}\t{:.2f}\n", when, LockDirectory::owner_text(), stage, key, seconds);
+  const auto line =
+      fmt::format("{}\t{}\t{}\t{}\t{:.2f}\n", when, data::LockDirectory::owner_text(), stage, key, seconds);
   // Only into a plain file: never through a link (to a file elsewhere) nor into a FIFO (which blocks).
   const int fd =
       ::open((dir / "stages.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,

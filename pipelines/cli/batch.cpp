@@ -107,7 +107,7 @@ std::pair<int64_t, int64_t> shard_from_slurm(const char* id) {
 void run_batch_command(BatchCliOptions& o) {
   // Batch state is resumable at any instant (atomic files, status.json last), and a scheduler's SIGKILL
   // follows its SIGTERM within seconds: the locks' handlers free the held locks and stop at once
-  // (pipelines/batch/target_lock.cpp) instead of waiting for a safe point.
+  // (data/lock_directory.cpp) instead of waiting for a safe point.
   remove_interrupt_handlers();
   check_interrupt();  // a signal that came before the handlers were removed stops the batch before any work
   auto& b = o.batch;

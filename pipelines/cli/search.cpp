@@ -11,12 +11,12 @@
 #include "data/cpu_count.hpp"
 #include "data/error.hpp"
 #include "data/fasta.hpp"
+#include "data/lock_directory.hpp"
 #include "data/thread_limit.hpp"
 #include "data/written_files_record.hpp"
 #include "msa/search.hpp"
 #include "msa/search_output.hpp"
 #include "msa/sequence_db.hpp"
-#include "pipelines/batch/target_lock.hpp"
 #include "pipelines/cli/commands.hpp"
 
 namespace kfold::cli {
@@ -100,14 +100,14 @@ void run_search(const SearchCommandOptions& o) {
   const fs::path dir = o.out_dir;
   const std::vector<fs::path> made = data::make_missing_directories(dir);
   std::vector<fs::path> created;  // once the lock is held: what a failure removes
-  std::unique_ptr<pipelines::LockDirectory> locks;
-  std::unique_ptr<pipelines::TargetLock> lock;
+  std::unique_ptr<data::LockDirectory> locks;
+  std::unique_ptr<data::TargetLock> lock;
   try {
     data::ensure_directory(dir);  // an output path that cannot be a directory fails before the search
     // Two searches writing one folder would mix their MSAs and records: the later one stops here. The lock file
     // is DIR/.kfold_search.lock (a name no query's files take: ids starting with '.' are written with '_'); a
     // killed search's lock is taken over.
-    locks = std::make_unique<pipelines::LockDirectory>(dir, std::chrono::seconds{600}, false);  // temp files: below
+    locks = std::make_unique<data::LockDirectory>(dir, std::chrono::seconds{600}, false);  // temp files: below
     lock = locks->try_lock(".kfold_search");
     if (!lock)
       fail_input("{}: another kfold search is writing it ({}); wait for it to finish, or give another -o", o.out_dir,

@@ -22,6 +22,7 @@
 #include "data/fasta.hpp"
 #include "data/hdf5_file.hpp"
 #include "data/interrupt.hpp"
+#include "data/lock_directory.hpp"
 #include "data/log.hpp"
 #include "data/msa_file.hpp"
 #include "data/structure_io.hpp"
@@ -35,7 +36,6 @@
 #include "msa/search.hpp"
 #include "msa/search_output.hpp"
 #include "msa/sequence_db.hpp"
-#include "pipelines/batch/target_lock.hpp"
 #include "pipelines/predict/confidence_json.hpp"
 #include "pipelines/predict/features_query.hpp"
 #include "pipelines/predict/plots.hpp"
@@ -263,8 +263,8 @@ PredictSummary predict_target(const PredictOptions& options) {
   // Two runs writing one target folder would mix their files: the later one stops as soon as the id is known,
   // before its search. The lock is kfold batch's (DIR/.locks/<id>.lock), so a predict and a batch exclude each
   // other too; a killed run's lock is taken over.
-  std::unique_ptr<LockDirectory> locks;
-  std::unique_ptr<TargetLock> lock;
+  std::unique_ptr<data::LockDirectory> locks;
+  std::unique_ptr<data::TargetLock> lock;
   // The folders this run creates (the output folder, its missing parents, .locks in a new output folder):
   // a run that fails before writing anything removes them again, when empty, and nothing else.
   std::vector<fs::path> made;  // outermost first
@@ -275,7 +275,7 @@ PredictSummary predict_target(const PredictOptions& options) {
       if (options.random_weights) log_warn("{}", kRandomWeightsWarning);
       made = data::make_missing_directories(options.output_dir);
       data::ensure_directory(options.output_dir);  // its checks (writable, not a file) and messages
-      locks = std::make_unique<LockDirectory>(options.output_dir / ".locks", kPredictLockStaleAfter);
+      locks = std::make_unique<data::LockDirectory>(options.output_dir / ".locks", kPredictLockStaleAfter);
       lock = locks->try_lock(id);
       if (!lock)
         fail_input("{}: another kfold run is writing it ({}); wait for it to finish, or give another -o",

@@ -4,6 +4,7 @@ evolution cache; structure terms from a (random-weight) model; bad input exits w
 import csv
 import http.server
 import json
+import os
 import re
 import shutil
 import signal
@@ -169,8 +170,9 @@ def test_agent_round_files_all_or_nothing_when_a_rename_fails(kfold, build_dir, 
 
 def test_agent_round_whose_done_cannot_be_written_says_the_round_counts(kfold, build_dir, tmp_path, monkeypatch):
     """`done` is prepared with the round's files (a full disk fails before anything changes) and renamed after
-    them; a rename that fails then (an EIO) says that the notebook counts the round. A round refused for a
-    structures/ that is a file keeps the earlier round's `done` (it was removed for good)."""
+    them; a rename that fails then (an EIO) says that the notebook counts the round, and the rerun marks it done
+    (it made the next round). A round refused for a structures/ that is a file keeps the earlier round's `done`
+    (it was removed for good)."""
     def runs(folder):
         return sum('"type":"run"' in line for line in (folder / "notebook.jsonl").read_text().splitlines())
 
@@ -180,14 +182,68 @@ def test_agent_round_whose_done_cannot_be_written_says_the_round_counts(kfold, b
     monkeypatch.setenv("KFOLD_TEST_FAIL_RENAME", "/done")
     r = run_example(kfold, out, "--no-potts", "--seed", 5)
     assert r.returncode == 1 and "notebook.jsonl records it, but `done` could not be put" in r.stderr, r.stderr
+    assert "running again marks the round done" in r.stderr
     assert runs(out) == 2 and not (out / "done").exists()
     monkeypatch.delenv("LD_PRELOAD")
-    assert run_example(kfold, out, "--no-potts", "--seed", 5).returncode == 0 and (out / "done").exists()
+    r = run_example(kfold, out, "--no-potts", "--seed", 5)
+    assert r.returncode == 0 and "round 2 was written whole" in r.stderr, r.stderr
+    assert runs(out) == 2 and (out / "done").exists()
     (out / "structures").write_text("not a folder\n")
     small = SOURCE_DIR / "data/examples/small_model.json"
     r = run_example(kfold, out, "--no-potts", "--seed", 5, "--random-weights", "--config", small)
     assert r.returncode == 2 and "structures" in r.stderr, r.stderr
-    assert (out / "done").exists() and runs(out) == 3
+    assert (out / "done").exists() and runs(out) == 2
+
+
+def test_agent_killed_round_is_finished_or_made_again_by_the_rerun(kfold, build_dir, tmp_path, monkeypatch):
+    """A SIGKILL (the OOM killer, scancel) after the notebook's rename and before `done`'s left a complete round
+    unmarked, and the rerun made the next round (another plate). Now the rerun finishes that round (the earlier
+    round's structures go, `done` is written) and runs nothing else. A kill at the first rename: the rerun makes
+    the round again, and the killed run's temporary files (some links to the earlier round's files) go. Each
+    round then matches a clean folder's."""
+    small = SOURCE_DIR / "data/examples/small_model.json"
+    model = ("--no-potts", "--seed", 3, "--random-weights", "--config", small)
+    out, clean = tmp_path / "out", tmp_path / "clean"
+
+    def files(folder):
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+    def runs(folder):
+        return sum('"type":"run"' in line for line in (folder / "notebook.jsonl").read_text().splitlines())
+
+    for folder in (out, clean):
+        assert run_example(kfold, folder, *model).returncode == 0
+    monkeypatch.setenv("LD_PRELOAD", str(build_dir / "tests" / "libfail_syscalls.so"))
+    for kill_at, rounds_left in (("/done", 2), ("/scores.tsv", 2)):
+        monkeypatch.setenv("KFOLD_TEST_KILL_AT_RENAME", kill_at)
+        r = run_example(kfold, out, *model)
+        assert r.returncode == -signal.SIGKILL, r.stderr
+        assert runs(out) == rounds_left and not (out / "done").exists()
+        assert any(".tmp." in name for name in files(out)), sorted(files(out))
+        monkeypatch.delenv("KFOLD_TEST_KILL_AT_RENAME")
+        r = run_example(kfold, out, *model)
+        assert r.returncode == 0, r.stderr
+        assert ("round 2 was written whole" in r.stderr) == (kill_at == "/done"), r.stderr
+        assert run_example(kfold, clean, *model).returncode == 0
+        # The same files (the notebook's run records differ in their times), structures/ only this round's.
+        expected = {name: content for name, content in files(clean).items() if name != "notebook.jsonl"}
+        assert {n: c for n, c in files(out).items() if n != "notebook.jsonl"} == expected, kill_at
+        assert runs(out) == runs(clean) and any(name.startswith(f"structures/R{runs(out)}-") for name in expected)
+
+
+def test_agent_second_run_into_the_same_folder_is_refused(kfold, kfold_module, tmp_path):
+    """Two kfold agent runs into one folder at once both took the same round (one plate silently replaced, or
+    one failed on the other's temporary files). The later one now stops (exit 2) naming the holder of
+    DIR/.kfold_agent.lock, and leaves nothing; a dead holder's lock is taken over (tests/data/test_lock_directory)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".kfold_agent.lock").write_text(kfold_module._core.process_owner_line() + "\nheartbeat_timeout 600\n")
+    r = run_example(kfold, out, "--no-potts")
+    assert r.returncode == 2 and "another kfold agent is writing it" in r.stderr, r.stderr
+    assert f"pid {os.getpid()} " in r.stderr and sorted(p.name for p in out.iterdir()) == [".kfold_agent.lock"]
+    (out / ".kfold_agent.lock").unlink()
+    assert run_example(kfold, out, "--no-potts").returncode == 0
+    assert (out / "done").exists() and not (out / ".kfold_agent.lock").exists()
 
 
 def test_agent_bad_model_options_exit_2_before_any_work(kfold, tmp_path):
@@ -274,8 +330,14 @@ def test_agent_learns_from_results_deterministically(kfold, tmp_path):
                   "--evolution-cache", cache)
         assert r.returncode == 0, r.stderr
         outs.append(tmp_path / name)
+        if name == "a":  # a killed run's temporary file of the entry (its writer gone, 11 min old) goes
+            dead = subprocess.Popen(["true"])
+            dead.wait()
+            left = cache / f".{next(cache.glob('*.evo')).name}.tmp.{dead.pid}.0"
+            left.write_bytes(b"half")
+            os.utime(left, (left.stat().st_atime - 660, left.stat().st_mtime - 660))
     assert "from the cache" in r.stderr  # the second run reads the first's weights
-    assert len(list(cache.glob("*.evo"))) == 1
+    assert len(list(cache.glob("*.evo"))) == 1 and not left.exists()
     assert (outs[0] / "plate.csv").read_bytes() == (outs[1] / "plate.csv").read_bytes()
     assert (outs[0] / "scores.tsv").read_bytes() == (outs[1] / "scores.tsv").read_bytes()
     with open(outs[0] / "scores.tsv", newline="") as f:

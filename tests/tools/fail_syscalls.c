@@ -1,6 +1,8 @@
 // LD_PRELOAD shim for the Python tests, file-system failures on request:
 // - $KFOLD_TEST_FAIL_RENAME: the first rename(2) of a temporary file onto a path ending in it fails with EIO (a
 //   file system error between the renames of a multi-file write);
+// - $KFOLD_TEST_KILL_AT_RENAME: the process dies by SIGKILL at the first rename(2) of a temporary file onto a path
+//   ending in it, before renaming (a run killed between the renames: the OOM killer, scancel's SIGKILL);
 // - $KFOLD_TEST_NO_HARD_LINKS (any value): every link(2) fails with EPERM, as on a file system without hard
 //   links (some FUSE, SMB and object-store mounts);
 // - $KFOLD_TEST_CLOCK_SHIFT=SECONDS: time(2), gettimeofday(2) and clock_gettime(2)'s CLOCK_REALTIME run that far
@@ -9,23 +11,29 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 
+// Whether `to` ends in $variable's value and `from` is a temporary file.
+static int temp_renamed_onto(const char* variable, const char* from, const char* to) {
+  const char* suffix = getenv(variable);
+  if (suffix == NULL || *suffix == '\0' || strstr(from, ".tmp.") == NULL) return 0;
+  const size_t n = strlen(suffix), m = strlen(to);
+  return m >= n && strcmp(to + m - n, suffix) == 0;
+}
+
 int rename(const char* from, const char* to) {
   static int (*real_rename)(const char*, const char*) = NULL;
   static int failed = 0;
   if (real_rename == NULL) real_rename = (int (*)(const char*, const char*))dlsym(RTLD_NEXT, "rename");
-  const char* suffix = getenv("KFOLD_TEST_FAIL_RENAME");
-  if (!failed && suffix != NULL && *suffix != '\0' && strstr(from, ".tmp.") != NULL) {
-    const size_t n = strlen(suffix), m = strlen(to);
-    if (m >= n && strcmp(to + m - n, suffix) == 0) {
-      failed = 1;
-      errno = EIO;
-      return -1;
-    }
+  if (temp_renamed_onto("KFOLD_TEST_KILL_AT_RENAME", from, to)) raise(SIGKILL);
+  if (!failed && temp_renamed_onto("KFOLD_TEST_FAIL_RENAME", from, to)) {
+    failed = 1;
+    errno = EIO;
+    return -1;
   }
   return real_rename(from, to);
 }

@@ -1,7 +1,7 @@
-// Target locks (pipelines/batch/target_lock.hpp). Creation by link() of a complete temporary file is atomic
+// Lock files (lock_directory.hpp). Creation by link() of a complete temporary file is atomic
 // on local file systems and on NFS; breaking a stale lock is serialised by a mkdir "breaker" so two workers
 // never both take it, and the breaker renames its own lock over the stale one (the taker always knows it took over).
-#include "pipelines/batch/target_lock.hpp"
+#include "data/lock_directory.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -31,7 +31,7 @@
 #include "data/sequence.hpp"
 #include "data/text_input.hpp"
 
-namespace kfold::pipelines {
+namespace kfold::data {
 
 namespace fs = std::filesystem;
 
@@ -448,4 +448,4 @@ void TargetLock::release() {
   owner_ = nullptr;
 }
 
-}  // namespace kfold::pipelines
+}  // namespace kfold::data

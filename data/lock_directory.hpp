@@ -1,9 +1,9 @@
-// A per-target lock for workers sharing a file system (NFS included): created atomically, kept fresh
-// by a heartbeat, and taken over when its owner is gone (a dead process on the same host at once; on
-// another host once the heartbeat is older than the stale time). SIGTERM, SIGINT and SIGHUP remove the
-// held locks before the process dies (when nobody else handles those signals). A lock file is written
-// whole under a temporary name and linked to its name (atomic, failing when it exists): it always names
-// its owner.
+// Lock files for processes sharing a file system (NFS included): kfold batch's and predict's per target, kfold
+// search's and agent's per output folder. Created atomically, kept fresh by a heartbeat, and taken over when its
+// owner is gone (a dead process on the same host at once; on another host once the heartbeat is older than the
+// stale time). SIGTERM, SIGINT and SIGHUP remove the held locks before the process dies (when nobody else handles
+// those signals). A lock file is written whole under a temporary name and linked to its name (atomic, failing when
+// it exists): it always names its owner.
 #pragma once
 
 #include <chrono>
@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-namespace kfold::pipelines {
+namespace kfold::data {
 
 class LockDirectory;
 
@@ -35,7 +35,7 @@ class TargetLock {
   bool took_over_stale_ = false;
 };
 
-// The lock files of one batch output (DIR/.locks/<id>.lock) and the heartbeat that refreshes the held
+// The lock files of one folder (kfold batch's DIR/.locks/<id>.lock) and the heartbeat that refreshes the held
 // ones. A lock file holds "host pid process-start-time boot-id/pid-namespace" and, on a second line,
 // "heartbeat_timeout SECONDS", its owner's stale time; the owner's pid is looked up only on the same host in
 // the same PID namespace (containers of one host share its name, not its pids). A lock is stale after the
@@ -79,4 +79,4 @@ class LockDirectory {
   std::unique_ptr<Heartbeat> heartbeat_;
 };
 
-}  // namespace kfold::pipelines
+}  // namespace kfold::data

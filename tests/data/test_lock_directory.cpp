@@ -1,6 +1,5 @@
-// Target locks (pipelines/batch/target_lock.hpp) and stage keys (pipelines/batch/stage_key.hpp): one
-// holder at a time, dead owners taken over (same host at once, other hosts after the stale time), live
-// ones respected, the heartbeat keeps a held lock fresh; keys change with every input they cover.
+// Lock files (data/lock_directory.hpp): one holder at a time, dead owners taken over (same host at once, other
+// hosts after the stale time), live ones respected, the heartbeat keeps a held lock fresh.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -14,12 +13,11 @@
 #include <thread>
 #include <vector>
 
-#include "pipelines/batch/stage_key.hpp"
-#include "pipelines/batch/target_lock.hpp"
+#include "data/lock_directory.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
-using kfold::pipelines::LockDirectory;
+using kfold::data::LockDirectory;
 
 namespace {
 
@@ -142,37 +140,6 @@ TEST_CASE("LockDirectory: the heartbeat keeps a held lock fresh") {
   CHECK(age() <= 50);  // renewed (its planted age: 100 s)
 }
 
-TEST_CASE("StageKey: every field and file counts") {
-  using kfold::pipelines::StageKey;
-  kfold::test::ScratchDir tmp("stage_key");
-  const auto base = StageKey().add("a", std::string_view("bc")).hex();
-  CHECK(base.size() == 16);
-  CHECK(base == StageKey().add("a", std::string_view("bc")).hex());
-  CHECK(base != StageKey().add("ab", std::string_view("c")).hex());
-  CHECK(StageKey().add("x", int64_t{1}).hex() != StageKey().add("x", int64_t{2}).hex());
-  CHECK(StageKey().add("x", 0.1).hex() != StageKey().add("x", 0.1000001).hex());
-  std::ofstream(tmp / "f") << "one";
-  const auto one = StageKey().add_file_content("f", tmp / "f").hex();
-  std::ofstream(tmp / "f") << "two";
-  CHECK(StageKey().add_file_content("f", tmp / "f").hex() != one);
-  CHECK(StageKey().add_file_content("f", tmp / "missing").hex() != one);
-  const auto identity = StageKey().add_file_identity("db", tmp.path()).hex();
-  std::ofstream(tmp / "g") << "new file";
-  CHECK(StageKey().add_file_identity("db", tmp.path()).hex() != identity);
-  // A copy staged elsewhere with its size and mtime (cp -p) keeps the key; another name or mtime does not.
-  std::filesystem::create_directories(tmp / "scratch");
-  std::filesystem::copy_file(tmp / "f", tmp / "scratch" / "f");
-  const auto original = StageKey().add_file_identity("db", tmp / "f").hex();
-  std::filesystem::last_write_time(tmp / "scratch" / "f", std::filesystem::last_write_time(tmp / "f"));
-  CHECK(StageKey().add_file_identity("db", tmp / "scratch" / "f").hex() == original);
-  std::filesystem::copy_file(tmp / "f", tmp / "scratch" / "g");
-  std::filesystem::last_write_time(tmp / "scratch" / "g", std::filesystem::last_write_time(tmp / "f"));
-  CHECK(StageKey().add_file_identity("db", tmp / "scratch" / "g").hex() != original);
-  std::filesystem::last_write_time(tmp / "scratch" / "f",
-                                   std::filesystem::last_write_time(tmp / "f") + std::chrono::seconds(1));
-  CHECK(StageKey().add_file_identity("db", tmp / "scratch" / "f").hex() != original);
-}
-
 TEST_CASE("LockDirectory: a breaker folder its worker left (older than 60 s) does not block the takeover") {
   kfold::test::ScratchDir tmp("target_lock_old_breaker");
   LockDirectory locks(tmp.path(), std::chrono::seconds(600));
@@ -198,7 +165,7 @@ TEST_CASE("LockDirectory: of two workers racing for stale locks, the one that ge
   }
   // Two workers (their own lock folders' objects; one process: each sees the other's locks as a live owner's).
   LockDirectory first(tmp.path(), std::chrono::seconds(60)), second(tmp.path(), std::chrono::seconds(60));
-  std::vector<std::unique_ptr<kfold::pipelines::TargetLock>> held_first(kTargets), held_second(kTargets);
+  std::vector<std::unique_ptr<kfold::data::TargetLock>> held_first(kTargets), held_second(kTargets);
   std::atomic<int> ready{0};
   const auto race = [&](LockDirectory& locks, auto& held) {
     ready.fetch_add(1);
@@ -231,22 +198,6 @@ TEST_CASE("TargetLock: a lock another worker took over is left to it on release"
   std::string owner;
   std::getline(in, owner);
   CHECK(owner == "node-elsewhere 4242 999");
-}
-
-TEST_CASE("StageKey: a folder given with a trailing slash has the key of the same folder without it") {
-  using kfold::pipelines::StageKey;
-  kfold::test::ScratchDir tmp("stage_key_slash");
-  fs::create_directories(tmp / "uniref50");
-  std::ofstream(tmp / "uniref50" / "db.fasta") << ">a\nMKV\n";
-  CHECK(kfold::pipelines::staged_name(tmp / "uniref50" / "") == "uniref50");
-  CHECK(StageKey().add_file_identity("db", tmp / "uniref50" / "").hex() ==
-        StageKey().add_file_identity("db", tmp / "uniref50").hex());
-  // Another folder's name with the same files (size, mtime): another key.
-  fs::create_directories(tmp / "uniref90");
-  fs::copy_file(tmp / "uniref50" / "db.fasta", tmp / "uniref90" / "db.fasta");
-  fs::last_write_time(tmp / "uniref90" / "db.fasta", fs::last_write_time(tmp / "uniref50" / "db.fasta"));
-  CHECK(StageKey().add_file_identity("db", tmp / "uniref90").hex() !=
-        StageKey().add_file_identity("db", tmp / "uniref50").hex());
 }
 
 TEST_CASE("LockDirectory: links and FIFOs other users plant are neither written through nor waited on") {
