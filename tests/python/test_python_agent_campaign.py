@@ -74,6 +74,14 @@ def test_results_values_round_trip_exactly(kf, tmp_path):
     assert path.read_text() == "variant,value,sd\nI44A,0.123456789012345,\nK63R,-1234567.25,\n"
 
 
+def take_lock(folder):
+    """propose()'s lock of ``folder``, taken."""
+    from kfold.agent import _ProposeLock
+    lock = _ProposeLock(folder)
+    lock.acquire()
+    return lock
+
+
 def _dead_pid():
     import subprocess
     import sys
@@ -84,8 +92,7 @@ def _dead_pid():
 def test_a_lock_release_leaves_a_later_calls_lock(kf, tmp_path):
     """release() removes the lock file only while it is still this call's (an interrupted round's late
     cleanup removed the lock of the propose() that came after it)."""
-    from kfold.agent import _ProposeLock
-    lock = _ProposeLock(tmp_path)
+    lock = take_lock(tmp_path)
     later = f"{socket.gethostname()} {os.getpid()} 0123456789abcdef\n"
     lock.path.write_text(later)  # a later call's lock
     lock.release()
@@ -99,7 +106,6 @@ def test_a_dead_holders_lock_that_comes_back_is_refused(kf, tmp_path, monkeypatc
     """A dead holder's lock is taken over once; when the file is there again on the second try (another
     process took it meanwhile), propose() is refused, not run without a lock."""
     import pathlib
-    from kfold.agent import _ProposeLock
     lock_path = tmp_path / ".propose.lock"
     lock_path.write_text(f"{socket.gethostname()} {_dead_pid()}\n")
     real_unlink = pathlib.Path.unlink
@@ -107,17 +113,16 @@ def test_a_dead_holders_lock_that_comes_back_is_refused(kf, tmp_path, monkeypatc
     monkeypatch.setattr(pathlib.Path, "unlink",
                         lambda self, missing_ok=False: None if self.name == ".propose.lock" else real_unlink(self, missing_ok))
     with pytest.raises(kf.InputError, match="another propose\\(\\) is running on this campaign"):
-        _ProposeLock(tmp_path)
+        take_lock(tmp_path)
 
 
 def test_a_dead_holders_lock_is_taken_over_once(kf, tmp_path):
     """Two callers that both found the holder dead: the second's takeover must not remove the lock the first made
     meanwhile (it did: both ran); a breaker folder a dead caller left is removed after a minute."""
-    from kfold.agent import _ProposeLock
     lock_path = tmp_path / ".propose.lock"
     dead = f"{socket.gethostname()} {_dead_pid()}\n"
     lock_path.write_text(dead)
-    first = _ProposeLock(tmp_path)  # took it over
+    first = take_lock(tmp_path)  # took it over
     assert lock_path.read_text() == first.text
     first._take_over(dead)  # the other caller, late, with the text it had read
     assert lock_path.read_text() == first.text
@@ -126,22 +131,21 @@ def test_a_dead_holders_lock_is_taken_over_once(kf, tmp_path):
     breaker = tmp_path / ".propose.lock.break"
     breaker.mkdir()  # a caller taking it over now: not removed under it
     with pytest.raises(kf.InputError, match="another propose\\(\\) is taking over the lock of pid"):
-        _ProposeLock(tmp_path)
+        take_lock(tmp_path)
     os.utime(breaker, (time.time() - 120, time.time() - 120))  # its caller died
-    assert _ProposeLock(tmp_path).path.exists() and not breaker.exists()
+    assert take_lock(tmp_path).path.exists() and not breaker.exists()
 
 
 def test_a_breakers_age_is_read_by_the_file_systems_clock(kf, tmp_path, monkeypatch):
     """The breaker folder's age was this host's clock less the file system's stamp (on NFS the server's): a host
     whose clock ran an hour ahead removed the fresh breaker of a caller taking the lock over."""
-    from kfold.agent import _ProposeLock
     (tmp_path / ".propose.lock").write_text(f"{socket.gethostname()} {_dead_pid()}\n")
     breaker = tmp_path / ".propose.lock.break"
     breaker.mkdir()
     real_time = time.time
     monkeypatch.setattr(time, "time", lambda: real_time() + 3600)
     with pytest.raises(kf.InputError, match="another propose\\(\\) is taking over the lock of pid"):
-        _ProposeLock(tmp_path)
+        take_lock(tmp_path)
     assert breaker.exists()
 
 
@@ -149,16 +153,15 @@ def test_a_lock_of_a_live_process_is_refused_and_of_a_reused_pid_taken_over(kf, 
     """The holder is judged as kfold batch's locks judge theirs (process_is_running): a live process (pid 1, another
     user's for a user other than root) holds it; a live pid whose start time is not the lock's is another process
     (the pid reused: the lock looked held for ever), and its lock is taken over."""
-    from kfold.agent import _ProposeLock
     lock_path = tmp_path / ".propose.lock"
     lock_path.write_text(f"{socket.gethostname()} 1\n")
     with pytest.raises(kf.InputError, match="another propose\\(\\) is running on this campaign \\(pid 1 on"):
-        _ProposeLock(tmp_path)
+        take_lock(tmp_path)
     assert lock_path.read_text() == f"{socket.gethostname()} 1\n"
     host, pid, start, space = kf._core.process_owner_line().split()
     assert int(pid) == os.getpid() and start.isdigit()
     lock_path.write_text(f"{host} 1 {int(start) + 1} {space}\ntoken\n")  # pid 1 did not start then
-    lock = _ProposeLock(tmp_path)
+    lock = take_lock(tmp_path)
     assert lock_path.read_text() == lock.text and lock.text.startswith(f"{host} {pid} {start} {space}\n")
     lock.release()
     assert not lock_path.exists()
@@ -170,18 +173,17 @@ def test_a_lock_of_an_earlier_boot_is_taken_over_and_an_earlier_kfolds_live_one_
     is held (its token was read as a start time, which made the holder gone)."""
     import subprocess
     import sys
-    from kfold.agent import _ProposeLock
     lock_path = tmp_path / ".propose.lock"
     host, pid, start, space = kf._core.process_owner_line().split()
     lock_path.write_text(f"{host} {pid} {start} another-boot-id/{space.split('/', 1)[1]}\ntoken\n")
-    lock = _ProposeLock(tmp_path)
+    lock = take_lock(tmp_path)
     assert lock_path.read_text() == lock.text
     lock.release()
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         lock_path.write_text(f"{host} {holder.pid} 0123456789abcdef\n")
         with pytest.raises(kf.InputError, match=f"another propose\\(\\) is running on this campaign \\(pid {holder.pid}"):
-            _ProposeLock(tmp_path)
+            take_lock(tmp_path)
     finally:
         holder.kill()
         holder.wait()
@@ -191,7 +193,6 @@ def test_a_lock_that_cannot_be_written_or_was_left_empty_blocks_nothing(kf, tmp_
     """A full disk at the lock's write left an empty .propose.lock (and a bare OSError), and an empty lock counted
     as a live holder for ever: every later propose() was refused. Now the failed write removes its lock (a
     KfoldError naming it), and an empty lock is a holder still writing its name only for a minute."""
-    from kfold.agent import _ProposeLock
     lock_path = tmp_path / ".propose.lock"
     real_fdopen = os.fdopen
 
@@ -210,14 +211,14 @@ def test_a_lock_that_cannot_be_written_or_was_left_empty_blocks_nothing(kf, tmp_
 
     monkeypatch.setattr(os, "fdopen", FullDisk)
     with pytest.raises(kf.KfoldError, match=".propose.lock: write failed: No space left on device"):
-        _ProposeLock(tmp_path)
+        take_lock(tmp_path)
     monkeypatch.setattr(os, "fdopen", real_fdopen)
     assert not lock_path.exists()
     lock_path.write_text("")  # a holder that has not written its name yet
     with pytest.raises(kf.InputError, match="a process that had not yet written its name"):
-        _ProposeLock(tmp_path)
+        take_lock(tmp_path)
     os.utime(lock_path, (time.time() - 120, time.time() - 120))  # one that never will
-    lock = _ProposeLock(tmp_path)
+    lock = take_lock(tmp_path)
     assert lock_path.read_text() == lock.text
     lock.release()
 
@@ -382,3 +383,37 @@ def test_a_timeout_while_waiting_for_the_results_lock_is_raised_not_taken_for_no
     with pytest.raises(TimeoutError, match="the caller's timeout"):
         with _results_lock(tmp_path):
             pytest.fail("the body ran without the lock")
+
+
+def test_a_ctrl_c_as_the_lock_is_taken_or_campaign_json_replaced_loses_nothing(kf, tmp_path, monkeypatch):
+    """A Ctrl-C as the propose() lock had been taken (the constructor returning) left the lock for ever: every
+    later propose() was refused. A Ctrl-C as add_results() had replaced campaign.json removed the results file
+    campaign.json now lists: every later call failed. Both are raised as Ctrl-C's are, at the call's return."""
+    from kfold.agent import _ProposeLock
+    campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "w")
+    real_acquire, real_replace = _ProposeLock._acquire, os.replace
+
+    def acquire_then_ctrl_c(self):
+        real_acquire(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_ProposeLock, "_acquire", acquire_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        campaign.propose(threads=1, potts=False)
+    assert not (campaign.workdir / ".propose.lock").exists()
+    monkeypatch.undo()
+
+    def replace_then_ctrl_c(source, target):
+        real_replace(source, target)
+        if os.path.basename(target) == "campaign.json":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", replace_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        campaign.add_results({"T7A": -0.8, "K6A": -0.3})
+    monkeypatch.undo()
+    assert json.loads(campaign.path.read_text())["results"][-1] == "results_1.csv"
+    assert (campaign.workdir / "results_1.csv").exists()
+    reopened = kf.agent.Campaign.open(campaign.workdir)
+    assert reopened.measurements == campaign.measurements + 2
+    assert reopened.propose(threads=1, potts=False).number == 1

@@ -254,8 +254,21 @@ class _ProposeLock:
     later call's lock)."""
 
     def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
         self.path = workdir / ".propose.lock"
         self.text = f"{_core.process_owner_line()}\n{os.urandom(8).hex()}\n"
+
+    def acquire(self) -> None:
+        """Takes the lock, or raises InputError naming the live holder. A Ctrl-C (or the caller's timeout) while it
+        runs leaves no lock of this call behind (one as the constructor returned did, for ever)."""
+        try:
+            self._acquire()
+        except BaseException:
+            self.release()
+            raise
+
+    def _acquire(self) -> None:
+        workdir = self.workdir
         for attempt in range(2):
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
@@ -577,13 +590,13 @@ class Campaign:
                                  check_integer("potts_iterations", potts_iterations, 1, 2**31 - 1))
         args.evolution_cache = check_path("evolution_cache", evolution_cache) if evolution_cache is not None else ""
         loaded = model._model if model is not None else None
-        lock = None
+        lock = _ProposeLock(self.workdir)  # (takes nothing yet)
         try:
-            lock = _ProposeLock(self.workdir)  # (inside: a Ctrl-C as it returns must not leave the lock behind)
+            lock.acquire()
             return self._propose(args, loaded, lock)
         except BaseException as error:
             # Ctrl-C or a timeout while the round runs: the round's cleanup releases the lock once it has stopped.
-            if lock is not None and not getattr(error, "kfold_after_interrupt", False):
+            if not getattr(error, "kfold_after_interrupt", False):
                 lock.release()
             raise
 
@@ -665,10 +678,18 @@ class Campaign:
             except InputError as error:  # named after what the user gave, not the copy just removed
                 path.unlink()
                 raise InputError(str(error).replace(str(path), source)) from None
-            except BaseException:
-                path.unlink()
+            except BaseException:  # (a Ctrl-C): the copy goes unless campaign.json lists it already
+                if path.name not in self._results_on_disk():
+                    path.unlink(missing_ok=True)
                 raise
         return path
+
+    def _results_on_disk(self) -> list:
+        """The results files campaign.json lists now (none when it cannot be read)."""
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8")).get("results", [])
+        except (OSError, ValueError, AttributeError):
+            return []
 
     def plate(self) -> "pandas.DataFrame":
         """The plate of the latest round (see :attr:`Round.plate`)."""
