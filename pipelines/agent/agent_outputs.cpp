@@ -12,6 +12,7 @@
 
 #include "data/header_text.hpp"
 #include "pipelines/agent/binding_terms.hpp"
+#include "pipelines/agent/report_tables.hpp"
 #include "pipelines/git_revision.hpp"
 #include "pipelines/version.hpp"
 
@@ -47,14 +48,6 @@ std::string ascii_text(const std::string& s) {
     for (size_t at = spelled.find(utf8); at != std::string::npos; at = spelled.find(utf8, at + text.size()))
       spelled.replace(at, utf8.size(), text);
   return data::ascii_text(spelled);
-}
-
-// Text in a report.md table cell or list item: '|' (a cell boundary) as '/', '<' and '>' as entities, so
-// that text from an LLM or a results file cannot open an HTML tag in a Markdown viewer.
-std::string markdown_text(const std::string& s) {
-  std::string out;
-  for (const char c : s) out += c == '|' ? "/" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : std::string(1, c);
-  return out;
 }
 
 std::string tsv_cell(std::string s) {
@@ -373,21 +366,10 @@ constexpr const char* kSolubilityNote =
 
 // report.md's "Construct proposals" section ("" without proposals).
 std::string constructs_md(const ScoreTable& table, const Plate& plate) {
-  const NumberFormat num(6);  // pLDDT and pTM
   if (table.constructs.empty()) return "";
-  const std::vector<std::string> wells = construct_wells(table, plate);
-  std::string md =
-      "## Construct proposals\n\nWild-type fragments from the predicted pLDDT (disordered termini) and PAE "
-      "(domains); `constructs.tsv` has them all.\n\n| id | construct | length | well | operator | mean pLDDT (full "
-      "length) | predicted on its own: pLDDT / pTM | rationale |\n|---|---|---|---|---|---|---|---|\n";
-  for (size_t k = 0; k < table.constructs.size(); ++k) {
-    const Construct& c = table.constructs[k];
-    const std::string facts = construct_rationale(c);
-    md += fmt::format("| {} | {}-{} | {} | {} | {} | {:.1f} | {} / {} | {} |\n", c.id, c.first, c.last, c.length(),
-                      wells[k].empty() ? "-" : wells[k], c.operator_name, c.wild_type_plddt, num(c.predicted_plddt),
-                      num(c.predicted_ptm), facts);
-  }
-  return md + "\n";
+  return "## Construct proposals\n\nWild-type fragments from the predicted pLDDT (disordered termini) and PAE "
+         "(domains); `constructs.tsv` has them all.\n\n" +
+         markdown_table(constructs_table(table, plate)) + "\n";
 }
 
 }  // namespace
@@ -461,9 +443,7 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
                     campaign.target.sequence.size(), campaign.target.first_residue, kVersion, git_revision(), run.seed);
   if (table.structure_terms && run.random_structure_weights)
     md += fmt::format("**{}**\n\n", kRandomStructureWeightsWarning);
-  md += "## Objective\n\n| term | weight | computed by |\n|---|---|---|\n";
-  for (const auto& [term, weight] : campaign.objective)
-    md += fmt::format("| {} | {} | {} |\n", term, weight, objective_term_note(term, table, models));
+  md += "## Objective\n\n" + markdown_table(objective_table(table, campaign, models));
   if (table.evolutionary_fallback) {
     const bool binding = table.binding_weight > 0.0 && table.structure_terms;  // complexes were predicted
     md += fmt::format(
@@ -591,16 +571,7 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
         unseen, ranked.size());
   md += "\n";
   if (!run.llm_calls.empty()) md.insert(md.size() - 1, llm_evidence(run.llm_calls));
-  md +=
-      "## Top candidates\n\n| rank | well | id | mutations | score | sd | site-indep. | Potts | operator | "
-      "rationale |\n|---|---|---|---|---|---|---|---|---|---|\n";
-  for (size_t k = 0; k < ranked.size() && k < 20; ++k) {
-    const ScoredVariant& r = table.rows[static_cast<size_t>(ranked[k]->row)];
-    const std::string rationale = markdown_text(r.rationale);
-    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", ranked[k]->rank, ranked[k]->well,
-                      r.hypothesis->id, format_variant(r.hypothesis->variant), num(r.total), num(r.sd),
-                      num(r.site_independent), num(r.potts), operator_label(*r.hypothesis), rationale);
-  }
+  md += "## Top candidates\n\n" + markdown_table(top_candidates_table(table, plate, campaign));
   md += critic_notes(ranked, table);
   md += constructs_md(table, plate);
   md +=

@@ -1,5 +1,6 @@
 // The HTML report and its SVG plots.
 #include "pipelines/agent/report_html.hpp"
+#include "pipelines/agent/report_tables.hpp"
 
 #include <fmt/format.h>
 
@@ -379,11 +380,7 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
                    html_escape(kVersion), html_escape(git_revision()), run.seed);
   if (table.structure_terms && run.random_structure_weights)
     h += fmt::format("<p style=\"color:#b00;font-weight:bold\">{}</p>\n", html_escape(kRandomStructureWeightsWarning));
-  h += "<h2>Objective</h2>\n<table>\n<tr><th>term</th><th>weight</th><th>computed by</th></tr>\n";
-  for (const auto& [term, weight] : campaign.objective)
-    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", html_escape(term), weight,
-                     html_escape(objective_term_note(term, table, models)));
-  h += "</table>\n";
+  h += "<h2>Objective</h2>\n" + html_table(objective_table(table, campaign, models));
   h += "<h2>Evidence</h2>\n<ul>\n";
   h += fmt::format("<li>Family alignment <code>{}</code>: {} sequences, {} aligned columns, Neff {:.1f}.</li>\n",
                    html_escape(models.alignment.source), models.alignment.n_seq, models.alignment.n_col,
@@ -420,37 +417,9 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
            : "<li>Structure terms: not computed (structure_budget > 0 but no model was given).</li>\n"
              "</ul>\n";
 
+  h += "<h2>Top candidates</h2>\n" + html_table(top_candidates_table(table, plate, campaign));
+  if (!table.constructs.empty()) h += "<h2>Construct proposals</h2>\n" + html_table(constructs_table(table, plate));
   const std::vector<const PlateWell*> ranked = ranked_variant_wells(plate);
-  h += "<h2>Top candidates</h2>\n<table>\n<tr><th>rank</th><th>well</th><th>id</th><th>mutations</th><th>score</th>"
-       "<th>sd</th><th>pick</th><th>operator</th><th>rationale</th></tr>\n";
-  for (size_t k = 0; k < ranked.size() && k < 20; ++k) {
-    const ScoredVariant& r = table.rows[static_cast<size_t>(ranked[k]->row)];
-    h += fmt::format(
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-        "</tr>\n",
-        ranked[k]->rank, ranked[k]->well, html_escape(r.hypothesis->id),
-        html_escape(format_variant(r.hypothesis->variant)), format_number(r.total, output_decimals(campaign, 3)),
-        format_number(r.sd, output_decimals(campaign, 3)), ranked[k]->pick, html_escape(operator_label(*r.hypothesis)),
-        html_escape(r.rationale));
-  }
-  h += "</table>\n";
-  if (!table.constructs.empty()) {
-    const std::vector<std::string> wells = construct_wells(table, plate);
-    h +=
-        "<h2>Construct proposals</h2>\n<table>\n<tr><th>id</th><th>construct</th><th>length</th><th>well</th>"
-        "<th>operator</th><th>mean pLDDT (full length)</th><th>predicted on its own: pLDDT / pTM</th><th>rationale</th>"
-        "</tr>\n";
-    for (size_t k = 0; k < table.constructs.size(); ++k) {
-      const Construct& c = table.constructs[k];
-      const std::string facts = construct_rationale(c);
-      h += fmt::format(
-          "<tr><td>{}</td><td>{}-{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1f}</td><td>{} / {}</td><td>{}</td>"
-          "</tr>\n",
-          c.id, c.first, c.last, c.length(), wells[k].empty() ? "-" : wells[k], c.operator_name, c.wild_type_plddt,
-          fmt_or_na(c.predicted_plddt), fmt_or_na(c.predicted_ptm), html_escape(facts));
-    }
-    h += "</table>\n";
-  }
   h += "<h2>Score components of the top candidates</h2>\n<div class=\"plot\">\n" + components_svg(table, ranked) +
        "</div>\n";
   h += "<h2>Best score per position and residue</h2>\n<div class=\"plot\">\n" + heatmap_svg(table, campaign) +
