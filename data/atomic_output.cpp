@@ -39,6 +39,17 @@ std::string temp_prefix(const std::string& name) {
   return name.substr(0, keep);
 }
 
+// A folder `access(W_OK)` refused, for the output `target` in it (none: the folder is the output). On a read-only
+// file system (EROFS: one remounted read-only after errors, a snapshot) the storage failed: a RuntimeError (exit 1;
+// kfold batch retries the target); otherwise the folder's permissions are the user's to fix (InputError).
+[[noreturn]] void fail_not_writable(const fs::path& dir, const fs::path& target = {}) {
+  const std::string where =
+      target.empty() ? dir.string() + ": the output directory" : target.string() + ": output directory " + dir.string();
+  if (errno == EROFS)
+    fail_runtime("{} is on a read-only file system; remount it read-write or choose another folder", where);
+  fail_input("{} is not writable; fix its permissions or choose another", where);
+}
+
 fs::path directory_of(const fs::path& target) {
   const fs::path parent = target.parent_path();
   return parent.empty() ? fs::path(".") : parent;
@@ -80,8 +91,7 @@ void ensure_directory(const fs::path& dir) {
   if (dir.empty()) fail_input("the output directory is an empty name; give a folder, e.g. -o out");
   std::error_code ec;
   if (fs::is_directory(dir, ec)) {
-    if (::access(dir.c_str(), W_OK) != 0)
-      fail_input("{}: the output directory is not writable; fix its permissions or choose another", dir.string());
+    if (::access(dir.c_str(), W_OK) != 0) fail_not_writable(dir);
     return;
   }
   if (fs::exists(dir, ec)) fail_input("{}: exists and is not a directory", dir.string());
@@ -107,7 +117,7 @@ void ensure_directory(const fs::path& dir) {
   if (err != 0) {
     for (auto it = made.rbegin(); it != made.rend(); ++it)
       ::rmdir(it->c_str());  // an empty folder only (never a file): one another process has since filled stays
-    if (is_storage_failure(err))
+    if (is_storage_failure(err) || err == EROFS)
       fail_runtime("{}: cannot create output directory: {}", dir.string(), std::strerror(err));
     fail_input("{}: cannot create output directory: {}", dir.string(), std::strerror(err));
   }
@@ -191,8 +201,7 @@ AtomicOutput::AtomicOutput(fs::path target) : target_(std::move(target)) {
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
     fail_input("{}: {} is a file, not a directory", target_.string(), dir.string());
   if (!fs::is_directory(dir, ec)) fail_input("{}: output directory {} does not exist", target_.string(), dir.string());
-  if (::access(dir.c_str(), W_OK) != 0)
-    fail_input("{}: output directory {} is not writable", target_.string(), dir.string());
+  if (::access(dir.c_str(), W_OK) != 0) fail_not_writable(dir, target_);
   if (fs::is_directory(target_, ec)) fail_input("{}: is a directory, expected a file name", target_.string());
   const std::string name = target_.filename().string();
   if (name.size() > kNameMax)

@@ -1,6 +1,8 @@
 // Atomic output files (data/atomic_output.hpp): whole files or none, long names, bad directories, temporary
 // files left by killed runs, and temporary names someone else planted (never written through).
 #include <doctest/doctest.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -153,4 +155,47 @@ TEST_CASE("ensure_directory: a failed create removes only the folders it made") 
   CHECK_FALSE(fs::exists(dir / "kept" / "inner"));
   kfold::data::ensure_directory(dir / "a" / "b" / "c/");
   CHECK(fs::is_directory(dir / "a" / "b" / "c"));
+}
+
+TEST_CASE("AtomicOutput: a folder without write permission is an InputError, a read-only file system a RuntimeError") {
+  // A read-only mount (remounted after errors, a snapshot) was reported as a folder to fix the permissions of:
+  // exit 2, a kfold batch target recorded as bad input and never retried. Root writes everywhere and may mount:
+  // both run in a child, as nobody and in a mount namespace with a read-only tmpfs.
+  if (::geteuid() != 0) {
+    MESSAGE("skipped: needs root to run the checks as another user and to mount");
+    return;
+  }
+  kfold::test::ScratchDir dir("atomic_not_writable");
+  std::filesystem::create_directories(dir / "locked");
+  std::filesystem::permissions(dir / "locked", std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec |
+                                                   std::filesystem::perms::others_read |
+                                                   std::filesystem::perms::others_exec);
+  const auto error_kind = [&](bool read_only_mount) {
+    return kfold::test::wait_status_in_child([&] {
+      if (read_only_mount
+              ? ::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+                    ::mount("tmpfs", (dir / "locked").c_str(), "tmpfs", MS_RDONLY, "size=1m") != 0
+              : ::setgid(65534) != 0 || ::setuid(65534) != 0)
+        return 77;
+      try {
+        kfold::data::AtomicOutput out(dir / "locked" / "f.txt");
+        return 0;
+      } catch (const InputError& e) {
+        return std::string(e.what()).find("is not writable; fix its permissions") != std::string::npos ? 2 : 9;
+      } catch (const kfold::RuntimeError& e) {
+        return std::string(e.what()).find("is on a read-only file system") != std::string::npos ? 1 : 9;
+      }
+    });
+  };
+  for (const bool read_only_mount : {false, true}) {
+    CAPTURE(read_only_mount);
+    const int status = error_kind(read_only_mount);
+    REQUIRE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77) {
+      MESSAGE("skipped: cannot switch user or mount here");
+      continue;
+    }
+    CHECK(WEXITSTATUS(status) == (read_only_mount ? 1 : 2));
+  }
+  std::filesystem::permissions(dir / "locked", std::filesystem::perms::owner_all);
 }

@@ -72,3 +72,25 @@ def test_an_interrupted_removal_of_an_old_index_is_finished_by_the_next_run(kfol
     run = kfold("db", "index", db)
     assert run.returncode == 0, run.stderr
     assert not aside.exists(), run.stderr
+
+
+def test_a_read_only_file_system_is_a_storage_failure(kfold, build_dir, tmp_path):
+    """An output folder on a file system mounted read-only (remounted after errors, a snapshot) was a folder that
+    is not writable: exit 2, and kfold batch recorded the target's inputs as bad, never retried. Now a storage
+    failure: exit 1, naming the read-only file system (a folder without write permission stays exit 2: the bad
+    input catalogue). Runs as root in a mount namespace (skips elsewhere)."""
+    import shutil
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        import pytest
+        pytest.skip("needs root and unshare (a read-only tmpfs in a mount namespace)")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    binary = build_dir / "bin" / "kfold"
+    fasta, msa = EXAMPLES / "ubiquitin.fasta", EXAMPLES / "ubiquitin.a3m"
+    for command, expected in (
+            (["features", fasta, "--msa", msa, "-o", ro / "f.h5"], f"output directory {ro} is on a read-only file"),
+            (["search", fasta, EXAMPLES / "ubiquitin_db.fasta", "-o", ro / "new"],
+             "cannot create output directory: Read-only file system")):
+        run = subprocess.run(["unshare", "--mount", "sh", "-c", 'mount -t tmpfs -o ro,size=1m tmpfs "$0" && exec "$@"',
+                              ro, binary, *command], capture_output=True, text=True)
+        assert run.returncode == 1 and expected in run.stderr, run.stderr
