@@ -227,6 +227,7 @@ void BatchRunner::run_predict_stage(const BatchTarget& target, const fs::path& d
   if (best->iptm) result["iptm"] = *best->iptm;  // a complex's
   result["ranked_by"] = ranking_key(summary.rank_by);
   result["num_residue_violations"] = best->num_residue_violations;
+  result["sizes"] = prediction_file_sizes(dir, summary.ranking);
   status["predict"] = result;
   status.erase("failed");
   status.erase("running");

@@ -64,6 +64,10 @@ std::string status_problem(const json& status) {
         (!s["checksums"].is_object() ||
          !std::all_of(s["checksums"].begin(), s["checksums"].end(), [](const json& c) { return c.is_string(); })))
       problem = "'checksums' is not an object of texts";
+    if (problem.empty() && s.contains("sizes") &&
+        (!s["sizes"].is_object() ||
+         !std::all_of(s["sizes"].begin(), s["sizes"].end(), [](const json& n) { return n.is_number_unsigned(); })))
+      problem = "'sizes' is not an object of byte counts";
     if (!problem.empty()) problem = fmt::format("'{}': {}", section, problem);
   }
   return problem;
@@ -104,6 +108,32 @@ bool permanent_failure(const json& failed) {
 // The first 16 hex digits of the target sequence's SHA-256, kept with a failure.
 std::string sequence_digest(const BatchTarget& target) { return data::sha256_hex(target.sequence).substr(0, 16); }
 
+namespace {
+
+// The files prediction_complete checks for the models of `ranking` (a list of texts).
+std::vector<std::string> prediction_files(const json& ranking) {
+  std::vector<std::string> files{"ranking_debug.json"};
+  for (size_t k = 0; k < ranking.size(); ++k) {
+    const auto model = ranking[k].get<std::string>();
+    for (const auto& name : {fmt::format("ranked_{}.pdb", k), fmt::format("ranked_{}.cif", k),
+                             "result_" + model + ".h5", "confidence_" + model + ".json"})
+      files.push_back(name);
+  }
+  return files;
+}
+
+}  // namespace
+
+json prediction_file_sizes(const fs::path& dir, const std::vector<std::string>& ranking) {
+  json sizes = json::object();
+  for (const auto& name : prediction_files(json(ranking))) {
+    std::error_code error;
+    const auto size = fs::file_size(dir / name, error);
+    if (!error) sizes[name] = size;
+  }
+  return sizes;
+}
+
 bool prediction_complete(const fs::path& dir, const json& status, const std::string& id) {
   if (!status.contains("predict") || !fs::exists(dir / "done")) return false;
   const json ranking = status["predict"].value("ranking", json::array());
@@ -113,19 +143,22 @@ bool prediction_complete(const fs::path& dir, const json& status, const std::str
              (dir / "status.json").string());
     return false;
   }
-  std::vector<std::string> files{"ranking_debug.json"};
-  for (size_t k = 0; k < ranking.size(); ++k) {
-    const auto model = ranking[k].get<std::string>();
-    for (const auto& name : {fmt::format("ranked_{}.pdb", k), fmt::format("ranked_{}.cif", k),
-                             "result_" + model + ".h5", "confidence_" + model + ".json"})
-      files.push_back(name);
-  }
-  for (const auto& name : files)
-    if (std::error_code error; !fs::is_regular_file(dir / name, error)) {
+  // Sizes as written (an earlier kfold's record has none): a file cut short (a full disk while copying the folder,
+  // a file system's crash) or written over is a damaged prediction, not a finished one.
+  const json sizes = status["predict"].value("sizes", json::object());
+  for (const auto& name : prediction_files(ranking)) {
+    std::error_code error;
+    if (!fs::is_regular_file(dir / name, error)) {
       log_warn("{}: {} of its finished prediction is missing; the target is predicted again", id,
                (dir / name).string());
       return false;
     }
+    if (const auto size = fs::file_size(dir / name, error); sizes.contains(name) && sizes[name] != size) {
+      log_warn("{}: {} is {} bytes, its prediction wrote {} (damaged or changed); the target is predicted again", id,
+               (dir / name).string(), size, sizes[name].get<uintmax_t>());
+      return false;
+    }
+  }
   return true;
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "data/msa.hpp"
 #include "pipelines/batch/batch_targets.hpp"
@@ -29,9 +30,11 @@ bool permanent_failure(const nlohmann::json& failed);
 std::string sequence_digest(const BatchTarget& target);
 // Whether the prediction recorded in `status` is complete in the target folder `dir`: its `done` marker and
 // the files a user reads first (ranking_debug.json, ranked_<k>.pdb/.cif, result_<model>.h5 and
-// confidence_<model>.json of each ranked model). A file deleted by hand is named in a warning (target `id`),
-// and the target is predicted again.
+// confidence_<model>.json of each ranked model), each of the size the record's "sizes" gives (when it has them). A
+// file deleted or cut short is named in a warning (target `id`), and the target is predicted again.
 bool prediction_complete(const std::filesystem::path& dir, const nlohmann::json& status, const std::string& id);
+// The sizes of those files for a prediction ranked `ranking`, for status.json's "predict" record ("sizes").
+nlohmann::json prediction_file_sizes(const std::filesystem::path& dir, const std::vector<std::string>& ranking);
 // Appends "UTC time, worker, stage, key, seconds" to DIR/<id>/stages.log, a line per computed stage (a warning,
 // not an error, when it cannot: a link or a FIFO there is not written through).
 void append_stage_log(const std::filesystem::path& dir, const std::string& stage, const std::string& key,

@@ -118,21 +118,28 @@ def test_rerun_skips_every_stage(kfold, full_run, tmp_path):
 
 def test_a_done_target_whose_result_files_were_deleted_is_predicted_again(kfold, full_run, tmp_path):
     """A user who deletes a finished target's structure or result file and reruns gets it back: that target's
-    predict stage runs again (its MSA stage does not), a warning names the file, the others are skipped."""
+    predict stage runs again (its MSA stage does not), a warning names the file, the others are skipped. So does
+    a file cut short (a full disk while the folder was copied): it was taken for a finished prediction."""
     out, _ = full_run
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
-    first, second, *rest = target_ids()
+    first, second, third, *rest = target_ids()
     (copy / first / "ranked_0.pdb").unlink()
     (copy / second / "result_model_1_ptm.h5").unlink()
+    cut = (copy / third / "ranked_0.cif").read_bytes()
+    (copy / third / "ranked_0.cif").write_bytes(cut[:len(cut) // 2])
     run = kfold("batch", TARGETS, *SEARCH, *MODEL, "-o", copy)
     assert run.returncode == 0, run.stderr
-    for target, name in [(first, "ranked_0.pdb"), (second, "result_model_1_ptm.h5")]:
-        assert f"{target}: {copy / target / name} of its finished prediction is missing" in run.stderr
+    assert (f"{third}: {copy / third / 'ranked_0.cif'} is {len(cut) // 2} bytes, its prediction wrote {len(cut)} "
+            "(damaged or changed)") in run.stderr
+    for target, name in [(first, "ranked_0.pdb"), (second, "result_model_1_ptm.h5"), (third, "ranked_0.cif")]:
+        if target != third:
+            assert f"{target}: {copy / target / name} of its finished prediction is missing" in run.stderr
         assert (copy / target / name).is_file()
         assert len(stage_runs(copy, target, "predict")) == 2 and len(stage_runs(copy, target, "msa")) == 1
     assert all(len(stage_runs(copy, t, "predict")) == 1 for t in rest)
-    assert (copy / first / "ranked_0.pdb").read_bytes() == (out / first / "ranked_0.pdb").read_bytes()
+    for target, name in [(first, "ranked_0.pdb"), (third, "ranked_0.cif")]:
+        assert (copy / target / name).read_bytes() == (out / target / name).read_bytes()
     assert summary(copy)[first]["status"] == "done"
 
 
