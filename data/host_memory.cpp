@@ -65,9 +65,12 @@ HostMemory host_available_memory() {
   std::ifstream cgroups("/proc/self/cgroup");
   const std::string membership((std::istreambuf_iterator<char>(cgroups)), std::istreambuf_iterator<char>());
   limit(cgroup_memory_left("/sys/fs/cgroup", membership), "the cgroup's memory limit less its use");
-  limit(slurm_memory_left(std::getenv("SLURM_MEM_PER_NODE"), std::getenv("SLURM_MEM_PER_CPU"),
-                          std::getenv("SLURM_CPUS_ON_NODE"), process_resident_bytes()),
-        "the SLURM job's memory request (--mem, --mem-per-cpu) less this process's resident memory");
+  // Only in a job's step on its node (slurmd sets SLURMD_NODENAME there): a salloc shell on the login node carries
+  // the request's variables to every command it runs, which the allocation does not bound.
+  if (std::getenv("SLURMD_NODENAME") != nullptr)
+    limit(slurm_memory_left(std::getenv("SLURM_MEM_PER_NODE"), std::getenv("SLURM_MEM_PER_CPU"),
+                            std::getenv("SLURM_CPUS_ON_NODE"), process_resident_bytes()),
+          "the SLURM job's memory request (--mem, --mem-per-cpu) less this process's resident memory");
   // An address-space limit (ulimit -v, prlimit --as; some clusters set it per job): what the process may
   // still map. Mapped, not resident, memory counts there: the libraries' reservations too.
   if (rlimit as{}; getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)

@@ -33,7 +33,8 @@ int64_t cgroup_memory_left(const std::filesystem::path& root, const std::string&
 // memory (--mem=0): SLURM_MEM_PER_NODE (--mem), else SLURM_MEM_PER_CPU (--mem-per-cpu) times SLURM_CPUS_ON_NODE,
 // in MiB as SLURM writes them, less `resident` (this process's resident bytes). A site that enforces the request
 // by polling (JobAcctGather's OverMemoryKill) rather than with a cgroup kills a job that goes over it. The
-// variables' values are the arguments (null when unset); a value that is no number is ignored.
+// variables' values are the arguments (null when unset); a value that is no number is ignored. host_available_memory
+// applies it in a job step on its node only (SLURMD_NODENAME set: not in a salloc shell on the login node).
 int64_t slurm_memory_left(const char* mem_per_node, const char* mem_per_cpu, const char* cpus_on_node,
                           int64_t resident);
 

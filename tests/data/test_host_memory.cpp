@@ -87,12 +87,18 @@ TEST_CASE("SLURM's memory request: --mem, else --mem-per-cpu times the CPUs, les
   CHECK(data::slurm_memory_left(nullptr, "4611686018427387905", "4", 0) == -1);  // (the product overflowed)
   for (const char* text : {"", "4G", "-5", "1e3", "99999999999999999999"})
     CHECK_MESSAGE(data::slurm_memory_left(text, nullptr, nullptr, 0) == -1, text);
-  // In the environment: the bound the messages name.
+  // In the environment, in a job step on its node (SLURMD_NODENAME): the bound the messages name. A salloc shell on
+  // the login node has the request's variables and no SLURMD_NODENAME: its commands are not bounded by it.
   setenv("SLURM_MEM_PER_NODE", "1", 1);
+  const auto in_salloc_shell = data::host_available_memory();
+  setenv("SLURMD_NODENAME", "node17", 1);
   const auto memory = data::host_available_memory();
   unsetenv("SLURM_MEM_PER_NODE");
+  unsetenv("SLURMD_NODENAME");
   CHECK(memory.bytes == 0);  // 1 MiB less this test's resident memory
   CHECK(memory.bound == "the SLURM job's memory request (--mem, --mem-per-cpu) less this process's resident memory");
+  CHECK(in_salloc_shell.bytes > 0);
+  CHECK(in_salloc_shell.bound.find("SLURM") == std::string::npos);
 }
 
 TEST_CASE("check_host_memory: a read larger than the memory left is a MemoryError naming it and the fix") {
