@@ -108,7 +108,8 @@ def test_submit_checks_its_task_counts_before_submitting(tmp_path):
 
 def test_predict_array_sbatch_exit_codes_and_usage(tmp_path):
     """The GPU job's exit code: a failure of one worker (3) is not hidden by another's 'still held' (4); missing
-    arguments give the usage and exit 2; SLURM_GPUS_ON_NODE=0 runs one worker (it divided by zero)."""
+    arguments give the usage and exit 2; SLURM_GPUS_ON_NODE=0 runs one worker (it divided by zero); the workers
+    share the job's memory request."""
     script = SOURCE_DIR / "scripts/slurm/predict_array.sbatch"
     fake = tmp_path / "kfold"
     fake.write_text('#!/bin/sh\ncase "$*" in *cuda:0*) exit 4;; *cuda:1*) exit 3;; esac\nexit 0\n')
@@ -126,6 +127,12 @@ def test_predict_array_sbatch_exit_codes_and_usage(tmp_path):
     # A worker's own failure (1: it crashed) is not hidden by another's failed targets (3).
     fake.write_text('#!/bin/sh\ncase "$*" in *cuda:0*) exit 3;; *cuda:1*) exit 1;; esac\nexit 0\n')
     assert job("t.csv", "out", SLURM_GPUS_ON_NODE="2").returncode == 1
+    # Each worker gets its share of the job's memory request (each saw all of it, less its own resident memory).
+    fake.write_text('#!/bin/sh\necho "$*: ${SLURM_MEM_PER_NODE:-unset} ${SLURM_CPUS_ON_NODE:-unset}" >&2\n')
+    run = job("t.csv", "out", SLURM_GPUS_ON_NODE="4", SLURM_MEM_PER_NODE="64000", SLURM_CPUS_ON_NODE="16")
+    assert run.returncode == 0 and run.stderr.count(": 16000 16") == 4, run.stderr
+    run = job("t.csv", "out", SLURM_GPUS_ON_NODE="4", SLURM_MEM_PER_CPU="4000", SLURM_CPUS_ON_NODE="16")
+    assert run.returncode == 0 and run.stderr.count(": unset 4") == 4, run.stderr
     # SIGTERM (scancel) and SIGINT reach the background workers, as SIGTERM: each says so and stops.
     # Each worker says when its trap is set (the job's trap is set before the first starts): the signal is sent
     # then, not after a fixed sleep (a job descheduled at its start was killed before its trap: exit -2).
