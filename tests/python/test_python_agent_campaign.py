@@ -417,3 +417,28 @@ def test_a_ctrl_c_as_the_lock_is_taken_or_campaign_json_replaced_loses_nothing(k
     reopened = kf.agent.Campaign.open(campaign.workdir)
     assert reopened.measurements == campaign.measurements + 2
     assert reopened.propose(threads=1, potts=False).number == 1
+
+
+def test_another_hosts_lock_without_a_heartbeat_is_taken_over(kf, tmp_path, monkeypatch):
+    """A holder on another host (or in another container) cannot be judged: its lock stayed until removed by hand,
+    every propose() refused, after that holder died. A held lock is now touched every HEARTBEAT_S, and one whose
+    holder kfold cannot judge is gone after STALE_S without it."""
+    from kfold.agent import _ProposeLock
+    lock_path = tmp_path / ".propose.lock"
+    lock_path.write_text("node-elsewhere 4242 12345 boot/pid:[4026531836]\ntoken\n")
+    with pytest.raises(kf.InputError, match="another propose\\(\\) is running on this campaign \\(pid 4242 on "
+                                            "node-elsewhere"):
+        take_lock(tmp_path)
+    os.utime(lock_path, (time.time() - 660, time.time() - 660))  # 11 minutes without a heartbeat
+    lock = take_lock(tmp_path)
+    assert lock_path.read_text() == lock.text
+    lock.release()
+    monkeypatch.setattr(_ProposeLock, "HEARTBEAT_S", 0.05)
+    lock = take_lock(tmp_path)
+    os.utime(lock_path, (time.time() - 660, time.time() - 660))
+    deadline = time.time() + 10
+    while time.time() - lock_path.stat().st_mtime > 60 and time.time() < deadline:
+        time.sleep(0.05)
+    assert time.time() - lock_path.stat().st_mtime < 60  # touched again
+    lock.release()
+    assert not lock_path.exists()

@@ -32,6 +32,7 @@ import os
 import shutil
 import socket
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
@@ -251,12 +252,17 @@ class _ProposeLock:
     ("host pid start-time pid-space", judged by the same C++ code) and, on its second line, this call (a token):
     a dead holder's lock (same host and PID namespace; a pid now another process's) is taken over, and a release
     removes the file only while it is still this call's (an interrupted round's late cleanup must not remove a
-    later call's lock)."""
+    later call's lock). While held, a heartbeat touches the file every ``HEARTBEAT_S``: a holder kfold cannot judge
+    (on another host or in another container) is gone once its lock has gone ``STALE_S`` without one."""
+
+    HEARTBEAT_S = 30.0
+    STALE_S = 600.0
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.path = workdir / ".propose.lock"
         self.text = f"{_core.process_owner_line()}\n{os.urandom(8).hex()}\n"
+        self._held = threading.Event()  # cleared: the heartbeat stops
 
     def acquire(self) -> None:
         """Takes the lock, or raises InputError naming the live holder. A Ctrl-C (or the caller's timeout) while it
@@ -302,12 +308,26 @@ class _ProposeLock:
             except OSError as error:  # (a full disk): no empty lock left to block every later call
                 self.path.unlink(missing_ok=True)
                 raise _core.KfoldError(f"{self.path}: write failed: {error.strerror or error}") from None
+            self._held.set()
+            threading.Thread(target=self._heartbeat, name="kfold-propose-lock", daemon=True).start()
             return
+
+    def _heartbeat(self) -> None:
+        """Touches the lock while it is held and still this call's (one taken over is left to its taker)."""
+        while self._held.is_set():
+            time.sleep(self.HEARTBEAT_S)
+            try:
+                if not self._held.is_set() or self.path.read_text() != self.text:
+                    return
+                os.utime(self.path)
+            except OSError:  # (a file system's hiccup: the next beat tries again)
+                pass
 
     def _holder_alive(self, owner: list) -> bool:
         """Whether the holder named by ``owner`` ("host pid [start [boot-id/pid-namespace]]") may still run. Where
-        kfold cannot tell (another host, another container of this host) it may: this lock has no heartbeat. But
-        this host booted since the holder wrote it (another boot id under this host name): gone."""
+        kfold cannot tell (another host, another container of this host) it may, until its lock has gone STALE_S
+        without a heartbeat. This host booted since the holder wrote it (another boot id under this host name):
+        gone."""
         host, pid = owner[0], owner[1]
         if not pid.isdigit():
             return False
@@ -317,6 +337,8 @@ class _ProposeLock:
             mine = _core.process_owner_line().split()
             if len(mine) > 3 and space.split("/")[0] != mine[3].split("/")[0]:
                 return False  # the holder's boot ended
+        if running is None and self._older_than(self.STALE_S):
+            return False  # no heartbeat for STALE_S: gone (a live holder touches its lock every HEARTBEAT_S)
         return running is not False
 
     def _older_than(self, seconds: float) -> bool:
@@ -353,6 +375,7 @@ class _ProposeLock:
                 pass
 
     def release(self) -> None:
+        self._held.clear()
         try:
             if self.path.read_text() == self.text:
                 self.path.unlink()
