@@ -407,7 +407,7 @@ void run_agent(Campaign campaign, const std::filesystem::path& campaign_path, co
   data::remove_dead_temp_files(
       options.out_dir,
       {"scores.tsv", "plate.csv", "notebook.jsonl", "report.md", "report.html", "constructs.tsv", "done",
-       std::string(kRoundMarker), "target.a3m", "target_search.json"},
+       std::string(kRoundMarker), "target.a3m", "target_search.json", ".kfold_agent.lock"},
       std::chrono::seconds{0});
   data::remove_temp_files(options.out_dir / "structures");  // (the round's own folder: nothing else is kept there)
   // The notebook is read before any long work: a damaged one fails now, not after the predictions.
