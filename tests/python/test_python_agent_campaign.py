@@ -442,3 +442,15 @@ def test_another_hosts_lock_without_a_heartbeat_is_taken_over(kf, tmp_path, monk
     assert time.time() - lock_path.stat().st_mtime < 60  # touched again
     lock.release()
     assert not lock_path.exists()
+
+
+def test_the_same_results_added_twice_are_named_in_a_warning(kf, tmp_path, caplog):
+    """A notebook cell run twice added the same results again without a word: every value then counted twice."""
+    campaign = kf.agent.Campaign(CAMPAIGN, workdir=tmp_path / "w")
+    campaign.add_results({"T7A": -0.8, "K6A": -0.3})
+    with caplog.at_level("WARNING", logger="kfold"):
+        campaign.add_results({"T7A": -0.8, "K6A": -0.3})
+        assert "results: the same results as results_1.csv" in caplog.text
+        caplog.clear()
+        campaign.add_results({"T7A": -0.7})  # other values: no warning
+        assert "the same results" not in caplog.text

@@ -688,6 +688,11 @@ class Campaign:
             # run again) may have added results since this one read it, and writing this one's copy dropped them.
             self._reload()
             existing = {Path(p).name for p in self._spec.get("results", [])}
+            for name in sorted(existing):  # (a cell run twice: every value counted twice, as replicates)
+                with contextlib.suppress(OSError, UnicodeDecodeError):
+                    if (self.workdir / name).read_text(encoding="utf-8") == text:
+                        logger.warning("%s: the same results as %s, which the campaign holds already: added again, "
+                                       "each value now counts twice (as a replicate)", source, name)
             index = 1
             while f"results_{index}.csv" in existing or (self.workdir / f"results_{index}.csv").exists():
                 index += 1
