@@ -242,8 +242,9 @@ LockDirectory::LockDirectory(fs::path dir, std::chrono::seconds stale_after, boo
       std::clamp<std::chrono::seconds>(stale_after / 10, std::chrono::seconds(1), std::chrono::seconds(30));
   heartbeat_ = std::make_unique<Heartbeat>(interval, owner_line_);
   if (remove_old_temp_files) data::remove_old_temp_files(dir_, stale_after);  // lock files a killed worker left
-  install_signal_handlers();
 }
+
+void LockDirectory::release_locks_on_signals() { install_signal_handlers(); }
 
 LockDirectory::~LockDirectory() = default;
 

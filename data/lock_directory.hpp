@@ -1,8 +1,8 @@
 // Lock files for processes sharing a file system (NFS included): kfold batch's and predict's per target, kfold
 // search's and agent's per output folder. Created atomically, kept fresh by a heartbeat, and taken over when its
 // owner is gone (a dead process on the same host at once; on another host once the heartbeat is older than the
-// stale time). SIGTERM, SIGINT and SIGHUP remove the held locks before the process dies (when nobody else handles
-// those signals). A lock file is written whole under a temporary name and linked to its name (atomic, failing when
+// stale time). With release_locks_on_signals (kfold batch), SIGTERM, SIGINT and SIGHUP remove the held locks before
+// the process dies. A lock file is written whole under a temporary name and linked to its name (atomic, failing when
 // it exists): it always names its owner.
 #pragma once
 
@@ -57,6 +57,12 @@ class LockDirectory {
   // try_lock again every 0.2 s while a live owner holds it, for at most `max_wait` (nullptr after that); Ctrl-C
   // stops the wait (Interrupted).
   std::unique_ptr<TargetLock> lock_waiting(const std::string& name, std::chrono::seconds max_wait);
+
+  // From now on SIGTERM, SIGINT and SIGHUP, where nothing else handles them (their default action), remove this
+  // process's held locks, log a line and end it (kfold batch: its state is resumable at any instant, and a
+  // scheduler's SIGKILL follows its SIGTERM within seconds). Others (the CLI's commands, a Python process) keep
+  // their own handling: a lock of a process that died is taken over.
+  static void release_locks_on_signals();
 
   // "host pid start" of this process, as its lock files hold it.
   static std::string owner_text();

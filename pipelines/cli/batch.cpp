@@ -10,6 +10,7 @@
 
 #include "data/error.hpp"
 #include "data/interrupt.hpp"
+#include "data/lock_directory.hpp"
 #include "data/log.hpp"
 #include "pipelines/batch/batch_run.hpp"
 #include "pipelines/batch/batch_targets.hpp"
@@ -109,6 +110,7 @@ void run_batch_command(BatchCliOptions& o) {
   // follows its SIGTERM within seconds: the locks' handlers free the held locks and stop at once
   // (data/lock_directory.cpp) instead of waiting for a safe point.
   remove_interrupt_handlers();
+  data::LockDirectory::release_locks_on_signals();
   check_interrupt();  // a signal that came before the handlers were removed stops the batch before any work
   auto& b = o.batch;
   b.input = o.input;

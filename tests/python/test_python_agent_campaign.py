@@ -454,3 +454,19 @@ def test_the_same_results_added_twice_are_named_in_a_warning(kf, tmp_path, caplo
         caplog.clear()
         campaign.add_results({"T7A": -0.7})  # other values: no warning
         assert "the same results" not in caplog.text
+
+
+def test_a_round_leaves_the_processs_signal_handling_as_it_was(kf, tmp_path):
+    """The round's folder lock installed kfold batch's handlers for SIGTERM and SIGHUP in the Python process, for
+    good: a SIGTERM to a kernel that had run propose() printed "kfold batch: stopped by SIGTERM" and ended it as
+    batch workers end. The process's default action stays (its exit by the signal), with nothing printed."""
+    import signal
+    import subprocess
+    import sys
+    script = ("import os, signal, kfold, kfold.agent\n"
+              "kfold.set_progress(False)\n"
+              f"kfold.agent.Campaign({str(CAMPAIGN)!r}, workdir={str(tmp_path / 'w')!r}).propose(threads=1, potts=False)\n"
+              "os.kill(os.getpid(), signal.SIGTERM)\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == -signal.SIGTERM, run.stderr
+    assert "kfold batch" not in run.stderr, run.stderr
