@@ -166,12 +166,14 @@ std::vector<std::pair<std::filesystem::path, std::string>> structure_files(const
   return files;
 }
 
+// The files a round writes or removes in its output folder (and structures/).
+constexpr std::string_view kRoundFiles[] = {"scores.tsv",     "plate.csv", "notebook.jsonl", "report.md", "report.html",
+                                            "constructs.tsv", "done"};
+
 // The round's files in `out_dir` (written at the end of run_agent) must not be the campaign's inputs: results saved
 // as DIR/plate.csv were replaced by the next plate without a word, and inputs in DIR/structures/ removed.
 void check_inputs_outside_round_files(const Campaign& campaign, const std::filesystem::path& out_dir) {
   namespace fs = std::filesystem;
-  static constexpr std::string_view kRoundFiles[] = {
-      "scores.tsv", "plate.csv", "notebook.jsonl", "report.md", "report.html", "constructs.tsv", "done"};
   std::vector<std::pair<fs::path, std::string>> inputs{{campaign.path, "the campaign file"}};
   if (!campaign.target.msa.empty()) inputs.emplace_back(campaign.target.msa, "target.msa");
   if (!campaign.target.db.empty()) inputs.emplace_back(campaign.target.db, "target.db");
@@ -404,11 +406,9 @@ void run_agent(Campaign campaign, const std::filesystem::path& campaign_path, co
     fail_input("{}: another kfold agent is writing it ({}); wait for it to finish, or give another -o",
                options.out_dir.string(), locks.holder_text(".kfold_agent"));
   // A killed run's temporary files (some are links to its previous round's files): the round's, the db search's.
-  data::remove_dead_temp_files(
-      options.out_dir,
-      {"scores.tsv", "plate.csv", "notebook.jsonl", "report.md", "report.html", "constructs.tsv", "done",
-       std::string(kRoundMarker), "target.a3m", "target_search.json", ".kfold_agent.lock"},
-      std::chrono::seconds{0});
+  std::vector<std::string> outputs(std::begin(kRoundFiles), std::end(kRoundFiles));
+  outputs.insert(outputs.end(), {std::string(kRoundMarker), "target.a3m", "target_search.json", ".kfold_agent.lock"});
+  data::remove_dead_temp_files(options.out_dir, outputs, std::chrono::seconds{0});
   data::remove_temp_files(options.out_dir / "structures");  // (the round's own folder: nothing else is kept there)
   // The notebook is read before any long work: a damaged one fails now, not after the predictions.
   const fs::path notebook_path = options.out_dir / "notebook.jsonl";

@@ -18,8 +18,8 @@ ReportTable objective_table(const ScoreTable& table, const Campaign& campaign, c
 }
 
 ReportTable top_candidates_table(const ScoreTable& table, const Plate& plate, const Campaign& campaign) {
-  ReportTable out{{"rank", "well", "id", "mutations", "score", "sd", "site-indep.", "Potts", "operator", "rationale"},
-                  {}};
+  ReportTable out{
+      {"rank", "well", "id", "mutations", "score", "sd", "site-indep.", "Potts", "pick", "operator", "rationale"}, {}};
   const int decimals = output_decimals(campaign, 3);
   const std::vector<const PlateWell*> ranked = ranked_variant_wells(plate);
   for (size_t k = 0; k < ranked.size() && k < 20; ++k) {
@@ -27,7 +27,7 @@ ReportTable top_candidates_table(const ScoreTable& table, const Plate& plate, co
     out.rows.push_back({std::to_string(ranked[k]->rank), ranked[k]->well, r.hypothesis->id,
                         format_variant(r.hypothesis->variant), format_number(r.total, decimals),
                         format_number(r.sd, decimals), format_number(r.site_independent, decimals),
-                        format_number(r.potts, decimals), operator_label(*r.hypothesis), r.rationale});
+                        format_number(r.potts, decimals), ranked[k]->pick, operator_label(*r.hypothesis), r.rationale});
   }
   return out;
 }

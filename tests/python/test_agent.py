@@ -310,6 +310,14 @@ def test_agent_report_html_is_well_formed_and_self_contained(kfold, tmp_path):
     assert checker.counts.get("script", 0) == 0
     assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in text
     assert "Surrogate calibration" in text
+    # report.md's top candidates are report.html's, cell for cell (each report built its own table: the HTML had
+    # no site-independent or Potts column, the Markdown no pick).
+    html_rows = re.findall(r"<tr>(.*?)</tr>", text.split("<h2>Top candidates</h2>")[1].split("</table>")[0])
+    html_cells = [re.findall(r"<t[hd]>(.*?)</t[hd]>", row) for row in html_rows]
+    md = (tmp_path / "out/report.md").read_text().split("## Top candidates\n\n")[1].split("\n\n")[0].splitlines()
+    md_cells = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in md if not line.startswith("|---")]
+    assert html_cells[0] == md_cells[0] and {"site-indep.", "Potts", "pick"} <= set(md_cells[0])
+    assert [row[:9] for row in html_cells] == [row[:9] for row in md_cells] and len(md_cells) == 21
 
 
 def test_agent_learns_from_results_deterministically(kfold, tmp_path):

@@ -454,6 +454,8 @@ def test_the_same_results_added_twice_are_named_in_a_warning(kf, tmp_path, caplo
         caplog.clear()
         campaign.add_results({"T7A": -0.7})  # other values: no warning
         assert "the same results" not in caplog.text
+        campaign.add_results(EXAMPLES / "ubiquitin_round0.csv")  # the campaign's own results file (outside workdir)
+        assert "the same results as " + str(EXAMPLES / "ubiquitin_round0.csv") in caplog.text
 
 
 def test_a_round_leaves_the_processs_signal_handling_as_it_was(kf, tmp_path):

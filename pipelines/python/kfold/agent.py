@@ -266,7 +266,8 @@ class _ProposeLock:
 
     def acquire(self) -> None:
         """Takes the lock, or raises InputError naming the live holder. A Ctrl-C (or the caller's timeout) while it
-        runs leaves no lock of this call behind (one as the constructor returned did, for ever)."""
+        runs leaves no lock of this call behind (one as the constructor returned did, for ever); one just as the
+        file was created leaves it empty, which blocks other calls for a minute at most."""
         try:
             self._acquire()
         except BaseException:
@@ -688,11 +689,11 @@ class Campaign:
             # run again) may have added results since this one read it, and writing this one's copy dropped them.
             self._reload()
             existing = {Path(p).name for p in self._spec.get("results", [])}
-            for name in sorted(existing):  # (a cell run twice: every value counted twice, as replicates)
+            for held in self._spec.get("results", []):  # (a cell run twice: every value counted twice)
                 with contextlib.suppress(OSError, UnicodeDecodeError):
-                    if (self.workdir / name).read_text(encoding="utf-8") == text:
+                    if (self.workdir / held).read_text(encoding="utf-8") == text:  # (an absolute path stays so)
                         logger.warning("%s: the same results as %s, which the campaign holds already: added again, "
-                                       "each value now counts twice (as a replicate)", source, name)
+                                       "each value now counts twice (as a replicate)", source, held)
             index = 1
             while f"results_{index}.csv" in existing or (self.workdir / f"results_{index}.csv").exists():
                 index += 1
