@@ -43,9 +43,10 @@ std::string temp_prefix(const std::string& name) {
 // file system (EROFS: one remounted read-only after errors, a snapshot) the storage failed: a RuntimeError (exit 1;
 // kfold batch retries the target); otherwise the folder's permissions are the user's to fix (InputError).
 [[noreturn]] void fail_not_writable(const fs::path& dir, const fs::path& target = {}) {
+  const int err = errno;  // (access's)
   const std::string where =
       target.empty() ? dir.string() + ": the output directory" : target.string() + ": output directory " + dir.string();
-  if (errno == EROFS)
+  if (err == EROFS)
     fail_runtime("{} is on a read-only file system; remount it read-write or choose another folder", where);
   fail_input("{} is not writable; fix its permissions or choose another", where);
 }
@@ -117,7 +118,7 @@ void ensure_directory(const fs::path& dir) {
   if (err != 0) {
     for (auto it = made.rbegin(); it != made.rend(); ++it)
       ::rmdir(it->c_str());  // an empty folder only (never a file): one another process has since filled stays
-    if (is_storage_failure(err) || err == EROFS)
+    if (is_storage_failure(err))
       fail_runtime("{}: cannot create output directory: {}", dir.string(), std::strerror(err));
     fail_input("{}: cannot create output directory: {}", dir.string(), std::strerror(err));
   }

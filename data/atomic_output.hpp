@@ -89,9 +89,10 @@ void ensure_directory(const std::filesystem::path& dir);
 void check_output_is_not_input(const std::filesystem::path& output, const std::filesystem::path& input,
                                std::string_view flag);
 
-// Whether an errno says the storage failed (full: ENOSPC; over quota: EDQUOT; I/O: EIO), not the path given: a
-// RuntimeError (exit 1), where other failures to create a file or folder are the input's (exit 2).
-inline bool is_storage_failure(int err) { return err == ENOSPC || err == EDQUOT || err == EIO; }
+// Whether an errno says the storage failed (full: ENOSPC; over quota: EDQUOT; I/O: EIO; a file system mounted
+// read-only, as one is after errors: EROFS), not the path given: a RuntimeError (exit 1), where other failures to
+// create a file or folder are the input's (exit 2).
+inline bool is_storage_failure(int err) { return err == ENOSPC || err == EDQUOT || err == EIO || err == EROFS; }
 
 // Removes the temporary files (AtomicOutput's ".<name>.tmp.<pid>.<n>") that a killed process left under
 // `dir`, subfolders included. Only for a folder that no other process writes to now (one whose lock is held).

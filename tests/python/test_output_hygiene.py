@@ -90,7 +90,8 @@ def test_a_read_only_file_system_is_a_storage_failure(kfold, build_dir, tmp_path
     for command, expected in (
             (["features", fasta, "--msa", msa, "-o", ro / "f.h5"], f"output directory {ro} is on a read-only file"),
             (["search", fasta, EXAMPLES / "ubiquitin_db.fasta", "-o", ro / "new"],
-             "cannot create output directory: Read-only file system")):
+             "cannot create output directory: Read-only file system"),
+            (["db", "create", EXAMPLES / "ubiquitin_db.fasta", ro / "db"], "(Read-only file system)")):
         run = subprocess.run(["unshare", "--mount", "sh", "-c", 'mount -t tmpfs -o ro,size=1m tmpfs "$0" && exec "$@"',
                               ro, binary, *command], capture_output=True, text=True)
         assert run.returncode == 1 and expected in run.stderr, run.stderr
