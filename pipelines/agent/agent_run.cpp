@@ -415,15 +415,15 @@ void run_agent(Campaign campaign, const std::filesystem::path& campaign_path, co
   std::string notebook = fs::exists(notebook_path) ? data::read_text_file(notebook_path) : std::string();
   if (!notebook.empty() && notebook.back() != '\n') notebook += '\n';
   const int64_t round = previous_rounds(notebook, notebook_path, campaign) + 1;
-  if (const auto marker = read_round_marker(options.out_dir); marker && marker->round == round - 1) {
-    if (!fs::exists(options.out_dir / "done")) {  // the round is in the notebook: its files are all in place
-      finish_round(options.out_dir, *marker, nullptr);
-      log_info(
-          "agent: round {} was written whole by a run stopped before it was marked done; marked it now (nothing "
-          "else was run: run again for round {})",
-          marker->round, round);
-      return;
-    }
+  // A round in the notebook (its files all in place) that a stopped run left without `done`: finished, and no more.
+  if (const auto marker = read_round_marker(options.out_dir);
+      marker && marker->round == round - 1 && !fs::exists(options.out_dir / "done")) {
+    finish_round(options.out_dir, *marker, nullptr);
+    log_info(
+        "agent: round {} was written whole by a run stopped before it was marked done; marked it now (nothing else "
+        "was run: run again for round {})",
+        marker->round, round);
+    return;
   }
   const int threads = options.threads > 0 ? options.threads : static_cast<int>(data::default_threads());
 

@@ -20,7 +20,8 @@ struct ReportTable {
 // term, weight, what computes it.
 ReportTable objective_table(const ScoreTable& table, const Campaign& campaign, const EvolutionaryModels& models);
 // The plate's first 20 variants by rank: rank, well, id, mutations, score, sd, the site-independent and Potts
-// scores, pick (exploit or explore), operator, rationale; numbers with 3 decimals (or as many as the campaign's values need).
+// scores, pick (exploit or explore), operator, rationale; numbers with 3 decimals (or as many as the campaign's values
+// need).
 ReportTable top_candidates_table(const ScoreTable& table, const Plate& plate, const Campaign& campaign);
 // One row per construct proposal: id, construct, length, well ("-" when not on the plate), operator, the wild
 // type's mean pLDDT over it, pLDDT / pTM predicted on its own, rationale.

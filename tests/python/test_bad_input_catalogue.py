@@ -458,7 +458,9 @@ CASES = [
     Case("agent/output-under-a-file", "agent {tmp}/c.json --no-potts -o {tmp}/afile/out",
          both(FILE, campaign("c.json")), 2, r"afile/out: cannot create output directory"),
     Case("agent/disk-full", "agent {tmp}/c.json --no-potts -o {tmp}/out", campaign("c.json"), 1,
-         r"out/scores\.tsv: write failed: .*disk full or file size limit", fsize=0),
+         r"out/\.kfold_agent\.lock: cannot write the lock file \(disk full or file size limit", fsize=0),
+    Case("agent/disk-full-at-the-round", "agent {tmp}/c.json --no-potts -o {tmp}/out", campaign("c.json"), 1,
+         r"out/scores\.tsv: write failed: .*disk full or file size limit", fsize=4096),  # the lock fits
     # ------------------------------------------------------------ kfold inspect
     Case("inspect/missing", "inspect {tmp}/missing.h5", None, 2, r"missing\.h5: file not found"),
     Case("inspect/directory", "inspect {tmp}/adir", directory("adir"), 2, r"adir: is a directory"),
