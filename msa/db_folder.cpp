@@ -25,6 +25,19 @@ namespace {
 // long is abandoned; a live builder writes every few seconds.
 constexpr int kAbandonedAfterSeconds = 900;
 
+// A folder of that name with no owner file that a live run leaves so for an instant only: one made by a run killed
+// before its owner file was renamed into place, or emptied by one killed before its rmdir.
+constexpr int kHalfMadeAfterSeconds = 60;
+
+// Whether `dir` holds nothing but temporary files of the owner file (none: empty).
+bool holds_no_more_than_an_owner_file_in_the_making(const fs::path& dir) {
+  const std::string owner_temp = "." + std::string(kBuildOwnerFile) + ".tmp.";
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (!entry.path().filename().string().starts_with(owner_temp) || !entry.is_regular_file(ec)) return false;
+  return !ec;
+}
+
 // Seconds from the newest write to `dir` or a file directly inside it to `now`.
 double seconds_since_last_write(const fs::path& dir, fs::file_time_type now) {
   std::error_code ec;
@@ -76,7 +89,7 @@ void remove_abandoned_temp_dirs(const fs::path& folder, std::string_view command
   const fs::path parent = folder.has_parent_path() ? folder.parent_path() : fs::path(".");
   const std::string prefix = folder.filename().string() + std::string(marker);
   std::error_code ec;
-  std::vector<fs::path> abandoned;
+  std::vector<fs::path> abandoned, half_made;
   // "Now" by the clock that stamps the folders (on NFS the server's): a node whose clock ran 15 minutes
   // ahead took another host's live build for abandoned and removed it. Read once, when a folder is found.
   std::optional<fs::file_time_type> now;
@@ -87,6 +100,11 @@ void remove_abandoned_temp_dirs(const fs::path& folder, std::string_view command
     if (suffix.size() < 2 || suffix[0] != '.' ||
         !std::all_of(suffix.begin() + 1, suffix.end(), [](char c) { return c >= '0' && c <= '9'; }))
       continue;  // another name that starts alike ("db.tmp.old", "db.tmpfiles"), or a user's own "kmer_index.old"
+    if (holds_no_more_than_an_owner_file_in_the_making(entry.path())) {
+      if (!now) now = data::file_system_now(parent);
+      if (seconds_since_last_write(entry.path(), *now) > kHalfMadeAfterSeconds) half_made.push_back(entry.path());
+      continue;
+    }
     data::ProcessOwner owner;
     if (!data::read_process_owner(entry.path() / kBuildOwnerFile, owner)) {
       // Not kfold's: a user's folder of that name ("uniref.tmp.2024"), never removed.
@@ -103,6 +121,12 @@ void remove_abandoned_temp_dirs(const fs::path& folder, std::string_view command
           marker == ".tmp" && command == "kfold db create" ? ", or choose another name" : "");
     }
     abandoned.push_back(entry.path());
+  }
+  for (const auto& dir : half_made) {
+    std::vector<fs::path> temporary;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) temporary.push_back(entry.path());
+    for (const auto& path : temporary) fs::remove(path, ec);
+    if (fs::remove(dir, ec)) log_info("removed {}, which an interrupted '{}' left half made", dir.string(), command);
   }
   for (const auto& dir : abandoned) {
     remove_owned_folder(dir, ec);

@@ -54,7 +54,9 @@ class BinaryWriter {
 // folder holding kfold's owner file (kBuildOwnerFile, written just after the folder and kept until it is renamed
 // into place) counts as one: a folder of that name without it is the user's ("uniref.tmp.2024") and is left alone.
 // One whose builder still runs stops this run (InputError) rather than race it for the name: its owner file says
-// who; a builder on another host (or in another container) is taken as alive while its files change.
+// who; a builder on another host (or in another container) is taken as alive while its files change. A folder of
+// that name holding nothing but a temporary file of the owner file (or nothing) for over a minute is removed too: a
+// run killed as it made the folder or as it removed it left it so (a live one does for an instant only).
 void remove_abandoned_temp_dirs(const std::filesystem::path& folder, std::string_view command,
                                 std::string_view marker = ".tmp");
 

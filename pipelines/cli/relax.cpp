@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <string_view>
 
@@ -71,6 +72,10 @@ void run_relax(const RelaxCliOptions& o) {
   header.remarks = {pipelines::kRelaxRemark};
   // A random-weight run's structure stays marked as no prediction once relaxed.
   if (marked_random_weights(text)) header.remarks.insert(header.remarks.begin(), pipelines::kRandomWeightsWarning);
+  // A killed run's temporary file, once 10 minutes old (no lock keeps another host's live writer out).
+  const std::filesystem::path output(o.output);
+  data::remove_dead_temp_files(output.has_parent_path() ? output.parent_path() : ".", {output.filename().string()},
+                               std::chrono::minutes(10));
   if (*format == data::StructureFormat::mmcif)
     data::write_mmcif(o.output, relaxed.protein, header);
   else

@@ -116,7 +116,7 @@ void run_search(const SearchCommandOptions& o) {
     names.insert(names.end(), {"hits.m8", msa::kSearchRecord});
     for (const std::string& name : names)
       if (std::error_code error; !fs::exists(fs::symlink_status(dir / name, error))) created.push_back(dir / name);
-    names.emplace_back(msa::kDoneMarker);
+    names.insert(names.end(), {msa::kDoneMarker, ".kfold_search.lock"});  // (a lock half made when it was killed)
     data::remove_dead_temp_files(dir, names, std::chrono::seconds(0));  // a killed search's: the lock keeps others out
     // An earlier run's marker must not outlive this run's search: stopped or killed in it, the folder held
     // `done` beside the earlier run's MSAs.

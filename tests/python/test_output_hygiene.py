@@ -50,6 +50,15 @@ def test_a_killed_runs_temporary_files_go_with_the_next_run(kfold, tmp_path):
                     tmp_path / "f.h5")
         assert run.returncode == 0, run.stderr
         assert not features_stale.exists() and features_recent.exists() and (tmp_path / "f.h5").exists()
+        # kfold relax (no lock either) as features; kfold search's lock file half made when it was killed.
+        relax_stale = tmp_path / f".r.pdb.tmp.{dead.pid}.0"
+        relax_stale.write_text("partial")
+        os.utime(relax_stale, (old, old))
+        lock_stale = out / f"..kfold_search.lock.tmp.{dead.pid}.0123abcd"
+        lock_stale.write_text("partial")
+        assert kfold("relax", EXAMPLES / "1hpv_chain_a.pdb", "-o", tmp_path / "r.pdb").returncode == 0
+        assert kfold("search", EXAMPLES / "ubiquitin.fasta", EXAMPLES / "ubiquitin_db.fasta", "-o", out).returncode == 0
+        assert not relax_stale.exists() and not lock_stale.exists()
     finally:
         sleeper.kill()
         sleeper.wait()
@@ -72,6 +81,22 @@ def test_an_interrupted_removal_of_an_old_index_is_finished_by_the_next_run(kfol
     run = kfold("db", "index", db)
     assert run.returncode == 0, run.stderr
     assert not aside.exists(), run.stderr
+    # Killed as it removed the owner file (the folder empty) or as it made a database's build folder (only the owner
+    # file's temporary in it): no owner file, so they counted as a user's folders, for good. Gone once a minute old;
+    # a user's folder of that name with anything else in it stays.
+    old = time.time() - 120
+    build = tmp_path / f"db2.tmp.{dead.pid}"
+    users = tmp_path / "db2.tmp.2024"
+    for folder in (aside, build, users):
+        folder.mkdir()
+        os.utime(folder, (old, old))
+    (build / f".owner.tmp.{dead.pid}.0").write_text("")
+    (users / "notes.txt").write_text("mine")
+    for folder in (build / f".owner.tmp.{dead.pid}.0", users / "notes.txt", build, users):
+        os.utime(folder, (old, old))
+    assert kfold("db", "index", db).returncode == 0 and not aside.exists()
+    assert kfold("db", "create", EXAMPLES / "ubiquitin_db.fasta", tmp_path / "db2").returncode == 0
+    assert not build.exists() and (users / "notes.txt").exists()
 
 
 def test_a_read_only_file_system_is_a_storage_failure(kfold, build_dir, tmp_path):
