@@ -64,6 +64,14 @@ void remove_owned_folder(const fs::path& dir, std::error_code& ec) {
   if (!ec) fs::remove(dir, ec);
 }
 
+void remove_stale_owner_file(const fs::path& dir) {
+  data::ProcessOwner owner;
+  if (data::read_process_owner(dir / kBuildOwnerFile, owner) && data::process_is_running(owner) == false) {
+    std::error_code ec;  // (a database others own: theirs to tidy)
+    fs::remove(dir / kBuildOwnerFile, ec);
+  }
+}
+
 DirectoryGuard::~DirectoryGuard() {
   if (!path_.empty()) {
     std::error_code ec;

@@ -50,6 +50,10 @@ class BinaryWriter {
   std::ofstream out_;
 };
 
+// Removes the owner file of a finished folder (a database, its index) that a run killed between the folder's rename
+// into place and the owner file's removal left, when its process is gone.
+void remove_stale_owner_file(const std::filesystem::path& dir);
+
 // The temporary folders of `folder` ("<folder><marker>.<pid>") that a killed `command` left are removed. Only a
 // folder holding kfold's owner file (kBuildOwnerFile, written just after the folder and kept until it is renamed
 // into place) counts as one: a folder of that name without it is the user's ("uniref.tmp.2024") and is left alone.
