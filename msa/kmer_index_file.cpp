@@ -130,7 +130,8 @@ StoredIndexStats write_stored_index(const fs::path& db_dir, int threads, int64_t
                db_dir.string());
   remove_abandoned_temp_dirs(folder, "kfold db index");
   remove_abandoned_temp_dirs(folder, "kfold db index", ".old");
-  remove_stale_owner_file(db_dir);  // (kfold db create's, killed just after the rename)
+  remove_stale_owner_file(db_dir);                        // (kfold db create's, killed just after the rename)
+  remove_abandoned_temp_dirs(db_dir, "kfold db create");  // (its build folders: a later create stops at the name)
   fs::path tmp = folder;
   tmp += fmt::format(".tmp.{}", ::getpid());
   if (!fs::create_directory(tmp, ec)) {

@@ -95,7 +95,11 @@ def test_an_interrupted_removal_of_an_old_index_is_finished_by_the_next_run(kfol
     for folder in (build / f".owner.tmp.{dead.pid}.0", users / "notes.txt", build, users):
         os.utime(folder, (old, old))
     (db / "owner").write_text(f"{os.uname().nodename} {dead.pid} ?\n")  # db create killed just after its rename
+    beside = tmp_path / f"db.tmp.{dead.pid}"  # and one killed as it made its build folder (a create stops at "db")
+    beside.mkdir()
+    os.utime(beside, (old, old))
     assert kfold("db", "index", db).returncode == 0 and not aside.exists() and not (db / "owner").exists()
+    assert not beside.exists()
     assert kfold("db", "create", EXAMPLES / "ubiquitin_db.fasta", tmp_path / "db2").returncode == 0
     assert not build.exists() and (users / "notes.txt").exists()
 
