@@ -1,223 +1,30 @@
-// `kfold` entry point: parses the command line, runs the chosen command, and maps errors to exit codes (0
-// success, 1 runtime failure, 2 bad usage or input, 3/4 batch outcomes, 128 + a stopping signal; README "Exit
-// codes"). Never lets an exception out.
+// libexec/kfold/kfold-torch: every `kfold` command, the model's (libtorch) included. bin/kfold runs the commands that
+// need no libtorch itself and hands the others to this executable (launcher_main.cpp).
 #include <c10/util/Exception.h>
-#include <fcntl.h>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <CLI/CLI.hpp>
 
-#include <cerrno>
-#include <charconv>
-#include <csignal>
-#include <cstdio>
-#include <cstring>
 #include <exception>
-#include <filesystem>
-#include <iostream>
-#include <limits>
-#include <new>
 #include <string>
-#include <string_view>
-#include <system_error>
-#include <vector>
 
-#include "data/error.hpp"
-#include "data/interrupt.hpp"
-#include "data/log.hpp"
-#include "data/thread_limit.hpp"
-#include "pipelines/cli/commands.hpp"
-#include "pipelines/cli/parse_error_text.hpp"
+#include "pipelines/cli/command_line.hpp"
 #include "pipelines/version_text.hpp"
 
 namespace {
 
-// Writes the command's closing error lines to stderr, with KFOLD_LOG_TIME's stamp and KFOLD_LOG_TAG's tag as every
-// log line has.
-void write_error(std::string_view text) noexcept {
-  char stamp[kfold::kLogPrefixSize];
-  try {
-    kfold::write_stderr(std::string(kfold::log_line_prefix(stamp)).append(text));
-  } catch (const std::bad_alloc&) {  // (after an out-of-memory error)
-    kfold::write_stderr(text);
-  }
-}
-
-constexpr const char* kFooter = R"(Examples:
-  kfold db create uniref50.fasta.gz dbs/uniref50
-  kfold search query.fasta dbs/uniref50 -o msas
-  kfold features data/examples/ubiquitin.fasta --msa data/examples/ubiquitin.a3m -o ubiquitin_features.h5
-  kfold inspect ubiquitin_features.h5
-  kfold predict query.fasta --msa query.a3m --params ~/af2/params -o out
-  kfold relax out/<id>/ranked_0.pdb -o ranked_0_relaxed.pdb   (<id>: the FASTA record's id)
-  kfold batch targets.csv --db dbs/uniref50 --params ~/af2/params -o out/batch
-  kfold agent data/examples/ubiquitin_campaign.json -o out/agent
-
-Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input, 3 (batch) some targets failed or
-wait for their MSA stage, 4 (batch --no-wait) some targets left to other workers, 130/143/129 stopped by
-SIGINT/SIGTERM/SIGHUP (128 + the signal).
-An option given twice takes its last value (a list option such as --models: all of them); every value given
-must be valid, the earlier ones too.
-Run 'kfold COMMAND --help' for a command's options.)";
-
-// CLI11 2.1 reads an integer beyond 64 bits as the nearest limit without a word (--seed
-// 18446744073709551615 ran with seed 9223372036854775807) and an empty value of a number as 0 (--recycles ''
-// ran without recycling): such values of the parsed commands' numeric options are refused here, before any
-// command runs.
-void check_numeric_values(const CLI::App& app) {
-  for (const CLI::Option* option : app.get_options()) {
-    const std::string& type = option->get_type_name();
-    const bool is_unsigned = type.rfind("UINT", 0) == 0;
-    const bool is_integer = is_unsigned || type.rfind("INT", 0) == 0;
-    if (!is_integer && type.rfind("FLOAT", 0) != 0) continue;
-    for (const std::string& text : option->results()) {
-      if (text.find_first_not_of(" \t") == std::string::npos)
-        throw CLI::ValidationError(option->get_name(), "empty value; give a number");
-      if (!is_integer) continue;
-      long long value = 0;
-      unsigned long long unsigned_value = 0;
-      const auto ec = is_unsigned ? std::from_chars(text.data(), text.data() + text.size(), unsigned_value).ec
-                                  : std::from_chars(text.data(), text.data() + text.size(), value).ec;
-      if (ec == std::errc::result_out_of_range)
-        throw CLI::ValidationError(
-            option->get_name(), fmt::format("{}: out of range; integers are at most {}", text,
-                                            is_unsigned ? fmt::to_string(std::numeric_limits<unsigned long long>::max())
-                                                        : fmt::to_string(std::numeric_limits<long long>::max())));
-    }
-  }
-  for (const CLI::App* sub : app.get_subcommands()) check_numeric_values(*sub);
-}
-
-// Output buffered for stdout reaches it at exit, after the command: a write error there (`> /dev/full`, a full
-// disk) must fail the command (exit 1), not leave it 0 with the output lost. A closed pipe (`| head`) is no error.
-int flushed_stdout(int code) {
-  errno = 0;
-  std::cout.flush();
-  int error = errno;
-  bool failed = !std::cout;
-  errno = 0;
-  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
-    failed = true;
-    if (errno != 0) error = errno;
-  }
-  // A pipe or socket fails only when its reader is gone (EPIPE, perhaps at an earlier flush whose errno is lost).
-  struct stat out {};
-  const bool pipe = ::fstat(STDOUT_FILENO, &out) == 0 && (S_ISFIFO(out.st_mode) || S_ISSOCK(out.st_mode));
-  if (!failed || error == EPIPE || pipe) return code;
-  write_error(fmt::format("kfold: error: writing standard output failed: {}\n",
-                          error != 0 ? std::strerror(error) : "a write error (a full disk or device?)"));
-  return code == 0 ? 1 : code;
-}
-
-int run(int argc, char** argv) {
-  CLI::App app{"kfold: protein structure prediction (MSA search, AlphaFold2-class model, agent loop)", "kfold"};
-  app.set_version_flag("--version", [] { return kfold::pipelines::version_text(); });
-  app.require_subcommand(1);
-  app.footer(kFooter);
-  bool quiet = false;
-  bool verbose = false;
-  app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr");
-  app.add_flag("-v,--verbose", verbose, "Debug output on stderr");
-  app.fallthrough();  // -q / -v after the subcommand too: kfold predict ... -v
-  // An option given twice takes the last value (list options such as --models keep all), so that options
-  // passed through a script (scripts/slurm/*.sbatch "$@") override the script's own.
-  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-
-  kfold::cli::Action action;
-  kfold::cli::add_features_command(app, action);
-  kfold::cli::add_inspect_command(app, action);
-  kfold::cli::add_relax_command(app, action);
-  kfold::cli::add_db_command(app, action);
-  kfold::cli::add_search_command(app, action);
-  kfold::cli::add_predict_command(app, action);
-  kfold::cli::add_agent_command(app, action);
-  kfold::cli::add_batch_command(app, action);
-
-  try {
-    app.parse(argc, argv);
-    check_numeric_values(app);
-  } catch (const CLI::CallForHelp& e) {
-    return flushed_stdout(app.exit(e));
-  } catch (const CLI::CallForAllHelp& e) {
-    return flushed_stdout(app.exit(e));
-  } catch (const CLI::CallForVersion& e) {
-    return flushed_stdout(app.exit(e));
-  } catch (const CLI::ParseError& e) {
-    const std::string message = kfold::cli::parse_error_text(app, e, std::vector<std::string>(argv + 1, argv + argc));
-    std::string command = "kfold";  // the deepest command parsed so far: its --help has the options
-    for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
-      sub = sub->get_subcommands().front();
-      command += " " + sub->get_name();
-    }
-    write_error(fmt::format("kfold: error: {}\nRun '{} --help' for usage.\n", message, command));
-    return 2;
-  }
-  kfold::set_log_level(quiet ? kfold::LogLevel::warn : verbose ? kfold::LogLevel::debug : kfold::LogLevel::info);
-  if (action) action();
-  return flushed_stdout(0);
-}
-
-// A standard stream started closed (`2>&-`, a daemon's) would give its number to the next file opened, a
-// database's data file, which the log lines then overwrite: /dev/null takes the number first.
-void open_closed_standard_streams() {
-  for (int fd = 0; fd <= 2; ++fd)
-    if (::fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
-      const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);  // the lowest free number: fd
-      if (opened != fd && opened >= 0) ::close(opened);
-    }
+// libtorch's errors carry a C++ backtrace that is no use to a user: their first line (an allocator's says how much).
+std::string exception_text(const std::exception& e) {
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
+  if (torch_error == nullptr) return e.what();
+  const std::string message = torch_error->what_without_backtrace();
+  return message.substr(0, message.find('\n'));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  open_closed_standard_streams();
-  // A full disk or a file-size limit must surface as a write error, not kill the process.
-  std::signal(SIGXFSZ, SIG_IGN);
-  std::signal(SIGPIPE, SIG_IGN);
-  kfold::install_interrupt_handlers();  // Ctrl-C, SIGTERM, SIGHUP: stop at the next safe point
-  try {
-    return run(argc, argv);
-  } catch (const kfold::Error& e) {
-    write_error(fmt::format("kfold: error: {}\n", e.what()));
-    return e.exit_code();
-  } catch (const std::filesystem::filesystem_error& e) {  // a path the system rejects (too long, no access)
-    write_error(fmt::format("kfold: error: {}: {}; check the path\n", e.path1().string(), e.code().message()));
-    return 2;
-  } catch (const std::bad_alloc&) {
-    write_error(
-        "kfold: error: out of memory; try a smaller input (kfold predict and batch: --chunk-size; kfold search: "
-        "--index-memory) or a machine with more\n");
-    return 1;
-  } catch (const std::system_error& e) {
-    if (e.code().value() == EPIPE) return 0;  // stdout closed early (e.g. `kfold inspect F | head`)
-    if (kfold::data::is_thread_start_failure(e)) {
-      write_error(fmt::format("kfold: error: {}\n", kfold::data::thread_start_failure_text(e)));
-      return 1;
-    }
-    // fmt::print's write to stdout failed in the middle of a command's output (`kfold inspect F > /dev/full` with a
-    // listing beyond stdio's buffer): fmt's own words ("fflush failed") did not say which file.
-    if (std::ferror(stdout) != 0) {
-      write_error(fmt::format("kfold: error: writing standard output failed: {}\n", e.code().message()));
-      return 1;
-    }
-    write_error(fmt::format("kfold: error: {}\n", e.what()));
-    return 1;
-  } catch (const std::exception& e) {
-    // libtorch's errors carry a C++ backtrace that is no use to a user; an allocator's first line says how much.
-    const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
-    std::string message = torch_error != nullptr ? torch_error->what_without_backtrace() : e.what();
-    if (torch_error != nullptr) message = message.substr(0, message.find('\n'));
-    if (kfold::is_out_of_memory_message(message.substr(0, message.find('\n')))) {
-      message = message.substr(0, message.find('\n'));
-      write_error(fmt::format(
-          "kfold: error: out of memory ({}); try --chunk-size, a smaller input, or a machine with more memory\n",
-          message));
-      return 1;
-    }
-    write_error(
-        fmt::format("kfold: internal error: {}\nPlease report this with the command line that caused it.\n", message));
-    return 1;
-  }
+  using namespace kfold::cli;
+  const CommandLine command_line{{add_features_command, add_inspect_command, add_relax_command, add_db_command,
+                                  add_search_command, add_predict_command, add_agent_command, add_batch_command},
+                                 kfold::pipelines::version_text,
+                                 exception_text};
+  return run_command_line(argc, argv, command_line);
 }

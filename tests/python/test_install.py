@@ -36,7 +36,8 @@ def test_installed_folders_are_readable_by_everyone_whatever_the_umask(prefix):
     folders = [p for p in prefix.rglob("*") if p.is_dir()]
     assert folders and all(p.stat().st_mode & 0o777 == 0o755 for p in folders), \
         [(str(p), oct(p.stat().st_mode & 0o777)) for p in folders if p.stat().st_mode & 0o777 != 0o755]
-    assert os.access(prefix / "bin" / "kfold", os.X_OK) and (prefix / "bin" / "kfold").stat().st_mode & 0o005 == 0o005
+    for executable in (prefix / "bin" / "kfold", prefix / "libexec" / "kfold" / "kfold-torch"):
+        assert os.access(executable, os.X_OK) and executable.stat().st_mode & 0o005 == 0o005
 
 
 def test_a_staged_install_gets_the_same_folder_modes(tmp_path):
@@ -75,7 +76,7 @@ def test_the_wheel_cuda_runtime_comes_before_the_toolkit_one(prefix):
     wheel's (13.2)."""
     if not shutil.which("readelf"):
         pytest.skip("readelf (binutils) is not installed")
-    entries = runpath_entries(prefix / "bin" / "kfold")
+    entries = runpath_entries(prefix / "libexec" / "kfold" / "kfold-torch")
     wheel = [k for k, e in enumerate(entries) if "/site-packages/nvidia/" in e]
     others = [k for k, e in enumerate(entries) if "/site-packages/" not in e]
     if not wheel or not others:
@@ -166,7 +167,7 @@ def test_no_runpath_searches_the_working_directory(prefix):
     makes the loader search the working directory: a libfmt.so.9 planted there was loaded by kfold --version."""
     if not shutil.which("readelf"):
         pytest.skip("readelf (binutils) is not installed")
-    files = [BUILD_DIR / "bin" / "kfold", prefix / "bin" / "kfold"]
+    files = [folder / name for folder in (BUILD_DIR, prefix) for name in ("bin/kfold", "libexec/kfold/kfold-torch")]
     files += list((BUILD_DIR / "python" / "kfold").glob("_core*.so"))
     files += list((prefix / "lib" / "kfold" / "python" / "kfold").glob("_core*.so"))
     for path in files:
