@@ -358,7 +358,7 @@ void write_round_files(const std::filesystem::path& out_dir, const std::filesyst
   }
   finish_round(out_dir, marker, std::move(done));
   log_info("agent: wrote {}/{{scores.tsv, plate.csv, notebook.jsonl, report.md, report.html{}}}{}", out_dir.string(),
-           table.constructs.empty() ? "" : ", constructs.tsv", fs::exists(structures_dir) ? " and structures/" : "");
+           table.constructs.empty() ? "" : ", constructs.tsv", structures.empty() ? "" : " and structures/");
 }
 
 }  // namespace

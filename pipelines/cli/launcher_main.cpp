@@ -3,6 +3,7 @@
 // so its pid, signals, output and exit code are that command's. libtorch and the CUDA libraries it links map about
 // 2.5 GB and take 0.4 s to load: an MSA search on a CPU node (an array task of thousands, `ulimit -v` set) needs none
 // of them.
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,26 +35,48 @@ bool runs_here(int argc, char** argv) {
   return false;
 }
 
+// This executable's own path, symbolic links resolved: /proc/self/exe, or without /proc (a chroot, a minimal
+// container) the path it was started by. Empty when neither can be read.
+fs::path own_path() {
+  std::error_code error;
+  fs::path self = fs::read_symlink("/proc/self/exe", error);
+  if (!error) return self;
+  const auto* started_as = reinterpret_cast<const char*>(::getauxval(AT_EXECFN));
+  if (started_as == nullptr) return {};
+  self = fs::canonical(started_as, error);
+  return error ? fs::path() : self;
+}
+
+// kfold-torch beside this executable: where `cmake --install` puts it (CMAKE_INSTALL_LIBEXECDIR), else where the
+// build tree has it (the same place with the default install folders).
+fs::path torch_executable(const fs::path& self) {
+  const fs::path installed = (self.parent_path() / KFOLD_TORCH_INSTALLED_FROM_BIN).lexically_normal();
+  const fs::path built = (self.parent_path() / "../libexec/kfold/kfold-torch").lexically_normal();
+  std::error_code error;
+  return fs::exists(installed, error) || !fs::exists(built, error) ? installed : built;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace kfold::cli;
   if (runs_here(argc, argv)) return run_command_line(argc, argv, CommandLine{{add_db_command, add_search_command}});
 
-  std::error_code error;
-  const fs::path self = fs::read_symlink("/proc/self/exe", error);
-  if (error) {
+  const fs::path self = own_path();
+  if (self.empty()) {
     write_error(
-        fmt::format("kfold: error: /proc/self/exe: {}; kfold finds its model commands beside itself through "
-                    "it: mount /proc\n",
-                    error.message()));
+        "kfold: error: cannot tell where this kfold is (no /proc/self/exe, and the path it was started by "
+        "does not lead to it), so not where kfold-torch, which runs every command but db and search, is: "
+        "mount /proc, or run libexec/kfold/kfold-torch of kfold's folder directly\n");
     return 1;
   }
-  const fs::path torch_executable = (self.parent_path() / KFOLD_TORCH_EXECUTABLE_FROM_BIN).lexically_normal();
-  ::execv(torch_executable.c_str(), argv);
-  write_error(
-      fmt::format("kfold: error: {}: {}; it runs every kfold command but db and search: build it "
-                  "(scripts/build kfold) or install kfold again (cmake --install)\n",
-                  torch_executable.string(), std::strerror(errno)));
+  const fs::path torch = torch_executable(self);
+  ::execv(torch.c_str(), argv);
+  const int error = errno;
+  write_error(fmt::format(
+      "kfold: error: {}: {}; every command but db and search runs in this executable, which {} finds beside itself: "
+      "a copy of bin/kfold alone cannot run them (put a symbolic link to it on your PATH instead), and in a build "
+      "folder scripts/build kfold makes both\n",
+      torch.string(), std::strerror(error), self.string()));
   return 1;
 }

@@ -1,6 +1,7 @@
 // libexec/kfold/kfold-torch: every `kfold` command, the model's (libtorch) included. bin/kfold runs the commands that
 // need no libtorch itself and hands the others to this executable (launcher_main.cpp).
 #include <c10/util/Exception.h>
+#include <sys/prctl.h>
 
 #include <exception>
 #include <string>
@@ -22,6 +23,8 @@ std::string exception_text(const std::exception& e) {
 
 int main(int argc, char** argv) {
   using namespace kfold::cli;
+  // Started by bin/kfold (exec keeps the pid), it is `kfold` for ps -C, pgrep -x, killall and top.
+  ::prctl(PR_SET_NAME, "kfold", 0, 0, 0);
   const CommandLine command_line{{add_features_command, add_inspect_command, add_relax_command, add_db_command,
                                   add_search_command, add_predict_command, add_agent_command, add_batch_command},
                                  kfold::pipelines::version_text,

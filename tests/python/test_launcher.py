@@ -1,6 +1,7 @@
 """bin/kfold runs `kfold db` and `kfold search` without libtorch and hands every other command line to
 libexec/kfold/kfold-torch by exec (pipelines/cli/launcher_main.cpp): the same process, output and exit code."""
 import os
+import pathlib
 import resource
 import shutil
 import signal
@@ -64,6 +65,8 @@ def test_a_handed_over_command_keeps_the_process(build_dir, tmp_path):
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wait_for_line(process, "iteration 1/5001")
     assert os.readlink(f"/proc/{process.pid}/exe") == str((build_dir / "libexec/kfold/kfold-torch").resolve())
+    # ps -C kfold, pgrep -x kfold and killall kfold find it under its name.
+    assert pathlib.Path(f"/proc/{process.pid}/comm").read_text() == "kfold\n"
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 128 + signal.SIGTERM, stderr
@@ -76,7 +79,27 @@ def test_a_missing_kfold_torch_is_named_with_the_fix(build_dir, tmp_path):
                          timeout=60)
     assert run.returncode == 1 and not run.stdout
     assert f"{tmp_path}/libexec/kfold/kfold-torch: No such file or directory" in run.stderr
-    assert "scripts/build kfold" in run.stderr and "cmake --install" in run.stderr
+    assert "a copy of bin/kfold alone cannot run them (put a symbolic link to it on your PATH" in run.stderr
     # db and search need no kfold-torch.
     assert subprocess.run([str(tmp_path / "bin" / "kfold"), "search", "--help"], capture_output=True,
                           timeout=60).returncode == 0
+    # A symbolic link is followed to the real one.
+    (tmp_path / "bin" / "kfold").unlink()
+    (tmp_path / "bin" / "kfold").symlink_to(build_dir / "bin" / "kfold")
+    assert subprocess.run([str(tmp_path / "bin" / "kfold"), "predict", "--help"], capture_output=True,
+                          timeout=60).returncode == 0
+
+
+def test_without_proc_kfold_finds_kfold_torch_by_the_path_it_was_started_by(build_dir, tmp_path):
+    """A chroot or a minimal container without /proc: the path of the exec (absolute, relative, through PATH or a
+    symbolic link) leads to kfold-torch."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare to hide /proc in a mount namespace")
+    (tmp_path / "link").symlink_to(build_dir / "bin" / "kfold")
+    script = (f"mount -t tmpfs none /proc || exit 99; {build_dir}/bin/kfold --version && (cd {build_dir} && "
+              f"bin/kfold --help) && PATH={tmp_path}:$PATH link -q predict --help")
+    run = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=120)
+    if run.returncode == 99 or "unshare failed" in run.stderr:
+        pytest.skip(f"no mount namespace here: {run.stderr}")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("kfold 0.") and "Usage: kfold predict" in run.stdout
