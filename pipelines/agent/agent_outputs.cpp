@@ -274,7 +274,8 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
                          {"features", s.n_features},
                          {"lambda", s.lambda},
                          {"loo_spearman", json_number(s.loo_spearman)},
-                         {"loo_rmse", json_number(s.loo_rmse)}};
+                         {"loo_rmse", json_number(s.loo_rmse)},
+                         {"at_lower_fence", s.at_lower_fence}};
   }
   if (models.potts) {
     head["potts"] = {{"iterations", models.potts->fit.iterations},
@@ -501,12 +502,17 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
     md += fmt::format(
         "A bootstrap ensemble of {} ridge regressions (lambda {} by leave-one-out error; {} features: site "
         "and residue terms of the evolutionary scores, one-hot positions, mutant residues and position x "
-        "residue) was fitted to {} measured variants (replicates averaged). Leave-one-out Spearman {}, RMSE {}{}. "
+        "residue) was fitted to {} measured variants (replicates averaged{}). Leave-one-out Spearman {}, RMSE {}{}. "
         "`total` is the "
         "ensemble mean (predicted measured value) and `sd` its predictive sd (the ensemble's spread, "
         "`surrogate_ensemble_sd`, and the leave-one-out residual sd in quadrature: a new measurement falls "
         "within 1 sd about 2 times in 3); the plate ranks by {}. Measured variants are left off the plate.\n\n",
         s.members, s.lambda, s.n_features, s.n_train,
+        s.at_lower_fence == 0
+            ? std::string()
+            : fmt::format("; {} far below the rest fitted at Tukey's lower fence, {:.3g}: how bad a variant is "
+                          "says nothing of where the best ones are",
+                          s.at_lower_fence, s.lower_fence),
         std::isfinite(s.loo_spearman) ? fmt::format("{:.3f}", s.loo_spearman)
                                       : "NA (the leave-one-out predictions are all equal)",
         std::isfinite(s.loo_rmse) ? fmt::format("{:.3g}", s.loo_rmse) : "NA",

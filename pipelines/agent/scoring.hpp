@@ -81,8 +81,11 @@ struct SurrogateSummary {
   std::string acquisition;  // "ucb" or "thompson"
   double beta = 0.0;
   std::vector<std::string> train_variants;  // measured variants, in campaign order
-  std::vector<double> measured;             // their values
-  std::vector<double> loo_predicted;        // leave-one-out predictions of them
+  std::vector<double> measured;             // their values as fitted (at most lower_fence)
+  // Tukey's lower fence of the measurements (higher is better here): a value below it is fitted at it.
+  double lower_fence = 0.0;
+  int64_t at_lower_fence = 0;         // the measurements below the fence
+  std::vector<double> loo_predicted;  // leave-one-out predictions of them
   double loo_spearman = 0.0;
   double loo_rmse = 0.0;
   // The evolutionary score's Spearman with the same measurements (of those among the scored variants): what
@@ -93,6 +96,9 @@ struct SurrogateSummary {
   static constexpr double kMinSkill = 0.1;
   bool has_skill() const { return loo_spearman >= kMinSkill; }
 };
+
+// " (N far below the rest fitted at Tukey's lower fence, F)" when the surrogate fitted any there, else "".
+std::string at_fence_text(const SurrogateSummary& summary);
 
 struct ScoreTable {
   std::vector<ScoredVariant> rows;   // in hypothesis order

@@ -576,6 +576,19 @@ SurrogatePrediction SurrogateModel::predict(const std::vector<SurrogateRow>& row
   return p;
 }
 
+double lower_tukey_fence(std::vector<double> values) {
+  if (values.size() < 4) return -std::numeric_limits<double>::infinity();
+  std::sort(values.begin(), values.end());
+  const auto quantile = [&](double q) {
+    const double at = q * static_cast<double>(values.size() - 1);
+    const auto below = static_cast<size_t>(at);
+    const double above = below + 1 < values.size() ? values[below + 1] : values[below];
+    return values[below] + (at - static_cast<double>(below)) * (above - values[below]);
+  };
+  const double q1 = quantile(0.25);
+  return q1 - 1.5 * (quantile(0.75) - q1);
+}
+
 double spearman(const std::vector<double>& a, const std::vector<double>& b) {
   if (a.size() != b.size() || a.size() < 2) return kNaN;
   const std::vector<double> ra = average_ranks(a);

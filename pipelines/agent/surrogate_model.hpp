@@ -179,6 +179,10 @@ class SurrogateModel {
   int threads_ = 0;
 };
 
+// Tukey's lower fence of `values`: the first quartile less 1.5 interquartile ranges (quartiles interpolated
+// linearly between order statistics); -infinity for fewer than 4 values.
+double lower_tukey_fence(std::vector<double> values);
+
 // Spearman correlation (average ranks for ties); NaN when fewer than 2 values or a constant input.
 double spearman(const std::vector<double>& a, const std::vector<double>& b);
 

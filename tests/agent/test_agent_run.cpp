@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "agent/agent_round.hpp"
 #include "data/error.hpp"
 #include "data/text_input.hpp"
 #include "pipelines/agent/agent_outputs.hpp"
@@ -638,15 +639,7 @@ TEST_CASE("agent run: the surrogate fits each variant's replicates as one row") 
   campaign["evolution"]["potts_iterations"] = 5;
   const auto run_with = [&](const nlohmann::json& results, const std::string& out) {
     campaign["results"] = results;
-    std::ofstream(dir / (out + ".json")) << campaign.dump();
-    AgentOptions o;
-    o.threads = 1;
-    o.out_dir = dir / out;
-    run_agent(dir / (out + ".json"), o);
-    std::ifstream nb(dir / out / "notebook.jsonl");
-    std::string line;
-    std::getline(nb, line);
-    return std::pair(kfold::data::read_text_file(dir / out / "plate.csv"), nlohmann::json::parse(line)["surrogate"]);
+    return kfold::test::run_agent_round(dir.path(), campaign, out);
   };
   const auto [once_plate, once] = run_with({round0}, "once");
   // (Two files: one file listed twice is refused, tested in test_campaign.)

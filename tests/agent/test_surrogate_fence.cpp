@@ -1,0 +1,50 @@
+// The surrogate fits a measurement far below the rest at Tukey's lower fence (pipelines/agent/scoring.cpp): how
+// dead a variant is says nothing of where the best ones are, yet its squared error set the fit.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <string>
+
+#include "agent/agent_round.hpp"
+#include "data/text_input.hpp"
+#include "pipelines/agent/surrogate_model.hpp"
+#include "test_support.hpp"
+
+using namespace kfold::pipelines::agent;
+
+TEST_CASE("surrogate fence: Tukey's lower fence, quartiles interpolated between order statistics") {
+  // Sorted: -50, 1, ..., 9. Q1 at rank 2.25 of 0..9: 2.25; Q3 at 6.75: 6.75; fence 2.25 - 1.5 x 4.5.
+  CHECK(lower_tukey_fence({5, 1, 9, -50, 2, 8, 3, 7, 4, 6}) == doctest::Approx(-4.5).epsilon(1e-12));
+  CHECK(lower_tukey_fence({2, 2, 2, 2, -1}) == 2.0);  // no spread: anything below the quartile is below
+  CHECK(lower_tukey_fence({1, 2, 3}) == -std::numeric_limits<double>::infinity());  // too few to tell
+}
+
+TEST_CASE("surrogate fence: a dead variant's depth does not move the plate") {
+  kfold::test::ScratchDir dir("agent-fence");
+  const auto examples = kfold::test::source_dir() / "data/examples";
+  auto campaign = nlohmann::json::parse(kfold::data::read_text_file(examples / "ubiquitin_campaign.json"));
+  campaign["target"]["msa"] = (examples / "ubiquitin.a3m").string();
+  campaign["structure_budget"] = 0;
+  campaign["evolution"]["potts_iterations"] = 5;
+  const auto run_with_dead_variant = [&](double value, const std::string& name) {
+    std::ofstream(dir / (name + ".csv")) << "variant,value,sd\nV5A," << value << ",0.1\n";
+    campaign["results"] = {(examples / "ubiquitin_round0.csv").string(), (dir / (name + ".csv")).string()};
+    return kfold::test::run_agent_round(dir.path(), campaign, name);
+  };
+  // The example's 12 values lie within -1.5 and 0.15: with V5A the fence is -1.1 - 1.5 x 1.15 = -2.825.
+  const auto [plate, surrogate] = run_with_dead_variant(-40.0, "dead");
+  const auto [deeper_plate, deeper] = run_with_dead_variant(-4000.0, "deeper");
+  CHECK(surrogate["at_lower_fence"] == 1);
+  CHECK(deeper_plate == plate);
+  CHECK(deeper["lambda"] == surrogate["lambda"]);
+  CHECK(kfold::data::read_text_file(dir / "dead/report.md")
+            .find("1 far below the rest fitted at Tukey's lower fence, -2.83") != std::string::npos);
+  // Within the fence, the value is fitted as it is.
+  const auto alive = run_with_dead_variant(-2.0, "alive").second;
+  CHECK(alive["at_lower_fence"] == 0);
+  CHECK(alive["loo_rmse"] != surrogate["loo_rmse"]);
+}
