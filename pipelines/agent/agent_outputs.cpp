@@ -510,9 +510,7 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
         s.members, s.lambda, s.n_features, s.n_train,
         s.at_lower_fence == 0
             ? std::string()
-            : fmt::format("; {} far below the rest fitted at Tukey's lower fence, {:.3g}: how bad a variant is "
-                          "says nothing of where the best ones are",
-                          s.at_lower_fence, s.lower_fence),
+            : "; " + at_fence_text(s) + ": how bad a variant is says nothing of where the best ones are",
         std::isfinite(s.loo_spearman) ? fmt::format("{:.3f}", s.loo_spearman)
                                       : "NA (the leave-one-out predictions are all equal)",
         std::isfinite(s.loo_rmse) ? fmt::format("{:.3g}", s.loo_rmse) : "NA",

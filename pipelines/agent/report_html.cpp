@@ -398,9 +398,11 @@ std::string report_html(const ScoreTable& table, const Plate& plate, const Campa
   if (table.surrogate) {
     const SurrogateSummary& s = *table.surrogate;
     h += fmt::format(
-        "<li>Surrogate: {} bootstrap ridge members on {} measured variants ({} features, lambda {}); leave-one-out "
-        "Spearman {} (the evolutionary score's: {}){}; acquisition {}.</li>\n",
-        s.members, s.n_train, s.n_features, s.lambda, fmt_or_na(s.loo_spearman), fmt_or_na(s.evolutionary_spearman),
+        "<li>Surrogate: {} bootstrap ridge members on {} measured variants ({} features, lambda {}{}); "
+        "leave-one-out Spearman {} (the evolutionary score's: {}){}; acquisition {}.</li>\n",
+        s.members, s.n_train, s.n_features, s.lambda,
+        s.at_lower_fence == 0 ? std::string() : "; " + html_escape(at_fence_text(s)), fmt_or_na(s.loo_spearman),
+        fmt_or_na(s.evolutionary_spearman),
         s.has_skill() ? "" : ": <strong>no predictive skill yet</strong>, its ranking is close to chance",
         s.acquisition == "ucb" ? fmt::format("UCB, beta {}", s.beta) : std::string("Thompson sampling"));
   } else if (!table.no_surrogate_reason.empty()) {

@@ -177,7 +177,7 @@ double measured_weight(const ScoreTable& table) {
 
 std::string at_fence_text(const SurrogateSummary& summary) {
   if (summary.at_lower_fence == 0) return "";
-  return fmt::format(" ({} far below the rest fitted at Tukey's lower fence, {:.3g})", summary.at_lower_fence,
+  return fmt::format("{} far below the rest fitted at Tukey's lower fence, {:.3g}", summary.at_lower_fence,
                      summary.lower_fence);
 }
 
@@ -308,8 +308,9 @@ bool apply_surrogate(ScoreTable& table, const Campaign& campaign, const Evolutio
       "agent: surrogate: {} bootstrap ridge members on {} measurements{}, {} features, lambda {} (leave-one-out "
       "Spearman {:.3f}, RMSE {:.3g}; an unmeasured position's effect: sd {:.3g}); acquisition {}; sd: predictive "
       "(the ensemble's and the leave-one-out residual sd {:.3g} together)",
-      summary.members, summary.n_train, at_fence_text(summary), summary.n_features, summary.lambda,
-      summary.loo_spearman, summary.loo_rmse, model.position_prior_sd(), acq_name,
+      summary.members, summary.n_train,
+      summary.at_lower_fence == 0 ? std::string() : " (" + at_fence_text(summary) + ")", summary.n_features,
+      summary.lambda, summary.loo_spearman, summary.loo_rmse, model.position_prior_sd(), acq_name,
       std::sqrt(model.residual_variance()));
   if (!summary.has_skill())
     log_warn(

@@ -97,7 +97,7 @@ struct SurrogateSummary {
   bool has_skill() const { return loo_spearman >= kMinSkill; }
 };
 
-// " (N far below the rest fitted at Tukey's lower fence, F)" when the surrogate fitted any there, else "".
+// "N far below the rest fitted at Tukey's lower fence, F" when the surrogate fitted any there, else "".
 std::string at_fence_text(const SurrogateSummary& summary);
 
 struct ScoreTable {

@@ -43,6 +43,9 @@ TEST_CASE("surrogate fence: a dead variant's depth does not move the plate") {
   CHECK(deeper["lambda"] == surrogate["lambda"]);
   CHECK(kfold::data::read_text_file(dir / "dead/report.md")
             .find("1 far below the rest fitted at Tukey's lower fence, -2.83") != std::string::npos);
+  CHECK(kfold::data::read_text_file(dir / "dead/report.html")
+            .find("; 1 far below the rest fitted at Tukey&#39;s lower fence, -2.83); leave-one-out") !=
+        std::string::npos);
   // Within the fence, the value is fitted as it is.
   const auto alive = run_with_dead_variant(-2.0, "alive").second;
   CHECK(alive["at_lower_fence"] == 0);
