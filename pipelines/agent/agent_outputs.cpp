@@ -268,14 +268,18 @@ std::string notebook_lines(const ScoreTable& table, const Plate& plate, const Ca
         {"similarity_penalty", campaign.plate.similarity_penalty}}}};
   if (table.surrogate) {
     const SurrogateSummary& s = *table.surrogate;
-    head["surrogate"] = {{"members", s.members},
-                         {"measurements", campaign.measurements.size()},  // result rows
-                         {"variants", s.n_train},  // the training rows: each variant's replicates as one
-                         {"features", s.n_features},
-                         {"lambda", s.lambda},
-                         {"loo_spearman", json_number(s.loo_spearman)},
-                         {"loo_rmse", json_number(s.loo_rmse)},
-                         {"at_lower_fence", s.at_lower_fence}};
+    head["surrogate"] = {
+        {"members", s.members},
+        {"measurements", campaign.measurements.size()},  // result rows
+        {"variants", s.n_train},                         // the training rows: each variant's replicates as one
+        {"features", s.n_features},
+        {"lambda", s.lambda},
+        {"loo_spearman", json_number(s.loo_spearman)},
+        {"loo_rmse", json_number(s.loo_rmse)},
+        // (a lower_is_better campaign's: the upper fence of its worst values, in its units)
+        {"fence", s.at_lower_fence == 0 ? nlohmann::json(nullptr)
+                                        : nlohmann::json(s.lower_is_better ? -s.lower_fence : s.lower_fence)},
+        {"at_fence", s.at_lower_fence}};
   }
   if (models.potts) {
     head["potts"] = {{"iterations", models.potts->fit.iterations},
@@ -508,9 +512,10 @@ std::string report_md(const ScoreTable& table, const Plate& plate, const Campaig
         "`surrogate_ensemble_sd`, and the leave-one-out residual sd in quadrature: a new measurement falls "
         "within 1 sd about 2 times in 3); the plate ranks by {}. Measured variants are left off the plate.\n\n",
         s.members, s.lambda, s.n_features, s.n_train,
-        s.at_lower_fence == 0
-            ? std::string()
-            : "; " + at_fence_text(s) + ": how bad a variant is says nothing of where the best ones are",
+        s.at_lower_fence == 0 ? std::string()
+                              : "; " + at_fence_text(s) +
+                                    ": how bad a variant is says nothing of where the best ones are; the RMSE is "
+                                    "of the values as fitted",
         std::isfinite(s.loo_spearman) ? fmt::format("{:.3f}", s.loo_spearman)
                                       : "NA (the leave-one-out predictions are all equal)",
         std::isfinite(s.loo_rmse) ? fmt::format("{:.3g}", s.loo_rmse) : "NA",

@@ -184,8 +184,8 @@ std::string heatmap_svg(const ScoreTable& table, const Campaign& campaign) {
 std::string calibration_svg(const SurrogateSummary& s) {
   double lo = std::numeric_limits<double>::infinity();
   double hi = -lo;
-  for (size_t k = 0; k < s.measured.size(); ++k) {
-    for (const double v : {s.measured[k], s.loo_predicted[k]}) {
+  for (size_t k = 0; k < s.fitted.size(); ++k) {
+    for (const double v : {s.fitted[k], s.loo_predicted[k]}) {
       if (!std::isfinite(v)) continue;
       lo = std::min(lo, v);
       hi = std::max(hi, v);
@@ -212,17 +212,19 @@ std::string calibration_svg(const SurrogateSummary& s) {
       "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#aaa\" "
       "stroke-dasharray=\"4 3\"></line>\n",
       px(lo), py(lo), px(hi), py(hi));
-  for (size_t k = 0; k < s.measured.size(); ++k) {
+  for (size_t k = 0; k < s.fitted.size(); ++k) {
     if (!std::isfinite(s.loo_predicted[k])) continue;
+    const bool at_fence = s.fitted[k] != s.measured[k];
     svg += fmt::format(
-        "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"#4e79a7\" fill-opacity=\"0.7\"><title>{}: measured {:.3g}, "
+        "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\" fill-opacity=\"0.7\"><title>{}: measured {:.3g}{}, "
         "predicted {:.3g}</title></circle>\n",
-        px(s.measured[k]), py(s.loo_predicted[k]), html_escape(s.train_variants[k]), s.measured[k], s.loo_predicted[k]);
+        px(s.fitted[k]), py(s.loo_predicted[k]), at_fence ? "#e15759" : "#4e79a7", html_escape(s.train_variants[k]),
+        s.measured[k], at_fence ? fmt::format(" (fitted at the fence, {:.3g})", s.fitted[k]) : "", s.loo_predicted[k]);
   }
   svg += fmt::format(
-      "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"middle\">measured ({:.3g} .. "
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"middle\">measured{} ({:.3g} .. "
       "{:.3g})</text>\n",
-      left + size / 2.0, top + size + 18.0, lo, hi);
+      left + size / 2.0, top + size + 18.0, s.at_lower_fence > 0 ? ", as fitted (red: at the fence)" : "", lo, hi);
   svg += fmt::format(
       "<text x=\"12\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"middle\" "
       "transform=\"rotate(-90 12 {:.1f})\">leave-one-out prediction</text>\n",

@@ -81,13 +81,15 @@ struct SurrogateSummary {
   std::string acquisition;  // "ucb" or "thompson"
   double beta = 0.0;
   std::vector<std::string> train_variants;  // measured variants, in campaign order
-  std::vector<double> measured;             // their values as fitted (at most lower_fence)
-  // Tukey's lower fence of the measurements (higher is better here): a value below it is fitted at it.
+  std::vector<double> measured;             // their values (higher is better: lower_is_better ones negated)
+  // Tukey's lower fence of `measured` (lower_tukey_fence); the fit reads a value below it as the fence.
   double lower_fence = 0.0;
-  int64_t at_lower_fence = 0;         // the measurements below the fence
+  int64_t at_lower_fence = 0;  // the measurements below the fence
+  std::vector<double> fitted;  // `measured` as the fit reads them
+  bool lower_is_better = false;
   std::vector<double> loo_predicted;  // leave-one-out predictions of them
-  double loo_spearman = 0.0;
-  double loo_rmse = 0.0;
+  double loo_spearman = 0.0;          // with `measured`
+  double loo_rmse = 0.0;              // from `fitted`
   // The evolutionary score's Spearman with the same measurements (of those among the scored variants): what
   // the surrogate's leave-one-out Spearman is to beat; NaN with fewer than 3 such variants.
   double evolutionary_spearman = std::numeric_limits<double>::quiet_NaN();

@@ -586,7 +586,8 @@ double lower_tukey_fence(std::vector<double> values) {
     return values[below] + (at - static_cast<double>(below)) * (above - values[below]);
   };
   const double q1 = quantile(0.25);
-  return q1 - 1.5 * (quantile(0.75) - q1);
+  const double q3 = quantile(0.75);
+  return q3 > q1 ? q1 - 1.5 * (q3 - q1) : -std::numeric_limits<double>::infinity();
 }
 
 double spearman(const std::vector<double>& a, const std::vector<double>& b) {

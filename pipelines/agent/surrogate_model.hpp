@@ -180,7 +180,8 @@ class SurrogateModel {
 };
 
 // Tukey's lower fence of `values`: the first quartile less 1.5 interquartile ranges (quartiles interpolated
-// linearly between order statistics); -infinity for fewer than 4 values.
+// linearly between order statistics); -infinity for fewer than 4 values or when the quartiles are equal (a
+// live/dead screen's 0s and 1s: without spread in the middle half, no value is "far").
 double lower_tukey_fence(std::vector<double> values);
 
 // Spearman correlation (average ranks for ties); NaN when fewer than 2 values or a constant input.

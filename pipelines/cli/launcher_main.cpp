@@ -1,8 +1,8 @@
 // bin/kfold: runs `kfold db` and `kfold search` itself, without libtorch, and hands every other command line (the
 // model's commands, --help, --version, a mistyped command) to libexec/kfold/kfold-torch by exec: the same process,
 // so its pid, signals, output and exit code are that command's. libtorch and the CUDA libraries it links map about
-// 2.5 GB and take 0.4 s to load: an MSA search on a CPU node (an array task of thousands, `ulimit -v` set) needs none
-// of them.
+// 2.5 GB and take 0.4 s to load: `kfold search` on a CPU node (or under `ulimit -v`) needs none of them. (`kfold batch
+// --stage msa` runs in kfold-torch: its stage keys and options read the model's configuration.)
 #include <sys/auxv.h>
 #include <unistd.h>
 
@@ -75,8 +75,11 @@ int main(int argc, char** argv) {
   const int error = errno;
   write_error(fmt::format(
       "kfold: error: {}: {}; every command but db and search runs in this executable, which {} finds beside itself: "
-      "a copy of bin/kfold alone cannot run them (put a symbolic link to it on your PATH instead), and in a build "
-      "folder scripts/build kfold makes both\n",
-      torch.string(), std::strerror(error), self.string()));
+      "{}\n",
+      torch.string(), std::strerror(error), self.string(),
+      error == ENOENT ? "a copy of bin/kfold alone cannot run them (put a symbolic link to it on your PATH instead), "
+                        "and in a build folder scripts/build kfold makes both"
+                      : "it must be a kfold-torch executable you may run (see its permissions, and those of its "
+                        "folders; cmake --install makes them so)"));
   return 1;
 }

@@ -83,6 +83,12 @@ def test_a_missing_kfold_torch_is_named_with_the_fix(build_dir, tmp_path):
     # db and search need no kfold-torch.
     assert subprocess.run([str(tmp_path / "bin" / "kfold"), "search", "--help"], capture_output=True,
                           timeout=60).returncode == 0
+    # One there that cannot be run: its permissions are the fix, not a link.
+    (tmp_path / "libexec" / "kfold").mkdir(parents=True)
+    (tmp_path / "libexec" / "kfold" / "kfold-torch").write_text("")
+    run = subprocess.run([str(tmp_path / "bin" / "kfold"), "predict", "--help"], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 1 and "Permission denied" in run.stderr and "see its permissions" in run.stderr
     # A symbolic link is followed to the real one.
     (tmp_path / "bin" / "kfold").unlink()
     (tmp_path / "bin" / "kfold").symlink_to(build_dir / "bin" / "kfold")
