@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <string>
@@ -15,6 +16,21 @@
 
 using namespace kfold::pipelines::agent;
 
+namespace {
+
+const std::filesystem::path kExamples = kfold::test::source_dir() / "data/examples";
+
+// The example campaign with its family alignment, no structure predictions, a short Potts fit.
+nlohmann::json example_campaign() {
+  auto campaign = nlohmann::json::parse(kfold::data::read_text_file(kExamples / "ubiquitin_campaign.json"));
+  campaign["target"]["msa"] = (kExamples / "ubiquitin.a3m").string();
+  campaign["structure_budget"] = 0;
+  campaign["evolution"]["potts_iterations"] = 5;
+  return campaign;
+}
+
+}  // namespace
+
 TEST_CASE("surrogate fence: Tukey's lower fence, quartiles interpolated between order statistics") {
   // Sorted: -50, 1, ..., 9. Q1 at rank 2.25 of 0..9: 2.25; Q3 at 6.75: 6.75; fence 2.25 - 1.5 x 4.5.
   CHECK(lower_tukey_fence({5, 1, 9, -50, 2, 8, 3, 7, 4, 6}) == doctest::Approx(-4.5).epsilon(1e-12));
@@ -25,14 +41,10 @@ TEST_CASE("surrogate fence: Tukey's lower fence, quartiles interpolated between 
 
 TEST_CASE("surrogate fence: a dead variant's depth does not move the plate") {
   kfold::test::ScratchDir dir("agent-fence");
-  const auto examples = kfold::test::source_dir() / "data/examples";
-  auto campaign = nlohmann::json::parse(kfold::data::read_text_file(examples / "ubiquitin_campaign.json"));
-  campaign["target"]["msa"] = (examples / "ubiquitin.a3m").string();
-  campaign["structure_budget"] = 0;
-  campaign["evolution"]["potts_iterations"] = 5;
+  auto campaign = example_campaign();
   const auto run_with_dead_variant = [&](double value, const std::string& name) {
     std::ofstream(dir / (name + ".csv")) << "variant,value,sd\nV5A," << value << ",0.1\n";
-    campaign["results"] = {(examples / "ubiquitin_round0.csv").string(), (dir / (name + ".csv")).string()};
+    campaign["results"] = {(kExamples / "ubiquitin_round0.csv").string(), (dir / (name + ".csv")).string()};
     return kfold::test::run_agent_round(dir.path(), campaign, name);
   };
   // The example's 12 values lie within -1.5 and 0.15: with V5A the fence is -1.1 - 1.5 x 1.15 = -2.825.
@@ -56,15 +68,11 @@ TEST_CASE("surrogate fence: a dead variant's depth does not move the plate") {
 
 TEST_CASE("surrogate fence: lower-is-better campaigns clamp their worst (highest) values, replicates averaged first") {
   kfold::test::ScratchDir dir("agent-fence-lower");
-  const auto examples = kfold::test::source_dir() / "data/examples";
-  auto campaign = nlohmann::json::parse(kfold::data::read_text_file(examples / "ubiquitin_campaign.json"));
-  campaign["target"]["msa"] = (examples / "ubiquitin.a3m").string();
-  campaign["structure_budget"] = 0;
-  campaign["evolution"]["potts_iterations"] = 5;
+  auto campaign = example_campaign();
   campaign["better"] = "lower";
   // The example's values negated (a Kd-like unit: lower is better), V5A measured twice (mean 40 or 4000).
   std::string negated = "variant,value,sd\n";
-  const std::string round0 = kfold::data::read_text_file(examples / "ubiquitin_round0.csv");
+  const std::string round0 = kfold::data::read_text_file(kExamples / "ubiquitin_round0.csv");
   for (size_t line = round0.find("\n", round0.find("\nvariant,") + 1) + 1; line < round0.size();) {
     const size_t end = round0.find('\n', line);
     const std::string row = round0.substr(line, end - line);
